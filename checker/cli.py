@@ -1,0 +1,209 @@
+"""Command line: argv → options → run → render → exit code. The only module that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from checker import __version__
+from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
+from checker.report import RENDERERS
+from checker.report.model import SEVERITIES
+from checker.writer import write_atomic
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a UsageError instead of exiting, so main() owns every exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _as_of(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option."""
+    parser = _Parser(
+        prog="knightwatch",
+        description="Policy-as-code checks for how code reaches production.",
+    )
+    parser.add_argument("--version", action="version", version=f"knightwatch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser(
+        "check", help="evaluate the policies against a repository and its evidence"
+    )
+    check.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
+    check.add_argument(
+        "--evidence", type=Path, help="evidence directory (default: compliance/ in the repository)"
+    )
+    check.add_argument(
+        "--format", choices=sorted(RENDERERS), help="text on a terminal, json with --output"
+    )
+    check.add_argument("-o", "--output", type=Path, help="write the report here (atomically)")
+    check.add_argument(
+        "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
+    )
+    check.add_argument(
+        "--as-of", type=_as_of, help="date waivers are judged on (default: today, UTC)"
+    )
+    check.add_argument(
+        "--protected-branch", help="branch deployed commits must be on (default: main)"
+    )
+    check.add_argument("--baseline", help="where the first deployment's shipped range starts")
+    check.add_argument(
+        "--policies",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra policy directory (repeatable)",
+    )
+    check.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in text output (default: auto, on a terminal without NO_COLOR)",
+    )
+
+    policy = commands.add_parser("policy", help="work with Rego policies")
+    policy_commands = policy.add_subparsers(
+        dest="policy_command", metavar="COMMAND", parser_class=_Parser
+    )
+    ptest = policy_commands.add_parser("test", help="run the test_ rules of *_test.rego files")
+    ptest.add_argument(
+        "dirs", nargs="*", type=Path, metavar="DIR", help="default: the shipped policies"
+    )
+    plist = policy_commands.add_parser("list", help="the rule catalog from the policies' metadata")
+    plist.add_argument("--format", choices=("text", "json"), default="text")
+    plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+
+    commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
+    return parser
+
+
+def _use_color(choice: str, stream: TextIO) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.runner import CheckOptions, run_check
+
+    report = run_check(
+        CheckOptions(
+            repo=args.repo,
+            evidence=args.evidence,
+            fail_on=args.fail_on,
+            as_of=args.as_of,
+            protected_branch=args.protected_branch,
+            baseline=args.baseline,
+            policy_dirs=args.policies,
+        )
+    )
+    fmt = args.format or ("json" if args.output else "text")
+    if args.output:
+        write_atomic(args.output, RENDERERS[fmt].render(report))
+        failing = len(report.failing)
+        err.write(
+            f"knightwatch: {report.verdict}: {len(report.findings)} findings, {failing} at or "
+            f"above {report.fail_on}; report written to {args.output}\n"
+        )
+    else:
+        out.write(RENDERERS[fmt].render(report, color=_use_color(args.color, out)))
+    return report.exit_code
+
+
+def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.policy_command == "test":
+        from checker.policyset import builtin_policy_dir
+        from checker.policytest import run_policy_tests
+
+        results = run_policy_tests(args.dirs or [builtin_policy_dir()])
+        for result in results:
+            line = f"{result.outcome.upper():<5} {result.file}: {result.path}"
+            out.write(line + (f" ({result.detail})" if result.detail else "") + "\n")
+        passed = sum(1 for r in results if r.outcome == "pass")
+        out.write(f"{passed} passed, {len(results) - passed} failed\n")
+        if not results:
+            err.write("knightwatch: no test_ rules found in *_test.rego files\n")
+            return EXIT_FINDINGS
+        return EXIT_PASS if passed == len(results) else EXIT_FINDINGS
+    if args.policy_command == "list":
+        from checker.policyset import load_policy_set
+
+        rules = load_policy_set(args.policies).rules
+        if args.format == "json":
+            catalog = [
+                {
+                    "id": r.id,
+                    "severity": r.severity,
+                    "title": r.title,
+                    "description": r.description,
+                    "controls": list(r.controls),
+                    "requires": list(r.requires),
+                    "file": r.file,
+                }
+                for r in rules
+            ]
+            out.write(json.dumps(catalog, indent=2, sort_keys=True) + "\n")
+        else:
+            for r in rules:
+                out.write(f"{r.id:<11} {r.severity:<8} {r.title}\n")
+                out.write(f"{'':<20} controls: {', '.join(r.controls)}\n")
+        return EXIT_PASS
+    raise UsageError("policy needs a command: test or list")
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.demo.run import run_demo
+
+    text, _ = run_demo()
+    out.write(text)
+    return EXIT_PASS
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one command; return its exit code (0 pass, 1 findings, 2 input, 3 internal)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        handlers = {"check": _check, "policy": _policy, "demo": _demo}
+        if args.command not in handlers:
+            raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")
+        return handlers[args.command](args, out, err)
+    except KnightwatchError as exc:
+        err.write(exc.render() + "\n")
+        return exc.exit_code
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        err.write("knightwatch: interrupted\n")
+        return EXIT_INTERNAL
+    except Exception as exc:
+        import traceback
+
+        err.write(
+            "knightwatch: internal error (a bug in knightwatch, not in your input): "
+            f"{type(exc).__name__}: {exc}\n"
+        )
+        if os.environ.get("KNIGHTWATCH_DEBUG"):
+            traceback.print_exc(file=err)
+        else:
+            err.write("  set KNIGHTWATCH_DEBUG=1 for the traceback\n")
+        return EXIT_INTERNAL

@@ -1,0 +1,52 @@
+"""knightwatch.yaml at the repository root: option defaults; command-line flags win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checker.errors import InputError
+from checker.evidence.bundle import FileDigest, sha256_hex
+from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+
+CONFIG_NAME = "knightwatch.yaml"
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+
+
+class Config(BaseModel):
+    """The options a repository may set for itself."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    evidence: str | None = None
+    """Evidence directory, relative to the repository root."""
+    protected_branch: str = Field(default="main", min_length=1)
+    """The branch every deployed commit must be reachable from (REVIEW-003)."""
+    baseline: str | None = None
+    """Where the first deployment's shipped range starts; without it, the deployed commit alone."""
+    flags_file: str = Field(default="flags.yaml", min_length=1)
+    """The flag registry's path inside the repository."""
+    reference_exclude: list[str] = []
+    """Globs of tracked files that do not count as references to a flag."""
+    fail_on: Severity | None = None
+    """Lowest severity that fails the check (default ``high``)."""
+
+
+def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
+    """The repository's knightwatch.yaml, or defaults when it has none."""
+    path = repo_root / CONFIG_NAME
+    if not path.is_file():
+        return Config(), None
+    data = read_text(path)
+    document = parse_yaml(data, path)
+    if document is None:
+        document = LineDict()
+    if not isinstance(document, dict):
+        raise InputError("expected a mapping of options", path=str(path), line=1)
+    line = document.line if isinstance(document, LineDict) else 1
+    config = validate(Config, Located(document, line), path, "option")
+    return config, FileDigest("config", CONFIG_NAME, sha256_hex(data))

@@ -1,0 +1,1 @@
+"""The Knight Capital 2012 reconstruction, rebuilt and audited end to end."""

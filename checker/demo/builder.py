@@ -1,0 +1,85 @@
+"""Scripted git repositories with fixed identities and dates, so their shas never change.
+
+Used by the demo and by the tests; it writes history, it never reads it (that is
+``checker.evidence.git``'s job).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+_EMPTY_CONFIG = os.devnull
+
+
+class ScriptedRepo:
+    """A git repository whose every commit has a given author, date and content."""
+
+    def __init__(self, path: Path, *, branch: str = "main") -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "--quiet", f"--initial-branch={branch}")
+
+    def git(self, *args: str, date: str = "2000-01-01T00:00:00Z", author: str = "") -> str:
+        """Run git in the repository with a hermetic environment."""
+        name, _, email = (author or "Builder <builder@example.invalid>").partition(" <")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.path),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": _EMPTY_CONFIG,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+            "GIT_COMMITTER_DATE": date,
+            "LC_ALL": "C",
+        }
+        proc = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+            cwd=self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def commit(
+        self,
+        message: str,
+        files: dict[str, str | None] | None = None,
+        *,
+        author: str,
+        date: str,
+        trailers: tuple[str, ...] = (),
+    ) -> str:
+        """Write ``files`` (``None`` deletes), commit them, and return the new sha."""
+        for name, content in (files or {}).items():
+            target = self.path / name
+            if content is None:
+                self.git("rm", "--quiet", "-r", "--", name)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+            self.git("add", "--", name)
+        body = message + ("\n\n" + "\n".join(trailers) if trailers else "")
+        self.git("commit", "--quiet", "--allow-empty", "-m", body, date=date, author=author)
+        return self.git("rev-parse", "HEAD")
+
+    def branch(self, name: str, start: str = "HEAD") -> None:
+        """Create a branch at ``start`` and switch to it."""
+        self.git("checkout", "--quiet", "-b", name, start)
+
+    def checkout(self, name: str) -> None:
+        """Switch to an existing branch or commit."""
+        self.git("checkout", "--quiet", name)
+
+    def merge(self, branch: str, message: str, *, author: str, date: str) -> str:
+        """A merge commit of ``branch`` into the current branch; returns its sha."""
+        self.git("merge", "--quiet", "--no-ff", "-m", message, branch, date=date, author=author)
+        return self.git("rev-parse", "HEAD")

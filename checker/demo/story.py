@@ -1,0 +1,64 @@
+"""The demo's narrative: the 2012 story, what the audit found, and where it would have stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.report.model import Finding, Report
+
+STORY = """\
+Knight Capital Group, 1 August 2012 — rebuilt as a git repository and its evidence.
+
+  2003-06-02  Power Peg, a test-only routine, is added to SMARS behind the flag power_peg.
+  2005-03-14  Power Peg is retired in the flag registry. Its code stays in SMARS.
+  2012-07-25  New Retail Liquidity Program code reuses the power_peg flag for RLP.
+  2012-07-27  A technician deploys it by hand to 7 of the 8 SMARS servers.
+              No second person reviews the deployment.
+  2012-08-01  13:30 UTC: the flag is switched on. The eighth server still runs Power Peg,
+              which sends millions of orders: $460 million lost in 45 minutes.
+"""
+
+# Where each rule stands in the path to production: the gate that would have stopped it.
+GATES = {
+    "REVIEW-001": "before the deployment started: no second person approved it",
+    "REVIEW-002": "at merge: a commit went to production that nobody but its author reviewed",
+    "REVIEW-003": "before the deployment started: its commit was not on the protected branch",
+    "FLEET-001": "when the deployment finished: a server was left on the old code",
+    "FLEET-002": "from the first observation: a server ran another version than deployed",
+    "FLEET-003": "before the flag was switched on: the fleet ran mixed versions",
+    "FLEET-004": "before the deployment: it targeted a server outside the inventory",
+    "DEAD-001": "at merge: a retired flag was still referenced in the code",
+    "DEAD-002": "at merge: a flag was given a new meaning",
+    "DEAD-003": "before the deployment: a flag had outlived its removal date",
+    "DEAD-004": "at merge: code retired years before was still present",
+}
+
+
+def _line(finding: Finding) -> list[str]:
+    gate = GATES.get(finding.rule, "at the next check")
+    return [
+        f"  {finding.rule} ({finding.severity}) — {finding.title}",
+        f"      {finding.message}",
+        f"      Would have been stopped {gate}.",
+    ]
+
+
+def narrate(report: Report, written: list[Path]) -> str:
+    """The whole demo text, derived from the report alone."""
+    lines = [
+        STORY,
+        f"What knightwatch finds: {len(report.findings)} findings, "
+        f"verdict {report.verdict.upper()}.",
+        "",
+    ]
+    for finding in sorted(report.findings, key=lambda f: (f.rule, f.subject)):
+        lines.extend(_line(finding))
+        lines.append("")
+    pending = [r for r in report.rules if not r.evaluated]
+    if pending:
+        lines.append("Not evaluated (not judged, so not passed):")
+        lines.extend(f"  {r.id}: {r.reason}" for r in pending)
+        lines.append("")
+    lines.append("Reports written:")
+    lines.extend(f"  {path}" for path in written)
+    return "\n".join(lines) + "\n"

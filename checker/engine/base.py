@@ -1,0 +1,61 @@
+"""The engine interface: load Rego modules, set data and input, evaluate rules by path."""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from checker.errors import PolicyError
+
+UNDEFINED: Any = type("Undefined", (), {"__repr__": lambda self: "<undefined>"})()
+"""What ``evaluate`` returns for a rule with no value (distinct from every JSON value)."""
+
+_LOCATION = re.compile(r"-->\s*(?P<where>\S+:\d+:\d+)")
+_ERROR_LINE = re.compile(r"^\s*error:\s*(?P<text>.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PolicyModule:
+    """One Rego file: the name it is reported under, and its text."""
+
+    name: str
+    source: str
+
+
+class Engine(abc.ABC):
+    """A Rego evaluator. Every failure surfaces as a PolicyError naming file and line."""
+
+    name: str = "engine"
+
+    @abc.abstractmethod
+    def load(self, modules: list[PolicyModule]) -> None:
+        """Load policy modules; syntax and compile errors raise PolicyError."""
+
+    @abc.abstractmethod
+    def set_data(self, data: dict[str, Any]) -> None:
+        """Replace the base data document."""
+
+    @abc.abstractmethod
+    def set_input(self, document: dict[str, Any]) -> None:
+        """Replace the input document."""
+
+    @abc.abstractmethod
+    def evaluate(self, path: str) -> Any:
+        """The value of the rule at ``path`` (``data.pkg.rule``), or UNDEFINED."""
+
+    def version(self) -> str:
+        """The engine's name and version, for the report."""
+        return self.name
+
+
+def policy_error(raw: str, *, context: str) -> PolicyError:
+    """Turn an engine's error text into one line: where, and what."""
+    text = raw.split("\nStack backtrace:")[0].strip()
+    where = _LOCATION.search(text)
+    what = _ERROR_LINE.search(text)
+    detail = what.group("text").strip() if what else (text.splitlines() or ["unknown error"])[0]
+    if where:
+        return PolicyError(f"{where.group('where')}: {detail} ({context})")
+    return PolicyError(f"{detail} ({context})")

@@ -1,0 +1,163 @@
+"""Rule metadata read from OPA ``# METADATA`` annotations, so the files run unchanged under OPA.
+
+The embedded engine does not implement ``rego.metadata``; the runner reads the annotations
+here and joins them to what each rule emits.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from checker.errors import PolicyError
+
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
+_PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
+_RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b")
+EvidenceName = Literal[
+    "deploys", "reviews", "fleet", "flag_events", "observations", "identities", "waivers"
+]
+
+
+class _Custom(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: str = Field(pattern=RULE_ID.pattern)
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    controls: list[str] = Field(min_length=1)
+    message: str = Field(min_length=1)
+    requires: list[EvidenceName] = []
+
+
+class _Annotation(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    scope: str = "rule"
+    custom: _Custom
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """A rule in the catalog: what it checks, where it lives, and how to word its findings."""
+
+    id: str
+    severity: str
+    title: str
+    description: str
+    controls: tuple[str, ...]
+    message: str
+    """A template: ``{subject}`` and the fields the rule emits."""
+    requires: tuple[str, ...]
+    """Evidence files without which the rule cannot be judged."""
+    path: str
+    """``data.<package>.<rule>``."""
+    file: str
+    line: int
+
+
+def _fields(template: str) -> set[str]:
+    names: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec:
+            raise ValueError(
+                f"message placeholder {{{name}{':' + spec if spec else ''}}} must be a plain name"
+            )
+        names.add(name)
+    return names
+
+
+def parse_annotations(source: str, file: str) -> list[RuleMeta]:
+    """Every annotated rule that carries a ``custom.id`` in one Rego module."""
+    lines = source.splitlines()
+    package = None
+    rules: list[RuleMeta] = []
+    index = 0
+    while index < len(lines):
+        stripped = lines[index].strip()
+        match = _PACKAGE.match(stripped)
+        if match:
+            package = match.group(1)
+        if stripped != "# METADATA":
+            index += 1
+            continue
+        start = index + 1
+        block: list[str] = []
+        index += 1
+        while index < len(lines) and lines[index].lstrip().startswith("#"):
+            text = lines[index].lstrip()[1:]
+            block.append(text[1:] if text.startswith(" ") else text)
+            index += 1
+        while index < len(lines) and not lines[index].strip():
+            index += 1
+        head = _RULE_HEAD.match(lines[index].strip()) if index < len(lines) else None
+        try:
+            document = yaml.safe_load("\n".join(block)) or {}
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"{file}:{start}: METADATA is not valid YAML: {exc}") from None
+        if not isinstance(document, dict) or "custom" not in document:
+            continue  # an annotation without our fields: documentation only
+        if not isinstance(document.get("custom"), dict) or "id" not in document["custom"]:
+            continue
+        try:
+            annotation = _Annotation.model_validate(document)
+            _fields(annotation.custom.message)
+        except (ValidationError, ValueError) as exc:
+            detail = exc.errors(include_url=False)[0] if isinstance(exc, ValidationError) else None
+            text = (
+                f"{'.'.join(str(p) for p in detail['loc'])}: {detail['msg']}"
+                if detail
+                else str(exc)
+            )
+            raise PolicyError(f"{file}:{start}: METADATA {text}") from None
+        if (
+            annotation.scope != "rule"
+            or head is None
+            or package is None
+            or head.group(1) == "package"
+        ):
+            raise PolicyError(
+                f"{file}:{start}: a METADATA block with a custom.id must annotate a rule "
+                "(scope: rule, directly above the rule, after the package line)"
+            )
+        custom = annotation.custom
+        rules.append(
+            RuleMeta(
+                id=custom.id,
+                severity=custom.severity,
+                title=annotation.title.strip(),
+                description=" ".join(annotation.description.split()),
+                controls=tuple(custom.controls),
+                message=custom.message.strip(),
+                requires=tuple(custom.requires),
+                path=f"data.{package}.{head.group(1)}",
+                file=file,
+                line=index + 1,
+            )
+        )
+    return rules
+
+
+def format_message(rule: RuleMeta, fields: dict[str, object]) -> str:
+    """The finding's message from the rule's template and the fields it emitted."""
+    missing = _fields(rule.message) - fields.keys()
+    if missing:
+        raise PolicyError(
+            f"{rule.file}:{rule.line}: rule {rule.id} emitted no {', '.join(sorted(missing))} "
+            "for its message"
+        )
+    return rule.message.format_map({k: _text(v) for k, v in fields.items()})
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    return str(value)

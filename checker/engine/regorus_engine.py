@@ -1,0 +1,61 @@
+"""The embedded engine: regorus, in process, no server."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import metadata
+from typing import Any
+
+# Read by the Rust runtime when it first captures a backtrace: keep them out of messages.
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
+os.environ.setdefault("RUST_BACKTRACE", "0")
+
+import regorus
+
+from checker.engine.base import UNDEFINED, Engine, PolicyModule, policy_error
+
+
+class RegorusEngine(Engine):
+    """Evaluates Rego v1 with regorus through its JSON calls."""
+
+    name = "regorus"
+
+    def __init__(self) -> None:
+        self._engine = regorus.Engine()
+
+    def load(self, modules: list[PolicyModule]) -> None:
+        """Add every module; the first one that fails to parse or compile is reported."""
+        for module in modules:
+            try:
+                self._engine.add_policy(module.name, module.source)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                raise policy_error(str(exc), context=f"loading {module.name}") from None
+
+    def set_data(self, data: dict[str, Any]) -> None:
+        """Replace the data document."""
+        self._engine.clear_data()
+        self._engine.add_data_json(json.dumps(data))
+
+    def set_input(self, document: dict[str, Any]) -> None:
+        """Replace the input document."""
+        self._engine.set_input_json(json.dumps(document))
+
+    def evaluate(self, path: str) -> Any:
+        """One rule's value, UNDEFINED when it has none."""
+        try:
+            raw = self._engine.eval_query_as_json(path)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise policy_error(str(exc), context=f"evaluating {path}") from None
+        results = json.loads(raw).get("result") or []
+        if not results:
+            return UNDEFINED
+        return results[0]["expressions"][0]["value"]
+
+    def version(self) -> str:
+        """``regorus X.Y.Z`` from the installed distribution."""
+        return f"regorus {metadata.version('gordon-to-regorus')}"

@@ -1,0 +1,1 @@
+"""Evidence collection: files on disk, the git repository, and the bundle of both."""

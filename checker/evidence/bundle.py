@@ -1,0 +1,165 @@
+"""The evidence directory: every file found, validated, and digested for the report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from checker.errors import InputError
+from checker.evidence.files import LineDict, Located, parse_records, parse_yaml, read_text, validate
+from checker.evidence.identities import IdentityResolver
+from checker.evidence.models import (
+    Deployment,
+    FlagEvent,
+    Fleet,
+    Identities,
+    Observation,
+    Review,
+    Waiver,
+)
+
+Shape = Literal["list", "document"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of evidence file the contract names."""
+
+    name: str
+    shape: Shape
+    model: type[BaseModel]
+    suffixes: tuple[str, ...]
+    required: bool = False
+    what: str = "record"
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("deploys", "list", Deployment, (".yaml", ".yml", ".jsonl"), True, "deployment"),
+    Kind("reviews", "list", Review, (".yaml", ".yml", ".jsonl"), what="review"),
+    Kind("fleet", "document", Fleet, (".yaml", ".yml"), what="fleet"),
+    Kind("flag_events", "list", FlagEvent, (".yaml", ".yml", ".jsonl"), what="flag event"),
+    Kind("observations", "list", Observation, (".jsonl", ".yaml", ".yml"), what="observation"),
+    Kind("identities", "document", Identities, (".yaml", ".yml"), what="identities"),
+    Kind("waivers", "list", Waiver, (".yaml", ".yml", ".jsonl"), what="waiver"),
+)
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """A file read, by its name in the report and the sha256 of its bytes."""
+
+    role: str
+    path: str
+    sha256: str
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Evidence:
+    """Everything read from the evidence directory."""
+
+    directory: Path
+    deployments: list[Deployment] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    fleet: Fleet | None = None
+    flag_events: list[FlagEvent] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    waivers: list[Waiver] = field(default_factory=list)
+    identities: IdentityResolver = field(default_factory=IdentityResolver)
+    present: set[str] = field(default_factory=set)
+    files: list[FileDigest] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where each deployment came from, ``file:line``, for messages about it."""
+
+
+def _find(directory: Path, kind: Kind) -> Path | None:
+    found = [
+        directory / f"{kind.name}{s}"
+        for s in kind.suffixes
+        if (directory / f"{kind.name}{s}").is_file()
+    ]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(
+            f"more than one {kind.name} file ({names}); keep exactly one",
+            path=str(directory),
+        )
+    return found[0] if found else None
+
+
+def _load_list(kind: Kind, path: Path, data: bytes) -> list[tuple[Any, int]]:
+    items: list[Located] = parse_records(data, path)
+    out: list[tuple[Any, int]] = []
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item.value, dict):
+            raise InputError(
+                f"{kind.what} #{index}: expected a mapping, got {type(item.value).__name__}",
+                path=str(path),
+                line=item.line or None,
+            )
+        record = validate(kind.model, item, path, f"{kind.what} #{index}")
+        out.append((record, item.line))
+    return out
+
+
+def load_evidence(directory: Path) -> Evidence:
+    """Read and validate every evidence file in ``directory``."""
+    if not directory.is_dir():
+        raise InputError(
+            "evidence directory not found",
+            path=str(directory),
+            hint="pass --evidence DIR, or set 'evidence' in knightwatch.yaml",
+        )
+    evidence = Evidence(directory=directory)
+    for kind in KINDS:
+        path = _find(directory, kind)
+        if path is None:
+            if kind.required:
+                names = " or ".join(f"{kind.name}{s}" for s in kind.suffixes)
+                raise InputError(
+                    f"required evidence file missing: {names}",
+                    path=str(directory),
+                    hint="an audit cannot pass without its deployment records",
+                )
+            continue
+        data = read_text(path)
+        evidence.present.add(kind.name)
+        evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
+        if kind.shape == "document":
+            document = parse_yaml(data, path)
+            if document is None:
+                document = LineDict()
+            line = document.line if isinstance(document, LineDict) else 1
+            model = validate(kind.model, Located(document, line), path, kind.what)
+            if isinstance(model, Fleet):
+                evidence.fleet = model
+            elif isinstance(model, Identities):
+                evidence.identities = IdentityResolver(model.root, source=str(path))
+            continue
+        records = _load_list(kind, path, data)
+        if kind.name == "deploys":
+            for deployment, line in records:
+                if not isinstance(deployment, Deployment):
+                    raise TypeError("deploys yielded a non-deployment")
+                where = f"{path.name}:{line}" if line else path.name
+                if deployment.id in evidence.origins:
+                    raise InputError(
+                        f"duplicate deployment id {deployment.id!r} "
+                        f"(first at {evidence.origins[deployment.id]})",
+                        path=str(path),
+                        line=line or None,
+                    )
+                evidence.origins[deployment.id] = where
+                evidence.deployments.append(deployment)
+        else:
+            getattr(evidence, kind.name).extend(record for record, _ in records)
+    evidence.files.sort(key=lambda f: f.path)
+    return evidence

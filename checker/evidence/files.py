@@ -1,0 +1,169 @@
+"""YAML and JSON Lines loading that remembers where every record and field came from.
+
+Timestamps stay strings here (YAML's own timestamp typing is switched off) so that YAML
+and JSONL records go through one RFC 3339 parser in the models. Duplicate keys are input
+errors: a second ``approvals:`` silently replacing the first would weaken an audit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from checker.errors import InputError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class LineDict(dict[str, Any]):
+    """A mapping that knows the line of each of its keys (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps, recording lines and refusing duplicate keys."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            key = str(key)
+        if key in result:
+            raise yaml.MarkedYAMLError(
+                problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+@dataclass(frozen=True)
+class Located:
+    """One raw document or record and the line it starts on."""
+
+    value: Any
+    line: int
+
+
+def read_text(path: Path) -> bytes:
+    """The file's bytes, or an input error naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+
+
+def parse_yaml(data: bytes, path: Path) -> Any:
+    """One YAML document, with input errors naming file and line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=str(path)) from exc
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"invalid YAML: {problem}", path=str(path), line=line) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=str(path)) from exc
+
+
+def parse_records(data: bytes, path: Path) -> list[Located]:
+    """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed)."""
+    if path.suffix == ".jsonl":
+        records: list[Located] = []
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError("not UTF-8 text", path=str(path)) from exc
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw, object_pairs_hook=_json_object)
+            except ValueError as exc:
+                raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
+            records.append(Located(value, number))
+        return records
+    document = parse_yaml(data, path)
+    if document is None:
+        return []
+    if not isinstance(document, list):
+        raise InputError("expected a list of records at the top level", path=str(path), line=1)
+    return [Located(item, item.line if isinstance(item, LineDict) else 0) for item in document]
+
+
+def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
+    """The line of the deepest located key along a pydantic error location."""
+    line = fallback
+    current = value
+    for part in loc:
+        if isinstance(current, LineDict):
+            line = current.line or line
+            if isinstance(part, str) and part in current.key_lines:
+                line = current.key_lines[part]
+        if (isinstance(current, Mapping) and part in current) or (isinstance(current, list) and isinstance(part, int) and part < len(current)):
+            current = current[part]
+        else:
+            break
+    else:
+        if isinstance(current, LineDict):
+            line = current.line or line
+    return line
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, tuple[int | str, ...]]:
+    """The first error as one sentence, and its location."""
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (check its spelling against the evidence format)"
+    return (f"{field}: {message}" if field else message), loc
+
+
+def validate(model: type[ModelT], item: Located, path: Path, what: str) -> ModelT:
+    """Validate one raw record; every ValidationError becomes an InputError here, and only here."""
+    try:
+        return model.model_validate(item.value)
+    except ValidationError as exc:
+        message, loc = describe_validation_error(exc)
+        line = _line_of(item.value, loc, item.line) if path.suffix != ".jsonl" else item.line
+        raise InputError(f"{what}: {message}", path=str(path), line=line or None) from exc

@@ -1,0 +1,229 @@
+"""The git collector: one streaming ``git log`` and the questions the rules ask of history.
+
+Git objects never leave this module; callers get shas and frozen records.
+"""
+
+from __future__ import annotations
+
+import heapq
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import git
+
+from checker.errors import InputError
+
+_FIELD = b"\x1f"
+_TRAILER_SEP = b"\x1e"
+_REVIEW_TRAILERS = ("reviewed-by", "approved-by")
+_LOG_FORMAT = (
+    "%H%x1f%P%x1f%ae%x1f%at%x1f%(trailers:key=Reviewed-by,key=Approved-by,unfold,separator=%x1e)"
+)
+_SHALLOW_HINT = (
+    "fetch full history first: 'git fetch --unshallow' (in GitHub Actions: "
+    "actions/checkout with 'fetch-depth: 0'; in GitLab CI: GIT_DEPTH: 0)"
+)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as the rules need it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_email: str
+    author_time: int
+    review_trailers: tuple[str, ...]
+    """Values of ``Reviewed-by:`` and ``Approved-by:`` trailers, as written."""
+
+
+class GitHistory:
+    """A repository's commit graph over the tips the audit needs, read in one git call."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except git.NoSuchPathError as exc:
+            raise InputError("repository not found", path=str(path)) from exc
+        except git.InvalidGitRepositoryError as exc:
+            raise InputError(
+                "not a git repository", path=str(path), hint="pass --repo PATH to a git checkout"
+            ) from exc
+        if self._repo.bare or self._repo.working_tree_dir is None:
+            raise InputError("bare repositories are not supported", path=str(path))
+        self.root = Path(self._repo.working_tree_dir)
+        if self._git("rev-parse", "--is-shallow-repository").strip() == "true":
+            raise InputError(
+                "repository is a shallow clone: its history cannot show what a deployment shipped",
+                path=str(self.root),
+                hint=_SHALLOW_HINT,
+            )
+        self.commits: dict[str, Commit] = {}
+        self._generation: dict[str, int] = {}
+
+    def _git(self, *args: str) -> str:
+        try:
+            return str(self._repo.git.execute(["git", *args]))
+        except git.GitCommandError as exc:
+            stderr = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
+            raise InputError(f"git {args[0]} failed: {stderr}", path=str(self.root)) from exc
+
+    def head(self) -> str:
+        """The sha of HEAD."""
+        resolved = self.resolve(["HEAD"])
+        if resolved["HEAD"] is None:
+            raise InputError("repository has no commits", path=str(self.root))
+        return str(resolved["HEAD"])
+
+    def resolve(self, revs: Iterable[str]) -> dict[str, str | None]:
+        """Each rev (full or abbreviated sha, branch, tag) to its commit sha, in one git call."""
+        result: dict[str, str | None] = {}
+        names = []
+        for name in sorted(set(revs)):
+            if name.strip() and not any(c.isspace() for c in name):
+                names.append(name)
+            else:
+                result[name] = None  # cat-file reads one name per line; such a name is no rev
+        if not names:
+            return result
+        request = "".join(f"{name}^{{commit}}\n" for name in names).encode()
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            input=request,
+            capture_output=True,
+            cwd=self.root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise InputError(
+                f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}",
+                path=str(self.root),
+            )
+        answers = proc.stdout.decode().splitlines()
+        for name, answer in zip(names, answers, strict=True):
+            sha, _, kind = answer.partition(" ")
+            result[name] = sha if kind == "commit" else None
+        return result
+
+    def resolve_branch(self, branch: str) -> str | None:
+        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the rev."""
+        candidates = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch]
+        resolved = self.resolve(candidates)
+        for candidate in candidates:
+            if resolved[candidate]:
+                return resolved[candidate]
+        return None
+
+    def load(self, tips: Sequence[str]) -> None:
+        """Read every commit reachable from ``tips`` (full shas) in one streaming git log."""
+        if not tips:
+            return
+        stream = self._repo.git.execute(
+            ["git", "log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}"],
+            as_process=True,
+            istream=subprocess.PIPE,
+        )
+        proc = stream.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("git log did not start with pipes")
+        # git log --stdin reads all of its input before it writes anything.
+        proc.stdin.write("".join(f"{tip}\n" for tip in sorted(set(tips))).encode())
+        proc.stdin.close()
+        order: list[str] = []
+        for record in _split_records(proc.stdout):
+            commit = _parse_commit(record)
+            self.commits[commit.sha] = commit
+            order.append(commit.sha)
+        stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        if proc.wait() != 0:
+            raise InputError(f"git log failed: {stderr}", path=str(self.root))
+        # Topological order lists children first; parents-first gives each commit's generation.
+        generation = self._generation
+        for sha in reversed(order):
+            parents = [generation[p] for p in self.commits[sha].parents if p in generation]
+            generation[sha] = 1 + max(parents, default=0)
+
+    def ancestors(self, tip: str) -> set[str]:
+        """``tip`` and every commit reachable from it."""
+        seen = {tip}
+        stack = [tip]
+        while stack:
+            for parent in self.commits[stack.pop()].parents:
+                if parent not in seen and parent in self.commits:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def range(self, tip: str, exclude: str) -> list[str]:
+        """Commits reachable from ``tip`` and not from ``exclude`` (``git rev-list tip ^exclude``).
+
+        Walks newest generation first and stops once only excluded commits are left, so the
+        cost follows the size of the range, not of the history.
+        """
+        generation = self._generation
+        excluded: dict[str, bool] = {tip: False, exclude: True}
+        heap = [(-generation[tip], tip), (-generation[exclude], exclude)] if tip != exclude else []
+        pending = 1 if tip != exclude else 0
+        shipped: list[str] = []
+        heapq.heapify(heap)
+        while heap and pending:
+            _, sha = heapq.heappop(heap)
+            is_excluded = excluded[sha]
+            if not is_excluded:
+                shipped.append(sha)
+                pending -= 1
+            for parent in self.commits[sha].parents:
+                if parent not in generation:
+                    continue
+                if parent not in excluded:
+                    excluded[parent] = is_excluded
+                    heapq.heappush(heap, (-generation[parent], parent))
+                    pending += 0 if is_excluded else 1
+                elif is_excluded and not excluded[parent]:
+                    excluded[parent] = True
+                    pending -= 1
+        return sorted(shipped)
+
+    def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
+        """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""
+        generation = self._generation
+        if tip not in generation:
+            return {tip} & candidates
+        floor = min((generation[c] for c in candidates if c in generation), default=0)
+        seen = {tip}
+        stack = [tip]
+        while stack:
+            for parent in self.commits[stack.pop()].parents:
+                if parent in generation and parent not in seen and generation[parent] >= floor:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen & candidates
+
+
+def _split_records(stream: IO[bytes]) -> Iterator[bytes]:
+    buffer = b""
+    while chunk := stream.read(1 << 16):
+        buffer += chunk
+        *records, buffer = buffer.split(b"\0")
+        yield from records
+    if buffer.strip():
+        yield buffer
+
+
+def _parse_commit(record: bytes) -> Commit:
+    sha, parents, email, author_time, trailers = record.strip(b"\n").split(_FIELD, 4)
+    values: list[str] = []
+    for trailer in trailers.split(_TRAILER_SEP):
+        key, _, value = trailer.decode("utf-8", errors="replace").partition(":")
+        if key.strip().lower() in _REVIEW_TRAILERS and value.strip():
+            values.append(value.strip())
+    return Commit(
+        sha=sha.decode(),
+        parents=tuple(p.decode() for p in parents.split()),
+        author_email=email.decode("utf-8", errors="replace"),
+        author_time=int(author_time or b"0"),
+        review_trailers=tuple(values),
+    )

@@ -1,0 +1,212 @@
+"""Pydantic models of every evidence file in the contract; strict, unknown fields refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def timestamp_ns(text: str) -> int:
+    """Nanoseconds since the Unix epoch of an RFC 3339 timestamp (validated beforehand)."""
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    day, clock, fraction, zone = match.groups()
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    moment = datetime.fromisoformat(f"{day}T{clock}{zone}")
+    nanos = int((fraction or ".0")[1:].ljust(9, "0"))
+    return int(moment.timestamp()) * 1_000_000_000 + nanos
+
+
+def _check_timestamp(value: str) -> str:
+    if _RFC3339.match(value) is None:
+        if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", value):
+            raise ValueError(
+                f"timestamp {value!r} has no time zone; add 'Z' for UTC or an offset like +01:00"
+            )
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r} (e.g. 2012-07-27T22:00:00Z)")
+    try:
+        timestamp_ns(value)
+    except ValueError as exc:
+        raise ValueError(f"not a valid timestamp: {value!r} ({exc})") from None
+    return value
+
+
+def _parse_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or _ISO_DATE.match(value) is None:
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"not a valid date: {value!r} ({exc})") from None
+
+
+def _to_text(value: object) -> object:
+    """Change ids are often numbers in YAML (``change: 1042``); they are names all the same."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(_check_timestamp)]
+"""An RFC 3339 timestamp, kept exactly as given; ``timestamp_ns`` orders it."""
+
+IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+"""A calendar day, ``YYYY-MM-DD``, read as a UTC day."""
+
+Name = Annotated[str, Field(min_length=1)]
+Status = Literal["succeeded", "failed", "skipped", "unreachable"]
+
+
+class Record(BaseModel):
+    """Base of every evidence record: strict types, unknown fields refused, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Target(Record):
+    """One host's outcome in a deployment."""
+
+    host: Name
+    status: Status
+
+
+class DeployApproval(Record):
+    """A sign-off on a deployment."""
+
+    by: Name
+    at: Timestamp
+
+
+class Deployment(Record):
+    """One deployment of one commit of one service to one environment."""
+
+    id: Name
+    service: Name
+    environment: Name
+    commit: Name
+    started_at: Timestamp
+    finished_at: Timestamp | None = None
+    deployer: Name
+    approvals: list[DeployApproval] = []
+    change_ticket: str | None = None
+    artifact: str | None = None
+    targets: list[Target] = []
+
+
+class ReviewApproval(Record):
+    """An approval in the review system; ``commit`` is the head it was given on."""
+
+    by: Name
+    at: Timestamp
+    commit: Name | None = None
+
+
+class Review(Record):
+    """One merged change as exported from the review system."""
+
+    change: Annotated[Name, BeforeValidator(_to_text)]
+    author: Name
+    commits: list[Name]
+    approvals: list[ReviewApproval] = []
+
+
+class FlagEvent(Record):
+    """A runtime flag change."""
+
+    flag: Name
+    service: Name
+    environment: Name
+    enabled: bool
+    at: Timestamp
+    by: Name
+
+
+class Observation(Record):
+    """What a host was seen running."""
+
+    host: Name
+    service: Name
+    version: Name
+    observed_at: Timestamp
+
+
+class Host(Record):
+    """A fleet host with optional tags."""
+
+    name: Name
+    tags: list[str] = []
+
+
+class Service(Record):
+    """The hosts a service runs on."""
+
+    hosts: list[Name | Host]
+
+    def host_names(self) -> list[str]:
+        """Host names in the order given."""
+        return [h if isinstance(h, str) else h.name for h in self.hosts]
+
+
+class Fleet(Record):
+    """``fleet.yaml``: the inventory of every service's hosts."""
+
+    services: dict[str, Service]
+
+
+class Identities(RootModel[dict[str, list[Name]]]):
+    """``identities.yaml``: each person's addresses."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class Waiver(Record):
+    """A time-boxed exception to one rule for matching subjects."""
+
+    rule: Name
+    subject: Name
+    reason: Name
+    approved_by: Name
+    expires: IsoDate
+
+
+class Flag(Record):
+    """A feature flag in the repository's registry."""
+
+    name: Name
+    purpose: Name
+    owner: Name
+    status: Literal["active", "retired"]
+    created: IsoDate
+    retired_at: IsoDate | None = None
+    remove_by: IsoDate | None = None
+
+
+class RetiredCode(Record):
+    """Code that must be gone: a path or glob inside the repository."""
+
+    path: Name
+    reason: Name
+    retired_at: IsoDate
+
+
+class FlagRegistry(Record):
+    """The flag registry file kept in the repository (``flags.yaml``)."""
+
+    flags: list[Flag] = []
+    retired_code: list[RetiredCode] = []
+
+
+def utc_day_start_ns(day: date) -> int:
+    """Nanoseconds at 00:00 UTC of a day."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000_000

@@ -1,0 +1,85 @@
+"""Policy directories: the shipped ``policies/`` and any the user adds, with their catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from checker.engine.base import PolicyModule
+from checker.engine.metadata import RuleMeta, parse_annotations
+from checker.errors import PolicyError, UsageError
+from checker.evidence.bundle import FileDigest, sha256_hex
+
+
+def builtin_policy_dir() -> Path:
+    """The shipped policies: inside the installed package, or beside it in a source tree."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_policies"
+    return installed if installed.is_dir() else here.parent / "policies"
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every Rego module to load, the rules they annotate, and their digests."""
+
+    modules: tuple[PolicyModule, ...]
+    tests: tuple[PolicyModule, ...]
+    rules: tuple[RuleMeta, ...]
+    files: tuple[FileDigest, ...]
+
+
+def _display(path: Path, root: Path, label: str) -> str:
+    return f"{label}/{path.relative_to(root).as_posix()}"
+
+
+def load_policy_set(
+    extra_dirs: list[Path] | None = None, *, include_builtin: bool = True
+) -> PolicySet:
+    """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests."""
+    roots: list[tuple[Path, str]] = []
+    if include_builtin:
+        roots.append((builtin_policy_dir(), "policies"))
+    for directory in extra_dirs or []:
+        if not directory.is_dir():
+            raise UsageError(f"policy directory not found: {directory}")
+        builtin = directory.resolve() == builtin_policy_dir().resolve()
+        roots.append((directory, "policies" if builtin else directory.as_posix().rstrip("/")))
+    modules: list[PolicyModule] = []
+    tests: list[PolicyModule] = []
+    digests: list[FileDigest] = []
+    rules: list[RuleMeta] = []
+    seen: set[Path] = set()
+    for root, label in roots:
+        for path in sorted(root.rglob("*.rego")):
+            if path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
+            data = path.read_bytes()
+            name = _display(path, root, label)
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PolicyError(f"{name}: not UTF-8 text") from None
+            module = PolicyModule(name, source)
+            if path.name.endswith("_test.rego"):
+                tests.append(module)
+            else:
+                # Only modules that can change a verdict are recorded among the inputs.
+                digests.append(FileDigest("policy", name, sha256_hex(data)))
+                modules.append(module)
+                rules.extend(parse_annotations(source, name))
+    by_id: dict[str, RuleMeta] = {}
+    for rule in rules:
+        if rule.id in by_id:
+            first = by_id[rule.id]
+            raise PolicyError(
+                f"{rule.file}:{rule.line}: rule id {rule.id} is already used at "
+                f"{first.file}:{first.line}"
+            )
+        by_id[rule.id] = rule
+    return PolicySet(
+        modules=tuple(modules),
+        tests=tuple(tests),
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        files=tuple(sorted(digests, key=lambda d: d.path)),
+    )

@@ -1,0 +1,25 @@
+"""Reports: the model and one pure renderer per format, in the registry the CLI offers."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from checker.report.json import JsonRenderer
+from checker.report.model import Report
+from checker.report.text import TextRenderer
+
+
+class Renderer(Protocol):
+    """``Report -> str``, with no side effects."""
+
+    name: str
+    media_type: str
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        """The report in this format."""
+        ...
+
+
+RENDERERS: dict[str, Renderer] = {r.name: r for r in (TextRenderer(), JsonRenderer())}
+
+__all__ = ["RENDERERS", "Renderer", "Report"]

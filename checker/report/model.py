@@ -1,0 +1,139 @@
+"""The report: findings, verdict, summary and the digests of every input read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.errors import EXIT_FINDINGS, EXIT_PASS
+
+SCHEMA = "knightwatch/report/v1"
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+DEFAULT_FAIL_ON = "high"
+
+
+def severity_rank(severity: str) -> int:
+    """Position of a severity, lowest first."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule failing for one subject."""
+
+    rule: str
+    severity: str
+    subject: str
+    message: str
+    controls: tuple[str, ...]
+    title: str
+    waived: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """As it appears in the JSON report."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "subject": self.subject,
+            "message": self.message,
+            "controls": list(self.controls),
+            "title": self.title,
+            "waived": self.waived,
+        }
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """Whether a rule was judged, and if not, why not."""
+
+    id: str
+    title: str
+    severity: str
+    controls: tuple[str, ...]
+    evaluated: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file the verdict depends on."""
+
+    role: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a check concluded; its renderers and exit code derive from it alone."""
+
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleStatus, ...]
+    fail_on: str
+    as_of: str
+    head: str
+    files: tuple[InputFile, ...]
+    tool_version: str
+    engine: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """Unwaived findings at or above ``fail_on``."""
+        floor = severity_rank(self.fail_on)
+        return tuple(
+            f for f in self.findings if not f.waived and severity_rank(f.severity) >= floor
+        )
+
+    @property
+    def verdict(self) -> str:
+        """``fail`` when anything is failing, else ``pass``."""
+        return "fail" if self.failing else "pass"
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 findings at or above ``fail_on``."""
+        return EXIT_FINDINGS if self.failing else EXIT_PASS
+
+    def summary(self) -> dict[str, Any]:
+        """Totals by severity and rule, and which rules could not be judged."""
+        by_severity = Counter(f.severity for f in self.findings if not f.waived)
+        by_rule = Counter(f.rule for f in self.findings if not f.waived)
+        return {
+            "findings": len(self.findings),
+            "failing": len(self.failing),
+            "waived": sum(1 for f in self.findings if f.waived),
+            "by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
+            **self.counts,
+            "rules": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "severity": r.severity,
+                    "status": "evaluated" if r.evaluated else "not_evaluated",
+                    **({"reason": r.reason} if r.reason else {}),
+                    "findings": by_rule.get(r.id, 0),
+                }
+                for r in self.rules
+            ],
+            "not_evaluated": [r.id for r in self.rules if not r.evaluated],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report object (``knightwatch/report/v1``)."""
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "knightwatch", "version": self.tool_version, "engine": self.engine},
+            "verdict": self.verdict,
+            "fail_on": self.fail_on,
+            "as_of": self.as_of,
+            "parameters": self.parameters,
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": self.summary(),
+            "inputs": {
+                "repository": {"head": self.head},
+                "files": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in self.files],
+            },
+        }

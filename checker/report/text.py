@@ -1,0 +1,72 @@
+"""Text for a terminal: findings worst first, then the rules, then one line of verdict."""
+
+from __future__ import annotations
+
+import textwrap
+
+from checker.report.model import SEVERITIES, Report, severity_rank
+
+_COLORS = {
+    "critical": "\033[1;31m",
+    "high": "\033[31m",
+    "medium": "\033[33m",
+    "low": "\033[36m",
+    "info": "\033[2m",
+    "pass": "\033[1;32m",
+    "fail": "\033[1;31m",
+    "dim": "\033[2m",
+}
+_RESET = "\033[0m"
+
+
+class TextRenderer:
+    """``--format text``, the terminal default; colour only when asked (on a TTY)."""
+
+    name = "text"
+    media_type = "text/plain"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        """A readable report."""
+
+        def paint(style: str, text: str) -> str:
+            return f"{_COLORS[style]}{text}{_RESET}" if color else text
+
+        lines: list[str] = []
+        summary = report.summary()
+        lines.append(
+            f"knightwatch {report.tool_version} · repository HEAD {report.head[:12]} · "
+            f"{summary.get('deployments', 0)} deployments · "
+            f"{summary.get('commits_shipped', 0)} commits shipped · as of {report.as_of}"
+        )
+        lines.append("")
+        findings = sorted(
+            report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)
+        )
+        if not findings:
+            lines.extend(["No findings.", ""])
+        for finding in findings:
+            label = f"{finding.severity.upper():<8}"
+            waived = " (waived)" if finding.waived else ""
+            lines.append(
+                f"{paint(finding.severity, label)} {finding.rule}  {finding.subject}{waived}"
+            )
+            wrapped = textwrap.wrap(finding.message, width=88)
+            lines.extend(f"         {line}" for line in wrapped)
+            lines.append(paint("dim", f"         controls: {', '.join(finding.controls)}"))
+            lines.append("")
+        not_evaluated = [r for r in report.rules if not r.evaluated]
+        if not_evaluated:
+            lines.append("Not evaluated (these rules were not judged, so they did not pass):")
+            for rule in not_evaluated:
+                lines.append(f"  {rule.id:<11} {rule.reason}")
+            lines.append("")
+        counts = summary["by_severity"]
+        parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
+        totals = ", ".join(parts) if parts else "no findings"
+        evaluated = sum(1 for r in report.rules if r.evaluated)
+        lines.append(
+            f"{paint(report.verdict, report.verdict.upper())}: {totals}; "
+            f"{evaluated} of {len(report.rules)} rules evaluated; "
+            f"fail on {report.fail_on} and above"
+        )
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,138 @@
+"""The pipeline: evidence and history → engine input → findings → report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from checker import __version__
+from checker.config import load_config
+from checker.engine import ENGINES, Engine
+from checker.engine.base import UNDEFINED
+from checker.engine.metadata import RuleMeta, format_message
+from checker.errors import PolicyError
+from checker.evidence.bundle import Evidence, FileDigest, load_evidence
+from checker.evidence.git import GitHistory
+from checker.inputs import Parameters, collect_facts
+from checker.policyset import PolicySet, load_policy_set
+from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
+
+DEFAULT_EVIDENCE = "compliance"
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What the user asked for; ``None`` means: knightwatch.yaml, then the default."""
+
+    repo: Path = Path()
+    evidence: Path | None = None
+    fail_on: str | None = None
+    as_of: date | None = None
+    protected_branch: str | None = None
+    baseline: str | None = None
+    policy_dirs: list[Path] = field(default_factory=list)
+    engine: str = "regorus"
+
+
+def today_utc() -> date:
+    """The default as-of date: today, in UTC."""
+    return datetime.now(UTC).date()
+
+
+def run_check(options: CheckOptions) -> Report:
+    """Collect, evaluate and report; raises KnightwatchError on anything the user must fix."""
+    history = GitHistory(options.repo)
+    config, config_digest = load_config(history.root)
+    evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
+    evidence = load_evidence(evidence_dir)
+    policies = load_policy_set(options.policy_dirs)
+    params = Parameters(
+        protected_branch=options.protected_branch or config.protected_branch,
+        baseline=options.baseline or config.baseline,
+    )
+    facts = collect_facts(history, evidence, params)
+
+    engine = ENGINES[options.engine]()
+    engine.load(list(policies.modules))
+    engine.set_data(facts.data)
+    engine.set_input(facts.input)
+    statuses, findings = evaluate_rules(engine, policies, evidence)
+
+    files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
+    return Report(
+        findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
+        rules=tuple(statuses),
+        fail_on=options.fail_on or config.fail_on or DEFAULT_FAIL_ON,
+        as_of=(options.as_of or today_utc()).isoformat(),
+        head=facts.head,
+        files=tuple(_input_files(files)),
+        tool_version=__version__,
+        engine=engine.version(),
+        parameters={"protected_branch": params.protected_branch, "baseline": facts.baseline_sha},
+        counts={
+            "deployments": len(evidence.deployments),
+            "commits_shipped": facts.shipped_count,
+        },
+    )
+
+
+def _input_files(files: list[FileDigest]) -> list[InputFile]:
+    return [
+        InputFile(f.role, f.path, f.sha256) for f in sorted(files, key=lambda f: (f.role, f.path))
+    ]
+
+
+def evaluate_rules(
+    engine: Engine, policies: PolicySet, evidence: Evidence
+) -> tuple[list[RuleStatus], list[Finding]]:
+    """Evaluate every annotated rule whose evidence is present; the rest are not evaluated."""
+    statuses: list[RuleStatus] = []
+    findings: list[Finding] = []
+    for rule in policies.rules:
+        missing = [name for name in rule.requires if name not in evidence.present]
+        if missing:
+            reason = "no " + " or ".join(missing) + " evidence"
+            statuses.append(_status(rule, evaluated=False, reason=reason))
+            continue
+        value = engine.evaluate(rule.path)
+        findings.extend(_findings(rule, value))
+        statuses.append(_status(rule, evaluated=True))
+    return statuses, findings
+
+
+def _status(rule: RuleMeta, *, evaluated: bool, reason: str | None = None) -> RuleStatus:
+    return RuleStatus(rule.id, rule.title, rule.severity, rule.controls, evaluated, reason)
+
+
+def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
+    if value is UNDEFINED:
+        return []
+    if not isinstance(value, list):
+        raise PolicyError(
+            f"{rule.file}:{rule.line}: rule {rule.id} ({rule.path}) must be a set of "
+            f"subjects or of objects with a subject, not {type(value).__name__}"
+        )
+    out: dict[str, Finding] = {}
+    for item in value:
+        fields = {"subject": item} if isinstance(item, str) else item
+        if not isinstance(fields, dict) or not isinstance(fields.get("subject"), str):
+            raise PolicyError(
+                f"{rule.file}:{rule.line}: rule {rule.id} emitted {item!r}; each element must "
+                "be a subject string or an object with a string 'subject'"
+            )
+        subject = fields["subject"]
+        finding = Finding(
+            rule=rule.id,
+            severity=rule.severity,
+            subject=subject,
+            message=format_message(rule, fields),
+            controls=rule.controls,
+            title=rule.title,
+        )
+        # One finding per subject: a rule emitting two objects for one subject keeps the first
+        # in a stable order, so the report never depends on the engine's set ordering.
+        if subject not in out or finding.message < out[subject].message:
+            out[subject] = finding
+    return list(out.values())

@@ -1,0 +1,123 @@
+package knightwatch.review_test
+
+import rego.v1
+
+import data.knightwatch.review
+
+params := {"knightwatch": {"params": {"protected_branch": "main"}}}
+
+subjects(findings) := {f.subject | some f in findings}
+
+deployment(overrides) := object.union(
+	{
+		"id": "D1",
+		"service": "smars",
+		"environment": "production",
+		"commit": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"short_commit": "aaaaaaaaaaaa",
+		"started_at_ns": 1000,
+		"deployer": "tech@knight.example",
+		"deployer_identity": "tech",
+		"approvals": [],
+		"on_protected_branch": true,
+	},
+	overrides,
+)
+
+approval(identity, at_ns) := {"by": sprintf("%s@knight.example", [identity]), "identity": identity, "at_ns": at_ns}
+
+# REVIEW-001
+
+test_unapproved_deployment_fails if {
+	findings := review.unapproved_deployment with input as {"deployments": [deployment({})]}
+	subjects(findings) == {"D1"}
+	some f in findings
+	f.gap == "it has no approval"
+}
+
+test_independent_approval_before_start_passes if {
+	d := deployment({"approvals": [approval("lead", 999)]})
+	count(review.unapproved_deployment) == 0 with input as {"deployments": [d]}
+}
+
+test_self_approval_fails if {
+	d := deployment({"approvals": [approval("tech", 10)]})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+	subjects(findings) == {"D1"}
+	some f in findings
+	f.gap == "its only approvals are by its deployer"
+}
+
+test_approval_after_start_fails if {
+	d := deployment({"approvals": [approval("lead", 1001)]})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+	subjects(findings) == {"D1"}
+	some f in findings
+	f.gap == "no approval by another person came before it started"
+}
+
+test_approval_at_start_instant_fails if {
+	d := deployment({"approvals": [approval("lead", 1000)]})
+	subjects(review.unapproved_deployment) == {"D1"} with input as {"deployments": [d]}
+}
+
+test_one_good_approval_among_bad_passes if {
+	d := deployment({"approvals": [approval("tech", 10), approval("lead", 1001), approval("risk", 500)]})
+	count(review.unapproved_deployment) == 0 with input as {"deployments": [d]}
+}
+
+test_only_failing_deployments_are_reported if {
+	good := deployment({"id": "D2", "approvals": [approval("lead", 1)]})
+	bad := deployment({"id": "D3"})
+	subjects(review.unapproved_deployment) == {"D3"} with input as {"deployments": [good, bad]}
+}
+
+# REVIEW-002
+
+commit(author_identity, reviewers) := {
+	"author": sprintf("%s@knight.example", [author_identity]),
+	"author_identity": author_identity,
+	"reviewer_identities": reviewers,
+	"shipped_by": ["D1"],
+}
+
+test_unreviewed_commit_fails if {
+	findings := review.unreviewed_commit with input as {"commits": {"c1": commit("dev", [])}}
+	subjects(findings) == {"c1"}
+}
+
+test_review_by_another_identity_passes if {
+	count(review.unreviewed_commit) == 0 with input as {"commits": {"c1": commit("dev", ["lead"])}}
+}
+
+test_review_by_author_alias_fails if {
+	# The collector resolves the author's second address to the same identity.
+	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": {"c1": commit("dev", ["dev"])}}
+}
+
+test_mixed_commits_reports_only_unreviewed if {
+	commits := {"c1": commit("dev", ["dev", "lead"]), "c2": commit("dev", ["dev"]), "c3": commit("lead", [])}
+	subjects(review.unreviewed_commit) == {"c2", "c3"} with input as {"commits": commits}
+}
+
+test_unreviewed_message_fields if {
+	findings := review.unreviewed_commit with input as {"commits": {"0123456789abcdef0123456789abcdef01234567": commit("dev", [])}}
+	findings == {{
+		"subject": "0123456789abcdef0123456789abcdef01234567",
+		"short": "0123456789ab",
+		"author": "dev@knight.example",
+		"deployments": ["D1"],
+	}}
+}
+
+# REVIEW-003
+
+test_off_branch_deployment_fails if {
+	d := deployment({"on_protected_branch": false})
+	findings := review.off_branch_deployment with input as {"deployments": [d]} with data.knightwatch.params as params.knightwatch.params
+	findings == {{"subject": "D1", "commit": "aaaaaaaaaaaa", "branch": "main"}}
+}
+
+test_on_branch_deployment_passes if {
+	count(review.off_branch_deployment) == 0 with input as {"deployments": [deployment({})]} with data.knightwatch.params as params.knightwatch.params
+}
