@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -182,7 +183,8 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        with contextlib.redirect_stdout(out):  # --help and --version print to our stream
+            args = build_parser().parse_args(list(argv) if argv is not None else None)
         handlers = {"check": _check, "policy": _policy, "demo": _demo}
         if args.command not in handlers:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")

@@ -87,31 +87,49 @@ def read_text(path: Path) -> bytes:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
 
 
-def parse_yaml(data: bytes, path: Path) -> Any:
-    """One YAML document, with input errors naming file and line."""
+def _decode(data: bytes, path: Path) -> str:
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from exc
+
+
+def _compose(data: bytes, path: Path) -> tuple[_Loader, yaml.Node | None]:
+    """The YAML node tree, so that every record keeps the line it starts on."""
+    loader = _Loader(_decode(data, path))
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return loader, loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"invalid YAML: {problem}", path=str(path), line=line) from exc
+        raise _yaml_error(exc, path) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path=str(path)) from exc
+
+
+def _construct(loader: _Loader, node: yaml.Node, path: Path) -> Any:
+    try:
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, path) from exc
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, path: Path) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    return InputError(f"invalid YAML: {problem}", path=str(path), line=line)
+
+
+def parse_yaml(data: bytes, path: Path) -> Any:
+    """One YAML document, with input errors naming file and line."""
+    loader, node = _compose(data, path)
+    return None if node is None else _construct(loader, node, path)
 
 
 def parse_records(data: bytes, path: Path) -> list[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed)."""
     if path.suffix == ".jsonl":
         records: list[Located] = []
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError("not UTF-8 text", path=str(path)) from exc
+        text = _decode(data, path)
         for number, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
                 continue
@@ -121,12 +139,14 @@ def parse_records(data: bytes, path: Path) -> list[Located]:
                 raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
             records.append(Located(value, number))
         return records
-    document = parse_yaml(data, path)
-    if document is None:
+    loader, node = _compose(data, path)
+    if node is None:
         return []
-    if not isinstance(document, list):
+    if not isinstance(node, yaml.SequenceNode):
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
-    return [Located(item, item.line if isinstance(item, LineDict) else 0) for item in document]
+    return [
+        Located(_construct(loader, item, path), item.start_mark.line + 1) for item in node.value
+    ]
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
@@ -138,10 +158,13 @@ def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
             line = current.line or line
             if isinstance(part, str) and part in current.key_lines:
                 line = current.key_lines[part]
-        if (isinstance(current, Mapping) and part in current) or (isinstance(current, list) and isinstance(part, int) and part < len(current)):
+        if isinstance(current, Mapping) and part in current:
             current = current[part]
-        else:
-            break
+            continue
+        if isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            continue
+        break
     else:
         if isinstance(current, LineDict):
             line = current.line or line

@@ -1,0 +1,83 @@
+"""Shared fixtures: scripted git repositories with fixed dates, evidence writers, a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.cli import main
+from checker.demo.builder import ScriptedRepo
+
+DEV = "Dana Dev <dana@example.com>"
+LEAD = "Lee Lead <lee@example.com>"
+OPS = "ops@example.com"
+
+
+@dataclass
+class CliResult:
+    """What one ``main([...])`` call did."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.out)
+
+
+def run_cli(*argv: str | Path) -> CliResult:
+    """Call the CLI in process, as a user would from a shell."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """The CLI runner."""
+    return run_cli
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ScriptedRepo:
+    """An empty repository on branch main."""
+    return ScriptedRepo(tmp_path / "repo")
+
+
+def write_yaml(path: Path, document: object) -> Path:
+    """Write a YAML evidence file, creating its directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def deployment(
+    id: str,
+    commit: str,
+    started_at: str,
+    *,
+    approvals: list[dict[str, str]] | None = None,
+    deployer: str = OPS,
+    targets: list[dict[str, str]] | None = None,
+    service: str = "web",
+    environment: str = "production",
+) -> dict[str, Any]:
+    """A deployment record with sensible defaults."""
+    return {
+        "id": id,
+        "service": service,
+        "environment": environment,
+        "commit": commit,
+        "started_at": started_at,
+        "deployer": deployer,
+        "approvals": approvals if approvals is not None else [],
+        "targets": targets if targets is not None else [{"host": "web-1", "status": "succeeded"}],
+    }

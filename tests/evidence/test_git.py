@@ -1,0 +1,134 @@
+"""The git collector against git itself: ranges, resolution, trailers, and process count."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.git import GitHistory
+from tests.conftest import DEV, LEAD
+
+
+def _date(n: int) -> str:
+    return f"2024-01-01T00:{n // 60:02d}:{n % 60:02d}Z"
+
+
+@pytest.fixture
+def merged(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
+    """main with two feature branches merged, one of them branched before the other merged."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    s: dict[str, str] = {}
+    counter = itertools.count()
+    s["m0"] = repo.commit("m0", {"m": "0"}, author=DEV, date=_date(next(counter)))
+    s["m1"] = repo.commit("m1", {"m": "1"}, author=DEV, date=_date(next(counter)))
+    repo.branch("a")
+    s["a1"] = repo.commit("a1", {"a": "1"}, author=DEV, date=_date(next(counter)))
+    s["a2"] = repo.commit("a2", {"a": "2"}, author=DEV, date=_date(next(counter)))
+    repo.checkout("main")
+    repo.branch("b")
+    s["b1"] = repo.commit("b1", {"b": "1"}, author=DEV, date=_date(next(counter)))
+    repo.checkout("main")
+    s["m2"] = repo.commit("m2", {"m": "2"}, author=DEV, date=_date(next(counter)))
+    s["ma"] = repo.merge("a", "merge a", author=LEAD, date=_date(next(counter)))
+    s["m3"] = repo.commit("m3", {"m": "3"}, author=DEV, date=_date(next(counter)))
+    s["mb"] = repo.merge("b", "merge b", author=LEAD, date=_date(next(counter)))
+    return repo, s
+
+
+def test_range_matches_git_rev_list_for_every_pair(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    history = GitHistory(repo.path)
+    history.load(list(shas.values()))
+    for tip, exclude in itertools.product(shas.values(), repeat=2):
+        want = sorted(repo.git("rev-list", tip, f"^{exclude}").split())
+        assert history.range(tip, exclude) == want, (tip, exclude)
+
+
+def test_ancestors_matches_git(merged: tuple[ScriptedRepo, dict[str, str]]) -> None:
+    repo, shas = merged
+    history = GitHistory(repo.path)
+    history.load([shas["mb"]])
+    assert history.ancestors(shas["ma"]) == set(repo.git("rev-list", shas["ma"]).split())
+
+
+def test_resolve_abbreviated_refs_tags_and_garbage(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    repo.git("tag", "-a", "v1", "-m", "annotated", shas["m1"])
+    history = GitHistory(repo.path)
+    got = history.resolve([shas["a1"][:7], "b", "v1", "main~1", "nope", "", "two words"])
+    assert got == {
+        shas["a1"][:7]: shas["a1"],
+        "b": shas["b1"],
+        "v1": shas["m1"],  # an annotated tag peels to its commit
+        "main~1": shas["m3"],
+        "nope": None,
+        "": None,
+        "two words": None,
+    }
+
+
+def test_protected_branch_falls_back_to_origin(
+    tmp_path: Path, merged: tuple[ScriptedRepo, dict[str, str]]
+) -> None:
+    repo, shas = merged
+    clone = tmp_path / "clone"
+    repo.git("clone", "--quiet", "--no-checkout", f"file://{repo.path}", str(clone))
+    subprocess.run(["git", "checkout", "--quiet", "--detach", shas["m3"]], cwd=clone, check=True)
+    subprocess.run(["git", "branch", "--quiet", "-D", "main"], cwd=clone, check=True)
+    history = GitHistory(clone)
+    assert history.resolve_branch("main") == shas["mb"]  # refs/remotes/origin/main
+
+
+def test_review_trailers_are_parsed(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "subject\n\nbody mentions Reviewed-by: nobody@example.com in prose",
+        {"x": "1"},
+        author=DEV,
+        date=_date(0),
+        trailers=(
+            "Signed-off-by: Dana Dev <dana@example.com>",
+            "Reviewed-by: Lee Lead <lee@example.com>",
+            "approved-by: kim@example.com",
+            "Co-authored-by: Pat <pat@example.com>",
+        ),
+    )
+    history = GitHistory(repo.path)
+    history.load([sha])
+    commit = history.commits[sha]
+    assert commit.review_trailers == ("Lee Lead <lee@example.com>", "kim@example.com")
+    assert commit.author_email == "dana@example.com"
+    assert commit.parents == ()
+
+
+def test_one_git_log_whatever_the_history_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    real_execute = git.Git.execute
+
+    def counting(self: git.Git, command: list[str], *args: object, **kwargs: object) -> object:
+        calls.append(list(command))
+        return real_execute(self, command, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git.Git, "execute", counting)
+    counts = []
+    for size in (3, 40):
+        repo = ScriptedRepo(tmp_path / f"r{size}")
+        shas = [repo.commit(f"c{n}", {"f": str(n)}, author=DEV, date=_date(n)) for n in range(size)]
+        calls.clear()
+        history = GitHistory(repo.path)
+        history.load(shas)
+        assert len(history.commits) == size
+        counts.append(len(calls))
+        assert sum(1 for c in calls if c[1] == "log") == 1
+    assert counts[0] == counts[1]

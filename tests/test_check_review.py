@@ -1,0 +1,308 @@
+"""End to end: `knightwatch check` on a scripted repository reports exactly the REVIEW rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+
+ALIAS = "Dana D <dana.alt@example.com>"
+
+
+@dataclass
+class Case:
+    repo: ScriptedRepo
+    evidence: Path
+    shas: dict[str, str]
+
+
+def build_case(root: Path, *, jsonl: bool = False) -> Case:
+    """A history with every edge the review rules name; see the expected sets below."""
+    repo = ScriptedRepo(root / "repo")
+    shas: dict[str, str] = {}
+    shas["c0"] = repo.commit("root", {"app.py": "v0\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    shas["c1"] = repo.commit("c1", {"app.py": "v1\n"}, author=DEV, date="2024-01-02T00:00:00Z")
+    shas["c2"] = repo.commit(
+        "c2: reviewed by its own author",
+        {"app.py": "v2\n"},
+        author=DEV,
+        date="2024-01-03T00:00:00Z",
+        trailers=(f"Reviewed-by: {DEV}",),
+    )
+    shas["c3"] = repo.commit(
+        "c3: reviewed by the author's other address",
+        {"app.py": "v3\n"},
+        author=DEV,
+        date="2024-01-04T00:00:00Z",
+        trailers=(f"Approved-by: {ALIAS}",),
+    )
+    shas["c4"] = repo.commit("c4", {"app.py": "v4\n"}, author=DEV, date="2024-01-05T00:00:00Z")
+    shas["c5"] = repo.commit("c5", {"app.py": "v5\n"}, author=DEV, date="2024-01-06T00:00:00Z")
+    repo.git("tag", "v5")
+    shas["c6a"] = repo.commit("c6a", {"app.py": "v6a\n"}, author=DEV, date="2024-01-07T00:00:00Z")
+    shas["c6b"] = repo.commit("c6b", {"app.py": "v6b\n"}, author=DEV, date="2024-01-08T00:00:00Z")
+    repo.branch("feature", shas["c1"])
+    shas["f1"] = repo.commit(
+        "f1: never merged",
+        {"feature.py": "x\n"},
+        author=DEV,
+        date="2024-01-09T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    repo.checkout("main")
+
+    lead = {"by": "lee@example.com", "at": "2024-02-09T00:00:00Z"}
+    failed = [{"host": "web-1", "status": "failed"}]
+    deploys = [
+        deployment("D1", shas["c2"][:10], "2024-02-01T09:00:00Z"),
+        deployment("D2", shas["c4"], "2024-02-10T09:00:00Z", approvals=[lead], targets=failed),
+        deployment("D3", shas["c4"], "2024-02-11T09:00:00+01:00", approvals=[lead]),
+        deployment(
+            "D4",
+            shas["c4"],
+            "2024-02-12T09:00:00Z",
+            approvals=[{"by": "OPS@example.com", "at": "2024-02-12T08:00:00Z"}],
+        ),
+        deployment(
+            "D5",
+            "v5",
+            "2024-02-13T09:00:00Z",
+            approvals=[{"by": "lee@example.com", "at": "2024-02-13T10:00:00Z"}],
+        ),
+        deployment(
+            "D6", "feature", "2024-02-14T09:00:00Z", approvals=[lead], environment="staging"
+        ),
+        deployment("D7", shas["c6b"], "2024-02-15T09:00:00Z", approvals=[lead]),
+    ]
+    reviews = [
+        {
+            "change": 4,
+            "author": "dana@example.com",
+            "commits": [shas["c4"]],
+            "approvals": [{"by": "Lee@Example.com", "at": "2024-01-05T12:00:00Z"}],
+        },
+        {
+            "change": "PR-5",
+            "author": "dana@example.com",
+            "commits": [shas["c5"][:10]],
+            "approvals": [{"by": "lee@example.com", "at": "2024-01-06T12:00:00Z", "commit": "v5"}],
+        },
+        {
+            "change": "PR-6",
+            "author": "dana@example.com",
+            "commits": [shas["c6a"], shas["c6b"]],
+            "approvals": [
+                {"by": "lee@example.com", "at": "2024-01-07T12:00:00Z", "commit": shas["c6a"]},
+                {"by": "dana.alt@example.com", "at": "2024-01-08T12:00:00Z"},
+            ],
+        },
+    ]
+    evidence = root / "evidence"
+    if jsonl:
+        evidence.mkdir()
+        (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+        (evidence / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
+    else:
+        write_yaml(evidence / "deploys.yaml", deploys)
+        write_yaml(evidence / "reviews.yaml", reviews)
+    write_yaml(
+        evidence / "identities.yaml",
+        {
+            "dana": ["dana@example.com", "dana.alt@example.com"],
+            "lee": ["lee@example.com"],
+            "ops": ["ops@example.com"],
+        },
+    )
+    return Case(repo, evidence, shas)
+
+
+def findings_of(result_json: dict[str, object]) -> set[tuple[str, str]]:
+    findings = result_json["findings"]
+    assert isinstance(findings, list)
+    return {(f["rule"], f["subject"]) for f in findings}
+
+
+def expected(case: Case, *extra: tuple[str, str]) -> set[tuple[str, str]]:
+    s = case.shas
+    return {
+        ("REVIEW-001", "D1"),  # no approval at all
+        ("REVIEW-001", "D4"),  # approved only by its deployer (another case of the address)
+        ("REVIEW-001", "D5"),  # approved an hour after it started
+        ("REVIEW-002", s["c2"]),  # trailer names the author
+        ("REVIEW-002", s["c3"]),  # trailer names the author's other address
+        ("REVIEW-002", s["c6b"]),  # pushed after the only approval of its change
+        ("REVIEW-003", "D6"),  # deployed from a branch never merged
+        *extra,
+    }
+
+
+@pytest.mark.parametrize("jsonl", [False, True], ids=["yaml", "jsonl"])
+def test_check_reports_exactly_the_review_findings(tmp_path: Path, jsonl: bool) -> None:
+    case = build_case(tmp_path, jsonl=jsonl)
+    out = tmp_path / "out.json"
+    result = run_cli(
+        "check",
+        "--repo",
+        case.repo.path,
+        "--evidence",
+        case.evidence,
+        "--format",
+        "json",
+        "-o",
+        out,
+        "--as-of",
+        "2024-03-01",
+    )
+    assert result.code == 1, result.err
+    report = json.loads(out.read_text())
+    assert findings_of(report) == expected(case)
+    assert report["verdict"] == "fail"
+    assert report["schema"] == "knightwatch/report/v1"
+    assert report["inputs"]["repository"]["head"] == case.shas["c6b"]
+    c3 = next(f for f in report["findings"] if f["subject"] == case.shas["c3"])
+    assert "D2, D3" in c3["message"]  # one finding, naming both deployments that shipped it
+    assert all(f["waived"] is False and f["controls"] for f in report["findings"])
+    assert "report written to" in result.err
+
+
+def test_baseline_starts_the_first_range(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    result = run_cli(
+        "check",
+        "--repo",
+        case.repo.path,
+        "--evidence",
+        case.evidence,
+        "--format",
+        "json",
+        "--baseline",
+        case.shas["c0"],
+    )
+    assert result.code == 1, result.err
+    # With a baseline D1 shipped c1 and c2; without one, c2 alone (the test above).
+    assert findings_of(result.json()) == expected(case, ("REVIEW-002", case.shas["c1"]))
+    assert result.json()["parameters"]["baseline"] == case.shas["c0"]
+
+
+def test_baseline_and_branch_from_knightwatch_yaml(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    (case.repo.path / "knightwatch.yaml").write_text(
+        f"baseline: {case.shas['c0']}\nprotected_branch: feature\n"
+    )
+    result = run_cli(
+        "check", "--repo", case.repo.path, "--evidence", case.evidence, "--format", "json"
+    )
+    assert result.code == 1, result.err
+    got = findings_of(result.json())
+    # On 'feature', D6 is on the protected branch and every main deployment after c1 is not.
+    assert ("REVIEW-003", "D6") not in got
+    assert {s for r, s in got if r == "REVIEW-003"} == {"D1", "D2", "D3", "D4", "D5", "D7"}
+    assert ("REVIEW-002", case.shas["c1"]) in got
+    files = result.json()["inputs"]["files"]
+    assert {
+        k: v for k, v in files[0].items() if k != "sha256"
+    } == {"role": "config", "path": "knightwatch.yaml"}
+
+
+def test_flags_win_over_knightwatch_yaml(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    (case.repo.path / "knightwatch.yaml").write_text("protected_branch: feature\n")
+    result = run_cli(
+        "check",
+        "--repo",
+        case.repo.path,
+        "--evidence",
+        case.evidence,
+        "--format",
+        "json",
+        "--protected-branch",
+        "main",
+    )
+    assert findings_of(result.json()) == expected(case)
+
+
+def test_clean_history_passes(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "ok",
+        {"a": "1\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment(
+                "D1",
+                sha,
+                "2024-02-01T00:00:00Z",
+                approvals=[{"by": "lee@example.com", "at": "2024-01-31T00:00:00Z"}],
+            ),
+        ],
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert result.code == 0, result.err
+    assert result.json()["verdict"] == "pass"
+    assert result.json()["findings"] == []
+
+
+def test_fail_on_critical_passes_high_findings(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    result = run_cli(
+        "check",
+        "--repo",
+        case.repo.path,
+        "--evidence",
+        case.evidence,
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    )
+    assert result.code == 0
+    report = result.json()
+    assert report["verdict"] == "pass"
+    assert report["fail_on"] == "critical"
+    assert len(report["findings"]) == 7  # still reported, just not failing
+
+
+def test_default_evidence_dir_is_compliance_in_the_repo(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    case.evidence.rename(case.repo.path / "compliance")
+    result = run_cli("check", "--repo", case.repo.path, "--format", "json")
+    assert result.code == 1, result.err
+    assert findings_of(result.json()) == expected(case)
+
+
+def test_same_inputs_same_bytes(tmp_path: Path) -> None:
+    first = build_case(tmp_path / "a")
+    second = build_case(tmp_path / "b")
+    outputs = []
+    for case, name in ((first, "a"), (second, "b")):
+        for fmt in ("json", "text"):
+            out = tmp_path / f"{name}.{fmt}"
+            run_cli(
+                "check",
+                "--repo",
+                case.repo.path,
+                "--evidence",
+                case.evidence,
+                "--format",
+                fmt,
+                "-o",
+                out,
+                "--as-of",
+                "2024-03-01",
+            )
+            outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[2]
+    assert outputs[1] == outputs[3]
+    assert first.shas == second.shas  # fixed dates: the same shas on every machine

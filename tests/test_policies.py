@@ -1,0 +1,184 @@
+"""Policies: the shipped tests, user policy directories, the catalog, and the rule conventions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.engine.metadata import RULE_ID
+from checker.policyset import builtin_policy_dir, load_policy_set
+from tests.conftest import DEV, deployment, run_cli, write_yaml
+
+USER_RULE = """\
+package acme.tickets
+
+import rego.v1
+
+# METADATA
+# title: Deployment has a change ticket
+# description: Every production deployment names its change ticket.
+# custom:
+#   id: ACME-001
+#   severity: medium
+#   controls: [ACME change policy 4.2]
+#   requires: [deploys]
+#   message: "Deployment {subject} of {service} names no change ticket."
+missing_ticket contains {"subject": d.id, "service": d.service} if {
+	some d in input.deployments
+	not d.change_ticket
+}
+
+# METADATA
+# title: Needs the fleet
+# description: Only judged when fleet.yaml is present.
+# custom:
+#   id: ACME-002
+#   severity: critical
+#   controls: [ACME inventory]
+#   requires: [fleet]
+#   message: "{subject}"
+fleet_rule contains "never" if { false }
+"""
+
+
+def _repo_with_deployment(tmp_path: Path) -> tuple[Path, Path]:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "one",
+        {"a": "1\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=("Reviewed-by: lee@example.com",),
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment(
+                "D1",
+                sha,
+                "2024-02-01T00:00:00Z",
+                approvals=[{"by": "lee@example.com", "at": "2024-01-31T00:00:00Z"}],
+            ),
+        ],
+    )
+    return repo.path, tmp_path / "ev"
+
+
+def test_shipped_policy_tests_pass() -> None:
+    result = run_cli("policy", "test")
+    assert result.code == 0, result.out + result.err
+    passed = int(re.search(r"^(\d+) passed, 0 failed$", result.out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert passed >= 14
+    assert "policies/review/review_test.rego" in result.out
+
+
+def test_a_failing_rego_test_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "x.rego").write_text("package x\n\nimport rego.v1\n\nanswer := 41\n")
+    (tmp_path / "x_test.rego").write_text(
+        "package x_test\n\nimport rego.v1\n\nimport data.x\n\n"
+        "test_right if x.answer == 41\n\ntest_wrong if x.answer == 42\n\n"
+        "test_error if 1 / 0 == 1\n"
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1
+    assert "1 passed, 2 failed" in result.out
+    assert re.search(r"^FAIL .*test_wrong \(result undefined\)$", result.out, re.MULTILINE)
+    assert re.search(
+        r"^ERROR .*test_error .*x_test\.rego:11:.*divide by zero", result.out, re.MULTILINE
+    )
+
+
+def test_no_tests_found_is_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "x.rego").write_text("package x\n\nanswer := 41\n")
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1
+    assert "no test_ rules" in result.err
+
+
+def test_user_rules_join_check_and_catalog(tmp_path: Path) -> None:
+    repo, evidence = _repo_with_deployment(tmp_path)
+    policies = tmp_path / "acme"
+    policies.mkdir()
+    (policies / "tickets.rego").write_text(USER_RULE)
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--format", "json", "--policies", policies
+    )
+    assert result.code == 0, result.err  # medium is below the default fail-on
+    report = result.json()
+    assert [(f["rule"], f["subject"], f["message"]) for f in report["findings"]] == [
+        ("ACME-001", "D1", "Deployment D1 of web names no change ticket.")
+    ]
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}
+    assert statuses["ACME-002"]["status"] == "not_evaluated"
+    assert statuses["ACME-002"]["reason"] == "no fleet evidence"
+    assert report["summary"]["not_evaluated"] == ["ACME-002"]
+    assert any(f["path"].endswith("acme/tickets.rego") for f in report["inputs"]["files"])
+
+    text = run_cli("check", "--repo", repo, "--evidence", evidence, "--policies", policies)
+    assert "Not evaluated" in text.out and "ACME-002" in text.out
+
+    listing = run_cli("policy", "list", "--format", "json", "--policies", policies)
+    ids = [r["id"] for r in json.loads(listing.out)]
+    assert ids == sorted(ids) and {"ACME-001", "REVIEW-001"} <= set(ids)
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("package u\n\nx if {\n  1 = \n}\n", "u.rego:4:"),
+        (USER_RULE.replace("id: ACME-001", "id: REVIEW-001"), "rule id REVIEW-001 is already used"),
+        (USER_RULE.replace("id: ACME-001", "id: acme1"), "u.rego:5: METADATA custom.id"),
+        (USER_RULE.replace("{service}", "{svc}"), "emitted no svc for its message"),
+        (
+            USER_RULE.replace('{"subject": d.id, "service": d.service}', "d"),
+            "each element must be a subject string",
+        ),
+    ],
+    ids=["syntax", "duplicate-id", "bad-id", "message-field", "bad-shape"],
+)
+def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
+    repo, evidence = _repo_with_deployment(tmp_path)
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "u.rego").write_text(source)
+    out = tmp_path / "r.json"
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", tmp_path / "pol", "-o", out
+    )
+    assert result.code == 2, result.err
+    assert needle in result.err
+    assert "Traceback" not in result.err
+    assert not out.exists()
+
+
+def test_conventions_every_rule_annotated_unique_and_tested() -> None:
+    policies = load_policy_set()
+    assert policies.rules, "no annotated rules found"
+    tests = "\n".join(t.source for t in policies.tests)
+    for rule in policies.rules:
+        assert RULE_ID.match(rule.id), rule.id
+        assert rule.severity in ("info", "low", "medium", "high", "critical")
+        assert rule.controls and rule.title and rule.description and rule.message
+        name = rule.path.rsplit(".", 1)[1]
+        assert re.search(rf"\.{name}\b", tests), f"{rule.id} ({name}) is exercised by no Rego test"
+    ids = [r.id for r in policies.rules]
+    assert len(ids) == len(set(ids))
+    # Every contract rule implemented so far lives in the shipped directory.
+    assert {"REVIEW-001", "REVIEW-002", "REVIEW-003"} <= set(ids)
+    assert builtin_policy_dir().is_dir()
+
+
+def test_every_shipped_rule_head_is_annotated() -> None:
+    """A finding-producing rule without metadata would be silently ignored by the runner."""
+    for path in builtin_policy_dir().rglob("*.rego"):
+        if path.name.endswith("_test.rego"):
+            continue
+        source = path.read_text()
+        annotated = {
+            r.path.rsplit(".", 1)[1] for r in load_policy_set().rules if r.file.endswith(path.name)
+        }
+        heads = set(re.findall(r"^(\w+) contains ", source, re.MULTILINE))
+        assert heads <= annotated, f"{path}: unannotated set rules {heads - annotated}"
