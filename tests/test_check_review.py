@@ -204,9 +204,10 @@ def test_baseline_and_branch_from_knightwatch_yaml(tmp_path: Path) -> None:
     assert {s for r, s in got if r == "REVIEW-003"} == {"D1", "D2", "D3", "D4", "D5", "D7"}
     assert ("REVIEW-002", case.shas["c1"]) in got
     files = result.json()["inputs"]["files"]
-    assert {
-        k: v for k, v in files[0].items() if k != "sha256"
-    } == {"role": "config", "path": "knightwatch.yaml"}
+    assert {k: v for k, v in files[0].items() if k != "sha256"} == {
+        "role": "config",
+        "path": "knightwatch.yaml",
+    }
 
 
 def test_flags_win_over_knightwatch_yaml(tmp_path: Path) -> None:
