@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -87,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dirs", nargs="*", type=Path, metavar="DIR", help="default: the shipped policies"
     )
     plist = policy_commands.add_parser("list", help="the rule catalog from the policies' metadata")
-    plist.add_argument("--format", choices=("text", "json"), default="text")
+    plist.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
 
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
@@ -143,27 +142,10 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_FINDINGS
         return EXIT_PASS if passed == len(results) else EXIT_FINDINGS
     if args.policy_command == "list":
+        from checker.catalog import CATALOG_FORMATS
         from checker.policyset import load_policy_set
 
-        rules = load_policy_set(args.policies).rules
-        if args.format == "json":
-            catalog = [
-                {
-                    "id": r.id,
-                    "severity": r.severity,
-                    "title": r.title,
-                    "description": r.description,
-                    "controls": list(r.controls),
-                    "requires": list(r.requires),
-                    "file": r.file,
-                }
-                for r in rules
-            ]
-            out.write(json.dumps(catalog, indent=2, sort_keys=True) + "\n")
-        else:
-            for r in rules:
-                out.write(f"{r.id:<11} {r.severity:<8} {r.title}\n")
-                out.write(f"{'':<20} controls: {', '.join(r.controls)}\n")
+        out.write(CATALOG_FORMATS[args.format](load_policy_set(args.policies).rules))
         return EXIT_PASS
     raise UsageError("policy needs a command: test or list")
 

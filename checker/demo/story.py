@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from checker.report.model import Finding, Report
@@ -36,10 +37,13 @@ GATES = {
 
 def _line(finding: Finding) -> list[str]:
     gate = GATES.get(finding.rule, "at the next check")
+    indent = " " * 6
     return [
         f"  {finding.rule} ({finding.severity}) — {finding.title}",
-        f"      {finding.message}",
-        f"      Would have been stopped {gate}.",
+        *textwrap.wrap(finding.message, 92, initial_indent=indent, subsequent_indent=indent),
+        *textwrap.wrap(
+            f"Would have been stopped {gate}.", 92, initial_indent=indent, subsequent_indent=indent
+        ),
     ]
 
 
