@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 
 ALIAS = "Dana D <dana.alt@example.com>"
 
@@ -127,6 +127,13 @@ def findings_of(result_json: dict[str, object]) -> set[tuple[str, str]]:
     return {(f["rule"], f["subject"]) for f in findings}
 
 
+def check_json(case: Case, *extra: str | Path) -> CliResult:
+    """``knightwatch check`` on a case, JSON on stdout."""
+    return run_cli(
+        "check", "--repo", case.repo.path, "--evidence", case.evidence, "--format", "json", *extra
+    )
+
+
 def expected(case: Case, *extra: tuple[str, str]) -> set[tuple[str, str]]:
     s = case.shas
     return {
@@ -145,19 +152,7 @@ def expected(case: Case, *extra: tuple[str, str]) -> set[tuple[str, str]]:
 def test_check_reports_exactly_the_review_findings(tmp_path: Path, jsonl: bool) -> None:
     case = build_case(tmp_path, jsonl=jsonl)
     out = tmp_path / "out.json"
-    result = run_cli(
-        "check",
-        "--repo",
-        case.repo.path,
-        "--evidence",
-        case.evidence,
-        "--format",
-        "json",
-        "-o",
-        out,
-        "--as-of",
-        "2024-03-01",
-    )
+    result = check_json(case, "-o", out, "--as-of", "2024-03-01")
     assert result.code == 1, result.err
     report = json.loads(out.read_text())
     assert findings_of(report) == expected(case)
@@ -172,17 +167,7 @@ def test_check_reports_exactly_the_review_findings(tmp_path: Path, jsonl: bool) 
 
 def test_baseline_starts_the_first_range(tmp_path: Path) -> None:
     case = build_case(tmp_path)
-    result = run_cli(
-        "check",
-        "--repo",
-        case.repo.path,
-        "--evidence",
-        case.evidence,
-        "--format",
-        "json",
-        "--baseline",
-        case.shas["c0"],
-    )
+    result = check_json(case, "--baseline", case.shas["c0"])
     assert result.code == 1, result.err
     # With a baseline D1 shipped c1 and c2; without one, c2 alone (the test above).
     assert findings_of(result.json()) == expected(case, ("REVIEW-002", case.shas["c1"]))
@@ -194,9 +179,7 @@ def test_baseline_and_branch_from_knightwatch_yaml(tmp_path: Path) -> None:
     (case.repo.path / "knightwatch.yaml").write_text(
         f"baseline: {case.shas['c0']}\nprotected_branch: feature\n"
     )
-    result = run_cli(
-        "check", "--repo", case.repo.path, "--evidence", case.evidence, "--format", "json"
-    )
+    result = check_json(case)
     assert result.code == 1, result.err
     got = findings_of(result.json())
     # On 'feature', D6 is on the protected branch and every main deployment after c1 is not.
@@ -213,17 +196,7 @@ def test_baseline_and_branch_from_knightwatch_yaml(tmp_path: Path) -> None:
 def test_flags_win_over_knightwatch_yaml(tmp_path: Path) -> None:
     case = build_case(tmp_path)
     (case.repo.path / "knightwatch.yaml").write_text("protected_branch: feature\n")
-    result = run_cli(
-        "check",
-        "--repo",
-        case.repo.path,
-        "--evidence",
-        case.evidence,
-        "--format",
-        "json",
-        "--protected-branch",
-        "main",
-    )
+    result = check_json(case, "--protected-branch", "main")
     assert findings_of(result.json()) == expected(case)
 
 
@@ -257,17 +230,7 @@ def test_clean_history_passes(tmp_path: Path) -> None:
 
 def test_fail_on_critical_passes_high_findings(tmp_path: Path) -> None:
     case = build_case(tmp_path)
-    result = run_cli(
-        "check",
-        "--repo",
-        case.repo.path,
-        "--evidence",
-        case.evidence,
-        "--format",
-        "json",
-        "--fail-on",
-        "critical",
-    )
+    result = check_json(case, "--fail-on", "critical")
     assert result.code == 0
     report = result.json()
     assert report["verdict"] == "pass"
