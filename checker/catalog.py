@@ -29,6 +29,7 @@ def catalog_json(rules: Sequence[RuleMeta]) -> str:
                     "description": r.description,
                     "controls": list(r.controls),
                     "requires": list(r.requires),
+                    "optional": list(r.optional),
                     "file": r.file,
                     "rule": r.path,
                 }
@@ -54,6 +55,8 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
     ]
     for r in rules:
         needs = ", ".join(f"`{n}`" for n in r.requires) or "—"
+        if r.optional:
+            needs += " (" + ", ".join(f"`{n}`" for n in r.optional) + " if present)"
         lines.append(f"| [{r.id}](#{r.id.lower()}) | {r.severity} | {r.title} | {needs} |")
     for r in rules:
         lines += [

@@ -15,7 +15,7 @@ from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
-from checker.inputs import Parameters, collect_facts
+from checker.facts import Parameters, collect_facts
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
 
@@ -98,7 +98,9 @@ def evaluate_rules(
             continue
         value = engine.evaluate(rule.path)
         findings.extend(_findings(rule, value))
-        statuses.append(_status(rule, evaluated=True))
+        absent = [name for name in rule.optional if name not in evidence.present]
+        partial = "judged without " + " or ".join(absent) + " evidence" if absent else None
+        statuses.append(_status(rule, evaluated=True, reason=partial))
     return statuses, findings
 
 

@@ -32,6 +32,7 @@ class _Custom(BaseModel):
     controls: list[str] = Field(min_length=1)
     message: str = Field(min_length=1)
     requires: list[EvidenceName] = []
+    optional: list[EvidenceName] = []
 
 
 class _Annotation(BaseModel):
@@ -56,6 +57,8 @@ class RuleMeta:
     """A template: ``{subject}`` and the fields the rule emits."""
     requires: tuple[str, ...]
     """Evidence files without which the rule cannot be judged."""
+    optional: tuple[str, ...]
+    """Evidence files without which the rule is judged on the rest only (the report says so)."""
     path: str
     """``data.<package>.<rule>``."""
     file: str
@@ -138,6 +141,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 controls=tuple(custom.controls),
                 message=custom.message.strip(),
                 requires=tuple(custom.requires),
+                optional=tuple(custom.optional),
                 path=f"data.{package}.{head.group(1)}",
                 file=file,
                 line=index + 1,

@@ -76,8 +76,13 @@ class Evidence:
     identities: IdentityResolver = field(default_factory=IdentityResolver)
     present: set[str] = field(default_factory=set)
     files: list[FileDigest] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)
-    """Where each deployment came from, ``file:line``, for messages about it."""
+    locations: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+    """Each kind's records' file and line, by position, for messages about them."""
+
+    def error(self, kind: str, index: int, message: str, *, hint: str | None = None) -> InputError:
+        """An input error naming the file and line of record ``index`` of ``kind``."""
+        path, line = self.locations[kind][index]
+        return InputError(message, path=str(path), line=line or None, hint=hint)
 
 
 def _find(directory: Path, kind: Kind) -> Path | None:
@@ -145,21 +150,23 @@ def load_evidence(directory: Path) -> Evidence:
                 evidence.identities = IdentityResolver(model.root, source=str(path))
             continue
         records = _load_list(kind, path, data)
-        if kind.name == "deploys":
-            for deployment, line in records:
-                if not isinstance(deployment, Deployment):
-                    raise TypeError("deploys yielded a non-deployment")
-                where = f"{path.name}:{line}" if line else path.name
-                if deployment.id in evidence.origins:
-                    raise InputError(
-                        f"duplicate deployment id {deployment.id!r} "
-                        f"(first at {evidence.origins[deployment.id]})",
-                        path=str(path),
-                        line=line or None,
-                    )
-                evidence.origins[deployment.id] = where
-                evidence.deployments.append(deployment)
-        else:
-            getattr(evidence, kind.name).extend(record for record, _ in records)
+        evidence.locations[kind.name] = [(path, line) for _, line in records]
+        getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
+            record for record, _ in records
+        )
+    _check_unique_ids(evidence)
     evidence.files.sort(key=lambda f: f.path)
     return evidence
+
+
+def _check_unique_ids(evidence: Evidence) -> None:
+    first: dict[str, int] = {}
+    for index, deployment in enumerate(evidence.deployments):
+        if deployment.id in first:
+            path, line = evidence.locations["deploys"][first[deployment.id]]
+            raise evidence.error(
+                "deploys",
+                index,
+                f"duplicate deployment id {deployment.id!r} (first at {path.name}:{line})",
+            )
+        first[deployment.id] = index

@@ -6,7 +6,15 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    model_validator,
+)
 
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -102,6 +110,15 @@ class Deployment(Record):
     change_ticket: str | None = None
     artifact: str | None = None
     targets: list[Target] = []
+
+    @model_validator(mode="after")
+    def _one_status_per_host(self) -> Deployment:
+        seen: set[str] = set()
+        for target in self.targets:
+            if target.host in seen:
+                raise ValueError(f"host {target.host!r} is listed twice in targets")
+            seen.add(target.host)
+        return self
 
 
 class ReviewApproval(Record):

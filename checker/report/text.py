@@ -60,6 +60,11 @@ class TextRenderer:
             for rule in not_evaluated:
                 lines.append(f"  {rule.id:<11} {rule.reason}")
             lines.append("")
+        partial = [r for r in report.rules if r.evaluated and r.reason]
+        if partial:
+            lines.append("Judged on part of their evidence:")
+            lines.extend(f"  {rule.id:<11} {rule.reason}" for rule in partial)
+            lines.append("")
         counts = summary["by_severity"]
         parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
         totals = ", ".join(parts) if parts else "no findings"

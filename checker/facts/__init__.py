@@ -1,0 +1,144 @@
+"""Facts for the policies: evidence and git history turned into one plain input document.
+
+Python establishes every fact here (identities, integer timestamps, resolved commits, the
+commits each deployment shipped, who reviewed each commit, which observations fall in which
+window); Rego only decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from checker.errors import InputError
+from checker.evidence.bundle import Evidence
+from checker.evidence.git import GitHistory
+from checker.evidence.models import timestamp_ns
+from checker.facts import fleet, review
+from checker.facts.streams import SHORT, Streams
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Rule parameters as resolved for this run."""
+
+    protected_branch: str
+    baseline: str | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The engine's input and data documents, and counts for the report."""
+
+    input: dict[str, Any]
+    data: dict[str, Any]
+    head: str
+    baseline_sha: str | None
+    shipped_count: int
+
+
+def _resolve_everything(
+    history: GitHistory, evidence: Evidence, params: Parameters
+) -> tuple[dict[str, str], str, str | None, dict[str, str | None]]:
+    """Every rev the evidence names, in one git call; unresolvable ones are input errors."""
+    branch_tip = history.resolve_branch(params.protected_branch)
+    if branch_tip is None:
+        raise InputError(
+            f"protected branch {params.protected_branch!r} not found (as a local branch, as "
+            f"origin/{params.protected_branch}, or as a rev)",
+            path=str(history.root),
+            hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
+        )
+    revs = [d.commit for d in evidence.deployments]
+    revs += [o.version for o in evidence.observations]
+    revs += [c for r in evidence.reviews for c in r.commits]
+    revs += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
+    revs += [params.baseline] if params.baseline else []
+    resolved = history.resolve(revs)
+    baseline_sha = None
+    if params.baseline:
+        baseline_sha = resolved[params.baseline]
+        if baseline_sha is None:
+            raise InputError(
+                f"baseline {params.baseline!r} does not resolve to a commit",
+                path=str(history.root),
+                hint="set baseline in knightwatch.yaml (or --baseline) to a sha, tag or branch",
+            )
+    deployed: dict[str, str] = {}
+    for index, deployment in enumerate(evidence.deployments):
+        sha = resolved[deployment.commit]
+        if sha is None:
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: commit {deployment.commit!r} does not resolve in "
+                f"the repository at {history.root}",
+                hint="is --repo the repository this service is built from, with full history?",
+            )
+        deployed[deployment.id] = sha
+    for index, observation in enumerate(evidence.observations):
+        if resolved[observation.version] is None:
+            raise evidence.error(
+                "observations",
+                index,
+                f"observation of {observation.host}: version {observation.version!r} does not "
+                f"resolve in the repository at {history.root}",
+                hint="versions are compared by commit: record a sha or a ref the repository has",
+            )
+    return deployed, branch_tip, baseline_sha, resolved
+
+
+def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
+    """Resolve, walk and join everything the rules need, with one git log over the history."""
+    deployed, branch_tip, baseline_sha, resolved = _resolve_everything(history, evidence, params)
+    history.load([*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])])
+    on_branch = history.ancestors(branch_tip)
+    streams = Streams(evidence.deployments)
+    shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
+    commits = review.commit_facts(history, evidence, shipped, resolved)
+
+    resolve = evidence.identities.resolve
+    deployments = []
+    for deployment in sorted(evidence.deployments, key=lambda d: d.id):
+        sha = deployed[deployment.id]
+        deployments.append(
+            {
+                "id": deployment.id,
+                "service": deployment.service,
+                "environment": deployment.environment,
+                "commit": sha,
+                "short_commit": sha[:SHORT],
+                "started_at": deployment.started_at,
+                "started_at_ns": timestamp_ns(deployment.started_at),
+                "finished_at": deployment.finished_at,
+                "finished_at_ns": (
+                    timestamp_ns(deployment.finished_at) if deployment.finished_at else None
+                ),
+                "deployer": deployment.deployer,
+                "deployer_identity": resolve(deployment.deployer),
+                "approvals": [
+                    {"by": a.by, "identity": resolve(a.by), "at_ns": timestamp_ns(a.at)}
+                    for a in deployment.approvals
+                ],
+                "target_status": {t.host: t.status for t in deployment.targets},
+                "succeeded_hosts": sorted(
+                    t.host for t in deployment.targets if t.status == "succeeded"
+                ),
+                "on_protected_branch": sha in on_branch,
+                "shipped": shipped[deployment.id],
+            }
+        )
+    document: dict[str, Any] = {"deployments": deployments, "commits": commits}
+    fleet.add_fleet_facts(document, evidence, streams, deployed, resolved)
+    data = {
+        "knightwatch": {
+            "params": {"protected_branch": params.protected_branch, "baseline": baseline_sha}
+        }
+    }
+    return Facts(
+        input=document,
+        data=data,
+        head=history.head(),
+        baseline_sha=baseline_sha,
+        shipped_count=len(commits),
+    )

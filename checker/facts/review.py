@@ -1,0 +1,88 @@
+"""Review facts: what each deployment shipped, and who reviewed each shipped commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from checker.evidence.bundle import Evidence
+from checker.evidence.git import GitHistory
+from checker.facts.streams import Streams, succeeded_anywhere
+
+
+def shipped_ranges(
+    history: GitHistory, streams: Streams, deployed: dict[str, str], baseline: str | None
+) -> dict[str, list[str]]:
+    """The commits each deployment shipped, exactly as the contract defines it."""
+    shipped: dict[str, list[str]] = {}
+    for stream in streams.by_key.values():
+        previous: str | None = None
+        for deployment in stream:
+            sha = deployed[deployment.id]
+            if previous is not None:
+                shipped[deployment.id] = history.range(sha, previous)
+            elif baseline is not None:
+                shipped[deployment.id] = history.range(sha, baseline)
+            else:
+                shipped[deployment.id] = [sha]
+            if succeeded_anywhere(deployment):
+                previous = sha
+    return shipped
+
+
+def commit_facts(
+    history: GitHistory,
+    evidence: Evidence,
+    shipped: dict[str, list[str]],
+    resolved: dict[str, str | None],
+) -> dict[str, Any]:
+    """Author, reviewers and shipping deployments of every shipped commit."""
+    shipped_by: dict[str, list[str]] = defaultdict(list)
+    for deployment_id, shas in shipped.items():
+        for sha in shas:
+            shipped_by[sha].append(deployment_id)
+    reviewers = _reviewers(history, evidence, set(shipped_by), resolved)
+    resolve = evidence.identities.resolve
+    commits: dict[str, Any] = {}
+    for sha in sorted(shipped_by):
+        commit = history.commits[sha]
+        commits[sha] = {
+            "author": commit.author_email,
+            "author_identity": resolve(commit.author_email),
+            "reviewer_identities": sorted(reviewers.get(sha, set())),
+            "shipped_by": sorted(shipped_by[sha]),
+        }
+    return commits
+
+
+def _reviewers(
+    history: GitHistory, evidence: Evidence, shipped: set[str], resolved: dict[str, str | None]
+) -> dict[str, set[str]]:
+    """Identities that reviewed each shipped commit, from trailers and review records.
+
+    An approval covers its change's commits. When it names the commit it was given on and
+    that commit is one of the change's, it covers that commit and the change's commits
+    before it, not ones pushed later. Approvals by the change's own author do not count.
+    """
+    resolve = evidence.identities.resolve
+    found: dict[str, set[str]] = defaultdict(set)
+    for sha in shipped:
+        for trailer in history.commits[sha].review_trailers:
+            found[sha].add(resolve(trailer))
+    for record in evidence.reviews:
+        change_commits = {resolved[name] or "" for name in record.commits} - {""}
+        if not change_commits & shipped:
+            continue
+        change_author = resolve(record.author)
+        for approval in record.approvals:
+            identity = resolve(approval.by)
+            if identity == change_author:
+                continue
+            head = resolved[approval.commit] if approval.commit else None
+            if head is not None and head in change_commits:
+                covered = history.ancestors_among(head, change_commits)
+            else:
+                covered = change_commits
+            for sha in covered & shipped:
+                found[sha].add(identity)
+    return found

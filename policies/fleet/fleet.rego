@@ -1,0 +1,170 @@
+# Fleet rules: every deployment reaches the whole fleet, and nothing is switched on while
+# the fleet is mixed.
+#
+# Python prepares the joins: each deployment's per-host status and the observations that
+# fall in its window, each flag event's last good deployment and last observations. These
+# rules only look things up.
+package knightwatch.fleet
+
+import rego.v1
+
+# The inventory as sets, one per service.
+fleet_hosts[service] := {host | some host in hosts} if {
+	some service, hosts in input.fleet
+}
+
+# Hosts of the deployment's service that did not end up running it.
+missing_hosts(deployment) := fleet_hosts[deployment.service] - {host | some host in deployment.succeeded_hosts}
+
+status_of(deployment, host) := object.get(deployment.target_status, host, "absent from its targets")
+
+# METADATA
+# title: Deployment reached every host of its service
+# description: >-
+#   Every host fleet.yaml lists for the service must be `succeeded` in each deployment. A host
+#   missing from the deployment's targets counts as not succeeded: deploy tools drop
+#   unreachable hosts from their summaries. Knight Capital's new code reached seven of its eight
+#   SMARS servers.
+# custom:
+#   id: FLEET-001
+#   severity: critical
+#   controls:
+#     - SOX ITGC change management
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-8
+#     - SEC Rule 15c3-5(b)
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys, fleet]
+#   message: >-
+#     Deployment {deployment} of {service} to {environment} did not reach host {host}: {status}.
+incomplete_deployment contains finding if {
+	some deployment in input.deployments
+	some host in missing_hosts(deployment)
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"deployment": deployment.id,
+		"service": deployment.service,
+		"environment": deployment.environment,
+		"host": host,
+		"status": status_of(deployment, host),
+	}
+}
+
+# METADATA
+# title: Hosts run what was deployed until the next deployment
+# description: >-
+#   After a deployment finished, and before the next deployment of the same service and
+#   environment started, every observation of a host of the service must show the deployed
+#   commit. Versions compare by the commit they resolve to. The window includes the instant
+#   the deployment finished and excludes the instant the next one started.
+# custom:
+#   id: FLEET-002
+#   severity: critical
+#   controls:
+#     - NIST SP 800-53 CM-2
+#     - NIST SP 800-53 CM-8
+#     - NIST SP 800-53 SI-7
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys, observations]
+#   message: >-
+#     Host {host} was observed running {observed} at {observed_at}, not {deployed} from
+#     deployment {deployment} ({wrong} of {total} observations between that deployment and
+#     the next disagree).
+drifted_host contains finding if {
+	some deployment in input.deployments
+	some host, observations in deployment.window_observations
+	wrong := [o | some o in observations; o.commit != deployment.commit]
+	count(wrong) > 0
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"host": host,
+		"deployment": deployment.id,
+		"deployed": deployment.short_commit,
+		"observed": wrong[0].short,
+		"observed_at": wrong[0].observed_at,
+		"wrong": count(wrong),
+		"total": count(observations),
+	}
+}
+
+# METADATA
+# title: No flag switched on while the fleet runs mixed versions
+# description: >-
+#   A flag must not be enabled on a service while its hosts run different versions: when the
+#   latest deployment before the event that succeeded anywhere did not succeed on every host
+#   of the service, or when the latest observations of its hosts before the event disagree.
+#   This is the rule that would have stopped 1 August 2012.
+# custom:
+#   id: FLEET-003
+#   severity: critical
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-4
+#     - SEC Rule 15c3-5(b)
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys, flag_events, fleet]
+#   optional: [observations]
+#   message: >-
+#     Flag {flag} was switched on for {service} in {environment} at {at} by {by} while its hosts
+#     ran different versions: {detail}.
+mixed_fleet_flag contains finding if {
+	some event in input.flag_events
+	event.enabled == true
+	parts := deployment_gap(event) | observation_gap(event)
+	count(parts) > 0
+	finding := {
+		"subject": sprintf("%s@%s", [event.flag, event.at]),
+		"flag": event.flag,
+		"service": event.service,
+		"environment": event.environment,
+		"at": event.at,
+		"by": event.by,
+		"detail": concat("; ", sort(parts)),
+	}
+}
+
+deployment_gap(event) := {text |
+	deployment := input.deployments[event.deployment_index]
+	missing := missing_hosts(deployment)
+	count(missing) > 0
+	hosts := sort([sprintf("%s (%s)", [host, status_of(deployment, host)]) | some host in missing])
+	text := sprintf("deployment %s of %s did not succeed on %s", [deployment.id, deployment.short_commit, concat(", ", hosts)])
+}
+
+observation_gap(event) := {text |
+	count(event.observed_by_version) > 1
+	groups := [sprintf("%s on %s", [substring(commit, 0, 12), concat(", ", hosts)]) |
+		some commit, hosts in event.observed_by_version
+	]
+	text := sprintf("last observed %s", [concat("; ", sort(groups))])
+}
+
+# METADATA
+# title: Deployment targets only hosts in the inventory
+# description: >-
+#   A deployment must not target a host that fleet.yaml does not list for its service: either
+#   the inventory is incomplete, so the fleet rules cannot see that host, or the deployment
+#   went somewhere it should not have.
+# custom:
+#   id: FLEET-004
+#   severity: medium
+#   controls:
+#     - NIST SP 800-53 CM-8
+#     - SOX ITGC change management
+#   requires: [deploys, fleet]
+#   message: >-
+#     Deployment {deployment} of {service} targeted host {host}, which fleet.yaml does not list
+#     for {service}.
+unlisted_target contains finding if {
+	some deployment in input.deployments
+	some host, _ in deployment.target_status
+	not listed(deployment.service, host)
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"deployment": deployment.id,
+		"service": deployment.service,
+		"host": host,
+	}
+}
+
+listed(service, host) if fleet_hosts[service][host]

@@ -1,0 +1,144 @@
+package knightwatch.fleet_test
+
+import rego.v1
+
+import data.knightwatch.fleet
+
+subjects(findings) := {f.subject | some f in findings}
+
+hosts := ["h1", "h2", "h3"]
+
+deployment(id, statuses, overrides) := object.union(
+	{
+		"id": id,
+		"service": "svc",
+		"environment": "prod",
+		"commit": "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2",
+		"short_commit": "c2c2c2c2c2c2",
+		"target_status": statuses,
+		"succeeded_hosts": [h | some h, s in statuses; s == "succeeded"],
+		"window_observations": {},
+	},
+	overrides,
+)
+
+all_ok := {"h1": "succeeded", "h2": "succeeded", "h3": "succeeded"}
+
+observation(host, commit, at) := {
+	"host": host, "version": commit, "commit": commit, "short": substring(commit, 0, 12),
+	"observed_at": at, "observed_at_ns": 0,
+}
+
+old := "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
+
+new := "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
+
+# FLEET-001
+
+test_all_hosts_succeeded_passes if {
+	count(fleet.incomplete_deployment) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})]}
+}
+
+test_failed_skipped_unreachable_and_absent_hosts_fail if {
+	d := deployment("D1", {"h1": "failed", "h2": "skipped", "h4": "succeeded"}, {})
+	findings := fleet.incomplete_deployment with input as {"fleet": {"svc": ["h1", "h2", "h3", "h5"]}, "deployments": [d]}
+	subjects(findings) == {"D1:h1", "D1:h2", "D1:h3", "D1:h5"}
+	{f.host: f.status | some f in findings} == {
+		"h1": "failed", "h2": "skipped", "h3": "absent from its targets", "h5": "absent from its targets",
+	}
+}
+
+test_unreachable_host_fails if {
+	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded", "h3": "unreachable"}, {})
+	subjects(fleet.incomplete_deployment) == {"D1:h3"} with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+}
+
+test_service_missing_from_fleet_is_not_fleet_001 if {
+	d := deployment("D1", all_ok, {"service": "other"})
+	count(fleet.incomplete_deployment) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+}
+
+# FLEET-004
+
+test_unlisted_target_fails if {
+	d := deployment("D1", {"h1": "succeeded", "h9": "failed"}, {})
+	subjects(fleet.unlisted_target) == {"D1:h9"} with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+}
+
+test_unknown_service_targets_all_unlisted if {
+	d := deployment("D1", {"h1": "succeeded"}, {"service": "other"})
+	subjects(fleet.unlisted_target) == {"D1:h1"} with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+}
+
+test_listed_targets_pass if {
+	count(fleet.unlisted_target) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})]}
+}
+
+# FLEET-002
+
+test_observation_of_another_version_fails if {
+	d := deployment("D1", all_ok, {"window_observations": {
+		"h1": [observation("h1", new, "t1")],
+		"h3": [observation("h3", new, "t1"), observation("h3", old, "t2"), observation("h3", old, "t3")],
+	}})
+	findings := fleet.drifted_host with input as {"deployments": [d]}
+	subjects(findings) == {"D1:h3"}
+	some f in findings
+	f.observed == "c1c1c1c1c1c1"
+	f.observed_at == "t2" # the first disagreeing observation
+	f.wrong == 2
+	f.total == 3
+}
+
+test_observations_of_the_deployed_version_pass if {
+	d := deployment("D1", all_ok, {"window_observations": {"h1": [observation("h1", new, "t")]}})
+	count(fleet.drifted_host) == 0 with input as {"deployments": [d]}
+}
+
+# FLEET-003
+
+event(overrides) := object.union(
+	{
+		"flag": "power_peg", "service": "svc", "environment": "prod", "enabled": true,
+		"at": "2012-08-01T13:30:00Z", "by": "ops", "deployment_index": 0,
+		"observed_by_version": {},
+	},
+	overrides,
+)
+
+test_flag_on_after_partial_deployment_fails if {
+	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded"}, {})
+	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({})]}
+	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
+	some f in findings
+	f.detail == "deployment D1 of c2c2c2c2c2c2 did not succeed on h3 (absent from its targets)"
+}
+
+test_flag_on_with_disagreeing_observations_fails if {
+	e := event({"observed_by_version": {new: ["h1", "h2"], old: ["h3"]}})
+	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
+	some f in findings
+	f.detail == "last observed c1c1c1c1c1c1 on h3; c2c2c2c2c2c2 on h1, h2"
+}
+
+test_both_gaps_are_named if {
+	d := deployment("D1", {"h1": "succeeded"}, {})
+	e := event({"observed_by_version": {new: ["h1"], old: ["h2", "h3"]}})
+	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [e]}
+	some f in findings
+	contains(f.detail, "deployment D1 of c2c2c2c2c2c2 did not succeed on h2 (absent from its targets), h3 (absent from its targets); last observed")
+}
+
+test_flag_disabled_while_mixed_passes if {
+	d := deployment("D1", {"h1": "succeeded"}, {})
+	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"enabled": false})]}
+}
+
+test_flag_on_with_uniform_fleet_passes if {
+	e := event({"observed_by_version": {new: hosts}})
+	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
+}
+
+test_flag_on_with_no_prior_deployment_and_no_observations_passes if {
+	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [], "flag_events": [event({"deployment_index": null})]}
+}
