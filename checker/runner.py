@@ -51,6 +51,8 @@ def run_check(options: CheckOptions) -> Report:
     params = Parameters(
         protected_branch=options.protected_branch or config.protected_branch,
         baseline=options.baseline or config.baseline,
+        flags_file=config.flags_file,
+        reference_exclude=tuple(config.reference_exclude),
     )
     facts = collect_facts(history, evidence, params)
 
@@ -70,7 +72,12 @@ def run_check(options: CheckOptions) -> Report:
         files=tuple(_input_files(files)),
         tool_version=__version__,
         engine=engine.version(),
-        parameters={"protected_branch": params.protected_branch, "baseline": facts.baseline_sha},
+        parameters={
+            "protected_branch": params.protected_branch,
+            "baseline": facts.baseline_sha,
+            "flags_file": params.flags_file,
+            "reference_exclude": list(params.reference_exclude),
+        },
         counts={
             "deployments": len(evidence.deployments),
             "commits_shipped": facts.shipped_count,

@@ -59,17 +59,29 @@ class ScriptedRepo:
         trailers: tuple[str, ...] = (),
     ) -> str:
         """Write ``files`` (``None`` deletes), commit them, and return the new sha."""
+        added: list[str] = []
+        removed: list[str] = []
         for name, content in (files or {}).items():
-            target = self.path / name
             if content is None:
-                self.git("rm", "--quiet", "-r", "--", name)
+                removed.append(name)
                 continue
+            target = self.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
-            self.git("add", "--", name)
+            added.append(name)
+        if removed:
+            self.git("rm", "--quiet", "-r", "--", *removed)
+        if added:
+            self.git("add", "--", *added)
         body = message + ("\n\n" + "\n".join(trailers) if trailers else "")
         self.git("commit", "--quiet", "--allow-empty", "-m", body, date=date, author=author)
         return self.git("rev-parse", "HEAD")
+
+    def move(self, source: str, target: str, *, author: str, date: str, message: str) -> str:
+        """Rename a tracked file in a commit of its own."""
+        (self.path / target).parent.mkdir(parents=True, exist_ok=True)
+        self.git("mv", source, target)
+        return self.commit(message, author=author, date=date)
 
     def branch(self, name: str, start: str = "HEAD") -> None:
         """Create a branch at ``start`` and switch to it."""

@@ -36,7 +36,9 @@ class KnightCase:
     rlp_flag: str
 
 
-def _registry(purpose: str, status: str, retired_at: str | None = None) -> str:
+def _registry(
+    purpose: str, status: str, retired_at: str | None = None, *, dead_code: bool = False
+) -> str:
     flag: dict[str, object] = {
         "name": "power_peg",
         "purpose": purpose,
@@ -46,7 +48,17 @@ def _registry(purpose: str, status: str, retired_at: str | None = None) -> str:
     }
     if retired_at:
         flag["retired_at"] = retired_at
-    return yaml.safe_dump({"flags": [flag]}, sort_keys=False)
+    registry: dict[str, object] = {"flags": [flag]}
+    if dead_code:
+        # Retired on paper: the registry says Power Peg's code must be gone. It never was.
+        registry["retired_code"] = [
+            {
+                "path": "smars/power_peg.py",
+                "reason": "Power Peg retired",
+                "retired_at": "2005-03-14",
+            }
+        ]
+    return yaml.safe_dump(registry, sort_keys=False)
 
 
 ROUTER_2003 = """\
@@ -99,7 +111,10 @@ def build_knight(directory: Path) -> KnightCase:
         "Move cumulative-quantity tracking out of Power Peg; retire Power Peg",
         {
             "flags.yaml": _registry(
-                "Power Peg test strategy for the test environment", "retired", "2005-03-14"
+                "Power Peg test strategy for the test environment",
+                "retired",
+                "2005-03-14",
+                dead_code=True,
             )
         },
         author=ALICE,
@@ -117,7 +132,7 @@ def build_knight(directory: Path) -> KnightCase:
         "RLP: switch routing on with the existing power_peg flag",
         {
             "smars/router.py": ROUTER_2012,
-            "flags.yaml": _registry("Retail Liquidity Program routing", "active"),
+            "flags.yaml": _registry("Retail Liquidity Program routing", "active", dead_code=True),
         },
         author=CAROL,
         date="2012-07-25T15:00:00Z",

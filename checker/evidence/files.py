@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import yaml
@@ -87,14 +87,14 @@ def read_text(path: Path) -> bytes:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
 
 
-def _decode(data: bytes, path: Path) -> str:
+def _decode(data: bytes, path: PurePath) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from exc
 
 
-def _compose(data: bytes, path: Path) -> tuple[_Loader, yaml.Node | None]:
+def _compose(data: bytes, path: PurePath) -> tuple[_Loader, yaml.Node | None]:
     """The YAML node tree, so that every record keeps the line it starts on."""
     loader = _Loader(_decode(data, path))
     try:
@@ -105,27 +105,27 @@ def _compose(data: bytes, path: Path) -> tuple[_Loader, yaml.Node | None]:
         raise InputError(f"invalid YAML: {exc}", path=str(path)) from exc
 
 
-def _construct(loader: _Loader, node: yaml.Node, path: Path) -> Any:
+def _construct(loader: _Loader, node: yaml.Node, path: PurePath) -> Any:
     try:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, path) from exc
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError, path: Path) -> InputError:
+def _yaml_error(exc: yaml.MarkedYAMLError, path: PurePath) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else None
     problem = exc.problem or exc.context or "invalid YAML"
     return InputError(f"invalid YAML: {problem}", path=str(path), line=line)
 
 
-def parse_yaml(data: bytes, path: Path) -> Any:
+def parse_yaml(data: bytes, path: PurePath) -> Any:
     """One YAML document, with input errors naming file and line."""
     loader, node = _compose(data, path)
     return None if node is None else _construct(loader, node, path)
 
 
-def parse_records(data: bytes, path: Path) -> list[Located]:
+def parse_records(data: bytes, path: PurePath) -> list[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed)."""
     if path.suffix == ".jsonl":
         records: list[Located] = []
@@ -182,7 +182,7 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, tuple[int | st
     return (f"{field}: {message}" if field else message), loc
 
 
-def validate(model: type[ModelT], item: Located, path: Path, what: str) -> ModelT:
+def validate(model: type[ModelT], item: Located, path: PurePath, what: str) -> ModelT:
     """Validate one raw record; every ValidationError becomes an InputError here, and only here."""
     try:
         return model.model_validate(item.value)

@@ -61,6 +61,7 @@ class GitHistory:
                 path=str(self.root),
                 hint=_SHALLOW_HINT,
             )
+        self.repo = self._repo
         self.commits: dict[str, Commit] = {}
         self._generation: dict[str, int] = {}
 

@@ -14,7 +14,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.models import timestamp_ns
-from checker.facts import fleet, review
+from checker.facts import deadcode, fleet, review
 from checker.facts.streams import SHORT, Streams
 
 
@@ -24,6 +24,8 @@ class Parameters:
 
     protected_branch: str
     baseline: str | None
+    flags_file: str = "flags.yaml"
+    reference_exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def _resolve_everything(
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
     """Resolve, walk and join everything the rules need, with one git log over the history."""
     deployed, branch_tip, baseline_sha, resolved = _resolve_everything(history, evidence, params)
-    history.load([*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])])
+    tips = [*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])]
+    history.load(tips)
     on_branch = history.ancestors(branch_tip)
     streams = Streams(evidence.deployments)
     shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
@@ -130,6 +133,15 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         )
     document: dict[str, Any] = {"deployments": deployments, "commits": commits}
     fleet.add_fleet_facts(document, evidence, streams, deployed, resolved)
+    deadcode.add_deadcode_facts(
+        document,
+        history,
+        evidence,
+        deployed,
+        tips,
+        params.flags_file,
+        list(params.reference_exclude),
+    )
     data = {
         "knightwatch": {
             "params": {"protected_branch": params.protected_branch, "baseline": baseline_sha}

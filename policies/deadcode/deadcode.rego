@@ -1,0 +1,193 @@
+# Dead-code and flag-hygiene rules: retired flags and code gone, flags never repurposed.
+#
+# Python reads the flag registry at each deployed commit and over its whole history, searches
+# each deployed commit's code for flag names in one git call, and lists which retired code
+# paths it still holds. These rules only decide.
+package knightwatch.deadcode
+
+import rego.v1
+
+# METADATA
+# title: Retired flag no longer referenced in deployed code
+# description: >-
+#   A flag the registry marks retired at the deployed commit must not appear, as a whole word,
+#   in any tracked file of that commit other than the registry (and files excluded by
+#   reference_exclude). Power Peg's flag was retired in 2003; the code it switched on stayed.
+# custom:
+#   id: DEAD-001
+#   severity: high
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-7
+#     - SEC Rule 15c3-5(b)
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys]
+#   message: >-
+#     Deployment {deployment} shipped code that still references retired flag {flag} in
+#     {count}: {files}.
+retired_flag_referenced contains finding if {
+	some deployment in input.deployments
+	some name, flag in deployment.registry.flags
+	flag.status == "retired"
+	reference := deployment.references[name]
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, name]),
+		"deployment": deployment.id,
+		"flag": name,
+		"files": reference.files,
+		"count": files_count(reference.count),
+	}
+}
+
+files_count(1) := "1 file"
+
+files_count(n) := sprintf("%d files", [n]) if n != 1
+
+# METADATA
+# title: Flag never repurposed
+# description: >-
+#   A flag's purpose must never change between two versions of the registry in the
+#   repository's history, and a retired flag must never become active again. Knight's 2012
+#   code reused the flag that had switched on Power Peg.
+# custom:
+#   id: DEAD-002
+#   severity: critical
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-4
+#     - SEC Rule 15c3-5(b)
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys]
+#   message: "Flag {subject} was repurposed: {detail}."
+repurposed_flag contains finding if {
+	some name, record in input.flag_history
+	parts := purpose_changes(record) | revival(record)
+	count(parts) > 0
+	finding := {"subject": name, "detail": concat("; ", sort(parts))}
+}
+
+purpose_changes(record) := {text |
+	count(record.purposes) > 1
+	stood := [sprintf("\"%s\" from %s", [p.purpose, p.short]) | some p in record.purposes]
+	text := sprintf("its purpose changed: %s", [concat(", then ", stood)])
+}
+
+revival(record) := {text |
+	r := record.revived
+	text := sprintf("retired at %s and active again at %s", [r.retired_short, r.active_short])
+}
+
+# METADATA
+# title: Active flag removed by its remove_by date
+# description: >-
+#   A flag still active in the registry at a deployed commit must not be past its remove_by
+#   date (a UTC day) when that deployment starts: temporary flags left in place are how dead
+#   code accumulates.
+# custom:
+#   id: DEAD-003
+#   severity: medium
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-7
+#   requires: [deploys]
+#   message: >-
+#     Flag {subject} was to be removed by {remove_by} but was still active when {count}
+#     deployments started: {deployments}.
+overdue_flag contains finding if {
+	some name in {n | some d in input.deployments; some n, f in d.registry.flags; overdue(d, f)}
+	late := sort([d.id | some d in input.deployments; overdue(d, d.registry.flags[name])])
+	dates := sort([d.registry.flags[name].remove_by | some d in input.deployments; overdue(d, d.registry.flags[name])])
+	finding := {
+		"subject": name,
+		"remove_by": dates[0],
+		"count": count(late),
+		"deployments": late,
+	}
+}
+
+overdue(deployment, flag) if {
+	flag.status == "active"
+	flag.remove_by_end_ns != null
+	deployment.started_at_ns >= flag.remove_by_end_ns
+}
+
+# METADATA
+# title: Retired code gone from deployed commits
+# description: >-
+#   A path or glob listed under retired_code in the registry at the deployed commit must match
+#   no file of that commit's tree (a directory matches everything below it).
+# custom:
+#   id: DEAD-004
+#   severity: high
+#   controls:
+#     - NIST SP 800-53 CM-7
+#     - NIST SP 800-53 SA-8
+#     - SEC Regulation SCI 1001(a)
+#   requires: [deploys]
+#   message: >-
+#     Deployment {deployment} shipped retired code {path} ({reason}) in {count}: {files}.
+retired_code_present contains finding if {
+	some deployment in input.deployments
+	some entry in deployment.retired_code
+	entry.count > 0
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, entry.path]),
+		"deployment": deployment.id,
+		"path": entry.path,
+		"reason": entry.reason,
+		"files": entry.files,
+		"count": files_count(entry.count),
+	}
+}
+
+# METADATA
+# title: Every flag the code references is in the registry
+# description: >-
+#   A name that is a flag elsewhere (in some version of the registry, or in the flag events)
+#   must be in the registry at every deployed commit whose code references it: a flag the
+#   registry does not list has no owner, purpose or status, so nothing governs it.
+# custom:
+#   id: DEAD-005
+#   severity: low
+#   controls:
+#     - NIST SP 800-53 CM-8
+#     - NIST SP 800-53 CM-3
+#   requires: [deploys]
+#   message: >-
+#     Deployment {deployment} shipped code referencing flag {flag} in {files}, but the flag
+#     registry at that commit does not list it.
+unregistered_flag_referenced contains finding if {
+	some deployment in input.deployments
+	deployment.registry.readable
+	some name, reference in deployment.references
+	not deployment.registry.flags[name]
+	finding := {
+		"subject": sprintf("%s:%s", [deployment.id, name]),
+		"deployment": deployment.id,
+		"flag": name,
+		"files": reference.files,
+	}
+}
+
+# METADATA
+# title: Every version of the flag registry is readable
+# description: >-
+#   Each version of the flag registry in the history the audit covers must parse and match the
+#   registry format; a version that does not cannot be judged, so the audit does not pass on it.
+# custom:
+#   id: DEAD-006
+#   severity: high
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - SOX ITGC change management
+#   requires: [deploys]
+#   message: "The flag registry {path} at commit {short} cannot be read: {error}"
+unreadable_registry contains finding if {
+	some entry in input.registry_errors
+	finding := {
+		"subject": sprintf("%s:%s", [entry.commit, entry.path]),
+		"path": entry.path,
+		"short": entry.short,
+		"error": entry.error,
+	}
+}

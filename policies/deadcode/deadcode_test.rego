@@ -1,0 +1,122 @@
+package knightwatch.deadcode_test
+
+import rego.v1
+
+import data.knightwatch.deadcode
+
+subjects(findings) := {f.subject | some f in findings}
+
+flag(status, overrides) := object.union(
+	{"status": status, "purpose": "p", "owner": "o", "remove_by": null, "remove_by_end_ns": null},
+	overrides,
+)
+
+deployment(id, registry_flags, overrides) := object.union(
+	{
+		"id": id,
+		"started_at_ns": 1000,
+		"registry": {"path": "flags.yaml", "readable": true, "flags": registry_flags},
+		"references": {},
+		"retired_code": [],
+	},
+	overrides,
+)
+
+refs(names) := {name: {"files": ["src/a.py"], "count": 1} | some name in names}
+
+# DEAD-001
+
+test_retired_flag_referenced_fails if {
+	d := deployment("D1", {"old": flag("retired", {}), "live": flag("active", {})}, {"references": refs(["old", "live"])})
+	findings := deadcode.retired_flag_referenced with input as {"deployments": [d]}
+	subjects(findings) == {"D1:old"}
+	some f in findings
+	f.count == "1 file"
+}
+
+test_retired_flag_not_referenced_passes if {
+	d := deployment("D1", {"old": flag("retired", {})}, {})
+	count(deadcode.retired_flag_referenced) == 0 with input as {"deployments": [d]}
+}
+
+test_active_flag_referenced_passes if {
+	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["live"])})
+	count(deadcode.retired_flag_referenced) == 0 with input as {"deployments": [d]}
+}
+
+# DEAD-002
+
+test_changed_purpose_fails if {
+	history := {"pp": {"purposes": [
+		{"purpose": "Power Peg", "commit": "c1", "short": "c1"},
+		{"purpose": "RLP", "commit": "c2", "short": "c2"},
+	]}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	findings == {{"subject": "pp", "detail": "its purpose changed: \"Power Peg\" from c1, then \"RLP\" from c2"}}
+}
+
+test_revived_flag_fails if {
+	history := {"pp": {
+		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
+		"revived": {"retired": "c2", "retired_short": "c2", "active": "c3", "active_short": "c3"},
+	}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	findings == {{"subject": "pp", "detail": "retired at c2 and active again at c3"}}
+}
+
+test_stable_flag_passes if {
+	history := {"pp": {"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}]}}
+	count(deadcode.repurposed_flag) == 0 with input as {"flag_history": history}
+}
+
+# DEAD-003
+
+test_overdue_active_flag_fails_once_with_every_deployment if {
+	f := flag("active", {"remove_by": "2024-01-01", "remove_by_end_ns": 1000})
+	d1 := deployment("D1", {"tmp": f}, {"started_at_ns": 1000})
+	d2 := deployment("D2", {"tmp": f}, {"started_at_ns": 2000})
+	d0 := deployment("D0", {"tmp": f}, {"started_at_ns": 999})
+	findings := deadcode.overdue_flag with input as {"deployments": [d2, d0, d1]}
+	findings == {{"subject": "tmp", "remove_by": "2024-01-01", "count": 2, "deployments": ["D1", "D2"]}}
+}
+
+test_retired_or_undated_flags_are_not_overdue if {
+	retired := flag("retired", {"remove_by": "2024-01-01", "remove_by_end_ns": 10})
+	undated := flag("active", {})
+	d := deployment("D1", {"a": retired, "b": undated}, {})
+	count(deadcode.overdue_flag) == 0 with input as {"deployments": [d]}
+}
+
+# DEAD-004
+
+test_retired_code_present_fails if {
+	code := [
+		{"path": "legacy/", "reason": "gone", "files": ["legacy/a.py", "legacy/b.py"], "count": 2},
+		{"path": "old.py", "reason": "gone", "files": [], "count": 0},
+	]
+	d := deployment("D1", {}, {"retired_code": code})
+	findings := deadcode.retired_code_present with input as {"deployments": [d]}
+	subjects(findings) == {"D1:legacy/"}
+	some f in findings
+	f.count == "2 files"
+}
+
+# DEAD-005
+
+test_unregistered_flag_referenced_fails if {
+	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["live", "ghost"])})
+	subjects(deadcode.unregistered_flag_referenced) == {"D1:ghost"} with input as {"deployments": [d]}
+}
+
+test_unreadable_registry_is_not_dead_005 if {
+	d := deployment("D1", {}, {"references": refs(["ghost"]), "registry": {"path": "flags.yaml", "readable": false, "flags": {}}})
+	count(deadcode.unregistered_flag_referenced) == 0 with input as {"deployments": [d]}
+}
+
+# DEAD-006
+
+test_unreadable_registry_version_fails if {
+	errors := [{"commit": "abc", "short": "abc", "path": "flags.yaml", "error": "bad"}]
+	findings := deadcode.unreadable_registry with input as {"registry_errors": errors}
+	findings == {{"subject": "abc:flags.yaml", "path": "flags.yaml", "short": "abc", "error": "bad"}}
+}

@@ -1,0 +1,266 @@
+"""End to end: flags renamed, retired, revived and repurposed over many commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+
+REVIEWED = (f"Reviewed-by: {LEAD}",)
+APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T00:00:00Z"}]
+
+
+def registry(*flags: dict[str, object], retired_code: list[dict[str, str]] | None = None) -> str:
+    document: dict[str, object] = {"flags": list(flags)}
+    if retired_code:
+        document["retired_code"] = retired_code
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def flag(name: str, purpose: str, status: str = "active", **extra: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "purpose": purpose,
+        "owner": "team",
+        "status": status,
+        "created": "2023-12-01",
+        **extra,
+    }
+
+
+LEGACY = [{"path": "legacy/", "reason": "replaced by v2", "retired_at": "2024-01-20"}]
+
+
+@dataclass
+class Case:
+    repo: ScriptedRepo
+    evidence: Path
+    c: dict[str, str]
+
+
+def build(root: Path) -> Case:
+    repo = ScriptedRepo(root / "repo")
+    c: dict[str, str] = {}
+
+    def commit(key: str, day: int, files: dict[str, str | None]) -> None:
+        c[key] = repo.commit(
+            key, files, author=DEV, date=f"2024-01-{day:02d}T12:00:00Z", trailers=REVIEWED
+        )
+
+    beta = flag("beta", "temporary rollout", remove_by="2024-02-01")
+    commit(
+        "c1",
+        1,
+        {
+            "config/flags.yaml": registry(flag("alpha", "A"), beta, flag("gamma", "G")),
+            "src/app.py": "if alpha and beta and gamma:\n    run()\n",
+            "legacy/old.py": "print('old')\n",
+        },
+    )
+    commit(
+        "c2",
+        2,
+        {
+            "config/flags.yaml": registry(
+                flag("alpha", "A", "retired"), beta, flag("gamma", "G"), retired_code=LEGACY
+            ),
+            "docs/flags.md": "alpha was retired on 2 January\n",
+        },
+    )
+    c["c3"] = repo.move(
+        "config/flags.yaml",
+        "flags.yaml",
+        author=DEV,
+        date="2024-01-03T12:00:00Z",
+        message="c3: move the registry",
+    )
+    commit(
+        "c4",
+        4,
+        {
+            "flags.yaml": registry(
+                flag("alpha", "A", "retired"), flag("gamma", "G, reworded"), retired_code=LEGACY
+            ),
+            "src/app.py": "alpha_v2 = 1  # a different name\nif gamma:\n    run()\n",
+            "legacy/old.py": None,
+        },
+    )
+    commit(
+        "c5",
+        5,
+        {
+            "flags.yaml": registry(flag("alpha", "A"), flag("gamma", "G, reworded")),
+            "src/app.py": "if gamma and delta:\n    run()\n",
+        },
+    )
+    commit("c6", 6, {"flags.yaml": "flags: [unclosed\n"})
+    commit("c7", 7, {"flags.yaml": registry(flag("alpha", "A"), flag("gamma", "G, reworded"))})
+
+    evidence = root / "evidence"
+    deploys = [
+        deployment("D1", c["c1"], "2024-01-15T00:00:00Z", approvals=APPROVAL),
+        deployment("D1b", c["c1"], "2024-02-01T23:59:59Z", approvals=APPROVAL),
+        deployment("D2", c["c2"], "2024-02-02T00:00:00Z", approvals=APPROVAL),
+        deployment("D3", c["c3"], "2024-02-03T00:00:00Z", approvals=APPROVAL),
+        deployment("D4", c["c4"], "2024-02-04T00:00:00Z", approvals=APPROVAL),
+        deployment("D5", c["c7"], "2024-02-05T00:00:00Z", approvals=APPROVAL),
+    ]
+    write_yaml(evidence / "deploys.yaml", deploys)
+    write_yaml(
+        evidence / "flag_events.yaml",
+        [
+            {
+                "flag": "delta",
+                "service": "web",
+                "environment": "production",
+                "enabled": True,
+                "at": "2024-02-06T00:00:00Z",
+                "by": "ops@example.com",
+            },
+        ],
+    )
+    (repo.path / "knightwatch.yaml").write_text("reference_exclude: ['docs/*']\n")
+    return Case(repo, evidence, c)
+
+
+def check(case: Case) -> CliResult:
+    return run_cli(
+        "check", "--repo", case.repo.path, "--evidence", case.evidence, "--format", "json"
+    )
+
+
+def dead(result: CliResult) -> set[tuple[str, str]]:
+    return {
+        (f["rule"], f["subject"]) for f in result.json()["findings"] if f["rule"].startswith("DEAD")
+    }
+
+
+def test_dead_code_rules_over_a_registry_that_moved(tmp_path: Path) -> None:
+    case = build(tmp_path)
+    result = check(case)
+    assert result.code == 1, result.err
+    assert dead(result) == {
+        ("DEAD-001", "D2:alpha"),  # retired at c2, still in src/app.py
+        ("DEAD-001", "D3:alpha"),  # the registry moved at c3: still read there
+        ("DEAD-002", "alpha"),  # retired at c2, active again at c5
+        ("DEAD-002", "gamma"),  # its purpose was reworded at c4
+        ("DEAD-003", "beta"),  # remove_by 2024-02-01: D2 and D3 started after that day
+        ("DEAD-004", "D2:legacy/"),
+        ("DEAD-004", "D3:legacy/"),
+        ("DEAD-005", "D5:delta"),  # a flag (it has events) the registry does not list
+        ("DEAD-006", f"{case.c['c6']}:flags.yaml"),  # unreadable, in the history D5 shipped
+    }
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    c = case.c
+    assert messages["alpha"] == (
+        f"Flag alpha was repurposed: retired at {c['c2'][:12]} and active again at {c['c5'][:12]}."
+    )
+    assert messages["gamma"] == (
+        f'Flag gamma was repurposed: its purpose changed: "G" from {c["c1"][:12]}, then '
+        f'"G, reworded" from {c["c4"][:12]}.'
+    )
+    assert messages["beta"] == (
+        "Flag beta was to be removed by 2024-02-01 but was still active when 2 deployments "
+        "started: D2, D3."
+    )
+    assert messages["D2:alpha"].endswith("in 1 file: src/app.py.")
+    assert messages["D2:legacy/"].endswith("(replaced by v2) in 1 file: legacy/old.py.")
+    assert "invalid YAML" in messages[f"{c['c6']}:flags.yaml"]
+
+
+def test_reference_exclude_decides_what_counts(tmp_path: Path) -> None:
+    case = build(tmp_path)
+    (case.repo.path / "knightwatch.yaml").unlink()
+    got = dead(check(case))
+    # docs/flags.md mentions alpha from c2 on: without the exclusion D4 references it too.
+    assert ("DEAD-001", "D4:alpha") in got
+    assert ("DEAD-001", "D3:alpha") in got
+
+
+def test_registry_path_from_knightwatch_yaml(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c",
+        {
+            "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
+            "app.py": "old()\n",
+        },
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=REVIEWED,
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    (repo.path / "knightwatch.yaml").write_text("flags_file: ops/feature-flags.yml\n")
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert {(f["rule"], f["subject"]) for f in result.json()["findings"]} == {
+        ("DEAD-001", "D1:old")
+    }
+    assert result.json()["parameters"]["flags_file"] == "ops/feature-flags.yml"
+
+
+def test_no_registry_anywhere_means_no_flags(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c", {"app.py": "x\n"}, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    result = run_cli("check", "--repo", repo.path, "--evidence", tmp_path / "ev")
+    assert result.code == 0, result.out + result.err
+
+
+def test_one_word_search_per_deployed_commit_in_a_large_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    files: dict[str, str | None] = {
+        f"src/m{n // 100:02d}/f{n:04d}.py": f"value_{n} = {n}\n" for n in range(4000)
+    }
+    files["src/m07/f0777.py"] = "if legacy_mode:\n    pass\n"
+    files["flags.yaml"] = registry(
+        *(flag(f"flag_{n}", "P", "retired") for n in range(50)), flag("legacy_mode", "L", "retired")
+    )
+    first = repo.commit("big", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    second = repo.commit(
+        "more", {"README": "x\n"}, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment("D1", first, "2024-01-03T00:00:00Z", approvals=APPROVAL),
+            deployment("D2", second, "2024-01-04T00:00:00Z", approvals=APPROVAL),
+            deployment("D3", second, "2024-01-05T00:00:00Z", approvals=APPROVAL),
+        ],
+    )
+    calls: list[list[str]] = []
+    real = git.Git.execute
+
+    def counting(self: git.Git, command: list[str], *args: object, **kwargs: object) -> object:
+        calls.append(list(command))
+        return real(self, command, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git.Git, "execute", counting)
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert {(f["rule"], f["subject"]) for f in result.json()["findings"]} == {
+        ("DEAD-001", "D1:legacy_mode"),
+        ("DEAD-001", "D2:legacy_mode"),
+        ("DEAD-001", "D3:legacy_mode"),
+    }
+    greps = [c for c in calls if c[1] == "grep"]
+    assert len(greps) == 2  # two distinct deployed commits, whatever the number of flags
+    assert sum(1 for c in calls if c[1] == "log") == 2  # the history, the registry's history
