@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import textwrap
 from collections.abc import Sequence
 
 from checker.engine.metadata import RuleMeta
+from checker.errors import UsageError
 
 
 def catalog_text(rules: Sequence[RuleMeta]) -> str:
@@ -75,3 +78,39 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
 
 
 CATALOG_FORMATS = {"text": catalog_text, "json": catalog_json, "markdown": catalog_markdown}
+
+
+DOCS = {
+    "REVIEW": "docs/review-rules.md",
+    "FLEET": "docs/fleet-rules.md",
+    "DEAD": "docs/deadcode-rules.md",
+    "WAIVER": "docs/waivers.md",
+}
+
+
+def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
+    """Everything the catalog knows about one rule, for ``knightwatch explain``."""
+    wanted = rule_id.strip().upper()
+    by_id = {r.id: r for r in rules}
+    if wanted not in by_id:
+        close = difflib.get_close_matches(wanted, list(by_id), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(f"no rule {rule_id!r} in the catalog{hint}; see 'knightwatch policy list'")
+    r = by_id[wanted]
+    needs = ", ".join(r.requires) or "nothing beyond the repository"
+    if r.optional:
+        needs += f" ({', '.join(r.optional)} if present)"
+    lines = [
+        f"{r.id} ({r.severity}): {r.title}",
+        "",
+        *textwrap.wrap(r.description, 88),
+        "",
+        f"Controls: {'; '.join(r.controls)}",
+        f"Needs:    {needs}",
+        f"Rule:     {r.path} ({r.file}:{r.line})",
+        f"Message:  {r.message}",
+    ]
+    area = r.id.split("-")[0]
+    if area in DOCS:
+        lines.append(f"Docs:     {DOCS[area]}")
+    return "\n".join(lines) + "\n"

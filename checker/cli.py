@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from checker import __version__
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
 from checker.report.model import SEVERITIES
+from checker.runner import CheckOptions
 from checker.writer import write_atomic
 
 
@@ -32,6 +34,41 @@ def _as_of(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose what is checked, shared by every command that checks."""
+    parser.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
+    parser.add_argument(
+        "--evidence", type=Path, help="evidence directory (default: compliance/ in the repository)"
+    )
+    parser.add_argument(
+        "--as-of", type=_as_of, help="date waivers are judged on (default: today, UTC)"
+    )
+    parser.add_argument(
+        "--protected-branch", help="branch deployed commits must be on (default: main)"
+    )
+    parser.add_argument("--baseline", help="where the first deployment's shipped range starts")
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra policy directory (repeatable)",
+    )
+
+
+def _options(args: argparse.Namespace) -> CheckOptions:
+    return CheckOptions(
+        repo=args.repo,
+        evidence=args.evidence,
+        fail_on=getattr(args, "fail_on", None),
+        as_of=args.as_of,
+        protected_branch=args.protected_branch,
+        baseline=args.baseline,
+        policy_dirs=args.policies,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command and option."""
     parser = _Parser(
@@ -44,10 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="evaluate the policies against a repository and its evidence"
     )
-    check.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
-    check.add_argument(
-        "--evidence", type=Path, help="evidence directory (default: compliance/ in the repository)"
-    )
+    _add_input_options(check)
     check.add_argument(
         "--format", choices=sorted(RENDERERS), help="text on a terminal, json with --output"
     )
@@ -56,26 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
     )
     check.add_argument(
-        "--as-of", type=_as_of, help="date waivers are judged on (default: today, UTC)"
-    )
-    check.add_argument(
-        "--protected-branch", help="branch deployed commits must be on (default: main)"
-    )
-    check.add_argument("--baseline", help="where the first deployment's shipped range starts")
-    check.add_argument(
-        "--policies",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="extra policy directory (repeatable)",
-    )
-    check.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
         help="colour in text output (default: auto, on a terminal without NO_COLOR)",
     )
+
+    export = commands.add_parser(
+        "export-input", help="write the exact input and data documents the policies see"
+    )
+    _add_input_options(export)
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory for input.json and data.json (created if missing)",
+    )
+
+    explain = commands.add_parser("explain", help="what a rule checks, and why")
+    explain.add_argument("rule", metavar="RULE", help="a rule id, e.g. FLEET-003")
+    explain.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
 
     policy = commands.add_parser("policy", help="work with Rego policies")
     policy_commands = policy.add_subparsers(
@@ -100,19 +136,9 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.runner import CheckOptions, run_check
+    from checker.runner import run_check
 
-    report = run_check(
-        CheckOptions(
-            repo=args.repo,
-            evidence=args.evidence,
-            fail_on=args.fail_on,
-            as_of=args.as_of,
-            protected_branch=args.protected_branch,
-            baseline=args.baseline,
-            policy_dirs=args.policies,
-        )
-    )
+    report = run_check(_options(args))
     fmt = args.format or ("json" if args.output else "text")
     if args.output:
         write_atomic(args.output, RENDERERS[fmt].render(report))
@@ -131,16 +157,20 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from checker.policyset import builtin_policy_dir
         from checker.policytest import run_policy_tests
 
-        results = run_policy_tests(args.dirs or [builtin_policy_dir()])
-        for result in results:
+        run = run_policy_tests(args.dirs or [builtin_policy_dir()])
+        for result in run.results:
             line = f"{result.outcome.upper():<5} {result.file}: {result.path}"
             out.write(line + (f" ({result.detail})" if result.detail else "") + "\n")
-        passed = sum(1 for r in results if r.outcome == "pass")
-        out.write(f"{passed} passed, {len(results) - passed} failed\n")
-        if not results:
+        if run.unexercised:
+            out.write("Rules no test exercised:\n")
+            for rule in run.unexercised:
+                out.write(f"  {rule.file}:{rule.first}: {rule.name}\n")
+        passed = sum(1 for r in run.results if r.outcome == "pass")
+        out.write(f"{passed} passed, {len(run.results) - passed} failed\n")
+        if not run.results:
             err.write("knightwatch: no test_ rules found in *_test.rego files\n")
             return EXIT_FINDINGS
-        return EXIT_PASS if passed == len(results) else EXIT_FINDINGS
+        return EXIT_PASS if passed == len(run.results) else EXIT_FINDINGS
     if args.policy_command == "list":
         from checker.catalog import CATALOG_FORMATS
         from checker.policyset import load_policy_set
@@ -148,6 +178,27 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(CATALOG_FORMATS[args.format](load_policy_set(args.policies).rules))
         return EXIT_PASS
     raise UsageError("policy needs a command: test or list")
+
+
+def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.runner import evaluate, prepare
+
+    options = _options(args)
+    evaluation = evaluate(prepare(options), options)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for name, document in (("input.json", evaluation.input), ("data.json", evaluation.data)):
+        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        write_atomic(args.output / name, text)
+    err.write(f"knightwatch: wrote {args.output / 'input.json'} and {args.output / 'data.json'}\n")
+    return EXIT_PASS
+
+
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.catalog import explain
+    from checker.policyset import load_policy_set
+
+    out.write(explain(load_policy_set(args.policies).rules, args.rule))
+    return EXIT_PASS
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -167,7 +218,13 @@ def main(
     try:
         with contextlib.redirect_stdout(out):  # --help and --version print to our stream
             args = build_parser().parse_args(list(argv) if argv is not None else None)
-        handlers = {"check": _check, "policy": _policy, "demo": _demo}
+        handlers = {
+            "check": _check,
+            "export-input": _export,
+            "explain": _explain,
+            "policy": _policy,
+            "demo": _demo,
+        }
         if args.command not in handlers:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")
         return handlers[args.command](args, out, err)

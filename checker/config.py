@@ -34,6 +34,12 @@ class Config(BaseModel):
     """Globs of tracked files that do not count as references to a flag."""
     fail_on: Severity | None = None
     """Lowest severity that fails the check (default ``high``)."""
+    policies: list[str] = []
+    """Extra policy directories, relative to the repository root."""
+    review_bots: list[str] = []
+    """Addresses (or identities) whose reviews and approvals never count: bots."""
+    observation_grace_seconds: int = Field(default=0, ge=0)
+    """How long after a deployment finished its hosts may still report the old version."""
 
 
 def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:

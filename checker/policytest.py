@@ -1,4 +1,5 @@
-"""``knightwatch policy test``: run the ``test_`` rules of ``*_test.rego``, like ``opa test``."""
+"""``knightwatch policy test``: run the ``test_`` rules of ``*_test.rego``, like ``opa test``,
+and say which rules no test reached."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.engine import ENGINES
-from checker.engine.base import UNDEFINED
+from checker.engine.base import UNDEFINED, PolicyModule
 from checker.errors import PolicyError
 from checker.policyset import load_policy_set
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
+_RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b(?!\.)")
+_NOT_RULES = {"package", "import", "default"}
 
 
 @dataclass(frozen=True)
@@ -25,20 +28,65 @@ class TestResult:
     detail: str = ""
 
 
-def run_policy_tests(directories: list[Path], *, engine: str = "regorus") -> list[TestResult]:
+@dataclass(frozen=True)
+class RuleDefinition:
+    """One definition of a rule in a policy module: where it starts and ends."""
+
+    file: str
+    name: str
+    first: int
+    last: int
+    function: bool
+
+
+def _exercised(definition: RuleDefinition, reached: set[int]) -> bool:
+    """A rule counts once some test made it produce a value: the engine marks its head line only
+    then (its body may be entered when a whole package is evaluated, which proves nothing). A
+    function's body runs only when called, and its head line is not marked: any line counts."""
+    if definition.function:
+        return any(definition.first <= line <= definition.last for line in reached)
+    return definition.first in reached
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """Every test's result, and the rule definitions no test reached."""
+
+    results: list[TestResult]
+    unexercised: list[RuleDefinition]
+    coverage_known: bool
+
+
+def rule_definitions(module: PolicyModule) -> list[RuleDefinition]:
+    """Top-level rule definitions and the lines each spans (up to the next one)."""
+    lines = module.source.splitlines()
+    heads: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        match = _RULE_HEAD.match(line)
+        if match and match.group(1) not in _NOT_RULES:
+            heads.append((number, match.group(1)))
+    spans = []
+    for index, (first, name) in enumerate(heads):
+        last = heads[index + 1][0] - 1 if index + 1 < len(heads) else len(lines)
+        function = lines[first - 1][len(name) :].lstrip().startswith("(")
+        spans.append(RuleDefinition(module.name, name, first, last, function))
+    return spans
+
+
+def run_policy_tests(directories: list[Path], *, engine: str = "regorus") -> TestRun:
     """Load every module below ``directories`` and evaluate each test rule once."""
     policies = load_policy_set(directories, include_builtin=False)
     evaluator = ENGINES[engine]()
     evaluator.load([*policies.modules, *policies.tests])
     evaluator.set_data({})
     evaluator.set_input({})
+    coverage_known = evaluator.enable_coverage()
     results: list[TestResult] = []
     for module in policies.tests:
         package = _PACKAGE.search(module.source)
         if package is None:
             raise PolicyError(f"{module.name}: no package declaration")
-        names = sorted(set(_TEST_RULE.findall(module.source)))
-        for name in names:
+        for name in sorted(set(_TEST_RULE.findall(module.source))):
             path = f"data.{package.group(1)}.{name}"
             try:
                 value = evaluator.evaluate(path)
@@ -50,4 +98,10 @@ def run_policy_tests(directories: list[Path], *, engine: str = "regorus") -> lis
             else:
                 shown = "undefined" if value is UNDEFINED else repr(value)
                 results.append(TestResult(module.name, path, "fail", f"result {shown}"))
-    return results
+    unexercised: list[RuleDefinition] = []
+    if coverage_known:
+        covered = evaluator.covered_lines()
+        for module in policies.modules:
+            reached = covered.get(module.name, set())
+            unexercised.extend(d for d in rule_definitions(module) if not _exercised(d, reached))
+    return TestRun(results, unexercised, coverage_known)

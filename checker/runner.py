@@ -1,4 +1,4 @@
-"""The pipeline: evidence and history → engine input → findings → report."""
+"""The pipeline: evidence and history → engine input → findings → waivers → report."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
-from checker.config import load_config
+from checker.config import Config, load_config
 from checker.engine import ENGINES, Engine
 from checker.engine.base import UNDEFINED
 from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
-from checker.facts import Parameters, collect_facts
+from checker.facts import Facts, Parameters, collect_facts
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
+from checker.waivers import apply_waivers
 
 DEFAULT_EVIDENCE = "compliance"
 
@@ -36,68 +37,118 @@ class CheckOptions:
     engine: str = "regorus"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Everything collected before any policy runs."""
+
+    config: Config
+    evidence: Evidence
+    policies: PolicySet
+    params: Parameters
+    facts: Facts
+    as_of: date
+    files: tuple[FileDigest, ...]
+
+
 def today_utc() -> date:
     """The default as-of date: today, in UTC."""
     return datetime.now(UTC).date()
 
 
-def run_check(options: CheckOptions) -> Report:
-    """Collect, evaluate and report; raises KnightwatchError on anything the user must fix."""
+def prepare(options: CheckOptions) -> Prepared:
+    """Read the repository, the configuration, the evidence and the policies; derive the facts."""
     history = GitHistory(options.repo)
     config, config_digest = load_config(history.root)
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     evidence = load_evidence(evidence_dir)
-    policies = load_policy_set(options.policy_dirs)
+    policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
+    policies = load_policy_set(policy_dirs)
     params = Parameters(
         protected_branch=options.protected_branch or config.protected_branch,
         baseline=options.baseline or config.baseline,
         flags_file=config.flags_file,
         reference_exclude=tuple(config.reference_exclude),
+        review_bots=tuple(config.review_bots),
+        observation_grace_seconds=config.observation_grace_seconds,
     )
     facts = collect_facts(history, evidence, params)
-
-    engine = ENGINES[options.engine]()
-    engine.load(list(policies.modules))
-    engine.set_data(facts.data)
-    engine.set_input(facts.input)
-    statuses, findings = evaluate_rules(engine, policies, evidence)
-
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
-    return Report(
+    return Prepared(
+        config=config,
+        evidence=evidence,
+        policies=policies,
+        params=params,
+        facts=facts,
+        as_of=options.as_of or today_utc(),
+        files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
+    )
+
+
+def run_check(options: CheckOptions) -> Report:
+    """Collect, evaluate and report; raises KnightwatchError on anything the user must fix."""
+    return evaluate(prepare(options), options).report
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A report, and the exact input and data documents its rules were evaluated on."""
+
+    report: Report
+    input: dict[str, Any]
+    data: dict[str, Any]
+
+
+def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
+    """Run every rule on the prepared facts: findings, then waivers, then waiver rules."""
+    engine = ENGINES[options.engine]()
+    engine.load(list(prepared.policies.modules))
+    engine.set_data(prepared.facts.data)
+    engine.set_input(prepared.facts.input)
+    first = [r for r in prepared.policies.rules if r.stage == "findings"]
+    statuses, findings = evaluate_rules(engine, first, prepared.evidence)
+
+    findings, waiver_facts = apply_waivers(prepared.evidence.waivers, findings, prepared.as_of)
+    final_input = {**prepared.facts.input, "waivers": waiver_facts}
+    later = [r for r in prepared.policies.rules if r.stage == "waivers"]
+    if later:
+        engine.set_input(final_input)
+        more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
+        statuses += more_statuses
+        findings += more_findings
+
+    params = prepared.params
+    report = Report(
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
-        rules=tuple(statuses),
-        fail_on=options.fail_on or config.fail_on or DEFAULT_FAIL_ON,
-        as_of=(options.as_of or today_utc()).isoformat(),
-        head=facts.head,
-        files=tuple(_input_files(files)),
+        rules=tuple(sorted(statuses, key=lambda s: s.id)),
+        fail_on=options.fail_on or prepared.config.fail_on or DEFAULT_FAIL_ON,
+        as_of=prepared.as_of.isoformat(),
+        head=prepared.facts.head,
+        files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
         tool_version=__version__,
         engine=engine.version(),
         parameters={
             "protected_branch": params.protected_branch,
-            "baseline": facts.baseline_sha,
+            "baseline": prepared.facts.baseline_sha,
             "flags_file": params.flags_file,
             "reference_exclude": list(params.reference_exclude),
+            "review_bots": list(params.review_bots),
+            "observation_grace_seconds": params.observation_grace_seconds,
         },
         counts={
-            "deployments": len(evidence.deployments),
-            "commits_shipped": facts.shipped_count,
+            "deployments": len(prepared.evidence.deployments),
+            "commits_shipped": prepared.facts.shipped_count,
         },
     )
-
-
-def _input_files(files: list[FileDigest]) -> list[InputFile]:
-    return [
-        InputFile(f.role, f.path, f.sha256) for f in sorted(files, key=lambda f: (f.role, f.path))
-    ]
+    return Evaluation(report, final_input, prepared.facts.data)
 
 
 def evaluate_rules(
-    engine: Engine, policies: PolicySet, evidence: Evidence
+    engine: Engine, rules: list[RuleMeta], evidence: Evidence
 ) -> tuple[list[RuleStatus], list[Finding]]:
-    """Evaluate every annotated rule whose evidence is present; the rest are not evaluated."""
+    """Evaluate every rule whose evidence is present; the rest are not evaluated."""
     statuses: list[RuleStatus] = []
     findings: list[Finding] = []
-    for rule in policies.rules:
+    for rule in rules:
         missing = [name for name in rule.requires if name not in evidence.present]
         if missing:
             reason = "no " + " or ".join(missing) + " evidence"

@@ -49,6 +49,14 @@ class Engine(abc.ABC):
         """The engine's name and version, for the report."""
         return self.name
 
+    def enable_coverage(self) -> bool:
+        """Start recording which policy lines evaluation reaches; False if unsupported."""
+        return False
+
+    def covered_lines(self) -> dict[str, set[int]]:
+        """Lines reached so far, by module name (empty unless coverage is enabled)."""
+        return {}
+
 
 def policy_error(raw: str, *, context: str) -> PolicyError:
     """Turn an engine's error text into one line: where, and what."""

@@ -33,6 +33,7 @@ class _Custom(BaseModel):
     message: str = Field(min_length=1)
     requires: list[EvidenceName] = []
     optional: list[EvidenceName] = []
+    stage: Literal["findings", "waivers"] = "findings"
 
 
 class _Annotation(BaseModel):
@@ -59,6 +60,8 @@ class RuleMeta:
     """Evidence files without which the rule cannot be judged."""
     optional: tuple[str, ...]
     """Evidence files without which the rule is judged on the rest only (the report says so)."""
+    stage: str
+    """``waivers``: evaluated after every other rule, with ``input.waivers`` filled in."""
     path: str
     """``data.<package>.<rule>``."""
     file: str
@@ -142,6 +145,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 message=custom.message.strip(),
                 requires=tuple(custom.requires),
                 optional=tuple(custom.optional),
+                stage=custom.stage,
                 path=f"data.{package}.{head.group(1)}",
                 file=file,
                 line=index + 1,

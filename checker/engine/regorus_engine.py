@@ -56,6 +56,16 @@ class RegorusEngine(Engine):
             return UNDEFINED
         return results[0]["expressions"][0]["value"]
 
+    def enable_coverage(self) -> bool:
+        """regorus records coverage per line."""
+        self._engine.set_enable_coverage(True)
+        return True
+
+    def covered_lines(self) -> dict[str, set[int]]:
+        """From regorus's coverage report."""
+        report = json.loads(self._engine.get_coverage_report_as_json())
+        return {f["path"]: set(f["covered"]) for f in report.get("files", [])}
+
     def version(self) -> str:
         """``regorus X.Y.Z`` from the installed distribution."""
         return f"regorus {metadata.version('gordon-to-regorus')}"

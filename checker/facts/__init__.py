@@ -26,6 +26,8 @@ class Parameters:
     baseline: str | None
     flags_file: str = "flags.yaml"
     reference_exclude: tuple[str, ...] = ()
+    review_bots: tuple[str, ...] = ()
+    observation_grace_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,12 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
     )
     data = {
         "knightwatch": {
-            "params": {"protected_branch": params.protected_branch, "baseline": baseline_sha}
+            "params": {
+                "protected_branch": params.protected_branch,
+                "baseline": baseline_sha,
+                "bots": sorted({resolve(bot) for bot in params.review_bots}),
+                "observation_grace_ns": params.observation_grace_seconds * 1_000_000_000,
+            }
         }
     }
     return Facts(

@@ -56,7 +56,8 @@ incomplete_deployment contains finding if {
 #   After a deployment finished, and before the next deployment of the same service and
 #   environment started, every observation of a host of the service must show the deployed
 #   commit. Versions compare by the commit they resolve to. The window includes the instant
-#   the deployment finished and excludes the instant the next one started.
+#   the deployment finished (plus observation_grace_seconds) and excludes the instant the next
+#   one started.
 # custom:
 #   id: FLEET-002
 #   severity: critical
@@ -73,7 +74,8 @@ incomplete_deployment contains finding if {
 drifted_host contains finding if {
 	some deployment in input.deployments
 	some host, observations in deployment.window_observations
-	wrong := [o | some o in observations; o.commit != deployment.commit]
+	considered := [o | some o in observations; o.observed_at_ns >= deployment.finished_at_ns + grace_ns]
+	wrong := [o | some o in considered; o.commit != deployment.commit]
 	count(wrong) > 0
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, host]),
@@ -83,9 +85,15 @@ drifted_host contains finding if {
 		"observed": wrong[0].short,
 		"observed_at": wrong[0].observed_at,
 		"wrong": count(wrong),
-		"total": count(observations),
+		"total": count(considered),
 	}
 }
+
+# Hosts may report the old version for this long after a deployment finished
+# (observation_grace_seconds in knightwatch.yaml).
+default grace_ns := 0
+
+grace_ns := data.knightwatch.params.observation_grace_ns
 
 # METADATA
 # title: No flag switched on while the fleet runs mixed versions

@@ -18,6 +18,7 @@ deployment(id, statuses, overrides) := object.union(
 		"target_status": statuses,
 		"succeeded_hosts": [h | some h, s in statuses; s == "succeeded"],
 		"window_observations": {},
+		"finished_at_ns": 0,
 	},
 	overrides,
 )
@@ -88,6 +89,15 @@ test_observation_of_another_version_fails if {
 	f.observed_at == "t2" # the first disagreeing observation
 	f.wrong == 2
 	f.total == 3
+}
+
+test_observations_within_the_grace_period_pass if {
+	late := object.union(observation("h1", old, "t2"), {"observed_at_ns": 1060})
+	early := object.union(observation("h1", old, "t1"), {"observed_at_ns": 1030})
+	d := deployment("D1", all_ok, {"finished_at_ns": 1000, "window_observations": {"h1": [early, late]}})
+	findings := fleet.drifted_host with input as {"deployments": [d]} with data.knightwatch.params.observation_grace_ns as 60
+	{[f.observed_at, f.total] | some f in findings} == {["t2", 1]}
+	count(fleet.drifted_host) == 0 with input as {"deployments": [object.union(d, {"window_observations": {"h1": [early]}})]} with data.knightwatch.params.observation_grace_ns as 60
 }
 
 test_observations_of_the_deployed_version_pass if {

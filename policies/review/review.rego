@@ -43,7 +43,11 @@ independently_approved(deployment) if {
 	some approval in deployment.approvals
 	approval.at_ns < deployment.started_at_ns
 	approval.identity != deployment.deployer_identity
+	not bots[approval.identity]
 }
+
+# Identities whose reviews and approvals never count (review_bots in knightwatch.yaml).
+bots := {bot | some bot in data.knightwatch.params.bots}
 
 approval_gap(deployment) := "it has no approval" if {
 	count(deployment.approvals) == 0
@@ -86,6 +90,7 @@ unreviewed_commit contains finding if {
 independently_reviewed(commit) if {
 	some reviewer in commit.reviewer_identities
 	reviewer != commit.author_identity
+	not bots[reviewer]
 }
 
 # METADATA

@@ -121,3 +121,19 @@ test_off_branch_deployment_fails if {
 test_on_branch_deployment_passes if {
 	count(review.off_branch_deployment) == 0 with input as {"deployments": [deployment({})]} with data.knightwatch.params as params.knightwatch.params
 }
+
+# review_bots
+
+test_bot_approval_does_not_count if {
+	d := deployment({"approvals": [approval("renovate", 10)]})
+	subjects(review.unapproved_deployment) == {"D1"} with input as {"deployments": [d]} with data.knightwatch.params.bots as ["renovate"]
+}
+
+test_bot_review_does_not_count if {
+	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": {"c1": commit("dev", ["dependabot"])}} with data.knightwatch.params.bots as ["dependabot"]
+}
+
+test_human_review_beside_a_bot_counts if {
+	c := commit("dev", ["dependabot", "lead"])
+	count(review.unreviewed_commit) == 0 with input as {"commits": {"c1": c}} with data.knightwatch.params.bots as ["dependabot"]
+}

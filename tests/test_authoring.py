@@ -1,0 +1,145 @@
+"""Policy authoring: parameters from knightwatch.yaml, export-input, explain, test coverage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from checker.demo.knight import build_knight
+from checker.engine import RegorusEngine
+from checker.engine.base import UNDEFINED
+from checker.policyset import load_policy_set
+from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+from tests.test_policies import USER_RULE
+
+
+def test_export_input_reproduces_every_finding_in_a_fresh_engine(tmp_path: Path) -> None:
+    """What a user would do with `opa eval -d policies -d data.json -i input.json`; here the
+    evaluator is a second, independent regorus engine, as no OPA binary is on this machine."""
+    case = build_knight(tmp_path / "knight")
+    out = tmp_path / "exported"
+    result = run_cli("export-input", "--repo", case.repo, "--as-of", "2012-08-01", "-o", out)
+    assert result.code == 0, result.err
+    report = run_cli("check", "--repo", case.repo, "--as-of", "2012-08-01", "--format", "json")
+    policies = load_policy_set()
+    engine = RegorusEngine()
+    engine.load(list(policies.modules))
+    engine.set_data(json.loads((out / "data.json").read_text()))
+    engine.set_input(json.loads((out / "input.json").read_text()))
+    found = set()
+    for rule in policies.rules:
+        value = engine.evaluate(rule.path)
+        assert value is not UNDEFINED
+        found |= {(rule.id, item["subject"] if isinstance(item, dict) else item) for item in value}
+    assert found == {(f["rule"], f["subject"]) for f in report.json()["findings"]}
+    assert (out / "input.json").read_bytes() == (out / "input.json").read_bytes()
+
+
+def test_explain_names_everything_about_a_rule() -> None:
+    result = run_cli("explain", "dead-002")
+    assert result.code == 0
+    assert result.out.startswith("DEAD-002 (critical): Flag never repurposed")
+    assert "policies/deadcode/deadcode.rego:" in result.out
+    assert "docs/deadcode-rules.md" in result.out
+    missing = run_cli("explain", "DEAD-02")
+    assert missing.code == 2 and "did you mean DEAD-002" in missing.err
+
+
+def test_policies_and_parameters_from_knightwatch_yaml(tmp_path: Path) -> None:
+    from checker.demo.builder import ScriptedRepo
+
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c",
+        {"a": "1\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=("Reviewed-by: Dependabot <bot@example.com>",),
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment(
+                "D1",
+                sha,
+                "2024-02-01T00:00:00Z",
+                approvals=[{"by": "lee@example.com", "at": "2024-01-31T00:00:00Z"}],
+            ),
+        ],
+    )
+    (repo.path / "rules").mkdir()
+    (repo.path / "rules" / "tickets.rego").write_text(USER_RULE)
+    (repo.path / "knightwatch.yaml").write_text(
+        "policies: [rules]\nreview_bots: [bot@example.com]\n"
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    got = {(f["rule"], f["subject"]) for f in result.json()["findings"]}
+    assert got == {("ACME-001", "D1"), ("REVIEW-002", sha)}  # the bot's review does not count
+    assert result.json()["parameters"]["review_bots"] == ["bot@example.com"]
+    listing = run_cli("policy", "list", "--policies", repo.path / "rules")
+    assert "ACME-001" in listing.out
+
+
+def test_observation_grace_from_knightwatch_yaml(tmp_path: Path) -> None:
+    from checker.demo.builder import ScriptedRepo
+
+    repo = ScriptedRepo(tmp_path / "repo")
+    v1 = repo.commit(
+        "v1",
+        {"a": "1"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    v2 = repo.commit(
+        "v2",
+        {"a": "2"},
+        author=DEV,
+        date="2024-01-02T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    record = deployment(
+        "D1",
+        v2,
+        "2024-02-01T00:00:00Z",
+        approvals=[{"by": "lee@example.com", "at": "2024-01-31T00:00:00Z"}],
+    )
+    record["finished_at"] = "2024-02-01T00:10:00Z"
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [record])
+    write_yaml(
+        tmp_path / "ev" / "observations.yaml",
+        [
+            {
+                "host": "web-1",
+                "service": "web",
+                "version": v1,
+                "observed_at": "2024-02-01T00:10:30Z",
+            },
+        ],
+    )
+    args = ("check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json")
+    assert run_cli(*args).code == 1
+    (repo.path / "knightwatch.yaml").write_text("observation_grace_seconds: 60\n")
+    assert run_cli(*args).code == 0
+
+
+def test_policy_test_reports_rules_no_test_exercised(tmp_path: Path) -> None:
+    (tmp_path / "u.rego").write_text(
+        "package u\n\nimport rego.v1\n\ntested if input.x == 1\n\n"
+        "untested contains y if {\n\tsome y in input.l\n}\n"
+    )
+    (tmp_path / "u_test.rego").write_text(
+        "package u_test\n\nimport rego.v1\n\nimport data.u\n\n"
+        'test_tested if u.tested with input as {"x": 1}\n'
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 0
+    assert f"Rules no test exercised:\n  {tmp_path}/u.rego:7: untested\n" in result.out
+
+
+def test_every_shipped_rule_is_exercised_by_a_rego_test() -> None:
+    result = run_cli("policy", "test")
+    assert result.code == 0
+    assert "Rules no test exercised" not in result.out

@@ -1,0 +1,107 @@
+"""Waivers end to end: globs, expiry on both sides of the date, WAIVER-001, marking everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> tuple[Path, Path]:
+    """Two unapproved deployments and one unreviewed commit: three high findings."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment("hotfix-1", sha, "2024-02-01T00:00:00Z"),
+            deployment("hotfix-2", sha, "2024-02-02T00:00:00Z"),
+        ],
+    )
+    return repo.path, tmp_path / "ev"
+
+
+def waivers(evidence: Path, *entries: dict[str, str]) -> None:
+    base = {"reason": "INC-7781 emergency", "approved_by": "cro@example.com"}
+    write_yaml(evidence / "waivers.yaml", [{**base, **e} for e in entries])
+
+
+def check(case: tuple[Path, Path], as_of: str, *extra: str) -> CliResult:
+    repo, evidence = case
+    return run_cli(
+        "check",
+        "--repo",
+        repo,
+        "--evidence",
+        evidence,
+        "--format",
+        "json",
+        "--as-of",
+        as_of,
+        *extra,
+    )
+
+
+def marked(result: CliResult) -> dict[tuple[str, str], bool]:
+    return {(f["rule"], f["subject"]): f["waived"] for f in result.json()["findings"]}
+
+
+def test_a_glob_waiver_marks_findings_and_they_stop_failing(case: tuple[Path, Path]) -> None:
+    waivers(case[1], {"rule": "REVIEW-001", "subject": "hotfix-*", "expires": "2024-03-01"})
+    result = check(case, "2024-03-01")  # the expiry day itself: still live
+    got = marked(result)
+    assert got[("REVIEW-001", "hotfix-1")] is True
+    assert got[("REVIEW-001", "hotfix-2")] is True
+    assert [k for k, v in got.items() if not v] == [
+        ("REVIEW-002", next(s for r, s in got if r == "REVIEW-002"))
+    ]
+    assert result.code == 1  # REVIEW-002 still fails
+    assert result.json()["summary"]["waived"] == 2
+    text = run_cli("check", "--repo", case[0], "--evidence", case[1], "--as-of", "2024-03-01")
+    assert text.out.count("(waived)") == 2
+
+
+def test_waivers_can_make_a_check_pass_but_findings_stay(case: tuple[Path, Path]) -> None:
+    waivers(
+        case[1],
+        {"rule": "REVIEW-001", "subject": "hotfix-?", "expires": "2024-03-01"},
+        {"rule": "REVIEW-002", "subject": "*", "expires": "2024-03-01"},
+    )
+    result = check(case, "2024-02-15")
+    assert result.code == 0, result.out
+    report = result.json()
+    assert report["verdict"] == "pass"
+    assert len(report["findings"]) == 3 and all(f["waived"] for f in report["findings"])
+
+
+def test_an_expired_waiver_waives_nothing_and_is_reported(case: tuple[Path, Path]) -> None:
+    waivers(case[1], {"rule": "REVIEW-001", "subject": "hotfix-1", "expires": "2024-03-01"})
+    result = check(case, "2024-03-02")  # the day after expiry
+    got = marked(result)
+    assert got[("REVIEW-001", "hotfix-1")] is False
+    assert ("WAIVER-001", "REVIEW-001:hotfix-1") in got
+    message = next(f["message"] for f in result.json()["findings"] if f["rule"] == "WAIVER-001")
+    assert message == (
+        "Waiver for REVIEW-001:hotfix-1 (approved by cro@example.com: INC-7781 emergency) "
+        "expired on 2024-03-01 and waives nothing."
+    )
+
+
+def test_a_waiver_matching_nothing_is_reported(case: tuple[Path, Path]) -> None:
+    waivers(case[1], {"rule": "FLEET-001", "subject": "hotfix-1:*", "expires": "2099-01-01"})
+    result = check(case, "2024-03-01")
+    assert ("WAIVER-001", "FLEET-001:hotfix-1:*") in marked(result)
+    finding = next(f for f in result.json()["findings"] if f["rule"] == "WAIVER-001")
+    assert finding["message"].endswith("matches no finding.")
+    assert finding["severity"] == "medium"
+
+
+def test_without_waivers_waiver_001_is_evaluated_and_silent(case: tuple[Path, Path]) -> None:
+    result = check(case, "2024-03-01")
+    statuses = {r["id"]: r["status"] for r in result.json()["summary"]["rules"]}
+    assert statuses["WAIVER-001"] == "evaluated"
+    assert not any(f["rule"] == "WAIVER-001" for f in result.json()["findings"])
