@@ -69,13 +69,20 @@ def add_fleet_facts(
                 window[seen["host"]].append(seen)
             document["deployments"][index[deployment.id]]["window_observations"] = dict(window)
 
-    document["flag_events"] = _flag_events(evidence, streams, index, by_service)
+    summaries = {d["id"]: _summary(d) for d in document["deployments"]}
+    document["flag_events"] = _flag_events(evidence, streams, summaries, by_service)
+
+
+def _summary(entry: dict[str, Any]) -> dict[str, Any]:
+    """What a flag event needs of a deployment, copied in: it may lie outside an audit period."""
+    keys = ("id", "service", "environment", "short_commit", "succeeded_hosts", "target_status")
+    return {key: entry[key] for key in keys}
 
 
 def _flag_events(
     evidence: Evidence,
     streams: Streams,
-    index: dict[str, int],
+    summaries: dict[str, dict[str, Any]],
     by_service: dict[str, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     """Each flag event with the last good deployment before it and the last observations."""
@@ -110,7 +117,7 @@ def _flag_events(
                 "at": event.at,
                 "at_ns": at_ns,
                 "by": event.by,
-                "deployment_index": index[deployment.id] if deployment else None,
+                "last_deployment": summaries[deployment.id] if deployment else None,
                 "observed_by_version": dict(by_version),
             }
         )

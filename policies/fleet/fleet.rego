@@ -132,7 +132,7 @@ mixed_fleet_flag contains finding if {
 }
 
 deployment_gap(event) := {text |
-	deployment := input.deployments[event.deployment_index]
+	deployment := event.last_deployment
 	missing := missing_hosts(deployment)
 	count(missing) > 0
 	hosts := sort([sprintf("%s (%s)", [host, status_of(deployment, host)]) | some host in missing])

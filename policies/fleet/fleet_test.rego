@@ -110,7 +110,7 @@ test_observations_of_the_deployed_version_pass if {
 event(overrides) := object.union(
 	{
 		"flag": "power_peg", "service": "svc", "environment": "prod", "enabled": true,
-		"at": "2012-08-01T13:30:00Z", "by": "ops", "deployment_index": 0,
+		"at": "2012-08-01T13:30:00Z", "by": "ops", "last_deployment": null,
 		"observed_by_version": {},
 	},
 	overrides,
@@ -118,14 +118,14 @@ event(overrides) := object.union(
 
 test_flag_on_after_partial_deployment_fails if {
 	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded"}, {})
-	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({})]}
+	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"last_deployment": d})]}
 	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
 	some f in findings
 	f.detail == "deployment D1 of c2c2c2c2c2c2 did not succeed on h3 (absent from its targets)"
 }
 
 test_flag_on_with_disagreeing_observations_fails if {
-	e := event({"observed_by_version": {new: ["h1", "h2"], old: ["h3"]}})
+	e := event({"observed_by_version": {new: ["h1", "h2"], old: ["h3"]}, "last_deployment": deployment("D1", all_ok, {})})
 	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
 	some f in findings
 	f.detail == "last observed c1c1c1c1c1c1 on h3; c2c2c2c2c2c2 on h1, h2"
@@ -133,7 +133,7 @@ test_flag_on_with_disagreeing_observations_fails if {
 
 test_both_gaps_are_named if {
 	d := deployment("D1", {"h1": "succeeded"}, {})
-	e := event({"observed_by_version": {new: ["h1"], old: ["h2", "h3"]}})
+	e := event({"observed_by_version": {new: ["h1"], old: ["h2", "h3"]}, "last_deployment": d})
 	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [e]}
 	some f in findings
 	contains(f.detail, "deployment D1 of c2c2c2c2c2c2 did not succeed on h2 (absent from its targets), h3 (absent from its targets); last observed")
@@ -141,14 +141,14 @@ test_both_gaps_are_named if {
 
 test_flag_disabled_while_mixed_passes if {
 	d := deployment("D1", {"h1": "succeeded"}, {})
-	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"enabled": false})]}
+	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"enabled": false, "last_deployment": d})]}
 }
 
 test_flag_on_with_uniform_fleet_passes if {
-	e := event({"observed_by_version": {new: hosts}})
+	e := event({"observed_by_version": {new: hosts}, "last_deployment": deployment("D1", all_ok, {})})
 	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
 }
 
 test_flag_on_with_no_prior_deployment_and_no_observations_passes if {
-	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [], "flag_events": [event({"deployment_index": null})]}
+	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [], "flag_events": [event({})]}
 }
