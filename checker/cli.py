@@ -109,6 +109,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory for input.json and data.json (created if missing)",
     )
 
+    audit = commands.add_parser(
+        "audit", help="a signed report of the deployments that started in one month"
+    )
+    _add_input_options(audit)
+    audit.add_argument("--period", required=True, metavar="YYYY-MM", help="the month (UTC)")
+    audit.add_argument(
+        "--key",
+        metavar="KEY",
+        help="private key file, or env:NAME (default: $KNIGHTWATCH_SIGNING_KEY)",
+    )
+    audit.add_argument("-o", "--output", type=Path, required=True, help="the signed report")
+    audit.add_argument(
+        "--previous", type=Path, metavar="FILE", help="last month's signed report, to chain to"
+    )
+    audit.add_argument("--html", type=Path, metavar="FILE", help="also write the report as HTML")
+    audit.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the report as Markdown"
+    )
+    audit.add_argument(
+        "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
+    )
+
+    verify = commands.add_parser("verify", help="check a signed report's signature and chain")
+    verify.add_argument("file", type=Path, metavar="FILE", help="the signed report")
+    verify.add_argument("--key", type=Path, required=True, metavar="PUB", help="public key")
+    verify.add_argument("--previous", type=Path, metavar="FILE", help="the report it must link to")
+    verify.add_argument(
+        "--replay",
+        action="store_true",
+        help="re-evaluate the recorded inputs (--repo, --evidence) and compare",
+    )
+    verify.add_argument("--repo", type=Path, default=Path(), help="for --replay (default: .)")
+    verify.add_argument("--evidence", type=Path, help="for --replay")
+    verify.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+
+    keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
+    keygen.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        metavar="PREFIX",
+        help="writes PREFIX.key (mode 0600) and PREFIX.pub",
+    )
+
     explain = commands.add_parser("explain", help="what a rule checks, and why")
     explain.add_argument("rule", metavar="RULE", help="a rule id, e.g. FLEET-003")
     explain.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
@@ -193,6 +237,72 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
+    from checker.runner import evaluate, prepare
+    from checker.signing.attestation import check_period, read_previous, sign_report
+    from checker.signing.keys import key_id, load_private
+
+    period = check_period(args.period)
+    key = load_private(args.key)
+    previous = read_previous(args.previous, key, period) if args.previous else None
+    options = dataclasses.replace(_options(args), period=period)
+    report = evaluate(prepare(options), options).report
+    envelope, digest = sign_report(report, key, previous)
+    signature = {
+        "Signed by key": key_id(key.public_key()),
+        "Signed payload sha256": digest,
+        "Previous report": (
+            f"{previous.period} sha256 {previous.digest}" if previous else "none (first in chain)"
+        ),
+    }
+    shown = dataclasses.replace(report, signature=signature)
+    for path, name in ((args.html, "html"), (args.markdown, "markdown")):
+        if path is not None:
+            write_atomic(path, RENDERERS[name].render(shown))
+    write_atomic(args.output, envelope)
+    err.write(
+        f"knightwatch: audit {period}: {report.verdict}, {len(report.findings)} findings; "
+        f"signed report written to {args.output}\n"
+    )
+    return report.exit_code
+
+
+def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.signing.attestation import check_link, open_signed
+    from checker.signing.keys import load_public
+
+    public = load_public(args.key)
+    current = open_signed(args.file, public)
+    previous = open_signed(args.previous, public) if args.previous else None
+    link = check_link(current, previous)
+    report = current.predicate["report"]
+    lines = [
+        f"signature: valid, key {current.keyid}",
+        f"period: {current.period}; verdict {report.get('verdict')}; "
+        f"{len(report.get('findings', []))} findings; as of {current.predicate.get('as_of')}",
+        f"chain: {link}",
+    ]
+    if args.replay:
+        from checker.runner import CheckOptions
+        from checker.signing.replay import replay
+
+        base = CheckOptions(repo=args.repo, evidence=args.evidence, policy_dirs=args.policies)
+        lines.append(f"replay: {replay(current, base)}")
+    out.write("".join(f"{line}\n" for line in lines))
+    return EXIT_PASS
+
+
+def _keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.signing.keys import generate, key_id, load_public
+
+    private, public = generate(args.output)
+    out.write(f"wrote {private} (keep it secret) and {public}\n")
+    out.write(f"key id {key_id(load_public(public))}\n")
+    return EXIT_PASS
+
+
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.catalog import explain
     from checker.policyset import load_policy_set
@@ -220,6 +330,9 @@ def main(
             args = build_parser().parse_args(list(argv) if argv is not None else None)
         handlers = {
             "check": _check,
+            "audit": _audit,
+            "verify": _verify,
+            "keygen": _keygen,
             "export-input": _export,
             "explain": _explain,
             "policy": _policy,

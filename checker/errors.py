@@ -63,3 +63,13 @@ class InternalError(KnightwatchError):
     """A failure that is knightwatch's own fault."""
 
     exit_code = EXIT_INTERNAL
+
+
+class VerificationError(KnightwatchError):
+    """A signed report that does not verify: its signature, key, chain link or replay."""
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, what: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"verification failed ({what}): {message}", hint=hint)
+        self.what = what

@@ -35,6 +35,8 @@ class CheckOptions:
     baseline: str | None = None
     policy_dirs: list[Path] = field(default_factory=list)
     engine: str = "regorus"
+    period: str | None = None
+    """``YYYY-MM``: judge the deployments that started in that month (UTC)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def prepare(options: CheckOptions) -> Prepared:
         reference_exclude=tuple(config.reference_exclude),
         review_bots=tuple(config.review_bots),
         observation_grace_seconds=config.observation_grace_seconds,
+        period=options.period,
     )
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
@@ -126,6 +129,7 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
         tool_version=__version__,
         engine=engine.version(),
+        period=params.period,
         parameters={
             "protected_branch": params.protected_branch,
             "baseline": prepared.facts.baseline_sha,
@@ -135,7 +139,7 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
             "observation_grace_seconds": params.observation_grace_seconds,
         },
         counts={
-            "deployments": len(prepared.evidence.deployments),
+            "deployments": len(prepared.facts.input["deployments"]),
             "commits_shipped": prepared.facts.shipped_count,
         },
     )

@@ -28,6 +28,8 @@ class Parameters:
     reference_exclude: tuple[str, ...] = ()
     review_bots: tuple[str, ...] = ()
     observation_grace_seconds: int = 0
+    period: str | None = None
+    """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,39 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             }
         }
     }
+    if params.period:
+        _restrict_to_period(document, params.period)
     return Facts(
         input=document,
         data=data,
         head=history.head(),
         baseline_sha=baseline_sha,
-        shipped_count=len(commits),
+        shipped_count=len(document["commits"]),
     )
+
+
+def period_bounds(period: str) -> tuple[int, int]:
+    """Nanoseconds at the start of the month ``YYYY-MM`` (UTC) and of the month after it."""
+    year, month = (int(part) for part in period.split("-"))
+    following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    return (
+        timestamp_ns(f"{year:04d}-{month:02d}-01T00:00:00Z"),
+        timestamp_ns(f"{following}-01T00:00:00Z"),
+    )
+
+
+def _restrict_to_period(document: dict[str, Any], period: str) -> None:
+    """Keep what happened in the period. Ranges, windows and each flag event's last
+    deployment were computed over all deployments first, so the month's first deployment
+    still ships exactly what it shipped."""
+    start, end = period_bounds(period)
+    kept = [d for d in document["deployments"] if start <= d["started_at_ns"] < end]
+    ids = {d["id"] for d in kept}
+    commits = {}
+    for sha, commit in document["commits"].items():
+        shipped_by = [i for i in commit["shipped_by"] if i in ids]
+        if shipped_by:
+            commits[sha] = {**commit, "shipped_by": shipped_by}
+    document["deployments"] = kept
+    document["commits"] = commits
+    document["flag_events"] = [e for e in document["flag_events"] if start <= e["at_ns"] < end]

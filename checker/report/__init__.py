@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from checker.report.html import HtmlRenderer
 from checker.report.json import JsonRenderer
+from checker.report.markdown import MarkdownRenderer
 from checker.report.model import Report
 from checker.report.text import TextRenderer
 
@@ -20,6 +22,8 @@ class Renderer(Protocol):
         ...
 
 
-RENDERERS: dict[str, Renderer] = {r.name: r for r in (TextRenderer(), JsonRenderer())}
+RENDERERS: dict[str, Renderer] = {
+    r.name: r for r in (TextRenderer(), JsonRenderer(), MarkdownRenderer(), HtmlRenderer())
+}
 
 __all__ = ["RENDERERS", "Renderer", "Report"]

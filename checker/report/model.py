@@ -78,6 +78,11 @@ class Report:
     engine: str
     parameters: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    period: str | None = None
+    """``YYYY-MM`` for a monthly audit; ``None`` for a check of every deployment."""
+    signature: dict[str, str] | None = None
+    """For a signed audit's renderings: key id, payload digest, previous link. Not in to_dict,
+    which is what gets signed."""
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -96,6 +101,14 @@ class Report:
     def exit_code(self) -> int:
         """0 pass, 1 findings at or above ``fail_on``."""
         return EXIT_FINDINGS if self.failing else EXIT_PASS
+
+    def by_control(self) -> list[tuple[str, list[Finding]]]:
+        """Every control any rule evidences, with the findings against it (possibly none)."""
+        controls: dict[str, list[Finding]] = {c: [] for r in self.rules for c in r.controls}
+        for finding in self.findings:
+            for control in finding.controls:
+                controls.setdefault(control, []).append(finding)
+        return sorted(controls.items())
 
     def summary(self) -> dict[str, Any]:
         """Totals by severity and rule, and which rules could not be judged."""
@@ -129,6 +142,7 @@ class Report:
             "verdict": self.verdict,
             "fail_on": self.fail_on,
             "as_of": self.as_of,
+            "period": self.period,
             "parameters": self.parameters,
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary(),

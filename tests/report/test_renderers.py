@@ -81,3 +81,20 @@ def test_text_colour_only_when_asked() -> None:
     assert "\033[" not in RENDERERS["text"].render(report)
     assert "\033[1;31mCRITICAL" in RENDERERS["text"].render(report, color=True)
     assert "(waived)" in RENDERERS["text"].render(make_report(finding(waived=True)))
+
+
+def test_html_escapes_every_value_and_loads_nothing() -> None:
+    evil = Finding(
+        "REVIEW-001", "high", '<script>alert("x")</script>', "a <b>bold</b> & co", ("SOX",), "T"
+    )
+    html = RENDERERS["html"].render(make_report(evil))
+    assert "<script>" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;" in html and "a &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+    assert "http://" not in html and "https://" not in html and " src=" not in html
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+
+
+def test_markdown_escapes_table_cells() -> None:
+    text = RENDERERS["markdown"].render(make_report(finding(subject="a|b")))
+    assert "a\\|b" in text
+    assert "\\<b\\>a\\|b\\</b\\> & co" in text

@@ -1,0 +1,137 @@
+"""HTML for auditors: one self-contained, printable page. Every value from evidence is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from checker.report.model import SEVERITIES, Finding, Report, severity_rank
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;margin:2rem auto;
+max-width:1100px;padding:0 1rem}
+h1{font-size:1.6rem;margin:0 0 .3rem}h2{font-size:1.15rem;margin:2rem 0 .6rem;border-bottom:1px
+solid #d0d7de;padding-bottom:.2rem}
+table{border-collapse:collapse;width:100%;margin:.4rem 0}th,td{border:1px solid #d0d7de;
+padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f7}
+code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,monospace;font-size:12px;
+word-break:break-all}
+.verdict{display:inline-block;padding:.15rem .6rem;border-radius:4px;color:#fff;font-weight:700}
+.pass{background:#1a7f37}.fail{background:#cf222e}
+.sev{display:inline-block;min-width:4.5rem;text-align:center;border-radius:3px;padding:0 .3rem;
+font-size:12px;font-weight:600;color:#fff}
+.critical{background:#8b0000}.high{background:#cf222e}.medium{background:#bf8700}
+.low{background:#0969da}.info{background:#6e7781}
+.waived{opacity:.65}.tag{font-size:12px;border:1px solid #6e7781;border-radius:3px;padding:0 .3rem}
+.meta td:first-child{width:12rem;color:#57606a}
+@media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}
+tr{break-inside:avoid}.verdict,.sev{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""
+
+
+def _sev(severity: str) -> str:
+    return f'<span class="sev {escape(severity)}">{escape(severity)}</span>'
+
+
+def _finding_row(finding: Finding) -> str:
+    waived = ' <span class="tag">waived</span>' if finding.waived else ""
+    css = ' class="waived"' if finding.waived else ""
+    return (
+        f"<tr{css}><td>{_sev(finding.severity)}</td>"
+        f"<td><b>{escape(finding.rule)}</b><br>{escape(finding.title)}</td>"
+        f'<td class="mono">{escape(finding.subject)}{waived}</td>'
+        f"<td>{escape(finding.message)}<br><small>{escape('; '.join(finding.controls))}</small>"
+        "</td></tr>"
+    )
+
+
+class HtmlRenderer:
+    """``--format html``."""
+
+    name = "html"
+    media_type = "text/html"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        """A complete HTML document with its own styles and nothing loaded from elsewhere."""
+        summary = report.summary()
+        title = "knightwatch audit" + (f" {report.period}" if report.period else " report")
+        meta = [
+            (
+                "Verdict",
+                f'<span class="verdict {report.verdict}">{report.verdict.upper()}</span>'
+                f" — fails on {escape(report.fail_on)} and above",
+            ),
+            ("Period", escape(report.period or "every deployment in the evidence")),
+            ("As of", escape(report.as_of)),
+            ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),
+            ("Deployments", str(summary.get("deployments", 0))),
+            ("Commits shipped", str(summary.get("commits_shipped", 0))),
+            ("Tool", escape(f"knightwatch {report.tool_version} ({report.engine})")),
+        ]
+        if report.signature:
+            meta += [
+                (escape(label), f'<span class="mono">{escape(value)}</span>')
+                for label, value in report.signature.items()
+            ]
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
+            f"<h1>{escape(title)}</h1>",
+            '<table class="meta">',
+            *(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in meta),
+            "</table>",
+            "<h2>Summary by severity</h2><table><tr>",
+            *(f"<th>{_sev(s)}</th>" for s in reversed(SEVERITIES)),
+            "<th>waived</th></tr><tr>",
+            *(f"<td>{summary['by_severity'][s]}</td>" for s in reversed(SEVERITIES)),
+            f"<td>{summary['waived']}</td></tr></table>",
+            "<h2>Summary by control</h2>",
+            "<table><tr><th>Control</th><th>Findings</th><th>Rules</th></tr>",
+        ]
+        for control, findings in report.by_control():
+            live = [f for f in findings if not f.waived]
+            rules = sorted({f.rule for f in findings})
+            waived = f" (+{len(findings) - len(live)} waived)" if len(findings) > len(live) else ""
+            parts.append(
+                f"<tr><td>{escape(control)}</td><td>{len(live)}{waived}</td>"
+                f"<td>{escape(', '.join(rules)) or '—'}</td></tr>"
+            )
+        parts.append("</table><h2>Findings</h2>")
+        if report.findings:
+            ordered = sorted(
+                report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)
+            )
+            parts += [
+                "<table><tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Finding</th></tr>",
+                *(_finding_row(f) for f in ordered),
+                "</table>",
+            ]
+        else:
+            parts.append("<p>No findings.</p>")
+        parts += [
+            "<h2>Rules</h2><table><tr><th>Rule</th><th>Severity</th><th>Status</th>"
+            "<th>Findings</th></tr>",
+        ]
+        for rule in summary["rules"]:
+            status = rule["status"].replace("_", " ") + (
+                f" — {rule['reason']}" if "reason" in rule else ""
+            )
+            parts.append(
+                f"<tr><td><b>{escape(rule['id'])}</b> {escape(rule['title'])}</td>"
+                f"<td>{_sev(rule['severity'])}</td><td>{escape(status)}</td>"
+                f"<td>{rule['findings']}</td></tr>"
+            )
+        parts += [
+            "</table><h2>Inputs</h2>",
+            "<p>The verdict rests on exactly these files; their sha256 digests let anyone check "
+            "that the evidence is the evidence.</p>",
+            "<table><tr><th>Role</th><th>File</th><th>sha256</th></tr>",
+            *(
+                f'<tr><td>{escape(f.role)}</td><td class="mono">{escape(f.path)}</td>'
+                f'<td class="mono">{escape(f.sha256)}</td></tr>'
+                for f in report.files
+            ),
+            "</table></body></html>",
+        ]
+        return "\n".join(parts) + "\n"

@@ -1,0 +1,172 @@
+"""The monthly attestation: an in-toto Statement v1 about one audit, in a signed DSSE envelope,
+linked to the previous month's by the digest of its signed payload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from checker import __version__
+from checker.errors import InputError, UsageError, VerificationError
+from checker.evidence.files import read_text
+from checker.report.model import Report
+from checker.signing import dsse
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def check_period(period: str) -> str:
+    """``YYYY-MM`` or a usage error."""
+    if not PERIOD.match(period):
+        raise UsageError(f"--period takes a month as YYYY-MM, got {period!r}")
+    return period
+
+
+def month_before(period: str) -> str:
+    """The month before ``YYYY-MM``."""
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A verified attestation: its signed bytes, statement, and the key that signed it."""
+
+    payload: bytes
+    statement: dict[str, Any]
+    keyid: str
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the signed payload: what the next month links to."""
+        return hashlib.sha256(self.payload).hexdigest()
+
+    @property
+    def predicate(self) -> dict[str, Any]:
+        """The statement's predicate."""
+        value = self.statement["predicate"]
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def period(self) -> str:
+        """The audited month."""
+        return str(self.predicate["period"])
+
+
+def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
+    """The statement: the repository HEAD and every input file as subjects, the report inside."""
+    if report.period is None:
+        raise ValueError("an attestation covers a period")
+    subjects = [{"name": "git:HEAD", "digest": {"gitCommit": report.head}}]
+    subjects += [
+        {"name": f"{f.role}:{f.path}", "digest": {"sha256": f.sha256}} for f in report.files
+    ]
+    policy_digest = hashlib.sha256(
+        "".join(f"{f.path}\0{f.sha256}\n" for f in report.files if f.role == "policy").encode()
+    ).hexdigest()
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "period": report.period,
+            "as_of": report.as_of,
+            "tool": {"name": "knightwatch", "version": __version__, "engine": report.engine},
+            "policies": {"sha256": policy_digest},
+            "previous": (
+                {"period": previous.period, "digest": {"sha256": previous.digest}}
+                if previous
+                else None
+            ),
+            "report": report.to_dict(),
+        },
+    }
+
+
+def sign_report(report: Report, key: Ed25519PrivateKey, previous: Signed | None) -> tuple[str, str]:
+    """The envelope's text, canonical JSON (RFC 8785) signed, and the payload's sha256."""
+    payload = rfc8785.dumps(build_statement(report, previous))
+    envelope = dsse.sign(payload, key)
+    text = json.dumps(envelope, indent=2, sort_keys=True) + "\n"
+    return text, hashlib.sha256(payload).hexdigest()
+
+
+def _statement(payload: bytes, source: str) -> dict[str, Any]:
+    try:
+        statement = json.loads(payload)
+    except ValueError as exc:
+        raise InputError(
+            f"malformed attestation: payload is not JSON ({exc})", path=source
+        ) from exc
+    if (
+        not isinstance(statement, dict)
+        or statement.get("_type") != STATEMENT_TYPE
+        or statement.get("predicateType") != PREDICATE_TYPE
+        or not isinstance(statement.get("predicate"), dict)
+        or not PERIOD.match(str(statement["predicate"].get("period")))
+        or not isinstance(statement["predicate"].get("report"), dict)
+    ):
+        raise InputError(
+            f"malformed attestation: not an in-toto Statement v1 with a {PREDICATE_TYPE} predicate",
+            path=source,
+        )
+    return statement
+
+
+def open_signed(path: Path, public: Ed25519PublicKey) -> Signed:
+    """Read, check and verify one attestation file."""
+    source = str(path)
+    opened = dsse.open_envelope(read_text(path), source)
+    if opened.payload_type != dsse.IN_TOTO:
+        raise InputError(f"malformed envelope: payloadType {opened.payload_type!r}", path=source)
+    keyid = dsse.verify(opened, public, source)
+    return Signed(opened.payload, _statement(opened.payload, source), keyid)
+
+
+def read_previous(path: Path, key: Ed25519PrivateKey, period: str) -> Signed:
+    """Last month's attestation, verified with the same key, to chain this one to."""
+    previous = open_signed(path, key.public_key())
+    if previous.period != month_before(period):
+        raise UsageError(
+            f"{path} covers {previous.period}; the report before {period} must cover "
+            f"{month_before(period)}"
+        )
+    return previous
+
+
+def check_link(current: Signed, previous: Signed | None) -> str:
+    """Confirm ``current`` links to exactly ``previous``; describe the link either way."""
+    link = current.predicate.get("previous")
+    if previous is None:
+        if link:
+            return (
+                f"linked to {link['period']} (sha256 {link['digest']['sha256']}); "
+                "pass --previous to check that link"
+            )
+        return "first in its chain (no previous report recorded)"
+    if not link:
+        raise VerificationError(
+            "link", f"the report for {current.period} records no previous report"
+        )
+    expected_period = month_before(current.period)
+    if previous.period != expected_period:
+        raise VerificationError(
+            "link", f"the previous report covers {previous.period}, expected {expected_period}"
+        )
+    recorded = (link.get("digest") or {}).get("sha256")
+    if link.get("period") != previous.period or recorded != previous.digest:
+        raise VerificationError(
+            "link",
+            f"the report for {current.period} links to sha256 {recorded}, but the given "
+            f"previous report is sha256 {previous.digest}",
+        )
+    return f"linked to {previous.period} (sha256 {previous.digest})"

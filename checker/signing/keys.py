@@ -1,0 +1,91 @@
+"""Ed25519 keys: generated into files, or read from a file or an environment variable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from checker.errors import InputError, UsageError
+
+ENV_KEY = "KNIGHTWATCH_SIGNING_KEY"
+"""Holds the private key's PEM text when ``--key`` is not given (a CI secret)."""
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """The key's id: sha256 of its raw 32 bytes, in hex."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def generate(prefix: Path) -> tuple[Path, Path]:
+    """Write ``PREFIX.key`` (PKCS#8 PEM, mode 0600) and ``PREFIX.pub``; never overwrite."""
+    private_path = prefix.with_name(prefix.name + ".key")
+    public_path = prefix.with_name(prefix.name + ".pub")
+    for path in (private_path, public_path):
+        if path.exists():
+            raise UsageError(f"{path} already exists; keys are never overwritten")
+    if not private_path.parent.is_dir():
+        raise UsageError(f"directory {private_path.parent} does not exist")
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # Created 0600 from the first byte: the secret is never readable by others, even briefly.
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_pem)
+    public_path.write_bytes(public_pem)
+    return private_path, public_path
+
+
+def load_private(spec: str | None) -> Ed25519PrivateKey:
+    """The signing key: a path, ``env:NAME``, or (no ``--key``) $KNIGHTWATCH_SIGNING_KEY."""
+    if spec is None or spec.startswith("env:"):
+        name = spec[4:] if spec else ENV_KEY
+        text = os.environ.get(name)
+        if not text:
+            raise UsageError(
+                f"no signing key: pass --key PATH, or put the key's PEM text in ${name}"
+            )
+        data, source = text.encode(), f"${name}"
+    else:
+        path = Path(spec)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read signing key: {exc.strerror}", path=spec) from exc
+        source = spec
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise InputError(
+            "not an unencrypted PEM private key (make one with 'knightwatch keygen')", path=source
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError("the signing key must be an Ed25519 key", path=source)
+    return key
+
+
+def load_public(path: Path) -> Ed25519PublicKey:
+    """A public key from its PEM file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read public key: {exc.strerror}", path=str(path)) from exc
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise InputError("not a PEM public key", path=str(path)) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError("the key must be an Ed25519 public key", path=str(path))
+    return key

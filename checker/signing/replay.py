@@ -1,0 +1,72 @@
+"""Replay: evaluate a signed report's recorded inputs again and confirm the same findings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from checker.errors import VerificationError
+from checker.runner import CheckOptions, evaluate, prepare
+from checker.signing.attestation import Signed
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
+    return (str(finding["rule"]), str(finding["subject"]))
+
+
+def replay(signed: Signed, base: CheckOptions) -> str:
+    """Re-run the audit on ``base``'s repository and evidence with the recorded parameters.
+
+    Names the first input whose digest differs from the recorded one; otherwise compares the
+    findings and verdict. Returns a one-line description of what was confirmed.
+    """
+    recorded = signed.predicate["report"]
+    parameters = recorded.get("parameters", {})
+    options = replace(
+        base,
+        period=signed.period,
+        as_of=date.fromisoformat(recorded["as_of"]),
+        fail_on=recorded["fail_on"],
+        protected_branch=parameters.get("protected_branch"),
+        baseline=parameters.get("baseline"),
+    )
+    prepared = prepare(options)
+    inputs = recorded["inputs"]
+    if inputs["repository"]["head"] != prepared.facts.head:
+        raise VerificationError(
+            "replay",
+            f"repository HEAD is {prepared.facts.head}, the report recorded "
+            f"{inputs['repository']['head']}",
+            hint="check out the recorded commit (git checkout --detach SHA) and replay again",
+        )
+    then = {(f["role"], f["path"]): f["sha256"] for f in inputs["files"]}
+    now = {(f.role, f.path): f.sha256 for f in prepared.files}
+    for key in sorted(then.keys() | now.keys()):
+        role, path = key
+        if key not in now:
+            raise VerificationError("replay", f"{role} input {path} was recorded but is missing")
+        if key not in then:
+            raise VerificationError("replay", f"{role} input {path} is new since the report")
+        if then[key] != now[key]:
+            raise VerificationError(
+                "replay",
+                f"{role} input {path} differs: recorded sha256 {then[key]}, now {now[key]}",
+            )
+    report = evaluate(prepared, options).report.to_dict()
+    before = {_finding_key(f): f for f in recorded["findings"]}
+    after = {_finding_key(f): f for f in report["findings"]}
+    gone = sorted(before.keys() - after.keys())
+    new = sorted(after.keys() - before.keys())
+    changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    if gone or new or changed or report["verdict"] != recorded["verdict"]:
+        parts = [
+            *(f"no longer found: {r} {s}" for r, s in gone),
+            *(f"newly found: {r} {s}" for r, s in new),
+            *(f"changed: {r} {s}" for r, s in changed),
+        ]
+        raise VerificationError("replay", "; ".join(parts) or "the verdict differs")
+    return (
+        f"replayed {len(then)} inputs and HEAD {prepared.facts.head[:12]}: the same "
+        f"{len(after)} findings and verdict {report['verdict']}"
+    )
