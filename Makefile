@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The official SARIF 2.1.0 schema, taken from the npm registry (it ships inside Microsoft's
+# jest-sarif package), so that a test can validate our SARIF against it offline afterwards.
+SARIF_SCHEMA := $(VENV)/schemas/sarif-2.1.0.json
+SARIF_PACKAGE := @microsoft/jest-sarif@1.0.0-beta.0
 
 .PHONY: demo test lint typecheck rego-test pytest bench clean
 
@@ -27,8 +31,15 @@ typecheck: $(STAMP)
 rego-test: $(STAMP)
 	$(BIN)/knightwatch policy test policies
 
-pytest: $(STAMP)
-	$(BIN)/pytest
+$(SARIF_SCHEMA): | $(STAMP)
+	mkdir -p $(VENV)/schemas/pack
+	cd $(VENV)/schemas/pack && npm pack --silent $(SARIF_PACKAGE) >/dev/null && \
+	  tar -xzf *.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json
+	mv $(VENV)/schemas/pack/package/lib/schemas/sarif-2.1.0-rtm.5.json $(SARIF_SCHEMA)
+	rm -rf $(VENV)/schemas/pack
+
+pytest: $(STAMP) $(SARIF_SCHEMA)
+	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,7 @@ def catalog_json(rules: Sequence[RuleMeta]) -> str:
                     "controls": list(r.controls),
                     "requires": list(r.requires),
                     "optional": list(r.optional),
+                    "gate": list(r.gate),
                     "file": r.file,
                     "rule": r.path,
                 }
@@ -72,6 +73,10 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
             "",
             "Controls: " + "; ".join(r.controls) + ".",
             "",
+            "Gates: "
+            + (", ".join(r.gate) if r.gate else "none (full checks and audits only)")
+            + ".",
+            "",
             f"Message: {r.message}",
         ]
     return "\n".join(lines) + "\n"
@@ -107,6 +112,7 @@ def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
         "",
         f"Controls: {'; '.join(r.controls)}",
         f"Needs:    {needs}",
+        f"Gates:    {', '.join(r.gate) or 'none'}",
         f"Rule:     {r.path} ({r.file}:{r.line})",
         f"Message:  {r.message}",
     ]

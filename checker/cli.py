@@ -58,7 +58,15 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> CheckOptions:
+    candidate = getattr(args, "candidate", None)
+    if candidate is None and getattr(args, "service", None):
+        raise UsageError("--service goes with --candidate")
     return CheckOptions(
+        candidate=candidate,
+        service=getattr(args, "service", None),
+        environment=getattr(args, "environment", "production"),
+        gate_stage=getattr(args, "stage", "deploy"),
+        gate_reviews=getattr(args, "with_reviews", False),
         repo=args.repo,
         evidence=args.evidence,
         fail_on=getattr(args, "fail_on", None),
@@ -85,7 +93,45 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--format", choices=sorted(RENDERERS), help="text on a terminal, json with --output"
     )
-    check.add_argument("-o", "--output", type=Path, help="write the report here (atomically)")
+    check.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write the report here (atomically); repeat for several formats, chosen by "
+        "extension (.json .sarif .xml .html .md .txt)",
+    )
+    check.add_argument(
+        "--print",
+        dest="print_format",
+        choices=sorted(RENDERERS),
+        metavar="FMT",
+        help="also print this format on stdout when writing files (e.g. --print text)",
+    )
+    gate = check.add_argument_group("gate: judge a deployment before it happens")
+    gate.add_argument("--candidate", metavar="REV", help="the revision that would be deployed")
+    gate.add_argument("--service", help="the service it would be deployed to (with --candidate)")
+    gate.add_argument(
+        "--environment", default="production", help="its environment (default: production)"
+    )
+    gate.add_argument(
+        "--stage",
+        choices=("merge", "deploy"),
+        default="deploy",
+        help="merge: what the change adds to the protected branch; deploy (default): what it "
+        "would ship to production",
+    )
+    gate.add_argument(
+        "--with-reviews", action="store_true", help="at the merge gate, judge reviews too"
+    )
+    check.add_argument(
+        "--github",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="GitHub Actions annotations and job summary (default: when GITHUB_ACTIONS=true)",
+    )
     check.add_argument(
         "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
     )
@@ -183,17 +229,56 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import run_check
 
     report = run_check(_options(args))
-    fmt = args.format or ("json" if args.output else "text")
-    if args.output:
-        write_atomic(args.output, RENDERERS[fmt].render(report))
+    files = _output_formats(args.output, args.format)
+    rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
+    stdout_format = args.print_format or (None if files else args.format or "text")
+    if stdout_format:
+        out.write(RENDERERS[stdout_format].render(report, color=_use_color(args.color, out)))
+    for path, text in rendered:
+        write_atomic(path, text)
+    if files:
         failing = len(report.failing)
+        names = ", ".join(str(path) for path, _ in files)
         err.write(
             f"knightwatch: {report.verdict}: {len(report.findings)} findings, {failing} at or "
-            f"above {report.fail_on}; report written to {args.output}\n"
+            f"above {report.fail_on}; report written to {names}\n"
         )
-    else:
-        out.write(RENDERERS[fmt].render(report, color=_use_color(args.color, out)))
+    on_github = os.environ.get("GITHUB_ACTIONS") == "true"
+    if args.github == "always" or (args.github == "auto" and on_github):
+        from checker.report.github import workflow_commands
+
+        out.write(workflow_commands(report))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with Path(summary).open("a", encoding="utf-8") as handle:
+                handle.write(RENDERERS["markdown"].render(report))
     return report.exit_code
+
+
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".txt": "text",
+}
+
+
+def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]]:
+    """One output takes --format (else its extension, else json); several take their extension."""
+    if len(paths) == 1:
+        return [(paths[0], fmt or EXTENSIONS.get(paths[0].suffix.lower(), "json"))]
+    formats = []
+    for path in paths:
+        if path.suffix.lower() not in EXTENSIONS:
+            raise UsageError(
+                f"cannot tell the format of {path} from its extension; use one of "
+                + " ".join(sorted(EXTENSIONS))
+            )
+        formats.append((path, EXTENSIONS[path.suffix.lower()]))
+    return formats
 
 
 def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

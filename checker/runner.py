@@ -12,10 +12,11 @@ from checker.config import Config, load_config
 from checker.engine import ENGINES, Engine
 from checker.engine.base import UNDEFINED
 from checker.engine.metadata import RuleMeta, format_message
-from checker.errors import PolicyError
+from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
 from checker.facts import Facts, Parameters, collect_facts
+from checker.gate import CANDIDATE_ID, add_candidate
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
 from checker.waivers import apply_waivers
@@ -37,6 +38,13 @@ class CheckOptions:
     engine: str = "regorus"
     period: str | None = None
     """``YYYY-MM``: judge the deployments that started in that month (UTC)."""
+    candidate: str | None = None
+    """A revision to judge as if deployed now to ``service`` (the gate)."""
+    service: str | None = None
+    environment: str = "production"
+    gate_stage: str = "deploy"
+    gate_reviews: bool = False
+    """At the merge gate, judge reviews too (pre-merge commits usually have none yet)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class Prepared:
     facts: Facts
     as_of: date
     files: tuple[FileDigest, ...]
+    root: Path
 
 
 def today_utc() -> date:
@@ -62,7 +71,12 @@ def prepare(options: CheckOptions) -> Prepared:
     history = GitHistory(options.repo)
     config, config_digest = load_config(history.root)
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
-    evidence = load_evidence(evidence_dir)
+    as_of = options.as_of or today_utc()
+    evidence = load_evidence(evidence_dir, gate=options.candidate is not None)
+    if options.candidate is not None:
+        if not options.service:
+            raise UsageError("--candidate needs --service: the service it would be deployed to")
+        add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     policies = load_policy_set(policy_dirs)
     params = Parameters(
@@ -73,6 +87,8 @@ def prepare(options: CheckOptions) -> Prepared:
         review_bots=tuple(config.review_bots),
         observation_grace_seconds=config.observation_grace_seconds,
         period=options.period,
+        candidate=CANDIDATE_ID if options.candidate is not None else None,
+        gate_stage=options.gate_stage,
     )
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
@@ -82,8 +98,9 @@ def prepare(options: CheckOptions) -> Prepared:
         policies=policies,
         params=params,
         facts=facts,
-        as_of=options.as_of or today_utc(),
+        as_of=as_of,
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
+        root=history.root,
     )
 
 
@@ -107,12 +124,14 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
     engine.load(list(prepared.policies.modules))
     engine.set_data(prepared.facts.data)
     engine.set_input(prepared.facts.input)
-    first = [r for r in prepared.policies.rules if r.stage == "findings"]
-    statuses, findings = evaluate_rules(engine, first, prepared.evidence)
+    rules, statuses = _gate_rules(prepared.policies.rules, options)
+    first = [r for r in rules if r.stage == "findings"]
+    more, findings = evaluate_rules(engine, first, prepared.evidence)
+    statuses += more
 
     findings, waiver_facts = apply_waivers(prepared.evidence.waivers, findings, prepared.as_of)
     final_input = {**prepared.facts.input, "waivers": waiver_facts}
-    later = [r for r in prepared.policies.rules if r.stage == "waivers"]
+    later = [r for r in rules if r.stage == "waivers"]
     if later:
         engine.set_input(final_input)
         more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
@@ -121,6 +140,8 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
 
     params = prepared.params
     report = Report(
+        evidence_location=_evidence_location(prepared),
+        rule_docs={r.id: r.description for r in prepared.policies.rules},
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),
         fail_on=options.fail_on or prepared.config.fail_on or DEFAULT_FAIL_ON,
@@ -130,6 +151,17 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
         tool_version=__version__,
         engine=engine.version(),
         period=params.period,
+        gate=(
+            {
+                "candidate": options.candidate,
+                "commit": prepared.facts.input["deployments"][0]["commit"],
+                "service": options.service,
+                "environment": options.environment,
+                "stage": options.gate_stage,
+            }
+            if options.candidate is not None
+            else None
+        ),
         parameters={
             "protected_branch": params.protected_branch,
             "baseline": prepared.facts.baseline_sha,
@@ -144,6 +176,35 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
         },
     )
     return Evaluation(report, final_input, prepared.facts.data)
+
+
+def _gate_rules(
+    rules: tuple[RuleMeta, ...], options: CheckOptions
+) -> tuple[list[RuleMeta], list[RuleStatus]]:
+    """At a gate, the rules that judge a candidate at that stage; the rest are not evaluated."""
+    if options.candidate is None:
+        return list(rules), []
+    stage = options.gate_stage
+    chosen, skipped = [], []
+    for rule in rules:
+        reviews = stage == "merge" and options.gate_reviews and rule.id == "REVIEW-002"
+        if stage in rule.gate or reviews:
+            chosen.append(rule)
+        else:
+            skipped.append(_status(rule, evaluated=False, reason=f"not judged at the {stage} gate"))
+    return chosen, skipped
+
+
+def _evidence_location(prepared: Prepared) -> str | None:
+    """The deployment records' path relative to the repository, if they live inside it."""
+    names = [f.path for f in prepared.evidence.files if f.path.startswith("deploys.")]
+    if not names:
+        return None
+    try:
+        path = (prepared.evidence.directory / names[0]).resolve()
+        return path.relative_to(prepared.root.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def evaluate_rules(
@@ -194,6 +255,7 @@ def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
             message=format_message(rule, fields),
             controls=rule.controls,
             title=rule.title,
+            location=fields["location"] if isinstance(fields.get("location"), str) else None,
         )
         # One finding per subject: a rule emitting two objects for one subject keeps the first
         # in a stable order, so the report never depends on the engine's set ordering.

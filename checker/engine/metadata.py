@@ -34,6 +34,7 @@ class _Custom(BaseModel):
     requires: list[EvidenceName] = []
     optional: list[EvidenceName] = []
     stage: Literal["findings", "waivers"] = "findings"
+    gate: list[Literal["merge", "deploy"]] = []
 
 
 class _Annotation(BaseModel):
@@ -62,6 +63,8 @@ class RuleMeta:
     """Evidence files without which the rule is judged on the rest only (the report says so)."""
     stage: str
     """``waivers``: evaluated after every other rule, with ``input.waivers`` filled in."""
+    gate: tuple[str, ...]
+    """The gates (``merge``, ``deploy``) where the rule judges a candidate."""
     path: str
     """``data.<package>.<rule>``."""
     file: str
@@ -146,6 +149,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 requires=tuple(custom.requires),
                 optional=tuple(custom.optional),
                 stage=custom.stage,
+                gate=tuple(custom.gate),
                 path=f"data.{package}.{head.group(1)}",
                 file=file,
                 line=index + 1,

@@ -115,8 +115,14 @@ def _load_list(kind: Kind, path: Path, data: bytes) -> list[tuple[Any, int]]:
     return out
 
 
-def load_evidence(directory: Path) -> Evidence:
-    """Read and validate every evidence file in ``directory``."""
+def load_evidence(directory: Path, *, gate: bool = False) -> Evidence:
+    """Read and validate every evidence file in ``directory``.
+
+    A gate (``check --candidate``) judges a deployment that has no record yet, so there the
+    directory and its deployment records may be absent: there is simply no history to use.
+    """
+    if gate and not directory.is_dir():
+        return Evidence(directory=directory)
     if not directory.is_dir():
         raise InputError(
             "evidence directory not found",
@@ -127,7 +133,7 @@ def load_evidence(directory: Path) -> Evidence:
     for kind in KINDS:
         path = _find(directory, kind)
         if path is None:
-            if kind.required:
+            if kind.required and not gate:
                 names = " or ".join(f"{kind.name}{s}" for s in kind.suffixes)
                 raise InputError(
                     f"required evidence file missing: {names}",

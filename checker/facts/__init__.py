@@ -7,6 +7,7 @@ window); Rego only decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,10 @@ class Parameters:
     observation_grace_seconds: int = 0
     period: str | None = None
     """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
+    candidate: str | None = None
+    """The id of a gate's candidate deployment: judge it alone."""
+    gate_stage: str = "deploy"
+    """``merge``: the candidate ships what it adds to the protected branch, not to production."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
     on_branch = history.ancestors(branch_tip)
     streams = Streams(evidence.deployments)
     shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
+    if params.candidate and params.gate_stage == "merge":
+        shipped[params.candidate] = history.range(deployed[params.candidate], branch_tip)
     commits = review.commit_facts(history, evidence, shipped, resolved)
 
     resolve = evidence.identities.resolve
@@ -157,7 +164,10 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         }
     }
     if params.period:
-        _restrict_to_period(document, params.period)
+        start, end = period_bounds(params.period)
+        _restrict(document, lambda d: start <= d["started_at_ns"] < end, (start, end))
+    if params.candidate:
+        _restrict(document, lambda d: d["id"] == params.candidate, None)
     return Facts(
         input=document,
         data=data,
@@ -177,12 +187,16 @@ def period_bounds(period: str) -> tuple[int, int]:
     )
 
 
-def _restrict_to_period(document: dict[str, Any], period: str) -> None:
-    """Keep what happened in the period. Ranges, windows and each flag event's last
-    deployment were computed over all deployments first, so the month's first deployment
+def _restrict(
+    document: dict[str, Any],
+    keep: Callable[[dict[str, Any]], bool],
+    events: tuple[int, int] | None,
+) -> None:
+    """Keep the deployments judged (a month's, or a gate's candidate) and what they shipped;
+    keep flag events within ``events`` (none without it). Ranges, windows and each flag event's
+    last deployment were computed over all deployments first, so the first deployment kept
     still ships exactly what it shipped."""
-    start, end = period_bounds(period)
-    kept = [d for d in document["deployments"] if start <= d["started_at_ns"] < end]
+    kept = [d for d in document["deployments"] if keep(d)]
     ids = {d["id"] for d in kept}
     commits = {}
     for sha, commit in document["commits"].items():
@@ -191,4 +205,5 @@ def _restrict_to_period(document: dict[str, Any], period: str) -> None:
             commits[sha] = {**commit, "shipped_by": shipped_by}
     document["deployments"] = kept
     document["commits"] = commits
+    start, end = events or (0, 0)
     document["flag_events"] = [e for e in document["flag_events"] if start <= e["at_ns"] < end]

@@ -6,8 +6,10 @@ from typing import Protocol
 
 from checker.report.html import HtmlRenderer
 from checker.report.json import JsonRenderer
+from checker.report.junit import JunitRenderer
 from checker.report.markdown import MarkdownRenderer
 from checker.report.model import Report
+from checker.report.sarif import SarifRenderer
 from checker.report.text import TextRenderer
 
 
@@ -23,7 +25,15 @@ class Renderer(Protocol):
 
 
 RENDERERS: dict[str, Renderer] = {
-    r.name: r for r in (TextRenderer(), JsonRenderer(), MarkdownRenderer(), HtmlRenderer())
+    r.name: r
+    for r in (
+        TextRenderer(),
+        JsonRenderer(),
+        MarkdownRenderer(),
+        HtmlRenderer(),
+        SarifRenderer(),
+        JunitRenderer(),
+    )
 }
 
 __all__ = ["RENDERERS", "Renderer", "Report"]

@@ -29,10 +29,12 @@ class Finding:
     controls: tuple[str, ...]
     title: str
     waived: bool = False
+    location: str | None = None
+    """A file in the repository the finding points at, when it has one."""
 
     def to_dict(self) -> dict[str, Any]:
         """As it appears in the JSON report."""
-        return {
+        out: dict[str, Any] = {
             "rule": self.rule,
             "severity": self.severity,
             "subject": self.subject,
@@ -41,6 +43,9 @@ class Finding:
             "title": self.title,
             "waived": self.waived,
         }
+        if self.location:
+            out["location"] = self.location
+        return out
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,13 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     period: str | None = None
     """``YYYY-MM`` for a monthly audit; ``None`` for a check of every deployment."""
+    gate: dict[str, Any] | None = None
+    """For ``check --candidate``: the candidate, its commit, service, environment and stage."""
+    evidence_location: str | None = None
+    """Where the deployment records are, relative to the repository, for findings that point
+    at no file of their own (SARIF needs a location). Not in to_dict."""
+    rule_docs: dict[str, str] = field(default_factory=dict)
+    """Each rule's description, for formats that carry a rule catalog. Not in to_dict."""
     signature: dict[str, str] | None = None
     """For a signed audit's renderings: key id, payload digest, previous link. Not in to_dict,
     which is what gets signed."""
@@ -143,6 +155,7 @@ class Report:
             "fail_on": self.fail_on,
             "as_of": self.as_of,
             "period": self.period,
+            **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary(),

@@ -38,6 +38,12 @@ class TextRenderer:
             f"{summary.get('deployments', 0)} deployments · "
             f"{summary.get('commits_shipped', 0)} commits shipped · as of {report.as_of}"
         )
+        if report.gate:
+            gate = report.gate
+            lines.append(
+                f"{gate['stage']} gate: {gate['candidate']} ({gate['commit'][:12]}) to "
+                f"{gate['service']} in {gate['environment']}"
+            )
         lines.append("")
         findings = sorted(
             report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)

@@ -15,6 +15,7 @@ import rego.v1
 #   reference_exclude). Power Peg's flag was retired in 2003; the code it switched on stayed.
 # custom:
 #   id: DEAD-001
+#   gate: [merge, deploy]
 #   severity: high
 #   controls:
 #     - NIST SP 800-53 CM-3
@@ -36,6 +37,7 @@ retired_flag_referenced contains finding if {
 		"flag": name,
 		"files": reference.files,
 		"count": files_count(reference.count),
+		"location": reference.files[0],
 	}
 }
 
@@ -51,6 +53,7 @@ files_count(n) := sprintf("%d files", [n]) if n != 1
 #   code reused the flag that had switched on Power Peg.
 # custom:
 #   id: DEAD-002
+#   gate: [merge, deploy]
 #   severity: critical
 #   controls:
 #     - NIST SP 800-53 CM-3
@@ -85,6 +88,7 @@ revival(record) := {text |
 #   code accumulates.
 # custom:
 #   id: DEAD-003
+#   gate: [merge, deploy]
 #   severity: medium
 #   controls:
 #     - NIST SP 800-53 CM-3
@@ -118,6 +122,7 @@ overdue(deployment, flag) if {
 #   no file of that commit's tree (a directory matches everything below it).
 # custom:
 #   id: DEAD-004
+#   gate: [merge, deploy]
 #   severity: high
 #   controls:
 #     - NIST SP 800-53 CM-7
@@ -137,6 +142,7 @@ retired_code_present contains finding if {
 		"reason": entry.reason,
 		"files": entry.files,
 		"count": files_count(entry.count),
+		"location": entry.files[0],
 	}
 }
 
@@ -148,6 +154,7 @@ retired_code_present contains finding if {
 #   registry does not list has no owner, purpose or status, so nothing governs it.
 # custom:
 #   id: DEAD-005
+#   gate: [merge, deploy]
 #   severity: low
 #   controls:
 #     - NIST SP 800-53 CM-8
@@ -166,6 +173,7 @@ unregistered_flag_referenced contains finding if {
 		"deployment": deployment.id,
 		"flag": name,
 		"files": reference.files,
+		"location": reference.files[0],
 	}
 }
 
@@ -176,6 +184,7 @@ unregistered_flag_referenced contains finding if {
 #   registry format; a version that does not cannot be judged, so the audit does not pass on it.
 # custom:
 #   id: DEAD-006
+#   gate: [merge, deploy]
 #   severity: high
 #   controls:
 #     - NIST SP 800-53 CM-3
@@ -189,5 +198,6 @@ unreadable_registry contains finding if {
 		"path": entry.path,
 		"short": entry.short,
 		"error": entry.error,
+		"location": entry.path,
 	}
 }

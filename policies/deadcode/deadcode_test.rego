@@ -118,5 +118,5 @@ test_unreadable_registry_is_not_dead_005 if {
 test_unreadable_registry_version_fails if {
 	errors := [{"commit": "abc", "short": "abc", "path": "flags.yaml", "error": "bad"}]
 	findings := deadcode.unreadable_registry with input as {"registry_errors": errors}
-	findings == {{"subject": "abc:flags.yaml", "path": "flags.yaml", "short": "abc", "error": "bad"}}
+	findings == {{"subject": "abc:flags.yaml", "path": "flags.yaml", "short": "abc", "error": "bad", "location": "flags.yaml"}}
 }

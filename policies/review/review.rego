@@ -66,6 +66,7 @@ approval_gap(deployment) := "it has no approval" if {
 #   Approved-by trailer.
 # custom:
 #   id: REVIEW-002
+#   gate: [deploy]
 #   severity: high
 #   controls:
 #     - SOX ITGC change management
@@ -100,6 +101,7 @@ independently_reviewed(commit) if {
 #   runs in production went through the branch's review and merge controls.
 # custom:
 #   id: REVIEW-003
+#   gate: [deploy]
 #   severity: high
 #   controls:
 #     - SOX ITGC change management

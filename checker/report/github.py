@@ -1,0 +1,33 @@
+"""GitHub Actions: workflow-command annotations for each finding, and the job summary."""
+
+from __future__ import annotations
+
+from checker.report.model import Report, severity_rank
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_commands(report: Report) -> str:
+    """``::error``/``::warning``/``::notice`` lines: failing, below fail-on, waived."""
+    lines = []
+    floor = severity_rank(report.fail_on)
+    for finding in report.findings:
+        if finding.waived:
+            kind = "notice"
+        elif severity_rank(finding.severity) >= floor:
+            kind = "error"
+        else:
+            kind = "warning"
+        location = finding.location or report.evidence_location
+        where = f"file={_property(location)}," if location else ""
+        title = _property(
+            f"{finding.rule} {finding.subject}" + (" (waived)" if finding.waived else "")
+        )
+        lines.append(f"::{kind} {where}title={title}::{_data(finding.message)}")
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,104 @@
+"""SARIF against the official 2.1.0 schema, and JUnit XML parsed as JUnit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+from junitparser import Failure, JUnitXml, Skipped
+
+from checker.demo.knight import build_knight
+from tests.conftest import run_cli, write_yaml
+
+SCHEMA = Path(os.environ.get("KNIGHTWATCH_SARIF_SCHEMA", ".venv/schemas/sarif-2.1.0.json"))
+
+
+@pytest.fixture(scope="module")
+def knight(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    case = build_knight(tmp_path_factory.mktemp("knight"))
+    # One waived finding, so that suppressions and skipped cases appear too.
+    write_yaml(
+        case.evidence / "waivers.yaml",
+        [
+            {
+                "rule": "REVIEW-002",
+                "subject": "*",
+                "reason": "reviewed after the fact",
+                "approved_by": "cro@knight.example",
+                "expires": "2012-12-31",
+            }
+        ],
+    )
+    return case.repo
+
+
+def render(repo: Path, fmt: str) -> str:
+    result = run_cli("check", "--repo", repo, "--format", fmt, "--as-of", "2012-08-01")
+    assert result.code == 1, result.err
+    return result.out
+
+
+def report(repo: Path) -> dict[str, object]:
+    return json.loads(render(repo, "json"))  # type: ignore[no-any-return]
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(knight: Path) -> None:
+    if not SCHEMA.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SCHEMA} missing: `make test` fetches it")
+        pytest.skip(f"{SCHEMA} missing: run `make test`, which fetches it from the npm registry")
+    log = json.loads(render(knight, "sarif"))
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    run = log["runs"][0]
+    findings = report(knight)["findings"]
+    assert isinstance(findings, list)
+    assert len(run["results"]) == len(findings)
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert rule_ids == sorted(rule_ids) and "FLEET-003" in rule_ids
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert by_rule["REVIEW-002"]["suppressions"][0]["kind"] == "external"
+    assert (
+        by_rule["DEAD-004"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "smars/power_peg.py"
+    )
+    assert (
+        by_rule["FLEET-001"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "compliance/deploys.yaml"
+    )
+    assert by_rule["FLEET-001"]["level"] == "error"
+    fleet = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "FLEET-001")
+    assert fleet["properties"]["security-severity"] == "9.5"
+
+
+def test_a_broken_sarif_log_fails_the_schema(knight: Path) -> None:
+    """The validation above can fail: a result without its message is refused."""
+    if not SCHEMA.is_file():
+        pytest.skip(f"{SCHEMA} missing: run `make test`")
+    log = json.loads(render(knight, "sarif"))
+    del log["runs"][0]["results"][0]["message"]
+    schema = json.loads(SCHEMA.read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validators.validator_for(schema)(schema).validate(log)
+
+
+def test_junit_parses_with_one_case_per_rule_and_subject(knight: Path) -> None:
+    xml = JUnitXml.fromstring(render(knight, "junit"))
+    data = report(knight)
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    cases = {(case.classname, case.name): case for suite in xml for case in suite}
+    for finding in findings:
+        case = cases[(finding["rule"], finding["subject"])]
+        kinds = {type(r) for r in case.result}
+        assert kinds == ({Skipped} if finding["waived"] else {Failure})
+    failing = sum(1 for f in findings if not f["waived"])
+    assert xml.failures == failing
+    assert ("REVIEW-003", "no findings") in cases
+    assert xml.tests == len(cases)

@@ -1,0 +1,59 @@
+"""The CI files we ship and document are valid for the systems that read them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK = [sys.executable, "-m", "check_jsonschema"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-actions", ["action.yml"]),
+        (
+            "vendor.github-workflows",
+            ["docs/examples/github-workflow.yml", "docs/examples/github-deploy-gate.yml"],
+        ),
+        ("vendor.gitlab-ci", ["docs/examples/gitlab-ci.yml"]),
+    ],
+)
+def test_ci_files_validate_against_their_schemas(schema: str, files: list[str]) -> None:
+    result = subprocess.run(
+        [*CHECK, "--builtin-schema", schema, *(str(ROOT / f) for f in files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pre_commit_hooks_are_well_formed() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"knightwatch-gate", "knightwatch-policy-test"}
+    for hook in hooks:
+        assert {"id", "name", "entry", "language"} <= hook.keys()
+        assert hook["entry"].startswith("knightwatch ")
+
+
+def test_documented_examples_are_the_validated_files() -> None:
+    page = (ROOT / "docs" / "ci.md").read_text()
+    for name in ("github-workflow.yml", "github-deploy-gate.yml", "gitlab-ci.yml"):
+        assert (ROOT / "docs" / "examples" / name).read_text() in page
+
+
+def test_every_example_fetches_full_history() -> None:
+    for name in ("github-workflow.yml", "github-deploy-gate.yml"):
+        workflow = yaml.safe_load((ROOT / "docs" / "examples" / name).read_text())
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout"):
+                    assert step["with"]["fetch-depth"] == 0
+    gitlab = yaml.safe_load((ROOT / "docs" / "examples" / "gitlab-ci.yml").read_text())
+    assert gitlab["variables"]["GIT_DEPTH"] == 0

@@ -1,0 +1,273 @@
+"""CI use: the pre-merge and pre-deploy gate, several outputs at once, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+
+REVIEWED = (f"Reviewed-by: {LEAD}",)
+REGISTRY = yaml.safe_dump(
+    {
+        "flags": [
+            {
+                "name": "old_checkout",
+                "purpose": "the 2019 checkout",
+                "owner": "shop",
+                "status": "retired",
+                "created": "2019-01-01",
+                "retired_at": "2023-01-01",
+            },
+            {
+                "name": "new_checkout",
+                "purpose": "the 2024 checkout",
+                "owner": "shop",
+                "status": "active",
+                "created": "2024-01-01",
+            },
+        ]
+    }
+)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
+    repo = ScriptedRepo(tmp_path / "repo")
+    shas = {
+        "base": repo.commit(
+            "base",
+            {"flags.yaml": REGISTRY, "shop.py": "if new_checkout:\n  go()\n"},
+            author=DEV,
+            date="2024-03-01T00:00:00Z",
+            trailers=REVIEWED,
+        ),
+    }
+    repo.branch("pr-17")
+    shas["pr"] = repo.commit(
+        "bring back the old checkout for one customer",
+        {"shop.py": "if new_checkout or old_checkout:\n  go()\n"},
+        author=DEV,
+        date="2024-03-02T00:00:00Z",
+    )
+    repo.checkout("main")
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment(
+                "D1",
+                shas["base"],
+                "2024-03-01T12:00:00Z",
+                approvals=[{"by": "lee@example.com", "at": "2024-03-01T11:00:00Z"}],
+            ),
+        ],
+    )
+    return repo, shas
+
+
+def gate(repo: ScriptedRepo, revision: str, *extra: str | Path) -> dict[str, object]:
+    result = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        repo.path.parent / "ev",
+        "--candidate",
+        revision,
+        "--service",
+        "web",
+        "--format",
+        "json",
+        "--as-of",
+        "2024-03-03",
+        *extra,
+    )
+    assert result.code in (0, 1), result.err
+    report = json.loads(result.out)
+    report["exit"] = result.code
+    return report  # type: ignore[no-any-return]
+
+
+def pairs(report: dict[str, object]) -> set[tuple[str, str]]:
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    return {(f["rule"], f["subject"]) for f in findings}
+
+
+def test_the_merge_gate_stops_a_pr_that_brings_back_a_retired_flag(
+    shop: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = shop
+    report = gate(repo, "pr-17", "--stage", "merge")
+    assert report["exit"] == 1
+    assert pairs(report) == {("DEAD-001", "candidate:old_checkout")}
+    assert report["gate"] == {
+        "candidate": "pr-17",
+        "commit": shas["pr"],
+        "service": "web",
+        "environment": "production",
+        "stage": "merge",
+    }
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}  # type: ignore[index]
+    assert statuses["REVIEW-002"]["reason"] == "not judged at the merge gate"
+    assert statuses["DEAD-001"]["status"] == "evaluated"
+
+
+def test_the_merge_gate_passes_main(shop: tuple[ScriptedRepo, dict[str, str]]) -> None:
+    repo, _ = shop
+    assert gate(repo, "main", "--stage", "merge")["exit"] == 0
+
+
+def test_the_merge_gate_judges_the_prs_reviews_when_asked(
+    shop: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = shop
+    report = gate(repo, "pr-17", "--stage", "merge", "--with-reviews")
+    assert ("REVIEW-002", shas["pr"]) in pairs(report)
+    assert report["summary"]["commits_shipped"] == 1  # type: ignore[index]
+
+
+def test_the_deploy_gate_judges_what_would_ship_since_the_last_deployment(
+    shop: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = shop
+    report = gate(repo, "pr-17")
+    assert pairs(report) == {
+        ("DEAD-001", "candidate:old_checkout"),
+        ("REVIEW-002", shas["pr"]),  # nobody reviewed it
+        ("REVIEW-003", "candidate"),  # and it is not on main
+    }
+    # The recorded deployment is history here, not judged again.
+    assert report["summary"]["deployments"] == 1  # type: ignore[index]
+
+
+def test_the_gate_needs_no_evidence_directory(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, _ = shop
+    result = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        tmp_path / "none",
+        "--candidate",
+        "pr-17",
+        "--service",
+        "web",
+        "--stage",
+        "merge",
+    )
+    assert result.code == 1
+    assert "DEAD-001" in result.out and "candidate:old_checkout" in result.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--candidate", "pr-17"], "--candidate needs --service"),
+        (["--service", "web"], "--service goes with --candidate"),
+        (["--candidate", "nope", "--service", "web"], "'nope' does not resolve"),
+    ],
+)
+def test_gate_usage_errors(
+    shop: tuple[ScriptedRepo, dict[str, str]], argv: list[str], needle: str
+) -> None:
+    repo, _ = shop
+    result = run_cli("check", "--repo", repo.path, "--evidence", repo.path.parent / "ev", *argv)
+    assert result.code == 2 and needle in result.err
+
+
+def test_text_on_the_terminal_and_files_for_upload(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, _ = shop
+    sarif, junit, md = tmp_path / "r.sarif", tmp_path / "r.xml", tmp_path / "r.md"
+    result = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        repo.path.parent / "ev",
+        "--candidate",
+        "pr-17",
+        "--service",
+        "web",
+        "--stage",
+        "merge",
+        "--print",
+        "text",
+        "-o",
+        sarif,
+        "-o",
+        junit,
+        "-o",
+        md,
+    )
+    assert result.code == 1
+    assert result.out.startswith("knightwatch ") and "DEAD-001" in result.out
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert junit.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')
+    assert md.read_text().startswith("## knightwatch: FAIL")
+    assert "report written to" in result.err
+    bad = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        repo.path.parent / "ev",
+        "-o",
+        tmp_path / "a.json",
+        "-o",
+        tmp_path / "b.pdf",
+    )
+    assert bad.code == 2 and "cannot tell the format of" in bad.err
+    assert not (tmp_path / "a.json").exists()
+
+
+def test_github_actions_annotations_and_job_summary(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = shop
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        repo.path.parent / "ev",
+        "--candidate",
+        "pr-17",
+        "--service",
+        "web",
+        "--stage",
+        "merge",
+    )
+    assert result.code == 1
+    lines = [line for line in result.out.splitlines() if line.startswith("::")]
+    assert lines == [
+        "::error file=shop.py,title=DEAD-001 candidate%3Aold_checkout::Deployment candidate "
+        "shipped code that still references retired flag old_checkout in 1 file: shop.py."
+    ]
+    assert summary.read_text().startswith("## knightwatch: FAIL")
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    quiet = run_cli(
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        repo.path.parent / "ev",
+        "--candidate",
+        "pr-17",
+        "--service",
+        "web",
+        "--stage",
+        "merge",
+    )
+    assert "::error" not in quiet.out
