@@ -183,3 +183,26 @@ def test_every_shipped_rule_head_is_annotated() -> None:
         }
         heads = set(re.findall(r"^(\w+) contains ", source, re.MULTILINE))
         assert heads <= annotated, f"{path}: unannotated set rules {heads - annotated}"
+
+
+BANNED = [
+    (r'\$"', 'template strings ($"...")'),
+    (r"sprintf\(\"[^\"]*%[^sdv%]", "sprintf verbs other than %s %v %d"),
+    (r"\brego\.metadata\.", "rego.metadata (the runner reads METADATA itself)"),
+    (r"\b(crypto|io\.jwt)\.", "crypto and JWT builtins"),
+    (r"\btime\.add_date\b", "time.add_date"),
+    (r"\brender_template\b", "render_template"),
+    (r"\bglob\.match\([^)]*\*\*", "** in globs"),
+    (r"^import future\.keywords", "v0 keyword imports (Rego v1 syntax only)"),
+]
+
+
+def test_shipped_policies_keep_to_the_portability_rules() -> None:
+    """Every shipped policy must give the same answer on real OPA and on the embedded engine."""
+    for path in sorted(builtin_policy_dir().rglob("*.rego")):
+        source = path.read_text()
+        assert "import rego.v1" in source, f"{path.name}: Rego v1 syntax is declared explicitly"
+        for number, line in enumerate(source.splitlines(), start=1):
+            code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+            for pattern, what in BANNED:
+                assert not re.search(pattern, code), f"{path.name}:{number}: {what}"
