@@ -38,3 +38,15 @@ def test_demo_command_needs_no_arguments() -> None:
     assert "Knight Capital" in result.out
     written = re.findall(r"^  (/\S+report\.json)$", result.out, re.MULTILINE)
     assert written and Path(written[0]).is_file()
+
+
+def test_the_demo_signed_audit_verifies_with_the_printed_command(tmp_path: Path) -> None:
+    text, _ = run_demo(tmp_path)
+    command = text.strip().splitlines()[-1].split()
+    assert command[:2] == ["knightwatch", "verify"]
+    result = run_cli(*command[1:])
+    assert result.code == 0, result.err
+    assert "period: 2012-07; verdict fail" in result.out
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert "What would have been blocked, and when:" in text
+    assert "Before the flag was switched on at 13:30 UTC on 1 August: FLEET-003." in text

@@ -47,7 +47,36 @@ def _line(finding: Finding) -> list[str]:
     ]
 
 
-def narrate(report: Report, written: list[Path]) -> str:
+# The story's path to production, in order, and the rules whose findings each step would
+# have turned into a stop.
+STOPS = (
+    ("At merge, before the code reached main", ("DEAD-001", "DEAD-002", "DEAD-004", "REVIEW-002")),
+    ("Before the deployment of 27 July started", ("REVIEW-001", "REVIEW-003", "DEAD-003")),
+    ("When that deployment finished, one server short", ("FLEET-001", "FLEET-002", "FLEET-004")),
+    ("Before the flag was switched on at 13:30 UTC on 1 August", ("FLEET-003",)),
+)
+
+
+def _stops(report: Report) -> list[str]:
+    found = {f.rule for f in report.findings if not f.waived}
+    lines = ["What would have been blocked, and when:"]
+    for step, rules in STOPS:
+        hits = [r for r in rules if r in found]
+        if hits:
+            lines.extend(
+                textwrap.wrap(
+                    f"{step}: {', '.join(hits)}.",
+                    92,
+                    initial_indent="  ",
+                    subsequent_indent="      ",
+                )
+            )
+    if "FLEET-003" in found:
+        lines.append("  The last of these alone would have kept Power Peg switched off.")
+    return lines
+
+
+def narrate(report: Report, written: list[Path], verify: str | None = None) -> str:
     """The whole demo text, derived from the report alone."""
     lines = [
         STORY,
@@ -63,6 +92,10 @@ def narrate(report: Report, written: list[Path]) -> str:
         lines.append("Not evaluated (not judged, so not passed):")
         lines.extend(f"  {r.id}: {r.reason}" for r in pending)
         lines.append("")
+    lines.extend(_stops(report))
+    lines.append("")
     lines.append("Reports written:")
     lines.extend(f"  {path}" for path in written)
+    if verify:
+        lines += ["", "Check the signed audit as an auditor would:", f"  {verify}"]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -66,10 +67,18 @@ def _to_text(value: object) -> object:
     return value
 
 
-Timestamp = Annotated[str, AfterValidator(_check_timestamp)]
+Timestamp = Annotated[
+    str,
+    AfterValidator(_check_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
+]
 """An RFC 3339 timestamp, kept exactly as given; ``timestamp_ns`` orders it."""
 
-IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
+]
 """A calendar day, ``YYYY-MM-DD``, read as a UTC day."""
 
 Name = Annotated[str, Field(min_length=1)]
@@ -132,7 +141,11 @@ class ReviewApproval(Record):
 class Review(Record):
     """One merged change as exported from the review system."""
 
-    change: Annotated[Name, BeforeValidator(_to_text)]
+    change: Annotated[
+        Name,
+        BeforeValidator(_to_text),
+        WithJsonSchema({"type": ["string", "integer"], "minLength": 1}),
+    ]
     author: Name
     commits: list[Name]
     approvals: list[ReviewApproval] = []
