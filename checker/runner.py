@@ -19,6 +19,7 @@ from checker.facts import Facts, Parameters, collect_facts
 from checker.gate import CANDIDATE_ID, add_candidate
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
+from checker.timing import stage
 from checker.waivers import apply_waivers
 
 DEFAULT_EVIDENCE = "compliance"
@@ -68,17 +69,20 @@ def today_utc() -> date:
 
 def prepare(options: CheckOptions) -> Prepared:
     """Read the repository, the configuration, the evidence and the policies; derive the facts."""
-    history = GitHistory(options.repo)
+    with stage("git read"):
+        history = GitHistory(options.repo)
     config, config_digest = load_config(history.root)
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
-    evidence = load_evidence(evidence_dir, gate=options.candidate is not None)
+    with stage("evidence load"):
+        evidence = load_evidence(evidence_dir, gate=options.candidate is not None)
     if options.candidate is not None:
         if not options.service:
             raise UsageError("--candidate needs --service: the service it would be deployed to")
         add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
-    policies = load_policy_set(policy_dirs)
+    with stage("engine load"):
+        policies = load_policy_set(policy_dirs)
     params = Parameters(
         protected_branch=options.protected_branch or config.protected_branch,
         baseline=options.baseline or config.baseline,
@@ -120,21 +124,24 @@ class Evaluation:
 
 def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
     """Run every rule on the prepared facts: findings, then waivers, then waiver rules."""
-    engine = ENGINES[options.engine]()
-    engine.load(list(prepared.policies.modules))
-    engine.set_data(prepared.facts.data)
-    engine.set_input(prepared.facts.input)
+    with stage("engine load"):
+        engine = ENGINES[options.engine]()
+        engine.load(list(prepared.policies.modules))
+        engine.set_data(prepared.facts.data)
+        engine.set_input(prepared.facts.input)
     rules, statuses = _gate_rules(prepared.policies.rules, options)
     first = [r for r in rules if r.stage == "findings"]
-    more, findings = evaluate_rules(engine, first, prepared.evidence)
+    with stage("evaluation"):
+        more, findings = evaluate_rules(engine, first, prepared.evidence)
     statuses += more
 
     findings, waiver_facts = apply_waivers(prepared.evidence.waivers, findings, prepared.as_of)
     final_input = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]
     if later:
-        engine.set_input(final_input)
-        more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
+        with stage("evaluation"):
+            engine.set_input(final_input)
+            more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
         statuses += more_statuses
         findings += more_findings
 

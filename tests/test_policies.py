@@ -182,6 +182,14 @@ def test_every_shipped_rule_head_is_annotated() -> None:
             r.path.rsplit(".", 1)[1] for r in load_policy_set().rules if r.file.endswith(path.name)
         }
         heads = set(re.findall(r"^(\w+) contains ", source, re.MULTILINE))
+        # A set the module's own rules read (``overdue[x]``, ``x in overdue``) is a helper.
+        helpers = {
+            head
+            for head in heads
+            if len(re.findall(rf"\b{head}\b", source))
+            > len(re.findall(rf"^{head} contains ", source, re.MULTILINE))
+        }
+        heads -= helpers
         assert heads <= annotated, f"{path}: unannotated set rules {heads - annotated}"
 
 

@@ -1,13 +1,18 @@
-"""What files held at given commits: blobs, the registry's history, word search and trees.
+"""What files held at given commits: blobs, the registry's history, and whole trees.
 
-Each question is one git process however many commits it covers (blobs through GitPython's
-persistent ``cat-file --batch``), except word search and tree listing, which take one call per
-distinct deployed commit.
+Every object is read through GitPython's persistent ``cat-file --batch`` process, so a
+question costs no new process however many commits it covers. Trees and blobs are read once
+each and their answers cached by object id: deployed commits share almost all of their trees,
+so searching 10,000 deployed commits costs little more than searching one.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from checker.errors import InputError
@@ -83,29 +88,6 @@ class GitContent:
         versions.reverse()  # topological order lists children first
         return versions
 
-    def grep_words(
-        self, commit: str, words: list[str], excludes: list[str]
-    ) -> dict[str, list[str]]:
-        """Tracked text files at ``commit`` holding each word as a whole word; one git call."""
-        if not words:
-            return {}
-        args = ["grep", "-o", "-w", "-F", "-I", "-z", "--no-color"]
-        for word in sorted(set(words)):
-            args += ["-e", word]
-        args += [commit, "--", ".", *(f":(exclude,glob){glob}" for glob in excludes)]
-        output = self._run(args, ok_codes=(0, 1))
-        found: dict[str, set[str]] = {}
-        prefix = f"{commit}:"
-        for line in output.splitlines():
-            location, _, match = line.partition("\0")
-            found.setdefault(match, set()).add(location.removeprefix(prefix))
-        return {word: sorted(paths) for word, paths in sorted(found.items())}
-
-    def tree(self, commit: str) -> list[str]:
-        """Every tracked file path at ``commit``."""
-        output = self._run(["ls-tree", "-r", "-z", "--name-only", commit])
-        return [name for name in output.split("\0") if name]
-
     def _run(
         self, args: list[str], *, stdin: str | None = None, ok_codes: tuple[int, ...] = (0,)
     ) -> str:
@@ -124,3 +106,264 @@ class GitContent:
         if code not in ok_codes:
             raise InputError(f"git {args[0]} failed: {stderr}", path=str(self._history.root))
         return data.decode("utf-8", errors="surrogateescape")
+
+    def object(self, sha: str) -> tuple[bytes, bytes]:
+        """An object's type and raw bytes."""
+        answer: tuple[object, ...] = tuple(self._git.get_object_data(sha))
+        kind, data = answer[1], answer[3]
+        if not isinstance(kind, bytes) or not isinstance(data, bytes):
+            raise TypeError(f"unexpected answer for {sha}")
+        return kind, data
+
+
+class BatchReader:
+    """One persistent ``git cat-file --batch`` process, fed many object names at once.
+
+    Requests go in from a writer thread while answers are read, so thousands of objects cost
+    one round trip instead of one each, and every batch shares the one process.
+    """
+
+    def __init__(self, history: GitHistory) -> None:
+        self._root = history.root
+        self._git = history.repo.git
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._handle: object = None  # GitPython ends the process when its handle is dropped
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            process = self._git.execute(
+                ["git", "cat-file", "--batch"], as_process=True, istream=subprocess.PIPE
+            )
+            proc = process.proc
+            if proc is None or proc.stdin is None or proc.stdout is None:
+                raise RuntimeError("git cat-file did not start with pipes")
+            self._proc, self._handle = proc, process
+        return self._proc
+
+    def read(self, names: list[str]) -> Iterator[tuple[str, bytes, bytes]]:
+        """(name, type, bytes) for each name, in order; a missing object gives type ``b""``."""
+        if not names:
+            return
+        proc = self._process()
+        stdin, stdout = proc.stdin, proc.stdout
+        if stdin is None or stdout is None:
+            raise RuntimeError("git cat-file lost its pipes")
+        request = "".join(f"{name}\n" for name in names).encode()
+
+        def feed() -> None:
+            stdin.write(request)
+            stdin.flush()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        answered = 0
+        try:
+            for name in names:
+                answered += 1
+                line = stdout.readline()
+                if not line:
+                    raise InputError("git cat-file stopped answering", path=str(self._root))
+                header = line.split()
+                if len(header) != 3:  # "<name> missing" or "<name> ambiguous"
+                    yield name, b"", b""
+                    continue
+                data = stdout.read(int(header[2]))
+                stdout.read(1)
+                yield name, header[1], data
+        finally:
+            if answered < len(names):  # abandoned part way: the stream is out of step
+                proc.kill()
+                self._proc, self._handle = None, None
+            writer.join()
+
+    def close(self) -> None:
+        """End the process; reading again starts a new one."""
+        proc = self._proc
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            if proc.stdout is not None:
+                proc.stdout.read()
+            proc.wait()
+        self._proc, self._handle = None, None
+
+
+_WORD = re.compile(rb"[A-Za-z0-9_]+")
+_BINARY_PROBE = 8000
+_SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
+
+
+def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:
+    entries: list[tuple[str, str, bool]] = []
+    position = 0
+    while position < len(data):
+        space = data.index(b" ", position)
+        nul = data.index(b"\0", space)
+        mode = data[position:space]
+        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
+        sha = data[nul + 1 : nul + 21].hex()
+        position = nul + 21
+        if mode not in _SKIP_MODES:
+            entries.append((name, sha, mode == b"40000"))
+    return entries
+
+
+class TreeIndex:
+    """The files of many commits, read breadth first in batches, every answer cached by id.
+
+    ``load`` reads the commits, then every tree below them not seen before, then every blob
+    not seen before, keeping of a blob only the searched words it holds, never its bytes.
+    """
+
+    def __init__(self, history: GitHistory) -> None:
+        self._reader = BatchReader(history)
+        self._trees: dict[str, list[tuple[str, str, bool]]] = {}
+        self._roots: dict[str, str] = {}
+        self._words_in_blob: dict[str, frozenset[str]] = {}
+        self._words_in_tree: dict[str, dict[str, list[str]]] = {}
+        self._globbed: dict[tuple[str, str, str], list[str]] = {}
+        self._names: frozenset[str] = frozenset()
+        self._other: re.Pattern[bytes] | None = None
+
+    def __enter__(self) -> TreeIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the git process behind the index; its answers stay cached."""
+        self._reader.close()
+
+    def search(self, words: set[str]) -> None:
+        """Search every file below the loaded commits for ``words``, as whole words (like
+        ``git grep -w``), reading each blob once in one batch."""
+        plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
+        other = sorted(words - plain, key=len, reverse=True)
+        self._names = frozenset(plain)
+        self._other = (
+            re.compile(
+                rb"(?<![A-Za-z0-9_])("
+                + b"|".join(re.escape(w.encode()) for w in other)
+                + rb")(?![A-Za-z0-9_])"
+            )
+            if other
+            else None
+        )
+        self._words_in_blob.clear()
+        self._words_in_tree.clear()
+        unread = sorted(
+            {sha for tree in self._trees.values() for _, sha, is_tree in tree if not is_tree}
+        )
+        for blob, _, data in self._reader.read(unread):
+            self._words_in_blob[blob] = self._words(data)
+
+    def load(self, commits: list[str]) -> None:
+        """Read the trees of ``commits``, breadth first, in batches."""
+        wanted = sorted({c for c in commits if c not in self._roots})
+        for commit, _, data in self._reader.read(wanted):
+            self._roots[commit] = data.split(b"\n", 1)[0].removeprefix(b"tree ").decode()
+        level = sorted({self._roots[c] for c in commits} - self._trees.keys())
+        while level:
+            following: set[str] = set()
+            for tree, _, data in self._reader.read(level):
+                entries = _parse_tree(data)
+                self._trees[tree] = entries
+                following |= {sha for _, sha, is_tree in entries if is_tree}
+            level = sorted(following - self._trees.keys())
+
+    def _words(self, data: bytes) -> frozenset[str]:
+        if b"\0" in data[:_BINARY_PROBE]:  # like git grep -I: binary files are not searched
+            return frozenset()
+        tokens = {t.decode() for t in _WORD.findall(data)} & self._names
+        if self._other is not None:
+            tokens |= {m.decode() for m in self._other.findall(data)}
+        return frozenset(tokens)
+
+    def root(self, commit: str) -> str:
+        """The commit's root tree."""
+        if commit not in self._roots:
+            self.load([commit])
+        return self._roots[commit]
+
+    def entries(self, tree: str) -> list[tuple[str, str, bool]]:
+        """A tree's entries: (name, object id, is a tree), symlinks and submodules left out."""
+        if tree not in self._trees:
+            for _, _, data in self._reader.read([tree]):
+                self._trees[tree] = _parse_tree(data)
+        return self._trees[tree]
+
+    def _blob_words(self, blob: str) -> frozenset[str]:
+        if blob not in self._words_in_blob:
+            for _, _, data in self._reader.read([blob]):
+                self._words_in_blob[blob] = self._words(data)
+        return self._words_in_blob[blob]
+
+    def _tree_words(self, tree: str) -> dict[str, list[str]]:
+        if tree not in self._words_in_tree:
+            found: dict[str, list[str]] = {}
+            for name, sha, is_tree in self.entries(tree):
+                if is_tree:
+                    for word, paths in self._tree_words(sha).items():
+                        found.setdefault(word, []).extend(f"{name}/{p}" for p in paths)
+                else:
+                    for word in self._blob_words(sha):
+                        found.setdefault(word, []).append(name)
+            self._words_in_tree[tree] = found
+        return self._words_in_tree[tree]
+
+    def references(self, commit: str) -> dict[str, list[str]]:
+        """The files of ``commit`` naming each searched word, sorted."""
+        return {w: sorted(p) for w, p in sorted(self._tree_words(self.root(commit)).items())}
+
+    def lookup(self, commit: str, path: str) -> str | None:
+        """The blob at ``path`` in ``commit``, or None."""
+        tree = self.root(commit)
+        parts = path.strip("/").split("/")
+        for index, part in enumerate(parts):
+            match = next((e for e in self.entries(tree) if e[0] == part), None)
+            if match is None:
+                return None
+            if index == len(parts) - 1:
+                return None if match[2] else match[1]
+            if not match[2]:
+                return None
+            tree = match[1]
+        return None
+
+    def matching(self, commit: str, pattern: str) -> list[str]:
+        """Files of ``commit`` a ``retired_code`` entry covers: the path itself, everything
+        under it if it is a directory, or what it matches as a glob (``*`` crosses ``/``)."""
+        return sorted(self._glob(self.root(commit), "", pattern.strip("/")))
+
+    def _glob(self, tree: str, prefix: str, pattern: str) -> list[str]:
+        key = (tree, prefix, pattern)
+        if key not in self._globbed:
+            found: list[str] = []
+            for name, sha, is_tree in self.entries(tree):
+                path = f"{prefix}{name}"
+                if is_tree:
+                    if (
+                        pattern == path
+                        or pattern.startswith(path + "/")
+                        or _may_match(pattern, path)
+                    ):
+                        if pattern == path or fnmatch.fnmatchcase(path, pattern):
+                            found.extend(self._all(sha, path + "/"))
+                        else:
+                            found.extend(self._glob(sha, path + "/", pattern))
+                elif fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(
+                    path, pattern + "/*"
+                ):
+                    found.append(path)
+            self._globbed[key] = found
+        return self._globbed[key]
+
+    def _all(self, tree: str, prefix: str) -> list[str]:
+        return self._glob(tree, prefix, prefix + "*")
+
+
+def _may_match(pattern: str, directory: str) -> bool:
+    """Whether a glob could match something below ``directory``: its literal start agrees."""
+    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    return literal.startswith(directory + "/") or (directory + "/").startswith(literal)

@@ -17,6 +17,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.models import timestamp_ns
 from checker.facts import deadcode, fleet, review
 from checker.facts.streams import SHORT, Streams
+from checker.timing import stage
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,19 @@ def _resolve_everything(
 
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
     """Resolve, walk and join everything the rules need, with one git log over the history."""
-    deployed, branch_tip, baseline_sha, resolved = _resolve_everything(history, evidence, params)
-    tips = [*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])]
-    history.load(tips)
-    on_branch = history.ancestors(branch_tip)
-    streams = Streams(evidence.deployments)
-    shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
-    if params.candidate and params.gate_stage == "merge":
-        shipped[params.candidate] = history.range(deployed[params.candidate], branch_tip)
-    commits = review.commit_facts(history, evidence, shipped, resolved)
+    with stage("git read"):
+        deployed, branch_tip, baseline_sha, resolved = _resolve_everything(
+            history, evidence, params
+        )
+        tips = [*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])]
+        history.load(tips)
+    with stage("facts: review"):
+        on_branch = history.ancestors(branch_tip)
+        streams = Streams(evidence.deployments)
+        shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
+        if params.candidate and params.gate_stage == "merge":
+            shipped[params.candidate] = history.range(deployed[params.candidate], branch_tip)
+        commits = review.commit_facts(history, evidence, shipped, resolved)
 
     resolve = evidence.identities.resolve
     deployments = []
@@ -143,16 +148,18 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             }
         )
     document: dict[str, Any] = {"deployments": deployments, "commits": commits}
-    fleet.add_fleet_facts(document, evidence, streams, deployed, resolved)
-    deadcode.add_deadcode_facts(
-        document,
-        history,
-        evidence,
-        deployed,
-        tips,
-        params.flags_file,
-        list(params.reference_exclude),
-    )
+    with stage("facts: fleet"):
+        fleet.add_fleet_facts(document, evidence, streams, deployed, resolved)
+    with stage("facts: dead code"):
+        deadcode.add_deadcode_facts(
+            document,
+            history,
+            evidence,
+            deployed,
+            tips,
+            params.flags_file,
+            list(params.reference_exclude),
+        )
     data = {
         "knightwatch": {
             "params": {

@@ -4,7 +4,8 @@ which flag names each deployed commit's code still mentions, and which retired c
 
 from __future__ import annotations
 
-import fnmatch
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -13,7 +14,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import GitContent
+from checker.evidence.git_content import GitContent, TreeIndex
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.facts.streams import SHORT
 
@@ -71,18 +72,6 @@ def _flag_facts(registry: FlagRegistry | None) -> dict[str, Any]:
     }
 
 
-def _matching(pattern: str, files: list[str]) -> list[str]:
-    """Files a ``retired_code`` path or glob covers: the file itself, or all under a directory."""
-    pattern = pattern.strip("/")
-    return [
-        f
-        for f in files
-        if fnmatch.fnmatchcase(f, pattern)
-        or f.startswith(pattern + "/")
-        or fnmatch.fnmatchcase(f, pattern + "/*")
-    ]
-
-
 def add_deadcode_facts(
     document: dict[str, Any],
     history: GitHistory,
@@ -92,8 +81,9 @@ def add_deadcode_facts(
     flags_file: str,
     reference_exclude: list[str],
 ) -> None:
-    """Add each deployment's ``registry``, ``references`` and ``retired_code``, the registry's
-    ``flag_history`` and the ``registry_errors`` of versions that could not be read."""
+    """Add ``registries`` (each distinct registry version once), each deployment's
+    ``registry`` key, ``references`` and ``retired_code``, the registry's ``flag_history``, and
+    the ``registry_errors`` of versions that could not be read."""
     content = GitContent(history)
     registries = _Registries(content)
     versions = content.versions(flags_file, tips)
@@ -108,32 +98,49 @@ def add_deadcode_facts(
             parsed = registries.parse(version.blob, data, version.commit, version.path)
             history_parsed.append((version, parsed))
 
-    at_commit: dict[str, tuple[str | None, FlagRegistry | None]] = {}
-    for sha in sorted(set(deployed.values())):
-        at_commit[sha] = (None, None)
-        for candidate in paths:
-            data = content.blob(f"{sha}:{candidate}")
-            if data is not None:
-                key = _blob_key(content, sha, candidate)
-                at_commit[sha] = (candidate, registries.parse(key, data, sha, candidate))
-                break
+    # First the registry at each deployed commit (trees only), then the words to look for:
+    # only names that some deployed commit's registry retired or does not list.
+    commits = sorted(set(deployed.values()))
+    with TreeIndex(history) as trees:
+        trees.load(commits)
+        at_commit: dict[str, tuple[str | None, str | None]] = {}
+        for sha in commits:
+            at_commit[sha] = (None, None)
+            for candidate in paths:
+                blob = trees.lookup(sha, candidate)
+                if blob is not None:
+                    data = content.blob(blob)
+                    if data is not None:
+                        registries.parse(blob, data, sha, candidate)
+                    at_commit[sha] = (candidate, blob)
+                    break
 
-    candidates = {flag.name for _, r in history_parsed if r for flag in r.flags}
-    candidates |= {flag.name for _, r in at_commit.values() if r for flag in r.flags}
-    candidates |= {event.flag for event in evidence.flag_events}
+        candidates = {flag.name for r in registries.parsed.values() if r for flag in r.flags}
+        candidates |= {event.flag for event in evidence.flag_events}
+        table: dict[str, dict[str, Any]] = {}
+        for path, blob in set(at_commit.values()):
+            table[blob or "none"] = _registry_facts(path, blob, registries.parsed.get(blob or ""))
+        searched = set().union(
+            *(set(r["retired"]) | (candidates - r["flags"].keys()) for r in table.values())
+        )
+        trees.search(searched)
+        excluded = [_pathspec(glob) for glob in reference_exclude]
 
-    facts_by_commit: dict[str, dict[str, Any]] = {}
-    for sha, (path, registry) in at_commit.items():
-        flags = _flag_facts(registry)
-        retired = {n for n, f in flags.items() if f["status"] == "retired"}
-        words = sorted(retired | (candidates - flags.keys()))
-        excludes = [*([path] if path else []), *reference_exclude]
-        references = content.grep_words(sha, words, excludes)
-        retired_code: list[dict[str, Any]] = []
-        if registry is not None and registry.retired_code:
-            files = content.tree(sha)
-            for entry in registry.retired_code:
-                matches = _matching(entry.path, files)
+        facts_by_commit: dict[str, dict[str, Any]] = {}
+        for sha, (path, blob) in at_commit.items():
+            registry = registries.parsed.get(blob) if blob else None
+            key = blob or "none"
+            flags = table[key]["flags"]
+            wanted = set(table[key]["retired"]) | (candidates - flags.keys())
+            references = {
+                word: files
+                for word, found in trees.references(sha).items()
+                if word in wanted
+                and (files := [f for f in found if f != path and not any(x(f) for x in excluded)])
+            }
+            retired_code: list[dict[str, Any]] = []
+            for entry in registry.retired_code if registry is not None else []:
+                matches = trees.matching(sha, entry.path)
                 retired_code.append(
                     {
                         "path": entry.path,
@@ -142,31 +149,61 @@ def add_deadcode_facts(
                         "count": len(matches),
                     }
                 )
-        facts_by_commit[sha] = {
-            "registry": {
-                "path": path,
-                "readable": registry is not None or path is None,
-                "flags": flags,
-            },
-            "references": {
-                word: {"files": files[:MAX_LISTED], "count": len(files)}
-                for word, files in references.items()
-            },
-            "retired_code": retired_code,
-        }
+            facts_by_commit[sha] = {
+                "registry": key,
+                "references": {
+                    word: {"files": files[:MAX_LISTED], "count": len(files)}
+                    for word, files in references.items()
+                },
+                "retired_code": retired_code,
+            }
     for entry in document["deployments"]:
         entry.update(facts_by_commit[deployed[entry["id"]]])
 
+    document["registries"] = table
     document["flag_history"] = _flag_history(history, history_parsed)
     document["registry_errors"] = sorted(
         registries.errors.values(), key=lambda e: (e["commit"], e["path"])
     )
 
 
-def _blob_key(content: GitContent, sha: str, path: str) -> str:
-    """Registries are cached by blob, so a version parsed in history is not parsed again."""
-    header = content.blob_id(f"{sha}:{path}")
-    return header or f"{sha}:{path}"
+def _registry_facts(
+    path: str | None, blob: str | None, registry: FlagRegistry | None
+) -> dict[str, Any]:
+    """One registry version as the rules see it, with indexes of its retired and dated flags."""
+    flags = _flag_facts(registry)
+    return {
+        "path": path,
+        "readable": registry is not None or blob is None,
+        "flags": flags,
+        "retired": sorted(n for n, f in flags.items() if f["status"] == "retired"),
+        "dated": sorted(n for n, f in flags.items() if f["remove_by"] is not None),
+    }
+
+
+def _pathspec(glob: str) -> Callable[[str], bool]:
+    """A ``reference_exclude`` entry as git reads a ``:(glob)`` pathspec: ``*`` and ``?`` stay
+    within one directory, ``**`` crosses them, and a plain path covers what lies below it."""
+    if not any(c in glob for c in "*?["):
+        plain = glob.strip("/")
+        return lambda path: path == plain or path.startswith(plain + "/")
+    out, index = "", 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            out, index = out + "(?:.*/)?", index + 3
+        elif glob.startswith("**", index):
+            out, index = out + ".*", index + 2
+        elif glob[index] == "*":
+            out, index = out + "[^/]*", index + 1
+        elif glob[index] == "?":
+            out, index = out + "[^/]", index + 1
+        elif glob[index] == "[" and "]" in glob[index + 1 :]:
+            end = glob.index("]", index + 1)
+            out, index = out + glob[index : end + 1], end + 1
+        else:
+            out, index = out + re.escape(glob[index]), index + 1
+    pattern = re.compile(out + r"\Z")
+    return lambda path: pattern.match(path) is not None
 
 
 def _flag_history(

@@ -28,9 +28,8 @@ import rego.v1
 #     {count}: {files}.
 retired_flag_referenced contains finding if {
 	some deployment in input.deployments
-	some name, flag in deployment.registry.flags
-	flag.status == "retired"
-	reference := deployment.references[name]
+	some name, reference in deployment.references
+	input.registries[deployment.registry].flags[name].status == "retired"
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, name]),
 		"deployment": deployment.id,
@@ -98,20 +97,25 @@ revival(record) := {text |
 #     Flag {subject} was to be removed by {remove_by} but was still active when {count}
 #     deployments started: {deployments}.
 overdue_flag contains finding if {
-	some name in {n | some d in input.deployments; some n, f in d.registry.flags; overdue(d, f)}
-	late := sort([d.id | some d in input.deployments; overdue(d, d.registry.flags[name])])
-	dates := sort([d.registry.flags[name].remove_by | some d in input.deployments; overdue(d, d.registry.flags[name])])
+	some name in {late.flag | some late in overdue}
+	ids := sort([late.deployment | some late in overdue; late.flag == name])
+	dates := sort([late.remove_by | some late in overdue; late.flag == name])
 	finding := {
 		"subject": name,
 		"remove_by": dates[0],
-		"count": count(late),
-		"deployments": late,
+		"count": count(ids),
+		"deployments": ids,
 	}
 }
 
-overdue(deployment, flag) if {
+# Each deployment that started with an active flag past its remove_by day. Only flags that
+# have a remove_by date are looked at (the registry's "dated" index).
+overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.remove_by} if {
+	some deployment in input.deployments
+	registry := input.registries[deployment.registry]
+	some name in registry.dated
+	flag := registry.flags[name]
 	flag.status == "active"
-	flag.remove_by_end_ns != null
 	deployment.started_at_ns >= flag.remove_by_end_ns
 }
 
@@ -165,9 +169,10 @@ retired_code_present contains finding if {
 #     registry at that commit does not list it.
 unregistered_flag_referenced contains finding if {
 	some deployment in input.deployments
-	deployment.registry.readable
+	registry := input.registries[deployment.registry]
+	registry.readable
 	some name, reference in deployment.references
-	not deployment.registry.flags[name]
+	not registry.flags[name]
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, name]),
 		"deployment": deployment.id,

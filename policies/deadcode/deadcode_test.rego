@@ -11,16 +11,31 @@ flag(status, overrides) := object.union(
 	overrides,
 )
 
+registry(flags) := {
+	"path": "flags.yaml",
+	"readable": true,
+	"flags": flags,
+	"retired": sort([n | some n, f in flags; f.status == "retired"]),
+	"dated": sort([n | some n, f in flags; f.remove_by != null]),
+}
+
+# Each deployment's registry is its own entry of input.registries, keyed by its id.
 deployment(id, registry_flags, overrides) := object.union(
 	{
 		"id": id,
 		"started_at_ns": 1000,
-		"registry": {"path": "flags.yaml", "readable": true, "flags": registry_flags},
+		"registry": id,
+		"registry_flags": registry_flags,
 		"references": {},
 		"retired_code": [],
 	},
 	overrides,
 )
+
+world(deployments) := {
+	"deployments": deployments,
+	"registries": {d.id: registry(d.registry_flags) | some d in deployments},
+}
 
 refs(names) := {name: {"files": ["src/a.py"], "count": 1} | some name in names}
 
@@ -28,7 +43,7 @@ refs(names) := {name: {"files": ["src/a.py"], "count": 1} | some name in names}
 
 test_retired_flag_referenced_fails if {
 	d := deployment("D1", {"old": flag("retired", {}), "live": flag("active", {})}, {"references": refs(["old", "live"])})
-	findings := deadcode.retired_flag_referenced with input as {"deployments": [d]}
+	findings := deadcode.retired_flag_referenced with input as world([d])
 	subjects(findings) == {"D1:old"}
 	some f in findings
 	f.count == "1 file"
@@ -36,12 +51,12 @@ test_retired_flag_referenced_fails if {
 
 test_retired_flag_not_referenced_passes if {
 	d := deployment("D1", {"old": flag("retired", {})}, {})
-	count(deadcode.retired_flag_referenced) == 0 with input as {"deployments": [d]}
+	count(deadcode.retired_flag_referenced) == 0 with input as world([d])
 }
 
 test_active_flag_referenced_passes if {
 	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["live"])})
-	count(deadcode.retired_flag_referenced) == 0 with input as {"deployments": [d]}
+	count(deadcode.retired_flag_referenced) == 0 with input as world([d])
 }
 
 # DEAD-002
@@ -76,7 +91,7 @@ test_overdue_active_flag_fails_once_with_every_deployment if {
 	d1 := deployment("D1", {"tmp": f}, {"started_at_ns": 1000})
 	d2 := deployment("D2", {"tmp": f}, {"started_at_ns": 2000})
 	d0 := deployment("D0", {"tmp": f}, {"started_at_ns": 999})
-	findings := deadcode.overdue_flag with input as {"deployments": [d2, d0, d1]}
+	findings := deadcode.overdue_flag with input as world([d2, d0, d1])
 	findings == {{"subject": "tmp", "remove_by": "2024-01-01", "count": 2, "deployments": ["D1", "D2"]}}
 }
 
@@ -84,7 +99,7 @@ test_retired_or_undated_flags_are_not_overdue if {
 	retired := flag("retired", {"remove_by": "2024-01-01", "remove_by_end_ns": 10})
 	undated := flag("active", {})
 	d := deployment("D1", {"a": retired, "b": undated}, {})
-	count(deadcode.overdue_flag) == 0 with input as {"deployments": [d]}
+	count(deadcode.overdue_flag) == 0 with input as world([d])
 }
 
 # DEAD-004
@@ -95,7 +110,7 @@ test_retired_code_present_fails if {
 		{"path": "old.py", "reason": "gone", "files": [], "count": 0},
 	]
 	d := deployment("D1", {}, {"retired_code": code})
-	findings := deadcode.retired_code_present with input as {"deployments": [d]}
+	findings := deadcode.retired_code_present with input as world([d])
 	subjects(findings) == {"D1:legacy/"}
 	some f in findings
 	f.count == "2 files"
@@ -105,12 +120,13 @@ test_retired_code_present_fails if {
 
 test_unregistered_flag_referenced_fails if {
 	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["live", "ghost"])})
-	subjects(deadcode.unregistered_flag_referenced) == {"D1:ghost"} with input as {"deployments": [d]}
+	subjects(deadcode.unregistered_flag_referenced) == {"D1:ghost"} with input as world([d])
 }
 
 test_unreadable_registry_is_not_dead_005 if {
-	d := deployment("D1", {}, {"references": refs(["ghost"]), "registry": {"path": "flags.yaml", "readable": false, "flags": {}}})
-	count(deadcode.unregistered_flag_referenced) == 0 with input as {"deployments": [d]}
+	d := deployment("D1", {}, {"references": refs(["ghost"])})
+	unreadable := {"deployments": [d], "registries": {"D1": object.union(registry({}), {"readable": false})}}
+	count(deadcode.unregistered_flag_referenced) == 0 with input as unreadable
 }
 
 # DEAD-006

@@ -1,0 +1,221 @@
+"""The synthetic organisation: 100,000 commits, 10,000 deployments, 1,000 hosts, 500 flags.
+
+The repository is written with one ``git fast-import`` stream, so generating it takes seconds;
+it is cached under ``.bench/`` and rebuilt only when this generator's parameters change.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big the organisation is."""
+
+    commits: int = 100_000
+    deployments: int = 10_000
+    services: int = 20
+    hosts_per_service: int = 50
+    flags: int = 500
+    files_per_service: int = 25
+    people: int = 200
+    registry_every: int = 250
+    """Commits between two changes of the flag registry."""
+    period: str = "2026-10"
+    seed: int = 2
+
+
+EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
+COMMIT_SECONDS = 900
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _retired(n: int, version: int) -> bool:
+    return n < version // 3 and n % 7 == 0
+
+
+def _registry(size: Size, version: int) -> str:
+    """The registry after ``version`` changes: flags retire, appear, and a few get repurposed."""
+    flags = []
+    for n in range(size.flags):
+        status = "retired" if _retired(n, version) else "active"
+        purpose = f"feature {n}" if not (n % 97 == 0 and version > 200) else f"feature {n}, reused"
+        flag = {
+            "name": f"flag_{n:03d}",
+            "purpose": purpose,
+            "owner": f"team-{n % 20}",
+            "status": status,
+            "created": "2023-01-01",
+        }
+        if status == "retired":
+            flag["retired_at"] = "2024-01-01"
+        flags.append(flag)
+    return yaml.safe_dump({"flags": flags}, sort_keys=False)
+
+
+def _fast_import_stream(size: Size, handle: object) -> list[str]:
+    """Write the fast-import stream; return each commit's mark order (index = commit number)."""
+    write = handle.write  # type: ignore[attr-defined]
+    rng = random.Random(size.seed)
+    people = [f"Dev {n} <dev{n}@example.com>" for n in range(size.people)]
+    registry_version = 0
+
+    def blob(data: bytes) -> None:
+        write(b"data %d\n" % len(data))
+        write(data)
+        write(b"\n")
+
+    for i in range(size.commits):
+        when = EPOCH + timedelta(seconds=i * COMMIT_SECONDS)
+        author = people[rng.randrange(size.people)]
+        reviewer = people[(people.index(author) + 1 + rng.randrange(size.people - 1)) % size.people]
+        trailer = f"\n\nReviewed-by: {reviewer}" if rng.random() < 0.97 else ""
+        message = f"change {i}{trailer}\n".encode()
+        seconds = int(when.timestamp())
+        write(b"commit refs/heads/main\n")
+        write(b"mark :%d\n" % (i + 1))
+        write(f"author {author} {seconds} +0000\n".encode())
+        write(f"committer {author} {seconds} +0000\n".encode())
+        write(b"data %d\n" % len(message))
+        write(message)
+        if i:
+            write(b"from :%d\n" % i)
+        service = rng.randrange(size.services)
+        module = rng.randrange(size.files_per_service)
+        flag = rng.randrange(size.flags)
+        while _retired(flag, registry_version + 1):  # code moves off a flag before it retires
+            flag = rng.randrange(size.flags)
+        content = (
+            f"# service {service} module {module}, change {i}\n"
+            f"def handle(request, flags):\n"
+            f"    if flags.enabled('flag_{flag:03d}'):\n"
+            f"        return fast_path(request)\n"
+            f"    return slow_path(request)\n"
+        ).encode()
+        if i == 0:
+            for s in range(size.services):
+                for m in range(size.files_per_service):
+                    write(f"M 100644 inline services/svc{s:02d}/mod{m:02d}.py\n".encode())
+                    header = f"# service {s} module {m}\n"
+                    blob(f"{header}def handle(request, flags):\n    return 0\n".encode())
+        write(f"M 100644 inline services/svc{service:02d}/mod{module:02d}.py\n".encode())
+        blob(content)
+        if i % size.registry_every == 0:
+            write(b"M 100644 inline flags.yaml\n")
+            blob(_registry(size, registry_version).encode())
+            registry_version += 1
+        write(b"\n")
+    return []
+
+
+def generate(root: Path, size: Size = Size()) -> Path:
+    """The cached organisation under ``root``; built if missing or made with other parameters."""
+    stamp = root / "size.json"
+    wanted = json.dumps(asdict(size), sort_keys=True)
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    repo = root / "repo"
+    repo.mkdir(parents=True)
+    env_args = ["-c", "init.defaultBranch=main"]
+    subprocess.run(["git", *env_args, "init", "--quiet"], cwd=repo, check=True)
+    process = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--export-marks=../marks"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    _fast_import_stream(size, process.stdin)
+    process.stdin.close()
+    if process.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    subprocess.run(["git", "checkout", "--quiet", "-f", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "commit-graph", "write", "--reachable"], cwd=repo, check=True)
+    marks = dict(line.split() for line in (root / "marks").read_text().splitlines())
+    shas = [marks[f":{i + 1}"] for i in range(size.commits)]
+    _evidence(root / "evidence", size, shas)
+    stamp.write_text(wanted)
+    return root
+
+
+def _evidence(directory: Path, size: Size, shas: list[str]) -> None:
+    """10,000 deployments in the period over the last commits, with fleet, observations, events."""
+    rng = random.Random(size.seed + 1)
+    directory.mkdir(parents=True)
+    services = {
+        f"svc{s:02d}": [f"svc{s:02d}-h{h:02d}" for h in range(size.hosts_per_service)]
+        for s in range(size.services)
+    }
+    (directory / "fleet.yaml").write_text(
+        yaml.safe_dump({"services": {k: {"hosts": v} for k, v in services.items()}})
+    )
+    year, month = (int(p) for p in size.period.split("-"))
+    start = datetime(year, month, 1, tzinfo=UTC)
+    span = 30 * 24 * 3600
+    per_service = size.deployments // size.services
+    window = shas[-size.deployments :]
+    deploys, observations = [], []
+    for s, (service, hosts) in enumerate(services.items()):
+        for k in range(per_service):
+            at = start + timedelta(seconds=(k * span) // per_service + s * 7)
+            commit = window[min(len(window) - 1, k * size.services + s)]
+            targets = [{"host": h, "status": "succeeded"} for h in hosts]
+            if rng.random() < 0.01:
+                targets[rng.randrange(len(targets))]["status"] = "failed"
+            deploys.append(
+                {
+                    "id": f"{service}-{k:04d}",
+                    "service": service,
+                    "environment": "production",
+                    "commit": commit,
+                    "started_at": _stamp(at),
+                    "finished_at": _stamp(at + timedelta(minutes=10)),
+                    "deployer": f"dev{rng.randrange(size.people)}@example.com",
+                    "approvals": [
+                        {
+                            "by": "release-manager@example.com",
+                            "at": _stamp(at - timedelta(minutes=5)),
+                        }
+                    ],
+                    "targets": targets,
+                }
+            )
+            if k % 25 == 0:
+                for h in hosts:
+                    observations.append(
+                        {
+                            "host": h,
+                            "service": service,
+                            "version": commit,
+                            "observed_at": _stamp(at + timedelta(minutes=20)),
+                        }
+                    )
+    (directory / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (directory / "observations.jsonl").write_text(
+        "".join(json.dumps(o) + "\n" for o in observations)
+    )
+    events = [
+        {
+            "flag": f"flag_{rng.randrange(size.flags):03d}",
+            "service": f"svc{n % size.services:02d}",
+            "environment": "production",
+            "enabled": rng.random() < 0.7,
+            "at": _stamp(start + timedelta(seconds=rng.randrange(span))),
+            "by": "ops@example.com",
+        }
+        for n in range(500)
+    ]
+    (directory / "flag_events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
