@@ -41,5 +41,9 @@ $(SARIF_SCHEMA): | $(STAMP)
 pytest: $(STAMP) $(SARIF_SCHEMA)
 	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) $(BIN)/pytest
 
+# A large organisation's month (generated once into .bench/, then cached), timed per stage.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -227,13 +227,19 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import run_check
+    from checker.timing import stage
 
     report = run_check(_options(args))
     files = _output_formats(args.output, args.format)
-    rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
     stdout_format = args.print_format or (None if files else args.format or "text")
-    if stdout_format:
-        out.write(RENDERERS[stdout_format].render(report, color=_use_color(args.color, out)))
+    with stage("rendering"):
+        rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
+        shown = (
+            RENDERERS[stdout_format].render(report, color=_use_color(args.color, out))
+            if stdout_format
+            else ""
+        )
+    out.write(shown)
     for path, text in rendered:
         write_atomic(path, text)
     if files:
@@ -328,13 +334,15 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import evaluate, prepare
     from checker.signing.attestation import check_period, read_previous, sign_report
     from checker.signing.keys import key_id, load_private
+    from checker.timing import stage
 
     period = check_period(args.period)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(_options(args), period=period)
     report = evaluate(prepare(options), options).report
-    envelope, digest = sign_report(report, key, previous)
+    with stage("rendering"):
+        envelope, digest = sign_report(report, key, previous)
     signature = {
         "Signed by key": key_id(key.public_key()),
         "Signed payload sha256": digest,

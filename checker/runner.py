@@ -13,7 +13,7 @@ from checker.engine import ENGINES, Engine
 from checker.engine.base import UNDEFINED
 from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError, UsageError
-from checker.evidence.bundle import Evidence, FileDigest, load_evidence
+from checker.evidence.bundle import Evidence, FileDigest, Scope, load_evidence
 from checker.evidence.git import GitHistory
 from checker.facts import Facts, Parameters, collect_facts
 from checker.gate import CANDIDATE_ID, add_candidate
@@ -74,11 +74,13 @@ def prepare(options: CheckOptions) -> Prepared:
     config, config_digest = load_config(history.root)
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
+    if options.candidate is not None and not options.service:
+        raise UsageError("--candidate needs --service: the service it would be deployed to")
     with stage("evidence load"):
-        evidence = load_evidence(evidence_dir, gate=options.candidate is not None)
-    if options.candidate is not None:
-        if not options.service:
-            raise UsageError("--candidate needs --service: the service it would be deployed to")
+        evidence = load_evidence(
+            evidence_dir, gate=options.candidate is not None, scope=_gate_scope(options)
+        )
+    if options.candidate is not None and options.service:
         add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     with stage("engine load"):
@@ -106,6 +108,23 @@ def prepare(options: CheckOptions) -> Prepared:
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
     )
+
+
+def _gate_scope(options: CheckOptions) -> Scope | None:
+    """At a gate, the records of the candidate's service alone: its deployments (in its
+    environment) are the candidate's history, and no other service's record bears on it."""
+    if options.candidate is None:
+        return None
+    service, environment = options.service, options.environment
+
+    def scope(kind: str, raw: dict[str, Any]) -> bool:
+        if kind == "deploys":
+            return raw.get("service") == service and raw.get("environment") == environment
+        if kind in ("observations", "flag_events"):
+            return raw.get("service") == service
+        return True
+
+    return scope
 
 
 def run_check(options: CheckOptions) -> Report:
@@ -140,7 +159,9 @@ def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
     later = [r for r in rules if r.stage == "waivers"]
     if later:
         with stage("evaluation"):
-            engine.set_input(final_input)
+            # These rules judge the waivers alone; the whole document again would cost a
+            # second serialisation of every deployment for nothing.
+            engine.set_input({"waivers": waiver_facts})
             more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
         statuses += more_statuses
         findings += more_findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -100,7 +101,11 @@ def _find(directory: Path, kind: Kind) -> Path | None:
     return found[0] if found else None
 
 
-def _load_list(kind: Kind, path: Path, data: bytes) -> list[tuple[Any, int]]:
+Scope = Callable[[str, dict[str, Any]], bool]
+"""Which raw records of a kind a run needs; the others are parsed but not validated."""
+
+
+def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list[tuple[Any, int]]:
     items: list[Located] = parse_records(data, path)
     out: list[tuple[Any, int]] = []
     for index, item in enumerate(items, start=1):
@@ -110,16 +115,20 @@ def _load_list(kind: Kind, path: Path, data: bytes) -> list[tuple[Any, int]]:
                 path=str(path),
                 line=item.line or None,
             )
+        if scope is not None and not scope(kind.name, item.value):
+            continue
         record = validate(kind.model, item, path, f"{kind.what} #{index}")
         out.append((record, item.line))
     return out
 
 
-def load_evidence(directory: Path, *, gate: bool = False) -> Evidence:
+def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = None) -> Evidence:
     """Read and validate every evidence file in ``directory``.
 
     A gate (``check --candidate``) judges a deployment that has no record yet, so there the
     directory and its deployment records may be absent: there is simply no history to use.
+    ``scope`` keeps, of the list files, only the records it accepts (a gate needs only its
+    service's); every file is still read whole, digested and parsed.
     """
     if gate and not directory.is_dir():
         return Evidence(directory=directory)
@@ -155,7 +164,7 @@ def load_evidence(directory: Path, *, gate: bool = False) -> Evidence:
             elif isinstance(model, Identities):
                 evidence.identities = IdentityResolver(model.root, source=str(path))
             continue
-        records = _load_list(kind, path, data)
+        records = _load_list(kind, path, data, scope)
         evidence.locations[kind.name] = [(path, line) for _, line in records]
         getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
             record for record, _ in records

@@ -193,19 +193,16 @@ _BINARY_PROBE = 8000
 _SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
 
 
+_TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
+
+
 def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:
-    entries: list[tuple[str, str, bool]] = []
-    position = 0
-    while position < len(data):
-        space = data.index(b" ", position)
-        nul = data.index(b"\0", space)
-        mode = data[position:space]
-        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
-        sha = data[nul + 1 : nul + 21].hex()
-        position = nul + 21
-        if mode not in _SKIP_MODES:
-            entries.append((name, sha, mode == b"40000"))
-    return entries
+    """A raw tree object's entries: (name, object id, is a tree)."""
+    return [
+        (name.decode("utf-8", errors="surrogateescape"), sha.hex(), mode == b"40000")
+        for mode, name, sha in _TREE_ENTRY.findall(data)
+        if mode not in _SKIP_MODES
+    ]
 
 
 class TreeIndex:

@@ -122,11 +122,10 @@ class Deployment(Record):
 
     @model_validator(mode="after")
     def _one_status_per_host(self) -> Deployment:
-        seen: set[str] = set()
-        for target in self.targets:
-            if target.host in seen:
-                raise ValueError(f"host {target.host!r} is listed twice in targets")
-            seen.add(target.host)
+        hosts = [target.host for target in self.targets]
+        if len(set(hosts)) != len(hosts):
+            twice = next(h for i, h in enumerate(hosts) if h in hosts[:i])
+            raise ValueError(f"host {twice!r} is listed twice in targets")
         return self
 
 

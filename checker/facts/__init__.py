@@ -150,12 +150,14 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
     document: dict[str, Any] = {"deployments": deployments, "commits": commits}
     with stage("facts: fleet"):
         fleet.add_fleet_facts(document, evidence, streams, deployed, resolved)
+    keep = _judged(params)
+    judged = {d["id"] for d in deployments if keep(d)}
     with stage("facts: dead code"):
         deadcode.add_deadcode_facts(
             document,
             history,
             evidence,
-            deployed,
+            {i: sha for i, sha in deployed.items() if i in judged},
             tips,
             params.flags_file,
             list(params.reference_exclude),
@@ -170,11 +172,9 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             }
         }
     }
-    if params.period:
-        start, end = period_bounds(params.period)
-        _restrict(document, lambda d: start <= d["started_at_ns"] < end, (start, end))
-    if params.candidate:
-        _restrict(document, lambda d: d["id"] == params.candidate, None)
+    if params.period or params.candidate:
+        events = period_bounds(params.period) if params.period and not params.candidate else None
+        _restrict(document, keep, events)
     return Facts(
         input=document,
         data=data,
@@ -182,6 +182,16 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         baseline_sha=baseline_sha,
         shipped_count=len(document["commits"]),
     )
+
+
+def _judged(params: Parameters) -> Callable[[dict[str, Any]], bool]:
+    """Which deployments this run judges: a gate's candidate, a month's, or all of them."""
+    if params.candidate:
+        return lambda d: d["id"] == params.candidate
+    if params.period:
+        start, end = period_bounds(params.period)
+        return lambda d: start <= d["started_at_ns"] < end
+    return lambda d: True
 
 
 def period_bounds(period: str) -> tuple[int, int]:

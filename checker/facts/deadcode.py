@@ -81,7 +81,7 @@ def add_deadcode_facts(
     flags_file: str,
     reference_exclude: list[str],
 ) -> None:
-    """Add ``registries`` (each distinct registry version once), each deployment's
+    """Add ``registries`` (each distinct registry version once), each judged deployment's
     ``registry`` key, ``references`` and ``retired_code``, the registry's ``flag_history``, and
     the ``registry_errors`` of versions that could not be read."""
     content = GitContent(history)
@@ -109,7 +109,7 @@ def add_deadcode_facts(
             for candidate in paths:
                 blob = trees.lookup(sha, candidate)
                 if blob is not None:
-                    data = content.blob(blob)
+                    data = None if blob in registries.parsed else content.blob(blob)
                     if data is not None:
                         registries.parse(blob, data, sha, candidate)
                     at_commit[sha] = (candidate, blob)
@@ -158,7 +158,8 @@ def add_deadcode_facts(
                 "retired_code": retired_code,
             }
     for entry in document["deployments"]:
-        entry.update(facts_by_commit[deployed[entry["id"]]])
+        if entry["id"] in deployed:  # the deployments judged; the rest are dropped later
+            entry.update(facts_by_commit[deployed[entry["id"]]])
 
     document["registries"] = table
     document["flag_history"] = _flag_history(history, history_parsed)

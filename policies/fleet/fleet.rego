@@ -165,8 +165,7 @@ observation_gap(event) := {text |
 #     for {service}.
 unlisted_target contains finding if {
 	some deployment in input.deployments
-	some host, _ in deployment.target_status
-	not listed(deployment.service, host)
+	some host in object.keys(deployment.target_status) - object.get(fleet_hosts, deployment.service, set())
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, host]),
 		"deployment": deployment.id,
@@ -174,5 +173,3 @@ unlisted_target contains finding if {
 		"host": host,
 	}
 }
-
-listed(service, host) if fleet_hosts[service][host]

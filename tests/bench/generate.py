@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
@@ -65,9 +66,9 @@ def _registry(size: Size, version: int) -> str:
     return yaml.safe_dump({"flags": flags}, sort_keys=False)
 
 
-def _fast_import_stream(size: Size, handle: object) -> list[str]:
-    """Write the fast-import stream; return each commit's mark order (index = commit number)."""
-    write = handle.write  # type: ignore[attr-defined]
+def _fast_import_stream(size: Size, handle: BinaryIO) -> None:
+    """Write the fast-import stream: commit ``i`` gets mark ``i + 1``."""
+    write = handle.write
     rng = random.Random(size.seed)
     people = [f"Dev {n} <dev{n}@example.com>" for n in range(size.people)]
     registry_version = 0
@@ -117,7 +118,6 @@ def _fast_import_stream(size: Size, handle: object) -> list[str]:
             blob(_registry(size, registry_version).encode())
             registry_version += 1
         write(b"\n")
-    return []
 
 
 def generate(root: Path, size: Size = Size()) -> Path:

@@ -1,0 +1,30 @@
+"""``make bench`` at a small size: the generator, the timed commands and the table all work."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from tests.bench.__main__ import STAGES, main
+
+
+def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: Path) -> None:
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["--small", "--dir", str(tmp_path)]) == 0
+    lines = printed.getvalue().splitlines()
+    rows = {line[:22].strip(): line[22:].split() for line in lines}
+    assert rows["stage (seconds)"] == ["check", "audit", "gate"]
+    for stage in ("start-up", "git read", "evidence load", "evaluation"):
+        assert stage in STAGES and len(rows[stage]) == 3, stage
+    # The synthetic month has unreviewed commits and failed hosts: every command finds them.
+    assert rows["exit code"] == ["1", "1", "1"]
+    assert any(line.startswith("floor: git log") for line in lines)
+    assert sum(line.endswith(("  yes", "  no")) for line in lines) == 3
+    # The organisation is cached: a second run does not rebuild it.
+    stamp = tmp_path / "small" / "size.json"
+    before = stamp.stat().st_mtime_ns
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["--small", "--dir", str(tmp_path)])
+    assert stamp.stat().st_mtime_ns == before
