@@ -8,6 +8,16 @@ STAMP  := $(VENV)/.installed
 SARIF_SCHEMA := $(VENV)/schemas/sarif-2.1.0.json
 SARIF_PACKAGE := @microsoft/jest-sarif@1.0.0-beta.0
 
+# OPA's own Go evaluator, for the tests' stand-in OPA server: the opa-golib-python-bindings
+# wheel holds it as a shared library behind a ctypes wrapper that runs on any Python 3, but the
+# wheel is tagged for Python 3.14, so it is downloaded for that tag and unpacked, not installed.
+# Where no wheel fits this platform, the stand-in evaluates with regorus and says so (a skip).
+OPA_BINDINGS := $(VENV)/opa-bindings
+OPA_BINDINGS_PACKAGE := opa-golib-python-bindings==0.4.4
+OPA_PLATFORM := $(shell uname -sm | sed -e 's/Linux x86_64/manylinux_2_34_x86_64/' \
+  -e 's/Linux aarch64/manylinux_2_34_aarch64/' -e 's/Darwin arm64/macosx_11_0_arm64/' \
+  -e 's/Darwin x86_64/macosx_11_0_x86_64/')
+
 .PHONY: demo test lint typecheck rego-test pytest bench clean
 
 $(STAMP): pyproject.toml
@@ -38,8 +48,16 @@ $(SARIF_SCHEMA): | $(STAMP)
 	mv $(VENV)/schemas/pack/package/lib/schemas/sarif-2.1.0-rtm.5.json $(SARIF_SCHEMA)
 	rm -rf $(VENV)/schemas/pack
 
-pytest: $(STAMP) $(SARIF_SCHEMA)
-	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) $(BIN)/pytest
+$(OPA_BINDINGS)/.unpacked: | $(STAMP)
+	rm -rf $(OPA_BINDINGS) && mkdir -p $(OPA_BINDINGS)
+	if $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.14 \
+	    --platform '$(OPA_PLATFORM)' -d $(OPA_BINDINGS)/wheel '$(OPA_BINDINGS_PACKAGE)'; then \
+	  $(BIN)/python -m zipfile -e $(OPA_BINDINGS)/wheel/*.whl $(OPA_BINDINGS); \
+	else echo "no OPA Go engine for $(OPA_PLATFORM): the stand-in OPA server uses regorus"; fi
+	touch $@
+
+pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked
+	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) $(BIN)/pytest
 
 # A large organisation's month (generated once into .bench/, then cached), timed per stage.
 bench: $(STAMP)

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from checker import __version__
+from checker.engine import ENGINE_NAMES
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
 from checker.report.model import SEVERITIES
@@ -55,6 +56,43 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="extra policy directory (repeatable)",
     )
+    _add_engine_options(parser)
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Where the policies are evaluated."""
+    group = parser.add_argument_group("engine")
+    group.add_argument(
+        "--engine",
+        choices=ENGINE_NAMES,
+        help="regorus: embedded (default); opa: an OPA server, at --opa-url",
+    )
+    group.add_argument("--opa-url", metavar="URL", help="the OPA server's root URL")
+    group.add_argument(
+        "--opa-timeout", type=_seconds, metavar="SECONDS", help="per request (default: 30)"
+    )
+    group.add_argument(
+        "--opa-ca", type=Path, metavar="FILE", help="CA bundle (PEM) for the server's certificate"
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "engine": args.engine,
+        "opa_url": args.opa_url,
+        "opa_timeout": args.opa_timeout,
+        "opa_ca": args.opa_ca,
+    }
 
 
 def _options(args: argparse.Namespace) -> CheckOptions:
@@ -74,6 +112,7 @@ def _options(args: argparse.Namespace) -> CheckOptions:
         protected_branch=args.protected_branch,
         baseline=args.baseline,
         policy_dirs=args.policies,
+        **_engine_options(args),
     )
 
 
@@ -189,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--repo", type=Path, default=Path(), help="for --replay (default: .)")
     verify.add_argument("--evidence", type=Path, help="for --replay")
     verify.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+    _add_engine_options(verify)
 
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
     keygen.add_argument(
@@ -381,7 +421,12 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from checker.runner import CheckOptions
         from checker.signing.replay import replay
 
-        base = CheckOptions(repo=args.repo, evidence=args.evidence, policy_dirs=args.policies)
+        base = CheckOptions(
+            repo=args.repo,
+            evidence=args.evidence,
+            policy_dirs=args.policies,
+            **_engine_options(args),
+        )
         lines.append(f"replay: {replay(current, base)}")
     out.write("".join(f"{line}\n" for line in lines))
     return EXIT_PASS

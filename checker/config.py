@@ -17,6 +17,21 @@ Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
 
+class OpaConfig(BaseModel):
+    """Where the OPA server is, for ``engine: opa``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    url: str | None = None
+    """The server's root, e.g. ``https://opa.internal:8181``."""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long one request may take; a large audit's query may need more."""
+    ca_file: str | None = None
+    """A CA bundle (PEM) to verify the server's certificate with, relative to the repository."""
+    token_env: str = Field(default="KNIGHTWATCH_OPA_TOKEN", min_length=1)
+    """The environment variable holding the bearer token (never the token itself)."""
+
+
 class Config(BaseModel):
     """The options a repository may set for itself."""
 
@@ -40,6 +55,10 @@ class Config(BaseModel):
     """Addresses (or identities) whose reviews and approvals never count: bots."""
     observation_grace_seconds: int = Field(default=0, ge=0)
     """How long after a deployment finished its hosts may still report the old version."""
+    engine: Literal["regorus", "opa"] | None = None
+    """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
+    opa: OpaConfig = OpaConfig()
+    """The OPA server, for ``engine: opa``."""
 
 
 def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:

@@ -53,6 +53,12 @@ class InputError(KnightwatchError):
         self.line = line
 
 
+class EngineUnavailable(KnightwatchError):
+    """A remote engine could not be reached or did not answer: no verdict is possible."""
+
+    exit_code = EXIT_INTERNAL
+
+
 class PolicyError(KnightwatchError):
     """A policy that does not load or evaluate; the message names its file and line."""
 

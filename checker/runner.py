@@ -9,7 +9,7 @@ from typing import Any
 
 from checker import __version__
 from checker.config import Config, load_config
-from checker.engine import ENGINES, Engine
+from checker.engine import Engine, EngineSettings, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError, UsageError
@@ -36,7 +36,11 @@ class CheckOptions:
     protected_branch: str | None = None
     baseline: str | None = None
     policy_dirs: list[Path] = field(default_factory=list)
-    engine: str = "regorus"
+    engine: str | None = None
+    """``regorus`` (embedded) or ``opa``; None: knightwatch.yaml, then regorus."""
+    opa_url: str | None = None
+    opa_timeout: float | None = None
+    opa_ca: Path | None = None
     period: str | None = None
     """``YYYY-MM``: judge the deployments that started in that month (UTC)."""
     candidate: str | None = None
@@ -71,6 +75,13 @@ def prepare(options: CheckOptions) -> Prepared:
     """Read the repository, the configuration, the evidence and the policies; derive the facts."""
     with stage("git read"):
         history = GitHistory(options.repo)
+    try:
+        return _prepare(history, options)
+    finally:
+        history.close()
+
+
+def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     config, config_digest = load_config(history.root)
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
@@ -143,8 +154,27 @@ class Evaluation:
 
 def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
     """Run every rule on the prepared facts: findings, then waivers, then waiver rules."""
+    engine = create_engine(engine_settings(options, prepared.config, prepared.root))
+    try:
+        return _evaluate(engine, prepared, options)
+    finally:
+        engine.close()
+
+
+def engine_settings(options: CheckOptions, config: Config, root: Path) -> EngineSettings:
+    """The command line's choice of engine, else knightwatch.yaml's, else the embedded one."""
+    ca = options.opa_ca or (root / config.opa.ca_file if config.opa.ca_file else None)
+    return EngineSettings(
+        name=options.engine or config.engine or "regorus",
+        opa_url=options.opa_url or config.opa.url,
+        opa_timeout=options.opa_timeout or config.opa.timeout_seconds,
+        opa_ca=ca,
+        token_env=config.opa.token_env,
+    )
+
+
+def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Evaluation:
     with stage("engine load"):
-        engine = ENGINES[options.engine]()
         engine.load(list(prepared.policies.modules))
         engine.set_data(prepared.facts.data)
         engine.set_input(prepared.facts.input)
@@ -241,6 +271,7 @@ def evaluate_rules(
     """Evaluate every rule whose evidence is present; the rest are not evaluated."""
     statuses: list[RuleStatus] = []
     findings: list[Finding] = []
+    engine.prefetch([r.path for r in rules if all(name in evidence.present for name in r.requires)])
     for rule in rules:
         missing = [name for name in rule.requires if name not in evidence.present]
         if missing:

@@ -1,8 +1,60 @@
-"""Policy engines: one interface, one module per engine."""
+"""Policy engines: one interface, one module per engine, and the choice between them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
 from checker.engine.base import Engine, PolicyModule
 from checker.engine.regorus_engine import RegorusEngine
+from checker.errors import UsageError
 
 ENGINES: dict[str, type[Engine]] = {"regorus": RegorusEngine}
+ENGINE_NAMES = ("regorus", "opa")
+TOKEN_ENV = "KNIGHTWATCH_OPA_TOKEN"  # noqa: S105  (the variable's name, not a token)
 
-__all__ = ["ENGINES", "Engine", "PolicyModule", "RegorusEngine"]
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine evaluates, and how to reach it when it is a server."""
+
+    name: str = "regorus"
+    opa_url: str | None = None
+    opa_timeout: float = 30.0
+    opa_ca: Path | None = None
+    token_env: str = TOKEN_ENV
+    """The environment variable holding the bearer token; a token never sits in a file."""
+
+
+def create_engine(settings: EngineSettings) -> Engine:
+    """The engine the settings name, ready to load policies."""
+    if settings.name == "regorus":
+        return RegorusEngine()
+    if settings.name != "opa":
+        raise UsageError(f"unknown engine {settings.name!r}; choose regorus or opa")
+    if not settings.opa_url:
+        raise UsageError(
+            "--engine opa needs the server's address",
+            hint="pass --opa-url URL, or set opa.url in knightwatch.yaml",
+        )
+    from checker.engine.opa_engine import OpaServerEngine  # requests loads only when used
+
+    return OpaServerEngine(
+        settings.opa_url,
+        token=os.environ.get(settings.token_env) or None,
+        timeout=settings.opa_timeout,
+        ca_file=settings.opa_ca,
+        token_env=settings.token_env,
+    )
+
+
+__all__ = [
+    "ENGINES",
+    "ENGINE_NAMES",
+    "Engine",
+    "EngineSettings",
+    "PolicyModule",
+    "RegorusEngine",
+    "create_engine",
+]

@@ -45,9 +45,17 @@ class Engine(abc.ABC):
     def evaluate(self, path: str) -> Any:
         """The value of the rule at ``path`` (``data.pkg.rule``), or UNDEFINED."""
 
+    def prefetch(self, paths: list[str]) -> None:
+        """Evaluate these rules ahead, where one request for all is cheaper than one each."""
+        return None
+
     def version(self) -> str:
         """The engine's name and version, for the report."""
         return self.name
+
+    def close(self) -> None:
+        """Release what the engine holds (a connection); it is not used afterwards."""
+        return None
 
     def enable_coverage(self) -> bool:
         """Start recording which policy lines evaluation reaches; False if unsupported."""

@@ -118,6 +118,10 @@ class GitHistory:
                 return resolved[candidate]
         return None
 
+    def close(self) -> None:
+        """End the git processes GitPython keeps open for this repository."""
+        self._repo.close()
+
     def load(self, tips: Sequence[str]) -> None:
         """Read every commit reachable from ``tips`` (full shas) in one streaming git log."""
         if not tips:

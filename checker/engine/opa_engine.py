@@ -1,0 +1,299 @@
+"""The remote engine: the same policies and documents, evaluated on an OPA server.
+
+Through opa-python-client, over OPA's REST API:
+
+- each policy module is uploaded with ``PUT /v1/policies/knightwatch/<file>`` (v0 rewriting
+  off: the modules are Rego v1 as written), and modules knightwatch uploaded before that are
+  no longer in the set are deleted, so the server holds exactly the policies of this run;
+- the data document is written with ``PUT /v1/data/<path>`` (today only
+  ``knightwatch/params``);
+- the input is sent once per batch of rules, in one ``POST /v1/query`` that evaluates every
+  rule the run needs, each wrapped so an undefined rule cannot hide the others.
+
+Failures never pass: an unreachable server, a timeout or a TLS failure is an
+``EngineUnavailable`` (exit 3); a policy OPA rejects or cannot evaluate is a ``PolicyError``
+naming the file and line OPA gave (exit 2); a refused token is a ``UsageError`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from opa_client import OpaClient
+from opa_client.errors import RegoParseError
+
+from checker.engine.base import UNDEFINED, Engine, PolicyModule
+from checker.errors import EngineUnavailable, KnightwatchError, PolicyError, UsageError
+
+DEFAULT_TIMEOUT = 30.0
+POLICY_PREFIX = "knightwatch/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
+_RULE_PATH = re.compile(r"^data(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+T = TypeVar("T")
+
+
+def policy_id(module: PolicyModule) -> str:
+    """The id a module is uploaded under: ``knightwatch/`` and its file name."""
+    return POLICY_PREFIX + _UNSAFE.sub("_", module.name.lstrip("/"))
+
+
+class OpaServerEngine(Engine):
+    """Evaluates on an OPA server; see the module's description for what is sent."""
+
+    name = "opa"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        ca_file: Path | None = None,
+        retries: int = 2,
+        token_env: str = "KNIGHTWATCH_OPA_TOKEN",  # noqa: S107  (a variable name)
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"--opa-url {url!r} is not an http:// or https:// URL",
+                hint="for example --opa-url https://opa.internal:8181",
+            )
+        if parts.path.strip("/") or parts.query:
+            raise UsageError(
+                f"--opa-url {url!r} has a path; give the server's root (OPA serves /v1/ there)"
+            )
+        secure = parts.scheme == "https"
+        if ca_file is not None and not secure:
+            raise UsageError("--opa-ca goes with an https:// --opa-url")
+        if ca_file is not None and not ca_file.is_file():
+            raise UsageError(f"CA bundle not found: {ca_file}")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        self.url = f"{parts.scheme}://{host}:{parts.port or (443 if secure else 80)}"
+        self._timeout = timeout
+        self._token_env = token_env
+        # ssl=True verifies against the system's CAs, a path against that bundle; plain http
+        # has nothing to verify. opa-python-client puts the token in an Authorization header.
+        self._client = OpaClient(
+            host=host,
+            port=parts.port or (443 if secure else 80),
+            ssl=(str(ca_file) if ca_file else True) if secure else False,
+            token=token,
+            timeout=timeout,
+            retries=retries,
+        )
+        if ca_file is not None:
+            _always_verify_with(self._client, str(ca_file))
+        self._names: dict[str, str] = {}
+        self._input: dict[str, Any] = {}
+        self._values: dict[str, Any] = {}
+
+    # -- the Engine interface ------------------------------------------------------------
+
+    def load(self, modules: list[PolicyModule]) -> None:
+        """Upload every module, then delete ours the server holds that this run does not."""
+        wanted = {policy_id(m): m for m in modules}
+        self._names = {pid: m.name for pid, m in wanted.items()}
+        existing = self._call("listing policies", self._client.get_policies_list)
+        for stale in sorted(p for p in existing if p.startswith(POLICY_PREFIX)):
+            if stale not in wanted:
+                self._call(f"deleting {stale}", self._client.delete_policy, stale)
+        # OPA compiles each upload against the modules it already has: a module calling a
+        # function of one not uploaded yet fails on the first pass and succeeds on a later.
+        pending = sorted(wanted)
+        while pending:
+            failed: list[tuple[str, RegoParseError]] = []
+            for pid in pending:
+                try:
+                    self._call(
+                        f"uploading {wanted[pid].name}",
+                        self._client.update_policy_from_string,
+                        wanted[pid].source,
+                        pid,
+                        rego_compat=False,
+                    )
+                except RegoParseError as exc:
+                    failed.append((pid, exc))
+            if len(failed) == len(pending):
+                raise self._rejected(*failed[0])
+            pending = [pid for pid, _ in failed]
+
+    def set_data(self, data: dict[str, Any]) -> None:
+        """Write each second-level document (``knightwatch/params``) under its own path, so
+        the write never overlaps a policy package."""
+        for top, documents in sorted(data.items()):
+            for key, value in sorted(documents.items()):
+                path = f"{top}/{key}"
+                try:
+                    self._call(
+                        f"writing data/{path}", self._client.update_or_create_data, value, path
+                    )
+                except RegoParseError as exc:
+                    raise self._refused(f"writing data/{path}", exc) from None
+
+    def set_input(self, document: dict[str, Any]) -> None:
+        """Keep the input for the next query; answers for the previous input are dropped."""
+        self._input = document
+        self._values = {}
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Evaluate every rule in one query, sending the input once."""
+        wanted = [p for p in dict.fromkeys(paths) if p not in self._values]
+        if not wanted:
+            return
+        for path in wanted:
+            if not _RULE_PATH.match(path):
+                raise PolicyError(f"cannot query rule path {path!r} on OPA")
+        # [x | x := data.p.r] is [] for an undefined rule and [value] otherwise: one query
+        # answers for all of them, and an undefined rule does not make the rest undefined.
+        query = "; ".join(f"r{i} := [x | x := {path}]" for i, path in enumerate(wanted))
+        answer = self._call(
+            f"evaluating {len(wanted)} rules", self._client.ad_hoc_query, query, self._input
+        )
+        results = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != 1 or not isinstance(results[0], dict):
+            raise EngineUnavailable(f"OPA at {self.url} answered the query with {answer!r:.200}")
+        for index, path in enumerate(wanted):
+            values = results[0].get(f"r{index}")
+            if not isinstance(values, list):
+                raise EngineUnavailable(f"OPA at {self.url} gave no value for {path}")
+            self._values[path] = values[0] if values else UNDEFINED
+
+    def evaluate(self, path: str) -> Any:
+        """One rule's value, from the batch evaluated for this input."""
+        if path not in self._values:
+            self.prefetch([path])
+        return self._values[path]
+
+    def version(self) -> str:
+        """``opa X.Y.Z`` as the server reports it, or ``opa`` if it does not say."""
+        try:
+            answer = self._client.ad_hoc_query("v := opa.runtime().version")
+            version = answer["result"][0]["v"]
+        except (requests.RequestException, KeyError, IndexError, TypeError, ValueError):
+            return "opa"
+        return f"opa {version}" if isinstance(version, str) and version else "opa"
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self._client.close_connection()
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the client; every transport failure becomes a clear error naming the server."""
+        try:
+            return function(*args, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise EngineUnavailable(
+                f"TLS with OPA at {self.url} failed while {what}: {_reason(exc)}",
+                hint="pass --opa-ca FILE with the CA that signed the server's certificate",
+            ) from None
+        except requests.exceptions.Timeout:
+            raise EngineUnavailable(
+                f"OPA at {self.url} did not answer within {self._timeout:g} s while {what}",
+                hint="raise --opa-timeout, or check the server's load",
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            if "timed out" in str(exc):  # a read timeout, after urllib3's retries
+                raise EngineUnavailable(
+                    f"OPA at {self.url} did not answer within {self._timeout:g} s while {what}",
+                    hint="raise --opa-timeout, or check the server's load",
+                ) from None
+            raise EngineUnavailable(
+                f"cannot reach OPA at {self.url} while {what}: {_reason(exc)}",
+                hint="is the server running, and is --opa-url its address?",
+            ) from None
+        except requests.exceptions.HTTPError as exc:
+            raise self._http_error(what, exc.response) from None
+        except requests.exceptions.RequestException as exc:
+            raise EngineUnavailable(f"OPA at {self.url} failed while {what}: {exc}") from None
+        except ValueError as exc:  # a body that is not JSON: not OPA, or a proxy's error page
+            raise EngineUnavailable(
+                f"OPA at {self.url} answered with something that is not JSON while {what} ({exc})",
+                hint="is --opa-url the OPA server itself?",
+            ) from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise EngineUnavailable(
+                f"OPA at {self.url} answered in an unexpected shape while {what} ({exc!r})"
+            ) from None
+        except RegoParseError as exc:
+            if exc.expression in ("unauthorized", "forbidden"):
+                raise self._refused(what, exc) from None
+            raise
+
+    def _http_error(self, what: str, response: requests.Response | None) -> KnightwatchError:
+        status = response.status_code if response is not None else 0
+        try:
+            body = response.json() if response is not None else {}
+        except ValueError:
+            body = {}
+        message = body.get("message") if isinstance(body, dict) else None
+        text = message or (response.text[:200] if response is not None else "no response")
+        if status in (401, 403):
+            return UsageError(
+                f"OPA at {self.url} refused the request ({status}) while {what}: {text}",
+                hint=f"set {self._token_env} to a token the server accepts",
+            )
+        if status == 500 and isinstance(body, dict) and body.get("code"):
+            errors = body.get("errors") or []
+            detail = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+            return PolicyError(f"OPA could not evaluate the policies: {text} {detail}".strip())
+        return EngineUnavailable(
+            f"OPA at {self.url} answered {status} while {what}: {text}",
+            hint="the server may be overloaded or behind a proxy that failed",
+        )
+
+    def _refused(self, what: str, exc: RegoParseError) -> KnightwatchError:
+        if exc.expression in ("unauthorized", "forbidden"):
+            return UsageError(
+                f"OPA at {self.url} refused the request while {what}: {exc.message}",
+                hint=f"set {self._token_env} to a token the server accepts",
+            )
+        return EngineUnavailable(f"OPA at {self.url} refused {what}: {exc.message}")
+
+    def _rejected(self, pid: str, exc: RegoParseError) -> KnightwatchError:
+        """OPA's own words for a module it would not compile, at the file and line it gave."""
+        if exc.expression in ("unauthorized", "forbidden"):
+            return self._refused(f"uploading {self._names.get(pid, pid)}", exc)
+        for error in exc.errors:
+            if not isinstance(error, dict):
+                continue
+            location = error.get("location") or {}
+            where = self._names.get(str(location.get("file", "")), self._names.get(pid, pid))
+            row = location.get("row")
+            place = f"{where}:{row}" if row else where
+            return PolicyError(
+                f"{place}: {error.get('message', exc.message)} "
+                f"(OPA rejected the module: {error.get('code', exc.expression)})"
+            )
+        return PolicyError(f"{self._names.get(pid, pid)}: OPA rejected the module: {exc.message}")
+
+
+def _always_verify_with(client: OpaClient, bundle: str) -> None:
+    """Verify with ``bundle`` even where REQUESTS_CA_BUNDLE is set: requests lets that variable
+    override a session's own ``verify``, and a CA given on the command line must win."""
+    session: requests.Session = client._session  # the client exposes no per-request verify
+    merge = session.merge_environment_settings
+
+    def merged(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = merge(*args, **kwargs)
+        settings["verify"] = bundle
+        return settings
+
+    session.merge_environment_settings = merged  # type: ignore[method-assign]
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost reason of a requests/urllib3 error, without the retry wrapping."""
+    text = str(exc)
+    for pattern in (r"\(Caused by \w+\((?:<[^>]*>: )?'?(.*?)'?\)\)$", r"Caused by (.*)$"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1).strip("'\" ")
+    return text

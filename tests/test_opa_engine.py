@@ -1,0 +1,358 @@
+"""The remote engine (``--engine opa``): same report as the embedded engine, exactly the shipped
+policies uploaded, and every failure a clear error, never a pass.
+
+Most tests talk to the STAND-IN server of ``tests/opa_standin.py`` (an HTTP server on
+127.0.0.1 speaking OPA's REST API, evaluating with OPA's Go engine when ``make test`` could
+unpack it). ``test_a_real_opa_server`` talks to a real one when there is one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from checker.demo.knight import KnightCase, build_knight
+from checker.policyset import builtin_policy_dir
+from tests import opa_standin
+from tests.conftest import CliResult, run_cli
+from tests.test_examples import EXAMPLES, build
+
+AS_OF = "2012-08-31"
+
+
+@pytest.fixture(scope="module")
+def knight(tmp_path_factory: pytest.TempPathFactory) -> KnightCase:
+    return build_knight(tmp_path_factory.mktemp("knight"))
+
+
+@pytest.fixture
+def server() -> Iterator[opa_standin.StandIn]:
+    with opa_standin.running() as state:
+        yield state
+
+
+def check(case: KnightCase, *extra: str | Path) -> CliResult:
+    return run_cli(
+        "check",
+        "--repo",
+        case.repo,
+        "--evidence",
+        case.evidence,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        *extra,
+    )
+
+
+def without_engine(report: dict[str, Any]) -> dict[str, Any]:
+    tool = dict(report["tool"])
+    del tool["engine"]
+    return {**report, "tool": tool}
+
+
+def test_the_report_on_opa_is_the_embedded_report_but_for_the_engine_name(
+    knight: KnightCase, server: opa_standin.StandIn
+) -> None:
+    embedded = check(knight)
+    remote = check(knight, "--engine", "opa", "--opa-url", server.url)
+    assert remote.code == embedded.code == 1, remote.err
+    assert without_engine(remote.json()) == without_engine(embedded.json())
+    assert remote.json()["tool"]["engine"].startswith("opa")
+    assert embedded.json()["tool"]["engine"].startswith("regorus")
+    assert {f["rule"] for f in remote.json()["findings"]} >= {"FLEET-001", "FLEET-003"}
+    # One query per stage of rules, the input sent once each, not once per rule.
+    assert [r for r in server.requests if r[0] == "POST"].count(("POST", "/v1/query")) <= 3
+
+
+@pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_case_gives_the_same_findings_on_opa(
+    case: Path, tmp_path: Path, server: opa_standin.StandIn
+) -> None:
+    repo, _ = build(case, tmp_path / "repo")
+    evidence = tmp_path / "evidence"
+    shutil.copytree(case / "evidence", evidence)
+    args = [
+        "check",
+        "--repo",
+        repo.path,
+        "--evidence",
+        evidence,
+        "--format",
+        "json",
+        *yaml.safe_load((case / "expected.yaml").read_text()).get("args", []),
+    ]
+    embedded = run_cli(*args)
+    remote = run_cli(*args, "--engine", "opa", "--opa-url", server.url)
+    assert remote.code == embedded.code, remote.err
+    assert without_engine(remote.json()) == without_engine(embedded.json())
+
+
+def test_the_uploaded_bundle_is_exactly_the_shipped_policies(
+    knight: KnightCase, server: opa_standin.StandIn
+) -> None:
+    server.policies["knightwatch/policies/retired/old.rego"] = "package knightwatch.old\n"
+    server.policies["team/authz.rego"] = "package team.authz\n"
+    assert check(knight, "--engine", "opa", "--opa-url", server.url).code == 1
+    shipped = {
+        f"knightwatch/policies/{p.relative_to(builtin_policy_dir()).as_posix()}": p.read_text()
+        for p in sorted(builtin_policy_dir().rglob("*.rego"))
+        if not p.name.endswith("_test.rego")
+    }
+    ours = {pid: raw for pid, raw in server.policies.items() if pid.startswith("knightwatch/")}
+    assert ours == shipped  # byte for byte; the stale module of an earlier run is gone
+    assert server.policies["team/authz.rego"] == "package team.authz\n"  # others' untouched
+    assert server.data == {"knightwatch": {"params": server.data["knightwatch"]["params"]}}
+    assert server.data["knightwatch"]["params"]["protected_branch"] == "main"
+
+
+def test_a_user_rule_is_uploaded_and_reported_like_ours(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "tickets.rego").write_text(
+        "package org.tickets\n\nimport rego.v1\n\n"
+        "# METADATA\n"
+        "# title: Deployments carry a change ticket\n"
+        "# description: Every deployment names its change ticket.\n"
+        "# custom:\n"
+        "#   id: ORG-001\n"
+        "#   severity: low\n"
+        "#   controls: [ORG change policy]\n"
+        "#   message: Deployment {subject} names no change ticket.\n"
+        "missing contains d.id if {\n\tsome d in input.deployments\n\tnot d.change_ticket\n}\n"
+    )
+    embedded = check(knight, "--policies", rules)
+    remote = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
+    assert without_engine(remote.json()) == without_engine(embedded.json())
+    assert any(f["rule"] == "ORG-001" for f in remote.json()["findings"])
+    assert any(pid.endswith("my-rules/tickets.rego") for pid in server.policies)
+
+
+def test_engine_and_server_can_come_from_knightwatch_yaml(
+    knight: KnightCase, server: opa_standin.StandIn
+) -> None:
+    config = knight.repo / "knightwatch.yaml"
+    before = config.read_text() if config.exists() else None
+    try:
+        config.write_text(
+            (before or "") + f"engine: opa\nopa:\n  url: {server.url}\n  timeout_seconds: 20\n"
+        )
+        result = check(knight)
+        assert result.code == 1, result.err
+        assert result.json()["tool"]["engine"].startswith("opa")
+        assert any(method == "POST" for method, _ in server.requests)
+        # The command line wins over the file.
+        assert check(knight, "--engine", "regorus").json()["tool"]["engine"].startswith("regorus")
+    finally:
+        if before is None:
+            config.unlink()
+        else:
+            config.write_text(before)
+
+
+def test_a_token_is_sent_as_a_bearer_header_and_a_refusal_is_clear(
+    knight: KnightCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "report.json"
+    with opa_standin.running(token="s3cret") as server:
+        monkeypatch.delenv("KNIGHTWATCH_OPA_TOKEN", raising=False)
+        refused = check(knight, "--engine", "opa", "--opa-url", server.url, "-o", out)
+        assert refused.code == 2
+        assert "refused" in refused.err and "KNIGHTWATCH_OPA_TOKEN" in refused.err
+        assert "Traceback" not in refused.err and not out.exists()
+        monkeypatch.setenv("KNIGHTWATCH_OPA_TOKEN", "s3cret")
+        accepted = check(knight, "--engine", "opa", "--opa-url", server.url)
+        assert accepted.code == 1, accepted.err
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_server_that_is_down_is_an_error_not_a_pass(knight: KnightCase, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = check(knight, "--engine", "opa", "--opa-url", url, "-o", out)
+    assert result.code == 3
+    assert f"cannot reach OPA at {url}" in result.err
+    assert "Traceback" not in result.err and not out.exists()
+
+
+def test_a_slow_server_times_out_with_a_clear_error(knight: KnightCase) -> None:
+    with opa_standin.running(delay=1.5) as server:
+        result = check(knight, "--engine", "opa", "--opa-url", server.url, "--opa-timeout", "0.3")
+    assert result.code == 3
+    assert "did not answer within 0.3 s" in result.err
+    assert "--opa-timeout" in result.err
+
+
+def test_a_module_opa_rejects_is_reported_at_its_file_and_line_in_opas_words(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    rules = tmp_path / "bad-rules"
+    rules.mkdir()
+    (rules / "broken.rego").write_text(
+        "package org.broken\n\nimport rego.v1\n\nx contains y if {\n"
+    )
+    result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
+    assert result.code == 2
+    assert "bad-rules/broken.rego:" in result.err
+    assert "OPA rejected the module" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_rule_opa_cannot_evaluate_is_a_policy_error(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    rules = tmp_path / "conflict"
+    rules.mkdir()
+    (rules / "conflict.rego").write_text(
+        "package org.conflict\n\nimport rego.v1\n\n"
+        "# METADATA\n# title: Conflicting\n# description: Two values.\n# custom:\n"
+        "#   id: ORG-002\n#   severity: low\n#   controls: [none]\n"
+        "#   message: Conflicting values.\n"
+        "found := d.id if {\n\tsome d in input.deployments\n}\n"
+    )
+    result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
+    assert result.code == 2, result.err
+    assert "OPA could not evaluate the policies" in result.err
+
+
+def test_bad_engine_options_are_usage_errors(knight: KnightCase) -> None:
+    assert "needs the server's address" in check(knight, "--engine", "opa").err
+    assert check(knight, "--engine", "opa").code == 2
+    bad = check(knight, "--engine", "opa", "--opa-url", "opa.internal:8181")
+    assert bad.code == 2 and "not an http:// or https:// URL" in bad.err
+    path = check(knight, "--engine", "opa", "--opa-url", "http://opa.internal:8181/v1/data")
+    assert path.code == 2 and "has a path" in path.err
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=365 * 30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "opa.pem", directory / "opa-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_is_verified_by_default_and_a_ca_bundle_can_be_given(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    with opa_standin.running(tls=(cert, key)) as server:
+        assert server.url.startswith("https://")
+        untrusted = check(knight, "--engine", "opa", "--opa-url", server.url)
+        assert untrusted.code == 3
+        assert "TLS with OPA" in untrusted.err and "--opa-ca" in untrusted.err
+        assert not server.policies  # nothing was sent to a server we could not verify
+        trusted = check(knight, "--engine", "opa", "--opa-url", server.url, "--opa-ca", cert)
+        assert trusted.code == 1, trusted.err
+        assert without_engine(trusted.json()) == without_engine(check(knight).json())
+
+
+def test_the_audit_and_its_replay_run_on_opa(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    key = tmp_path / "k"
+    assert run_cli("keygen", "--output", key).code == 0
+    signed = tmp_path / "2012-08.json"
+    common = ["--repo", knight.repo, "--evidence", knight.evidence]
+    audit = run_cli(
+        "audit", *common, "--period", "2012-08", "--as-of", AS_OF, "--key", f"{key}.key",
+        "-o", signed, "--engine", "opa", "--opa-url", server.url,
+    )  # fmt: skip
+    assert audit.code in (0, 1), audit.err
+    replayed = run_cli(
+        "verify", signed, "--key", f"{key}.pub", "--replay", *common,
+        "--engine", "opa", "--opa-url", server.url,
+    )  # fmt: skip
+    assert replayed.code == 0, replayed.err
+    assert "same findings" in replayed.out or "replay" in replayed.out
+
+
+def _real_opa() -> Iterator[str]:
+    """A real OPA server: $KNIGHTWATCH_OPA_URL, or an ``opa`` binary started here."""
+    if os.environ.get("KNIGHTWATCH_OPA_URL"):
+        yield os.environ["KNIGHTWATCH_OPA_URL"]
+        return
+    binary = shutil.which("opa")
+    if binary is None:
+        pytest.skip("no real OPA here: set KNIGHTWATCH_OPA_URL or put an opa binary on PATH")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "run", "--server", "--addr", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_real_opa_server(knight: KnightCase) -> None:
+    for url in _real_opa():
+        remote = check(knight, "--engine", "opa", "--opa-url", url)
+        embedded = check(knight)
+        assert remote.code == embedded.code, remote.err
+        assert without_engine(remote.json()) == without_engine(embedded.json())
+        assert json.loads(remote.out)["tool"]["engine"].startswith("opa")
+
+
+def test_the_stand_in_evaluates_with_opas_own_engine_when_make_test_provides_it() -> None:
+    """Where the Go engine is unpacked the stand-in uses it; otherwise say so, as a skip."""
+    if opa_standin.opa_bindings() is None:
+        pytest.skip(f"OPA's Go engine not unpacked (${opa_standin.BINDINGS_ENV} unset)")
+    assert isinstance(opa_standin.default_backend(), opa_standin.GoOpaBackend)
