@@ -18,6 +18,13 @@ OPA_PLATFORM := $(shell uname -sm | sed -e 's/Linux x86_64/manylinux_2_34_x86_64
   -e 's/Linux aarch64/manylinux_2_34_aarch64/' -e 's/Darwin arm64/macosx_11_0_arm64/' \
   -e 's/Darwin x86_64/macosx_11_0_x86_64/')
 
+# ansible-playbook, to regenerate the Ansible importer's fixture from a real run: ansible-core
+# in a virtual environment of its own (its pins stay out of ours), and of the ansible package
+# only the ansible.posix collection, which holds the json stdout callback.
+ANSIBLE := $(VENV)/ansible
+ANSIBLE_CORE := ansible-core>=2.17,<2.20
+ANSIBLE_COLLECTIONS := ansible==12.3.0
+
 .PHONY: demo test lint typecheck rego-test pytest bench clean
 
 $(STAMP): pyproject.toml
@@ -56,8 +63,20 @@ $(OPA_BINDINGS)/.unpacked: | $(STAMP)
 	else echo "no OPA Go engine for $(OPA_PLATFORM): the stand-in OPA server uses regorus"; fi
 	touch $@
 
-pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked
-	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) $(BIN)/pytest
+$(ANSIBLE)/.ready: | $(STAMP)
+	rm -rf $(ANSIBLE)
+	$(PYTHON) -m venv $(ANSIBLE)
+	$(ANSIBLE)/bin/python -m pip install --quiet '$(ANSIBLE_CORE)'
+	$(BIN)/python -m pip download --quiet --no-deps -d $(ANSIBLE)/wheel '$(ANSIBLE_COLLECTIONS)'
+	$(BIN)/python -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  [z.extract(n, sys.argv[2]) for n in z.namelist() if n.startswith("ansible_collections/ansible/posix/")]' \
+	  $(ANSIBLE)/wheel/*.whl $(ANSIBLE)/collections
+	rm -rf $(ANSIBLE)/wheel
+	touch $@
+
+pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.ready
+	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
+	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
 
 # A large organisation's month (generated once into .bench/, then cached), timed per stage.
 bench: $(STAMP)

@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
 
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
+    from checker.importers.cli import add_parser as add_import_parser
+
+    add_import_parser(commands)
     return parser
 
 
@@ -432,6 +435,12 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.importers.cli import run
+
+    return run(args, out, err)
+
+
 def _keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.keys import generate, key_id, load_public
 
@@ -475,6 +484,7 @@ def main(
             "explain": _explain,
             "policy": _policy,
             "demo": _demo,
+            "import": _import,
         }
         if args.command not in handlers:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")

@@ -1,0 +1,276 @@
+"""``knightwatch import github-reviews`` and ``import gerrit`` on the objects the forges'
+REST APIs document, through to REVIEW-002 in a check.
+
+The JSON here has the documented shapes (GitHub: pulls, reviews and commits endpoints; Gerrit:
+ChangeInfo with DETAILED_LABELS), trimmed to the fields the importers read plus a few they
+must ignore.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import run_cli
+
+MERGED = "2024-03-01T12:00:00Z"
+PEOPLE = {
+    "dana": ["dana@knight.example", "dana-gh"],
+    "lee": ["lee@knight.example", "lee-gh"],
+    "kim": ["kim@knight.example", "kim-gh"],
+}
+
+
+def _user(login: str, kind: str = "User") -> dict[str, Any]:
+    return {"login": login, "id": abs(hash(login)) % 10_000, "type": kind, "site_admin": False}
+
+
+def _workspace(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str]]:
+    repo = ScriptedRepo(tmp_path / "smars")
+    shas = [
+        repo.commit(
+            f"change {n}",
+            {f"module{n}.py": f"VALUE = {n}\n"},
+            author="dana@knight.example",
+            date=f"2024-02-{n + 1:02d}T10:00:00Z",
+        )
+        for n in range(count)
+    ]
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
+    deploys = [
+        {
+            "id": f"D{n}",
+            "service": "smars",
+            "environment": "production",
+            "commit": sha,
+            "started_at": f"2024-03-{n + 2:02d}T09:00:00Z",
+            "deployer": "ops@knight.example",
+            "approvals": [{"by": "lead@knight.example", "at": f"2024-03-{n + 2:02d}T08:00:00Z"}],
+            "targets": [{"host": "smars-01", "status": "succeeded"}],
+        }
+        for n, sha in enumerate(shas)
+    ]
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys, sort_keys=False))
+    return repo, evidence, shas
+
+
+def _unreviewed(repo: ScriptedRepo) -> set[str]:
+    result = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert result.code in (0, 1), result.err
+    return {f["subject"] for f in result.json()["findings"] if f["rule"] == "REVIEW-002"}
+
+
+# -- GitHub -------------------------------------------------------------------------------------
+
+
+def _pull(number: int, head: str, merged_at: str | None = MERGED) -> dict[str, Any]:
+    return {
+        "url": f"https://api.github.com/repos/knight/smars/pulls/{number}",
+        "number": number,
+        "state": "closed",
+        "title": f"Change {number}",
+        "user": _user("dana-gh"),
+        "head": {"ref": f"topic-{number}", "sha": head},
+        "base": {"ref": "main", "repo": {"full_name": "knight/smars"}},
+        "merged_at": merged_at,
+        "merge_commit_sha": head,
+    }
+
+
+def _review(login: str, state: str, commit: str, at: str, kind: str = "User") -> dict[str, Any]:
+    return {
+        "id": abs(hash((login, state, at))) % 100_000,
+        "user": _user(login, kind),
+        "body": "",
+        "state": state,
+        "commit_id": commit,
+        "submitted_at": at,
+        "author_association": "MEMBER",
+    }
+
+
+def _commit(sha: str, login: str = "dana-gh", email: str = "dana@knight.example") -> dict[str, Any]:
+    return {
+        "sha": sha,
+        "commit": {"author": {"name": login, "email": email, "date": "2024-02-01T10:00:00Z"}},
+        "author": _user(login),
+    }
+
+
+def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, Path]:
+    cases: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
+        # 101: approved by lee on the head, before the merge: counts.
+        (_pull(101, shas[0]), [_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z")], []),
+        # 102: approved on an earlier head, then more was pushed: stale.
+        (_pull(102, shas[1]), [_review("lee-gh", "APPROVED", older, "2024-03-01T11:00:00Z")], []),
+        # 103: approved by kim, who wrote one of its commits.
+        (
+            _pull(103, shas[2]),
+            [_review("kim-gh", "APPROVED", shas[2], "2024-03-01T11:00:00Z")],
+            [_commit(shas[2], "kim-gh", "kim@knight.example")],
+        ),
+        # 104: approved by a bot.
+        (
+            _pull(104, shas[3]),
+            [_review("dependabot[bot]", "APPROVED", shas[3], "2024-03-01T11:00:00Z", "Bot")],
+            [],
+        ),
+        # 105: approved after the merge.
+        (_pull(105, shas[4]), [_review("lee-gh", "APPROVED", shas[4], "2024-03-01T13:00:00Z")], []),
+        # 106: approved, then changes requested: withdrawn.
+        (
+            _pull(106, shas[5]),
+            [
+                _review("lee-gh", "APPROVED", shas[5], "2024-03-01T10:00:00Z"),
+                _review("lee-gh", "CHANGES_REQUESTED", shas[5], "2024-03-01T11:00:00Z"),
+                _review("kim-gh", "COMMENTED", shas[5], "2024-03-01T11:30:00Z"),
+            ],
+            [],
+        ),
+        # 107: never merged.
+        (_pull(107, older, merged_at=None), [], []),
+    ]
+    reviews_dir = tmp_path / "github"
+    for pull, reviews, commits in cases:
+        folder = reviews_dir / str(pull["number"])
+        folder.mkdir(parents=True)
+        (folder / "reviews.json").write_text(json.dumps(reviews))
+        (folder / "commits.json").write_text(json.dumps(commits or [_commit(pull["head"]["sha"])]))
+    pulls = tmp_path / "pulls.json"
+    # gh api --paginate writes one array per page, back to back.
+    pages = [[c[0] for c in cases[:4]], [c[0] for c in cases[4:]]]
+    pulls.write_text("".join(json.dumps(page, indent=1) for page in pages))
+    return pulls, reviews_dir
+
+
+def test_github_reviews_count_only_standing_head_approvals_by_others(tmp_path: Path) -> None:
+    repo, evidence, shas = _workspace(tmp_path, 6)
+    older = repo.commit(
+        "abandoned draft", {"draft.py": "x = 1\n"}, author="dana@knight.example",
+        date="2024-02-20T10:00:00Z",
+    )  # fmt: skip
+    pulls, reviews_dir = _github_export(tmp_path, shas, older)
+    assert _unreviewed(repo) == set(shas)
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert result.code == 0, result.err
+    assert "6 merged pull requests (1 not merged, skipped); 1 approvals counted" in result.err
+    for reason in (
+        "1 after the merge",
+        "1 by a bot",
+        "1 by an author of the change",
+        "1 not on the final head commit",
+        "1 withdrawn before the merge",
+    ):
+        assert reason in result.err
+    records = [json.loads(line) for line in (evidence / "reviews.jsonl").read_text().splitlines()]
+    assert records[0] == {
+        "change": "knight/smars#101",
+        "author": "dana@knight.example",
+        "commits": [shas[0]],
+        "approvals": [{"by": "lee@knight.example", "at": "2024-03-01T11:00:00Z"}],
+    }
+    assert _unreviewed(repo) == set(shas[1:])
+    again = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert again.code == 0 and "0 added, 6 already there" in again.err
+
+
+def test_github_logins_without_an_address_are_named(tmp_path: Path) -> None:
+    repo, evidence, shas = _workspace(tmp_path, 1)
+    (evidence / "identities.yaml").unlink()
+    pulls, reviews_dir = _github_export(tmp_path, shas * 6, shas[0])
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert result.code == 0, result.err
+    assert "no address in identities.yaml" in result.err and "lee-gh" in result.err
+
+
+@pytest.mark.parametrize(
+    ("pulls", "message"),
+    [
+        ({"message": "Not Found"}, "expected a JSON array of GitHub pull request objects"),
+        ([{"number": 1}], "item #1 is not a pull request object"),
+        ([{"number": 1, "head": {"sha": "abc"}, "merged_at": MERGED}], "missing for merged"),
+    ],
+)
+def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, message: str) -> None:
+    repo, evidence, _ = _workspace(tmp_path, 1)
+    path = tmp_path / "pulls.json"
+    path.write_text(json.dumps(pulls))
+    result = run_cli("import", "github-reviews", path, tmp_path / "none", "--repo", repo.path)
+    assert result.code == 2 and message in result.err, result.err
+    assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
+
+
+# -- Gerrit -------------------------------------------------------------------------------------
+
+
+def _account(n: int, name: str, **extra: Any) -> dict[str, Any]:
+    return {"_account_id": n, "name": name, "email": f"{name}@knight.example", **extra}
+
+
+def _change(number: int, revision: str, votes: list[dict[str, Any]], status: str = "MERGED"):
+    return {
+        "id": f"smars~main~I{number:040d}",
+        "project": "smars",
+        "branch": "main",
+        "_number": number,
+        "status": status,
+        "owner": _account(1, "dana"),
+        "submitted": "2024-03-01 12:00:00.000000000",
+        "current_revision": revision,
+        "labels": {
+            "Code-Review": {"all": votes, "values": {"-2": "", "0": "", "+2": ""}},
+            "Verified": {"all": [{"value": 1, **_account(9, "ci")}]},
+        },
+    }
+
+
+def _vote(value: int, account: dict[str, Any], date: str) -> dict[str, Any]:
+    return {"value": value, "date": date, **account}
+
+
+def test_gerrit_plus_two_votes_by_others_before_submit_count(tmp_path: Path) -> None:
+    repo, evidence, shas = _workspace(tmp_path, 5)
+    lee, dana = _account(2, "lee"), _account(1, "dana")
+    bot = _account(7, "robot", tags=["SERVICE_USER"])
+    changes = [
+        _change(201, shas[0], [_vote(2, lee, "2024-03-01 11:00:00.000000000")]),
+        _change(202, shas[1], [_vote(2, dana, "2024-03-01 11:00:00.000000000")]),
+        _change(203, shas[2], [_vote(1, lee, "2024-03-01 11:00:00.000000000")]),
+        _change(204, shas[3], [_vote(2, lee, "2024-03-01 13:00:00.000000000")]),
+        _change(205, shas[4], [_vote(2, bot, "2024-03-01 11:00:00.000000000")]),
+        _change(206, shas[4], [], status="NEW"),
+    ]
+    path = tmp_path / "changes.json"
+    path.write_text(")]}'\n" + json.dumps(changes))
+    assert _unreviewed(repo) == set(shas)
+    result = run_cli("import", "gerrit", path, "--repo", repo.path)
+    assert result.code == 0, result.err
+    assert "5 merged changes (1 not merged, skipped); 1 approvals counted" in result.err
+    assert "1 after the submit" in result.err and "1 by a bot" in result.err
+    assert "1 by the change's owner" in result.err
+    first = json.loads((evidence / "reviews.jsonl").read_text().splitlines()[0])
+    assert first == {
+        "change": "smars~201",
+        "author": "dana@knight.example",
+        "commits": [shas[0]],
+        "approvals": [{"by": "lee@knight.example", "at": "2024-03-01T11:00:00.000000000Z"}],
+    }
+    assert _unreviewed(repo) == set(shas[1:])
+
+
+def test_gerrit_changes_without_detailed_labels_are_refused(tmp_path: Path) -> None:
+    repo, evidence, shas = _workspace(tmp_path, 1)
+    change = _change(201, shas[0], [])
+    del change["labels"]["Code-Review"]["all"]
+    path = tmp_path / "changes.json"
+    path.write_text(")]}'\n" + json.dumps([change]))
+    result = run_cli("import", "gerrit", path, "--repo", repo.path)
+    assert result.code == 2 and "o=DETAILED_LABELS" in result.err
+    assert not (evidence / "reviews.jsonl").exists()
