@@ -310,8 +310,12 @@ class TreeIndex:
         return self._words_in_tree[tree]
 
     def references(self, commit: str) -> dict[str, list[str]]:
-        """The files of ``commit`` naming each searched word, sorted."""
-        return {w: sorted(p) for w, p in sorted(self._tree_words(self.root(commit)).items())}
+        """The files of ``commit`` naming each searched word, sorted.
+
+        The lists come out sorted already: trees are walked in git's entry order, which for
+        whole paths is the order of their bytes. They are shared: do not change them.
+        """
+        return dict(sorted(self._tree_words(self.root(commit)).items()))
 
     def lookup(self, commit: str, path: str) -> str | None:
         """The blob at ``path`` in ``commit``, or None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.git import GitHistory
+from checker.evidence.git_content import TreeIndex
 from tests.conftest import DEV, LEAD
 
 
@@ -132,3 +134,28 @@ def test_one_git_log_whatever_the_history_length(
         counts.append(len(calls))
         assert sum(1 for c in calls if c[1] == "log") == 1
     assert counts[0] == counts[1]
+
+
+def test_tree_index_lists_files_in_sorted_order_like_git_grep(tmp_path: Path) -> None:
+    """Paths come out of the tree walk already sorted, as git grep lists them; the names
+    around "/" and beyond ASCII are where a tree walk could disagree with a sort."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    names = ["a-b.py", "a.txt", "a/b.py", "a/b/c.py", "ab.py", "a0.py", "A.py", "é.py", "a/é.py"]
+    sha = repo.commit(
+        "files",
+        {name: "if power_peg:\n    pass\n" for name in names} | {"other.py": "x = 1\n"},
+        author="dana@knight.example",
+        date="2024-01-01T00:00:00Z",
+    )
+    index = TreeIndex(GitHistory(repo.path))
+    with index:
+        index.load([sha])
+        index.search({"power_peg", "absent"})
+        found = index.references(sha)
+    assert found == {"power_peg": sorted(names)}
+    listed = subprocess.run(
+        ["git", "-c", "core.quotePath=false", "grep", "-l", "-w", "power_peg", sha],
+        cwd=repo.path, capture_output=True, text=True, check=True,
+        env={**os.environ, "LC_ALL": "C"},
+    ).stdout.split()  # fmt: skip
+    assert [line.split(":", 1)[1] for line in listed] == found["power_peg"]
