@@ -50,22 +50,21 @@ def build(case: Path, target: Path) -> tuple[ScriptedRepo, dict[str, str]]:
     return repo, shas
 
 
-@pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
-def test_example_gives_its_expected_findings(case: Path, tmp_path: Path) -> None:
-    repo, shas = build(case, tmp_path / "repo")
-    evidence = tmp_path / "evidence"
+def check_args(case: Path, target: Path) -> tuple[list[str | Path], dict[str, str]]:
+    """The case built under ``target``: the ``check`` command line for it, and its shas."""
+    repo, shas = build(case, target / "repo")
+    evidence = target / "evidence"
     shutil.copytree(case / "evidence", evidence)
     expected = yaml.safe_load((case / "expected.yaml").read_text())
-    result = run_cli(
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        evidence,
-        "--format",
-        "json",
-        *expected.get("args", []),
-    )
+    args = ["check", "--repo", repo.path, "--evidence", evidence, "--format", "json"]
+    return [*args, *expected.get("args", [])], shas
+
+
+@pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
+def test_example_gives_its_expected_findings(case: Path, tmp_path: Path) -> None:
+    args, shas = check_args(case, tmp_path)
+    expected = yaml.safe_load((case / "expected.yaml").read_text())
+    result = run_cli(*args)
     assert result.code == expected["exit"], result.err + result.out
     got = {(f["rule"], f["subject"]) for f in json.loads(result.out)["findings"]}
     want = {

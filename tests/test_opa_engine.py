@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,7 +30,7 @@ from checker.demo.knight import KnightCase, build_knight
 from checker.policyset import builtin_policy_dir
 from tests import opa_standin
 from tests.conftest import CliResult, run_cli
-from tests.test_examples import EXAMPLES, build
+from tests.test_examples import EXAMPLES, check_args
 
 AS_OF = "2012-08-31"
 
@@ -86,19 +85,7 @@ def test_the_report_on_opa_is_the_embedded_report_but_for_the_engine_name(
 def test_every_example_case_gives_the_same_findings_on_opa(
     case: Path, tmp_path: Path, server: opa_standin.StandIn
 ) -> None:
-    repo, _ = build(case, tmp_path / "repo")
-    evidence = tmp_path / "evidence"
-    shutil.copytree(case / "evidence", evidence)
-    args = [
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        evidence,
-        "--format",
-        "json",
-        *yaml.safe_load((case / "expected.yaml").read_text()).get("args", []),
-    ]
+    args, _ = check_args(case, tmp_path)
     embedded = run_cli(*args)
     remote = run_cli(*args, "--engine", "opa", "--opa-url", server.url)
     assert remote.code == embedded.code, remote.err
@@ -123,22 +110,31 @@ def test_the_uploaded_bundle_is_exactly_the_shipped_policies(
     assert server.data["knightwatch"]["params"]["protected_branch"] == "main"
 
 
+def _rule(directory: Path, package: str, rule_id: str, body: str) -> Path:
+    """A policy directory with one annotated rule."""
+    directory.mkdir()
+    (directory / f"{package.rsplit('.', 1)[1]}.rego").write_text(
+        f"package {package}\n\nimport rego.v1\n\n"
+        "# METADATA\n"
+        f"# title: {rule_id} of the organisation\n"
+        "# description: A rule of the organisation's own.\n"
+        "# custom:\n"
+        f"#   id: {rule_id}\n"
+        "#   severity: low\n"
+        "#   controls: [ORG change policy]\n"
+        "#   message: Deployment {subject} breaks the organisation's rule.\n" + body
+    )
+    return directory
+
+
 def test_a_user_rule_is_uploaded_and_reported_like_ours(
     knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "my-rules"
-    rules.mkdir()
-    (rules / "tickets.rego").write_text(
-        "package org.tickets\n\nimport rego.v1\n\n"
-        "# METADATA\n"
-        "# title: Deployments carry a change ticket\n"
-        "# description: Every deployment names its change ticket.\n"
-        "# custom:\n"
-        "#   id: ORG-001\n"
-        "#   severity: low\n"
-        "#   controls: [ORG change policy]\n"
-        "#   message: Deployment {subject} names no change ticket.\n"
-        "missing contains d.id if {\n\tsome d in input.deployments\n\tnot d.change_ticket\n}\n"
+    rules = _rule(
+        tmp_path / "my-rules",
+        "org.tickets",
+        "ORG-001",
+        "missing contains d.id if {\n\tsome d in input.deployments\n\tnot d.change_ticket\n}\n",
     )
     embedded = check(knight, "--policies", rules)
     remote = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
@@ -225,14 +221,11 @@ def test_a_module_opa_rejects_is_reported_at_its_file_and_line_in_opas_words(
 def test_a_rule_opa_cannot_evaluate_is_a_policy_error(
     knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "conflict"
-    rules.mkdir()
-    (rules / "conflict.rego").write_text(
-        "package org.conflict\n\nimport rego.v1\n\n"
-        "# METADATA\n# title: Conflicting\n# description: Two values.\n# custom:\n"
-        "#   id: ORG-002\n#   severity: low\n#   controls: [none]\n"
-        "#   message: Conflicting values.\n"
-        "found := d.id if {\n\tsome d in input.deployments\n}\n"
+    rules = _rule(
+        tmp_path / "conflict",
+        "org.conflict",
+        "ORG-002",
+        "found := d.id if {\n\tsome d in input.deployments\n}\n",  # two deployments: conflict
     )
     result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
     assert result.code == 2, result.err

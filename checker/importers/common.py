@@ -56,6 +56,13 @@ def read_json(path: Path, what: str) -> Any:
     raise InputError(f"several JSON documents; expected {what}", path=str(path))
 
 
+def read_list(path: Path, what: str) -> list[Any]:
+    """A JSON array of ``what`` (pages written back to back are joined)."""
+    items = read_json(path, what)
+    expect(isinstance(items, list), path, f"expected a JSON array of {what}")
+    return list(items)
+
+
 def expect(condition: bool, path: Path, message: str) -> None:
     """Refuse input that is not the tool's documented shape."""
     if not condition:

@@ -17,7 +17,7 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
-from checker.importers.common import expect, read_json
+from checker.importers.common import expect, read_list
 from checker.importers.github import Imported, Logins, moment
 
 WHAT = "Gerrit change objects (GET /changes/?q=status:merged&o=DETAILED_LABELS&o=...)"
@@ -44,8 +44,7 @@ def _account(account: Any, logins: Logins) -> tuple[str, str]:
 
 def import_changes(path: Path, logins: Logins, bots: list[str]) -> Imported:
     """Review records for every merged change in ``path``."""
-    changes = read_json(path, WHAT)
-    expect(isinstance(changes, list), path, f"expected a JSON array of {WHAT}")
+    changes = read_list(path, WHAT)
     result = Imported()
     bot_people = {logins.person(b) for b in bots}
     for index, change in enumerate(changes, start=1):

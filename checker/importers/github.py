@@ -28,7 +28,7 @@ from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Review, timestamp_ns
-from checker.importers.common import expect, read_json
+from checker.importers.common import expect, read_list
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
@@ -93,8 +93,7 @@ def import_reviews(
     bots: list[str],
 ) -> Imported:
     """Review records for every merged pull request in ``pulls_path``."""
-    pulls = read_json(pulls_path, PULLS)
-    expect(isinstance(pulls, list), pulls_path, f"expected a JSON array of {PULLS}")
+    pulls = read_list(pulls_path, PULLS)
     result = Imported()
     bot_people = {logins.person(b) for b in bots}
     for index, pull in enumerate(pulls, start=1):
@@ -133,10 +132,8 @@ def _review(
             f"missing for merged pull request #{number}: without it its reviews cannot be "
             "judged (fetch it with gh api, see the docs)",
         )
-    reviews = read_json(reviews_path, REVIEWS)
-    commits = read_json(commits_path, COMMITS)
-    expect(isinstance(reviews, list), reviews_path, f"expected a JSON array of {REVIEWS}")
-    expect(isinstance(commits, list), commits_path, f"expected a JSON array of {COMMITS}")
+    reviews = read_list(reviews_path, REVIEWS)
+    commits = read_list(commits_path, COMMITS)
 
     author_login, _ = _login(pull.get("user"))
     authors_logins = {author_login.lower()} - {""}
