@@ -79,6 +79,16 @@ CASES = [
         ],
     ),
     (
+        "unknown-field-in-a-target",
+        _deploys(GOOD.replace("status: succeeded", "status: succeeded, rack: r1")),
+        ["deploys.yaml:8:", "targets.0.rack", "unknown field"],
+    ),
+    (
+        "host-not-a-string",
+        _deploys(GOOD.replace("host: web-1", "host: 7")),
+        ["deploys.yaml:8:", "targets.0.host", "valid string"],
+    ),
+    (
         "missing-field",
         _deploys(GOOD.replace("  deployer: ops@example.com\n", "")),
         ["deploys.yaml:1:", "deployer", "Field required"],

@@ -184,7 +184,7 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, tuple[int | st
     loc = tuple(error["loc"])
     field = ".".join(str(p) for p in loc)
     message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         message = "unknown field (check its spelling against the evidence format)"
     return (f"{field}: {message}" if field else message), loc
 

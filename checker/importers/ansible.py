@@ -97,7 +97,7 @@ def deployment(path: Path, run: Run) -> Deployment:
         "started_at": min(starts),
         "deployer": run.deployer,
         "approvals": [a.model_dump() for a in run.approvals],
-        "targets": [t.model_dump() for t in targets],
+        "targets": [{"host": t.host, "status": t.status} for t in targets],
     }
     if len(ends) == len(plays):
         record["finished_at"] = max(ends)
