@@ -83,6 +83,11 @@ def prepare(options: CheckOptions) -> Prepared:
 
 def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     config, config_digest = load_config(history.root)
+    # Most deployed commits lie on the protected branch: git can walk its history while the
+    # evidence is read, and the facts then read only what is left (often nothing).
+    branch_tip = history.resolve_branch(options.protected_branch or config.protected_branch)
+    if branch_tip is not None:
+        history.load_in_background([branch_tip])
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
     if options.candidate is not None and not options.service:

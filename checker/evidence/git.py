@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,9 @@ class GitHistory:
         self.repo = self._repo
         self.commits: dict[str, Commit] = {}
         self._generation: dict[str, int] = {}
+        self._loaded_tips: set[str] = set()
+        self._background: threading.Thread | None = None
+        self._background_error: BaseException | None = None
 
     def _git(self, *args: str) -> str:
         try:
@@ -120,12 +124,45 @@ class GitHistory:
 
     def close(self) -> None:
         """End the git processes GitPython keeps open for this repository."""
+        thread, self._background = self._background, None
+        if thread is not None:
+            thread.join()
         self._repo.close()
 
     def load(self, tips: Sequence[str]) -> None:
-        """Read every commit reachable from ``tips`` (full shas) in one streaming git log."""
-        if not tips:
-            return
+        """Read every commit reachable from ``tips`` (full shas) in one streaming git log.
+
+        Loads add up: a later call reads only what the earlier ones did not (their tips are
+        excluded), so a load begun early in the background is finished, not repeated.
+        """
+        self._finish_background()
+        fresh = sorted({tip for tip in tips if tip not in self.commits})
+        if fresh:
+            self._load(fresh)
+
+    def load_in_background(self, tips: Sequence[str]) -> None:
+        """Start ``load(tips)`` on a thread: git walks the history while the caller reads
+        evidence. The next ``load``, or ``close``, waits for it."""
+        self._finish_background()
+
+        def run() -> None:
+            try:
+                self._load(sorted(set(tips)))
+            except BaseException as exc:  # handed to the thread that waits for it
+                self._background_error = exc
+
+        self._background = threading.Thread(target=run, name="git log", daemon=True)
+        self._background.start()
+
+    def _finish_background(self) -> None:
+        thread, self._background = self._background, None
+        if thread is not None:
+            thread.join()
+        error, self._background_error = self._background_error, None
+        if error is not None:
+            raise error
+
+    def _load(self, tips: list[str]) -> None:
         stream = self._repo.git.execute(
             ["git", "log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}"],
             as_process=True,
@@ -135,17 +172,26 @@ class GitHistory:
         if proc is None or proc.stdin is None or proc.stdout is None:
             raise RuntimeError("git log did not start with pipes")
         # git log --stdin reads all of its input before it writes anything.
-        proc.stdin.write("".join(f"{tip}\n" for tip in sorted(set(tips))).encode())
+        request = [*tips, *(f"^{done}" for done in sorted(self._loaded_tips))]
+        proc.stdin.write("".join(f"{line}\n" for line in request).encode())
         proc.stdin.close()
         order: list[str] = []
-        for record in _split_records(proc.stdout):
-            commit = _parse_commit(record)
-            self.commits[commit.sha] = commit
-            order.append(commit.sha)
-        stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-        if proc.wait() != 0:
+        try:
+            for record in _split_records(proc.stdout):
+                commit = _parse_commit(record)
+                self.commits[commit.sha] = commit
+                order.append(commit.sha)
+            stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            code = proc.wait()
+        finally:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        if code != 0:
             raise InputError(f"git log failed: {stderr}", path=str(self.root))
+        self._loaded_tips.update(tips)
         # Topological order lists children first; parents-first gives each commit's generation.
+        # A parent read by an earlier load has its generation already.
         generation = self._generation
         for sha in reversed(order):
             parents = [generation[p] for p in self.commits[sha].parents if p in generation]

@@ -11,6 +11,7 @@ import git
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.errors import InputError
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import TreeIndex
 from tests.conftest import DEV, LEAD
@@ -51,6 +52,37 @@ def test_range_matches_git_rev_list_for_every_pair(
     for tip, exclude in itertools.product(shas.values(), repeat=2):
         want = sorted(repo.git("rev-list", tip, f"^{exclude}").split())
         assert history.range(tip, exclude) == want, (tip, exclude)
+
+
+def test_loads_add_up_to_one_load_of_everything(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    """A background load of the branch, then the rest: same graph as one load of all."""
+    repo, shas = merged
+    repo.checkout("a")
+    shas["a3"] = repo.commit("a3", {"a": "3"}, author=DEV, date=_date(99))  # off main
+    whole = GitHistory(repo.path)
+    whole.load(list(shas.values()))
+    parts = GitHistory(repo.path)
+    parts.load_in_background([shas["m2"]])
+    parts.load([shas["a3"], shas["m2"]])
+    parts.load([shas["mb"], shas["a1"]])
+    assert parts.commits == whole.commits
+    assert parts._generation == whole._generation
+    for tip, exclude in itertools.product(shas.values(), repeat=2):
+        assert parts.range(tip, exclude) == whole.range(tip, exclude)
+    parts.close()
+    whole.close()
+
+
+def test_a_background_load_that_fails_fails_the_next_load(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("c0", {"f": "0"}, author=DEV, date=_date(0))
+    history = GitHistory(repo.path)
+    history.load_in_background(["f" * 40])
+    with pytest.raises(InputError, match="git log failed"):
+        history.load([])
+    history.close()
 
 
 def test_ancestors_matches_git(merged: tuple[ScriptedRepo, dict[str, str]]) -> None:
