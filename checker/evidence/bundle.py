@@ -106,7 +106,10 @@ Scope = Callable[[str, dict[str, Any]], bool]
 
 
 def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list[tuple[Any, int]]:
-    items: list[Located] = parse_records(data, path)
+    keep = (
+        None if scope is None else (lambda raw: not isinstance(raw, dict) or scope(kind.name, raw))
+    )
+    items: list[Located] = parse_records(data, path, keep)
     out: list[tuple[Any, int]] = []
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, dict):

@@ -8,7 +8,7 @@ errors: a second ``approvals:`` silently replacing the first would weaken an aud
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -132,8 +132,14 @@ def parse_yaml(data: bytes, path: PurePath) -> Any:
     return None if node is None else _construct(loader, node, path)
 
 
-def parse_records(data: bytes, path: PurePath) -> list[Located]:
-    """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed)."""
+def parse_records(
+    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None = None
+) -> list[Located]:
+    """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
+
+    ``keep`` may pass over JSON Lines records early: every line is still parsed (a syntax
+    error anywhere is an error), but only the records kept are checked for duplicate keys.
+    """
     if path.suffix == ".jsonl":
         records: list[Located] = []
         text = _decode(data, path)
@@ -141,6 +147,8 @@ def parse_records(data: bytes, path: PurePath) -> list[Located]:
             if not raw.strip():
                 continue
             try:
+                if keep is not None and not keep(json.loads(raw)):
+                    continue
                 value = json.loads(raw, object_pairs_hook=_json_object)
             except ValueError as exc:
                 raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
