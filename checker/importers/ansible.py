@@ -25,7 +25,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.models import DeployApproval, Deployment, Status, Target
-from checker.importers.common import expect, read_json
+from checker.importers.common import dig, expect, read_json
 
 WHAT = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.json"
 COUNTS = ("ok", "changed", "failures", "unreachable", "skipped")
@@ -80,7 +80,7 @@ def deployment(path: Path, run: Run) -> Deployment:
     expect(bool(targets), path, "'stats' names no host: the play reached none")
     starts, ends = [], []
     for index, play in enumerate(plays, start=1):
-        duration = play.get("play", {}).get("duration", {}) if isinstance(play, dict) else {}
+        duration = dig(play, "play", "duration")
         expect(
             isinstance(duration, dict) and "start" in duration,
             path,

@@ -63,6 +63,16 @@ def read_list(path: Path, what: str) -> list[Any]:
     return list(items)
 
 
+def dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a level is missing or not a mapping: tools' JSON
+    leaves optional parts out, or null."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def expect(condition: bool, path: Path, message: str) -> None:
     """Refuse input that is not the tool's documented shape."""
     if not condition:

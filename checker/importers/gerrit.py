@@ -17,7 +17,7 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
-from checker.importers.common import expect, read_list
+from checker.importers.common import dig, expect, read_list
 from checker.importers.github import Imported, Logins, moment
 
 WHAT = "Gerrit change objects (GET /changes/?q=status:merged&o=DETAILED_LABELS&o=...)"
@@ -77,12 +77,14 @@ def import_changes(path: Path, logins: Logins, bots: list[str]) -> Imported:
         submitted = moment(gerrit_time(change["submitted"]), path, f"change {number} submitted")
         owner_id, owner = _account(change["owner"], logins)
         approvals = []
-        for vote in (labels.get("Code-Review") or {}).get("all", []):
+        votes = dig(labels, "Code-Review", "all") or []
+        expect(isinstance(votes, list), path, f"change {number}: Code-Review.all is not a list")
+        for vote in votes:
             if not isinstance(vote, dict) or vote.get("value") != APPROVE:
                 continue
             voter_id, voter = _account(vote, logins)
             at = gerrit_time(vote.get("date", ""))
-            tags = vote.get("tags") or []
+            tags: list[Any] = vote["tags"] if isinstance(vote.get("tags"), list) else []
             if not voter or not vote.get("date"):
                 result.left_out["without an account or a date"] += 1
             elif moment(at, path, f"change {number} vote date") > submitted:

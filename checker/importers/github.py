@@ -28,7 +28,7 @@ from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Review, timestamp_ns
-from checker.importers.common import expect, read_list
+from checker.importers.common import dig, expect, read_list
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
@@ -150,7 +150,7 @@ def _review(
         if login:
             authors_logins.add(login.lower())
             author_people.add(logins.person(logins.address(login)))
-        email = (commit.get("commit") or {}).get("author", {}).get("email")
+        email = dig(commit, "commit", "author", "email")
         if isinstance(email, str) and email:
             author_people.add(logins.person(email))
     if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
@@ -202,9 +202,9 @@ def _review(
         else:
             approvals.append({"by": address, "at": review["submitted_at"]})
             result.counted += 1
-    repository = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
+    repository = dig(pull, "base", "repo", "full_name")
     record = {
-        "change": f"{repository}#{number}" if repository else f"#{number}",
+        "change": f"{repository}#{number}" if isinstance(repository, str) else f"#{number}",
         "author": logins.address(author_login) if author_login else "unknown",
         "commits": shas,
         "approvals": approvals,
