@@ -1,0 +1,162 @@
+"""Whatever a tool's JSON holds, an import either succeeds or refuses it (exit 2): never a
+traceback. Seeded mutations of real-shaped input: fields dropped, nulled, retyped."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
+
+RESULT = Path(__file__).resolve().parent / "fixtures" / "ansible" / "result.json"
+REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
+
+
+def mutate(value: Any, rng: random.Random) -> Any:
+    """One to three changes inside ``value``: members dropped, or replaced by another type."""
+    for _ in range(rng.randint(1, 3)):
+        _change(value, rng)
+    return value
+
+
+def _change(value: Any, rng: random.Random) -> None:
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        roll = rng.random()
+        if roll < 0.3:
+            value[key] = rng.choice(REPLACEMENTS)
+        elif roll < 0.5:
+            del value[key]
+        else:
+            _change(value[key], rng)
+    elif isinstance(value, list) and value:
+        index = rng.randrange(len(value))
+        if rng.random() < 0.3:
+            value[index] = rng.choice(REPLACEMENTS)
+        else:
+            _change(value[index], rng)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScriptedRepo, str]:
+    scripted = ScriptedRepo(tmp_path_factory.mktemp("robust") / "repo")
+    sha = scripted.commit(
+        "c", {"a": "1"}, author="dana@knight.example", date="2024-01-01T00:00:00Z"
+    )
+    (scripted.path / "compliance").mkdir()
+    return scripted, sha
+
+
+def _judged(result: CliResult) -> None:
+    assert result.code in (0, 2), result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_mutated_ansible_output(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
+    scripted, _ = repo
+    path = tmp_path / "run.json"
+    rng = random.Random(seed)  # noqa: S311  (seeded mutations, not secrets)
+    path.write_text(json.dumps(mutate(json.loads(RESULT.read_text()), rng)))
+    _judged(
+        run_cli(
+            "import",
+            "ansible",
+            path,
+            "--repo",
+            scripted.path,
+            "--deployment-id",
+            f"D{seed}",
+            "--service",
+            "smars",
+            "--commit",
+            "HEAD",
+            "--deployer",
+            "ops@knight.example",
+        )
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_github_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
+    scripted, sha = repo
+    rng = random.Random(seed)  # noqa: S311
+    user = {"login": "dana-gh", "type": "User"}
+    pulls = [
+        {
+            "number": 1,
+            "user": user,
+            "head": {"sha": sha},
+            "base": {"repo": {"full_name": "knight/smars"}},
+            "merged_at": "2024-02-01T00:00:00Z",
+            "merge_commit_sha": sha,
+        }
+    ]
+    reviews = [
+        {
+            "id": 1,
+            "user": {"login": "lee-gh", "type": "User"},
+            "state": "APPROVED",
+            "commit_id": sha,
+            "submitted_at": "2024-01-15T00:00:00Z",
+        }
+    ]
+    commits = [{"sha": sha, "commit": {"author": {"email": "dana@knight.example"}}, "author": user}]
+    folder = tmp_path / "github" / "1"
+    folder.mkdir(parents=True)
+    which = seed % 3
+    (tmp_path / "pulls.json").write_text(json.dumps(mutate(pulls, rng) if which == 0 else pulls))
+    (folder / "reviews.json").write_text(
+        json.dumps(mutate(reviews, rng) if which == 1 else reviews)
+    )
+    (folder / "commits.json").write_text(
+        json.dumps(mutate(commits, rng) if which == 2 else commits)
+    )
+    _judged(
+        run_cli(
+            "import",
+            "github-reviews",
+            tmp_path / "pulls.json",
+            tmp_path / "github",
+            "--repo",
+            scripted.path,
+            "--evidence",
+            tmp_path,
+        )
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_gerrit_changes(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
+    scripted, sha = repo
+    change = {
+        "_number": 1,
+        "project": "smars",
+        "status": "MERGED",
+        "owner": {"_account_id": 1, "email": "dana@knight.example"},
+        "current_revision": sha,
+        "submitted": "2024-02-01 00:00:00.000000000",
+        "labels": {
+            "Code-Review": {
+                "all": [
+                    {
+                        "value": 2,
+                        "_account_id": 2,
+                        "email": "lee@knight.example",
+                        "date": "2024-01-01 00:00:00.000000000",
+                        "tags": [],
+                    }
+                ]
+            }
+        },
+    }
+    path = tmp_path / "changes.json"
+    rng = random.Random(seed)  # noqa: S311
+    path.write_text(")]}'\n" + json.dumps(mutate([copy.deepcopy(change)], rng)))
+    _judged(run_cli("import", "gerrit", path, "--repo", scripted.path, "--evidence", tmp_path))
