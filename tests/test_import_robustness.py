@@ -1,17 +1,21 @@
-"""Whatever a tool's JSON holds, an import either succeeds or refuses it (exit 2): never a
-traceback. Seeded mutations of real-shaped input: fields dropped, nulled, retyped."""
+"""Whatever a tool's JSON or an evidence file holds, knightwatch either does its work or
+refuses the input (exit 2): never a traceback. Seeded mutations of real-shaped input: fields
+dropped, nulled, retyped."""
 
 from __future__ import annotations
 
 import copy
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.demo.knight import KnightCase, build_knight
 from tests.conftest import CliResult, run_cli
 
 RESULT = Path(__file__).resolve().parent / "fixtures" / "ansible" / "result.json"
@@ -160,3 +164,37 @@ def test_mutated_gerrit_changes(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     rng = random.Random(seed)  # noqa: S311
     path.write_text(")]}'\n" + json.dumps(mutate([copy.deepcopy(change)], rng)))
     _judged(run_cli("import", "gerrit", path, "--repo", scripted.path, "--evidence", tmp_path))
+
+
+@pytest.fixture(scope="module")
+def knight(tmp_path_factory: pytest.TempPathFactory) -> KnightCase:
+    return build_knight(tmp_path_factory.mktemp("knight"))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_evidence_is_judged_or_refused(
+    seed: int, knight: KnightCase, tmp_path: Path
+) -> None:
+    """The same for the evidence a check reads: a verdict, or exit 2 naming the file."""
+    rng = random.Random(seed)  # noqa: S311
+    evidence = tmp_path / "evidence"
+    shutil.copytree(knight.evidence, evidence)
+    names = ["deploys", "flag_events", "observations", "fleet", "identities"]
+    path = evidence / f"{names[seed % len(names)]}.yaml"
+    document = mutate(yaml.safe_load(path.read_text()), rng)
+    if seed % 2:  # the same records as JSON Lines
+        path.unlink()
+        if isinstance(document, list) and path.stem != "fleet":
+            lines = "".join(json.dumps(record) + "\n" for record in document)
+            path.with_suffix(".jsonl").write_text(lines)
+            document = None
+    if document is not None:
+        path.write_text(yaml.safe_dump(document))
+    result = run_cli(
+        "check", "--repo", knight.repo, "--evidence", evidence, "--as-of", "2012-08-31",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.code in (0, 1, 2), result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+    if result.code == 2:
+        assert str(evidence) in result.err
