@@ -96,7 +96,8 @@ class OpaServerEngine(Engine):
     # -- the Engine interface ------------------------------------------------------------
 
     def load(self, modules: list[PolicyModule]) -> None:
-        """Upload every module, then delete ours the server holds that this run does not."""
+        """Delete the modules of ours the server holds that this run does not, then upload
+        every module of this run."""
         wanted = {policy_id(m): m for m in modules}
         self._names = {pid: m.name for pid, m in wanted.items()}
         existing = self._call("listing policies", self._client.get_policies_list)
