@@ -85,8 +85,9 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     config, config_digest = load_config(history.root)
     # Most deployed commits lie on the protected branch: git can walk its history while the
     # evidence is read, and the facts then read only what is left (often nothing).
+    # (A gate reads only what its candidate ships, so it has no use for this.)
     branch_tip = history.resolve_branch(options.protected_branch or config.protected_branch)
-    if branch_tip is not None:
+    if branch_tip is not None and options.candidate is None:
         history.load_in_background([branch_tip])
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()

@@ -271,3 +271,69 @@ def test_github_actions_annotations_and_job_summary(
         "merge",
     )
     assert "::error" not in quiet.out
+
+
+@pytest.mark.parametrize("stage", ["deploy", "merge"])
+def test_the_gate_says_what_the_check_will_say_once_the_candidate_is_deployed(
+    tmp_path: Path, stage: str
+) -> None:
+    """The gate reads only what the candidate ships; the check reads all of history. Over a
+    history with merges, a revived flag, unreviewed commits and a commit off main, the gate's
+    findings are the check's findings about the same deployment."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    retired = REGISTRY
+    revived = REGISTRY.replace("status: retired", "status: active")
+    day = iter(range(1, 28))
+
+    def commit(message: str, files: dict[str, str | None], reviewed: bool = True) -> str:
+        return repo.commit(
+            message,
+            files,
+            author=DEV,
+            date=f"2024-03-{next(day):02d}T00:00:00Z",
+            trailers=REVIEWED if reviewed else (),
+        )
+
+    first = commit("base", {"flags.yaml": retired, "shop.py": "if new_checkout:\n  go()\n"})
+    repo.branch("topic")
+    commit("topic work", {"topic.py": "x = 1\n"}, reviewed=False)
+    commit("revive the old checkout", {"flags.yaml": revived})
+    repo.checkout("main")
+    commit("main work", {"main.py": "y = 2\n"})
+    repo.merge("topic", "merge topic", author=LEAD, date="2024-03-20T00:00:00Z")
+    candidate = commit("use it", {"shop.py": "if old_checkout:\n  go()\n"}, reviewed=False)
+    if stage == "merge":
+        repo.git("reset", "--hard", "HEAD~1")  # the candidate is a pull request's head
+    evidence = tmp_path / "ev"
+    records = [deployment("D1", first, "2024-03-01T12:00:00Z")]
+    write_yaml(evidence / "deploys.yaml", records)
+
+    report = gate(repo, candidate, "--stage", stage, "--with-reviews")
+    predicted = {(rule, subject.replace("candidate", "D2")) for rule, subject in pairs(report)}
+    assert ("REVIEW-002", candidate) in predicted and ("DEAD-002", "old_checkout") in predicted
+
+    started = "2024-04-01T00:00:00Z"
+    write_yaml(evidence / "deploys.yaml", [*records, deployment("D2", candidate, started)])
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+        "--as-of", "2024-03-03",
+    )  # fmt: skip
+    judged = set([r["id"] for r in report["summary"]["rules"]])  # type: ignore[index]
+    judged -= set(report["summary"]["not_evaluated"])  # type: ignore[index]
+    actual = {
+        (f["rule"], f["subject"])
+        for f in result.json()["findings"]
+        if f["rule"] in judged
+        and (f["subject"].startswith("D2") or f["rule"] in ("REVIEW-002", "DEAD-002"))
+    }
+    if stage == "merge":
+        # Before merge the candidate ships what it adds to main, not what D2 will ship since
+        # D1; and a pull request's head is not on main yet.
+        ahead = set(repo.git("rev-list", candidate, "^main").split())
+        actual = {
+            (rule, subject)
+            for rule, subject in actual
+            if (rule, subject) != ("REVIEW-003", "D2")
+            and (rule != "REVIEW-002" or subject in ahead)
+        }
+    assert predicted == actual

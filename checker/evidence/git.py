@@ -140,6 +140,16 @@ class GitHistory:
         if fresh:
             self._load(fresh)
 
+    def load_between(self, tip: str, boundary: str | None) -> None:
+        """Read only the commits reachable from ``tip`` and not from ``boundary`` (``git log
+        tip ^boundary``), or ``tip`` alone without a boundary: what one candidate ships.
+        Other questions about this history then need git itself (``is_ancestor``)."""
+        self._finish_background()
+        if boundary is None:
+            self._load([tip], extra=["--no-walk"], remember=False)
+        else:
+            self._load([tip, f"^{boundary}"], remember=False)
+
     def load_in_background(self, tips: Sequence[str]) -> None:
         """Start ``load(tips)`` on a thread: git walks the history while the caller reads
         evidence. The next ``load``, or ``close``, waits for it."""
@@ -162,9 +172,9 @@ class GitHistory:
         if error is not None:
             raise error
 
-    def _load(self, tips: list[str]) -> None:
+    def _load(self, tips: list[str], *, extra: Sequence[str] = (), remember: bool = True) -> None:
         stream = self._repo.git.execute(
-            ["git", "log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}"],
+            ["git", "log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}", *extra],
             as_process=True,
             istream=subprocess.PIPE,
         )
@@ -189,13 +199,30 @@ class GitHistory:
                     pipe.close()
         if code != 0:
             raise InputError(f"git log failed: {stderr}", path=str(self.root))
-        self._loaded_tips.update(tips)
+        if remember:  # later loads can stop where this one's history is complete
+            self._loaded_tips.update(tips)
         # Topological order lists children first; parents-first gives each commit's generation.
         # A parent read by an earlier load has its generation already.
         generation = self._generation
         for sha in reversed(order):
             parents = [generation[p] for p in self.commits[sha].parents if p in generation]
             generation[sha] = 1 + max(parents, default=0)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is ``descendant`` or reachable from it, asked of git itself
+        (``merge-base --is-ancestor``), so it holds whatever part of history is loaded."""
+        if ancestor == descendant:
+            return True
+        process = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", ancestor, descendant],
+            cwd=self.root,
+            capture_output=True,
+            check=False,
+        )
+        if process.returncode not in (0, 1):
+            stderr = process.stderr.decode(errors="replace").strip()
+            raise InputError(f"git merge-base failed: {stderr}", path=str(self.root))
+        return process.returncode == 0
 
     def ancestors(self, tip: str) -> set[str]:
         """``tip`` and every commit reachable from it."""

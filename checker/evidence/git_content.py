@@ -9,10 +9,11 @@ so searching 10,000 deployed commits costs little more than searching one.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from checker.errors import InputError
@@ -56,12 +57,19 @@ class GitContent:
         sha = answer[0]
         return sha.decode() if isinstance(sha, bytes) else None
 
-    def versions(self, path: str, tips: list[str]) -> list[FileVersion]:
-        """Every version of ``path`` reachable from ``tips``, oldest first, following renames."""
+    def versions(
+        self, path: str, tips: list[str], each: Callable[[FileVersion], object] | None = None
+    ) -> list[FileVersion]:
+        """Every version of ``path`` reachable from ``tips``, oldest first, following renames.
+
+        ``each`` is called with every version as git reports it (newest first), while git
+        walks on: work on one version overlaps the search for the next.
+        """
         if not tips:
             return []
-        output = self._run(
+        process = self._git.execute(
             [
+                "git",
                 "log",
                 "--stdin",
                 "--follow",
@@ -72,40 +80,38 @@ class GitContent:
                 "--",
                 path,
             ],
-            stdin="".join(f"{tip}\n" for tip in sorted(set(tips))),
-        )
-        versions: list[FileVersion] = []
-        for record in output.split("\0")[1:]:
-            lines = record.strip("\n").splitlines()
-            commit = lines[0].strip()
-            for line in lines[1:]:
-                if not line.startswith(":"):
-                    continue
-                meta, *paths = line.split("\t")
-                _, _, _, new_blob, status = meta[1:].split(" ")
-                blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
-                versions.append(FileVersion(commit, paths[-1], blob))
-        versions.reverse()  # topological order lists children first
-        return versions
-
-    def _run(
-        self, args: list[str], *, stdin: str | None = None, ok_codes: tuple[int, ...] = (0,)
-    ) -> str:
-        process = self._git.execute(
-            ["git", *args], as_process=True, istream=subprocess.PIPE if stdin is not None else None
+            as_process=True,
+            istream=subprocess.PIPE,
         )
         proc = process.proc
-        if proc is None or proc.stdout is None:
-            raise RuntimeError(f"git {args[0]} did not start with pipes")
-        if stdin is not None and proc.stdin is not None:
-            proc.stdin.write(stdin.encode())
-            proc.stdin.close()
-        data: bytes = proc.stdout.read()
-        stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-        code = proc.wait()
-        if code not in ok_codes:
-            raise InputError(f"git {args[0]} failed: {stderr}", path=str(self._history.root))
-        return data.decode("utf-8", errors="surrogateescape")
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("git log did not start with pipes")
+        proc.stdin.write("".join(f"{tip}\n" for tip in sorted(set(tips))).encode())
+        proc.stdin.close()
+        versions: list[FileVersion] = []
+        try:
+            pending = b""
+            while chunk := os.read(proc.stdout.fileno(), 1 << 16):
+                *records, pending = (pending + chunk).split(b"\0")
+                for record in records:
+                    for version in _versions(record):
+                        versions.append(version)
+                        if each is not None:
+                            each(version)
+            for version in _versions(pending):
+                versions.append(version)
+                if each is not None:
+                    each(version)
+            stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            code = proc.wait()
+        finally:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        if code != 0:
+            raise InputError(f"git log failed: {stderr}", path=str(self._history.root))
+        versions.reverse()  # topological order lists children first
+        return versions
 
     def object(self, sha: str) -> tuple[bytes, bytes]:
         """An object's type and raw bytes."""
@@ -114,6 +120,23 @@ class GitContent:
         if not isinstance(kind, bytes) or not isinstance(data, bytes):
             raise TypeError(f"unexpected answer for {sha}")
         return kind, data
+
+
+def _versions(record: bytes) -> list[FileVersion]:
+    """The versions one ``git log --raw`` record (a commit and its changes) shows."""
+    lines = record.decode("utf-8", errors="surrogateescape").strip("\n").splitlines()
+    if not lines:
+        return []
+    commit = lines[0].strip()
+    found = []
+    for line in lines[1:]:
+        if not line.startswith(":"):
+            continue
+        meta, *paths = line.split("\t")
+        _, _, _, new_blob, status = meta[1:].split(" ")
+        blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
+        found.append(FileVersion(commit, paths[-1], blob))
+    return found
 
 
 class BatchReader:

@@ -102,18 +102,22 @@ def _resolve_everything(
 
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
     """Resolve, walk and join everything the rules need, with one git log over the history."""
+    streams = Streams(evidence.deployments)
     with stage("git read"):
         deployed, branch_tip, baseline_sha, resolved = _resolve_everything(
             history, evidence, params
         )
         tips = [*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])]
-        history.load(tips)
+        if params.candidate:
+            shipped, on_branch = _candidate_history(
+                history, evidence, streams, params, deployed, branch_tip, baseline_sha
+            )
+        else:
+            history.load(tips)
     with stage("facts: review"):
-        on_branch = history.ancestors(branch_tip)
-        streams = Streams(evidence.deployments)
-        shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
-        if params.candidate and params.gate_stage == "merge":
-            shipped[params.candidate] = history.range(deployed[params.candidate], branch_tip)
+        if not params.candidate:
+            on_branch = history.ancestors(branch_tip)
+            shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
         commits = review.commit_facts(history, evidence, shipped, resolved)
 
     resolve = evidence.identities.resolve
@@ -144,7 +148,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
                     t.host for t in deployment.targets if t.status == "succeeded"
                 ),
                 "on_protected_branch": sha in on_branch,
-                "shipped": shipped[deployment.id],
+                "shipped": shipped.get(deployment.id, []),
             }
         )
     document: dict[str, Any] = {"deployments": deployments, "commits": commits}
@@ -182,6 +186,36 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         baseline_sha=baseline_sha,
         shipped_count=len(document["commits"]),
     )
+
+
+def _candidate_history(
+    history: GitHistory,
+    evidence: Evidence,
+    streams: Streams,
+    params: Parameters,
+    deployed: dict[str, str],
+    branch_tip: str,
+    baseline: str | None,
+) -> tuple[dict[str, list[str]], set[str]]:
+    """What a gate's candidate ships and whether it is on the protected branch, reading only
+    the commits it ships: at the merge gate what it adds to the branch, at the deploy gate
+    what it adds to the last deployment of its stream that succeeded anywhere (else to the
+    baseline, else the commit alone), exactly as ``shipped_ranges`` defines it."""
+    candidate = params.candidate or ""
+    sha = deployed[candidate]
+    boundary: str | None
+    if params.gate_stage == "merge":
+        boundary = branch_tip
+    else:
+        record = next(d for d in evidence.deployments if d.id == candidate)
+        previous = streams.latest_succeeded_before(
+            record.service, record.environment, timestamp_ns(record.started_at)
+        )
+        boundary = deployed[previous.id] if previous is not None else baseline
+    history.load_between(sha, boundary)
+    shipped = sorted(history.ancestors(sha)) if sha in history.commits else []
+    on_branch = {sha} if history.is_ancestor(sha, branch_tip) else set()
+    return {candidate: shipped}, on_branch
 
 
 def _judged(params: Parameters) -> Callable[[dict[str, Any]], bool]:

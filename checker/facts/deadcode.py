@@ -4,6 +4,7 @@ which flag names each deployed commit's code still mentions, and which retired c
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import GitContent, TreeIndex
+from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.facts.streams import SHORT
 
@@ -30,18 +31,20 @@ class _Registries:
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def prefetch(self, key: str, data: bytes) -> None:
+        """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
+        which reports it at its commit and path."""
+        if key not in self.parsed:
+            with contextlib.suppress(InputError):
+                self.parsed[key] = _registry(data, PurePosixPath(key))
+
     def parse(self, key: str, data: bytes, commit: str, path: str) -> FlagRegistry | None:
         if key in self.parsed:
             return self.parsed[key]
         where = PurePosixPath(f"{commit[:SHORT]}:{path}")
         registry: FlagRegistry | None = None
         try:
-            document = parse_yaml(data, where)
-            registry = validate(FlagRegistry, Located(document or {}, 1), where, "registry")
-            names = [flag.name for flag in registry.flags]
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise InputError(f"flag {duplicates[0]!r} is listed twice", path=str(where))
+            registry = _registry(data, where)
         except InputError as exc:
             registry = None
             self.errors[key] = {
@@ -52,6 +55,17 @@ class _Registries:
             }
         self.parsed[key] = registry
         return registry
+
+
+def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
+    """One version of the registry, or an input error naming ``where``."""
+    document = parse_yaml(data, where)
+    registry = validate(FlagRegistry, Located(document or {}, 1), where, "registry")
+    names = [flag.name for flag in registry.flags]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"flag {duplicates[0]!r} is listed twice", path=str(where))
+    return registry
 
 
 def _flag_facts(registry: FlagRegistry | None) -> dict[str, Any]:
@@ -86,7 +100,13 @@ def add_deadcode_facts(
     the ``registry_errors`` of versions that could not be read."""
     content = GitContent(history)
     registries = _Registries(content)
-    versions = content.versions(flags_file, tips)
+
+    def prefetch(version: FileVersion) -> None:
+        if version.blob is not None:
+            registries.prefetch(version.blob, content.blob(version.blob) or b"")
+
+    # Each version is parsed as git finds it, while git goes on walking the history.
+    versions = content.versions(flags_file, tips, each=prefetch)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
 
     history_parsed = []
@@ -230,14 +250,25 @@ def _flag_history(
             (retired_at if flag.status == "retired" else active_at).setdefault(
                 flag.name, []
             ).append(version.commit)
+    # The versions are in topological order, ancestors first: a retired version can precede
+    # an active one in history only if it comes earlier in the list. Usually none does (a flag
+    # is active, then retired), and git is asked about the few pairs that remain.
+    position = {version.commit: index for index, (version, _) in enumerate(versions)}
     result: dict[str, Any] = {}
     for name in sorted(purposes):
         entry: dict[str, Any] = {"purposes": purposes[name]}
-        retired = set(retired_at.get(name, []))
-        for commit in active_at.get(name, []) if retired else []:
-            earlier = history.ancestors_among(commit, retired) - {commit}
-            if earlier:
-                first = next(c for c in retired_at[name] if c in earlier)
+        for commit in active_at.get(name, []):
+            first = next(
+                (
+                    retired
+                    for retired in retired_at.get(name, [])
+                    if position[retired] < position[commit]
+                    and retired != commit
+                    and history.is_ancestor(retired, commit)
+                ),
+                None,
+            )
+            if first is not None:
                 entry["revived"] = {
                     "retired": first,
                     "retired_short": first[:SHORT],
