@@ -6,12 +6,12 @@ Git objects never leave this module; callers get shas and frozen records.
 from __future__ import annotations
 
 import heapq
+import os
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import git
 
@@ -173,32 +173,13 @@ class GitHistory:
             raise error
 
     def _load(self, tips: list[str], *, extra: Sequence[str] = (), remember: bool = True) -> None:
-        stream = self._repo.git.execute(
-            ["git", "log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}", *extra],
-            as_process=True,
-            istream=subprocess.PIPE,
-        )
-        proc = stream.proc
-        if proc is None or proc.stdin is None or proc.stdout is None:
-            raise RuntimeError("git log did not start with pipes")
-        # git log --stdin reads all of its input before it writes anything.
         request = [*tips, *(f"^{done}" for done in sorted(self._loaded_tips))]
-        proc.stdin.write("".join(f"{line}\n" for line in request).encode())
-        proc.stdin.close()
+        args = ["log", "--stdin", "--topo-order", "-z", f"--format={_LOG_FORMAT}", *extra]
         order: list[str] = []
-        try:
-            for record in _split_records(proc.stdout):
-                commit = _parse_commit(record)
-                self.commits[commit.sha] = commit
-                order.append(commit.sha)
-            stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-            code = proc.wait()
-        finally:
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-        if code != 0:
-            raise InputError(f"git log failed: {stderr}", path=str(self.root))
+        for record in git_records(self._repo.git, args, request, self.root):
+            commit = _parse_commit(record)
+            self.commits[commit.sha] = commit
+            order.append(commit.sha)
         if remember:  # later loads can stop where this one's history is complete
             self._loaded_tips.update(tips)
         # Topological order lists children first; parents-first gives each commit's generation.
@@ -281,14 +262,35 @@ class GitHistory:
         return seen & candidates
 
 
-def _split_records(stream: IO[bytes]) -> Iterator[bytes]:
-    buffer = b""
-    while chunk := stream.read(1 << 16):
-        buffer += chunk
-        *records, buffer = buffer.split(b"\0")
-        yield from records
-    if buffer.strip():
-        yield buffer
+def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) -> Iterator[bytes]:
+    """Run ``git ARGS`` with ``lines`` on its standard input and yield its NUL-separated
+    records as they arrive, so the caller works while git goes on; an input error naming
+    ``root`` if git fails."""
+    process = git_.execute(["git", *args], as_process=True, istream=subprocess.PIPE)
+    proc = process.proc
+    if proc is None or proc.stdin is None or proc.stdout is None:
+        raise RuntimeError(f"git {args[0]} did not start with pipes")
+    # git log --stdin reads all of its input before it writes anything.
+    proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
+    proc.stdin.close()
+    try:
+        pending = b""
+        while chunk := os.read(proc.stdout.fileno(), 1 << 16):
+            *records, pending = (pending + chunk).split(b"\0")
+            yield from records
+        if pending.strip():
+            yield pending
+        stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:  # the caller stopped early
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    if code != 0:
+        raise InputError(f"git {args[0]} failed: {stderr}", path=str(root))
 
 
 def _parse_commit(record: bytes) -> Commit:

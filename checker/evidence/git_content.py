@@ -9,7 +9,6 @@ so searching 10,000 deployed commits costs little more than searching one.
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import subprocess
 import threading
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from checker.errors import InputError
-from checker.evidence.git import GitHistory
+from checker.evidence.git import GitHistory, git_records
 
 _NULL_BLOB = "0" * 40
 
@@ -67,49 +66,15 @@ class GitContent:
         """
         if not tips:
             return []
-        process = self._git.execute(
-            [
-                "git",
-                "log",
-                "--stdin",
-                "--follow",
-                "--topo-order",
-                "--raw",
-                "--no-abbrev",
-                "--format=%x00%H",
-                "--",
-                path,
-            ],
-            as_process=True,
-            istream=subprocess.PIPE,
-        )
-        proc = process.proc
-        if proc is None or proc.stdin is None or proc.stdout is None:
-            raise RuntimeError("git log did not start with pipes")
-        proc.stdin.write("".join(f"{tip}\n" for tip in sorted(set(tips))).encode())
-        proc.stdin.close()
+        args = ["log", "--stdin", "--follow", "--topo-order", "--raw", "--no-abbrev"]
+        args += ["--format=%x00%H", "--", path]
         versions: list[FileVersion] = []
-        try:
-            pending = b""
-            while chunk := os.read(proc.stdout.fileno(), 1 << 16):
-                *records, pending = (pending + chunk).split(b"\0")
-                for record in records:
-                    for version in _versions(record):
-                        versions.append(version)
-                        if each is not None:
-                            each(version)
-            for version in _versions(pending):
+        lines = sorted(set(tips))
+        for record in git_records(self._git, args, lines, self._history.root):
+            for version in _versions(record):
                 versions.append(version)
                 if each is not None:
                     each(version)
-            stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-            code = proc.wait()
-        finally:
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-        if code != 0:
-            raise InputError(f"git log failed: {stderr}", path=str(self._history.root))
         versions.reverse()  # topological order lists children first
         return versions
 
