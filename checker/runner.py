@@ -86,9 +86,10 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     # Most deployed commits lie on the protected branch: git can walk its history while the
     # evidence is read, and the facts then read only what is left (often nothing).
     # (A gate reads only what its candidate ships, so it has no use for this.)
-    branch_tip = history.resolve_branch(options.protected_branch or config.protected_branch)
-    if branch_tip is not None and options.candidate is None:
-        history.load_in_background([branch_tip])
+    if options.candidate is None:
+        branch_tip = history.resolve_branch(options.protected_branch or config.protected_branch)
+        if branch_tip is not None:
+            history.load_in_background([branch_tip])
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
     if options.candidate is not None and not options.service:
@@ -277,11 +278,11 @@ def evaluate_rules(
     """Evaluate every rule whose evidence is present; the rest are not evaluated."""
     statuses: list[RuleStatus] = []
     findings: list[Finding] = []
-    engine.prefetch([r.path for r in rules if all(name in evidence.present for name in r.requires)])
+    missing = {r.id: [name for name in r.requires if name not in evidence.present] for r in rules}
+    engine.prefetch([r.path for r in rules if not missing[r.id]])
     for rule in rules:
-        missing = [name for name in rule.requires if name not in evidence.present]
-        if missing:
-            reason = "no " + " or ".join(missing) + " evidence"
+        if missing[rule.id]:
+            reason = "no " + " or ".join(missing[rule.id]) + " evidence"
             statuses.append(_status(rule, evaluated=False, reason=reason))
             continue
         value = engine.evaluate(rule.path)

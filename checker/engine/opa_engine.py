@@ -196,16 +196,10 @@ class OpaServerEngine(Engine):
                 hint="pass --opa-ca FILE with the CA that signed the server's certificate",
             ) from None
         except requests.exceptions.Timeout:
-            raise EngineUnavailable(
-                f"OPA at {self.url} did not answer within {self._timeout:g} s while {what}",
-                hint="raise --opa-timeout, or check the server's load",
-            ) from None
+            raise self._timed_out(what) from None
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc):  # a read timeout, after urllib3's retries
-                raise EngineUnavailable(
-                    f"OPA at {self.url} did not answer within {self._timeout:g} s while {what}",
-                    hint="raise --opa-timeout, or check the server's load",
-                ) from None
+                raise self._timed_out(what) from None
             raise EngineUnavailable(
                 f"cannot reach OPA at {self.url} while {what}: {_reason(exc)}",
                 hint="is the server running, and is --opa-url its address?",
@@ -228,6 +222,19 @@ class OpaServerEngine(Engine):
                 raise self._refused(what, exc) from None
             raise
 
+    def _timed_out(self, what: str) -> EngineUnavailable:
+        return EngineUnavailable(
+            f"OPA at {self.url} did not answer within {self._timeout:g} s while {what}",
+            hint="raise --opa-timeout, or check the server's load",
+        )
+
+    def _unauthorized(self, what: str, text: str, status: int | None = None) -> UsageError:
+        code = f" ({status})" if status else ""
+        return UsageError(
+            f"OPA at {self.url} refused the request{code} while {what}: {text}",
+            hint=f"set {self._token_env} to a token the server accepts",
+        )
+
     def _http_error(self, what: str, response: requests.Response | None) -> KnightwatchError:
         status = response.status_code if response is not None else 0
         try:
@@ -237,10 +244,7 @@ class OpaServerEngine(Engine):
         message = body.get("message") if isinstance(body, dict) else None
         text = message or (response.text[:200] if response is not None else "no response")
         if status in (401, 403):
-            return UsageError(
-                f"OPA at {self.url} refused the request ({status}) while {what}: {text}",
-                hint=f"set {self._token_env} to a token the server accepts",
-            )
+            return self._unauthorized(what, text, status)
         if status == 500 and isinstance(body, dict) and body.get("code"):
             errors = body.get("errors") or []
             detail = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
@@ -252,16 +256,12 @@ class OpaServerEngine(Engine):
 
     def _refused(self, what: str, exc: RegoParseError) -> KnightwatchError:
         if exc.expression in ("unauthorized", "forbidden"):
-            return UsageError(
-                f"OPA at {self.url} refused the request while {what}: {exc.message}",
-                hint=f"set {self._token_env} to a token the server accepts",
-            )
+            return self._unauthorized(what, exc.message)
         return EngineUnavailable(f"OPA at {self.url} refused {what}: {exc.message}")
 
     def _rejected(self, pid: str, exc: RegoParseError) -> KnightwatchError:
-        """OPA's own words for a module it would not compile, at the file and line it gave."""
-        if exc.expression in ("unauthorized", "forbidden"):
-            return self._refused(f"uploading {self._names.get(pid, pid)}", exc)
+        """OPA's own words for a module it would not compile, at the file and line it gave.
+        (A refused token never gets here: ``_call`` has turned it into a usage error.)"""
         for error in exc.errors:
             if not isinstance(error, dict):
                 continue

@@ -86,7 +86,11 @@ class Evidence:
         return InputError(message, path=str(path), line=line or None, hint=hint)
 
 
-def _find(directory: Path, kind: Kind) -> Path | None:
+KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+
+
+def find_file(directory: Path, kind: Kind) -> Path | None:
+    """The directory's one file of ``kind`` (any of its suffixes), or None; two are an error."""
     found = [
         directory / f"{kind.name}{s}"
         for s in kind.suffixes
@@ -105,6 +109,15 @@ Scope = Callable[[str, dict[str, Any]], bool]
 """Which raw records of a kind a run needs; the others are parsed but not validated."""
 
 
+def parse_document(kind: Kind, path: Path, data: bytes) -> BaseModel:
+    """A document file (fleet, identities) as its model; an empty file is an empty mapping."""
+    document = parse_yaml(data, path)
+    if document is None:
+        document = LineDict()
+    line = document.line if isinstance(document, LineDict) else 1
+    return validate(kind.model, Located(document, line), path, kind.what)
+
+
 def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list[tuple[Any, int]]:
     keep = (
         None if scope is None else (lambda raw: not isinstance(raw, dict) or scope(kind.name, raw))
@@ -118,8 +131,6 @@ def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list
                 path=str(path),
                 line=item.line or None,
             )
-        if scope is not None and not scope(kind.name, item.value):
-            continue
         record = validate(kind.model, item, path, f"{kind.what} #{index}")
         out.append((record, item.line))
     return out
@@ -143,7 +154,7 @@ def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = 
         )
     evidence = Evidence(directory=directory)
     for kind in KINDS:
-        path = _find(directory, kind)
+        path = find_file(directory, kind)
         if path is None:
             if kind.required and not gate:
                 names = " or ".join(f"{kind.name}{s}" for s in kind.suffixes)
@@ -157,11 +168,7 @@ def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = 
         evidence.present.add(kind.name)
         evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
         if kind.shape == "document":
-            document = parse_yaml(data, path)
-            if document is None:
-                document = LineDict()
-            line = document.line if isinstance(document, LineDict) else 1
-            model = validate(kind.model, Located(document, line), path, kind.what)
+            model = parse_document(kind, path, data)
             if isinstance(model, Fleet):
                 evidence.fleet = model
             elif isinstance(model, Identities):

@@ -47,21 +47,27 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
+def _mapping(node: yaml.MappingNode, build: Callable[[yaml.Node], Any]) -> LineDict:
+    """A mapping node as a LineDict, its keys and values built by ``build``; a key given twice
+    is an error at its line."""
     result = LineDict()
     result.line = node.start_mark.line + 1
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = build(key_node)
         if not isinstance(key, str):
             key = str(key)
         if key in result:
             raise yaml.MarkedYAMLError(
                 problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
             )
-        result[key] = loader.construct_object(value_node, deep=True)
+        result[key] = build(value_node)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    return _mapping(node, lambda child: loader.construct_object(child, deep=True))
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -142,21 +148,9 @@ def _plain(loader: _Loader, node: yaml.Node, seen: set[int]) -> Any:
         return [_plain(loader, item, seen) for item in node.value]
     if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
         raise _NotPlain
-    result = LineDict()
-    result.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            raise _NotPlain
-        key = _plain(loader, key_node, seen)
-        if not isinstance(key, str):
-            key = str(key)
-        if key in result:
-            raise yaml.MarkedYAMLError(
-                problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
-            )
-        result[key] = _plain(loader, value_node, seen)
-        result.key_lines[key] = key_node.start_mark.line + 1
-    return result
+    if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
+        raise _NotPlain
+    return _mapping(node, lambda child: _plain(loader, child, seen))
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, path: PurePath) -> InputError:
@@ -177,8 +171,9 @@ def parse_records(
 ) -> list[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
 
-    ``keep`` may pass over JSON Lines records early: every line is still parsed (a syntax
-    error anywhere is an error), but only the records kept are checked for duplicate keys.
+    ``keep`` chooses the records returned. Every record is still parsed (a syntax error
+    anywhere is an error), but a JSON Lines record passed over is not checked for duplicate
+    keys.
     """
     if path.suffix == ".jsonl":
         records: list[Located] = []
@@ -199,9 +194,10 @@ def parse_records(
         return []
     if not isinstance(node, yaml.SequenceNode):
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
-    return [
+    records = [
         Located(_construct(loader, item, path), item.start_mark.line + 1) for item in node.value
     ]
+    return [r for r in records if keep is None or keep(r.value)]
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:

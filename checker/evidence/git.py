@@ -123,10 +123,9 @@ class GitHistory:
         return None
 
     def close(self) -> None:
-        """End the git processes GitPython keeps open for this repository."""
-        thread, self._background = self._background, None
-        if thread is not None:
-            thread.join()
+        """End the git processes GitPython keeps open for this repository (waiting for a
+        background load first; its error, if any, no longer matters)."""
+        self._join_background()
         self._repo.close()
 
     def load(self, tips: Sequence[str]) -> None:
@@ -165,12 +164,16 @@ class GitHistory:
         self._background.start()
 
     def _finish_background(self) -> None:
+        error = self._join_background()
+        if error is not None:
+            raise error
+
+    def _join_background(self) -> BaseException | None:
         thread, self._background = self._background, None
         if thread is not None:
             thread.join()
         error, self._background_error = self._background_error, None
-        if error is not None:
-            raise error
+        return error
 
     def _load(self, tips: list[str], *, extra: Sequence[str] = (), remember: bool = True) -> None:
         request = [*tips, *(f"^{done}" for done in sorted(self._loaded_tips))]

@@ -1,9 +1,11 @@
 """What files held at given commits: blobs, the registry's history, and whole trees.
 
-Every object is read through GitPython's persistent ``cat-file --batch`` process, so a
-question costs no new process however many commits it covers. Trees and blobs are read once
-each and their answers cached by object id: deployed commits share almost all of their trees,
-so searching 10,000 deployed commits costs little more than searching one.
+Single blobs come through GitPython's persistent ``cat-file --batch`` process; whole trees
+through a ``TreeIndex``, which keeps one ``cat-file --batch`` of its own and feeds it many
+names at once. Either way a question costs no new process however many commits it covers.
+Trees and blobs are read once each and their answers cached by object id: deployed commits
+share almost all of their trees, so searching 10,000 deployed commits costs little more than
+searching one.
 """
 
 from __future__ import annotations
@@ -179,8 +181,6 @@ class BatchReader:
 _WORD = re.compile(rb"[A-Za-z0-9_]+")
 _BINARY_PROBE = 8000
 _SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
-
-
 _TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
 
 

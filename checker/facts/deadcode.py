@@ -31,22 +31,27 @@ class _Registries:
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def prefetch(self, key: str, data: bytes) -> None:
+    def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
         which reports it at its commit and path."""
         if key not in self.parsed:
-            with contextlib.suppress(InputError):
-                self.parsed[key] = _registry(data, PurePosixPath(key))
+            data = self.content.blob(key)
+            if data is not None:
+                with contextlib.suppress(InputError):
+                    self.parsed[key] = _registry(data, PurePosixPath(key))
 
-    def parse(self, key: str, data: bytes, commit: str, path: str) -> FlagRegistry | None:
+    def parse(self, key: str, commit: str, path: str) -> bool:
+        """Parse blob ``key`` unless it was; False when git cannot read it."""
         if key in self.parsed:
-            return self.parsed[key]
-        where = PurePosixPath(f"{commit[:SHORT]}:{path}")
+            return True
+        data = self.content.blob(key)
+        if data is None:
+            return False
         registry: FlagRegistry | None = None
+        where = PurePosixPath(f"{commit[:SHORT]}:{path}")
         try:
             registry = _registry(data, where)
         except InputError as exc:
-            registry = None
             self.errors[key] = {
                 "commit": commit,
                 "short": commit[:SHORT],
@@ -54,7 +59,7 @@ class _Registries:
                 "error": exc.message,
             }
         self.parsed[key] = registry
-        return registry
+        return True
 
 
 def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
@@ -103,20 +108,17 @@ def add_deadcode_facts(
 
     def prefetch(version: FileVersion) -> None:
         if version.blob is not None:
-            registries.prefetch(version.blob, content.blob(version.blob) or b"")
+            registries.prefetch(version.blob)
 
-    # Each version is parsed as git finds it, while git goes on walking the history.
+    # Each version is parsed as git finds it, while git goes on walking the history; the
+    # oldest-first pass then only attributes the versions that do not parse.
     versions = content.versions(flags_file, tips, each=prefetch)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
-
-    history_parsed = []
-    for version in versions:
-        if version.blob is None:
-            continue
-        data = content.blob(version.blob)
-        if data is not None:
-            parsed = registries.parse(version.blob, data, version.commit, version.path)
-            history_parsed.append((version, parsed))
+    history_parsed = [
+        (version, registries.parsed[version.blob])
+        for version in versions
+        if version.blob is not None and registries.parse(version.blob, version.commit, version.path)
+    ]
 
     # First the registry at each deployed commit (trees only), then the words to look for:
     # only names that some deployed commit's registry retired or does not list.
@@ -129,9 +131,7 @@ def add_deadcode_facts(
             for candidate in paths:
                 blob = trees.lookup(sha, candidate)
                 if blob is not None:
-                    data = None if blob in registries.parsed else content.blob(blob)
-                    if data is not None:
-                        registries.parse(blob, data, sha, candidate)
+                    registries.parse(blob, sha, candidate)
                     at_commit[sha] = (candidate, blob)
                     break
 

@@ -8,11 +8,12 @@ from typing import Any, TextIO
 
 from checker.config import load_config
 from checker.errors import EXIT_PASS, InputError, UsageError
-from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
+from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers.common import Appended, append_records
+from checker.importers.common import Appended, Logins, append_records
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -61,12 +62,12 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def _identities(directory: Path) -> tuple[IdentityResolver, dict[str, list[str]]]:
-    path = directory / "identities.yaml"
-    if not path.is_file():
+    kind = KIND_BY_NAME["identities"]
+    path = find_file(directory, kind)
+    if path is None:
         return IdentityResolver(), {}
-    document = parse_yaml(read_text(path), path) or LineDict()
-    line = document.line if isinstance(document, LineDict) else 1
-    people = validate(Identities, Located(document, line), path, "identities").root
+    document = parse_document(kind, path, read_text(path))
+    people = document.root if isinstance(document, Identities) else {}
     return IdentityResolver(people, source=str(path)), people
 
 
@@ -89,8 +90,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         config, _ = load_config(history.root)
         evidence = args.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
         identities, people = _identities(evidence)
-        from checker.importers.github import Logins
-
         logins = Logins(identities, people)
         if args.tool == "ansible":
             from checker.importers.ansible import Run, deployment

@@ -1,5 +1,5 @@
-"""What every importer shares: reading a tool's JSON, and appending contract records to an
-evidence file without duplicating what is there.
+"""What every importer shares: reading a tool's JSON, logins as addresses, and appending
+contract records to an evidence file without duplicating what is there.
 
 An evidence file is audit evidence: a record already in it is never rewritten. Importing the
 same thing twice is a no-op; importing something else under an id already taken is an input
@@ -9,7 +9,8 @@ error naming both.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,46 @@ import yaml
 from pydantic import BaseModel
 
 from checker.errors import InputError, UsageError
-from checker.evidence.bundle import KINDS, Kind
+from checker.evidence.bundle import KIND_BY_NAME, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
+from checker.evidence.identities import IdentityResolver
+from checker.evidence.models import Review, timestamp_ns
 from checker.writer import write_atomic
+
+
+@dataclass
+class Imported:
+    """The records, and why the approvals left out were left out."""
+
+    reviews: list[Review] = field(default_factory=list)
+    skipped_unmerged: int = 0
+    counted: int = 0
+    left_out: Counter[str] = field(default_factory=Counter)
+    unmapped: set[str] = field(default_factory=set)
+
+
+class Logins:
+    """GitHub logins to the addresses identities.yaml gives their people."""
+
+    def __init__(self, identities: IdentityResolver, people: dict[str, list[str]]) -> None:
+        self._identities = identities
+        self._address: dict[str, str] = {}
+        for names in people.values():
+            email = next((n for n in names if "@" in n), None)
+            for name in names:
+                if email and "@" not in name:
+                    self._address[name.lower()] = email
+        self.unmapped: set[str] = set()
+
+    def address(self, login: str) -> str:
+        found = self._address.get(login.lower())
+        if found is None:
+            self.unmapped.add(login)
+            return login
+        return found
+
+    def person(self, name: str) -> str:
+        return self._identities.resolve(name)
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -73,6 +111,14 @@ def dig(value: Any, *keys: str) -> Any:
     return value
 
 
+def moment(value: Any, path: Path, what: str) -> int:
+    """An RFC 3339 timestamp from the tool's output, or an input error naming the field."""
+    try:
+        return timestamp_ns(str(value))
+    except ValueError:
+        raise InputError(f"{what}: not an RFC 3339 timestamp: {value!r}", path=str(path)) from None
+
+
 def expect(condition: bool, path: Path, message: str) -> None:
     """Refuse input that is not the tool's documented shape."""
     if not condition:
@@ -88,21 +134,6 @@ class Appended:
     already: list[str]
 
 
-def _kind(name: str) -> Kind:
-    return next(k for k in KINDS if k.name == name)
-
-
-def _target(directory: Path, kind: Kind) -> Path:
-    existing = [directory / f"{kind.name}{s}" for s in kind.suffixes]
-    found = [p for p in existing if p.is_file()]
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise InputError(
-            f"more than one {kind.name} file ({names}); keep exactly one", path=str(directory)
-        )
-    return found[0] if found else directory / f"{kind.name}.jsonl"
-
-
 def append_records(directory: Path, kind_name: str, key: str, records: list[BaseModel]) -> Appended:
     """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
     none yet), skipping those already there, refusing those whose ``key`` is taken."""
@@ -111,8 +142,8 @@ def append_records(directory: Path, kind_name: str, key: str, records: list[Base
             f"evidence directory not found: {directory}",
             hint="create it, or pass --evidence DIR",
         )
-    kind = _kind(kind_name)
-    path = _target(directory, kind)
+    kind = KIND_BY_NAME[kind_name]
+    path = find_file(directory, kind) or directory / f"{kind.name}.jsonl"
     data = read_text(path) if path.is_file() else b""
     existing = {}
     for item in parse_records(data, path) if data.strip() else []:

@@ -17,8 +17,7 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
-from checker.importers.common import dig, expect, read_list
-from checker.importers.github import Imported, Logins, moment
+from checker.importers.common import Imported, Logins, dig, expect, moment, read_list
 
 WHAT = "Gerrit change objects (GET /changes/?q=status:merged&o=DETAILED_LABELS&o=...)"
 APPROVE = 2

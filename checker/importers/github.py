@@ -19,63 +19,16 @@ Logins become addresses through ``identities.yaml``, where a person's list may n
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.errors import InputError
 from checker.evidence.files import Located, validate
-from checker.evidence.identities import IdentityResolver
-from checker.evidence.models import Review, timestamp_ns
-from checker.importers.common import dig, expect, read_list
+from checker.evidence.models import Review
+from checker.importers.common import Imported, Logins, dig, expect, moment, read_list
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
 COMMITS = "GitHub commit objects (GET /repos/{owner}/{repo}/pulls/{number}/commits)"
-
-
-@dataclass
-class Imported:
-    """The records, and why the approvals left out were left out."""
-
-    reviews: list[Review] = field(default_factory=list)
-    skipped_unmerged: int = 0
-    counted: int = 0
-    left_out: Counter[str] = field(default_factory=Counter)
-    unmapped: set[str] = field(default_factory=set)
-
-
-class Logins:
-    """GitHub logins to the addresses identities.yaml gives their people."""
-
-    def __init__(self, identities: IdentityResolver, people: dict[str, list[str]]) -> None:
-        self._identities = identities
-        self._address: dict[str, str] = {}
-        for names in people.values():
-            email = next((n for n in names if "@" in n), None)
-            for name in names:
-                if email and "@" not in name:
-                    self._address[name.lower()] = email
-        self.unmapped: set[str] = set()
-
-    def address(self, login: str) -> str:
-        found = self._address.get(login.lower())
-        if found is None:
-            self.unmapped.add(login)
-            return login
-        return found
-
-    def person(self, name: str) -> str:
-        return self._identities.resolve(name)
-
-
-def moment(value: Any, path: Path, what: str) -> int:
-    """An RFC 3339 timestamp from the tool's output, or an input error naming the field."""
-    try:
-        return timestamp_ns(str(value))
-    except ValueError:
-        raise InputError(f"{what}: not an RFC 3339 timestamp: {value!r}", path=str(path)) from None
 
 
 def _login(user: Any) -> tuple[str, bool]:
