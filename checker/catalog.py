@@ -34,6 +34,7 @@ def catalog_json(rules: Sequence[RuleMeta]) -> str:
                     "requires": list(r.requires),
                     "optional": list(r.optional),
                     "gate": list(r.gate),
+                    "subject": r.subject,
                     "file": r.file,
                     "rule": r.path,
                 }
@@ -73,6 +74,7 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
             "",
             "Controls: " + "; ".join(r.controls) + ".",
             "",
+            *([f"Subject: `{r.subject}`.", ""] if r.subject else []),
             "Gates: "
             + (", ".join(r.gate) if r.gate else "none (full checks and audits only)")
             + ".",
@@ -112,6 +114,7 @@ def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
         "",
         f"Controls: {'; '.join(r.controls)}",
         f"Needs:    {needs}",
+        f"Subject:  {r.subject or 'not declared'}",
         f"Gates:    {', '.join(r.gate) or 'none'}",
         f"Rule:     {r.path} ({r.file}:{r.line})",
         f"Message:  {r.message}",

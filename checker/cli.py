@@ -49,6 +49,12 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baseline", help="where the first deployment's shipped range starts")
     parser.add_argument(
+        "--require-all",
+        action="store_true",
+        default=None,
+        help="fail when a rule could not be evaluated for want of evidence",
+    )
+    parser.add_argument(
         "--policies",
         type=Path,
         action="append",
@@ -112,6 +118,7 @@ def _options(args: argparse.Namespace) -> CheckOptions:
         protected_branch=args.protected_branch,
         baseline=args.baseline,
         policy_dirs=args.policies,
+        require_all=args.require_all,
         **_engine_options(args),
     )
 
@@ -199,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_input_options(audit)
     audit.add_argument("--period", required=True, metavar="YYYY-MM", help="the month (UTC)")
+    audit.add_argument(
+        "--partial",
+        action="store_true",
+        help="attest a month that has not ended yet (the attestation says it is partial)",
+    )
     audit.add_argument(
         "--key",
         metavar="KEY",
@@ -379,11 +391,11 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.keys import key_id, load_private
     from checker.timing import stage
 
-    period = check_period(args.period)
+    period = check_period(args.period, partial=args.partial)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(_options(args), period=period)
-    report = evaluate(prepare(options), options).report
+    report = dataclasses.replace(evaluate(prepare(options), options).report, partial=args.partial)
     with stage("rendering"):
         envelope, digest = sign_report(report, key, previous)
     signature = {
@@ -398,9 +410,12 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if path is not None:
             write_atomic(path, RENDERERS[name].render(shown))
     write_atomic(args.output, envelope)
+    outcome = report.verdict_line.lower()
+    if report.counts.get("deployments") == 0:
+        outcome = f"no deployments in {period}, nothing judged; {outcome}"
     err.write(
-        f"knightwatch: audit {period}: {report.verdict}, {len(report.findings)} findings; "
-        f"signed report written to {args.output}\n"
+        f"knightwatch: audit {period}{' (partial)' if args.partial else ''}: {outcome}, "
+        f"{len(report.findings)} findings; signed report written to {args.output}\n"
     )
     return report.exit_code
 
@@ -414,10 +429,21 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     previous = open_signed(args.previous, public) if args.previous else None
     link = check_link(current, previous)
     report = current.predicate["report"]
+    summary = report.get("summary") or {}
+    notes = [
+        *(["partial: the month had not ended"] if current.predicate.get("partial") else []),
+        *(
+            [f"incomplete: {', '.join(map(str, summary['incomplete']))} not evaluated"]
+            if summary.get("incomplete")
+            else []
+        ),
+        *(["no deployments in the period"] if summary.get("deployments") == 0 else []),
+    ]
     lines = [
         f"signature: valid, key {current.keyid}",
         f"period: {current.period}; verdict {report.get('verdict')}; "
-        f"{len(report.get('findings', []))} findings; as of {current.predicate.get('as_of')}",
+        f"{len(report.get('findings', []))} findings; as of {current.predicate.get('as_of')}"
+        + "".join(f"; {note}" for note in notes),
         f"chain: {link}",
     ]
     if args.replay:

@@ -55,6 +55,15 @@ class Config(BaseModel):
     """Addresses (or identities) whose reviews and approvals never count: bots."""
     observation_grace_seconds: int = Field(default=0, ge=0)
     """How long after a deployment finished its hosts may still report the old version."""
+    require_all: bool = False
+    """A pass with rules not evaluated (their evidence absent) fails instead."""
+    unlisted_services: list[str] = []
+    """Services deliberately left out of fleet.yaml: their deployments are accepted, the fleet
+    rules cannot judge them, and the report says so. Any other service not in fleet.yaml is an
+    input error (a misspelt service name must never silently escape the fleet rules)."""
+    evidence_ignore: list[str] = []
+    """Globs of files in the evidence directory that are not evidence (every other file must
+    be one knightwatch reads); the report lists the files they matched."""
     engine: Literal["regorus", "opa"] | None = None
     """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
     opa: OpaConfig = OpaConfig()
@@ -64,6 +73,14 @@ class Config(BaseModel):
 def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     """The repository's knightwatch.yaml, or defaults when it has none."""
     path = repo_root / CONFIG_NAME
+    for near in (".yml", ".json", ".jsonl"):
+        misnamed = path.with_suffix(near)
+        if misnamed.exists():
+            raise InputError(
+                f"{misnamed.name} is not read: the options file is {CONFIG_NAME}",
+                path=str(misnamed),
+                hint=f"rename it to {CONFIG_NAME} (and keep only one)",
+            )
     if not path.is_file():
         return Config(), None
     data = read_text(path)

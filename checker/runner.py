@@ -15,12 +15,14 @@ from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, Scope, load_evidence
 from checker.evidence.git import GitHistory
+from checker.evidence.integrity import check_gate_target, check_references
 from checker.facts import Facts, Parameters, collect_facts
+from checker.facts.coverage import Coverage
 from checker.gate import CANDIDATE_ID, add_candidate
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
 from checker.timing import stage
-from checker.waivers import apply_waivers
+from checker.waivers import apply_waivers, check_waivers
 
 DEFAULT_EVIDENCE = "compliance"
 
@@ -50,6 +52,8 @@ class CheckOptions:
     gate_stage: str = "deploy"
     gate_reviews: bool = False
     """At the merge gate, judge reviews too (pre-merge commits usually have none yet)."""
+    require_all: bool | None = None
+    """A pass with rules not evaluated fails; None: knightwatch.yaml, then no."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,20 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         raise UsageError("--candidate needs --service: the service it would be deployed to")
     with stage("evidence load"):
         evidence = load_evidence(
-            evidence_dir, gate=options.candidate is not None, scope=_gate_scope(options)
+            evidence_dir,
+            gate=options.candidate is not None,
+            scope=_gate_scope(options),
+            ignore=config.evidence_ignore,
+            registry=config.flags_file,
         )
+        names = check_references(evidence, config.unlisted_services)
     if options.candidate is not None and options.service:
+        check_gate_target(names, evidence, options.service, options.environment)
         add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     with stage("engine load"):
         policies = load_policy_set(policy_dirs)
+    check_waivers(evidence, policies.rules)
     params = Parameters(
         protected_branch=options.protected_branch or config.protected_branch,
         baseline=options.baseline or config.baseline,
@@ -113,6 +124,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         period=options.period,
         candidate=CANDIDATE_ID if options.candidate is not None else None,
         gate_stage=options.gate_stage,
+        unlisted_services=tuple(sorted(config.unlisted_services)),
     )
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
@@ -188,7 +200,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
     rules, statuses = _gate_rules(prepared.policies.rules, options)
     first = [r for r in rules if r.stage == "findings"]
     with stage("evaluation"):
-        more, findings = evaluate_rules(engine, first, prepared.evidence)
+        more, findings = evaluate_rules(engine, first, prepared.facts.coverage)
     statuses += more
 
     findings, waiver_facts = apply_waivers(prepared.evidence.waivers, findings, prepared.as_of)
@@ -199,7 +211,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             # These rules judge the waivers alone; the whole document again would cost a
             # second serialisation of every deployment for nothing.
             engine.set_input({"waivers": waiver_facts})
-            more_statuses, more_findings = evaluate_rules(engine, later, prepared.evidence)
+            more_statuses, more_findings = evaluate_rules(engine, later, prepared.facts.coverage)
         statuses += more_statuses
         findings += more_findings
 
@@ -210,6 +222,10 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),
         fail_on=options.fail_on or prepared.config.fail_on or DEFAULT_FAIL_ON,
+        require_all=(
+            options.require_all if options.require_all is not None else prepared.config.require_all
+        ),
+        ignored=tuple(prepared.evidence.ignored),
         as_of=prepared.as_of.isoformat(),
         head=prepared.facts.head,
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
@@ -234,6 +250,11 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             "reference_exclude": list(params.reference_exclude),
             "review_bots": list(params.review_bots),
             "observation_grace_seconds": params.observation_grace_seconds,
+            **(
+                {"unlisted_services": list(params.unlisted_services)}
+                if params.unlisted_services
+                else {}
+            ),
         },
         counts={
             "deployments": len(prepared.facts.input["deployments"]),
@@ -256,7 +277,11 @@ def _gate_rules(
         if stage in rule.gate or reviews:
             chosen.append(rule)
         else:
-            skipped.append(_status(rule, evaluated=False, reason=f"not judged at the {stage} gate"))
+            skipped.append(
+                _status(
+                    rule, evaluated=False, reason=f"not judged at the {stage} gate", not_asked=True
+                )
+            )
     return chosen, skipped
 
 
@@ -273,28 +298,43 @@ def _evidence_location(prepared: Prepared) -> str | None:
 
 
 def evaluate_rules(
-    engine: Engine, rules: list[RuleMeta], evidence: Evidence
+    engine: Engine, rules: list[RuleMeta], coverage: dict[str, Coverage]
 ) -> tuple[list[RuleStatus], list[Finding]]:
-    """Evaluate every rule whose evidence is present; the rest are not evaluated."""
+    """Evaluate every rule whose evidence the judged records hold; the rest are not evaluated,
+    with the reason. A rule judged on part of its evidence says what part it lacked."""
     statuses: list[RuleStatus] = []
     findings: list[Finding] = []
-    missing = {r.id: [name for name in r.requires if name not in evidence.present] for r in rules}
+
+    def known(name: str) -> Coverage:
+        return coverage.get(name) or Coverage(False, f"no {name} evidence", read=False)
+
+    missing = {r.id: [n for n in r.requires if not known(n).present] for r in rules}
     engine.prefetch([r.path for r in rules if not missing[r.id]])
     for rule in rules:
         if missing[rule.id]:
-            reason = "no " + " or ".join(missing[rule.id]) + " evidence"
-            statuses.append(_status(rule, evaluated=False, reason=reason))
+            reasons = dict.fromkeys(
+                known(name).note or f"no {name} evidence" for name in missing[rule.id]
+            )
+            statuses.append(_status(rule, evaluated=False, reason="; ".join(reasons)))
             continue
         value = engine.evaluate(rule.path)
         findings.extend(_findings(rule, value))
-        absent = [name for name in rule.optional if name not in evidence.present]
-        partial = "judged without " + " or ".join(absent) + " evidence" if absent else None
-        statuses.append(_status(rule, evaluated=True, reason=partial))
+        notes = [known(name).note for name in rule.requires if known(name).note]
+        absent = [name for name in rule.optional if not known(name).read]
+        if absent:
+            notes.append("judged without " + " or ".join(absent) + " evidence")
+        statuses.append(
+            _status(rule, evaluated=True, reason="; ".join(n for n in notes if n) or None)
+        )
     return statuses, findings
 
 
-def _status(rule: RuleMeta, *, evaluated: bool, reason: str | None = None) -> RuleStatus:
-    return RuleStatus(rule.id, rule.title, rule.severity, rule.controls, evaluated, reason)
+def _status(
+    rule: RuleMeta, *, evaluated: bool, reason: str | None = None, not_asked: bool = False
+) -> RuleStatus:
+    return RuleStatus(
+        rule.id, rule.title, rule.severity, rule.controls, evaluated, reason, not_asked
+    )
 
 
 def _findings(rule: RuleMeta, value: Any) -> list[Finding]:

@@ -57,6 +57,161 @@ JSONL_GOOD = json.dumps(
     }
 )
 
+
+def _files(**files: str) -> Callable[[Path, Path], None]:
+    """The good deployment and these evidence files (``name=text``; dots as ``__``)."""
+
+    def setup(repo: Path, evidence: Path) -> None:
+        (evidence / "deploys.yaml").write_text(GOOD)
+        for name, text in files.items():
+            path = evidence / name.replace("__", ".")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+
+    return setup
+
+
+FLEET = "services:\n  web:\n    hosts: [web-1, web-2]\n"
+SECOND = GOOD.replace("id: D1", "id: D2").replace("2024-02-01", "2024-02-02")
+EVENT = (
+    "- {flag: f, service: web, environment: production, enabled: true,"
+    " at: 2024-02-03T00:00:00Z, by: ops@example.com}\n"
+)
+SEEN = (
+    '{"host": "web-1", "service": "web", "version": "main", '
+    '"observed_at": "2024-02-02T00:00:00Z"}\n'
+)
+
+# Mistakes that would otherwise end in a wrong pass: a record that does not join the others,
+# a file under a name nobody reads, an empty file, a waiver that can never match.
+FAIL_CLOSED = [
+    (
+        "deployment-service-not-in-fleet",
+        _files(fleet__yaml=FLEET, deploys__yaml=GOOD.replace("service: web", "service: web_prod")),
+        ["deploys.yaml:1:", "service 'web_prod' is not in fleet.yaml (did you mean 'web'?)"],
+    ),
+    (
+        "misspelt-environment-among-deployments",
+        _files(
+            deploys__yaml=GOOD
+            + SECOND
+            + GOOD.replace("id: D1", "id: D3").replace("production", "prodcution")
+        ),
+        ["deploys.yaml:17:", "environment 'prodcution' is used once, and 'production' by 2"],
+    ),
+    (
+        "deployment-environment-not-declared",
+        _files(fleet__yaml=FLEET + "environments: [prod, staging]\n"),
+        ["deploys.yaml:1:", "environment 'production' is not in fleet.yaml's environments"],
+    ),
+    (
+        "flag-event-environment-unknown",
+        _files(flag_events__yaml=EVENT.replace("environment: production", "environment: prod")),
+        [
+            "flag_events.yaml:1:",
+            "environment 'prod' is not an environment any deployment names",
+            "(did you mean 'production'?)",
+        ],
+    ),
+    (
+        "flag-event-service-unknown",
+        _files(fleet__yaml=FLEET, flag_events__yaml=EVENT.replace("service: web", "service: wbe")),
+        ["flag_events.yaml:1:", "service 'wbe' is not in the inventory", "did you mean 'web'?"],
+    ),
+    (
+        "observation-host-not-in-fleet",
+        _files(fleet__yaml=FLEET, observations__jsonl=SEEN.replace("web-1", "web-01")),
+        ["observations.jsonl:1:", "host 'web-01' is not a host of web in fleet.yaml"],
+    ),
+    (
+        "observation-service-unknown",
+        _files(observations__jsonl=SEEN.replace('"service": "web"', '"service": "webs"')),
+        ["observations.jsonl:1:", "service 'webs' is not in the inventory", "'web'"],
+    ),
+    (
+        "finished-before-started",
+        _files(deploys__yaml=GOOD + "  finished_at: 2024-02-01T08:00:00Z\n"),
+        ["deploys.yaml:1:", "finished_at '2024-02-01T08:00:00Z' is before started_at"],
+    ),
+    (
+        "misspelt-status",
+        _deploys(GOOD.replace("succeeded", "sucess")),
+        ["deploys.yaml:8:", "got 'sucess'", "(did you mean 'succeeded'?)"],
+    ),
+    (
+        "misspelt-key",
+        _deploys(GOOD.replace("commit: main", "sha: main")),
+        ["deploys.yaml:4:", "unknown field 'sha'", "'commit'"],
+    ),
+    (
+        "observations-as-json",
+        _files(observations__json=SEEN),
+        ["observations.json: observations.json is not read", "observations.jsonl"],
+    ),
+    (
+        "near-miss-file-name",
+        _files(deploy__yaml=GOOD),
+        ["deploy.yaml: deploy.yaml is not an evidence file", "did you mean 'deploys'?"],
+    ),
+    (
+        "config-in-the-evidence-directory",
+        _files(knightwatch__yml="require_all: true\n"),
+        ["knightwatch.yml is not read here", "repository root"],
+    ),
+    (
+        "registry-in-the-evidence-directory",
+        _files(flags__yaml="flags: []\n"),
+        ["flags.yaml is not read here", "repository's history"],
+    ),
+    (
+        "unknown-file",
+        _files(notes__txt="hello\n"),
+        ["notes.txt is not an evidence file knightwatch reads", "deploys"],
+    ),
+    (
+        "a-subdirectory",
+        lambda r, e: [_deploys(GOOD)(r, e), (e / "archive").mkdir()],
+        ["archive: a directory in the evidence directory is not read"],
+    ),
+    (
+        "misnamed-config-at-the-root",
+        lambda r, e: [_deploys(GOOD)(r, e), (r / "knightwatch.yml").write_text("fail_on: low\n")],
+        ["knightwatch.yml is not read: the options file is knightwatch.yaml"],
+    ),
+    ("empty-deploys", _deploys(""), ["deploys.yaml: deploys file is empty"]),
+    (
+        "comments-only-deploys",
+        _deploys("# exported 2024-02-01\n---\n"),
+        ["deploys.yaml: deploys file is empty"],
+    ),
+    ("empty-jsonl", _deploys("\n\n", "deploys.jsonl"), ["deploys.jsonl: deploys file is empty"]),
+    ("empty-fleet", _files(fleet__yaml=""), ["fleet.yaml: fleet file is empty"]),
+    (
+        "waiver-for-an-unknown-rule",
+        _files(
+            waivers__yaml="- {rule: REVIEW-01, subject: D1, reason: r, approved_by: x, "
+            "expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "rule 'REVIEW-01' is no rule's id (did you mean 'REVIEW-001'?)"],
+    ),
+    (
+        "waiver-with-a-short-sha",
+        _files(
+            waivers__yaml="- {rule: REVIEW-002, subject: 3f9c2e1, reason: r, approved_by: x, "
+            "expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "full 40-character commit shas", "write 3f9c2e1*"],
+    ),
+    (
+        "waiver-of-the-wrong-shape",
+        _files(
+            waivers__yaml="- {rule: FLEET-001, subject: web-2, reason: r, approved_by: x, "
+            "expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "subjects of this rule look like DEPLOYMENT:HOST"],
+    ),
+]
+
 # (id, setup, the text the one message must contain)
 CASES = [
     (
@@ -75,7 +230,7 @@ CASES = [
         [
             "deploys.yaml:8:",
             "targets.0.status",
-            "'succeeded', 'failed', 'skipped' or 'unreachable'",
+            "got 'done'; expected one of succeeded, failed, skipped, unreachable",
         ],
     ),
     (
@@ -86,12 +241,12 @@ CASES = [
     (
         "host-not-a-string",
         _deploys(GOOD.replace("host: web-1", "host: 7")),
-        ["deploys.yaml:8:", "targets.0.host", "valid string"],
+        ["deploys.yaml:8:", "targets.0.host", "expected text, got 7 (a number); quote it"],
     ),
     (
         "missing-field",
         _deploys(GOOD.replace("  deployer: ops@example.com\n", "")),
-        ["deploys.yaml:1:", "deployer", "Field required"],
+        ["deploys.yaml:1:", "deployer: required field missing"],
     ),
     (
         "duplicate-id",
@@ -118,7 +273,7 @@ CASES = [
     (
         "integer-commit",
         _deploys(GOOD.replace("commit: main", "commit: 1234567")),
-        ["deploys.yaml:4:", "commit", "valid string"],
+        ["deploys.yaml:4:", "commit: expected text, got 1234567 (a number); quote it"],
     ),
     (
         "jsonl-bad-json",
@@ -200,7 +355,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("setup", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("setup", "needles"),
+    [c[1:] for c in CASES + FAIL_CLOSED],
+    ids=[c[0] for c in CASES + FAIL_CLOSED],
+)
 def test_bad_evidence_exits_2_with_one_clear_message(
     tmp_path: Path, setup: Callable[[Path, Path], None], needles: list[str]
 ) -> None:
@@ -220,6 +379,14 @@ def test_bad_evidence_exits_2_with_one_clear_message(
     assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
     assert not out.exists()
     assert result.out == ""
+    for internal in (
+        "instance of",
+        "constrained-",
+        "Input should",
+        "Field required",
+        "Extra inputs",
+    ):
+        assert internal not in result.err
 
 
 def test_shallow_clone_is_refused_with_advice(tmp_path: Path) -> None:

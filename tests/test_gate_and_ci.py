@@ -145,25 +145,42 @@ def test_the_deploy_gate_judges_what_would_ship_since_the_last_deployment(
     assert report["summary"]["deployments"] == 1  # type: ignore[index]
 
 
-def test_the_gate_needs_no_evidence_directory(
+def test_the_gate_needs_no_deployment_records_but_must_know_the_service(
     shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
 ) -> None:
     repo, _ = shop
-    result = run_cli(
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        tmp_path / "none",
-        "--candidate",
-        "pr-17",
-        "--service",
-        "web",
-        "--stage",
-        "merge",
+    gate = ("check", "--repo", repo.path, "--candidate", "pr-17", "--service", "web")
+    result = run_cli(*gate, "--evidence", tmp_path / "none", "--stage", "merge")
+    # Nothing knows "web": a gate judging a service that may not exist would pass on nothing.
+    assert result.code == 2
+    assert "--service 'web' is not a service the inventory or any deployment knows" in result.err
+    evidence = tmp_path / "new"
+    write_yaml(
+        evidence / "fleet.yaml",
+        {"services": {"web": {"hosts": ["web-1"]}}, "environments": ["production"]},
     )
-    assert result.code == 1
+    result = run_cli(*gate, "--evidence", evidence, "--stage", "merge")
+    assert result.code == 1, result.err
     assert "DEAD-001" in result.out and "candidate:old_checkout" in result.out
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--service", "wbe"], "--service 'wbe' is not a service the inventory or any deployment"),
+        (["--service", "web", "--environment", "prod"], "(did you mean 'production'?)"),
+        (["--service", "web", "--environment", "staging"], "known: production"),
+    ],
+)
+def test_the_gate_refuses_a_service_or_environment_nothing_knows(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path, extra: list[str], needle: str
+) -> None:
+    repo, _ = shop  # its evidence: one deployment of web to production
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--candidate", "pr-17", *extra
+    )
+    assert result.code == 2
+    assert needle in result.err, result.err
 
 
 @pytest.mark.parametrize(

@@ -80,8 +80,7 @@ def narrate(report: Report, written: list[Path], verify: str | None = None) -> s
     """The whole demo text, derived from the report alone."""
     lines = [
         STORY,
-        f"What knightwatch finds: {len(report.findings)} findings, "
-        f"verdict {report.verdict.upper()}.",
+        f"What knightwatch finds: {len(report.findings)} findings, verdict {report.verdict_line}.",
         "",
     ]
     for finding in sorted(report.findings, key=lambda f: (f.rule, f.subject)):

@@ -20,8 +20,17 @@ RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
 _RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b")
 EvidenceName = Literal[
-    "deploys", "reviews", "fleet", "flag_events", "observations", "identities", "waivers"
+    "deploys",
+    "reviews",
+    "fleet",
+    "flag_events",
+    "observations",
+    "identities",
+    "waivers",
+    "registry",
 ]
+SUBJECT_PARTS = ("deployment", "commit", "host", "flag", "at", "path", "rule", "subject")
+"""What a rule's ``subject`` template may be made of, e.g. ``{deployment}:{host}``."""
 
 
 class _Custom(BaseModel):
@@ -35,6 +44,7 @@ class _Custom(BaseModel):
     optional: list[EvidenceName] = []
     stage: Literal["findings", "waivers"] = "findings"
     gate: list[Literal["merge", "deploy"]] = []
+    subject: str | None = None
 
 
 class _Annotation(BaseModel):
@@ -65,6 +75,9 @@ class RuleMeta:
     """``waivers``: evaluated after every other rule, with ``input.waivers`` filled in."""
     gate: tuple[str, ...]
     """The gates (``merge``, ``deploy``) where the rule judges a candidate."""
+    subject: str | None
+    """The shape of its subjects, e.g. ``{deployment}:{host}`` (waivers are checked against
+    it); None when the rule does not say."""
     path: str
     """``data.<package>.<rule>``."""
     file: str
@@ -119,6 +132,12 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
         try:
             annotation = _Annotation.model_validate(document)
             _fields(annotation.custom.message)
+            unknown = _fields(annotation.custom.subject or "") - set(SUBJECT_PARTS)
+            if unknown:
+                raise ValueError(
+                    f"subject part {{{sorted(unknown)[0]}}} is not one of "
+                    + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
+                )
         except (ValidationError, ValueError) as exc:
             detail = exc.errors(include_url=False)[0] if isinstance(exc, ValidationError) else None
             text = (
@@ -150,6 +169,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 optional=tuple(custom.optional),
                 stage=custom.stage,
                 gate=tuple(custom.gate),
+                subject=custom.subject,
                 path=f"data.{package}.{head.group(1)}",
                 file=file,
                 line=index + 1,

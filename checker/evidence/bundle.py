@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from checker.errors import InputError
-from checker.evidence.files import LineDict, Located, parse_records, parse_yaml, read_text, validate
+from checker.evidence.files import (
+    LineDict,
+    Located,
+    is_blank,
+    parse_records,
+    parse_yaml,
+    read_text,
+    validate,
+)
 from checker.evidence.identities import IdentityResolver
+from checker.evidence.messages import did_you_mean, kind_of, shown
 from checker.evidence.models import (
     Deployment,
     FlagEvent,
@@ -77,6 +88,10 @@ class Evidence:
     identities: IdentityResolver = field(default_factory=IdentityResolver)
     present: set[str] = field(default_factory=set)
     files: list[FileDigest] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    """Files of the directory that ``evidence_ignore`` says are not evidence."""
+    streams: set[tuple[str, str]] = field(default_factory=set)
+    """Every (service, environment) a deployment record names, in scope of this run or not."""
     locations: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
     """Each kind's records' file and line, by position, for messages about them."""
 
@@ -109,25 +124,53 @@ Scope = Callable[[str, dict[str, Any]], bool]
 """Which raw records of a kind a run needs; the others are parsed but not validated."""
 
 
+def _empty(kind: Kind, path: Path) -> InputError:
+    """An evidence file with nothing in it: an exporter that failed, or a file truncated.
+    Knowing that there is nothing must be said, not inferred from silence."""
+    if kind.shape == "list":
+        hint = f"if there really are no {kind.what} records, write [] in {kind.name}.yaml" + (
+            "" if kind.required else ", or remove the file"
+        )
+    else:
+        hint = "fill it in, or remove the file"
+    return InputError(f"{kind.name} file is empty", path=str(path), hint=hint)
+
+
 def parse_document(kind: Kind, path: Path, data: bytes) -> BaseModel:
-    """A document file (fleet, identities) as its model; an empty file is an empty mapping."""
+    """A document file (fleet, identities) as its model; an empty file is an error."""
     document = parse_yaml(data, path)
-    if document is None:
-        document = LineDict()
+    if document is None or is_blank(data, path):
+        raise _empty(kind, path)
     line = document.line if isinstance(document, LineDict) else 1
     return validate(kind.model, Located(document, line), path, kind.what)
 
 
-def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list[tuple[Any, int]]:
-    keep = (
-        None if scope is None else (lambda raw: not isinstance(raw, dict) or scope(kind.name, raw))
-    )
-    items: list[Located] = parse_records(data, path, keep)
+def _load_list(
+    kind: Kind,
+    path: Path,
+    data: bytes,
+    scope: Scope | None,
+    streams: set[tuple[str, str]],
+) -> list[tuple[Any, int]]:
+    def keep(raw: Any) -> bool:
+        if not isinstance(raw, dict):
+            return True
+        if kind.name == "deploys":
+            service, environment = raw.get("service"), raw.get("environment")
+            if isinstance(service, str) and isinstance(environment, str):
+                streams.add((service, environment))
+        return scope is None or scope(kind.name, raw)
+
+    if is_blank(data, path):
+        raise _empty(kind, path)
+    # Unscoped, every record is validated and the streams come from the models.
+    items: list[Located] = parse_records(data, path, keep if scope is not None else None)
     out: list[tuple[Any, int]] = []
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, dict):
             raise InputError(
-                f"{kind.what} #{index}: expected a mapping, got {type(item.value).__name__}",
+                f"{kind.what} #{index}: expected a mapping, got {shown(item.value)} "
+                f"({kind_of(item.value)})",
                 path=str(path),
                 line=item.line or None,
             )
@@ -136,8 +179,16 @@ def _load_list(kind: Kind, path: Path, data: bytes, scope: Scope | None) -> list
     return out
 
 
-def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = None) -> Evidence:
-    """Read and validate every evidence file in ``directory``.
+def load_evidence(
+    directory: Path,
+    *,
+    gate: bool = False,
+    scope: Scope | None = None,
+    ignore: Sequence[str] = (),
+    registry: str = "flags.yaml",
+) -> Evidence:
+    """Read and validate every evidence file in ``directory``; any other file in it is an
+    error unless ``ignore`` names it (a misnamed file must not be silently skipped).
 
     A gate (``check --candidate``) judges a deployment that has no record yet, so there the
     directory and its deployment records may be absent: there is simply no history to use.
@@ -153,6 +204,7 @@ def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = 
             hint="pass --evidence DIR, or set 'evidence' in knightwatch.yaml",
         )
     evidence = Evidence(directory=directory)
+    evidence.ignored = account_for_files(directory, ignore, registry)
     for kind in KINDS:
         path = find_file(directory, kind)
         if path is None:
@@ -174,14 +226,82 @@ def load_evidence(directory: Path, *, gate: bool = False, scope: Scope | None = 
             elif isinstance(model, Identities):
                 evidence.identities = IdentityResolver(model.root, source=str(path))
             continue
-        records = _load_list(kind, path, data, scope)
+        records = _load_list(kind, path, data, scope, evidence.streams)
         evidence.locations[kind.name] = [(path, line) for _, line in records]
         getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
             record for record, _ in records
         )
+    evidence.streams.update((d.service, d.environment) for d in evidence.deployments)
     _check_unique_ids(evidence)
     evidence.files.sort(key=lambda f: f.path)
     return evidence
+
+
+_DOCUMENTATION = re.compile(r"^README(\.[A-Za-z0-9]+)?$", re.IGNORECASE)
+
+
+def account_for_files(directory: Path, ignore: Sequence[str], registry: str) -> list[str]:
+    """Every entry of the evidence directory is an evidence file, a README, hidden, or named by
+    ``ignore``; anything else is an error that says what name it should have. Returns the
+    names ``ignore`` matched."""
+    expected = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
+    ignored: list[str] = []
+    for entry in sorted(directory.iterdir()):
+        name = entry.name
+        if name.startswith(".") or _DOCUMENTATION.match(name):
+            continue
+        if name in expected and entry.is_file():
+            continue
+        if any(fnmatch.fnmatchcase(name, glob) for glob in ignore):
+            ignored.append(name)
+            continue
+        message, hint = _unread(name, entry.is_dir(), registry)
+        raise InputError(message, path=str(entry), hint=hint)
+    return ignored
+
+
+def _unread(name: str, is_dir: bool, registry: str) -> tuple[str, str]:
+    """Why a file in the evidence directory is not read, and what to do about it."""
+    stem, _, suffix = name.partition(".")
+    elsewhere = "move it out of the evidence directory, or list it under evidence_ignore in "
+    elsewhere += "knightwatch.yaml"
+    if is_dir:
+        return "a directory in the evidence directory is not read", elsewhere
+    if stem == "knightwatch":
+        return (
+            f"{name} is not read here: knightwatch.yaml is read from the repository root",
+            "move it to the root of the repository (--repo)",
+        )
+    if name == PurePosixPath(registry).name or stem in ("flags", "flag_registry", "registry"):
+        return (
+            f"{name} is not read here: the flag registry is read from the repository's "
+            f"history ({registry} in the repository, or flags_file in knightwatch.yaml)",
+            "commit the registry to the repository",
+        )
+    kind = KIND_BY_NAME.get(stem)
+    if kind is not None:
+        names = ", ".join(f"{kind.name}{s}" for s in kind.suffixes)
+        hint = f"rename it to {kind.name}{kind.suffixes[0]}"
+        if suffix == "json":
+            lines = f"{kind.name}.jsonl" if ".jsonl" in kind.suffixes else None
+            hint = (
+                f"JSON Lines (one object a line) go in {lines}; a JSON array or object is "
+                f"YAML too: rename it to {kind.name}.yaml"
+                if lines
+                else f"JSON is YAML too: rename it to {kind.name}.yaml"
+            )
+        return f"{name} is not read: {kind.what} evidence is read from {names}", hint
+    near = did_you_mean(stem, KIND_BY_NAME, cutoff=0.75)
+    if stem in ("deployments", "deployment", "deploy"):
+        near = " (did you mean 'deploys'?)"
+    if near:
+        return f"{name} is not an evidence file knightwatch reads{near}", "rename it"
+    names = ", ".join(sorted(KIND_BY_NAME))
+    return (
+        f"{name} is not an evidence file knightwatch reads (the evidence files are {names}, "
+        "each .yaml, .yml or .jsonl)",
+        elsewhere,
+    )
 
 
 def _check_unique_ids(evidence: Evidence) -> None:

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from checker.errors import InputError
+from checker.evidence.messages import describe_validation_error
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -160,6 +161,18 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: PurePath) -> InputError:
     return InputError(f"invalid YAML: {problem}", path=str(path), line=line)
 
 
+def is_blank(data: bytes, path: PurePath) -> bool:
+    """Whether a file holds no record at all: only white space, and in YAML only comments
+    and document markers (an explicit ``[]`` is not blank: it says there are none)."""
+    for raw in data.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if path.suffix == ".jsonl" or not (line.startswith(b"#") or line in (b"---", b"...")):
+            return False
+    return True
+
+
 def parse_yaml(data: bytes, path: PurePath) -> Any:
     """One YAML document, with input errors naming file and line."""
     loader, node = _compose(data, path)
@@ -222,22 +235,11 @@ def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
     return line
 
 
-def describe_validation_error(exc: ValidationError) -> tuple[str, tuple[int | str, ...]]:
-    """The first error as one sentence, and its location."""
-    error = exc.errors(include_url=False)[0]
-    loc = tuple(error["loc"])
-    field = ".".join(str(p) for p in loc)
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-        message = "unknown field (check its spelling against the evidence format)"
-    return (f"{field}: {message}" if field else message), loc
-
-
 def validate(model: type[ModelT], item: Located, path: PurePath, what: str) -> ModelT:
     """Validate one raw record; every ValidationError becomes an InputError here, and only here."""
     try:
         return model.model_validate(item.value)
     except ValidationError as exc:
-        message, loc = describe_validation_error(exc)
+        message, loc = describe_validation_error(exc, model)
         line = _line_of(item.value, loc, item.line) if path.suffix != ".jsonl" else item.line
         raise InputError(f"{what}: {message}", path=str(path), line=line or None) from exc

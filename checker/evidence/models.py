@@ -137,6 +137,16 @@ class Deployment(Record):
             raise ValueError(f"host {twice!r} is listed twice in targets")
         return self
 
+    @model_validator(mode="after")
+    def _finished_after_it_started(self) -> Deployment:
+        if self.finished_at is not None and timestamp_ns(self.finished_at) < timestamp_ns(
+            self.started_at
+        ):
+            raise ValueError(
+                f"finished_at {self.finished_at!r} is before started_at {self.started_at!r}"
+            )
+        return self
+
 
 class ReviewApproval(Record):
     """An approval in the review system; ``commit`` is the head it was given on."""
@@ -186,20 +196,34 @@ class Host(Record):
     tags: list[str] = []
 
 
+def _host_mapping(value: object) -> object:
+    """A host written as its bare name stands for ``{name: NAME}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+HostEntry = Annotated[Host, BeforeValidator(_host_mapping, json_schema_input_type=Name | Host)]
+"""A host: its name, or ``{name, tags}``. One model, not a union of the two, so that an error
+in either form is reported at the host and not at each alternative."""
+
+
 class Service(Record):
     """The hosts a service runs on."""
 
-    hosts: list[Name | Host]
+    hosts: list[HostEntry]
 
     def host_names(self) -> list[str]:
         """Host names in the order given."""
-        return [h if isinstance(h, str) else h.name for h in self.hosts]
+        return [h.name for h in self.hosts]
 
 
 class Fleet(Record):
-    """``fleet.yaml``: the inventory of every service's hosts."""
+    """``fleet.yaml``: the inventory of every service's hosts and, optionally, the
+    environments they are deployed to."""
 
     services: dict[str, Service]
+    environments: list[Name] | None = None
+    """Every environment a deployment, flag event or gate may name; without it, those of the
+    deployments (where a near-miss spelling of another is an error)."""
 
 
 class Identities(RootModel[dict[str, list[Name]]]):

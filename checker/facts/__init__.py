@@ -14,8 +14,10 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
+from checker.evidence.integrity import check_flag_names
 from checker.evidence.models import timestamp_ns
-from checker.facts import deadcode, fleet, review
+from checker.facts import coverage, deadcode, fleet, review
+from checker.facts.coverage import Coverage
 from checker.facts.streams import SHORT, Streams
 from checker.timing import stage
 
@@ -36,6 +38,8 @@ class Parameters:
     """The id of a gate's candidate deployment: judge it alone."""
     gate_stage: str = "deploy"
     """``merge``: the candidate ships what it adds to the protected branch, not to production."""
+    unlisted_services: tuple[str, ...] = ()
+    """Services deliberately outside fleet.yaml (knightwatch.yaml ``unlisted_services``)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Facts:
     head: str
     baseline_sha: str | None
     shipped_count: int
+    coverage: dict[str, Coverage]
+    """What the judged evidence covers, by the evidence names rules require."""
 
 
 def _resolve_everything(
@@ -176,6 +182,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             }
         }
     }
+    check_flag_names(evidence, _flag_names(document))
     if params.period or params.candidate:
         events = period_bounds(params.period) if params.period and not params.candidate else None
         _restrict(document, keep, events)
@@ -185,7 +192,21 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         head=history.head(),
         baseline_sha=baseline_sha,
         shipped_count=len(document["commits"]),
+        coverage=coverage.describe(
+            document,
+            evidence,
+            scope=f" in {params.period}" if params.period and not params.candidate else "",
+            registry_file=params.flags_file,
+        ),
     )
+
+
+def _flag_names(document: dict[str, Any]) -> set[str]:
+    """Every flag any version of the registry read for this run lists."""
+    names = set(document["flag_history"])
+    for registry in document["registries"].values():
+        names.update(registry["flags"])
+    return names
 
 
 def _candidate_history(

@@ -135,6 +135,7 @@ def add_deadcode_facts(
                     at_commit[sha] = (candidate, blob)
                     break
 
+        _registry_removed(history, at_commit, versions, flags_file, registries.errors)
         candidates = {flag.name for r in registries.parsed.values() if r for flag in r.flags}
         candidates |= {event.flag for event in evidence.flag_events}
         table: dict[str, dict[str, Any]] = {}
@@ -186,6 +187,31 @@ def add_deadcode_facts(
     document["registry_errors"] = sorted(
         registries.errors.values(), key=lambda e: (e["commit"], e["path"])
     )
+
+
+def _registry_removed(
+    history: GitHistory,
+    at_commit: dict[str, tuple[str | None, str | None]],
+    versions: list[FileVersion],
+    flags_file: str,
+    errors: dict[str, dict[str, str]],
+) -> None:
+    """A deployed commit without the registry, though the registry is in its history, cannot
+    be judged: deleting the registry does not retire its flags. Such a commit is reported as
+    an unreadable registry (DEAD-006), like a version that does not parse."""
+    written = [v.commit for v in reversed(versions) if v.blob is not None]  # newest first
+    for sha, (path, _) in sorted(at_commit.items()):
+        if path is not None or not written:
+            continue
+        if any(history.is_ancestor(commit, sha) for commit in written):
+            errors[f"absent:{sha}"] = {
+                "commit": sha,
+                "short": sha[:SHORT],
+                "path": flags_file,
+                "error": "it is absent at this deployed commit, though earlier commits of its "
+                "history have it; deleting the registry does not retire its flags (keep it, "
+                "with flags: [] once every flag is gone)",
+            }
 
 
 def _registry_facts(

@@ -30,4 +30,8 @@ def workflow_commands(report: Report) -> str:
             f"{finding.rule} {finding.subject}" + (" (waived)" if finding.waived else "")
         )
         lines.append(f"::{kind} {where}title={title}::{_data(finding.message)}")
+    for rule in report.incomplete:
+        kind = "error" if report.require_all else "warning"
+        title = _property(f"{rule.id} not evaluated")
+        lines.append(f"::{kind} title={title}::{_data(rule.reason or 'its evidence is absent')}")
     return "".join(line + "\n" for line in lines)

@@ -57,9 +57,10 @@ class HtmlRenderer:
         meta = [
             (
                 "Verdict",
-                f'<span class="verdict {report.verdict}">{report.verdict.upper()}</span>'
+                f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
                 f" — fails on {escape(report.fail_on)} and above",
             ),
+            *([("Note", f"<b>{escape(report.headline)}</b>")] if report.headline else []),
             ("Period", escape(report.period or "every deployment in the evidence")),
             ("As of", escape(report.as_of)),
             ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),

@@ -31,9 +31,18 @@ class JunitRenderer:
             )
             if not rule.evaluated:
                 case = ET.SubElement(suite, "testcase", classname=rule.id, name="not evaluated")
-                ET.SubElement(case, "skipped", message=f"not evaluated: {rule.reason}")
                 counts["tests"] += 1
-                counts["skipped"] += 1
+                if report.require_all and not rule.not_asked:
+                    ET.SubElement(
+                        case,
+                        "failure",
+                        message=f"not evaluated, and --require-all is set: {rule.reason}",
+                        type="incomplete",
+                    )
+                    counts["failures"] += 1
+                else:
+                    ET.SubElement(case, "skipped", message=f"not evaluated: {rule.reason}")
+                    counts["skipped"] += 1
             elif not findings:
                 ET.SubElement(suite, "testcase", classname=rule.id, name="no findings")
                 counts["tests"] += 1

@@ -34,8 +34,9 @@ class MarkdownRenderer:
             or "no findings"
         )
         lines = [
-            f"## knightwatch{scope}: {report.verdict.upper()}",
+            f"## knightwatch{scope}: {report.verdict_line}",
             "",
+            *([f"**{cell(report.headline)}**", ""] if report.headline else []),
             f"{counts}; {summary['waived']} waived; fails on {report.fail_on} and above. "
             f"HEAD `{report.head[:12]}`, {summary.get('deployments', 0)} deployments, "
             f"as of {report.as_of}.",

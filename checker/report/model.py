@@ -58,6 +58,8 @@ class RuleStatus:
     controls: tuple[str, ...]
     evaluated: bool
     reason: str | None = None
+    not_asked: bool = False
+    """Not judged by design (a gate's stage), rather than for want of evidence."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,18 @@ class Report:
     signature: dict[str, str] | None = None
     """For a signed audit's renderings: key id, payload digest, previous link. Not in to_dict,
     which is what gets signed."""
+    require_all: bool = False
+    """Rules not evaluated for want of evidence fail the verdict (``--require-all``)."""
+    ignored: tuple[str, ...] = ()
+    """Files of the evidence directory that ``evidence_ignore`` names: read by nobody."""
+    partial: bool = False
+    """An audit of a month that had not ended (``audit --partial``)."""
+
+    @property
+    def incomplete(self) -> tuple[RuleStatus, ...]:
+        """Rules not evaluated because their evidence was absent (a rule a gate does not judge
+        at its stage is not among them: it was not asked)."""
+        return tuple(r for r in self.rules if not r.evaluated and not r.not_asked)
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -106,13 +120,40 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """``fail`` when anything is failing, else ``pass``."""
-        return "fail" if self.failing else "pass"
+        """``fail`` when anything is failing, or with ``require_all`` when a rule could not be
+        evaluated; else ``pass``."""
+        return "fail" if self.failing or (self.require_all and self.incomplete) else "pass"
 
     @property
     def exit_code(self) -> int:
-        """0 pass, 1 findings at or above ``fail_on``."""
-        return EXIT_FINDINGS if self.failing else EXIT_PASS
+        """0 pass, 1 fail."""
+        return EXIT_FINDINGS if self.verdict == "fail" else EXIT_PASS
+
+    @property
+    def verdict_line(self) -> str:
+        """The verdict as every format words it: ``PASS``, ``FAIL``, and what was not judged,
+        e.g. ``PASS (incomplete: 6 rules not evaluated)``."""
+        text = self.verdict.upper()
+        count = len(self.incomplete)
+        if count:
+            rules = "rule" if count == 1 else "rules"
+            required = ", required by --require-all" if self.require_all else ""
+            text += f" (incomplete: {count} {rules} not evaluated{required})"
+        return text
+
+    @property
+    def headline(self) -> str | None:
+        """What a reader must know before the verdict: nothing was deployed in the period, or
+        the period had not ended."""
+        parts = []
+        if self.counts.get("deployments") == 0:
+            span = f" in {self.period}" if self.period else ""
+            parts.append(f"No deployments{span}: no deployment was judged.")
+        if self.partial and self.period:
+            parts.append(
+                f"Partial: {self.period} had not ended; this covers the deployments so far."
+            )
+        return " ".join(parts) or None
 
     def by_control(self) -> list[tuple[str, list[Finding]]]:
         """Every control any rule evidences, with the findings against it (possibly none)."""
@@ -144,6 +185,9 @@ class Report:
                 for r in self.rules
             ],
             "not_evaluated": [r.id for r in self.rules if not r.evaluated],
+            "complete": not self.incomplete,
+            "incomplete": [r.id for r in self.incomplete],
+            "require_all": self.require_all,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +199,7 @@ class Report:
             "fail_on": self.fail_on,
             "as_of": self.as_of,
             "period": self.period,
+            **({"partial": True} if self.partial else {}),
             **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
             "findings": [f.to_dict() for f in self.findings],
@@ -162,5 +207,6 @@ class Report:
             "inputs": {
                 "repository": {"head": self.head},
                 "files": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in self.files],
+                **({"ignored": list(self.ignored)} if self.ignored else {}),
             },
         }

@@ -69,6 +69,8 @@ class SarifRenderer:
                     "results": results,
                     "properties": {
                         "verdict": report.verdict,
+                        "complete": not report.incomplete,
+                        "not_evaluated": [r.id for r in report.incomplete],
                         "fail_on": report.fail_on,
                         "as_of": report.as_of,
                     },

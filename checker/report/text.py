@@ -44,6 +44,10 @@ class TextRenderer:
                 f"{gate['stage']} gate: {gate['candidate']} ({gate['commit'][:12]}) to "
                 f"{gate['service']} in {gate['environment']}"
             )
+        if report.headline:
+            lines.append(report.headline)
+        if report.ignored:
+            lines.append(f"Not evidence (evidence_ignore): {', '.join(report.ignored)}")
         lines.append("")
         findings = sorted(
             report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)
@@ -76,7 +80,7 @@ class TextRenderer:
         totals = ", ".join(parts) if parts else "no findings"
         evaluated = sum(1 for r in report.rules if r.evaluated)
         lines.append(
-            f"{paint(report.verdict, report.verdict.upper())}: {totals}; "
+            f"{paint(report.verdict, report.verdict_line)}: {totals}; "
             f"{evaluated} of {len(report.rules)} rules evaluated; "
             f"fail on {report.fail_on} and above"
         )

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,34 @@ from checker.signing import dsse
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FIRST_YEAR = 1970
 
 
-def check_period(period: str) -> str:
-    """``YYYY-MM`` or a usage error."""
-    if not PERIOD.match(period):
+def check_period(period: str, *, partial: bool = False, now: datetime | None = None) -> str:
+    """``YYYY-MM`` of a month that has ended (or any past or current month, ``partial``);
+    otherwise a usage error. A month still running, or not yet begun, attested as a plain
+    pass would claim what nobody can know yet."""
+    match = PERIOD.match(period)
+    if not match:
         raise UsageError(f"--period takes a month as YYYY-MM, got {period!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    if year < FIRST_YEAR:
+        raise UsageError(
+            f"--period {period}: git history and the evidence's timestamps begin in "
+            f"{FIRST_YEAR}; no deployment can lie in that month"
+        )
+    moment = now or datetime.now(UTC)
+    begun = (year, month) <= (moment.year, moment.month)
+    ended = (year, month) < (moment.year, moment.month)
+    if not begun:
+        raise UsageError(f"--period {period} has not begun (today is {moment.date()} UTC)")
+    if not ended and not partial:
+        raise UsageError(
+            f"--period {period} has not ended (today is {moment.date()} UTC): deployments may "
+            "still come",
+            hint="attest it after the month is over, or pass --partial to attest what there is "
+            "so far (the attestation then says it is partial)",
+        )
     return period
 
 
@@ -79,6 +102,9 @@ def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "period": report.period,
+            **({"partial": True} if report.partial else {}),
+            "complete": not report.incomplete,
+            "deployments": report.counts.get("deployments", 0),
             "as_of": report.as_of,
             "tool": {"name": "knightwatch", "version": __version__, "engine": report.engine},
             "policies": {"sha256": policy_digest},

@@ -15,6 +15,7 @@ import rego.v1
 #   reference_exclude). Power Peg's flag was retired in 2003; the code it switched on stayed.
 # custom:
 #   id: DEAD-001
+#   subject: "{deployment}:{flag}"
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:
@@ -22,7 +23,7 @@ import rego.v1
 #     - NIST SP 800-53 CM-7
 #     - SEC Rule 15c3-5(b)
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys]
+#   requires: [deploys, registry]
 #   message: >-
 #     Deployment {deployment} shipped code that still references retired flag {flag} in
 #     {count}: {files}.
@@ -52,6 +53,7 @@ files_count(n) := sprintf("%d files", [n]) if n != 1
 #   code reused the flag that had switched on Power Peg.
 # custom:
 #   id: DEAD-002
+#   subject: "{flag}"
 #   gate: [merge, deploy]
 #   severity: critical
 #   controls:
@@ -59,7 +61,7 @@ files_count(n) := sprintf("%d files", [n]) if n != 1
 #     - NIST SP 800-53 CM-4
 #     - SEC Rule 15c3-5(b)
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys]
+#   requires: [registry]
 #   message: "Flag {subject} was repurposed: {detail}."
 repurposed_flag contains finding if {
 	some name, record in input.flag_history
@@ -87,12 +89,13 @@ revival(record) := {text |
 #   code accumulates.
 # custom:
 #   id: DEAD-003
+#   subject: "{flag}"
 #   gate: [merge, deploy]
 #   severity: medium
 #   controls:
 #     - NIST SP 800-53 CM-3
 #     - NIST SP 800-53 CM-7
-#   requires: [deploys]
+#   requires: [deploys, registry]
 #   message: >-
 #     Flag {subject} was to be removed by {remove_by} but was still active when {count}
 #     deployments started: {deployments}.
@@ -126,13 +129,14 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 #   no file of that commit's tree (a directory matches everything below it).
 # custom:
 #   id: DEAD-004
+#   subject: "{deployment}:{path}"
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:
 #     - NIST SP 800-53 CM-7
 #     - NIST SP 800-53 SA-8
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys]
+#   requires: [deploys, registry]
 #   message: >-
 #     Deployment {deployment} shipped retired code {path} ({reason}) in {count}: {files}.
 retired_code_present contains finding if {
@@ -158,12 +162,13 @@ retired_code_present contains finding if {
 #   registry does not list has no owner, purpose or status, so nothing governs it.
 # custom:
 #   id: DEAD-005
+#   subject: "{deployment}:{flag}"
 #   gate: [merge, deploy]
 #   severity: low
 #   controls:
 #     - NIST SP 800-53 CM-8
 #     - NIST SP 800-53 CM-3
-#   requires: [deploys]
+#   requires: [deploys, registry]
 #   message: >-
 #     Deployment {deployment} shipped code referencing flag {flag} in {files}, but the flag
 #     registry at that commit does not list it.
@@ -189,12 +194,13 @@ unregistered_flag_referenced contains finding if {
 #   registry format; a version that does not cannot be judged, so the audit does not pass on it.
 # custom:
 #   id: DEAD-006
+#   subject: "{commit}:{path}"
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:
 #     - NIST SP 800-53 CM-3
 #     - SOX ITGC change management
-#   requires: [deploys]
+#   requires: [deploys, registry]
 #   message: "The flag registry {path} at commit {short} cannot be read: {error}"
 unreadable_registry contains finding if {
 	some entry in input.registry_errors

@@ -27,6 +27,7 @@ status_of(deployment, host) := object.get(deployment.target_status, host, "absen
 #   SMARS servers.
 # custom:
 #   id: FLEET-001
+#   subject: "{deployment}:{host}"
 #   severity: critical
 #   controls:
 #     - SOX ITGC change management
@@ -60,6 +61,7 @@ incomplete_deployment contains finding if {
 #   one started.
 # custom:
 #   id: FLEET-002
+#   subject: "{deployment}:{host}"
 #   severity: critical
 #   controls:
 #     - NIST SP 800-53 CM-2
@@ -104,14 +106,15 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 #   This is the rule that would have stopped 1 August 2012.
 # custom:
 #   id: FLEET-003
+#   subject: "{flag}@{at}"
 #   severity: critical
 #   controls:
 #     - NIST SP 800-53 CM-3
 #     - NIST SP 800-53 CM-4
 #     - SEC Rule 15c3-5(b)
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys, flag_events, fleet]
-#   optional: [observations]
+#   requires: [flag_events, fleet]
+#   optional: [deploys, observations]
 #   message: >-
 #     Flag {flag} was switched on for {service} in {environment} at {at} by {by} while its hosts
 #     ran different versions: {detail}.
@@ -155,6 +158,7 @@ observation_gap(event) := {text |
 #   went somewhere it should not have.
 # custom:
 #   id: FLEET-004
+#   subject: "{deployment}:{host}"
 #   severity: medium
 #   controls:
 #     - NIST SP 800-53 CM-8
@@ -165,7 +169,8 @@ observation_gap(event) := {text |
 #     for {service}.
 unlisted_target contains finding if {
 	some deployment in input.deployments
-	some host in object.keys(deployment.target_status) - object.get(fleet_hosts, deployment.service, set())
+	listed := fleet_hosts[deployment.service] # services outside the inventory are not judged
+	some host in object.keys(deployment.target_status) - listed
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, host]),
 		"deployment": deployment.id,

@@ -15,6 +15,7 @@ import rego.v1
 #   one technician and reviewed by nobody.
 # custom:
 #   id: REVIEW-001
+#   subject: "{deployment}"
 #   severity: high
 #   controls:
 #     - SOX ITGC change management
@@ -66,6 +67,7 @@ approval_gap(deployment) := "it has no approval" if {
 #   Approved-by trailer.
 # custom:
 #   id: REVIEW-002
+#   subject: "{commit}"
 #   gate: [deploy]
 #   severity: high
 #   controls:
@@ -101,6 +103,7 @@ independently_reviewed(commit) if {
 #   runs in production went through the branch's review and merge controls.
 # custom:
 #   id: REVIEW-003
+#   subject: "{deployment}"
 #   gate: [deploy]
 #   severity: high
 #   controls:

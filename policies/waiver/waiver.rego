@@ -12,6 +12,7 @@ import rego.v1
 #   not outlive the problem they excused or quietly cover a future one.
 # custom:
 #   id: WAIVER-001
+#   subject: "{rule}:{subject}"
 #   severity: medium
 #   controls:
 #     - SOX ITGC change management

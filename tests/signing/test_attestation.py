@@ -269,7 +269,7 @@ def test_replay_confirms_the_same_findings(setup: Setup) -> None:
 def test_replay_names_the_input_that_changed(setup: Setup, tmp_path: Path) -> None:
     case = build_knight(tmp_path / "copy")
     (case.evidence / "fleet.yaml").write_text(
-        (case.evidence / "fleet.yaml").read_text().replace("smars-08", "smars-09")
+        (case.evidence / "fleet.yaml").read_text() + "# edited after the audit\n"
     )
     result = run_cli(
         "verify", setup.dir / "jul.json", "--key", setup.pub, "--replay", "--repo", case.repo

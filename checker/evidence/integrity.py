@@ -1,0 +1,260 @@
+"""Referential integrity: every record names a service, environment, host and flag that the
+other evidence knows, before any rule runs.
+
+A record that does not join is not judged by the rules that look it up (a deployment of
+``smars_prod`` is in no service's fleet, a flag event in ``prod`` follows no deployment in
+``production``), so it would pass by being invisible. Here it is an input error instead,
+naming its file, line and value, and the nearest known name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from checker.errors import UsageError
+from checker.evidence.bundle import Evidence
+from checker.evidence.messages import did_you_mean
+
+_INVENTORY_HINT = (
+    "add it to fleet.yaml, or, if its hosts are deliberately not inventoried, list it under "
+    "unlisted_services in knightwatch.yaml"
+)
+NEAR = 0.8
+"""How alike two names must be (difflib's ratio) for one to be taken as a misspelling of the
+other where both could be real: ``prodcution``/``production`` (0.9), ``power_pg``/``power_peg``
+(0.94), but not ``delta``/``beta`` (0.67) or ``prod``/``production`` (0.57)."""
+_ENVIRONMENTS_HINT = "use one of them, or add it to environments: in fleet.yaml"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names records may use."""
+
+    services: frozenset[str]
+    """Services the inventory lists or declares unlisted; empty when neither exists."""
+    environments: frozenset[str]
+    """fleet.yaml's ``environments``, else every environment a deployment names."""
+    declared_environments: bool
+    hosts: dict[str, frozenset[str]]
+    """Each inventoried service's hosts."""
+
+
+def vocabulary(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabulary:
+    """The names the evidence declares: the inventory's, else the deployment records'."""
+    fleet = evidence.fleet
+    hosts = (
+        {name: frozenset(service.host_names()) for name, service in fleet.services.items()}
+        if fleet is not None
+        else {}
+    )
+    both = sorted(hosts.keys() & set(unlisted_services))
+    if both:
+        raise UsageError(
+            f"service {both[0]!r} is both in fleet.yaml and in unlisted_services in "
+            "knightwatch.yaml; keep it in one"
+        )
+    declared = fleet is not None and fleet.environments is not None
+    environments = (
+        frozenset(fleet.environments or [])
+        if declared and fleet is not None
+        else frozenset(environment for _, environment in evidence.streams)
+    )
+    return Vocabulary(
+        frozenset(hosts) | frozenset(unlisted_services), environments, declared, hosts
+    )
+
+
+def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabulary:
+    """Every deployment, observation and flag event joins the inventory and the deployments;
+    the first one that does not is an input error."""
+    names = vocabulary(evidence, unlisted_services)
+    environments = names.environments
+    in_environments = (
+        "is not in fleet.yaml's environments"
+        if names.declared_environments
+        else "is not an environment any deployment names"
+    )
+
+    def require(
+        kind: str,
+        index: int,
+        what: str,
+        field: str,
+        value: str,
+        known: Collection[str],
+        problem: str,
+        hint: str,
+    ) -> None:
+        if value in known:
+            return
+        choices = sorted(known)
+        near = did_you_mean(value, choices)
+        listing = f"; known: {', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''}"
+        raise evidence.error(
+            kind,
+            index,
+            f"{what}: {field} {value!r} {problem}{near or (listing if choices else '')}",
+            hint=hint,
+        )
+
+    for index, deployment in enumerate(evidence.deployments):
+        what = f"deployment {deployment.id}"
+        if names.services:
+            declared = "fleet.yaml" if evidence.fleet is not None else "unlisted_services"
+            require(
+                "deploys",
+                index,
+                what,
+                "service",
+                deployment.service,
+                names.services,
+                f"is not in {declared}",
+                _INVENTORY_HINT,
+            )
+        if names.declared_environments:
+            require(
+                "deploys",
+                index,
+                what,
+                "environment",
+                deployment.environment,
+                environments,
+                in_environments,
+                _ENVIRONMENTS_HINT,
+            )
+    if not names.declared_environments:
+        _check_spellings(evidence, "environment", [d.environment for d in evidence.deployments])
+    if not names.services:
+        _check_spellings(evidence, "service", [d.service for d in evidence.deployments])
+
+    services = names.services | {service for service, _ in evidence.streams}
+    unknown_service = "is not in the inventory and no deployment names it"
+    for index, event in enumerate(evidence.flag_events):
+        what = f"flag event {event.flag}@{event.at}"
+        require(
+            "flag_events",
+            index,
+            what,
+            "service",
+            event.service,
+            services,
+            unknown_service,
+            _INVENTORY_HINT,
+        )
+        require(
+            "flag_events",
+            index,
+            what,
+            "environment",
+            event.environment,
+            environments,
+            in_environments,
+            _ENVIRONMENTS_HINT,
+        )
+    for index, observation in enumerate(evidence.observations):
+        what = f"observation of {observation.host}"
+        require(
+            "observations",
+            index,
+            what,
+            "service",
+            observation.service,
+            services,
+            unknown_service,
+            _INVENTORY_HINT,
+        )
+        listed = names.hosts.get(observation.service)
+        if listed is not None:
+            require(
+                "observations",
+                index,
+                what,
+                "host",
+                observation.host,
+                listed,
+                f"is not a host of {observation.service} in fleet.yaml",
+                "observations are judged against the inventory: fix the host name, or "
+                "add the host to fleet.yaml",
+            )
+    return names
+
+
+def _check_spellings(evidence: Evidence, field: str, values: list[str]) -> None:
+    """Without a declared vocabulary, a name used once beside a near spelling used more often
+    is a misspelling: it would start a deployment stream of its own and be judged alone."""
+    counts = Counter(values)
+    for index, value in enumerate(values):
+        if counts[value] != 1:
+            continue
+        for other, times in counts.most_common():
+            if other == value or times < 2:
+                continue
+            near = other.casefold() == value.casefold() or (
+                difflib.SequenceMatcher(None, value, other).ratio() >= NEAR
+            )
+            if near:
+                declare = (
+                    "list every environment under environments: in fleet.yaml"
+                    if field == "environment"
+                    else "list every service in fleet.yaml (or under unlisted_services in "
+                    "knightwatch.yaml)"
+                )
+                raise evidence.error(
+                    "deploys",
+                    index,
+                    f"deployment {evidence.deployments[index].id}: {field} {value!r} is used "
+                    f"once, and {other!r} by {times} deployments: a misspelling?",
+                    hint=f"fix it; if both are real, {declare}",
+                )
+
+
+def check_gate_target(
+    names: Vocabulary, evidence: Evidence, service: str, environment: str
+) -> None:
+    """A gate's service and environment must be ones the inventory or a deployment knows:
+    a gate that judges a service that does not exist passes by judging nothing."""
+    services = names.services | {s for s, _ in evidence.streams}
+    if service not in services:
+        raise UsageError(
+            f"--service {service!r} is not a service the inventory or any deployment knows"
+            + (did_you_mean(service, services) or f" (known: {', '.join(sorted(services))})"),
+            hint=_INVENTORY_HINT,
+        )
+    environments = names.environments
+    if environment not in environments:
+        raise UsageError(
+            f"--environment {environment!r} is not an environment "
+            + ("fleet.yaml declares" if names.declared_environments else "any deployment names")
+            + (
+                did_you_mean(environment, environments)
+                or f" (known: {', '.join(sorted(environments)) or 'none'})"
+            ),
+            hint="for a service's first deployment to a new environment, add it to "
+            "environments: in fleet.yaml",
+        )
+
+
+def check_flag_names(evidence: Evidence, known: Collection[str]) -> None:
+    """A flag event whose flag is in no version of the registry, but is a near spelling of
+    one that is, is a misspelling: an error. A flag the registry has never heard of at all is
+    a flag nobody registered, which DEAD-005 looks for in the code; not an input error."""
+    for index, event in enumerate(evidence.flag_events):
+        if event.flag in known:
+            continue
+        near = [
+            name
+            for name in known
+            if name.casefold() == event.flag.casefold()
+            or difflib.SequenceMatcher(None, name, event.flag).ratio() >= NEAR
+        ]
+        if near:
+            raise evidence.error(
+                "flag_events",
+                index,
+                f"flag event {event.flag}@{event.at}: flag {event.flag!r} is in no version of the "
+                f"flag registry (did you mean {sorted(near)[0]!r}?)",
+                hint="fix the flag's name, or add the flag to the registry",
+            )

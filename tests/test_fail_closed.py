@@ -1,0 +1,343 @@
+"""Evidence that does not join up never ends in a pass: the realistic mistakes that once turned
+a failing audit into a PASS, each now an input error naming the value, or a verdict that says
+what it could not judge."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from checker.demo.knight import KnightCase, build_knight
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+
+APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T12:00:00Z"}]
+
+
+@pytest.fixture(scope="module")
+def knight(tmp_path_factory: pytest.TempPathFactory) -> KnightCase:
+    return build_knight(tmp_path_factory.mktemp("knight") / "knight")
+
+
+def edited(knight: KnightCase, tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the Knight evidence with one text replaced in one file."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for path in knight.evidence.iterdir():
+        text = path.read_text()
+        (evidence / path.name).write_text(text.replace(old, new, 1) if path.name == name else text)
+    return evidence
+
+
+def knight_check(knight: KnightCase, evidence: Path, *extra: str) -> CliResult:
+    return run_cli("check", "--repo", knight.repo, "--evidence", evidence, *extra)
+
+
+def test_the_knight_case_with_a_one_letter_service_typo_is_refused(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    """Once: FLEET-001 stopped judging the deployment, smars-08 vanished, verdict PASS."""
+    evidence = edited(knight, tmp_path, "deploys.yaml", "service: smars", "service: smars_prod")
+    result = knight_check(knight, evidence)
+    assert result.code == 2
+    assert "deploys.yaml:" in result.err
+    assert "service 'smars_prod' is not in fleet.yaml (did you mean 'smars'?)" in result.err
+    assert "unlisted_services" in result.err  # and how to say it is deliberate
+
+
+def test_a_flag_event_in_another_environment_spelling_is_refused(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    """Once: FLEET-003 judged no event, and the switch that cost $460 million passed."""
+    evidence = edited(knight, tmp_path, "flag_events.yaml", "production", "prod")
+    result = knight_check(knight, evidence)
+    assert result.code == 2
+    assert "flag_events.yaml:1: flag event power_peg@2012-08-01T13:30:00Z" in result.err
+    assert "environment 'prod' is not an environment any deployment names" in result.err
+    assert "(did you mean 'production'?)" in result.err
+
+
+def test_a_flag_event_for_a_misspelt_flag_is_refused(knight: KnightCase, tmp_path: Path) -> None:
+    evidence = edited(knight, tmp_path, "flag_events.yaml", "power_peg", "power_pg")
+    result = knight_check(knight, evidence)
+    assert result.code == 2
+    assert "flag 'power_pg' is in no version of the flag registry" in result.err
+    assert "(did you mean 'power_peg'?)" in result.err
+
+
+def test_a_month_without_flag_events_does_not_judge_fleet_003(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    run_cli("keygen", "--output", tmp_path / "k")
+    args = ["--repo", knight.repo, "--key", tmp_path / "k.key", "--as-of", "2012-10-01"]
+    result = run_cli("audit", *args, "--period", "2012-07", "-o", tmp_path / "jul.json")
+    assert result.code == 1, result.err
+    report = _signed_report(tmp_path / "jul.json")
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}
+    assert statuses["FLEET-003"]["status"] == "not_evaluated"
+    assert statuses["FLEET-003"]["reason"] == "no flag events in 2012-07"
+    # August's audit holds the switch itself, and FLEET-003 judges it although the deployment
+    # it follows started in July.
+    result = run_cli("audit", *args, "--period", "2012-08", "-o", tmp_path / "aug.json")
+    found = {(f["rule"], f["subject"]) for f in _signed_report(tmp_path / "aug.json")["findings"]}
+    assert ("FLEET-003", "power_peg@2012-08-01T13:30:00Z") in found
+    assert "no deployments in 2012-08" in result.err
+
+
+def _signed_report(path: Path) -> dict[str, object]:
+    envelope = json.loads(path.read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    return statement["predicate"]["report"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    """A reviewed commit, approved and deployed to its whole fleet; no flag registry."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c",
+        {"a.py": "print(1)\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    evidence = tmp_path / "ev"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            {
+                **deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL),
+                "finished_at": "2024-01-02T00:10:00Z",
+            }
+        ],
+    )
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    return repo, evidence
+
+
+def check(shop: tuple[ScriptedRepo, Path], *extra: str) -> CliResult:
+    repo, evidence = shop
+    return run_cli("check", "--repo", repo.path, "--evidence", evidence, *extra)
+
+
+def test_rules_without_evidence_make_a_visibly_incomplete_pass(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """No registry in the repository: the dead-code rules were once "evaluated" and passed."""
+    result = check(shop)
+    assert result.code == 0
+    verdict = result.out.splitlines()[-1]
+    assert verdict.startswith("PASS (incomplete: 8 rules not evaluated): no findings;")
+    assert "DEAD-001    no flag registry (flags.yaml) in the repository" in result.out
+    report = check(shop, "--format", "json").json()
+    assert report["verdict"] == "pass"
+    assert report["summary"]["complete"] is False
+    assert report["summary"]["incomplete"] == [
+        *(f"DEAD-00{n}" for n in range(1, 7)),
+        "FLEET-002",
+        "FLEET-003",
+    ]
+
+
+def test_require_all_turns_an_incomplete_pass_into_a_failure(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    result = check(shop, "--require-all", "--format", "json")
+    assert result.code == 1
+    report = result.json()
+    assert report["verdict"] == "fail" and report["summary"]["require_all"] is True
+    assert report["summary"]["failing"] == 0  # no finding: the gaps alone fail it
+    text = check(shop, "--require-all").out.splitlines()[-1]
+    assert text.startswith("FAIL (incomplete: ")
+    assert "required by --require-all" in text
+    repo, _ = shop
+    (repo.path / "knightwatch.yaml").write_text("require_all: true\n")
+    assert check(shop).code == 1
+    junit = check(shop, "--format", "junit").out
+    assert 'type="incomplete"' in junit
+
+
+def test_observations_that_cover_no_deployment_do_not_judge_fleet_002(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    repo, evidence = shop
+    sha = repo.git("rev-parse", "HEAD").strip()
+    (evidence / "observations.jsonl").write_text(
+        json.dumps(
+            # seen before the deployment finished: in no deployment's window
+            {
+                "host": "web-1",
+                "service": "web",
+                "version": sha,
+                "observed_at": "2024-01-01T00:00:00Z",
+            }
+        )
+        + "\n"
+    )
+    statuses = {r["id"]: r for r in check(shop, "--format", "json").json()["summary"]["rules"]}
+    assert statuses["FLEET-002"]["status"] == "not_evaluated"
+    assert statuses["FLEET-002"]["reason"] == "no observations after any deployment"
+
+
+def test_a_registry_deleted_before_the_deployed_commit_is_not_a_pass(tmp_path: Path) -> None:
+    """Deleting flags.yaml once made every dead-code rule pass on the next deployment."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    registry = yaml.safe_dump(
+        {
+            "flags": [
+                {
+                    "name": "power_peg",
+                    "purpose": "test strategy",
+                    "owner": "smars",
+                    "status": "retired",
+                    "created": "2003-06-02",
+                    "retired_at": "2005-03-14",
+                }
+            ]
+        }
+    )
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    repo.commit(
+        "flags",
+        {"flags.yaml": registry, "a.py": "power_peg = 1\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=reviewed,
+    )
+    repo.git("rm", "-q", "flags.yaml")
+    sha = repo.commit(
+        "drop the registry", {}, author=DEV, date="2024-01-02T00:00:00Z", trailers=reviewed
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-03T00:00:00Z", approvals=APPROVAL)],
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert result.code == 1, result.err
+    found = {f["rule"]: f for f in result.json()["findings"]}
+    assert found["DEAD-006"]["subject"] == f"{sha}:flags.yaml"
+    assert "deleting the registry does not retire its flags" in found["DEAD-006"]["message"]
+
+
+def test_unlisted_services_are_accepted_and_said(shop: tuple[ScriptedRepo, Path]) -> None:
+    repo, evidence = shop
+    sha = repo.git("rev-parse", "HEAD").strip()
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    batch = deployment(
+        "B1",
+        sha,
+        "2024-01-03T00:00:00Z",
+        approvals=APPROVAL,
+        service="batch",
+        targets=[{"host": "batch-1", "status": "succeeded"}],
+    )
+    write_yaml(evidence / "deploys.yaml", [*records, batch])
+    assert check(shop).code == 2  # batch is in no inventory
+    (repo.path / "knightwatch.yaml").write_text("unlisted_services: [batch]\n")
+    report = check(shop, "--format", "json").json()
+    assert report["verdict"] == "pass"
+    assert report["parameters"]["unlisted_services"] == ["batch"]
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}
+    assert statuses["FLEET-001"]["reason"] == (
+        "services outside the inventory (unlisted_services) not judged: batch"
+    )
+    assert not [f for f in report["findings"] if f["rule"] == "FLEET-004"]
+    (repo.path / "knightwatch.yaml").write_text("unlisted_services: [batch, web]\n")
+    result = check(shop)
+    assert result.code == 2
+    assert "service 'web' is both in fleet.yaml and in unlisted_services" in result.err
+
+
+def test_files_that_are_not_evidence_are_named_or_refused(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    repo, evidence = shop
+    (evidence / "README.md").write_text("Exported nightly by ops.\n")
+    (evidence / ".gitkeep").write_text("")
+    assert check(shop).code == 0
+    (evidence / "export.log").write_text("ok\n")
+    result = check(shop)
+    assert result.code == 2 and "export.log is not an evidence file" in result.err
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['*.log']\n")
+    report = check(shop, "--format", "json").json()
+    assert report["inputs"]["ignored"] == ["export.log"]
+    assert "Not evidence (evidence_ignore): export.log" in check(shop).out
+
+
+def _this_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def audit(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path, period: str, *extra: str | Path
+) -> tuple[CliResult, Path]:
+    """The shop's audit of ``period``, signed by a fresh key; the result and the output path."""
+    repo, evidence = shop
+    if not (tmp_path / "k.key").exists():
+        run_cli("keygen", "--output", tmp_path / "k")
+    out = tmp_path / "audit.json"
+    args = ["--repo", repo.path, "--evidence", evidence, "--key", tmp_path / "k.key", "-o", out]
+    return run_cli("audit", *args, "--period", period, *extra), out
+
+
+def predicate(path: Path) -> dict[str, object]:
+    envelope = json.loads(path.read_text())
+    return json.loads(base64.b64decode(envelope["payload"]))["predicate"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("period", "needle"),
+    [
+        ("2099-01", "--period 2099-01 has not begun"),
+        ("0000-01", "git history and the evidence's timestamps begin in 1970"),
+        (_this_month(), f"--period {_this_month()} has not ended"),
+    ],
+)
+def test_audit_refuses_a_month_that_has_not_ended(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path, period: str, needle: str
+) -> None:
+    result, out = audit(shop, tmp_path, period)
+    assert result.code == 2
+    assert needle in result.err
+    assert not out.exists()
+
+
+def test_a_partial_month_says_so_in_its_attestation(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path
+) -> None:
+    result, out = audit(shop, tmp_path, _this_month(), "--partial")
+    assert result.code == 0, result.err
+    assert f"audit {_this_month()} (partial)" in result.err
+    signed = predicate(out)
+    assert signed["partial"] is True
+    assert signed["report"]["partial"] is True  # type: ignore[index]
+    verified = run_cli("verify", out, "--key", tmp_path / "k.pub")
+    assert "partial: the month had not ended" in verified.out
+
+
+def test_a_month_without_deployments_is_attested_as_exactly_that(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path
+) -> None:
+    result, out = audit(shop, tmp_path, "2024-05", "--markdown", tmp_path / "a.md")
+    assert result.code == 0, result.err
+    assert "audit 2024-05: no deployments in 2024-05, nothing judged; pass (incomplete:" in (
+        result.err
+    )
+    signed = predicate(out)
+    assert signed["deployments"] == 0 and signed["complete"] is False
+    summary = signed["report"]["summary"]  # type: ignore[index]
+    assert "REVIEW-001" in summary["incomplete"]
+    statuses = {r["id"]: r for r in summary["rules"]}
+    assert statuses["REVIEW-001"]["reason"] == "no deployments in 2024-05"
+    assert "No deployments in 2024-05: no deployment was judged." in (tmp_path / "a.md").read_text()
+    verified = run_cli("verify", out, "--key", tmp_path / "k.pub")
+    assert "no deployments in the period" in verified.out
+    strict, _ = audit(shop, tmp_path, "2024-05", "--require-all")
+    assert strict.code == 1, strict.err
