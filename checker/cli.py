@@ -49,6 +49,13 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baseline", help="where the first deployment's shipped range starts")
     parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="an auditor's configuration file: over the repository's knightwatch.yaml, which "
+        "for an audit may then only make the rules stricter",
+    )
+    parser.add_argument(
         "--require-all",
         action="store_true",
         default=None,
@@ -119,6 +126,8 @@ def _options(args: argparse.Namespace) -> CheckOptions:
         baseline=args.baseline,
         policy_dirs=args.policies,
         require_all=args.require_all,
+        config_file=args.config,
+        audit=args.command == "audit",
         **_engine_options(args),
     )
 
@@ -387,11 +396,17 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
     from checker.runner import evaluate, prepare
-    from checker.signing.attestation import check_period, read_previous, sign_report
+    from checker.signing.attestation import (
+        check_as_of,
+        check_period,
+        read_previous,
+        sign_report,
+    )
     from checker.signing.keys import key_id, load_private
     from checker.timing import stage
 
     period = check_period(args.period, partial=args.partial)
+    check_as_of(period, args.as_of, partial=args.partial)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(_options(args), period=period)

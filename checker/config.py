@@ -47,8 +47,8 @@ class Config(BaseModel):
     """The flag registry's path inside the repository."""
     reference_exclude: list[str] = []
     """Globs of tracked files that do not count as references to a flag."""
-    fail_on: Severity | None = None
-    """Lowest severity that fails the check (default ``high``)."""
+    fail_on: Severity = "high"
+    """Lowest severity that fails the check."""
     policies: list[str] = []
     """Extra policy directories, relative to the repository root."""
     review_bots: list[str] = []
@@ -83,6 +83,15 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
             )
     if not path.is_file():
         return Config(), None
+    return load_config_file(path, role="config", name=CONFIG_NAME)
+
+
+def load_config_file(
+    path: Path, *, role: str, name: str | None = None
+) -> tuple[Config, FileDigest]:
+    """A configuration file (knightwatch.yaml, or an auditor's ``--config``), validated."""
+    if not path.is_file():
+        raise InputError("configuration file not found", path=str(path))
     data = read_text(path)
     document = parse_yaml(data, path)
     if document is None:
@@ -91,4 +100,4 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
         raise InputError("expected a mapping of options", path=str(path), line=1)
     line = document.line if isinstance(document, LineDict) else 1
     config = validate(Config, Located(document, line), path, "option")
-    return config, FileDigest("config", CONFIG_NAME, sha256_hex(data))
+    return config, FileDigest(role, name or path.name, sha256_hex(data))

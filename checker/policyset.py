@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,24 @@ class PolicySet:
     files: tuple[FileDigest, ...]
 
 
+RESERVED = "knightwatch"
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+def _check_namespace(name: str, source: str) -> None:
+    """Added policies live outside ``knightwatch.*``: a module in a shipped package could add
+    a body to one of its functions (``independently_approved(d) if true``) and so waive a
+    shipped rule from inside, where no report would show it."""
+    for match in _PACKAGE.finditer(source):
+        package = match.group(1)
+        if package == RESERVED or package.startswith(RESERVED + "."):
+            line = source.count("\n", 0, match.start(1)) + 1
+            raise PolicyError(
+                f"{name}:{line}: package {package} is reserved for the shipped policies; "
+                "put added rules in a package of their own (e.g. acme.tickets)"
+            )
+
+
 def _display(path: Path, root: Path, label: str) -> str:
     return f"{label}/{path.relative_to(root).as_posix()}"
 
@@ -36,20 +55,21 @@ def load_policy_set(
     extra_dirs: list[Path] | None = None, *, include_builtin: bool = True
 ) -> PolicySet:
     """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests."""
-    roots: list[tuple[Path, str]] = []
+    roots: list[tuple[Path, str, bool]] = []
     if include_builtin:
-        roots.append((builtin_policy_dir(), "policies"))
+        roots.append((builtin_policy_dir(), "policies", True))
     for directory in extra_dirs or []:
         if not directory.is_dir():
             raise UsageError(f"policy directory not found: {directory}")
         builtin = directory.resolve() == builtin_policy_dir().resolve()
-        roots.append((directory, "policies" if builtin else directory.as_posix().rstrip("/")))
+        label = "policies" if builtin else directory.as_posix().rstrip("/")
+        roots.append((directory, label, builtin))
     modules: list[PolicyModule] = []
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
     seen: set[Path] = set()
-    for root, label in roots:
+    for root, label, shipped in roots:
         for path in sorted(root.rglob("*.rego")):
             if path.resolve() in seen:
                 continue
@@ -61,6 +81,8 @@ def load_policy_set(
             except UnicodeDecodeError:
                 raise PolicyError(f"{name}: not UTF-8 text") from None
             module = PolicyModule(name, source)
+            if not shipped:
+                _check_namespace(name, source)
             if path.name.endswith("_test.rego"):
                 tests.append(module)
             else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
-from checker.config import Config, load_config
+from checker.config import load_config
 from checker.engine import Engine, EngineSettings, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.metadata import RuleMeta, format_message
@@ -21,6 +21,7 @@ from checker.facts.coverage import Coverage
 from checker.gate import CANDIDATE_ID, add_candidate
 from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
+from checker.settings import Settings, resolve
 from checker.timing import stage
 from checker.waivers import apply_waivers, check_waivers
 
@@ -54,13 +55,31 @@ class CheckOptions:
     """At the merge gate, judge reviews too (pre-merge commits usually have none yet)."""
     require_all: bool | None = None
     """A pass with rules not evaluated fails; None: knightwatch.yaml, then no."""
+    config_file: Path | None = None
+    """An auditor's configuration file (``--config``): over knightwatch.yaml, under flags."""
+    audit: bool = False
+    """A signed audit: the repository's knightwatch.yaml may only make the rules stricter."""
+    recorded: dict[str, Any] | None = None
+    """A replay's recorded settings, applied as the command line's would be."""
+
+    def overrides(self) -> dict[str, Any]:
+        """The settings given on the command line (or recorded), by their config names."""
+        if self.recorded is not None:
+            return dict(self.recorded)
+        given = {
+            "fail_on": self.fail_on,
+            "protected_branch": self.protected_branch,
+            "baseline": self.baseline,
+            "require_all": self.require_all,
+        }
+        return {name: value for name, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
 class Prepared:
     """Everything collected before any policy runs."""
 
-    config: Config
+    settings: Settings
     evidence: Evidence
     policies: PolicySet
     params: Parameters
@@ -86,12 +105,21 @@ def prepare(options: CheckOptions) -> Prepared:
 
 
 def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
-    config, config_digest = load_config(history.root)
+    repo_config, config_digest = load_config(history.root)
+    settings = resolve(
+        history.root,
+        repo_config,
+        auditor=options.config_file,
+        overrides=options.overrides(),
+        overrides_source="replay" if options.recorded is not None else "command line",
+        audit=options.audit,
+    )
+    config = settings.config
     # Most deployed commits lie on the protected branch: git can walk its history while the
     # evidence is read, and the facts then read only what is left (often nothing).
     # (A gate reads only what its candidate ships, so it has no use for this.)
     if options.candidate is None:
-        branch_tip = history.resolve_branch(options.protected_branch or config.protected_branch)
+        branch_tip = history.resolve_branch(config.protected_branch)
         if branch_tip is not None:
             history.load_in_background([branch_tip])
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
@@ -110,13 +138,12 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     if options.candidate is not None and options.service:
         check_gate_target(names, evidence, options.service, options.environment)
         add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
-    policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     with stage("engine load"):
-        policies = load_policy_set(policy_dirs)
+        policies = load_policy_set([*settings.policy_dirs, *options.policy_dirs])
     check_waivers(evidence, policies.rules)
     params = Parameters(
-        protected_branch=options.protected_branch or config.protected_branch,
-        baseline=options.baseline or config.baseline,
+        protected_branch=config.protected_branch,
+        baseline=config.baseline,
         flags_file=config.flags_file,
         reference_exclude=tuple(config.reference_exclude),
         review_bots=tuple(config.review_bots),
@@ -129,7 +156,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
-        config=config,
+        settings=settings,
         evidence=evidence,
         policies=policies,
         params=params,
@@ -173,21 +200,21 @@ class Evaluation:
 
 def evaluate(prepared: Prepared, options: CheckOptions) -> Evaluation:
     """Run every rule on the prepared facts: findings, then waivers, then waiver rules."""
-    engine = create_engine(engine_settings(options, prepared.config, prepared.root))
+    engine = create_engine(engine_settings(options, prepared.settings))
     try:
         return _evaluate(engine, prepared, options)
     finally:
         engine.close()
 
 
-def engine_settings(options: CheckOptions, config: Config, root: Path) -> EngineSettings:
-    """The command line's choice of engine, else knightwatch.yaml's, else the embedded one."""
-    ca = options.opa_ca or (root / config.opa.ca_file if config.opa.ca_file else None)
+def engine_settings(options: CheckOptions, settings: Settings) -> EngineSettings:
+    """The command line's choice of engine, else the configuration's, else the embedded one."""
+    config = settings.config
     return EngineSettings(
         name=options.engine or config.engine or "regorus",
         opa_url=options.opa_url or config.opa.url,
         opa_timeout=options.opa_timeout or config.opa.timeout_seconds,
-        opa_ca=ca,
+        opa_ca=options.opa_ca or settings.opa_ca,
         token_env=config.opa.token_env,
     )
 
@@ -221,16 +248,17 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         rule_docs={r.id: r.description for r in prepared.policies.rules},
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),
-        fail_on=options.fail_on or prepared.config.fail_on or DEFAULT_FAIL_ON,
-        require_all=(
-            options.require_all if options.require_all is not None else prepared.config.require_all
-        ),
+        fail_on=prepared.settings.config.fail_on or DEFAULT_FAIL_ON,
+        require_all=prepared.settings.config.require_all,
+        settings=prepared.settings.notes,
+        auditor_config=prepared.settings.config_file,
         ignored=tuple(prepared.evidence.ignored),
         as_of=prepared.as_of.isoformat(),
         head=prepared.facts.head,
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
         tool_version=__version__,
         engine=engine.version(),
+        engine_url=engine.location(),
         period=params.period,
         gate=(
             {

@@ -53,6 +53,10 @@ class Engine(abc.ABC):
         """The engine's name and version, for the report."""
         return self.name
 
+    def location(self) -> str | None:
+        """Where evaluation happens when it is not in this process (a server's URL)."""
+        return None
+
     def close(self) -> None:
         """Release what the engine holds (a connection); it is not used afterwards."""
         return None

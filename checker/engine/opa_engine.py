@@ -171,6 +171,11 @@ class OpaServerEngine(Engine):
             self.prefetch([path])
         return self._values[path]
 
+    def location(self) -> str | None:
+        """The server's URL: a report must say where its verdict was computed, not only what
+        version string the server claims."""
+        return self.url
+
     def version(self) -> str:
         """``opa X.Y.Z`` as the server reports it, or ``opa`` if it does not say."""
         try:

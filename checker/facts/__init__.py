@@ -7,8 +7,10 @@ window); Rego only decides.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from checker.errors import InputError
@@ -120,6 +122,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             )
         else:
             history.load(tips)
+        _check_plausible_starts(history, evidence, deployed, params.candidate)
     with stage("facts: review"):
         if not params.candidate:
             on_branch = history.ancestors(branch_tip)
@@ -207,6 +210,41 @@ def _flag_names(document: dict[str, Any]) -> set[str]:
     for registry in document["registries"].values():
         names.update(registry["flags"])
     return names
+
+
+DAY_NS = 86_400 * 1_000_000_000
+"""Clock skew allowed between a deploy tool and the machine a commit was made on."""
+
+
+def _check_plausible_starts(
+    history: GitHistory, evidence: Evidence, deployed: dict[str, str], candidate: str | None
+) -> None:
+    """A deployment cannot start before the commit it deployed was written, nor after now: a
+    start outside that range is a typo (2102 for 2012) that would move the deployment out of
+    the month it belongs to, or out of order in its stream."""
+    now = time.time_ns()
+    for index, deployment in enumerate(evidence.deployments):
+        if deployment.id == candidate:
+            continue  # the gate's: it starts on the as-of date by construction
+        start = timestamp_ns(deployment.started_at)
+        if start > now + DAY_NS:
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: started_at {deployment.started_at!r} is in the "
+                "future",
+                hint="a typo in the year? deployments are recorded after they start",
+            )
+        commit = history.commits.get(deployed[deployment.id])
+        if commit is not None and start < commit.author_time * 1_000_000_000 - DAY_NS:
+            written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: started_at {deployment.started_at!r} is before "
+                f"its commit {commit.sha[:SHORT]} was written ({written})",
+                hint="a typo in the date, or the wrong commit?",
+            )
 
 
 def _candidate_history(

@@ -30,6 +30,9 @@ def workflow_commands(report: Report) -> str:
             f"{finding.rule} {finding.subject}" + (" (waived)" if finding.waived else "")
         )
         lines.append(f"::{kind} {where}title={title}::{_data(finding.message)}")
+    for note in report.weakening:
+        title = _property(f"setting {note.name}")
+        lines.append(f"::warning title={title}::{_data(note.describe())}")
     for rule in report.incomplete:
         kind = "error" if report.require_all else "warning"
         title = _property(f"{rule.id} not evaluated")

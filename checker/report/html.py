@@ -61,6 +61,11 @@ class HtmlRenderer:
                 f" — fails on {escape(report.fail_on)} and above",
             ),
             *([("Note", f"<b>{escape(report.headline)}</b>")] if report.headline else []),
+            *(
+                [("Settings", "<br>".join(escape(line) for line in report.settings_lines))]
+                if report.settings_lines
+                else []
+            ),
             ("Period", escape(report.period or "every deployment in the evidence")),
             ("As of", escape(report.as_of)),
             ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),

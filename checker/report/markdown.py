@@ -37,6 +37,17 @@ class MarkdownRenderer:
             f"## knightwatch{scope}: {report.verdict_line}",
             "",
             *([f"**{cell(report.headline)}**", ""] if report.headline else []),
+            *(
+                [
+                    *(
+                        f"- {cell(line.strip())}" if line.startswith("  ") else f"**{cell(line)}**"
+                        for line in report.settings_lines
+                    ),
+                    "",
+                ]
+                if report.settings_lines
+                else []
+            ),
             f"{counts}; {summary['waived']} waived; fails on {report.fail_on} and above. "
             f"HEAD `{report.head[:12]}`, {summary.get('deployments', 0)} deployments, "
             f"as of {report.as_of}.",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import EXIT_FINDINGS, EXIT_PASS
+
+if TYPE_CHECKING:
+    from checker.evidence.bundle import FileDigest
+    from checker.settings import SettingNote
 
 SCHEMA = "knightwatch/report/v1"
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -103,6 +107,31 @@ class Report:
     """Files of the evidence directory that ``evidence_ignore`` names: read by nobody."""
     partial: bool = False
     """An audit of a month that had not ended (``audit --partial``)."""
+    settings: tuple[SettingNote, ...] = ()
+    """Judging settings that differ from their defaults, with their source, and those a
+    repository's configuration set that an audit did not apply."""
+    auditor_config: FileDigest | None = None
+    """The ``--config`` file the settings came from, if any."""
+    engine_url: str | None = None
+    """Where the policies were evaluated, for a server engine."""
+
+    @property
+    def weakening(self) -> tuple[SettingNote, ...]:
+        """Applied settings that weaken or change the rules."""
+        return tuple(n for n in self.settings if n.applied and n.effect != "stricter")
+
+    @property
+    def settings_lines(self) -> list[str]:
+        """What every format shows about the settings: weakenings, then what was not applied."""
+        lines = []
+        if self.weakening:
+            lines.append("Settings that weaken or change the rules:")
+            lines += [f"  {n.describe()}" for n in self.weakening]
+        ignored = [n for n in self.settings if not n.applied]
+        if ignored:
+            lines.append("Not applied:")
+            lines += [f"  {n.describe()}" for n in ignored]
+        return lines
 
     @property
     def incomplete(self) -> tuple[RuleStatus, ...]:
@@ -194,7 +223,12 @@ class Report:
         """The JSON report object (``knightwatch/report/v1``)."""
         return {
             "schema": SCHEMA,
-            "tool": {"name": "knightwatch", "version": self.tool_version, "engine": self.engine},
+            "tool": {
+                "name": "knightwatch",
+                "version": self.tool_version,
+                "engine": self.engine,
+                **({"engine_url": self.engine_url} if self.engine_url else {}),
+            },
             "verdict": self.verdict,
             "fail_on": self.fail_on,
             "as_of": self.as_of,
@@ -202,11 +236,22 @@ class Report:
             **({"partial": True} if self.partial else {}),
             **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
+            **({"settings": [n.to_dict() for n in self.settings]} if self.settings else {}),
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary(),
             "inputs": {
                 "repository": {"head": self.head},
                 "files": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in self.files],
                 **({"ignored": list(self.ignored)} if self.ignored else {}),
+                **(
+                    {
+                        "auditor_config": {
+                            "path": self.auditor_config.path,
+                            "sha256": self.auditor_config.sha256,
+                        }
+                    }
+                    if self.auditor_config
+                    else {}
+                ),
             },
         }

@@ -70,6 +70,7 @@ class SarifRenderer:
                     "properties": {
                         "verdict": report.verdict,
                         "complete": not report.incomplete,
+                        "settings": [n.to_dict() for n in report.settings],
                         "not_evaluated": [r.id for r in report.incomplete],
                         "fail_on": report.fail_on,
                         "as_of": report.as_of,

@@ -48,6 +48,7 @@ class TextRenderer:
             lines.append(report.headline)
         if report.ignored:
             lines.append(f"Not evidence (evidence_ignore): {', '.join(report.ignored)}")
+        lines.extend(report.settings_lines)
         lines.append("")
         findings = sorted(
             report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,24 @@ def check_period(period: str, *, partial: bool = False, now: datetime | None = N
             "so far (the attestation then says it is partial)",
         )
     return period
+
+
+def check_as_of(
+    period: str, as_of: date | None, *, partial: bool, today: date | None = None
+) -> None:
+    """An audit's as-of date is not before the month is over (or, for a partial month, before
+    today): waivers expire against it, and an as-of date in the past would revive them."""
+    if as_of is None:
+        return
+    year, month = (int(part) for part in period.split("-"))
+    after = date(year + month // 12, month % 12 + 1, 1)
+    earliest = min(after, today or datetime.now(UTC).date()) if partial else after
+    if as_of < earliest:
+        raise UsageError(
+            f"--as-of {as_of} is before {earliest}: an audit of {period} is judged as of the "
+            "end of the month or later",
+            hint="leave out --as-of (today), or give a date after the month",
+        )
 
 
 def month_before(period: str) -> str:
@@ -106,7 +124,26 @@ def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
             "complete": not report.incomplete,
             "deployments": report.counts.get("deployments", 0),
             "as_of": report.as_of,
-            "tool": {"name": "knightwatch", "version": __version__, "engine": report.engine},
+            "tool": {
+                "name": "knightwatch",
+                "version": __version__,
+                "engine": report.engine,
+                **({"engine_url": report.engine_url} if report.engine_url else {}),
+            },
+            "settings": {
+                "weakened": [n.to_dict() for n in report.weakening],
+                "not_applied": [n.to_dict() for n in report.settings if not n.applied],
+                **(
+                    {
+                        "config_file": {
+                            "path": report.auditor_config.path,
+                            "sha256": report.auditor_config.sha256,
+                        }
+                    }
+                    if report.auditor_config
+                    else {}
+                ),
+            },
             "policies": {"sha256": policy_digest},
             "previous": (
                 {"period": previous.period, "digest": {"sha256": previous.digest}}

@@ -15,6 +15,27 @@ def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
     return (str(finding["rule"]), str(finding["subject"]))
 
 
+REPLAYED = (
+    "protected_branch",
+    "baseline",
+    "flags_file",
+    "reference_exclude",
+    "review_bots",
+    "observation_grace_seconds",
+    "unlisted_services",
+)
+
+
+def recorded_settings(report: dict[str, Any]) -> dict[str, Any]:
+    """The settings a report was judged with, as a replay applies them: exactly those, from
+    the report, whatever the configuration files say now."""
+    parameters = report.get("parameters", {})
+    settings = {name: parameters[name] for name in REPLAYED if name in parameters}
+    settings["fail_on"] = report["fail_on"]
+    settings["require_all"] = bool((report.get("summary") or {}).get("require_all", False))
+    return settings
+
+
 def replay(signed: Signed, base: CheckOptions) -> str:
     """Re-run the audit on ``base``'s repository and evidence with the recorded parameters.
 
@@ -22,14 +43,12 @@ def replay(signed: Signed, base: CheckOptions) -> str:
     findings and verdict. Returns a one-line description of what was confirmed.
     """
     recorded = signed.predicate["report"]
-    parameters = recorded.get("parameters", {})
     options = replace(
         base,
         period=signed.period,
         as_of=date.fromisoformat(recorded["as_of"]),
-        fail_on=recorded["fail_on"],
-        protected_branch=parameters.get("protected_branch"),
-        baseline=parameters.get("baseline"),
+        audit=True,
+        recorded=recorded_settings(recorded),
     )
     prepared = prepare(options)
     inputs = recorded["inputs"]

@@ -1,0 +1,264 @@
+"""Who decides what: a run's judging settings from the command line, an auditor's configuration
+file (``--config``) and the repository's own knightwatch.yaml, and what each one changed.
+
+The repository is the audited team's: its knightwatch.yaml may set anything for its own
+``check``, but every setting that weakens or changes a rule is reported in every format. For an
+``audit`` (a signed statement to someone else) it may only make the rules stricter: a setting
+of it that would weaken or change what is judged is not applied, and the report records it as
+ignored. An auditor who means such a setting passes it on the command line or in ``--config``,
+where the signed report names it, with its source, as a weakening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from checker.config import Config, OpaConfig, load_config_file
+from checker.errors import InputError
+from checker.evidence.bundle import FileDigest
+from checker.report.model import SEVERITIES
+
+Effect = Literal["stricter", "weaker", "changed"]
+
+TOKEN_PREFIX = "KNIGHTWATCH_OPA_"  # noqa: S105  (a variable-name prefix, not a secret)
+"""The environment variables a repository's own configuration may name as the OPA token: its
+own, never another (``KNIGHTWATCH_SIGNING_KEY`` holds the signing key)."""
+
+JUDGING: tuple[str, ...] = (
+    "fail_on",
+    "require_all",
+    "protected_branch",
+    "baseline",
+    "flags_file",
+    "reference_exclude",
+    "review_bots",
+    "observation_grace_seconds",
+    "unlisted_services",
+    "engine",
+    "opa",
+    "policies",
+)
+"""Settings that change what is judged or how; the others (``evidence``, ``evidence_ignore``)
+only say where evidence is and cannot hide any of it."""
+
+UNION = ("review_bots", "policies")
+"""Lists every source adds to: one more bot, or one more rule, only makes the rules stricter."""
+
+_DEFAULTS = Config()
+
+
+@dataclass(frozen=True)
+class SettingNote:
+    """A judging setting that differs from its default, or that was not applied."""
+
+    name: str
+    value: Any
+    default: Any
+    source: str
+    """``command line``, ``--config NAME``, ``knightwatch.yaml`` or ``replay``."""
+    effect: Effect
+    """Against the default; for a setting not applied, against what was applied instead."""
+    applied: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """As it appears in the JSON report."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "default": self.default,
+            "source": self.source,
+            "effect": self.effect,
+            "applied": self.applied,
+        }
+
+    def describe(self) -> str:
+        """One line for the human formats."""
+        value = _shown(self.value)
+        if not self.applied:
+            return (
+                f"{self.name}: {value} from {self.source} not applied (it would make the "
+                f"audit {'weaker' if self.effect == 'weaker' else 'judge something else'}; "
+                "a repository's own configuration may only make an audit stricter)"
+            )
+        verb = {"stricter": "stricter", "weaker": "WEAKER", "changed": "changes what is judged"}
+        return (
+            f"{self.name}: {value} from {self.source} "
+            f"({verb[self.effect]}; default {_shown(self.default)})"
+        )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items() if v is not None) + "}"
+    return "none" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings a run uses, and the notes the report carries about them."""
+
+    config: Config
+    notes: tuple[SettingNote, ...]
+    policy_dirs: tuple[Path, ...]
+    """Extra policy directories, each resolved against the file (or directory) that named it."""
+    opa_ca: Path | None
+    config_file: FileDigest | None
+    """The auditor's ``--config`` file, digested."""
+
+    @property
+    def weakening(self) -> tuple[SettingNote, ...]:
+        """Applied settings that weaken or change the rules."""
+        return tuple(n for n in self.notes if n.applied and n.effect != "stricter")
+
+    @property
+    def ignored(self) -> tuple[SettingNote, ...]:
+        """Settings of the repository that an audit did not apply."""
+        return tuple(n for n in self.notes if not n.applied)
+
+
+def effect(name: str, value: Any, base: Any) -> Effect | None:
+    """How ``value`` compares with ``base`` for setting ``name``: None when it is the same."""
+    if value == base:
+        return None
+    if name == "fail_on":
+        rank = SEVERITIES.index
+        return "stricter" if rank(value) < rank(base) else "weaker"
+    if name == "require_all":
+        return "stricter" if value else "weaker"
+    if name == "observation_grace_seconds":
+        return "stricter" if value < base else "weaker"
+    if name in ("reference_exclude", "unlisted_services"):
+        return "weaker" if set(value) - set(base) else "stricter"
+    if name in UNION:
+        return "stricter" if set(value) >= set(base) else "weaker"
+    return "changed"
+
+
+def _value(config: Config, name: str) -> Any:
+    value = getattr(config, name)
+    return value.model_dump() if isinstance(value, OpaConfig) else value
+
+
+@dataclass(frozen=True)
+class _Layer:
+    source: str
+    values: Mapping[str, Any]
+    base: Path
+    """What relative paths in it are relative to."""
+
+
+def _layer(source: str, config: Config | None, base: Path) -> _Layer:
+    if config is None:
+        return _Layer(source, {}, base)
+    return _Layer(source, {name: getattr(config, name) for name in config.model_fields_set}, base)
+
+
+def resolve(
+    root: Path,
+    repo: Config,
+    *,
+    auditor: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    overrides_source: str = "command line",
+    audit: bool = False,
+) -> Settings:
+    """The settings of one run: ``overrides`` (the command line, or a replay's recorded
+    settings) over the auditor's ``--config`` file over the repository's knightwatch.yaml over
+    the defaults; for an audit, the repository's only where they make the rules stricter."""
+    _check_token_env(root, repo)
+    auditor_config, auditor_digest = (None, None)
+    if auditor is not None:
+        auditor_config, auditor_digest = load_config_file(auditor, role="auditor-config")
+    layers = [
+        _Layer(overrides_source, dict(overrides or {}), Path.cwd()),
+        _layer(
+            f"--config {auditor.name}" if auditor else "--config",
+            auditor_config,
+            auditor.parent if auditor else root,
+        ),
+    ]
+    repo_layer = _layer("knightwatch.yaml", repo, root)
+    values: dict[str, Any] = {}
+    origin: dict[str, _Layer] = {}
+    notes: list[SettingNote] = []
+    for name in Config.model_fields:
+        above = next((layer for layer in layers if name in layer.values), None)
+        level = above.values[name] if above else getattr(_DEFAULTS, name)
+        value, source = level, above
+        if name in repo_layer.values:
+            mine = repo_layer.values[name]
+            if name in UNION:
+                joined = list(dict.fromkeys([*level, *mine]))
+                if joined != list(level):
+                    value, source = joined, repo_layer
+            elif not audit or name not in JUDGING:
+                if above is None:
+                    value, source = mine, repo_layer
+            else:
+                change = effect(name, _plain(mine), _plain(level))
+                if change == "stricter":
+                    value, source = mine, repo_layer
+                elif change is not None:
+                    notes.append(
+                        SettingNote(
+                            name, _plain(mine), _plain(level), "knightwatch.yaml", change, False
+                        )
+                    )
+        values[name] = value
+        if source is not None:
+            origin[name] = source
+    config = Config.model_validate(values)
+    for name in JUDGING:
+        default = _plain(getattr(_DEFAULTS, name))
+        change = effect(name, _value(config, name), default)
+        if change is not None and name in origin:
+            notes.append(
+                SettingNote(
+                    name, _value(config, name), default, origin[name].source, change, applied=True
+                )
+            )
+    policy_dirs = _policy_dirs(config, layers, repo_layer, origin)
+    ca_origin = origin.get("opa")
+    opa_ca = (ca_origin.base / config.opa.ca_file) if config.opa.ca_file and ca_origin else None
+    return Settings(
+        config=config,
+        notes=tuple(sorted(notes, key=lambda n: (n.name, n.applied))),
+        policy_dirs=policy_dirs,
+        opa_ca=opa_ca,
+        config_file=auditor_digest,
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, OpaConfig) else value
+
+
+def _policy_dirs(
+    config: Config, layers: list[_Layer], repo: _Layer, origin: dict[str, _Layer]
+) -> tuple[Path, ...]:
+    """Each policy directory against the layer that named it."""
+    dirs: list[Path] = []
+    for layer in [*layers, repo]:
+        for entry in layer.values.get("policies", []):
+            if entry in config.policies:
+                dirs.append(layer.base / entry)
+    return tuple(dict.fromkeys(dirs))
+
+
+def _check_token_env(root: Path, repo: Config) -> None:
+    """A repository may name only a ``KNIGHTWATCH_*`` variable as its OPA token: anything else
+    could send a signing key or a cloud credential to a server of its choosing."""
+    if "opa" in repo.model_fields_set and "token_env" in repo.opa.model_fields_set:
+        name = repo.opa.token_env
+        if not name.startswith(TOKEN_PREFIX):
+            raise InputError(
+                f"opa.token_env {name!r}: a repository's knightwatch.yaml may name only a "
+                f"{TOKEN_PREFIX}* variable as the OPA token",
+                path=str(root / "knightwatch.yaml"),
+                hint="name the variable in an auditor's --config file instead",
+            )
