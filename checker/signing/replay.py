@@ -8,6 +8,7 @@ from typing import Any
 
 from checker.errors import VerificationError
 from checker.runner import CheckOptions, evaluate, prepare
+from checker.settings import JUDGING
 from checker.signing.attestation import Signed
 
 
@@ -15,22 +16,11 @@ def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
     return (str(finding["rule"]), str(finding["subject"]))
 
 
-REPLAYED = (
-    "protected_branch",
-    "baseline",
-    "flags_file",
-    "reference_exclude",
-    "review_bots",
-    "observation_grace_seconds",
-    "unlisted_services",
-)
-
-
 def recorded_settings(report: dict[str, Any]) -> dict[str, Any]:
     """The settings a report was judged with, as a replay applies them: exactly those, from
     the report, whatever the configuration files say now."""
     parameters = report.get("parameters", {})
-    settings = {name: parameters[name] for name in REPLAYED if name in parameters}
+    settings = {name: parameters[name] for name in JUDGING if name in parameters}
     settings["fail_on"] = report["fail_on"]
     settings["require_all"] = bool((report.get("summary") or {}).get("require_all", False))
     return settings
