@@ -13,7 +13,7 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers.common import Appended, Logins, append_records
+from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -130,13 +130,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             found = import_changes(args.changes, logins, config.review_bots)
             skipped = found.skipped_unmerged
             what = "merged changes"
-        done = append_records(evidence, "reviews", "change", list(found.reviews))
+        # A forge's reviews change after the fact (a dismissal, a login mapped since): the
+        # record is brought up to date and the old one kept in superseded.jsonl.
+        done = append_records(
+            evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
+        )
         left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
+        notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
         _say(
             err,
             done,
             f"{len(found.reviews)} {what} ({skipped} not merged, skipped); "
-            f"{found.counted} approvals counted" + (f"; left out: {left}" if left else ""),
+            f"{found.counted} approvals counted"
+            + (f" ({notes})" if notes else "")
+            + (f"; left out: {left}" if left else ""),
         )
         unmapped = sorted(logins.unmapped)
         if unmapped:
@@ -150,7 +157,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _say(err: TextIO, done: Appended, what: str) -> None:
+    updated = (
+        f", {len(done.updated)} updated (the old records kept in {SUPERSEDED}: "
+        f"{', '.join(done.updated)})"
+        if done.updated
+        else ""
+    )
     err.write(
         f"knightwatch: imported {what} into {done.path}: {len(done.added)} added, "
-        f"{len(done.already)} already there\n"
+        f"{len(done.already)} already there{updated}\n"
     )
