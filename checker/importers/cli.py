@@ -13,7 +13,9 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
+from checker.importers import forge_cli
 from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
+from checker.importers.forge_deploys import Deployments
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -46,15 +48,23 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     ansible.add_argument("--artifact", metavar="DIGEST")
 
     github = tools.add_parser("github-reviews", help="reviews of merged GitHub pull requests")
-    github.add_argument("pulls", type=Path, metavar="PULLS.json")
+    github.add_argument("pulls", type=Path, nargs="?", metavar="PULLS.json")
     github.add_argument(
-        "reviews_dir", type=Path, metavar="REVIEWS_DIR", help="NUMBER/reviews.json and commits.json"
+        "reviews_dir",
+        type=Path,
+        nargs="?",
+        metavar="REVIEWS_DIR",
+        help="NUMBER/reviews.json and commits.json",
     )
+    github.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
+    forge_cli.add_fetch_options(github, "github")
 
     gerrit = tools.add_parser("gerrit", help="Code-Review +2 votes of merged Gerrit changes")
     gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
 
-    for tool in (ansible, github, gerrit):
+    forges = forge_cli.add_parsers(tools)
+
+    for tool in (ansible, github, gerrit, *forges):
         tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
         tool.add_argument(
             "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
@@ -84,7 +94,9 @@ def _approval(text: str) -> DeployApproval:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Import, append, and say what was added and what was already there."""
     if args.tool is None:
-        raise UsageError("import needs a tool: ansible, github-reviews or gerrit")
+        raise UsageError(
+            "import needs a tool: ansible, github-reviews, gerrit, " + ", ".join(forge_cli.TOOLS)
+        )
     history = GitHistory(args.repo)
     try:
         config, _ = load_config(history.root)
@@ -118,9 +130,26 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
             _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts})")
             return EXIT_PASS
-        if args.tool == "github-reviews":
+        if args.tool in forge_cli.TOOLS:
+            _, got = forge_cli.run(args, evidence, logins, config.review_bots, err)
+            if isinstance(got, Deployments):
+                _known_commits(history, got)
+                what, done = forge_cli.report_deployments(got, evidence, args.target, err)
+                _say(err, done, what)
+                _name_unmapped(err, logins)
+                return EXIT_PASS
+            found, skipped, what = got, got.skipped_unmerged, "merged merge requests"
+        elif args.tool == "github-reviews" and args.repository:
+            found = forge_cli.github_reviews_fetched(args, logins, config.review_bots)
+            skipped, what = found.skipped_unmerged, "merged pull requests"
+        elif args.tool == "github-reviews":
             from checker.importers.github import import_reviews
 
+            if args.pulls is None or args.reviews_dir is None:
+                raise UsageError(
+                    "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
+                    "OWNER/REPO to fetch from the API"
+                )
             found = import_reviews(args.pulls, args.reviews_dir, logins, config.review_bots)
             skipped = found.skipped_unmerged
             what = "merged pull requests"
@@ -145,15 +174,33 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + (f" ({notes})" if notes else "")
             + (f"; left out: {left}" if left else ""),
         )
-        unmapped = sorted(logins.unmapped)
-        if unmapped:
-            err.write(
-                "knightwatch: these logins have no address in identities.yaml and are recorded "
-                f"as they are: {', '.join(unmapped)}\n"
-            )
+        _name_unmapped(err, logins)
         return EXIT_PASS
     finally:
         history.close()
+
+
+def _name_unmapped(err: TextIO, logins: Logins) -> None:
+    unmapped = sorted(logins.unmapped)
+    if unmapped:
+        err.write(
+            "knightwatch: these logins have no address in identities.yaml and are recorded "
+            f"as they are: {', '.join(unmapped)}\n"
+        )
+
+
+def _known_commits(history: GitHistory, found: Deployments) -> None:
+    """A deployment whose commit is not in the repository could not be checked: refuse now."""
+    commits = sorted({r.commit for r in found.records})
+    resolved = history.resolve(commits)
+    missing = [r for r in found.records if resolved[r.commit] is None]
+    if missing:
+        raise UsageError(
+            f"deployment {missing[0].id} deployed {missing[0].commit}, which is not in "
+            f"{history.root}",
+            hint="fetch the branches and tags it came from (git fetch --all --tags), "
+            "or pass --repo for the repository that was deployed",
+        )
 
 
 def _say(err: TextIO, done: Appended, what: str) -> None:
