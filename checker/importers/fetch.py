@@ -1,6 +1,6 @@
 """Fetching the forges' objects directly, through their well-kept clients: PyGithub's requester
 and python-gitlab's HTTP layer. Both page through lists, wait out rate limits (PyGithub's
-``GithubRetry``, python-gitlab's ``obey_rate_limit``) and take the token from the environment
+``GithubRetry``, python-gitlab obeys 429 answers by default) and take the token from the environment
 (``GITHUB_TOKEN`` or ``GH_TOKEN``; ``GITLAB_TOKEN``). What they return are the API's own
 objects, judged by the same code as saved output.
 
@@ -189,7 +189,6 @@ class GitLabApi:
             api_url.rstrip("/"),
             private_token=_token(GITLAB_TOKENS),
             per_page=100,
-            obey_rate_limit=True,
             retry_transient_errors=True,
         )
         self.source = Path(api_url)

@@ -16,13 +16,13 @@ TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
 
 def add_fetch_options(parser: argparse.ArgumentParser, forge: str) -> None:
     """``--api-url`` and ``--since``, for fetching instead of reading saved output."""
-    default = "https://api.github.com" if forge == "github" else "https://gitlab.com/api/v4"
+    default = "https://api.github.com" if forge == "github" else "https://gitlab.com"
     parser.add_argument(
         "--api-url",
         default=default,
         metavar="URL",
-        help=f"the API's base URL (default: {default}); the token is read from "
-        + ("GITHUB_TOKEN or GH_TOKEN" if forge == "github" else "GITLAB_TOKEN"),
+        help=f"the API's base URL, for GitLab the instance's (default: {default}); the token is "
+        "read from " + ("GITHUB_TOKEN or GH_TOKEN" if forge == "github" else "GITLAB_TOKEN"),
     )
     parser.add_argument(
         "--since",
