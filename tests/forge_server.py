@@ -32,7 +32,7 @@ class Forge:
 
 def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             path = parts.path.removeprefix("/api/v4")
             forge.requests.append(path)
@@ -66,7 +66,7 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

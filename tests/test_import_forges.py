@@ -43,11 +43,10 @@ def _pr538_repo(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
         for n, date in enumerate(dates)
     ]
     repo.checkout("main")
-    ours.append(
-        repo.merge(
-            "reviews", "Merge #538", author="jacquev6@example.com", date="2017-03-25T16:52:49Z"
-        )  # fmt: skip
+    merged = repo.merge(
+        "reviews", "Merge #538", author="jacquev6@example.com", date="2017-03-25T16:52:49Z"
     )
+    ours.append(merged)
     evidence = repo.path / "compliance"
     evidence.mkdir()
     deploys = [
