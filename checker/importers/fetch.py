@@ -26,6 +26,13 @@ GITLAB_TOKENS = ("GITLAB_TOKEN",)
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
+def _client_missing(package: str) -> UsageError:
+    return UsageError(
+        f"fetching from the API needs {package}, which is not installed",
+        hint="pip install 'knightwatch[forges]', or read saved API output (see the docs)",
+    )
+
+
 def _token(names: tuple[str, ...]) -> str | None:
     for name in names:
         value = os.environ.get(name)
@@ -38,8 +45,11 @@ class GitHubApi:
     """GET and paged GET against GitHub's REST API, through PyGithub's requester."""
 
     def __init__(self, api_url: str) -> None:
-        import github as pygithub
-        from github import Auth
+        try:
+            import github as pygithub
+            from github import Auth
+        except ImportError:
+            raise _client_missing("PyGithub") from None
 
         token = _token(GITHUB_TOKENS)
         self._client = pygithub.Github(
@@ -183,7 +193,10 @@ class GitLabApi:
     """GET and paged GET against GitLab's REST API, through python-gitlab."""
 
     def __init__(self, api_url: str) -> None:
-        import gitlab as pygitlab
+        try:
+            import gitlab as pygitlab
+        except ImportError:
+            raise _client_missing("python-gitlab") from None
 
         self._client = pygitlab.Gitlab(
             api_url.rstrip("/"),

@@ -14,7 +14,7 @@ from checker.importers.forge_deploys import Deployments, Scope
 TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
 
 
-def add_fetch_options(parser: argparse.ArgumentParser, forge: str) -> None:
+def add_fetch_options(parser: argparse.ArgumentParser, forge: str, *, since: bool = True) -> None:
     """``--api-url`` and ``--since``, for fetching instead of reading saved output."""
     default = "https://api.github.com" if forge == "github" else "https://gitlab.com"
     parser.add_argument(
@@ -24,6 +24,8 @@ def add_fetch_options(parser: argparse.ArgumentParser, forge: str) -> None:
         help=f"the API's base URL, for GitLab the instance's (default: {default}); the token is "
         "read from " + ("GITHUB_TOKEN or GH_TOKEN" if forge == "github" else "GITLAB_TOKEN"),
     )
+    if not since:
+        return
     parser.add_argument(
         "--since",
         metavar="TIMESTAMP",
@@ -60,7 +62,7 @@ def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.Argumen
     )
     ghd.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
     _deploy_options(ghd)
-    add_fetch_options(ghd, "github")
+    add_fetch_options(ghd, "github", since=False)
 
     gla = tools.add_parser("gitlab-approvals", help="approvals of merged GitLab merge requests")
     gla.add_argument("merge_requests", type=Path, nargs="?", metavar="MRS.json")
