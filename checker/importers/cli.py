@@ -48,13 +48,10 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     ansible.add_argument("--artifact", metavar="DIGEST")
 
     github = tools.add_parser("github-reviews", help="reviews of merged GitHub pull requests")
-    github.add_argument("pulls", type=Path, nargs="?", metavar="PULLS.json")
-    github.add_argument(
-        "reviews_dir",
-        type=Path,
-        nargs="?",
-        metavar="REVIEWS_DIR",
-        help="NUMBER/reviews.json and commits.json",
+    forge_cli.add_saved(
+        github,
+        ("pulls", "PULLS.json", ""),
+        ("reviews_dir", "REVIEWS_DIR", "NUMBER/reviews.json and commits.json"),
     )
     github.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
     forge_cli.add_fetch_options(github, "github")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,22 +208,22 @@ class GitLabApi:
 
     def get(self, path: str) -> Any:
         """One response's JSON; a failure is an input error naming the request."""
-        import gitlab as pygitlab
-
-        try:
-            return self._client.http_get(path)
-        except pygitlab.GitlabError as exc:
-            raise InputError(
-                f"GET {path}: HTTP {exc.response_code}: {exc.error_message}",
-                hint="check --project, --api-url and the token in GITLAB_TOKEN",
-            ) from None
+        return self._call(path, lambda: self._client.http_get(path))
 
     def items(self, path: str, parameters: dict[str, Any] | None = None) -> list[Any]:
         """Every item of a paged list."""
+        query = parameters or {}
+        found = self._call(
+            path, lambda: list(self._client.http_list(path, query_data=query, iterator=True))
+        )
+        return list(found)
+
+    @staticmethod
+    def _call(path: str, request: Callable[[], Any]) -> Any:
         import gitlab as pygitlab
 
         try:
-            return list(self._client.http_list(path, query_data=parameters or {}, iterator=True))
+            return request()
         except pygitlab.GitlabError as exc:
             raise InputError(
                 f"GET {path}: HTTP {exc.response_code}: {exc.error_message}",

@@ -33,6 +33,13 @@ def add_fetch_options(parser: argparse.ArgumentParser, forge: str, *, since: boo
     )
 
 
+def add_saved(parser: argparse.ArgumentParser, *inputs: tuple[str, str, str]) -> None:
+    """Positional saved-output inputs (``dest``, ``METAVAR``, help), optional because the
+    same command can fetch from the API instead."""
+    for dest, metavar, text in inputs:
+        parser.add_argument(dest, type=Path, nargs="?", metavar=metavar, help=text or None)
+
+
 def _deploy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
     parser.add_argument(
@@ -56,28 +63,26 @@ def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.Argumen
     ghd = tools.add_parser(
         "github-deployments", help="GitHub deployments, their statuses and environment approvals"
     )
-    ghd.add_argument("deployments", type=Path, nargs="?", metavar="DEPLOYMENTS.json")
-    ghd.add_argument(
-        "folder", type=Path, nargs="?", metavar="DIR", help="ID/statuses.json, approvals.json..."
+    add_saved(
+        ghd,
+        ("deployments", "DEPLOYMENTS.json", ""),
+        ("folder", "DIR", "ID/statuses.json, approvals.json and run.json"),
     )
     ghd.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
     _deploy_options(ghd)
     add_fetch_options(ghd, "github", since=False)
 
     gla = tools.add_parser("gitlab-approvals", help="approvals of merged GitLab merge requests")
-    gla.add_argument("merge_requests", type=Path, nargs="?", metavar="MRS.json")
-    gla.add_argument(
-        "folder",
-        type=Path,
-        nargs="?",
-        metavar="DIR",
-        help="IID/approvals.json, IID/commits.json and project-approvals.json",
+    add_saved(
+        gla,
+        ("merge_requests", "MRS.json", ""),
+        ("folder", "DIR", "IID/approvals.json, IID/commits.json and project-approvals.json"),
     )
     gla.add_argument("--project", metavar="PATH", help="fetch this project from the API instead")
     add_fetch_options(gla, "gitlab")
 
     gld = tools.add_parser("gitlab-deployments", help="GitLab deployments and their approvals")
-    gld.add_argument("deployments", type=Path, nargs="?", metavar="DEPLOYMENTS.json")
+    add_saved(gld, ("deployments", "DEPLOYMENTS.json", ""))
     gld.add_argument(
         "--project",
         required=True,
