@@ -367,3 +367,20 @@ def test_gitlab_fetched_through_python_gitlab(
     [deployment] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert deployment["approvals"][0]["by"] == "security-user-1"
     assert deployment["targets"] == [{"host": "app-1", "status": "succeeded"}]
+
+
+def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path: Path) -> None:
+    """A squash-merged branch never fetched, or a force-pushed head: the approval's commit
+    cannot be placed, so it must not cover the change's commits as if it named none."""
+    repo, shas = _pr538_repo(tmp_path)
+    ours = [shas[s] for s in PR538]
+    approval = {"by": "jimmy@example.com", "at": "2017-03-22T19:06:59Z"}
+    for commit, unreviewed in ((None, set()), ("0" * 40, set(ours)), (shas[BASE], set(ours))):
+        record = {
+            "change": "PyGithub/PyGithub#538",
+            "author": DEV,
+            "commits": ours,
+            "approvals": [approval if commit is None else {**approval, "commit": commit}],
+        }
+        (repo.path / "compliance" / "reviews.jsonl").write_text(json.dumps(record) + "\n")
+        assert _unreviewed(repo) == unreviewed, commit
