@@ -299,6 +299,11 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     assert "1 blocked, not a finished run" in result.err and "no --target named" in result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["id"] == "group/app/deployments/42" and record["targets"] == []
+    typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
+                   "group/app", "--service", "app", "--environment", "prodution",
+                   "--repo", repo.path)  # fmt: skip
+    assert typo.code == 0 and "0 finished deployments" in typo.err
+    assert "no deployment to prodution was listed (environments listed: production)" in typo.err
     assert record["started_at"] == "2016-08-11T11:32:35.444Z"
     assert record["approvals"] == [{"by": "security-user-1", "at": "2022-02-24T20:22:30.097Z"}]
 

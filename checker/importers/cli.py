@@ -131,7 +131,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _, got = forge_cli.run(args, evidence, logins, config.review_bots, err)
             if isinstance(got, Deployments):
                 _known_commits(history, got)
-                what, done = forge_cli.report_deployments(got, evidence, args.target, err)
+                what, done = forge_cli.report_deployments(
+                    got, evidence, forge_cli.scope_of(args), err
+                )
                 _say(err, done, what)
                 _name_unmapped(err, logins)
                 return EXIT_PASS

@@ -167,14 +167,17 @@ def _compare(api: GitHubApi, base: str, pull: dict[str, Any]) -> tuple[dict[str,
 
 def github_deployment_data(
     api: GitHubApi, repository: str, environments: tuple[str, ...]
-) -> list[github_deployments.DeploymentData]:
+) -> tuple[list[github_deployments.DeploymentData], set[str]]:
     """Every deployment (to ``environments``, or all), with its statuses, and the run's
-    approvals and triggering actor where a workflow run made it."""
+    approvals and triggering actor where a workflow run made it; and every environment
+    listed."""
     base = f"/repos/{repository}"
     source = api.source / f"{base}/deployments"
     found = []
+    seen = set()
     for index, item in enumerate(api.items(f"{base}/deployments"), start=1):
         github_deployments.check_deployment(item, index, source)
+        seen.add(item["environment"])
         if environments and item["environment"] not in environments:
             continue
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
@@ -186,7 +189,7 @@ def github_deployment_data(
                 item, statuses, approvals, run_object, source / str(item["id"]) / "statuses"
             )
         )
-    return found
+    return found, seen
 
 
 class GitLabApi:

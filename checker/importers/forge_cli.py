@@ -106,6 +106,11 @@ def _saved_or_fetched(args: argparse.Namespace, saved: list[str], fetched: bool)
     return fetched
 
 
+def scope_of(args: argparse.Namespace) -> Scope:
+    """The deployment importers' choices from the command line."""
+    return Scope(args.service, tuple(args.environment), tuple(args.target))
+
+
 def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported:
     """``import github-reviews --repository OWNER/REPO``."""
     from checker.importers import fetch, github
@@ -140,15 +145,17 @@ def run(
         return EXIT_PASS, gitlab.import_saved_approvals(
             args.merge_requests, args.folder, logins, bots
         )
-    scope = Scope(args.service, tuple(args.environment), tuple(args.target))
+    scope = scope_of(args)
     if args.tool == "github-deployments":
         if _saved_or_fetched(args, ["deployments", "folder"], bool(args.repository)):
             api_gh = fetch.GitHubApi(args.api_url)
             try:
-                data = fetch.github_deployment_data(api_gh, args.repository, scope.environments)
+                data, seen = fetch.github_deployment_data(
+                    api_gh, args.repository, scope.environments
+                )
             finally:
                 api_gh.close()
-            done = github_deployments.deployments(data, scope, logins)
+            done = github_deployments.deployments(data, scope, logins, seen)
         else:
             done = github_deployments.import_saved(args.deployments, args.folder, scope, logins)
     else:
@@ -167,7 +174,7 @@ def run(
 
 
 def report_deployments(
-    done: Deployments, evidence: Path, targets: list[str], err: TextIO
+    done: Deployments, evidence: Path, scope: Scope, err: TextIO
 ) -> tuple[str, Any]:
     """Append deployment records (a finished deployment's record is brought up to date when
     its source changed) and say what was passed over."""
@@ -181,7 +188,13 @@ def report_deployments(
         + f"; {approvals} approvals"
         + (f"; approvals left out: {left}" if left else "")
     )
-    if not targets and done.records:
+    unmatched = done.unmatched(scope)
+    if unmatched:
+        err.write(
+            f"knightwatch: no deployment to {', '.join(unmatched)} was listed (environments "
+            f"listed: {', '.join(sorted(done.environments)) or 'none'}); check --environment\n"
+        )
+    if not scope.targets and done.records:
         err.write(
             "knightwatch: no --target named: the records list no hosts, so FLEET-001 reports "
             "every host of the service; name the hosts the job deploys to, or import the deploy "

@@ -36,6 +36,12 @@ class Deployments:
     records: list[Deployment] = field(default_factory=list)
     passed_over: Counter[str] = field(default_factory=Counter)
     approvals_left_out: Counter[str] = field(default_factory=Counter)
+    environments: set[str] = field(default_factory=set)
+    """Every environment the forge listed a deployment to, chosen or not."""
+
+    def unmatched(self, scope: Scope) -> list[str]:
+        """The ``--environment`` names that no listed deployment went to (a typo, often)."""
+        return sorted(set(scope.environments) - self.environments)
 
 
 @dataclass(frozen=True)

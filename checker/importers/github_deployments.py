@@ -82,8 +82,10 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
     """Deployment records from saved API output."""
     items = read_list(path, DEPLOYMENTS)
     found = []
+    seen = set()
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
+        seen.add(item["environment"])
         if scope.environments and item["environment"] not in scope.environments:
             continue
         here = folder / str(item["id"])
@@ -101,12 +103,15 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
         found.append(
             DeploymentData(item, read_list(statuses_path, STATUSES), approvals, run, statuses_path)
         )
-    return deployments(found, scope, logins)
+    return deployments(found, scope, logins, seen)
 
 
-def deployments(found: list[DeploymentData], scope: Scope, logins: Logins) -> Deployments:
-    """Records of the finished deployments among ``found``."""
-    result = Deployments()
+def deployments(
+    found: list[DeploymentData], scope: Scope, logins: Logins, seen: set[str]
+) -> Deployments:
+    """Records of the finished deployments among ``found``; ``seen``, the environments of
+    every deployment listed."""
+    result = Deployments(environments=seen)
     for data in found:
         facts = _facts(data, logins, result)
         if facts is not None:

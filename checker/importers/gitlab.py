@@ -227,6 +227,7 @@ def deployment_records(
     result = Deployments()
     for item in items:
         environment = item["environment"]["name"]
+        result.environments.add(environment)
         if scope.environments and environment not in scope.environments:
             continue
         outcome = OUTCOME.get(item["status"])
