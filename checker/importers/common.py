@@ -190,9 +190,12 @@ def append_records(
     text = data.decode("utf-8")
     if replaced:
         text = _replaced(text, path, replaced, kind)
-        _keep_superseded(directory, kind_name, key, list(replaced.values()))
     if fresh:
         text = _appended(text, path, fresh, kind)
+    # Only once the new file is known good: the trace first, so that no replaced record is
+    # ever lost, then the evidence file.
+    if replaced:
+        _keep_superseded(directory, kind_name, key, list(replaced.values()))
     if fresh or replaced:
         write_atomic(path, text)
     updated = sorted(str(new[key]) for _, new in replaced.values())
