@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts})")
             return EXIT_PASS
         if args.tool in forge_cli.TOOLS:
-            _, got = forge_cli.run(args, evidence, logins, config.review_bots, err)
+            got = forge_cli.run(args, logins, config.review_bots)
             if isinstance(got, Deployments):
                 _known_commits(history, got)
                 what, done = forge_cli.report_deployments(

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from checker.errors import EXIT_PASS, UsageError
+from checker.errors import UsageError
 from checker.importers.common import Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments, Scope
 
@@ -126,9 +126,7 @@ def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[
     return result
 
 
-def run(
-    args: argparse.Namespace, evidence: Path, logins: Logins, bots: list[str], err: TextIO
-) -> tuple[int, Imported | Deployments]:
+def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported | Deployments:
     """Run one of ``TOOLS``; what it found, for the caller to report."""
     from checker.importers import fetch, github_deployments, gitlab
 
@@ -139,12 +137,8 @@ def run(
                 found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
             finally:
                 api.close()
-            return EXIT_PASS, gitlab.approval_records(
-                found, settings, api.source / "approvals", logins, bots
-            )
-        return EXIT_PASS, gitlab.import_saved_approvals(
-            args.merge_requests, args.folder, logins, bots
-        )
+            return gitlab.approval_records(found, settings, api.source / "approvals", logins, bots)
+        return gitlab.import_saved_approvals(args.merge_requests, args.folder, logins, bots)
     scope = scope_of(args)
     if args.tool == "github-deployments":
         if _saved_or_fetched(args, ["deployments", "folder"], bool(args.repository)):
@@ -170,7 +164,7 @@ def run(
             )
         else:
             done = gitlab.import_saved_deployments(args.deployments, args.project, scope, logins)
-    return EXIT_PASS, done
+    return done
 
 
 def report_deployments(
