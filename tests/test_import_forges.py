@@ -389,3 +389,30 @@ def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path:
         }
         (repo.path / "compliance" / "reviews.jsonl").write_text(json.dumps(record) + "\n")
         assert _unreviewed(repo) == unreviewed, commit
+
+
+def test_imported_github_deployment_is_judged_by_the_rules(tmp_path: Path) -> None:
+    """The environment approval counts for REVIEW-001 unless the deployer gave it; a host of
+    the service that the job does not deploy to is FLEET-001."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    (evidence / "fleet.yaml").write_text(
+        yaml.safe_dump({"services": {"pygithub": {"hosts": ["web-1", "web-2"]}}})
+    )
+    deployment = "PyGithub/PyGithub/deployments/262350588"
+    for octocat_is_the_deployer, review_001 in ((False, set()), (True, {deployment})):
+        people = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com"]}
+        people["pascal" if octocat_is_the_deployer else "mona"].append("octocat")
+        (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+        (evidence / "deploys.jsonl").unlink(missing_ok=True)
+        imported = run_cli("import", "github-deployments", export / "deployments.json", export,
+                           "--service", "pygithub", "--environment", "production",
+                           "--target", "web-1", "--repo", repo.path)  # fmt: skip
+        assert imported.code == 0, imported.err
+        result = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2021-01-01")
+        assert result.code == 1, result.err
+        found = {(f["rule"], f["subject"]) for f in result.json()["findings"]}
+        assert {s for r, s in found if r == "REVIEW-001"} == review_001
+        assert ("FLEET-001", f"{deployment}:web-2") in found
+        assert ("FLEET-001", f"{deployment}:web-1") not in found
