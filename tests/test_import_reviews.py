@@ -108,7 +108,7 @@ def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, P
     cases: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
         # 101: approved by lee on the head, before the merge: counts.
         (_pull(101, shas[0]), [_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z")], []),
-        # 102: approved on an earlier head, then more was pushed: stale.
+        # 102: approved on a commit that is not the pull request's any more (force-pushed).
         (_pull(102, shas[1]), [_review("lee-gh", "APPROVED", older, "2024-03-01T11:00:00Z")], []),
         # 103: approved by kim, who wrote one of its commits.
         (
@@ -165,7 +165,7 @@ def test_github_reviews_count_only_standing_head_approvals_by_others(tmp_path: P
         "1 after the merge",
         "1 by a bot",
         "1 by an author of the change",
-        "1 not on the final head commit",
+        "1 on a commit no longer in the pull request",
         "1 withdrawn before the merge",
     ):
         assert reason in result.err

@@ -198,3 +198,91 @@ def test_mutated_evidence_is_judged_or_refused(
     assert "Traceback" not in result.err and "internal error" not in result.err
     if result.code == 2:
         assert str(evidence) in result.err
+
+
+FORGES = Path(__file__).resolve().parent / "fixtures" / "forges"
+
+
+def _forge_export(source: Path, target: Path, real: str, sha: str) -> list[Path]:
+    """A copy of a forge fixture with the repository's commit for ``real``; its JSON files."""
+    shutil.copytree(source, target)
+    files = sorted(target.rglob("*.json"))
+    for path in files:
+        path.write_text(path.read_text().replace(real, sha))
+    return files
+
+
+def _mutate_one(files: list[Path], seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311
+    path = files[seed % len(files)]
+    path.write_text(json.dumps(mutate(json.loads(path.read_text()), rng)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_github_deployments(
+    seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    scripted, sha = repo
+    export = tmp_path / "export"
+    real = "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5"
+    _mutate_one(_forge_export(FORGES / "github-deployments", export, real, sha), seed)
+    _judged(
+        run_cli(
+            "import",
+            "github-deployments",
+            export / "deployments.json",
+            export,
+            "--service",
+            "smars",
+            "--target",
+            "smars-01",
+            "--repo",
+            scripted.path,
+            "--evidence",
+            tmp_path,
+        )
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
+    scripted, sha = repo
+    export = tmp_path / "export"
+    real = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
+    _mutate_one(_forge_export(FORGES / "gitlab", export, real, sha), seed)
+    common = ["--repo", scripted.path, "--evidence", tmp_path]
+    _judged(run_cli("import", "gitlab-approvals", export / "merge_requests.json", export, *common))
+    _judged(
+        run_cli(
+            "import",
+            "gitlab-deployments",
+            export / "deployments.json",
+            "--project",
+            "group/app",
+            "--service",
+            "smars",
+            *common,
+        )
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_mutated_github_review_sample(
+    seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    scripted, _ = repo
+    export = tmp_path / "export"
+    shutil.copytree(FORGES / "github-pr538", export)
+    _mutate_one(sorted(export.rglob("*.json")), seed)
+    _judged(
+        run_cli(
+            "import",
+            "github-reviews",
+            export / "pulls.json",
+            export,
+            "--repo",
+            scripted.path,
+            "--evidence",
+            tmp_path,
+        )
+    )

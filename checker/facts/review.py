@@ -60,9 +60,10 @@ def _reviewers(
 ) -> dict[str, set[str]]:
     """Identities that reviewed each shipped commit, from trailers and review records.
 
-    An approval covers its change's commits. When it names the commit it was given on and
-    that commit is one of the change's, it covers that commit and the change's commits
-    before it, not ones pushed later. Approvals by the change's own author do not count.
+    An approval covers its change's commits. When it names the commit it was given on, it
+    covers that commit and the change's commits before it, not ones pushed later; when that
+    commit is not one of the change's (or not in the repository), what it approved cannot be
+    placed, and it covers nothing. Approvals by the change's own author do not count.
     """
     resolve = evidence.identities.resolve
     found: dict[str, set[str]] = defaultdict(set)
@@ -78,11 +79,15 @@ def _reviewers(
             identity = resolve(approval.by)
             if identity == change_author:
                 continue
-            head = resolved[approval.commit] if approval.commit else None
-            if head is not None and head in change_commits:
-                covered = history.ancestors_among(head, change_commits)
-            else:
+            if approval.commit is None:
                 covered = change_commits
+            else:
+                head = resolved[approval.commit]
+                covered = (
+                    history.ancestors_among(head, change_commits)
+                    if head is not None and head in change_commits
+                    else set()
+                )
             for sha in covered & shipped:
                 found[sha].add(identity)
     return found

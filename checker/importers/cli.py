@@ -13,7 +13,9 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers.common import Appended, Logins, append_records
+from checker.importers import forge_cli
+from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
+from checker.importers.forge_deploys import Deployments
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -46,15 +48,20 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     ansible.add_argument("--artifact", metavar="DIGEST")
 
     github = tools.add_parser("github-reviews", help="reviews of merged GitHub pull requests")
-    github.add_argument("pulls", type=Path, metavar="PULLS.json")
-    github.add_argument(
-        "reviews_dir", type=Path, metavar="REVIEWS_DIR", help="NUMBER/reviews.json and commits.json"
+    forge_cli.add_saved(
+        github,
+        ("pulls", "PULLS.json", ""),
+        ("reviews_dir", "REVIEWS_DIR", "NUMBER/reviews.json and commits.json"),
     )
+    github.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
+    forge_cli.add_fetch_options(github, "github")
 
     gerrit = tools.add_parser("gerrit", help="Code-Review +2 votes of merged Gerrit changes")
     gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
 
-    for tool in (ansible, github, gerrit):
+    forges = forge_cli.add_parsers(tools)
+
+    for tool in (ansible, github, gerrit, *forges):
         tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
         tool.add_argument(
             "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
@@ -84,7 +91,9 @@ def _approval(text: str) -> DeployApproval:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Import, append, and say what was added and what was already there."""
     if args.tool is None:
-        raise UsageError("import needs a tool: ansible, github-reviews or gerrit")
+        raise UsageError(
+            "import needs a tool: ansible, github-reviews, gerrit, " + ", ".join(forge_cli.TOOLS)
+        )
     history = GitHistory(args.repo)
     try:
         config, _ = load_config(history.root)
@@ -118,9 +127,28 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
             _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts})")
             return EXIT_PASS
-        if args.tool == "github-reviews":
+        if args.tool in forge_cli.TOOLS:
+            got = forge_cli.run(args, logins, config.review_bots)
+            if isinstance(got, Deployments):
+                _known_commits(history, got)
+                what, done = forge_cli.report_deployments(
+                    got, evidence, forge_cli.scope_of(args), err
+                )
+                _say(err, done, what)
+                _name_unmapped(err, logins)
+                return EXIT_PASS
+            found, skipped, what = got, got.skipped_unmerged, "merged merge requests"
+        elif args.tool == "github-reviews" and args.repository:
+            found = forge_cli.github_reviews_fetched(args, logins, config.review_bots)
+            skipped, what = found.skipped_unmerged, "merged pull requests"
+        elif args.tool == "github-reviews":
             from checker.importers.github import import_reviews
 
+            if args.pulls is None or args.reviews_dir is None:
+                raise UsageError(
+                    "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
+                    "OWNER/REPO to fetch from the API"
+                )
             found = import_reviews(args.pulls, args.reviews_dir, logins, config.review_bots)
             skipped = found.skipped_unmerged
             what = "merged pull requests"
@@ -130,27 +158,58 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             found = import_changes(args.changes, logins, config.review_bots)
             skipped = found.skipped_unmerged
             what = "merged changes"
-        done = append_records(evidence, "reviews", "change", list(found.reviews))
+        # A forge's reviews change after the fact (a dismissal, a login mapped since): the
+        # record is brought up to date and the old one kept in superseded.jsonl.
+        done = append_records(
+            evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
+        )
         left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
+        notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
         _say(
             err,
             done,
             f"{len(found.reviews)} {what} ({skipped} not merged, skipped); "
-            f"{found.counted} approvals counted" + (f"; left out: {left}" if left else ""),
+            f"{found.counted} approvals counted"
+            + (f" ({notes})" if notes else "")
+            + (f"; left out: {left}" if left else ""),
         )
-        unmapped = sorted(logins.unmapped)
-        if unmapped:
-            err.write(
-                "knightwatch: these logins have no address in identities.yaml and are recorded "
-                f"as they are: {', '.join(unmapped)}\n"
-            )
+        _name_unmapped(err, logins)
         return EXIT_PASS
     finally:
         history.close()
 
 
+def _name_unmapped(err: TextIO, logins: Logins) -> None:
+    unmapped = sorted(logins.unmapped)
+    if unmapped:
+        err.write(
+            "knightwatch: these logins have no address in identities.yaml and are recorded "
+            f"as they are: {', '.join(unmapped)}\n"
+        )
+
+
+def _known_commits(history: GitHistory, found: Deployments) -> None:
+    """A deployment whose commit is not in the repository could not be checked: refuse now."""
+    commits = sorted({r.commit for r in found.records})
+    resolved = history.resolve(commits)
+    missing = [r for r in found.records if resolved[r.commit] is None]
+    if missing:
+        raise UsageError(
+            f"deployment {missing[0].id} deployed {missing[0].commit}, which is not in "
+            f"{history.root}",
+            hint="fetch the branches and tags it came from (git fetch --all --tags), "
+            "or pass --repo for the repository that was deployed",
+        )
+
+
 def _say(err: TextIO, done: Appended, what: str) -> None:
+    updated = (
+        f", {len(done.updated)} updated (the old records kept in {SUPERSEDED}: "
+        f"{', '.join(done.updated)})"
+        if done.updated
+        else ""
+    )
     err.write(
         f"knightwatch: imported {what} into {done.path}: {len(done.added)} added, "
-        f"{len(done.already)} already there\n"
+        f"{len(done.already)} already there{updated}\n"
     )

@@ -1,9 +1,11 @@
 """What every importer shares: reading a tool's JSON, logins as addresses, and appending
 contract records to an evidence file without duplicating what is there.
 
-An evidence file is audit evidence: a record already in it is never rewritten. Importing the
-same thing twice is a no-op; importing something else under an id already taken is an input
-error naming both.
+An evidence file is audit evidence. Importing the same thing twice is a no-op. Importing
+something else under an id already taken is an input error naming both, except for importers
+whose source legitimately changes after the fact (a review dismissed after the merge, a login
+mapped in identities.yaml since, a deployment that has finished since): those replace the old
+record in place and keep it, with what changed, in ``superseded.jsonl`` beside it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Imported:
     skipped_unmerged: int = 0
     counted: int = 0
     left_out: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+    """Approvals counted with a qualification worth saying (e.g. recorded with a commit)."""
     unmapped: set[str] = field(default_factory=set)
 
 
@@ -132,11 +136,19 @@ class Appended:
     path: Path
     added: list[str]
     already: list[str]
+    updated: list[str] = field(default_factory=list)
 
 
-def append_records(directory: Path, kind_name: str, key: str, records: list[BaseModel]) -> Appended:
+SUPERSEDED = "superseded.jsonl"
+"""Records an import replaced, oldest first, in the evidence directory; no check reads it."""
+
+
+def append_records(
+    directory: Path, kind_name: str, key: str, records: list[BaseModel], *, update: bool = False
+) -> Appended:
     """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
-    none yet), skipping those already there, refusing those whose ``key`` is taken."""
+    none yet), skipping those already there. A record whose ``key`` is taken by another is
+    refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
     if not directory.is_dir():
         raise UsageError(
             f"evidence directory not found: {directory}",
@@ -152,6 +164,7 @@ def append_records(directory: Path, kind_name: str, key: str, records: list[Base
     added: list[str] = []
     already: list[str] = []
     fresh: list[dict[str, Any]] = []
+    replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     for record in records:
         plain = record.model_dump(mode="json", exclude_none=True)
         name = str(plain[key])
@@ -159,6 +172,9 @@ def append_records(directory: Path, kind_name: str, key: str, records: list[Base
             old, line = existing[name]
             if validate(kind.model, Located(old, line), path, kind.what) == record:
                 already.append(name)
+                continue
+            if update and line not in replaced:
+                replaced[line] = (dict(old), plain)
                 continue
             raise InputError(
                 f"{kind.what} {name!r} is already recorded, differently; an import never "
@@ -171,9 +187,75 @@ def append_records(directory: Path, kind_name: str, key: str, records: list[Base
             raise InputError(f"{kind.what} {name!r} appears twice in this import", path=str(path))
         fresh.append(plain)
         added.append(name)
+    text = data.decode("utf-8")
+    if replaced:
+        text = _replaced(text, path, replaced, kind)
     if fresh:
-        write_atomic(path, _appended(data.decode("utf-8"), path, fresh, kind))
-    return Appended(path, added, already)
+        text = _appended(text, path, fresh, kind)
+    # Only once the new file is known good: the trace first, so that no replaced record is
+    # ever lost, then the evidence file.
+    if replaced:
+        _keep_superseded(directory, kind_name, key, list(replaced.values()))
+    if fresh or replaced:
+        write_atomic(path, text)
+    updated = sorted(str(new[key]) for _, new in replaced.values())
+    return Appended(path, added, already, updated)
+
+
+def _replaced(
+    text: str, path: Path, replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]], kind: Kind
+) -> str:
+    """``text`` with the records starting at the given lines replaced, the rest byte for byte."""
+    lines = text.splitlines(keepends=True)
+    items = parse_records(text.encode("utf-8"), path)
+    starts = [item.line for item in items]
+    expected = [replaced[item.line][1] if item.line in replaced else item.value for item in items]
+    # Each record runs from its first line to the next record's (YAML) or is one line (JSONL).
+    for index in sorted(range(len(items)), reverse=True):
+        line = starts[index]
+        if line not in replaced:
+            continue
+        new = replaced[line][1]
+        if path.suffix == ".jsonl":
+            end = line
+            block = json.dumps(new, ensure_ascii=False) + "\n"
+        else:
+            end = starts[index + 1] - 1 if index + 1 < len(starts) else len(lines)
+            block = yaml.safe_dump([new], sort_keys=False, allow_unicode=True)
+        lines[line - 1 : end] = [block]
+    result = "".join(lines)
+    try:
+        after = parse_records(result.encode("utf-8"), path)
+    except InputError:
+        after = []
+    if [i.value for i in after] != expected:
+        raise InputError(
+            f"cannot update a {kind.what} in this file as written; a YAML list must be a block "
+            "sequence ('- ' items at the left margin)",
+            path=str(path),
+            hint="or convert the file to JSON Lines",
+        )
+    return result
+
+
+def _keep_superseded(
+    directory: Path,
+    kind_name: str,
+    key: str,
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """Append each replaced record, with the names of the fields that changed, to the
+    directory's ``superseded.jsonl``: the trace of what an import rewrote."""
+    path = directory / SUPERSEDED
+    old_text = read_text(path).decode("utf-8") if path.is_file() else ""
+    if old_text and not old_text.endswith("\n"):
+        old_text += "\n"
+    lines = []
+    for old, new in sorted(pairs, key=lambda pair: str(pair[1][key])):
+        changed = sorted(f for f in set(old) | set(new) if old.get(f) != new.get(f))
+        entry = {"kind": kind_name, "id": str(new[key]), "changed": changed, "was": old}
+        lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+    write_atomic(path, old_text + "".join(lines))
 
 
 def _appended(text: str, path: Path, records: list[dict[str, Any]], kind: Kind) -> str:

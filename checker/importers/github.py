@@ -1,6 +1,7 @@
 """``knightwatch import github-reviews``: review records from GitHub's REST API objects.
 
-Input, as the API documents them (and ``gh api --paginate`` writes them):
+Input, as the API documents them (and ``gh api --paginate`` writes them), or fetched directly
+(``--repository OWNER/REPO``, see ``checker.importers.fetch``):
 
 - ``PULLS.json``: pull requests (``GET /repos/{owner}/{repo}/pulls?state=closed``); merged ones
   (``merged_at`` set) are imported, the rest skipped;
@@ -9,16 +10,22 @@ Input, as the API documents them (and ``gh api --paginate`` writes them):
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``).
 
 An approval counts only when it still stands at the merge (a later review by the same person
-requesting changes, or its dismissal, withdraws it), was given on the pull request's final head
-commit (``head.sha``) and before ``merged_at``, by someone who authored none of its commits and
-is not the pull request's author, and not by a bot (``user.type`` ``Bot``, a ``[bot]`` login,
-or ``review_bots``). Those approvals are written without a ``commit``: they cover the whole
-change, including the merge or squash commit (``merge_commit_sha``) that lands on the branch.
-Logins become addresses through ``identities.yaml``, where a person's list may name their login.
+requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
+someone who authored none of its commits and is not the pull request's author, and not by a
+bot (``user.type`` ``Bot``, a ``[bot]`` login, or ``review_bots``). An approval of the final
+head (``head.sha``) is written without a ``commit``: it covers the whole change, including the
+merge or squash commit (``merge_commit_sha``) that lands on the branch. An approval of an
+earlier head is written with that ``commit``: REVIEW-002 then counts it for that commit and its
+ancestors among the change's commits, not for what was pushed after it. A pending review (never
+submitted) counts for nothing.
+
+GitHub lists at most 250 commits of a pull request; a list that long is refused unless the pull
+request object says (``commits``) that it has exactly that many.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +36,41 @@ from checker.importers.common import Imported, Logins, dig, expect, moment, read
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
 COMMITS = "GitHub commit objects (GET /repos/{owner}/{repo}/pulls/{number}/commits)"
+COMMIT_LIMIT = 250
+"""GitHub's "List commits on a pull request" returns no more than this many."""
 
 
-def _login(user: Any) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class PullData:
+    """One merged pull request's objects, and where each list came from (for messages)."""
+
+    pull: dict[str, Any]
+    reviews: list[Any]
+    commits: list[Any]
+    reviews_source: Path
+    commits_source: Path
+
+
+def login_of(user: Any) -> tuple[str, bool]:
     """A user object's login, and whether it is a bot."""
     if not isinstance(user, dict) or not isinstance(user.get("login"), str):
         return "", False
     login: str = user["login"]
     return login, user.get("type") == "Bot" or login.endswith("[bot]")
+
+
+def check_pull(pull: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a pull request object."""
+    expect(
+        isinstance(pull, dict)
+        and isinstance(pull.get("number"), int)
+        and isinstance(pull.get("head"), dict)
+        and isinstance(pull["head"].get("sha"), str)
+        and "merged_at" in pull,
+        source,
+        f"item #{index} is not a pull request object (number, head.sha, merged_at); "
+        f"expected {PULLS}",
+    )
 
 
 def import_reviews(
@@ -47,35 +81,21 @@ def import_reviews(
 ) -> Imported:
     """Review records for every merged pull request in ``pulls_path``."""
     pulls = read_list(pulls_path, PULLS)
-    result = Imported()
-    bot_people = {logins.person(b) for b in bots}
+    merged = []
+    skipped = 0
     for index, pull in enumerate(pulls, start=1):
-        expect(
-            isinstance(pull, dict)
-            and isinstance(pull.get("number"), int)
-            and isinstance(pull.get("head"), dict)
-            and isinstance(pull["head"].get("sha"), str)
-            and "merged_at" in pull,
-            pulls_path,
-            f"item #{index} is not a pull request object (number, head.sha, merged_at); "
-            f"expected {PULLS}",
-        )
+        check_pull(pull, index, pulls_path)
         if not pull["merged_at"]:
-            result.skipped_unmerged += 1
+            skipped += 1
             continue
-        result.reviews.append(_review(pull, reviews_dir, logins, bot_people, result))
-    result.unmapped = logins.unmapped
+        merged.append(_saved(pull, reviews_dir))
+    result = records(merged, logins, bots)
+    result.skipped_unmerged += skipped
     return result
 
 
-def _review(
-    pull: dict[str, Any],
-    reviews_dir: Path,
-    logins: Logins,
-    bot_people: set[str],
-    result: Imported,
-) -> Review:
-    number, head, merged_at = pull["number"], pull["head"]["sha"], str(pull["merged_at"])
+def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
+    number = pull["number"]
     folder = reviews_dir / str(number)
     reviews_path, commits_path = folder / "reviews.json", folder / "commits.json"
     for needed in (reviews_path, commits_path):
@@ -85,49 +105,88 @@ def _review(
             f"missing for merged pull request #{number}: without it its reviews cannot be "
             "judged (fetch it with gh api, see the docs)",
         )
-    reviews = read_list(reviews_path, REVIEWS)
-    commits = read_list(commits_path, COMMITS)
+    return PullData(
+        pull,
+        read_list(reviews_path, REVIEWS),
+        read_list(commits_path, COMMITS),
+        reviews_path,
+        commits_path,
+    )
 
-    author_login, _ = _login(pull.get("user"))
-    authors_logins = {author_login.lower()} - {""}
-    author_people = {logins.person(logins.address(author_login))} if author_login else set()
+
+def records(pulls: list[PullData], logins: Logins, bots: list[str]) -> Imported:
+    """One review record per merged pull request."""
+    result = Imported()
+    bot_people = {logins.person(b) for b in bots}
+    for data in pulls:
+        result.reviews.append(_review(data, logins, bot_people, result))
+    result.unmapped = logins.unmapped
+    return result
+
+
+def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[str]]:
+    """The change's commit shas, and its authors' logins and people."""
+    pull, number = data.pull, data.pull["number"]
+    count = pull.get("commits")
+    if len(data.commits) >= COMMIT_LIMIT and count != len(data.commits):
+        raise_limit(number, len(data.commits), data.commits_source)
+    author_login, _ = login_of(pull.get("user"))
+    logins_seen = {author_login.lower()} - {""}
+    people = {logins.person(logins.address(author_login))} if author_login else set()
     shas: list[str] = []
-    for index, commit in enumerate(commits, start=1):
+    for index, commit in enumerate(data.commits, start=1):
         expect(
             isinstance(commit, dict) and isinstance(commit.get("sha"), str),
-            commits_path,
+            data.commits_source,
             f"item #{index} is not a commit object with a sha; expected {COMMITS}",
         )
         shas.append(commit["sha"])
-        login, _ = _login(commit.get("author"))
+        login, _ = login_of(commit.get("author"))
         if login:
-            authors_logins.add(login.lower())
-            author_people.add(logins.person(logins.address(login)))
+            logins_seen.add(login.lower())
+            people.add(logins.person(logins.address(login)))
         email = dig(commit, "commit", "author", "email")
         if isinstance(email, str) and email:
-            author_people.add(logins.person(email))
-    if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
-        shas.append(pull["merge_commit_sha"])
+            people.add(logins.person(email))
+    return shas, logins_seen, people
 
-    # Each reviewer's standing at the merge: an approval, or nothing.
-    merged_ns = moment(merged_at, reviews_path, f"pull request #{number} merged_at")
-    standing: dict[str, dict[str, Any] | None] = {}
-    for index, review in enumerate(reviews, start=1):
+
+def raise_limit(number: int, listed: int, source: Path) -> None:
+    """Refuse a commit list cut at GitHub's limit."""
+    expect(
+        False,
+        source,
+        f"pull request #{number} lists {listed} commits: GitHub lists no more than "
+        f"{COMMIT_LIMIT}, so some of its commits may be missing and would be reported "
+        "unreviewed or, worse, judged without them. Import it with --repository OWNER/REPO "
+        "(pages through the compare API), or save its commits with "
+        "'gh api --paginate repos/OWNER/REPO/compare/BASE...HEAD --jq .commits' and its object "
+        "with 'gh api repos/OWNER/REPO/pulls/NUMBER' (which states its commit count)",
+    )
+
+
+def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dict[str, Any] | None]:
+    """Each reviewer's standing at the merge: their approval, or nothing."""
+    for index, review in enumerate(data.reviews, start=1):
         expect(
             isinstance(review, dict)
             and isinstance(review.get("state"), str)
             and "user" in review
-            and "submitted_at" in review,
-            reviews_path,
+            and ("submitted_at" in review or review.get("state") == "PENDING"),
+            data.reviews_source,
             f"item #{index} is not a review object (user, state, submitted_at); expected {REVIEWS}",
         )
+    pending = [r for r in data.reviews if not r.get("submitted_at")]
+    if pending:
+        result.left_out["pending, never submitted"] += len(pending)
     dated = [
-        (moment(r["submitted_at"], reviews_path, f"review {r.get('id', '?')}"), r)
-        for r in reviews
-        if r.get("submitted_at")  # a pending review has none, and counts for nothing
+        (moment(r["submitted_at"], data.reviews_source, f"review {r.get('id', '?')}"), r)
+        for r in data.reviews
+        if r.get("submitted_at")
     ]
+    standing: dict[str, dict[str, Any] | None] = {}
     for submitted_ns, review in sorted(dated, key=lambda pair: pair[0]):
-        login, _ = _login(review["user"])
+        login, _ = login_of(review["user"])
         if not login:
             continue
         if submitted_ns > merged_ns:
@@ -140,21 +199,39 @@ def _review(
             if standing.get(login) is not None:
                 result.left_out["withdrawn before the merge"] += 1
             standing[login] = None
-    approvals = []
-    for login, review in sorted(standing.items()):
+    return standing
+
+
+def _review(data: PullData, logins: Logins, bot_people: set[str], result: Imported) -> Review:
+    pull = data.pull
+    number, head, merged_at = pull["number"], pull["head"]["sha"], str(pull["merged_at"])
+    shas, author_logins, author_people = _commits(data, logins)
+    change_commits = set(shas)
+    if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
+        shas.append(pull["merge_commit_sha"])
+    merged_ns = moment(merged_at, data.reviews_source, f"pull request #{number} merged_at")
+    approvals: list[dict[str, str]] = []
+    for login, review in sorted(_standing(data, merged_ns, result).items()):
         if review is None:
             continue
-        _, is_bot = _login(review["user"])
+        _, is_bot = login_of(review["user"])
         address = logins.address(login)
-        if review.get("commit_id") != head:
-            result.left_out["not on the final head commit"] += 1
-        elif login.lower() in authors_logins or logins.person(address) in author_people:
+        commit = review.get("commit_id")
+        if login.lower() in author_logins or logins.person(address) in author_people:
             result.left_out["by an author of the change"] += 1
         elif is_bot or logins.person(address) in bot_people:
             result.left_out["by a bot"] += 1
-        else:
+        elif commit == head:
             approvals.append({"by": address, "at": review["submitted_at"]})
             result.counted += 1
+        elif isinstance(commit, str) and commit in change_commits:
+            # Covers what it saw: REVIEW-002 counts it for this commit and its ancestors.
+            approvals.append({"by": address, "at": review["submitted_at"], "commit": commit})
+            result.counted += 1
+            result.notes["of an earlier head, recorded with its commit"] += 1
+        else:
+            result.left_out["on a commit no longer in the pull request"] += 1
+    author_login, _ = login_of(pull.get("user"))
     repository = dig(pull, "base", "repo", "full_name")
     record = {
         "change": f"{repository}#{number}" if isinstance(repository, str) else f"#{number}",
@@ -162,4 +239,4 @@ def _review(
         "commits": shas,
         "approvals": approvals,
     }
-    return validate(Review, Located(record, 0), reviews_path, f"pull request #{number}")
+    return validate(Review, Located(record, 0), data.reviews_source, f"pull request #{number}")

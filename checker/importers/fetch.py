@@ -1,0 +1,293 @@
+"""Fetching the forges' objects directly, through their well-kept clients: PyGithub's requester
+and python-gitlab's HTTP layer. Both page through lists, wait out rate limits (PyGithub's
+``GithubRetry``, python-gitlab obeys 429 answers by default) and take the token from the environment
+(``GITHUB_TOKEN`` or ``GH_TOKEN``; ``GITLAB_TOKEN``). What they return are the API's own
+objects, judged by the same code as saved output.
+
+The API's base URL comes only from the command line (``--api-url``), never from a repository's
+configuration: a token is sent there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError, UsageError
+from checker.importers import github, github_deployments, gitlab
+from checker.importers.common import dig, expect, moment
+
+GITHUB_API = "https://api.github.com"
+GITHUB_TOKENS = ("GITHUB_TOKEN", "GH_TOKEN")
+GITLAB_TOKENS = ("GITLAB_TOKEN",)
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+def _client_missing(package: str) -> UsageError:
+    return UsageError(
+        f"fetching from the API needs {package}, which is not installed",
+        hint="pip install 'knightwatch[forges]', or read saved API output (see the docs)",
+    )
+
+
+def _token(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+class GitHubApi:
+    """GET and paged GET against GitHub's REST API, through PyGithub's requester."""
+
+    def __init__(self, api_url: str) -> None:
+        try:
+            import github as pygithub
+            from github import Auth
+        except ImportError:
+            raise _client_missing("PyGithub") from None
+
+        token = _token(GITHUB_TOKENS)
+        self._client = pygithub.Github(
+            base_url=api_url.rstrip("/"),
+            auth=Auth.Token(token) if token else None,
+            per_page=100,
+            seconds_between_requests=None,
+        )
+        self._requester = self._client.requester
+        self.source = Path(api_url)
+
+    def get(self, path: str, parameters: dict[str, Any] | None = None) -> Any:
+        """One response's JSON; a failure is an input error naming the request."""
+        from github import GithubException
+
+        try:
+            _, data = self._requester.requestJsonAndCheck("GET", path, parameters)
+        except GithubException as exc:
+            message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+            raise InputError(
+                f"GET {path}: HTTP {exc.status}: {message}",
+                hint="check --repository, --api-url and the token in GITHUB_TOKEN or GH_TOKEN",
+            ) from None
+        return data
+
+    def pages(self, path: str, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every page's JSON, following the ``Link: rel="next"`` header."""
+        from github import GithubException
+
+        url: str | None = path
+        params = {"per_page": 100, **(parameters or {})}
+        while url is not None:
+            try:
+                headers, data = self._requester.requestJsonAndCheck("GET", url, params)
+            except GithubException as exc:
+                raise InputError(
+                    f"GET {url}: HTTP {exc.status}",
+                    hint="check --repository, --api-url and the token in GITHUB_TOKEN or GH_TOKEN",
+                ) from None
+            yield data
+            found = _NEXT.search(str(headers.get("link", "")))
+            url, params = (found.group(1), {}) if found else (None, {})
+
+    def items(self, path: str, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every item of a paged list."""
+        for page in self.pages(path, parameters):
+            expect(isinstance(page, list), self.source / path, "expected a JSON array")
+            yield from page
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+
+def github_pulls(
+    api: GitHubApi, repository: str, since: str | None
+) -> tuple[list[github.PullData], int]:
+    """The merged pull requests updated since ``since`` (all when None), newest update first,
+    with their reviews and commits; and how many closed but unmerged ones were passed."""
+    since_ns = moment(since, Path("--since"), "--since") if since else None
+    base = f"/repos/{repository}"
+    found: list[github.PullData] = []
+    skipped = 0
+    listing = api.items(
+        f"{base}/pulls", {"state": "closed", "sort": "updated", "direction": "desc"}
+    )
+    source = api.source / f"{base}/pulls"
+    for index, pull in enumerate(listing, start=1):
+        github.check_pull(pull, index, source)
+        updated = pull.get("updated_at")
+        if (
+            since_ns is not None
+            and isinstance(updated, str)
+            and moment(updated, source, "updated_at") < since_ns
+        ):
+            break  # sorted by update: every later one is older still
+        if not pull["merged_at"]:
+            skipped += 1
+            continue
+        number = pull["number"]
+        reviews = list(api.items(f"{base}/pulls/{number}/reviews"))
+        commits = list(api.items(f"{base}/pulls/{number}/commits"))
+        if len(commits) >= github.COMMIT_LIMIT:
+            pull, commits = _compare(api, base, pull)
+        found.append(
+            github.PullData(
+                pull,
+                reviews,
+                commits,
+                api.source / f"{base}/pulls/{number}/reviews",
+                api.source / f"{base}/pulls/{number}/commits",
+            )
+        )
+    return found, skipped
+
+
+def _compare(api: GitHubApi, base: str, pull: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """A long pull request's commits, paged through the compare API, with its commit count."""
+    number = pull["number"]
+    full = api.get(f"{base}/pulls/{number}")
+    base_sha = dig(full, "base", "sha")
+    if not isinstance(base_sha, str):
+        raise InputError(f"pull request #{number} has no base.sha", path=f"{base}/pulls/{number}")
+    commits: list[Any] = []
+    for page in api.pages(f"{base}/compare/{base_sha}...{pull['head']['sha']}"):
+        page_commits = dig(page, "commits")
+        expect(
+            isinstance(page_commits, list),
+            api.source / f"{base}/compare",
+            "expected a comparison object with commits",
+        )
+        commits.extend(page_commits)
+    return {**pull, "commits": full.get("commits")}, commits
+
+
+def github_deployment_data(
+    api: GitHubApi, repository: str, environments: tuple[str, ...]
+) -> tuple[list[github_deployments.DeploymentData], set[str]]:
+    """Every deployment (to ``environments``, or all), with its statuses, and the run's
+    approvals and triggering actor where a workflow run made it; and every environment
+    listed."""
+    base = f"/repos/{repository}"
+    source = api.source / f"{base}/deployments"
+    found = []
+    seen = set()
+    for index, item in enumerate(api.items(f"{base}/deployments"), start=1):
+        github_deployments.check_deployment(item, index, source)
+        seen.add(item["environment"])
+        if environments and item["environment"] not in environments:
+            continue
+        statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
+        run = github_deployments.run_id(statuses)
+        approvals = list(api.items(f"{base}/actions/runs/{run}/approvals")) if run else None
+        run_object = api.get(f"{base}/actions/runs/{run}") if run else None
+        found.append(
+            github_deployments.DeploymentData(
+                item, statuses, approvals, run_object, source / str(item["id"]) / "statuses"
+            )
+        )
+    return found, seen
+
+
+class GitLabApi:
+    """GET and paged GET against GitLab's REST API, through python-gitlab."""
+
+    def __init__(self, api_url: str) -> None:
+        try:
+            import gitlab as pygitlab
+        except ImportError:
+            raise _client_missing("python-gitlab") from None
+
+        self._client = pygitlab.Gitlab(
+            api_url.rstrip("/"),
+            private_token=_token(GITLAB_TOKENS),
+            per_page=100,
+            retry_transient_errors=True,
+        )
+        self.source = Path(api_url)
+
+    def get(self, path: str) -> Any:
+        """One response's JSON; a failure is an input error naming the request."""
+        return self._call(path, lambda: self._client.http_get(path))
+
+    def items(self, path: str, parameters: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a paged list."""
+        query = parameters or {}
+        found = self._call(
+            path, lambda: list(self._client.http_list(path, query_data=query, iterator=True))
+        )
+        return list(found)
+
+    @staticmethod
+    def _call(path: str, request: Callable[[], Any]) -> Any:
+        import gitlab as pygitlab
+
+        try:
+            return request()
+        except pygitlab.GitlabError as exc:
+            raise InputError(
+                f"GET {path}: HTTP {exc.response_code}: {exc.error_message}",
+                hint="check --project, --api-url and the token in GITLAB_TOKEN",
+            ) from None
+
+    def close(self) -> None:
+        """Release the session."""
+        self._client.session.close()
+
+
+def _project_path(project: str) -> str:
+    return "/projects/" + project.replace("/", "%2F")
+
+
+def gitlab_merge_requests(
+    api: GitLabApi, project: str, since: str | None
+) -> tuple[list[gitlab.MergeRequestData], Any]:
+    """The merged merge requests (updated since ``since``), with their approvals and commits,
+    and the project's approval settings."""
+    base = _project_path(project)
+    settings = api.get(f"{base}/approvals")
+    parameters: dict[str, Any] = {"state": "merged", "order_by": "updated_at", "sort": "desc"}
+    if since:
+        parameters["updated_after"] = since
+    found = []
+    source = api.source / f"{base}/merge_requests"
+    for index, item in enumerate(api.items(f"{base}/merge_requests", parameters), start=1):
+        gitlab.check_merge_request(item, index, source)
+        iid = item["iid"]
+        found.append(
+            gitlab.MergeRequestData(
+                item,
+                api.get(f"{base}/merge_requests/{iid}/approvals"),
+                api.items(f"{base}/merge_requests/{iid}/commits"),
+                source / str(iid) / "approvals",
+            )
+        )
+    return found, settings
+
+
+def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[Any]:
+    """Every finished deployment (updated since ``since``), each fetched singly for its
+    approvals, which the list leaves out."""
+    base = _project_path(project)
+    parameters: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
+    if since:
+        parameters["updated_after"] = since
+    source = api.source / f"{base}/deployments"
+    found = []
+    for index, item in enumerate(api.items(f"{base}/deployments", parameters), start=1):
+        gitlab.check_deployment(item, index, source)
+        if item["status"] in gitlab.OUTCOME:
+            full = api.get(f"{base}/deployments/{item['id']}")
+            gitlab.check_deployment(full, index, source / str(item["id"]))
+            item = full
+        found.append(item)
+    return found
+
+
+def need(value: Any, flag: str, tool: str) -> None:
+    """A usage error when a fetch lacks a required option."""
+    if not value:
+        raise UsageError(f"import {tool}: {flag} is required when fetching from the API")

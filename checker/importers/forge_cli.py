@@ -1,0 +1,197 @@
+"""The command line of the forges' importers: ``github-deployments``, ``gitlab-approvals``,
+``gitlab-deployments``, and the direct fetch of ``github-reviews``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, TextIO
+
+from checker.errors import UsageError
+from checker.importers.common import Imported, Logins, append_records
+from checker.importers.forge_deploys import Deployments, Scope
+
+TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
+
+
+def add_fetch_options(parser: argparse.ArgumentParser, forge: str, *, since: bool = True) -> None:
+    """``--api-url`` and ``--since``, for fetching instead of reading saved output."""
+    default = "https://api.github.com" if forge == "github" else "https://gitlab.com"
+    parser.add_argument(
+        "--api-url",
+        default=default,
+        metavar="URL",
+        help=f"the API's base URL, for GitLab the instance's (default: {default}); the token is "
+        "read from " + ("GITHUB_TOKEN or GH_TOKEN" if forge == "github" else "GITLAB_TOKEN"),
+    )
+    if not since:
+        return
+    parser.add_argument(
+        "--since",
+        metavar="TIMESTAMP",
+        help="only what was updated at or after this RFC 3339 time (e.g. the last import's)",
+    )
+
+
+def add_saved(parser: argparse.ArgumentParser, *inputs: tuple[str, str, str]) -> None:
+    """Positional saved-output inputs (``dest``, ``METAVAR``, help), optional because the
+    same command can fetch from the API instead."""
+    for dest, metavar, text in inputs:
+        parser.add_argument(dest, type=Path, nargs="?", metavar=metavar, help=text or None)
+
+
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
+    parser.add_argument(
+        "--environment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only deployments to this environment (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host the deployment job deploys to; it gets the job's outcome (repeatable)",
+    )
+
+
+def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.ArgumentParser]:
+    """The new tools' parsers."""
+    ghd = tools.add_parser(
+        "github-deployments", help="GitHub deployments, their statuses and environment approvals"
+    )
+    add_saved(
+        ghd,
+        ("deployments", "DEPLOYMENTS.json", ""),
+        ("folder", "DIR", "ID/statuses.json, approvals.json and run.json"),
+    )
+    ghd.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
+    _deploy_options(ghd)
+    add_fetch_options(ghd, "github", since=False)
+
+    gla = tools.add_parser("gitlab-approvals", help="approvals of merged GitLab merge requests")
+    add_saved(
+        gla,
+        ("merge_requests", "MRS.json", ""),
+        ("folder", "DIR", "IID/approvals.json, IID/commits.json and project-approvals.json"),
+    )
+    gla.add_argument("--project", metavar="PATH", help="fetch this project from the API instead")
+    add_fetch_options(gla, "gitlab")
+
+    gld = tools.add_parser("gitlab-deployments", help="GitLab deployments and their approvals")
+    add_saved(gld, ("deployments", "DEPLOYMENTS.json", ""))
+    gld.add_argument(
+        "--project",
+        required=True,
+        metavar="PATH",
+        help="the project's path (group/name): names the records, and with --fetch is fetched",
+    )
+    gld.add_argument("--fetch", action="store_true", help="fetch from the API instead")
+    _deploy_options(gld)
+    add_fetch_options(gld, "gitlab")
+    return [ghd, gla, gld]
+
+
+def _saved_or_fetched(args: argparse.Namespace, saved: list[str], fetched: bool) -> bool:
+    """True to fetch; refuse a mix, or neither."""
+    given = [getattr(args, name) for name in saved]
+    if fetched and any(given):
+        raise UsageError(f"import {args.tool}: read saved output or fetch from the API, not both")
+    if not fetched and not all(given):
+        names = " ".join(name.upper() for name in saved)
+        raise UsageError(f"import {args.tool}: give {names}, or fetch from the API (see --help)")
+    return fetched
+
+
+def scope_of(args: argparse.Namespace) -> Scope:
+    """The deployment importers' choices from the command line."""
+    return Scope(args.service, tuple(args.environment), tuple(args.target))
+
+
+def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported:
+    """``import github-reviews --repository OWNER/REPO``."""
+    from checker.importers import fetch, github
+
+    _saved_or_fetched(args, ["pulls", "reviews_dir"], True)
+    api = fetch.GitHubApi(args.api_url)
+    try:
+        found, skipped = fetch.github_pulls(api, args.repository, args.since)
+    finally:
+        api.close()
+    result = github.records(found, logins, bots)
+    result.skipped_unmerged += skipped
+    return result
+
+
+def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported | Deployments:
+    """Run one of ``TOOLS``; what it found, for the caller to report."""
+    from checker.importers import fetch, github_deployments, gitlab
+
+    if args.tool == "gitlab-approvals":
+        if _saved_or_fetched(args, ["merge_requests", "folder"], bool(args.project)):
+            api = fetch.GitLabApi(args.api_url)
+            try:
+                found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
+            finally:
+                api.close()
+            return gitlab.approval_records(found, settings, api.source / "approvals", logins, bots)
+        return gitlab.import_saved_approvals(args.merge_requests, args.folder, logins, bots)
+    scope = scope_of(args)
+    if args.tool == "github-deployments":
+        if _saved_or_fetched(args, ["deployments", "folder"], bool(args.repository)):
+            api_gh = fetch.GitHubApi(args.api_url)
+            try:
+                data, seen = fetch.github_deployment_data(
+                    api_gh, args.repository, scope.environments
+                )
+            finally:
+                api_gh.close()
+            done = github_deployments.deployments(data, scope, logins, seen)
+        else:
+            done = github_deployments.import_saved(args.deployments, args.folder, scope, logins)
+    else:
+        if _saved_or_fetched(args, ["deployments"], args.fetch):
+            api_gl = fetch.GitLabApi(args.api_url)
+            try:
+                items = fetch.gitlab_deployments(api_gl, args.project, args.since)
+            finally:
+                api_gl.close()
+            done = gitlab.deployment_records(
+                items, args.project, scope, logins, api_gl.source / "deployments"
+            )
+        else:
+            done = gitlab.import_saved_deployments(args.deployments, args.project, scope, logins)
+    return done
+
+
+def report_deployments(
+    done: Deployments, evidence: Path, scope: Scope, err: TextIO
+) -> tuple[str, Any]:
+    """Append deployment records (a finished deployment's record is brought up to date when
+    its source changed) and say what was passed over."""
+    appended = append_records(evidence, "deploys", "id", list(done.records), update=True)
+    passed = ", ".join(f"{n} {why}" for why, n in sorted(done.passed_over.items()))
+    left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))
+    approvals = sum(len(r.approvals) for r in done.records)
+    what = (
+        f"{len(done.records)} finished deployments"
+        + (f" ({passed}, passed over)" if passed else "")
+        + f"; {approvals} approvals"
+        + (f"; approvals left out: {left}" if left else "")
+    )
+    unmatched = done.unmatched(scope)
+    if unmatched:
+        err.write(
+            f"knightwatch: no deployment to {', '.join(unmatched)} was listed (environments "
+            f"listed: {', '.join(sorted(done.environments)) or 'none'}); check --environment\n"
+        )
+    if not scope.targets and done.records:
+        err.write(
+            "knightwatch: no --target named: the records list no hosts, so FLEET-001 reports "
+            "every host of the service; name the hosts the job deploys to, or import the deploy "
+            "tool's own output\n"
+        )
+    return what, appended

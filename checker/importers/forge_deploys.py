@@ -1,0 +1,74 @@
+"""What the forges' deployment importers share: the command line's choices, and one contract
+deployment record from what a forge knows of a deployment.
+
+A forge knows that a job deployed a commit to an environment, when, who started it, who
+approved it, and whether the job succeeded. It does not know which hosts received the commit:
+that is the deploy tool's knowledge (``import ansible``). The hosts named with ``--target`` get
+the job's outcome; with none named the record has no targets, and FLEET-001 reports every host
+of the service as not deployed, rather than the import claiming what it cannot know.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.evidence.files import Located, validate
+from checker.evidence.models import Deployment, Status
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The command line's choices for a forge's deployments."""
+
+    service: str
+    environments: tuple[str, ...] = ()
+    """Only deployments to these environments (all when empty)."""
+    targets: tuple[str, ...] = ()
+
+
+@dataclass
+class Deployments:
+    """The records, and what was passed over and why."""
+
+    records: list[Deployment] = field(default_factory=list)
+    passed_over: Counter[str] = field(default_factory=Counter)
+    approvals_left_out: Counter[str] = field(default_factory=Counter)
+    environments: set[str] = field(default_factory=set)
+    """Every environment the forge listed a deployment to, chosen or not."""
+
+    def unmatched(self, scope: Scope) -> list[str]:
+        """The ``--environment`` names that no listed deployment went to (a typo, often)."""
+        return sorted(set(scope.environments) - self.environments)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One finished deployment as a forge reports it."""
+
+    ident: str
+    environment: str
+    commit: str
+    started_at: str
+    finished_at: str
+    deployer: str
+    status: Status
+    approvals: tuple[tuple[str, str], ...]
+
+
+def record(facts: Facts, scope: Scope, source: Path) -> Deployment:
+    """The contract record of one deployment."""
+    plain: dict[str, Any] = {
+        "id": facts.ident,
+        "service": scope.service,
+        "environment": facts.environment,
+        "commit": facts.commit,
+        "started_at": facts.started_at,
+        "finished_at": facts.finished_at,
+        "deployer": facts.deployer,
+        "approvals": [{"by": by, "at": at} for by, at in sorted(set(facts.approvals))],
+        "targets": [{"host": host, "status": facts.status} for host in sorted(set(scope.targets))],
+    }
+    return validate(Deployment, Located(plain, 0), source, f"deployment {facts.ident}")

@@ -1,0 +1,200 @@
+"""``knightwatch import github-deployments``: deployment records from GitHub's deployments,
+their statuses, and the environment approvals of the workflow run that made them.
+
+Input, as the API documents it (``gh api --paginate`` writes it), or fetched directly:
+
+- ``DEPLOYMENTS.json``: ``GET /repos/{owner}/{repo}/deployments``;
+- ``DIR/<id>/statuses.json``: ``GET .../deployments/{id}/statuses``;
+- ``DIR/<id>/approvals.json`` (optional): ``GET .../actions/runs/{run_id}/approvals`` of the
+  run named in the statuses' ``log_url`` or ``target_url`` (protected environments);
+- ``DIR/<id>/run.json`` (needed when the deployment's creator is a bot, as with GitHub
+  Actions): ``GET .../actions/runs/{run_id}``, whose ``triggering_actor`` is the deployer.
+
+A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
+or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
+nothing). One with no terminal status yet is not finished, and is passed over until a later
+import. It started at its first ``in_progress`` status (else its creation) and finished at its
+terminal status.
+
+GitHub does not date environment approvals. GitHub moves a deployment to a protected
+environment past ``waiting`` only once its required reviewers approved, so an approval is
+recorded at the deployment's first status that is neither ``waiting`` nor ``pending``: no
+earlier than the approval itself. Only ``approved`` entries naming the deployment's
+environment count; rejections and pending reviews do not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checker.evidence.models import Status
+from checker.importers.common import Logins, dig, expect, moment, read_json, read_list
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.github import login_of
+
+DEPLOYMENTS = "GitHub deployment objects (GET /repos/{owner}/{repo}/deployments)"
+STATUSES = "GitHub deployment status objects (GET .../deployments/{id}/statuses)"
+APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approvals)"
+RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
+RUN_URL = re.compile(r"/actions/runs/(\d+)")
+TERMINAL: dict[str, Status] = {"success": "succeeded", "failure": "failed", "error": "failed"}
+
+
+@dataclass(frozen=True)
+class DeploymentData:
+    """One deployment's objects, and the file (or URL) each came from."""
+
+    deployment: dict[str, Any]
+    statuses: list[Any]
+    approvals: list[Any] | None
+    run: dict[str, Any] | None
+    source: Path
+
+
+def run_id(statuses: list[Any]) -> str | None:
+    """The workflow run a deployment's statuses link to, if any."""
+    for status in statuses:
+        for key in ("log_url", "target_url"):
+            found = RUN_URL.search(str(dig(status, key) or ""))
+            if found:
+                return found.group(1)
+    return None
+
+
+def check_deployment(item: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a deployment object."""
+    expect(
+        isinstance(item, dict)
+        and isinstance(item.get("id"), int)
+        and isinstance(item.get("sha"), str)
+        and isinstance(item.get("environment"), str)
+        and isinstance(item.get("created_at"), str),
+        source,
+        f"item #{index} is not a deployment object (id, sha, environment, created_at); "
+        f"expected {DEPLOYMENTS}",
+    )
+
+
+def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Deployments:
+    """Deployment records from saved API output."""
+    items = read_list(path, DEPLOYMENTS)
+    found = []
+    seen = set()
+    for index, item in enumerate(items, start=1):
+        check_deployment(item, index, path)
+        seen.add(item["environment"])
+        if scope.environments and item["environment"] not in scope.environments:
+            continue
+        here = folder / str(item["id"])
+        statuses_path = here / "statuses.json"
+        expect(
+            statuses_path.is_file(),
+            statuses_path,
+            f"missing for deployment {item['id']}: without its statuses its outcome is unknown "
+            "(fetch it with gh api, see the docs)",
+        )
+        approvals_path, run_path = here / "approvals.json", here / "run.json"
+        approvals = read_list(approvals_path, APPROVALS) if approvals_path.is_file() else None
+        run = read_json(run_path, RUN) if run_path.is_file() else None
+        expect(run is None or isinstance(run, dict), run_path, f"expected {RUN}")
+        found.append(
+            DeploymentData(item, read_list(statuses_path, STATUSES), approvals, run, statuses_path)
+        )
+    return deployments(found, scope, logins, seen)
+
+
+def deployments(
+    found: list[DeploymentData], scope: Scope, logins: Logins, seen: set[str]
+) -> Deployments:
+    """Records of the finished deployments among ``found``; ``seen``, the environments of
+    every deployment listed."""
+    result = Deployments(environments=seen)
+    for data in found:
+        facts = _facts(data, logins, result)
+        if facts is not None:
+            result.records.append(record(facts, scope, data.source))
+    return result
+
+
+def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts | None:
+    item, source = data.deployment, data.source
+    dated = []
+    for index, status in enumerate(data.statuses, start=1):
+        expect(
+            isinstance(status, dict)
+            and isinstance(status.get("state"), str)
+            and isinstance(status.get("created_at"), str),
+            source,
+            f"item #{index} is not a deployment status (state, created_at); expected {STATUSES}",
+        )
+        dated.append((moment(status["created_at"], source, "status created_at"), status))
+    dated.sort(key=lambda pair: (pair[0], str(pair[1].get("id", ""))))
+    terminal = [(ns, s) for ns, s in dated if s["state"] in TERMINAL]
+    if not terminal:
+        result.passed_over["not finished"] += 1
+        return None
+    ended = terminal[-1][1]
+    outcome = TERMINAL[ended["state"]]
+    running = [s for _, s in dated if s["state"] == "in_progress"]
+    started_at = running[0]["created_at"] if running else item["created_at"]
+    released = [s for _, s in dated if s["state"] not in ("waiting", "pending")]
+    deployer = _deployer(item, data.run, source, logins)
+    approvals = []
+    for index, entry in enumerate(data.approvals or [], start=1):
+        expect(
+            isinstance(entry, dict)
+            and isinstance(entry.get("state"), str)
+            and isinstance(entry.get("environments"), list),
+            source.parent / "approvals.json",
+            f"item #{index} is not an environment approval (state, environments, user); "
+            f"expected {APPROVALS}",
+        )
+        names = {dig(e, "name") for e in entry["environments"]}
+        login, _ = login_of(entry.get("user"))
+        if entry["state"] != "approved":
+            result.approvals_left_out[f"{entry['state']}, not approved"] += 1
+        elif item["environment"] not in names:
+            result.approvals_left_out["for another environment"] += 1
+        elif not login or not released:
+            result.approvals_left_out["without a user or a release status"] += 1
+        else:
+            approvals.append((logins.address(login), str(released[0]["created_at"])))
+    full_name = _repository(item)
+    return Facts(
+        ident=f"{full_name}/deployments/{item['id']}",
+        environment=item["environment"],
+        commit=item["sha"],
+        started_at=str(started_at),
+        finished_at=str(ended["created_at"]),
+        deployer=deployer,
+        status=outcome,
+        approvals=tuple(approvals),
+    )
+
+
+def _deployer(
+    item: dict[str, Any], run: dict[str, Any] | None, source: Path, logins: Logins
+) -> str:
+    """Who deployed: the run's triggering actor when a bot created the deployment."""
+    login, is_bot = login_of(item.get("creator"))
+    if login and not is_bot:
+        return logins.address(login)
+    actor, actor_is_bot = login_of(dig(run, "triggering_actor") or dig(run, "actor"))
+    expect(
+        bool(actor) and not actor_is_bot,
+        source.parent / "run.json",
+        f"deployment {item['id']} was created by {login or 'no user'}, a bot, and no workflow "
+        "run names the person who started it: save the run (gh api "
+        "repos/OWNER/REPO/actions/runs/RUN_ID) as run.json, or the deployer would be the bot "
+        "and no approval could ever be a self-approval",
+    )
+    return logins.address(actor)
+
+
+def _repository(item: dict[str, Any]) -> str:
+    url = str(item.get("repository_url") or item.get("url") or "")
+    match = re.search(r"/repos/([^/]+/[^/]+)", url)
+    return match.group(1) if match else "github"

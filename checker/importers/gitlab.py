@@ -1,0 +1,264 @@
+"""``knightwatch import gitlab-approvals`` and ``import gitlab-deployments``: review and
+deployment records from GitLab's REST API objects, saved or fetched directly.
+
+Merge request approvals. Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
+and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
+or ``.../approval_state``) and ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/
+commits``), with the project's approval settings in ``DIR/project-approvals.json``
+(``GET /projects/:id/approvals``). GitLab's approvals name no commit: an approval given before
+a later push still stands unless the project resets approvals on push. So approvals count only
+when ``reset_approvals_on_push`` is true; then every approval standing at the merge was given on
+the final head, and covers the change's commits and its ``merge_commit_sha`` and
+``squash_commit_sha``. Approvals by the merge request's author or by an author of one of its
+commits, by a bot, or dated (``approved_at``, where GitLab gives it) after ``merged_at`` do not
+count.
+
+Deployments. Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
+``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
+``approvals``). ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
+``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
+over. A deployment started when its job did (``deployable.started_at``, else its creation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checker.evidence.files import Located, validate
+from checker.evidence.models import Review, Status
+from checker.importers.common import Imported, Logins, dig, expect, moment, read_json, read_list
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+
+MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
+APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
+COMMITS = "GitLab commit objects (GET /projects/:id/merge_requests/:iid/commits)"
+SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
+DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
+OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
+
+
+@dataclass(frozen=True)
+class MergeRequestData:
+    """One merged merge request's objects, and where they came from."""
+
+    merge_request: dict[str, Any]
+    approvals: Any
+    commits: list[Any]
+    source: Path
+
+
+def _username(user: Any) -> tuple[str, bool]:
+    if not isinstance(user, dict) or not isinstance(user.get("username"), str):
+        return "", False
+    return user["username"], user.get("bot") is True
+
+
+def check_merge_request(item: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a merge request object."""
+    expect(
+        isinstance(item, dict)
+        and isinstance(item.get("iid"), int)
+        and isinstance(item.get("state"), str)
+        and isinstance(item.get("sha"), str),
+        source,
+        f"item #{index} is not a merge request object (iid, state, sha); expected {MRS}",
+    )
+
+
+def import_saved_approvals(path: Path, folder: Path, logins: Logins, bots: list[str]) -> Imported:
+    """Review records for every merged merge request in ``path``."""
+    items = read_list(path, MRS)
+    settings_path = folder / "project-approvals.json"
+    expect(
+        settings_path.is_file(),
+        settings_path,
+        "missing: without the project's approval settings (reset_approvals_on_push) it cannot "
+        "be known whether an approval covers the last push; save them with "
+        "'curl .../api/v4/projects/ID/approvals'",
+    )
+    settings = read_json(settings_path, SETTINGS)
+    found, skipped = [], 0
+    for index, item in enumerate(items, start=1):
+        check_merge_request(item, index, path)
+        if item["state"] != "merged":
+            skipped += 1
+            continue
+        here = folder / str(item["iid"])
+        for needed in ("approvals.json", "commits.json"):
+            expect(
+                (here / needed).is_file(),
+                here / needed,
+                f"missing for merged merge request !{item['iid']}: without it its approvals "
+                "cannot be judged (fetch it, see the docs)",
+            )
+        found.append(
+            MergeRequestData(
+                item,
+                read_json(here / "approvals.json", APPROVALS),
+                read_list(here / "commits.json", COMMITS),
+                here / "approvals.json",
+            )
+        )
+    result = approval_records(found, settings, settings_path, logins, bots)
+    result.skipped_unmerged += skipped
+    return result
+
+
+def approval_records(
+    found: list[MergeRequestData],
+    settings: Any,
+    settings_source: Path,
+    logins: Logins,
+    bots: list[str],
+) -> Imported:
+    """One review record per merged merge request."""
+    expect(
+        isinstance(settings, dict) and isinstance(settings.get("reset_approvals_on_push"), bool),
+        settings_source,
+        f"no reset_approvals_on_push; expected {SETTINGS}",
+    )
+    resets = settings["reset_approvals_on_push"]
+    result = Imported()
+    bot_people = {logins.person(b) for b in bots}
+    for data in found:
+        result.reviews.append(_review(data, resets, logins, bot_people, result))
+    result.unmapped = logins.unmapped
+    return result
+
+
+def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]:
+    """(user, approved_at) of each approval, from ``/approvals`` or ``/approval_state``."""
+    if isinstance(approvals, dict) and isinstance(approvals.get("approved_by"), list):
+        entries = approvals["approved_by"]
+        return [(dig(e, "user"), dig(e, "approved_at")) for e in entries]
+    if isinstance(approvals, dict) and isinstance(approvals.get("rules"), list):
+        users = [u for rule in approvals["rules"] for u in (dig(rule, "approved_by") or [])]
+        return [(u, None) for u in users]
+    expect(False, source, f"no approved_by (or rules); expected {APPROVALS}")
+    return []
+
+
+def _review(
+    data: MergeRequestData, resets: bool, logins: Logins, bot_people: set[str], result: Imported
+) -> Review:
+    mr, source = data.merge_request, data.source
+    iid = mr["iid"]
+    expect(
+        isinstance(mr.get("merged_at"), str),
+        source,
+        f"merge request !{iid} is merged but has no merged_at; expected {MRS}",
+    )
+    merged_ns = moment(mr["merged_at"], source, f"merge request !{iid} merged_at")
+    author, _ = _username(mr.get("author"))
+    authors = {logins.person(logins.address(author))} if author else set()
+    shas: list[str] = []
+    for index, commit in enumerate(data.commits, start=1):
+        expect(
+            isinstance(commit, dict) and isinstance(commit.get("id"), str),
+            source.parent / "commits.json",
+            f"item #{index} is not a commit object with an id; expected {COMMITS}",
+        )
+        shas.append(commit["id"])
+        if isinstance(commit.get("author_email"), str):
+            authors.add(logins.person(commit["author_email"]))
+    for extra in ("merge_commit_sha", "squash_commit_sha"):
+        if isinstance(mr.get(extra), str) and mr[extra] not in shas:
+            shas.append(mr[extra])
+    approvals = []
+    for user, at in _approvers(data.approvals, source):
+        name, is_bot = _username(user)
+        if not name:
+            result.left_out["without a user"] += 1
+            continue
+        address = logins.address(name)
+        when = at if isinstance(at, str) else mr["merged_at"]
+        if isinstance(at, str) and moment(at, source, "approved_at") > merged_ns:
+            result.left_out["after the merge"] += 1
+        elif logins.person(address) in authors:
+            result.left_out["by an author of the change"] += 1
+        elif is_bot or logins.person(address) in bot_people:
+            result.left_out["by a bot"] += 1
+        elif not resets:
+            result.left_out["may predate the last push (approvals not reset on push)"] += 1
+        else:
+            approvals.append({"by": address, "at": when})
+            result.counted += 1
+            if not isinstance(at, str):
+                result.notes["undated, recorded at the merge"] += 1
+    reference = dig(mr, "references", "full")
+    plain = {
+        "change": reference if isinstance(reference, str) else f"!{iid}",
+        "author": logins.address(author) if author else "unknown",
+        "commits": shas,
+        "approvals": approvals,
+    }
+    return validate(Review, Located(plain, 0), source, f"merge request !{iid}")
+
+
+def check_deployment(item: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a deployment object."""
+    expect(
+        isinstance(item, dict)
+        and isinstance(item.get("id"), int)
+        and isinstance(item.get("sha"), str)
+        and isinstance(item.get("status"), str)
+        and isinstance(item.get("created_at"), str)
+        and isinstance(dig(item, "environment", "name"), str),
+        source,
+        f"item #{index} is not a deployment object (id, sha, status, created_at, "
+        f"environment.name); expected {DEPLOYMENTS}",
+    )
+
+
+def import_saved_deployments(path: Path, project: str, scope: Scope, logins: Logins) -> Deployments:
+    """Deployment records from saved API output."""
+    items = read_list(path, DEPLOYMENTS)
+    for index, item in enumerate(items, start=1):
+        check_deployment(item, index, path)
+    return deployment_records(items, project, scope, logins, path)
+
+
+def deployment_records(
+    items: list[Any], project: str, scope: Scope, logins: Logins, source: Path
+) -> Deployments:
+    """Records of the finished deployments among ``items`` (checked deployment objects)."""
+    result = Deployments()
+    for item in items:
+        environment = item["environment"]["name"]
+        result.environments.add(environment)
+        if scope.environments and environment not in scope.environments:
+            continue
+        outcome = OUTCOME.get(item["status"])
+        if outcome is None:
+            result.passed_over[f"{item['status']}, not a finished run"] += 1
+            continue
+        user, _ = _username(item.get("user"))
+        expect(bool(user), source, f"deployment {item['id']} names no user who deployed it")
+        approvals = []
+        if "approvals" not in item:
+            result.approvals_left_out["not in the list output (fetch each deployment)"] += 1
+        for entry in item.get("approvals") or []:
+            name, _ = _username(dig(entry, "user"))
+            at = dig(entry, "created_at")
+            if dig(entry, "status") != "approved":
+                result.approvals_left_out["rejected"] += 1
+            elif not name or not isinstance(at, str):
+                result.approvals_left_out["without a user or a time"] += 1
+            else:
+                approvals.append((logins.address(name), at))
+        started = dig(item, "deployable", "started_at") or item["created_at"]
+        finished = dig(item, "deployable", "finished_at") or item.get("updated_at") or started
+        facts = Facts(
+            ident=f"{project}/deployments/{item['id']}",
+            environment=environment,
+            commit=item["sha"],
+            started_at=str(started),
+            finished_at=str(finished),
+            deployer=logins.address(user),
+            status=outcome,
+            approvals=tuple(approvals),
+        )
+        result.records.append(record(facts, scope, source))
+    return result

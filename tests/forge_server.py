@@ -1,0 +1,87 @@
+"""A stand-in forge API on 127.0.0.1 that replays recorded responses (the forges themselves
+cannot be reached from the tests): each route answers its pages in turn, with GitHub's
+``Link`` header or GitLab's ``X-Next-Page``/``Link`` pagination, and every request is logged."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RATE_LIMITED = {"message": "API Rate Limit Exceeded for 92.104.200.119"}
+"""The body of a real primary rate limit answer (PyGithub's replay data,
+SpecificExceptions.testRateLimitExceeded.txt)."""
+
+
+@dataclass
+class Forge:
+    """Routes (path → pages of JSON), the requests seen, and rate limit answers to give."""
+
+    routes: dict[str, list[Any]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    rate_limited: set[str] = field(default_factory=set)
+    """Paths whose first request is answered 403, rate limit exceeded, reset in a second."""
+    url: str = ""
+
+
+def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            path = parts.path.removeprefix("/api/v4")
+            forge.requests.append(path)
+            if path in forge.rate_limited:
+                forge.rate_limited.discard(path)
+                self._answer(
+                    403,
+                    RATE_LIMITED,
+                    {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()))},
+                )
+                return
+            pages = forge.routes.get(path)
+            if pages is None:
+                self._answer(404, {"message": "Not Found"}, {})
+                return
+            page = int(parse_qs(parts.query).get("page", ["1"])[0])
+            headers = {}
+            if page < len(pages):
+                prefix = "/api/v4" if self.path.startswith("/api/v4") else ""
+                following = f"{forge.url}{prefix}{path}?page={page + 1}&per_page=100"
+                headers = {"Link": f'<{following}>; rel="next"', "X-Next-Page": str(page + 1)}
+            self._answer(200, pages[page - 1], headers)
+
+        def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve(forge: Forge) -> Iterator[Forge]:
+    """Serve ``forge`` on a free port of 127.0.0.1 for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(forge))
+    forge.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield forge
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,418 @@
+"""The GitHub and GitLab importers on recorded and published API responses
+(tests/fixtures/forges, sources in its README), from saved output and fetched through the
+forges' clients from a stand-in server on 127.0.0.1, through to the rules in a check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
+from tests.forge_server import Forge, serve
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forges"
+DEV = "allevin@sandia.gov"
+# The real shas of PyGithub#538, in order: its four commits, then the merge commit.
+PR538 = [
+    "2f0e4e55fe87e38d26efc9aa1346f56abfbd6c52",
+    "f383603f7d51f9e87ec18adf499ed3930d722cfe",
+    "7a0fcb27b7cd6c346fc3f76216ccb6e0f4ca3bcc",
+    "b6b127d732586df5dcf0444df73621f240ca4bb2",
+    "2525515b094d7425f7018eb5b66171e21c5fbc10",
+]
+BASE = "414f6e648f4da87f10bae7d01948a63dc82b80f8"
+
+
+def _pr538_repo(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
+    """A repository shaped like PyGithub#538: a base, four commits on a branch, a merge."""
+    repo = ScriptedRepo(tmp_path / "pygithub")
+    base = repo.commit("base", {"README": "x\n"}, author="jacquev6@example.com",
+                       date="2017-03-01T00:00:00Z")  # fmt: skip
+    repo.branch("reviews")
+    repo.checkout("reviews")
+    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
+             "2017-03-24T20:45:04Z"]  # fmt: skip
+    ours = [
+        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=DEV, date=date)
+        for n, date in enumerate(dates)
+    ]
+    repo.checkout("main")
+    merged = repo.merge(
+        "reviews", "Merge #538", author="jacquev6@example.com", date="2017-03-25T16:52:49Z"
+    )
+    ours.append(merged)
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    deploys = [
+        {
+            "id": "D1",
+            "service": "pygithub",
+            "environment": "production",
+            "commit": ours[-1],
+            "started_at": "2017-03-26T09:00:00Z",
+            "deployer": "ops@example.com",
+            "approvals": [{"by": "lead@example.com", "at": "2017-03-26T08:00:00Z"}],
+            "targets": [{"host": "web-1", "status": "succeeded"}],
+        }
+    ]
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys, sort_keys=False))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    return repo, dict(zip([*PR538, BASE], [*ours, base], strict=True))
+
+
+def _copy(source: Path, target: Path, shas: dict[str, str]) -> Path:
+    """A fixture folder, with the real shas replaced by the test repository's."""
+    shutil.copytree(source, target)
+    for path in target.rglob("*.json"):
+        text = path.read_text()
+        for real, ours in shas.items():
+            text = text.replace(real, ours)
+        path.write_text(text)
+    return target
+
+
+def _unreviewed(repo: ScriptedRepo) -> set[str]:
+    result = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2018-01-01")
+    assert result.code in (0, 1), result.err
+    return {f["subject"] for f in result.json()["findings"] if f["rule"] == "REVIEW-002"}
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _import_538(repo: ScriptedRepo, export: Path) -> CliResult:
+    return run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+
+
+def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    result = _import_538(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted (1 of an earlier head, recorded with its commit)" in result.err
+    assert "1 pending, never submitted" in result.err
+    [record] = _records(repo.path / "compliance" / "reviews.jsonl")
+    assert record == {
+        "change": "PyGithub/PyGithub#538",
+        "author": "allevin",
+        "commits": [shas[s] for s in PR538],
+        "approvals": [{"by": "jzelinskie", "at": "2017-03-22T19:06:59Z", "commit": shas[PR538[2]]}],
+    }
+    # What was pushed after the approval, and the merge, are not covered by it.
+    assert _unreviewed(repo) == {shas[PR538[3]], shas[PR538[4]]}
+
+
+def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    assert _import_538(repo, export).code == 0
+    # A login mapped since: the same source now gives an address.
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    again = _import_538(repo, export)
+    assert again.code == 0, again.err
+    assert "0 added, 0 already there, 1 updated" in again.err
+    assert "superseded.jsonl: PyGithub/PyGithub#538" in again.err
+    [record] = _records(evidence / "reviews.jsonl")
+    assert record["author"] == DEV
+    assert record["approvals"][0]["by"] == "jimmy@coreos.example"
+    [trace] = _records(evidence / "superseded.jsonl")
+    assert trace["id"] == "PyGithub/PyGithub#538" and trace["changed"] == ["approvals", "author"]
+    assert trace["was"]["approvals"][0]["by"] == "jzelinskie"
+    # The approval dismissed after the merge: the record loses it, the trace grows.
+    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews[0]["state"] = "DISMISSED"
+    (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    dismissed = _import_538(repo, export)
+    assert dismissed.code == 0 and "1 updated" in dismissed.err
+    assert _records(evidence / "reviews.jsonl")[0]["approvals"] == []
+    assert len(_records(evidence / "superseded.jsonl")) == 2
+    assert set(shas[s] for s in PR538) <= _unreviewed(repo)
+    # The same again changes nothing.
+    before = (evidence / "superseded.jsonl").read_bytes()
+    same = _import_538(repo, export)
+    assert same.code == 0 and "0 added, 1 already there" in same.err
+    assert (evidence / "superseded.jsonl").read_bytes() == before
+
+
+def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    other = {"change": "other#1", "author": "a@example.com", "commits": [shas[BASE]]}
+    head = "# exported by hand\n" + yaml.safe_dump([other], sort_keys=False)
+    (evidence / "reviews.yaml").write_text(head)
+    assert _import_538(repo, export).code == 0
+    (evidence / "identities.yaml").write_text(yaml.safe_dump({"j": ["j@x.example", "jzelinskie"]}))
+    assert _import_538(repo, export).code == 0
+    text = (evidence / "reviews.yaml").read_text()
+    assert text.startswith(head) and "j@x.example" in text and "by: jzelinskie" not in text
+
+
+def test_a_commit_list_at_githubs_limit_is_refused(tmp_path: Path) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    commits = json.loads((export / "538" / "commits.json").read_text())
+    (export / "538" / "commits.json").write_text(json.dumps(commits * 63)[:None])
+    result = _import_538(repo, export)
+    assert result.code == 2 and "lists 252 commits: GitHub lists no more than 250" in result.err
+    assert "--repository" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def _github_routes(export: Path) -> dict[str, list[Any]]:
+    base = "/repos/PyGithub/PyGithub"
+    pull = json.loads((export / "pulls.json").read_text())[0]
+    older = {**pull, "number": 400, "updated_at": "2016-01-01T00:00:00Z"}
+    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    return {
+        f"{base}/pulls": [[pull, older]],
+        f"{base}/pulls/538/reviews": [reviews[:2], reviews[2:]],
+        f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
+    }
+
+
+def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    forge = Forge(_github_routes(export), rate_limited={"/repos/PyGithub/PyGithub/pulls"})
+    with serve(forge):
+        result = run_cli(
+            "import", "github-reviews", "--repository", "PyGithub/PyGithub",
+            "--api-url", forge.url, "--since", "2017-01-01T00:00:00Z", "--repo", repo.path,
+        )  # fmt: skip
+    assert result.code == 0, result.err
+    assert forge.requests.count("/repos/PyGithub/PyGithub/pulls") == 2  # waited, then asked again
+    assert forge.requests.count("/repos/PyGithub/PyGithub/pulls/538/reviews") == 2  # two pages
+    assert not [r for r in forge.requests if "/pulls/400" in r]  # older than --since
+    fetched = _records(repo.path / "compliance" / "reviews.jsonl")
+    (repo.path / "compliance" / "reviews.jsonl").unlink()
+    assert _import_538(repo, export).code == 0
+    assert _records(repo.path / "compliance" / "reviews.jsonl") == fetched
+
+
+def test_a_long_pull_request_is_fetched_through_the_compare_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    routes = _github_routes(export)
+    base = "/repos/PyGithub/PyGithub"
+    commits = routes[f"{base}/pulls/538/commits"][0]
+    routes[f"{base}/pulls/538/commits"] = [commits * 63]  # cut at the limit, as GitHub does
+    pull = {**routes[f"{base}/pulls"][0][0], "commits": 4}
+    routes[f"{base}/pulls"] = [[routes[f"{base}/pulls"][0][0]]]
+    routes[f"{base}/pulls/538"] = [pull]
+    compare = f"{base}/compare/{pull['base']['sha']}...{pull['head']['sha']}"
+    routes[compare] = [{"commits": commits[:3]}, {"commits": commits[3:]}]
+    with serve(Forge(routes)) as forge:
+        result = run_cli(
+            "import", "github-reviews", "--repository", "PyGithub/PyGithub",
+            "--api-url", forge.url, "--repo", repo.path,
+        )  # fmt: skip
+    assert result.code == 0, result.err
+    [record] = _records(repo.path / "compliance" / "reviews.jsonl")
+    assert record["commits"] == [shas[s] for s in PR538]
+
+
+def test_fetch_failures_are_input_errors(tmp_path: Path) -> None:
+    repo, _ = _pr538_repo(tmp_path)
+    with serve(Forge()) as forge:
+        result = run_cli(
+            "import", "github-reviews", "--repository", "no/such", "--api-url", forge.url,
+            "--repo", repo.path,
+        )  # fmt: skip
+    assert result.code == 2 and "HTTP 404" in result.err and "Traceback" not in result.err
+    both = run_cli("import", "github-reviews", "p.json", "d", "--repository", "a/b")
+    assert both.code == 2 and "not both" in both.err
+
+
+# -- deployments --------------------------------------------------------------------------------
+
+
+def _deploy_repo(tmp_path: Path, real: str) -> tuple[ScriptedRepo, dict[str, str]]:
+    repo = ScriptedRepo(tmp_path / "app")
+    sha = repo.commit("release", {"app.py": "1\n"}, author="dev@example.com",
+                      date="2016-01-01T00:00:00Z")  # fmt: skip
+    (repo.path / "compliance").mkdir()
+    return repo, {real: sha}
+
+
+def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    people = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com", "octocat"]}
+    (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
+    result = run_cli(*argv)
+    assert result.code == 0, result.err
+    assert "1 finished deployments (1 not finished, passed over); 1 approvals" in result.err
+    assert "1 for another environment" in result.err and "1 rejected, not approved" in result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record == {
+        "id": "PyGithub/PyGithub/deployments/262350588",
+        "service": "pygithub",
+        "environment": "production",
+        "commit": shas["743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5"],
+        "started_at": "2020-08-26T11:47:30Z",
+        "finished_at": "2020-08-26T11:52:10Z",
+        "deployer": "pascal@example.com",
+        "approvals": [{"by": "octo@example.com", "at": "2020-08-26T11:45:02Z"}],
+        "targets": [{"host": "web-1", "status": "succeeded"}],
+    }
+    # A bot created it and no run names who started it: the deployer cannot be known.
+    (export / "262350588" / "run.json").unlink()
+    (repo.path / "compliance" / "deploys.jsonl").unlink()
+    refused = run_cli(*argv)
+    assert refused.code == 2 and "a bot" in refused.err and "run.json" in refused.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
+def test_github_deployment_of_a_commit_not_in_the_repository_is_refused(tmp_path: Path) -> None:
+    repo, _ = _deploy_repo(tmp_path, "unused")
+    export = FIXTURES / "github-deployments"
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--service", "pygithub", "--repo", repo.path)  # fmt: skip
+    assert result.code == 2 and "which is not in" in result.err
+
+
+def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
+    repo, shas = _deploy_repo(tmp_path, "a91957a858320c0e17f3a0eca7cfacbff50ea29a")
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
+    result = run_cli("import", "gitlab-deployments", export / "deployments.json",
+                     "--project", "group/app", "--service", "app", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "1 blocked, not a finished run" in result.err and "no --target named" in result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["id"] == "group/app/deployments/42" and record["targets"] == []
+    typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
+                   "group/app", "--service", "app", "--environment", "prodution",
+                   "--repo", repo.path)  # fmt: skip
+    assert typo.code == 0 and "0 finished deployments" in typo.err
+    assert "no deployment to prodution was listed (environments listed: production)" in typo.err
+    assert record["started_at"] == "2016-08-11T11:32:35.444Z"
+    assert record["approvals"] == [{"by": "security-user-1", "at": "2022-02-24T20:22:30.097Z"}]
+
+
+def _gitlab_repo(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    repo, shas = _deploy_repo(tmp_path, "8888888888888888888888888888888888888888")
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
+    return repo, export
+
+
+def test_gitlab_approvals_count_only_where_approvals_reset_on_push(tmp_path: Path) -> None:
+    repo, export = _gitlab_repo(tmp_path)
+    argv = ["import", "gitlab-approvals", export / "merge_requests.json", export,
+            "--repo", repo.path]  # fmt: skip
+    settings = json.loads((export / "project-approvals.json").read_text())
+    settings["reset_approvals_on_push"] = False
+    (export / "project-approvals.json").write_text(json.dumps(settings))
+    kept = run_cli(*argv)
+    assert kept.code == 0, kept.err
+    assert "0 approvals counted" in kept.err and "1 may predate the last push" in kept.err
+    settings["reset_approvals_on_push"] = True
+    (export / "project-approvals.json").write_text(json.dumps(settings))
+    reset = run_cli(*argv)
+    assert reset.code == 0 and "1 updated" in reset.err, reset.err
+    assert "1 merged merge requests (1 not merged, skipped)" in reset.err
+    [record] = _records(repo.path / "compliance" / "reviews.jsonl")
+    assert record["change"] == "group/app!5"
+    assert record["approvals"] == [{"by": "root", "at": "2016-06-08T21:20:42.470Z"}]
+    assert record["commits"][-1] == "9999999999999999999999999999999999999999"
+    (export / "project-approvals.json").unlink()
+    missing = run_cli(*argv)
+    assert missing.code == 2 and "reset_approvals_on_push" in missing.err
+
+
+def test_gitlab_fetched_through_python_gitlab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, export = _gitlab_repo(tmp_path)
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    base = "/projects/group%2Fapp"
+    deployments = json.loads((FIXTURES / "gitlab" / "deployments.json").read_text())
+    deployments[0]["sha"] = json.loads((export / "5" / "commits.json").read_text())[0]["id"]
+    listed = [{k: v for k, v in d.items() if k != "approvals"} for d in deployments]
+    routes = {
+        f"{base}/approvals": [json.loads((export / "project-approvals.json").read_text())],
+        f"{base}/merge_requests": [json.loads((export / "merge_requests.json").read_text())[:1]],
+        f"{base}/merge_requests/5/approvals": [
+            json.loads((export / "5/approvals.json").read_text())
+        ],
+        f"{base}/merge_requests/5/commits": [json.loads((export / "5/commits.json").read_text())],
+        f"{base}/deployments": [listed[:1], listed[1:]],
+        f"{base}/deployments/42": [deployments[0]],
+    }
+    with serve(Forge(routes)) as forge:
+        api = forge.url  # python-gitlab adds /api/v4
+        approvals = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                            "--api-url", api, "--repo", repo.path)  # fmt: skip
+        deploys = run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
+                          "--service", "app", "--target", "app-1", "--api-url", api,
+                          "--repo", repo.path)  # fmt: skip
+    assert approvals.code == 0, approvals.err
+    assert deploys.code == 0, deploys.err
+    assert forge.requests.count(f"{base}/deployments") == 2  # two pages
+    [review] = _records(repo.path / "compliance" / "reviews.jsonl")
+    assert review["approvals"] == [{"by": "root", "at": "2016-06-08T21:20:42.470Z"}]
+    [deployment] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert deployment["approvals"][0]["by"] == "security-user-1"
+    assert deployment["targets"] == [{"host": "app-1", "status": "succeeded"}]
+
+
+def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path: Path) -> None:
+    """A squash-merged branch never fetched, or a force-pushed head: the approval's commit
+    cannot be placed, so it must not cover the change's commits as if it named none."""
+    repo, shas = _pr538_repo(tmp_path)
+    ours = [shas[s] for s in PR538]
+    approval = {"by": "jimmy@example.com", "at": "2017-03-22T19:06:59Z"}
+    for commit, unreviewed in ((None, set()), ("0" * 40, set(ours)), (shas[BASE], set(ours))):
+        record = {
+            "change": "PyGithub/PyGithub#538",
+            "author": DEV,
+            "commits": ours,
+            "approvals": [approval if commit is None else {**approval, "commit": commit}],
+        }
+        (repo.path / "compliance" / "reviews.jsonl").write_text(json.dumps(record) + "\n")
+        assert _unreviewed(repo) == unreviewed, commit
+
+
+def test_imported_github_deployment_is_judged_by_the_rules(tmp_path: Path) -> None:
+    """The environment approval counts for REVIEW-001 unless the deployer gave it; a host of
+    the service that the job does not deploy to is FLEET-001."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    (evidence / "fleet.yaml").write_text(
+        yaml.safe_dump({"services": {"pygithub": {"hosts": ["web-1", "web-2"]}}})
+    )
+    deployment = "PyGithub/PyGithub/deployments/262350588"
+    for octocat_is_the_deployer, review_001 in ((False, set()), (True, {deployment})):
+        people = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com"]}
+        people["pascal" if octocat_is_the_deployer else "mona"].append("octocat")
+        (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+        (evidence / "deploys.jsonl").unlink(missing_ok=True)
+        imported = run_cli("import", "github-deployments", export / "deployments.json", export,
+                           "--service", "pygithub", "--environment", "production",
+                           "--target", "web-1", "--repo", repo.path)  # fmt: skip
+        assert imported.code == 0, imported.err
+        result = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2021-01-01")
+        assert result.code == 1, result.err
+        found = {(f["rule"], f["subject"]) for f in result.json()["findings"]}
+        assert {s for r, s in found if r == "REVIEW-001"} == review_001
+        assert ("FLEET-001", f"{deployment}:web-2") in found
+        assert ("FLEET-001", f"{deployment}:web-1") not in found
