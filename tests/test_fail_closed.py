@@ -261,7 +261,12 @@ def test_files_that_are_not_evidence_are_named_or_refused(
     repo, evidence = shop
     (evidence / "README.md").write_text("Exported nightly by ops.\n")
     (evidence / ".gitkeep").write_text("")
+    (evidence / "superseded.jsonl").write_text('{"kind": "reviews", "id": "1"}\n')
     assert check(shop).code == 0
+    roles = {
+        f["path"]: f["role"] for f in check(shop, "--format", "json").json()["inputs"]["files"]
+    }
+    assert roles["superseded.jsonl"] == "trace"  # the importers' trace: digested, not judged
     (evidence / "export.log").write_text("ok\n")
     result = check(shop)
     assert result.code == 2 and "export.log is not an evidence file" in result.err

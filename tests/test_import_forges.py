@@ -304,7 +304,8 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
                    "--repo", repo.path)  # fmt: skip
     assert typo.code == 0 and "0 finished deployments" in typo.err
     assert "no deployment to prodution was listed (environments listed: production)" in typo.err
-    assert record["started_at"] == "2016-08-11T11:32:35.444Z"
+    # the job's creation: the deployment record itself was created after its job finished
+    assert record["started_at"] == "2016-08-11T11:32:24.456Z"
     assert record["approvals"] == [{"by": "security-user-1", "at": "2022-02-24T20:22:30.097Z"}]
 
 

@@ -103,6 +103,10 @@ class Evidence:
 
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
 
+TRACE = "superseded.jsonl"
+"""Where importers keep the records a re-import replaced: not judged, but digested like the
+evidence, so a report says which history of its records it rests on."""
+
 
 def find_file(directory: Path, kind: Kind) -> Path | None:
     """The directory's one file of ``kind`` (any of its suffixes), or None; two are an error."""
@@ -205,6 +209,8 @@ def load_evidence(
         )
     evidence = Evidence(directory=directory)
     evidence.ignored = account_for_files(directory, ignore, registry)
+    if (directory / TRACE).is_file():
+        evidence.files.append(FileDigest("trace", TRACE, sha256_hex(read_text(directory / TRACE))))
     for kind in KINDS:
         path = find_file(directory, kind)
         if path is None:
@@ -250,7 +256,7 @@ def account_for_files(directory: Path, ignore: Sequence[str], registry: str) -> 
         name = entry.name
         if name.startswith(".") or _DOCUMENTATION.match(name):
             continue
-        if name in expected and entry.is_file():
+        if (name in expected or name == TRACE) and entry.is_file():
             continue
         if any(fnmatch.fnmatchcase(name, glob) for glob in ignore):
             ignored.append(name)

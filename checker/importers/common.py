@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel
 
 from checker.errors import InputError, UsageError
-from checker.evidence.bundle import KIND_BY_NAME, Kind, find_file
+from checker.evidence.bundle import KIND_BY_NAME, TRACE, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Review, timestamp_ns
@@ -139,7 +139,7 @@ class Appended:
     updated: list[str] = field(default_factory=list)
 
 
-SUPERSEDED = "superseded.jsonl"
+SUPERSEDED = TRACE
 """Records an import replaced, oldest first, in the evidence directory; no check reads it."""
 
 

@@ -17,7 +17,9 @@ Deployments. Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or 
 ``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
 ``approvals``). ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
 ``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
-over. A deployment started when its job did (``deployable.started_at``, else its creation).
+over. A deployment started when its job did (``deployable.started_at``; without it, when the
+job was created, which is no later; else the deployment's creation, which GitLab may record
+after its job finished).
 """
 
 from __future__ import annotations
@@ -248,7 +250,11 @@ def deployment_records(
                 result.approvals_left_out["without a user or a time"] += 1
             else:
                 approvals.append((logins.address(name), at))
-        started = dig(item, "deployable", "started_at") or item["created_at"]
+        started = (
+            dig(item, "deployable", "started_at")
+            or dig(item, "deployable", "created_at")
+            or item["created_at"]
+        )
         finished = dig(item, "deployable", "finished_at") or item.get("updated_at") or started
         facts = Facts(
             ident=f"{project}/deployments/{item['id']}",
