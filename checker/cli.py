@@ -110,13 +110,20 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _options(args: argparse.Namespace) -> CheckOptions:
     candidate = getattr(args, "candidate", None)
-    if candidate is None and getattr(args, "service", None):
-        raise UsageError("--service goes with --candidate")
+    if candidate is None:
+        for option, given in (
+            ("--service", getattr(args, "service", None)),
+            ("--environment", getattr(args, "environment", None)),
+            ("--stage", getattr(args, "stage", None)),
+            ("--with-reviews", getattr(args, "with_reviews", False)),
+        ):
+            if given:
+                raise UsageError(f"{option} goes with --candidate")
     return CheckOptions(
         candidate=candidate,
         service=getattr(args, "service", None),
-        environment=getattr(args, "environment", "production"),
-        gate_stage=getattr(args, "stage", "deploy"),
+        environment=getattr(args, "environment", None) or "production",
+        gate_stage=getattr(args, "stage", None) or "deploy",
         gate_reviews=getattr(args, "with_reviews", False),
         repo=args.repo,
         evidence=args.evidence,
@@ -168,13 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     gate = check.add_argument_group("gate: judge a deployment before it happens")
     gate.add_argument("--candidate", metavar="REV", help="the revision that would be deployed")
     gate.add_argument("--service", help="the service it would be deployed to (with --candidate)")
-    gate.add_argument(
-        "--environment", default="production", help="its environment (default: production)"
-    )
+    gate.add_argument("--environment", help="its environment (default: production)")
     gate.add_argument(
         "--stage",
         choices=("merge", "deploy"),
-        default="deploy",
         help="merge: what the change adds to the protected branch; deploy (default): what it "
         "would ship to production",
     )
@@ -310,8 +314,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         failing = len(report.failing)
         names = ", ".join(str(path) for path, _ in files)
         err.write(
-            f"knightwatch: {report.verdict}: {len(report.findings)} findings, {failing} at or "
-            f"above {report.fail_on}; report written to {names}\n"
+            f"knightwatch: {report.verdict_line.lower()}: {len(report.findings)} findings, "
+            f"{failing} at or above {report.fail_on}; report written to {names}\n"
         )
     on_github = os.environ.get("GITHUB_ACTIONS") == "true"
     if args.github == "always" or (args.github == "auto" and on_github):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest, sha256_hex
@@ -15,6 +15,14 @@ CONFIG_NAME = "knightwatch.yaml"
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+
+
+def _inside(path: str) -> str:
+    """A path inside the repository: relative, and not climbing out of it."""
+    parts = PurePosixPath(path).parts
+    if path.startswith("/") or ".." in parts or not parts:
+        raise ValueError(f"{path!r} is not a path inside the repository (relative, no '..')")
+    return path
 
 
 class OpaConfig(BaseModel):
@@ -43,7 +51,7 @@ class Config(BaseModel):
     """The branch every deployed commit must be reachable from (REVIEW-003)."""
     baseline: str | None = None
     """Where the first deployment's shipped range starts; without it, the deployed commit alone."""
-    flags_file: str = Field(default="flags.yaml", min_length=1)
+    flags_file: Annotated[str, AfterValidator(_inside)] = Field(default="flags.yaml", min_length=1)
     """The flag registry's path inside the repository."""
     reference_exclude: list[str] = []
     """Globs of tracked files that do not count as references to a flag."""
@@ -73,15 +81,23 @@ class Config(BaseModel):
 def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     """The repository's knightwatch.yaml, or defaults when it has none."""
     path = repo_root / CONFIG_NAME
-    for near in (".yml", ".json", ".jsonl"):
-        misnamed = path.with_suffix(near)
-        if misnamed.exists():
-            raise InputError(
-                f"{misnamed.name} is not read: the options file is {CONFIG_NAME}",
-                path=str(misnamed),
-                hint=f"rename it to {CONFIG_NAME} (and keep only one)",
-            )
-    if not path.is_file():
+    present = path.is_file()
+    for entry in sorted(repo_root.iterdir()):
+        name = entry.name
+        if name == CONFIG_NAME or not name.casefold().startswith("knightwatch."):
+            continue
+        # Another spelling of the options file would be silently ignored, and a setting in it
+        # (require_all) with it. A backup beside the real file is harmless.
+        if present and name.startswith(CONFIG_NAME + "."):
+            continue
+        raise InputError(
+            f"{name} is not read: the options file is {CONFIG_NAME}",
+            path=str(entry),
+            hint=f"rename it to {CONFIG_NAME}"
+            if not present
+            else f"remove it: {CONFIG_NAME} is the one read",
+        )
+    if not present:
         return Config(), None
     return load_config_file(path, role="config", name=CONFIG_NAME)
 

@@ -351,17 +351,21 @@ def evaluate_rules(
         absent = [name for name in rule.optional if not known(name).read]
         if absent:
             notes.append("judged without " + " or ".join(absent) + " evidence")
-        statuses.append(
-            _status(rule, evaluated=True, reason="; ".join(n for n in notes if n) or None)
-        )
+        reason = "; ".join(n for n in notes if n) or None
+        statuses.append(_status(rule, evaluated=True, reason=reason, partial=reason is not None))
     return statuses, findings
 
 
 def _status(
-    rule: RuleMeta, *, evaluated: bool, reason: str | None = None, not_asked: bool = False
+    rule: RuleMeta,
+    *,
+    evaluated: bool,
+    reason: str | None = None,
+    not_asked: bool = False,
+    partial: bool = False,
 ) -> RuleStatus:
     return RuleStatus(
-        rule.id, rule.title, rule.severity, rule.controls, evaluated, reason, not_asked
+        rule.id, rule.title, rule.severity, rule.controls, evaluated, reason, not_asked, partial
     )
 
 

@@ -77,6 +77,8 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
     and the rule of a WAIVER-001 subject is a rule id."""
     if template is None:
         return None
+    if glob.count("[") != glob.count("]"):
+        return "its [ and ] do not pair up, so it can only match itself literally"
     example = template.replace("{", "").replace("}", "").upper()
     if not _WILD.search(glob):
         match = _shape(template).fullmatch(glob)
@@ -86,6 +88,8 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
                     f"subjects of this rule are full 40-character commit shas; to cover every "
                     f"commit starting with it, write {glob.lower()}*"
                 )
+            if _shape(template).fullmatch(glob.lower()):
+                return f"commit shas are lowercase: write {glob.lower()}"
             return f"subjects of this rule look like {example}, which {glob!r} cannot be"
         rule = match.groupdict().get("rule")
         if rule is not None and rule not in rule_ids:
@@ -95,9 +99,12 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
     first = template.split("}", 1)[0].lstrip("{")
     head = glob.split(separators[0], 1)[0] if separators and separators[0] in glob else glob
     if first == "commit" and re.search(r"[^0-9a-f*?\[\]!-]", head):
+        lowered = (
+            " (write it in lowercase)" if not re.search(r"[^0-9a-f*?\[\]!-]", head.lower()) else ""
+        )
         return (
             f"subjects of this rule start with a commit sha, in lowercase hex; {head!r} "
-            "cannot match one"
+            f"cannot match one{lowered}"
         )
     if first == "rule" and not _WILD.search(head) and head != glob and head not in rule_ids:
         return f"{head!r} is no rule's id{did_you_mean(head, rule_ids)}"

@@ -187,6 +187,65 @@ FAIL_CLOSED = [
     ("empty-jsonl", _deploys("\n\n", "deploys.jsonl"), ["deploys.jsonl: deploys file is empty"]),
     ("empty-fleet", _files(fleet__yaml=""), ["fleet.yaml: fleet file is empty"]),
     (
+        "environments-differing-only-in-case",
+        _files(deploys__yaml=GOOD + SECOND.replace("production", "Production")),
+        ["deploys.yaml:9:", "environment 'Production' is used once, and 'production' by 1"],
+    ),
+    (
+        "environment-with-trailing-space",
+        _deploys(GOOD.replace("environment: production", "environment: 'production '")),
+        ["deploys.yaml:3:", "'production ' has white space at its start or end"],
+    ),
+    (
+        "service-without-hosts",
+        _files(fleet__yaml="services:\n  web:\n    hosts: []\n"),
+        ["fleet.yaml:3:", "services.web.hosts: must not be empty"],
+    ),
+    (
+        "config-in-another-case",
+        lambda r, e: [
+            _deploys(GOOD)(r, e),
+            (r / "Knightwatch.yaml").write_text("require_all: true\n"),
+        ],
+        ["Knightwatch.yaml is not read: the options file is knightwatch.yaml"],
+    ),
+    (
+        "second-deploys-file-in-another-case",
+        _files(Deploys__YAML=GOOD),
+        ["Deploys.YAML is not read", "and deploys.yaml is here already"],
+    ),
+    (
+        "readme-that-is-data",
+        _files(README__yaml=GOOD),
+        ["README.yaml is not an evidence file"],
+    ),
+    (
+        "timestamp-before-1970",
+        _deploys(GOOD.replace("2024-02-01T09:00:00Z", "1969-12-31T23:00:00Z")),
+        ["deploys.yaml:5:", "is before 1970"],
+    ),
+    (
+        "waiver-with-an-uppercase-sha",
+        _files(
+            waivers__yaml="- {rule: REVIEW-002, subject: '" + "3F9C2E1A" * 5 + "', reason: r, "
+            "approved_by: x, expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "commit shas are lowercase"],
+    ),
+    (
+        "waiver-with-an-unpaired-bracket",
+        _files(
+            waivers__yaml="- {rule: DEAD-002, subject: '[abc', reason: r, approved_by: x, "
+            "expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "[ and ] do not pair up"],
+    ),
+    (
+        "registry-path-climbing-out",
+        _config("flags_file: ../flags.yaml\n"),
+        ["knightwatch.yaml:1:", "is not a path inside the repository"],
+    ),
+    (
         "waiver-for-an-unknown-rule",
         _files(
             waivers__yaml="- {rule: REVIEW-01, subject: D1, reason: r, approved_by: x, "

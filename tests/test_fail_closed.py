@@ -132,7 +132,9 @@ def test_rules_without_evidence_make_a_visibly_incomplete_pass(
     result = check(shop)
     assert result.code == 0
     verdict = result.out.splitlines()[-1]
-    assert verdict.startswith("PASS (incomplete: 8 rules not evaluated): no findings;")
+    assert verdict.startswith(
+        "PASS (incomplete: 8 rules not evaluated, 1 judged on part of its evidence): no findings;"
+    )
     assert "DEAD-001    no flag registry (flags.yaml) in the repository" in result.out
     report = check(shop, "--format", "json").json()
     assert report["verdict"] == "pass"
@@ -154,7 +156,7 @@ def test_require_all_turns_an_incomplete_pass_into_a_failure(
     assert report["summary"]["failing"] == 0  # no finding: the gaps alone fail it
     text = check(shop, "--require-all").out.splitlines()[-1]
     assert text.startswith("FAIL (incomplete: ")
-    assert "required by --require-all" in text
+    assert "and --require-all is set" in text
     repo, _ = shop
     (repo.path / "knightwatch.yaml").write_text("require_all: true\n")
     assert check(shop).code == 1
@@ -346,3 +348,111 @@ def test_a_month_without_deployments_is_attested_as_exactly_that(
     assert "no deployments in the period" in verified.out
     strict, _ = audit(shop, tmp_path, "2024-05", "--require-all")
     assert strict.code == 1, strict.err
+
+
+def test_a_deployment_without_finished_at_is_not_a_complete_judgement(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """Once: the drift after an unfinished deployment went unjudged in a signed complete pass."""
+    repo, evidence = shop
+    sha = repo.git("rev-parse", "HEAD").strip()
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    del records[0]["finished_at"]
+    write_yaml(evidence / "deploys.yaml", records)
+    (evidence / "observations.jsonl").write_text(
+        json.dumps({"host": "web-1", "service": "web", "version": sha,
+                    "observed_at": "2024-01-03T00:00:00Z"}) + "\n"
+    )  # fmt: skip
+    report = check(shop, "--format", "json").json()
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}
+    assert statuses["FLEET-002"]["status"] == "not_evaluated"
+    assert "1 of 1 deployments have no finished_at" in statuses["FLEET-002"]["reason"]
+    assert check(shop, "--require-all").code == 1
+
+
+def test_a_partly_covered_rule_fails_require_all(shop: tuple[ScriptedRepo, Path]) -> None:
+    repo, _ = shop
+    result = check(shop, "--require-all", "-o", repo.path.parent / "r.json")
+    assert result.code == 1
+    # The one-line summary of a run that writes files says it too.
+    assert "knightwatch: fail (incomplete: " in result.err
+    report = json.loads((repo.path.parent / "r.json").read_text())
+    assert report["summary"]["partial"] == ["REVIEW-002"]  # the first deployment: no baseline
+    statuses = {r["id"]: r for r in report["summary"]["rules"]}
+    assert statuses["REVIEW-002"]["partial"] is True
+    assert "the commits before it were not judged: D1" in statuses["REVIEW-002"]["reason"]
+
+
+def test_a_baseline_past_the_first_deployment_is_refused(shop: tuple[ScriptedRepo, Path]) -> None:
+    """Once: --baseline at a later commit made the first deployment ship nothing, a pass."""
+    repo, _ = shop
+    later = repo.commit("later", {"b.py": "2\n"}, author=DEV, date="2024-01-05T00:00:00Z")
+    result = check(shop, "--baseline", later)
+    assert result.code == 2
+    assert "is not an ancestor of" in result.err and "would ship nothing" in result.err
+
+
+def _zombie(tmp_path: Path, last: dict[str, str]) -> CliResult:
+    """A retired flag still referenced; then ``last`` changes the registry; deployed there."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    retired = yaml.safe_dump(
+        {"flags": [{"name": "power_peg", "purpose": "p", "owner": "o", "status": "retired",
+                    "created": "2003-06-02", "retired_at": "2005-03-14"}]}
+    )  # fmt: skip
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    repo.commit("retire", {"flags.yaml": retired, "a.py": "if power_peg: go()\n"}, author=DEV,
+                date="2024-01-01T00:00:00Z", trailers=reviewed)  # fmt: skip
+    sha = repo.commit("tidy", last, author=DEV, date="2024-01-02T00:00:00Z", trailers=reviewed)
+    write_yaml(tmp_path / "ev" / "deploys.yaml",
+               [deployment("D1", sha, "2024-01-03T00:00:00Z", approvals=APPROVAL)])  # fmt: skip
+    return run_cli("check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json")
+
+
+@pytest.mark.parametrize(
+    ("registry", "rule"),
+    [
+        ("", "DEAD-006"),  # emptied
+        ("# nothing here\n", "DEAD-006"),
+        ("[]\n", "DEAD-006"),
+        ("flags: []\n", "DEAD-001"),  # the retired flag dropped, its reference left behind
+    ],
+)
+def test_emptying_the_registry_does_not_retire_its_flags(
+    tmp_path: Path, registry: str, rule: str
+) -> None:
+    result = _zombie(tmp_path, {"flags.yaml": registry})
+    assert result.code == 1, result.err
+    assert rule in {f["rule"] for f in result.json()["findings"]}
+
+
+def test_a_misspelt_registry_path_is_refused(tmp_path: Path) -> None:
+    result = _zombie(tmp_path, {"b.py": "1\n"})
+    assert result.code == 1
+    (tmp_path / "repo" / "knightwatch.yaml").write_text("flags_file: flag.yaml\n")
+    result = run_cli("check", "--repo", tmp_path / "repo", "--evidence", tmp_path / "ev")
+    assert result.code == 2
+    assert "'flag.yaml' is in no commit, but 'flags.yaml' is in the repository" in result.err
+
+
+def test_partial_attestations_are_for_the_running_month_and_never_chained(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path
+) -> None:
+    result, _ = audit(shop, tmp_path, "2024-01", "--partial")
+    assert result.code == 2 and "--period 2024-01 has ended" in result.err
+    partial, out = audit(shop, tmp_path, _this_month(), "--partial")
+    assert partial.code == 0, partial.err
+    repo, evidence = shop
+    chained = run_cli(
+        "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2024-02",
+        "--key", tmp_path / "k.key", "-o", tmp_path / "next.json", "--previous", out,
+    )  # fmt: skip
+    assert chained.code == 2
+    assert "only in part (--partial)" in chained.err
+
+
+@pytest.mark.parametrize("option", [["--environment", "staging"], ["--stage", "merge"]])
+def test_gate_options_without_a_candidate_are_refused(
+    shop: tuple[ScriptedRepo, Path], option: list[str]
+) -> None:
+    result = check(shop, *option)
+    assert result.code == 2 and f"{option[0]} goes with --candidate" in result.err

@@ -153,7 +153,7 @@ def test_the_gate_needs_no_deployment_records_but_must_know_the_service(
     result = run_cli(*gate, "--evidence", tmp_path / "none", "--stage", "merge")
     # Nothing knows "web": a gate judging a service that may not exist would pass on nothing.
     assert result.code == 2
-    assert "--service 'web' is not a service the inventory or any deployment knows" in result.err
+    assert "--service 'web': nothing knows it, since the evidence directory" in result.err
     evidence = tmp_path / "new"
     write_yaml(
         evidence / "fleet.yaml",

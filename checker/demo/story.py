@@ -91,6 +91,18 @@ def narrate(report: Report, written: list[Path], verify: str | None = None) -> s
         lines.append("Not evaluated (not judged, so not passed):")
         lines.extend(f"  {r.id}: {r.reason}" for r in pending)
         lines.append("")
+    if report.partial_rules:
+        lines.append("Judged on part of their evidence:")
+        for rule in report.partial_rules:
+            lines.extend(
+                textwrap.wrap(
+                    f"{rule.id}: {rule.reason}",
+                    width=92,
+                    initial_indent="  ",
+                    subsequent_indent="      ",
+                )
+            )
+        lines.append("")
     lines.extend(_stops(report))
     lines.append("")
     lines.append("Reports written:")

@@ -6,6 +6,7 @@ here and joins them to what each rule emits.
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from checker.errors import PolicyError
+from checker.evidence.messages import describe_validation_error
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
@@ -28,6 +30,7 @@ EvidenceName = Literal[
     "identities",
     "waivers",
     "registry",
+    "history",
 ]
 SUBJECT_PARTS = ("deployment", "commit", "host", "flag", "at", "path", "rule", "subject")
 """What a rule's ``subject`` template may be made of, e.g. ``{deployment}:{host}``."""
@@ -84,6 +87,17 @@ class RuleMeta:
     line: int
 
 
+def _near_misses(custom: dict[str, object]) -> None:
+    """``custom:`` may hold keys of the author's own, but not a misspelling of one of ours:
+    ``requirez: [fleet]`` would otherwise leave the rule judged without its evidence."""
+    ours = list(_Custom.model_fields)
+    for key in custom:
+        if key not in ours:
+            near = difflib.get_close_matches(str(key), ours, n=1, cutoff=0.75)
+            if near:
+                raise ValueError(f"custom.{key}: unknown key (did you mean {near[0]!r}?)")
+
+
 def _fields(template: str) -> set[str]:
     names: set[str] = set()
     for _, name, spec, _ in string.Formatter().parse(template):
@@ -130,6 +144,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
         if not isinstance(document.get("custom"), dict) or "id" not in document["custom"]:
             continue
         try:
+            _near_misses(document["custom"])
             annotation = _Annotation.model_validate(document)
             _fields(annotation.custom.message)
             unknown = _fields(annotation.custom.subject or "") - set(SUBJECT_PARTS)
@@ -139,10 +154,9 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                     + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
                 )
         except (ValidationError, ValueError) as exc:
-            detail = exc.errors(include_url=False)[0] if isinstance(exc, ValidationError) else None
             text = (
-                f"{'.'.join(str(p) for p in detail['loc'])}: {detail['msg']}"
-                if detail
+                describe_validation_error(exc, _Annotation)[0]
+                if isinstance(exc, ValidationError)
                 else str(exc)
             )
             raise PolicyError(f"{file}:{start}: METADATA {text}") from None

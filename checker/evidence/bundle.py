@@ -243,7 +243,7 @@ def load_evidence(
     return evidence
 
 
-_DOCUMENTATION = re.compile(r"^README(\.[A-Za-z0-9]+)?$", re.IGNORECASE)
+_DOCUMENTATION = re.compile(r"^README(\.(md|txt|rst|adoc))?$", re.IGNORECASE)
 
 
 def account_for_files(directory: Path, ignore: Sequence[str], registry: str) -> list[str]:
@@ -261,14 +261,16 @@ def account_for_files(directory: Path, ignore: Sequence[str], registry: str) -> 
         if any(fnmatch.fnmatchcase(name, glob) for glob in ignore):
             ignored.append(name)
             continue
-        message, hint = _unread(name, entry.is_dir(), registry)
+        present = {p.name for p in directory.iterdir() if p.name in expected}
+        message, hint = _unread(name, entry.is_dir(), registry, present)
         raise InputError(message, path=str(entry), hint=hint)
     return ignored
 
 
-def _unread(name: str, is_dir: bool, registry: str) -> tuple[str, str]:
+def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:
     """Why a file in the evidence directory is not read, and what to do about it."""
     stem, _, suffix = name.partition(".")
+    taken = next((p for p in sorted(present) if p.partition(".")[0] == stem.casefold()), None)
     elsewhere = "move it out of the evidence directory, or list it under evidence_ignore in "
     elsewhere += "knightwatch.yaml"
     if is_dir:
@@ -284,10 +286,16 @@ def _unread(name: str, is_dir: bool, registry: str) -> tuple[str, str]:
             f"history ({registry} in the repository, or flags_file in knightwatch.yaml)",
             "commit the registry to the repository",
         )
-    kind = KIND_BY_NAME.get(stem)
+    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold())
     if kind is not None:
         names = ", ".join(f"{kind.name}{s}" for s in kind.suffixes)
         hint = f"rename it to {kind.name}{kind.suffixes[0]}"
+        if taken:
+            return (
+                f"{name} is not read: {kind.what} evidence is read from {names}, and "
+                f"{taken} is here already",
+                "remove it, or move it out of the evidence directory",
+            )
         if suffix == "json":
             lines = f"{kind.name}.jsonl" if ".jsonl" in kind.suffixes else None
             hint = (

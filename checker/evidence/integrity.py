@@ -10,6 +10,7 @@ naming its file, line and value, and the nearest known name.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -183,32 +184,37 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
 
 
 def _check_spellings(evidence: Evidence, field: str, values: list[str]) -> None:
-    """Without a declared vocabulary, a name used once beside a near spelling used more often
-    is a misspelling: it would start a deployment stream of its own and be judged alone."""
+    """Without a declared vocabulary, two names that differ only in case are one name
+    misspelt, and so is a name used once beside a near spelling: either would start a
+    deployment stream of its own, whose first deployment ships only its own commit."""
     counts = Counter(values)
-    for index, value in enumerate(values):
-        if counts[value] != 1:
+    first = {value: values.index(value) for value in counts}
+    for value, other in itertools.permutations(sorted(counts), 2):
+        same = value.casefold() == other.casefold()
+        near = difflib.SequenceMatcher(None, value, other).ratio() >= NEAR
+        # Report the rarer of the two (the later one on a tie), where the typo most likely is.
+        rarer = (counts[value], -first[value]) < (counts[other], -first[other])
+        if not rarer or not (same or (near and counts[value] == 1)):
             continue
-        for other, times in counts.most_common():
-            if other == value or times < 2:
-                continue
-            near = other.casefold() == value.casefold() or (
-                difflib.SequenceMatcher(None, value, other).ratio() >= NEAR
-            )
-            if near:
-                declare = (
-                    "list every environment under environments: in fleet.yaml"
-                    if field == "environment"
-                    else "list every service in fleet.yaml (or under unlisted_services in "
-                    "knightwatch.yaml)"
-                )
-                raise evidence.error(
-                    "deploys",
-                    index,
-                    f"deployment {evidence.deployments[index].id}: {field} {value!r} is used "
-                    f"once, and {other!r} by {times} deployments: a misspelling?",
-                    hint=f"fix it; if both are real, {declare}",
-                )
+        declare = (
+            "list every environment under environments: in fleet.yaml"
+            if field == "environment"
+            else "list every service in fleet.yaml (or under unlisted_services in knightwatch.yaml)"
+        )
+        used = "once" if counts[value] == 1 else f"by {counts[value]} deployments"
+        index = first[value]
+        raise evidence.error(
+            "deploys",
+            index,
+            f"deployment {evidence.deployments[index].id}: {field} {value!r} is used {used}, "
+            f"and {other!r} by {_times(counts[other])}: "
+            + ("the same name in another case?" if same else "a misspelling?"),
+            hint="fix it" + ("" if same else f"; if both are real, {declare}"),
+        )
+
+
+def _times(count: int) -> str:
+    return "1 deployment" if count == 1 else f"{count} deployments"
 
 
 def check_gate_target(
@@ -218,6 +224,12 @@ def check_gate_target(
     a gate that judges a service that does not exist passes by judging nothing."""
     services = names.services | {s for s, _ in evidence.streams}
     if service not in services:
+        if not evidence.directory.is_dir():
+            raise UsageError(
+                f"--service {service!r}: nothing knows it, since the evidence directory "
+                f"{evidence.directory} does not exist",
+                hint="pass --evidence DIR, or create it with a fleet.yaml listing the service",
+            )
         raise UsageError(
             f"--service {service!r} is not a service the inventory or any deployment knows"
             + (did_you_mean(service, services) or f" (known: {', '.join(sorted(services))})"),

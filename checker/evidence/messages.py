@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from pydantic_core import ErrorDetails
 
 _LIMIT = 60
@@ -29,11 +29,22 @@ def did_you_mean(value: str, known: Iterable[str], cutoff: float = 0.5) -> str:
     folded = {choice.casefold(): choice for choice in choices}
     if value.casefold() in folded and folded[value.casefold()] != value:
         return f" (did you mean {folded[value.casefold()]!r}?)"
+    lookalike = [c for c in choices if _lookalike(c) == _lookalike(value)]
+    if lookalike:
+        return f" (did you mean {lookalike[0]!r}?)"
     close = difflib.get_close_matches(value, choices, n=1, cutoff=cutoff)
     if not close:
         # "smars_prod" for "smars": a known name that the value starts or ends with.
         close = [c for c in choices if len(c) >= 3 and (value.startswith(c) or value.endswith(c))]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_LOOKALIKES = str.maketrans("lIO", "110")
+
+
+def _lookalike(text: str) -> str:
+    """A name with the characters typed for one another (l and 1, O and 0) made one."""
+    return text.casefold().translate(_LOOKALIKES).replace("o", "0").replace("i", "1")
 
 
 def shown(value: Any) -> str:
@@ -57,7 +68,7 @@ def _plain(value: Any) -> str:
 def kind_of(value: Any) -> str:
     """What sort of value this is, in words."""
     if value is None:
-        return "nothing (null)"
+        return "nothing"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
@@ -91,6 +102,8 @@ def _unwrap(annotation: Any) -> list[Any]:
 
 
 def _field_names(model: type) -> list[str]:
+    if isinstance(model, type) and issubclass(model, RootModel):
+        return []  # a mapping of the user's own keys, not of fields
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     if dataclasses.is_dataclass(model):
@@ -144,9 +157,10 @@ def _sentence(error: ErrorDetails, model: type, errors: list[ErrorDetails]) -> s
             for e in errors
             if e["type"] == "missing" and tuple(e["loc"][:-1]) == loc[:-1]
         ]
-        hint = did_you_mean(name, siblings) or did_you_mean(name, fields_at(model, loc))
+        hint = did_you_mean(name, siblings)
         if not hint and len(siblings) == 1:
             hint = f" (the required field {siblings[0]!r} is missing: is this it?)"
+        hint = hint or did_you_mean(name, fields_at(model, loc), cutoff=0.75)
         allowed = fields_at(model, loc)
         listing = f"; the fields here are {', '.join(allowed)}" if allowed and not hint else ""
         return f"unknown field {name!r}{hint}{listing}"
@@ -172,7 +186,8 @@ def _sentence(error: ErrorDetails, model: type, errors: list[ErrorDetails]) -> s
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":
-        return f"must hold at least {(error.get('ctx') or {}).get('min_length', 1)} item(s)"
+        least = (error.get("ctx") or {}).get("min_length", 1)
+        return "must not be empty" if least == 1 else f"must hold at least {least} items"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         return message

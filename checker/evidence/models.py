@@ -45,9 +45,13 @@ def _check_timestamp(value: str) -> str:
             )
         raise ValueError(f"not an RFC 3339 timestamp: {value!r} (e.g. 2012-07-27T22:00:00Z)")
     try:
-        timestamp_ns(value)
-    except ValueError as exc:
-        raise ValueError(f"not a valid timestamp: {value!r} ({exc})") from None
+        nanos = timestamp_ns(value)
+    except ValueError:
+        raise ValueError(
+            f"not a valid timestamp: {value!r} (a day, hour or offset out of range)"
+        ) from None
+    if nanos < 0:
+        raise ValueError(f"timestamp {value!r} is before 1970, when no commit or deployment lies")
     return value
 
 
@@ -84,6 +88,24 @@ IsoDate = Annotated[
 """A calendar day, ``YYYY-MM-DD``, read as a UTC day."""
 
 Name = Annotated[str, Field(min_length=1)]
+
+
+def _trimmed(value: str) -> str:
+    if value != value.strip():
+        raise ValueError(
+            f"{value!r} has white space at its start or end; names are compared exactly"
+        )
+    return value
+
+
+Ident = Annotated[
+    str,
+    Field(min_length=1),
+    AfterValidator(_trimmed),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"^\S(?:.*\S)?$"}),
+]
+"""A name other records join on (a service, environment, host, flag, id): white space around
+it would make ``production `` a second environment beside ``production``."""
 Status = Literal["succeeded", "failed", "skipped", "unreachable"]
 
 
@@ -102,7 +124,7 @@ class Target:
 
     __pydantic_config__ = ConfigDict(extra="forbid")
 
-    host: Annotated[str, Strict(), Field(min_length=1)]
+    host: Annotated[str, Strict(), Field(min_length=1), AfterValidator(_trimmed)]
     status: Status
 
 
@@ -116,9 +138,9 @@ class DeployApproval(Record):
 class Deployment(Record):
     """One deployment of one commit of one service to one environment."""
 
-    id: Name
-    service: Name
-    environment: Name
+    id: Ident
+    service: Ident
+    environment: Ident
     commit: Name
     started_at: Timestamp
     finished_at: Timestamp | None = None
@@ -172,9 +194,9 @@ class Review(Record):
 class FlagEvent(Record):
     """A runtime flag change."""
 
-    flag: Name
-    service: Name
-    environment: Name
+    flag: Ident
+    service: Ident
+    environment: Ident
     enabled: bool
     at: Timestamp
     by: Name
@@ -183,8 +205,8 @@ class FlagEvent(Record):
 class Observation(Record):
     """What a host was seen running."""
 
-    host: Name
-    service: Name
+    host: Ident
+    service: Ident
     version: Name
     observed_at: Timestamp
 
@@ -192,7 +214,7 @@ class Observation(Record):
 class Host(Record):
     """A fleet host with optional tags."""
 
-    name: Name
+    name: Ident
     tags: list[str] = []
 
 
@@ -209,7 +231,8 @@ in either form is reported at the host and not at each alternative."""
 class Service(Record):
     """The hosts a service runs on."""
 
-    hosts: list[HostEntry]
+    hosts: Annotated[list[HostEntry], Field(min_length=1)]
+    """At least one: a service of no hosts would make every fleet rule judge nothing."""
 
     def host_names(self) -> list[str]:
         """Host names in the order given."""
@@ -220,8 +243,8 @@ class Fleet(Record):
     """``fleet.yaml``: the inventory of every service's hosts and, optionally, the
     environments they are deployed to."""
 
-    services: dict[str, Service]
-    environments: list[Name] | None = None
+    services: dict[Ident, Service]
+    environments: list[Ident] | None = None
     """Every environment a deployment, flag event or gate may name; without it, those of the
     deployments (where a near-miss spelling of another is an error)."""
 
@@ -235,7 +258,7 @@ class Identities(RootModel[dict[str, list[Name]]]):
 class Waiver(Record):
     """A time-boxed exception to one rule for matching subjects."""
 
-    rule: Name
+    rule: Ident
     subject: Name
     reason: Name
     approved_by: Name
@@ -245,7 +268,7 @@ class Waiver(Record):
 class Flag(Record):
     """A feature flag in the repository's registry."""
 
-    name: Name
+    name: Ident
     purpose: Name
     owner: Name
     status: Literal["active", "retired"]

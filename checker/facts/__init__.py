@@ -117,7 +117,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         )
         tips = [*deployed.values(), branch_tip, *([baseline_sha] if baseline_sha else [])]
         if params.candidate:
-            shipped, on_branch = _candidate_history(
+            shipped, on_branch, unbounded = _candidate_history(
                 history, evidence, streams, params, deployed, branch_tip, baseline_sha
             )
         else:
@@ -126,7 +126,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
     with stage("facts: review"):
         if not params.candidate:
             on_branch = history.ancestors(branch_tip)
-            shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
+            shipped, unbounded = review.shipped_ranges(history, streams, deployed, baseline_sha)
         commits = review.commit_facts(history, evidence, shipped, resolved)
 
     resolve = evidence.identities.resolve
@@ -200,6 +200,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             evidence,
             scope=f" in {params.period}" if params.period and not params.candidate else "",
             registry_file=params.flags_file,
+            unbounded=unbounded,
         ),
     )
 
@@ -255,11 +256,12 @@ def _candidate_history(
     deployed: dict[str, str],
     branch_tip: str,
     baseline: str | None,
-) -> tuple[dict[str, list[str]], set[str]]:
-    """What a gate's candidate ships and whether it is on the protected branch, reading only
-    the commits it ships: at the merge gate what it adds to the branch, at the deploy gate
-    what it adds to the last deployment of its stream that succeeded anywhere (else to the
-    baseline, else the commit alone), exactly as ``shipped_ranges`` defines it."""
+) -> tuple[dict[str, list[str]], set[str], set[str]]:
+    """What a gate's candidate ships, whether it is on the protected branch, and whether its
+    range had no start, reading only the commits it ships: at the merge gate what it adds to
+    the branch, at the deploy gate what it adds to the last deployment of its stream that
+    succeeded anywhere (else to the baseline, else the commit alone), exactly as
+    ``shipped_ranges`` defines it."""
     candidate = params.candidate or ""
     sha = deployed[candidate]
     boundary: str | None
@@ -271,10 +273,12 @@ def _candidate_history(
             record.service, record.environment, timestamp_ns(record.started_at)
         )
         boundary = deployed[previous.id] if previous is not None else baseline
+        if previous is None and baseline is not None:
+            review.check_baseline(history, baseline, sha, candidate)
     history.load_between(sha, boundary)
     shipped = sorted(history.ancestors(sha)) if sha in history.commits else []
     on_branch = {sha} if history.is_ancestor(sha, branch_tip) else set()
-    return {candidate: shipped}, on_branch
+    return {candidate: shipped}, on_branch, set() if boundary else {candidate}
 
 
 def _judged(params: Parameters) -> Callable[[dict[str, Any]], bool]:

@@ -39,6 +39,7 @@ def describe(
     *,
     scope: str,
     registry_file: str,
+    unbounded: set[str],
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
@@ -89,7 +90,9 @@ def describe(
         if host not in d["window_observations"]
     )
     gaps = []
-    if unobserved:
+    if not observed:
+        gaps.append(f"no observations after any deployment{scope}")
+    elif unobserved:
         gaps.append(
             f"no observations after {len(unobserved)} of {count} deployments: {_some(unobserved)}"
         )
@@ -102,10 +105,20 @@ def describe(
         )
     result["observations"] = from_file(
         "observations",
-        Coverage(
-            observed > 0,
-            "; ".join(gaps) if observed else f"no observations after any deployment{scope}",
-        ),
+        Coverage(observed > 0, "; ".join(gaps) or None),
+    )
+
+    first = sorted(d["id"] for d in deployments if d["id"] in unbounded)
+    result["history"] = Coverage(
+        count > 0,
+        (
+            f"the first deployment of its service and environment ships its own commit alone "
+            f"(no baseline), and the commits before it were not judged: {_some(first)}"
+            if first
+            else None
+        )
+        if count
+        else f"no deployments{scope}",
     )
 
     events = document.get("flag_events", [])

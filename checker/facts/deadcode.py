@@ -5,6 +5,7 @@ which flag names each deployed commit's code still mentions, and which retired c
 from __future__ import annotations
 
 import contextlib
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +66,14 @@ class _Registries:
 def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
     """One version of the registry, or an input error naming ``where``."""
     document = parse_yaml(data, where)
-    registry = validate(FlagRegistry, Located(document or {}, 1), where, "registry")
+    if document is None:
+        # An emptied registry would retire nothing and list nothing: say so, do not read it
+        # as a registry without flags (that is written flags: []).
+        raise InputError(
+            "the registry is empty; a registry without flags is written flags: []",
+            path=str(where),
+        )
+    registry = validate(FlagRegistry, Located(document, 1), where, "registry")
     names = [flag.name for flag in registry.flags]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -113,6 +121,7 @@ def add_deadcode_facts(
     # Each version is parsed as git finds it, while git goes on walking the history; the
     # oldest-first pass then only attributes the versions that do not parse.
     versions = content.versions(flags_file, tips, each=prefetch)
+    _check_registry_path(history, flags_file, versions)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
     history_parsed = [
         (version, registries.parsed[version.blob])
@@ -184,9 +193,42 @@ def add_deadcode_facts(
 
     document["registries"] = table
     document["flag_history"] = _flag_history(history, history_parsed)
+    # A flag once retired stays retired where a later registry no longer lists it: dropping a
+    # retired flag from the registry must not make its lingering references pass.
+    document["retired_in_history"] = sorted(
+        {
+            flag.name
+            for _, registry in history_parsed
+            if registry is not None
+            for flag in registry.flags
+            if flag.status == "retired"
+        }
+    )
     document["registry_errors"] = sorted(
         registries.errors.values(), key=lambda e: (e["commit"], e["path"])
     )
+
+
+def _check_registry_path(history: GitHistory, flags_file: str, versions: list[FileVersion]) -> None:
+    """The registry path names one file: a directory is an error, and so is a path in no
+    commit when a file of a near name is in the repository (``flag.yaml`` for ``flags.yaml``):
+    a misspelt path would leave every dead-code rule without its registry."""
+    if any(v.path.startswith(flags_file.rstrip("/") + "/") for v in versions):
+        raise InputError(
+            f"the flag registry path {flags_file!r} is a directory; name the registry file",
+            path=str(history.root),
+        )
+    if versions:
+        return
+    tracked = str(history.repo.git.ls_files()).splitlines()
+    near = difflib.get_close_matches(flags_file, tracked, n=1, cutoff=0.8)
+    if near:
+        raise InputError(
+            f"the flag registry {flags_file!r} is in no commit, but {near[0]!r} is in the "
+            "repository: did you mean it?",
+            path=str(history.root),
+            hint="set flags_file to the registry's path",
+        )
 
 
 def _registry_removed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.facts.streams import Streams, succeeded_anywhere
@@ -12,9 +13,12 @@ from checker.facts.streams import Streams, succeeded_anywhere
 
 def shipped_ranges(
     history: GitHistory, streams: Streams, deployed: dict[str, str], baseline: str | None
-) -> dict[str, list[str]]:
-    """The commits each deployment shipped, exactly as the contract defines it."""
+) -> tuple[dict[str, list[str]], set[str]]:
+    """The commits each deployment shipped, exactly as the contract defines it, and the
+    deployments whose range had no start (first of their stream, no baseline): they ship
+    their own commit alone, and what came before it was never judged."""
     shipped: dict[str, list[str]] = {}
+    unbounded: set[str] = set()
     for stream in streams.by_key.values():
         previous: str | None = None
         for deployment in stream:
@@ -22,12 +26,29 @@ def shipped_ranges(
             if previous is not None:
                 shipped[deployment.id] = history.range(sha, previous)
             elif baseline is not None:
+                check_baseline(history, baseline, sha, deployment.id)
                 shipped[deployment.id] = history.range(sha, baseline)
             else:
                 shipped[deployment.id] = [sha]
+                unbounded.add(deployment.id)
             if succeeded_anywhere(deployment):
                 previous = sha
-    return shipped
+    return shipped, unbounded
+
+
+def check_baseline(history: GitHistory, baseline: str, sha: str, deployment: str) -> None:
+    """The baseline starts a stream's first range, so it must lie in that deployment's
+    history: a baseline past it (``main`` when an older commit was deployed) would make the
+    deployment ship nothing, and nothing would be judged."""
+    if not history.is_ancestor(baseline, sha):
+        raise InputError(
+            f"baseline {baseline[:12]} is not an ancestor of {sha[:12]}, the commit of "
+            f"deployment {deployment}, the first of its service and environment: that "
+            "deployment would ship nothing",
+            path=str(history.root),
+            hint="set baseline to a commit the first deployments descend from (a release "
+            "tag audited before knightwatch was adopted), or leave it out",
+        )
 
 
 def commit_facts(

@@ -33,8 +33,9 @@ def workflow_commands(report: Report) -> str:
     for note in report.weakening:
         title = _property(f"setting {note.name}")
         lines.append(f"::warning title={title}::{_data(note.describe())}")
-    for rule in report.incomplete:
+    for rule in (*report.incomplete, *report.partial_rules):
         kind = "error" if report.require_all else "warning"
-        title = _property(f"{rule.id} not evaluated")
+        what = "judged on part of its evidence" if rule.evaluated else "not evaluated"
+        title = _property(f"{rule.id} {what}")
         lines.append(f"::{kind} title={title}::{_data(rule.reason or 'its evidence is absent')}")
     return "".join(line + "\n" for line in lines)

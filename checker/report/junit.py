@@ -46,6 +46,19 @@ class JunitRenderer:
             elif not findings:
                 ET.SubElement(suite, "testcase", classname=rule.id, name="no findings")
                 counts["tests"] += 1
+            if rule.partial and report.require_all:
+                case = ET.SubElement(
+                    suite, "testcase", classname=rule.id, name="judged on part of its evidence"
+                )
+                ET.SubElement(
+                    case,
+                    "failure",
+                    message=f"judged on part of its evidence, and --require-all is set: "
+                    f"{rule.reason}",
+                    type="incomplete",
+                )
+                counts["tests"] += 1
+                counts["failures"] += 1
             for finding in findings:
                 case = ET.SubElement(suite, "testcase", classname=rule.id, name=finding.subject)
                 counts["tests"] += 1

@@ -64,6 +64,8 @@ class RuleStatus:
     reason: str | None = None
     not_asked: bool = False
     """Not judged by design (a gate's stage), rather than for want of evidence."""
+    partial: bool = False
+    """Evaluated, but on part of its evidence only; ``reason`` says what it lacked."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,17 @@ class Report:
         return tuple(r for r in self.rules if not r.evaluated and not r.not_asked)
 
     @property
+    def partial_rules(self) -> tuple[RuleStatus, ...]:
+        """Rules evaluated on part of their evidence (observations after some deployments
+        only, a registry at some deployed commits only, a first deployment with no range)."""
+        return tuple(r for r in self.rules if r.evaluated and r.partial)
+
+    @property
+    def complete(self) -> bool:
+        """Every rule asked was evaluated, each on all of its evidence."""
+        return not self.incomplete and not self.partial_rules
+
+    @property
     def failing(self) -> tuple[Finding, ...]:
         """Unwaived findings at or above ``fail_on``."""
         floor = severity_rank(self.fail_on)
@@ -151,7 +164,7 @@ class Report:
     def verdict(self) -> str:
         """``fail`` when anything is failing, or with ``require_all`` when a rule could not be
         evaluated; else ``pass``."""
-        return "fail" if self.failing or (self.require_all and self.incomplete) else "pass"
+        return "fail" if self.failing or (self.require_all and not self.complete) else "pass"
 
     @property
     def exit_code(self) -> int:
@@ -163,11 +176,16 @@ class Report:
         """The verdict as every format words it: ``PASS``, ``FAIL``, and what was not judged,
         e.g. ``PASS (incomplete: 6 rules not evaluated)``."""
         text = self.verdict.upper()
-        count = len(self.incomplete)
-        if count:
-            rules = "rule" if count == 1 else "rules"
-            required = ", required by --require-all" if self.require_all else ""
-            text += f" (incomplete: {count} {rules} not evaluated{required})"
+        parts = []
+        if self.incomplete:
+            count = len(self.incomplete)
+            parts.append(f"{count} {'rule' if count == 1 else 'rules'} not evaluated")
+        if self.partial_rules:
+            count = len(self.partial_rules)
+            parts.append(f"{count} judged on part of {'its' if count == 1 else 'their'} evidence")
+        if parts:
+            required = ", and --require-all is set" if self.require_all else ""
+            text += f" (incomplete: {', '.join(parts)}{required})"
         return text
 
     @property
@@ -208,14 +226,16 @@ class Report:
                     "title": r.title,
                     "severity": r.severity,
                     "status": "evaluated" if r.evaluated else "not_evaluated",
+                    **({"partial": True} if r.partial else {}),
                     **({"reason": r.reason} if r.reason else {}),
                     "findings": by_rule.get(r.id, 0),
                 }
                 for r in self.rules
             ],
             "not_evaluated": [r.id for r in self.rules if not r.evaluated],
-            "complete": not self.incomplete,
+            "complete": self.complete,
             "incomplete": [r.id for r in self.incomplete],
+            "partial": [r.id for r in self.partial_rules],
             "require_all": self.require_all,
         }
 

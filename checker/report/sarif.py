@@ -69,7 +69,8 @@ class SarifRenderer:
                     "results": results,
                     "properties": {
                         "verdict": report.verdict,
-                        "complete": not report.incomplete,
+                        "complete": report.complete,
+                        "partial": [r.id for r in report.partial_rules],
                         "settings": [n.to_dict() for n in report.settings],
                         "not_evaluated": [r.id for r in report.incomplete],
                         "fail_on": report.fail_on,

@@ -44,6 +44,11 @@ def check_period(period: str, *, partial: bool = False, now: datetime | None = N
     ended = (year, month) < (moment.year, moment.month)
     if not begun:
         raise UsageError(f"--period {period} has not begun (today is {moment.date()} UTC)")
+    if ended and partial:
+        raise UsageError(
+            f"--period {period} has ended: attest it whole, without --partial",
+            hint="--partial is for the month still running",
+        )
     if not ended and not partial:
         raise UsageError(
             f"--period {period} has not ended (today is {moment.date()} UTC): deployments may "
@@ -121,7 +126,7 @@ def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
         "predicate": {
             "period": report.period,
             **({"partial": True} if report.partial else {}),
-            "complete": not report.incomplete,
+            "complete": report.complete,
             "deployments": report.counts.get("deployments", 0),
             "as_of": report.as_of,
             "tool": {
@@ -198,6 +203,12 @@ def open_signed(path: Path, public: Ed25519PublicKey) -> Signed:
 def read_previous(path: Path, key: Ed25519PrivateKey, period: str) -> Signed:
     """Last month's attestation, verified with the same key, to chain this one to."""
     previous = open_signed(path, key.public_key())
+    if previous.predicate.get("partial"):
+        raise UsageError(
+            f"{path} attests {previous.period} only in part (--partial); chain to the "
+            f"attestation of the whole month",
+            hint=f"audit {previous.period} again now that it has ended, and pass that",
+        )
     if previous.period != month_before(period):
         raise UsageError(
             f"{path} covers {previous.period}; the report before {period} must cover "

@@ -10,9 +10,10 @@ import rego.v1
 # METADATA
 # title: Retired flag no longer referenced in deployed code
 # description: >-
-#   A flag the registry marks retired at the deployed commit must not appear, as a whole word,
-#   in any tracked file of that commit other than the registry (and files excluded by
-#   reference_exclude). Power Peg's flag was retired in 2003; the code it switched on stayed.
+#   A flag the registry marks retired at the deployed commit (or marked retired in an earlier
+#   version and has since dropped) must not appear, as a whole word, in any tracked file of that
+#   commit other than the registry (and files excluded by reference_exclude). Power Peg's flag
+#   was retired in 2003; the code it switched on stayed.
 # custom:
 #   id: DEAD-001
 #   subject: "{deployment}:{flag}"
@@ -30,7 +31,7 @@ import rego.v1
 retired_flag_referenced contains finding if {
 	some deployment in input.deployments
 	some name, reference in deployment.references
-	input.registries[deployment.registry].flags[name].status == "retired"
+	retired_at(deployment, name)
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, name]),
 		"deployment": deployment.id,
@@ -40,6 +41,17 @@ retired_flag_referenced contains finding if {
 		"location": reference.files[0],
 	}
 }
+
+# Retired in the registry at the deployed commit, or retired in an earlier version and since
+# dropped from the registry: removing a retired flag does not make its references current.
+retired_at(deployment, name) if input.registries[deployment.registry].flags[name].status == "retired"
+
+retired_at(deployment, name) if {
+	not input.registries[deployment.registry].flags[name]
+	retired_in_history[name]
+}
+
+retired_in_history contains name if some name in input.retired_in_history
 
 files_count(1) := "1 file"
 
@@ -178,6 +190,7 @@ unregistered_flag_referenced contains finding if {
 	registry.readable
 	some name, reference in deployment.references
 	not registry.flags[name]
+	not retired_in_history[name] # DEAD-001's: a retired flag dropped from the registry
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, name]),
 		"deployment": deployment.id,

@@ -54,6 +54,14 @@ test_retired_flag_not_referenced_passes if {
 	count(deadcode.retired_flag_referenced) == 0 with input as world([d])
 }
 
+# A retired flag dropped from the registry, its references left behind, is still retired.
+test_retired_flag_dropped_from_the_registry_fails if {
+	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["old", "live"])})
+	dropped := object.union(world([d]), {"retired_in_history": ["old"]})
+	subjects(deadcode.retired_flag_referenced) == {"D1:old"} with input as dropped
+	count(deadcode.unregistered_flag_referenced) == 0 with input as dropped
+}
+
 test_active_flag_referenced_passes if {
 	d := deployment("D1", {"live": flag("active", {})}, {"references": refs(["live"])})
 	count(deadcode.retired_flag_referenced) == 0 with input as world([d])

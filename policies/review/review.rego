@@ -75,7 +75,7 @@ approval_gap(deployment) := "it has no approval" if {
 #     - NIST SP 800-53 CM-3
 #     - NIST SP 800-53 CM-5(4)
 #     - SEC Rule 15c3-5(b)
-#   requires: [deploys]
+#   requires: [deploys, history]
 #   message: >-
 #     Commit {short} by {author} was shipped by {deployments} with no review by anyone other
 #     than its author.
