@@ -18,7 +18,10 @@ from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
 from tests.conftest import CliResult, run_cli
 
-RESULT = Path(__file__).resolve().parent / "fixtures" / "ansible" / "result.json"
+ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
+RESULT = ANSIBLE / "result.json"
+KILLED = ANSIBLE / "rolling" / "killed.jsonl"
+RUNNER = ANSIBLE / "knight" / "runner"
 REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
 
 
@@ -62,29 +65,44 @@ def _judged(result: CliResult) -> None:
     assert "Traceback" not in result.err and "internal error" not in result.err
 
 
+def _import_ansible(path: Path, scripted: ScriptedRepo, seed: int, *extra: str) -> CliResult:
+    return run_cli(
+        "import", "ansible", path, "--repo", scripted.path, "--deployment-id", f"D{seed}",
+        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example", *extra,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("seed", range(80))
 def test_mutated_ansible_output(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
     scripted, _ = repo
     path = tmp_path / "run.json"
     rng = random.Random(seed)  # noqa: S311  (seeded mutations, not secrets)
     path.write_text(json.dumps(mutate(json.loads(RESULT.read_text()), rng)))
-    _judged(
-        run_cli(
-            "import",
-            "ansible",
-            path,
-            "--repo",
-            scripted.path,
-            "--deployment-id",
-            f"D{seed}",
-            "--service",
-            "smars",
-            "--commit",
-            "HEAD",
-            "--deployer",
-            "ops@knight.example",
-        )
-    )
+    _judged(_import_ansible(path, scripted, seed))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_ansible_event_streams(
+    seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    """The jsonl callback's lines (a killed run's) and ansible-runner's job events, mutated."""
+    scripted, _ = repo
+    rng = random.Random(seed)  # noqa: S311
+    extra = ("--release-task", "Install the release") if seed % 4 < 2 else ()
+    if seed % 2:
+        events = [json.loads(line) for line in KILLED.read_text().splitlines()]
+        path = tmp_path / "run.jsonl"
+        path.write_text("".join(json.dumps(e) + "\n" for e in mutate(events, rng)))
+    else:
+        path = tmp_path / "job_events"
+        path.mkdir()
+        files = sorted((RUNNER / "job_events").glob("*.json"))
+        for file in files:
+            shutil.copy(file, path / file.name)
+        for file in rng.sample(files, 3):
+            (path / file.name).write_text(json.dumps(mutate(json.loads(file.read_text()), rng)))
+        path = tmp_path
+    _judged(_import_ansible(path, scripted, seed, *extra))
 
 
 @pytest.mark.parametrize("seed", range(30))
