@@ -4,7 +4,6 @@ dropped, nulled, retyped."""
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import shutil
@@ -22,6 +21,8 @@ ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
 KILLED = ANSIBLE / "rolling" / "killed.jsonl"
 RUNNER = ANSIBLE / "knight" / "runner"
+GERRIT_REST = ANSIBLE.parent / "gerrit" / "rest-detailed.json"
+GERRIT_SSH = ANSIBLE.parent / "gerrit" / "ssh-detailed.jsonl"
 REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
 
 
@@ -154,33 +155,19 @@ def test_mutated_github_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     )
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(40))
 def test_mutated_gerrit_changes(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
-    scripted, sha = repo
-    change = {
-        "_number": 1,
-        "project": "smars",
-        "status": "MERGED",
-        "owner": {"_account_id": 1, "email": "dana@knight.example"},
-        "current_revision": sha,
-        "submitted": "2024-02-01 00:00:00.000000000",
-        "labels": {
-            "Code-Review": {
-                "all": [
-                    {
-                        "value": 2,
-                        "_account_id": 2,
-                        "email": "lee@knight.example",
-                        "date": "2024-01-01 00:00:00.000000000",
-                        "tags": [],
-                    }
-                ]
-            }
-        },
-    }
-    path = tmp_path / "changes.json"
+    """Both exports: REST change objects (pages) and gerrit query's lines."""
+    scripted, _ = repo
     rng = random.Random(seed)  # noqa: S311
-    path.write_text(")]}'\n" + json.dumps(mutate([copy.deepcopy(change)], rng)))
+    if seed % 2:
+        changes = json.loads(GERRIT_REST.read_text().split("\n", 1)[1])
+        path = tmp_path / "changes.json"
+        path.write_text(")]}'\n" + json.dumps(mutate(changes, rng)))
+    else:
+        lines = [json.loads(line) for line in GERRIT_SSH.read_text().splitlines()]
+        path = tmp_path / "changes.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in mutate(lines, rng)))
     _judged(run_cli("import", "gerrit", path, "--repo", scripted.path, "--evidence", tmp_path))
 
 

@@ -64,8 +64,17 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "reviews_dir", type=Path, metavar="REVIEWS_DIR", help="NUMBER/reviews.json and commits.json"
     )
 
-    gerrit = tools.add_parser("gerrit", help="Code-Review +2 votes of merged Gerrit changes")
+    gerrit = tools.add_parser(
+        "gerrit", help="Code-Review approvals of merged Gerrit changes (REST or gerrit query)"
+    )
     gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
+    gerrit.add_argument(
+        "--approving-value",
+        type=int,
+        metavar="N",
+        help="the Code-Review value that approves, for gerrit query output (default: 2); "
+        "REST output carries the label's own maximum",
+    )
 
     for tool in (ansible, github, gerrit):
         tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
@@ -149,7 +158,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             from checker.importers.gerrit import import_changes
 
-            found = import_changes(args.changes, logins, config.review_bots)
+            if args.approving_value is not None and args.approving_value < 1:
+                raise UsageError("--approving-value must be a positive vote, such as 2")
+
+            found = import_changes(args.changes, logins, config.review_bots, args.approving_value)
             skipped = found.skipped_unmerged
             what = "merged changes"
         done = append_records(evidence, "reviews", "change", list(found.reviews))
