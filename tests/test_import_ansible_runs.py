@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests import ansible_recordings as rec
 from tests.conftest import CliResult, run_cli
+from tests.import_workspaces import order_router
 
 KNIGHT = rec.FIXTURES / "knight"
 ROLLING = rec.FIXTURES / "rolling"
@@ -95,18 +95,7 @@ def test_the_recordings_show_the_defects() -> None:
 
 
 def _workspace(tmp_path: Path, hosts: int = 4) -> tuple[ScriptedRepo, Path]:
-    repo = ScriptedRepo(tmp_path / "smars")
-    repo.commit(
-        "Order router 4.1",
-        {"router.py": "def route(order):\n    return order\n"},
-        author="dana@knight.example",
-        date="2012-07-20T10:00:00Z",
-        trailers=("Reviewed-by: Lee <lee@knight.example>",),
-    )
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
-    fleet = {"services": {"smars": {"hosts": [f"smars-0{n}" for n in range(1, hosts + 1)]}}}
-    (evidence / "fleet.yaml").write_text(yaml.safe_dump(fleet))
+    repo, evidence, _ = order_router(tmp_path, hosts)
     return repo, evidence
 
 

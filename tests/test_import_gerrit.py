@@ -15,6 +15,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
+from tests.import_workspaces import dated_commits
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gerrit"
 REST = FIXTURES / "rest-detailed.json"
@@ -23,19 +24,7 @@ GUARD = ")]}'\n"
 
 
 def _workspace(tmp_path: Path, commits: int = 1) -> tuple[ScriptedRepo, Path, list[str]]:
-    repo = ScriptedRepo(tmp_path / "smars")
-    shas = [
-        repo.commit(
-            f"change {n}",
-            {f"module{n}.py": f"VALUE = {n}\n"},
-            author="dana@knight.example",
-            date=f"2024-02-{n + 1:02d}T10:00:00Z",
-        )
-        for n in range(commits)
-    ]
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
-    return repo, evidence, shas
+    return dated_commits(tmp_path, commits)
 
 
 def _import(repo: ScriptedRepo, path: Path, *extra: str) -> CliResult:

@@ -16,6 +16,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
+from tests.import_workspaces import dated_commits
 
 MERGED = "2024-03-01T12:00:00Z"
 PEOPLE = {
@@ -30,18 +31,7 @@ def _user(login: str, kind: str = "User") -> dict[str, Any]:
 
 
 def _workspace(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str]]:
-    repo = ScriptedRepo(tmp_path / "smars")
-    shas = [
-        repo.commit(
-            f"change {n}",
-            {f"module{n}.py": f"VALUE = {n}\n"},
-            author="dana@knight.example",
-            date=f"2024-02-{n + 1:02d}T10:00:00Z",
-        )
-        for n in range(count)
-    ]
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
+    repo, evidence, shas = dated_commits(tmp_path, count)
     (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
     deploys = [
         {
