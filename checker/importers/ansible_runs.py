@@ -137,9 +137,9 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
         )
         if isinstance(duration.get("end"), str):
             ends.append(duration["end"])
-        run = PlayRun(
-            str(dig(play, "play", "id")), str(dig(play, "play", "name")), duration["start"]
-        )
+        key = dig(play, "play", "id")
+        key = key if isinstance(key, str) else f"play #{index}"
+        run = PlayRun(key, str(dig(play, "play", "name")), duration["start"])
         tasks = play.get("tasks")
         expect(isinstance(tasks, list), path, f"play #{index} has no list of tasks")
         for number, task in enumerate(tasks, start=1):
