@@ -18,12 +18,14 @@ OPA_PLATFORM := $(shell uname -sm | sed -e 's/Linux x86_64/manylinux_2_34_x86_64
   -e 's/Linux aarch64/manylinux_2_34_aarch64/' -e 's/Darwin arm64/macosx_11_0_arm64/' \
   -e 's/Darwin x86_64/macosx_11_0_x86_64/')
 
-# ansible-playbook, to regenerate the Ansible importer's fixture from a real run: ansible-core
-# in a virtual environment of its own (its pins stay out of ours), and of the ansible package
-# only the ansible.posix collection, which holds the json stdout callback.
+# ansible-playbook, to regenerate the Ansible importer's fixtures from real runs: ansible-core
+# in a virtual environment of its own (its pins stay out of ours), of the ansible package only
+# the ansible.posix collection, which holds the json and jsonl stdout callbacks, and
+# ansible-runner, whose artifact directory is what AWX and Ansible Automation Platform keep.
 ANSIBLE := $(VENV)/ansible
 ANSIBLE_CORE := ansible-core>=2.17,<2.20
 ANSIBLE_COLLECTIONS := ansible==12.3.0
+ANSIBLE_RUNNER := ansible-runner==2.4.3
 
 .PHONY: demo test lint typecheck rego-test pytest bench clean
 
@@ -74,7 +76,11 @@ $(ANSIBLE)/.ready: | $(STAMP)
 	rm -rf $(ANSIBLE)/wheel
 	touch $@
 
-pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.ready
+$(ANSIBLE)/.runner: $(ANSIBLE)/.ready
+	$(ANSIBLE)/bin/python -m pip install --quiet '$(ANSIBLE_RUNNER)'
+	touch $@
+
+pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.runner
 	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
 	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
 

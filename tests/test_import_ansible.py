@@ -21,6 +21,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
+from tests.import_workspaces import order_router
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = FIXTURES / "result.json"
@@ -80,19 +81,7 @@ def test_the_fixture_shows_each_kind_of_host() -> None:
 
 
 def _workspace(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
-    repo = ScriptedRepo(tmp_path / "smars")
-    sha = repo.commit(
-        "Order router 4.1",
-        {"router.py": "def route(order):\n    return order\n"},
-        author="dana@knight.example",
-        date="2012-07-20T10:00:00Z",
-        trailers=("Reviewed-by: Lee <lee@knight.example>",),
-    )
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
-    hosts = [f"smars-0{n}" for n in range(1, 6)]
-    (evidence / "fleet.yaml").write_text(yaml.safe_dump({"services": {"smars": {"hosts": hosts}}}))
-    return repo, evidence, sha
+    return order_router(tmp_path, hosts=5)
 
 
 def _import(repo: ScriptedRepo, *extra: str | Path) -> Any:

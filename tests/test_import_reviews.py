@@ -1,9 +1,8 @@
-"""``knightwatch import github-reviews`` and ``import gerrit`` on the objects the forges'
-REST APIs document, through to REVIEW-002 in a check.
+"""``knightwatch import github-reviews`` on the objects GitHub's REST API documents, through to
+REVIEW-002 in a check (Gerrit: tests/test_import_gerrit.py).
 
-The JSON here has the documented shapes (GitHub: pulls, reviews and commits endpoints; Gerrit:
-ChangeInfo with DETAILED_LABELS), trimmed to the fields the importers read plus a few they
-must ignore.
+The JSON here has the documented shapes (pulls, reviews and commits endpoints), trimmed to the
+fields the importer reads plus a few it must ignore.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
+from tests.import_workspaces import dated_commits
 
 MERGED = "2024-03-01T12:00:00Z"
 PEOPLE = {
@@ -31,18 +31,7 @@ def _user(login: str, kind: str = "User") -> dict[str, Any]:
 
 
 def _workspace(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str]]:
-    repo = ScriptedRepo(tmp_path / "smars")
-    shas = [
-        repo.commit(
-            f"change {n}",
-            {f"module{n}.py": f"VALUE = {n}\n"},
-            author="dana@knight.example",
-            date=f"2024-02-{n + 1:02d}T10:00:00Z",
-        )
-        for n in range(count)
-    ]
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
+    repo, evidence, shas = dated_commits(tmp_path, count)
     (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
     deploys = [
         {
@@ -205,72 +194,3 @@ def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, me
     result = run_cli("import", "github-reviews", path, tmp_path / "none", "--repo", repo.path)
     assert result.code == 2 and message in result.err, result.err
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
-
-
-# -- Gerrit -------------------------------------------------------------------------------------
-
-
-def _account(n: int, name: str, **extra: Any) -> dict[str, Any]:
-    return {"_account_id": n, "name": name, "email": f"{name}@knight.example", **extra}
-
-
-def _change(number: int, revision: str, votes: list[dict[str, Any]], status: str = "MERGED"):
-    return {
-        "id": f"smars~main~I{number:040d}",
-        "project": "smars",
-        "branch": "main",
-        "_number": number,
-        "status": status,
-        "owner": _account(1, "dana"),
-        "submitted": "2024-03-01 12:00:00.000000000",
-        "current_revision": revision,
-        "labels": {
-            "Code-Review": {"all": votes, "values": {"-2": "", "0": "", "+2": ""}},
-            "Verified": {"all": [{"value": 1, **_account(9, "ci")}]},
-        },
-    }
-
-
-def _vote(value: int, account: dict[str, Any], date: str) -> dict[str, Any]:
-    return {"value": value, "date": date, **account}
-
-
-def test_gerrit_plus_two_votes_by_others_before_submit_count(tmp_path: Path) -> None:
-    repo, evidence, shas = _workspace(tmp_path, 5)
-    lee, dana = _account(2, "lee"), _account(1, "dana")
-    bot = _account(7, "robot", tags=["SERVICE_USER"])
-    changes = [
-        _change(201, shas[0], [_vote(2, lee, "2024-03-01 11:00:00.000000000")]),
-        _change(202, shas[1], [_vote(2, dana, "2024-03-01 11:00:00.000000000")]),
-        _change(203, shas[2], [_vote(1, lee, "2024-03-01 11:00:00.000000000")]),
-        _change(204, shas[3], [_vote(2, lee, "2024-03-01 13:00:00.000000000")]),
-        _change(205, shas[4], [_vote(2, bot, "2024-03-01 11:00:00.000000000")]),
-        _change(206, shas[4], [], status="NEW"),
-    ]
-    path = tmp_path / "changes.json"
-    path.write_text(")]}'\n" + json.dumps(changes))
-    assert _unreviewed(repo) == set(shas)
-    result = run_cli("import", "gerrit", path, "--repo", repo.path)
-    assert result.code == 0, result.err
-    assert "5 merged changes (1 not merged, skipped); 1 approvals counted" in result.err
-    assert "1 after the submit" in result.err and "1 by a bot" in result.err
-    assert "1 by the change's owner" in result.err
-    first = json.loads((evidence / "reviews.jsonl").read_text().splitlines()[0])
-    assert first == {
-        "change": "smars~201",
-        "author": "dana@knight.example",
-        "commits": [shas[0]],
-        "approvals": [{"by": "lee@knight.example", "at": "2024-03-01T11:00:00.000000000Z"}],
-    }
-    assert _unreviewed(repo) == set(shas[1:])
-
-
-def test_gerrit_changes_without_detailed_labels_are_refused(tmp_path: Path) -> None:
-    repo, evidence, shas = _workspace(tmp_path, 1)
-    change = _change(201, shas[0], [])
-    del change["labels"]["Code-Review"]["all"]
-    path = tmp_path / "changes.json"
-    path.write_text(")]}'\n" + json.dumps([change]))
-    result = run_cli("import", "gerrit", path, "--repo", repo.path)
-    assert result.code == 2 and "o=DETAILED_LABELS" in result.err
-    assert not (evidence / "reviews.jsonl").exists()

@@ -4,7 +4,6 @@ dropped, nulled, retyped."""
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import shutil
@@ -18,7 +17,12 @@ from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
 from tests.conftest import CliResult, run_cli
 
-RESULT = Path(__file__).resolve().parent / "fixtures" / "ansible" / "result.json"
+ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
+RESULT = ANSIBLE / "result.json"
+KILLED = ANSIBLE / "rolling" / "killed.jsonl"
+RUNNER = ANSIBLE / "knight" / "runner"
+GERRIT_REST = ANSIBLE.parent / "gerrit" / "rest-detailed.json"
+GERRIT_SSH = ANSIBLE.parent / "gerrit" / "ssh-detailed.jsonl"
 REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
 
 
@@ -62,29 +66,44 @@ def _judged(result: CliResult) -> None:
     assert "Traceback" not in result.err and "internal error" not in result.err
 
 
+def _import_ansible(path: Path, scripted: ScriptedRepo, seed: int, *extra: str) -> CliResult:
+    return run_cli(
+        "import", "ansible", path, "--repo", scripted.path, "--deployment-id", f"D{seed}",
+        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example", *extra,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("seed", range(80))
 def test_mutated_ansible_output(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
     scripted, _ = repo
     path = tmp_path / "run.json"
     rng = random.Random(seed)  # noqa: S311  (seeded mutations, not secrets)
     path.write_text(json.dumps(mutate(json.loads(RESULT.read_text()), rng)))
-    _judged(
-        run_cli(
-            "import",
-            "ansible",
-            path,
-            "--repo",
-            scripted.path,
-            "--deployment-id",
-            f"D{seed}",
-            "--service",
-            "smars",
-            "--commit",
-            "HEAD",
-            "--deployer",
-            "ops@knight.example",
-        )
-    )
+    _judged(_import_ansible(path, scripted, seed))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_ansible_event_streams(
+    seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    """The jsonl callback's lines (a killed run's) and ansible-runner's job events, mutated."""
+    scripted, _ = repo
+    rng = random.Random(seed)  # noqa: S311
+    extra = ("--release-task", "Install the release") if seed % 4 < 2 else ()
+    if seed % 2:
+        events = [json.loads(line) for line in KILLED.read_text().splitlines()]
+        path = tmp_path / "run.jsonl"
+        path.write_text("".join(json.dumps(e) + "\n" for e in mutate(events, rng)))
+    else:
+        path = tmp_path / "job_events"
+        path.mkdir()
+        files = sorted((RUNNER / "job_events").glob("*.json"))
+        for file in files:
+            shutil.copy(file, path / file.name)
+        for file in rng.sample(files, 3):
+            (path / file.name).write_text(json.dumps(mutate(json.loads(file.read_text()), rng)))
+        path = tmp_path
+    _judged(_import_ansible(path, scripted, seed, *extra))
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -136,33 +155,19 @@ def test_mutated_github_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     )
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(40))
 def test_mutated_gerrit_changes(seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path) -> None:
-    scripted, sha = repo
-    change = {
-        "_number": 1,
-        "project": "smars",
-        "status": "MERGED",
-        "owner": {"_account_id": 1, "email": "dana@knight.example"},
-        "current_revision": sha,
-        "submitted": "2024-02-01 00:00:00.000000000",
-        "labels": {
-            "Code-Review": {
-                "all": [
-                    {
-                        "value": 2,
-                        "_account_id": 2,
-                        "email": "lee@knight.example",
-                        "date": "2024-01-01 00:00:00.000000000",
-                        "tags": [],
-                    }
-                ]
-            }
-        },
-    }
-    path = tmp_path / "changes.json"
+    """Both exports: REST change objects (pages) and gerrit query's lines."""
+    scripted, _ = repo
     rng = random.Random(seed)  # noqa: S311
-    path.write_text(")]}'\n" + json.dumps(mutate([copy.deepcopy(change)], rng)))
+    if seed % 2:
+        changes = json.loads(GERRIT_REST.read_text().split("\n", 1)[1])
+        path = tmp_path / "changes.json"
+        path.write_text(")]}'\n" + json.dumps(mutate(changes, rng)))
+    else:
+        lines = [json.loads(line) for line in GERRIT_SSH.read_text().splitlines()]
+        path = tmp_path / "changes.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in mutate(lines, rng)))
     _judged(run_cli("import", "gerrit", path, "--repo", scripted.path, "--evidence", tmp_path))
 
 

@@ -126,6 +126,9 @@ class Target:
 
     host: Annotated[str, Strict(), Field(min_length=1), AfterValidator(_trimmed)]
     status: Status
+    reason: Annotated[str, Strict(), Field(min_length=1)] | None = None
+    """Why a host did not succeed, as the deploy tool showed it (e.g. the release step it
+    skipped); FLEET findings quote it."""
 
 
 class DeployApproval(Record):

@@ -152,7 +152,10 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
                     {"by": a.by, "identity": resolve(a.by), "at_ns": timestamp_ns(a.at)}
                     for a in deployment.approvals
                 ],
-                "target_status": {t.host: t.status for t in deployment.targets},
+                "target_status": {
+                    t.host: f"{t.status} ({t.reason})" if t.reason else t.status
+                    for t in deployment.targets
+                },
                 "succeeded_hosts": sorted(
                     t.host for t in deployment.targets if t.status == "succeeded"
                 ),

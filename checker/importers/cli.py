@@ -27,9 +27,22 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     tools = parser.add_subparsers(dest="tool", metavar="TOOL", parser_class=type(parser))
 
     ansible = tools.add_parser(
-        "ansible", help="a deployment from ansible-playbook's json callback output"
+        "ansible",
+        help="a deployment from an ansible-playbook run (json or jsonl callback, ansible-runner)",
     )
-    ansible.add_argument("result", type=Path, metavar="RESULT.json")
+    ansible.add_argument(
+        "result",
+        type=Path,
+        metavar="RESULT",
+        help="the json or jsonl callback's output, or an ansible-runner artifact directory",
+    )
+    ansible.add_argument(
+        "--release-task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a task that releases (repeatable): a host succeeded only where each ran",
+    )
     ansible.add_argument("--deployment-id", required=True, metavar="ID")
     ansible.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
     ansible.add_argument(
@@ -56,8 +69,17 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     github.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
     forge_cli.add_fetch_options(github, "github")
 
-    gerrit = tools.add_parser("gerrit", help="Code-Review +2 votes of merged Gerrit changes")
+    gerrit = tools.add_parser(
+        "gerrit", help="Code-Review approvals of merged Gerrit changes (REST or gerrit query)"
+    )
     gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
+    gerrit.add_argument(
+        "--approving-value",
+        type=int,
+        metavar="N",
+        help="the Code-Review value that approves, for gerrit query output (default: 2); "
+        "REST output carries the label's own maximum",
+    )
 
     forges = forge_cli.add_parsers(tools)
 
@@ -109,7 +131,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     f"--commit {args.commit!r} does not resolve in {history.root}",
                     hint="pass the sha or ref that was deployed, in the repository it came from",
                 )
-            record = deployment(
+            imported = deployment(
                 args.result,
                 Run(
                     deployment_id=args.deployment_id,
@@ -120,12 +142,21 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     approvals=tuple(_approval(a) for a in args.approval),
                     change_ticket=args.change_ticket,
                     artifact=args.artifact,
+                    release_tasks=tuple(args.release_task),
                 ),
             )
+            record = imported.deployment
             done = append_records(evidence, "deploys", "id", [record])
             hosts = [t.status for t in record.targets]
             counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
-            _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts})")
+            unfinished = "" if record.finished_at else ", unfinished"
+            _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts}{unfinished})")
+            for target in record.targets:
+                if target.status != "succeeded":
+                    why = f" ({target.reason})" if target.reason else ""
+                    err.write(f"knightwatch:   {target.host}: {target.status}{why}\n")
+            for note in imported.notes:
+                err.write(f"knightwatch: {args.result}: {note}\n")
             return EXIT_PASS
         if args.tool in forge_cli.TOOLS:
             got = forge_cli.run(args, logins, config.review_bots)
@@ -155,7 +186,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             from checker.importers.gerrit import import_changes
 
-            found = import_changes(args.changes, logins, config.review_bots)
+            if args.approving_value is not None and args.approving_value < 1:
+                raise UsageError("--approving-value must be a positive vote, such as 2")
+
+            found = import_changes(args.changes, logins, config.review_bots, args.approving_value)
             skipped = found.skipped_unmerged
             what = "merged changes"
         # A forge's reviews change after the fact (a dismissal, a login mapped since): the

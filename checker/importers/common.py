@@ -98,6 +98,56 @@ def read_json(path: Path, what: str) -> Any:
     raise InputError(f"several JSON documents; expected {what}", path=str(path))
 
 
+@dataclass(frozen=True)
+class Documents:
+    """Every JSON value of a file, with the line each starts on, and where a last value was cut
+    off part-way (a run killed while it wrote its last line), if one was."""
+
+    values: list[tuple[Any, int]]
+    cut_at: int | None
+
+
+def read_documents(path: Path, what: str) -> Documents:
+    """The JSON values of ``path`` written back to back: one a line (an event stream, ``gerrit
+    query --format=JSON``) or one a page (``curl`` of several pages). A ``)]}'`` guard line
+    before a value is skipped. Only the last value may be cut off; the caller decides whether
+    that is acceptable."""
+    data = read_text(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
+    decoder = json.JSONDecoder()
+    values: list[tuple[Any, int]] = []
+    position, line = 0, 1
+    while True:
+        start = position
+        while position < len(text) and text[position].isspace():
+            position += 1
+        line += text.count("\n", start, position)
+        if text.startswith(")]}'", position):
+            position = text.find("\n", position)
+            if position < 0:
+                break
+            continue
+        if position == len(text):
+            break
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            if values and "\n" not in text[position:].rstrip("\n"):
+                return Documents(values, line)
+            raise InputError(
+                f"not JSON ({exc.msg}); expected {what}", path=str(path), line=exc.lineno
+            ) from None
+        values.append((value, line))
+        line += text.count("\n", position, end)
+        position = end
+    if not values:
+        raise InputError(f"empty; expected {what}", path=str(path))
+    return Documents(values, None)
+
+
 def read_list(path: Path, what: str) -> list[Any]:
     """A JSON array of ``what`` (pages written back to back are joined)."""
     items = read_json(path, what)

@@ -1,10 +1,20 @@
-"""``knightwatch import gerrit``: review records from Gerrit's REST change objects.
+"""``knightwatch import gerrit``: review records from Gerrit's merged changes, exported by the
+REST API or by ``gerrit query`` over ssh (see :mod:`checker.importers.gerrit_formats`).
 
-Input: ``GET /changes/?q=status:merged&o=CURRENT_REVISION&o=DETAILED_LABELS&o=DETAILED_ACCOUNTS``
-as Gerrit writes it (its ``)]}'`` guard line included). Each merged change becomes one record
-of its current revision; its approvals are the ``Code-Review`` votes of +2 in
-``labels.Code-Review.all`` cast no later than ``submitted``, by an account other than the
-change's owner, and not by a bot (an account tagged ``SERVICE_USER``, or ``review_bots``).
+Each merged change becomes one record of its last patch set. An approval is a ``Code-Review``
+vote of the label's maximum (``labels.Code-Review.values`` in REST output; ``--approving-value``,
+default +2, for ssh output, which does not carry the label's range) that still stands, and is
+counted only when all of these hold:
+
+- it was given no later than the submit (``submitted``; over ssh, the ``SUBM`` approval or the
+  "Change has been successfully ..." message) and is not marked ``post_submit``;
+- its voter is neither the change's owner nor the uploader of the final patch set (who made
+  that patch set: a maximum vote on it is an author's own approval), nor a bot (an account
+  tagged ``SERVICE_USER``, or ``review_bots``);
+- it was given on the final patch set or, when it was given on an earlier one (Gerrit copies
+  votes forward and keeps their date), every later patch set changed no code of the change
+  (Gerrit's ``kind``: a trivial rebase, a new commit message, a new parent); otherwise it
+  approved code that was changed after it.
 
 Gerrit's ``Reviewed-by`` and ``Reviewed-on`` commit trailers need no import: they are read
 from git with every check.
@@ -13,96 +23,85 @@ from git with every check.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
-from checker.importers.common import Imported, Logins, dig, expect, moment, read_list
+from checker.importers.common import Imported, Logins
+from checker.importers.gerrit_formats import Account, Change, PatchSet, Vote, read_changes
 
-WHAT = "Gerrit change objects (GET /changes/?q=status:merged&o=DETAILED_LABELS&o=...)"
-APPROVE = 2
-
-
-def gerrit_time(value: Any) -> str:
-    """Gerrit's ``2024-02-01 09:00:00.000000000`` (always UTC) as RFC 3339."""
-    text = str(value)
-    return text.replace(" ", "T", 1) + "Z" if " " in text and not text.endswith("Z") else text
-
-
-def _account(account: Any, logins: Logins) -> tuple[str, str]:
-    """An account's id (for comparisons) and address (for the record)."""
-    if not isinstance(account, dict):
-        return "", ""
-    ident = str(account.get("_account_id", ""))
-    if isinstance(account.get("email"), str):
-        return ident, account["email"]
-    if isinstance(account.get("username"), str):
-        return ident, logins.address(account["username"])
-    return ident, ""
+# The patch set kinds that leave the change's own code as it was (Gerrit's ChangeKind).
+SAME_CODE = {
+    "TRIVIAL_REBASE",
+    "TRIVIAL_REBASE_WITH_MESSAGE_UPDATE",
+    "MERGE_FIRST_PARENT_UPDATE",
+    "NO_CODE_CHANGE",
+    "NO_CHANGE",
+}
 
 
-def import_changes(path: Path, logins: Logins, bots: list[str]) -> Imported:
+def import_changes(
+    path: Path, logins: Logins, bots: list[str], approving: int | None = None
+) -> Imported:
     """Review records for every merged change in ``path``."""
-    changes = read_list(path, WHAT)
-    result = Imported()
+    changes, unmerged = read_changes(path, logins, approving)
+    result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
-    for index, change in enumerate(changes, start=1):
-        expect(
-            isinstance(change, dict)
-            and "_number" in change
-            and isinstance(change.get("status"), str)
-            and isinstance(change.get("owner"), dict),
-            path,
-            f"item #{index} is not a change object (_number, status, owner); expected {WHAT}",
-        )
-        if change["status"] != "MERGED":
-            result.skipped_unmerged += 1
-            continue
-        number = change["_number"]
-        expect(
-            isinstance(change.get("current_revision"), str) and "submitted" in change,
-            path,
-            f"change {number} has no current_revision or submitted time: query with "
-            "o=CURRENT_REVISION",
-        )
-        labels = change.get("labels")
-        expect(
-            isinstance(labels, dict)
-            and all(isinstance(v, dict) for v in labels.values())
-            and all("all" in v for v in labels.values()),
-            path,
-            f"change {number} has no detailed labels: query with o=DETAILED_LABELS",
-        )
-        submitted = moment(gerrit_time(change["submitted"]), path, f"change {number} submitted")
-        owner_id, owner = _account(change["owner"], logins)
+    for change in changes:
         approvals = []
-        votes = dig(labels, "Code-Review", "all") or []
-        expect(isinstance(votes, list), path, f"change {number}: Code-Review.all is not a list")
-        for vote in votes:
-            if not isinstance(vote, dict) or vote.get("value") != APPROVE:
+        for vote in change.votes:
+            if vote.value != change.approving:
                 continue
-            voter_id, voter = _account(vote, logins)
-            at = gerrit_time(vote.get("date", ""))
-            tags: list[Any] = vote["tags"] if isinstance(vote.get("tags"), list) else []
-            if not voter or not vote.get("date"):
-                result.left_out["without an account or a date"] += 1
-            elif moment(at, path, f"change {number} vote date") > submitted:
-                result.left_out["after the submit"] += 1
-            elif (voter_id and voter_id == owner_id) or logins.person(voter) == logins.person(
-                owner
-            ):
-                result.left_out["by the change's owner"] += 1
-            elif "SERVICE_USER" in tags or logins.person(voter) in bot_people:
-                result.left_out["by a bot"] += 1
+            why = _left_out(change, vote, logins, bot_people)
+            if why:
+                result.left_out[why] += 1
             else:
-                approvals.append({"by": voter, "at": at})
+                approvals.append({"by": vote.by.address, "at": vote.at})
                 result.counted += 1
-        project = change.get("project")
         record = {
-            "change": f"{project}~{number}" if project else str(number),
-            "author": owner or f"account {owner_id}",
-            "commits": [change["current_revision"]],
+            "change": change.name,
+            "author": change.owner.address,
+            "commits": [change.patch_sets[-1].revision],
             "approvals": approvals,
         }
-        result.reviews.append(validate(Review, Located(record, 0), path, f"change {number}"))
+        result.reviews.append(validate(Review, Located(record, 0), path, f"change {change.name}"))
     return result
+
+
+def _same(one: Account | None, other: Account, logins: Logins) -> bool:
+    if one is None or not (one.address or one.ident):
+        return False
+    if one.ident and one.ident == other.ident:
+        return True
+    return bool(one.address) and logins.person(one.address) == logins.person(other.address)
+
+
+def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) -> str | None:
+    """Why ``vote`` is not an approval of what was merged, or None when it is one."""
+    final = change.patch_sets[-1]
+    if not vote.by.address or vote.at_ns is None:
+        return "without an account or a date"
+    if vote.post_submit or vote.at_ns > change.submitted_ns:
+        return "after the submit"
+    if _same(change.owner, vote.by, logins):
+        return "by the change's owner"
+    if _same(final.uploader, vote.by, logins):
+        return "by the uploader of the final patch set"
+    if vote.by.bot or logins.person(vote.by.address) in bot_people:
+        return "by a bot"
+    given = _given_on(change.patch_sets, vote)
+    later = [p for p in change.patch_sets if p.number > given.number]
+    if any(p.kind is None for p in later):
+        return "on an earlier patch set, and the output does not say what later ones changed"
+    if any(p.kind not in SAME_CODE for p in later):
+        return "on an earlier patch set whose code was changed after it"
+    return None
+
+
+def _given_on(patch_sets: tuple[PatchSet, ...], vote: Vote) -> PatchSet:
+    """The patch set a vote was given on: the last one uploaded before it, and none later than
+    the one it is shown on (a vote copied forward keeps its date). A patch set whose upload
+    time is unknown is taken as uploaded after the vote."""
+    shown = [p for p in patch_sets if p.number <= vote.shown_on] or list(patch_sets)
+    at = vote.at_ns if vote.at_ns is not None else 0
+    before = [p for p in shown if p.created_ns is not None and p.created_ns <= at]
+    return before[-1] if before else shown[0]

@@ -1,0 +1,160 @@
+"""Real runs of the Ansible fixtures' playbooks on this machine, recorded as the users' tools
+record them: the ``ansible.posix.json`` and ``ansible.posix.jsonl`` stdout callbacks, a jsonl
+run killed part-way as a CI timeout kills it, and ansible-runner's artifact directory.
+
+``make test`` installs ansible-core, the ansible.posix collection and ansible-runner into
+``.venv/ansible`` ($KNIGHTWATCH_ANSIBLE). The recordings replace the temporary directory the
+playbooks ran in with ``/srv/deploy``, and keep of ansible-runner's artifacts only the job
+events, ``status`` and ``rc`` (its ``command`` file holds the environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from checker.importers.ansible_runs import PlaybookRun, read_run
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ansible"
+PLAYBOOK_DIR = "/srv/deploy"  # where the recordings say the playbooks were
+TIMEOUT = 300
+
+
+def regenerating() -> bool:
+    """Whether to rewrite the recordings (``KNIGHTWATCH_REGEN=1``) instead of comparing."""
+    return bool(os.environ.get("KNIGHTWATCH_REGEN"))
+
+
+def ansible_home() -> Path | None:
+    """The virtual environment ``make test`` installs Ansible into, if it is there."""
+    home = os.environ.get("KNIGHTWATCH_ANSIBLE")
+    if not home or not Path(home, "bin", "ansible-playbook").is_file():
+        return None
+    return Path(home).resolve()
+
+
+def _env(ansible: Path, work: Path, callback: str | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(ansible / "collections"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_LOCAL_TEMP": str(work / ".ansible-tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "PATH": f"{ansible / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    if callback:
+        env["ANSIBLE_STDOUT_CALLBACK"] = callback
+    return env
+
+
+def _copy(case: str, work: Path) -> Path:
+    target = work / case
+    shutil.copytree(
+        FIXTURES / case, target, ignore=shutil.ignore_patterns("result.*", "runner", "killed.*")
+    )
+    return target
+
+
+def record_callback(ansible: Path, case: str, playbook: str, callback: str, work: Path) -> str:
+    """What ``ansible-playbook`` prints with that stdout callback, run to its end."""
+    here = _copy(case, work)
+    run = subprocess.run(
+        [str(ansible / "bin" / "ansible-playbook"), "-i", "inventory.ini", playbook],
+        cwd=here,
+        env=_env(ansible, work, callback),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.replace(str(here), PLAYBOOK_DIR)
+
+
+def record_killed(ansible: Path, case: str, playbook: str, task: str, work: Path) -> str:
+    """What the jsonl callback printed before the run was killed (SIGTERM to its process group,
+    as a CI job's timeout does) while ``task`` ran for the second time."""
+    here = _copy(case, work)
+    lines: list[str] = []
+    starts, deadline = 0, time.monotonic() + TIMEOUT
+    with subprocess.Popen(
+        [str(ansible / "bin" / "ansible-playbook"), "-i", "inventory.ini", playbook],
+        cwd=here,
+        env=_env(ansible, work, "ansible.posix.jsonl"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                event = json.loads(line)
+                if event["_event"] == "v2_playbook_on_task_start" and event["task"]["name"] == task:
+                    starts += 1
+                if starts == 2 or time.monotonic() > deadline:
+                    time.sleep(1)  # the task is now running on the batch's hosts
+                    os.killpg(process.pid, signal.SIGTERM)
+                    break
+            lines.extend(process.stdout)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert starts == 2, "".join(lines)
+    return "".join(lines).replace(str(here), PLAYBOOK_DIR)
+
+
+def record_runner(ansible: Path, case: str, playbook: str, work: Path) -> dict[str, str]:
+    """ansible-runner's artifacts of the playbook: job event files by name, status and rc."""
+    data = work / "runner"
+    (data / "project").mkdir(parents=True)
+    (data / "inventory").mkdir()
+    shutil.copy(FIXTURES / case / playbook, data / "project" / playbook)
+    shutil.copy(FIXTURES / case / "inventory.ini", data / "inventory" / "hosts")
+    run = subprocess.run(
+        [str(ansible / "bin" / "ansible-runner"), "run", str(data), "-p", playbook,
+         "--ident", case],
+        env=_env(ansible, work, None),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    artifacts = data / "artifacts" / case
+    files = {"status": artifacts / "status", "rc": artifacts / "rc"}
+    files.update({f"job_events/{p.name}": p for p in (artifacts / "job_events").glob("*.json")})
+    return {
+        name: path.read_text()
+        .replace(str(data / "project"), PLAYBOOK_DIR)
+        .replace(str(data), PLAYBOOK_DIR)
+        for name, path in files.items()
+    }
+
+
+def write_runner(files: dict[str, str], directory: Path) -> None:
+    """Replace a recorded artifact directory with ``files``."""
+    shutil.rmtree(directory, ignore_errors=True)
+    for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text)
+
+
+def summary(path: Path) -> dict[str, Any]:
+    """What a recording shows, without times, ids, paths and the order of parallel hosts."""
+    run: PlaybookRun = read_run(path)
+    return {
+        "plays": [
+            [play.name, [[task.name, sorted(task.results.items())] for task in play.tasks]]
+            for play in run.plays
+        ],
+        "stats": run.stats,
+        "finished": run.finished_at is not None,
+    }

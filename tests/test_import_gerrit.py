@@ -1,0 +1,279 @@
+"""``knightwatch import gerrit`` on Gerrit's REST and ssh exports: real ones from
+review.openstack.org (what a user who forgets an option gets, a page cut at its limit, a 2011
+``gerrit query --all-approvals`` export) and ones in Gerrit's documented shapes holding each case
+the judgement must get right. ``tests/fixtures/gerrit/README.md`` says where each comes from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
+from tests.import_workspaces import dated_commits
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gerrit"
+REST = FIXTURES / "rest-detailed.json"
+SSH = FIXTURES / "ssh-detailed.jsonl"
+GUARD = ")]}'\n"
+
+
+def _workspace(tmp_path: Path, commits: int = 1) -> tuple[ScriptedRepo, Path, list[str]]:
+    return dated_commits(tmp_path, commits)
+
+
+def _import(repo: ScriptedRepo, path: Path, *extra: str) -> CliResult:
+    return run_cli("import", "gerrit", path, "--repo", repo.path, *extra)
+
+
+def _records(evidence: Path) -> dict[str, dict[str, Any]]:
+    lines = (evidence / "reviews.jsonl").read_text().splitlines()
+    return {r["change"]: r for r in map(json.loads, lines)}
+
+
+def _approvers(evidence: Path) -> dict[str, list[str]]:
+    return {name: [a["by"] for a in r["approvals"]] for name, r in _records(evidence).items()}
+
+
+def _refused(result: CliResult, evidence: Path, *phrases: str) -> None:
+    assert result.code == 2, result.err
+    for phrase in phrases:
+        assert phrase in result.err, result.err
+    assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
+
+
+def _rest(changes: list[dict[str, Any]], path: Path) -> Path:
+    path.write_text(GUARD + json.dumps(changes))
+    return path
+
+
+def _ssh_lines() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SSH.read_text().splitlines()]
+
+
+def _ssh(lines: list[dict[str, Any]], path: Path) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+# -- real exports -------------------------------------------------------------------------------
+
+
+def test_rest_output_fetched_without_detailed_accounts_is_refused_naming_the_options(
+    tmp_path: Path,
+) -> None:
+    """review.openstack.org's answer, three pages written back to back: every account is a bare
+    number and no vote is shown; the old importer wrote 'account 1000001' and exit 0."""
+    repo, evidence, _ = _workspace(tmp_path)
+    pages = tmp_path / "changes.json"
+    pages.write_text(
+        "".join((FIXTURES / f"openstack-2018-page{n}.json").read_text() for n in (1, 2, 3))
+    )
+    _refused(_import(repo, pages), evidence, "o=DETAILED_ACCOUNTS", "o=DETAILED_LABELS")
+
+
+def test_a_page_that_says_more_changes_follow_is_refused(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    page = FIXTURES / "openstack-2018-page1.json"
+    _refused(_import(repo, page), evidence, "_more_changes: true", "S=500")
+
+
+def test_a_real_2011_gerrit_query_export_is_imported(tmp_path: Path) -> None:
+    """Gerrit 2.1 named the label CRVW and recorded the submit as a SUBM approval."""
+    repo, evidence, _ = _workspace(tmp_path)
+    result = _import(repo, FIXTURES / "openstack-ssh-2011.jsonl")
+    assert result.code == 0, result.err
+    assert "2 merged changes (1 not merged, skipped); 2 approvals counted" in result.err
+    records = _records(evidence)
+    assert records["openstack/nova~635"] == {
+        "change": "openstack/nova~635",
+        "author": "mordred@inaugust.com",
+        "commits": ["c586e4ed23846420177802c164f594e021cceea8"],
+        "approvals": [{"by": "bcwaldon@gmail.com", "at": "2011-09-23T21:43:12Z"}],
+    }
+    assert _approvers(evidence)["openstack/nova~630"] == ["brian.lamar@gmail.com"]
+
+
+# -- the judgement, on both exports ---------------------------------------------------------------
+
+
+EXPECTED = {
+    # number: (approvers, why the others are left out)
+    1: (["lee@knight.example"], None),
+    2: ([], "by the uploader of the final patch set"),
+    3: (["kim@knight.example"], None),  # given on patch set 1; patch set 2 a trivial rebase
+    4: ([], "on an earlier patch set whose code was changed after it"),
+}
+
+
+@pytest.mark.parametrize(("source", "base"), [(REST, 3000), (SSH, 4000)], ids=["rest", "ssh"])
+def test_votes_are_judged_against_the_patch_set_they_were_given_on(
+    tmp_path: Path, source: Path, base: int
+) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    result = _import(repo, source)
+    assert result.code == 0, result.err
+    approvers = _approvers(evidence)
+    for number, (who, _) in EXPECTED.items():
+        assert approvers[f"smars~{base + number}"] == who
+    for _, why in EXPECTED.values():
+        assert why is None or f"1 {why}" in result.err
+    assert "1 after the submit" in result.err
+    # A change merged without any vote is recorded, unapproved; it does not stop the import.
+    assert approvers[f"smars~{base + 5 if source == REST else base + 7}"] == []
+
+
+def test_rest_approvals_use_the_labels_own_maximum(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    result = _import(repo, REST)
+    assert result.code == 0, result.err
+    assert "9 merged changes (1 not merged, skipped); 3 approvals counted" in result.err
+    assert "1 by a bot" in result.err and "1 by the change's owner" in result.err
+    approvers = _approvers(evidence)
+    assert approvers["smars~3006"] == ["kim@knight.example"]  # Code-Review stops at +1 there
+    assert _records(evidence)["smars~3001"]["approvals"] == [
+        {"by": "lee@knight.example", "at": "2024-03-01T11:00:00.000000000Z"}
+    ]
+    again = _import(repo, REST)
+    assert again.code == 0 and "0 added, 9 already there" in again.err
+    contradicted = _import(repo, REST, "--approving-value", "1")
+    assert contradicted.code == 2 and "goes up to +2 there, not +1" in contradicted.err
+
+
+def test_a_vote_replaced_by_a_later_one_does_not_count(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    assert _import(repo, SSH).code == 0
+    assert _approvers(evidence)["smars~4006"] == []  # +2 on patch set 1, then -1 on 2
+
+
+def test_gerrit_approvals_satisfy_review_002(tmp_path: Path) -> None:
+    """The REST fixture's merged revisions made commits of a repository that was deployed."""
+    repo, evidence, shas = _workspace(tmp_path, 10)
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    merged = [c for c in changes if c["status"] == "MERGED"]
+    for change, sha in zip(merged, shas[1:], strict=True):
+        current = change["current_revision"]
+        change["revisions"][sha] = change["revisions"].pop(current)
+        change["current_revision"] = sha
+    deploys = [
+        {"id": "D1", "service": "smars", "environment": "production", "commit": shas[-1],
+         "started_at": "2024-03-02T09:00:00Z", "deployer": "ops@knight.example",
+         "approvals": [{"by": "lead@knight.example", "at": "2024-03-02T08:00:00Z"}],
+         "targets": [{"host": "smars-01", "status": "succeeded"}]}
+    ]  # fmt: skip
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {shas[0]}\n")
+    result = _import(repo, _rest(changes, tmp_path / "changes.json"))
+    assert result.code == 0, result.err
+    check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert check.code == 1, check.err
+    unreviewed = {f["subject"] for f in check.json()["findings"] if f["rule"] == "REVIEW-002"}
+    approved = {c["current_revision"] for c in merged if c["_number"] in (3001, 3003, 3006)}
+    assert len(approved) == 3 and unreviewed == set(shas[1:]) - approved
+
+
+# -- what is refused ------------------------------------------------------------------------------
+
+
+def test_a_copied_vote_without_the_earlier_patch_sets_is_refused(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    rebased = next(c for c in changes if c["_number"] == 3003)
+    rebased["revisions"] = {
+        rebased["current_revision"]: rebased["revisions"][rebased["current_revision"]]
+    }
+    _refused(_import(repo, _rest(changes, tmp_path / "c.json")), evidence, "o=ALL_REVISIONS")
+
+
+def test_an_account_without_email_or_username_is_refused(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    vote = changes[0]["labels"]["Code-Review"]["all"][0]
+    del vote["email"], vote["username"]
+    _refused(
+        _import(repo, _rest(changes, tmp_path / "c.json")),
+        evidence,
+        "account 1000002",
+        "o=DETAILED_ACCOUNTS",
+    )
+
+
+def _edited(edit: Any) -> list[dict[str, Any]]:
+    lines = _ssh_lines()
+    edit(lines)
+    return lines
+
+
+def _drop_submits(lines: list[dict[str, Any]]) -> None:
+    for line in lines[:-1]:
+        for patch_set in line["patchSets"]:
+            patch_set["approvals"] = [
+                a for a in patch_set.get("approvals", []) if a["type"] != "SUBM"
+            ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "phrases"),
+    [
+        (lambda ls: ls[-1].update(moreChanges=True), ("moreChanges: true", "--start")),
+        (lambda ls: ls.pop(), ("no stats line at the end",)),
+        (lambda ls: ls.append({"type": "error", "message": "Unsupported query"}),
+         ("Unsupported query",)),
+        (lambda ls: [p.pop("approvals", None) for line in ls[:-1] for p in line["patchSets"]],
+         ("--all-approvals",)),
+        (lambda ls: [line.pop("patchSets") for line in ls[:-1]], ("--patch-sets",)),
+        (_drop_submits, ("no submit time", "--comments")),
+        (lambda ls: ls[0]["patchSets"][0]["approvals"][1].update(value="3"),
+         ("vote of +3", "--approving-value")),
+    ],
+    ids=["more", "cut", "error", "no-approvals", "no-patch-sets", "no-submit", "plus-three"],
+)  # fmt: skip
+def test_gerrit_query_output_that_cannot_be_judged_is_refused(
+    tmp_path: Path, edit: Any, phrases: tuple[str, ...]
+) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    _refused(_import(repo, _ssh(_edited(edit), tmp_path / "q.jsonl")), evidence, *phrases)
+
+
+def test_a_change_merged_without_votes_needs_no_submit_time(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    lines = _ssh_lines()
+    pushed = next(line for line in lines if line.get("number") == 4007)
+    pushed["patchSets"][0].pop("approvals")
+    result = _import(repo, _ssh(lines, tmp_path / "q.jsonl"))
+    assert result.code == 0, result.err
+    assert _approvers(evidence)["smars~4007"] == []
+
+
+def test_a_label_going_to_plus_three_counts_with_the_approving_value_given(tmp_path: Path) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    lines = _ssh_lines()
+    lines[0]["patchSets"][0]["approvals"][1].update(value="3")
+    result = _import(repo, _ssh(lines, tmp_path / "q.jsonl"), "--approving-value", "3")
+    assert result.code == 0, result.err
+    assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]
+    assert _import(repo, SSH, "--approving-value", "0").code == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"message": "Not Found"}', "no stats line at the end"),
+        ('{"message": "Not Found"}\n{"type": "stats", "rowCount": 1}', "line #1 is not a change"),
+        ("[1, 2]", "item #1 is not a change object"),
+        ('[1]\n{"a": 1}', "neither JSON arrays nor one JSON object a line"),
+        (GUARD + "[{", "not JSON"),
+    ],
+)
+def test_gerrit_input_of_another_shape_is_refused(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    path = tmp_path / "changes.json"
+    path.write_text(content)
+    _refused(_import(repo, path), evidence, message, str(path))
