@@ -99,7 +99,11 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
             evidence_dir, gate=options.candidate is not None, scope=_gate_scope(options)
         )
     if options.candidate is not None and options.service:
-        add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
+        # A revision on the command line may be a ref; the candidate records its full sha.
+        revision = history.resolve([options.candidate])[options.candidate]
+        if revision is None:
+            raise UsageError(f"--candidate {options.candidate!r} does not resolve to a commit")
+        add_candidate(evidence, revision, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     with stage("engine load"):
         policies = load_policy_set(policy_dirs)

@@ -13,7 +13,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
-from checker.evidence.git import GitHistory
+from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.models import timestamp_ns
 from checker.facts import deadcode, fleet, review
 from checker.facts.streams import SHORT, Streams
@@ -61,15 +61,16 @@ def _resolve_everything(
             path=str(history.root),
             hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
         )
-    revs = [d.commit for d in evidence.deployments]
-    revs += [o.version for o in evidence.observations]
-    revs += [c for r in evidence.reviews for c in r.commits]
-    revs += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
-    revs += [params.baseline] if params.baseline else []
-    resolved = history.resolve(revs)
+    named = [d.commit for d in evidence.deployments]
+    named += [o.version for o in evidence.observations]
+    named += [c for r in evidence.reviews for c in r.commits]
+    named += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
+    ids = history.resolve_ids(named)
+    _refuse_refs(evidence, ids)
+    resolved: dict[str, str | None] = {name: found.sha for name, found in ids.items()}
     baseline_sha = None
     if params.baseline:
-        baseline_sha = resolved[params.baseline]
+        baseline_sha = history.resolve([params.baseline])[params.baseline]
         if baseline_sha is None:
             raise InputError(
                 f"baseline {params.baseline!r} does not resolve to a commit",
@@ -95,9 +96,25 @@ def _resolve_everything(
                 index,
                 f"observation of {observation.host}: version {observation.version!r} does not "
                 f"resolve in the repository at {history.root}",
-                hint="versions are compared by commit: record a sha or a ref the repository has",
+                hint="versions are compared by commit: record the commit's full sha",
             )
     return deployed, branch_tip, baseline_sha, resolved
+
+
+def _refuse_refs(evidence: Evidence, ids: dict[str, ObjectId]) -> None:
+    """A revision in the evidence that is not an object id is an input error at its record."""
+    named: list[tuple[str, int, str, str]] = []
+    for index, deployment in enumerate(evidence.deployments):
+        named.append(("deploys", index, f"deployment {deployment.id}: commit", deployment.commit))
+    for index, observation in enumerate(evidence.observations):
+        what = f"observation of {observation.host}: version"
+        named.append(("observations", index, what, observation.version))
+    for index, record in enumerate(evidence.reviews):
+        for name in [*record.commits, *(a.commit for a in record.approvals if a.commit)]:
+            named.append(("reviews", index, f"review {record.change}: commit", name))
+    for kind, index, what, name in named:
+        if ids[name].refused:
+            raise evidence.error(kind, index, f"{what} {name!r} {ids[name].refused}")
 
 
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:

@@ -12,7 +12,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.errors import InputError
-from checker.evidence.git import GitHistory
+from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.git_content import TreeIndex
 from tests.conftest import DEV, LEAD
 
@@ -142,6 +142,67 @@ def test_review_trailers_are_parsed(tmp_path: Path) -> None:
     assert commit.review_trailers == ("Lee Lead <lee@example.com>", "kim@example.com")
     assert commit.author_email == "dana@example.com"
     assert commit.parents == ()
+
+
+def test_replace_objects_and_grafts_are_ignored(tmp_path: Path) -> None:
+    """History as its objects record it: a ``git replace`` or a graft could drop a commit
+    from a range or swap its message."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = repo.commit("first", {"x": "1"}, author=DEV, date=_date(0))
+    hidden = repo.commit("hidden", {"x": "2"}, author=DEV, date=_date(1))
+    last = repo.commit("last", {"x": "3"}, author=DEV, date=_date(2))
+    reviewed = repo.commit(
+        "stand-in", {"x": "4"}, author=DEV, date=_date(3), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    repo.git("replace", "--graft", last, first)
+    repo.git("replace", hidden, reviewed)
+    (repo.path / ".git" / "info" / "grafts").write_text(f"{last} {first}\n")
+    assert repo.git("log", "--format=%s", last).split() == ["last", "first"]
+    history = GitHistory(repo.path)
+    history.load([last])
+    assert history.range(last, first) == sorted([hidden, last])
+    assert history.commits[last].parents == (hidden,)
+    assert history.commits[hidden].review_trailers == ()
+
+
+def test_evidence_revisions_are_object_ids_only(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    short = shas["a1"][:7]
+    repo.git("tag", short, shas["b1"])  # a tag named like another commit's short sha
+    repo.git("tag", "-a", "v1", "-m", "annotated", shas["m1"])
+    history = GitHistory(repo.path)
+    names = [shas["m0"], shas["m0"][:8], shas["m0"][:8].upper(), short, "b", "v1"]
+    names += ["HEAD", "main~1", "main^", "main@{0}", "HEAD:m", "nope", "deadbeef"]
+    got = history.resolve_ids(names)
+    assert got[shas["m0"]] == ObjectId(shas["m0"])
+    assert got[shas["m0"][:8]] == ObjectId(shas["m0"])
+    assert got[shas["m0"][:8].upper()] == ObjectId(shas["m0"])
+    assert got["deadbeef"] == ObjectId(None)  # a sha that is not there: absent, not refused
+    assert got[short].sha is None and f"the ref refs/tags/{short}" in got[short].refused
+    for name, kind in [
+        ("b", "a ref (a branch or tag)"),
+        ("v1", "a ref (a branch or tag)"),
+        ("HEAD", "HEAD"),
+        ("main~1", "a relative revision"),
+        ("main^", "a relative revision"),
+        ("main@{0}", "a reflog entry"),
+    ]:
+        assert got[name].sha is None
+        assert got[name].refused.startswith(f"is {kind}, not a sha (it points at "), name
+        assert got[name].refused.endswith("record the full commit sha")
+    assert got["nope"] == ObjectId(None, "is not a sha; record the full commit sha")
+
+
+def test_a_full_sha_that_is_also_a_ref_name_is_refused(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    repo.git("branch", shas["m0"], shas["b1"])
+    got = GitHistory(repo.path).resolve_ids([shas["m0"], shas["m1"]])
+    assert got[shas["m0"]].sha is None and "ambiguous" in got[shas["m0"]].refused
+    assert got[shas["m1"]] == ObjectId(shas["m1"])
 
 
 def test_one_git_log_whatever_the_history_length(
