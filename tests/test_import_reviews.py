@@ -36,7 +36,7 @@ def _workspace(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str
         repo.commit(
             f"change {n}",
             {f"module{n}.py": f"VALUE = {n}\n"},
-            author="dana@knight.example",
+            author="Dana <dana@knight.example>",
             date=f"2024-02-{n + 1:02d}T10:00:00Z",
         )
         for n in range(count)

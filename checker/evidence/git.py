@@ -19,14 +19,13 @@ import git
 from checker.errors import InputError
 
 _FIELD = b"\x1f"
-_TRAILER_SEP = b"\x1e"
-_REVIEW_TRAILERS = ("reviewed-by", "approved-by")
-_LOG_FORMAT = (
-    "%H%x1f%P%x1f%ae%x1f%at%x1f%(trailers:key=Reviewed-by,key=Approved-by,unfold,separator=%x1e)"
-)
+_LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
+"""Fixed-alphabet fields first; then the author's address as written and as ``.mailmap`` maps
+it, the only free text, so that a separator inside them shows as one field too many."""
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 """Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
+_MAILMAP_BATCH = 500
 
 HISTORY_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
@@ -48,9 +47,10 @@ class Commit:
     sha: str
     parents: tuple[str, ...]
     author_email: str
+    """As written; with a control character in it, the raw field (which then names nobody)."""
     author_time: int
-    review_trailers: tuple[str, ...]
-    """Values of ``Reviewed-by:`` and ``Approved-by:`` trailers, as written."""
+    author_mapped: str = ""
+    """The address ``.mailmap`` maps the author to (git's ``%aE``); empty when unreadable."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,38 @@ class GitHistory:
                 "git cat-file gave an answer per line it was not asked", path=str(self.root)
             )
         return answers
+
+    def mailmap(self, values: Iterable[str]) -> list[tuple[str, str]]:
+        """(address, canonical address) for each value's address that ``.mailmap`` maps
+        elsewhere (``git check-mailmap``, asked with the value's name where it has one, and
+        without). Values with ``@`` only; a value that cannot be asked about (a control
+        character, a stray ``<`` or ``>``) is left out: it names nobody anyway."""
+        queries: set[tuple[str, str]] = set()
+        for value in values:
+            name, _, rest = value.rpartition("<") if "<" in value else ("", "", value)
+            address = rest.split(">", 1)[0].strip() if "<" in value else rest.strip()
+            name = name.strip()
+            if "@" not in address or not (value.isprintable() and address.isprintable()):
+                continue
+            if any(mark in f"{name}{address}" for mark in "<>"):
+                continue
+            queries.add((address, f"<{address}>"))
+            if name:
+                queries.add((address, f"{name} <{address}>"))
+        asked = sorted(queries)
+        pairs: set[tuple[str, str]] = set()
+        for start in range(0, len(asked), _MAILMAP_BATCH):
+            batch = asked[start : start + _MAILMAP_BATCH]
+            proc = self.run_git(["check-mailmap", *(contact for _, contact in batch)])
+            if proc.returncode != 0:
+                stderr = proc.stderr.decode(errors="replace").strip()
+                raise InputError(f"git check-mailmap failed: {stderr}", path=str(self.root))
+            lines = proc.stdout.decode(errors="replace").splitlines()
+            for (address, _), line in zip(batch, lines, strict=True):
+                canonical = line.rsplit("<", 1)[-1].rstrip(">")
+                if canonical.casefold() != address.casefold():
+                    pairs.add((address, canonical))
+        return sorted(pairs)
 
     def run_git(
         self, args: list[str], *, stdin: bytes | None = None
@@ -394,18 +426,19 @@ def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) ->
 
 
 def _parse_commit(record: bytes) -> Commit:
-    sha, parents, email, author_time, trailers = record.strip(b"\n").split(_FIELD, 4)
-    values: list[str] = []
-    for trailer in trailers.split(_TRAILER_SEP):
-        key, _, value = trailer.decode("utf-8", errors="replace").partition(":")
-        if key.strip().lower() in _REVIEW_TRAILERS and value.strip():
-            values.append(value.strip())
+    """One ``git log`` record. The author's address is the only free text: one separator too
+    many means a control character inside it, so it is kept whole, as its raw text, which
+    then names nobody; it never moves another field."""
+    sha, parents, author_time, emails = record.strip(b"\n").split(_FIELD, 3)
+    email, mapped = emails, b""
+    if emails.count(_FIELD) == 1:
+        email, mapped = emails.split(_FIELD)
     return Commit(
         sha=sha.decode(),
         parents=tuple(p.decode() for p in parents.split()),
         author_email=email.decode("utf-8", errors="replace"),
         author_time=int(author_time or b"0"),
-        review_trailers=tuple(values),
+        author_mapped=mapped.decode("utf-8", errors="replace"),
     )
 
 

@@ -135,9 +135,10 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         if not params.candidate:
             on_branch = history.ancestors(branch_tip)
             shipped = review.shipped_ranges(history, streams, deployed, baseline_sha)
-        commits = review.commit_facts(history, evidence, shipped, resolved)
+        commits, identities = review.commit_facts(
+            history, evidence, shipped, resolved, params.review_bots
+        )
 
-    resolve = evidence.identities.resolve
     deployments = []
     for deployment in sorted(evidence.deployments, key=lambda d: d.id):
         sha = deployed[deployment.id]
@@ -154,12 +155,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
                 "finished_at_ns": (
                     timestamp_ns(deployment.finished_at) if deployment.finished_at else None
                 ),
-                "deployer": deployment.deployer,
-                "deployer_identity": resolve(deployment.deployer),
-                "approvals": [
-                    {"by": a.by, "identity": resolve(a.by), "at_ns": timestamp_ns(a.at)}
-                    for a in deployment.approvals
-                ],
+                **review.deployment_identities(identities, deployment),
                 "target_status": {t.host: t.status for t in deployment.targets},
                 "succeeded_hosts": sorted(
                     t.host for t in deployment.targets if t.status == "succeeded"
@@ -188,7 +184,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             "params": {
                 "protected_branch": params.protected_branch,
                 "baseline": baseline_sha,
-                "bots": sorted({resolve(bot) for bot in params.review_bots}),
+                "bots": review.bot_identities(identities, params.review_bots),
                 "observation_grace_ns": params.observation_grace_seconds * 1_000_000_000,
             }
         }
