@@ -13,7 +13,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests import opa_standin
-from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.conftest import DEV, LEAD, CliResult, check_json, deployment, write_yaml
 
 LEE = {"by": "lee@example.com", "at": "2024-03-01T08:00:00Z"}
 SELF_REVIEWS = {
@@ -79,9 +79,7 @@ def build(root: Path) -> Case:
 
 
 def check(case: Case, *extra: str | Path) -> CliResult:
-    return run_cli(
-        "check", "--repo", case.repo.path, "--evidence", case.evidence, "--format", "json", *extra
-    )
+    return check_json(case.repo.path, case.evidence, *extra)
 
 
 def findings(result: CliResult) -> dict[tuple[str, str], str]:
@@ -165,7 +163,7 @@ def test_a_key_of_identities_yaml_names_its_person(tmp_path: Path) -> None:
             deployment("D2", by_dana, "2024-03-02T09:00:00Z", approvals=[LEE]),
         ],
     )
-    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+    result = check_json(repo.path, evidence)
     assert result.code == 1, result.err
     got = findings(result)
     assert set(got) == {("REVIEW-002", by_dana)}
@@ -202,17 +200,8 @@ def test_an_old_address_mailmap_maps_to_the_author_is_the_author(tmp_path: Path)
     deploys[0]["approvals"] = [{"by": "Dana <dana@old.example>", "at": "2024-03-01T08:00:00Z"}]
     deploys[0]["deployer"] = "dana@example.com"
     write_yaml(evidence / "deploys.yaml", deploys)
-    result = run_cli(
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        evidence,
-        "--format",
-        "json",
-        "--baseline",
-        repo.git("rev-list", "--max-parents=0", "HEAD"),
-    )
+    root = repo.git("rev-list", "--max-parents=0", "HEAD")
+    result = check_json(repo.path, evidence, "--baseline", root)
     assert result.code == 1, result.err
     assert set(findings(result)) == {
         ("REVIEW-002", old),
@@ -221,17 +210,7 @@ def test_an_old_address_mailmap_maps_to_the_author_is_the_author(tmp_path: Path)
     }
     # Without the .mailmap the same history passes: it is the .mailmap that joins them.
     repo.commit("drop mailmap", {".mailmap": None}, author=LEAD, date=_date(4))
-    unmapped = run_cli(
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        evidence,
-        "--format",
-        "json",
-        "--baseline",
-        repo.git("rev-list", "--max-parents=0", "HEAD"),
-    )
+    unmapped = check_json(repo.path, evidence, "--baseline", root)
     assert findings(unmapped) == {}, unmapped.out
 
 
@@ -243,7 +222,7 @@ def test_a_separator_in_the_author_field_injects_no_reviewer(tmp_path: Path) -> 
     write_yaml(
         evidence / "deploys.yaml", [deployment("D1", sha, "2024-03-01T09:00:00Z", approvals=[LEE])]
     )
-    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+    result = check_json(repo.path, evidence)
     assert result.code == 1, result.err
     got = findings(result)
     assert set(got) == {("REVIEW-002", sha)}
@@ -283,6 +262,6 @@ def test_history_rewritten_by_replace_or_grafts_is_not_believed(tmp_path: Path, 
         deployment("D2", tip, "2024-03-02T09:00:00Z", approvals=[LEE]),
     ]
     write_yaml(evidence / "deploys.yaml", deploys)
-    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+    result = check_json(repo.path, evidence)
     assert result.code == 1, result.err
     assert set(findings(result)) == {("REVIEW-002", hidden)}

@@ -11,7 +11,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.trailers import footers, review_lines
-from tests.conftest import deployment, run_cli, write_yaml
+from tests.conftest import check_json, deployment, write_yaml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gerrit-footers"
 MESSAGES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "messages.yaml").read_text())
@@ -85,17 +85,7 @@ def test_gerrit_reviews_count_end_to_end_and_a_self_review_is_named(tmp_path: Pa
         evidence / "deploys.yaml",
         [deployment("D1", self_reviewed, "2024-02-01T09:00:00Z", approvals=approval)],
     )
-    result = run_cli(
-        "check",
-        "--repo",
-        repo.path,
-        "--evidence",
-        evidence,
-        "--format",
-        "json",
-        "--baseline",
-        base,
-    )
+    result = check_json(repo.path, evidence, "--baseline", base)
     assert result.code == 1, result.err
     found = {f["subject"]: f["message"] for f in result.json()["findings"]}
     assert set(found) == {self_reviewed}  # every golang/tools commit counts as reviewed
