@@ -137,7 +137,11 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         names = check_references(evidence, config.unlisted_services)
     if options.candidate is not None and options.service:
         check_gate_target(names, evidence, options.service, options.environment)
-        add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
+        # A revision on the command line may be a ref; the candidate records its full sha.
+        revision = history.resolve([options.candidate])[options.candidate]
+        if revision is None:
+            raise UsageError(f"--candidate {options.candidate!r} does not resolve to a commit")
+        add_candidate(evidence, revision, options.service, options.environment, as_of)
     with stage("engine load"):
         policies = load_policy_set([*settings.policy_dirs, *options.policy_dirs])
     check_waivers(evidence, policies.rules)

@@ -40,6 +40,11 @@ def run_cli(*argv: str | Path) -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+def check_json(repo: Path, evidence: Path, *extra: str | Path) -> CliResult:
+    """``knightwatch check`` of ``repo`` on ``evidence``, the JSON report on stdout."""
+    return run_cli("check", "--repo", repo, "--evidence", evidence, "--format", "json", *extra)
+
+
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     """The CLI runner."""

@@ -16,7 +16,7 @@ def dated_commits(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[
         repo.commit(
             f"change {n}",
             {f"module{n}.py": f"VALUE = {n}\n"},
-            author="dana@knight.example",
+            author="Dana <dana@knight.example>",
             date=f"2024-02-{n + 1:02d}T10:00:00Z",
         )
         for n in range(count)
@@ -32,7 +32,7 @@ def order_router(tmp_path: Path, hosts: int) -> tuple[ScriptedRepo, Path, str]:
     sha = repo.commit(
         "Order router 4.1",
         {"router.py": "def route(order):\n    return order\n"},
-        author="dana@knight.example",
+        author="Dana <dana@knight.example>",
         date="2012-07-20T10:00:00Z",
         trailers=("Reviewed-by: Lee <lee@knight.example>",),
     )

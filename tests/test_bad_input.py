@@ -11,15 +11,18 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, run_cli, write_yaml
 
-GOOD = """\
+ONE = "990d0c815b000f05945b816234db898895308741"
+"""The one commit of each test's repository (fixed author and date, so a fixed sha)."""
+
+GOOD = f"""\
 - id: D1
   service: web
   environment: production
-  commit: main
+  commit: {ONE}
   started_at: 2024-02-01T09:00:00Z
   deployer: ops@example.com
   targets:
-    - {host: web-1, status: succeeded}
+    - {{host: web-1, status: succeeded}}
 """
 
 
@@ -51,7 +54,7 @@ JSONL_GOOD = json.dumps(
         "id": "D1",
         "service": "web",
         "environment": "production",
-        "commit": "main",
+        "commit": ONE,
         "started_at": "2024-02-01T09:00:00Z",
         "deployer": "ops@example.com",
     }
@@ -78,7 +81,7 @@ EVENT = (
     " at: 2024-02-03T00:00:00Z, by: ops@example.com}\n"
 )
 SEEN = (
-    '{"host": "web-1", "service": "web", "version": "main", '
+    '{"host": "web-1", "service": "web", "version": "' + ONE + '", '
     '"observed_at": "2024-02-02T00:00:00Z"}\n'
 )
 
@@ -140,7 +143,7 @@ FAIL_CLOSED = [
     ),
     (
         "misspelt-key",
-        _deploys(GOOD.replace("commit: main", "sha: main")),
+        _deploys(GOOD.replace(f"commit: {ONE}", f"sha: {ONE}")),
         ["deploys.yaml:4:", "unknown field 'sha'", "'commit'"],
     ),
     (
@@ -314,8 +317,40 @@ CASES = [
     ),
     (
         "unresolvable-commit",
-        _deploys(GOOD.replace("commit: main", "commit: deadbeef")),
+        _deploys(GOOD.replace(f"commit: {ONE}", "commit: deadbeef")),
         ["deploys.yaml:1:", "deployment D1", "'deadbeef' does not resolve"],
+    ),
+    (
+        "branch-as-commit",
+        _deploys(GOOD.replace(f"commit: {ONE}", "commit: main")),
+        [
+            "deploys.yaml:1:",
+            "deployment D1",
+            f"'main' is a ref (a branch or tag), not a sha "
+            f"(it points at {ONE} now); record the full commit sha",
+        ],
+    ),
+    (
+        "relative-commit",
+        _deploys(GOOD.replace(f"commit: {ONE}", "commit: HEAD~0")),
+        ["deploys.yaml:1:", "'HEAD~0' is a relative revision", "record the full commit sha"],
+    ),
+    (
+        "observed-ref",
+        _extra(
+            "observations.jsonl",
+            '{"host": "web-1", "service": "web", "version": "HEAD", '
+            '"observed_at": "2024-02-01T10:00:00Z"}\n',
+        ),
+        ["observations.jsonl:1:", "observation of web-1: version 'HEAD' is HEAD, not a sha"],
+    ),
+    (
+        "review-commit-ref",
+        _extra(
+            "reviews.yaml",
+            "- change: 7\n  author: a@x.example\n  commits: ['main@{0}']\n  approvals: []\n",
+        ),
+        ["reviews.yaml:1:", "review 7: commit 'main@{0}' is a reflog entry, not a sha"],
     ),
     ("invalid-yaml", _deploys(GOOD + "- id: [unclosed\n"), ["deploys.yaml:", "invalid YAML"]),
     (
@@ -331,7 +366,7 @@ CASES = [
     ),
     (
         "integer-commit",
-        _deploys(GOOD.replace("commit: main", "commit: 1234567")),
+        _deploys(GOOD.replace(f"commit: {ONE}", "commit: 1234567")),
         ["deploys.yaml:4:", "commit: expected text, got 1234567 (a number); quote it"],
     ),
     (
@@ -359,7 +394,7 @@ CASES = [
         "review-zoneless",
         _extra(
             "reviews.yaml",
-            "- change: 1\n  author: a@x\n  commits: [main]\n  approvals:\n"
+            f"- change: 1\n  author: a@x\n  commits: [{ONE}]\n  approvals:\n"
             "    - {by: b@x, at: '2024-01-01 10:00'}\n",
         ),
         ["reviews.yaml:5:", "approvals.0.at", "no time zone"],
@@ -386,7 +421,7 @@ CASES = [
         "observation-zoneless",
         _extra(
             "observations.jsonl",
-            '{"host": "h", "service": "web", "version": "main", '
+            '{"host": "h", "service": "web", "version": "' + ONE + '", '
             '"observed_at": "2024-01-01T00:00:00"}\n',
         ),
         ["observations.jsonl:1:", "observed_at", "no time zone"],

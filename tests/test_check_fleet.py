@@ -65,7 +65,7 @@ def build(root: Path) -> Case:
         evidence / "observations.yaml",
         [
             seen("w1", v1[:8], "2024-03-01T10:29:59Z"),  # before D1 finished: in no window
-            seen("w3", "main", "2024-03-01T12:00:00Z"),  # v2 during D1's window: drift
+            seen("w3", v2[:12], "2024-03-01T12:00:00Z"),  # v2 during D1's window: drift
             seen("w1", v2, "2024-03-02T10:30:00Z"),  # exactly when D2 finished, as deployed
             seen("w2", v1, "2024-03-02T10:30:00Z"),  # exactly when D2 finished, not as deployed
             seen("w3", v2, "2024-03-03T10:00:00Z"),  # exactly when D3 started: D2's window is over
@@ -185,10 +185,11 @@ def test_without_observations_fleet_002_is_not_evaluated(tmp_path: Path) -> None
 def test_unresolvable_observed_version_is_an_input_error(tmp_path: Path) -> None:
     case = build(tmp_path)
     path = case.evidence / "observations.yaml"
-    path.write_text(path.read_text().replace("version: main", "version: release-9"))
+    path.write_text(path.read_text().replace(f"version: {case.v2[:12]}", "version: release-9"))
     result = check(case)
     assert result.code == 2
-    assert "observations.yaml:5:" in result.err and "'release-9' does not resolve" in result.err
+    assert "observations.yaml:5:" in result.err
+    assert "version 'release-9' is not a sha; record the full commit sha" in result.err
 
 
 def test_host_listed_twice_in_targets_is_an_input_error(tmp_path: Path) -> None:

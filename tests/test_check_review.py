@@ -43,7 +43,6 @@ def build_case(root: Path, *, jsonl: bool = False) -> Case:
     )
     shas["c4"] = repo.commit("c4", {"app.py": "v4\n"}, author=DEV, date="2024-01-05T00:00:00Z")
     shas["c5"] = repo.commit("c5", {"app.py": "v5\n"}, author=DEV, date="2024-01-06T00:00:00Z")
-    repo.git("tag", "v5")
     shas["c6a"] = repo.commit("c6a", {"app.py": "v6a\n"}, author=DEV, date="2024-01-07T00:00:00Z")
     shas["c6b"] = repo.commit("c6b", {"app.py": "v6b\n"}, author=DEV, date="2024-01-08T00:00:00Z")
     repo.branch("feature", shas["c1"])
@@ -70,12 +69,12 @@ def build_case(root: Path, *, jsonl: bool = False) -> Case:
         ),
         deployment(
             "D5",
-            "v5",
+            shas["c5"],
             "2024-02-13T09:00:00Z",
             approvals=[{"by": "lee@example.com", "at": "2024-02-13T10:00:00Z"}],
         ),
         deployment(
-            "D6", "feature", "2024-02-14T09:00:00Z", approvals=[lead], environment="staging"
+            "D6", shas["f1"], "2024-02-14T09:00:00Z", approvals=[lead], environment="staging"
         ),
         deployment("D7", shas["c6b"], "2024-02-15T09:00:00Z", approvals=[lead]),
     ]
@@ -90,7 +89,9 @@ def build_case(root: Path, *, jsonl: bool = False) -> Case:
             "change": "PR-5",
             "author": "dana@example.com",
             "commits": [shas["c5"][:10]],
-            "approvals": [{"by": "lee@example.com", "at": "2024-01-06T12:00:00Z", "commit": "v5"}],
+            "approvals": [
+                {"by": "lee@example.com", "at": "2024-01-06T12:00:00Z", "commit": shas["c5"]}
+            ],
         },
         {
             "change": "PR-6",

@@ -32,19 +32,22 @@ BASE = "414f6e648f4da87f10bae7d01948a63dc82b80f8"
 def _pr538_repo(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
     """A repository shaped like PyGithub#538: a base, four commits on a branch, a merge."""
     repo = ScriptedRepo(tmp_path / "pygithub")
-    base = repo.commit("base", {"README": "x\n"}, author="jacquev6@example.com",
+    base = repo.commit("base", {"README": "x\n"}, author="Vincent <jacquev6@example.com>",
                        date="2017-03-01T00:00:00Z")  # fmt: skip
     repo.branch("reviews")
     repo.checkout("reviews")
     dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
              "2017-03-24T20:45:04Z"]  # fmt: skip
     ours = [
-        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=DEV, date=date)
+        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
         for n, date in enumerate(dates)
     ]
     repo.checkout("main")
     merged = repo.merge(
-        "reviews", "Merge #538", author="jacquev6@example.com", date="2017-03-25T16:52:49Z"
+        "reviews",
+        "Merge #538",
+        author="Vincent <jacquev6@example.com>",
+        date="2017-03-25T16:52:49Z",
     )
     ours.append(merged)
     evidence = repo.path / "compliance"
@@ -105,6 +108,10 @@ def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
         "commits": [shas[s] for s in PR538],
         "approvals": [{"by": "jzelinskie", "at": "2017-03-22T19:06:59Z", "commit": shas[PR538[2]]}],
     }
+    # Until identities.yaml maps the logins, they name nobody and nothing counts.
+    assert _unreviewed(repo) == {shas[s] for s in PR538}
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
     # What was pushed after the approval, and the merge, are not covered by it.
     assert _unreviewed(repo) == {shas[PR538[3]], shas[PR538[4]]}
 

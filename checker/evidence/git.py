@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,11 +19,21 @@ import git
 from checker.errors import InputError
 
 _FIELD = b"\x1f"
-_TRAILER_SEP = b"\x1e"
-_REVIEW_TRAILERS = ("reviewed-by", "approved-by")
-_LOG_FORMAT = (
-    "%H%x1f%P%x1f%ae%x1f%at%x1f%(trailers:key=Reviewed-by,key=Approved-by,unfold,separator=%x1e)"
-)
+_LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
+"""Fixed-alphabet fields first; then the author's address as written and as ``.mailmap`` maps
+it, the only free text, so that a separator inside them shows as one field too many."""
+_HEX = re.compile(r"[0-9a-fA-F]{4,40}")
+_DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
+"""Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
+_MAILMAP_BATCH = 500
+
+HISTORY_ENV = {
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_GRAFT_FILE": str(Path(os.devnull) / "no-grafts"),
+}
+"""Set for every git command knightwatch runs: history as its objects record it, without
+``git replace`` objects or grafts, which could hide a commit or rewrite its parents or message
+(the graft file is pointed at a path that cannot exist)."""
 _SHALLOW_HINT = (
     "fetch full history first: 'git fetch --unshallow' (in GitHub Actions: "
     "actions/checkout with 'fetch-depth: 0'; in GitLab CI: GIT_DEPTH: 0)"
@@ -36,9 +47,19 @@ class Commit:
     sha: str
     parents: tuple[str, ...]
     author_email: str
+    """As written; with a control character in it, the raw field (which then names nobody)."""
     author_time: int
-    review_trailers: tuple[str, ...]
-    """Values of ``Reviewed-by:`` and ``Approved-by:`` trailers, as written."""
+    author_mapped: str = ""
+    """The address ``.mailmap`` maps the author to (git's ``%aE``); empty when unreadable."""
+
+
+@dataclass(frozen=True)
+class ObjectId:
+    """What an evidence revision names: a commit by its full sha, or why it names none."""
+
+    sha: str | None
+    refused: str = ""
+    """Why the name is refused (a ref, ambiguous); empty when it is only absent."""
 
 
 class GitHistory:
@@ -55,6 +76,7 @@ class GitHistory:
             ) from exc
         if self._repo.bare or self._repo.working_tree_dir is None:
             raise InputError("bare repositories are not supported", path=str(path))
+        self._repo.git.update_environment(**HISTORY_ENV)
         self.root = Path(self._repo.working_tree_dir)
         if self._git("rev-parse", "--is-shallow-repository").strip() == "true":
             raise InputError(
@@ -94,24 +116,136 @@ class GitHistory:
                 result[name] = None  # cat-file reads one name per line; such a name is no rev
         if not names:
             return result
-        request = "".join(f"{name}^{{commit}}\n" for name in names).encode()
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-            input=request,
-            capture_output=True,
-            cwd=self.root,
-            check=False,
+        answers = self._check_objects([f"{name}^{{commit}}" for name in names])
+        for name, (sha, kind) in zip(names, answers, strict=True):
+            result[name] = sha if kind == "commit" else None
+        return result
+
+    def resolve_ids(self, names: Iterable[str]) -> dict[str, ObjectId]:
+        """Each name from the evidence to the commit it names as an object id: a full sha, or
+        an abbreviated one that no ref shares and that only one commit starts with.
+
+        The sha form is the only one taken: a branch, tag, ``HEAD``, reflog (``@{...}``) or
+        relative form (``~``, ``^``) names whatever it points at when the check runs, so it is
+        refused, as is a short sha that is also the name of a ref.
+        """
+        unique = sorted(set(names))
+        result: dict[str, ObjectId] = {}
+        hexes = [name for name in unique if _HEX.fullmatch(name)]
+        refs = self._ref_names()
+        wanted: list[str] = []
+        for name in hexes:
+            clash = next((ref for ref in _ref_forms(name) if ref in refs), None)
+            if clash is not None:
+                result[name] = ObjectId(
+                    None, f"is ambiguous: both a sha and the ref {clash}; record the full sha"
+                )
+            else:
+                wanted.append(name)
+        answers = self._check_objects(
+            [line for name in wanted for line in (name.lower(), f"{name.lower()}^{{commit}}")]
+        )
+        for index, name in enumerate(wanted):
+            (named, kind), (commit, commit_kind) = answers[2 * index : 2 * index + 2]
+            if kind == "ambiguous":
+                result[name] = ObjectId(
+                    None, "is ambiguous: more than one object starts with it; record the full sha"
+                )
+            elif kind == "missing":
+                result[name] = ObjectId(None)
+            elif not named.startswith(name.lower()):  # a ref answered, not the sha
+                result[name] = ObjectId(None, "is a ref, not a sha; record the full sha")
+            else:
+                result[name] = ObjectId(commit if commit_kind == "commit" else None)
+        others = [name for name in unique if name not in result]
+        today = self.resolve(others)
+        for name in others:
+            why = "is not a sha"
+            if today[name]:
+                why = f"{_form(name)}, not a sha (it points at {today[name]} now)"
+            result[name] = ObjectId(None, f"{why}; record the full commit sha")
+        return result
+
+    def _ref_names(self) -> set[str]:
+        """Every ref's full name, and the pseudo-refs in the git directory."""
+        listing = self._git("for-each-ref", "--format=%(refname)")
+        names = set(listing.splitlines())
+        git_dirs = {Path(self._repo.git_dir), Path(self._repo.common_dir)}
+        names.update(p.name for d in git_dirs if d.is_dir() for p in d.iterdir() if p.is_file())
+        return names
+
+    def _check_objects(self, lines: list[str]) -> list[tuple[str, str]]:
+        """``git cat-file --batch-check`` for each line: (object id, type), or ("", "missing")
+        and ("", "ambiguous")."""
+        if not lines:
+            return []
+        proc = self.run_git(
+            ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            stdin="".join(f"{line}\n" for line in lines).encode(),
         )
         if proc.returncode != 0:
             raise InputError(
                 f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}",
                 path=str(self.root),
             )
-        answers = proc.stdout.decode().splitlines()
-        for name, answer in zip(names, answers, strict=True):
-            sha, _, kind = answer.partition(" ")
-            result[name] = sha if kind == "commit" else None
-        return result
+        answers = []
+        for answer in proc.stdout.decode(errors="replace").splitlines():
+            first, _, second = answer.rpartition(" ")
+            if second in ("missing", "ambiguous"):
+                answers.append(("", second))
+            else:
+                answers.append((first, second))
+        if len(answers) != len(lines):
+            raise InputError(
+                "git cat-file gave an answer per line it was not asked", path=str(self.root)
+            )
+        return answers
+
+    def mailmap(self, values: Iterable[str]) -> list[tuple[str, str]]:
+        """(address, canonical address) for each value's address that ``.mailmap`` maps
+        elsewhere (``git check-mailmap``, asked with the value's name where it has one, and
+        without). Values with ``@`` only; a value that cannot be asked about (a control
+        character, a stray ``<`` or ``>``) is left out: it names nobody anyway."""
+        queries: set[tuple[str, str]] = set()
+        for value in values:
+            name, _, rest = value.rpartition("<") if "<" in value else ("", "", value)
+            address = rest.split(">", 1)[0].strip() if "<" in value else rest.strip()
+            name = name.strip()
+            if "@" not in address or not (value.isprintable() and address.isprintable()):
+                continue
+            if any(mark in f"{name}{address}" for mark in "<>"):
+                continue
+            queries.add((address, f"<{address}>"))
+            if name:
+                queries.add((address, f"{name} <{address}>"))
+        asked = sorted(queries)
+        pairs: set[tuple[str, str]] = set()
+        for start in range(0, len(asked), _MAILMAP_BATCH):
+            batch = asked[start : start + _MAILMAP_BATCH]
+            proc = self.run_git(["check-mailmap", *(contact for _, contact in batch)])
+            if proc.returncode != 0:
+                stderr = proc.stderr.decode(errors="replace").strip()
+                raise InputError(f"git check-mailmap failed: {stderr}", path=str(self.root))
+            lines = proc.stdout.decode(errors="replace").splitlines()
+            for (address, _), line in zip(batch, lines, strict=True):
+                canonical = line.rsplit("<", 1)[-1].rstrip(">")
+                if canonical.casefold() != address.casefold():
+                    pairs.add((address, canonical))
+        return sorted(pairs)
+
+    def run_git(
+        self, args: list[str], *, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run one git command in the repository with ``HISTORY_ENV``; the caller reads its
+        exit code."""
+        return subprocess.run(
+            ["git", *args],
+            input=stdin,
+            capture_output=True,
+            cwd=self.root,
+            env={**os.environ, **HISTORY_ENV},
+            check=False,
+        )
 
     def resolve_branch(self, branch: str) -> str | None:
         """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the rev."""
@@ -197,12 +331,7 @@ class GitHistory:
         (``merge-base --is-ancestor``), so it holds whatever part of history is loaded."""
         if ancestor == descendant:
             return True
-        process = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", ancestor, descendant],
-            cwd=self.root,
-            capture_output=True,
-            check=False,
-        )
+        process = self.run_git(["merge-base", "--is-ancestor", ancestor, descendant])
         if process.returncode not in (0, 1):
             stderr = process.stderr.decode(errors="replace").strip()
             raise InputError(f"git merge-base failed: {stderr}", path=str(self.root))
@@ -297,16 +426,33 @@ def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) ->
 
 
 def _parse_commit(record: bytes) -> Commit:
-    sha, parents, email, author_time, trailers = record.strip(b"\n").split(_FIELD, 4)
-    values: list[str] = []
-    for trailer in trailers.split(_TRAILER_SEP):
-        key, _, value = trailer.decode("utf-8", errors="replace").partition(":")
-        if key.strip().lower() in _REVIEW_TRAILERS and value.strip():
-            values.append(value.strip())
+    """One ``git log`` record. The author's address is the only free text: one separator too
+    many means a control character inside it, so it is kept whole, as its raw text, which
+    then names nobody; it never moves another field."""
+    sha, parents, author_time, emails = record.strip(b"\n").split(_FIELD, 3)
+    email, mapped = emails, b""
+    if emails.count(_FIELD) == 1:
+        email, mapped = emails.split(_FIELD)
     return Commit(
         sha=sha.decode(),
         parents=tuple(p.decode() for p in parents.split()),
         author_email=email.decode("utf-8", errors="replace"),
         author_time=int(author_time or b"0"),
-        review_trailers=tuple(values),
+        author_mapped=mapped.decode("utf-8", errors="replace"),
     )
+
+
+def _ref_forms(name: str) -> list[str]:
+    """The refs a short name could mean, as git looks them up."""
+    return [name, *(form.format(name) for form in _DWIM)]
+
+
+def _form(name: str) -> str:
+    """What kind of revision a name that is no sha is, in words."""
+    if "@{" in name:
+        return "is a reflog entry"
+    if any(mark in name for mark in ("~", "^", ":")):
+        return "is a relative revision"
+    if name.upper() in ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD"):
+        return f"is {name}"
+    return "is a ref (a branch or tag)"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
+from checker.evidence.trailers import review_lines
 
 _NULL_BLOB = "0" * 40
 
@@ -103,6 +104,25 @@ def _versions(record: bytes) -> list[FileVersion]:
         _, _, _, new_blob, status = meta[1:].split(" ")
         blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
         found.append(FileVersion(commit, paths[-1], blob))
+    return found
+
+
+def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """The ``Reviewed-by:``/``Approved-by:`` footer lines of each commit's message (the rule
+    is in ``checker.evidence.trailers``), read from the commit objects in one batch; commits
+    without any are left out."""
+    reader = BatchReader(history)
+    found: dict[str, list[tuple[str, str]]] = {}
+    try:
+        for sha, kind, data in reader.read(sorted(shas)):
+            if kind != b"commit":
+                raise InputError(f"commit {sha} cannot be read", path=str(history.root))
+            message = data.partition(b"\n\n")[2].decode("utf-8", errors="replace")
+            lines = review_lines(message)
+            if lines:
+                found[sha] = lines
+    finally:
+        reader.close()
     return found
 
 

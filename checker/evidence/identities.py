@@ -1,43 +1,216 @@
-"""One person, several addresses: identities compared case-insensitively after identities.yaml."""
+"""Who is who: each value naming a person resolved to one identity per person, or refused.
+
+A value (an address, ``Name <address>``, a login, a person's key in identities.yaml) names an
+identity only when it resolves: an address that identities.yaml lists or ``.mailmap`` maps, a
+well-formed address, or the key of a person in identities.yaml. Everything else (a bare name,
+``me``, a value with an invisible character) names nobody, and the finding says why.
+
+Every source of identity only merges: identities.yaml joins a person's addresses, ``.mailmap``
+joins an address to its canonical one, and normalisation joins the spellings of one address.
+None of them can make one address count as two people.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from checker.errors import InputError
 
-_ANGLE = re.compile(r"<([^<>]+)>")
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_WELL_FORMED = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+"""A plain ASCII address whose domain has a dot, after normalisation (lower case)."""
+_COMMENT = re.compile(r"\([^()]*\)")
+_EDGES = " \t\r\n"
+_SURROUNDING = " <>."
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+# Default-ignorable code points outside those categories: they draw nothing either.
+_IGNORABLE = frozenset(
+    (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810))
+) | frozenset((*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)))
+_PERSON = "\0"
+"""Prefix of a person's node among the addresses (no address holds a NUL)."""
+
+
+def invisible(text: str) -> str | None:
+    """The first character of ``text`` that draws nothing (a control or format character such
+    as a zero-width space, a private-use or unassigned one), or None."""
+    if text.isascii() and text.isprintable():  # the common case, answered in C
+        return None
+    for char in text:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES or ord(char) in _IGNORABLE:
+            return char
+    return None
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible character written as ``\\uXXXX``, for messages."""
+    if invisible(text) is None:
+        return text
+    return "".join(f"\\u{ord(c):04x}" if invisible(c) is not None else c for c in text)
+
+
+def normalise(value: str) -> str:
+    """The comparable form of a value: Unicode NFKC, the address inside ``<...>`` if any,
+    comments ``(...)`` and surrounding brackets, dots and spaces removed, case folded, and a
+    ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``)."""
+    text = _COMMENT.sub(" ", unicodedata.normalize("NFKC", value))
+    if "<" in text:
+        text = text.rsplit("<", 1)[1].split(">", 1)[0]
+    text = text.strip(_SURROUNDING).casefold()
+    local, at, domain = text.rpartition("@")
+    if at and "+" in local and not local.startswith("+"):
+        local = local.split("+", 1)[0]
+    return f"{local}{at}{domain}" if at else text
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a value names: ``identity`` (a person's key or an address), or None and why."""
+
+    identity: str | None
+    unresolved: str = ""
+    """Why the value names nobody; empty when it resolved."""
 
 
 class IdentityResolver:
-    """Maps an email (or a ``Name <email>`` trailer value) to one identity per person."""
+    """Maps a value naming a person to one identity per person, or refuses it."""
 
     def __init__(
         self, people: Mapping[str, Sequence[str]] | None = None, *, source: str = ""
     ) -> None:
-        self._by_address: dict[str, str] = {}
+        self._source = source or None
         self._people: dict[str, str] = {}
-        for person, addresses in sorted((people or {}).items()):
-            self._people[person.casefold()] = person
-            for address in addresses:
-                key = address.strip().casefold()
-                owner = self._by_address.get(key)
+        listed: dict[str, str] = {}
+        for person, values in sorted((people or {}).items()):
+            self._check(person, person)
+            key = _fold(person)
+            if key in self._people:
+                raise InputError(
+                    f"people {self._people[key]!r} and {person!r} differ only in case",
+                    path=self._source,
+                )
+            self._people[key] = person
+            for value in values:
+                self._check(value, person)
+                address = normalise(value)
+                owner = listed.get(address)
                 if owner is not None and owner != person:
                     raise InputError(
-                        f"address {address!r} is listed for both {owner!r} and {person!r}",
-                        path=source or None,
+                        f"address {value!r} is listed for both {owner!r} and {person!r}",
+                        path=self._source,
                     )
-                self._by_address[key] = person
+                listed[address] = person
+        for key, person in self._people.items():
+            owner = listed.get(key)
+            if owner is not None and owner != person:
+                raise InputError(
+                    f"{person!r} is both a person and an address listed for {owner!r}",
+                    path=self._source,
+                )
+        self._links = [(address, _PERSON + person) for address, person in listed.items()]
+        self._identity = _components(self._links)
+        self._known: dict[str, Identity] = {}
+
+    def _check(self, value: str, person: str) -> None:
+        char = invisible(value)
+        if char is not None:
+            raise InputError(
+                f"{person}: {visible(value)!r} holds an invisible character ({_name(char)})",
+                path=self._source,
+            )
+        if not normalise(value):
+            raise InputError(f"{person}: {value!r} names no address", path=self._source)
+
+    def merged(self, aliases: Iterable[tuple[str, str]]) -> IdentityResolver:
+        """A resolver that also holds each pair of addresses as one identity (``.mailmap``:
+        an address and the canonical address git maps it to)."""
+        pairs = [
+            (normalise(a), normalise(b))
+            for a, b in aliases
+            if invisible(a) is None and invisible(b) is None
+        ]
+        pairs = [(a, b) for a, b in pairs if a and b and a != b]
+        other = IdentityResolver.__new__(IdentityResolver)
+        other._source = self._source
+        other._people = self._people
+        other._links = self._links + sorted(set(pairs))
+        other._identity = _components(other._links)
+        other._known = {}
+        return other
+
+    def identify(self, value: str) -> Identity:
+        """The identity ``value`` names, or why it names none."""
+        found = self._known.get(value)
+        if found is None:
+            found = self._known[value] = self._identify(value)
+        return found
+
+    def _identify(self, value: str) -> Identity:
+        text = value.strip(_EDGES)
+        char = invisible(text)
+        if char is not None:
+            return Identity(None, f"it holds an invisible character, {_name(char)}")
+        address = normalise(text)
+        if not address:
+            return Identity(None, "it holds no address")
+        found = self._identity.get(address)
+        if found:
+            return Identity(found)
+        if "@" not in text and "<" not in text and _fold(text) in self._people:
+            return Identity(self._people[_fold(text)])
+        if _WELL_FORMED.fullmatch(address):
+            return Identity(address)
+        if "@" not in address:
+            return Identity(None, "a name, not an address")
+        if not address.isascii():
+            return Identity(None, "an address with characters outside ASCII, not listed")
+        return Identity(None, "not a well-formed address")
 
     def resolve(self, value: str) -> str:
-        """The identity behind an address: the person's name if listed, else the address."""
-        text = value.strip()
-        match = _ANGLE.search(text)
-        address = (match.group(1) if match else text).strip().casefold()
-        if address in self._by_address:
-            return self._by_address[address]
-        if match is None and address in self._people:
-            # A trailer may name a person rather than an address ("Reviewed-by: alice").
-            return self._people[address]
-        return address
+        """The identity ``value`` names, else its normalised text: for grouping values (as
+        the importers do), never for deciding that two values are different people."""
+        return self.identify(value).identity or normalise(value)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip(_EDGES).casefold()
+
+
+def _name(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
+
+
+def _components(links: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Each address's identity after joining linked nodes: the person among them (the first
+    by name, if links joined several), else the first well-formed address, else none."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[str, list[str]] = {}
+    for node in parent:
+        members.setdefault(find(node), []).append(node)
+    identity: dict[str, str] = {}
+    for nodes in members.values():
+        people = sorted(n[1:] for n in nodes if n.startswith(_PERSON))
+        addresses = sorted(n for n in nodes if _WELL_FORMED.fullmatch(n))
+        chosen = people[0] if people else (addresses[0] if addresses else "")
+        for node in nodes:
+            if not node.startswith(_PERSON):
+                identity[node] = chosen
+    return identity

@@ -15,7 +15,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
-from checker.evidence.git import GitHistory
+from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.integrity import check_flag_names
 from checker.evidence.models import timestamp_ns
 from checker.facts import coverage, deadcode, fleet, review
@@ -69,15 +69,16 @@ def _resolve_everything(
             path=str(history.root),
             hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
         )
-    revs = [d.commit for d in evidence.deployments]
-    revs += [o.version for o in evidence.observations]
-    revs += [c for r in evidence.reviews for c in r.commits]
-    revs += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
-    revs += [params.baseline] if params.baseline else []
-    resolved = history.resolve(revs)
+    named = [d.commit for d in evidence.deployments]
+    named += [o.version for o in evidence.observations]
+    named += [c for r in evidence.reviews for c in r.commits]
+    named += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
+    ids = history.resolve_ids(named)
+    _refuse_refs(evidence, ids)
+    resolved: dict[str, str | None] = {name: found.sha for name, found in ids.items()}
     baseline_sha = None
     if params.baseline:
-        baseline_sha = resolved[params.baseline]
+        baseline_sha = history.resolve([params.baseline])[params.baseline]
         if baseline_sha is None:
             raise InputError(
                 f"baseline {params.baseline!r} does not resolve to a commit",
@@ -103,9 +104,25 @@ def _resolve_everything(
                 index,
                 f"observation of {observation.host}: version {observation.version!r} does not "
                 f"resolve in the repository at {history.root}",
-                hint="versions are compared by commit: record a sha or a ref the repository has",
+                hint="versions are compared by commit: record the commit's full sha",
             )
     return deployed, branch_tip, baseline_sha, resolved
+
+
+def _refuse_refs(evidence: Evidence, ids: dict[str, ObjectId]) -> None:
+    """A revision in the evidence that is not an object id is an input error at its record."""
+    named: list[tuple[str, int, str, str]] = []
+    for index, deployment in enumerate(evidence.deployments):
+        named.append(("deploys", index, f"deployment {deployment.id}: commit", deployment.commit))
+    for index, observation in enumerate(evidence.observations):
+        what = f"observation of {observation.host}: version"
+        named.append(("observations", index, what, observation.version))
+    for index, record in enumerate(evidence.reviews):
+        for name in [*record.commits, *(a.commit for a in record.approvals if a.commit)]:
+            named.append(("reviews", index, f"review {record.change}: commit", name))
+    for kind, index, what, name in named:
+        if ids[name].refused:
+            raise evidence.error(kind, index, f"{what} {name!r} {ids[name].refused}")
 
 
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
@@ -127,9 +144,10 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         if not params.candidate:
             on_branch = history.ancestors(branch_tip)
             shipped, unbounded = review.shipped_ranges(history, streams, deployed, baseline_sha)
-        commits = review.commit_facts(history, evidence, shipped, resolved)
+        commits, identities = review.commit_facts(
+            history, evidence, shipped, resolved, params.review_bots
+        )
 
-    resolve = evidence.identities.resolve
     deployments = []
     for deployment in sorted(evidence.deployments, key=lambda d: d.id):
         sha = deployed[deployment.id]
@@ -146,12 +164,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
                 "finished_at_ns": (
                     timestamp_ns(deployment.finished_at) if deployment.finished_at else None
                 ),
-                "deployer": deployment.deployer,
-                "deployer_identity": resolve(deployment.deployer),
-                "approvals": [
-                    {"by": a.by, "identity": resolve(a.by), "at_ns": timestamp_ns(a.at)}
-                    for a in deployment.approvals
-                ],
+                **review.deployment_identities(identities, deployment),
                 "target_status": {
                     t.host: f"{t.status} ({t.reason})" if t.reason else t.status
                     for t in deployment.targets
@@ -183,7 +196,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             "params": {
                 "protected_branch": params.protected_branch,
                 "baseline": baseline_sha,
-                "bots": sorted({resolve(bot) for bot in params.review_bots}),
+                "bots": review.bot_identities(identities, params.review_bots),
                 "observation_grace_ns": params.observation_grace_seconds * 1_000_000_000,
             }
         }

@@ -1,13 +1,18 @@
-"""Review facts: what each deployment shipped, and who reviewed each shipped commit."""
+"""Review facts: what each deployment shipped, who reviewed each shipped commit, and who
+deployed and approved each deployment, as identities."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
+from checker.evidence.git_content import commit_review_lines
+from checker.evidence.identities import Identity, IdentityResolver, visible
+from checker.evidence.models import Deployment, timestamp_ns
 from checker.facts.streams import Streams, succeeded_anywhere
 
 
@@ -56,50 +61,125 @@ def commit_facts(
     evidence: Evidence,
     shipped: dict[str, list[str]],
     resolved: dict[str, str | None],
-) -> dict[str, Any]:
-    """Author, reviewers and shipping deployments of every shipped commit."""
+    bots: Sequence[str] = (),
+) -> tuple[dict[str, Any], IdentityResolver]:
+    """Author, reviews and shipping deployments of every shipped commit; and the identities
+    the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
     shipped_by: dict[str, list[str]] = defaultdict(list)
     for deployment_id, shas in shipped.items():
         for sha in shas:
             shipped_by[sha].append(deployment_id)
-    reviewers = _reviewers(history, evidence, set(shipped_by), resolved)
-    resolve = evidence.identities.resolve
+    lines = commit_review_lines(history, sorted(shipped_by))
+    identities = _with_mailmap(history, evidence, set(shipped_by), lines, bots)
+    reviews = _reviews(history, evidence, identities, set(shipped_by), lines, resolved)
     commits: dict[str, Any] = {}
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
+        author = identities.identify(commit.author_email)
+        found = sorted(reviews.get(sha, []), key=lambda r: (r["line"], r["identity"] or ""))
         commits[sha] = {
-            "author": commit.author_email,
-            "author_identity": resolve(commit.author_email),
-            "reviewer_identities": sorted(reviewers.get(sha, set())),
+            "author": visible(commit.author_email),
+            "author_identity": author.identity,
+            "author_unresolved": author.unresolved,
+            "reviewer_identities": sorted(
+                {r["identity"] for r in found if r["identity"] and not r["excluded"]}
+            ),
+            "reviews": found,
             "shipped_by": sorted(shipped_by[sha]),
         }
-    return commits
+    return commits, identities
 
 
-def _reviewers(
-    history: GitHistory, evidence: Evidence, shipped: set[str], resolved: dict[str, str | None]
-) -> dict[str, set[str]]:
-    """Identities that reviewed each shipped commit, from trailers and review records.
+def deployment_identities(identities: IdentityResolver, deployment: Deployment) -> dict[str, Any]:
+    """The deployment's deployer and approvals as identities, each with why it names none."""
+    deployer = identities.identify(deployment.deployer)
+    return {
+        "deployer": visible(deployment.deployer),
+        "deployer_identity": deployer.identity,
+        "deployer_unresolved": deployer.unresolved,
+        "approvals": [
+            {
+                "by": visible(a.by),
+                **_identity_fields(identities.identify(a.by)),
+                "at_ns": timestamp_ns(a.at),
+            }
+            for a in deployment.approvals
+        ],
+    }
+
+
+def bot_identities(identities: IdentityResolver, bots: Iterable[str]) -> list[str]:
+    """The identities of ``review_bots``; a bot that names nobody matches nothing anyway."""
+    return sorted({found for bot in bots if (found := identities.identify(bot).identity)})
+
+
+def _identity_fields(found: Identity) -> dict[str, Any]:
+    return {"identity": found.identity, "unresolved": found.unresolved}
+
+
+def _with_mailmap(
+    history: GitHistory,
+    evidence: Evidence,
+    shipped: set[str],
+    lines: dict[str, list[tuple[str, str]]],
+    bots: Sequence[str],
+) -> IdentityResolver:
+    """identities.yaml merged with ``.mailmap``: each author's address with the one git maps
+    it to (``%aE``, git's own rule, names included), and every other address the run meets
+    with the one ``git check-mailmap`` gives for it. Merging only ever joins addresses."""
+    pairs = [
+        (history.commits[sha].author_email, history.commits[sha].author_mapped)
+        for sha in shipped
+        if history.commits[sha].author_mapped
+    ]
+    values = [value for found in lines.values() for _, value in found]
+    values += [d.deployer for d in evidence.deployments]
+    values += [a.by for d in evidence.deployments for a in d.approvals]
+    values += [r.author for r in evidence.reviews]
+    values += [a.by for r in evidence.reviews for a in r.approvals]
+    values += list(bots)
+    return evidence.identities.merged([*pairs, *history.mailmap(values)])
+
+
+def _reviews(
+    history: GitHistory,
+    evidence: Evidence,
+    identities: IdentityResolver,
+    shipped: set[str],
+    lines: dict[str, list[tuple[str, str]]],
+    resolved: dict[str, str | None],
+) -> dict[str, list[dict[str, Any]]]:
+    """Every review of each shipped commit, from its review lines and the review records,
+    with the identity it names (or why none) and why Python left it out, if it did.
 
     An approval covers its change's commits. When it names the commit it was given on, it
     covers that commit and the change's commits before it, not ones pushed later; when that
     commit is not one of the change's (or not in the repository), what it approved cannot be
-    placed, and it covers nothing. Approvals by the change's own author do not count.
+    placed, and it covers nothing. Approvals by the change's own author do not count, nor do
+    any approvals of a change whose author names nobody.
     """
-    resolve = evidence.identities.resolve
-    found: dict[str, set[str]] = defaultdict(set)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sha in shipped:
-        for trailer in history.commits[sha].review_trailers:
-            found[sha].add(resolve(trailer))
+        for key, value in lines.get(sha, []):
+            found[sha].append(
+                {
+                    "line": f"{key}: {visible(value)}",
+                    **_identity_fields(identities.identify(value)),
+                    "excluded": "",
+                }
+            )
     for record in evidence.reviews:
         change_commits = {resolved[name] or "" for name in record.commits} - {""}
         if not change_commits & shipped:
             continue
-        change_author = resolve(record.author)
+        author = identities.identify(record.author)
         for approval in record.approvals:
-            identity = resolve(approval.by)
-            if identity == change_author:
-                continue
+            identity = identities.identify(approval.by)
+            excluded = ""
+            if author.identity is None:
+                excluded = f"the change's author {visible(record.author)} is not an identity"
+            elif identity.identity == author.identity:
+                excluded = "by the change's own author"
             if approval.commit is None:
                 covered = change_commits
             else:
@@ -109,6 +189,11 @@ def _reviewers(
                     if head is not None and head in change_commits
                     else set()
                 )
+            review = {
+                "line": f"approval by {visible(approval.by)} in review {visible(record.change)}",
+                **_identity_fields(identity),
+                "excluded": excluded,
+            }
             for sha in covered & shipped:
-                found[sha].add(identity)
+                found[sha].append(review)
     return found

@@ -1,6 +1,7 @@
 # Review rules: a second person between a change and production.
 #
-# Python establishes the facts (identities resolved through identities.yaml, timestamps as
+# Python establishes the facts (identities resolved through identities.yaml and .mailmap, or
+# null with the reason a value names nobody; timestamps as
 # integer nanoseconds, the commits each deployment shipped, reviewers of each commit from
 # review records and trailers); these rules only decide.
 package knightwatch.review
@@ -41,7 +42,13 @@ unapproved_deployment contains finding if {
 }
 
 independently_approved(deployment) if {
+	is_string(deployment.deployer_identity)
 	some approval in deployment.approvals
+	counts_as_approval(approval, deployment)
+}
+
+counts_as_approval(approval, deployment) if {
+	is_string(approval.identity)
 	approval.at_ns < deployment.started_at_ns
 	approval.identity != deployment.deployer_identity
 	not bots[approval.identity]
@@ -52,11 +59,23 @@ bots := {bot | some bot in data.knightwatch.params.bots}
 
 approval_gap(deployment) := "it has no approval" if {
 	count(deployment.approvals) == 0
-} else := "its only approvals are by its deployer" if {
-	every approval in deployment.approvals {
-		approval.identity == deployment.deployer_identity
-	}
-} else := "no approval by another person came before it started"
+} else := sprintf("its deployer %s names nobody (%s), so no approval can be shown to come from someone else", [deployment.deployer, deployment.deployer_unresolved]) if {
+	not is_string(deployment.deployer_identity)
+} else := concat("; ", sort([why |
+	some approval in deployment.approvals
+	why := approval_not_counted(approval, deployment)
+]))
+
+# Why one approval did not count, naming it as written.
+approval_not_counted(approval, deployment) := sprintf("the approval by %s names nobody (%s)", [approval.by, approval.unresolved]) if {
+	not is_string(approval.identity)
+} else := sprintf("the approval by %s is by its deployer", [approval.by]) if {
+	approval.identity == deployment.deployer_identity
+} else := sprintf("the approval by %s is by a bot", [approval.by]) if {
+	bots[approval.identity]
+} else := sprintf("the approval by %s came after it started", [approval.by]) if {
+	approval.at_ns >= deployment.started_at_ns
+}
 
 # METADATA
 # title: Every shipped commit reviewed by someone other than its author
@@ -78,7 +97,7 @@ approval_gap(deployment) := "it has no approval" if {
 #   requires: [deploys, history]
 #   message: >-
 #     Commit {short} by {author} was shipped by {deployments} with no review by anyone other
-#     than its author.
+#     than its author{found}.
 unreviewed_commit contains finding if {
 	some sha, commit in input.commits
 	not independently_reviewed(commit)
@@ -87,13 +106,36 @@ unreviewed_commit contains finding if {
 		"short": substring(sha, 0, 12),
 		"author": commit.author,
 		"deployments": commit.shipped_by,
+		"found": review_gap(commit),
 	}
 }
 
 independently_reviewed(commit) if {
+	is_string(commit.author_identity)
 	some reviewer in commit.reviewer_identities
 	reviewer != commit.author_identity
 	not bots[reviewer]
+}
+
+# What was found and why none of it counted; empty when nothing was found.
+review_gap(commit) := sprintf(" (its author's address names nobody: %s)", [commit.author_unresolved]) if {
+	not is_string(commit.author_identity)
+} else := "" if {
+	count(object.get(commit, "reviews", [])) == 0
+} else := sprintf(" (%s)", [concat("; ", sort({why |
+	some review in commit.reviews
+	why := review_not_counted(review, commit)
+}))])
+
+# Why one review did not count, naming it as found.
+review_not_counted(review, commit) := sprintf("%s names nobody: %s", [review.line, review.unresolved]) if {
+	not is_string(review.identity)
+} else := sprintf("%s did not count: %s", [review.line, review.excluded]) if {
+	review.excluded != ""
+} else := sprintf("%s names its author", [review.line]) if {
+	review.identity == commit.author_identity
+} else := sprintf("%s is by a bot", [review.line]) if {
+	bots[review.identity]
 }
 
 # METADATA

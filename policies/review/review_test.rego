@@ -24,7 +24,10 @@ deployment(overrides) := object.union(
 	overrides,
 )
 
-approval(identity, at_ns) := {"by": sprintf("%s@knight.example", [identity]), "identity": identity, "at_ns": at_ns}
+approval(identity, at_ns) := {"by": sprintf("%s@knight.example", [identity]), "identity": identity, "unresolved": "", "at_ns": at_ns}
+
+# An approval whose value the collector could not resolve to anyone.
+unresolved_approval(by, why, at_ns) := {"by": by, "identity": null, "unresolved": why, "at_ns": at_ns}
 
 # REVIEW-001
 
@@ -45,7 +48,7 @@ test_self_approval_fails if {
 	findings := review.unapproved_deployment with input as {"deployments": [d]}
 	subjects(findings) == {"D1"}
 	some f in findings
-	f.gap == "its only approvals are by its deployer"
+	f.gap == "the approval by tech@knight.example is by its deployer"
 }
 
 test_approval_after_start_fails if {
@@ -53,7 +56,53 @@ test_approval_after_start_fails if {
 	findings := review.unapproved_deployment with input as {"deployments": [d]}
 	subjects(findings) == {"D1"}
 	some f in findings
-	f.gap == "no approval by another person came before it started"
+	f.gap == "the approval by lead@knight.example came after it started"
+}
+
+test_approval_naming_nobody_fails_and_is_named if {
+	d := deployment({"approvals": [unresolved_approval("Ops Person", "a name, not an address", 10)]})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+	subjects(findings) == {"D1"}
+	some f in findings
+	f.gap == "the approval by Ops Person names nobody (a name, not an address)"
+}
+
+test_every_approval_is_named_with_why_it_did_not_count if {
+	approvals := [
+		approval("tech", 10),
+		unresolved_approval("me", "a name, not an address", 10),
+		approval("renovate", 10),
+		approval("lead", 2000),
+	]
+	d := deployment({"approvals": approvals})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+		with data.knightwatch.params.bots as ["renovate"]
+	findings == {{
+		"subject": "D1",
+		"service": "smars",
+		"environment": "production",
+		"commit": "aaaaaaaaaaaa",
+		"deployer": "tech@knight.example",
+		"gap": concat("; ", [
+			"the approval by lead@knight.example came after it started",
+			"the approval by me names nobody (a name, not an address)",
+			"the approval by renovate@knight.example is by a bot",
+			"the approval by tech@knight.example is by its deployer",
+		]),
+	}}
+}
+
+test_deployer_naming_nobody_fails_even_with_an_approval if {
+	# Without knowing who deployed, no approval can be shown to come from someone else.
+	d := deployment({
+		"deployer": "Ops Person",
+		"deployer_identity": null,
+		"deployer_unresolved": "a name, not an address",
+		"approvals": [approval("lead", 10)],
+	})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+	some f in findings
+	f.gap == "its deployer Ops Person names nobody (a name, not an address), so no approval can be shown to come from someone else"
 }
 
 test_approval_at_start_instant_fails if {
@@ -107,7 +156,36 @@ test_unreviewed_message_fields if {
 		"short": "0123456789ab",
 		"author": "dev@knight.example",
 		"deployments": ["D1"],
+		"found": "",
 	}}
+}
+
+review_line(line, identity, why, excluded) := {"line": line, "identity": identity, "unresolved": why, "excluded": excluded}
+
+test_reviews_that_did_not_count_are_named if {
+	reviews := [
+		review_line("Reviewed-by: Dana Doe", null, "a name, not an address", ""),
+		review_line("Reviewed-by: dev+review@knight.example", "dev", "", ""),
+		review_line("Reviewed-by: bot@knight.example", "dependabot", "", ""),
+		review_line("approval by lead@knight.example in review 7", "lead", "", "by the change's own author"),
+	]
+	c := object.union(commit("dev", ["dev", "dependabot"]), {"reviews": reviews})
+	findings := review.unreviewed_commit with input as {"commits": {"c1": c}}
+		with data.knightwatch.params.bots as ["dependabot"]
+	some f in findings
+	f.found == sprintf(" (%s)", [concat("; ", [
+		"Reviewed-by: Dana Doe names nobody: a name, not an address",
+		"Reviewed-by: bot@knight.example is by a bot",
+		"Reviewed-by: dev+review@knight.example names its author",
+		"approval by lead@knight.example in review 7 did not count: by the change's own author",
+	])])
+}
+
+test_author_naming_nobody_fails_even_with_a_review if {
+	c := object.union(commit("dev", ["lead"]), {"author_identity": null, "author_unresolved": "not a well-formed address"})
+	findings := review.unreviewed_commit with input as {"commits": {"c1": c}}
+	some f in findings
+	f.found == " (its author's address names nobody: not a well-formed address)"
 }
 
 # REVIEW-003

@@ -12,8 +12,8 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.errors import InputError
-from checker.evidence.git import GitHistory
-from checker.evidence.git_content import TreeIndex
+from checker.evidence.git import GitHistory, ObjectId
+from checker.evidence.git_content import TreeIndex, commit_review_lines
 from tests.conftest import DEV, LEAD
 
 
@@ -122,7 +122,7 @@ def test_protected_branch_falls_back_to_origin(
     assert history.resolve_branch("main") == shas["mb"]  # refs/remotes/origin/main
 
 
-def test_review_trailers_are_parsed(tmp_path: Path) -> None:
+def test_review_lines_are_read_from_the_message(tmp_path: Path) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit(
         "subject\n\nbody mentions Reviewed-by: nobody@example.com in prose",
@@ -139,9 +139,105 @@ def test_review_trailers_are_parsed(tmp_path: Path) -> None:
     history = GitHistory(repo.path)
     history.load([sha])
     commit = history.commits[sha]
-    assert commit.review_trailers == ("Lee Lead <lee@example.com>", "kim@example.com")
+    assert commit_review_lines(history, [sha]) == {
+        sha: [("Reviewed-by", "Lee Lead <lee@example.com>"), ("approved-by", "kim@example.com")]
+    }
     assert commit.author_email == "dana@example.com"
+    assert commit.author_mapped == "dana@example.com"
     assert commit.parents == ()
+
+
+def test_a_separator_in_the_author_address_injects_nothing(tmp_path: Path) -> None:
+    """git keeps control characters inside an author's address; the parser must not split on
+    them (the address then names nobody), and no review appears from outside the message."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    forged = "dana@example.com\x1f1700000000\x1f\x1eReviewed-by: lee@example.com"
+    sha = repo.commit("unreviewed", {"x": "1"}, author=f"Dana <{forged}>", date=_date(0))
+    history = GitHistory(repo.path)
+    history.load([sha])
+    commit = history.commits[sha]
+    assert "\x1f" in commit.author_email and commit.author_mapped == ""
+    assert commit.author_time == 1704067200  # the real date, not the forged one
+    assert commit_review_lines(history, [sha]) == {}
+
+
+def test_replace_objects_and_grafts_are_ignored(tmp_path: Path) -> None:
+    """History as its objects record it: a ``git replace`` or a graft could drop a commit
+    from a range or swap its message."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = repo.commit("first", {"x": "1"}, author=DEV, date=_date(0))
+    hidden = repo.commit("hidden", {"x": "2"}, author=DEV, date=_date(1))
+    last = repo.commit("last", {"x": "3"}, author=DEV, date=_date(2))
+    reviewed = repo.commit(
+        "stand-in", {"x": "4"}, author=DEV, date=_date(3), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    repo.git("replace", "--graft", last, first)
+    repo.git("replace", hidden, reviewed)
+    (repo.path / ".git" / "info" / "grafts").write_text(f"{last} {first}\n")
+    assert repo.git("log", "--format=%s", last).split() == ["last", "first"]
+    history = GitHistory(repo.path)
+    history.load([last])
+    assert history.range(last, first) == sorted([hidden, last])
+    assert history.commits[last].parents == (hidden,)
+    assert commit_review_lines(history, [hidden]) == {}
+
+
+def test_evidence_revisions_are_object_ids_only(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    short = shas["a1"][:7]
+    repo.git("tag", short, shas["b1"])  # a tag named like another commit's short sha
+    repo.git("tag", "-a", "v1", "-m", "annotated", shas["m1"])
+    history = GitHistory(repo.path)
+    names = [shas["m0"], shas["m0"][:8], shas["m0"][:8].upper(), short, "b", "v1"]
+    names += ["HEAD", "main~1", "main^", "main@{0}", "HEAD:m", "nope", "deadbeef"]
+    got = history.resolve_ids(names)
+    assert got[shas["m0"]] == ObjectId(shas["m0"])
+    assert got[shas["m0"][:8]] == ObjectId(shas["m0"])
+    assert got[shas["m0"][:8].upper()] == ObjectId(shas["m0"])
+    assert got["deadbeef"] == ObjectId(None)  # a sha that is not there: absent, not refused
+    assert got[short].sha is None and f"the ref refs/tags/{short}" in got[short].refused
+    for name, kind in [
+        ("b", "a ref (a branch or tag)"),
+        ("v1", "a ref (a branch or tag)"),
+        ("HEAD", "HEAD"),
+        ("main~1", "a relative revision"),
+        ("main^", "a relative revision"),
+        ("main@{0}", "a reflog entry"),
+    ]:
+        assert got[name].sha is None
+        assert got[name].refused.startswith(f"is {kind}, not a sha (it points at "), name
+        assert got[name].refused.endswith("record the full commit sha")
+    assert got["nope"] == ObjectId(None, "is not a sha; record the full commit sha")
+
+
+def test_a_full_sha_that_is_also_a_ref_name_is_refused(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, shas = merged
+    repo.git("branch", shas["m0"], shas["b1"])
+    got = GitHistory(repo.path).resolve_ids([shas["m0"], shas["m1"]])
+    assert got[shas["m0"]].sha is None and "ambiguous" in got[shas["m0"]].refused
+    assert got[shas["m1"]] == ObjectId(shas["m1"])
+
+
+def test_mailmap_pairs_follow_git_check_mailmap(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("x", {"x": "1"}, author="Dana Old <dana@old.example>", date=_date(0))
+    (repo.path / ".mailmap").write_text(
+        "<dana@example.com> <dana@old.example>\n"
+        "Lee <lee@example.com> Lee Lead <lee.alt@example.com>\n"
+    )
+    history = GitHistory(repo.path)
+    values = ["dana@old.example", "Lee Lead <lee.alt@example.com>", "me", "x\x1f@y.com"]
+    assert history.mailmap(values) == [
+        ("dana@old.example", "dana@example.com"),
+        ("lee.alt@example.com", "lee@example.com"),  # the name-qualified entry, with the name
+    ]
+    history.load([history.head()])
+    commit = history.commits[history.head()]
+    assert (commit.author_email, commit.author_mapped) == ("dana@old.example", "dana@example.com")
 
 
 def test_one_git_log_whatever_the_history_length(

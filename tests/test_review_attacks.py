@@ -1,0 +1,267 @@
+"""The review rules tried as the audited team would try them, wanting a pass: self-review and
+self-approval under another spelling, a .mailmap'd old address, a forged author field, and
+history rewritten by ``git replace`` or grafts. Each must fail and say what it found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests import opa_standin
+from tests.conftest import DEV, LEAD, CliResult, check_json, deployment, write_yaml
+
+LEE = {"by": "lee@example.com", "at": "2024-03-01T08:00:00Z"}
+SELF_REVIEWS = {
+    "name": "Reviewed-by: Dana Doe",
+    "me": "Reviewed-by: me",
+    "tag": "Reviewed-by: Dana <dana+review@example.com>",
+    "bracket": "Reviewed-by: dana@example.com>",
+    "zero-width": "Reviewed-by: dana\u200b@example.com",
+    "case-and-dot": "Approved-by: DANA@EXAMPLE.COM.",
+}
+SELF_APPROVALS = {
+    "D-name": "Ops Person",
+    "D-dot": "ops@example.com.",
+    "D-comment": "ops@example.com (self)",
+    "D-tag": "ops+approve@example.com",
+}
+
+
+@dataclass
+class Case:
+    repo: ScriptedRepo
+    evidence: Path
+    shas: dict[str, str]
+
+
+def _date(day: int) -> str:
+    return f"2024-02-{day:02d}T10:00:00Z"
+
+
+def build(root: Path) -> Case:
+    """Dana's commits, each "reviewed" under one spelling of her own address, then one that
+    Lee reviewed; deployments of the tip, each "approved" under one spelling of Ops's."""
+    repo = ScriptedRepo(root / "repo")
+    base = repo.commit(
+        "base", {"a": "0"}, author=LEAD, date=_date(1), trailers=(f"Reviewed-by: {DEV}",)
+    )
+    shas = {"base": base}
+    for day, (label, trailer) in enumerate(SELF_REVIEWS.items(), start=2):
+        shas[label] = repo.commit(
+            label, {"a": label}, author=DEV, date=_date(day), trailers=(trailer,)
+        )
+    shas["reviewed"] = repo.commit(
+        "reviewed", {"a": "ok"}, author=DEV, date=_date(20), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    tip = shas["reviewed"]
+    deploys = [
+        deployment("D0", shas["base"], "2024-03-01T09:00:00Z", approvals=[LEE]),
+        deployment("D1", tip, "2024-03-02T09:00:00Z", approvals=[LEE]),
+    ]
+    for day, (name, by) in enumerate(SELF_APPROVALS.items(), start=3):
+        at = f"2024-03-{day:02d}T08:00:00Z"
+        deploys.append(
+            deployment(name, tip, f"2024-03-{day:02d}T09:00:00Z", approvals=[{"by": by, "at": at}])
+        )
+    deploys.append(
+        deployment(
+            "D-deployer", tip, "2024-03-20T09:00:00Z", approvals=[LEE], deployer="Ops Person"
+        )
+    )
+    evidence = root / "evidence"
+    write_yaml(evidence / "deploys.yaml", deploys)
+    return Case(repo, evidence, shas)
+
+
+def check(case: Case, *extra: str | Path) -> CliResult:
+    return check_json(case.repo.path, case.evidence, *extra)
+
+
+def findings(result: CliResult) -> dict[tuple[str, str], str]:
+    return {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return build(tmp_path_factory.mktemp("attacks"))
+
+
+@pytest.fixture
+def server() -> Iterator[opa_standin.StandIn]:
+    with opa_standin.running() as state:
+        yield state
+
+
+def test_self_review_under_another_spelling_fails_and_is_named(case: Case) -> None:
+    result = check(case)
+    assert result.code == 1, result.err
+    got = findings(result)
+    unreviewed = {subject for rule, subject in got if rule == "REVIEW-002"}
+    assert unreviewed == {case.shas[label] for label in SELF_REVIEWS}
+    message = {label: got[("REVIEW-002", case.shas[label])] for label in SELF_REVIEWS}
+    assert message["name"].endswith(
+        "other than its author (Reviewed-by: Dana Doe names nobody: a name, not an address)."
+    )
+    assert "(Reviewed-by: me names nobody: a name, not an address)" in message["me"]
+    tag = "(Reviewed-by: Dana <dana+review@example.com> names its author)"
+    assert tag in message["tag"]
+    assert "(Reviewed-by: dana@example.com> names its author)" in message["bracket"]
+    assert "(Approved-by: DANA@EXAMPLE.COM. names its author)" in message["case-and-dot"]
+    # The invisible character is shown, escaped, and named.
+    assert (
+        "(Reviewed-by: dana\\u200b@example.com names nobody: it holds an invisible character, "
+        "U+200B ZERO WIDTH SPACE)" in message["zero-width"]
+    )
+    assert "\u200b" not in result.out
+
+
+def test_self_approval_under_another_spelling_fails_and_is_named(case: Case) -> None:
+    got = findings(check(case))
+    unapproved = {subject for rule, subject in got if rule == "REVIEW-001"}
+    assert unapproved == {*SELF_APPROVALS, "D-deployer"}
+    assert got[("REVIEW-001", "D-name")].endswith(
+        "was not independently approved: the approval by Ops Person names nobody "
+        "(a name, not an address)."
+    )
+    for name in ("D-dot", "D-comment", "D-tag"):
+        by = SELF_APPROVALS[name]
+        assert f"the approval by {by} is by its deployer." in got[("REVIEW-001", name)]
+    assert (
+        "its deployer Ops Person names nobody (a name, not an address), so no approval can be "
+        "shown to come from someone else" in got[("REVIEW-001", "D-deployer")]
+    )
+
+
+def test_opa_decides_the_same(case: Case, server: opa_standin.StandIn) -> None:
+    embedded = check(case)
+    remote = check(case, "--engine", "opa", "--opa-url", server.url)
+    assert remote.code == embedded.code == 1, remote.err
+    assert remote.json()["findings"] == embedded.json()["findings"]
+
+
+def test_a_key_of_identities_yaml_names_its_person(tmp_path: Path) -> None:
+    """``Reviewed-by: lee`` counts when identities.yaml lists a person ``lee``: the key names
+    exactly one listed person. ``Reviewed-by: dana`` on Dana's own commit names its author."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    by_lee = repo.commit("a", {"a": "1"}, author=DEV, date=_date(1), trailers=("Reviewed-by: lee",))
+    by_dana = repo.commit(
+        "b", {"a": "2"}, author=DEV, date=_date(2), trailers=("Reviewed-by: dana",)
+    )
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "identities.yaml", {"dana": ["dana@example.com"], "lee": ["lee@example.com"]}
+    )
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", by_lee, "2024-03-01T09:00:00Z", approvals=[LEE]),
+            deployment("D2", by_dana, "2024-03-02T09:00:00Z", approvals=[LEE]),
+        ],
+    )
+    result = check_json(repo.path, evidence)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert set(got) == {("REVIEW-002", by_dana)}
+    assert "(Reviewed-by: dana names its author)" in got[("REVIEW-002", by_dana)]
+
+
+def test_an_old_address_mailmap_maps_to_the_author_is_the_author(tmp_path: Path) -> None:
+    """Dana commits under an old address; .mailmap says it is hers. A review under her
+    current address, or under the old one, is her own."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit(
+        "mailmap",
+        {".mailmap": "Dana Dev <dana@example.com> <dana@old.example>\n"},
+        author=LEAD,
+        date=_date(1),
+        trailers=("Reviewed-by: dana@example.com",),
+    )
+    old = repo.commit(
+        "by the old address",
+        {"a": "1"},
+        author="Dana Dev <dana@old.example>",
+        date=_date(2),
+        trailers=("Reviewed-by: Dana Dev <dana@example.com>",),
+    )
+    current = repo.commit(
+        "reviewed by the old address",
+        {"a": "2"},
+        author=DEV,
+        date=_date(3),
+        trailers=("Reviewed-by: dana@old.example",),
+    )
+    evidence = tmp_path / "evidence"
+    deploys = [deployment("D1", current, "2024-03-01T09:00:00Z", approvals=[LEE])]
+    deploys[0]["approvals"] = [{"by": "Dana <dana@old.example>", "at": "2024-03-01T08:00:00Z"}]
+    deploys[0]["deployer"] = "dana@example.com"
+    write_yaml(evidence / "deploys.yaml", deploys)
+    root = repo.git("rev-list", "--max-parents=0", "HEAD")
+    result = check_json(repo.path, evidence, "--baseline", root)
+    assert result.code == 1, result.err
+    assert set(findings(result)) == {
+        ("REVIEW-002", old),
+        ("REVIEW-002", current),
+        ("REVIEW-001", "D1"),
+    }
+    # Without the .mailmap the same history passes: it is the .mailmap that joins them.
+    repo.commit("drop mailmap", {".mailmap": None}, author=LEAD, date=_date(4))
+    unmapped = check_json(repo.path, evidence, "--baseline", root)
+    assert findings(unmapped) == {}, unmapped.out
+
+
+def test_a_separator_in_the_author_field_injects_no_reviewer(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    forged = "dana@example.com\x1f1700000000\x1f\x1eReviewed-by: lee@example.com"
+    sha = repo.commit("unreviewed", {"a": "1"}, author=f"Dana <{forged}>", date=_date(1))
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml", [deployment("D1", sha, "2024-03-01T09:00:00Z", approvals=[LEE])]
+    )
+    result = check_json(repo.path, evidence)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert set(got) == {("REVIEW-002", sha)}
+    assert (
+        "its author's address names nobody: it holds an invisible character, U+001F"
+        in got[("REVIEW-002", sha)]
+    )
+    assert "\x1f" not in result.out.replace("\\u001f", "")
+
+
+@pytest.mark.parametrize("how", ["replace", "replace-graft", "graft-file"])
+def test_history_rewritten_by_replace_or_grafts_is_not_believed(tmp_path: Path, how: str) -> None:
+    """An unreviewed commit hidden by ``git replace --graft``, by a replacement that carries a
+    review, or by ``.git/info/grafts``, is still judged as its objects record it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    review = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"a": "0"}, author=DEV, date=_date(1), trailers=review)
+    hidden = repo.commit("unreviewed", {"a": "1"}, author=DEV, date=_date(2))
+    tip = repo.commit("tip", {"a": "2"}, author=DEV, date=_date(3), trailers=review)
+    if how == "replace":  # the commit now reads as reviewed
+        message = f"unreviewed\n\n{review[0]}"
+        tree = f"{hidden}^{{tree}}"
+        stand_in = repo.git(
+            "commit-tree", tree, "-p", base, "-m", message, author=DEV, date=_date(2)
+        )
+        repo.git("replace", hidden, stand_in)
+    elif how == "replace-graft":  # the commit is no longer in the tip's history
+        repo.git("replace", "--graft", tip, base)
+    else:
+        (repo.path / ".git" / "info" / "grafts").write_text(f"{tip} {base}\n")
+    # As plain git shows it now, every commit of the tip's history is reviewed.
+    shown = repo.git("log", "--format=%(trailers:key=Reviewed-by,valueonly)%x00", tip)
+    assert all(entry.strip() for entry in shown.split("\0")[:-1]), shown
+    evidence = tmp_path / "evidence"
+    deploys: list[dict[str, Any]] = [
+        deployment("D1", base, "2024-03-01T09:00:00Z", approvals=[LEE]),
+        deployment("D2", tip, "2024-03-02T09:00:00Z", approvals=[LEE]),
+    ]
+    write_yaml(evidence / "deploys.yaml", deploys)
+    result = check_json(repo.path, evidence)
+    assert result.code == 1, result.err
+    assert set(findings(result)) == {("REVIEW-002", hidden)}
