@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +20,7 @@ from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchE
 from checker.report import RENDERERS
 from checker.report.model import SEVERITIES
 from checker.runner import CheckOptions
-from checker.writer import write_atomic
+from checker.writer import check_targets, recording_inputs, write_all
 
 
 class _Parser(argparse.ArgumentParser):
@@ -272,8 +274,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import run_check
     from checker.timing import stage
 
-    report = run_check(_options(args))
     files = _output_formats(args.output, args.format)
+    check_targets([path for path, _ in files])  # before the run: a typo costs nothing
+    report = run_check(_options(args))
     stdout_format = args.print_format or (None if files else args.format or "text")
     with stage("rendering"):
         rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
@@ -282,9 +285,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if stdout_format
             else ""
         )
+    write_all(rendered)
     out.write(shown)
-    for path, text in rendered:
-        write_atomic(path, text)
     if files:
         failing = len(report.failing)
         names = ", ".join(str(path) for path, _ in files)
@@ -362,11 +364,26 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import evaluate, prepare
 
     options = _options(args)
+    directory: Path = args.output
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"cannot write into {directory}: it is not a directory")
+    names = ("input.json", "data.json")
+    if directory.is_dir():
+        check_targets([directory / name for name in names])
     evaluation = evaluate(prepare(options), options)
-    args.output.mkdir(parents=True, exist_ok=True)
-    for name, document in (("input.json", evaluation.input), ("data.json", evaluation.data)):
-        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        write_atomic(args.output / name, text)
+    texts = [
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        for document in (evaluation.input, evaluation.data)
+    ]
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        write_all([(directory / name, text) for name, text in zip(names, texts, strict=True)])
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
     err.write(f"knightwatch: wrote {args.output / 'input.json'} and {args.output / 'data.json'}\n")
     return EXIT_PASS
 
@@ -380,6 +397,8 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.timing import stage
 
     period = check_period(args.period)
+    outputs = [args.output, *(p for p in (args.html, args.markdown) if p is not None)]
+    check_targets(outputs)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(_options(args), period=period)
@@ -394,10 +413,13 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ),
     }
     shown = dataclasses.replace(report, signature=signature)
-    for path, name in ((args.html, "html"), (args.markdown, "markdown")):
-        if path is not None:
-            write_atomic(path, RENDERERS[name].render(shown))
-    write_atomic(args.output, envelope)
+    # The signed report is renamed into place first: a readable copy never stands alone.
+    files = [(args.output, envelope)] + [
+        (path, RENDERERS[name].render(shown))
+        for path, name in ((args.html, "html"), (args.markdown, "markdown"))
+        if path is not None
+    ]
+    write_all(files)
     err.write(
         f"knightwatch: audit {period}: {report.verdict}, {len(report.findings)} findings; "
         f"signed report written to {args.output}\n"
@@ -466,6 +488,26 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a run the way Ctrl-C does, so that every cleanup runs: staged
+    outputs are removed and a policy evaluation in a child process is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signals = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -488,7 +530,8 @@ def main(
         }
         if args.command not in handlers:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")
-        return handlers[args.command](args, out, err)
+        with recording_inputs(), _terminate_as_interrupt():
+            return handlers[args.command](args, out, err)
     except KnightwatchError as exc:
         err.write(exc.render() + "\n")
         return exc.exit_code

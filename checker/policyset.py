@@ -9,6 +9,7 @@ from checker.engine.base import PolicyModule
 from checker.engine.metadata import RuleMeta, parse_annotations
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import FileDigest, sha256_hex
+from checker.evidence.files import read_text
 
 
 def builtin_policy_dir() -> Path:
@@ -54,7 +55,7 @@ def load_policy_set(
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())
-            data = path.read_bytes()
+            data = read_text(path)
             name = _display(path, root, label)
             try:
                 source = data.decode("utf-8")

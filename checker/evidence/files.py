@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from checker.errors import InputError
+from checker.writer import note_input
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -95,9 +96,11 @@ class Located:
 def read_text(path: Path) -> bytes:
     """The file's bytes, or an input error naming it."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    note_input(path)
+    return data
 
 
 def _decode(data: bytes, path: PurePath) -> str:

@@ -172,7 +172,7 @@ def append_records(directory: Path, kind_name: str, key: str, records: list[Base
         fresh.append(plain)
         added.append(name)
     if fresh:
-        write_atomic(path, _appended(data.decode("utf-8"), path, fresh, kind))
+        write_atomic(path, _appended(data.decode("utf-8"), path, fresh, kind), replacing_input=True)
     return Appended(path, added, already)
 
 

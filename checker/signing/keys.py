@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from checker.errors import InputError, UsageError
+from checker.writer import note_input
 
 ENV_KEY = "KNIGHTWATCH_SIGNING_KEY"
 """Holds the private key's PEM text when ``--key`` is not given (a CI secret)."""
@@ -59,11 +60,19 @@ def load_private(spec: str | None) -> Ed25519PrivateKey:
             )
         data, source = text.encode(), f"${name}"
     else:
+        if _looks_like_key_material(spec):
+            raise UsageError(
+                "--key takes the path of a key file or env:NAME, and the value given looks "
+                "like key material itself (it is not shown)",
+                hint=f"pass --key signing.key, or put the PEM text in ${ENV_KEY} and leave "
+                "out --key",
+            )
         path = Path(spec)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read signing key: {exc.strerror}", path=spec) from exc
+        note_input(path)
         source = spec
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -74,6 +83,12 @@ def load_private(spec: str | None) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise InputError("the signing key must be an Ed25519 key", path=source)
     return key
+
+
+def _looks_like_key_material(spec: str) -> bool:
+    """PEM armour or a line break: no file name looks like that, and an error message must
+    never repeat a secret pasted where a path belongs."""
+    return "-----" in spec or "\n" in spec or "\r" in spec
 
 
 def load_public(path: Path) -> Ed25519PublicKey:
