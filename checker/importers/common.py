@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel
 
 from checker.errors import InputError, UsageError
+from checker.evidence import jsonread
 from checker.evidence.bundle import KIND_BY_NAME, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
@@ -70,7 +71,6 @@ def read_json(path: Path, what: str) -> Any:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
     if text.startswith(")]}'"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
-    decoder = json.JSONDecoder()
     values: list[Any] = []
     position = 0
     while True:
@@ -79,10 +79,15 @@ def read_json(path: Path, what: str) -> Any:
         if position == len(text):
             break
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = jsonread.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not JSON ({exc.msg}); expected {what}", path=str(path), line=exc.lineno
+            ) from None
+        except ValueError as exc:
+            line = text.count("\n", 0, position) + 1
+            raise InputError(
+                f"not JSON ({exc}); expected {what}", path=str(path), line=line
             ) from None
         values.append(value)
     if not values:
