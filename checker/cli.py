@@ -18,6 +18,7 @@ from checker import __version__
 from checker.engine import ENGINE_NAMES
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
+from checker.report.escape import json_safe, visible
 from checker.report.model import SEVERITIES
 from checker.runner import CheckOptions
 from checker.writer import check_targets, recording_inputs, write_all
@@ -372,7 +373,7 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_targets([directory / name for name in names])
     evaluation = evaluate(prepare(options), options)
     texts = [
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        json_safe(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
         for document in (evaluation.input, evaluation.data)
     ]
     created = not directory.exists()
@@ -453,7 +454,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             **_engine_options(args),
         )
         lines.append(f"replay: {replay(current, base)}")
-    out.write("".join(f"{line}\n" for line in lines))
+    out.write("".join(f"{visible(line)}\n" for line in lines))
     return EXIT_PASS
 
 
@@ -533,7 +534,8 @@ def main(
         with recording_inputs(), _terminate_as_interrupt():
             return handlers[args.command](args, out, err)
     except KnightwatchError as exc:
-        err.write(exc.render() + "\n")
+        # Messages quote evidence: its control characters are shown, never sent to a terminal.
+        err.write("".join(visible(line) + "\n" for line in exc.render().split("\n")))
         return exc.exit_code
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)

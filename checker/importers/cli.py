@@ -14,6 +14,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
 from checker.importers.common import Appended, Logins, append_records
+from checker.report.escape import visible
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if unmapped:
             err.write(
                 "knightwatch: these logins have no address in identities.yaml and are recorded "
-                f"as they are: {', '.join(unmapped)}\n"
+                f"as they are: {visible(', '.join(unmapped))}\n"
             )
         return EXIT_PASS
     finally:
