@@ -102,7 +102,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         add_candidate(evidence, options.candidate, options.service, options.environment, as_of)
     policy_dirs = [history.root / p for p in config.policies] + list(options.policy_dirs)
     with stage("engine load"):
-        policies = load_policy_set(policy_dirs)
+        policies = load_policy_set(policy_dirs, repository=history.root)
     params = Parameters(
         protected_branch=options.protected_branch or config.protected_branch,
         baseline=options.baseline or config.baseline,

@@ -42,7 +42,10 @@ T = TypeVar("T")
 
 def policy_id(module: PolicyModule) -> str:
     """The id a module is uploaded under: ``knightwatch/`` and its file name."""
-    return POLICY_PREFIX + _UNSAFE.sub("_", module.name.lstrip("/"))
+    parts = [
+        part if part not in (".", "..") else "_" * len(part) for part in module.name.split("/")
+    ]
+    return POLICY_PREFIX + _UNSAFE.sub("_", "/".join(p for p in parts if p))
 
 
 class OpaServerEngine(Engine):
