@@ -77,6 +77,33 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--opa-ca", type=Path, metavar="FILE", help="CA bundle (PEM) for the server's certificate"
     )
+    _add_limit_options(group)
+
+
+def _add_limit_options(group: argparse._ActionsContainer) -> None:
+    """How long, and with how much memory, the embedded engine may evaluate."""
+    group.add_argument(
+        "--policy-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="embedded engine: stop a rule that takes longer (default: 120); no verdict",
+    )
+    group.add_argument(
+        "--policy-memory",
+        type=_mebibytes,
+        metavar="MIB",
+        help="embedded engine: stop an evaluation that adds more memory (default: 4096)",
+    )
+
+
+def _mebibytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
+    if value < 64:
+        raise argparse.ArgumentTypeError("must be at least 64 MiB")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -95,6 +122,8 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "opa_url": args.opa_url,
         "opa_timeout": args.opa_timeout,
         "opa_ca": args.opa_ca,
+        "policy_timeout": args.policy_timeout,
+        "policy_memory": args.policy_memory,
     }
 
 
@@ -254,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     ptest.add_argument(
         "dirs", nargs="*", type=Path, metavar="DIR", help="default: the shipped policies"
     )
+    _add_limit_options(ptest)
     plist = policy_commands.add_parser("list", help="the rule catalog from the policies' metadata")
     plist.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
@@ -335,10 +365,18 @@ def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]
 
 def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "test":
+        from checker.engine import Limits
+        from checker.engine.isolated import DEFAULT_LIMITS
         from checker.policyset import builtin_policy_dir
         from checker.policytest import run_policy_tests
 
-        run = run_policy_tests(args.dirs or [builtin_policy_dir()])
+        run = run_policy_tests(
+            args.dirs or [builtin_policy_dir()],
+            limits=Limits(
+                seconds=args.policy_timeout or DEFAULT_LIMITS.seconds,
+                memory_mib=args.policy_memory or DEFAULT_LIMITS.memory_mib,
+            ),
+        )
         for result in run.results:
             line = f"{result.outcome.upper():<5} {result.file}: {result.path}"
             out.write(line + (f" ({result.detail})" if result.detail else "") + "\n")
