@@ -54,7 +54,7 @@ def create_engine(settings: EngineSettings) -> Engine:
 
 def embedded_engine(limits: Limits = DEFAULT_LIMITS) -> Engine:
     """regorus, in a child process under ``limits`` where the platform can fork."""
-    return IsolatedEngine(RegorusEngine, limits) if can_isolate() else RegorusEngine()
+    return IsolatedEngine(RegorusEngine(), limits) if can_isolate() else RegorusEngine()
 
 
 __all__ = [

@@ -3,14 +3,15 @@ time limit per rule and a bound on memory.
 
 regorus has no limit of its own that its Python binding exposes, and a user's policy can ask
 for any amount of work (``some a in numbers.range(1, 100000); some b in ...``) or memory.
-So the engine runs in a child process, forked from this one: the child inherits the input
-document as it stands in memory (nothing is serialised to hand it over), loads the policies,
-data and input into a fresh engine, evaluates the rules in order, and writes each rule's
-value back as one JSON line. The parent waits for each line at most ``seconds``; a child that
-takes longer is killed, and the run ends with a policy error naming the rule. The child's
-address space may grow by at most ``memory_mib`` over this process's (``RLIMIT_AS``); an
-evaluation that needs more is stopped by the kernel and reported as such. An engine that
-crashes (a Rust abort, a segmentation fault) takes only the child with it.
+So the policies, data and input are loaded into the engine here, as before (loading is
+linear work that cannot loop), and each batch of rules is evaluated in a child process forked
+from this one: the child inherits the loaded engine as it stands in memory (nothing is
+serialised to hand it over), evaluates the rules in order and writes each rule's value back
+as one JSON line. The parent waits for each line at most ``seconds``; a child that takes
+longer is killed, and the run ends with a policy error naming the rule. The child's address
+space may grow by at most ``memory_mib`` over this process's (``RLIMIT_AS``); an evaluation
+that needs more is stopped by the kernel and reported as such. An engine that crashes while
+evaluating (a Rust abort, a segmentation fault) takes only the child with it.
 
 Where ``fork`` does not exist, the engine runs in process, without limits.
 """
@@ -26,7 +27,7 @@ import selectors
 import signal
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,6 @@ except ImportError:  # not on Windows: no memory bound there
 
 DEFAULT_SECONDS = 120.0
 DEFAULT_MEMORY_MIB = 4096
-_LOADING = "loading the policies, data and input"
 _ERRORS: dict[str, type[KnightwatchError]] = {"PolicyError": PolicyError}
 
 
@@ -61,59 +61,49 @@ def can_isolate() -> bool:
 
 
 class IsolatedEngine(Engine):
-    """An engine whose every evaluation runs in a child process under ``Limits``."""
+    """An engine whose evaluations run in a child process under ``Limits``.
 
-    def __init__(self, make: Callable[[], Engine], limits: Limits = DEFAULT_LIMITS) -> None:
-        self._make = make
+    Policies, data and input are loaded here, into ``engine``, as they would be in process
+    (a syntax error is reported at once; converting the input is linear work that cannot
+    loop); each batch of rules is then evaluated in a child forked from this process, which
+    inherits the loaded engine as it stands in memory."""
+
+    def __init__(self, engine: Engine, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._engine = engine
         self._limits = limits
-        self.name = str(getattr(make, "name", "engine"))
-        self._modules: list[PolicyModule] = []
-        self._data: dict[str, Any] = {}
-        self._input: dict[str, Any] = {}
-        self._coverage = False
+        self.name = engine.name
         self._covered: dict[str, set[int]] = {}
         self._outcomes: dict[str, tuple[bool, Any]] = {}
         """Each rule evaluated for this input: (True, value) or (False, the error)."""
         self._pending: list[str] = []
-        self._version = ""
-
-    # -- recorded, then replayed in each child ---------------------------------------------
 
     def load(self, modules: list[PolicyModule]) -> None:
-        """Parse the modules here too, so that a syntax or compile error is reported now, as
-        the interface promises (parsing takes milliseconds, and cannot loop); keep them for
-        the child."""
-        self._make().load(modules)
-        self._modules = list(modules)
+        """Load the modules into the engine."""
+        self._engine.load(modules)
         self._outcomes = {}
 
     def set_data(self, data: dict[str, Any]) -> None:
-        """Keep the data document."""
-        self._data = data
+        """Replace the data document."""
+        self._engine.set_data(data)
         self._outcomes = {}
 
     def set_input(self, document: dict[str, Any]) -> None:
-        """Keep the input document; answers for the previous one are dropped."""
-        self._input = document
+        """Replace the input document; answers for the previous one are dropped."""
+        self._engine.set_input(document)
         self._outcomes = {}
         self._pending = []
 
     def enable_coverage(self) -> bool:
-        """Record coverage in each child and collect it here."""
-        self._coverage = True
-        return True
+        """Record coverage in each child, to be collected here."""
+        return self._engine.enable_coverage()
 
     def covered_lines(self) -> dict[str, set[int]]:
         """Lines reached in every child so far."""
         return {name: set(lines) for name, lines in self._covered.items()}
 
     def version(self) -> str:
-        """The wrapped engine's version."""
-        if not self._version:
-            self._version = self._make().version()
-        return self._version
-
-    # -- evaluation --------------------------------------------------------------------------
+        """The engine's version."""
+        return self._engine.version()
 
     def prefetch(self, paths: list[str]) -> None:
         """Evaluate every rule not answered yet, in order, in one child."""
@@ -159,19 +149,13 @@ class IsolatedEngine(Engine):
     def _collect(self, pid: int, paths: list[str], reader: int, errors_reader: int) -> None:
         """Read the child's answers as they come, each within the time limit."""
         answered = 0
-        loaded = False
         channel = _Channel(reader, errors_reader, self._limits.seconds)
         for line in channel.lines():
             message = json.loads(line)
-            if "loaded" in message:
-                loaded = True
-                continue
             if "coverage" in message:
                 for name, lines in message["coverage"].items():
                     self._covered.setdefault(name, set()).update(lines)
                 continue
-            if "fatal" in message:
-                raise _error(message["fatal"])
             path = paths[answered]
             answered += 1
             if "error" in message:
@@ -182,11 +166,10 @@ class IsolatedEngine(Engine):
         if answered == len(paths):
             self._pending = []
             return
-        what = f"evaluating {paths[answered]}" if loaded else _LOADING
+        path = paths[answered]
         self._pending = paths[answered + 1 :]
-        error = self._stopped(pid, what, channel)
-        if loaded:  # asked again, this rule gives the same error, without a second wait
-            self._outcomes[paths[answered]] = (False, error)
+        error = self._stopped(pid, f"evaluating {path}", channel)
+        self._outcomes[path] = (False, error)  # asked again, the same error without a wait
         raise error
 
     def _stopped(self, pid: int, what: str, channel: _Channel) -> KnightwatchError:
@@ -281,39 +264,24 @@ def _child(
             signal.signal(sig, signal.SIG_DFL)
         os.dup2(errors, 2)
         faulthandler.disable()  # a crash is the parent's to report, from the exit status
-        gc.disable()  # a collection would touch, and so copy, every page of the input
-        limits = owner._limits
+        gc.disable()  # a collection would touch, and so copy, every page of the parent's
         if resource is not None:
-            _bound(limits, len(paths))
+            _bound(owner._limits, len(paths))
+        engine = owner._engine
         with os.fdopen(out, "w", encoding="utf-8") as stream:
-
-            def send(message: dict[str, Any]) -> None:
-                stream.write(json.dumps(message) + "\n")
-                stream.flush()
-
-            engine = owner._make()
-            try:
-                engine.load(owner._modules)
-                engine.set_data(owner._data)
-                engine.set_input(owner._input)
-                if owner._coverage:
-                    engine.enable_coverage()
-            except KnightwatchError as exc:
-                send({"fatal": _fields(exc)})
-                raise SystemExit(0) from None
-            send({"loaded": True})
             for path in paths:
                 try:
                     value = engine.evaluate(path)
                 except KnightwatchError as exc:
-                    send({"error": _fields(exc)})
-                    continue
-                send({"undefined": True} if value is UNDEFINED else {"value": value})
-            if owner._coverage:
-                covered = engine.covered_lines()
-                send({"coverage": {name: sorted(lines) for name, lines in covered.items()}})
-    except SystemExit:
-        pass
+                    message: dict[str, Any] = {"error": _fields(exc)}
+                else:
+                    message = {"undefined": True} if value is UNDEFINED else {"value": value}
+                stream.write(json.dumps(message) + "\n")
+                stream.flush()
+            covered = engine.covered_lines()
+            if covered:
+                lines = {name: sorted(found) for name, found in covered.items()}
+                stream.write(json.dumps({"coverage": lines}) + "\n")
     except MemoryError:
         os.write(2, b"MemoryError\n")
         code = 70

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,15 +97,32 @@ def test_a_policy_that_hoards_memory_is_stopped_with_no_verdict(
     assert result.out == ""
 
 
-def test_an_engine_crash_takes_only_the_child() -> None:
-    """regorus crashes (SIGSEGV) on a string holding half a surrogate pair; the input layer
-    refuses such strings, and were one to get through, the run ends as an internal error."""
-    engine = IsolatedEngine(RegorusEngine, Limits(seconds=30))
-    engine.load([PolicyModule("a.rego", "package a\n\nimport rego.v1\n\nx := input.s\n")])
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_an_engine_that_dies_takes_only_the_child() -> None:
+    """The child killed from outside, as the kernel's out-of-memory killer would: the run
+    ends as an internal error naming the rule, and this process goes on."""
+    engine = embedded_engine(Limits(seconds=60))
+    engine.load([PolicyModule("loop.rego", LOOP)])
     engine.set_data({})
-    engine.set_input({"s": "a\udcffb"})
-    with pytest.raises(InternalError, match=r"the policy engine crashed \(signal 11\)"):
-        engine.evaluate("data.a.x")
+    engine.set_input({})
+    killed: list[int] = []
+
+    def kill_the_child() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for child in _forks(os.getpid()):
+                os.kill(child, signal.SIGKILL)
+                killed.append(child)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_child)
+    killer.start()
+    try:
+        with pytest.raises(InternalError, match=r"crashed \(signal 9\) while evaluating data"):
+            engine.evaluate("data.user.loop.spin")
+    finally:
+        killer.join()
+    assert killed
 
 
 def test_answers_are_the_in_process_engines() -> None:
