@@ -371,3 +371,12 @@ def test_credentials_in_the_opa_url_are_not_echoed(case: Case) -> None:
     result = case.check("--engine", "opa", "--opa-url", "http://admin:hunter2@127.0.0.1:9")
     _refused(result, "carries credentials")
     assert "hunter2" not in result.err
+
+
+def test_keygen_never_writes_through_a_dangling_link(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere" / "planted"
+    target.parent.mkdir()
+    (tmp_path / "signing.pub").symlink_to(target)
+    result = run_cli("keygen", "--output", tmp_path / "signing")
+    _refused(result, "already exists")
+    assert not target.exists() and not (tmp_path / "signing.key").exists()

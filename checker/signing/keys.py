@@ -28,7 +28,7 @@ def generate(prefix: Path) -> tuple[Path, Path]:
     private_path = prefix.with_name(prefix.name + ".key")
     public_path = prefix.with_name(prefix.name + ".pub")
     for path in (private_path, public_path):
-        if path.exists():
+        if path.exists() or path.is_symlink():
             raise UsageError(f"{path} already exists; keys are never overwritten")
     if not private_path.parent.is_dir():
         raise UsageError(f"directory {private_path.parent} does not exist")
@@ -42,10 +42,13 @@ def generate(prefix: Path) -> tuple[Path, Path]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     # Created 0600 from the first byte: the secret is never readable by others, even briefly.
+    # O_EXCL: a file that appeared meanwhile, or a symbolic link, is never written through.
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_pem)
-    public_path.write_bytes(public_pem)
+    fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(public_pem)
     return private_path, public_path
 
 
