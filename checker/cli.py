@@ -18,7 +18,7 @@ from checker import __version__
 from checker.engine import ENGINE_NAMES
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
-from checker.report.escape import json_safe, visible
+from checker.report.escape import json_safe, visible, without_key_material
 from checker.report.model import SEVERITIES
 from checker.runner import CheckOptions
 from checker.writer import check_targets, recording_inputs, write_all
@@ -527,6 +527,12 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _shown(message: str) -> str:
+    """A message as printed: never a key (argparse repeats arguments it cannot place), and
+    the control characters of the evidence it quotes shown, not sent to the terminal."""
+    return "".join(visible(line) + "\n" for line in without_key_material(message).split("\n"))
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP stop a run the way Ctrl-C does, so that every cleanup runs: staged
@@ -572,8 +578,7 @@ def main(
         with recording_inputs(), _terminate_as_interrupt():
             return handlers[args.command](args, out, err)
     except KnightwatchError as exc:
-        # Messages quote evidence: its control characters are shown, never sent to a terminal.
-        err.write("".join(visible(line) + "\n" for line in exc.render().split("\n")))
+        err.write(_shown(exc.render()))
         return exc.exit_code
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
@@ -584,8 +589,10 @@ def main(
         import traceback
 
         err.write(
-            "knightwatch: internal error (a bug in knightwatch, not in your input): "
-            f"{type(exc).__name__}: {exc}\n"
+            _shown(
+                "knightwatch: internal error (a bug in knightwatch, not in your input): "
+                f"{type(exc).__name__}: {exc}"
+            )
         )
         if os.environ.get("KNIGHTWATCH_DEBUG"):
             traceback.print_exc(file=err)

@@ -380,3 +380,27 @@ def test_keygen_never_writes_through_a_dangling_link(tmp_path: Path) -> None:
     result = run_cli("keygen", "--output", tmp_path / "signing")
     _refused(result, "already exists")
     assert not target.exists() and not (tmp_path / "signing.key").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--key", "{pem}"],  # check takes no --key: argparse repeats what it cannot place
+        ["verify", "{signed}", "--key", "{pem}"],  # the private key where the public one belongs
+    ],
+    ids=["unknown-argument", "verify-key"],
+)
+def test_a_key_is_not_echoed_by_any_error(case: Case, argv: list[str]) -> None:
+    pem = case.key.read_text()
+    signed = case.tmp / "a.json"
+    signed.write_text("{}")
+    result = run_cli(*(a.format(pem=pem, signed=signed) for a in argv))
+    assert result.code == 2, result.err
+    assert _pem_body(case.key) not in result.err + result.out
+    assert "Traceback" not in result.err
+
+
+def test_a_secret_in_the_opa_urls_query_is_not_echoed(case: Case) -> None:
+    result = case.check("--engine", "opa", "--opa-url", "http://127.0.0.1:9/?token=hunter2")
+    _refused(result, "has a path or a query")
+    assert "hunter2" not in result.err

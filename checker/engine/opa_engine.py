@@ -76,8 +76,10 @@ class OpaServerEngine(Engine):
                 hint="for example --opa-url https://opa.internal:8181",
             )
         if parts.path.strip("/") or parts.query:
+            shown = f"{parts.scheme}://{parts.netloc}{parts.path}"  # a query may hold a secret
             raise UsageError(
-                f"--opa-url {url!r} has a path; give the server's root (OPA serves /v1/ there)"
+                f"--opa-url {shown!r} has a path or a query; give the server's root (OPA "
+                "serves /v1/ there)"
             )
         if token is not None and not _TOKEN.fullmatch(token):
             raise UsageError(

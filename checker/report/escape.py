@@ -32,6 +32,15 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+_KEY_MATERIAL = re.compile(r"-----BEGIN [^\n]*?-----.*?(?:-----END [^\n]*?-----|\Z)", re.DOTALL)
+
+
+def without_key_material(text: str) -> str:
+    """``text`` with every PEM block (a key pasted where a path belongs, say) replaced, so
+    that no message repeats a secret; a block cut short is hidden to the end."""
+    return _KEY_MATERIAL.sub("[key material not shown]", text)
+
+
 def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 

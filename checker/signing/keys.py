@@ -96,6 +96,11 @@ def _looks_like_key_material(spec: str) -> bool:
 
 def load_public(path: Path) -> Ed25519PublicKey:
     """A public key from its PEM file."""
+    if _looks_like_key_material(str(path)):
+        raise UsageError(
+            "--key takes the path of a public key file, and the value given looks like key "
+            "material itself (it is not shown)"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
