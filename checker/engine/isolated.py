@@ -1,17 +1,19 @@
 """Policy evaluation that can be stopped: the embedded engine, run in a child process with a
 time limit per rule and a bound on memory.
 
-regorus has no limit of its own that its Python binding exposes, and a user's policy can ask
-for any amount of work (``some a in numbers.range(1, 100000); some b in ...``) or memory.
-So the policies, data and input are loaded into the engine here, as before (loading is
-linear work that cannot loop), and each batch of rules is evaluated in a child process forked
-from this one: the child inherits the loaded engine as it stands in memory (nothing is
-serialised to hand it over), evaluates the rules in order and writes each rule's value back
-as one JSON line. The parent waits for each line at most ``seconds``; a child that takes
-longer is killed, and the run ends with a policy error naming the rule. The child's address
-space may grow by at most ``memory_mib`` over this process's (``RLIMIT_AS``); an evaluation
-that needs more is stopped by the kernel and reported as such. An engine that crashes while
-evaluating (a Rust abort, a segmentation fault) takes only the child with it.
+The Rust engine knows execution and memory limits, but its Python binding (gordon-to-regorus
+0.13.0) exposes none of them (only policy length limits and regex and glob cache sizes), and
+a user's policy can ask for any amount of work (``some a in numbers.range(1, 100000); some b
+in ...``) or memory. So the policies, data and input are loaded into the engine here, as
+before (loading is linear work that cannot loop), and each batch of rules is evaluated in a
+child process forked from this one: the child inherits the loaded engine as it stands in
+memory (nothing is serialised to hand it over), evaluates the rules in order and writes each
+rule's value back as one JSON line. The parent waits for each line at most ``seconds``; a
+child that takes longer is killed, and the run ends with a policy error naming the rule. The
+child's address space may grow by at most ``memory_mib`` over this process's
+(``RLIMIT_AS``); an evaluation that needs more is stopped by the kernel and reported as such.
+An engine that crashes while evaluating (a Rust abort, a segmentation fault) takes only the
+child with it.
 
 Where ``fork`` does not exist, the engine runs in process, without limits.
 """
