@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,9 +18,10 @@ from checker import __version__
 from checker.engine import ENGINE_NAMES
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
+from checker.report.escape import json_safe, visible, without_key_material
 from checker.report.model import SEVERITIES
 from checker.runner import CheckOptions
-from checker.writer import write_atomic
+from checker.writer import check_targets, recording_inputs, write_all
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +90,33 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--opa-ca", type=Path, metavar="FILE", help="CA bundle (PEM) for the server's certificate"
     )
+    _add_limit_options(group)
+
+
+def _add_limit_options(group: argparse._ActionsContainer) -> None:
+    """How long, and with how much memory, the embedded engine may evaluate."""
+    group.add_argument(
+        "--policy-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="embedded engine: stop a rule that takes longer (default: 120); no verdict",
+    )
+    group.add_argument(
+        "--policy-memory",
+        type=_mebibytes,
+        metavar="MIB",
+        help="embedded engine: stop an evaluation that adds more memory (default: 4096)",
+    )
+
+
+def _mebibytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
+    if value < 64:
+        raise argparse.ArgumentTypeError("must be at least 64 MiB")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -105,6 +135,8 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "opa_url": args.opa_url,
         "opa_timeout": args.opa_timeout,
         "opa_ca": args.opa_ca,
+        "policy_timeout": args.policy_timeout,
+        "policy_memory": args.policy_memory,
     }
 
 
@@ -276,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     ptest.add_argument(
         "dirs", nargs="*", type=Path, metavar="DIR", help="default: the shipped policies"
     )
+    _add_limit_options(ptest)
     plist = policy_commands.add_parser("list", help="the rule catalog from the policies' metadata")
     plist.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
@@ -297,8 +330,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import run_check
     from checker.timing import stage
 
-    report = run_check(_options(args))
     files = _output_formats(args.output, args.format)
+    check_targets([path for path, _ in files])  # before the run: a typo costs nothing
+    report = run_check(_options(args))
     stdout_format = args.print_format or (None if files else args.format or "text")
     with stage("rendering"):
         rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
@@ -307,9 +341,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if stdout_format
             else ""
         )
+    write_all(rendered)
     out.write(shown)
-    for path, text in rendered:
-        write_atomic(path, text)
     if files:
         failing = len(report.failing)
         names = ", ".join(str(path) for path, _ in files)
@@ -357,10 +390,18 @@ def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]
 
 def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "test":
+        from checker.engine import Limits
+        from checker.engine.isolated import DEFAULT_LIMITS
         from checker.policyset import builtin_policy_dir
         from checker.policytest import run_policy_tests
 
-        run = run_policy_tests(args.dirs or [builtin_policy_dir()])
+        run = run_policy_tests(
+            args.dirs or [builtin_policy_dir()],
+            limits=Limits(
+                seconds=args.policy_timeout or DEFAULT_LIMITS.seconds,
+                memory_mib=args.policy_memory or DEFAULT_LIMITS.memory_mib,
+            ),
+        )
         for result in run.results:
             line = f"{result.outcome.upper():<5} {result.file}: {result.path}"
             out.write(line + (f" ({result.detail})" if result.detail else "") + "\n")
@@ -387,11 +428,26 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import evaluate, prepare
 
     options = _options(args)
+    directory: Path = args.output
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"cannot write into {directory}: it is not a directory")
+    names = ("input.json", "data.json")
+    if directory.is_dir():
+        check_targets([directory / name for name in names])
     evaluation = evaluate(prepare(options), options)
-    args.output.mkdir(parents=True, exist_ok=True)
-    for name, document in (("input.json", evaluation.input), ("data.json", evaluation.data)):
-        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        write_atomic(args.output / name, text)
+    texts = [
+        json_safe(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+        for document in (evaluation.input, evaluation.data)
+    ]
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        write_all([(directory / name, text) for name, text in zip(names, texts, strict=True)])
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
     err.write(f"knightwatch: wrote {args.output / 'input.json'} and {args.output / 'data.json'}\n")
     return EXIT_PASS
 
@@ -411,6 +467,8 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     period = check_period(args.period, partial=args.partial)
     check_as_of(period, args.as_of, partial=args.partial)
+    outputs = [args.output, *(p for p in (args.html, args.markdown) if p is not None)]
+    check_targets(outputs)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(_options(args), period=period)
@@ -425,10 +483,13 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ),
     }
     shown = dataclasses.replace(report, signature=signature)
-    for path, name in ((args.html, "html"), (args.markdown, "markdown")):
-        if path is not None:
-            write_atomic(path, RENDERERS[name].render(shown))
-    write_atomic(args.output, envelope)
+    # The signed report is renamed into place first: a readable copy never stands alone.
+    files = [(args.output, envelope)] + [
+        (path, RENDERERS[name].render(shown))
+        for path, name in ((args.html, "html"), (args.markdown, "markdown"))
+        if path is not None
+    ]
+    write_all(files)
     outcome = report.verdict_line.lower()
     if report.counts.get("deployments") == 0:
         outcome = f"no deployments in {period}, nothing judged; {outcome}"
@@ -476,7 +537,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             **_engine_options(args),
         )
         lines.append(f"replay: {replay(current, base)}")
-    out.write("".join(f"{line}\n" for line in lines))
+    out.write("".join(f"{visible(line)}\n" for line in lines))
     return EXIT_PASS
 
 
@@ -511,6 +572,32 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _shown(message: str) -> str:
+    """A message as printed: never a key (argparse repeats arguments it cannot place), and
+    the control characters of the evidence it quotes shown, not sent to the terminal."""
+    return "".join(visible(line) + "\n" for line in without_key_material(message).split("\n"))
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a run the way Ctrl-C does, so that every cleanup runs: staged
+    outputs are removed and a policy evaluation in a child process is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signals = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -533,9 +620,10 @@ def main(
         }
         if args.command not in handlers:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")
-        return handlers[args.command](args, out, err)
+        with recording_inputs(), _terminate_as_interrupt():
+            return handlers[args.command](args, out, err)
     except KnightwatchError as exc:
-        err.write(exc.render() + "\n")
+        err.write(_shown(exc.render()))
         return exc.exit_code
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
@@ -546,8 +634,10 @@ def main(
         import traceback
 
         err.write(
-            "knightwatch: internal error (a bug in knightwatch, not in your input): "
-            f"{type(exc).__name__}: {exc}\n"
+            _shown(
+                "knightwatch: internal error (a bug in knightwatch, not in your input): "
+                f"{type(exc).__name__}: {exc}"
+            )
         )
         if os.environ.get("KNIGHTWATCH_DEBUG"):
             traceback.print_exc(file=err)

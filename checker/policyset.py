@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from checker.engine.base import PolicyModule
 from checker.engine.metadata import RuleMeta, parse_annotations
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import FileDigest, sha256_hex
+from checker.evidence.files import read_text
 
 
 def builtin_policy_dir() -> Path:
@@ -48,34 +50,57 @@ def _check_namespace(name: str, source: str) -> None:
 
 
 def _display(path: Path, root: Path, label: str) -> str:
-    return f"{label}/{path.relative_to(root).as_posix()}"
+    return PurePosixPath(label, path.relative_to(root).as_posix()).as_posix()
+
+
+def _label(directory: Path, repository: Path | None) -> str:
+    """How a directory's files are named in reports: the shipped policies as ``policies``;
+    others relative to the repository, so that a report does not depend on where the
+    repository was checked out (a replay elsewhere finds the same names); without a
+    repository, as given."""
+    if directory.resolve() == builtin_policy_dir().resolve():
+        return "policies"
+    if repository is None:
+        return directory.as_posix().rstrip("/")
+    relative = os.path.relpath(directory.resolve(), repository.resolve())
+    return PurePosixPath(Path(relative).as_posix()).as_posix()
 
 
 def load_policy_set(
-    extra_dirs: list[Path] | None = None, *, include_builtin: bool = True
+    extra_dirs: list[Path] | None = None,
+    *,
+    include_builtin: bool = True,
+    repository: Path | None = None,
 ) -> PolicySet:
-    """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests."""
+    """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests. With a
+    ``repository``, files are named relative to it."""
     roots: list[tuple[Path, str, bool]] = []
     if include_builtin:
         roots.append((builtin_policy_dir(), "policies", True))
     for directory in extra_dirs or []:
         if not directory.is_dir():
             raise UsageError(f"policy directory not found: {directory}")
-        builtin = directory.resolve() == builtin_policy_dir().resolve()
-        label = "policies" if builtin else directory.as_posix().rstrip("/")
-        roots.append((directory, label, builtin))
+        shipped = directory.resolve() == builtin_policy_dir().resolve()
+        roots.append((directory, _label(directory, repository), shipped))
     modules: list[PolicyModule] = []
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
     seen: set[Path] = set()
+    names: dict[str, Path] = {}
     for root, label, shipped in roots:
         for path in sorted(root.rglob("*.rego")):
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())
-            data = path.read_bytes()
             name = _display(path, root, label)
+            if name in names:
+                raise PolicyError(
+                    f"{name}: two policy files would be recorded under this name ({names[name]} "
+                    f"and {path}); move one of them"
+                )
+            names[name] = path
+            data = read_text(path)
             try:
                 source = data.decode("utf-8")
             except UnicodeDecodeError:

@@ -3,12 +3,14 @@ and say which rules no test reached."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.engine import ENGINES
+from checker.engine import Limits, embedded_engine
 from checker.engine.base import UNDEFINED, PolicyModule
+from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError
 from checker.policyset import load_policy_set
 
@@ -73,31 +75,39 @@ def rule_definitions(module: PolicyModule) -> list[RuleDefinition]:
     return spans
 
 
-def run_policy_tests(directories: list[Path], *, engine: str = "regorus") -> TestRun:
-    """Load every module below ``directories`` and evaluate each test rule once."""
+def run_policy_tests(directories: list[Path], *, limits: Limits = DEFAULT_LIMITS) -> TestRun:
+    """Load every module below ``directories`` and evaluate each test rule once, on the
+    embedded engine under ``limits`` (a test that loops is stopped and reported as an
+    error)."""
     policies = load_policy_set(directories, include_builtin=False)
-    evaluator = ENGINES[engine]()
+    evaluator = embedded_engine(limits)
     evaluator.load([*policies.modules, *policies.tests])
     evaluator.set_data({})
     evaluator.set_input({})
     coverage_known = evaluator.enable_coverage()
-    results: list[TestResult] = []
+    tests: list[tuple[PolicyModule, str]] = []
     for module in policies.tests:
         package = _PACKAGE.search(module.source)
         if package is None:
             raise PolicyError(f"{module.name}: no package declaration")
-        for name in sorted(set(_TEST_RULE.findall(module.source))):
-            path = f"data.{package.group(1)}.{name}"
-            try:
-                value = evaluator.evaluate(path)
-            except PolicyError as exc:
-                results.append(TestResult(module.name, path, "error", exc.message))
-                continue
-            if value is True:
-                results.append(TestResult(module.name, path, "pass"))
-            else:
-                shown = "undefined" if value is UNDEFINED else repr(value)
-                results.append(TestResult(module.name, path, "fail", f"result {shown}"))
+        tests += [
+            (module, f"data.{package.group(1)}.{name}")
+            for name in sorted(set(_TEST_RULE.findall(module.source)))
+        ]
+    with contextlib.suppress(PolicyError):  # a test that fails to run: reported below
+        evaluator.prefetch([path for _, path in tests])
+    results: list[TestResult] = []
+    for module, path in tests:
+        try:
+            value = evaluator.evaluate(path)
+        except PolicyError as exc:
+            results.append(TestResult(module.name, path, "error", exc.message))
+            continue
+        if value is True:
+            results.append(TestResult(module.name, path, "pass"))
+        else:
+            shown = "undefined" if value is UNDEFINED else repr(value)
+            results.append(TestResult(module.name, path, "fail", f"result {shown}"))
     unexercised: list[RuleDefinition] = []
     if coverage_known:
         covered = evaluator.covered_lines()

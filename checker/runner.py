@@ -9,8 +9,9 @@ from typing import Any
 
 from checker import __version__
 from checker.config import load_config
-from checker.engine import Engine, EngineSettings, create_engine
+from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
+from checker.engine.isolated import DEFAULT_LIMITS
 from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, Scope, load_evidence
@@ -44,6 +45,10 @@ class CheckOptions:
     opa_url: str | None = None
     opa_timeout: float | None = None
     opa_ca: Path | None = None
+    policy_timeout: float | None = None
+    """Seconds one rule may take on the embedded engine (None: the default)."""
+    policy_memory: int | None = None
+    """MiB the embedded engine's evaluation may add (None: the default)."""
     period: str | None = None
     """``YYYY-MM``: judge the deployments that started in that month (UTC)."""
     candidate: str | None = None
@@ -143,7 +148,9 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
             raise UsageError(f"--candidate {options.candidate!r} does not resolve to a commit")
         add_candidate(evidence, revision, options.service, options.environment, as_of)
     with stage("engine load"):
-        policies = load_policy_set([*settings.policy_dirs, *options.policy_dirs])
+        policies = load_policy_set(
+            [*settings.policy_dirs, *options.policy_dirs], repository=history.root
+        )
     check_waivers(evidence, policies.rules)
     params = Parameters(
         protected_branch=config.protected_branch,
@@ -220,6 +227,10 @@ def engine_settings(options: CheckOptions, settings: Settings) -> EngineSettings
         opa_timeout=options.opa_timeout or config.opa.timeout_seconds,
         opa_ca=options.opa_ca or settings.opa_ca,
         token_env=config.opa.token_env,
+        limits=Limits(
+            seconds=options.policy_timeout or DEFAULT_LIMITS.seconds,
+            memory_mib=options.policy_memory or DEFAULT_LIMITS.memory_mib,
+        ),
     )
 
 

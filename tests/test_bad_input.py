@@ -442,6 +442,61 @@ CASES = [
         ["baseline 'nosuchref' does not resolve"],
     ),
     (
+        "yaml-nested-450-flow",
+        _extra("fleet.yaml", "services: " + "[" * 450 + "]" * 450 + "\n"),
+        ["fleet.yaml:1:", "nested more than 100 levels deep"],
+    ),
+    (
+        "yaml-nested-450-block",
+        _extra("fleet.yaml", "".join(f"{'  ' * n}k:\n" for n in range(450)) + "  " * 450 + "v\n"),
+        ["fleet.yaml:101:", "nested more than 100 levels deep"],
+    ),
+    (
+        "yaml-nested-450-with-an-anchor",
+        _extra("fleet.yaml", "a: &x 1\nb: " + "[" * 450 + "]" * 450 + "\n"),
+        ["fleet.yaml:", "nested too deeply"],
+    ),
+    (
+        "yaml-5000-digit-integer",
+        _deploys(GOOD + "  change_ticket: " + "7" * 5000 + "\n"),
+        ["deploys.yaml:9:", "a number of 5000 digits"],
+    ),
+    (
+        "yaml-5000-digit-integer-with-an-anchor",
+        _deploys(GOOD.replace("id: D1", "id: &d D1") + "  change_ticket: " + "7" * 5000 + "\n"),
+        ["deploys.yaml:1:", "5000 digits"],
+    ),
+    (
+        "config-5000-digit-integer",
+        _config("observation_grace_seconds: " + "9" * 5000 + "\n"),
+        ["knightwatch.yaml:1:", "a number of 5000 digits"],
+    ),
+    (
+        "config-nested-450",
+        _config("reference_exclude: " + "[" * 450 + "]" * 450 + "\n"),
+        ["knightwatch.yaml:1:", "nested more than 100 levels deep"],
+    ),
+    (
+        "jsonl-nested-5000",
+        _deploys(JSONL_GOOD + "\n" + '{"a": ' * 5000 + "1" + "}" * 5000 + "\n", "deploys.jsonl"),
+        ["deploys.jsonl:2:", "invalid JSON: nested too deeply"],
+    ),
+    (
+        "jsonl-5000-digit-integer",
+        _deploys(JSONL_GOOD[:-1] + ', "change_ticket": ' + "7" * 5000 + "}\n", "deploys.jsonl"),
+        ["deploys.jsonl:1:", "a number of 5000 digits"],
+    ),
+    (
+        "jsonl-nan",
+        _deploys(JSONL_GOOD[:-1] + ', "change_ticket": NaN}\n', "deploys.jsonl"),
+        ["deploys.jsonl:1:", "NaN is not a JSON number"],
+    ),
+    (
+        "jsonl-half-a-surrogate-pair",
+        _deploys(JSONL_GOOD.replace('"D1"', '"D1\\ud800"') + "\n", "deploys.jsonl"),
+        ["deploys.jsonl:1:", "half a surrogate pair"],
+    ),
+    (
         "not-utf8",
         lambda r, e: (e / "deploys.yaml").write_bytes(b"- id: \xff\n"),
         ["deploys.yaml:", "not UTF-8"],

@@ -6,6 +6,8 @@ import contextlib
 import io
 from pathlib import Path
 
+import pytest
+
 from tests.bench.__main__ import STAGES, main
 
 
@@ -22,6 +24,11 @@ def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: 
     assert rows["exit code"] == ["1", "1", "1"]
     assert any(line.startswith("floor: git log") for line in lines)
     assert sum(line.endswith(("  yes", "  no")) for line in lines) == 3
+    # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
+    table = lines[lines.index("large inventory: fleet.yaml of hosts as {name, tags} mappings") :]
+    assert table[1].split()[:3] == ["size", "(MB)", "hosts"]
+    sizes = [float(row.split()[0]) for row in table[2:4]]
+    assert sizes[0] == pytest.approx(0.5, rel=0.05) and sizes[1] == pytest.approx(2, rel=0.05)
     # The organisation is cached: a second run does not rebuild it.
     stamp = tmp_path / "small" / "size.json"
     before = stamp.stat().st_mtime_ns

@@ -291,3 +291,32 @@ def test_mutated_github_review_sample(
             tmp_path,
         )
     )
+
+
+HOSTILE_JSON = {
+    "nested-100000": "[" * 100_000 + "]" * 100_000,
+    "5000-digit-number": '[{"number": ' + "7" * 5000 + "}]",
+    "nan": '[{"number": NaN}]',
+    "duplicate-key": '[{"number": 1, "number": 2}]',
+    "half-a-surrogate-pair": '[{"title": "\\ud800"}]',
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())
+@pytest.mark.parametrize("tool", ["ansible", "github-reviews", "gerrit"])
+def test_json_python_cannot_take_is_refused_naming_the_file(
+    tool: str, content: str, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    scripted, _ = repo
+    path = tmp_path / "tool-output.json"
+    path.write_text(content)
+    argv: list[str | Path] = ["import", tool, path]
+    if tool == "ansible":
+        argv += ["--deployment-id", "D1", "--service", "smars", "--commit", "HEAD"]
+        argv += ["--deployer", "ops@knight.example"]
+    if tool == "github-reviews":
+        argv.append(tmp_path)
+    result = run_cli(*argv, "--repo", scripted.path, "--evidence", tmp_path)
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"knightwatch: error: {path}:"), result.err
+    assert "Traceback" not in result.err

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.engine.base import Engine, PolicyModule
+from checker.engine.isolated import DEFAULT_LIMITS, IsolatedEngine, Limits, can_isolate
 from checker.engine.regorus_engine import RegorusEngine
 from checker.errors import UsageError
 
@@ -25,12 +26,14 @@ class EngineSettings:
     opa_ca: Path | None = None
     token_env: str = TOKEN_ENV
     """The environment variable holding the bearer token; a token never sits in a file."""
+    limits: Limits = DEFAULT_LIMITS
+    """For the embedded engine: how long a rule may take and how much memory it may add."""
 
 
 def create_engine(settings: EngineSettings) -> Engine:
     """The engine the settings name, ready to load policies."""
     if settings.name == "regorus":
-        return RegorusEngine()
+        return embedded_engine(settings.limits)
     if settings.name != "opa":
         raise UsageError(f"unknown engine {settings.name!r}; choose regorus or opa")
     if not settings.opa_url:
@@ -49,12 +52,19 @@ def create_engine(settings: EngineSettings) -> Engine:
     )
 
 
+def embedded_engine(limits: Limits = DEFAULT_LIMITS) -> Engine:
+    """regorus, in a child process under ``limits`` where the platform can fork."""
+    return IsolatedEngine(RegorusEngine(), limits) if can_isolate() else RegorusEngine()
+
+
 __all__ = [
     "ENGINES",
     "ENGINE_NAMES",
     "Engine",
     "EngineSettings",
+    "Limits",
     "PolicyModule",
     "RegorusEngine",
     "create_engine",
+    "embedded_engine",
 ]

@@ -34,13 +34,18 @@ DEFAULT_TIMEOUT = 30.0
 POLICY_PREFIX = "knightwatch/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _RULE_PATH = re.compile(r"^data(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""Printable ASCII without spaces: what an HTTP header value can carry as a bearer token."""
 
 T = TypeVar("T")
 
 
 def policy_id(module: PolicyModule) -> str:
     """The id a module is uploaded under: ``knightwatch/`` and its file name."""
-    return POLICY_PREFIX + _UNSAFE.sub("_", module.name.lstrip("/"))
+    parts = [
+        part if part not in (".", "..") else "_" * len(part) for part in module.name.split("/")
+    ]
+    return POLICY_PREFIX + _UNSAFE.sub("_", "/".join(p for p in parts if p))
 
 
 class OpaServerEngine(Engine):
@@ -59,14 +64,28 @@ class OpaServerEngine(Engine):
         token_env: str = "KNIGHTWATCH_OPA_TOKEN",  # noqa: S107  (a variable name)
     ) -> None:
         parts = urlsplit(url)
+        if "@" in parts.netloc:
+            raise UsageError(
+                "--opa-url carries credentials (user:password@); they are not shown here and "
+                "never sent",
+                hint=f"put a bearer token in ${token_env} instead",
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(
                 f"--opa-url {url!r} is not an http:// or https:// URL",
                 hint="for example --opa-url https://opa.internal:8181",
             )
         if parts.path.strip("/") or parts.query:
+            shown = f"{parts.scheme}://{parts.netloc}{parts.path}"  # a query may hold a secret
             raise UsageError(
-                f"--opa-url {url!r} has a path; give the server's root (OPA serves /v1/ there)"
+                f"--opa-url {shown!r} has a path or a query; give the server's root (OPA "
+                "serves /v1/ there)"
+            )
+        if token is not None and not _TOKEN.fullmatch(token):
+            raise UsageError(
+                f"${token_env} does not hold a bearer token: it has spaces, line breaks or other "
+                "characters a token cannot have (its value is not shown)",
+                hint="a signing key or other secret never belongs in the token variable",
             )
         secure = parts.scheme == "https"
         if ca_file is not None and not secure:
@@ -77,6 +96,7 @@ class OpaServerEngine(Engine):
         self.url = f"{parts.scheme}://{host}:{parts.port or (443 if secure else 80)}"
         self._timeout = timeout
         self._token_env = token_env
+        self._token = token
         # ssl=True verifies against the system's CAs, a path against that bundle; plain http
         # has nothing to verify. opa-python-client puts the token in an Authorization header.
         self._client = OpaClient(
@@ -121,7 +141,7 @@ class OpaServerEngine(Engine):
                 except RegoParseError as exc:
                     failed.append((pid, exc))
             if len(failed) == len(pending):
-                raise self._rejected(*failed[0])
+                raise self._hidden(self._rejected(*failed[0]))
             pending = [pid for pid, _ in failed]
 
     def set_data(self, data: dict[str, Any]) -> None:
@@ -135,7 +155,7 @@ class OpaServerEngine(Engine):
                         f"writing data/{path}", self._client.update_or_create_data, value, path
                     )
                 except RegoParseError as exc:
-                    raise self._refused(f"writing data/{path}", exc) from None
+                    raise self._hidden(self._refused(f"writing data/{path}", exc)) from None
 
     def set_input(self, document: dict[str, Any]) -> None:
         """Keep the input for the next query; answers for the previous input are dropped."""
@@ -158,7 +178,8 @@ class OpaServerEngine(Engine):
         )
         results = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != 1 or not isinstance(results[0], dict):
-            raise EngineUnavailable(f"OPA at {self.url} answered the query with {answer!r:.200}")
+            shown = self._hide(repr(answer))[:200]
+            raise EngineUnavailable(f"OPA at {self.url} answered the query with {shown}")
         for index, path in enumerate(wanted):
             values = results[0].get(f"r{index}")
             if not isinstance(values, list):
@@ -192,7 +213,24 @@ class OpaServerEngine(Engine):
     # -- errors --------------------------------------------------------------------------
 
     def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call the client; every transport failure becomes a clear error naming the server."""
+        """Call the client; every failure becomes a clear error naming the server, and the
+        token never appears in it (a server or a proxy may echo the request's headers)."""
+        try:
+            return self._call_server(what, function, *args, **kwargs)
+        except KnightwatchError as exc:
+            raise self._hidden(exc) from None
+
+    def _hide(self, text: str) -> str:
+        """``text`` with the token, wherever it appears, replaced by a placeholder."""
+        return text.replace(self._token, "[token not shown]") if self._token else text
+
+    def _hidden(self, exc: KnightwatchError) -> KnightwatchError:
+        """The error with the token hidden in its message and hint."""
+        if not self._token or self._token not in exc.message + (exc.hint or ""):
+            return exc
+        return type(exc)(self._hide(exc.message), hint=self._hide(exc.hint) if exc.hint else None)
+
+    def _call_server(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return function(*args, **kwargs)
         except requests.exceptions.SSLError as exc:
@@ -247,7 +285,9 @@ class OpaServerEngine(Engine):
         except ValueError:
             body = {}
         message = body.get("message") if isinstance(body, dict) else None
-        text = message or (response.text[:200] if response is not None else "no response")
+        text = message or (
+            self._hide(response.text)[:200] if response is not None else "no response"
+        )
         if status in (401, 403):
             return self._unauthorized(what, text, status)
         if status == 500 and isinstance(body, dict) and body.get("code"):

@@ -33,6 +33,7 @@ from checker.evidence.models import (
     Review,
     Waiver,
 )
+from checker.evidence.yamlread import paused_collection
 
 Shape = Literal["list", "document"]
 
@@ -199,6 +200,13 @@ def load_evidence(
     ``scope`` keeps, of the list files, only the records it accepts (a gate needs only its
     service's); every file is still read whole, digested and parsed.
     """
+    with paused_collection():
+        return _load_evidence(directory, gate, scope, ignore, registry)
+
+
+def _load_evidence(
+    directory: Path, gate: bool, scope: Scope | None, ignore: Sequence[str], registry: str
+) -> Evidence:
     if gate and not directory.is_dir():
         return Evidence(directory=directory)
     if not directory.is_dir():

@@ -7,7 +7,6 @@ errors: a second ``approvals:`` silently replacing the first would weaken an aud
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -17,20 +16,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from checker.errors import InputError
+from checker.evidence import jsonread
 from checker.evidence.messages import describe_validation_error
+from checker.evidence.yamlread import LineDict as LineDict
+from checker.evidence.yamlread import NotPlain, build_plain
+from checker.writer import note_input
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-class LineDict(dict[str, Any]):
-    """A mapping that knows the line of each of its keys (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key_lines = {}
 
 
 # libyaml's parser where PyYAML was built with it (its wheels are): same nodes and marks,
@@ -62,7 +54,7 @@ def _mapping(node: yaml.MappingNode, build: Callable[[yaml.Node], Any]) -> LineD
                 problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
             )
         result[key] = build(value_node)
-        result.key_lines[key] = key_node.start_mark.line + 1
+        result.set_key_line(key, key_node.start_mark.line + 1)
     return result
 
 
@@ -72,17 +64,6 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
-            seen.add(key)
-    return result
 
 
 @dataclass(frozen=True)
@@ -96,9 +77,11 @@ class Located:
 def read_text(path: Path) -> bytes:
     """The file's bytes, or an input error naming it."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    note_input(path)
+    return data
 
 
 def _decode(data: bytes, path: PurePath) -> str:
@@ -108,9 +91,9 @@ def _decode(data: bytes, path: PurePath) -> str:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from exc
 
 
-def _compose(data: bytes, path: PurePath) -> tuple[_Loader, yaml.Node | None]:
-    """The YAML node tree, so that every record keeps the line it starts on."""
-    loader = _Loader(_decode(data, path))
+def _compose(text: str, path: PurePath) -> tuple[_Loader, yaml.Node | None]:
+    """The YAML node tree, for documents that are not plain (anchors, tags, merge keys)."""
+    loader = _Loader(text)
     try:
         return loader, loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -121,37 +104,29 @@ def _compose(data: bytes, path: PurePath) -> tuple[_Loader, yaml.Node | None]:
 
 def _construct(loader: _Loader, node: yaml.Node, path: PurePath) -> Any:
     try:
-        try:
-            return _plain(loader, node, set())
-        except _NotPlain:
-            return loader.construct_document(node)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, path) from exc
+    except RecursionError:
+        raise InputError(
+            "invalid YAML: nested too deeply", path=str(path), line=node.start_mark.line + 1
+        ) from None
+    except ValueError as exc:  # an integer longer than Python converts
+        raise InputError(
+            f"invalid YAML: {str(exc).split(';')[0]}",
+            path=str(path),
+            line=node.start_mark.line + 1,
+        ) from None
 
 
-class _NotPlain(Exception):
-    """The document uses anchors, merge keys or tags: build it the general way."""
-
-
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
-
-
-def _plain(loader: _Loader, node: yaml.Node, seen: set[int]) -> Any:
-    """What ``construct_document`` builds, built directly for plain documents (no anchors,
-    no merge keys, no explicit tags), which evidence and registries are: a registry read at
-    every version of its history is mostly strings, and this is twice as fast for them."""
-    if id(node) in seen:  # an alias: the general constructor shares the object
-        raise _NotPlain
-    seen.add(id(node))
-    if isinstance(node, yaml.ScalarNode):
-        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        return [_plain(loader, item, seen) for item in node.value]
-    if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
-        raise _NotPlain
-    if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
-        raise _NotPlain
-    return _mapping(node, lambda child: _plain(loader, child, seen))
+def _plain(text: str, path: PurePath, item_lines: list[int] | None = None) -> Any:
+    """A plain document built from the event stream (see ``yamlread``); NotPlain otherwise."""
+    try:
+        return build_plain(_Loader(text), str(path), item_lines=item_lines)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, path) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=str(path)) from exc
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, path: PurePath) -> InputError:
@@ -175,8 +150,12 @@ def is_blank(data: bytes, path: PurePath) -> bool:
 
 def parse_yaml(data: bytes, path: PurePath) -> Any:
     """One YAML document, with input errors naming file and line."""
-    loader, node = _compose(data, path)
-    return None if node is None else _construct(loader, node, path)
+    text = _decode(data, path)
+    try:
+        return _plain(text, path)
+    except NotPlain:
+        loader, node = _compose(text, path)
+        return None if node is None else _construct(loader, node, path)
 
 
 def parse_records(
@@ -191,26 +170,34 @@ def parse_records(
     if path.suffix == ".jsonl":
         records: list[Located] = []
         text = _decode(data, path)
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
+        for number, raw in enumerate(text.split("\n"), start=1):
             if not raw.strip():
                 continue
             try:
-                if keep is not None and not keep(json.loads(raw)):
+                if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS)):
                     continue
-                value = json.loads(raw, object_pairs_hook=_json_object)
+                value = jsonread.loads(raw)
             except ValueError as exc:
                 raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
             records.append(Located(value, number))
         return records
-    loader, node = _compose(data, path)
-    if node is None:
+    text = _decode(data, path)
+    lines: list[int] = []
+    try:
+        document = _plain(text, path, lines)
+        items = list(zip(document, lines, strict=True)) if isinstance(document, list) else None
+    except NotPlain:
+        loader, node = _compose(text, path)
+        document = None if node is None else node.value
+        items = None
+        if isinstance(node, yaml.SequenceNode):
+            items = [(_construct(loader, n, path), n.start_mark.line + 1) for n in node.value]
+    if document is None:
         return []
-    if not isinstance(node, yaml.SequenceNode):
+    if items is None:
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
-    records = [
-        Located(_construct(loader, item, path), item.start_mark.line + 1) for item in node.value
-    ]
-    return [r for r in records if keep is None or keep(r.value)]
+    return [Located(value, line) for value, line in items if keep is None or keep(value)]
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
@@ -220,8 +207,8 @@ def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:
     for part in loc:
         if isinstance(current, LineDict):
             line = current.line or line
-            if isinstance(part, str) and part in current.key_lines:
-                line = current.key_lines[part]
+            if isinstance(part, str) and part in current:
+                line = current.key_line(part)
         if isinstance(current, Mapping) and part in current:
             current = current[part]
             continue

@@ -92,7 +92,7 @@ class GitContent:
 
 def _versions(record: bytes) -> list[FileVersion]:
     """The versions one ``git log --raw`` record (a commit and its changes) shows."""
-    lines = record.decode("utf-8", errors="surrogateescape").strip("\n").splitlines()
+    lines = record.decode("utf-8", errors="backslashreplace").strip("\n").splitlines()
     if not lines:
         return []
     commit = lines[0].strip()
@@ -207,7 +207,7 @@ _TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
 def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:
     """A raw tree object's entries: (name, object id, is a tree)."""
     return [
-        (name.decode("utf-8", errors="surrogateescape"), sha.hex(), mode == b"40000")
+        (name.decode("utf-8", errors="backslashreplace"), sha.hex(), mode == b"40000")
         for mode, name, sha in _TREE_ENTRY.findall(data)
         if mode not in _SKIP_MODES
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from checker.errors import InputError
+from checker.evidence import jsonread
 from checker.evidence.files import read_text
 from checker.importers.common import dig, expect, read_documents
 
@@ -292,7 +293,7 @@ def _from_job_events(directory: Path) -> PlaybookRun:
     notes = []
     for index, file in enumerate(files):
         try:
-            event = json.loads(read_text(file).decode("utf-8"))
+            event = jsonread.loads(read_text(file).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if index == len(files) - 1:
                 notes.append(
@@ -302,6 +303,8 @@ def _from_job_events(directory: Path) -> PlaybookRun:
             raise InputError(
                 f"not a JSON job event ({exc}); expected {RUNNER}", path=str(file)
             ) from None
+        except ValueError as exc:
+            raise InputError(f"not a JSON job event ({exc})", path=str(file)) from None
         expect(
             isinstance(event, dict) and isinstance(event.get("event"), str),
             file,

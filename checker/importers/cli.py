@@ -16,6 +16,7 @@ from checker.evidence.models import DeployApproval, Identities
 from checker.importers import forge_cli
 from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
 from checker.importers.forge_deploys import Deployments
+from checker.report.escape import visible
 from checker.runner import DEFAULT_EVIDENCE
 
 
@@ -218,7 +219,7 @@ def _name_unmapped(err: TextIO, logins: Logins) -> None:
     if unmapped:
         err.write(
             "knightwatch: these logins have no address in identities.yaml and are recorded "
-            f"as they are: {', '.join(unmapped)}\n"
+            f"as they are, naming nobody until it maps them: {visible(', '.join(unmapped))}\n"
         )
 
 

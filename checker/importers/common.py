@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel
 
 from checker.errors import InputError, UsageError
+from checker.evidence import jsonread
 from checker.evidence.bundle import KIND_BY_NAME, TRACE, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
@@ -74,7 +75,6 @@ def read_json(path: Path, what: str) -> Any:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
     if text.startswith(")]}'"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
-    decoder = json.JSONDecoder()
     values: list[Any] = []
     position = 0
     while True:
@@ -83,10 +83,15 @@ def read_json(path: Path, what: str) -> Any:
         if position == len(text):
             break
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = jsonread.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not JSON ({exc.msg}); expected {what}", path=str(path), line=exc.lineno
+            ) from None
+        except ValueError as exc:
+            line = text.count("\n", 0, position) + 1
+            raise InputError(
+                f"not JSON ({exc}); expected {what}", path=str(path), line=line
             ) from None
         values.append(value)
     if not values:
@@ -117,7 +122,6 @@ def read_documents(path: Path, what: str) -> Documents:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
-    decoder = json.JSONDecoder()
     values: list[tuple[Any, int]] = []
     position, line = 0, 1
     while True:
@@ -133,12 +137,16 @@ def read_documents(path: Path, what: str) -> Documents:
         if position == len(text):
             break
         try:
-            value, end = decoder.raw_decode(text, position)
+            value, end = jsonread.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             if values and "\n" not in text[position:].rstrip("\n"):
                 return Documents(values, line)
             raise InputError(
                 f"not JSON ({exc.msg}); expected {what}", path=str(path), line=exc.lineno
+            ) from None
+        except ValueError as exc:
+            raise InputError(
+                f"not JSON ({exc}); expected {what}", path=str(path), line=line
             ) from None
         values.append((value, line))
         line += text.count("\n", position, end)
@@ -247,7 +255,7 @@ def append_records(
     if replaced:
         _keep_superseded(directory, kind_name, key, list(replaced.values()))
     if fresh or replaced:
-        write_atomic(path, text)
+        write_atomic(path, text, replacing_input=True)
     updated = sorted(str(new[key]) for _, new in replaced.values())
     return Appended(path, added, already, updated)
 
@@ -305,7 +313,7 @@ def _keep_superseded(
         changed = sorted(f for f in set(old) | set(new) if old.get(f) != new.get(f))
         entry = {"kind": kind_name, "id": str(new[key]), "changed": changed, "was": old}
         lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-    write_atomic(path, old_text + "".join(lines))
+    write_atomic(path, old_text + "".join(lines), replacing_input=True)
 
 
 def _appended(text: str, path: Path, records: list[dict[str, Any]], kind: Kind) -> str:

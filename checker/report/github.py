@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from checker.report.escape import visible
 from checker.report.model import Report, severity_rank
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Line breaks first, as the runner decodes them; then every other control character
+    # (an ANSI sequence would colour the log) shown as an escape.
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text)
 
 
 def _property(text: str) -> str:

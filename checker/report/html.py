@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
+import html
 
+from checker.report.escape import visible
 from checker.report.model import SEVERITIES, Finding, Report, severity_rank
 
 STYLE = """
@@ -26,6 +27,11 @@ font-size:12px;font-weight:600;color:#fff}
 @media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}
 tr{break-inside:avoid}.verdict,.sev{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+
+
+def escape(text: str) -> str:
+    """Markup escaped, and control characters shown rather than left in the page."""
+    return html.escape(visible(text))
 
 
 def _sev(severity: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from checker.report.escape import json_safe
 from checker.report.model import Report
 
 
@@ -15,4 +16,5 @@ class JsonRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """The report as canonical, indented JSON with a final newline."""
-        return json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        text = json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        return json_safe(text) + "\n"

@@ -1,9 +1,13 @@
-"""JUnit XML: one test case per rule and subject, so CI test views list what failed."""
+"""JUnit XML: one test case per rule and subject, so CI test views list what failed.
+
+XML 1.0 cannot hold most control characters at all: every value from evidence or policies
+is passed through ``escape.visible`` first, so the document stays well-formed."""
 
 from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from checker.report.escape import visible
 from checker.report.model import Report, severity_rank
 
 
@@ -24,27 +28,29 @@ class JunitRenderer:
         totals = {"tests": 0, "failures": 0, "skipped": 0}
         floor = severity_rank(report.fail_on)
         for rule in sorted(report.rules, key=lambda r: r.id):
-            suite = ET.SubElement(suites, "testsuite", name=rule.id)
+            suite = ET.SubElement(suites, "testsuite", name=visible(rule.id))
             counts = {"tests": 0, "failures": 0, "skipped": 0}
             findings = sorted(
                 (f for f in report.findings if f.rule == rule.id), key=lambda f: f.subject
             )
             if not rule.evaluated:
-                case = ET.SubElement(suite, "testcase", classname=rule.id, name="not evaluated")
+                case = ET.SubElement(
+                    suite, "testcase", classname=visible(rule.id), name="not evaluated"
+                )
                 counts["tests"] += 1
                 if report.require_all and not rule.not_asked:
                     ET.SubElement(
                         case,
                         "failure",
-                        message=f"not evaluated, and --require-all is set: {rule.reason}",
+                        message=visible(f"not evaluated, and --require-all is set: {rule.reason}"),
                         type="incomplete",
                     )
                     counts["failures"] += 1
                 else:
-                    ET.SubElement(case, "skipped", message=f"not evaluated: {rule.reason}")
+                    ET.SubElement(case, "skipped", message=visible(f"not evaluated: {rule.reason}"))
                     counts["skipped"] += 1
             elif not findings:
-                ET.SubElement(suite, "testcase", classname=rule.id, name="no findings")
+                ET.SubElement(suite, "testcase", classname=visible(rule.id), name="no findings")
                 counts["tests"] += 1
             if rule.partial and report.require_all:
                 case = ET.SubElement(
@@ -53,14 +59,17 @@ class JunitRenderer:
                 ET.SubElement(
                     case,
                     "failure",
-                    message=f"judged on part of its evidence, and --require-all is set: "
-                    f"{rule.reason}",
+                    message=visible(
+                        f"judged on part of its evidence, and --require-all is set: {rule.reason}"
+                    ),
                     type="incomplete",
                 )
                 counts["tests"] += 1
                 counts["failures"] += 1
             for finding in findings:
-                case = ET.SubElement(suite, "testcase", classname=rule.id, name=finding.subject)
+                case = ET.SubElement(
+                    suite, "testcase", classname=visible(rule.id), name=visible(finding.subject)
+                )
                 counts["tests"] += 1
                 if finding.waived:
                     ET.SubElement(case, "skipped", message="waived")
@@ -70,13 +79,15 @@ class JunitRenderer:
                         case,
                         "skipped",
                         message=f"{finding.severity}, below fail-on {report.fail_on}",
-                    ).text = finding.message
+                    ).text = visible(finding.message)
                     counts["skipped"] += 1
                 else:
                     failure = ET.SubElement(
-                        case, "failure", message=finding.message, type=finding.severity
+                        case, "failure", message=visible(finding.message), type=finding.severity
                     )
-                    failure.text = f"{rule.title}\ncontrols: {'; '.join(finding.controls)}"
+                    failure.text = (
+                        f"{visible(rule.title)}\ncontrols: {visible('; '.join(finding.controls))}"
+                    )
                     counts["failures"] += 1
             for key, value in counts.items():
                 suite.set(key, str(value))

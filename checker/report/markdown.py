@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from checker.report.escape import visible
 from checker.report.model import SEVERITIES, Report, severity_rank
 
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
 
 def cell(text: str) -> str:
-    """Text safe inside a table cell: pipes, newlines and markup characters escaped."""
-    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a table cell: pipes, markup and control characters escaped."""
+    out = visible(text).replace("\\", "\\\\").replace("|", "\\|")
     for char in "`*_[]<>#":
         out = out.replace(char, "\\" + char)
     return out

@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from checker.report.escape import json_safe
 from checker.report.model import Finding, Report, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -79,7 +80,7 @@ class SarifRenderer:
                 }
             ],
         }
-        return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
     def _result(self, finding: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]:
         uri = finding.location or report.evidence_location or FALLBACK_LOCATION

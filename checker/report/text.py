@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from checker.report.escape import visible as v
 from checker.report.model import SEVERITIES, Report, severity_rank
 
 _COLORS = {
@@ -26,7 +27,8 @@ class TextRenderer:
     media_type = "text/plain"
 
     def render(self, report: Report, *, color: bool = False) -> str:
-        """A readable report."""
+        """A readable report; every value from evidence or policies is shown, never obeyed
+        (see ``escape``)."""
 
         def paint(style: str, text: str) -> str:
             return f"{_COLORS[style]}{text}{_RESET}" if color else text
@@ -34,15 +36,17 @@ class TextRenderer:
         lines: list[str] = []
         summary = report.summary()
         lines.append(
-            f"knightwatch {report.tool_version} · repository HEAD {report.head[:12]} · "
+            f"knightwatch {report.tool_version} · repository HEAD {v(report.head[:12])} · "
             f"{summary.get('deployments', 0)} deployments · "
-            f"{summary.get('commits_shipped', 0)} commits shipped · as of {report.as_of}"
+            f"{summary.get('commits_shipped', 0)} commits shipped · as of {v(report.as_of)}"
         )
         if report.gate:
             gate = report.gate
             lines.append(
-                f"{gate['stage']} gate: {gate['candidate']} ({gate['commit'][:12]}) to "
-                f"{gate['service']} in {gate['environment']}"
+                v(
+                    f"{gate['stage']} gate: {gate['candidate']} ({gate['commit'][:12]}) to "
+                    f"{gate['service']} in {gate['environment']}"
+                )
             )
         if report.headline:
             lines.append(report.headline)
@@ -59,22 +63,22 @@ class TextRenderer:
             label = f"{finding.severity.upper():<8}"
             waived = " (waived)" if finding.waived else ""
             lines.append(
-                f"{paint(finding.severity, label)} {finding.rule}  {finding.subject}{waived}"
+                f"{paint(finding.severity, label)} {v(finding.rule)}  {v(finding.subject)}{waived}"
             )
-            wrapped = textwrap.wrap(finding.message, width=88)
+            wrapped = textwrap.wrap(v(finding.message), width=88)
             lines.extend(f"         {line}" for line in wrapped)
-            lines.append(paint("dim", f"         controls: {', '.join(finding.controls)}"))
+            lines.append(paint("dim", f"         controls: {v(', '.join(finding.controls))}"))
             lines.append("")
         not_evaluated = [r for r in report.rules if not r.evaluated]
         if not_evaluated:
             lines.append("Not evaluated (these rules were not judged, so they did not pass):")
             for rule in not_evaluated:
-                lines.append(f"  {rule.id:<11} {rule.reason}")
+                lines.append(f"  {v(rule.id):<11} {v(rule.reason or '')}")
             lines.append("")
         partial = [r for r in report.rules if r.evaluated and r.reason]
         if partial:
             lines.append("Judged on part of their evidence:")
-            lines.extend(f"  {rule.id:<11} {rule.reason}" for rule in partial)
+            lines.extend(f"  {v(rule.id):<11} {v(rule.reason or '')}" for rule in partial)
             lines.append("")
         counts = summary["by_severity"]
         parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
@@ -83,6 +87,6 @@ class TextRenderer:
         lines.append(
             f"{paint(report.verdict, report.verdict_line)}: {totals}; "
             f"{evaluated} of {len(report.rules)} rules evaluated; "
-            f"fail on {report.fail_on} and above"
+            f"fail on {v(report.fail_on)} and above"
         )
         return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from checker import __version__
 from checker.errors import InputError, UsageError, VerificationError
+from checker.evidence import jsonread
 from checker.evidence.files import read_text
 from checker.report.model import Report
 from checker.signing import dsse
@@ -170,8 +171,8 @@ def sign_report(report: Report, key: Ed25519PrivateKey, previous: Signed | None)
 
 def _statement(payload: bytes, source: str) -> dict[str, Any]:
     try:
-        statement = json.loads(payload)
-    except ValueError as exc:
+        statement = jsonread.loads(payload.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(
             f"malformed attestation: payload is not JSON ({exc})", path=source
         ) from exc

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from checker.errors import InputError, VerificationError
+from checker.evidence import jsonread
 from checker.signing.keys import key_id
 
 IN_TOTO = "application/vnd.in-toto+json"
@@ -58,22 +58,45 @@ def _b64(text: object, what: str, source: str) -> bytes:
         raise InputError(f"malformed envelope: {what} is not valid base64", path=source) from exc
 
 
+ENVELOPE_FIELDS = frozenset({"payloadType", "payload", "signatures"})
+SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
+
+
 def open_envelope(data: bytes, source: str) -> Opened:
-    """Parse an envelope's structure (no signature check yet)."""
+    """Parse an envelope's structure (no signature check yet). Exactly DSSE's fields, each
+    once: a second ``payload`` must not be the one verified while a reader sees the first."""
     try:
-        envelope = json.loads(data)
+        envelope = jsonread.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"malformed envelope: not JSON ({exc})", path=source) from exc
     if not isinstance(envelope, dict) or not isinstance(envelope.get("signatures"), list):
         raise InputError("malformed envelope: expected a DSSE envelope object", path=source)
+    _only(envelope, ENVELOPE_FIELDS, "the envelope", source)
     payload_type = envelope.get("payloadType")
     if not isinstance(payload_type, str):
         raise InputError("malformed envelope: payloadType missing", path=source)
     payload = _b64(envelope.get("payload"), "payload", source)
-    signatures = [s for s in envelope["signatures"] if isinstance(s, dict)]
+    signatures = envelope["signatures"]
     if not signatures:
         raise InputError("malformed envelope: no signatures", path=source)
+    for index, signature in enumerate(signatures):
+        if not isinstance(signature, dict):
+            raise InputError(
+                f"malformed envelope: signature #{index + 1} is not an object", path=source
+            )
+        _only(signature, SIGNATURE_FIELDS, f"signature #{index + 1}", source)
     return Opened(payload_type, payload, signatures)
+
+
+def _only(fields: dict[str, Any], allowed: frozenset[str], what: str, source: str) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InputError(
+            f"malformed envelope: {what} has unknown field {unknown[0]!r} (DSSE has "
+            + ", ".join(sorted(allowed))
+            + ")",
+            path=source,
+        )
 
 
 def verify(opened: Opened, public: Ed25519PublicKey, source: str) -> str:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from checker.errors import InputError, UsageError
+from checker.writer import note_input
 
 ENV_KEY = "KNIGHTWATCH_SIGNING_KEY"
 """Holds the private key's PEM text when ``--key`` is not given (a CI secret)."""
@@ -27,7 +28,7 @@ def generate(prefix: Path) -> tuple[Path, Path]:
     private_path = prefix.with_name(prefix.name + ".key")
     public_path = prefix.with_name(prefix.name + ".pub")
     for path in (private_path, public_path):
-        if path.exists():
+        if path.exists() or path.is_symlink():
             raise UsageError(f"{path} already exists; keys are never overwritten")
     if not private_path.parent.is_dir():
         raise UsageError(f"directory {private_path.parent} does not exist")
@@ -41,10 +42,13 @@ def generate(prefix: Path) -> tuple[Path, Path]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     # Created 0600 from the first byte: the secret is never readable by others, even briefly.
+    # O_EXCL: a file that appeared meanwhile, or a symbolic link, is never written through.
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_pem)
-    public_path.write_bytes(public_pem)
+    fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(public_pem)
     return private_path, public_path
 
 
@@ -59,11 +63,19 @@ def load_private(spec: str | None) -> Ed25519PrivateKey:
             )
         data, source = text.encode(), f"${name}"
     else:
+        if _looks_like_key_material(spec):
+            raise UsageError(
+                "--key takes the path of a key file or env:NAME, and the value given looks "
+                "like key material itself (it is not shown)",
+                hint=f"pass --key signing.key, or put the PEM text in ${ENV_KEY} and leave "
+                "out --key",
+            )
         path = Path(spec)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read signing key: {exc.strerror}", path=spec) from exc
+        note_input(path)
         source = spec
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -76,8 +88,19 @@ def load_private(spec: str | None) -> Ed25519PrivateKey:
     return key
 
 
+def _looks_like_key_material(spec: str) -> bool:
+    """PEM armour or a line break: no file name looks like that, and an error message must
+    never repeat a secret pasted where a path belongs."""
+    return "-----" in spec or "\n" in spec or "\r" in spec
+
+
 def load_public(path: Path) -> Ed25519PublicKey:
     """A public key from its PEM file."""
+    if _looks_like_key_material(str(path)):
+        raise UsageError(
+            "--key takes the path of a public key file, and the value given looks like key "
+            "material itself (it is not shown)"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.bench import inventory
 from tests.bench.generate import Size, generate
 
 SMALL = Size(commits=3_000, deployments=400, hosts_per_service=10, flags=60, registry_every=100)
@@ -36,6 +37,8 @@ AS_OF = "2026-11-01"
 GATE_TARGET = 1.5
 AUDIT_FACTOR = 3
 MEMORY_TARGET_MIB = 1024
+INVENTORY_MB = 100.0
+SMALL_INVENTORY_MB = 2.0
 
 
 @dataclass
@@ -84,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path(".bench"), help="the cache")
     parser.add_argument("--repeat", type=int, default=1, help="runs per command; best is shown")
     parser.add_argument("--small", action="store_true", help="a small organisation (smoke)")
+    parser.add_argument(
+        "--inventory-mb",
+        type=float,
+        help=f"size of the large fleet.yaml (default {INVENTORY_MB:g}; {SMALL_INVENTORY_MB:g} "
+        "with --small); a quarter of it is read too, to show the growth is linear",
+    )
     args = parser.parse_args(argv)
     size = SMALL if args.small else Size()
 
@@ -153,7 +162,34 @@ def main(argv: list[str] | None = None) -> int:
     for label, measured, limit, unit in targets:
         verdict = "yes" if measured <= limit else "no"
         print(f"{label:<34}{measured:>8.2f} {unit:<3}{limit:>8.2f} {unit:<3}  {verdict}")
+    megabytes = args.inventory_mb or (SMALL_INVENTORY_MB if args.small else INVENTORY_MB)
+    _inventory(args.dir.resolve(), megabytes, args.repeat)
     return 0
+
+
+def _inventory(cache: Path, megabytes: float, repeat: int) -> None:
+    """``check`` on a one-deployment case whose fleet.yaml is large: reading it is the work."""
+    print()
+    print("large inventory: fleet.yaml of hosts as {name, tags} mappings")
+    print(
+        f"{'size (MB)':>10}{'hosts':>12}{'evidence load':>15}{'total':>9}{'peak MiB':>10}"
+        f"{'s/MB':>7}{'MiB/MB':>8}"
+    )
+    with tempfile.TemporaryDirectory() as temp:
+        for size in (megabytes / 4, megabytes):
+            root, hosts = inventory.generate(cache / f"inventory-{size:g}mb", size)
+            actual = (root / "evidence" / "fleet.yaml").stat().st_size / 1e6
+            run = _run(
+                ["check", "--repo", str(root / "repo"), "--evidence", str(root / "evidence"),
+                 "--as-of", AS_OF, "--format", "json", "-o", str(Path(temp) / "inv.json")],
+                repeat,
+                Path(temp),
+            )  # fmt: skip
+            load = run.stages.get("evidence load", 0.0)
+            print(
+                f"{actual:>10.1f}{hosts:>12,}{load:>13.2f} s{run.wall:>7.2f} s{run.peak_mib:>10.0f}"
+                f"{run.wall / actual:>7.2f}{run.peak_mib / actual:>8.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from checker.errors import InputError
-from checker.evidence.files import LineDict, parse_yaml
+from checker.evidence.files import LineDict, parse_records, parse_yaml
 
 PLAIN = """\
 flags:
@@ -45,7 +45,7 @@ def test_plain_documents_load_as_pyyaml_loads_them_with_lines() -> None:
     assert loaded == _general(PLAIN)
     assert isinstance(loaded, LineDict)
     first = loaded["flags"][0]
-    assert first.line == 2 and first.key_lines["status"] == 4 and first.key_lines["tags"] == 10
+    assert first.line == 2 and first.key_line("status") == 4 and first.key_line("tags") == 10
     assert loaded["flags"][1].line == 11
     assert isinstance(first["owner"], int) and first["enabled"] is True and first["note"] is None
 
@@ -66,3 +66,61 @@ def test_documents_that_are_not_plain_load_the_general_way(text: str) -> None:
 def test_a_duplicate_key_is_refused_at_its_line() -> None:
     with pytest.raises(InputError, match=r"x.yaml:3: invalid YAML: duplicate key 'name'"):
         parse_yaml(b"flags:\n  - name: a\n    name: b\n", PurePosixPath("x.yaml"))
+
+
+MORE_PLAIN = [
+    "",
+    "---\n",
+    "--- ~\n",
+    "a: |\n  two\n  lines\nb: >-\n  folded\n  text\n",
+    "1: one\nfalse: no\n~: nothing\n3.5: float key\n",
+    "- [1, [2, [3, {a: b}]]]\n- {}\n- []\n- ''\n",
+    "unicode: \"caf\\u00e9 \\U0001F600\"\nquoted: 'it''s'\nplain: it's\n",
+    "n: [0o17, 0x1F, 1_000, -3, +4, .5, -.inf, .nan, 1e3]\n",
+    "empty:\nlist:\n  -\n  - x\n",
+]
+
+
+@pytest.mark.parametrize("text", MORE_PLAIN)
+def test_every_plain_construct_loads_as_pyyaml_loads_it(text: str) -> None:
+    loaded = parse_yaml(text.encode(), PurePosixPath("x.yaml"))
+    expected = yaml.load(text, Loader=type(_loader()))  # noqa: S506  (a SafeLoader subclass)
+    if isinstance(expected, dict):
+        expected = {str(k): v for k, v in expected.items()}
+    assert repr(loaded) == repr(expected)  # repr: nan is not equal to itself
+
+
+def _loader() -> yaml.SafeLoader:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(t, r) for t, r in resolvers if t != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader("")
+
+
+def test_two_documents_are_refused() -> None:
+    with pytest.raises(InputError, match=r"x.yaml:2: invalid YAML: but found another document"):
+        parse_yaml(b"a: 1\n---\nb: 2\n", PurePosixPath("x.yaml"))
+
+
+def test_records_keep_the_line_each_starts_on() -> None:
+    text = b"# head\n- id: a\n  x: 1\n-\n  id: b\n- plain\n- [1, 2]\n"
+    records = parse_records(text, PurePosixPath("r.yaml"))
+    assert [
+        (r.value if not isinstance(r.value, dict) else r.value["id"], r.line) for r in records
+    ] == [
+        ("a", 2),
+        ("b", 5),
+        ("plain", 6),
+        ([1, 2], 7),
+    ]
+
+
+def test_json_lines_split_at_line_feeds_only() -> None:
+    """U+2028 and U+0085 may stand unescaped inside a JSON string: they do not end a line."""
+    text = '{"id": "a\u2028b\u0085c"}\r\n\n{"id": "d"}\n'.encode()
+    records = parse_records(text, PurePosixPath("r.jsonl"))
+    assert [(r.value["id"], r.line) for r in records] == [("a\u2028b\u0085c", 1), ("d", 3)]

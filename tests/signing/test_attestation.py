@@ -215,6 +215,67 @@ def test_a_malformed_envelope_is_exit_2(setup: Setup, tmp_path: Path, content: b
     assert "Traceback" not in result.err
 
 
+def test_a_second_payload_key_is_refused_not_verified(setup: Setup, tmp_path: Path) -> None:
+    """A reader that takes the first ``payload`` sees a forged pass; the verifier, taking the
+    last, would confirm the genuine signature: the envelope must be refused instead."""
+    forged = statement(setup.dir / "jul.json")
+    report = forged["predicate"]["report"]  # type: ignore[index]
+    report["verdict"], report["findings"] = "pass", []
+    genuine = str(envelope(setup.dir / "jul.json")["payload"])
+    forged_b64 = base64.b64encode(json.dumps(forged).encode()).decode()
+    text = (setup.dir / "jul.json").read_text()
+    two = text.replace('"payload": ', f'"payload": "{forged_b64}",\n  "payload": ', 1)
+    assert two.count('"payload"') == 2 and genuine in two
+    path = tmp_path / "two-payloads.json"
+    path.write_text(two)
+    result = run_cli("verify", path, "--key", setup.pub)
+    assert result.code == 2, result.out
+    assert "malformed envelope" in result.err and "duplicate key 'payload'" in result.err
+    assert "signature: valid" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda env: {**env, "payloadtype": "x"}, "unknown field 'payloadtype'"),
+        (
+            lambda env: {**env, "signatures": [{**env["signatures"][0], "cert": "x"}]},
+            "signature #1 has unknown field 'cert'",
+        ),
+        (lambda env: {**env, "signatures": [*env["signatures"], "sig"]}, "not an object"),
+    ],
+    ids=["envelope-field", "signature-field", "signature-not-object"],
+)
+def test_fields_dsse_does_not_have_are_refused(
+    setup: Setup, tmp_path: Path, change: object, needle: str
+) -> None:
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(change(envelope(setup.dir / "jul.json"))))  # type: ignore[operator]
+    result = run_cli("verify", path, "--key", setup.pub)
+    assert result.code == 2, result.out
+    assert needle in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"payloadType": "x", "payload": "", "signatures": [], "n": ' + b"9" * 5000 + b"}",
+        b'{"payloadType": "x", "payload": "", "signatures": [], "n": NaN}',
+    ],
+    ids=["nested-100000", "5000-digits", "nan"],
+)
+def test_json_python_cannot_take_is_a_malformed_envelope(
+    setup: Setup, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "odd.json"
+    path.write_bytes(content)
+    result = run_cli("verify", path, "--key", setup.pub)
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"knightwatch: error: {path}: malformed envelope")
+    assert "Traceback" not in result.err
+
+
 def test_same_inputs_give_the_same_signed_bytes(setup: Setup, tmp_path: Path) -> None:
     again = run_cli(
         "audit",

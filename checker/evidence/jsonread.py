@@ -1,0 +1,97 @@
+"""Strict JSON for every file knightwatch reads: what Python's parser lets through, or fails
+on with an exception that is not a ``ValueError``, is a ``ValueError`` here with one clear
+sentence.
+
+- a key given twice in one object (a second ``payload`` or ``approvals`` must not silently
+  replace the first);
+- ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON and no report could carry;
+- an integer too long to convert (Python's int-string limit), named by its length;
+- nesting deeper than Python's recursion allows (a ``RecursionError`` otherwise);
+- a ``\\uD800``-style escape that is half a surrogate pair: no UTF-8 file can hold it, so a
+  report repeating it could not be written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members as a dict; a key given twice is an error."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits is longer than any field takes")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+STRICT = json.JSONDecoder(
+    object_pairs_hook=unique_keys, parse_int=_integer, parse_constant=_constant
+)
+LENIENT_KEYS = json.JSONDecoder(parse_int=_integer, parse_constant=_constant)
+"""The same, but a duplicate key keeps the last value: for records only looked at, not used."""
+
+
+def loads(text: str, decoder: json.JSONDecoder = STRICT) -> Any:
+    """One JSON document, surrounded by nothing but whitespace."""
+    value, end = raw_decode(text, _skip_space(text, 0), decoder)
+    end = _skip_space(text, end)
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _skip_space(text: str, position: int) -> int:
+    match = _SPACE.match(text, position)
+    return match.end() if match else position
+
+
+def raw_decode(text: str, position: int, decoder: json.JSONDecoder = STRICT) -> tuple[Any, int]:
+    """The JSON value starting at ``position``, and where it ends."""
+    try:
+        value, end = decoder.raw_decode(text, position)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if text.find("\\u", position, end) != -1:
+        _check_unicode(value)
+    return value, end
+
+
+def _check_unicode(value: Any) -> None:
+    """Refuse a string holding half a surrogate pair, anywhere in ``value``."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{item[:40]!r} holds half a surrogate pair (an escape like \\ud800 alone), "
+                    "which is not text"
+                ) from None
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)

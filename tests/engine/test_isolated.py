@@ -1,0 +1,224 @@
+"""The embedded engine in a child process: a policy that loops or hoards memory is stopped
+with a clear message and no verdict, a crash of the engine takes only the child, and the
+answers are the in-process engine's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.engine import Limits, RegorusEngine, embedded_engine
+from checker.engine.base import UNDEFINED, PolicyModule
+from checker.engine.isolated import IsolatedEngine, can_isolate
+from checker.errors import InternalError, PolicyError
+from checker.policyset import load_policy_set
+from tests.conftest import DEV, deployment, run_cli, write_yaml
+
+pytestmark = pytest.mark.skipif(not can_isolate(), reason="no fork on this platform")
+ROOT = Path(__file__).resolve().parents[2]
+
+HEADER = """package {package}
+
+import rego.v1
+
+# METADATA
+# title: {title}
+# description: A user's rule.
+# custom:
+#   id: {rule_id}
+#   severity: high
+#   controls: ["none"]
+#   message: "{{subject}}"
+"""
+LOOP = HEADER.format(package="user.loop", title="Loops", rule_id="LOOP-001") + (
+    # 10^10 iterations over two small arrays: hours of work in a few bytes of memory
+    'spin contains "x" if {\n\tsome a in numbers.range(1, 100000)\n'
+    "\tsome b in numbers.range(1, 100000)\n\ta + b < 0\n}\n"
+)
+HOG = HEADER.format(package="user.hog", title="Hoards memory", rule_id="HOG-001") + (
+    'hog contains "x" if {\n\tbig := [x | some x in numbers.range(1, 500000000)]\n'
+    "\tcount(big) < 0\n}\n"
+)
+
+
+def _policy(directory: Path, name: str, source: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(source)
+    return directory
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> tuple[Path, Path]:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [deployment("D1", sha, "2024-02-01T09:00:00Z")])
+    return repo.path, tmp_path / "ev"
+
+
+def test_a_policy_that_loops_is_stopped_with_no_verdict(
+    case: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, evidence = case
+    policies = _policy(tmp_path / "mine", "loop.rego", LOOP)
+    out = tmp_path / "report.json"
+    started = time.monotonic()
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
+        "--policy-timeout", "2", "-o", out,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert result.code == 2, result.err
+    assert "policy evaluation stopped: evaluating data.user.loop.spin took longer than 2 s" in (
+        result.err
+    )
+    assert "no verdict" in result.err and not out.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the bound needs Linux")
+def test_a_policy_that_hoards_memory_is_stopped_with_no_verdict(
+    case: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, evidence = case
+    policies = _policy(tmp_path / "mine", "hog.rego", HOG)
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
+        "--policy-memory", "256",
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    assert "evaluating data.user.hog.hog needed more than its memory bound (256 MiB" in result.err
+    assert result.out == ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_an_engine_that_dies_takes_only_the_child() -> None:
+    """The child killed from outside, as the kernel's out-of-memory killer would: the run
+    ends as an internal error naming the rule, and this process goes on."""
+    engine = embedded_engine(Limits(seconds=60))
+    engine.load([PolicyModule("loop.rego", LOOP)])
+    engine.set_data({})
+    engine.set_input({})
+    killed: list[int] = []
+
+    def kill_the_child() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for child in _forks(os.getpid()):
+                os.kill(child, signal.SIGKILL)
+                killed.append(child)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_child)
+    killer.start()
+    try:
+        with pytest.raises(InternalError, match=r"crashed \(signal 9\) while evaluating data"):
+            engine.evaluate("data.user.loop.spin")
+    finally:
+        killer.join()
+    assert killed
+
+
+def test_answers_are_the_in_process_engines() -> None:
+    policies = load_policy_set()
+    document = {
+        "deployments": [],
+        "commits": {},
+        "waivers": [],
+    }
+    direct, isolated = RegorusEngine(), embedded_engine()
+    assert isinstance(isolated, IsolatedEngine)
+    for engine in (direct, isolated):
+        engine.load(list(policies.modules))
+        engine.set_data({})
+        engine.set_input(document)
+    paths = [rule.path for rule in policies.rules]
+    isolated.prefetch(paths)
+    for path in paths:
+        try:
+            want = direct.evaluate(path)
+        except PolicyError as exc:
+            with pytest.raises(PolicyError, match="evaluating"):
+                isolated.evaluate(path)
+            assert exc.message
+            continue
+        got = isolated.evaluate(path)
+        assert got == want or (got is UNDEFINED and want is UNDEFINED), path
+
+
+def test_a_syntax_error_is_reported_at_load_as_before() -> None:
+    with pytest.raises(PolicyError, match=r"broken.rego:4:1: expecting expression"):
+        embedded_engine().load([PolicyModule("broken.rego", "package b\n\nx := {\n")])
+
+
+def test_policy_test_reports_a_looping_test_and_runs_the_rest(tmp_path: Path) -> None:
+    directory = _policy(tmp_path / "p", "loop.rego", LOOP)
+    (directory / "loop_test.rego").write_text(
+        "package user.loop_test\n\nimport data.user.loop\nimport rego.v1\n\n"
+        "test_a_quick_one if { 1 == 1 }\n\ntest_spins if { count(loop.spin) == 0 }\n\n"
+        "test_z_after if { 2 == 2 }\n"
+    )
+    result = run_cli("policy", "test", directory, "--policy-timeout", "2")
+    assert result.code == 1, result.out + result.err
+    lines = result.out.splitlines()
+    assert any(line.startswith("PASS") and "test_a_quick_one" in line for line in lines)
+    assert any(
+        line.startswith("ERROR") and "test_spins" in line and "took longer than 2 s" in line
+        for line in lines
+    ), result.out
+    assert any(line.startswith("PASS") and "test_z_after" in line for line in lines)
+
+
+_RUN_AND_REPORT_CHILDREN = """
+import sys
+from checker.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _forks(pid: int) -> set[int]:
+    """Children of ``pid`` that are forks of it (same command line), not git processes."""
+    own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in (int(n) for n in task.read_text().split()):
+            try:
+                if Path(f"/proc/{child}/cmdline").read_bytes() == own:
+                    found.add(child)
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_sigterm_during_evaluation_stops_the_child_too(
+    case: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, evidence = case
+    policies = _policy(tmp_path / "mine", "loop.rego", LOOP)
+    argv = ["check", "--repo", repo, "--evidence", evidence, "--policies", policies]
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN_AND_REPORT_CHILDREN, *map(str, argv)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    children: set[int] = set()
+    while not children and time.monotonic() < deadline:
+        time.sleep(0.1)
+        children = _forks(process.pid)
+    assert children, "the evaluation never started"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 3 and "knightwatch: interrupted" in err
+    for child in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(child, 0)
