@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from checker.engine.metadata import RuleMeta
 from checker.errors import UsageError
+from checker.report.escape import visible
 
 
 def catalog_text(rules: Sequence[RuleMeta]) -> str:
@@ -17,7 +18,8 @@ def catalog_text(rules: Sequence[RuleMeta]) -> str:
     for rule in rules:
         lines.append(f"{rule.id:<11} {rule.severity:<8} {rule.title}")
         lines.append(f"{'':<20} controls: {', '.join(rule.controls)}")
-    return "\n".join(lines) + "\n"
+    # Added policies' METADATA is the policy author's text: escaped before a terminal sees it.
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def catalog_json(rules: Sequence[RuleMeta]) -> str:
@@ -122,4 +124,4 @@ def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
     area = r.id.split("-")[0]
     if area in DOCS:
         lines.append(f"Docs:     {DOCS[area]}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"

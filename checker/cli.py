@@ -522,7 +522,9 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lines = [
         f"signature: valid, key {current.keyid}",
         f"period: {current.period}; verdict {report.get('verdict')}; "
-        f"{len(report.get('findings', []))} findings; as of {current.predicate.get('as_of')}"
+        f"{len(report.get('findings', []))} findings"
+        + (f" ({summary['waived']} waived)" if summary.get("waived") else "")
+        + f"; as of {current.predicate.get('as_of')}"
         + "".join(f"; {note}" for note in notes),
         f"chain: {link}",
     ]

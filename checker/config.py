@@ -72,6 +72,10 @@ class Config(BaseModel):
     evidence_ignore: list[str] = []
     """Globs of files in the evidence directory that are not evidence (every other file must
     be one knightwatch reads); the report lists the files they matched."""
+    waiver_approvers: list[str] | None = None
+    """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
+    applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
+    takes the approvers from the auditor's side."""
     engine: Literal["regorus", "opa"] | None = None
     """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
     opa: OpaConfig = OpaConfig()

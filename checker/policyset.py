@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from checker.engine.base import PolicyModule
 from checker.engine.metadata import RuleMeta, parse_annotations
+from checker.engine.regorus_engine import package_of
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import read_text
@@ -31,22 +32,27 @@ class PolicySet:
     files: tuple[FileDigest, ...]
 
 
-RESERVED = "knightwatch"
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+RESERVED = "data.knightwatch"
+_PACKAGE = re.compile(r"\bpackage\s+([A-Za-z_][\w.]*)")
 
 
-def _check_namespace(name: str, source: str) -> None:
+def _check_namespace(module: PolicyModule) -> None:
     """Added policies live outside ``knightwatch.*``: a module in a shipped package could add
-    a body to one of its functions (``independently_approved(d) if true``) and so waive a
-    shipped rule from inside, where no report would show it."""
-    for match in _PACKAGE.finditer(source):
-        package = match.group(1)
-        if package == RESERVED or package.startswith(RESERVED + "."):
-            line = source.count("\n", 0, match.start(1)) + 1
-            raise PolicyError(
-                f"{name}:{line}: package {package} is reserved for the shipped policies; "
-                "put added rules in a package of their own (e.g. acme.tickets)"
-            )
+    a body to one of its rules or functions (``default independently_approved(_) := true``)
+    and so waive a shipped rule from inside, where no report would show it. The package is
+    read by the engine's own parser."""
+    try:
+        package = package_of(module)
+    except PolicyError:
+        # The engine that loads it reports the syntax error in its own words; what can be
+        # read of the package without comments must still not be a shipped one.
+        found = _PACKAGE.search(re.sub(r"#[^\n]*", "", module.source))
+        package = f"data.{found.group(1)}" if found else ""
+    if package == RESERVED or package.startswith(RESERVED + "."):
+        raise PolicyError(
+            f"{module.name}: package {package.removeprefix('data.')} is reserved for the "
+            "shipped policies; put added rules in a package of their own (e.g. acme.tickets)"
+        )
 
 
 def _display(path: Path, root: Path, label: str) -> str:
@@ -107,7 +113,7 @@ def load_policy_set(
                 raise PolicyError(f"{name}: not UTF-8 text") from None
             module = PolicyModule(name, source)
             if not shipped:
-                _check_namespace(name, source)
+                _check_namespace(module)
             if path.name.endswith("_test.rego"):
                 tests.append(module)
             else:

@@ -151,7 +151,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         policies = load_policy_set(
             [*settings.policy_dirs, *options.policy_dirs], repository=history.root
         )
-    check_waivers(evidence, policies.rules)
+    check_waivers(evidence, policies.rules, as_of)
     params = Parameters(
         protected_branch=config.protected_branch,
         baseline=config.baseline,
@@ -245,7 +245,13 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         more, findings = evaluate_rules(engine, first, prepared.facts.coverage)
     statuses += more
 
-    findings, waiver_facts = apply_waivers(prepared.evidence.waivers, findings, prepared.as_of)
+    findings, waiver_facts = apply_waivers(
+        prepared.evidence.waivers,
+        findings,
+        prepared.as_of,
+        prepared.evidence.identities,
+        _waiver_approvers(prepared, options),
+    )
     final_input = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]
     if later:
@@ -298,6 +304,11 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
                 if params.unlisted_services
                 else {}
             ),
+            **(
+                {"waiver_approvers": list(prepared.settings.config.waiver_approvers)}
+                if prepared.settings.config.waiver_approvers is not None
+                else {}
+            ),
         },
         counts={
             "deployments": len(prepared.facts.input["deployments"]),
@@ -305,6 +316,16 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         },
     )
     return Evaluation(report, final_input, prepared.facts.data)
+
+
+def _waiver_approvers(prepared: Prepared, options: CheckOptions) -> frozenset[str] | None:
+    """Who may approve a waiver here: ``None`` for anyone (a check without a list); for an
+    audit, only those the auditor's side names (none when it names none)."""
+    listed = prepared.settings.config.waiver_approvers
+    if listed is None:
+        return frozenset() if options.audit else None
+    identify = prepared.evidence.identities.identify
+    return frozenset(found for a in listed if (found := identify(a).identity) is not None)
 
 
 def _gate_rules(

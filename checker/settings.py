@@ -37,12 +37,17 @@ JUDGING: tuple[str, ...] = (
     "review_bots",
     "observation_grace_seconds",
     "unlisted_services",
+    "waiver_approvers",
     "engine",
     "opa",
     "policies",
 )
 """Settings that change what is judged or how; the others (``evidence``, ``evidence_ignore``)
 only say where evidence is and cannot hide any of it."""
+
+AUDITOR_ONLY = ("waiver_approvers",)
+"""Settings an audit takes from the auditor's side alone: who may approve the team's own
+waivers cannot be the team's to say."""
 
 UNION = ("review_bots", "policies")
 """Lists every source adds to: one more bot, or one more rule, only makes the rules stricter."""
@@ -134,6 +139,11 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
         return "stricter" if value < base else "weaker"
     if name in ("reference_exclude", "unlisted_services"):
         return "weaker" if set(value) - set(base) else "stricter"
+    if name == "waiver_approvers":
+        # None is anyone for a check; a list names who. More approvers are weaker.
+        if value is None or base is None:
+            return "weaker" if value is None else "stricter"
+        return "weaker" if set(value) - set(base) else "stricter"
     if name in UNION:
         return "stricter" if set(value) >= set(base) else "weaker"
     return "changed"
@@ -201,6 +211,8 @@ def resolve(
                     value, source = mine, repo_layer
             else:
                 change = effect(name, _plain(mine), _plain(level))
+                if name in AUDITOR_ONLY and change is not None:
+                    change = "weaker"
                 if change == "stricter":
                     value, source = mine, repo_layer
                 elif change is not None:

@@ -8,11 +8,12 @@ import dataclasses
 import fnmatch
 import re
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from checker.engine.metadata import RuleMeta
 from checker.evidence.bundle import Evidence
+from checker.evidence.identities import IdentityResolver
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
 from checker.report.model import Finding
@@ -22,15 +23,41 @@ def _matches(waiver: Waiver, finding: Finding) -> bool:
     return waiver.rule == finding.rule and fnmatch.fnmatchcase(finding.subject, waiver.subject)
 
 
+def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) -> str | None:
+    """Why a waiver may not waive anything in this run, or None.
+
+    ``approvers``: the identities who may approve waivers, or ``None`` where anyone may (a
+    check); an audit without a list from the auditor's side applies no waiver, since the
+    audited team writes waivers.yaml and could otherwise approve its own exceptions."""
+    if approvers is None:
+        return None
+    if not approvers:
+        return (
+            "not applied: an audit applies waivers only from approvers the auditor names "
+            "(waiver_approvers on the command line's --config)"
+        )
+    if identities.identify(waiver.approved_by).identity not in approvers:
+        return f"not applied: {waiver.approved_by} is not among waiver_approvers"
+    return None
+
+
+Approvers = frozenset[str] | None
+
+
 def apply_waivers(
-    waivers: list[Waiver], findings: list[Finding], as_of: date
+    waivers: list[Waiver],
+    findings: list[Finding],
+    as_of: date,
+    identities: IdentityResolver,
+    approvers: Approvers = None,
 ) -> tuple[list[Finding], list[dict[str, Any]]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
-    it expires.
+    it expires. A waiver whose approver may not approve waivers here waives nothing.
     """
-    live = [w for w in waivers if w.expires >= as_of]
+    refused = {id(w): refusal(w, identities, approvers) for w in waivers}
+    live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [
         dataclasses.replace(f, waived=True) if any(_matches(w, f) for w in live) else f
         for f in findings
@@ -44,6 +71,7 @@ def apply_waivers(
             "expires": w.expires.isoformat(),
             "expired": w.expires < as_of,
             "matches": sum(1 for f in findings if _matches(w, f)),
+            "refused": refused[id(w)] or "",
         }
         for w in waivers
     ]
@@ -111,9 +139,15 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
     return None
 
 
-def check_waivers(evidence: Evidence, rules: Collection[RuleMeta]) -> None:
-    """Every waiver names a rule that exists and a subject that rule could ever have: a
-    waiver that can never match is an error in the waiver, not an exception granted."""
+LONGEST = timedelta(days=366)
+"""How far past the as-of date a waiver may run: an exception is renewed, not granted for ever."""
+
+
+def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) -> None:
+    """Every waiver names a rule that exists and a subject that rule could ever have, names
+    something (not only wildcards), is approved by someone, and ends within a year: a waiver
+    that can never match, or that would switch a rule off, is an error in the waiver, not an
+    exception granted."""
     by_id = {rule.id: rule for rule in rules}
     for index, waiver in enumerate(evidence.waivers):
         rule = by_id.get(waiver.rule)
@@ -131,4 +165,29 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta]) -> None:
                 index,
                 f"waiver for {waiver.rule}: subject {waiver.subject!r}: {problem}",
                 hint=f"see 'knightwatch explain {waiver.rule}' for its subjects",
+            )
+        approver = evidence.identities.identify(waiver.approved_by)
+        if approver.identity is None:
+            raise evidence.error(
+                "waivers",
+                index,
+                f"waiver for {waiver.rule}: approved_by {waiver.approved_by!r} names nobody "
+                f"({approver.unresolved})",
+                hint="approved_by is the address (or identities.yaml person) who approved it",
+            )
+        if not re.search(r"[A-Za-z0-9]", re.sub(r"\[[^\]]*\]", "", waiver.subject)):
+            raise evidence.error(
+                "waivers",
+                index,
+                f"waiver for {waiver.rule}: subject {waiver.subject!r} names nothing, so it "
+                "would waive the rule for everything",
+                hint="name what it excuses: a deployment, commit, host or flag (globs allowed)",
+            )
+        if waiver.expires > as_of + LONGEST:
+            raise evidence.error(
+                "waivers",
+                index,
+                f"waiver for {waiver.rule}: expires {waiver.expires} is more than a year after "
+                f"{as_of}",
+                hint="a waiver runs a year at most; renew it when it ends",
             )

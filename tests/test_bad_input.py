@@ -231,14 +231,14 @@ FAIL_CLOSED = [
         "waiver-with-an-uppercase-sha",
         _files(
             waivers__yaml="- {rule: REVIEW-002, subject: '" + "3F9C2E1A" * 5 + "', reason: r, "
-            "approved_by: x, expires: 2024-12-01}\n"
+            "approved_by: c@x.io, expires: 2024-12-01}\n"
         ),
         ["waivers.yaml:1:", "commit shas are lowercase"],
     ),
     (
         "waiver-with-an-unpaired-bracket",
         _files(
-            waivers__yaml="- {rule: DEAD-002, subject: '[abc', reason: r, approved_by: x, "
+            waivers__yaml="- {rule: DEAD-002, subject: '[abc', reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
         ["waivers.yaml:1:", "[ and ] do not pair up"],
@@ -251,7 +251,7 @@ FAIL_CLOSED = [
     (
         "waiver-for-an-unknown-rule",
         _files(
-            waivers__yaml="- {rule: REVIEW-01, subject: D1, reason: r, approved_by: x, "
+            waivers__yaml="- {rule: REVIEW-01, subject: D1, reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
         ["waivers.yaml:1:", "rule 'REVIEW-01' is no rule's id (did you mean 'REVIEW-001'?)"],
@@ -259,7 +259,7 @@ FAIL_CLOSED = [
     (
         "waiver-with-a-short-sha",
         _files(
-            waivers__yaml="- {rule: REVIEW-002, subject: 3f9c2e1, reason: r, approved_by: x, "
+            waivers__yaml="- {rule: REVIEW-002, subject: 3f9c2e1, reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
         ["waivers.yaml:1:", "full 40-character commit shas", "write 3f9c2e1*"],
@@ -267,7 +267,7 @@ FAIL_CLOSED = [
     (
         "waiver-of-the-wrong-shape",
         _files(
-            waivers__yaml="- {rule: FLEET-001, subject: web-2, reason: r, approved_by: x, "
+            waivers__yaml="- {rule: FLEET-001, subject: web-2, reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
         ["waivers.yaml:1:", "subjects of this rule look like DEPLOYMENT:HOST"],
@@ -408,7 +408,8 @@ CASES = [
         "waiver-bad-date",
         _extra(
             "waivers.yaml",
-            "- {rule: REVIEW-001, subject: D1, reason: r, approved_by: x, expires: 2024-13-01}\n",
+            "- {rule: REVIEW-001, subject: D1, reason: r, approved_by: c@x.io,"
+            " expires: 2024-13-01}\n",
         ),
         ["waivers.yaml:1:", "expires", "not a valid date"],
     ),

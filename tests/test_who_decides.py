@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
-from tests.conftest import CliResult, run_cli
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 
 DEAD_SERVER = "http://127.0.0.1:9"  # nothing listens there: any request to it fails at once
 
@@ -155,11 +156,21 @@ def test_a_token_variable_is_a_knightwatch_one(knight: KnightCase) -> None:
     assert "may name only a KNIGHTWATCH_OPA_* variable" in result.err
 
 
-def test_the_repository_cannot_extend_the_shipped_packages(knight: KnightCase) -> None:
+@pytest.mark.parametrize(
+    "package",
+    [
+        "package knightwatch.review",
+        "package # helpers\nknightwatch.review",  # a comment between keyword and name
+        'package knightwatch["review"]',
+    ],
+)
+def test_the_repository_cannot_extend_the_shipped_packages(
+    knight: KnightCase, package: str
+) -> None:
     policies = knight.repo / "our-rules"
     policies.mkdir()
     (policies / "approve.rego").write_text(
-        "package knightwatch.review\n\nimport rego.v1\n\nindependently_approved(d) if true\n"
+        f"{package}\n\nimport rego.v1\n\ndefault independently_approved(_) := true\n"
     )
     config(knight, "policies: [our-rules]\n")
     result = run_cli("check", "--repo", knight.repo)
@@ -195,3 +206,184 @@ def test_a_deployment_start_outside_its_history_is_refused(
     result = run_cli("check", "--repo", knight.repo)
     assert result.code == 2
     assert "deploys.yaml:" in result.err and needle in result.err
+
+
+def test_a_rename_dance_does_not_erase_the_registry_history(tmp_path: Path) -> None:
+    """Once: seed a registry under another name, delete flags.yaml, rename the seed into its
+    place: git log --follow then followed the seed back and never saw the purpose change."""
+
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+
+    def registry(purpose: str) -> str:
+        return (
+            "flags:\n- {name: fast_path, purpose: " + purpose + ", owner: team, status: active,"
+            " created: 2024-01-01}\n"
+        )
+
+    first = repo.commit("one", {"flags.yaml": registry("test only"), "a.py": "fast_path\n"},
+                        author=DEV, date="2024-04-01T09:00:00Z", trailers=reviewed)  # fmt: skip
+    second = repo.commit("two", {"flags.yaml": registry("production routing")}, author=DEV,
+                         date="2024-04-03T09:00:00Z", trailers=reviewed)  # fmt: skip
+    approvals = [{"by": "lee@example.com", "at": "2024-04-01T10:00:00Z"}]
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [
+        deployment("D1", first, "2024-04-01T12:00:00Z", approvals=approvals),
+        deployment("D2", second, "2024-04-03T12:00:00Z", approvals=approvals),
+    ])  # fmt: skip
+    args = ("check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json")
+    assert "DEAD-002" in {f["rule"] for f in run_cli(*args).json()["findings"]}
+    repo.commit("seed", {"seed.yaml": "flags: []\n"}, author=DEV, date="2024-04-05T00:00:00Z")
+    repo.git("rm", "-q", "flags.yaml")
+    repo.commit("drop", {}, author=DEV, date="2024-04-05T00:01:00Z")
+    repo.move("seed.yaml", "flags.yaml", author=DEV, date="2024-04-05T00:02:00Z", message="mv")
+    assert "DEAD-002" in {f["rule"] for f in run_cli(*args).json()["findings"]}
+
+
+def _unreviewed_between(tmp_path: Path) -> tuple[ScriptedRepo, list[str | Path], str, str, str]:
+    """A reviewed base, an unreviewed commit U, a reviewed B; B deployed after the base."""
+
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"a": "1\n"}, author=DEV, date="2024-04-01T09:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    sneaky = repo.commit("sneaky", {"a": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z")
+    feature = repo.commit("feature", {"a": "3\n"}, author=DEV, date="2024-04-03T09:00:00Z",
+                          trailers=reviewed)  # fmt: skip
+    approvals = [{"by": "lee@example.com", "at": "2024-04-01T10:00:00Z"}]
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [
+        deployment("D1", base, "2024-04-01T12:00:00Z", approvals=approvals),
+        deployment("D2", feature, "2024-04-03T12:00:00Z", approvals=approvals),
+    ])  # fmt: skip
+    args: list[str | Path] = ["check", "--repo", repo.path, "--evidence", tmp_path / "ev"]
+    return repo, args, base, sneaky, feature
+
+
+def test_a_commit_rewritten_in_place_is_refused(tmp_path: Path) -> None:
+    """Once: a loose object overwritten with a Reviewed-by line, under its old name, counted."""
+    import zlib
+
+    repo, args, _, sneaky, _ = _unreviewed_between(tmp_path)
+    assert run_cli(*args).code == 1  # REVIEW-002 for the sneaky commit
+    body = (
+        repo.git("cat-file", "commit", sneaky).rstrip("\n")
+        + "\n\nReviewed-by: Lee <lee@example.com>\n"
+    )
+    raw = body.encode()
+    loose = repo.path / ".git" / "objects" / sneaky[:2] / sneaky[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"commit %d\0" % len(raw) + raw))
+    result = run_cli(*args)
+    assert result.code == 2
+    assert f"git object {sneaky} does not hash to its name" in result.err
+
+
+def test_a_rewritten_commit_graph_is_not_believed(tmp_path: Path) -> None:
+    """Once: a commit-graph file giving the feature the base as parent hid the sneaky commit."""
+    import hashlib
+    import struct
+
+    repo, args, base, sneaky, feature = _unreviewed_between(tmp_path)
+    repo.git("commit-graph", "write", "--reachable")
+    graph = repo.path / ".git" / "objects" / "info" / "commit-graph"
+    data = bytearray(graph.read_bytes())
+    chunks = {}
+    for index in range(data[6] + 1):
+        key, offset = struct.unpack(">4sQ", data[8 + 12 * index : 20 + 12 * index])
+        chunks[key] = offset
+    count = struct.unpack(">I", data[chunks[b"OIDF"] + 1020 : chunks[b"OIDF"] + 1024])[0]
+    oids = [bytes(data[chunks[b"OIDL"] + 20 * i : chunks[b"OIDL"] + 20 * i + 20]).hex()
+            for i in range(count)]  # fmt: skip
+    struct.pack_into(">I", data, chunks[b"CDAT"] + 36 * oids.index(feature) + 20, oids.index(base))
+    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()  # noqa: S324 (git's own checksum)
+    graph.chmod(0o644)
+    graph.write_bytes(bytes(data))
+    assert (
+        repo.git("-c", "core.commitGraph=true", "log", "--format=%P", "-1", feature).strip() == base
+    )
+    found = {f["subject"] for f in run_cli(*args, "--format", "json").json()["findings"]}
+    assert sneaky in found
+
+
+def _waive_everything(knight: KnightCase, subject: str = "*", **extra: str) -> None:
+    rules = ["REVIEW-001", "REVIEW-002", "FLEET-001", "FLEET-002", "FLEET-003", "DEAD-001",
+             "DEAD-002", "DEAD-004"]  # fmt: skip
+    waivers = [
+        {"rule": rule, "subject": subject, "reason": "ok", "approved_by": "tech1@knight.example",
+         "expires": "2012-12-31", **extra}
+        for rule in rules
+    ]  # fmt: skip
+    write_yaml(knight.evidence / "waivers.yaml", waivers)
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra", "needle"),
+    [
+        ("*", {}, "names nothing, so it would waive the rule for everything"),
+        ("D-*", {"approved_by": "me"}, "approved_by 'me' names nobody"),
+        ("D-*", {"expires": "9999-12-31"}, "is more than a year after"),
+    ],
+)
+def test_a_waiver_cannot_switch_a_rule_off(
+    knight: KnightCase, subject: str, extra: dict[str, str], needle: str
+) -> None:
+    """Once: one waiver a rule, subject '*', approved by 'me', expiring 9999, signed a pass."""
+    _waive_everything(knight, subject, **extra)
+    result = run_cli("check", "--repo", knight.repo, "--as-of", "2012-08-02")
+    assert result.code == 2
+    assert "waivers.yaml:" in result.err and needle in result.err
+
+
+def test_an_audit_applies_only_waivers_the_auditor_accepts(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    """The team writes waivers.yaml: an audit applies a waiver only from an approver the
+    auditor names; the team's own knightwatch.yaml cannot name them."""
+    _waive_everything(knight, "*2*")  # approved by the deployer himself
+    result, predicate = audit(knight)
+    assert result.code == 1
+    report = predicate["report"]
+    assert isinstance(report, dict)
+    assert not any(f["waived"] for f in report["findings"])
+    refused = [f for f in report["findings"] if f["rule"] == "WAIVER-001"]
+    assert refused and all("an audit applies waivers only from approvers" in f["message"]
+                           for f in refused)  # fmt: skip
+    config(knight, "waiver_approvers: [tech1@knight.example]\n")
+    result, predicate = audit(knight)
+    settings = predicate["settings"]
+    assert isinstance(settings, dict)
+    assert [n["name"] for n in settings["not_applied"]] == ["waiver_approvers"]
+    auditor = tmp_path / "auditor.yaml"
+    auditor.write_text("waiver_approvers: [cro@knight.example]\n")
+    config(knight, "")
+    _, predicate = audit(knight, "--config", auditor)
+    report = predicate["report"]
+    assert isinstance(report, dict)
+    assert not any(f["waived"] for f in report["findings"])  # tech1 is not the auditor's choice
+    auditor.write_text("waiver_approvers: [tech1@knight.example]\n")
+    _, predicate = audit(knight, "--config", auditor)
+    report = predicate["report"]
+    assert isinstance(report, dict)
+    assert any(f["waived"] for f in report["findings"])
+
+
+def test_a_folded_non_ascii_address_names_nobody(tmp_path: Path) -> None:
+    """'ßam@…' case-folds to 'ssam@…', an ASCII address someone else may hold."""
+    from checker.evidence.identities import IdentityResolver
+
+    found = IdentityResolver().identify("ßam@example.com")
+    assert found.identity is None and "outside ASCII" in found.unresolved
+    assert IdentityResolver().identify("Sam@Example.com").identity == "sam@example.com"
+
+
+def test_a_policy_title_cannot_paint_the_terminal(knight: KnightCase) -> None:
+    policies = knight.repo / "acme"
+    policies.mkdir()
+    (policies / "t.rego").write_text(
+        "package acme.tickets\n\nimport rego.v1\n\n# METADATA\n"
+        '# title: "Ticket \\e[2J\\e[1;32mALL RULES PASS\\e[0m"\n'
+        "# description: d\n# custom:\n#   id: ACME-001\n#   severity: low\n"
+        '#   controls: [c]\n#   message: m\nx contains "s" if false\n'
+    )
+    shown = run_cli("explain", "ACME-001", "--policies", policies).out
+    listed = run_cli("policy", "list", "--policies", policies).out
+    assert "\x1b" not in shown + listed and "\\x1b[2J" in shown

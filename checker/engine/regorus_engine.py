@@ -16,6 +16,17 @@ import regorus
 from checker.engine.base import UNDEFINED, Engine, PolicyModule, policy_error
 
 
+def package_of(module: PolicyModule) -> str:
+    """The package a module declares, as the engine's parser reads it (``data.a.b``): not as
+    a pattern over its text would, which a comment between ``package`` and the name fools."""
+    try:
+        return str(regorus.Engine().add_policy(module.name, module.source))
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise policy_error(str(exc), context=f"loading {module.name}") from None
+
+
 class RegorusEngine(Engine):
     """Evaluates Rego v1 with regorus through its JSON calls."""
 

@@ -11,11 +11,13 @@ searching one.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
@@ -47,8 +49,11 @@ class GitContent:
             answer: tuple[object, ...] = tuple(self._git.get_object_data(name))
         except ValueError:
             return None
-        kind, data = answer[1], answer[3]  # GitPython gives bytes, whatever its hints say
-        return data if kind == b"blob" and isinstance(data, bytes) else None
+        sha, kind, data = answer[0], answer[1], answer[3]  # GitPython gives bytes
+        if kind != b"blob" or not isinstance(data, bytes) or not isinstance(sha, bytes):
+            return None
+        verify_object(sha.decode(), kind, data, self._history.root)
+        return data
 
     def blob_id(self, name: str) -> str | None:
         """The blob sha behind an object name, or None if absent."""
@@ -69,11 +74,27 @@ class GitContent:
         """
         if not tips:
             return []
-        args = ["log", "--stdin", "--follow", "--topo-order", "--raw", "--no-abbrev"]
-        args += ["--format=%x00%H", "--", path]
+        versions = self._walk(["--follow"], [path], tips, each)
+        names = sorted({v.path for v in versions} - {path})
+        if names:
+            # --follow tracks one name for the whole walk: once it has followed a rename back
+            # (seed.yaml -> flags.yaml at the tip), it never returns to the older versions
+            # under the registry's own name, which a delete-and-rename would so hide. Every
+            # name it met is walked again without --follow, which sees them all.
+            versions = self._walk([], [path, *names], tips, each)
+        return versions
+
+    def _walk(
+        self,
+        extra: list[str],
+        paths: list[str],
+        tips: list[str],
+        each: Callable[[FileVersion], object] | None,
+    ) -> list[FileVersion]:
+        args = ["log", "--stdin", *extra, "--topo-order", "--raw", "--no-abbrev"]
+        args += ["--format=%x00%H", "--", *paths]
         versions: list[FileVersion] = []
-        lines = sorted(set(tips))
-        for record in git_records(self._git, args, lines, self._history.root):
+        for record in git_records(self._git, args, sorted(set(tips)), self._history.root):
             for version in _versions(record):
                 versions.append(version)
                 if each is not None:
@@ -124,6 +145,22 @@ def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[
     finally:
         reader.close()
     return found
+
+
+def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
+    """An object's bytes hash to its name, or the repository has been tampered with: git
+    reads a loose object by its file name without checking it, so one rewritten in place (a
+    commit given a Reviewed-by line, a tree without its retired code) would otherwise be
+    believed. ``git fsck`` finds the same; this checks every object knightwatch reads."""
+    algorithm = hashlib.sha1 if len(sha) == 40 else hashlib.sha256
+    header = kind + b" " + str(len(data)).encode() + b"\0"
+    if algorithm(header + data).hexdigest() != sha:
+        raise InputError(
+            f"git object {sha} does not hash to its name: the repository's objects were "
+            "altered (or are corrupt), so its history cannot be trusted",
+            path=str(root),
+            hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+        )
 
 
 class BatchReader:
@@ -179,6 +216,7 @@ class BatchReader:
                     continue
                 data = stdout.read(int(header[2]))
                 stdout.read(1)
+                verify_object(header[0].decode(), header[1], data, self._root)
                 yield name, header[1], data
         finally:
             if answered < len(names):  # abandoned part way: the stream is out of step

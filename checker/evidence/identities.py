@@ -53,14 +53,15 @@ def visible(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if invisible(c) is not None else c for c in text)
 
 
-def normalise(value: str) -> str:
+def normalise(value: str, *, fold: bool = True) -> str:
     """The comparable form of a value: Unicode NFKC, the address inside ``<...>`` if any,
     comments ``(...)`` and surrounding brackets, dots and spaces removed, case folded, and a
     ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``)."""
     text = _COMMENT.sub(" ", unicodedata.normalize("NFKC", value))
     if "<" in text:
         text = text.rsplit("<", 1)[1].split(">", 1)[0]
-    text = text.strip(_SURROUNDING).casefold()
+    text = text.strip(_SURROUNDING)
+    text = text.casefold() if fold else text
     local, at, domain = text.rpartition("@")
     if at and "+" in local and not local.startswith("+"):
         local = local.split("+", 1)[0]
@@ -162,12 +163,14 @@ class IdentityResolver:
             return Identity(found)
         if "@" not in text and "<" not in text and _fold(text) in self._people:
             return Identity(self._people[_fold(text)])
-        if _WELL_FORMED.fullmatch(address):
-            return Identity(address)
         if "@" not in address:
             return Identity(None, "a name, not an address")
-        if not address.isascii():
+        # Checked before case folding, which turns 'ß' into 'ss': an ASCII address that
+        # someone else may hold.
+        if not normalise(text, fold=False).isascii():
             return Identity(None, "an address with characters outside ASCII, not listed")
+        if _WELL_FORMED.fullmatch(address):
+            return Identity(address)
         return Identity(None, "not a well-formed address")
 
     def resolve(self, value: str) -> str:

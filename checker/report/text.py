@@ -83,6 +83,8 @@ class TextRenderer:
         counts = summary["by_severity"]
         parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
         totals = ", ".join(parts) if parts else "no findings"
+        if summary["waived"]:
+            totals += f" ({summary['waived']} waived)"
         evaluated = sum(1 for r in report.rules if r.evaluated)
         lines.append(
             f"{paint(report.verdict, report.verdict_line)}: {totals}; "

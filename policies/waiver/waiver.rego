@@ -8,7 +8,8 @@ import rego.v1
 # title: Waivers are current and used
 # description: >-
 #   A waiver whose expires date is before the as-of date has expired: it waives nothing and is
-#   reported. A live waiver that matches no finding is reported too, so that exceptions do
+#   reported, as is one an audit did not apply (its approver not among those the auditor
+#   named). A live waiver that matches no finding is reported too, so that exceptions do
 #   not outlive the problem they excused or quietly cover a future one.
 # custom:
 #   id: WAIVER-001
@@ -31,7 +32,9 @@ stale_waiver contains finding if {
 	}
 }
 
-waiver_problem(waiver) := sprintf("expired on %s and waives nothing", [waiver.expires]) if {
+waiver_problem(waiver) := waiver.refused if {
+	waiver.refused != ""
+} else := sprintf("expired on %s and waives nothing", [waiver.expires]) if {
 	waiver.expired
 } else := "matches no finding" if {
 	waiver.matches == 0

@@ -6,7 +6,7 @@ import data.knightwatch.waiver
 
 w(subject, expired, matches) := {
 	"rule": "REVIEW-001", "subject": subject, "reason": "r", "approved_by": "cro",
-	"expires": "2024-03-01", "expired": expired, "matches": matches,
+	"expires": "2024-03-01", "expired": expired, "matches": matches, "refused": "",
 }
 
 test_expired_waiver_is_reported if {
@@ -24,4 +24,10 @@ test_unused_waiver_is_reported if {
 
 test_live_used_waiver_passes if {
 	count(waiver.stale_waiver) == 0 with input as {"waivers": [w("D1", false, 1)]}
+}
+
+test_refused_waiver_is_reported_whatever_it_matched if {
+	refused := object.union(w("D1", false, 2), {"refused": "not applied: x is not among waiver_approvers"})
+	findings := waiver.stale_waiver with input as {"waivers": [refused]}
+	{f.problem | some f in findings} == {"not applied: x is not among waiver_approvers"}
 }
