@@ -260,6 +260,28 @@ def append_records(
     return Appended(path, added, already, updated)
 
 
+def append_series(directory: Path, kind_name: str, records: list[BaseModel]) -> Appended:
+    """Append records that have no id (observations: a time series), skipping those already
+    there exactly; importing the same listing twice adds nothing."""
+    if not directory.is_dir():
+        raise UsageError(
+            f"evidence directory not found: {directory}",
+            hint="create it, or pass --evidence DIR",
+        )
+    kind = KIND_BY_NAME[kind_name]
+    path = find_file(directory, kind) or directory / f"{kind.name}.jsonl"
+    data = read_text(path) if path.is_file() else b""
+    existing = [
+        validate(kind.model, item, path, kind.what)
+        for item in (parse_records(data, path) if data.strip() else [])
+    ]
+    fresh = [r.model_dump(mode="json", exclude_none=True) for r in records if r not in existing]
+    if fresh:
+        write_atomic(path, _appended(data.decode("utf-8"), path, fresh, kind), replacing_input=True)
+    names = [f"{r.get('host')}@{r.get('observed_at')}" for r in fresh]
+    return Appended(path, names, [str(i) for i in range(len(records) - len(fresh))])
+
+
 def _replaced(
     text: str, path: Path, replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]], kind: Kind
 ) -> str:
