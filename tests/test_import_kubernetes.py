@@ -174,9 +174,10 @@ def test_a_failed_sync_is_a_failed_cluster_and_a_running_one_unfinished(case: Ca
     assert reason == "Argo CD sync Failed: one or more objects failed to apply"
     assert "finished_at" in v2
     report = case.check()
-    assert "cluster ap-south-1: failed (Argo CD sync Failed" in findings(report, "FLEET-001")[
-        f"checkout-production-{case.v2[:12]}:ap-south-1"
-    ]
+    assert (
+        "cluster ap-south-1: failed (Argo CD sync Failed"
+        in findings(report, "FLEET-001")[f"checkout-production-{case.v2[:12]}:ap-south-1"]
+    )
 
     apps[3]["status"]["operationState"]["phase"] = "Running"
     del apps[3]["status"]["operationState"]["finishedAt"]
@@ -296,7 +297,8 @@ def test_a_sync_that_succeeded_while_old_pods_run_is_fleet_002(case: Case) -> No
     v2 = f"checkout-production-{case.v2[:12]}"
     drift = findings(report, "FLEET-002")
     assert set(drift) == {f"{v2}:us-east-1"}
-    assert drift[f"{v2}:us-east-1"].startswith(f"Cluster us-east-1 was observed running {case.v1[:12]}")
+    observed = f"Cluster us-east-1 was observed running {case.v1[:12]}"
+    assert drift[f"{v2}:us-east-1"].startswith(observed)
     assert set(findings(report, "FLEET-001")) == {f"{v2}:ap-south-1"}
 
 
@@ -335,7 +337,8 @@ def test_fewer_ready_pods_than_replicas_is_a_partial_observation(case: Case) -> 
     report = case.check()
     assert not findings(report, "FLEET-002")
     notes = json.dumps(report)
-    assert f"checkout-production-{case.v2[:12]}:us-east-1@{OBSERVED_AT} (1 of 3 ready pods)" in notes
+    short = f"checkout-production-{case.v2[:12]}:us-east-1@{OBSERVED_AT} (1 of 3 ready pods)"
+    assert short in notes
 
 
 def test_an_image_nothing_links_to_a_commit_is_refused(case: Case) -> None:
@@ -495,9 +498,7 @@ def test_flux_helm_release_chart_versions(case: Case) -> None:
         ("checkout: {clusters: [{name: a, replicas: 0}]}", "replicas"),
     ],
 )
-def test_bad_cluster_inventories_are_input_errors(
-    case: Case, services: str, message: str
-) -> None:
+def test_bad_cluster_inventories_are_input_errors(case: Case, services: str, message: str) -> None:
     (case.evidence / "fleet.yaml").write_text(f"services:\n  {services}\n")
     (case.evidence / "deploys.yaml").write_text("[]\n")
     result = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence)
