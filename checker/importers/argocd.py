@@ -26,7 +26,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
-from checker.importers.common import dig, expect, read_json
+from checker.importers.common import dig, expect, read_objects
 from checker.importers.gitops import Sync
 
 WHAT = (
@@ -51,23 +51,12 @@ class Selection:
 
 def read_applications(path: Path) -> list[dict[str, Any]]:
     """Every Application object in the file."""
-    document = read_json(path, WHAT)
-    if isinstance(document, dict) and isinstance(document.get("items"), list):
-        items = document["items"]
-    elif isinstance(document, list):
-        items = document
-    else:
-        items = [document]
-    for index, item in enumerate(items, start=1):
-        expect(
-            isinstance(item, dict)
-            and isinstance(dig(item, "metadata", "name"), str)
-            and isinstance(item.get("spec"), dict)
-            and item.get("kind", "Application") == "Application",
-            path,
-            f"item #{index} is not an Argo CD Application (metadata.name, spec); expected {WHAT}",
-        )
-    return list(items)
+    return read_objects(
+        path,
+        WHAT,
+        "an Argo CD Application (metadata.name, spec)",
+        lambda i: isinstance(i.get("spec"), dict) and i.get("kind", "Application") == "Application",
+    )
 
 
 def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[dict[str, Any]]:

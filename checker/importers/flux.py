@@ -24,7 +24,8 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
-from checker.importers.common import dig, expect, read_json
+from checker.importers import common
+from checker.importers.common import dig, expect
 from checker.importers.gitops import Sync
 
 WHAT = (
@@ -43,18 +44,9 @@ HELM_STATUS: dict[str, Status | None] = {
 
 def read_objects(path: Path) -> list[dict[str, Any]]:
     """Every Flux object of the kinds imported in the file."""
-    document = read_json(path, WHAT)
-    items = document.get("items") if isinstance(document, dict) else None
-    items = items if isinstance(items, list) else [document]
-    for index, item in enumerate(items, start=1):
-        expect(
-            isinstance(item, dict)
-            and isinstance(dig(item, "metadata", "name"), str)
-            and item.get("kind") in KINDS,
-            path,
-            f"item #{index} is not a Flux Kustomization or HelmRelease; expected {WHAT}",
-        )
-    return list(items)
+    return common.read_objects(
+        path, WHAT, "a Flux Kustomization or HelmRelease", lambda i: i.get("kind") in KINDS
+    )
 
 
 def find_object(items: list[dict[str, Any]], name: str, path: Path) -> dict[str, Any]:

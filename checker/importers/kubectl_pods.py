@@ -38,7 +38,7 @@ from checker.errors import InputError
 from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.models import Cluster, Observation, timestamp_ns
-from checker.importers.common import dig, expect, read_json
+from checker.importers.common import dig, expect, read_json, read_objects
 
 WHAT = "Pod objects as kubectl get pods -o json prints them (a List)"
 OCI_REVISION = "org.opencontainers.image.revision"
@@ -86,19 +86,12 @@ class _Pod:
 
 def read_pods(path: Path) -> list[dict[str, Any]]:
     """Every Pod in the listing."""
-    document = read_json(path, WHAT)
-    items = document.get("items") if isinstance(document, dict) else None
-    items = items if isinstance(items, list) else [document]
-    for index, item in enumerate(items, start=1):
-        expect(
-            isinstance(item, dict)
-            and item.get("kind", "Pod") == "Pod"
-            and isinstance(dig(item, "metadata", "name"), str)
-            and isinstance(item.get("spec"), dict),
-            path,
-            f"item #{index} is not a Pod (kind Pod, metadata.name, spec); expected {WHAT}",
-        )
-    return list(items)
+    return read_objects(
+        path,
+        WHAT,
+        "a Pod (kind Pod, metadata.name, spec)",
+        lambda i: i.get("kind", "Pod") == "Pod" and isinstance(i.get("spec"), dict),
+    )
 
 
 def workload_of(pod: dict[str, Any]) -> str | None:
