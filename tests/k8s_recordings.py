@@ -1,6 +1,6 @@
 """Kubernetes objects for tests, derived from the recordings in tests/fixtures/kubernetes/.
 
-Each helper copies a recorded object and changes only what a scenario needs: an application's
+Each function here copies a recorded object and changes only what a scenario needs: an application's
 name, destination cluster, sync history and last operation; a pod's name, owner, image and
 readiness. Every other field stays as the tool printed it.
 """
