@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
@@ -38,6 +39,32 @@ class OpaConfig(BaseModel):
     """A CA bundle (PEM) to verify the server's certificate with, relative to the repository."""
     token_env: str = Field(default="KNIGHTWATCH_OPA_TOKEN", min_length=1)
     """The environment variable holding the bearer token (never the token itself)."""
+
+
+def _commit_pattern(pattern: str) -> str:
+    """A regular expression with a group named ``commit``."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+    if "commit" not in compiled.groupindex:
+        raise ValueError(
+            f"{pattern!r} has no group named 'commit', e.g. (?P<commit>[0-9a-f]{{40}})"
+        )
+    return pattern
+
+
+class ImagesConfig(BaseModel):
+    """How ``import kubectl-pods`` links a pod's image to the commit it was built from, beside
+    the image's own ``org.opencontainers.image.revision`` label (``--image-metadata``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    tag_pattern: Annotated[str, AfterValidator(_commit_pattern)] | None = None
+    """A regular expression the whole image tag matches, its group ``commit`` the commit's
+    sha (full or abbreviated): ``(?P<commit>[0-9a-f]{40})``, ``sha-(?P<commit>[0-9a-f]{7,40})``."""
+    commit_annotation: Annotated[str, Field(min_length=1)] | None = None
+    """A pod annotation (or label) whose value is the commit, set by the manifests."""
 
 
 class Config(BaseModel):
@@ -80,6 +107,9 @@ class Config(BaseModel):
     """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
     opa: OpaConfig = OpaConfig()
     """The OPA server, for ``engine: opa``."""
+    images: ImagesConfig = ImagesConfig()
+    """How pods' images are linked to commits by ``import kubectl-pods``; not a judging
+    setting: it shapes the observations an import writes, which then say what they compared."""
 
 
 def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:

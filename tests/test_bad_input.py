@@ -202,7 +202,7 @@ FAIL_CLOSED = [
     (
         "service-without-hosts",
         _files(fleet__yaml="services:\n  web:\n    hosts: []\n"),
-        ["fleet.yaml:3:", "services.web.hosts: must not be empty"],
+        ["fleet.yaml:3:", "services.web: a service lists at least one host or cluster"],
     ),
     (
         "config-in-another-case",

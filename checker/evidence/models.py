@@ -206,12 +206,18 @@ class FlagEvent(Record):
 
 
 class Observation(Record):
-    """What a host was seen running."""
+    """What a host, or a cluster's workload, was seen running."""
 
     host: Ident
+    """The host, or the cluster (a name fleet.yaml lists for the service)."""
     service: Ident
     version: Name
     observed_at: Timestamp
+    pods: Annotated[int, Field(ge=1)] | None = None
+    """For a cluster: how many ready pods of the workload ran this version at the listing."""
+    image: Annotated[str, Field(min_length=1)] | None = None
+    """For a cluster: the image by digest (``REPOSITORY@sha256:...``) that was linked to
+    ``version``; what was compared, never a tag."""
 
 
 class Host(Record):
@@ -231,15 +237,64 @@ HostEntry = Annotated[Host, BeforeValidator(_host_mapping, json_schema_input_typ
 in either form is reported at the host and not at each alternative."""
 
 
-class Service(Record):
-    """The hosts a service runs on."""
+class Cluster(Record):
+    """A Kubernetes cluster a service runs on, and where its workload is there."""
 
-    hosts: Annotated[list[HostEntry], Field(min_length=1)]
-    """At least one: a service of no hosts would make every fleet rule judge nothing."""
+    name: Ident
+    """The cluster's name in findings (``DEPLOY:CLUSTER``); Argo CD's ``destination.name``
+    matches it."""
+    server: Annotated[str, Field(min_length=1)] | None = None
+    """The cluster's API server URL, as an Argo CD application's ``destination.server``."""
+    namespace: Ident | None = None
+    """The namespace of the workload; any namespace when absent."""
+    workload: Ident | None = None
+    """The Deployment, StatefulSet or DaemonSet whose pods run the service (default: the
+    service's name)."""
+    container: Ident | None = None
+    """The pod's container that runs the service (default: the only one, else the one named
+    like the workload)."""
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    """Ready pods expected: a listing that shows fewer covers only part of the workload."""
+    tags: list[str] = []
+
+
+def _cluster_mapping(value: object) -> object:
+    """A cluster written as its bare name stands for ``{name: NAME}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+ClusterEntry = Annotated[
+    Cluster, BeforeValidator(_cluster_mapping, json_schema_input_type=Name | Cluster)
+]
+
+
+class Service(Record):
+    """The hosts, or the Kubernetes clusters, a service runs on."""
+
+    hosts: list[HostEntry] = []
+    clusters: list[ClusterEntry] = []
+    """Both are targets of its deployments alike: a cluster is judged as a host is."""
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Service:
+        # A service of no hosts or clusters would make every fleet rule judge nothing.
+        if not self.hosts and not self.clusters:
+            raise ValueError("a service lists at least one host or cluster")
+        hosts = {h.name for h in self.hosts}
+        clusters = [c.name for c in self.clusters]
+        for index, name in enumerate(clusters):
+            if name in hosts or name in clusters[:index]:
+                where = "as a host and as a cluster" if name in hosts else "twice in clusters"
+                raise ValueError(f"{name!r} is listed {where}: a target is one or the other")
+        return self
 
     def host_names(self) -> list[str]:
-        """Host names in the order given."""
-        return [h.name for h in self.hosts]
+        """Host and cluster names in the order given: the targets of its deployments."""
+        return [h.name for h in self.hosts] + [c.name for c in self.clusters]
+
+    def cluster(self, name: str) -> Cluster | None:
+        """The cluster of that name, if the service lists one."""
+        return next((c for c in self.clusters if c.name == name), None)
 
 
 class Fleet(Record):

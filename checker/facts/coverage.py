@@ -89,6 +89,7 @@ def describe(
         for host in fleet.get(d["service"], [])
         if host not in d["window_observations"]
     )
+    short = _short_listings(deployments, evidence)
     gaps = []
     if not observed:
         gaps.append(f"no observations after any deployment{scope}")
@@ -98,6 +99,11 @@ def describe(
         )
     if unseen:
         gaps.append(f"{len(unseen)} hosts never observed after a deployment: {_some(unseen)}")
+    if short:
+        gaps.append(
+            f"{len(short)} listings of a cluster showed fewer ready pods than fleet.yaml's "
+            f"replicas, so the pods not seen were not judged: {_some(short)}"
+        )
     if without_window:
         gaps.append(
             f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
@@ -142,3 +148,33 @@ def describe(
         else f"no flag registry ({registry_file}) in the repository",
     )
     return result
+
+
+def _short_listings(deployments: list[dict[str, Any]], evidence: Evidence) -> list[str]:
+    """``DEPLOY:CLUSTER@AT (N of M ready pods)`` for each listing of a cluster, in a judged
+    deployment's window, that counted fewer ready pods than the cluster's ``replicas``."""
+    if evidence.fleet is None:
+        return []
+    expected = {
+        (name, cluster.name): cluster.replicas
+        for name, service in evidence.fleet.services.items()
+        for cluster in service.clusters
+        if cluster.replicas
+    }
+    short = []
+    for deployment in deployments:
+        for host, observations in sorted(deployment.get("window_observations", {}).items()):
+            replicas = expected.get((deployment["service"], host))
+            if replicas is None:
+                continue
+            counted: dict[str, int] = {}
+            for seen in observations:
+                counted[seen["observed_at"]] = counted.get(seen["observed_at"], 0) + (
+                    seen["pods"] or 0
+                )
+            short += [
+                f"{deployment['id']}:{host}@{at} ({pods} of {replicas} ready pods)"
+                for at, pods in sorted(counted.items())
+                if pods < replicas
+            ]
+    return short

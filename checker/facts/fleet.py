@@ -23,6 +23,7 @@ def _observation(observation: Observation, commit: str) -> dict[str, Any]:
         "short": commit[:SHORT],
         "observed_at": observation.observed_at,
         "observed_at_ns": timestamp_ns(observation.observed_at),
+        "pods": observation.pods,
     }
 
 
@@ -38,6 +39,11 @@ def add_fleet_facts(
         document["fleet"] = {
             name: sorted(set(service.host_names()))
             for name, service in sorted(evidence.fleet.services.items())
+        }
+        document["clusters"] = {
+            name: sorted(c.name for c in service.clusters)
+            for name, service in sorted(evidence.fleet.services.items())
+            if service.clusters
         }
     by_service: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for observation in evidence.observations:
@@ -90,7 +96,9 @@ def _flag_events(
         range(len(evidence.flag_events)),
         key=lambda i: (timestamp_ns(evidence.flag_events[i].at), i),
     )
-    latest: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    # Each host's observations at the last instant it was observed: a cluster's listing is
+    # one record per version its pods ran, and a canary is exactly two of them at one time.
+    latest: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
     cursor: dict[str, int] = defaultdict(int)
     events: list[dict[str, Any]] = []
     for i in order:
@@ -102,11 +110,16 @@ def _flag_events(
             observation = observations[cursor[event.service]]
             if observation["observed_at_ns"] >= at_ns:
                 break
-            seen[observation["host"]] = observation
+            last = seen.get(observation["host"])
+            if last and last[0]["observed_at_ns"] == observation["observed_at_ns"]:
+                last.append(observation)
+            else:
+                seen[observation["host"]] = [observation]
             cursor[event.service] += 1
         by_version: dict[str, list[str]] = defaultdict(list)
-        for host, observation in sorted(seen.items()):
-            by_version[observation["commit"]].append(host)
+        for host, observed in sorted(seen.items()):
+            for commit in sorted({o["commit"] for o in observed}):
+                by_version[commit].append(host)
         deployment = streams.latest_succeeded_before(event.service, event.environment, at_ns)
         events.append(
             {

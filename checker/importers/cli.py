@@ -13,7 +13,7 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers import forge_cli
+from checker.importers import forge_cli, k8s_cli
 from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
 from checker.importers.forge_deploys import Deployments
 from checker.report.escape import visible
@@ -83,8 +83,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
 
     forges = forge_cli.add_parsers(tools)
+    kubernetes = k8s_cli.add_parsers(tools)
 
-    for tool in (ansible, github, gerrit, *forges):
+    for tool in (ansible, github, gerrit, *forges, *kubernetes):
         tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
         tool.add_argument(
             "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
@@ -101,7 +102,7 @@ def _identities(directory: Path) -> tuple[IdentityResolver, dict[str, list[str]]
     return IdentityResolver(people, source=str(path)), people
 
 
-def _approval(text: str) -> DeployApproval:
+def approval(text: str) -> DeployApproval:
     by, _, at = text.rpartition(",")
     if not by or not at:
         raise UsageError(f"--approval {text!r}: expected ADDRESS,TIMESTAMP")
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Import, append, and say what was added and what was already there."""
     if args.tool is None:
         raise UsageError(
-            "import needs a tool: ansible, github-reviews, gerrit, " + ", ".join(forge_cli.TOOLS)
+            "import needs a tool: ansible, github-reviews, gerrit, "
+            + ", ".join([*forge_cli.TOOLS, *k8s_cli.TOOLS])
         )
     history = GitHistory(args.repo)
     try:
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     environment=args.environment,
                     commit=sha,
                     deployer=args.deployer,
-                    approvals=tuple(_approval(a) for a in args.approval),
+                    approvals=tuple(approval(a) for a in args.approval),
                     change_ticket=args.change_ticket,
                     artifact=args.artifact,
                     release_tasks=tuple(args.release_task),
@@ -158,6 +160,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     err.write(f"knightwatch:   {target.host}: {target.status}{why}\n")
             for note in imported.notes:
                 err.write(f"knightwatch: {args.result}: {note}\n")
+            return EXIT_PASS
+        if args.tool in k8s_cli.TOOLS:
+            k8s_cli.run(args, history, config, evidence, err)
             return EXIT_PASS
         if args.tool in forge_cli.TOOLS:
             got = forge_cli.run(args, logins, config.review_bots)

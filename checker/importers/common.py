@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,12 +202,9 @@ SUPERSEDED = TRACE
 """Records an import replaced, oldest first, in the evidence directory; no check reads it."""
 
 
-def append_records(
-    directory: Path, kind_name: str, key: str, records: list[BaseModel], *, update: bool = False
-) -> Appended:
-    """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
-    none yet), skipping those already there. A record whose ``key`` is taken by another is
-    refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
+def _evidence_file(directory: Path, kind_name: str) -> tuple[Kind, Path, bytes]:
+    """The kind, the directory's file of it (``KIND.jsonl`` when there is none yet), and its
+    bytes (none for a new file)."""
     if not directory.is_dir():
         raise UsageError(
             f"evidence directory not found: {directory}",
@@ -214,7 +212,36 @@ def append_records(
         )
     kind = KIND_BY_NAME[kind_name]
     path = find_file(directory, kind) or directory / f"{kind.name}.jsonl"
-    data = read_text(path) if path.is_file() else b""
+    return kind, path, read_text(path) if path.is_file() else b""
+
+
+def read_objects(
+    path: Path, what: str, kind: str, fits: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """The Kubernetes objects in a file as ``kubectl get -o json`` prints them (a ``List``), as
+    a JSON array, or one object alone; an item that does not ``fit`` is refused, naming it."""
+    document = read_json(path, what)
+    items = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        items = document if isinstance(document, list) else [document]
+    for index, item in enumerate(items, start=1):
+        expect(
+            isinstance(item, dict)
+            and isinstance(dig(item, "metadata", "name"), str)
+            and fits(item),
+            path,
+            f"item #{index} is not {kind}; expected {what}",
+        )
+    return list(items)
+
+
+def append_records(
+    directory: Path, kind_name: str, key: str, records: list[BaseModel], *, update: bool = False
+) -> Appended:
+    """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
+    none yet), skipping those already there. A record whose ``key`` is taken by another is
+    refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
+    kind, path, data = _evidence_file(directory, kind_name)
     existing = {}
     for item in parse_records(data, path) if data.strip() else []:
         if isinstance(item.value, dict) and key in item.value:
@@ -258,6 +285,21 @@ def append_records(
         write_atomic(path, text, replacing_input=True)
     updated = sorted(str(new[key]) for _, new in replaced.values())
     return Appended(path, added, already, updated)
+
+
+def append_series(directory: Path, kind_name: str, records: list[BaseModel]) -> Appended:
+    """Append records that have no id (observations: a time series), skipping those already
+    there exactly; importing the same listing twice adds nothing."""
+    kind, path, data = _evidence_file(directory, kind_name)
+    existing = [
+        validate(kind.model, item, path, kind.what)
+        for item in (parse_records(data, path) if data.strip() else [])
+    ]
+    fresh = [r.model_dump(mode="json", exclude_none=True) for r in records if r not in existing]
+    if fresh:
+        write_atomic(path, _appended(data.decode("utf-8"), path, fresh, kind), replacing_input=True)
+    names = [f"{r.get('host')}@{r.get('observed_at')}" for r in fresh]
+    return Appended(path, names, [str(i) for i in range(len(records) - len(fresh))])
 
 
 def _replaced(

@@ -18,6 +18,17 @@ missing_hosts(deployment) := fleet_hosts[deployment.service] - {host | some host
 
 status_of(deployment, host) := object.get(deployment.target_status, host, "absent from its targets")
 
+# A target is a host or, where fleet.yaml lists the service's clusters, a cluster: messages
+# name it as what it is.
+default target_kind(_, _) := "host"
+
+target_kind(service, name) := "cluster" if {
+	some cluster in input.clusters[service]
+	cluster == name
+}
+
+capitalised(word) := concat("", [upper(substring(word, 0, 1)), substring(word, 1, count(word) - 1)])
+
 # METADATA
 # title: Deployment reached every host of its service
 # description: >-
@@ -37,7 +48,7 @@ status_of(deployment, host) := object.get(deployment.target_status, host, "absen
 #     - SEC Regulation SCI 1001(a)
 #   requires: [deploys, fleet]
 #   message: >-
-#     Deployment {deployment} of {service} to {environment} did not reach host {host}: {status}.
+#     Deployment {deployment} of {service} to {environment} did not reach {kind} {host}: {status}.
 incomplete_deployment contains finding if {
 	some deployment in input.deployments
 	some host in missing_hosts(deployment)
@@ -47,6 +58,7 @@ incomplete_deployment contains finding if {
 		"service": deployment.service,
 		"environment": deployment.environment,
 		"host": host,
+		"kind": target_kind(deployment.service, host),
 		"status": status_of(deployment, host),
 	}
 }
@@ -70,7 +82,7 @@ incomplete_deployment contains finding if {
 #     - SEC Regulation SCI 1001(a)
 #   requires: [deploys, observations]
 #   message: >-
-#     Host {host} was observed running {observed} at {observed_at}, not {deployed} from
+#     {Kind} {host} was observed running {observed} at {observed_at}, not {deployed} from
 #     deployment {deployment} ({wrong} of {total} observations between that deployment and
 #     the next disagree).
 drifted_host contains finding if {
@@ -82,6 +94,7 @@ drifted_host contains finding if {
 	finding := {
 		"subject": sprintf("%s:%s", [deployment.id, host]),
 		"host": host,
+		"Kind": capitalised(target_kind(deployment.service, host)),
 		"deployment": deployment.id,
 		"deployed": deployment.short_commit,
 		"observed": wrong[0].short,
@@ -165,8 +178,8 @@ observation_gap(event) := {text |
 #     - SOX ITGC change management
 #   requires: [deploys, fleet]
 #   message: >-
-#     Deployment {deployment} of {service} targeted host {host}, which fleet.yaml does not list
-#     for {service}.
+#     Deployment {deployment} of {service} targeted {kind} {host}, which fleet.yaml does not
+#     list for {service}.
 unlisted_target contains finding if {
 	some deployment in input.deployments
 	listed := fleet_hosts[deployment.service] # services outside the inventory are not judged
@@ -176,5 +189,12 @@ unlisted_target contains finding if {
 		"deployment": deployment.id,
 		"service": deployment.service,
 		"host": host,
+		"kind": unlisted_kind(deployment.service),
 	}
 }
+
+# A target outside the inventory of a service that runs on clusters is a cluster.
+unlisted_kind(service) := "cluster" if {
+	count(object.get(input.clusters, service, [])) > 0
+	count(object.get(input.clusters, service, [])) == count(fleet_hosts[service])
+} else := "host"

@@ -154,3 +154,40 @@ test_flag_on_with_uniform_fleet_passes if {
 test_flag_on_with_no_prior_deployment_and_no_observations_passes if {
 	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [], "flag_events": [event({})]}
 }
+
+# Clusters: targets like hosts, named as clusters in messages.
+
+clusters_input(statuses, windows) := {
+	"fleet": {"svc": ["eu", "us"]},
+	"clusters": {"svc": ["eu", "us"]},
+	"deployments": [deployment("D1", statuses, {"window_observations": windows})],
+}
+
+test_a_cluster_the_rollout_missed_is_named_as_a_cluster if {
+	findings := fleet.incomplete_deployment with input as clusters_input({"eu": "succeeded"}, {})
+	subjects(findings) == {"D1:us"}
+	some finding in findings
+	finding.kind == "cluster"
+}
+
+test_hosts_stay_hosts if {
+	findings := fleet.incomplete_deployment with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", {"h1": "succeeded"}, {})]}
+	{f.kind | some f in findings} == {"host"}
+}
+
+test_a_partly_rolled_out_cluster_fails if {
+	windows := {"eu": [observation("eu", new, "t"), observation("eu", old, "t")]}
+	findings := fleet.drifted_host with input as clusters_input({"eu": "succeeded", "us": "succeeded"}, windows)
+	subjects(findings) == {"D1:eu"}
+	some finding in findings
+	finding.Kind == "Cluster"
+	finding.wrong == 1
+	finding.total == 2
+}
+
+test_a_cluster_outside_the_inventory_is_named_as_a_cluster if {
+	findings := fleet.unlisted_target with input as clusters_input({"eu": "succeeded", "us": "succeeded", "ap": "succeeded"}, {})
+	subjects(findings) == {"D1:ap"}
+	some finding in findings
+	finding.kind == "cluster"
+}

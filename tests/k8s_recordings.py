@@ -1,0 +1,131 @@
+"""Kubernetes objects for tests, derived from the recordings in tests/fixtures/kubernetes/.
+
+Each function here copies a recorded object and changes only what a scenario needs: an application's
+name, destination cluster, sync history and last operation; a pod's name, owner, image and
+readiness. Every other field stays as the tool printed it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return document
+
+
+def write_list(path: Path, items: list[dict[str, Any]]) -> Path:
+    """``items`` as ``kubectl get ... -o json`` prints a List."""
+    document = {
+        "apiVersion": "v1",
+        "items": items,
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+    }
+    path.write_text(json.dumps(document, indent=4, sort_keys=True) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class Synced:
+    """One entry of an application's ``status.history``."""
+
+    revision: str
+    started: str
+    deployed: str
+    by: str | None = None
+
+
+def application(
+    name: str,
+    cluster: str,
+    history: list[Synced],
+    *,
+    phase: str = "Succeeded",
+    operation_revision: str | None = None,
+    operation_at: str | None = None,
+    message: str = "successfully synced (all tasks run)",
+    application_set: str = "checkout",
+) -> dict[str, Any]:
+    """The recorded Argo CD Application, as the application ``name`` on ``cluster``, owned by
+    the ApplicationSet ``application_set``."""
+    app = copy.deepcopy(_recorded("argocd-applications.json")["items"][0])
+    app["metadata"]["name"] = name
+    app["metadata"]["ownerReferences"][0]["name"] = application_set
+    app["spec"]["destination"]["name"] = cluster
+    template = app["status"]["history"][0]
+    entries = []
+    for number, synced in enumerate(history, start=template["id"]):
+        entry = copy.deepcopy(template)
+        entry.update(
+            id=number,
+            revision=synced.revision,
+            deployStartedAt=synced.started,
+            deployedAt=synced.deployed,
+        )
+        if synced.by:
+            entry["initiatedBy"] = {"username": synced.by}
+        entries.append(entry)
+    app["status"]["history"] = entries
+    state = app["status"]["operationState"]
+    last = history[-1] if history else None
+    revision = operation_revision or (last.revision if last else "")
+    state["phase"] = phase
+    state["message"] = message
+    state["operation"]["sync"]["revision"] = revision
+    state["syncResult"]["revision"] = revision
+    state["startedAt"] = operation_at or (last.started if last else "")
+    if phase == "Running":
+        state.pop("finishedAt", None)
+    else:
+        state["finishedAt"] = operation_at or (last.deployed if last else "")
+    return app
+
+
+@dataclass(frozen=True)
+class RunningPod:
+    """A pod of a Deployment's ReplicaSet, as a scenario needs it."""
+
+    name: str
+    workload: str
+    template_hash: str
+    image: str
+    digest: str
+    ready: bool = True
+    namespace: str = "default"
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+def pod(spec: RunningPod) -> dict[str, Any]:
+    """The recorded pod, as ``spec`` says."""
+    item = copy.deepcopy(_recorded("kubectl-pods-minikube.json")["items"][0])
+    meta = item["metadata"]
+    meta["name"] = spec.name
+    meta["namespace"] = spec.namespace
+    meta["generateName"] = f"{spec.workload}-{spec.template_hash}-"
+    meta["labels"]["pod-template-hash"] = spec.template_hash
+    meta["ownerReferences"][0]["name"] = f"{spec.workload}-{spec.template_hash}"
+    if spec.annotations:
+        meta["annotations"] = dict(spec.annotations)
+    item["spec"]["containers"][0]["image"] = spec.image
+    status = item["status"]["containerStatuses"][0]
+    repository = spec.image.split("@")[0].rsplit(":", 1)[0]
+    status["image"] = spec.image
+    status["imageID"] = f"docker-pullable://{repository}@{spec.digest}"
+    status["ready"] = spec.ready
+    for condition in item["status"]["conditions"]:
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition["status"] = "True" if spec.ready else "False"
+    return item
+
+
+def recorded_pods() -> dict[str, Any]:
+    """The recorded listing, unchanged."""
+    return _recorded("kubectl-pods-minikube.json")
