@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from checker import __version__
-from checker.engine import ENGINE_NAMES
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
 from checker.report import RENDERERS
 from checker.report.escape import json_safe, visible, without_key_material
-from checker.report.model import SEVERITIES
 from checker.runner import CheckOptions
+from checker.vocabulary import ENGINE_NAMES, GATE_STAGES, SEVERITIES
 from checker.writer import check_targets, recording_inputs, write_all
 
 
@@ -210,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--environment", help="its environment (default: production)")
     gate.add_argument(
         "--stage",
-        choices=("merge", "deploy"),
+        choices=GATE_STAGES,
         help="merge: what the change adds to the protected branch; deploy (default): what it "
         "would ship to production",
     )

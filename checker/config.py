@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+from checker.vocabulary import (
+    DEFAULT_FAIL_ON,
+    OPA_TIMEOUT_SECONDS,
+    OPA_TOKEN_ENV,
+    EngineName,
+    Severity,
+)
 
 CONFIG_NAME = "knightwatch.yaml"
-
-Severity = Literal["info", "low", "medium", "high", "critical"]
-SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
 
 def _inside(path: str) -> str:
@@ -33,11 +37,11 @@ class OpaConfig(BaseModel):
 
     url: str | None = None
     """The server's root, e.g. ``https://opa.internal:8181``."""
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=OPA_TIMEOUT_SECONDS, gt=0)
     """How long one request may take; a large audit's query may need more."""
     ca_file: str | None = None
     """A CA bundle (PEM) to verify the server's certificate with, relative to the repository."""
-    token_env: str = Field(default="KNIGHTWATCH_OPA_TOKEN", min_length=1)
+    token_env: str = Field(default=OPA_TOKEN_ENV, min_length=1)
     """The environment variable holding the bearer token (never the token itself)."""
 
 
@@ -82,7 +86,7 @@ class Config(BaseModel):
     """The flag registry's path inside the repository."""
     reference_exclude: list[str] = []
     """Globs of tracked files that do not count as references to a flag."""
-    fail_on: Severity = "high"
+    fail_on: Severity = DEFAULT_FAIL_ON
     """Lowest severity that fails the check."""
     policies: list[str] = []
     """Extra policy directories, relative to the repository root."""
@@ -103,7 +107,7 @@ class Config(BaseModel):
     """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
     applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
     takes the approvers from the auditor's side."""
-    engine: Literal["regorus", "opa"] | None = None
+    engine: EngineName | None = None
     """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
     opa: OpaConfig = OpaConfig()
     """The OPA server, for ``engine: opa``."""

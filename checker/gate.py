@@ -13,7 +13,6 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.models import Deployment, Target, timestamp_ns
 
 CANDIDATE_ID = "candidate"
-STAGES = ("merge", "deploy")
 
 
 def add_candidate(

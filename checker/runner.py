@@ -21,9 +21,10 @@ from checker.facts import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
 from checker.gate import CANDIDATE_ID, add_candidate
 from checker.policyset import PolicySet, load_policy_set
-from checker.report.model import DEFAULT_FAIL_ON, Finding, InputFile, Report, RuleStatus
+from checker.report.model import Finding, InputFile, Report, RuleStatus
 from checker.settings import Settings, resolve
 from checker.timing import stage
+from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON
 from checker.waivers import apply_waivers, check_waivers
 
 DEFAULT_EVIDENCE = "compliance"
@@ -222,7 +223,7 @@ def engine_settings(options: CheckOptions, settings: Settings) -> EngineSettings
     """The command line's choice of engine, else the configuration's, else the embedded one."""
     config = settings.config
     return EngineSettings(
-        name=options.engine or config.engine or "regorus",
+        name=options.engine or config.engine or DEFAULT_ENGINE,
         opa_url=options.opa_url or config.opa.url,
         opa_timeout=options.opa_timeout or config.opa.timeout_seconds,
         opa_ca=options.opa_ca or settings.opa_ca,

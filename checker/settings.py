@@ -19,7 +19,7 @@ from typing import Any, Literal
 from checker.config import Config, OpaConfig, load_config_file
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest
-from checker.report.model import SEVERITIES
+from checker.vocabulary import severity_rank
 
 Effect = Literal["stricter", "weaker", "changed"]
 
@@ -131,8 +131,7 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
     if value == base:
         return None
     if name == "fail_on":
-        rank = SEVERITIES.index
-        return "stricter" if rank(value) < rank(base) else "weaker"
+        return "stricter" if severity_rank(value) < severity_rank(base) else "weaker"
     if name == "require_all":
         return "stricter" if value else "weaker"
     if name == "observation_grace_seconds":

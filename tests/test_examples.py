@@ -15,7 +15,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.files import parse_records, parse_yaml
-from checker.evidence.schemas import render, schemas
+from checker.schemas import render, schemas
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,21 +10,18 @@ from checker.engine.base import Engine, PolicyModule
 from checker.engine.isolated import DEFAULT_LIMITS, IsolatedEngine, Limits, can_isolate
 from checker.engine.regorus_engine import RegorusEngine
 from checker.errors import UsageError
-
-ENGINES: dict[str, type[Engine]] = {"regorus": RegorusEngine}
-ENGINE_NAMES = ("regorus", "opa")
-TOKEN_ENV = "KNIGHTWATCH_OPA_TOKEN"  # noqa: S105  (the variable's name, not a token)
+from checker.vocabulary import DEFAULT_ENGINE, OPA_TIMEOUT_SECONDS, OPA_TOKEN_ENV
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """Which engine evaluates, and how to reach it when it is a server."""
 
-    name: str = "regorus"
+    name: str = DEFAULT_ENGINE
     opa_url: str | None = None
-    opa_timeout: float = 30.0
+    opa_timeout: float = OPA_TIMEOUT_SECONDS
     opa_ca: Path | None = None
-    token_env: str = TOKEN_ENV
+    token_env: str = OPA_TOKEN_ENV
     """The environment variable holding the bearer token; a token never sits in a file."""
     limits: Limits = DEFAULT_LIMITS
     """For the embedded engine: how long a rule may take and how much memory it may add."""
@@ -58,8 +55,6 @@ def embedded_engine(limits: Limits = DEFAULT_LIMITS) -> Engine:
 
 
 __all__ = [
-    "ENGINES",
-    "ENGINE_NAMES",
     "Engine",
     "EngineSettings",
     "Limits",

@@ -10,28 +10,31 @@ import difflib
 import re
 import string
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from checker.errors import PolicyError
-from checker.evidence.messages import describe_validation_error
+from checker.evidence.messages import describe_validation_error, did_you_mean
+from checker.facts.coverage import EVIDENCE_NAMES
+from checker.vocabulary import GateStage, Severity
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
 _RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b")
-EvidenceName = Literal[
-    "deploys",
-    "reviews",
-    "fleet",
-    "flag_events",
-    "observations",
-    "identities",
-    "waivers",
-    "registry",
-    "history",
-]
+
+
+def _evidence_name(name: str) -> str:
+    if name not in EVIDENCE_NAMES:
+        raise ValueError(
+            f"{name!r} is not evidence a rule can require{did_you_mean(name, EVIDENCE_NAMES)}; "
+            f"the names are {', '.join(EVIDENCE_NAMES)}"
+        )
+    return name
+
+
+EvidenceName = Annotated[str, AfterValidator(_evidence_name)]
 SUBJECT_PARTS = ("deployment", "commit", "host", "flag", "at", "path", "rule", "subject")
 """What a rule's ``subject`` template may be made of, e.g. ``{deployment}:{host}``."""
 
@@ -40,13 +43,13 @@ class _Custom(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     id: str = Field(pattern=RULE_ID.pattern)
-    severity: Literal["info", "low", "medium", "high", "critical"]
+    severity: Severity
     controls: list[str] = Field(min_length=1)
     message: str = Field(min_length=1)
     requires: list[EvidenceName] = []
     optional: list[EvidenceName] = []
     stage: Literal["findings", "waivers"] = "findings"
-    gate: list[Literal["merge", "deploy"]] = []
+    gate: list[GateStage] = []
     subject: str | None = None
 
 

@@ -29,8 +29,8 @@ from opa_client.errors import RegoParseError
 
 from checker.engine.base import UNDEFINED, Engine, PolicyModule
 from checker.errors import EngineUnavailable, KnightwatchError, PolicyError, UsageError
+from checker.vocabulary import OPA_TIMEOUT_SECONDS, OPA_TOKEN_ENV
 
-DEFAULT_TIMEOUT = 30.0
 POLICY_PREFIX = "knightwatch/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _RULE_PATH = re.compile(r"^data(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -58,10 +58,10 @@ class OpaServerEngine(Engine):
         url: str,
         *,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = OPA_TIMEOUT_SECONDS,
         ca_file: Path | None = None,
         retries: int = 2,
-        token_env: str = "KNIGHTWATCH_OPA_TOKEN",  # noqa: S107  (a variable name)
+        token_env: str = OPA_TOKEN_ENV,
     ) -> None:
         parts = urlsplit(url)
         if "@" in parts.netloc:

@@ -46,19 +46,68 @@ class Kind:
     shape: Shape
     model: type[BaseModel]
     suffixes: tuple[str, ...]
+    description: str
+    """The schema's description: the file's names and what it holds."""
     required: bool = False
     what: str = "record"
 
 
+_LIST = (".yaml", ".yml", ".jsonl")
+_DOCUMENT = (".yaml", ".yml")
+
 KINDS: tuple[Kind, ...] = (
-    Kind("deploys", "list", Deployment, (".yaml", ".yml", ".jsonl"), True, "deployment"),
-    Kind("reviews", "list", Review, (".yaml", ".yml", ".jsonl"), what="review"),
-    Kind("fleet", "document", Fleet, (".yaml", ".yml"), what="fleet"),
-    Kind("flag_events", "list", FlagEvent, (".yaml", ".yml", ".jsonl"), what="flag event"),
-    Kind("observations", "list", Observation, (".jsonl", ".yaml", ".yml"), what="observation"),
-    Kind("identities", "document", Identities, (".yaml", ".yml"), what="identities"),
-    Kind("waivers", "list", Waiver, (".yaml", ".yml", ".jsonl"), what="waiver"),
+    Kind(
+        "deploys",
+        "list",
+        Deployment,
+        _LIST,
+        "deploys.yaml / deploys.jsonl: the deployments (JSON Lines: one item a line).",
+        required=True,
+        what="deployment",
+    ),
+    Kind(
+        "reviews",
+        "list",
+        Review,
+        _LIST,
+        "reviews.yaml / reviews.jsonl: code-review records, one per merged change.",
+        what="review",
+    ),
+    Kind("fleet", "document", Fleet, _DOCUMENT, "fleet.yaml: each service's hosts.", what="fleet"),
+    Kind(
+        "flag_events",
+        "list",
+        FlagEvent,
+        _LIST,
+        "flag_events.yaml / .jsonl: runtime flag changes.",
+        what="flag event",
+    ),
+    Kind(
+        "observations",
+        "list",
+        Observation,
+        (".jsonl", ".yaml", ".yml"),
+        "observations.jsonl / .yaml: what each host was seen running.",
+        what="observation",
+    ),
+    Kind(
+        "identities",
+        "document",
+        Identities,
+        _DOCUMENT,
+        "identities.yaml: each person's addresses.",
+        what="identities",
+    ),
+    Kind(
+        "waivers",
+        "list",
+        Waiver,
+        _LIST,
+        "waivers.yaml: time-boxed exceptions.",
+        what="waiver",
+    ),
 )
+"""Every kind of evidence file, declared once: its name, shape, model, file names and schema."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from checker.evidence.integrity import check_flag_names
 from checker.evidence.models import timestamp_ns
 from checker.facts import coverage, deadcode, fleet, review
 from checker.facts.coverage import Coverage
-from checker.facts.streams import SHORT, Streams
+from checker.facts.streams import Streams
 from checker.timing import stage
+from checker.vocabulary import short
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
                 "service": deployment.service,
                 "environment": deployment.environment,
                 "commit": sha,
-                "short_commit": sha[:SHORT],
+                "short_commit": short(sha),
                 "started_at": deployment.started_at,
                 "started_at_ns": timestamp_ns(deployment.started_at),
                 "finished_at": deployment.finished_at,
@@ -259,7 +260,7 @@ def _check_plausible_starts(
                 "deploys",
                 index,
                 f"deployment {deployment.id}: started_at {deployment.started_at!r} is before "
-                f"its commit {commit.sha[:SHORT]} was written ({written})",
+                f"its commit {short(commit.sha)} was written ({written})",
                 hint="a typo in the date, or the wrong commit?",
             )
 

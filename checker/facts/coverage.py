@@ -11,9 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checker.evidence.bundle import Evidence
+from checker.evidence.bundle import KINDS, Evidence
 
 _LISTED = 5
+
+DERIVED = ("registry", "history")
+"""Evidence that is no file of the evidence directory: a flag registry in the repository's
+history, and a history that gives every judged deployment a start for its shipped range."""
+EVIDENCE_NAMES: tuple[str, ...] = (*(kind.name for kind in KINDS), *DERIVED)
+"""What a rule may name in ``requires`` and ``optional``; ``describe`` judges each of them."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
-from checker.facts.streams import SHORT
+from checker.vocabulary import short
 
 DAY_NS = 86_400 * 1_000_000_000
 MAX_LISTED = 10
@@ -49,13 +49,13 @@ class _Registries:
         if data is None:
             return False
         registry: FlagRegistry | None = None
-        where = PurePosixPath(f"{commit[:SHORT]}:{path}")
+        where = PurePosixPath(f"{short(commit)}:{path}")
         try:
             registry = _registry(data, where)
         except InputError as exc:
             self.errors[key] = {
                 "commit": commit,
-                "short": commit[:SHORT],
+                "short": short(commit),
                 "path": path,
                 "error": exc.message,
             }
@@ -248,7 +248,7 @@ def _registry_removed(
         if any(history.is_ancestor(commit, sha) for commit in written):
             errors[f"absent:{sha}"] = {
                 "commit": sha,
-                "short": sha[:SHORT],
+                "short": short(sha),
                 "path": flags_file,
                 "error": "it is absent at this deployed commit, though earlier commits of its "
                 "history have it; deleting the registry does not retire its flags (keep it, "
@@ -312,7 +312,7 @@ def _flag_history(
                     {
                         "purpose": flag.purpose,
                         "commit": version.commit,
-                        "short": version.commit[:SHORT],
+                        "short": short(version.commit),
                     }
                 )
             (retired_at if flag.status == "retired" else active_at).setdefault(
@@ -339,9 +339,9 @@ def _flag_history(
             if first is not None:
                 entry["revived"] = {
                     "retired": first,
-                    "retired_short": first[:SHORT],
+                    "retired_short": short(first),
                     "active": commit,
-                    "active_short": commit[:SHORT],
+                    "active_short": short(commit),
                 }
                 break
         result[name] = entry

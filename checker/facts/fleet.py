@@ -12,7 +12,8 @@ from typing import Any
 
 from checker.evidence.bundle import Evidence
 from checker.evidence.models import Observation, timestamp_ns
-from checker.facts.streams import SHORT, Streams
+from checker.facts.streams import Streams
+from checker.vocabulary import short
 
 
 def _observation(observation: Observation, commit: str) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def _observation(observation: Observation, commit: str) -> dict[str, Any]:
         "host": observation.host,
         "version": observation.version,
         "commit": commit,
-        "short": commit[:SHORT],
+        "short": short(commit),
         "observed_at": observation.observed_at,
         "observed_at_ns": timestamp_ns(observation.observed_at),
         "pods": observation.pods,

@@ -14,6 +14,7 @@ from checker.evidence.git_content import commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, visible
 from checker.evidence.models import Deployment, timestamp_ns
 from checker.facts.streams import Streams, succeeded_anywhere
+from checker.vocabulary import short
 
 
 def shipped_ranges(
@@ -47,7 +48,7 @@ def check_baseline(history: GitHistory, baseline: str, sha: str, deployment: str
     deployment ship nothing, and nothing would be judged."""
     if not history.is_ancestor(baseline, sha):
         raise InputError(
-            f"baseline {baseline[:12]} is not an ancestor of {sha[:12]}, the commit of "
+            f"baseline {short(baseline)} is not an ancestor of {short(sha)}, the commit of "
             f"deployment {deployment}, the first of its service and environment: that "
             "deployment would ship nothing",
             path=str(history.root),

@@ -7,8 +7,6 @@ from collections import defaultdict
 
 from checker.evidence.models import Deployment, timestamp_ns
 
-SHORT = 12
-
 
 def succeeded_anywhere(deployment: Deployment) -> bool:
     """True when at least one target succeeded."""

@@ -25,7 +25,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.models import DeployApproval, Deployment, Status, timestamp_ns
-from checker.facts.streams import SHORT
+from checker.vocabulary import short
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _RANK: dict[Status, int] = {"succeeded": 0, "skipped": 1, "unreachable": 2, "failed": 3}
@@ -181,7 +181,7 @@ def _record(
             targets[cluster] = (status, reason)
     finishes = [move.finished_at for _, move in entries]
     plain: dict[str, Any] = {
-        "id": f"{choices.service}-{choices.environment}-{commit[:SHORT]}"
+        "id": f"{choices.service}-{choices.environment}-{short(commit)}"
         + (f"-{nth}" if nth > 1 else ""),
         "service": choices.service,
         "environment": choices.environment,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from checker.report.escape import visible
-from checker.report.model import Report, severity_rank
+from checker.report.model import Report
+from checker.vocabulary import severity_rank
 
 
 def _data(text: str) -> str:

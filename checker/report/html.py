@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 
 from checker.report.escape import visible
-from checker.report.model import SEVERITIES, Finding, Report, severity_rank
+from checker.report.model import Finding, Report
+from checker.vocabulary import SEVERITIES, severity_rank
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;margin:2rem auto;

@@ -8,7 +8,8 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from checker.report.escape import visible
-from checker.report.model import Report, severity_rank
+from checker.report.model import Report
+from checker.vocabulary import severity_rank
 
 
 class JunitRenderer:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from checker.report.escape import visible
-from checker.report.model import SEVERITIES, Report, severity_rank
+from checker.report.model import Report
+from checker.vocabulary import SEVERITIES, severity_rank, short
 
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
@@ -50,7 +51,7 @@ class MarkdownRenderer:
                 else []
             ),
             f"{counts}; {summary['waived']} waived; fails on {report.fail_on} and above. "
-            f"HEAD `{report.head[:12]}`, {summary.get('deployments', 0)} deployments, "
+            f"HEAD `{short(report.head)}`, {summary.get('deployments', 0)} deployments, "
             f"as of {report.as_of}.",
             "",
         ]

@@ -7,19 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from checker.errors import EXIT_FINDINGS, EXIT_PASS
+from checker.vocabulary import SEVERITIES, severity_rank
 
 if TYPE_CHECKING:
     from checker.evidence.bundle import FileDigest
     from checker.settings import SettingNote
 
 SCHEMA = "knightwatch/report/v1"
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-DEFAULT_FAIL_ON = "high"
-
-
-def severity_rank(severity: str) -> int:
-    """Position of a severity, lowest first."""
-    return SEVERITIES.index(severity)
 
 
 @dataclass(frozen=True)

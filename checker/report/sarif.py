@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from checker.report.escape import json_safe
-from checker.report.model import Finding, Report, severity_rank
+from checker.report.model import Finding, Report
+from checker.vocabulary import severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # GitHub ranks code-scanning alerts by this property: critical >= 9.0, high >= 7.0, ...
@@ -18,7 +19,7 @@ FALLBACK_LOCATION = "knightwatch.yaml"
 def _level(finding: Finding, report: Report) -> str:
     if severity_rank(finding.severity) >= severity_rank(report.fail_on):
         return "error"
-    return "warning" if finding.severity in ("medium", "high", "critical") else "note"
+    return "warning" if severity_rank(finding.severity) >= severity_rank("medium") else "note"
 
 
 class SarifRenderer:

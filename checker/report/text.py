@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from checker.report.escape import visible as v
-from checker.report.model import SEVERITIES, Report, severity_rank
+from checker.report.model import Report
+from checker.vocabulary import SEVERITIES, severity_rank, short
 
 _COLORS = {
     "critical": "\033[1;31m",
@@ -36,7 +37,7 @@ class TextRenderer:
         lines: list[str] = []
         summary = report.summary()
         lines.append(
-            f"knightwatch {report.tool_version} · repository HEAD {v(report.head[:12])} · "
+            f"knightwatch {report.tool_version} · repository HEAD {v(short(report.head))} · "
             f"{summary.get('deployments', 0)} deployments · "
             f"{summary.get('commits_shipped', 0)} commits shipped · as of {v(report.as_of)}"
         )
@@ -44,7 +45,7 @@ class TextRenderer:
             gate = report.gate
             lines.append(
                 v(
-                    f"{gate['stage']} gate: {gate['candidate']} ({gate['commit'][:12]}) to "
+                    f"{gate['stage']} gate: {gate['candidate']} ({short(gate['commit'])}) to "
                     f"{gate['service']} in {gate['environment']}"
                 )
             )

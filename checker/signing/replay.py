@@ -10,6 +10,7 @@ from checker.errors import VerificationError
 from checker.runner import CheckOptions, evaluate, prepare
 from checker.settings import JUDGING
 from checker.signing.attestation import Signed
+from checker.vocabulary import short
 
 
 def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
@@ -76,6 +77,6 @@ def replay(signed: Signed, base: CheckOptions) -> str:
         ]
         raise VerificationError("replay", "; ".join(parts) or "the verdict differs")
     return (
-        f"replayed {len(then)} inputs and HEAD {prepared.facts.head[:12]}: the same "
+        f"replayed {len(then)} inputs and HEAD {short(prepared.facts.head)}: the same "
         f"{len(after)} findings and verdict {report['verdict']}"
     )

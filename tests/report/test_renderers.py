@@ -7,7 +7,8 @@ import json
 import pytest
 
 from checker.report import RENDERERS
-from checker.report.model import SEVERITIES, Finding, InputFile, Report, RuleStatus
+from checker.report.model import Finding, InputFile, Report, RuleStatus
+from checker.vocabulary import SEVERITIES
 
 
 def make_report(*findings: Finding, fail_on: str = "high") -> Report:
