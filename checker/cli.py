@@ -391,8 +391,8 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "test":
         from checker.engine import Limits
         from checker.engine.isolated import DEFAULT_LIMITS
-        from checker.policyset import builtin_policy_dir
-        from checker.policytest import run_policy_tests
+        from checker.rules.policyset import builtin_policy_dir
+        from checker.rules.policytest import run_policy_tests
 
         run = run_policy_tests(
             args.dirs or [builtin_policy_dir()],
@@ -415,8 +415,8 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_FINDINGS
         return EXIT_PASS if passed == len(run.results) else EXIT_FINDINGS
     if args.policy_command == "list":
-        from checker.catalog import CATALOG_FORMATS
-        from checker.policyset import load_policy_set
+        from checker.rules.catalog import CATALOG_FORMATS
+        from checker.rules.policyset import load_policy_set
 
         out.write(CATALOG_FORMATS[args.format](load_policy_set(args.policies).rules))
         return EXIT_PASS
@@ -558,8 +558,8 @@ def _keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.catalog import explain
-    from checker.policyset import load_policy_set
+    from checker.rules.catalog import explain
+    from checker.rules.policyset import load_policy_set
 
     out.write(explain(load_policy_set(args.policies).rules, args.rule))
     return EXIT_PASS

@@ -12,7 +12,6 @@ from checker.config import load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
-from checker.engine.metadata import RuleMeta, format_message
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, Scope, load_evidence
 from checker.evidence.git import GitHistory
@@ -20,8 +19,9 @@ from checker.evidence.integrity import check_gate_target, check_references
 from checker.facts import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
 from checker.gate import CANDIDATE_ID, add_candidate
-from checker.policyset import PolicySet, load_policy_set
 from checker.report.model import Finding, InputFile, Report, RuleStatus
+from checker.rules.metadata import RuleMeta, format_message
+from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON

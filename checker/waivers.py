@@ -11,12 +11,12 @@ from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
-from checker.engine.metadata import RuleMeta
 from checker.evidence.bundle import Evidence
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
 from checker.report.model import Finding
+from checker.rules.metadata import RuleMeta
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:

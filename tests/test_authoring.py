@@ -8,7 +8,7 @@ from pathlib import Path
 from checker.demo.knight import build_knight
 from checker.engine import RegorusEngine
 from checker.engine.base import UNDEFINED
-from checker.policyset import load_policy_set
+from checker.rules.policyset import load_policy_set
 from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
 from tests.test_policies import USER_RULE
 

@@ -6,9 +6,9 @@ import os
 import re
 from pathlib import Path
 
-from checker.catalog import catalog_markdown
 from checker.demo.run import run_demo
-from checker.policyset import load_policy_set
+from checker.rules.catalog import catalog_markdown
+from checker.rules.policyset import load_policy_set
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = os.environ.get("KNIGHTWATCH_REGEN") == "1"

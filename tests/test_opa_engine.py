@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from checker.demo.knight import KnightCase, build_knight
-from checker.policyset import builtin_policy_dir
+from checker.rules.policyset import builtin_policy_dir
 from tests import opa_standin
 from tests.conftest import CliResult, run_cli
 from tests.test_examples import EXAMPLES, check_args

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from checker.engine.metadata import RULE_ID
-from checker.policyset import builtin_policy_dir, load_policy_set
+from checker.rules.metadata import RULE_ID
+from checker.rules.policyset import builtin_policy_dir, load_policy_set
 from tests.conftest import DEV, deployment, run_cli, write_yaml
 
 USER_RULE = """\

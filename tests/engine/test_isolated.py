@@ -19,7 +19,7 @@ from checker.engine import Limits, RegorusEngine, embedded_engine
 from checker.engine.base import UNDEFINED, PolicyModule
 from checker.engine.isolated import IsolatedEngine, can_isolate
 from checker.errors import InternalError, PolicyError
-from checker.policyset import load_policy_set
+from checker.rules.policyset import load_policy_set
 from tests.conftest import DEV, deployment, run_cli, write_yaml
 
 pytestmark = pytest.mark.skipif(not can_isolate(), reason="no fork on this platform")

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker.engine.base import PolicyModule
-from checker.engine.metadata import RuleMeta, parse_annotations
 from checker.engine.regorus_engine import package_of
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import read_text
+from checker.rules.metadata import RuleMeta, parse_annotations
 
 
 def builtin_policy_dir() -> Path:
     """The shipped policies: inside the installed package, or beside it in a source tree."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_policies"
-    return installed if installed.is_dir() else here.parent / "policies"
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_policies"
+    return installed if installed.is_dir() else package.parent / "policies"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import json
 import textwrap
 from collections.abc import Sequence
 
-from checker.engine.metadata import RuleMeta
 from checker.errors import UsageError
 from checker.report.escape import visible
+from checker.rules.metadata import RuleMeta
 
 
 def catalog_text(rules: Sequence[RuleMeta]) -> str:

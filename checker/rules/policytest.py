@@ -12,7 +12,7 @@ from checker.engine import Limits, embedded_engine
 from checker.engine.base import UNDEFINED, PolicyModule
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError
-from checker.policyset import load_policy_set
+from checker.rules.policyset import load_policy_set
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
