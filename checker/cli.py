@@ -528,8 +528,8 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"chain: {link}",
     ]
     if args.replay:
+        from checker.replay import replay
         from checker.runner import CheckOptions
-        from checker.signing.replay import replay
 
         base = CheckOptions(
             repo=args.repo,

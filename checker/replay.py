@@ -1,4 +1,7 @@
-"""Replay: evaluate a signed report's recorded inputs again and confirm the same findings."""
+"""Replay: evaluate a signed report's recorded inputs again and confirm the same findings.
+
+Pipeline level, beside the runner it re-runs: signing proves who said what, and never runs
+the pipeline itself."""
 
 from __future__ import annotations
 
