@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+from checker.parameters import RuleParameters
 from checker.vocabulary import (
     DEFAULT_FAIL_ON,
     OPA_TIMEOUT_SECONDS,
@@ -20,14 +21,6 @@ from checker.vocabulary import (
 )
 
 CONFIG_NAME = "knightwatch.yaml"
-
-
-def _inside(path: str) -> str:
-    """A path inside the repository: relative, and not climbing out of it."""
-    parts = PurePosixPath(path).parts
-    if path.startswith("/") or ".." in parts or not parts:
-        raise ValueError(f"{path!r} is not a path inside the repository (relative, no '..')")
-    return path
 
 
 class OpaConfig(BaseModel):
@@ -71,42 +64,22 @@ class ImagesConfig(BaseModel):
     """A pod annotation (or label) whose value is the commit, set by the manifests."""
 
 
-class Config(BaseModel):
+class Config(RuleParameters):  # the rules' parameters, and the options of a run
     """The options a repository may set for itself."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     evidence: str | None = None
     """Evidence directory, relative to the repository root."""
-    protected_branch: str = Field(default="main", min_length=1)
-    """The branch every deployed commit must be reachable from (REVIEW-003)."""
-    baseline: str | None = None
-    """Where the first deployment's shipped range starts; without it, the deployed commit alone."""
-    flags_file: Annotated[str, AfterValidator(_inside)] = Field(default="flags.yaml", min_length=1)
-    """The flag registry's path inside the repository."""
-    reference_exclude: list[str] = []
-    """Globs of tracked files that do not count as references to a flag."""
     fail_on: Severity = DEFAULT_FAIL_ON
     """Lowest severity that fails the check."""
-    policies: list[str] = []
+    policies: list[str] = []  # noqa: RUF012  (a pydantic field; ruff sees no BaseModel)
     """Extra policy directories, relative to the repository root."""
-    review_bots: list[str] = []
-    """Addresses (or identities) whose reviews and approvals never count: bots."""
-    observation_grace_seconds: int = Field(default=0, ge=0)
-    """How long after a deployment finished its hosts may still report the old version."""
     require_all: bool = False
     """A pass with rules not evaluated (their evidence absent) fails instead."""
-    unlisted_services: list[str] = []
-    """Services deliberately left out of fleet.yaml: their deployments are accepted, the fleet
-    rules cannot judge them, and the report says so. Any other service not in fleet.yaml is an
-    input error (a misspelt service name must never silently escape the fleet rules)."""
-    evidence_ignore: list[str] = []
+    evidence_ignore: list[str] = []  # noqa: RUF012
     """Globs of files in the evidence directory that are not evidence (every other file must
     be one knightwatch reads); the report lists the files they matched."""
-    waiver_approvers: list[str] | None = None
-    """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
-    applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
-    takes the approvers from the auditor's side."""
     engine: EngineName | None = None
     """Where the policies are evaluated: embedded (``regorus``, the default) or ``opa``."""
     opa: OpaConfig = OpaConfig()

@@ -154,16 +154,10 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         )
     check_waivers(evidence, policies.rules, as_of)
     params = Parameters(
-        protected_branch=config.protected_branch,
-        baseline=config.baseline,
-        flags_file=config.flags_file,
-        reference_exclude=tuple(config.reference_exclude),
-        review_bots=tuple(config.review_bots),
-        observation_grace_seconds=config.observation_grace_seconds,
+        rules=config,
         period=options.period,
         candidate=CANDIDATE_ID if options.candidate is not None else None,
         gate_stage=options.gate_stage,
-        unlisted_services=tuple(sorted(config.unlisted_services)),
     )
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
@@ -293,24 +287,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             if options.candidate is not None
             else None
         ),
-        parameters={
-            "protected_branch": params.protected_branch,
-            "baseline": prepared.facts.baseline_sha,
-            "flags_file": params.flags_file,
-            "reference_exclude": list(params.reference_exclude),
-            "review_bots": list(params.review_bots),
-            "observation_grace_seconds": params.observation_grace_seconds,
-            **(
-                {"unlisted_services": list(params.unlisted_services)}
-                if params.unlisted_services
-                else {}
-            ),
-            **(
-                {"waiver_approvers": list(prepared.settings.config.waiver_approvers)}
-                if prepared.settings.config.waiver_approvers is not None
-                else {}
-            ),
-        },
+        parameters=params.rules.report_record(baseline_sha=prepared.facts.baseline_sha),
         counts={
             "deployments": len(prepared.facts.input["deployments"]),
             "commits_shipped": prepared.facts.shipped_count,

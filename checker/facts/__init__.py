@@ -21,28 +21,32 @@ from checker.evidence.models import timestamp_ns
 from checker.facts import coverage, deadcode, fleet, review
 from checker.facts.coverage import Coverage
 from checker.facts.streams import Streams
+from checker.parameters import RuleParameters
 from checker.timing import stage
 from checker.vocabulary import short
 
 
 @dataclass(frozen=True)
 class Parameters:
-    """Rule parameters as resolved for this run."""
+    """What one run judges with: the rules' parameters, and the span it judges."""
 
-    protected_branch: str
-    baseline: str | None
-    flags_file: str = "flags.yaml"
-    reference_exclude: tuple[str, ...] = ()
-    review_bots: tuple[str, ...] = ()
-    observation_grace_seconds: int = 0
+    rules: RuleParameters
     period: str | None = None
     """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
     candidate: str | None = None
     """The id of a gate's candidate deployment: judge it alone."""
     gate_stage: str = "deploy"
     """``merge``: the candidate ships what it adds to the protected branch, not to production."""
-    unlisted_services: tuple[str, ...] = ()
-    """Services deliberately outside fleet.yaml (knightwatch.yaml ``unlisted_services``)."""
+
+    @property
+    def protected_branch(self) -> str:
+        """The rules' protected branch."""
+        return self.rules.protected_branch
+
+    @property
+    def baseline(self) -> str | None:
+        """The baseline as configured (a rev)."""
+        return self.rules.baseline
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             on_branch = history.ancestors(branch_tip)
             shipped, unbounded = review.shipped_ranges(history, streams, deployed, baseline_sha)
         commits, identities = review.commit_facts(
-            history, evidence, shipped, resolved, params.review_bots
+            history, evidence, shipped, resolved, params.rules.review_bots
         )
 
     deployments = []
@@ -189,19 +193,11 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             evidence,
             {i: sha for i, sha in deployed.items() if i in judged},
             tips,
-            params.flags_file,
-            list(params.reference_exclude),
+            params.rules.flags_file,
+            list(params.rules.reference_exclude),
         )
-    data = {
-        "knightwatch": {
-            "params": {
-                "protected_branch": params.protected_branch,
-                "baseline": baseline_sha,
-                "bots": review.bot_identities(identities, params.review_bots),
-                "observation_grace_ns": params.observation_grace_seconds * 1_000_000_000,
-            }
-        }
-    }
+    bots = review.bot_identities(identities, params.rules.review_bots)
+    data = {"knightwatch": {"params": params.rules.rule_data(baseline_sha=baseline_sha, bots=bots)}}
     check_flag_names(evidence, _flag_names(document))
     if params.period or params.candidate:
         events = period_bounds(params.period) if params.period and not params.candidate else None
@@ -216,7 +212,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             document,
             evidence,
             scope=f" in {params.period}" if params.period and not params.candidate else "",
-            registry_file=params.flags_file,
+            registry_file=params.rules.flags_file,
             unbounded=unbounded,
         ),
     )

@@ -1,0 +1,74 @@
+"""The rules' parameters, declared once.
+
+One model is all three things a parameter is: its keys are knightwatch.yaml's (``Config``
+extends it, so a repository, an auditor's ``--config`` and the command line set them the same
+way), ``rule_data`` is the data document the policies read (``data.knightwatch.params``), and
+``report_record`` is what the report records of them (``parameters``). The two resolved
+values, the baseline's full sha and the review bots' identities, are established with the
+facts and passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+NS_PER_SECOND = 1_000_000_000
+
+
+def _inside(path: str) -> str:
+    """A path inside the repository: relative, and not climbing out of it."""
+    parts = PurePosixPath(path).parts
+    if path.startswith("/") or ".." in parts or not parts:
+        raise ValueError(f"{path!r} is not a path inside the repository (relative, no '..')")
+    return path
+
+
+class RuleParameters(BaseModel):
+    """What the rules are judged with, beyond the evidence."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    protected_branch: str = Field(default="main", min_length=1)
+    """The branch every deployed commit must be reachable from (REVIEW-003)."""
+    baseline: str | None = None
+    """Where the first deployment's shipped range starts; without it, the deployed commit alone."""
+    flags_file: Annotated[str, AfterValidator(_inside)] = Field(default="flags.yaml", min_length=1)
+    """The flag registry's path inside the repository."""
+    reference_exclude: list[str] = []
+    """Globs of tracked files that do not count as references to a flag."""
+    review_bots: list[str] = []
+    """Addresses (or identities) whose reviews and approvals never count: bots."""
+    observation_grace_seconds: int = Field(default=0, ge=0)
+    """How long after a deployment finished its hosts may still report the old version."""
+    unlisted_services: list[str] = []
+    """Services deliberately left out of fleet.yaml: their deployments are accepted, the fleet
+    rules cannot judge them, and the report says so. Any other service not in fleet.yaml is an
+    input error (a misspelt service name must never silently escape the fleet rules)."""
+    waiver_approvers: list[str] | None = None
+    """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
+    applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
+    takes the approvers from the auditor's side."""
+
+    def rule_data(self, *, baseline_sha: str | None, bots: list[str]) -> dict[str, Any]:
+        """``data.knightwatch.params``: what the policies read, in the units they compare."""
+        return {
+            "protected_branch": self.protected_branch,
+            "baseline": baseline_sha,
+            "bots": bots,
+            "observation_grace_ns": self.observation_grace_seconds * NS_PER_SECOND,
+        }
+
+    def report_record(self, *, baseline_sha: str | None) -> dict[str, Any]:
+        """The report's ``parameters``: every parameter as applied, the baseline as the sha it
+        resolved to; the two that are absent by default only when set."""
+        names = set(RuleParameters.model_fields) - {"unlisted_services", "waiver_approvers"}
+        record = self.model_dump(include=names)
+        record["baseline"] = baseline_sha
+        if self.unlisted_services:
+            record["unlisted_services"] = sorted(self.unlisted_services)
+        if self.waiver_approvers is not None:
+            record["waiver_approvers"] = list(self.waiver_approvers)
+        return record
