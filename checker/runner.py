@@ -20,6 +20,7 @@ from checker.facts import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
 from checker.gate import CANDIDATE_ID, add_candidate
 from checker.report.model import Finding, InputFile, Report, RuleStatus
+from checker.rules.catalog import rule_data
 from checker.rules.metadata import RuleMeta, format_message
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
@@ -93,6 +94,17 @@ class Prepared:
     as_of: date
     files: tuple[FileDigest, ...]
     root: Path
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The data document the policies read: the rules' parameters, and the catalog's
+        message templates (for the policies' own ``deny`` results)."""
+        return {
+            "knightwatch": {
+                **self.facts.data["knightwatch"],
+                "rules": rule_data(self.policies.rules),
+            }
+        }
 
 
 def today_utc() -> date:
@@ -232,7 +244,7 @@ def engine_settings(options: CheckOptions, settings: Settings) -> EngineSettings
 def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Evaluation:
     with stage("engine load"):
         engine.load(list(prepared.policies.modules))
-        engine.set_data(prepared.facts.data)
+        engine.set_data(prepared.data)
         engine.set_input(prepared.facts.input)
     rules, statuses = _gate_rules(prepared.policies.rules, options)
     first = [r for r in rules if r.stage == "findings"]
@@ -293,7 +305,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             "commits_shipped": prepared.facts.shipped_count,
         },
     )
-    return Evaluation(report, final_input, prepared.facts.data)
+    return Evaluation(report, final_input, prepared.data)
 
 
 def _waiver_approvers(prepared: Prepared, options: CheckOptions) -> frozenset[str] | None:
@@ -315,7 +327,7 @@ def _gate_rules(
     stage = options.gate_stage
     chosen, skipped = [], []
     for rule in rules:
-        reviews = stage == "merge" and options.gate_reviews and rule.id == "REVIEW-002"
+        reviews = stage == "merge" and options.gate_reviews and "merge-with-reviews" in rule.gate
         if stage in rule.gate or reviews:
             chosen.append(rule)
         else:

@@ -24,6 +24,10 @@ def severity_rank(severity: str) -> int:
 GateStage = Literal["merge", "deploy"]
 GATE_STAGES: tuple[GateStage, ...] = get_args(GateStage)
 """``merge``: what a change adds to the protected branch; ``deploy``: what it would ship."""
+GateTag = Literal[GateStage, "merge-with-reviews"]
+"""What a rule's ``gate:`` metadata may list: the stages it judges a candidate at, and
+``merge-with-reviews`` for a review rule judged at the merge gate only with ``--with-reviews``
+(a change not merged yet usually has no review)."""
 
 EngineName = Literal["regorus", "opa"]
 ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)

@@ -108,8 +108,10 @@ def test_the_uploaded_bundle_is_exactly_the_shipped_policies(
     ours = {pid: raw for pid, raw in server.policies.items() if pid.startswith("knightwatch/")}
     assert ours == shipped  # byte for byte; the stale module of an earlier run is gone
     assert server.policies["team/authz.rego"] == "package team.authz\n"  # others' untouched
-    assert server.data == {"knightwatch": {"params": server.data["knightwatch"]["params"]}}
+    assert set(server.data) == {"knightwatch"}
+    assert set(server.data["knightwatch"]) == {"params", "rules"}
     assert server.data["knightwatch"]["params"]["protected_branch"] == "main"
+    assert server.data["knightwatch"]["rules"]["FLEET-003"]["severity"] == "critical"
 
 
 def _rule(directory: Path, package: str, rule_id: str, body: str) -> Path:

@@ -189,8 +189,39 @@ def test_every_shipped_rule_head_is_annotated() -> None:
             if len(re.findall(rf"\b{head}\b", source))
             > len(re.findall(rf"^{head} contains ", source, re.MULTILINE))
         }
-        heads -= helpers
+        heads -= helpers | {"deny"}  # conftest's and opa eval's view of the findings, below
         assert heads <= annotated, f"{path}: unannotated set rules {heads - annotated}"
+
+
+DENY = re.compile(
+    r"^\tsome finding in (\w+)\n\tresult := lib\.result\(\"([^\"]+)\", finding\)$", re.M
+)
+
+
+def test_each_package_denies_exactly_its_own_rules_under_their_ids() -> None:
+    """``deny`` names each rule's id again (the engines have no rego.metadata): it must be
+    the id the rule's METADATA gives, for every annotated rule of the file and no other."""
+    rules = load_policy_set().rules
+    for path in sorted(builtin_policy_dir().rglob("*.rego")):
+        if path.name.endswith("_test.rego") or path.parent.name == "lib":
+            continue
+        annotated = {(r.path.rsplit(".", 1)[1], r.id) for r in rules if r.file.endswith(path.name)}
+        assert set(DENY.findall(path.read_text())) == annotated, path.name
+
+
+def test_shipped_policies_are_formatted_as_opa_fmt_would_leave_them() -> None:
+    """Tabs for indentation, no trailing space, lines of at most 100 columns (a tab as 4),
+    the package first and Rego v1 declared."""
+    for path in sorted(builtin_policy_dir().rglob("*.rego")):
+        lines = path.read_text().splitlines()
+        code = [line for line in lines if line and not line.startswith("#")]
+        assert code[0].startswith("package "), f"{path.name}: the package comes first"
+        assert code[1] == "import rego.v1", f"{path.name}: then import rego.v1"
+        for number, line in enumerate(lines, start=1):
+            where = f"{path.name}:{number}"
+            assert line == line.rstrip(), f"{where}: trailing whitespace"
+            assert not line.startswith(" "), f"{where}: indented with spaces"
+            assert len(line.expandtabs(4)) <= 100, f"{where}: longer than 100 columns"
 
 
 BANNED = [

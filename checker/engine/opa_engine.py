@@ -5,8 +5,8 @@ Through opa-python-client, over OPA's REST API:
 - each policy module is uploaded with ``PUT /v1/policies/knightwatch/<file>`` (v0 rewriting
   off: the modules are Rego v1 as written), and modules knightwatch uploaded before that are
   no longer in the set are deleted, so the server holds exactly the policies of this run;
-- the data document is written with ``PUT /v1/data/<path>`` (today only
-  ``knightwatch/params``);
+- the data document is written with ``PUT /v1/data/<path>``, one second-level document at a
+  time (``knightwatch/params``, ``knightwatch/rules``);
 - the input is sent once per batch of rules, in one ``POST /v1/query`` that evaluates every
   rule the run needs, each wrapped so an undefined rule cannot hide the others.
 
@@ -145,7 +145,7 @@ class OpaServerEngine(Engine):
             pending = [pid for pid, _ in failed]
 
     def set_data(self, data: dict[str, Any]) -> None:
-        """Write each second-level document (``knightwatch/params``) under its own path, so
+        """Write each second-level document (``knightwatch/params``, ...) under its own path, so
         the write never overlaps a policy package."""
         for top, documents in sorted(data.items()):
             for key, value in sorted(documents.items()):

@@ -133,6 +133,7 @@ def _flag_events(
                 "by": event.by,
                 "last_deployment": summaries[deployment.id] if deployment else None,
                 "observed_by_version": dict(by_version),
+                "short_commits": {commit: short(commit) for commit in by_version},
             }
         )
     return events

@@ -79,6 +79,7 @@ def commit_facts(
         author = identities.identify(commit.author_email)
         found = sorted(reviews.get(sha, []), key=lambda r: (r["line"], r["identity"] or ""))
         commits[sha] = {
+            "short": short(sha),
             "author": visible(commit.author_email),
             "author_identity": author.identity,
             "author_unresolved": author.unresolved,

@@ -86,6 +86,12 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rule_data(rules: Sequence[RuleMeta]) -> dict[str, dict[str, str]]:
+    """``data.knightwatch.rules``: each rule's message template, title and severity by id, so
+    that the policies' ``deny`` results carry messages under plain OPA and conftest too."""
+    return {r.id: {"message": r.message, "severity": r.severity, "title": r.title} for r in rules}
+
+
 CATALOG_FORMATS = {"text": catalog_text, "json": catalog_json, "markdown": catalog_markdown}
 
 

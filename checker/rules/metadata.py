@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from checker.errors import PolicyError
 from checker.evidence.messages import describe_validation_error, did_you_mean
 from checker.facts.coverage import EVIDENCE_NAMES
-from checker.vocabulary import GateStage, Severity
+from checker.vocabulary import GateTag, Severity
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
@@ -49,7 +49,7 @@ class _Custom(BaseModel):
     requires: list[EvidenceName] = []
     optional: list[EvidenceName] = []
     stage: Literal["findings", "waivers"] = "findings"
-    gate: list[GateStage] = []
+    gate: list[GateTag] = []
     subject: str | None = None
 
 

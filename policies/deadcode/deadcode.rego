@@ -7,6 +7,8 @@ package knightwatch.deadcode
 
 import rego.v1
 
+import data.knightwatch.lib
+
 # METADATA
 # title: Retired flag no longer referenced in deployed code
 # description: >-
@@ -33,7 +35,7 @@ retired_flag_referenced contains finding if {
 	some name, reference in deployment.references
 	retired_at(deployment, name)
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, name]),
+		"subject": lib.pair(deployment.id, name),
 		"deployment": deployment.id,
 		"flag": name,
 		"files": reference.files,
@@ -44,7 +46,9 @@ retired_flag_referenced contains finding if {
 
 # Retired in the registry at the deployed commit, or retired in an earlier version and since
 # dropped from the registry: removing a retired flag does not make its references current.
-retired_at(deployment, name) if input.registries[deployment.registry].flags[name].status == "retired"
+retired_at(deployment, name) if {
+	input.registries[deployment.registry].flags[name].status == "retired"
+}
 
 retired_at(deployment, name) if {
 	not input.registries[deployment.registry].flags[name]
@@ -156,7 +160,7 @@ retired_code_present contains finding if {
 	some entry in deployment.retired_code
 	entry.count > 0
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, entry.path]),
+		"subject": lib.pair(deployment.id, entry.path),
 		"deployment": deployment.id,
 		"path": entry.path,
 		"reason": entry.reason,
@@ -192,7 +196,7 @@ unregistered_flag_referenced contains finding if {
 	not registry.flags[name]
 	not retired_in_history[name] # DEAD-001's: a retired flag dropped from the registry
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, name]),
+		"subject": lib.pair(deployment.id, name),
 		"deployment": deployment.id,
 		"flag": name,
 		"files": reference.files,
@@ -218,10 +222,42 @@ unregistered_flag_referenced contains finding if {
 unreadable_registry contains finding if {
 	some entry in input.registry_errors
 	finding := {
-		"subject": sprintf("%s:%s", [entry.commit, entry.path]),
+		"subject": lib.pair(entry.commit, entry.path),
 		"path": entry.path,
 		"short": entry.short,
 		"error": entry.error,
 		"location": entry.path,
 	}
+}
+
+# Every finding of the rules above, with its rule id and message, for `opa eval` and
+# `conftest test` on exported input (knightwatch reads each rule and its METADATA itself).
+deny contains result if {
+	some finding in retired_flag_referenced
+	result := lib.result("DEAD-001", finding)
+}
+
+deny contains result if {
+	some finding in repurposed_flag
+	result := lib.result("DEAD-002", finding)
+}
+
+deny contains result if {
+	some finding in overdue_flag
+	result := lib.result("DEAD-003", finding)
+}
+
+deny contains result if {
+	some finding in retired_code_present
+	result := lib.result("DEAD-004", finding)
+}
+
+deny contains result if {
+	some finding in unregistered_flag_referenced
+	result := lib.result("DEAD-005", finding)
+}
+
+deny contains result if {
+	some finding in unreadable_registry
+	result := lib.result("DEAD-006", finding)
 }

@@ -42,7 +42,8 @@ refs(names) := {name: {"files": ["src/a.py"], "count": 1} | some name in names}
 # DEAD-001
 
 test_retired_flag_referenced_fails if {
-	d := deployment("D1", {"old": flag("retired", {}), "live": flag("active", {})}, {"references": refs(["old", "live"])})
+	flags := {"old": flag("retired", {}), "live": flag("active", {})}
+	d := deployment("D1", flags, {"references": refs(["old", "live"])})
 	findings := deadcode.retired_flag_referenced with input as world([d])
 	subjects(findings) == {"D1:old"}
 	some f in findings
@@ -75,7 +76,10 @@ test_changed_purpose_fails if {
 		{"purpose": "RLP", "commit": "c2", "short": "c2"},
 	]}}
 	findings := deadcode.repurposed_flag with input as {"flag_history": history}
-	findings == {{"subject": "pp", "detail": "its purpose changed: \"Power Peg\" from c1, then \"RLP\" from c2"}}
+	findings == {{
+		"subject": "pp",
+		"detail": "its purpose changed: \"Power Peg\" from c1, then \"RLP\" from c2",
+	}}
 }
 
 test_revived_flag_fails if {
@@ -100,7 +104,12 @@ test_overdue_active_flag_fails_once_with_every_deployment if {
 	d2 := deployment("D2", {"tmp": f}, {"started_at_ns": 2000})
 	d0 := deployment("D0", {"tmp": f}, {"started_at_ns": 999})
 	findings := deadcode.overdue_flag with input as world([d2, d0, d1])
-	findings == {{"subject": "tmp", "remove_by": "2024-01-01", "count": 2, "deployments": ["D1", "D2"]}}
+	findings == {{
+		"subject": "tmp",
+		"remove_by": "2024-01-01",
+		"count": 2,
+		"deployments": ["D1", "D2"],
+	}}
 }
 
 test_retired_or_undated_flags_are_not_overdue if {
@@ -133,7 +142,10 @@ test_unregistered_flag_referenced_fails if {
 
 test_unreadable_registry_is_not_dead_005 if {
 	d := deployment("D1", {}, {"references": refs(["ghost"])})
-	unreadable := {"deployments": [d], "registries": {"D1": object.union(registry({}), {"readable": false})}}
+	unreadable := {
+		"deployments": [d],
+		"registries": {"D1": object.union(registry({}), {"readable": false})},
+	}
 	count(deadcode.unregistered_flag_referenced) == 0 with input as unreadable
 }
 
@@ -142,5 +154,25 @@ test_unreadable_registry_is_not_dead_005 if {
 test_unreadable_registry_version_fails if {
 	errors := [{"commit": "abc", "short": "abc", "path": "flags.yaml", "error": "bad"}]
 	findings := deadcode.unreadable_registry with input as {"registry_errors": errors}
-	findings == {{"subject": "abc:flags.yaml", "path": "flags.yaml", "short": "abc", "error": "bad", "location": "flags.yaml"}}
+	findings == {{
+		"subject": "abc:flags.yaml",
+		"path": "flags.yaml",
+		"short": "abc",
+		"error": "bad",
+		"location": "flags.yaml",
+	}}
+}
+
+test_deny_gives_each_finding_its_rule_and_message if {
+	catalog := {"DEAD-002": {"message": "Flag {subject} is reused: {detail}.", "severity": "s"}}
+	purposes := [{"purpose": "A", "short": "c1"}, {"purpose": "B", "short": "c2"}]
+	history := {"pp": {"purposes": purposes}}
+	results := deadcode.deny with input as {"deployments": [], "flag_history": history}
+		with data.knightwatch.rules as catalog
+	results == {{
+		"rule": "DEAD-002",
+		"subject": "pp",
+		"severity": "s",
+		"msg": "Flag pp is reused: its purpose changed: \"A\" from c1, then \"B\" from c2.",
+	}}
 }

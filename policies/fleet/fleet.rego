@@ -8,13 +8,17 @@ package knightwatch.fleet
 
 import rego.v1
 
+import data.knightwatch.lib
+
 # The inventory as sets, one per service.
 fleet_hosts[service] := {host | some host in hosts} if {
 	some service, hosts in input.fleet
 }
 
 # Hosts of the deployment's service that did not end up running it.
-missing_hosts(deployment) := fleet_hosts[deployment.service] - {host | some host in deployment.succeeded_hosts}
+missing_hosts(deployment) := fleet_hosts[deployment.service] - {host |
+	some host in deployment.succeeded_hosts
+}
 
 status_of(deployment, host) := object.get(deployment.target_status, host, "absent from its targets")
 
@@ -27,7 +31,10 @@ target_kind(service, name) := "cluster" if {
 	cluster == name
 }
 
-capitalised(word) := concat("", [upper(substring(word, 0, 1)), substring(word, 1, count(word) - 1)])
+capitalised(word) := concat("", [
+	upper(substring(word, 0, 1)),
+	substring(word, 1, count(word) - 1),
+])
 
 # METADATA
 # title: Deployment reached every host of its service
@@ -53,7 +60,7 @@ incomplete_deployment contains finding if {
 	some deployment in input.deployments
 	some host in missing_hosts(deployment)
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"subject": lib.pair(deployment.id, host),
 		"deployment": deployment.id,
 		"service": deployment.service,
 		"environment": deployment.environment,
@@ -88,11 +95,14 @@ incomplete_deployment contains finding if {
 drifted_host contains finding if {
 	some deployment in input.deployments
 	some host, observations in deployment.window_observations
-	considered := [o | some o in observations; o.observed_at_ns >= deployment.finished_at_ns + grace_ns]
+	considered := [o |
+		some o in observations
+		o.observed_at_ns >= deployment.finished_at_ns + grace_ns
+	]
 	wrong := [o | some o in considered; o.commit != deployment.commit]
 	count(wrong) > 0
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"subject": lib.pair(deployment.id, host),
 		"host": host,
 		"Kind": capitalised(target_kind(deployment.service, host)),
 		"deployment": deployment.id,
@@ -137,7 +147,7 @@ mixed_fleet_flag contains finding if {
 	parts := deployment_gap(event) | observation_gap(event)
 	count(parts) > 0
 	finding := {
-		"subject": sprintf("%s@%s", [event.flag, event.at]),
+		"subject": lib.event(event.flag, event.at),
 		"flag": event.flag,
 		"service": event.service,
 		"environment": event.environment,
@@ -152,12 +162,16 @@ deployment_gap(event) := {text |
 	missing := missing_hosts(deployment)
 	count(missing) > 0
 	hosts := sort([sprintf("%s (%s)", [host, status_of(deployment, host)]) | some host in missing])
-	text := sprintf("deployment %s of %s did not succeed on %s", [deployment.id, deployment.short_commit, concat(", ", hosts)])
+	text := sprintf("deployment %s of %s did not succeed on %s", [
+		deployment.id,
+		deployment.short_commit,
+		concat(", ", hosts),
+	])
 }
 
 observation_gap(event) := {text |
 	count(event.observed_by_version) > 1
-	groups := [sprintf("%s on %s", [substring(commit, 0, 12), concat(", ", hosts)]) |
+	groups := [sprintf("%s on %s", [event.short_commits[commit], concat(", ", hosts)]) |
 		some commit, hosts in event.observed_by_version
 	]
 	text := sprintf("last observed %s", [concat("; ", sort(groups))])
@@ -185,7 +199,7 @@ unlisted_target contains finding if {
 	listed := fleet_hosts[deployment.service] # services outside the inventory are not judged
 	some host in object.keys(deployment.target_status) - listed
 	finding := {
-		"subject": sprintf("%s:%s", [deployment.id, host]),
+		"subject": lib.pair(deployment.id, host),
 		"deployment": deployment.id,
 		"service": deployment.service,
 		"host": host,
@@ -198,3 +212,25 @@ unlisted_kind(service) := "cluster" if {
 	count(object.get(input.clusters, service, [])) > 0
 	count(object.get(input.clusters, service, [])) == count(fleet_hosts[service])
 } else := "host"
+
+# Every finding of the rules above, with its rule id and message, for `opa eval` and
+# `conftest test` on exported input (knightwatch reads each rule and its METADATA itself).
+deny contains result if {
+	some finding in incomplete_deployment
+	result := lib.result("FLEET-001", finding)
+}
+
+deny contains result if {
+	some finding in drifted_host
+	result := lib.result("FLEET-002", finding)
+}
+
+deny contains result if {
+	some finding in mixed_fleet_flag
+	result := lib.result("FLEET-003", finding)
+}
+
+deny contains result if {
+	some finding in unlisted_target
+	result := lib.result("FLEET-004", finding)
+}

@@ -25,56 +25,71 @@ deployment(id, statuses, overrides) := object.union(
 
 all_ok := {"h1": "succeeded", "h2": "succeeded", "h3": "succeeded"}
 
-observation(host, commit, at) := {
-	"host": host, "version": commit, "commit": commit, "short": substring(commit, 0, 12),
-	"observed_at": at, "observed_at_ns": 0,
-}
-
 old := "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 
 new := "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
 
+short := {old: "c1c1c1c1c1c1", new: "c2c2c2c2c2c2"}
+
+observation(host, commit, at) := {
+	"host": host,
+	"version": commit,
+	"commit": commit,
+	"short": short[commit],
+	"observed_at": at,
+	"observed_at_ns": 0,
+}
+
+# The inventory of hosts, and these deployments.
+inventory(deployments) := {"fleet": {"svc": hosts}, "deployments": deployments}
+
 # FLEET-001
 
 test_all_hosts_succeeded_passes if {
-	count(fleet.incomplete_deployment) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})]}
+	count(fleet.incomplete_deployment) == 0 with input as inventory([deployment("D1", all_ok, {})])
 }
 
 test_failed_skipped_unreachable_and_absent_hosts_fail if {
 	d := deployment("D1", {"h1": "failed", "h2": "skipped", "h4": "succeeded"}, {})
-	findings := fleet.incomplete_deployment with input as {"fleet": {"svc": ["h1", "h2", "h3", "h5"]}, "deployments": [d]}
+	findings := fleet.incomplete_deployment with input as {
+		"fleet": {"svc": ["h1", "h2", "h3", "h5"]},
+		"deployments": [d],
+	}
 	subjects(findings) == {"D1:h1", "D1:h2", "D1:h3", "D1:h5"}
 	{f.host: f.status | some f in findings} == {
-		"h1": "failed", "h2": "skipped", "h3": "absent from its targets", "h5": "absent from its targets",
+		"h1": "failed",
+		"h2": "skipped",
+		"h3": "absent from its targets",
+		"h5": "absent from its targets",
 	}
 }
 
 test_unreachable_host_fails if {
 	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded", "h3": "unreachable"}, {})
-	subjects(fleet.incomplete_deployment) == {"D1:h3"} with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+	subjects(fleet.incomplete_deployment) == {"D1:h3"} with input as inventory([d])
 }
 
 test_service_missing_from_fleet_is_not_fleet_001 if {
 	d := deployment("D1", all_ok, {"service": "other"})
-	count(fleet.incomplete_deployment) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+	count(fleet.incomplete_deployment) == 0 with input as inventory([d])
 }
 
 # FLEET-004
 
 test_unlisted_target_fails if {
 	d := deployment("D1", {"h1": "succeeded", "h9": "failed"}, {})
-	subjects(fleet.unlisted_target) == {"D1:h9"} with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+	subjects(fleet.unlisted_target) == {"D1:h9"} with input as inventory([d])
 }
 
 # A service outside the inventory reaches the rules only when knightwatch.yaml lists it in
 # unlisted_services (any other is an input error): its hosts are not judged.
 test_service_outside_the_inventory_is_not_judged if {
 	d := deployment("D1", {"h1": "succeeded"}, {"service": "other"})
-	count(fleet.unlisted_target) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d]}
+	count(fleet.unlisted_target) == 0 with input as inventory([d])
 }
 
 test_listed_targets_pass if {
-	count(fleet.unlisted_target) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})]}
+	count(fleet.unlisted_target) == 0 with input as inventory([deployment("D1", all_ok, {})])
 }
 
 # FLEET-002
@@ -82,7 +97,11 @@ test_listed_targets_pass if {
 test_observation_of_another_version_fails if {
 	d := deployment("D1", all_ok, {"window_observations": {
 		"h1": [observation("h1", new, "t1")],
-		"h3": [observation("h3", new, "t1"), observation("h3", old, "t2"), observation("h3", old, "t3")],
+		"h3": [
+			observation("h3", new, "t1"),
+			observation("h3", old, "t2"),
+			observation("h3", old, "t3"),
+		],
 	}})
 	findings := fleet.drifted_host with input as {"deployments": [d]}
 	subjects(findings) == {"D1:h3"}
@@ -96,10 +115,16 @@ test_observation_of_another_version_fails if {
 test_observations_within_the_grace_period_pass if {
 	late := object.union(observation("h1", old, "t2"), {"observed_at_ns": 1060})
 	early := object.union(observation("h1", old, "t1"), {"observed_at_ns": 1030})
-	d := deployment("D1", all_ok, {"finished_at_ns": 1000, "window_observations": {"h1": [early, late]}})
-	findings := fleet.drifted_host with input as {"deployments": [d]} with data.knightwatch.params.observation_grace_ns as 60
+	d := deployment("D1", all_ok, {
+		"finished_at_ns": 1000,
+		"window_observations": {"h1": [early, late]},
+	})
+	findings := fleet.drifted_host with input as {"deployments": [d]}
+		with data.knightwatch.params.observation_grace_ns as 60
 	{[f.observed_at, f.total] | some f in findings} == {["t2", 1]}
-	count(fleet.drifted_host) == 0 with input as {"deployments": [object.union(d, {"window_observations": {"h1": [early]}})]} with data.knightwatch.params.observation_grace_ns as 60
+	only_early := object.union(d, {"window_observations": {"h1": [early]}})
+	count(fleet.drifted_host) == 0 with input as {"deployments": [only_early]}
+		with data.knightwatch.params.observation_grace_ns as 60
 }
 
 test_observations_of_the_deployed_version_pass if {
@@ -111,24 +136,37 @@ test_observations_of_the_deployed_version_pass if {
 
 event(overrides) := object.union(
 	{
-		"flag": "power_peg", "service": "svc", "environment": "prod", "enabled": true,
-		"at": "2012-08-01T13:30:00Z", "by": "ops", "last_deployment": null,
+		"flag": "power_peg",
+		"service": "svc",
+		"environment": "prod",
+		"enabled": true,
+		"at": "2012-08-01T13:30:00Z",
+		"by": "ops",
+		"last_deployment": null,
 		"observed_by_version": {},
+		"short_commits": short,
 	},
 	overrides,
 )
 
+# The inventory, these deployments and these flag events.
+events(deployments, flag_events) := object.union(
+	inventory(deployments),
+	{"flag_events": flag_events},
+)
+
 test_flag_on_after_partial_deployment_fails if {
 	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded"}, {})
-	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"last_deployment": d})]}
+	findings := fleet.mixed_fleet_flag with input as events([d], [event({"last_deployment": d})])
 	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
 	some f in findings
 	f.detail == "deployment D1 of c2c2c2c2c2c2 did not succeed on h3 (absent from its targets)"
 }
 
 test_flag_on_with_disagreeing_observations_fails if {
-	e := event({"observed_by_version": {new: ["h1", "h2"], old: ["h3"]}, "last_deployment": deployment("D1", all_ok, {})})
-	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
+	d := deployment("D1", all_ok, {})
+	e := event({"observed_by_version": {new: ["h1", "h2"], old: ["h3"]}, "last_deployment": d})
+	findings := fleet.mixed_fleet_flag with input as events([d], [e])
 	some f in findings
 	f.detail == "last observed c1c1c1c1c1c1 on h3; c2c2c2c2c2c2 on h1, h2"
 }
@@ -136,23 +174,28 @@ test_flag_on_with_disagreeing_observations_fails if {
 test_both_gaps_are_named if {
 	d := deployment("D1", {"h1": "succeeded"}, {})
 	e := event({"observed_by_version": {new: ["h1"], old: ["h2", "h3"]}, "last_deployment": d})
-	findings := fleet.mixed_fleet_flag with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [e]}
+	findings := fleet.mixed_fleet_flag with input as events([d], [e])
 	some f in findings
-	contains(f.detail, "deployment D1 of c2c2c2c2c2c2 did not succeed on h2 (absent from its targets), h3 (absent from its targets); last observed")
+	startswith(f.detail, concat("", [
+		"deployment D1 of c2c2c2c2c2c2 did not succeed on h2 (absent from its targets), ",
+		"h3 (absent from its targets); last observed",
+	]))
 }
 
 test_flag_disabled_while_mixed_passes if {
 	d := deployment("D1", {"h1": "succeeded"}, {})
-	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [d], "flag_events": [event({"enabled": false, "last_deployment": d})]}
+	off := event({"enabled": false, "last_deployment": d})
+	count(fleet.mixed_fleet_flag) == 0 with input as events([d], [off])
 }
 
 test_flag_on_with_uniform_fleet_passes if {
-	e := event({"observed_by_version": {new: hosts}, "last_deployment": deployment("D1", all_ok, {})})
-	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", all_ok, {})], "flag_events": [e]}
+	d := deployment("D1", all_ok, {})
+	e := event({"observed_by_version": {new: hosts}, "last_deployment": d})
+	count(fleet.mixed_fleet_flag) == 0 with input as events([d], [e])
 }
 
 test_flag_on_with_no_prior_deployment_and_no_observations_passes if {
-	count(fleet.mixed_fleet_flag) == 0 with input as {"fleet": {"svc": hosts}, "deployments": [], "flag_events": [event({})]}
+	count(fleet.mixed_fleet_flag) == 0 with input as events([], [event({})])
 }
 
 # Clusters: targets like hosts, named as clusters in messages.
@@ -171,13 +214,15 @@ test_a_cluster_the_rollout_missed_is_named_as_a_cluster if {
 }
 
 test_hosts_stay_hosts if {
-	findings := fleet.incomplete_deployment with input as {"fleet": {"svc": hosts}, "deployments": [deployment("D1", {"h1": "succeeded"}, {})]}
+	d := deployment("D1", {"h1": "succeeded"}, {})
+	findings := fleet.incomplete_deployment with input as inventory([d])
 	{f.kind | some f in findings} == {"host"}
 }
 
 test_a_partly_rolled_out_cluster_fails if {
 	windows := {"eu": [observation("eu", new, "t"), observation("eu", old, "t")]}
-	findings := fleet.drifted_host with input as clusters_input({"eu": "succeeded", "us": "succeeded"}, windows)
+	statuses := {"eu": "succeeded", "us": "succeeded"}
+	findings := fleet.drifted_host with input as clusters_input(statuses, windows)
 	subjects(findings) == {"D1:eu"}
 	some finding in findings
 	finding.Kind == "Cluster"
@@ -186,8 +231,18 @@ test_a_partly_rolled_out_cluster_fails if {
 }
 
 test_a_cluster_outside_the_inventory_is_named_as_a_cluster if {
-	findings := fleet.unlisted_target with input as clusters_input({"eu": "succeeded", "us": "succeeded", "ap": "succeeded"}, {})
+	statuses := {"eu": "succeeded", "us": "succeeded", "ap": "succeeded"}
+	findings := fleet.unlisted_target with input as clusters_input(statuses, {})
 	subjects(findings) == {"D1:ap"}
 	some finding in findings
 	finding.kind == "cluster"
+}
+
+test_deny_gives_each_finding_its_rule_and_message if {
+	template := "{deployment} missed {kind} {host}."
+	catalog := {"FLEET-001": {"message": template, "severity": "critical"}}
+	results := fleet.deny with input as inventory([deployment("D1", {"h1": "succeeded"}, {})])
+		with data.knightwatch.rules as catalog
+	{r.msg | some r in results} == {"D1 missed host h2.", "D1 missed host h3."}
+	{r.rule | some r in results} == {"FLEET-001"}
 }

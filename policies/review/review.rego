@@ -1,12 +1,14 @@
 # Review rules: a second person between a change and production.
 #
 # Python establishes the facts (identities resolved through identities.yaml and .mailmap, or
-# null with the reason a value names nobody; timestamps as
-# integer nanoseconds, the commits each deployment shipped, reviewers of each commit from
-# review records and trailers); these rules only decide.
+# null with the reason a value names nobody; timestamps as integer nanoseconds, the commits
+# each deployment shipped, reviewers of each commit from review records and trailers); these
+# rules only decide.
 package knightwatch.review
 
 import rego.v1
+
+import data.knightwatch.lib
 
 # METADATA
 # title: Deployment approved by someone other than its deployer
@@ -59,7 +61,10 @@ bots := {bot | some bot in data.knightwatch.params.bots}
 
 approval_gap(deployment) := "it has no approval" if {
 	count(deployment.approvals) == 0
-} else := sprintf("its deployer %s names nobody (%s), so no approval can be shown to come from someone else", [deployment.deployer, deployment.deployer_unresolved]) if {
+} else := sprintf(
+	"its deployer %s names nobody (%s), so no approval can be shown to come from someone else",
+	[deployment.deployer, deployment.deployer_unresolved],
+) if {
 	not is_string(deployment.deployer_identity)
 } else := concat("; ", sort([why |
 	some approval in deployment.approvals
@@ -67,7 +72,10 @@ approval_gap(deployment) := "it has no approval" if {
 ]))
 
 # Why one approval did not count, naming it as written.
-approval_not_counted(approval, deployment) := sprintf("the approval by %s names nobody (%s)", [approval.by, approval.unresolved]) if {
+approval_not_counted(approval, deployment) := sprintf(
+	"the approval by %s names nobody (%s)",
+	[approval.by, approval.unresolved],
+) if {
 	not is_string(approval.identity)
 } else := sprintf("the approval by %s is by its deployer", [approval.by]) if {
 	approval.identity == deployment.deployer_identity
@@ -87,7 +95,7 @@ approval_not_counted(approval, deployment) := sprintf("the approval by %s names 
 # custom:
 #   id: REVIEW-002
 #   subject: "{commit}"
-#   gate: [deploy]
+#   gate: [deploy, merge-with-reviews]
 #   severity: high
 #   controls:
 #     - SOX ITGC change management
@@ -103,7 +111,7 @@ unreviewed_commit contains finding if {
 	not independently_reviewed(commit)
 	finding := {
 		"subject": sha,
-		"short": substring(sha, 0, 12),
+		"short": commit.short,
 		"author": commit.author,
 		"deployments": commit.shipped_by,
 		"found": review_gap(commit),
@@ -118,7 +126,10 @@ independently_reviewed(commit) if {
 }
 
 # What was found and why none of it counted; empty when nothing was found.
-review_gap(commit) := sprintf(" (its author's address names nobody: %s)", [commit.author_unresolved]) if {
+review_gap(commit) := sprintf(
+	" (its author's address names nobody: %s)",
+	[commit.author_unresolved],
+) if {
 	not is_string(commit.author_identity)
 } else := "" if {
 	count(object.get(commit, "reviews", [])) == 0
@@ -128,9 +139,15 @@ review_gap(commit) := sprintf(" (its author's address names nobody: %s)", [commi
 }))])
 
 # Why one review did not count, naming it as found.
-review_not_counted(review, commit) := sprintf("%s names nobody: %s", [review.line, review.unresolved]) if {
+review_not_counted(review, commit) := sprintf(
+	"%s names nobody: %s",
+	[review.line, review.unresolved],
+) if {
 	not is_string(review.identity)
-} else := sprintf("%s did not count: %s", [review.line, review.excluded]) if {
+} else := sprintf(
+	"%s did not count: %s",
+	[review.line, review.excluded],
+) if {
 	review.excluded != ""
 } else := sprintf("%s names its author", [review.line]) if {
 	review.identity == commit.author_identity
@@ -164,4 +181,21 @@ off_branch_deployment contains finding if {
 		"commit": deployment.short_commit,
 		"branch": data.knightwatch.params.protected_branch,
 	}
+}
+
+# Every finding of the rules above, with its rule id and message, for `opa eval` and
+# `conftest test` on exported input (knightwatch reads each rule and its METADATA itself).
+deny contains result if {
+	some finding in unapproved_deployment
+	result := lib.result("REVIEW-001", finding)
+}
+
+deny contains result if {
+	some finding in unreviewed_commit
+	result := lib.result("REVIEW-002", finding)
+}
+
+deny contains result if {
+	some finding in off_branch_deployment
+	result := lib.result("REVIEW-003", finding)
 }

@@ -24,10 +24,20 @@ deployment(overrides) := object.union(
 	overrides,
 )
 
-approval(identity, at_ns) := {"by": sprintf("%s@knight.example", [identity]), "identity": identity, "unresolved": "", "at_ns": at_ns}
+approval(identity, at_ns) := {
+	"by": sprintf("%s@knight.example", [identity]),
+	"identity": identity,
+	"unresolved": "",
+	"at_ns": at_ns,
+}
 
 # An approval whose value the collector could not resolve to anyone.
-unresolved_approval(by, why, at_ns) := {"by": by, "identity": null, "unresolved": why, "at_ns": at_ns}
+unresolved_approval(by, why, at_ns) := {
+	"by": by,
+	"identity": null,
+	"unresolved": why,
+	"at_ns": at_ns,
+}
 
 # REVIEW-001
 
@@ -60,7 +70,8 @@ test_approval_after_start_fails if {
 }
 
 test_approval_naming_nobody_fails_and_is_named if {
-	d := deployment({"approvals": [unresolved_approval("Ops Person", "a name, not an address", 10)]})
+	nobody := unresolved_approval("Ops Person", "a name, not an address", 10)
+	d := deployment({"approvals": [nobody]})
 	findings := review.unapproved_deployment with input as {"deployments": [d]}
 	subjects(findings) == {"D1"}
 	some f in findings
@@ -102,7 +113,10 @@ test_deployer_naming_nobody_fails_even_with_an_approval if {
 	})
 	findings := review.unapproved_deployment with input as {"deployments": [d]}
 	some f in findings
-	f.gap == "its deployer Ops Person names nobody (a name, not an address), so no approval can be shown to come from someone else"
+	f.gap == concat("", [
+		"its deployer Ops Person names nobody (a name, not an address), ",
+		"so no approval can be shown to come from someone else",
+	])
 }
 
 test_approval_at_start_instant_fails if {
@@ -111,7 +125,11 @@ test_approval_at_start_instant_fails if {
 }
 
 test_one_good_approval_among_bad_passes if {
-	d := deployment({"approvals": [approval("tech", 10), approval("lead", 1001), approval("risk", 500)]})
+	d := deployment({"approvals": [
+		approval("tech", 10),
+		approval("lead", 1001),
+		approval("risk", 500),
+	]})
 	count(review.unapproved_deployment) == 0 with input as {"deployments": [d]}
 }
 
@@ -124,6 +142,7 @@ test_only_failing_deployments_are_reported if {
 # REVIEW-002
 
 commit(author_identity, reviewers) := {
+	"short": "short-sha",
 	"author": sprintf("%s@knight.example", [author_identity]),
 	"author_identity": author_identity,
 	"reviewer_identities": reviewers,
@@ -141,16 +160,23 @@ test_review_by_another_identity_passes if {
 
 test_review_by_author_alias_fails if {
 	# The collector resolves the author's second address to the same identity.
-	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": {"c1": commit("dev", ["dev"])}}
+	commits := {"c1": commit("dev", ["dev"])}
+	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": commits}
 }
 
 test_mixed_commits_reports_only_unreviewed if {
-	commits := {"c1": commit("dev", ["dev", "lead"]), "c2": commit("dev", ["dev"]), "c3": commit("lead", [])}
+	commits := {
+		"c1": commit("dev", ["dev", "lead"]),
+		"c2": commit("dev", ["dev"]),
+		"c3": commit("lead", []),
+	}
 	subjects(review.unreviewed_commit) == {"c2", "c3"} with input as {"commits": commits}
 }
 
 test_unreviewed_message_fields if {
-	findings := review.unreviewed_commit with input as {"commits": {"0123456789abcdef0123456789abcdef01234567": commit("dev", [])}}
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	c := object.union(commit("dev", []), {"short": "0123456789ab"})
+	findings := review.unreviewed_commit with input as {"commits": {sha: c}}
 	findings == {{
 		"subject": "0123456789abcdef0123456789abcdef01234567",
 		"short": "0123456789ab",
@@ -160,14 +186,22 @@ test_unreviewed_message_fields if {
 	}}
 }
 
-review_line(line, identity, why, excluded) := {"line": line, "identity": identity, "unresolved": why, "excluded": excluded}
+review_line(line, identity, why, excluded) := {
+	"line": line,
+	"identity": identity,
+	"unresolved": why,
+	"excluded": excluded,
+}
 
 test_reviews_that_did_not_count_are_named if {
 	reviews := [
 		review_line("Reviewed-by: Dana Doe", null, "a name, not an address", ""),
 		review_line("Reviewed-by: dev+review@knight.example", "dev", "", ""),
 		review_line("Reviewed-by: bot@knight.example", "dependabot", "", ""),
-		review_line("approval by lead@knight.example in review 7", "lead", "", "by the change's own author"),
+		review_line(
+			"approval by lead@knight.example in review 7", "lead", "",
+			"by the change's own author",
+		),
 	]
 	c := object.union(commit("dev", ["dev", "dependabot"]), {"reviews": reviews})
 	findings := review.unreviewed_commit with input as {"commits": {"c1": c}}
@@ -182,7 +216,10 @@ test_reviews_that_did_not_count_are_named if {
 }
 
 test_author_naming_nobody_fails_even_with_a_review if {
-	c := object.union(commit("dev", ["lead"]), {"author_identity": null, "author_unresolved": "not a well-formed address"})
+	c := object.union(commit("dev", ["lead"]), {
+		"author_identity": null,
+		"author_unresolved": "not a well-formed address",
+	})
 	findings := review.unreviewed_commit with input as {"commits": {"c1": c}}
 	some f in findings
 	f.found == " (its author's address names nobody: not a well-formed address)"
@@ -192,26 +229,44 @@ test_author_naming_nobody_fails_even_with_a_review if {
 
 test_off_branch_deployment_fails if {
 	d := deployment({"on_protected_branch": false})
-	findings := review.off_branch_deployment with input as {"deployments": [d]} with data.knightwatch.params as params.knightwatch.params
+	findings := review.off_branch_deployment with input as {"deployments": [d]}
+		with data.knightwatch.params as params.knightwatch.params
 	findings == {{"subject": "D1", "commit": "aaaaaaaaaaaa", "branch": "main"}}
 }
 
 test_on_branch_deployment_passes if {
-	count(review.off_branch_deployment) == 0 with input as {"deployments": [deployment({})]} with data.knightwatch.params as params.knightwatch.params
+	count(review.off_branch_deployment) == 0 with input as {"deployments": [deployment({})]}
+		with data.knightwatch.params as params.knightwatch.params
 }
 
 # review_bots
 
 test_bot_approval_does_not_count if {
 	d := deployment({"approvals": [approval("renovate", 10)]})
-	subjects(review.unapproved_deployment) == {"D1"} with input as {"deployments": [d]} with data.knightwatch.params.bots as ["renovate"]
+	subjects(review.unapproved_deployment) == {"D1"} with input as {"deployments": [d]}
+		with data.knightwatch.params.bots as ["renovate"]
 }
 
 test_bot_review_does_not_count if {
-	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": {"c1": commit("dev", ["dependabot"])}} with data.knightwatch.params.bots as ["dependabot"]
+	commits := {"c1": commit("dev", ["dependabot"])}
+	subjects(review.unreviewed_commit) == {"c1"} with input as {"commits": commits}
+		with data.knightwatch.params.bots as ["dependabot"]
 }
 
 test_human_review_beside_a_bot_counts if {
 	c := commit("dev", ["dependabot", "lead"])
-	count(review.unreviewed_commit) == 0 with input as {"commits": {"c1": c}} with data.knightwatch.params.bots as ["dependabot"]
+	count(review.unreviewed_commit) == 0 with input as {"commits": {"c1": c}}
+		with data.knightwatch.params.bots as ["dependabot"]
+}
+
+test_deny_gives_each_finding_its_rule_and_message if {
+	catalog := {"REVIEW-001": {"message": "Deployment {subject}: {gap}.", "severity": "high"}}
+	results := review.deny with input as {"deployments": [deployment({})], "commits": {}}
+		with data.knightwatch.rules as catalog
+	results == {{
+		"rule": "REVIEW-001",
+		"subject": "D1",
+		"severity": "high",
+		"msg": "Deployment D1: it has no approval.",
+	}}
 }

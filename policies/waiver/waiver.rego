@@ -4,6 +4,8 @@ package knightwatch.waiver
 
 import rego.v1
 
+import data.knightwatch.lib
+
 # METADATA
 # title: Waivers are current and used
 # description: >-
@@ -25,7 +27,7 @@ stale_waiver contains finding if {
 	some waiver in input.waivers
 	problem := waiver_problem(waiver)
 	finding := {
-		"subject": sprintf("%s:%s", [waiver.rule, waiver.subject]),
+		"subject": lib.pair(waiver.rule, waiver.subject),
 		"approved_by": waiver.approved_by,
 		"reason": waiver.reason,
 		"problem": problem,
@@ -38,4 +40,11 @@ waiver_problem(waiver) := waiver.refused if {
 	waiver.expired
 } else := "matches no finding" if {
 	waiver.matches == 0
+}
+
+# Every finding of the rule above, with its rule id and message, for `opa eval` and
+# `conftest test` on exported input (knightwatch reads the rule and its METADATA itself).
+deny contains result if {
+	some finding in stale_waiver
+	result := lib.result("WAIVER-001", finding)
 }

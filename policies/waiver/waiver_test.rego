@@ -27,7 +27,15 @@ test_live_used_waiver_passes if {
 }
 
 test_refused_waiver_is_reported_whatever_it_matched if {
-	refused := object.union(w("D1", false, 2), {"refused": "not applied: x is not among waiver_approvers"})
+	why := "not applied: x is not among waiver_approvers"
+	refused := object.union(w("D1", false, 2), {"refused": why})
 	findings := waiver.stale_waiver with input as {"waivers": [refused]}
 	{f.problem | some f in findings} == {"not applied: x is not among waiver_approvers"}
+}
+
+test_deny_gives_each_finding_its_rule_and_message if {
+	catalog := {"WAIVER-001": {"message": "Waiver for {subject} {problem}.", "severity": "medium"}}
+	results := waiver.deny with input as {"waivers": [w("D*", false, 0)]}
+		with data.knightwatch.rules as catalog
+	{r.msg | some r in results} == {"Waiver for REVIEW-001:D* matches no finding."}
 }
