@@ -40,10 +40,18 @@ class Case:
     name: str
     period: str | None
     """The month its signed audit covers; None: no audit golden for it."""
+    gate: tuple[str, ...] = ()
+    """``check --candidate`` options: the case judged as a gate."""
 
 
 CASES = (
     Case("knight", "2012-07"),
+    Case("knight-deploy-gate", None, ("--candidate", "main", "--service", "smars")),
+    Case(
+        "knight-merge-gate",
+        None,
+        ("--candidate", "main", "--service", "smars", "--stage", "merge", "--with-reviews"),
+    ),
     *(Case(p.name, "2024-05" if p.name == "waived-emergency" else None) for p in EXAMPLES),
 )
 
@@ -65,7 +73,7 @@ def signing_key(directory: Path) -> Path:
 
 def _inputs(case: Case, directory: Path) -> list[str | Path]:
     """``--repo``, ``--evidence`` and ``--as-of`` of the case, built under ``directory``."""
-    if case.name == "knight":
+    if case.name.startswith("knight"):
         knight = build_knight(directory / "knight")
         return ["--repo", knight.repo, "--evidence", knight.evidence, "--as-of", "2012-08-01"]
     example = next(p for p in EXAMPLES if p.name == case.name)
@@ -80,7 +88,7 @@ def render(case: Case, directory: Path, monkeypatch: pytest.MonkeyPatch) -> dict
     out = directory / "out"
     out.mkdir()
     outputs = [arg for name in REPORTS for arg in ("-o", out / name)]
-    checked = run_cli("check", *inputs, *outputs, "--github", "always")
+    checked = run_cli("check", *inputs, *case.gate, *outputs, "--github", "always")
     assert checked.code in (0, 1), checked.err
     files = {name: (out / name).read_bytes() for name in REPORTS}
     files[ANNOTATIONS] = checked.out.encode()
