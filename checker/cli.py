@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from checker import __version__
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
+from checker.gate import Gate
 from checker.report import RENDERERS
 from checker.report.escape import json_safe, visible, without_key_material
 from checker.runner import CheckOptions
@@ -139,23 +140,35 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _options(args: argparse.Namespace) -> CheckOptions:
+def _gate(args: argparse.Namespace) -> Gate | None:
+    """``--candidate`` and its options as the gate they describe; without ``--candidate``,
+    its options are refused rather than ignored."""
     candidate = getattr(args, "candidate", None)
+    service = getattr(args, "service", None)
     if candidate is None:
         for option, given in (
-            ("--service", getattr(args, "service", None)),
+            ("--service", service),
             ("--environment", getattr(args, "environment", None)),
             ("--stage", getattr(args, "stage", None)),
             ("--with-reviews", getattr(args, "with_reviews", False)),
         ):
             if given:
                 raise UsageError(f"{option} goes with --candidate")
+        return None
+    if not service:
+        raise UsageError("--candidate needs --service: the service it would be deployed to")
+    return Gate(
+        revision=candidate,
+        service=service,
+        environment=args.environment or Gate.environment,
+        stage=args.stage or Gate.stage,
+        with_reviews=args.with_reviews,
+    )
+
+
+def _options(args: argparse.Namespace) -> CheckOptions:
     return CheckOptions(
-        candidate=candidate,
-        service=getattr(args, "service", None),
-        environment=getattr(args, "environment", None) or "production",
-        gate_stage=getattr(args, "stage", None) or "deploy",
-        gate_reviews=getattr(args, "with_reviews", False),
+        gate=_gate(args),
         repo=args.repo,
         evidence=args.evidence,
         fail_on=getattr(args, "fail_on", None),

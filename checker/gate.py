@@ -1,50 +1,110 @@
 """The gate: judge a prospective deployment of a revision to a service's whole fleet, now.
 
-The candidate becomes one synthetic deployment record, ``candidate``, that reached every host
-fleet.yaml lists (or none, without a fleet); the recorded deployments are only its history.
+One value, ``Gate``, owns everything a gate changes about a run: which evidence records it
+reads (``scope``), the synthetic deployment record its candidate becomes (``record``), which
+rules judge the candidate (``select``, from each rule's ``gate:`` metadata), and what the
+report says of it (``report_record``). The candidate is a deployment, ``candidate``, that
+reached every host fleet.yaml lists (or none, without a fleet); the recorded deployments are
+only its history, so the gate runs the same pipeline as a check.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import UsageError
 from checker.evidence.bundle import Evidence
 from checker.evidence.models import Deployment, Target, timestamp_ns
+from checker.vocabulary import GateStage
+
+if TYPE_CHECKING:
+    from checker.rules.metadata import RuleMeta
 
 CANDIDATE_ID = "candidate"
+NS_PER_SECOND = 1_000_000_000
 
 
-def add_candidate(
-    evidence: Evidence, revision: str, service: str, environment: str, as_of: date
-) -> None:
-    """Append the candidate deployment; it starts after every recorded one of its stream."""
-    if any(d.id == CANDIDATE_ID for d in evidence.deployments):
-        raise UsageError(f"the evidence already has a deployment with the id {CANDIDATE_ID!r}")
-    start = timestamp_ns(f"{as_of.isoformat()}T00:00:00Z")
-    same_stream = [
-        timestamp_ns(d.started_at)
-        for d in evidence.deployments
-        if d.service == service and d.environment == environment
-    ]
-    start = max([start, *(t + 1_000_000_000 for t in same_stream)])
-    seconds, _ = divmod(start, 1_000_000_000)
-    started_at = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    hosts = (
-        evidence.fleet.services[service].host_names()
-        if (evidence.fleet is not None and service in evidence.fleet.services)
-        else []
-    )
-    evidence.deployments.append(
-        Deployment(
+@dataclass(frozen=True)
+class Gate:
+    """``check --candidate REV --service NAME``: a deployment of REV judged before it happens."""
+
+    revision: str
+    """The revision as given on the command line (a sha, or a ref)."""
+    service: str
+    environment: str = "production"
+    stage: GateStage = "deploy"
+    """``merge``: the candidate ships what it adds to the protected branch, not to production."""
+    with_reviews: bool = False
+    """At the merge gate, judge review rules too (``merge-with-reviews`` in their ``gate:``)."""
+
+    def scope(self, kind: str, raw: dict[str, Any]) -> bool:
+        """Whether a raw evidence record bears on the candidate: the deployments of its service
+        in its environment (its history), and its service's observations and flag events."""
+        if kind == "deploys":
+            return raw.get("service") == self.service and raw.get("environment") == self.environment
+        if kind in ("observations", "flag_events"):
+            return raw.get("service") == self.service
+        return True
+
+    def record(self, evidence: Evidence, sha: str, as_of: date) -> Deployment:
+        """The candidate's deployment record: it starts on the as-of date, after every recorded
+        deployment of its stream, and reached every host of its service."""
+        if any(d.id == CANDIDATE_ID for d in evidence.deployments):
+            raise UsageError(f"the evidence already has a deployment with the id {CANDIDATE_ID!r}")
+        start = max(
+            [
+                timestamp_ns(f"{as_of.isoformat()}T00:00:00Z"),
+                *(
+                    timestamp_ns(d.started_at) + NS_PER_SECOND
+                    for d in evidence.deployments
+                    if d.service == self.service and d.environment == self.environment
+                ),
+            ]
+        )
+        started_at = datetime.fromtimestamp(start // NS_PER_SECOND, tz=UTC)
+        hosts = (
+            evidence.fleet.services[self.service].host_names()
+            if evidence.fleet is not None and self.service in evidence.fleet.services
+            else []
+        )
+        return Deployment(
             id=CANDIDATE_ID,
-            service=service,
-            environment=environment,
-            commit=revision,
-            started_at=started_at,
+            service=self.service,
+            environment=self.environment,
+            commit=sha,
+            started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             deployer="candidate",
             targets=[Target(host=host, status="succeeded") for host in hosts],
         )
-    )
-    evidence.locations.setdefault("deploys", []).append((evidence.directory, 0))
-    evidence.present.add("deploys")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The ``gate:`` metadata values that select a rule at this gate."""
+        if self.stage == "merge" and self.with_reviews:
+            return ("merge", "merge-with-reviews")
+        return (self.stage,)
+
+    def judges(self, rule: RuleMeta) -> bool:
+        """Whether the rule's ``gate:`` metadata has it judge a candidate at this gate."""
+        return any(tag in rule.gate for tag in self.tags)
+
+    def select(self, rules: tuple[RuleMeta, ...]) -> tuple[list[RuleMeta], list[RuleMeta]]:
+        """The rules that judge the candidate here, and those the gate does not ask."""
+        return [r for r in rules if self.judges(r)], [r for r in rules if not self.judges(r)]
+
+    @property
+    def not_asked(self) -> str:
+        """Why a rule the gate does not ask was not evaluated."""
+        return f"not judged at the {self.stage} gate"
+
+    def report_record(self, commit: str) -> dict[str, Any]:
+        """The report's ``gate``: the candidate as given, the commit it resolved to, where."""
+        return {
+            "candidate": self.revision,
+            "commit": commit,
+            "service": self.service,
+            "environment": self.environment,
+            "stage": self.stage,
+        }

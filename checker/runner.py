@@ -13,12 +13,12 @@ from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError, UsageError
-from checker.evidence.bundle import Evidence, FileDigest, Scope, load_evidence
+from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.integrity import check_gate_target, check_references
 from checker.facts import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
-from checker.gate import CANDIDATE_ID, add_candidate
+from checker.gate import Gate
 from checker.report.model import Finding, InputFile, Report, RuleStatus
 from checker.rules.catalog import rule_data
 from checker.rules.metadata import RuleMeta, format_message
@@ -53,13 +53,8 @@ class CheckOptions:
     """MiB the embedded engine's evaluation may add (None: the default)."""
     period: str | None = None
     """``YYYY-MM``: judge the deployments that started in that month (UTC)."""
-    candidate: str | None = None
-    """A revision to judge as if deployed now to ``service`` (the gate)."""
-    service: str | None = None
-    environment: str = "production"
-    gate_stage: str = "deploy"
-    gate_reviews: bool = False
-    """At the merge gate, judge reviews too (pre-merge commits usually have none yet)."""
+    gate: Gate | None = None
+    """``check --candidate``: judge a deployment of a revision before it happens."""
     require_all: bool | None = None
     """A pass with rules not evaluated fails; None: knightwatch.yaml, then no."""
     config_file: Path | None = None
@@ -136,41 +131,35 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     # Most deployed commits lie on the protected branch: git can walk its history while the
     # evidence is read, and the facts then read only what is left (often nothing).
     # (A gate reads only what its candidate ships, so it has no use for this.)
-    if options.candidate is None:
+    if options.gate is None:
         branch_tip = history.resolve_branch(config.protected_branch)
         if branch_tip is not None:
             history.load_in_background([branch_tip])
     evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
-    if options.candidate is not None and not options.service:
-        raise UsageError("--candidate needs --service: the service it would be deployed to")
     with stage("evidence load"):
         evidence = load_evidence(
             evidence_dir,
-            gate=options.candidate is not None,
-            scope=_gate_scope(options),
+            optional=options.gate is not None,
+            scope=options.gate.scope if options.gate is not None else None,
             ignore=config.evidence_ignore,
             registry=config.flags_file,
         )
         names = check_references(evidence, config.unlisted_services)
-    if options.candidate is not None and options.service:
-        check_gate_target(names, evidence, options.service, options.environment)
+    gate = options.gate
+    if gate is not None:
+        check_gate_target(names, evidence, gate.service, gate.environment)
         # A revision on the command line may be a ref; the candidate records its full sha.
-        revision = history.resolve([options.candidate])[options.candidate]
+        revision = history.resolve([gate.revision])[gate.revision]
         if revision is None:
-            raise UsageError(f"--candidate {options.candidate!r} does not resolve to a commit")
-        add_candidate(evidence, revision, options.service, options.environment, as_of)
+            raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
+        evidence.add_deployment(gate.record(evidence, revision, as_of))
     with stage("engine load"):
         policies = load_policy_set(
             [*settings.policy_dirs, *options.policy_dirs], repository=history.root
         )
     check_waivers(evidence, policies.rules, as_of)
-    params = Parameters(
-        rules=config,
-        period=options.period,
-        candidate=CANDIDATE_ID if options.candidate is not None else None,
-        gate_stage=options.gate_stage,
-    )
+    params = Parameters(rules=config, period=options.period, gate=gate)
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
@@ -183,23 +172,6 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
     )
-
-
-def _gate_scope(options: CheckOptions) -> Scope | None:
-    """At a gate, the records of the candidate's service alone: its deployments (in its
-    environment) are the candidate's history, and no other service's record bears on it."""
-    if options.candidate is None:
-        return None
-    service, environment = options.service, options.environment
-
-    def scope(kind: str, raw: dict[str, Any]) -> bool:
-        if kind == "deploys":
-            return raw.get("service") == service and raw.get("environment") == environment
-        if kind in ("observations", "flag_events"):
-            return raw.get("service") == service
-        return True
-
-    return scope
 
 
 def run_check(options: CheckOptions) -> Report:
@@ -246,7 +218,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         engine.load(list(prepared.policies.modules))
         engine.set_data(prepared.data)
         engine.set_input(prepared.facts.input)
-    rules, statuses = _gate_rules(prepared.policies.rules, options)
+    rules, statuses = _gate_rules(prepared.policies.rules, options.gate)
     first = [r for r in rules if r.stage == "findings"]
     with stage("evaluation"):
         more, findings = evaluate_rules(engine, first, prepared.facts.coverage)
@@ -289,14 +261,8 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         engine_url=engine.location(),
         period=params.period,
         gate=(
-            {
-                "candidate": options.candidate,
-                "commit": prepared.facts.input["deployments"][0]["commit"],
-                "service": options.service,
-                "environment": options.environment,
-                "stage": options.gate_stage,
-            }
-            if options.candidate is not None
+            options.gate.report_record(prepared.facts.input["deployments"][0]["commit"])
+            if options.gate is not None
             else None
         ),
         parameters=params.rules.report_record(baseline_sha=prepared.facts.baseline_sha),
@@ -319,24 +285,15 @@ def _waiver_approvers(prepared: Prepared, options: CheckOptions) -> frozenset[st
 
 
 def _gate_rules(
-    rules: tuple[RuleMeta, ...], options: CheckOptions
+    rules: tuple[RuleMeta, ...], gate: Gate | None
 ) -> tuple[list[RuleMeta], list[RuleStatus]]:
-    """At a gate, the rules that judge a candidate at that stage; the rest are not evaluated."""
-    if options.candidate is None:
+    """At a gate, the rules that judge a candidate there; the rest are not evaluated."""
+    if gate is None:
         return list(rules), []
-    stage = options.gate_stage
-    chosen, skipped = [], []
-    for rule in rules:
-        reviews = stage == "merge" and options.gate_reviews and "merge-with-reviews" in rule.gate
-        if stage in rule.gate or reviews:
-            chosen.append(rule)
-        else:
-            skipped.append(
-                _status(
-                    rule, evaluated=False, reason=f"not judged at the {stage} gate", not_asked=True
-                )
-            )
-    return chosen, skipped
+    chosen, skipped = gate.select(rules)
+    return chosen, [
+        _status(rule, evaluated=False, reason=gate.not_asked, not_asked=True) for rule in skipped
+    ]
 
 
 def _evidence_location(prepared: Prepared) -> str | None:

@@ -145,6 +145,13 @@ class Evidence:
     locations: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
     """Each kind's records' file and line, by position, for messages about them."""
 
+    def add_deployment(self, record: Deployment) -> None:
+        """Add a deployment no file holds (a gate's candidate); messages about it name the
+        evidence directory."""
+        self.deployments.append(record)
+        self.locations.setdefault("deploys", []).append((self.directory, 0))
+        self.present.add("deploys")
+
     def error(self, kind: str, index: int, message: str, *, hint: str | None = None) -> InputError:
         """An input error naming the file and line of record ``index`` of ``kind``."""
         path, line = self.locations[kind][index]
@@ -236,7 +243,7 @@ def _load_list(
 def load_evidence(
     directory: Path,
     *,
-    gate: bool = False,
+    optional: bool = False,
     scope: Scope | None = None,
     ignore: Sequence[str] = (),
     registry: str = "flags.yaml",
@@ -244,19 +251,19 @@ def load_evidence(
     """Read and validate every evidence file in ``directory``; any other file in it is an
     error unless ``ignore`` names it (a misnamed file must not be silently skipped).
 
-    A gate (``check --candidate``) judges a deployment that has no record yet, so there the
-    directory and its deployment records may be absent: there is simply no history to use.
-    ``scope`` keeps, of the list files, only the records it accepts (a gate needs only its
-    service's); every file is still read whole, digested and parsed.
+    ``optional``: the directory and its deployment records may be absent (a run that judges
+    a deployment no record holds yet, a gate, then simply has no history to use). ``scope``
+    keeps, of the list files, only the records it accepts (a gate needs only its service's);
+    every file is still read whole, digested and parsed.
     """
     with paused_collection():
-        return _load_evidence(directory, gate, scope, ignore, registry)
+        return _load_evidence(directory, optional, scope, ignore, registry)
 
 
 def _load_evidence(
-    directory: Path, gate: bool, scope: Scope | None, ignore: Sequence[str], registry: str
+    directory: Path, optional: bool, scope: Scope | None, ignore: Sequence[str], registry: str
 ) -> Evidence:
-    if gate and not directory.is_dir():
+    if optional and not directory.is_dir():
         return Evidence(directory=directory)
     if not directory.is_dir():
         raise InputError(
@@ -271,7 +278,7 @@ def _load_evidence(
     for kind in KINDS:
         path = find_file(directory, kind)
         if path is None:
-            if kind.required and not gate:
+            if kind.required and not optional:
                 names = " or ".join(f"{kind.name}{s}" for s in kind.suffixes)
                 raise InputError(
                     f"required evidence file missing: {names}",

@@ -21,6 +21,7 @@ from checker.evidence.models import timestamp_ns
 from checker.facts import coverage, deadcode, fleet, review
 from checker.facts.coverage import Coverage
 from checker.facts.streams import Streams
+from checker.gate import CANDIDATE_ID, Gate
 from checker.parameters import RuleParameters
 from checker.timing import stage
 from checker.vocabulary import short
@@ -33,10 +34,13 @@ class Parameters:
     rules: RuleParameters
     period: str | None = None
     """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
-    candidate: str | None = None
-    """The id of a gate's candidate deployment: judge it alone."""
-    gate_stage: str = "deploy"
-    """``merge``: the candidate ships what it adds to the protected branch, not to production."""
+    gate: Gate | None = None
+    """A gate judges its candidate deployment alone."""
+
+    @property
+    def candidate(self) -> str | None:
+        """The id of a gate's candidate deployment, or None."""
+        return CANDIDATE_ID if self.gate is not None else None
 
     @property
     def protected_branch(self) -> str:
@@ -278,7 +282,7 @@ def _candidate_history(
     candidate = params.candidate or ""
     sha = deployed[candidate]
     boundary: str | None
-    if params.gate_stage == "merge":
+    if params.gate is not None and params.gate.stage == "merge":
         boundary = branch_tip
     else:
         record = next(d for d in evidence.deployments if d.id == candidate)
