@@ -127,18 +127,27 @@ class IsolatedEngine(Engine):
     def _run(self, paths: list[str]) -> None:
         reader, writer = os.pipe()
         errors_reader, errors_writer = os.pipe()
-        with warnings.catch_warnings():
-            # The child only runs the engine and writes to its pipes: no lock another thread
-            # might hold at the fork is ever taken in it.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        # An interrupt (Ctrl-C, SIGTERM) during the fork would be raised inside the fork's
+        # own hooks, where Python ignores it, and the run would wait on a child nobody stops:
+        # it is held until the child exists and this process knows to stop it.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        try:
+            with warnings.catch_warnings():
+                # The child only runs the engine and writes to its pipes: no lock another
+                # thread might hold at the fork is ever taken in it.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            raise
         if pid == 0:  # pragma: no cover - the child; its results are what the tests check
             os.close(reader)
             os.close(errors_reader)
-            _child(self, paths, writer, errors_writer)
-        os.close(writer)
-        os.close(errors_writer)
+            _child(self, paths, writer, errors_writer, held)
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held interrupt is raised here
+            os.close(writer)
+            os.close(errors_writer)
             self._collect(pid, paths, reader, errors_reader)
         finally:
             with contextlib.suppress(ProcessLookupError):
@@ -256,14 +265,15 @@ def _error(fields: dict[str, Any]) -> KnightwatchError:
 
 
 def _child(
-    owner: IsolatedEngine, paths: list[str], out: int, errors: int
+    owner: IsolatedEngine, paths: list[str], out: int, errors: int, held: set[int | signal.Signals]
 ) -> None:  # pragma: no cover
     """Evaluate in the child and leave with ``os._exit``: nothing of the parent's (its
     ``finally`` blocks, atexit handlers, buffered output) may run twice."""
     code = 0
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in _INTERRUPTS:
             signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.dup2(errors, 2)
         faulthandler.disable()  # a crash is the parent's to report, from the exit status
         gc.disable()  # a collection would touch, and so copy, every page of the parent's
@@ -291,6 +301,14 @@ def _child(
         os.write(2, f"{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"))
         code = 70
     os._exit(code)
+
+
+_INTERRUPTS = {
+    signal.SIGINT,
+    signal.SIGTERM,
+    *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []),
+}
+"""What stops a run the way Ctrl-C does (``cli`` turns SIGTERM and SIGHUP into it)."""
 
 
 def _fields(exc: KnightwatchError) -> dict[str, Any]:
