@@ -1,0 +1,296 @@
+"""Collect the facts of one run: each area's module returns its part (``revisions``,
+``review``, ``fleet``, ``deadcode``), and ``assemble`` builds the input document
+(``document.InputDocument``) once from them; nothing changes it afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from checker.evidence.bundle import Evidence
+from checker.evidence.git import GitHistory
+from checker.evidence.identities import IdentityResolver, visible
+from checker.evidence.integrity import check_flag_names
+from checker.evidence.models import Deployment as DeploymentRecord
+from checker.evidence.models import timestamp_ns
+from checker.facts import coverage, deadcode, fleet, review
+from checker.facts.coverage import Coverage
+from checker.facts.deadcode import DeadCodeFacts
+from checker.facts.document import (
+    Commit,
+    Deployment,
+    DeploymentSummary,
+    FlagEvent,
+    InputDocument,
+)
+from checker.facts.fleet import FleetFacts
+from checker.facts.revisions import Revisions, check_plausible_starts, resolve_revisions
+from checker.facts.streams import Streams
+from checker.gate import CANDIDATE_ID, Gate
+from checker.parameters import RuleParameters
+from checker.timing import stage
+from checker.vocabulary import short
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """What one run judges with: the rules' parameters, and the span it judges."""
+
+    rules: RuleParameters
+    period: str | None = None
+    """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
+    gate: Gate | None = None
+    """A gate judges its candidate deployment alone."""
+
+    @property
+    def candidate(self) -> str | None:
+        """The id of a gate's candidate deployment, or None."""
+        return CANDIDATE_ID if self.gate is not None else None
+
+    @property
+    def monthly(self) -> bool:
+        """A month's audit (a gate ignores the month)."""
+        return self.period is not None and self.gate is None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The engine's input document, the policies' parameters, and counts for the report."""
+
+    input: InputDocument
+    params: dict[str, Any]
+    """``data.knightwatch.params``."""
+    head: str
+    baseline_sha: str | None
+    shipped_count: int
+    coverage: dict[str, Coverage]
+    """What the judged evidence covers, by the evidence names rules require."""
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """What each deployment shipped, which deployed commits are on the protected branch, and
+    which deployments' ranges had no start (first of their stream, no baseline)."""
+
+    ranges: dict[str, list[str]]
+    on_branch: set[str]
+    unbounded: set[str]
+
+
+def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
+    """Resolve, walk and join everything the rules need, with one git log over the history."""
+    streams = Streams(evidence.deployments)
+    with stage("git read"):
+        revisions = resolve_revisions(history, evidence, params.rules)
+        if params.gate is not None:
+            shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
+        else:
+            history.load(revisions.tips)
+        check_plausible_starts(history, evidence, revisions.deployed, params.candidate)
+    with stage("facts: review"):
+        if params.gate is None:
+            shipped = _shipped(history, streams, revisions)
+        commits, identities = review.commit_facts(
+            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots
+        )
+    records = {d.id: d for d in evidence.deployments}
+    with stage("facts: fleet"):
+        summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
+        hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
+    judged = sorted(i for i in records if _judge(params)(records[i]))
+    with stage("facts: dead code"):
+        code = deadcode.deadcode_facts(
+            history,
+            evidence,
+            {i: revisions.deployed[i] for i in judged},
+            revisions.tips,
+            params.rules.flags_file,
+            list(params.rules.reference_exclude),
+        )
+    check_flag_names(evidence, code.flag_names)
+    deployments = [
+        deployment_facts(records[i], revisions.deployed[i], identities, shipped, hosts, code)
+        for i in judged
+    ]
+    document = assemble(deployments, commits, hosts, code, _flag_span(params))
+    bots = review.bot_identities(identities, params.rules.review_bots)
+    return Facts(
+        input=document,
+        params=params.rules.rule_data(baseline_sha=revisions.baseline, bots=bots),
+        head=history.head(),
+        baseline_sha=revisions.baseline,
+        shipped_count=len(document["commits"]),
+        coverage=coverage.describe(
+            document,
+            evidence,
+            scope=f" in {params.period}" if params.monthly else "",
+            registry_file=params.rules.flags_file,
+            unbounded=shipped.unbounded,
+        ),
+    )
+
+
+def _shipped(history: GitHistory, streams: Streams, revisions: Revisions) -> Shipped:
+    ranges, unbounded = review.shipped_ranges(
+        history, streams, revisions.deployed, revisions.baseline
+    )
+    return Shipped(ranges, history.ancestors(revisions.branch_tip), unbounded)
+
+
+def _summary(record: DeploymentRecord, sha: str) -> DeploymentSummary:
+    """What a flag event needs of a deployment, copied in: it may lie outside an audit period."""
+    return DeploymentSummary(
+        id=record.id,
+        service=record.service,
+        environment=record.environment,
+        short_commit=short(sha),
+        succeeded_hosts=_succeeded(record),
+        target_status=_target_status(record),
+    )
+
+
+def _succeeded(record: DeploymentRecord) -> list[str]:
+    return sorted(t.host for t in record.targets if t.status == "succeeded")
+
+
+def _target_status(record: DeploymentRecord) -> dict[str, str]:
+    return {t.host: f"{t.status} ({t.reason})" if t.reason else t.status for t in record.targets}
+
+
+def deployment_facts(
+    record: DeploymentRecord,
+    sha: str,
+    identities: IdentityResolver,
+    shipped: Shipped,
+    hosts: FleetFacts,
+    code: DeadCodeFacts,
+) -> Deployment:
+    """One judged deployment, from its record and each area's facts about it."""
+    deployer = identities.identify(record.deployer)
+    at_commit = code.at_commit[sha]
+    return Deployment(
+        id=record.id,
+        service=record.service,
+        environment=record.environment,
+        commit=sha,
+        short_commit=short(sha),
+        started_at=record.started_at,
+        started_at_ns=timestamp_ns(record.started_at),
+        finished_at=record.finished_at,
+        finished_at_ns=timestamp_ns(record.finished_at) if record.finished_at else None,
+        deployer=visible(record.deployer),
+        deployer_identity=deployer.identity,
+        deployer_unresolved=deployer.unresolved,
+        approvals=review.approvals(identities, record),
+        target_status=_target_status(record),
+        succeeded_hosts=_succeeded(record),
+        on_protected_branch=sha in shipped.on_branch,
+        shipped=shipped.ranges.get(record.id, []),
+        window_observations=hosts.windows.get(record.id, {}),
+        registry=at_commit.registry,
+        references=at_commit.references,
+        retired_code=at_commit.retired_code,
+    )
+
+
+def assemble(
+    deployments: list[Deployment],
+    commits: dict[str, Commit],
+    hosts: FleetFacts,
+    code: DeadCodeFacts,
+    flag_span: tuple[int, int] | None,
+) -> InputDocument:
+    """The input document, from the judged deployments (sorted by id) and each area's part.
+
+    Ranges, windows and each flag event's last deployment were computed over all deployments
+    first, so that the first deployment judged still ships exactly what it shipped. Of the
+    commits, those the judged deployments shipped; of the flag events, those within
+    ``flag_span`` (every one when it is None)."""
+    judged = {d["id"] for d in deployments}
+    document = InputDocument(
+        deployments=deployments,
+        commits=_shipped_by(commits, judged),
+        flag_events=_within(hosts.flag_events, flag_span),
+        registries=code.registries,
+        flag_history=code.flag_history,
+        retired_in_history=code.retired_in_history,
+        registry_errors=code.registry_errors,
+    )
+    if hosts.fleet is None or hosts.clusters is None:
+        return document
+    return {**document, "fleet": hosts.fleet, "clusters": hosts.clusters}
+
+
+def _shipped_by(commits: dict[str, Commit], judged: set[str]) -> dict[str, Commit]:
+    """The commits the judged deployments shipped, each naming those deployments alone."""
+    kept: dict[str, Commit] = {}
+    for sha, commit in commits.items():
+        shipped_by = [i for i in commit["shipped_by"] if i in judged]
+        if shipped_by:
+            kept[sha] = {**commit, "shipped_by": shipped_by}
+    return kept
+
+
+def _within(events: list[FlagEvent], span: tuple[int, int] | None) -> list[FlagEvent]:
+    if span is None:
+        return events
+    start, end = span
+    return [e for e in events if start <= e["at_ns"] < end]
+
+
+def _flag_span(params: Parameters) -> tuple[int, int] | None:
+    """The flag events a run judges: a month's, none at a gate, or all of them (None)."""
+    if params.gate is not None:
+        return (0, 0)
+    return period_bounds(params.period) if params.period else None
+
+
+def _judge(params: Parameters) -> Callable[[DeploymentRecord], bool]:
+    """Which deployments this run judges: a gate's candidate, a month's, or all of them."""
+    if params.gate is not None:
+        return lambda d: d.id == CANDIDATE_ID
+    if params.period:
+        start, end = period_bounds(params.period)
+        return lambda d: start <= timestamp_ns(d.started_at) < end
+    return lambda d: True
+
+
+def period_bounds(period: str) -> tuple[int, int]:
+    """Nanoseconds at the start of the month ``YYYY-MM`` (UTC) and of the month after it."""
+    year, month = (int(part) for part in period.split("-"))
+    following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    return (
+        timestamp_ns(f"{year:04d}-{month:02d}-01T00:00:00Z"),
+        timestamp_ns(f"{following}-01T00:00:00Z"),
+    )
+
+
+def _candidate_history(
+    history: GitHistory,
+    evidence: Evidence,
+    streams: Streams,
+    gate: Gate,
+    revisions: Revisions,
+) -> Shipped:
+    """What a gate's candidate ships, whether it is on the protected branch, and whether its
+    range had no start, reading only the commits it ships: at the merge gate what it adds to
+    the branch, at the deploy gate what it adds to the last deployment of its stream that
+    succeeded anywhere (else to the baseline, else the commit alone), exactly as
+    ``shipped_ranges`` defines it."""
+    sha = revisions.deployed[CANDIDATE_ID]
+    boundary: str | None
+    if gate.stage == "merge":
+        boundary = revisions.branch_tip
+    else:
+        record = next(d for d in evidence.deployments if d.id == CANDIDATE_ID)
+        previous = streams.latest_succeeded_before(
+            record.service, record.environment, timestamp_ns(record.started_at)
+        )
+        boundary = revisions.deployed[previous.id] if previous is not None else revisions.baseline
+        if previous is None and revisions.baseline is not None:
+            review.check_baseline(history, revisions.baseline, sha, CANDIDATE_ID)
+    history.load_between(sha, boundary)
+    shipped = sorted(history.ancestors(sha)) if sha in history.commits else []
+    on_branch = {sha} if history.is_ancestor(sha, revisions.branch_tip) else set()
+    return Shipped({CANDIDATE_ID: shipped}, on_branch, set() if boundary else {CANDIDATE_ID})
