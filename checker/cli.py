@@ -16,10 +16,12 @@ from typing import Any, TextIO
 
 from checker import __version__
 from checker.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_PASS, KnightwatchError, UsageError
+from checker.evidence.bundle import KINDS
 from checker.gate import Gate
 from checker.report import RENDERERS
 from checker.report.escape import json_safe, visible, without_key_material
 from checker.runner import CheckOptions
+from checker.schemas import names as schema_names
 from checker.vocabulary import ENGINE_NAMES, GATE_STAGES, SEVERITIES
 from checker.writer import check_targets, recording_inputs, write_all
 
@@ -325,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     plist.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
 
+    schema = commands.add_parser(
+        "schema", help="the JSON Schema of the policies' input document, or of an evidence file"
+    )
+    schema.add_argument(
+        "name",
+        choices=schema_names(),
+        metavar="NAME",
+        help="input (what the policies read), knightwatch (the options file), flags (the "
+        "registry), or an evidence file: " + ", ".join(k.name for k in KINDS),
+    )
+    schema.add_argument(
+        "--format", choices=("json", "markdown"), default="json", help="markdown: one page"
+    )
+
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
     from checker.importers.cli import add_parser as add_import_parser
 
@@ -578,6 +594,14 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.schemas import markdown, render, schemas
+
+    schema = schemas()[args.name]
+    out.write(markdown(schema) if args.format == "markdown" else render(schema))
+    return EXIT_PASS
+
+
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.demo.run import run_demo
 
@@ -629,6 +653,7 @@ def main(
             "export-input": _export,
             "explain": _explain,
             "policy": _policy,
+            "schema": _schema,
             "demo": _demo,
             "import": _import,
         }

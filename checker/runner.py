@@ -16,8 +16,9 @@ from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.integrity import check_gate_target, check_references
-from checker.facts import Facts, Parameters, collect_facts
+from checker.facts.collect import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
+from checker.facts.document import InputDocument
 from checker.gate import Gate
 from checker.report.model import Finding, InputFile, Report, RuleStatus
 from checker.rules.catalog import rule_data
@@ -96,7 +97,7 @@ class Prepared:
         message templates (for the policies' own ``deny`` results)."""
         return {
             "knightwatch": {
-                **self.facts.data["knightwatch"],
+                "params": self.facts.params,
                 "rules": rule_data(self.policies.rules),
             }
         }
@@ -184,7 +185,7 @@ class Evaluation:
     """A report, and the exact input and data documents its rules were evaluated on."""
 
     report: Report
-    input: dict[str, Any]
+    input: InputDocument
     data: dict[str, Any]
 
 
@@ -231,7 +232,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         prepared.evidence.identities,
         _waiver_approvers(prepared, options),
     )
-    final_input = {**prepared.facts.input, "waivers": waiver_facts}
+    final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]
     if later:
         with stage("evaluation"):

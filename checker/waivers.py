@@ -9,12 +9,12 @@ import fnmatch
 import re
 from collections.abc import Collection
 from datetime import date, timedelta
-from typing import Any
 
 from checker.evidence.bundle import Evidence
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
+from checker.facts.document import WaiverFacts
 from checker.report.model import Finding
 from checker.rules.metadata import RuleMeta
 
@@ -50,7 +50,7 @@ def apply_waivers(
     as_of: date,
     identities: IdentityResolver,
     approvers: Approvers = None,
-) -> tuple[list[Finding], list[dict[str, Any]]]:
+) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
@@ -63,16 +63,16 @@ def apply_waivers(
         for f in findings
     ]
     facts = [
-        {
-            "rule": w.rule,
-            "subject": w.subject,
-            "reason": w.reason,
-            "approved_by": w.approved_by,
-            "expires": w.expires.isoformat(),
-            "expired": w.expires < as_of,
-            "matches": sum(1 for f in findings if _matches(w, f)),
-            "refused": refused[id(w)] or "",
-        }
+        WaiverFacts(
+            rule=w.rule,
+            subject=w.subject,
+            reason=w.reason,
+            approved_by=w.approved_by,
+            expires=w.expires.isoformat(),
+            expired=w.expires < as_of,
+            matches=sum(1 for f in findings if _matches(w, f)),
+            refused=refused[id(w)] or "",
+        )
         for w in waivers
     ]
     return marked, facts

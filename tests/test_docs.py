@@ -9,6 +9,7 @@ from pathlib import Path
 from checker.demo.run import run_demo
 from checker.rules.catalog import catalog_markdown
 from checker.rules.policyset import load_policy_set
+from checker.schemas import input_schema, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = os.environ.get("KNIGHTWATCH_REGEN") == "1"
@@ -23,6 +24,10 @@ def _golden(path: Path, want: str) -> None:
 
 def test_rule_catalog_page_is_current() -> None:
     _golden(ROOT / "docs" / "rules.md", catalog_markdown(load_policy_set().rules))
+
+
+def test_input_document_page_is_current() -> None:
+    _golden(ROOT / "docs" / "input.md", markdown(input_schema()))
 
 
 def test_readme_shows_the_demo_real_output(tmp_path: Path) -> None:

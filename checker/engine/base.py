@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ class Engine(abc.ABC):
         """Replace the base data document."""
 
     @abc.abstractmethod
-    def set_input(self, document: dict[str, Any]) -> None:
+    def set_input(self, document: Mapping[str, Any]) -> None:
         """Replace the input document."""
 
     @abc.abstractmethod

@@ -29,7 +29,7 @@ import selectors
 import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ class IsolatedEngine(Engine):
         self._engine.set_data(data)
         self._outcomes = {}
 
-    def set_input(self, document: dict[str, Any]) -> None:
+    def set_input(self, document: Mapping[str, Any]) -> None:
         """Replace the input document; answers for the previous one are dropped."""
         self._engine.set_input(document)
         self._outcomes = {}

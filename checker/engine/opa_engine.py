@@ -18,7 +18,7 @@ naming the file and line OPA gave (exit 2); a refused token is a ``UsageError`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -110,7 +110,7 @@ class OpaServerEngine(Engine):
         if ca_file is not None:
             _always_verify_with(self._client, str(ca_file))
         self._names: dict[str, str] = {}
-        self._input: dict[str, Any] = {}
+        self._input: Mapping[str, Any] = {}
         self._values: dict[str, Any] = {}
 
     # -- the Engine interface ------------------------------------------------------------
@@ -157,7 +157,7 @@ class OpaServerEngine(Engine):
                 except RegoParseError as exc:
                     raise self._hidden(self._refused(f"writing data/{path}", exc)) from None
 
-    def set_input(self, document: dict[str, Any]) -> None:
+    def set_input(self, document: Mapping[str, Any]) -> None:
         """Keep the input for the next query; answers for the previous input are dropped."""
         self._input = document
         self._values = {}

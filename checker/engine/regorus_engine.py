@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
@@ -50,7 +51,7 @@ class RegorusEngine(Engine):
         self._engine.clear_data()
         self._engine.add_data_json(json.dumps(data))
 
-    def set_input(self, document: dict[str, Any]) -> None:
+    def set_input(self, document: Mapping[str, Any]) -> None:
         """Replace the input document, converted from Python values directly: a month's input
         is tens of megabytes, and going through JSON text would double its cost."""
         self._engine.set_input(document)

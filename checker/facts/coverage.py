@@ -9,9 +9,9 @@ scope is applied, and a gap that leaves part of the judged evidence uncovered is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from checker.evidence.bundle import KINDS, Evidence
+from checker.facts.document import Deployment, InputDocument
 
 _LISTED = 5
 
@@ -40,7 +40,7 @@ def _some(ids: list[str]) -> str:
 
 
 def describe(
-    document: dict[str, Any],
+    document: InputDocument,
     evidence: Evidence,
     *,
     scope: str,
@@ -51,47 +51,68 @@ def describe(
 
     ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing)."""
     deployments = document["deployments"]
+    result = {name: _file(evidence, name) for name in ("reviews", "identities", "waivers")}
     count = len(deployments)
-    result: dict[str, Coverage] = {}
-    for name in ("reviews", "identities", "waivers"):
-        present = name in evidence.present
-        result[name] = Coverage(present, None if present else f"no {name} evidence", present)
-
-    def from_file(name: str, judged: Coverage) -> Coverage:
-        if name not in evidence.present:
-            return Coverage(False, f"no {name} evidence", read=False)
-        return judged
-
-    result["deploys"] = from_file(
-        "deploys", Coverage(count > 0, None if count else f"no deployments{scope}")
+    result["deploys"] = _from_file(
+        evidence, "deploys", Coverage(count > 0, None if count else f"no deployments{scope}")
     )
+    result["fleet"] = _from_file(evidence, "fleet", _fleet(document))
+    result["observations"] = _from_file(
+        evidence, "observations", _observations(document, evidence, scope)
+    )
+    result["history"] = _history(deployments, unbounded, scope)
+    events = document["flag_events"]
+    result["flag_events"] = _from_file(
+        evidence,
+        "flag_events",
+        Coverage(bool(events), None if events else f"no flag events{scope}"),
+    )
+    result["registry"] = _registry(document, registry_file)
+    return result
 
+
+def _file(evidence: Evidence, name: str) -> Coverage:
+    present = name in evidence.present
+    return Coverage(present, None if present else f"no {name} evidence", present)
+
+
+def _from_file(evidence: Evidence, name: str, judged: Coverage) -> Coverage:
+    """``judged`` where the file is present; else absent, and not read."""
+    if name not in evidence.present:
+        return Coverage(False, f"no {name} evidence", read=False)
+    return judged
+
+
+def _fleet(document: InputDocument) -> Coverage:
+    deployments = document["deployments"]
     fleet = document.get("fleet", {})
     outside = sorted({d["service"] for d in deployments if d["service"] not in fleet})
-    inventoried = count - sum(1 for d in deployments if d["service"] not in fleet)
-    result["fleet"] = from_file(
-        "fleet",
-        Coverage(
-            inventoried > 0 or count == 0,
-            (
-                f"services outside the inventory (unlisted_services) not judged: {_some(outside)}"
-                if outside
-                else None
-            ),
+    inventoried = len(deployments) - sum(1 for d in deployments if d["service"] not in fleet)
+    return Coverage(
+        inventoried > 0 or not deployments,
+        (
+            f"services outside the inventory (unlisted_services) not judged: {_some(outside)}"
+            if outside
+            else None
         ),
     )
 
-    without_window = sorted(d["id"] for d in deployments if d.get("finished_at_ns") is None)
+
+def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Coverage:
+    deployments = document["deployments"]
+    count = len(deployments)
+    fleet = document.get("fleet", {})
+    without_window = sorted(d["id"] for d in deployments if d["finished_at_ns"] is None)
     unobserved = sorted(
         d["id"]
         for d in deployments
-        if d.get("finished_at_ns") is not None and not d.get("window_observations")
+        if d["finished_at_ns"] is not None and not d["window_observations"]
     )
     observed = count - len(without_window) - len(unobserved)
     unseen = sorted(
         f"{d['id']}:{host}"
         for d in deployments
-        if d.get("window_observations")
+        if d["window_observations"]
         for host in fleet.get(d["service"], [])
         if host not in d["window_observations"]
     )
@@ -115,48 +136,44 @@ def describe(
             f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
             f"after them was judged: {_some(without_window)}"
         )
-    result["observations"] = from_file(
-        "observations",
-        Coverage(observed > 0, "; ".join(gaps) or None),
-    )
+    return Coverage(observed > 0, "; ".join(gaps) or None)
 
+
+def _history(deployments: list[Deployment], unbounded: set[str], scope: str) -> Coverage:
+    if not deployments:
+        return Coverage(False, f"no deployments{scope}")
     first = sorted(d["id"] for d in deployments if d["id"] in unbounded)
-    result["history"] = Coverage(
-        count > 0,
+    return Coverage(
+        True,
         (
             f"the first deployment of its service and environment ships its own commit alone "
             f"(no baseline), and the commits before it were not judged: {_some(first)}"
             if first
             else None
-        )
-        if count
-        else f"no deployments{scope}",
+        ),
     )
 
-    events = document.get("flag_events", [])
-    result["flag_events"] = from_file(
-        "flag_events", Coverage(bool(events), None if events else f"no flag events{scope}")
-    )
 
+def _registry(document: InputDocument, registry_file: str) -> Coverage:
+    deployments = document["deployments"]
+    count = len(deployments)
     lacking = sorted(
-        f"{d['id']} ({d['short_commit']})" for d in deployments if d.get("registry") == "none"
+        f"{d['id']} ({d['short_commit']})" for d in deployments if d["registry"] == "none"
     )
-    has_registry = document.get("flag_history") or len(lacking) < count
-    result["registry"] = Coverage(
-        bool(has_registry),
+    if not (document["flag_history"] or len(lacking) < count):
+        return Coverage(False, f"no flag registry ({registry_file}) in the repository")
+    return Coverage(
+        True,
         (
             f"no flag registry ({registry_file}) at {len(lacking)} of {count} deployed commits: "
             f"{_some(lacking)}"
             if lacking
             else None
-        )
-        if has_registry
-        else f"no flag registry ({registry_file}) in the repository",
+        ),
     )
-    return result
 
 
-def _short_listings(deployments: list[dict[str, Any]], evidence: Evidence) -> list[str]:
+def _short_listings(deployments: list[Deployment], evidence: Evidence) -> list[str]:
     """``DEPLOY:CLUSTER@AT (N of M ready pods)`` for each listing of a cluster, in a judged
     deployment's window, that counted fewer ready pods than the cluster's ``replicas``."""
     if evidence.fleet is None:
@@ -169,7 +186,7 @@ def _short_listings(deployments: list[dict[str, Any]], evidence: Evidence) -> li
     }
     short = []
     for deployment in deployments:
-        for host, observations in sorted(deployment.get("window_observations", {}).items()):
+        for host, observations in sorted(deployment["window_observations"].items()):
             replicas = expected.get((deployment["service"], host))
             if replicas is None:
                 continue

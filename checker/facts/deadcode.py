@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
@@ -18,6 +17,16 @@ from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
+from checker.facts.document import (
+    Flag,
+    FlagHistory,
+    Purpose,
+    Reference,
+    Registry,
+    RegistryError,
+    RetiredCode,
+    Revival,
+)
 from checker.vocabulary import short
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -30,7 +39,7 @@ class _Registries:
 
     content: GitContent
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
-    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    errors: dict[str, RegistryError] = field(default_factory=dict)
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
@@ -53,12 +62,9 @@ class _Registries:
         try:
             registry = _registry(data, where)
         except InputError as exc:
-            self.errors[key] = {
-                "commit": commit,
-                "short": short(commit),
-                "path": path,
-                "error": exc.message,
-            }
+            self.errors[key] = RegistryError(
+                commit=commit, short=short(commit), path=path, error=exc.message
+            )
         self.parsed[key] = registry
         return True
 
@@ -81,38 +87,112 @@ def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
     return registry
 
 
-def _flag_facts(registry: FlagRegistry | None) -> dict[str, Any]:
+def _flag_facts(registry: FlagRegistry | None) -> dict[str, Flag]:
     if registry is None:
         return {}
     return {
-        flag.name: {
-            "status": flag.status,
-            "purpose": flag.purpose,
-            "owner": flag.owner,
-            "remove_by": flag.remove_by.isoformat() if flag.remove_by else None,
+        flag.name: Flag(
+            status=flag.status,
+            purpose=flag.purpose,
+            owner=flag.owner,
+            remove_by=flag.remove_by.isoformat() if flag.remove_by else None,
             # "Past remove_by" starts when the remove_by day (UTC) is over.
-            "remove_by_end_ns": utc_day_start_ns(flag.remove_by) + DAY_NS
-            if flag.remove_by
-            else None,
-        }
+            remove_by_end_ns=(
+                utc_day_start_ns(flag.remove_by) + DAY_NS if flag.remove_by else None
+            ),
+        )
         for flag in registry.flags
     }
 
 
-def add_deadcode_facts(
-    document: dict[str, Any],
+@dataclass(frozen=True)
+class CodeAtCommit:
+    """A deployed commit's part of its deployment's record."""
+
+    registry: str
+    """The key of its registry version in ``registries`` (``none`` without one)."""
+    references: dict[str, Reference]
+    retired_code: list[RetiredCode]
+
+
+@dataclass(frozen=True)
+class DeadCodeFacts:
+    """The registries' part of the input document."""
+
+    at_commit: dict[str, CodeAtCommit]
+    """By deployed commit."""
+    registries: dict[str, Registry]
+    flag_history: dict[str, FlagHistory]
+    retired_in_history: list[str]
+    registry_errors: list[RegistryError]
+
+    @property
+    def flag_names(self) -> set[str]:
+        """Every flag any version of the registry read for this run lists."""
+        names = set(self.flag_history)
+        for registry in self.registries.values():
+            names.update(registry["flags"])
+        return names
+
+
+RegistryAt = tuple[str | None, str | None]
+"""Where a deployed commit's registry is: its path and blob, or (None, None)."""
+
+
+def deadcode_facts(
     history: GitHistory,
     evidence: Evidence,
     deployed: dict[str, str],
     tips: list[str],
     flags_file: str,
     reference_exclude: list[str],
-) -> None:
-    """Add ``registries`` (each distinct registry version once), each judged deployment's
-    ``registry`` key, ``references`` and ``retired_code``, the registry's ``flag_history``, and
-    the ``registry_errors`` of versions that could not be read."""
-    content = GitContent(history)
-    registries = _Registries(content)
+) -> DeadCodeFacts:
+    """The registry at each deployed commit (``deployed``: the judged deployments' commits)
+    and over its whole history, which flag names each deployed commit's code still mentions,
+    which retired code it holds, and the registry versions that could not be read."""
+    registries = _Registries(GitContent(history))
+    versions, parsed = registry_history(history, registries, flags_file, tips)
+    paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
+    commits = sorted(set(deployed.values()))
+    with TreeIndex(history) as trees:
+        trees.load(commits)
+        at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
+        _registry_removed(history, at_commit, versions, flags_file, registries.errors)
+        table = {
+            blob or "none": _registry_facts(path, blob, registries.parsed.get(blob or ""))
+            for path, blob in set(at_commit.values())
+        }
+        names = flag_names(registries, evidence)
+        trees.search(set().union(*(searched_words(r, names) for r in table.values())))
+        excluded = [_pathspec(glob) for glob in reference_exclude]
+        code = {
+            sha: CodeAtCommit(
+                registry=blob or "none",
+                references=references_for(
+                    trees, sha, path, searched_words(table[blob or "none"], names), excluded
+                ),
+                retired_code=retired_code_for(trees, sha, registries.parsed.get(blob or "")),
+            )
+            for sha, (path, blob) in at_commit.items()
+        }
+    return DeadCodeFacts(
+        at_commit=code,
+        registries=table,
+        flag_history=_flag_history(history, parsed),
+        # A flag once retired stays retired where a later registry no longer lists it:
+        # dropping a retired flag from the registry must not make its references pass.
+        retired_in_history=sorted(
+            {f.name for _, r in parsed if r is not None for f in r.flags if f.status == "retired"}
+        ),
+        registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
+    )
+
+
+def registry_history(
+    history: GitHistory, registries: _Registries, flags_file: str, tips: list[str]
+) -> tuple[list[FileVersion], list[tuple[FileVersion, FlagRegistry | None]]]:
+    """Every version of the registry in the history of ``tips``, oldest first, and each one
+    that git can read, parsed (None where it does not parse: its error is kept)."""
 
     def prefetch(version: FileVersion) -> None:
         if version.blob is not None:
@@ -120,93 +200,73 @@ def add_deadcode_facts(
 
     # Each version is parsed as git finds it, while git goes on walking the history; the
     # oldest-first pass then only attributes the versions that do not parse.
-    versions = content.versions(flags_file, tips, each=prefetch)
+    versions = registries.content.versions(flags_file, tips, each=prefetch)
     _check_registry_path(history, flags_file, versions)
-    paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
-    history_parsed = [
+    parsed = [
         (version, registries.parsed[version.blob])
         for version in versions
         if version.blob is not None and registries.parse(version.blob, version.commit, version.path)
     ]
+    return versions, parsed
 
-    # First the registry at each deployed commit (trees only), then the words to look for:
-    # only names that some deployed commit's registry retired or does not list.
-    commits = sorted(set(deployed.values()))
-    with TreeIndex(history) as trees:
-        trees.load(commits)
-        at_commit: dict[str, tuple[str | None, str | None]] = {}
-        for sha in commits:
-            at_commit[sha] = (None, None)
-            for candidate in paths:
-                blob = trees.lookup(sha, candidate)
-                if blob is not None:
-                    registries.parse(blob, sha, candidate)
-                    at_commit[sha] = (candidate, blob)
-                    break
 
-        _registry_removed(history, at_commit, versions, flags_file, registries.errors)
-        candidates = {flag.name for r in registries.parsed.values() if r for flag in r.flags}
-        candidates |= {event.flag for event in evidence.flag_events}
-        table: dict[str, dict[str, Any]] = {}
-        for path, blob in set(at_commit.values()):
-            table[blob or "none"] = _registry_facts(path, blob, registries.parsed.get(blob or ""))
-        searched = set().union(
-            *(set(r["retired"]) | (candidates - r["flags"].keys()) for r in table.values())
+def registry_at(
+    trees: TreeIndex, registries: _Registries, sha: str, paths: list[str]
+) -> RegistryAt:
+    """The registry of a deployed commit: the first of ``paths`` (the configured one, then the
+    others it has had) that the commit's tree holds, parsed; (None, None) without one."""
+    for path in paths:
+        blob = trees.lookup(sha, path)
+        if blob is not None:
+            registries.parse(blob, sha, path)
+            return path, blob
+    return None, None
+
+
+def flag_names(registries: _Registries, evidence: Evidence) -> set[str]:
+    """Every name that is a flag somewhere: in some version of the registry, or an event's."""
+    names = {flag.name for r in registries.parsed.values() if r for flag in r.flags}
+    return names | {event.flag for event in evidence.flag_events}
+
+
+def searched_words(registry: Registry, names: set[str]) -> set[str]:
+    """What to look for in the code of a commit with this registry: its retired flags, and the
+    flag names it does not list (DEAD-001 and DEAD-005); not its active flags."""
+    return set(registry["retired"]) | (names - registry["flags"].keys())
+
+
+def references_for(
+    trees: TreeIndex,
+    sha: str,
+    registry_path: str | None,
+    wanted: set[str],
+    excluded: list[Callable[[str], bool]],
+) -> dict[str, Reference]:
+    """The files of ``sha`` that name each wanted word, but for the registry itself and the
+    ``reference_exclude`` globs: at most ten listed, all counted."""
+    references: dict[str, Reference] = {}
+    for word, found in trees.references(sha).items():
+        if word not in wanted:
+            continue
+        files = [f for f in found if f != registry_path and not any(x(f) for x in excluded)]
+        if files:
+            references[word] = Reference(files=files[:MAX_LISTED], count=len(files))
+    return references
+
+
+def retired_code_for(
+    trees: TreeIndex, sha: str, registry: FlagRegistry | None
+) -> list[RetiredCode]:
+    """Each ``retired_code`` entry of the commit's registry, with the files it still matches."""
+    out = []
+    for entry in registry.retired_code if registry is not None else []:
+        matches = trees.matching(sha, entry.path)
+        out.append(
+            RetiredCode(
+                path=entry.path, reason=entry.reason, files=matches[:MAX_LISTED], count=len(matches)
+            )
         )
-        trees.search(searched)
-        excluded = [_pathspec(glob) for glob in reference_exclude]
-
-        facts_by_commit: dict[str, dict[str, Any]] = {}
-        for sha, (path, blob) in at_commit.items():
-            registry = registries.parsed.get(blob) if blob else None
-            key = blob or "none"
-            flags = table[key]["flags"]
-            wanted = set(table[key]["retired"]) | (candidates - flags.keys())
-            references = {
-                word: files
-                for word, found in trees.references(sha).items()
-                if word in wanted
-                and (files := [f for f in found if f != path and not any(x(f) for x in excluded)])
-            }
-            retired_code: list[dict[str, Any]] = []
-            for entry in registry.retired_code if registry is not None else []:
-                matches = trees.matching(sha, entry.path)
-                retired_code.append(
-                    {
-                        "path": entry.path,
-                        "reason": entry.reason,
-                        "files": matches[:MAX_LISTED],
-                        "count": len(matches),
-                    }
-                )
-            facts_by_commit[sha] = {
-                "registry": key,
-                "references": {
-                    word: {"files": files[:MAX_LISTED], "count": len(files)}
-                    for word, files in references.items()
-                },
-                "retired_code": retired_code,
-            }
-    for entry in document["deployments"]:
-        if entry["id"] in deployed:  # the deployments judged; the rest are dropped later
-            entry.update(facts_by_commit[deployed[entry["id"]]])
-
-    document["registries"] = table
-    document["flag_history"] = _flag_history(history, history_parsed)
-    # A flag once retired stays retired where a later registry no longer lists it: dropping a
-    # retired flag from the registry must not make its lingering references pass.
-    document["retired_in_history"] = sorted(
-        {
-            flag.name
-            for _, registry in history_parsed
-            if registry is not None
-            for flag in registry.flags
-            if flag.status == "retired"
-        }
-    )
-    document["registry_errors"] = sorted(
-        registries.errors.values(), key=lambda e: (e["commit"], e["path"])
-    )
+    return out
 
 
 def _check_registry_path(history: GitHistory, flags_file: str, versions: list[FileVersion]) -> None:
@@ -233,10 +293,10 @@ def _check_registry_path(history: GitHistory, flags_file: str, versions: list[Fi
 
 def _registry_removed(
     history: GitHistory,
-    at_commit: dict[str, tuple[str | None, str | None]],
+    at_commit: dict[str, RegistryAt],
     versions: list[FileVersion],
     flags_file: str,
-    errors: dict[str, dict[str, str]],
+    errors: dict[str, RegistryError],
 ) -> None:
     """A deployed commit without the registry, though the registry is in its history, cannot
     be judged: deleting the registry does not retire its flags. Such a commit is reported as
@@ -246,28 +306,26 @@ def _registry_removed(
         if path is not None or not written:
             continue
         if any(history.is_ancestor(commit, sha) for commit in written):
-            errors[f"absent:{sha}"] = {
-                "commit": sha,
-                "short": short(sha),
-                "path": flags_file,
-                "error": "it is absent at this deployed commit, though earlier commits of its "
+            errors[f"absent:{sha}"] = RegistryError(
+                commit=sha,
+                short=short(sha),
+                path=flags_file,
+                error="it is absent at this deployed commit, though earlier commits of its "
                 "history have it; deleting the registry does not retire its flags (keep it, "
                 "with flags: [] once every flag is gone)",
-            }
+            )
 
 
-def _registry_facts(
-    path: str | None, blob: str | None, registry: FlagRegistry | None
-) -> dict[str, Any]:
+def _registry_facts(path: str | None, blob: str | None, registry: FlagRegistry | None) -> Registry:
     """One registry version as the rules see it, with indexes of its retired and dated flags."""
     flags = _flag_facts(registry)
-    return {
-        "path": path,
-        "readable": registry is not None or blob is None,
-        "flags": flags,
-        "retired": sorted(n for n, f in flags.items() if f["status"] == "retired"),
-        "dated": sorted(n for n, f in flags.items() if f["remove_by"] is not None),
-    }
+    return Registry(
+        path=path,
+        readable=registry is not None or blob is None,
+        flags=flags,
+        retired=sorted(n for n, f in flags.items() if f["status"] == "retired"),
+        dated=sorted(n for n, f in flags.items() if f["remove_by"] is not None),
+    )
 
 
 def _pathspec(glob: str) -> Callable[[str], bool]:
@@ -296,53 +354,55 @@ def _pathspec(glob: str) -> Callable[[str], bool]:
 
 
 def _flag_history(
-    history: GitHistory, versions: list[tuple[Any, FlagRegistry | None]]
-) -> dict[str, Any]:
+    history: GitHistory, versions: list[tuple[FileVersion, FlagRegistry | None]]
+) -> dict[str, FlagHistory]:
     """Per flag: its purposes in order of first appearance, and the first revival, if any."""
-    purposes: dict[str, list[dict[str, str]]] = {}
+    purposes: dict[str, list[Purpose]] = {}
     retired_at: dict[str, list[str]] = {}
     active_at: dict[str, list[str]] = {}
     for version, registry in versions:
-        if registry is None:
-            continue
-        for flag in registry.flags:
+        for flag in registry.flags if registry is not None else []:
             stood = purposes.setdefault(flag.name, [])
             if all(p["purpose"] != flag.purpose for p in stood):
                 stood.append(
-                    {
-                        "purpose": flag.purpose,
-                        "commit": version.commit,
-                        "short": short(version.commit),
-                    }
+                    Purpose(
+                        purpose=flag.purpose, commit=version.commit, short=short(version.commit)
+                    )
                 )
-            (retired_at if flag.status == "retired" else active_at).setdefault(
-                flag.name, []
-            ).append(version.commit)
-    # The versions are in topological order, ancestors first: a retired version can precede
-    # an active one in history only if it comes earlier in the list. Usually none does (a flag
-    # is active, then retired), and git is asked about the few pairs that remain.
+            statuses = retired_at if flag.status == "retired" else active_at
+            statuses.setdefault(flag.name, []).append(version.commit)
     position = {version.commit: index for index, (version, _) in enumerate(versions)}
-    result: dict[str, Any] = {}
+    result: dict[str, FlagHistory] = {}
     for name in sorted(purposes):
-        entry: dict[str, Any] = {"purposes": purposes[name]}
-        for commit in active_at.get(name, []):
-            first = next(
-                (
-                    retired
-                    for retired in retired_at.get(name, [])
-                    if position[retired] < position[commit]
-                    and retired != commit
-                    and history.is_ancestor(retired, commit)
-                ),
-                None,
-            )
-            if first is not None:
-                entry["revived"] = {
-                    "retired": first,
-                    "retired_short": short(first),
-                    "active": commit,
-                    "active_short": short(commit),
-                }
-                break
-        result[name] = entry
+        revived = _revival(history, position, retired_at.get(name, []), active_at.get(name, []))
+        result[name] = (
+            FlagHistory(purposes=purposes[name], revived=revived)
+            if revived
+            else FlagHistory(purposes=purposes[name])
+        )
     return result
+
+
+def _revival(
+    history: GitHistory, position: dict[str, int], retired: list[str], active: list[str]
+) -> Revival | None:
+    """The first version where the flag is active with a version that retired it among its
+    ancestors. The versions are in topological order, ancestors first: a retired version can
+    precede an active one in history only if it comes earlier in the list. Usually none does
+    (a flag is active, then retired), and git is asked about the few pairs that remain."""
+    for commit in active:
+        first = next(
+            (
+                earlier
+                for earlier in retired
+                if position[earlier] < position[commit]
+                and earlier != commit
+                and history.is_ancestor(earlier, commit)
+            ),
+            None,
+        )
+        if first is not None:
+            return Revival(
+                retired=first, retired_short=short(first), active=commit, active_short=short(commit)
+            )
+    return None

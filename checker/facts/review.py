@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
@@ -13,6 +12,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, visible
 from checker.evidence.models import Deployment, timestamp_ns
+from checker.facts.document import Approval, Commit, Review
 from checker.facts.streams import Streams, succeeded_anywhere
 from checker.vocabulary import short
 
@@ -63,7 +63,7 @@ def commit_facts(
     shipped: dict[str, list[str]],
     resolved: dict[str, str | None],
     bots: Sequence[str] = (),
-) -> tuple[dict[str, Any], IdentityResolver]:
+) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
     shipped_by: dict[str, list[str]] = defaultdict(list)
@@ -73,50 +73,44 @@ def commit_facts(
     lines = commit_review_lines(history, sorted(shipped_by))
     identities = _with_mailmap(history, evidence, set(shipped_by), lines, bots)
     reviews = _reviews(history, evidence, identities, set(shipped_by), lines, resolved)
-    commits: dict[str, Any] = {}
+    commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
         found = sorted(reviews.get(sha, []), key=lambda r: (r["line"], r["identity"] or ""))
-        commits[sha] = {
-            "short": short(sha),
-            "author": visible(commit.author_email),
-            "author_identity": author.identity,
-            "author_unresolved": author.unresolved,
-            "reviewer_identities": sorted(
+        commits[sha] = Commit(
+            short=short(sha),
+            author=visible(commit.author_email),
+            author_identity=author.identity,
+            author_unresolved=author.unresolved,
+            reviewer_identities=sorted(
                 {r["identity"] for r in found if r["identity"] and not r["excluded"]}
             ),
-            "reviews": found,
-            "shipped_by": sorted(shipped_by[sha]),
-        }
+            reviews=found,
+            shipped_by=sorted(shipped_by[sha]),
+        )
     return commits, identities
 
 
-def deployment_identities(identities: IdentityResolver, deployment: Deployment) -> dict[str, Any]:
-    """The deployment's deployer and approvals as identities, each with why it names none."""
-    deployer = identities.identify(deployment.deployer)
-    return {
-        "deployer": visible(deployment.deployer),
-        "deployer_identity": deployer.identity,
-        "deployer_unresolved": deployer.unresolved,
-        "approvals": [
-            {
-                "by": visible(a.by),
-                **_identity_fields(identities.identify(a.by)),
-                "at_ns": timestamp_ns(a.at),
-            }
-            for a in deployment.approvals
-        ],
-    }
+def approvals(identities: IdentityResolver, deployment: Deployment) -> list[Approval]:
+    """The deployment's approvals, each with the identity it names, or why it names none."""
+    out = []
+    for approval in deployment.approvals:
+        found = identities.identify(approval.by)
+        out.append(
+            Approval(
+                by=visible(approval.by),
+                identity=found.identity,
+                unresolved=found.unresolved,
+                at_ns=timestamp_ns(approval.at),
+            )
+        )
+    return out
 
 
 def bot_identities(identities: IdentityResolver, bots: Iterable[str]) -> list[str]:
     """The identities of ``review_bots``; a bot that names nobody matches nothing anyway."""
     return sorted({found for bot in bots if (found := identities.identify(bot).identity)})
-
-
-def _identity_fields(found: Identity) -> dict[str, Any]:
-    return {"identity": found.identity, "unresolved": found.unresolved}
 
 
 def _with_mailmap(
@@ -150,7 +144,7 @@ def _reviews(
     shipped: set[str],
     lines: dict[str, list[tuple[str, str]]],
     resolved: dict[str, str | None],
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
 
@@ -160,16 +154,10 @@ def _reviews(
     placed, and it covers nothing. Approvals by the change's own author do not count, nor do
     any approvals of a change whose author names nobody.
     """
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    found: dict[str, list[Review]] = defaultdict(list)
     for sha in shipped:
         for key, value in lines.get(sha, []):
-            found[sha].append(
-                {
-                    "line": f"{key}: {visible(value)}",
-                    **_identity_fields(identities.identify(value)),
-                    "excluded": "",
-                }
-            )
+            found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
     for record in evidence.reviews:
         change_commits = {resolved[name] or "" for name in record.commits} - {""}
         if not change_commits & shipped:
@@ -191,11 +179,14 @@ def _reviews(
                     if head is not None and head in change_commits
                     else set()
                 )
-            review = {
-                "line": f"approval by {visible(approval.by)} in review {visible(record.change)}",
-                **_identity_fields(identity),
-                "excluded": excluded,
-            }
+            line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
+            review = _review(line, identity, excluded)
             for sha in covered & shipped:
                 found[sha].append(review)
     return found
+
+
+def _review(line: str, found: Identity, excluded: str) -> Review:
+    return Review(
+        line=line, identity=found.identity, unresolved=found.unresolved, excluded=excluded
+    )

@@ -1,0 +1,373 @@
+"""The input document the policies read, as a typed contract: every field, once, with its meaning.
+
+Python establishes these facts and Rego only decides. The document is assembled once from the
+parts each facts module returns (``facts/__init__.py``), never changed afterwards: every item
+is read-only to the type checker. ``knightwatch schema input`` and
+``evidence/schemas/input.schema.json`` are generated from these types, and docs/input.md is
+generated from that schema; a test fails when a policy reads a field that is not here, or when
+a document the facts produce does not match it.
+
+The areas: deployments (what was deployed, by whom, approved by whom, where it landed),
+commits (what each deployment shipped, and who reviewed it), hosts (the inventory and what
+each host was observed running), flags (flag events and the registry's history), registries
+(the flag registry at each deployed commit, and what the code there still references), and
+waivers (for the rules at ``stage: waivers``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import ReadOnly, TypedDict
+
+_STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+"""Generated schemas allow no field beyond those declared, and take each one's docstring."""
+
+Sha = str
+"""A full commit sha, 40 (or 64) lowercase hex digits."""
+Nanoseconds = int
+"""A time as integer nanoseconds since the epoch (UTC): compared, never printed."""
+
+# --- deployments ---------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class Approval(TypedDict):
+    """A sign-off on a deployment, with the identity it names."""
+
+    by: ReadOnly[str]
+    """As written in the evidence (invisible characters escaped)."""
+    identity: ReadOnly[str | None]
+    """A person's key or a normalised address; null when the value names nobody."""
+    unresolved: ReadOnly[str]
+    """Why ``identity`` is null; empty when it is not."""
+    at_ns: ReadOnly[Nanoseconds]
+    """When it was given."""
+
+
+@with_config(_STRICT)
+class Observation(TypedDict):
+    """A host (or cluster) seen running a version."""
+
+    host: ReadOnly[str]
+    """The host, or the cluster, as fleet.yaml names it."""
+    version: ReadOnly[str]
+    """As recorded."""
+    commit: ReadOnly[Sha]
+    """The commit ``version`` resolves to: versions compare by commit."""
+    short: ReadOnly[str]
+    """``commit`` as messages show it."""
+    observed_at: ReadOnly[str]
+    """As recorded (RFC 3339)."""
+    observed_at_ns: ReadOnly[Nanoseconds]
+    """``observed_at``, to compare."""
+    pods: ReadOnly[int | None]
+    """For a cluster: ready pods of the workload running this version at the listing."""
+
+
+@with_config(_STRICT)
+class Reference(TypedDict):
+    """The files of a deployed commit that name a flag, as a whole word."""
+
+    files: ReadOnly[list[str]]
+    """At most ten, sorted."""
+    count: ReadOnly[int]
+    """All of them."""
+
+
+@with_config(_STRICT)
+class RetiredCode(TypedDict):
+    """A ``retired_code`` entry of the registry at a deployed commit, and what still matches."""
+
+    path: ReadOnly[str]
+    """The path or glob, as the registry gives it."""
+    reason: ReadOnly[str]
+    """Why the code was retired, as the registry gives it."""
+    files: ReadOnly[list[str]]
+    """Files of the deployed commit it matches, at most ten."""
+    count: ReadOnly[int]
+    """All of them: more than zero means the retired code is still there (DEAD-004)."""
+
+
+@with_config(_STRICT)
+class Deployment(TypedDict):
+    """A deployment judged by this run (a month's, a gate's candidate, or every one)."""
+
+    id: ReadOnly[str]
+    """Its id in the evidence (``candidate`` for a gate's)."""
+    service: ReadOnly[str]
+    """A service of fleet.yaml (or of ``unlisted_services``)."""
+    environment: ReadOnly[str]
+    """With ``service``, the stream of deployments it belongs to."""
+    commit: ReadOnly[Sha]
+    """The deployed commit, resolved."""
+    short_commit: ReadOnly[str]
+    """``commit`` as messages show it."""
+    started_at: ReadOnly[str]
+    """As recorded (RFC 3339)."""
+    started_at_ns: ReadOnly[Nanoseconds]
+    """``started_at``, to compare."""
+    finished_at: ReadOnly[str | None]
+    """As recorded; null when the record has none (nothing after it is then judged)."""
+    finished_at_ns: ReadOnly[Nanoseconds | None]
+    """``finished_at``, to compare."""
+    deployer: ReadOnly[str]
+    """As recorded (invisible characters escaped)."""
+    deployer_identity: ReadOnly[str | None]
+    """Null when the deployer names nobody; ``deployer_unresolved`` says why."""
+    deployer_unresolved: ReadOnly[str]
+    """Why ``deployer_identity`` is null; empty when it is not."""
+    approvals: ReadOnly[list[Approval]]
+    """In the order recorded."""
+    target_status: ReadOnly[dict[str, str]]
+    """Each target's status, with the deploy tool's reason in parentheses where it gave one."""
+    succeeded_hosts: ReadOnly[list[str]]
+    """The targets whose status is ``succeeded``, sorted."""
+    on_protected_branch: ReadOnly[bool]
+    """``commit`` is reachable from the protected branch."""
+    shipped: ReadOnly[list[Sha]]
+    """The commits it shipped: reachable from its commit and not from the commit of the
+    previous deployment of its stream that succeeded anywhere (else the baseline)."""
+    window_observations: ReadOnly[dict[str, list[Observation]]]
+    """By host, oldest first: the observations of its service from the instant it finished up
+    to (not including) the start of the next deployment of its stream."""
+    registry: ReadOnly[str]
+    """The key in ``registries`` of the flag registry at its commit (``none`` without one)."""
+    references: ReadOnly[dict[str, Reference]]
+    """For each flag name searched at its commit (the registry's retired flags, and the names
+    it does not list), the files naming it, but for the registry and ``reference_exclude``."""
+    retired_code: ReadOnly[list[RetiredCode]]
+    """Each ``retired_code`` entry of its registry, with what still matches it."""
+
+
+# --- commits ---------------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class Review(TypedDict):
+    """A review of a commit: a review line of its message, or an approval of a review record."""
+
+    line: ReadOnly[str]
+    """As found, e.g. ``Reviewed-by: Lee <lee@example.com>``."""
+    identity: ReadOnly[str | None]
+    """The identity it names; null when it names nobody."""
+    unresolved: ReadOnly[str]
+    """Why ``identity`` is null; empty when it is not."""
+    excluded: ReadOnly[str]
+    """Why Python left it out of ``reviewer_identities`` (an approval by the change's own
+    author, or of a change whose author names nobody); empty when it did not."""
+
+
+@with_config(_STRICT)
+class Commit(TypedDict):
+    """A commit some judged deployment shipped."""
+
+    short: ReadOnly[str]
+    """The sha as messages show it."""
+    author: ReadOnly[str]
+    """The author's address (invisible characters escaped)."""
+    author_identity: ReadOnly[str | None]
+    """Through identities.yaml and the repository's .mailmap; null when it names nobody."""
+    author_unresolved: ReadOnly[str]
+    """Why ``author_identity`` is null; empty when it is not."""
+    reviewer_identities: ReadOnly[list[str]]
+    """The identities of its reviews that were not excluded, sorted."""
+    reviews: ReadOnly[list[Review]]
+    """Every review found, counted or not, sorted by line."""
+    shipped_by: ReadOnly[list[str]]
+    """The ids of the judged deployments that shipped it."""
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class DeploymentSummary(TypedDict):
+    """What a flag event needs of a deployment; it may lie outside the judged span."""
+
+    id: ReadOnly[str]
+    """As in ``Deployment``."""
+    service: ReadOnly[str]
+    """As in ``Deployment``."""
+    environment: ReadOnly[str]
+    """As in ``Deployment``."""
+    short_commit: ReadOnly[str]
+    """As in ``Deployment``."""
+    succeeded_hosts: ReadOnly[list[str]]
+    """As in ``Deployment``."""
+    target_status: ReadOnly[dict[str, str]]
+    """As in ``Deployment``."""
+
+
+@with_config(_STRICT)
+class FlagEvent(TypedDict):
+    """A runtime flag change in the judged span, in context."""
+
+    flag: ReadOnly[str]
+    """The flag's name."""
+    service: ReadOnly[str]
+    """Where it was switched."""
+    environment: ReadOnly[str]
+    """Where it was switched."""
+    enabled: ReadOnly[bool]
+    """Switched on (true) or off."""
+    at: ReadOnly[str]
+    """As recorded: the subject of FLEET-003 names it so."""
+    at_ns: ReadOnly[Nanoseconds]
+    """``at``, to compare."""
+    by: ReadOnly[str]
+    """Who switched it, as recorded."""
+    last_deployment: ReadOnly[DeploymentSummary | None]
+    """The latest deployment of its stream that started before it and succeeded anywhere."""
+    observed_by_version: ReadOnly[dict[Sha, list[str]]]
+    """The hosts of its service, by the commit each was last observed running before it."""
+    short_commits: ReadOnly[dict[Sha, str]]
+    """Each commit of ``observed_by_version`` as messages show it."""
+
+
+@with_config(_STRICT)
+class Purpose(TypedDict):
+    """A flag's purpose, and the commit of the registry that first gave it."""
+
+    purpose: ReadOnly[str]
+    """As the registry gives it."""
+    commit: ReadOnly[Sha]
+    """The first registry commit (oldest first) that gave it."""
+    short: ReadOnly[str]
+    """``commit`` as messages show it."""
+
+
+@with_config(_STRICT)
+class Revival(TypedDict):
+    """A retired flag active again: the first such pair of registry commits."""
+
+    retired: ReadOnly[Sha]
+    """A registry commit where the flag is retired."""
+    retired_short: ReadOnly[str]
+    """``retired`` as messages show it."""
+    active: ReadOnly[Sha]
+    """A later registry commit, descending from ``retired``, where it is active again."""
+    active_short: ReadOnly[str]
+    """``active`` as messages show it."""
+
+
+@with_config(_STRICT)
+class FlagHistory(TypedDict):
+    """A flag over every version of the registry in the history read."""
+
+    purposes: ReadOnly[list[Purpose]]
+    """In order of first appearance."""
+    revived: NotRequired[ReadOnly[Revival]]
+    """Present only when the flag came back from retirement."""
+
+
+# --- registries ------------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class Flag(TypedDict):
+    """A flag as one version of the registry lists it."""
+
+    status: ReadOnly[str]
+    """``active`` or ``retired``."""
+    purpose: ReadOnly[str]
+    """What it switches, as this version says."""
+    owner: ReadOnly[str]
+    """Who answers for it."""
+    remove_by: ReadOnly[str | None]
+    """A date, ``YYYY-MM-DD``."""
+    remove_by_end_ns: ReadOnly[Nanoseconds | None]
+    """When the ``remove_by`` day (UTC) is over."""
+
+
+@with_config(_STRICT)
+class Registry(TypedDict):
+    """One version of the flag registry that some deployed commit has."""
+
+    path: ReadOnly[str | None]
+    """Where it is in the repository; null for the commits without one (key ``none``)."""
+    readable: ReadOnly[bool]
+    """False when this version does not parse (its error is in ``registry_errors``)."""
+    flags: ReadOnly[dict[str, Flag]]
+    """By name."""
+    retired: ReadOnly[list[str]]
+    """Its retired flags, an index."""
+    dated: ReadOnly[list[str]]
+    """Its flags with a ``remove_by`` date, an index."""
+
+
+@with_config(_STRICT)
+class RegistryError(TypedDict):
+    """A version of the registry that cannot be read (DEAD-006)."""
+
+    commit: ReadOnly[Sha]
+    """A commit whose registry cannot be read."""
+    short: ReadOnly[str]
+    """``commit`` as messages show it."""
+    path: ReadOnly[str]
+    """Where the registry is (or should be) in that commit."""
+    error: ReadOnly[str]
+    """Why it cannot be read."""
+
+
+# --- waivers ---------------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class WaiverFacts(TypedDict):
+    """A waiver, and what it did in this run."""
+
+    rule: ReadOnly[str]
+    """The rule it waives."""
+    subject: ReadOnly[str]
+    """A glob over that rule's subjects."""
+    reason: ReadOnly[str]
+    """As written in waivers.yaml."""
+    approved_by: ReadOnly[str]
+    """As written in waivers.yaml."""
+    expires: ReadOnly[str]
+    """A date, ``YYYY-MM-DD``."""
+    expired: ReadOnly[bool]
+    """``expires`` is before the as-of date."""
+    matches: ReadOnly[int]
+    """The findings it matched."""
+    refused: ReadOnly[str]
+    """Why it waives nothing in this run (an audit without the auditor's approvers); or empty."""
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+@with_config(_STRICT)
+class InputDocument(TypedDict):
+    """The input document: ``input`` in every shipped and added policy."""
+
+    deployments: ReadOnly[list[Deployment]]
+    """Sorted by id."""
+    commits: ReadOnly[dict[Sha, Commit]]
+    """Every commit some judged deployment shipped."""
+    fleet: NotRequired[ReadOnly[dict[str, list[str]]]]
+    """Each service's hosts (and clusters); present only when fleet.yaml is."""
+    clusters: NotRequired[ReadOnly[dict[str, list[str]]]]
+    """The services that run on clusters, and their clusters; present only with fleet.yaml."""
+    flag_events: ReadOnly[list[FlagEvent]]
+    """In order of time."""
+    registries: ReadOnly[dict[str, Registry]]
+    """Each distinct registry version some judged deployed commit has, once, by blob sha
+    (``none`` for commits without a registry)."""
+    flag_history: ReadOnly[dict[str, FlagHistory]]
+    """Every flag ever in the registry, in the history of the deployed commits and the
+    protected branch."""
+    retired_in_history: ReadOnly[list[str]]
+    """Every flag some version of the registry marked retired."""
+    registry_errors: ReadOnly[list[RegistryError]]
+    """Every version of the registry that cannot be read, sorted by commit."""
+    waivers: NotRequired[ReadOnly[list[WaiverFacts]]]
+    """After waivers were applied: what the rules at ``stage: waivers`` judge (they see an
+    input of this alone); export-input writes it beside the rest."""
+
+
+def as_plain(document: InputDocument) -> dict[str, Any]:
+    """The document as the plain mapping an engine takes (it is one already, at run time)."""
+    return dict(document)

@@ -1,0 +1,149 @@
+"""Every revision the evidence names, resolved to a commit in one git call; what cannot be
+resolved, or is a ref where a commit is due, or is implausible for its deployment, is an input
+error at its record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from checker.errors import InputError
+from checker.evidence.bundle import Evidence
+from checker.evidence.git import GitHistory, ObjectId
+from checker.evidence.models import timestamp_ns
+from checker.parameters import RuleParameters
+from checker.vocabulary import short
+
+DAY_NS = 86_400 * 1_000_000_000
+"""Clock skew allowed between a deploy tool and the machine a commit was made on."""
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The commits the run's evidence and parameters name."""
+
+    deployed: dict[str, str]
+    """Each deployment's commit, by deployment id."""
+    branch_tip: str
+    """The protected branch's tip."""
+    baseline: str | None
+    """The baseline's commit, if one is configured."""
+    resolved: dict[str, str | None]
+    """Every revision named in the evidence, resolved (None: not in the repository)."""
+
+    @property
+    def tips(self) -> list[str]:
+        """Where the history the run reads ends: the deployed commits, the branch, the baseline."""
+        return [
+            *self.deployed.values(),
+            self.branch_tip,
+            *([self.baseline] if self.baseline else []),
+        ]
+
+
+def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParameters) -> Revisions:
+    """Every rev the evidence names, in one git call; unresolvable ones are input errors."""
+    branch_tip = _branch_tip(history, rules.protected_branch)
+    named = [d.commit for d in evidence.deployments]
+    named += [o.version for o in evidence.observations]
+    named += [c for r in evidence.reviews for c in r.commits]
+    named += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
+    ids = history.resolve_ids(named)
+    _refuse_refs(evidence, ids)
+    resolved: dict[str, str | None] = {name: found.sha for name, found in ids.items()}
+    baseline = _baseline(history, rules.baseline)
+    deployed: dict[str, str] = {}
+    for index, deployment in enumerate(evidence.deployments):
+        sha = resolved[deployment.commit]
+        if sha is None:
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: commit {deployment.commit!r} does not resolve in "
+                f"the repository at {history.root}",
+                hint="is --repo the repository this service is built from, with full history?",
+            )
+        deployed[deployment.id] = sha
+    for index, observation in enumerate(evidence.observations):
+        if resolved[observation.version] is None:
+            raise evidence.error(
+                "observations",
+                index,
+                f"observation of {observation.host}: version {observation.version!r} does not "
+                f"resolve in the repository at {history.root}",
+                hint="versions are compared by commit: record the commit's full sha",
+            )
+    return Revisions(deployed, branch_tip, baseline, resolved)
+
+
+def _branch_tip(history: GitHistory, branch: str) -> str:
+    tip = history.resolve_branch(branch)
+    if tip is None:
+        raise InputError(
+            f"protected branch {branch!r} not found (as a local branch, as "
+            f"origin/{branch}, or as a rev)",
+            path=str(history.root),
+            hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
+        )
+    return tip
+
+
+def _baseline(history: GitHistory, baseline: str | None) -> str | None:
+    if not baseline:
+        return None
+    sha = history.resolve([baseline])[baseline]
+    if sha is None:
+        raise InputError(
+            f"baseline {baseline!r} does not resolve to a commit",
+            path=str(history.root),
+            hint="set baseline in knightwatch.yaml (or --baseline) to a sha, tag or branch",
+        )
+    return sha
+
+
+def _refuse_refs(evidence: Evidence, ids: dict[str, ObjectId]) -> None:
+    """A revision in the evidence that is not an object id is an input error at its record."""
+    named: list[tuple[str, int, str, str]] = []
+    for index, deployment in enumerate(evidence.deployments):
+        named.append(("deploys", index, f"deployment {deployment.id}: commit", deployment.commit))
+    for index, observation in enumerate(evidence.observations):
+        what = f"observation of {observation.host}: version"
+        named.append(("observations", index, what, observation.version))
+    for index, record in enumerate(evidence.reviews):
+        for name in [*record.commits, *(a.commit for a in record.approvals if a.commit)]:
+            named.append(("reviews", index, f"review {record.change}: commit", name))
+    for kind, index, what, name in named:
+        if ids[name].refused:
+            raise evidence.error(kind, index, f"{what} {name!r} {ids[name].refused}")
+
+
+def check_plausible_starts(
+    history: GitHistory, evidence: Evidence, deployed: dict[str, str], candidate: str | None
+) -> None:
+    """A deployment cannot start before the commit it deployed was written, nor after now: a
+    start outside that range is a typo (2102 for 2012) that would move the deployment out of
+    the month it belongs to, or out of order in its stream."""
+    now = time.time_ns()
+    for index, deployment in enumerate(evidence.deployments):
+        if deployment.id == candidate:
+            continue  # the gate's: it starts on the as-of date by construction
+        start = timestamp_ns(deployment.started_at)
+        if start > now + DAY_NS:
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: started_at {deployment.started_at!r} is in the "
+                "future",
+                hint="a typo in the year? deployments are recorded after they start",
+            )
+        commit = history.commits.get(deployed[deployment.id])
+        if commit is not None and start < commit.author_time * 1_000_000_000 - DAY_NS:
+            written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: started_at {deployment.started_at!r} is before "
+                f"its commit {short(commit.sha)} was written ({written})",
+                hint="a typo in the date, or the wrong commit?",
+            )

@@ -1,0 +1,277 @@
+"""Which fields of ``input`` and ``data`` the policies read, checked against JSON Schemas.
+
+The policies are parsed by regorus (``get_ast_as_json``) and walked with the schema node each
+variable is bound to: ``some d in input.deployments`` binds ``d`` to a deployment, ``x :=
+d.window_observations[host]`` binds ``x`` to a list of observations, a comprehension over a
+bound list is a list of the same items, and a call of a function of the same package binds its
+parameters to the arguments' nodes (each function is walked once per distinct binding, until
+nothing new is learnt). Reading a field that a node's schema does not declare is a ``Miss``.
+What is not traced to a schema (a value a rule built, a builtin's result) is not judged: the
+walk can fail to see a wrong field, but never reports a right one as wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import regorus
+
+Node = dict[str, Any]
+Env = dict[str, Node | None]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A field read that the schema does not declare."""
+
+    file: str
+    line: int
+    path: str
+    """The reference as written, e.g. ``deployment.shipd``."""
+    where: str
+    """The schema node it was read on, by title, e.g. ``Deployment``."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path} (no such field in {self.where})"
+
+
+class Schema:
+    """JSON Schemas for the roots (``input``, ``data``), navigated as Rego reads values."""
+
+    def __init__(self, roots: dict[str, Node]) -> None:
+        self.roots = roots
+        self._defs: dict[str, Node] = {}
+        for root in roots.values():
+            self._defs.update(root.get("$defs", {}))
+
+    def resolve(self, node: Node | None) -> Node | None:
+        """Follow ``$ref``; of a nullable ``anyOf``, the one non-null branch."""
+        while node is not None:
+            if "$ref" in node:
+                node = self._defs[node["$ref"].rsplit("/", 1)[1]]
+            elif "anyOf" in node:
+                branches = [b for b in node["anyOf"] if b.get("type") != "null"]
+                node = branches[0] if len(branches) == 1 else None
+            else:
+                return node
+        return None
+
+    def field(self, node: Node | None, name: str) -> tuple[Node | None, Node | None]:
+        """The node of ``node.name``; and the node itself when it declares no such field."""
+        node = self.resolve(node)
+        if node is None:
+            return None, None
+        if "properties" in node:
+            child = node["properties"].get(name)
+            if child is None and node.get("additionalProperties") is False:
+                return None, node
+            return child, None
+        extra = node.get("additionalProperties")
+        return (extra if isinstance(extra, dict) else None), None
+
+    def element(self, node: Node | None) -> tuple[Node | None, Node | None]:
+        """What ``some key, value in node`` binds: the key's node and the value's."""
+        node = self.resolve(node)
+        if node is None:
+            return None, None
+        if node.get("type") == "array":
+            return {"type": "integer"}, node.get("items")
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            return {"type": "string"}, extra
+        return None, None
+
+
+def _var(node: Any) -> str | None:
+    if isinstance(node, dict) and "Var" in node:
+        return str(node["Var"]["value"])
+    return None
+
+
+def _string(node: Any) -> str | None:
+    if isinstance(node, dict) and "String" in node:
+        return str(node["String"]["value"])
+    return None
+
+
+def _text(node: Any) -> str:
+    """A reference as written, for messages (``d.window_observations[host].short``)."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return "…"
+    kind, body = next(iter(node.items()))
+    if kind == "Var":
+        return str(body["value"])
+    if kind == "RefDot":
+        return f"{_text(body['refr'])}.{body['field'][1]}"
+    if kind == "RefBrack":
+        return f"{_text(body['refr'])}[{_text(body['index'])}]"
+    if kind in ("String", "Number"):
+        return json.dumps(body["value"])
+    if kind == "Call":
+        params = ", ".join(_text(p) for p in body["params"])
+        return f"{_text(body['fcn'])}({params})"
+    return "…"
+
+
+def _children(body: Any) -> Iterator[Any]:
+    """The expressions directly inside a node (a node is a dict of one capitalised key)."""
+    values = body.values() if isinstance(body, dict) else body if isinstance(body, list) else []
+    for value in values:
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value))[:1].isupper():
+            yield value
+        elif isinstance(value, dict | list):
+            yield from _children(value)
+
+
+@dataclass
+class _Walker:
+    """Walks one module's rules with its variables bound to schema nodes."""
+
+    file: str
+    rules: list[Node]
+    schema: Schema
+    functions: dict[str, list[Node]] = field(default_factory=dict)
+    calls: dict[str, set[str]] = field(default_factory=dict)
+    """Each function's argument bindings met so far, as JSON."""
+    misses: set[Miss] = field(default_factory=set)
+
+    def run(self) -> None:
+        """Every rule, then every function under each binding met, until none is new."""
+        for spec in self.rules:
+            head = spec["head"]
+            if "Func" in head and (name := _var(head["Func"]["refr"])) is not None:
+                self.functions.setdefault(name, []).append(spec)
+        for spec in self.rules:
+            if "Func" not in spec["head"]:
+                self._spec(spec, {})
+        walked: set[tuple[str, str]] = set()
+        while True:
+            todo = sorted(
+                (name, key)
+                for name, keys in self.calls.items()
+                for key in keys
+                if (name, key) not in walked
+            )
+            if not todo:
+                return
+            for name, key in todo:
+                walked.add((name, key))
+                for spec in self.functions[name]:
+                    params = [_var(a) for a in spec["head"]["Func"]["args"]]
+                    bound = zip(params, json.loads(key), strict=False)
+                    self._spec(spec, {p: n for p, n in bound if p is not None})
+
+    def _spec(self, spec: Node, env: Env) -> None:
+        _, head = next(iter(spec["head"].items()))
+        terms = [head["key"]] if head.get("key") is not None else []
+        terms += [head["assign"]["value"]] if head.get("assign") else []
+        for body in spec["bodies"] or [{"query": {"stmts": []}}]:
+            scope = dict(env)
+            self._query(body["query"], scope)
+            for term in [*([body["assign"]["value"]] if body.get("assign") else []), *terms]:
+                self._expr(term, scope)
+
+    def _query(self, query: Node, env: Env) -> None:
+        for stmt in query["stmts"]:
+            kind, body = next(iter(stmt["literal"].items()))
+            if kind == "SomeIn":
+                key, value = self.schema.element(self._expr(body["collection"], env))
+                for var, node in ((body.get("key"), key), (body["value"], value)):
+                    if (name := _var(var)) is not None:
+                        env[name] = node
+            elif kind == "SomeVars":
+                env.update({name: None for v in body.get("vars", []) if (name := _var(v))})
+            elif kind in ("Expr", "NotExpr"):
+                self._expr(body["expr"], env)
+            else:
+                for child in _children(body):
+                    self._expr(child, env)
+
+    def _expr(self, expr: Any, env: Env) -> Node | None:
+        if not isinstance(expr, dict) or len(expr) != 1:
+            return None
+        kind, body = next(iter(expr.items()))
+        handler = getattr(self, f"_{kind}", None)
+        if handler is not None:
+            result: Node | None = handler(expr, body, env)
+            return result
+        for child in _children(body):
+            self._expr(child, env)
+        return None
+
+    def _Var(self, expr: Node, body: Node, env: Env) -> Node | None:
+        name = body["value"]
+        return env[name] if name in env else self.schema.roots.get(name)
+
+    def _RefDot(self, expr: Node, body: Node, env: Env) -> Node | None:
+        base = self._expr(body["refr"], env)
+        span, name = body["field"]
+        return self._read(expr, base, name, span.get("line", 0))
+
+    def _RefBrack(self, expr: Node, body: Node, env: Env) -> Node | None:
+        base = self._expr(body["refr"], env)
+        self._expr(body["index"], env)
+        name = _string(body["index"])
+        if name is not None:
+            return self._read(expr, base, name, body.get("span", {}).get("line", 0))
+        return self.schema.element(base)[1]
+
+    def _AssignExpr(self, expr: Node, body: Node, env: Env) -> Node | None:
+        value = self._expr(body["rhs"], env)
+        if (name := _var(body["lhs"])) is not None:
+            env[name] = value
+        else:
+            self._expr(body["lhs"], env)
+        return None
+
+    def _Call(self, expr: Node, body: Node, env: Env) -> Node | None:
+        params = [self._expr(p, env) for p in body["params"]]
+        name = _var(body["fcn"])
+        if name in self.functions and any(p is not None for p in params):
+            self.calls.setdefault(name, set()).add(json.dumps(params, sort_keys=True))
+        key = _string(body["params"][1]) if len(params) == 3 else None
+        if _text(body["fcn"]) == "object.get" and key is not None:
+            line = body.get("span", {}).get("line", 0)
+            return self._read(expr, params[0], key, line)
+        return None
+
+    def _ArrayCompr(self, expr: Node, body: Node, env: Env) -> Node | None:
+        inner = dict(env)
+        self._query(body["query"], inner)
+        item = self._expr(body["term"], inner)
+        return {"type": "array", "items": item} if item is not None else None
+
+    _SetCompr = _ArrayCompr
+
+    def _ObjectCompr(self, expr: Node, body: Node, env: Env) -> Node | None:
+        inner = dict(env)
+        self._query(body["query"], inner)
+        self._expr(body["key"], inner)
+        self._expr(body["value"], inner)
+        return None
+
+    def _read(self, expr: Node, base: Node | None, name: str, line: int) -> Node | None:
+        child, lacking = self.schema.field(base, name)
+        if lacking is not None:
+            where = str(lacking.get("title", "the document"))
+            self.misses.add(Miss(self.file, line, _text(expr), where))
+        return child
+
+
+def unknown_fields(modules: Iterable[tuple[str, str]], roots: dict[str, Node]) -> list[Miss]:
+    """Every read of a field the schemas do not declare, in the ``(file, source)`` modules;
+    ``roots`` maps the root documents (``input``, ``data``) to their schemas."""
+    schema = Schema(roots)
+    misses: set[Miss] = set()
+    for file, source in modules:
+        engine = regorus.Engine()
+        engine.add_policy(file, source)
+        module = json.loads(engine.get_ast_as_json())[0]["ast"]
+        rules = [rule["Spec"] for rule in module["rules"] if "Spec" in rule]
+        walker = _Walker(file, rules, schema)
+        walker.run()
+        misses |= walker.misses
+    return sorted(misses, key=lambda m: (m.file, m.line, m.path))
