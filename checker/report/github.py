@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from checker.report.escape import visible
 from checker.report.model import Report
-from checker.vocabulary import severity_rank
 
 
 def _data(text: str) -> str:
@@ -21,11 +20,10 @@ def _property(text: str) -> str:
 def workflow_commands(report: Report) -> str:
     """``::error``/``::warning``/``::notice`` lines: failing, below fail-on, waived."""
     lines = []
-    floor = severity_rank(report.fail_on)
     for finding in report.findings:
         if finding.waived:
             kind = "notice"
-        elif severity_rank(finding.severity) >= floor:
+        elif report.fails_at(finding.severity):
             kind = "error"
         else:
             kind = "warning"

@@ -6,7 +6,7 @@ import html
 
 from checker.report.escape import visible
 from checker.report.model import Finding, Report
-from checker.vocabulary import SEVERITIES, severity_rank
+from checker.vocabulary import SEVERITIES
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;margin:2rem auto;
@@ -59,32 +59,7 @@ class HtmlRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """A complete HTML document with its own styles and nothing loaded from elsewhere."""
-        summary = report.summary()
         title = "knightwatch audit" + (f" {report.period}" if report.period else " report")
-        meta = [
-            (
-                "Verdict",
-                f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
-                f" — fails on {escape(report.fail_on)} and above",
-            ),
-            *([("Note", f"<b>{escape(report.headline)}</b>")] if report.headline else []),
-            *(
-                [("Settings", "<br>".join(escape(line) for line in report.settings_lines))]
-                if report.settings_lines
-                else []
-            ),
-            ("Period", escape(report.period or "every deployment in the evidence")),
-            ("As of", escape(report.as_of)),
-            ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),
-            ("Deployments", str(summary.get("deployments", 0))),
-            ("Commits shipped", str(summary.get("commits_shipped", 0))),
-            ("Tool", escape(f"knightwatch {report.tool_version} ({report.engine})")),
-        ]
-        if report.signature:
-            meta += [
-                (escape(label), f'<span class="mono">{escape(value)}</span>')
-                for label, value in report.signature.items()
-            ]
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
@@ -92,59 +67,109 @@ class HtmlRenderer:
             f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
             '<table class="meta">',
-            *(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in meta),
+            *(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in _meta(report)),
             "</table>",
-            "<h2>Summary by severity</h2><table><tr>",
-            *(f"<th>{_sev(s)}</th>" for s in reversed(SEVERITIES)),
-            "<th>waived</th></tr><tr>",
-            *(f"<td>{summary['by_severity'][s]}</td>" for s in reversed(SEVERITIES)),
-            f"<td>{summary['waived']}</td></tr></table>",
-            "<h2>Summary by control</h2>",
-            "<table><tr><th>Control</th><th>Findings</th><th>Rules</th></tr>",
-        ]
-        for control, findings in report.by_control():
-            live = [f for f in findings if not f.waived]
-            rules = sorted({f.rule for f in findings})
-            waived = f" (+{len(findings) - len(live)} waived)" if len(findings) > len(live) else ""
-            parts.append(
-                f"<tr><td>{escape(control)}</td><td>{len(live)}{waived}</td>"
-                f"<td>{escape(', '.join(rules)) or '—'}</td></tr>"
-            )
-        parts.append("</table><h2>Findings</h2>")
-        if report.findings:
-            ordered = sorted(
-                report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)
-            )
-            parts += [
-                "<table><tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Finding</th></tr>",
-                *(_finding_row(f) for f in ordered),
-                "</table>",
-            ]
-        else:
-            parts.append("<p>No findings.</p>")
-        parts += [
-            "<h2>Rules</h2><table><tr><th>Rule</th><th>Severity</th><th>Status</th>"
-            "<th>Findings</th></tr>",
-        ]
-        for rule in summary["rules"]:
-            status = rule["status"].replace("_", " ") + (
-                f" — {rule['reason']}" if "reason" in rule else ""
-            )
-            parts.append(
-                f"<tr><td><b>{escape(rule['id'])}</b> {escape(rule['title'])}</td>"
-                f"<td>{_sev(rule['severity'])}</td><td>{escape(status)}</td>"
-                f"<td>{rule['findings']}</td></tr>"
-            )
-        parts += [
-            "</table><h2>Inputs</h2>",
-            "<p>The verdict rests on exactly these files; their sha256 digests let anyone check "
-            "that the evidence is the evidence.</p>",
-            "<table><tr><th>Role</th><th>File</th><th>sha256</th></tr>",
-            *(
-                f'<tr><td>{escape(f.role)}</td><td class="mono">{escape(f.path)}</td>'
-                f'<td class="mono">{escape(f.sha256)}</td></tr>'
-                for f in report.files
-            ),
-            "</table></body></html>",
+            *_by_severity(report),
+            *_by_control(report),
+            *_findings(report),
+            *_rules(report),
+            *_inputs(report),
         ]
         return "\n".join(parts) + "\n"
+
+
+def _meta(report: Report) -> list[tuple[str, str]]:
+    """The report's header rows: verdict, notes, scope, and (signed) its signature."""
+    summary = report.summary()
+    meta = [
+        (
+            "Verdict",
+            f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
+            f" — fails on {escape(report.fail_on)} and above",
+        ),
+        *([("Note", f"<b>{escape(report.headline)}</b>")] if report.headline else []),
+        *(
+            [("Settings", "<br>".join(escape(line) for line in report.settings_lines))]
+            if report.settings_lines
+            else []
+        ),
+        ("Period", escape(report.period or "every deployment in the evidence")),
+        ("As of", escape(report.as_of)),
+        ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),
+        ("Deployments", str(summary.get("deployments", 0))),
+        ("Commits shipped", str(summary.get("commits_shipped", 0))),
+        ("Tool", escape(f"knightwatch {report.tool_version} ({report.engine})")),
+    ]
+    for label, value in (report.signature or {}).items():
+        meta.append((escape(label), f'<span class="mono">{escape(value)}</span>'))
+    return meta
+
+
+def _by_severity(report: Report) -> list[str]:
+    summary = report.summary()
+    return [
+        "<h2>Summary by severity</h2><table><tr>",
+        *(f"<th>{_sev(s)}</th>" for s in reversed(SEVERITIES)),
+        "<th>waived</th></tr><tr>",
+        *(f"<td>{summary['by_severity'][s]}</td>" for s in reversed(SEVERITIES)),
+        f"<td>{summary['waived']}</td></tr></table>",
+    ]
+
+
+def _by_control(report: Report) -> list[str]:
+    parts = [
+        "<h2>Summary by control</h2>",
+        "<table><tr><th>Control</th><th>Findings</th><th>Rules</th></tr>",
+    ]
+    for control, findings in report.by_control():
+        live = [f for f in findings if not f.waived]
+        rules = sorted({f.rule for f in findings})
+        waived = f" (+{len(findings) - len(live)} waived)" if len(findings) > len(live) else ""
+        parts.append(
+            f"<tr><td>{escape(control)}</td><td>{len(live)}{waived}</td>"
+            f"<td>{escape(', '.join(rules)) or '—'}</td></tr>"
+        )
+    return parts
+
+
+def _findings(report: Report) -> list[str]:
+    if not report.findings:
+        return ["</table><h2>Findings</h2>", "<p>No findings.</p>"]
+    return [
+        "</table><h2>Findings</h2>",
+        "<table><tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Finding</th></tr>",
+        *(_finding_row(f) for f in report.worst_first),
+        "</table>",
+    ]
+
+
+def _rules(report: Report) -> list[str]:
+    parts = [
+        "<h2>Rules</h2><table><tr><th>Rule</th><th>Severity</th><th>Status</th>"
+        "<th>Findings</th></tr>",
+    ]
+    for rule in report.summary()["rules"]:
+        status = rule["status"].replace("_", " ") + (
+            f" — {rule['reason']}" if "reason" in rule else ""
+        )
+        parts.append(
+            f"<tr><td><b>{escape(rule['id'])}</b> {escape(rule['title'])}</td>"
+            f"<td>{_sev(rule['severity'])}</td><td>{escape(status)}</td>"
+            f"<td>{rule['findings']}</td></tr>"
+        )
+    return parts
+
+
+def _inputs(report: Report) -> list[str]:
+    return [
+        "</table><h2>Inputs</h2>",
+        "<p>The verdict rests on exactly these files; their sha256 digests let anyone check "
+        "that the evidence is the evidence.</p>",
+        "<table><tr><th>Role</th><th>File</th><th>sha256</th></tr>",
+        *(
+            f'<tr><td>{escape(f.role)}</td><td class="mono">{escape(f.path)}</td>'
+            f'<td class="mono">{escape(f.sha256)}</td></tr>'
+            for f in report.files
+        ),
+        "</table></body></html>",
+    ]

@@ -5,11 +5,11 @@ is passed through ``escape.visible`` first, so the document stays well-formed.""
 
 from __future__ import annotations
 
+from collections import Counter
 from xml.etree import ElementTree as ET
 
 from checker.report.escape import visible
-from checker.report.model import Report
-from checker.vocabulary import severity_rank
+from checker.report.model import Finding, Report, RuleStatus
 
 
 class JunitRenderer:
@@ -26,74 +26,9 @@ class JunitRenderer:
         evaluated is one skipped case saying why.
         """
         suites = ET.Element("testsuites", name="knightwatch")
-        totals = {"tests": 0, "failures": 0, "skipped": 0}
-        floor = severity_rank(report.fail_on)
+        totals = Counter({"tests": 0, "failures": 0, "skipped": 0})
         for rule in sorted(report.rules, key=lambda r: r.id):
-            suite = ET.SubElement(suites, "testsuite", name=visible(rule.id))
-            counts = {"tests": 0, "failures": 0, "skipped": 0}
-            findings = sorted(
-                (f for f in report.findings if f.rule == rule.id), key=lambda f: f.subject
-            )
-            if not rule.evaluated:
-                case = ET.SubElement(
-                    suite, "testcase", classname=visible(rule.id), name="not evaluated"
-                )
-                counts["tests"] += 1
-                if report.require_all and not rule.not_asked:
-                    ET.SubElement(
-                        case,
-                        "failure",
-                        message=visible(f"not evaluated, and --require-all is set: {rule.reason}"),
-                        type="incomplete",
-                    )
-                    counts["failures"] += 1
-                else:
-                    ET.SubElement(case, "skipped", message=visible(f"not evaluated: {rule.reason}"))
-                    counts["skipped"] += 1
-            elif not findings:
-                ET.SubElement(suite, "testcase", classname=visible(rule.id), name="no findings")
-                counts["tests"] += 1
-            if rule.partial and report.require_all:
-                case = ET.SubElement(
-                    suite, "testcase", classname=rule.id, name="judged on part of its evidence"
-                )
-                ET.SubElement(
-                    case,
-                    "failure",
-                    message=visible(
-                        f"judged on part of its evidence, and --require-all is set: {rule.reason}"
-                    ),
-                    type="incomplete",
-                )
-                counts["tests"] += 1
-                counts["failures"] += 1
-            for finding in findings:
-                case = ET.SubElement(
-                    suite, "testcase", classname=visible(rule.id), name=visible(finding.subject)
-                )
-                counts["tests"] += 1
-                if finding.waived:
-                    ET.SubElement(case, "skipped", message="waived")
-                    counts["skipped"] += 1
-                elif severity_rank(finding.severity) < floor:
-                    ET.SubElement(
-                        case,
-                        "skipped",
-                        message=f"{finding.severity}, below fail-on {report.fail_on}",
-                    ).text = visible(finding.message)
-                    counts["skipped"] += 1
-                else:
-                    failure = ET.SubElement(
-                        case, "failure", message=visible(finding.message), type=finding.severity
-                    )
-                    failure.text = (
-                        f"{visible(rule.title)}\ncontrols: {visible('; '.join(finding.controls))}"
-                    )
-                    counts["failures"] += 1
-            for key, value in counts.items():
-                suite.set(key, str(value))
-                totals[key] += value
-            suite.set("errors", "0")
+            totals.update(_suite(suites, rule, report))
         for key, value in totals.items():
             suites.set(key, str(value))
         suites.set("errors", "0")
@@ -103,3 +38,69 @@ class JunitRenderer:
             + ET.tostring(suites, encoding="unicode")
             + "\n"
         )
+
+
+def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:
+    """One rule's <testsuite>; returns its counts."""
+    suite = ET.SubElement(suites, "testsuite", name=visible(rule.id))
+    counts: Counter[str] = Counter({"tests": 0, "failures": 0, "skipped": 0})
+    findings = sorted((f for f in report.findings if f.rule == rule.id), key=lambda f: f.subject)
+    if not rule.evaluated:
+        counts.update(_not_evaluated(suite, rule, report))
+    elif not findings:
+        ET.SubElement(suite, "testcase", classname=visible(rule.id), name="no findings")
+        counts["tests"] += 1
+    if rule.partial and report.require_all:
+        case = ET.SubElement(
+            suite, "testcase", classname=rule.id, name="judged on part of its evidence"
+        )
+        ET.SubElement(
+            case,
+            "failure",
+            message=visible(
+                f"judged on part of its evidence, and --require-all is set: {rule.reason}"
+            ),
+            type="incomplete",
+        )
+        counts.update(tests=1, failures=1)
+    for finding in findings:
+        counts.update(_finding(suite, rule, finding, report))
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("errors", "0")
+    return counts
+
+
+def _not_evaluated(suite: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:
+    """One case: a failure under --require-all (unless the gate did not ask), else skipped."""
+    case = ET.SubElement(suite, "testcase", classname=visible(rule.id), name="not evaluated")
+    if report.require_all and not rule.not_asked:
+        ET.SubElement(
+            case,
+            "failure",
+            message=visible(f"not evaluated, and --require-all is set: {rule.reason}"),
+            type="incomplete",
+        )
+        return Counter(tests=1, failures=1)
+    ET.SubElement(case, "skipped", message=visible(f"not evaluated: {rule.reason}"))
+    return Counter(tests=1, skipped=1)
+
+
+def _finding(suite: ET.Element, rule: RuleStatus, finding: Finding, report: Report) -> Counter[str]:
+    """One case: skipped when waived or below fail-on, else a failure."""
+    case = ET.SubElement(
+        suite, "testcase", classname=visible(rule.id), name=visible(finding.subject)
+    )
+    if finding.waived:
+        ET.SubElement(case, "skipped", message="waived")
+        return Counter(tests=1, skipped=1)
+    if not report.fails_at(finding.severity):
+        ET.SubElement(
+            case, "skipped", message=f"{finding.severity}, below fail-on {report.fail_on}"
+        ).text = visible(finding.message)
+        return Counter(tests=1, skipped=1)
+    failure = ET.SubElement(
+        case, "failure", message=visible(finding.message), type=finding.severity
+    )
+    failure.text = f"{visible(rule.title)}\ncontrols: {visible('; '.join(finding.controls))}"
+    return Counter(tests=1, failures=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checker.report.escape import visible
 from checker.report.model import Report
-from checker.vocabulary import SEVERITIES, severity_rank, short
+from checker.vocabulary import SEVERITIES, short
 
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
@@ -25,64 +25,71 @@ class MarkdownRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """Verdict, counts, findings table, rules not evaluated, inputs."""
-        summary = report.summary()
         scope = f" for {report.period}" if report.period else ""
-        counts = (
-            ", ".join(
-                f"{summary['by_severity'][s]} {s}"
-                for s in reversed(SEVERITIES)
-                if summary["by_severity"][s]
-            )
-            or "no findings"
-        )
-        lines = [
-            f"## knightwatch{scope}: {report.verdict_line}",
-            "",
-            *([f"**{cell(report.headline)}**", ""] if report.headline else []),
-            *(
-                [
-                    *(
-                        f"- {cell(line.strip())}" if line.startswith("  ") else f"**{cell(line)}**"
-                        for line in report.settings_lines
-                    ),
-                    "",
-                ]
-                if report.settings_lines
-                else []
-            ),
-            f"{counts}; {summary['waived']} waived; fails on {report.fail_on} and above. "
-            f"HEAD `{short(report.head)}`, {summary.get('deployments', 0)} deployments, "
-            f"as of {report.as_of}.",
-            "",
-        ]
+        lines = [f"## knightwatch{scope}: {report.verdict_line}", ""]
+        if report.headline:
+            lines += [f"**{cell(report.headline)}**", ""]
+        lines += _settings(report)
+        lines += [_counts(report), ""]
         if report.signature:
             lines += [f"- {cell(k)}: `{v}`" for k, v in report.signature.items()] + [""]
-        if report.findings:
-            lines += ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
-            for f in sorted(
-                report.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject)
-            ):
-                waived = " *(waived)*" if f.waived else ""
-                lines.append(
-                    f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
-                    f"{cell(f.subject)}{waived} | {cell(f.message)} |"
-                )
-            lines.append("")
-        pending = [r for r in summary["rules"] if r["status"] == "not_evaluated"]
-        if pending:
-            lines.append(
-                "**Not evaluated** (not judged, so not passed): "
-                + ", ".join(f"{cell(r['id'])} ({cell(r['reason'])})" for r in pending)
-                + "."
-            )
-            lines.append("")
-        lines += [
-            "<details><summary>Inputs</summary>",
-            "",
-            "| Role | File | sha256 |",
-            "|---|---|---|",
-            *(f"| {f.role} | {cell(f.path)} | `{f.sha256}` |" for f in report.files),
-            "",
-            "</details>",
-        ]
+        lines += _findings(report)
+        lines += _not_evaluated(report)
+        lines += _inputs(report)
         return "\n".join(lines) + "\n"
+
+
+def _settings(report: Report) -> list[str]:
+    if not report.settings_lines:
+        return []
+    return [
+        *(
+            f"- {cell(line.strip())}" if line.startswith("  ") else f"**{cell(line)}**"
+            for line in report.settings_lines
+        ),
+        "",
+    ]
+
+
+def _counts(report: Report) -> str:
+    summary = report.summary()
+    by_severity = summary["by_severity"]
+    counts = ", ".join(f"{by_severity[s]} {s}" for s in reversed(SEVERITIES) if by_severity[s])
+    return (
+        f"{counts or 'no findings'}; {summary['waived']} waived; fails on {report.fail_on} "
+        f"and above. HEAD `{short(report.head)}`, {summary.get('deployments', 0)} "
+        f"deployments, as of {report.as_of}."
+    )
+
+
+def _findings(report: Report) -> list[str]:
+    if not report.findings:
+        return []
+    lines = ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
+    for f in report.worst_first:
+        waived = " *(waived)*" if f.waived else ""
+        lines.append(
+            f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
+            f"{cell(f.subject)}{waived} | {cell(f.message)} |"
+        )
+    return [*lines, ""]
+
+
+def _not_evaluated(report: Report) -> list[str]:
+    pending = [r for r in report.rules if not r.evaluated]
+    if not pending:
+        return []
+    named = ", ".join(f"{cell(r.id)} ({cell(r.reason or '')})" for r in pending)
+    return [f"**Not evaluated** (not judged, so not passed): {named}.", ""]
+
+
+def _inputs(report: Report) -> list[str]:
+    return [
+        "<details><summary>Inputs</summary>",
+        "",
+        "| Role | File | sha256 |",
+        "|---|---|---|",
+        *(f"| {f.role} | {cell(f.path)} | `{f.sha256}` |" for f in report.files),
+        "",
+        "</details>",
+    ]

@@ -61,6 +61,18 @@ class RuleStatus:
     partial: bool = False
     """Evaluated, but on part of its evidence only; ``reason`` says what it lacked."""
 
+    def summary(self, findings: int) -> dict[str, Any]:
+        """As the report's summary lists it, with its count of unwaived findings."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "status": "evaluated" if self.evaluated else "not_evaluated",
+            **({"partial": True} if self.partial else {}),
+            **({"reason": self.reason} if self.reason else {}),
+            "findings": findings,
+        }
+
 
 @dataclass(frozen=True)
 class InputFile:
@@ -146,12 +158,22 @@ class Report:
         """Every rule asked was evaluated, each on all of its evidence."""
         return not self.incomplete and not self.partial_rules
 
+    def fails_at(self, severity: str) -> bool:
+        """Whether a finding of this severity fails the check (unless it is waived): it is at
+        or above ``fail_on``. Every format decides with this, and so does the verdict."""
+        return severity_rank(severity) >= severity_rank(self.fail_on)
+
     @property
     def failing(self) -> tuple[Finding, ...]:
         """Unwaived findings at or above ``fail_on``."""
-        floor = severity_rank(self.fail_on)
+        return tuple(f for f in self.findings if not f.waived and self.fails_at(f.severity))
+
+    @property
+    def worst_first(self) -> tuple[Finding, ...]:
+        """The findings as the human formats list them: by severity, worst first, then by
+        rule and subject."""
         return tuple(
-            f for f in self.findings if not f.waived and severity_rank(f.severity) >= floor
+            sorted(self.findings, key=lambda f: (-severity_rank(f.severity), f.rule, f.subject))
         )
 
     @property
@@ -214,18 +236,7 @@ class Report:
             "waived": sum(1 for f in self.findings if f.waived),
             "by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
             **self.counts,
-            "rules": [
-                {
-                    "id": r.id,
-                    "title": r.title,
-                    "severity": r.severity,
-                    "status": "evaluated" if r.evaluated else "not_evaluated",
-                    **({"partial": True} if r.partial else {}),
-                    **({"reason": r.reason} if r.reason else {}),
-                    "findings": by_rule.get(r.id, 0),
-                }
-                for r in self.rules
-            ],
+            "rules": [r.summary(by_rule.get(r.id, 0)) for r in self.rules],
             "not_evaluated": [r.id for r in self.rules if not r.evaluated],
             "complete": self.complete,
             "incomplete": [r.id for r in self.incomplete],

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from checker.report.escape import json_safe
-from checker.report.model import Finding, Report
+from checker.report.model import Finding, Report, RuleStatus
 from checker.vocabulary import severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -17,9 +17,25 @@ FALLBACK_LOCATION = "knightwatch.yaml"
 
 
 def _level(finding: Finding, report: Report) -> str:
-    if severity_rank(finding.severity) >= severity_rank(report.fail_on):
+    if report.fails_at(finding.severity):
         return "error"
     return "warning" if severity_rank(finding.severity) >= severity_rank("medium") else "note"
+
+
+def _rule(rule: RuleStatus, report: Report) -> dict[str, Any]:
+    """A rule of the driver's catalog."""
+    return {
+        "id": rule.id,
+        "name": rule.id.replace("-", ""),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": report.rule_docs.get(rule.id, rule.title)},
+        "defaultConfiguration": {"level": "error" if report.fails_at(rule.severity) else "warning"},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "severity": rule.severity,
+            "tags": ["compliance", *rule.controls],
+        },
+    }
 
 
 class SarifRenderer:
@@ -32,25 +48,7 @@ class SarifRenderer:
         """One run, its rules from the policy metadata, one result per finding."""
         rules = sorted(report.rules, key=lambda r: r.id)
         index = {rule.id: position for position, rule in enumerate(rules)}
-        driver_rules = [
-            {
-                "id": rule.id,
-                "name": rule.id.replace("-", ""),
-                "shortDescription": {"text": rule.title},
-                "fullDescription": {"text": report.rule_docs.get(rule.id, rule.title)},
-                "defaultConfiguration": {
-                    "level": "error"
-                    if severity_rank(rule.severity) >= severity_rank(report.fail_on)
-                    else "warning"
-                },
-                "properties": {
-                    "security-severity": SECURITY_SEVERITY[rule.severity],
-                    "severity": rule.severity,
-                    "tags": ["compliance", *rule.controls],
-                },
-            }
-            for rule in rules
-        ]
+        driver_rules = [_rule(rule, report) for rule in rules]
         results = [self._result(f, report, index) for f in report.findings]
         log: dict[str, Any] = {
             "$schema": SCHEMA_URI,
