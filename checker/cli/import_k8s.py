@@ -134,7 +134,7 @@ def _timestamp(text: str, option: str) -> str:
 
 
 def _choices(args: argparse.Namespace, history: GitHistory) -> gitops.Choices:
-    from checker.importers.cli import approval
+    from checker.cli.imports import approval
 
     only = None
     if args.revision:

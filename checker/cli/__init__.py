@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
-    from checker.importers.cli import add_parser as add_import_parser
+    from checker.cli.imports import add_parser as add_import_parser
 
     add_import_parser(commands)
     return parser
@@ -572,7 +572,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.importers.cli import run
+    from checker.cli.imports import run
 
     return run(args, out, err)
 

@@ -1,4 +1,4 @@
-"""``knightwatch import TOOL ...``: the command line of the importers."""
+"""``knightwatch import TOOL ...``: the command line of the importers, part of the one CLI."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
+from checker.cli import import_forges as forge_cli
+from checker.cli import import_k8s as k8s_cli
 from checker.config import load_config
 from checker.errors import EXIT_PASS, InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
@@ -13,7 +15,6 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers import forge_cli, k8s_cli
 from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
 from checker.importers.forge_deploys import Deployments
 from checker.report.escape import visible
