@@ -58,7 +58,9 @@ def _deploy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.ArgumentParser]:
+def add_parsers(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
     """The new tools' parsers."""
     ghd = tools.add_parser(
         "github-deployments", help="GitHub deployments, their statuses and environment approvals"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -13,7 +14,14 @@ from checker.errors import InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
 from checker.evidence.files import read_text
 from checker.evidence.git import GitHistory
-from checker.evidence.models import Cluster, DeployApproval, Fleet, Service, Timestamp
+from checker.evidence.models import (
+    Cluster,
+    DeployApproval,
+    Deployment,
+    Fleet,
+    Service,
+    Timestamp,
+)
 from checker.importers import argocd, flux, gitops, kubectl_pods
 from checker.importers.common import append_records, append_series
 from checker.report.escape import visible
@@ -47,8 +55,16 @@ def _rollout_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.ArgumentParser]:
+def add_parsers(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
     """The Kubernetes importers' parsers."""
+    return [_argocd_parser(tools), _flux_parser(tools), _pods_parser(tools)]
+
+
+def _argocd_parser(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     argo = tools.add_parser(
         "argocd", help="deployments from Argo CD Application objects (sync history)"
     )
@@ -68,7 +84,12 @@ def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.Argumen
         "--cluster", metavar="NAME", help="the cluster every application here deploys to"
     )
     argo.add_argument("--source-repo", metavar="URL", help="the source (repoURL) built from --repo")
+    return argo
 
+
+def _flux_parser(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     fx = tools.add_parser(
         "flux", help="deployments from Flux Kustomization or HelmRelease history, per cluster"
     )
@@ -82,7 +103,12 @@ def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.Argumen
         "--name", required=True, metavar="[NAMESPACE/]NAME", help="the object that deploys it"
     )
     _rollout_options(fx)
+    return fx
 
+
+def _pods_parser(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     pods = tools.add_parser("kubectl-pods", help="observations of what a cluster's ready pods run")
     pods.add_argument("pods", type=Path, metavar="PODS.json")
     pods.add_argument("--cluster", required=True, metavar="NAME", help="the cluster listed")
@@ -105,7 +131,7 @@ def add_parsers(tools: argparse._SubParsersAction[Any]) -> list[argparse.Argumen
     pods.add_argument(
         "--commit-annotation", metavar="NAME", help="overrides images.commit_annotation"
     )
-    return [argo, fx, pods]
+    return pods
 
 
 def _fleet_service(evidence: Path, service: str) -> Service | None:
@@ -166,28 +192,7 @@ def run(
         _pods(args, history, config.images, evidence, service, err)
         return
     choices = _choices(args, history)
-    if args.tool == "argocd":
-        clusters = service.clusters if service else []
-        servers = tuple((c.server, c.name) for c in clusters if c.server)
-        selection = argocd.Selection(
-            tuple(args.application), args.application_set, args.cluster, args.source_repo, servers
-        )
-        items = argocd.read_applications(args.applications)
-        syncs = argocd.syncs(items, selection, args.applications)
-        hint = "a Helm chart's version, or another repository's revision"
-        chosen = len(argocd.chosen(items, selection, args.applications))
-        what = f"{chosen} applications"
-    else:
-        syncs = []
-        for pair in args.listings:
-            cluster, _, name = pair.partition("=")
-            if not cluster or not name:
-                raise UsageError(f"{pair!r}: expected CLUSTER=FILE")
-            path = Path(name)
-            item = flux.find_object(flux.read_objects(path), args.name, path)
-            syncs += flux.syncs(item, cluster, path)
-        hint = "an OCI artifact's digest or a chart version"
-        what = f"{len(args.listings)} clusters"
+    syncs, hint, what = _argocd(args, service) if args.tool == "argocd" else _flux(args)
     commits = gitops.resolve_commits(history, syncs, choices, hint)
     records = gitops.keep_sign_offs(evidence, gitops.rollouts(syncs, commits, choices))
     if choices.only and not records:
@@ -203,19 +208,67 @@ def run(
         )
         + "\n"
     )
-    for record in records:
-        missing = [t for t in record.targets if t.status != "succeeded"]
-        for target in missing:
-            err.write(
-                f"knightwatch:   {record.id}: {visible(target.host)}: {target.status}"
-                + (f" ({visible(target.reason)})" if target.reason else "")
-                + "\n"
-            )
+    _name_missed(records, err)
     if not choices.approvals and records:
         err.write(
             "knightwatch: GitOps tools record no approvals: REVIEW-001 reports these rollouts "
             "until each is signed off (--revision SHA --approval ADDRESS,TIMESTAMP)\n"
         )
+
+
+Syncs = tuple[list[gitops.Sync], str, str]
+"""A GitOps tool's syncs, what a revision that is not a commit would be, and what was read."""
+
+
+def _argocd(args: argparse.Namespace, service: Service | None) -> Syncs:
+    clusters = service.clusters if service else []
+    servers = tuple((c.server, c.name) for c in clusters if c.server)
+    selection = argocd.Selection(
+        tuple(args.application), args.application_set, args.cluster, args.source_repo, servers
+    )
+    items = argocd.read_applications(args.applications)
+    syncs = argocd.syncs(items, selection, args.applications)
+    chosen = len(argocd.chosen(items, selection, args.applications))
+    hint = "a Helm chart's version, or another repository's revision"
+    return syncs, hint, f"{chosen} applications"
+
+
+def _flux(args: argparse.Namespace) -> Syncs:
+    syncs = []
+    for pair in args.listings:
+        cluster, _, name = pair.partition("=")
+        if not cluster or not name:
+            raise UsageError(f"{pair!r}: expected CLUSTER=FILE")
+        path = Path(name)
+        item = flux.find_object(flux.read_objects(path), args.name, path)
+        syncs += flux.syncs(item, cluster, path)
+    return syncs, "an OCI artifact's digest or a chart version", f"{len(args.listings)} clusters"
+
+
+def _name_missed(records: Sequence[Deployment], err: TextIO) -> None:
+    """Each target a rollout did not reach, and why."""
+    for record in records:
+        for target in (t for t in record.targets if t.status != "succeeded"):
+            err.write(
+                f"knightwatch:   {record.id}: {visible(target.host)}: {target.status}"
+                + (f" ({visible(target.reason)})" if target.reason else "")
+                + "\n"
+            )
+
+
+def _cluster(args: argparse.Namespace, service: Service | None) -> Cluster:
+    """The listed cluster as fleet.yaml knows it; one it does not list is refused."""
+    if service is None:
+        return Cluster(name=args.cluster)
+    found = service.cluster(args.cluster)
+    if found is None:
+        listed = ", ".join(c.name for c in service.clusters) or "none"
+        raise UsageError(
+            f"--cluster {args.cluster!r} is not a cluster of {args.service} in fleet.yaml "
+            f"(its clusters: {listed})",
+            hint="fleet.yaml lists each service's clusters under clusters:",
+        )
+    return found
 
 
 def _pods(
@@ -226,17 +279,7 @@ def _pods(
     service: Service | None,
     err: TextIO,
 ) -> None:
-    where = Cluster(name=args.cluster)
-    if service is not None:
-        found = service.cluster(args.cluster)
-        if found is None:
-            listed = ", ".join(c.name for c in service.clusters) or "none"
-            raise UsageError(
-                f"--cluster {args.cluster!r} is not a cluster of {args.service} in fleet.yaml "
-                f"(its clusters: {listed})",
-                hint="fleet.yaml lists each service's clusters under clusters:",
-            )
-        where = found
+    where = _cluster(args, service)
     overrides = {
         "tag_pattern": args.tag_pattern or images.tag_pattern,
         "commit_annotation": args.commit_annotation or images.commit_annotation,

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from checker.cli import import_forges as forge_cli
 from checker.cli import import_k8s as k8s_cli
-from checker.config import load_config
+from checker.config import Config, load_config
 from checker.errors import EXIT_PASS, InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
 from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers.common import SUPERSEDED, Appended, Logins, append_records
+from checker.importers.common import SUPERSEDED, Appended, Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments
 from checker.report.escape import visible
 from checker.runner import DEFAULT_EVIDENCE
@@ -27,7 +28,22 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "import", help="turn a deploy tool's or a forge's output into evidence records"
     )
     tools = parser.add_subparsers(dest="tool", metavar="TOOL", parser_class=type(parser))
+    every = [
+        _ansible_parser(tools),
+        *_review_parsers(tools),
+        *forge_cli.add_parsers(tools),
+        *k8s_cli.add_parsers(tools),
+    ]
+    for tool in every:
+        tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
+        tool.add_argument(
+            "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
+        )
 
+
+def _ansible_parser(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     ansible = tools.add_parser(
         "ansible",
         help="a deployment from an ansible-playbook run (json or jsonl callback, ansible-runner)",
@@ -61,7 +77,12 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
     ansible.add_argument("--change-ticket", metavar="TICKET")
     ansible.add_argument("--artifact", metavar="DIGEST")
+    return ansible
 
+
+def _review_parsers(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
     github = tools.add_parser("github-reviews", help="reviews of merged GitHub pull requests")
     forge_cli.add_saved(
         github,
@@ -82,15 +103,7 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help="the Code-Review value that approves, for gerrit query output (default: 2); "
         "REST output carries the label's own maximum",
     )
-
-    forges = forge_cli.add_parsers(tools)
-    kubernetes = k8s_cli.add_parsers(tools)
-
-    for tool in (ansible, github, gerrit, *forges, *kubernetes):
-        tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
-        tool.add_argument(
-            "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
-        )
+    return [github, gerrit]
 
 
 def _identities(directory: Path) -> tuple[IdentityResolver, dict[str, list[str]]]:
@@ -113,6 +126,17 @@ def approval(text: str) -> DeployApproval:
         raise UsageError(f"--approval {text!r}: {exc.message.split(': ', 2)[-1]}") from None
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where an import reads and writes: the repository, its options, the evidence directory,
+    and the logins identities.yaml maps."""
+
+    history: GitHistory
+    config: Config
+    evidence: Path
+    logins: Logins
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Import, append, and say what was added and what was already there."""
     if args.tool is None:
@@ -125,99 +149,113 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         config, _ = load_config(history.root)
         evidence = args.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
         identities, people = _identities(evidence)
-        logins = Logins(identities, people)
+        where = _Where(history, config, evidence, Logins(identities, people))
         if args.tool == "ansible":
-            from checker.importers.ansible import Run, deployment
-
-            sha = history.resolve([args.commit])[args.commit]
-            if sha is None:
-                raise UsageError(
-                    f"--commit {args.commit!r} does not resolve in {history.root}",
-                    hint="pass the sha or ref that was deployed, in the repository it came from",
-                )
-            imported = deployment(
-                args.result,
-                Run(
-                    deployment_id=args.deployment_id,
-                    service=args.service,
-                    environment=args.environment,
-                    commit=sha,
-                    deployer=args.deployer,
-                    approvals=tuple(approval(a) for a in args.approval),
-                    change_ticket=args.change_ticket,
-                    artifact=args.artifact,
-                    release_tasks=tuple(args.release_task),
-                ),
-            )
-            record = imported.deployment
-            done = append_records(evidence, "deploys", "id", [record])
-            hosts = [t.status for t in record.targets]
-            counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
-            unfinished = "" if record.finished_at else ", unfinished"
-            _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts}{unfinished})")
-            for target in record.targets:
-                if target.status != "succeeded":
-                    why = f" ({target.reason})" if target.reason else ""
-                    err.write(f"knightwatch:   {target.host}: {target.status}{why}\n")
-            for note in imported.notes:
-                err.write(f"knightwatch: {args.result}: {note}\n")
-            return EXIT_PASS
-        if args.tool in k8s_cli.TOOLS:
+            _ansible(args, where, err)
+        elif args.tool in k8s_cli.TOOLS:
             k8s_cli.run(args, history, config, evidence, err)
-            return EXIT_PASS
-        if args.tool in forge_cli.TOOLS:
-            got = forge_cli.run(args, logins, config.review_bots)
+        elif args.tool in forge_cli.TOOLS:
+            got = forge_cli.run(args, where.logins, config.review_bots)
             if isinstance(got, Deployments):
-                _known_commits(history, got)
-                what, done = forge_cli.report_deployments(
-                    got, evidence, forge_cli.scope_of(args), err
-                )
-                _say(err, done, what)
-                _name_unmapped(err, logins)
-                return EXIT_PASS
-            found, skipped, what = got, got.skipped_unmerged, "merged merge requests"
-        elif args.tool == "github-reviews" and args.repository:
-            found = forge_cli.github_reviews_fetched(args, logins, config.review_bots)
-            skipped, what = found.skipped_unmerged, "merged pull requests"
-        elif args.tool == "github-reviews":
-            from checker.importers.github import import_reviews
-
-            if args.pulls is None or args.reviews_dir is None:
-                raise UsageError(
-                    "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
-                    "OWNER/REPO to fetch from the API"
-                )
-            found = import_reviews(args.pulls, args.reviews_dir, logins, config.review_bots)
-            skipped = found.skipped_unmerged
-            what = "merged pull requests"
+                _deployments(args, where, got, err)
+            else:
+                _reviews(args, where, got, "merged merge requests", err)
         else:
-            from checker.importers.gerrit import import_changes
-
-            if args.approving_value is not None and args.approving_value < 1:
-                raise UsageError("--approving-value must be a positive vote, such as 2")
-
-            found = import_changes(args.changes, logins, config.review_bots, args.approving_value)
-            skipped = found.skipped_unmerged
-            what = "merged changes"
-        # A forge's reviews change after the fact (a dismissal, a login mapped since): the
-        # record is brought up to date and the old one kept in superseded.jsonl.
-        done = append_records(
-            evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
-        )
-        left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
-        notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
-        _say(
-            err,
-            done,
-            f"{len(found.reviews)} {what} ({skipped} not merged, skipped); "
-            f"{found.counted} approvals counted"
-            + (f" ({notes})" if notes else "")
-            + (f"; left out: {left}" if left else ""),
-        )
-        _name_unmapped(err, logins)
+            found, what = _forge_reviews(args, where)
+            _reviews(args, where, found, what, err)
         return EXIT_PASS
     finally:
         history.close()
+
+
+def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
+    """``import ansible``: one deployment from a playbook run."""
+    from checker.importers.ansible import Run, deployment
+
+    sha = where.history.resolve([args.commit])[args.commit]
+    if sha is None:
+        raise UsageError(
+            f"--commit {args.commit!r} does not resolve in {where.history.root}",
+            hint="pass the sha or ref that was deployed, in the repository it came from",
+        )
+    imported = deployment(
+        args.result,
+        Run(
+            deployment_id=args.deployment_id,
+            service=args.service,
+            environment=args.environment,
+            commit=sha,
+            deployer=args.deployer,
+            approvals=tuple(approval(a) for a in args.approval),
+            change_ticket=args.change_ticket,
+            artifact=args.artifact,
+            release_tasks=tuple(args.release_task),
+        ),
+    )
+    record = imported.deployment
+    done = append_records(where.evidence, "deploys", "id", [record])
+    hosts = [t.status for t in record.targets]
+    counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
+    unfinished = "" if record.finished_at else ", unfinished"
+    _say(err, done, f"deployment {record.id} ({len(hosts)} hosts: {counts}{unfinished})")
+    for target in record.targets:
+        if target.status != "succeeded":
+            why = f" ({target.reason})" if target.reason else ""
+            err.write(f"knightwatch:   {target.host}: {target.status}{why}\n")
+    for note in imported.notes:
+        err.write(f"knightwatch: {args.result}: {note}\n")
+
+
+def _deployments(args: argparse.Namespace, where: _Where, got: Deployments, err: TextIO) -> None:
+    """A forge's deployments, their commits known to the repository, appended."""
+    _known_commits(where.history, got)
+    what, done = forge_cli.report_deployments(got, where.evidence, forge_cli.scope_of(args), err)
+    _say(err, done, what)
+    _name_unmapped(err, where.logins)
+
+
+def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, str]:
+    """``import github-reviews`` (saved or fetched) and ``import gerrit``: what they found,
+    and what to call it."""
+    bots = where.config.review_bots
+    if args.tool == "github-reviews" and args.repository:
+        return forge_cli.github_reviews_fetched(args, where.logins, bots), "merged pull requests"
+    if args.tool == "github-reviews":
+        from checker.importers.github import import_reviews
+
+        if args.pulls is None or args.reviews_dir is None:
+            raise UsageError(
+                "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
+                "OWNER/REPO to fetch from the API"
+            )
+        found = import_reviews(args.pulls, args.reviews_dir, where.logins, bots)
+        return found, "merged pull requests"
+    from checker.importers.gerrit import import_changes
+
+    if args.approving_value is not None and args.approving_value < 1:
+        raise UsageError("--approving-value must be a positive vote, such as 2")
+    return import_changes(args.changes, where.logins, bots, args.approving_value), "merged changes"
+
+
+def _reviews(
+    args: argparse.Namespace, where: _Where, found: Imported, what: str, err: TextIO
+) -> None:
+    """Review records appended. A forge's reviews change after the fact (a dismissal, a login
+    mapped since): the record is brought up to date and the old one kept in superseded.jsonl."""
+    done = append_records(
+        where.evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
+    )
+    left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
+    notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
+    _say(
+        err,
+        done,
+        f"{len(found.reviews)} {what} ({found.skipped_unmerged} not merged, skipped); "
+        f"{found.counted} approvals counted"
+        + (f" ({notes})" if notes else "")
+        + (f"; left out: {left}" if left else ""),
+    )
+    _name_unmapped(err, where.logins)
 
 
 def _name_unmapped(err: TextIO, logins: Logins) -> None:

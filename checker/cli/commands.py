@@ -1,0 +1,297 @@
+"""One function per command: options in, exit code out, what it has to say written to
+``out`` and ``err`` (the streams ``main`` was given)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from checker.cli.options import check_options, engine_options
+from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
+from checker.report import RENDERERS
+from checker.report.escape import json_safe, visible
+from checker.writer import check_targets, write_all
+
+Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def _use_color(choice: str, stream: TextIO) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.runner import run_check
+    from checker.timing import stage
+
+    files = _output_formats(args.output, args.format)
+    check_targets([path for path, _ in files])  # before the run: a typo costs nothing
+    report = run_check(check_options(args))
+    stdout_format = args.print_format or (None if files else args.format or "text")
+    with stage("rendering"):
+        rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
+        shown = (
+            RENDERERS[stdout_format].render(report, color=_use_color(args.color, out))
+            if stdout_format
+            else ""
+        )
+    write_all(rendered)
+    out.write(shown)
+    if files:
+        failing = len(report.failing)
+        names = ", ".join(str(path) for path, _ in files)
+        err.write(
+            f"knightwatch: {report.verdict_line.lower()}: {len(report.findings)} findings, "
+            f"{failing} at or above {report.fail_on}; report written to {names}\n"
+        )
+    on_github = os.environ.get("GITHUB_ACTIONS") == "true"
+    if args.github == "always" or (args.github == "auto" and on_github):
+        from checker.report.github import workflow_commands
+
+        out.write(workflow_commands(report))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with Path(summary).open("a", encoding="utf-8") as handle:
+                handle.write(RENDERERS["markdown"].render(report))
+    return report.exit_code
+
+
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".txt": "text",
+}
+
+
+def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]]:
+    """One output takes --format (else its extension, else json); several take their extension."""
+    if len(paths) == 1:
+        return [(paths[0], fmt or EXTENSIONS.get(paths[0].suffix.lower(), "json"))]
+    formats = []
+    for path in paths:
+        if path.suffix.lower() not in EXTENSIONS:
+            raise UsageError(
+                f"cannot tell the format of {path} from its extension; use one of "
+                + " ".join(sorted(EXTENSIONS))
+            )
+        formats.append((path, EXTENSIONS[path.suffix.lower()]))
+    return formats
+
+
+def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.policy_command == "test":
+        from checker.engine import Limits
+        from checker.engine.isolated import DEFAULT_LIMITS
+        from checker.rules.policyset import builtin_policy_dir
+        from checker.rules.policytest import run_policy_tests
+
+        run = run_policy_tests(
+            args.dirs or [builtin_policy_dir()],
+            limits=Limits(
+                seconds=args.policy_timeout or DEFAULT_LIMITS.seconds,
+                memory_mib=args.policy_memory or DEFAULT_LIMITS.memory_mib,
+            ),
+        )
+        for result in run.results:
+            line = f"{result.outcome.upper():<5} {result.file}: {result.path}"
+            out.write(line + (f" ({result.detail})" if result.detail else "") + "\n")
+        if run.unexercised:
+            out.write("Rules no test exercised:\n")
+            for rule in run.unexercised:
+                out.write(f"  {rule.file}:{rule.first}: {rule.name}\n")
+        passed = sum(1 for r in run.results if r.outcome == "pass")
+        out.write(f"{passed} passed, {len(run.results) - passed} failed\n")
+        if not run.results:
+            err.write("knightwatch: no test_ rules found in *_test.rego files\n")
+            return EXIT_FINDINGS
+        return EXIT_PASS if passed == len(run.results) else EXIT_FINDINGS
+    if args.policy_command == "list":
+        from checker.rules.catalog import CATALOG_FORMATS
+        from checker.rules.policyset import load_policy_set
+
+        out.write(CATALOG_FORMATS[args.format](load_policy_set(args.policies).rules))
+        return EXIT_PASS
+    raise UsageError("policy needs a command: test or list")
+
+
+def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.runner import evaluate, prepare
+
+    options = check_options(args)
+    directory: Path = args.output
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"cannot write into {directory}: it is not a directory")
+    names = ("input.json", "data.json")
+    if directory.is_dir():
+        check_targets([directory / name for name in names])
+    evaluation = evaluate(prepare(options), options)
+    texts = [
+        json_safe(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+        for document in (evaluation.input, evaluation.data)
+    ]
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        write_all([(directory / name, text) for name, text in zip(names, texts, strict=True)])
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+    err.write(f"knightwatch: wrote {args.output / 'input.json'} and {args.output / 'data.json'}\n")
+    return EXIT_PASS
+
+
+def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
+    from checker.runner import evaluate, prepare
+    from checker.signing.attestation import (
+        check_as_of,
+        check_period,
+        read_previous,
+        sign_report,
+    )
+    from checker.signing.keys import key_id, load_private
+    from checker.timing import stage
+
+    period = check_period(args.period, partial=args.partial)
+    check_as_of(period, args.as_of, partial=args.partial)
+    outputs = [args.output, *(p for p in (args.html, args.markdown) if p is not None)]
+    check_targets(outputs)
+    key = load_private(args.key)
+    previous = read_previous(args.previous, key, period) if args.previous else None
+    options = dataclasses.replace(check_options(args), period=period)
+    report = dataclasses.replace(evaluate(prepare(options), options).report, partial=args.partial)
+    with stage("rendering"):
+        envelope, digest = sign_report(report, key, previous)
+    signature = {
+        "Signed by key": key_id(key.public_key()),
+        "Signed payload sha256": digest,
+        "Previous report": (
+            f"{previous.period} sha256 {previous.digest}" if previous else "none (first in chain)"
+        ),
+    }
+    shown = dataclasses.replace(report, signature=signature)
+    # The signed report is renamed into place first: a readable copy never stands alone.
+    files = [(args.output, envelope)] + [
+        (path, RENDERERS[name].render(shown))
+        for path, name in ((args.html, "html"), (args.markdown, "markdown"))
+        if path is not None
+    ]
+    write_all(files)
+    outcome = report.verdict_line.lower()
+    if report.counts.get("deployments") == 0:
+        outcome = f"no deployments in {period}, nothing judged; {outcome}"
+    err.write(
+        f"knightwatch: audit {period}{' (partial)' if args.partial else ''}: {outcome}, "
+        f"{len(report.findings)} findings; signed report written to {args.output}\n"
+    )
+    return report.exit_code
+
+
+def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.signing.attestation import check_link, open_signed
+    from checker.signing.keys import load_public
+
+    public = load_public(args.key)
+    current = open_signed(args.file, public)
+    previous = open_signed(args.previous, public) if args.previous else None
+    link = check_link(current, previous)
+    report = current.predicate["report"]
+    summary = report.get("summary") or {}
+    notes = [
+        *(["partial: the month had not ended"] if current.predicate.get("partial") else []),
+        *(
+            [f"incomplete: {', '.join(map(str, summary['incomplete']))} not evaluated"]
+            if summary.get("incomplete")
+            else []
+        ),
+        *(["no deployments in the period"] if summary.get("deployments") == 0 else []),
+    ]
+    lines = [
+        f"signature: valid, key {current.keyid}",
+        f"period: {current.period}; verdict {report.get('verdict')}; "
+        f"{len(report.get('findings', []))} findings"
+        + (f" ({summary['waived']} waived)" if summary.get("waived") else "")
+        + f"; as of {current.predicate.get('as_of')}"
+        + "".join(f"; {note}" for note in notes),
+        f"chain: {link}",
+    ]
+    if args.replay:
+        from checker.replay import replay
+        from checker.runner import CheckOptions
+
+        base = CheckOptions(
+            repo=args.repo,
+            evidence=args.evidence,
+            policy_dirs=args.policies,
+            **engine_options(args),
+        )
+        lines.append(f"replay: {replay(current, base)}")
+    out.write("".join(f"{visible(line)}\n" for line in lines))
+    return EXIT_PASS
+
+
+def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.cli.imports import run
+
+    return run(args, out, err)
+
+
+def _keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.signing.keys import generate, key_id, load_public
+
+    private, public = generate(args.output)
+    out.write(f"wrote {private} (keep it secret) and {public}\n")
+    out.write(f"key id {key_id(load_public(public))}\n")
+    return EXIT_PASS
+
+
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.rules.catalog import explain
+    from checker.rules.policyset import load_policy_set
+
+    out.write(explain(load_policy_set(args.policies).rules, args.rule))
+    return EXIT_PASS
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.schemas import markdown, render, schemas
+
+    schema = schemas()[args.name]
+    out.write(markdown(schema) if args.format == "markdown" else render(schema))
+    return EXIT_PASS
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.demo.run import run_demo
+
+    text, _ = run_demo()
+    out.write(text)
+    return EXIT_PASS
+
+
+COMMANDS: dict[str, Command] = {
+    "check": _check,
+    "audit": _audit,
+    "verify": _verify,
+    "keygen": _keygen,
+    "export-input": _export,
+    "explain": _explain,
+    "policy": _policy,
+    "schema": _schema,
+    "demo": _demo,
+    "import": _import,
+}
+"""Each command's function, by the name argparse gives it."""

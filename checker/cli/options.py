@@ -1,0 +1,66 @@
+"""Parsed arguments as the options of a run: what the pipeline is asked, and the gate."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from checker.errors import UsageError
+from checker.gate import Gate
+from checker.runner import CheckOptions
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where the policies are evaluated, as the command line says."""
+    return {
+        "engine": args.engine,
+        "opa_url": args.opa_url,
+        "opa_timeout": args.opa_timeout,
+        "opa_ca": args.opa_ca,
+        "policy_timeout": args.policy_timeout,
+        "policy_memory": args.policy_memory,
+    }
+
+
+def gate(args: argparse.Namespace) -> Gate | None:
+    """``--candidate`` and its options as the gate they describe; without ``--candidate``,
+    its options are refused rather than ignored."""
+    candidate = getattr(args, "candidate", None)
+    service = getattr(args, "service", None)
+    if candidate is None:
+        for option, given in (
+            ("--service", service),
+            ("--environment", getattr(args, "environment", None)),
+            ("--stage", getattr(args, "stage", None)),
+            ("--with-reviews", getattr(args, "with_reviews", False)),
+        ):
+            if given:
+                raise UsageError(f"{option} goes with --candidate")
+        return None
+    if not service:
+        raise UsageError("--candidate needs --service: the service it would be deployed to")
+    return Gate(
+        revision=candidate,
+        service=service,
+        environment=args.environment or Gate.environment,
+        stage=args.stage or Gate.stage,
+        with_reviews=args.with_reviews,
+    )
+
+
+def check_options(args: argparse.Namespace) -> CheckOptions:
+    """What a command that checks (``check``, ``export-input``, ``audit``) was asked."""
+    return CheckOptions(
+        gate=gate(args),
+        repo=args.repo,
+        evidence=args.evidence,
+        fail_on=getattr(args, "fail_on", None),
+        as_of=args.as_of,
+        protected_branch=args.protected_branch,
+        baseline=args.baseline,
+        policy_dirs=args.policies,
+        require_all=args.require_all,
+        config_file=args.config,
+        audit=args.command == "audit",
+        **engine_options(args),
+    )
