@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from checker.errors import VerificationError
-from checker.runner import CheckOptions, evaluate, prepare
+from checker.runner import CheckOptions, Prepared, evaluate, prepare
 from checker.settings import JUDGING
 from checker.signing.attestation import Signed
 from checker.vocabulary import short
@@ -45,7 +45,18 @@ def replay(signed: Signed, base: CheckOptions) -> str:
         recorded=recorded_settings(recorded),
     )
     prepared = prepare(options)
-    inputs = recorded["inputs"]
+    recorded_inputs = _same_inputs(recorded["inputs"], prepared)
+    report = evaluate(prepared, options).report.to_dict()
+    _same_findings(recorded, report)
+    return (
+        f"replayed {recorded_inputs} inputs and HEAD {short(prepared.facts.head)}: the same "
+        f"{len(report['findings'])} findings and verdict {report['verdict']}"
+    )
+
+
+def _same_inputs(inputs: dict[str, Any], prepared: Prepared) -> int:
+    """The recorded HEAD and input files are those of now; else the first that differs is
+    named. Returns how many files were recorded."""
     if inputs["repository"]["head"] != prepared.facts.head:
         raise VerificationError(
             "replay",
@@ -66,7 +77,11 @@ def replay(signed: Signed, base: CheckOptions) -> str:
                 "replay",
                 f"{role} input {path} differs: recorded sha256 {then[key]}, now {now[key]}",
             )
-    report = evaluate(prepared, options).report.to_dict()
+    return len(then)
+
+
+def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
+    """The same findings, field for field, and the same verdict; else what changed."""
     before = {_finding_key(f): f for f in recorded["findings"]}
     after = {_finding_key(f): f for f in report["findings"]}
     gone = sorted(before.keys() - after.keys())
@@ -79,7 +94,3 @@ def replay(signed: Signed, base: CheckOptions) -> str:
             *(f"changed: {r} {s}" for r, s in changed),
         ]
         raise VerificationError("replay", "; ".join(parts) or "the verdict differs")
-    return (
-        f"replayed {len(then)} inputs and HEAD {short(prepared.facts.head)}: the same "
-        f"{len(after)} findings and verdict {report['verdict']}"
-    )

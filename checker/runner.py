@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from checker import __version__
-from checker.config import load_config
+from checker.config import Config, load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
@@ -136,31 +137,14 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         branch_tip = history.resolve_branch(config.protected_branch)
         if branch_tip is not None:
             history.load_in_background([branch_tip])
-    evidence_dir = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     as_of = options.as_of or today_utc()
-    with stage("evidence load"):
-        evidence = load_evidence(
-            evidence_dir,
-            optional=options.gate is not None,
-            scope=options.gate.scope if options.gate is not None else None,
-            ignore=config.evidence_ignore,
-            registry=config.flags_file,
-        )
-        names = check_references(evidence, config.unlisted_services)
-    gate = options.gate
-    if gate is not None:
-        check_gate_target(names, evidence, gate.service, gate.environment)
-        # A revision on the command line may be a ref; the candidate records its full sha.
-        revision = history.resolve([gate.revision])[gate.revision]
-        if revision is None:
-            raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
-        evidence.add_deployment(gate.record(evidence, revision, as_of))
+    evidence = _evidence(history, options, config, as_of)
     with stage("engine load"):
         policies = load_policy_set(
             [*settings.policy_dirs, *options.policy_dirs], repository=history.root
         )
     check_waivers(evidence, policies.rules, as_of)
-    params = Parameters(rules=config, period=options.period, gate=gate)
+    params = Parameters(rules=config, period=options.period, gate=options.gate)
     facts = collect_facts(history, evidence, params)
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
@@ -173,6 +157,29 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
     )
+
+
+def _evidence(history: GitHistory, options: CheckOptions, config: Config, as_of: date) -> Evidence:
+    """The evidence directory read, its records joined up, and a gate's candidate added."""
+    directory = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
+    gate = options.gate
+    with stage("evidence load"):
+        evidence = load_evidence(
+            directory,
+            optional=gate is not None,
+            scope=gate.scope if gate is not None else None,
+            ignore=config.evidence_ignore,
+            registry=config.flags_file,
+        )
+        names = check_references(evidence, config.unlisted_services)
+    if gate is not None:
+        check_gate_target(names, evidence, gate.service, gate.environment)
+        # A revision on the command line may be a ref; the candidate records its full sha.
+        revision = history.resolve([gate.revision])[gate.revision]
+        if revision is None:
+            raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
+        evidence.add_deployment(gate.record(evidence, revision, as_of))
+    return evidence
 
 
 def run_check(options: CheckOptions) -> Report:
@@ -242,37 +249,47 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             more_statuses, more_findings = evaluate_rules(engine, later, prepared.facts.coverage)
         statuses += more_statuses
         findings += more_findings
+    report = _report(prepared, options, engine, findings, statuses)
+    return Evaluation(report, final_input, prepared.data)
 
-    params = prepared.params
-    report = Report(
+
+def _report(
+    prepared: Prepared,
+    options: CheckOptions,
+    engine: Engine,
+    findings: list[Finding],
+    statuses: list[RuleStatus],
+) -> Report:
+    """The report of a run: its findings and rule statuses, and what it rests on."""
+    config, facts = prepared.settings.config, prepared.facts
+    return Report(
         evidence_location=_evidence_location(prepared),
         rule_docs={r.id: r.description for r in prepared.policies.rules},
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),
-        fail_on=prepared.settings.config.fail_on or DEFAULT_FAIL_ON,
-        require_all=prepared.settings.config.require_all,
+        fail_on=config.fail_on or DEFAULT_FAIL_ON,
+        require_all=config.require_all,
         settings=prepared.settings.notes,
         auditor_config=prepared.settings.config_file,
         ignored=tuple(prepared.evidence.ignored),
         as_of=prepared.as_of.isoformat(),
-        head=prepared.facts.head,
+        head=facts.head,
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
         tool_version=__version__,
         engine=engine.version(),
         engine_url=engine.location(),
-        period=params.period,
+        period=prepared.params.period,
         gate=(
-            options.gate.report_record(prepared.facts.input["deployments"][0]["commit"])
+            options.gate.report_record(facts.input["deployments"][0]["commit"])
             if options.gate is not None
             else None
         ),
-        parameters=params.rules.report_record(baseline_sha=prepared.facts.baseline_sha),
+        parameters=config.report_record(baseline_sha=facts.baseline_sha),
         counts={
-            "deployments": len(prepared.facts.input["deployments"]),
-            "commits_shipped": prepared.facts.shipped_count,
+            "deployments": len(facts.input["deployments"]),
+            "commits_shipped": facts.shipped_count,
         },
     )
-    return Evaluation(report, final_input, prepared.data)
 
 
 def _waiver_approvers(prepared: Prepared, options: CheckOptions) -> frozenset[str] | None:
@@ -329,15 +346,19 @@ def evaluate_rules(
             )
             statuses.append(_status(rule, evaluated=False, reason="; ".join(reasons)))
             continue
-        value = engine.evaluate(rule.path)
-        findings.extend(_findings(rule, value))
-        notes = [known(name).note for name in rule.requires if known(name).note]
-        absent = [name for name in rule.optional if not known(name).read]
-        if absent:
-            notes.append("judged without " + " or ".join(absent) + " evidence")
-        reason = "; ".join(n for n in notes if n) or None
+        findings.extend(_findings(rule, engine.evaluate(rule.path)))
+        reason = _partly(rule, known)
         statuses.append(_status(rule, evaluated=True, reason=reason, partial=reason is not None))
     return statuses, findings
+
+
+def _partly(rule: RuleMeta, known: Callable[[str], Coverage]) -> str | None:
+    """What part of its evidence a rule evaluated was judged without, or None."""
+    notes = [known(name).note for name in rule.requires if known(name).note]
+    absent = [name for name in rule.optional if not known(name).read]
+    if absent:
+        notes.append("judged without " + " or ".join(absent) + " evidence")
+    return "; ".join(n for n in notes if n) or None
 
 
 def _status(

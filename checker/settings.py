@@ -139,13 +139,17 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
     if name in ("reference_exclude", "unlisted_services"):
         return "weaker" if set(value) - set(base) else "stricter"
     if name == "waiver_approvers":
-        # None is anyone for a check; a list names who. More approvers are weaker.
-        if value is None or base is None:
-            return "weaker" if value is None else "stricter"
-        return "weaker" if set(value) - set(base) else "stricter"
+        return _approvers_effect(value, base)
     if name in UNION:
         return "stricter" if set(value) >= set(base) else "weaker"
     return "changed"
+
+
+def _approvers_effect(value: list[str] | None, base: list[str] | None) -> Effect:
+    """None is anyone for a check; a list names who. More approvers are weaker."""
+    if value is None or base is None:
+        return "weaker" if value is None else "stricter"
+    return "weaker" if set(value) - set(base) else "stricter"
 
 
 def _value(config: Config, name: str) -> Any:
@@ -196,43 +200,13 @@ def resolve(
     origin: dict[str, _Layer] = {}
     notes: list[SettingNote] = []
     for name in Config.model_fields:
-        above = next((layer for layer in layers if name in layer.values), None)
-        level = above.values[name] if above else getattr(_DEFAULTS, name)
-        value, source = level, above
-        if name in repo_layer.values:
-            mine = repo_layer.values[name]
-            if name in UNION:
-                joined = list(dict.fromkeys([*level, *mine]))
-                if joined != list(level):
-                    value, source = joined, repo_layer
-            elif not audit or name not in JUDGING:
-                if above is None:
-                    value, source = mine, repo_layer
-            else:
-                change = effect(name, _plain(mine), _plain(level))
-                if name in AUDITOR_ONLY and change is not None:
-                    change = "weaker"
-                if change == "stricter":
-                    value, source = mine, repo_layer
-                elif change is not None:
-                    notes.append(
-                        SettingNote(
-                            name, _plain(mine), _plain(level), "knightwatch.yaml", change, False
-                        )
-                    )
+        value, source, refused = _setting(name, layers, repo_layer, audit)
         values[name] = value
         if source is not None:
             origin[name] = source
+        notes += [refused] if refused else []
     config = Config.model_validate(values)
-    for name in JUDGING:
-        default = _plain(getattr(_DEFAULTS, name))
-        change = effect(name, _value(config, name), default)
-        if change is not None and name in origin:
-            notes.append(
-                SettingNote(
-                    name, _value(config, name), default, origin[name].source, change, applied=True
-                )
-            )
+    notes += _applied(config, origin)
     policy_dirs = _policy_dirs(config, layers, repo_layer, origin)
     ca_origin = origin.get("opa")
     opa_ca = (ca_origin.base / config.opa.ca_file) if config.opa.ca_file and ca_origin else None
@@ -243,6 +217,44 @@ def resolve(
         opa_ca=opa_ca,
         config_file=auditor_digest,
     )
+
+
+def _applied(config: Config, origin: dict[str, _Layer]) -> list[SettingNote]:
+    """A note for each judging setting a source set to other than its default."""
+    notes = []
+    for name in JUDGING:
+        default = _plain(getattr(_DEFAULTS, name))
+        change = effect(name, _value(config, name), default)
+        if change is not None and name in origin:
+            value, source = _value(config, name), origin[name].source
+            notes.append(SettingNote(name, value, default, source, change, applied=True))
+    return notes
+
+
+def _setting(
+    name: str, layers: list[_Layer], repo: _Layer, audit: bool
+) -> tuple[Any, _Layer | None, SettingNote | None]:
+    """One setting's value and the layer it came from (None: the default); and, for an
+    audit, a note for the repository's value when it would not make the rules stricter."""
+    above = next((layer for layer in layers if name in layer.values), None)
+    level = above.values[name] if above else getattr(_DEFAULTS, name)
+    if name not in repo.values:
+        return level, above, None
+    mine = repo.values[name]
+    if name in UNION:
+        joined = list(dict.fromkeys([*level, *mine]))
+        return (joined, repo, None) if joined != list(level) else (level, above, None)
+    if not audit or name not in JUDGING:
+        return (mine, repo, None) if above is None else (level, above, None)
+    change = effect(name, _plain(mine), _plain(level))
+    if name in AUDITOR_ONLY and change is not None:
+        change = "weaker"
+    if change == "stricter":
+        return mine, repo, None
+    if change is None:
+        return level, above, None
+    note = SettingNote(name, _plain(mine), _plain(level), "knightwatch.yaml", change, False)
+    return level, above, note
 
 
 def _plain(value: Any) -> Any:

@@ -107,29 +107,38 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
         return None
     if glob.count("[") != glob.count("]"):
         return "its [ and ] do not pair up, so it can only match itself literally"
-    example = template.replace("{", "").replace("}", "").upper()
     if not _WILD.search(glob):
-        match = _shape(template).fullmatch(glob)
-        if match is None:
-            if template == "{commit}" and re.fullmatch(r"[0-9a-fA-F]{4,39}", glob):
-                return (
-                    f"subjects of this rule are full 40-character commit shas; to cover every "
-                    f"commit starting with it, write {glob.lower()}*"
-                )
-            if _shape(template).fullmatch(glob.lower()):
-                return f"commit shas are lowercase: write {glob.lower()}"
-            return f"subjects of this rule look like {example}, which {glob!r} cannot be"
-        rule = match.groupdict().get("rule")
-        if rule is not None and rule not in rule_ids:
-            return f"{rule!r} is no rule's id{did_you_mean(rule, rule_ids)}"
-        return None
+        return _exact_problem(template, glob, rule_ids)
+    return _glob_problem(template, glob, rule_ids)
+
+
+def _exact_problem(template: str, subject: str, rule_ids: Collection[str]) -> str | None:
+    """Why a subject without wildcards is not one of the template's shape, or None."""
+    match = _shape(template).fullmatch(subject)
+    if match is None:
+        if template == "{commit}" and re.fullmatch(r"[0-9a-fA-F]{4,39}", subject):
+            return (
+                f"subjects of this rule are full 40-character commit shas; to cover every "
+                f"commit starting with it, write {subject.lower()}*"
+            )
+        if _shape(template).fullmatch(subject.lower()):
+            return f"commit shas are lowercase: write {subject.lower()}"
+        example = template.replace("{", "").replace("}", "").upper()
+        return f"subjects of this rule look like {example}, which {subject!r} cannot be"
+    rule = match.groupdict().get("rule")
+    if rule is not None and rule not in rule_ids:
+        return f"{rule!r} is no rule's id{did_you_mean(rule, rule_ids)}"
+    return None
+
+
+def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | None:
+    """Why a glob's literal start cannot be the template's first part, or None."""
     separators = [s for s in _TEMPLATE.split(template)[::2] if s]
     first = template.split("}", 1)[0].lstrip("{")
     head = glob.split(separators[0], 1)[0] if separators and separators[0] in glob else glob
-    if first == "commit" and re.search(r"[^0-9a-f*?\[\]!-]", head):
-        lowered = (
-            " (write it in lowercase)" if not re.search(r"[^0-9a-f*?\[\]!-]", head.lower()) else ""
-        )
+    not_hex = re.compile(r"[^0-9a-f*?\[\]!-]")
+    if first == "commit" and not_hex.search(head):
+        lowered = " (write it in lowercase)" if not not_hex.search(head.lower()) else ""
         return (
             f"subjects of this rule start with a commit sha, in lowercase hex; {head!r} "
             f"cannot match one{lowered}"

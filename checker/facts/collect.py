@@ -121,13 +121,19 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         head=history.head(),
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
-        coverage=coverage.describe(
-            document,
-            evidence,
-            scope=f" in {params.period}" if params.monthly else "",
-            registry_file=params.rules.flags_file,
-            unbounded=shipped.unbounded,
-        ),
+        coverage=_coverage(document, evidence, params, shipped),
+    )
+
+
+def _coverage(
+    document: InputDocument, evidence: Evidence, params: Parameters, shipped: Shipped
+) -> dict[str, Coverage]:
+    return coverage.describe(
+        document,
+        evidence,
+        scope=f" in {params.period}" if params.monthly else "",
+        registry_file=params.rules.flags_file,
+        unbounded=shipped.unbounded,
     )
 
 

@@ -101,7 +101,6 @@ def _fleet(document: InputDocument) -> Coverage:
 def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Coverage:
     deployments = document["deployments"]
     count = len(deployments)
-    fleet = document.get("fleet", {})
     without_window = sorted(d["id"] for d in deployments if d["finished_at_ns"] is None)
     unobserved = sorted(
         d["id"]
@@ -109,14 +108,6 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
         if d["finished_at_ns"] is not None and not d["window_observations"]
     )
     observed = count - len(without_window) - len(unobserved)
-    unseen = sorted(
-        f"{d['id']}:{host}"
-        for d in deployments
-        if d["window_observations"]
-        for host in fleet.get(d["service"], [])
-        if host not in d["window_observations"]
-    )
-    short = _short_listings(deployments, evidence)
     gaps = []
     if not observed:
         gaps.append(f"no observations after any deployment{scope}")
@@ -124,6 +115,28 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
         gaps.append(
             f"no observations after {len(unobserved)} of {count} deployments: {_some(unobserved)}"
         )
+    gaps += _unseen(document, evidence)
+    if without_window:
+        gaps.append(
+            f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
+            f"after them was judged: {_some(without_window)}"
+        )
+    return Coverage(observed > 0, "; ".join(gaps) or None)
+
+
+def _unseen(document: InputDocument, evidence: Evidence) -> list[str]:
+    """The hosts no observation after a deployment saw, and the cluster listings that saw
+    fewer ready pods than expected."""
+    fleet = document.get("fleet", {})
+    unseen = sorted(
+        f"{d['id']}:{host}"
+        for d in document["deployments"]
+        if d["window_observations"]
+        for host in fleet.get(d["service"], [])
+        if host not in d["window_observations"]
+    )
+    short = _short_listings(document["deployments"], evidence)
+    gaps = []
     if unseen:
         gaps.append(f"{len(unseen)} hosts never observed after a deployment: {_some(unseen)}")
     if short:
@@ -131,12 +144,7 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
             f"{len(short)} listings of a cluster showed fewer ready pods than fleet.yaml's "
             f"replicas, so the pods not seen were not judged: {_some(short)}"
         )
-    if without_window:
-        gaps.append(
-            f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
-            f"after them was judged: {_some(without_window)}"
-        )
-    return Coverage(observed > 0, "; ".join(gaps) or None)
+    return gaps
 
 
 def _history(deployments: list[Deployment], unbounded: set[str], scope: str) -> Coverage:

@@ -166,25 +166,41 @@ def deadcode_facts(
         trees.search(set().union(*(searched_words(r, names) for r in table.values())))
         excluded = [_pathspec(glob) for glob in reference_exclude]
         code = {
-            sha: CodeAtCommit(
-                registry=blob or "none",
-                references=references_for(
-                    trees, sha, path, searched_words(table[blob or "none"], names), excluded
-                ),
-                retired_code=retired_code_for(trees, sha, registries.parsed.get(blob or "")),
-            )
-            for sha, (path, blob) in at_commit.items()
+            sha: code_at(trees, registries, sha, where, searched_words(table[key], names), excluded)
+            for sha, where in at_commit.items()
+            for key in [where[1] or "none"]
         }
     return DeadCodeFacts(
         at_commit=code,
         registries=table,
         flag_history=_flag_history(history, parsed),
-        # A flag once retired stays retired where a later registry no longer lists it:
-        # dropping a retired flag from the registry must not make its references pass.
-        retired_in_history=sorted(
-            {f.name for _, r in parsed if r is not None for f in r.flags if f.status == "retired"}
-        ),
+        retired_in_history=_retired_in_history(parsed),
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
+    )
+
+
+def code_at(
+    trees: TreeIndex,
+    registries: _Registries,
+    sha: str,
+    where: RegistryAt,
+    wanted: set[str],
+    excluded: list[Callable[[str], bool]],
+) -> CodeAtCommit:
+    """A deployed commit's registry key, references and retired code."""
+    path, blob = where
+    return CodeAtCommit(
+        registry=blob or "none",
+        references=references_for(trees, sha, path, wanted, excluded),
+        retired_code=retired_code_for(trees, sha, registries.parsed.get(blob or "")),
+    )
+
+
+def _retired_in_history(parsed: list[tuple[FileVersion, FlagRegistry | None]]) -> list[str]:
+    """A flag once retired stays retired where a later registry no longer lists it: dropping
+    a retired flag from the registry must not make its references pass."""
+    return sorted(
+        {f.name for _, r in parsed if r is not None for f in r.flags if f.status == "retired"}
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -114,23 +115,35 @@ def _fields(template: str) -> set[str]:
     return names
 
 
-def parse_annotations(source: str, file: str) -> list[RuleMeta]:
-    """Every annotated rule that carries a ``custom.id`` in one Rego module."""
+@dataclass(frozen=True)
+class _Block:
+    """A ``# METADATA`` comment block, and what follows it."""
+
+    start: int
+    """The line of ``# METADATA`` (1-based)."""
+    text: str
+    """The block's YAML, comment markers removed."""
+    package: str | None
+    """The package declared above it."""
+    head: str | None
+    """The name of the rule it annotates: the first word of the next line of code."""
+    line: int
+    """That line (1-based)."""
+
+
+def _blocks(source: str) -> Iterator[_Block]:
+    """Every ``# METADATA`` block of a module, with the package above and the rule below it."""
     lines = source.splitlines()
     package = None
-    rules: list[RuleMeta] = []
     index = 0
     while index < len(lines):
         stripped = lines[index].strip()
         match = _PACKAGE.match(stripped)
-        if match:
-            package = match.group(1)
-        if stripped != "# METADATA":
-            index += 1
-            continue
-        start = index + 1
-        block: list[str] = []
+        package = match.group(1) if match else package
         index += 1
+        if stripped != "# METADATA":
+            continue
+        start, block = index, []
         while index < len(lines) and lines[index].lstrip().startswith("#"):
             text = lines[index].lstrip()[1:]
             block.append(text[1:] if text.startswith(" ") else text)
@@ -138,39 +151,55 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
         while index < len(lines) and not lines[index].strip():
             index += 1
         head = _RULE_HEAD.match(lines[index].strip()) if index < len(lines) else None
-        try:
-            document = yaml.safe_load("\n".join(block)) or {}
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{file}:{start}: METADATA is not valid YAML: {exc}") from None
-        if not isinstance(document, dict) or "custom" not in document:
-            continue  # an annotation without our fields: documentation only
-        if not isinstance(document.get("custom"), dict) or "id" not in document["custom"]:
-            continue
-        try:
-            _near_misses(document["custom"])
-            annotation = _Annotation.model_validate(document)
-            _fields(annotation.custom.message)
-            unknown = _fields(annotation.custom.subject or "") - set(SUBJECT_PARTS)
-            if unknown:
-                raise ValueError(
-                    f"subject part {{{sorted(unknown)[0]}}} is not one of "
-                    + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
-                )
-        except (ValidationError, ValueError) as exc:
-            text = (
-                describe_validation_error(exc, _Annotation)[0]
-                if isinstance(exc, ValidationError)
-                else str(exc)
+        yield _Block(start, "\n".join(block), package, head.group(1) if head else None, index + 1)
+
+
+def _annotation(block: _Block, file: str) -> _Annotation | None:
+    """The block's annotation, validated; None for one without our fields (documentation
+    only); a policy error at its line for one that is wrong."""
+    try:
+        document = yaml.safe_load(block.text) or {}
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{file}:{block.start}: METADATA is not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("custom"), dict):
+        return None
+    if "id" not in document["custom"]:
+        return None
+    try:
+        _near_misses(document["custom"])
+        annotation = _Annotation.model_validate(document)
+        _fields(annotation.custom.message)
+        unknown = _fields(annotation.custom.subject or "") - set(SUBJECT_PARTS)
+        if unknown:
+            raise ValueError(
+                f"subject part {{{sorted(unknown)[0]}}} is not one of "
+                + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
             )
-            raise PolicyError(f"{file}:{start}: METADATA {text}") from None
+    except (ValidationError, ValueError) as exc:
+        text = (
+            describe_validation_error(exc, _Annotation)[0]
+            if isinstance(exc, ValidationError)
+            else str(exc)
+        )
+        raise PolicyError(f"{file}:{block.start}: METADATA {text}") from None
+    return annotation
+
+
+def parse_annotations(source: str, file: str) -> list[RuleMeta]:
+    """Every annotated rule that carries a ``custom.id`` in one Rego module."""
+    rules: list[RuleMeta] = []
+    for block in _blocks(source):
+        annotation = _annotation(block, file)
+        if annotation is None:
+            continue
         if (
             annotation.scope != "rule"
-            or head is None
-            or package is None
-            or head.group(1) == "package"
+            or block.head is None
+            or block.package is None
+            or block.head == "package"
         ):
             raise PolicyError(
-                f"{file}:{start}: a METADATA block with a custom.id must annotate a rule "
+                f"{file}:{block.start}: a METADATA block with a custom.id must annotate a rule "
                 "(scope: rule, directly above the rule, after the package line)"
             )
         custom = annotation.custom
@@ -187,9 +216,9 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 stage=custom.stage,
                 gate=tuple(custom.gate),
                 subject=custom.subject,
-                path=f"data.{package}.{head.group(1)}",
+                path=f"data.{block.package}.{block.head}",
                 file=file,
-                line=index + 1,
+                line=block.line,
             )
         )
     return rules

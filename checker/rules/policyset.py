@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -80,6 +81,36 @@ def load_policy_set(
 ) -> PolicySet:
     """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests. With a
     ``repository``, files are named relative to it."""
+    modules: list[PolicyModule] = []
+    tests: list[PolicyModule] = []
+    digests: list[FileDigest] = []
+    rules: list[RuleMeta] = []
+    for path, name, shipped in _files(_roots(extra_dirs, include_builtin, repository)):
+        data = read_text(path)
+        module = _module(name, data)
+        if not shipped:
+            _check_namespace(module)
+        if path.name.endswith("_test.rego"):
+            tests.append(module)
+        else:
+            # Only modules that can change a verdict are recorded among the inputs.
+            digests.append(FileDigest("policy", name, sha256_hex(data)))
+            modules.append(module)
+            rules.extend(parse_annotations(module.source, name))
+    _check_unique(rules)
+    return PolicySet(
+        modules=tuple(modules),
+        tests=tuple(tests),
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        files=tuple(sorted(digests, key=lambda d: d.path)),
+    )
+
+
+def _roots(
+    extra_dirs: list[Path] | None, include_builtin: bool, repository: Path | None
+) -> list[tuple[Path, str, bool]]:
+    """Each policy directory, the name its files are reported under, and whether it is the
+    shipped one."""
     roots: list[tuple[Path, str, bool]] = []
     if include_builtin:
         roots.append((builtin_policy_dir(), "policies", True))
@@ -88,10 +119,12 @@ def load_policy_set(
             raise UsageError(f"policy directory not found: {directory}")
         shipped = directory.resolve() == builtin_policy_dir().resolve()
         roots.append((directory, _label(directory, repository), shipped))
-    modules: list[PolicyModule] = []
-    tests: list[PolicyModule] = []
-    digests: list[FileDigest] = []
-    rules: list[RuleMeta] = []
+    return roots
+
+
+def _files(roots: list[tuple[Path, str, bool]]) -> Iterator[tuple[Path, str, bool]]:
+    """Every ``*.rego`` file once, with the name it is reported under; two files that would
+    be reported under one name are an error."""
     seen: set[Path] = set()
     names: dict[str, Path] = {}
     for root, label, shipped in roots:
@@ -106,21 +139,17 @@ def load_policy_set(
                     f"and {path}); move one of them"
                 )
             names[name] = path
-            data = read_text(path)
-            try:
-                source = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PolicyError(f"{name}: not UTF-8 text") from None
-            module = PolicyModule(name, source)
-            if not shipped:
-                _check_namespace(module)
-            if path.name.endswith("_test.rego"):
-                tests.append(module)
-            else:
-                # Only modules that can change a verdict are recorded among the inputs.
-                digests.append(FileDigest("policy", name, sha256_hex(data)))
-                modules.append(module)
-                rules.extend(parse_annotations(source, name))
+            yield path, name, shipped
+
+
+def _module(name: str, data: bytes) -> PolicyModule:
+    try:
+        return PolicyModule(name, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PolicyError(f"{name}: not UTF-8 text") from None
+
+
+def _check_unique(rules: list[RuleMeta]) -> None:
     by_id: dict[str, RuleMeta] = {}
     for rule in rules:
         if rule.id in by_id:
@@ -130,9 +159,3 @@ def load_policy_set(
                 f"{first.file}:{first.line}"
             )
         by_id[rule.id] = rule
-    return PolicySet(
-        modules=tuple(modules),
-        tests=tuple(tests),
-        rules=tuple(sorted(rules, key=lambda r: r.id)),
-        files=tuple(sorted(digests, key=lambda d: d.path)),
-    )
