@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from opa_client import OpaClient
@@ -48,6 +48,36 @@ def policy_id(module: PolicyModule) -> str:
     return POLICY_PREFIX + _UNSAFE.sub("_", "/".join(p for p in parts if p))
 
 
+def _server_url(url: str, token_env: str) -> SplitResult:
+    """The server's root URL, checked: http or https, a host, no credentials, no path."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise UsageError(
+            "--opa-url carries credentials (user:password@); they are not shown here and "
+            "never sent",
+            hint=f"put a bearer token in ${token_env} instead",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--opa-url {url!r} is not an http:// or https:// URL",
+            hint="for example --opa-url https://opa.internal:8181",
+        )
+    if parts.path.strip("/") or parts.query:
+        shown = f"{parts.scheme}://{parts.netloc}{parts.path}"  # a query may hold a secret
+        raise UsageError(
+            f"--opa-url {shown!r} has a path or a query; give the server's root (OPA "
+            "serves /v1/ there)"
+        )
+    return parts
+
+
+def _check_ca(ca_file: Path | None, secure: bool) -> None:
+    if ca_file is not None and not secure:
+        raise UsageError("--opa-ca goes with an https:// --opa-url")
+    if ca_file is not None and not ca_file.is_file():
+        raise UsageError(f"CA bundle not found: {ca_file}")
+
+
 class OpaServerEngine(Engine):
     """Evaluates on an OPA server; see the module's description for what is sent."""
 
@@ -63,24 +93,7 @@ class OpaServerEngine(Engine):
         retries: int = 2,
         token_env: str = OPA_TOKEN_ENV,
     ) -> None:
-        parts = urlsplit(url)
-        if "@" in parts.netloc:
-            raise UsageError(
-                "--opa-url carries credentials (user:password@); they are not shown here and "
-                "never sent",
-                hint=f"put a bearer token in ${token_env} instead",
-            )
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(
-                f"--opa-url {url!r} is not an http:// or https:// URL",
-                hint="for example --opa-url https://opa.internal:8181",
-            )
-        if parts.path.strip("/") or parts.query:
-            shown = f"{parts.scheme}://{parts.netloc}{parts.path}"  # a query may hold a secret
-            raise UsageError(
-                f"--opa-url {shown!r} has a path or a query; give the server's root (OPA "
-                "serves /v1/ there)"
-            )
+        parts = _server_url(url, token_env)
         if token is not None and not _TOKEN.fullmatch(token):
             raise UsageError(
                 f"${token_env} does not hold a bearer token: it has spaces, line breaks or other "
@@ -88,11 +101,9 @@ class OpaServerEngine(Engine):
                 hint="a signing key or other secret never belongs in the token variable",
             )
         secure = parts.scheme == "https"
-        if ca_file is not None and not secure:
-            raise UsageError("--opa-ca goes with an https:// --opa-url")
-        if ca_file is not None and not ca_file.is_file():
-            raise UsageError(f"CA bundle not found: {ca_file}")
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        _check_ca(ca_file, secure)
+        hostname = parts.hostname or ""  # _server_url refused a URL without one
+        host = f"[{hostname}]" if ":" in hostname else hostname
         self.url = f"{parts.scheme}://{host}:{parts.port or (443 if secure else 80)}"
         self._timeout = timeout
         self._token_env = token_env

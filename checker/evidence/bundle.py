@@ -286,25 +286,30 @@ def _load_evidence(
                     hint="an audit cannot pass without its deployment records",
                 )
             continue
-        data = read_text(path)
-        evidence.present.add(kind.name)
-        evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
-        if kind.shape == "document":
-            model = parse_document(kind, path, data)
-            if isinstance(model, Fleet):
-                evidence.fleet = model
-            elif isinstance(model, Identities):
-                evidence.identities = IdentityResolver(model.root, source=str(path))
-            continue
-        records = _load_list(kind, path, data, scope, evidence.streams)
-        evidence.locations[kind.name] = [(path, line) for _, line in records]
-        getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
-            record for record, _ in records
-        )
+        _read_kind(evidence, kind, path, scope)
     evidence.streams.update((d.service, d.environment) for d in evidence.deployments)
     _check_unique_ids(evidence)
     evidence.files.sort(key=lambda f: f.path)
     return evidence
+
+
+def _read_kind(evidence: Evidence, kind: Kind, path: Path, scope: Scope | None) -> None:
+    """Read one evidence file into ``evidence``: digested, validated, located."""
+    data = read_text(path)
+    evidence.present.add(kind.name)
+    evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
+    if kind.shape == "document":
+        model = parse_document(kind, path, data)
+        if isinstance(model, Fleet):
+            evidence.fleet = model
+        elif isinstance(model, Identities):
+            evidence.identities = IdentityResolver(model.root, source=str(path))
+        return
+    records = _load_list(kind, path, data, scope, evidence.streams)
+    evidence.locations[kind.name] = [(path, line) for _, line in records]
+    getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
+        record for record, _ in records
+    )
 
 
 _DOCUMENTATION = re.compile(r"^README(\.(md|txt|rst|adoc))?$", re.IGNORECASE)
@@ -352,23 +357,7 @@ def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[
         )
     kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold())
     if kind is not None:
-        names = ", ".join(f"{kind.name}{s}" for s in kind.suffixes)
-        hint = f"rename it to {kind.name}{kind.suffixes[0]}"
-        if taken:
-            return (
-                f"{name} is not read: {kind.what} evidence is read from {names}, and "
-                f"{taken} is here already",
-                "remove it, or move it out of the evidence directory",
-            )
-        if suffix == "json":
-            lines = f"{kind.name}.jsonl" if ".jsonl" in kind.suffixes else None
-            hint = (
-                f"JSON Lines (one object a line) go in {lines}; a JSON array or object is "
-                f"YAML too: rename it to {kind.name}.yaml"
-                if lines
-                else f"JSON is YAML too: rename it to {kind.name}.yaml"
-            )
-        return f"{name} is not read: {kind.what} evidence is read from {names}", hint
+        return _misnamed(name, kind, suffix, taken)
     near = did_you_mean(stem, KIND_BY_NAME, cutoff=0.75)
     if stem in ("deployments", "deployment", "deploy"):
         near = " (did you mean 'deploys'?)"
@@ -380,6 +369,27 @@ def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[
         "each .yaml, .yml or .jsonl)",
         elsewhere,
     )
+
+
+def _misnamed(name: str, kind: Kind, suffix: str, taken: str | None) -> tuple[str, str]:
+    """Why a file named like an evidence kind is not read, and what to do about it."""
+    names = ", ".join(f"{kind.name}{s}" for s in kind.suffixes)
+    if taken:
+        return (
+            f"{name} is not read: {kind.what} evidence is read from {names}, and "
+            f"{taken} is here already",
+            "remove it, or move it out of the evidence directory",
+        )
+    hint = f"rename it to {kind.name}{kind.suffixes[0]}"
+    if suffix == "json":
+        lines = f"{kind.name}.jsonl" if ".jsonl" in kind.suffixes else None
+        hint = (
+            f"JSON Lines (one object a line) go in {lines}; a JSON array or object is "
+            f"YAML too: rename it to {kind.name}.yaml"
+            if lines
+            else f"JSON is YAML too: rename it to {kind.name}.yaml"
+        )
+    return f"{name} is not read: {kind.what} evidence is read from {names}", hint
 
 
 def _check_unique_ids(evidence: Evidence) -> None:

@@ -168,20 +168,7 @@ def parse_records(
     keys.
     """
     if path.suffix == ".jsonl":
-        records: list[Located] = []
-        text = _decode(data, path)
-        # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
-        for number, raw in enumerate(text.split("\n"), start=1):
-            if not raw.strip():
-                continue
-            try:
-                if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS)):
-                    continue
-                value = jsonread.loads(raw)
-            except ValueError as exc:
-                raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
-            records.append(Located(value, number))
-        return records
+        return _json_lines(data, path, keep)
     text = _decode(data, path)
     lines: list[int] = []
     try:
@@ -198,6 +185,23 @@ def parse_records(
     if items is None:
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
     return [Located(value, line) for value, line in items if keep is None or keep(value)]
+
+
+def _json_lines(data: bytes, path: PurePath, keep: Callable[[Any], bool] | None) -> list[Located]:
+    records: list[Located] = []
+    text = _decode(data, path)
+    # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS)):
+                continue
+            value = jsonread.loads(raw)
+        except ValueError as exc:
+            raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
+        records.append(Located(value, number))
+    return records
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:

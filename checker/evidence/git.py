@@ -146,10 +146,23 @@ class GitHistory:
                 )
             else:
                 wanted.append(name)
+        result.update(self._hex_ids(wanted))
+        others = [name for name in unique if name not in result]
+        today = self.resolve(others)
+        for name in others:
+            why = "is not a sha"
+            if today[name]:
+                why = f"{_form(name)}, not a sha (it points at {today[name]} now)"
+            result[name] = ObjectId(None, f"{why}; record the full commit sha")
+        return result
+
+    def _hex_ids(self, names: list[str]) -> dict[str, ObjectId]:
+        """Names of hex digits that no ref shares: what commit each is, if it is one."""
         answers = self._check_objects(
-            [line for name in wanted for line in (name.lower(), f"{name.lower()}^{{commit}}")]
+            [line for name in names for line in (name.lower(), f"{name.lower()}^{{commit}}")]
         )
-        for index, name in enumerate(wanted):
+        result: dict[str, ObjectId] = {}
+        for index, name in enumerate(names):
             (named, kind), (commit, commit_kind) = answers[2 * index : 2 * index + 2]
             if kind == "ambiguous":
                 result[name] = ObjectId(
@@ -161,13 +174,6 @@ class GitHistory:
                 result[name] = ObjectId(None, "is a ref, not a sha; record the full sha")
             else:
                 result[name] = ObjectId(commit if commit_kind == "commit" else None)
-        others = [name for name in unique if name not in result]
-        today = self.resolve(others)
-        for name in others:
-            why = "is not a sha"
-            if today[name]:
-                why = f"{_form(name)}, not a sha (it points at {today[name]} now)"
-            result[name] = ObjectId(None, f"{why}; record the full commit sha")
         return result
 
     def _ref_names(self) -> set[str]:

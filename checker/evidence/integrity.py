@@ -72,108 +72,24 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
     """Every deployment, observation and flag event joins the inventory and the deployments;
     the first one that does not is an input error."""
     names = vocabulary(evidence, unlisted_services)
-    environments = names.environments
-    in_environments = (
-        "is not in fleet.yaml's environments"
-        if names.declared_environments
-        else "is not an environment any deployment names"
-    )
-
-    def require(
-        kind: str,
-        index: int,
-        what: str,
-        field: str,
-        value: str,
-        known: Collection[str],
-        problem: str,
-        hint: str,
-    ) -> None:
-        if value in known:
-            return
-        choices = sorted(known)
-        near = did_you_mean(value, choices)
-        listing = f"; known: {', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''}"
-        raise evidence.error(
-            kind,
-            index,
-            f"{what}: {field} {value!r} {problem}{near or (listing if choices else '')}",
-            hint=hint,
-        )
-
+    join = _Join(evidence, names)
     for index, deployment in enumerate(evidence.deployments):
-        what = f"deployment {deployment.id}"
-        if names.services:
-            declared = "fleet.yaml" if evidence.fleet is not None else "unlisted_services"
-            require(
-                "deploys",
-                index,
-                what,
-                "service",
-                deployment.service,
-                names.services,
-                f"is not in {declared}",
-                _INVENTORY_HINT,
-            )
-        if names.declared_environments:
-            require(
-                "deploys",
-                index,
-                what,
-                "environment",
-                deployment.environment,
-                environments,
-                in_environments,
-                _ENVIRONMENTS_HINT,
-            )
+        join.deployment(index, deployment.id, deployment.service, deployment.environment)
     if not names.declared_environments:
         _check_spellings(evidence, "environment", [d.environment for d in evidence.deployments])
     if not names.services:
         _check_spellings(evidence, "service", [d.service for d in evidence.deployments])
-
-    services = names.services | {service for service, _ in evidence.streams}
-    unknown_service = "is not in the inventory and no deployment names it"
     for index, event in enumerate(evidence.flag_events):
         what = f"flag event {event.flag}@{event.at}"
-        require(
-            "flag_events",
-            index,
-            what,
-            "service",
-            event.service,
-            services,
-            unknown_service,
-            _INVENTORY_HINT,
-        )
-        require(
-            "flag_events",
-            index,
-            what,
-            "environment",
-            event.environment,
-            environments,
-            in_environments,
-            _ENVIRONMENTS_HINT,
-        )
+        join.service("flag_events", index, what, event.service)
+        join.environment("flag_events", index, what, event.environment)
     for index, observation in enumerate(evidence.observations):
         what = f"observation of {observation.host}"
-        require(
-            "observations",
-            index,
-            what,
-            "service",
-            observation.service,
-            services,
-            unknown_service,
-            _INVENTORY_HINT,
-        )
+        join.service("observations", index, what, observation.service)
         listed = names.hosts.get(observation.service)
         if listed is not None:
-            require(
-                "observations",
-                index,
-                what,
-                "host",
+            join.require(
+                ("observations", index, what, "host"),
                 observation.host,
                 listed,
                 f"is not a host of {observation.service} in fleet.yaml",
@@ -181,6 +97,65 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
                 "add the host to fleet.yaml",
             )
     return names
+
+
+Where = tuple[str, int, str, str]
+"""A record's kind, index and name, and the field a value is in."""
+
+
+@dataclass(frozen=True)
+class _Join:
+    """The checks of one evidence directory against its vocabulary."""
+
+    evidence: Evidence
+    names: Vocabulary
+
+    def require(
+        self, where: Where, value: str, known: Collection[str], problem: str, hint: str
+    ) -> None:
+        """``value`` is one of ``known``; else an input error at the record, with the
+        nearest known name (or a few of them)."""
+        if value in known:
+            return
+        kind, index, what, field = where
+        choices = sorted(known)
+        near = did_you_mean(value, choices)
+        listing = f"; known: {', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''}"
+        raise self.evidence.error(
+            kind,
+            index,
+            f"{what}: {field} {value!r} {problem}{near or (listing if choices else '')}",
+            hint=hint,
+        )
+
+    def deployment(self, index: int, name: str, service: str, environment: str) -> None:
+        """A deployment's service is inventoried (or declared unlisted), and its environment
+        declared, where the evidence declares them."""
+        what = f"deployment {name}"
+        if self.names.services:
+            declared = "fleet.yaml" if self.evidence.fleet is not None else "unlisted_services"
+            problem = f"is not in {declared}"
+            where = ("deploys", index, what, "service")
+            self.require(where, service, self.names.services, problem, _INVENTORY_HINT)
+        if self.names.declared_environments:
+            self.environment("deploys", index, what, environment)
+
+    def service(self, kind: str, index: int, what: str, service: str) -> None:
+        """A record's service is one the inventory or a deployment names."""
+        known = self.names.services | {name for name, _ in self.evidence.streams}
+        problem = "is not in the inventory and no deployment names it"
+        self.require((kind, index, what, "service"), service, known, problem, _INVENTORY_HINT)
+
+    def environment(self, kind: str, index: int, what: str, environment: str) -> None:
+        """A record's environment is declared, or (without a declaration) one a deployment
+        names."""
+        problem = (
+            "is not in fleet.yaml's environments"
+            if self.names.declared_environments
+            else "is not an environment any deployment names"
+        )
+        where = (kind, index, what, "environment")
+        self.require(where, environment, self.names.environments, problem, _ENVIRONMENTS_HINT)
 
 
 def _check_spellings(evidence: Evidence, field: str, values: list[str]) -> None:

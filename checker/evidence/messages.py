@@ -149,49 +149,59 @@ def _expected(error: ErrorDetails) -> list[str]:
 def _sentence(error: ErrorDetails, model: type, errors: list[ErrorDetails]) -> str:
     """One error as the user should read it."""
     kind, value = error["type"], error.get("input")
-    loc = tuple(error["loc"])
     if kind in _UNKNOWN:
-        name = str(loc[-1])
-        siblings = [
-            str(e["loc"][-1])
-            for e in errors
-            if e["type"] == "missing" and tuple(e["loc"][:-1]) == loc[:-1]
-        ]
-        hint = did_you_mean(name, siblings)
-        if not hint and len(siblings) == 1:
-            hint = f" (the required field {siblings[0]!r} is missing: is this it?)"
-        hint = hint or did_you_mean(name, fields_at(model, loc), cutoff=0.75)
-        allowed = fields_at(model, loc)
-        listing = f"; the fields here are {', '.join(allowed)}" if allowed and not hint else ""
-        return f"unknown field {name!r}{hint}{listing}"
-    if kind == "missing":
-        return "required field missing"
+        return _unknown_field(error, model, errors)
     if kind == "literal_error":
         expected = _expected(error)
         hint = did_you_mean(value, expected) if isinstance(value, str) else ""
         return f"got {shown(value)}; expected one of {', '.join(expected)}{hint}"
-    if kind in ("string_type", "str_type"):
-        advice = "; quote it" if isinstance(value, int | float) else ""
-        return f"expected text, got {shown(value)} ({kind_of(value)}){advice}"
-    if kind == "bool_type":
-        return f"expected true or false, got {shown(value)} ({kind_of(value)})"
-    if kind in ("int_type", "int_parsing", "float_type", "float_parsing"):
-        return f"expected a number, got {shown(value)} ({kind_of(value)})"
-    if kind in ("list_type", "tuple_type", "set_type"):
-        return f"expected a list, got {shown(value)} ({kind_of(value)})"
+    if kind in _WANTED:
+        advice = "; quote it" if kind in _TEXT and isinstance(value, int | float) else ""
+        return f"expected {_WANTED[kind]}, got {shown(value)} ({kind_of(value)}){advice}"
     if kind in ("dict_type", "model_type", "dataclass_type", "model_attributes_type"):
-        fields = fields_at(model, (*loc, ""))
+        fields = fields_at(model, (*tuple(error["loc"]), ""))
         listing = f" with fields {', '.join(fields)}" if fields else ""
         return f"expected a mapping{listing}, got {shown(value)} ({kind_of(value)})"
-    if kind == "string_too_short":
-        return "must not be empty"
     if kind == "too_short":
         least = (error.get("ctx") or {}).get("min_length", 1)
         return "must not be empty" if least == 1 else f"must hold at least {least} items"
+    if kind in _SAID:
+        return _SAID[kind]
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         return message
     return f"{message[:1].lower()}{message[1:]}, got {shown(value)}"
+
+
+_TEXT = ("string_type", "str_type")
+_WANTED = {
+    **dict.fromkeys(_TEXT, "text"),
+    "bool_type": "true or false",
+    **dict.fromkeys(("int_type", "int_parsing", "float_type", "float_parsing"), "a number"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type"), "a list"),
+}
+"""What a value of the wrong type should have been, by pydantic's error type."""
+_SAID = {"missing": "required field missing", "string_too_short": "must not be empty"}
+"""Errors whose sentence says it all."""
+
+
+def _unknown_field(error: ErrorDetails, model: type, errors: list[ErrorDetails]) -> str:
+    """An unknown field, with the nearest field it may have meant: a required one missing
+    beside it, else any field of the record."""
+    loc = tuple(error["loc"])
+    name = str(loc[-1])
+    siblings = [
+        str(e["loc"][-1])
+        for e in errors
+        if e["type"] == "missing" and tuple(e["loc"][:-1]) == loc[:-1]
+    ]
+    hint = did_you_mean(name, siblings)
+    if not hint and len(siblings) == 1:
+        hint = f" (the required field {siblings[0]!r} is missing: is this it?)"
+    hint = hint or did_you_mean(name, fields_at(model, loc), cutoff=0.75)
+    allowed = fields_at(model, loc)
+    listing = f"; the fields here are {', '.join(allowed)}" if allowed and not hint else ""
+    return f"unknown field {name!r}{hint}{listing}"
 
 
 def describe_validation_error(
