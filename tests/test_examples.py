@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from checker.demo.builder import ScriptedRepo
+from checker.demo.builder import ScriptedRepo, build_history
 from checker.evidence.files import parse_records, parse_yaml
 from checker.schemas import render, schemas
 from tests.conftest import run_cli
@@ -25,29 +25,7 @@ SCHEMAS = ROOT / "evidence" / "schemas"
 
 def build(case: Path, target: Path) -> tuple[ScriptedRepo, dict[str, str]]:
     """The case's repository, commit by commit, as its history.yaml says."""
-    history = yaml.safe_load((case / "history.yaml").read_text())
-    repo = ScriptedRepo(target)
-    shas: dict[str, str] = {}
-    current = "main"
-    for commit in history["commits"]:
-        branch = commit.get("branch", "main")
-        if branch != current:
-            exists = repo.git("branch", "--list", branch)
-            repo.checkout(branch) if exists else repo.branch(branch)
-            current = branch
-        when = commit["date"]
-        shas[commit["label"]] = repo.commit(
-            commit["message"],
-            commit.get("files", {}),
-            author=commit["author"],
-            date=when.isoformat() if hasattr(when, "isoformat") else str(when),
-            trailers=tuple(commit.get("trailers", [])),
-        )
-        if "tag" in commit:
-            repo.git("tag", commit["tag"])
-    if current != "main":
-        repo.checkout("main")
-    return repo, shas
+    return build_history(yaml.safe_load((case / "history.yaml").read_text()), target)
 
 
 def check_args(case: Path, target: Path) -> tuple[list[str | Path], dict[str, str]]:

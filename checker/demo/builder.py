@@ -1,14 +1,17 @@
 """Scripted git repositories with fixed identities and dates, so their shas never change.
 
 Used by the demo and by the tests; it writes history, it never reads it (that is
-``checker.evidence.git``'s job).
+``checker.evidence.git``'s job). ``build_history`` builds one from a ``history.yaml`` (the
+format of ``evidence/examples/*/history.yaml`` and of the demo's Knight case).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 _EMPTY_CONFIG = os.devnull
 
@@ -95,3 +98,31 @@ class ScriptedRepo:
         """A merge commit of ``branch`` into the current branch; returns its sha."""
         self.git("merge", "--quiet", "--no-ff", "-m", message, branch, date=date, author=author)
         return self.git("rev-parse", "HEAD")
+
+
+def build_history(history: Mapping[str, Any], target: Path) -> tuple[ScriptedRepo, dict[str, str]]:
+    """The repository a ``history.yaml`` scripts, commit by commit, under ``target``; and the
+    sha of each commit by its label. A commit is ``{label, message, author, date, branch?,
+    trailers?, files?, tag?}``; ``files`` maps a path to its new content (null deletes it)."""
+    repo = ScriptedRepo(target)
+    shas: dict[str, str] = {}
+    current = "main"
+    for commit in history["commits"]:
+        branch = commit.get("branch", "main")
+        if branch != current:
+            exists = repo.git("branch", "--list", branch)
+            repo.checkout(branch) if exists else repo.branch(branch)
+            current = branch
+        when = commit["date"]
+        shas[commit["label"]] = repo.commit(
+            commit["message"],
+            commit.get("files", {}),
+            author=commit["author"],
+            date=when.isoformat() if hasattr(when, "isoformat") else str(when),
+            trailers=tuple(commit.get("trailers", [])),
+        )
+        if "tag" in commit:
+            repo.git("tag", commit["tag"])
+    if current != "main":
+        repo.checkout("main")
+    return repo, shas
