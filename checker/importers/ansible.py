@@ -104,27 +104,37 @@ def deployment(path: Path, run: Run) -> Imported:
 
 def _deploying_plays(played: PlaybookRun, release: tuple[str, ...], path: Path) -> list[PlayRun]:
     """The play runs whose hosts are the deployment's targets."""
-    finished = played.stats is not None
+    if played.stats is not None:
+        _check_release_tasks(played, release, path)
+    keys = _releasing(played, release)
+    if not keys:  # none named, or none reached yet by a run that was killed
+        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
+    if not keys:  # a deployment to the control node itself
+        keys = {play.key for play in played.plays}
+    return [play for play in played.plays if play.key in keys]
+
+
+def _check_release_tasks(played: PlaybookRun, release: tuple[str, ...], path: Path) -> None:
+    """Every release task named is a task of the (finished) run."""
     names = sorted({task.name for play in played.plays for task in play.tasks})
     missing = [r for r in release if not any(is_task(name, r) for name in names)]
-    if missing and finished:
+    if missing:
         raise InputError(
             f"release task {missing[0]!r} is in no play of this run; its tasks are: "
             + ", ".join(repr(n) for n in names),
             path=str(path),
             hint="--release-task takes a task's name as the run shows it",
         )
-    keys = {
+
+
+def _releasing(played: PlaybookRun, release: tuple[str, ...]) -> set[str]:
+    """The keys of the plays that ran a release task."""
+    return {
         play.key
         for play in played.plays
         for task in play.tasks
         if any(is_task(task.name, r) for r in release)
     }
-    if not keys:  # none named, or none reached yet by a run that was killed
-        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
-    if not keys:  # a deployment to the control node itself
-        keys = {play.key for play in played.plays}
-    return [play for play in played.plays if play.key in keys]
 
 
 class _Judge:
@@ -154,6 +164,22 @@ class _Judge:
             for task in play.tasks
             if host in task.results
         ]
+        stopped = self._stopped(host, results)
+        if stopped is not None:
+            return stopped
+        if self.release:
+            return self._released(host, results)
+        if not self.finished:
+            return "failed", (
+                "the run did not finish, and no release task was named to show what it "
+                "had done on this host"
+            )
+        return self._by_results(host, results)
+
+    def _stopped(
+        self, host: str, results: list[tuple[PlayRun, str, State]]
+    ) -> tuple[Status, str | None] | None:
+        """Unreachable, failed, or still running a task when the run was killed; else None."""
         counts = self.stats.get(host, {})
         for _, name, state in results:
             if state == "unreachable":
@@ -168,13 +194,12 @@ class _Judge:
         running = self._running(host)
         if running:
             return "failed", f"the run was killed while task {running!r} was running on it"
-        if self.release:
-            return self._released(host, results)
-        if not self.finished:
-            return "failed", (
-                "the run did not finish, and no release task was named to show what it "
-                "had done on this host"
-            )
+        return None
+
+    def _by_results(
+        self, host: str, results: list[tuple[PlayRun, str, State]]
+    ) -> tuple[Status, str | None]:
+        """A finished run without release tasks: what the host's results say."""
         for play, name, state in results:
             others = self.changed.get((play.key, name), set()) - {host}
             if state == "skipped" and others:

@@ -189,31 +189,39 @@ def _application_syncs(item: dict[str, Any], selection: Selection, path: Path) -
     operation = dig(item, "status", "operationState") or {}
     phase = operation.get("phase") if isinstance(operation, dict) else None
     if phase in FAILED or phase in RUNNING:
-        origin = f"application {name}, operation {phase}"
-        result = operation.get("syncResult") or dig(operation, "operation", "sync") or {}
-        started = operation.get("startedAt")
-        expect(isinstance(started, str), path, f"{origin}: no startedAt")
-        message = str(operation.get("message") or "").strip()
         found.append(
-            Sync(
-                cluster=cluster,
-                origin=origin,
-                revision=_revision(result, origin, selection),
-                started_at=str(started),
-                finished_at=(
-                    str(operation.get("finishedAt") or started) if phase in FAILED else None
-                ),
-                status="failed",
-                reason=(
-                    f"Argo CD sync {phase}" + (f": {message}" if message else "")
-                    if phase in FAILED
-                    else "the sync was still running when the application was listed"
-                ),
-                initiator=_initiator(dig(operation, "operation") or {}),
-                automated=_automated(dig(operation, "operation") or {}),
+            _unfinished(
+                operation, f"application {name}, operation {phase}", cluster, selection, path
             )
         )
     elif phase is not None and phase != "Succeeded":
         raise InputError(f"application {name}: unknown operation phase {phase!r}", path=str(path))
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return found
+
+
+def _unfinished(
+    operation: dict[str, Any], origin: str, cluster: str, selection: Selection, path: Path
+) -> Sync:
+    """The operation of a sync that failed, or was still running at the listing: a sync that
+    did not succeed."""
+    phase = operation.get("phase")
+    result = operation.get("syncResult") or dig(operation, "operation", "sync") or {}
+    started = operation.get("startedAt")
+    expect(isinstance(started, str), path, f"{origin}: no startedAt")
+    message = str(operation.get("message") or "").strip()
+    return Sync(
+        cluster=cluster,
+        origin=origin,
+        revision=_revision(result, origin, selection),
+        started_at=str(started),
+        finished_at=str(operation.get("finishedAt") or started) if phase in FAILED else None,
+        status="failed",
+        reason=(
+            f"Argo CD sync {phase}" + (f": {message}" if message else "")
+            if phase in FAILED
+            else "the sync was still running when the application was listed"
+        ),
+        initiator=_initiator(dig(operation, "operation") or {}),
+        automated=_automated(dig(operation, "operation") or {}),
+    )

@@ -76,13 +76,25 @@ def read_json(path: Path, what: str) -> Any:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
     if text.startswith(")]}'"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
+    values = _json_values(text, path, what)
+    if not values:
+        raise InputError(f"empty; expected {what}", path=str(path))
+    if len(values) == 1:
+        return values[0]
+    if all(isinstance(v, list) for v in values):
+        return [item for page in values for item in page]
+    raise InputError(f"several JSON documents; expected {what}", path=str(path))
+
+
+def _json_values(text: str, path: Path, what: str) -> list[Any]:
+    """The JSON values of a text, written back to back."""
     values: list[Any] = []
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
             position += 1
         if position == len(text):
-            break
+            return values
         try:
             value, position = jsonread.raw_decode(text, position)
         except json.JSONDecodeError as exc:
@@ -95,13 +107,6 @@ def read_json(path: Path, what: str) -> Any:
                 f"not JSON ({exc}); expected {what}", path=str(path), line=line
             ) from None
         values.append(value)
-    if not values:
-        raise InputError(f"empty; expected {what}", path=str(path))
-    if len(values) == 1:
-        return values[0]
-    if all(isinstance(v, list) for v in values):
-        return [item for page in values for item in page]
-    raise InputError(f"several JSON documents; expected {what}", path=str(path))
 
 
 @dataclass(frozen=True)
@@ -242,10 +247,7 @@ def append_records(
     none yet), skipping those already there. A record whose ``key`` is taken by another is
     refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
     kind, path, data = _evidence_file(directory, kind_name)
-    existing = {}
-    for item in parse_records(data, path) if data.strip() else []:
-        if isinstance(item.value, dict) and key in item.value:
-            existing[str(item.value[key])] = (item.value, item.line)
+    existing = _by_key(data, path, key)
     added: list[str] = []
     already: list[str] = []
     fresh: list[dict[str, Any]] = []
@@ -285,6 +287,15 @@ def append_records(
         write_atomic(path, text, replacing_input=True)
     updated = sorted(str(new[key]) for _, new in replaced.values())
     return Appended(path, added, already, updated)
+
+
+def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:
+    """The file's records by their ``key``, each with its line."""
+    existing = {}
+    for item in parse_records(data, path) if data.strip() else []:
+        if isinstance(item.value, dict) and key in item.value:
+            existing[str(item.value[key])] = (item.value, item.line)
+    return existing
 
 
 def append_series(directory: Path, kind_name: str, records: list[BaseModel]) -> Appended:

@@ -205,6 +205,37 @@ def _rest_change(
             path=str(path),
             hint="--approving-value is for output without label values (ssh); leave it out",
         )
+    patch_sets = _rest_patch_sets(change, path, logins)
+    current = next(p for p in patch_sets if p.revision == change["current_revision"])
+    expect(
+        current is patch_sets[-1],
+        path,
+        f"change {number}: its current revision is not its last patch set",
+    )
+    uploader = change["revisions"][current.revision].get("uploader")
+    _who(uploader, logins, path, f"change {number}: the uploader of patch set {current.number}")
+    votes = label.get("all", [])
+    expect(isinstance(votes, list), path, f"change {number}: {LABEL}.all is not a list")
+    found = [
+        _rest_vote(vote, number, patch_sets, current, logins, path)
+        for vote in votes
+        if isinstance(vote, dict)
+        and vote.get("value") not in (None, 0)
+        and _is_highest(vote["value"], highest, path, number)
+    ]
+    return Change(
+        name,
+        _who(change["owner"], logins, path, f"change {number}'s owner"),
+        moment(gerrit_time(change["submitted"]), path, f"change {number} submitted"),
+        tuple(patch_sets),
+        tuple(found),
+        highest,
+    )
+
+
+def _rest_patch_sets(change: dict[str, Any], path: Path, logins: Logins) -> list[PatchSet]:
+    """A REST change's patch sets, in order."""
+    number = change["_number"]
     patch_sets = []
     for revision, info in change["revisions"].items():
         expect(
@@ -224,48 +255,40 @@ def _rest_change(
                 info.get("kind") if isinstance(info.get("kind"), str) else None,
             )
         )
-    patch_sets.sort(key=lambda p: p.number)
-    current = next(p for p in patch_sets if p.revision == change["current_revision"])
+    return sorted(patch_sets, key=lambda p: p.number)
+
+
+def _is_highest(value: Any, highest: int, path: Path, number: Any) -> bool:
+    """A vote's value is a number; whether it is the label's maximum (what approves)."""
+    expect(isinstance(value, int), path, f"change {number}: a vote's value is not a number")
+    return bool(value == highest)
+
+
+def _rest_vote(
+    vote: dict[str, Any],
+    number: Any,
+    patch_sets: list[PatchSet],
+    current: PatchSet,
+    logins: Logins,
+    path: Path,
+) -> Vote:
+    """An approving vote of a REST change; one older than every patch set listed was copied
+    from a patch set this output does not hold, and is refused."""
+    value = vote["value"]
+    by = _who(vote, logins, path, f"change {number}: a {value:+d} vote")
+    date = vote.get("date")
+    at = gerrit_time(date) if date else ""
+    at_ns = moment(at, path, f"change {number} vote date") if date else None
+    known = at_ns is None or any(
+        p.number == 1 or (p.created_ns is not None and p.created_ns <= at_ns) for p in patch_sets
+    )
     expect(
-        current is patch_sets[-1],
+        known,
         path,
-        f"change {number}: its current revision is not its last patch set",
+        f"change {number}: a vote by {by.address} is older than the patch sets in this output "
+        "(Gerrit copied it from an earlier one): query with o=ALL_REVISIONS",
     )
-    uploader = change["revisions"][current.revision].get("uploader")
-    _who(uploader, logins, path, f"change {number}: the uploader of patch set {current.number}")
-    votes = label.get("all", [])
-    expect(isinstance(votes, list), path, f"change {number}: {LABEL}.all is not a list")
-    found = []
-    for vote in votes:
-        if not isinstance(vote, dict) or vote.get("value") in (None, 0):
-            continue
-        value = vote["value"]
-        expect(isinstance(value, int), path, f"change {number}: a vote's value is not a number")
-        if value != highest:
-            continue
-        by = _who(vote, logins, path, f"change {number}: a {value:+d} vote")
-        date = vote.get("date")
-        at = gerrit_time(date) if date else ""
-        at_ns = moment(at, path, f"change {number} vote date") if date else None
-        known = at_ns is None or any(
-            p.number == 1 or (p.created_ns is not None and p.created_ns <= at_ns)
-            for p in patch_sets
-        )
-        expect(
-            known,
-            path,
-            f"change {number}: a vote by {by.address} is older than the patch sets in this output "
-            "(Gerrit copied it from an earlier one): query with o=ALL_REVISIONS",
-        )
-        found.append(Vote(by, value, at, at_ns, vote.get("post_submit") is True, current.number))
-    return Change(
-        name,
-        _who(change["owner"], logins, path, f"change {number}'s owner"),
-        moment(gerrit_time(change["submitted"]), path, f"change {number} submitted"),
-        tuple(patch_sets),
-        tuple(found),
-        highest,
-    )
+    return Vote(by, value, at, at_ns, vote.get("post_submit") is True, current.number)
 
 
 def _highest(values: dict[str, Any], path: Path, number: Any) -> int:
@@ -284,22 +307,7 @@ def _highest(values: dict[str, Any], path: Path, number: Any) -> int:
 def _ssh(
     lines: list[dict[str, Any]], path: Path, logins: Logins, approving: int | None
 ) -> tuple[list[Change], int]:
-    for line in lines:
-        if line.get("type") == "error":
-            raise InputError(f"gerrit query failed: {line.get('message')}", path=str(path))
-    stats = [line for line in lines if line.get("type") == "stats"]
-    expect(
-        bool(stats) and lines[-1].get("type") == "stats",
-        path,
-        "no stats line at the end: the output of gerrit query is cut off",
-    )
-    if stats[-1].get("moreChanges") is True:
-        raise InputError(
-            "the stats line says moreChanges: true: Gerrit holds more changes than this output",
-            path=str(path),
-            hint="run the query again with --start N (N: the changes read so far) and append "
-            "its output to this file, until the last stats line says moreChanges: false",
-        )
+    _check_complete(lines, path)
     changes = [line for line in lines if "type" not in line]
     merged, skipped = [], 0
     for index, change in enumerate(changes, start=1):
@@ -327,10 +335,33 @@ def _ssh(
     return [_ssh_change(c, path, logins, approving or 2) for c in merged], skipped
 
 
+def _check_complete(lines: list[dict[str, Any]], path: Path) -> None:
+    """The output of gerrit query is whole: no error line, and a last stats line that says
+    Gerrit holds no more changes."""
+    for line in lines:
+        if line.get("type") == "error":
+            raise InputError(f"gerrit query failed: {line.get('message')}", path=str(path))
+    stats = [line for line in lines if line.get("type") == "stats"]
+    expect(
+        bool(stats) and lines[-1].get("type") == "stats",
+        path,
+        "no stats line at the end: the output of gerrit query is cut off",
+    )
+    if stats[-1].get("moreChanges") is True:
+        raise InputError(
+            "the stats line says moreChanges: true: Gerrit holds more changes than this output",
+            path=str(path),
+            hint="run the query again with --start N (N: the changes read so far) and append "
+            "its output to this file, until the last stats line says moreChanges: false",
+        )
+
+
 def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: int) -> Change:
     number = change["number"]
     name = f"{change['project']}~{number}" if change.get("project") else str(number)
-    patch_sets, votes, submits = [], [], []
+    patch_sets: list[PatchSet] = []
+    votes: list[Vote] = []
+    submits: list[int] = []
     for item in change["patchSets"]:
         expect(
             isinstance(item, dict)
@@ -351,30 +382,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         )
         approvals = item.get("approvals") or []
         expect(isinstance(approvals, list), path, f"change {number}: approvals is not a list")
-        for approval in approvals:
-            granted = dig(approval, "grantedOn")
-            if not isinstance(approval, dict) or not isinstance(granted, int):
-                continue
-            if approval.get("type") == "SUBM":
-                submits.append(granted)
-            if approval.get("type") not in (LABEL, LEGACY_LABEL):
-                continue
-            try:
-                value = int(str(approval.get("value", "0")))
-            except ValueError:
-                raise InputError(
-                    f"change {number}: an approval's value is not a number", path=str(path)
-                ) from None
-            if value > approving:
-                raise InputError(
-                    f"change {number} has a {LABEL} vote of {value:+d}, above {approving:+d}",
-                    path=str(path),
-                    hint="pass the label's maximum as --approving-value",
-                )
-            by = _account(approval.get("by"), logins) or Account("", "")
-            votes.append(
-                Vote(by, value, _epoch(granted), granted * 10**9, False, int(item["number"]))
-            )
+        _ssh_votes(approvals, int(item["number"]), number, approving, logins, path, votes, submits)
     patch_sets.sort(key=lambda p: p.number)
     final = max(change["patchSets"], key=lambda item: int(item["number"]))
     _who(
@@ -397,6 +405,42 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         tuple(standing),
         approving,
     )
+
+
+def _ssh_votes(
+    approvals: list[Any],
+    patch_set: int,
+    number: Any,
+    approving: int,
+    logins: Logins,
+    path: Path,
+    votes: list[Vote],
+    submits: list[int],
+) -> None:
+    """A patch set's Code-Review votes into ``votes``, and its submits' times into
+    ``submits``; a vote above the approving value is refused."""
+    for approval in approvals:
+        granted = dig(approval, "grantedOn")
+        if not isinstance(approval, dict) or not isinstance(granted, int):
+            continue
+        if approval.get("type") == "SUBM":
+            submits.append(granted)
+        if approval.get("type") not in (LABEL, LEGACY_LABEL):
+            continue
+        try:
+            value = int(str(approval.get("value", "0")))
+        except ValueError:
+            raise InputError(
+                f"change {number}: an approval's value is not a number", path=str(path)
+            ) from None
+        if value > approving:
+            raise InputError(
+                f"change {number} has a {LABEL} vote of {value:+d}, above {approving:+d}",
+                path=str(path),
+                hint="pass the label's maximum as --approving-value",
+            )
+        by = _account(approval.get("by"), logins) or Account("", "")
+        votes.append(Vote(by, value, _epoch(granted), granted * 10**9, False, patch_set))
 
 
 def _merged_message(change: dict[str, Any]) -> int | None:

@@ -165,8 +165,8 @@ def raise_limit(number: int, listed: int, source: Path) -> None:
     )
 
 
-def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dict[str, Any] | None]:
-    """Each reviewer's standing at the merge: their approval, or nothing."""
+def _check_reviews(data: PullData) -> None:
+    """Every item of the reviews is a review object."""
     for index, review in enumerate(data.reviews, start=1):
         expect(
             isinstance(review, dict)
@@ -176,6 +176,11 @@ def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dic
             data.reviews_source,
             f"item #{index} is not a review object (user, state, submitted_at); expected {REVIEWS}",
         )
+
+
+def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dict[str, Any] | None]:
+    """Each reviewer's standing at the merge: their approval, or nothing."""
+    _check_reviews(data)
     pending = [r for r in data.reviews if not r.get("submitted_at")]
     if pending:
         result.left_out["pending, never submitted"] += len(pending)

@@ -142,6 +142,28 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
     started_at = running[0]["created_at"] if running else item["created_at"]
     released = [s for _, s in dated if s["state"] not in ("waiting", "pending")]
     deployer = _deployer(item, data.run, source, logins)
+    released_at = str(released[0]["created_at"]) if released else None
+    approvals = _approvals(data, released_at, logins, result)
+    full_name = _repository(item)
+    return Facts(
+        ident=f"{full_name}/deployments/{item['id']}",
+        environment=item["environment"],
+        commit=item["sha"],
+        started_at=str(started_at),
+        finished_at=str(ended["created_at"]),
+        deployer=deployer,
+        status=outcome,
+        approvals=tuple(approvals),
+    )
+
+
+def _approvals(
+    data: DeploymentData, released_at: str | None, logins: Logins, result: Deployments
+) -> list[tuple[str, str]]:
+    """The environment approvals that approved this deployment's environment, each as who
+    and when the deployment was released (the first status past waiting); the others are
+    counted as left out, with why."""
+    item, source = data.deployment, data.source
     approvals = []
     for index, entry in enumerate(data.approvals or [], start=1):
         expect(
@@ -158,21 +180,11 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
             result.approvals_left_out[f"{entry['state']}, not approved"] += 1
         elif item["environment"] not in names:
             result.approvals_left_out["for another environment"] += 1
-        elif not login or not released:
+        elif not login or released_at is None:
             result.approvals_left_out["without a user or a release status"] += 1
         else:
-            approvals.append((logins.address(login), str(released[0]["created_at"])))
-    full_name = _repository(item)
-    return Facts(
-        ident=f"{full_name}/deployments/{item['id']}",
-        environment=item["environment"],
-        commit=item["sha"],
-        started_at=str(started_at),
-        finished_at=str(ended["created_at"]),
-        deployer=deployer,
-        status=outcome,
-        approvals=tuple(approvals),
-    )
+            approvals.append((logins.address(login), released_at))
+    return approvals
 
 
 def _deployer(

@@ -24,6 +24,7 @@ after its job finished).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,27 +169,8 @@ def _review(
     for extra in ("merge_commit_sha", "squash_commit_sha"):
         if isinstance(mr.get(extra), str) and mr[extra] not in shas:
             shas.append(mr[extra])
-    approvals = []
-    for user, at in _approvers(data.approvals, source):
-        name, is_bot = _username(user)
-        if not name:
-            result.left_out["without a user"] += 1
-            continue
-        address = logins.address(name)
-        when = at if isinstance(at, str) else mr["merged_at"]
-        if isinstance(at, str) and moment(at, source, "approved_at") > merged_ns:
-            result.left_out["after the merge"] += 1
-        elif logins.person(address) in authors:
-            result.left_out["by an author of the change"] += 1
-        elif is_bot or logins.person(address) in bot_people:
-            result.left_out["by a bot"] += 1
-        elif not resets:
-            result.left_out["may predate the last push (approvals not reset on push)"] += 1
-        else:
-            approvals.append({"by": address, "at": when})
-            result.counted += 1
-            if not isinstance(at, str):
-                result.notes["undated, recorded at the merge"] += 1
+    judge = _Approvals(mr["merged_at"], merged_ns, authors, bot_people, resets, logins)
+    approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
     plain = {
         "change": reference if isinstance(reference, str) else f"!{iid}",
@@ -197,6 +179,51 @@ def _review(
         "approvals": approvals,
     }
     return validate(Review, Located(plain, 0), source, f"merge request !{iid}")
+
+
+@dataclass(frozen=True)
+class _Approvals:
+    """Which approvals of a merged merge request count, and which are left out, and why."""
+
+    merged_at: str
+    merged_ns: int
+    authors: set[str]
+    bot_people: set[str]
+    resets: bool
+    """Whether the project resets approvals on push (else an approval may predate a push)."""
+    logins: Logins
+
+    def counted(
+        self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
+    ) -> list[dict[str, str]]:
+        """Each counting approval as ``{by, at}``; undated ones are recorded at the merge."""
+        approvals = []
+        for user, at in approvers:
+            name, is_bot = _username(user)
+            if not name:
+                result.left_out["without a user"] += 1
+                continue
+            address = self.logins.address(name)
+            why = self._left_out(address, at, is_bot, source)
+            if why:
+                result.left_out[why] += 1
+                continue
+            approvals.append({"by": address, "at": at if isinstance(at, str) else self.merged_at})
+            result.counted += 1
+            if not isinstance(at, str):
+                result.notes["undated, recorded at the merge"] += 1
+        return approvals
+
+    def _left_out(self, address: str, at: Any, is_bot: bool, source: Path) -> str | None:
+        if isinstance(at, str) and moment(at, source, "approved_at") > self.merged_ns:
+            return "after the merge"
+        if self.logins.person(address) in self.authors:
+            return "by an author of the change"
+        if is_bot or self.logins.person(address) in self.bot_people:
+            return "by a bot"
+        if not self.resets:
+            return "may predate the last push (approvals not reset on push)"
+        return None
 
 
 def check_deployment(item: Any, index: int, source: Path) -> None:

@@ -168,17 +168,23 @@ def rollouts(syncs: list[Sync], commits: dict[Sync, str], choices: Choices) -> l
     return sorted(records, key=lambda r: (timestamp_ns(r.started_at), r.id))
 
 
+def _worst_by_cluster(entries: list[tuple[str, _Move]]) -> dict[str, tuple[Status, str | None]]:
+    """Each cluster's worst status among its moves, with the reason."""
+    targets: dict[str, tuple[Status, str | None]] = {}
+    for cluster, move in entries:
+        status, reason = move.status, move.reason
+        if cluster not in targets or _RANK[status] > _RANK[targets[cluster][0]]:
+            targets[cluster] = (status, reason)
+    return targets
+
+
 def _record(
     commit: str, nth: int, entries: list[tuple[str, _Move]], choices: Choices
 ) -> Deployment:
     first = min(
         (s for _, move in entries for s in move.syncs), key=lambda s: timestamp_ns(s.started_at)
     )
-    targets: dict[str, tuple[Status, str | None]] = {}
-    for cluster, move in entries:
-        status, reason = move.status, move.reason
-        if cluster not in targets or _RANK[status] > _RANK[targets[cluster][0]]:
-            targets[cluster] = (status, reason)
+    targets = _worst_by_cluster(entries)
     finishes = [move.finished_at for _, move in entries]
     plain: dict[str, Any] = {
         "id": f"{choices.service}-{choices.environment}-{short(commit)}"

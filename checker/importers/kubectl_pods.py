@@ -36,7 +36,7 @@ from typing import Any
 from checker.config import ImagesConfig
 from checker.errors import InputError
 from checker.evidence.files import Located, read_text, validate
-from checker.evidence.git import GitHistory
+from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.models import Cluster, Observation, timestamp_ns
 from checker.importers.common import dig, expect, read_json, read_objects
 
@@ -266,61 +266,11 @@ def _link(
     pods: list[_Pod], listing: Listing, history: GitHistory, result: Observed
 ) -> dict[_Pod, str]:
     """Each pod's commit, through every link that applies; they must all agree."""
-    revisions = image_revisions(listing.metadata)
-    pattern = re.compile(listing.images.tag_pattern) if listing.images.tag_pattern else None
-    tags: dict[str, set[str]] = defaultdict(set)
-    named: dict[_Pod, list[tuple[str, str]]] = {}
-    for pod in pods:
-        links: list[tuple[str, str]] = []
-        if pod.digest in revisions:
-            links.append((f"its image's {OCI_REVISION}", revisions[pod.digest]))
-        key = listing.images.commit_annotation
-        value = pod.annotation(key) if key else None
-        if key and value:
-            links.append((f"its {key} annotation", value))
-        tag = _tag(pod.image)
-        match = pattern.fullmatch(tag) if pattern and tag else None
-        if match:
-            links.append((f"its image tag {tag!r}", match.group("commit")))
-            tags[pod.image].add(pod.digest)
-        named[pod] = links
-    for image, digests in sorted(tags.items()):
-        if len(digests) > 1:
-            linked_otherwise = all(len(named[p]) > 1 for p in pods if p.image == image)
-            if not linked_otherwise:
-                raise InputError(
-                    f"image {image} names {len(digests)} different images in this listing "
-                    f"({', '.join(sorted(d[:19] for d in digests))}): the tag moved, so it "
-                    "cannot say which was built from its commit",
-                    path=str(listing.path),
-                    hint="link the images by their digest (--image-metadata)",
-                )
+    named = _links(pods, listing)
     ids = history.resolve_ids({value for links in named.values() for _, value in links})
     commits: dict[_Pod, str] = {}
     for pod, links in named.items():
-        if not links:
-            raise InputError(
-                f"ready pod {pod.name} runs {pod.image or 'an image'} ({pod.digest}), which "
-                "nothing links to a commit: it cannot be compared with what was deployed",
-                path=str(listing.path),
-                hint="pass the image's metadata (--image-metadata, from skopeo inspect), or "
-                "set images.tag_pattern or images.commit_annotation in knightwatch.yaml",
-            )
-        found = {}
-        for how, value in links:
-            sha = ids[value].sha
-            if sha is None:
-                raise InputError(
-                    f"ready pod {pod.name}: {how} names {value!r}, which "
-                    + (ids[value].refused or f"is not a commit of {history.root}"),
-                    path=str(listing.path),
-                )
-            found[how] = sha
-        if len(set(found.values())) > 1:
-            said = "; ".join(f"{how} says {sha[:12]}" for how, sha in found.items())
-            raise InputError(
-                f"ready pod {pod.name}: its links disagree ({said})", path=str(listing.path)
-            )
+        found = _agreed(pod, links, ids, listing, history)
         commits[pod] = next(iter(found.values()))
         result.links.update(how.split(" '")[0] for how in found)
     by_digest: dict[str, set[str]] = defaultdict(set)
@@ -335,6 +285,83 @@ def _link(
                 path=str(listing.path),
             )
     return commits
+
+
+def _links(pods: list[_Pod], listing: Listing) -> dict[_Pod, list[tuple[str, str]]]:
+    """Each pod's links to a commit, as (how, the value it gives); a tag that names different
+    images in one listing links nothing, unless every pod of it is linked otherwise too."""
+    revisions = image_revisions(listing.metadata)
+    pattern = re.compile(listing.images.tag_pattern) if listing.images.tag_pattern else None
+    key = listing.images.commit_annotation
+    tags: dict[str, set[str]] = defaultdict(set)
+    named: dict[_Pod, list[tuple[str, str]]] = {}
+    for pod in pods:
+        named[pod], tagged = _pod_links(pod, revisions, key, pattern)
+        if tagged:
+            tags[pod.image].add(pod.digest)
+    for image, digests in sorted(tags.items()):
+        linked_otherwise = all(len(named[p]) > 1 for p in pods if p.image == image)
+        if len(digests) > 1 and not linked_otherwise:
+            raise InputError(
+                f"image {image} names {len(digests)} different images in this listing "
+                f"({', '.join(sorted(d[:19] for d in digests))}): the tag moved, so it "
+                "cannot say which was built from its commit",
+                path=str(listing.path),
+                hint="link the images by their digest (--image-metadata)",
+            )
+    return named
+
+
+def _pod_links(
+    pod: _Pod, revisions: dict[str, str], key: str | None, pattern: re.Pattern[str] | None
+) -> tuple[list[tuple[str, str]], bool]:
+    """What links one pod to a commit (its image's revision label, its annotation, its tag),
+    and whether its tag is one of the links."""
+    links: list[tuple[str, str]] = []
+    if pod.digest in revisions:
+        links.append((f"its image's {OCI_REVISION}", revisions[pod.digest]))
+    value = pod.annotation(key) if key else None
+    if key and value:
+        links.append((f"its {key} annotation", value))
+    tag = _tag(pod.image)
+    match = pattern.fullmatch(tag) if pattern and tag else None
+    if match:
+        links.append((f"its image tag {tag!r}", match.group("commit")))
+    return links, match is not None
+
+
+def _agreed(
+    pod: _Pod,
+    links: list[tuple[str, str]],
+    ids: dict[str, ObjectId],
+    listing: Listing,
+    history: GitHistory,
+) -> dict[str, str]:
+    """The commit each of a pod's links gives, which must exist and be one."""
+    if not links:
+        raise InputError(
+            f"ready pod {pod.name} runs {pod.image or 'an image'} ({pod.digest}), which "
+            "nothing links to a commit: it cannot be compared with what was deployed",
+            path=str(listing.path),
+            hint="pass the image's metadata (--image-metadata, from skopeo inspect), or "
+            "set images.tag_pattern or images.commit_annotation in knightwatch.yaml",
+        )
+    found = {}
+    for how, value in links:
+        sha = ids[value].sha
+        if sha is None:
+            raise InputError(
+                f"ready pod {pod.name}: {how} names {value!r}, which "
+                + (ids[value].refused or f"is not a commit of {history.root}"),
+                path=str(listing.path),
+            )
+        found[how] = sha
+    if len(set(found.values())) > 1:
+        said = "; ".join(f"{how} says {sha[:12]}" for how, sha in found.items())
+        raise InputError(
+            f"ready pod {pod.name}: its links disagree ({said})", path=str(listing.path)
+        )
+    return found
 
 
 def _tag(image: str) -> str | None:
