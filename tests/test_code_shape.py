@@ -76,3 +76,11 @@ def f(a, b):
     function = ast.parse(source).body[0]
     assert isinstance(function, ast.FunctionDef)
     assert decisions(function) == 1 + 1 + 2 + 2 + 1 + 1 + 1
+
+
+def test_the_tests_mirror_the_packages() -> None:
+    """Each package of checker/ has its tests in the directory of the same name."""
+    tests = Path(__file__).resolve().parent
+    packages = {p.parent.name for p in CHECKER.glob("*/__init__.py")}
+    missing = sorted(name for name in packages if not list((tests / name).glob("test_*.py")))
+    assert missing == []

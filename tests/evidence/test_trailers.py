@@ -1,4 +1,4 @@
-"""Review lines read as Gerrit writes them: real golang/tools messages (tests/fixtures/
+"""Review lines read as Gerrit writes them: real golang/tools messages (tests/importers/fixtures/
 gerrit-footers), where git's own trailer parser finds nothing, and the rule's edges."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.evidence.trailers import footers, review_lines
 from tests.conftest import check_json, deployment, write_yaml
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gerrit-footers"
+FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "fixtures" / "gerrit-footers"
 MESSAGES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "messages.yaml").read_text())
 
 

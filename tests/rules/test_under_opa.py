@@ -19,8 +19,8 @@ import pytest
 
 from checker.demo.knight import build_knight
 from checker.rules.policyset import builtin_policy_dir
-from tests import opa_standin
 from tests.conftest import run_cli
+from tests.engine import opa_standin
 from tests.test_examples import EXAMPLES, check_args
 
 PACKAGE = re.compile(r"^package\s+(\S+)", re.MULTILINE)

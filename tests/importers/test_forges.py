@@ -1,5 +1,5 @@
 """The GitHub and GitLab importers on recorded and published API responses
-(tests/fixtures/forges, sources in its README), from saved output and fetched through the
+(tests/importers/fixtures/forges, sources in its README), from saved output and fetched through the
 forges' clients from a stand-in server on 127.0.0.1, through to the rules in a check."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.forge_server import Forge, serve
+from tests.importers.forge_server import Forge, serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forges"
 DEV = "allevin@sandia.gov"

@@ -1,5 +1,5 @@
 """``knightwatch import github-reviews`` on the objects GitHub's REST API documents, through to
-REVIEW-002 in a check (Gerrit: tests/test_import_gerrit.py).
+REVIEW-002 in a check (Gerrit: tests/importers/test_gerrit.py).
 
 The JSON here has the documented shapes (pulls, reviews and commits endpoints), trimmed to the
 fields the importer reads plus a few it must ignore.
@@ -16,7 +16,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
-from tests.import_workspaces import dated_commits
+from tests.importers.workspaces import dated_commits
 
 MERGED = "2024-03-01T12:00:00Z"
 PEOPLE = {

@@ -13,7 +13,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.k8s_recordings import (
+from tests.importers.k8s_recordings import (
     FIXTURES,
     RunningPod,
     Synced,
@@ -22,7 +22,7 @@ from tests.k8s_recordings import (
     recorded_pods,
     write_list,
 )
-from tests.k8s_scenario import (
+from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
     DIGEST_V2,
@@ -37,7 +37,7 @@ from tests.k8s_scenario import (
 )
 from tests.test_examples import build
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "evidence" / "examples" / "container-fleet"
 REVIEW = ("Reviewed-by: Lee Lead <lee@example.com>",)
 DEV = "Dana Dev <dana@example.com>"

@@ -1,6 +1,6 @@
 """``knightwatch import ansible`` on the output of a real ansible-playbook run.
 
-``tests/fixtures/ansible/result.json`` is what ``ansible-playbook`` (ansible-core, with the
+``fixtures/ansible/result.json`` is what ``ansible-playbook`` (ansible-core, with the
 ``ansible.posix.json`` stdout callback) wrote for ``deploy.yml`` on ``inventory.ini``: five
 hosts on this machine, one whose verification fails, one unreachable, one outside the play.
 ``test_the_fixture_is_what_ansible_playbook_writes`` runs it again (``make test`` installs
@@ -21,7 +21,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
-from tests.import_workspaces import order_router
+from tests.importers.workspaces import order_router
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = FIXTURES / "result.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import run_cli
-from tests.k8s_recordings import RunningPod, Synced, application, pod, write_list
+from tests.importers.k8s_recordings import RunningPod, Synced, application, pod, write_list
 
 CLUSTERS = ("eu-west-1", "eu-central-1", "us-east-1", "ap-south-1")
 REGISTRY = "registry.example.com/shop/checkout"

@@ -1,7 +1,7 @@
 """The remote engine (``--engine opa``): same report as the embedded engine, exactly the shipped
 policies uploaded, and every failure a clear error, never a pass.
 
-Most tests talk to the STAND-IN server of ``tests/opa_standin.py`` (an HTTP server on
+Most tests talk to the STAND-IN server of ``tests/engine/opa_standin.py`` (an HTTP server on
 127.0.0.1 speaking OPA's REST API, evaluating with OPA's Go engine when ``make test`` could
 unpack it). ``test_a_real_opa_server`` talks to a real one when there is one.
 """
@@ -28,8 +28,8 @@ from cryptography.x509.oid import NameOID
 
 from checker.demo.knight import KnightCase, build_knight
 from checker.rules.policyset import builtin_policy_dir
-from tests import opa_standin
 from tests.conftest import CliResult, run_cli
+from tests.engine import opa_standin
 from tests.test_examples import EXAMPLES, check_args
 
 AS_OF = "2012-08-31"

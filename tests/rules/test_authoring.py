@@ -10,7 +10,7 @@ from checker.engine import RegorusEngine
 from checker.engine.base import UNDEFINED
 from checker.rules.policyset import load_policy_set
 from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
-from tests.test_policies import USER_RULE
+from tests.rules.test_policies import USER_RULE
 
 
 def test_export_input_reproduces_every_finding_in_a_fresh_engine(tmp_path: Path) -> None:

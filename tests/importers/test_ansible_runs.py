@@ -3,8 +3,8 @@ a release task skipped on one host by its ``when:`` (Knight Capital's case), a p
 ``localhost`` before the deploy play, a rolling run killed part-way (jsonl callback), and the
 same release as ansible-runner keeps it (``job_events``).
 
-The recordings in ``tests/fixtures/ansible/`` are regenerated and compared by the first tests
-here (see ``tests/ansible_recordings.py`` and the README there); ``KNIGHTWATCH_REGEN=1``
+The recordings in ``fixtures/ansible/`` (beside it) are regenerated and compared by the first tests
+here (see ``tests/importers/ansible_recordings.py`` and the README there); ``KNIGHTWATCH_REGEN=1``
 rewrites them.
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from tests import ansible_recordings as rec
 from tests.conftest import CliResult, run_cli
-from tests.import_workspaces import order_router
+from tests.importers import ansible_recordings as rec
+from tests.importers.workspaces import order_router
 
 KNIGHT = rec.FIXTURES / "knight"
 ROLLING = rec.FIXTURES / "rolling"

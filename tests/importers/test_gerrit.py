@@ -1,7 +1,7 @@
 """``knightwatch import gerrit`` on Gerrit's REST and ssh exports: real ones from
 review.openstack.org (what a user who forgets an option gets, a page cut at its limit, a 2011
 ``gerrit query --all-approvals`` export) and ones in Gerrit's documented shapes holding each case
-the judgement must get right. ``tests/fixtures/gerrit/README.md`` says where each comes from.
+the judgement must get right. ``fixtures/gerrit/README.md`` beside it says where each comes from.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.import_workspaces import dated_commits
+from tests.importers.workspaces import dated_commits
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gerrit"
 REST = FIXTURES / "rest-detailed.json"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from tests import opa_standin
 from tests.conftest import DEV, LEAD, CliResult, check_json, deployment, write_yaml
+from tests.engine import opa_standin
 
 LEE = {"by": "lee@example.com", "at": "2024-03-01T08:00:00Z"}
 SELF_REVIEWS = {

@@ -1,4 +1,4 @@
-"""Kubernetes objects for tests, derived from the recordings in tests/fixtures/kubernetes/.
+"""Kubernetes objects for tests, derived from the recordings in fixtures/kubernetes/ beside it.
 
 Each function here copies a recorded object and changes only what a scenario needs: an application's
 name, destination cluster, sync history and last operation; a pod's name, owner, image and
