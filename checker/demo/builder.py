@@ -103,15 +103,19 @@ class ScriptedRepo:
 def build_history(history: Mapping[str, Any], target: Path) -> tuple[ScriptedRepo, dict[str, str]]:
     """The repository a ``history.yaml`` scripts, commit by commit, under ``target``; and the
     sha of each commit by its label. A commit is ``{label, message, author, date, branch?,
-    trailers?, files?, tag?}``; ``files`` maps a path to its new content (null deletes it)."""
+    from?, trailers?, files?, tag?}``; ``files`` maps a path to its new content (null deletes
+    it); a commit on a new ``branch`` starts it at the commit labelled ``from`` (else at the
+    current one)."""
     repo = ScriptedRepo(target)
     shas: dict[str, str] = {}
     current = "main"
     for commit in history["commits"]:
         branch = commit.get("branch", "main")
         if branch != current:
-            exists = repo.git("branch", "--list", branch)
-            repo.checkout(branch) if exists else repo.branch(branch)
+            if repo.git("branch", "--list", branch):
+                repo.checkout(branch)
+            else:
+                repo.branch(branch, shas[commit["from"]] if "from" in commit else "HEAD")
             current = branch
         when = commit["date"]
         shas[commit["label"]] = repo.commit(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -11,6 +10,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.facts.scenario import Scenario, build_scenario
 
 REVIEWED = (f"Reviewed-by: {LEAD}",)
 APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T00:00:00Z"}]
@@ -34,99 +34,14 @@ def flag(name: str, purpose: str, status: str = "active", **extra: str) -> dict[
     }
 
 
-LEGACY = [{"path": "legacy/", "reason": "replaced by v2", "retired_at": "2024-01-20"}]
+Case = Scenario
 
 
-@dataclass
-class Case:
-    repo: ScriptedRepo
-    evidence: Path
-    c: dict[str, str]
-
-
-def build(root: Path) -> Case:
-    repo = ScriptedRepo(root / "repo")
-    c: dict[str, str] = {}
-
-    def commit(key: str, day: int, files: dict[str, str | None]) -> None:
-        c[key] = repo.commit(
-            key, files, author=DEV, date=f"2024-01-{day:02d}T12:00:00Z", trailers=REVIEWED
-        )
-
-    beta = flag("beta", "temporary rollout", remove_by="2024-02-01")
-    commit(
-        "c1",
-        1,
-        {
-            "config/flags.yaml": registry(flag("alpha", "A"), beta, flag("gamma", "G")),
-            "src/app.py": "if alpha and beta and gamma:\n    run()\n",
-            "legacy/old.py": "print('old')\n",
-        },
-    )
-    commit(
-        "c2",
-        2,
-        {
-            "config/flags.yaml": registry(
-                flag("alpha", "A", "retired"), beta, flag("gamma", "G"), retired_code=LEGACY
-            ),
-            "docs/flags.md": "alpha was retired on 2 January\n",
-        },
-    )
-    c["c3"] = repo.move(
-        "config/flags.yaml",
-        "flags.yaml",
-        author=DEV,
-        date="2024-01-03T12:00:00Z",
-        message="c3: move the registry",
-    )
-    commit(
-        "c4",
-        4,
-        {
-            "flags.yaml": registry(
-                flag("alpha", "A", "retired"), flag("gamma", "G, reworded"), retired_code=LEGACY
-            ),
-            "src/app.py": "alpha_v2 = 1  # a different name\nif gamma:\n    run()\n",
-            "legacy/old.py": None,
-        },
-    )
-    commit(
-        "c5",
-        5,
-        {
-            "flags.yaml": registry(flag("alpha", "A"), flag("gamma", "G, reworded")),
-            "src/app.py": "if gamma and delta:\n    run()\n",
-        },
-    )
-    commit("c6", 6, {"flags.yaml": "flags: [unclosed\n"})
-    commit("c7", 7, {"flags.yaml": registry(flag("alpha", "A"), flag("gamma", "G, reworded"))})
-
-    evidence = root / "evidence"
-    deploys = [
-        deployment("D1", c["c1"], "2024-01-15T00:00:00Z", approvals=APPROVAL),
-        deployment("D1b", c["c1"], "2024-02-01T23:59:59Z", approvals=APPROVAL),
-        deployment("D2", c["c2"], "2024-02-02T00:00:00Z", approvals=APPROVAL),
-        deployment("D3", c["c3"], "2024-02-03T00:00:00Z", approvals=APPROVAL),
-        deployment("D4", c["c4"], "2024-02-04T00:00:00Z", approvals=APPROVAL),
-        deployment("D5", c["c7"], "2024-02-05T00:00:00Z", approvals=APPROVAL),
-    ]
-    write_yaml(evidence / "deploys.yaml", deploys)
-    write_yaml(
-        evidence / "flag_events.yaml",
-        [
-            {
-                "flag": "delta",
-                "service": "web",
-                "environment": "production",
-                "enabled": True,
-                "at": "2024-02-06T00:00:00Z",
-                "by": "ops@example.com",
-            },
-        ],
-    )
-    (repo.path / "knightwatch.yaml").write_text("reference_exclude: ['docs/*']\n")
-    return Case(repo, evidence, c)
+def build(root: Path) -> Scenario:
+    """The registry over seven commits (scenarios/deadcode), docs/ excluded from references."""
+    case = build_scenario("deadcode", root)
+    (case.repo.path / "knightwatch.yaml").write_text("reference_exclude: ['docs/*']\n")
+    return case
 
 
 def check(case: Case) -> CliResult:
@@ -154,10 +69,10 @@ def test_dead_code_rules_over_a_registry_that_moved(tmp_path: Path) -> None:
         ("DEAD-004", "D2:legacy/"),
         ("DEAD-004", "D3:legacy/"),
         ("DEAD-005", "D5:delta"),  # a flag (it has events) the registry does not list
-        ("DEAD-006", f"{case.c['c6']}:flags.yaml"),  # unreadable, in the history D5 shipped
+        ("DEAD-006", f"{case.shas['c6']}:flags.yaml"),  # unreadable, in the history D5 shipped
     }
     messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
-    c = case.c
+    c = case.shas
     assert messages["alpha"] == (
         f"Flag alpha was repurposed: retired at {c['c2'][:12]} and active again at {c['c5'][:12]}."
     )

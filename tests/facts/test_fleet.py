@@ -2,105 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from checker.demo.builder import ScriptedRepo
-from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.conftest import CliResult, run_cli
+from tests.facts.scenario import Scenario, build_scenario
 
-HOSTS = ["w1", "w2", "w3", "w4", "w5"]
-APPROVAL = [{"by": "lee@example.com", "at": "2024-02-29T00:00:00Z"}]
-
-
-@dataclass
-class Case:
-    repo: Path
-    evidence: Path
-    v1: str
-    v2: str
+Case = Scenario
 
 
-def ok(*hosts: str) -> list[dict[str, str]]:
-    return [{"host": h, "status": "succeeded"} for h in hosts]
-
-
-def build(root: Path) -> Case:
-    repo = ScriptedRepo(root / "repo")
-    review = (f"Reviewed-by: {LEAD}",)
-    v1 = repo.commit("v1", {"app": "1"}, author=DEV, date="2024-02-01T00:00:00Z", trailers=review)
-    v2 = repo.commit("v2", {"app": "2"}, author=DEV, date="2024-02-02T00:00:00Z", trailers=review)
-    evidence = root / "evidence"
-    d1 = deployment("D1", v1, "2024-03-01T10:00:00Z", approvals=APPROVAL, targets=ok(*HOSTS))
-    d2 = deployment(
-        "D2",
-        v2,
-        "2024-03-02T10:00:00Z",
-        approvals=APPROVAL,
-        targets=[
-            *ok("w1"),
-            {"host": "w2", "status": "failed"},
-            {"host": "w3", "status": "skipped"},
-            {"host": "w5", "status": "unreachable"},
-            *ok("w9"),  # not in the inventory; w4 is missing altogether
-        ],
-    )
-    # A rollback to v1: it ships nothing new, and after it the hosts must run v1 again.
-    d3 = deployment("D3", v1, "2024-03-03T10:00:00Z", approvals=APPROVAL, targets=ok(*HOSTS))
-    for record, finished in (
-        (d1, "2024-03-01T10:30:00Z"),
-        (d2, "2024-03-02T10:30:00Z"),
-        (d3, "2024-03-03T10:30:00Z"),
-    ):
-        record["finished_at"] = finished
-    write_yaml(evidence / "deploys.yaml", [d1, d2, d3])
-    write_yaml(
-        evidence / "fleet.yaml",
-        {"services": {"web": {"hosts": [*HOSTS[:4], {"name": "w5", "tags": ["dr"]}]}}},
-    )
-
-    def seen(host: str, version: str, at: str) -> dict[str, str]:
-        return {"host": host, "service": "web", "version": version, "observed_at": at}
-
-    write_yaml(
-        evidence / "observations.yaml",
-        [
-            seen("w1", v1[:8], "2024-03-01T10:29:59Z"),  # before D1 finished: in no window
-            seen("w3", v2[:12], "2024-03-01T12:00:00Z"),  # v2 during D1's window: drift
-            seen("w1", v2, "2024-03-02T10:30:00Z"),  # exactly when D2 finished, as deployed
-            seen("w2", v1, "2024-03-02T10:30:00Z"),  # exactly when D2 finished, not as deployed
-            seen("w3", v2, "2024-03-03T10:00:00Z"),  # exactly when D3 started: D2's window is over
-            seen("w4", v2, "2024-03-03T10:30:00Z"),  # after the rollback, still v2: drift
-            seen("w1", v1, "2024-03-03T11:00:00Z"),  # after the rollback, v1 as deployed
-        ],
-    )
-
-    def flag(name: str, enabled: bool, at: str) -> dict[str, object]:
-        return {
-            "flag": name,
-            "service": "web",
-            "environment": "production",
-            "enabled": enabled,
-            "at": at,
-            "by": "ops@example.com",
-        }
-
-    write_yaml(
-        evidence / "flag_events.yaml",
-        [
-            flag("early", True, "2024-03-01T11:00:00Z"),  # D1 reached every host: fine
-            flag("feature_x", True, "2024-03-02T12:00:00Z"),  # D2 did not reach every host
-            flag("feature_x", False, "2024-03-02T13:00:00Z"),  # switched off, not on: fine
-            flag("feature_y", True, "2024-03-04T00:00:00+00:00"),  # D3 complete, hosts disagree
-        ],
-    )
-    return Case(repo.path, evidence, v1, v2)
+def build(root: Path) -> Scenario:
+    """The FLEET rules' edges (scenarios/fleet): a complete rollout, a partial one, a
+    rollback; observations on both sides of each window's ends; flags on and off."""
+    return build_scenario("fleet", root)
 
 
 def check(case: Case, *extra: str) -> CliResult:
     return run_cli(
         "check",
         "--repo",
-        case.repo,
+        case.repo.path,
         "--evidence",
         case.evidence,
         "--format",
@@ -136,11 +56,11 @@ def test_fleet_rules_fire_exactly_at_their_edges(tmp_path: Path) -> None:
     assert "did not reach host w5: unreachable" in messages["D2:w5"]
     x = messages["feature_x@2024-03-02T12:00:00Z"]
     assert (
-        f"deployment D2 of {case.v2[:12]} did not succeed on w2 (failed), w3 (skipped), "
+        f"deployment D2 of {case.shas['v2'][:12]} did not succeed on w2 (failed), w3 (skipped), "
         "w4 (absent from its targets), w5 (unreachable)" in x
     )
     y = messages["feature_y@2024-03-04T00:00:00+00:00"]
-    assert f"last observed {case.v1[:12]} on w1, w2; {case.v2[:12]} on w3, w4" in y
+    assert f"last observed {case.shas['v1'][:12]} on w1, w2; {case.shas['v2'][:12]} on w3, w4" in y
     statuses = {r["id"]: r for r in result.json()["summary"]["rules"]}
     assert all(statuses[f"FLEET-00{n}"]["status"] == "evaluated" for n in range(1, 5))
     assert "reason" not in statuses["FLEET-003"]
@@ -177,7 +97,7 @@ def test_without_observations_fleet_002_is_not_evaluated(tmp_path: Path) -> None
     assert statuses["FLEET-003"]["reason"] == "judged without observations evidence"
     assert ("FLEET-003", "feature_x@2024-03-02T12:00:00Z") in pairs(result)
     assert ("FLEET-003", "feature_y@2024-03-04T00:00:00+00:00") not in pairs(result)
-    text = run_cli("check", "--repo", case.repo, "--evidence", case.evidence).out
+    text = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence).out
     assert "Not evaluated" in text and "FLEET-002" in text
     assert "Judged on part of their evidence:" in text
 
@@ -185,10 +105,13 @@ def test_without_observations_fleet_002_is_not_evaluated(tmp_path: Path) -> None
 def test_unresolvable_observed_version_is_an_input_error(tmp_path: Path) -> None:
     case = build(tmp_path)
     path = case.evidence / "observations.yaml"
-    path.write_text(path.read_text().replace(f"version: {case.v2[:12]}", "version: release-9"))
+    path.write_text(
+        path.read_text().replace(f"version: {case.shas['v2'][:12]}", "version: release-9")
+    )
     result = check(case)
     assert result.code == 2
-    assert "observations.yaml:5:" in result.err
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "release-9" in text)
+    assert f"observations.yaml:{line}:" in result.err
     assert "version 'release-9' is not a sha; record the full commit sha" in result.err
 
 

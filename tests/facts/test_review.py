@@ -3,123 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.facts.scenario import Scenario, build_scenario
 
-ALIAS = "Dana D <dana.alt@example.com>"
-
-
-@dataclass
-class Case:
-    repo: ScriptedRepo
-    evidence: Path
-    shas: dict[str, str]
+Case = Scenario
 
 
-def build_case(root: Path, *, jsonl: bool = False) -> Case:
-    """A history with every edge the review rules name; see the expected sets below."""
-    repo = ScriptedRepo(root / "repo")
-    shas: dict[str, str] = {}
-    shas["c0"] = repo.commit("root", {"app.py": "v0\n"}, author=DEV, date="2024-01-01T00:00:00Z")
-    shas["c1"] = repo.commit("c1", {"app.py": "v1\n"}, author=DEV, date="2024-01-02T00:00:00Z")
-    shas["c2"] = repo.commit(
-        "c2: reviewed by its own author",
-        {"app.py": "v2\n"},
-        author=DEV,
-        date="2024-01-03T00:00:00Z",
-        trailers=(f"Reviewed-by: {DEV}",),
-    )
-    shas["c3"] = repo.commit(
-        "c3: reviewed by the author's other address",
-        {"app.py": "v3\n"},
-        author=DEV,
-        date="2024-01-04T00:00:00Z",
-        trailers=(f"Approved-by: {ALIAS}",),
-    )
-    shas["c4"] = repo.commit("c4", {"app.py": "v4\n"}, author=DEV, date="2024-01-05T00:00:00Z")
-    shas["c5"] = repo.commit("c5", {"app.py": "v5\n"}, author=DEV, date="2024-01-06T00:00:00Z")
-    shas["c6a"] = repo.commit("c6a", {"app.py": "v6a\n"}, author=DEV, date="2024-01-07T00:00:00Z")
-    shas["c6b"] = repo.commit("c6b", {"app.py": "v6b\n"}, author=DEV, date="2024-01-08T00:00:00Z")
-    repo.branch("feature", shas["c1"])
-    shas["f1"] = repo.commit(
-        "f1: never merged",
-        {"feature.py": "x\n"},
-        author=DEV,
-        date="2024-01-09T00:00:00Z",
-        trailers=(f"Reviewed-by: {LEAD}",),
-    )
-    repo.checkout("main")
-
-    lead = {"by": "lee@example.com", "at": "2024-02-09T00:00:00Z"}
-    failed = [{"host": "web-1", "status": "failed"}]
-    deploys = [
-        deployment("D1", shas["c2"][:10], "2024-02-01T09:00:00Z"),
-        deployment("D2", shas["c4"], "2024-02-10T09:00:00Z", approvals=[lead], targets=failed),
-        deployment("D3", shas["c4"], "2024-02-11T09:00:00+01:00", approvals=[lead]),
-        deployment(
-            "D4",
-            shas["c4"],
-            "2024-02-12T09:00:00Z",
-            approvals=[{"by": "OPS@example.com", "at": "2024-02-12T08:00:00Z"}],
-        ),
-        deployment(
-            "D5",
-            shas["c5"],
-            "2024-02-13T09:00:00Z",
-            approvals=[{"by": "lee@example.com", "at": "2024-02-13T10:00:00Z"}],
-        ),
-        deployment(
-            "D6", shas["f1"], "2024-02-14T09:00:00Z", approvals=[lead], environment="staging"
-        ),
-        deployment("D7", shas["c6b"], "2024-02-15T09:00:00Z", approvals=[lead]),
-    ]
-    reviews = [
-        {
-            "change": 4,
-            "author": "dana@example.com",
-            "commits": [shas["c4"]],
-            "approvals": [{"by": "Lee@Example.com", "at": "2024-01-05T12:00:00Z"}],
-        },
-        {
-            "change": "PR-5",
-            "author": "dana@example.com",
-            "commits": [shas["c5"][:10]],
-            "approvals": [
-                {"by": "lee@example.com", "at": "2024-01-06T12:00:00Z", "commit": shas["c5"]}
-            ],
-        },
-        {
-            "change": "PR-6",
-            "author": "dana@example.com",
-            "commits": [shas["c6a"], shas["c6b"]],
-            "approvals": [
-                {"by": "lee@example.com", "at": "2024-01-07T12:00:00Z", "commit": shas["c6a"]},
-                {"by": "dana.alt@example.com", "at": "2024-01-08T12:00:00Z"},
-            ],
-        },
-    ]
-    evidence = root / "evidence"
-    if jsonl:
-        evidence.mkdir()
-        (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
-        (evidence / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
-    else:
-        write_yaml(evidence / "deploys.yaml", deploys)
-        write_yaml(evidence / "reviews.yaml", reviews)
-    write_yaml(
-        evidence / "identities.yaml",
-        {
-            "dana": ["dana@example.com", "dana.alt@example.com"],
-            "lee": ["lee@example.com"],
-            "ops": ["ops@example.com"],
-        },
-    )
-    return Case(repo, evidence, shas)
+def build_case(root: Path, *, jsonl: bool = False) -> Scenario:
+    """Every edge the review rules name (scenarios/review); see the expected sets below."""
+    return build_scenario("review", root, jsonl=jsonl)
 
 
 def findings_of(result_json: dict[str, object]) -> set[tuple[str, str]]:
