@@ -300,10 +300,10 @@ def _read_kind(evidence: Evidence, kind: Kind, path: Path, scope: Scope | None) 
     evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
     if kind.shape == "document":
         model = parse_document(kind, path, data)
-        if isinstance(model, Fleet):
-            evidence.fleet = model
-        elif isinstance(model, Identities):
+        if isinstance(model, Identities):
             evidence.identities = IdentityResolver(model.root, source=str(path))
+        else:
+            setattr(evidence, kind.name, model)
         return
     records = _load_list(kind, path, data, scope, evidence.streams)
     evidence.locations[kind.name] = [(path, line) for _, line in records]

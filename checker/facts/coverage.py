@@ -51,7 +51,8 @@ def describe(
 
     ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing)."""
     deployments = document["deployments"]
-    result = {name: _file(evidence, name) for name in ("reviews", "identities", "waivers")}
+    # Every kind of file is covered where its file is present; those below say more.
+    result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
     count = len(deployments)
     result["deploys"] = _from_file(
         evidence, "deploys", Coverage(count > 0, None if count else f"no deployments{scope}")

@@ -20,15 +20,27 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from checker.cli.commands import EXTENSIONS
 from checker.demo.knight import build_knight
+from checker.report import RENDERERS
 from tests.conftest import run_cli
 from tests.test_examples import EXAMPLES, check_args
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = os.environ.get("KNIGHTWATCH_REGEN") == "1"
 
-REPORTS = ("report.txt", "report.json", "report.md", "report.html", "report.sarif", "report.xml")
-"""One file per format of ``check``, named so that the CLI picks the format by extension."""
+
+def _report_names() -> tuple[str, ...]:
+    """One file per renderer, named with its extension, so that the CLI picks the format by
+    its extension: a new renderer has a golden file here as soon as it is registered."""
+    first = {}
+    for extension, name in EXTENSIONS.items():
+        first.setdefault(name, extension)
+    assert set(first) == set(RENDERERS), "every renderer needs an extension in EXTENSIONS"
+    return tuple(f"report{first[name]}" for name in sorted(RENDERERS))
+
+
+REPORTS = _report_names()
 ANNOTATIONS = "github-annotations.txt"
 AUDIT = ("audit.envelope.json", "audit.statement.json")
 
