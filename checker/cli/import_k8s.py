@@ -25,6 +25,7 @@ from checker.evidence.models import (
 from checker.importers import argocd, flux, gitops, kubectl_pods
 from checker.importers.common import append_records, append_series
 from checker.report.escape import visible
+from checker.vocabulary import short
 
 TOOLS = ("argocd", "flux", "kubectl-pods")
 
@@ -300,7 +301,7 @@ def _pods(
     observed = kubectl_pods.observe(listing, history)
     done = append_series(evidence, "observations", list(observed.records))
     pods = sum(r.pods or 0 for r in observed.records)
-    versions = ", ".join(f"{r.version[:12]} on {r.pods} pods" for r in observed.records)
+    versions = ", ".join(f"{short(r.version)} on {r.pods} pods" for r in observed.records)
     err.write(
         f"knightwatch: imported {pods} ready pods of {args.cluster} ({versions}) into "
         f"{done.path}: {len(done.added)} added, {len(done.already)} already there"

@@ -39,6 +39,7 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.models import Cluster, Observation, timestamp_ns
 from checker.importers.common import dig, expect, read_json, read_objects
+from checker.vocabulary import short
 
 WHAT = "Pod objects as kubectl get pods -o json prints them (a List)"
 OCI_REVISION = "org.opencontainers.image.revision"
@@ -280,7 +281,7 @@ def _link(
         if len(shas) > 1:
             raise InputError(
                 f"image {digest} is linked to {len(shas)} commits by different pods "
-                f"({', '.join(sorted(s[:12] for s in shas))}): one image is built from one "
+                f"({', '.join(sorted(short(s) for s in shas))}): one image is built from one "
                 "commit",
                 path=str(listing.path),
             )
@@ -357,7 +358,7 @@ def _agreed(
             )
         found[how] = sha
     if len(set(found.values())) > 1:
-        said = "; ".join(f"{how} says {sha[:12]}" for how, sha in found.items())
+        said = "; ".join(f"{how} says {short(sha)}" for how, sha in found.items())
         raise InputError(
             f"ready pod {pod.name}: its links disagree ({said})", path=str(listing.path)
         )
