@@ -38,6 +38,13 @@ def check_args(case: Path, target: Path) -> tuple[list[str | Path], dict[str, st
     return [*args, *expected.get("args", [])], shas
 
 
+def inputs(case: Path, target: Path) -> list[str | Path]:
+    """The case built under ``target``: the options that choose what a command judges
+    (``--repo``, ``--evidence`` and the case's own), for any command that checks."""
+    args, _ = check_args(case, target)
+    return [a for a in args[1:] if a not in ("--format", "json")]
+
+
 @pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
 def test_example_gives_its_expected_findings(case: Path, tmp_path: Path) -> None:
     args, shas = check_args(case, tmp_path)

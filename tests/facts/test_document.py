@@ -17,7 +17,7 @@ from checker.rules.policyset import builtin_policy_dir
 from checker.schemas import input_schema
 from tests.conftest import run_cli
 from tests.rules.input_refs import unknown_fields
-from tests.test_examples import EXAMPLES, check_args
+from tests.test_examples import EXAMPLES, inputs
 
 
 def data_schema() -> dict[str, Any]:
@@ -132,9 +132,7 @@ def test_the_knight_case_input_matches_the_schema(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_input_matches_the_schema(case: Path, tmp_path: Path) -> None:
-    args, _ = check_args(case, tmp_path)
-    repo_args = [a for a in args[1:] if a not in ("--format", "json")]
-    jsonschema.validate(_exported(repo_args, tmp_path / "out"), input_schema())
+    jsonschema.validate(_exported(inputs(case, tmp_path), tmp_path / "out"), input_schema())
 
 
 def test_the_schema_rejects_a_field_it_does_not_declare(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from checker.cli.commands import EXTENSIONS
 from checker.demo.knight import build_knight
 from checker.report import RENDERERS
 from tests.conftest import run_cli
-from tests.test_examples import EXAMPLES, check_args
+from tests.test_examples import EXAMPLES, inputs
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = os.environ.get("KNIGHTWATCH_REGEN") == "1"
@@ -89,8 +89,7 @@ def _inputs(case: Case, directory: Path) -> list[str | Path]:
         knight = build_knight(directory / "knight")
         return ["--repo", knight.repo, "--evidence", knight.evidence, "--as-of", "2012-08-01"]
     example = next(p for p in EXAMPLES if p.name == case.name)
-    args, _ = check_args(example, directory)
-    return [a for a in args[1:] if a not in ("--format", "json")]
+    return inputs(example, directory)
 
 
 def render(case: Case, directory: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:

@@ -21,7 +21,7 @@ from checker.demo.knight import build_knight
 from checker.rules.policyset import builtin_policy_dir
 from tests.conftest import run_cli
 from tests.engine import opa_standin
-from tests.test_examples import EXAMPLES, check_args
+from tests.test_examples import EXAMPLES, inputs
 
 PACKAGE = re.compile(r"^package\s+(\S+)", re.MULTILINE)
 TEST = re.compile(r"^(test_\w+)\b", re.MULTILINE)
@@ -88,9 +88,7 @@ def test_deny_on_exported_input_is_the_report_of_the_knight_case(
 def test_deny_on_exported_input_is_the_report_with_waivers(tmp_path: Path) -> None:
     opa()
     example = next(p for p in EXAMPLES if p.name == "waived-emergency")
-    args, _ = check_args(example, tmp_path)
-    repo_args = [a for a in args[1:] if a not in ("--format", "json")]
-    findings = exported(repo_args, tmp_path / "exported")
+    findings = exported(inputs(example, tmp_path), tmp_path / "exported")
     assert denied(tmp_path / "exported") == findings
 
 
