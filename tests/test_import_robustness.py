@@ -21,6 +21,8 @@ ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
 KILLED = ANSIBLE / "rolling" / "killed.jsonl"
 RUNNER = ANSIBLE / "knight" / "runner"
+ROLLBACK = ANSIBLE / "outcomes" / "rollback.json"
+RELEASE = ("--release-task", "Install the release")
 GERRIT_REST = ANSIBLE.parent / "gerrit" / "rest-detailed.json"
 GERRIT_SSH = ANSIBLE.parent / "gerrit" / "ssh-detailed.jsonl"
 REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
@@ -69,7 +71,8 @@ def _judged(result: CliResult) -> None:
 def _import_ansible(path: Path, scripted: ScriptedRepo, seed: int, *extra: str) -> CliResult:
     return run_cli(
         "import", "ansible", path, "--repo", scripted.path, "--deployment-id", f"D{seed}",
-        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example", *extra,
+        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example",
+        "--not-check-mode", *extra,
     )  # fmt: skip
 
 
@@ -78,8 +81,9 @@ def test_mutated_ansible_output(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     scripted, _ = repo
     path = tmp_path / "run.json"
     rng = random.Random(seed)  # noqa: S311  (seeded mutations, not secrets)
-    path.write_text(json.dumps(mutate(json.loads(RESULT.read_text()), rng)))
-    _judged(_import_ansible(path, scripted, seed))
+    recording = ROLLBACK if seed % 2 else RESULT
+    path.write_text(json.dumps(mutate(json.loads(recording.read_text()), rng)))
+    _judged(_import_ansible(path, scripted, seed, *RELEASE))
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -89,7 +93,7 @@ def test_mutated_ansible_event_streams(
     """The jsonl callback's lines (a killed run's) and ansible-runner's job events, mutated."""
     scripted, _ = repo
     rng = random.Random(seed)  # noqa: S311
-    extra = ("--release-task", "Install the release") if seed % 4 < 2 else ()
+    extra = RELEASE if seed % 4 < 2 else ("--release-task", "Wait for the health check")
     if seed % 2:
         events = [json.loads(line) for line in KILLED.read_text().splitlines()]
         path = tmp_path / "run.jsonl"

@@ -42,7 +42,13 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a task that releases (repeatable): a host succeeded only where each ran",
+        help="a task that releases (needed; repeatable): a host succeeded only where each ran",
+    )
+    ansible.add_argument(
+        "--not-check-mode",
+        action="store_true",
+        help="the run was not ansible-playbook --check (the json and jsonl callbacks do not "
+        "record it; ansible-runner's command file does)",
     )
     ansible.add_argument("--deployment-id", required=True, metavar="ID")
     ansible.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
@@ -146,6 +152,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     change_ticket=args.change_ticket,
                     artifact=args.artifact,
                     release_tasks=tuple(args.release_task),
+                    not_check_mode=args.not_check_mode,
                 ),
             )
             record = imported.deployment
