@@ -107,6 +107,7 @@ def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
         "author": "allevin",
         "commits": [shas[s] for s in PR538],
         "approvals": [{"by": "jzelinskie", "at": "2017-03-22T19:06:59Z", "commit": shas[PR538[2]]}],
+        "source": "github-reviews",
     }
     # Until identities.yaml maps the logins, they name nobody and nothing counts.
     assert _unreviewed(repo) == {shas[s] for s in PR538}
@@ -280,6 +281,7 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
         "deployer": "pascal@example.com",
         "approvals": [{"by": "octo@example.com", "at": "2020-08-26T11:45:02Z"}],
         "targets": [{"host": "web-1", "status": "succeeded"}],
+        "source": "github-deployments",
     }
     # A bot created it and no run names who started it: the deployer cannot be known.
     (export / "262350588" / "run.json").unlink()
@@ -424,3 +426,54 @@ def test_imported_github_deployment_is_judged_by_the_rules(tmp_path: Path) -> No
         assert {s for r, s in found if r == "REVIEW-001"} == review_001
         assert ("FLEET-001", f"{deployment}:web-2") in found
         assert ("FLEET-001", f"{deployment}:web-1") not in found
+
+
+def test_a_forge_import_never_replaces_a_record_another_importer_or_a_person_wrote(
+    tmp_path: Path,
+) -> None:
+    """A real Ansible run recorded under the GitHub deployment's id (the deploy job runs the
+    playbook): the forge's "success" must not overwrite smars-03's skipped release."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    deployment = "PyGithub/PyGithub/deployments/262350588"
+    knight = FIXTURES.parent / "ansible" / "knight" / "result.json"
+    ansible = run_cli("import", "ansible", knight, "--repo", repo.path, "--deployment-id",
+                      deployment, "--service", "pygithub", "--commit", "main", "--deployer",
+                      "pascal@example.com", "--release-task", "Install the release",
+                      "--not-check-mode")  # fmt: skip
+    assert ansible.code == 0, ansible.err
+    before = (evidence / "deploys.jsonl").read_bytes()
+    assert _records(evidence / "deploys.jsonl")[0]["source"] == "ansible"
+    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+            "pygithub", "--repo", repo.path]  # fmt: skip
+    for host in ("smars-01", "smars-02", "smars-03", "smars-04"):
+        argv += ["--target", host]
+    forge = run_cli(*argv)
+    assert forge.code == 2, forge.err
+    assert f"deployment {deployment!r} was recorded by import ansible" in forge.err
+    assert (evidence / "deploys.jsonl").read_bytes() == before
+    assert not (evidence / "superseded.jsonl").exists()
+    # Written by hand (no source): the same.
+    record = _records(evidence / "deploys.jsonl")[0]
+    del record["source"]
+    (evidence / "deploys.jsonl").write_text(json.dumps(record) + "\n")
+    by_hand = run_cli(*argv)
+    assert by_hand.code == 2 and "recorded by hand or by an earlier import" in by_hand.err
+    assert not (evidence / "superseded.jsonl").exists()
+
+
+def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path) -> None:
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+            "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
+    assert run_cli(*argv).code == 0
+    assert _records(evidence / "deploys.jsonl")[0]["source"] == "github-deployments"
+    (evidence / "identities.yaml").write_text(
+        yaml.safe_dump({"mona": ["octo@x.example", "octocat"]})
+    )
+    again = run_cli(*argv)
+    assert again.code == 0 and "1 updated" in again.err, again.err
+    assert _records(evidence / "deploys.jsonl")[0]["approvals"][0]["by"] == "octo@x.example"

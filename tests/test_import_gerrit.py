@@ -95,6 +95,7 @@ def test_a_real_2011_gerrit_query_export_is_imported(tmp_path: Path) -> None:
         "author": "mordred@inaugust.com",
         "commits": ["c586e4ed23846420177802c164f594e021cceea8"],
         "approvals": [{"by": "bcwaldon@gmail.com", "at": "2011-09-23T21:43:12Z"}],
+        "source": "gerrit",
     }
     assert _approvers(evidence)["openstack/nova~630"] == ["brian.lamar@gmail.com"]
 

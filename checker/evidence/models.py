@@ -152,6 +152,9 @@ class Deployment(Record):
     change_ticket: str | None = None
     artifact: str | None = None
     targets: Annotated[list[Target], Strict(False)] = []
+    source: Ident | None = None
+    """The importer that wrote the record (``ansible``, ``github-deployments``, ...); absent
+    in a record written by hand. An import only ever brings its own records up to date."""
     """``Strict(False)`` lets the targets arrive as mappings; ``Target`` is strict itself."""
 
     @model_validator(mode="after")
@@ -192,6 +195,9 @@ class Review(Record):
     author: Name
     commits: list[Name]
     approvals: list[ReviewApproval] = []
+    source: Ident | None = None
+    """The importer that wrote the record (``github-reviews``, ``gerrit``, ...); absent in a
+    record written by hand."""
 
 
 class FlagEvent(Record):

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ),
             )
             record = imported.deployment
-            done = append_records(evidence, "deploys", "id", [record])
+            done = append_records(evidence, "deploys", "id", [record], source=args.tool)
             hosts = [t.status for t in record.targets]
             counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
             unfinished = "" if record.finished_at else ", unfinished"
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if isinstance(got, Deployments):
                 _known_commits(history, got)
                 what, done = forge_cli.report_deployments(
-                    got, evidence, forge_cli.scope_of(args), err
+                    got, evidence, forge_cli.scope_of(args), args.tool, err
                 )
                 _say(err, done, what)
                 _name_unmapped(err, logins)
@@ -205,10 +205,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             found = import_changes(args.changes, logins, config.review_bots, args.approving_value)
             skipped = found.skipped_unmerged
             what = "merged changes"
-        # A forge's reviews change after the fact (a dismissal, a login mapped since): the
-        # record is brought up to date and the old one kept in superseded.jsonl.
+        # A review system's answer changes after the fact (a dismissal, a login mapped since):
+        # the record is brought up to date and the old one kept in superseded.jsonl.
         done = append_records(
-            evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
+            evidence, "reviews", "change", list(found.reviews), source=args.tool, update=True
         )
         left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
         notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))

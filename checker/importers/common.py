@@ -1,11 +1,13 @@
 """What every importer shares: reading a tool's JSON, logins as addresses, and appending
 contract records to an evidence file without duplicating what is there.
 
-An evidence file is audit evidence. Importing the same thing twice is a no-op. Importing
-something else under an id already taken is an input error naming both, except for importers
-whose source legitimately changes after the fact (a review dismissed after the merge, a login
-mapped in identities.yaml since, a deployment that has finished since): those replace the old
-record in place and keep it, with what changed, in ``superseded.jsonl`` beside it.
+An evidence file is audit evidence. Every record an import writes names the import
+(``source``). Importing the same thing twice is a no-op. Importing something else under an id
+already taken is an input error naming both, except for importers whose source legitimately
+changes after the fact (a review dismissed after the merge, a login mapped in identities.yaml
+since, a deployment that has finished since): those replace a record that they wrote
+themselves in place and keep the old one, with what changed, in ``superseded.jsonl`` beside it.
+A record another import wrote, or a person (no ``source``), is never replaced.
 """
 
 from __future__ import annotations
@@ -236,11 +238,18 @@ def read_objects(
 
 
 def append_records(
-    directory: Path, kind_name: str, key: str, records: list[BaseModel], *, update: bool = False
+    directory: Path,
+    kind_name: str,
+    key: str,
+    records: list[BaseModel],
+    *,
+    source: str,
+    update: bool = False,
 ) -> Appended:
-    """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
-    none yet), skipping those already there. A record whose ``key`` is taken by another is
-    refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
+    """Append ``records``, each marked as written by import ``source``, to the directory's file
+    of that kind (``deploys.jsonl`` when there is none yet), skipping those already there. A
+    record whose ``key`` is taken by another is refused, or with ``update`` replaces it in place
+    when the same import wrote it, the old one kept in ``superseded.jsonl``."""
     kind, path, data = _evidence_file(directory, kind_name)
     existing = {}
     for item in parse_records(data, path) if data.strip() else []:
@@ -250,24 +259,21 @@ def append_records(
     already: list[str] = []
     fresh: list[dict[str, Any]] = []
     replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for record in records:
+    for record in (r.model_copy(update={"source": source}) for r in records):
         plain = record.model_dump(mode="json", exclude_none=True)
         name = str(plain[key])
         if name in existing:
             old, line = existing[name]
-            if validate(kind.model, Located(old, line), path, kind.what) == record:
+            was = validate(kind.model, Located(old, line), path, kind.what)
+            # A record written before imports named themselves, the same but for that, is there.
+            if was in (record, record.model_copy(update={"source": getattr(was, "source", None)})):
                 already.append(name)
                 continue
-            if update and line not in replaced:
+            theirs = getattr(was, "source", None)
+            if update and theirs == source and line not in replaced:
                 replaced[line] = (dict(old), plain)
                 continue
-            raise InputError(
-                f"{kind.what} {name!r} is already recorded, differently; an import never "
-                "rewrites evidence",
-                path=str(path),
-                line=line,
-                hint="remove or correct the old record by hand if it is wrong",
-            )
+            raise _clash(kind, name, theirs, source, path, line)
         if name in {str(f[key]) for f in fresh}:
             raise InputError(f"{kind.what} {name!r} appears twice in this import", path=str(path))
         fresh.append(plain)
@@ -285,6 +291,34 @@ def append_records(
         write_atomic(path, text, replacing_input=True)
     updated = sorted(str(new[key]) for _, new in replaced.values())
     return Appended(path, added, already, updated)
+
+
+def _clash(
+    kind: Kind, name: str, theirs: str | None, source: str, path: Path, line: int
+) -> InputError:
+    """Why a record cannot take the place of the one already under its id."""
+    if theirs == source:
+        return InputError(
+            f"{kind.what} {name!r} is already recorded, differently; an import never "
+            "rewrites evidence",
+            path=str(path),
+            line=line,
+            hint="remove or correct the old record by hand if it is wrong",
+        )
+    by = (
+        f"was recorded by import {theirs}"
+        if theirs
+        else "is already recorded by hand or by an earlier import (it names no source)"
+    )
+    return InputError(
+        f"{kind.what} {name!r} {by}, differently; import {source} never replaces a record "
+        "that it did not write itself",
+        path=str(path),
+        line=line,
+        hint=f"if both are right, they are two records: give them different ids; if import "
+        f"{source} wrote the old one before imports named themselves, add 'source: {source}' "
+        "to it",
+    )
 
 
 def append_series(directory: Path, kind_name: str, records: list[BaseModel]) -> Appended:

@@ -168,11 +168,13 @@ def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported |
 
 
 def report_deployments(
-    done: Deployments, evidence: Path, scope: Scope, err: TextIO
+    done: Deployments, evidence: Path, scope: Scope, tool: str, err: TextIO
 ) -> tuple[str, Any]:
-    """Append deployment records (a finished deployment's record is brought up to date when
-    its source changed) and say what was passed over."""
-    appended = append_records(evidence, "deploys", "id", list(done.records), update=True)
+    """Append deployment records (a finished deployment's record that ``tool`` wrote is
+    brought up to date when its source changed) and say what was passed over."""
+    appended = append_records(
+        evidence, "deploys", "id", list(done.records), source=tool, update=True
+    )
     passed = ", ".join(f"{n} {why}" for why, n in sorted(done.passed_over.items()))
     left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))
     approvals = sum(len(r.approvals) for r in done.records)

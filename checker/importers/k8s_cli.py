@@ -192,7 +192,7 @@ def run(
     records = gitops.keep_sign_offs(evidence, gitops.rollouts(syncs, commits, choices))
     if choices.only and not records:
         raise InputError(f"no rollout of {args.revision} is recorded here", path=str(evidence))
-    done = append_records(evidence, "deploys", "id", list(records), update=True)
+    done = append_records(evidence, "deploys", "id", list(records), source=args.tool, update=True)
     err.write(
         f"knightwatch: imported {len(records)} rollouts from {what} into {done.path}: "
         f"{len(done.added)} added, {len(done.already)} already there"
