@@ -278,3 +278,43 @@ def test_gerrit_input_of_another_shape_is_refused(
     path = tmp_path / "changes.json"
     path.write_text(content)
     _refused(_import(repo, path), evidence, message, str(path))
+
+
+def _trace(evidence: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (evidence / "superseded.jsonl").read_text().splitlines()]
+
+
+def test_a_reimport_after_review_bots_changed_brings_the_record_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """Nightly re-imports overlap: a bot listed since must not make them fail."""
+    repo, evidence, _ = _workspace(tmp_path)
+    assert _import(repo, REST).code == 0
+    (repo.path / "knightwatch.yaml").write_text("review_bots: [lee@knight.example]\n")
+    again = _import(repo, REST)
+    assert again.code == 0, again.err
+    assert "1 updated" in again.err and "smars~3001" in again.err
+    assert _approvers(evidence)["smars~3001"] == []
+    [trace] = _trace(evidence)
+    assert trace["id"] == "smars~3001" and trace["changed"] == ["approvals"]
+    assert trace["was"]["approvals"][0]["by"] == "lee@knight.example"
+
+
+def test_a_reimport_after_identities_mapped_a_username_brings_the_record_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """A voter shown by username alone (as Gerrit shows accounts without a visible email; made
+    here from the ssh export's change 4001): recorded as the login, then as the address."""
+    repo, evidence, _ = _workspace(tmp_path)
+    lines = _ssh_lines()
+    vote = next(a for a in lines[0]["patchSets"][0]["approvals"] if a["type"] == "Code-Review")
+    del vote["by"]["email"]
+    path = _ssh(lines, tmp_path / "q.jsonl")
+    assert _import(repo, path).code == 0
+    assert _approvers(evidence)["smars~4001"] == [vote["by"]["username"]]
+    people = {"lee": ["lee@knight.example", vote["by"]["username"]]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    again = _import(repo, path)
+    assert again.code == 0 and "1 updated" in again.err, again.err
+    assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]
+    assert [t["id"] for t in _trace(evidence)] == ["smars~4001"]
