@@ -7,6 +7,7 @@ the judgement must get right. ``tests/fixtures/gerrit/README.md`` says where eac
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +319,70 @@ def test_a_reimport_after_identities_mapped_a_username_brings_the_record_up_to_d
     assert again.code == 0 and "1 updated" in again.err, again.err
     assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]
     assert [t["id"] for t in _trace(evidence)] == ["smars~4001"]
+
+
+LEE = {"_account_id": 1000002, "name": "Lee Example", "email": "lee@knight.example",
+       "username": "lee"}  # fmt: skip
+SUBMIT_MADE = {
+    # variant: (patch set 2's kind, its upload relative to the submit, the submitter)
+    "cherry-pick": ("TRIVIAL_REBASE_WITH_MESSAGE_UPDATE", 0, "lee"),
+    "rebase-always": ("NO_CODE_CHANGE", 0, "lee"),
+    "uploaded-before-the-submit": ("TRIVIAL_REBASE", -1800, "lee"),
+    "code-changed": ("REWORK", 0, "lee"),
+    "submitted-by-another": ("TRIVIAL_REBASE_WITH_MESSAGE_UPDATE", 0, "kim"),
+}
+
+
+def _submit_made_rest(kind: str, offset: int, submitter: str, path: Path) -> Path:
+    """Change 3001 as Gerrit leaves it when Lee, who gave the +2, clicks Submit on a project
+    that cherry-picks (or always rebases): a patch set 2 created by the submit, uploaded by
+    the submitter at the submit time (Gerrit's CherryPick / RebaseAlways strategies insert it
+    in the submit's own update)."""
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3001)
+    change["submit_type"] = "CHERRY_PICK"
+    people = {"lee": LEE, "kim": change["submitter"]}
+    change["submitter"] = people[submitter]
+    created = 1709294400 + offset  # 2024-03-01 12:00:00 is the submit
+    stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d %H:%M:%S.000000000")
+    change["revisions"]["2" * 40] = {
+        "kind": kind, "_number": 2, "created": stamp, "uploader": LEE,
+        "ref": "refs/changes/01/3001/2",
+    }  # fmt: skip
+    change["current_revision"] = "2" * 40
+    return _rest(changes, path)
+
+
+def _submit_made_ssh(kind: str, offset: int, submitter: str, path: Path) -> Path:
+    """The same of change 4001 over ssh: the SUBM approval and patch set 2 by the submitter."""
+    lines = _ssh_lines()
+    first = lines[0]["patchSets"][0]
+    submit = next(a for a in first["approvals"] if a["type"] == "SUBM")
+    first["approvals"].remove(submit)
+    lee = {k: LEE[k] for k in ("name", "email", "username")}
+    if submitter == "lee":
+        submit["by"] = lee
+    lines[0]["patchSets"].append(
+        {"number": 2, "revision": "2" * 40, "parents": ["0" * 40], "ref": "refs/changes/01/4001/2",
+         "uploader": lee, "createdOn": submit["grantedOn"] + offset, "author": first["author"],
+         "kind": kind, "approvals": [submit]}
+    )  # fmt: skip
+    return _ssh(lines, path)
+
+
+@pytest.mark.parametrize("variant", sorted(SUBMIT_MADE))
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_patch_set_the_submit_made_does_not_make_the_submitter_its_author(
+    tmp_path: Path, export: str, variant: str
+) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    make = _submit_made_rest if export == "rest" else _submit_made_ssh
+    result = _import(repo, make(*SUBMIT_MADE[variant], tmp_path / f"{export}.json"))
+    assert result.code == 0, result.err
+    name = "smars~3001" if export == "rest" else "smars~4001"
+    counted = variant in ("cherry-pick", "rebase-always")
+    assert _approvers(evidence)[name] == (["lee@knight.example"] if counted else [])
+    if not counted:
+        assert "by the uploader of the final patch set" in result.err or (
+            "whose code was changed after it" in result.err
+        )

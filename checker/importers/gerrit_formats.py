@@ -74,6 +74,7 @@ class Change:
     patch_sets: tuple[PatchSet, ...]
     votes: tuple[Vote, ...]
     approving: int
+    submitter: Account | None = None
 
 
 def read_changes(path: Path, logins: Logins, approving: int | None) -> tuple[list[Change], int]:
@@ -265,6 +266,7 @@ def _rest_change(
         tuple(patch_sets),
         tuple(found),
         highest,
+        _account(change.get("submitter"), logins),
     )
 
 
@@ -356,7 +358,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
             if not isinstance(approval, dict) or not isinstance(granted, int):
                 continue
             if approval.get("type") == "SUBM":
-                submits.append(granted)
+                submits.append((granted, _account(approval.get("by"), logins)))
             if approval.get("type") not in (LABEL, LEGACY_LABEL):
                 continue
             try:
@@ -382,7 +384,9 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
     )
     standing = _standing(votes)
     # The earliest submit: a submit that failed to merge and was tried again comes first.
-    submitted = min(submits) if submits else _merged_message(change)
+    submitted, submitter = (
+        min(submits, key=lambda s: s[0]) if submits else _merged_message(change, logins)
+    )
     if submitted is None and any(v.value == approving for v in standing):
         raise InputError(
             f"change {number}: no submit time (no SUBM approval and no '{MERGED_MESSAGE} ...' "
@@ -396,20 +400,21 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         tuple(patch_sets),
         tuple(standing),
         approving,
+        submitter,
     )
 
 
-def _merged_message(change: dict[str, Any]) -> int | None:
-    """When the change's messages (``--comments``) say it was merged."""
+def _merged_message(change: dict[str, Any], logins: Logins) -> tuple[int | None, Account | None]:
+    """When the change's messages (``--comments``) say it was merged, and who posted that."""
     comments = change.get("comments")
-    times = [
-        message["timestamp"]
+    merged = [
+        (message["timestamp"], _account(message.get("reviewer"), logins))
         for message in (comments if isinstance(comments, list) else [])
         if isinstance(message, dict)
         and str(message.get("message", "")).startswith(MERGED_MESSAGE)
         and isinstance(message.get("timestamp"), int)
     ]
-    return min(times) if times else None
+    return min(merged, key=lambda m: m[0]) if merged else (None, None)
 
 
 def _standing(votes: list[Vote]) -> list[Vote]:
