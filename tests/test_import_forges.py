@@ -477,3 +477,64 @@ def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path
     again = run_cli(*argv)
     assert again.code == 0 and "1 updated" in again.err, again.err
     assert _records(evidence / "deploys.jsonl")[0]["approvals"][0]["by"] == "octo@x.example"
+
+
+def test_a_pull_request_listed_twice_is_imported_once(tmp_path: Path) -> None:
+    """A list read page by page while a pull request moved (``gh api --paginate``): the same
+    pull request on two pages. Made here from #538's recorded object."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    [pull] = json.loads((export / "pulls.json").read_text())
+    (export / "pulls.json").write_text(json.dumps([pull, pull]))
+    same = _import_538(repo, export)
+    assert same.code == 0, same.err
+    assert f"{export / 'pulls.json'}: pull request #538 is listed 2 times" in same.err
+    assert len(_records(evidence / "reviews.jsonl")) == 1
+
+
+@pytest.mark.parametrize("stale_first", [True, False])
+def test_of_a_pull_request_listed_twice_differently_the_later_is_kept(
+    tmp_path: Path, stale_first: bool
+) -> None:
+    """Listed first while still closed unmerged, then merged and listed again."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    [pull] = json.loads((export / "pulls.json").read_text())
+    stale = {**pull, "merged_at": None, "updated_at": "2017-03-25T16:00:00Z"}
+    listed = [stale, pull] if stale_first else [pull, stale]
+    (export / "pulls.json").write_text(json.dumps(listed))
+    result = _import_538(repo, export)
+    assert result.code == 0, result.err
+    assert "1 merged pull requests (0 not merged, skipped)" in result.err
+    assert "differently: the one updated at 2018-03-20T14:15:45Z is kept" in result.err
+    # The same time on both, and different contents: which is current cannot be told.
+    (export / "pulls.json").write_text(
+        json.dumps([pull, {**stale, "updated_at": pull["updated_at"]}])
+    )
+    (repo.path / "compliance" / "reviews.jsonl").unlink()
+    ambiguous = _import_538(repo, export)
+    assert ambiguous.code == 2 and f"{export / 'pulls.json'}: pull request #538" in ambiguous.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_pull_request_on_two_fetched_pages_is_fetched_and_imported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    routes = _github_routes(export)
+    base = "/repos/PyGithub/PyGithub"
+    [[pull, older]] = routes[f"{base}/pulls"]
+    routes[f"{base}/pulls"] = [[pull], [pull, older]]  # shifted down a place between pages
+    with serve(Forge(routes)) as forge:
+        result = run_cli(
+            "import", "github-reviews", "--repository", "PyGithub/PyGithub",
+            "--api-url", forge.url, "--since", "2017-01-01T00:00:00Z", "--repo", repo.path,
+        )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "pull request #538 is listed 2 times" in result.err
+    assert forge.requests.count(f"{base}/pulls/538/reviews") == 2  # its two pages, once
+    assert len(_records(repo.path / "compliance" / "reviews.jsonl")) == 1

@@ -220,6 +220,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + (f" ({notes})" if notes else "")
             + (f"; left out: {left}" if left else ""),
         )
+        for remark in found.remarks:
+            err.write(f"knightwatch: {remark}\n")
         _name_unmapped(err, logins)
         return EXIT_PASS
     finally:

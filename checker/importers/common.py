@@ -42,6 +42,55 @@ class Imported:
     notes: Counter[str] = field(default_factory=Counter)
     """Approvals counted with a qualification worth saying (e.g. recorded with a commit)."""
     unmapped: set[str] = field(default_factory=set)
+    remarks: list[str] = field(default_factory=list)
+    """What the import noticed about its input and settled, each to be said on a line."""
+
+
+def once_each(
+    items: list[dict[str, Any]], key: str, label: Callable[[Any], str], source: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``items`` with each ``key`` once, and what was said about those listed more than once.
+
+    A list read page by page while it changed (``gh api --paginate``, a page cursor) shows an
+    item that moved on two pages: identical copies are one; of different ones, the one updated
+    last (``updated_at``) is kept, where it was first listed. Different copies that do not say
+    which is later are refused."""
+    kept: dict[Any, dict[str, Any]] = {}
+    times: dict[Any, int] = {}
+    said: list[str] = []
+    for item in items:
+        name = item[key]
+        what = label(name)
+        times[name] = times.get(name, 0) + 1
+        if name not in kept or kept[name] == item:
+            kept.setdefault(name, item)
+            continue
+        old, new = str(kept[name].get("updated_at")), str(item.get("updated_at"))
+        try:
+            later = moment(new, source, "updated_at") - moment(old, source, "updated_at")
+        except InputError:
+            later = 0
+        if later == 0:
+            raise InputError(
+                f"{what} is listed twice, differently, and neither copy says it was "
+                "updated later: which one is current cannot be told",
+                path=str(source),
+                hint="fetch the list again",
+            )
+        if later > 0:
+            kept[name] = item
+        said.append(
+            f"{source}: {what} is listed twice, differently: the one updated at "
+            f"{kept[name].get('updated_at')} is kept"
+        )
+        times[name] = 0  # said
+    for name, count in times.items():
+        if count > 1:
+            said.append(
+                f"{source}: {label(name)} is listed {count} times (the list changed while its "
+                "pages were read): imported once"
+            )
+    return list(kept.values()), said
 
 
 class Logins:

@@ -118,11 +118,12 @@ def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[
     _saved_or_fetched(args, ["pulls", "reviews_dir"], True)
     api = fetch.GitHubApi(args.api_url)
     try:
-        found, skipped = fetch.github_pulls(api, args.repository, args.since)
+        found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
     finally:
         api.close()
     result = github.records(found, logins, bots)
     result.skipped_unmerged += skipped
+    result.remarks.extend(remarks)
     return result
 
 
