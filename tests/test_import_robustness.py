@@ -1,6 +1,7 @@
 """Whatever a tool's JSON or an evidence file holds, knightwatch either does its work or
 refuses the input (exit 2): never a traceback. Seeded mutations of real-shaped input: fields
-dropped, nulled, retyped."""
+dropped, nulled, retyped; and every plain field of the importers' fixtures made a list and an
+object in turn."""
 
 from __future__ import annotations
 
