@@ -17,6 +17,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,15 @@ def runner_artifacts(artifacts: Path, data: Path) -> dict[str, str]:
         name: text.replace(str(data / "project"), PLAYBOOK_DIR).replace(str(data), PLAYBOOK_DIR)
         for name, text in texts.items()
     }
+
+
+def side_by_side(jobs: dict[str, Callable[[Path], Any]], work: Path) -> dict[str, Any]:
+    """Every recording job run at once, each in a folder of its own under ``work``."""
+    for name in jobs:
+        (work / name).mkdir()
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(job, work / name) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def write_runner(files: dict[str, str], directory: Path) -> None:

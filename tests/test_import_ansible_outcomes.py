@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from tests import ansible_recordings as rec
 from tests.conftest import CliResult, run_cli
-from tests.import_workspaces import order_router
+from tests.import_workspaces import import_ansible, order_router
 
 OUTCOMES = rec.FIXTURES / "outcomes"
 RELEASE = ("--release-task", "Install the release")
@@ -50,11 +49,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ),
         "runner-check": lambda w: rec.record_runner(ansible, case, "deploy.yml", w, "--check"),
     }
-    for name in jobs:
-        (work / name).mkdir()
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(job, work / name) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+    return rec.side_by_side(jobs, work)
 
 
 @pytest.mark.parametrize("name", ["rollback.json", "check.json", "runner-check"])
@@ -82,12 +77,7 @@ def _workspace(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
     return repo, evidence
 
 
-def _import(repo: ScriptedRepo, source: Path, *extra: str) -> CliResult:
-    return run_cli(
-        "import", "ansible", source, "--repo", repo.path, "--deployment-id", "D-2012-08-01",
-        "--service", "smars", "--commit", "main", "--deployer", "tech1@knight.example",
-        "--approval", "lead@knight.example,2012-07-27T21:30:00Z", *extra,
-    )  # fmt: skip
+_import = import_ansible
 
 
 def _real(source: Path) -> tuple[str, ...]:

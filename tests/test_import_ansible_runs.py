@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from tests import ansible_recordings as rec
 from tests.conftest import CliResult, run_cli
-from tests.import_workspaces import order_router
+from tests.import_workspaces import import_ansible, order_router
 
 KNIGHT = rec.FIXTURES / "knight"
 ROLLING = rec.FIXTURES / "rolling"
@@ -33,6 +32,7 @@ KNIGHT_RECORDINGS = {
 }
 KILLED = ROLLING / "killed.jsonl"
 RELEASE = "Install the release"
+REAL_RUN = ("--not-check-mode",)
 
 # -- the recordings are what Ansible writes ------------------------------------------------------
 
@@ -51,11 +51,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "runner": lambda w: rec.record_runner(ansible, *knight, w),
         "killed": lambda w: rec.record_killed(ansible, *rolling, "Wait for the health check", w),
     }  # fmt: skip
-    for name in jobs:
-        (work / name).mkdir()
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(job, work / name) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+    return rec.side_by_side(jobs, work)
 
 
 @pytest.mark.parametrize("name", ["json", "jsonl", "killed"])
@@ -100,12 +96,9 @@ def _workspace(tmp_path: Path, hosts: int = 4) -> tuple[ScriptedRepo, Path]:
 
 
 def _import(repo: ScriptedRepo, source: Path, *extra: str) -> CliResult:
-    return run_cli(
-        "import", "ansible", source, "--repo", repo.path, "--deployment-id", "D-2012-08-01",
-        "--service", "smars", "--commit", "main", "--deployer", "tech1@knight.example",
-        "--approval", "lead@knight.example,2012-07-27T21:30:00Z", *extra,
-        *(() if source.is_dir() else ("--not-check-mode",)),
-    )  # fmt: skip
+    """The callbacks do not record check mode (see test_import_ansible_outcomes.py): for their
+    output the user says the run was real; a runner directory's command file says it."""
+    return import_ansible(repo, source, *extra, *(() if source.is_dir() else REAL_RUN))
 
 
 def _record(evidence: Path) -> dict[str, Any]:

@@ -188,6 +188,17 @@ def _github_routes(export: Path) -> dict[str, list[Any]]:
     }
 
 
+def _anonymous_pr538(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ScriptedRepo, dict[str, str], dict[str, list[Any]]]:
+    """#538's repository, and its routes for a stand-in GitHub fetched from without a token."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    return repo, shas, _github_routes(export)
+
+
 def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,11 +224,7 @@ def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
 def test_a_long_pull_request_is_fetched_through_the_compare_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo, shas = _pr538_repo(tmp_path)
-    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
-    routes = _github_routes(export)
+    repo, shas, routes = _anonymous_pr538(tmp_path, monkeypatch)
     base = "/repos/PyGithub/PyGithub"
     commits = routes[f"{base}/pulls/538/commits"][0]
     routes[f"{base}/pulls/538/commits"] = [commits * 63]  # cut at the limit, as GitHub does
@@ -521,11 +528,7 @@ def test_of_a_pull_request_listed_twice_differently_the_later_is_kept(
 def test_a_pull_request_on_two_fetched_pages_is_fetched_and_imported_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo, shas = _pr538_repo(tmp_path)
-    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
-    routes = _github_routes(export)
+    repo, _, routes = _anonymous_pr538(tmp_path, monkeypatch)
     base = "/repos/PyGithub/PyGithub"
     [[pull, older]] = routes[f"{base}/pulls"]
     routes[f"{base}/pulls"] = [[pull], [pull, older]]  # shifted down a place between pages
