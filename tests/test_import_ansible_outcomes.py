@@ -69,7 +69,7 @@ def test_the_recordings_are_what_ansible_writes(
     assert rec.summary(fresh) == rec.summary(fixture)
 
 
-# -- helpers ------------------------------------------------------------------------------------
+# -- workspaces and imports ---------------------------------------------------------------------
 
 
 def _workspace(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
