@@ -52,12 +52,13 @@ def applications(
 def listing(cluster: str, versions: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """A cluster's pods: one ready pod per (commit, digest) given."""
     pods = []
+    short = "".join(part[0] for part in cluster.split("-"))  # eu-west-1: ew1
     for number, (commit, digest) in enumerate(versions):
         template = "7d4b9c" + ("1" if digest == DIGEST_V1 else "2") + "f5d"
         pods.append(
             pod(
                 RunningPod(
-                    name=f"checkout-{template}-{cluster[:2]}{number}",
+                    name=f"checkout-{template}-{short}{number}",
                     workload="checkout",
                     template_hash=template,
                     image=f"{REGISTRY}:{commit}",

@@ -325,6 +325,7 @@ def _pods(
         where=where,
         images=images,
         metadata=tuple(args.image_metadata),
+        recorded=kubectl_pods.recorded(evidence),
     )
     observed = kubectl_pods.observe(listing, history)
     done = append_series(evidence, "observations", list(observed.records))
