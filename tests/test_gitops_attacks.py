@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.k8s_recordings import (
     Reconciled,
     Released,
@@ -396,3 +397,18 @@ def test_a_failed_operation_with_no_commit_is_left_out_with_a_note(case: Case) -
     again = case.argocd(apps)
     assert again.code == 0 and "names no revision" in again.err
     assert str(case.work / "applications.json") in again.err
+
+
+def test_a_target_time_outside_its_deployment_is_an_input_error(case: Case) -> None:
+    """Moving a cluster's finish before its rollout started would move its FLEET-002 window
+    and its FLEET-003 answer: refused, naming the file and record."""
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    path = case.evidence / "deploys.jsonl"
+    edited = path.read_text().replace(
+        '"finished_at": "2024-06-04T10:00:40Z"}', '"finished_at": "2024-06-04T09:00:00Z"}'
+    )
+    assert edited != path.read_text()
+    path.write_text(edited)
+    result = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence)
+    assert result.code == 2
+    assert "deploys.jsonl" in result.err and "outside the deployment's started_at" in result.err
