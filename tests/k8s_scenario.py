@@ -24,6 +24,11 @@ APPROVER = "lee@example.com"
 OPS = "ops@example.com"
 OBSERVED_AT = "2024-06-04T11:00:00Z"
 TAG_PATTERN = "(?P<commit>[0-9a-f]{40})"
+FLAG_EVENTS = (
+    "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
+    f" at: '2024-06-04T12:00:00Z', by: {OPS}}}\n"
+)
+"""flag_events.yaml of the scenario: the flag switched on at 12:00."""
 
 
 def fleet_yaml() -> str:

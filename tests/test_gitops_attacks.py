@@ -27,6 +27,7 @@ from tests.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
     DIGEST_V2,
+    FLAG_EVENTS,
     OPS,
     TAG_PATTERN,
     applications,
@@ -34,10 +35,6 @@ from tests.k8s_scenario import (
 )
 from tests.test_import_kubernetes import Case, findings, targets
 
-FLAG = (
-    "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
-    " at: '2024-06-04T12:00:00Z', by: ops@example.com}\n"
-)
 DANA = "dana@example.com"
 
 
@@ -77,7 +74,7 @@ def _v2(case: Case) -> dict[str, Any]:
 
 
 def test_a_cluster_that_caught_up_after_the_flag_is_judged_at_the_flag(case: Case) -> None:
-    (case.evidence / "flag_events.yaml").write_text(FLAG)
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     _sign_off(case, _apps(case.v1, case.v2))  # imported at 12:30: ap-south-1 still on v1
     before = case.check()
     v2 = f"checkout-production-{case.v2[:12]}"
@@ -182,7 +179,7 @@ def test_a_flux_rollback_is_a_rollout_of_its_own(case: Case) -> None:
     assert record["targets"] == [
         {"host": "ap-south-1", "status": "succeeded", "finished_at": "2024-06-04T11:00:00Z"}
     ]
-    (case.evidence / "flag_events.yaml").write_text(FLAG)
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     report = case.check()
     assert f"{rollback}:eu-west-1" in findings(report, "FLEET-001")
     (message,) = findings(report, "FLEET-003").values()

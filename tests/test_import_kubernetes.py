@@ -30,6 +30,7 @@ from tests.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
     DIGEST_V2,
+    FLAG_EVENTS,
     OBSERVED_AT,
     OPS,
     REGISTRY,
@@ -313,10 +314,7 @@ def test_a_flag_switched_on_during_a_canary_is_mixed(case: Case) -> None:
     for cluster in CLUSTERS:
         pods = [new, old, old] if cluster == "eu-west-1" else [new, new, new]  # a canary
         assert case.pods(cluster, listing(cluster, pods), "--tag-pattern", TAG_PATTERN).code == 0
-    (case.evidence / "flag_events.yaml").write_text(
-        "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
-        f" at: '2024-06-04T12:00:00Z', by: {OPS}}}\n"
-    )
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     report = case.check()
     (message,) = findings(report, "FLEET-003").values()
     assert f"last observed {case.v1[:12]} on eu-west-1;" in message

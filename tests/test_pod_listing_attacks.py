@@ -17,6 +17,7 @@ from tests.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
     DIGEST_V2,
+    FLAG_EVENTS,
     REGISTRY,
     TAG_PATTERN,
     applications,
@@ -24,10 +25,6 @@ from tests.k8s_scenario import (
 )
 from tests.test_import_kubernetes import Case, findings
 
-FLAG = (
-    "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
-    " at: '2024-06-04T12:00:00Z', by: ops@example.com}\n"
-)
 SHA_TAG = ("--tag-pattern", "sha-(?P<commit>[0-9a-f]{7,40})")
 ANNOTATION = "example.com/git-sha"
 
@@ -115,7 +112,7 @@ def test_a_flagger_primary_is_never_passed_over(case: Case) -> None:
     counted = case.pods("eu-west-1", primary + canary, "--tag-pattern", TAG_PATTERN)
     assert counted.code == 0, counted.err
     assert f"{case.v1[:12]} on 3 pods" in counted.err
-    (case.evidence / "flag_events.yaml").write_text(FLAG)
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     report = case.check()
     (message,) = findings(report, "FLEET-003").values()
     assert f"last observed {case.v1[:12]} on eu-west-1; {case.v2[:12]} on eu-west-1" in message
@@ -188,7 +185,7 @@ def test_a_listing_short_of_its_replicas_before_a_flag_makes_fleet_003_partial(
         else:
             items = listing(cluster, [(case.v2, DIGEST_V2)] * 3)
         assert case.pods(cluster, items, "--tag-pattern", TAG_PATTERN).code == 0
-    (case.evidence / "flag_events.yaml").write_text(FLAG)
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     report = case.check()
     status = {r["id"]: r for r in report["summary"]["rules"]}
     assert not findings(report, "FLEET-003")

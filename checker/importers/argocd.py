@@ -35,6 +35,7 @@ from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers.common import dig, expect, moment, read_objects
 from checker.importers.gitops import Sync
+from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = (
     "Argo CD Application objects (kubectl get applications.argoproj.io -o json, or argocd "
@@ -67,16 +68,12 @@ def read_applications(path: Path) -> list[dict[str, Any]]:
 
 
 def _owners(item: dict[str, Any], path: Path) -> list[dict[str, Any]]:
-    owners = dig(item, "metadata", "ownerReferences")
     name = item["metadata"]["name"]
-    if owners is None:
-        return []
-    expect(
-        isinstance(owners, list) and all(isinstance(o, dict) for o in owners),
+    return objects(
+        dig(item, "metadata", "ownerReferences"),
         path,
-        f"application {name}: metadata.ownerReferences is not a list of references",
+        f"application {name}: metadata.ownerReferences",
     )
-    return list(owners)
 
 
 def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[dict[str, Any]]:
@@ -241,10 +238,7 @@ def _initiator(entry: dict[str, Any], origin: str, path: Path) -> tuple[str | No
 
 
 def _time(value: Any, origin: str, field: str, path: Path) -> str:
-    """An RFC 3339 time of the object, checked: a time that cannot be read dates nothing."""
-    expect(isinstance(value, str), path, f"{origin}: no {field}")
-    moment(value, path, f"{origin}: {field}")
-    return str(value)
+    return time_text(value, path, f"{origin}: {field}")[0]
 
 
 def _application_syncs(

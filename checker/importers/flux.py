@@ -42,8 +42,9 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import common
-from checker.importers.common import dig, expect, moment
+from checker.importers.common import dig, expect
 from checker.importers.gitops import Sync
+from checker.importers.k8s_shapes import time_text
 
 WHAT = (
     "Flux Kustomization or HelmRelease objects (kubectl get kustomizations.kustomize."
@@ -156,8 +157,7 @@ def _text(entry: dict[str, Any], key: str, origin: str, path: Path) -> str:
 
 
 def _time(entry: dict[str, Any], key: str, origin: str, path: Path) -> tuple[str, int]:
-    value = _text(entry, key, origin, path)
-    return value, moment(value, path, f"{origin}: {key}")
+    return time_text(entry.get(key), path, f"{origin}: {key}")
 
 
 @dataclass(frozen=True)

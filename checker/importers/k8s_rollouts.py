@@ -20,7 +20,6 @@ deployer and sign-offs stay its own: an approval belongs to one rollout.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -84,10 +83,10 @@ def group(
 ) -> dict[tuple[str, int], list[Move]]:
     """The moves of each rollout, by (commit, n)."""
     by_commit: dict[str, list[Deployment]] = defaultdict(list)
-    pattern = re.compile(r"^(.*?)(?:-(\d+))?$")
     for record in old.values():
-        match = pattern.match(record.id)
-        if match and match.group(1) == rollout_id(choices, record.commit, 1):
+        base = rollout_id(choices, record.commit, 1)
+        nth = record.id.removeprefix(base + "-")
+        if record.id == base or (nth != record.id and nth.isdigit()):
             by_commit[record.commit].append(record)
     groups: dict[tuple[str, int], list[Move]] = defaultdict(list)
     for cluster, own in sorted(clusters.items()):

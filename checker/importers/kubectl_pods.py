@@ -39,8 +39,9 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.models import Cluster, Observation, timestamp_ns
-from checker.importers.common import dig, expect, moment, read_objects
+from checker.importers.common import dig, expect, read_objects
 from checker.importers.k8s_images import DIGEST, Running, link
+from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = "Pod objects as kubectl get pods -o json prints them (a List)"
 # Labels a controller sets per pod or per revision: not what a Service selects on.
@@ -127,14 +128,7 @@ def _strings(pod: dict[str, Any], key: str, path: Path) -> dict[str, str]:
 
 
 def _list(value: Any, pod: dict[str, Any], what: str, path: Path) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    expect(
-        isinstance(value, list) and all(isinstance(v, dict) for v in value),
-        path,
-        f"pod {pod['metadata']['name']}: {what} is not a list of objects",
-    )
-    return list(value)
+    return objects(value, path, f"pod {pod['metadata']['name']}: {what}")
 
 
 def workload_of(pod: dict[str, Any], path: Path) -> tuple[str, bool]:
@@ -352,11 +346,12 @@ def _check_time(pod: dict[str, Any], at_ns: int, listing: Listing) -> None:
     for condition in _list(
         dig(pod, "status", "conditions"), pod, "status.conditions", listing.path
     ):
-        at = condition.get("lastTransitionTime")
-        if at is None:
+        if condition.get("lastTransitionTime") is None:
             continue
-        expect(isinstance(at, str), listing.path, f"pod {name}: lastTransitionTime is not text")
-        if moment(at, listing.path, f"pod {name}: lastTransitionTime") > at_ns:
+        at, at_ns_seen = time_text(
+            condition["lastTransitionTime"], listing.path, f"pod {name}: lastTransitionTime"
+        )
+        if at_ns_seen > at_ns:
             raise InputError(
                 f"pod {name} changed state at {at}, after --observed-at {listing.observed_at}: "
                 "this listing was made later",
