@@ -128,8 +128,26 @@ def describe(
     )
 
     events = document.get("flag_events", [])
+    short_at_flags = [
+        f"{e['flag']}@{e['at']}: {listing}"
+        for e in events
+        if e["enabled"]
+        for listing in e.get("short_listings", [])
+    ]
     result["flag_events"] = from_file(
-        "flag_events", Coverage(bool(events), None if events else f"no flag events{scope}")
+        "flag_events",
+        Coverage(
+            bool(events),
+            (
+                f"{len(short_at_flags)} latest listings of a cluster before a flag was switched "
+                "on showed fewer ready pods than fleet.yaml's replicas, so the pods not seen "
+                f"were not judged: {_some(short_at_flags)}"
+                if short_at_flags
+                else None
+            )
+            if events
+            else f"no flag events{scope}",
+        ),
     )
 
     lacking = sorted(

@@ -191,3 +191,34 @@ test_a_cluster_outside_the_inventory_is_named_as_a_cluster if {
 	some finding in findings
 	finding.kind == "cluster"
 }
+
+pods_of(commit, n) := object.union(observation("eu", commit, "t"), {"count": n})
+
+test_a_cluster_listing_counts_its_pods if {
+	windows := {"eu": [pods_of(new, 1), pods_of(old, 2)]}
+	findings := fleet.drifted_host with input as clusters_input({"eu": "succeeded", "us": "succeeded"}, windows)
+	some finding in findings
+	[finding.wrong, finding.total, finding.counted] == [2, 3, "pods observed"]
+}
+
+test_a_cluster_is_judged_from_its_own_finish if {
+	seen := object.union(observation("eu", old, "t"), {"observed_at_ns": 1500})
+	late := deployment("D1", {"eu": "succeeded", "us": "succeeded"}, {
+		"finished_at_ns": 2000, # the slowest cluster's
+		"window_starts": {"eu": 1000},
+		"window_observations": {"eu": [seen]},
+	})
+	subjects(fleet.drifted_host) == {"D1:eu"} with input as {"clusters": {"svc": ["eu", "us"]}, "deployments": [late]}
+	not_yet := object.union(late, {"window_starts": {"eu": 1800}})
+	count(fleet.drifted_host) == 0 with input as {"clusters": {"svc": ["eu", "us"]}, "deployments": [not_yet]}
+}
+
+test_a_flag_over_clusters_names_them_as_clusters if {
+	d := deployment("D1", {"eu": "succeeded"}, {})
+	given := object.union(clusters_input({"eu": "succeeded"}, {}), {"flag_events": [event({"last_deployment": d})]})
+	findings := fleet.mixed_fleet_flag with input as given
+	{f.members | some f in findings} == {"clusters"}
+	mixed := object.union(given, {"fleet": {"svc": ["eu", "us", "h1"]}})
+	{f.members | some f in fleet.mixed_fleet_flag} == {"hosts and clusters"} with input as mixed
+	{f.members | some f in fleet.mixed_fleet_flag} == {"hosts"} with input as object.remove(given, ["clusters"])
+}
