@@ -120,11 +120,12 @@ def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[
     _saved_or_fetched(args, ["pulls", "reviews_dir"], True)
     api = fetch.GitHubApi(args.api_url)
     try:
-        found, skipped = fetch.github_pulls(api, args.repository, args.since)
+        found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
     finally:
         api.close()
     result = github.records(found, logins, bots)
     result.skipped_unmerged += skipped
+    result.remarks.extend(remarks)
     return result
 
 
@@ -170,11 +171,13 @@ def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported |
 
 
 def report_deployments(
-    done: Deployments, evidence: Path, scope: Scope, err: TextIO
+    done: Deployments, evidence: Path, scope: Scope, tool: str, err: TextIO
 ) -> tuple[str, Any]:
-    """Append deployment records (a finished deployment's record is brought up to date when
-    its source changed) and say what was passed over."""
-    appended = append_records(evidence, "deploys", "id", list(done.records), update=True)
+    """Append deployment records (a finished deployment's record that ``tool`` wrote is
+    brought up to date when its source changed) and say what was passed over."""
+    appended = append_records(
+        evidence, "deploys", "id", list(done.records), source=tool, update=True
+    )
     passed = ", ".join(f"{n} {why}" for why, n in sorted(done.passed_over.items()))
     left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))
     approvals = sum(len(r.approvals) for r in done.records)

@@ -14,6 +14,7 @@ from checker.errors import InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
 from checker.evidence.files import read_text
 from checker.evidence.git import GitHistory
+from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import (
     Cluster,
     DeployApproval,
@@ -21,8 +22,9 @@ from checker.evidence.models import (
     Fleet,
     Service,
     Timestamp,
+    timestamp_ns,
 )
-from checker.importers import argocd, flux, gitops, kubectl_pods
+from checker.importers import argocd, flux, gitops, k8s_rollouts, kubectl_pods
 from checker.importers.common import append_records, append_series
 from checker.report.escape import visible
 from checker.vocabulary import short
@@ -42,13 +44,20 @@ def _rollout_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--revision", metavar="SHA", help="import only the rollouts of this commit")
     parser.add_argument(
+        "--rollout",
+        metavar="ID",
+        help="import only this rollout (its deployment id: a commit rolled out twice has two)",
+    )
+    parser.add_argument(
         "--approval",
         action="append",
         default=[],
         metavar="ADDRESS,TIMESTAMP",
-        help="a sign-off on the rollout of --revision (repeatable)",
+        help="a sign-off on the one rollout of --revision or --rollout (repeatable)",
     )
-    parser.add_argument("--change-ticket", metavar="TICKET", help="of the rollout of --revision")
+    parser.add_argument(
+        "--change-ticket", metavar="TICKET", help="of the rollout of --revision or --rollout"
+    )
     parser.add_argument(
         "--deployer",
         metavar="ADDRESS",
@@ -160,6 +169,12 @@ def _timestamp(text: str, option: str) -> str:
         raise UsageError(f"{option} {text!r}: {exc.errors()[0]['msg']}") from None
 
 
+def _identities(evidence: Path) -> tuple[IdentityResolver, dict[str, list[str]]]:
+    from checker.cli.imports import _identities as read
+
+    return read(evidence)
+
+
 def _choices(args: argparse.Namespace, history: GitHistory) -> gitops.Choices:
     from checker.cli.imports import approval
 
@@ -168,9 +183,10 @@ def _choices(args: argparse.Namespace, history: GitHistory) -> gitops.Choices:
         only = history.resolve([args.revision])[args.revision]
         if only is None:
             raise UsageError(f"--revision {args.revision!r} does not resolve in {history.root}")
-    elif args.approval or args.change_ticket:
+    elif (args.approval or args.change_ticket) and not args.rollout:
         raise UsageError(
-            "--approval and --change-ticket sign off one rollout: name its commit with --revision"
+            "--approval and --change-ticket sign off one rollout: name it with --revision SHA "
+            "or --rollout ID"
         )
     approvals: tuple[DeployApproval, ...] = tuple(approval(a) for a in args.approval)
     return gitops.Choices(
@@ -178,6 +194,7 @@ def _choices(args: argparse.Namespace, history: GitHistory) -> gitops.Choices:
         environment=args.environment,
         revision_commits=gitops.revision_commits(args.revision_commit),
         only=only,
+        rollout=args.rollout,
         approvals=approvals,
         change_ticket=args.change_ticket,
         deployer=args.deployer,
@@ -194,11 +211,10 @@ def run(
         return
     choices = _choices(args, history)
     syncs, hint, what = _argocd(args, service) if args.tool == "argocd" else _flux(args)
+    syncs, notes = gitops.usable(syncs, choices)
     commits = gitops.resolve_commits(history, syncs, choices, hint)
-    records = gitops.keep_sign_offs(evidence, gitops.rollouts(syncs, commits, choices))
-    if choices.only and not records:
-        raise InputError(f"no rollout of {args.revision} is recorded here", path=str(evidence))
-    done = append_records(evidence, "deploys", "id", list(records), update=True)
+    records = _records(evidence, gitops.moves(syncs, commits), choices, notes)
+    done = append_records(evidence, "deploys", "id", list(records), source=args.tool, update=True)
     err.write(
         f"knightwatch: imported {len(records)} rollouts from {what} into {done.path}: "
         f"{len(done.added)} added, {len(done.already)} already there"
@@ -210,10 +226,12 @@ def run(
         + "\n"
     )
     _name_missed(records, err)
-    if not choices.approvals and records:
+    for note in notes:
+        err.write(f"knightwatch: {visible(note)}\n")
+    if not choices.approvals and any(not r.approvals for r in records):
         err.write(
             "knightwatch: GitOps tools record no approvals: REVIEW-001 reports these rollouts "
-            "until each is signed off (--revision SHA --approval ADDRESS,TIMESTAMP)\n"
+            "until each is signed off (--rollout ID --approval ADDRESS,TIMESTAMP)\n"
         )
 
 
@@ -246,6 +264,32 @@ def _flux(args: argparse.Namespace) -> Syncs:
     return syncs, "an OCI artifact's digest or a chart version", f"{len(args.listings)} clusters"
 
 
+def _records(
+    evidence: Path,
+    moves: dict[str, list[gitops.Move]],
+    choices: gitops.Choices,
+    notes: list[str],
+) -> list[Deployment]:
+    """The chosen rollouts as deployment records, oldest first; a rollout started by more
+    than one person is told in ``notes``."""
+    old, _ = k8s_rollouts.recorded(evidence, choices)
+    groups = k8s_rollouts.group(moves, choices, old)
+    identities, _ = _identities(evidence)
+    records: list[Deployment] = []
+    for commit, nth in _chosen(groups, choices, evidence):
+        ident = k8s_rollouts.rollout_id(choices, commit, nth)
+        own = groups[(commit, nth)]
+        record = k8s_rollouts.record(commit, nth, own, choices, old.get(ident), True)
+        others = k8s_rollouts.several_deployers(record, own, choices, identities)
+        if others:
+            notes.append(
+                f"{ident}: started by {record.deployer} and by {', '.join(others)}; an "
+                "approval by any of them is refused"
+            )
+        records.append(record)
+    return sorted(records, key=lambda r: (timestamp_ns(r.started_at), r.id))
+
+
 def _name_missed(records: Sequence[Deployment], err: TextIO) -> None:
     """Each target a rollout did not reach, and why."""
     for record in records:
@@ -270,6 +314,37 @@ def _cluster(args: argparse.Namespace, service: Service | None) -> Cluster:
             hint="fleet.yaml lists each service's clusters under clusters:",
         )
     return found
+
+
+def _chosen(
+    groups: dict[tuple[str, int], list[gitops.Move]], choices: gitops.Choices, evidence: Path
+) -> list[tuple[str, int]]:
+    """The rollouts to write: those of ``--revision``, or ``--rollout``; a sign-off needs
+    exactly one."""
+    keys = sorted(groups)
+    if choices.only is not None:
+        keys = [k for k in keys if k[0] == choices.only]
+    if choices.rollout is not None:
+        ids = [k8s_rollouts.rollout_id(choices, *k) for k in keys]
+        if choices.rollout not in ids:
+            raise UsageError(
+                f"--rollout {choices.rollout}: no such rollout in the history read",
+                hint=f"rollouts here: {', '.join(sorted(ids)[:12]) or 'none'}",
+            )
+        keys = [keys[ids.index(choices.rollout)]]
+    if (choices.only or choices.rollout) and not keys:
+        raise InputError("no rollout of --revision is recorded here", path=str(evidence))
+    if (choices.approvals or choices.change_ticket) and len(keys) > 1:
+        listed = "; ".join(
+            f"{k8s_rollouts.rollout_id(choices, *k)} (started "
+            f"{min(m.started_at for m in groups[k])})"
+            for k in keys
+        )
+        raise UsageError(
+            f"--revision names {len(keys)} rollouts here ({listed}): an approval signs off one",
+            hint="name it with --rollout ID",
+        )
+    return keys
 
 
 def _pods(
@@ -297,6 +372,7 @@ def _pods(
         where=where,
         images=images,
         metadata=tuple(args.image_metadata),
+        recorded=kubectl_pods.recorded(evidence),
     )
     observed = kubectl_pods.observe(listing, history)
     done = append_series(evidence, "observations", list(observed.records))

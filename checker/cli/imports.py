@@ -59,7 +59,13 @@ def _ansible_parser(
         action="append",
         default=[],
         metavar="NAME",
-        help="a task that releases (repeatable): a host succeeded only where each ran",
+        help="a task that releases (needed; repeatable): a host succeeded only where each ran",
+    )
+    ansible.add_argument(
+        "--not-check-mode",
+        action="store_true",
+        help="the run was not ansible-playbook --check (the json and jsonl callbacks do not "
+        "record it; ansible-runner's command file does)",
     )
     ansible.add_argument("--deployment-id", required=True, metavar="ID")
     ansible.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
@@ -190,10 +196,11 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
             change_ticket=args.change_ticket,
             artifact=args.artifact,
             release_tasks=tuple(args.release_task),
+            not_check_mode=args.not_check_mode,
         ),
     )
     record = imported.deployment
-    done = append_records(where.evidence, "deploys", "id", [record])
+    done = append_records(where.evidence, "deploys", "id", [record], source=args.tool)
     hosts = [t.status for t in record.targets]
     counts = ", ".join(f"{hosts.count(s)} {s}" for s in sorted(set(hosts)))
     unfinished = "" if record.finished_at else ", unfinished"
@@ -209,7 +216,9 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
 def _deployments(args: argparse.Namespace, where: _Where, got: Deployments, err: TextIO) -> None:
     """A forge's deployments, their commits known to the repository, appended."""
     _known_commits(where.history, got)
-    what, done = forge_cli.report_deployments(got, where.evidence, forge_cli.scope_of(args), err)
+    what, done = forge_cli.report_deployments(
+        got, where.evidence, forge_cli.scope_of(args), args.tool, err
+    )
     _say(err, done, what)
     _name_unmapped(err, where.logins)
 
@@ -240,10 +249,11 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
 def _reviews(
     args: argparse.Namespace, where: _Where, found: Imported, what: str, err: TextIO
 ) -> None:
-    """Review records appended. A forge's reviews change after the fact (a dismissal, a login
-    mapped since): the record is brought up to date and the old one kept in superseded.jsonl."""
+    """Review records appended. A review system's answer changes after the fact (a dismissal,
+    a login mapped since): the record is brought up to date and the old one kept in
+    superseded.jsonl."""
     done = append_records(
-        where.evidence, "reviews", "change", list(found.reviews), update=args.tool != "gerrit"
+        where.evidence, "reviews", "change", list(found.reviews), source=args.tool, update=True
     )
     left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
     notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
@@ -255,6 +265,8 @@ def _reviews(
         + (f" ({notes})" if notes else "")
         + (f"; left out: {left}" if left else ""),
     )
+    for remark in found.remarks:
+        err.write(f"knightwatch: {remark}\n")
     _name_unmapped(err, where.logins)
 
 

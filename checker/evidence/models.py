@@ -129,6 +129,10 @@ class Target:
     reason: Annotated[str, Strict(), Field(min_length=1)] | None = None
     """Why a host did not succeed, as the deploy tool showed it (e.g. the release step it
     skipped); FLEET findings quote it."""
+    finished_at: Annotated[str, Strict(), AfterValidator(_check_timestamp)] | None = None
+    """When the deploy tool finished with this host, where it says so per host (a cluster's
+    own sync): a succeeded host runs the deployed commit from then on, not from the
+    deployment's ``finished_at``, which waits for the slowest."""
 
 
 class DeployApproval(Record):
@@ -152,6 +156,9 @@ class Deployment(Record):
     change_ticket: str | None = None
     artifact: str | None = None
     targets: Annotated[list[Target], Strict(False)] = []
+    source: Ident | None = None
+    """The importer that wrote the record (``ansible``, ``github-deployments``, ...); absent
+    in a record written by hand. An import only ever brings its own records up to date."""
     """``Strict(False)`` lets the targets arrive as mappings; ``Target`` is strict itself."""
 
     @model_validator(mode="after")
@@ -170,6 +177,20 @@ class Deployment(Record):
             raise ValueError(
                 f"finished_at {self.finished_at!r} is before started_at {self.started_at!r}"
             )
+        start = timestamp_ns(self.started_at)
+        end = timestamp_ns(self.finished_at) if self.finished_at is not None else None
+        for target in self.targets:
+            if target.finished_at is None:
+                continue
+            at = timestamp_ns(target.finished_at)
+            # A host cannot finish before its deployment started, nor after it finished: such
+            # a time would move the host's FLEET-002 window or its FLEET-003 answer.
+            if at < start or (end is not None and at > end):
+                raise ValueError(
+                    f"target {target.host!r} finished_at {target.finished_at!r} is outside the "
+                    f"deployment's started_at {self.started_at!r} .. finished_at "
+                    f"{self.finished_at!r}"
+                )
         return self
 
 
@@ -192,6 +213,9 @@ class Review(Record):
     author: Name
     commits: list[Name]
     approvals: list[ReviewApproval] = []
+    source: Ident | None = None
+    """The importer that wrote the record (``github-reviews``, ``gerrit``, ...); absent in a
+    record written by hand."""
 
 
 class FlagEvent(Record):
@@ -218,6 +242,9 @@ class Observation(Record):
     image: Annotated[str, Field(min_length=1)] | None = None
     """For a cluster: the image by digest (``REPOSITORY@sha256:...``) that was linked to
     ``version``; what was compared, never a tag."""
+    pod_set: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    """For a cluster: the sha256 of the counted pods' ``metadata.uid`` values (sorted, one a
+    line), so that one set of pods is never recorded as two clusters."""
 
 
 class Host(Record):
@@ -247,15 +274,29 @@ class Cluster(Record):
     """The cluster's API server URL, as an Argo CD application's ``destination.server``."""
     namespace: Ident | None = None
     """The namespace of the workload; any namespace when absent."""
-    workload: Ident | None = None
-    """The Deployment, StatefulSet or DaemonSet whose pods run the service (default: the
-    service's name)."""
+    workload: Ident | list[Ident] | None = None
+    """The Deployment, StatefulSet, DaemonSet or Argo Rollout whose pods run the service, or
+    several (a Flagger canary's ``NAME`` and ``NAME-primary``); default: the service's name."""
     container: Ident | None = None
     """The pod's container that runs the service (default: the only one, else the one named
     like the workload)."""
     replicas: Annotated[int, Field(ge=1)] | None = None
     """Ready pods expected: a listing that shows fewer covers only part of the workload."""
     tags: list[str] = []
+
+    @model_validator(mode="after")
+    def _workloads_named_once(self) -> Cluster:
+        if isinstance(self.workload, list) and (
+            not self.workload or len(set(self.workload)) != len(self.workload)
+        ):
+            raise ValueError("workload: a list names each workload once, and at least one")
+        return self
+
+    def workloads(self, service: str) -> tuple[str, ...]:
+        """The workloads whose pods run the service here (default: the service's name)."""
+        if isinstance(self.workload, list):
+            return tuple(self.workload)
+        return (self.workload or service,)
 
 
 def _cluster_mapping(value: object) -> object:

@@ -194,6 +194,7 @@ def deployment_facts(
         on_protected_branch=sha in shipped.on_branch,
         shipped=shipped.ranges.get(record.id, []),
         window_observations=hosts.windows.get(record.id, {}),
+        window_starts=hosts.window_starts.get(record.id, {}),
         registry=at_commit.registry,
         references=at_commit.references,
         retired_code=at_commit.retired_code,

@@ -62,12 +62,7 @@ def describe(
         evidence, "observations", _observations(document, evidence, scope)
     )
     result["history"] = _history(deployments, unbounded, scope)
-    events = document["flag_events"]
-    result["flag_events"] = _from_file(
-        evidence,
-        "flag_events",
-        Coverage(bool(events), None if events else f"no flag events{scope}"),
-    )
+    result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
     return result
 
@@ -158,6 +153,28 @@ def _history(deployments: list[Deployment], unbounded: set[str], scope: str) -> 
             f"the first deployment of its service and environment ships its own commit alone "
             f"(no baseline), and the commits before it were not judged: {_some(first)}"
             if first
+            else None
+        ),
+    )
+
+
+def _flag_events(document: InputDocument, scope: str) -> Coverage:
+    events = document["flag_events"]
+    if not events:
+        return Coverage(False, f"no flag events{scope}")
+    short = [
+        f"{e['flag']}@{e['at']}: {listing}"
+        for e in events
+        if e["enabled"]
+        for listing in e["short_listings"]
+    ]
+    return Coverage(
+        True,
+        (
+            f"{len(short)} latest listings of a cluster before a flag was switched on showed "
+            "fewer ready pods than fleet.yaml's replicas, so the pods not seen were not judged: "
+            f"{_some(short)}"
+            if short
             else None
         ),
     )

@@ -64,6 +64,8 @@ class Observation(TypedDict):
     """``observed_at``, to compare."""
     pods: ReadOnly[int | None]
     """For a cluster: ready pods of the workload running this version at the listing."""
+    count: ReadOnly[int]
+    """What FLEET-002 counts this observation as: its pods for a cluster, else 1."""
 
 
 @with_config(_STRICT)
@@ -132,6 +134,9 @@ class Deployment(TypedDict):
     window_observations: ReadOnly[dict[str, list[Observation]]]
     """By host, oldest first: the observations of its service from the instant it finished up
     to (not including) the start of the next deployment of its stream."""
+    window_starts: ReadOnly[dict[str, Nanoseconds]]
+    """By host of ``window_observations``: when its window starts, the host's own finish
+    where the deployment gives one (a cluster's sync), else the first finish."""
     registry: ReadOnly[str]
     """The key in ``registries`` of the flag registry at its commit (``none`` without one)."""
     references: ReadOnly[dict[str, Reference]]
@@ -224,6 +229,9 @@ class FlagEvent(TypedDict):
     """The hosts of its service, by the commit each was last observed running before it."""
     short_commits: ReadOnly[dict[Sha, str]]
     """Each commit of ``observed_by_version`` as messages show it."""
+    short_listings: ReadOnly[list[str]]
+    """``CLUSTER@AT (N of M ready pods)`` for each latest listing before it that counted fewer
+    ready pods than fleet.yaml's ``replicas``."""
 
 
 @with_config(_STRICT)

@@ -2,6 +2,10 @@
 
 Every join happens here through sorted indexes, so that the fleet rules only look things up:
 10,000 deployments and 1,000 hosts are one pass over each list, not a product of them.
+
+Where a deployment says when each target finished (a GitOps rollout: each cluster's own sync),
+a host's window starts when it finished, and a flag event counts a host as succeeded only once
+it had: a slow cluster neither moves the others' windows nor hides a mixed fleet at the flag.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from checker.evidence.bundle import Evidence
-from checker.evidence.models import FlagEvent, Observation, timestamp_ns
+from checker.evidence.models import Deployment, FlagEvent, Observation, timestamp_ns
 from checker.facts import document
 from checker.facts.streams import Streams
 from checker.vocabulary import short
 
 Windows = dict[str, dict[str, list[document.Observation]]]
 """By deployment id, by host: the observations in the deployment's window."""
+WindowStarts = dict[str, dict[str, int]]
+"""By deployment id, by host observed in its window: the instant the host's window starts."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class FleetFacts:
     clusters: dict[str, list[str]] | None
     windows: Windows
     """For every deployment (judged or not: a flag event may need it)."""
+    window_starts: WindowStarts
+    """For every deployment, where each host of ``windows`` starts being judged."""
     flag_events: list[document.FlagEvent]
     """Every flag event, in order of time."""
 
@@ -42,11 +50,15 @@ def fleet_facts(
     """The inventory, each deployment's window of observations, and each flag event with the
     last good deployment before it (from ``summaries``) and the last observations."""
     by_service = observations_by_service(evidence.observations, resolved)
+    found, starts = windows(streams, by_service)
     return FleetFacts(
         fleet=_inventory(evidence),
         clusters=_clusters(evidence),
-        windows=windows(streams, by_service),
-        flag_events=flag_events(evidence.flag_events, streams, summaries, by_service),
+        windows=found,
+        window_starts=starts,
+        flag_events=flag_events(
+            evidence.flag_events, streams, summaries, by_service, _replicas(evidence)
+        ),
     )
 
 
@@ -69,6 +81,16 @@ def _clusters(evidence: Evidence) -> dict[str, list[str]] | None:
     }
 
 
+def _replicas(evidence: Evidence) -> dict[str, dict[str, int]]:
+    """By service, by cluster: the ready pods fleet.yaml expects, where it says."""
+    replicas: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, service in evidence.fleet.services.items() if evidence.fleet else []:
+        for cluster in service.clusters:
+            if cluster.replicas:
+                replicas[name][cluster.name] = cluster.replicas
+    return replicas
+
+
 def _observation(observation: Observation, commit: str) -> document.Observation:
     return document.Observation(
         host=observation.host,
@@ -78,6 +100,7 @@ def _observation(observation: Observation, commit: str) -> document.Observation:
         observed_at=observation.observed_at,
         observed_at_ns=timestamp_ns(observation.observed_at),
         pods=observation.pods,
+        count=observation.pods or 1,
     )
 
 
@@ -95,19 +118,33 @@ def observations_by_service(
     return by_service
 
 
-def windows(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Windows:
-    """Each deployment's observations from the instant it finished up to (not including) the
-    start of the next deployment of its stream, by host; none for an unfinished one."""
+def window_starts(deployment: Deployment, finished_ns: int) -> tuple[dict[str, int], int]:
+    """When each target's window starts (its own finish, where the deployment gives one), and
+    when that of every other host does: the first finish, or the deployment's."""
+    own = {
+        t.host: timestamp_ns(t.finished_at) for t in deployment.targets if t.finished_at is not None
+    }
+    return own, min(own.values(), default=finished_ns)
+
+
+def windows(
+    streams: Streams, by_service: dict[str, list[document.Observation]]
+) -> tuple[Windows, WindowStarts]:
+    """Each deployment's observations from the instant it finished (each target's own finish,
+    where it gives one) up to (not including) the start of the next deployment of its stream,
+    by host; none for an unfinished one. And where each host's window starts."""
     times = {s: [o["observed_at_ns"] for o in found] for s, found in by_service.items()}
     result: Windows = {}
+    starts: WindowStarts = {}
     for (service, _), stream in streams.by_key.items():
         observations = by_service.get(service, [])
         for position, deployment in enumerate(stream):
-            result[deployment.id] = {}
+            result[deployment.id], starts[deployment.id] = {}, {}
             if deployment.finished_at is None:
                 continue
+            own, others = window_starts(deployment, timestamp_ns(deployment.finished_at))
             following = stream[position + 1] if position + 1 < len(stream) else None
-            lo = bisect.bisect_left(times.get(service, []), timestamp_ns(deployment.finished_at))
+            lo = bisect.bisect_left(times.get(service, []), min([others, *own.values()]))
             hi = (
                 bisect.bisect_left(times[service], timestamp_ns(following.started_at))
                 if following is not None and service in times
@@ -115,9 +152,11 @@ def windows(streams: Streams, by_service: dict[str, list[document.Observation]])
             )
             window: dict[str, list[document.Observation]] = defaultdict(list)
             for seen in observations[lo:hi]:
-                window[seen["host"]].append(seen)
+                if seen["observed_at_ns"] >= own.get(seen["host"], others):
+                    window[seen["host"]].append(seen)
             result[deployment.id] = dict(window)
-    return result
+            starts[deployment.id] = {host: own.get(host, others) for host in sorted(window)}
+    return result, starts
 
 
 def flag_events(
@@ -125,6 +164,7 @@ def flag_events(
     streams: Streams,
     summaries: dict[str, document.DeploymentSummary],
     by_service: dict[str, list[document.Observation]],
+    replicas: dict[str, dict[str, int]],
 ) -> list[document.FlagEvent]:
     """Each flag event with the last good deployment before it and the last observations."""
     order = sorted(range(len(events)), key=lambda i: (timestamp_ns(events[i].at), i))
@@ -133,7 +173,7 @@ def flag_events(
     for i in order:
         event = events[i]
         at_ns = timestamp_ns(event.at)
-        by_version = latest.by_version_before(event.service, at_ns)
+        by_version, seen = latest.by_version_before(event.service, at_ns)
         deployment = streams.latest_succeeded_before(event.service, event.environment, at_ns)
         out.append(
             document.FlagEvent(
@@ -144,12 +184,52 @@ def flag_events(
                 at=event.at,
                 at_ns=at_ns,
                 by=event.by,
-                last_deployment=summaries[deployment.id] if deployment else None,
+                last_deployment=(
+                    _at(summaries[deployment.id], deployment, at_ns) if deployment else None
+                ),
                 observed_by_version=by_version,
                 short_commits={commit: short(commit) for commit in by_version},
+                short_listings=_short(seen, replicas.get(event.service, {})),
             )
         )
     return out
+
+
+def _at(
+    summary: document.DeploymentSummary, deployment: Deployment, at_ns: int
+) -> document.DeploymentSummary:
+    """The deployment as it stood at a flag event: a target that succeeded only later had not
+    succeeded yet."""
+    late = {
+        t.host: t.finished_at
+        for t in deployment.targets
+        if t.status == "succeeded"
+        and t.finished_at is not None
+        and timestamp_ns(t.finished_at) > at_ns
+    }
+    if not late:
+        return summary
+    return {
+        **summary,
+        "succeeded_hosts": [h for h in summary["succeeded_hosts"] if h not in late],
+        "target_status": {
+            **summary["target_status"],
+            **{h: f"succeeded only at {at}, after the flag" for h, at in late.items()},
+        },
+    }
+
+
+def _short(seen: dict[str, list[document.Observation]], replicas: dict[str, int]) -> list[str]:
+    """``CLUSTER@AT (N of M ready pods)`` for each latest listing that counted fewer ready pods
+    than the cluster's ``replicas``: the pods not seen were not judged."""
+    short_listings = []
+    for host, observed in sorted(seen.items()):
+        pods = sum(o["pods"] or 0 for o in observed)
+        if host in replicas and pods < replicas[host]:
+            short_listings.append(
+                f"{host}@{observed[0]['observed_at']} ({pods} of {replicas[host]} ready pods)"
+            )
+    return short_listings
 
 
 class _LatestObservations:
@@ -162,9 +242,11 @@ class _LatestObservations:
         self._seen: dict[str, dict[str, list[document.Observation]]] = defaultdict(dict)
         self._cursor: dict[str, int] = defaultdict(int)
 
-    def by_version_before(self, service: str, at_ns: int) -> dict[str, list[str]]:
+    def by_version_before(
+        self, service: str, at_ns: int
+    ) -> tuple[dict[str, list[str]], dict[str, list[document.Observation]]]:
         """The service's hosts grouped by the commit each was last observed running before
-        ``at_ns``."""
+        ``at_ns``, and each host's latest observations."""
         observations = self._by_service.get(service, [])
         seen = self._seen[service]
         while self._cursor[service] < len(observations):
@@ -181,4 +263,4 @@ class _LatestObservations:
         for host, observed in sorted(seen.items()):
             for commit in sorted({o["commit"] for o in observed}):
                 by_version[commit].append(host)
-        return dict(by_version)
+        return dict(by_version), dict(seen)

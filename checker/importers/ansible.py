@@ -2,27 +2,38 @@
 as the ``ansible.posix.json`` or ``ansible.posix.jsonl`` callback or ansible-runner recorded it
 (see :mod:`checker.importers.ansible_runs`).
 
-Which hosts are targets: the hosts of the plays that hold a release task (``--release-task``,
-by task name), or, when none is named, of every play that ran on more than the control node
-(a play on ``localhost`` that builds the bundle is not a deployment to ``localhost``).
+The release must be named (``--release-task``, by task name, repeatable). The output shows what
+ran, not what the playbook meant to do: a release skipped on every host, tasks of an include
+that ran nowhere, a play stopped early by ``any_errors_fatal`` or ``meta: end_play`` all leave
+runs in which every host looks fine. Nothing is guessed.
 
-Each target's status comes from the release steps, not from the play's ``ok`` counts (fact
-gathering alone makes a host ``ok``):
+A dry run (``ansible-playbook --check``) deploys nothing and is refused. ansible-runner's
+``command`` file, or a task that shows ``ansible_check_mode``, says whether the run was one;
+the callbacks record nothing else of it, so for their output the user states it
+(``--not-check-mode``), and the import is refused still when a task was skipped for check mode.
+
+Which hosts are targets: the hosts of the plays that hold a release task, or, when the run
+never reached one, of every play that ran on more than the control node (a play on
+``localhost`` that builds the bundle is not a deployment to ``localhost``).
+
+Each target's status comes from the release steps, not from the play's ``ok`` counts:
 
 - an unreachable result: ``unreachable``;
 - a failure the run counts (``stats``; in an unfinished run, any failed result): ``failed``;
 - in a run that was killed, a task still running on the host: ``failed``;
-- with release tasks named: each must have run on the host, and neither been skipped there
-  (``skipped``) nor failed with its error ignored or rescued (``failed``);
-- with none named: a run that did not finish succeeds nowhere (``failed``: nothing says which
-  task released); a host that skipped a task, or failed one with its error ignored, while that
-  task changed other hosts of the same play is ``skipped`` or ``failed``; a host on which every
-  task was skipped is ``skipped``;
+- each release task must have run on the host, and neither been skipped there (``skipped``)
+  nor failed with its error ignored or rescued (``failed``);
+- any task that failed on the host after the release, its error rescued or ignored (a
+  rollback), or a rescued failure in the host's stats: ``failed``;
 - otherwise ``succeeded``.
 
 Every status but ``succeeded`` carries the reason, naming the task. A host the run never
 reached is in no target, and FLEET-001 reports it as absent. ``started_at`` is the first play's
 start; ``finished_at`` is the end of the run, and is left out when the run did not finish.
+
+A release task named that matches no task is refused as a misspelling only when the run ran to
+its end with no host failed or unreachable; otherwise the run stopped before it, and the hosts
+it reached are recorded as not released.
 """
 
 from __future__ import annotations
@@ -51,6 +62,8 @@ class Run:
     change_ticket: str | None = None
     artifact: str | None = None
     release_tasks: tuple[str, ...] = ()
+    not_check_mode: bool = False
+    """The user's word that the run was not ``--check``, for output that does not say."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +82,9 @@ def is_task(name: str, wanted: str) -> bool:
 def deployment(path: Path, run: Run) -> Imported:
     """The deployment record the run at ``path`` shows."""
     played = read_run(path)
-    finished = played.stats is not None
-    plays = _deploying_plays(played, run.release_tasks, path)
+    _refuse_dry_run(played, run.not_check_mode, path)
+    notes = list(played.notes)
+    plays = _deploying_plays(played, run.release_tasks, path, notes)
     hosts = sorted({host for play in plays for host in play.hosts()})
     if not hosts:
         raise InputError("no host ran a task of the deployment's plays", path=str(path))
@@ -89,7 +103,7 @@ def deployment(path: Path, run: Run) -> Imported:
             for t in targets
         ],
     }
-    if finished and played.finished_at:
+    if played.stats is not None and played.finished_at:
         record["finished_at"] = played.finished_at
     if run.change_ticket:
         record["change_ticket"] = run.change_ticket
@@ -99,42 +113,93 @@ def deployment(path: Path, run: Run) -> Imported:
         made = validate(Deployment, Located(record, 0), path, "deployment from this output")
     except InputError as exc:
         raise InputError(exc.message, hint=f"expected {WHAT}") from None
-    return Imported(made, tuple(played.notes))
+    return Imported(made, tuple(notes))
 
 
-def _deploying_plays(played: PlaybookRun, release: tuple[str, ...], path: Path) -> list[PlayRun]:
-    """The play runs whose hosts are the deployment's targets."""
-    if played.stats is not None:
-        _check_release_tasks(played, release, path)
-    keys = _releasing(played, release)
-    if not keys:  # none named, or none reached yet by a run that was killed
-        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
-    if not keys:  # a deployment to the control node itself
-        keys = {play.key for play in played.plays}
-    return [play for play in played.plays if play.key in keys]
-
-
-def _check_release_tasks(played: PlaybookRun, release: tuple[str, ...], path: Path) -> None:
-    """Every release task named is a task of the (finished) run."""
-    names = sorted({task.name for play in played.plays for task in play.tasks})
-    missing = [r for r in release if not any(is_task(name, r) for name in names)]
-    if missing:
+def _refuse_dry_run(played: PlaybookRun, asserted: bool, path: Path) -> None:
+    """A dry run deployed nothing; output that cannot say needs the user's word."""
+    dry = [why for flag, why in played.check_mode if flag]
+    if dry:
         raise InputError(
-            f"release task {missing[0]!r} is in no play of this run; its tasks are: "
-            + ", ".join(repr(n) for n in names),
+            f"this run was a dry run (ansible-playbook --check): {dry[0]}; it deployed nothing",
             path=str(path),
-            hint="--release-task takes a task's name as the run shows it",
+        )
+    if any(not flag for flag, _ in played.check_mode):
+        return
+    if not asserted:
+        silent = (
+            "this artifact directory has no command file"
+            if path.is_dir()
+            else "the json and jsonl callbacks do not record it"
+        )
+        raise InputError(
+            "this output does not say whether the run was a dry run (ansible-playbook --check): "
+            + silent,
+            path=str(path),
+            hint="if it was not, pass --not-check-mode; or add a task that shows "
+            "ansible_check_mode (ansible.builtin.debug: {var: ansible_check_mode}) to the "
+            "playbook, and its output says so itself",
+        )
+    if played.check_skipped:
+        raise InputError(
+            f"task {played.check_skipped[0]!r} was skipped because it ran in check mode, so "
+            "this looks like a dry run (ansible-playbook --check), not what --not-check-mode "
+            "says",
+            path=str(path),
+            hint="if that task sets check_mode: true itself, add a task that shows "
+            "ansible_check_mode (ansible.builtin.debug: {var: ansible_check_mode}) to the "
+            "playbook, so that its output says whether the run was a dry run",
         )
 
 
-def _releasing(played: PlaybookRun, release: tuple[str, ...]) -> set[str]:
-    """The keys of the plays that ran a release task."""
-    return {
+def _task_names(played: PlaybookRun) -> list[str]:
+    return sorted({task.name for play in played.plays for task in play.tasks})
+
+
+def _ran_to_its_end(played: PlaybookRun) -> bool:
+    """The run finished with no host failed or unreachable: every play it has ran."""
+    return played.stats is not None and not any(
+        counts.get("failures") or counts.get("unreachable") for counts in played.stats.values()
+    )
+
+
+def _deploying_plays(
+    played: PlaybookRun, release: tuple[str, ...], path: Path, notes: list[str]
+) -> list[PlayRun]:
+    """The play runs whose hosts are the deployment's targets."""
+    names = _task_names(played)
+    tasks = ", ".join(repr(n) for n in names)
+    if not release:
+        raise InputError(
+            f"name the task or tasks that release with --release-task; its tasks are: {tasks}",
+            path=str(path),
+            hint="the output shows what ran, not what the playbook was meant to do: a release "
+            "skipped everywhere, an include that ran nowhere or a play stopped early leave every "
+            "host looking fine, so the importer does not guess",
+        )
+    missing = [r for r in release if not any(is_task(name, r) for name in names)]
+    if missing and _ran_to_its_end(played):
+        raise InputError(
+            f"release task {missing[0]!r} is in no play of this run; its tasks are: {tasks}",
+            path=str(path),
+            hint="--release-task takes a task's name as the run shows it",
+        )
+    for name in missing:
+        notes.append(
+            f"release task {name!r} ran nowhere: the run stopped before it (if the name is "
+            f"misspelt, its tasks are: {tasks})"
+        )
+    keys = {
         play.key
         for play in played.plays
         for task in play.tasks
         if any(is_task(task.name, r) for r in release)
     }
+    if not keys:  # none reached yet by a run that stopped early
+        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
+    if not keys:  # a deployment to the control node itself
+        keys = {play.key for play in played.plays}
+    return [play for play in played.plays if play.key in keys]
 
 
 class _Judge:
@@ -143,14 +208,10 @@ class _Judge:
     def __init__(self, played: PlaybookRun, plays: list[PlayRun], release: tuple[str, ...]):
         self.finished = played.stats is not None
         self.stats = played.stats or {}
+        self.played = played
         self.plays = plays
         self.release = release
         self.last = played.plays[-1]
-        self.changed: dict[tuple[str, str], set[str]] = {}
-        for play in plays:
-            for task in play.tasks:
-                done = {h for h, s in task.results.items() if s == "changed"}
-                self.changed.setdefault((play.key, task.name), set()).update(done)
 
     def target(self, host: str) -> Target:
         """The host's target: its status, and why when it did not succeed."""
@@ -159,34 +220,18 @@ class _Judge:
 
     def _status(self, host: str) -> tuple[Status, str | None]:
         results = [
-            (play, task.name, task.results[host])
+            (task.name, task.results[host])
             for play in self.plays
             for task in play.tasks
             if host in task.results
         ]
-        stopped = self._stopped(host, results)
-        if stopped is not None:
-            return stopped
-        if self.release:
-            return self._released(host, results)
-        if not self.finished:
-            return "failed", (
-                "the run did not finish, and no release task was named to show what it "
-                "had done on this host"
-            )
-        return self._by_results(host, results)
-
-    def _stopped(
-        self, host: str, results: list[tuple[PlayRun, str, State]]
-    ) -> tuple[Status, str | None] | None:
-        """Unreachable, failed, or still running a task when the run was killed; else None."""
         counts = self.stats.get(host, {})
-        for _, name, state in results:
+        for name, state in results:
             if state == "unreachable":
                 return "unreachable", f"unreachable at task {name!r}"
         if counts.get("unreachable"):
             return "unreachable", None
-        failed = [name for _, name, state in results if state == "failed"]
+        failed = [name for name, state in results if state == "failed"]
         if self.finished and counts.get("failures"):
             return "failed", f"task {failed[0]!r} failed" if failed else None
         if not self.finished and failed:
@@ -194,24 +239,7 @@ class _Judge:
         running = self._running(host)
         if running:
             return "failed", f"the run was killed while task {running!r} was running on it"
-        return None
-
-    def _by_results(
-        self, host: str, results: list[tuple[PlayRun, str, State]]
-    ) -> tuple[Status, str | None]:
-        """A finished run without release tasks: what the host's results say."""
-        for play, name, state in results:
-            others = self.changed.get((play.key, name), set()) - {host}
-            if state == "skipped" and others:
-                return "skipped", f"task {name!r} was skipped here but changed other hosts"
-            if state == "failed" and others:
-                return "failed", (
-                    f"task {name!r} failed here (its error ignored or rescued) but changed "
-                    "other hosts"
-                )
-        if not any(state in ("ok", "changed") for _, _, state in results):
-            return "skipped", "every task was skipped"
-        return "succeeded", None
+        return self._released(host, results)
 
     def _running(self, host: str) -> str | None:
         """The task a killed run was running on the host, if it was running one."""
@@ -226,11 +254,9 @@ class _Judge:
                 return task.name
         return None
 
-    def _released(
-        self, host: str, results: list[tuple[PlayRun, str, State]]
-    ) -> tuple[Status, str | None]:
+    def _released(self, host: str, results: list[tuple[str, State]]) -> tuple[Status, str | None]:
         for wanted in self.release:
-            states = [state for _, name, state in results if is_task(name, wanted)]
+            states = [state for name, state in results if is_task(name, wanted)]
             if not states:
                 if self.finished:
                     return "skipped", f"release task {wanted!r} did not run on it"
@@ -239,4 +265,29 @@ class _Judge:
                 return "skipped", f"release task {wanted!r} was skipped"
             if "failed" in states:
                 return "failed", f"release task {wanted!r} failed (its error ignored or rescued)"
+        return self._undone(host)
+
+    def _undone(self, host: str) -> tuple[Status, str | None]:
+        """A failure after the release (a health check, say), its error rescued by a rollback
+        or ignored, in any play of the run; or a rescue the host's stats count."""
+        timeline = [
+            (task.name, task.results[host])
+            for play in self.played.plays
+            for task in play.tasks
+            if host in task.results
+        ]
+        first = next(
+            i for i, (name, _) in enumerate(timeline) if any(is_task(name, r) for r in self.release)
+        )
+        after = [name for name, state in timeline[first:] if state == "failed"]
+        if after:
+            return "failed", (
+                f"task {after[0]!r} failed after the release (its error rescued or ignored: "
+                "a rollback may have undone it)"
+            )
+        if self.stats.get(host, {}).get("rescued"):
+            return "failed", (
+                "a failed task was rescued on it (block/rescue): the rescue may have undone the "
+                "release"
+            )
         return "succeeded", None

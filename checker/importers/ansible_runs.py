@@ -1,22 +1,25 @@
 """What an Ansible run shows, read from any of the three records Ansible tools keep of it: the
 ``ansible.posix.json`` stdout callback (one document at the end of the run), the
 ``ansible.posix.jsonl`` callback (one event a line, as the run goes) and ansible-runner's
-artifact directory (``job_events/*.json``, what AWX and Ansible Automation Platform keep).
+artifact directory (``job_events/*.json``, what AWX and Ansible Automation Platform keep; see
+:mod:`checker.importers.ansible_runner`).
 
 Each becomes the same :class:`PlaybookRun`: the plays in the order they ran (a ``serial``
-batch is a play run of its own, with its play's id), each task's result on each host, and the
-``stats`` the run ends with, or None when it never got there (it was killed).
+batch is a play run of its own, with its play's id), each task's result on each host, the
+``stats`` the run ends with, or None when it never got there (it was killed), and what the
+record says of check mode (``ansible-playbook --check``). One record holds one run: a stream
+that goes on after its stats, or whose plays come from two ``ansible-playbook`` processes, is
+refused.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from checker.errors import InputError
-from checker.evidence import jsonread
 from checker.evidence.files import read_text
 from checker.importers.common import dig, expect, read_documents
 
@@ -26,6 +29,9 @@ JSON = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posi
 JSONL = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.jsonl"
 RUNNER = "an ansible-runner artifact directory (job_events/*.json)"
 WHAT = f"{JSON} or ansible.posix.jsonl, or {RUNNER}"
+SEVERAL_RUNS = "import each run on its own"
+# Ansible's ids are PREFIX-COUNTER, the prefix drawn once per ansible-playbook process.
+_ANSIBLE_ID = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})-[0-9a-f]{12}")
 
 
 @dataclass
@@ -62,23 +68,52 @@ class PlayRun:
 
 @dataclass
 class PlaybookRun:
-    """Everything a run's record shows; ``stats`` is None when the run did not finish."""
+    """Everything a run's record shows; ``stats`` is None when the run did not finish.
+
+    ``check_mode`` holds what the record says of ``--check``: (True, why) for a dry run,
+    (False, why) for a real one; nothing when it does not say. ``check_skipped`` names the
+    tasks a host skipped because they ran in check mode."""
 
     plays: list[PlayRun]
     stats: dict[str, dict[str, int]] | None
     finished_at: str | None
     notes: list[str] = field(default_factory=list)
+    check_mode: list[tuple[bool, str]] = field(default_factory=list)
+    check_skipped: list[str] = field(default_factory=list)
+
+    def observe(self, task: str, result: Any) -> None:
+        """Note what one result says of check mode: ``ansible_check_mode`` (run-wide; a task
+        that shows it), or a skip because the module ran in check mode (that task's alone:
+        ``check_mode: true`` on a task does it in a real run too)."""
+        if not isinstance(result, dict):
+            return
+        flag = result.get("ansible_check_mode")
+        if isinstance(flag, bool) and not any(seen is flag for seen, _ in self.check_mode):
+            self.check_mode.append((flag, f"task {task!r} shows ansible_check_mode: {flag}"))
+        message = f"{result.get('msg', '')} {result.get('skip_reason', '')}".lower()
+        skipped = result.get("skipped") is True and "check mode" in message
+        if skipped and task not in self.check_skipped:
+            self.check_skipped.append(task)
 
 
 def read_run(path: Path) -> PlaybookRun:
     """The run recorded at ``path``: a json or jsonl callback file, or a runner directory."""
     if path.is_dir():
-        return _from_job_events(path)
+        from checker.importers.ansible_runner import read_artifacts
+
+        return read_artifacts(path)
+    _refuse_leading_text(path)
     documents = read_documents(path, WHAT)
     first = documents.values[0][0]
     single = len(documents.values) == 1 and documents.cut_at is None
     if single and isinstance(first, dict) and "_event" not in first:
         return _from_json_callback(first, path)
+    if all(isinstance(v, dict) and "plays" in v for v, _ in documents.values):
+        raise InputError(
+            f"{len(documents.values)} JSON documents, each a run's output: this file holds more "
+            f"than one run; {SEVERAL_RUNS}",
+            path=str(path),
+        )
     if all(isinstance(v, dict) and "_event" in v for v, _ in documents.values):
         for value, line in documents.values:
             if not isinstance(value["_event"], str):
@@ -86,7 +121,7 @@ def read_run(path: Path) -> PlaybookRun:
                     f"'_event' is not a name; expected {JSONL}", path=str(path), line=line
                 )
         events = [Event(v["_event"], v, path, line) for v, line in documents.values]
-        run = _from_events(events, _jsonl_event)
+        run = from_events(events, _jsonl_event)
         if documents.cut_at is not None:
             run.notes.append(
                 f"line {documents.cut_at} is cut off (the run was killed while writing it) "
@@ -95,6 +130,27 @@ def read_run(path: Path) -> PlaybookRun:
         return run
     expect(documents.cut_at is None, path, f"line {documents.cut_at} is cut off; expected {WHAT}")
     raise InputError(f"no 'plays' and 'stats' at the top level; expected {WHAT}", path=str(path))
+
+
+def _refuse_leading_text(path: Path) -> None:
+    """ansible-playbook run with ``-v`` prints its own lines ("No config file found; using
+    defaults", "Using FILE as config file") before the callback's JSON: say so, quoting it."""
+    head = read_text(path)[:4096].decode("utf-8", "replace")
+    for number, line in enumerate(head.splitlines(), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if text[0] not in "{[" and not text.startswith(")]}'"):
+            raise InputError(
+                f"the output starts with a line that is not the callback's JSON: {text[:120]!r}; "
+                "ansible-playbook prints lines like it when run with -v (or when something else "
+                f"writes to its standard output); expected {WHAT}",
+                path=str(path),
+                line=number,
+                hint="run ansible-playbook without -v, or keep only what the stdout callback "
+                "writes (ansible-playbook's own messages go to the same output)",
+            )
+        return
 
 
 def state(result: Any) -> State:
@@ -107,12 +163,13 @@ def state(result: Any) -> State:
     return "changed" if result.get("changed") is True else "ok"
 
 
-def _stats(stats: Any, path: Path) -> dict[str, dict[str, int]]:
+def stats_of(stats: Any, path: Path) -> dict[str, dict[str, int]]:
+    """The run's per-host counts, checked."""
     expect(isinstance(stats, dict), path, "'stats' is not a mapping of host to counts")
     for host, counts in stats.items():
         expect(
             isinstance(counts, dict)
-            and all(isinstance(counts.get(c, 0), int) for c in COUNTS)
+            and all(isinstance(counts.get(c, 0), int) for c in (*COUNTS, "rescued", "ignored"))
             and any(c in counts for c in COUNTS),
             path,
             f"stats of host {host!r} are not ansible's counts ({', '.join(COUNTS)})",
@@ -126,9 +183,10 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
         path,
         f"no 'plays' and 'stats' at the top level; expected {JSON}",
     )
-    stats, plays = _stats(document["stats"], path), document["plays"]
+    stats, plays = stats_of(document["stats"], path), document["plays"]
     expect(isinstance(plays, list) and bool(plays), path, "'plays' is empty: nothing ran")
-    runs, ends = [], []
+    run = PlaybookRun([], stats, None)
+    ends = []
     for index, play in enumerate(plays, start=1):
         duration = dig(play, "play", "duration")
         expect(
@@ -140,7 +198,7 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
             ends.append(duration["end"])
         key = dig(play, "play", "id")
         key = key if isinstance(key, str) else f"play #{index}"
-        run = PlayRun(key, str(dig(play, "play", "name")), duration["start"])
+        played = PlayRun(key, str(dig(play, "play", "name")), duration["start"])
         tasks = play.get("tasks")
         expect(isinstance(tasks, list), path, f"play #{index} has no list of tasks")
         for number, task in enumerate(tasks, start=1):
@@ -153,9 +211,12 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
             )
             entry = TaskRun(str(dig(task, "task", "id")), name)
             entry.results = {str(host): state(result) for host, result in hosts.items()}
-            run.tasks.append(entry)
-        runs.append(run)
-    return PlaybookRun(runs, stats, max(ends) if ends else None)
+            for result in hosts.values():
+                run.observe(name, result)
+            played.tasks.append(entry)
+        run.plays.append(played)
+    run.finished_at = max(ends) if ends else None
+    return run
 
 
 @dataclass(frozen=True)
@@ -173,35 +234,48 @@ class Event:
             raise InputError(f"{self.name} event {message}", path=str(self.path), line=self.line)
 
 
-def _from_events(events: list[Event], read: Any) -> PlaybookRun:
-    """A run from its events in order; ``read`` turns one into (kind, play, task, host, data)."""
-    plays: list[PlayRun] = []
-    stats: dict[str, dict[str, int]] | None = None
-    finished_at: str | None = None
+def from_events(events: list[Event], read: Any) -> PlaybookRun:
+    """A run from its events in order; ``read`` turns one into (kind, play, task, host, data),
+    ``data`` a result's (state, the result itself)."""
+    run = PlaybookRun([], None, None)
+    prefix = None
     for event in events:
         kind, play, task, host, data = read(event.name, event.body)
+        if kind != "other":
+            event.check(
+                run.stats is None,
+                f"comes after the run's stats: this record holds more than one run; {SEVERAL_RUNS}",
+            )
         if kind == "play":
             event.check(
                 all(isinstance(p, str) for p in play), "has no play name, id and start time"
             )
-            plays.append(PlayRun(play[0], play[1], play[2]))
+            found = _ANSIBLE_ID.match(play[0])
+            event.check(
+                prefix is None or found is None or found.group(1) == prefix,
+                f"starts play {play[0]} of another ansible-playbook process than the plays before "
+                f"it: this record holds more than one run; {SEVERAL_RUNS}",
+            )
+            prefix = prefix or (found.group(1) if found else None)
+            run.plays.append(PlayRun(play[0], play[1], play[2]))
         elif kind in ("task", "start", "result"):
-            event.check(bool(plays), "comes before any play started")
+            event.check(bool(run.plays), "comes before any play started")
             event.check(all(isinstance(t, str) for t in task), "names no task")
-            entry = plays[-1].task(task[0], task[1])
+            entry = run.plays[-1].task(task[0], task[1])
             if kind != "task":
                 event.check(isinstance(host, str), "names no host")
             if kind == "start":
                 entry.started.add(host)
             elif kind == "result":
-                entry.results[host] = data
+                entry.results[host] = data[0]
+                run.observe(task[1], data[1])
         elif kind == "stats":
             finished_at = event.body.get("_timestamp") or event.body.get("created")
             event.check(isinstance(finished_at, str), "has no time")
-            stats = _stats(data, event.path)
-    if not plays:
+            run.stats, run.finished_at = stats_of(data, event.path), finished_at
+    if not run.plays:
         raise InputError(f"no play started in this run; expected {WHAT}", path=str(events[0].path))
-    return PlaybookRun(plays, stats, finished_at)
+    return run
 
 
 RESULTS = {"v2_runner_on_ok", "v2_runner_on_failed", "v2_runner_on_skipped",
@@ -224,99 +298,8 @@ def _jsonl_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any, 
     if name in RESULTS:
         if isinstance(hosts, dict) and len(hosts) == 1:
             host, result = next(iter(hosts.items()))
-            return "result", None, task, host, state(result)
+            return "result", None, task, host, (state(result), result)
         return "result", None, task, None, None
     if name == "v2_playbook_on_stats":
         return "stats", None, None, None, event.get("stats")
     return "other", None, None, None, None
-
-
-RUNNER_RESULTS: dict[str, State] = {
-    "runner_on_failed": "failed",
-    "runner_on_skipped": "skipped",
-    "runner_on_unreachable": "unreachable",
-}
-RUNNER_COUNTS = {"ok": "ok", "changed": "changed", "failures": "failures",
-                 "dark": "unreachable", "skipped": "skipped", "rescued": "rescued",
-                 "ignored": "ignored"}  # fmt: skip
-
-
-def _runner_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any, Any]:
-    """One ansible-runner job event."""
-    data = event.get("event_data")
-    data = data if isinstance(data, dict) else {}
-    task = (str(data.get("task_uuid")), data.get("task"))
-    host = data.get("host")
-    if name == "playbook_on_play_start":
-        return (
-            "play",
-            (str(data.get("play_uuid")), data.get("play"), event.get("created")),
-            None,
-            None,
-            None,
-        )
-    if name in ("playbook_on_task_start", "playbook_on_handler_task_start"):
-        return "task", None, task, None, None
-    if name == "runner_on_start":
-        return "start", None, task, host, None
-    if name == "runner_on_ok":
-        changed = dig(data, "res", "changed") is True
-        return "result", None, task, host, "changed" if changed else "ok"
-    if name in RUNNER_RESULTS:
-        return "result", None, task, host, RUNNER_RESULTS[name]
-    if name == "playbook_on_stats":
-        stats: dict[str, dict[str, int]] = {}
-        for key, count in RUNNER_COUNTS.items():
-            per_host = data.get(key)
-            for target, value in per_host.items() if isinstance(per_host, dict) else ():
-                stats.setdefault(str(target), dict.fromkeys(RUNNER_COUNTS.values(), 0))[count] = (
-                    value
-                )
-        return "stats", None, None, None, stats
-    return "other", None, None, None, None
-
-
-def _from_job_events(directory: Path) -> PlaybookRun:
-    """ansible-runner's ``job_events``: in the artifact directory, or the only one under
-    ``artifacts/`` of a private data directory."""
-    found = directory / "job_events"
-    if not found.is_dir():
-        candidates = sorted(directory.glob("artifacts/*/job_events"))
-        several = " (several runs under artifacts/: name one)" if candidates else ""
-        expect(
-            len(candidates) == 1, directory, f"no job_events directory{several}; expected {RUNNER}"
-        )
-        found = candidates[0]
-    files = sorted(found.glob("*.json"), key=_counter)
-    expect(bool(files), found, f"no job events; expected {RUNNER}")
-    events: list[Event] = []
-    notes = []
-    for index, file in enumerate(files):
-        try:
-            event = jsonread.loads(read_text(file).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if index == len(files) - 1:
-                notes.append(
-                    f"{file.name} is cut off (the run was killed while writing it) and was left out"
-                )
-                continue
-            raise InputError(
-                f"not a JSON job event ({exc}); expected {RUNNER}", path=str(file)
-            ) from None
-        except ValueError as exc:
-            raise InputError(f"not a JSON job event ({exc})", path=str(file)) from None
-        expect(
-            isinstance(event, dict) and isinstance(event.get("event"), str),
-            file,
-            f"not a job event (no 'event'); expected {RUNNER}",
-        )
-        events.append(Event(event["event"], event, file))
-    run = _from_events(events, _runner_event)
-    run.notes.extend(notes)
-    return run
-
-
-def _counter(file: Path) -> tuple[int, str]:
-    """Job event files are named COUNTER-UUID.json; the counter orders them."""
-    head = file.name.split("-", 1)[0]
-    return (int(head) if head.isdigit() else -1, file.name)

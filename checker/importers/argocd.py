@@ -15,6 +15,13 @@ The cluster of an application is ``--cluster`` when given (one Argo CD per clust
 ``spec.destination.server``, else that URL itself (which FLEET-004 then reports, being in no
 inventory). Applications are chosen by ``--application`` (a name or glob, repeatable) or
 ``--application-set`` (those an ApplicationSet owns); with neither, every application read.
+Two chosen applications on one cluster are refused: another service's sync of the same commit
+(an ApplicationSet that makes ``checkout-CLUSTER`` and ``payments-CLUSTER``) must never count
+as this service's.
+
+A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
+all: manifest generation failed before a revision was chosen) is left out with a note: its
+cluster stays absent from the rollout it missed, which FLEET-001 reports.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
-from checker.importers.common import dig, expect, read_objects
+from checker.importers.common import dig, expect, moment, read_objects
 from checker.importers.gitops import Sync
+from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = (
     "Argo CD Application objects (kubectl get applications.argoproj.io -o json, or argocd "
@@ -59,20 +67,27 @@ def read_applications(path: Path) -> list[dict[str, Any]]:
     )
 
 
+def _owners(item: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    name = item["metadata"]["name"]
+    return objects(
+        dig(item, "metadata", "ownerReferences"),
+        path,
+        f"application {name}: metadata.ownerReferences",
+    )
+
+
 def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[dict[str, Any]]:
     """The service's applications among ``items``; none at all is an error."""
     picked = []
     for item in items:
         name = item["metadata"]["name"]
-        owners = dig(item, "metadata", "ownerReferences") or []
+        owners = _owners(item, path)
         if selection.applications and not any(
             fnmatch.fnmatchcase(name, glob) for glob in selection.applications
         ):
             continue
         if selection.application_set and not any(
-            isinstance(o, dict)
-            and o.get("kind") == "ApplicationSet"
-            and o.get("name") == selection.application_set
+            o.get("kind") == "ApplicationSet" and o.get("name") == selection.application_set
             for o in owners
         ):
             continue
@@ -93,37 +108,79 @@ def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> lis
 
 
 def syncs(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[Sync]:
-    """Every sync the chosen applications record."""
+    """Every sync the chosen applications record; two applications on one cluster are
+    refused."""
     found: list[Sync] = []
+    on: dict[str, str] = {}
     for item in chosen(items, selection, path):
-        found += _application_syncs(item, selection, path)
+        name = item["metadata"]["name"]
+        cluster = _cluster(item, selection, path)
+        if cluster in on:
+            raise InputError(
+                f"applications {on[cluster]} and {name} both deploy to cluster {cluster}: "
+                "another service's sync of a commit must never count as this one's, and one "
+                "application's history is one cluster's",
+                path=str(path),
+                hint="choose the service's applications alone with --application NAME (a glob)",
+            )
+        on[cluster] = name
+        found += _application_syncs(item, cluster, selection, path)
     return found
 
 
-def _cluster(item: dict[str, Any], selection: Selection) -> str:
+def _cluster(item: dict[str, Any], selection: Selection, path: Path) -> str:
+    name = item["metadata"]["name"]
+    destination = dig(item, "spec", "destination")
+    expect(
+        destination is None or isinstance(destination, dict),
+        path,
+        f"application {name}: spec.destination is not an object",
+    )
+    destination = destination or {}
+    for key in ("name", "server"):
+        expect(
+            destination.get(key) is None or isinstance(destination[key], str),
+            path,
+            f"application {name}: spec.destination.{key} is not a string",
+        )
     if selection.cluster:
         return selection.cluster
-    destination = dig(item, "spec", "destination") or {}
-    if isinstance(destination.get("name"), str) and destination["name"]:
+    if destination.get("name"):
         return str(destination["name"])
     server = destination.get("server")
-    for url, name in selection.servers:
+    for url, cluster in selection.servers:
         if server == url:
-            return name
-    if isinstance(server, str) and server:
-        return server
+            return cluster
+    if server:
+        return str(server)
     raise InputError(
-        f"application {item['metadata']['name']}: spec.destination names no cluster",
+        f"application {name}: spec.destination names no cluster",
+        path=str(path),
         hint="pass --cluster NAME",
     )
 
 
-def _revision(entry: dict[str, Any], origin: str, selection: Selection) -> str:
-    """The revision of the service's source in a history entry or sync result."""
+def _revision(
+    entry: dict[str, Any], origin: str, selection: Selection, path: Path, *, required: bool
+) -> str:
+    """The revision of the service's source in a history entry or sync result ("" when it
+    names none and none is ``required``)."""
     single = entry.get("revision")
     revisions = entry.get("revisions")
-    if isinstance(revisions, list) and revisions:
+    expect(
+        revisions is None
+        or (isinstance(revisions, list) and all(isinstance(r, str) for r in revisions)),
+        path,
+        f"{origin}: revisions is not a list of revisions",
+    )
+    expect(single is None or isinstance(single, str), path, f"{origin}: revision is not text")
+    if revisions:
         sources = entry.get("sources") or []
+        expect(
+            isinstance(sources, list) and all(isinstance(s, dict) for s in sources),
+            path,
+            f"{origin}: sources is not a list of sources",
+        )
         repos = [dig(s, "repoURL") for s in sources]
         if selection.source_repo is None:
             if len(revisions) == 1:
@@ -131,97 +188,169 @@ def _revision(entry: dict[str, Any], origin: str, selection: Selection) -> str:
             raise InputError(
                 f"{origin}: the application deploys {len(revisions)} sources "
                 f"({', '.join(str(r) for r in repos)}); which is built from --repo?",
+                path=str(path),
                 hint="pass --source-repo URL",
             )
-        if selection.source_repo in repos:
+        if len(repos) == len(revisions) and selection.source_repo in repos:
             return str(revisions[repos.index(selection.source_repo)])
         raise InputError(
             f"{origin}: no source is --source-repo {selection.source_repo} "
-            f"(sources: {', '.join(str(r) for r in repos)})"
+            f"(sources: {', '.join(str(r) for r in repos)})",
+            path=str(path),
         )
-    if not isinstance(single, str) or not single:
-        raise InputError(f"{origin}: no revision recorded")
+    if not single:
+        if not required:
+            return ""
+        raise InputError(f"{origin}: no revision recorded", path=str(path))
     repo = dig(entry, "source", "repoURL")
     if selection.source_repo and isinstance(repo, str) and repo != selection.source_repo:
         raise InputError(
             f"{origin}: synced {repo}, not --source-repo {selection.source_repo}",
+            path=str(path),
             hint="choose the applications that deploy the service's repository",
         )
-    return single
+    return str(single)
 
 
-def _initiator(entry: dict[str, Any]) -> str | None:
-    by = entry.get("initiatedBy") or {}
-    if isinstance(by, dict) and isinstance(by.get("username"), str) and by["username"]:
-        return str(by["username"])
-    if isinstance(by, dict) and by.get("automated") is True:
-        return "argocd (automated sync)"
-    return None
+def _initiator(entry: dict[str, Any], origin: str, path: Path) -> tuple[str | None, bool]:
+    """Who started a sync, and whether the tool did (an automated sync)."""
+    by = entry.get("initiatedBy")
+    if by is None:
+        return None, False
+    expect(isinstance(by, dict), path, f"{origin}: initiatedBy is not an object")
+    username, automated = by.get("username"), by.get("automated")
+    expect(
+        (username is None or isinstance(username, str))
+        and (automated is None or isinstance(automated, bool)),
+        path,
+        f"{origin}: initiatedBy holds neither a username nor automated: true",
+    )
+    if username:
+        expect(
+            username.strip() == username and username.isprintable(),
+            path,
+            f"{origin}: initiatedBy.username {username!r} holds white space or control characters",
+        )
+        return str(username), automated is True
+    if automated is True:
+        return "argocd (automated sync)", True
+    return None, False
 
 
-def _automated(entry: dict[str, Any]) -> bool:
-    return dig(entry, "initiatedBy", "automated") is True
+def _time(value: Any, origin: str, field: str, path: Path) -> str:
+    return time_text(value, path, f"{origin}: {field}")[0]
 
 
-def _application_syncs(item: dict[str, Any], selection: Selection, path: Path) -> list[Sync]:
+def _application_syncs(
+    item: dict[str, Any], cluster: str, selection: Selection, path: Path
+) -> list[Sync]:
     name = item["metadata"]["name"]
-    cluster = _cluster(item, selection)
+    status = item.get("status")
+    expect(
+        status is None or isinstance(status, dict),
+        path,
+        f"application {name}: status is not an object",
+    )
     history = dig(item, "status", "history") or []
     expect(isinstance(history, list), path, f"application {name}: status.history is not a list")
     found = []
-    for entry in history:
-        origin = f"application {name}, history id {dig(entry, 'id')}"
-        expect(isinstance(entry, dict), path, f"{origin}: not a history entry")
-        finished = entry.get("deployedAt")
-        expect(isinstance(finished, str), path, f"{origin}: no deployedAt")
+    for number, entry in enumerate(history, start=1):
+        expect(
+            isinstance(entry, dict),
+            path,
+            f"application {name}, history entry #{number}: not a history entry",
+        )
+        origin = f"application {name}, history id {entry.get('id')}"
+        finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
+        started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
+        expect(
+            moment(started, path, origin) <= moment(finished, path, origin),
+            path,
+            f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
+        )
+        initiator, automated = _initiator(entry, origin, path)
         found.append(
             Sync(
                 cluster=cluster,
                 origin=origin,
-                revision=_revision(entry, origin, selection),
-                started_at=str(entry.get("deployStartedAt") or finished),
-                finished_at=str(finished),
+                revision=_revision(entry, origin, selection, path, required=True),
+                started_at=started,
+                finished_at=finished,
                 status="succeeded",
-                initiator=_initiator(entry),
-                automated=_automated(entry),
+                initiator=initiator,
+                automated=automated,
+                path=str(path),
             )
         )
-    operation = dig(item, "status", "operationState") or {}
-    phase = operation.get("phase") if isinstance(operation, dict) else None
-    if phase in FAILED or phase in RUNNING:
-        found.append(
-            _unfinished(
-                operation, f"application {name}, operation {phase}", cluster, selection, path
-            )
-        )
+    operation = dig(item, "status", "operationState")
+    expect(
+        operation is None or isinstance(operation, dict),
+        path,
+        f"application {name}: status.operationState is not an object",
+    )
+    phase = (operation or {}).get("phase")
+    expect(
+        phase is None or isinstance(phase, str),
+        path,
+        f"application {name}: operationState.phase is not text",
+    )
+    if operation and (phase in FAILED or phase in RUNNING):
+        found.append(_operation(operation, str(phase), name, cluster, selection, path))
     elif phase is not None and phase != "Succeeded":
         raise InputError(f"application {name}: unknown operation phase {phase!r}", path=str(path))
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return found
 
 
-def _unfinished(
-    operation: dict[str, Any], origin: str, cluster: str, selection: Selection, path: Path
+def _operation(
+    operation: dict[str, Any],
+    phase: str,
+    name: str,
+    cluster: str,
+    selection: Selection,
+    path: Path,
 ) -> Sync:
-    """The operation of a sync that failed, or was still running at the listing: a sync that
-    did not succeed."""
-    phase = operation.get("phase")
-    result = operation.get("syncResult") or dig(operation, "operation", "sync") or {}
-    started = operation.get("startedAt")
-    expect(isinstance(started, str), path, f"{origin}: no startedAt")
-    message = str(operation.get("message") or "").strip()
+    """The failed or running last operation, which the history does not keep."""
+    origin = f"application {name}, operation {phase}"
+    requested = operation.get("operation")
+    expect(
+        requested is None or isinstance(requested, dict),
+        path,
+        f"{origin}: operation is not an object",
+    )
+    result = operation.get("syncResult")
+    expect(
+        result is None or isinstance(result, dict), path, f"{origin}: syncResult is not an object"
+    )
+    sync = dig(requested, "sync")
+    expect(
+        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
+    )
+    # The revision synced, else (manifest generation failed first) the one asked for.
+    revision = _revision(result or {}, origin, selection, path, required=False) or _revision(
+        sync or {}, origin, selection, path, required=False
+    )
+    started = _time(operation.get("startedAt"), origin, "startedAt", path)
+    finished = None
+    if phase in FAILED:
+        finished = _time(operation.get("finishedAt") or started, origin, "finishedAt", path)
+    message = operation.get("message")
+    message = message.strip() if isinstance(message, str) else ""
+    initiator, automated = _initiator(requested or {}, origin, path)
     return Sync(
         cluster=cluster,
         origin=origin,
-        revision=_revision(result, origin, selection),
-        started_at=str(started),
-        finished_at=str(operation.get("finishedAt") or started) if phase in FAILED else None,
+        revision=revision,
+        started_at=started,
+        finished_at=finished,
         status="failed",
         reason=(
             f"Argo CD sync {phase}" + (f": {message}" if message else "")
             if phase in FAILED
             else "the sync was still running when the application was listed"
         ),
-        initiator=_initiator(dig(operation, "operation") or {}),
-        automated=_automated(dig(operation, "operation") or {}),
+        initiator=initiator,
+        automated=automated,
+        path=str(path),
+        operation=True,
     )

@@ -1,11 +1,13 @@
 """What every importer shares: reading a tool's JSON, logins as addresses, and appending
 contract records to an evidence file without duplicating what is there.
 
-An evidence file is audit evidence. Importing the same thing twice is a no-op. Importing
-something else under an id already taken is an input error naming both, except for importers
-whose source legitimately changes after the fact (a review dismissed after the merge, a login
-mapped in identities.yaml since, a deployment that has finished since): those replace the old
-record in place and keep it, with what changed, in ``superseded.jsonl`` beside it.
+An evidence file is audit evidence. Every record an import writes names the import
+(``source``). Importing the same thing twice is a no-op. Importing something else under an id
+already taken is an input error naming both, except for importers whose source legitimately
+changes after the fact (a review dismissed after the merge, a login mapped in identities.yaml
+since, a deployment that has finished since): those replace a record that they wrote
+themselves in place and keep the old one, with what changed, in ``superseded.jsonl`` beside it.
+A record another import wrote, or a person (no ``source``), is never replaced.
 """
 
 from __future__ import annotations
@@ -40,6 +42,55 @@ class Imported:
     notes: Counter[str] = field(default_factory=Counter)
     """Approvals counted with a qualification worth saying (e.g. recorded with a commit)."""
     unmapped: set[str] = field(default_factory=set)
+    remarks: list[str] = field(default_factory=list)
+    """What the import noticed about its input and settled, each to be said on a line."""
+
+
+def once_each(
+    items: list[dict[str, Any]], key: str, label: Callable[[Any], str], source: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``items`` with each ``key`` once, and what was said about those listed more than once.
+
+    A list read page by page while it changed (``gh api --paginate``, a page cursor) shows an
+    item that moved on two pages: identical copies are one; of different ones, the one updated
+    last (``updated_at``) is kept, where it was first listed. Different copies that do not say
+    which is later are refused."""
+    kept: dict[Any, dict[str, Any]] = {}
+    times: dict[Any, int] = {}
+    said: list[str] = []
+    for item in items:
+        name = item[key]
+        what = label(name)
+        times[name] = times.get(name, 0) + 1
+        if name not in kept or kept[name] == item:
+            kept.setdefault(name, item)
+            continue
+        old, new = str(kept[name].get("updated_at")), str(item.get("updated_at"))
+        try:
+            later = moment(new, source, "updated_at") - moment(old, source, "updated_at")
+        except InputError:
+            later = 0
+        if later == 0:
+            raise InputError(
+                f"{what} is listed twice, differently, and neither copy says it was "
+                "updated later: which one is current cannot be told",
+                path=str(source),
+                hint="fetch the list again",
+            )
+        if later > 0:
+            kept[name] = item
+        said.append(
+            f"{source}: {what} is listed twice, differently: the one updated at "
+            f"{kept[name].get('updated_at')} is kept"
+        )
+        times[name] = 0  # said
+    for name, count in times.items():
+        if count > 1:
+            said.append(
+                f"{source}: {label(name)} is listed {count} times (the list changed while its "
+                "pages were read): imported once"
+            )
+    return list(kept.values()), said
 
 
 class Logins:
@@ -241,35 +292,39 @@ def read_objects(
 
 
 def append_records(
-    directory: Path, kind_name: str, key: str, records: list[BaseModel], *, update: bool = False
+    directory: Path,
+    kind_name: str,
+    key: str,
+    records: list[BaseModel],
+    *,
+    source: str,
+    update: bool = False,
 ) -> Appended:
-    """Append ``records`` to the directory's file of that kind (``deploys.jsonl`` when there is
-    none yet), skipping those already there. A record whose ``key`` is taken by another is
-    refused, or with ``update`` replaces it in place, the old one kept in ``superseded.jsonl``."""
+    """Append ``records``, each marked as written by import ``source``, to the directory's file
+    of that kind (``deploys.jsonl`` when there is none yet), skipping those already there. A
+    record whose ``key`` is taken by another is refused, or with ``update`` replaces it in place
+    when the same import wrote it, the old one kept in ``superseded.jsonl``."""
     kind, path, data = _evidence_file(directory, kind_name)
     existing = _by_key(data, path, key)
     added: list[str] = []
     already: list[str] = []
     fresh: list[dict[str, Any]] = []
     replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for record in records:
+    for record in (r.model_copy(update={"source": source}) for r in records):
         plain = record.model_dump(mode="json", exclude_none=True)
         name = str(plain[key])
         if name in existing:
             old, line = existing[name]
-            if validate(kind.model, Located(old, line), path, kind.what) == record:
+            was = validate(kind.model, Located(old, line), path, kind.what)
+            # A record written before imports named themselves, the same but for that, is there.
+            if was in (record, record.model_copy(update={"source": getattr(was, "source", None)})):
                 already.append(name)
                 continue
-            if update and line not in replaced:
+            theirs = getattr(was, "source", None)
+            if update and theirs == source and line not in replaced:
                 replaced[line] = (dict(old), plain)
                 continue
-            raise InputError(
-                f"{kind.what} {name!r} is already recorded, differently; an import never "
-                "rewrites evidence",
-                path=str(path),
-                line=line,
-                hint="remove or correct the old record by hand if it is wrong",
-            )
+            raise _clash(kind, name, theirs, source, path, line)
         if name in {str(f[key]) for f in fresh}:
             raise InputError(f"{kind.what} {name!r} appears twice in this import", path=str(path))
         fresh.append(plain)
@@ -296,6 +351,34 @@ def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any]
         if isinstance(item.value, dict) and key in item.value:
             existing[str(item.value[key])] = (item.value, item.line)
     return existing
+
+
+def _clash(
+    kind: Kind, name: str, theirs: str | None, source: str, path: Path, line: int
+) -> InputError:
+    """Why a record cannot take the place of the one already under its id."""
+    if theirs == source:
+        return InputError(
+            f"{kind.what} {name!r} is already recorded, differently; an import never "
+            "rewrites evidence",
+            path=str(path),
+            line=line,
+            hint="remove or correct the old record by hand if it is wrong",
+        )
+    by = (
+        f"was recorded by import {theirs}"
+        if theirs
+        else "is already recorded by hand or by an earlier import (it names no source)"
+    )
+    return InputError(
+        f"{kind.what} {name!r} {by}, differently; import {source} never replaces a record "
+        "that it did not write itself",
+        path=str(path),
+        line=line,
+        hint=f"if both are right, they are two records: give them different ids; if import "
+        f"{source} wrote the old one before imports named themselves, add 'source: {source}' "
+        "to it",
+    )
 
 
 def append_series(directory: Path, kind_name: str, records: list[BaseModel]) -> Appended:

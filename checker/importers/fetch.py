@@ -18,7 +18,7 @@ from typing import Any
 
 from checker.errors import InputError, UsageError
 from checker.importers import github, github_deployments, gitlab
-from checker.importers.common import dig, expect, moment
+from checker.importers.common import dig, expect, moment, once_each
 
 GITHUB_API = "https://api.github.com"
 GITHUB_TOKENS = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -106,9 +106,10 @@ class GitHubApi:
 
 def github_pulls(
     api: GitHubApi, repository: str, since: str | None
-) -> tuple[list[github.PullData], int]:
+) -> tuple[list[github.PullData], int, list[str]]:
     """The merged pull requests updated since ``since`` (all when None), newest update first,
-    with their reviews and commits; and how many closed but unmerged ones were passed."""
+    with their reviews and commits; how many closed but unmerged ones were passed; and what was
+    said of pull requests listed twice (one that moved while the pages were read)."""
     since_ns = moment(since, Path("--since"), "--since") if since else None
     base = f"/repos/{repository}"
     found: list[github.PullData] = []
@@ -117,6 +118,7 @@ def github_pulls(
         f"{base}/pulls", {"state": "closed", "sort": "updated", "direction": "desc"}
     )
     source = api.source / f"{base}/pulls"
+    listed = []
     for index, pull in enumerate(listing, start=1):
         github.check_pull(pull, index, source)
         updated = pull.get("updated_at")
@@ -126,6 +128,9 @@ def github_pulls(
             and moment(updated, source, "updated_at") < since_ns
         ):
             break  # sorted by update: every later one is older still
+        listed.append(pull)
+    pulls, remarks = once_each(listed, "number", lambda n: f"pull request #{n}", source)
+    for pull in pulls:
         if not pull["merged_at"]:
             skipped += 1
             continue
@@ -143,7 +148,7 @@ def github_pulls(
                 api.source / f"{base}/pulls/{number}/commits",
             )
         )
-    return found, skipped
+    return found, skipped, remarks
 
 
 def _compare(api: GitHubApi, base: str, pull: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:

@@ -2,15 +2,29 @@
 ``HelmRelease`` objects, one listing per cluster (Flux runs in each cluster it deploys to):
 ``kubectl --context CLUSTER get kustomizations.kustomize.toolkit.fluxcd.io -A -o json``.
 
-A Kustomization's ``status.history`` (kustomize-controller v1.7 and later) holds its last
-reconciliations: ``metadata.revision`` (``main@sha1:<sha>``, or ``main/<sha>`` before Flux
-2.0), ``firstReconciled`` and ``lastReconciledStatus``; ``ReconciliationSucceeded`` is a
-sync that succeeded, any other status (``HealthCheckFailed``, ``BuildFailed``, ...) one that
-failed. A HelmRelease's ``status.history`` (helm.toolkit.fluxcd.io/v2) holds each release:
-``chartVersion``, ``firstDeployed`` and ``status`` (``deployed`` and ``superseded`` succeeded,
-``failed`` failed, ``pending-*`` still running). A chart built from a git source carries the
-commit in its version's build metadata (``1.2.3+0a1b2c3d4e5f``); any other chart version must
-be mapped with ``--revision-commit``.
+A Kustomization's ``status.history`` (kustomize-controller v1.7 and later) holds one snapshot
+per applied set of manifests and outcome, newest first: ``metadata.revision``
+(``main@sha1:<sha>``, or ``main/<sha>`` before Flux 2.0), ``firstReconciled``,
+``lastReconciled`` and ``lastReconciledStatus``; ``ReconciliationSucceeded`` is a sync that
+succeeded, any other status (``HealthCheckFailed``, ``BuildFailed``, ...) one that failed.
+Flux updates a snapshot in place when the same manifests are applied again (fluxcd/pkg
+``History.Upsert``: ``firstReconciled`` kept, the snapshot moved to the front), so a rollback
+to an earlier revision is no new snapshot: a snapshot listed before one that was first
+reconciled after it came back after that one's ``lastReconciled``, within one
+``spec.interval`` (Flux reconciles the current revision every interval). The newest
+successful snapshot must be ``status.lastAppliedRevision``.
+
+A HelmRelease's ``status.history`` (helm.toolkit.fluxcd.io/v2) holds one snapshot per Helm
+release, ordered by its ``version``: ``chartVersion``, ``lastDeployed`` (when that release
+was deployed; Helm copies ``firstDeployed`` from the first release to every later one),
+``configDigest`` (its values) and ``status`` (``deployed`` and ``superseded`` succeeded,
+``failed``, ``uninstalled`` and ``uninstalling`` failed, ``pending-*`` still running). A chart
+built from a git source carries the commit in its version's build metadata
+(``1.2.3+0a1b2c3d4e5f``; from an OCI repository the build metadata is the start of the
+snapshot's ``ociDigest`` instead, no commit); any other chart version must be mapped with
+``--revision-commit``,
+and a chart version deployed with different values is mapped per release
+(``--revision-commit 1.2.0@sha256:...=SHA``, the snapshot's ``configDigest``).
 
 ``lastAppliedRevision`` alone does not say when a revision was applied: an object without
 ``status.history`` is refused, rather than dated by guess.
@@ -18,7 +32,10 @@ be mapped with ``--revision-commit``.
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +44,26 @@ from checker.evidence.models import Status
 from checker.importers import common
 from checker.importers.common import dig, expect
 from checker.importers.gitops import Sync
+from checker.importers.k8s_shapes import time_text
 
 WHAT = (
     "Flux Kustomization or HelmRelease objects (kubectl get kustomizations.kustomize."
     "toolkit.fluxcd.io -o json, or helmreleases.helm.toolkit.fluxcd.io)"
 )
 KINDS = ("Kustomization", "HelmRelease")
-_GIT_REVISION = re.compile(r"^(?:.*@)?sha1:([0-9a-f]{40})$|^(?:.*/)?([0-9a-f]{40})$")
+_GIT_REVISION = re.compile(r"^(?:\S*@)?sha1:([0-9a-f]{40})$|^(?:\S+/)?([0-9a-f]{40})$")
 _CHART_COMMIT = re.compile(r"^[^+]+\+([0-9a-f]{7,40})$")
-HELM_STATUS: dict[str, Status | None] = {
+HELM_STATUS: dict[str, Status] = {
     "deployed": "succeeded",
     "superseded": "succeeded",
     "failed": "failed",
+    # A release uninstalled afterwards, or a failed install that Flux's remediation removed:
+    # which of the two, the snapshot does not say, so it never counts as running.
+    "uninstalled": "failed",
+    "uninstalling": "failed",
 }
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def read_objects(path: Path) -> list[dict[str, Any]]:
@@ -86,9 +110,26 @@ def git_commit(revision: str) -> str | None:
     return chart.group(1) if chart else None
 
 
+def interval(item: dict[str, Any], path: Path) -> timedelta:
+    """The object's ``spec.interval`` (a Go duration, ``10m0s``)."""
+    text = dig(item, "spec", "interval")
+    name = item["metadata"]["name"]
+    parts = _DURATION.findall(text) if isinstance(text, str) else []
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise InputError(
+            f"{item['kind']} {name}: spec.interval {text!r} is not a duration (10m0s)",
+            path=str(path),
+        )
+    return timedelta(seconds=sum(float(a) * _UNIT_SECONDS[b] for a, b in parts))
+
+
 def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
     """The syncs one object's history records on ``cluster``."""
     kind, name = item["kind"], item["metadata"]["name"]
+    status = item.get("status")
+    expect(
+        isinstance(status, dict) or status is None, path, f"{kind} {name}: status is not an object"
+    )
     history = dig(item, "status", "history")
     if not isinstance(history, list) or not history:
         raise InputError(
@@ -98,70 +139,161 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
             hint="Flux records history from kustomize-controller v1.7 and helm-controller "
             "v1.0 (helm.toolkit.fluxcd.io/v2) on; upgrade, or record these deployments by hand",
         )
-    found = []
     for index, entry in enumerate(history, start=1):
-        origin = f"{kind} {name} on {cluster}, history entry #{index}"
-        expect(isinstance(entry, dict), path, f"{origin}: not a history entry")
-        found.append(
-            _helm(entry, origin, cluster, path)
-            if kind == "HelmRelease"
-            else _kustomization(entry, origin, cluster, path)
+        expect(
+            isinstance(entry, dict),
+            path,
+            f"{kind} {name} on {cluster}, history entry #{index}: not a history entry",
         )
+    if kind == "HelmRelease":
+        return _releases(history, name, cluster, path)
+    return _kustomization(item, history, cluster, path)
+
+
+def _text(entry: dict[str, Any], key: str, origin: str, path: Path) -> str:
+    value = entry.get(key)
+    expect(isinstance(value, str) and bool(value), path, f"{origin}: no {key}")
+    return str(value)
+
+
+def _time(entry: dict[str, Any], key: str, origin: str, path: Path) -> tuple[str, int]:
+    return time_text(entry.get(key), path, f"{origin}: {key}")
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One entry of a Kustomization's history."""
+
+    origin: str
+    revision: str
+    commit: str | None
+    status: str
+    first: tuple[str, int]
+    last: tuple[str, int]
+    """``lastReconciled``, as written and in nanoseconds."""
+
+    def sync(self, cluster: str, at: str, done: str, how: str, path: Path) -> Sync:
+        succeeded = self.status == "ReconciliationSucceeded"
+        return Sync(
+            cluster=cluster,
+            origin=self.origin + how,
+            revision=self.revision,
+            commit=self.commit,
+            started_at=at,
+            finished_at=done,
+            status="succeeded" if succeeded else "failed",
+            reason=None if succeeded else f"Flux reconciliation {self.status}",
+            initiator="flux (kustomize-controller)",
+            automated=True,
+            path=str(path),
+        )
+
+
+def _snapshot(entry: dict[str, Any], origin: str, path: Path) -> _Snapshot:
+    meta = entry.get("metadata")
+    if not isinstance(meta, dict):
+        raise InputError(f"{origin}: no metadata.revision", path=str(path))
+    revision = _text(meta, "revision", origin, path)
+    commit = git_commit(revision)
+    if commit is None and isinstance(meta.get("originRevision"), str):
+        commit = git_commit(meta["originRevision"])  # an OCI artifact's image revision
+    first = _time(entry, "firstReconciled", origin, path)
+    last = _time(entry, "lastReconciled", origin, path) if "lastReconciled" in entry else first
+    expect(first[1] <= last[1], path, f"{origin}: lastReconciled is before firstReconciled")
+    status = _text(entry, "lastReconciledStatus", origin, path)
+    return _Snapshot(origin, revision, commit, status, first, last)
+
+
+def _kustomization(
+    item: dict[str, Any], history: list[dict[str, Any]], cluster: str, path: Path
+) -> list[Sync]:
+    """Each snapshot's first reconciliation, and each return to an earlier snapshot."""
+    name = item["metadata"]["name"]
+    every = interval(item, path)
+    read = [
+        _snapshot(entry, f"Kustomization {name} on {cluster}, history entry #{index}", path)
+        for index, entry in enumerate(history, start=1)
+    ]
+    for newer, older in itertools.pairwise(read):
+        expect(
+            newer.last[1] >= older.last[1],
+            path,
+            f"{older.origin}: reconciled last after the entry before it; Flux lists its "
+            "history newest first",
+        )
+    applied = dig(item, "status", "lastAppliedRevision")
+    newest = next((r for r in read if r.status == "ReconciliationSucceeded"), None)
+    if isinstance(applied, str) and newest is not None and newest.revision != applied:
+        raise InputError(
+            f"Kustomization {name} on {cluster}: status.lastAppliedRevision is {applied}, but "
+            f"the newest successful entry of its history is {newest.revision}: the history "
+            "does not say how the cluster came to run what it runs",
+            path=str(path),
+        )
+    found = []
+    became: int | None = None  # when the older entry last became the one applied
+    for position in range(len(read) - 1, -1, -1):
+        snapshot = read[position]
+        found.append(snapshot.sync(cluster, snapshot.first[0], snapshot.first[0], "", path))
+        if became is not None and snapshot.first[1] < became:
+            # Applied again after the older entry was last reconciled: a return to it.
+            since = read[position + 1].last
+            done = datetime.fromtimestamp(since[1] // 1_000_000_000, UTC) + every
+            stamp = done.strftime("%Y-%m-%dT%H:%M:%SZ")
+            found.append(snapshot.sync(cluster, since[0], stamp, ", applied again", path))
+            became = since[1]
+        else:
+            became = snapshot.first[1]
     return found
 
 
-def _kustomization(entry: dict[str, Any], origin: str, cluster: str, path: Path) -> Sync:
-    revision = dig(entry, "metadata", "revision")
-    origin_revision = dig(entry, "metadata", "originRevision")
-    at = entry.get("firstReconciled")
-    status = entry.get("lastReconciledStatus")
-    expect(
-        isinstance(revision, str) and isinstance(at, str) and isinstance(status, str),
-        path,
-        f"{origin}: expected metadata.revision, firstReconciled, lastReconciledStatus",
-    )
-    commit = git_commit(str(revision))
-    if commit is None and isinstance(origin_revision, str):
-        commit = git_commit(origin_revision)  # an OCI artifact's org.opencontainers.image.revision
-    succeeded = status == "ReconciliationSucceeded"
-    return Sync(
-        cluster=cluster,
-        origin=origin,
-        revision=str(revision),
-        commit=commit,
-        started_at=str(at),
-        finished_at=str(at),
-        status="succeeded" if succeeded else "failed",
-        reason=None if succeeded else f"Flux reconciliation {status}",
-        initiator="flux (kustomize-controller)",
-        automated=True,
-    )
-
-
-def _helm(entry: dict[str, Any], origin: str, cluster: str, path: Path) -> Sync:
-    version = entry.get("chartVersion")
-    at = entry.get("firstDeployed")
-    status = entry.get("status")
-    expect(
-        isinstance(version, str) and isinstance(at, str) and isinstance(status, str),
-        path,
-        f"{origin}: expected chartVersion, firstDeployed, status",
-    )
-    running = str(status).startswith("pending")
-    outcome = HELM_STATUS.get(str(status))
-    if outcome is None and not running:
-        raise InputError(
-            f"{origin}: release status {status!r} is not a deployment outcome", path=str(path)
+def _releases(history: list[dict[str, Any]], name: str, cluster: str, path: Path) -> list[Sync]:
+    """Each Helm release, in the order of its version."""
+    found = []
+    versions: set[int] = set()
+    for index, entry in enumerate(history, start=1):
+        origin = f"HelmRelease {name} on {cluster}, history entry #{index}"
+        version = entry.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version in versions:
+            raise InputError(f"{origin}: no release version, or one listed twice", path=str(path))
+        versions.add(version)
+        chart = _text(entry, "chartVersion", origin, path)
+        status = _text(entry, "status", origin, path)
+        at = _time(entry, "lastDeployed", origin, path)[0]
+        digest, oci = entry.get("configDigest"), entry.get("ociDigest")
+        expect(
+            (digest is None or isinstance(digest, str)) and (oci is None or isinstance(oci, str)),
+            path,
+            f"{origin}: configDigest or ociDigest is not text",
         )
-    return Sync(
-        cluster=cluster,
-        origin=origin,
-        revision=str(version),
-        commit=git_commit(str(version)),
-        started_at=str(at),
-        finished_at=None if running else str(at),
-        status=outcome or "failed",
-        reason=None if outcome == "succeeded" else f"Helm release {status}",
-        initiator="flux (helm-controller)",
-        automated=True,
-    )
+        commit = git_commit(chart)
+        if commit is not None and isinstance(oci, str) and oci.split(":")[-1].startswith(commit):
+            commit = None  # a chart from an OCI repository: its build metadata is the digest
+        running = status.startswith("pending")
+        outcome = HELM_STATUS.get(status)
+        if outcome is None and not running:
+            raise InputError(
+                f"{origin}: release status {status!r} is not one Helm records "
+                f"({', '.join([*HELM_STATUS, 'pending-*'])})",
+                path=str(path),
+            )
+        found.append(
+            (
+                version,
+                Sync(
+                    cluster=cluster,
+                    origin=f"{origin} (release {version})",
+                    revision=chart,
+                    commit=commit,
+                    variant=digest or None,
+                    started_at=at,
+                    finished_at=None if running else at,
+                    status=outcome or "failed",
+                    reason=None if outcome == "succeeded" else f"Helm release {status}",
+                    initiator="flux (helm-controller)",
+                    automated=True,
+                    path=str(path),
+                ),
+            )
+        )
+    return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]

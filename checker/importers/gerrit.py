@@ -10,7 +10,9 @@ counted only when all of these hold:
   "Change has been successfully ..." message) and is not marked ``post_submit``;
 - its voter is neither the change's owner nor the uploader of the final patch set (who made
   that patch set: a maximum vote on it is an author's own approval), nor a bot (an account
-  tagged ``SERVICE_USER``, or ``review_bots``);
+  tagged ``SERVICE_USER``, or ``review_bots``). A final patch set that the submit itself made
+  (the ``CHERRY_PICK`` and ``REBASE_ALWAYS`` submit types: same code, uploaded by the submitter
+  at the submit time) does not make the submitter an author: the patch set before it is judged;
 - it was given on the final patch set or, when it was given on an earlier one (Gerrit copies
   votes forward and keeps their date), every later patch set changed no code of the change
   (Gerrit's ``kind``: a trivial rebase, a new commit message, a new parent); otherwise it
@@ -29,6 +31,8 @@ from checker.evidence.models import Review
 from checker.importers.common import Imported, Logins
 from checker.importers.gerrit_formats import Account, Change, PatchSet, Vote, read_changes
 
+SUBMIT_CLOCK_NS = 10**9
+"""A patch set made by the submit is dated with the submit; ssh output has whole seconds."""
 # The patch set kinds that leave the change's own code as it was (Gerrit's ChangeKind).
 SAME_CODE = {
     "TRIVIAL_REBASE",
@@ -77,14 +81,13 @@ def _same(one: Account | None, other: Account, logins: Logins) -> bool:
 
 def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) -> str | None:
     """Why ``vote`` is not an approval of what was merged, or None when it is one."""
-    final = change.patch_sets[-1]
     if not vote.by.address or vote.at_ns is None:
         return "without an account or a date"
     if vote.post_submit or vote.at_ns > change.submitted_ns:
         return "after the submit"
     if _same(change.owner, vote.by, logins):
         return "by the change's owner"
-    if _same(final.uploader, vote.by, logins):
+    if _same(_authored(change, logins).uploader, vote.by, logins):
         return "by the uploader of the final patch set"
     if vote.by.bot or logins.person(vote.by.address) in bot_people:
         return "by a bot"
@@ -95,6 +98,23 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
     if any(p.kind not in SAME_CODE for p in later):
         return "on an earlier patch set whose code was changed after it"
     return None
+
+
+def _authored(change: Change, logins: Logins) -> PatchSet:
+    """The last patch set someone uploaded: the final one, unless the submit made it (Gerrit's
+    cherry-pick and rebase submit strategies insert a patch set of the same code, uploaded by
+    the submitter, in the submit's own update); then the one the submit started from."""
+    final = change.patch_sets[-1]
+    made_by_submit = (
+        len(change.patch_sets) > 1
+        and final.kind in SAME_CODE
+        and change.submitter is not None
+        and final.uploader is not None
+        and _same(final.uploader, change.submitter, logins)
+        and final.created_ns is not None
+        and abs(final.created_ns - change.submitted_ns) <= SUBMIT_CLOCK_NS
+    )
+    return change.patch_sets[-2] if made_by_submit else final
 
 
 def _given_on(patch_sets: tuple[PatchSet, ...], vote: Vote) -> PatchSet:

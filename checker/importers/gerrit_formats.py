@@ -74,6 +74,7 @@ class Change:
     patch_sets: tuple[PatchSet, ...]
     votes: tuple[Vote, ...]
     approving: int
+    submitter: Account | None = None
 
 
 def read_changes(path: Path, logins: Logins, approving: int | None) -> tuple[list[Change], int]:
@@ -230,6 +231,7 @@ def _rest_change(
         tuple(patch_sets),
         tuple(found),
         highest,
+        _account(change.get("submitter"), logins),
     )
 
 
@@ -361,7 +363,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
     name = f"{change['project']}~{number}" if change.get("project") else str(number)
     patch_sets: list[PatchSet] = []
     votes: list[Vote] = []
-    submits: list[int] = []
+    submits: list[tuple[int, Account | None]] = []
     for item in change["patchSets"]:
         expect(
             isinstance(item, dict)
@@ -390,7 +392,9 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
     )
     standing = _standing(votes)
     # The earliest submit: a submit that failed to merge and was tried again comes first.
-    submitted = min(submits) if submits else _merged_message(change)
+    submitted, submitter = (
+        min(submits, key=lambda s: s[0]) if submits else _merged_message(change, logins)
+    )
     if submitted is None and any(v.value == approving for v in standing):
         raise InputError(
             f"change {number}: no submit time (no SUBM approval and no '{MERGED_MESSAGE} ...' "
@@ -404,6 +408,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         tuple(patch_sets),
         tuple(standing),
         approving,
+        submitter,
     )
 
 
@@ -415,7 +420,7 @@ def _ssh_votes(
     logins: Logins,
     path: Path,
     votes: list[Vote],
-    submits: list[int],
+    submits: list[tuple[int, Account | None]],
 ) -> None:
     """A patch set's Code-Review votes into ``votes``, and its submits' times into
     ``submits``; a vote above the approving value is refused."""
@@ -424,7 +429,7 @@ def _ssh_votes(
         if not isinstance(approval, dict) or not isinstance(granted, int):
             continue
         if approval.get("type") == "SUBM":
-            submits.append(granted)
+            submits.append((granted, _account(approval.get("by"), logins)))
         if approval.get("type") not in (LABEL, LEGACY_LABEL):
             continue
         try:
@@ -443,17 +448,17 @@ def _ssh_votes(
         votes.append(Vote(by, value, _epoch(granted), granted * 10**9, False, patch_set))
 
 
-def _merged_message(change: dict[str, Any]) -> int | None:
-    """When the change's messages (``--comments``) say it was merged."""
+def _merged_message(change: dict[str, Any], logins: Logins) -> tuple[int | None, Account | None]:
+    """When the change's messages (``--comments``) say it was merged, and who posted that."""
     comments = change.get("comments")
-    times = [
-        message["timestamp"]
+    merged = [
+        (message["timestamp"], _account(message.get("reviewer"), logins))
         for message in (comments if isinstance(comments, list) else [])
         if isinstance(message, dict)
         and str(message.get("message", "")).startswith(MERGED_MESSAGE)
         and isinstance(message.get("timestamp"), int)
     ]
-    return min(times) if times else None
+    return min(merged, key=lambda m: m[0]) if merged else (None, None)
 
 
 def _standing(votes: list[Vote]) -> list[Vote]:

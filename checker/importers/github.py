@@ -31,7 +31,15 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
-from checker.importers.common import Imported, Logins, dig, expect, moment, read_list
+from checker.importers.common import (
+    Imported,
+    Logins,
+    dig,
+    expect,
+    moment,
+    once_each,
+    read_list,
+)
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
@@ -80,17 +88,20 @@ def import_reviews(
     bots: list[str],
 ) -> Imported:
     """Review records for every merged pull request in ``pulls_path``."""
-    pulls = read_list(pulls_path, PULLS)
+    listed = read_list(pulls_path, PULLS)
+    for index, pull in enumerate(listed, start=1):
+        check_pull(pull, index, pulls_path)
+    pulls, remarks = once_each(listed, "number", lambda n: f"pull request #{n}", pulls_path)
     merged = []
     skipped = 0
-    for index, pull in enumerate(pulls, start=1):
-        check_pull(pull, index, pulls_path)
+    for pull in pulls:
         if not pull["merged_at"]:
             skipped += 1
             continue
         merged.append(_saved(pull, reviews_dir))
     result = records(merged, logins, bots)
     result.skipped_unmerged += skipped
+    result.remarks.extend(remarks)
     return result
 
 

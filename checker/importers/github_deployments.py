@@ -169,12 +169,13 @@ def _approvals(
         expect(
             isinstance(entry, dict)
             and isinstance(entry.get("state"), str)
-            and isinstance(entry.get("environments"), list),
+            and isinstance(entry.get("environments"), list)
+            and all(isinstance(dig(e, "name"), str) for e in entry["environments"]),
             source.parent / "approvals.json",
-            f"item #{index} is not an environment approval (state, environments, user); "
-            f"expected {APPROVALS}",
+            f"item #{index} is not an environment approval (state, environments with their "
+            f"names, user); expected {APPROVALS}",
         )
-        names = {dig(e, "name") for e in entry["environments"]}
+        names = {e["name"] for e in entry["environments"]}
         login, _ = login_of(entry.get("user"))
         if entry["state"] != "approved":
             result.approvals_left_out[f"{entry['state']}, not approved"] += 1

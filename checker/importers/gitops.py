@@ -1,12 +1,9 @@
-"""What the GitOps importers share: each cluster's syncs as a GitOps tool recorded them, turned
-into one deployment record per rollout of a commit across the clusters of a service.
+"""What the GitOps importers share: each cluster's syncs as a GitOps tool recorded them, the
+commit each names, and each cluster's moves from one commit to the next.
 
-A rollout is the n-th time the clusters moved to a commit: on each cluster, consecutive syncs
-of the same commit (a re-sync, a retry after a failure) are one move, and the n-th move of
-every cluster to a commit belongs to the n-th rollout of that commit. A rollback to an earlier
-commit is therefore a rollout of its own, and a cluster that was not rolled back is absent
-from it (FLEET-001 names it). A cluster that never synced a commit is absent from its
-rollout's targets; one whose sync of it failed is ``failed``, with the tool's message.
+A move is a cluster's consecutive syncs of one commit (a re-sync, a retry after a failure):
+what took the cluster to that commit. ``k8s_rollouts`` groups the moves of the clusters of a
+service into rollouts, one deployment record each.
 
 Revisions that are not commits (a Helm chart's version, say) are mapped with
 ``--revision-commit REV=SHA`` or refused: a deployment must name the commit it shipped.
@@ -17,18 +14,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from checker.errors import InputError, UsageError
-from checker.evidence.bundle import KIND_BY_NAME, find_file
-from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.models import DeployApproval, Deployment, Status, timestamp_ns
+from checker.evidence.models import DeployApproval, Status, timestamp_ns
 from checker.vocabulary import short
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_RANK: dict[Status, int] = {"succeeded": 0, "skipped": 1, "unreachable": 2, "failed": 3}
+UNNAMED = "unknown (the tool recorded no initiator)"
 
 
 @dataclass(frozen=True)
@@ -39,7 +32,7 @@ class Sync:
     origin: str
     """What recorded it, for messages (``application guestbook-eu, history id 7``)."""
     revision: str
-    """As the tool recorded it; ``commit_of`` maps it to a commit."""
+    """As the tool recorded it; ``resolve_commits`` finds the commit it names."""
     started_at: str
     finished_at: str | None
     """None while the sync was still running when the objects were listed."""
@@ -51,6 +44,14 @@ class Sync:
     commit: str | None = None
     """The commit the revision names where its form says so (``main@sha1:SHA``, a chart
     version's ``+SHA`` build metadata); None for a revision that must be a full sha itself."""
+    variant: str | None = None
+    """What else the revision stood for, where one revision can deploy different things: a
+    Helm release's values (``configDigest``), which hold the image tag."""
+    path: str | None = None
+    """The file it was read from."""
+    operation: bool = False
+    """Read from the tool's last operation, which its history does not keep (a failed or
+    running sync): one whose revision names no commit is left out, with a note."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Choices:
     """``--revision-commit REV=SHA``: the commit a revision that is not one was built from."""
     only: str | None = None
     """``--revision``: import the rollouts of this commit alone."""
+    rollout: str | None = None
+    """``--rollout``: import this rollout alone (a deployment id)."""
     approvals: tuple[DeployApproval, ...] = ()
     change_ticket: str | None = None
     deployer: str | None = None
@@ -77,32 +80,106 @@ def revision_commits(pairs: list[str]) -> dict[str, str]:
         revision, _, commit = pair.partition("=")
         if not revision or not commit:
             raise UsageError(f"--revision-commit {pair!r}: expected REV=SHA")
+        if mapping.get(revision, commit) != commit:
+            raise UsageError(f"--revision-commit {revision} is given twice, differently")
         mapping[revision] = commit
     return mapping
 
 
-def commit_of(sync: Sync, choices: Choices, hint: str) -> str:
-    """The commit a sync's revision names: the revision itself when it is a full sha, else
-    its ``--revision-commit`` mapping; anything else is refused."""
-    if sync.revision in choices.revision_commits:
-        return choices.revision_commits[sync.revision]
-    if sync.commit is not None:
-        return sync.commit
-    if FULL_SHA.match(sync.revision):
-        return sync.revision
-    raise InputError(
-        f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} is not a git "
-        f"commit ({hint})",
-        hint=f"map it to the commit it was built from with --revision-commit {sync.revision}=SHA",
-    )
+def _named(sync: Sync) -> str | None:
+    """The commit a revision names in its own form, if it does (it may be another
+    repository's: a configuration repository's commit)."""
+    return sync.commit or (sync.revision if FULL_SHA.match(sync.revision) else None)
+
+
+def _mapping_key(sync: Sync, choices: Choices) -> str | None:
+    """The ``--revision-commit`` key that maps this sync, if one does."""
+    named = _named(sync)
+    for key in (
+        f"{sync.revision}@{sync.variant}" if sync.variant else None,
+        sync.revision,
+        named,
+    ):
+        if key is not None and key in choices.revision_commits:
+            return key
+    return None
+
+
+def usable(syncs: list[Sync], choices: Choices) -> tuple[list[Sync], list[str]]:
+    """The syncs that can be dated to a commit, and a note for each failed or running
+    operation that names none (``HEAD``, a branch, no revision at all): the cluster stays
+    absent from the rollout it missed, which FLEET-001 reports all the same."""
+    kept, notes = [], []
+    for sync in syncs:
+        names_one = _named(sync) is not None or _mapping_key(sync, choices) is not None
+        if sync.operation and not names_one:
+            what = f"revision {sync.revision!r}" if sync.revision else "no revision"
+            notes.append(
+                f"{sync.origin} ({sync.path}) names {what}, no commit: left out, so "
+                f"{sync.cluster} is absent from the rollout it missed"
+                + (
+                    f" (if it is a build, map it: --revision-commit {sync.revision}=SHA)"
+                    if sync.revision
+                    else ""
+                )
+            )
+            continue
+        kept.append(sync)
+    return kept, notes
+
+
+def _ambiguous(syncs: list[Sync], choices: Choices) -> None:
+    """A mapping of a revision that stood for different releases (a chart version deployed
+    with different values) cannot say which was built from its commit."""
+    variants: dict[str, set[str]] = defaultdict(set)
+    for sync in syncs:
+        if sync.variant and _mapping_key(sync, choices) == sync.revision:
+            variants[sync.revision].add(sync.variant)
+    for revision, seen in sorted(variants.items()):
+        if len(seen) > 1:
+            shown = ", ".join(sorted(v[:19] for v in seen))
+            raise InputError(
+                f"--revision-commit {revision} maps {len(seen)} different releases of that "
+                f"chart version (values {shown}): one chart version stood for different "
+                "deployments, so it cannot name the commit of each",
+                path=next(s.path for s in syncs if s.revision == revision),
+                hint=f"map each release by its values: --revision-commit {revision}@DIGEST=SHA "
+                "(DIGEST is the history entry's configDigest)",
+            )
 
 
 def resolve_commits(
     history: GitHistory, syncs: list[Sync], choices: Choices, hint: str
 ) -> dict[Sync, str]:
-    """Each sync's commit as a full sha of ``history``; a commit not in it, or a name that is
-    not an object id, is an input error naming the sync."""
-    named = {sync: commit_of(sync, choices, hint) for sync in syncs}
+    """Each sync's commit as a full sha of ``history``: the commit its revision names, or its
+    ``--revision-commit`` mapping. A revision that is a commit of ``history`` is never mapped
+    to another (what the tool recorded stands); a commit not in it, or a name that is not an
+    object id, is an input error naming the sync."""
+    _ambiguous(syncs, choices)
+    own = history.resolve_ids({n for n in map(_named, syncs) if n is not None})
+    named: dict[Sync, str] = {}
+    for sync in syncs:
+        key, commit = _mapping_key(sync, choices), _named(sync)
+        if key is not None and commit is not None and own[commit].sha is not None:
+            raise InputError(
+                f"{sync.origin}: --revision-commit maps {key!r}, but that revision is commit "
+                f"{short(commit)} of {history.root} itself: what the tool recorded is never "
+                "replaced by another commit",
+                path=sync.path,
+                hint=f"drop --revision-commit {key}=...",
+            )
+        if key is not None:
+            named[sync] = choices.revision_commits[key]
+        elif commit is not None:
+            named[sync] = commit
+        else:
+            raise InputError(
+                f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} is not a "
+                f"git commit ({hint})",
+                path=sync.path,
+                hint="map it to the commit it was built from with --revision-commit "
+                f"{sync.revision}=SHA",
+            )
     ids = history.resolve_ids(set(named.values()))
     out: dict[Sync, str] = {}
     for sync, name in named.items():
@@ -111,18 +188,21 @@ def resolve_commits(
             raise InputError(
                 f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} names "
                 f"{name!r}, which " + (found.refused or f"is not a commit of {history.root}"),
+                path=sync.path,
                 hint="is --repo the repository the service is built from, with full history? "
                 "(a separate configuration repository's commits are not the service's: map "
-                "them with --revision-commit)",
+                "them with --revision-commit REV=SHA)",
             )
         out[sync] = found.sha
     return out
 
 
 @dataclass
-class _Move:
-    """A cluster's consecutive syncs of one commit."""
+class Move:
+    """A cluster's consecutive syncs of one commit: what took it to that commit."""
 
+    cluster: str
+    commit: str
     syncs: list[Sync]
 
     @property
@@ -136,105 +216,50 @@ class _Move:
         return None if self.status == "succeeded" else self.syncs[-1].reason
 
     @property
+    def started_at(self) -> str:
+        return self.syncs[0].started_at
+
+    @property
     def finished_at(self) -> str | None:
+        """When the cluster first ran the commit; for a move that never succeeded, when its
+        last attempt ended (None while it runs)."""
         done = [s for s in self.syncs if s.status == "succeeded"] or self.syncs[-1:]
         return done[0].finished_at
 
+    def answerers(self, choices: Choices) -> list[str]:
+        """Who answers for the syncs that took the cluster to the commit (up to the first that
+        succeeded): the person who started each, or ``--deployer`` for the tool's own."""
+        found: list[str] = []
+        for sync in self.syncs:
+            person = answerer(sync, choices)
+            if person not in found:
+                found.append(person)
+            if sync.status == "succeeded":
+                break
+        return found
 
-def rollouts(syncs: list[Sync], commits: dict[Sync, str], choices: Choices) -> list[Deployment]:
-    """One deployment record per rollout, in order of start."""
-    moves: dict[tuple[str, int], list[tuple[str, _Move]]] = defaultdict(list)
+
+def answerer(sync: Sync, choices: Choices) -> str:
+    """The person who started a sync, else ``--deployer``, else what the tool said (no
+    identity: REVIEW-001 then finds no independent approval)."""
+    if sync.initiator and not sync.automated:
+        return sync.initiator
+    return choices.deployer or sync.initiator or UNNAMED
+
+
+def moves(syncs: list[Sync], commits: dict[Sync, str]) -> dict[str, list[Move]]:
+    """Each cluster's moves, in order of start."""
     by_cluster: dict[str, list[Sync]] = defaultdict(list)
     for sync in syncs:
         by_cluster[sync.cluster].append(sync)
+    found: dict[str, list[Move]] = {}
     for cluster, own in sorted(by_cluster.items()):
         own.sort(key=lambda s: (timestamp_ns(s.started_at), s.origin))
-        runs: list[tuple[str, _Move]] = []
+        runs: list[Move] = []
         for sync in own:
-            if runs and commits[runs[-1][1].syncs[-1]] == commits[sync]:
-                runs[-1][1].syncs.append(sync)
+            if runs and runs[-1].commit == commits[sync]:
+                runs[-1].syncs.append(sync)
             else:
-                runs.append((cluster, _Move([sync])))
-        seen: dict[str, int] = defaultdict(int)
-        for entry in runs:
-            commit = commits[entry[1].syncs[0]]
-            seen[commit] += 1
-            moves[(commit, seen[commit])].append(entry)
-    records = []
-    for (commit, nth), entries in moves.items():
-        if choices.only is not None and commit != choices.only:
-            continue
-        records.append(_record(commit, nth, entries, choices))
-    return sorted(records, key=lambda r: (timestamp_ns(r.started_at), r.id))
-
-
-def _worst_by_cluster(entries: list[tuple[str, _Move]]) -> dict[str, tuple[Status, str | None]]:
-    """Each cluster's worst status among its moves, with the reason."""
-    targets: dict[str, tuple[Status, str | None]] = {}
-    for cluster, move in entries:
-        status, reason = move.status, move.reason
-        if cluster not in targets or _RANK[status] > _RANK[targets[cluster][0]]:
-            targets[cluster] = (status, reason)
-    return targets
-
-
-def _record(
-    commit: str, nth: int, entries: list[tuple[str, _Move]], choices: Choices
-) -> Deployment:
-    first = min(
-        (s for _, move in entries for s in move.syncs), key=lambda s: timestamp_ns(s.started_at)
-    )
-    targets = _worst_by_cluster(entries)
-    finishes = [move.finished_at for _, move in entries]
-    plain: dict[str, Any] = {
-        "id": f"{choices.service}-{choices.environment}-{short(commit)}"
-        + (f"-{nth}" if nth > 1 else ""),
-        "service": choices.service,
-        "environment": choices.environment,
-        "commit": commit,
-        "started_at": first.started_at,
-        "deployer": _deployer(first, choices),
-        "approvals": [a.model_dump() for a in choices.approvals],
-        "targets": [
-            {"host": cluster, "status": status, **({"reason": reason} if reason else {})}
-            for cluster, (status, reason) in sorted(targets.items())
-        ],
-    }
-    if all(f is not None for f in finishes):
-        plain["finished_at"] = max((f for f in finishes if f), key=timestamp_ns)
-    if choices.change_ticket:
-        plain["change_ticket"] = choices.change_ticket
-    return validate(Deployment, Located(plain, 0), Path(first.origin), "deployment")
-
-
-def _deployer(sync: Sync, choices: Choices) -> str:
-    """The person a rollout's first sync names, else ``--deployer``, else what the tool said
-    (no identity: REVIEW-001 then finds no independent approval)."""
-    if sync.initiator and not sync.automated:
-        return sync.initiator
-    return choices.deployer or sync.initiator or "unknown (the tool recorded no initiator)"
-
-
-def keep_sign_offs(directory: Path, records: list[Deployment]) -> list[Deployment]:
-    """Records brought up to date by a later import keep the approvals and change ticket that
-    an earlier import recorded with ``--approval`` (the GitOps tools know of none)."""
-    path = find_file(directory, KIND_BY_NAME["deploys"]) if directory.is_dir() else None
-    if path is None:
-        return records
-    old: dict[str, dict[str, Any]] = {}
-    for item in parse_records(read_text(path), path):
-        if isinstance(item.value, dict) and isinstance(item.value.get("id"), str):
-            old[item.value["id"]] = item.value
-    kept = []
-    for record in records:
-        before = old.get(record.id, {})
-        update: dict[str, Any] = {}
-        if not record.approvals and before.get("approvals"):
-            update["approvals"] = [
-                validate(DeployApproval, Located(a, 0), path, f"deployment {record.id} approval")
-                for a in before["approvals"]
-            ]
-        if record.change_ticket is None and isinstance(before.get("change_ticket"), str):
-            update["change_ticket"] = before["change_ticket"]
-        kept.append(record.model_copy(update=update) if update else record)
-    return kept
+                runs.append(Move(cluster, commits[sync], [sync]))
+        found[cluster] = runs
+    return found

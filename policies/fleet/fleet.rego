@@ -76,8 +76,9 @@ incomplete_deployment contains finding if {
 #   After a deployment finished, and before the next deployment of the same service and
 #   environment started, every observation of a host of the service must show the deployed
 #   commit. Versions compare by the commit they resolve to. The window includes the instant
-#   the deployment finished (plus observation_grace_seconds) and excludes the instant the next
-#   one started.
+#   the deployment finished (plus observation_grace_seconds), or where the deployment says when
+#   each target finished (a cluster's own sync), the instant that host did; it excludes the
+#   instant the next one started. A cluster's observation counts its pods.
 # custom:
 #   id: FLEET-002
 #   subject: "{deployment}:{host}"
@@ -90,29 +91,36 @@ incomplete_deployment contains finding if {
 #   requires: [deploys, observations]
 #   message: >-
 #     {Kind} {host} was observed running {observed} at {observed_at}, not {deployed} from
-#     deployment {deployment} ({wrong} of {total} observations between that deployment and
+#     deployment {deployment} ({wrong} of {total} {counted} between that deployment and
 #     the next disagree).
 drifted_host contains finding if {
 	some deployment in input.deployments
 	some host, observations in deployment.window_observations
+	starts := object.get(deployment, "window_starts", {})
+	start := object.get(starts, host, deployment.finished_at_ns)
 	considered := [o |
 		some o in observations
-		o.observed_at_ns >= deployment.finished_at_ns + grace_ns
+		o.observed_at_ns >= start + grace_ns
 	]
 	wrong := [o | some o in considered; o.commit != deployment.commit]
 	count(wrong) > 0
+	kind := target_kind(deployment.service, host)
 	finding := {
 		"subject": lib.pair(deployment.id, host),
 		"host": host,
-		"Kind": capitalised(target_kind(deployment.service, host)),
+		"Kind": capitalised(kind),
 		"deployment": deployment.id,
 		"deployed": deployment.short_commit,
 		"observed": wrong[0].short,
 		"observed_at": wrong[0].observed_at,
-		"wrong": count(wrong),
-		"total": count(considered),
+		"wrong": sum([object.get(o, "count", 1) | some o in wrong]),
+		"total": sum([object.get(o, "count", 1) | some o in considered]),
+		"counted": counted_as[kind],
 	}
 }
+
+# A cluster's observation is a listing of its pods: the rule counts the pods.
+counted_as := {"host": "observations", "cluster": "pods observed"}
 
 # Hosts may report the old version for this long after a deployment finished
 # (observation_grace_seconds in knightwatch.yaml).
@@ -125,7 +133,8 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 # description: >-
 #   A flag must not be enabled on a service while its hosts run different versions: when the
 #   latest deployment before the event that succeeded anywhere did not succeed on every host
-#   of the service, or when the latest observations of its hosts before the event disagree.
+#   of the service (by the event: a target that finished after it had not), or when the latest
+#   observations of its hosts before the event disagree.
 #   This is the rule that would have stopped 1 August 2012.
 # custom:
 #   id: FLEET-003
@@ -139,8 +148,8 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 #   requires: [flag_events, fleet]
 #   optional: [deploys, observations]
 #   message: >-
-#     Flag {flag} was switched on for {service} in {environment} at {at} by {by} while its hosts
-#     ran different versions: {detail}.
+#     Flag {flag} was switched on for {service} in {environment} at {at} by {by} while its
+#     {members} ran different versions: {detail}.
 mixed_fleet_flag contains finding if {
 	some event in input.flag_events
 	event.enabled == true
@@ -153,9 +162,18 @@ mixed_fleet_flag contains finding if {
 		"environment": event.environment,
 		"at": event.at,
 		"by": event.by,
+		"members": members(event.service),
 		"detail": concat("; ", sort(parts)),
 	}
 }
+
+# What a service's targets are, in words: hosts, clusters, or both.
+members(service) := "clusters" if {
+	count(object.get(input.clusters, service, [])) > 0
+	count(object.get(input.clusters, service, [])) == count(fleet_hosts[service])
+} else := "hosts and clusters" if {
+	count(object.get(input.clusters, service, [])) > 0
+} else := "hosts"
 
 deployment_gap(event) := {text |
 	deployment := event.last_deployment

@@ -246,3 +246,39 @@ test_deny_gives_each_finding_its_rule_and_message if {
 	{r.msg | some r in results} == {"D1 missed host h2.", "D1 missed host h3."}
 	{r.rule | some r in results} == {"FLEET-001"}
 }
+
+pods_of(commit, n) := object.union(observation("eu", commit, "t"), {"count": n})
+
+test_a_cluster_listing_counts_its_pods if {
+	windows := {"eu": [pods_of(new, 1), pods_of(old, 2)]}
+	given := clusters_input({"eu": "succeeded", "us": "succeeded"}, windows)
+	findings := fleet.drifted_host with input as given
+	some finding in findings
+	[finding.wrong, finding.total, finding.counted] == [2, 3, "pods observed"]
+}
+
+test_a_cluster_is_judged_from_its_own_finish if {
+	seen := object.union(observation("eu", old, "t"), {"observed_at_ns": 1500})
+	late := deployment("D1", {"eu": "succeeded", "us": "succeeded"}, {
+		"finished_at_ns": 2000, # the slowest cluster's
+		"window_starts": {"eu": 1000},
+		"window_observations": {"eu": [seen]},
+	})
+	clusters := {"svc": ["eu", "us"]}
+	given := {"clusters": clusters, "deployments": [late]}
+	subjects(fleet.drifted_host) == {"D1:eu"} with input as given
+	not_yet := object.union(late, {"window_starts": {"eu": 1800}})
+	count(fleet.drifted_host) == 0 with input as {"clusters": clusters, "deployments": [not_yet]}
+}
+
+test_a_flag_over_clusters_names_them_as_clusters if {
+	d := deployment("D1", {"eu": "succeeded"}, {})
+	events := {"flag_events": [event({"last_deployment": d})]}
+	given := object.union(clusters_input({"eu": "succeeded"}, {}), events)
+	findings := fleet.mixed_fleet_flag with input as given
+	{f.members | some f in findings} == {"clusters"}
+	mixed := object.union(given, {"fleet": {"svc": ["eu", "us", "h1"]}})
+	{f.members | some f in fleet.mixed_fleet_flag} == {"hosts and clusters"} with input as mixed
+	hosts_only := object.remove(given, ["clusters"])
+	{f.members | some f in fleet.mixed_fleet_flag} == {"hosts"} with input as hosts_only
+}

@@ -4,8 +4,9 @@ run killed part-way as a CI timeout kills it, and ansible-runner's artifact dire
 
 ``make test`` installs ansible-core, the ansible.posix collection and ansible-runner into
 ``.venv/ansible`` ($KNIGHTWATCH_ANSIBLE). The recordings replace the temporary directory the
-playbooks ran in with ``/srv/deploy``, and keep of ansible-runner's artifacts only the job
-events, ``status`` and ``rc`` (its ``command`` file holds the environment).
+playbooks ran in with ``/srv/deploy``, and keep of ansible-runner's artifacts the job events,
+``status``, ``rc`` and the ``command`` file without its ``env`` (which holds this machine's
+environment).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +57,28 @@ def _env(ansible: Path, work: Path, callback: str | None) -> dict[str, str]:
 
 
 def _copy(case: str, work: Path) -> Path:
+    """The case's playbooks and inventories, without its recordings."""
     target = work / case
-    shutil.copytree(
-        FIXTURES / case, target, ignore=shutil.ignore_patterns("result.*", "runner", "killed.*")
-    )
+    recordings = ("*.json", "*.jsonl", "runner*", "killed*")
+    shutil.copytree(FIXTURES / case, target, ignore=shutil.ignore_patterns(*recordings))
     return target
 
 
-def record_callback(ansible: Path, case: str, playbook: str, callback: str, work: Path) -> str:
-    """What ``ansible-playbook`` prints with that stdout callback, run to its end."""
+def record_callback(
+    ansible: Path,
+    case: str,
+    playbook: str,
+    callback: str,
+    work: Path,
+    *options: str,
+    inventory: str = "inventory.ini",
+    code: int = 0,
+) -> str:
+    """What ``ansible-playbook`` prints with that stdout callback, run to its end with its exit
+    code ``code`` (2 when a host failed, 4 when one was unreachable)."""
     here = _copy(case, work)
     run = subprocess.run(
-        [str(ansible / "bin" / "ansible-playbook"), "-i", "inventory.ini", playbook],
+        [str(ansible / "bin" / "ansible-playbook"), "-i", inventory, *options, playbook],
         cwd=here,
         env=_env(ansible, work, callback),
         capture_output=True,
@@ -73,7 +86,7 @@ def record_callback(ansible: Path, case: str, playbook: str, callback: str, work
         timeout=TIMEOUT,
         check=False,
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == code, run.stdout[-2000:] + run.stderr
     return run.stdout.replace(str(here), PLAYBOOK_DIR)
 
 
@@ -111,16 +124,20 @@ def record_killed(ansible: Path, case: str, playbook: str, task: str, work: Path
     return "".join(lines).replace(str(here), PLAYBOOK_DIR)
 
 
-def record_runner(ansible: Path, case: str, playbook: str, work: Path) -> dict[str, str]:
-    """ansible-runner's artifacts of the playbook: job event files by name, status and rc."""
+def record_runner(
+    ansible: Path, case: str, playbook: str, work: Path, *options: str
+) -> dict[str, str]:
+    """ansible-runner's artifacts of the playbook (``options`` passed to ansible-playbook with
+    ``--cmdline``): job event files by name, status, rc and command."""
     data = work / "runner"
     (data / "project").mkdir(parents=True)
     (data / "inventory").mkdir()
     shutil.copy(FIXTURES / case / playbook, data / "project" / playbook)
     shutil.copy(FIXTURES / case / "inventory.ini", data / "inventory" / "hosts")
+    cmdline = [f"--cmdline={' '.join(options)}"] if options else []
     run = subprocess.run(
         [str(ansible / "bin" / "ansible-runner"), "run", str(data), "-p", playbook,
-         "--ident", case],
+         "--ident", case, *cmdline],
         env=_env(ansible, work, None),
         capture_output=True,
         text=True,
@@ -128,15 +145,30 @@ def record_runner(ansible: Path, case: str, playbook: str, work: Path) -> dict[s
         check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    artifacts = data / "artifacts" / case
-    files = {"status": artifacts / "status", "rc": artifacts / "rc"}
+    return runner_artifacts(data / "artifacts" / case, data)
+
+
+def runner_artifacts(artifacts: Path, data: Path) -> dict[str, str]:
+    """What a recording keeps of an artifact directory: job events (``*-partial.json`` too),
+    status and rc where written, and the command without its environment."""
+    files = {name: artifacts / name for name in ("status", "rc") if (artifacts / name).is_file()}
     files.update({f"job_events/{p.name}": p for p in (artifacts / "job_events").glob("*.json")})
+    texts = {name: path.read_text() for name, path in files.items()}
+    command = json.loads((artifacts / "command").read_text())
+    texts["command"] = json.dumps({k: v for k, v in command.items() if k != "env"}) + "\n"
     return {
-        name: path.read_text()
-        .replace(str(data / "project"), PLAYBOOK_DIR)
-        .replace(str(data), PLAYBOOK_DIR)
-        for name, path in files.items()
+        name: text.replace(str(data / "project"), PLAYBOOK_DIR).replace(str(data), PLAYBOOK_DIR)
+        for name, text in texts.items()
     }
+
+
+def side_by_side(jobs: dict[str, Callable[[Path], Any]], work: Path) -> dict[str, Any]:
+    """Every recording job run at once, each in a folder of its own under ``work``."""
+    for name in jobs:
+        (work / name).mkdir()
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(job, work / name) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def write_runner(files: dict[str, str], directory: Path) -> None:

@@ -1,14 +1,17 @@
 """Kubernetes objects for tests, derived from the recordings in fixtures/kubernetes/ beside it.
 
 Each function here copies a recorded object and changes only what a scenario needs: an application's
-name, destination cluster, sync history and last operation; a pod's name, owner, image and
-readiness. Every other field stays as the tool printed it.
+name, destination cluster, sync history and last operation; a pod's name, uid, owner, image
+and readiness; a Kustomization's or HelmRelease's history. Every other field stays as the tool
+printed it.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +112,8 @@ def pod(spec: RunningPod) -> dict[str, Any]:
     meta = item["metadata"]
     meta["name"] = spec.name
     meta["namespace"] = spec.namespace
+    # Each pod has its own uid: the recording's, turned into one per name and namespace.
+    meta["uid"] = str(uuid.uuid5(uuid.UUID(meta["uid"]), f"{spec.namespace}/{spec.name}"))
     meta["generateName"] = f"{spec.workload}-{spec.template_hash}-"
     meta["labels"]["pod-template-hash"] = spec.template_hash
     meta["ownerReferences"][0]["name"] = f"{spec.workload}-{spec.template_hash}"
@@ -129,3 +134,76 @@ def pod(spec: RunningPod) -> dict[str, Any]:
 def recorded_pods() -> dict[str, Any]:
     """The recorded listing, unchanged."""
     return _recorded("kubectl-pods-minikube.json")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """One snapshot of a Kustomization's ``status.history`` (newest first, as Flux lists it)."""
+
+    commit: str
+    first: str
+    last: str
+    status: str = "ReconciliationSucceeded"
+
+
+def kustomization(name: str, history: list[Reconciled]) -> dict[str, Any]:
+    """The recorded Kustomization as ``name``, its history ``history``, its
+    ``lastAppliedRevision`` the newest successful snapshot's (as kustomize-controller keeps
+    them)."""
+    item = copy.deepcopy(_recorded("flux-kustomizations.json")["items"][0])
+    item["metadata"]["name"] = name
+    template = item["status"]["history"][0]
+    entries = []
+    for snapshot in history:
+        entry = copy.deepcopy(template)
+        revision = f"main@sha1:{snapshot.commit}"
+        entry.update(
+            digest="sha256:" + hashlib.sha256(f"{revision} {snapshot.status}".encode()).hexdigest(),
+            firstReconciled=snapshot.first,
+            lastReconciled=snapshot.last,
+            lastReconciledStatus=snapshot.status,
+        )
+        entry["metadata"]["revision"] = revision
+        entries.append(entry)
+    item["status"]["history"] = entries
+    applied = next(e for e in entries if e["lastReconciledStatus"] == "ReconciliationSucceeded")
+    item["status"]["lastAppliedRevision"] = applied["metadata"]["revision"]
+    item["status"]["lastAttemptedRevision"] = entries[0]["metadata"]["revision"]
+    return item
+
+
+@dataclass(frozen=True)
+class Released:
+    """One snapshot of a HelmRelease's ``status.history``: a Helm release."""
+
+    version: int
+    chart_version: str
+    deployed: str
+    status: str = "deployed"
+    values: str = "e15c415d62760896bd8bec192a44c5716dc224db9e0fc609b9ac14718f8f9e56"
+    """The sha256 of the release's values (its ``configDigest``)."""
+
+
+def helm_release(name: str, history: list[Released]) -> dict[str, Any]:
+    """The recorded HelmRelease as ``name``, its history ``history`` (newest first): each
+    snapshot the recording's, with its version, chart version, values, status and
+    ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it."""
+    item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
+    item["metadata"]["name"] = name
+    template = item["status"]["history"][-1]
+    first = min((r.deployed for r in history), default=template["firstDeployed"])
+    entries = []
+    for release in history:
+        entry = copy.deepcopy(template)
+        entry.pop("ociDigest", None)  # a chart from a Helm repository, not an OCI one
+        entry.update(
+            version=release.version,
+            chartVersion=release.chart_version,
+            configDigest=f"sha256:{release.values}",
+            firstDeployed=first,
+            lastDeployed=release.deployed,
+            status=release.status,
+        )
+        entries.append(entry)
+    item["status"]["history"] = entries
+    return item

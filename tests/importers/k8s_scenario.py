@@ -24,6 +24,11 @@ APPROVER = "lee@example.com"
 OPS = "ops@example.com"
 OBSERVED_AT = "2024-06-04T11:00:00Z"
 TAG_PATTERN = "(?P<commit>[0-9a-f]{40})"
+FLAG_EVENTS = (
+    "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
+    f" at: '2024-06-04T12:00:00Z', by: {OPS}}}\n"
+)
+"""flag_events.yaml of the scenario: the flag switched on at 12:00."""
 
 
 def fleet_yaml() -> str:
@@ -52,12 +57,13 @@ def applications(
 def listing(cluster: str, versions: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """A cluster's pods: one ready pod per (commit, digest) given."""
     pods = []
+    short = "".join(part[0] for part in cluster.split("-"))  # eu-west-1: ew1
     for number, (commit, digest) in enumerate(versions):
         template = "7d4b9c" + ("1" if digest == DIGEST_V1 else "2") + "f5d"
         pods.append(
             pod(
                 RunningPod(
-                    name=f"checkout-{template}-{cluster[:2]}{number}",
+                    name=f"checkout-{template}-{short}{number}",
                     workload="checkout",
                     template_hash=template,
                     image=f"{REGISTRY}:{commit}",

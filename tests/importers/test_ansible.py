@@ -88,7 +88,8 @@ def _import(repo: ScriptedRepo, *extra: str | Path) -> Any:
     return run_cli(
         "import", "ansible", RESULT, "--repo", repo.path, "--deployment-id", "D-2012-07-27",
         "--service", "smars", "--commit", "main", "--deployer", "tech1@knight.example",
-        "--approval", "lead@knight.example,2012-07-27T21:30:00Z", *extra,
+        "--approval", "lead@knight.example,2012-07-27T21:30:00Z",
+        "--release-task", "Install the release", "--not-check-mode", *extra,
     )  # fmt: skip
 
 
@@ -148,7 +149,7 @@ def test_a_run_appends_to_an_existing_yaml_file(tmp_path: Path) -> None:
     [
         ('{"plays": [], "stats": {}}', "'plays' is empty"),
         ('{"custom_stats": {}}', "no 'plays' and 'stats'"),
-        ("PLAY [all] ****\nok: [smars-01]\n", "not JSON"),
+        ("PLAY [all] ****\nok: [smars-01]\n", "not the callback's JSON: 'PLAY [all] ****'"),
         ('{"plays": [{"play": {}}], "stats": {"h": {"ok": 1}}}', "play #1 has no"),
         (
             '{"plays": [{"play": {"duration": {"start": "x"}}}], "stats": {"h": {"ok": "1"}}}',

@@ -107,6 +107,7 @@ def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
         "author": "allevin",
         "commits": [shas[s] for s in PR538],
         "approvals": [{"by": "jzelinskie", "at": "2017-03-22T19:06:59Z", "commit": shas[PR538[2]]}],
+        "source": "github-reviews",
     }
     # Until identities.yaml maps the logins, they name nobody and nothing counts.
     assert _unreviewed(repo) == {shas[s] for s in PR538}
@@ -187,6 +188,17 @@ def _github_routes(export: Path) -> dict[str, list[Any]]:
     }
 
 
+def _anonymous_pr538(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ScriptedRepo, dict[str, str], dict[str, list[Any]]]:
+    """#538's repository, and its routes for a stand-in GitHub fetched from without a token."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    return repo, shas, _github_routes(export)
+
+
 def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,11 +224,7 @@ def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
 def test_a_long_pull_request_is_fetched_through_the_compare_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo, shas = _pr538_repo(tmp_path)
-    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
-    routes = _github_routes(export)
+    repo, shas, routes = _anonymous_pr538(tmp_path, monkeypatch)
     base = "/repos/PyGithub/PyGithub"
     commits = routes[f"{base}/pulls/538/commits"][0]
     routes[f"{base}/pulls/538/commits"] = [commits * 63]  # cut at the limit, as GitHub does
@@ -280,6 +288,7 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
         "deployer": "pascal@example.com",
         "approvals": [{"by": "octo@example.com", "at": "2020-08-26T11:45:02Z"}],
         "targets": [{"host": "web-1", "status": "succeeded"}],
+        "source": "github-deployments",
     }
     # A bot created it and no run names who started it: the deployer cannot be known.
     (export / "262350588" / "run.json").unlink()
@@ -424,3 +433,111 @@ def test_imported_github_deployment_is_judged_by_the_rules(tmp_path: Path) -> No
         assert {s for r, s in found if r == "REVIEW-001"} == review_001
         assert ("FLEET-001", f"{deployment}:web-2") in found
         assert ("FLEET-001", f"{deployment}:web-1") not in found
+
+
+def test_a_forge_import_never_replaces_a_record_another_importer_or_a_person_wrote(
+    tmp_path: Path,
+) -> None:
+    """A real Ansible run recorded under the GitHub deployment's id (the deploy job runs the
+    playbook): the forge's "success" must not overwrite smars-03's skipped release."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    deployment = "PyGithub/PyGithub/deployments/262350588"
+    knight = FIXTURES.parent / "ansible" / "knight" / "result.json"
+    ansible = run_cli("import", "ansible", knight, "--repo", repo.path, "--deployment-id",
+                      deployment, "--service", "pygithub", "--commit", "main", "--deployer",
+                      "pascal@example.com", "--release-task", "Install the release",
+                      "--not-check-mode")  # fmt: skip
+    assert ansible.code == 0, ansible.err
+    before = (evidence / "deploys.jsonl").read_bytes()
+    assert _records(evidence / "deploys.jsonl")[0]["source"] == "ansible"
+    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+            "pygithub", "--repo", repo.path]  # fmt: skip
+    for host in ("smars-01", "smars-02", "smars-03", "smars-04"):
+        argv += ["--target", host]
+    forge = run_cli(*argv)
+    assert forge.code == 2, forge.err
+    assert f"deployment {deployment!r} was recorded by import ansible" in forge.err
+    assert (evidence / "deploys.jsonl").read_bytes() == before
+    assert not (evidence / "superseded.jsonl").exists()
+    # Written by hand (no source): the same.
+    record = _records(evidence / "deploys.jsonl")[0]
+    del record["source"]
+    (evidence / "deploys.jsonl").write_text(json.dumps(record) + "\n")
+    by_hand = run_cli(*argv)
+    assert by_hand.code == 2 and "recorded by hand or by an earlier import" in by_hand.err
+    assert not (evidence / "superseded.jsonl").exists()
+
+
+def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path) -> None:
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+            "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
+    assert run_cli(*argv).code == 0
+    assert _records(evidence / "deploys.jsonl")[0]["source"] == "github-deployments"
+    (evidence / "identities.yaml").write_text(
+        yaml.safe_dump({"mona": ["octo@x.example", "octocat"]})
+    )
+    again = run_cli(*argv)
+    assert again.code == 0 and "1 updated" in again.err, again.err
+    assert _records(evidence / "deploys.jsonl")[0]["approvals"][0]["by"] == "octo@x.example"
+
+
+def test_a_pull_request_listed_twice_is_imported_once(tmp_path: Path) -> None:
+    """A list read page by page while a pull request moved (``gh api --paginate``): the same
+    pull request on two pages. Made here from #538's recorded object."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    [pull] = json.loads((export / "pulls.json").read_text())
+    (export / "pulls.json").write_text(json.dumps([pull, pull]))
+    same = _import_538(repo, export)
+    assert same.code == 0, same.err
+    assert f"{export / 'pulls.json'}: pull request #538 is listed 2 times" in same.err
+    assert len(_records(evidence / "reviews.jsonl")) == 1
+
+
+@pytest.mark.parametrize("stale_first", [True, False])
+def test_of_a_pull_request_listed_twice_differently_the_later_is_kept(
+    tmp_path: Path, stale_first: bool
+) -> None:
+    """Listed first while still closed unmerged, then merged and listed again."""
+    repo, shas = _pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    [pull] = json.loads((export / "pulls.json").read_text())
+    stale = {**pull, "merged_at": None, "updated_at": "2017-03-25T16:00:00Z"}
+    listed = [stale, pull] if stale_first else [pull, stale]
+    (export / "pulls.json").write_text(json.dumps(listed))
+    result = _import_538(repo, export)
+    assert result.code == 0, result.err
+    assert "1 merged pull requests (0 not merged, skipped)" in result.err
+    assert "differently: the one updated at 2018-03-20T14:15:45Z is kept" in result.err
+    # The same time on both, and different contents: which is current cannot be told.
+    (export / "pulls.json").write_text(
+        json.dumps([pull, {**stale, "updated_at": pull["updated_at"]}])
+    )
+    (repo.path / "compliance" / "reviews.jsonl").unlink()
+    ambiguous = _import_538(repo, export)
+    assert ambiguous.code == 2 and f"{export / 'pulls.json'}: pull request #538" in ambiguous.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_pull_request_on_two_fetched_pages_is_fetched_and_imported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, routes = _anonymous_pr538(tmp_path, monkeypatch)
+    base = "/repos/PyGithub/PyGithub"
+    [[pull, older]] = routes[f"{base}/pulls"]
+    routes[f"{base}/pulls"] = [[pull], [pull, older]]  # shifted down a place between pages
+    with serve(Forge(routes)) as forge:
+        result = run_cli(
+            "import", "github-reviews", "--repository", "PyGithub/PyGithub",
+            "--api-url", forge.url, "--since", "2017-01-01T00:00:00Z", "--repo", repo.path,
+        )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "pull request #538 is listed 2 times" in result.err
+    assert forge.requests.count(f"{base}/pulls/538/reviews") == 2  # its two pages, once
+    assert len(_records(repo.path / "compliance" / "reviews.jsonl")) == 1

@@ -7,6 +7,7 @@ the judgement must get right. ``fixtures/gerrit/README.md`` beside it says where
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,7 @@ def test_a_real_2011_gerrit_query_export_is_imported(tmp_path: Path) -> None:
         "author": "mordred@inaugust.com",
         "commits": ["c586e4ed23846420177802c164f594e021cceea8"],
         "approvals": [{"by": "bcwaldon@gmail.com", "at": "2011-09-23T21:43:12Z"}],
+        "source": "gerrit",
     }
     assert _approvers(evidence)["openstack/nova~630"] == ["brian.lamar@gmail.com"]
 
@@ -277,3 +279,110 @@ def test_gerrit_input_of_another_shape_is_refused(
     path = tmp_path / "changes.json"
     path.write_text(content)
     _refused(_import(repo, path), evidence, message, str(path))
+
+
+def _trace(evidence: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (evidence / "superseded.jsonl").read_text().splitlines()]
+
+
+def test_a_reimport_after_review_bots_changed_brings_the_record_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """Nightly re-imports overlap: a bot listed since must not make them fail."""
+    repo, evidence, _ = _workspace(tmp_path)
+    assert _import(repo, REST).code == 0
+    (repo.path / "knightwatch.yaml").write_text("review_bots: [lee@knight.example]\n")
+    again = _import(repo, REST)
+    assert again.code == 0, again.err
+    assert "1 updated" in again.err and "smars~3001" in again.err
+    assert _approvers(evidence)["smars~3001"] == []
+    [trace] = _trace(evidence)
+    assert trace["id"] == "smars~3001" and trace["changed"] == ["approvals"]
+    assert trace["was"]["approvals"][0]["by"] == "lee@knight.example"
+
+
+def test_a_reimport_after_identities_mapped_a_username_brings_the_record_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """A voter shown by username alone (as Gerrit shows accounts without a visible email; made
+    here from the ssh export's change 4001): recorded as the login, then as the address."""
+    repo, evidence, _ = _workspace(tmp_path)
+    lines = _ssh_lines()
+    vote = next(a for a in lines[0]["patchSets"][0]["approvals"] if a["type"] == "Code-Review")
+    del vote["by"]["email"]
+    path = _ssh(lines, tmp_path / "q.jsonl")
+    assert _import(repo, path).code == 0
+    assert _approvers(evidence)["smars~4001"] == [vote["by"]["username"]]
+    people = {"lee": ["lee@knight.example", vote["by"]["username"]]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    again = _import(repo, path)
+    assert again.code == 0 and "1 updated" in again.err, again.err
+    assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]
+    assert [t["id"] for t in _trace(evidence)] == ["smars~4001"]
+
+
+LEE = {"_account_id": 1000002, "name": "Lee Example", "email": "lee@knight.example",
+       "username": "lee"}  # fmt: skip
+SUBMIT_MADE = {
+    # variant: (patch set 2's kind, its upload relative to the submit, the submitter)
+    "cherry-pick": ("TRIVIAL_REBASE_WITH_MESSAGE_UPDATE", 0, "lee"),
+    "rebase-always": ("NO_CODE_CHANGE", 0, "lee"),
+    "uploaded-before-the-submit": ("TRIVIAL_REBASE", -1800, "lee"),
+    "code-changed": ("REWORK", 0, "lee"),
+    "submitted-by-another": ("TRIVIAL_REBASE_WITH_MESSAGE_UPDATE", 0, "kim"),
+}
+
+
+def _submit_made_rest(kind: str, offset: int, submitter: str, path: Path) -> Path:
+    """Change 3001 as Gerrit leaves it when Lee, who gave the +2, clicks Submit on a project
+    that cherry-picks (or always rebases): a patch set 2 created by the submit, uploaded by
+    the submitter at the submit time (Gerrit's CherryPick / RebaseAlways strategies insert it
+    in the submit's own update)."""
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3001)
+    change["submit_type"] = "CHERRY_PICK"
+    people = {"lee": LEE, "kim": change["submitter"]}
+    change["submitter"] = people[submitter]
+    created = 1709294400 + offset  # 2024-03-01 12:00:00 is the submit
+    stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d %H:%M:%S.000000000")
+    change["revisions"]["2" * 40] = {
+        "kind": kind, "_number": 2, "created": stamp, "uploader": LEE,
+        "ref": "refs/changes/01/3001/2",
+    }  # fmt: skip
+    change["current_revision"] = "2" * 40
+    return _rest(changes, path)
+
+
+def _submit_made_ssh(kind: str, offset: int, submitter: str, path: Path) -> Path:
+    """The same of change 4001 over ssh: the SUBM approval and patch set 2 by the submitter."""
+    lines = _ssh_lines()
+    first = lines[0]["patchSets"][0]
+    submit = next(a for a in first["approvals"] if a["type"] == "SUBM")
+    first["approvals"].remove(submit)
+    lee = {k: LEE[k] for k in ("name", "email", "username")}
+    if submitter == "lee":
+        submit["by"] = lee
+    lines[0]["patchSets"].append(
+        {"number": 2, "revision": "2" * 40, "parents": ["0" * 40], "ref": "refs/changes/01/4001/2",
+         "uploader": lee, "createdOn": submit["grantedOn"] + offset, "author": first["author"],
+         "kind": kind, "approvals": [submit]}
+    )  # fmt: skip
+    return _ssh(lines, path)
+
+
+@pytest.mark.parametrize("variant", sorted(SUBMIT_MADE))
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_patch_set_the_submit_made_does_not_make_the_submitter_its_author(
+    tmp_path: Path, export: str, variant: str
+) -> None:
+    repo, evidence, _ = _workspace(tmp_path)
+    make = _submit_made_rest if export == "rest" else _submit_made_ssh
+    result = _import(repo, make(*SUBMIT_MADE[variant], tmp_path / f"{export}.json"))
+    assert result.code == 0, result.err
+    name = "smars~3001" if export == "rest" else "smars~4001"
+    counted = variant in ("cherry-pick", "rebase-always")
+    assert _approvers(evidence)[name] == (["lee@knight.example"] if counted else [])
+    if not counted:
+        assert "by the uploader of the final patch set" in result.err or (
+            "whose code was changed after it" in result.err
+        )

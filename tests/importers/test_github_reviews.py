@@ -164,6 +164,7 @@ def test_github_reviews_count_only_standing_head_approvals_by_others(tmp_path: P
         "author": "dana@knight.example",
         "commits": [shas[0]],
         "approvals": [{"by": "lee@knight.example", "at": "2024-03-01T11:00:00Z"}],
+        "source": "github-reviews",
     }
     assert _unreviewed(repo) == set(shas[1:])
     again = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)

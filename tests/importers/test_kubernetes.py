@@ -15,9 +15,13 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.k8s_recordings import (
     FIXTURES,
+    Reconciled,
+    Released,
     RunningPod,
     Synced,
     application,
+    helm_release,
+    kustomization,
     pod,
     recorded_pods,
     write_list,
@@ -26,6 +30,7 @@ from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
     DIGEST_V2,
+    FLAG_EVENTS,
     OBSERVED_AT,
     OPS,
     REGISTRY,
@@ -309,10 +314,7 @@ def test_a_flag_switched_on_during_a_canary_is_mixed(case: Case) -> None:
     for cluster in CLUSTERS:
         pods = [new, old, old] if cluster == "eu-west-1" else [new, new, new]  # a canary
         assert case.pods(cluster, listing(cluster, pods), "--tag-pattern", TAG_PATTERN).code == 0
-    (case.evidence / "flag_events.yaml").write_text(
-        "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
-        f" at: '2024-06-04T12:00:00Z', by: {OPS}}}\n"
-    )
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
     report = case.check()
     (message,) = findings(report, "FLEET-003").values()
     assert f"last observed {case.v1[:12]} on eu-west-1;" in message
@@ -325,7 +327,7 @@ def test_fewer_ready_pods_than_replicas_is_a_partial_observation(case: Case) -> 
     for cluster in CLUSTERS:
         pods = listing(cluster, [new, new, new])
         if cluster == "us-east-1":
-            pods[1] = pod(RunningPod("checkout-7d4b9c1f5d-us9", "checkout", "7d4b9c1f5d",
+            pods[1] = pod(RunningPod("checkout-7d4b9c1f5d-ue19", "checkout", "7d4b9c1f5d",
                                      f"{REGISTRY}:{case.v1}", DIGEST_V1, ready=False,
                                      namespace="shop"))  # fmt: skip
             pods[2]["metadata"]["namespace"] = "staging"  # another namespace: not ours
@@ -345,7 +347,7 @@ def test_an_image_nothing_links_to_a_commit_is_refused(case: Case) -> None:
     items = listing("eu-west-1", [(case.v2, DIGEST_V2)])
     bare = case.pods("eu-west-1", items)  # no tag pattern, no metadata, no annotation
     assert bare.code == 2
-    assert "ready pod checkout-7d4b9c2f5d-eu0 runs" in bare.err
+    assert "ready pod checkout-7d4b9c2f5d-ew10 runs" in bare.err
     assert "nothing links to a commit" in bare.err
     items[0]["spec"]["containers"][0]["image"] = f"{REGISTRY}:latest"
     items[0]["status"]["containerStatuses"][0]["image"] = f"{REGISTRY}:latest"
@@ -415,33 +417,21 @@ def test_the_recorded_listing_and_its_mistakes(case: Case) -> None:
 # --- import flux --------------------------------------------------------------------------
 
 
-def _kustomization(case: Case, applied: str, failed: str | None) -> dict[str, Any]:
-    """The recorded Kustomization, its history's revisions those of this repository."""
-    item = json.loads((FIXTURES / "flux-kustomizations.json").read_text())["items"][0]
-    ok, bad = item["status"]["history"]
-    ok["metadata"]["revision"] = f"main@sha1:{applied}"
-    ok["firstReconciled"] = "2024-06-04T10:11:00Z"
-    bad["metadata"]["revision"] = f"main@sha1:{failed or case.v1}"
-    bad["firstReconciled"] = "2024-06-04T10:05:00Z"
-    if failed is None:
-        bad["lastReconciledStatus"] = "ReconciliationSucceeded"
-        bad["firstReconciled"] = "2024-06-03T10:05:00Z"
-    return dict(item)
-
-
 def test_flux_history_per_cluster_is_one_rollout(case: Case) -> None:
     recorded = FIXTURES / "flux-kustomizations.json"
     refused = case.cli("flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service",
                        "checkout")  # fmt: skip
-    assert refused.code == 2 and "v1.0.1@sha1:450796ddb2ab" in refused.err
+    assert refused.code == 2 and "v1.0.0@sha1:67e2c98a60dc" in refused.err
+    assert "is not a commit of" in refused.err
     files = []
     for cluster in CLUSTERS:
-        # us-east-1's health check failed on v2: its last success is still v1.
-        if cluster == "us-east-1":
-            item = _kustomization(case, case.v1, case.v2)
-            item["status"]["history"][0]["firstReconciled"] = "2024-06-03T10:05:00Z"
+        v1 = Reconciled(case.v1, "2024-06-03T10:05:00Z", "2024-06-04T10:04:00Z")
+        if cluster == "us-east-1":  # v2's health check failed: its last success is still v1
+            v2 = Reconciled(case.v2, "2024-06-04T10:05:00Z", "2024-06-04T11:12:00Z",
+                            "HealthCheckFailed")  # fmt: skip
         else:
-            item = _kustomization(case, case.v2, None)
+            v2 = Reconciled(case.v2, "2024-06-04T10:11:00Z", "2024-06-04T11:12:00Z")
+        item = kustomization("podinfo", [v2, v1])
         files.append(f"{cluster}={write_list(case.work / f'{cluster}.json', [item])}")
     result = case.cli("flux", *files, "--name", "flux-system/podinfo", "--service", "checkout")
     assert result.code == 0, result.err
@@ -455,7 +445,7 @@ def test_flux_history_per_cluster_is_one_rollout(case: Case) -> None:
 
 
 def test_flux_objects_without_history_are_refused(case: Case) -> None:
-    item = _kustomization(case, case.v2, None)
+    item = kustomization("podinfo", [Reconciled(case.v2, OBSERVED_AT, OBSERVED_AT)])
     del item["status"]["history"]
     path = write_list(case.work / "old.json", [item])
     result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
@@ -464,25 +454,29 @@ def test_flux_objects_without_history_are_refused(case: Case) -> None:
 
 
 def test_flux_helm_release_chart_versions(case: Case) -> None:
-    release = {
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
-        "metadata": {"name": "checkout", "namespace": "shop"},
-        "spec": {"chart": {"spec": {"chart": "checkout"}}},
-        "status": {"history": [
-            {"chartName": "checkout", "chartVersion": f"1.1.0+{case.v2[:12]}",
-             "firstDeployed": "2024-06-04T10:00:00Z", "status": "deployed"},
-            {"chartName": "checkout", "chartVersion": "1.0.0",
-             "firstDeployed": "2024-06-03T10:00:00Z", "status": "superseded"},
-        ]},
-    }  # fmt: skip
+    recorded = FIXTURES / "flux-helmreleases.json"
+    # The recording's charts come from an OCI repository: their build metadata is the OCI
+    # digest, not a commit, so they must be mapped.
+    refused = case.cli("flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service",
+                       "checkout")  # fmt: skip
+    assert refused.code == 2 and "revision '6.6.0+cdd538a0167e'" in refused.err
+    assert "is not a git commit" in refused.err
+    release = helm_release("checkout", [
+        Released(2, f"1.1.0+{case.v2[:12]}", "2024-06-04T10:00:00Z"),
+        Released(1, "1.0.0", "2024-06-03T10:00:00Z", "superseded"),
+    ])  # fmt: skip
     path = write_list(case.work / "helm.json", [release])
     args = ("--name", "checkout", "--service", "checkout")
-    refused = case.cli("flux", f"eu-west-1={path}", *args)
-    assert refused.code == 2 and "revision '1.0.0'" in refused.err
+    unmapped = case.cli("flux", f"eu-west-1={path}", *args)
+    assert unmapped.code == 2 and "revision '1.0.0'" in unmapped.err
     mapped = case.cli("flux", f"eu-west-1={path}", *args, "--revision-commit", f"1.0.0={case.v1}")
     assert mapped.code == 0, mapped.err
-    assert [r["commit"] for r in case.records("deploys.jsonl")] == [case.v1, case.v2]
+    v1, v2 = case.records("deploys.jsonl")
+    assert [v1["commit"], v2["commit"]] == [case.v1, case.v2]
+    # Each release when it was deployed (lastDeployed), not when the first one was (Helm
+    # copies firstDeployed to every later release).
+    assert v1["finished_at"] == "2024-06-03T10:00:00Z"
+    assert v2["finished_at"] == "2024-06-04T10:00:00Z"
 
 
 # --- fleet.yaml ---------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Whatever a tool's JSON or an evidence file holds, knightwatch either does its work or
 refuses the input (exit 2): never a traceback. Seeded mutations of real-shaped input: fields
-dropped, nulled, retyped."""
+dropped, nulled, retyped; and every plain field of the importers' fixtures made a list and an
+object in turn."""
 
 from __future__ import annotations
 
 import json
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,19 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
+from checker.errors import KnightwatchError
+from checker.evidence.identities import IdentityResolver
+from checker.importers import ansible, gerrit, github, github_deployments, gitlab
+from checker.importers.common import Logins
+from checker.importers.forge_deploys import Scope
 from tests.conftest import CliResult, run_cli
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
 KILLED = ANSIBLE / "rolling" / "killed.jsonl"
 RUNNER = ANSIBLE / "knight" / "runner"
+ROLLBACK = ANSIBLE / "outcomes" / "rollback.json"
+RELEASE = ("--release-task", "Install the release")
 GERRIT_REST = ANSIBLE.parent / "gerrit" / "rest-detailed.json"
 GERRIT_SSH = ANSIBLE.parent / "gerrit" / "ssh-detailed.jsonl"
 REPLACEMENTS: list[Any] = [None, 1, "x", [], {}, True, -1.5]
@@ -69,7 +78,8 @@ def _judged(result: CliResult) -> None:
 def _import_ansible(path: Path, scripted: ScriptedRepo, seed: int, *extra: str) -> CliResult:
     return run_cli(
         "import", "ansible", path, "--repo", scripted.path, "--deployment-id", f"D{seed}",
-        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example", *extra,
+        "--service", "smars", "--commit", "HEAD", "--deployer", "ops@knight.example",
+        "--not-check-mode", *extra,
     )  # fmt: skip
 
 
@@ -78,8 +88,9 @@ def test_mutated_ansible_output(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     scripted, _ = repo
     path = tmp_path / "run.json"
     rng = random.Random(seed)  # noqa: S311  (seeded mutations, not secrets)
-    path.write_text(json.dumps(mutate(json.loads(RESULT.read_text()), rng)))
-    _judged(_import_ansible(path, scripted, seed))
+    recording = ROLLBACK if seed % 2 else RESULT
+    path.write_text(json.dumps(mutate(json.loads(recording.read_text()), rng)))
+    _judged(_import_ansible(path, scripted, seed, *RELEASE))
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -89,7 +100,7 @@ def test_mutated_ansible_event_streams(
     """The jsonl callback's lines (a killed run's) and ansible-runner's job events, mutated."""
     scripted, _ = repo
     rng = random.Random(seed)  # noqa: S311
-    extra = ("--release-task", "Install the release") if seed % 4 < 2 else ()
+    extra = RELEASE if seed % 4 < 2 else ("--release-task", "Wait for the health check")
     if seed % 2:
         events = [json.loads(line) for line in KILLED.read_text().splitlines()]
         path = tmp_path / "run.jsonl"
@@ -320,3 +331,118 @@ def test_json_python_cannot_take_is_refused_naming_the_file(
     assert result.code == 2, result.err
     assert result.err.startswith(f"knightwatch: error: {path}:"), result.err
     assert "Traceback" not in result.err
+
+
+# -- every field retyped ---------------------------------------------------------------------------
+#
+# Seeded mutations hit a field now and then; a name that arrives as a list or an object (used as
+# a key, it is unhashable) must be refused wherever it is. Every key of every forge and Gerrit
+# fixture whose value is a plain value is given a list and an object in its place, all its
+# occurrences at once, and the importer is called on the result: it reads it or refuses it.
+
+
+def _leaf_keys(value: Any, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not isinstance(inner, (dict, list)):
+                found.add(key)
+            _leaf_keys(inner, found)
+    elif isinstance(value, list):
+        for inner in value:
+            _leaf_keys(inner, found)
+    return found
+
+
+def _retyped(value: Any, key: str, new: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: new if k == key else _retyped(v, key, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_retyped(v, key, new) for v in value]
+    return value
+
+
+def _logins() -> Logins:
+    return Logins(IdentityResolver(), {})
+
+
+SCOPE = Scope("smars", (), ("smars-01",))
+RUN = ansible.Run(
+    "D1", "smars", "production", "0" * 40, "ops@knight.example",
+    release_tasks=("Install the release",), not_check_mode=True,
+)  # fmt: skip
+RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
+    "github-deployments": (
+        FORGES / "github-deployments",
+        lambda d: github_deployments.import_saved(d / "deployments.json", d, SCOPE, _logins()),
+    ),
+    "github-reviews": (
+        FORGES / "github-pr538",
+        lambda d: github.import_reviews(d / "pulls.json", d, _logins(), []),
+    ),
+    "gitlab-approvals": (
+        FORGES / "gitlab",
+        lambda d: gitlab.import_saved_approvals(d / "merge_requests.json", d, _logins(), []),
+    ),
+    "gitlab-deployments": (
+        FORGES / "gitlab",
+        lambda d: gitlab.import_saved_deployments(
+            d / "deployments.json", "g/app", SCOPE, _logins()
+        ),
+    ),
+    "gerrit-rest": (
+        GERRIT_REST.parent,
+        lambda d: gerrit.import_changes(d / GERRIT_REST.name, _logins(), []),
+    ),
+    "gerrit-ssh": (
+        GERRIT_SSH.parent,
+        lambda d: gerrit.import_changes(d / GERRIT_SSH.name, _logins(), []),
+    ),
+    "ansible-json": (ROLLBACK.parent, lambda d: ansible.deployment(d / ROLLBACK.name, RUN)),
+    "ansible-jsonl": (KILLED.parent, lambda d: ansible.deployment(d / KILLED.name, RUN)),
+}
+SINGLE_FILE = {"gerrit-rest": GERRIT_REST, "gerrit-ssh": GERRIT_SSH, "ansible-json": ROLLBACK,
+               "ansible-jsonl": KILLED}  # fmt: skip
+
+
+def _read_fixture(path: Path) -> tuple[str, Any]:
+    """A fixture's guard line (Gerrit's ``)]}'``) and its JSON: one value, or one a line."""
+    text = path.read_text()
+    if text.startswith(")]}'"):
+        guard, text = text.split("\n", 1)
+        return guard + "\n", json.loads(text)
+    if path.suffix == ".jsonl":
+        return "", [json.loads(line) for line in text.splitlines()]
+    return "", json.loads(text)
+
+
+def _write_fixture(path: Path, guard: str, value: Any) -> None:
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(line) + "\n" for line in value))
+    else:
+        path.write_text(guard + json.dumps(value))
+
+
+@pytest.mark.parametrize("tool", sorted(RETYPED_IMPORTS))
+def test_every_field_retyped_as_a_list_or_an_object_is_read_or_refused(
+    tool: str, tmp_path: Path
+) -> None:
+    source, run = RETYPED_IMPORTS[tool]
+    export = tmp_path / "export"
+    shutil.copytree(source, export)
+    single = SINGLE_FILE.get(tool)
+    files = [export / single.name] if single else sorted(export.rglob("*.json"))
+    crashed = []
+    for path in files:
+        original = path.read_text()
+        guard, document = _read_fixture(path)
+        for key in sorted(_leaf_keys(document, set())):
+            for new in ([1], {"a": 1}):
+                _write_fixture(path, guard, _retyped(document, key, new))
+                try:
+                    run(export)
+                except KnightwatchError as exc:
+                    assert exc.exit_code == 2, exc.message
+                except Exception as exc:  # what a user would see as exit 3
+                    crashed.append(f"{path.name}: {key} = {new!r}: {exc!r}")
+        path.write_text(original)
+    assert not crashed, "\n".join(crashed)

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
 
 
 def dated_commits(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str]]:
@@ -41,3 +42,12 @@ def order_router(tmp_path: Path, hosts: int) -> tuple[ScriptedRepo, Path, str]:
     fleet = {"services": {"smars": {"hosts": [f"smars-0{n}" for n in range(1, hosts + 1)]}}}
     (evidence / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     return repo, evidence, sha
+
+
+def import_ansible(repo: ScriptedRepo, source: Path, *extra: str) -> CliResult:
+    """``knightwatch import ansible`` of ``source`` as deployment D-2012-08-01 of smars."""
+    return run_cli(
+        "import", "ansible", source, "--repo", repo.path, "--deployment-id", "D-2012-08-01",
+        "--service", "smars", "--commit", "main", "--deployer", "tech1@knight.example",
+        "--approval", "lead@knight.example,2012-07-27T21:30:00Z", *extra,
+    )  # fmt: skip

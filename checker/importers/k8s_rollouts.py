@@ -1,0 +1,238 @@
+"""Rollouts of a service across its clusters, one deployment record each, reconciled with the
+records earlier imports wrote.
+
+A rollout is the n-th time the clusters moved to a commit: the n-th move of every cluster to a
+commit belongs to the n-th rollout of that commit. A rollback to an earlier commit is a
+rollout of its own, and a cluster that was not rolled back is absent from it. A cluster that
+caught up late (its first move to the commit a day after the others) is in the rollout with
+its own ``finished_at``: FLEET-003 judges it at the flag's time and FLEET-002 from that time,
+so a slow cluster neither hides a mixed fleet nor moves the others' windows.
+
+The tools keep a bounded history (Argo CD ``revisionHistoryLimit`` syncs, Flux a few
+snapshots), so an import may no longer see what an earlier one recorded. The records already
+in the evidence say where the history now starts: a cluster's moves are counted after the
+rollouts of the commit that it finished before its first move still in the history. An update
+adds what the old record did not know (a cluster it did not list, one that was failed or still
+running); it never contradicts it. A cluster the record has as succeeded at a time must be the
+same move here, a rollout's start never moves to a cluster the record already held, and its
+deployer and sign-offs stay its own: an approval belongs to one rollout.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError
+from checker.evidence.bundle import KIND_BY_NAME, find_file
+from checker.evidence.files import Located, parse_records, read_text, validate
+from checker.evidence.identities import IdentityResolver
+from checker.evidence.models import Deployment, Target, timestamp_ns
+from checker.importers.gitops import Choices, Move
+from checker.vocabulary import short
+
+HINT = (
+    "import after every sync, so that the history read still holds what was recorded "
+    "(docs/kubernetes.md, Scheduling); if the recorded deployment is wrong, correct it by hand"
+)
+
+
+def rollout_id(choices: Choices, commit: str, nth: int) -> str:
+    """``SERVICE-ENVIRONMENT-<12 hex>``, and ``-N`` for the commit's n-th rollout."""
+    base = f"{choices.service}-{choices.environment}-{short(commit)}"
+    return base if nth == 1 else f"{base}-{nth}"
+
+
+def recorded(directory: Path, choices: Choices) -> tuple[dict[str, Deployment], Path | None]:
+    """The deployments of the service and environment already in the evidence, by id."""
+    path = find_file(directory, KIND_BY_NAME["deploys"]) if directory.is_dir() else None
+    if path is None:
+        return {}, None
+    found = {}
+    for item in parse_records(read_text(path), path):
+        record = validate(Deployment, item, path, "deployment")
+        if record.service == choices.service and record.environment == choices.environment:
+            found[record.id] = record
+    return found, path
+
+
+def _finish(record: Deployment, target: Target) -> str | None:
+    """When a target of a record finished: its own time, else (a record written before
+    targets had times, or by hand) the deployment's."""
+    return target.finished_at or record.finished_at
+
+
+def _earlier_rollouts(cluster: str, first: Move, records: list[Deployment]) -> int:
+    """How many recorded rollouts of the commit the cluster finished before its first move
+    still in the history started: moves the history no longer holds."""
+    start = timestamp_ns(first.started_at)
+    count = 0
+    for record in records:
+        target = next((t for t in record.targets if t.host == cluster), None)
+        if target is None or target.status != "succeeded":
+            continue
+        done = _finish(record, target)
+        if done is not None and timestamp_ns(done) < start:
+            count += 1
+    return count
+
+
+def group(
+    clusters: dict[str, list[Move]], choices: Choices, old: dict[str, Deployment]
+) -> dict[tuple[str, int], list[Move]]:
+    """The moves of each rollout, by (commit, n)."""
+    by_commit: dict[str, list[Deployment]] = defaultdict(list)
+    for record in old.values():
+        base = rollout_id(choices, record.commit, 1)
+        nth = record.id.removeprefix(base + "-")
+        if record.id == base or (nth != record.id and nth.isdigit()):
+            by_commit[record.commit].append(record)
+    groups: dict[tuple[str, int], list[Move]] = defaultdict(list)
+    for cluster, own in sorted(clusters.items()):
+        seen: dict[str, int] = {}
+        for move in own:
+            if move.commit not in seen:
+                seen[move.commit] = _earlier_rollouts(cluster, move, by_commit[move.commit])
+            seen[move.commit] += 1
+            groups[(move.commit, seen[move.commit])].append(move)
+    return groups
+
+
+def record(
+    commit: str,
+    nth: int,
+    own: list[Move],
+    choices: Choices,
+    old: Deployment | None,
+    signed: bool,
+) -> Deployment:
+    """The rollout's record: ``old`` brought up to date with ``own``, never contradicted.
+    ``signed``: the command line's sign-off is for this rollout."""
+    ident = rollout_id(choices, commit, nth)
+    targets: dict[str, Target] = {t.host: t for t in old.targets} if old else {}
+    # When each target finished: a recorded one without a time of its own (a record written
+    # before targets had times, or by hand) when its deployment did.
+    finishes = {t.host: _finish(old, t) for t in old.targets} if old else {}
+    first = min(own, key=lambda m: (timestamp_ns(m.started_at), m.cluster))
+    for move in own:
+        before = targets.get(move.cluster)
+        if old is not None and before is not None and before.status == "succeeded":
+            _same_move(ident, old, before, move)
+            continue
+        targets[move.cluster] = Target(
+            host=move.cluster,
+            status=move.status,
+            reason=move.reason,
+            finished_at=move.finished_at,
+        )
+        finishes[move.cluster] = move.finished_at
+    started = first.started_at
+    if old is not None:
+        if timestamp_ns(old.started_at) <= timestamp_ns(started):
+            started = old.started_at
+        elif first.cluster in {t.host for t in old.targets} or all(
+            t.finished_at is None for t in old.targets
+        ):
+            raise InputError(
+                f"rollout {ident}: the history read here starts it at {first.started_at} on "
+                f"{first.cluster}, the recorded deployment at {old.started_at}: the history no "
+                "longer holds the syncs recorded, or was rewritten",
+                hint=HINT,
+            )
+    plain: dict[str, Any] = {
+        "id": ident,
+        "service": choices.service,
+        "environment": choices.environment,
+        "commit": commit,
+        "started_at": started,
+        "deployer": old.deployer if old else first.answerers(choices)[0],
+        "approvals": [a.model_dump() for a in (old.approvals if old else [])],
+        "targets": [
+            {k: v for k, v in vars_of(t).items() if v is not None}
+            for _, t in sorted(targets.items())
+        ],
+    }
+    if all(f is not None for f in finishes.values()):
+        plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
+    if old is not None and old.change_ticket is not None:
+        plain["change_ticket"] = old.change_ticket
+    if old is not None and old.artifact is not None:
+        plain["artifact"] = old.artifact
+    if signed and choices.approvals:
+        plain["approvals"] = [a.model_dump() for a in choices.approvals]
+    if signed and choices.change_ticket:
+        plain["change_ticket"] = choices.change_ticket
+    return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+
+
+def vars_of(target: Target) -> dict[str, Any]:
+    """A target's fields, as written."""
+    return {
+        "host": target.host,
+        "status": target.status,
+        "reason": target.reason,
+        "finished_at": target.finished_at,
+    }
+
+
+def _same_move(ident: str, old: Deployment, before: Target, move: Move) -> None:
+    """A cluster the record has as succeeded must be the same move in the history read."""
+    recorded_at = before.finished_at
+    if recorded_at is not None:
+        agrees = move.status == "succeeded" and move.finished_at == recorded_at
+    else:  # a record without times per cluster: the move must lie inside the recorded span
+        agrees = (
+            move.status == "succeeded"
+            and old.finished_at is not None
+            and move.finished_at is not None
+            and timestamp_ns(old.started_at)
+            <= timestamp_ns(move.started_at)
+            <= timestamp_ns(move.finished_at)
+            <= timestamp_ns(old.finished_at)
+        )
+    if not agrees:
+        said = f"succeeded at {recorded_at}" if recorded_at else "succeeded"
+        here = (
+            f"{move.status} at {move.finished_at}" if move.finished_at else f"{move.status}"
+        ) + f" ({move.syncs[0].origin})"
+        raise InputError(
+            f"rollout {ident}: the recorded deployment has cluster {move.cluster} {said}, the "
+            f"history read here {here}: the history no longer holds the sync recorded "
+            "(Argo CD keeps revisionHistoryLimit syncs, Flux a few snapshots), or was rewritten",
+            path=move.syncs[0].path,
+            hint=HINT,
+        )
+
+
+def several_deployers(
+    deployment: Deployment,
+    own: list[Move],
+    choices: Choices,
+    identities: IdentityResolver,
+) -> list[str]:
+    """Everyone who answers for the rollout's syncs besides its recorded deployer; an approval
+    by any of them is refused (each deployed it: REVIEW-001 asks for an approval by someone
+    other than each)."""
+    others: list[str] = []
+    deployer = _person(identities, deployment.deployer)
+    for move in own:
+        for person in move.answerers(choices):
+            if _person(identities, person) != deployer and person not in others:
+                others.append(person)
+    for approval in deployment.approvals:
+        by = _person(identities, approval.by)
+        clash = next((p for p in others if _person(identities, p) == by), None)
+        if clash is not None:
+            clusters = sorted(m.cluster for m in own if clash in m.answerers(choices))
+            raise InputError(
+                f"rollout {deployment.id}: the approval by {approval.by} is by someone who "
+                f"deployed it ({clash} synced {', '.join(clusters)}): an approval must come "
+                "from someone other than each person who started its syncs",
+                hint="sign it off with an approval by someone who took no part in the rollout",
+            )
+    return others
+
+
+def _person(identities: IdentityResolver, value: str) -> str:
+    return identities.resolve(value)

@@ -1,0 +1,196 @@
+"""``import kubectl-pods`` tried as the audited team would try it, wanting a pass: a pod
+annotation vouching for a moved tag, a Flagger primary left out of the named workload, a bare
+debug pod, listings that contradict each other, a listing short of its replicas before a flag,
+and a label and an annotation that disagree. Pods derived from the recorded listing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.importers.k8s_recordings import RunningPod, pod
+from tests.importers.k8s_scenario import (
+    CLUSTERS,
+    DIGEST_V1,
+    DIGEST_V2,
+    FLAG_EVENTS,
+    REGISTRY,
+    TAG_PATTERN,
+    applications,
+    listing,
+)
+from tests.importers.test_kubernetes import Case, findings
+
+SHA_TAG = ("--tag-pattern", "sha-(?P<commit>[0-9a-f]{7,40})")
+ANNOTATION = "example.com/git-sha"
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _pod(name: str, image: str, digest: str, **extra: Any) -> dict[str, Any]:
+    workload = extra.pop("workload", "checkout")
+    template = extra.pop("template", "7d4b9c2f5d")
+    return pod(RunningPod(name=f"{workload}-{template}-{name}", workload=workload,
+                          template_hash=template, image=image, digest=digest,
+                          namespace="shop", **extra))  # fmt: skip
+
+
+# --- links that do not hold the digest ------------------------------------------------------
+
+
+def test_a_pod_annotation_never_vouches_for_a_moved_tag(case: Case) -> None:
+    """The tag sha-<v2> was pushed twice; a node that had the first push kept it. Every pod
+    carries the template's annotation, whatever it pulled."""
+    tag = f"{REGISTRY}:sha-{case.v2[:7]}"
+    vouched = (("annotations", ((ANNOTATION, case.v2),)),)
+    pods = [
+        _pod("a", tag, DIGEST_V2, **dict(vouched)),
+        _pod("b", tag, DIGEST_V1, **dict(vouched)),
+    ]
+    moved = case.pods("us-east-1", pods, *SHA_TAG, "--commit-annotation", ANNOTATION)
+    assert moved.code == 2 and "the tag moved" in moved.err
+    # A mutable tag and the annotation alone: one commit, two images.
+    latest = [_pod(n, f"{REGISTRY}:latest", d, **dict(vouched)) for n, d in
+              (("a", DIGEST_V2), ("b", DIGEST_V1))]  # fmt: skip
+    alone = case.pods("us-east-1", latest, "--commit-annotation", ANNOTATION)
+    assert alone.code == 2
+    assert f"commit {case.v2[:12]} is linked to 2 different images" in alone.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    # Each image's own revision label settles it: both were built from v2 (a rebuild).
+    metadata = []
+    for digest in (DIGEST_V1, DIGEST_V2):
+        path = case.work / f"skopeo-{digest[7:9]}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "Name": REGISTRY,
+                    "Digest": digest,
+                    "Labels": {"org.opencontainers.image.revision": case.v2},
+                }
+            )
+        )
+        metadata += ["--image-metadata", str(path)]  # fmt: skip
+    proven = case.pods("us-east-1", latest, "--commit-annotation", ANNOTATION, *metadata)
+    assert proven.code == 0, proven.err
+
+
+def test_a_label_and_an_annotation_that_disagree_are_refused(case: Case) -> None:
+    item = _pod("a", f"{REGISTRY}:latest", DIGEST_V2, annotations=((ANNOTATION, case.v2),))
+    item["metadata"]["labels"][ANNOTATION] = case.v1
+    result = case.pods("eu-west-1", [item], "--commit-annotation", ANNOTATION)
+    assert result.code == 2
+    assert f"its label {ANNOTATION} says {case.v1!r}" in result.err
+
+
+# --- pods of the service outside the named workload ---------------------------------------
+
+
+def test_a_flagger_primary_is_never_passed_over(case: Case) -> None:
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters:\n      - {name: eu-west-1, namespace: shop}\n"
+    )
+    assert case.argocd(applications(case.v1, case.v2)[:1]).code == 0
+    primary = [
+        _pod(n, f"{REGISTRY}:{case.v1}", DIGEST_V1, workload="checkout-primary",
+             template="6b8f9c7d5") for n in "abc"
+    ]  # fmt: skip
+    canary = [_pod("z", f"{REGISTRY}:{case.v2}", DIGEST_V2, template="5f6d7c8b9")]
+    refused = case.pods("eu-west-1", primary + canary, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2 and "workload checkout-primary" in refused.err
+    assert "workload: [checkout, checkout-primary]" in refused.err
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters:\n"
+        "      - {name: eu-west-1, namespace: shop, workload: [checkout, checkout-primary]}\n"
+    )
+    counted = case.pods("eu-west-1", primary + canary, "--tag-pattern", TAG_PATTERN)
+    assert counted.code == 0, counted.err
+    assert f"{case.v1[:12]} on 3 pods" in counted.err
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
+    report = case.check()
+    (message,) = findings(report, "FLEET-003").values()
+    assert f"last observed {case.v1[:12]} on eu-west-1; {case.v2[:12]} on eu-west-1" in message
+    drift = findings(report, "FLEET-002")
+    assert "(3 of 4 pods observed" in drift[f"checkout-production-{case.v2[:12]}:eu-west-1"]
+
+
+def test_a_bare_pod_like_the_services_is_refused(case: Case) -> None:
+    new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "abc"]
+    debug = _pod("x", f"{REGISTRY}:{case.v1}", DIGEST_V1)
+    del debug["metadata"]["ownerReferences"]
+    debug["metadata"]["name"] = "checkout-debug"
+    result = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
+    assert result.code == 2 and "ready pod checkout-debug" in result.err
+    assert "no controller" in result.err
+    debug["metadata"]["name"] = "shell"  # named otherwise, but labelled like the service's pods
+    labelled = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
+    assert labelled.code == 2 and "carries their pods' labels" in labelled.err
+    debug["metadata"]["labels"] = {"run": "shell"}  # another pod altogether: passed over
+    other = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
+    assert other.code == 0, other.err
+
+
+# --- listings that contradict each other ---------------------------------------------------
+
+
+def test_one_image_is_one_commit_across_listings(case: Case) -> None:
+    old = [_pod("a", f"{REGISTRY}:sha-{case.v1[:7]}", DIGEST_V1)]
+    assert case.pods("us-east-1", old, *SHA_TAG).code == 0
+    # The tag sha-<v2> was moved onto the old image, and another cluster pulled it.
+    moved = [_pod("b", f"{REGISTRY}:sha-{case.v2[:7]}", DIGEST_V1)]
+    result = case.pods("eu-central-1", moved, *SHA_TAG)
+    assert result.code == 2
+    assert f"records it as {case.v1[:12]}: one image is built from one commit" in result.err
+
+
+def test_one_tag_naming_two_images_across_listings_is_refused(case: Case) -> None:
+    first = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "abc"]
+    assert case.pods("eu-west-1", first, "--tag-pattern", TAG_PATTERN).code == 0
+    second = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V1) for n in "def"]
+    result = case.pods("eu-central-1", second, "--tag-pattern", TAG_PATTERN)
+    assert result.code == 2 and "recorded for eu-west-1 at" in result.err
+
+
+def test_one_listing_is_not_two_clusters(case: Case) -> None:
+    items = listing("eu-west-1", [(case.v2, DIGEST_V2)] * 3)
+    assert case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN).code == 0
+    again = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert again.code == 0 and "0 added, 1 already there" in again.err
+    twice = case.pods("ap-south-1", items, "--tag-pattern", TAG_PATTERN)
+    assert twice.code == 2 and "were recorded as cluster eu-west-1's" in twice.err
+    doubled = case.pods("ap-south-1", items + items[:1], "--tag-pattern", TAG_PATTERN)
+    assert doubled.code == 2 and "is listed twice in this listing" in doubled.err
+
+
+# --- a short listing before a flag ---------------------------------------------------------
+
+
+def test_a_listing_short_of_its_replicas_before_a_flag_makes_fleet_003_partial(
+    case: Case,
+) -> None:
+    assert case.argocd(applications(case.v1, case.v2, v2_on=CLUSTERS)).code == 0
+    for cluster in CLUSTERS:
+        items = listing(cluster, [(case.v2, DIGEST_V2)] + [(case.v1, DIGEST_V1)] * 2)
+        if cluster == "ap-south-1":  # the two old pods fail their readiness probe
+            for item in items[1:]:
+                for condition in item["status"]["conditions"]:
+                    if condition["type"] in ("Ready", "ContainersReady"):
+                        condition["status"] = "False"
+        else:
+            items = listing(cluster, [(case.v2, DIGEST_V2)] * 3)
+        assert case.pods(cluster, items, "--tag-pattern", TAG_PATTERN).code == 0
+    (case.evidence / "flag_events.yaml").write_text(FLAG_EVENTS)
+    report = case.check()
+    status = {r["id"]: r for r in report["summary"]["rules"]}
+    assert not findings(report, "FLEET-003")
+    assert status["FLEET-003"].get("partial") is True
+    assert "ap-south-1@2024-06-04T11:00:00Z (1 of 3 ready pods)" in status["FLEET-003"]["reason"]
+    required = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
+                       "--as-of", "2024-06-30", "--require-all")  # fmt: skip
+    assert required.code == 1
