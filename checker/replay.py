@@ -10,10 +10,12 @@ from datetime import date
 from typing import Any
 
 from checker.errors import VerificationError
+from checker.facts.population import population_record
 from checker.runner import CheckOptions, Prepared, evaluate, prepare
 from checker.settings import JUDGING
 from checker.signing.attestation import Signed
-from checker.vocabulary import short
+from checker.signing.population import compare, read_population
+from checker.vocabulary import counted, short
 
 
 def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
@@ -46,11 +48,15 @@ def replay(signed: Signed, base: CheckOptions) -> str:
     )
     prepared = prepare(options)
     recorded_inputs = _same_inputs(recorded["inputs"], prepared)
-    report = evaluate(prepared, options).report.to_dict()
+    evaluated = evaluate(prepared, options).report
+    report = evaluated.to_dict()
     _same_findings(recorded, report)
+    population = read_population(signed.predicate)
+    compare(population, population_record(evaluated.population))
     return (
         f"replayed {recorded_inputs} inputs and HEAD {short(prepared.facts.head)}: the same "
-        f"{len(report['findings'])} findings and verdict {report['verdict']}"
+        f"{len(report['findings'])} findings and verdict {report['verdict']}, and the same "
+        f"population of {counted(population.count, 'deployment')}"
     )
 
 

@@ -289,6 +289,7 @@ def _report(
             "deployments": len(facts.input["deployments"]),
             "commits_shipped": facts.shipped_count,
         },
+        population=facts.population,
     )
 
 

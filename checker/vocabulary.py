@@ -46,3 +46,8 @@ SHORT_SHA = 12
 def short(sha: str) -> str:
     """A commit sha as messages show it."""
     return sha[:SHORT_SHA]
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 deployment``, ``2 deployments``: a count and its noun, in the plural unless one."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -203,6 +203,7 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import check_link, open_signed
     from checker.signing.keys import load_public
+    from checker.signing.population import describe
 
     public = load_public(args.key)
     current = open_signed(args.file, public)
@@ -227,6 +228,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         + f"; as of {current.predicate.get('as_of')}"
         + "".join(f"; {note}" for note in notes),
         f"chain: {link}",
+        f"population: {describe(current.predicate)}",
     ]
     if args.replay:
         from checker.replay import replay
@@ -240,6 +242,27 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         lines.append(f"replay: {replay(current, base)}")
     out.write("".join(f"{visible(line)}\n" for line in lines))
+    return EXIT_PASS
+
+
+def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.errors import InputError, VerificationError
+    from checker.signing.attestation import open_signed
+    from checker.signing.keys import load_public
+    from checker.signing.sample import draw, render_json, render_text
+
+    public = load_public(args.key)
+    try:
+        signed = open_signed(args.file, public)
+        sample = draw(signed, args.size, args.seed)
+    except VerificationError as exc:
+        # A sample drawn from an audit that does not verify would check nothing.
+        raise InputError(f"refusing to sample: {exc}", path=str(args.file)) from exc
+    text = render_json(sample) if args.format == "json" else render_text(sample)
+    if args.format == "json":
+        out.write(json_safe(text))
+    else:
+        out.write("".join(f"{visible(line)}\n" for line in text.splitlines()))
     return EXIT_PASS
 
 
@@ -286,6 +309,7 @@ COMMANDS: dict[str, Command] = {
     "check": _check,
     "audit": _audit,
     "verify": _verify,
+    "sample": _sample,
     "keygen": _keygen,
     "export-input": _export,
     "explain": _explain,

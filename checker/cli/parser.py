@@ -248,6 +248,22 @@ def _verify(commands: Commands) -> None:
     _add_engine_options(verify)
 
 
+def _sample(commands: Commands) -> None:
+    """``sample``: a reproducible sample of a verified audit's population."""
+    sample = commands.add_parser(
+        "sample", help="draw a reproducible sample of the deployments a signed audit judged"
+    )
+    sample.add_argument("file", type=Path, metavar="AUDIT", help="the signed audit")
+    sample.add_argument(
+        "--key", type=Path, required=True, metavar="PUB", help="public key it must verify with"
+    )
+    sample.add_argument("--size", type=int, required=True, metavar="N", help="how many to draw")
+    sample.add_argument(
+        "--seed", required=True, metavar="S", help="any text; the same seed draws the same sample"
+    )
+    sample.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def _keygen(commands: Commands) -> None:
     """``keygen``."""
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
@@ -310,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"knightwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for add in (_check, _export, _audit, _verify, _keygen, _explain, _policy, _schema):
+    for add in (_check, _export, _audit, _verify, _sample, _keygen, _explain, _policy, _schema):
         add(commands)
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
     add_import_parser(commands)

@@ -117,6 +117,29 @@ class Record(BaseModel):
 
 # A plain dataclass, not a model: a month of a large fleet holds hundreds of thousands of
 # targets, and pydantic builds these about three times faster. It is as strict as a model:
+_REF_NAME = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*[/.]$)[^\x00-\x20\x7f~^:?*\[\\]+$")
+
+
+def _check_ref(value: str) -> str:
+    """A branch or tag name as git allows it (``git check-ref-format``): no white space, no
+    control character, none of ``~ ^ : ? * [ \\``, no ``..`` or ``@{``."""
+    if _REF_NAME.match(value) is None:
+        raise ValueError(
+            f"ref {value!r} is not a branch or tag name git allows (no spaces, control "
+            "characters, '..', '@{', or any of ~ ^ : ? * [ \\)"
+        )
+    return value
+
+
+RefName = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_check_ref),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": _REF_NAME.pattern}),
+]
+"""The branch or tag a deploy tool named (``v1.4``, ``release/2012-07``), as it recorded it."""
+
+
 # its fields refuse other types, and unknown fields are refused.
 @dataclasses.dataclass(frozen=True, slots=True)
 class Target:
@@ -149,6 +172,10 @@ class Deployment(Record):
     service: Ident
     environment: Ident
     commit: Name
+    ref: RefName | None = None
+    """The branch or tag the deploy tool was asked for, as it recorded it: shown beside the
+    commit in reports and the audit's population, never judged (the commit is what was
+    deployed, and a ref moves)."""
     started_at: Timestamp
     finished_at: Timestamp | None = None
     deployer: Name

@@ -25,6 +25,7 @@ from checker.facts.document import (
     InputDocument,
 )
 from checker.facts.fleet import FleetFacts
+from checker.facts.population import Deployed
 from checker.facts.revisions import Revisions, check_plausible_starts, resolve_revisions
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
@@ -66,16 +67,23 @@ class Facts:
     shipped_count: int
     coverage: dict[str, Coverage]
     """What the judged evidence covers, by the evidence names rules require."""
+    population: tuple[Deployed, ...] = ()
+    """Every deployment judged, with the commits it shipped: the audit's population."""
 
 
 @dataclass(frozen=True)
 class Shipped:
     """What each deployment shipped, which deployed commits are on the protected branch, and
-    which deployments' ranges had no start (first of their stream, no baseline)."""
+    where each range starts (``None``: no start, first of its stream and no baseline)."""
 
     ranges: dict[str, list[str]]
     on_branch: set[str]
-    unbounded: set[str]
+    starts: dict[str, str | None]
+
+    @property
+    def unbounded(self) -> set[str]:
+        """The deployments whose range had no start: they ship their own commit alone."""
+        return {i for i, start in self.starts.items() if start is None}
 
 
 def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
@@ -122,6 +130,20 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, shipped),
+        population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
+    )
+
+
+def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
+    return Deployed(
+        id=record.id,
+        service=record.service,
+        environment=record.environment,
+        commit=sha,
+        ref=record.ref,
+        started_at=record.started_at,
+        start=shipped.starts.get(record.id),
+        commits=tuple(sorted(shipped.ranges.get(record.id, []))),
     )
 
 
@@ -138,10 +160,8 @@ def _coverage(
 
 
 def _shipped(history: GitHistory, streams: Streams, revisions: Revisions) -> Shipped:
-    ranges, unbounded = review.shipped_ranges(
-        history, streams, revisions.deployed, revisions.baseline
-    )
-    return Shipped(ranges, history.ancestors(revisions.branch_tip), unbounded)
+    ranges, starts = review.shipped_ranges(history, streams, revisions.deployed, revisions.baseline)
+    return Shipped(ranges, history.ancestors(revisions.branch_tip), starts)
 
 
 def _summary(record: DeploymentRecord, sha: str) -> DeploymentSummary:
@@ -300,4 +320,4 @@ def _candidate_history(
     history.load_between(sha, boundary)
     shipped = sorted(history.ancestors(sha)) if sha in history.commits else []
     on_branch = {sha} if history.is_ancestor(sha, revisions.branch_tip) else set()
-    return Shipped({CANDIDATE_ID: shipped}, on_branch, set() if boundary else {CANDIDATE_ID})
+    return Shipped({CANDIDATE_ID: shipped}, on_branch, {CANDIDATE_ID: boundary})

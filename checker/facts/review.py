@@ -19,27 +19,25 @@ from checker.vocabulary import short
 
 def shipped_ranges(
     history: GitHistory, streams: Streams, deployed: dict[str, str], baseline: str | None
-) -> tuple[dict[str, list[str]], set[str]]:
-    """The commits each deployment shipped, exactly as the contract defines it, and the
-    deployments whose range had no start (first of their stream, no baseline): they ship
-    their own commit alone, and what came before it was never judged."""
+) -> tuple[dict[str, list[str]], dict[str, str | None]]:
+    """The commits each deployment shipped, exactly as the contract defines it, and where
+    each range starts (the commit it excludes, ``git rev-list COMMIT ^START``): ``None`` for
+    a deployment whose range had no start (first of its stream, no baseline), which ships its
+    own commit alone, what came before it never judged."""
     shipped: dict[str, list[str]] = {}
-    unbounded: set[str] = set()
+    starts: dict[str, str | None] = {}
     for stream in streams.by_key.values():
         previous: str | None = None
         for deployment in stream:
             sha = deployed[deployment.id]
-            if previous is not None:
-                shipped[deployment.id] = history.range(sha, previous)
-            elif baseline is not None:
+            if previous is None and baseline is not None:
                 check_baseline(history, baseline, sha, deployment.id)
-                shipped[deployment.id] = history.range(sha, baseline)
-            else:
-                shipped[deployment.id] = [sha]
-                unbounded.add(deployment.id)
+            start = previous if previous is not None else baseline
+            shipped[deployment.id] = [sha] if start is None else history.range(sha, start)
+            starts[deployment.id] = start
             if succeeded_anywhere(deployment):
                 previous = sha
-    return shipped, unbounded
+    return shipped, starts
 
 
 def check_baseline(history: GitHistory, baseline: str, sha: str, deployment: str) -> None:

@@ -11,6 +11,7 @@ from checker.vocabulary import SEVERITIES, severity_rank
 
 if TYPE_CHECKING:
     from checker.evidence.bundle import FileDigest
+    from checker.facts.population import Deployed
     from checker.settings import SettingNote
 
 SCHEMA = "knightwatch/report/v1"
@@ -122,6 +123,9 @@ class Report:
     """The ``--config`` file the settings came from, if any."""
     engine_url: str | None = None
     """Where the policies were evaluated, for a server engine."""
+    population: tuple[Deployed, ...] = ()
+    """Every deployment judged, with what it shipped: a signed audit lists them (its
+    ``population``) so an auditor can sample from it. Not in to_dict."""
 
     @property
     def weakening(self) -> tuple[SettingNote, ...]:

@@ -18,6 +18,7 @@ from checker import __version__
 from checker.errors import InputError, UsageError, VerificationError
 from checker.evidence import jsonread
 from checker.evidence.files import read_text
+from checker.facts.population import population_record
 from checker.report.model import Report
 from checker.signing import dsse
 
@@ -109,6 +110,16 @@ class Signed:
         return str(self.predicate["period"])
 
 
+def _settings(report: Report) -> dict[str, Any]:
+    """The settings that weakened the rules, those not applied, and the auditor's file."""
+    config = report.auditor_config
+    return {
+        "weakened": [n.to_dict() for n in report.weakening],
+        "not_applied": [n.to_dict() for n in report.settings if not n.applied],
+        **({"config_file": {"path": config.path, "sha256": config.sha256}} if config else {}),
+    }
+
+
 def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
     """The statement: the repository HEAD and every input file as subjects, the report inside."""
     if report.period is None:
@@ -136,26 +147,14 @@ def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
                 "engine": report.engine,
                 **({"engine_url": report.engine_url} if report.engine_url else {}),
             },
-            "settings": {
-                "weakened": [n.to_dict() for n in report.weakening],
-                "not_applied": [n.to_dict() for n in report.settings if not n.applied],
-                **(
-                    {
-                        "config_file": {
-                            "path": report.auditor_config.path,
-                            "sha256": report.auditor_config.sha256,
-                        }
-                    }
-                    if report.auditor_config
-                    else {}
-                ),
-            },
+            "settings": _settings(report),
             "policies": {"sha256": policy_digest},
             "previous": (
                 {"period": previous.period, "digest": {"sha256": previous.digest}}
                 if previous
                 else None
             ),
+            "population": population_record(report.population),
             "report": report.to_dict(),
         },
     }
