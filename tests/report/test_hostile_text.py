@@ -15,6 +15,7 @@ from junitparser import JUnitXml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.report.oscal_schema import schema_errors
 
 FAKE_PASS = "\x1b[2K\r\x1b[32mPASS: no findings; 14 of 14 rules evaluated\x1b[0m"
 HOSTILE_ID = f"D1{FAKE_PASS}\x00\x9b31m\u202eFAIL\u202c\ufffe{'x' * 200_000}"
@@ -70,7 +71,7 @@ def test_github_annotations_show_escapes(hostile: tuple[Path, Path]) -> None:
 
 
 def test_every_file_format_stays_well_formed(hostile: tuple[Path, Path], tmp_path: Path) -> None:
-    names = ("r.json", "r.sarif", "r.xml", "r.html", "r.md", "r.txt")
+    names = ("r.json", "r.sarif", "r.xml", "r.html", "r.md", "r.txt", "r.oscal.json")
     result = _check(hostile, *(arg for name in names for arg in ("-o", tmp_path / name)))
     assert result.code == 1, result.err
     texts = {name: (tmp_path / name).read_text(encoding="utf-8") for name in names}
@@ -79,6 +80,8 @@ def test_every_file_format_stays_well_formed(hostile: tuple[Path, Path], tmp_pat
     report = json.loads(texts["r.json"])
     assert {f["subject"] for f in report["findings"]} >= {HOSTILE_ID}  # data kept exactly
     json.loads(texts["r.sarif"])
+    assert schema_errors(json.loads(texts["r.oscal.json"])) == []
+    assert "\\x1b[32mPASS" in texts["r.oscal.json"]
     junit = ET.fromstring(texts["r.xml"])  # noqa: S314  (our own output)
     assert junit.tag == "testsuites"
     suites = JUnitXml.fromfile(str(tmp_path / "r.xml"))

@@ -1,0 +1,328 @@
+"""OSCAL: the report as an OSCAL assessment-results document, built with compliance-trestle's
+models (the ``oscal`` extra).
+
+One result for the run (the audited month, or the check as of its date); an observation per
+rule and per finding, whose relevant evidence is every input the verdict rests on, by digest
+(the back matter holds each file's sha256); and an OSCAL finding per NIST SP 800-53 control
+the rules evidence (``NIST SP 800-53 CM-5(4)`` becomes ``cm-5.4``), satisfied only when every
+rule evidencing it was evaluated on all its evidence and has no unwaived finding. Other
+references (``SEC Regulation SCI 1001(a)``) are kept as properties. Every UUID is derived
+from the report's content and every time from its as-of date or period: the same inputs give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from checker.errors import UsageError
+from checker.report.escape import json_safe, visible
+from checker.report.model import Finding, Report, RuleStatus
+
+if TYPE_CHECKING:
+    from trestle.oscal import assessment_results as ar
+    from trestle.oscal import common
+
+PROPS_NS = "urn:knightwatch:oscal"
+"""The namespace of knightwatch's own properties."""
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, PROPS_NS)
+NIST = re.compile(r"^NIST SP 800-53 ([A-Z]{2})-(\d+)(?:\((\d+)\))?$")
+EXTRA = "the oscal extra: pip install 'knightwatch[oscal]'"
+
+
+def control_id(reference: str) -> str | None:
+    """The NIST SP 800-53 catalog id of a control reference (``cm-3``, ``cm-5.4``), or None
+    for a reference to another framework."""
+    match = NIST.match(reference)
+    if match is None:
+        return None
+    family, number, enhancement = match.groups()
+    return f"{family.lower()}-{int(number)}" + (f".{int(enhancement)}" if enhancement else "")
+
+
+def _text(value: str) -> str:
+    """A one-line OSCAL string (no control characters, no white space at its ends)."""
+    return visible(value).strip() or "-"
+
+
+def _moment(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T00:00:00+00:00").astimezone(UTC)
+
+
+def span(report: Report) -> tuple[datetime, datetime | None]:
+    """The result's start and end: the audited month, or the as-of day of a check."""
+    if report.period is None:
+        return _moment(report.as_of), None
+    year, month = (int(part) for part in report.period.split("-"))
+    following = f"{year + month // 12:04d}-{month % 12 + 1:02d}-01"
+    return _moment(f"{report.period}-01"), _moment(following)
+
+
+@dataclass(frozen=True)
+class Ids:
+    """Deterministic UUIDs: version 5, from the report's content and the element's role."""
+
+    digest: str
+
+    def of(self, *parts: str) -> str:
+        """The UUID of one element of the document."""
+        return str(uuid.uuid5(NAMESPACE, "/".join((self.digest, *parts))))
+
+
+def _prop(name: str, value: str) -> common.Property:
+    from trestle.oscal import common
+
+    return common.Property(name=name, ns=PROPS_NS, value=_text(value))
+
+
+def _back_matter(report: Report, ids: Ids) -> common.BackMatter:
+    """The assessment's inputs: the repository HEAD, every evidence, policy and
+    configuration file with its sha256, and the policies as the plan it followed."""
+    from trestle.oscal import common
+
+    resources = [
+        common.Resource(
+            uuid=ids.of("plan"),
+            title="knightwatch policies",
+            description="The rules of this assessment: the policy files below, each with its "
+            "sha256, evaluated on the repository and the evidence files.",
+        ),
+        common.Resource(
+            uuid=ids.of("input", "git:HEAD"),
+            title="repository HEAD",
+            props=[_prop("git-commit", report.head)],
+        ),
+    ]
+    for file in report.files:
+        resources.append(
+            common.Resource(
+                uuid=ids.of("input", file.role, file.path),
+                title=_text(f"{file.role} file {file.path}"),
+                props=[_prop("role", file.role)],
+                rlinks=[
+                    common.Rlink(
+                        href=_text(file.path),
+                        hashes=[common.Hash(algorithm="SHA-256", value=file.sha256)],
+                    )
+                ],
+            )
+        )
+    return common.BackMatter(resources=resources)
+
+
+def _evidence(report: Report, ids: Ids) -> list[common.RelevantEvidence]:
+    """Every input the verdict rests on, pointing at its back-matter resource."""
+    from trestle.oscal import common
+
+    out = [
+        common.RelevantEvidence(
+            href=f"#{ids.of('input', 'git:HEAD')}",
+            description=f"repository HEAD {report.head}",
+        )
+    ]
+    out += [
+        common.RelevantEvidence(
+            href=f"#{ids.of('input', f.role, f.path)}",
+            description=_text(f"{f.role} file {f.path}, sha256 {f.sha256}"),
+        )
+        for f in report.files
+        if f.role != "policy"
+    ]
+    return out
+
+
+def _references(controls: tuple[str, ...]) -> list[common.Property]:
+    return [_prop("control-reference", c) for c in controls]
+
+
+def _rule_observation(
+    report: Report, rule: RuleStatus, ids: Ids, collected: datetime
+) -> common.Observation:
+    from trestle.oscal import common
+
+    found = [f for f in report.findings if f.rule == rule.id]
+    if not rule.evaluated:
+        description = f"Not evaluated: {rule.reason or 'not asked'}."
+    else:
+        waived = sum(1 for f in found if f.waived)
+        description = f"Evaluated: {len(found)} findings ({waived} waived)." + (
+            f" Judged on part of its evidence: {rule.reason}." if rule.partial else ""
+        )
+    return common.Observation(
+        uuid=ids.of("rule", rule.id),
+        title=_text(f"{rule.id}: {rule.title}"),
+        description=description,
+        props=[
+            _prop("rule", rule.id),
+            _prop("severity", rule.severity),
+            _prop("status", "evaluated" if rule.evaluated else "not-evaluated"),
+            *_references(rule.controls),
+        ],
+        methods=["EXAMINE"],
+        types=["control-objective"],
+        relevant_evidence=_evidence(report, ids),
+        collected=collected,
+    )
+
+
+def _finding_observation(
+    report: Report, finding: Finding, ids: Ids, collected: datetime
+) -> common.Observation:
+    from trestle.oscal import common
+
+    return common.Observation(
+        uuid=ids.of("finding", finding.rule, finding.subject),
+        title=_text(f"{finding.rule} {finding.subject}"),
+        description=visible(finding.message),
+        props=[
+            _prop("rule", finding.rule),
+            _prop("severity", finding.severity),
+            _prop("subject", finding.subject),
+            _prop("waived", "true" if finding.waived else "false"),
+            _prop("fails", "true" if finding in report.failing else "false"),
+            *_references(finding.controls),
+        ],
+        methods=["EXAMINE"],
+        types=["finding"],
+        relevant_evidence=_evidence(report, ids),
+        collected=collected,
+    )
+
+
+def _status(rules: list[RuleStatus], findings: list[Finding]) -> tuple[str, str, str]:
+    """State, reason and remarks of one control: satisfied only when every rule evidencing
+    it was evaluated whole and has no unwaived finding."""
+    unjudged = [r.id for r in rules if not r.evaluated or r.partial]
+    failed = sorted({f.rule for f in findings if not f.waived})
+    if failed:
+        return "not-satisfied", "fail", f"Unwaived findings of {', '.join(failed)}."
+    if unjudged:
+        return (
+            "not-satisfied",
+            "other",
+            f"Not judged on all its evidence: {', '.join(unjudged)}; nothing may be claimed.",
+        )
+    return "satisfied", "pass", "Every rule evidencing it was evaluated and found nothing."
+
+
+def _control_findings(report: Report, ids: Ids) -> list[common.Finding]:
+    """One OSCAL finding per NIST control any rule evidences."""
+    from trestle.oscal import common
+
+    by_control: dict[str, tuple[str, list[RuleStatus]]] = {}
+    for rule in report.rules:
+        for reference in rule.controls:
+            cid = control_id(reference)
+            if cid is not None:
+                by_control.setdefault(cid, (reference, []))[1].append(rule)
+    out = []
+    for cid, (reference, rules) in sorted(by_control.items()):
+        names = {r.id for r in rules}
+        found = [f for f in report.findings if f.rule in names]
+        state, reason, remarks = _status(rules, found)
+        observations = [ids.of("rule", r.id) for r in rules]
+        observations += [ids.of("finding", f.rule, f.subject) for f in found]
+        out.append(
+            common.Finding(
+                uuid=ids.of("control", cid),
+                title=f"{cid}: {reference}",
+                description=f"{reference}, evidenced by {', '.join(sorted(names))}.",
+                props=[_prop("control-reference", reference)],
+                target=common.FindingTarget(
+                    type="statement-id",
+                    target_id=f"{cid}_smt",
+                    status=common.ObjectiveStatus(state=state, reason=reason, remarks=remarks),
+                ),
+                related_observations=[
+                    common.RelatedObservation(observation_uuid=o) for o in observations
+                ],
+            )
+        )
+    return out
+
+
+def _reviewed(cids: list[str]) -> common.ReviewedControls:
+    """The NIST controls the rules cite. OSCAL needs at least one selection: with none cited
+    (a policy set of its own), the selection is every control, and it says that none was
+    judged; no finding then claims any control."""
+    from trestle.oscal import common
+
+    if cids:
+        chosen = [common.SelectControlById(control_id=c) for c in cids]
+        return common.ReviewedControls(
+            control_selections=[common.ControlSelections(include_controls=chosen)]
+        )
+    return common.ReviewedControls(
+        description="No rule of this assessment cites a NIST SP 800-53 control: no control "
+        "is claimed satisfied or not; see the observations.",
+        control_selections=[common.ControlSelectionsAll(include_all=common.IncludeAll())],
+    )
+
+
+def _result(report: Report, ids: Ids) -> ar.Result:
+    from trestle.oscal import assessment_results as ar
+
+    start, end = span(report)
+    collected = end or start
+    cids = sorted({c for r in report.rules for ref in r.controls if (c := control_id(ref))})
+    observations = [_rule_observation(report, r, ids, collected) for r in report.rules]
+    observations += [_finding_observation(report, f, ids, collected) for f in report.findings]
+    return ar.Result(
+        uuid=ids.of("result"),
+        title=f"Audit of {report.period}" if report.period else f"Check as of {report.as_of}",
+        description=" ".join(filter(None, [report.headline, f"Verdict: {report.verdict_line}."])),
+        start=start,
+        end=end,
+        props=[
+            _prop("verdict", report.verdict),
+            _prop("fail-on", report.fail_on),
+            _prop("complete", "true" if report.complete else "false"),
+            *(_prop(name, str(count)) for name, count in sorted(report.counts.items())),
+        ],
+        reviewed_controls=_reviewed(cids),
+        observations=observations,
+        findings=_control_findings(report, ids) or None,
+    )
+
+
+def document(report: Report) -> ar.AssessmentResults:
+    """The report as trestle's AssessmentResults model."""
+    try:
+        from trestle.oscal import OSCAL_VERSION, common
+        from trestle.oscal import assessment_results as ar
+    except ImportError as exc:
+        raise UsageError(f"--format oscal needs {EXTRA}") from exc
+    content = json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False)
+    ids = Ids(hashlib.sha256(content.encode()).hexdigest())
+    return ar.AssessmentResults(
+        uuid=ids.of("assessment-results"),
+        metadata=common.Metadata(
+            title=f"knightwatch assessment results: {report.period or 'as of ' + report.as_of}",
+            last_modified=_moment(report.as_of),
+            version=report.as_of,
+            oscal_version=OSCAL_VERSION,
+            props=[_prop("tool-version", report.tool_version)],
+        ),
+        import_ap=ar.ImportAp(href=f"#{ids.of('plan')}"),
+        results=[_result(report, ids)],
+        back_matter=_back_matter(report, ids),
+    )
+
+
+class OscalRenderer:
+    """``--format oscal``."""
+
+    name = "oscal"
+    media_type = "application/json"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        """The OSCAL assessment-results document, indented JSON with a final newline."""
+        model = document(report)
+        text = json.dumps(json.loads(model.oscal_serialize_json()), indent=2, ensure_ascii=False)
+        return json_safe(text) + "\n"

@@ -1,0 +1,231 @@
+"""OSCAL assessment results: valid against NIST's published schema, a round trip through
+compliance-trestle's models, controls mapped to the catalog's ids, and never a control
+claimed satisfied that a rule did not judge whole."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from trestle.oscal import OSCAL_VERSION
+from trestle.oscal.assessment_results import AssessmentResults
+
+from checker.demo.knight import build_knight
+from checker.report import RENDERERS
+from checker.report.oscal import control_id
+from checker.runner import CheckOptions, run_check
+from tests.conftest import run_cli
+from tests.report.oscal_schema import schema_errors
+from tests.report.test_renderers import finding, make_report
+from tests.test_examples import EXAMPLES, inputs
+
+
+@pytest.fixture(scope="module")
+def knight(tmp_path_factory: pytest.TempPathFactory) -> list[str | Path]:
+    case = build_knight(tmp_path_factory.mktemp("knight"))
+    return ["--repo", case.repo, "--evidence", case.evidence, "--as-of", "2012-08-01"]
+
+
+def oscal(*argv: str | Path) -> dict[str, Any]:
+    result = run_cli("check", *argv, "--format", "oscal")
+    assert result.code in (0, 1), result.err
+    return json.loads(result.out)  # type: ignore[no-any-return]
+
+
+def report(*argv: str | Path) -> dict[str, Any]:
+    result = run_cli("check", *argv, "--format", "json")
+    return json.loads(result.out)  # type: ignore[no-any-return]
+
+
+def test_the_knight_report_is_valid_oscal(knight: list[str | Path]) -> None:
+    document = oscal(*knight)
+    assert schema_errors(document) == []
+    assert document["assessment-results"]["metadata"]["oscal-version"] == OSCAL_VERSION == "1.2.1"
+
+
+def test_the_validator_rejects_what_nist_would(knight: list[str | Path]) -> None:
+    """So that a pass above means something: a state OSCAL does not have, a property name
+    that is not a token, a result with no start."""
+    document = oscal(*knight)
+    result = document["assessment-results"]["results"][0]
+    result["findings"][0]["target"]["status"]["state"] = "mostly-satisfied"
+    result["props"][0]["name"] = "not a token"
+    del result["start"]
+    assert len(schema_errors(document)) == 3
+
+
+def test_a_round_trip_through_trestle_gives_the_same_document(knight: list[str | Path]) -> None:
+    document = oscal(*knight)
+    model = AssessmentResults.model_validate(document["assessment-results"])
+    assert json.loads(model.oscal_serialize_json()) == document
+
+
+@pytest.mark.parametrize("case", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_is_valid_and_round_trips(case: Path, tmp_path: Path) -> None:
+    argv = inputs(case, tmp_path)
+    document = oscal(*argv)
+    assert schema_errors(document) == []
+    model = AssessmentResults.model_validate(document["assessment-results"])
+    assert json.loads(model.oscal_serialize_json()) == document
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("NIST SP 800-53 CM-3", "cm-3"),
+        ("NIST SP 800-53 CM-5(4)", "cm-5.4"),
+        ("NIST SP 800-53 SI-7", "si-7"),
+        ("NIST SP 800-53 AC-02(12)", "ac-2.12"),
+        ("SEC Regulation SCI 1001(a)", None),
+        ("SOX ITGC change management", None),
+        ("NIST SP 800-171 3.4.3", None),
+    ],
+)
+def test_control_references_map_to_catalog_ids(reference: str, expected: str | None) -> None:
+    assert control_id(reference) == expected
+
+
+def _elements(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    result = document["assessment-results"]["results"][0]
+    return result, {o["uuid"]: o for o in result["observations"]}
+
+
+def _states(argv: list[str | Path]) -> set[str]:
+    """Each control's state, checked against the one recomputed from the JSON report: a
+    control is satisfied only if every rule citing it was evaluated, on all its evidence,
+    with no unwaived finding."""
+    judged = report(*argv)
+    rules = judged["summary"]["rules"]
+    unjudged = {r["id"] for r in rules if r["status"] != "evaluated" or r.get("partial")}
+    failing = {f["rule"] for f in judged["findings"] if not f["waived"]}
+    result, observations = _elements(oscal(*argv))
+    states = set()
+    for control in result["findings"]:
+        cited = {
+            prop["value"]
+            for related in control["related-observations"]
+            for prop in observations[related["observation-uuid"]]["props"]
+            if prop["name"] == "rule"
+        }
+        clean = not cited & (unjudged | failing)
+        status = control["target"]["status"]
+        assert status["state"] == ("satisfied" if clean else "not-satisfied"), control["title"]
+        assert control["target"]["target-id"] == f"{control['title'].split(':')[0]}_smt"
+        states.add(status["state"])
+    return states
+
+
+def test_controls_are_satisfied_only_when_judged_whole_and_clean(
+    knight: list[str | Path], tmp_path: Path
+) -> None:
+    case = next(c for c in EXAMPLES if c.name == "waived-emergency")  # waived, partial, absent
+    states = _states(inputs(case, tmp_path)) | _states(knight)
+    assert states == {"satisfied", "not-satisfied"}
+
+
+def test_other_frameworks_are_kept_as_properties(knight: list[str | Path]) -> None:
+    result, observations = _elements(oscal(*knight))
+    review = next(o for o in observations.values() if o["title"].startswith("REVIEW-001"))
+    references = {p["value"] for p in review["props"] if p["name"] == "control-reference"}
+    assert {"SOX ITGC change management", "SEC Rule 15c3-5(b)", "NIST SP 800-53 CM-3"} <= (
+        references
+    )
+    ids = [c["control-id"] for c in result["reviewed-controls"]["control-selections"][0][
+        "include-controls"]]  # fmt: skip
+    assert "cm-5.4" in ids and all(i == i.lower() and " " not in i for i in ids)
+
+
+def test_every_finding_has_an_observation_with_the_evidence_digests(
+    knight: list[str | Path],
+) -> None:
+    document = oscal(*knight)
+    findings = report(*knight)
+    _, observations = _elements(document)
+    per_finding = [o for o in observations.values() if "finding" in o.get("types", [])]
+    assert len(per_finding) == len(findings["findings"])
+    resources = {r["uuid"]: r for r in document["assessment-results"]["back-matter"]["resources"]}
+    digests = {f["path"]: f["sha256"] for f in findings["inputs"]["files"]}
+    for observation in per_finding:
+        for evidence in observation["relevant-evidence"]:
+            resource = resources[evidence["href"].removeprefix("#")]
+            for link in resource.get("rlinks", []):
+                assert link["hashes"] == [{"algorithm": "SHA-256", "value": digests[link["href"]]}]
+    head = findings["inputs"]["repository"]["head"]
+    assert any(head in e["description"] for e in per_finding[0]["relevant-evidence"])
+
+
+def test_uuids_are_unique_and_derived_from_the_report(knight: list[str | Path]) -> None:
+    text = json.dumps(oscal(*knight))
+    found = [u for u in _uuids(json.loads(text)) if u]
+    assert len(found) == len(set(found)) > 10
+    assert all(uuid.UUID(u).version == 5 for u in found)
+    assert json.dumps(oscal(*knight)) == text  # same inputs, same document
+    later = oscal(*knight[:-1], "2012-09-01")
+    assert later["assessment-results"]["uuid"] != json.loads(text)["assessment-results"]["uuid"]
+
+
+def _uuids(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [
+            *([node["uuid"]] if isinstance(node.get("uuid"), str) else []),
+            *(u for value in node.values() for u in _uuids(value)),
+        ]
+    if isinstance(node, list):
+        return [u for item in node for u in _uuids(item)]
+    return []
+
+
+def test_times_come_from_the_report_not_the_clock(knight: list[str | Path]) -> None:
+    document = oscal(*knight)
+    assert document["assessment-results"]["metadata"]["last-modified"].startswith("2012-08-01T00")
+    result = document["assessment-results"]["results"][0]
+    assert result["start"].startswith("2012-08-01T00:00:00")
+    assert {o["collected"] for o in result["observations"]} == {result["start"]}
+
+
+def test_an_audit_month_is_the_result_span(knight: list[str | Path], tmp_path: Path) -> None:
+    """The period's rendering: an audit's readable copies use the same renderers."""
+    repo, evidence = Path(knight[1]), Path(knight[3])
+    audit = run_check(
+        CheckOptions(repo=repo, evidence=evidence, as_of=date(2012, 8, 1), period="2012-07")
+    )
+    result = json.loads(RENDERERS["oscal"].render(audit))["assessment-results"]["results"][0]
+    assert result["title"] == "Audit of 2012-07"
+    assert result["start"].startswith("2012-07-01T00:00:00") and result["end"].startswith(
+        "2012-08-01T00:00:00"
+    )
+
+
+def test_the_extension_names_the_format(knight: list[str | Path], tmp_path: Path) -> None:
+    out = tmp_path / "report.oscal.json"
+    plain = tmp_path / "report.json"
+    result = run_cli("check", *knight, "-o", out, "-o", plain)
+    assert result.code == 1, result.err
+    assert "assessment-results" in json.loads(out.read_text())
+    assert json.loads(plain.read_text())["schema"] == "knightwatch/report/v1"
+
+
+def test_without_the_extra_it_says_which_to_install(
+    knight: list[str | Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "trestle.oscal", None)  # as if not installed
+    out = tmp_path / "report.oscal.json"
+    result = run_cli("check", *knight, "-o", out)
+    assert result.code == 2
+    assert "pip install 'knightwatch[oscal]'" in result.err
+    assert not out.exists()
+
+
+def test_rules_that_cite_no_nist_control_claim_none() -> None:
+    """A policy set of its own, citing no NIST control: still valid, and no control is
+    claimed either way."""
+    document = json.loads(RENDERERS["oscal"].render(make_report(finding(subject="D1"))))
+    assert schema_errors(document) == []
+    result = document["assessment-results"]["results"][0]
+    assert "findings" not in result
+    assert "cites a NIST SP 800-53 control" in result["reviewed-controls"]["description"]
