@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 
 from checker.report.escape import visible
+from checker.report.json import JsonRenderer
 from checker.report.model import Finding, Report
-from checker.vocabulary import SEVERITIES
+from checker.vocabulary import SEVERITIES, short
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;margin:2rem auto;
@@ -16,7 +18,8 @@ solid #d0d7de;padding-bottom:.2rem}
 table{border-collapse:collapse;width:100%;margin:.4rem 0}th,td{border:1px solid #d0d7de;
 padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f7}
 code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,monospace;font-size:12px;
-word-break:break-all}
+overflow-wrap:anywhere;hyphens:none}
+.nw{white-space:nowrap}
 .verdict{display:inline-block;padding:.15rem .6rem;border-radius:4px;color:#fff;font-weight:700}
 .pass{background:#1a7f37}.fail{background:#cf222e}
 .sev{display:inline-block;min-width:4.5rem;text-align:center;border-radius:3px;padding:0 .3rem;
@@ -25,9 +28,20 @@ font-size:12px;font-weight:600;color:#fff}
 .low{background:#0969da}.info{background:#6e7781}
 .waived{opacity:.65}.tag{font-size:12px;border:1px solid #6e7781;border-radius:3px;padding:0 .3rem}
 .meta td:first-child{width:12rem;color:#57606a}
-@media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}
+@media print{body{margin:0;max-width:none;font-size:11px}code,.mono{font-size:9px}
+h2{break-after:avoid}
 tr{break-inside:avoid}.verdict,.sev{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+
+PAGE = """
+@page{{size:A4;margin:16mm 12mm 16mm 12mm;
+@top-left{{content:"{title}";font:9px system-ui,sans-serif;color:#57606a}}
+@bottom-left{{content:"{digest}";font:8px ui-monospace,monospace;color:#57606a}}
+@bottom-right{{content:"page " counter(page) " of " counter(pages);font:9px system-ui,
+sans-serif;color:#57606a}}}}
+"""
+"""Every printed page carries the report's title, its digest and its page number, in the
+page's margin boxes (CSS paged media, which Chromium renders since version 131)."""
 
 
 def escape(text: str) -> str:
@@ -39,13 +53,24 @@ def _sev(severity: str) -> str:
     return f'<span class="sev {escape(severity)}">{escape(severity)}</span>'
 
 
+UNBROKEN = 64
+"""Identifiers up to this long (subjects, ids, paths, a sha256) are never broken across lines;
+a longer one wraps where it must, at any character."""
+
+
+def mono(text: str) -> str:
+    """An identifier in monospace: kept whole on its line unless it is too long to fit."""
+    css = "mono nw" if len(text) <= UNBROKEN else "mono"
+    return f'<span class="{css}">{escape(text)}</span>'
+
+
 def _finding_row(finding: Finding) -> str:
     waived = ' <span class="tag">waived</span>' if finding.waived else ""
     css = ' class="waived"' if finding.waived else ""
     return (
         f"<tr{css}><td>{_sev(finding.severity)}</td>"
         f"<td><b>{escape(finding.rule)}</b><br>{escape(finding.title)}</td>"
-        f'<td class="mono">{escape(finding.subject)}{waived}</td>'
+        f"<td>{mono(finding.subject)}{waived}</td>"
         f"<td>{escape(finding.message)}<br><small>{escape('; '.join(finding.controls))}</small>"
         "</td></tr>"
     )
@@ -59,12 +84,13 @@ class HtmlRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """A complete HTML document with its own styles and nothing loaded from elsewhere."""
-        title = "knightwatch audit" + (f" {report.period}" if report.period else " report")
+        title = _title(report)
+        page = PAGE.format(title=_css_string(title), digest=_css_string(_digest(report)))
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
+            f"<title>{escape(title)}</title><style>{STYLE}{page}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
             '<table class="meta">',
             *(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in _meta(report)),
@@ -72,16 +98,45 @@ class HtmlRenderer:
             *_by_severity(report),
             *_by_control(report),
             *_findings(report),
+            *_deployments(report),
             *_rules(report),
             *_inputs(report),
         ]
         return "\n".join(parts) + "\n"
 
 
+def _title(report: Report) -> str:
+    """A signed audit and a check report never share a title: a printed page says which."""
+    if report.signature is not None and report.period:
+        partial = " (partial)" if report.partial else ""
+        return f"knightwatch signed audit of {report.period}{partial}"
+    if report.gate is not None:
+        return "knightwatch gate check report"
+    return "knightwatch check report" + (f" for {report.period}" if report.period else "")
+
+
+def _digest(report: Report) -> str:
+    """What identifies the printed report: the signed payload's sha256 for an audit, else the
+    sha256 of the JSON report of the same run (``sha256sum report.json`` prints it)."""
+    signed = (report.signature or {}).get("Signed payload sha256")
+    if signed:
+        return f"signed payload sha256 {signed}"
+    text = JsonRenderer().render(report)
+    return f"JSON report sha256 {hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _css_string(text: str) -> str:
+    """Text inside a CSS string: quotes, backslashes and line breaks escaped, and nothing
+    that could close the style element."""
+    safe = visible(text).replace("\\", "\\\\").replace('"', '\\"')
+    return safe.replace("<", "\\3c ").replace(">", "\\3e ")
+
+
 def _meta(report: Report) -> list[tuple[str, str]]:
     """The report's header rows: verdict, notes, scope, and (signed) its signature."""
     summary = report.summary()
     meta = [
+        ("Report", f'<span class="mono">{escape(_digest(report))}</span>'),
         (
             "Verdict",
             f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
@@ -143,6 +198,30 @@ def _findings(report: Report) -> list[str]:
     ]
 
 
+def _deployments(report: Report) -> list[str]:
+    """Every deployment judged, its commit beside the branch or tag the evidence named."""
+    if not report.population:
+        return []
+    rows = []
+    for item in sorted(report.population, key=lambda d: (d.started_at, d.id)):
+        whole = " nw" if item.ref and len(item.ref) <= UNBROKEN else ""
+        ref = f' <span class="tag{whole}">{escape(item.ref)}</span>' if item.ref else ""
+        rows.append(
+            f"<tr><td>{mono(item.id)}</td>"
+            f"<td>{escape(item.service)} / {escape(item.environment)}</td>"
+            f'<td><span class="mono nw" title="{escape(item.commit)}">'
+            f"{escape(short(item.commit))}</span>{ref}</td><td>{mono(item.started_at)}</td>"
+            f"<td>{len(item.commits)}</td></tr>"
+        )
+    return [
+        "<h2>Deployments judged</h2>",
+        "<table><tr><th>Deployment</th><th>Service / environment</th><th>Commit (ref)</th>"
+        "<th>Started</th><th>Commits shipped</th></tr>",
+        *rows,
+        "</table>",
+    ]
+
+
 def _rules(report: Report) -> list[str]:
     parts = [
         "<h2>Rules</h2><table><tr><th>Rule</th><th>Severity</th><th>Status</th>"
@@ -167,8 +246,7 @@ def _inputs(report: Report) -> list[str]:
         "that the evidence is the evidence.</p>",
         "<table><tr><th>Role</th><th>File</th><th>sha256</th></tr>",
         *(
-            f'<tr><td>{escape(f.role)}</td><td class="mono">{escape(f.path)}</td>'
-            f'<td class="mono">{escape(f.sha256)}</td></tr>'
+            f"<tr><td>{escape(f.role)}</td><td>{mono(f.path)}</td><td>{mono(f.sha256)}</td></tr>"
             for f in report.files
         ),
         "</table></body></html>",

@@ -68,6 +68,14 @@ def open_envelope(data: bytes, source: str) -> Opened:
     try:
         envelope = jsonread.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
+        copy = _readable_copy(data)
+        if copy:
+            raise InputError(
+                f"this is the {copy} copy of a report, for reading: it carries no signature",
+                path=source,
+                hint="verify the signed report, the JSON envelope that `knightwatch audit` "
+                "wrote with -o (e.g. audit-2012-07.json)",
+            ) from exc
         raise InputError(f"malformed envelope: not JSON ({exc})", path=source) from exc
     if not isinstance(envelope, dict) or not isinstance(envelope.get("signatures"), list):
         raise InputError("malformed envelope: expected a DSSE envelope object", path=source)
@@ -86,6 +94,17 @@ def open_envelope(data: bytes, source: str) -> Opened:
             )
         _only(signature, SIGNATURE_FIELDS, f"signature #{index + 1}", source)
     return Opened(payload_type, payload, signatures)
+
+
+def _readable_copy(data: bytes) -> str | None:
+    """``HTML`` or ``Markdown`` when the file is one of the readable copies an audit writes
+    beside its signed report (``--html``, ``--markdown``); else None."""
+    start = data[:512].lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "HTML"
+    if start.startswith(b"## knightwatch"):
+        return "Markdown"
+    return None
 
 
 def _only(fields: dict[str, Any], allowed: frozenset[str], what: str, source: str) -> None:

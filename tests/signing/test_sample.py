@@ -337,3 +337,39 @@ def test_a_ref_that_git_would_not_allow_is_an_input_error(org: Org, tmp_path: Pa
     result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence)
     assert result.code == 2 and "deploys.yaml" in result.err
     assert "is not a branch or tag name git allows" in result.err
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "kind"),
+    [("--html", "jul.html", "HTML"), ("--markdown", "jul.md", "Markdown")],
+)
+def test_verify_and_sample_of_a_readable_copy_point_to_the_signed_report(
+    org: Org, tmp_path: Path, option: str, name: str, kind: str
+) -> None:
+    copy = tmp_path / name
+    result = run_cli(
+        "audit", "--repo", org.repo.path, "--evidence", org.evidence, "--period", "2012-07",
+        "--key", org.key, "-o", tmp_path / "jul.json", option, copy, "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.code in (0, 1), result.err
+    for argv in (("verify", copy), ("sample", copy, "--size", "1", "--seed", "s")):
+        refused = run_cli(*argv, "--key", org.pub)
+        assert refused.code == 2 and refused.out == ""
+        assert f"this is the {kind} copy of a report, for reading" in refused.err
+        assert "verify the signed report, the JSON envelope" in refused.err
+
+
+def test_the_html_copy_is_titled_as_the_signed_audit(org: Org, tmp_path: Path) -> None:
+    copy = tmp_path / "jul.html"
+    run_cli(
+        "audit", "--repo", org.repo.path, "--evidence", org.evidence, "--period", "2012-07",
+        "--key", org.key, "-o", tmp_path / "jul.json", "--html", copy, "--as-of", AS_OF,
+    )  # fmt: skip
+    page = copy.read_text()
+    assert "<title>knightwatch signed audit of 2012-07</title>" in page
+    checked = run_cli(
+        "check", "--repo", org.repo.path, "--evidence", org.evidence, "--format", "html"
+    )
+    assert "<title>knightwatch check report</title>" in checked.out
+    # Each deployment's short sha with the ref its record named
+    assert '<span class="tag nw">release/2012-07</span>' in page
