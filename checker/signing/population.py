@@ -6,6 +6,7 @@ and ``sample`` check it before anyone draws from it."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from checker.vocabulary import counted
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 TEXT_FIELDS = ("id", "service", "environment", "started_at")
+EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,18 @@ def _check_entry(index: int, entry: object) -> str:
 
 
 def _check_commits(where: str, commits: object) -> None:
-    """At least one commit shipped (a deployment ships its own commit), and a digest."""
+    """A count (zero for a deployment of a commit already deployed, or of an older one) and
+    a digest; no commits at all has the digest of nothing."""
     if (
         not isinstance(commits, dict)
         or type(commits.get("count")) is not int
-        or commits["count"] < 1
+        or commits["count"] < 0
         or not isinstance(commits.get("sha256"), str)
         or not SHA256.match(commits["sha256"])
     ):
-        raise _fail(f"{where}: commits needs a count of at least 1 and a sha256")
+        raise _fail(f"{where}: commits needs a count (0 or more) and a sha256")
+    if commits["count"] == 0 and commits["sha256"] != EMPTY:
+        raise _fail(f"{where}: no commits shipped, but a digest of some")
 
 
 def read_population(predicate: dict[str, Any]) -> Population:

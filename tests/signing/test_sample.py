@@ -62,6 +62,7 @@ def _deployments(shas: dict[str, str]) -> list[dict[str, Any]]:
         deployment("W-07-a", shas["fix"], "2012-07-04T12:00:00Z", targets=failed),
         deployment("W-07-b", shas["merge"], "2012-07-05T12:00:00Z"),
         deployment("W-07-c", shas["late"], "2012-07-21T12:00:00Z"),
+        deployment("W-07-d", shas["late"], "2012-07-22T12:00:00Z"),  # the same commit again
         deployment("A-07", shas["api"], "2012-07-06T12:00:00Z", **api),  # type: ignore[arg-type]
         deployment("S-07", shas["merge"], "2012-07-05T13:00:00Z", environment="staging"),
     ]
@@ -111,8 +112,8 @@ def resign(org: Org, st: dict[str, Any], name: str) -> Path:
 def test_the_population_lists_every_deployment_of_the_month(org: Org) -> None:
     pop = population(org.audit)
     ids = [d["id"] for d in pop["deployments"]]
-    assert ids == ["A-07", "S-07", "W-07-a", "W-07-b", "W-07-c"]  # June's is not judged
-    assert pop["count"] == 5
+    assert ids == ["A-07", "S-07", "W-07-a", "W-07-b", "W-07-c", "W-07-d"]  # not June's
+    assert pop["count"] == 6
     by_id = {d["id"]: d for d in pop["deployments"]}
     assert by_id["W-07-b"]["ref"] == "release/2012-07" and by_id["A-07"]["ref"] is None
     assert by_id["W-07-b"]["started_at"] == "2012-07-05T12:00:00Z"
@@ -142,6 +143,8 @@ def test_a_failed_deployment_does_not_start_the_next_range(org: Org) -> None:
     assert by_id["W-07-b"]["commits"]["count"] == 4  # fix, feature a and b, the merge
     assert by_id["A-07"]["range_start"] is None  # first of its stream, no baseline
     assert by_id["A-07"]["commits"]["count"] == 1
+    # A redeployment of the deployed commit ships nothing: the digest of no lines at all.
+    assert by_id["W-07-d"]["commits"] == {"count": 0, "sha256": hashlib.sha256(b"").hexdigest()}
 
 
 def test_the_population_digest_is_canonical_json_as_jq_prints_it(org: Org) -> None:
@@ -165,7 +168,7 @@ def test_verify_checks_the_population(org: Org) -> None:
     assert result.code == 0, result.err
     pop = population(org.audit)
     assert (
-        f"population: 5 deployments, {pop['commits']} commits shipped, sha256 {pop['sha256']}"
+        f"population: 6 deployments, {pop['commits']} commits shipped, sha256 {pop['sha256']}"
         in (result.out)
     )
 
@@ -175,8 +178,9 @@ def test_verify_checks_the_population(org: Org) -> None:
     [
         (lambda p: p.update(count=4), "count is 4"),
         (lambda p: p.update(commits=p["commits"] + 1), "commits is"),
-        (lambda p: p["deployments"].pop(), "count is 5"),
-        (lambda p: p["deployments"][0]["commits"].update(count=0), "count of at least 1"),
+        (lambda p: p["deployments"].pop(), "count is 6"),
+        (lambda p: p["deployments"][0]["commits"].update(count=-1), "count (0 or more)"),
+        (lambda p: p["deployments"][0]["commits"].update(count=0), "a digest of some"),
         (lambda p: p["deployments"][0].update(commit="main"), "not a full sha"),
         (lambda p: p["deployments"].reverse(), "not sorted by id"),
         (lambda p: p["deployments"][0].update(service="other"), "sha256 is"),
@@ -214,7 +218,7 @@ def test_replay_recomputes_the_population(org: Org) -> None:
         "verify", org.audit, "--key", org.pub, "--replay", "--repo", org.repo.path,
         "--evidence", org.evidence,
     )  # fmt: skip
-    assert honest.code == 0 and "the same population of 5 deployments" in honest.out
+    assert honest.code == 0 and "the same population of 6 deployments" in honest.out
 
 
 def _expected_order(org: Org, seed: str) -> list[str]:
@@ -232,7 +236,7 @@ def test_the_sample_is_the_documented_draw(org: Org) -> None:
     assert result.code == 0, result.err
     drawn = result.json()
     assert [i["id"] for i in drawn["items"]] == _expected_order(org, "2012-Q3")[:3]
-    assert drawn["drawn"] == 3 and drawn["population"]["count"] == 5
+    assert drawn["drawn"] == 3 and drawn["population"]["count"] == 6
     again = org.sample("--size", "3", "--seed", "2012-Q3", "--format", "json")
     assert again.out == result.out
     orders = {tuple(_expected_order(org, seed)) for seed in ("a", "b", "c", "d")}
@@ -240,7 +244,7 @@ def test_the_sample_is_the_documented_draw(org: Org) -> None:
 
 
 def test_each_item_says_what_to_check_with_git(org: Org) -> None:
-    result = org.sample("--size", "5", "--seed", "x", "--format", "json")
+    result = org.sample("--size", "6", "--seed", "x", "--format", "json")
     items = {i["id"]: i for i in result.json()["items"]}
     merge = items["W-07-b"]
     start = merge["range_start"]
@@ -259,7 +263,7 @@ def test_the_text_sample_reads_as_a_checklist(org: Org) -> None:
     result = org.sample("--size", "2", "--seed", "2012-Q3")
     assert result.code == 0, result.err
     first, second = _expected_order(org, "2012-Q3")[:2]
-    assert 'Sample: 2 of 5, seed "2012-Q3"' in result.out
+    assert 'Sample: 2 of 6, seed "2012-Q3"' in result.out
     assert result.out.index(f"1. {first} ") < result.out.index(f"2. {second} ")
     assert "Records: deploys.yaml (sha256 " in result.out
 
@@ -267,7 +271,7 @@ def test_the_text_sample_reads_as_a_checklist(org: Org) -> None:
 def test_a_size_larger_than_the_population_draws_all_and_says_so(org: Org) -> None:
     result = org.sample("--size", "50", "--seed", "s")
     assert result.code == 0
-    assert "Sample: 5 of 5" in result.out
+    assert "Sample: 6 of 6" in result.out
     assert "--size 50 is more than the population holds: the sample is all of it." in result.out
 
 
