@@ -117,13 +117,13 @@ class Record(BaseModel):
 
 # A plain dataclass, not a model: a month of a large fleet holds hundreds of thousands of
 # targets, and pydantic builds these about three times faster. It is as strict as a model:
-_REF_NAME = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*[/.]$)[^\x00-\x20\x7f~^:?*\[\\]+$")
+REF_NAME = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*[/.]$)[^\x00-\x20\x7f~^:?*\[\\]+$")
 
 
 def _check_ref(value: str) -> str:
     """A branch or tag name as git allows it (``git check-ref-format``): no white space, no
     control character, none of ``~ ^ : ? * [ \\``, no ``..`` or ``@{``."""
-    if _REF_NAME.match(value) is None:
+    if REF_NAME.match(value) is None:
         raise ValueError(
             f"ref {value!r} is not a branch or tag name git allows (no spaces, control "
             "characters, '..', '@{', or any of ~ ^ : ? * [ \\)"
@@ -135,7 +135,7 @@ RefName = Annotated[
     str,
     Strict(),
     AfterValidator(_check_ref),
-    WithJsonSchema({"type": "string", "minLength": 1, "pattern": _REF_NAME.pattern}),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": REF_NAME.pattern}),
 ]
 """The branch or tag a deploy tool named (``v1.4``, ``release/2012-07``), as it recorded it."""
 

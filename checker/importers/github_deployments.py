@@ -32,7 +32,7 @@ from typing import Any
 
 from checker.evidence.models import Status
 from checker.importers.common import Logins, dig, expect, moment, read_json, read_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.forge_deploys import Deployments, Facts, Scope, named_ref, record
 from checker.importers.github import login_of
 
 DEPLOYMENTS = "GitHub deployment objects (GET /repos/{owner}/{repo}/deployments)"
@@ -154,6 +154,7 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
         deployer=deployer,
         status=outcome,
         approvals=tuple(approvals),
+        ref=named_ref(item.get("ref"), item["sha"]),
     )
 
 

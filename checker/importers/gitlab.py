@@ -32,7 +32,7 @@ from typing import Any
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review, Status
 from checker.importers.common import Imported, Logins, dig, expect, moment, read_json, read_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.forge_deploys import Deployments, Facts, Scope, named_ref, record
 
 MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
@@ -292,6 +292,7 @@ def deployment_records(
             deployer=logins.address(user),
             status=outcome,
             approvals=tuple(approvals),
+            ref=named_ref(item.get("ref"), item["sha"]),
         )
         result.records.append(record(facts, scope, source))
     return result

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.importers.forge_deploys import named_ref
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 
@@ -315,6 +316,7 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     assert "1 blocked, not a finished run" in result.err and "no --target named" in result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["id"] == "group/app/deployments/42" and record["targets"] == []
+    assert record["ref"] == "main"  # the branch GitLab deployed, beside the commit
     typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                    "group/app", "--service", "app", "--environment", "prodution",
                    "--repo", repo.path)  # fmt: skip
@@ -541,3 +543,23 @@ def test_a_pull_request_on_two_fetched_pages_is_fetched_and_imported_once(
     assert "pull request #538 is listed 2 times" in result.err
     assert forge.requests.count(f"{base}/pulls/538/reviews") == 2  # its two pages, once
     assert len(_records(repo.path / "compliance" / "reviews.jsonl")) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("main", "main"),
+        ("v1.4", "v1.4"),
+        ("release/2012-07", "release/2012-07"),
+        ("743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5", None),  # GitHub's ref when asked by sha
+        ("743f5a58", None),
+        ("bad ref\x1b[31m", None),  # not a name git allows: left out, never judged anyway
+        ("", None),
+        (None, None),
+        (42, None),
+    ],
+)
+def test_a_forges_ref_is_recorded_only_as_a_branch_or_tag(
+    value: object, expected: str | None
+) -> None:
+    assert named_ref(value, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5") == expected
