@@ -36,6 +36,15 @@ class Org:
     def sample(self, *extra: str | Path, audit: Path | None = None) -> CliResult:
         return run_cli("sample", audit or self.audit, "--key", self.pub, *extra)
 
+    def audit_to(self, output: Path, period: str, *extra: str | Path) -> CliResult:
+        """Audit ``period`` of the organisation again, signed with its key, into ``output``."""
+        result = run_cli(
+            "audit", "--repo", self.repo.path, "--evidence", self.evidence, "--period", period,
+            "--key", self.key, "-o", output, "--as-of", AS_OF, *extra,
+        )  # fmt: skip
+        assert result.code in (0, 1), result.err
+        return result
+
 
 def _history(repo: ScriptedRepo) -> dict[str, str]:
     """Two services' history on main, with a merged branch, dated in June and July 2012."""
@@ -286,11 +295,7 @@ def test_a_size_below_one_or_an_empty_seed_is_a_usage_error(org: Org, size: str,
 
 def test_a_month_with_no_deployments_has_nothing_to_sample(org: Org) -> None:
     empty = org.dir / "may.json"
-    result = run_cli(
-        "audit", "--repo", org.repo.path, "--evidence", org.evidence, "--period", "2012-05",
-        "--key", org.key, "-o", empty, "--as-of", AS_OF,
-    )  # fmt: skip
-    assert result.code in (0, 1), result.err
+    org.audit_to(empty, "2012-05")
     text = org.sample("--size", "3", "--seed", "s", audit=empty)
     assert text.code == 0
     assert "No deployment was judged in 2012-05: there is nothing to sample." in text.out
@@ -351,11 +356,7 @@ def test_verify_and_sample_of_a_readable_copy_point_to_the_signed_report(
     org: Org, tmp_path: Path, option: str, name: str, kind: str
 ) -> None:
     copy = tmp_path / name
-    result = run_cli(
-        "audit", "--repo", org.repo.path, "--evidence", org.evidence, "--period", "2012-07",
-        "--key", org.key, "-o", tmp_path / "jul.json", option, copy, "--as-of", AS_OF,
-    )  # fmt: skip
-    assert result.code in (0, 1), result.err
+    org.audit_to(tmp_path / "jul.json", "2012-07", option, copy)
     for argv in (("verify", copy), ("sample", copy, "--size", "1", "--seed", "s")):
         refused = run_cli(*argv, "--key", org.pub)
         assert refused.code == 2 and refused.out == ""
@@ -365,10 +366,7 @@ def test_verify_and_sample_of_a_readable_copy_point_to_the_signed_report(
 
 def test_the_html_copy_is_titled_as_the_signed_audit(org: Org, tmp_path: Path) -> None:
     copy = tmp_path / "jul.html"
-    run_cli(
-        "audit", "--repo", org.repo.path, "--evidence", org.evidence, "--period", "2012-07",
-        "--key", org.key, "-o", tmp_path / "jul.json", "--html", copy, "--as-of", AS_OF,
-    )  # fmt: skip
+    org.audit_to(tmp_path / "jul.json", "2012-07", "--html", copy)
     page = copy.read_text()
     assert "<title>knightwatch signed audit of 2012-07</title>" in page
     checked = run_cli(
