@@ -325,13 +325,7 @@ def _chosen(
     if choices.only is not None:
         keys = [k for k in keys if k[0] == choices.only]
     if choices.rollout is not None:
-        ids = [k8s_rollouts.rollout_id(choices, *k) for k in keys]
-        if choices.rollout not in ids:
-            raise UsageError(
-                f"--rollout {choices.rollout}: no such rollout in the history read",
-                hint=f"rollouts here: {', '.join(sorted(ids)[:12]) or 'none'}",
-            )
-        keys = [keys[ids.index(choices.rollout)]]
+        keys = [_rollout(keys, choices)]
     if (choices.only or choices.rollout) and not keys:
         raise InputError("no rollout of --revision is recorded here", path=str(evidence))
     if (choices.approvals or choices.change_ticket) and len(keys) > 1:
@@ -345,6 +339,17 @@ def _chosen(
             hint="name it with --rollout ID",
         )
     return keys
+
+
+def _rollout(keys: list[tuple[str, int]], choices: gitops.Choices) -> tuple[str, int]:
+    """The rollout ``--rollout`` names, among ``keys``."""
+    ids = [k8s_rollouts.rollout_id(choices, *k) for k in keys]
+    if choices.rollout not in ids:
+        raise UsageError(
+            f"--rollout {choices.rollout}: no such rollout in the history read",
+            hint=f"rollouts here: {', '.join(sorted(ids)[:12]) or 'none'}",
+        )
+    return keys[ids.index(choices.rollout)]
 
 
 def _pods(
