@@ -45,6 +45,13 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help="a task that releases (needed; repeatable): a host succeeded only where each ran",
     )
     ansible.add_argument(
+        "--rollback-task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a task that undoes the release (repeatable): a host where it ran is failed",
+    )
+    ansible.add_argument(
         "--not-check-mode",
         action="store_true",
         help="the run was not ansible-playbook --check (the json and jsonl callbacks do not "
@@ -152,6 +159,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     change_ticket=args.change_ticket,
                     artifact=args.artifact,
                     release_tasks=tuple(args.release_task),
+                    rollback_tasks=tuple(args.rollback_task),
                     not_check_mode=args.not_check_mode,
                 ),
             )
