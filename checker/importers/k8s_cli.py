@@ -190,14 +190,21 @@ def run(
         _pods(args, history, config.images, evidence, service, err)
         return
     choices = _choices(args, history)
+    left_out: list[str] = []
     if args.tool == "argocd":
         clusters = service.clusters if service else []
         servers = tuple((c.server, c.name) for c in clusters if c.server)
+        namespaces = tuple((c.name, c.namespace) for c in clusters if c.namespace)
         selection = argocd.Selection(
-            tuple(args.application), args.application_set, args.cluster, args.source_repo, servers
+            tuple(args.application),
+            args.application_set,
+            args.cluster,
+            args.source_repo,
+            servers,
+            namespaces,
         )
         items = argocd.read_applications(args.applications)
-        syncs = argocd.syncs(items, selection, args.applications)
+        syncs = argocd.syncs(items, selection, args.applications, left_out)
         hint = "a Helm chart's version, or another repository's revision"
         chosen = len(argocd.chosen(items, selection, args.applications))
         what = f"{chosen} applications"
@@ -213,6 +220,7 @@ def run(
         hint = "an OCI artifact's digest or a chart version"
         what = f"{len(args.listings)} clusters"
     syncs, notes = gitops.usable(syncs, choices)
+    notes[:0] = left_out
     commits = gitops.resolve_commits(history, syncs, choices, hint)
     old, _ = k8s_rollouts.recorded(evidence, choices)
     groups = k8s_rollouts.group(gitops.moves(syncs, commits), choices, old)
