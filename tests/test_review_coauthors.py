@@ -17,7 +17,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.evidence.trailers import coauthor_lines
 from checker.importers.github import noreply_login
 from tests.conftest import run_cli
-from tests.test_import_forges import BASE, DEV, FIXTURES, PR538, _copy
+from tests.test_import_forges import DEV, FIXTURES, PR538, _copy, pr538_repo
 
 JIMMY = "jimmy@coreos.example"
 """jzelinskie, who approved #538 on its third commit, 7a0fcb27."""
@@ -28,42 +28,11 @@ COAUTHOR = f"Co-authored-by: Jimmy Zelinskie <{JIMMY}>"
 def _repo(
     tmp_path: Path, *, trailers: dict[int, str] | None = None, authors: dict[int, str] | None = None
 ) -> tuple[ScriptedRepo, dict[str, str]]:
-    """A repository shaped like #538 (a base, four commits by Alex on a branch, a merge by
-    Vincent), a deployment of the merge, and identities.yaml; ``trailers`` and ``authors`` by
-    the commit's place among the four."""
-    repo = ScriptedRepo(tmp_path / "pygithub")
-    base = repo.commit("base", {"README": "x\n"}, author="Vincent <jacquev6@example.com>",
-                       date="2017-03-01T00:00:00Z")  # fmt: skip
-    repo.branch("reviews")
-    repo.checkout("reviews")
-    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
-             "2017-03-24T20:45:04Z"]  # fmt: skip
-    ours = [
-        repo.commit(
-            f"step {n}",
-            {f"f{n}.py": f"{n}\n"},
-            author=(authors or {}).get(n, f"Alex <{DEV}>"),
-            date=date,
-            trailers=tuple(filter(None, [(trailers or {}).get(n)])),
-        )
-        for n, date in enumerate(dates)
-    ]
-    repo.checkout("main")
-    ours.append(repo.merge("reviews", "Merge #538", author="Vincent <jacquev6@example.com>",
-                           date="2017-03-25T16:52:49Z"))  # fmt: skip
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
-    deploy = {
-        "id": "D1", "service": "pygithub", "environment": "production", "commit": ours[-1],
-        "started_at": "2017-03-26T09:00:00Z", "deployer": "ops@example.com",
-        "approvals": [{"by": "lead@example.com", "at": "2017-03-26T08:00:00Z"}],
-        "targets": [{"host": "web-1", "status": "succeeded"}],
-    }  # fmt: skip
-    (evidence / "deploys.yaml").write_text(yaml.safe_dump([deploy], sort_keys=False))
-    (evidence / "fleet.yaml").write_text("services: {pygithub: {hosts: [web-1]}}\n")
-    (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
-    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
-    return repo, dict(zip([*PR538, BASE], [*ours, base], strict=True))
+    """#538's repository (``trailers`` and ``authors`` by the commit's place among its four),
+    with identities.yaml."""
+    repo, shas = pr538_repo(tmp_path, trailers=trailers, authors=authors)
+    (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
+    return repo, shas
 
 
 def _export(tmp_path: Path, shas: dict[str, str], commit: int, **changes: Any) -> Path:
