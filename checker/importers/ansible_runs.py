@@ -24,6 +24,8 @@ from checker.evidence.files import read_text
 from checker.importers.common import dig, expect, read_documents
 
 State = Literal["ok", "changed", "skipped", "failed", "unreachable"]
+Shortfall = tuple[Literal["failed", "skipped"], str]
+"""What a release's result lacks, as the status that makes of the host and the reason."""
 COUNTS = ("ok", "changed", "failures", "unreachable", "skipped")
 JSON = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.json"
 JSONL = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.jsonl"
@@ -42,6 +44,21 @@ class TaskRun:
     name: str
     results: dict[str, State] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)
+    shortfalls: dict[str, Shortfall] = field(default_factory=dict)
+    """Per host, why a result ansible counts ``ok`` or ``changed`` does not show the task done
+    (see :func:`shortfall`), and the status that makes of a release."""
+
+    def record(
+        self, host: str, result: Any, action: Any = None, given: State | None = None
+    ) -> None:
+        """The host's result of this task; ``action`` the module, where the result omits it;
+        ``given`` its state, where the record says it apart from the result's flags."""
+        self.results[host] = given or state(result)
+        found = shortfall(result, action) if self.results[host] in ("ok", "changed") else None
+        if found is None:
+            self.shortfalls.pop(host, None)
+        else:
+            self.shortfalls[host] = found
 
 
 @dataclass
@@ -163,6 +180,54 @@ def state(result: Any) -> State:
     return "changed" if result.get("changed") is True else "ok"
 
 
+_COPIERS = frozenset({"copy", "template"})
+_CORE = ("", "ansible.builtin", "ansible.legacy")
+
+
+def shortfall(result: Any, action: Any = None) -> Shortfall | None:
+    """Why a result Ansible counts ``ok`` or ``changed`` does not show its task done, and the
+    status that makes of a release: an item of its loop skipped or failed (its error ignored),
+    a non-zero exit code let through (``failed_when: false``), or a copy made in check mode
+    (``check_mode:`` on the task, which no record of the run keeps): the copy and template
+    actions then return without a ``dest``, which they always name when they write."""
+    if not isinstance(result, dict):
+        return None
+    items = result.get("results")
+    if isinstance(items, list):
+        for item in items:
+            label = _item_label(item)
+            if not isinstance(item, dict) or item.get("unreachable") is True:
+                return "failed", f"its loop item {label} did not run"
+            if item.get("failed") is True:
+                return "failed", f"its loop item {label} failed (its error ignored)"
+            if item.get("skipped") is True:
+                return "skipped", f"its loop item {label} was skipped"
+            code = item.get("rc")
+            if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+                return "failed", f"its loop item {label} exited with rc {code}"
+    code = result.get("rc")
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
+    module = result.get("action", action)
+    if isinstance(module, str) and "dest" not in result and "results" not in result:
+        prefix, _, short = module.rpartition(".")
+        if short in _COPIERS and prefix in _CORE:
+            return "skipped", (
+                f"its {short} result names no dest: it ran in check mode (check_mode on the "
+                "task) and wrote nothing"
+            )
+    return None
+
+
+def _item_label(item: Any) -> str:
+    """A loop item as Ansible labels it, for messages."""
+    if isinstance(item, dict):
+        label = item.get("_ansible_item_label", item.get("item"))
+        text = label if isinstance(label, str) else repr(label)
+        return repr(text[:80])
+    return "?"
+
+
 def stats_of(stats: Any, path: Path) -> dict[str, dict[str, int]]:
     """The run's per-host counts, checked."""
     expect(isinstance(stats, dict), path, "'stats' is not a mapping of host to counts")
@@ -210,7 +275,8 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
                 f"task #{number} of play #{index} has no task.name and hosts",
             )
             entry = TaskRun(str(dig(task, "task", "id")), name)
-            entry.results = {str(host): state(result) for host, result in hosts.items()}
+            for host, result in hosts.items():
+                entry.record(str(host), result)
             for result in hosts.values():
                 run.observe(name, result)
             played.tasks.append(entry)
@@ -236,7 +302,8 @@ class Event:
 
 def from_events(events: list[Event], read: Any) -> PlaybookRun:
     """A run from its events in order; ``read`` turns one into (kind, play, task, host, data),
-    ``data`` a result's (state, the result itself)."""
+    ``data`` a result's (the result itself, the module that gave it or None, and its state
+    where the record gives it apart from the result's flags)."""
     run = PlaybookRun([], None, None)
     prefix = None
     for event in events:
@@ -267,8 +334,8 @@ def from_events(events: list[Event], read: Any) -> PlaybookRun:
             if kind == "start":
                 entry.started.add(host)
             elif kind == "result":
-                entry.results[host] = data[0]
-                run.observe(task[1], data[1])
+                entry.record(host, *data)
+                run.observe(task[1], data[0])
         elif kind == "stats":
             finished_at = event.body.get("_timestamp") or event.body.get("created")
             event.check(isinstance(finished_at, str), "has no time")
@@ -298,7 +365,7 @@ def _jsonl_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any, 
     if name in RESULTS:
         if isinstance(hosts, dict) and len(hosts) == 1:
             host, result = next(iter(hosts.items()))
-            return "result", None, task, host, (state(result), result)
+            return "result", None, task, host, (result, None, None)
         return "result", None, task, None, None
     if name == "v2_playbook_on_stats":
         return "stats", None, None, None, event.get("stats")

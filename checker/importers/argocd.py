@@ -19,6 +19,11 @@ Two chosen applications on one cluster are refused: another service's sync of th
 (an ApplicationSet that makes ``checkout-CLUSTER`` and ``payments-CLUSTER``) must never count
 as this service's.
 
+When fleet.yaml gives the cluster a ``namespace``, an application whose
+``spec.destination.namespace`` is another (or none) is left out with a note: it deploys
+something else (``checkout-staging-*`` on the production cluster), and the cluster stays absent
+from the rollout unless the service's own application synced it.
+
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
 cluster stays absent from the rollout it missed, which FLEET-001 reports.
@@ -55,6 +60,8 @@ class Selection:
     source_repo: str | None = None
     servers: tuple[tuple[str, str], ...] = ()
     """fleet.yaml's (server URL, cluster name) pairs for the service."""
+    namespaces: tuple[tuple[str, str], ...] = ()
+    """fleet.yaml's (cluster name, namespace) pairs for the service, where it gives one."""
 
 
 def read_applications(path: Path) -> list[dict[str, Any]]:
@@ -107,14 +114,22 @@ def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> lis
     return picked
 
 
-def syncs(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[Sync]:
+def syncs(
+    items: list[dict[str, Any]], selection: Selection, path: Path, notes: list[str] | None = None
+) -> list[Sync]:
     """Every sync the chosen applications record; two applications on one cluster are
-    refused."""
+    refused. An application that deploys to another namespace than fleet.yaml gives the
+    service on its cluster is left out, and ``notes`` says so."""
     found: list[Sync] = []
     on: dict[str, str] = {}
     for item in chosen(items, selection, path):
         name = item["metadata"]["name"]
         cluster = _cluster(item, selection, path)
+        elsewhere = _other_namespace(item, cluster, selection, path)
+        if elsewhere:
+            if notes is not None:
+                notes.append(f"application {name} left out: {elsewhere}")
+            continue
         if cluster in on:
             raise InputError(
                 f"applications {on[cluster]} and {name} both deploy to cluster {cluster}: "
@@ -126,6 +141,30 @@ def syncs(items: list[dict[str, Any]], selection: Selection, path: Path) -> list
         on[cluster] = name
         found += _application_syncs(item, cluster, selection, path)
     return found
+
+
+def _other_namespace(
+    item: dict[str, Any], cluster: str, selection: Selection, path: Path
+) -> str | None:
+    """Why the application does not deploy the service where fleet.yaml says it runs on its
+    cluster, or None: another namespace (``checkout-staging-*`` on the production cluster), or
+    none named (its manifests then choose, and nothing here says which)."""
+    wanted = dict(selection.namespaces).get(cluster)
+    if wanted is None:
+        return None
+    given = dig(item, "spec", "destination", "namespace")
+    expect(
+        given is None or isinstance(given, str),
+        path,
+        f"application {item['metadata']['name']}: spec.destination.namespace is not a string",
+    )
+    if given == wanted:
+        return None
+    where = f"namespace {given}" if given else "no namespace (spec.destination.namespace)"
+    return (
+        f"it deploys to {where} on cluster {cluster}, where fleet.yaml runs the service in "
+        f"namespace {wanted}"
+    )
 
 
 def _cluster(item: dict[str, Any], selection: Selection, path: Path) -> str:

@@ -15,10 +15,13 @@ canary runs the new) or a ``WORKLOAD-canary``, and a ready pod with no controlle
 the workload or labelled like its pods (a debug pod that the service's selector picks up). List
 them under ``workload:`` to count them.
 
-Each ready pod's image is compared by its digest (``imageID``), never by its tag, and linked
+Each ready pod's image is compared by its registry digest (``imageID``
+``REPOSITORY@sha256:...``), never by its tag, and linked
 to a commit as ``k8s_images`` describes. A ready pod whose image nothing links to a commit of
 the repository is an input error naming the pod, its image and digest: it is never counted as
-running the deployed version. One observation is written per image digest: the cluster as
+running the deployed version. An ``imageID`` with no repository (``docker://sha256:...``, or a
+bare ``sha256:...``) is the node's id of an image built or loaded there, not a registry digest,
+and is refused. One observation is written per image digest: the cluster as
 ``host``, the commit as ``version``, how many ready pods ran it as ``pods``, the image by digest
 as ``image``, and the digest of those pods' uids as ``pod_set``: one set of pods recorded as
 another cluster's is refused.
@@ -205,6 +208,17 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
             f"{image_id!r}); a tag alone cannot say what runs",
             path=str(listing.path),
         )
+    reference = re.sub(r"^[a-z-]+://", "", image_id)
+    if "@" not in reference:
+        raise InputError(
+            f"ready pod {name}: container {container}'s imageID {image_id!r} is the node's own "
+            "id of a local image, not a registry digest (REPOSITORY@sha256:...): the image was "
+            "built or loaded on the node, not pulled from a registry, so nothing ties it to an "
+            "image a registry holds, and no revision label can be looked up for it",
+            path=str(listing.path),
+            hint="run images pulled from a registry (by digest, or by a tag the registry "
+            "resolves): the runtime then reports imageID as REPOSITORY@sha256:...",
+        )
     uid = dig(pod, "metadata", "uid")
     namespace = dig(pod, "metadata", "namespace")
     running = Running(
@@ -217,7 +231,7 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
     return _Pod(
         running,
         uid if isinstance(uid, str) and uid else f"{namespace}/{name}",
-        re.sub(r"^[a-z-]+://", "", image_id),
+        reference,
     )
 
 
