@@ -189,6 +189,25 @@ def _deploying_plays(
     played: PlaybookRun, release: tuple[str, ...], path: Path, notes: list[str]
 ) -> list[PlayRun]:
     """The play runs whose hosts are the deployment's targets."""
+    _check_release_tasks(played, release, path, notes)
+    keys = {
+        play.key
+        for play in played.plays
+        for task in play.tasks
+        if any(is_task(task.name, r) for r in release)
+    }
+    if not keys:  # none reached yet by a run that stopped early
+        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
+    if not keys:  # a deployment to the control node itself
+        keys = {play.key for play in played.plays}
+    return [play for play in played.plays if play.key in keys]
+
+
+def _check_release_tasks(
+    played: PlaybookRun, release: tuple[str, ...], path: Path, notes: list[str]
+) -> None:
+    """Release tasks are named, and each is a task of the run; one that a run stopped early
+    never reached is told in ``notes``."""
     names = _task_names(played)
     tasks = ", ".join(repr(n) for n in names)
     if not release:
@@ -211,17 +230,6 @@ def _deploying_plays(
             f"release task {name!r} ran nowhere: the run stopped before it (if the name is "
             f"misspelt, its tasks are: {tasks})"
         )
-    keys = {
-        play.key
-        for play in played.plays
-        for task in play.tasks
-        if any(is_task(task.name, r) for r in release)
-    }
-    if not keys:  # none reached yet by a run that stopped early
-        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
-    if not keys:  # a deployment to the control node itself
-        keys = {play.key for play in played.plays}
-    return [play for play in played.plays if play.key in keys]
 
 
 class _Judge:
@@ -305,6 +313,17 @@ class _Judge:
                 return status, f"release task {wanted!r} did not release: {why}"
         return self._undone(host)
 
+    def _rolled_back(self, timeline: list[tuple[str, State]]) -> str | None:
+        """The first rollback task that ran (ok or changed) in the host's ``timeline``."""
+        return next(
+            (
+                name
+                for name, state in timeline
+                if state in ("ok", "changed") and any(is_task(name, r) for r in self.rollback)
+            ),
+            None,
+        )
+
     def _undone(self, host: str) -> tuple[Status, str | None]:
         """A failure after the release (a health check, say), its error rescued by a rollback
         or ignored, in any play of the run; or a rescue the host's stats count."""
@@ -314,16 +333,12 @@ class _Judge:
             for task in play.tasks
             if host in task.results
         ]
+        rolled = self._rolled_back(timeline)
+        if rolled:
+            return "failed", f"rollback task {rolled!r} ran on it"
         first = next(
             i for i, (name, _) in enumerate(timeline) if any(is_task(name, r) for r in self.release)
         )
-        rolled = [
-            name
-            for name, state in timeline
-            if state in ("ok", "changed") and any(is_task(name, r) for r in self.rollback)
-        ]
-        if rolled:
-            return "failed", f"rollback task {rolled[0]!r} ran on it"
         after = [name for name, state in timeline[first:] if state == "failed"]
         if after:
             return "failed", (

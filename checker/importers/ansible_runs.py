@@ -132,21 +132,22 @@ def read_run(path: Path) -> PlaybookRun:
             path=str(path),
         )
     if all(isinstance(v, dict) and "_event" in v for v, _ in documents.values):
-        for value, line in documents.values:
-            if not isinstance(value["_event"], str):
-                raise InputError(
-                    f"'_event' is not a name; expected {JSONL}", path=str(path), line=line
-                )
-        events = [Event(v["_event"], v, path, line) for v, line in documents.values]
-        run = from_events(events, _jsonl_event)
-        if documents.cut_at is not None:
-            run.notes.append(
-                f"line {documents.cut_at} is cut off (the run was killed while writing it) "
-                "and was left out"
-            )
-        return run
+        return _from_jsonl(documents.values, documents.cut_at, path)
     expect(documents.cut_at is None, path, f"line {documents.cut_at} is cut off; expected {WHAT}")
     raise InputError(f"no 'plays' and 'stats' at the top level; expected {WHAT}", path=str(path))
+
+
+def _from_jsonl(values: list[tuple[Any, int]], cut_at: int | None, path: Path) -> PlaybookRun:
+    """A run from the jsonl callback's events; a last line cut off is told in its notes."""
+    for value, line in values:
+        if not isinstance(value["_event"], str):
+            raise InputError(f"'_event' is not a name; expected {JSONL}", path=str(path), line=line)
+    run = from_events([Event(v["_event"], v, path, line) for v, line in values], _jsonl_event)
+    if cut_at is not None:
+        run.notes.append(
+            f"line {cut_at} is cut off (the run was killed while writing it) and was left out"
+        )
+    return run
 
 
 def _refuse_leading_text(path: Path) -> None:
@@ -193,21 +194,36 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
     if not isinstance(result, dict):
         return None
     items = result.get("results")
-    if isinstance(items, list):
-        for item in items:
-            label = _item_label(item)
-            if not isinstance(item, dict) or item.get("unreachable") is True:
-                return "failed", f"its loop item {label} did not run"
-            if item.get("failed") is True:
-                return "failed", f"its loop item {label} failed (its error ignored)"
-            if item.get("skipped") is True:
-                return "skipped", f"its loop item {label} was skipped"
-            code = item.get("rc")
-            if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-                return "failed", f"its loop item {label} exited with rc {code}"
+    for item in items if isinstance(items, list) else []:
+        found = _item_shortfall(item)
+        if found is not None:
+            return found
     code = result.get("rc")
-    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+    if _nonzero(code):
         return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
+    return _in_check_mode(result, action)
+
+
+def _nonzero(code: Any) -> bool:
+    return isinstance(code, int) and not isinstance(code, bool) and code != 0
+
+
+def _item_shortfall(item: Any) -> Shortfall | None:
+    """Why one item of a loop's results does not show it done."""
+    label = _item_label(item)
+    if not isinstance(item, dict) or item.get("unreachable") is True:
+        return "failed", f"its loop item {label} did not run"
+    if item.get("failed") is True:
+        return "failed", f"its loop item {label} failed (its error ignored)"
+    if item.get("skipped") is True:
+        return "skipped", f"its loop item {label} was skipped"
+    if _nonzero(item.get("rc")):
+        return "failed", f"its loop item {label} exited with rc {item['rc']}"
+    return None
+
+
+def _in_check_mode(result: dict[str, Any], action: Any) -> Shortfall | None:
+    """A copy or template result without a ``dest``: the task ran in check mode."""
     module = result.get("action", action)
     if isinstance(module, str) and "dest" not in result and "results" not in result:
         prefix, _, short = module.rpartition(".")
@@ -314,28 +330,9 @@ def from_events(events: list[Event], read: Any) -> PlaybookRun:
                 f"comes after the run's stats: this record holds more than one run; {SEVERAL_RUNS}",
             )
         if kind == "play":
-            event.check(
-                all(isinstance(p, str) for p in play), "has no play name, id and start time"
-            )
-            found = _ANSIBLE_ID.match(play[0])
-            event.check(
-                prefix is None or found is None or found.group(1) == prefix,
-                f"starts play {play[0]} of another ansible-playbook process than the plays before "
-                f"it: this record holds more than one run; {SEVERAL_RUNS}",
-            )
-            prefix = prefix or (found.group(1) if found else None)
-            run.plays.append(PlayRun(play[0], play[1], play[2]))
+            prefix = _play(run, event, play, prefix)
         elif kind in ("task", "start", "result"):
-            event.check(bool(run.plays), "comes before any play started")
-            event.check(all(isinstance(t, str) for t in task), "names no task")
-            entry = run.plays[-1].task(task[0], task[1])
-            if kind != "task":
-                event.check(isinstance(host, str), "names no host")
-            if kind == "start":
-                entry.started.add(host)
-            elif kind == "result":
-                entry.record(host, *data)
-                run.observe(task[1], data[0])
+            _task_event(run, event, kind, task, host, data)
         elif kind == "stats":
             finished_at = event.body.get("_timestamp") or event.body.get("created")
             event.check(isinstance(finished_at, str), "has no time")
@@ -343,6 +340,34 @@ def from_events(events: list[Event], read: Any) -> PlaybookRun:
     if not run.plays:
         raise InputError(f"no play started in this run; expected {WHAT}", path=str(events[0].path))
     return run
+
+
+def _play(run: PlaybookRun, event: Event, play: Any, prefix: str | None) -> str | None:
+    """A play started: it must be of the same ansible-playbook process as those before it.
+    Returns the process's id prefix."""
+    event.check(all(isinstance(p, str) for p in play), "has no play name, id and start time")
+    found = _ANSIBLE_ID.match(play[0])
+    event.check(
+        prefix is None or found is None or found.group(1) == prefix,
+        f"starts play {play[0]} of another ansible-playbook process than the plays before "
+        f"it: this record holds more than one run; {SEVERAL_RUNS}",
+    )
+    run.plays.append(PlayRun(play[0], play[1], play[2]))
+    return prefix or (found.group(1) if found else None)
+
+
+def _task_event(run: PlaybookRun, event: Event, kind: str, task: Any, host: Any, data: Any) -> None:
+    """A task started, a host started it, or a host's result, in the current play."""
+    event.check(bool(run.plays), "comes before any play started")
+    event.check(all(isinstance(t, str) for t in task), "names no task")
+    entry = run.plays[-1].task(task[0], task[1])
+    if kind != "task":
+        event.check(isinstance(host, str), "names no host")
+    if kind == "start":
+        entry.started.add(host)
+    elif kind == "result":
+        entry.record(host, *data)
+        run.observe(task[1], data[0])
 
 
 RESULTS = {"v2_runner_on_ok", "v2_runner_on_failed", "v2_runner_on_skipped",

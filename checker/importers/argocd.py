@@ -214,29 +214,7 @@ def _revision(
     )
     expect(single is None or isinstance(single, str), path, f"{origin}: revision is not text")
     if revisions:
-        sources = entry.get("sources") or []
-        expect(
-            isinstance(sources, list) and all(isinstance(s, dict) for s in sources),
-            path,
-            f"{origin}: sources is not a list of sources",
-        )
-        repos = [dig(s, "repoURL") for s in sources]
-        if selection.source_repo is None:
-            if len(revisions) == 1:
-                return str(revisions[0])
-            raise InputError(
-                f"{origin}: the application deploys {len(revisions)} sources "
-                f"({', '.join(str(r) for r in repos)}); which is built from --repo?",
-                path=str(path),
-                hint="pass --source-repo URL",
-            )
-        if len(repos) == len(revisions) and selection.source_repo in repos:
-            return str(revisions[repos.index(selection.source_repo)])
-        raise InputError(
-            f"{origin}: no source is --source-repo {selection.source_repo} "
-            f"(sources: {', '.join(str(r) for r in repos)})",
-            path=str(path),
-        )
+        return _of_sources(entry, revisions, origin, selection, path)
     if not single:
         if not required:
             return ""
@@ -249,6 +227,36 @@ def _revision(
             hint="choose the applications that deploy the service's repository",
         )
     return str(single)
+
+
+def _of_sources(
+    entry: dict[str, Any], revisions: list[str], origin: str, selection: Selection, path: Path
+) -> str:
+    """The revision of the service's source in a multi-source entry: the one of
+    ``--source-repo``, or the only one."""
+    sources = entry.get("sources") or []
+    expect(
+        isinstance(sources, list) and all(isinstance(s, dict) for s in sources),
+        path,
+        f"{origin}: sources is not a list of sources",
+    )
+    repos = [dig(s, "repoURL") for s in sources]
+    if selection.source_repo is None:
+        if len(revisions) == 1:
+            return str(revisions[0])
+        raise InputError(
+            f"{origin}: the application deploys {len(revisions)} sources "
+            f"({', '.join(str(r) for r in repos)}); which is built from --repo?",
+            path=str(path),
+            hint="pass --source-repo URL",
+        )
+    if len(repos) == len(revisions) and selection.source_repo in repos:
+        return str(revisions[repos.index(selection.source_repo)])
+    raise InputError(
+        f"{origin}: no source is --source-repo {selection.source_repo} "
+        f"(sources: {', '.join(str(r) for r in repos)})",
+        path=str(path),
+    )
 
 
 def _initiator(entry: dict[str, Any], origin: str, path: Path) -> tuple[str | None, bool]:
@@ -292,35 +300,10 @@ def _application_syncs(
     )
     history = dig(item, "status", "history") or []
     expect(isinstance(history, list), path, f"application {name}: status.history is not a list")
-    found = []
-    for number, entry in enumerate(history, start=1):
-        expect(
-            isinstance(entry, dict),
-            path,
-            f"application {name}, history entry #{number}: not a history entry",
-        )
-        origin = f"application {name}, history id {entry.get('id')}"
-        finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
-        started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
-        expect(
-            moment(started, path, origin) <= moment(finished, path, origin),
-            path,
-            f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
-        )
-        initiator, automated = _initiator(entry, origin, path)
-        found.append(
-            Sync(
-                cluster=cluster,
-                origin=origin,
-                revision=_revision(entry, origin, selection, path, required=True),
-                started_at=started,
-                finished_at=finished,
-                status="succeeded",
-                initiator=initiator,
-                automated=automated,
-                path=str(path),
-            )
-        )
+    found = [
+        _synced(entry, number, name, cluster, selection, path)
+        for number, entry in enumerate(history, start=1)
+    ]
     operation = dig(item, "status", "operationState")
     expect(
         operation is None or isinstance(operation, dict),
@@ -341,6 +324,59 @@ def _application_syncs(
     return found
 
 
+def _operation_revision(
+    operation: dict[str, Any],
+    requested: dict[str, Any] | None,
+    origin: str,
+    selection: Selection,
+    path: Path,
+) -> str:
+    """The revision an operation synced, else (manifest generation failed first) the one it
+    was asked for."""
+    result = operation.get("syncResult")
+    expect(
+        result is None or isinstance(result, dict), path, f"{origin}: syncResult is not an object"
+    )
+    sync = dig(requested, "sync")
+    expect(
+        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
+    )
+    return _revision(result or {}, origin, selection, path, required=False) or _revision(
+        sync or {}, origin, selection, path, required=False
+    )
+
+
+def _synced(
+    entry: Any, number: int, name: str, cluster: str, selection: Selection, path: Path
+) -> Sync:
+    """A sync the application's history keeps: one that succeeded."""
+    expect(
+        isinstance(entry, dict),
+        path,
+        f"application {name}, history entry #{number}: not a history entry",
+    )
+    origin = f"application {name}, history id {entry.get('id')}"
+    finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
+    started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
+    expect(
+        moment(started, path, origin) <= moment(finished, path, origin),
+        path,
+        f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
+    )
+    initiator, automated = _initiator(entry, origin, path)
+    return Sync(
+        cluster=cluster,
+        origin=origin,
+        revision=_revision(entry, origin, selection, path, required=True),
+        started_at=started,
+        finished_at=finished,
+        status="succeeded",
+        initiator=initiator,
+        automated=automated,
+        path=str(path),
+    )
+
+
 def _operation(
     operation: dict[str, Any],
     phase: str,
@@ -357,18 +393,7 @@ def _operation(
         path,
         f"{origin}: operation is not an object",
     )
-    result = operation.get("syncResult")
-    expect(
-        result is None or isinstance(result, dict), path, f"{origin}: syncResult is not an object"
-    )
-    sync = dig(requested, "sync")
-    expect(
-        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
-    )
-    # The revision synced, else (manifest generation failed first) the one asked for.
-    revision = _revision(result or {}, origin, selection, path, required=False) or _revision(
-        sync or {}, origin, selection, path, required=False
-    )
+    revision = _operation_revision(operation, requested, origin, selection, path)
     started = _time(operation.get("startedAt"), origin, "startedAt", path)
     finished = None
     if phase in FAILED:

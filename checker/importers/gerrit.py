@@ -96,6 +96,11 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
         return "by the uploader of a patch set that changed the code"
     if vote.by.bot or logins.person(vote.by.address) in bot_people:
         return "by a bot"
+    return _outdated(change, vote)
+
+
+def _outdated(change: Change, vote: Vote) -> str | None:
+    """Why a vote on an earlier patch set does not approve the code merged, or None."""
     given = _given_on(change.patch_sets, vote)
     later = [p for p in change.patch_sets if p.number > given.number]
     if any(p.kind is None for p in later):

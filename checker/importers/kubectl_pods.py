@@ -239,26 +239,7 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     """The observations one listing makes."""
     result = Observed()
     workloads = listing.where.workloads(listing.service)
-    at_ns = timestamp_ns(listing.observed_at)
-    ours: list[tuple[dict[str, Any], str]] = []
-    others: list[tuple[dict[str, Any], str, bool]] = []
-    for pod in read_pods(listing.path):
-        namespace = dig(pod, "metadata", "namespace")
-        expect(
-            namespace is None or isinstance(namespace, str),
-            listing.path,
-            f"pod {pod['metadata']['name']}: metadata.namespace is not text",
-        )
-        if listing.where.namespace and namespace != listing.where.namespace:
-            continue
-        workload, controlled = workload_of(pod, listing.path)
-        if workload not in workloads:
-            others.append((pod, workload, controlled))
-        elif not _ready(pod, listing.path):
-            result.not_ready += 1
-        else:
-            _check_time(pod, at_ns, listing)
-            ours.append((pod, workload))
+    ours, others = _sorted_pods(listing, workloads, result)
     if not ours:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
         raise InputError(
@@ -285,20 +266,56 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for counted in pods:
         groups[(counted.reference, commits[counted.running])].append(counted.uid)
-    for (reference, commit), uids_here in sorted(groups.items()):
-        pod_set = "sha256:" + hashlib.sha256("\n".join(sorted(uids_here)).encode()).hexdigest()
-        _not_another_cluster(pod_set, listing)
-        plain = {
-            "host": listing.cluster,
-            "service": listing.service,
-            "version": commit,
-            "observed_at": listing.observed_at,
-            "pods": len(uids_here),
-            "image": reference,
-            "pod_set": pod_set,
-        }
-        result.records.append(validate(Observation, Located(plain, 0), listing.path, "observation"))
+    result.records.extend(
+        _observation(listing, reference, commit, uids_here)
+        for (reference, commit), uids_here in sorted(groups.items())
+    )
     return result
+
+
+def _sorted_pods(
+    listing: Listing, workloads: tuple[str, ...], result: Observed
+) -> tuple[list[tuple[dict[str, Any], str]], list[tuple[dict[str, Any], str, bool]]]:
+    """The listing's pods in the cluster's namespace: the ready ones of the service's
+    workloads (each with its workload), and those of other workloads (with their workload and
+    whether a controller owns them); the service's pods not ready are counted in ``result``."""
+    at_ns = timestamp_ns(listing.observed_at)
+    ours: list[tuple[dict[str, Any], str]] = []
+    others: list[tuple[dict[str, Any], str, bool]] = []
+    for pod in read_pods(listing.path):
+        namespace = dig(pod, "metadata", "namespace")
+        expect(
+            namespace is None or isinstance(namespace, str),
+            listing.path,
+            f"pod {pod['metadata']['name']}: metadata.namespace is not text",
+        )
+        if listing.where.namespace and namespace != listing.where.namespace:
+            continue
+        workload, controlled = workload_of(pod, listing.path)
+        if workload not in workloads:
+            others.append((pod, workload, controlled))
+        elif not _ready(pod, listing.path):
+            result.not_ready += 1
+        else:
+            _check_time(pod, at_ns, listing)
+            ours.append((pod, workload))
+    return ours, others
+
+
+def _observation(listing: Listing, reference: str, commit: str, uids: list[str]) -> Observation:
+    """One observation: the pods of one image and commit, named by the digest of their uids."""
+    pod_set = "sha256:" + hashlib.sha256("\n".join(sorted(uids)).encode()).hexdigest()
+    _not_another_cluster(pod_set, listing)
+    plain = {
+        "host": listing.cluster,
+        "service": listing.service,
+        "version": commit,
+        "observed_at": listing.observed_at,
+        "pods": len(uids),
+        "image": reference,
+        "pod_set": pod_set,
+    }
+    return validate(Observation, Located(plain, 0), listing.path, "observation")
 
 
 def _lookalikes(
@@ -309,14 +326,7 @@ def _lookalikes(
 ) -> None:
     """Ready pods that look like the service's but belong to none of its named workloads:
     refused, since they may run another version and serve its traffic."""
-    shared = None
-    for pod in ours:
-        labels = {
-            k: v for k, v in _strings(pod, "labels", listing.path).items() if k not in _PER_POD
-        }
-        shared = (
-            labels if shared is None else {k: v for k, v in shared.items() if labels.get(k) == v}
-        )
+    shared = _shared_labels(ours, listing.path)
     companions = {f"{w}-{role}" for w in workloads for role in ("primary", "canary")}
     for pod, workload, controlled in others:
         if not _ready(pod, listing.path):
@@ -339,6 +349,17 @@ def _lookalikes(
             hint=f"list it in fleet.yaml (cluster {listing.cluster}: workload: "
             f"[{', '.join([*workloads, workload])}]) so that it is counted",
         )
+
+
+def _shared_labels(pods: list[dict[str, Any]], path: Path) -> dict[str, str] | None:
+    """The labels (but those set per pod) that every one of ``pods`` carries alike."""
+    shared = None
+    for pod in pods:
+        labels = {k: v for k, v in _strings(pod, "labels", path).items() if k not in _PER_POD}
+        shared = (
+            labels if shared is None else {k: v for k, v in shared.items() if labels.get(k) == v}
+        )
+    return shared
 
 
 def _not_another_cluster(pod_set: str, listing: Listing) -> None:
