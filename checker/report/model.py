@@ -194,7 +194,7 @@ class Report:
         or above ``fail_on``. Every format decides with this, and so does the verdict."""
         return severity_rank(severity) >= severity_rank(self.fail_on)
 
-    @property
+    @cached_property
     def failing(self) -> tuple[Finding, ...]:
         """Unwaived findings at or above ``fail_on``."""
         return tuple(f for f in self.findings if not f.waived and self.fails_at(f.severity))
