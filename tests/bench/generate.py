@@ -39,6 +39,10 @@ class Size:
     that references dozens of retired flags (one DEAD-001 finding per deployment and flag)."""
     references: int = 1
     """Flags each module's code references."""
+    retire_one_in: int = 16
+    """In a storm, one flag in this many retires as the history goes on (every deployment
+    ships the whole monorepo, so each retired flag referenced anywhere is a finding of every
+    deployment)."""
 
 
 EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
@@ -49,9 +53,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _retired(n: int, version: int, storm: bool = False) -> bool:
-    if storm:
-        return n % 2 == 1 and n < version * 5 // 4
+def _retired(n: int, version: int, size: Size) -> bool:
+    if size.storm:
+        return n % size.retire_one_in == 1 and n < version * 5 // 4
     return n < version // 3 and n % 7 == 0
 
 
@@ -59,7 +63,7 @@ def _registry(size: Size, version: int) -> str:
     """The registry after ``version`` changes: flags retire, appear, and a few get repurposed."""
     flags = []
     for n in range(size.flags):
-        status = "retired" if _retired(n, version, size.storm) else "active"
+        status = "retired" if _retired(n, version, size) else "active"
         purpose = f"feature {n}" if not (n % 97 == 0 and version > 200) else f"feature {n}, reused"
         flag = {
             "name": f"flag_{n:03d}",
@@ -80,7 +84,7 @@ def _flags(rng: random.Random, size: Size, version: int) -> list[int]:
     chosen = []
     for _ in range(size.references):
         flag = rng.randrange(size.flags)
-        while not size.storm and _retired(flag, version + 1):
+        while not size.storm and _retired(flag, version + 1, size):
             flag = rng.randrange(size.flags)
         chosen.append(flag)
     return chosen

@@ -22,6 +22,7 @@ SMALL_STORM = Size(
     registry_every=20,
     storm=True,
     references=2,
+    retire_one_in=2,
 )
 AS_OF = "2026-12-01"
 

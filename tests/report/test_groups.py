@@ -13,20 +13,8 @@ import pytest
 from checker.demo.knight import build_knight
 from checker.report import model
 from tests.conftest import run_cli, write_yaml
-from tests.report.storm import build_storm, check, storm_copy
+from tests.report.storm import check
 from tests.test_examples import EXAMPLES, inputs
-
-
-@pytest.fixture(scope="module")
-def storm_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small storm month, generated once for this module."""
-    return build_storm(tmp_path_factory.mktemp("storm") / "org")
-
-
-@pytest.fixture
-def storm(storm_root: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """The storm's repository and a copy of its evidence that a test may add waivers to."""
-    return storm_copy(storm_root, tmp_path)
 
 
 def assert_groups_partition(report: dict[str, Any]) -> None:

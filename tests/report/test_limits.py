@@ -23,16 +23,6 @@ from tests.report.storm import build_storm, check, storm_copy
 from tests.report.test_ci_formats import SCHEMA
 
 
-@pytest.fixture(scope="module")
-def storm_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_storm(tmp_path_factory.mktemp("storm") / "org")
-
-
-@pytest.fixture
-def storm(storm_root: Path, tmp_path: Path) -> tuple[Path, Path]:
-    return storm_copy(storm_root, tmp_path)
-
-
 def validate(log: dict[str, Any]) -> None:
     if not SCHEMA.is_file():
         if os.environ.get("CI"):
