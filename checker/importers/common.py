@@ -305,30 +305,10 @@ def append_records(
     record whose ``key`` is taken by another is refused, or with ``update`` replaces it in place
     when the same import wrote it, the old one kept in ``superseded.jsonl``."""
     kind, path, data = _evidence_file(directory, kind_name)
-    existing = _by_key(data, path, key)
-    added: list[str] = []
-    already: list[str] = []
-    fresh: list[dict[str, Any]] = []
-    replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for record in (r.model_copy(update={"source": source}) for r in records):
-        plain = record.model_dump(mode="json", exclude_none=True)
-        name = str(plain[key])
-        if name in existing:
-            old, line = existing[name]
-            was = validate(kind.model, Located(old, line), path, kind.what)
-            # A record written before imports named themselves, the same but for that, is there.
-            if was in (record, record.model_copy(update={"source": getattr(was, "source", None)})):
-                already.append(name)
-                continue
-            theirs = getattr(was, "source", None)
-            if update and theirs == source and line not in replaced:
-                replaced[line] = (dict(old), plain)
-                continue
-            raise _clash(kind, name, theirs, source, path, line)
-        if name in {str(f[key]) for f in fresh}:
-            raise InputError(f"{kind.what} {name!r} appears twice in this import", path=str(path))
-        fresh.append(plain)
-        added.append(name)
+    plan = _Plan(kind, path, _by_key(data, path, key), source, update)
+    for record in records:
+        plan.take(record.model_copy(update={"source": source}), key)
+    added, already, fresh, replaced = plan.added, plan.already, plan.fresh, plan.replaced
     text = data.decode("utf-8")
     if replaced:
         text = _replaced(text, path, replaced, kind)
@@ -342,6 +322,48 @@ def append_records(
         write_atomic(path, text, replacing_input=True)
     updated = sorted(str(new[key]) for _, new in replaced.values())
     return Appended(path, added, already, updated)
+
+
+@dataclass
+class _Plan:
+    """What an import does with each record: add it, find it already there, or replace the
+    record under its id that the same import wrote (``update``); anything else is refused."""
+
+    kind: Kind
+    path: Path
+    existing: dict[str, tuple[dict[str, Any], int]]
+    source: str
+    update: bool
+    added: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    fresh: list[dict[str, Any]] = field(default_factory=list)
+    replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+
+    def take(self, record: BaseModel, key: str) -> None:
+        plain = record.model_dump(mode="json", exclude_none=True)
+        name = str(plain[key])
+        if name in self.existing:
+            self._over(record, plain, name)
+            return
+        if name in {str(f[key]) for f in self.fresh}:
+            raise InputError(
+                f"{self.kind.what} {name!r} appears twice in this import", path=str(self.path)
+            )
+        self.fresh.append(plain)
+        self.added.append(name)
+
+    def _over(self, record: BaseModel, plain: dict[str, Any], name: str) -> None:
+        """``record`` where the file already holds one under its id."""
+        old, line = self.existing[name]
+        was = validate(self.kind.model, Located(old, line), self.path, self.kind.what)
+        theirs = getattr(was, "source", None)
+        # A record written before imports named themselves, the same but for that, is there.
+        if was in (record, record.model_copy(update={"source": theirs})):
+            self.already.append(name)
+        elif self.update and theirs == self.source and line not in self.replaced:
+            self.replaced[line] = (dict(old), plain)
+        else:
+            raise _clash(self.kind, name, theirs, self.source, self.path, line)
 
 
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:

@@ -257,43 +257,43 @@ def _releases(history: list[dict[str, Any]], name: str, cluster: str, path: Path
         if not isinstance(version, int) or isinstance(version, bool) or version in versions:
             raise InputError(f"{origin}: no release version, or one listed twice", path=str(path))
         versions.add(version)
-        chart = _text(entry, "chartVersion", origin, path)
-        status = _text(entry, "status", origin, path)
-        at = _time(entry, "lastDeployed", origin, path)[0]
-        digest, oci = entry.get("configDigest"), entry.get("ociDigest")
-        expect(
-            (digest is None or isinstance(digest, str)) and (oci is None or isinstance(oci, str)),
-            path,
-            f"{origin}: configDigest or ociDigest is not text",
-        )
-        commit = git_commit(chart)
-        if commit is not None and isinstance(oci, str) and oci.split(":")[-1].startswith(commit):
-            commit = None  # a chart from an OCI repository: its build metadata is the digest
-        running = status.startswith("pending")
-        outcome = HELM_STATUS.get(status)
-        if outcome is None and not running:
-            raise InputError(
-                f"{origin}: release status {status!r} is not one Helm records "
-                f"({', '.join([*HELM_STATUS, 'pending-*'])})",
-                path=str(path),
-            )
-        found.append(
-            (
-                version,
-                Sync(
-                    cluster=cluster,
-                    origin=f"{origin} (release {version})",
-                    revision=chart,
-                    commit=commit,
-                    variant=digest or None,
-                    started_at=at,
-                    finished_at=None if running else at,
-                    status=outcome or "failed",
-                    reason=None if outcome == "succeeded" else f"Helm release {status}",
-                    initiator="flux (helm-controller)",
-                    automated=True,
-                    path=str(path),
-                ),
-            )
-        )
+        found.append((version, _release(entry, version, origin, cluster, path)))
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
+
+
+def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, path: Path) -> Sync:
+    """One Helm release of a HelmRelease's history, as a sync."""
+    chart = _text(entry, "chartVersion", origin, path)
+    status = _text(entry, "status", origin, path)
+    at = _time(entry, "lastDeployed", origin, path)[0]
+    digest, oci = entry.get("configDigest"), entry.get("ociDigest")
+    expect(
+        (digest is None or isinstance(digest, str)) and (oci is None or isinstance(oci, str)),
+        path,
+        f"{origin}: configDigest or ociDigest is not text",
+    )
+    commit = git_commit(chart)
+    if commit is not None and isinstance(oci, str) and oci.split(":")[-1].startswith(commit):
+        commit = None  # a chart from an OCI repository: its build metadata is the digest
+    running = status.startswith("pending")
+    outcome = HELM_STATUS.get(status)
+    if outcome is None and not running:
+        raise InputError(
+            f"{origin}: release status {status!r} is not one Helm records "
+            f"({', '.join([*HELM_STATUS, 'pending-*'])})",
+            path=str(path),
+        )
+    return Sync(
+        cluster=cluster,
+        origin=f"{origin} (release {version})",
+        revision=chart,
+        commit=commit,
+        variant=digest or None,
+        started_at=at,
+        finished_at=None if running else at,
+        status=outcome or "failed",
+        reason=None if outcome == "succeeded" else f"Helm release {status}",
+        initiator="flux (helm-controller)",
+        automated=True,
+        path=str(path),
+    )

@@ -361,30 +361,7 @@ def _check_complete(lines: list[dict[str, Any]], path: Path) -> None:
 def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: int) -> Change:
     number = change["number"]
     name = f"{change['project']}~{number}" if change.get("project") else str(number)
-    patch_sets: list[PatchSet] = []
-    votes: list[Vote] = []
-    submits: list[tuple[int, Account | None]] = []
-    for item in change["patchSets"]:
-        expect(
-            isinstance(item, dict)
-            and str(item.get("number", "")).isdigit()
-            and isinstance(item.get("revision"), str),
-            path,
-            f"change {number}: a patch set has no number and revision",
-        )
-        created = item.get("createdOn")
-        patch_sets.append(
-            PatchSet(
-                int(item["number"]),
-                item["revision"],
-                int(created) * 10**9 if isinstance(created, int) else None,
-                _account(item.get("uploader"), logins),
-                item.get("kind") if isinstance(item.get("kind"), str) else None,
-            )
-        )
-        approvals = item.get("approvals") or []
-        expect(isinstance(approvals, list), path, f"change {number}: approvals is not a list")
-        _ssh_votes(approvals, int(item["number"]), number, approving, logins, path, votes, submits)
+    patch_sets, votes, submits = _ssh_patch_sets(change, path, logins, approving)
     patch_sets.sort(key=lambda p: p.number)
     final = max(change["patchSets"], key=lambda item: int(item["number"]))
     _who(
@@ -410,6 +387,38 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         approving,
         submitter,
     )
+
+
+def _ssh_patch_sets(
+    change: dict[str, Any], path: Path, logins: Logins, approving: int
+) -> tuple[list[PatchSet], list[Vote], list[tuple[int, Account | None]]]:
+    """An ssh query's patch sets, their Code-Review votes, and their submits (time, by)."""
+    number = change["number"]
+    patch_sets: list[PatchSet] = []
+    votes: list[Vote] = []
+    submits: list[tuple[int, Account | None]] = []
+    for item in change["patchSets"]:
+        expect(
+            isinstance(item, dict)
+            and str(item.get("number", "")).isdigit()
+            and isinstance(item.get("revision"), str),
+            path,
+            f"change {number}: a patch set has no number and revision",
+        )
+        created = item.get("createdOn")
+        patch_sets.append(
+            PatchSet(
+                int(item["number"]),
+                item["revision"],
+                int(created) * 10**9 if isinstance(created, int) else None,
+                _account(item.get("uploader"), logins),
+                item.get("kind") if isinstance(item.get("kind"), str) else None,
+            )
+        )
+        approvals = item.get("approvals") or []
+        expect(isinstance(approvals, list), path, f"change {number}: approvals is not a list")
+        _ssh_votes(approvals, int(item["number"]), number, approving, logins, path, votes, submits)
+    return patch_sets, votes, submits
 
 
 def _ssh_votes(

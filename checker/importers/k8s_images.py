@@ -121,6 +121,15 @@ def _links(
         if match:
             links.append((f"its image tag {tag!r}", match.group("commit")))
         named[pod] = links
+    _refuse_moved_tags(named, revisions, path)
+    return named
+
+
+def _refuse_moved_tags(
+    named: dict[Running, list[tuple[str, str]]], revisions: dict[str, str], path: Path
+) -> None:
+    """A tag linked to a commit must name one image in the listing, unless every image it
+    names is tied to its revision by digest."""
     tags: dict[str, set[str]] = defaultdict(set)
     for pod, links in named.items():
         if any(how.startswith("its image tag") for how, _ in links):
@@ -135,7 +144,6 @@ def _links(
                 path=str(path),
                 hint="link each image by its digest (--image-metadata)",
             )
-    return named
 
 
 def link(

@@ -110,11 +110,52 @@ def record(
     """The rollout's record: ``old`` brought up to date with ``own``, never contradicted.
     ``signed``: the command line's sign-off is for this rollout."""
     ident = rollout_id(choices, commit, nth)
+    targets, finishes = _targets(ident, own, old)
+    first = min(own, key=lambda m: (timestamp_ns(m.started_at), m.cluster))
+    plain: dict[str, Any] = {
+        "id": ident,
+        "service": choices.service,
+        "environment": choices.environment,
+        "commit": commit,
+        "started_at": _started(ident, first, old),
+        "deployer": old.deployer if old else first.answerers(choices)[0],
+        "approvals": [a.model_dump() for a in (old.approvals if old else [])],
+        "targets": [
+            {k: v for k, v in vars_of(t).items() if v is not None}
+            for _, t in sorted(targets.items())
+        ],
+    }
+    if all(f is not None for f in finishes.values()):
+        plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
+    plain.update(_sign_offs(old, choices, signed))
+    return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+
+
+def _sign_offs(old: Deployment | None, choices: Choices, signed: bool) -> dict[str, Any]:
+    """The recorded change ticket and artifact, and the command line's sign-off when it is for
+    this rollout (it replaces the recorded approvals)."""
+    found: dict[str, Any] = {}
+    if old is not None and old.change_ticket is not None:
+        found["change_ticket"] = old.change_ticket
+    if old is not None and old.artifact is not None:
+        found["artifact"] = old.artifact
+    if signed and choices.approvals:
+        found["approvals"] = [a.model_dump() for a in choices.approvals]
+    if signed and choices.change_ticket:
+        found["change_ticket"] = choices.change_ticket
+    return found
+
+
+def _targets(
+    ident: str, own: list[Move], old: Deployment | None
+) -> tuple[dict[str, Target], dict[str, str | None]]:
+    """The rollout's targets by cluster, and when each finished: the recorded ones, a cluster
+    that had succeeded kept as it was (and checked against what is read now), every other one
+    as read now."""
     targets: dict[str, Target] = {t.host: t for t in old.targets} if old else {}
     # When each target finished: a recorded one without a time of its own (a record written
     # before targets had times, or by hand) when its deployment did.
     finishes = {t.host: _finish(old, t) for t in old.targets} if old else {}
-    first = min(own, key=lambda m: (timestamp_ns(m.started_at), m.cluster))
     for move in own:
         before = targets.get(move.cluster)
         if old is not None and before is not None and before.status == "succeeded":
@@ -127,43 +168,24 @@ def record(
             finished_at=move.finished_at,
         )
         finishes[move.cluster] = move.finished_at
-    started = first.started_at
-    if old is not None:
-        if timestamp_ns(old.started_at) <= timestamp_ns(started):
-            started = old.started_at
-        elif first.cluster in {t.host for t in old.targets} or all(
-            t.finished_at is None for t in old.targets
-        ):
-            raise InputError(
-                f"rollout {ident}: the history read here starts it at {first.started_at} on "
-                f"{first.cluster}, the recorded deployment at {old.started_at}: the history no "
-                "longer holds the syncs recorded, or was rewritten",
-                hint=HINT,
-            )
-    plain: dict[str, Any] = {
-        "id": ident,
-        "service": choices.service,
-        "environment": choices.environment,
-        "commit": commit,
-        "started_at": started,
-        "deployer": old.deployer if old else first.answerers(choices)[0],
-        "approvals": [a.model_dump() for a in (old.approvals if old else [])],
-        "targets": [
-            {k: v for k, v in vars_of(t).items() if v is not None}
-            for _, t in sorted(targets.items())
-        ],
-    }
-    if all(f is not None for f in finishes.values()):
-        plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
-    if old is not None and old.change_ticket is not None:
-        plain["change_ticket"] = old.change_ticket
-    if old is not None and old.artifact is not None:
-        plain["artifact"] = old.artifact
-    if signed and choices.approvals:
-        plain["approvals"] = [a.model_dump() for a in choices.approvals]
-    if signed and choices.change_ticket:
-        plain["change_ticket"] = choices.change_ticket
-    return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+    return targets, finishes
+
+
+def _started(ident: str, first: Move, old: Deployment | None) -> str:
+    """When the rollout started: the earlier of the recorded start and the first sync read
+    now; a history that no longer holds the recorded start is refused."""
+    if old is None or timestamp_ns(old.started_at) <= timestamp_ns(first.started_at):
+        return old.started_at if old is not None else first.started_at
+    if first.cluster in {t.host for t in old.targets} or all(
+        t.finished_at is None for t in old.targets
+    ):
+        raise InputError(
+            f"rollout {ident}: the history read here starts it at {first.started_at} on "
+            f"{first.cluster}, the recorded deployment at {old.started_at}: the history no "
+            "longer holds the syncs recorded, or was rewritten",
+            hint=HINT,
+        )
+    return first.started_at
 
 
 def vars_of(target: Target) -> dict[str, Any]:
