@@ -108,22 +108,6 @@ class Group:
             out["waived_subjects"] = [f.subject for f in self.findings if f.waived]
         return out
 
-    def finding_dict(self) -> dict[str, Any]:
-        """The group as one entry of a grouped report's ``findings``: every contract field,
-        the statement as its message, and waived only when every instance is."""
-        first = self.first_finding
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "subject": self.key,
-            "message": self.statement,
-            "controls": list(first.controls),
-            "title": first.title,
-            "waived": self.waived == self.count,
-            "cause": self.key,
-            "instances": self.count,
-        }
-
 
 def group_findings(findings: Iterable[Finding]) -> tuple[Group, ...]:
     """One group per rule and cause, worst first: by severity, then rule, then the most

@@ -20,10 +20,6 @@ FOLD_ABOVE = 3
 """The human formats show a group of up to this many instances as its findings, each in full
 (the Knight case reads as it always has); a larger group as its statement, its count, its
 first and last occurrence and the first of its subjects."""
-LISTED_FINDINGS = 10_000
-"""Up to this many findings, the JSON report's ``findings`` lists every instance in full; past
-it, one entry per group (``findings_grouped``), its instances' subjects in ``groups``: a
-storm of one cause must not state the same message hundreds of thousands of times."""
 
 
 @dataclass(frozen=True, order=True)
@@ -254,12 +250,6 @@ class Report:
         """The findings grouped by cause, worst first (``groups.group_findings``)."""
         return group_findings(self.findings)
 
-    @property
-    def findings_grouped(self) -> bool:
-        """Whether the JSON report lists its findings one entry per group (past
-        ``LISTED_FINDINGS``)."""
-        return len(self.findings) > LISTED_FINDINGS
-
     def folded(self) -> list[Group | Finding]:
         """What the human formats list, worst first: each finding of a group of up to
         ``FOLD_ABOVE`` instances, and each larger group folded into one item."""
@@ -316,12 +306,8 @@ class Report:
             **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
             **({"settings": [n.to_dict() for n in self.settings]} if self.settings else {}),
-            "findings": (
-                [g.finding_dict() for g in sorted(self.groups, key=lambda g: (g.rule, g.key))]
-                if self.findings_grouped
-                else [f.to_dict() for f in self.findings]
-            ),
-            **({"findings_grouped": True} if self.findings_grouped else {}),
+            # Every instance, however many: scripts select findings by their subject.
+            "findings": [f.to_dict() for f in self.findings],
             "groups": [g.to_dict() for g in self.groups],
             "summary": self.summary(),
             "inputs": {

@@ -123,23 +123,16 @@ def test_the_human_formats_fold_a_storm(storm: tuple[Path, Path]) -> None:
     assert check(storm, "--format", "text").out == text
 
 
-def test_a_report_past_the_listing_limit_lists_one_finding_per_group(
-    storm: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    full = check(storm).json()
-    monkeypatch.setattr(model, "LISTED_FINDINGS", 100)
-    result = check(storm)
-    grouped = result.json()
-    assert result.code == 1 and grouped["verdict"] == "fail"
-    assert grouped["findings_grouped"] is True
-    assert grouped["groups"] == full["groups"]
-    assert grouped["summary"] == full["summary"]
-    assert len(grouped["findings"]) == len(full["groups"])
-    for entry in grouped["findings"]:
-        assert {"rule", "severity", "subject", "message", "controls", "waived"} <= set(entry)
-        assert entry["waived"] is False
-    assert sum(e["instances"] for e in grouped["findings"]) == len(full["findings"])
-    assert "still references retired flag" not in result.out
+def test_the_json_report_lists_every_instance_of_a_storm(storm: tuple[Path, Path]) -> None:
+    """Scripts select findings by subject: however many there are, each instance is listed
+    with its contract fields, and is one of its group's subjects."""
+    report = check(storm).json()
+    assert len(report["findings"]) == report["summary"]["findings"] > len(report["groups"])
+    subjects = {(g["rule"], g["cause"]): set(g["subjects"]) for g in report["groups"]}
+    for finding in report["findings"]:
+        assert {"rule", "severity", "subject", "message", "controls", "waived"} <= set(finding)
+        assert finding["subject"] in subjects[(finding["rule"], finding["cause"])]
+    assert "findings_grouped" not in report
 
 
 def waive(evidence: Path, *entries: dict[str, str]) -> None:
