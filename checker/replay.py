@@ -93,10 +93,10 @@ def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
     gone = sorted(before.keys() - after.keys())
     new = sorted(after.keys() - before.keys())
     changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
-    if gone or new or changed or report["verdict"] != recorded["verdict"]:
-        parts = [
-            *(f"no longer found: {r} {s}" for r, s in gone),
-            *(f"newly found: {r} {s}" for r, s in new),
-            *(f"changed: {r} {s}" for r, s in changed),
-        ]
+    parts = [
+        *(f"no longer found: {r} {s}" for r, s in gone),
+        *(f"newly found: {r} {s}" for r, s in new),
+        *(f"changed: {r} {s}" for r, s in changed),
+    ]
+    if parts or report["verdict"] != recorded["verdict"]:
         raise VerificationError("replay", "; ".join(parts) or "the verdict differs")

@@ -22,8 +22,9 @@ from checker.facts.coverage import Coverage
 from checker.facts.document import InputDocument
 from checker.gate import Gate
 from checker.report.model import Finding, InputFile, Report, RuleStatus
+from checker.report.moments import Moments
 from checker.rules.catalog import rule_data
-from checker.rules.metadata import RuleMeta, format_message
+from checker.rules.metadata import RuleMeta, format_cause, format_message, format_statement
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
 from checker.timing import stage
@@ -228,8 +229,9 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         engine.set_input(prepared.facts.input)
     rules, statuses = _gate_rules(prepared.policies.rules, options.gate)
     first = [r for r in rules if r.stage == "findings"]
+    moments = Moments(prepared.facts.input)
     with stage("evaluation"):
-        more, findings = evaluate_rules(engine, first, prepared.facts.coverage)
+        more, findings = evaluate_rules(engine, first, prepared.facts.coverage, moments)
     statuses += more
 
     findings, waiver_facts = apply_waivers(
@@ -246,7 +248,9 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             # These rules judge the waivers alone; the whole document again would cost a
             # second serialisation of every deployment for nothing.
             engine.set_input({"waivers": waiver_facts})
-            more_statuses, more_findings = evaluate_rules(engine, later, prepared.facts.coverage)
+            more_statuses, more_findings = evaluate_rules(
+                engine, later, prepared.facts.coverage, moments
+            )
         statuses += more_statuses
         findings += more_findings
     report = _report(prepared, options, engine, findings, statuses)
@@ -328,7 +332,10 @@ def _evidence_location(prepared: Prepared) -> str | None:
 
 
 def evaluate_rules(
-    engine: Engine, rules: list[RuleMeta], coverage: dict[str, Coverage]
+    engine: Engine,
+    rules: list[RuleMeta],
+    coverage: dict[str, Coverage],
+    moments: Moments | None = None,
 ) -> tuple[list[RuleStatus], list[Finding]]:
     """Evaluate every rule whose evidence the judged records hold; the rest are not evaluated,
     with the reason. A rule judged on part of its evidence says what part it lacked."""
@@ -347,7 +354,7 @@ def evaluate_rules(
             )
             statuses.append(_status(rule, evaluated=False, reason="; ".join(reasons)))
             continue
-        findings.extend(_findings(rule, engine.evaluate(rule.path)))
+        findings.extend(_findings(rule, engine.evaluate(rule.path), moments))
         reason = _partly(rule, known)
         statuses.append(_status(rule, evaluated=True, reason=reason, partial=reason is not None))
     return statuses, findings
@@ -375,7 +382,7 @@ def _status(
     )
 
 
-def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
+def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> list[Finding]:
     if value is UNDEFINED:
         return []
     if not isinstance(value, list):
@@ -384,6 +391,8 @@ def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
             f"subjects or of objects with a subject, not {type(value).__name__}"
         )
     out: dict[str, Finding] = {}
+    shared: dict[str, str] = {}
+    """One string per distinct statement: a storm's 300,000 instances share a few hundred."""
     for item in value:
         fields = {"subject": item} if isinstance(item, str) else item
         if not isinstance(fields, dict) or not isinstance(fields.get("subject"), str):
@@ -392,6 +401,7 @@ def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
                 "be a subject string or an object with a string 'subject'"
             )
         subject = fields["subject"]
+        statement = format_statement(rule, fields)
         finding = Finding(
             rule=rule.id,
             severity=rule.severity,
@@ -400,6 +410,9 @@ def _findings(rule: RuleMeta, value: Any) -> list[Finding]:
             controls=rule.controls,
             title=rule.title,
             location=fields["location"] if isinstance(fields.get("location"), str) else None,
+            cause=format_cause(rule, fields),
+            statement=shared.setdefault(statement, statement),
+            when=moments.of(fields) if moments is not None else None,
         )
         # One finding per subject: a rule emitting two objects for one subject keeps the first
         # in a stable order, so the report never depends on the engine's set ordering.

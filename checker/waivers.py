@@ -20,7 +20,13 @@ from checker.rules.metadata import RuleMeta
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:
-    return waiver.rule == finding.rule and fnmatch.fnmatchcase(finding.subject, waiver.subject)
+    """Same rule, and the subject glob matches its subject, or the cause glob its cause (a
+    finding of a rule without a cause template has none, so no cause waiver matches it)."""
+    if waiver.rule != finding.rule:
+        return False
+    if waiver.cause is not None:
+        return finding.cause is not None and fnmatch.fnmatchcase(finding.cause, waiver.cause)
+    return fnmatch.fnmatchcase(finding.subject, waiver.subject or "")
 
 
 def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) -> str | None:
@@ -65,7 +71,8 @@ def apply_waivers(
     facts = [
         WaiverFacts(
             rule=w.rule,
-            subject=w.subject,
+            subject=w.target,
+            cause=w.cause is not None,
             reason=w.reason,
             approved_by=w.approved_by,
             expires=w.expires.isoformat(),
@@ -148,6 +155,31 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
     return None
 
 
+def _check_target(
+    evidence: Evidence, index: int, waiver: Waiver, rule: RuleMeta, rules: Collection[str]
+) -> None:
+    """The waiver's subject glob fits the rule's subjects, or its cause glob the rule's causes
+    (and the rule has causes at all)."""
+    if waiver.cause is not None and rule.cause is None:
+        raise evidence.error(
+            "waivers",
+            index,
+            f"waiver for {waiver.rule}: the rule has no cause (each of its findings is its own), "
+            "so a cause cannot name any",
+            hint=f"waive its findings by subject; see 'knightwatch explain {waiver.rule}'",
+        )
+    template = rule.cause if waiver.cause is not None else rule.subject
+    problem = subject_problem(template, waiver.target, rules)
+    if problem is not None:
+        what = "cause" if waiver.cause is not None else "subject"
+        raise evidence.error(
+            "waivers",
+            index,
+            f"waiver for {waiver.rule}: {what} {waiver.target!r}: {problem}",
+            hint=f"see 'knightwatch explain {waiver.rule}' for its {what}s",
+        )
+
+
 LONGEST = timedelta(days=366)
 """How far past the as-of date a waiver may run: an exception is renewed, not granted for ever."""
 
@@ -167,14 +199,7 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"waiver: rule {waiver.rule!r} is no rule's id{did_you_mean(waiver.rule, by_id)}",
                 hint="the rule ids are listed by 'knightwatch policy list'",
             )
-        problem = subject_problem(rule.subject, waiver.subject, by_id)
-        if problem is not None:
-            raise evidence.error(
-                "waivers",
-                index,
-                f"waiver for {waiver.rule}: subject {waiver.subject!r}: {problem}",
-                hint=f"see 'knightwatch explain {waiver.rule}' for its subjects",
-            )
+        _check_target(evidence, index, waiver, rule, by_id)
         approver = evidence.identities.identify(waiver.approved_by)
         if approver.identity is None:
             raise evidence.error(
@@ -184,11 +209,12 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"({approver.unresolved})",
                 hint="approved_by is the address (or identities.yaml person) who approved it",
             )
-        if not re.search(r"[A-Za-z0-9]", re.sub(r"\[[^\]]*\]", "", waiver.subject)):
+        if not re.search(r"[A-Za-z0-9]", re.sub(r"\[[^\]]*\]", "", waiver.target)):
+            what = "cause" if waiver.cause is not None else "subject"
             raise evidence.error(
                 "waivers",
                 index,
-                f"waiver for {waiver.rule}: subject {waiver.subject!r} names nothing, so it "
+                f"waiver for {waiver.rule}: {what} {waiver.target!r} names nothing, so it "
                 "would waive the rule for everything",
                 hint="name what it excuses: a deployment, commit, host or flag (globs allowed)",
             )

@@ -23,15 +23,25 @@ def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: 
     # The synthetic month has unreviewed commits and failed hosts: every command finds them.
     assert rows["exit code"] == ["1", "1", "1"]
     assert any(line.startswith("floor: git log") for line in lines)
-    assert sum(line.endswith(("  yes", "  no")) for line in lines) == 3
+    inventory = lines.index("large inventory: fleet.yaml of hosts as {name, tags} mappings")
+    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 3
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
-    table = lines[lines.index("large inventory: fleet.yaml of hosts as {name, tags} mappings") :]
+    table = lines[inventory:]
     assert table[1].split()[:3] == ["size", "(MB)", "hosts"]
     sizes = [float(row.split()[0]) for row in table[2:4]]
     assert sizes[0] == pytest.approx(0.5, rel=0.05) and sizes[1] == pytest.approx(2, rel=0.05)
+    # The storm month: every output format rendered from one check, with the targets.
+    storm = lines[next(i for i, line in enumerate(lines) if line.startswith("storm month:")) :]
+    assert "findings in" in storm[0] and "(exit code 1)" in storm[0]
+    assert storm[2].startswith("  stages: git read")
+    table = {row.split()[0]: row.split()[1:] for row in storm[4:10]}
+    assert set(table) == {"json", "sarif", "junit", "text", "markdown", "html"}
+    assert all(len(cells) == 3 for cells in table.values())
+    assert any(line.startswith("SARIF: ") and "schema: valid" in line for line in storm)
+    assert sum(line.endswith(("  yes", "  no")) for line in storm) == 5
     # The organisation is cached: a second run does not rebuild it.
     stamp = tmp_path / "small" / "size.json"
     before = stamp.stat().st_mtime_ns
     with contextlib.redirect_stdout(io.StringIO()):
-        main(["--small", "--dir", str(tmp_path)])
+        main(["--small", "--dir", str(tmp_path), "--no-storm"])
     assert stamp.stat().st_mtime_ns == before

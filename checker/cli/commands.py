@@ -13,7 +13,7 @@ from typing import TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
-from checker.report import RENDERERS
+from checker.report import RENDERERS, Report, notice
 from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
 
@@ -24,6 +24,15 @@ def _use_color(choice: str, stream: TextIO) -> bool:
     if choice != "auto":
         return choice == "always"
     return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _notices(report: Report, formats: list[str], err: TextIO) -> None:
+    """What each format written has to say about how it wrote the report (a SARIF log
+    grouped by cause to fit code scanning's limits), once a format."""
+    for name in dict.fromkeys(formats):
+        said = notice(name, report)
+        if said:
+            err.write(f"knightwatch: {said}\n")
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -43,6 +52,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     write_all(rendered)
     out.write(shown)
+    _notices(report, [fmt for _, fmt in files] + ([stdout_format] if stdout_format else []), err)
     if files:
         failing = len(report.failing)
         names = ", ".join(str(path) for path, _ in files)

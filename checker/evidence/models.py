@@ -382,13 +382,30 @@ class Identities(RootModel[dict[str, list[Name]]]):
 
 
 class Waiver(Record):
-    """A time-boxed exception to one rule for matching subjects."""
+    """A time-boxed exception to one rule for matching subjects, or for one cause of its
+    findings (``cause``: every instance of a group)."""
 
     rule: Ident
-    subject: Name
+    subject: Name | None = None
+    """A glob over the rule's subjects."""
+    cause: Name | None = None
+    """Instead of ``subject``: a glob over the rule's causes (its METADATA ``cause``)."""
     reason: Name
     approved_by: Name
     expires: IsoDate
+
+    @model_validator(mode="after")
+    def _subject_or_cause(self) -> Waiver:
+        if (self.subject is None) == (self.cause is None):
+            raise ValueError(
+                "a waiver names what it excuses by subject or by cause: one of them, not both"
+            )
+        return self
+
+    @property
+    def target(self) -> str:
+        """The glob it matches with: its subject's, or its cause's."""
+        return self.cause if self.cause is not None else self.subject or ""
 
 
 class Flag(Record):

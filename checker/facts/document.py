@@ -330,7 +330,9 @@ class WaiverFacts(TypedDict):
     rule: ReadOnly[str]
     """The rule it waives."""
     subject: ReadOnly[str]
-    """A glob over that rule's subjects."""
+    """A glob over that rule's subjects (or, with ``cause``, over its causes)."""
+    cause: ReadOnly[bool]
+    """Whether it waives by cause (every instance of a group) rather than by subject."""
     reason: ReadOnly[str]
     """As written in waivers.yaml."""
     approved_by: ReadOnly[str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from checker.report.html import HtmlRenderer
@@ -38,4 +39,12 @@ RENDERERS: dict[str, Renderer] = {
     )
 }
 
-__all__ = ["RENDERERS", "Renderer", "Report"]
+
+def notice(name: str, report: Report) -> str | None:
+    """What the format has to say about how it wrote this report (a SARIF log grouped to fit
+    code scanning's limits), for the CLI to print on stderr; None when nothing."""
+    say: Callable[[Report], str | None] | None = getattr(RENDERERS[name], "notice", None)
+    return say(report) if say is not None else None
+
+
+__all__ = ["RENDERERS", "Renderer", "Report", "notice"]

@@ -6,8 +6,9 @@ import hashlib
 import html
 
 from checker.report.escape import visible
+from checker.report.groups import Group
 from checker.report.json import JsonRenderer
-from checker.report.model import Finding, Report
+from checker.report.model import FOLD_ABOVE, Finding, Report
 from checker.vocabulary import SEVERITIES, short
 
 STYLE = """
@@ -73,6 +74,18 @@ def _finding_row(finding: Finding) -> str:
         f"<td>{mono(finding.subject)}{waived}</td>"
         f"<td>{escape(finding.message)}<br><small>{escape('; '.join(finding.controls))}</small>"
         "</td></tr>"
+    )
+
+
+def _group_row(group: Group) -> str:
+    """A large group in one row: its cause and count, its statement and first subjects."""
+    count, subjects = group.fold(FOLD_ABOVE)
+    return (
+        f"<tr><td>{_sev(group.severity)}</td>"
+        f"<td><b>{escape(group.rule)}</b><br>{escape(group.first_finding.title)}</td>"
+        f'<td class="mono">{escape(group.key)}: {escape(count)}</td>'
+        f"<td>{escape(group.statement)}.<br><small>{escape(subjects)}</small><br>"
+        f"<small>{escape('; '.join(group.first_finding.controls))}</small></td></tr>"
     )
 
 
@@ -193,7 +206,7 @@ def _findings(report: Report) -> list[str]:
     return [
         "</table><h2>Findings</h2>",
         "<table><tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Finding</th></tr>",
-        *(_finding_row(f) for f in report.worst_first),
+        *(_group_row(i) if isinstance(i, Group) else _finding_row(i) for i in report.folded()),
         "</table>",
     ]
 

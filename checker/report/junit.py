@@ -1,4 +1,5 @@
-"""JUnit XML: one test case per rule and subject, so CI test views list what failed.
+"""JUnit XML: one test case per rule and subject, so CI test views list what failed; past
+``GROUP_ABOVE`` findings, one test case per rule and cause (a group of findings).
 
 XML 1.0 cannot hold most control characters at all: every value from evidence or policies
 is passed through ``escape.visible`` first, so the document stays well-formed."""
@@ -9,7 +10,14 @@ from collections import Counter
 from xml.etree import ElementTree as ET
 
 from checker.report.escape import visible
+from checker.report.groups import Group
 from checker.report.model import Finding, Report, RuleStatus
+
+GROUP_ABOVE = 5_000
+"""Past this many findings, a test case stands for a cause, not an instance: CI test views
+list a few thousand cases usefully, not hundreds of thousands."""
+SUBJECTS_LISTED = 100
+"""Instances a grouped case's text names."""
 
 
 class JunitRenderer:
@@ -17,6 +25,10 @@ class JunitRenderer:
 
     name = "junit"
     media_type = "application/xml"
+
+    def notice(self, report: Report) -> str | None:
+        """What the CLI says on stderr when the cases are grouped."""
+        return _notice(report)
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """A <testsuites> with one <testsuite> per rule.
@@ -38,6 +50,15 @@ class JunitRenderer:
             + ET.tostring(suites, encoding="unicode")
             + "\n"
         )
+
+
+def _notice(report: Report) -> str | None:
+    if len(report.findings) <= GROUP_ABOVE:
+        return None
+    return (
+        f"JUnit: {len(report.findings):,} findings are more than {GROUP_ABOVE:,}: written as "
+        f"{len(report.groups):,} test cases, one per cause"
+    )
 
 
 def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:
@@ -63,8 +84,12 @@ def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]
             type="incomplete",
         )
         counts.update(tests=1, failures=1)
-    for finding in findings:
-        counts.update(_finding(suite, rule, finding, report))
+    if len(report.findings) > GROUP_ABOVE:
+        for group in (g for g in report.groups if g.rule == rule.id):
+            counts.update(_group(suite, group, report))
+    else:
+        for finding in findings:
+            counts.update(_finding(suite, rule, finding, report))
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("errors", "0")
@@ -103,4 +128,27 @@ def _finding(suite: ET.Element, rule: RuleStatus, finding: Finding, report: Repo
         case, "failure", message=visible(finding.message), type=finding.severity
     )
     failure.text = f"{visible(rule.title)}\ncontrols: {visible('; '.join(finding.controls))}"
+    return Counter(tests=1, failures=1)
+
+
+def _group(suite: ET.Element, group: Group, report: Report) -> Counter[str]:
+    """One case for a cause: skipped when every instance is waived or it is below fail-on,
+    else a failure stating the cause, its count and its first instances."""
+    count, _ = group.fold(0)
+    case = ET.SubElement(suite, "testcase", classname=visible(group.rule), name=visible(group.key))
+    if group.waived == group.count:
+        ET.SubElement(case, "skipped", message=visible(f"waived: {count}"))
+        return Counter(tests=1, skipped=1)
+    statement = visible(f"{group.statement} ({count})")
+    if not report.fails_at(group.severity):
+        ET.SubElement(
+            case, "skipped", message=f"{group.severity}, below fail-on {report.fail_on}"
+        ).text = statement
+        return Counter(tests=1, skipped=1)
+    failure = ET.SubElement(case, "failure", message=statement, type=group.severity)
+    _, subjects = group.fold(SUBJECTS_LISTED)
+    failure.text = (
+        f"{visible(group.first_finding.title)}\ncontrols: "
+        f"{visible('; '.join(group.first_finding.controls))}\ninstances: {visible(subjects)}"
+    )
     return Counter(tests=1, failures=1)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from checker.report.escape import visible
-from checker.report.model import Report
+from checker.report.groups import Group
+from checker.report.model import FOLD_ABOVE, Report
 from checker.vocabulary import SEVERITIES, short
 
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
@@ -66,13 +67,25 @@ def _findings(report: Report) -> list[str]:
     if not report.findings:
         return []
     lines = ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
-    for f in report.worst_first:
-        waived = " *(waived)*" if f.waived else ""
-        lines.append(
-            f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
-            f"{cell(f.subject)}{waived} | {cell(f.message)} |"
-        )
+    for f in report.folded():
+        if isinstance(f, Group):
+            lines.append(_group(f))
+        else:
+            waived = " *(waived)*" if f.waived else ""
+            lines.append(
+                f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
+                f"{cell(f.subject)}{waived} | {cell(f.message)} |"
+            )
     return [*lines, ""]
+
+
+def _group(group: Group) -> str:
+    """A large group in one row: its cause and count, its statement and first subjects."""
+    count, subjects = group.fold(FOLD_ABOVE)
+    return (
+        f"| {_ICONS[group.severity]} {group.severity} | {cell(group.rule)} | "
+        f"{cell(group.key)}: {cell(count)} | {cell(group.statement)}.<br>{cell(subjects)} |"
+    )
 
 
 def _not_evaluated(report: Report) -> list[str]:

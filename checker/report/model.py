@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from checker.errors import EXIT_FINDINGS, EXIT_PASS
+from checker.report.groups import Group, group_findings
 from checker.vocabulary import SEVERITIES, severity_rank
 
 if TYPE_CHECKING:
@@ -15,6 +17,18 @@ if TYPE_CHECKING:
     from checker.settings import SettingNote
 
 SCHEMA = "knightwatch/report/v1"
+FOLD_ABOVE = 3
+"""The human formats show a group of up to this many instances as its findings, each in full
+(the Knight case reads as it always has); a larger group as its statement, its count, its
+first and last occurrence and the first of its subjects."""
+
+
+@dataclass(frozen=True, order=True)
+class Occurrence:
+    """A moment as the evidence gave it, ordered by the instant it names."""
+
+    ns: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,18 @@ class Finding:
     waived: bool = False
     location: str | None = None
     """A file in the repository the finding points at, when it has one."""
+    cause: str | None = None
+    """Its cause within its rule (the rule's ``cause`` template filled in, e.g. the flag);
+    None for a rule without one, whose every subject is its own cause."""
+    statement: str = ""
+    """The one-line statement of its cause, the same for every instance of a group."""
+    when: Occurrence | None = None
+    """When it happened: the start of the deployment it names, or the event's time."""
+
+    @property
+    def group_key(self) -> str:
+        """What it is grouped by within its rule: its cause, or else its subject."""
+        return self.subject if self.cause is None else self.cause
 
     def to_dict(self) -> dict[str, Any]:
         """As it appears in the JSON report."""
@@ -41,6 +67,7 @@ class Finding:
             "controls": list(self.controls),
             "title": self.title,
             "waived": self.waived,
+            "cause": self.group_key,
         }
         if self.location:
             out["location"] = self.location
@@ -167,7 +194,7 @@ class Report:
         or above ``fail_on``. Every format decides with this, and so does the verdict."""
         return severity_rank(severity) >= severity_rank(self.fail_on)
 
-    @property
+    @cached_property
     def failing(self) -> tuple[Finding, ...]:
         """Unwaived findings at or above ``fail_on``."""
         return tuple(f for f in self.findings if not f.waived and self.fails_at(f.severity))
@@ -222,6 +249,22 @@ class Report:
             )
         return " ".join(parts) or None
 
+    @cached_property
+    def groups(self) -> tuple[Group, ...]:
+        """The findings grouped by cause, worst first (``groups.group_findings``)."""
+        return group_findings(self.findings)
+
+    def folded(self) -> list[Group | Finding]:
+        """What the human formats list, worst first: each finding of a group of up to
+        ``FOLD_ABOVE`` instances, and each larger group folded into one item."""
+        shown: list[Group | Finding] = []
+        for group in self.groups:
+            if group.count > FOLD_ABOVE:
+                shown.append(group)
+            else:
+                shown.extend(group.findings)
+        return shown
+
     def by_control(self) -> list[tuple[str, list[Finding]]]:
         """Every control any rule evidences, with the findings against it (possibly none)."""
         controls: dict[str, list[Finding]] = {c: [] for r in self.rules for c in r.controls}
@@ -236,6 +279,7 @@ class Report:
         by_rule = Counter(f.rule for f in self.findings if not f.waived)
         return {
             "findings": len(self.findings),
+            "groups": len(self.groups),
             "failing": len(self.failing),
             "waived": sum(1 for f in self.findings if f.waived),
             "by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
@@ -266,7 +310,9 @@ class Report:
             **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
             **({"settings": [n.to_dict() for n in self.settings]} if self.settings else {}),
+            # Every instance, however many: scripts select findings by their subject.
             "findings": [f.to_dict() for f in self.findings],
+            "groups": [g.to_dict() for g in self.groups],
             "summary": self.summary(),
             "inputs": {
                 "repository": {"head": self.head},

@@ -6,7 +6,8 @@ import textwrap
 from collections.abc import Callable
 
 from checker.report.escape import visible as v
-from checker.report.model import Finding, Report
+from checker.report.groups import Group
+from checker.report.model import FOLD_ABOVE, Finding, Report
 from checker.vocabulary import SEVERITIES, short
 
 _COLORS = {
@@ -38,8 +39,8 @@ class TextRenderer:
         lines = [*_header(report), ""]
         if not report.findings:
             lines.extend(["No findings.", ""])
-        for finding in report.worst_first:
-            lines += _finding(finding, paint)
+        for item in report.folded():
+            lines += _group(item, paint) if isinstance(item, Group) else _finding(item, paint)
         lines += _unjudged(report)
         lines.append(_verdict(report, paint))
         return "\n".join(lines) + "\n"
@@ -78,6 +79,19 @@ def _finding(finding: Finding, paint: Paint) -> list[str]:
         f"{paint(finding.severity, label)} {v(finding.rule)}  {v(finding.subject)}{waived}",
         *(f"         {line}" for line in textwrap.wrap(v(finding.message), width=88)),
         paint("dim", f"         controls: {v(', '.join(finding.controls))}"),
+        "",
+    ]
+
+
+def _group(group: Group, paint: Paint) -> list[str]:
+    """A large group folded: its cause and count, its statement, the first few subjects."""
+    label = f"{group.severity.upper():<8}"
+    count, subjects = group.fold(FOLD_ABOVE)
+    return [
+        f"{paint(group.severity, label)} {v(group.rule)}  {v(group.key)}: {v(count)}",
+        *(f"         {line}" for line in textwrap.wrap(v(group.statement) + ".", width=88)),
+        *(f"         {line}" for line in textwrap.wrap(v(subjects), width=88)),
+        paint("dim", f"         controls: {v(', '.join(group.first_finding.controls))}"),
         "",
     ]
 

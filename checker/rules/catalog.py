@@ -37,6 +37,7 @@ def catalog_json(rules: Sequence[RuleMeta]) -> str:
                     "optional": list(r.optional),
                     "gate": list(r.gate),
                     "subject": r.subject,
+                    "cause": r.cause,
                     "file": r.file,
                     "rule": r.path,
                 }
@@ -77,6 +78,7 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
             "Controls: " + "; ".join(r.controls) + ".",
             "",
             *([f"Subject: `{r.subject}`.", ""] if r.subject else []),
+            *([f"Cause: `{r.cause}` ({r.statement}).", ""] if r.cause else []),
             "Gates: "
             + (", ".join(r.gate) if r.gate else "none (full checks and audits only)")
             + ".",
@@ -123,6 +125,7 @@ def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
         f"Controls: {'; '.join(r.controls)}",
         f"Needs:    {needs}",
         f"Subject:  {r.subject or 'not declared'}",
+        f"Cause:    {r.cause or 'its subject (each finding its own group)'}",
         f"Gates:    {', '.join(r.gate) or 'none'}",
         f"Rule:     {r.path} ({r.file}:{r.line})",
         f"Message:  {r.message}",

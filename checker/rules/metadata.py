@@ -7,6 +7,7 @@ here and joins them to what each rule emits.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import string
 from collections.abc import Iterator
@@ -52,6 +53,8 @@ class _Custom(BaseModel):
     stage: Literal["findings", "waivers"] = "findings"
     gate: list[GateTag] = []
     subject: str | None = None
+    cause: str | None = Field(default=None, min_length=1)
+    statement: str | None = Field(default=None, min_length=1)
 
 
 class _Annotation(BaseModel):
@@ -89,6 +92,12 @@ class RuleMeta:
     """``data.<package>.<rule>``."""
     file: str
     line: int
+    cause: str | None = None
+    """A template over the fields the rule emits, e.g. ``{flag}``: findings whose cause renders
+    the same are one group (one cause, many instances). None: each subject is its own cause."""
+    statement: str | None = None
+    """A one-line statement of a cause, a template over the cause's fields only (so that it is
+    the same for every instance of the group)."""
 
 
 def _near_misses(custom: dict[str, object]) -> None:
@@ -102,7 +111,9 @@ def _near_misses(custom: dict[str, object]) -> None:
                 raise ValueError(f"custom.{key}: unknown key (did you mean {near[0]!r}?)")
 
 
-def _fields(template: str) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _fields(template: str) -> frozenset[str]:
+    """The placeholders of a template (once per template: a storm fills one 300,000 times)."""
     names: set[str] = set()
     for _, name, spec, _ in string.Formatter().parse(template):
         if name is None:
@@ -112,7 +123,7 @@ def _fields(template: str) -> set[str]:
                 f"message placeholder {{{name}{':' + spec if spec else ''}}} must be a plain name"
             )
         names.add(name)
-    return names
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,7 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
                 f"subject part {{{sorted(unknown)[0]}}} is not one of "
                 + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
             )
+        _cause_fields(annotation.custom.cause, annotation.custom.statement)
     except (ValidationError, ValueError) as exc:
         text = (
             describe_validation_error(exc, _Annotation)[0]
@@ -183,6 +195,24 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
         )
         raise PolicyError(f"{file}:{block.start}: METADATA {text}") from None
     return annotation
+
+
+def _cause_fields(cause: str | None, statement: str | None) -> None:
+    """A cause names at least one field; its statement names no field the cause does not, so
+    that every instance of a group reads the same statement."""
+    if cause is None:
+        if statement is not None:
+            raise ValueError("custom.statement needs custom.cause (the fields it states)")
+        return
+    named = _fields(cause)
+    if not named:
+        raise ValueError(f"custom.cause {cause!r} names no field of the finding")
+    extra = _fields(statement or "") - named
+    if extra:
+        raise ValueError(
+            f"custom.statement names {{{sorted(extra)[0]}}}, which custom.cause does not: a "
+            "group's statement may only state what all its instances share"
+        )
 
 
 def parse_annotations(source: str, file: str) -> list[RuleMeta]:
@@ -219,20 +249,44 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 path=f"data.{block.package}.{block.head}",
                 file=file,
                 line=block.line,
+                cause=custom.cause,
+                statement=custom.statement,
             )
         )
     return rules
 
 
-def format_message(rule: RuleMeta, fields: dict[str, object]) -> str:
-    """The finding's message from the rule's template and the fields it emitted."""
-    missing = _fields(rule.message) - fields.keys()
+def _fill(rule: RuleMeta, template: str, fields: dict[str, object], what: str) -> str:
+    """The template filled with the fields it names (and only those: a storm's finding
+    carries lists of files its cause does not need); a field the rule did not emit is a
+    policy error."""
+    names = _fields(template)
+    missing = names - fields.keys()
     if missing:
         raise PolicyError(
             f"{rule.file}:{rule.line}: rule {rule.id} emitted no {', '.join(sorted(missing))} "
-            "for its message"
+            f"for its {what}"
         )
-    return rule.message.format_map({k: _text(v) for k, v in fields.items()})
+    return template.format_map({k: _text(fields[k]) for k in names})
+
+
+def format_message(rule: RuleMeta, fields: dict[str, object]) -> str:
+    """The finding's message from the rule's template and the fields it emitted."""
+    return _fill(rule, rule.message, fields, "message")
+
+
+def format_cause(rule: RuleMeta, fields: dict[str, object]) -> str | None:
+    """The finding's cause within its rule, from the rule's ``cause`` template; None for a rule
+    without one (each subject is then its own cause)."""
+    return None if rule.cause is None else _fill(rule, rule.cause, fields, "cause")
+
+
+def format_statement(rule: RuleMeta, fields: dict[str, object]) -> str:
+    """A group's one-line statement: the rule's ``statement`` template over the cause's fields,
+    or the rule's title."""
+    if rule.statement is None or rule.cause is None:
+        return rule.title
+    return _fill(rule, rule.statement, fields, "statement")
 
 
 def _text(value: object) -> str:

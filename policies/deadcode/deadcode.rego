@@ -19,6 +19,8 @@ import data.knightwatch.lib
 # custom:
 #   id: DEAD-001
 #   subject: "{deployment}:{flag}"
+#   cause: "{flag}"
+#   statement: Retired flag {flag} is still referenced in deployed code
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:
@@ -146,6 +148,8 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 # custom:
 #   id: DEAD-004
 #   subject: "{deployment}:{path}"
+#   cause: "{path}"
+#   statement: Retired code {path} is still present in deployed commits
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:
@@ -179,6 +183,8 @@ retired_code_present contains finding if {
 # custom:
 #   id: DEAD-005
 #   subject: "{deployment}:{flag}"
+#   cause: "{flag}"
+#   statement: Flag {flag} is referenced in deployed code but missing from the registry
 #   gate: [merge, deploy]
 #   severity: low
 #   controls:
@@ -212,6 +218,8 @@ unregistered_flag_referenced contains finding if {
 # custom:
 #   id: DEAD-006
 #   subject: "{commit}:{path}"
+#   cause: "{path}"
+#   statement: Versions of the flag registry {path} cannot be read
 #   gate: [merge, deploy]
 #   severity: high
 #   controls:

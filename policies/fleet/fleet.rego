@@ -46,6 +46,8 @@ capitalised(word) := concat("", [
 # custom:
 #   id: FLEET-001
 #   subject: "{deployment}:{host}"
+#   cause: "{host}"
+#   statement: Deployments did not reach {host}
 #   severity: critical
 #   controls:
 #     - SOX ITGC change management
@@ -82,6 +84,8 @@ incomplete_deployment contains finding if {
 # custom:
 #   id: FLEET-002
 #   subject: "{deployment}:{host}"
+#   cause: "{host}"
+#   statement: "{host} was observed running another version than was deployed"
 #   severity: critical
 #   controls:
 #     - NIST SP 800-53 CM-2
@@ -204,6 +208,8 @@ observation_gap(event) := {text |
 # custom:
 #   id: FLEET-004
 #   subject: "{deployment}:{host}"
+#   cause: "{host}"
+#   statement: Deployments targeted {host}, which fleet.yaml does not list for their service
 #   severity: medium
 #   controls:
 #     - NIST SP 800-53 CM-8

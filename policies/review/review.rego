@@ -95,6 +95,8 @@ approval_not_counted(approval, deployment) := sprintf(
 # custom:
 #   id: REVIEW-002
 #   subject: "{commit}"
+#   cause: "{author}"
+#   statement: Commits by {author} were shipped with no review by anyone other than their author
 #   gate: [deploy, merge-with-reviews]
 #   severity: high
 #   controls:

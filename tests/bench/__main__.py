@@ -1,6 +1,6 @@
 """``make bench``: a large organisation's month, generated once and cached, timed stage by stage.
 
-    python -m tests.bench [--dir .bench] [--repeat N] [--small]
+    python -m tests.bench [--dir .bench] [--repeat N] [--small] [--no-storm]
 
 Each command runs in a fresh interpreter (start-up counted), as a user would run it; the
 table gives the best of ``--repeat`` runs per command, stage by stage, with peak memory, next
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench import inventory
+from tests.bench import inventory, storm
 from tests.bench.generate import Size, generate
 
 SMALL = Size(commits=3_000, deployments=400, hosts_per_service=10, flags=60, registry_every=100)
@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"size of the large fleet.yaml (default {INVENTORY_MB:g}; {SMALL_INVENTORY_MB:g} "
         "with --small); a quarter of it is read too, to show the growth is linear",
     )
+    parser.add_argument(
+        "--no-storm", action="store_true", help="skip the storm month (every output format)"
+    )
     args = parser.parse_args(argv)
     size = SMALL if args.small else Size()
 
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<34}{measured:>8.2f} {unit:<3}{limit:>8.2f} {unit:<3}  {verdict}")
     megabytes = args.inventory_mb or (SMALL_INVENTORY_MB if args.small else INVENTORY_MB)
     _inventory(args.dir.resolve(), megabytes, args.repeat)
+    if not args.no_storm:
+        storm.report(args.dir.resolve(), args.small)
     return 0
 
 

@@ -33,6 +33,16 @@ class Size:
     """Commits between two changes of the flag registry."""
     period: str = "2026-10"
     seed: int = 2
+    storm: bool = False
+    """A findings storm: code never moves off a flag, half the flags retire as the history
+    goes on, and each module references ``references`` flags, so every deployment ships code
+    that references dozens of retired flags (one DEAD-001 finding per deployment and flag)."""
+    references: int = 1
+    """Flags each module's code references."""
+    retire_one_in: int = 16
+    """In a storm, one flag in this many retires as the history goes on (every deployment
+    ships the whole monorepo, so each retired flag referenced anywhere is a finding of every
+    deployment)."""
 
 
 EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
@@ -43,7 +53,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _retired(n: int, version: int) -> bool:
+def _retired(n: int, version: int, size: Size) -> bool:
+    if size.storm:
+        return n % size.retire_one_in == 1 and n < version * 5 // 4
     return n < version // 3 and n % 7 == 0
 
 
@@ -51,7 +63,7 @@ def _registry(size: Size, version: int) -> str:
     """The registry after ``version`` changes: flags retire, appear, and a few get repurposed."""
     flags = []
     for n in range(size.flags):
-        status = "retired" if _retired(n, version) else "active"
+        status = "retired" if _retired(n, version, size) else "active"
         purpose = f"feature {n}" if not (n % 97 == 0 and version > 200) else f"feature {n}, reused"
         flag = {
             "name": f"flag_{n:03d}",
@@ -64,6 +76,30 @@ def _registry(size: Size, version: int) -> str:
             flag["retired_at"] = "2024-01-01"
         flags.append(flag)
     return yaml.safe_dump({"flags": flags}, sort_keys=False)
+
+
+def _flags(rng: random.Random, size: Size, version: int) -> list[int]:
+    """The flags a module's new version references: in a storm, any; otherwise, as code moves
+    off a flag before it retires, one that stays active."""
+    chosen = []
+    for _ in range(size.references):
+        flag = rng.randrange(size.flags)
+        while not size.storm and _retired(flag, version + 1, size):
+            flag = rng.randrange(size.flags)
+        chosen.append(flag)
+    return chosen
+
+
+def _module(service: int, module: int, change: int, flags: list[int]) -> str:
+    """A module's source: one branch per flag it references."""
+    checks = "".join(
+        f"    if flags.enabled('flag_{flag:03d}'):\n        return fast_path(request)\n"
+        for flag in flags
+    )
+    return (
+        f"# service {service} module {module}, change {change}\n"
+        f"def handle(request, flags):\n{checks}    return slow_path(request)\n"
+    )
 
 
 def _fast_import_stream(size: Size, handle: BinaryIO) -> None:
@@ -95,16 +131,7 @@ def _fast_import_stream(size: Size, handle: BinaryIO) -> None:
             write(b"from :%d\n" % i)
         service = rng.randrange(size.services)
         module = rng.randrange(size.files_per_service)
-        flag = rng.randrange(size.flags)
-        while _retired(flag, registry_version + 1):  # code moves off a flag before it retires
-            flag = rng.randrange(size.flags)
-        content = (
-            f"# service {service} module {module}, change {i}\n"
-            f"def handle(request, flags):\n"
-            f"    if flags.enabled('flag_{flag:03d}'):\n"
-            f"        return fast_path(request)\n"
-            f"    return slow_path(request)\n"
-        ).encode()
+        content = _module(service, module, i, _flags(rng, size, registry_version)).encode()
         if i == 0:
             for s in range(size.services):
                 for m in range(size.files_per_service):

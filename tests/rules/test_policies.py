@@ -127,6 +127,14 @@ def test_user_rules_join_check_and_catalog(tmp_path: Path) -> None:
     assert ids == sorted(ids) and {"ACME-001", "REVIEW-001"} <= set(ids)
 
 
+def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
+    """USER_RULE with a cause and a statement in its METADATA."""
+    return USER_RULE.replace(
+        "#   severity: medium",
+        f"#   cause: {cause}\n#   statement: {statement}\n#   severity: medium",
+    )
+
+
 @pytest.mark.parametrize(
     ("source", "needle"),
     [
@@ -138,8 +146,33 @@ def test_user_rules_join_check_and_catalog(tmp_path: Path) -> None:
             USER_RULE.replace('{"subject": d.id, "service": d.service}', "d"),
             "each element must be a subject string",
         ),
+        (_caused('"{svc}"'), "emitted no svc for its cause"),
+        (_caused('"all"'), "custom.cause 'all' names no field"),
+        (
+            _caused('"{service}"', "Deployments of {service} by {subject}"),
+            "custom.statement names {subject}, which custom.cause does not",
+        ),
+        (
+            USER_RULE.replace("#   severity: medium", "#   statement: All\n#   severity: medium"),
+            "custom.statement needs custom.cause",
+        ),
+        (
+            USER_RULE.replace("#   severity: medium", "#   cuase: x\n#   severity: medium"),
+            "did you mean 'cause'",
+        ),
     ],
-    ids=["syntax", "duplicate-id", "bad-id", "message-field", "bad-shape"],
+    ids=[
+        "syntax",
+        "duplicate-id",
+        "bad-id",
+        "message-field",
+        "bad-shape",
+        "cause-field",
+        "cause-no-field",
+        "statement-beyond-cause",
+        "statement-alone",
+        "cause-typo",
+    ],
 )
 def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
     repo, evidence = _repo_with_deployment(tmp_path)
