@@ -84,7 +84,7 @@ pytest: $(STAMP) $(SARIF_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.runner
 	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
 	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
 
-# A large organisation's month (generated once into .bench/, then cached), timed per stage.
+# Two large organisations' month (generated once into .bench/, then cached), timed per stage.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 

@@ -11,26 +11,29 @@ import pytest
 from tests.bench.__main__ import STAGES, main
 
 
-def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: Path) -> None:
+def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_path: Path) -> None:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         assert main(["--small", "--dir", str(tmp_path)]) == 0
     lines = printed.getvalue().splitlines()
-    rows = {line[:22].strip(): line[22:].split() for line in lines}
-    assert rows["stage (seconds)"] == ["check", "audit", "gate"]
-    for stage in ("start-up", "git read", "evidence load", "evaluation"):
-        assert stage in STAGES and len(rows[stage]) == 3, stage
-    # The synthetic month has unreviewed commits and failed hosts: every command finds them.
-    assert rows["exit code"] == ["1", "1", "1"]
-    assert any(line.startswith("floor: git log") for line in lines)
-    assert sum(line.endswith(("  yes", "  no")) for line in lines) == 3
+    heads = [n for n, line in enumerate(lines) if line.startswith("organisation (")]
+    assert len(heads) == 2 and "over the whole history" in lines[heads[1]]
+    for start, end in zip(heads, [*heads[1:], len(lines)], strict=True):
+        rows = {line[:22].strip(): line[22:].split() for line in lines[start:end]}
+        assert rows["stage (seconds)"] == ["check", "audit", "gate"]
+        for stage in ("start-up", "git read", "evidence load", "evaluation"):
+            assert stage in STAGES and len(rows[stage]) == 3, stage
+        # Each synthetic month has unreviewed commits and failed hosts: every command finds them.
+        assert rows["exit code"] == ["1", "1", "1"]
+    assert sum(line.startswith("floor: git log") for line in lines) == 2
+    assert sum(line.endswith(("  yes", "  no")) for line in lines) == 6
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
     table = lines[lines.index("large inventory: fleet.yaml of hosts as {name, tags} mappings") :]
     assert table[1].split()[:3] == ["size", "(MB)", "hosts"]
     sizes = [float(row.split()[0]) for row in table[2:4]]
     assert sizes[0] == pytest.approx(0.5, rel=0.05) and sizes[1] == pytest.approx(2, rel=0.05)
     # The organisation is cached: a second run does not rebuild it.
-    stamp = tmp_path / "small" / "size.json"
+    stamp = tmp_path / "small-spread" / "size.json"
     before = stamp.stat().st_mtime_ns
     with contextlib.redirect_stdout(io.StringIO()):
         main(["--small", "--dir", str(tmp_path)])
