@@ -22,7 +22,13 @@ from tests.bench import inventory
 from tests.bench.generate import Size, generate
 
 SMALL = Size(commits=3_000, deployments=400, hosts_per_service=10, flags=60, registry_every=100)
-SPREAD = Size(files_per_service=100, registry_every=500, deployed_commits=500, delete_retiring=True)
+SPREAD = Size(
+    files_per_service=100,
+    registry_every=500,
+    registry_revisions=True,
+    deployed_commits=500,
+    delete_retiring=True,
+)
 """The second shape: the same headline sizes, but every service deploys the same 500 commits
 spread over the whole history, 2,000 files, 200 registry versions, retiring code deleted."""
 SMALL_SPREAD = Size(
@@ -32,6 +38,7 @@ SMALL_SPREAD = Size(
     flags=60,
     files_per_service=10,
     registry_every=100,
+    registry_revisions=True,
     deployed_commits=20,
     delete_retiring=True,
 )
@@ -136,7 +143,7 @@ def _organisation(shape: str, size: Size, cache: Path, args: argparse.Namespace)
         f"organisation ({shape}): {size.commits:,} commits, {size.deployments:,} deployments in "
         f"{size.period}, {size.services * size.hosts_per_service:,} hosts in {size.services} "
         f"services, {size.services * size.files_per_service:,} files, {size.flags} flags, "
-        f"{_versions(size)} registry versions ({root}, ready in {made:.1f} s)"
+        f"registry changed every {size.registry_every} commits ({root}, ready in {made:.1f} s)"
     )
     runs = _commands(repo, evidence, size, args.repeat)
     plain = _git_log(repo, [], args.repeat)
@@ -159,10 +166,6 @@ def _organisation(shape: str, size: Size, cache: Path, args: argparse.Namespace)
         verdict = "yes" if measured <= limit else "no"
         print(f"{label:<34}{measured:>8.2f} {unit:<3}{limit:>8.2f} {unit:<3}  {verdict}")
     print()
-
-
-def _versions(size: Size) -> int:
-    return (size.commits + size.registry_every - 1) // size.registry_every
 
 
 def _commands(repo: Path, evidence: Path, size: Size, repeat: int) -> dict[str, Run]:

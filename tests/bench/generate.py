@@ -32,6 +32,9 @@ class Size:
     people: int = 200
     registry_every: int = 250
     """Commits between two changes of the flag registry."""
+    registry_revisions: bool = False
+    """Every change of the registry is a new version (it carries its revision), not only the
+    changes that retire or repurpose a flag."""
     deployed_commits: int = 0
     """0: each deployment ships its own commit among the newest. N: every service deploys the
     same N commits, spread evenly over the whole history (each ships ``commits / N`` commits)."""
@@ -71,7 +74,8 @@ def _registry(size: Size, version: int) -> str:
         if status == "retired":
             flag["retired_at"] = "2024-01-01"
         flags.append(flag)
-    return yaml.safe_dump({"flags": flags}, sort_keys=False)
+    text = yaml.safe_dump({"flags": flags}, sort_keys=False)
+    return f"# revision {version}\n{text}" if size.registry_revisions else text
 
 
 LINGERING_VERSION = 108
