@@ -210,8 +210,10 @@ def run(
         _pods(args, history, config.images, evidence, service, err)
         return
     choices = _choices(args, history)
-    syncs, hint, what = _argocd(args, service) if args.tool == "argocd" else _flux(args)
+    left_out: list[str] = []
+    syncs, hint, what = _argocd(args, service, left_out) if args.tool == "argocd" else _flux(args)
     syncs, notes = gitops.usable(syncs, choices)
+    notes[:0] = left_out
     commits = gitops.resolve_commits(history, syncs, choices, hint)
     records = _records(evidence, gitops.moves(syncs, commits), choices, notes)
     done = append_records(evidence, "deploys", "id", list(records), source=args.tool, update=True)
@@ -239,14 +241,21 @@ Syncs = tuple[list[gitops.Sync], str, str]
 """A GitOps tool's syncs, what a revision that is not a commit would be, and what was read."""
 
 
-def _argocd(args: argparse.Namespace, service: Service | None) -> Syncs:
+def _argocd(args: argparse.Namespace, service: Service | None, left_out: list[str]) -> Syncs:
+    """Argo CD's syncs; an application left out (another namespace) is told in ``left_out``."""
     clusters = service.clusters if service else []
     servers = tuple((c.server, c.name) for c in clusters if c.server)
+    namespaces = tuple((c.name, c.namespace) for c in clusters if c.namespace)
     selection = argocd.Selection(
-        tuple(args.application), args.application_set, args.cluster, args.source_repo, servers
+        tuple(args.application),
+        args.application_set,
+        args.cluster,
+        args.source_repo,
+        servers,
+        namespaces,
     )
     items = argocd.read_applications(args.applications)
-    syncs = argocd.syncs(items, selection, args.applications)
+    syncs = argocd.syncs(items, selection, args.applications, left_out)
     chosen = len(argocd.chosen(items, selection, args.applications))
     hint = "a Helm chart's version, or another repository's revision"
     return syncs, hint, f"{chosen} applications"

@@ -62,6 +62,13 @@ def _ansible_parser(
         help="a task that releases (needed; repeatable): a host succeeded only where each ran",
     )
     ansible.add_argument(
+        "--rollback-task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a task that undoes the release (repeatable): a host where it ran is failed",
+    )
+    ansible.add_argument(
         "--not-check-mode",
         action="store_true",
         help="the run was not ansible-playbook --check (the json and jsonl callbacks do not "
@@ -196,6 +203,7 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
             change_ticket=args.change_ticket,
             artifact=args.artifact,
             release_tasks=tuple(args.release_task),
+            rollback_tasks=tuple(args.rollback_task),
             not_check_mode=args.not_check_mode,
         ),
     )

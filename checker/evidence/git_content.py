@@ -21,7 +21,7 @@ from pathlib import Path
 
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
-from checker.evidence.trailers import review_lines
+from checker.evidence.trailers import coauthor_lines, review_lines
 
 _NULL_BLOB = "0" * 40
 
@@ -129,9 +129,9 @@ def _versions(record: bytes) -> list[FileVersion]:
 
 
 def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """The ``Reviewed-by:``/``Approved-by:`` footer lines of each commit's message (the rule
-    is in ``checker.evidence.trailers``), read from the commit objects in one batch; commits
-    without any are left out."""
+    """The ``Reviewed-by:``/``Approved-by:`` footer lines of each commit's message, then its
+    ``Co-authored-by:`` lines (the rules are in ``checker.evidence.trailers``), read from the
+    commit objects in one batch; commits without any are left out."""
     reader = BatchReader(history)
     found: dict[str, list[tuple[str, str]]] = {}
     try:
@@ -139,7 +139,7 @@ def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[
             if kind != b"commit":
                 raise InputError(f"commit {sha} cannot be read", path=str(history.root))
             message = data.partition(b"\n\n")[2].decode("utf-8", errors="replace")
-            lines = review_lines(message)
+            lines = review_lines(message) + coauthor_lines(message)
             if lines:
                 found[sha] = lines
     finally:

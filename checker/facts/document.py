@@ -161,7 +161,8 @@ class Review(TypedDict):
     """Why ``identity`` is null; empty when it is not."""
     excluded: ReadOnly[str]
     """Why Python left it out of ``reviewer_identities`` (an approval by the change's own
-    author, or of a change whose author names nobody); empty when it did not."""
+    author, by an author or co-author of any of the change's commits, or of a change whose
+    author names nobody; a review by a co-author of the commit); empty when it did not."""
 
 
 @with_config(_STRICT)

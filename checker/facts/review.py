@@ -12,6 +12,8 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, visible
 from checker.evidence.models import Deployment, timestamp_ns
+from checker.evidence.models import Review as ReviewRecord
+from checker.evidence.trailers import COAUTHOR
 from checker.facts.document import Approval, Commit, Review
 from checker.facts.streams import Streams, succeeded_anywhere
 from checker.vocabulary import short
@@ -78,14 +80,26 @@ def commit_facts(
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
     shipped_by = _shipped_by(shipped)
-    lines = commit_review_lines(history, sorted(shipped_by))
-    identities = _with_mailmap(history, evidence, set(shipped_by), lines, bots)
-    reviews = _reviews(history, evidence, identities, set(shipped_by), lines, resolved)
+    changes = _changes(history, evidence, set(shipped_by), resolved)
+    authored = set(shipped_by).union(*changes.values())
+    lines = commit_review_lines(history, sorted(authored))
+    identities = _with_mailmap(history, evidence, authored, lines, bots)
+    coauthors = {
+        sha: {who for key, value in found if key == COAUTHOR
+              if (who := identities.identify(value).identity)}
+        for sha, found in lines.items()
+    }  # fmt: skip
+    reviews = _reviews(
+        history, evidence, identities, set(shipped_by), lines, resolved, changes, coauthors
+    )
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
-        found = sorted(reviews.get(sha, []), key=lambda r: (r["line"], r["identity"] or ""))
+        found = sorted(
+            (_by_coauthor(review, coauthors.get(sha, set())) for review in reviews.get(sha, [])),
+            key=lambda r: (r["line"], r["identity"] or ""),
+        )
         commits[sha] = Commit(
             short=short(sha),
             author=visible(commit.author_email),
@@ -158,6 +172,52 @@ def _with_mailmap(
     return evidence.identities.merged([*pairs, *history.mailmap(values)])
 
 
+def _changes(
+    history: GitHistory,
+    evidence: Evidence,
+    shipped: set[str],
+    resolved: dict[str, str | None],
+) -> dict[int, set[str]]:
+    """The commits of each review record (by its place in the evidence) that holds a shipped
+    commit, loaded from the repository where they were not yet."""
+    changes: dict[int, set[str]] = {}
+    for index, record in enumerate(evidence.reviews):
+        commits = {resolved[name] or "" for name in record.commits} - {""}
+        if commits & shipped:
+            changes[index] = commits
+    missing = sorted(set().union(*changes.values()) - set(history.commits))
+    if missing:
+        history.load(missing)
+    return changes
+
+
+def _by_coauthor(review: Review, coauthors: set[str]) -> Review:
+    """A review of a commit by one of its co-authors (``Co-authored-by:``) is by an author:
+    it does not count as a second person."""
+    if review["excluded"] or review["identity"] not in coauthors:
+        return review
+    return {**review, "excluded": "by a co-author of the commit (Co-authored-by)"}
+
+
+def _change_authors(
+    history: GitHistory,
+    identities: IdentityResolver,
+    commits: set[str],
+    coauthors: dict[str, set[str]],
+) -> set[str]:
+    """Who wrote a change: the author and co-authors of each of its commits. A merge commit's
+    author is whoever merged (GitHub writes the merger there), not an author of the change."""
+    found: set[str] = set()
+    for sha in commits:
+        commit = history.commits.get(sha)
+        if commit is not None and len(commit.parents) <= 1:
+            identity = identities.identify(commit.author_email).identity
+            if identity is not None:
+                found.add(identity)
+        found.update(coauthors.get(sha, set()))
+    return found
+
+
 def _reviews(
     history: GitHistory,
     evidence: Evidence,
@@ -165,6 +225,8 @@ def _reviews(
     shipped: set[str],
     lines: dict[str, list[tuple[str, str]]],
     resolved: dict[str, str | None],
+    changes: dict[int, set[str]],
+    coauthors: dict[str, set[str]],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
@@ -173,24 +235,23 @@ def _reviews(
     covers that commit and the change's commits before it, not ones pushed later; when that
     commit is not one of the change's (or not in the repository), what it approved cannot be
     placed, and it covers nothing. Approvals by the change's own author do not count, nor do
-    any approvals of a change whose author names nobody.
+    any approvals of a change whose author names nobody, nor approvals by an author or
+    co-author of any of the change's commits: the rule the importers apply, applied again here
+    so that it holds for records written before an identity was mapped.
     """
     found: dict[str, list[Review]] = defaultdict(list)
     for sha in shipped:
         for key, value in lines.get(sha, []):
+            if key == COAUTHOR:
+                continue
             found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
-    for record in evidence.reviews:
-        change_commits = {resolved[name] or "" for name in record.commits} - {""}
-        if not change_commits & shipped:
-            continue
+    for index, change_commits in sorted(changes.items()):
+        record = evidence.reviews[index]
         author = identities.identify(record.author)
+        writers = _change_authors(history, identities, change_commits, coauthors)
         for approval in record.approvals:
             identity = identities.identify(approval.by)
-            excluded = ""
-            if author.identity is None:
-                excluded = f"the change's author {visible(record.author)} is not an identity"
-            elif identity.identity == author.identity:
-                excluded = "by the change's own author"
+            excluded = _approval_excluded(record, author, identity, writers)
             if approval.commit is None:
                 covered = change_commits
             else:
@@ -211,3 +272,16 @@ def _review(line: str, found: Identity, excluded: str) -> Review:
     return Review(
         line=line, identity=found.identity, unresolved=found.unresolved, excluded=excluded
     )
+
+
+def _approval_excluded(
+    record: ReviewRecord, author: Identity, identity: Identity, writers: set[str]
+) -> str:
+    """Why Python leaves an approval out, or empty."""
+    if author.identity is None:
+        return f"the change's author {visible(record.author)} is not an identity"
+    if identity.identity == author.identity:
+        return "by the change's own author"
+    if identity.identity in writers:
+        return "by an author or co-author of one of the change's commits"
+    return ""

@@ -23,6 +23,10 @@ Each target's status comes from the release steps, not from the play's ``ok`` co
 - in a run that was killed, a task still running on the host: ``failed``;
 - each release task must have run on the host, and neither been skipped there (``skipped``)
   nor failed with its error ignored or rescued (``failed``);
+- nor may its result there show that it did not release, though Ansible counts it ``ok`` or
+  ``changed``: a loop item skipped or failed, a non-zero ``rc``, a copy made in check mode
+  (see :func:`checker.importers.ansible_runs.shortfall`);
+- a ``--rollback-task`` that ran on the host: ``failed``;
 - any task that failed on the host after the release, its error rescued or ignored (a
   rollback), or a rescued failure in the host's stats: ``failed``;
 - otherwise ``succeeded``.
@@ -62,6 +66,8 @@ class Run:
     change_ticket: str | None = None
     artifact: str | None = None
     release_tasks: tuple[str, ...] = ()
+    rollback_tasks: tuple[str, ...] = ()
+    """Tasks that undo the release where they run (``--rollback-task``)."""
     not_check_mode: bool = False
     """The user's word that the run was not ``--check``, for output that does not say."""
 
@@ -88,7 +94,8 @@ def deployment(path: Path, run: Run) -> Imported:
     hosts = sorted({host for play in plays for host in play.hosts()})
     if not hosts:
         raise InputError("no host ran a task of the deployment's plays", path=str(path))
-    judge = _Judge(played, plays, run.release_tasks)
+    _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes)
+    judge = _Judge(played, plays, run.release_tasks, run.rollback_tasks)
     targets = [judge.target(host) for host in hosts]
     record: dict[str, object] = {
         "id": run.deployment_id,
@@ -156,6 +163,21 @@ def _task_names(played: PlaybookRun) -> list[str]:
     return sorted({task.name for play in played.plays for task in play.tasks})
 
 
+def _note_rollbacks_that_never_ran(
+    played: PlaybookRun, rollback: tuple[str, ...], notes: list[str]
+) -> None:
+    """A rollback task that ran nowhere is what a healthy run looks like when the rollback is
+    a rescue or a handler (their tasks appear only where they ran); but it is what a
+    misspelt name looks like too, so say so rather than refuse."""
+    names = _task_names(played)
+    for name in rollback:
+        if not any(is_task(task, name) for task in names):
+            notes.append(
+                f"rollback task {name!r} is in no play of this run: it ran nowhere (if the "
+                f"name is misspelt, its tasks are: {', '.join(repr(n) for n in names)})"
+            )
+
+
 def _ran_to_its_end(played: PlaybookRun) -> bool:
     """The run finished with no host failed or unreachable: every play it has ran."""
     return played.stats is not None and not any(
@@ -167,6 +189,25 @@ def _deploying_plays(
     played: PlaybookRun, release: tuple[str, ...], path: Path, notes: list[str]
 ) -> list[PlayRun]:
     """The play runs whose hosts are the deployment's targets."""
+    _check_release_tasks(played, release, path, notes)
+    keys = {
+        play.key
+        for play in played.plays
+        for task in play.tasks
+        if any(is_task(task.name, r) for r in release)
+    }
+    if not keys:  # none reached yet by a run that stopped early
+        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
+    if not keys:  # a deployment to the control node itself
+        keys = {play.key for play in played.plays}
+    return [play for play in played.plays if play.key in keys]
+
+
+def _check_release_tasks(
+    played: PlaybookRun, release: tuple[str, ...], path: Path, notes: list[str]
+) -> None:
+    """Release tasks are named, and each is a task of the run; one that a run stopped early
+    never reached is told in ``notes``."""
     names = _task_names(played)
     tasks = ", ".join(repr(n) for n in names)
     if not release:
@@ -189,28 +230,24 @@ def _deploying_plays(
             f"release task {name!r} ran nowhere: the run stopped before it (if the name is "
             f"misspelt, its tasks are: {tasks})"
         )
-    keys = {
-        play.key
-        for play in played.plays
-        for task in play.tasks
-        if any(is_task(task.name, r) for r in release)
-    }
-    if not keys:  # none reached yet by a run that stopped early
-        keys = {play.key for play in played.plays if play.hosts() - {CONTROL_NODE}}
-    if not keys:  # a deployment to the control node itself
-        keys = {play.key for play in played.plays}
-    return [play for play in played.plays if play.key in keys]
 
 
 class _Judge:
     """Each host's status, from its results in the deploying plays."""
 
-    def __init__(self, played: PlaybookRun, plays: list[PlayRun], release: tuple[str, ...]):
+    def __init__(
+        self,
+        played: PlaybookRun,
+        plays: list[PlayRun],
+        release: tuple[str, ...],
+        rollback: tuple[str, ...] = (),
+    ):
         self.finished = played.stats is not None
         self.stats = played.stats or {}
         self.played = played
         self.plays = plays
         self.release = release
+        self.rollback = rollback
         self.last = played.plays[-1]
 
     def target(self, host: str) -> Target:
@@ -265,7 +302,27 @@ class _Judge:
                 return "skipped", f"release task {wanted!r} was skipped"
             if "failed" in states:
                 return "failed", f"release task {wanted!r} failed (its error ignored or rescued)"
+            flaws = [
+                task.shortfalls[host]
+                for play in self.plays
+                for task in play.tasks
+                if host in task.shortfalls and is_task(task.name, wanted)
+            ]
+            if flaws:
+                status, why = min(flaws, key=lambda flaw: flaw[0] != "failed")
+                return status, f"release task {wanted!r} did not release: {why}"
         return self._undone(host)
+
+    def _rolled_back(self, timeline: list[tuple[str, State]]) -> str | None:
+        """The first rollback task that ran (ok or changed) in the host's ``timeline``."""
+        return next(
+            (
+                name
+                for name, state in timeline
+                if state in ("ok", "changed") and any(is_task(name, r) for r in self.rollback)
+            ),
+            None,
+        )
 
     def _undone(self, host: str) -> tuple[Status, str | None]:
         """A failure after the release (a health check, say), its error rescued by a rollback
@@ -276,6 +333,9 @@ class _Judge:
             for task in play.tasks
             if host in task.results
         ]
+        rolled = self._rolled_back(timeline)
+        if rolled:
+            return "failed", f"rollback task {rolled!r} ran on it"
         first = next(
             i for i, (name, _) in enumerate(timeline) if any(is_task(name, r) for r in self.release)
         )

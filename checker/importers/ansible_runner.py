@@ -31,6 +31,7 @@ from checker.importers.ansible_runs import (
 from checker.importers.common import dig, expect
 
 RUNNER_RESULTS: dict[str, State] = {
+    "runner_on_ok": "ok",
     "runner_on_failed": "failed",
     "runner_on_skipped": "skipped",
     "runner_on_unreachable": "unreachable",
@@ -192,11 +193,12 @@ def _runner_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any,
         return "task", None, task, None, None
     if name == "runner_on_start":
         return "start", None, task, host, None
-    if name == "runner_on_ok":
-        changed = dig(data, "res", "changed") is True
-        return "result", None, task, host, ("changed" if changed else "ok", data.get("res"))
     if name in RUNNER_RESULTS:
-        return "result", None, task, host, (RUNNER_RESULTS[name], data.get("res"))
+        result, action = data.get("res"), data.get("resolved_action")
+        given = RUNNER_RESULTS[name]
+        if given == "ok" and dig(data, "res", "changed") is True:
+            given = "changed"
+        return "result", None, task, host, (result, action, given)
     if name == "playbook_on_stats":
         stats: dict[str, dict[str, int]] = {}
         for key, count in RUNNER_COUNTS.items():

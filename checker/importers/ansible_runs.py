@@ -24,6 +24,8 @@ from checker.evidence.files import read_text
 from checker.importers.common import dig, expect, read_documents
 
 State = Literal["ok", "changed", "skipped", "failed", "unreachable"]
+Shortfall = tuple[Literal["failed", "skipped"], str]
+"""What a release's result lacks, as the status that makes of the host and the reason."""
 COUNTS = ("ok", "changed", "failures", "unreachable", "skipped")
 JSON = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.json"
 JSONL = "the output of ansible-playbook with ANSIBLE_STDOUT_CALLBACK=ansible.posix.jsonl"
@@ -42,6 +44,21 @@ class TaskRun:
     name: str
     results: dict[str, State] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)
+    shortfalls: dict[str, Shortfall] = field(default_factory=dict)
+    """Per host, why a result ansible counts ``ok`` or ``changed`` does not show the task done
+    (see :func:`shortfall`), and the status that makes of a release."""
+
+    def record(
+        self, host: str, result: Any, action: Any = None, given: State | None = None
+    ) -> None:
+        """The host's result of this task; ``action`` the module, where the result omits it;
+        ``given`` its state, where the record says it apart from the result's flags."""
+        self.results[host] = given or state(result)
+        found = shortfall(result, action) if self.results[host] in ("ok", "changed") else None
+        if found is None:
+            self.shortfalls.pop(host, None)
+        else:
+            self.shortfalls[host] = found
 
 
 @dataclass
@@ -115,21 +132,22 @@ def read_run(path: Path) -> PlaybookRun:
             path=str(path),
         )
     if all(isinstance(v, dict) and "_event" in v for v, _ in documents.values):
-        for value, line in documents.values:
-            if not isinstance(value["_event"], str):
-                raise InputError(
-                    f"'_event' is not a name; expected {JSONL}", path=str(path), line=line
-                )
-        events = [Event(v["_event"], v, path, line) for v, line in documents.values]
-        run = from_events(events, _jsonl_event)
-        if documents.cut_at is not None:
-            run.notes.append(
-                f"line {documents.cut_at} is cut off (the run was killed while writing it) "
-                "and was left out"
-            )
-        return run
+        return _from_jsonl(documents.values, documents.cut_at, path)
     expect(documents.cut_at is None, path, f"line {documents.cut_at} is cut off; expected {WHAT}")
     raise InputError(f"no 'plays' and 'stats' at the top level; expected {WHAT}", path=str(path))
+
+
+def _from_jsonl(values: list[tuple[Any, int]], cut_at: int | None, path: Path) -> PlaybookRun:
+    """A run from the jsonl callback's events; a last line cut off is told in its notes."""
+    for value, line in values:
+        if not isinstance(value["_event"], str):
+            raise InputError(f"'_event' is not a name; expected {JSONL}", path=str(path), line=line)
+    run = from_events([Event(v["_event"], v, path, line) for v, line in values], _jsonl_event)
+    if cut_at is not None:
+        run.notes.append(
+            f"line {cut_at} is cut off (the run was killed while writing it) and was left out"
+        )
+    return run
 
 
 def _refuse_leading_text(path: Path) -> None:
@@ -161,6 +179,69 @@ def state(result: Any) -> State:
         if result.get(flag) is True:
             return flag
     return "changed" if result.get("changed") is True else "ok"
+
+
+_COPIERS = frozenset({"copy", "template"})
+_CORE = ("", "ansible.builtin", "ansible.legacy")
+
+
+def shortfall(result: Any, action: Any = None) -> Shortfall | None:
+    """Why a result Ansible counts ``ok`` or ``changed`` does not show its task done, and the
+    status that makes of a release: an item of its loop skipped or failed (its error ignored),
+    a non-zero exit code let through (``failed_when: false``), or a copy made in check mode
+    (``check_mode:`` on the task, which no record of the run keeps): the copy and template
+    actions then return without a ``dest``, which they always name when they write."""
+    if not isinstance(result, dict):
+        return None
+    items = result.get("results")
+    for item in items if isinstance(items, list) else []:
+        found = _item_shortfall(item)
+        if found is not None:
+            return found
+    code = result.get("rc")
+    if _nonzero(code):
+        return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
+    return _in_check_mode(result, action)
+
+
+def _nonzero(code: Any) -> bool:
+    return isinstance(code, int) and not isinstance(code, bool) and code != 0
+
+
+def _item_shortfall(item: Any) -> Shortfall | None:
+    """Why one item of a loop's results does not show it done."""
+    label = _item_label(item)
+    if not isinstance(item, dict) or item.get("unreachable") is True:
+        return "failed", f"its loop item {label} did not run"
+    if item.get("failed") is True:
+        return "failed", f"its loop item {label} failed (its error ignored)"
+    if item.get("skipped") is True:
+        return "skipped", f"its loop item {label} was skipped"
+    if _nonzero(item.get("rc")):
+        return "failed", f"its loop item {label} exited with rc {item['rc']}"
+    return None
+
+
+def _in_check_mode(result: dict[str, Any], action: Any) -> Shortfall | None:
+    """A copy or template result without a ``dest``: the task ran in check mode."""
+    module = result.get("action", action)
+    if isinstance(module, str) and "dest" not in result and "results" not in result:
+        prefix, _, short = module.rpartition(".")
+        if short in _COPIERS and prefix in _CORE:
+            return "skipped", (
+                f"its {short} result names no dest: it ran in check mode (check_mode on the "
+                "task) and wrote nothing"
+            )
+    return None
+
+
+def _item_label(item: Any) -> str:
+    """A loop item as Ansible labels it, for messages."""
+    if isinstance(item, dict):
+        label = item.get("_ansible_item_label", item.get("item"))
+        text = label if isinstance(label, str) else repr(label)
+        return repr(text[:80])
+    return "?"
 
 
 def stats_of(stats: Any, path: Path) -> dict[str, dict[str, int]]:
@@ -210,7 +291,8 @@ def _from_json_callback(document: dict[str, Any], path: Path) -> PlaybookRun:
                 f"task #{number} of play #{index} has no task.name and hosts",
             )
             entry = TaskRun(str(dig(task, "task", "id")), name)
-            entry.results = {str(host): state(result) for host, result in hosts.items()}
+            for host, result in hosts.items():
+                entry.record(str(host), result)
             for result in hosts.values():
                 run.observe(name, result)
             played.tasks.append(entry)
@@ -236,7 +318,8 @@ class Event:
 
 def from_events(events: list[Event], read: Any) -> PlaybookRun:
     """A run from its events in order; ``read`` turns one into (kind, play, task, host, data),
-    ``data`` a result's (state, the result itself)."""
+    ``data`` a result's (the result itself, the module that gave it or None, and its state
+    where the record gives it apart from the result's flags)."""
     run = PlaybookRun([], None, None)
     prefix = None
     for event in events:
@@ -247,28 +330,9 @@ def from_events(events: list[Event], read: Any) -> PlaybookRun:
                 f"comes after the run's stats: this record holds more than one run; {SEVERAL_RUNS}",
             )
         if kind == "play":
-            event.check(
-                all(isinstance(p, str) for p in play), "has no play name, id and start time"
-            )
-            found = _ANSIBLE_ID.match(play[0])
-            event.check(
-                prefix is None or found is None or found.group(1) == prefix,
-                f"starts play {play[0]} of another ansible-playbook process than the plays before "
-                f"it: this record holds more than one run; {SEVERAL_RUNS}",
-            )
-            prefix = prefix or (found.group(1) if found else None)
-            run.plays.append(PlayRun(play[0], play[1], play[2]))
+            prefix = _play(run, event, play, prefix)
         elif kind in ("task", "start", "result"):
-            event.check(bool(run.plays), "comes before any play started")
-            event.check(all(isinstance(t, str) for t in task), "names no task")
-            entry = run.plays[-1].task(task[0], task[1])
-            if kind != "task":
-                event.check(isinstance(host, str), "names no host")
-            if kind == "start":
-                entry.started.add(host)
-            elif kind == "result":
-                entry.results[host] = data[0]
-                run.observe(task[1], data[1])
+            _task_event(run, event, kind, task, host, data)
         elif kind == "stats":
             finished_at = event.body.get("_timestamp") or event.body.get("created")
             event.check(isinstance(finished_at, str), "has no time")
@@ -276,6 +340,34 @@ def from_events(events: list[Event], read: Any) -> PlaybookRun:
     if not run.plays:
         raise InputError(f"no play started in this run; expected {WHAT}", path=str(events[0].path))
     return run
+
+
+def _play(run: PlaybookRun, event: Event, play: Any, prefix: str | None) -> str | None:
+    """A play started: it must be of the same ansible-playbook process as those before it.
+    Returns the process's id prefix."""
+    event.check(all(isinstance(p, str) for p in play), "has no play name, id and start time")
+    found = _ANSIBLE_ID.match(play[0])
+    event.check(
+        prefix is None or found is None or found.group(1) == prefix,
+        f"starts play {play[0]} of another ansible-playbook process than the plays before "
+        f"it: this record holds more than one run; {SEVERAL_RUNS}",
+    )
+    run.plays.append(PlayRun(play[0], play[1], play[2]))
+    return prefix or (found.group(1) if found else None)
+
+
+def _task_event(run: PlaybookRun, event: Event, kind: str, task: Any, host: Any, data: Any) -> None:
+    """A task started, a host started it, or a host's result, in the current play."""
+    event.check(bool(run.plays), "comes before any play started")
+    event.check(all(isinstance(t, str) for t in task), "names no task")
+    entry = run.plays[-1].task(task[0], task[1])
+    if kind != "task":
+        event.check(isinstance(host, str), "names no host")
+    if kind == "start":
+        entry.started.add(host)
+    elif kind == "result":
+        entry.record(host, *data)
+        run.observe(task[1], data[0])
 
 
 RESULTS = {"v2_runner_on_ok", "v2_runner_on_failed", "v2_runner_on_skipped",
@@ -298,7 +390,7 @@ def _jsonl_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any, 
     if name in RESULTS:
         if isinstance(hosts, dict) and len(hosts) == 1:
             host, result = next(iter(hosts.items()))
-            return "result", None, task, host, (state(result), result)
+            return "result", None, task, host, (result, None, None)
         return "result", None, task, None, None
     if name == "v2_playbook_on_stats":
         return "stats", None, None, None, event.get("stats")

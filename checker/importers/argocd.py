@@ -19,6 +19,11 @@ Two chosen applications on one cluster are refused: another service's sync of th
 (an ApplicationSet that makes ``checkout-CLUSTER`` and ``payments-CLUSTER``) must never count
 as this service's.
 
+When fleet.yaml gives the cluster a ``namespace``, an application whose
+``spec.destination.namespace`` is another (or none) is left out with a note: it deploys
+something else (``checkout-staging-*`` on the production cluster), and the cluster stays absent
+from the rollout unless the service's own application synced it.
+
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
 cluster stays absent from the rollout it missed, which FLEET-001 reports.
@@ -55,6 +60,8 @@ class Selection:
     source_repo: str | None = None
     servers: tuple[tuple[str, str], ...] = ()
     """fleet.yaml's (server URL, cluster name) pairs for the service."""
+    namespaces: tuple[tuple[str, str], ...] = ()
+    """fleet.yaml's (cluster name, namespace) pairs for the service, where it gives one."""
 
 
 def read_applications(path: Path) -> list[dict[str, Any]]:
@@ -107,14 +114,22 @@ def chosen(items: list[dict[str, Any]], selection: Selection, path: Path) -> lis
     return picked
 
 
-def syncs(items: list[dict[str, Any]], selection: Selection, path: Path) -> list[Sync]:
+def syncs(
+    items: list[dict[str, Any]], selection: Selection, path: Path, notes: list[str] | None = None
+) -> list[Sync]:
     """Every sync the chosen applications record; two applications on one cluster are
-    refused."""
+    refused. An application that deploys to another namespace than fleet.yaml gives the
+    service on its cluster is left out, and ``notes`` says so."""
     found: list[Sync] = []
     on: dict[str, str] = {}
     for item in chosen(items, selection, path):
         name = item["metadata"]["name"]
         cluster = _cluster(item, selection, path)
+        elsewhere = _other_namespace(item, cluster, selection, path)
+        if elsewhere:
+            if notes is not None:
+                notes.append(f"application {name} left out: {elsewhere}")
+            continue
         if cluster in on:
             raise InputError(
                 f"applications {on[cluster]} and {name} both deploy to cluster {cluster}: "
@@ -126,6 +141,30 @@ def syncs(items: list[dict[str, Any]], selection: Selection, path: Path) -> list
         on[cluster] = name
         found += _application_syncs(item, cluster, selection, path)
     return found
+
+
+def _other_namespace(
+    item: dict[str, Any], cluster: str, selection: Selection, path: Path
+) -> str | None:
+    """Why the application does not deploy the service where fleet.yaml says it runs on its
+    cluster, or None: another namespace (``checkout-staging-*`` on the production cluster), or
+    none named (its manifests then choose, and nothing here says which)."""
+    wanted = dict(selection.namespaces).get(cluster)
+    if wanted is None:
+        return None
+    given = dig(item, "spec", "destination", "namespace")
+    expect(
+        given is None or isinstance(given, str),
+        path,
+        f"application {item['metadata']['name']}: spec.destination.namespace is not a string",
+    )
+    if given == wanted:
+        return None
+    where = f"namespace {given}" if given else "no namespace (spec.destination.namespace)"
+    return (
+        f"it deploys to {where} on cluster {cluster}, where fleet.yaml runs the service in "
+        f"namespace {wanted}"
+    )
 
 
 def _cluster(item: dict[str, Any], selection: Selection, path: Path) -> str:
@@ -175,29 +214,7 @@ def _revision(
     )
     expect(single is None or isinstance(single, str), path, f"{origin}: revision is not text")
     if revisions:
-        sources = entry.get("sources") or []
-        expect(
-            isinstance(sources, list) and all(isinstance(s, dict) for s in sources),
-            path,
-            f"{origin}: sources is not a list of sources",
-        )
-        repos = [dig(s, "repoURL") for s in sources]
-        if selection.source_repo is None:
-            if len(revisions) == 1:
-                return str(revisions[0])
-            raise InputError(
-                f"{origin}: the application deploys {len(revisions)} sources "
-                f"({', '.join(str(r) for r in repos)}); which is built from --repo?",
-                path=str(path),
-                hint="pass --source-repo URL",
-            )
-        if len(repos) == len(revisions) and selection.source_repo in repos:
-            return str(revisions[repos.index(selection.source_repo)])
-        raise InputError(
-            f"{origin}: no source is --source-repo {selection.source_repo} "
-            f"(sources: {', '.join(str(r) for r in repos)})",
-            path=str(path),
-        )
+        return _of_sources(entry, revisions, origin, selection, path)
     if not single:
         if not required:
             return ""
@@ -210,6 +227,36 @@ def _revision(
             hint="choose the applications that deploy the service's repository",
         )
     return str(single)
+
+
+def _of_sources(
+    entry: dict[str, Any], revisions: list[str], origin: str, selection: Selection, path: Path
+) -> str:
+    """The revision of the service's source in a multi-source entry: the one of
+    ``--source-repo``, or the only one."""
+    sources = entry.get("sources") or []
+    expect(
+        isinstance(sources, list) and all(isinstance(s, dict) for s in sources),
+        path,
+        f"{origin}: sources is not a list of sources",
+    )
+    repos = [dig(s, "repoURL") for s in sources]
+    if selection.source_repo is None:
+        if len(revisions) == 1:
+            return str(revisions[0])
+        raise InputError(
+            f"{origin}: the application deploys {len(revisions)} sources "
+            f"({', '.join(str(r) for r in repos)}); which is built from --repo?",
+            path=str(path),
+            hint="pass --source-repo URL",
+        )
+    if len(repos) == len(revisions) and selection.source_repo in repos:
+        return str(revisions[repos.index(selection.source_repo)])
+    raise InputError(
+        f"{origin}: no source is --source-repo {selection.source_repo} "
+        f"(sources: {', '.join(str(r) for r in repos)})",
+        path=str(path),
+    )
 
 
 def _initiator(entry: dict[str, Any], origin: str, path: Path) -> tuple[str | None, bool]:
@@ -253,35 +300,10 @@ def _application_syncs(
     )
     history = dig(item, "status", "history") or []
     expect(isinstance(history, list), path, f"application {name}: status.history is not a list")
-    found = []
-    for number, entry in enumerate(history, start=1):
-        expect(
-            isinstance(entry, dict),
-            path,
-            f"application {name}, history entry #{number}: not a history entry",
-        )
-        origin = f"application {name}, history id {entry.get('id')}"
-        finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
-        started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
-        expect(
-            moment(started, path, origin) <= moment(finished, path, origin),
-            path,
-            f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
-        )
-        initiator, automated = _initiator(entry, origin, path)
-        found.append(
-            Sync(
-                cluster=cluster,
-                origin=origin,
-                revision=_revision(entry, origin, selection, path, required=True),
-                started_at=started,
-                finished_at=finished,
-                status="succeeded",
-                initiator=initiator,
-                automated=automated,
-                path=str(path),
-            )
-        )
+    found = [
+        _synced(entry, number, name, cluster, selection, path)
+        for number, entry in enumerate(history, start=1)
+    ]
     operation = dig(item, "status", "operationState")
     expect(
         operation is None or isinstance(operation, dict),
@@ -302,6 +324,59 @@ def _application_syncs(
     return found
 
 
+def _operation_revision(
+    operation: dict[str, Any],
+    requested: dict[str, Any] | None,
+    origin: str,
+    selection: Selection,
+    path: Path,
+) -> str:
+    """The revision an operation synced, else (manifest generation failed first) the one it
+    was asked for."""
+    result = operation.get("syncResult")
+    expect(
+        result is None or isinstance(result, dict), path, f"{origin}: syncResult is not an object"
+    )
+    sync = dig(requested, "sync")
+    expect(
+        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
+    )
+    return _revision(result or {}, origin, selection, path, required=False) or _revision(
+        sync or {}, origin, selection, path, required=False
+    )
+
+
+def _synced(
+    entry: Any, number: int, name: str, cluster: str, selection: Selection, path: Path
+) -> Sync:
+    """A sync the application's history keeps: one that succeeded."""
+    expect(
+        isinstance(entry, dict),
+        path,
+        f"application {name}, history entry #{number}: not a history entry",
+    )
+    origin = f"application {name}, history id {entry.get('id')}"
+    finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
+    started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
+    expect(
+        moment(started, path, origin) <= moment(finished, path, origin),
+        path,
+        f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
+    )
+    initiator, automated = _initiator(entry, origin, path)
+    return Sync(
+        cluster=cluster,
+        origin=origin,
+        revision=_revision(entry, origin, selection, path, required=True),
+        started_at=started,
+        finished_at=finished,
+        status="succeeded",
+        initiator=initiator,
+        automated=automated,
+        path=str(path),
+    )
+
+
 def _operation(
     operation: dict[str, Any],
     phase: str,
@@ -318,18 +393,7 @@ def _operation(
         path,
         f"{origin}: operation is not an object",
     )
-    result = operation.get("syncResult")
-    expect(
-        result is None or isinstance(result, dict), path, f"{origin}: syncResult is not an object"
-    )
-    sync = dig(requested, "sync")
-    expect(
-        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
-    )
-    # The revision synced, else (manifest generation failed first) the one asked for.
-    revision = _revision(result or {}, origin, selection, path, required=False) or _revision(
-        sync or {}, origin, selection, path, required=False
-    )
+    revision = _operation_revision(operation, requested, origin, selection, path)
     started = _time(operation.get("startedAt"), origin, "startedAt", path)
     finished = None
     if phase in FAILED:

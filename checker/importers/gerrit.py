@@ -9,7 +9,9 @@ counted only when all of these hold:
 - it was given no later than the submit (``submitted``; over ssh, the ``SUBM`` approval or the
   "Change has been successfully ..." message) and is not marked ``post_submit``;
 - its voter is neither the change's owner nor the uploader of the final patch set (who made
-  that patch set: a maximum vote on it is an author's own approval), nor a bot (an account
+  that patch set: a maximum vote on it is an author's own approval), nor the uploader of any
+  patch set that changed the code (the first one, a ``REWORK``, or one whose kind the output
+  does not give: they wrote part of what was merged), nor a bot (an account
   tagged ``SERVICE_USER``, or ``review_bots``). A final patch set that the submit itself made
   (the ``CHERRY_PICK`` and ``REBASE_ALWAYS`` submit types: same code, uploaded by the submitter
   at the submit time) does not make the submitter an author: the patch set before it is judged;
@@ -89,8 +91,16 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
         return "by the change's owner"
     if _same(_authored(change, logins).uploader, vote.by, logins):
         return "by the uploader of the final patch set"
+    coders = [p.uploader for p in change.patch_sets if p.kind not in SAME_CODE]
+    if any(_same(uploader, vote.by, logins) for uploader in coders):
+        return "by the uploader of a patch set that changed the code"
     if vote.by.bot or logins.person(vote.by.address) in bot_people:
         return "by a bot"
+    return _outdated(change, vote)
+
+
+def _outdated(change: Change, vote: Vote) -> str | None:
+    """Why a vote on an earlier patch set does not approve the code merged, or None."""
     given = _given_on(change.patch_sets, vote)
     later = [p for p in change.patch_sets if p.number > given.number]
     if any(p.kind is None for p in later):

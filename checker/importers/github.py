@@ -11,7 +11,9 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
 
 An approval counts only when it still stands at the merge (a later review by the same person
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
-someone who authored none of its commits and is not the pull request's author, and not by a
+someone who authored none of its commits (nor co-authored one: a ``Co-authored-by:`` line of
+its message, read as :func:`checker.evidence.trailers.coauthor_lines` says; a GitHub no-reply
+address names the login) and is not the pull request's author, and not by a
 bot (``user.type`` ``Bot``, a ``[bot]`` login, or ``review_bots``). An approval of the final
 head (``head.sha``) is written without a ``commit``: it covers the whole change, including the
 merge or squash commit (``merge_commit_sha``) that lands on the branch. An approval of an
@@ -31,6 +33,7 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
+from checker.evidence.trailers import coauthor_lines
 from checker.importers.common import (
     Imported,
     Logins,
@@ -159,7 +162,27 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
         email = dig(commit, "commit", "author", "email")
         if isinstance(email, str) and email:
             people.add(logins.person(email))
+        message = dig(commit, "commit", "message")
+        for _, value in coauthor_lines(message if isinstance(message, str) else ""):
+            people.add(logins.person(value))
+            noreply = noreply_login(value)
+            if noreply:
+                logins_seen.add(noreply.lower())
+                people.add(logins.person(logins.address(noreply)))
     return shas, logins_seen, people
+
+
+NOREPLY = "users.noreply.github.com"
+
+
+def noreply_login(value: str) -> str | None:
+    """The login in a GitHub no-reply address (``ID+LOGIN@`` or ``LOGIN@``
+    ``users.noreply.github.com``), as GitHub writes co-authors' addresses."""
+    text = value.rsplit("<", 1)[-1].split(">", 1)[0] if "<" in value else value
+    local, _, domain = text.strip().rpartition("@")
+    if domain.lower() != NOREPLY or not local:
+        return None
+    return local.split("+", 1)[-1] or None
 
 
 def raise_limit(number: int, listed: int, source: Path) -> None:

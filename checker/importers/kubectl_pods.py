@@ -15,10 +15,13 @@ canary runs the new) or a ``WORKLOAD-canary``, and a ready pod with no controlle
 the workload or labelled like its pods (a debug pod that the service's selector picks up). List
 them under ``workload:`` to count them.
 
-Each ready pod's image is compared by its digest (``imageID``), never by its tag, and linked
+Each ready pod's image is compared by its registry digest (``imageID``
+``REPOSITORY@sha256:...``), never by its tag, and linked
 to a commit as ``k8s_images`` describes. A ready pod whose image nothing links to a commit of
 the repository is an input error naming the pod, its image and digest: it is never counted as
-running the deployed version. One observation is written per image digest: the cluster as
+running the deployed version. An ``imageID`` with no repository (``docker://sha256:...``, or a
+bare ``sha256:...``) is the node's id of an image built or loaded there, not a registry digest,
+and is refused. One observation is written per image digest: the cluster as
 ``host``, the commit as ``version``, how many ready pods ran it as ``pods``, the image by digest
 as ``image``, and the digest of those pods' uids as ``pod_set``: one set of pods recorded as
 another cluster's is refused.
@@ -205,6 +208,17 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
             f"{image_id!r}); a tag alone cannot say what runs",
             path=str(listing.path),
         )
+    reference = re.sub(r"^[a-z-]+://", "", image_id)
+    if "@" not in reference:
+        raise InputError(
+            f"ready pod {name}: container {container}'s imageID {image_id!r} is the node's own "
+            "id of a local image, not a registry digest (REPOSITORY@sha256:...): the image was "
+            "built or loaded on the node, not pulled from a registry, so nothing ties it to an "
+            "image a registry holds, and no revision label can be looked up for it",
+            path=str(listing.path),
+            hint="run images pulled from a registry (by digest, or by a tag the registry "
+            "resolves): the runtime then reports imageID as REPOSITORY@sha256:...",
+        )
     uid = dig(pod, "metadata", "uid")
     namespace = dig(pod, "metadata", "namespace")
     running = Running(
@@ -217,7 +231,7 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
     return _Pod(
         running,
         uid if isinstance(uid, str) and uid else f"{namespace}/{name}",
-        re.sub(r"^[a-z-]+://", "", image_id),
+        reference,
     )
 
 
@@ -225,26 +239,7 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     """The observations one listing makes."""
     result = Observed()
     workloads = listing.where.workloads(listing.service)
-    at_ns = timestamp_ns(listing.observed_at)
-    ours: list[tuple[dict[str, Any], str]] = []
-    others: list[tuple[dict[str, Any], str, bool]] = []
-    for pod in read_pods(listing.path):
-        namespace = dig(pod, "metadata", "namespace")
-        expect(
-            namespace is None or isinstance(namespace, str),
-            listing.path,
-            f"pod {pod['metadata']['name']}: metadata.namespace is not text",
-        )
-        if listing.where.namespace and namespace != listing.where.namespace:
-            continue
-        workload, controlled = workload_of(pod, listing.path)
-        if workload not in workloads:
-            others.append((pod, workload, controlled))
-        elif not _ready(pod, listing.path):
-            result.not_ready += 1
-        else:
-            _check_time(pod, at_ns, listing)
-            ours.append((pod, workload))
+    ours, others = _sorted_pods(listing, workloads, result)
     if not ours:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
         raise InputError(
@@ -271,20 +266,56 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for counted in pods:
         groups[(counted.reference, commits[counted.running])].append(counted.uid)
-    for (reference, commit), uids_here in sorted(groups.items()):
-        pod_set = "sha256:" + hashlib.sha256("\n".join(sorted(uids_here)).encode()).hexdigest()
-        _not_another_cluster(pod_set, listing)
-        plain = {
-            "host": listing.cluster,
-            "service": listing.service,
-            "version": commit,
-            "observed_at": listing.observed_at,
-            "pods": len(uids_here),
-            "image": reference,
-            "pod_set": pod_set,
-        }
-        result.records.append(validate(Observation, Located(plain, 0), listing.path, "observation"))
+    result.records.extend(
+        _observation(listing, reference, commit, uids_here)
+        for (reference, commit), uids_here in sorted(groups.items())
+    )
     return result
+
+
+def _sorted_pods(
+    listing: Listing, workloads: tuple[str, ...], result: Observed
+) -> tuple[list[tuple[dict[str, Any], str]], list[tuple[dict[str, Any], str, bool]]]:
+    """The listing's pods in the cluster's namespace: the ready ones of the service's
+    workloads (each with its workload), and those of other workloads (with their workload and
+    whether a controller owns them); the service's pods not ready are counted in ``result``."""
+    at_ns = timestamp_ns(listing.observed_at)
+    ours: list[tuple[dict[str, Any], str]] = []
+    others: list[tuple[dict[str, Any], str, bool]] = []
+    for pod in read_pods(listing.path):
+        namespace = dig(pod, "metadata", "namespace")
+        expect(
+            namespace is None or isinstance(namespace, str),
+            listing.path,
+            f"pod {pod['metadata']['name']}: metadata.namespace is not text",
+        )
+        if listing.where.namespace and namespace != listing.where.namespace:
+            continue
+        workload, controlled = workload_of(pod, listing.path)
+        if workload not in workloads:
+            others.append((pod, workload, controlled))
+        elif not _ready(pod, listing.path):
+            result.not_ready += 1
+        else:
+            _check_time(pod, at_ns, listing)
+            ours.append((pod, workload))
+    return ours, others
+
+
+def _observation(listing: Listing, reference: str, commit: str, uids: list[str]) -> Observation:
+    """One observation: the pods of one image and commit, named by the digest of their uids."""
+    pod_set = "sha256:" + hashlib.sha256("\n".join(sorted(uids)).encode()).hexdigest()
+    _not_another_cluster(pod_set, listing)
+    plain = {
+        "host": listing.cluster,
+        "service": listing.service,
+        "version": commit,
+        "observed_at": listing.observed_at,
+        "pods": len(uids),
+        "image": reference,
+        "pod_set": pod_set,
+    }
+    return validate(Observation, Located(plain, 0), listing.path, "observation")
 
 
 def _lookalikes(
@@ -295,14 +326,7 @@ def _lookalikes(
 ) -> None:
     """Ready pods that look like the service's but belong to none of its named workloads:
     refused, since they may run another version and serve its traffic."""
-    shared = None
-    for pod in ours:
-        labels = {
-            k: v for k, v in _strings(pod, "labels", listing.path).items() if k not in _PER_POD
-        }
-        shared = (
-            labels if shared is None else {k: v for k, v in shared.items() if labels.get(k) == v}
-        )
+    shared = _shared_labels(ours, listing.path)
     companions = {f"{w}-{role}" for w in workloads for role in ("primary", "canary")}
     for pod, workload, controlled in others:
         if not _ready(pod, listing.path):
@@ -325,6 +349,17 @@ def _lookalikes(
             hint=f"list it in fleet.yaml (cluster {listing.cluster}: workload: "
             f"[{', '.join([*workloads, workload])}]) so that it is counted",
         )
+
+
+def _shared_labels(pods: list[dict[str, Any]], path: Path) -> dict[str, str] | None:
+    """The labels (but those set per pod) that every one of ``pods`` carries alike."""
+    shared = None
+    for pod in pods:
+        labels = {k: v for k, v in _strings(pod, "labels", path).items() if k not in _PER_POD}
+        shared = (
+            labels if shared is None else {k: v for k, v in shared.items() if labels.get(k) == v}
+        )
+    return shared
 
 
 def _not_another_cluster(pod_set: str, listing: Listing) -> None:

@@ -140,7 +140,11 @@ def test_review_lines_are_read_from_the_message(tmp_path: Path) -> None:
     history.load([sha])
     commit = history.commits[sha]
     assert commit_review_lines(history, [sha]) == {
-        sha: [("Reviewed-by", "Lee Lead <lee@example.com>"), ("approved-by", "kim@example.com")]
+        sha: [
+            ("Reviewed-by", "Lee Lead <lee@example.com>"),
+            ("approved-by", "kim@example.com"),
+            ("Co-authored-by", "Pat <pat@example.com>"),
+        ]
     }
     assert commit.author_email == "dana@example.com"
     assert commit.author_mapped == "dana@example.com"

@@ -56,13 +56,15 @@ def application(
     operation_at: str | None = None,
     message: str = "successfully synced (all tasks run)",
     application_set: str = "checkout",
+    namespace: str = "shop",
 ) -> dict[str, Any]:
-    """The recorded Argo CD Application, as the application ``name`` on ``cluster``, owned by
-    the ApplicationSet ``application_set``."""
+    """The recorded Argo CD Application, as the application ``name`` on ``cluster`` deploying
+    to ``namespace``, owned by the ApplicationSet ``application_set``."""
     app = copy.deepcopy(_recorded("argocd-applications.json")["items"][0])
     app["metadata"]["name"] = name
     app["metadata"]["ownerReferences"][0]["name"] = application_set
     app["spec"]["destination"]["name"] = cluster
+    app["spec"]["destination"]["namespace"] = namespace
     template = app["status"]["history"][0]
     entries = []
     for number, synced in enumerate(history, start=template["id"]):

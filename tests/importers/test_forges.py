@@ -29,8 +29,12 @@ PR538 = [
 BASE = "414f6e648f4da87f10bae7d01948a63dc82b80f8"
 
 
-def _pr538_repo(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
-    """A repository shaped like PyGithub#538: a base, four commits on a branch, a merge."""
+def pr538_repo(
+    tmp_path: Path, *, trailers: dict[int, str] | None = None, authors: dict[int, str] | None = None
+) -> tuple[ScriptedRepo, dict[str, str]]:
+    """A repository shaped like PyGithub#538: a base, four commits on a branch, a merge; and a
+    deployment of the merge. ``trailers`` and ``authors`` change a commit of the four, by its
+    place among them; the map gives the real sha of each commit ours stands for."""
     repo = ScriptedRepo(tmp_path / "pygithub")
     base = repo.commit("base", {"README": "x\n"}, author="Vincent <jacquev6@example.com>",
                        date="2017-03-01T00:00:00Z")  # fmt: skip
@@ -39,7 +43,13 @@ def _pr538_repo(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
     dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
              "2017-03-24T20:45:04Z"]  # fmt: skip
     ours = [
-        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
+        repo.commit(
+            f"step {n}",
+            {f"f{n}.py": f"{n}\n"},
+            author=(authors or {}).get(n, f"Alex <{DEV}>"),
+            date=date,
+            trailers=tuple(filter(None, [(trailers or {}).get(n)])),
+        )
         for n, date in enumerate(dates)
     ]
     repo.checkout("main")
@@ -95,7 +105,7 @@ def _import_538(repo: ScriptedRepo, export: Path) -> CliResult:
 
 
 def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     result = _import_538(repo, export)
     assert result.code == 0, result.err
@@ -118,7 +128,7 @@ def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
 
 
 def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path) -> None:
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
     assert _import_538(repo, export).code == 0
@@ -152,7 +162,7 @@ def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path)
 
 
 def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
     other = {"change": "other#1", "author": "a@example.com", "commits": [shas[BASE]]}
@@ -166,7 +176,7 @@ def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
 
 
 def test_a_commit_list_at_githubs_limit_is_refused(tmp_path: Path) -> None:
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     commits = json.loads((export / "538" / "commits.json").read_text())
     (export / "538" / "commits.json").write_text(json.dumps(commits * 63)[:None])
@@ -192,7 +202,7 @@ def _anonymous_pr538(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[ScriptedRepo, dict[str, str], dict[str, list[Any]]]:
     """#538's repository, and its routes for a stand-in GitHub fetched from without a token."""
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)
@@ -202,7 +212,7 @@ def _anonymous_pr538(
 def test_fetched_reviews_are_paged_incremental_and_wait_out_the_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     forge = Forge(_github_routes(export), rate_limited={"/repos/PyGithub/PyGithub/pulls"})
@@ -244,7 +254,7 @@ def test_a_long_pull_request_is_fetched_through_the_compare_api(
 
 
 def test_fetch_failures_are_input_errors(tmp_path: Path) -> None:
-    repo, _ = _pr538_repo(tmp_path)
+    repo, _ = pr538_repo(tmp_path)
     with serve(Forge()) as forge:
         result = run_cli(
             "import", "github-reviews", "--repository", "no/such", "--api-url", forge.url,
@@ -394,7 +404,7 @@ def test_gitlab_fetched_through_python_gitlab(
 def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path: Path) -> None:
     """A squash-merged branch never fetched, or a force-pushed head: the approval's commit
     cannot be placed, so it must not cover the change's commits as if it named none."""
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     ours = [shas[s] for s in PR538]
     approval = {"by": "jimmy@example.com", "at": "2017-03-22T19:06:59Z"}
     for commit, unreviewed in ((None, set()), ("0" * 40, set(ours)), (shas[BASE], set(ours))):
@@ -489,7 +499,7 @@ def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path
 def test_a_pull_request_listed_twice_is_imported_once(tmp_path: Path) -> None:
     """A list read page by page while a pull request moved (``gh api --paginate``): the same
     pull request on two pages. Made here from #538's recorded object."""
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
     [pull] = json.loads((export / "pulls.json").read_text())
@@ -505,7 +515,7 @@ def test_of_a_pull_request_listed_twice_differently_the_later_is_kept(
     tmp_path: Path, stale_first: bool
 ) -> None:
     """Listed first while still closed unmerged, then merged and listed again."""
-    repo, shas = _pr538_repo(tmp_path)
+    repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     [pull] = json.loads((export / "pulls.json").read_text())
     stale = {**pull, "merged_at": None, "updated_at": "2017-03-25T16:00:00Z"}

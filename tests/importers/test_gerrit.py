@@ -386,3 +386,43 @@ def test_a_patch_set_the_submit_made_does_not_make_the_submitter_its_author(
         assert "by the uploader of the final patch set" in result.err or (
             "whose code was changed after it" in result.err
         )
+
+
+# -- every patch set's uploader -----------------------------------------------------------------
+
+
+def _reworked_ssh(path: Path) -> Path:
+    """Change 4001 over ssh as rest-coupload.json has change 3001: Dana's patch set 1, Lee's
+    reworked patch set 2, Dana's trivial rebase as patch set 3, and Lee's +2 moved onto it
+    (given after it was uploaded, before the submit)."""
+    lines = _ssh_lines()
+    first = lines[0]["patchSets"][0]
+    votes = first["approvals"]
+    lee_vote = next(a for a in votes if a["by"].get("username") == "lee")
+    submit = next(a for a in votes if a["type"] == "SUBM")
+    first["approvals"] = [a for a in votes if a not in (lee_vote, submit)]
+    lee = {k: LEE[k] for k in ("name", "email", "username")}
+    lee_vote["grantedOn"] = first["createdOn"] + 3 * 3600
+    for number, uploader, kind in ((2, lee, "REWORK"), (3, first["uploader"], "TRIVIAL_REBASE")):
+        lines[0]["patchSets"].append(
+            {**first, "number": number, "revision": str(number) * 40, "uploader": uploader,
+             "createdOn": first["createdOn"] + number * 3600, "kind": kind,
+             "ref": f"refs/changes/01/4001/{number}",
+             "approvals": [lee_vote, submit] if number == 3 else []}
+        )  # fmt: skip
+    return _ssh(lines, path)
+
+
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_vote_by_the_uploader_of_an_earlier_reworked_patch_set_does_not_count(
+    tmp_path: Path, export: str
+) -> None:
+    """Lee rewrote the code in patch set 2; Dana's trivial rebase made patch set 3, on which
+    Lee's +2 was given: Lee approved code he wrote."""
+    repo, evidence, _ = _workspace(tmp_path)
+    source = FIXTURES / "rest-coupload.json" if export == "rest" else _reworked_ssh(tmp_path / "s")
+    result = _import(repo, source)
+    assert result.code == 0, result.err
+    name = "smars~3001" if export == "rest" else "smars~4001"
+    assert _approvers(evidence)[name] == []
+    assert "1 by the uploader of a patch set that changed the code" in result.err

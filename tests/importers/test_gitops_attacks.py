@@ -36,6 +36,8 @@ from tests.importers.k8s_scenario import (
 from tests.importers.test_kubernetes import Case, findings, targets
 
 DANA = "dana@example.com"
+IN_CLUSTER = "https://kubernetes.default.svc"
+"""The API server of the cluster Argo CD itself runs on."""
 
 
 @pytest.fixture
@@ -133,7 +135,7 @@ def test_another_services_application_on_the_cluster_is_refused(case: Case) -> N
     assert not (case.evidence / "deploys.jsonl").exists()
     # One Argo CD per cluster, --cluster, every application of the file: refused alike.
     for app in apps:
-        app["spec"]["destination"] = {"server": "https://kubernetes.default.svc"}
+        app["spec"]["destination"] = {"server": IN_CLUSTER, "namespace": "shop"}
     forced = case.argocd(apps[6:], "--cluster", "ap-south-1")
     assert forced.code == 2 and "both deploy to cluster ap-south-1" in forced.err
     # The service's own application alone: ap-south-1 never synced v2.
@@ -364,7 +366,7 @@ def test_per_cluster_argocd_imports_add_up(case: Case) -> None:
             Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z", OPS),
         ]
         app = application("checkout", "ignored", history)
-        app["spec"]["destination"] = {"server": "https://kubernetes.default.svc"}
+        app["spec"]["destination"] = {"server": IN_CLUSTER, "namespace": "shop"}
         result = case.argocd([app], "--cluster", cluster)
         assert result.code == 0, result.err
     v1, v2 = case.records("deploys.jsonl")
@@ -409,3 +411,34 @@ def test_a_target_time_outside_its_deployment_is_an_input_error(case: Case) -> N
     result = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence)
     assert result.code == 2
     assert "deploys.jsonl" in result.err and "outside the deployment's started_at" in result.err
+
+
+# --- namespaces --------------------------------------------------------------------------------
+
+
+def test_an_application_deploying_to_another_namespace_is_left_out(case: Case) -> None:
+    """--application 'checkout-*' also matches checkout-staging-ap-south-1, which syncs v2 into
+    namespace staging on ap-south-1; the production application there never synced v2."""
+    apps = applications(case.v1, case.v2)
+    history = [Synced(case.v2, "2024-06-04T10:09:00Z", "2024-06-04T10:09:40Z", OPS)]
+    staging = application("checkout-staging-ap-south-1", "ap-south-1", history, namespace="staging")
+    result = case.argocd([*apps, staging], "--application", "checkout-*", "--revision", case.v2)
+    assert result.code == 0, result.err
+    assert (
+        "application checkout-staging-ap-south-1 left out: it deploys to namespace staging on "
+        "cluster ap-south-1, where fleet.yaml runs the service in namespace shop"
+    ) in result.err
+    [record] = case.records("deploys.jsonl")
+    assert targets(record) == dict.fromkeys(CLUSTERS[:3], "succeeded")
+    assert set(findings(case.check(), "FLEET-001")) == {f"{record['id']}:ap-south-1"}
+
+
+def test_an_application_that_names_no_namespace_is_left_out(case: Case) -> None:
+    """Without spec.destination.namespace its manifests choose, and nothing here says which."""
+    apps = applications(case.v1, case.v2)
+    del apps[0]["spec"]["destination"]["namespace"]
+    result = case.argocd(apps, "--revision", case.v2)
+    assert result.code == 0, result.err
+    assert "application checkout-eu-west-1 left out: it deploys to no namespace" in result.err
+    [record] = case.records("deploys.jsonl")
+    assert "eu-west-1" not in targets(record)

@@ -89,6 +89,26 @@ def test_a_label_and_an_annotation_that_disagree_are_refused(case: Case) -> None
     assert f"its label {ANNOTATION} says {case.v1!r}" in result.err
 
 
+@pytest.mark.parametrize(
+    "image_id",
+    [f"docker://{DIGEST_V2}", DIGEST_V2, f"docker-pullable://{DIGEST_V2}"],
+)
+def test_a_local_image_id_is_not_a_registry_digest(case: Case, image_id: str) -> None:
+    """dockershim reports ``docker://sha256:...`` (containerd a bare ``sha256:...``) for an
+    image built or loaded on the node: its own id, which no registry and no --image-metadata
+    knows, even when a revision label vouches for the tag."""
+    item = _pod("a", f"{REGISTRY}:{case.v2}", DIGEST_V2)
+    item["status"]["containerStatuses"][0]["imageID"] = image_id
+    result = case.pods("eu-west-1", [item], "--tag-pattern", TAG_PATTERN)
+    assert result.code == 2, result.err
+    assert "not a registry digest" in result.err and repr(image_id) in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    # The same pod pulled from the registry is recorded.
+    item["status"]["containerStatuses"][0]["imageID"] = f"{REGISTRY}@{DIGEST_V2}"
+    assert case.pods("eu-west-1", [item], "--tag-pattern", TAG_PATTERN).code == 0
+
+
 # --- pods of the service outside the named workload ---------------------------------------
 
 
