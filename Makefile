@@ -100,7 +100,7 @@ pytest: $(STAMP) $(SARIF_SCHEMA) $(OSCAL_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANS
 	  KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
 	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
 
-# A large organisation's month (generated once into .bench/, then cached), timed per stage.
+# Two large organisations' month (generated once into .bench/, then cached), timed per stage.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 

@@ -11,20 +11,23 @@ import pytest
 from tests.bench.__main__ import STAGES, main
 
 
-def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: Path) -> None:
+def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_path: Path) -> None:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         assert main(["--small", "--dir", str(tmp_path)]) == 0
     lines = printed.getvalue().splitlines()
-    rows = {line[:22].strip(): line[22:].split() for line in lines}
-    assert rows["stage (seconds)"] == ["check", "audit", "gate"]
-    for stage in ("start-up", "git read", "evidence load", "evaluation"):
-        assert stage in STAGES and len(rows[stage]) == 3, stage
-    # The synthetic month has unreviewed commits and failed hosts: every command finds them.
-    assert rows["exit code"] == ["1", "1", "1"]
-    assert any(line.startswith("floor: git log") for line in lines)
     inventory = lines.index("large inventory: fleet.yaml of hosts as {name, tags} mappings")
-    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 3
+    heads = [n for n, line in enumerate(lines) if line.startswith("organisation (")]
+    assert len(heads) == 2 and "over the whole history" in lines[heads[1]]
+    for start, end in zip(heads, [*heads[1:], inventory], strict=True):
+        rows = {line[:22].strip(): line[22:].split() for line in lines[start:end]}
+        assert rows["stage (seconds)"] == ["check", "audit", "gate"]
+        for stage in ("start-up", "git read", "evidence load", "evaluation"):
+            assert stage in STAGES and len(rows[stage]) == 3, stage
+        # Each synthetic month has unreviewed commits and failed hosts: every command finds them.
+        assert rows["exit code"] == ["1", "1", "1"]
+    assert sum(line.startswith("floor: git log") for line in lines) == 2
+    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 6
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
     table = lines[inventory:]
     assert table[1].split()[:3] == ["size", "(MB)", "hosts"]
@@ -34,13 +37,13 @@ def test_bench_prints_every_stage_and_target_for_a_small_organisation(tmp_path: 
     storm = lines[next(i for i, line in enumerate(lines) if line.startswith("storm month:")) :]
     assert "findings in" in storm[0] and "(exit code 1)" in storm[0]
     assert storm[2].startswith("  stages: git read")
-    table = {row.split()[0]: row.split()[1:] for row in storm[4:10]}
-    assert set(table) == {"json", "sarif", "junit", "text", "markdown", "html"}
-    assert all(len(cells) == 3 for cells in table.values())
+    formats = {row.split()[0]: row.split()[1:] for row in storm[4:10]}
+    assert set(formats) == {"json", "sarif", "junit", "text", "markdown", "html"}
+    assert all(len(cells) == 3 for cells in formats.values())
     assert any(line.startswith("SARIF: ") and "schema: valid" in line for line in storm)
     assert sum(line.endswith(("  yes", "  no")) for line in storm) == 5
     # The organisation is cached: a second run does not rebuild it.
-    stamp = tmp_path / "small" / "size.json"
+    stamp = tmp_path / "small-spread" / "size.json"
     before = stamp.stat().st_mtime_ns
     with contextlib.redirect_stdout(io.StringIO()):
         main(["--small", "--dir", str(tmp_path), "--no-storm"])

@@ -253,6 +253,9 @@ def _shipped_by(commits: dict[str, Commit], judged: set[str]) -> dict[str, Commi
     """The commits the judged deployments shipped, each naming those deployments alone."""
     kept: dict[str, Commit] = {}
     for sha, commit in commits.items():
+        if commit["shipped_by"] and judged.issuperset(commit["shipped_by"]):
+            kept[sha] = commit  # every deployment that shipped it is judged: kept as it is
+            continue
         shipped_by = [i for i in commit["shipped_by"] if i in judged]
         if shipped_by:
             kept[sha] = {**commit, "shipped_by": shipped_by}

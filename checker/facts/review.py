@@ -28,6 +28,7 @@ def shipped_ranges(
     own commit alone, what came before it never judged."""
     shipped: dict[str, list[str]] = {}
     starts: dict[str, str | None] = {}
+    ranges: dict[tuple[str, str], list[str]] = {}  # services shipping the same range share it
     for stream in streams.by_key.values():
         previous: str | None = None
         for deployment in stream:
@@ -35,11 +36,21 @@ def shipped_ranges(
             if previous is None and baseline is not None:
                 check_baseline(history, baseline, sha, deployment.id)
             start = previous if previous is not None else baseline
-            shipped[deployment.id] = [sha] if start is None else history.range(sha, start)
+            shipped[deployment.id] = [sha] if start is None else _range(history, ranges, sha, start)
             starts[deployment.id] = start
             if succeeded_anywhere(deployment):
                 previous = sha
     return shipped, starts
+
+
+def _range(
+    history: GitHistory, ranges: dict[tuple[str, str], list[str]], tip: str, exclude: str
+) -> list[str]:
+    """``history.range(tip, exclude)``, walked once per distinct pair; the list is shared."""
+    key = (tip, exclude)
+    if key not in ranges:
+        ranges[key] = history.range(tip, exclude)
+    return ranges[key]
 
 
 def check_baseline(history: GitHistory, baseline: str, sha: str, deployment: str) -> None:
@@ -66,10 +77,7 @@ def commit_facts(
 ) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
-    shipped_by: dict[str, list[str]] = defaultdict(list)
-    for deployment_id, shas in shipped.items():
-        for sha in shas:
-            shipped_by[sha].append(deployment_id)
+    shipped_by = _shipped_by(shipped)
     changes = _changes(history, evidence, set(shipped_by), resolved)
     authored = set(shipped_by).union(*changes.values())
     lines = commit_review_lines(history, sorted(authored))
@@ -102,6 +110,19 @@ def commit_facts(
             shipped_by=sorted(shipped_by[sha]),
         )
     return commits, identities
+
+
+def _shipped_by(shipped: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The deployments that shipped each commit. A range shared by many deployments (the same
+    commits deployed to many services) is walked once, with all of them."""
+    by_range: dict[int, tuple[list[str], list[str]]] = {}
+    for deployment_id, shas in shipped.items():
+        by_range.setdefault(id(shas), (shas, []))[1].append(deployment_id)
+    shipped_by: dict[str, list[str]] = defaultdict(list)
+    for shas, deployment_ids in by_range.values():
+        for sha in shas:
+            shipped_by[sha].extend(deployment_ids)
+    return shipped_by
 
 
 def approvals(identities: IdentityResolver, deployment: Deployment) -> list[Approval]:

@@ -10,6 +10,7 @@ import json
 import random
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,16 @@ class Size:
     people: int = 200
     registry_every: int = 250
     """Commits between two changes of the flag registry."""
+    registry_revisions: bool = False
+    """Every change of the registry is a new version (it carries its revision), not only the
+    changes that retire or repurpose a flag."""
+    deployed_commits: int = 0
+    """0: each deployment ships its own commit among the newest. N: every service deploys the
+    same N commits, spread evenly over the whole history (each ships ``commits / N`` commits)."""
+    delete_retiring: bool = False
+    """Code stops using a flag before it retires: in the commit before a registry change, the
+    modules naming a flag that change retires are deleted, all but one, which lingers until
+    its module is next rewritten."""
     period: str = "2026-10"
     seed: int = 2
     storm: bool = False
@@ -75,7 +86,31 @@ def _registry(size: Size, version: int) -> str:
         if status == "retired":
             flag["retired_at"] = "2024-01-01"
         flags.append(flag)
-    return yaml.safe_dump({"flags": flags}, sort_keys=False)
+    text = yaml.safe_dump({"flags": flags}, sort_keys=False)
+    return f"# revision {version}\n{text}" if size.registry_revisions else text
+
+
+LINGERING_VERSION = 108
+"""The registry version before which one module naming a retiring flag (flag_035, the fifth of
+ten to retire over 200 versions) is not deleted."""
+
+
+def _delete_retiring(
+    size: Size, i: int, version: int, modules: dict[str, bytes], write: Callable[[bytes], object]
+) -> None:
+    """In the commit before registry version ``version`` is written, delete the modules that
+    name a flag it retires (but not the first of them before ``LINGERING_VERSION``)."""
+    if i == 0 or (i + 1) % size.registry_every:
+        return
+    retiring = [
+        f"'flag_{n:03d}'".encode()
+        for n in range(size.flags)
+        if _retired(n, version) and not _retired(n, version - 1)
+    ]
+    doomed = sorted(p for p, text in modules.items() if any(r in text for r in retiring))
+    for path in doomed[1:] if version == LINGERING_VERSION else doomed:
+        write(f"D {path}\n".encode())
+        del modules[path]
 
 
 def _flags(rng: random.Random, size: Size, version: int) -> list[int]:
@@ -108,6 +143,7 @@ def _fast_import_stream(size: Size, handle: BinaryIO) -> None:
     rng = random.Random(size.seed)
     people = [f"Dev {n} <dev{n}@example.com>" for n in range(size.people)]
     registry_version = 0
+    modules: dict[str, bytes] = {}
 
     def blob(data: bytes) -> None:
         write(b"data %d\n" % len(data))
@@ -140,6 +176,9 @@ def _fast_import_stream(size: Size, handle: BinaryIO) -> None:
                     blob(f"{header}def handle(request, flags):\n    return 0\n".encode())
         write(f"M 100644 inline services/svc{service:02d}/mod{module:02d}.py\n".encode())
         blob(content)
+        if size.delete_retiring:
+            modules[f"services/svc{service:02d}/mod{module:02d}.py"] = content
+            _delete_retiring(size, i, registry_version, modules, write)
         if i % size.registry_every == 0:
             write(b"M 100644 inline flags.yaml\n")
             blob(_registry(size, registry_version).encode())
@@ -178,6 +217,16 @@ def generate(root: Path, size: Size = Size()) -> Path:
     return root
 
 
+def _deployed(size: Size, shas: list[str]) -> list[str]:
+    """The commits deployed: the newest, one a deployment, or the same few spread evenly over
+    the whole history, the newest half a step behind the branch (so a gate on it ships some)."""
+    if not size.deployed_commits:
+        return shas[-size.deployments :]
+    step = len(shas) // size.deployed_commits
+    newest = len(shas) - 1 - step // 2
+    return shas[newest - step * (size.deployed_commits - 1) : newest + 1 : step]
+
+
 def _evidence(directory: Path, size: Size, shas: list[str]) -> None:
     """10,000 deployments in the period over the last commits, with fleet, observations, events."""
     rng = random.Random(size.seed + 1)
@@ -193,12 +242,12 @@ def _evidence(directory: Path, size: Size, shas: list[str]) -> None:
     start = datetime(year, month, 1, tzinfo=UTC)
     span = 30 * 24 * 3600
     per_service = size.deployments // size.services
-    window = shas[-size.deployments :]
+    window = _deployed(size, shas)
     deploys, observations = [], []
     for s, (service, hosts) in enumerate(services.items()):
         for k in range(per_service):
             at = start + timedelta(seconds=(k * span) // per_service + s * 7)
-            commit = window[min(len(window) - 1, k * size.services + s)]
+            commit = window[k] if size.deployed_commits else window[k * size.services + s]
             targets = [{"host": h, "status": "succeeded"} for h in hosts]
             if rng.random() < 0.01:
                 targets[rng.randrange(len(targets))]["status"] = "failed"

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.bundle import load_evidence
+from checker.evidence.git import GitHistory
+from checker.facts import review
+from checker.facts.streams import Streams
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 from tests.facts.scenario import Scenario, build_scenario
 
@@ -168,3 +172,58 @@ def test_same_inputs_same_bytes(tmp_path: Path) -> None:
     assert outputs[0] == outputs[2]
     assert outputs[1] == outputs[3]
     assert first.shas == second.shas  # fixed dates: the same shas on every machine
+
+
+def _shared_month(root: Path) -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """Two services deploying the same three commits, and a third deploying two of them:
+    c2 carries no review."""
+    repo = ScriptedRepo(root / "repo")
+    shas = {
+        name: repo.commit(
+            name,
+            {"app.py": f"{name}\n"},
+            author=DEV,
+            date=f"2026-09-0{n + 1}T09:00:00Z",
+            trailers=() if name == "c2" else (f"Reviewed-by: {LEAD}",),
+        )
+        for n, name in enumerate(["c1", "c2", "c3"])
+    }
+    records = [
+        deployment(f"{service}-{k}", shas[c], f"2026-10-0{k + 1}T09:00:00Z", service=service)
+        for service, commits in (("web", "c1 c2 c3"), ("api", "c1 c2 c3"), ("db", "c1 c3"))
+        for k, c in enumerate(commits.split())
+    ]
+    evidence = write_yaml(root / "evidence" / "deploys.yaml", records).parent
+    return repo, evidence, shas
+
+
+def test_a_range_many_services_ship_is_walked_once(tmp_path: Path) -> None:
+    """Each distinct (tip, previous) pair is walked once and its answer is the same as
+    walking it for each deployment; the commits name every deployment that shipped them."""
+    repo, evidence, s = _shared_month(tmp_path)
+    history = GitHistory(repo.path)
+    history.load(list(s.values()))
+    deployments = load_evidence(evidence).deployments
+    deployed = {d.id: d.commit for d in deployments}
+    walked: list[tuple[str, str]] = []
+    real_range = history.range
+
+    def counted(tip: str, exclude: str) -> list[str]:
+        walked.append((tip, exclude))
+        return real_range(tip, exclude)
+
+    history.range = counted  # type: ignore[method-assign]
+    ranges, unbounded = review.shipped_ranges(history, Streams(deployments), deployed, None)
+    history.close()
+    assert sorted(walked) == sorted({(s["c2"], s["c1"]), (s["c3"], s["c2"]), (s["c3"], s["c1"])})
+    assert unbounded == {"web-0", "api-0", "db-0"}
+    assert ranges == {
+        "web-0": [s["c1"]], "api-0": [s["c1"]], "db-0": [s["c1"]],
+        "web-1": [s["c2"]], "api-1": [s["c2"]],
+        "web-2": [s["c3"]], "api-2": [s["c3"]],
+        "db-1": sorted([s["c2"], s["c3"]]),
+    }  # fmt: skip
+    result = check_json(Case(repo=repo, evidence=evidence, shas=s))
+    unreviewed = [f for f in result.json()["findings"] if f["rule"] == "REVIEW-002"]
+    assert [f["subject"] for f in unreviewed] == [s["c2"]]
+    assert "shipped by api-1, db-1, web-1 with" in unreviewed[0]["message"]
