@@ -105,7 +105,7 @@ def _delete_retiring(
     retiring = [
         f"'flag_{n:03d}'".encode()
         for n in range(size.flags)
-        if _retired(n, version) and not _retired(n, version - 1)
+        if _retired(n, version, size) and not _retired(n, version - 1, size)
     ]
     doomed = sorted(p for p, text in modules.items() if any(r in text for r in retiring))
     for path in doomed[1:] if version == LINGERING_VERSION else doomed:

@@ -213,10 +213,10 @@ def test_a_range_many_services_ship_is_walked_once(tmp_path: Path) -> None:
         return real_range(tip, exclude)
 
     history.range = counted  # type: ignore[method-assign]
-    ranges, unbounded = review.shipped_ranges(history, Streams(deployments), deployed, None)
+    ranges, starts = review.shipped_ranges(history, Streams(deployments), deployed, None)
     history.close()
     assert sorted(walked) == sorted({(s["c2"], s["c1"]), (s["c3"], s["c2"]), (s["c3"], s["c1"])})
-    assert unbounded == {"web-0", "api-0", "db-0"}
+    assert {d for d, start in starts.items() if start is None} == {"web-0", "api-0", "db-0"}
     assert ranges == {
         "web-0": [s["c1"]], "api-0": [s["c1"]], "db-0": [s["c1"]],
         "web-1": [s["c2"]], "api-1": [s["c2"]],
