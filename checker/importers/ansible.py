@@ -101,7 +101,7 @@ def deployment(path: Path, run: Run) -> Imported:
     hosts = sorted({host for play in plays for host in play.hosts()})
     if not hosts:
         raise InputError("no host ran a task of the deployment's plays", path=str(path))
-    _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes)
+    _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes, path)
     judge = _Judge(played, plays, run.release_tasks, run.rollback_tasks)
     targets = [judge.target(host) for host in hosts]
     record: dict[str, object] = {
@@ -171,7 +171,7 @@ def _task_names(played: PlaybookRun) -> list[str]:
 
 
 def _note_rollbacks_that_never_ran(
-    played: PlaybookRun, rollback: tuple[str, ...], notes: list[str]
+    played: PlaybookRun, rollback: tuple[str, ...], notes: list[str], path: Path
 ) -> None:
     """A rollback task that ran nowhere is what a healthy run looks like when the rollback is
     a rescue or a handler (their tasks appear only where they ran); but it is what a
@@ -179,14 +179,14 @@ def _note_rollbacks_that_never_ran(
     names = _task_names(played)
     for name in rollback:
         if not any(is_task(task, name) for task in names):
-            _refuse_near_name(name, names)
+            _refuse_near_name(name, names, path)
             notes.append(
                 f"rollback task {name!r} is in no play of this run: it ran nowhere (if the "
                 f"name is misspelt, its tasks are: {', '.join(repr(n) for n in names)})"
             )
 
 
-def _refuse_near_name(name: str, names: list[str]) -> None:
+def _refuse_near_name(name: str, names: list[str], path: Path) -> None:
     """A rollback task named as no task of the run, but near one (equal but for case, or
     close by :mod:`difflib`), is a misspelling: noting it would let the rollback go unseen."""
     wanted = name.casefold()
@@ -200,6 +200,7 @@ def _refuse_near_name(name: str, names: list[str]) -> None:
     if near:
         raise InputError(
             f"rollback task {name!r} is in no play of this run; did you mean {near[0]!r}?",
+            path=str(path),
             hint="--rollback-task takes a task's name exactly as the run shows it; "
             f"the run's tasks are: {', '.join(repr(n) for n in names)}",
         )
