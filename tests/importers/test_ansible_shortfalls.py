@@ -232,7 +232,9 @@ def test_the_included_tasks_named_as_the_release_show_it(
     assert {h for h, (status, _) in targets.items() if status != "succeeded"} == expected
 
 
-@pytest.mark.parametrize("name", ["nolog_loop.json", "nolog_rc.json", "nolog_check.json"])
+@pytest.mark.parametrize(
+    "name", ["nolog_loop.json", "runner-nolog_loop", "nolog_rc.json", "nolog_check.json"]
+)
 def test_a_release_whose_result_no_log_censored_is_refused(name: str) -> None:
     """``no_log: true`` leaves ``censored`` and ``changed`` of the result and of each loop
     item: a skipped item (nolog_loop), rc 1 let through (nolog_rc) or a copy in check mode
@@ -243,8 +245,9 @@ def test_a_release_whose_result_no_log_censored_is_refused(name: str) -> None:
     assert "drop no_log from the release task" in (refused.value.hint or "")
 
 
-def test_a_copy_loop_run_in_check_mode_on_one_host_did_not_release_there() -> None:
-    targets = _web("loopcheck.json")
+@pytest.mark.parametrize("name", ["loopcheck.json", "runner-loopcheck"])
+def test_a_copy_loop_run_in_check_mode_on_one_host_did_not_release_there(name: str) -> None:
+    targets = _web(name)
     status, reason = targets.pop("web-03")
     assert status == "skipped" and "loop item 'config'" in reason and "check mode" in reason
     assert {status for status, _ in targets.values()} == {"succeeded"}
