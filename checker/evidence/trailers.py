@@ -16,7 +16,7 @@ import re
 REVIEW_KEYS = frozenset({"reviewed-by", "approved-by"})
 COAUTHOR = "Co-authored-by"
 _FOOTER = re.compile(r"([A-Za-z0-9-]+):[ ]*(.*)")
-_COAUTHOR = re.compile(r"[ \t]*co-authored-by[ \t]*:[ \t]*(.*)", re.IGNORECASE)
+_COAUTHOR = re.compile(r"[ \t]*co-(?:authored|developed)-by[ \t]*:[ \t]*(.*)", re.IGNORECASE)
 
 
 def footers(message: str) -> list[tuple[str, str]]:
@@ -51,11 +51,11 @@ def review_lines(message: str) -> list[tuple[str, str]]:
 
 
 def coauthor_lines(message: str) -> list[tuple[str, str]]:
-    """``(COAUTHOR, value)`` for each ``Co-authored-by:`` line of ``message`` but its first,
-    wherever it stands. Wider than git's trailer rule (which reads only a last paragraph made
-    mostly of trailers) on purpose: a co-author only ever stops a review counting, so a line
-    git would not parse still says who wrote the commit, and a message cannot hide one by
-    where it puts it."""
+    """``(COAUTHOR, value)`` for each ``Co-authored-by:`` or ``Co-developed-by:`` line (the
+    Linux kernel's) of ``message`` but its first, wherever it stands. Wider than git's trailer
+    rule (which reads only a last paragraph made mostly of trailers) on purpose: a co-author
+    only ever stops a review counting, so a line git would not parse still says who wrote the
+    commit, and a message cannot hide one by where it puts it."""
     found = []
     for line in message.split("\n")[1:]:
         match = _COAUTHOR.fullmatch(line.rstrip(" \t\r"))

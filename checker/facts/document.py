@@ -162,7 +162,9 @@ class Review(TypedDict):
     excluded: ReadOnly[str]
     """Why Python left it out of ``reviewer_identities`` (an approval by the change's own
     author, by an author or co-author of any of the change's commits, or of a change whose
-    author names nobody; a review by a co-author of the commit); empty when it did not."""
+    author names nobody, or one of whose commits names a co-author who is not an identity; a
+    review by a co-author of the commit, or of a commit that names a co-author who is not an
+    identity); empty when it did not."""
 
 
 @with_config(_STRICT)

@@ -82,20 +82,20 @@ def commit_facts(
     authored = set(shipped_by).union(*changes.values())
     lines = commit_review_lines(history, sorted(authored))
     identities = _with_mailmap(history, evidence, authored, lines, bots)
-    coauthors = {
-        sha: {who for key, value in found if key == COAUTHOR
-              if (who := identities.identify(value).identity)}
-        for sha, found in lines.items()
-    }  # fmt: skip
+    coauthors, nameless = _coauthors(lines, identities)
     reviews = _reviews(
-        history, evidence, identities, set(shipped_by), lines, resolved, changes, coauthors
-    )
+        history, evidence, identities, set(shipped_by), lines, resolved, changes,
+        (coauthors, nameless),
+    )  # fmt: skip
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
         found = sorted(
-            (_by_coauthor(review, coauthors.get(sha, set())) for review in reviews.get(sha, [])),
+            (
+                _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
+                for review in reviews.get(sha, [])
+            ),
             key=lambda r: (r["line"], r["identity"] or ""),
         )
         commits[sha] = Commit(
@@ -189,12 +189,40 @@ def _changes(
     return changes
 
 
-def _by_coauthor(review: Review, coauthors: set[str]) -> Review:
+def _coauthors(
+    lines: dict[str, list[tuple[str, str]]], identities: IdentityResolver
+) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """Each commit's co-authors as identities; and, for a commit with a co-author line that
+    names nobody (a display name alone, an address without its angle brackets), that line's
+    value and why: whoever it means may be any reviewer, so no review of it can count."""
+    coauthors: dict[str, set[str]] = {}
+    nameless: dict[str, str] = {}
+    for sha, found in lines.items():
+        for key, value in found:
+            if key != COAUTHOR:
+                continue
+            who = identities.identify(value)
+            if who.identity is not None:
+                coauthors.setdefault(sha, set()).add(who.identity)
+            elif sha not in nameless:
+                nameless[sha] = f"{visible(value)} ({who.unresolved})"
+    return coauthors, nameless
+
+
+def _by_coauthor(review: Review, coauthors: set[str], nameless: str | None = None) -> Review:
     """A review of a commit by one of its co-authors (``Co-authored-by:``) is by an author:
-    it does not count as a second person."""
-    if review["excluded"] or review["identity"] not in coauthors:
+    it does not count as a second person. Nor does any review of a commit whose co-author
+    line names nobody (``nameless``): it may be by that co-author."""
+    if review["excluded"]:
+        return review
+    if nameless is not None:
+        return {**review, "excluded": f"{NAMELESS}: {nameless}"}
+    if review["identity"] not in coauthors:
         return review
     return {**review, "excluded": "by a co-author of the commit (Co-authored-by)"}
+
+
+NAMELESS = "the commit names a co-author who is not an identity"
 
 
 def _change_authors(
@@ -224,7 +252,7 @@ def _reviews(
     lines: dict[str, list[tuple[str, str]]],
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
-    coauthors: dict[str, set[str]],
+    coauthored: tuple[dict[str, set[str]], dict[str, str]],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
@@ -235,8 +263,11 @@ def _reviews(
     placed, and it covers nothing. Approvals by the change's own author do not count, nor do
     any approvals of a change whose author names nobody, nor approvals by an author or
     co-author of any of the change's commits: the rule the importers apply, applied again here
-    so that it holds for records written before an identity was mapped.
+    so that it holds for records written before an identity was mapped. Nor do approvals of a
+    change any of whose commits has a co-author line that names nobody (``coauthored``: the
+    co-authors of each commit, and the commits with such a line).
     """
+    coauthors, nameless = coauthored
     found: dict[str, list[Review]] = defaultdict(list)
     for sha in shipped:
         for key, value in lines.get(sha, []):
@@ -247,23 +278,30 @@ def _reviews(
         record = evidence.reviews[index]
         author = identities.identify(record.author)
         writers = _change_authors(history, identities, change_commits, coauthors)
+        unnamed = next((nameless[s] for s in sorted(change_commits) if s in nameless), "")
         for approval in record.approvals:
             identity = identities.identify(approval.by)
-            excluded = _approval_excluded(record, author, identity, writers)
-            if approval.commit is None:
-                covered = change_commits
-            else:
-                head = resolved[approval.commit]
-                covered = (
-                    history.ancestors_among(head, change_commits)
-                    if head is not None and head in change_commits
-                    else set()
-                )
+            excluded = _approval_excluded(record, author, identity, writers) or (
+                unnamed
+                and f"a commit of the change names a co-author who is not an identity: {unnamed}"
+            )
+            covered = _covered(history, resolved, approval.commit, change_commits)
             line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
             review = _review(line, identity, excluded)
             for sha in covered & shipped:
                 found[sha].append(review)
     return found
+
+
+def _covered(
+    history: GitHistory, resolved: dict[str, str | None], commit: str | None, commits: set[str]
+) -> set[str]:
+    """The change's commits an approval covers: all of them when it names no commit; when it
+    does, that commit and those before it, or none when the commit is not one of them."""
+    if commit is None:
+        return commits
+    head = resolved[commit]
+    return history.ancestors_among(head, commits) if head is not None and head in commits else set()
 
 
 def _review(line: str, found: Identity, excluded: str) -> Review:

@@ -24,8 +24,10 @@ Each target's status comes from the release steps, not from the play's ``ok`` co
 - each release task must have run on the host, and neither been skipped there (``skipped``)
   nor failed with its error ignored or rescued (``failed``);
 - nor may its result there show that it did not release, though Ansible counts it ``ok`` or
-  ``changed``: a loop item skipped or failed, a non-zero ``rc``, a copy made in check mode
-  (see :func:`checker.importers.ansible_runs.shortfall`);
+  ``changed``: a loop item skipped or failed, a non-zero ``rc``, ``failed_when`` overriding
+  a module with no ``rc``, a copy made in check mode (see
+  :func:`checker.importers.ansible_runs.shortfall`); a release task that is an include, or
+  whose result ``no_log`` censored, is refused: its result cannot show the release;
 - a ``--rollback-task`` that ran on the host: ``failed``;
 - any task that failed on the host after the release, its error rescued or ignored (a
   rollback), or a rescued failure in the host's stats: ``failed``;
@@ -42,6 +44,7 @@ it reached are recorded as not released.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +54,9 @@ from checker.evidence.models import DeployApproval, Deployment, Status, Target
 from checker.importers.ansible_runs import WHAT, PlaybookRun, PlayRun, State, read_run
 
 CONTROL_NODE = "localhost"
+NEAR = 0.8
+"""How alike (:class:`difflib.SequenceMatcher` ratio) a rollback task's name and a task of
+the run must be for the name to be refused as a misspelling of it."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,11 @@ def deployment(path: Path, run: Run) -> Imported:
     _refuse_dry_run(played, run.not_check_mode, path)
     notes = list(played.notes)
     plays = _deploying_plays(played, run.release_tasks, path, notes)
+    _refuse_release_results_that_cannot_show(played, run.release_tasks, path)
     hosts = sorted({host for play in plays for host in play.hosts()})
     if not hosts:
         raise InputError("no host ran a task of the deployment's plays", path=str(path))
-    _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes)
+    _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes, path)
     judge = _Judge(played, plays, run.release_tasks, run.rollback_tasks)
     targets = [judge.target(host) for host in hosts]
     record: dict[str, object] = {
@@ -164,7 +171,7 @@ def _task_names(played: PlaybookRun) -> list[str]:
 
 
 def _note_rollbacks_that_never_ran(
-    played: PlaybookRun, rollback: tuple[str, ...], notes: list[str]
+    played: PlaybookRun, rollback: tuple[str, ...], notes: list[str], path: Path
 ) -> None:
     """A rollback task that ran nowhere is what a healthy run looks like when the rollback is
     a rescue or a handler (their tasks appear only where they ran); but it is what a
@@ -172,10 +179,61 @@ def _note_rollbacks_that_never_ran(
     names = _task_names(played)
     for name in rollback:
         if not any(is_task(task, name) for task in names):
+            _refuse_near_name(name, names, path)
             notes.append(
                 f"rollback task {name!r} is in no play of this run: it ran nowhere (if the "
                 f"name is misspelt, its tasks are: {', '.join(repr(n) for n in names)})"
             )
+
+
+def _refuse_near_name(name: str, names: list[str], path: Path) -> None:
+    """A rollback task named as no task of the run, but near one (equal but for case, or
+    close by :mod:`difflib`), is a misspelling: noting it would let the rollback go unseen."""
+    wanted = name.casefold()
+    near = [
+        task
+        for task in names
+        for short in {task, task.split(" : ", 1)[-1]}
+        if short.casefold() == wanted
+        or difflib.SequenceMatcher(None, wanted, short.casefold()).ratio() >= NEAR
+    ]
+    if near:
+        raise InputError(
+            f"rollback task {name!r} is in no play of this run; did you mean {near[0]!r}?",
+            path=str(path),
+            hint="--rollback-task takes a task's name exactly as the run shows it; "
+            f"the run's tasks are: {', '.join(repr(n) for n in names)}",
+        )
+
+
+def _refuse_release_results_that_cannot_show(
+    played: PlaybookRun, release: tuple[str, ...], path: Path
+) -> None:
+    """An include's result says only that the include was read, and a result ``no_log``
+    censored hides what the release did (a skipped loop item, an exit code, a copy in check
+    mode): neither can show that a host was released."""
+    for play in played.plays:
+        for task in play.tasks:
+            if not any(is_task(task.name, r) for r in release):
+                continue
+            if task.include:
+                raise InputError(
+                    f"release task {task.name!r} is an include (include_tasks or include_role): "
+                    "its result says only that the include was read, not what the included "
+                    "tasks did on each host",
+                    path=str(path),
+                    hint="name the included tasks with --release-task, as the run shows them "
+                    "('ROLE : NAME' inside a role)",
+                )
+            if task.censored:
+                raise InputError(
+                    f"release task {task.name!r} has no_log: its result on "
+                    f"{sorted(task.censored)[0]} is censored, so it cannot show that it "
+                    "released (a skipped loop item, an exit code, a copy made in check mode)",
+                    path=str(path),
+                    hint="drop no_log from the release task, or name as release task one "
+                    "whose result shows the release",
+                )
 
 
 def _ran_to_its_end(played: PlaybookRun) -> bool:

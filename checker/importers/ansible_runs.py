@@ -47,6 +47,11 @@ class TaskRun:
     shortfalls: dict[str, Shortfall] = field(default_factory=dict)
     """Per host, why a result ansible counts ``ok`` or ``changed`` does not show the task done
     (see :func:`shortfall`), and the status that makes of a release."""
+    include: bool = False
+    """The task is an ``include_tasks`` or ``include_role``: its result says only that the
+    include was read, not what the included tasks did."""
+    censored: set[str] = field(default_factory=set)
+    """Hosts whose ``ok`` or ``changed`` result ``no_log`` censored: it shows nothing else."""
 
     def record(
         self, host: str, result: Any, action: Any = None, given: State | None = None
@@ -54,6 +59,11 @@ class TaskRun:
         """The host's result of this task; ``action`` the module, where the result omits it;
         ``given`` its state, where the record says it apart from the result's flags."""
         self.results[host] = given or state(result)
+        self.include = self.include or module_of(result, action) in _INCLUDES
+        if self.results[host] in ("ok", "changed") and _censored(result):
+            self.censored.add(host)
+        else:
+            self.censored.discard(host)
         found = shortfall(result, action) if self.results[host] in ("ok", "changed") else None
         if found is None:
             self.shortfalls.pop(host, None)
@@ -182,7 +192,29 @@ def state(result: Any) -> State:
 
 
 _COPIERS = frozenset({"copy", "template"})
+_INCLUDES = frozenset({"include_tasks", "include_role", "include"})
 _CORE = ("", "ansible.builtin", "ansible.legacy")
+
+
+def module_of(result: Any, action: Any = None) -> str | None:
+    """The short name of the core module that gave ``result`` (``copy`` for
+    ``ansible.builtin.copy``), or None for another collection's or one not said."""
+    module = result.get("action", action) if isinstance(result, dict) else action
+    if not isinstance(module, str):
+        return None
+    prefix, _, short = module.rpartition(".")
+    return short if prefix in _CORE else None
+
+
+def _censored(result: Any) -> bool:
+    """``no_log: true`` replaced the result (or one of its loop items) by ``censored``."""
+    if not isinstance(result, dict):
+        return False
+    items = result.get("results")
+    return "censored" in result or any(
+        isinstance(item, dict) and "censored" in item
+        for item in (items if isinstance(items, list) else [])
+    )
 
 
 def shortfall(result: Any, action: Any = None) -> Shortfall | None:
@@ -193,23 +225,38 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
     actions then return without a ``dest``, which they always name when they write."""
     if not isinstance(result, dict):
         return None
+    module = module_of(result, action)
     items = result.get("results")
     for item in items if isinstance(items, list) else []:
-        found = _item_shortfall(item)
+        found = _item_shortfall(item, module)
         if found is not None:
             return found
     code = result.get("rc")
     if _nonzero(code):
         return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
-    return _in_check_mode(result, action)
+    if _overridden(result):
+        return "failed", _OVERRIDDEN
+    return _in_check_mode(result, module)
 
 
 def _nonzero(code: Any) -> bool:
     return isinstance(code, int) and not isinstance(code, bool) and code != 0
 
 
-def _item_shortfall(item: Any) -> Shortfall | None:
-    """Why one item of a loop's results does not show it done."""
+_OVERRIDDEN = (
+    "failed_when decided that it did not fail (failed_when_result: false): what its module "
+    "did cannot be told"
+)
+
+
+def _overridden(result: dict[str, Any]) -> bool:
+    """``failed_when`` judged a result with no exit code to tell (a module other than command
+    or shell): whatever the module did, the result says only that it was let through."""
+    return result.get("failed_when_result") is False and not isinstance(result.get("rc"), int)
+
+
+def _item_shortfall(item: Any, module: str | None) -> Shortfall | None:
+    """Why one item of a loop's results does not show it done; ``module`` the loop's."""
     label = _item_label(item)
     if not isinstance(item, dict) or item.get("unreachable") is True:
         return "failed", f"its loop item {label} did not run"
@@ -219,19 +266,21 @@ def _item_shortfall(item: Any) -> Shortfall | None:
         return "skipped", f"its loop item {label} was skipped"
     if _nonzero(item.get("rc")):
         return "failed", f"its loop item {label} exited with rc {item['rc']}"
+    if _overridden(item):
+        return "failed", f"its loop item {label}: {_OVERRIDDEN}"
+    found = _in_check_mode(item, module)
+    if found is not None:
+        return found[0], f"its loop item {label}: {found[1]}"
     return None
 
 
-def _in_check_mode(result: dict[str, Any], action: Any) -> Shortfall | None:
-    """A copy or template result without a ``dest``: the task ran in check mode."""
-    module = result.get("action", action)
-    if isinstance(module, str) and "dest" not in result and "results" not in result:
-        prefix, _, short = module.rpartition(".")
-        if short in _COPIERS and prefix in _CORE:
-            return "skipped", (
-                f"its {short} result names no dest: it ran in check mode (check_mode on the "
-                "task) and wrote nothing"
-            )
+def _in_check_mode(result: dict[str, Any], module: str | None) -> Shortfall | None:
+    """A copy or template result (or loop item) without a ``dest``: it ran in check mode."""
+    if module in _COPIERS and "dest" not in result and "results" not in result:
+        return "skipped", (
+            f"its {module} result names no dest: it ran in check mode (check_mode on the "
+            "task) and wrote nothing"
+        )
     return None
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
 from checker.importers.common import Imported, Logins
@@ -53,6 +54,7 @@ def import_changes(
     result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
     for change in changes:
+        _refuse_unknown_coders(change, path)
         approvals = []
         for vote in change.votes:
             if vote.value != change.approving:
@@ -71,6 +73,22 @@ def import_changes(
         }
         result.reviews.append(validate(Review, Located(record, 0), path, f"change {change.name}"))
     return result
+
+
+def _refuse_unknown_coders(change: Change, path: Path) -> None:
+    """A patch set that changed the code (or whose kind is not given) names its uploader: a
+    vote by whoever wrote part of the change is not an independent approval, and an uploader
+    the output leaves out, or shows as an account id alone, cannot be told from the voters."""
+    for patch_set in change.patch_sets:
+        if patch_set.kind not in SAME_CODE and patch_set.uploader is None:
+            raise InputError(
+                f"change {change.name}: patch set {patch_set.number} changed the code (kind "
+                f"{patch_set.kind or 'not given'}) and its uploader has no email or username, so "
+                "a vote by its uploader cannot be told from an independent approval",
+                path=str(path),
+                hint="for REST output, query with o=ALL_REVISIONS and o=DETAILED_ACCOUNTS, as a "
+                "user allowed to see accounts' email addresses; over ssh, with --patch-sets",
+            )
 
 
 def _same(one: Account | None, other: Account, logins: Logins) -> bool:

@@ -181,9 +181,22 @@ def _rest_options(change: dict[str, Any]) -> set[str]:
         missing.add("DETAILED_LABELS")
     revisions = change.get("revisions")
     current = change.get("current_revision")
-    if not isinstance(revisions, dict) or not isinstance(current, str) or current not in revisions:
+    if (
+        not isinstance(revisions, dict)
+        or not isinstance(current, str)
+        or current not in revisions
+        or _fewer_than_numbered(revisions, current)
+    ):
         missing.add("ALL_REVISIONS")
     return missing
+
+
+def _fewer_than_numbered(revisions: dict[str, Any], current: str) -> bool:
+    """The current patch set is numbered N and fewer than N revisions are listed: the earlier
+    patch sets are missing (``o=CURRENT_REVISION``), and with them who uploaded code and what
+    each later patch set changed."""
+    number = revisions[current].get("_number") if isinstance(revisions[current], dict) else None
+    return isinstance(number, int) and len(revisions) < number
 
 
 def _rest_change(

@@ -19,12 +19,12 @@ Each ready pod's image is compared by its registry digest (``imageID``
 ``REPOSITORY@sha256:...``), never by its tag, and linked
 to a commit as ``k8s_images`` describes. A ready pod whose image nothing links to a commit of
 the repository is an input error naming the pod, its image and digest: it is never counted as
-running the deployed version. An ``imageID`` with no repository (``docker://sha256:...``, or a
-bare ``sha256:...``) is the node's id of an image built or loaded there, not a registry digest,
-and is refused. One observation is written per image digest: the cluster as
-``host``, the commit as ``version``, how many ready pods ran it as ``pods``, the image by digest
-as ``image``, and the digest of those pods' uids as ``pod_set``: one set of pods recorded as
-another cluster's is refused.
+running the deployed version. An ``imageID`` with no repository (``docker://sha256:...``, a
+bare ``sha256:...``, or an empty one, ``docker-pullable://@sha256:...``) is the node's id of an
+image built or loaded there, not a registry digest, and is refused. One observation is written
+per image digest: the cluster as ``host``, the commit as ``version``, how many ready pods ran it
+as ``pods``, the image by digest as ``image``, and the digest of those pods' uids as
+``pod_set``: one set of pods recorded as another cluster's is refused.
 """
 
 from __future__ import annotations
@@ -209,7 +209,8 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
             path=str(listing.path),
         )
     reference = re.sub(r"^[a-z-]+://", "", image_id)
-    if "@" not in reference:
+    repository, at, _ = reference.partition("@")
+    if not at or not repository.strip():
         raise InputError(
             f"ready pod {name}: container {container}'s imageID {image_id!r} is the node's own "
             "id of a local image, not a registry digest (REPOSITORY@sha256:...): the image was "

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
@@ -164,3 +165,60 @@ def test_co_author_lines_are_read_wherever_they_stand() -> None:
     assert noreply_login("Lee <12345+lee-gh@users.noreply.github.com>") == "lee-gh"
     assert noreply_login("lee-gh@users.noreply.github.com") == "lee-gh"
     assert noreply_login("Lee <lee@knight.example>") is None
+
+
+def _approved_by_jimmy(tmp_path: Path, trailer: str) -> tuple[dict[str, str], dict[str, str]]:
+    """#538 with ``trailer`` in 7a0fcb27's message, and jzelinskie's approval of it written by
+    hand: REVIEW-002's findings, and the shas."""
+    repo, shas = _repo(tmp_path, trailers={2: trailer})
+    record = {
+        "change": "PyGithub/PyGithub#538",
+        "author": DEV,
+        "commits": [shas[sha] for sha in PR538],
+        "approvals": [{"by": JIMMY, "at": "2017-03-22T19:06:59Z", "commit": shas[PR538[2]]}],
+    }
+    (repo.path / "compliance" / "reviews.yaml").write_text(yaml.safe_dump([record]))
+    return _check(repo), shas
+
+
+NAMELESS = "names a co-author who is not an identity"
+
+
+@pytest.mark.parametrize(
+    ("trailer", "reason"),
+    [
+        ("Co-authored-by: Lee Example", NAMELESS),
+        ("Co-authored-by: Lee lee@knight.example", NAMELESS),
+        ("Squash of three commits\n\n* Fix it\n\nCo-authored-by: Lee Example", NAMELESS),
+        (f"Co-authored-by:\tJimmy\t<{JIMMY}>", "did not count"),
+        (f"Co-developed-by: Jimmy Zelinskie <{JIMMY}>", "by an author or co-author"),
+    ],
+)
+def test_an_approval_of_a_change_whose_co_author_names_nobody_does_not_count(
+    tmp_path: Path, trailer: str, reason: str
+) -> None:
+    """A co-author line that names nobody may name the approver: it would have been dropped,
+    and jzelinskie's approval counted for the change's first three commits."""
+    found, shas = _approved_by_jimmy(tmp_path, trailer)
+    assert set(found) == {shas[sha] for sha in PR538}
+    for sha in PR538[:3]:
+        assert reason in found[shas[sha]], found[shas[sha]]
+
+
+def test_a_reviewed_by_line_of_a_commit_whose_co_author_names_nobody_does_not_count(
+    tmp_path: Path,
+) -> None:
+    repo, shas = _repo(
+        tmp_path,
+        trailers={
+            n: "Co-authored-by: Kim\nReviewed-by: Kim <kim@coreos.example>" for n in range(4)
+        },
+    )
+    found = _check(repo)
+    assert shas[PR538[0]] in found
+    assert "the commit names a co-author who is not an identity: Kim" in found[shas[PR538[0]]]
+
+
+def test_co_developed_by_lines_name_co_authors() -> None:
+    message = "Fix the router\n\nCo-developed-by: Lee <lee@knight.example>\n"
+    assert [value for _, value in coauthor_lines(message)] == ["Lee <lee@knight.example>"]

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.errors import InputError
+from checker.importers import ansible
 from checker.importers.ansible_runs import shortfall
 from tests.conftest import run_cli
 from tests.importers import ansible_recordings as rec
@@ -173,6 +175,12 @@ def test_a_rollback_task_that_ran_nowhere_is_said_not_refused(tmp_path: Path) ->
         ({"changed": True, "action": "ansible.legacy.copy"}, "skipped"),
         ({"changed": True, "action": "ansible.builtin.copy", "dest": "/srv/app"}, None),
         ({"changed": True, "action": "community.general.copy"}, None),
+        (
+            {"changed": True, "action": "copy", "results": [{"item": "a", "changed": True}]},
+            "skipped",
+        ),
+        ({"changed": False, "action": "uri", "failed_when_result": False}, "failed"),
+        ({"changed": True, "rc": 0, "failed_when_result": False}, None),
     ],
 )
 def test_what_a_result_lacks(result: dict[str, Any], expected: str | None) -> None:
@@ -180,3 +188,93 @@ def test_what_a_result_lacks(result: dict[str, Any], expected: str | None) -> No
     than 0, and the module names Ansible gives the copy action."""
     found = shortfall(result)
     assert (found[0] if found else None) == expected
+
+
+WEB = OUTCOMES / "web"
+"""Recordings on web-01 .. web-04, web-03 the host where the release did not happen."""
+
+
+def _web(name: str, *release: str, rollback: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+    """Each host's status and reason in the record of the recording ``name`` in ``web/``."""
+    run = ansible.Run(
+        "D1", "web", "production", "0" * 40, "ops@knight.example",
+        release_tasks=release or ("Install the release",), rollback_tasks=rollback,
+        not_check_mode=True,
+    )  # fmt: skip
+    record = ansible.deployment(WEB / name, run).deployment
+    return {t.host: (t.status, t.reason or "") for t in record.targets}
+
+
+@pytest.mark.parametrize(
+    ("name", "task"),
+    [("incl1.json", "Include the release"), ("inclloop2.json", "Include the release"),
+     ("inclrole.json", "Release")],
+)  # fmt: skip
+def test_an_include_named_as_the_release_is_refused(name: str, task: str) -> None:
+    """An include's result on a host says only that the include was read: the included task
+    skipped by its own ``when:`` on web-03 (and web-02) leaves it ``ok`` there."""
+    with pytest.raises(InputError) as refused:
+        _web(name, task)
+    assert f"release task {task!r} is an include" in refused.value.message
+    assert "name the included tasks" in (refused.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "expected"),
+    [("incl1.json", "Install release", {"web-02"}),
+     ("inclloop2.json", "Install app", {"web-02", "web-03"}),
+     ("inclrole.json", "Install the release files", {"web-03"})],
+)  # fmt: skip
+def test_the_included_tasks_named_as_the_release_show_it(
+    name: str, task: str, expected: set[str]
+) -> None:
+    targets = _web(name, task)
+    assert {h for h, (status, _) in targets.items() if status != "succeeded"} == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["nolog_loop.json", "runner-nolog_loop", "nolog_rc.json", "nolog_check.json"]
+)
+def test_a_release_whose_result_no_log_censored_is_refused(name: str) -> None:
+    """``no_log: true`` leaves ``censored`` and ``changed`` of the result and of each loop
+    item: a skipped item (nolog_loop), rc 1 let through (nolog_rc) or a copy in check mode
+    (nolog_check) on web-03 cannot be seen."""
+    with pytest.raises(InputError) as refused:
+        _web(name)
+    assert "release task 'Install the release' has no_log" in refused.value.message
+    assert "drop no_log from the release task" in (refused.value.hint or "")
+
+
+@pytest.mark.parametrize("name", ["loopcheck.json", "runner-loopcheck"])
+def test_a_copy_loop_run_in_check_mode_on_one_host_did_not_release_there(name: str) -> None:
+    targets = _web(name)
+    status, reason = targets.pop("web-03")
+    assert status == "skipped" and "loop item 'config'" in reason and "check mode" in reason
+    assert {status for status, _ in targets.values()} == {"succeeded"}
+
+
+def test_a_release_whose_failure_failed_when_overrode_is_not_a_release() -> None:
+    """get_url fails on web-03 (its source is missing); ``failed_when: false`` makes it ``ok``
+    with ``failed_when_result: false``, and no exit code tells what happened. The other hosts'
+    results carry the same flag: what the module did is told by nothing the importer can
+    trust on any of them, so none is a release."""
+    targets = _web("uri_fw.json", "Install the release2")
+    assert set(targets) == {"web-01", "web-02", "web-03", "web-04"}
+    for status, reason in targets.values():
+        assert status == "failed" and "failed_when_result: false" in reason
+
+
+@pytest.mark.parametrize("name", ["Rollback", "roll back", "ROLL BACK"])
+def test_a_rollback_task_named_near_a_task_of_the_run_is_refused(name: str) -> None:
+    """The handler "Roll back" ran on web-03; a near name would only be noted, and web-03
+    would succeed."""
+    with pytest.raises(InputError) as refused:
+        _web("handler_rb.json", rollback=(name,))
+    assert f"rollback task {name!r} is in no play of this run; did you mean 'Roll back'?" in (
+        refused.value.message
+    )
+
+
+def test_the_handlers_rollback_named_exactly_fails_its_host() -> None:
+    targets = _web("handler_rb.json", rollback=("Roll back",))
+    assert {h for h, (status, _) in targets.items() if status != "succeeded"} == {"web-03"}

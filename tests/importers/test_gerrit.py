@@ -426,3 +426,46 @@ def test_a_vote_by_the_uploader_of_an_earlier_reworked_patch_set_does_not_count(
     name = "smars~3001" if export == "rest" else "smars~4001"
     assert _approvers(evidence)[name] == []
     assert "1 by the uploader of a patch set that changed the code" in result.err
+
+
+def _coupload(change: Any) -> list[dict[str, Any]]:
+    """rest-coupload.json, its change 3001 handed to ``change`` to alter."""
+    changes = json.loads((FIXTURES / "rest-coupload.json").read_text().split("\n", 1)[1])
+    change(changes[0])
+    return changes
+
+
+PS2 = "2222222222222222222222222222222222222222"
+
+
+@pytest.mark.parametrize("kept", [{3}, {2, 3}])
+def test_rest_output_without_the_earlier_patch_sets_is_refused(
+    tmp_path: Path, kept: set[int]
+) -> None:
+    """Queried with o=CURRENT_REVISION, change 3001 lists patch set 3 alone: Lee's rework of
+    patch set 2 is not in it, and Lee's +2 would count."""
+    repo, evidence, _ = _workspace(tmp_path)
+    changes = _coupload(
+        lambda c: c.__setitem__(
+            "revisions", {k: v for k, v in c["revisions"].items() if v["_number"] in kept}
+        )
+    )
+    result = _import(repo, _rest(changes, tmp_path / "c.json"))
+    _refused(result, evidence, "o=ALL_REVISIONS")
+
+
+@pytest.mark.parametrize("uploader", [None, {"_account_id": 1000002}])
+def test_a_code_changing_patch_set_whose_uploader_is_not_shown_is_refused(
+    tmp_path: Path, uploader: dict[str, Any] | None
+) -> None:
+    """Patch set 2 (a rework, Lee's) without its uploader, or with an account id alone."""
+    repo, evidence, _ = _workspace(tmp_path)
+
+    def alter(change: dict[str, Any]) -> None:
+        revision = change["revisions"][PS2]
+        revision.pop("uploader")
+        if uploader is not None:
+            revision["uploader"] = uploader
+
+    result = _import(repo, _rest(_coupload(alter), tmp_path / "c.json"))
+    _refused(result, evidence, "patch set 2 changed the code", "o=DETAILED_ACCOUNTS")

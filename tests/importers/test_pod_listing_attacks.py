@@ -91,7 +91,13 @@ def test_a_label_and_an_annotation_that_disagree_are_refused(case: Case) -> None
 
 @pytest.mark.parametrize(
     "image_id",
-    [f"docker://{DIGEST_V2}", DIGEST_V2, f"docker-pullable://{DIGEST_V2}"],
+    [
+        f"docker://{DIGEST_V2}",
+        DIGEST_V2,
+        f"docker-pullable://{DIGEST_V2}",
+        f"docker-pullable://@{DIGEST_V2}",
+        f"@{DIGEST_V2}",
+    ],
 )
 def test_a_local_image_id_is_not_a_registry_digest(case: Case, image_id: str) -> None:
     """dockershim reports ``docker://sha256:...`` (containerd a bare ``sha256:...``) for an
