@@ -338,6 +338,8 @@ class _Plan:
     already: list[str] = field(default_factory=list)
     fresh: list[dict[str, Any]] = field(default_factory=list)
     replaced: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    _taken: set[str] = field(default_factory=set)
+    """The names of ``fresh``, to find a second record of one without a pass over them."""
 
     def take(self, record: BaseModel, key: str) -> None:
         plain = record.model_dump(mode="json", exclude_none=True)
@@ -345,10 +347,11 @@ class _Plan:
         if name in self.existing:
             self._over(record, plain, name)
             return
-        if name in {str(f[key]) for f in self.fresh}:
+        if name in self._taken:
             raise InputError(
                 f"{self.kind.what} {name!r} appears twice in this import", path=str(self.path)
             )
+        self._taken.add(name)
         self.fresh.append(plain)
         self.added.append(name)
 
