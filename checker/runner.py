@@ -393,7 +393,11 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
     out: dict[str, Finding] = {}
     shared: dict[str, str] = {}
     """One string per distinct statement: a storm's 300,000 instances share a few hundred."""
-    for item in value:
+    # Consumed as it is read: a storm's answer is hundreds of thousands of objects, each freed
+    # once its finding is built rather than all held until the last (the order is immaterial:
+    # one finding per subject is chosen by its message, and the report sorts them).
+    while value:
+        item = value.pop()
         fields = {"subject": item} if isinstance(item, str) else item
         if not isinstance(fields, dict) or not isinstance(fields.get("subject"), str):
             raise PolicyError(

@@ -75,6 +75,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 EXTENSIONS = {
     ".json": "json",
     ".oscal.json": "oscal",
+    ".compact.json": "json-compact",
     ".sarif": "sarif",
     ".xml": "junit",
     ".html": "html",

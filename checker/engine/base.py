@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +45,16 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def evaluate(self, path: str) -> Any:
-        """The value of the rule at ``path`` (``data.pkg.rule``), or UNDEFINED."""
+        """The value of the rule at ``path`` (``data.pkg.rule``), or UNDEFINED. The value is
+        the caller's: it may consume it, and the engine keeps no reference to it."""
+
+    def evaluate_json(self, path: str) -> str:
+        """The rule's answer as one line of JSON text, ``{"result": [{"expressions":
+        [{"value": V}]}]}`` (no result when undefined): what the isolated engine's child passes
+        on without building Python values of it (``answer_value`` reads it)."""
+        value = self.evaluate(path)
+        results = [] if value is UNDEFINED else [{"expressions": [{"value": value}]}]
+        return json.dumps({"result": results})
 
     def prefetch(self, paths: list[str]) -> None:
         """Evaluate these rules ahead, where one request for all is cheaper than one each."""
@@ -69,6 +79,14 @@ class Engine(abc.ABC):
     def covered_lines(self) -> dict[str, set[int]]:
         """Lines reached so far, by module name (empty unless coverage is enabled)."""
         return {}
+
+
+def answer_value(answer: Mapping[str, Any]) -> Any:
+    """The value of a query's answer (``evaluate_json``'s, parsed); UNDEFINED without one."""
+    results = answer.get("result") or []
+    if not results:
+        return UNDEFINED
+    return results[0]["expressions"][0]["value"]
 
 
 def policy_error(raw: str, *, context: str) -> PolicyError:

@@ -31,10 +31,11 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
-from checker.engine.base import UNDEFINED, Engine, PolicyModule
+from checker.engine.base import Engine, PolicyModule, answer_value
 from checker.errors import InternalError, KnightwatchError, PolicyError
+from checker.memory import release_freed_memory
 
 try:
     import resource
@@ -122,9 +123,13 @@ class IsolatedEngine(Engine):
         ok, value = self._outcomes[path]
         if not ok:
             raise value
+        # Handed over, not kept: a storm's answer is hundreds of megabytes of findings, and
+        # the caller turns it into its own. Asked again, the rule is evaluated again.
+        del self._outcomes[path]
         return value
 
     def _run(self, paths: list[str]) -> None:
+        release_freed_memory()  # the child starts from every page this process holds
         reader, writer = os.pipe()
         errors_reader, errors_writer = os.pipe()
         # An interrupt (Ctrl-C, SIGTERM) during the fork would be raised inside the fork's
@@ -172,8 +177,7 @@ class IsolatedEngine(Engine):
             if "error" in message:
                 self._outcomes[path] = (False, _error(message["error"]))
             else:
-                value = UNDEFINED if message.get("undefined") else message["value"]
-                self._outcomes[path] = (True, value)
+                self._outcomes[path] = (True, answer_value(message["answer"]))
         if answered == len(paths):
             self._pending = []
             return
@@ -244,11 +248,15 @@ class _Channel:
                     elif not chunk:
                         self.closed = True
                     else:
+                        # Only the new chunk is searched for the line's end: an answer of a
+                        # storm of findings is one line of many megabytes.
+                        start = len(buffer)
                         buffer += chunk
-                        while b"\n" in buffer:
-                            end = buffer.index(b"\n")
-                            line = bytes(buffer[:end])
+                        while (end := buffer.find(b"\n", start)) >= 0:
+                            with memoryview(buffer) as view:
+                                line = bytes(view[:end])
                             del buffer[: end + 1]
+                            start = 0
                             deadline = time.monotonic() + self._seconds
                             yield line
             # what the child wrote to stderr as it ended
@@ -282,14 +290,7 @@ def _child(
         engine = owner._engine
         with os.fdopen(out, "w", encoding="utf-8") as stream:
             for path in paths:
-                try:
-                    value = engine.evaluate(path)
-                except KnightwatchError as exc:
-                    message: dict[str, Any] = {"error": _fields(exc)}
-                else:
-                    message = {"undefined": True} if value is UNDEFINED else {"value": value}
-                stream.write(json.dumps(message) + "\n")
-                stream.flush()
+                _answer(stream, engine, path)
             covered = engine.covered_lines()
             if covered:
                 lines = {name: sorted(found) for name, found in covered.items()}
@@ -301,6 +302,22 @@ def _child(
         os.write(2, f"{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"))
         code = 70
     os._exit(code)
+
+
+def _answer(stream: TextIO, engine: Engine, path: str) -> None:  # pragma: no cover - child
+    """One line for one rule: the engine's answer as it wrote it (no Python values are built
+    of a storm of findings here, nor copies of its text), or the error."""
+    try:
+        raw = engine.evaluate_json(path)
+    except KnightwatchError as exc:
+        stream.write(json.dumps({"error": _fields(exc)}) + "\n")
+    else:
+        if "\n" in raw:  # one line per answer: the parent reads lines
+            raw = json.dumps(json.loads(raw))
+        stream.write('{"answer":')
+        stream.write(raw)
+        stream.write("}\n")
+    stream.flush()
 
 
 _INTERRUPTS = {

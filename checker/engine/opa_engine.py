@@ -198,10 +198,11 @@ class OpaServerEngine(Engine):
             self._values[path] = values[0] if values else UNDEFINED
 
     def evaluate(self, path: str) -> Any:
-        """One rule's value, from the batch evaluated for this input."""
+        """One rule's value, from the batch evaluated for this input; handed over to the
+        caller, which may consume it (asked again, the rule is queried again)."""
         if path not in self._values:
             self.prefetch([path])
-        return self._values[path]
+        return self._values.pop(path)
 
     def location(self) -> str | None:
         """The server's URL: a report must say where its verdict was computed, not only what

@@ -14,7 +14,7 @@ os.environ.setdefault("RUST_BACKTRACE", "0")
 
 import regorus
 
-from checker.engine.base import UNDEFINED, Engine, PolicyModule, policy_error
+from checker.engine.base import Engine, PolicyModule, answer_value, policy_error
 
 
 def package_of(module: PolicyModule) -> str:
@@ -58,16 +58,17 @@ class RegorusEngine(Engine):
 
     def evaluate(self, path: str) -> Any:
         """One rule's value, UNDEFINED when it has none."""
+        return answer_value(json.loads(self.evaluate_json(path)))
+
+    def evaluate_json(self, path: str) -> str:
+        """The query's answer as regorus writes it: compact JSON, one line."""
         try:
-            raw = self._engine.eval_query_as_json(path)
+            raw: str = self._engine.eval_query_as_json(path)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise policy_error(str(exc), context=f"evaluating {path}") from None
-        results = json.loads(raw).get("result") or []
-        if not results:
-            return UNDEFINED
-        return results[0]["expressions"][0]["value"]
+        return raw
 
     def enable_coverage(self) -> bool:
         """regorus records coverage per line."""

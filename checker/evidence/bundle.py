@@ -17,7 +17,7 @@ from checker.evidence.files import (
     LineDict,
     Located,
     is_blank,
-    parse_records,
+    iter_records,
     parse_yaml,
     read_text,
     validate,
@@ -225,7 +225,7 @@ def _load_list(
     if is_blank(data, path):
         raise _empty(kind, path)
     # Unscoped, every record is validated and the streams come from the models.
-    items: list[Located] = parse_records(data, path, keep if scope is not None else None)
+    items = iter_records(data, path, keep if scope is not None else None)
     out: list[tuple[Any, int]] = []
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, dict):

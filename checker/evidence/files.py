@@ -7,7 +7,7 @@ errors: a second ``approvals:`` silently replacing the first would weaken an aud
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -161,11 +161,20 @@ def parse_yaml(data: bytes, path: PurePath) -> Any:
 def parse_records(
     data: bytes, path: PurePath, keep: Callable[[Any], bool] | None = None
 ) -> list[Located]:
+    """Every record of a list file (``iter_records``), at once."""
+    return list(iter_records(data, path, keep))
+
+
+def iter_records(
+    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None = None
+) -> Iterator[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
 
     ``keep`` chooses the records returned. Every record is still parsed (a syntax error
     anywhere is an error), but a JSON Lines record passed over is not checked for duplicate
-    keys.
+    keys. JSON Lines are parsed as they are taken, so that a caller validating each record
+    as it comes holds one line's values at a time, not a whole file's (a month's deployments
+    are hundreds of megabytes of dictionaries).
     """
     if path.suffix == ".jsonl":
         return _json_lines(data, path, keep)
@@ -181,14 +190,15 @@ def parse_records(
         if isinstance(node, yaml.SequenceNode):
             items = [(_construct(loader, n, path), n.start_mark.line + 1) for n in node.value]
     if document is None:
-        return []
+        return iter(())
     if items is None:
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
-    return [Located(value, line) for value, line in items if keep is None or keep(value)]
+    return iter([Located(value, line) for value, line in items if keep is None or keep(value)])
 
 
-def _json_lines(data: bytes, path: PurePath, keep: Callable[[Any], bool] | None) -> list[Located]:
-    records: list[Located] = []
+def _json_lines(
+    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None
+) -> Iterator[Located]:
     text = _decode(data, path)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
     for number, raw in enumerate(text.split("\n"), start=1):
@@ -200,8 +210,7 @@ def _json_lines(data: bytes, path: PurePath, keep: Callable[[Any], bool] | None)
             value = jsonread.loads(raw)
         except ValueError as exc:
             raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
-        records.append(Located(value, number))
-    return records
+        yield Located(value, number)
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:

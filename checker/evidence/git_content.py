@@ -264,6 +264,7 @@ class TreeIndex:
         self._roots: dict[str, str] = {}
         self._words_in_blob: dict[str, frozenset[str]] = {}
         self._words_in_tree: dict[str, dict[str, list[str]]] = {}
+        self._prefixed_words: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._globbed: dict[tuple[str, str, str], list[str]] = {}
         self._names: frozenset[str] = frozenset()
         self._other: re.Pattern[bytes] | None = None
@@ -295,6 +296,7 @@ class TreeIndex:
         )
         self._words_in_blob.clear()
         self._words_in_tree.clear()
+        self._prefixed_words.clear()
         unread = sorted(
             {sha for tree in self._trees.values() for _, sha, is_tree in tree if not is_tree}
         )
@@ -347,13 +349,25 @@ class TreeIndex:
             found: dict[str, list[str]] = {}
             for name, sha, is_tree in self.entries(tree):
                 if is_tree:
-                    for word, paths in self._tree_words(sha).items():
-                        found.setdefault(word, []).extend(f"{name}/{p}" for p in paths)
+                    for word, paths in self._prefixed(name, sha).items():
+                        found.setdefault(word, []).extend(paths)
                 else:
                     for word in self._blob_words(sha):
                         found.setdefault(word, []).append(name)
             self._words_in_tree[tree] = found
         return self._words_in_tree[tree]
+
+    def _prefixed(self, name: str, tree: str) -> dict[str, list[str]]:
+        """A subtree's word lists with its name in front of each path, made once per name and
+        tree: the trees of a long history differ in a few entries, and the paths below the
+        unchanged ones are the same strings in every commit, not new ones each time."""
+        key = (name, tree)
+        if key not in self._prefixed_words:
+            self._prefixed_words[key] = {
+                word: [f"{name}/{p}" for p in paths]
+                for word, paths in self._tree_words(tree).items()
+            }
+        return self._prefixed_words[key]
 
     def references(self, commit: str) -> dict[str, list[str]]:
         """The files of ``commit`` naming each searched word, sorted.

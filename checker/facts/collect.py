@@ -29,6 +29,7 @@ from checker.facts.population import Deployed
 from checker.facts.revisions import Revisions, check_plausible_starts, resolve_revisions
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
+from checker.memory import release_freed_memory
 from checker.parameters import RuleParameters
 from checker.timing import stage
 from checker.vocabulary import short
@@ -116,6 +117,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             params.rules.flags_file,
             list(params.rules.reference_exclude),
         )
+    release_freed_memory()  # the trees read for the search are dropped
     check_flag_names(evidence, code.flag_names)
     deployments = [
         deployment_facts(records[i], revisions.deployed[i], identities, shipped, hosts, code)

@@ -165,8 +165,11 @@ def deadcode_facts(
         names = flag_names(registries, evidence)
         trees.search(set().union(*(searched_words(r, names) for r in table.values())))
         excluded = [_pathspec(glob) for glob in reference_exclude]
+        shared: SharedReferences = {}
         code = {
-            sha: code_at(trees, registries, sha, where, searched_words(table[key], names), excluded)
+            sha: code_at(
+                trees, registries, sha, where, searched_words(table[key], names), excluded, shared
+            )
             for sha, where in at_commit.items()
             for key in [where[1] or "none"]
         }
@@ -186,12 +189,13 @@ def code_at(
     where: RegistryAt,
     wanted: set[str],
     excluded: list[Callable[[str], bool]],
+    shared: SharedReferences,
 ) -> CodeAtCommit:
     """A deployed commit's registry key, references and retired code."""
     path, blob = where
     return CodeAtCommit(
         registry=blob or "none",
-        references=references_for(trees, sha, path, wanted, excluded),
+        references=references_for(trees, sha, path, wanted, excluded, shared),
         retired_code=retired_code_for(trees, sha, registries.parsed.get(blob or "")),
     )
 
@@ -257,6 +261,7 @@ def references_for(
     registry_path: str | None,
     wanted: set[str],
     excluded: list[Callable[[str], bool]],
+    shared: SharedReferences,
 ) -> dict[str, Reference]:
     """The files of ``sha`` that name each wanted word, but for the registry itself and the
     ``reference_exclude`` globs: at most ten listed, all counted."""
@@ -266,8 +271,22 @@ def references_for(
             continue
         files = [f for f in found if f != registry_path and not any(x(f) for x in excluded)]
         if files:
-            references[word] = Reference(files=files[:MAX_LISTED], count=len(files))
+            references[word] = _shared_reference(shared, files[:MAX_LISTED], len(files))
     return references
+
+
+SharedReferences = dict[tuple[tuple[str, ...], int], Reference]
+"""One record per distinct reference: a flag's files are the same in thousands of deployed
+commits, and each deployment's record holds the one object rather than a copy of it (the
+records are read-only, so sharing them is safe)."""
+
+
+def _shared_reference(shared: SharedReferences, files: list[str], count: int) -> Reference:
+    key = (tuple(files), count)
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = Reference(files=files, count=count)
+    return found
 
 
 def retired_code_for(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from checker.report.html import HtmlRenderer
-from checker.report.json import JsonRenderer
+from checker.report.json import CompactJsonRenderer, JsonRenderer
 from checker.report.junit import JunitRenderer
 from checker.report.markdown import MarkdownRenderer
 from checker.report.model import Report
@@ -31,6 +31,7 @@ RENDERERS: dict[str, Renderer] = {
     for r in (
         TextRenderer(),
         JsonRenderer(),
+        CompactJsonRenderer(),
         MarkdownRenderer(),
         HtmlRenderer(),
         SarifRenderer(),

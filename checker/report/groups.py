@@ -108,6 +108,18 @@ class Group:
             out["waived_subjects"] = [f.subject for f in self.findings if f.waived]
         return out
 
+    def to_compact_dict(self) -> dict[str, Any]:
+        """As the compact JSON report lists it: also what every instance shares (the rule's
+        title and controls), and the files the instances point at, each once."""
+        first = self.first_finding
+        out = self.to_dict()
+        out["title"] = first.title
+        out["controls"] = list(first.controls)
+        locations = sorted({f.location for f in self.findings if f.location})
+        if locations:
+            out["locations"] = locations
+        return out
+
 
 def group_findings(findings: Iterable[Finding]) -> tuple[Group, ...]:
     """One group per rule and cause, worst first: by severity, then rule, then the most

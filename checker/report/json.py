@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from checker.report.escape import json_safe
 from checker.report.model import Report
+
+COMPACT_HINT_ABOVE = 25_000
+"""Past this many findings the JSON report says on stderr that a compact form exists."""
 
 
 class JsonRenderer:
@@ -16,5 +20,30 @@ class JsonRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """The report as canonical, indented JSON with a final newline."""
-        text = json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
-        return json_safe(text) + "\n"
+        return _canonical(report.to_dict())
+
+    def notice(self, report: Report) -> str | None:
+        """What the CLI says on stderr when the report lists a storm of instances."""
+        if len(report.findings) <= COMPACT_HINT_ABOVE:
+            return None
+        return (
+            f"JSON: {len(report.findings):,} findings in {len(report.groups):,} causes, each "
+            "listed in full; --format json-compact states each cause once with its subjects"
+        )
+
+
+class CompactJsonRenderer:
+    """``--format json-compact``: every instance by subject in its group, nothing repeated."""
+
+    name = "json-compact"
+    media_type = "application/json"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        """The compact report as canonical, indented JSON with a final newline."""
+        return _canonical(report.to_compact_dict())
+
+
+def _canonical(document: dict[str, Any]) -> str:
+    """Sorted keys, two-space indent, non-ASCII kept and control characters escaped."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    return json_safe(text) + "\n"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from checker.settings import SettingNote
 
 SCHEMA = "knightwatch/report/v1"
+COMPACT_SCHEMA = "knightwatch/report-compact/v1"
 FOLD_ABOVE = 3
 """The human formats show a group of up to this many instances as its findings, each in full
 (the Knight case reads as it always has); a larger group as its statement, its count, its
@@ -294,8 +295,25 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report object (``knightwatch/report/v1``)."""
+        return self._document(
+            SCHEMA,
+            # Every instance, however many: scripts select findings by their subject.
+            findings=[f.to_dict() for f in self.findings],
+            groups=[g.to_dict() for g in self.groups],
+        )
+
+    def to_compact_dict(self) -> dict[str, Any]:
+        """The compact JSON report (``knightwatch/report-compact/v1``): the same object without
+        ``findings``; each group states its rule's title, controls and statement once and lists
+        every instance by subject, so a storm of one cause is its subjects, not 300,000
+        messages."""
+        return self._document(COMPACT_SCHEMA, groups=[g.to_compact_dict() for g in self.groups])
+
+    def _document(self, schema: str, **findings: list[dict[str, Any]]) -> dict[str, Any]:
+        """The report object around its findings (``findings`` and ``groups``, or the groups
+        alone)."""
         return {
-            "schema": SCHEMA,
+            "schema": schema,
             "tool": {
                 "name": "knightwatch",
                 "version": self.tool_version,
@@ -310,9 +328,7 @@ class Report:
             **({"gate": self.gate} if self.gate else {}),
             "parameters": self.parameters,
             **({"settings": [n.to_dict() for n in self.settings]} if self.settings else {}),
-            # Every instance, however many: scripts select findings by their subject.
-            "findings": [f.to_dict() for f in self.findings],
-            "groups": [g.to_dict() for g in self.groups],
+            **findings,
             "summary": self.summary(),
             "inputs": {
                 "repository": {"head": self.head},

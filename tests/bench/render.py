@@ -19,6 +19,7 @@ from typing import Any
 
 EXTENSIONS = {
     "json": ".json",
+    "json-compact": ".compact.json",
     "sarif": ".sarif",
     "junit": ".xml",
     "text": ".txt",

@@ -85,10 +85,10 @@ def report(cache: Path, small: bool) -> None:
     )
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in data["stages"].items())
     print(f"  stages: {stages}")
-    print(f"{'format':<10}{'render (s)':>12}{'peak MiB':>10}{'size MB':>10}")
+    print(f"{'format':<14}{'render (s)':>12}{'peak MiB':>10}{'size MB':>10}")
     for name, measured in data["formats"].items():
         print(
-            f"{name:<10}{measured['seconds']:>12.2f}{measured['peak_mib']:>10.0f}"
+            f"{name:<14}{measured['seconds']:>12.2f}{measured['peak_mib']:>10.0f}"
             f"{measured['bytes'] / 1e6:>10.2f}"
         )
     results, gzipped, valid = sarif
@@ -97,8 +97,10 @@ def report(cache: Path, small: bool) -> None:
     peak = max(
         [data["pipeline_peak_mib"], data["children_peak_mib"]] + [f["peak_mib"] for f in formats]
     )
+    full, compact = data["formats"]["json"], data["formats"]["json-compact"]
     targets = [
-        ("JSON under 20 MB", data["formats"]["json"]["bytes"] / 1e6, JSON_TARGET_MB, "MB"),
+        ("JSON (compact) under 20 MB", compact["bytes"] / 1e6, JSON_TARGET_MB, "MB"),
+        ("JSON (every finding) under 20 MB", full["bytes"] / 1e6, JSON_TARGET_MB, "MB"),
         ("SARIF results within 25,000", results, SARIF_RESULTS, ""),
         ("SARIF gzipped within 10 MB", gzipped, SARIF_GZIPPED_MB, "MB"),
         ("slowest format under a minute", max(f["seconds"] for f in formats), RENDER_TARGET_S, "s"),

@@ -4,6 +4,7 @@ they retire), with waivers that target a cause."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,40 @@ def test_the_json_report_lists_every_instance_of_a_storm(storm: tuple[Path, Path
         assert {"rule", "severity", "subject", "message", "controls", "waived"} <= set(finding)
         assert finding["subject"] in subjects[(finding["rule"], finding["cause"])]
     assert "findings_grouped" not in report
+
+
+def test_the_compact_json_keeps_every_instance_and_states_each_cause_once(
+    storm: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The compact form is the full report without ``findings``: the same verdict, summary and
+    inputs, and each group with its rule's title and controls once and every instance's
+    subject, so its size grows with subjects, not with messages."""
+    full = check(storm).json()
+    waive(storm[1], {"rule": "DEAD-001", "cause": full["groups"][0]["cause"]})
+    full = check(storm).json()
+    compact = check(storm, "--format", "json-compact").json()
+    assert compact["schema"] == "knightwatch/report-compact/v1" and "findings" not in compact
+    for key in ("verdict", "summary", "inputs", "parameters", "tool", "as_of", "period"):
+        assert compact[key] == full[key], key
+    findings = {(f["rule"], f["subject"]): f for f in full["findings"]}
+    instances = [(g["rule"], s) for g in compact["groups"] for s in g["subjects"]]
+    assert sorted(instances) == sorted(findings) and len(instances) == len(set(instances))
+    for group in compact["groups"]:
+        first = findings[(group["rule"], group["subjects"][0])]
+        assert (group["title"], group["controls"]) == (first["title"], first["controls"])
+        waived = [s for s in group["subjects"] if findings[(group["rule"], s)]["waived"]]
+        assert group.get("waived_subjects", []) == waived
+        located = {findings[(group["rule"], s)].get("location") for s in group["subjects"]}
+        assert group.get("locations", []) == sorted(located - {None})
+    assert any(g.get("waived_subjects") for g in compact["groups"])
+    text = check(storm, "--format", "json-compact").out
+    assert text.count("still references retired flag") == 0  # no instance's message
+    assert len(text) < len(check(storm).out) / 2
+    # Chosen by its extension too, beside the full form in one run.
+    outputs = (tmp_path / "r.json", tmp_path / "r.compact.json")
+    check(storm, "-o", outputs[0], "-o", outputs[1])
+    assert json.loads(outputs[1].read_text()) == compact
+    assert json.loads(outputs[0].read_text()) == full
 
 
 def waive(evidence: Path, *entries: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
 
+from checker.report import json as json_report
 from checker.report import junit, sarif
 from tests.report.storm import build_storm, check, storm_copy
 from tests.report.test_ci_formats import SCHEMA
@@ -162,3 +163,20 @@ def test_junit_past_its_limit_has_one_case_per_cause(
         assert f"{group['count']:,} instances" in case.result[0].message
     assert xml.tests == len(cases)
     assert xml.failures == len(report["groups"])
+
+
+def test_a_json_report_past_a_storm_of_findings_names_the_compact_form(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full JSON lists every instance whatever their number (the contract's findings), and
+    past the hint's threshold says on stderr that the compact form exists; below it, nothing."""
+    out = tmp_path / "report.json"
+    quiet = check(storm, "-o", out)
+    before = out.read_bytes()
+    assert "json-compact" not in quiet.err
+    monkeypatch.setattr(json_report, "COMPACT_HINT_ABOVE", 100)
+    loud = check(storm, "-o", out)
+    count = len(json.loads(before)["findings"])
+    assert count > 100 and f"JSON: {count:,} findings" in loud.err
+    assert "--format json-compact" in loud.err
+    assert out.read_bytes() == before and loud.code == quiet.code == 1
