@@ -111,7 +111,7 @@ def record(
     ``signed``: the command line's sign-off is for this rollout."""
     ident = rollout_id(choices, commit, nth)
     targets, finishes = _targets(ident, own, old)
-    first = min(own, key=lambda m: (timestamp_ns(m.started_at), m.cluster))
+    first = min(own, key=_order)
     plain: dict[str, Any] = {
         "id": ident,
         "service": choices.service,
@@ -125,10 +125,20 @@ def record(
             for _, t in sorted(targets.items())
         ],
     }
+    ref = (old.ref if old else None) or next(
+        (m.ref for m in sorted(own, key=_order) if m.ref), None
+    )
+    if ref:
+        plain["ref"] = ref
     if all(f is not None for f in finishes.values()):
         plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
     plain.update(_sign_offs(old, choices, signed))
     return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+
+
+def _order(move: Move) -> tuple[int, str]:
+    """Moves in order of start, then of cluster."""
+    return timestamp_ns(move.started_at), move.cluster
 
 
 def _sign_offs(old: Deployment | None, choices: Choices, signed: bool) -> dict[str, Any]:
