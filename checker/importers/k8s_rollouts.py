@@ -125,15 +125,18 @@ def record(
             for _, t in sorted(targets.items())
         ],
     }
-    ref = (old.ref if old else None) or next(
-        (m.ref for m in sorted(own, key=_order) if m.ref), None
-    )
-    if ref:
-        plain["ref"] = ref
+    plain.update(_ref(own, old))
     if all(f is not None for f in finishes.values()):
         plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
     plain.update(_sign_offs(old, choices, signed))
     return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+
+
+def _ref(own: list[Move], old: Deployment | None) -> dict[str, str]:
+    """The branch or tag the record keeps, else the first the rollout's syncs named."""
+    named = (m.ref for m in sorted(own, key=_order) if m.ref)
+    ref = (old.ref if old else None) or next(named, None)
+    return {"ref": ref} if ref else {}
 
 
 def _order(move: Move) -> tuple[int, str]:
