@@ -52,6 +52,7 @@ from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.models import DeployApproval, Deployment, Status, Target
 from checker.importers.ansible_runs import WHAT, PlaybookRun, PlayRun, State, read_run
+from checker.importers.common import named_ref
 
 CONTROL_NODE = "localhost"
 NEAR = 0.8
@@ -119,6 +120,7 @@ def deployment(path: Path, run: Run) -> Imported:
     }
     if played.stats is not None and played.finished_at:
         record["finished_at"] = played.finished_at
+    record.update(_ref(plays, run))
     if run.change_ticket:
         record["change_ticket"] = run.change_ticket
     if run.artifact:
@@ -128,6 +130,21 @@ def deployment(path: Path, run: Run) -> Imported:
     except InputError as exc:
         raise InputError(exc.message, hint=f"expected {WHAT}") from None
     return Imported(made, tuple(notes))
+
+
+def _ref(plays: list[PlayRun], run: Run) -> dict[str, str]:
+    """The branch or tag the release tasks' ``git`` module checked out, when every host's
+    result names the same one; else none (a sha, hosts that disagree, no git module). A ref is
+    never judged: ``--commit`` is what was deployed."""
+    versions = {
+        version
+        for play in plays
+        for task in play.tasks
+        if any(is_task(task.name, r) for r in run.release_tasks)
+        for version in task.versions.values()
+    }
+    ref = named_ref(versions.pop()) if len(versions) == 1 else None
+    return {"ref": ref} if ref else {}
 
 
 def _refuse_dry_run(played: PlaybookRun, asserted: bool, path: Path) -> None:

@@ -52,6 +52,9 @@ class TaskRun:
     include was read, not what the included tasks did."""
     censored: set[str] = field(default_factory=set)
     """Hosts whose ``ok`` or ``changed`` result ``no_log`` censored: it shows nothing else."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Per host, the ``version`` the ``git`` module was asked to check out (a branch, a tag
+    or a sha), as its result's ``invocation.module_args`` shows it."""
 
     def record(
         self, host: str, result: Any, action: Any = None, given: State | None = None
@@ -64,6 +67,11 @@ class TaskRun:
             self.censored.add(host)
         else:
             self.censored.discard(host)
+        version = git_version(result, action)
+        if version is None:
+            self.versions.pop(host, None)
+        else:
+            self.versions[host] = version
         found = shortfall(result, action) if self.results[host] in ("ok", "changed") else None
         if found is None:
             self.shortfalls.pop(host, None)
@@ -204,6 +212,15 @@ def module_of(result: Any, action: Any = None) -> str | None:
         return None
     prefix, _, short = module.rpartition(".")
     return short if prefix in _CORE else None
+
+
+def git_version(result: Any, action: Any = None) -> str | None:
+    """The ``version`` a ``git`` module result was asked for, or None (another module, or a
+    result that does not show its arguments: ``no_log``, a skip)."""
+    if module_of(result, action) != "git" or not isinstance(result, dict):
+        return None
+    version = dig(result, "invocation", "module_args", "version")
+    return version if isinstance(version, str) else None
 
 
 def _censored(result: Any) -> bool:

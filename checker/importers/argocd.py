@@ -38,7 +38,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
-from checker.importers.common import dig, expect, moment, read_objects
+from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import Sync
 from checker.importers.k8s_shapes import objects, time_text
 
@@ -259,6 +259,25 @@ def _of_sources(
     )
 
 
+def _target_ref(entry: dict[str, Any], selection: Selection) -> str | None:
+    """The branch or tag the operator named for the service's source (its ``targetRevision``),
+    for the record's ``ref``. A Helm chart's version, a sha, ``HEAD`` or a name git does not
+    allow is no ref: left out, never refused (a ref is never judged)."""
+    source = entry.get("source")
+    sources = entry.get("sources")
+    if isinstance(sources, list) and sources:
+        chosen = [
+            s
+            for s in sources
+            if isinstance(s, dict)
+            and (dig(s, "repoURL") == selection.source_repo or len(sources) == 1)
+        ]
+        source = chosen[0] if len(chosen) == 1 else None
+    if not isinstance(source, dict) or "chart" in source:
+        return None
+    return named_ref(source.get("targetRevision"))
+
+
 def _initiator(entry: dict[str, Any], origin: str, path: Path) -> tuple[str | None, bool]:
     """Who started a sync, and whether the tool did (an automated sync)."""
     by = entry.get("initiatedBy")
@@ -346,6 +365,11 @@ def _operation_revision(
     )
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is an object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _synced(
     entry: Any, number: int, name: str, cluster: str, selection: Selection, path: Path
 ) -> Sync:
@@ -368,6 +392,7 @@ def _synced(
         cluster=cluster,
         origin=origin,
         revision=_revision(entry, origin, selection, path, required=True),
+        ref=_target_ref(entry, selection),
         started_at=started,
         finished_at=finished,
         status="succeeded",
@@ -405,6 +430,7 @@ def _operation(
         cluster=cluster,
         origin=origin,
         revision=revision,
+        ref=_target_ref(_object(operation.get("syncResult")), selection),
         started_at=started,
         finished_at=finished,
         status="failed",

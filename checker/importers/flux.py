@@ -42,7 +42,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import common
-from checker.importers.common import dig, expect
+from checker.importers.common import dig, expect, named_ref
 from checker.importers.gitops import Sync
 from checker.importers.k8s_shapes import time_text
 
@@ -97,6 +97,23 @@ def find_object(items: list[dict[str, Any]], name: str, path: Path) -> dict[str,
             path=str(path),
         )
     return found[0]
+
+
+def git_ref(revision: str) -> str | None:
+    """The branch or tag a Flux source revision names (``main`` of ``main@sha1:SHA``,
+    ``v1.2.3`` of ``v1.2.3@sha1:SHA``, ``main`` of ``refs/heads/main@sha1:SHA``), for the
+    record's ``ref``: None for a bare ``sha1:SHA``, an OCI or chart revision, or a name git
+    does not allow (a ref is never judged)."""
+    name, at, rest = revision.rpartition("@")
+    if not at:
+        name, slash, rest = revision.rpartition("/")
+        if not slash or not re.fullmatch(r"[0-9a-f]{40}", rest):
+            return None
+    elif not rest.startswith("sha1:"):
+        return None
+    for prefix in ("refs/heads/", "refs/tags/"):
+        name = name.removeprefix(prefix)
+    return named_ref(name)
 
 
 def git_commit(revision: str) -> str | None:
@@ -179,6 +196,7 @@ class _Snapshot:
             origin=self.origin + how,
             revision=self.revision,
             commit=self.commit,
+            ref=git_ref(self.revision),
             started_at=at,
             finished_at=done,
             status="succeeded" if succeeded else "failed",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.files import Located, validate
-from checker.evidence.models import REF_NAME, Deployment, Status
+from checker.evidence.models import Deployment, Status
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,6 @@ class Facts:
     approvals: tuple[tuple[str, str], ...]
     ref: str | None = None
     """The branch or tag the deployment was asked for, as the forge lists it."""
-
-
-def named_ref(value: object, commit: str) -> str | None:
-    """The branch or tag a forge names for a deployment, for the record's ``ref``: None when
-    it names none, names the commit itself (a deployment asked for by sha), or is not a name
-    git allows (the record stays importable: a ref is never judged)."""
-    if not isinstance(value, str) or not value or commit.startswith(value):
-        return None
-    return value if REF_NAME.match(value) else None
 
 
 def record(facts: Facts, scope: Scope, source: Path) -> Deployment:

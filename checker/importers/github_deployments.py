@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, moment, read_json, read_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, named_ref, record
+from checker.importers.common import Logins, dig, expect, moment, named_ref, read_json, read_list
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 from checker.importers.github import login_of
 
 DEPLOYMENTS = "GitHub deployment objects (GET /repos/{owner}/{repo}/deployments)"

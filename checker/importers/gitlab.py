@@ -31,8 +31,17 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review, Status
-from checker.importers.common import Imported, Logins, dig, expect, moment, read_json, read_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, named_ref, record
+from checker.importers.common import (
+    Imported,
+    Logins,
+    dig,
+    expect,
+    moment,
+    named_ref,
+    read_json,
+    read_list,
+)
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 
 MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"

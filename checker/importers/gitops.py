@@ -52,6 +52,9 @@ class Sync:
     operation: bool = False
     """Read from the tool's last operation, which its history does not keep (a failed or
     running sync): one whose revision names no commit is left out, with a note."""
+    ref: str | None = None
+    """The branch or tag the tool was asked to follow (``main``, ``v1.2.3``), where it says so
+    and the name is one git allows: shown beside the commit, never judged."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,11 @@ class Move:
     @property
     def started_at(self) -> str:
         return self.syncs[0].started_at
+
+    @property
+    def ref(self) -> str | None:
+        """The branch or tag its first sync that names one was asked for."""
+        return next((s.ref for s in self.syncs if s.ref), None)
 
     @property
     def finished_at(self) -> str | None:

@@ -111,7 +111,7 @@ def record(
     ``signed``: the command line's sign-off is for this rollout."""
     ident = rollout_id(choices, commit, nth)
     targets, finishes = _targets(ident, own, old)
-    first = min(own, key=lambda m: (timestamp_ns(m.started_at), m.cluster))
+    first = min(own, key=_order)
     plain: dict[str, Any] = {
         "id": ident,
         "service": choices.service,
@@ -125,10 +125,23 @@ def record(
             for _, t in sorted(targets.items())
         ],
     }
+    plain.update(_ref(own, old))
     if all(f is not None for f in finishes.values()):
         plain["finished_at"] = max((f for f in finishes.values() if f), key=timestamp_ns)
     plain.update(_sign_offs(old, choices, signed))
     return validate(Deployment, Located(plain, 0), Path(own[0].syncs[0].path or "-"), "deployment")
+
+
+def _ref(own: list[Move], old: Deployment | None) -> dict[str, str]:
+    """The branch or tag the record keeps, else the first the rollout's syncs named."""
+    named = (m.ref for m in sorted(own, key=_order) if m.ref)
+    ref = (old.ref if old else None) or next(named, None)
+    return {"ref": ref} if ref else {}
+
+
+def _order(move: Move) -> tuple[int, str]:
+    """Moves in order of start, then of cluster."""
+    return timestamp_ns(move.started_at), move.cluster
 
 
 def _sign_offs(old: Deployment | None, choices: Choices, signed: bool) -> dict[str, Any]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import html
+from typing import TYPE_CHECKING
 
+from checker.report.deployments import Folded, shown
 from checker.report.escape import visible
 from checker.report.groups import Group
 from checker.report.json import JsonRenderer
 from checker.report.model import FOLD_ABOVE, Finding, Report
 from checker.vocabulary import SEVERITIES, short
+
+if TYPE_CHECKING:
+    from checker.facts.population import Deployed
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;margin:2rem auto;
@@ -212,27 +217,50 @@ def _findings(report: Report) -> list[str]:
 
 
 def _deployments(report: Report) -> list[str]:
-    """Every deployment judged, its commit beside the branch or tag the evidence named."""
+    """Every deployment judged, its commit beside the branch or tag the evidence named; past
+    ``FOLD_DEPLOYMENTS_ABOVE``, those nothing names folded by service and environment."""
     if not report.population:
         return []
-    rows = []
-    for item in sorted(report.population, key=lambda d: (d.started_at, d.id)):
-        whole = " nw" if item.ref and len(item.ref) <= UNBROKEN else ""
-        ref = f' <span class="tag{whole}">{escape(item.ref)}</span>' if item.ref else ""
-        rows.append(
-            f"<tr><td>{mono(item.id)}</td>"
-            f"<td>{escape(item.service)} / {escape(item.environment)}</td>"
-            f'<td><span class="mono nw" title="{escape(item.commit)}">'
-            f"{escape(short(item.commit))}</span>{ref}</td><td>{mono(item.started_at)}</td>"
-            f"<td>{len(item.commits)}</td></tr>"
-        )
+    listed, folded = shown(report)
+    note = []
+    if folded:
+        rest = sum(f.count for f in folded)
+        note = [
+            f"<p>{len(report.population):,} deployments were judged. Listed here: the "
+            f"{len(listed):,} that a finding names or a rule judged on part of its evidence. "
+            f"The other {rest:,} are folded, one line per service and environment; a signed "
+            "audit's JSON lists every one (<code>population</code>), and "
+            "<code>knightwatch sample</code> draws from it.</p>"
+        ]
     return [
         "<h2>Deployments judged</h2>",
+        *note,
         "<table><tr><th>Deployment</th><th>Service / environment</th><th>Commit (ref)</th>"
         "<th>Started</th><th>Commits shipped</th></tr>",
-        *rows,
+        *(_deployment_row(item) for item in listed),
+        *(_folded_row(line) for line in folded),
         "</table>",
     ]
+
+
+def _deployment_row(item: Deployed) -> str:
+    whole = " nw" if item.ref and len(item.ref) <= UNBROKEN else ""
+    ref = f' <span class="tag{whole}">{escape(item.ref)}</span>' if item.ref else ""
+    return (
+        f"<tr><td>{mono(item.id)}</td>"
+        f"<td>{escape(item.service)} / {escape(item.environment)}</td>"
+        f'<td><span class="mono nw" title="{escape(item.commit)}">'
+        f"{escape(short(item.commit))}</span>{ref}</td><td>{mono(item.started_at)}</td>"
+        f"<td>{len(item.commits)}</td></tr>"
+    )
+
+
+def _folded_row(line: Folded) -> str:
+    return (
+        f"<tr><td><i>{line.count:,} deployments, no finding</i></td>"
+        f"<td>{escape(line.service)} / {escape(line.environment)}</td><td>—</td>"
+        f"<td>{mono(line.first)} to {mono(line.last)}</td><td>{line.commits:,}</td></tr>"
+    )
 
 
 def _rules(report: Report) -> list[str]:

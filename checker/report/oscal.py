@@ -2,13 +2,15 @@
 models (the ``oscal`` extra).
 
 One result for the run (the audited month, or the check as of its date); an observation per
-rule and per finding, whose relevant evidence is every input the verdict rests on, by digest
-(the back matter holds each file's sha256); and an OSCAL finding per NIST SP 800-53 control
-the rules evidence (``NIST SP 800-53 CM-5(4)`` becomes ``cm-5.4``), satisfied only when every
-rule evidencing it was evaluated on all its evidence and has no unwaived finding. Other
-references (``SEC Regulation SCI 1001(a)``) are kept as properties. Every UUID is derived
-from the report's content and every time from its as-of date or period: the same inputs give
-the same bytes.
+input the verdict rests on, its digest stated once (the back matter holds each file's sha256),
+one per rule, and one per cause of findings (every instance's subject kept as a property); and
+an OSCAL finding per NIST SP 800-53 control the rules evidence (``NIST SP 800-53 CM-5(4)``
+becomes ``cm-5.4``), related to the observations of its rules, their causes and the inputs, so
+the document grows with causes, not with instances times inputs. A control is satisfied only
+when every rule evidencing it was evaluated on all its evidence and has no unwaived finding.
+Other references (``SEC Regulation SCI 1001(a)``) are kept as properties. Every UUID is
+derived from the report's content and every time from its as-of date or period: the same
+inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from checker.errors import UsageError
 from checker.report.escape import json_safe, visible
+from checker.report.groups import Group
 from checker.report.model import Finding, Report, RuleStatus
 
 if TYPE_CHECKING:
@@ -116,25 +119,49 @@ def _back_matter(report: Report, ids: Ids) -> common.BackMatter:
     return common.BackMatter(resources=resources)
 
 
-def _evidence(report: Report, ids: Ids) -> list[common.RelevantEvidence]:
-    """Every input the verdict rests on, pointing at its back-matter resource."""
-    from trestle.oscal import common
-
-    out = [
-        common.RelevantEvidence(
-            href=f"#{ids.of('input', 'git:HEAD')}",
-            description=f"repository HEAD {report.head}",
-        )
-    ]
-    out += [
-        common.RelevantEvidence(
-            href=f"#{ids.of('input', f.role, f.path)}",
-            description=_text(f"{f.role} file {f.path}, sha256 {f.sha256}"),
-        )
+def _inputs(report: Report) -> list[tuple[str, str, str, str]]:
+    """What the verdict rests on, each once: (role, path, title, description), the repository
+    HEAD first, then every file but the policies (the plan's)."""
+    head = ("git", "HEAD", "repository HEAD", f"repository HEAD {report.head}")
+    return [head] + [
+        (f.role, f.path, f"{f.role} file {f.path}", f"{f.role} file {f.path}, sha256 {f.sha256}")
         for f in report.files
         if f.role != "policy"
     ]
-    return out
+
+
+def _resource(ids: Ids, role: str, path: str) -> str:
+    """The uuid of an input's back-matter resource."""
+    return ids.of("input", "git:HEAD") if role == "git" else ids.of("input", role, path)
+
+
+def _evidence_observations(
+    report: Report, ids: Ids, collected: datetime
+) -> list[common.Observation]:
+    """One observation per input, its digest stated once: every finding of a control points
+    at these, however many instances it has."""
+    from trestle.oscal import common
+
+    return [
+        common.Observation(
+            uuid=ids.of("evidence", role, path),
+            title=_text(f"input: {title}"),
+            description=_text(description),
+            props=[_prop("role", role)],
+            methods=["EXAMINE"],
+            relevant_evidence=[
+                common.RelevantEvidence(
+                    href=f"#{_resource(ids, role, path)}", description=_text(description)
+                )
+            ],
+            collected=collected,
+        )
+        for role, path, title, description in _inputs(report)
+    ]
+
+
+def _evidence_ids(report: Report, ids: Ids) -> list[str]:
+    return [ids.of("evidence", role, path) for role, path, _, _ in _inputs(report)]
 
 
 def _references(controls: tuple[str, ...]) -> list[common.Property]:
@@ -166,31 +193,42 @@ def _rule_observation(
         ],
         methods=["EXAMINE"],
         types=["control-objective"],
-        relevant_evidence=_evidence(report, ids),
         collected=collected,
     )
 
 
-def _finding_observation(
-    report: Report, finding: Finding, ids: Ids, collected: datetime
+def _cause_id(ids: Ids, group: Group) -> str:
+    return ids.of("cause", group.rule, group.key)
+
+
+def _group_observation(
+    report: Report, group: Group, ids: Ids, collected: datetime
 ) -> common.Observation:
+    """One observation per cause: its statement once, and every instance's subject."""
     from trestle.oscal import common
 
+    first = group.first_finding
+    description = visible(first.message)
+    if group.count > 1:
+        count, _ = group.fold(0)
+        description = f"{visible(group.statement)} ({count})."
     return common.Observation(
-        uuid=ids.of("finding", finding.rule, finding.subject),
-        title=_text(f"{finding.rule} {finding.subject}"),
-        description=visible(finding.message),
+        uuid=_cause_id(ids, group),
+        title=_text(f"{group.rule} {group.key}"),
+        description=description,
         props=[
-            _prop("rule", finding.rule),
-            _prop("severity", finding.severity),
-            _prop("subject", finding.subject),
-            _prop("waived", "true" if finding.waived else "false"),
-            _prop("fails", "true" if finding in report.failing else "false"),
-            *_references(finding.controls),
+            _prop("rule", group.rule),
+            _prop("severity", group.severity),
+            *([_prop("cause", group.key)] if group.caused else []),
+            _prop("instances", str(group.count)),
+            *(_prop("subject", subject) for subject in group.subjects),
+            *(_prop("waived-subject", f.subject) for f in group.findings if f.waived),
+            _prop("waived", "true" if group.waived == group.count else "false"),
+            _prop("fails", "true" if group.failing(report.fails_at) else "false"),
+            *_references(first.controls),
         ],
         methods=["EXAMINE"],
         types=["finding"],
-        relevant_evidence=_evidence(report, ids),
         collected=collected,
     )
 
@@ -227,7 +265,8 @@ def _control_findings(report: Report, ids: Ids) -> list[common.Finding]:
         found = [f for f in report.findings if f.rule in names]
         state, reason, remarks = _status(rules, found)
         observations = [ids.of("rule", r.id) for r in rules]
-        observations += [ids.of("finding", f.rule, f.subject) for f in found]
+        observations += [_cause_id(ids, g) for g in report.groups if g.rule in names]
+        observations += _evidence_ids(report, ids)
         out.append(
             common.Finding(
                 uuid=ids.of("control", cid),
@@ -271,8 +310,9 @@ def _result(report: Report, ids: Ids) -> ar.Result:
     start, end = span(report)
     collected = end or start
     cids = sorted({c for r in report.rules for ref in r.controls if (c := control_id(ref))})
-    observations = [_rule_observation(report, r, ids, collected) for r in report.rules]
-    observations += [_finding_observation(report, f, ids, collected) for f in report.findings]
+    observations = _evidence_observations(report, ids, collected)
+    observations += [_rule_observation(report, r, ids, collected) for r in report.rules]
+    observations += [_group_observation(report, g, ids, collected) for g in report.groups]
     return ar.Result(
         uuid=ids.of("result"),
         title=f"Audit of {report.period}" if report.period else f"Check as of {report.as_of}",

@@ -4,7 +4,7 @@ dry run (``--check``), a play stopped by ``any_errors_fatal``, a run that reache
 runs in one file or artifact directory, and what a killed ansible-runner leaves behind.
 
 The recordings are in ``tests/importers/fixtures/ansible/outcomes/`` (its README says how
-each was made); the first test runs three of them again and compares.
+each was made); the first test runs four of them again and compares.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ ROLLBACK = {
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Three of the recordings made again, side by side."""
+    """Four of the recordings made again, side by side."""
     ansible = rec.ansible_home()
     if ansible is None:
         pytest.skip("Ansible is not installed ($KNIGHTWATCH_ANSIBLE; make test installs it)")
@@ -48,11 +48,14 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ansible, case, "deploy.yml", "ansible.posix.json", w, "--check"
         ),
         "runner-check": lambda w: rec.record_runner(ansible, case, "deploy.yml", w, "--check"),
+        "git.json": lambda w: rec.record_callback(
+            ansible, case, "git.yml", "ansible.posix.json", w
+        ),
     }
     return rec.side_by_side(jobs, work)
 
 
-@pytest.mark.parametrize("name", ["rollback.json", "check.json", "runner-check"])
+@pytest.mark.parametrize("name", ["rollback.json", "check.json", "runner-check", "git.json"])
 def test_the_recordings_are_what_ansible_writes(
     recorded: dict[str, Any], name: str, tmp_path: Path
 ) -> None:

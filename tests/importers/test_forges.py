@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
-from checker.importers.forge_deploys import named_ref
+from checker.importers.common import named_ref
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from trestle.oscal.assessment_results import AssessmentResults
 
 from checker.demo.knight import build_knight
 from checker.report import RENDERERS
+from checker.report.model import Finding, InputFile, RuleStatus
 from checker.report.oscal import control_id
 from checker.runner import CheckOptions, run_check
 from tests.conftest import run_cli
@@ -148,23 +150,75 @@ def test_other_frameworks_are_kept_as_properties(knight: list[str | Path]) -> No
     assert "cm-5.4" in ids and all(i == i.lower() and " " not in i for i in ids)
 
 
-def test_every_finding_has_an_observation_with_the_evidence_digests(
+def test_every_finding_is_a_subject_of_its_causes_observation(knight: list[str | Path]) -> None:
+    document = oscal(*knight)
+    findings = report(*knight)
+    _, observations = _elements(document)
+    per_cause = [o for o in observations.values() if "finding" in o.get("types", [])]
+    assert len(per_cause) == len(findings["groups"]) < len(findings["findings"])
+    listed = [
+        (_props(o, "rule")[0], subject) for o in per_cause for subject in _props(o, "subject")
+    ]
+    assert sorted(listed) == sorted((f["rule"], f["subject"]) for f in findings["findings"])
+    for group in findings["groups"]:
+        (observation,) = (
+            o for o in per_cause if _props(o, "rule") == [group["rule"]]
+            and _props(o, "subject") == group["subjects"]
+        )  # fmt: skip
+        assert _props(observation, "instances") == [str(group["count"])]
+
+
+def _props(observation: dict[str, Any], name: str) -> list[str]:
+    return [p["value"] for p in observation.get("props", []) if p["name"] == name]
+
+
+def test_each_input_is_stated_once_and_related_to_every_control(
     knight: list[str | Path],
 ) -> None:
     document = oscal(*knight)
     findings = report(*knight)
-    _, observations = _elements(document)
-    per_finding = [o for o in observations.values() if "finding" in o.get("types", [])]
-    assert len(per_finding) == len(findings["findings"])
+    result, observations = _elements(document)
     resources = {r["uuid"]: r for r in document["assessment-results"]["back-matter"]["resources"]}
-    digests = {f["path"]: f["sha256"] for f in findings["inputs"]["files"]}
-    for observation in per_finding:
-        for evidence in observation["relevant-evidence"]:
-            resource = resources[evidence["href"].removeprefix("#")]
-            for link in resource.get("rlinks", []):
-                assert link["hashes"] == [{"algorithm": "SHA-256", "value": digests[link["href"]]}]
+    inputs = [f for f in findings["inputs"]["files"] if f["role"] != "policy"]
     head = findings["inputs"]["repository"]["head"]
-    assert any(head in e["description"] for e in per_finding[0]["relevant-evidence"])
+    evidence = [o for o in observations.values() if "relevant-evidence" in o]
+    assert len(evidence) == len(inputs) + 1  # every input file, and the repository HEAD
+    assert all(o["title"].startswith("input: ") for o in evidence)
+    text = json.dumps(result["observations"])
+    for digest in [f["sha256"] for f in inputs] + [head]:
+        # Its observation's description and evidence; a finding may name HEAD in its message.
+        assert text.count(digest) == 2 or digest == head, digest
+        (stated,) = (o for o in evidence if digest in o["description"])
+        (link,) = stated["relevant-evidence"]
+        resource = resources[link["href"].removeprefix("#")]
+        for rlink in resource.get("rlinks", []):
+            assert rlink["hashes"] == [{"algorithm": "SHA-256", "value": digest}]
+    for control in result["findings"]:
+        related = {r["observation-uuid"] for r in control["related-observations"]}
+        assert {o["uuid"] for o in evidence} <= related
+        assert related <= set(observations)
+
+
+def test_the_document_grows_with_causes_not_instances() -> None:
+    """A thousand deployments shipping one retired flag are one observation with a thousand
+    subjects: the evidence's digests are not repeated per instance."""
+    files = tuple(InputFile("evidence", f"e{n}.jsonl", f"{n:064x}") for n in range(6))
+    rule = RuleStatus("DEAD-001", "Retired flag", "high", ("NIST SP 800-53 CM-3",), True)
+
+    def rendered(count: int) -> str:
+        findings = tuple(
+            Finding("DEAD-001", "high", f"D{n:04d}", f"D{n:04d} ships old_flag",
+                    rule.controls, rule.title, cause="old_flag", statement="old_flag is retired")
+            for n in range(count)
+        )  # fmt: skip
+        plain = make_report(*findings)
+        return RENDERERS["oscal"].render(replace(plain, rules=(rule,), files=files))
+
+    one, many = rendered(1), rendered(1000)
+    assert schema_errors(json.loads(many)) == []
+    assert len(_elements(json.loads(one))[1]) == len(_elements(json.loads(many))[1])
+    assert one.count("0" * 63 + "5") == many.count("0" * 63 + "5") > 0
+    assert len(many) - len(one) < 1000 * 150  # a subject property per instance, no more
 
 
 def test_uuids_are_unique_and_derived_from_the_report(knight: list[str | Path]) -> None:
