@@ -152,6 +152,30 @@ def test_answers_are_the_in_process_engines() -> None:
         assert got == want or (got is UNDEFINED and want is UNDEFINED), path
 
 
+def test_an_answer_is_handed_over_and_asked_again_is_evaluated_again() -> None:
+    """The caller owns a value (the runner consumes a storm's findings as it builds its own):
+    asked twice, the second answer is evaluated afresh, not the first one emptied; a value
+    with a line break inside a string, a large one, and an undefined rule cross the pipe."""
+    engine = embedded_engine()
+    assert isinstance(engine, IsolatedEngine)
+    source = (
+        "package big\n\n"
+        'many contains {"subject": sprintf("s%d", [i]), "text": "a\\nb"} if {\n'
+        "\tsome i in numbers.range(1, 20000)\n}\n"
+        "never if false\n"
+    )
+    engine.load([PolicyModule("big.rego", source)])
+    engine.set_data({})
+    engine.set_input({})
+    engine.prefetch(["data.big.many", "data.big.never"])
+    first = engine.evaluate("data.big.many")
+    assert len(first) == 20000 and all(item["text"] == "a\nb" for item in first)
+    first.clear()
+    again = engine.evaluate("data.big.many")
+    assert len(again) == 20000
+    assert engine.evaluate("data.big.never") is UNDEFINED
+
+
 def test_a_syntax_error_is_reported_at_load_as_before() -> None:
     with pytest.raises(PolicyError, match=r"broken.rego:4:1: expecting expression"):
         embedded_engine().load([PolicyModule("broken.rego", "package b\n\nx := {\n")])
