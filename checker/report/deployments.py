@@ -1,6 +1,9 @@
 """The deployments a printed report lists: every one while there are few; past
-``FOLD_DEPLOYMENTS_ABOVE``, each deployment that a finding or a rule judged on part of its
-evidence names, and the rest folded into one line per service and environment. A signed
+``FOLD_DEPLOYMENTS_ABOVE``, each deployment that a finding shown in full or a rule judged on
+part of its evidence names, and the rest folded into one line per service and environment. A
+cause folded into one entry (more than ``FOLD_ABOVE`` instances: a findings storm, where every
+deployment may be an instance) lists its subjects itself, so the deployments only it names
+are folded too: the table stays a page, and finding them costs nothing per instance. A signed
 audit's ``population`` keeps every one, and ``knightwatch sample`` draws from it."""
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ if TYPE_CHECKING:
 
     from checker.facts.population import Deployed
     from checker.report.model import Report
+
+from checker.report.model import Finding
 
 FOLD_DEPLOYMENTS_ABOVE = 200
 """A report judging up to this many deployments lists each one (the Knight case reads as it
@@ -40,9 +45,15 @@ class Folded:
 
 
 def _texts(report: Report) -> set[str]:
-    """Every text that may name a deployment: the findings' subjects and messages (waived
-    ones too), and the reasons of the rules judged on part of their evidence or not at all."""
-    texts = {text for f in report.findings for text in (f.subject, f.message)}
+    """Every text that may name a deployment listed: the subjects and messages of the
+    findings shown one by one (waived ones too), and the reasons of the rules judged on part
+    of their evidence or not at all."""
+    texts = {
+        text
+        for item in report.folded()
+        if isinstance(item, Finding)
+        for text in (item.subject, item.message)
+    }
     texts.update(r.reason for r in report.rules if r.reason and (r.partial or not r.evaluated))
     return texts
 

@@ -227,9 +227,10 @@ def _deployments(report: Report) -> list[str]:
         rest = sum(f.count for f in folded)
         note = [
             f"<p>{len(report.population):,} deployments were judged. Listed here: the "
-            f"{len(listed):,} that a finding names or a rule judged on part of its evidence. "
-            f"The other {rest:,} are folded, one line per service and environment; a signed "
-            "audit's JSON lists every one (<code>population</code>), and "
+            f"{len(listed):,} that a finding shown in full names or a rule judged on part of "
+            f"its evidence. The other {rest:,} are folded, one line per service and "
+            "environment (a cause folded above lists the deployments it names among its "
+            "subjects); a signed audit's JSON lists every one (<code>population</code>), and "
             "<code>knightwatch sample</code> draws from it.</p>"
         ]
     return [
@@ -257,7 +258,7 @@ def _deployment_row(item: Deployed) -> str:
 
 def _folded_row(line: Folded) -> str:
     return (
-        f"<tr><td><i>{line.count:,} deployments, no finding</i></td>"
+        f"<tr><td><i>{line.count:,} deployments, not listed</i></td>"
         f"<td>{escape(line.service)} / {escape(line.environment)}</td><td>—</td>"
         f"<td>{mono(line.first)} to {mono(line.last)}</td><td>{line.commits:,}</td></tr>"
     )

@@ -15,7 +15,7 @@ import pytest
 from checker.facts.population import Deployed
 from checker.report import RENDERERS
 from checker.report.deployments import FOLD_DEPLOYMENTS_ABOVE, named, shown
-from checker.report.model import Finding, Report, RuleStatus
+from checker.report.model import FOLD_ABOVE, Finding, Report, RuleStatus
 from tests.bench.generate import generate
 from tests.conftest import run_cli
 from tests.report.storm import AS_OF, SMALL_STORM
@@ -66,18 +66,37 @@ def test_past_it_only_what_a_finding_names_is_listed() -> None:
         review("D00100", "Deployment D00100.", waived=True),
     )
     html = RENDERERS["html"].render(report(every, *findings))
-    listed = [r for r in rows(html) if "no finding" not in r]
+    listed = [r for r in rows(html) if "not listed" not in r]
     assert [re.search(r">(D\d{5})<", r).group(1) for r in listed] == [  # type: ignore[union-attr]
         "D00007", "D00042", "D00099", "D00100"
     ]  # fmt: skip
-    folded = [r for r in rows(html) if "no finding" in r]
+    folded = [r for r in rows(html) if "not listed" in r]
     assert len(folded) == 2  # shop / prod and shop / stage
     prod = next(r for r in folded if "shop / prod" in r)
     # 5,000 odd-numbered deployments, two of them listed (D00007, D00099); 2 commits each.
-    assert "4,998 deployments, no finding" in prod and "<td>9,996</td>" in prod
+    assert "4,998 deployments, not listed" in prod and "<td>9,996</td>" in prod
     assert '>2024-06-01T00:01:00Z</span> to <span class="mono nw">2024-06-01T23:59:00Z<' in prod
     assert "10,000 deployments were judged" in html and "The other 9,996 are folded" in html
     assert len(html) < 60_000
+
+
+def test_a_cause_folded_into_one_entry_lists_its_deployments_itself() -> None:
+    """A findings storm names every deployment through causes of thousands of instances: their
+    deployments are folded (the cause's entry lists its subjects), and the table stays a page;
+    a finding shown in full still keeps its deployment a row."""
+    every = population(FOLD_DEPLOYMENTS_ABOVE * 2)
+    storm = [
+        Finding("DEAD-001", "high", f"{d.id}:flag_x", f"Deployment {d.id} ships flag_x.",
+                ("SOX",), "Retired flag", cause="flag_x", statement="flag_x is referenced")
+        for d in every
+    ]  # fmt: skip
+    alone = review("D00007", "Deployment D00007 was not approved.")
+    page = RENDERERS["html"].render(report(every, *storm, alone))
+    listed = [r for r in rows(page) if "not listed" not in r]
+    assert len(listed) == 1 and "D00007" in listed[0]
+    assert "flag_x: 400 instances" in page
+    folded = re.findall(r"<i>([\d,]+) deployments, not listed</i>", page)
+    assert sum(int(n.replace(",", "")) for n in folded) == len(every) - 1
 
 
 def test_a_partly_judged_rules_reason_keeps_its_deployments() -> None:
@@ -145,14 +164,24 @@ def test_a_month_of_the_generated_organisation_end_to_end(tmp_path: Path) -> Non
     ids = [
         json.loads(line)["id"] for line in (org / "evidence/deploys.jsonl").read_text().splitlines()
     ]
-    texts = [t for f in judged["findings"] for t in (f["subject"], f["message"])]
+    in_full = {(g["rule"], s) for g in judged["groups"] if g["count"] <= FOLD_ABOVE
+               for s in g["subjects"]}  # fmt: skip
+    shown_in_full = [f for f in judged["findings"] if (f["rule"], f["subject"]) in in_full]
+    texts = [t for f in shown_in_full for t in (f["subject"], f["message"])]
     texts += [r["reason"] for r in judged["summary"]["rules"] if "reason" in r]
     mentioned = {i for i in ids if any(re.search(rf"\b{re.escape(i)}\b", t) for t in texts)}
     listed = {re.search(r'"mono nw">([^<]+)<', r).group(1) for r in rows(html.out)  # type: ignore[union-attr]
-              if "no finding" not in r}  # fmt: skip
+              if "not listed" not in r}  # fmt: skip
     assert listed == mentioned and 0 < len(listed) < 120
+    # A deployment named only by a cause folded into one entry is among that cause's
+    # subjects on the page, not a row of its own.
+    folded_subjects = [s for g in judged["groups"] if g["count"] > FOLD_ABOVE
+                       for s in g["subjects"]]  # fmt: skip
+    only_folded = {i for i in ids if i not in mentioned
+                   and any(re.search(rf"\b{re.escape(i)}\b", s) for s in folded_subjects)}  # fmt: skip
+    assert not only_folded & listed
     counts = re.findall(
-        r"<i>([\d,]+) deployments, no finding</i></td><td>(\w+) / production", html.out
+        r"<i>([\d,]+) deployments, not listed</i></td><td>(\w+) / production", html.out
     )
     assert {service for _, service in counts} == {"svc00", "svc01"}
     assert sum(int(n.replace(",", "")) for n, _ in counts) == 240 - len(listed)
