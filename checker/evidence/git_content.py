@@ -168,15 +168,16 @@ configuration says. ``--always`` gives every commit a header, changes or not."""
 
 
 def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
-    """The paths each commit changed, in one ``git diff-tree --stdin`` over all of them; a
-    merge's are those it changed against any of its parents.
+    """The paths each commit changed, in one ``git diff-tree --stdin`` over all of them (given
+    in history order: git then reads neighbouring trees one after another, several times
+    faster than in sha order); a merge's are those it changed against any of its parents.
 
     With ``-z`` a header is a NUL, the sha, a NUL, and a newline before the first path; a
     path is never empty, so an empty field marks the next header whatever the paths hold."""
     found: dict[str, set[str]] = {}
     current: set[str] | None = None
     header = first = False
-    records = git_records(history.repo.git, _CHANGED_PATHS, sorted(set(shas)), history.root)
+    records = git_records(history.repo.git, _CHANGED_PATHS, list(dict.fromkeys(shas)), history.root)
     for field in records:
         if not field:
             header = True

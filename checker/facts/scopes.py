@@ -49,10 +49,13 @@ def narrow_ranges(
     """``ranges`` (each deployment's shipped commits, by id) with each deployment of a scoped
     service (``scoped``: its scope, by deployment id) keeping only the commits that changed
     its files. Ranges that deployments share stay shared, per service."""
-    wanted = sorted({sha for i in scoped if i in ranges for sha in ranges[i]})
+    wanted = {sha for i in scoped if i in ranges for sha in ranges[i]}
     if not wanted:
         return ranges
-    touched = _touched(changed_paths(history, wanted), scoped.values())
+    # In the order git log read them (newest first), then any it did not.
+    ordered = [sha for sha in history.commits if sha in wanted]
+    ordered += sorted(wanted.difference(ordered))
+    touched = _touched(changed_paths(history, ordered), scoped.values())
     narrowed = dict(ranges)
     shared: dict[tuple[int, str], list[str]] = {}
     for deployment_id, scope in sorted(scoped.items()):
