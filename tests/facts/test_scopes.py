@@ -20,8 +20,6 @@ from tests.conftest import DEV, LEAD, CliResult, check_json, deployment, run_cli
 from tests.test_examples import check_args
 
 SAM = "Sam Solo <sam@example.com>"
-SETTINGLESS = {"junit", "oscal"}
-"""The formats that carry no judging settings at all (a JUnit test view, OSCAL results)."""
 REVIEWED = (f"Reviewed-by: {LEAD}",)
 PATHS = "service_paths:\n  payments: ['services/payments/**']\n  orders: ['services/orders/**']\n"
 FILES = {
@@ -224,7 +222,7 @@ def test_the_check_shows_the_repositorys_service_paths_as_a_weakening_in_every_f
     repo, base = _base(tmp_path)
     repo.commit("config", {"knightwatch.yaml": PATHS}, author=DEV, date=_day(2), trailers=REVIEWED)
     evidence = _evidence(tmp_path, [_deploy("PAY-1", base, 3)])
-    for name in sorted(set(RENDERERS) - SETTINGLESS):
+    for name in sorted(RENDERERS):
         result = run_cli(
             "check", "--repo", repo.path, "--evidence", evidence, "--format", name
         )  # fmt: skip
