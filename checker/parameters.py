@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from checker.paths import service_glob
+
 NS_PER_SECOND = 1_000_000_000
 
 
@@ -24,6 +26,10 @@ def _inside(path: str) -> str:
     if path.startswith("/") or ".." in parts or not parts:
         raise ValueError(f"{path!r} is not a path inside the repository (relative, no '..')")
     return path
+
+
+ServiceGlobs = Annotated[list[Annotated[str, AfterValidator(service_glob)]], Field(min_length=1)]
+"""A path-scoped service's globs: at least one (an empty list would scope it to nothing)."""
 
 
 class RuleParameters(BaseModel):
@@ -51,6 +57,12 @@ class RuleParameters(BaseModel):
     """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
     applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
     takes the approvers from the auditor's side."""
+    service_paths: dict[Annotated[str, Field(min_length=1)], ServiceGlobs] = {}
+    """Path-scoped services of a monorepo: ``{SERVICE: [GLOB, ...]}``, gitignore-style globs of
+    the files a service is built from. A deployment of such a service ships only the commits
+    of its range that changed one of its files (REVIEW-002), and its dead-code references are
+    looked for in its files alone. Services not named here are judged on the whole
+    repository. It narrows an audit, so an audit takes it from the auditor's side alone."""
 
     def rule_data(self, *, baseline_sha: str | None, bots: list[str]) -> dict[str, Any]:
         """``data.knightwatch.params``: what the policies read, in the units they compare."""
@@ -63,12 +75,15 @@ class RuleParameters(BaseModel):
 
     def report_record(self, *, baseline_sha: str | None) -> dict[str, Any]:
         """The report's ``parameters``: every parameter as applied, the baseline as the sha it
-        resolved to; the two that are absent by default only when set."""
-        names = set(RuleParameters.model_fields) - {"unlisted_services", "waiver_approvers"}
+        resolved to; the three that are absent by default only when set."""
+        optional = {"unlisted_services", "waiver_approvers", "service_paths"}
+        names = set(RuleParameters.model_fields) - optional
         record = self.model_dump(include=names)
         record["baseline"] = baseline_sha
         if self.unlisted_services:
             record["unlisted_services"] = sorted(self.unlisted_services)
         if self.waiver_approvers is not None:
             record["waiver_approvers"] = list(self.waiver_approvers)
+        if self.service_paths:
+            record["service_paths"] = {k: list(v) for k, v in sorted(self.service_paths.items())}
         return record

@@ -9,14 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
-from checker.config import Config, load_config
+from checker.config import load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
-from checker.evidence.integrity import check_gate_target, check_references
+from checker.evidence.integrity import (
+    check_gate_target,
+    check_references,
+    check_scoped_services,
+)
 from checker.facts.collect import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
 from checker.facts.document import InputDocument
@@ -139,7 +143,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         if branch_tip is not None:
             history.load_in_background([branch_tip])
     as_of = options.as_of or today_utc()
-    evidence = _evidence(history, options, config, as_of)
+    evidence = _evidence(history, options, settings, as_of)
     with stage("engine load"):
         policies = load_policy_set(
             [*settings.policy_dirs, *options.policy_dirs], repository=history.root
@@ -160,8 +164,12 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     )
 
 
-def _evidence(history: GitHistory, options: CheckOptions, config: Config, as_of: date) -> Evidence:
+def _evidence(
+    history: GitHistory, options: CheckOptions, settings: Settings, as_of: date
+) -> Evidence:
     """The evidence directory read, its records joined up, and a gate's candidate added."""
+    config = settings.config
+    source = next((n.source for n in settings.weakening if n.name == "service_paths"), "")
     directory = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     gate = options.gate
     with stage("evidence load"):
@@ -173,6 +181,7 @@ def _evidence(history: GitHistory, options: CheckOptions, config: Config, as_of:
             registry=config.flags_file,
         )
         names = check_references(evidence, config.unlisted_services)
+        check_scoped_services(evidence, names, config.service_paths, source)
     if gate is not None:
         check_gate_target(names, evidence, gate.service, gate.environment)
         # A revision on the command line may be a ref; the candidate records its full sha.

@@ -38,6 +38,7 @@ JUDGING: tuple[str, ...] = (
     "observation_grace_seconds",
     "unlisted_services",
     "waiver_approvers",
+    "service_paths",
     "engine",
     "opa",
     "policies",
@@ -45,9 +46,10 @@ JUDGING: tuple[str, ...] = (
 """Settings that change what is judged or how; the others (``evidence``, ``evidence_ignore``)
 only say where evidence is and cannot hide any of it."""
 
-AUDITOR_ONLY = ("waiver_approvers",)
+AUDITOR_ONLY = ("waiver_approvers", "service_paths")
 """Settings an audit takes from the auditor's side alone: who may approve the team's own
-waivers cannot be the team's to say."""
+waivers cannot be the team's to say, nor which of its files make up a service (narrowed to
+``docs/**``, a service would ship nothing)."""
 
 UNION = ("review_bots", "policies")
 """Lists every source adds to: one more bot, or one more rule, only makes the rules stricter."""
@@ -99,7 +101,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items() if v is not None) + "}"
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items() if v is not None) + "}"
     return "none" if value is None else str(value)
 
 
@@ -140,6 +142,8 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
         return "weaker" if set(value) - set(base) else "stricter"
     if name == "waiver_approvers":
         return _approvers_effect(value, base)
+    if name == "service_paths":
+        return _paths_effect(value, base)
     if name in UNION:
         return "stricter" if set(value) >= set(base) else "weaker"
     return "changed"
@@ -150,6 +154,14 @@ def _approvers_effect(value: list[str] | None, base: list[str] | None) -> Effect
     if value is None or base is None:
         return "weaker" if value is None else "stricter"
     return "weaker" if set(value) - set(base) else "stricter"
+
+
+def _paths_effect(value: dict[str, list[str]], base: dict[str, list[str]]) -> Effect:
+    """Scoping a service, or giving it other globs, narrows what its deployments ship (no
+    glob's reach can be compared with another's); only un-scoping services is stricter."""
+    if any(set(globs) != set(base.get(name, [])) for name, globs in value.items()):
+        return "weaker"
+    return "stricter"
 
 
 def _value(config: Config, name: str) -> Any:

@@ -79,6 +79,7 @@ def test_the_repository_cannot_send_its_audit_to_a_server_of_its_choosing(
         ("flags_file: nothing.yaml\n", "flags_file"),
         ("protected_branch: HEAD\n", "protected_branch"),
         ("unlisted_services: [smars]\n", "unlisted_services"),
+        ("service_paths:\n  smars: ['docs/**']\n", "service_paths"),
     ],
 )
 def test_a_setting_that_weakens_the_audit_is_not_applied_and_is_recorded(

@@ -5,6 +5,7 @@ Git objects never leave this module; callers get shas and frozen records.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import re
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import git
 
@@ -412,9 +414,9 @@ def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) ->
     proc = process.proc
     if proc is None or proc.stdin is None or proc.stdout is None:
         raise RuntimeError(f"git {args[0]} did not start with pipes")
-    # git log --stdin reads all of its input before it writes anything.
-    proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
-    proc.stdin.close()
+    # git log --stdin reads all of its input before it writes anything, but diff-tree --stdin
+    # answers line by line: fed from a thread, neither waits on a full pipe.
+    writer = _feed(proc.stdin, "".join(f"{line}\n" for line in lines).encode())
     try:
         pending = b""
         while chunk := os.read(proc.stdout.fileno(), 1 << 16):
@@ -428,11 +430,27 @@ def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) ->
         if proc.poll() is None:  # the caller stopped early
             proc.kill()
             proc.wait()
+        writer.join()
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
     if code != 0:
         raise InputError(f"git {args[0]} failed: {stderr}", path=str(root))
+
+
+def _feed(stdin: IO[bytes], data: bytes) -> threading.Thread:
+    """Write ``data`` to a process's standard input on a thread, then close it; a process that
+    ended early (killed when its reader stopped) only ends the writing."""
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError):  # ValueError: already closed
+            stdin.write(data)
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stdin.close()
+
+    writer = threading.Thread(target=write, name="git stdin", daemon=True)
+    writer.start()
+    return writer
 
 
 def _parse_commit(record: bytes) -> Commit:

@@ -147,6 +147,60 @@ def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[
     return found
 
 
+_CHANGED_PATHS = [
+    "diff-tree",
+    "--stdin",
+    "-r",
+    "-m",
+    "--root",
+    "--always",
+    "--name-only",
+    "--no-renames",
+    "--no-ext-diff",
+    "--ignore-submodules=none",
+    "-z",
+    "--format=%x00%H",
+]
+"""Each commit's changed paths against each of its parents (``-m``: a merge once per parent),
+a root commit's against nothing (``--root``), a rename as both of its names (``--no-renames``:
+git's rename detection would show only the new one), whatever the repository's diff
+configuration says. ``--always`` gives every commit a header, changes or not."""
+
+
+def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
+    """The paths each commit changed, in one ``git diff-tree --stdin`` over all of them (given
+    in history order: git then reads neighbouring trees one after another, several times
+    faster than in sha order); a merge's are those it changed against any of its parents.
+
+    With ``-z`` a header is a NUL, the sha, a NUL, and a newline before the first path; a
+    path is never empty, so an empty field marks the next header whatever the paths hold."""
+    found: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    header = first = False
+    records = git_records(history.repo.git, _CHANGED_PATHS, list(dict.fromkeys(shas)), history.root)
+    for field in records:
+        if not field:
+            header = True
+        elif header:
+            current = found.setdefault(field.decode("ascii", errors="replace"), set())
+            header, first = False, True
+        elif current is not None:
+            path = field[1:] if first and field.startswith(b"\n") else field
+            first = False
+            if path:
+                current.add(path.decode("utf-8", errors="surrogateescape"))
+    return found
+
+
+def tracked_paths(history: GitHistory, commit: str) -> list[str]:
+    """Every file in ``commit``'s tree (``git ls-tree -r``), as paths."""
+    proc = history.run_git(["ls-tree", "-r", "-z", "--name-only", commit])
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise InputError(f"git ls-tree failed: {stderr}", path=str(history.root))
+    return [p.decode("utf-8", errors="surrogateescape") for p in proc.stdout.split(b"\0") if p]
+
+
 def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
     """An object's bytes hash to its name, or the repository has been tampered with: git
     reads a loose object by its file name without checking it, so one rewritten in place (a

@@ -245,3 +245,20 @@ def check_flag_names(evidence: Evidence, known: Collection[str]) -> None:
                 f"flag registry (did you mean {sorted(near)[0]!r}?)",
                 hint="fix the flag's name, or add the flag to the registry",
             )
+
+
+def check_scoped_services(
+    evidence: Evidence, names: Vocabulary, scoped: Collection[str], source: str
+) -> None:
+    """Every service ``service_paths`` scopes is one the inventory or a deployment names: a
+    misspelt name would scope nothing, and the service it meant would go on unscoped while
+    the report shows the setting as applied."""
+    known = names.services | {service for service, _ in evidence.streams}
+    for service in sorted(scoped):
+        if service not in known:
+            near = did_you_mean(service, known)
+            raise UsageError(
+                f"service_paths (from {source}): service {service!r} is not in the inventory "
+                f"and no deployment names it{near}",
+                hint="name a service of fleet.yaml or of the deployments",
+            )

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from checker.evidence.bundle import Evidence
@@ -27,10 +28,12 @@ from checker.facts.document import (
 from checker.facts.fleet import FleetFacts
 from checker.facts.population import Deployed
 from checker.facts.revisions import Revisions, check_plausible_starts, resolve_revisions
+from checker.facts.scopes import check_globs_match, narrow_ranges
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
 from checker.memory import release_freed_memory
 from checker.parameters import RuleParameters
+from checker.paths import PathScope, path_scopes
 from checker.timing import stage
 from checker.vocabulary import short
 
@@ -49,6 +52,11 @@ class Parameters:
     def candidate(self) -> str | None:
         """The id of a gate's candidate deployment, or None."""
         return CANDIDATE_ID if self.gate is not None else None
+
+    @cached_property
+    def scopes(self) -> dict[str, PathScope]:
+        """The path-scoped services' scopes, by service name."""
+        return path_scopes(self.rules.service_paths)
 
     @property
     def monthly(self) -> bool:
@@ -100,6 +108,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
     with stage("facts: review"):
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)
+        shipped, scoped = _narrowed(history, evidence, shipped, params.scopes)
         commits, identities = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots
         )
@@ -116,6 +125,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             revisions.tips,
             params.rules.flags_file,
             list(params.rules.reference_exclude),
+            {i: scoped[i] for i in judged if i in scoped},
         )
     release_freed_memory()  # the trees read for the search are dropped
     check_flag_names(evidence, code.flag_names)
@@ -166,6 +176,19 @@ def _shipped(history: GitHistory, streams: Streams, revisions: Revisions) -> Shi
     return Shipped(ranges, history.ancestors(revisions.branch_tip), starts)
 
 
+def _narrowed(
+    history: GitHistory, evidence: Evidence, shipped: Shipped, scopes: dict[str, PathScope]
+) -> tuple[Shipped, dict[str, PathScope]]:
+    """``shipped`` with each deployment of a path-scoped service shipping only the commits
+    that changed its files, after every glob was found to match a file; and the scope of
+    each such deployment, by id."""
+    scoped = {d.id: scopes[d.service] for d in evidence.deployments if d.service in scopes}
+    if not scopes:
+        return shipped, scoped
+    check_globs_match(history, scopes)
+    return replace(shipped, ranges=narrow_ranges(history, shipped.ranges, scoped)), scoped
+
+
 def _summary(record: DeploymentRecord, sha: str) -> DeploymentSummary:
     """What a flag event needs of a deployment, copied in: it may lie outside an audit period."""
     return DeploymentSummary(
@@ -196,7 +219,7 @@ def deployment_facts(
 ) -> Deployment:
     """One judged deployment, from its record and each area's facts about it."""
     deployer = identities.identify(record.deployer)
-    at_commit = code.at_commit[sha]
+    at_commit = code.at_deployment.get(record.id) or code.at_commit[sha]
     return Deployment(
         id=record.id,
         service=record.service,

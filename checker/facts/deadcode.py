@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -27,6 +27,7 @@ from checker.facts.document import (
     RetiredCode,
     Revival,
 )
+from checker.paths import PathScope
 from checker.vocabulary import short
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -125,6 +126,9 @@ class DeadCodeFacts:
     flag_history: dict[str, FlagHistory]
     retired_in_history: list[str]
     registry_errors: list[RegistryError]
+    at_deployment: dict[str, CodeAtCommit] = field(default_factory=dict)
+    """By deployment id, for the deployments of path-scoped services: their commit's part
+    with references looked for in the service's files alone."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -146,10 +150,13 @@ def deadcode_facts(
     tips: list[str],
     flags_file: str,
     reference_exclude: list[str],
+    scoped: Mapping[str, PathScope] | None = None,
 ) -> DeadCodeFacts:
     """The registry at each deployed commit (``deployed``: the judged deployments' commits)
     and over its whole history, which flag names each deployed commit's code still mentions,
-    which retired code it holds, and the registry versions that could not be read."""
+    which retired code it holds, and the registry versions that could not be read; for each
+    deployment of a path-scoped service (``scoped``: its scope, by deployment id), the
+    references in its service's files alone."""
     registries = _Registries(GitContent(history))
     versions, parsed = registry_history(history, registries, flags_file, tips)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
@@ -173,13 +180,48 @@ def deadcode_facts(
             for sha, where in at_commit.items()
             for key in [where[1] or "none"]
         }
+        words = {
+            sha: searched_words(table[where[1] or "none"], names)
+            for sha, where in at_commit.items()
+        }
+        by_scope = _scoped_code(
+            trees, registries, at_commit, words, excluded, deployed, scoped or {}
+        )
     return DeadCodeFacts(
+        at_deployment=by_scope,
         at_commit=code,
         registries=table,
         flag_history=_flag_history(history, parsed),
         retired_in_history=_retired_in_history(parsed),
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
+
+
+def _scoped_code(
+    trees: TreeIndex,
+    registries: _Registries,
+    at_commit: dict[str, RegistryAt],
+    words: dict[str, set[str]],
+    excluded: list[Callable[[str], bool]],
+    deployed: dict[str, str],
+    scoped: Mapping[str, PathScope],
+) -> dict[str, CodeAtCommit]:
+    """Each scoped deployment's code: its commit's, with every file outside its service's
+    paths left out of the references; once per commit and service."""
+    found: dict[tuple[str, str], CodeAtCommit] = {}
+    by_deployment: dict[str, CodeAtCommit] = {}
+    for deployment_id, scope in sorted(scoped.items()):
+        sha = deployed[deployment_id]
+        key = (sha, scope.service)
+        if key not in found:
+            outside = [*excluded, _outside(scope)]
+            found[key] = code_at(trees, registries, sha, at_commit[sha], words[sha], outside)
+        by_deployment[deployment_id] = found[key]
+    return by_deployment
+
+
+def _outside(scope: PathScope) -> Callable[[str], bool]:
+    return lambda path: not scope(path)
 
 
 def code_at(

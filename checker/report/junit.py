@@ -64,6 +64,7 @@ def _notice(report: Report) -> str | None:
 def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:
     """One rule's <testsuite>; returns its counts."""
     suite = ET.SubElement(suites, "testsuite", name=visible(rule.id))
+    _settings(suite, report)
     counts: Counter[str] = Counter({"tests": 0, "failures": 0, "skipped": 0})
     findings = sorted((f for f in report.findings if f.rule == rule.id), key=lambda f: f.subject)
     if not rule.evaluated:
@@ -94,6 +95,18 @@ def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]
         suite.set(key, str(value))
     suite.set("errors", "0")
     return counts
+
+
+def _settings(suite: ET.Element, report: Report) -> None:
+    """The judging settings that weaken or change the rules, and those an audit did not
+    apply, as the suite's properties: a CI test view shows them beside any rule's cases."""
+    notes = [("weakening setting", n) for n in report.weakening]
+    notes += [("setting not applied", n) for n in report.settings if not n.applied]
+    if not notes:
+        return
+    properties = ET.SubElement(suite, "properties")
+    for name, note in notes:
+        ET.SubElement(properties, "property", name=name, value=visible(note.describe()))
 
 
 def _not_evaluated(suite: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:

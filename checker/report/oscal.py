@@ -324,11 +324,21 @@ def _result(report: Report, ids: Ids) -> ar.Result:
             _prop("fail-on", report.fail_on),
             _prop("complete", "true" if report.complete else "false"),
             *(_prop(name, str(count)) for name, count in sorted(report.counts.items())),
+            *_setting_props(report),
         ],
         reviewed_controls=_reviewed(cids),
         observations=observations,
         findings=_control_findings(report, ids) or None,
     )
+
+
+def _setting_props(report: Report) -> list[common.Property]:
+    """Each judging setting that weakens or changes the rules, and each the audit did not
+    apply, as the human formats word it."""
+    props = [_prop("weakening-setting", n.describe()) for n in report.weakening]
+    return props + [
+        _prop("setting-not-applied", n.describe()) for n in report.settings if not n.applied
+    ]
 
 
 def document(report: Report) -> ar.AssessmentResults:
