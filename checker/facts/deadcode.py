@@ -172,20 +172,17 @@ def deadcode_facts(
         names = flag_names(registries, evidence)
         trees.search(set().union(*(searched_words(r, names) for r in table.values())))
         excluded = [_pathspec(glob) for glob in reference_exclude]
-        shared: SharedReferences = {}
-        code = {
-            sha: code_at(
-                trees, registries, sha, where, searched_words(table[key], names), excluded, shared
-            )
-            for sha, where in at_commit.items()
-            for key in [where[1] or "none"]
-        }
         words = {
             sha: searched_words(table[where[1] or "none"], names)
             for sha, where in at_commit.items()
         }
+        shared: SharedReferences = {}
+        code = {
+            sha: code_at(trees, registries, sha, where, words[sha], excluded, shared)
+            for sha, where in at_commit.items()
+        }
         by_scope = _scoped_code(
-            trees, registries, at_commit, words, excluded, deployed, scoped or {}
+            trees, registries, at_commit, words, excluded, deployed, scoped or {}, shared
         )
     return DeadCodeFacts(
         at_deployment=by_scope,
@@ -205,6 +202,7 @@ def _scoped_code(
     excluded: list[Callable[[str], bool]],
     deployed: dict[str, str],
     scoped: Mapping[str, PathScope],
+    shared: SharedReferences,
 ) -> dict[str, CodeAtCommit]:
     """Each scoped deployment's code: its commit's, with every file outside its service's
     paths left out of the references; once per commit and service."""
@@ -215,7 +213,9 @@ def _scoped_code(
         key = (sha, scope.service)
         if key not in found:
             outside = [*excluded, _outside(scope)]
-            found[key] = code_at(trees, registries, sha, at_commit[sha], words[sha], outside)
+            found[key] = code_at(
+                trees, registries, sha, at_commit[sha], words[sha], outside, shared
+            )
         by_deployment[deployment_id] = found[key]
     return by_deployment
 
