@@ -177,8 +177,10 @@ def test_a_month_of_the_generated_organisation_end_to_end(tmp_path: Path) -> Non
     # subjects on the page, not a row of its own.
     folded_subjects = [s for g in judged["groups"] if g["count"] > FOLD_ABOVE
                        for s in g["subjects"]]  # fmt: skip
-    only_folded = {i for i in ids if i not in mentioned
-                   and any(re.search(rf"\b{re.escape(i)}\b", s) for s in folded_subjects)}  # fmt: skip
+    only_folded = {
+        i for i in ids if i not in mentioned
+        and any(re.search(rf"\b{re.escape(i)}\b", s) for s in folded_subjects)
+    }  # fmt: skip
     assert not only_folded & listed
     counts = re.findall(
         r"<i>([\d,]+) deployments, not listed</i></td><td>(\w+) / production", html.out
