@@ -103,7 +103,8 @@ class HtmlRenderer:
     def render(self, report: Report, *, color: bool = False) -> str:
         """A complete HTML document with its own styles and nothing loaded from elsewhere."""
         title = _title(report)
-        page = PAGE.format(title=_css_string(title), digest=_css_string(_digest(report)))
+        digest = _digest(report)  # once: of a findings storm, the JSON it hashes is 185 MB
+        page = PAGE.format(title=_css_string(title), digest=_css_string(digest))
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
@@ -111,7 +112,10 @@ class HtmlRenderer:
             f"<title>{escape(title)}</title><style>{STYLE}{page}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
             '<table class="meta">',
-            *(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in _meta(report)),
+            *(
+                f"<tr><td>{label}</td><td>{value}</td></tr>"
+                for label, value in _meta(report, digest)
+            ),
             "</table>",
             *_by_severity(report),
             *_by_control(report),
@@ -150,11 +154,12 @@ def _css_string(text: str) -> str:
     return safe.replace("<", "\\3c ").replace(">", "\\3e ")
 
 
-def _meta(report: Report) -> list[tuple[str, str]]:
-    """The report's header rows: verdict, notes, scope, and (signed) its signature."""
+def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
+    """The report's header rows: its digest, verdict, notes, scope, and (signed) its
+    signature."""
     summary = report.summary()
     meta = [
-        ("Report", f'<span class="mono">{escape(_digest(report))}</span>'),
+        ("Report", f'<span class="mono">{escape(digest)}</span>'),
         (
             "Verdict",
             f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
