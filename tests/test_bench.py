@@ -37,11 +37,11 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
     storm = lines[next(i for i, line in enumerate(lines) if line.startswith("storm month:")) :]
     assert "findings in" in storm[0] and "(exit code 1)" in storm[0]
     assert storm[2].startswith("  stages: git read")
-    formats = {row.split()[0]: row.split()[1:] for row in storm[4:10]}
-    assert set(formats) == {"json", "sarif", "junit", "text", "markdown", "html"}
+    formats = {row.split()[0]: row.split()[1:] for row in storm[4:11]}
+    assert set(formats) == {"json", "json-compact", "sarif", "junit", "text", "markdown", "html"}
     assert all(len(cells) == 3 for cells in formats.values())
     assert any(line.startswith("SARIF: ") and "schema: valid" in line for line in storm)
-    assert sum(line.endswith(("  yes", "  no")) for line in storm) == 5
+    assert sum(line.endswith(("  yes", "  no")) for line in storm) == 6
     # The organisation is cached: a second run does not rebuild it.
     stamp = tmp_path / "small-spread" / "size.json"
     before = stamp.stat().st_mtime_ns
