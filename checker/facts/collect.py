@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from checker.cache import NO_CACHE, FactCache
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, visible
@@ -86,8 +87,11 @@ class Shipped:
         return {i for i, start in self.starts.items() if start is None}
 
 
-def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
-    """Resolve, walk and join everything the rules need, with one git log over the history."""
+def collect_facts(
+    history: GitHistory, evidence: Evidence, params: Parameters, cache: FactCache = NO_CACHE
+) -> Facts:
+    """Resolve, walk and join everything the rules need, with one git log over the history;
+    facts of git objects alone come from ``cache`` where it holds them."""
     streams = Streams(evidence.deployments)
     with stage("git read"):
         revisions = resolve_revisions(history, evidence, params.rules)
@@ -100,7 +104,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)
         commits, identities = review.commit_facts(
-            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots
+            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots, cache
         )
     records = {d.id: d for d in evidence.deployments}
     with stage("facts: fleet"):
@@ -115,6 +119,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             revisions.tips,
             params.rules.flags_file,
             list(params.rules.reference_exclude),
+            cache,
         )
     check_flag_names(evidence, code.flag_names)
     deployments = [
