@@ -56,9 +56,24 @@ def spread(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "repo", root / "evidence"
 
 
-def reports(
-    case: tuple[Path, Path], out: Path, *extra: str | Path, as_of: str = AS_OF
-) -> tuple[int, dict[str, bytes]]:
+Reports = tuple[int, dict[str, bytes]]
+
+
+@pytest.fixture(scope="module")
+def uncached(spread: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Reports:
+    """The spread month's reports in every format, without a cache."""
+    return reports(spread, tmp_path_factory.mktemp("uncached") / "out", "--no-cache")
+
+
+@pytest.fixture
+def filled(spread: tuple[Path, Path], tmp_path: Path, uncached: Reports) -> Path:
+    """A cache directory a cold run filled (its reports checked against the uncached)."""
+    cache = tmp_path / "cache"
+    assert reports(spread, tmp_path / "cold", "--cache-dir", cache) == uncached
+    return cache
+
+
+def reports(case: tuple[Path, Path], out: Path, *extra: str | Path, as_of: str = AS_OF) -> Reports:
     """``check`` of ``case`` written in every format at once: exit code and each file's bytes."""
     repo, evidence = case
     out.mkdir(parents=True)
@@ -83,17 +98,15 @@ def rewrite(cache: Path, sql: str, *params: object) -> None:
 
 
 def test_cold_warm_and_uncached_checks_write_the_same_bytes_in_every_format(
-    spread: tuple[Path, Path], tmp_path: Path
+    spread: tuple[Path, Path], tmp_path: Path, uncached: Reports, filled: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
+    code, written = uncached
     assert code == 1  # the month has findings: the comparison is not of empty reports
-    assert json.loads(uncached["report.json"])["findings"]
-    assert reports(spread, tmp_path / "cold", "--cache-dir", cache) == (code, uncached)
-    written = entries(cache)
-    assert set(written) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY}
-    assert reports(spread, tmp_path / "warm", "--cache-dir", cache) == (code, uncached)
-    assert entries(cache) == written  # the warm run found everything: nothing new written
+    assert json.loads(written["report.json"])["findings"]
+    before = entries(filled)
+    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY}
+    assert reports(spread, tmp_path / "warm", "--cache-dir", filled) == uncached
+    assert entries(filled) == before  # the warm run found everything: nothing new written
 
 
 def test_the_knight_case_with_its_retired_code_is_the_same_warm(tmp_path: Path) -> None:
@@ -146,37 +159,37 @@ def test_a_signed_audit_is_the_same_bytes_with_the_auditors_cache(
     assert audit(spread, key, tmp_path / "warm.json", "--cache-dir", cache) == uncached
 
 
-def forge_reviews(cache: Path) -> None:
-    """What someone who can write the cache directory can do: give every commit a review line,
-    with a digest that matches (the digest binds an entry; it does not authenticate it)."""
-    value = json.dumps([["Reviewed-by", "Forged Reviewer <forged@example.invalid>"]])
+def overwrite(cache: Path, kind: str, value: str) -> None:
+    """Give every entry of ``kind`` this value, with a digest that matches: what anyone who
+    can write the cache directory can do (the digest binds an entry, it does not
+    authenticate it)."""
     with sqlite3.connect(cache / FILE_NAME) as db:
-        rows = db.execute(
-            "SELECT fingerprint, key FROM entries WHERE kind = ?", (REVIEW_LINES,)
-        ).fetchall()
-        for fingerprint, name in rows:
+        rows = db.execute("SELECT fingerprint, key FROM entries WHERE kind = ?", (kind,))
+        for fingerprint, name in rows.fetchall():
             db.execute(
                 "UPDATE entries SET value = ?, digest = ? WHERE fingerprint = ? AND kind = ? "
                 "AND key = ?",
-                (value, entry_digest(fingerprint, REVIEW_LINES, name, value), fingerprint,
-                 REVIEW_LINES, name),
-            )  # fmt: skip
+                (value, entry_digest(fingerprint, kind, name, value), fingerprint, kind, name),
+            )
 
 
 def test_audit_ignores_the_default_cache_that_a_team_could_have_forged(
-    spread: tuple[Path, Path], key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spread: tuple[Path, Path],
+    key: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    uncached: Reports,
 ) -> None:
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    _, uncached = reports(spread, tmp_path / "none", "--no-cache")
     reports(spread, tmp_path / "team", as_of=AS_OF)  # check fills the default cache
     cache = default_directory()
     assert cache == home / "knightwatch" and entries(cache)[REVIEW_LINES]
-    forge_reviews(cache)
+    overwrite(cache, REVIEW_LINES, json.dumps([["Reviewed-by", "Forged <forged@example.invalid>"]]))
     # The forged entries are read by a check that uses that cache (this proves the test
     # reaches the cache at all) ...
     _, forged = reports(spread, tmp_path / "forged")
-    assert forged["report.json"] != uncached["report.json"]
+    assert forged["report.json"] != uncached[1]["report.json"]
     # ... and never by an audit, unless its auditor names that directory.
     assert audit(spread, key, tmp_path / "audit.json") == audit(
         spread, key, tmp_path / "audit-none.json", "--no-cache"
@@ -194,14 +207,12 @@ def test_audit_ignores_the_default_cache_that_a_team_could_have_forged(
     ids=["truncated", "foreign-version", "digest", "shape"],
 )
 def test_damaged_entries_are_recomputed_and_written_again(
-    spread: tuple[Path, Path], tmp_path: Path, damage: str
+    spread: tuple[Path, Path], tmp_path: Path, damage: str, uncached: Reports, filled: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
-    reports(spread, tmp_path / "cold", "--cache-dir", cache)
+    cache = filled
     written = entries(cache)
     rewrite(cache, damage)
-    assert reports(spread, tmp_path / "damaged", "--cache-dir", cache) == (code, uncached)
+    assert reports(spread, tmp_path / "damaged", "--cache-dir", cache) == uncached
     with sqlite3.connect(cache / FILE_NAME) as db:
         current = db.execute(
             "SELECT kind, key, value, digest FROM entries WHERE fingerprint = ?",
@@ -212,36 +223,24 @@ def test_damaged_entries_are_recomputed_and_written_again(
 
 
 def test_an_entry_of_the_wrong_shape_with_a_valid_digest_is_a_miss(
-    spread: tuple[Path, Path], tmp_path: Path
+    spread: tuple[Path, Path], tmp_path: Path, uncached: Reports, filled: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
-    reports(spread, tmp_path / "cold", "--cache-dir", cache)
-    fingerprint = code_fingerprint()
-    with sqlite3.connect(cache / FILE_NAME) as db:
-        for kind, value in [
-            (REVIEW_LINES, '[["Reviewed-by"]]'),
-            (BLOB_WORDS, '{"words": 1, "found": []}'),
-            (REGISTRY, '{"flags": [{"name": ""}]}'),
-            (WORD_SET, '["a", 2]'),
-            (ROOT_WORDS, '{"words": "x", "found": {"flag": "a.py"}}'),
-        ]:
-            for (name,) in db.execute("SELECT key FROM entries WHERE kind = ?", (kind,)).fetchall():
-                digest = entry_digest(fingerprint, kind, name, value)
-                db.execute(
-                    "UPDATE entries SET value = ?, digest = ? WHERE kind = ? AND key = ?",
-                    (value, digest, kind, name),
-                )
-    assert reports(spread, tmp_path / "reshaped", "--cache-dir", cache) == (code, uncached)
+    for kind, value in [
+        (REVIEW_LINES, '[["Reviewed-by"]]'),
+        (BLOB_WORDS, '{"words": 1, "found": []}'),
+        (REGISTRY, '{"flags": [{"name": ""}]}'),
+        (WORD_SET, '["a", 2]'),
+        (ROOT_WORDS, '{"words": "x", "found": {"flag": "a.py"}}'),
+    ]:
+        overwrite(filled, kind, value)
+    assert reports(spread, tmp_path / "reshaped", "--cache-dir", filled) == uncached
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "directory-is-a-file"])
 def test_a_damaged_cache_file_is_set_aside_never_an_error(
-    spread: tuple[Path, Path], tmp_path: Path, damage: str
+    spread: tuple[Path, Path], tmp_path: Path, damage: str, uncached: Reports, filled: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
-    reports(spread, tmp_path / "cold", "--cache-dir", cache)
+    cache = filled
     path = cache / FILE_NAME
     data = path.read_bytes()
     for extra in cache.glob(FILE_NAME + "-*"):  # the write-ahead log, folded in on close
@@ -257,18 +256,17 @@ def test_a_damaged_cache_file_is_set_aside_never_an_error(
             child.unlink()
         cache.rmdir()
         cache.write_text("a file where the cache directory should be\n")
-    assert reports(spread, tmp_path / "damaged", "--cache-dir", cache) == (code, uncached)
+    assert reports(spread, tmp_path / "damaged", "--cache-dir", cache) == uncached
     if damage in ("truncated", "garbage"):
         # Set aside and started afresh: the next run finds the entries again.
         assert (cache / (FILE_NAME + ".damaged")).exists()
         assert entries(cache)
-    assert reports(spread, tmp_path / "after", "--cache-dir", cache) == (code, uncached)
+    assert reports(spread, tmp_path / "after", "--cache-dir", cache) == uncached
 
 
 def test_a_cache_that_cannot_be_written_is_no_cache(
-    spread: tuple[Path, Path], tmp_path: Path
+    spread: tuple[Path, Path], tmp_path: Path, uncached: Reports
 ) -> None:
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
@@ -276,7 +274,7 @@ def test_a_cache_that_cannot_be_written_is_no_cache(
         got = reports(spread, tmp_path / "ro", "--cache-dir", locked / "cache")
     finally:
         locked.chmod(0o700)
-    assert got == (code, uncached)
+    assert got == uncached
 
 
 def test_a_changed_history_reuses_only_the_unchanged_facts(tmp_path: Path) -> None:
@@ -320,18 +318,12 @@ def test_a_changed_history_reuses_only_the_unchanged_facts(tmp_path: Path) -> No
     assert after[REGISTRY] == before[REGISTRY] + 1  # the rewritten registry alone
 
 
-def _run_check(args: list[str]) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "checker", *args], capture_output=True, check=False
-    )
-
-
 def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(
-    spread: tuple[Path, Path], tmp_path: Path
+    spread: tuple[Path, Path], tmp_path: Path, uncached: Reports
 ) -> None:
     repo, evidence = spread
     cache = tmp_path / "cache"
-    code, uncached = reports(spread, tmp_path / "none", "--no-cache")
+    code, written = uncached
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "checker", "check", "--repo", str(repo), "--evidence",
@@ -346,10 +338,10 @@ def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(
         _, err = run.communicate(timeout=300)
         assert run.returncode == code, err
     for n in range(3):
-        assert (tmp_path / f"run{n}.json").read_bytes() == uncached["report.json"]
+        assert (tmp_path / f"run{n}.json").read_bytes() == written["report.json"]
     with sqlite3.connect(cache / FILE_NAME) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    assert reports(spread, tmp_path / "after", "--cache-dir", cache) == (code, uncached)
+    assert reports(spread, tmp_path / "after", "--cache-dir", cache) == uncached
 
 
 def test_no_cache_and_cache_dir_together_are_a_usage_error(
