@@ -36,6 +36,8 @@ _SCHEMA = (
 )
 
 _fingerprint: str | None = None
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+"""One encoder for every entry: ``json.dumps`` with options builds a new one per call."""
 
 
 def code_fingerprint() -> str:
@@ -93,7 +95,7 @@ class FactCache:
         connection = self._connect()
         if connection is None:
             return {}
-        wanted = sorted(set(keys))
+        wanted = list(set(keys))
         found: dict[str, Any] = {}
         try:
             for start in range(0, len(wanted), _CHUNK):
@@ -122,7 +124,7 @@ class FactCache:
         """Keep entries to write when the run closes the cache."""
         if self.enabled:
             for key, value in entries.items():
-                self._pending[(kind, key)] = json.dumps(value, sort_keys=True)
+                self._pending[(kind, key)] = _ENCODE(value)
 
     def close(self) -> None:
         """Write what was kept, in one transaction, and let go of the file."""
@@ -131,7 +133,7 @@ class FactCache:
             rows = [
                 (self._fingerprint, kind, key, value,
                  entry_digest(self._fingerprint, kind, key, value))
-                for (kind, key), value in sorted(self._pending.items())
+                for (kind, key), value in self._pending.items()
             ]  # fmt: skip
             try:
                 with connection:
@@ -224,6 +226,9 @@ def _open(path: Path) -> sqlite3.Connection:
             # Readers do not wait for a writer; where the file system cannot, the default
             # journal is just as safe, only slower.
             connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL still never corrupts the file; a crash may lose the last
+            # transaction, which for a cache is a miss next time.
+            connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(_SCHEMA)
         connection.execute("SELECT count(*) FROM entries WHERE 0").fetchall()
     except sqlite3.Error:
