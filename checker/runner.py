@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
+from checker.cache import FactCache
 from checker.config import load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
@@ -70,6 +71,8 @@ class CheckOptions:
     """A signed audit: the repository's knightwatch.yaml may only make the rules stricter."""
     recorded: dict[str, Any] | None = None
     """A replay's recorded settings, applied as the command line's would be."""
+    cache_dir: Path | None = None
+    """Where facts of git objects are kept across runs (``checker.cache``); None: no cache."""
 
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or recorded), by their config names."""
@@ -150,7 +153,12 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         )
     check_waivers(evidence, policies.rules, as_of)
     params = Parameters(rules=config, period=options.period, gate=options.gate)
-    facts = collect_facts(history, evidence, params)
+    cache = FactCache(options.cache_dir)
+    try:
+        facts = collect_facts(history, evidence, params, cache)
+    finally:
+        with stage("cache write"):
+            cache.close()
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
         settings=settings,

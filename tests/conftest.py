@@ -45,6 +45,13 @@ def check_json(repo: Path, evidence: Path, *extra: str | Path) -> CliResult:
     return run_cli("check", "--repo", repo, "--evidence", evidence, "--format", "json", *extra)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's runs keep their default cache in a directory of their own, empty at the
+    start: never the user's, never another test's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     """The CLI runner."""

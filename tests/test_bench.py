@@ -21,13 +21,18 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
     assert len(heads) == 2 and "over the whole history" in lines[heads[1]]
     for start, end in zip(heads, [*heads[1:], inventory], strict=True):
         rows = {line[:22].strip(): line[22:].split() for line in lines[start:end]}
-        assert rows["stage (seconds)"] == ["check", "audit", "gate"]
+        commands = ["check", "audit", "gate"]
+        assert rows["stage (seconds)"] == [c + w for c in commands for w in ("", "-warm")]
         for stage in ("start-up", "git read", "evidence load", "evaluation"):
-            assert stage in STAGES and len(rows[stage]) == 3, stage
-        # Each synthetic month has unreviewed commits and failed hosts: every command finds them.
-        assert rows["exit code"] == ["1", "1", "1"]
+            assert stage in STAGES and len(rows[stage]) == 6, stage
+        # Each synthetic month has unreviewed commits and failed hosts: every command finds
+        # them, cold and warm.
+        assert rows["exit code"] == ["1"] * 6
+        # The cold runs write the cache; the warm ones find what they need in it.
+        written = rows["cache write"]
+        assert all(float(cold) > 0 for cold in written[::2]), written
     assert sum(line.startswith("floor: git log") for line in lines) == 2
-    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 6
+    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 8
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
     table = lines[inventory:]
     assert table[1].split()[:3] == ["size", "(MB)", "hosts"]

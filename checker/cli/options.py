@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from checker.cache import default_directory
 from checker.errors import UsageError
 from checker.gate import Gate
 from checker.runner import CheckOptions
@@ -48,6 +50,18 @@ def gate(args: argparse.Namespace) -> Gate | None:
     )
 
 
+def cache_dir(args: argparse.Namespace) -> Path | None:
+    """Where this run keeps facts of git objects: ``--cache-dir``, else none with
+    ``--no-cache`` or for an audit (whose cache is the auditor's to name), else the default."""
+    if args.no_cache:
+        if args.cache_dir is not None:
+            raise UsageError("--no-cache and --cache-dir cannot go together")
+        return None
+    if args.cache_dir is not None:
+        return Path(args.cache_dir)
+    return None if args.command == "audit" else default_directory()
+
+
 def check_options(args: argparse.Namespace) -> CheckOptions:
     """What a command that checks (``check``, ``export-input``, ``audit``) was asked."""
     return CheckOptions(
@@ -62,5 +76,6 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
         require_all=args.require_all,
         config_file=args.config,
         audit=args.command == "audit",
+        cache_dir=cache_dir(args),
         **engine_options(args),
     )

@@ -67,7 +67,22 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="extra policy directory (repeatable)",
     )
+    _add_cache_options(parser)
     _add_engine_options(parser)
+
+
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """Where facts of git objects are kept from one run to the next."""
+    group = parser.add_argument_group("cache")
+    group.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep facts of git objects here across runs (default for check: "
+        "$XDG_CACHE_HOME/knightwatch or ~/.cache/knightwatch; audit uses a cache only "
+        "when given this option); safe to delete",
+    )
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:

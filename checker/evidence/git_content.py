@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
+from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, SearchedWords
 from checker.evidence.trailers import coauthor_lines, review_lines
 
 _NULL_BLOB = "0" * 40
@@ -128,23 +130,39 @@ def _versions(record: bytes) -> list[FileVersion]:
     return found
 
 
-def commit_review_lines(history: GitHistory, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
+def commit_review_lines(
+    history: GitHistory, shas: list[str], cache: FactCache = NO_CACHE
+) -> dict[str, list[tuple[str, str]]]:
     """The ``Reviewed-by:``/``Approved-by:`` footer lines of each commit's message, then its
     ``Co-authored-by:`` lines (the rules are in ``checker.evidence.trailers``), read from the
-    commit objects in one batch; commits without any are left out."""
+    commit objects in one batch; commits without any are left out. A commit's lines depend
+    on its object alone, so ``cache`` keeps them by commit id across runs."""
+    known = cache.get(REVIEW_LINES, shas, _is_lines)
     reader = BatchReader(history)
-    found: dict[str, list[tuple[str, str]]] = {}
+    computed: dict[str, list[tuple[str, str]]] = {}
     try:
-        for sha, kind, data in reader.read(sorted(shas)):
+        for sha, kind, data in reader.read(sorted(set(shas) - known.keys())):
             if kind != b"commit":
                 raise InputError(f"commit {sha} cannot be read", path=str(history.root))
             message = data.partition(b"\n\n")[2].decode("utf-8", errors="replace")
-            lines = review_lines(message) + coauthor_lines(message)
-            if lines:
-                found[sha] = lines
+            computed[sha] = review_lines(message) + coauthor_lines(message)
     finally:
         reader.close()
-    return found
+    cache.put(REVIEW_LINES, computed)
+    found = {sha: [(key, value) for key, value in lines] for sha, lines in known.items()}
+    found.update(computed)
+    return {sha: found[sha] for sha in sorted(found) if found[sha]}
+
+
+REVIEW_LINES = "commit-review-lines"
+"""Cache entries: a commit's review and co-author lines, ``[[key, value], ...]``."""
+
+
+def _is_lines(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) for s in pair)
+        for pair in value
+    )
 
 
 _CHANGED_PATHS = [
@@ -308,12 +326,15 @@ def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:
 class TreeIndex:
     """The files of many commits, read breadth first in batches, every answer cached by id.
 
-    ``load`` reads the commits, then every tree below them not seen before, then every blob
-    not seen before, keeping of a blob only the searched words it holds, never its bytes.
+    ``load`` reads the commits and their root trees; ``search`` every tree below them not seen
+    before, then every blob not seen before, keeping of a blob only the searched words it
+    holds, never its bytes. What a blob or a root tree holds of the words searched is kept
+    in the cache across runs (``checker.evidence.searched``).
     """
 
-    def __init__(self, history: GitHistory) -> None:
+    def __init__(self, history: GitHistory, cache: FactCache = NO_CACHE) -> None:
         self._reader = BatchReader(history)
+        self._cache = cache
         self._trees: dict[str, list[tuple[str, str, bool]]] = {}
         self._roots: dict[str, str] = {}
         self._words_in_blob: dict[str, frozenset[str]] = {}
@@ -321,7 +342,7 @@ class TreeIndex:
         self._prefixed_words: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._globbed: dict[tuple[str, str, str], list[str]] = {}
         self._names: frozenset[str] = frozenset()
-        self._other: re.Pattern[bytes] | None = None
+        self._other: list[tuple[str, re.Pattern[bytes]]] = []
 
     def __enter__(self) -> TreeIndex:
         return self
@@ -337,46 +358,61 @@ class TreeIndex:
         """Search every file below the loaded commits for ``words``, as whole words (like
         ``git grep -w``), reading each blob once in one batch."""
         plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
-        other = sorted(words - plain, key=len, reverse=True)
         self._names = frozenset(plain)
-        self._other = (
-            re.compile(
-                rb"(?<![A-Za-z0-9_])("
-                + b"|".join(re.escape(w.encode()) for w in other)
-                + rb")(?![A-Za-z0-9_])"
-            )
-            if other
-            else None
-        )
+        # Each other name is looked for on its own, so that what a blob holds of a set of
+        # names is the union of what it holds of each (one name inside another, ``a-b`` in
+        # ``a-b-c``, is found too): the cache may then answer for any subset it searched.
+        self._other = [
+            (w, re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_])"))
+            for w in sorted(words - plain)
+        ]
         self._words_in_blob.clear()
         self._words_in_tree.clear()
         self._prefixed_words.clear()
-        unread = sorted(
-            {sha for tree in self._trees.values() for _, sha, is_tree in tree if not is_tree}
-        )
-        for blob, _, data in self._reader.read(unread):
-            self._words_in_blob[blob] = self._words(data)
+        # A root tree the cache knows for these words is not walked at all; below the others,
+        # a blob the cache knows is not read.
+        in_roots = SearchedWords(self._cache, words, ROOT_WORDS)
+        self._words_in_tree.update(in_roots.known(sorted(set(self._roots.values()))))
+        walked = self._subtrees({r for r in self._roots.values() if r not in in_roots.found})
+        unread = sorted({sha for t in walked for _, sha, is_tree in self._trees[t] if not is_tree})
+        in_blobs = SearchedWords(self._cache, words, BLOB_WORDS)
+        self._words_in_blob.update(in_blobs.known(unread))
+        computed: dict[str, frozenset[str]] = {}
+        for blob, _, data in self._reader.read([b for b in unread if b not in in_blobs.found]):
+            computed[blob] = self._words(data)
+        in_blobs.keep(computed)
+        self._words_in_blob.update(computed)
+        roots = {r for r in self._roots.values() if r not in in_roots.found}
+        in_roots.keep({root: self._tree_words(root) for root in sorted(roots)})
 
     def load(self, commits: list[str]) -> None:
-        """Read the trees of ``commits``, breadth first, in batches."""
+        """Read ``commits`` and their root trees, in batches; ``search`` reads the trees below
+        the roots it must walk."""
         wanted = sorted({c for c in commits if c not in self._roots})
         for commit, _, data in self._reader.read(wanted):
             self._roots[commit] = data.split(b"\n", 1)[0].removeprefix(b"tree ").decode()
-        level = sorted({self._roots[c] for c in commits} - self._trees.keys())
+        self._read_trees({self._roots[c] for c in commits})
+
+    def _read_trees(self, trees: set[str]) -> None:
+        for tree, _, data in self._reader.read(sorted(trees - self._trees.keys())):
+            self._trees[tree] = _parse_tree(data)
+
+    def _subtrees(self, roots: set[str]) -> set[str]:
+        """Every tree below ``roots`` (and they), reading those not read yet, breadth first,
+        one batch a level."""
+        seen: set[str] = set()
+        level = roots
         while level:
-            following: set[str] = set()
-            for tree, _, data in self._reader.read(level):
-                entries = _parse_tree(data)
-                self._trees[tree] = entries
-                following |= {sha for _, sha, is_tree in entries if is_tree}
-            level = sorted(following - self._trees.keys())
+            seen |= level
+            self._read_trees(level)
+            level = {sha for t in level for _, sha, is_tree in self._trees[t] if is_tree} - seen
+        return seen
 
     def _words(self, data: bytes) -> frozenset[str]:
         if b"\0" in data[:_BINARY_PROBE]:  # like git grep -I: binary files are not searched
             return frozenset()
         tokens = {t.decode() for t in _WORD.findall(data)} & self._names
-        if self._other is not None:
-            tokens |= {m.decode() for m in self._other.findall(data)}
+        tokens |= {word for word, pattern in self._other if pattern.search(data)}
         return frozenset(tokens)
 
     def root(self, commit: str) -> str:

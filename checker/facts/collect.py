@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from checker.cache import NO_CACHE, FactCache
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, visible
@@ -95,8 +96,11 @@ class Shipped:
         return {i for i, start in self.starts.items() if start is None}
 
 
-def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -> Facts:
-    """Resolve, walk and join everything the rules need, with one git log over the history."""
+def collect_facts(
+    history: GitHistory, evidence: Evidence, params: Parameters, cache: FactCache = NO_CACHE
+) -> Facts:
+    """Resolve, walk and join everything the rules need, with one git log over the history;
+    facts of git objects alone come from ``cache`` where it holds them."""
     streams = Streams(evidence.deployments)
     with stage("git read"):
         revisions = resolve_revisions(history, evidence, params.rules)
@@ -110,7 +114,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             shipped = _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes)
         commits, identities = review.commit_facts(
-            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots
+            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots, cache
         )
     records = {d.id: d for d in evidence.deployments}
     with stage("facts: fleet"):
@@ -126,6 +130,7 @@ def collect_facts(history: GitHistory, evidence: Evidence, params: Parameters) -
             params.rules.flags_file,
             list(params.rules.reference_exclude),
             {i: scoped[i] for i in judged if i in scoped},
+            cache,
         )
     release_freed_memory()  # the trees read for the search are dropped
     check_flag_names(evidence, code.flag_names)

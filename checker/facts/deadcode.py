@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from pydantic import ValidationError
+
+from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
@@ -39,21 +42,35 @@ class _Registries:
     """Parsed registry blobs, each parsed once, and the versions that could not be read."""
 
     content: GitContent
+    cache: FactCache = NO_CACHE
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, RegistryError] = field(default_factory=dict)
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
         which reports it at its commit and path."""
-        if key not in self.parsed:
+        if key not in self.parsed and not self._cached(key):
             data = self.content.blob(key)
             if data is not None:
                 with contextlib.suppress(InputError):
-                    self.parsed[key] = _registry(data, PurePosixPath(key))
+                    registry = _registry(data, PurePosixPath(key))
+                    self.parsed[key] = registry
+                    self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
+
+    def _cached(self, key: str) -> bool:
+        """Whether the cache holds blob ``key`` parsed (a version that parsed, by blob id):
+        it is validated again as the registry model, so a malformed entry is a miss."""
+        for value in self.cache.get(REGISTRY, [key], lambda v: isinstance(v, dict)).values():
+            try:
+                self.parsed[key] = FlagRegistry.model_validate(value)
+            except ValidationError:
+                return False
+            return True
+        return False
 
     def parse(self, key: str, commit: str, path: str) -> bool:
         """Parse blob ``key`` unless it was; False when git cannot read it."""
-        if key in self.parsed:
+        if key in self.parsed or self._cached(key):
             return True
         data = self.content.blob(key)
         if data is None:
@@ -62,12 +79,17 @@ class _Registries:
         where = PurePosixPath(f"{short(commit)}:{path}")
         try:
             registry = _registry(data, where)
+            self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
         except InputError as exc:
             self.errors[key] = RegistryError(
                 commit=commit, short=short(commit), path=path, error=exc.message
             )
         self.parsed[key] = registry
         return True
+
+
+REGISTRY = "registry-blob"
+"""Cache entries: a registry blob that parsed, as the registry model's JSON."""
 
 
 def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
@@ -151,17 +173,18 @@ def deadcode_facts(
     flags_file: str,
     reference_exclude: list[str],
     scoped: Mapping[str, PathScope] | None = None,
+    cache: FactCache = NO_CACHE,
 ) -> DeadCodeFacts:
     """The registry at each deployed commit (``deployed``: the judged deployments' commits)
     and over its whole history, which flag names each deployed commit's code still mentions,
     which retired code it holds, and the registry versions that could not be read; for each
     deployment of a path-scoped service (``scoped``: its scope, by deployment id), the
     references in its service's files alone."""
-    registries = _Registries(GitContent(history))
+    registries = _Registries(GitContent(history), cache)
     versions, parsed = registry_history(history, registries, flags_file, tips)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
     commits = sorted(set(deployed.values()))
-    with TreeIndex(history) as trees:
+    with TreeIndex(history, cache) as trees:
         trees.load(commits)
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         _registry_removed(history, at_commit, versions, flags_file, registries.errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
@@ -74,13 +75,14 @@ def commit_facts(
     shipped: dict[str, list[str]],
     resolved: dict[str, str | None],
     bots: Sequence[str] = (),
+    cache: FactCache = NO_CACHE,
 ) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
     shipped_by = _shipped_by(shipped)
     changes = _changes(history, evidence, set(shipped_by), resolved)
     authored = set(shipped_by).union(*changes.values())
-    lines = commit_review_lines(history, sorted(authored))
+    lines = commit_review_lines(history, sorted(authored), cache)
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
     reviews = _reviews(

@@ -40,7 +40,7 @@ def measure(root: Path, scratch: Path) -> dict[str, Any]:
     result = scratch / "storm-result.json"
     argv = [
         "--repo", str(root / "repo"), "--evidence", str(root / "evidence"), "--as-of", AS_OF,
-        "--policy-timeout", str(POLICY_TIMEOUT_S),
+        "--policy-timeout", str(POLICY_TIMEOUT_S), "--no-cache",
     ]  # fmt: skip
     subprocess.run(
         [sys.executable, "-m", "tests.bench.render", str(result), str(scratch), *argv],
