@@ -66,12 +66,16 @@ class CheckOptions:
     """A signed audit: the repository's knightwatch.yaml may only make the rules stricter."""
     recorded: dict[str, Any] | None = None
     """A replay's recorded settings, applied as the command line's would be."""
+    org_settings: dict[str, Any] = field(default_factory=dict)
+    """What an organisation file sets for this system (its services' ``service_paths``),
+    applied from the auditor's side like the command line's settings."""
 
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or recorded), by their config names."""
         if self.recorded is not None:
             return dict(self.recorded)
         given = {
+            **self.org_settings,
             "fail_on": self.fail_on,
             "protected_branch": self.protected_branch,
             "baseline": self.baseline,

@@ -9,13 +9,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
 from checker.report import RENDERERS, Report, notice
 from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
+
+if TYPE_CHECKING:
+    from checker.signing.attestation import Signed
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -172,6 +175,11 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
+    from checker.cli.org import check_org_usage, run_org_audit
+
+    if args.org is not None:
+        return run_org_audit(args, out, err)
+    check_org_usage(args)
     from checker.runner import evaluate, prepare
     from checker.signing.attestation import (
         check_as_of,
@@ -218,7 +226,7 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.signing.attestation import check_link, open_signed
+    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_link, open_signed
     from checker.signing.keys import load_public
     from checker.signing.population import describe
 
@@ -226,6 +234,11 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     current = open_signed(args.file, public)
     previous = open_signed(args.previous, public) if args.previous else None
     link = check_link(current, previous)
+    if current.kind == ORG_PREDICATE_TYPE:
+        return _verify_org(args, current, link, out)
+    from checker.cli.org import refuse_org_options
+
+    refuse_org_options(args)
     report = current.predicate["report"]
     summary = report.get("summary") or {}
     notes = [
@@ -258,6 +271,20 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             **engine_options(args),
         )
         lines.append(f"replay: {replay(current, base)}")
+    out.write("".join(f"{visible(line)}\n" for line in lines))
+    return EXIT_PASS
+
+
+def _verify_org(args: argparse.Namespace, current: Signed, link: str, out: TextIO) -> int:
+    """``verify`` of an organisation's attestation: its systems, and replays of them."""
+    from checker.cli.org import replay_systems
+    from checker.org.attestation import describe
+
+    lines = [f"signature: valid, key {current.keyid}", *describe(current), f"chain: {link}"]
+    if args.replay:
+        lines += replay_systems(args, current)
+    elif args.system or args.org is not None:
+        raise UsageError("--org and --system go with --replay")
     out.write("".join(f"{visible(line)}\n" for line in lines))
     return EXIT_PASS
 

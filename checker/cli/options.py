@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from checker.errors import UsageError
@@ -52,7 +53,7 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
     """What a command that checks (``check``, ``export-input``, ``audit``) was asked."""
     return CheckOptions(
         gate=gate(args),
-        repo=args.repo,
+        repo=args.repo if args.repo is not None else Path(),
         evidence=args.evidence,
         fail_on=getattr(args, "fail_on", None),
         as_of=args.as_of,
