@@ -103,7 +103,7 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     counts = statement["predicate"]["summary"]
     err.write(
         f"knightwatch: organisation audit {period}{' (partial)' if args.partial else ''}: "
-        f"{statement['predicate']['verdict'].upper()}: {counts['systems']} systems, "
+        f"{statement['predicate']['verdict'].upper()}: {counted(counts['systems'], 'system')}, "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['not_judged']} not "
         f"judged; signed by key {key_id(key.public_key())}, sha256 {digest}; "
         f"attestation written to {args.output}\n"

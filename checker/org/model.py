@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from checker.errors import InputError
 from checker.evidence.bundle import sha256_hex
@@ -56,6 +56,11 @@ def _glob(pattern: str) -> str:
     return pattern
 
 
+def _named(value: object) -> object:
+    """A service given by its name alone is a service without paths."""
+    return {"name": value} if isinstance(value, str) else value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
@@ -82,7 +87,9 @@ class OrgSystem(_Strict):
     evidence: Annotated[str, Field(min_length=1), AfterValidator(_relative)] | None = None
     """The evidence directory, relative to org.yaml; without it, the repository's own
     (``compliance/``, or its knightwatch.yaml's ``evidence``)."""
-    services: list[Ident | OrgService] = Field(min_length=1)
+    services: list[
+        Annotated[OrgService, BeforeValidator(_named, json_schema_input_type=Ident | OrgService)]
+    ] = Field(min_length=1)
     """The services it deploys: a name, or ``{name, paths}`` for a path-scoped service."""
     owner: Ident
     """Who answers for it (a team or an address)."""
@@ -206,10 +213,7 @@ def _system(spec: OrgSystem, root: Path, path: Path, line: int) -> System:
         is_url=is_url,
         evidence=spec.evidence,
         evidence_path=_inside(root, spec.evidence, path, line) if spec.evidence else None,
-        services=tuple(
-            Service(s) if isinstance(s, str) else Service(s.name, tuple(s.paths))
-            for s in spec.services
-        ),
+        services=tuple(Service(s.name, tuple(s.paths)) for s in spec.services),
         key=key,
         key_name=spec.key or "",
         line=line,
