@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from dask.distributed import Client
 
 CONNECT_SECONDS = 30
+"""How long the client tries to reach an existing scheduler that answers."""
 
 
 class ClusterUnavailable(KnightwatchError):
@@ -69,6 +71,7 @@ def _client(placement: Placement) -> Iterator[Client]:
 
     if placement.scheduler is not None:
         try:
+            _reachable(placement.scheduler)
             client = Client(placement.scheduler, timeout=CONNECT_SECONDS)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise ClusterUnavailable(
@@ -97,6 +100,13 @@ def _client(placement: Placement) -> Iterator[Client]:
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         yield client
+
+
+def _reachable(address: str) -> None:
+    """Refused at once when nothing listens there: the client would retry for its timeout."""
+    host, _, port = address.partition("://")[2].rpartition(":")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+        pass
 
 
 def check_scheduler(address: str) -> str:
