@@ -173,13 +173,18 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import dataclasses
-
+    """One repository's month (``--repo``), or every system of an organisation (``--org``)."""
     from checker.cli.org import check_org_usage, run_org_audit
 
     if args.org is not None:
         return run_org_audit(args, out, err)
     check_org_usage(args)
+    return _audit_repository(args, out, err)
+
+
+def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
     from checker.runner import evaluate, prepare
     from checker.signing.attestation import (
         check_as_of,

@@ -17,7 +17,7 @@ from checker.signing.attestation import (
     Signed,
     previous_link,
 )
-from checker.vocabulary import short
+from checker.vocabulary import counted, short
 
 REPOSITORIES = "repositories"
 ATTESTATIONS = "attestations"
@@ -98,11 +98,20 @@ def describe_system(entry: dict[str, Any]) -> str:
     if entry.get("status") != JUDGED:
         return f"system {name}: {entry.get('status')}: {entry.get('reason')}"
     report = (entry.get("audit") or {}).get("report") or {}
-    count = len(report.get("findings", []))
-    failing = (report.get("summary") or {}).get("failing", 0)
+    totals = report.get("summary") or {}
+    notes = [
+        *(["no deployments in the period"] if totals.get("deployments") == 0 else []),
+        *(
+            [f"incomplete: {counted(len(totals['incomplete']), 'rule')} not evaluated"]
+            if totals.get("incomplete")
+            else []
+        ),
+    ]
     return (
-        f"system {name}: {entry.get('verdict')}, {count} findings ({failing} failing), "
-        f"HEAD {short(str(entry.get('head')))}"
+        f"system {name}: {entry.get('verdict')}, "
+        f"{counted(len(report.get('findings', [])), 'finding')} "
+        f"({totals.get('failing', 0)} failing), HEAD {short(str(entry.get('head')))}"
+        + "".join(f"; {note}" for note in notes)
     )
 
 
