@@ -30,15 +30,15 @@ each system's repository and evidence are, and a baseline is one repository's co
 JUDGING_HERE = (
     ("config", "--config"),
     ("policies", "--policies"),
-    ("fail_on", "--fail-on"),
-    ("require_all", "--require-all"),
     ("protected_branch", "--protected-branch"),
     ("engine", "--engine"),
     ("scheduler", "--scheduler"),
     ("workers", "--workers"),
 )
-"""Options that judge: federated mode judges nothing itself (each system's audit records the
-settings it was judged with), so they would be silently without effect there."""
+"""Options that judge: federated mode judges no repository itself (each system's audit records
+the settings it was judged with), so they would be silently without effect there. ``--fail-on``
+and ``--require-all`` do apply: every system's findings are held to them, whatever threshold
+the team judged with."""
 
 
 def _refuse(args: argparse.Namespace, options: tuple[tuple[str, str], ...], why: str) -> None:
@@ -122,8 +122,11 @@ def _results(
     from checker.org.fanout import Placement, judge_all
 
     if args.from_attestations is not None:
+        bar = federated.Bar(
+            fail_on=args.fail_on or federated.Bar.fail_on, require_all=bool(args.require_all)
+        )
         return federated.collect(
-            org, args.from_attestations, period, partial=args.partial, previous=previous
+            org, args.from_attestations, period, partial=args.partial, previous=previous, bar=bar
         )
     base = dataclasses.replace(check_options(args), period=period, as_of=as_of)
     placement = Placement(scheduler=args.scheduler, workers=args.workers)
@@ -135,6 +138,8 @@ def _shortfall(result: SystemResult) -> str:
     entry = result.entry
     if entry["status"] != JUDGED:
         return f"system {result.name}: {entry['status']}: {entry['reason']}"
+    if entry.get("verdict_note"):
+        return f"system {result.name}: {entry['verdict']}: {entry['verdict_note']}"
     report = entry["audit"]["report"]
     failing = (report.get("summary") or {}).get("failing", 0)
     return (

@@ -99,7 +99,14 @@ def describe_system(entry: dict[str, Any]) -> str:
         return f"system {name}: {entry.get('status')}: {entry.get('reason')}"
     report = (entry.get("audit") or {}).get("report") or {}
     totals = report.get("summary") or {}
+    weakened = ((entry.get("audit") or {}).get("settings") or {}).get("weakened") or []
     notes = [
+        *([str(entry["verdict_note"])] if entry.get("verdict_note") else []),
+        *(
+            ["judged with weakened settings: " + ", ".join(str(w.get("name")) for w in weakened)]
+            if weakened
+            else []
+        ),
         *(["no deployments in the period"] if totals.get("deployments") == 0 else []),
         *(
             [f"incomplete: {counted(len(totals['incomplete']), 'rule')} not evaluated"]

@@ -5,6 +5,7 @@ of the repositories. An audit that fails any check is rejected, by name, and nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from checker.signing.attestation import (
     open_signed,
 )
 from checker.signing.keys import load_public
+from checker.vocabulary import DEFAULT_FAIL_ON, SEVERITIES, counted, severity_rank
 
 REJECTED = "rejected"
 
@@ -28,13 +30,55 @@ class Rejected(Exception):
     """Why a system's attestation is not accepted."""
 
 
+@dataclass(frozen=True)
+class Bar:
+    """What the organisation asks of every system's findings, whatever the team judged with:
+    none unwaived at or above ``fail_on``, and with ``require_all`` every rule evaluated."""
+
+    fail_on: str = DEFAULT_FAIL_ON
+    require_all: bool = False
+
+    def verdict(self, report: dict[str, Any]) -> tuple[str, str | None]:
+        """The system's verdict at this bar, and why it differs from its own, if it does."""
+        own = report.get("verdict")
+        failing = [
+            f
+            for f in report.get("findings") or []
+            if not (isinstance(f, dict) and f.get("waived") is True)
+            and _rank(f) >= severity_rank(self.fail_on)
+        ]
+        incomplete = self.require_all and (report.get("summary") or {}).get("complete") is not True
+        if own == "pass" and failing:
+            return "fail", (
+                f"its own verdict is pass at --fail-on {report.get('fail_on')}; "
+                f"{counted(len(failing), 'finding')} at or above {self.fail_on}"
+            )
+        if own == "pass" and incomplete:
+            return "fail", "its own verdict is pass with rules not evaluated; --require-all"
+        return ("pass", None) if own == "pass" else ("fail", None)
+
+
+def _rank(finding: object) -> int:
+    """A finding's severity rank; one that is not a severity counts as the worst."""
+    severity = finding.get("severity") if isinstance(finding, dict) else None
+    return severity_rank(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
 def collect(
-    org: Organisation, directory: Path, period: str, *, partial: bool, previous: Signed | None
+    org: Organisation,
+    directory: Path,
+    period: str,
+    *,
+    partial: bool,
+    previous: Signed | None,
+    bar: Bar | None = None,
 ) -> list[SystemResult]:
     """Every system's attestation checked: accepted, or rejected with the reason."""
     _check_directory(org, directory)
     earlier = _accepted_last_month(previous)
-    return [_one(system, directory, period, partial, earlier) for system in org.systems]
+    return [
+        _one(system, directory, (period, partial), earlier, bar or Bar()) for system in org.systems
+    ]
 
 
 def _check_directory(org: Organisation, directory: Path) -> None:
@@ -73,8 +117,13 @@ def _accepted_last_month(previous: Signed | None) -> dict[str, str] | None:
 
 
 def _one(
-    system: System, directory: Path, period: str, partial: bool, earlier: dict[str, str] | None
+    system: System,
+    directory: Path,
+    month: tuple[str, bool],
+    earlier: dict[str, str] | None,
+    bar: Bar,
 ) -> SystemResult:
+    period, partial = month
     path = directory / f"{system.name}.json"
     try:
         if not path.is_file():
@@ -85,12 +134,14 @@ def _one(
     except Rejected as exc:
         entry = {**system.record(), "status": REJECTED, "reason": str(exc)}
         return SystemResult(system.name, entry, [])
-    inputs = signed.predicate["report"]["inputs"]
+    report = signed.predicate["report"]
+    verdict, differs = bar.verdict(report)
     entry = {
         **system.record(),
         "status": JUDGED,
-        "verdict": signed.predicate["report"].get("verdict"),
-        "head": inputs["repository"]["head"],
+        "verdict": verdict,
+        **({"verdict_note": differs} if differs else {}),
+        "head": report["inputs"]["repository"]["head"],
         "attestation": {"file": path.name, "sha256": signed.digest, "keyid": signed.keyid},
         "chain": chain,
         "audit": signed.predicate,

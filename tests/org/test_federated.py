@@ -194,6 +194,31 @@ def test_the_chain_each_team_keeps_is_checked_against_last_months(org: Org, tmp_
     assert reasons["web"].startswith("it does not link to the audit of 2024-02 the organisation")
 
 
+def test_a_team_that_judged_with_a_weaker_threshold_is_held_to_the_organisations(
+    org: Org, tmp_path: Path
+) -> None:
+    directory = copy_of(org, tmp_path)
+    (directory / "payments.json").unlink()
+    lenient = team_audit(org, "payments", directory / "payments.json", "--fail-on", "critical")
+    assert lenient.code == 0, lenient.err  # its own verdict: pass
+    result = federated(org, directory, tmp_path / "org.json")
+    assert result.code == 1
+    (payments,) = [
+        s for s in predicate(tmp_path / "org.json")["systems"] if s["name"] == "payments"
+    ]
+    assert payments["status"] == "judged" and payments["verdict"] == "fail"
+    assert payments["audit"]["report"]["verdict"] == "pass"
+    said = "its own verdict is pass at --fail-on critical; 1 finding at or above high"
+    assert payments["verdict_note"] == said
+    assert f"system payments: fail: {said}" in result.err
+    _, pub = org.key("central")
+    shown = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert "judged with weakened settings: fail_on" in shown.out
+    # At the organisation's own --fail-on critical, the team's pass stands.
+    relaxed = federated(org, directory, tmp_path / "org2.json", "--fail-on", "critical")
+    assert relaxed.code == 0, relaxed.err
+
+
 def _with(org: Org, change: dict[str, Any]) -> None:
     systems = [dict(s) for s in org.systems]
     systems[0].update(change)
@@ -213,7 +238,7 @@ def test_mistakes_of_the_setup_are_usage_errors(org: Org, tmp_path: Path) -> Non
         assert keyless.code == 2 and "org.yaml:2: system ledger names no key" in keyless.err
     finally:
         org.write()
-    for extra in (["--workers", "2"], ["--config", "x.yaml"], ["--fail-on", "low"]):
+    for extra in (["--workers", "2"], ["--config", "x.yaml"], ["--policies", "rules"]):
         refused = federated(org, directory, tmp_path / "org.json", *extra)
         assert refused.code == 2 and "does not go with --from-attestations" in refused.err
     missing = federated(org, tmp_path / "nowhere", tmp_path / "org.json")
