@@ -302,7 +302,7 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     public = load_public(args.key)
     try:
-        signed = open_signed(args.file, public)
+        signed = _one_system(open_signed(args.file, public), args.system)
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:
         # A sample drawn from an audit that does not verify would check nothing.
@@ -313,6 +313,23 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write("".join(f"{visible(line)}\n" for line in text.splitlines()))
     return EXIT_PASS
+
+
+def _one_system(signed: Signed, system: str | None) -> Signed:
+    """An organisation's attestation: the audit of the ``--system`` it names; else as it is."""
+    from checker.org.attestation import system_audit, system_entry
+    from checker.signing.attestation import ORG_PREDICATE_TYPE
+
+    if signed.kind != ORG_PREDICATE_TYPE:
+        if system is not None:
+            raise UsageError("--system goes with an organisation's attestation")
+        return signed
+    if system is None:
+        raise UsageError("an organisation's attestation: name the system to sample, --system NAME")
+    entry = system_entry(signed, system)
+    if entry.get("status") != "judged":
+        raise UsageError(f"--system {system} was {entry.get('status')}: nothing to sample")
+    return system_audit(signed, entry)
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -6,11 +6,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from datetime import date
+from pathlib import Path
 from typing import TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
-from checker.org.attestation import ATTESTATIONS, REPOSITORIES, OrgRun, build_org_statement
+from checker.org.attestation import (
+    ATTESTATIONS,
+    REPOSITORIES,
+    OrgRun,
+    build_org_statement,
+    system_audit,
+    system_entry,
+)
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, load_org
 from checker.signing.attestation import Signed
@@ -69,6 +77,23 @@ def check_org_usage(args: argparse.Namespace) -> None:
             raise UsageError("--workers sizes the local cluster; it does not go with --scheduler")
 
 
+def check_output(org: Organisation, output: Path) -> None:
+    """The attestation is never written into a system's repository or evidence, nor over a
+    key or org.yaml: the systems may be read on other machines, where this run cannot see
+    what they read."""
+    target = output.resolve()
+    for system in org.systems:
+        places = [system.evidence_path, None if system.is_url else Path(system.location)]
+        for place in (p for p in places if p is not None):
+            if target.is_relative_to(place):
+                raise UsageError(
+                    f"cannot write {output}: it is inside system {system.name}'s "
+                    f"{'evidence' if place == system.evidence_path else 'repository'}"
+                )
+        if system.key is not None and target == system.key:
+            raise UsageError(f"cannot write {output}: it is system {system.name}'s key")
+
+
 def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Judge or collect every system, sign one attestation, say what did not pass."""
     from checker.runner import today_utc
@@ -87,6 +112,7 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_targets([args.output])
     key = load_private(args.key)
     org = load_org(args.org)
+    check_output(org, args.output)
     previous = (
         read_previous(args.previous, key, period, ORG_PREDICATE_TYPE) if args.previous else None
     )
@@ -158,14 +184,12 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
     if args.org is None:
         raise UsageError("--replay of an organisation's attestation needs --org ORG_YAML")
     org = load_org(args.org)
-    entries = {str(e["name"]): e for e in signed.predicate["systems"]}
-    chosen = args.system or sorted(entries)
+    chosen = args.system or sorted(str(e["name"]) for e in signed.predicate["systems"])
     lines = []
     for name in chosen:
-        entry, system = entries.get(name), org.system(name)
-        if entry is None or system is None:
-            where = "the attestation" if entry is None else str(args.org)
-            raise UsageError(f"--system {name}: no such system in {where}")
+        entry, system = system_entry(signed, name), org.system(name)
+        if system is None:
+            raise UsageError(f"--system {name}: no such system in {args.org}")
         if entry["status"] != JUDGED:
             lines.append(f"replay {name}: {entry['status']} in the attestation; nothing to replay")
             continue
@@ -176,9 +200,8 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
                 policy_dirs=args.policies,
                 **engine_options(args),
             )
-            one = Signed(signed.payload, {"predicate": entry["audit"]}, signed.keyid)
             try:
-                lines.append(f"replay {name}: {replay(one, base)}")
+                lines.append(f"replay {name}: {replay(system_audit(signed, entry), base)}")
             except VerificationError as exc:
                 exc.message = f"system {name}: {exc.message}"
                 raise

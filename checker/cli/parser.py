@@ -313,6 +313,9 @@ def _sample(commands: Commands) -> None:
         "--seed", required=True, metavar="S", help="any text; the same seed draws the same sample"
     )
     sample.add_argument("--format", choices=("text", "json"), default="text")
+    sample.add_argument(
+        "--system", metavar="NAME", help="of an organisation's attestation: the system to sample"
+    )
 
 
 def _keygen(commands: Commands) -> None:

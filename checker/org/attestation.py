@@ -9,10 +9,12 @@ from datetime import date
 from typing import Any
 
 from checker import __version__
+from checker.errors import UsageError
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation
 from checker.signing.attestation import (
     ORG_PREDICATE_TYPE,
+    PREDICATE_TYPE,
     STATEMENT_TYPE,
     Signed,
     previous_link,
@@ -136,3 +138,18 @@ def describe(signed: Signed) -> list[str]:
         + ("; partial: the month had not ended" if predicate.get("partial") else "")
     )
     return [head, *(describe_system(e) for e in predicate["systems"] if isinstance(e, dict))]
+
+
+def system_entry(signed: Signed, name: str) -> dict[str, Any]:
+    """One system's record in a verified organisation attestation."""
+    for entry in signed.predicate["systems"]:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            return entry
+    raise UsageError(f"--system {name}: no such system in the attestation")
+
+
+def system_audit(signed: Signed, entry: dict[str, Any]) -> Signed:
+    """A judged system's audit as its own signed month: its predicate, under the signature of
+    the organisation's attestation that holds it (a sample or replay reads it as one)."""
+    statement = {"predicateType": PREDICATE_TYPE, "predicate": entry["audit"]}
+    return Signed(signed.payload, statement, signed.keyid)

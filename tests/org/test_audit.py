@@ -248,3 +248,35 @@ def test_organisation_options_without_an_organisation_are_refused(org: Org, tmp_
         "-o", tmp_path / "x.json", "--workers", "2",
     )  # fmt: skip
     assert result.code == 2 and "--workers goes with --org" in result.err
+
+
+def test_a_sample_is_drawn_from_one_systems_audit(org: Org) -> None:
+    _, pub = org.key("central")
+    drawn = run_cli(
+        "sample", org.root / "mar.json", "--key", pub, "--size", "1", "--seed", "s",
+        "--system", "payments", "--format", "json",
+    )  # fmt: skip
+    assert drawn.code == 0, drawn.err
+    (item,) = drawn.json()["items"]
+    assert item["id"] == "PAY-1" and item["service"] == "pay"
+    unnamed = run_cli("sample", org.root / "mar.json", "--key", pub, "--size", "1", "--seed", "s")
+    assert unnamed.code == 2 and "--system NAME" in unnamed.err
+
+
+def test_the_attestation_is_never_written_into_a_system(org: Org, tmp_path: Path) -> None:
+    for target in ("repos/web/compliance/deploys.yaml", "repos/ledger/out.json"):
+        before = (org.root / target).read_bytes() if (org.root / target).exists() else None
+        result = org.audit(org.root / target, "--workers", "0")
+        assert result.code == 2 and "cannot write" in result.err and "inside system" in result.err
+        after = (org.root / target).read_bytes() if (org.root / target).exists() else None
+        assert before == after
+    own = org.audit(org.file)
+    assert own.code == 2 and "this run read it as an input" in own.err
+
+
+def test_a_directory_that_is_not_a_git_repository_is_not_judged(tmp_path: Path) -> None:
+    org = three_teams(tmp_path)
+    shutil.rmtree(org.root / "repos/web/.git")
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 1
+    assert "system web: not judged: repos/web: not a git repository" in result.err
