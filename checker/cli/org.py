@@ -112,6 +112,7 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_targets([args.output])
     key = load_private(args.key)
     org = load_org(args.org)
+    check_targets([args.output])  # again, now that org.yaml and the key have been read
     check_output(org, args.output)
     previous = (
         read_previous(args.previous, key, period, ORG_PREDICATE_TYPE) if args.previous else None
