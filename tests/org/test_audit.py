@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.org.model import load_org
+from checker.runner import CheckOptions
 from tests.conftest import DEV, run_cli
 from tests.org.orgcase import Org, make_system, three_teams
 
@@ -280,3 +282,45 @@ def test_a_directory_that_is_not_a_git_repository_is_not_judged(tmp_path: Path) 
     result = org.audit("org.json", "--workers", "0")
     assert result.code == 1
     assert "system web: not judged: repos/web: not a git repository" in result.err
+
+
+def test_a_services_paths_reach_its_judging_as_the_auditors_service_paths(tmp_path: Path) -> None:
+    """org.yaml's ``paths`` are handed to the system's judging from the auditor's side (the
+    command line's layer), as the rules' ``service_paths`` parameter."""
+    org = Org(tmp_path)
+    make_system(tmp_path / "repos", "mono", "pay")
+    org.systems = [
+        {
+            "name": "mono",
+            "repository": "repos/mono",
+            "owner": "t",
+            "services": [{"name": "pay", "paths": ["pay/**"]}, "other"],
+        }
+    ]
+    (system,) = load_org(org.write()).systems
+    assert system.service_paths == {"pay": ["pay/**"]}
+    options = CheckOptions(org_settings={"service_paths": system.service_paths}, fail_on="low")
+    assert options.overrides() == {"service_paths": {"pay": ["pay/**"]}, "fail_on": "low"}
+    # A replay applies exactly what the report recorded, never org.yaml of today.
+    replayed = CheckOptions(org_settings={"service_paths": {}}, recorded={"fail_on": "high"})
+    assert replayed.overrides() == {"fail_on": "high"}
+
+
+def test_the_month_still_running_is_attested_partial_in_every_system(
+    org: Org, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    month = f"{now.year:04d}-{now.month:02d}"
+    refused = org.audit(tmp_path / "x.json", "--period", month, "--as-of", now.date().isoformat())
+    assert refused.code == 2 and "has not ended" in refused.err
+    result = org.audit(
+        tmp_path / "now.json", "--period", month, "--as-of", now.date().isoformat(),
+        "--partial", "--workers", "0",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "organisation audit " + month + " (partial)" in result.err
+    p = predicate(tmp_path / "now.json")
+    assert p["partial"] is True
+    assert all(s["audit"]["partial"] is True for s in p["systems"])
