@@ -21,6 +21,7 @@ from checker.org.attestation import (
 )
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, load_org
+from checker.runner import CheckOptions
 from checker.signing.attestation import Signed
 from checker.vocabulary import counted
 from checker.writer import check_targets, write_all
@@ -155,9 +156,32 @@ def _results(
         return federated.collect(
             org, args.from_attestations, period, partial=args.partial, previous=previous, bar=bar
         )
-    base = dataclasses.replace(check_options(args), period=period, as_of=as_of)
+    base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of))
     placement = Placement(scheduler=args.scheduler, workers=args.workers)
     return judge_all(org.systems, base, placement, partial=args.partial)
+
+
+def _preflight(options: CheckOptions) -> CheckOptions:
+    """The auditor's configuration and policies read once here, so that a mistake in them is
+    one error (exit 2) rather than every system not judged; and every path made absolute, as
+    a worker in another directory or on another machine must read it."""
+    from checker.config import load_config_file
+    from checker.rules.policyset import load_policy_set
+
+    config = options.config_file.resolve() if options.config_file else None
+    if config is not None:
+        load_config_file(config, role="auditor-config")
+    policy_dirs = [directory.resolve() for directory in options.policy_dirs]
+    if policy_dirs:
+        from checker.engine import RegorusEngine
+
+        engine = RegorusEngine()  # parses every module: a syntax error is said here, once
+        try:
+            engine.load(list(load_policy_set(policy_dirs).modules))
+        finally:
+            engine.close()
+    opa_ca = options.opa_ca.resolve() if options.opa_ca else None
+    return dataclasses.replace(options, config_file=config, policy_dirs=policy_dirs, opa_ca=opa_ca)
 
 
 def _shortfall(result: SystemResult) -> str:
@@ -180,7 +204,6 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
     one by default) judged again from the repositories org.yaml names."""
     from checker.org.judge import checkout
     from checker.replay import replay
-    from checker.runner import CheckOptions
 
     if args.org is None:
         raise UsageError("--replay of an organisation's attestation needs --org ORG_YAML")

@@ -324,3 +324,19 @@ def test_the_month_still_running_is_attested_partial_in_every_system(
     p = predicate(tmp_path / "now.json")
     assert p["partial"] is True
     assert all(s["audit"]["partial"] is True for s in p["systems"])
+
+
+def test_a_mistake_in_the_auditors_settings_is_one_error_not_every_system(
+    org: Org, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.rego").write_text("package broken\n\nthis is not rego\n")
+    broken = org.audit(tmp_path / "x.json", "--policies", rules)
+    assert broken.code == 2 and "broken.rego" in broken.err
+    missing = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")
+    assert missing.code == 2 and "auditor.yaml: configuration file not found" in missing.err
+    (tmp_path / "auditor.yaml").write_text("fail_onn: low\n")
+    typo = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")
+    assert typo.code == 2 and "auditor.yaml:1:" in typo.err and "fail_onn" in typo.err
+    assert not (tmp_path / "x.json").exists()
