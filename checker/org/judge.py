@@ -5,6 +5,7 @@ judged (its repository missing, its evidence invalid) comes back as such, with t
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -91,7 +92,19 @@ def checkout(system: System) -> Iterator[Path]:
         target = Path(scratch) / system.name
         try:
             done = subprocess.run(
-                ["git", "clone", "--quiet", "--no-hardlinks", "--", system.location, str(target)],
+                [
+                    "git",
+                    "-c",
+                    "protocol.ext.allow=never",
+                    "clone",
+                    "--quiet",
+                    "--no-hardlinks",
+                    "--",
+                    system.location,
+                    str(target),
+                ],
+                # A worker has no one to answer a password prompt: fail instead of waiting.
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
                 capture_output=True,
                 text=True,
                 timeout=CLONE_SECONDS,
