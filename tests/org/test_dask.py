@@ -67,3 +67,15 @@ def test_a_scheduler_that_is_not_there_is_said_so(org: Org, tmp_path: Path) -> N
     assert result.code == 3
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_closing_the_embedded_engine_drops_it_on_the_closing_thread() -> None:
+    """A Dask worker's profiler thread may hold a judging frame last; regorus's engine may
+    only be dropped on the thread that made it, so closing drops it there and then."""
+    from checker.engine import embedded_engine
+
+    engine = embedded_engine()
+    inner = engine._engine if hasattr(engine, "_limits") else engine  # type: ignore[attr-defined]
+    assert inner._engine is not None
+    engine.close()
+    assert inner._engine is None
