@@ -1,28 +1,32 @@
-"""``make bench``'s organisation at a small size: generated repositories audited in one
-process and on a real two-worker Dask cluster, the table printed, the same bytes signed."""
+"""``make bench``'s organisation at a small size: the generated repositories and the org.yaml
+naming them, one a monorepo of path-scoped services. (Timing them, in one process and on a
+two-worker cluster, is ``make bench``'s; that both sign the same bytes is test_dask's.)"""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
+from checker.org.model import load_org
 from tests.bench import fanout
 
 
-def test_the_organisation_bench_compares_one_process_with_two_workers(tmp_path: Path) -> None:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        fanout.report(tmp_path, small=True)
-    lines = printed.getvalue().splitlines()
-    assert lines[0] == "organisation of 3 repositories, one a monorepo of 3 path-scoped services"
-    rows = {line[:34].strip(): line[34:].split() for line in lines[2:] if line.strip()}
-    assert rows[""] == ["one", "process", "2", "workers"]
-    assert len(rows["audit (s, wall clock)"]) == 2
-    assert rows["peak memory, worker 1 (MiB)"][0] == "-"
-    assert float(rows["peak memory, worker 2 (MiB)"][1]) > 0
-    # Every generated month holds unreviewed commits: both runs find them.
-    assert rows["exit code"] == ["1", "1"]
-    assert lines[-1] == "the same signed bytes in one process and on the cluster: yes"
-    org = (tmp_path / "small-fanout" / "org.yaml").read_text()
-    assert "paths:\n    - services/svc00/**" in org
+def test_the_bench_organisation_is_a_valid_org_with_a_path_scoped_monorepo(
+    tmp_path: Path,
+) -> None:
+    root = fanout.build(tmp_path, fanout.SMALL_SYSTEMS, small=True)
+    org = load_org(root / "org.yaml")
+    assert [s.name for s in org.systems] == ["s000", "s001", "s002"]
+    monorepo, other, _ = org.systems
+    assert monorepo.service_paths == {
+        f"s000/svc{n:02d}": [f"services/svc{n:02d}/**"] for n in range(3)
+    }
+    assert other.service_paths == {}
+    for system in org.systems:
+        assert (Path(system.location) / ".git").is_dir()
+        assert system.evidence_path is not None
+        assert any(system.evidence_path.glob("deploys.*"))
+    # Cached: a second build does not generate the repositories again.
+    stamp = root / "repos" / "s001" / "size.json"
+    before = stamp.stat().st_mtime_ns
+    fanout.build(tmp_path, fanout.SMALL_SYSTEMS, small=True)
+    assert stamp.stat().st_mtime_ns == before
