@@ -74,11 +74,16 @@ class CheckOptions:
     cache_dir: Path | None = None
     """Where facts of git objects are kept across runs (``checker.cache``); None: no cache."""
 
+    org_settings: dict[str, Any] = field(default_factory=dict)
+    """What an organisation file sets for this system (its services' ``service_paths``),
+    applied from the auditor's side like the command line's settings."""
+
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or recorded), by their config names."""
         if self.recorded is not None:
             return dict(self.recorded)
         given = {
+            **self.org_settings,
             "fail_on": self.fail_on,
             "protected_branch": self.protected_branch,
             "baseline": self.baseline,

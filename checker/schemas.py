@@ -14,6 +14,7 @@ from checker.config import Config
 from checker.evidence.bundle import KINDS
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import InputDocument
+from checker.org.model import OrgFile
 
 INPUT = "input"
 INPUT_DESCRIPTION = (
@@ -28,6 +29,10 @@ INPUT_DESCRIPTION = (
 OTHER_DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "flags": (FlagRegistry, "flags.yaml in the repository: the flag registry and retired code."),
     "knightwatch": (Config, "knightwatch.yaml at the repository root: options."),
+    "org": (
+        OrgFile,
+        "org.yaml: the systems one organisation's monthly attestation covers (audit --org).",
+    ),
 }
 """Files that are not in the evidence directory, with their schema's description."""
 

@@ -9,13 +9,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
 from checker.report import RENDERERS, Report, notice
 from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
+
+if TYPE_CHECKING:
+    from checker.signing.attestation import Signed
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -171,6 +174,16 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """One repository's month (``--repo``), or every system of an organisation (``--org``)."""
+    from checker.cli.org import check_org_usage, run_org_audit
+
+    if args.org is not None:
+        return run_org_audit(args, out, err)
+    check_org_usage(args)
+    return _audit_repository(args, out, err)
+
+
+def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
     from checker.runner import evaluate, prepare
@@ -219,7 +232,7 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.signing.attestation import check_link, open_signed
+    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_link, open_signed
     from checker.signing.keys import load_public
     from checker.signing.population import describe
 
@@ -227,6 +240,11 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     current = open_signed(args.file, public)
     previous = open_signed(args.previous, public) if args.previous else None
     link = check_link(current, previous)
+    if current.kind == ORG_PREDICATE_TYPE:
+        return _verify_org(args, current, link, out)
+    from checker.cli.org import refuse_org_options
+
+    refuse_org_options(args)
     report = current.predicate["report"]
     summary = report.get("summary") or {}
     notes = [
@@ -263,6 +281,20 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
+def _verify_org(args: argparse.Namespace, current: Signed, link: str, out: TextIO) -> int:
+    """``verify`` of an organisation's attestation: its systems, and replays of them."""
+    from checker.cli.org import replay_systems
+    from checker.org.attestation import describe
+
+    lines = [f"signature: valid, key {current.keyid}", *describe(current), f"chain: {link}"]
+    if args.replay:
+        lines += replay_systems(args, current)
+    elif args.system or args.org is not None:
+        raise UsageError("--org and --system go with --replay")
+    out.write("".join(f"{visible(line)}\n" for line in lines))
+    return EXIT_PASS
+
+
 def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.errors import InputError, VerificationError
     from checker.signing.attestation import open_signed
@@ -271,7 +303,7 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     public = load_public(args.key)
     try:
-        signed = open_signed(args.file, public)
+        signed = _one_system(open_signed(args.file, public), args.system)
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:
         # A sample drawn from an audit that does not verify would check nothing.
@@ -282,6 +314,23 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write("".join(f"{visible(line)}\n" for line in text.splitlines()))
     return EXIT_PASS
+
+
+def _one_system(signed: Signed, system: str | None) -> Signed:
+    """An organisation's attestation: the audit of the ``--system`` it names; else as it is."""
+    from checker.org.attestation import system_audit, system_entry
+    from checker.signing.attestation import ORG_PREDICATE_TYPE
+
+    if signed.kind != ORG_PREDICATE_TYPE:
+        if system is not None:
+            raise UsageError("--system goes with an organisation's attestation")
+        return signed
+    if system is None:
+        raise UsageError("an organisation's attestation: name the system to sample, --system NAME")
+    entry = system_entry(signed, system)
+    if entry.get("status") != "judged":
+        raise UsageError(f"--system {system} was {entry.get('status')}: nothing to sample")
+    return system_audit(signed, entry)
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

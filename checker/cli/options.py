@@ -66,7 +66,7 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
     """What a command that checks (``check``, ``export-input``, ``audit``) was asked."""
     return CheckOptions(
         gate=gate(args),
-        repo=args.repo,
+        repo=args.repo if args.repo is not None else Path(),
         evidence=args.evidence,
         fail_on=getattr(args, "fail_on", None),
         as_of=args.as_of,

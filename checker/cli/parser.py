@@ -35,7 +35,7 @@ def _as_of(value: str) -> date:
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose what is checked, shared by every command that checks."""
-    parser.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
+    parser.add_argument("--repo", type=Path, help="git repository (default: .)")
     parser.add_argument(
         "--evidence", type=Path, help="evidence directory (default: compliance/ in the repository)"
     )
@@ -244,6 +244,43 @@ def _audit(commands: Commands) -> None:
     audit.add_argument(
         "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
     )
+    _add_org_options(audit)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of workers: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (this process) or more")
+    return value
+
+
+def _add_org_options(audit: argparse.ArgumentParser) -> None:
+    """``audit --org``: every system of an organisation, in one signed attestation."""
+    org = audit.add_argument_group("organisation: one attestation for every system of org.yaml")
+    org.add_argument(
+        "--org", type=Path, metavar="ORG_YAML", help="the organisation file: its systems in scope"
+    )
+    org.add_argument(
+        "--from-attestations",
+        type=Path,
+        metavar="DIR",
+        help="federated: attest the systems' own signed audits (DIR/NAME.json), verified with "
+        "the keys org.yaml names, instead of judging their repositories",
+    )
+    org.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="judge the systems on this existing Dask cluster (default: a local cluster)",
+    )
+    org.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core; 0: this process)",
+    )
 
 
 def _verify(commands: Commands) -> None:
@@ -259,6 +296,20 @@ def _verify(commands: Commands) -> None:
     )
     verify.add_argument("--repo", type=Path, default=Path(), help="for --replay (default: .)")
     verify.add_argument("--evidence", type=Path, help="for --replay")
+    verify.add_argument(
+        "--org",
+        type=Path,
+        metavar="ORG_YAML",
+        help="for --replay of an organisation's attestation: where its systems are",
+    )
+    verify.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="for --replay of an organisation's attestation: replay this system (repeatable; "
+        "default: every system judged)",
+    )
     verify.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
     _add_engine_options(verify)
 
@@ -277,6 +328,9 @@ def _sample(commands: Commands) -> None:
         "--seed", required=True, metavar="S", help="any text; the same seed draws the same sample"
     )
     sample.add_argument("--format", choices=("text", "json"), default="text")
+    sample.add_argument(
+        "--system", metavar="NAME", help="of an organisation's attestation: the system to sample"
+    )
 
 
 def _keygen(commands: Commands) -> None:

@@ -80,6 +80,10 @@ class IsolatedEngine(Engine):
         """Each rule evaluated for this input: (True, value) or (False, the error)."""
         self._pending: list[str] = []
 
+    def close(self) -> None:
+        """Close the engine it wraps."""
+        self._engine.close()
+
     def load(self, modules: list[PolicyModule]) -> None:
         """Load the modules into the engine."""
         self._engine.load(modules)

@@ -80,6 +80,11 @@ class RegorusEngine(Engine):
         report = json.loads(self._engine.get_coverage_report_as_json())
         return {f["path"]: set(f["covered"]) for f in report.get("files", [])}
 
+    def close(self) -> None:
+        """Drop the engine here, on the thread that made it: regorus's engine may only be
+        dropped there, and a profiler's thread (a Dask worker's) may hold this frame last."""
+        self._engine = None
+
     def version(self) -> str:
         """``regorus X.Y.Z`` from the installed distribution."""
         return f"regorus {metadata.version('gordon-to-regorus')}"

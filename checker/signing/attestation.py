@@ -24,6 +24,8 @@ from checker.signing import dsse
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
+ORG_PREDICATE_TYPE = "urn:knightwatch:predicate:organisation-audit:v1"
+"""An organisation's month: every system's audit inside (``checker.org.attestation``)."""
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FIRST_YEAR = 1970
 
@@ -109,6 +111,11 @@ class Signed:
         """The audited month."""
         return str(self.predicate["period"])
 
+    @property
+    def kind(self) -> str:
+        """The predicate type: one repository's month, or an organisation's."""
+        return str(self.statement["predicateType"])
+
 
 def _settings(report: Report) -> dict[str, Any]:
     """The settings that weakened the rules, those not applied, and the auditor's file."""
@@ -120,49 +127,67 @@ def _settings(report: Report) -> dict[str, Any]:
     }
 
 
-def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
-    """The statement: the repository HEAD and every input file as subjects, the report inside."""
-    if report.period is None:
-        raise ValueError("an attestation covers a period")
-    subjects = [{"name": "git:HEAD", "digest": {"gitCommit": report.head}}]
+def audit_subjects(report: Report) -> list[dict[str, Any]]:
+    """What an audit is about: the repository HEAD and every input file, by digest."""
+    subjects: list[dict[str, Any]] = [{"name": "git:HEAD", "digest": {"gitCommit": report.head}}]
     subjects += [
         {"name": f"{f.role}:{f.path}", "digest": {"sha256": f.sha256}} for f in report.files
     ]
+    return subjects
+
+
+def audit_predicate(report: Report) -> dict[str, Any]:
+    """What an audit says, without its link to the month before: the report inside."""
+    if report.period is None:
+        raise ValueError("an attestation covers a period")
     policy_digest = hashlib.sha256(
         "".join(f"{f.path}\0{f.sha256}\n" for f in report.files if f.role == "policy").encode()
     ).hexdigest()
     return {
-        "_type": STATEMENT_TYPE,
-        "subject": subjects,
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {
-            "period": report.period,
-            **({"partial": True} if report.partial else {}),
-            "complete": report.complete,
-            "deployments": report.counts.get("deployments", 0),
-            "as_of": report.as_of,
-            "tool": {
-                "name": "knightwatch",
-                "version": __version__,
-                "engine": report.engine,
-                **({"engine_url": report.engine_url} if report.engine_url else {}),
-            },
-            "settings": _settings(report),
-            "policies": {"sha256": policy_digest},
-            "previous": (
-                {"period": previous.period, "digest": {"sha256": previous.digest}}
-                if previous
-                else None
-            ),
-            "population": population_record(report.population),
-            "report": report.to_dict(),
+        "period": report.period,
+        **({"partial": True} if report.partial else {}),
+        "complete": report.complete,
+        "deployments": report.counts.get("deployments", 0),
+        "as_of": report.as_of,
+        "tool": {
+            "name": "knightwatch",
+            "version": __version__,
+            "engine": report.engine,
+            **({"engine_url": report.engine_url} if report.engine_url else {}),
         },
+        "settings": _settings(report),
+        "policies": {"sha256": policy_digest},
+        "population": population_record(report.population),
+        "report": report.to_dict(),
+    }
+
+
+def previous_link(previous: Signed | None) -> dict[str, Any] | None:
+    """The predicate's ``previous``: last month's period and the digest of its payload."""
+    if previous is None:
+        return None
+    return {"period": previous.period, "digest": {"sha256": previous.digest}}
+
+
+def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
+    """The statement: the repository HEAD and every input file as subjects, the report inside."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": audit_subjects(report),
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {**audit_predicate(report), "previous": previous_link(previous)},
     }
 
 
 def sign_report(report: Report, key: Ed25519PrivateKey, previous: Signed | None) -> tuple[str, str]:
     """The envelope's text, canonical JSON (RFC 8785) signed, and the payload's sha256."""
-    payload = rfc8785.dumps(build_statement(report, previous))
+    return sign_statement(build_statement(report, previous), key)
+
+
+def sign_statement(statement: dict[str, Any], key: Ed25519PrivateKey) -> tuple[str, str]:
+    """A statement serialised once as canonical JSON (RFC 8785), signed in a DSSE envelope:
+    the envelope's text and the payload's sha256."""
+    payload = rfc8785.dumps(statement)
     envelope = dsse.sign(payload, key)
     text = json.dumps(envelope, indent=2, sort_keys=True) + "\n"
     return text, hashlib.sha256(payload).hexdigest()
@@ -175,16 +200,19 @@ def _statement(payload: bytes, source: str) -> dict[str, Any]:
         raise InputError(
             f"malformed attestation: payload is not JSON ({exc})", path=source
         ) from exc
+    kind = statement.get("predicateType") if isinstance(statement, dict) else None
+    body = {PREDICATE_TYPE: ("report", dict), ORG_PREDICATE_TYPE: ("systems", list)}.get(str(kind))
     if (
         not isinstance(statement, dict)
         or statement.get("_type") != STATEMENT_TYPE
-        or statement.get("predicateType") != PREDICATE_TYPE
+        or body is None
         or not isinstance(statement.get("predicate"), dict)
         or not PERIOD.match(str(statement["predicate"].get("period")))
-        or not isinstance(statement["predicate"].get("report"), dict)
+        or not isinstance(statement["predicate"].get(body[0]), body[1])
     ):
         raise InputError(
-            f"malformed attestation: not an in-toto Statement v1 with a {PREDICATE_TYPE} predicate",
+            f"malformed attestation: not an in-toto Statement v1 with a {PREDICATE_TYPE} or "
+            f"{ORG_PREDICATE_TYPE} predicate",
             path=source,
         )
     return statement
@@ -200,9 +228,17 @@ def open_signed(path: Path, public: Ed25519PublicKey) -> Signed:
     return Signed(opened.payload, _statement(opened.payload, source), keyid)
 
 
-def read_previous(path: Path, key: Ed25519PrivateKey, period: str) -> Signed:
-    """Last month's attestation, verified with the same key, to chain this one to."""
+def read_previous(
+    path: Path, key: Ed25519PrivateKey, period: str, kind: str = PREDICATE_TYPE
+) -> Signed:
+    """Last month's attestation of the same kind, verified with the same key, to chain to."""
     previous = open_signed(path, key.public_key())
+    if previous.kind != kind:
+        what = "an organisation's" if previous.kind == ORG_PREDICATE_TYPE else "one repository's"
+        raise UsageError(
+            f"{path} is {what} monthly attestation; the report before this one must be of "
+            "the same kind"
+        )
     if previous.predicate.get("partial"):
         raise UsageError(
             f"{path} attests {previous.period} only in part (--partial); chain to the "
@@ -220,6 +256,12 @@ def read_previous(path: Path, key: Ed25519PrivateKey, period: str) -> Signed:
 def check_link(current: Signed, previous: Signed | None) -> str:
     """Confirm ``current`` links to exactly ``previous``; describe the link either way."""
     link = current.predicate.get("previous")
+    if previous is not None and previous.kind != current.kind:
+        raise VerificationError(
+            "link",
+            "the previous report is not of the same kind (one repository's or an "
+            "organisation's month)",
+        )
     if previous is None:
         if link:
             return (

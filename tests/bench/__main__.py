@@ -1,6 +1,7 @@
 """``make bench``: two large organisations' month, generated once and cached, timed stage by stage.
 
     python -m tests.bench [--dir .bench] [--repeat N] [--small] [--org NAME]... [--no-storm]
+                          [--no-fanout]
 
 Each command runs in a fresh interpreter (start-up counted), as a user would run it; the
 table gives the best of ``--repeat`` runs per command, stage by stage, with peak memory, next
@@ -132,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-storm", action="store_true", help="skip the storm month (every output format)"
     )
+    parser.add_argument(
+        "--no-fanout",
+        action="store_true",
+        help="skip the organisation of many repositories (one process against a Dask cluster)",
+    )
     args = parser.parse_args(argv)
     for name in args.org or list(ORGANISATIONS):
         shape, size, small = ORGANISATIONS[name]
@@ -141,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     _inventory(args.dir.resolve(), megabytes, args.repeat)
     if not args.no_storm:
         storm.report(args.dir.resolve(), args.small)
+    if not args.no_fanout:
+        from tests.bench import fanout
+
+        fanout.report(args.dir.resolve(), args.small)
     return 0
 
 

@@ -1,0 +1,238 @@
+"""``audit --org``: every system of org.yaml judged (or, federated, its own signed audit
+verified) and one attestation signed; and ``verify --replay`` of an organisation's systems."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from checker.cli.options import check_options, engine_options
+from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
+from checker.org.attestation import (
+    ATTESTATIONS,
+    REPOSITORIES,
+    OrgRun,
+    build_org_statement,
+    system_audit,
+    system_entry,
+)
+from checker.org.judge import JUDGED, SystemResult
+from checker.org.model import Organisation, load_org
+from checker.runner import CheckOptions
+from checker.signing.attestation import Signed
+from checker.vocabulary import counted
+from checker.writer import check_targets, write_all
+
+SINGLE_REPOSITORY = (
+    ("repo", "--repo"),
+    ("evidence", "--evidence"),
+    ("baseline", "--baseline"),
+    ("html", "--html"),
+    ("markdown", "--markdown"),
+)
+"""Options of a one-repository audit that an organisation audit refuses: org.yaml says where
+each system's repository and evidence are, and a baseline is one repository's commit."""
+
+JUDGING_HERE = (
+    ("config", "--config"),
+    ("policies", "--policies"),
+    ("protected_branch", "--protected-branch"),
+    ("engine", "--engine"),
+    ("scheduler", "--scheduler"),
+    ("workers", "--workers"),
+)
+"""Options that judge: federated mode judges no repository itself (each system's audit records
+the settings it was judged with), so they would be silently without effect there. ``--fail-on``
+and ``--require-all`` do apply: every system's findings are held to them, whatever threshold
+the team judged with."""
+
+
+def _refuse(args: argparse.Namespace, options: tuple[tuple[str, str], ...], why: str) -> None:
+    for name, flag in options:
+        if getattr(args, name, None) not in (None, False, []):
+            raise UsageError(f"{flag} does not go with {why}")
+
+
+def check_org_usage(args: argparse.Namespace) -> None:
+    """The options an organisation audit takes, before anything is read."""
+    if args.org is None:
+        for flag, given in (
+            ("--from-attestations", args.from_attestations),
+            ("--scheduler", args.scheduler),
+            ("--workers", args.workers),
+        ):
+            if given is not None:
+                raise UsageError(f"{flag} goes with --org ORG_YAML")
+        return
+    _refuse(args, SINGLE_REPOSITORY, "--org: org.yaml names each system's repository and evidence")
+    if args.from_attestations is not None:
+        _refuse(args, JUDGING_HERE, "--from-attestations: each system's own audit was judged")
+    if args.scheduler is not None:
+        from checker.org.fanout import check_scheduler
+
+        check_scheduler(args.scheduler)
+        if args.workers is not None:
+            raise UsageError("--workers sizes the local cluster; it does not go with --scheduler")
+
+
+def check_output(org: Organisation, output: Path) -> None:
+    """The attestation is never written into a system's repository or evidence, nor over a
+    key or org.yaml: the systems may be read on other machines, where this run cannot see
+    what they read."""
+    target = output.resolve()
+    for system in org.systems:
+        places = [system.evidence_path, None if system.is_url else Path(system.location)]
+        for place in (p for p in places if p is not None):
+            if target.is_relative_to(place):
+                raise UsageError(
+                    f"cannot write {output}: it is inside system {system.name}'s "
+                    f"{'evidence' if place == system.evidence_path else 'repository'}"
+                )
+        if system.key is not None and target == system.key:
+            raise UsageError(f"cannot write {output}: it is system {system.name}'s key")
+
+
+def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Judge or collect every system, sign one attestation, say what did not pass."""
+    from checker.runner import today_utc
+    from checker.signing.attestation import (
+        ORG_PREDICATE_TYPE,
+        check_as_of,
+        check_period,
+        read_previous,
+        sign_statement,
+    )
+    from checker.signing.keys import key_id, load_private
+
+    check_org_usage(args)
+    period = check_period(args.period, partial=args.partial)
+    check_as_of(period, args.as_of, partial=args.partial)
+    check_targets([args.output])
+    key = load_private(args.key)
+    org = load_org(args.org)
+    check_targets([args.output])  # again, now that org.yaml and the key have been read
+    check_output(org, args.output)
+    previous = (
+        read_previous(args.previous, key, period, ORG_PREDICATE_TYPE) if args.previous else None
+    )
+    as_of = args.as_of or today_utc()
+    mode = ATTESTATIONS if args.from_attestations is not None else REPOSITORIES
+    results = _results(args, org, period, as_of, previous)
+    run = OrgRun(org=org, period=period, as_of=as_of, partial=args.partial, mode=mode)
+    statement = build_org_statement(run, results, previous)
+    envelope, digest = sign_statement(statement, key)
+    write_all([(args.output, envelope)])
+    for result in results:
+        if not result.passed:
+            err.write(f"knightwatch: {_shortfall(result)}\n")
+    counts = statement["predicate"]["summary"]
+    err.write(
+        f"knightwatch: organisation audit {period}{' (partial)' if args.partial else ''}: "
+        f"{statement['predicate']['verdict'].upper()}: {counted(counts['systems'], 'system')}, "
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['not_judged']} not "
+        f"judged; signed by key {key_id(key.public_key())}, sha256 {digest}; "
+        f"attestation written to {args.output}\n"
+    )
+    return EXIT_PASS if statement["predicate"]["verdict"] == "pass" else EXIT_FINDINGS
+
+
+def _results(
+    args: argparse.Namespace,
+    org: Organisation,
+    period: str,
+    as_of: date,
+    previous: Signed | None,
+) -> list[SystemResult]:
+    from checker.org import federated
+    from checker.org.fanout import Placement, judge_all
+
+    if args.from_attestations is not None:
+        bar = federated.Bar(
+            fail_on=args.fail_on or federated.Bar.fail_on, require_all=bool(args.require_all)
+        )
+        return federated.collect(
+            org, args.from_attestations, period, partial=args.partial, previous=previous, bar=bar
+        )
+    base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of))
+    placement = Placement(scheduler=args.scheduler, workers=args.workers)
+    return judge_all(org.systems, base, placement, partial=args.partial)
+
+
+def _preflight(options: CheckOptions) -> CheckOptions:
+    """The auditor's configuration and policies read once here, so that a mistake in them is
+    one error (exit 2) rather than every system not judged; and every path made absolute, as
+    a worker in another directory or on another machine must read it."""
+    from checker.config import load_config_file
+    from checker.rules.policyset import load_policy_set
+
+    config = options.config_file.resolve() if options.config_file else None
+    if config is not None:
+        load_config_file(config, role="auditor-config")
+    policy_dirs = [directory.resolve() for directory in options.policy_dirs]
+    if policy_dirs:
+        from checker.engine import RegorusEngine
+
+        engine = RegorusEngine()  # parses every module: a syntax error is said here, once
+        try:
+            engine.load(list(load_policy_set(policy_dirs).modules))
+        finally:
+            engine.close()
+    opa_ca = options.opa_ca.resolve() if options.opa_ca else None
+    return dataclasses.replace(options, config_file=config, policy_dirs=policy_dirs, opa_ca=opa_ca)
+
+
+def _shortfall(result: SystemResult) -> str:
+    """Why a system did not pass, in one line that names it."""
+    entry = result.entry
+    if entry["status"] != JUDGED:
+        return f"system {result.name}: {entry['status']}: {entry['reason']}"
+    if entry.get("verdict_note"):
+        return f"system {result.name}: {entry['verdict']}: {entry['verdict_note']}"
+    report = entry["audit"]["report"]
+    failing = (report.get("summary") or {}).get("failing", 0)
+    return (
+        f"system {result.name}: {entry['verdict']}, {counted(failing, 'finding')} at or above "
+        f"{report.get('fail_on')}"
+    )
+
+
+def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
+    """``verify --replay`` of an organisation attestation: each system chosen (every judged
+    one by default) judged again from the repositories org.yaml names."""
+    from checker.org.judge import checkout
+    from checker.replay import replay
+
+    if args.org is None:
+        raise UsageError("--replay of an organisation's attestation needs --org ORG_YAML")
+    org = load_org(args.org)
+    chosen = args.system or sorted(str(e["name"]) for e in signed.predicate["systems"])
+    lines = []
+    for name in chosen:
+        entry, system = system_entry(signed, name), org.system(name)
+        if system is None:
+            raise UsageError(f"--system {name}: no such system in {args.org}")
+        if entry["status"] != JUDGED:
+            lines.append(f"replay {name}: {entry['status']} in the attestation; nothing to replay")
+            continue
+        with checkout(system) as repo:
+            base = CheckOptions(
+                repo=repo,
+                evidence=system.evidence_path,
+                policy_dirs=args.policies,
+                **engine_options(args),
+            )
+            try:
+                lines.append(f"replay {name}: {replay(system_audit(signed, entry), base)}")
+            except VerificationError as exc:
+                exc.message = f"system {name}: {exc.message}"
+                raise
+    return lines
+
+
+def refuse_org_options(args: argparse.Namespace) -> None:
+    """``--org`` and ``--system`` replay an organisation's attestation, and nothing else."""
+    if args.org is not None or args.system:
+        raise UsageError("--org and --system go with --replay of an organisation's attestation")

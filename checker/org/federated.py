@@ -1,0 +1,223 @@
+"""Federated mode: each system's own signed monthly audit (``DIR/NAME.json``), verified against
+the key org.yaml names for it, for the month asked, linked to the audit the organisation
+accepted the month before, its subjects those its report states; the central signer needs none
+of the repositories. An audit that fails any check is rejected, by name, and never counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError, UsageError, VerificationError
+from checker.org.judge import JUDGED, SystemResult
+from checker.org.model import Organisation, System
+from checker.signing.attestation import (
+    ORG_PREDICATE_TYPE,
+    Signed,
+    check_as_of,
+    month_before,
+    open_signed,
+)
+from checker.signing.keys import load_public
+from checker.vocabulary import DEFAULT_FAIL_ON, SEVERITIES, counted, severity_rank
+
+REJECTED = "rejected"
+
+
+class Rejected(Exception):
+    """Why a system's attestation is not accepted."""
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What the organisation asks of every system's findings, whatever the team judged with:
+    none unwaived at or above ``fail_on``, and with ``require_all`` every rule evaluated."""
+
+    fail_on: str = DEFAULT_FAIL_ON
+    require_all: bool = False
+
+    def verdict(self, report: dict[str, Any]) -> tuple[str, str | None]:
+        """The system's verdict at this bar, and why it differs from its own, if it does."""
+        own = report.get("verdict")
+        failing = [
+            f
+            for f in report.get("findings") or []
+            if not (isinstance(f, dict) and f.get("waived") is True)
+            and _rank(f) >= severity_rank(self.fail_on)
+        ]
+        incomplete = self.require_all and (report.get("summary") or {}).get("complete") is not True
+        if own == "pass" and failing:
+            return "fail", (
+                f"its own verdict is pass at --fail-on {report.get('fail_on')}; "
+                f"{counted(len(failing), 'finding')} at or above {self.fail_on}"
+            )
+        if own == "pass" and incomplete:
+            return "fail", "its own verdict is pass with rules not evaluated; --require-all"
+        return ("pass", None) if own == "pass" else ("fail", None)
+
+
+def _rank(finding: object) -> int:
+    """A finding's severity rank; one that is not a severity counts as the worst."""
+    severity = finding.get("severity") if isinstance(finding, dict) else None
+    return severity_rank(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def collect(
+    org: Organisation,
+    directory: Path,
+    period: str,
+    *,
+    partial: bool,
+    previous: Signed | None,
+    bar: Bar | None = None,
+) -> list[SystemResult]:
+    """Every system's attestation checked: accepted, or rejected with the reason."""
+    _check_directory(org, directory)
+    earlier = _accepted_last_month(previous)
+    return [
+        _one(system, directory, (period, partial), earlier, bar or Bar()) for system in org.systems
+    ]
+
+
+def _check_directory(org: Organisation, directory: Path) -> None:
+    """Every system names its key; every file in the directory is a system's attestation."""
+    if not directory.is_dir():
+        raise UsageError(f"--from-attestations {directory}: not a directory")
+    for system in org.systems:
+        if system.key is None:
+            raise InputError(
+                f"system {system.name} names no key: --from-attestations verifies each "
+                "system's audit with the public key org.yaml gives it",
+                path=str(org.path),
+                line=system.line,
+            )
+    names = {f"{s.name}.json" for s in org.systems}
+    for entry in sorted(directory.iterdir()):
+        if entry.name not in names:
+            raise InputError(
+                "not the attestation of any system in "
+                f"{org.path.name} (each is NAME.json, NAME a system's name)",
+                path=str(entry),
+                hint="remove it, or add its system to the organisation file",
+            )
+
+
+def _accepted_last_month(previous: Signed | None) -> dict[str, str] | None:
+    """The digest of each system's audit the previous organisation attestation accepted."""
+    if previous is None:
+        return None
+    accepted = {}
+    for entry in previous.predicate.get("systems", []):
+        attestation = entry.get("attestation") if isinstance(entry, dict) else None
+        if entry.get("status") == JUDGED and isinstance(attestation, dict):
+            accepted[str(entry["name"])] = str(attestation.get("sha256"))
+    return accepted
+
+
+def _one(
+    system: System,
+    directory: Path,
+    month: tuple[str, bool],
+    earlier: dict[str, str] | None,
+    bar: Bar,
+) -> SystemResult:
+    period, partial = month
+    path = directory / f"{system.name}.json"
+    try:
+        if not path.is_file():
+            raise Rejected(f"no attestation {path.name} for {period}")
+        signed = _open(path, system)
+        _check(signed, period, partial)
+        chain = _chain(signed, system.name, earlier)
+    except Rejected as exc:
+        entry = {**system.record(), "status": REJECTED, "reason": str(exc)}
+        return SystemResult(system.name, entry, [])
+    report = signed.predicate["report"]
+    verdict, differs = bar.verdict(report)
+    entry = {
+        **system.record(),
+        "status": JUDGED,
+        "verdict": verdict,
+        **({"verdict_note": differs} if differs else {}),
+        "head": report["inputs"]["repository"]["head"],
+        "attestation": {"file": path.name, "sha256": signed.digest, "keyid": signed.keyid},
+        "chain": chain,
+        "audit": signed.predicate,
+    }
+    subjects = [{**s, "name": f"{system.name}/{s['name']}"} for s in signed.statement["subject"]]
+    subjects.append({"name": f"{system.name}/attestation", "digest": {"sha256": signed.digest}})
+    return SystemResult(system.name, entry, subjects)
+
+
+def _open(path: Path, system: System) -> Signed:
+    """Verified with the system's own key; what failed, said without this machine's paths."""
+    key = system.key
+    if key is None:  # checked with the directory
+        raise Rejected("org.yaml names no key for it")
+    try:
+        signed = open_signed(path, load_public(key))
+    except (InputError, VerificationError) as exc:
+        said = exc.message.replace(str(path), path.name).replace(str(key), system.key_name)
+        raise Rejected(said) from None
+    if signed.kind == ORG_PREDICATE_TYPE:
+        raise Rejected("it is an organisation's attestation, not the system's own audit")
+    return signed
+
+
+def _check(signed: Signed, period: str, partial: bool) -> None:
+    """The month asked, whole unless the organisation's is partial, judged after it ended,
+    and its subjects exactly the inputs its report states."""
+    predicate = signed.predicate
+    if signed.period != period:
+        raise Rejected(f"it attests {signed.period}, not {period}")
+    if predicate.get("partial") and not partial:
+        raise Rejected(f"it attests {period} only in part (--partial)")
+    try:
+        check_as_of(period, date.fromisoformat(str(predicate.get("as_of"))), partial=partial)
+    except (UsageError, ValueError):
+        raise Rejected(
+            f"it was judged as of {predicate.get('as_of')}, before {period} was over"
+        ) from None
+    if _pairs(signed.statement.get("subject")) != _pairs(_stated(predicate["report"])):
+        raise Rejected(
+            "its subjects are not the repository HEAD and input digests its report states"
+        )
+
+
+def _stated(report: dict[str, Any]) -> list[dict[str, Any]]:
+    inputs = report.get("inputs") or {}
+    head = (inputs.get("repository") or {}).get("head")
+    stated = [{"name": "git:HEAD", "digest": {"gitCommit": head}}]
+    for item in inputs.get("files") or []:
+        name = f"{item['role']}:{item['path']}"
+        stated.append({"name": name, "digest": {"sha256": item["sha256"]}})
+    return stated
+
+
+def _pairs(subjects: Any) -> list[tuple[str, str]]:
+    if not isinstance(subjects, list):
+        return []
+    return sorted(
+        (str(s.get("name")), repr(s.get("digest"))) for s in subjects if isinstance(s, dict)
+    )
+
+
+def _chain(signed: Signed, name: str, earlier: dict[str, str] | None) -> str:
+    """Its link to the audit the organisation accepted last month, when that is known."""
+    link = signed.predicate.get("previous")
+    recorded = (link.get("digest") or {}).get("sha256") if isinstance(link, dict) else None
+    if earlier is None:
+        if recorded is None:
+            return "first in its chain"
+        return f"links to sha256 {recorded} (not checked: no previous organisation attestation)"
+    if name not in earlier:
+        return "not accepted last month: link not checked"
+    before = month_before(signed.period)
+    if not isinstance(link, dict) or link.get("period") != before or recorded != earlier[name]:
+        raise Rejected(
+            f"it does not link to the audit of {before} the organisation accepted "
+            f"(sha256 {earlier[name]})"
+        )
+    return f"linked to {before} (sha256 {recorded})"

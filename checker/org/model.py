@@ -1,0 +1,284 @@
+"""org.yaml: the systems in scope, each with its repository, evidence, services, owner and the
+key that signs its own audits. Strict: unknown keys, a system listed twice, a service claimed
+by two systems and a path that climbs out of the file's directory are input errors at their
+line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from checker.errors import InputError
+from checker.evidence.bundle import sha256_hex
+from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+from checker.evidence.models import Ident
+
+ORG_NAME = "org.yaml"
+URL = re.compile(r"^(?:(?:https|http|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
+"""A git URL: a scheme git fetches over, or scp-like ``git@host:path``."""
+SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _system_name(name: str) -> str:
+    """A system's name also names its attestation file (``DIR/NAME.json``)."""
+    if not SYSTEM_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a system name: letters, digits, '.', '_' and '-', starting with "
+            "a letter or digit"
+        )
+    return name
+
+
+def _relative(path: str) -> str:
+    """A path inside the organisation file's directory: relative, never climbing out."""
+    parts = PurePosixPath(path).parts
+    if path.startswith(("/", "\\")) or ".." in parts or not parts or re.match(r"^[A-Za-z]:", path):
+        raise ValueError(
+            f"{path!r} leaves the directory of org.yaml: give a path relative to it, without "
+            "'..' (or a git URL for a repository kept elsewhere)"
+        )
+    return path
+
+
+def _repository(value: str) -> str:
+    return value if URL.match(value) else _relative(value)
+
+
+def _glob(pattern: str) -> str:
+    """A path glob inside the repository."""
+    parts = PurePosixPath(pattern).parts
+    if pattern.startswith("/") or ".." in parts or not parts:
+        raise ValueError(f"{pattern!r} is not a path inside the repository (relative, no '..')")
+    return pattern
+
+
+def _named(value: object) -> object:
+    """A service given by its name alone is a service without paths."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+    )
+
+
+class OrgService(_Strict):
+    """A service of a system; in a monorepo, the paths that are its code."""
+
+    name: Ident
+    paths: list[Annotated[str, Field(min_length=1), AfterValidator(_glob)]] = []
+    """Globs of the repository's files that are this service's (``services/payments/**``):
+    its deployments ship only the commits that touched them, and its dead-code rules look
+    only there. Without them the service is the whole repository."""
+
+
+class OrgSystem(_Strict):
+    """One system in scope: a repository, its evidence, its services, who owns it."""
+
+    name: Annotated[str, Field(min_length=1), AfterValidator(_system_name)]
+    """Unique in the file; the system's attestation in federated mode is ``NAME.json``."""
+    repository: Annotated[str, Field(min_length=1), AfterValidator(_repository)]
+    """A path relative to org.yaml, or a git URL (cloned with full history when judged)."""
+    evidence: Annotated[str, Field(min_length=1), AfterValidator(_relative)] | None = None
+    """The evidence directory, relative to org.yaml; without it, the repository's own
+    (``compliance/``, or its knightwatch.yaml's ``evidence``)."""
+    services: list[
+        Annotated[OrgService, BeforeValidator(_named, json_schema_input_type=Ident | OrgService)]
+    ] = Field(min_length=1)
+    """The services it deploys: a name, or ``{name, paths}`` for a path-scoped service."""
+    owner: Ident
+    """Who answers for it (a team or an address)."""
+    key: Annotated[str, Field(min_length=1), AfterValidator(_relative)] | None = None
+    """Its public key (PEM, relative to org.yaml): the key that signs the system's own monthly
+    audits. Needed for ``--from-attestations``."""
+
+
+class OrgFile(_Strict):
+    """``org.yaml``: the systems an organisation's monthly attestation covers."""
+
+    organisation: Ident | None = None
+    """The organisation's name, as the attestation states it."""
+    systems: list[OrgSystem] = Field(min_length=1)
+    """Every system in scope; at least one."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service and its paths (none: the whole repository)."""
+
+    name: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class System:
+    """One system as read from org.yaml, its paths resolved: what a worker judges."""
+
+    name: str
+    owner: str
+    repository: str
+    """As written in org.yaml (what the attestation names)."""
+    location: str
+    """An absolute path, or the git URL."""
+    is_url: bool
+    evidence: str | None
+    """As written."""
+    evidence_path: Path | None
+    services: tuple[Service, ...]
+    key: Path | None
+    key_name: str
+    """The key as written in org.yaml (empty when none)."""
+    line: int
+
+    @property
+    def service_paths(self) -> dict[str, list[str]]:
+        """The path-scoped services, as the rules' ``service_paths`` parameter."""
+        return {s.name: list(s.paths) for s in self.services if s.paths}
+
+    def record(self) -> dict[str, object]:
+        """What the attestation says of the system, as org.yaml declares it."""
+        return {
+            "name": self.name,
+            "owner": self.owner,
+            "repository": self.repository,
+            "evidence": self.evidence,
+            "services": [{"name": s.name, "paths": list(s.paths)} for s in self.services],
+        }
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """org.yaml, read and checked."""
+
+    name: str | None
+    path: Path
+    sha256: str
+    systems: tuple[System, ...]
+    """Sorted by name."""
+
+    def system(self, name: str) -> System | None:
+        """The system of that name."""
+        return next((s for s in self.systems if s.name == name), None)
+
+
+def load_org(path: Path) -> Organisation:
+    """Read org.yaml; every mistake is an input error naming the file and line."""
+    if not path.is_file():
+        raise InputError("organisation file not found", path=str(path))
+    data = read_text(path)
+    document = parse_yaml(data, path)
+    if not isinstance(document, dict):
+        raise InputError(
+            "expected a mapping with 'systems': a list of the systems in scope",
+            path=str(path),
+            line=1,
+        )
+    parsed = validate(OrgFile, Located(document, 1), path, "organisation")
+    lines = _system_lines(document)
+    systems = [
+        _system(spec, path.parent, path, line)
+        for spec, line in zip(parsed.systems, lines, strict=True)
+    ]
+    _check_unique(systems, path)
+    return Organisation(
+        name=parsed.organisation,
+        path=path,
+        sha256=sha256_hex(data),
+        systems=tuple(sorted(systems, key=lambda s: s.name)),
+    )
+
+
+def _system_lines(document: dict[str, object]) -> list[int]:
+    raw = document.get("systems")
+    items = raw if isinstance(raw, list) else []
+    return [item.line if isinstance(item, LineDict) else 1 for item in items]
+
+
+def _system(spec: OrgSystem, root: Path, path: Path, line: int) -> System:
+    is_url = URL.match(spec.repository) is not None
+    location = spec.repository if is_url else str(_inside(root, spec.repository, path, line))
+    key = _inside(root, spec.key, path, line) if spec.key else None
+    if key is not None:
+        _check_public_key(key, spec.name, path, line)
+    return System(
+        name=spec.name,
+        owner=spec.owner,
+        repository=spec.repository,
+        location=location,
+        is_url=is_url,
+        evidence=spec.evidence,
+        evidence_path=_inside(root, spec.evidence, path, line) if spec.evidence else None,
+        services=tuple(Service(s.name, tuple(s.paths)) for s in spec.services),
+        key=key,
+        key_name=spec.key or "",
+        line=line,
+    )
+
+
+def _inside(root: Path, relative: str, path: Path, line: int) -> Path:
+    """``root / relative``, absolute; a symbolic link that leads out of ``root`` is refused."""
+    base = root.resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise InputError(
+            f"{relative!r} leads out of the directory of {path.name} (through a symbolic link)",
+            path=str(path),
+            line=line,
+        )
+    return target
+
+
+def _check_public_key(key: Path, system: str, path: Path, line: int) -> None:
+    """The key org.yaml names must be a public key; a private key here is leaked already."""
+    from checker.signing.keys import load_public
+
+    try:
+        head = key.read_bytes()[:200]
+    except OSError as exc:
+        raise InputError(
+            f"system {system}: cannot read its key {key.name}: {exc.strerror}",
+            path=str(path),
+            line=line,
+        ) from exc
+    if b"PRIVATE KEY" in head:
+        raise InputError(
+            f"system {system}: {key.name} is a private key; org.yaml names the team's public "
+            "key (the .pub that 'knightwatch keygen' writes)",
+            path=str(path),
+            line=line,
+            hint="keep the private key with the team that signs; never beside org.yaml",
+        )
+    try:
+        load_public(key)
+    except InputError as exc:
+        raise InputError(f"system {system}: {exc.message}", path=str(path), line=line) from exc
+
+
+def _check_unique(systems: list[System], path: Path) -> None:
+    """Each system once; each service in one system only."""
+    names: dict[str, int] = {}
+    owners: dict[str, str] = {}
+    for system in systems:
+        if system.name in names:
+            raise InputError(
+                f"system {system.name} is listed twice (first at line {names[system.name]})",
+                path=str(path),
+                line=system.line,
+            )
+        names[system.name] = system.line
+        for service in system.services:
+            if service.name in owners:
+                where = owners[service.name]
+                raise InputError(
+                    f"service {service.name} is in system {system.name} and "
+                    + ("twice in it" if where == system.name else f"in system {where}")
+                    + ": a service belongs to one system",
+                    path=str(path),
+                    line=system.line,
+                )
+            owners[service.name] = system.name

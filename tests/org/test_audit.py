@@ -1,0 +1,342 @@
+"""``audit --org`` of repositories: one signed attestation over every system, each system's
+verdict and causes inside, a system that cannot be judged listed as such; ``verify`` and
+``verify --replay`` of it, for one system or all."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.org.model import load_org
+from checker.runner import CheckOptions
+from tests.conftest import DEV, run_cli
+from tests.org.orgcase import Org, make_system, three_teams
+
+
+def predicate(path: Path) -> dict[str, Any]:
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    assert statement["predicateType"] == "urn:knightwatch:predicate:organisation-audit:v1"
+    return statement["predicate"]  # type: ignore[no-any-return]
+
+
+def subjects(path: Path) -> dict[str, Any]:
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    return {s["name"]: s["digest"] for s in statement["subject"]}
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
+    org = three_teams(tmp_path_factory.mktemp("org"), failing="payments")
+    result = org.audit("mar.json", "--workers", "0")
+    assert result.code == 1, result.err
+    return org
+
+
+def test_one_attestation_holds_every_system_and_the_organisations_verdict(org: Org) -> None:
+    p = predicate(org.root / "mar.json")
+    assert p["period"] == "2024-03" and p["mode"] == "repositories"
+    assert p["verdict"] == "fail"
+    assert p["summary"] == {"systems": 3, "judged": 3, "passed": 2, "failed": 1, "not_judged": 0}
+    assert [(s["name"], s["status"], s["verdict"]) for s in p["systems"]] == [
+        ("ledger", "judged", "pass"),
+        ("payments", "judged", "fail"),
+        ("web", "judged", "pass"),
+    ]
+    payments = p["systems"][1]
+    assert payments["owner"] == "payments-team@example.com"
+    assert payments["services"] == [{"name": "pay", "paths": []}]
+    assert payments["audit"]["report"]["verdict"] == "fail"
+    assert payments["audit"]["population"]["count"] == 1
+    # The cause-level summary names the system each cause is in.
+    assert [(g["system"], g["rule"]) for g in p["groups"]] == [("payments", "REVIEW-002")]
+
+
+def test_the_subjects_are_each_systems_head_and_evidence(org: Org) -> None:
+    found = subjects(org.root / "mar.json")
+    p = predicate(org.root / "mar.json")
+    for system in p["systems"]:
+        name = system["name"]
+        assert found[f"{name}/git:HEAD"] == {"gitCommit": system["head"]}
+        for item in system["audit"]["report"]["inputs"]["files"]:
+            assert found[f"{name}/{item['role']}:{item['path']}"] == {"sha256": item["sha256"]}
+    assert "ledger/evidence:deploys.yaml" in found
+    assert found["org:org.yaml"]["sha256"]
+
+
+def test_the_stderr_names_each_system_that_did_not_pass(org: Org, tmp_path: Path) -> None:
+    result = org.audit(tmp_path / "again.json", "--workers", "0")
+    assert "system payments: fail, 1 finding at or above high" in result.err
+    assert "ledger" not in result.err.split("organisation audit")[0]
+    # The same inputs, the same bytes.
+    assert (tmp_path / "again.json").read_bytes() == (org.root / "mar.json").read_bytes()
+
+
+def test_verify_describes_every_system_and_replays_one_or_all(org: Org) -> None:
+    _, pub = org.key("central")
+    shown = run_cli("verify", org.root / "mar.json", "--key", pub)
+    assert shown.code == 0, shown.err
+    assert "organisation verdict fail; 3 systems: 2 passed, 1 failed, 0 not judged" in shown.out
+    assert "system payments: fail, 1 finding (1 failing), HEAD " in shown.out
+    assert "; incomplete: 8 rules not evaluated" in shown.out
+    one = run_cli(
+        "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file,
+        "--system", "payments",
+    )  # fmt: skip
+    assert one.code == 0, one.err
+    assert "replay payments: replayed" in one.out and "replay ledger" not in one.out
+    every = run_cli("verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file)
+    assert every.code == 0, every.err
+    assert [line.split(":")[0] for line in every.out.splitlines() if line.startswith("replay")] == [
+        "replay ledger",
+        "replay payments",
+        "replay web",
+    ]
+
+
+def test_a_replay_names_the_system_whose_evidence_changed(org: Org, tmp_path: Path) -> None:
+    _, pub = org.key("central")
+    deploys = org.root / "repos/web/compliance/deploys.yaml"
+    kept = deploys.read_bytes()
+    deploys.write_bytes(kept + b"\n# edited after the audit\n")
+    try:
+        result = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file
+        )
+    finally:
+        deploys.write_bytes(kept)
+    assert result.code == 1
+    assert "system web: verification failed (replay): evidence input deploys.yaml differs" in (
+        result.err
+    )
+
+
+def test_replay_needs_the_organisation_file_and_a_known_system(org: Org) -> None:
+    _, pub = org.key("central")
+    no_org = run_cli("verify", org.root / "mar.json", "--key", pub, "--replay")
+    assert no_org.code == 2 and "needs --org" in no_org.err
+    unknown = run_cli(
+        "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file,
+        "--system", "payroll",
+    )  # fmt: skip
+    assert unknown.code == 2 and "--system payroll: no such system" in unknown.err
+
+
+def test_a_system_that_cannot_be_judged_is_listed_and_fails_the_organisation(
+    tmp_path: Path,
+) -> None:
+    org = three_teams(tmp_path)
+    shutil.rmtree(org.root / "repos/ledger")
+    (org.root / "repos/web/compliance/deploys.yaml").write_text("- id: [not, a, name]\n")
+    (org.root / "repos/payments/compliance/deploys.yaml").unlink()
+    (org.root / "repos/payments/compliance/fleet.yaml").unlink()
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 1, result.err
+    p = predicate(org.root / "org.json")
+    assert p["verdict"] == "fail"
+    assert p["summary"]["not_judged"] == 3 and p["summary"]["passed"] == 0
+    reasons = {s["name"]: s["reason"] for s in p["systems"]}
+    assert reasons["ledger"] == "repository repos/ledger not found"
+    assert "deploys.yaml:1" in reasons["web"]
+    assert "deploys" in reasons["payments"]
+    for name in reasons:
+        assert f"system {name}: not judged: " in result.err
+    # Nothing of this machine's directories in what is signed.
+    assert str(tmp_path) not in json.dumps(p)
+
+
+def test_every_system_passing_is_an_organisation_pass(tmp_path: Path) -> None:
+    org = three_teams(tmp_path)
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 0, result.err
+    assert predicate(org.root / "org.json")["verdict"] == "pass"
+    assert "PASS: 3 systems, 3 passed, 0 failed, 0 not judged" in result.err
+
+
+def test_a_repository_given_by_git_url_is_cloned_and_judged(tmp_path: Path) -> None:
+    org = Org(tmp_path / "org")
+    org.root.mkdir()
+    make_system(tmp_path / "elsewhere", "ledger", "ledger")
+    source = tmp_path / "elsewhere/ledger"
+    evidence = {f"compliance/{p.name}": p.read_text() for p in (source / "compliance").iterdir()}
+    ScriptedRepo(source).commit("evidence", evidence, author=DEV, date="2024-04-01T00:00:00Z")
+    url = source.as_uri()
+    org.systems = [{"name": "ledger", "repository": url, "services": ["ledger"], "owner": "t"}]
+    org.write()
+    result = org.audit("org.json")
+    assert result.code == 0, result.err
+    (system,) = predicate(org.root / "org.json")["systems"]
+    assert system["repository"] == url and system["status"] == "judged"
+    org.systems[0]["repository"] = url + "-missing"
+    org.write()
+    missing = org.audit("org2.json")
+    assert missing.code == 1
+    (system,) = predicate(org.root / "org2.json")["systems"]
+    assert system["status"] == "not judged" and "cannot clone" in system["reason"]
+
+
+def test_evidence_kept_beside_the_repositories_is_read_from_there(tmp_path: Path) -> None:
+    org = Org(tmp_path)
+    make_system(tmp_path / "repos", "ledger", "ledger", evidence_in_repo=False)
+    org.systems = [
+        {
+            "name": "ledger",
+            "repository": "repos/ledger",
+            "evidence": "repos/ledger-evidence",
+            "services": [{"name": "ledger", "paths": ["ledger/**"]}],
+            "owner": "t",
+        }
+    ]
+    org.write()
+    result = org.audit("org.json")
+    assert result.code == 0, result.err
+    (system,) = predicate(org.root / "org.json")["systems"]
+    assert system["evidence"] == "repos/ledger-evidence"
+    assert system["services"] == [{"name": "ledger", "paths": ["ledger/**"]}]
+
+
+def test_the_attestation_chains_to_last_months(org: Org, tmp_path: Path) -> None:
+    feb = org.audit(tmp_path / "feb.json", "--period", "2024-02", "--workers", "0")
+    # No deployment in February: every system passes on nothing, and says so.
+    assert feb.code == 0, feb.err
+    assert {s["audit"]["deployments"] for s in predicate(tmp_path / "feb.json")["systems"]} == {0}
+    mar = org.audit(tmp_path / "mar.json", "--previous", tmp_path / "feb.json", "--workers", "0")
+    assert mar.code == 1, mar.err
+    _, pub = org.key("central")
+    linked = run_cli(
+        "verify", tmp_path / "mar.json", "--key", pub, "--previous", tmp_path / "feb.json"
+    )
+    assert linked.code == 0 and "chain: linked to 2024-02" in linked.out
+    # A one-repository audit is not an organisation's previous month.
+    private, _ = org.key("central")
+    single = run_cli(
+        "audit", "--repo", org.root / "repos/ledger", "--period", "2024-02", "--as-of",
+        "2024-04-30", "--key", private, "-o", tmp_path / "single.json",
+    )  # fmt: skip
+    assert single.code == 0, single.err
+    wrong = org.audit(tmp_path / "x.json", "--previous", tmp_path / "single.json")
+    assert wrong.code == 2 and "same kind" in wrong.err
+    assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--repo", "."], "--repo does not go with --org"),
+        (["--evidence", "ev"], "--evidence does not go with --org"),
+        (["--baseline", "HEAD"], "--baseline does not go with --org"),
+        (["--scheduler", "localhost:8786"], "expected the scheduler's address"),
+        (["--scheduler", "tcp://h:1", "--workers", "2"], "--workers sizes the local cluster"),
+        (["--workers", "-1"], "must be 0"),
+    ],
+)
+def test_options_that_make_no_sense_with_an_organisation_are_refused(
+    org: Org, tmp_path: Path, extra: list[str], said: str
+) -> None:
+    result = org.audit(tmp_path / "x.json", *extra)
+    assert result.code == 2 and said in result.err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_organisation_options_without_an_organisation_are_refused(org: Org, tmp_path: Path) -> None:
+    private, _ = org.key("central")
+    result = run_cli(
+        "audit", "--repo", org.root / "repos/ledger", "--period", "2024-03", "--key", private,
+        "-o", tmp_path / "x.json", "--workers", "2",
+    )  # fmt: skip
+    assert result.code == 2 and "--workers goes with --org" in result.err
+
+
+def test_a_sample_is_drawn_from_one_systems_audit(org: Org) -> None:
+    _, pub = org.key("central")
+    drawn = run_cli(
+        "sample", org.root / "mar.json", "--key", pub, "--size", "1", "--seed", "s",
+        "--system", "payments", "--format", "json",
+    )  # fmt: skip
+    assert drawn.code == 0, drawn.err
+    (item,) = drawn.json()["items"]
+    assert item["id"] == "PAY-1" and item["service"] == "pay"
+    unnamed = run_cli("sample", org.root / "mar.json", "--key", pub, "--size", "1", "--seed", "s")
+    assert unnamed.code == 2 and "--system NAME" in unnamed.err
+
+
+def test_the_attestation_is_never_written_into_a_system(org: Org, tmp_path: Path) -> None:
+    for target in ("repos/web/compliance/deploys.yaml", "repos/ledger/out.json"):
+        before = (org.root / target).read_bytes() if (org.root / target).exists() else None
+        result = org.audit(org.root / target, "--workers", "0")
+        assert result.code == 2 and "cannot write" in result.err and "inside system" in result.err
+        after = (org.root / target).read_bytes() if (org.root / target).exists() else None
+        assert before == after
+    own = org.audit(org.file)
+    assert own.code == 2 and "this run read it as an input" in own.err
+
+
+def test_a_directory_that_is_not_a_git_repository_is_not_judged(tmp_path: Path) -> None:
+    org = three_teams(tmp_path)
+    shutil.rmtree(org.root / "repos/web/.git")
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 1
+    assert "system web: not judged: repos/web: not a git repository" in result.err
+
+
+def test_a_services_paths_reach_its_judging_as_the_auditors_service_paths(tmp_path: Path) -> None:
+    """org.yaml's ``paths`` are handed to the system's judging from the auditor's side (the
+    command line's layer), as the rules' ``service_paths`` parameter."""
+    org = Org(tmp_path)
+    make_system(tmp_path / "repos", "mono", "pay")
+    org.systems = [
+        {
+            "name": "mono",
+            "repository": "repos/mono",
+            "owner": "t",
+            "services": [{"name": "pay", "paths": ["pay/**"]}, "other"],
+        }
+    ]
+    (system,) = load_org(org.write()).systems
+    assert system.service_paths == {"pay": ["pay/**"]}
+    options = CheckOptions(org_settings={"service_paths": system.service_paths}, fail_on="low")
+    assert options.overrides() == {"service_paths": {"pay": ["pay/**"]}, "fail_on": "low"}
+    # A replay applies exactly what the report recorded, never org.yaml of today.
+    replayed = CheckOptions(org_settings={"service_paths": {}}, recorded={"fail_on": "high"})
+    assert replayed.overrides() == {"fail_on": "high"}
+
+
+def test_the_month_still_running_is_attested_partial_in_every_system(
+    org: Org, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    month = f"{now.year:04d}-{now.month:02d}"
+    refused = org.audit(tmp_path / "x.json", "--period", month, "--as-of", now.date().isoformat())
+    assert refused.code == 2 and "has not ended" in refused.err
+    result = org.audit(
+        tmp_path / "now.json", "--period", month, "--as-of", now.date().isoformat(),
+        "--partial", "--workers", "0",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "organisation audit " + month + " (partial)" in result.err
+    p = predicate(tmp_path / "now.json")
+    assert p["partial"] is True
+    assert all(s["audit"]["partial"] is True for s in p["systems"])
+
+
+def test_a_mistake_in_the_auditors_settings_is_one_error_not_every_system(
+    org: Org, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.rego").write_text("package broken\n\nthis is not rego\n")
+    broken = org.audit(tmp_path / "x.json", "--policies", rules)
+    assert broken.code == 2 and "broken.rego" in broken.err
+    missing = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")
+    assert missing.code == 2 and "auditor.yaml: configuration file not found" in missing.err
+    (tmp_path / "auditor.yaml").write_text("fail_onn: low\n")
+    typo = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")
+    assert typo.code == 2 and "auditor.yaml:1:" in typo.err and "fail_onn" in typo.err
+    assert not (tmp_path / "x.json").exists()

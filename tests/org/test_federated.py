@@ -1,0 +1,246 @@
+"""Federated mode with three teams' real Ed25519 keys: each team signs its own monthly audit;
+the organisation verifies each against the key org.yaml names for it and signs over them
+without the repositories. A tampered audit, one of another month, a missing one and one signed
+by another team's key are each rejected by the system's name."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
+from tests.conftest import CliResult, run_cli
+from tests.org.orgcase import AS_OF, PERIOD, Org, three_teams
+from tests.org.test_audit import predicate, subjects
+
+TEAMS = ("ledger", "payments", "web")
+
+
+def team_audit(org: Org, team: str, output: Path, *extra: str | Path, key: str = "") -> CliResult:
+    """The team's own pipeline: ``audit`` of its repository, signed with its key."""
+    private, _ = org.key(key or team)
+    return run_cli(
+        "audit", "--repo", org.root / "repos" / team, "--period", PERIOD, "--as-of", AS_OF,
+        "--key", private, "-o", output, *extra,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
+    org = three_teams(tmp_path_factory.mktemp("fed"), failing="payments")
+    (org.root / "signed").mkdir()
+    for team in TEAMS:
+        result = team_audit(org, team, org.root / "signed" / f"{team}.json")
+        assert result.code == (1 if team == "payments" else 0), result.err
+    return org
+
+
+def copy_of(org: Org, tmp_path: Path) -> Path:
+    """A copy of the teams' signed audits, to spoil one of."""
+    target = tmp_path / "signed"
+    shutil.copytree(org.root / "signed", target)
+    return target
+
+
+def federated(org: Org, directory: Path, output: Path, *extra: str | Path) -> CliResult:
+    return org.audit(output, "--from-attestations", directory, *extra)
+
+
+def rejected(result: CliResult, output: Path) -> dict[str, str]:
+    """The systems rejected, with their reasons, from the signed attestation."""
+    assert result.code == 1, result.err
+    p = predicate(output)
+    assert p["verdict"] == "fail"
+    return {s["name"]: s["reason"] for s in p["systems"] if s["status"] == "rejected"}
+
+
+def test_the_organisation_signs_over_the_teams_audits(org: Org, tmp_path: Path) -> None:
+    result = federated(org, org.root / "signed", tmp_path / "org.json")
+    assert result.code == 1, result.err  # payments' own audit failed
+    p = predicate(tmp_path / "org.json")
+    assert p["mode"] == "attestations"
+    assert [(s["name"], s["status"], s["verdict"]) for s in p["systems"]] == [
+        ("ledger", "judged", "pass"),
+        ("payments", "judged", "fail"),
+        ("web", "judged", "pass"),
+    ]
+    found = subjects(tmp_path / "org.json")
+    for system in p["systems"]:
+        name = system["name"]
+        assert found[f"{name}/attestation"] == {"sha256": system["attestation"]["sha256"]}
+        assert found[f"{name}/git:HEAD"] == {"gitCommit": system["head"]}
+        assert f"{name}/evidence:deploys.yaml" in found
+    _, pub = org.key("central")
+    shown = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert shown.code == 0 and "from attestations" in shown.out
+
+
+def test_a_tampered_audit_is_rejected_by_name(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    path = directory / "payments.json"
+    envelope = json.loads(path.read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["predicate"]["report"]["verdict"] = "pass"
+    statement["predicate"]["report"]["findings"] = []
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    path.write_text(json.dumps(envelope))
+    result = federated(org, directory, tmp_path / "org.json")
+    reasons = rejected(result, tmp_path / "org.json")
+    assert list(reasons) == ["payments"]
+    assert "signature does not match the payload" in reasons["payments"]
+    assert "system payments: rejected: " in result.err
+    assert str(tmp_path) not in reasons["payments"]
+
+
+def test_an_audit_of_another_month_is_rejected(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    private, _ = org.key("web")
+    feb = run_cli(
+        "audit", "--repo", org.root / "repos/web", "--period", "2024-02", "--as-of", AS_OF,
+        "--key", private, "-o", directory / "web.json",
+    )  # fmt: skip
+    assert feb.code == 0, feb.err
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"web": "it attests 2024-02, not 2024-03"}
+
+
+def test_a_missing_audit_is_rejected(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    (directory / "ledger.json").unlink()
+    result = federated(org, directory, tmp_path / "org.json")
+    assert rejected(result, tmp_path / "org.json") == {
+        "ledger": "no attestation ledger.json for 2024-03"
+    }
+    assert "system ledger: rejected: no attestation" in result.err
+
+
+def test_an_audit_signed_with_another_teams_key_is_rejected(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    (directory / "web.json").unlink()
+    made = team_audit(org, "web", directory / "web.json", key="ledger")
+    assert made.code == 0, made.err
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert list(reasons) == ["web"]
+    assert (
+        "verification failed (key)" in reasons["web"] and "not by the given key" in reasons["web"]
+    )
+
+
+def test_an_audit_whose_subjects_are_not_its_reports_inputs_is_rejected(
+    org: Org, tmp_path: Path
+) -> None:
+    """Signed by the right key, but naming other evidence than its report judged."""
+    directory = copy_of(org, tmp_path)
+    path = directory / "ledger.json"
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    for subject in statement["subject"]:
+        if subject["name"] == "evidence:deploys.yaml":
+            subject["digest"]["sha256"] = "0" * 64
+    private, _ = org.key("ledger")
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {
+        "ledger": "its subjects are not the repository HEAD and input digests its report states"
+    }
+
+
+def test_a_partial_month_or_one_judged_too_early_is_rejected(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    path = directory / "web.json"
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    statement["predicate"]["as_of"] = "2024-03-15"
+    private, _ = org.key("web")
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"web": "it was judged as of 2024-03-15, before 2024-03 was over"}
+    statement["predicate"]["as_of"] = AS_OF
+    statement["predicate"]["partial"] = True
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"web": "it attests 2024-03 only in part (--partial)"}
+
+
+def test_the_chain_each_team_keeps_is_checked_against_last_months(org: Org, tmp_path: Path) -> None:
+    feb, mar = tmp_path / "feb", tmp_path / "mar"
+    feb.mkdir()
+    mar.mkdir()
+    for team in TEAMS:
+        made = team_audit(org, team, feb / f"{team}.json", "--period", "2024-02")
+        assert made.code == 0, made.err
+        linked = team_audit(org, team, mar / f"{team}.json", "--previous", feb / f"{team}.json")
+        assert linked.code in (0, 1), linked.err
+    assert federated(org, feb, tmp_path / "org-feb.json", "--period", "2024-02").code == 0
+    chained = federated(
+        org, mar, tmp_path / "org-mar.json", "--previous", tmp_path / "org-feb.json"
+    )
+    assert chained.code == 1, chained.err  # payments fails on its findings, not its chain
+    systems = predicate(tmp_path / "org-mar.json")["systems"]
+    assert all(s["status"] == "judged" for s in systems)
+    assert all(s["chain"].startswith("linked to 2024-02") for s in systems)
+    # A team that starts its chain afresh (no --previous) breaks it.
+    (mar / "web.json").unlink()
+    assert team_audit(org, "web", mar / "web.json").code == 0
+    broken = federated(
+        org, mar, tmp_path / "org-mar2.json", "--previous", tmp_path / "org-feb.json"
+    )
+    reasons = rejected(broken, tmp_path / "org-mar2.json")
+    assert list(reasons) == ["web"]
+    assert reasons["web"].startswith("it does not link to the audit of 2024-02 the organisation")
+
+
+def test_a_team_that_judged_with_a_weaker_threshold_is_held_to_the_organisations(
+    org: Org, tmp_path: Path
+) -> None:
+    directory = copy_of(org, tmp_path)
+    (directory / "payments.json").unlink()
+    lenient = team_audit(org, "payments", directory / "payments.json", "--fail-on", "critical")
+    assert lenient.code == 0, lenient.err  # its own verdict: pass
+    result = federated(org, directory, tmp_path / "org.json")
+    assert result.code == 1
+    (payments,) = [
+        s for s in predicate(tmp_path / "org.json")["systems"] if s["name"] == "payments"
+    ]
+    assert payments["status"] == "judged" and payments["verdict"] == "fail"
+    assert payments["audit"]["report"]["verdict"] == "pass"
+    said = "its own verdict is pass at --fail-on critical; 1 finding at or above high"
+    assert payments["verdict_note"] == said
+    assert f"system payments: fail: {said}" in result.err
+    _, pub = org.key("central")
+    shown = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert "judged with weakened settings: fail_on" in shown.out
+    # At the organisation's own --fail-on critical, the team's pass stands.
+    relaxed = federated(org, directory, tmp_path / "org2.json", "--fail-on", "critical")
+    assert relaxed.code == 0, relaxed.err
+
+
+def _with(org: Org, change: dict[str, Any]) -> None:
+    systems = [dict(s) for s in org.systems]
+    systems[0].update(change)
+    systems[0] = {k: v for k, v in systems[0].items() if v is not None}
+    org.write({"systems": systems})
+
+
+def test_mistakes_of_the_setup_are_usage_errors(org: Org, tmp_path: Path) -> None:
+    directory = copy_of(org, tmp_path)
+    (directory / "payroll.json").write_text("{}")
+    stray = federated(org, directory, tmp_path / "org.json")
+    assert stray.code == 2 and "payroll.json: not the attestation of any system" in stray.err
+    (directory / "payroll.json").unlink()
+    try:
+        _with(org, {"key": None})
+        keyless = federated(org, directory, tmp_path / "org.json")
+        assert keyless.code == 2 and "org.yaml:2: system ledger names no key" in keyless.err
+    finally:
+        org.write()
+    for extra in (["--workers", "2"], ["--config", "x.yaml"], ["--policies", "rules"]):
+        refused = federated(org, directory, tmp_path / "org.json", *extra)
+        assert refused.code == 2 and "does not go with --from-attestations" in refused.err
+    missing = federated(org, tmp_path / "nowhere", tmp_path / "org.json")
+    assert missing.code == 2 and "not a directory" in missing.err
+    assert not (tmp_path / "org.json").exists()
