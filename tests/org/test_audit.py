@@ -340,3 +340,45 @@ def test_a_mistake_in_the_auditors_settings_is_one_error_not_every_system(
     typo = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")
     assert typo.code == 2 and "auditor.yaml:1:" in typo.err and "fail_onn" in typo.err
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("scoped", [True, False], ids=["paths", "no-paths"])
+def test_a_monorepos_path_scoped_services_are_judged_on_their_own_files(
+    tmp_path: Path, scoped: bool
+) -> None:
+    """The monorepo example audited as one system of an organisation: org.yaml's paths scope
+    each service (the orders commit nobody reviewed fails the orders deployment that shipped
+    it, not the payments deployment of the same commit); without paths, it fails both (the
+    repository's own knightwatch.yaml never scopes an audit)."""
+    from tests.test_examples import EXAMPLES, check_args
+
+    case = next(c for c in EXAMPLES if c.name == "monorepo-services")
+    _, shas = check_args(case, tmp_path / "mono")
+    org = Org(tmp_path)
+    services: list[Any] = [
+        {"name": "payments", "paths": ["services/payments/**", "libs/money/**"]},
+        {"name": "orders", "paths": ["services/orders/**"]},
+    ]
+    org.systems = [
+        {
+            "name": "mono",
+            "repository": "mono/repo",
+            "evidence": "mono/evidence",
+            "owner": "platform",
+            "services": services if scoped else ["payments", "orders"],
+        }
+    ]
+    org.write()
+    private, _ = org.key("central")
+    result = run_cli(
+        "audit", "--org", org.file, "--period", "2024-06", "--as-of", "2024-07-01",
+        "--key", private, "-o", tmp_path / "org.json", "--workers", "0",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    (system,) = predicate(tmp_path / "org.json")["systems"]
+    findings = system["audit"]["report"]["findings"]
+    review = {f["subject"] for f in findings if f["rule"] == "REVIEW-002"}
+    assert review == {shas["orders-fix"]}
+    message = next(f["message"] for f in findings if f["rule"] == "REVIEW-002")
+    assert "ORD-2" in message
+    assert ("PAY-2" in message) is not scoped
