@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from checker.report.deployments import Folded, shown
 from checker.report.escape import visible
 from checker.report.groups import Group
-from checker.report.json import JsonRenderer
+from checker.report.json import canonical_pieces
 from checker.report.model import FOLD_ABOVE, Finding, Report
 from checker.vocabulary import SEVERITIES, short
 
@@ -143,8 +143,10 @@ def _digest(report: Report) -> str:
     signed = (report.signature or {}).get("Signed payload sha256")
     if signed:
         return f"signed payload sha256 {signed}"
-    text = JsonRenderer().render(report)
-    return f"JSON report sha256 {hashlib.sha256(text.encode()).hexdigest()}"
+    digest = hashlib.sha256()
+    for piece in canonical_pieces(report.to_dict()):  # never the whole text of a storm at once
+        digest.update(piece.encode())
+    return f"JSON report sha256 {digest.hexdigest()}"
 
 
 def _css_string(text: str) -> str:

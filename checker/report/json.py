@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from checker.report.escape import json_safe
@@ -43,7 +45,29 @@ class CompactJsonRenderer:
         return _canonical(report.to_compact_dict())
 
 
+_ENCODER = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
+_BATCH = 4096
+
+
+def canonical_pieces(document: dict[str, Any]) -> Iterator[str]:
+    """The canonical text of ``document`` (``_canonical``) in pieces, so that a caller can write
+    or hash a findings storm's report without holding it, or a list of its 26 million parts,
+    whole. Escaping is per character, so escaping each piece escapes the whole."""
+    batch: list[str] = []
+    for piece in _ENCODER.iterencode(document):
+        batch.append(piece)
+        if len(batch) >= _BATCH:
+            yield json_safe("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    yield json_safe("".join(batch))
+
+
 def _canonical(document: dict[str, Any]) -> str:
-    """Sorted keys, two-space indent, non-ASCII kept and control characters escaped."""
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    return json_safe(text) + "\n"
+    """Sorted keys, two-space indent, non-ASCII kept and control characters escaped, and a
+    final newline: the bytes of ``json.dumps(document, indent=2, sort_keys=True,
+    ensure_ascii=False)`` made safe, written piece by piece into one buffer."""
+    buffer = io.StringIO()
+    for piece in canonical_pieces(document):
+        buffer.write(piece)
+    return buffer.getvalue()
