@@ -121,18 +121,7 @@ def collect_facts(
         summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
         hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
     judged = sorted(i for i in records if _judge(params)(records[i]))
-    with stage("facts: dead code"):
-        code = deadcode.deadcode_facts(
-            history,
-            evidence,
-            {i: revisions.deployed[i] for i in judged},
-            revisions.tips,
-            params.rules.flags_file,
-            list(params.rules.reference_exclude),
-            {i: scoped[i] for i in judged if i in scoped},
-            cache,
-        )
-    release_freed_memory()  # the trees read for the search are dropped
+    code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
     check_flag_names(evidence, code.flag_names)
     deployments = [
         deployment_facts(records[i], revisions.deployed[i], identities, shipped, hosts, code)
@@ -149,6 +138,31 @@ def collect_facts(
         coverage=_coverage(document, evidence, params, shipped),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
     )
+
+
+def _dead_code(
+    history: GitHistory,
+    evidence: Evidence,
+    params: Parameters,
+    revisions: Revisions,
+    judged: list[str],
+    scoped: dict[str, PathScope],
+    cache: FactCache,
+) -> deadcode.DeadCodeFacts:
+    """The dead-code facts of the judged deployments' commits (scoped ones: their paths')."""
+    with stage("facts: dead code"):
+        code = deadcode.deadcode_facts(
+            history,
+            evidence,
+            {i: revisions.deployed[i] for i in judged},
+            revisions.tips,
+            params.rules.flags_file,
+            list(params.rules.reference_exclude),
+            {i: scoped[i] for i in judged if i in scoped},
+            cache,
+        )
+    release_freed_memory()  # the trees read for the search are dropped
+    return code
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
