@@ -44,7 +44,7 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
     assert storm[2].startswith("  stages: git read")
     formats = {row.split()[0]: row.split()[1:] for row in storm[4:11]}
     assert set(formats) == {"json", "json-compact", "sarif", "junit", "text", "markdown", "html"}
-    assert all(len(cells) == 3 for cells in formats.values())
+    assert all(len(cells) == 4 for cells in formats.values())
     assert any(line.startswith("SARIF: ") and "schema: valid" in line for line in storm)
     assert sum(line.endswith(("  yes", "  no")) for line in storm) == 6
     # The organisation is cached: a second run does not rebuild it.
