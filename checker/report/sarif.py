@@ -251,16 +251,7 @@ def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
                 "logicalLocations": [{"name": _cut(group.key, caps), "kind": "object"}],
             }
         ],
-        "relatedLocations": [
-            {
-                "id": number,
-                "physicalLocation": {"artifactLocation": {"uri": _uri(finding, report)}},
-                "message": {
-                    "text": _cut(finding.subject, caps) + (" (waived)" if finding.waived else "")
-                },
-            }
-            for number, finding in enumerate(instances[: caps.related])
-        ],
+        "relatedLocations": _related(instances[: caps.related], report, caps),
         "partialFingerprints": _fingerprints(
             group.rule, group.key, None if group.caused else group.key
         ),
@@ -282,6 +273,20 @@ def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
     if group.waived == group.count:
         result["suppressions"] = _suppressed()
     return result
+
+
+def _related(instances: tuple[Finding, ...], report: Report, caps: Caps) -> list[dict[str, Any]]:
+    """Instances as relatedLocations, each named by its subject, a waived one marked."""
+    return [
+        {
+            "id": number,
+            "physicalLocation": {"artifactLocation": {"uri": _uri(finding, report)}},
+            "message": {
+                "text": _cut(finding.subject, caps) + (" (waived)" if finding.waived else "")
+            },
+        }
+        for number, finding in enumerate(instances)
+    ]
 
 
 def _uri(finding: Finding, report: Report) -> str:
