@@ -24,9 +24,9 @@ from checker.evidence.integrity import (
 )
 from checker.facts.collect import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
-from checker.facts.document import InputDocument
+from checker.facts.document import InputDocument, WaiverFacts
 from checker.gate import Gate
-from checker.report.model import Finding, InputFile, Report, RuleStatus
+from checker.report.model import Finding, InputFile, Report, RuleStatus, WaiverNote
 from checker.report.moments import Moments
 from checker.rules.catalog import rule_data
 from checker.rules.metadata import RuleMeta, format_cause, format_message, format_statement
@@ -275,8 +275,17 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             )
         statuses += more_statuses
         findings += more_findings
-    report = _report(prepared, options, engine, findings, statuses)
+    report = _report(prepared, options, engine, findings, statuses, _in_force(waiver_facts))
     return Evaluation(report, final_input, prepared.data)
+
+
+def _in_force(facts: list[WaiverFacts]) -> list[WaiverNote]:
+    """The waivers that waived findings in this run: not expired, not refused, matching."""
+    return [
+        WaiverNote(w["rule"], w["subject"], w["cause"], w["reason"], w["approved_by"], w["expires"])
+        for w in facts
+        if not w["expired"] and not w["refused"] and w["matches"]
+    ]
 
 
 def _report(
@@ -285,11 +294,13 @@ def _report(
     engine: Engine,
     findings: list[Finding],
     statuses: list[RuleStatus],
+    waivers: list[WaiverNote],
 ) -> Report:
     """The report of a run: its findings and rule statuses, and what it rests on."""
     config, facts = prepared.settings.config, prepared.facts
     return Report(
         evidence_location=_evidence_location(prepared),
+        waivers=tuple(waivers),
         rule_docs={r.id: r.description for r in prepared.policies.rules},
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),

@@ -73,18 +73,41 @@ class Group:
         """Every instance's subject, in order."""
         return [f.subject for f in self.findings]
 
+    @property
+    def unwaived_first(self) -> tuple[Finding, ...]:
+        """Every instance, the unwaived ones first (each part by subject): a folded or capped
+        list names the instances that fail before those a waiver covers."""
+        return tuple(f for f in self.findings if not f.waived) + tuple(
+            f for f in self.findings if f.waived
+        )
+
     def fold(self, shown: int) -> tuple[str, str]:
         """Its count as the human formats head it (``1,204 instances (3 waived), FIRST to
-        LAST``), and its first ``shown`` subjects with how many more."""
+        LAST``, or ``(all waived)``), and its first ``shown`` subjects, the unwaived first,
+        saying how many of those named are waived, with how many more."""
         first, last = self.span
         span = f", {first.text} to {last.text}" if first and last else ""
-        waived = f" ({self.waived:,} waived)" if self.waived else ""
-        subjects = ", ".join(self.subjects[:shown])
-        more = self.count - shown
+        waived = ""
+        if self.waived:
+            waived = " (all waived)" if self.live == 0 else f" ({self.waived:,} waived)"
+        listed = self.unwaived_first[:shown]
+        subjects = ", ".join(f.subject for f in listed)
+        marked = sum(1 for f in listed if f.waived)
+        if marked and self.live:
+            subjects += f" ({marked:,} of these waived)"
+        more = self.count - len(listed)
         return (
             f"{self.count:,} instances{waived}{span}",
-            f"{subjects} and {more:,} more" if more > 0 else subjects,
+            f"{subjects} and {more:,} more" if more > 0 and listed else subjects,
         )
+
+    def named(self, *, waived: bool, shown: int) -> str:
+        """The subjects of its waived (or unwaived) instances, the first ``shown`` of them
+        and how many more; ``none`` when it has no such instance."""
+        chosen = [f.subject for f in self.findings if f.waived == waived]
+        listed = ", ".join(chosen[:shown]) or "none"
+        more = len(chosen) - shown
+        return f"{listed} and {more:,} more" if more > 0 else listed
 
     def failing(self, fails_at: Callable[[str], bool]) -> bool:
         """Whether any instance fails the check (unwaived, at or above fail-on)."""

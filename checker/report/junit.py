@@ -146,7 +146,8 @@ def _finding(suite: ET.Element, rule: RuleStatus, finding: Finding, report: Repo
 
 def _group(suite: ET.Element, group: Group, report: Report) -> Counter[str]:
     """One case for a cause: skipped when every instance is waived or it is below fail-on,
-    else a failure stating the cause, its count and its first instances."""
+    else a failure stating the cause, its count and its first failing instances, the waived
+    ones listed apart."""
     count, _ = group.fold(0)
     case = ET.SubElement(suite, "testcase", classname=visible(group.rule), name=visible(group.key))
     if group.waived == group.count:
@@ -159,9 +160,13 @@ def _group(suite: ET.Element, group: Group, report: Report) -> Counter[str]:
         ).text = statement
         return Counter(tests=1, skipped=1)
     failure = ET.SubElement(case, "failure", message=statement, type=group.severity)
-    _, subjects = group.fold(SUBJECTS_LISTED)
+    failing = group.named(waived=False, shown=SUBJECTS_LISTED)
     failure.text = (
         f"{visible(group.first_finding.title)}\ncontrols: "
-        f"{visible('; '.join(group.first_finding.controls))}\ninstances: {visible(subjects)}"
+        f"{visible('; '.join(group.first_finding.controls))}\n"
+        f"failing instances ({group.live:,}): {visible(failing)}"
     )
+    if group.waived:
+        waived = group.named(waived=True, shown=SUBJECTS_LISTED)
+        failure.text += f"\nwaived instances, not failing ({group.waived:,}): {visible(waived)}"
     return Counter(tests=1, failures=1)

@@ -113,6 +113,27 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class WaiverNote:
+    """A waiver that waived findings in this run, as a report states it."""
+
+    rule: str
+    target: str
+    """Its subject glob, or with ``cause``, its cause glob."""
+    cause: bool
+    reason: str
+    approved_by: str
+    expires: str
+
+    def describe(self) -> str:
+        """One line: what it waives, why, by whom, until when."""
+        kind = "cause" if self.cause else "subject"
+        return (
+            f"{self.rule} {kind} {self.target} waived: {self.reason} (approved by "
+            f"{self.approved_by}, until {self.expires})"
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a check concluded; its renderers and exit code derive from it alone."""
 
@@ -133,6 +154,9 @@ class Report:
     evidence_location: str | None = None
     """Where the deployment records are, relative to the repository, for findings that point
     at no file of their own (SARIF needs a location). Not in to_dict."""
+    waivers: tuple[WaiverNote, ...] = ()
+    """The waivers in force that waived findings, for the formats that state why a finding
+    does not fail (OSCAL). Not in to_dict: the waivers file is among the inputs."""
     rule_docs: dict[str, str] = field(default_factory=dict)
     """Each rule's description, for formats that carry a rule catalog. Not in to_dict."""
     signature: dict[str, str] | None = None

@@ -6,8 +6,10 @@ input the verdict rests on, its digest stated once (the back matter holds each f
 one per rule, and one per cause of findings (every instance's subject kept as a property); and
 an OSCAL finding per NIST SP 800-53 control the rules evidence (``NIST SP 800-53 CM-5(4)``
 becomes ``cm-5.4``), related to the observations of its rules, their causes and the inputs, so
-the document grows with causes, not with instances times inputs. A control is satisfied only
-when every rule evidencing it was evaluated on all its evidence and has no unwaived finding.
+the document grows with causes, not with instances times inputs; and an OSCAL finding per rule
+citing no NIST control, its target in knightwatch's namespace, so that every finding of the
+report is stated by one. A control is satisfied only when every rule evidencing it was
+evaluated on all its evidence and has no unwaived finding; one satisfied by waivers says so.
 Other references (``SEC Regulation SCI 1001(a)``) are kept as properties. Every UUID is
 derived from the report's content and every time from its as-of date or period: the same
 inputs give the same bytes.
@@ -233,9 +235,12 @@ def _group_observation(
     )
 
 
-def _status(rules: list[RuleStatus], findings: list[Finding]) -> tuple[str, str, str]:
-    """State, reason and remarks of one control: satisfied only when every rule evidencing
-    it was evaluated whole and has no unwaived finding."""
+def _status(report: Report, rules: list[RuleStatus]) -> tuple[str, str, str]:
+    """State, reason and remarks of one target (a control, or a rule citing none): satisfied
+    only when every rule evidencing it was evaluated whole and has no unwaived finding; one
+    whose findings are all waived says so, and why."""
+    names = {r.id for r in rules}
+    findings = [f for f in report.findings if f.rule in names]
     unjudged = [r.id for r in rules if not r.evaluated or r.partial]
     failed = sorted({f.rule for f in findings if not f.waived})
     if failed:
@@ -246,36 +251,95 @@ def _status(rules: list[RuleStatus], findings: list[Finding]) -> tuple[str, str,
             "other",
             f"Not judged on all its evidence: {', '.join(unjudged)}; nothing may be claimed.",
         )
+    if findings:
+        return "satisfied", "pass", _waived(report, findings)
     return "satisfied", "pass", "Every rule evidencing it was evaluated and found nothing."
 
 
-def _control_findings(report: Report, ids: Ids) -> list[common.Finding]:
-    """One OSCAL finding per NIST control any rule evidences."""
-    from trestle.oscal import common
+def _waived(report: Report, findings: list[Finding]) -> str:
+    """The remarks of a target whose findings are all waived: how many, and each waiver in
+    force for its rules, with its reason."""
+    rules = sorted({f.rule for f in findings})
+    why = [w.describe() for w in report.waivers if w.rule in rules]
+    return (
+        "Every rule evidencing it was evaluated; every finding is waived "
+        f"({len(findings):,} of {', '.join(rules)}): "
+        + ("; ".join(why) if why else "see the waivers file among the inputs")
+        + "."
+    )
 
+
+@dataclass(frozen=True)
+class Target:
+    """What an OSCAL finding is about: a NIST control, or a rule citing none (knightwatch's
+    own objective, so that its findings are stated too)."""
+
+    key: str
+    """``cm-5.4``, or ``knightwatch-acme-001``."""
+    kind: str
+    """``statement-id`` for a control, ``objective-id`` for a rule."""
+    title: str
+    references: tuple[str, ...]
+    rules: tuple[RuleStatus, ...]
+
+
+def _targets(report: Report) -> list[Target]:
+    """One target per NIST control any rule cites, then one per rule citing none."""
     by_control: dict[str, tuple[str, list[RuleStatus]]] = {}
     for rule in report.rules:
         for reference in rule.controls:
             cid = control_id(reference)
             if cid is not None:
                 by_control.setdefault(cid, (reference, []))[1].append(rule)
+    targets = [
+        Target(cid, "statement-id", f"{cid}: {reference}", (reference,), tuple(rules))
+        for cid, (reference, rules) in sorted(by_control.items())
+    ]
+    return targets + [
+        Target(
+            f"knightwatch-{rule.id.lower()}",
+            "objective-id",
+            _text(f"{rule.id}: {rule.title}"),
+            rule.controls,
+            (rule,),
+        )
+        for rule in sorted(report.rules, key=lambda r: r.id)
+        if not any(control_id(c) for c in rule.controls)
+    ]
+
+
+def _control_findings(report: Report, ids: Ids) -> list[common.Finding]:
+    """One OSCAL finding per NIST control any rule evidences, and one per rule that cites
+    no NIST control (its target in knightwatch's namespace, its references as properties):
+    every finding of the report is stated by some OSCAL finding."""
+    from trestle.oscal import common
+
     out = []
-    for cid, (reference, rules) in sorted(by_control.items()):
-        names = {r.id for r in rules}
-        found = [f for f in report.findings if f.rule in names]
-        state, reason, remarks = _status(rules, found)
-        observations = [ids.of("rule", r.id) for r in rules]
+    for target in _targets(report):
+        names = {r.id for r in target.rules}
+        state, reason, remarks = _status(report, list(target.rules))
+        observations = [ids.of("rule", r.id) for r in target.rules]
         observations += [_cause_id(ids, g) for g in report.groups if g.rule in names]
         observations += _evidence_ids(report, ids)
+        own = target.kind == "objective-id"
         out.append(
             common.Finding(
-                uuid=ids.of("control", cid),
-                title=f"{cid}: {reference}",
-                description=f"{reference}, evidenced by {', '.join(sorted(names))}.",
-                props=[_prop("control-reference", reference)],
+                uuid=ids.of("control", target.key),
+                title=target.title,
+                description=_text(
+                    f"{'; '.join(target.references) or 'No control reference'}, evidenced by "
+                    f"{', '.join(sorted(names))}."
+                    + (" It cites no NIST SP 800-53 control." if own else "")
+                ),
+                props=[
+                    *_references(target.references),
+                    *([_prop("rule", target.rules[0].id)] if own else []),
+                ]
+                or None,
                 target=common.FindingTarget(
-                    type="statement-id",
-                    target_id=f"{cid}_smt",
+                    type=target.kind,
+                    target_id=target.key if own else f"{target.key}_smt",
+                    props=[_prop("target-namespace", PROPS_NS)] if own else None,
                     status=common.ObjectiveStatus(state=state, reason=reason, remarks=remarks),
                 ),
                 related_observations=[

@@ -2,9 +2,11 @@
 
 GitHub code scanning refuses a run of more than 25,000 results, a result of more than 1,000
 locations and an upload of more than 10 MB gzipped (docs.github.com, "SARIF results exceed
-limit" and "SARIF file is too large"). A report past the first of these is written one result
-per group of findings (one cause), its instances in ``relatedLocations`` and properties, both
-capped, and the run says so."""
+limit" and "SARIF file is too large"). A report past the first or the last of these is written
+one result per group of findings (one cause), its instances in ``relatedLocations`` and
+properties, both capped, the failing causes kept first; a log still too large has its texts
+cut. The run says so, and so does stderr. Every result carries its cause's fingerprint, grouped
+or not, so that crossing a limit neither closes nor reopens an alert."""
 
 from __future__ import annotations
 
@@ -32,18 +34,50 @@ RELATED_SHOWN = 100
 result and rejects more than 1,000)."""
 SUBJECTS_LISTED = 1_000
 """Instances of a grouped result whose subjects its properties list."""
+TEXT_SHOWN = 1_000
+"""Characters kept of each text (a message, a subject) of a log still past the upload limit
+when no instance is listed any more."""
 
 
 @dataclass(frozen=True)
 class Caps:
-    """How much of each group a grouped run lists."""
+    """How much of each group a grouped run lists, and how long a text may be (None: whole)."""
 
     related: int
     subjects: int
+    text: int | None = None
 
-    def smaller(self) -> Caps:
-        """Half of each, for a log still past the upload limit."""
-        return Caps(self.related // 2, self.subjects // 2)
+    def smaller(self, long_texts: bool) -> Caps | None:
+        """For a log still past the upload limit: its long texts cut first (when it has
+        any), then each instance list halved; None when nothing is left to cut."""
+        if self.text is None and long_texts:
+            return Caps(self.related, self.subjects, TEXT_SHOWN)
+        if self.subjects > 0:
+            return Caps(self.related // 2, self.subjects // 2, self.text)
+        return None
+
+
+@dataclass(frozen=True)
+class Written:
+    """A log as written, and what stderr says about how (None when one result per finding)."""
+
+    text: str
+    notice: str | None
+
+
+def _fits(text: str) -> bool:
+    """Whether the log is within the upload limit, gzipped."""
+    raw = text.encode()
+    if len(raw) + len(raw) // 1_000 + 64 <= MAX_GZIPPED:  # gzip adds at most this
+        return True
+    return len(gzip.compress(raw, 6, mtime=0)) <= MAX_GZIPPED
+
+
+def _cut(text: str, caps: Caps) -> str:
+    """The text, or, when texts are cut, its first characters and how many were cut."""
+    if caps.text is None or len(text) <= caps.text:
+        return text
+    return f"{text[: caps.text]}... ({len(text) - caps.text:,} characters cut)"
 
 
 def _level(finding: Finding, report: Report) -> str:
@@ -74,36 +108,98 @@ class SarifRenderer:
     name = "sarif"
     media_type = "application/sarif+json"
 
+    def __init__(self) -> None:
+        self._last: tuple[Report, Written] | None = None
+
     def render(self, report: Report, *, color: bool = False) -> str:
         """One run, its rules from the policy metadata, one result per finding; or, past
         GitHub's limits, one result per group of findings, capped until the log fits."""
-        if not self.grouped(report):
-            return _dump(_log(report, [_result(f, report) for f in report.findings], None))
-        caps = Caps(RELATED_SHOWN, SUBJECTS_LISTED)
-        while True:
-            text = _dump(_log(report, *_grouped(report, caps)))
-            if caps.subjects == 0 or len(gzip.compress(text.encode(), 6, mtime=0)) <= MAX_GZIPPED:
-                return text
-            caps = caps.smaller()
+        written = _write(report)
+        self._last = (report, written)
+        return written.text
 
     def grouped(self, report: Report) -> bool:
         """Whether the report is written one result per group: past GitHub's results per
-        run, or with a single finding's result too large to upload."""
-        return len(report.findings) > MAX_RESULTS
+        run, or with one result per finding past its upload limit."""
+        return self.notice(report) is not None
 
     def notice(self, report: Report) -> str | None:
-        """What the CLI says on stderr when the log is grouped."""
-        if not self.grouped(report):
-            return None
-        return (
-            f"SARIF: {len(report.findings):,} findings are past code scanning's "
-            f"{MAX_RESULTS:,} results per run: written as {_kept(report):,} results, one per "
-            "cause, each with its instances in relatedLocations and properties"
+        """What the CLI says on stderr when the log is grouped, what it leaves out, and
+        whether it is still past the upload limit."""
+        if self._last is not None and self._last[0] is report:
+            return self._last[1].notice
+        return _write(report).notice
+
+
+def _write(report: Report) -> Written:
+    """The log one result per finding when it is within both limits, else grouped."""
+    if len(report.findings) <= MAX_RESULTS:
+        text = _dump(_log(report, [_result(f, report) for f in report.findings], None))
+        if _fits(text):
+            return Written(text, None)
+    caps, long_texts = Caps(RELATED_SHOWN, SUBJECTS_LISTED), _long_texts(report)
+    while True:
+        results, account = _grouped(report, caps)
+        text = _dump(_log(report, results, account))
+        fits = _fits(text)
+        smaller = caps.smaller(long_texts)
+        if fits or smaller is None:
+            return Written(text, _said(account, fits))
+        caps = smaller
+
+
+def _long_texts(report: Report) -> bool:
+    """Whether any text a grouped result holds (a statement, a cause, a subject) is longer
+    than ``TEXT_SHOWN``."""
+    return any(
+        len(g.statement) > TEXT_SHOWN
+        or len(g.key) > TEXT_SHOWN
+        or any(len(f.subject) > TEXT_SHOWN for f in g.findings)
+        for g in report.groups
+    )
+
+
+def _said(account: dict[str, Any], fits: bool) -> str:
+    """The stderr notice of a grouped log."""
+    said = f"SARIF: {_why(account)}: written as {account['results']:,} results, one per cause"
+    if account["groups_not_written"]:
+        said += (
+            f"; {account['groups_not_written']:,} causes ({account['findings_not_written']:,} "
+            f"findings, {account['failing_not_written']:,} of them failing) are not written"
         )
+    if account["text_cut_to"] is not None:
+        said += f"; texts cut to {account['text_cut_to']:,} characters"
+    if not fits:
+        said += (
+            f"; the log is still past code scanning's {MAX_GZIPPED:,} bytes gzipped and "
+            "will be refused: upload the JSON report instead"
+        )
+    return said
+
+
+def _why(account: dict[str, Any]) -> str:
+    if account["findings"] > MAX_RESULTS:
+        return (
+            f"{account['findings']:,} findings are past code scanning's {MAX_RESULTS:,} "
+            "results per run"
+        )
+    return (
+        f"{account['findings']:,} findings, one result each, are past code scanning's "
+        f"{MAX_GZIPPED:,} bytes gzipped"
+    )
 
 
 def _fingerprint(rule: str, key: str) -> str:
     return hashlib.sha256(f"{rule}\0{key}".encode()).hexdigest()
+
+
+def _fingerprints(rule: str, cause: str, subject: str | None) -> dict[str, str]:
+    """The cause's fingerprint (rule and cause, or the subject for a rule without a cause),
+    the same grouped or not; and the instance's, where the result is one instance."""
+    out = {"knightwatchCause/v1": _fingerprint(rule, cause)}
+    if subject is not None:
+        out["knightwatchFinding/v1"] = _fingerprint(rule, subject)
+    return out
 
 
 def _suppressed() -> list[dict[str, str]]:
@@ -123,9 +219,7 @@ def _result(finding: Finding, report: Report) -> dict[str, Any]:
                 "logicalLocations": [{"name": finding.subject, "kind": "object"}],
             }
         ],
-        "partialFingerprints": {
-            "knightwatchFinding/v1": _fingerprint(finding.rule, finding.subject)
-        },
+        "partialFingerprints": _fingerprints(finding.rule, finding.group_key, finding.subject),
         "properties": {
             "subject": finding.subject,
             "severity": finding.severity,
@@ -139,47 +233,40 @@ def _result(finding: Finding, report: Report) -> dict[str, Any]:
 
 def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
     """One cause's result: its statement, its first instance's location, and its instances,
-    capped, in relatedLocations and properties. Its fingerprint is the rule and the cause
-    alone (no date, no count), so code scanning tracks one alert per cause month after month;
-    a group without a cause keeps its one finding's fingerprint."""
+    the unwaived first, capped, in relatedLocations (a waived one marked) and properties.
+    Its fingerprint is the rule and the cause alone (no date, no count), so code scanning
+    tracks one alert per cause month after month, grouped or not."""
     first, last = group.span
-    span = f", {first.text} to {last.text}" if first and last else ""
-    instances = group.findings
-    fingerprint = (
-        {"knightwatchCause/v1": _fingerprint(group.rule, group.key)}
-        if group.caused
-        else {"knightwatchFinding/v1": _fingerprint(group.rule, group.key)}
-    )
+    instances = group.unwaived_first
+    count, _ = group.fold(0)
     result: dict[str, Any] = {
         "ruleId": group.rule,
         "level": _level(group.first_finding, report),
-        "message": {"text": f"{group.statement} ({group.count:,} instances{span})."},
+        "message": {"text": _cut(f"{group.statement} ({count}).", caps)},
         "locations": [
             {
                 "physicalLocation": {
                     "artifactLocation": {"uri": _uri(group.first_finding, report)}
                 },
-                "logicalLocations": [{"name": group.key, "kind": "object"}],
+                "logicalLocations": [{"name": _cut(group.key, caps), "kind": "object"}],
             }
         ],
-        "relatedLocations": [
-            {
-                "id": number,
-                "physicalLocation": {"artifactLocation": {"uri": _uri(finding, report)}},
-                "message": {"text": finding.subject},
-            }
-            for number, finding in enumerate(instances[: caps.related])
-        ],
-        "partialFingerprints": fingerprint,
+        "relatedLocations": _related(instances[: caps.related], report, caps),
+        "partialFingerprints": _fingerprints(
+            group.rule, group.key, None if group.caused else group.key
+        ),
         "properties": {
-            "cause": group.key,
+            "cause": _cut(group.key, caps),
             "severity": group.severity,
             "controls": list(group.first_finding.controls),
             "instances": group.count,
             "waived": group.waived,
             "first": first.text if first else None,
             "last": last.text if last else None,
-            "subjects": [f.subject for f in instances[: caps.subjects]],
+            "subjects": [_cut(f.subject, caps) for f in instances[: caps.subjects]],
+            "waived_subjects": [
+                _cut(f.subject, caps) for f in instances[: caps.subjects] if f.waived
+            ],
             "subjects_not_listed": max(0, group.count - caps.subjects),
         },
     }
@@ -188,45 +275,72 @@ def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
     return result
 
 
+def _related(instances: tuple[Finding, ...], report: Report, caps: Caps) -> list[dict[str, Any]]:
+    """Instances as relatedLocations, each named by its subject, a waived one marked."""
+    return [
+        {
+            "id": number,
+            "physicalLocation": {"artifactLocation": {"uri": _uri(finding, report)}},
+            "message": {
+                "text": _cut(finding.subject, caps) + (" (waived)" if finding.waived else "")
+            },
+        }
+        for number, finding in enumerate(instances)
+    ]
+
+
 def _uri(finding: Finding, report: Report) -> str:
     return finding.location or report.evidence_location or FALLBACK_LOCATION
 
 
-def _kept(report: Report) -> int:
-    """How many groups a grouped run writes: the worst first, up to the results per run."""
-    return min(len(report.groups), MAX_RESULTS)
+def _ranked(report: Report) -> list[Group]:
+    """The groups in the order a grouped run keeps them: failing causes first, then the
+    unwaived below fail-on, then the waived; each by severity, then the most instances."""
+
+    def rank(group: Group) -> tuple[int, int, int, str, str]:
+        standing = 0 if group.failing(report.fails_at) else 1 if group.live else 2
+        return (standing, -severity_rank(group.severity), -group.count, group.rule, group.key)
+
+    return sorted(report.groups, key=rank)
 
 
 def _grouped(report: Report, caps: Caps) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The grouped results, and the run's account of what grouping did."""
-    kept = _kept(report)
-    results = [_group_result(g, report, caps) for g in report.groups[:kept]]
-    omitted = report.groups[kept:]
+    ranked = _ranked(report)
+    chosen = {(g.rule, g.key) for g in ranked[:MAX_RESULTS]}
+    kept = [g for g in report.groups if (g.rule, g.key) in chosen]  # in the report's order
+    omitted = ranked[MAX_RESULTS:]
+    results = [_group_result(g, report, caps) for g in kept]
     account = {
         "findings": len(report.findings),
         "groups": len(report.groups),
-        "results": kept,
+        "results": len(kept),
         "groups_not_written": len(omitted),
         "findings_not_written": sum(g.count for g in omitted),
+        "failing_not_written": sum(g.live for g in omitted if g.failing(report.fails_at)),
         "related_locations_per_result": caps.related,
         "subjects_per_result": caps.subjects,
+        "text_cut_to": caps.text,
     }
     return results, account
 
 
 def _notification(account: dict[str, Any]) -> dict[str, Any]:
     text = (
-        f"{account['findings']:,} findings exceed code scanning's {MAX_RESULTS:,} results per "
-        f"run: written as {account['results']:,} results, one per cause, each listing up to "
-        f"{account['related_locations_per_result']:,} instances in relatedLocations and "
-        f"{account['subjects_per_result']:,} subjects in its properties; the JSON report "
-        "keeps every instance"
+        f"{_why(account)}: written as {account['results']:,} results, one per cause, each "
+        f"listing up to {account['related_locations_per_result']:,} instances in "
+        f"relatedLocations and {account['subjects_per_result']:,} subjects in its properties, "
+        "the unwaived first; the JSON report keeps every instance"
     )
     if account["groups_not_written"]:
         text += (
-            f"; the {account['groups_not_written']:,} least severe causes "
-            f"({account['findings_not_written']:,} findings) are not written here"
+            f"; {account['groups_not_written']:,} causes ({account['findings_not_written']:,} "
+            f"findings, {account['failing_not_written']:,} of them failing) are not written "
+            "here: those ranked last, failing causes ranked before the rest, then by "
+            "severity, then by instances"
         )
+    if account["text_cut_to"] is not None:
+        text += f"; each text is cut to {account['text_cut_to']:,} characters"
     return {
         "level": "warning",
         "message": {"text": text + "."},

@@ -227,3 +227,44 @@ def test_a_cause_waiver_that_would_hide_too_much_is_an_input_error(
     result = check(storm)
     assert result.code == 2 and result.out == ""
     assert "waivers.yaml" in result.err and says in result.err, result.err
+
+
+def waive_all_but_one(storm: tuple[Path, Path]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Waive every instance of the largest DEAD-001 cause but its last subject, and every
+    instance of the next cause: the report, the one failing subject, the fully waived group."""
+    before = check(storm).json()
+    dead = [g for g in before["groups"] if g["rule"] == "DEAD-001"]
+    mostly, wholly = dead[0], dead[1]
+    assert mostly["count"] > model.FOLD_ABOVE + 1
+    failing = mostly["subjects"][-1]  # sorted last: a fold by subject would never show it
+    waive(
+        storm[1],
+        *({"rule": "DEAD-001", "subject": s} for s in mostly["subjects"] if s != failing),
+        {"rule": "DEAD-001", "cause": wholly["cause"]},
+    )
+    return check(storm).json(), failing, wholly
+
+
+def test_a_folded_group_names_its_failing_instances_before_the_waived(
+    storm: tuple[Path, Path],
+) -> None:
+    """A cause whose instances are all waived but one shows that one in every human format,
+    says how many of those it names are waived, and a wholly waived cause says so."""
+    report, failing, wholly = waive_all_but_one(storm)
+    live = [f["subject"] for f in report["findings"] if f["rule"] == "DEAD-001" and not f["waived"]]
+    assert failing in live
+    shown = model.FOLD_ABOVE
+    text = check(storm, "--format", "text").out
+    markdown = check(storm, "--format", "markdown").out
+    html = check(storm, "--format", "html").out
+    for rendered, subject in (
+        (text, failing),
+        (markdown, failing.replace("_", "\\_")),
+        (html, failing),
+    ):
+        flat = " ".join(rendered.split())  # the text format wraps its lines
+        assert f"{subject}, " in flat  # named first, before the waived
+        assert f"({shown - 1} of these waived) and " in flat
+        assert "(all waived)" in flat
+    wholly_header = f"{wholly['cause']}: {wholly['count']:,} instances (all waived)"
+    assert wholly_header in text and wholly_header in html

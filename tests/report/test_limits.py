@@ -7,6 +7,7 @@ full-size storm of ``make bench`` crosses the real ones (docs/performance.md).""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -20,8 +21,14 @@ from junitparser import Failure, JUnitXml, Skipped
 
 from checker.report import json as json_report
 from checker.report import junit, sarif
+from checker.vocabulary import severity_rank
+from tests.conftest import run_cli
 from tests.report.storm import build_storm, check, storm_copy
 from tests.report.test_ci_formats import SCHEMA
+from tests.report.test_groups import waive, waive_all_but_one
+from tests.test_examples import inputs
+
+EXAMPLES_DIR = Path(__file__).parents[2] / "evidence" / "examples"
 
 
 def validate(log: dict[str, Any]) -> None:
@@ -83,20 +90,39 @@ def test_past_the_results_limit_one_result_per_cause(
     assert run["properties"]["verdict"] == "fail"
 
 
-def test_past_the_results_limit_in_causes_the_worst_are_kept_and_the_rest_counted(
+def test_past_the_results_limit_in_causes_the_failing_are_kept_and_the_rest_counted(
     storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The causes kept are the failing ones first (a wholly waived cause, however large,
+    yields its place), by severity, then by instances; the run and stderr say how many
+    causes and findings are left out, and how many of those fail."""
+    worst = check(storm).json()["groups"][0]
+    waive(storm[1], {"rule": worst["rule"], "cause": worst["cause"]})
     report = check(storm).json()
     monkeypatch.setattr(sarif, "MAX_RESULTS", 5)
-    run, _, _ = sarif_run(storm, tmp_path)
-    assert [(r["ruleId"], r["properties"]["cause"]) for r in run["results"]] == [
-        (g["rule"], g["cause"]) for g in report["groups"][:5]
+    run, err, _ = sarif_run(storm, tmp_path)
+    failing = [g for g in report["groups"] if g["waived"] < g["count"]]
+    failing.sort(key=lambda g: (-severity_rank(g["severity"]), -g["count"], g["rule"], g["cause"]))
+    kept = {(g["rule"], g["cause"]) for g in failing[:5]}
+    written = [(r["ruleId"], r["properties"]["cause"]) for r in run["results"]]
+    # The five ranked first, written in the report's order.
+    assert written == [
+        (g["rule"], g["cause"]) for g in report["groups"] if (g["rule"], g["cause"]) in kept
     ]
+    assert (worst["rule"], worst["cause"]) not in written
+    dropped = [g for g in report["groups"] if (g["rule"], g["cause"]) not in written]
     account = run["properties"]["grouped"]
-    assert account["groups_not_written"] == len(report["groups"]) - 5
-    assert account["findings_not_written"] == sum(g["count"] for g in report["groups"][5:])
+    assert account["groups_not_written"] == len(dropped) == len(report["groups"]) - 5
+    assert account["findings_not_written"] == sum(g["count"] for g in dropped)
+    unwaived = sum(g["count"] - g["waived"] for g in dropped)
+    assert account["failing_not_written"] == unwaived > 0
     text = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
-    assert f"the {len(report['groups']) - 5:,} least severe causes" in text
+    said = (
+        f"{len(dropped):,} causes ({account['findings_not_written']:,} findings, "
+        f"{unwaived:,} of them failing) are not written"
+    )
+    assert said in text and said in err
+    assert "least severe" not in text
 
 
 def test_a_log_past_the_upload_limit_lists_fewer_instances_until_it_fits(
@@ -180,3 +206,118 @@ def test_a_json_report_past_a_storm_of_findings_names_the_compact_form(
     assert count > 100 and f"JSON: {count:,} findings" in loud.err
     assert "--format json-compact" in loud.err
     assert out.read_bytes() == before and loud.code == quiet.code == 1
+
+
+def test_below_the_results_limit_a_log_past_the_upload_limit_is_grouped(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer results than the limit, but one result per finding past the gzipped size: the
+    log is grouped, fits, and stderr says why."""
+    ungrouped, _, _ = sarif_run(storm, tmp_path)
+    size = len(gzip.compress(json.dumps(ungrouped).encode(), 6, mtime=0))
+    monkeypatch.setattr(sarif, "MAX_GZIPPED", size // 2)
+    out = tmp_path / "grouped.sarif"
+    result = check(storm, "-o", out, "--format", "sarif")
+    assert len(gzip.compress(out.read_bytes(), 6, mtime=0)) <= size // 2
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["properties"]["grouped"]["findings"] < sarif.MAX_RESULTS
+    assert len(run["results"]) == len(check(storm).json()["groups"])
+    assert f"past code scanning's {size // 2:,} bytes gzipped" in result.err
+    assert "will be refused" not in result.err
+
+
+def huge_reason(tmp_path: Path, characters: int) -> tuple[Path, Path, list[str | Path]]:
+    """The partial-rollout example with one failed target whose reason is ``characters``
+    long (random, so gzip cannot shrink it): its repository, evidence and options."""
+    args = inputs(EXAMPLES_DIR / "partial-rollout", tmp_path)
+    evidence = Path(args[args.index("--evidence") + 1])
+    lines = (evidence / "deploys.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    noise = b"".join(hashlib.sha256(b"%d" % n).digest() for n in range(characters // 42 + 1))
+    reason = base64.b64encode(noise).decode()[:characters]
+    record["targets"].append({"host": "r-4", "status": "failed", "reason": reason})
+    (evidence / "deploys.jsonl").write_text(f"{lines[0]}\n{json.dumps(record)}\n")
+    return Path(args[args.index("--repo") + 1]), evidence, args
+
+
+def test_a_result_too_large_to_upload_has_its_texts_cut_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three findings, one of whose message holds a 200,000-character reason: grouping alone
+    cannot shrink it, so each long text is cut first (the instances are still listed), with
+    the count of characters cut, and stderr and the run say so."""
+    _, _, args = huge_reason(tmp_path, 200_000)
+    monkeypatch.setattr(sarif, "MAX_GZIPPED", 100_000)
+    out = tmp_path / "r.sarif"
+    result = run_cli("check", *args, "-o", out)
+    assert result.code == 1, result.err
+    assert len(gzip.compress(out.read_bytes(), 6, mtime=0)) <= 100_000
+    log = json.loads(out.read_text())
+    validate(log)
+    (run,) = log["runs"]
+    account = run["properties"]["grouped"]
+    assert account["text_cut_to"] == sarif.TEXT_SHOWN
+    assert account["subjects_per_result"] == sarif.SUBJECTS_LISTED  # cut texts, not lists
+    cut = [r for r in run["results"] if "characters cut)" in r["message"]["text"]]
+    assert cut and all(len(r["message"]["text"]) < sarif.TEXT_SHOWN + 50 for r in cut)
+    assert f"texts cut to {sarif.TEXT_SHOWN:,} characters" in result.err
+    assert "will be refused" not in result.err
+
+
+def test_a_log_that_cannot_be_made_to_fit_is_written_and_said_to_be_refused(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sarif, "MAX_GZIPPED", 1_000)
+    out = tmp_path / "r.sarif"
+    result = check(storm, "-o", out, "--format", "sarif")
+    assert result.code == 1 and out.is_file()
+    assert "still past code scanning's 1,000 bytes gzipped and will be refused" in result.err
+
+
+def test_grouped_or_not_a_result_carries_its_causes_fingerprint(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month that crosses the results limit keeps every alert: each cause's fingerprint is
+    the same whether its findings are written one result each or one result together."""
+    ungrouped, _, _ = sarif_run(storm, tmp_path)
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 100)
+    grouped, _, _ = sarif_run(storm, tmp_path)
+    key = "knightwatchCause/v1"
+    each = {(r["ruleId"], r["partialFingerprints"][key]) for r in ungrouped["results"]}
+    together = {(r["ruleId"], r["partialFingerprints"][key]) for r in grouped["results"]}
+    assert each == together and len(together) == len(grouped["results"])
+    for result in ungrouped["results"]:
+        subject = result["properties"]["subject"]
+        expected = hashlib.sha256(f"{result['ruleId']}\0{subject}".encode()).hexdigest()
+        assert result["partialFingerprints"]["knightwatchFinding/v1"] == expected
+
+
+def test_grouped_junit_and_sarif_set_the_waived_instances_apart(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cause all of whose instances are waived but one: the JUnit failure names that one
+    as failing and the waived apart; the SARIF result lists it first, marks the waived and
+    lists them in ``waived_subjects``; a wholly waived cause's result is suppressed."""
+    report, failing, wholly = waive_all_but_one(storm)
+    group = next(g for g in report["groups"] if failing in g["subjects"])
+    waived = [s for s in group["subjects"] if s != failing]
+    monkeypatch.setattr(junit, "GROUP_ABOVE", 100)
+    out = tmp_path / "report.xml"
+    check(storm, "-o", out, "--format", "junit")
+    case = next(
+        c for suite in JUnitXml.fromfile(str(out)) for c in suite if c.name == group["cause"]
+    )
+    lines = case.result[0].text.splitlines()
+    assert f"failing instances (1): {failing}" in lines
+    waived_line = next(line for line in lines if line.startswith("waived instances"))
+    assert failing not in waived_line and waived[0] in waived_line
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 100)
+    run, _, _ = sarif_run(storm, tmp_path)
+    results = {r["properties"]["cause"]: r for r in run["results"] if r["ruleId"] == "DEAD-001"}
+    result = results[group["cause"]]
+    assert result["properties"]["subjects"][0] == failing
+    assert result["properties"]["waived_subjects"] == waived
+    related = [r["message"]["text"] for r in result["relatedLocations"]]
+    assert related[0] == failing and all(t.endswith(" (waived)") for t in related[1:])
+    assert "suppressions" not in result
+    assert results[wholly["cause"]]["suppressions"][0]["status"] == "accepted"

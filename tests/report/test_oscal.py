@@ -21,7 +21,7 @@ from checker.report import RENDERERS
 from checker.report.model import Finding, InputFile, RuleStatus
 from checker.report.oscal import control_id
 from checker.runner import CheckOptions, run_check
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_yaml
 from tests.report.oscal_schema import schema_errors
 from tests.report.test_golden import GOLDEN
 from tests.report.test_renderers import finding, make_report
@@ -125,7 +125,9 @@ def _states(argv: list[str | Path]) -> set[str]:
         clean = not cited & (unjudged | failing)
         status = control["target"]["status"]
         assert status["state"] == ("satisfied" if clean else "not-satisfied"), control["title"]
-        assert control["target"]["target-id"] == f"{control['title'].split(':')[0]}_smt"
+        head = control["title"].split(":")[0]
+        own = f"knightwatch-{head.lower()}"  # a rule citing no NIST control
+        assert control["target"]["target-id"] in (f"{head}_smt", own)
         states.add(status["state"])
     return states
 
@@ -284,10 +286,90 @@ def test_without_the_extra_it_says_which_to_install(
 
 
 def test_rules_that_cite_no_nist_control_claim_none() -> None:
-    """A policy set of its own, citing no NIST control: still valid, and no control is
-    claimed either way."""
+    """A policy set of its own, citing no NIST control: still valid, no control is claimed
+    either way, and each rule is stated by a finding of its own target."""
     document = json.loads(RENDERERS["oscal"].render(make_report(finding(subject="D1"))))
     assert schema_errors(document) == []
     result = document["assessment-results"]["results"][0]
-    assert "findings" not in result
     assert "cites a NIST SP 800-53 control" in result["reviewed-controls"]["description"]
+    targets = {f["target"]["target-id"]: f["target"] for f in result["findings"]}
+    assert set(targets) == {"knightwatch-review-001", "knightwatch-fleet-001"}
+    assert {t["type"] for t in targets.values()} == {"objective-id"}
+    assert targets["knightwatch-review-001"]["status"]["reason"] == "fail"
+
+
+ACME = """package acme.tickets
+
+import rego.v1
+
+# METADATA
+# title: Deployment has a change ticket
+# description: Every production deployment names its change ticket.
+# custom:
+#   id: ACME-001
+#   severity: critical
+#   controls: [ACME change policy 4.2]
+#   requires: [deploys]
+#   message: "Deployment {subject} of {service} names no change ticket."
+missing_ticket contains {"subject": d.id, "service": d.service} if {
+	some d in input.deployments
+	not d.change_ticket
+}
+"""
+
+
+def _clean_release(tmp_path: Path) -> list[str | Path]:
+    return inputs(next(c for c in EXAMPLES if c.name == "clean-release"), tmp_path)
+
+
+def test_a_failing_rule_citing_no_nist_control_is_a_failed_finding(tmp_path: Path) -> None:
+    """A team's own rule citing only its own policy fails the check: the document states that
+    failure in a finding of its own (knightwatch's namespace), its references kept, not in
+    an observation alone beside controls that all read satisfied."""
+    policies = tmp_path / "acme"
+    policies.mkdir()
+    (policies / "tickets.rego").write_text(ACME)
+    argv = [*_clean_release(tmp_path / "case"), "--policies", policies]
+    assert report(*argv)["verdict"] == "fail"
+    document = oscal(*argv)
+    assert schema_errors(document) == []
+    model = AssessmentResults.model_validate(document["assessment-results"])
+    assert json.loads(model.oscal_serialize_json()) == document
+    result = document["assessment-results"]["results"][0]
+    (own,) = (f for f in result["findings"] if f["target"]["type"] == "objective-id")
+    assert own["target"]["target-id"] == "knightwatch-acme-001"
+    assert own["target"]["status"] == {
+        "state": "not-satisfied",
+        "reason": "fail",
+        "remarks": "Unwaived findings of ACME-001.",
+    }
+    assert _props(own, "control-reference") == ["ACME change policy 4.2"]
+    assert _props(own["target"], "target-namespace") == ["urn:knightwatch:oscal"]
+    assert "fail" in {f["target"]["status"]["reason"] for f in result["findings"]}
+
+
+def test_a_control_whose_findings_are_all_waived_says_so_and_why(tmp_path: Path) -> None:
+    """Satisfied by a waiver is not "found nothing": the control's remarks say its findings
+    are waived, by which waiver, and why."""
+    argv = _clean_release(tmp_path)
+    evidence = Path(argv[argv.index("--evidence") + 1])
+    deploys = evidence / "deploys.yaml"
+    shop = "    - {host: shop-2, status: succeeded}\n"
+    deploys.write_text(deploys.read_text().replace(shop, shop + shop.replace("shop-2", "shop-9")))
+    write_yaml(
+        evidence / "waivers.yaml",
+        [{"rule": "FLEET-004", "subject": "REL-1:shop-9", "reason": "temporary canary CHG-7",
+          "approved_by": "cro@example.com", "expires": "2024-04-30"}],
+    )  # fmt: skip
+    judged = report(*argv)
+    assert [(f["rule"], f["waived"]) for f in judged["findings"]] == [("FLEET-004", True)]
+    result = oscal(*argv)["assessment-results"]["results"][0]
+    (cm8,) = (f for f in result["findings"] if f["title"].startswith("cm-8:"))
+    status = cm8["target"]["status"]
+    assert (status["state"], status["reason"]) == ("satisfied", "pass")
+    assert "found nothing" not in status["remarks"]
+    assert "every finding is waived (1 of FLEET-004)" in status["remarks"]
+    assert (
+        "REL-1:shop-9 waived: temporary canary CHG-7 (approved by cro@example.com"
+        in (status["remarks"])
+    )
