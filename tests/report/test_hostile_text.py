@@ -5,6 +5,7 @@ show them, never obey them, and stay well-formed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
+import checker
 from checker.demo.builder import ScriptedRepo
 from checker.report.escape import json_safe, visible
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
@@ -173,8 +175,14 @@ def test_a_json_lines_line_of_line_separators_is_checked_in_linear_memory(
         "import resource, sys\nfrom checker.cli import main\ncode = main(sys.argv[1:])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)"
     )
+    source = Path(checker.__file__).resolve().parents[1]  # this tree, not an installed copy
     done = subprocess.run(
-        [sys.executable, "-c", program, *argv], capture_output=True, text=True, check=True
+        [sys.executable, "-c", program, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=source,
+        env={**os.environ, "PYTHONPATH": str(source)},
     )
     peak_kb, code = done.stdout.split()[-2:]
     assert code == "1", done.stderr
