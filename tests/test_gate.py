@@ -244,6 +244,13 @@ def test_text_on_the_terminal_and_files_for_upload(
     )
     assert bad.code == 2 and "cannot tell the format of" in bad.err
     assert not (tmp_path / "a.json").exists()
+    # One --format cannot name the formats of several files: an error, not silently ignored.
+    outputs = ("-o", tmp_path / "y.json", "-o", tmp_path / "y.sarif")
+    evidence = repo.path.parent / "ev"
+    both = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format",
+                   "json-compact", *outputs)  # fmt: skip
+    assert both.code == 2 and "--format json-compact with several -o" in both.err
+    assert "extension" in both.err and not (tmp_path / "y.json").exists()
 
 
 def test_github_actions_annotations_and_job_summary(

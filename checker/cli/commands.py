@@ -98,6 +98,12 @@ def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]
     """One output takes --format (else its extension, else json); several take their extension."""
     if len(paths) == 1:
         return [(paths[0], fmt or EXTENSIONS.get(_extension(paths[0]), "json"))]
+    if paths and fmt is not None:
+        # One --format for several files would name the format of one of them at best.
+        raise UsageError(
+            f"--format {fmt} with several -o: each output's format comes from its extension "
+            "(report.compact.json, report.sarif, ...); drop --format"
+        )
     formats = []
     for path in paths:
         if _extension(path) not in EXTENSIONS:

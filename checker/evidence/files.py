@@ -7,6 +7,7 @@ errors: a second ``approvals:`` silently replacing the first would weaken an aud
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -85,6 +86,14 @@ def read_text(path: Path) -> bytes:
 
 
 def _decode(data: bytes, path: PurePath) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        # Refused, not skipped: JSON Lines forbids it, and a byte-order mark read as text
+        # would stick to the first record's first key.
+        raise InputError(
+            "starts with a UTF-8 byte-order mark (EF BB BF); save the file as UTF-8 without one",
+            path=str(path),
+            line=1,
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -89,23 +89,49 @@ IsoDate = Annotated[
 
 Name = Annotated[str, Field(min_length=1)]
 
+CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+"""C0 (tab and line breaks among them), DEL, C1, and the line and paragraph separators: a
+name holding one could forge a line of a report, a log or ``sample``'s walkthrough."""
+_CONTROL = re.compile(f"[{CONTROL}]")
 
-def _trimmed(value: str) -> str:
+
+def _plain_name(value: str) -> str:
     if value != value.strip():
         raise ValueError(
             f"{value!r} has white space at its start or end; names are compared exactly"
         )
+    return _one_line(value)
+
+
+def _one_line(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{value[:80]!r} holds the control character {found.group()!r} at position "
+            f"{found.start()}; a name is one line of visible text"
+        )
     return value
 
+
+IDENT_PATTERN = f"^[^\\s{CONTROL}](?:[^{CONTROL}]*[^\\s{CONTROL}])?$"
 
 Ident = Annotated[
     str,
     Field(min_length=1),
-    AfterValidator(_trimmed),
-    WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"^\S(?:.*\S)?$"}),
+    AfterValidator(_plain_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": IDENT_PATTERN}),
 ]
 """A name other records join on (a service, environment, host, flag, id): white space around
-it would make ``production `` a second environment beside ``production``."""
+it would make ``production `` a second environment beside ``production``, and a control
+character anywhere in it (a line break, an escape sequence) could forge lines of a report."""
+
+Label = Annotated[
+    str,
+    Field(min_length=1),
+    AfterValidator(_one_line),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": f"^[^{CONTROL}]+$"}),
+]
+"""A person, address, commit or version a record names: one line, no control character."""
 Status = Literal["succeeded", "failed", "skipped", "unreachable"]
 
 
@@ -117,13 +143,16 @@ class Record(BaseModel):
 
 # A plain dataclass, not a model: a month of a large fleet holds hundreds of thousands of
 # targets, and pydantic builds these about three times faster. It is as strict as a model:
-REF_NAME = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*[/.]$)[^\x00-\x20\x7f~^:?*\[\\]+$")
+REF_NAME = re.compile(
+    r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*[/.]\Z)[^\x00-\x20\x7f-\x9f\u2028\u2029~^:?*\[\\]+\Z"
+)
+"""Used with ``fullmatch``; ``\\Z``, not ``$``, which also matches before a final line feed."""
 
 
 def _check_ref(value: str) -> str:
     """A branch or tag name as git allows it (``git check-ref-format``): no white space, no
     control character, none of ``~ ^ : ? * [ \\``, no ``..`` or ``@{``."""
-    if REF_NAME.match(value) is None:
+    if REF_NAME.fullmatch(value) is None:
         raise ValueError(
             f"ref {value!r} is not a branch or tag name git allows (no spaces, control "
             "characters, '..', '@{', or any of ~ ^ : ? * [ \\)"
@@ -135,7 +164,9 @@ RefName = Annotated[
     str,
     Strict(),
     AfterValidator(_check_ref),
-    WithJsonSchema({"type": "string", "minLength": 1, "pattern": REF_NAME.pattern}),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "pattern": REF_NAME.pattern.replace("\\Z", "$")}
+    ),
 ]
 """The branch or tag a deploy tool named (``v1.4``, ``release/2012-07``), as it recorded it."""
 
@@ -147,7 +178,7 @@ class Target:
 
     __pydantic_config__ = ConfigDict(extra="forbid")
 
-    host: Annotated[str, Strict(), Field(min_length=1), AfterValidator(_trimmed)]
+    host: Annotated[str, Strict(), Field(min_length=1), AfterValidator(_plain_name)]
     status: Status
     reason: Annotated[str, Strict(), Field(min_length=1)] | None = None
     """Why a host did not succeed, as the deploy tool showed it (e.g. the release step it
@@ -161,7 +192,7 @@ class Target:
 class DeployApproval(Record):
     """A sign-off on a deployment."""
 
-    by: Name
+    by: Label
     at: Timestamp
 
 
@@ -171,14 +202,14 @@ class Deployment(Record):
     id: Ident
     service: Ident
     environment: Ident
-    commit: Name
+    commit: Label
     ref: RefName | None = None
     """The branch or tag the deploy tool was asked for, as it recorded it: shown beside the
     commit in reports and the audit's population, never judged (the commit is what was
     deployed, and a ref moves)."""
     started_at: Timestamp
     finished_at: Timestamp | None = None
-    deployer: Name
+    deployer: Label
     approvals: list[DeployApproval] = []
     change_ticket: str | None = None
     artifact: str | None = None
@@ -224,9 +255,9 @@ class Deployment(Record):
 class ReviewApproval(Record):
     """An approval in the review system; ``commit`` is the head it was given on."""
 
-    by: Name
+    by: Label
     at: Timestamp
-    commit: Name | None = None
+    commit: Label | None = None
 
 
 class Review(Record):
@@ -237,8 +268,8 @@ class Review(Record):
         BeforeValidator(_to_text),
         WithJsonSchema({"type": ["string", "integer"], "minLength": 1}),
     ]
-    author: Name
-    commits: list[Name]
+    author: Label
+    commits: list[Label]
     approvals: list[ReviewApproval] = []
     source: Ident | None = None
     """The importer that wrote the record (``github-reviews``, ``gerrit``, ...); absent in a
@@ -253,7 +284,7 @@ class FlagEvent(Record):
     environment: Ident
     enabled: bool
     at: Timestamp
-    by: Name
+    by: Label
 
 
 class Observation(Record):
@@ -262,7 +293,7 @@ class Observation(Record):
     host: Ident
     """The host, or the cluster (a name fleet.yaml lists for the service)."""
     service: Ident
-    version: Name
+    version: Label
     observed_at: Timestamp
     pods: Annotated[int, Field(ge=1)] | None = None
     """For a cluster: how many ready pods of the workload ran this version at the listing."""
@@ -391,7 +422,7 @@ class Waiver(Record):
     cause: Name | None = None
     """Instead of ``subject``: a glob over the rule's causes (its METADATA ``cause``)."""
     reason: Name
-    approved_by: Name
+    approved_by: Label
     expires: IsoDate
 
     @model_validator(mode="after")

@@ -44,7 +44,7 @@ def named_ref(value: object, commit: str = "") -> str | None:
         return None
     if COMMIT_NAME.match(value):
         return None
-    return value if REF_NAME.match(value) else None
+    return value if REF_NAME.fullmatch(value) else None
 
 
 @dataclass

@@ -10,6 +10,7 @@ ill-formed. Every character in those classes becomes ``\\xNN`` or ``\\uNNNN``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _UNSAFE = re.compile(
     "["
@@ -22,14 +23,21 @@ _UNSAFE = re.compile(
 )
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _table(pattern: re.Pattern[str], escape: Callable[[int], str]) -> dict[int, str]:
+    """Every character ``pattern`` matches, mapped to its escape: ``str.translate`` writes
+    the result in one buffer, where ``re.sub`` with a function holds a match object and a
+    piece for each of a million line separators in one field (hundreds of megabytes)."""
+    ranges = re.findall(r"(.)(?:-(.))?", pattern.pattern.strip("[]"), re.DOTALL)
+    codes = (c for a, b in ranges for c in range(ord(a), ord(b or a) + 1))
+    return {code: escape(code) for code in codes}
+
+
+_VISIBLE = _table(_UNSAFE, lambda c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
 
 
 def visible(text: str) -> str:
     """``text`` with every control, bidirectional and non-character as a visible escape."""
-    return _UNSAFE.sub(_escape, text)
+    return text.translate(_VISIBLE) if _UNSAFE.search(text) else text
 
 
 _KEY_MATERIAL = re.compile(r"-----BEGIN [^\n]*?-----.*?(?:-----END [^\n]*?-----|\Z)", re.DOTALL)
@@ -41,16 +49,13 @@ def without_key_material(text: str) -> str:
     return _KEY_MATERIAL.sub("[key material not shown]", text)
 
 
-def _json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
 _UNSAFE_IN_JSON = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", ""))
 """What ``json.dumps`` leaves raw (it escapes C0 in strings; its own line breaks stay)."""
+_JSON_SAFE = _table(_UNSAFE_IN_JSON, lambda c: f"\\u{c:04x}")
 
 
 def json_safe(text: str) -> str:
     """JSON text from ``json.dumps`` with every other character ``visible`` would escape
     written as ``\\uXXXX``: the same document to a parser, nothing a terminal would act on to
     a reader. (Such characters stand only inside strings, where the escape means the same.)"""
-    return _UNSAFE_IN_JSON.sub(_json_escape, text)
+    return text.translate(_JSON_SAFE) if _UNSAFE_IN_JSON.search(text) else text

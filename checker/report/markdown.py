@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from checker.report.escape import visible
 from checker.report.groups import Group
 from checker.report.model import FOLD_ABOVE, Report
@@ -10,12 +12,18 @@ from checker.vocabulary import SEVERITIES, short
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
 
+_BARE_LINK = re.compile(r"(?<![A-Za-z0-9+.-])(?:[A-Za-z][A-Za-z0-9+.-]*:(?=//)|www\.)")
+"""A URL's scheme (``https://``) or ``www.``: GitHub makes a link of either, unless escaped."""
+
+
 def cell(text: str) -> str:
-    """Text safe inside a table cell: pipes, markup and control characters escaped."""
+    """Text safe inside a table cell: pipes, markup and control characters escaped, and
+    neither an ``@mention`` (which would notify someone where the report is posted) nor a
+    bare URL (which would become a link) left for a renderer to act on."""
     out = visible(text).replace("\\", "\\\\").replace("|", "\\|")
-    for char in "`*_[]<>#":
+    for char in "`*_[]<>#@":
         out = out.replace(char, "\\" + char)
-    return out
+    return _BARE_LINK.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], out)
 
 
 class MarkdownRenderer:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker.errors import UsageError
+from checker.report.escape import json_safe, visible
 from checker.signing.attestation import Signed
 from checker.signing.population import Population, read_population
 from checker.vocabulary import counted, short
@@ -82,13 +83,40 @@ class Sample:
         return [f for f in files if str(f.get("path", "")).split("/")[-1].startswith("deploys.")]
 
 
-def _about(findings: list[dict[str, Any]], ident: str) -> tuple[dict[str, str], ...]:
-    """The findings whose subject is the deployment or one of its ``DEPLOY:...`` pairs."""
+def _owner(subject: str, ids: frozenset[str]) -> str | None:
+    """The deployment a ``DEPLOY`` or ``DEPLOY:...`` subject names: the longest id it is or
+    starts with followed by ``:`` (``RT-2:z:r-4`` is ``RT-2:z``'s when both are judged)."""
+    if subject in ids:
+        return subject
+    cuts = [i for i, char in enumerate(subject) if char == ":"]
+    return next((subject[:i] for i in reversed(cuts) if subject[:i] in ids), None)
+
+
+def _shipped_by(finding: dict[str, Any]) -> list[str]:
+    """The deployments a REVIEW-002 finding says shipped its commit (its message's
+    ``was shipped by A, B with no review``: the report keeps no other trace of them)."""
+    message = str(finding.get("message", ""))
+    if finding.get("rule") != "REVIEW-002" or SHIPPED_BY not in message:
+        return []
+    return message.split(SHIPPED_BY, 1)[1].rsplit(" with no review", 1)[0].split(", ")
+
+
+SHIPPED_BY = " was shipped by "
+
+
+def _about(
+    findings: list[dict[str, Any]], entry: dict[str, Any], ids: frozenset[str]
+) -> tuple[dict[str, str], ...]:
+    """The findings about a deployment: those whose subject is it or one of its
+    ``DEPLOY:...`` pairs, its commit, or a commit it shipped (REVIEW-002)."""
+    ident = str(entry["id"])
     return tuple(
         {k: str(f[k]) for k in ("rule", "severity", "subject")}
         | ({"waived": "yes"} if f.get("waived") else {})
         for f in findings
-        if f.get("subject") == ident or str(f.get("subject", "")).startswith(f"{ident}:")
+        if _owner(str(f.get("subject", "")), ids) == ident
+        or f.get("subject") == entry["commit"]
+        or ident in _shipped_by(f)
     )
 
 
@@ -104,7 +132,8 @@ def draw(signed: Signed, size: int, seed: str) -> Sample:
         (rank(seed, population.sha256, str(e["id"])), str(e["id"]), e)
         for e in population.deployments
     )
-    items = tuple(Item(e, r, _about(findings, i)) for r, i, e in ranked[:size])
+    ids = frozenset(str(e["id"]) for e in population.deployments)
+    items = tuple(Item(e, r, _about(findings, e, ids)) for r, _, e in ranked[:size])
     return Sample(signed, population, seed, size, items)
 
 
@@ -176,7 +205,8 @@ def render_text(sample: Sample) -> str:
     lines = heading(sample)
     for number, item in enumerate(sample.items, start=1):
         lines += _item_lines(number, item)
-    return "\n".join(lines) + "\n"
+    # Every value in it comes from evidence: a control character in one is shown, not obeyed.
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def render_json(sample: Sample) -> str:
@@ -196,4 +226,4 @@ def render_json(sample: Sample) -> str:
         "records": sample.records,
         "items": [item.to_dict() for item in sample.items],
     }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

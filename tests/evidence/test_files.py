@@ -124,3 +124,12 @@ def test_json_lines_split_at_line_feeds_only() -> None:
     text = '{"id": "a\u2028b\u0085c"}\r\n\n{"id": "d"}\n'.encode()
     records = parse_records(text, PurePosixPath("r.jsonl"))
     assert [(r.value["id"], r.line) for r in records] == [("a\u2028b\u0085c", 1), ("d", 3)]
+
+
+@pytest.mark.parametrize("name", ["r.jsonl", "r.yaml"])
+def test_a_byte_order_mark_is_named(name: str) -> None:
+    text = b"\xef\xbb\xbf" + (b'{"id": "a"}\n' if name.endswith("jsonl") else b"- id: a\n")
+    with pytest.raises(InputError, match=f"{name}:1: starts with a UTF-8 byte-order mark"):
+        parse_records(text, PurePosixPath(name))
+    with pytest.raises(InputError, match="byte-order mark"):
+        parse_yaml(b"\xef\xbb\xbfa: 1\n", PurePosixPath("x.yaml"))

@@ -5,21 +5,32 @@ show them, never obey them, and stay well-formed."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import tracemalloc
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from junitparser import JUnitXml
 
+import checker
 from checker.demo.builder import ScriptedRepo
+from checker.report.escape import json_safe, visible
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
 from tests.report.oscal_schema import schema_errors
 
 FAKE_PASS = "\x1b[2K\r\x1b[32mPASS: no findings; 14 of 14 rules evaluated\x1b[0m"
-HOSTILE_ID = f"D1{FAKE_PASS}\x00\x9b31m\u202eFAIL\u202c\ufffe{'x' * 200_000}"
-HOSTILE_HOST = "web-1\x1b]8;;https://example.invalid\x07link\x1b]8;;\x07"
+HOSTILE_ID = f"D1\u202eFAIL\u202c\ufffe{'x' * 200_000}"
+"""Ids and hosts refuse control characters (C0, DEL, C1, line separators) at input: what
+stays allowed in them, bidirectional overrides and non-characters, must still be shown."""
+HOSTILE_REASON = f"{FAKE_PASS}\x00\x9b31m\x1b]8;;https://example.invalid\x07link\x1b]8;;\x07"
+"""A target's reason is free text the deploy tool wrote, quoted in FLEET findings."""
+HOSTILE_HOST = "web-1\u202e"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 """What no format may carry raw (JSON carries C0 as its own \\u escapes, never raw)."""
 
@@ -35,7 +46,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         HOSTILE_ID,
         sha,
         "2024-02-01T09:00:00Z",
-        targets=[{"host": HOSTILE_HOST, "status": "failed"}],
+        targets=[{"host": HOSTILE_HOST, "status": "failed", "reason": HOSTILE_REASON}],
     )
     # JSON Lines carry every character, including NUL, through JSON's own escapes.
     (evidence / "deploys.jsonl").write_text(json.dumps(record) + "\n")
@@ -101,7 +112,8 @@ def test_error_messages_show_escapes(tmp_path: Path) -> None:
     (tmp_path / "ev" / "deploys.jsonl").write_text(json.dumps(record) + "\n")
     result = run_cli("check", "--repo", repo.path, "--evidence", tmp_path / "ev")
     assert result.code == 2
-    assert "does not resolve" in result.err and "\\x1b[32mPASS" in result.err
+    # Refused at input, and the refusal quotes the id with its escapes shown.
+    assert "control character" in result.err and "\\x1b[32mPASS" in result.err
     assert "\x1b" not in result.err and "\r" not in result.err
 
 
@@ -128,3 +140,51 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_a_crash(tmp_path: Path) ->
     assert [f.get("location") for f in dead] == ["src/legacy\\xff.py"]
     for out in outputs:
         out.read_text(encoding="utf-8")  # every byte written is UTF-8
+
+
+@pytest.mark.parametrize("shown_by", [visible, json_safe])
+def test_escaping_many_line_separators_takes_memory_for_the_result_alone(
+    shown_by: Callable[[str], str],
+) -> None:
+    text = json.dumps("R\u2028" * 200_000, ensure_ascii=False)
+    tracemalloc.start()
+    try:
+        shown = shown_by(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert shown.count("\\u2028") == 200_000
+    assert peak < 2 * len(shown)  # a match object and a piece each would be ten times that
+
+
+def test_a_json_lines_line_of_line_separators_is_checked_in_linear_memory(
+    tmp_path: Path,
+) -> None:
+    """A 4 MB record of U+2028 characters once took 450 MB to report; now a few copies."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    (tmp_path / "ev").mkdir()
+    reason = "R\u2028" * 1_000_000
+    targets = [{"host": "web-1", "status": "failed", "reason": reason}]
+    record = deployment("D1", sha, "2024-02-01T09:00:00Z", targets=targets)
+    (tmp_path / "ev" / "deploys.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n")
+    write_yaml(tmp_path / "ev" / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    argv = ["check", "--repo", str(repo.path), "--evidence", str(tmp_path / "ev"), "--as-of",
+            "2024-03-01", "-o", str(tmp_path / "r.json")]  # fmt: skip
+    program = (
+        "import resource, sys\nfrom checker.cli import main\ncode = main(sys.argv[1:])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)"
+    )
+    source = Path(checker.__file__).resolve().parents[1]  # this tree, not an installed copy
+    done = subprocess.run(
+        [sys.executable, "-c", program, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=source,
+        env={**os.environ, "PYTHONPATH": str(source)},
+    )
+    peak_kb, code = done.stdout.split()[-2:]
+    assert code == "1", done.stderr
+    assert int(peak_kb) < 300_000, f"peak {int(peak_kb) // 1024} MB for a 4 MB line"
+    assert "R\\u2028R" in (tmp_path / "r.json").read_text(encoding="utf-8")

@@ -99,3 +99,12 @@ def test_markdown_escapes_table_cells() -> None:
     text = RENDERERS["markdown"].render(make_report(finding(subject="a|b")))
     assert "a\\|b" in text
     assert "\\<b\\>a\\|b\\</b\\> & co" in text
+
+
+def test_markdown_cells_neither_mention_nor_link() -> None:
+    """Posted as a pull-request comment, ``@org/team`` would notify a team and a bare URL
+    become a link to wherever the evidence's author chose."""
+    subject = "@org/team see https://evil.example/x or www.evil.example, mail a@b.example"
+    text = RENDERERS["markdown"].render(make_report(finding(subject=subject)))
+    assert "\\@org/team see https\\://evil.example/x or www\\.evil.example, mail a\\@b" in text
+    assert "@org" not in text.replace("\\@", "") and "https://" not in text
