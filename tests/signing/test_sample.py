@@ -375,3 +375,30 @@ def test_the_html_copy_is_titled_as_the_signed_audit(org: Org, tmp_path: Path) -
     assert "<title>knightwatch check report</title>" in checked.out
     # Each deployment's short sha with the ref its record named
     assert '<span class="tag nw">release/2012-07</span>' in page
+
+
+@pytest.mark.parametrize("ref", ["7bef6e7", "7bef6e7b0668940b42f021f61d8c708f6f7d157a", "DEADBEEF"])
+def test_a_ref_shaped_like_a_commit_sha_is_an_input_error(
+    org: Org, tmp_path: Path, ref: str
+) -> None:
+    # Printed beside the deployed commit's short sha, it would read as another commit.
+    records = [deployment("W-1", org.repo.git("rev-parse", "HEAD"), "2012-07-21T12:00:00Z")]
+    records[0]["ref"] = ref
+    evidence = tmp_path / "evidence"
+    write_yaml(evidence / "deploys.yaml", records)
+    shutil.copy(org.evidence / "fleet.yaml", evidence / "fleet.yaml")
+    result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence)
+    assert result.code == 2 and result.out == "" and "deploys.yaml:" in result.err
+    assert "is shaped like a commit sha" in result.err and repr(ref) in result.err
+
+
+def test_a_ref_of_hex_and_other_characters_is_a_name(org: Org, tmp_path: Path) -> None:
+    records = [deployment("W-1", org.repo.git("rev-parse", "HEAD"), "2012-07-21T12:00:00Z")]
+    records[0]["ref"] = "release-cafe123"
+    evidence = tmp_path / "evidence"
+    write_yaml(evidence / "deploys.yaml", records)
+    shutil.copy(org.evidence / "fleet.yaml", evidence / "fleet.yaml")
+    html = tmp_path / "r.html"
+    result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence, "-o", html)
+    assert result.code in (0, 1), result.err
+    assert "release-cafe123" in html.read_text()
