@@ -14,7 +14,7 @@ from checker.config import load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
-from checker.errors import PolicyError, UsageError
+from checker.errors import InputError, PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.integrity import (
@@ -29,7 +29,13 @@ from checker.gate import Gate
 from checker.report.model import Finding, InputFile, Report, RuleStatus, WaiverNote
 from checker.report.moments import Moments
 from checker.rules.catalog import rule_data
-from checker.rules.metadata import RuleMeta, format_cause, format_message, format_statement
+from checker.rules.metadata import (
+    RuleMeta,
+    format_cause,
+    format_message,
+    format_statement,
+    template_fields,
+)
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
 from checker.timing import stage
@@ -423,7 +429,7 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
             f"{rule.file}:{rule.line}: rule {rule.id} ({rule.path}) must be a set of "
             f"subjects or of objects with a subject, not {type(value).__name__}"
         )
-    out: dict[str, Finding] = {}
+    distinct = _Distinct(rule)
     shared: dict[str, str] = {}
     """One string per distinct statement: a storm's 300,000 instances share a few hundred."""
     # Consumed as it is read: a storm's answer is hundreds of thousands of objects, each freed
@@ -437,22 +443,77 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
                 f"{rule.file}:{rule.line}: rule {rule.id} emitted {item!r}; each element must "
                 "be a subject string or an object with a string 'subject'"
             )
-        subject = fields["subject"]
         statement = format_statement(rule, fields)
-        finding = Finding(
-            rule=rule.id,
-            severity=rule.severity,
-            subject=subject,
-            message=format_message(rule, fields),
-            controls=rule.controls,
-            title=rule.title,
-            location=fields["location"] if isinstance(fields.get("location"), str) else None,
-            cause=format_cause(rule, fields),
-            statement=shared.setdefault(statement, statement),
-            when=moments.of(fields) if moments is not None else None,
+        distinct.add(
+            Finding(
+                rule=rule.id,
+                severity=rule.severity,
+                subject=fields["subject"],
+                message=format_message(rule, fields),
+                controls=rule.controls,
+                title=rule.title,
+                location=fields["location"] if isinstance(fields.get("location"), str) else None,
+                cause=format_cause(rule, fields),
+                statement=shared.setdefault(statement, statement),
+                when=moments.of(fields) if moments is not None else None,
+            ),
+            fields,
         )
-        # One finding per subject: a rule emitting two objects for one subject keeps the first
-        # in a stable order, so the report never depends on the engine's set ordering.
-        if subject not in out or finding.message < out[subject].message:
-            out[subject] = finding
-    return list(out.values())
+    return distinct.findings()
+
+
+class _Distinct:
+    """One rule's findings, one per subject, and what each subject and cause stands for.
+
+    A subject or a cause is a template filled in (``{deployment}:{host}``, ``{service}/{host}``):
+    where a name holds the separator, two different things can read the same (deployment
+    ``RT-2`` and host ``z:r-4``, deployment ``RT-2:z`` and host ``r-4``). Keeping one of them
+    would drop a finding, and a waiver of one would cover the other: that is an input error,
+    never a silent merge. Two objects for one subject and the same parts (one host seen twice)
+    are one finding: the first in a stable order, so the report never depends on the engine's
+    set ordering."""
+
+    def __init__(self, rule: RuleMeta) -> None:
+        self.rule = rule
+        self.subject_parts = sorted(template_fields(rule.subject or ""))
+        self.cause_parts = sorted(template_fields(rule.cause or ""))
+        self.subjects: dict[str, tuple[Finding, tuple[str, ...]]] = {}
+        self.causes: dict[str, tuple[str, ...]] = {}
+
+    def add(self, finding: Finding, fields: dict[str, Any]) -> None:
+        parts = self._parts(self.subject_parts, fields, finding.cause)
+        earlier = self.subjects.get(finding.subject)
+        if earlier is not None:
+            self._same("subject", finding.subject, self.subject_parts, earlier[1], parts)
+            if earlier[0].message <= finding.message:
+                return
+        self.subjects[finding.subject] = (finding, parts)
+        if finding.cause is not None:
+            cause = self._parts(self.cause_parts, fields, None)
+            seen = self.causes.setdefault(finding.cause, cause)
+            self._same("cause", finding.cause, self.cause_parts, seen, cause)
+
+    def findings(self) -> list[Finding]:
+        return [finding for finding, _ in self.subjects.values()]
+
+    @staticmethod
+    def _parts(names: list[str], fields: dict[str, Any], cause: str | None) -> tuple[str, ...]:
+        return (*(str(fields.get(name, "")) for name in names), cause or "")
+
+    def _same(
+        self, what: str, name: str, names: list[str], one: tuple[str, ...], other: tuple[str, ...]
+    ) -> None:
+        if one == other:
+            return
+        labels = [*names, "cause"]
+
+        def said(parts: tuple[str, ...]) -> str:
+            return ", ".join(f"{k} {v!r}" for k, v in zip(labels, parts, strict=True) if v)
+
+        raise InputError(
+            f"rule {self.rule.id}: two different findings read as the one {what} {name!r} "
+            f"({said(min(one, other))}; and {said(max(one, other))}): a name holding the "
+            f"separator makes them one, so keeping either would drop the other",
+            hint="rename one of them (a deployment id, host, service or flag) so that no "
+            "':' or '/' inside it joins it to another",
+        )

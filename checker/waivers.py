@@ -20,12 +20,12 @@ from checker.rules.metadata import RuleMeta
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:
-    """Same rule, and the subject glob matches its subject, or the cause glob its cause (a
-    finding of a rule without a cause template has none, so no cause waiver matches it)."""
+    """Same rule, and the subject glob matches its subject, or the cause is its cause, exactly
+    (a finding of a rule without a cause template has none, so no cause waiver matches it)."""
     if waiver.rule != finding.rule:
         return False
     if waiver.cause is not None:
-        return finding.cause is not None and fnmatch.fnmatchcase(finding.cause, waiver.cause)
+        return finding.cause == waiver.cause
     return fnmatch.fnmatchcase(finding.subject, waiver.subject or "")
 
 
@@ -158,26 +158,49 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
 def _check_target(
     evidence: Evidence, index: int, waiver: Waiver, rule: RuleMeta, rules: Collection[str]
 ) -> None:
-    """The waiver's subject glob fits the rule's subjects, or its cause glob the rule's causes
-    (and the rule has causes at all)."""
-    if waiver.cause is not None and rule.cause is None:
-        raise evidence.error(
-            "waivers",
-            index,
-            f"waiver for {waiver.rule}: the rule has no cause (each of its findings is its own), "
-            "so a cause cannot name any",
-            hint=f"waive its findings by subject; see 'knightwatch explain {waiver.rule}'",
-        )
+    """The waiver's subject glob fits the rule's subjects, or its cause is one the rule could
+    have (and the rule has causes, and may be waived by them)."""
+    if waiver.cause is not None:
+        problem = _cause_problem(waiver.cause, rule)
+        if problem is not None:
+            raise evidence.error(
+                "waivers",
+                index,
+                f"waiver for {waiver.rule}: {problem}",
+                hint=f"waive its findings by subject; see 'knightwatch explain {waiver.rule}'",
+            )
     template = rule.cause if waiver.cause is not None else rule.subject
     problem = subject_problem(template, waiver.target, rules)
     if problem is not None:
         what = "cause" if waiver.cause is not None else "subject"
+        problem = problem.replace("subjects of this rule", f"{what}s of this rule")
         raise evidence.error(
             "waivers",
             index,
             f"waiver for {waiver.rule}: {what} {waiver.target!r}: {problem}",
             hint=f"see 'knightwatch explain {waiver.rule}' for its {what}s",
         )
+
+
+def _cause_problem(cause: str, rule: RuleMeta) -> str | None:
+    """Why a waiver may not name this cause of this rule, or None.
+
+    A cause waiver names one cause exactly: a cause is already every instance of one thing (a
+    flag, a service's host), and a glob over causes (``*g*``, ``?*``) covers causes not yet
+    seen, as good as switching the rule off."""
+    if rule.cause is None:
+        return "the rule has no cause (each of its findings is its own), so a cause cannot name any"
+    if not rule.cause_waivers:
+        return (
+            f"its findings may not be waived by cause: the cause ({rule.cause}) is chosen by "
+            "whoever the rule judges, so a waiver of it would cover whatever comes next under it"
+        )
+    if _WILD.search(cause):
+        return (
+            f"cause {cause!r} is a glob: a cause waiver names one cause exactly, as the report "
+            "shows it (one waiver a cause), so that it cannot cover causes no one has seen"
+        )
+    return None
 
 
 LONGEST = timedelta(days=366)

@@ -403,3 +403,24 @@ def _check_unique_ids(evidence: Evidence) -> None:
                 f"duplicate deployment id {deployment.id!r} (first at {path.name}:{line})",
             )
         first[deployment.id] = index
+    _check_separated_ids(evidence, first)
+
+
+def _check_separated_ids(evidence: Evidence, first: dict[str, int]) -> None:
+    """No deployment id is another's followed by ':': findings about a deployment's hosts and
+    flags are named ``DEPLOYMENT:HOST``, so deployment ``RT-2`` with host ``z:r-4`` and
+    deployment ``RT-2:z`` with host ``r-4`` would be one subject, and a deployment's findings
+    (in ``sample``, in a subject waiver) could not be told from the other's."""
+    for ident, index in first.items():
+        heads = [ident[:at] for at, char in enumerate(ident) if char == ":"]
+        other = next((head for head in heads if head in first), None)
+        if other is not None:
+            path, line = evidence.locations["deploys"][first[other]]
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment id {ident!r} begins with another deployment's id and ':' ({other!r}, "
+                f"at {path.name}:{line}): their findings, named DEPLOYMENT:HOST, could not be "
+                "told apart",
+                hint=f"rename one of them, e.g. {ident.replace(':', '-')!r}",
+            )

@@ -149,13 +149,23 @@ REF_NAME = re.compile(
 """Used with ``fullmatch``; ``\\Z``, not ``$``, which also matches before a final line feed."""
 
 
+COMMIT_NAME = re.compile(r"[0-9a-fA-F]{7,64}")
+"""What reads as a commit's object id, full or abbreviated: never a ``ref``."""
+
+
 def _check_ref(value: str) -> str:
     """A branch or tag name as git allows it (``git check-ref-format``): no white space, no
-    control character, none of ``~ ^ : ? * [ \\``, no ``..`` or ``@{``."""
+    control character, none of ``~ ^ : ? * [ \\``, no ``..`` or ``@{``; and not shaped like a
+    commit sha, which a report would print beside the deployed commit as if it were one."""
     if REF_NAME.fullmatch(value) is None:
         raise ValueError(
             f"ref {value!r} is not a branch or tag name git allows (no spaces, control "
             "characters, '..', '@{', or any of ~ ^ : ? * [ \\)"
+        )
+    if COMMIT_NAME.fullmatch(value):
+        raise ValueError(
+            f"ref {value!r} is shaped like a commit sha: ref names the branch or tag deployed, "
+            "and the commit deployed is 'commit' (leave ref out where there is none)"
         )
     return value
 

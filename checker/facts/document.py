@@ -332,7 +332,7 @@ class WaiverFacts(TypedDict):
     rule: ReadOnly[str]
     """The rule it waives."""
     subject: ReadOnly[str]
-    """A glob over that rule's subjects (or, with ``cause``, over its causes)."""
+    """A glob over that rule's subjects (or, with ``cause``, one of its causes, exactly)."""
     cause: ReadOnly[bool]
     """Whether it waives by cause (every instance of a group) rather than by subject."""
     reason: ReadOnly[str]

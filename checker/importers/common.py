@@ -13,7 +13,6 @@ A record another import wrote, or a person (no ``source``), is never replaced.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +27,9 @@ from checker.evidence import jsonread
 from checker.evidence.bundle import KIND_BY_NAME, TRACE, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
-from checker.evidence.models import REF_NAME, Review, timestamp_ns
+from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, timestamp_ns
 from checker.writer import write_atomic
 
-COMMIT_NAME = re.compile(r"^[0-9a-f]{7,64}$")
 """A name shaped like an object id, abbreviated or whole: a commit, not a branch or tag."""
 
 
@@ -42,7 +40,7 @@ def named_ref(value: object, commit: str = "") -> str | None:
     name git allows. Never an error: a ref is never judged, so the record stays importable."""
     if not isinstance(value, str) or not value or value == "HEAD" or commit.startswith(value):
         return None
-    if COMMIT_NAME.match(value):
+    if COMMIT_NAME.fullmatch(value):
         return None
     return value if REF_NAME.fullmatch(value) else None
 

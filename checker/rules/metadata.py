@@ -55,6 +55,7 @@ class _Custom(BaseModel):
     subject: str | None = None
     cause: str | None = Field(default=None, min_length=1)
     statement: str | None = Field(default=None, min_length=1)
+    cause_waivers: bool = True
 
 
 class _Annotation(BaseModel):
@@ -98,6 +99,9 @@ class RuleMeta:
     statement: str | None = None
     """A one-line statement of a cause, a template over the cause's fields only (so that it is
     the same for every instance of the group)."""
+    cause_waivers: bool = True
+    """False where the cause is chosen by whoever the rule judges (an author's address): a
+    waiver by cause would then cover whatever is done under that name next."""
 
 
 def _near_misses(custom: dict[str, object]) -> None:
@@ -109,6 +113,11 @@ def _near_misses(custom: dict[str, object]) -> None:
             near = difflib.get_close_matches(str(key), ours, n=1, cutoff=0.75)
             if near:
                 raise ValueError(f"custom.{key}: unknown key (did you mean {near[0]!r}?)")
+
+
+def template_fields(template: str) -> frozenset[str]:
+    """The fields a template names: ``{deployment}:{host}`` names deployment and host."""
+    return _fields(template)
 
 
 @functools.lru_cache(maxsize=256)
@@ -251,6 +260,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 line=block.line,
                 cause=custom.cause,
                 statement=custom.statement,
+                cause_waivers=custom.cause_waivers,
             )
         )
     return rules

@@ -46,8 +46,8 @@ capitalised(word) := concat("", [
 # custom:
 #   id: FLEET-001
 #   subject: "{deployment}:{host}"
-#   cause: "{host}"
-#   statement: Deployments did not reach {host}
+#   cause: "{service}/{host}"
+#   statement: Deployments of {service} did not reach {host}
 #   severity: critical
 #   controls:
 #     - SOX ITGC change management
@@ -84,8 +84,8 @@ incomplete_deployment contains finding if {
 # custom:
 #   id: FLEET-002
 #   subject: "{deployment}:{host}"
-#   cause: "{host}"
-#   statement: "{host} was observed running another version than was deployed"
+#   cause: "{service}/{host}"
+#   statement: "{host} of {service} was observed running another version than was deployed"
 #   severity: critical
 #   controls:
 #     - NIST SP 800-53 CM-2
@@ -114,6 +114,7 @@ drifted_host contains finding if {
 		"host": host,
 		"Kind": capitalised(kind),
 		"deployment": deployment.id,
+		"service": deployment.service,
 		"deployed": deployment.short_commit,
 		"observed": wrong[0].short,
 		"observed_at": wrong[0].observed_at,
@@ -208,8 +209,8 @@ observation_gap(event) := {text |
 # custom:
 #   id: FLEET-004
 #   subject: "{deployment}:{host}"
-#   cause: "{host}"
-#   statement: Deployments targeted {host}, which fleet.yaml does not list for their service
+#   cause: "{service}/{host}"
+#   statement: Deployments of {service} targeted {host}, which fleet.yaml does not list
 #   severity: medium
 #   controls:
 #     - NIST SP 800-53 CM-8

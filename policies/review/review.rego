@@ -96,6 +96,7 @@ approval_not_counted(approval, deployment) := sprintf(
 #   id: REVIEW-002
 #   subject: "{commit}"
 #   cause: "{author}"
+#   cause_waivers: false
 #   statement: Commits by {author} were shipped with no review by anyone other than their author
 #   gate: [deploy, merge-with-reviews]
 #   severity: high

@@ -216,8 +216,15 @@ def test_a_cause_waiver_written_for_another_cause_matches_nothing(storm: tuple[P
 @pytest.mark.parametrize(
     ("entry", "says"),
     [
-        ({"rule": "DEAD-001", "cause": "*"}, "names nothing"),
-        ({"rule": "DEAD-001", "cause": "[!x]*"}, "names nothing"),
+        ({"rule": "DEAD-001", "cause": "*"}, "is a glob"),
+        ({"rule": "DEAD-001", "cause": "[!x]*"}, "is a glob"),
+        # One letter between wildcards matched every flag of the storm: the rule switched off.
+        ({"rule": "DEAD-001", "cause": "*g*"}, "names one cause exactly"),
+        ({"rule": "DEAD-001", "cause": "?*"}, "is a glob"),
+        ({"rule": "DEAD-001", "cause": "flag_00?"}, "is a glob"),
+        # An author's address is whatever the committer wrote: never a cause to waive.
+        ({"rule": "REVIEW-002", "cause": "*e*"}, "may not be waived by cause"),
+        ({"rule": "REVIEW-002", "cause": "dev@example.com"}, "may not be waived by cause"),
         ({"rule": "REVIEW-001", "cause": "svc00-0001"}, "the rule has no cause"),
         ({"rule": "DEAD-001", "cause": "flag_001", "subject": "*:flag_001"}, "not both"),
         ({"rule": "DEAD-001"}, "by subject or by cause"),

@@ -337,12 +337,18 @@ def test_an_audit_signed_before_populations_is_refused_by_sample_only(org: Org) 
     assert sampled.code == 2 and "records no population" in sampled.err
 
 
-def test_a_ref_that_git_would_not_allow_is_an_input_error(org: Org, tmp_path: Path) -> None:
+def _with_ref(org: Org, tmp_path: Path, ref: str) -> Path:
+    """Evidence of one deployment of HEAD whose record names ``ref``."""
     records = [deployment("W-1", org.repo.git("rev-parse", "HEAD"), "2012-07-21T12:00:00Z")]
-    records[0]["ref"] = "release 2012..07"
+    records[0]["ref"] = ref
     evidence = tmp_path / "evidence"
     write_yaml(evidence / "deploys.yaml", records)
     shutil.copy(org.evidence / "fleet.yaml", evidence / "fleet.yaml")
+    return evidence
+
+
+def test_a_ref_that_git_would_not_allow_is_an_input_error(org: Org, tmp_path: Path) -> None:
+    evidence = _with_ref(org, tmp_path, "release 2012..07")
     result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence)
     assert result.code == 2 and "deploys.yaml" in result.err
     assert "is not a branch or tag name git allows" in result.err
@@ -375,3 +381,22 @@ def test_the_html_copy_is_titled_as_the_signed_audit(org: Org, tmp_path: Path) -
     assert "<title>knightwatch check report</title>" in checked.out
     # Each deployment's short sha with the ref its record named
     assert '<span class="tag nw">release/2012-07</span>' in page
+
+
+@pytest.mark.parametrize("ref", ["7bef6e7", "7bef6e7b0668940b42f021f61d8c708f6f7d157a", "DEADBEEF"])
+def test_a_ref_shaped_like_a_commit_sha_is_an_input_error(
+    org: Org, tmp_path: Path, ref: str
+) -> None:
+    # Printed beside the deployed commit's short sha, it would read as another commit.
+    evidence = _with_ref(org, tmp_path, ref)
+    result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence)
+    assert result.code == 2 and result.out == "" and "deploys.yaml:" in result.err
+    assert "is shaped like a commit sha" in result.err and repr(ref) in result.err
+
+
+def test_a_ref_of_hex_and_other_characters_is_a_name(org: Org, tmp_path: Path) -> None:
+    evidence = _with_ref(org, tmp_path, "release-cafe123")
+    html = tmp_path / "r.html"
+    result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence, "-o", html)
+    assert result.code in (0, 1), result.err
+    assert "release-cafe123" in html.read_text()
