@@ -201,8 +201,10 @@ def test_evidence_kept_beside_the_repositories_is_read_from_there(tmp_path: Path
 
 
 def test_the_attestation_chains_to_last_months(org: Org, tmp_path: Path) -> None:
-    feb = org.audit(tmp_path / "feb.json", "--period", "2024-02", "--workers", "0")
-    # No deployment in February: every system passes on nothing, and says so.
+    # No deployment in February: not judged, unless org.yaml states the month was quiet.
+    unsaid = org.audit(tmp_path / "unsaid.json", "--period", "2024-02", "--workers", "0")
+    assert unsaid.code == 1 and "no deployment of service ledger in 2024-02" in unsaid.err
+    feb = org.quiet("2024-02").audit(tmp_path / "feb.json", "--period", "2024-02", "--workers", "0")
     assert feb.code == 0, feb.err
     assert {s["audit"]["deployments"] for s in predicate(tmp_path / "feb.json")["systems"]} == {0}
     mar = org.audit(tmp_path / "mar.json", "--previous", tmp_path / "feb.json", "--workers", "0")
@@ -315,7 +317,7 @@ def test_the_month_still_running_is_attested_partial_in_every_system(
     month = f"{now.year:04d}-{now.month:02d}"
     refused = org.audit(tmp_path / "x.json", "--period", month, "--as-of", now.date().isoformat())
     assert refused.code == 2 and "has not ended" in refused.err
-    result = org.audit(
+    result = org.quiet(month).audit(
         tmp_path / "now.json", "--period", month, "--as-of", now.date().isoformat(),
         "--partial", "--workers", "0",
     )  # fmt: skip
