@@ -384,3 +384,40 @@ def test_a_monorepos_path_scoped_services_are_judged_on_their_own_files(
     message = next(f["message"] for f in findings if f["rule"] == "REVIEW-002")
     assert "ORD-2" in message
     assert ("PAY-2" in message) is not scoped
+
+
+def test_a_replay_with_another_org_yaml_than_the_one_attested_fails(
+    org: Org, tmp_path: Path
+) -> None:
+    _, pub = org.key("central")
+    kept = org.file.read_bytes()
+    try:
+        # The same systems, a byte apart: not the file attested.
+        org.file.write_bytes(kept + b"# edited after the audit\n")
+        edited = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file
+        )
+        assert edited.code == 1, edited.err
+        assert "org.yaml (sha256 " in edited.err and "is not the organisation file attested" in (
+            edited.err
+        )
+        # A system's service paths changed: named.
+        org.write(
+            {
+                "systems": [
+                    {**s, "services": [{"name": s["services"][0], "paths": ["pay/**"]}]}
+                    if s["name"] == "payments"
+                    else s
+                    for s in org.systems
+                ]
+            }
+        )
+        scoped = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file
+        )
+        assert scoped.code == 1, scoped.err
+        assert "system payments: its repository, evidence, services or paths in org.yaml" in (
+            scoped.err
+        )
+    finally:
+        org.file.write_bytes(kept)
