@@ -208,6 +208,7 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
     if args.org is None:
         raise UsageError("--replay of an organisation's attestation needs --org ORG_YAML")
     org = load_org(args.org)
+    _check_attested_org(org, signed)
     chosen = args.system or sorted(str(e["name"]) for e in signed.predicate["systems"])
     lines = []
     for name in chosen:
@@ -230,6 +231,33 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
                 exc.message = f"system {name}: {exc.message}"
                 raise
     return lines
+
+
+def _check_attested_org(org: Organisation, signed: Signed) -> None:
+    """A replay judges the systems of the org.yaml attested, byte for byte: another file
+    would replay other repositories, services or paths under the attestation's name."""
+    for entry in signed.predicate.get("systems") or []:
+        system = org.system(str(entry.get("name"))) if isinstance(entry, dict) else None
+        attested = {key: entry.get(key) for key in ("repository", "evidence", "services")}
+        if system is not None and attested != {
+            key: system.record()[key] for key in ("repository", "evidence", "services")
+        }:
+            raise VerificationError(
+                "replay",
+                f"system {system.name}: its repository, evidence, services or paths in "
+                f"{org.path.name} differ from those attested",
+            )
+    digests = [
+        (s.get("digest") or {}).get("sha256")
+        for s in signed.statement.get("subject") or []
+        if isinstance(s, dict) and str(s.get("name", "")).startswith("org:")
+    ]
+    if digests != [org.sha256]:
+        raise VerificationError(
+            "replay",
+            f"{org.path.name} (sha256 {org.sha256}) is not the organisation file attested "
+            f"(sha256 {', '.join(map(str, digests)) or 'none'})",
+        )
 
 
 def refuse_org_options(args: argparse.Namespace) -> None:

@@ -219,6 +219,20 @@ def tracked_paths(history: GitHistory, commit: str) -> list[str]:
     return [p.decode("utf-8", errors="surrogateescape") for p in proc.stdout.split(b"\0") if p]
 
 
+def symbolic_links(history: GitHistory, commit: str) -> set[str]:
+    """The paths in ``commit``'s tree that are symbolic links (mode 120000)."""
+    proc = history.run_git(["ls-tree", "-r", "-z", commit])
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise InputError(f"git ls-tree failed: {stderr}", path=str(history.root))
+    links = set()
+    for entry in proc.stdout.split(b"\0"):
+        meta, _, name = entry.partition(b"\t")
+        if meta.startswith(b"120000 "):
+            links.add(name.decode("utf-8", errors="surrogateescape"))
+    return links
+
+
 def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
     """An object's bytes hash to its name, or the repository has been tampered with: git
     reads a loose object by its file name without checking it, so one rewritten in place (a

@@ -112,7 +112,7 @@ def collect_facts(
     with stage("facts: review"):
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)
-        shipped, scoped = _narrowed(history, evidence, shipped, params.scopes)
+        shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         commits, identities = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots, cache
         )
@@ -196,7 +196,11 @@ def _shipped(history: GitHistory, streams: Streams, revisions: Revisions) -> Shi
 
 
 def _narrowed(
-    history: GitHistory, evidence: Evidence, shipped: Shipped, scopes: dict[str, PathScope]
+    history: GitHistory,
+    evidence: Evidence,
+    shipped: Shipped,
+    scopes: dict[str, PathScope],
+    revisions: Revisions,
 ) -> tuple[Shipped, dict[str, PathScope]]:
     """``shipped`` with each deployment of a path-scoped service shipping only the commits
     that changed its files, after every glob was found to match a file; and the scope of
@@ -204,7 +208,11 @@ def _narrowed(
     scoped = {d.id: scopes[d.service] for d in evidence.deployments if d.service in scopes}
     if not scopes:
         return shipped, scoped
-    check_globs_match(history, scopes)
+    deployed: dict[str, set[str]] = {}
+    for d in evidence.deployments:
+        if d.service in scopes and d.id in revisions.deployed:
+            deployed.setdefault(d.service, set()).add(revisions.deployed[d.id])
+    check_globs_match(history, scopes, deployed)
     return replace(shipped, ranges=narrow_ranges(history, shipped.ranges, scoped)), scoped
 
 

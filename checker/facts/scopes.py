@@ -17,27 +17,53 @@ from collections.abc import Iterable, Mapping
 
 from checker.errors import InputError
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import changed_paths, tracked_paths
+from checker.evidence.git_content import changed_paths, symbolic_links, tracked_paths
 from checker.paths import PathScope
 from checker.vocabulary import short
 
 
-def check_globs_match(history: GitHistory, scopes: Mapping[str, PathScope]) -> None:
-    """Every glob of every scoped service matches a file of HEAD's tree: a misspelt glob
-    (``service/payments/**``) would match nothing, and the service would ship nothing."""
+def check_globs_match(
+    history: GitHistory,
+    scopes: Mapping[str, PathScope],
+    deployed: Mapping[str, Iterable[str]] | None = None,
+) -> None:
+    """Every glob of every scoped service matches a file of HEAD's tree and of the tree of
+    each commit its deployments shipped (``deployed``: those commits, by service): a misspelt
+    glob (``service/payments/**``) would match nothing there, and the service would ship
+    nothing. A symbolic link among a scope's files is refused: the files it leads to change
+    without any change to a path the globs match."""
     if not scopes:
         return
     head = history.head()
-    files = tracked_paths(history, head)
+    trees: dict[str, tuple[list[str], set[str]]] = {}
     for name, scope in sorted(scopes.items()):
-        unmatched = scope.unmatched(files)
-        if unmatched:
+        for commit in sorted({head, *(deployed or {}).get(name, ())}):
+            if commit not in trees:
+                trees[commit] = tracked_paths(history, commit), symbolic_links(history, commit)
+            files, links = trees[commit]
+            where = "HEAD" if commit == head else "the deployed commit"
+            unmatched = scope.unmatched(files)
+            if unmatched:
+                raise InputError(
+                    f"service_paths: {name}: {unmatched[0]!r} matches no file at {where} "
+                    f"({short(commit)}); a glob that matches nothing would leave the service's "
+                    "deployments shipping nothing",
+                    path=str(history.root),
+                    hint="fix the glob (gitignore rules: 'services/payments/**'), or remove it",
+                )
+            _check_no_links(history, scope, commit, links)
+
+
+def _check_no_links(history: GitHistory, scope: PathScope, commit: str, links: set[str]) -> None:
+    """No file of the scope, nor a directory on the way to one, is a symbolic link."""
+    for link in sorted(links):
+        if scope(link) or any(scope(f"{link}/{p}") for p in ("x", "x/x")):
             raise InputError(
-                f"service_paths: {name}: {unmatched[0]!r} matches no file at HEAD "
-                f"({short(head)}); a glob that matches nothing would leave the service's "
-                "deployments shipping nothing",
+                f"service_paths: {scope.service}: {link!r} is a symbolic link in the "
+                f"service's paths at {short(commit)}: the files it leads to can change with "
+                "no change to the service's paths",
                 path=str(history.root),
-                hint="fix the glob (gitignore rules: 'services/payments/**'), or remove it",
+                hint="scope the files themselves, not a link to them",
             )
 
 

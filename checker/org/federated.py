@@ -13,6 +13,7 @@ from typing import Any
 from checker.errors import InputError, UsageError, VerificationError
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, System
+from checker.org.scope import scope_problem, settings_problem
 from checker.signing.attestation import (
     ORG_PREDICATE_TYPE,
     Signed,
@@ -130,6 +131,7 @@ def _one(
             raise Rejected(f"no attestation {path.name} for {period}")
         signed = _open(path, system)
         _check(signed, period, partial)
+        _check_scope(system, signed.predicate)
         chain = _chain(signed, system.name, earlier)
     except Rejected as exc:
         entry = {**system.record(), "status": REJECTED, "reason": str(exc)}
@@ -184,6 +186,13 @@ def _check(signed: Signed, period: str, partial: bool) -> None:
         raise Rejected(
             "its subjects are not the repository HEAD and input digests its report states"
         )
+
+
+def _check_scope(system: System, audit: dict[str, Any]) -> None:
+    """The system org.yaml describes, judged with the organisation's settings."""
+    problem = settings_problem(system, audit) or scope_problem(system, audit)
+    if problem is not None:
+        raise Rejected(problem)
 
 
 def _stated(report: dict[str, Any]) -> list[dict[str, Any]]:

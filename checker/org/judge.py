@@ -15,6 +15,7 @@ from typing import Any
 
 from checker.errors import InputError, KnightwatchError
 from checker.org.model import System
+from checker.org.scope import scope_problem
 from checker.runner import CheckOptions, evaluate, prepare
 from checker.signing.attestation import audit_predicate, audit_subjects
 
@@ -55,6 +56,9 @@ def judge_system(system: System, base: CheckOptions, partial: bool = False) -> S
     except KnightwatchError as exc:
         return not_judged(system, _plain_reason(exc.message, system))
     audit = audit_predicate(report)
+    problem = scope_problem(system, audit)
+    if problem is not None:
+        return not_judged(system, problem)
     subjects = [{**s, "name": f"{system.name}/{s['name']}"} for s in audit_subjects(report)]
     entry = {
         **system.record(),

@@ -56,6 +56,12 @@ def _glob(pattern: str) -> str:
     return pattern
 
 
+def _month(value: str) -> str:
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", value):
+        raise ValueError(f"{value!r} is not a month: YYYY-MM")
+    return value
+
+
 def _named(value: object) -> object:
     """A service given by its name alone is a service without paths."""
     return {"name": value} if isinstance(value, str) else value
@@ -75,6 +81,10 @@ class OrgService(_Strict):
     """Globs of the repository's files that are this service's (``services/payments/**``):
     its deployments ship only the commits that touched them, and its dead-code rules look
     only there. Without them the service is the whole repository."""
+    quiet: list[Annotated[str, AfterValidator(_month)]] = []
+    """Months (``YYYY-MM``) the organisation states the service deployed nothing. In any
+    other month a service without a deployment leaves its system not judged; in these, a
+    deployment of it does."""
 
 
 class OrgSystem(_Strict):
@@ -113,6 +123,7 @@ class Service:
 
     name: str
     paths: tuple[str, ...] = ()
+    quiet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +158,14 @@ class System:
             "owner": self.owner,
             "repository": self.repository,
             "evidence": self.evidence,
-            "services": [{"name": s.name, "paths": list(s.paths)} for s in self.services],
+            "services": [
+                {
+                    "name": s.name,
+                    "paths": list(s.paths),
+                    **({"quiet": list(s.quiet)} if s.quiet else {}),
+                }
+                for s in self.services
+            ],
         }
 
 
@@ -185,6 +203,7 @@ def load_org(path: Path) -> Organisation:
         for spec, line in zip(parsed.systems, lines, strict=True)
     ]
     _check_unique(systems, path)
+    _check_distinct(systems, path)
     return Organisation(
         name=parsed.organisation,
         path=path,
@@ -213,7 +232,9 @@ def _system(spec: OrgSystem, root: Path, path: Path, line: int) -> System:
         is_url=is_url,
         evidence=spec.evidence,
         evidence_path=_inside(root, spec.evidence, path, line) if spec.evidence else None,
-        services=tuple(Service(s.name, tuple(s.paths)) for s in spec.services),
+        services=tuple(
+            Service(s.name, tuple(s.paths), tuple(sorted(set(s.quiet)))) for s in spec.services
+        ),
         key=key,
         key_name=spec.key or "",
         line=line,
@@ -282,3 +303,30 @@ def _check_unique(systems: list[System], path: Path) -> None:
                     line=system.line,
                 )
             owners[service.name] = system.name
+
+
+def _check_distinct(systems: list[System], path: Path) -> None:
+    """Two systems never share a repository and its evidence, nor a key: the one month's
+    deployments, or one team's signature, would count twice, once for a system they are not."""
+    from checker.signing.keys import key_id, load_public
+
+    seen: dict[tuple[str, str], System] = {}
+    for system in sorted(systems, key=lambda s: s.line):
+        evidence = str(system.evidence_path) if system.evidence_path else "its own"
+        keys = [("repository", f"{system.location}\0{evidence}")]
+        if system.key is not None:
+            keys.append(("key", key_id(load_public(system.key))))
+        for kind, value in keys:
+            first = seen.setdefault((kind, value), system)
+            if first is not system:
+                what = (
+                    f"the repository and evidence of system {first.name}"
+                    if kind == "repository"
+                    else f"the same public key as system {first.name}"
+                )
+                raise InputError(
+                    f"system {system.name} has {what} (line {first.line}): each system is "
+                    "its own repository or evidence, and its team's own key",
+                    path=str(path),
+                    line=system.line,
+                )

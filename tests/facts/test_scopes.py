@@ -360,3 +360,40 @@ def test_a_deploy_gate_judges_a_scoped_candidate_on_its_paths(tmp_path: Path) ->
     gate = ("--candidate", "main", "--service", "payments")
     assert _unreviewed(_check(repo, evidence, None, *gate)) == {orders}
     assert _unreviewed(_check(repo, evidence, PATHS, *gate)) == set()
+
+
+def test_a_glob_that_matches_only_at_head_is_refused_at_the_deployed_commit(
+    tmp_path: Path,
+) -> None:
+    # The typo'd directory exists at HEAD only, added after the deployment: at the deployed
+    # commit the glob matched nothing, and payments would have shipped nothing.
+    repo, base = _base(tmp_path)
+    tip = repo.commit(
+        "payments: unreviewed", {"services/payments/charge.py": "z = 3\n"}, author=SAM, date=_day(3)
+    )
+    repo.commit("later", {"services/paymnts/x.py": "x\n"}, author=DEV, date=_day(25))
+    evidence = _evidence(tmp_path, [_deploy("PAY-1", base, 2), _deploy("PAY-2", tip, 5)])
+    typo = "service_paths:\n  payments: ['services/paymnts/**']\n"
+    result = _check(repo, evidence, typo)
+    assert result.code == 2, result.out
+    assert "'services/paymnts/**' matches no file at the deployed commit" in result.err
+
+
+def test_a_symbolic_link_in_a_services_paths_is_refused(tmp_path: Path) -> None:
+    # services/payments/impl -> ../../impl: changes to impl/ change payments' code without
+    # touching a path its globs match.
+    repo, base = _base(tmp_path)
+    (repo.path / "impl").mkdir()
+    (repo.path / "impl/core.py").write_text("c = 1\n")
+    (repo.path / "services/payments/impl").symlink_to("../../impl")
+    repo.git("add", "-A")
+    linked = repo.commit("link", author=DEV, date=_day(3), trailers=REVIEWED)
+    tip = repo.commit("impl: unreviewed", {"impl/core.py": "c = 2\n"}, author=SAM, date=_day(4))
+    evidence = _evidence(
+        tmp_path, [_deploy("PAY-1", base, 2), _deploy("PAY-2", linked, 3), _deploy("PAY-3", tip, 5)]
+    )
+    out = tmp_path / "report.json"
+    result = _check(repo, evidence, PATHS, "--output", str(out))
+    assert result.code == 2, result.out
+    assert "'services/payments/impl' is a symbolic link in the service's paths" in result.err
+    assert not out.exists()

@@ -57,10 +57,28 @@ class Org:
 
     root: Path
     systems: list[dict[str, Any]] = field(default_factory=list)
+    name: str = "org.yaml"
 
     @property
     def file(self) -> Path:
-        return self.root / "org.yaml"
+        return self.root / self.name
+
+    def quiet(self, month: str) -> Org:
+        """The same organisation, its file stating every service deployed nothing in
+        ``month`` (written beside org.yaml as ``org-quiet.yaml``)."""
+        systems = [
+            {
+                **system,
+                "services": [
+                    {"name": s, "quiet": [month]} if isinstance(s, str) else {**s, "quiet": [month]}
+                    for s in system["services"]
+                ],
+            }
+            for system in self.systems
+        ]
+        quiet = Org(self.root, systems, "org-quiet.yaml")
+        quiet.write()
+        return quiet
 
     def write(self, document: Any = None) -> Path:
         """org.yaml, from ``systems`` unless a document is given."""

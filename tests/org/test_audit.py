@@ -201,8 +201,10 @@ def test_evidence_kept_beside_the_repositories_is_read_from_there(tmp_path: Path
 
 
 def test_the_attestation_chains_to_last_months(org: Org, tmp_path: Path) -> None:
-    feb = org.audit(tmp_path / "feb.json", "--period", "2024-02", "--workers", "0")
-    # No deployment in February: every system passes on nothing, and says so.
+    # No deployment in February: not judged, unless org.yaml states the month was quiet.
+    unsaid = org.audit(tmp_path / "unsaid.json", "--period", "2024-02", "--workers", "0")
+    assert unsaid.code == 1 and "no deployment of service ledger in 2024-02" in unsaid.err
+    feb = org.quiet("2024-02").audit(tmp_path / "feb.json", "--period", "2024-02", "--workers", "0")
     assert feb.code == 0, feb.err
     assert {s["audit"]["deployments"] for s in predicate(tmp_path / "feb.json")["systems"]} == {0}
     mar = org.audit(tmp_path / "mar.json", "--previous", tmp_path / "feb.json", "--workers", "0")
@@ -315,7 +317,7 @@ def test_the_month_still_running_is_attested_partial_in_every_system(
     month = f"{now.year:04d}-{now.month:02d}"
     refused = org.audit(tmp_path / "x.json", "--period", month, "--as-of", now.date().isoformat())
     assert refused.code == 2 and "has not ended" in refused.err
-    result = org.audit(
+    result = org.quiet(month).audit(
         tmp_path / "now.json", "--period", month, "--as-of", now.date().isoformat(),
         "--partial", "--workers", "0",
     )  # fmt: skip
@@ -382,3 +384,40 @@ def test_a_monorepos_path_scoped_services_are_judged_on_their_own_files(
     message = next(f["message"] for f in findings if f["rule"] == "REVIEW-002")
     assert "ORD-2" in message
     assert ("PAY-2" in message) is not scoped
+
+
+def test_a_replay_with_another_org_yaml_than_the_one_attested_fails(
+    org: Org, tmp_path: Path
+) -> None:
+    _, pub = org.key("central")
+    kept = org.file.read_bytes()
+    try:
+        # The same systems, a byte apart: not the file attested.
+        org.file.write_bytes(kept + b"# edited after the audit\n")
+        edited = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file
+        )
+        assert edited.code == 1, edited.err
+        assert "org.yaml (sha256 " in edited.err and "is not the organisation file attested" in (
+            edited.err
+        )
+        # A system's service paths changed: named.
+        org.write(
+            {
+                "systems": [
+                    {**s, "services": [{"name": s["services"][0], "paths": ["pay/**"]}]}
+                    if s["name"] == "payments"
+                    else s
+                    for s in org.systems
+                ]
+            }
+        )
+        scoped = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file
+        )
+        assert scoped.code == 1, scoped.err
+        assert "system payments: its repository, evidence, services or paths in org.yaml" in (
+            scoped.err
+        )
+    finally:
+        org.file.write_bytes(kept)
