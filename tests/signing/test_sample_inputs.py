@@ -164,14 +164,16 @@ def test_sample_lists_review_002_under_each_deployment_that_shipped_the_commit(
 
 
 def test_sample_matches_findings_to_the_deployment_exactly(tmp_path: Path) -> None:
-    """``RT-2:z:r-4`` is RT-2:z's miss of r-4: RT-2 (which reached every host) has none."""
+    """``RT-2-b:r-4`` is RT-2-b's miss of r-4: RT-2 (which reached every host, and whose id
+    starts RT-2-b's) has none. (An id that is another's and ``:``, which would make a subject
+    name two deployments, is refused at input: tests/test_fleet_causes.py.)"""
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit("a", {"a": "1\n"}, author=DEV, date="2012-07-01T10:00:00Z")
-    records = [_record("RT-2", sha, 2, ["r-1", "r-4"]), _record("RT-2:z", sha, 3, ["r-1"])]
+    records = [_record("RT-2", sha, 2, ["r-1", "r-4"]), _record("RT-2-b", sha, 3, ["r-1"])]
     items = _sample_json(tmp_path, _audit(tmp_path, records, ["r-1", "r-4"]))
     fleet = {i: [f["subject"] for f in it["findings"] if f["rule"].startswith("FLEET")]
              for i, it in items.items()}  # fmt: skip
-    assert fleet["RT-2"] == [] and "RT-2:z:r-4" in fleet["RT-2:z"]
+    assert fleet["RT-2"] == [] and "RT-2-b:r-4" in fleet["RT-2-b"]
 
 
 def test_the_text_sample_shows_every_value_as_an_escape(tmp_path: Path) -> None:
