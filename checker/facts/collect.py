@@ -32,7 +32,6 @@ from checker.facts.revisions import Revisions, check_plausible_starts, resolve_r
 from checker.facts.scopes import check_globs_match, narrow_ranges
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
-from checker.memory import release_freed_memory
 from checker.parameters import RuleParameters
 from checker.paths import PathScope, path_scopes
 from checker.timing import stage
@@ -151,7 +150,7 @@ def _dead_code(
 ) -> deadcode.DeadCodeFacts:
     """The dead-code facts of the judged deployments' commits (scoped ones: their paths')."""
     with stage("facts: dead code"):
-        code = deadcode.deadcode_facts(
+        return deadcode.deadcode_facts(
             history,
             evidence,
             {i: revisions.deployed[i] for i in judged},
@@ -161,8 +160,6 @@ def _dead_code(
             {i: scoped[i] for i in judged if i in scoped},
             cache,
         )
-    release_freed_memory()  # the trees read for the search are dropped
-    return code
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
