@@ -256,6 +256,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         engine.set_data(prepared.data)
         engine.set_input(prepared.facts.input)
     rules, statuses = _gate_rules(prepared.policies.rules, options.gate)
+    engine.judge_in_slices(frozenset(r.path for r in rules if r.per_deployment))
     first = [r for r in rules if r.stage == "findings"]
     moments = Moments(prepared.facts.input)
     with stage("evaluation"):

@@ -17,7 +17,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -105,8 +105,12 @@ def check_targets(paths: Sequence[Path], *, replacing_input: bool = False) -> No
         seen[where] = path
 
 
-def write_all(outputs: Sequence[tuple[Path, str]], *, replacing_input: bool = False) -> None:
-    """Write every output, or none: stage each beside its target, then rename them in order."""
+def write_all(
+    outputs: Sequence[tuple[Path, str | Iterable[str]]], *, replacing_input: bool = False
+) -> None:
+    """Write every output, or none: stage each beside its target, then rename them in order.
+    An output is its text, or its text in pieces (written as they come: a failure while
+    they are made leaves nothing behind)."""
     check_targets([path for path, _ in outputs], replacing_input=replacing_input)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -131,7 +135,7 @@ def write_atomic(path: Path, text: str, *, replacing_input: bool = False) -> Non
     write_all([(path, text)], replacing_input=replacing_input)
 
 
-def _stage(path: Path, text: str) -> Path:
+def _stage(path: Path, text: str | Iterable[str]) -> Path:
     """``text`` in a temporary file beside ``path``, on disk."""
     directory = path.parent if str(path.parent) else Path()
     try:
@@ -142,7 +146,8 @@ def _stage(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             os.fchmod(handle.fileno(), 0o644)  # a report is for reading; 0600 is for secrets
-            handle.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:

@@ -404,3 +404,21 @@ def test_a_secret_in_the_opa_urls_query_is_not_echoed(case: Case) -> None:
     result = case.check("--engine", "opa", "--opa-url", "http://127.0.0.1:9/?token=hunter2")
     _refused(result, "has a path or a query")
     assert "hunter2" not in result.err
+
+
+def test_an_output_in_pieces_that_fails_midway_leaves_nothing(tmp_path: Path) -> None:
+    """A report written piece by piece (a storm's JSON, never held whole) is staged like any
+    other: if making its pieces fails halfway, neither it nor the outputs staged before it
+    appear, and no temporary is left."""
+    from checker.writer import write_all
+
+    def pieces() -> Iterator[str]:
+        yield "{\n"
+        raise RuntimeError("the renderer failed")
+
+    first, second = tmp_path / "a.txt", tmp_path / "b.json"
+    with pytest.raises(RuntimeError, match="the renderer failed"):
+        write_all([(first, "whole"), (second, pieces())])
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    write_all([(first, "whole"), (second, iter(["{", "}\n"]))])
+    assert first.read_text() == "whole" and second.read_text() == "{}\n"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
-from checker.report import RENDERERS, Report, notice
+from checker.report import RENDERERS, Report, notice, pieces
 from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
 
@@ -47,13 +47,12 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = run_check(check_options(args))
     stdout_format = args.print_format or (None if files else args.format or "text")
     with stage("rendering"):
-        rendered = [(path, RENDERERS[fmt].render(report)) for path, fmt in files]
         shown = (
             RENDERERS[stdout_format].render(report, color=_use_color(args.color, out))
             if stdout_format
             else ""
         )
-    write_all(rendered)
+        write_all([(path, pieces(fmt, report)) for path, fmt in files])
     out.write(shown)
     _notices(report, [fmt for _, fmt in files] + ([stdout_format] if stdout_format else []), err)
     if files:

@@ -56,6 +56,11 @@ class Engine(abc.ABC):
         results = [] if value is UNDEFINED else [{"expressions": [{"value": value}]}]
         return json.dumps({"result": results})
 
+    def judge_in_slices(self, paths: frozenset[str]) -> None:
+        """These rules judge each deployment alone (``per_deployment``): an engine that holds
+        every finding of a rule at once may evaluate them over slices of the deployments."""
+        return None
+
     def prefetch(self, paths: list[str]) -> None:
         """Evaluate these rules ahead, where one request for all is cheaper than one each."""
         return None

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from checker.engine.base import Engine, PolicyModule, answer_value
+from checker.engine.base import UNDEFINED, Engine, PolicyModule, answer_value
 from checker.errors import InternalError, KnightwatchError, PolicyError
 from checker.memory import release_freed_memory
 
@@ -79,6 +79,16 @@ class IsolatedEngine(Engine):
         self._outcomes: dict[str, tuple[bool, Any]] = {}
         """Each rule evaluated for this input: (True, value) or (False, the error)."""
         self._pending: list[str] = []
+        self._sliced: frozenset[str] = frozenset()
+        self._deployments = 0
+        """How many deployments the input holds: the rules in ``_sliced`` judge them in
+        slices of ``SLICE`` when there are more."""
+
+    def judge_in_slices(self, paths: frozenset[str]) -> None:
+        """Evaluate these rules (each judges every deployment alone) over slices of the
+        deployments in the child, each slice's findings passed on and let go before the next:
+        a storm's rule holds one slice's findings, not hundreds of thousands."""
+        self._sliced = paths
 
     def close(self) -> None:
         """Close the engine it wraps."""
@@ -97,6 +107,8 @@ class IsolatedEngine(Engine):
     def set_input(self, document: Mapping[str, Any]) -> None:
         """Replace the input document; answers for the previous one are dropped."""
         self._engine.set_input(document)
+        deployments = document.get("deployments")
+        self._deployments = len(deployments) if isinstance(deployments, list) else 0
         self._outcomes = {}
         self._pending = []
 
@@ -169,6 +181,7 @@ class IsolatedEngine(Engine):
     def _collect(self, pid: int, paths: list[str], reader: int, errors_reader: int) -> None:
         """Read the child's answers as they come, each within the time limit."""
         answered = 0
+        parts: list[Any] = []
         channel = _Channel(reader, errors_reader, self._limits.seconds)
         for line in channel.lines():
             message = json.loads(line)
@@ -176,12 +189,17 @@ class IsolatedEngine(Engine):
                 for name, lines in message["coverage"].items():
                     self._covered.setdefault(name, set()).update(lines)
                 continue
+            if "part" in message:  # a slice of a rule judged in slices; the rest follows
+                parts.append(answer_value(message.pop("part")))
+                continue
             path = paths[answered]
             answered += 1
             if "error" in message:
                 self._outcomes[path] = (False, _error(message["error"]))
             else:
-                self._outcomes[path] = (True, answer_value(message["answer"]))
+                value = answer_value(message.pop("answer"))
+                self._outcomes[path] = (True, _joined([*parts, value]) if parts else value)
+            parts = []
         if answered == len(paths):
             self._pending = []
             return
@@ -294,7 +312,8 @@ def _child(
         engine = owner._engine
         with os.fdopen(out, "w", encoding="utf-8") as stream:
             for path in paths:
-                _answer(stream, engine, path)
+                sliced = path in owner._sliced and owner._deployments > SLICE
+                _answer(stream, engine, path, owner._deployments if sliced else 0)
             covered = engine.covered_lines()
             if covered:
                 lines = {name: sorted(found) for name, found in covered.items()}
@@ -308,20 +327,59 @@ def _child(
     os._exit(code)
 
 
-def _answer(stream: TextIO, engine: Engine, path: str) -> None:  # pragma: no cover - child
+def _answer(
+    stream: TextIO, engine: Engine, path: str, deployments: int
+) -> None:  # pragma: no cover - child
     """One line for one rule: the engine's answer as it wrote it (no Python values are built
-    of a storm of findings here, nor copies of its text), or the error."""
+    of a storm of findings here, nor copies of its text), or the error. A rule judged in
+    slices (``deployments``: how many there are, 0 for a rule judged whole) is a ``part``
+    line for each slice but the last, which is the answer."""
+    queries = [path]
+    if deployments:
+        queries = [
+            f"{path} with input.deployments as array.slice(input.deployments, {at}, {at + SLICE})"
+            for at in range(0, deployments, SLICE)
+        ]
+    for number, query in enumerate(queries, 1):
+        if not _one(stream, engine, query, "answer" if number == len(queries) else "part"):
+            return
+
+
+def _one(stream: TextIO, engine: Engine, query: str, kind: str) -> bool:  # pragma: no cover
+    """One line: the query's answer as ``kind``, or the error (False)."""
     try:
-        raw = engine.evaluate_json(path)
+        raw = engine.evaluate_json(query)
     except KnightwatchError as exc:
         stream.write(json.dumps({"error": _fields(exc)}) + "\n")
+        stream.flush()
+        return False
     else:
         if "\n" in raw:  # one line per answer: the parent reads lines
             raw = json.dumps(json.loads(raw))
-        stream.write('{"answer":')
-        stream.write(raw)
+        stream.write(f'{{"{kind}":')
+        # In slices: a text stream encodes what it is given whole, and a storm's answer is a
+        # hundred megabytes that would be held twice.
+        for start in range(0, len(raw), _WRITE_CHUNK):
+            stream.write(raw[start : start + _WRITE_CHUNK])
         stream.write("}\n")
     stream.flush()
+    return True
+
+
+_WRITE_CHUNK = 1 << 20
+SLICE = 1000
+"""Deployments per slice of a rule judged in slices."""
+
+
+def _joined(values: list[Any]) -> Any:
+    """A rule's value from its slices' values: the findings of every slice (a set's are a
+    list); undefined only when every slice's is."""
+    found = [v for v in values if v is not UNDEFINED]
+    if not found:
+        return UNDEFINED
+    if not all(isinstance(v, list) for v in found):
+        raise PolicyError("a rule judged per deployment must be a set of findings")
+    return [item for value in found for item in value]
 
 
 _INTERRUPTS = {

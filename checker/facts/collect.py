@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from checker.cache import NO_CACHE, FactCache
+from checker.errors import InternalError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, visible
@@ -25,6 +26,7 @@ from checker.facts.document import (
     DeploymentSummary,
     FlagEvent,
     InputDocument,
+    Reference,
 )
 from checker.facts.fleet import FleetFacts
 from checker.facts.population import Deployed
@@ -94,6 +96,31 @@ class Shipped:
         """The deployments whose range had no start: they ship their own commit alone."""
         return {i for i, start in self.starts.items() if start is None}
 
+    def keys(
+        self, judged: list[str], deployed: dict[str, str], scoped: dict[str, PathScope]
+    ) -> dict[str, str]:
+        """Each judged deployment's ``shipped_range``: the range in git's notation, and the
+        service whose paths narrowed it; ``none`` for a deployment with no range."""
+        keys = {}
+        for i in judged:
+            if i not in self.ranges:
+                keys[i] = "none"
+                continue
+            start = self.starts.get(i)
+            key = f"{start}..{deployed[i]}" if start else deployed[i]
+            keys[i] = f"{key} in {scoped[i].service}" if i in scoped else key
+        return keys
+
+    def table(self, keys: dict[str, str]) -> dict[str, list[str]]:
+        """``shipped_ranges``: each distinct range once. Equal keys name equal ranges, by how
+        they are made; a difference would be a defect, and is never passed over."""
+        table: dict[str, list[str]] = {}
+        for i, key in sorted(keys.items()):
+            commits = self.ranges.get(i, [])
+            if table.setdefault(key, commits) is not commits and table[key] != commits:
+                raise InternalError(f"shipped range {key} differs between deployments")
+        return table
+
 
 def collect_facts(
     history: GitHistory, evidence: Evidence, params: Parameters, cache: FactCache = NO_CACHE
@@ -122,11 +149,17 @@ def collect_facts(
     judged = sorted(i for i in records if _judge(params)(records[i]))
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
     check_flag_names(evidence, code.flag_names)
+    keys = shipped.keys(judged, revisions.deployed, scoped)
+    sets = ReferenceSets()
     deployments = [
-        deployment_facts(records[i], revisions.deployed[i], identities, shipped, hosts, code)
+        deployment_facts(
+            records[i], revisions.deployed[i], identities, (shipped, keys[i]), hosts, code, sets
+        )
         for i in judged
     ]
-    document = assemble(deployments, commits, hosts, code, _flag_span(params))
+    document = assemble(
+        deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
+    )
     bots = review.bot_identities(identities, params.rules.review_bots)
     return Facts(
         input=document,
@@ -220,6 +253,7 @@ def _summary(record: DeploymentRecord, sha: str) -> DeploymentSummary:
         service=record.service,
         environment=record.environment,
         short_commit=short(sha),
+        succeeded_everywhere=False,
         succeeded_hosts=_succeeded(record),
         target_status=_target_status(record),
     )
@@ -233,16 +267,33 @@ def _target_status(record: DeploymentRecord) -> dict[str, str]:
     return {t.host: f"{t.status} ({t.reason})" if t.reason else t.status for t in record.targets}
 
 
+def _targets(
+    record: DeploymentRecord, listed: list[str] | None
+) -> tuple[bool, list[str], dict[str, str]]:
+    """A judged deployment's ``succeeded_everywhere``, ``succeeded_hosts`` and
+    ``target_status``: where every host fleet.yaml lists for its service succeeded, only the
+    targets it does not list (FLEET-004's) are kept."""
+    succeeded = _succeeded(record)
+    status = _target_status(record)
+    if not listed or not set(listed).issubset(succeeded):
+        return False, succeeded, status
+    inventory = set(listed)
+    return True, [], {host: s for host, s in status.items() if host not in inventory}
+
+
 def deployment_facts(
     record: DeploymentRecord,
     sha: str,
     identities: IdentityResolver,
-    shipped: Shipped,
+    shipped: tuple[Shipped, str],
     hosts: FleetFacts,
     code: DeadCodeFacts,
+    sets: ReferenceSets,
 ) -> Deployment:
-    """One judged deployment, from its record and each area's facts about it."""
+    """One judged deployment, from its record and each area's facts about it (``shipped``:
+    every range, and the key of its own; ``sets``: the reference sets so far)."""
     deployer = identities.identify(record.deployer)
+    everywhere, succeeded, status = _targets(record, (hosts.fleet or {}).get(record.service))
     at_commit = code.at_deployment.get(record.id) or code.at_commit[sha]
     return Deployment(
         id=record.id,
@@ -258,35 +309,63 @@ def deployment_facts(
         deployer_identity=deployer.identity,
         deployer_unresolved=deployer.unresolved,
         approvals=review.approvals(identities, record),
-        target_status=_target_status(record),
-        succeeded_hosts=_succeeded(record),
-        on_protected_branch=sha in shipped.on_branch,
-        shipped=shipped.ranges.get(record.id, []),
+        succeeded_everywhere=everywhere,
+        target_status=status,
+        succeeded_hosts=succeeded,
+        on_protected_branch=sha in shipped[0].on_branch,
+        shipped_range=shipped[1],
         window_observations=hosts.windows.get(record.id, {}),
         window_starts=hosts.window_starts.get(record.id, {}),
         registry=at_commit.registry,
-        references=at_commit.references,
+        reference_set=sets.key(at_commit.references),
         retired_code=at_commit.retired_code,
     )
 
 
+class ReferenceSets:
+    """``reference_sets``: each distinct map of references once, keyed ``refs-N`` in order of
+    first use. References are shared records (one object per distinct reference), so two
+    maps are equal exactly when they name the same objects for the same flags."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, dict[str, Reference]] = {}
+        self._keys: dict[tuple[tuple[str, int], ...], str] = {}
+        self._held: list[dict[str, Reference]] = []
+        """Every map keyed, kept alive: an identity is only unique while its object lives."""
+
+    def key(self, references: dict[str, Reference]) -> str:
+        """The key of ``references``, added to the table if it is new."""
+        identity = tuple((name, id(reference)) for name, reference in sorted(references.items()))
+        key = self._keys.get(identity)
+        if key is None:
+            key = self._keys[identity] = f"refs-{len(self._keys) + 1}"
+            self.table[key] = references
+        self._held.append(references)
+        return key
+
+
 def assemble(
     deployments: list[Deployment],
-    commits: dict[str, Commit],
+    shipped: tuple[dict[str, Commit], dict[str, list[str]]],
     hosts: FleetFacts,
-    code: DeadCodeFacts,
+    dead_code: tuple[DeadCodeFacts, ReferenceSets],
     flag_span: tuple[int, int] | None,
 ) -> InputDocument:
     """The input document, from the judged deployments (sorted by id) and each area's part.
 
     Ranges, windows and each flag event's last deployment were computed over all deployments
     first, so that the first deployment judged still ships exactly what it shipped. Of the
-    commits, those the judged deployments shipped; of the flag events, those within
-    ``flag_span`` (every one when it is None)."""
+    commits, those the judged deployments shipped (``shipped``: the commits, and the judged
+    deployments' ranges); of the flag events, those within ``flag_span`` (every one when it
+    is None)."""
     judged = {d["id"] for d in deployments}
+    commits, ranges = shipped
+    code, sets = dead_code
     document = InputDocument(
         deployments=deployments,
         commits=_shipped_by(commits, judged),
+        shipped_ranges=ranges,
+        reference_sets=sets.table,
         flag_events=_within(hosts.flag_events, flag_span),
         registries=code.registries,
         flag_history=code.flag_history,

@@ -122,15 +122,25 @@ class Deployment(TypedDict):
     """Why ``deployer_identity`` is null; empty when it is not."""
     approvals: ReadOnly[list[Approval]]
     """In the order recorded."""
+    succeeded_everywhere: ReadOnly[bool]
+    """Every host (or cluster) fleet.yaml lists for its service has the status ``succeeded``:
+    the targets that did not matter are then summarised away (``target_status`` keeps only
+    the targets fleet.yaml does not list, ``succeeded_hosts`` is empty), so that the input
+    grows with the hosts that need judging, not with every target of every deployment."""
     target_status: ReadOnly[dict[str, str]]
-    """Each target's status, with the deploy tool's reason in parentheses where it gave one."""
+    """Each target's status, with the deploy tool's reason in parentheses where it gave one;
+    where ``succeeded_everywhere``, only the targets fleet.yaml does not list."""
     succeeded_hosts: ReadOnly[list[str]]
-    """The targets whose status is ``succeeded``, sorted."""
+    """The targets whose status is ``succeeded``, sorted; empty where
+    ``succeeded_everywhere``."""
     on_protected_branch: ReadOnly[bool]
     """``commit`` is reachable from the protected branch."""
-    shipped: ReadOnly[list[Sha]]
-    """The commits it shipped: reachable from its commit and not from the commit of the
-    previous deployment of its stream that succeeded anywhere (else the baseline)."""
+    shipped_range: ReadOnly[str]
+    """The key in ``shipped_ranges`` of the commits it shipped: ``START..COMMIT`` (what ``git
+    rev-list START..COMMIT`` lists), ``COMMIT`` for the first of its stream without a
+    baseline, ``... in SERVICE`` where the service's paths narrow it, ``none`` where it
+    shipped nothing that could be read. Deployments of different services that ship the
+    same range share it."""
     window_observations: ReadOnly[dict[str, list[Observation]]]
     """By host, oldest first: the observations of its service from the instant it finished up
     to (not including) the start of the next deployment of its stream."""
@@ -139,9 +149,10 @@ class Deployment(TypedDict):
     where the deployment gives one (a cluster's sync), else the first finish."""
     registry: ReadOnly[str]
     """The key in ``registries`` of the flag registry at its commit (``none`` without one)."""
-    references: ReadOnly[dict[str, Reference]]
-    """For each flag name searched at its commit (the registry's retired flags, and the names
-    it does not list), the files naming it, but for the registry and ``reference_exclude``."""
+    reference_set: ReadOnly[str]
+    """The key in ``reference_sets`` of what its code references: for each flag name searched
+    at its commit (the registry's retired flags, and the names it does not list), the files
+    naming it, but for the registry and ``reference_exclude``."""
     retired_code: ReadOnly[list[RetiredCode]]
     """Each ``retired_code`` entry of its registry, with what still matches it."""
 
@@ -202,10 +213,12 @@ class DeploymentSummary(TypedDict):
     """As in ``Deployment``."""
     short_commit: ReadOnly[str]
     """As in ``Deployment``."""
+    succeeded_everywhere: ReadOnly[bool]
+    """Always false here: a flag event's deployment lists every target."""
     succeeded_hosts: ReadOnly[list[str]]
-    """As in ``Deployment``."""
+    """As in ``Deployment``: every target whose status is ``succeeded``, sorted."""
     target_status: ReadOnly[dict[str, str]]
-    """As in ``Deployment``."""
+    """As in ``Deployment``: every target's status."""
 
 
 @with_config(_STRICT)
@@ -360,12 +373,20 @@ class InputDocument(TypedDict):
     """Sorted by id."""
     commits: ReadOnly[dict[Sha, Commit]]
     """Every commit some judged deployment shipped."""
+    shipped_ranges: ReadOnly[dict[str, list[Sha]]]
+    """The commits each judged deployment shipped, once per distinct range (a deployment's
+    ``shipped_range`` is the key): reachable from its commit and not from the commit of the
+    previous deployment of its stream that succeeded anywhere (else the baseline)."""
     fleet: NotRequired[ReadOnly[dict[str, list[str]]]]
     """Each service's hosts (and clusters); present only when fleet.yaml is."""
     clusters: NotRequired[ReadOnly[dict[str, list[str]]]]
     """The services that run on clusters, and their clusters; present only with fleet.yaml."""
     flag_events: ReadOnly[list[FlagEvent]]
     """In order of time."""
+    reference_sets: ReadOnly[dict[str, dict[str, Reference]]]
+    """Each distinct ``reference_set`` of the judged deployments, once (``refs-N``, numbered in
+    order of first use): thousands of deployed commits name the same files for the same
+    flags."""
     registries: ReadOnly[dict[str, Registry]]
     """Each distinct registry version some judged deployed commit has, once, by blob sha
     (``none`` for commits without a registry)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from checker.report.html import HtmlRenderer
@@ -48,4 +48,15 @@ def notice(name: str, report: Report) -> str | None:
     return say(report) if say is not None else None
 
 
-__all__ = ["RENDERERS", "Renderer", "Report", "notice"]
+def pieces(name: str, report: Report) -> Iterable[str]:
+    """Format ``name`` of the report as text in pieces, for a file: a format that can write
+    itself piece by piece (JSON) is never held whole, the others are one piece. Rendered as
+    the pieces are taken, so a failure surfaces while its output is being staged."""
+    write: Callable[[Report], Iterable[str]] | None = getattr(RENDERERS[name], "pieces", None)
+    if write is not None:
+        yield from write(report)
+    else:
+        yield RENDERERS[name].render(report)
+
+
+__all__ = ["RENDERERS", "Renderer", "Report", "notice", "pieces"]

@@ -24,6 +24,10 @@ class JsonRenderer:
         """The report as canonical, indented JSON with a final newline."""
         return _canonical(report.to_dict())
 
+    def pieces(self, report: Report) -> Iterator[str]:
+        """``render``'s text in pieces: a storm's report is written without being held."""
+        return canonical_pieces(report.to_dict())
+
     def notice(self, report: Report) -> str | None:
         """What the CLI says on stderr when the report lists a storm of instances."""
         if len(report.findings) <= COMPACT_HINT_ABOVE:
@@ -43,6 +47,10 @@ class CompactJsonRenderer:
     def render(self, report: Report, *, color: bool = False) -> str:
         """The compact report as canonical, indented JSON with a final newline."""
         return _canonical(report.to_compact_dict())
+
+    def pieces(self, report: Report) -> Iterator[str]:
+        """``render``'s text in pieces."""
+        return canonical_pieces(report.to_compact_dict())
 
 
 _ENCODER = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)

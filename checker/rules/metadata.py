@@ -56,6 +56,7 @@ class _Custom(BaseModel):
     cause: str | None = Field(default=None, min_length=1)
     statement: str | None = Field(default=None, min_length=1)
     cause_waivers: bool = True
+    per_deployment: bool = False
 
 
 class _Annotation(BaseModel):
@@ -102,6 +103,10 @@ class RuleMeta:
     cause_waivers: bool = True
     """False where the cause is chosen by whoever the rule judges (an author's address): a
     waiver by cause would then cover whatever is done under that name next."""
+    per_deployment: bool = False
+    """Each finding is judged from one deployment of ``input.deployments`` (and the rest of
+    the input), never from another deployment: the embedded engine may judge the deployments
+    in slices, so that a storm of findings is never held whole."""
 
 
 def _near_misses(custom: dict[str, object]) -> None:
@@ -196,6 +201,7 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
                 + ", ".join(f"{{{p}}}" for p in SUBJECT_PARTS)
             )
         _cause_fields(annotation.custom.cause, annotation.custom.statement)
+        _per_deployment(annotation.custom)
     except (ValidationError, ValueError) as exc:
         text = (
             describe_validation_error(exc, _Annotation)[0]
@@ -204,6 +210,17 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
         )
         raise PolicyError(f"{file}:{block.start}: METADATA {text}") from None
     return annotation
+
+
+def _per_deployment(custom: _Custom) -> None:
+    """A rule judged in slices of the deployments must name its deployment in its subject:
+    one that gathers deployments into one finding (a flag overdue in many) cannot be judged
+    a slice at a time, and its subject shows it."""
+    if custom.per_deployment and "deployment" not in _fields(custom.subject or ""):
+        raise ValueError(
+            "custom.per_deployment needs a custom.subject naming {deployment}: a rule judged "
+            "a slice of the deployments at a time must find each deployment's findings alone"
+        )
 
 
 def _cause_fields(cause: str | None, statement: str | None) -> None:
@@ -261,6 +278,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 cause=custom.cause,
                 statement=custom.statement,
                 cause_waivers=custom.cause_waivers,
+                per_deployment=custom.per_deployment,
             )
         )
     return rules

@@ -18,6 +18,7 @@ import data.knightwatch.lib
 #   was retired in 2003; the code it switched on stayed.
 # custom:
 #   id: DEAD-001
+#   per_deployment: true
 #   subject: "{deployment}:{flag}"
 #   cause: "{flag}"
 #   statement: Retired flag {flag} is still referenced in deployed code
@@ -34,7 +35,7 @@ import data.knightwatch.lib
 #     {count}: {files}.
 retired_flag_referenced contains finding if {
 	some deployment in input.deployments
-	some name, reference in deployment.references
+	some name, reference in input.reference_sets[deployment.reference_set]
 	retired_at(deployment, name)
 	finding := {
 		"subject": lib.pair(deployment.id, name),
@@ -147,6 +148,7 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 #   no file of that commit's tree (a directory matches everything below it).
 # custom:
 #   id: DEAD-004
+#   per_deployment: true
 #   subject: "{deployment}:{path}"
 #   cause: "{path}"
 #   statement: Retired code {path} is still present in deployed commits
@@ -182,6 +184,7 @@ retired_code_present contains finding if {
 #   registry does not list has no owner, purpose or status, so nothing governs it.
 # custom:
 #   id: DEAD-005
+#   per_deployment: true
 #   subject: "{deployment}:{flag}"
 #   cause: "{flag}"
 #   statement: Flag {flag} is referenced in deployed code but missing from the registry
@@ -198,7 +201,7 @@ unregistered_flag_referenced contains finding if {
 	some deployment in input.deployments
 	registry := input.registries[deployment.registry]
 	registry.readable
-	some name, reference in deployment.references
+	some name, reference in input.reference_sets[deployment.reference_set]
 	not registry.flags[name]
 	not retired_in_history[name] # DEAD-001's: a retired flag dropped from the registry
 	finding := {

@@ -32,9 +32,11 @@ deployment(id, registry_flags, overrides) := object.union(
 	overrides,
 )
 
+# Each deployment's references are its own entry of input.reference_sets, keyed by its id.
 world(deployments) := {
-	"deployments": deployments,
+	"deployments": [object.union(d, {"reference_set": d.id}) | some d in deployments],
 	"registries": {d.id: registry(d.registry_flags) | some d in deployments},
+	"reference_sets": {d.id: d.references | some d in deployments},
 }
 
 refs(names) := {name: {"files": ["src/a.py"], "count": 1} | some name in names}
@@ -142,10 +144,7 @@ test_unregistered_flag_referenced_fails if {
 
 test_unreadable_registry_is_not_dead_005 if {
 	d := deployment("D1", {}, {"references": refs(["ghost"])})
-	unreadable := {
-		"deployments": [d],
-		"registries": {"D1": object.union(registry({}), {"readable": false})},
-	}
+	unreadable := object.union(world([d]), {"registries": {"D1": object.union(registry({}), {"readable": false})}})
 	count(deadcode.unregistered_flag_referenced) == 0 with input as unreadable
 }
 

@@ -15,8 +15,11 @@ fleet_hosts[service] := {host | some host in hosts} if {
 	some service, hosts in input.fleet
 }
 
-# Hosts of the deployment's service that did not end up running it.
-missing_hosts(deployment) := fleet_hosts[deployment.service] - {host |
+# Hosts of the deployment's service that did not end up running it: none where Python found
+# every listed host succeeded and left them out (succeeded_everywhere).
+missing_hosts(deployment) := set() if {
+	deployment.succeeded_everywhere == true
+} else := fleet_hosts[deployment.service] - {host |
 	some host in deployment.succeeded_hosts
 }
 
@@ -45,6 +48,7 @@ capitalised(word) := concat("", [
 #   SMARS servers.
 # custom:
 #   id: FLEET-001
+#   per_deployment: true
 #   subject: "{deployment}:{host}"
 #   cause: "{service}/{host}"
 #   statement: Deployments of {service} did not reach {host}
@@ -83,6 +87,7 @@ incomplete_deployment contains finding if {
 #   instant the next one started. A cluster's observation counts its pods.
 # custom:
 #   id: FLEET-002
+#   per_deployment: true
 #   subject: "{deployment}:{host}"
 #   cause: "{service}/{host}"
 #   statement: "{host} of {service} was observed running another version than was deployed"
@@ -208,6 +213,7 @@ observation_gap(event) := {text |
 #   went somewhere it should not have.
 # custom:
 #   id: FLEET-004
+#   per_deployment: true
 #   subject: "{deployment}:{host}"
 #   cause: "{service}/{host}"
 #   statement: Deployments of {service} targeted {host}, which fleet.yaml does not list

@@ -64,6 +64,24 @@ test_failed_skipped_unreachable_and_absent_hosts_fail if {
 	}
 }
 
+# Where every listed host succeeded, Python leaves the listed targets out of the input.
+test_succeeded_everywhere_passes_with_listed_targets_left_out if {
+	d := deployment("D1", {}, {"succeeded_everywhere": true})
+	count(fleet.incomplete_deployment) == 0 with input as inventory([d])
+}
+
+test_succeeded_everywhere_still_shows_unlisted_targets if {
+	d := deployment("D1", {"h9": "failed"}, {"succeeded_everywhere": true})
+	subjects(fleet.unlisted_target) == {"D1:h9"} with input as inventory([d])
+	count(fleet.incomplete_deployment) == 0 with input as inventory([d])
+}
+
+# Without it, listed targets are judged one by one, as for a flag event's deployment.
+test_succeeded_everywhere_false_judges_each_host if {
+	d := deployment("D1", {"h1": "succeeded"}, {"succeeded_everywhere": false})
+	subjects(fleet.incomplete_deployment) == {"D1:h2", "D1:h3"} with input as inventory([d])
+}
+
 test_unreachable_host_fails if {
 	d := deployment("D1", {"h1": "succeeded", "h2": "succeeded", "h3": "unreachable"}, {})
 	subjects(fleet.incomplete_deployment) == {"D1:h3"} with input as inventory([d])

@@ -18,6 +18,7 @@ import data.knightwatch.lib
 #   one technician and reviewed by nobody.
 # custom:
 #   id: REVIEW-001
+#   per_deployment: true
 #   subject: "{deployment}"
 #   severity: high
 #   controls:
@@ -165,6 +166,7 @@ review_not_counted(review, commit) := sprintf(
 #   runs in production went through the branch's review and merge controls.
 # custom:
 #   id: REVIEW-003
+#   per_deployment: true
 #   subject: "{deployment}"
 #   gate: [deploy]
 #   severity: high

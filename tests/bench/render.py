@@ -33,16 +33,17 @@ def _peak_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _render_in_child(report: Any, name: str, path: Path) -> dict[str, Any]:
-    """Fork; the child renders ``name`` to ``path`` and reports its time and peak memory
-    through a pipe."""
-    from checker.report import RENDERERS
+    """Fork; the child renders ``name`` to ``path`` as the CLI writes a file (in pieces where
+    the format writes itself so) and reports its time and peak memory through a pipe."""
+    from checker.report import pieces
+    from checker.writer import write_all
 
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, write, report, and leave without cleanup
         os.close(read)
         started, cpu = time.perf_counter(), time.process_time()
-        path.write_text(RENDERERS[name].render(report), encoding="utf-8")
+        write_all([(path, pieces(name, report))])
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         measured = {"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _peak_mib()}
         os.write(write, json.dumps(measured).encode())

@@ -264,3 +264,77 @@ def _gone(pid: int, seconds: float = 10) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+SLICED = """package sliced
+
+import rego.v1
+
+each contains {"subject": d.id, "of": count(input.deployments)} if some d in input.deployments
+
+broken contains d.id if {
+	some d in input.deployments
+	d.id == "d7"
+	1 / 0 == 1
+}
+
+whole := count(input.deployments)
+"""
+
+
+def _sliced_engine(monkeypatch: pytest.MonkeyPatch, deployments: int) -> IsolatedEngine:
+    monkeypatch.setattr("checker.engine.isolated.SLICE", 3)
+    engine = embedded_engine()
+    assert isinstance(engine, IsolatedEngine)
+    engine.load([PolicyModule("sliced.rego", SLICED)])
+    engine.set_data({})
+    engine.set_input({"deployments": [{"id": f"d{i}"} for i in range(deployments)]})
+    engine.judge_in_slices(frozenset({"data.sliced.each", "data.sliced.broken"}))
+    return engine
+
+
+def test_a_rule_judged_per_deployment_is_evaluated_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20: each slice of the deployments is judged alone (the rule sees only its slice:
+    which is why only rules that judge each deployment alone are marked), and the slices'
+    findings together are the rule's; a rule not marked sees every deployment."""
+    engine = _sliced_engine(monkeypatch, 8)
+    engine.prefetch(["data.sliced.each", "data.sliced.whole"])
+    each = engine.evaluate("data.sliced.each")
+    assert sorted(f["subject"] for f in each) == [f"d{i}" for i in range(8)]
+    assert sorted({f["of"] for f in each}) == [2, 3]  # slices of 3, 3 and 2
+    assert engine.evaluate("data.sliced.whole") == 8
+
+
+def test_an_error_in_a_later_slice_fails_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No finding of the slices before the failing one is kept as the rule's answer."""
+    engine = _sliced_engine(monkeypatch, 9)
+    with pytest.raises(PolicyError, match=r"evaluating data\.sliced\.broken"):
+        engine.evaluate("data.sliced.broken")
+
+
+def test_few_deployments_are_judged_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = _sliced_engine(monkeypatch, 3)
+    assert {f["of"] for f in engine.evaluate("data.sliced.each")} == {3}
+
+
+@pytest.mark.parametrize(
+    "case",
+    sorted(p.parent for p in (ROOT / "evidence" / "examples").glob("*/history.yaml")),
+    ids=lambda p: p.name,
+)
+def test_the_shipped_rules_marked_per_deployment_give_the_same_report_in_slices_of_one(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rule marked ``per_deployment`` judged one deployment at a time gives the same
+    report, byte for byte, as judged whole: a rule that read another deployment would
+    differ here."""
+    from tests.test_examples import check_args
+
+    args, _ = check_args(case, tmp_path)
+    whole = run_cli(*args)
+    monkeypatch.setattr("checker.engine.isolated.SLICE", 1)
+    sliced = run_cli(*args)
+    assert sliced.code == whole.code, sliced.err
+    assert sliced.out == whole.out

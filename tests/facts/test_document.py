@@ -93,7 +93,7 @@ summarised contains event.flag if {
 	reached(event.last_deployment)
 }
 
-reached(deployment) if count(deployment.shipped) > 0
+reached(deployment) if count(deployment.shipped_range) > 0
 
 grace := data.knightwatch.params.observation_grace_seconds
 
@@ -103,14 +103,14 @@ named := object.get(input.commits.abc, "reviewer", [])
 
 def test_the_walk_finds_every_kind_of_read_the_schema_lacks() -> None:
     """A field read directly, through a comprehension and an index, through a function's
-    parameter (a flag event's deployment summary has no shipped commits), in the data
+    parameter (a flag event's deployment summary has no shipped range), in the data
     document, and through object.get: each is found, at its line."""
     roots = {"input": input_schema(), "data": data_schema()}
     misses = unknown_fields([("broken.rego", BROKEN)], roots)
     assert [(m.line, m.path, m.where) for m in misses] == [
         (7, "deployment.finished_at_nanos", "Deployment"),
         (14, "considered[0].sha", "Observation"),
-        (22, "deployment.shipped", "DeploymentSummary"),
+        (22, "deployment.shipped_range", "DeploymentSummary"),
         (24, "data.knightwatch.params.observation_grace_seconds", "data.knightwatch.params"),
         (26, 'object.get(input.commits.abc, "reviewer", …)', "Commit"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import CliResult, run_cli
@@ -122,3 +123,39 @@ def test_host_listed_twice_in_targets_is_an_input_error(tmp_path: Path) -> None:
     result = check(case)
     assert result.code == 2
     assert "deploys.yaml:" in result.err and "host 'w1' is listed twice in targets" in result.err
+
+
+def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path: Path) -> None:
+    """Issue 21: a deployment whose every listed host succeeded reaches the engine as
+    ``succeeded_everywhere`` with only its unlisted targets; one that missed a host keeps every
+    target. The findings are those of the full listing: an unlisted target of a complete
+    rollout is still FLEET-004, and a rollout that missed one host is still FLEET-001."""
+    case = build(tmp_path / "case")
+    deploys = case.evidence / "deploys.yaml"
+    text = deploys.read_text()
+    marker = "    - {host: w5, status: succeeded}\n  finished_at: 2024-03-01T10:30:00Z\n"
+    assert text.count(marker) == 1
+    deploys.write_text(
+        text.replace(
+            marker,
+            marker.replace("  finished_at", "    - {host: w8, status: failed}\n  finished_at"),
+        )
+    )
+    result = run_cli(
+        "export-input", "--repo", case.repo.path, "--evidence", case.evidence,
+        "--as-of", "2024-03-05", "-o", tmp_path / "out",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    document = json.loads((tmp_path / "out" / "input.json").read_text())
+    by_id = {d["id"]: d for d in document["deployments"]}
+    assert by_id["D1"]["succeeded_everywhere"] is True
+    assert by_id["D1"]["succeeded_hosts"] == []
+    assert by_id["D1"]["target_status"] == {"w8": "failed"}
+    assert by_id["D2"]["succeeded_everywhere"] is False
+    assert by_id["D2"]["succeeded_hosts"] == ["w1", "w9"]
+    assert set(by_id["D2"]["target_status"]) == {"w1", "w2", "w3", "w5", "w9"}
+    assert document["shipped_ranges"][by_id["D2"]["shipped_range"]] == [case.shas["v2"]]
+    findings = pairs(check(case))
+    assert ("FLEET-004", "D1:w8") in findings
+    assert not any(rule == "FLEET-001" and s.startswith("D1:") for rule, s in findings)
+    assert ("FLEET-001", "D2:w4") in findings

@@ -160,6 +160,12 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
             USER_RULE.replace("#   severity: medium", "#   cuase: x\n#   severity: medium"),
             "did you mean 'cause'",
         ),
+        (
+            USER_RULE.replace(
+                "#   severity: medium", "#   per_deployment: true\n#   severity: medium"
+            ),
+            "custom.per_deployment needs a custom.subject naming {deployment}",
+        ),
     ],
     ids=[
         "syntax",
@@ -172,6 +178,7 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
         "statement-beyond-cause",
         "statement-alone",
         "cause-typo",
+        "per-deployment-without-deployment",
     ],
 )
 def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
