@@ -28,9 +28,10 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
         # Each synthetic month has unreviewed commits and failed hosts: every command finds
         # them, cold and warm.
         assert rows["exit code"] == ["1"] * 6
-        # The cold runs write the cache; the warm ones find what they need in it.
+        # The cold check and audit write the cache (a small gate's few entries can take
+        # under the 5 ms the table shows as 0.00 on an idle machine).
         written = rows["cache write"]
-        assert all(float(cold) > 0 for cold in written[::2]), written
+        assert float(written[0]) > 0 and float(written[2]) > 0, written
     assert sum(line.startswith("floor: git log") for line in lines) == 2
     assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 8
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.

@@ -295,7 +295,7 @@ def deployment_facts(
     deployer = identities.identify(record.deployer)
     everywhere, succeeded, status = _targets(record, (hosts.fleet or {}).get(record.service))
     at_commit = code.at_deployment.get(record.id) or code.at_commit[sha]
-    return Deployment(
+    deployment = Deployment(
         id=record.id,
         service=record.service,
         environment=record.environment,
@@ -320,6 +320,9 @@ def deployment_facts(
         reference_set=sets.key(at_commit.references),
         retired_code=at_commit.retired_code,
     )
+    if record.change_ticket:
+        return {**deployment, "change_ticket": visible(record.change_ticket)}
+    return deployment
 
 
 class ReferenceSets:

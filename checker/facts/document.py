@@ -122,6 +122,9 @@ class Deployment(TypedDict):
     """Why ``deployer_identity`` is null; empty when it is not."""
     approvals: ReadOnly[list[Approval]]
     """In the order recorded."""
+    change_ticket: NotRequired[ReadOnly[str]]
+    """As recorded; absent when the record names none (so ``not d.change_ticket`` holds for
+    a deployment without one)."""
     succeeded_everywhere: ReadOnly[bool]
     """Every host (or cluster) fleet.yaml lists for its service has the status ``succeeded``:
     the targets that did not matter are then summarised away (``target_status`` keeps only

@@ -85,6 +85,7 @@ def load_policy_set(
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
+    added: list[PolicyModule] = []
     for path, name, shipped in _files(_roots(extra_dirs, include_builtin, repository)):
         data = read_text(path)
         module = _module(name, data)
@@ -96,8 +97,10 @@ def load_policy_set(
             # Only modules that can change a verdict are recorded among the inputs.
             digests.append(FileDigest("policy", name, sha256_hex(data)))
             modules.append(module)
+            added += [] if shipped else [module]
             rules.extend(parse_annotations(module.source, name))
     _check_unique(rules)
+    _check_input_reads(added)
     return PolicySet(
         modules=tuple(modules),
         tests=tuple(tests),
@@ -147,6 +150,28 @@ def _module(name: str, data: bytes) -> PolicyModule:
         return PolicyModule(name, data.decode("utf-8"))
     except UnicodeDecodeError:
         raise PolicyError(f"{name}: not UTF-8 text") from None
+
+
+def _check_input_reads(modules: list[PolicyModule]) -> None:
+    """An added policy may not read a field the input document does not have: a misspelt
+    field, or one the document no longer has (``deployment.shipped`` became
+    ``shipped_range``), is undefined in Rego, and a rule reading it would silently find
+    nothing. The reads that can be traced to the input's schema are checked (``some d in
+    input.deployments; d.shiped``); what cannot be traced is not judged."""
+    if not modules:
+        return
+    from checker.rules.input_refs import unknown_fields
+    from checker.schemas import input_schema
+
+    try:
+        misses = unknown_fields([(m.name, m.source) for m in modules], {"input": input_schema()})
+    except PolicyError:
+        return  # a module that does not parse: loading it into the engine says where
+    if misses:
+        raise PolicyError(
+            f"{misses[0]}: the input document has no such field, so the rule would never see it",
+            hint="`knightwatch schema input --format markdown` lists every field",
+        )
 
 
 def _check_unique(rules: list[RuleMeta]) -> None:

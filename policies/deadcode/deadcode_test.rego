@@ -144,7 +144,8 @@ test_unregistered_flag_referenced_fails if {
 
 test_unreadable_registry_is_not_dead_005 if {
 	d := deployment("D1", {}, {"references": refs(["ghost"])})
-	unreadable := object.union(world([d]), {"registries": {"D1": object.union(registry({}), {"readable": false})}})
+	broken := object.union(registry({}), {"readable": false})
+	unreadable := object.union(world([d]), {"registries": {"D1": broken}})
 	count(deadcode.unregistered_flag_referenced) == 0 with input as unreadable
 }
 

@@ -13,10 +13,10 @@ import pytest
 
 from checker.demo.knight import build_knight
 from checker.parameters import RuleParameters
+from checker.rules.input_refs import unknown_fields
 from checker.rules.policyset import builtin_policy_dir
 from checker.schemas import input_schema
 from tests.conftest import run_cli
-from tests.rules.input_refs import unknown_fields
 from tests.test_examples import EXAMPLES, inputs
 
 

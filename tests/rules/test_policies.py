@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.rules.metadata import RULE_ID
@@ -161,6 +162,14 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
             "did you mean 'cause'",
         ),
         (
+            USER_RULE.replace("not d.change_ticket", "count(d.shipped) > 0"),
+            "u.rego:16: d.shipped (no such field in Deployment): the input document has no such",
+        ),
+        (
+            USER_RULE.replace("not d.change_ticket", 'd.change_tiket == ""'),
+            "u.rego:16: d.change_tiket (no such field in Deployment)",
+        ),
+        (
             USER_RULE.replace(
                 "#   severity: medium", "#   per_deployment: true\n#   severity: medium"
             ),
@@ -178,6 +187,8 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
         "statement-beyond-cause",
         "statement-alone",
         "cause-typo",
+        "input-field-renamed",
+        "input-field-misspelt",
         "per-deployment-without-deployment",
     ],
 )
@@ -285,3 +296,20 @@ def test_shipped_policies_keep_to_the_portability_rules() -> None:
             code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
             for pattern, what in BANNED:
                 assert not re.search(pattern, code), f"{path.name}:{number}: {what}"
+
+
+def test_a_deployment_with_a_change_ticket_satisfies_the_documented_rule(tmp_path: Path) -> None:
+    """docs/policies.md's example reads ``d.change_ticket``: the input carries it where the
+    record names one, and leaves it out where it does not (``not d.change_ticket`` holds)."""
+    repo, evidence = _repo_with_deployment(tmp_path)
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    records.append({**records[0], "id": "D2", "change_ticket": "CHG-1042"})
+    write_yaml(evidence / "deploys.yaml", records)
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "tickets.rego").write_text(USER_RULE)
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--format", "json",
+        "--policies", tmp_path / "acme",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert [(f["rule"], f["subject"]) for f in result.json()["findings"]] == [("ACME-001", "D1")]

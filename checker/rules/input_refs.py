@@ -19,6 +19,8 @@ from typing import Any
 
 import regorus
 
+from checker.engine.base import policy_error
+
 Node = dict[str, Any]
 Env = dict[str, Node | None]
 
@@ -159,10 +161,14 @@ class _Walker:
                 return
             for name, key in todo:
                 walked.add((name, key))
-                for spec in self.functions[name]:
-                    params = [_var(a) for a in spec["head"]["Func"]["args"]]
-                    bound = zip(params, json.loads(key), strict=False)
-                    self._spec(spec, {p: n for p, n in bound if p is not None})
+                self._function(name, key)
+
+    def _function(self, name: str, key: str) -> None:
+        """Each definition of function ``name``, its parameters bound as ``key`` says."""
+        for spec in self.functions[name]:
+            params = [_var(a) for a in spec["head"]["Func"]["args"]]
+            bound = zip(params, json.loads(key), strict=False)
+            self._spec(spec, {p: n for p, n in bound if p is not None})
 
     def _spec(self, spec: Node, env: Env) -> None:
         _, head = next(iter(spec["head"].items()))
@@ -268,10 +274,18 @@ def unknown_fields(modules: Iterable[tuple[str, str]], roots: dict[str, Node]) -
     misses: set[Miss] = set()
     for file, source in modules:
         engine = regorus.Engine()
-        engine.add_policy(file, source)
+        try:
+            engine.add_policy(file, source)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise policy_error(str(exc), context=f"loading {file}") from None
         module = json.loads(engine.get_ast_as_json())[0]["ast"]
         rules = [rule["Spec"] for rule in module["rules"] if "Spec" in rule]
         walker = _Walker(file, rules, schema)
-        walker.run()
+        try:
+            walker.run()
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue  # a construct the walk does not know: what it cannot trace, it does not judge
         misses |= walker.misses
     return sorted(misses, key=lambda m: (m.file, m.line, m.path))
