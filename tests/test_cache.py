@@ -18,7 +18,7 @@ from checker.demo.knight import build_knight
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import REVIEW_LINES, TreeIndex
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, WORD_SET
-from checker.facts.deadcode import REGISTRY
+from checker.facts.deadcode import REGISTRY, REGISTRY_WALK
 from tests.bench.generate import Size, generate
 from tests.conftest import DEV, LEAD, run_cli
 from tests.test_examples import EXAMPLES, build
@@ -104,7 +104,7 @@ def test_cold_warm_and_uncached_checks_write_the_same_bytes_in_every_format(
     assert code == 1  # the month has findings: the comparison is not of empty reports
     assert json.loads(written["report.json"])["findings"]
     before = entries(filled)
-    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY}
+    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY, REGISTRY_WALK}
     assert reports(spread, tmp_path / "warm", "--cache-dir", filled) == uncached
     assert entries(filled) == before  # the warm run found everything: nothing new written
 
@@ -231,6 +231,7 @@ def test_an_entry_of_the_wrong_shape_with_a_valid_digest_is_a_miss(
         (REGISTRY, '{"flags": [{"name": ""}]}'),
         (WORD_SET, '["a", 2]'),
         (ROOT_WORDS, '{"words": "x", "found": {"flag": "a.py"}}'),
+        (REGISTRY_WALK, '[["c0ffee", "flags.yaml"]]'),
     ]:
         overwrite(filled, kind, value)
     assert reports(spread, tmp_path / "reshaped", "--cache-dir", filled) == uncached

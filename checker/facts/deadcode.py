@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -48,8 +49,8 @@ class _Registries:
     cache: FactCache = NO_CACHE
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, RegistryError] = field(default_factory=dict)
-    flags: dict[tuple[tuple[str, Any], ...], FlagRecord] = field(default_factory=dict)
-    """Each distinct flag entry of a cached version, validated once."""
+    flags: dict[FlagIdentity, FlagRecord] = field(default_factory=dict)
+    """Each distinct flag entry, validated once."""
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
@@ -58,7 +59,7 @@ class _Registries:
             data = self.content.blob(key)
             if data is not None:
                 with contextlib.suppress(InputError):
-                    registry = _registry(data, PurePosixPath(key))
+                    registry = _registry(data, PurePosixPath(key), self.flags)
                     self.parsed[key] = registry
                     self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
 
@@ -81,11 +82,8 @@ class _Registries:
             return FlagRegistry.model_validate(value)
         shared = []
         for entry in flags:
-            try:
-                identity = tuple(entry.items())
-                flag = self.flags.get(identity)
-            except TypeError:  # a value that is not a scalar: validated alone, and refused
-                identity, flag = None, None
+            identity = _identity(entry)
+            flag = self.flags.get(identity) if identity is not None else None
             if flag is None:
                 flag = FlagRecord.model_validate(entry)
                 if identity is not None:
@@ -103,7 +101,7 @@ class _Registries:
         registry: FlagRegistry | None = None
         where = PurePosixPath(f"{short(commit)}:{path}")
         try:
-            registry = _registry(data, where)
+            registry = _registry(data, where, self.flags)
             self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
         except InputError as exc:
             self.errors[key] = RegistryError(
@@ -117,8 +115,28 @@ REGISTRY = "registry-blob"
 """Cache entries: a registry blob that parsed, as the registry model's JSON."""
 
 
-def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
-    """One version of the registry, or an input error naming ``where``."""
+FlagIdentity = tuple[tuple[str, type, Any], ...]
+
+
+def _identity(entry: object) -> FlagIdentity | None:
+    """A flag entry as a key (its fields, their types and values); None where it holds a
+    value that is not a scalar, which is validated alone (and refused)."""
+    if not isinstance(entry, dict):
+        return None
+    identity = tuple((str(k), type(v), v) for k, v in entry.items())
+    try:
+        hash(identity)
+    except TypeError:
+        return None
+    return identity
+
+
+def _registry(
+    data: bytes, where: PurePosixPath, known: dict[FlagIdentity, FlagRecord]
+) -> FlagRegistry:
+    """One version of the registry, or an input error naming ``where``. A flag entry seen
+    valid in another version (``known``) is not validated again: two hundred versions of a
+    registry differ in a few entries each."""
     document = parse_yaml(data, where)
     if document is None:
         # An emptied registry would retire nothing and list nothing: say so, do not read it
@@ -127,7 +145,18 @@ def _registry(data: bytes, where: PurePosixPath) -> FlagRegistry:
             "the registry is empty; a registry without flags is written flags: []",
             path=str(where),
         )
+    entries = document.get("flags") if isinstance(document, dict) else None
+    fresh: dict[int, FlagIdentity] = {}
+    if isinstance(entries, list):
+        for index, entry in enumerate(entries):
+            identity = _identity(entry)
+            if identity is not None and identity in known:
+                entries[index] = known[identity]
+            elif identity is not None:
+                fresh[index] = identity
     registry = validate(FlagRegistry, Located(document, 1), where, "registry")
+    for index, identity in fresh.items():
+        known[identity] = registry.flags[index]
     counts = Counter(flag.name for flag in registry.flags)
     duplicates = sorted(name for name, times in counts.items() if times > 1)
     if duplicates:
@@ -308,9 +337,7 @@ def registry_history(
         if version.blob is not None:
             registries.prefetch(version.blob)
 
-    # Each version is parsed as git finds it, while git goes on walking the history; the
-    # oldest-first pass then only attributes the versions that do not parse.
-    versions = registries.content.versions(flags_file, tips, each=prefetch)
+    versions = _walked(registries, flags_file, tips, prefetch)
     _check_registry_path(history, flags_file, versions)
     parsed = [
         (version, registries.parsed[version.blob])
@@ -318,6 +345,44 @@ def registry_history(
         if version.blob is not None and registries.parse(version.blob, version.commit, version.path)
     ]
     return versions, parsed
+
+
+REGISTRY_WALK = "registry-walk"
+"""Cache entries: the registry's versions in the history of a set of tips (commit ids fix
+that history: knightwatch reads it without replace objects or grafts)."""
+
+
+def _walked(
+    registries: _Registries,
+    flags_file: str,
+    tips: list[str],
+    prefetch: Callable[[FileVersion], None],
+) -> list[FileVersion]:
+    """Every version of the registry in the history of ``tips``, from the cache where a run
+    walked the same tips; else walked, each version parsed as git finds it while git goes on
+    walking the history (the oldest-first pass then only attributes the versions that do not
+    parse)."""
+    walked = hashlib.sha256("\n".join(sorted(set(tips))).encode()).hexdigest()
+    key = f"{flags_file}\0{walked}"
+    for value in registries.cache.get(REGISTRY_WALK, [key], _is_walk).values():
+        versions = [FileVersion(commit, path, blob) for commit, path, blob in value]
+        for version in versions:
+            prefetch(version)
+        return versions
+    versions = registries.content.versions(flags_file, tips, each=prefetch)
+    registries.cache.put(REGISTRY_WALK, {key: [[v.commit, v.path, v.blob] for v in versions]})
+    return versions
+
+
+def _is_walk(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, list)
+        and len(v) == 3
+        and isinstance(v[0], str)
+        and isinstance(v[1], str)
+        and (v[2] is None or isinstance(v[2], str))
+        for v in value
+    )
 
 
 def registry_at(

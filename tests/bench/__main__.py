@@ -239,7 +239,7 @@ def _table(runs: dict[str, Run]) -> None:
             print(f"{stage:<22}" + "".join(f"{c:>11.2f}" if c else f"{'-':>11}" for c in cells))
     print(f"{'total (wall clock)':<22}" + "".join(f"{runs[n].wall:>11.2f}" for n in names))
     print(f"{'peak memory (MiB)':<22}" + "".join(f"{runs[n].peak_mib:>11.0f}" for n in names))
-    print(f"{'largest git (MiB)':<22}" + "".join(f"{runs[n].git_peak_mib:>11.0f}" for n in names))
+    print(f"{'largest child (MiB)':<22}" + "".join(f"{runs[n].git_peak_mib:>11.0f}" for n in names))
     print(f"{'exit code':<22}" + "".join(f"{runs[n].code:>11}" for n in names))
     print()
 

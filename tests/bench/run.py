@@ -2,7 +2,9 @@
 
 Runs ``knightwatch ARGV...`` exactly as the console script does and writes to RESULT, as
 JSON, the exit code, the time spent in each stage, and the peak memory of this process and of
-the largest git process it started. The parent times the whole process, start-up included.
+the largest child process it waited for (a git process, or the policy evaluation's forked
+child, whose resident size counts the pages it shares with this process). The parent times
+the whole process, start-up included.
 """
 
 from __future__ import annotations

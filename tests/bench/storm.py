@@ -94,14 +94,17 @@ def report(cache: Path, small: bool) -> None:
         )
     results, gzipped, valid = sarif
     print(f"SARIF: {results:,} results, {gzipped:.2f} MB gzipped, schema: {valid}")
+    # The contract's json keeps every finding with its message: it is not the storm's JSON
+    # (json-compact is), and its size is shown, not judged.
+    full = data["formats"]["json"]["bytes"] / 1e6
+    print(f"json (the contract's, every finding with its message): {full:.2f} MB")
     formats = data["formats"].values()
     peak = max(
         [data["pipeline_peak_mib"], data["children_peak_mib"]] + [f["peak_mib"] for f in formats]
     )
-    full, compact = data["formats"]["json"], data["formats"]["json-compact"]
+    compact = data["formats"]["json-compact"]
     targets = [
         ("JSON (compact) under 20 MB", compact["bytes"] / 1e6, JSON_TARGET_MB, "MB"),
-        ("JSON (every finding) under 20 MB", full["bytes"] / 1e6, JSON_TARGET_MB, "MB"),
         ("SARIF results within 25,000", results, SARIF_RESULTS, ""),
         ("SARIF gzipped within 10 MB", gzipped, SARIF_GZIPPED_MB, "MB"),
         # CPU time: one format renders on one core, so on a machine of its own its time is its
