@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
+from checker.memory import paused_collection
 from checker.report import RENDERERS, Report, notice, pieces
 from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
@@ -38,6 +40,23 @@ def _notices(report: Report, formats: list[str], err: TextIO) -> None:
             err.write(f"knightwatch: {said}\n")
 
 
+def _collection_paused(
+    command: Callable[[argparse.Namespace, TextIO, TextIO], int],
+) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """A command that runs one pipeline and renders it, with the cyclic garbage collector
+    paused throughout (``checker.memory.paused_collection``): rendering a storm's report
+    builds hundreds of thousands of values that the collector would traverse again and
+    again."""
+
+    @functools.wraps(command)
+    def paused(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        with paused_collection():
+            return command(args, out, err)
+
+    return paused
+
+
+@_collection_paused
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import run_check
     from checker.timing import stage
@@ -150,8 +169,9 @@ def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     raise UsageError("policy needs a command: test or list")
 
 
+@_collection_paused
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.runner import evaluate, prepare
+    from checker.runner import run_pipeline
 
     options = check_options(args)
     directory: Path = args.output
@@ -160,7 +180,7 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     names = ("input.json", "data.json")
     if directory.is_dir():
         check_targets([directory / name for name in names])
-    evaluation = evaluate(prepare(options), options)
+    evaluation = run_pipeline(options)
     texts = [
         json_safe(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
         for document in (evaluation.input, evaluation.data)
@@ -188,10 +208,11 @@ def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _audit_repository(args, out, err)
 
 
+@_collection_paused
 def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
-    from checker.runner import evaluate, prepare
+    from checker.runner import run_pipeline
     from checker.signing.attestation import (
         check_as_of,
         check_period,
@@ -208,7 +229,7 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
     options = dataclasses.replace(check_options(args), period=period)
-    report = dataclasses.replace(evaluate(prepare(options), options).report, partial=args.partial)
+    report = dataclasses.replace(run_pipeline(options).report, partial=args.partial)
     with stage("rendering"):
         envelope, digest = sign_report(report, key, previous)
     signature = {

@@ -33,7 +33,7 @@ from checker.evidence.models import (
     Review,
     Waiver,
 )
-from checker.evidence.yamlread import paused_collection
+from checker.memory import paused_collection
 
 Shape = Literal["list", "document"]
 

@@ -12,14 +12,12 @@ with anchors, aliases, explicit tags, merge keys or keys that are not scalars ra
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import yaml
 
 from checker.errors import InputError
+from checker.memory import paused_collection
 
 MAX_DEPTH = 100
 """Deeper than any evidence nests (about six levels); a deeper document is refused."""
@@ -55,20 +53,6 @@ class LineDict(dict[str, Any]):
     def key_line(self, key: str) -> int:
         """The line ``key`` is on."""
         return self._key_lines.get(key, self.line) if self._key_lines else self.line
-
-
-@contextmanager
-def paused_collection() -> Iterator[None]:
-    """The cyclic collector paused while evidence is built: records hold no cycles, and a
-    collection every few thousand new containers would traverse all of them again, over and
-    over (a large inventory spent three quarters of its validation there)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def build_plain(loader: Any, path: str, *, item_lines: list[int] | None = None) -> Any:

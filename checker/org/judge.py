@@ -16,7 +16,7 @@ from typing import Any
 from checker.errors import InputError, KnightwatchError
 from checker.org.model import System
 from checker.org.scope import scope_problem
-from checker.runner import CheckOptions, evaluate, prepare
+from checker.runner import CheckOptions, run_pipeline
 from checker.signing.attestation import audit_predicate, audit_subjects
 
 JUDGED = "judged"
@@ -52,7 +52,7 @@ def judge_system(system: System, base: CheckOptions, partial: bool = False) -> S
                 if system.service_paths
                 else {},
             )
-            report = replace(evaluate(prepare(options), options).report, partial=partial)
+            report = replace(run_pipeline(options).report, partial=partial)
     except KnightwatchError as exc:
         return not_judged(system, _plain_reason(exc.message, system))
     audit = audit_predicate(report)
