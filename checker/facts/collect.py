@@ -361,13 +361,16 @@ def assemble(
     commits, those the judged deployments shipped (``shipped``: the commits, and the judged
     deployments' ranges); of the flag events, those within ``flag_span`` (every one when it
     is None)."""
-    judged = {d["id"] for d in deployments}
     commits, ranges = shipped
     code, sets = dead_code
+    by_range: dict[str, list[str]] = {}
+    for deployment in deployments:  # sorted by id
+        by_range.setdefault(deployment["shipped_range"], []).append(deployment["id"])
     document = InputDocument(
         deployments=deployments,
-        commits=_shipped_by(commits, judged),
+        commits=_shipped_in(commits, ranges),
         shipped_ranges=ranges,
+        range_deployments=by_range,
         reference_sets=sets.table,
         flag_events=_within(hosts.flag_events, flag_span),
         registries=code.registries,
@@ -380,17 +383,14 @@ def assemble(
     return {**document, "fleet": hosts.fleet, "clusters": hosts.clusters}
 
 
-def _shipped_by(commits: dict[str, Commit], judged: set[str]) -> dict[str, Commit]:
-    """The commits the judged deployments shipped, each naming those deployments alone."""
-    kept: dict[str, Commit] = {}
-    for sha, commit in commits.items():
-        if commit["shipped_by"] and judged.issuperset(commit["shipped_by"]):
-            kept[sha] = commit  # every deployment that shipped it is judged: kept as it is
-            continue
-        shipped_by = [i for i in commit["shipped_by"] if i in judged]
-        if shipped_by:
-            kept[sha] = {**commit, "shipped_by": shipped_by}
-    return kept
+def _shipped_in(commits: dict[str, Commit], ranges: dict[str, list[str]]) -> dict[str, Commit]:
+    """The commits the judged deployments shipped (``ranges``: theirs, by key), each naming
+    the ranges that hold it."""
+    holding: dict[str, list[str]] = {}
+    for key in sorted(ranges):
+        for sha in ranges[key]:
+            holding.setdefault(sha, []).append(key)
+    return {sha: {**commits[sha], "shipped_in": holding[sha]} for sha in sorted(holding)}
 
 
 def _within(events: list[FlagEvent], span: tuple[int, int] | None) -> list[FlagEvent]:

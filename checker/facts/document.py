@@ -197,8 +197,10 @@ class Commit(TypedDict):
     """The identities of its reviews that were not excluded, sorted."""
     reviews: ReadOnly[list[Review]]
     """Every review found, counted or not, sorted by line."""
-    shipped_by: ReadOnly[list[str]]
-    """The ids of the judged deployments that shipped it."""
+    shipped_in: ReadOnly[list[str]]
+    """The keys of the ``shipped_ranges`` that hold it, sorted: the judged deployments that
+    shipped it are those ``range_deployments`` gives for them (thousands of commits shipped
+    by the same twenty deployments name one range, not twenty deployments each)."""
 
 
 # --- flags -----------------------------------------------------------------------------------
@@ -386,6 +388,9 @@ class InputDocument(TypedDict):
     """The services that run on clusters, and their clusters; present only with fleet.yaml."""
     flag_events: ReadOnly[list[FlagEvent]]
     """In order of time."""
+    range_deployments: ReadOnly[dict[str, list[str]]]
+    """The ids of the judged deployments that shipped each range of ``shipped_ranges``,
+    sorted."""
     reference_sets: ReadOnly[dict[str, dict[str, Reference]]]
     """Each distinct ``reference_set`` of the judged deployments, once (``refs-N``, numbered in
     order of first use): thousands of deployed commits name the same files for the same

@@ -79,14 +79,14 @@ def commit_facts(
 ) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
-    shipped_by = _shipped_by(shipped)
-    changes = _changes(history, evidence, set(shipped_by), resolved)
-    authored = set(shipped_by).union(*changes.values())
+    shipped_by = _shipped_commits(shipped)
+    changes = _changes(history, evidence, shipped_by, resolved)
+    authored = shipped_by.union(*changes.values())
     lines = commit_review_lines(history, sorted(authored), cache)
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
     reviews = _reviews(
-        history, evidence, identities, set(shipped_by), lines, resolved, changes,
+        history, evidence, identities, shipped_by, lines, resolved, changes,
         (coauthors, nameless),
     )  # fmt: skip
     commits: dict[str, Commit] = {}
@@ -109,22 +109,16 @@ def commit_facts(
                 {r["identity"] for r in found if r["identity"] and not r["excluded"]}
             ),
             reviews=found,
-            shipped_by=sorted(shipped_by[sha]),
+            shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
     return commits, identities
 
 
-def _shipped_by(shipped: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The deployments that shipped each commit. A range shared by many deployments (the same
-    commits deployed to many services) is walked once, with all of them."""
-    by_range: dict[int, tuple[list[str], list[str]]] = {}
-    for deployment_id, shas in shipped.items():
-        by_range.setdefault(id(shas), (shas, []))[1].append(deployment_id)
-    shipped_by: dict[str, list[str]] = defaultdict(list)
-    for shas, deployment_ids in by_range.values():
-        for sha in shas:
-            shipped_by[sha].extend(deployment_ids)
-    return shipped_by
+def _shipped_commits(shipped: dict[str, list[str]]) -> set[str]:
+    """Every commit some deployment shipped. A range shared by many deployments (the same
+    commits deployed to many services) is walked once."""
+    ranges = {id(shas): shas for shas in shipped.values()}
+    return set().union(*ranges.values())
 
 
 def approvals(identities: IdentityResolver, deployment: Deployment) -> list[Approval]:

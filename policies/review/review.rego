@@ -117,7 +117,10 @@ unreviewed_commit contains finding if {
 		"subject": sha,
 		"short": commit.short,
 		"author": commit.author,
-		"deployments": commit.shipped_by,
+		"deployments": sort([id |
+			some key in commit.shipped_in
+			some id in input.range_deployments[key]
+		]),
 		"found": review_gap(commit),
 	}
 }

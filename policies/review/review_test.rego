@@ -146,7 +146,7 @@ commit(author_identity, reviewers) := {
 	"author": sprintf("%s@knight.example", [author_identity]),
 	"author_identity": author_identity,
 	"reviewer_identities": reviewers,
-	"shipped_by": ["D1"],
+	"shipped_in": ["r1"],
 }
 
 test_unreviewed_commit_fails if {
@@ -176,12 +176,13 @@ test_mixed_commits_reports_only_unreviewed if {
 test_unreviewed_message_fields if {
 	sha := "0123456789abcdef0123456789abcdef01234567"
 	c := object.union(commit("dev", []), {"short": "0123456789ab"})
-	findings := review.unreviewed_commit with input as {"commits": {sha: c}}
+	shipped := {"commits": {sha: c}, "range_deployments": {"r1": ["D2", "D1"]}}
+	findings := review.unreviewed_commit with input as shipped
 	findings == {{
 		"subject": "0123456789abcdef0123456789abcdef01234567",
 		"short": "0123456789ab",
 		"author": "dev@knight.example",
-		"deployments": ["D1"],
+		"deployments": ["D1", "D2"],
 		"found": "",
 	}}
 }

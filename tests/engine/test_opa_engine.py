@@ -138,7 +138,8 @@ def test_a_user_rule_is_uploaded_and_reported_like_ours(
         tmp_path / "my-rules",
         "org.tickets",
         "ORG-001",
-        "missing contains d.id if {\n\tsome d in input.deployments\n\tnot d.change_ticket\n}\n",
+        "missing contains d.id if {\n\tsome d in input.deployments\n"
+        '\tnot startswith(object.get(d, "change_ticket", ""), "ORG-")\n}\n',
     )
     embedded = check(knight, "--policies", rules)
     remote = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)

@@ -310,10 +310,10 @@ import rego.v1
 #   severity: critical
 #   controls: [ACME change policy 4.2]
 #   requires: [deploys]
-#   message: "Deployment {subject} of {service} names no change ticket."
+#   message: "Deployment {subject} of {service} names no ACME change ticket."
 missing_ticket contains {"subject": d.id, "service": d.service} if {
 	some d in input.deployments
-	not d.change_ticket
+	not startswith(object.get(d, "change_ticket", ""), "ACME-")
 }
 """
 
