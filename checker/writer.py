@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -108,26 +109,67 @@ def check_targets(paths: Sequence[Path], *, replacing_input: bool = False) -> No
 def write_all(
     outputs: Sequence[tuple[Path, str | Iterable[str]]], *, replacing_input: bool = False
 ) -> None:
-    """Write every output, or none: stage each beside its target, then rename them in order.
-    An output is its text, or its text in pieces (written as they come: a failure while
-    they are made leaves nothing behind)."""
+    """Write every output, or none: stage each beside its target, keep a link to each target
+    that exists, then rename them in order; a rename that fails (or an interrupt) puts back
+    the targets already replaced. An output is its text, or its text in pieces (written as
+    they come: a failure while they are made leaves nothing behind)."""
     check_targets([path for path, _ in outputs], replacing_input=replacing_input)
     staged: list[tuple[Path, Path]] = []
+    kept: dict[Path, Path | None] = {}
+    replaced: list[Path] = []
     try:
         for path, text in outputs:
             staged.append((_stage(path, text), path))
-        for index, (temp, path) in enumerate(staged):
+        for _, path in staged:
+            kept[path] = _keep(path)
+        for temp, path in staged:
             # unchanged since it was checked, before anything is replaced
             check_target(path, replacing_input=replacing_input)
             try:
                 temp.replace(path)
             except OSError as exc:
                 raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-            staged[index] = (path, path)
+            replaced.append(path)
+    except BaseException:
+        _put_back(replaced, kept)
+        raise
     finally:
         for temp, path in staged:
-            if temp != path:
+            if path not in replaced:
                 temp.unlink(missing_ok=True)
+        for link in kept.values():
+            if link is not None:
+                link.unlink(missing_ok=True)
+
+
+def _keep(path: Path) -> Path | None:
+    """A second link to ``path``'s current file, beside it, to put back should a later output
+    fail; None when there is no file yet. A file that cannot be linked (immutable, another
+    user's) is refused before anything is replaced."""
+    if not path.exists():
+        return None
+    directory = path.parent if str(path.parent) else Path()
+    link = directory / f".{path.name}.{secrets.token_hex(6)}.kept"
+    try:
+        os.link(path, link)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror}",
+            hint="knightwatch replaces every output or none, and keeps the current file "
+            "until all are written: it must be able to link it in its directory",
+        ) from None
+    return link
+
+
+def _put_back(replaced: list[Path], kept: dict[Path, Path | None]) -> None:
+    """Each replaced target as it was: its kept link renamed back, or removed if it was new."""
+    for path in reversed(replaced):
+        with contextlib.suppress(OSError):
+            link = kept.get(path)
+            if link is not None:
+                link.replace(path)
+            else:
+                path.unlink()
 
 
 def write_atomic(path: Path, text: str, *, replacing_input: bool = False) -> None:

@@ -422,3 +422,60 @@ def test_an_output_in_pieces_that_fails_midway_leaves_nothing(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     write_all([(first, "whole"), (second, iter(["{", "}\n"]))])
     assert first.read_text() == "whole" and second.read_text() == "{}\n"
+
+
+@pytest.mark.parametrize(
+    "failure", [PermissionError(1, "Operation not permitted"), KeyboardInterrupt()]
+)
+def test_a_rename_that_fails_after_another_puts_the_first_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    """``-o a.json -o b.sarif``: if b's rename fails after a's has replaced a.json (b.sarif
+    immutable, or Ctrl-C between the two), a.json is put back as it was and a new c.md is
+    removed: every output or none. The failing rename is a stand-in (``Path.replace``
+    patched): an immutable file needs chattr, which this machine's file systems may lack."""
+    from checker.errors import UsageError
+    from checker.writer import write_all
+
+    a, b, c = tmp_path / "a.json", tmp_path / "b.sarif", tmp_path / "c.md"
+    a.write_text("OLD\n")
+    b.write_text("")
+    real = Path.replace
+
+    def replace(self: Path, target: Path | str) -> Path:
+        if Path(target) == b:
+            raise failure
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    expected = UsageError if isinstance(failure, OSError) else KeyboardInterrupt
+    with pytest.raises(expected):
+        write_all([(a, "NEW\n"), (c, iter(["new\n"])), (b, "sarif\n")])
+    assert a.read_text() == "OLD\n" and b.read_text() == "" and not c.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.sarif"]
+
+
+def test_a_target_that_cannot_be_kept_is_refused_before_anything_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be linked while the outputs are replaced (immutable, another
+    user's in a sticky directory: ``os.link`` refuses; patched here as a stand-in) stops the
+    run before any output is replaced."""
+    from checker.errors import UsageError
+    from checker.writer import write_all
+
+    a, b = tmp_path / "a.json", tmp_path / "b.sarif"
+    a.write_text("OLD\n")
+    b.write_text("")
+    real = os.link
+
+    def link(source: str | Path, target: str | Path) -> None:
+        if Path(source) == b:
+            raise PermissionError(1, "Operation not permitted")
+        real(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    with pytest.raises(UsageError, match=r"cannot write .*b\.sarif: Operation not permitted"):
+        write_all([(a, "NEW\n"), (b, "sarif\n")])
+    assert a.read_text() == "OLD\n" and b.read_text() == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.sarif"]

@@ -377,8 +377,9 @@ def _joined(values: list[Any]) -> Any:
     found = [v for v in values if v is not UNDEFINED]
     if not found:
         return UNDEFINED
-    if not all(isinstance(v, list) for v in found):
-        raise PolicyError("a rule judged per deployment must be a set of findings")
+    other = next((v for v in found if not isinstance(v, list)), None)
+    if other is not None:
+        return other  # not a set of findings: the runner says so, naming the rule
     return [item for value in found for item in value]
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -320,9 +321,15 @@ def deployment_facts(
         reference_set=sets.key(at_commit.references),
         retired_code=at_commit.retired_code,
     )
-    if record.change_ticket:
-        return {**deployment, "change_ticket": visible(record.change_ticket)}
+    if _names_something(record.change_ticket):
+        return {**deployment, "change_ticket": visible(record.change_ticket or "")}
     return deployment
+
+
+def _names_something(text: str | None) -> bool:
+    """Whether ``text`` holds a visible character: a ticket of white space or invisible
+    characters alone is no ticket (``not d.change_ticket`` must hold for it)."""
+    return any(unicodedata.category(c)[0] not in "ZC" for c in text or "")
 
 
 class ReferenceSets:

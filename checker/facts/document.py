@@ -123,8 +123,8 @@ class Deployment(TypedDict):
     approvals: ReadOnly[list[Approval]]
     """In the order recorded."""
     change_ticket: NotRequired[ReadOnly[str]]
-    """As recorded; absent when the record names none (so ``not d.change_ticket`` holds for
-    a deployment without one)."""
+    """As recorded; absent when the record names none, or only white space or invisible
+    characters (so ``not d.change_ticket`` holds for a deployment without one)."""
     succeeded_everywhere: ReadOnly[bool]
     """Every host (or cluster) fleet.yaml lists for its service has the status ``succeeded``:
     the targets that did not matter are then summarised away (``target_status`` keeps only

@@ -112,10 +112,24 @@ def _text(node: Any) -> str:
         return f"{_text(body['refr'])}[{_text(body['index'])}]"
     if kind in ("String", "Number"):
         return json.dumps(body["value"])
+    if kind == "Array":
+        return "[" + ", ".join(_text(item) for item in body.get("items", [])) + "]"
     if kind == "Call":
         params = ", ".join(_text(p) for p in body["params"])
         return f"{_text(body['fcn'])}({params})"
     return "…"
+
+
+def _path(node: Any) -> list[str] | None:
+    """``object.get``'s key: a string, or an array of strings (a path); None otherwise."""
+    key = _string(node)
+    if key is not None:
+        return [key]
+    if isinstance(node, dict) and "Array" in node:
+        keys = [_string(item) for item in node["Array"].get("items", [])]
+        if keys and all(k is not None for k in keys):
+            return [k for k in keys if k is not None]
+    return None
 
 
 def _children(body: Any) -> Iterator[Any]:
@@ -135,22 +149,61 @@ class _Walker:
     file: str
     rules: list[Node]
     schema: Schema
+    source: str = ""
+    module_imports: list[Node] = field(default_factory=list)
     functions: dict[str, list[Node]] = field(default_factory=dict)
     calls: dict[str, set[str]] = field(default_factory=dict)
     """Each function's argument bindings met so far, as JSON."""
     misses: set[Miss] = field(default_factory=set)
+    names: Env = field(default_factory=dict)
+    """The module's own names bound to a node: ``import input.deployments as deps``, and
+    rules whose value is a reference (``deps := input.deployments``)."""
+    in_functions: dict[str, dict[str, set[Miss]]] = field(default_factory=dict)
+    """Each function's misses under each binding it was walked with."""
 
     def run(self) -> None:
-        """Every rule, then every function under each binding met, until none is new."""
+        """Every rule, then every function under each binding met, until none is new; a read
+        in a function is a miss only if it is one under every binding (a helper may be called
+        on deployments and on commits, each definition guarding its own fields)."""
         for spec in self.rules:
             head = spec["head"]
             if "Func" in head and (name := _var(head["Func"]["refr"])) is not None:
                 self.functions.setdefault(name, []).append(spec)
+        self._aliases()
         for spec in self.rules:
             if "Func" not in spec["head"]:
                 self._spec(spec, {})
+        self._functions()
+        for found in self.in_functions.values():
+            every = set.intersection(*({(m.line, m.path) for m in f} for f in found.values()))
+            self.misses |= {m for f in found.values() for m in f if (m.line, m.path) in every}
+
+    def _aliases(self) -> None:
+        """Bind the module's imports of ``input`` and its rules whose value is a reference."""
+        for item in self.module_imports:
+            if not _text(item["refr"]).startswith("input"):
+                continue  # a package (data.knightwatch.lib) or rego.v1: nothing read
+            node = self._expr(item["refr"], {})
+            alias = item.get("as")
+            name = self._spelled(alias) if alias else _text(item["refr"]).rsplit(".", 1)[-1]
+            if node is not None and name:
+                self.names[name] = node
+        for _ in range(2):  # an alias of an alias
+            for spec in self.rules:
+                head = spec["head"]
+                compr = head.get("Compr")
+                if compr and compr.get("assign") and not spec["bodies"]:
+                    found = self._expr(compr["assign"]["value"], {})
+                    if found is not None and (rule := _var(compr["refr"])) is not None:
+                        self.names[rule] = found
+
+    def _spelled(self, span: Node) -> str:
+        """The text a span covers in the module's source (a name the AST gives as a span)."""
+        return self.source[span.get("start", 0) : span.get("end", 0)].strip()
+
+    def _functions(self) -> None:
         walked: set[tuple[str, str]] = set()
-        while True:
+        while True:  # until no binding is new
             todo = sorted(
                 (name, key)
                 for name, keys in self.calls.items()
@@ -164,11 +217,15 @@ class _Walker:
                 self._function(name, key)
 
     def _function(self, name: str, key: str) -> None:
-        """Each definition of function ``name``, its parameters bound as ``key`` says."""
+        """Each definition of function ``name``, its parameters bound as ``key`` says; its
+        misses kept apart, by binding."""
+        outside, self.misses = self.misses, set()
         for spec in self.functions[name]:
             params = [_var(a) for a in spec["head"]["Func"]["args"]]
             bound = zip(params, json.loads(key), strict=False)
             self._spec(spec, {p: n for p, n in bound if p is not None})
+        self.in_functions.setdefault(name, {})[key] = self.misses
+        self.misses = outside
 
     def _spec(self, spec: Node, env: Env) -> None:
         _, head = next(iter(spec["head"].items()))
@@ -188,6 +245,8 @@ class _Walker:
                 for var, node in ((body.get("key"), key), (body["value"], value)):
                     if (name := _var(var)) is not None:
                         env[name] = node
+            elif kind == "Every":
+                self._every(body, env)
             elif kind == "SomeVars":
                 env.update({name: None for v in body.get("vars", []) if (name := _var(v))})
             elif kind in ("Expr", "NotExpr"):
@@ -195,6 +254,16 @@ class _Walker:
             else:
                 for child in _children(body):
                     self._expr(child, env)
+
+    def _every(self, body: Node, env: Env) -> None:
+        """``every k, v in domain { ... }``: its variables (spans in the AST) bound afresh to
+        the domain's elements inside its query alone."""
+        key, value = self.schema.element(self._expr(body["domain"], env))
+        inner = dict(env)
+        for span, node in ((body.get("key"), key), (body.get("value"), value)):
+            if isinstance(span, dict) and (name := self._spelled(span)):
+                inner[name] = node
+        self._query(body["query"], inner)
 
     def _expr(self, expr: Any, env: Env) -> Node | None:
         if not isinstance(expr, dict) or len(expr) != 1:
@@ -210,7 +279,9 @@ class _Walker:
 
     def _Var(self, expr: Node, body: Node, env: Env) -> Node | None:
         name = body["value"]
-        return env[name] if name in env else self.schema.roots.get(name)
+        if name in env:
+            return env[name]
+        return self.names[name] if name in self.names else self.schema.roots.get(name)
 
     def _RefDot(self, expr: Node, body: Node, env: Env) -> Node | None:
         base = self._expr(body["refr"], env)
@@ -238,11 +309,14 @@ class _Walker:
         name = _var(body["fcn"])
         if name in self.functions and any(p is not None for p in params):
             self.calls.setdefault(name, set()).add(json.dumps(params, sort_keys=True))
-        key = _string(body["params"][1]) if len(params) == 3 else None
-        if _text(body["fcn"]) == "object.get" and key is not None:
-            line = body.get("span", {}).get("line", 0)
-            return self._read(expr, params[0], key, line)
-        return None
+        if _text(body["fcn"]) != "object.get" or len(params) != 3:
+            return None
+        keys = _path(body["params"][1])
+        line = body.get("span", {}).get("line", 0)
+        node = params[0]
+        for key in keys or []:  # a key, or a path of keys: each read in turn
+            node = self._read(expr, node, key, line)
+        return node if keys else None
 
     def _ArrayCompr(self, expr: Node, body: Node, env: Env) -> Node | None:
         inner = dict(env)
@@ -280,12 +354,15 @@ def unknown_fields(modules: Iterable[tuple[str, str]], roots: dict[str, Node]) -
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise policy_error(str(exc), context=f"loading {file}") from None
-        module = json.loads(engine.get_ast_as_json())[0]["ast"]
+        try:
+            module = json.loads(engine.get_ast_as_json())[0]["ast"]
+        except RecursionError:  # an expression nested hundreds deep: not walked
+            continue
         rules = [rule["Spec"] for rule in module["rules"] if "Spec" in rule]
-        walker = _Walker(file, rules, schema)
+        walker = _Walker(file, rules, schema, source, module.get("imports") or [])
         try:
             walker.run()
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, RecursionError):
             continue  # a construct the walk does not know: what it cannot trace, it does not judge
         misses |= walker.misses
     return sorted(misses, key=lambda m: (m.file, m.line, m.path))

@@ -98,7 +98,10 @@ def load_policy_set(
             digests.append(FileDigest("policy", name, sha256_hex(data)))
             modules.append(module)
             added += [] if shipped else [module]
-            rules.extend(parse_annotations(module.source, name))
+            found = parse_annotations(module.source, name)
+            if not shipped:
+                _check_judged_whole(found)
+            rules.extend(found)
     _check_unique(rules)
     _check_input_reads(added)
     return PolicySet(
@@ -150,6 +153,19 @@ def _module(name: str, data: bytes) -> PolicyModule:
         return PolicyModule(name, data.decode("utf-8"))
     except UnicodeDecodeError:
         raise PolicyError(f"{name}: not UTF-8 text") from None
+
+
+def _check_judged_whole(rules: list[RuleMeta]) -> None:
+    """``per_deployment`` (judged over slices of the deployments) is for knightwatch's own
+    rules, each read for it: an added rule that also looked at other deployments (a count of
+    the month's) would answer differently once a month held more than a slice."""
+    for rule in rules:
+        if rule.per_deployment:
+            raise PolicyError(
+                f"{rule.file}:{rule.line}: METADATA custom.per_deployment is for knightwatch's "
+                "own rules; an added rule is always judged on every deployment at once",
+                hint="remove per_deployment from the rule's METADATA",
+            )
 
 
 def _check_input_reads(modules: list[PolicyModule]) -> None:

@@ -338,3 +338,19 @@ def test_the_shipped_rules_marked_per_deployment_give_the_same_report_in_slices_
     sliced = run_cli(*args)
     assert sliced.code == whole.code, sliced.err
     assert sliced.out == whole.out
+
+
+def test_a_sliced_rule_that_is_not_a_set_is_handed_back_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rule judged in slices whose value is not a set of findings is passed on unjoined:
+    the runner then names the rule and what it must be, as for a rule judged whole."""
+    monkeypatch.setattr("checker.engine.isolated.SLICE", 2)
+    engine = embedded_engine()
+    assert isinstance(engine, IsolatedEngine)
+    source = "package o\n\nimport rego.v1\n\nby_id[d.id] := 1 if some d in input.deployments\n"
+    engine.load([PolicyModule("o.rego", source)])
+    engine.set_data({})
+    engine.set_input({"deployments": [{"id": f"d{i}"} for i in range(5)]})
+    engine.judge_in_slices(frozenset({"data.o.by_id"}))
+    assert engine.evaluate("data.o.by_id") == {"d0": 1, "d1": 1}

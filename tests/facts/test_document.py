@@ -112,7 +112,7 @@ def test_the_walk_finds_every_kind_of_read_the_schema_lacks() -> None:
         (14, "considered[0].sha", "Observation"),
         (22, "deployment.shipped_range", "DeploymentSummary"),
         (24, "data.knightwatch.params.observation_grace_seconds", "data.knightwatch.params"),
-        (26, 'object.get(input.commits.abc, "reviewer", …)', "Commit"),
+        (26, 'object.get(input.commits.abc, "reviewer", [])', "Commit"),
     ]
 
 

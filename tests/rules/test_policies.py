@@ -313,3 +313,113 @@ def test_a_deployment_with_a_change_ticket_satisfies_the_documented_rule(tmp_pat
     )  # fmt: skip
     assert result.code == 0, result.err
     assert [(f["rule"], f["subject"]) for f in result.json()["findings"]] == [("ACME-001", "D1")]
+
+
+_RULE_HEAD = """package team.t
+import rego.v1
+{prelude}
+# METADATA
+# title: t
+# description: d
+# custom:
+#   id: TEAM-001
+#   subject: "{{deployment}}"
+#   severity: high
+#   controls: [X-1]
+#   requires: [deploys]
+#   message: "x {{deployment}}"
+bad contains f if {{
+{body}
+	f := {{"subject": d.id, "deployment": d.id}}
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body", "needle"),
+    [
+        ("deps := input.deployments", "\tsome d in deps\n\tcount(d.shipped) > 0", "d.shipped"),
+        (
+            "import input.deployments as deps",
+            "\tsome d in deps\n\tcount(d.shipped) > 0",
+            "d.shipped",
+        ),
+        (
+            "",
+            '\tsome d in input.deployments\n\tsome r in object.get(d, ["references"], {})',
+            'object.get(d, ["references"], …)',
+        ),
+    ],
+    ids=["rule-alias", "import-alias", "object-get-path"],
+)
+def test_a_removed_field_read_through_an_alias_is_refused(
+    tmp_path: Path, prelude: str, body: str, needle: str
+) -> None:
+    """The ordinary ways of writing Rego reach the field check too: a rule or an import
+    naming ``input.deployments``, and ``object.get`` with a path of keys."""
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "t.rego").write_text(_RULE_HEAD.format(prelude=prelude, body=body))
+    result = run_cli("policy", "list", "--policies", tmp_path / "pol")
+    assert result.code == 2, result.out
+    assert f"{needle} (no such field in Deployment)" in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body"),
+    [
+        (
+            "",
+            '\tsome x in input.deployments\n\tevery x in input.commits { x.short != "" }\n\td := x',
+        ),
+        (
+            "label(x) := x.short_commit if x.short_commit\nlabel(x) := x.short if x.short",
+            "\tsome d in input.deployments\n\tsome c in input.commits\n\tlabel(d) != label(c)",
+        ),
+        ("depth := " + " +\n\t".join(["1"] * 600), "\tsome d in input.deployments\n\tdepth > 0"),
+        ("", "\tsome d in input.deployments\n\tnot d.change_ticket"),
+    ],
+    ids=["every-rebinds", "helper-on-two-kinds", "deeply-nested", "optional-field"],
+)
+def test_a_correct_policy_is_not_refused_by_the_field_check(
+    tmp_path: Path, prelude: str, body: str
+) -> None:
+    """No read the schema declares is reported: a variable ``every`` binds afresh, a helper
+    called on deployments and on commits (each definition guarding its own field), an
+    expression nested 600 deep (not walked), an optional field."""
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "t.rego").write_text(_RULE_HEAD.format(prelude=prelude, body=body))
+    result = run_cli("policy", "list", "--policies", tmp_path / "pol")
+    assert result.code == 0, result.err
+    assert "TEAM-001" in result.out
+
+
+def test_an_added_rule_may_not_be_judged_in_slices(tmp_path: Path) -> None:
+    """per_deployment is for knightwatch's own rules, each read for it: an added rule that
+    counts the month's deployments would answer differently past one slice."""
+    source = _RULE_HEAD.format(prelude="", body="\tsome d in input.deployments").replace(
+        "#   severity: high", "#   per_deployment: true\n#   severity: high"
+    )
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "t.rego").write_text(source)
+    result = run_cli("policy", "list", "--policies", tmp_path / "pol")
+    assert result.code == 2
+    assert "custom.per_deployment is for knightwatch's own rules" in result.err
+
+
+@pytest.mark.parametrize("ticket", [" ", "\u200b", "\t"], ids=["space", "zero-width", "tab"])
+def test_a_blank_or_invisible_change_ticket_is_no_ticket(tmp_path: Path, ticket: str) -> None:
+    """The documented ticket rule (``not d.change_ticket``) holds for a ticket of white
+    space or invisible characters: the input leaves such a ticket out."""
+    repo, evidence = _repo_with_deployment(tmp_path)
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    records[0]["change_ticket"] = ticket
+    write_yaml(evidence / "deploys.yaml", records)
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "tickets.rego").write_text(USER_RULE)
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--format", "json",
+        "--policies", tmp_path / "acme",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert [(f["rule"], f["subject"]) for f in result.json()["findings"]] == [("ACME-001", "D1")]
