@@ -97,10 +97,10 @@ def load_policy_set(
             # Only modules that can change a verdict are recorded among the inputs.
             digests.append(FileDigest("policy", name, sha256_hex(data)))
             modules.append(module)
-            added += [] if shipped else [module]
             found = parse_annotations(module.source, name)
             if not shipped:
                 _check_judged_whole(found)
+                added += [module] if found else []  # modules that declare rules
             rules.extend(found)
     _check_unique(rules)
     _check_input_reads(added)
@@ -169,7 +169,9 @@ def _check_judged_whole(rules: list[RuleMeta]) -> None:
 
 
 def _check_input_reads(modules: list[PolicyModule]) -> None:
-    """An added policy may not read a field the input document does not have: a misspelt
+    """An added policy's module that declares rules (``custom.id``) may not read a field the
+    input document does not have (a module of Rego alone, tested with inputs of its own, is
+    not held to knightwatch's input): a misspelt
     field, or one the document no longer has (``deployment.shipped`` became
     ``shipped_range``), is undefined in Rego, and a rule reading it would silently find
     nothing. The reads that can be traced to the input's schema are checked (``some d in
