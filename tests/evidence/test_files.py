@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import json
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -133,3 +134,39 @@ def test_a_byte_order_mark_is_named(name: str) -> None:
         parse_records(text, PurePosixPath(name))
     with pytest.raises(InputError, match="byte-order mark"):
         parse_yaml(b"\xef\xbb\xbfa: 1\n", PurePosixPath("x.yaml"))
+
+
+@pytest.mark.parametrize("name", ["deploys.yaml", "deploys.jsonl"])
+def test_equal_targets_are_one_instance_and_a_bad_one_keeps_its_line(
+    tmp_path: Path, name: str
+) -> None:
+    """10,000 deployments to the same hosts repeat the same targets: each distinct valid
+    target is validated once and shared (targets are immutable). A target that is not valid
+    is never shared: it is refused at its record's line, as before."""
+    from checker.evidence.bundle import load_evidence
+
+    def record(i: int, status: str = "succeeded") -> dict[str, object]:
+        return {
+            "id": f"D{i}", "service": "web", "environment": "production",
+            "commit": "a" * 40, "started_at": f"2024-03-0{i}T10:00:00Z",
+            "deployer": "ops@example.com",
+            "targets": [{"host": "w1", "status": "succeeded"}, {"host": "w2", "status": status}],
+        }  # fmt: skip
+
+    def write(records: list[dict[str, object]]) -> None:
+        target = tmp_path / name
+        if name.endswith(".jsonl"):
+            target.write_text("".join(json.dumps(r) + "\n" for r in records))
+        else:
+            target.write_text(yaml.safe_dump(records, sort_keys=False))
+
+    write([record(1), record(2), record(3, "failed")])
+    deployments = load_evidence(tmp_path).deployments
+    first, second, third = (d.targets for d in deployments)
+    assert first[0] is second[0] is third[0] and first[1] is second[1]
+    assert third[1].status == "failed" and third[1] is not first[1]
+    write([record(1), record(2, "succeded")])
+    with pytest.raises(InputError) as refused:
+        load_evidence(tmp_path)
+    assert refused.value.line == (2 if name.endswith(".jsonl") else 22)  # its status line
+    assert "succeded" in refused.value.message
