@@ -327,9 +327,19 @@ def deployment_facts(
 
 
 def _names_something(text: str | None) -> bool:
-    """Whether ``text`` holds a visible character: a ticket of white space or invisible
-    characters alone is no ticket (``not d.change_ticket`` must hold for it)."""
-    return any(unicodedata.category(c)[0] not in "ZC" for c in text or "")
+    """Whether ``text`` holds a visible character: a ticket of white space, format or control
+    characters, combining marks alone, private-use characters or the letters and symbols that
+    draw nothing (Hangul fillers, the blank Braille pattern) is no ticket (``not
+    d.change_ticket`` must hold for it). A character newer than Python's Unicode database
+    (unassigned to it) counts as visible."""
+    return any(
+        unicodedata.category(c) not in _BLANK_CATEGORIES and c not in _BLANK_CHARACTERS
+        for c in text or ""
+    )
+
+
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Mn", "Mc", "Me"})
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5")
 
 
 class ReferenceSets:

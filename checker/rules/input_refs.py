@@ -120,6 +120,17 @@ def _text(node: Any) -> str:
     return "…"
 
 
+def _pattern_vars(node: Any) -> list[str]:
+    """The variables a destructuring pattern binds (``[a, _]``, ``{"k": v}``)."""
+    name = _var(node)
+    if name is not None:
+        return [name]
+    found: list[str] = []
+    for child in _children(node.get(next(iter(node))) if isinstance(node, dict) else node):
+        found += _pattern_vars(child)
+    return found
+
+
 def _path(node: Any) -> list[str] | None:
     """``object.get``'s key: a string, or an array of strings (a path); None otherwise."""
     key = _string(node)
@@ -140,6 +151,10 @@ def _children(body: Any) -> Iterator[Any]:
             yield value
         elif isinstance(value, dict | list):
             yield from _children(value)
+
+
+_UNBOUND = "null"
+"""A function's binding with nothing traced: every function is walked so at least once."""
 
 
 @dataclass
@@ -175,8 +190,13 @@ class _Walker:
                 self._spec(spec, {})
         self._functions()
         for found in self.in_functions.values():
-            every = set.intersection(*({(m.line, m.path) for m in f} for f in found.values()))
-            self.misses |= {m for f in found.values() for m in f if (m.line, m.path) in every}
+            # Walked once with nothing bound: what it reads of input itself is a miss under
+            # any binding. Then what it reads of its arguments, under every binding met.
+            alone = found.pop(_UNBOUND)
+            self.misses |= alone
+            if found:
+                every = set.intersection(*({(m.line, m.path) for m in f} for f in found.values()))
+                self.misses |= {m for f in found.values() for m in f if (m.line, m.path) in every}
 
     def _aliases(self) -> None:
         """Bind the module's imports of ``input`` and its rules whose value is a reference."""
@@ -190,18 +210,32 @@ class _Walker:
                 self.names[name] = node
         for _ in range(2):  # an alias of an alias
             for spec in self.rules:
-                head = spec["head"]
-                compr = head.get("Compr")
-                if compr and compr.get("assign") and not spec["bodies"]:
-                    found = self._expr(compr["assign"]["value"], {})
-                    if found is not None and (rule := _var(compr["refr"])) is not None:
-                        self.names[rule] = found
+                self._alias(spec)
+
+    def _alias(self, spec: Node) -> None:
+        """A rule whose value is a reference (``deps := input.deployments``), or a set whose
+        elements are (``prod contains d if { some d in input.deployments; ... }``)."""
+        head = spec["head"]
+        compr, members = head.get("Compr"), head.get("Set")
+        if compr and compr.get("assign") and not spec["bodies"]:
+            found = self._expr(compr["assign"]["value"], {})
+            if found is not None and (rule := _var(compr["refr"])) is not None:
+                self.names[rule] = found
+        elif members and members.get("key") is not None and (rule := _var(members["refr"])):
+            for body in spec["bodies"]:
+                env: Env = {}
+                self._query(body["query"], env)
+                element = self._expr(members["key"], env)
+                if element is not None:
+                    self.names[rule] = {"type": "array", "items": element}
 
     def _spelled(self, span: Node) -> str:
         """The text a span covers in the module's source (a name the AST gives as a span)."""
         return self.source[span.get("start", 0) : span.get("end", 0)].strip()
 
     def _functions(self) -> None:
+        for name in self.functions:
+            self.calls.setdefault(name, set()).add(_UNBOUND)
         walked: set[tuple[str, str]] = set()
         while True:  # until no binding is new
             todo = sorted(
@@ -222,8 +256,10 @@ class _Walker:
         outside, self.misses = self.misses, set()
         for spec in self.functions[name]:
             params = [_var(a) for a in spec["head"]["Func"]["args"]]
-            bound = zip(params, json.loads(key), strict=False)
-            self._spec(spec, {p: n for p, n in bound if p is not None})
+            env: Env = {p: None for p in params if p is not None}
+            bound = zip(params, json.loads(key) or [], strict=False)
+            env.update({p: n for p, n in bound if p is not None})
+            self._spec(spec, env)
         self.in_functions.setdefault(name, {})[key] = self.misses
         self.misses = outside
 
@@ -300,8 +336,8 @@ class _Walker:
         value = self._expr(body["rhs"], env)
         if (name := _var(body["lhs"])) is not None:
             env[name] = value
-        else:
-            self._expr(body["lhs"], env)
+        else:  # a pattern ([a, _] := ...): its variables are bound, to nothing traced
+            env.update({v: None for v in _pattern_vars(body["lhs"])})
         return None
 
     def _Call(self, expr: Node, body: Node, env: Env) -> Node | None:
@@ -330,8 +366,8 @@ class _Walker:
         inner = dict(env)
         self._query(body["query"], inner)
         self._expr(body["key"], inner)
-        self._expr(body["value"], inner)
-        return None
+        value = self._expr(body["value"], inner)
+        return {"type": "object", "additionalProperties": value} if value is not None else None
 
     def _read(self, expr: Node, base: Node | None, name: str, line: int) -> Node | None:
         child, lacking = self.schema.field(base, name)

@@ -85,7 +85,7 @@ def load_policy_set(
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
-    added: list[PolicyModule] = []
+    added: list[tuple[PolicyModule, bool]] = []
     for path, name, shipped in _files(_roots(extra_dirs, include_builtin, repository)):
         data = read_text(path)
         module = _module(name, data)
@@ -100,10 +100,10 @@ def load_policy_set(
             found = parse_annotations(module.source, name)
             if not shipped:
                 _check_judged_whole(found)
-                added += [module] if found else []  # modules that declare rules
+                added.append((module, bool(found)))
             rules.extend(found)
     _check_unique(rules)
-    _check_input_reads(added)
+    _check_input_reads(_of_rule_packages(added))
     return PolicySet(
         modules=tuple(modules),
         tests=tuple(tests),
@@ -150,9 +150,62 @@ def _files(roots: list[tuple[Path, str, bool]]) -> Iterator[tuple[Path, str, boo
 
 def _module(name: str, data: bytes) -> PolicyModule:
     try:
-        return PolicyModule(name, data.decode("utf-8"))
+        module = PolicyModule(name, data.decode("utf-8"))
     except UnicodeDecodeError:
         raise PolicyError(f"{name}: not UTF-8 text") from None
+    check_nesting(module)
+    return module
+
+
+MAX_NESTING = 32
+"""Brackets a policy may nest: the engine's parser takes time exponential in the depth (a
+few seconds at 18, hours at 25), in native code no signal interrupts."""
+
+
+def check_nesting(module: PolicyModule) -> None:
+    """Refuse brackets nested deeper than ``MAX_NESTING`` before the engine parses them;
+    strings (with their escapes), raw strings and comments do not count."""
+    depth, line, quote = 0, 1, ""
+    text = module.source
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\n":
+            line += 1
+        if quote:
+            index += 2 if char == "\\" and quote == '"' else 1
+            quote = "" if char == quote else quote
+            continue
+        if char in '"`':
+            quote = char
+        elif char == "#":
+            index = text.find("\n", index)
+            index = len(text) if index < 0 else index
+            continue
+        elif char in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise PolicyError(
+                    f"{module.name}:{line}: brackets nested more than {MAX_NESTING} deep"
+                )
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        index += 1
+
+
+def _of_rule_packages(added: list[tuple[PolicyModule, bool]]) -> list[PolicyModule]:
+    """The added modules of every package in which some added module declares rules: a
+    package may span files, and a rule's bodies may sit in a file without METADATA."""
+    packages = {_package(m.source) for m, declares in added if declares}
+    return [m for m, _ in added if _package(m.source) in packages]
+
+
+_PACKAGE = re.compile(r"^package\s+([^\s#]+)", re.MULTILINE)
+
+
+def _package(source: str) -> str | None:
+    found = _PACKAGE.search(source)
+    return found.group(1) if found else None
 
 
 def _check_judged_whole(rules: list[RuleMeta]) -> None:

@@ -332,8 +332,31 @@ bad contains f if {{
             '\tsome d in input.deployments\n\tsome r in object.get(d, ["references"], {})',
             'object.get(d, ["references"], …)',
         ),
+        (
+            "prod contains d if {\n\tsome d in input.deployments\n"
+            '\td.environment == "production"\n}',
+            "\tsome d in prod\n\td.shipped",
+            "d.shipped",
+        ),
+        (
+            "helper(_) if {\n\tsome d in input.deployments\n\td.shipped\n}",
+            "\tsome d in input.deployments\n\thelper(1)",
+            "d.shipped",
+        ),
+        (
+            "ds := {x.id: x | some x in input.deployments}",
+            "\tsome d in ds\n\td.shipped",
+            "d.shipped",
+        ),
     ],
-    ids=["rule-alias", "import-alias", "object-get-path"],
+    ids=[
+        "rule-alias",
+        "import-alias",
+        "object-get-path",
+        "set-rule-elements",
+        "function-reading-input",
+        "object-comprehension",
+    ],
 )
 def test_a_removed_field_read_through_an_alias_is_refused(
     tmp_path: Path, prelude: str, body: str, needle: str
@@ -361,8 +384,19 @@ def test_a_removed_field_read_through_an_alias_is_refused(
         ),
         ("depth := " + " +\n\t".join(["1"] * 600), "\tsome d in input.deployments\n\tdepth > 0"),
         ("", "\tsome d in input.deployments\n\tnot d.change_ticket"),
+        (
+            "first := input.deployments[0]",
+            '\tsome d in input.deployments\n\t[first, _] := [{"ticket": "CHG-1"}, 2]\n'
+            '\tfirst.ticket == "none"',
+        ),
     ],
-    ids=["every-rebinds", "helper-on-two-kinds", "deeply-nested", "optional-field"],
+    ids=[
+        "every-rebinds",
+        "helper-on-two-kinds",
+        "deeply-nested",
+        "optional-field",
+        "destructuring-shadows-alias",
+    ],
 )
 def test_a_correct_policy_is_not_refused_by_the_field_check(
     tmp_path: Path, prelude: str, body: str
@@ -392,8 +426,16 @@ def test_an_added_rule_may_not_be_judged_in_slices(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("ticket", "found"),
-    [("CHG-1042", []), (" ", ["D1"]), ("\u200b", ["D1"]), ("\t", ["D1"])],
-    ids=["a-ticket", "space", "zero-width", "tab"],
+    [
+        ("CHG-1042", []),
+        (" ", ["D1"]),
+        ("\u200b", ["D1"]),
+        ("\t", ["D1"]),
+        ("\u3164", ["D1"]),
+        ("\u2800", ["D1"]),
+        ("\u034f\ufe0f", ["D1"]),
+    ],
+    ids=["a-ticket", "space", "zero-width", "tab", "hangul-filler", "braille-blank", "marks"],
 )
 def test_the_documented_ticket_rule_sees_a_ticket_only_where_one_is_written(
     tmp_path: Path, ticket: str, found: list[str]
@@ -414,3 +456,36 @@ def test_the_documented_ticket_rule_sees_a_ticket_only_where_one_is_written(
     )  # fmt: skip
     assert result.code == 0, result.err
     assert [f["subject"] for f in result.json()["findings"] if f["rule"] == "ACME-001"] == found
+
+
+def test_a_package_split_across_files_is_checked_in_every_file(tmp_path: Path) -> None:
+    """A rule declared with METADATA in one file may take more bodies in another file of
+    the same package, without METADATA: that file is held to the input's fields too."""
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "t.rego").write_text(
+        _RULE_HEAD.format(prelude="", body='\tsome d in input.deployments\n\td.deployer == "x"')
+    )
+    (tmp_path / "pol" / "more.rego").write_text(
+        "package team.t\n\nimport rego.v1\n\nbad contains f if {\n\tsome d in input.deployments\n"
+        '\td.shipped\n\tf := {"subject": d.id, "deployment": d.id}\n}\n'
+    )
+    result = run_cli("policy", "list", "--policies", tmp_path / "pol")
+    assert result.code == 2
+    assert "more.rego:7: d.shipped (no such field in Deployment)" in result.err
+
+
+def test_brackets_nested_past_the_limit_are_refused_before_the_engine_parses_them(
+    tmp_path: Path,
+) -> None:
+    """The engine's parser takes time exponential in bracket depth, in native code that no
+    signal stops: 300 nested brackets would hang the run. Refused at the line of the 33rd;
+    brackets inside strings and comments do not count."""
+    (tmp_path / "pol").mkdir()
+    quoted = '"' + "[" * 100 + '"  # ' + "{" * 100
+    (tmp_path / "pol" / "t.rego").write_text(
+        "package team.t\n\nimport rego.v1\n\n"
+        f"text := {quoted}\n\nunused := " + "[\n" * 300 + "1\n" + "]\n" * 300
+    )
+    result = run_cli("policy", "list", "--policies", tmp_path / "pol")
+    assert result.code == 2
+    assert "t.rego:39: brackets nested more than 32 deep" in result.err
