@@ -37,11 +37,11 @@ RESERVED = "data.knightwatch"
 _PACKAGE = re.compile(r"\bpackage\s+([A-Za-z_][\w.]*)")
 
 
-def _check_namespace(module: PolicyModule) -> None:
+def _check_namespace(module: PolicyModule) -> str:
     """Added policies live outside ``knightwatch.*``: a module in a shipped package could add
     a body to one of its rules or functions (``default independently_approved(_) := true``)
     and so waive a shipped rule from inside, where no report would show it. The package is
-    read by the engine's own parser."""
+    read by the engine's own parser; it is returned."""
     try:
         package = package_of(module)
     except PolicyError:
@@ -54,6 +54,7 @@ def _check_namespace(module: PolicyModule) -> None:
             f"{module.name}: package {package.removeprefix('data.')} is reserved for the "
             "shipped policies; put added rules in a package of their own (e.g. acme.tickets)"
         )
+    return package
 
 
 def _display(path: Path, root: Path, label: str) -> str:
@@ -85,12 +86,11 @@ def load_policy_set(
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
-    added: list[tuple[PolicyModule, bool]] = []
+    added: list[tuple[PolicyModule, str, bool]] = []
     for path, name, shipped in _files(_roots(extra_dirs, include_builtin, repository)):
         data = read_text(path)
         module = _module(name, data)
-        if not shipped:
-            _check_namespace(module)
+        package = "" if shipped else _check_namespace(module)
         if path.name.endswith("_test.rego"):
             tests.append(module)
         else:
@@ -100,7 +100,7 @@ def load_policy_set(
             found = parse_annotations(module.source, name)
             if not shipped:
                 _check_judged_whole(found)
-                added.append((module, bool(found)))
+                added.append((module, package, bool(found)))
             rules.extend(found)
     _check_unique(rules)
     _check_input_reads(_of_rule_packages(added))
@@ -193,19 +193,12 @@ def check_nesting(module: PolicyModule) -> None:
         index += 1
 
 
-def _of_rule_packages(added: list[tuple[PolicyModule, bool]]) -> list[PolicyModule]:
-    """The added modules of every package in which some added module declares rules: a
-    package may span files, and a rule's bodies may sit in a file without METADATA."""
-    packages = {_package(m.source) for m, declares in added if declares}
-    return [m for m, _ in added if _package(m.source) in packages]
-
-
-_PACKAGE = re.compile(r"^package\s+([^\s#]+)", re.MULTILINE)
-
-
-def _package(source: str) -> str | None:
-    found = _PACKAGE.search(source)
-    return found.group(1) if found else None
+def _of_rule_packages(added: list[tuple[PolicyModule, str, bool]]) -> list[PolicyModule]:
+    """The added modules (each with its package, and whether it declares rules) of every
+    package in which some added module declares rules: a package may span files, and a
+    rule's bodies may sit in a file without METADATA."""
+    packages = {package for _, package, declares in added if declares}
+    return [module for module, package, _ in added if package in packages]
 
 
 def _check_judged_whole(rules: list[RuleMeta]) -> None:
@@ -222,13 +215,13 @@ def _check_judged_whole(rules: list[RuleMeta]) -> None:
 
 
 def _check_input_reads(modules: list[PolicyModule]) -> None:
-    """An added policy's module that declares rules (``custom.id``) may not read a field the
-    input document does not have (a module of Rego alone, tested with inputs of its own, is
-    not held to knightwatch's input): a misspelt
-    field, or one the document no longer has (``deployment.shipped`` became
-    ``shipped_range``), is undefined in Rego, and a rule reading it would silently find
-    nothing. The reads that can be traced to the input's schema are checked (``some d in
-    input.deployments; d.shiped``); what cannot be traced is not judged."""
+    """An added module of a package that declares rules (``custom.id``) may not read a field
+    the input document does not have (a module of Rego alone, tested with inputs of its own,
+    is not held to knightwatch's input): a misspelt field, or one the document no longer has
+    (``deployment.shipped`` became ``shipped_range``), is undefined in Rego, and a rule
+    reading it would silently find nothing. The reads that can be traced to the input's
+    schema are checked (``some d in input.deployments; d.shiped``); what cannot be traced is
+    not judged."""
     if not modules:
         return
     from checker.rules.input_refs import unknown_fields
