@@ -34,6 +34,7 @@ from checker.evidence.models import (
     Target,
     Waiver,
 )
+from checker.evidence.shared import SharedEntries
 from checker.memory import paused_collection
 
 Shape = Literal["list", "document"]
@@ -228,7 +229,7 @@ def _load_list(
     # Unscoped, every record is validated and the streams come from the models.
     items = iter_records(data, path, keep if scope is not None else None)
     out: list[tuple[Any, int]] = []
-    targets = SharedTargets() if kind.name == "deploys" else None
+    targets = SharedEntries[Target]() if kind.name == "deploys" else None
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, dict):
             raise InputError(
@@ -237,47 +238,12 @@ def _load_list(
                 path=str(path),
                 line=item.line or None,
             )
-        fresh = targets.swap(item.value) if targets is not None else {}
+        fresh = targets.swap(item.value.get("targets")) if targets is not None else {}
         record = validate(kind.model, item, path, f"{kind.what} #{index}")
-        if targets is not None:
-            targets.learn(record, fresh)
+        if targets is not None and isinstance(record, Deployment):
+            targets.learn(record.targets, fresh)
         out.append((record, item.line))
     return out
-
-
-class SharedTargets:
-    """Each distinct target of a deployment file validated once: 10,000 deployments to the
-    same 1,000 hosts repeat the same few thousand targets (``{host, status}``), and a target
-    is immutable, so one validated instance serves them all. Only targets that validated are
-    shared; any other is validated where it stands, its error at its record's line."""
-
-    def __init__(self) -> None:
-        self.known: dict[tuple[tuple[str, type, Any], ...], Target] = {}
-
-    def swap(self, raw: dict[str, Any]) -> dict[int, tuple[tuple[str, type, Any], ...]]:
-        """Put known instances in place of ``raw``'s target mappings; the others' places."""
-        fresh: dict[int, tuple[tuple[str, type, Any], ...]] = {}
-        entries = raw.get("targets")
-        if not isinstance(entries, list):
-            return fresh
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                continue
-            identity = tuple((str(k), type(v), v) for k, v in entry.items())
-            try:
-                known = self.known.get(identity)
-            except TypeError:  # a value that is not a scalar: validated, and refused, alone
-                continue
-            if known is not None:
-                entries[index] = known
-            else:
-                fresh[index] = identity
-        return fresh
-
-    def learn(self, record: Any, fresh: dict[int, tuple[tuple[str, type, Any], ...]]) -> None:
-        """Keep the validated instances of the targets ``swap`` did not know."""
-        for index, identity in fresh.items():
-            self.known[identity] = record.targets[index]
 
 
 def load_evidence(

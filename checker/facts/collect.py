@@ -276,9 +276,9 @@ def _targets(
     targets it does not list (FLEET-004's) are kept."""
     succeeded = _succeeded(record)
     status = _target_status(record)
-    if not listed or not set(listed).issubset(succeeded):
+    inventory = set(listed or ())
+    if not inventory or not inventory.issubset(succeeded):
         return False, succeeded, status
-    inventory = set(listed)
     return True, [], {host: s for host, s in status.items() if host not in inventory}
 
 

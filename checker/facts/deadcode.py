@@ -24,6 +24,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
+from checker.evidence.shared import SharedEntries
 from checker.facts.document import (
     Flag,
     FlagHistory,
@@ -49,8 +50,8 @@ class _Registries:
     cache: FactCache = NO_CACHE
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, RegistryError] = field(default_factory=dict)
-    flags: dict[FlagIdentity, FlagRecord] = field(default_factory=dict)
-    """Each distinct flag entry, validated once."""
+    flags: SharedEntries[FlagRecord] = field(default_factory=SharedEntries)
+    """Each distinct flag entry, validated once across the versions."""
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
@@ -78,18 +79,13 @@ class _Registries:
         """``value`` as the registry model, each distinct flag entry validated once: two
         hundred versions of a registry of five hundred flags differ in a few entries each."""
         flags = value.get("flags")
-        if not isinstance(flags, list) or not all(isinstance(f, dict) for f in flags):
+        if not isinstance(flags, list):
             return FlagRegistry.model_validate(value)
-        shared = []
-        for entry in flags:
-            identity = _identity(entry)
-            flag = self.flags.get(identity) if identity is not None else None
-            if flag is None:
-                flag = FlagRecord.model_validate(entry)
-                if identity is not None:
-                    self.flags[identity] = flag
-            shared.append(flag)
-        return FlagRegistry.model_validate({**value, "flags": shared})
+        entries = list(flags)
+        fresh = self.flags.swap(entries)
+        registry = FlagRegistry.model_validate({**value, "flags": entries})
+        self.flags.learn(registry.flags, fresh)
+        return registry
 
     def parse(self, key: str, commit: str, path: str) -> bool:
         """Parse blob ``key`` unless it was; False when git cannot read it."""
@@ -115,25 +111,7 @@ REGISTRY = "registry-blob"
 """Cache entries: a registry blob that parsed, as the registry model's JSON."""
 
 
-FlagIdentity = tuple[tuple[str, type, Any], ...]
-
-
-def _identity(entry: object) -> FlagIdentity | None:
-    """A flag entry as a key (its fields, their types and values); None where it holds a
-    value that is not a scalar, which is validated alone (and refused)."""
-    if not isinstance(entry, dict):
-        return None
-    identity = tuple((str(k), type(v), v) for k, v in entry.items())
-    try:
-        hash(identity)
-    except TypeError:
-        return None
-    return identity
-
-
-def _registry(
-    data: bytes, where: PurePosixPath, known: dict[FlagIdentity, FlagRecord]
-) -> FlagRegistry:
+def _registry(data: bytes, where: PurePosixPath, known: SharedEntries[FlagRecord]) -> FlagRegistry:
     """One version of the registry, or an input error naming ``where``. A flag entry seen
     valid in another version (``known``) is not validated again: two hundred versions of a
     registry differ in a few entries each."""
@@ -145,18 +123,9 @@ def _registry(
             "the registry is empty; a registry without flags is written flags: []",
             path=str(where),
         )
-    entries = document.get("flags") if isinstance(document, dict) else None
-    fresh: dict[int, FlagIdentity] = {}
-    if isinstance(entries, list):
-        for index, entry in enumerate(entries):
-            identity = _identity(entry)
-            if identity is not None and identity in known:
-                entries[index] = known[identity]
-            elif identity is not None:
-                fresh[index] = identity
+    fresh = known.swap(document.get("flags") if isinstance(document, dict) else None)
     registry = validate(FlagRegistry, Located(document, 1), where, "registry")
-    for index, identity in fresh.items():
-        known[identity] = registry.flags[index]
+    known.learn(registry.flags, fresh)
     counts = Counter(flag.name for flag in registry.flags)
     duplicates = sorted(name for name, times in counts.items() if times > 1)
     if duplicates:

@@ -1,0 +1,59 @@
+"""Immutable records that a file repeats, validated once and shared.
+
+10,000 deployments to the same 1,000 hosts repeat the same few thousand targets, and 200
+versions of a flag registry repeat the same 500 flags but for a few: each distinct entry is
+validated once, and the one validated instance (immutable) stands for all its equals. Only
+entries that validated are shared; any other is validated where it stands, so its error
+names its own place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+Identity = tuple[tuple[str, type, Any], ...]
+"""A mapping's fields, with each value's type (``1`` and ``True`` are equal in Python)."""
+
+
+def identity(entry: object) -> Identity | None:
+    """``entry`` as a key; None where it is not a mapping of scalars (validated alone)."""
+    if not isinstance(entry, dict):
+        return None
+    found = tuple((str(key), type(value), value) for key, value in entry.items())
+    try:
+        hash(found)
+    except TypeError:
+        return None
+    return found
+
+
+class SharedEntries(Generic[T]):
+    """The validated instance of each distinct entry met so far."""
+
+    def __init__(self) -> None:
+        self.known: dict[Identity, T] = {}
+
+    def swap(self, entries: object) -> dict[int, Identity]:
+        """In ``entries`` (a list of raw mappings, changed in place), each mapping equal to a
+        known one replaced by its instance; the places and identities of the others, for
+        ``learn`` once the list is validated."""
+        fresh: dict[int, Identity] = {}
+        if not isinstance(entries, list):
+            return fresh
+        for index, entry in enumerate(entries):
+            found = identity(entry)
+            if found is None:
+                continue
+            known = self.known.get(found)
+            if known is not None:
+                entries[index] = known
+            else:
+                fresh[index] = found
+        return fresh
+
+    def learn(self, validated: Sequence[T], fresh: dict[int, Identity]) -> None:
+        """Keep the instances ``validated`` made of the entries ``swap`` did not know."""
+        for index, found in fresh.items():
+            self.known[found] = validated[index]
