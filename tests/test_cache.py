@@ -18,7 +18,7 @@ from checker.demo.knight import build_knight
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import REVIEW_LINES, TreeIndex
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, WORD_SET
-from checker.facts.deadcode import REGISTRY, REGISTRY_WALK
+from checker.facts.deadcode import REGISTRY_WALK
 from tests.bench.generate import Size, generate
 from tests.conftest import DEV, LEAD, run_cli
 from tests.test_examples import EXAMPLES, build
@@ -104,7 +104,7 @@ def test_cold_warm_and_uncached_checks_write_the_same_bytes_in_every_format(
     assert code == 1  # the month has findings: the comparison is not of empty reports
     assert json.loads(written["report.json"])["findings"]
     before = entries(filled)
-    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY, REGISTRY_WALK}
+    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY_WALK}
     assert reports(spread, tmp_path / "warm", "--cache-dir", filled) == uncached
     assert entries(filled) == before  # the warm run found everything: nothing new written
 
@@ -232,7 +232,6 @@ def test_an_entry_of_the_wrong_shape_with_a_valid_digest_is_a_miss(
     for kind, value in [
         (REVIEW_LINES, '[["Reviewed-by"]]'),
         (BLOB_WORDS, '{"words": 1, "found": []}'),
-        (REGISTRY, '{"flags": [{"name": ""}]}'),
         (WORD_SET, '["a", 2]'),
         (ROOT_WORDS, '{"words": "x", "found": {"flag": "a.py"}}'),
         (REGISTRY_WALK, '[["c0ffee", "flags.yaml"]]'),
@@ -320,7 +319,7 @@ def test_a_changed_history_reuses_only_the_unchanged_facts(tmp_path: Path) -> No
     assert got == (code, uncached)
     after = entries(cache)
     assert after[REVIEW_LINES] == before[REVIEW_LINES] + 2  # the two new commits alone
-    assert after[REGISTRY] == before[REGISTRY] + 1  # the rewritten registry alone
+    assert after[REGISTRY_WALK] == before[REGISTRY_WALK] + 1  # the new tips' walk alone
 
 
 def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(
@@ -383,7 +382,7 @@ def test_entries_are_read_back_only_for_their_own_kind(tmp_path: Path) -> None:
         cache.put(REVIEW_LINES, {"k": [["Reviewed-by", "a@b"]]})
     with FactCache(tmp_path) as cache:
         assert cache.get(REVIEW_LINES, ["k"], lambda v: True) == {"k": [["Reviewed-by", "a@b"]]}
-        assert cache.get(REGISTRY, ["k"], lambda v: True) == {}
+        assert cache.get(REGISTRY_WALK, ["k"], lambda v: True) == {}
         assert cache.get(REVIEW_LINES, ["k"], lambda v: False) == {}
 
 

@@ -157,9 +157,18 @@ def is_blank(data: bytes, path: PurePath) -> bool:
     return True
 
 
+def decode(data: bytes, path: PurePath) -> str:
+    """UTF-8 text without a byte-order mark, or an input error naming ``path``."""
+    return _decode(data, path)
+
+
 def parse_yaml(data: bytes, path: PurePath) -> Any:
     """One YAML document, with input errors naming file and line."""
-    text = _decode(data, path)
+    return parse_yaml_text(_decode(data, path), path)
+
+
+def parse_yaml_text(text: str, path: PurePath) -> Any:
+    """``parse_yaml`` of decoded text."""
     try:
         return _plain(text, path)
     except NotPlain:

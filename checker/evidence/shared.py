@@ -30,10 +30,14 @@ def identity(entry: object) -> Identity | None:
 
 
 class SharedEntries(Generic[T]):
-    """The validated instance of each distinct entry met so far."""
+    """The validated instance of each distinct entry met so far. With ``by_object``, an
+    entry object met again (a parser that shares unchanged entries between versions gives
+    the same object) is known by the object itself, without building its identity again;
+    the objects are then held, so only for files of a few thousand entries."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, by_object: bool = False) -> None:
         self.known: dict[Identity, T] = {}
+        self.objects: dict[int, tuple[object, T]] | None = {} if by_object else None
 
     def swap(self, entries: object) -> dict[int, Identity]:
         """In ``entries`` (a list of raw mappings, changed in place), each mapping equal to a
@@ -42,15 +46,22 @@ class SharedEntries(Generic[T]):
         fresh: dict[int, Identity] = {}
         if not isinstance(entries, list):
             return fresh
+        objects = self.objects
         for index, entry in enumerate(entries):
+            held = objects.get(id(entry)) if objects is not None else None
+            if held is not None and held[0] is entry:
+                entries[index] = held[1]
+                continue
             found = identity(entry)
             if found is None:
                 continue
             known = self.known.get(found)
-            if known is not None:
-                entries[index] = known
-            else:
+            if known is None:
                 fresh[index] = found
+                continue
+            if objects is not None:
+                objects[id(entry)] = (entry, known)
+            entries[index] = known
         return fresh
 
     def learn(self, validated: Sequence[T], fresh: dict[int, Identity]) -> None:

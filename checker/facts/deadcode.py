@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import ValidationError
-
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
@@ -25,6 +23,7 @@ from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.evidence.shared import SharedEntries
+from checker.evidence.yamlversions import VersionParser
 from checker.facts.document import (
     Flag,
     FlagHistory,
@@ -50,46 +49,23 @@ class _Registries:
     cache: FactCache = NO_CACHE
     parsed: dict[str, FlagRegistry | None] = field(default_factory=dict)
     errors: dict[str, RegistryError] = field(default_factory=dict)
-    flags: SharedEntries[FlagRecord] = field(default_factory=SharedEntries)
+    flags: SharedEntries[FlagRecord] = field(default_factory=lambda: SharedEntries(by_object=True))
     """Each distinct flag entry, validated once across the versions."""
+    reader: VersionParser = field(default_factory=lambda: VersionParser("flags"))
+    """Each distinct flag entry's text, parsed once across the versions."""
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
         which reports it at its commit and path."""
-        if key not in self.parsed and not self._cached(key):
+        if key not in self.parsed:
             data = self.content.blob(key)
             if data is not None:
                 with contextlib.suppress(InputError):
-                    registry = _registry(data, PurePosixPath(key), self.flags)
-                    self.parsed[key] = registry
-                    self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
-
-    def _cached(self, key: str) -> bool:
-        """Whether the cache holds blob ``key`` parsed (a version that parsed, by blob id):
-        it is validated again as the registry model, so a malformed entry is a miss."""
-        for value in self.cache.get(REGISTRY, [key], lambda v: isinstance(v, dict)).values():
-            try:
-                self.parsed[key] = self._validated(value)
-            except ValidationError:
-                return False
-            return True
-        return False
-
-    def _validated(self, value: dict[str, Any]) -> FlagRegistry:
-        """``value`` as the registry model, each distinct flag entry validated once: two
-        hundred versions of a registry of five hundred flags differ in a few entries each."""
-        flags = value.get("flags")
-        if not isinstance(flags, list):
-            return FlagRegistry.model_validate(value)
-        entries = list(flags)
-        fresh = self.flags.swap(entries)
-        registry = FlagRegistry.model_validate({**value, "flags": entries})
-        self.flags.learn(registry.flags, fresh)
-        return registry
+                    self.parsed[key] = _registry(data, PurePosixPath(key), self.flags, self.reader)
 
     def parse(self, key: str, commit: str, path: str) -> bool:
         """Parse blob ``key`` unless it was; False when git cannot read it."""
-        if key in self.parsed or self._cached(key):
+        if key in self.parsed:
             return True
         data = self.content.blob(key)
         if data is None:
@@ -97,8 +73,7 @@ class _Registries:
         registry: FlagRegistry | None = None
         where = PurePosixPath(f"{short(commit)}:{path}")
         try:
-            registry = _registry(data, where, self.flags)
-            self.cache.put(REGISTRY, {key: registry.model_dump(mode="json")})
+            registry = _registry(data, where, self.flags, self.reader)
         except InputError as exc:
             self.errors[key] = RegistryError(
                 commit=commit, short=short(commit), path=path, error=exc.message
@@ -107,15 +82,30 @@ class _Registries:
         return True
 
 
-REGISTRY = "registry-blob"
-"""Cache entries: a registry blob that parsed, as the registry model's JSON."""
+# The registry's versions are not kept across runs: each is parsed from its blob in pieces
+# (``VersionParser``) faster than a cached copy of it is read and validated again.
 
 
-def _registry(data: bytes, where: PurePosixPath, known: SharedEntries[FlagRecord]) -> FlagRegistry:
+def _registry(
+    data: bytes,
+    where: PurePosixPath,
+    known: SharedEntries[FlagRecord],
+    reader: VersionParser,
+) -> FlagRegistry:
     """One version of the registry, or an input error naming ``where``. A flag entry seen
-    valid in another version (``known``) is not validated again: two hundred versions of a
-    registry differ in a few entries each."""
-    document = parse_yaml(data, where)
+    valid in another version (``known``) is not validated again, nor is an entry's text
+    parsed again (``reader``): two hundred versions of a registry differ in a few entries."""
+    try:
+        return _validated_registry(reader.parse(data, where), where, known)
+    except InputError:
+        # An entry shared with an earlier version keeps that version's lines: the error is
+        # found again on the version parsed whole, at its own line.
+        return _validated_registry(parse_yaml(data, where), where, known)
+
+
+def _validated_registry(
+    document: Any, where: PurePosixPath, known: SharedEntries[FlagRecord]
+) -> FlagRegistry:
     if document is None:
         # An emptied registry would retire nothing and list nothing: say so, do not read it
         # as a registry without flags (that is written flags: []).
@@ -519,8 +509,15 @@ def _flag_history(
     purposes: dict[str, list[Purpose]] = {}
     retired_at: dict[str, list[str]] = {}
     active_at: dict[str, list[str]] = {}
+    met: set[int] = set()
+    """The flag entries already looked at: versions share the instances of equal entries."""
     for version, registry in versions:
         for flag in registry.flags if registry is not None else []:
+            statuses = retired_at if flag.status == "retired" else active_at
+            statuses.setdefault(flag.name, []).append(version.commit)
+            if id(flag) in met:
+                continue
+            met.add(id(flag))
             stood = purposes.setdefault(flag.name, [])
             if all(p["purpose"] != flag.purpose for p in stood):
                 stood.append(
@@ -528,8 +525,6 @@ def _flag_history(
                         purpose=flag.purpose, commit=version.commit, short=short(version.commit)
                     )
                 )
-            statuses = retired_at if flag.status == "retired" else active_at
-            statuses.setdefault(flag.name, []).append(version.commit)
     position = {version.commit: index for index, (version, _) in enumerate(versions)}
     result: dict[str, FlagHistory] = {}
     for name in sorted(purposes):
