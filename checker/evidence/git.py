@@ -219,7 +219,7 @@ class GitHistory:
         without). Values with ``@`` only; a value that cannot be asked about (a control
         character, a stray ``<`` or ``>``) is left out: it names nobody anyway."""
         queries: set[tuple[str, str]] = set()
-        for value in values:
+        for value in set(values):
             name, _, rest = value.rpartition("<") if "<" in value else ("", "", value)
             address = rest.split(">", 1)[0].strip() if "<" in value else rest.strip()
             name = name.strip()

@@ -13,20 +13,18 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-Identity = tuple[tuple[str, type, Any], ...]
-"""A mapping's fields, with each value's type (``1`` and ``True`` are equal in Python)."""
+Identity = tuple[tuple[tuple[Any, Any], ...], tuple[type, ...], tuple[type, ...]]
+"""A mapping's items, and the type of each key and value (``1`` and ``True`` are equal in
+Python, and YAML reads ``yes:`` as the key ``True``)."""
 
 
 def identity(entry: object) -> Identity | None:
-    """``entry`` as a key; None where it is not a mapping of scalars (validated alone)."""
+    """``entry`` as a key (built by C loops alone: a month holds half a million targets);
+    None where it is not a mapping (validated alone). A mapping holding a list or another
+    mapping is unhashable: ``SharedEntries`` validates it alone too."""
     if not isinstance(entry, dict):
         return None
-    found = tuple((str(key), type(value), value) for key, value in entry.items())
-    try:
-        hash(found)
-    except TypeError:
-        return None
-    return found
+    return tuple(entry.items()), tuple(map(type, entry)), tuple(map(type, entry.values()))
 
 
 class SharedEntries(Generic[T]):
@@ -55,7 +53,10 @@ class SharedEntries(Generic[T]):
             found = identity(entry)
             if found is None:
                 continue
-            known = self.known.get(found)
+            try:
+                known = self.known.get(found)
+            except TypeError:  # a value is a list or a mapping
+                continue
             if known is None:
                 fresh[index] = found
                 continue

@@ -93,21 +93,19 @@ def commit_facts(
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
-        found = sorted(
-            (
-                _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
-                for review in reviews.get(sha, [])
-            ),
-            key=lambda r: (r["line"], r["identity"] or ""),
-        )
+        found = [
+            _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
+            for review in reviews.get(sha, ())
+        ]
+        if len(found) > 1:  # most commits have one review: no sort to call for them
+            found.sort(key=lambda r: (r["line"], r["identity"] or ""))
+        counted = {r["identity"] for r in found if r["identity"] and not r["excluded"]}
         commits[sha] = Commit(
             short=short(sha),
             author=visible(commit.author_email),
             author_identity=author.identity,
             author_unresolved=author.unresolved,
-            reviewer_identities=sorted(
-                {r["identity"] for r in found if r["identity"] and not r["excluded"]}
-            ),
+            reviewer_identities=sorted(counted) if len(counted) > 1 else list(counted),
             reviews=found,
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
@@ -152,18 +150,20 @@ def _with_mailmap(
     """identities.yaml merged with ``.mailmap``: each author's address with the one git maps
     it to (``%aE``, git's own rule, names included), and every other address the run meets
     with the one ``git check-mailmap`` gives for it. Merging only ever joins addresses."""
-    pairs = [
-        (history.commits[sha].author_email, history.commits[sha].author_mapped)
-        for sha in shipped
-        if history.commits[sha].author_mapped
-    ]
+    # An address git maps to itself joins nothing: a hundred thousand commits have a few
+    # hundred authors, and fewer mapped elsewhere.
+    pairs = {
+        (commit.author_email, commit.author_mapped)
+        for commit in map(history.commits.__getitem__, shipped)
+        if commit.author_mapped and commit.author_mapped != commit.author_email
+    }
     values = [value for found in lines.values() for _, value in found]
     values += [d.deployer for d in evidence.deployments]
     values += [a.by for d in evidence.deployments for a in d.approvals]
     values += [r.author for r in evidence.reviews]
     values += [a.by for r in evidence.reviews for a in r.approvals]
     values += list(bots)
-    return evidence.identities.merged([*pairs, *history.mailmap(values)])
+    return evidence.identities.merged([*sorted(pairs), *history.mailmap(values)])
 
 
 def _changes(
