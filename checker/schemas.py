@@ -38,7 +38,12 @@ def _other_model(name: str) -> type[BaseModel]:
     every command's start-up reads this module for the names alone."""
     from checker.org.model import OrgFile
 
-    return {"flags": FlagRegistry, "knightwatch": Config, "org": OrgFile}[name]
+    models: dict[str, type[BaseModel]] = {
+        "flags": FlagRegistry,
+        "knightwatch": Config,
+        "org": OrgFile,
+    }
+    return models[name]
 
 
 def _schema(name: str, shape: Any, description: str) -> dict[str, Any]:
