@@ -59,7 +59,14 @@ def _mapping(node: yaml.MappingNode, build: Callable[[yaml.Node], Any]) -> LineD
     return result
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+def _construct_mapping(loader: _Loader, node: yaml.Node) -> LineDict:
+    if not isinstance(node, yaml.MappingNode):  # an explicit !!map on a list or a scalar
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"expected a mapping node, but found {getattr(node, 'id', '')}",
+            node.start_mark,
+        )
     loader.flatten_mapping(node)
     return _mapping(node, lambda child: loader.construct_object(child, deep=True))
 

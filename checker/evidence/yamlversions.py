@@ -7,16 +7,27 @@ it can be: the lines of the list under a top-level key (``flags:``) are cut at e
 line, and an item whose exact text an earlier version had is not parsed again; only the new
 items and the rest of the document (with the list's lines left blank) go to the YAML parser.
 
-Cutting text is only safe where no YAML construct crosses a line: every line of the list
-must be blank, a comment, or ``key: value`` (after ``- `` on an item's first line) with a
-one-line value: a plain scalar of ordinary characters, or a quoted one closed on its line.
-No flow collection, block scalar, anchor, alias, tag or continued plain scalar can then
-start in one item and end in the next, and an item line at the list's column always begins
-a new item; each piece is still parsed by the YAML parser itself, at its own line, as an
-item of the same list. A version laid out otherwise, one mostly new, or one whose pieces do
-not parse as exactly one item each, is parsed whole as before: the result is the same
-document either way (``tests/evidence/test_yamlversions.py`` compares them on generated
-and hostile layouts). The pieces only ever make parsing faster, never different.
+Cutting text is only safe where no YAML construct crosses a line, so a version is cut only
+when its whole text shows none can:
+
+- it holds no character but the line feed that YAML could read as a line break (carriage
+  return, NEL, U+2028, U+2029), no tab, and none YAML refuses (control characters, U+FFFE):
+  a comment then ends where the line does;
+- every line, in the list and around it, is blank, a comment, or ``key: value`` (after
+  ``- `` on an item's first line) with a one-line value: a plain scalar of ordinary
+  characters, or a quoted one closed on its line. No flow collection, block scalar, anchor,
+  alias, tag, directive, document marker or continued plain scalar can then start in one
+  piece and end in another, and an item line at the list's column always begins an item;
+- the rest of the document, parsed, has the key on the very line the list was found under.
+
+New items are parsed by the YAML parser itself, together, as items of a list at the same
+column. A version laid out otherwise, one mostly new, or one whose pieces do not parse as
+exactly those items, is parsed whole; the items of a version parsed whole are kept only
+when its every line passes the same test. The values are the same as the whole version's
+(``tests/evidence/test_yamlversions.py`` compares them on generated histories and on
+layouts written to make a cut unsafe); only the line numbers a shared item carries are
+those of where it was first parsed, so a caller that reports an error in a version parses
+that version whole (``facts/deadcode.py`` does).
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ from pathlib import PurePath
 from typing import Any
 
 from checker.errors import InputError
-from checker.evidence.files import decode, parse_yaml_text
+from checker.evidence.files import LineDict, decode, parse_yaml_text
 
 _KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
 _TEXT = r"[^\x00-\x20\x7f-\x9f\u2028\u2029\ufeff\"'#:\[\]{}|>&*!%@`,?=~-]"
@@ -41,6 +52,16 @@ _VALUE = (
 )
 _PAIR = rf"{_KEY}:(?: +{_VALUE})?(?: +#[^\n]*)? *"
 _QUIET = r" *(?:#[^\n]*)?"
+_LINE = rf"(?: *(?:- )?{_PAIR}|{_QUIET})"
+_DOCUMENT = re.compile(rf"(?:{_LINE}\n)*")
+"""Lines around the list: blank, comments, and one-line ``key: value`` at any indentation,
+after ``- `` or not."""
+_UNSAFE = re.compile(
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+"""A character other than the line feed that YAML reads as a line break (CR, NEL, U+2028,
+U+2029), a tab, a byte-order mark, or one YAML refuses (C0 and C1 controls, surrogates,
+U+FFFE, U+FFFF)."""
 WHOLE_AT = 0.25
 """A version with more than this share of new items is parsed whole."""
 
@@ -58,7 +79,6 @@ _FIRST_ITEM = re.compile(rf"(?:{_QUIET}\n)*( *)- ")
 _END = re.compile(r"\n(?=[^ \n#-]|-(?! ))")
 """The line feed before the first line after the list: at column 0, neither a comment nor
 an item."""
-_AFTER = re.compile(rf"\Z|{_KEY}:")
 
 
 class VersionParser:
@@ -71,10 +91,10 @@ class VersionParser:
         self._key_line = re.compile(rf"^{re.escape(key)}:{_QUIET}\n", re.MULTILINE)
         self.items: dict[int, dict[str, Any]] = {}
         """By the list's column, each item's text (after its ``- ``) and its value; only
-        items whose every line the layout allows."""
+        items of versions whose every line the layout allows."""
 
     def parse(self, data: bytes, path: PurePath) -> Any:
-        """The document in ``data``, as ``files.parse_yaml`` would give it."""
+        """The document in ``data``: the value ``files.parse_yaml`` gives, or its error."""
         text = decode(data, path)
         layout = self._layout(text if text.endswith("\n") else f"{text}\n")
         if layout is None:
@@ -90,7 +110,9 @@ class VersionParser:
 
     def _layout(self, text: str) -> _Layout | None:
         """The document cut into its frame and its list's items; None where the text is not
-        laid out so that cutting it could be safe."""
+        laid out so that cutting it is safe."""
+        if _UNSAFE.search(text):
+            return None
         head = self._key_line.search(text)
         if head is None:
             return None
@@ -100,62 +122,66 @@ class VersionParser:
             return None
         after = _END.search(text, start - 1)
         end = len(text) if after is None else after.start() + 1
-        if not _AFTER.match(text, end):
+        if not (_DOCUMENT.fullmatch(text, 0, start) and _DOCUMENT.fullmatch(text, end)):
             return None
         column = len(first.group(1))
-        lead, *items = f"\n{text[start:end]}".split(f"\n{' ' * column}- ")
+        _, *items = f"\n{text[start:end]}".split(f"\n{' ' * column}- ")
         return _Layout(
             frame=text[:start] + "\n" * text.count("\n", start, end) + text[end:],
+            key_line=text.count("\n", 0, start),
             column=column,
-            line=text.count("\n", 0, start) + lead.count("\n") + 1,
             items=items,
         )
 
     def _assembled(self, layout: _Layout, path: PurePath) -> Any:
-        """The document from its frame and its items, each new item parsed at its own line;
-        None where the version is mostly new, or a piece is not what it must be (the caller
-        then parses it whole)."""
+        """The document from its frame and its items, the new items parsed together; None
+        where the version is mostly new, or a piece is not what it must be (the caller then
+        parses it whole)."""
         known = self.items.setdefault(layout.column, {})
-        new = [item for item in layout.items if item not in known]
-        if len(new) > WHOLE_AT * len(layout.items):
+        fresh = list(dict.fromkeys(item for item in layout.items if item not in known))
+        if len(fresh) > WHOLE_AT * len(layout.items):
             return None
         check = _item_text(layout.column).fullmatch
-        if not all(check(item) for item in new):
+        if not all(check(item) for item in fresh):
             return None
         document = parse_yaml_text(layout.frame, path)
-        if not isinstance(document, dict) or document.get(self.key, False) is not None:
+        if not (
+            isinstance(document, LineDict)
+            and self.key in document
+            and document[self.key] is None
+            and document.key_line(self.key) == layout.key_line
+        ):
             return None
-        line = layout.line
-        indent = " " * layout.column
-        for item in layout.items:
-            if item not in known:
-                prefix = "\n" * (line - 2)
-                parsed = parse_yaml_text(f"{prefix}{self.key}:\n{indent}- {item}", path)
-                if not isinstance(parsed, dict) or len(parsed.get(self.key) or ()) != 1:
-                    return None
-                known[item] = parsed[self.key][0]
-            line += item.count("\n") + 1
+        if fresh:
+            indent = " " * layout.column
+            listed = "".join(f"{indent}- {item.rstrip(chr(10))}\n" for item in fresh)
+            parsed = parse_yaml_text(f"{self.key}:\n{listed}", path)
+            values = parsed.get(self.key) if isinstance(parsed, dict) and len(parsed) == 1 else None
+            if not isinstance(values, list) or len(values) != len(fresh):
+                return None
+            known.update(zip(fresh, values, strict=True))
         document[self.key] = [known[item] for item in layout.items]
         return document
 
     def _learn(self, document: Any, layout: _Layout) -> None:
-        """Keep the items of a version parsed whole that the layout allows."""
+        """Keep the items of a version parsed whole, when its every item is laid out as an
+        item must be (the layout checked the lines around them): only then is each piece of
+        text the item at its place in the parsed list."""
         values = document.get(self.key) if isinstance(document, dict) else None
         if not isinstance(values, list) or len(values) != len(layout.items):
             return
         check = _item_text(layout.column).fullmatch
-        known = self.items.setdefault(layout.column, {})
-        for item, value in zip(layout.items, values, strict=True):
-            if check(item):
-                known[item] = value
+        if all(check(item) for item in layout.items):
+            known = self.items.setdefault(layout.column, {})
+            known.update(zip(layout.items, values, strict=True))
 
 
 @dataclass(frozen=True)
 class _Layout:
     frame: str
     """The document with the list's lines blank."""
+    key_line: int
+    """The line of the list's key."""
     column: int
-    line: int
-    """The line of the list's first item."""
     items: list[str]
     """Each item's text after its ``- ``."""

@@ -64,6 +64,18 @@ def test_documents_that_are_not_plain_load_the_general_way(text: str) -> None:
     assert loaded == _general(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("flags: !!map [a]\n", 1), ("flags:\n- !!map\n - name: x\n", 2), ("!!map [a]\n", 1)],
+)
+def test_an_explicit_mapping_tag_on_what_is_not_a_mapping_is_an_input_error(
+    text: str, line: int
+) -> None:
+    with pytest.raises(InputError, match="expected a mapping node") as refused:
+        parse_yaml(text.encode(), PurePosixPath("x.yaml"))
+    assert refused.value.line == line
+
+
 def test_a_duplicate_key_is_refused_at_its_line() -> None:
     with pytest.raises(InputError, match=r"x.yaml:3: invalid YAML: duplicate key 'name'"):
         parse_yaml(b"flags:\n  - name: a\n    name: b\n", PurePosixPath("x.yaml"))

@@ -205,3 +205,51 @@ def test_an_item_known_from_a_whole_version_is_never_read_out_of_its_context() -
     texts.append(registry([anchored.replace("first", "second"), alias, *entries]))
     texts.append(registry([anchored.replace("first", "third"), alias, *entries[1:]]))
     assert_same(texts)
+
+
+ITEMS = "".join(entry(n) for n in range(4))
+FOUR = registry([entry(n) for n in range(4)], head="")
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        # A line break YAML reads inside what looks like a comment: it would hide an item,
+        # a key after the list, or an error.
+        f"flags:\n# x\r- name: hidden\n{ITEMS}",
+        f"flags:\n# x\x85- name: hidden\n{ITEMS}",
+        f"flags:\n# x\u2028- name: hidden\n{ITEMS}",
+        f"flags:\n# \x01\n{ITEMS}",
+        f"flags:\n# \x7f\n{ITEMS}",
+        f"flags:\n# \ufffe\n{ITEMS}",
+        f"{FOUR}  # x\rretired_code:\r- path: src/old.py\n",
+        f"flags:\n{entry(0)}{entry(1)}  # x\rtail: 1\n{entry(2)}{entry(3)}",
+        # The list's key found inside a quoted scalar that spans lines.
+        f'retired_code:\n- path: src/x\n  reason: "t\nflags:\n{ITEMS}end: x"\n'
+        "  retired_at: 2024-01-01\nflags:\n",
+    ],
+    ids=range(9),
+)
+def test_a_cut_is_never_made_across_a_line_break_yaml_reads_or_a_multi_line_scalar(
+    second: str,
+) -> None:
+    assert_same([FOUR, second, FOUR])
+
+
+def test_items_of_a_version_parsed_whole_are_kept_only_if_every_line_is_laid_out_so() -> None:
+    """A quoted scalar and items written ``-`` then a line break shift which text is which
+    item: pairing a whole parse's items with the text's pieces by their place must not
+    teach the parser that ``flag_b``'s retired text is active."""
+
+    def item(name: str, status: str, extra: str = "") -> str:
+        return f"  - name: {name}\n    status: {status}{extra}\n"
+
+    first = (
+        "flags:\n"
+        + item("z", "active", '\n    purpose: "notes')
+        + item("b", "retired")
+        + '  - end"\n  -\n    name: b\n    status: active\n  -\n    name: w\n    status: active\n'
+        + "".join(item(f"x{n}", "active") for n in range(3))
+    )
+    second = "flags:\n" + item("b", "retired") + "".join(item(f"x{n}", "active") for n in range(3))
+    assert_same([first, second])
