@@ -145,23 +145,33 @@ class VersionParser:
         if not all(check(item) for item in fresh):
             return None
         document = parse_yaml_text(layout.frame, path)
-        if not (
+        if not self._framed(document, layout.key_line):
+            return None
+        if fresh and not self._parsed(fresh, layout.column, path, known):
+            return None
+        document[self.key] = [known[item] for item in layout.items]
+        return document
+
+    def _framed(self, document: Any, key_line: int) -> bool:
+        """Whether the rest of the document holds the list's key, empty, on its own line."""
+        return (
             isinstance(document, LineDict)
             and self.key in document
             and document[self.key] is None
-            and document.key_line(self.key) == layout.key_line
-        ):
-            return None
-        if fresh:
-            indent = " " * layout.column
-            listed = "".join(f"{indent}- {item.rstrip(chr(10))}\n" for item in fresh)
-            parsed = parse_yaml_text(f"{self.key}:\n{listed}", path)
-            values = parsed.get(self.key) if isinstance(parsed, dict) and len(parsed) == 1 else None
-            if not isinstance(values, list) or len(values) != len(fresh):
-                return None
-            known.update(zip(fresh, values, strict=True))
-        document[self.key] = [known[item] for item in layout.items]
-        return document
+            and document.key_line(self.key) == key_line
+        )
+
+    def _parsed(self, fresh: list[str], column: int, path: PurePath, known: dict[str, Any]) -> bool:
+        """Parse the new items together, as a list at their column; False unless that list
+        is exactly those items."""
+        indent = " " * column
+        listed = "".join(f"{indent}- {item.rstrip(chr(10))}\n" for item in fresh)
+        parsed = parse_yaml_text(f"{self.key}:\n{listed}", path)
+        values = parsed.get(self.key) if isinstance(parsed, dict) and len(parsed) == 1 else None
+        if not isinstance(values, list) or len(values) != len(fresh):
+            return False
+        known.update(zip(fresh, values, strict=True))
+        return True
 
     def _learn(self, document: Any, layout: _Layout) -> None:
         """Keep the items of a version parsed whole, when its every item is laid out as an
