@@ -419,3 +419,28 @@ def test_blob_words_answer_a_subset_of_what_was_searched_and_miss_otherwise(
     with FactCache(tmp_path / "cache") as cache:  # a name not searched before: searched
         assert search({"old_flag", "use"}, cache) == {"old_flag": ["a.py"], "use": ["a.py"]}
     assert entries(tmp_path / "cache") == {**first, WORD_SET: 2}
+
+
+def test_registry_versions_read_in_pieces_give_the_reports_of_versions_read_whole(
+    spread: tuple[Path, Path], tmp_path: Path, uncached: Reports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's history is read in pieces where a version allows (``yamlversions``):
+    on the spread history most versions are, and the reports are those of every version
+    parsed whole."""
+    from checker.evidence import yamlversions
+
+    assembled: list[bool] = []
+    real = yamlversions.VersionParser._assembled
+
+    def counting(self: yamlversions.VersionParser, *args: object) -> object:
+        found = real(self, *args)  # type: ignore[arg-type]
+        assembled.append(found is not None)
+        return found
+
+    monkeypatch.setattr(yamlversions.VersionParser, "_assembled", counting)
+    assert reports(spread, tmp_path / "pieces", "--no-cache") == uncached
+    assert sum(assembled) > len(assembled) / 2  # most versions were read in pieces
+    monkeypatch.setattr(yamlversions, "WHOLE_AT", -1.0)  # every version parsed whole
+    assembled.clear()
+    assert reports(spread, tmp_path / "whole", "--no-cache") == uncached
+    assert assembled and not any(assembled)
