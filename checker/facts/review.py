@@ -93,19 +93,21 @@ def commit_facts(
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
-        found = [
-            _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
-            for review in reviews.get(sha, ())
-        ]
-        if len(found) > 1:  # most commits have one review: no sort to call for them
-            found.sort(key=lambda r: (r["line"], r["identity"] or ""))
-        counted = {r["identity"] for r in found if r["identity"] and not r["excluded"]}
+        found = sorted(
+            (
+                _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
+                for review in reviews.get(sha, [])
+            ),
+            key=lambda r: (r["line"], r["identity"] or ""),
+        )
         commits[sha] = Commit(
             short=short(sha),
             author=visible(commit.author_email),
             author_identity=author.identity,
             author_unresolved=author.unresolved,
-            reviewer_identities=sorted(counted) if len(counted) > 1 else list(counted),
+            reviewer_identities=sorted(
+                {r["identity"] for r in found if r["identity"] and not r["excluded"]}
+            ),
             reviews=found,
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
@@ -163,7 +165,7 @@ def _with_mailmap(
     values += [r.author for r in evidence.reviews]
     values += [a.by for r in evidence.reviews for a in r.approvals]
     values += list(bots)
-    return evidence.identities.merged([*sorted(pairs), *history.mailmap(values)])
+    return evidence.identities.merged([*pairs, *history.mailmap(values)])
 
 
 def _changes(
