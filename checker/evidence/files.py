@@ -92,7 +92,8 @@ def read_text(path: Path) -> bytes:
     return data
 
 
-def _decode(data: bytes, path: PurePath) -> str:
+def decode(data: bytes, path: PurePath) -> str:
+    """UTF-8 text without a byte-order mark, or an input error naming ``path``."""
     if data.startswith(codecs.BOM_UTF8):
         # Refused, not skipped: JSON Lines forbids it, and a byte-order mark read as text
         # would stick to the first record's first key.
@@ -164,14 +165,9 @@ def is_blank(data: bytes, path: PurePath) -> bool:
     return True
 
 
-def decode(data: bytes, path: PurePath) -> str:
-    """UTF-8 text without a byte-order mark, or an input error naming ``path``."""
-    return _decode(data, path)
-
-
 def parse_yaml(data: bytes, path: PurePath) -> Any:
     """One YAML document, with input errors naming file and line."""
-    return parse_yaml_text(_decode(data, path), path)
+    return parse_yaml_text(decode(data, path), path)
 
 
 def parse_yaml_text(text: str, path: PurePath) -> Any:
@@ -203,7 +199,7 @@ def iter_records(
     """
     if path.suffix == ".jsonl":
         return _json_lines(data, path, keep)
-    text = _decode(data, path)
+    text = decode(data, path)
     lines: list[int] = []
     try:
         document = _plain(text, path, lines)
@@ -224,7 +220,7 @@ def iter_records(
 def _json_lines(
     data: bytes, path: PurePath, keep: Callable[[Any], bool] | None
 ) -> Iterator[Located]:
-    text = _decode(data, path)
+    text = decode(data, path)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
