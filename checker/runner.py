@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -10,12 +11,12 @@ from typing import Any
 
 from checker import __version__
 from checker.cache import FactCache
-from checker.config import load_config
+from checker.config import Config, load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import InputError, PolicyError, UsageError
-from checker.evidence.bundle import Evidence, FileDigest, load_evidence
+from checker.evidence.bundle import Evidence, FileDigest, load_evidence, recorded_commits
 from checker.evidence.git import GitHistory
 from checker.evidence.integrity import (
     check_gate_target,
@@ -24,6 +25,7 @@ from checker.evidence.integrity import (
 )
 from checker.facts.collect import Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
+from checker.facts.deadcode import begin_registry_walk
 from checker.facts.document import InputDocument, WaiverFacts
 from checker.gate import Gate
 from checker.memory import paused_collection
@@ -158,15 +160,17 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         if branch_tip is not None:
             history.load_in_background([branch_tip])
     as_of = options.as_of or today_utc()
-    evidence = _evidence(history, options, settings, as_of)
-    with stage("engine load"):
-        policies = load_policy_set(
-            [*settings.policy_dirs, *options.policy_dirs], repository=history.root
-        )
-    check_waivers(evidence, policies.rules, as_of)
-    params = Parameters(rules=config, period=options.period, gate=options.gate)
     cache = FactCache(options.cache_dir)
     try:
+        if options.gate is not None:
+            _walk_ahead(history, options, options.gate, config, cache)
+        evidence = _evidence(history, options, settings, as_of)
+        with stage("engine load"):
+            policies = load_policy_set(
+                [*settings.policy_dirs, *options.policy_dirs], repository=history.root
+            )
+        check_waivers(evidence, policies.rules, as_of)
+        params = Parameters(rules=config, period=options.period, gate=options.gate)
         facts = collect_facts(history, evidence, params, cache)
     finally:
         with stage("cache write"):
@@ -190,11 +194,10 @@ def _evidence(
     """The evidence directory read, its records joined up, and a gate's candidate added."""
     config = settings.config
     source = next((n.source for n in settings.weakening if n.name == "service_paths"), "")
-    directory = options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
     gate = options.gate
     with stage("evidence load"):
         evidence = load_evidence(
-            directory,
+            _evidence_directory(history, options, config),
             optional=gate is not None,
             scope=gate.scope if gate is not None else None,
             ignore=config.evidence_ignore,
@@ -210,6 +213,31 @@ def _evidence(
             raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
         evidence.add_deployment(gate.record(evidence, revision, as_of))
     return evidence
+
+
+def _evidence_directory(history: GitHistory, options: CheckOptions, config: Config) -> Path:
+    return options.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
+
+
+def _walk_ahead(
+    history: GitHistory, options: CheckOptions, gate: Gate, config: Config, cache: FactCache
+) -> None:
+    """Begin a gate's walk of the registry's history while its evidence is read, from the
+    tips the run will have if the evidence says what a quick look at it suggests (the
+    commits of the candidate's stream, the candidate, the branch, the baseline). The run
+    takes that walk only if its tips are exactly these; a wrong guess costs a walk, not a
+    verdict."""
+    needle = json.dumps(gate.service, ensure_ascii=False).encode()
+    directory = _evidence_directory(history, options, config)
+    commits = recorded_commits(directory, gate.scope, needle)
+    if commits is None:
+        return
+    names = [*commits, gate.revision, *([config.baseline] if config.baseline else [])]
+    resolved = history.resolve(names)
+    branch = history.resolve_branch(config.protected_branch)
+    tips = [sha for sha in resolved.values() if sha is not None]
+    if branch is not None and len(tips) == len(resolved):
+        begin_registry_walk(history, config.flags_file, [*tips, branch], cache)
 
 
 def run_check(options: CheckOptions) -> Report:

@@ -5,18 +5,21 @@ forged cache is ignored where it must be; a changed history reuses only what is 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from checker import runner
 from checker.cache import FILE_NAME, FactCache, code_fingerprint, default_directory, entry_digest
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import REVIEW_LINES, TreeIndex
+from checker.evidence.git_content import REVIEW_LINES, EarlyVersions, TreeIndex
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, WORD_SET
 from checker.facts.deadcode import REGISTRY_WALK
 from tests.bench.generate import Size, generate
@@ -131,6 +134,57 @@ def test_a_gate_is_the_same_warm(spread: tuple[Path, Path], tmp_path: Path) -> N
     for _ in range(2):
         got = run_cli(*base, "--cache-dir", tmp_path / "cache")
         assert (got.code, got.out) == (uncached.code, uncached.out)
+
+
+def test_a_gate_walks_the_registry_ahead_and_a_wrong_guess_changes_no_byte(
+    spread: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate begins walking the registry's history while it reads its evidence, from the
+    tips a quick look at the deployment records suggests. Where the records hide one of the
+    service's deployments from that look (its service written with an escape), the walk is
+    cancelled and the run walks its own tips: the report is the one a run that never
+    guessed writes."""
+    repo, evidence = spread
+    lines = (evidence / "deploys.jsonl").read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if '"service": "svc00"' in line)
+    lines[index] = lines[index].replace('"service": "svc00"', '"service": "svc\\u0030\\u0030"')
+    hidden = tmp_path / "hidden"
+    shutil.copytree(evidence, hidden)
+    (hidden / "deploys.jsonl").write_text("".join(lines))
+    taken, cancelled = count_early_walks(monkeypatch)
+    gate = ["--candidate", "main", "--service", "svc00", "--format", "json", "--no-cache"]
+
+    def run(directory: Path) -> tuple[int, str]:
+        result = run_cli("check", "--repo", repo, "--evidence", directory, "--as-of", AS_OF, *gate)
+        assert result.code in (0, 1), result.err
+        return result.code, result.out
+
+    guessed = run(evidence)
+    assert (len(taken), len(cancelled)) == (1, 0)  # the guess was right, and its walk used
+    missed = run(hidden)
+    assert (len(taken), len(cancelled)) == (2, 1)  # wrong: cancelled, the run's own walk taken
+    monkeypatch.setattr(runner, "_walk_ahead", lambda *args: None)
+    assert run(evidence) == guessed
+    assert run(hidden) == missed
+
+
+def count_early_walks(monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[object]]:
+    """Lists that grow by one each time a walk begun ahead is taken, or cancelled."""
+    taken: list[object] = []
+    cancelled: list[object] = []
+    take, cancel = EarlyVersions.take, EarlyVersions.cancel
+
+    def counted_take(self: EarlyVersions, each: Any) -> Any:
+        taken.append(self)
+        return take(self, each)
+
+    def counted_cancel(self: EarlyVersions) -> None:
+        cancelled.append(self)
+        cancel(self)
+
+    monkeypatch.setattr(EarlyVersions, "take", counted_take)
+    monkeypatch.setattr(EarlyVersions, "cancel", counted_cancel)
+    return taken, cancelled
 
 
 def audit(spread: tuple[Path, Path], key: Path, out: Path, *extra: str | Path) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from checker.errors import InputError
+from checker.evidence import jsonread
 from checker.evidence.files import (
     LineDict,
     Located,
@@ -181,6 +182,44 @@ def find_file(directory: Path, kind: Kind) -> Path | None:
             path=str(directory),
         )
     return found[0] if found else None
+
+
+def recorded_commits(directory: Path, scope: Scope, needle: bytes) -> list[str] | None:
+    """The ``commit`` of each deployment record ``scope`` keeps, read ahead of the evidence
+    and quickly (of a JSON Lines file, only the lines holding ``needle`` are decoded): a guess
+    at what the run will read, to begin git's work early, never evidence. None where no guess
+    can be made (a YAML file, a line that does not parse, a commit that is not a string)."""
+    try:
+        path = find_file(directory, KIND_BY_NAME["deploys"]) if directory.is_dir() else None
+        data = path.read_bytes() if path is not None and path.suffix == ".jsonl" else None
+    except (InputError, OSError):
+        return None
+    if path is None or data is None:
+        return [] if path is None else None
+    commits = []
+    for line in _lines_holding(data, needle):
+        try:
+            raw = jsonread.loads(line.decode(), jsonread.LENIENT_KEYS)
+        except ValueError:
+            return None
+        if isinstance(raw, dict) and scope("deploys", raw):
+            commit = raw.get("commit")
+            if not isinstance(commit, str):
+                return None
+            commits.append(commit)
+    return commits
+
+
+def _lines_holding(data: bytes, needle: bytes) -> Iterator[bytes]:
+    """Each line of ``data`` that holds ``needle``, found by searching for it (most lines of a
+    month's records do not hold a given service's name)."""
+    found = data.find(needle)
+    while found != -1:
+        start = data.rfind(b"\n", 0, found) + 1
+        end = data.find(b"\n", found)
+        end = len(data) if end == -1 else end
+        yield data[start:end]
+        found = data.find(needle, end)
 
 
 Scope = Callable[[str, dict[str, Any]], bool]

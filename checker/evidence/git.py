@@ -11,10 +11,10 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import git
 
@@ -68,6 +68,13 @@ class ObjectId:
     """Why the name is refused (a ref, ambiguous); empty when it is only absent."""
 
 
+class Early(Protocol):
+    """Work begun on a thread before the question it answers is asked."""
+
+    def cancel(self) -> None:
+        """Stop the work and its git processes, and wait for its thread."""
+
+
 class GitHistory:
     """A repository's commit graph over the tips the audit needs, read in one git call."""
 
@@ -96,6 +103,9 @@ class GitHistory:
         self._loaded_tips: set[str] = set()
         self._background: threading.Thread | None = None
         self._background_error: BaseException | None = None
+        self.early: dict[tuple[str, ...], Early] = {}
+        """Work begun ahead, by the question it answers (``begin_versions``); ``close``
+        cancels whatever no one asked for."""
 
     def _git(self, *args: str) -> str:
         try:
@@ -270,8 +280,11 @@ class GitHistory:
 
     def close(self) -> None:
         """End the git processes GitPython keeps open for this repository (waiting for a
-        background load first; its error, if any, no longer matters)."""
+        background load first; its error, if any, no longer matters), and cancel the work
+        begun ahead that no one asked for."""
         self._join_background()
+        while self.early:
+            self.early.popitem()[1].cancel()
         self._repo.close()
 
     def load(self, tips: Sequence[str]) -> None:
@@ -406,14 +419,22 @@ class GitHistory:
         return seen & candidates
 
 
-def git_records(git_: git.Git, args: list[str], lines: list[str], root: Path) -> Iterator[bytes]:
+def git_records(
+    git_: git.Git,
+    args: list[str],
+    lines: list[str],
+    root: Path,
+    started: Callable[[subprocess.Popen[bytes]], object] | None = None,
+) -> Iterator[bytes]:
     """Run ``git ARGS`` with ``lines`` on its standard input and yield its NUL-separated
     records as they arrive, so the caller works while git goes on; an input error naming
-    ``root`` if git fails."""
+    ``root`` if git fails. ``started`` is given the process (to stop it from elsewhere)."""
     process = git_.execute(["git", *args], as_process=True, istream=subprocess.PIPE)
     proc = process.proc
     if proc is None or proc.stdin is None or proc.stdout is None:
         raise RuntimeError(f"git {args[0]} did not start with pipes")
+    if started is not None:
+        started(proc)
     # git log --stdin reads all of its input before it writes anything, but diff-tree --stdin
     # answers line by line: fed from a thread, neither waits on a full pipe.
     writer = _feed(proc.stdin, "".join(f"{line}\n" for line in lines).encode())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import queue
 import re
 import subprocess
 import threading
@@ -41,9 +42,14 @@ class FileVersion:
 class GitContent:
     """File contents across a repository's history."""
 
-    def __init__(self, history: GitHistory) -> None:
+    def __init__(
+        self,
+        history: GitHistory,
+        started: Callable[[subprocess.Popen[bytes]], object] | None = None,
+    ) -> None:
         self._history = history
         self._git = history.repo.git
+        self._started = started
 
     def blob(self, name: str) -> bytes | None:
         """The bytes of an object name (a blob sha or ``commit:path``), or None if absent."""
@@ -72,10 +78,22 @@ class GitContent:
         """Every version of ``path`` reachable from ``tips``, oldest first, following renames.
 
         ``each`` is called with every version as git reports it (newest first), while git
-        walks on: work on one version overlaps the search for the next.
+        walks on: work on one version overlaps the search for the next. Where the same walk
+        was begun ahead (``begin_versions``), its answer is taken (``each`` is called with
+        what it found so far, then as it goes on); one begun for other tips is cancelled.
         """
         if not tips:
             return []
+        early = self._history.early.pop(_versions_key(path, tips), None)
+        if isinstance(early, EarlyVersions):
+            return early.take(each)
+        for key in [k for k in self._history.early if k[:2] == ("versions", path)]:
+            self._history.early.pop(key).cancel()  # its tips are not the run's: free the core
+        return self._versions(path, tips, each)
+
+    def _versions(
+        self, path: str, tips: list[str], each: Callable[[FileVersion], object] | None
+    ) -> list[FileVersion]:
         versions = self._walk(["--follow"], [path], tips, each)
         names = sorted({v.path for v in versions} - {path})
         if names:
@@ -96,7 +114,8 @@ class GitContent:
         args = ["log", "--stdin", *extra, "--topo-order", "--raw", "--no-abbrev"]
         args += ["--format=%x00%H", "--", *paths]
         versions: list[FileVersion] = []
-        for record in git_records(self._git, args, sorted(set(tips)), self._history.root):
+        records = git_records(self._git, args, sorted(set(tips)), self._history.root, self._started)
+        for record in records:
             for version in _versions(record):
                 versions.append(version)
                 if each is not None:
@@ -111,6 +130,69 @@ class GitContent:
         if not isinstance(kind, bytes) or not isinstance(data, bytes):
             raise TypeError(f"unexpected answer for {sha}")
         return kind, data
+
+
+def _versions_key(path: str, tips: list[str]) -> tuple[str, ...]:
+    return ("versions", path, *sorted(set(tips)))
+
+
+def begin_versions(history: GitHistory, path: str, tips: list[str]) -> None:
+    """Begin ``GitContent.versions(path, tips)`` on a thread, unless it is begun already:
+    git walks the history while the run reads its evidence or joins its commits."""
+    key = _versions_key(path, tips)
+    if tips and key not in history.early:
+        history.early[key] = EarlyVersions(history, path, tips)
+
+
+class EarlyVersions:
+    """``GitContent.versions`` of one path and set of tips, walked on a thread before the run
+    asks. It is the same git command over the same tips as the walk it stands in for, so it
+    answers the same; it is taken only when the run asks for exactly those tips (a run whose
+    tips are other cancels it: its git process is killed and its answer never read)."""
+
+    def __init__(self, history: GitHistory, path: str, tips: list[str]) -> None:
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._cancelled = False
+        self._found: list[FileVersion] = []
+        self._error: BaseException | None = None
+        self._reported: queue.SimpleQueue[FileVersion | None] = queue.SimpleQueue()
+        content = GitContent(history, started=self._started)
+        self._thread = threading.Thread(
+            target=self._walk, args=(content, path, tips), name="git log (early)", daemon=True
+        )
+        self._thread.start()
+
+    def _walk(self, content: GitContent, path: str, tips: list[str]) -> None:
+        try:
+            self._found = content._versions(path, tips, self._reported.put)
+        except BaseException as exc:  # handed to the thread that takes the answer
+            self._error = exc
+        finally:
+            self._reported.put(None)
+
+    def _started(self, process: subprocess.Popen[bytes]) -> None:
+        self._processes.append(process)
+        if self._cancelled:  # cancelled between two of its walks
+            process.kill()
+
+    def take(self, each: Callable[[FileVersion], object] | None) -> list[FileVersion]:
+        """The versions, once git has found them all (the walk's error, if it failed);
+        ``each`` is called with every version git reported, as ``versions`` calls it."""
+        while (version := self._reported.get()) is not None:
+            if each is not None:
+                each(version)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+    def cancel(self) -> None:
+        """Kill the walk's git process and wait for its thread."""
+        self._cancelled = True
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+        self._thread.join()
 
 
 def _versions(record: bytes) -> list[FileVersion]:

@@ -131,6 +131,8 @@ def collect_facts(
     streams = Streams(evidence.deployments)
     with stage("git read"):
         revisions = resolve_revisions(history, evidence, params.rules)
+        # git walks the registry's history while the commits are joined to their ranges.
+        deadcode.begin_registry_walk(history, params.rules.flags_file, revisions.tips, cache)
         if params.gate is not None:
             shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
         else:

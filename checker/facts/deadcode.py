@@ -8,7 +8,7 @@ import contextlib
 import difflib
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -19,7 +19,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import FileVersion, GitContent, TreeIndex
+from checker.evidence.git_content import FileVersion, GitContent, TreeIndex, begin_versions
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.evidence.shared import SharedEntries
@@ -116,10 +116,10 @@ def _validated_registry(
     fresh = known.swap(document.get("flags") if isinstance(document, dict) else None)
     registry = validate(FlagRegistry, Located(document, 1), where, "registry")
     known.learn(registry.flags, fresh)
-    counts = Counter(flag.name for flag in registry.flags)
-    duplicates = sorted(name for name, times in counts.items() if times > 1)
-    if duplicates:
-        raise InputError(f"flag {duplicates[0]!r} is listed twice", path=str(where))
+    names = [flag.name for flag in registry.flags]
+    if len(set(names)) != len(names):
+        twice = sorted(name for name, times in Counter(names).items() if times > 1)
+        raise InputError(f"flag {twice[0]!r} is listed twice", path=str(where))
     return registry
 
 
@@ -321,8 +321,7 @@ def _walked(
     walked the same tips; else walked, each version parsed as git finds it while git goes on
     walking the history (the oldest-first pass then only attributes the versions that do not
     parse)."""
-    walked = hashlib.sha256("\n".join(sorted(set(tips))).encode()).hexdigest()
-    key = f"{flags_file}\0{walked}"
+    key = _walk_key(flags_file, tips)
     for value in registries.cache.get(REGISTRY_WALK, [key], _is_walk).values():
         versions = [FileVersion(commit, path, blob) for commit, path, blob in value]
         for version in versions:
@@ -331,6 +330,21 @@ def _walked(
     versions = registries.content.versions(flags_file, tips, each=prefetch)
     registries.cache.put(REGISTRY_WALK, {key: [[v.commit, v.path, v.blob] for v in versions]})
     return versions
+
+
+def _walk_key(flags_file: str, tips: list[str]) -> str:
+    walked = hashlib.sha256("\n".join(sorted(set(tips))).encode()).hexdigest()
+    return f"{flags_file}\0{walked}"
+
+
+def begin_registry_walk(
+    history: GitHistory, flags_file: str, tips: list[str], cache: FactCache = NO_CACHE
+) -> None:
+    """Begin walking the registry's history from ``tips`` on a thread (unless the cache holds
+    that walk): ``registry_history`` takes its answer if the run's tips are these, and a
+    run whose tips are other walks again."""
+    if not cache.get(REGISTRY_WALK, [_walk_key(flags_file, tips)], _is_walk):
+        begin_versions(history, flags_file, tips)
 
 
 def _is_walk(value: Any) -> bool:
@@ -507,14 +521,14 @@ def _flag_history(
 ) -> dict[str, FlagHistory]:
     """Per flag: its purposes in order of first appearance, and the first revival, if any."""
     purposes: dict[str, list[Purpose]] = {}
-    retired_at: dict[str, list[str]] = {}
-    active_at: dict[str, list[str]] = {}
+    retired_at: defaultdict[str, list[str]] = defaultdict(list)
+    active_at: defaultdict[str, list[str]] = defaultdict(list)
     met: set[int] = set()
     """The flag entries already looked at: versions share the instances of equal entries."""
     for version, registry in versions:
+        commit = version.commit
         for flag in registry.flags if registry is not None else []:
-            statuses = retired_at if flag.status == "retired" else active_at
-            statuses.setdefault(flag.name, []).append(version.commit)
+            (retired_at if flag.status == "retired" else active_at)[flag.name].append(commit)
             if id(flag) in met:
                 continue
             met.add(id(flag))
@@ -544,7 +558,12 @@ def _revival(
     ancestors. The versions are in topological order, ancestors first: a retired version can
     precede an active one in history only if it comes earlier in the list. Usually none does
     (a flag is active, then retired), and git is asked about the few pairs that remain."""
+    if not retired:
+        return None
+    earliest = min(position[commit] for commit in retired)
     for commit in active:
+        if position[commit] <= earliest:  # no version that retired it comes before this one
+            continue
         first = next(
             (
                 earlier

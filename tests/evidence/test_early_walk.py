@@ -1,0 +1,169 @@
+"""A walk of the registry's history begun ahead of the run (``begin_versions``): taken only for
+exactly its tips, with the answer and calls a walk begun on demand gives; cancelled (its git
+process killed) when the run asks for other tips, or never asks. And the gate's guess at its
+tips (``recorded_commits``), which gives up rather than guess from what it cannot read."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.errors import InputError
+from checker.evidence.bundle import recorded_commits
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import EarlyVersions, FileVersion, GitContent, begin_versions
+from checker.gate import Gate
+from tests.conftest import DEV, LEAD
+
+
+def _date(n: int) -> str:
+    return f"2024-01-01T00:{n // 60:02d}:{n % 60:02d}Z"
+
+
+def _flags(a: str, z: str) -> str:
+    """A registry whose first and last flags change apart (git merges the two edits)."""
+    return (
+        f"flags:\n- name: a\n  status: {a}\n- name: m\n  status: active\n- name: z\n  status: {z}\n"
+    )
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> tuple[ScriptedRepo, dict[str, str]]:
+    """A registry written on main and on a branch, renamed once, merged back."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    counter = itertools.count()
+    s: dict[str, str] = {}
+
+    def commit(name: str, files: dict[str, str | None]) -> None:
+        s[name] = repo.commit(name, files, author=DEV, date=_date(next(counter)))
+
+    commit("seed", {"seed.yaml": "flags: []\n", "app.py": "0"})
+    s["moved"] = repo.move("seed.yaml", "flags.yaml", author=DEV, date=_date(50), message="mv")
+    commit("one", {"flags.yaml": _flags("active", "active")})
+    repo.branch("side")
+    commit("side", {"flags.yaml": _flags("active", "retired")})
+    repo.checkout("main")
+    commit("code", {"app.py": "1"})
+    commit("two", {"flags.yaml": _flags("retired", "active")})
+    s["merge"] = repo.merge("side", "merge side", author=LEAD, date=_date(60))
+    return repo, s
+
+
+def _on_demand(path: Path, tips: list[str]) -> tuple[list[FileVersion], list[FileVersion]]:
+    """The versions and the ``each`` calls of a walk no one began ahead."""
+    history = GitHistory(path)
+    seen: list[FileVersion] = []
+    try:
+        return GitContent(history).versions("flags.yaml", tips, seen.append), seen
+    finally:
+        history.close()
+
+
+def _early_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "git log (early)"]
+
+
+def test_a_walk_begun_ahead_answers_as_one_begun_on_demand(
+    registry: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, s = registry
+    for tips in ([s["merge"]], [s["side"], s["two"]], [s["one"]], [s["merge"], s["one"]]):
+        want, calls = _on_demand(repo.path, tips)
+        assert want  # the registry has versions in every one of these histories
+        history = GitHistory(repo.path)
+        begin_versions(history, "flags.yaml", list(reversed(tips)))  # order does not matter
+        seen: list[FileVersion] = []
+        assert GitContent(history).versions("flags.yaml", tips, seen.append) == want
+        assert seen == calls  # every version git reported, in the order it reported them
+        assert not history.early  # taken
+        history.close()
+
+
+def test_a_walk_begun_for_other_tips_is_cancelled_and_the_run_walks_its_own(
+    registry: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, s = registry
+    want, _ = _on_demand(repo.path, [s["two"]])
+    history = GitHistory(repo.path)
+    begin_versions(history, "flags.yaml", [s["merge"]])
+    (early,) = history.early.values()
+    assert isinstance(early, EarlyVersions)
+    assert GitContent(history).versions("flags.yaml", [s["two"]]) == want
+    assert not history.early
+    assert not _early_threads()
+    assert all(p.poll() is not None for p in early._processes)
+    history.close()
+
+
+def test_closing_the_history_cancels_a_walk_no_one_asked_for(
+    registry: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    repo, s = registry
+    history = GitHistory(repo.path)
+    begin_versions(history, "flags.yaml", [s["merge"]])
+    begin_versions(history, "flags.yaml", [s["merge"]])  # begun once
+    (early,) = history.early.values()
+    assert isinstance(early, EarlyVersions)
+    history.close()
+    assert not history.early
+    assert not _early_threads()
+    assert all(p.poll() is not None for p in early._processes)
+
+
+def test_a_walk_begun_ahead_that_fails_fails_where_it_is_taken(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("c0", {"flags.yaml": "flags: []\n"}, author=DEV, date=_date(0))
+    history = GitHistory(repo.path)
+    begin_versions(history, "flags.yaml", ["f" * 40])
+    with pytest.raises(InputError, match="git log failed"):
+        GitContent(history).versions("flags.yaml", ["f" * 40])
+    history.close()
+
+
+def _record(service: str, environment: str, commit: object, **extra: object) -> str:
+    return json.dumps({"service": service, "environment": environment, "commit": commit, **extra})
+
+
+def test_the_gate_guesses_its_tips_from_the_lines_naming_its_service(tmp_path: Path) -> None:
+    scope = Gate(revision="main", service="svc00").scope
+    needle = b'"svc00"'
+    assert recorded_commits(tmp_path / "absent", scope, needle) == []
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    assert recorded_commits(evidence, scope, needle) == []  # no records: no history
+    lines = [
+        _record("svc00", "production", "c1"),
+        _record("svc00", "staging", "c2"),  # another stream
+        _record("svc01", "production", "c3", deployer="svc00"),  # names it, is not of it
+        "",
+        _record("svc00", "production", "c4"),
+    ]
+    (evidence / "deploys.jsonl").write_text("\n".join(lines))  # no final line feed
+    assert recorded_commits(evidence, scope, needle) == ["c1", "c4"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"service": "svc00", "environment": "production", "commit": ',  # does not parse
+        _record("svc00", "production", ["c1"]),  # not a string
+    ],
+)
+def test_the_guess_gives_up_where_a_line_of_its_service_cannot_be_read(
+    tmp_path: Path, line: str
+) -> None:
+    (tmp_path / "deploys.jsonl").write_text(_record("svc00", "production", "c0") + "\n" + line)
+    assert recorded_commits(tmp_path, Gate("main", "svc00").scope, b'"svc00"') is None
+
+
+def test_the_guess_gives_up_on_yaml_records_and_on_two_files(tmp_path: Path) -> None:
+    scope = Gate("main", "svc00").scope
+    (tmp_path / "deploys.yaml").write_text("[]\n")
+    assert recorded_commits(tmp_path, scope, b'"svc00"') is None
+    (tmp_path / "deploys.jsonl").write_text(_record("svc00", "production", "c0"))
+    assert recorded_commits(tmp_path, scope, b'"svc00"') is None
