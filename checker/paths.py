@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:  # imported where a glob is compiled: most repositories have no service_paths
+    import pathspec
 
 
 def service_glob(glob: str) -> str:
@@ -27,7 +29,7 @@ def service_glob(glob: str) -> str:
     if glob.startswith("/") or ".." in parts:
         raise ValueError(f"{glob!r} is not a path inside the repository (relative, no '..')")
     try:
-        pathspec.GitIgnoreSpec.from_lines([glob])
+        _compiled([glob])
     except ValueError as exc:  # pathspec's pattern errors are ValueErrors
         raise ValueError(f"{glob!r} is not a glob pathspec can read ({exc})") from None
     return glob
@@ -44,7 +46,7 @@ class PathScope:
     @classmethod
     def of(cls, service: str, globs: Sequence[str]) -> PathScope:
         """The scope of ``service``."""
-        return cls(service, tuple(globs), pathspec.GitIgnoreSpec.from_lines(list(globs)))
+        return cls(service, tuple(globs), _compiled(list(globs)))
 
     def __call__(self, path: str) -> bool:
         """Whether the file at ``path`` (relative, ``/``-separated) is one of the service's."""
@@ -52,13 +54,19 @@ class PathScope:
 
     def unmatched(self, paths: Iterable[str]) -> list[str]:
         """The globs that match none of ``paths``."""
-        left = {glob: pathspec.GitIgnoreSpec.from_lines([glob]) for glob in self.globs}
+        left = {glob: _compiled([glob]) for glob in self.globs}
         for path in paths:
             for glob in [g for g, spec in left.items() if spec.match_file(path)]:
                 del left[glob]
             if not left:
                 break
         return [g for g in self.globs if g in left]
+
+
+def _compiled(globs: list[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(globs)
 
 
 def path_scopes(service_paths: Mapping[str, Sequence[str]]) -> dict[str, PathScope]:

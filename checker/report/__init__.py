@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
-from checker.report.html import HtmlRenderer
-from checker.report.json import CompactJsonRenderer, JsonRenderer
-from checker.report.junit import JunitRenderer
-from checker.report.markdown import MarkdownRenderer
 from checker.report.model import Report
-from checker.report.oscal import OscalRenderer
-from checker.report.sarif import SarifRenderer
-from checker.report.text import TextRenderer
 
 
 class Renderer(Protocol):
@@ -26,19 +20,39 @@ class Renderer(Protocol):
         ...
 
 
-RENDERERS: dict[str, Renderer] = {
-    r.name: r
-    for r in (
-        TextRenderer(),
-        JsonRenderer(),
-        CompactJsonRenderer(),
-        MarkdownRenderer(),
-        HtmlRenderer(),
-        SarifRenderer(),
-        JunitRenderer(),
-        OscalRenderer(),
-    )
+_FORMATS = {
+    "text": ("checker.report.text", "TextRenderer"),
+    "json": ("checker.report.json", "JsonRenderer"),
+    "json-compact": ("checker.report.json", "CompactJsonRenderer"),
+    "markdown": ("checker.report.markdown", "MarkdownRenderer"),
+    "html": ("checker.report.html", "HtmlRenderer"),
+    "sarif": ("checker.report.sarif", "SarifRenderer"),
+    "junit": ("checker.report.junit", "JunitRenderer"),
+    "oscal": ("checker.report.oscal", "OscalRenderer"),
 }
+
+
+class _Renderers(Mapping[str, Renderer]):
+    """The formats by name; a renderer's module is imported when it is first asked for, so a
+    run that prints text does not load the HTML, SARIF, JUnit and OSCAL writers."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Renderer] = {}
+
+    def __getitem__(self, name: str) -> Renderer:
+        if name not in self._made:
+            module, kind = _FORMATS[name]
+            self._made[name] = getattr(importlib.import_module(module), kind)()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FORMATS)
+
+    def __len__(self) -> int:
+        return len(_FORMATS)
+
+
+RENDERERS: Mapping[str, Renderer] = _Renderers()
 
 
 def notice(name: str, report: Report) -> str | None:

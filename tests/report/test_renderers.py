@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -32,6 +34,22 @@ def finding(severity: str = "high", subject: str = "D1", waived: bool = False) -
     return Finding(
         "REVIEW-001", severity, subject, f"<b>{subject}</b> & co", ("SOX",), "Approved", waived
     )
+
+
+def test_each_format_is_the_renderer_of_its_name_loaded_only_when_asked_for() -> None:
+    assert sorted(RENDERERS) == sorted(
+        ["text", "json", "json-compact", "markdown", "html", "sarif", "junit", "oscal"]
+    )
+    script = (
+        "import sys; from checker.cli import main; "
+        "assert 'checker.report.html' not in sys.modules; "
+        "from checker.report import RENDERERS; RENDERERS['html']; "
+        "assert 'checker.report.html' in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0
+    for name in RENDERERS:
+        assert RENDERERS[name].name == name
+        assert RENDERERS[name] is RENDERERS[name]
 
 
 @pytest.mark.parametrize("name", sorted(RENDERERS))
