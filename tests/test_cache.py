@@ -174,9 +174,9 @@ def count_early_walks(monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], li
     cancelled: list[object] = []
     take, cancel = EarlyVersions.take, EarlyVersions.cancel
 
-    def counted_take(self: EarlyVersions, each: Any) -> Any:
+    def counted_take(self: EarlyVersions, *args: Any) -> Any:
         taken.append(self)
-        return take(self, each)
+        return take(self, *args)
 
     def counted_cancel(self: EarlyVersions) -> None:
         cancelled.append(self)

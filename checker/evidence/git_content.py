@@ -10,6 +10,7 @@ searching one.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import queue
@@ -50,9 +51,14 @@ class GitContent:
         self._history = history
         self._git = history.repo.git
         self._started = started
+        self._ahead: dict[str, bytes] = {}
+        """Blobs read ahead (verified), by sha, each handed out once."""
 
     def blob(self, name: str) -> bytes | None:
         """The bytes of an object name (a blob sha or ``commit:path``), or None if absent."""
+        ahead = self._ahead.pop(name, None)
+        if ahead is not None:
+            return ahead
         try:
             answer: tuple[object, ...] = tuple(self._git.get_object_data(name))
         except ValueError:
@@ -62,6 +68,24 @@ class GitContent:
             return None
         verify_object(sha.decode(), kind, data, self._history.root)
         return data
+
+    def read_ahead(self, blobs: list[str]) -> None:
+        """Read ``blobs`` in one batch, for ``blob`` to hand out (one round trip instead of one
+        each); a blob that cannot be read so is left to be read when asked for."""
+        wanted = [b for b in dict.fromkeys(blobs) if b not in self._ahead]
+        reader = BatchReader(self._history)
+        held = 0
+        try:
+            for sha, kind, data in reader.read(wanted):
+                if kind == b"blob":
+                    self._ahead[sha] = data
+                held += len(data)
+                if held >= BLOBS_AHEAD:
+                    break  # the rest are read when asked for
+        except InputError:
+            pass  # asked for again one by one, where its error is raised
+        finally:
+            reader.close()
 
     def blob_id(self, name: str) -> str | None:
         """The blob sha behind an object name, or None if absent."""
@@ -86,7 +110,7 @@ class GitContent:
             return []
         early = self._history.early.pop(_versions_key(path, tips), None)
         if isinstance(early, EarlyVersions):
-            return early.take(each)
+            return early.take(each, self._ahead)
         for key in [k for k in self._history.early if k[:2] == ("versions", path)]:
             self._history.early.pop(key).cancel()  # its tips are not the run's: free the core
         return self._versions(path, tips, each)
@@ -146,16 +170,22 @@ def begin_versions(history: GitHistory, path: str, tips: list[str]) -> None:
 
 class EarlyVersions:
     """``GitContent.versions`` of one path and set of tips, walked on a thread before the run
-    asks. It is the same git command over the same tips as the walk it stands in for, so it
-    answers the same; it is taken only when the run asks for exactly those tips (a run whose
-    tips are other cancels it: its git process is killed and its answer never read)."""
+    asks, each version's blob read as git reports it. It is the same git command over the
+    same tips as the walk it stands in for, so it answers the same; it is taken only when the
+    run asks for exactly those tips (a run whose tips are other cancels it: its git processes
+    are killed and its answer never read). Blobs are verified as every blob is; one that
+    cannot be read ahead is left to be read when asked for, where its error is raised."""
 
     def __init__(self, history: GitHistory, path: str, tips: list[str]) -> None:
         self._processes: list[subprocess.Popen[bytes]] = []
         self._cancelled = False
         self._found: list[FileVersion] = []
         self._error: BaseException | None = None
-        self._reported: queue.SimpleQueue[FileVersion | None] = queue.SimpleQueue()
+        self._reported: queue.SimpleQueue[tuple[FileVersion, bytes | None] | None] = (
+            queue.SimpleQueue()
+        )
+        self._reader = BatchReader(history, started=self._started)
+        self._held = 0
         content = GitContent(history, started=self._started)
         self._thread = threading.Thread(
             target=self._walk, args=(content, path, tips), name="git log (early)", daemon=True
@@ -164,21 +194,38 @@ class EarlyVersions:
 
     def _walk(self, content: GitContent, path: str, tips: list[str]) -> None:
         try:
-            self._found = content._versions(path, tips, self._reported.put)
+            self._found = content._versions(path, tips, self._report)
         except BaseException as exc:  # handed to the thread that takes the answer
             self._error = exc
         finally:
             self._reported.put(None)
+            with contextlib.suppress(Exception):  # a killed process has nothing more to say
+                self._reader.close()
+
+    def _report(self, version: FileVersion) -> None:
+        data = None
+        if version.blob is not None and self._held < BLOBS_AHEAD and not self._cancelled:
+            with contextlib.suppress(InputError):
+                for _, kind, found in self._reader.read([version.blob]):
+                    data = found if kind == b"blob" else None
+            self._held += len(data or b"")
+        self._reported.put((version, data))
 
     def _started(self, process: subprocess.Popen[bytes]) -> None:
         self._processes.append(process)
-        if self._cancelled:  # cancelled between two of its walks
+        if self._cancelled:  # cancelled between two of its processes
             process.kill()
 
-    def take(self, each: Callable[[FileVersion], object] | None) -> list[FileVersion]:
+    def take(
+        self, each: Callable[[FileVersion], object] | None, ahead: dict[str, bytes]
+    ) -> list[FileVersion]:
         """The versions, once git has found them all (the walk's error, if it failed);
-        ``each`` is called with every version git reported, as ``versions`` calls it."""
-        while (version := self._reported.get()) is not None:
+        ``each`` is called with every version git reported, as ``versions`` calls it, once
+        the blob read with it is in ``ahead``."""
+        while (reported := self._reported.get()) is not None:
+            version, data = reported
+            if data is not None and version.blob is not None:
+                ahead[version.blob] = data
             if each is not None:
                 each(version)
         self._thread.join()
@@ -187,12 +234,16 @@ class EarlyVersions:
         return self._found
 
     def cancel(self) -> None:
-        """Kill the walk's git process and wait for its thread."""
+        """Kill the walk's git processes and wait for its thread."""
         self._cancelled = True
         for process in self._processes:
             if process.poll() is None:
                 process.kill()
         self._thread.join()
+
+
+BLOBS_AHEAD = 64 << 20
+"""How many bytes of blobs are read before they are asked for, at most (and one blob more)."""
 
 
 def _versions(record: bytes) -> list[FileVersion]:
@@ -338,9 +389,14 @@ class BatchReader:
     one round trip instead of one each, and every batch shares the one process.
     """
 
-    def __init__(self, history: GitHistory) -> None:
+    def __init__(
+        self,
+        history: GitHistory,
+        started: Callable[[subprocess.Popen[bytes]], object] | None = None,
+    ) -> None:
         self._root = history.root
         self._git = history.repo.git
+        self._started = started
         self._proc: subprocess.Popen[bytes] | None = None
         self._handle: object = None  # GitPython ends the process when its handle is dropped
 
@@ -353,6 +409,8 @@ class BatchReader:
             if proc is None or proc.stdin is None or proc.stdout is None:
                 raise RuntimeError("git cat-file did not start with pipes")
             self._proc, self._handle = proc, process
+            if self._started is not None:
+                self._started(proc)
         return self._proc
 
     def read(self, names: list[str]) -> Iterator[tuple[str, bytes, bytes]]:

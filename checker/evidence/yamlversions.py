@@ -60,6 +60,18 @@ _UNSAFE = re.compile(
 """A character other than the line feed that YAML reads as a line break (CR, NEL, U+2028,
 U+2029), a tab, a byte-order mark, or one YAML refuses (C0 and C1 controls, surrogates,
 U+FFFE, U+FFFF)."""
+_SAFE_ASCII = b"\n" + bytes(range(0x20, 0x7F))
+"""The ASCII characters ``_UNSAFE`` leaves: the line feed and the printable ones."""
+
+
+def _unsafe(text: str) -> bool:
+    """Whether ``_UNSAFE`` finds a character in ``text``; for ASCII text (a registry, nearly
+    always) by deleting the characters it leaves, several times faster than the search."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _SAFE_ASCII))
+    return _UNSAFE.search(text) is not None
+
+
 WHOLE_AT = 0.25
 """A version with more than this share of new items is parsed whole."""
 
@@ -109,7 +121,7 @@ class VersionParser:
     def _layout(self, text: str) -> _Layout | None:
         """The document cut into its frame and its list's items; None where the text is not
         laid out so that cutting it is safe."""
-        if _UNSAFE.search(text):
+        if _unsafe(text):
             return None
         head = self._key_line.search(text)
         if head is None:

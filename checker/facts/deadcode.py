@@ -324,6 +324,7 @@ def _walked(
     key = _walk_key(flags_file, tips)
     for value in registries.cache.get(REGISTRY_WALK, [key], _is_walk).values():
         versions = [FileVersion(commit, path, blob) for commit, path, blob in value]
+        registries.content.read_ahead([v.blob for v in versions if v.blob is not None])
         for version in versions:
             prefetch(version)
         return versions

@@ -14,6 +14,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.errors import InputError
+from checker.evidence import git_content
 from checker.evidence.bundle import recorded_commits
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import EarlyVersions, FileVersion, GitContent, begin_versions
@@ -72,15 +73,21 @@ def test_a_walk_begun_ahead_answers_as_one_begun_on_demand(
     registry: tuple[ScriptedRepo, dict[str, str]],
 ) -> None:
     repo, s = registry
+    read_on_demand = GitContent(GitHistory(repo.path))
     for tips in ([s["merge"]], [s["side"], s["two"]], [s["one"]], [s["merge"], s["one"]]):
         want, calls = _on_demand(repo.path, tips)
         assert want  # the registry has versions in every one of these histories
         history = GitHistory(repo.path)
         begin_versions(history, "flags.yaml", list(reversed(tips)))  # order does not matter
         seen: list[FileVersion] = []
-        assert GitContent(history).versions("flags.yaml", tips, seen.append) == want
+        content = GitContent(history)
+        assert content.versions("flags.yaml", tips, seen.append) == want
         assert seen == calls  # every version git reported, in the order it reported them
         assert not history.early  # taken
+        blobs = {v.blob for v in want if v.blob is not None}
+        assert set(content._ahead) == blobs  # read ahead, as git reported them
+        assert all(content.blob(b) == read_on_demand.blob(b) for b in blobs)
+        assert not content._ahead  # each handed out once
         history.close()
 
 
@@ -167,3 +174,25 @@ def test_the_guess_gives_up_on_yaml_records_and_on_two_files(tmp_path: Path) -> 
     assert recorded_commits(tmp_path, scope, b'"svc00"') is None
     (tmp_path / "deploys.jsonl").write_text(_record("svc00", "production", "c0"))
     assert recorded_commits(tmp_path, scope, b'"svc00"') is None
+
+
+def test_blobs_read_ahead_in_one_batch_are_the_blobs_read_one_by_one(
+    registry: tuple[ScriptedRepo, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, s = registry
+    history = GitHistory(repo.path)
+    one_by_one = GitContent(history)
+    versions = one_by_one.versions("flags.yaml", [s["merge"]])
+    blobs = sorted({v.blob for v in versions if v.blob is not None})
+    assert len(blobs) > 2
+    ahead = GitContent(history)
+    ahead.read_ahead([*blobs, "0" * 40])  # an absent object is no error here
+    assert set(ahead._ahead) == set(blobs)
+    assert all(ahead.blob(b) == one_by_one.blob(b) for b in blobs)
+    assert ahead.blob("0" * 40) is None
+    monkeypatch.setattr(git_content, "BLOBS_AHEAD", 1)
+    budget = GitContent(history)
+    budget.read_ahead(blobs)
+    assert list(budget._ahead) == blobs[:1]  # over the budget after the first: the rest later
+    assert all(budget.blob(b) == one_by_one.blob(b) for b in blobs)
+    history.close()

@@ -11,7 +11,7 @@ import pytest
 
 from checker.errors import InputError
 from checker.evidence.files import parse_yaml
-from checker.evidence.yamlversions import VersionParser
+from checker.evidence.yamlversions import _UNSAFE, VersionParser, _unsafe
 
 PATH = PurePosixPath("flags.yaml")
 
@@ -253,3 +253,11 @@ def test_items_of_a_version_parsed_whole_are_kept_only_if_every_line_is_laid_out
     )
     second = "flags:\n" + item("b", "retired") + "".join(item(f"x{n}", "active") for n in range(3))
     assert_same([first, second])
+
+
+def test_the_ascii_test_for_unsafe_characters_agrees_with_the_search_on_every_character() -> None:
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # no UTF-8 text holds a surrogate
+        text = f"flags:\n- name: a{chr(code)}\n"
+        assert _unsafe(text) == (_UNSAFE.search(text) is not None), hex(code)
