@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -226,18 +227,26 @@ def _walk_ahead(
     tips the run will have if the evidence says what a quick look at it suggests (the
     commits of the candidate's stream, the candidate, the branch, the baseline). The run
     takes that walk only if its tips are exactly these; a wrong guess costs a walk, not a
-    verdict."""
+    verdict, and never an error: whatever the run will refuse (a record naming a commit by
+    anything but its id, a revision git cannot read) it refuses in its own order, with its
+    own message."""
     needle = json.dumps(gate.service, ensure_ascii=False).encode()
     directory = _evidence_directory(history, options, config)
     commits = recorded_commits(directory, gate.scope, needle)
-    if commits is None:
+    if commits is None or not all(_OBJECT_ID.fullmatch(commit) for commit in commits):
         return
     names = [*commits, gate.revision, *([config.baseline] if config.baseline else [])]
-    resolved = history.resolve(names)
-    branch = history.resolve_branch(config.protected_branch)
+    try:
+        resolved = history.resolve(names)
+        branch = history.resolve_branch(config.protected_branch)
+    except InputError:
+        return
     tips = [sha for sha in resolved.values() if sha is not None]
     if branch is not None and len(tips) == len(resolved):
         begin_registry_walk(history, config.flags_file, [*tips, branch], cache)
+
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 def run_check(options: CheckOptions) -> Report:

@@ -151,7 +151,7 @@ def test_a_gate_walks_the_registry_ahead_and_a_wrong_guess_changes_no_byte(
     hidden = tmp_path / "hidden"
     shutil.copytree(evidence, hidden)
     (hidden / "deploys.jsonl").write_text("".join(lines))
-    taken, cancelled = count_early_walks(monkeypatch)
+    events = early_walks(monkeypatch)
     gate = ["--candidate", "main", "--service", "svc00", "--format", "json", "--no-cache"]
 
     def run(directory: Path) -> tuple[int, str]:
@@ -160,31 +160,55 @@ def test_a_gate_walks_the_registry_ahead_and_a_wrong_guess_changes_no_byte(
         return result.code, result.out
 
     guessed = run(evidence)
-    assert (len(taken), len(cancelled)) == (1, 0)  # the guess was right, and its walk used
+    assert events == ["taken"]  # the guess was right, and its walk used
+    events.clear()
     missed = run(hidden)
-    assert (len(taken), len(cancelled)) == (2, 1)  # wrong: cancelled, the run's own walk taken
+    # Wrong: cancelled once the run's tips are known, before the run's own walk is taken.
+    assert events == ["cancelled", "taken"]
     monkeypatch.setattr(runner, "_walk_ahead", lambda *args: None)
     assert run(evidence) == guessed
     assert run(hidden) == missed
 
 
-def count_early_walks(monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[object]]:
-    """Lists that grow by one each time a walk begun ahead is taken, or cancelled."""
-    taken: list[object] = []
-    cancelled: list[object] = []
+def test_a_gate_whose_guess_git_cannot_read_reports_the_evidence_error(
+    spread: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A record of the service naming its commit as git fails to read (``@{upstream}`` where
+    there is none) and another record that is wrong: the run says what is wrong with the
+    other record, as it would without a guess (the record's name is refused later)."""
+    repo, evidence = spread
+    lines = (evidence / "deploys.jsonl").read_text().splitlines(keepends=True)
+    own = next(i for i, line in enumerate(lines) if '"service": "svc00"' in line)
+    record = json.loads(lines[own])
+    lines[own] = json.dumps({**record, "commit": "main@{upstream}"}) + "\n"
+    lines[own + 1] = json.dumps({**json.loads(lines[own + 1]), "pad": 1}) + "\n"
+    broken = tmp_path / "broken"
+    shutil.copytree(evidence, broken)
+    (broken / "deploys.jsonl").write_text("".join(lines))
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", broken, "--as-of", AS_OF,
+        "--candidate", "main", "--service", "svc00", "--no-cache",
+    )  # fmt: skip
+    assert result.code == 2
+    assert f"deploys.jsonl:{own + 2}:" in result.err and "unknown field 'pad'" in result.err
+
+
+def early_walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that says each time a walk begun ahead is taken, or cancelled."""
+    events: list[str] = []
     take, cancel = EarlyVersions.take, EarlyVersions.cancel
 
     def counted_take(self: EarlyVersions, *args: Any) -> Any:
-        taken.append(self)
+        events.append("taken")
         return take(self, *args)
 
     def counted_cancel(self: EarlyVersions) -> None:
-        cancelled.append(self)
+        events.append("cancelled")
         cancel(self)
 
     monkeypatch.setattr(EarlyVersions, "take", counted_take)
     monkeypatch.setattr(EarlyVersions, "cancel", counted_cancel)
-    return taken, cancelled
+    return events
 
 
 def audit(spread: tuple[Path, Path], key: Path, out: Path, *extra: str | Path) -> bytes:

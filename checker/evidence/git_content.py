@@ -111,8 +111,7 @@ class GitContent:
         early = self._history.early.pop(_versions_key(path, tips), None)
         if isinstance(early, EarlyVersions):
             return early.take(each, self._ahead)
-        for key in [k for k in self._history.early if k[:2] == ("versions", path)]:
-            self._history.early.pop(key).cancel()  # its tips are not the run's: free the core
+        _cancel_others(self._history, path)  # their tips are not the run's: free the core
         return self._versions(path, tips, each)
 
     def _versions(
@@ -164,8 +163,15 @@ def begin_versions(history: GitHistory, path: str, tips: list[str]) -> None:
     """Begin ``GitContent.versions(path, tips)`` on a thread, unless it is begun already:
     git walks the history while the run reads its evidence or joins its commits."""
     key = _versions_key(path, tips)
+    _cancel_others(history, path, key)  # a guess the run's tips have proved wrong
     if tips and key not in history.early:
         history.early[key] = EarlyVersions(history, path, tips)
+
+
+def _cancel_others(history: GitHistory, path: str, key: tuple[str, ...] = ()) -> None:
+    """Cancel each walk of ``path`` begun ahead but the one of ``key``."""
+    for other in [k for k in history.early if k[:2] == ("versions", path) and k != key]:
+        history.early.pop(other).cancel()
 
 
 class EarlyVersions:
@@ -222,12 +228,16 @@ class EarlyVersions:
         """The versions, once git has found them all (the walk's error, if it failed);
         ``each`` is called with every version git reported, as ``versions`` calls it, once
         the blob read with it is in ``ahead``."""
-        while (reported := self._reported.get()) is not None:
-            version, data = reported
-            if data is not None and version.blob is not None:
-                ahead[version.blob] = data
-            if each is not None:
-                each(version)
+        try:
+            while (reported := self._reported.get()) is not None:
+                version, data = reported
+                if data is not None and version.blob is not None:
+                    ahead[version.blob] = data
+                if each is not None:
+                    each(version)
+        except BaseException:  # interrupted, or ``each`` failed: no git process outlives it
+            self.cancel()
+            raise
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -424,8 +434,9 @@ class BatchReader:
         request = "".join(f"{name}\n" for name in names).encode()
 
         def feed() -> None:
-            stdin.write(request)
-            stdin.flush()
+            with contextlib.suppress(OSError, ValueError):  # the process was killed, or closed
+                stdin.write(request)
+                stdin.flush()
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()

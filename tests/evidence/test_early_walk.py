@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import shutil
+import signal
 import threading
 from pathlib import Path
 
@@ -195,4 +198,40 @@ def test_blobs_read_ahead_in_one_batch_are_the_blobs_read_one_by_one(
     budget.read_ahead(blobs)
     assert list(budget._ahead) == blobs[:1]  # over the budget after the first: the rest later
     assert all(budget.blob(b) == one_by_one.blob(b) for b in blobs)
+    history.close()
+
+
+def test_a_run_interrupted_while_it_waits_for_a_walk_leaves_no_git_process(
+    registry: tuple[ScriptedRepo, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run stopped (a signal, a failure) while it waits for a walk begun ahead, already
+    handed to it, kills the walk's git processes: none outlives the run."""
+    repo, s = registry
+    real = shutil.which("git")
+    slow = tmp_path / "bin" / "git"  # a walk on a long history: git log says nothing for long
+    slow.parent.mkdir()
+    slow.write_text(f'#!/bin/sh\n[ "$1" = log ] && exec sleep 60\nexec {real} "$@"\n')
+    slow.chmod(0o755)
+    history = GitHistory(repo.path)
+    monkeypatch.setenv("PATH", f"{slow.parent}{os.pathsep}{os.environ['PATH']}")
+    begin_versions(history, "flags.yaml", [s["merge"]])
+    (early,) = history.early.values()
+    assert isinstance(early, EarlyVersions)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            GitContent(history).versions("flags.yaml", [s["merge"]])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert early._processes  # the walk had begun
+    assert all(p.poll() is not None for p in early._processes)
+    assert not _early_threads()
     history.close()
