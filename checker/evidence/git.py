@@ -31,6 +31,7 @@ _MAILMAP_BATCH = 500
 
 HISTORY_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_LITERAL_PATHSPECS": "1",
     "GIT_GRAFT_FILE": str(Path(os.devnull) / "no-grafts"),
     "GIT_CONFIG_COUNT": "1",
     "GIT_CONFIG_KEY_0": "core.commitGraph",
@@ -39,7 +40,9 @@ HISTORY_ENV = {
 """Set for every git command knightwatch runs: history as its objects record it, without
 ``git replace`` objects or grafts, which could hide a commit or rewrite its parents or message
 (the graft file is pointed at a path that cannot exist), and without the commit-graph file, a
-cache of parents that git trusts over the commits themselves."""
+cache of parents that git trusts over the commits themselves. A path knightwatch gives git
+(the registry's, from knightwatch.yaml) is a path, never a glob or pathspec magic
+(``*.yml``, ``:(exclude)x``) that would make other files, or none, its history."""
 _SHALLOW_HINT = (
     "fetch full history first: 'git fetch --unshallow' (in GitHub Actions: "
     "actions/checkout with 'fetch-depth: 0'; in GitLab CI: GIT_DEPTH: 0)"

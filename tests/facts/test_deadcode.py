@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import git
@@ -122,6 +123,36 @@ def test_registry_path_from_knightwatch_yaml(tmp_path: Path) -> None:
         ("DEAD-001", "D1:old")
     }
     assert result.json()["parameters"]["flags_file"] == "ops/feature-flags.yml"
+
+
+@pytest.mark.parametrize("path", ["*.yml", ":(glob)**/*.yml", ":(exclude)app.py", "ops/*"])
+def test_the_registry_path_is_a_path_never_a_pattern(tmp_path: Path, path: str) -> None:
+    """git reads a path given after ``--`` as a pattern unless told otherwise; knightwatch
+    tells it otherwise, so a registry path is never a glob or pathspec magic that would make
+    other files (or none) the registry's history."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c",
+        {
+            "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
+            "ops/other.yml": "not: [a registry\n",
+            "app.py": "old()\n",
+        },
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=REVIEWED,
+    )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    (repo.path / "knightwatch.yaml").write_text(f"flags_file: {json.dumps(path)}\n")
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert result.code == 0, result.err  # no registry at that path, and none read elsewhere
+    assert not result.json()["findings"]
+    assert f"no flag registry ({path}) in the repository" in result.out
 
 
 def test_no_registry_anywhere_means_no_flags(tmp_path: Path) -> None:
