@@ -163,10 +163,13 @@ class GitHistory:
                 wanted.append(name)
         result.update(self._hex_ids(wanted))
         others = [name for name in unique if name not in result]
-        today = self.resolve(others)
+        try:  # what each points at now, for the message alone
+            today = self.resolve(others)
+        except InputError:  # a form git dies on (``@{upstream}`` without one)
+            today = {}
         for name in others:
             why = "is not a sha"
-            if today[name]:
+            if today.get(name):
                 why = f"{_form(name)}, not a sha (it points at {today[name]} now)"
             result[name] = ObjectId(None, f"{why}; record the full commit sha")
         return result

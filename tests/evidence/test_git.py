@@ -214,6 +214,11 @@ def test_evidence_revisions_are_object_ids_only(
         assert got[name].refused.startswith(f"is {kind}, not a sha (it points at "), name
         assert got[name].refused.endswith("record the full commit sha")
     assert got["nope"] == ObjectId(None, "is not a sha; record the full commit sha")
+    # A form git dies on (no upstream here) is refused all the same, with the others.
+    got = history.resolve_ids(["main@{upstream}", "v1", shas["m0"]])
+    assert got["main@{upstream}"] == ObjectId(None, "is not a sha; record the full commit sha")
+    assert got["v1"].refused == "is not a sha; record the full commit sha"
+    assert got[shas["m0"]] == ObjectId(shas["m0"])
 
 
 def test_a_full_sha_that_is_also_a_ref_name_is_refused(
