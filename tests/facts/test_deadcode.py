@@ -99,26 +99,22 @@ def test_reference_exclude_decides_what_counts(tmp_path: Path) -> None:
     assert ("DEAD-001", "D3:alpha") in got
 
 
-def test_registry_path_from_knightwatch_yaml(tmp_path: Path) -> None:
+def _checked_with_registry_path(tmp_path: Path, files: dict[str, str], path: str) -> CliResult:
+    """``check`` of one deployment of a commit holding ``files``, knightwatch.yaml naming
+    ``path`` as the registry."""
     repo = ScriptedRepo(tmp_path / "repo")
-    sha = repo.commit(
-        "c",
-        {
-            "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
-            "app.py": "old()\n",
-        },
-        author=DEV,
-        date="2024-01-01T00:00:00Z",
-        trailers=REVIEWED,
-    )
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
     write_yaml(
         tmp_path / "ev" / "deploys.yaml",
         [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
     )
-    (repo.path / "knightwatch.yaml").write_text("flags_file: ops/feature-flags.yml\n")
-    result = run_cli(
-        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
-    )
+    (repo.path / "knightwatch.yaml").write_text(f"flags_file: {json.dumps(path)}\n")
+    return run_cli("check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json")
+
+
+def test_registry_path_from_knightwatch_yaml(tmp_path: Path) -> None:
+    files = {"ops/feature-flags.yml": registry(flag("old", "O", "retired")), "app.py": "old()\n"}
+    result = _checked_with_registry_path(tmp_path, files, "ops/feature-flags.yml")
     assert {(f["rule"], f["subject"]) for f in result.json()["findings"]} == {
         ("DEAD-001", "D1:old")
     }
@@ -130,26 +126,12 @@ def test_the_registry_path_is_a_path_never_a_pattern(tmp_path: Path, path: str) 
     """git reads a path given after ``--`` as a pattern unless told otherwise; knightwatch
     tells it otherwise, so a registry path is never a glob or pathspec magic that would make
     other files (or none) the registry's history."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    sha = repo.commit(
-        "c",
-        {
-            "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
-            "ops/other.yml": "not: [a registry\n",
-            "app.py": "old()\n",
-        },
-        author=DEV,
-        date="2024-01-01T00:00:00Z",
-        trailers=REVIEWED,
-    )
-    write_yaml(
-        tmp_path / "ev" / "deploys.yaml",
-        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
-    )
-    (repo.path / "knightwatch.yaml").write_text(f"flags_file: {json.dumps(path)}\n")
-    result = run_cli(
-        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
-    )
+    files = {
+        "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
+        "ops/other.yml": "not: [a registry\n",
+        "app.py": "old()\n",
+    }
+    result = _checked_with_registry_path(tmp_path, files, path)
     assert result.code == 0, result.err  # no registry at that path, and none read elsewhere
     assert not result.json()["findings"]
     assert f"no flag registry ({path}) in the repository" in result.out
