@@ -21,10 +21,17 @@ NS_PER_SECOND = 1_000_000_000
 
 
 def _inside(path: str) -> str:
-    """A path inside the repository: relative, and not climbing out of it."""
+    """A path inside the repository: relative, and not climbing out of it. Not a pattern: git
+    reads it literally, and a glob or pathspec magic (``*.yaml``, ``:(top)flags.yaml``) would
+    name no file, leaving the dead-code rules without their registry."""
     parts = PurePosixPath(path).parts
     if path.startswith("/") or ".." in parts or not parts:
         raise ValueError(f"{path!r} is not a path inside the repository (relative, no '..')")
+    pattern = next((c for c in "*?[" if c in path), ":" if path.startswith(":") else None)
+    if pattern is not None:
+        raise ValueError(
+            f"{path!r} is a pattern ({pattern!r}), not the path of one file: name the registry"
+        )
     return path
 
 

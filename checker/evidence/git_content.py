@@ -54,6 +54,11 @@ class GitContent:
         self._ahead: dict[str, bytes] = {}
         """Blobs read ahead (verified), by sha, each handed out once."""
 
+    @property
+    def root(self) -> Path:
+        """The repository's working tree."""
+        return self._history.root
+
     def blob(self, name: str) -> bytes | None:
         """The bytes of an object name (a blob sha or ``commit:path``), or None if absent."""
         ahead = self._ahead.pop(name, None)
@@ -76,7 +81,7 @@ class GitContent:
         reader = BatchReader(self._history)
         held = 0
         try:
-            for sha, kind, data in reader.read(wanted):
+            for sha, kind, data in reader.read(wanted, missing_ok=True):
                 if kind == b"blob":
                     self._ahead[sha] = data
                 held += len(data)
@@ -212,7 +217,7 @@ class EarlyVersions:
         data = None
         if version.blob is not None and self._held < BLOBS_AHEAD and not self._cancelled:
             with contextlib.suppress(InputError):
-                for _, kind, found in self._reader.read([version.blob]):
+                for _, kind, found in self._reader.read([version.blob], missing_ok=True):
                     data = found if kind == b"blob" else None
             self._held += len(data or b"")
         self._reported.put((version, data))
@@ -392,6 +397,15 @@ def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
         )
 
 
+def _unreadable(name: str, root: Path) -> InputError:
+    return InputError(
+        f"git object {name} cannot be read: the repository is incomplete or damaged, so its "
+        "history cannot be trusted",
+        path=str(root),
+        hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+    )
+
+
 class BatchReader:
     """One persistent ``git cat-file --batch`` process, fed many object names at once.
 
@@ -423,8 +437,14 @@ class BatchReader:
                 self._started(proc)
         return self._proc
 
-    def read(self, names: list[str]) -> Iterator[tuple[str, bytes, bytes]]:
-        """(name, type, bytes) for each name, in order; a missing object gives type ``b""``."""
+    def read(
+        self, names: list[str], *, missing_ok: bool = False
+    ) -> Iterator[tuple[str, bytes, bytes]]:
+        """(name, type, bytes) for each name, in order. An object git cannot read (missing
+        from the object store, or damaged) is an input error: every object asked for is named
+        by a commit or tree of the history, so it must be there, and read as empty it would
+        hide a file's flag names or a tree's files. With ``missing_ok`` (reading ahead, where
+        the object is asked for again) it gives type ``b""``."""
         if not names:
             return
         proc = self._process()
@@ -449,6 +469,8 @@ class BatchReader:
                     raise InputError("git cat-file stopped answering", path=str(self._root))
                 header = line.split()
                 if len(header) != 3:  # "<name> missing" or "<name> ambiguous"
+                    if not missing_ok:
+                        raise _unreadable(name, self._root)
                     yield name, b"", b""
                     continue
                 data = stdout.read(int(header[2]))

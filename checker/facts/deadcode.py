@@ -63,13 +63,20 @@ class _Registries:
                 with contextlib.suppress(InputError):
                     self.parsed[key] = _registry(data, PurePosixPath(key), self.flags, self.reader)
 
-    def parse(self, key: str, commit: str, path: str) -> bool:
-        """Parse blob ``key`` unless it was; False when git cannot read it."""
+    def parse(self, key: str, commit: str, path: str) -> None:
+        """Parse blob ``key`` unless it was. A blob that git cannot read (missing from the
+        object store, or damaged) is an input error: read as no registry, it would drop the
+        version that retired a flag, and with it the findings of its revival."""
         if key in self.parsed:
-            return True
+            return
         data = self.content.blob(key)
         if data is None:
-            return False
+            raise InputError(
+                f"the flag registry {path} at {short(commit)} (git object {key}) cannot be read: "
+                "the repository is incomplete or damaged, so its history cannot be trusted",
+                path=str(self.content.root),
+                hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+            )
         registry: FlagRegistry | None = None
         where = PurePosixPath(f"{short(commit)}:{path}")
         try:
@@ -79,7 +86,6 @@ class _Registries:
                 commit=commit, short=short(commit), path=path, error=exc.message
             )
         self.parsed[key] = registry
-        return True
 
 
 # The registry's versions are not kept across runs: each is parsed from its blob in pieces
@@ -298,11 +304,11 @@ def registry_history(
 
     versions = _walked(registries, flags_file, tips, prefetch)
     _check_registry_path(history, flags_file, versions)
-    parsed = [
-        (version, registries.parsed[version.blob])
-        for version in versions
-        if version.blob is not None and registries.parse(version.blob, version.commit, version.path)
-    ]
+    parsed = []
+    for version in versions:
+        if version.blob is not None:
+            registries.parse(version.blob, version.commit, version.path)
+            parsed.append((version, registries.parsed[version.blob]))
     return versions, parsed
 
 

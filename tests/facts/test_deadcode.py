@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import GitContent
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 from tests.facts.scenario import Scenario, build_scenario
 
@@ -121,20 +123,34 @@ def test_registry_path_from_knightwatch_yaml(tmp_path: Path) -> None:
     assert result.json()["parameters"]["flags_file"] == "ops/feature-flags.yml"
 
 
-@pytest.mark.parametrize("path", ["*.yml", ":(glob)**/*.yml", ":(exclude)app.py", "ops/*"])
-def test_the_registry_path_is_a_path_never_a_pattern(tmp_path: Path, path: str) -> None:
-    """git reads a path given after ``--`` as a pattern unless told otherwise; knightwatch
-    tells it otherwise, so a registry path is never a glob or pathspec magic that would make
-    other files (or none) the registry's history."""
-    files = {
-        "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
-        "ops/other.yml": "not: [a registry\n",
-        "app.py": "old()\n",
-    }
-    result = _checked_with_registry_path(tmp_path, files, path)
-    assert result.code == 0, result.err  # no registry at that path, and none read elsewhere
-    assert not result.json()["findings"]
-    assert f"no flag registry ({path}) in the repository" in result.out
+_TWO_YAML_FILES = {
+    "ops/feature-flags.yml": registry(flag("old", "O", "retired")),
+    "ops/other.yml": "not: [a registry\n",
+    "app.py": "old()\n",
+}
+
+
+@pytest.mark.parametrize(
+    "path", ["*.yml", ":(glob)**/*.yml", ":(exclude)app.py", ":(top)ops/feature-flags.yml", "ops/?"]
+)
+def test_a_registry_path_written_as_a_pattern_is_refused(tmp_path: Path, path: str) -> None:
+    """A pattern names no file: read as a path it would leave the dead-code rules without
+    their registry, so it is refused where it is written."""
+    result = _checked_with_registry_path(tmp_path, _TWO_YAML_FILES, path)
+    assert result.code == 2, result.out
+    assert "knightwatch.yaml" in result.err and "is a pattern" in result.err
+
+
+def test_git_reads_the_registry_path_literally(tmp_path: Path) -> None:
+    """git reads a path after ``--`` as a pattern unless told otherwise; knightwatch tells it
+    otherwise, so no path it gives git makes other files (or none) the registry's history."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", _TWO_YAML_FILES, author=DEV, date="2024-01-01T00:00:00Z")
+    content = GitContent(GitHistory(repo.path))
+    assert content.versions("ops/*.yml", [sha]) == []
+    assert content.versions(":(exclude)app.py", [sha]) == []
+    found = content.versions("ops/feature-flags.yml", [sha])
+    assert [v.path for v in found] == ["ops/feature-flags.yml"]
 
 
 def test_no_registry_anywhere_means_no_flags(tmp_path: Path) -> None:
