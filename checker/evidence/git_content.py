@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
-import queue
 import re
 import subprocess
 import threading
@@ -108,14 +107,14 @@ class GitContent:
 
         ``each`` is called with every version as git reports it (newest first), while git
         walks on: work on one version overlaps the search for the next. Where the same walk
-        was begun ahead (``begin_versions``), its answer is taken (``each`` is called with
-        what it found so far, then as it goes on); one begun for other tips is cancelled.
+        was begun ahead (``begin_versions``), its answer is taken (its blobs read in one
+        batch, then ``each`` called); one begun for other tips is cancelled.
         """
         if not tips:
             return []
         early = self._history.early.pop(_versions_key(path, tips), None)
         if isinstance(early, EarlyVersions):
-            return early.take(each, self._ahead)
+            return early.take(each, self)
         _cancel_others(self._history, path)  # their tips are not the run's: free the core
         return self._versions(path, tips, each)
 
@@ -181,22 +180,17 @@ def _cancel_others(history: GitHistory, path: str, key: tuple[str, ...] = ()) ->
 
 class EarlyVersions:
     """``GitContent.versions`` of one path and set of tips, walked on a thread before the run
-    asks, each version's blob read as git reports it. It is the same git command over the
-    same tips as the walk it stands in for, so it answers the same; it is taken only when the
-    run asks for exactly those tips (a run whose tips are other cancels it: its git processes
-    are killed and its answer never read). Blobs are verified as every blob is; one that
-    cannot be read ahead is left to be read when asked for, where its error is raised."""
+    asks. It is the same git command over the same tips as the walk it stands in for, so it
+    answers the same; it is taken only when the run asks for exactly those tips (a run whose
+    tips are other cancels it: its git process is killed and its answer never read)."""
 
     def __init__(self, history: GitHistory, path: str, tips: list[str]) -> None:
         self._processes: list[subprocess.Popen[bytes]] = []
         self._cancelled = False
         self._found: list[FileVersion] = []
+        self._reported: list[FileVersion] = []
         self._error: BaseException | None = None
-        self._reported: queue.SimpleQueue[tuple[FileVersion, bytes | None] | None] = (
-            queue.SimpleQueue()
-        )
-        self._reader = BatchReader(history, started=self._started)
-        self._held = 0
+        self._done = threading.Event()
         content = GitContent(history, started=self._started)
         self._thread = threading.Thread(
             target=self._walk, args=(content, path, tips), name="git log (early)", daemon=True
@@ -205,60 +199,50 @@ class EarlyVersions:
 
     def _walk(self, content: GitContent, path: str, tips: list[str]) -> None:
         try:
-            self._found = content._versions(path, tips, self._report)
+            self._found = content._versions(path, tips, self._reported.append)
         except BaseException as exc:  # handed to the thread that takes the answer
             self._error = exc
         finally:
-            self._reported.put(None)
-            with contextlib.suppress(Exception):  # a killed process has nothing more to say
-                self._reader.close()
-
-    def _report(self, version: FileVersion) -> None:
-        data = None
-        if version.blob is not None and self._held < BLOBS_AHEAD and not self._cancelled:
-            with contextlib.suppress(InputError):
-                for _, kind, found in self._reader.read([version.blob], missing_ok=True):
-                    data = found if kind == b"blob" else None
-            self._held += len(data or b"")
-        self._reported.put((version, data))
+            self._done.set()
 
     def _started(self, process: subprocess.Popen[bytes]) -> None:
         self._processes.append(process)
-        if self._cancelled:  # cancelled between two of its processes
+        if self._cancelled:  # cancelled between two of its walks
             process.kill()
 
     def take(
-        self, each: Callable[[FileVersion], object] | None, ahead: dict[str, bytes]
+        self, each: Callable[[FileVersion], object] | None, content: GitContent
     ) -> list[FileVersion]:
-        """The versions, once git has found them all (the walk's error, if it failed);
-        ``each`` is called with every version git reported, as ``versions`` calls it, once
-        the blob read with it is in ``ahead``."""
+        """The versions, once git has found them all (the walk's error, if it failed); their
+        blobs are read into ``content`` in one batch, then ``each`` is called with every
+        version git reported, as ``versions`` calls it. (git writes a walk in topological
+        order only once it has read the whole history: nothing comes sooner to work on.)"""
         try:
-            while (reported := self._reported.get()) is not None:
-                version, data = reported
-                if data is not None and version.blob is not None:
-                    ahead[version.blob] = data
-                if each is not None:
-                    each(version)
-        except BaseException:  # interrupted, or ``each`` failed: no git process outlives it
+            self._done.wait()  # an event, not the thread's join, which a signal can cut short
+        except BaseException:  # interrupted: no git process outlives the run
             self.cancel()
             raise
         self._thread.join()
         if self._error is not None:
             raise self._error
+        content.read_ahead([v.blob for v in self._reported if v.blob is not None])
+        if each is not None:
+            for version in self._reported:
+                each(version)
         return self._found
 
     def cancel(self) -> None:
-        """Kill the walk's git processes and wait for its thread."""
+        """Kill the walk's git process and wait for its thread."""
         self._cancelled = True
         for process in self._processes:
             if process.poll() is None:
                 process.kill()
+        self._done.wait()
         self._thread.join()
 
 
 BLOBS_AHEAD = 64 << 20
-"""How many bytes of blobs are read before they are asked for, at most (and one blob more)."""
+"""How many bytes of blobs are read ahead of being asked for, at most (and one blob more)."""
 
 
 def _versions(record: bytes) -> list[FileVersion]:
@@ -413,14 +397,9 @@ class BatchReader:
     one round trip instead of one each, and every batch shares the one process.
     """
 
-    def __init__(
-        self,
-        history: GitHistory,
-        started: Callable[[subprocess.Popen[bytes]], object] | None = None,
-    ) -> None:
+    def __init__(self, history: GitHistory) -> None:
         self._root = history.root
         self._git = history.repo.git
-        self._started = started
         self._proc: subprocess.Popen[bytes] | None = None
         self._handle: object = None  # GitPython ends the process when its handle is dropped
 
@@ -433,8 +412,6 @@ class BatchReader:
             if proc is None or proc.stdin is None or proc.stdout is None:
                 raise RuntimeError("git cat-file did not start with pipes")
             self._proc, self._handle = proc, process
-            if self._started is not None:
-                self._started(proc)
         return self._proc
 
     def read(
