@@ -191,11 +191,13 @@ def recorded_commits(directory: Path, scope: Scope, needle: bytes) -> list[str] 
     can be made (a YAML file, a line that does not parse, a commit that is not a string)."""
     try:
         path = find_file(directory, KIND_BY_NAME["deploys"]) if directory.is_dir() else None
-        data = path.read_bytes() if path is not None and path.suffix == ".jsonl" else None
+        if path is None:
+            return []  # no records: no history
+        if path.suffix != ".jsonl":
+            return None
+        data = path.read_bytes()
     except (InputError, OSError):
         return None
-    if path is None or data is None:
-        return [] if path is None else None
     commits = []
     for line in _lines_holding(data, needle):
         try:

@@ -541,11 +541,7 @@ def _flag_history(
             met.add(id(flag))
             stood = purposes.setdefault(flag.name, [])
             if all(p["purpose"] != flag.purpose for p in stood):
-                stood.append(
-                    Purpose(
-                        purpose=flag.purpose, commit=version.commit, short=short(version.commit)
-                    )
-                )
+                stood.append(Purpose(purpose=flag.purpose, commit=commit, short=short(commit)))
     position = {version.commit: index for index, (version, _) in enumerate(versions)}
     result: dict[str, FlagHistory] = {}
     for name in sorted(purposes):
