@@ -19,6 +19,7 @@ from typing import IO, Protocol
 import git
 
 from checker.errors import InputError
+from checker.evidence.objectcheck import CommitCheck, TreeCheck
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -109,6 +110,10 @@ class GitHistory:
         self.early: dict[tuple[str, ...], Early] = {}
         """Work begun ahead, by the question it answers (``begin_versions``); ``close``
         cancels whatever no one asked for."""
+        self._checks: list[CommitCheck] = []
+        self._checks_lock = threading.Lock()
+        self.trees = TreeCheck(self.root, self.env)
+        """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
 
     def _git(self, *args: str) -> str:
         try:
@@ -271,7 +276,7 @@ class GitHistory:
             input=stdin,
             capture_output=True,
             cwd=self.root,
-            env={**os.environ, **HISTORY_ENV},
+            env=self.env,
             check=False,
         )
 
@@ -287,11 +292,42 @@ class GitHistory:
     def close(self) -> None:
         """End the git processes GitPython keeps open for this repository (waiting for a
         background load first; its error, if any, no longer matters), and cancel the work
-        begun ahead that no one asked for."""
+        begun ahead that no one asked for, and the checks of its objects."""
         self._join_background()
         while self.early:
             self.early.popitem()[1].cancel()
+        with self._checks_lock:
+            checks, self._checks = self._checks, []
+        for check in checks:
+            check.cancel()
         self._repo.close()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment every git command of this history runs with."""
+        return {**os.environ, **HISTORY_ENV}
+
+    def check_commits(self, tips: Iterable[str], *, with_trees: bool = False) -> None:
+        """Begin hashing, on a thread, every commit reachable from ``tips`` that no check begun
+        before covers (and, ``with_trees``, each one's root tree): git is about to walk them,
+        and git believes whatever bytes it reads (``checker.evidence.objectcheck``).
+        ``checked`` waits for every check."""
+        with self._checks_lock:
+            covered = {tip for check in self._checks for tip in check.tips}
+            fresh = {tip for tip in tips if tip} - covered
+            if fresh:
+                check = CommitCheck(self.root, self.env, fresh, covered, with_trees)
+                self._checks.append(check)
+
+    def checked(self) -> dict[str, str]:
+        """Wait for every commit check begun (raising the first one's error): each commit
+        checked, with its root tree."""
+        with self._checks_lock:
+            checks = list(self._checks)
+        for check in checks:
+            check.wait()
+            self.trees.checked |= check.checked_trees
+        return {sha: tree for check in checks for sha, tree in check.trees.items()}
 
     def load(self, tips: Sequence[str]) -> None:
         """Read every commit reachable from ``tips`` (full shas) in one streaming git log.
@@ -302,6 +338,7 @@ class GitHistory:
         self._finish_background()
         fresh = sorted({tip for tip in tips if tip not in self.commits})
         if fresh:
+            self.check_commits(fresh)
             self._load(fresh)
 
     def load_between(self, tip: str, boundary: str | None) -> None:
@@ -309,15 +346,18 @@ class GitHistory:
         tip ^boundary``), or ``tip`` alone without a boundary: what one candidate ships.
         Other questions about this history then need git itself (``is_ancestor``)."""
         self._finish_background()
+        self.check_commits([tip, *([boundary] if boundary else [])])
         if boundary is None:
             self._load([tip], extra=["--no-walk"], remember=False)
         else:
             self._load([tip, f"^{boundary}"], remember=False)
 
-    def load_in_background(self, tips: Sequence[str]) -> None:
+    def load_in_background(self, tips: Sequence[str], *, with_trees: bool = False) -> None:
         """Start ``load(tips)`` on a thread: git walks the history while the caller reads
-        evidence. The next ``load``, or ``close``, waits for it."""
+        evidence. The next ``load``, or ``close``, waits for it. ``with_trees``: the check of
+        its commits hashes their root trees too (a walk of the registry will read them)."""
         self._finish_background()
+        self.check_commits(tips, with_trees=with_trees)
 
         def run() -> None:
             try:
@@ -362,6 +402,7 @@ class GitHistory:
         (``merge-base --is-ancestor``), so it holds whatever part of history is loaded."""
         if ancestor == descendant:
             return True
+        self.check_commits([ancestor, descendant])
         process = self.run_git(["merge-base", "--is-ancestor", ancestor, descendant])
         if process.returncode not in (0, 1):
             stderr = process.stderr.decode(errors="replace").strip()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import hashlib
 import re
 import subprocess
 import threading
@@ -23,6 +22,8 @@ from pathlib import Path
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
+from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
+from checker.evidence.objectcheck import read_verified, verify_object
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, SearchedWords
 from checker.evidence.trailers import coauthor_lines, review_lines
 
@@ -121,7 +122,9 @@ class GitContent:
     def _versions(
         self, path: str, tips: list[str], each: Callable[[FileVersion], object] | None
     ) -> list[FileVersion]:
-        versions = self._walk(["--follow"], [path], tips, each)
+        self._history.check_commits(tips, with_trees=True)
+        followed: set[str] = set()
+        versions = self._walk(["--follow"], [path], tips, each, followed)
         names = sorted({v.path for v in versions} - {path})
         if names:
             # --follow tracks one name for the whole walk: once it has followed a rename back
@@ -129,7 +132,22 @@ class GitContent:
             # under the registry's own name, which a delete-and-rename would so hide. Every
             # name it met is walked again without --follow, which sees them all.
             versions = self._walk([], [path, *names], tips, each)
+        self._check_walked([path, *names], followed)
         return versions
+
+    def _check_walked(self, paths: list[str], followed: set[str]) -> None:
+        """Hash what git read for itself to find the versions, before they are used or cached:
+        every commit of the history, each one's root tree and the trees on the way to each
+        of ``paths``, and both sides of every commit where --follow looked for a rename."""
+        history = self._history
+        trees = history.checked()
+        history.trees.paths(set(trees.values()), paths)
+        pairs: list[tuple[str | None, str | None]] = []
+        for commit in sorted(followed):
+            _, data = next(iter(read_verified(history.root, history.env, [commit])))[1:]
+            parent = _first_parent(data)
+            pairs.append((trees[commit], trees[parent] if parent else None))
+        history.trees.diffs(pairs, with_blobs=True)
 
     def _walk(
         self,
@@ -137,16 +155,20 @@ class GitContent:
         paths: list[str],
         tips: list[str],
         each: Callable[[FileVersion], object] | None,
+        followed: set[str] | None = None,
     ) -> list[FileVersion]:
         args = ["log", "--stdin", *extra, "--topo-order", "--raw", "--no-abbrev"]
         args += ["--format=%x00%H", "--", *paths]
         versions: list[FileVersion] = []
         records = git_records(self._git, args, sorted(set(tips)), self._history.root, self._started)
         for record in records:
-            for version in _versions(record):
+            found = _versions(record)
+            for version in found:
                 versions.append(version)
                 if each is not None:
                     each(version)
+            if followed is not None and found and _looked_for_rename(record):
+                followed.add(found[0].commit)
         versions.reverse()  # topological order lists children first
         return versions
 
@@ -262,6 +284,26 @@ def _versions(record: bytes) -> list[FileVersion]:
     return found
 
 
+_ADDED = (b"A", b"R", b"C")
+
+
+def _looked_for_rename(record: bytes) -> bool:
+    """Whether git's --follow looked for a rename in this record's commit: it does where the
+    path it follows is added (shown as added, or as renamed or copied once found)."""
+    return any(
+        line.startswith(b":") and line.split(b"\t", 1)[0].rsplit(b" ", 1)[-1][:1] in _ADDED
+        for line in record.splitlines()
+    )
+
+
+def _first_parent(commit: bytes) -> str | None:
+    """The first parent a commit's raw bytes name, if any."""
+    for line in commit.split(b"\n\n", 1)[0].split(b"\n"):
+        if line.startswith(b"parent "):
+            return line[7:].decode()
+    return None
+
+
 def commit_review_lines(
     history: GitHistory, shas: list[str], cache: FactCache = NO_CACHE
 ) -> dict[str, list[tuple[str, str]]]:
@@ -327,6 +369,7 @@ def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     current: set[str] | None = None
     header = first = False
+    _check_diffs(history, shas)
     records = git_records(history.repo.git, _CHANGED_PATHS, list(dict.fromkeys(shas)), history.root)
     for field in records:
         if not field:
@@ -342,8 +385,39 @@ def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
     return found
 
 
+def _check_diffs(history: GitHistory, shas: list[str]) -> None:
+    """Hash the trees ``diff-tree`` reads for each commit and each of its parents."""
+    parents = {sha: _parents(history, sha) for sha in set(shas)}
+    trees = _root_trees(history, {c for sha, ps in parents.items() for c in (sha, *ps)})
+    pairs: list[tuple[str | None, str | None]] = [
+        (trees[sha], trees[p]) for sha, ps in parents.items() for p in ps
+    ]
+    pairs += [(trees[sha], None) for sha, ps in parents.items() if not ps]
+    history.trees.diffs(pairs, with_blobs=False)
+
+
+def _parents(history: GitHistory, sha: str) -> tuple[str, ...]:
+    commit = history.commits.get(sha)
+    if commit is not None:
+        return commit.parents
+    _, data = next(iter(read_verified(history.root, history.env, [sha])))[1:]
+    head = data.split(b"\n\n", 1)[0].split(b"\n")
+    return tuple(line[7:].decode() for line in head if line.startswith(b"parent "))
+
+
+def _root_trees(history: GitHistory, commits: set[str]) -> dict[str, str]:
+    """Each commit's root tree, as its hashed bytes name it."""
+    checked = history.checked()
+    trees = {c: checked[c] for c in commits if c in checked}
+    missing = sorted(commits - trees.keys())
+    for sha, _, data in read_verified(history.root, history.env, missing):
+        trees[sha] = data[5 : data.index(b"\n")].decode()
+    return trees
+
+
 def tracked_paths(history: GitHistory, commit: str) -> list[str]:
     """Every file in ``commit``'s tree (``git ls-tree -r``), as paths."""
+    history.trees.whole(_root_trees(history, {commit}).values())
     proc = history.run_git(["ls-tree", "-r", "-z", "--name-only", commit])
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()
@@ -353,6 +427,7 @@ def tracked_paths(history: GitHistory, commit: str) -> list[str]:
 
 def symbolic_links(history: GitHistory, commit: str) -> set[str]:
     """The paths in ``commit``'s tree that are symbolic links (mode 120000)."""
+    history.trees.whole(_root_trees(history, {commit}).values())
     proc = history.run_git(["ls-tree", "-r", "-z", commit])
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()
@@ -363,22 +438,6 @@ def symbolic_links(history: GitHistory, commit: str) -> set[str]:
         if meta.startswith(b"120000 "):
             links.add(name.decode("utf-8", errors="surrogateescape"))
     return links
-
-
-def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
-    """An object's bytes hash to its name, or the repository has been tampered with: git
-    reads a loose object by its file name without checking it, so one rewritten in place (a
-    commit given a Reviewed-by line, a tree without its retired code) would otherwise be
-    believed. ``git fsck`` finds the same; this checks every object knightwatch reads."""
-    algorithm = hashlib.sha1 if len(sha) == 40 else hashlib.sha256
-    header = kind + b" " + str(len(data)).encode() + b"\0"
-    if algorithm(header + data).hexdigest() != sha:
-        raise InputError(
-            f"git object {sha} does not hash to its name: the repository's objects were "
-            "altered (or are corrupt), so its history cannot be trusted",
-            path=str(root),
-            hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
-        )
 
 
 def _unreadable(name: str, root: Path) -> InputError:
@@ -475,7 +534,6 @@ class BatchReader:
 _WORD = re.compile(rb"[A-Za-z0-9_]+")
 _BINARY_PROBE = 8000
 _SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
-_TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
 
 
 def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:

@@ -145,10 +145,7 @@ def collect_facts(
         commits, identities = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots, cache
         )
-    records = {d.id: d for d in evidence.deployments}
-    with stage("facts: fleet"):
-        summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
-        hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
+    records, hosts = _fleet(evidence, streams, revisions)
     judged = sorted(i for i in records if _judge(params)(records[i]))
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
     check_flag_names(evidence, code.flag_names)
@@ -164,6 +161,7 @@ def collect_facts(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
     )
     bots = review.bot_identities(identities, params.rules.review_bots)
+    _wait_for_hashes(history)
     return Facts(
         input=document,
         params=params.rules.rule_data(baseline_sha=revisions.baseline, bots=bots),
@@ -173,6 +171,24 @@ def collect_facts(
         coverage=_coverage(document, evidence, params, shipped),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
     )
+
+
+def _fleet(
+    evidence: Evidence, streams: Streams, revisions: Revisions
+) -> tuple[dict[str, DeploymentRecord], FleetFacts]:
+    """The deployments by id, and the fleet's facts."""
+    records = {d.id: d for d in evidence.deployments}
+    with stage("facts: fleet"):
+        summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
+        hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
+    return records, hosts
+
+
+def _wait_for_hashes(history: GitHistory) -> None:
+    """Every commit git walked hashed, on its thread (``checker.evidence.objectcheck``): no
+    facts leave without it. What is left of that wait counts as reading git."""
+    with stage("git read"):
+        history.checked()
 
 
 def _dead_code(

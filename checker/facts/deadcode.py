@@ -348,10 +348,12 @@ def begin_registry_walk(
     history: GitHistory, flags_file: str, tips: list[str], cache: FactCache = NO_CACHE
 ) -> None:
     """Begin walking the registry's history from ``tips`` on a thread (unless the cache holds
-    that walk): ``registry_history`` takes its answer if the run's tips are these, and a
-    run whose tips are other walks again."""
+    that walk: then only the check of the commits git will walk): ``registry_history`` takes
+    its answer if the run's tips are these, and a run whose tips are other walks again."""
     if not cache.get(REGISTRY_WALK, [_walk_key(flags_file, tips)], _is_walk):
         begin_versions(history, flags_file, tips)
+    else:
+        history.check_commits(tips)
 
 
 def _is_walk(value: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.errors import InputError
 from checker.evidence.git import GitHistory
 from checker.facts import scopes
 from checker.paths import PathScope
@@ -282,21 +283,22 @@ def test_each_commits_paths_are_read_once_in_one_git_call(
     assert sorted(calls[0]) == sorted(set(calls[0])) == sorted([base, *shas])
 
 
-def test_a_commit_git_gives_no_paths_for_counts_for_every_service(tmp_path: Path) -> None:
-    """git diff-tree skips an object it cannot read without failing: such a commit is never
-    left out of a scoped range."""
+def test_a_commit_git_cannot_read_stops_a_scoped_range(tmp_path: Path) -> None:
+    """git diff-tree skips an object it cannot read without failing, which would leave the
+    commit out of a scoped range; each commit and tree it would read is read and hashed
+    first, so such a commit stops the run, named."""
     repo, base = _base(tmp_path)
     unreadable = "f" * 40
     history = GitHistory(repo.path)
     try:
-        narrowed = scopes.narrow_ranges(
-            history,
-            {"PAY-1": [base, unreadable], "ORD-1": [base]},
-            {"PAY-1": PathScope.of("payments", ["docs/**"])},
-        )
+        with pytest.raises(InputError, match=f"{unreadable} cannot be read"):
+            scopes.narrow_ranges(
+                history,
+                {"PAY-1": [base, unreadable], "ORD-1": [base]},
+                {"PAY-1": PathScope.of("payments", ["docs/**"])},
+            )
     finally:
         history.close()
-    assert narrowed == {"PAY-1": [base, unreadable], "ORD-1": [base]}
 
 
 def test_an_audit_takes_service_paths_from_the_auditor_alone(tmp_path: Path) -> None:

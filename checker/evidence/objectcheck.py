@@ -1,0 +1,372 @@
+"""What git reads for itself, hash-checked: every commit of the history a run walks, and the
+trees the registry's walk compares.
+
+git does not check an object's hash when it reads one, from a loose file or from a pack: a
+commit or a tree rewritten in place (``.git/objects/xx/...`` overwritten with other bytes, a
+pack whose index points an id at another object) is believed. knightwatch checks every object
+it reads itself (``verify_object``), but the walks it asks git for (``git log`` over the
+history, ``git log --follow`` for the registry's versions, ``merge-base``) read commits and
+trees inside git. A tree of the commit that retired a flag rewritten with its parent's bytes
+would make that commit look as if it left the registry alone, hiding the retirement and the
+findings of the flag's revival; a commit given other parents would move commits out of a
+deployment's range.
+
+So every commit reachable from the tips a run hands git is read again here, through one
+``git rev-list | git cat-file --batch`` pipeline on a thread, and hashed; where git walks the
+registry's history, so is every root tree of those commits and every tree on the way to the
+registry's path (the trees git's path-limited diff reads), and, where ``--follow`` looked for
+a rename, both sides of that commit's whole diff. An object that does not hash to its id stops
+the run (exit 2) before any answer built on it is used or cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from checker.errors import InputError
+
+Started = Callable[[subprocess.Popen[bytes]], object]
+TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
+"""One entry of a raw tree object: its mode, its name, its 20-byte id."""
+
+
+def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
+    """An object's bytes hash to its name, or the repository has been tampered with: git
+    reads a loose object by its file name without checking it, so one rewritten in place (a
+    commit given a Reviewed-by line, a tree without its retired code) would otherwise be
+    believed. ``git fsck`` finds the same; this checks every object knightwatch reads."""
+    algorithm = hashlib.sha1 if len(sha) == 40 else hashlib.sha256
+    header = kind + b" " + str(len(data)).encode() + b"\0"
+    if algorithm(header + data).hexdigest() != sha:
+        raise InputError(
+            f"git object {sha} does not hash to its name: the repository's objects were "
+            "altered (or are corrupt), so its history cannot be trusted",
+            path=str(root),
+            hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+        )
+
+
+class CommitCheck:
+    """Every commit reachable from ``tips`` and not from ``exclude`` (tips of checks begun
+    before: their own checks cover them) read and hashed on a thread; with ``with_trees``,
+    each one's root tree too, read by a second process as the commits name them. ``trees``
+    gives each checked commit's root tree, as its verified bytes name it; ``checked_trees``
+    the root trees hashed."""
+
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        tips: Iterable[str],
+        exclude: Iterable[str],
+        with_trees: bool = False,
+    ) -> None:
+        self.tips = frozenset(tips)
+        self.with_trees = with_trees
+        self.trees: dict[str, str] = {}
+        self.checked_trees: set[str] = set()
+        self._root, self._env = root, env
+        self._request = [*sorted(self.tips), *(f"^{t}" for t in sorted(set(exclude)))]
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._thread = threading.Thread(target=self._run, name="commit check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._check()
+        except BaseException as exc:  # handed to the thread that waits for it
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def _spawn(self, args: list[str], stdin: IO[bytes] | int) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            ["git", *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self._root, env=self._env,
+        )  # fmt: skip
+        self._processes.append(process)
+        return process
+
+    def _check(self) -> None:
+        walk = self._spawn(["rev-list", "--stdin"], subprocess.PIPE)
+        stdin, stdout = _pipes(walk)
+        reader = self._spawn(["cat-file", "--batch", "--buffer"], stdout)
+        stdout.close()  # cat-file holds it now
+        writer = _feed(stdin, "".join(f"{line}\n" for line in self._request).encode())
+        trees = _TreeStream(self) if self.with_trees else None
+        complete = False
+        try:
+            for sha, kind, data in _answers(reader, self._root):
+                if kind != b"commit" or not data.startswith(b"tree "):
+                    raise _altered(sha, self._root)
+                tree = self.trees[sha] = data[5 : data.index(b"\n")].decode()
+                if trees is not None:
+                    trees.ask(tree)
+            complete = True
+        finally:
+            writer.join()
+            try:
+                _finish([walk, reader], self._root, ["rev-list", "cat-file"], complete)
+            finally:
+                if trees is not None:
+                    self.checked_trees = trees.finish(complete)
+
+    def wait(self) -> None:
+        """Wait for the check; its error, if any, raised here."""
+        try:
+            self._done.wait()  # an event, not the thread's join, which a signal can cut short
+        except BaseException:
+            self.cancel()
+            raise
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        """Kill the check's git processes and wait for its thread."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+        self._done.wait()
+        self._thread.join()
+
+
+class _TreeStream:
+    """Root trees fed to a ``cat-file --batch`` as commits name them, hashed by a thread of
+    their own while the commits are still being read."""
+
+    def __init__(self, check: CommitCheck) -> None:
+        self._root = check._root
+        self._process = check._spawn(["cat-file", "--batch", "--buffer"], subprocess.PIPE)
+        self._asked: set[str] = set()
+        self._checked: set[str] = set()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="tree check", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for sha, kind, _ in _answers(self._process, self._root):
+                if kind != b"tree":
+                    raise _altered(sha, self._root, "tree")
+                self._checked.add(sha)
+        except BaseException as exc:  # raised by finish
+            self._error = exc
+            self._process.kill()
+
+    def ask(self, tree: str) -> None:
+        """Have ``tree`` hashed (once, however many commits name it)."""
+        if tree not in self._asked:
+            self._asked.add(tree)
+            # its reader failed and killed it: finish says why
+            with contextlib.suppress(OSError, ValueError):
+                _pipes(self._process)[0].write(f"{tree}\n".encode())
+
+    def finish(self, complete: bool) -> set[str]:
+        """The trees hashed; the first error, if any, raised (where the commits were complete)."""
+        with contextlib.suppress(OSError, ValueError):
+            _pipes(self._process)[0].close()
+        self._thread.join()
+        _finish([self._process], self._root, ["cat-file"], complete and self._error is None)
+        if self._error is not None and complete:
+            raise self._error
+        return self._checked if self._checked >= self._asked else set()
+
+
+def read_verified(
+    root: Path, env: dict[str, str], names: list[str], started: Started | None = None
+) -> Iterator[tuple[str, bytes, bytes]]:
+    """(id, type, bytes) of each object id in ``names``, read by one ``cat-file --batch``
+    and hashed; a missing object is an input error, as one that does not hash to its id."""
+    if not names:
+        return
+    process = subprocess.Popen(
+        ["git", "cat-file", "--batch", "--buffer"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=root,
+        env=env,
+    )
+    if started is not None:
+        started(process)
+    writer = _feed(_pipes(process)[0], "".join(f"{name}\n" for name in names).encode())
+    complete = False
+    try:
+        yield from _answers(process, root)
+        complete = True
+    finally:
+        writer.join()
+        _finish([process], root, ["cat-file"], complete)
+
+
+def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    if process.stdin is None or process.stdout is None:
+        raise RuntimeError(f"{process.args!r} did not start with pipes")
+    return process.stdin, process.stdout
+
+
+def _answers(process: subprocess.Popen[bytes], root: Path) -> Iterator[tuple[str, bytes, bytes]]:
+    """Each object a ``cat-file --batch`` writes, hashed: (id, type, bytes)."""
+    stdout = process.stdout
+    if stdout is None:
+        raise RuntimeError("git cat-file did not start with pipes")
+    while line := stdout.readline():
+        header = line.split()
+        if len(header) != 3:  # "<name> missing"
+            name = header[0].decode(errors="replace") if header else "?"
+            raise InputError(
+                f"git object {name} cannot be read: the repository is incomplete or damaged, "
+                "so its history cannot be trusted",
+                path=str(root),
+                hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+            )
+        data = stdout.read(int(header[2]))
+        stdout.read(1)
+        sha = header[0].decode()
+        verify_object(sha, header[1], data, root)
+        yield sha, header[1], data
+
+
+def _feed(stdin: IO[bytes], data: bytes) -> threading.Thread:
+    def write() -> None:
+        try:
+            stdin.write(data)
+        except (OSError, ValueError):  # the process was killed, or ended early
+            pass
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.close()
+
+    writer = threading.Thread(target=write, name="git stdin", daemon=True)
+    writer.start()
+    return writer
+
+
+def _finish(
+    processes: list[subprocess.Popen[bytes]], root: Path, names: list[str], complete: bool
+) -> None:
+    """Wait for ``processes``, each killed first if its reader stopped early (an error is
+    then on its way). Where their output was read to the end, a failure is an error: a walk
+    that died part way has not listed every commit."""
+    failed = ""
+    for process, name in zip(processes, names, strict=True):
+        if not complete and process.poll() is None:
+            process.kill()
+        stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+        if process.wait() != 0 and not failed:
+            failed = f"git {name} failed: {stderr}"
+    if complete and failed:
+        raise InputError(failed, path=str(root))
+
+
+def _altered(sha: str, root: Path, kind: str = "commit") -> InputError:
+    return InputError(
+        f"git object {sha} is not the {kind} git walked through: the repository's objects were "
+        "altered (or are corrupt), so its history cannot be trusted",
+        path=str(root),
+        hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+    )
+
+
+def tree_entries(data: bytes) -> Iterator[tuple[bytes, bytes, str]]:
+    """A raw tree's entries, symbolic links and submodules included: (mode, name, id)."""
+    for mode, name, sha in TREE_ENTRY.findall(data):
+        yield mode, name, sha.hex()
+
+
+class TreeCheck:
+    """Trees read and hashed, each id once (``checked`` is kept across calls)."""
+
+    def __init__(self, root: Path, env: dict[str, str], started: Started | None = None) -> None:
+        self._root, self._env, self._started = root, env, started
+        self.checked: set[str] = set()
+        self._whole: set[str] = set()
+
+    def _read(self, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        for sha, kind, data in read_verified(self._root, self._env, sorted(names), self._started):
+            if kind != b"tree":
+                raise _altered(sha, self._root, "tree")
+            self.checked.add(sha)
+            yield sha, data
+
+    def paths(self, roots: Iterable[str], paths: Iterable[str]) -> None:
+        """Every tree of ``roots``, and every tree on the way from one to each of ``paths``:
+        what git's diff limited to those paths reads."""
+        folders = {tuple(p.encode("utf-8", "surrogateescape").split(b"/")[:-1]) for p in paths}
+        wanted: dict[str, set[tuple[bytes, ...]]] = {root: folders for root in roots}
+        while wanted:
+            below: dict[str, set[tuple[bytes, ...]]] = {}
+            names = [t for t, rest in wanted.items() if t not in self.checked or any(rest)]
+            for sha, data in self._read(names):
+                rest = [folder for folder in wanted[sha] if folder]
+                entries = _subtrees(data) if rest else {}
+                for folder in rest:
+                    if folder[0] in entries:
+                        below.setdefault(entries[folder[0]], set()).add(folder[1:])
+            wanted = below
+
+    def diffs(self, pairs: Iterable[tuple[str | None, str | None]], with_blobs: bool) -> None:
+        """Both sides of each (tree, its parent's tree) whole diff where they differ: the
+        trees, and ``with_blobs`` the blobs that differ (what git reads to look for a rename;
+        a diff of names alone, ``diff-tree --name-only``, reads the trees)."""
+        todo = set(pairs)
+        blobs: set[str] = set()
+        while todo:
+            read = dict(self._read({t for pair in todo for t in pair if t is not None}))
+            below: set[tuple[str | None, str | None]] = set()
+            for a, b in todo:
+                ours = _entries(read[a]) if a is not None else {}
+                theirs = _entries(read[b]) if b is not None else {}
+                _differing(ours, theirs, below, blobs if with_blobs else None)
+            todo = below
+        for _ in read_verified(self._root, self._env, sorted(blobs), self._started):
+            pass
+
+    def whole(self, roots: Iterable[str]) -> None:
+        """Every tree below ``roots``: what ``ls-tree -r`` reads."""
+        fresh = set(roots) - self._whole
+        self.diffs(((root, None) for root in fresh), with_blobs=False)
+        self._whole |= fresh
+
+
+_BLOBS = (b"100644", b"100755", b"100664", b"120000")
+
+
+def _differing(
+    ours: dict[bytes, tuple[bytes, str]],
+    theirs: dict[bytes, tuple[bytes, str]],
+    below: set[tuple[str | None, str | None]],
+    blobs: set[str] | None,
+) -> None:
+    """Add to ``below`` each pair of subtrees (either side may be absent) where two trees'
+    entries differ, and to ``blobs`` (unless None) each blob that differs."""
+    for name in ours.keys() | theirs.keys():
+        x, y = ours.get(name), theirs.get(name)
+        if x == y:
+            continue
+        trees = [e[1] if e is not None and e[0] == b"40000" else None for e in (x, y)]
+        if blobs is not None:
+            blobs.update(e[1] for e in (x, y) if e is not None and e[0] in _BLOBS)
+        if trees != [None, None]:
+            below.add((trees[0], trees[1]))
+
+
+def _entries(data: bytes) -> dict[bytes, tuple[bytes, str]]:
+    return {name: (mode, sha) for mode, name, sha in tree_entries(data)}
+
+
+def _subtrees(data: bytes) -> dict[bytes, str]:
+    return {name: sha for mode, name, sha in tree_entries(data) if mode == b"40000"}

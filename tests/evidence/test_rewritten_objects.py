@@ -1,0 +1,252 @@
+"""An object rewritten in place, that git reads for itself while it walks the history, stops the
+run. git does not hash what it reads: a tree of the commit that retired a flag overwritten with
+its parent's bytes made that commit look as if it left the registry alone, and the revival of
+the flag passed (exit 0). Every commit git walks, every tree its walk of the registry compares
+and both sides of a commit where it looked for a rename are now hashed in the same run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL, REVIEWED, flag, registry
+
+
+def _case(tmp_path: Path, flags_file: str = "flags.yaml") -> tuple[ScriptedRepo, Path]:
+    """``old`` is active, retired, then active again with code using it: the deployed commit
+    revives a retired flag and references it (DEAD-002 and others: exit 1)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    config = {"knightwatch.yaml": f"flags_file: {flags_file}\n"}
+    for day, status, code in (
+        (1, "active", "x\n"),
+        (2, "retired", "x\n"),
+        (3, "active", "old()\n"),
+    ):
+        sha = repo.commit(
+            f"day {day}",
+            {flags_file: registry(flag("old", "O", status)), "src/app.py": code, **config},
+            author=DEV,
+            date=f"2024-01-0{day}T00:00:00Z",
+            trailers=REVIEWED,
+        )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-04T00:00:00Z", approvals=APPROVAL)],
+    )
+    return repo, tmp_path / "ev"
+
+
+def _runs(repo: ScriptedRepo, evidence: Path, *cache: str | Path) -> list[CliResult]:
+    common: list[str | Path] = [
+        "--repo",
+        repo.path,
+        "--evidence",
+        evidence,
+        "--as-of",
+        "2024-01-05",
+        *cache,
+    ]
+    return [
+        run_cli("check", *common),
+        run_cli("check", *common, "--candidate", "main", "--service", "web"),
+    ]
+
+
+def _loose(repo: ScriptedRepo, sha: str) -> Path:
+    return repo.path / ".git" / "objects" / sha[:2] / sha[2:]
+
+
+def _overwrite(repo: ScriptedRepo, victim: str, source: str) -> str:
+    """Overwrite the loose object ``victim`` names with the stored bytes of ``source``'s:
+    git then reads ``source``'s content under ``victim``'s id."""
+    sha, other = repo.git("rev-parse", victim), repo.git("rev-parse", source)
+    target = _loose(repo, sha)
+    target.chmod(0o644)
+    shutil.copyfile(_loose(repo, other), target)
+    return sha
+
+
+def _assert_stopped(results: list[CliResult], sha: str) -> None:
+    for result in results:
+        assert result.code == 2, (result.out, result.err)
+        assert sha in result.err
+        assert "does not hash to its name" in result.err
+        assert "git fsck" in result.err
+        assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("flags_file", "victim", "source"),
+    [
+        ("flags.yaml", "HEAD~1^{tree}", "HEAD~2^{tree}"),
+        ("config/flags.yaml", "HEAD~1^{tree}", "HEAD~2^{tree}"),
+        ("config/flags.yaml", "HEAD~1:config", "HEAD~2:config"),
+    ],
+    ids=["root tree", "root tree above a folder", "the registry's folder"],
+)
+def test_a_tree_rewritten_with_its_parents_bytes_stops_the_run(
+    tmp_path: Path, flags_file: str, victim: str, source: str
+) -> None:
+    repo, evidence = _case(tmp_path, flags_file)
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+    sha = _overwrite(repo, victim, source)
+    # git itself now sees a history in which the flag was never retired:
+    log = repo.git("log", "--format=%s", "--", flags_file)
+    assert "day 2" not in log
+    _assert_stopped(_runs(repo, evidence, "--no-cache"), sha)
+
+
+def test_a_commit_rewritten_in_place_stops_the_run(tmp_path: Path) -> None:
+    """The retiring commit's bytes replaced by a commit of the same message whose tree is its
+    parent's: git walks a history without the retirement."""
+    repo, evidence = _case(tmp_path)
+    sha = repo.git("rev-parse", "HEAD~1")
+    raw = repo.git("cat-file", "commit", sha).encode() + b"\n"
+    old_tree = repo.git("rev-parse", "HEAD~2^{tree}")
+    new_tree = repo.git("rev-parse", "HEAD~1^{tree}")
+    forged = raw.replace(new_tree.encode(), old_tree.encode())
+    made = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+            cwd=repo.path,
+            input=forged,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    _overwrite(repo, sha, made)
+    _assert_stopped(_runs(repo, evidence, "--no-cache"), sha)
+
+
+def test_a_rewritten_object_is_found_though_a_clean_run_filled_the_cache(
+    tmp_path: Path,
+) -> None:
+    """The cache holds the walk of an intact history: a warm run uses it (the findings stand),
+    and a run over other tips walks, and hashes, again."""
+    repo, evidence = _case(tmp_path)
+    cache = tmp_path / "cache"
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--cache-dir", cache))
+    sha = _overwrite(repo, "HEAD~1^{tree}", "HEAD~2^{tree}")
+    for result in _runs(repo, evidence, "--cache-dir", cache):
+        assert result.code in (1, 2), (result.out, result.err)  # never a pass
+    repo.commit("day 4", {"README": "x\n"}, author=DEV, date="2024-01-04T01:00:00Z")
+    gate = run_cli(
+        "check", "--repo", repo.path, "--evidence", evidence, "--as-of", "2024-01-05",
+        "--cache-dir", cache, "--candidate", "main", "--service", "web",
+    )  # fmt: skip
+    _assert_stopped([gate], sha)
+
+
+def test_a_rename_git_was_kept_from_seeing_stops_the_run(tmp_path: Path) -> None:
+    """The registry was ``old.yaml``, retired the flag there, and became ``flags.yaml`` (edited
+    on the way: a rename git finds by likeness). The old name's last version overwritten with
+    unrelated bytes makes git find no rename, and the history before it (the retirement) would
+    vanish: git read that blob to compare, so it is hashed too."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    body = {"knightwatch.yaml": "flags_file: flags.yaml\n"}
+    steps: list[tuple[str, dict[str, str | None]]] = [
+        ("day 1", {"old.yaml": registry(flag("old", "O")), "src/app.py": "x\n", **body}),
+        ("day 2", {"old.yaml": registry(flag("old", "O", "retired"))}),
+        (
+            "day 3",
+            {"old.yaml": None, "flags.yaml": registry(flag("old", "O", "retired")) + "# moved\n"},
+        ),
+        ("day 4", {"flags.yaml": registry(flag("old", "O")), "src/app.py": "old()\n"}),
+    ]
+    for day, (message, files) in enumerate(steps, start=1):
+        sha = repo.commit(
+            message, files, author=DEV, date=f"2024-01-0{day}T00:00:00Z", trailers=REVIEWED
+        )
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-05T00:00:00Z", approvals=APPROVAL)],
+    )
+    evidence = tmp_path / "ev"
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+    unrelated = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=repo.path,
+            input=b"nothing like a registry\n" * 40,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    blob = _overwrite(repo, "HEAD~2:old.yaml", unrelated)
+    log = repo.git("log", "--follow", "--format=%s", "--", "flags.yaml")
+    assert "day 2" not in log  # git no longer follows the rename
+    _assert_stopped(_runs(repo, evidence, "--no-cache"), blob)
+
+
+def test_a_tag_rewritten_in_place_stops_the_run(tmp_path: Path) -> None:
+    """The baseline is a release tag; its tag object rewritten to point at a later commit would
+    start the first range after an unreviewed commit. git hashes a tag it peels (it reads it
+    as a whole object, not as part of a walk), so the tag names nothing and the run stops."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    shas = []
+    for day, trailers in ((1, REVIEWED), (2, ()), (3, REVIEWED)):
+        date = f"2024-01-0{day}T00:00:00Z"
+        files: dict[str, str | None] = {"src/app.py": f"{day}\n"}
+        shas.append(repo.commit(f"day {day}", files, author=DEV, date=date, trailers=trailers))
+    repo.git("tag", "-a", "v0", "-m", "release", shas[0], date="2024-01-01T00:00:00Z", author=DEV)
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", shas[2], "2024-01-04T00:00:00Z", approvals=APPROVAL)],
+    )
+    evidence = tmp_path / "ev"
+    common: list[str | Path] = ["--repo", repo.path, "--evidence", evidence, "--no-cache"]
+    common += ["--as-of", "2024-01-05"]
+    assert run_cli("check", *common, "--baseline", "v0").code == 1  # day 2 is unreviewed
+    tag = repo.git("rev-parse", "v0")
+    raw = repo.git("cat-file", "tag", tag).encode() + b"\n"
+    forged = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tag", "-w", "--stdin"],
+            cwd=repo.path,
+            input=raw.replace(shas[0].encode(), shas[1].encode()),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    _overwrite(repo, tag, forged)
+    result = run_cli("check", *common, "--baseline", "v0")
+    assert result.code == 2, (result.out, result.err)
+    assert "v0" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_tree_rewritten_in_place_cannot_narrow_a_scoped_range(tmp_path: Path) -> None:
+    """A path-scoped service ships only the commits that changed its files, as ``git
+    diff-tree`` tells them. The folder of an unreviewed commit that changed the service,
+    rewritten with its parent's bytes, would make that commit change nothing of it."""
+    from tests.facts.test_scopes import PATHS, REVIEWED, _base, _check, _deploy, _evidence
+
+    repo, base = _base(tmp_path)
+    repo.commit(
+        "unreviewed", {"services/payments/charge.py": "def charge(card):\n    return 2\n"},
+        author=DEV, date="2024-06-02T09:00:00Z",
+    )  # fmt: skip
+    tip = repo.commit(
+        "reviewed", {"services/payments/refund.py": "def refund(card):\n    return 3\n"},
+        author=DEV, date="2024-06-03T09:00:00Z", trailers=REVIEWED,
+    )  # fmt: skip
+    evidence = _evidence(tmp_path, [_deploy("D1", base, 1), _deploy("D2", tip, 4)])
+    intact = _check(repo, evidence, PATHS, "--no-cache")
+    assert intact.code == 1
+    assert {f["rule"] for f in intact.json()["findings"]} >= {"REVIEW-002"}
+    sha = _overwrite(repo, "HEAD~1:services/payments", "HEAD~2:services/payments")
+    forged = _check(repo, evidence, PATHS, "--no-cache")
+    assert forged.code == 2, (forged.out, forged.err)
+    assert sha in forged.err
+    assert "does not hash to its name" in forged.err
