@@ -126,8 +126,11 @@ class FactCache:
             for key, value in entries.items():
                 self._pending[(kind, key)] = _ENCODE(value)
 
-    def close(self) -> None:
-        """Write what was kept, in one transaction, and let go of the file."""
+    def close(self, *, write: bool = True) -> None:
+        """Write what was kept (unless ``write`` is false), in one transaction, and let go of
+        the file."""
+        if not write:
+            self._pending.clear()
         connection = self._connect() if self._pending else self._connection
         if connection is not None and self._pending:
             rows = [

@@ -173,9 +173,11 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         check_waivers(evidence, policies.rules, as_of)
         params = Parameters(rules=config, period=options.period, gate=options.gate)
         facts = collect_facts(history, evidence, params, cache)
-    finally:
-        with stage("cache write"):
-            cache.close()
+    except BaseException:
+        cache.close(write=False)  # facts of a run that failed may rest on what failed it
+        raise
+    with stage("cache write"):
+        cache.close()
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
         settings=settings,

@@ -112,6 +112,7 @@ class GitHistory:
         cancels whatever no one asked for."""
         self._checks: list[CommitCheck] = []
         self._checks_lock = threading.Lock()
+        self._later: list[_Later] = []
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
 
@@ -300,6 +301,8 @@ class GitHistory:
             checks, self._checks = self._checks, []
         for check in checks:
             check.cancel()
+        for later in self._later:
+            later.join()  # its processes end with the checks it waits for
         self._repo.close()
 
     @property
@@ -319,7 +322,7 @@ class GitHistory:
                 check = CommitCheck(self.root, self.env, fresh, covered, with_trees)
                 self._checks.append(check)
 
-    def checked(self) -> dict[str, str]:
+    def commits_checked(self) -> dict[str, str]:
         """Wait for every commit check begun (raising the first one's error): each commit
         checked, with its root tree."""
         with self._checks_lock:
@@ -328,6 +331,18 @@ class GitHistory:
             check.wait()
             self.trees.checked |= check.checked_trees
         return {sha: tree for check in checks for sha, tree in check.trees.items()}
+
+    def check_later(self, work: Callable[[], object]) -> None:
+        """Run ``work`` (hashing what a walk of git's read) on a thread; ``checked`` waits
+        for it, and raises its error."""
+        self._later.append(_Later(work))
+
+    def checked(self) -> dict[str, str]:
+        """``commits_checked``, and every check run later."""
+        trees = self.commits_checked()
+        while self._later:
+            self._later.pop(0).wait()
+        return trees
 
     def load(self, tips: Sequence[str]) -> None:
         """Read every commit reachable from ``tips`` (full shas) in one streaming git log.
@@ -464,6 +479,35 @@ class GitHistory:
                     seen.add(parent)
                     stack.append(parent)
         return seen & candidates
+
+
+class _Later:
+    """Work on a thread whose error is raised to the thread that waits for it."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        self._work = work
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="later check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the thread that waits for it
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()  # an event, not the thread's join, which a signal can cut short
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def join(self) -> None:
+        self._done.wait()
+        self._thread.join()
 
 
 def git_records(

@@ -132,15 +132,17 @@ class GitContent:
             # under the registry's own name, which a delete-and-rename would so hide. Every
             # name it met is walked again without --follow, which sees them all.
             versions = self._walk([], [path, *names], tips, each)
-        self._check_walked([path, *names], followed)
+        # What git read to find them is hashed beside the run's work on them; the run ends
+        # (and writes its cache) only once it is (``GitHistory.checked``).
+        self._history.check_later(lambda: self._check_walked([path, *names], followed))
         return versions
 
     def _check_walked(self, paths: list[str], followed: set[str]) -> None:
-        """Hash what git read for itself to find the versions, before they are used or cached:
-        every commit of the history, each one's root tree and the trees on the way to each
-        of ``paths``, and both sides of every commit where --follow looked for a rename."""
+        """Hash what git read for itself to find the versions: every commit of the history,
+        each one's root tree and the trees on the way to each of ``paths``, and both sides of
+        every commit where --follow looked for a rename."""
         history = self._history
-        trees = history.checked()
+        trees = history.commits_checked()
         history.trees.paths(set(trees.values()), paths)
         pairs: list[tuple[str | None, str | None]] = []
         for commit in sorted(followed):
@@ -407,7 +409,7 @@ def _parents(history: GitHistory, sha: str) -> tuple[str, ...]:
 
 def _root_trees(history: GitHistory, commits: set[str]) -> dict[str, str]:
     """Each commit's root tree, as its hashed bytes name it."""
-    checked = history.checked()
+    checked = history.commits_checked()
     trees = {c: checked[c] for c in commits if c in checked}
     missing = sorted(commits - trees.keys())
     for sha, _, data in read_verified(history.root, history.env, missing):

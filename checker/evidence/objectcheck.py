@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import re
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -45,12 +46,28 @@ def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
     algorithm = hashlib.sha1 if len(sha) == 40 else hashlib.sha256
     header = kind + b" " + str(len(data)).encode() + b"\0"
     if algorithm(header + data).hexdigest() != sha:
-        raise InputError(
-            f"git object {sha} does not hash to its name: the repository's objects were "
-            "altered (or are corrupt), so its history cannot be trusted",
-            path=str(root),
-            hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
-        )
+        raise _mismatch(sha, root)
+
+
+_FSCK_HINT = "run 'git fsck' on it; audit a fresh clone from the canonical remote"
+
+
+def _mismatch(sha: str, root: Path) -> InputError:
+    return InputError(
+        f"git object {sha} does not hash to its name: the repository's objects were "
+        "altered (or are corrupt), so its history cannot be trusted",
+        path=str(root),
+        hint=_FSCK_HINT,
+    )
+
+
+def _missing(name: str, root: Path) -> InputError:
+    return InputError(
+        f"git object {name} cannot be read: the repository is incomplete or damaged, so its "
+        "history cannot be trusted",
+        path=str(root),
+        hint=_FSCK_HINT,
+    )
 
 
 class CommitCheck:
@@ -101,24 +118,39 @@ class CommitCheck:
         stdin, stdout = _pipes(walk)
         reader = self._spawn(["cat-file", "--batch", "--buffer"], stdout)
         stdout.close()  # cat-file holds it now
+        hasher = self._hasher(b"commit", _stdout(reader))
         writer = _feed(stdin, "".join(f"{line}\n" for line in self._request).encode())
         trees = _TreeStream(self) if self.with_trees else None
         complete = False
         try:
-            for sha, kind, data in _answers(reader, self._root):
-                if kind != b"commit" or not data.startswith(b"tree "):
-                    raise _altered(sha, self._root)
-                tree = self.trees[sha] = data[5 : data.index(b"\n")].decode()
+            for line in _stdout(hasher):
+                sha, tree = line.decode().split()
+                self.trees[sha] = tree
                 if trees is not None:
                     trees.ask(tree)
             complete = True
         finally:
             writer.join()
             try:
-                _finish([walk, reader], self._root, ["rev-list", "cat-file"], complete)
+                _hashed(hasher, self._root, complete)  # its error names the object
             finally:
-                if trees is not None:
-                    self.checked_trees = trees.finish(complete)
+                complete = complete and hasher.returncode == 0
+                try:
+                    _finish([walk, reader], self._root, ["rev-list", "cat-file"], complete)
+                finally:
+                    if trees is not None:
+                        self.checked_trees = trees.finish(complete)
+
+    def _hasher(self, kind: bytes, source: IO[bytes]) -> subprocess.Popen[bytes]:
+        """A Python process of its own that hashes what ``source`` (a ``cat-file --batch``)
+        writes: the run's own threads keep the interpreter's lock for their work."""
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
+            stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        source.close()
+        self._processes.append(process)
+        return process
 
     def wait(self) -> None:
         """Wait for the check; its error, if any, raised here."""
@@ -141,45 +173,33 @@ class CommitCheck:
 
 
 class _TreeStream:
-    """Root trees fed to a ``cat-file --batch`` as commits name them, hashed by a thread of
+    """Root trees fed to a ``cat-file --batch`` as commits name them, hashed by a process of
     their own while the commits are still being read."""
 
     def __init__(self, check: CommitCheck) -> None:
         self._root = check._root
-        self._process = check._spawn(["cat-file", "--batch", "--buffer"], subprocess.PIPE)
+        self._reader = check._spawn(["cat-file", "--batch", "--buffer"], subprocess.PIPE)
+        self._hasher = check._hasher(b"tree", _stdout(self._reader))
         self._asked: set[str] = set()
-        self._checked: set[str] = set()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="tree check", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            for sha, kind, _ in _answers(self._process, self._root):
-                if kind != b"tree":
-                    raise _altered(sha, self._root, "tree")
-                self._checked.add(sha)
-        except BaseException as exc:  # raised by finish
-            self._error = exc
-            self._process.kill()
 
     def ask(self, tree: str) -> None:
         """Have ``tree`` hashed (once, however many commits name it)."""
         if tree not in self._asked:
             self._asked.add(tree)
-            # its reader failed and killed it: finish says why
+            # its hasher failed and it stopped: finish says why
             with contextlib.suppress(OSError, ValueError):
-                _pipes(self._process)[0].write(f"{tree}\n".encode())
+                _pipes(self._reader)[0].write(f"{tree}\n".encode())
 
     def finish(self, complete: bool) -> set[str]:
         """The trees hashed; the first error, if any, raised (where the commits were complete)."""
         with contextlib.suppress(OSError, ValueError):
-            _pipes(self._process)[0].close()
-        self._thread.join()
-        _finish([self._process], self._root, ["cat-file"], complete and self._error is None)
-        if self._error is not None and complete:
-            raise self._error
-        return self._checked if self._checked >= self._asked else set()
+            _pipes(self._reader)[0].close()
+        try:
+            _hashed(self._hasher, self._root, complete)
+        finally:
+            complete = complete and self._hasher.returncode == 0
+            _finish([self._reader], self._root, ["cat-file"], complete)
+        return self._asked
 
 
 def read_verified(
@@ -209,6 +229,58 @@ def read_verified(
         _finish([process], root, ["cat-file"], complete)
 
 
+_HASHER = """
+import hashlib, sys
+source, sink, kind = sys.stdin.buffer, sys.stdout.buffer, sys.argv[1].encode()
+algorithms = {40: hashlib.sha1, 64: hashlib.sha256}
+while line := source.readline():
+    head = line.split()
+    if len(head) != 3:
+        sys.exit("missing " + (head[0].decode(errors="replace") if head else "?"))
+    name, got, size = head
+    data = source.read(int(size))
+    source.read(1)
+    digest = algorithms.get(len(name), hashlib.sha1)(got + b" " + size + b"\\0")
+    digest.update(data)
+    if digest.hexdigest().encode() != name:
+        sys.exit("mismatch " + name.decode(errors="replace"))
+    if got != kind or kind == b"commit" and not data.startswith(b"tree "):
+        sys.exit("kind " + name.decode(errors="replace"))
+    if kind == b"commit":
+        sink.write(name + b" " + data[5 : data.index(b"\\n")] + b"\\n")
+"""
+"""Hashes each object a ``cat-file --batch`` writes on its standard input, as
+``verify_object`` does; for commits, writes each one's id and root tree. Exits at the first
+object that is missing, does not hash to its id, or is not of the kind asked, naming it."""
+
+
+def _hashed(process: subprocess.Popen[bytes], root: Path, complete: bool) -> None:
+    """Wait for a hasher; where it stopped at an object, the input error that object is."""
+    if not complete and process.poll() is None:
+        process.kill()
+    stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+    code = process.wait()
+    if not complete or code == 0:
+        return
+    why, _, name = stderr.rpartition("\n")[2].partition(" ")
+    if why == "missing":
+        raise _missing(name, root)
+    if why == "mismatch":
+        raise _mismatch(name, root)
+    if why == "kind":
+        raise _altered(name, root, "object")
+    raise InputError(f"hashing git objects failed: {stderr}", path=str(root))
+
+
+def _stdout(process: subprocess.Popen[bytes]) -> IO[bytes]:
+    if process.stdout is None:
+        raise RuntimeError(f"{process.args!r} did not start with a pipe out")
+    return process.stdout
+
+
 def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
     if process.stdin is None or process.stdout is None:
         raise RuntimeError(f"{process.args!r} did not start with pipes")
@@ -223,13 +295,7 @@ def _answers(process: subprocess.Popen[bytes], root: Path) -> Iterator[tuple[str
     while line := stdout.readline():
         header = line.split()
         if len(header) != 3:  # "<name> missing"
-            name = header[0].decode(errors="replace") if header else "?"
-            raise InputError(
-                f"git object {name} cannot be read: the repository is incomplete or damaged, "
-                "so its history cannot be trusted",
-                path=str(root),
-                hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
-            )
+            raise _missing(header[0].decode(errors="replace") if header else "?", root)
         data = stdout.read(int(header[2]))
         stdout.read(1)
         sha = header[0].decode()
@@ -277,7 +343,7 @@ def _altered(sha: str, root: Path, kind: str = "commit") -> InputError:
         f"git object {sha} is not the {kind} git walked through: the repository's objects were "
         "altered (or are corrupt), so its history cannot be trusted",
         path=str(root),
-        hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+        hint=_FSCK_HINT,
     )
 
 

@@ -250,3 +250,14 @@ def test_a_tree_rewritten_in_place_cannot_narrow_a_scoped_range(tmp_path: Path) 
     assert forged.code == 2, (forged.out, forged.err)
     assert sha in forged.err
     assert "does not hash to its name" in forged.err
+
+
+def test_a_run_stopped_by_a_rewritten_object_caches_nothing(tmp_path: Path) -> None:
+    """The registry's walk is used while the trees git read for it are still being hashed;
+    a run whose hashing fails writes none of its facts to the cache, so the next run does
+    not take the walk of a rewritten tree from there (and skip hashing the trees)."""
+    repo, evidence = _case(tmp_path)
+    sha = _overwrite(repo, "HEAD~1^{tree}", "HEAD~2^{tree}")
+    cache = tmp_path / "cache"
+    _assert_stopped(_runs(repo, evidence, "--cache-dir", cache), sha)
+    _assert_stopped(_runs(repo, evidence, "--cache-dir", cache), sha)
