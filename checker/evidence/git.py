@@ -19,7 +19,7 @@ from typing import IO, Protocol
 import git
 
 from checker.errors import InputError
-from checker.evidence.objectcheck import CommitCheck, TreeCheck
+from checker.evidence.objectcheck import CommitCheck, TreeCheck, check_stored_copies
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -316,11 +316,18 @@ class GitHistory:
         and git believes whatever bytes it reads (``checker.evidence.objectcheck``).
         ``checked`` waits for every check."""
         with self._checks_lock:
+            if not self._checks:  # the first walk: every copy of an object stored twice too
+                self.check_later(self._check_copies)
             covered = {tip for check in self._checks for tip in check.tips}
             fresh = {tip for tip in tips if tip} - covered
             if fresh:
                 check = CommitCheck(self.root, self.env, fresh, covered, with_trees)
                 self._checks.append(check)
+
+    def _check_copies(self) -> None:
+        env = self.env
+        objects = env.get("GIT_OBJECT_DIRECTORY") or str(Path(self._repo.common_dir) / "objects")
+        check_stored_copies(self.root, Path(objects), env)
 
     def commits_checked(self) -> dict[str, str]:
         """Wait for every commit check begun (raising the first one's error): each commit

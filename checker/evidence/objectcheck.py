@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -436,3 +439,113 @@ def _entries(data: bytes) -> dict[bytes, tuple[bytes, str]]:
 
 def _subtrees(data: bytes) -> dict[bytes, str]:
     return {name: sha for mode, name, sha in tree_entries(data) if mode == b"40000"}
+
+
+def check_stored_copies(root: Path, objects: Path, env: dict[str, str]) -> None:
+    """Every copy of an object stored more than once hashes to its id.
+
+    git looks an object up in its packs most recently used first, so where two packs (one of
+    them perhaps in another object store, through ``objects/info/alternates``) hold different
+    bytes under one id, which copy a process reads depends on what it read just before: git's
+    walk and the hashing of the same objects could each read another. Each copy of such an
+    object is read on its own (its pack alone as the object store; a loose copy from its file)
+    and hashed, so that every copy of every object is the object its id names.
+    """
+    held: dict[bytes, list[Path]] = {}
+    try:
+        packs, loose = _stored(objects, env)
+        if len(packs) + bool(loose) < 2:
+            return
+        for pack in packs:
+            for oid in _pack_ids(pack, root):
+                held.setdefault(oid, []).append(pack)
+    except OSError as exc:
+        raise InputError(
+            f"the object store cannot be read: {exc}", path=str(root), hint=_FSCK_HINT
+        ) from exc
+    twice = {oid: where for oid, where in held.items() if len(where) > 1 or oid in loose}
+    for pack in sorted({p for where in twice.values() for p in where}):
+        names = sorted(oid.hex() for oid, where in twice.items() if pack in where)
+        _hash_alone(root, env, pack, names)
+    for oid in sorted(twice.keys() & loose.keys()):
+        _hash_loose(root, loose[oid], oid.hex())
+
+
+def _stored(objects: Path, env: dict[str, str]) -> tuple[list[Path], dict[bytes, Path]]:
+    """The pack indexes and the loose objects (by id) of ``objects`` and of every object store
+    it borrows from (``info/alternates``, and ``GIT_ALTERNATE_OBJECT_DIRECTORIES``)."""
+    stores = _stores(objects, env)
+    packs = sorted({idx.resolve() for store in stores for idx in (store / "pack").glob("*.idx")})
+    loose: dict[bytes, Path] = {}
+    for store in stores:
+        for folder in store.glob("[0-9a-f][0-9a-f]"):
+            for entry in folder.iterdir():
+                if _HEX38.fullmatch(entry.name):
+                    loose[bytes.fromhex(folder.name + entry.name)] = entry
+    return packs, loose
+
+
+def _stores(objects: Path, env: dict[str, str]) -> list[Path]:
+    """``objects`` and every object store it borrows from, each once."""
+    borrowed = env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)
+    todo = [objects, *(Path(p) for p in borrowed if p)]
+    stores: list[Path] = []
+    while todo and len(stores) < _STORES:
+        store = todo.pop(0).resolve()
+        if store in stores or not store.is_dir():
+            continue
+        stores.append(store)
+        with contextlib.suppress(FileNotFoundError):
+            lines = (store / "info" / "alternates").read_text(errors="replace").splitlines()
+            todo += [store / line.strip() for line in lines if line.strip()[:1] not in ("", "#")]
+    return stores
+
+
+_STORES = 64
+"""Object stores followed through alternates at most (git's own limit is 5 levels deep)."""
+_HEX38 = re.compile(r"[0-9a-f]{38}")
+
+
+def _pack_ids(idx: Path, root: Path) -> list[bytes]:
+    """The object ids a pack index lists (version 2, or the older version 1)."""
+    data = idx.read_bytes()
+    if data[:4] == b"\xfftOc":
+        count, start, step, skip = int.from_bytes(data[1028:1032], "big"), 1032, 20, 0
+    else:
+        count, start, step, skip = int.from_bytes(data[1020:1024], "big"), 1024, 24, 4
+    if len(data) < start + count * step:
+        raise InputError(f"pack index {idx} is truncated", path=str(root), hint=_FSCK_HINT)
+    return [data[at + skip : at + skip + 20] for at in range(start, start + count * step, step)]
+
+
+def _hash_alone(root: Path, env: dict[str, str], idx: Path, names: list[str]) -> None:
+    """Hash ``names`` as the pack of ``idx`` alone holds them."""
+    with tempfile.TemporaryDirectory(prefix="knightwatch-pack-") as alone:
+        (Path(alone) / "pack").mkdir()
+        for part in (idx, idx.with_suffix(".pack")):
+            (Path(alone) / "pack" / part.name).symlink_to(part)
+        only = {**env, "GIT_OBJECT_DIRECTORY": alone, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""}
+        try:
+            for _ in read_verified(root, only, names):
+                pass
+        except InputError as exc:
+            why = str(exc).removeprefix(f"{root}: ")
+            raise InputError(
+                f"{why} (the copy in {idx.with_suffix('.pack')}: an object stored more than "
+                "once is read from whichever copy git finds first)",
+                path=str(root),
+                hint=_FSCK_HINT,
+            ) from exc
+
+
+def _hash_loose(root: Path, path: Path, name: str) -> None:
+    """Hash the loose copy of ``name`` at ``path``."""
+    try:
+        raw = zlib.decompress(path.read_bytes())
+    except (OSError, zlib.error) as exc:
+        raise _missing(name, root) from exc
+    header, _, data = raw.partition(b"\0")
+    kind, _, size = header.partition(b" ")
+    if size != str(len(data)).encode():
+        raise _mismatch(name, root)
+    verify_object(name, kind, data, root)

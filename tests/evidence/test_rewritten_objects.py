@@ -6,6 +6,7 @@ and both sides of a commit where it looked for a rename are now hashed in the sa
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -261,3 +262,67 @@ def test_a_run_stopped_by_a_rewritten_object_caches_nothing(tmp_path: Path) -> N
     cache = tmp_path / "cache"
     _assert_stopped(_runs(repo, evidence, "--cache-dir", cache), sha)
     _assert_stopped(_runs(repo, evidence, "--cache-dir", cache), sha)
+
+
+def _pack(repo: ScriptedRepo, objects: Path, names: list[str], mtime: float) -> None:
+    """Pack ``names`` as the object store ``objects`` holds them into the repository's packs
+    (``git pack-objects`` takes each name as given, whatever its bytes hash to)."""
+    packs = repo.path / ".git" / "objects" / "pack"
+    packs.mkdir(exist_ok=True)
+    made = subprocess.run(
+        ["git", "pack-objects", "--quiet", str(packs / "pack")],
+        cwd=repo.path,
+        input="".join(f"{name}\n" for name in names),
+        env={**os.environ, "GIT_OBJECT_DIRECTORY": str(objects)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for suffix in ("pack", "idx"):
+        os.utime(packs / f"pack-{made}.{suffix}", (mtime, mtime))
+
+
+@pytest.mark.parametrize("borrowed", [False, True], ids=["own packs", "through alternates"])
+def test_an_object_stored_twice_with_other_bytes_stops_the_run(
+    tmp_path: Path, borrowed: bool
+) -> None:
+    """Two packs hold the retiring commit's root tree: one its true bytes, one its parent's.
+    git looks in the pack it used last first, so git's walk and a hashing process can each
+    read another copy (the walk found no retirement: exit 0). Every copy of an object stored
+    more than once is hashed."""
+    repo, evidence = _case(tmp_path)
+    objects = repo.path / ".git" / "objects"
+    listed = repo.git("rev-list", "--objects", "--all").split("\n")
+    names = [line.split()[0] for line in listed]
+    c1, c2 = repo.git("rev-parse", "HEAD~2"), repo.git("rev-parse", "HEAD~1")
+    t1, t2 = repo.git("rev-parse", "HEAD~2^{tree}"), repo.git("rev-parse", "HEAD~1^{tree}")
+    forged = tmp_path / "forged"  # an object store of the four, the tree rewritten
+    for name in (c1, c2, t1, t2):
+        (forged / name[:2]).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_loose(repo, t1 if name == t2 else name), forged / name[:2] / name[2:])
+    _pack(repo, objects, [n for n in names if n not in (c1, c2, t1)], mtime=1_700_000_000)
+    _pack(repo, forged, [c1, c2, t1, t2], mtime=1_700_001_000)
+    repo.git("prune-packed")
+    if borrowed:  # the forged pack in another object store the repository borrows from
+        other = tmp_path / "other" / "pack"
+        other.mkdir(parents=True)
+        for made in (objects / "pack").glob("pack-*"):
+            if made.stat().st_mtime == 1_700_001_000:
+                made.rename(other / made.name)
+        (objects / "info").mkdir(exist_ok=True)
+        (objects / "info" / "alternates").write_text(f"{other.parent}\n")
+    assert "day 2" not in repo.git("log", "--format=%s", "--", "flags.yaml")  # git is fooled
+    _assert_stopped(_runs(repo, evidence, "--no-cache"), t2)
+
+
+def test_an_object_stored_twice_alike_is_no_error(tmp_path: Path) -> None:
+    """Repositories that fetch often hold objects in more than one pack (a thin pack's bases
+    are added to it): copies that hash to their id are no error, and judge as one."""
+    repo, evidence = _case(tmp_path)
+    objects = repo.path / ".git" / "objects"
+    names = [line.split()[0] for line in repo.git("rev-list", "--objects", "--all").split("\n")]
+    _pack(repo, objects, names, mtime=1_700_000_000)
+    _pack(repo, objects, names[:4], mtime=1_700_001_000)
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+    repo.git("prune-packed")
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
