@@ -159,7 +159,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     if options.gate is None:
         branch_tip = history.resolve_branch(config.protected_branch)
         if branch_tip is not None:
-            history.load_in_background([branch_tip], with_trees=bool(config.flags_file))
+            history.load_in_background([branch_tip])
     as_of = options.as_of or today_utc()
     cache = FactCache(options.cache_dir)
     try:

@@ -374,12 +374,11 @@ class GitHistory:
         else:
             self._load([tip, f"^{boundary}"], remember=False)
 
-    def load_in_background(self, tips: Sequence[str], *, with_trees: bool = False) -> None:
+    def load_in_background(self, tips: Sequence[str]) -> None:
         """Start ``load(tips)`` on a thread: git walks the history while the caller reads
-        evidence. The next ``load``, or ``close``, waits for it. ``with_trees``: the check of
-        its commits hashes their root trees too (a walk of the registry will read them)."""
+        evidence. The next ``load``, or ``close``, waits for it."""
         self._finish_background()
-        self.check_commits(tips, with_trees=with_trees)
+        self.check_commits(tips)
 
         def run() -> None:
             try:

@@ -257,6 +257,32 @@ while line := source.readline():
 object that is missing, does not hash to its id, or is not of the kind asked, naming it."""
 
 
+def hash_only(root: Path, env: dict[str, str], names: list[str], kind: bytes) -> None:
+    """Hash the objects ``names``, each of ``kind``, by a ``cat-file --batch`` and a hashing
+    process of their own; an input error at the first that is missing, of another kind, or
+    does not hash to its id."""
+    reader = subprocess.Popen(
+        ["git", "cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root, env=env,
+    )  # fmt: skip
+    hasher = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
+        stdin=_stdout(reader), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _stdout(reader).close()
+    writer = _feed(_pipes(reader)[0], "".join(f"{name}\n" for name in names).encode())
+    complete = False
+    try:
+        _stdout(hasher).read()
+        complete = True
+    finally:
+        writer.join()
+        try:
+            _hashed(hasher, root, complete)
+        finally:
+            _finish([reader], root, ["cat-file"], complete and hasher.returncode == 0)
+
+
 def _hashed(process: subprocess.Popen[bytes], root: Path, complete: bool) -> None:
     """Wait for a hasher; where it stopped at an object, the input error that object is."""
     if not complete and process.poll() is None:
@@ -378,13 +404,13 @@ class TreeCheck:
         wanted: dict[str, set[tuple[bytes, ...]]] = {root: folders for root in roots}
         while wanted:
             below: dict[str, set[tuple[bytes, ...]]] = {}
-            names = [t for t, rest in wanted.items() if t not in self.checked or any(rest)]
+            bare = [t for t, rest in wanted.items() if t not in self.checked and not any(rest)]
+            if bare:  # only to hash: by a process of its own, the bytes never come here
+                hash_only(self._root, self._env, bare, b"tree")
+                self.checked.update(bare)
+            names = [t for t, rest in wanted.items() if any(rest)]
             for sha, data in self._read(names):
-                rest = [folder for folder in wanted[sha] if folder]
-                entries = _subtrees(data) if rest else {}
-                for folder in rest:
-                    if folder[0] in entries:
-                        below.setdefault(entries[folder[0]], set()).add(folder[1:])
+                _descend(_subtrees(data), [f for f in wanted[sha] if f], below)
             wanted = below
 
     def diffs(self, pairs: Iterable[tuple[str | None, str | None]], with_blobs: bool) -> None:
@@ -431,6 +457,18 @@ def _differing(
             blobs.update(e[1] for e in (x, y) if e is not None and e[0] in _BLOBS)
         if trees != [None, None]:
             below.add((trees[0], trees[1]))
+
+
+def _descend(
+    entries: dict[bytes, str],
+    folders: list[tuple[bytes, ...]],
+    below: dict[str, set[tuple[bytes, ...]]],
+) -> None:
+    """Add to ``below`` the subtree of ``entries`` each folder path leads into, with the rest
+    of that path."""
+    for folder in folders:
+        if folder[0] in entries:
+            below.setdefault(entries[folder[0]], set()).add(folder[1:])
 
 
 def _entries(data: bytes) -> dict[bytes, tuple[bytes, str]]:
