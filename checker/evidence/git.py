@@ -19,7 +19,7 @@ from typing import IO, Protocol
 import git
 
 from checker.errors import InputError
-from checker.evidence.objectcheck import CommitCheck, TreeCheck, check_stored_copies
+from checker.evidence.objectcheck import Background, CommitCheck, TreeCheck, check_stored_copies
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -112,7 +112,7 @@ class GitHistory:
         cancels whatever no one asked for."""
         self._checks: list[CommitCheck] = []
         self._checks_lock = threading.Lock()
-        self._later: list[_Later] = []
+        self._later: list[Background] = []
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
 
@@ -342,7 +342,7 @@ class GitHistory:
     def check_later(self, work: Callable[[], object]) -> None:
         """Run ``work`` (hashing what a walk of git's read) on a thread; ``checked`` waits
         for it, and raises its error."""
-        self._later.append(_Later(work))
+        self._later.append(Background(work, "later check"))
 
     def checked(self) -> dict[str, str]:
         """``commits_checked``, and every check run later."""
@@ -485,35 +485,6 @@ class GitHistory:
                     seen.add(parent)
                     stack.append(parent)
         return seen & candidates
-
-
-class _Later:
-    """Work on a thread whose error is raised to the thread that waits for it."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        self._work = work
-        self._error: BaseException | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="later check", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._work()
-        except BaseException as exc:  # handed to the thread that waits for it
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def wait(self) -> None:
-        self._done.wait()  # an event, not the thread's join, which a signal can cut short
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def join(self) -> None:
-        self._done.wait()
-        self._thread.join()
 
 
 def git_records(

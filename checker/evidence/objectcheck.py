@@ -56,24 +56,50 @@ _FSCK_HINT = "run 'git fsck' on it; audit a fresh clone from the canonical remot
 
 
 def _mismatch(sha: str, root: Path) -> InputError:
-    return InputError(
-        f"git object {sha} does not hash to its name: the repository's objects were "
-        "altered (or are corrupt), so its history cannot be trusted",
-        path=str(root),
-        hint=_FSCK_HINT,
-    )
+    return _untrusted(f"git object {sha} does not hash to its name: the repository's objects "
+                      "were altered (or are corrupt)", root)  # fmt: skip
 
 
 def _missing(name: str, root: Path) -> InputError:
-    return InputError(
-        f"git object {name} cannot be read: the repository is incomplete or damaged, so its "
-        "history cannot be trusted",
-        path=str(root),
-        hint=_FSCK_HINT,
-    )
+    return _untrusted(f"git object {name} cannot be read: the repository is incomplete or "
+                      "damaged", root)  # fmt: skip
 
 
-class CommitCheck:
+def _untrusted(why: str, root: Path) -> InputError:
+    return InputError(f"{why}, so its history cannot be trusted", path=str(root), hint=_FSCK_HINT)
+
+
+class Background:
+    """Work on a thread whose error is raised to the thread that waits for it."""
+
+    def __init__(self, work: Callable[[], object], name: str) -> None:
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the thread that waits for it
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def join(self) -> None:
+        """Wait for the work to end (an event, not the thread's join alone, which a signal
+        can cut short)."""
+        self._done.wait()
+        self._thread.join()
+
+    def wait(self) -> None:
+        """Wait for the work; its error, if any, raised here."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+
+class CommitCheck(Background):
     """Every commit reachable from ``tips`` and not from ``exclude`` (tips of checks begun
     before: their own checks cover them) read and hashed on a thread; with ``with_trees``,
     each one's root tree too, read by a second process as the commits name them. ``trees``
@@ -94,19 +120,8 @@ class CommitCheck:
         self.checked_trees: set[str] = set()
         self._root, self._env = root, env
         self._request = [*sorted(self.tips), *(f"^{t}" for t in sorted(set(exclude)))]
-        self._error: BaseException | None = None
-        self._done = threading.Event()
         self._processes: list[subprocess.Popen[bytes]] = []
-        self._thread = threading.Thread(target=self._run, name="commit check", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._check()
-        except BaseException as exc:  # handed to the thread that waits for it
-            self._error = exc
-        finally:
-            self._done.set()
+        super().__init__(self._check, "commit check")
 
     def _spawn(self, args: list[str], stdin: IO[bytes] | int) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -158,21 +173,18 @@ class CommitCheck:
     def wait(self) -> None:
         """Wait for the check; its error, if any, raised here."""
         try:
-            self._done.wait()  # an event, not the thread's join, which a signal can cut short
-        except BaseException:
+            self._done.wait()
+        except BaseException:  # interrupted: no git process outlives the run
             self.cancel()
             raise
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        super().wait()
 
     def cancel(self) -> None:
         """Kill the check's git processes and wait for its thread."""
         for process in self._processes:
             if process.poll() is None:
                 process.kill()
-        self._done.wait()
-        self._thread.join()
+        self.join()
 
 
 class _TreeStream:
@@ -285,13 +297,7 @@ def hash_only(root: Path, env: dict[str, str], names: list[str], kind: bytes) ->
 
 def _hashed(process: subprocess.Popen[bytes], root: Path, complete: bool) -> None:
     """Wait for a hasher; where it stopped at an object, the input error that object is."""
-    if not complete and process.poll() is None:
-        process.kill()
-    stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-    for pipe in (process.stdout, process.stderr):
-        if pipe is not None:
-            pipe.close()
-    code = process.wait()
+    code, stderr = _ended(process, complete)
     if not complete or code == 0:
         return
     why, _, name = stderr.rpartition("\n")[2].partition(" ")
@@ -355,16 +361,23 @@ def _finish(
     that died part way has not listed every commit."""
     failed = ""
     for process, name in zip(processes, names, strict=True):
-        if not complete and process.poll() is None:
-            process.kill()
-        stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-        for pipe in (process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
-        if process.wait() != 0 and not failed:
+        code, stderr = _ended(process, complete)
+        if code != 0 and not failed:
             failed = f"git {name} failed: {stderr}"
     if complete and failed:
         raise InputError(failed, path=str(root))
+
+
+def _ended(process: subprocess.Popen[bytes], complete: bool) -> tuple[int, str]:
+    """Wait for ``process`` (killed first unless its output was read to the end): its exit
+    code and what it said on its standard error."""
+    if not complete and process.poll() is None:
+        process.kill()
+    stderr = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+    return process.wait(), stderr
 
 
 def _altered(sha: str, root: Path, kind: str = "commit") -> InputError:
