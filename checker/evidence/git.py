@@ -19,7 +19,13 @@ from typing import IO, Protocol
 import git
 
 from checker.errors import InputError
-from checker.evidence.objectcheck import Background, CommitCheck, TreeCheck, check_stored_copies
+from checker.evidence.objectcheck import (
+    Background,
+    CommitCheck,
+    TreeCheck,
+    check_stored_copies,
+    unquote_c,
+)
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -34,16 +40,26 @@ HISTORY_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
     "GIT_LITERAL_PATHSPECS": "1",
     "GIT_GRAFT_FILE": str(Path(os.devnull) / "no-grafts"),
-    "GIT_CONFIG_COUNT": "1",
+    "GIT_NO_LAZY_FETCH": "1",
+    "GIT_CONFIG_COUNT": "3",
     "GIT_CONFIG_KEY_0": "core.commitGraph",
     "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "protocol.allow",
+    "GIT_CONFIG_VALUE_1": "never",
+    "GIT_CONFIG_KEY_2": "core.quotePath",
+    "GIT_CONFIG_VALUE_2": "true",
 }
 """Set for every git command knightwatch runs: history as its objects record it, without
 ``git replace`` objects or grafts, which could hide a commit or rewrite its parents or message
 (the graft file is pointed at a path that cannot exist), and without the commit-graph file, a
-cache of parents that git trusts over the commits themselves. A path knightwatch gives git
-(the registry's, from knightwatch.yaml) is a path, never a glob or pathspec magic
-(``*.yml``, ``:(exclude)x``) that would make other files, or none, its history."""
+cache of parents that git trusts over the commits themselves. git never fetches: a partial
+clone's missing object would otherwise be fetched from whatever remote, by whatever command,
+the repository's own configuration names (``remote.*.uploadpack``), on the auditor's machine;
+it is a missing object instead (``GIT_NO_LAZY_FETCH`` where git knows it, and no transport
+allowed where it does not). Paths git writes are quoted C-style, never raw bytes. A path
+knightwatch gives git (the registry's, from knightwatch.yaml) is a path, never a glob or
+pathspec magic (``*.yml``, ``:(exclude)x``) that would make other files, or none, its
+history."""
 _SHALLOW_HINT = (
     "fetch full history first: 'git fetch --unshallow' (in GitHub Actions: "
     "actions/checkout with 'fetch-depth: 0'; in GitLab CI: GIT_DEPTH: 0)"
@@ -325,9 +341,22 @@ class GitHistory:
                 self._checks.append(check)
 
     def _check_copies(self) -> None:
-        env = self.env
-        objects = env.get("GIT_OBJECT_DIRECTORY") or str(Path(self._repo.common_dir) / "objects")
-        check_stored_copies(self.root, Path(objects), env)
+        check_stored_copies(self.root, self.object_stores(), self.env)
+
+    def object_stores(self) -> list[Path]:
+        """The repository's object store and every one it borrows from, as git itself finds
+        them (``git count-objects -v``: alternates files, however written, nested, and
+        ``GIT_ALTERNATE_OBJECT_DIRECTORIES``)."""
+        own = self.run_git(["rev-parse", "--git-path", "objects"])
+        counted = self.run_git(["count-objects", "-v"])
+        if own.returncode != 0 or counted.returncode != 0:
+            stderr = (own.stderr + counted.stderr).decode(errors="replace").strip()
+            raise InputError(f"git count-objects failed: {stderr}", path=str(self.root))
+        stores = [self.root / os.fsdecode(own.stdout.rstrip(b"\n"))]
+        for line in counted.stdout.splitlines():
+            if line.startswith(b"alternate: "):
+                stores.append(Path(os.fsdecode(unquote_c(line.removeprefix(b"alternate: ")))))
+        return stores
 
     def commits_checked(self) -> dict[str, str]:
         """Wait for every commit check begun (raising the first one's error): each commit

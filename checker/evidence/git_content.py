@@ -68,6 +68,8 @@ class GitContent:
             answer: tuple[object, ...] = tuple(self._git.get_object_data(name))
         except ValueError:
             return None
+        except OSError as exc:  # git cat-file died (an object it could not read)
+            raise _unreadable(name, self._history.root) from exc
         sha, kind, data = answer[0], answer[1], answer[3]  # GitPython gives bytes
         if kind != b"blob" or not isinstance(data, bytes) or not isinstance(sha, bytes):
             return None
@@ -98,6 +100,8 @@ class GitContent:
             answer: tuple[object, ...] = tuple(self._git.get_object_header(name))
         except ValueError:
             return None
+        except OSError as exc:  # git cat-file died (an object it could not read)
+            raise _unreadable(name, self._history.root) from exc
         sha = answer[0]
         return sha.decode() if isinstance(sha, bytes) else None
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -492,7 +491,7 @@ def _subtrees(data: bytes) -> dict[bytes, str]:
     return {name: sha for mode, name, sha in tree_entries(data) if mode == b"40000"}
 
 
-def check_stored_copies(root: Path, objects: Path, env: dict[str, str]) -> None:
+def check_stored_copies(root: Path, stores: list[Path], env: dict[str, str]) -> None:
     """Every copy of an object stored more than once hashes to its id.
 
     git looks an object up in its packs most recently used first, so where two packs (one of
@@ -500,11 +499,12 @@ def check_stored_copies(root: Path, objects: Path, env: dict[str, str]) -> None:
     bytes under one id, which copy a process reads depends on what it read just before: git's
     walk and the hashing of the same objects could each read another. Each copy of such an
     object is read on its own (its pack alone as the object store; a loose copy from its file)
-    and hashed, so that every copy of every object is the object its id names.
+    and hashed, so that every copy of every object is the object its id names. ``stores``:
+    the object stores git reads (``GitHistory.object_stores``).
     """
     held: dict[bytes, list[Path]] = {}
     try:
-        packs, loose = _stored(objects, env)
+        packs, loose = _stored(stores)
         if len(packs) + bool(loose) < 2:
             return
         for pack in packs:
@@ -522,13 +522,14 @@ def check_stored_copies(root: Path, objects: Path, env: dict[str, str]) -> None:
         _hash_loose(root, loose[oid], oid.hex())
 
 
-def _stored(objects: Path, env: dict[str, str]) -> tuple[list[Path], dict[bytes, Path]]:
-    """The pack indexes and the loose objects (by id) of ``objects`` and of every object store
-    it borrows from (``info/alternates``, and ``GIT_ALTERNATE_OBJECT_DIRECTORIES``)."""
-    stores = _stores(objects, env)
-    packs = sorted({idx.resolve() for store in stores for idx in (store / "pack").glob("*.idx")})
+def _stored(stores: list[Path]) -> tuple[list[Path], dict[bytes, Path]]:
+    """The pack indexes (of packs that are there: git skips an index alone) and the loose
+    objects (by id) of ``stores``."""
+    found = list(dict.fromkeys(store.resolve() for store in stores if store.is_dir()))
+    indexes = {idx.resolve() for store in found for idx in (store / "pack").glob("*.idx")}
+    packs = sorted(idx for idx in indexes if idx.with_suffix(".pack").is_file())
     loose: dict[bytes, Path] = {}
-    for store in stores:
+    for store in found:
         for folder in store.glob("[0-9a-f][0-9a-f]"):
             for entry in folder.iterdir():
                 if _HEX38.fullmatch(entry.name):
@@ -536,25 +537,29 @@ def _stored(objects: Path, env: dict[str, str]) -> tuple[list[Path], dict[bytes,
     return packs, loose
 
 
-def _stores(objects: Path, env: dict[str, str]) -> list[Path]:
-    """``objects`` and every object store it borrows from, each once."""
-    borrowed = env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)
-    todo = [objects, *(Path(p) for p in borrowed if p)]
-    stores: list[Path] = []
-    while todo and len(stores) < _STORES:
-        store = todo.pop(0).resolve()
-        if store in stores or not store.is_dir():
-            continue
-        stores.append(store)
-        with contextlib.suppress(FileNotFoundError):
-            lines = (store / "info" / "alternates").read_text(errors="replace").splitlines()
-            todo += [store / line.strip() for line in lines if line.strip()[:1] not in ("", "#")]
-    return stores
-
-
-_STORES = 64
-"""Object stores followed through alternates at most (git's own limit is 5 levels deep)."""
 _HEX38 = re.compile(r"[0-9a-f]{38}")
+_C_ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13}
+
+
+def unquote_c(text: bytes) -> bytes:
+    """A path as git writes it: as it is, or C-style quoted (``"a\\tb\\303\\251"``)."""
+    if not (len(text) >= 2 and text.startswith(b'"') and text.endswith(b'"')):
+        return text
+    out = bytearray()
+    body, at = text[1:-1], 0
+    while at < len(body):
+        char = body[at : at + 1]
+        if char != b"\\":
+            out += char
+            at += 1
+        elif body[at + 1 : at + 2].isdigit():
+            out.append(int(body[at + 1 : at + 4], 8))
+            at += 4
+        else:
+            following = body[at + 1 : at + 2]
+            out.append(_C_ESCAPES.get(following, following[0] if following else 92))
+            at += 2
+    return bytes(out)
 
 
 def _pack_ids(idx: Path, root: Path) -> list[bytes]:

@@ -282,9 +282,18 @@ def _pack(repo: ScriptedRepo, objects: Path, names: list[str], mtime: float) -> 
         os.utime(packs / f"pack-{made}.{suffix}", (mtime, mtime))
 
 
-@pytest.mark.parametrize("borrowed", [False, True], ids=["own packs", "through alternates"])
+_BORROWED = {
+    "own packs": ("", None),
+    "through alternates": ("other", lambda store: os.fsencode(store) + b"\n"),
+    "alternates quoted": ("other", lambda store: b'"' + os.fsencode(store) + b'"\n'),
+    "alternates relative": ("other", lambda store: b"../../../other\n"),
+    "alternates not UTF-8": (os.fsdecode(b"o\xffther"), lambda s: os.fsencode(s) + b"\n"),
+}
+
+
+@pytest.mark.parametrize("borrowed", list(_BORROWED))
 def test_an_object_stored_twice_with_other_bytes_stops_the_run(
-    tmp_path: Path, borrowed: bool
+    tmp_path: Path, borrowed: str
 ) -> None:
     """Two packs hold the retiring commit's root tree: one its true bytes, one its parent's.
     git looks in the pack it used last first, so git's walk and a hashing process can each
@@ -303,14 +312,15 @@ def test_an_object_stored_twice_with_other_bytes_stops_the_run(
     _pack(repo, objects, [n for n in names if n not in (c1, c2, t1)], mtime=1_700_000_000)
     _pack(repo, forged, [c1, c2, t1, t2], mtime=1_700_001_000)
     repo.git("prune-packed")
-    if borrowed:  # the forged pack in another object store the repository borrows from
-        other = tmp_path / "other" / "pack"
+    name, line = _BORROWED[borrowed]
+    if line is not None:  # the forged pack in another object store the repository borrows from
+        other = tmp_path / name / "pack"
         other.mkdir(parents=True)
         for made in (objects / "pack").glob("pack-*"):
             if made.stat().st_mtime == 1_700_001_000:
                 made.rename(other / made.name)
         (objects / "info").mkdir(exist_ok=True)
-        (objects / "info" / "alternates").write_text(f"{other.parent}\n")
+        (objects / "info" / "alternates").write_bytes(line(other.parent))
     assert "day 2" not in repo.git("log", "--format=%s", "--", "flags.yaml")  # git is fooled
     _assert_stopped(_runs(repo, evidence, "--no-cache"), t2)
 
@@ -326,3 +336,38 @@ def test_an_object_stored_twice_alike_is_no_error(tmp_path: Path) -> None:
     assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
     repo.git("prune-packed")
     assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+    index = next((objects / "pack").glob("*.idx"))  # an index left alone: git skips it
+    shutil.copyfile(index, index.with_name("pack-" + "0" * 40 + ".idx"))
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+
+
+def test_a_partial_clone_fetches_nothing_and_runs_nothing(tmp_path: Path) -> None:
+    """A repository handed over as a partial clone whose configuration names a command to
+    fetch missing objects with: git would run it on the auditor's machine to fetch the
+    retiring registry version (and wait on it for as long as it liked). git never fetches
+    here: the missing version stops the run."""
+    repo, evidence = _case(tmp_path)
+    objects = repo.path / ".git" / "objects"
+    victim = repo.git("rev-parse", "HEAD~1:flags.yaml")
+    names = [line.split()[0] for line in repo.git("rev-list", "--objects", "--all").split("\n")]
+    _pack(repo, objects, [n for n in names if n != victim], mtime=1_700_000_000)
+    repo.git("prune-packed")
+    _loose(repo, victim).unlink()
+    for promisor in (objects / "pack").glob("*.pack"):
+        promisor.with_suffix(".promisor").write_text("")
+    marker, command = tmp_path / "ran", tmp_path / "fetch.sh"
+    command.write_text(f"#!/bin/sh\necho ran >> {marker}\nsleep 600\n")
+    command.chmod(0o755)
+    for key, value in (
+        ("core.repositoryformatversion", "1"),
+        ("extensions.partialClone", "origin"),
+        ("remote.origin.url", str(tmp_path / "nowhere")),
+        ("remote.origin.promisor", "true"),
+        ("remote.origin.uploadpack", str(command)),
+    ):
+        repo.git("config", key, value)
+    for result in _runs(repo, evidence, "--no-cache"):
+        assert result.code == 2, (result.out, result.err)
+        assert victim in result.err
+        assert "Traceback" not in result.err
+    assert not marker.exists()
