@@ -283,8 +283,17 @@ def test_a_commit_rewritten_in_place_is_refused(tmp_path: Path) -> None:
     assert f"git object {sneaky} does not hash to its name" in warm.err
 
 
-def test_a_rewritten_commit_graph_is_not_believed(tmp_path: Path) -> None:
-    """Once: a commit-graph file giving the feature the base as parent hid the sneaky commit."""
+@pytest.mark.parametrize(
+    "caller", ["", "'core.commitgraph'='true'", "'core.commitGraph=true'"], ids=repr
+)
+def test_a_rewritten_commit_graph_is_not_believed(
+    tmp_path: Path, caller: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once: a commit-graph file giving the feature the base as parent hid the sneaky commit.
+    Nor when the caller's environment turns the commit-graph on (``git -c`` sets
+    ``GIT_CONFIG_PARAMETERS`` for what it runs, a hook or an alias running knightwatch)."""
+    if caller:
+        monkeypatch.setenv("GIT_CONFIG_PARAMETERS", caller)
     import hashlib
     import struct
 

@@ -60,6 +60,23 @@ allowed where it does not). Paths git writes are quoted C-style, never raw bytes
 knightwatch gives git (the registry's, from knightwatch.yaml) is a path, never a glob or
 pathspec magic (``*.yml``, ``:(exclude)x``) that would make other files, or none, its
 history."""
+IGNORED_ENV = (
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_INDEX_FILE",
+    "GIT_NAMESPACE",
+    "GIT_REPLACE_REF_BASE",
+)
+"""Taken out of the environment git runs with (and of knightwatch's own, which GitPython hands
+git), whatever the caller's holds: the repository is the one ``--repo`` names, with its own
+object stores, and no setting of ``HISTORY_ENV`` can be taken back (``git -c
+core.commitGraph=true``, as an alias or a hook runs knightwatch, reaches git through
+``GIT_CONFIG_PARAMETERS``, which outranks ``GIT_CONFIG_COUNT``)."""
 _SHALLOW_HINT = (
     "fetch full history first: 'git fetch --unshallow' (in GitHub Actions: "
     "actions/checkout with 'fetch-depth: 0'; in GitLab CI: GIT_DEPTH: 0)"
@@ -99,6 +116,8 @@ class GitHistory:
     """A repository's commit graph over the tips the audit needs, read in one git call."""
 
     def __init__(self, path: Path) -> None:
+        for key in IGNORED_ENV:  # GitPython runs git with this process's environment
+            os.environ.pop(key, None)
         try:
             self._repo = git.Repo(path, search_parent_directories=True)
         except git.NoSuchPathError as exc:
@@ -324,7 +343,8 @@ class GitHistory:
     @property
     def env(self) -> dict[str, str]:
         """The environment every git command of this history runs with."""
-        return {**os.environ, **HISTORY_ENV}
+        kept = {key: value for key, value in os.environ.items() if key not in IGNORED_ENV}
+        return {**kept, **HISTORY_ENV}
 
     def check_commits(self, tips: Iterable[str], *, with_trees: bool = False) -> None:
         """Begin hashing, on a thread, every commit reachable from ``tips`` that no check begun
@@ -345,8 +365,7 @@ class GitHistory:
 
     def object_stores(self) -> list[Path]:
         """The repository's object store and every one it borrows from, as git itself finds
-        them (``git count-objects -v``: alternates files, however written, nested, and
-        ``GIT_ALTERNATE_OBJECT_DIRECTORIES``)."""
+        them (``git count-objects -v``: alternates files, however written, and nested)."""
         own = self.run_git(["rev-parse", "--git-path", "objects"])
         counted = self.run_git(["count-objects", "-v"])
         if own.returncode != 0 or counted.returncode != 0:

@@ -30,6 +30,7 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -502,13 +503,13 @@ def check_stored_copies(root: Path, stores: list[Path], env: dict[str, str]) -> 
     and hashed, so that every copy of every object is the object its id names. ``stores``:
     the object stores git reads (``GitHistory.object_stores``).
     """
-    held: dict[bytes, list[Path]] = {}
+    held: dict[bytes, list[_Pack]] = {}
     try:
         packs, loose = _stored(stores)
         if len(packs) + bool(loose) < 2:
             return
         for pack in packs:
-            for oid in _pack_ids(pack, root):
+            for oid in _pack_ids(pack.idx, root):
                 held.setdefault(oid, []).append(pack)
     except OSError as exc:
         raise InputError(
@@ -522,12 +523,22 @@ def check_stored_copies(root: Path, stores: list[Path], env: dict[str, str]) -> 
         _hash_loose(root, loose[oid], oid.hex())
 
 
-def _stored(stores: list[Path]) -> tuple[list[Path], dict[bytes, Path]]:
+@dataclass(frozen=True, order=True)
+class _Pack:
+    """A pack as git finds it: an index, and the pack of the same name beside it (each as the
+    file it is, wherever a link leads: two names of one index may lead to two packs)."""
+
+    idx: Path
+    pack: Path
+
+
+def _stored(stores: list[Path]) -> tuple[list[_Pack], dict[bytes, Path]]:
     """The pack indexes (of packs that are there: git skips an index alone) and the loose
     objects (by id) of ``stores``."""
     found = list(dict.fromkeys(store.resolve() for store in stores if store.is_dir()))
-    indexes = {idx.resolve() for store in found for idx in (store / "pack").glob("*.idx")}
-    packs = sorted(idx for idx in indexes if idx.with_suffix(".pack").is_file())
+    listed = [idx for store in found for idx in (store / "pack").glob("*.idx")]
+    pairs = {_Pack(i.resolve(), i.with_suffix(".pack").resolve()) for i in listed}
+    packs = sorted(pair for pair in pairs if pair.pack.is_file())
     loose: dict[bytes, Path] = {}
     for store in found:
         for folder in store.glob("[0-9a-f][0-9a-f]"):
@@ -574,12 +585,12 @@ def _pack_ids(idx: Path, root: Path) -> list[bytes]:
     return [data[at + skip : at + skip + 20] for at in range(start, start + count * step, step)]
 
 
-def _hash_alone(root: Path, env: dict[str, str], idx: Path, names: list[str]) -> None:
-    """Hash ``names`` as the pack of ``idx`` alone holds them."""
+def _hash_alone(root: Path, env: dict[str, str], pack: _Pack, names: list[str]) -> None:
+    """Hash ``names`` as ``pack`` alone holds them."""
     with tempfile.TemporaryDirectory(prefix="knightwatch-pack-") as alone:
         (Path(alone) / "pack").mkdir()
-        for part in (idx, idx.with_suffix(".pack")):
-            (Path(alone) / "pack" / part.name).symlink_to(part)
+        (Path(alone) / "pack" / "pack-alone.idx").symlink_to(pack.idx)
+        (Path(alone) / "pack" / "pack-alone.pack").symlink_to(pack.pack)
         only = {**env, "GIT_OBJECT_DIRECTORY": alone, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""}
         try:
             for _ in read_verified(root, only, names):
@@ -587,8 +598,8 @@ def _hash_alone(root: Path, env: dict[str, str], idx: Path, names: list[str]) ->
         except InputError as exc:
             why = str(exc).removeprefix(f"{root}: ")
             raise InputError(
-                f"{why} (the copy in {idx.with_suffix('.pack')}: an object stored more than "
-                "once is read from whichever copy git finds first)",
+                f"{why} (the copy in {pack.pack}: an object stored more than once is read "
+                "from whichever copy git finds first)",
                 path=str(root),
                 hint=_FSCK_HINT,
             ) from exc

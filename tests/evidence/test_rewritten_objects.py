@@ -291,7 +291,7 @@ _BORROWED = {
 }
 
 
-@pytest.mark.parametrize("borrowed", list(_BORROWED))
+@pytest.mark.parametrize("borrowed", [*_BORROWED, "index behind a link"])
 def test_an_object_stored_twice_with_other_bytes_stops_the_run(
     tmp_path: Path, borrowed: str
 ) -> None:
@@ -312,7 +312,13 @@ def test_an_object_stored_twice_with_other_bytes_stops_the_run(
     _pack(repo, objects, [n for n in names if n not in (c1, c2, t1)], mtime=1_700_000_000)
     _pack(repo, forged, [c1, c2, t1, t2], mtime=1_700_001_000)
     repo.git("prune-packed")
-    name, line = _BORROWED[borrowed]
+    name, line = _BORROWED.get(borrowed, ("", None))
+    if borrowed == "index behind a link":  # the forged pack's index elsewhere, linked to
+        index = next(i for i in (objects / "pack").glob("*.idx") if i.stat().st_mtime > 1.7e9 + 900)
+        elsewhere = tmp_path / "elsewhere" / index.name
+        elsewhere.parent.mkdir()
+        index.rename(elsewhere)
+        index.symlink_to(elsewhere)
     if line is not None:  # the forged pack in another object store the repository borrows from
         other = tmp_path / name / "pack"
         other.mkdir(parents=True)
