@@ -36,18 +36,24 @@ _DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/re
 """Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
 _MAILMAP_BATCH = 500
 
+_SETTINGS = (
+    ("core.commitGraph", "false"),
+    ("protocol.allow", "never"),
+    ("core.quotePath", "true"),
+    ("log.showSignature", "false"),
+    ("gpg.program", "false"),
+    ("gpg.ssh.program", "false"),
+    ("gpg.x509.program", "false"),
+    ("core.fsmonitor", "false"),
+)
 HISTORY_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
     "GIT_LITERAL_PATHSPECS": "1",
     "GIT_GRAFT_FILE": str(Path(os.devnull) / "no-grafts"),
     "GIT_NO_LAZY_FETCH": "1",
-    "GIT_CONFIG_COUNT": "3",
-    "GIT_CONFIG_KEY_0": "core.commitGraph",
-    "GIT_CONFIG_VALUE_0": "false",
-    "GIT_CONFIG_KEY_1": "protocol.allow",
-    "GIT_CONFIG_VALUE_1": "never",
-    "GIT_CONFIG_KEY_2": "core.quotePath",
-    "GIT_CONFIG_VALUE_2": "true",
+    "GIT_CONFIG_COUNT": str(len(_SETTINGS)),
+    **{f"GIT_CONFIG_KEY_{i}": key for i, (key, _) in enumerate(_SETTINGS)},
+    **{f"GIT_CONFIG_VALUE_{i}": value for i, (_, value) in enumerate(_SETTINGS)},
 }
 """Set for every git command knightwatch runs: history as its objects record it, without
 ``git replace`` objects or grafts, which could hide a commit or rewrite its parents or message
@@ -56,7 +62,10 @@ cache of parents that git trusts over the commits themselves. git never fetches:
 clone's missing object would otherwise be fetched from whatever remote, by whatever command,
 the repository's own configuration names (``remote.*.uploadpack``), on the auditor's machine;
 it is a missing object instead (``GIT_NO_LAZY_FETCH`` where git knows it, and no transport
-allowed where it does not). Paths git writes are quoted C-style, never raw bytes. A path
+allowed where it does not). Nor does git run any other program the repository's configuration
+names: a ``log.showSignature`` there made ``git log`` check each signed commit with the
+``gpg.program`` the same configuration named; signatures are never shown, and the programs
+that would check them are ``false``. Paths git writes are quoted C-style, never raw bytes. A path
 knightwatch gives git (the registry's, from knightwatch.yaml) is a path, never a glob or
 pathspec magic (``*.yml``, ``:(exclude)x``) that would make other files, or none, its
 history."""

@@ -377,3 +377,33 @@ def test_a_partial_clone_fetches_nothing_and_runs_nothing(tmp_path: Path) -> Non
         assert victim in result.err
         assert "Traceback" not in result.err
     assert not marker.exists()
+
+
+def test_the_repositorys_configuration_runs_no_program(tmp_path: Path) -> None:
+    """The repository handed over is the audited team's, configuration included: with
+    ``log.showSignature`` on, ``git log`` checked each signed commit with the ``gpg.program``
+    that configuration names, a program of the team's own, run on the auditor's machine."""
+    repo, evidence = _case(tmp_path)
+    tree, head = repo.git("rev-parse", "HEAD^{tree}"), repo.git("rev-parse", "HEAD")
+    signed = (
+        f"tree {tree}\nparent {head}\nauthor {DEV} 1704412800 +0000\n"
+        f"committer {DEV} 1704412800 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n x\n"
+        " -----END PGP SIGNATURE-----\n\nsigned\n"
+    )
+    made = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.path, input=signed, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    repo.git("update-ref", "refs/heads/main", made)
+    marker, program = tmp_path / "ran", tmp_path / "gpg.sh"
+    program.write_text(f"#!/bin/sh\necho ran >> {marker}\nexit 1\n")
+    program.chmod(0o755)
+    for key, value in (
+        ("log.showSignature", "true"),
+        ("gpg.program", str(program)),
+        ("gpg.ssh.program", str(program)),
+        ("core.fsmonitor", str(program)),
+    ):
+        repo.git("config", key, value)
+    assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
+    assert not marker.exists()
