@@ -12,11 +12,16 @@ findings of the flag's revival; a commit given other parents would move commits 
 deployment's range.
 
 So every commit reachable from the tips a run hands git is read again here, through one
-``git rev-list | git cat-file --batch`` pipeline on a thread, and hashed; where git walks the
-registry's history, so is every root tree of those commits and every tree on the way to the
-registry's path (the trees git's path-limited diff reads), and, where ``--follow`` looked for
-a rename, both sides of that commit's whole diff. An object that does not hash to its id stops
-the run (exit 2) before any answer built on it is used or cached.
+``git rev-list | git cat-file --batch`` pipeline into a small hashing process of its own
+(``_HASHER``: the run's interpreter sees a line per commit); where git walks the registry's
+history, so is every root tree of those commits and every tree on the way to the registry's
+path (the trees git's path-limited diff reads), and, where ``--follow`` looked for a rename,
+both sides of that commit's whole diff; for path-scoped services, the trees ``diff-tree`` and
+``ls-tree`` read. Because git looks an id up in the pack it used last first, a process hashing
+an object could read another copy than git's walk did: every copy of an object stored more
+than once is hashed too (``check_stored_copies``). An object that does not hash to its id
+stops the run (exit 2) before it gives a verdict or writes its cache
+(``GitHistory.checked``).
 """
 
 from __future__ import annotations
