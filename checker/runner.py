@@ -213,6 +213,7 @@ def _evidence(
         # A revision on the command line may be a ref; the candidate records its full sha.
         revision = history.resolve([gate.revision])[gate.revision]
         if revision is None:
+            history.refuse_unreadable_ref(gate.revision)
             raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
         evidence.add_deployment(gate.record(evidence, revision, as_of))
     return evidence

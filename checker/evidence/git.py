@@ -334,6 +334,23 @@ class GitHistory:
                 return resolved[candidate]
         return None
 
+    def refuse_unreadable_ref(self, name: str) -> None:
+        """Where ``name`` (which resolved to no commit) is a ref of this repository, it names
+        an object git could not read as a commit: rewritten in place (git hashes a tip when
+        it reads it), or deleted. That is an input error about the repository, not the name."""
+        forms = {name, *(form.format(name) for form in _DWIM), f"refs/remotes/origin/{name}"}
+        listing = self.run_git(["for-each-ref", "--format=%(refname) %(objectname)"])
+        for line in listing.stdout.decode(errors="replace").splitlines():
+            ref, _, target = line.rpartition(" ")
+            if ref in forms:
+                raise InputError(
+                    f"{ref} names git object {target}, which git cannot read as a commit (it "
+                    "does not hash to its name, or is missing): the repository's objects were "
+                    "altered (or are damaged), so its history cannot be trusted",
+                    path=str(self.root),
+                    hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+                )
+
     def close(self) -> None:
         """End the git processes GitPython keeps open for this repository (waiting for a
         background load first; its error, if any, no longer matters), and cancel the work

@@ -80,6 +80,7 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
 def _branch_tip(history: GitHistory, branch: str) -> str:
     tip = history.resolve_branch(branch)
     if tip is None:
+        history.refuse_unreadable_ref(branch)
         raise InputError(
             f"protected branch {branch!r} not found (as a local branch, as "
             f"origin/{branch}, or as a rev)",
@@ -94,6 +95,7 @@ def _baseline(history: GitHistory, baseline: str | None) -> str | None:
         return None
     sha = history.resolve([baseline])[baseline]
     if sha is None:
+        history.refuse_unreadable_ref(baseline)
         raise InputError(
             f"baseline {baseline!r} does not resolve to a commit",
             path=str(history.root),

@@ -407,3 +407,14 @@ def test_the_repositorys_configuration_runs_no_program(tmp_path: Path) -> None:
         repo.git("config", key, value)
     assert all(r.code == 1 for r in _runs(repo, evidence, "--no-cache"))
     assert not marker.exists()
+
+
+def test_a_tip_rewritten_in_place_is_named_as_damage(tmp_path: Path) -> None:
+    """git hashes a tip when it reads it, so a branch whose commit was rewritten in place
+    names no commit: that is said as damage to the repository, not as a missing branch."""
+    repo, evidence = _case(tmp_path)
+    sha = _overwrite(repo, "HEAD", "HEAD~1")
+    for result in _runs(repo, evidence, "--no-cache"):
+        assert result.code == 2, (result.out, result.err)
+        assert f"refs/heads/main names git object {sha}" in result.err
+        assert "git fsck" in result.err
