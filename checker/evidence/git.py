@@ -20,6 +20,7 @@ import git
 
 from checker.errors import InputError
 from checker.evidence.objectcheck import (
+    FSCK_HINT,
     Background,
     CommitCheck,
     TreeCheck,
@@ -157,6 +158,7 @@ class GitHistory:
         self._checks: list[CommitCheck] = []
         self._checks_lock = threading.Lock()
         self._later: list[Background] = []
+        self._copies_begun = False
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
 
@@ -348,7 +350,7 @@ class GitHistory:
                     "does not hash to its name, or is missing): the repository's objects were "
                     "altered (or are damaged), so its history cannot be trusted",
                     path=str(self.root),
-                    hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+                    hint=FSCK_HINT,
                 )
 
     def close(self) -> None:
@@ -378,7 +380,8 @@ class GitHistory:
         and git believes whatever bytes it reads (``checker.evidence.objectcheck``).
         ``checked`` waits for every check."""
         with self._checks_lock:
-            if not self._checks:  # the first walk: every copy of an object stored twice too
+            if not self._copies_begun:  # the first walk: every copy of an object stored twice
+                self._copies_begun = True
                 self.check_later(self._check_copies)
             covered = {tip for check in self._checks for tip in check.tips}
             fresh = {tip for tip in tips if tip} - covered

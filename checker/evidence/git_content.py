@@ -23,7 +23,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
-from checker.evidence.objectcheck import read_verified, verify_object
+from checker.evidence.objectcheck import missing_object, read_verified, verify_object
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, SearchedWords
 from checker.evidence.trailers import coauthor_lines, review_lines
 
@@ -69,7 +69,7 @@ class GitContent:
         except ValueError:
             return None
         except OSError as exc:  # git cat-file died (an object it could not read)
-            raise _unreadable(name, self._history.root) from exc
+            raise missing_object(name, self._history.root) from exc
         sha, kind, data = answer[0], answer[1], answer[3]  # GitPython gives bytes
         if kind != b"blob" or not isinstance(data, bytes) or not isinstance(sha, bytes):
             return None
@@ -101,7 +101,7 @@ class GitContent:
         except ValueError:
             return None
         except OSError as exc:  # git cat-file died (an object it could not read)
-            raise _unreadable(name, self._history.root) from exc
+            raise missing_object(name, self._history.root) from exc
         sha = answer[0]
         return sha.decode() if isinstance(sha, bytes) else None
 
@@ -149,10 +149,9 @@ class GitContent:
         trees = history.commits_checked()
         history.trees.paths(set(trees.values()), paths)
         pairs: list[tuple[str | None, str | None]] = []
-        for commit in sorted(followed):
-            _, data = next(iter(read_verified(history.root, history.env, [commit])))[1:]
-            parent = _first_parent(data)
-            pairs.append((trees[commit], trees[parent] if parent else None))
+        for commit, _, data in read_verified(history.root, history.env, sorted(followed)):
+            parents = _raw_parents(data)
+            pairs.append((trees[commit], trees[parents[0]] if parents else None))
         history.trees.diffs(pairs, with_blobs=True)
 
     def _walk(
@@ -302,12 +301,10 @@ def _looked_for_rename(record: bytes) -> bool:
     )
 
 
-def _first_parent(commit: bytes) -> str | None:
-    """The first parent a commit's raw bytes name, if any."""
-    for line in commit.split(b"\n\n", 1)[0].split(b"\n"):
-        if line.startswith(b"parent "):
-            return line[7:].decode()
-    return None
+def _raw_parents(commit: bytes) -> tuple[str, ...]:
+    """The parents a commit's raw bytes name, in order."""
+    head = commit.split(b"\n\n", 1)[0].split(b"\n")
+    return tuple(line[7:].decode() for line in head if line.startswith(b"parent "))
 
 
 def commit_review_lines(
@@ -407,8 +404,7 @@ def _parents(history: GitHistory, sha: str) -> tuple[str, ...]:
     if commit is not None:
         return commit.parents
     _, data = next(iter(read_verified(history.root, history.env, [sha])))[1:]
-    head = data.split(b"\n\n", 1)[0].split(b"\n")
-    return tuple(line[7:].decode() for line in head if line.startswith(b"parent "))
+    return _raw_parents(data)
 
 
 def _root_trees(history: GitHistory, commits: set[str]) -> dict[str, str]:
@@ -444,15 +440,6 @@ def symbolic_links(history: GitHistory, commit: str) -> set[str]:
         if meta.startswith(b"120000 "):
             links.add(name.decode("utf-8", errors="surrogateescape"))
     return links
-
-
-def _unreadable(name: str, root: Path) -> InputError:
-    return InputError(
-        f"git object {name} cannot be read: the repository is incomplete or damaged, so its "
-        "history cannot be trusted",
-        path=str(root),
-        hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
-    )
 
 
 class BatchReader:
@@ -512,7 +499,7 @@ class BatchReader:
                 header = line.split()
                 if len(header) != 3:  # "<name> missing" or "<name> ambiguous"
                     if not missing_ok:
-                        raise _unreadable(name, self._root)
+                        raise missing_object(name, self._root)
                     yield name, b"", b""
                     continue
                 data = stdout.read(int(header[2]))

@@ -41,7 +41,6 @@ from typing import IO
 
 from checker.errors import InputError
 
-Started = Callable[[subprocess.Popen[bytes]], object]
 TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
 """One entry of a raw tree object: its mode, its name, its 20-byte id."""
 
@@ -57,7 +56,7 @@ def verify_object(sha: str, kind: bytes, data: bytes, root: Path) -> None:
         raise _mismatch(sha, root)
 
 
-_FSCK_HINT = "run 'git fsck' on it; audit a fresh clone from the canonical remote"
+FSCK_HINT = "run 'git fsck' on it; audit a fresh clone from the canonical remote"
 
 
 def _mismatch(sha: str, root: Path) -> InputError:
@@ -65,13 +64,14 @@ def _mismatch(sha: str, root: Path) -> InputError:
                       "were altered (or are corrupt)", root)  # fmt: skip
 
 
-def _missing(name: str, root: Path) -> InputError:
+def missing_object(name: str, root: Path) -> InputError:
+    """The input error of an object git cannot read."""
     return _untrusted(f"git object {name} cannot be read: the repository is incomplete or "
                       "damaged", root)  # fmt: skip
 
 
 def _untrusted(why: str, root: Path) -> InputError:
-    return InputError(f"{why}, so its history cannot be trusted", path=str(root), hint=_FSCK_HINT)
+    return InputError(f"{why}, so its history cannot be trusted", path=str(root), hint=FSCK_HINT)
 
 
 class Background:
@@ -143,7 +143,9 @@ class CommitCheck(Background):
         stdout.close()  # cat-file holds it now
         hasher = self._hasher(b"commit", _stdout(reader))
         writer = _feed(stdin, "".join(f"{line}\n" for line in self._request).encode())
-        trees = _TreeStream(self) if self.with_trees else None
+        trees = None
+        if self.with_trees:
+            trees = _HashStream(self._root, self._env, b"tree", self._processes.append)
         complete = False
         try:
             for line in _stdout(hasher):
@@ -165,13 +167,7 @@ class CommitCheck(Background):
                         self.checked_trees = trees.finish(complete)
 
     def _hasher(self, kind: bytes, source: IO[bytes]) -> subprocess.Popen[bytes]:
-        """A Python process of its own that hashes what ``source`` (a ``cat-file --batch``)
-        writes: the run's own threads keep the interpreter's lock for their work."""
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
-            stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        source.close()
+        process = _spawn_hasher(kind, source)
         self._processes.append(process)
         return process
 
@@ -192,26 +188,37 @@ class CommitCheck(Background):
         self.join()
 
 
-class _TreeStream:
-    """Root trees fed to a ``cat-file --batch`` as commits name them, hashed by a process of
-    their own while the commits are still being read."""
+class _HashStream:
+    """Objects of one kind fed to a ``cat-file --batch`` one by one, as they become known,
+    and hashed by a process of their own; ``spawned`` is given each process (to kill)."""
 
-    def __init__(self, check: CommitCheck) -> None:
-        self._root = check._root
-        self._reader = check._spawn(["cat-file", "--batch", "--buffer"], subprocess.PIPE)
-        self._hasher = check._hasher(b"tree", _stdout(self._reader))
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        kind: bytes,
+        spawned: Callable[[subprocess.Popen[bytes]], object] = lambda _: None,
+    ) -> None:
+        self._root = root
+        self._reader = subprocess.Popen(
+            ["git", "cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root, env=env,
+        )  # fmt: skip
+        self._hasher = _spawn_hasher(kind, _stdout(self._reader))
+        spawned(self._reader)
+        spawned(self._hasher)
         self._asked: set[str] = set()
 
-    def ask(self, tree: str) -> None:
-        """Have ``tree`` hashed (once, however many commits name it)."""
-        if tree not in self._asked:
-            self._asked.add(tree)
+    def ask(self, name: str) -> None:
+        """Have ``name`` hashed (once, however often it is asked for)."""
+        if name not in self._asked:
+            self._asked.add(name)
             # its hasher failed and it stopped: finish says why
             with contextlib.suppress(OSError, ValueError):
-                _pipes(self._reader)[0].write(f"{tree}\n".encode())
+                _pipes(self._reader)[0].write(f"{name}\n".encode())
 
     def finish(self, complete: bool) -> set[str]:
-        """The trees hashed; the first error, if any, raised (where the commits were complete)."""
+        """The objects hashed; the first error, if any, raised (where all were asked for)."""
         with contextlib.suppress(OSError, ValueError):
             _pipes(self._reader)[0].close()
         try:
@@ -222,8 +229,19 @@ class _TreeStream:
         return self._asked
 
 
+def _spawn_hasher(kind: bytes, source: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A Python process of its own that hashes what ``source`` (a ``cat-file --batch``)
+    writes (``_HASHER``): the run's own threads keep the interpreter's lock for their work."""
+    process = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
+        stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    source.close()
+    return process
+
+
 def read_verified(
-    root: Path, env: dict[str, str], names: list[str], started: Started | None = None
+    root: Path, env: dict[str, str], names: list[str]
 ) -> Iterator[tuple[str, bytes, bytes]]:
     """(id, type, bytes) of each object id in ``names``, read by one ``cat-file --batch``
     and hashed; a missing object is an input error, as one that does not hash to its id."""
@@ -237,8 +255,6 @@ def read_verified(
         cwd=root,
         env=env,
     )
-    if started is not None:
-        started(process)
     writer = _feed(_pipes(process)[0], "".join(f"{name}\n" for name in names).encode())
     complete = False
     try:
@@ -278,26 +294,14 @@ def hash_only(root: Path, env: dict[str, str], names: list[str], kind: bytes) ->
     """Hash the objects ``names``, each of ``kind``, by a ``cat-file --batch`` and a hashing
     process of their own; an input error at the first that is missing, of another kind, or
     does not hash to its id."""
-    reader = subprocess.Popen(
-        ["git", "cat-file", "--batch", "--buffer"], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root, env=env,
-    )  # fmt: skip
-    hasher = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
-        stdin=_stdout(reader), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    _stdout(reader).close()
-    writer = _feed(_pipes(reader)[0], "".join(f"{name}\n" for name in names).encode())
+    stream = _HashStream(root, env, kind)
     complete = False
     try:
-        _stdout(hasher).read()
+        for name in names:
+            stream.ask(name)
         complete = True
     finally:
-        writer.join()
-        try:
-            _hashed(hasher, root, complete)
-        finally:
-            _finish([reader], root, ["cat-file"], complete and hasher.returncode == 0)
+        stream.finish(complete)
 
 
 def _hashed(process: subprocess.Popen[bytes], root: Path, complete: bool) -> None:
@@ -307,7 +311,7 @@ def _hashed(process: subprocess.Popen[bytes], root: Path, complete: bool) -> Non
         return
     why, _, name = stderr.rpartition("\n")[2].partition(" ")
     if why == "missing":
-        raise _missing(name, root)
+        raise missing_object(name, root)
     if why == "mismatch":
         raise _mismatch(name, root)
     if why == "kind":
@@ -335,7 +339,7 @@ def _answers(process: subprocess.Popen[bytes], root: Path) -> Iterator[tuple[str
     while line := stdout.readline():
         header = line.split()
         if len(header) != 3:  # "<name> missing"
-            raise _missing(header[0].decode(errors="replace") if header else "?", root)
+            raise missing_object(header[0].decode(errors="replace") if header else "?", root)
         data = stdout.read(int(header[2]))
         stdout.read(1)
         sha = header[0].decode()
@@ -390,7 +394,7 @@ def _altered(sha: str, root: Path, kind: str = "commit") -> InputError:
         f"git object {sha} is not the {kind} git walked through: the repository's objects were "
         "altered (or are corrupt), so its history cannot be trusted",
         path=str(root),
-        hint=_FSCK_HINT,
+        hint=FSCK_HINT,
     )
 
 
@@ -403,13 +407,13 @@ def tree_entries(data: bytes) -> Iterator[tuple[bytes, bytes, str]]:
 class TreeCheck:
     """Trees read and hashed, each id once (``checked`` is kept across calls)."""
 
-    def __init__(self, root: Path, env: dict[str, str], started: Started | None = None) -> None:
-        self._root, self._env, self._started = root, env, started
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self._root, self._env = root, env
         self.checked: set[str] = set()
         self._whole: set[str] = set()
 
     def _read(self, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        for sha, kind, data in read_verified(self._root, self._env, sorted(names), self._started):
+        for sha, kind, data in read_verified(self._root, self._env, sorted(names)):
             if kind != b"tree":
                 raise _altered(sha, self._root, "tree")
             self.checked.add(sha)
@@ -445,7 +449,7 @@ class TreeCheck:
                 theirs = _entries(read[b]) if b is not None else {}
                 _differing(ours, theirs, below, blobs if with_blobs else None)
             todo = below
-        for _ in read_verified(self._root, self._env, sorted(blobs), self._started):
+        for _ in read_verified(self._root, self._env, sorted(blobs)):
             pass
 
     def whole(self, roots: Iterable[str]) -> None:
@@ -518,7 +522,7 @@ def check_stored_copies(root: Path, stores: list[Path], env: dict[str, str]) -> 
                 held.setdefault(oid, []).append(pack)
     except OSError as exc:
         raise InputError(
-            f"the object store cannot be read: {exc}", path=str(root), hint=_FSCK_HINT
+            f"the object store cannot be read: {exc}", path=str(root), hint=FSCK_HINT
         ) from exc
     twice = {oid: where for oid, where in held.items() if len(where) > 1 or oid in loose}
     for pack in sorted({p for where in twice.values() for p in where}):
@@ -586,7 +590,7 @@ def _pack_ids(idx: Path, root: Path) -> list[bytes]:
     else:
         count, start, step, skip = int.from_bytes(data[1020:1024], "big"), 1024, 24, 4
     if len(data) < start + count * step:
-        raise InputError(f"pack index {idx} is truncated", path=str(root), hint=_FSCK_HINT)
+        raise InputError(f"pack index {idx} is truncated", path=str(root), hint=FSCK_HINT)
     return [data[at + skip : at + skip + 20] for at in range(start, start + count * step, step)]
 
 
@@ -606,7 +610,7 @@ def _hash_alone(root: Path, env: dict[str, str], pack: _Pack, names: list[str]) 
                 f"{why} (the copy in {pack.pack}: an object stored more than once is read "
                 "from whichever copy git finds first)",
                 path=str(root),
-                hint=_FSCK_HINT,
+                hint=FSCK_HINT,
             ) from exc
 
 
@@ -615,7 +619,7 @@ def _hash_loose(root: Path, path: Path, name: str) -> None:
     try:
         raw = zlib.decompress(path.read_bytes())
     except (OSError, zlib.error) as exc:
-        raise _missing(name, root) from exc
+        raise missing_object(name, root) from exc
     header, _, data = raw.partition(b"\0")
     kind, _, size = header.partition(b" ")
     if size != str(len(data)).encode():

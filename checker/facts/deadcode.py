@@ -22,6 +22,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, GitContent, TreeIndex, begin_versions
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
+from checker.evidence.objectcheck import FSCK_HINT
 from checker.evidence.shared import SharedEntries
 from checker.evidence.yamlversions import VersionParser
 from checker.facts.document import (
@@ -75,7 +76,7 @@ class _Registries:
                 f"the flag registry {path} at {short(commit)} (git object {key}) cannot be read: "
                 "the repository is incomplete or damaged, so its history cannot be trusted",
                 path=str(self.content.root),
-                hint="run 'git fsck' on it; audit a fresh clone from the canonical remote",
+                hint=FSCK_HINT,
             )
         registry: FlagRegistry | None = None
         where = PurePosixPath(f"{short(commit)}:{path}")
