@@ -13,8 +13,9 @@ deployment's range.
 
 So every commit reachable from the tips a run hands git is read again here, through one
 ``git rev-list | git cat-file --batch`` pipeline into a small hashing process of its own
-(``_HASHER``: the run's interpreter sees a line per commit); where git walks the registry's
-history, so is every root tree of those commits and every tree on the way to the registry's
+(``_HASHER``: the run's interpreter reads its lines, one per commit, whole at the end); where
+git walks the registry's history, so is every root tree of those commits (the commits' hasher
+hands each to a second ``cat-file`` and hasher itself) and every tree on the way to the registry's
 path (the trees git's path-limited diff reads), and, where ``--follow`` looked for a rename,
 both sides of that commit's whole diff; for path-scoped services, the trees ``diff-tree`` and
 ``ls-tree`` read. Because git looks an id up in the pack it used last first, a process hashing
@@ -141,18 +142,16 @@ class CommitCheck(Background):
         stdin, stdout = _pipes(walk)
         reader = self._spawn(["cat-file", "--batch", "--buffer"], stdout)
         stdout.close()  # cat-file holds it now
-        hasher = self._hasher(b"commit", _stdout(reader))
-        writer = _feed(stdin, "".join(f"{line}\n" for line in self._request).encode())
         trees = None
-        if self.with_trees:
+        if self.with_trees:  # the hasher hands each root tree to a stream of their own
             trees = _HashStream(self._root, self._env, b"tree", self._processes.append)
+        hasher = self._hasher(b"commit", _stdout(reader), trees)
+        writer = _feed(stdin, "".join(f"{line}\n" for line in self._request).encode())
         complete = False
         try:
-            for line in _stdout(hasher):
-                sha, tree = line.decode().split()
-                self.trees[sha] = tree
-                if trees is not None:
-                    trees.ask(tree)
+            # a line per commit, read whole: this thread holds the interpreter seldom
+            words = _stdout(hasher).read().decode().split()
+            self.trees = dict(zip(words[::2], words[1::2], strict=True))
             complete = True
         finally:
             writer.join()
@@ -164,10 +163,13 @@ class CommitCheck(Background):
                     _finish([walk, reader], self._root, ["rev-list", "cat-file"], complete)
                 finally:
                     if trees is not None:
-                        self.checked_trees = trees.finish(complete)
+                        trees.finish(complete)
+                        self.checked_trees = set(self.trees.values())
 
-    def _hasher(self, kind: bytes, source: IO[bytes]) -> subprocess.Popen[bytes]:
-        process = _spawn_hasher(kind, source)
+    def _hasher(
+        self, kind: bytes, source: IO[bytes], trees: _HashStream | None
+    ) -> subprocess.Popen[bytes]:
+        process = _spawn_hasher(kind, source, trees.hand_over() if trees is not None else None)
         self._processes.append(process)
         return process
 
@@ -217,6 +219,11 @@ class _HashStream:
             with contextlib.suppress(OSError, ValueError):
                 _pipes(self._reader)[0].write(f"{name}\n".encode())
 
+    def hand_over(self) -> IO[bytes]:
+        """The pipe that asks for objects, for another process to write to (this stream is
+        then asked nothing more: ``finish`` waits for that process's end of the pipe)."""
+        return _pipes(self._reader)[0]
+
     def finish(self, complete: bool) -> set[str]:
         """The objects hashed; the first error, if any, raised (where all were asked for)."""
         with contextlib.suppress(OSError, ValueError):
@@ -229,14 +236,20 @@ class _HashStream:
         return self._asked
 
 
-def _spawn_hasher(kind: bytes, source: IO[bytes]) -> subprocess.Popen[bytes]:
+def _spawn_hasher(
+    kind: bytes, source: IO[bytes], trees: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """A Python process of its own that hashes what ``source`` (a ``cat-file --batch``)
-    writes (``_HASHER``): the run's own threads keep the interpreter's lock for their work."""
+    writes (``_HASHER``): the run's own threads keep the interpreter's lock for their work.
+    A commit hasher given ``trees`` writes each commit's root tree to it, once."""
+    fds = () if trees is None else (trees.fileno(),)
     process = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode()],
-        stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-I", "-S", "-c", _HASHER, kind.decode(), *map(str, fds)],
+        stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds,
     )  # fmt: skip
     source.close()
+    if trees is not None:
+        trees.close()  # the hasher's now: its end is the end of what is asked
     return process
 
 
@@ -266,9 +279,18 @@ def read_verified(
 
 
 _HASHER = """
-import hashlib, sys
+import hashlib, os, sys
 source, sink, kind = sys.stdin.buffer, sys.stdout.buffer, sys.argv[1].encode()
+trees = int(sys.argv[2]) if len(sys.argv) > 2 else None
+asked, pending = set(), bytearray()
 algorithms = {40: hashlib.sha1, 64: hashlib.sha256}
+def send(least):
+    global trees
+    try:
+        while len(pending) > least:
+            del pending[: os.write(trees, pending)]
+    except OSError:  # the trees' hasher stopped at one: it says why
+        trees = None
 while line := source.readline():
     head = line.split()
     if len(head) != 3:
@@ -283,10 +305,18 @@ while line := source.readline():
     if got != kind or kind == b"commit" and not data.startswith(b"tree "):
         sys.exit("kind " + name.decode(errors="replace"))
     if kind == b"commit":
-        sink.write(name + b" " + data[5 : data.index(b"\\n")] + b"\\n")
+        tree = data[5 : data.index(b"\\n")]
+        sink.write(name + b" " + tree + b"\\n")
+        if trees is not None and tree not in asked:
+            asked.add(tree)
+            pending += tree + b"\\n"
+            send(1 << 16)
+if trees is not None:
+    send(0)
 """
 """Hashes each object a ``cat-file --batch`` writes on its standard input, as
-``verify_object`` does; for commits, writes each one's id and root tree. Exits at the first
+``verify_object`` does; for commits, writes each one's id and root tree (and, given a file
+descriptor, each root tree once to it: the ``cat-file`` of a tree stream). Exits at the first
 object that is missing, does not hash to its id, or is not of the kind asked, naming it."""
 
 

@@ -102,6 +102,43 @@ def test_a_tree_rewritten_with_its_parents_bytes_stops_the_run(
     _assert_stopped(_runs(repo, evidence, "--no-cache"), sha)
 
 
+def _older_history(path: Path, commits: int) -> None:
+    """A repository at ``path`` whose ``main`` holds ``commits`` commits of a file of their
+    own, made in one fast-import (the case's commits then go on top)."""
+    ScriptedRepo(path)
+    stream = []
+    for number in range(commits):
+        stream += [
+            "commit refs/heads/main",
+            f"committer Builder <builder@example.invalid> {1_600_000_000 + number} +0000",
+            "data 6",
+            "older",
+            "M 100644 inline filler.txt",
+            f"data {len(str(number)) + 1}",
+            str(number),
+        ]
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=path,
+        input="\n".join(stream).encode() + b"\n",
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["git", "reset", "--quiet"], cwd=path, check=True, capture_output=True)
+
+
+def test_a_root_tree_rewritten_near_the_tip_of_a_long_history_stops_the_run(
+    tmp_path: Path,
+) -> None:
+    """The commits' hasher hands each root tree to the trees' hasher; where that one stops at
+    the first tree (the newest commits come first) while thousands are still to be handed
+    over, the run still names the tree, not the pipe that closed."""
+    _older_history(tmp_path / "repo", 4000)
+    repo, evidence = _case(tmp_path)
+    sha = _overwrite(repo, "HEAD~1^{tree}", "HEAD~2^{tree}")
+    _assert_stopped(_runs(repo, evidence, "--no-cache"), sha)
+
+
 def test_a_commit_rewritten_in_place_stops_the_run(tmp_path: Path) -> None:
     """The retiring commit's bytes replaced by a commit of the same message whose tree is its
     parent's: git walks a history without the retirement."""
