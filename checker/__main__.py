@@ -1,5 +1,5 @@
 """Entry point for ``python -m checker``."""
 
-from checker.cli import main
+from checker.launch import main
 
 raise SystemExit(main())

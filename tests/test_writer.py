@@ -302,6 +302,36 @@ def test_a_signal_while_writing_leaves_no_temporary_and_no_report(case: Case, na
     assert not first.exists() and not second.exists()
 
 
+_INTERRUPTED_IMPORT = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    class SignalOnImport:
+        def find_spec(self, name, path=None, target=None):
+            if name == "checker.cli.commands":
+                os.kill(os.getpid(), signal.SIGINT)
+            return None
+    sys.meta_path.insert(0, SignalOnImport())
+    from checker.launch import main
+    sys.exit(main())
+    """
+)
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line() -> None:
+    """The signal is real; only its moment is chosen: while ``knightwatch`` imports its
+    modules, before any command runs (Python printed its traceback there)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (3, "knightwatch: interrupted\n")
+
+
 # -- secrets -----------------------------------------------------------------------------
 
 
