@@ -25,6 +25,7 @@ from checker.evidence.objectcheck import (
     CommitCheck,
     TreeCheck,
     check_stored_copies,
+    git_failed,
     unquote_c,
 )
 
@@ -167,7 +168,7 @@ class GitHistory:
             return str(self._repo.git.execute(["git", *args]))
         except git.GitCommandError as exc:
             stderr = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
-            raise InputError(f"git {args[0]} failed: {stderr}", path=str(self.root)) from exc
+            raise git_failed(args[0], stderr, self.root) from exc
 
     def head(self) -> str:
         """The sha of HEAD."""
@@ -264,10 +265,7 @@ class GitHistory:
             stdin="".join(f"{line}\n" for line in lines).encode(),
         )
         if proc.returncode != 0:
-            raise InputError(
-                f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}",
-                path=str(self.root),
-            )
+            raise git_failed("cat-file", proc.stderr.decode(errors="replace").strip(), self.root)
         answers = []
         for answer in proc.stdout.decode(errors="replace").splitlines():
             first, _, second = answer.rpartition(" ")
@@ -399,7 +397,7 @@ class GitHistory:
         counted = self.run_git(["count-objects", "-v"])
         if own.returncode != 0 or counted.returncode != 0:
             stderr = (own.stderr + counted.stderr).decode(errors="replace").strip()
-            raise InputError(f"git count-objects failed: {stderr}", path=str(self.root))
+            raise git_failed("count-objects", stderr, self.root)
         stores = [self.root / os.fsdecode(own.stdout.rstrip(b"\n"))]
         for line in counted.stdout.splitlines():
             if line.startswith(b"alternate: "):
@@ -504,7 +502,7 @@ class GitHistory:
         process = self.run_git(["merge-base", "--is-ancestor", ancestor, descendant])
         if process.returncode not in (0, 1):
             stderr = process.stderr.decode(errors="replace").strip()
-            raise InputError(f"git merge-base failed: {stderr}", path=str(self.root))
+            raise git_failed("merge-base", stderr, self.root)
         return process.returncode == 0
 
     def ancestors(self, tip: str) -> set[str]:
@@ -601,7 +599,7 @@ def git_records(
             if pipe is not None:
                 pipe.close()
     if code != 0:
-        raise InputError(f"git {args[0]} failed: {stderr}", path=str(root))
+        raise git_failed(args[0], stderr, root)
 
 
 def _feed(stdin: IO[bytes], data: bytes) -> threading.Thread:

@@ -23,7 +23,12 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
-from checker.evidence.objectcheck import missing_object, read_verified, verify_object
+from checker.evidence.objectcheck import (
+    git_failed,
+    missing_object,
+    read_verified,
+    verify_object,
+)
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, SearchedWords
 from checker.evidence.trailers import coauthor_lines, review_lines
 
@@ -423,7 +428,7 @@ def tracked_paths(history: GitHistory, commit: str) -> list[str]:
     proc = history.run_git(["ls-tree", "-r", "-z", "--name-only", commit])
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()
-        raise InputError(f"git ls-tree failed: {stderr}", path=str(history.root))
+        raise git_failed("ls-tree", stderr, history.root)
     return [p.decode("utf-8", errors="surrogateescape") for p in proc.stdout.split(b"\0") if p]
 
 
@@ -433,7 +438,7 @@ def symbolic_links(history: GitHistory, commit: str) -> set[str]:
     proc = history.run_git(["ls-tree", "-r", "-z", commit])
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()
-        raise InputError(f"git ls-tree failed: {stderr}", path=str(history.root))
+        raise git_failed("ls-tree", stderr, history.root)
     links = set()
     for entry in proc.stdout.split(b"\0"):
         meta, _, name = entry.partition(b"\t")

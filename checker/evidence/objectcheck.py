@@ -71,6 +71,32 @@ def missing_object(name: str, root: Path) -> InputError:
                       "damaged", root)  # fmt: skip
 
 
+_UNREADABLE = re.compile(
+    r"(?:could not read|unable to read|bad object|unable to parse commit|"
+    r"missing (?:blob|tree|commit|tag) object|object file|loose object|packed object"
+    r")(?:\s+(?:blob|tree|commit|tag))?\W+([0-9a-f]{40}(?:[0-9a-f]{24})?)\b",
+    re.IGNORECASE,
+)
+"""How git names an object it could not read, in the messages of its commands."""
+_PACK = re.compile(r"pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.(?:pack|idx|rev)\b")
+"""A pack git names where it cannot read one (a damaged index, a truncated pack)."""
+
+
+def git_failed(command: str, stderr: str, root: Path) -> InputError:
+    """The input error of a git command that failed: where git says it could not read an
+    object (a commit deleted from the middle of the history, a damaged pack), that object,
+    named as damage to the repository with the hint to run ``git fsck``."""
+    found = _UNREADABLE.search(stderr)
+    if found is not None:
+        return missing_object(found.group(1), root)
+    pack = _PACK.search(stderr)
+    if pack is not None:
+        said = stderr.strip().splitlines()[-1].removeprefix("fatal: ")
+        return _untrusted(f"git objects stored in {pack.group(0)} cannot be read ({said}): the "
+                          "repository is incomplete or damaged", root)  # fmt: skip
+    return InputError(f"git {command} failed: {stderr}", path=str(root))
+
+
 def _untrusted(why: str, root: Path) -> InputError:
     return InputError(f"{why}, so its history cannot be trusted", path=str(root), hint=FSCK_HINT)
 
@@ -398,13 +424,13 @@ def _finish(
     """Wait for ``processes``, each killed first if its reader stopped early (an error is
     then on its way). Where their output was read to the end, a failure is an error: a walk
     that died part way has not listed every commit."""
-    failed = ""
+    failed: InputError | None = None
     for process, name in zip(processes, names, strict=True):
         code, stderr = _ended(process, complete)
-        if code != 0 and not failed:
-            failed = f"git {name} failed: {stderr}"
-    if complete and failed:
-        raise InputError(failed, path=str(root))
+        if code != 0 and failed is None:
+            failed = git_failed(name, stderr, root)
+    if complete and failed is not None:
+        raise failed
 
 
 def _ended(process: subprocess.Popen[bytes], complete: bool) -> tuple[int, str]:

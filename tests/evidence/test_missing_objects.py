@@ -43,3 +43,33 @@ def test_an_object_git_cannot_read_stops_the_run(
         assert sha in result.err
         assert "cannot be read" in result.err or "does not hash to its name" in result.err
         assert "Traceback" not in result.err
+
+
+def _index_damaged(repo: ScriptedRepo) -> str:
+    """Every object packed, and the pack index's table of offsets overwritten: git can no
+    longer find where the objects' bytes are. Returns the pack's name."""
+    repo.git("repack", "-a", "-d", "-q")
+    (index,) = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    index.chmod(0o644)
+    data = bytearray(index.read_bytes())
+    count = int.from_bytes(data[8 + 255 * 4 : 8 + 256 * 4], "big")
+    offsets = 8 + 256 * 4 + count * 20 + count * 4  # after the fan-out, the ids and the CRCs
+    data[offsets : offsets + count * 4] = b"\xff" * (count * 4)
+    index.write_bytes(bytes(data))
+    return index.stem
+
+
+@pytest.mark.parametrize("how", ["commit deleted from the middle", "pack index damaged"])
+def test_damage_git_finds_while_it_walks_is_named_as_damage(tmp_path: Path, how: str) -> None:
+    """git stops its own walk at an object it cannot read ("revision walk setup failed",
+    "unable to read tree"): the run says which object, as damage, with the hint to run
+    git fsck, not as a git command that failed."""
+    repo, evidence = _case(tmp_path)
+    sha = _remove(repo, "HEAD~1", "deleted") if how.startswith("commit") else _index_damaged(repo)
+    for result in _runs(repo, evidence, "--no-cache"):
+        assert result.code == 2, (how, result.out, result.err)
+        assert sha in result.err
+        assert "cannot be read" in result.err or "does not hash" in result.err, result.err
+        assert "git fsck" in result.err
+        assert "failed" not in result.err
+        assert "Traceback" not in result.err
