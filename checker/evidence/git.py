@@ -47,6 +47,22 @@ _SETTINGS = (
     ("gpg.ssh.program", "false"),
     ("gpg.x509.program", "false"),
     ("core.fsmonitor", "false"),
+    # What the history shows must not follow the repository's own configuration: with
+    # log.showRoot=false, git log shows nothing of a root commit (the registry's first version
+    # vanished, and a flag dropped from it then reused passed); with a lower diff.renameLimit,
+    # --follow no longer finds the registry's rename (the versions under its old name, with
+    # their retirements, vanished). The rest are git's defaults, pinned for the same reason.
+    ("log.showRoot", "true"),
+    ("diff.renameLimit", "1000"),
+    ("log.follow", "false"),
+    ("diff.renames", "true"),
+    ("diff.relative", "false"),
+    ("diff.ignoreSubmodules", "none"),
+    ("diff.orderFile", os.devnull),
+    ("i18n.logOutputEncoding", "UTF-8"),
+    ("color.ui", "never"),
+    ("color.diff", "never"),
+    ("core.ignoreCase", "false"),
 )
 HISTORY_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
@@ -67,7 +83,10 @@ it is a missing object instead (``GIT_NO_LAZY_FETCH`` where git knows it, and no
 allowed where it does not). Nor does git run any other program the repository's configuration
 names: a ``log.showSignature`` there made ``git log`` check each signed commit with the
 ``gpg.program`` the same configuration named; signatures are never shown, and the programs
-that would check them are ``false``. Paths git writes are quoted C-style, never raw bytes. A path
+that would check them are ``false``. Nor does the repository's configuration change what git
+shows of the history (``log.showRoot``, ``diff.renameLimit`` and the other settings git reads
+for ``log`` and ``diff-tree``, pinned to git's defaults). Paths git writes are quoted C-style,
+never raw bytes. A path
 knightwatch gives git (the registry's, from knightwatch.yaml) is a path, never a glob or
 pathspec magic (``*.yml``, ``:(exclude)x``) that would make other files, or none, its
 history."""

@@ -130,7 +130,7 @@ def test_a_walk_begun_ahead_that_fails_fails_where_it_is_taken(tmp_path: Path) -
     repo.commit("c0", {"flags.yaml": "flags: []\n"}, author=DEV, date=_date(0))
     history = GitHistory(repo.path)
     begin_versions(history, "flags.yaml", ["f" * 40])
-    with pytest.raises(InputError, match="git object f{40} cannot be read"):
+    with pytest.raises(InputError, match=r"git object f{40} cannot be read"):
         GitContent(history).versions("flags.yaml", ["f" * 40])
     history.close()
 

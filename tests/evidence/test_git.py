@@ -80,7 +80,7 @@ def test_a_background_load_that_fails_fails_the_next_load(tmp_path: Path) -> Non
     repo.commit("c0", {"f": "0"}, author=DEV, date=_date(0))
     history = GitHistory(repo.path)
     history.load_in_background(["f" * 40])
-    with pytest.raises(InputError, match="git object f{40} cannot be read"):
+    with pytest.raises(InputError, match=r"git object f{40} cannot be read"):
         history.load([])
     history.close()
 
