@@ -199,23 +199,24 @@ def _at(
     summary: document.DeploymentSummary, deployment: Deployment, at_ns: int
 ) -> document.DeploymentSummary:
     """The deployment as it stood at a flag event: a target that succeeded only later had not
-    succeeded yet."""
-    late = {
-        t.host: t.finished_at
-        for t in deployment.targets
-        if t.status == "succeeded"
-        and t.finished_at is not None
-        and timestamp_ns(t.finished_at) > at_ns
-    }
+    succeeded yet. A target without a time of its own succeeded when the deployment finished
+    (a flag switched on while the rollout ran is switched on over a mixed fleet), and, where
+    the deployment gives no ``finished_at`` either, at no time the record shows."""
+    late = {}
+    for target in deployment.targets:
+        done = target.finished_at or deployment.finished_at
+        if target.status != "succeeded":
+            continue
+        if done is None:
+            late[target.host] = "succeeded at a time the record does not give (no finished_at)"
+        elif timestamp_ns(done) > at_ns:
+            late[target.host] = f"succeeded only at {done}, after the flag"
     if not late:
         return summary
     return {
         **summary,
         "succeeded_hosts": [h for h in summary["succeeded_hosts"] if h not in late],
-        "target_status": {
-            **summary["target_status"],
-            **{h: f"succeeded only at {at}, after the flag" for h, at in late.items()},
-        },
+        "target_status": {**summary["target_status"], **late},
     }
 
 

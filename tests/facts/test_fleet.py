@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import CliResult, run_cli
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, OPS, CliResult, deployment, run_cli, write_yaml
 from tests.facts.scenario import Scenario, build_scenario
+from tests.facts.test_deadcode import APPROVAL
 
 Case = Scenario
 
@@ -159,3 +163,50 @@ def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path
     assert ("FLEET-004", "D1:w8") in findings
     assert not any(rule == "FLEET-001" and s.startswith("D1:") for rule, s in findings)
     assert ("FLEET-001", "D2:w4") in findings
+
+
+@pytest.mark.parametrize(
+    ("target_time", "finished_at", "status"),
+    [
+        ("2024-04-03T14:00:00Z", "2024-04-03T14:00:00Z", "succeeded only at 2024-04-03T14:00:00Z"),
+        (None, "2024-04-03T14:00:00Z", "succeeded only at 2024-04-03T14:00:00Z"),
+        (None, None, "succeeded at a time the record does not give (no finished_at)"),
+    ],
+    ids=["target's own time", "the deployment's time", "no time at all"],
+)
+def test_a_flag_switched_on_while_the_rollout_ran_is_fleet_003(
+    tmp_path: Path, target_time: str | None, finished_at: str | None, status: str
+) -> None:
+    """D2 started at 12:00 and finished at 14:00; the flag went on at 12:30. A target without a
+    time of its own succeeded when the deployment finished (most deploy tools give one time for
+    the whole rollout), and one whose deployment has not finished at no time the record shows:
+    both were taken as succeeded when the deployment started, and FLEET-003 passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    registry = (
+        "flags: [{name: new_mode, purpose: x, owner: t, status: active, created: 2024-04-01}]\n"
+    )
+    base = repo.commit("base", {"flags.yaml": registry, "app.py": "1\n"}, author=DEV,
+                       date="2024-04-01T09:00:00Z", trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    first = deployment("D1", base, "2024-04-01T12:00:00Z", targets=targets, approvals=APPROVAL)
+    second = deployment("D2", v2, "2024-04-03T12:00:00Z", approvals=APPROVAL, targets=[
+        {**t, **({"finished_at": target_time} if target_time else {})} for t in targets
+    ])  # fmt: skip
+    first["finished_at"] = "2024-04-01T12:10:00Z"
+    if finished_at is not None:
+        second["finished_at"] = finished_at
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [first, second])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
+        "at": "2024-04-03T12:30:00Z", "by": OPS,
+    }])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+                     "--as-of", "2024-04-30")  # fmt: skip
+    assert result.code == 1, result.err
+    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
+    assert f"h1 ({status}" in found["message"], found["message"]
