@@ -87,7 +87,7 @@ def commit_facts(
     coauthors, nameless = _coauthors(lines, identities)
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
-        (coauthors, nameless),
+        (coauthors, nameless), _first_shipped(evidence, shipped) if changes else {},
     )  # fmt: skip
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
@@ -112,6 +112,30 @@ def commit_facts(
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
     return commits, identities
+
+
+def _first_shipped(
+    evidence: Evidence, shipped: dict[str, list[str]]
+) -> dict[str, tuple[int, Deployment]]:
+    """Each shipped commit's first deployment: the one that started first of those whose range
+    holds it (a range shared by many deployments is walked once)."""
+    by_id = {d.id: d for d in evidence.deployments}
+    first_of_range: dict[int, tuple[int, Deployment]] = {}
+    ranges: dict[int, list[str]] = {}
+    for deployment_id, shas in shipped.items():
+        deployment = by_id[deployment_id]
+        started = (timestamp_ns(deployment.started_at), deployment)
+        known = first_of_range.get(id(shas))
+        if known is None or started[0] < known[0]:
+            first_of_range[id(shas)] = started
+        ranges[id(shas)] = shas
+    first: dict[str, tuple[int, Deployment]] = {}
+    for key, shas in ranges.items():
+        started = first_of_range[key]
+        for sha in shas:
+            if sha not in first or started[0] < first[sha][0]:
+                first[sha] = started
+    return first
 
 
 def _shipped_commits(shipped: dict[str, list[str]]) -> set[str]:
@@ -251,6 +275,7 @@ def _reviews(
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
     coauthored: tuple[dict[str, set[str]], dict[str, str]],
+    first_shipped: dict[str, tuple[int, Deployment]],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
@@ -263,7 +288,9 @@ def _reviews(
     co-author of any of the change's commits: the rule the importers apply, applied again here
     so that it holds for records written before an identity was mapped. Nor do approvals of a
     change any of whose commits has a co-author line that names nobody (``coauthored``: the
-    co-authors of each commit, and the commits with such a line).
+    co-authors of each commit, and the commits with such a line). Nor does an approval given
+    at or after the start of the first deployment that shipped a commit count for that commit
+    (``first_shipped``): it was in production unreviewed.
     """
     coauthors, nameless = coauthored
     found: dict[str, list[Review]] = defaultdict(list)
@@ -287,8 +314,23 @@ def _reviews(
             line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
             review = _review(line, identity, excluded)
             for sha in covered & shipped:
-                found[sha].append(review)
+                late = _after_shipping(approval.at, first_shipped.get(sha))
+                found[sha].append(
+                    _review(line, identity, late) if late and not excluded else review
+                )
     return found
+
+
+def _after_shipping(at: str, first: tuple[int, Deployment] | None) -> str:
+    """Why an approval given at ``at`` comes too late for a commit first shipped by ``first``
+    (empty when it came before)."""
+    if first is None or timestamp_ns(at) < first[0]:
+        return ""
+    deployment = first[1]
+    return (
+        f"given at {visible(at)}, once the commit was in production (deployment "
+        f"{visible(deployment.id)} started at {visible(deployment.started_at)})"
+    )
 
 
 def _covered(

@@ -265,3 +265,46 @@ def test_history_rewritten_by_replace_or_grafts_is_not_believed(tmp_path: Path, 
     result = check_json(repo.path, evidence)
     assert result.code == 1, result.err
     assert set(findings(result)) == {("REVIEW-002", hidden)}
+
+
+@pytest.mark.parametrize(
+    ("at", "counts"),
+    [
+        ("2024-03-02T08:59:59Z", True),
+        ("2024-03-02T09:00:00Z", False),  # the instant the first deployment started
+        ("2024-03-20T10:00:00Z", False),
+        ("2099-01-01T00:00:00Z", False),
+    ],
+)
+def test_an_approval_given_once_the_commit_was_in_production_does_not_count(
+    tmp_path: Path, at: str, counts: bool
+) -> None:
+    """A review record can be written, or exported, after the fact: an approval given at or
+    after the start of the first deployment that shipped a commit (the second shipped it
+    again) does not review it, however it is dated (it passed REVIEW-002 before)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(1))
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", change, "2024-03-02T09:00:00Z", approvals=[LEE]),
+            deployment("D2", change, "2024-03-03T09:00:00Z", approvals=[LEE], service="api"),
+        ],
+    )
+    approval = {"by": "lee@example.com", "at": at}
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
+    )
+    result = check_json(repo.path, evidence, "--baseline", base, "--as-of", "2024-03-31")
+    got = findings(result)
+    if counts:
+        assert result.code == 0, (result.err, got)
+        return
+    assert result.code == 1, result.err
+    message = got[("REVIEW-002", change)]
+    assert f"given at {at}, once the commit was in production (deployment D1 started at" in message
