@@ -57,7 +57,17 @@ def _range(
 def check_baseline(history: GitHistory, baseline: str, sha: str, deployment: str) -> None:
     """The baseline starts a stream's first range, so it must lie in that deployment's
     history: a baseline past it (``main`` when an older commit was deployed) would make the
-    deployment ship nothing, and nothing would be judged."""
+    deployment ship nothing, and nothing would be judged. So would the deployed commit itself
+    (``baseline: main`` while ``main`` is the commit first deployed)."""
+    if baseline == sha:
+        raise InputError(
+            f"baseline {short(baseline)} is the commit of deployment {deployment}, the first of "
+            "its service and environment: that deployment would ship nothing, and its commit "
+            "would never be judged",
+            path=str(history.root),
+            hint="set baseline to the last commit audited before knightwatch was adopted (a "
+            "release tag, or the deployed commit's parent), or leave it out",
+        )
     if not history.is_ancestor(baseline, sha):
         raise InputError(
             f"baseline {short(baseline)} is not an ancestor of {short(sha)}, the commit of "

@@ -392,6 +392,21 @@ def test_a_baseline_past_the_first_deployment_is_refused(shop: tuple[ScriptedRep
     assert "is not an ancestor of" in result.err and "would ship nothing" in result.err
 
 
+@pytest.mark.parametrize("how", ["its id", "a branch at it"])
+def test_a_baseline_at_the_first_deployed_commit_is_refused(
+    shop: tuple[ScriptedRepo, Path], how: str
+) -> None:
+    """``baseline: main`` while main is the commit first deployed: that deployment shipped
+    nothing and its commit was never judged, a quieter pass than having no baseline."""
+    repo, evidence = shop
+    first = yaml.safe_load((evidence / "deploys.yaml").read_text())[0]["commit"]
+    repo.git("branch", "-f", "adopted", first)
+    result = check(shop, "--baseline", first if how == "its id" else "adopted")
+    assert result.code == 2, result.out
+    assert f"baseline {first[:12]} is the commit of deployment" in result.err
+    assert "would ship nothing" in result.err
+
+
 def _zombie(tmp_path: Path, last: dict[str, str]) -> CliResult:
     """A retired flag still referenced; then ``last`` changes the registry; deployed there."""
     repo = ScriptedRepo(tmp_path / "repo")
