@@ -22,6 +22,7 @@ from checker.facts import coverage, deadcode, fleet, review
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import DeadCodeFacts
 from checker.facts.document import (
+    CarriedWindow,
     Commit,
     Deployment,
     DeploymentSummary,
@@ -160,6 +161,8 @@ def collect_facts(
     document = assemble(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
     )
+    if params.monthly and params.period:
+        document = _carried(document, (records, revisions.deployed), hosts, judged, params.period)
     bots = review.bot_identities(identities, params.rules.review_bots)
     _wait_for_hashes(history)
     return Facts(
@@ -182,6 +185,49 @@ def _fleet(
         summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
         hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
     return records, hosts
+
+
+def _carried(
+    document: InputDocument,
+    deployments: tuple[dict[str, DeploymentRecord], dict[str, str]],
+    hosts: FleetFacts,
+    judged: list[str],
+    period: str,
+) -> InputDocument:
+    """``document`` with the windows of deployments of other months that hold observations
+    made in ``period``, with those alone (``carried_windows``): a host that drifts back in the
+    month after its deployment's is judged by this month's audit (the month of the deployment
+    was attested before they were made)."""
+    records, deployed = deployments
+    start, end = period_bounds(period)
+    carried = []
+    for i, observed in sorted(hosts.windows.items()):
+        record = records[i]
+        if i in judged or record.finished_at is None:
+            continue
+        within = {
+            host: kept
+            for host, observations in observed.items()
+            if (kept := [o for o in observations if start <= o["observed_at_ns"] < end])
+        }
+        if not within:
+            continue
+        starts = hosts.window_starts.get(i, {})
+        carried.append(
+            CarriedWindow(
+                id=i,
+                service=record.service,
+                environment=record.environment,
+                commit=deployed[i],
+                short_commit=short(deployed[i]),
+                started_at=record.started_at,
+                started_at_ns=timestamp_ns(record.started_at),
+                finished_at_ns=timestamp_ns(record.finished_at),
+                window_observations=within,
+                window_starts={host: starts[host] for host in within if host in starts},
+            )
+        )
+    return {**document, "carried_windows": carried} if carried else document
 
 
 def _wait_for_hashes(history: GitHistory) -> None:

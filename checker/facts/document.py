@@ -160,6 +160,34 @@ class Deployment(TypedDict):
     """Each ``retired_code`` entry of its registry, with what still matches it."""
 
 
+@with_config(_STRICT)
+class CarriedWindow(TypedDict):
+    """A deployment of an earlier month whose observation window reaches into an audit's month:
+    FLEET-002 judges the month's observations in it as it judges the month's own deployments'
+    (a host that drifts back in the month after its deployment is judged by that month)."""
+
+    id: ReadOnly[str]
+    """As in ``Deployment``."""
+    service: ReadOnly[str]
+    """As in ``Deployment``."""
+    environment: ReadOnly[str]
+    """As in ``Deployment``."""
+    commit: ReadOnly[Sha]
+    """As in ``Deployment``."""
+    short_commit: ReadOnly[str]
+    """As in ``Deployment``."""
+    started_at: ReadOnly[str]
+    """As in ``Deployment``."""
+    started_at_ns: ReadOnly[Nanoseconds]
+    """As in ``Deployment``."""
+    finished_at_ns: ReadOnly[Nanoseconds]
+    """As in ``Deployment`` (a deployment without one has no window)."""
+    window_observations: ReadOnly[dict[str, list[Observation]]]
+    """As in ``Deployment``, but only the observations made in the audit's month."""
+    window_starts: ReadOnly[dict[str, Nanoseconds]]
+    """As in ``Deployment``."""
+
+
 # --- commits ---------------------------------------------------------------------------------
 
 
@@ -405,6 +433,10 @@ class InputDocument(TypedDict):
     """Every flag some version of the registry marked retired."""
     registry_errors: ReadOnly[list[RegistryError]]
     """Every version of the registry that cannot be read, sorted by commit."""
+    carried_windows: NotRequired[ReadOnly[list[CarriedWindow]]]
+    """In a monthly audit only: each deployment of an earlier month whose observation window
+    holds observations made in the month, with those alone, sorted by id. FLEET-002 judges
+    them beside ``deployments``; no other rule does."""
     waivers: NotRequired[ReadOnly[list[WaiverFacts]]]
     """After waivers were applied: what the rules at ``stage: waivers`` judge (they see an
     input of this alone); export-input writes it beside the rest."""

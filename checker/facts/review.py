@@ -4,7 +4,7 @@ deployed and approved each deployment, as identities."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
@@ -311,24 +311,41 @@ def _reviews(
             found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
     for index, change_commits in sorted(changes.items()):
         record = evidence.reviews[index]
-        author = identities.identify(record.author)
         writers = _change_authors(history, identities, change_commits, coauthors)
         unnamed = next((nameless[s] for s in sorted(change_commits) if s in nameless), "")
-        for approval in record.approvals:
-            identity = identities.identify(approval.by)
-            excluded = _approval_excluded(record, author, identity, writers) or (
-                unnamed
-                and f"a commit of the change names a co-author who is not an identity: {unnamed}"
-            )
-            covered = _covered(history, resolved, approval.commit, change_commits)
-            line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
-            review = _review(line, identity, excluded)
-            for sha in covered & shipped:
-                late = _after_shipping(approval.at, first_shipped.get(sha))
-                found[sha].append(
-                    _review(line, identity, late) if late and not excluded else review
-                )
+        people = (identities, writers, unnamed)
+        for sha, line, identity, excluded, at in _approvals(
+            history, record, people, resolved, change_commits
+        ):
+            if sha not in shipped:
+                continue
+            late = "" if excluded else _after_shipping(at, first_shipped.get(sha))
+            found[sha].append(_review(line, identity, excluded or late))
     return found
+
+
+def _approvals(
+    history: GitHistory,
+    record: ReviewRecord,
+    people: tuple[IdentityResolver, set[str], str],
+    resolved: dict[str, str | None],
+    change_commits: set[str],
+) -> Iterator[tuple[str, str, Identity, str, str]]:
+    """Each commit of the change a review record's approval covers: the commit, the approval
+    as a review line, the identity it names, why Python leaves it out (or empty) and when it
+    was given. ``people``: the identities, the writers of the change's commits, and a co-author
+    line of its commits that names nobody (or empty)."""
+    identities, writers, unnamed = people
+    author = identities.identify(record.author)
+    for approval in record.approvals:
+        identity = identities.identify(approval.by)
+        excluded = _approval_excluded(record, author, identity, writers) or (
+            unnamed
+            and f"a commit of the change names a co-author who is not an identity: {unnamed}"
+        )
+        line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
+        for sha in sorted(_covered(history, resolved, approval.commit, change_commits)):
+            yield sha, line, identity, excluded, approval.at
 
 
 def _after_shipping(at: str, first: tuple[int, Deployment] | None) -> str:

@@ -18,9 +18,10 @@ class Moments:
     """Deployment starts by id, and flag events' instants by their time as written."""
 
     def __init__(self, document: InputDocument) -> None:
+        carried = document.get("carried_windows", [])
         self._starts = {
             d["id"]: Occurrence(d["started_at_ns"], d["started_at"])
-            for d in document["deployments"]
+            for d in [*document["deployments"], *carried]
         }
         self._events = {e["at"]: Occurrence(e["at_ns"], e["at"]) for e in document["flag_events"]}
 

@@ -105,6 +105,19 @@ incomplete_deployment contains finding if {
 drifted_host contains finding if {
 	some deployment in input.deployments
 	some host, observations in deployment.window_observations
+	finding := drift(deployment, host, observations)
+}
+
+# In a monthly audit, the windows of earlier months' deployments that hold the month's
+# observations (with those alone): a host that drifts back after its deployment's month was
+# attested is judged by the month it drifted in.
+drifted_host contains finding if {
+	some deployment in input.carried_windows
+	some host, observations in deployment.window_observations
+	finding := drift(deployment, host, observations)
+}
+
+drift(deployment, host, observations) := finding if {
 	starts := object.get(deployment, "window_starts", {})
 	start := object.get(starts, host, deployment.finished_at_ns)
 	considered := [o |

@@ -145,6 +145,18 @@ test_observations_within_the_grace_period_pass if {
 		with data.knightwatch.params.observation_grace_ns as 60
 }
 
+test_a_window_carried_into_the_month_is_judged if {
+	# a monthly audit's input carries the window of last month's deployment, with the
+	# month's observations alone: the host that drifted back in the month is found
+	agrees := {"h1": [observation("h1", new, "t")]}
+	drifted := {"h3": [observation("h3", old, "t2")]}
+	judged := deployment("D2", all_ok, {"window_observations": agrees})
+	carried := deployment("D1", all_ok, {"window_observations": drifted})
+	input_doc := {"deployments": [judged], "carried_windows": [carried]}
+	findings := fleet.drifted_host with input as input_doc
+	subjects(findings) == {"D1:h3"}
+}
+
 test_observations_of_the_deployed_version_pass if {
 	d := deployment("D1", all_ok, {"window_observations": {"h1": [observation("h1", new, "t")]}})
 	count(fleet.drifted_host) == 0 with input as {"deployments": [d]}

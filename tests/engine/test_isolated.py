@@ -314,6 +314,30 @@ def test_an_error_in_a_later_slice_fails_the_rule(monkeypatch: pytest.MonkeyPatc
         engine.evaluate("data.sliced.broken")
 
 
+def test_windows_carried_into_a_month_are_judged_once_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A monthly audit's carried windows (``carried_windows``) stand beside the deployments;
+    judged in every slice they would be found once a slice: only the first slice sees them."""
+    monkeypatch.setattr("checker.engine.isolated.SLICE", 3)
+    engine = embedded_engine()
+    assert isinstance(engine, IsolatedEngine)
+    source = (
+        "package w\n\nimport rego.v1\n\n"
+        'windowed := array.concat(input.deployments, object.get(input, "carried_windows", []))'
+        '\n\neach contains {"subject": d.id} if some d in windowed\n'
+    )
+    engine.load([PolicyModule("w.rego", source)])
+    engine.set_data({})
+    engine.set_input({
+        "deployments": [{"id": f"d{i}"} for i in range(8)],
+        "carried_windows": [{"id": "earlier"}],
+    })  # fmt: skip
+    engine.judge_in_slices(frozenset({"data.w.each"}))
+    subjects = [f["subject"] for f in engine.evaluate("data.w.each")]
+    assert sorted(subjects) == sorted(["earlier", *(f"d{i}" for i in range(8))])
+
+
 def test_few_deployments_are_judged_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = _sliced_engine(monkeypatch, 3)
     assert {f["of"] for f in engine.evaluate("data.sliced.each")} == {3}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -210,3 +211,58 @@ def test_a_flag_switched_on_while_the_rollout_ran_is_fleet_003(
     (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
     assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
     assert f"h1 ({status}" in found["message"], found["message"]
+
+
+def test_a_host_that_drifts_back_in_the_month_after_its_deployment_fails_that_month(
+    tmp_path: Path,
+) -> None:
+    """Knight's eighth server, across a month's end: D2 reached both hosts on 31 March and
+    March was attested on 1 April; on 5 April h2 ran the old commit again. April's audit
+    judged only April's deployments, so no signed month ever judged that observation (every
+    month passed). April now judges the windows carried into it, with April's observations."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "1\n"}, author=DEV,
+                       date="2024-02-01T09:00:00Z", trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-02-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+
+    def deployed(id: str, sha: str, day: str, service: str, hosts: list[str]) -> dict[str, Any]:
+        targets = [{"host": h, "status": "succeeded"} for h in hosts]
+        record = deployment(id, sha, f"{day}T12:00:00Z", approvals=[APPROVAL[0]],
+                            targets=targets, service=service)  # fmt: skip
+        return {**record, "finished_at": f"{day}T12:10:00Z"}
+
+    def seen(host: str, service: str, sha: str, at: str) -> dict[str, str]:
+        return {"host": host, "service": service, "version": sha, "observed_at": at}
+
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        deployed("D1", base, "2024-03-01", "svc", ["h1", "h2"]),
+        deployed("D2", v2, "2024-03-31", "svc", ["h1", "h2"]),
+        deployed("W1", v2, "2024-04-10", "web", ["w1"]),
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {"svc": {"hosts": ["h1", "h2"]},
+                                                      "web": {"hosts": ["w1"]}}})  # fmt: skip
+    march = [seen(h, "svc", v2, "2024-03-31T13:00:00Z") for h in ("h1", "h2")]
+    write_yaml(evidence / "observations.yaml", march)
+    run_cli("keygen", "--output", tmp_path / "k")
+    common = ["--repo", repo.path, "--evidence", evidence, "--key", tmp_path / "k.key"]
+    first = run_cli("audit", *common, "--period", "2024-03", "--as-of", "2024-04-01",
+                    "-o", tmp_path / "march.json")  # fmt: skip
+    assert first.code == 0, first.err
+    april = [
+        seen("h2", "svc", base, "2024-04-05T09:00:00Z"),
+        seen("w1", "web", v2, "2024-04-10T13:00:00Z"),
+    ]
+    write_yaml(evidence / "observations.yaml", march + april)
+    second = run_cli("audit", *common, "--period", "2024-04", "--as-of", "2024-05-01",
+                     "--previous", tmp_path / "march.json",
+                     "-o", tmp_path / "april.json")  # fmt: skip
+    assert second.code == 1, second.err
+    replay = run_cli("verify", tmp_path / "april.json", "--key", tmp_path / "k.pub", "--replay",
+                     "--repo", repo.path, "--evidence", evidence)  # fmt: skip
+    assert replay.code == 0 and "the same 1 findings" in replay.out, replay.out + replay.err
+    report = json.loads(run_cli("check", "--repo", repo.path, "--evidence", evidence,
+                                "--format", "json", "--as-of", "2024-05-01").out)  # fmt: skip
+    assert ("FLEET-002", "D2:h2") in {(f["rule"], f["subject"]) for f in report["findings"]}

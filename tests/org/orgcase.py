@@ -19,11 +19,14 @@ AS_OF = "2024-04-30"
 def make_system(
     root: Path, name: str, service: str, *, reviewed: bool = True, evidence_in_repo: bool = True
 ) -> str:
-    """A repository ``root/name`` with one commit deployed to ``service`` in March 2024; its
-    commit reviewed by someone other than its author, or (``reviewed=False``) not. Returns
-    the deployed sha."""
+    """A repository ``root/name`` with one commit deployed to ``service`` in March 2024, on a
+    scaffold commit tagged ``adopted``; the deployed commit reviewed by someone other than its
+    author, or (``reviewed=False``) not. Returns the deployed sha."""
     repo = ScriptedRepo(root / name)
     trailers = (f"Reviewed-by: {LEAD}",) if reviewed else ()
+    repo.commit("scaffold", {"README": "x\n"}, author=DEV, date="2024-02-01T09:00:00Z",
+                trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    repo.git("tag", "adopted")  # a baseline a team could set (an org rejects it)
     sha = repo.commit(
         f"{service}: first release",
         {f"{service}/app.py": f"print('{service}')\n"},

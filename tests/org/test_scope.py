@@ -121,7 +121,7 @@ def test_a_month_without_deployments_is_not_judged_unless_org_yaml_says_it_was_q
 @pytest.mark.parametrize(
     ("extra", "said"),
     [
-        (["--baseline", "HEAD"], "the team set its own baseline"),
+        (["--baseline", "adopted"], "the team set its own baseline"),
         (["--config", "weak.yaml"], "its service_paths are not those org.yaml gives"),
     ],
 )
