@@ -530,7 +530,32 @@ class BatchReader:
 
 
 _WORD = re.compile(rb"[A-Za-z0-9_]+")
-_BINARY_PROBE = 8000
+_PROBE = 8000
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _wide_text(data: bytes) -> list[bytes]:
+    """``data`` as UTF-8, where it looks like text in UTF-16 or UTF-32: a byte-order mark, or
+    (without one) NUL bytes in every other place, as ASCII text in UTF-16 has them. Both byte
+    orders are tried without a mark; what does not decode is dropped, not guessed."""
+    if b"\0" not in data[:_PROBE]:
+        return []
+    for mark, codec in _WIDE_BOMS:
+        if data.startswith(mark):
+            return [data[len(mark) :].decode(codec, errors="ignore").encode()]
+    probe = data[:_PROBE]
+    even, odd = probe[0::2].count(0), probe[1::2].count(0)
+    if max(even, odd) < len(probe) // 4:
+        return []
+    codecs = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+    return [data.decode(codec, errors="ignore").encode() for codec in codecs]
+
+
 _SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
 
 
@@ -629,10 +654,13 @@ class TreeIndex:
         return seen
 
     def _words(self, data: bytes) -> frozenset[str]:
-        if b"\0" in data[:_BINARY_PROBE]:  # like git grep -I: binary files are not searched
-            return frozenset()
-        tokens = {t.decode() for t in _WORD.findall(data)} & self._names
-        tokens |= {word for word, pattern in self._other if pattern.search(data)}
+        """The names searched for that ``data`` holds. Every file is searched, a file git
+        would call binary too (a NUL byte in a comment hid a reference from ``git grep -I``),
+        and text in UTF-16 or UTF-32 (Visual Studio's "Unicode") is searched as its text."""
+        tokens: set[str] = set()
+        for text in (data, *_wide_text(data)):
+            tokens |= {t.decode() for t in _WORD.findall(text)} & self._names
+            tokens |= {word for word, pattern in self._other if pattern.search(text)}
         return frozenset(tokens)
 
     def root(self, commit: str) -> str:

@@ -218,3 +218,37 @@ def test_searching_a_large_tree_costs_the_same_processes_for_any_number_of_deplo
     # One git log for the history, one for the registry's, persistent cat-file processes:
     # the same for one deployed commit as for six, whatever the number of flags and files.
     assert counts[0] == counts[1] <= 8, spawned
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("Orders.cs", '\ufeffFlags.On("old");\r\n'.encode("utf-16-le")),
+        ("Orders.cs", 'Flags.On("old");\r\n'.encode("utf-16-le")),  # no byte-order mark
+        ("Legacy.java", '\ufeffFlags.on("old");\n'.encode("utf-32")),
+        ("run.sh", b"#!/bin/sh\n# \x00\nold --enable\n"),
+    ],
+    ids=["UTF-16 with a mark", "UTF-16 without", "UTF-32", "a NUL byte in a comment"],
+)
+def test_a_file_git_calls_binary_is_searched_as_its_text(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """Files with a NUL byte near their start were skipped, as git grep -I skips them: a C#
+    file saved as Visual Studio's "Unicode" (UTF-16), or one invisible byte in a script's
+    comment, hid a retired flag's reference (DEAD-001 passed)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    (repo.path / "src").mkdir(parents=True)
+    (repo.path / "src" / name).write_bytes(content)
+    repo.git("add", "--", f"src/{name}")
+    files = {"flags.yaml": registry(flag("old", "O", "retired"))}
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert result.code == 1, result.err
+    found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+    assert f"src/{name}" in found[("DEAD-001", "D1:old")]
