@@ -17,6 +17,7 @@ from checker.evidence.models import Review as ReviewRecord
 from checker.evidence.trailers import COAUTHOR
 from checker.facts.document import Approval, Commit, Review
 from checker.facts.streams import Streams, succeeded_anywhere
+from checker.gate import CANDIDATE_ID
 from checker.vocabulary import short
 
 
@@ -128,11 +129,15 @@ def _first_shipped(
     evidence: Evidence, shipped: dict[str, list[str]]
 ) -> dict[str, tuple[int, Deployment]]:
     """Each shipped commit's first deployment: the one that started first of those whose range
-    holds it (a range shared by many deployments is walked once)."""
+    holds it (a range shared by many deployments is walked once). A gate's candidate is not
+    one: it has not happened (it "starts" at midnight of the as-of date, and a review given
+    since is given before it)."""
     by_id = {d.id: d for d in evidence.deployments}
     first_of_range: dict[int, tuple[int, Deployment]] = {}
     ranges: dict[int, list[str]] = {}
     for deployment_id, shas in shipped.items():
+        if deployment_id == CANDIDATE_ID:
+            continue
         deployment = by_id[deployment_id]
         started = (timestamp_ns(deployment.started_at), deployment)
         known = first_of_range.get(id(shas))

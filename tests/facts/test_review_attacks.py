@@ -308,3 +308,27 @@ def test_an_approval_given_once_the_commit_was_in_production_does_not_count(
     assert result.code == 1, result.err
     message = got[("REVIEW-002", change)]
     assert f"given at {at}, once the commit was in production (deployment D1 started at" in message
+
+
+def test_an_approval_given_today_counts_at_the_gate(tmp_path: Path) -> None:
+    """The gate's candidate has not been deployed: an approval given on the as-of date (after
+    the midnight the candidate's record starts at) reviews the commit it is about to ship."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(2))
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml", [deployment("D1", base, "2024-03-02T09:00:00Z", approvals=[LEE])]
+    )
+    approval = {"by": "lee@example.com", "at": "2024-03-05T10:00:00Z"}
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
+    )
+    gate = ["--candidate", "main", "--service", "web", "--with-reviews", "--as-of", "2024-03-05"]
+    result = check_json(repo.path, evidence, *gate)
+    assert result.code == 0, (result.err, findings(result))
+    (evidence / "reviews.yaml").unlink()  # without the record, the change is unreviewed
+    assert check_json(repo.path, evidence, *gate).code == 1
