@@ -144,8 +144,9 @@ def collect_facts(
             shipped = _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         commits, identities = review.commit_facts(
-            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots, cache
-        )
+            history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots,
+            cache, CANDIDATE_ID if params.gate is not None else None,
+        )  # fmt: skip
     records, hosts = _fleet(evidence, streams, revisions)
     judged = sorted(i for i in records if _judge(params)(records[i]))
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)

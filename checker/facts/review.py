@@ -17,7 +17,6 @@ from checker.evidence.models import Review as ReviewRecord
 from checker.evidence.trailers import COAUTHOR
 from checker.facts.document import Approval, Commit, Review
 from checker.facts.streams import Streams, succeeded_anywhere
-from checker.gate import CANDIDATE_ID
 from checker.vocabulary import short
 
 
@@ -87,6 +86,7 @@ def commit_facts(
     resolved: dict[str, str | None],
     bots: Sequence[str] = (),
     cache: FactCache = NO_CACHE,
+    candidate: str | None = None,
 ) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
     the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
@@ -98,7 +98,7 @@ def commit_facts(
     coauthors, nameless = _coauthors(lines, identities)
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
-        (coauthors, nameless), _first_shipped(evidence, shipped) if changes else {},
+        (coauthors, nameless), _first_shipped(evidence, shipped, candidate) if changes else {},
     )  # fmt: skip
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
@@ -126,17 +126,17 @@ def commit_facts(
 
 
 def _first_shipped(
-    evidence: Evidence, shipped: dict[str, list[str]]
+    evidence: Evidence, shipped: dict[str, list[str]], candidate: str | None
 ) -> dict[str, tuple[int, Deployment]]:
     """Each shipped commit's first deployment: the one that started first of those whose range
-    holds it (a range shared by many deployments is walked once). A gate's candidate is not
-    one: it has not happened (it "starts" at midnight of the as-of date, and a review given
-    since is given before it)."""
+    holds it (a range shared by many deployments is walked once). A gate's ``candidate`` is
+    not one: it has not happened (it "starts" at midnight of the as-of date, and a review
+    given since is given before it). A recorded deployment is one whatever its id."""
     by_id = {d.id: d for d in evidence.deployments}
     first_of_range: dict[int, tuple[int, Deployment]] = {}
     ranges: dict[int, list[str]] = {}
     for deployment_id, shas in shipped.items():
-        if deployment_id == CANDIDATE_ID:
+        if deployment_id == candidate:
             continue
         deployment = by_id[deployment_id]
         started = (timestamp_ns(deployment.started_at), deployment)

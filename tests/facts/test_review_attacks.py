@@ -332,3 +332,24 @@ def test_an_approval_given_today_counts_at_the_gate(tmp_path: Path) -> None:
     assert result.code == 0, (result.err, findings(result))
     (evidence / "reviews.yaml").unlink()  # without the record, the change is unreviewed
     assert check_json(repo.path, evidence, *gate).code == 1
+
+
+def test_a_recorded_deployment_named_candidate_is_a_deployment(tmp_path: Path) -> None:
+    """Only a gate's own candidate is passed over as not yet deployed: a recorded deployment
+    whose id is ``candidate`` still came first, and an approval after it does not count."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(1))
+    evidence = tmp_path / "evidence"
+    record = deployment("candidate", change, "2024-03-02T09:00:00Z", approvals=[LEE])
+    write_yaml(evidence / "deploys.yaml", [record])
+    approval = {"by": "lee@example.com", "at": "2024-03-20T10:00:00Z"}
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
+    )
+    result = check_json(repo.path, evidence, "--baseline", base, "--as-of", "2024-03-31")
+    assert result.code == 1, result.err
+    assert "once the commit was in production" in findings(result)[("REVIEW-002", change)]
