@@ -267,6 +267,31 @@ def test_history_rewritten_by_replace_or_grafts_is_not_believed(tmp_path: Path, 
     assert set(findings(result)) == {("REVIEW-002", hidden)}
 
 
+def _late_review_case(
+    tmp_path: Path, deploys: list[tuple[str, str, str]], at: str
+) -> tuple[ScriptedRepo, Path, str, str]:
+    """A reviewed ``base`` and an unreviewed ``change`` on top, deployed as ``deploys`` says
+    (id, ``base`` or ``change``, service: each a day apart from 2 March, 09:00), and a review
+    record whose one approval of ``change`` is given ``at``: (repo, evidence, base, change)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    shas = {"base": repo.commit("base", {"a": "0"}, author=DEV, date=_date(1), trailers=reviewed)}
+    shas["change"] = repo.commit("change", {"a": "1"}, author=DEV, date=_date(1))
+    evidence = tmp_path / "evidence"
+    records = [
+        deployment(i, shas[which], f"2024-03-0{2 + n}T09:00:00Z", approvals=[LEE], service=service)
+        for n, (i, which, service) in enumerate(deploys)
+    ]
+    write_yaml(evidence / "deploys.yaml", records)
+    approval = {"by": "lee@example.com", "at": at}
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [shas["change"]],
+          "approvals": [approval]}],
+    )  # fmt: skip
+    return repo, evidence, shas["base"], shas["change"]
+
+
 @pytest.mark.parametrize(
     ("at", "counts"),
     [
@@ -282,24 +307,8 @@ def test_an_approval_given_once_the_commit_was_in_production_does_not_count(
     """A review record can be written, or exported, after the fact: an approval given at or
     after the start of the first deployment that shipped a commit (the second shipped it
     again) does not review it, however it is dated (it passed REVIEW-002 before)."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    base = repo.commit(
-        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
-    )
-    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(1))
-    evidence = tmp_path / "evidence"
-    write_yaml(
-        evidence / "deploys.yaml",
-        [
-            deployment("D1", change, "2024-03-02T09:00:00Z", approvals=[LEE]),
-            deployment("D2", change, "2024-03-03T09:00:00Z", approvals=[LEE], service="api"),
-        ],
-    )
-    approval = {"by": "lee@example.com", "at": at}
-    write_yaml(
-        evidence / "reviews.yaml",
-        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
-    )
+    deploys = [("D1", "change", "web"), ("D2", "change", "api")]
+    repo, evidence, base, change = _late_review_case(tmp_path, deploys, at)
     result = check_json(repo.path, evidence, "--baseline", base, "--as-of", "2024-03-31")
     got = findings(result)
     if counts:
@@ -313,20 +322,8 @@ def test_an_approval_given_once_the_commit_was_in_production_does_not_count(
 def test_an_approval_given_today_counts_at_the_gate(tmp_path: Path) -> None:
     """The gate's candidate has not been deployed: an approval given on the as-of date (after
     the midnight the candidate's record starts at) reviews the commit it is about to ship."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    base = repo.commit(
-        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
-    )
-    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(2))
-    evidence = tmp_path / "evidence"
-    write_yaml(
-        evidence / "deploys.yaml", [deployment("D1", base, "2024-03-02T09:00:00Z", approvals=[LEE])]
-    )
-    approval = {"by": "lee@example.com", "at": "2024-03-05T10:00:00Z"}
-    write_yaml(
-        evidence / "reviews.yaml",
-        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
-    )
+    deploys = [("D1", "base", "web")]
+    repo, evidence, _, _ = _late_review_case(tmp_path, deploys, "2024-03-05T10:00:00Z")
     gate = ["--candidate", "main", "--service", "web", "--with-reviews", "--as-of", "2024-03-05"]
     result = check_json(repo.path, evidence, *gate)
     assert result.code == 0, (result.err, findings(result))
@@ -337,19 +334,8 @@ def test_an_approval_given_today_counts_at_the_gate(tmp_path: Path) -> None:
 def test_a_recorded_deployment_named_candidate_is_a_deployment(tmp_path: Path) -> None:
     """Only a gate's own candidate is passed over as not yet deployed: a recorded deployment
     whose id is ``candidate`` still came first, and an approval after it does not count."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    base = repo.commit(
-        "base", {"a": "0"}, author=DEV, date=_date(1), trailers=(f"Reviewed-by: {LEAD}",)
-    )
-    change = repo.commit("change", {"a": "1"}, author=DEV, date=_date(1))
-    evidence = tmp_path / "evidence"
-    record = deployment("candidate", change, "2024-03-02T09:00:00Z", approvals=[LEE])
-    write_yaml(evidence / "deploys.yaml", [record])
-    approval = {"by": "lee@example.com", "at": "2024-03-20T10:00:00Z"}
-    write_yaml(
-        evidence / "reviews.yaml",
-        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [approval]}],
-    )
+    deploys = [("candidate", "change", "web")]
+    repo, evidence, base, change = _late_review_case(tmp_path, deploys, "2024-03-20T10:00:00Z")
     result = check_json(repo.path, evidence, "--baseline", base, "--as-of", "2024-03-31")
     assert result.code == 1, result.err
     assert "once the commit was in production" in findings(result)[("REVIEW-002", change)]
