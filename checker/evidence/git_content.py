@@ -530,7 +530,6 @@ class BatchReader:
 
 
 _WORD = re.compile(rb"[A-Za-z0-9_]+")
-_PROBE = 8000
 _WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le"),
     (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -540,17 +539,14 @@ _WIDE_BOMS = (
 
 
 def _wide_text(data: bytes) -> list[bytes]:
-    """``data`` as UTF-8, where it looks like text in UTF-16 or UTF-32: a byte-order mark, or
-    (without one) NUL bytes in every other place, as ASCII text in UTF-16 has them. Both byte
-    orders are tried without a mark; what does not decode is dropped, not guessed."""
-    if b"\0" not in data[:_PROBE]:
-        return []
+    """``data`` as UTF-8, where it may be text in UTF-16 or UTF-32: by its byte-order mark, or
+    (without one) wherever it holds a NUL byte, decoded in each of those encodings and both
+    byte orders (what does not decode is dropped, not guessed). A file is not judged by its
+    first bytes: white space or text that has no NUL byte in UTF-16 can come first."""
     for mark, codec in _WIDE_BOMS:
         if data.startswith(mark):
             return [data[len(mark) :].decode(codec, errors="ignore").encode()]
-    probe = data[:_PROBE]
-    even, odd = probe[0::2].count(0), probe[1::2].count(0)
-    if max(even, odd) < len(probe) // 4:
+    if b"\0" not in data:
         return []
     codecs = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]

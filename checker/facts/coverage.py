@@ -15,9 +15,11 @@ from checker.facts.document import Deployment, InputDocument
 
 _LISTED = 5
 
-DERIVED = ("registry", "history")
+DERIVED = ("registry", "history", "windows")
 """Evidence that is no file of the evidence directory: a flag registry in the repository's
-history, and a history that gives every judged deployment a start for its shipped range."""
+history, a history that gives every judged deployment a start for its shipped range, and the
+deployments whose observation windows the run judges (those in scope, and in a monthly audit
+those of earlier months whose windows hold the month's observations)."""
 EVIDENCE_NAMES: tuple[str, ...] = (*(kind.name for kind in KINDS), *DERIVED)
 """What a rule may name in ``requires`` and ``optional``; ``describe`` judges each of them."""
 
@@ -62,6 +64,12 @@ def describe(
         evidence, "observations", _observations(document, evidence, scope)
     )
     result["history"] = _history(deployments, unbounded, scope)
+    carried = len(document.get("carried_windows", []))
+    result["windows"] = _from_file(
+        evidence,
+        "deploys",
+        Coverage(count + carried > 0, None if count + carried else f"no deployments{scope}"),
+    )
     result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
     return result
@@ -103,7 +111,9 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
         for d in deployments
         if d["finished_at_ns"] is not None and not d["window_observations"]
     )
-    observed = count - len(without_window) - len(unobserved)
+    # a window carried into an audit's month holds the month's observations by construction
+    carried = len(document.get("carried_windows", []))
+    observed = count - len(without_window) - len(unobserved) + carried
     gaps = []
     if not observed:
         gaps.append(f"no observations after any deployment{scope}")

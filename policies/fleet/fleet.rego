@@ -97,7 +97,7 @@ incomplete_deployment contains finding if {
 #     - NIST SP 800-53 CM-8
 #     - NIST SP 800-53 SI-7
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys, observations]
+#   requires: [windows, observations]
 #   message: >-
 #     {Kind} {host} was observed running {observed} at {observed_at}, not {deployed} from
 #     deployment {deployment} ({wrong} of {total} {counted} between that deployment and

@@ -227,8 +227,18 @@ def test_searching_a_large_tree_costs_the_same_processes_for_any_number_of_deplo
         ("Orders.cs", 'Flags.On("old");\r\n'.encode("utf-16-le")),  # no byte-order mark
         ("Legacy.java", '\ufeffFlags.on("old");\n'.encode("utf-32")),
         ("run.sh", b"#!/bin/sh\n# \x00\nold --enable\n"),
+        # no NUL byte in the first 8,000: white space, or text, that has none in UTF-16
+        ("Orders.cs", ("\ufeff" + "\u2003" * 3999 + 'Flags.On("old");').encode("utf-16-le")),
+        ("Orders.cs", ("// " + "\u6ce8\u91ca" * 3000 + '\nFlags.On("old");').encode("utf-16-le")),
     ],
-    ids=["UTF-16 with a mark", "UTF-16 without", "UTF-32", "a NUL byte in a comment"],
+    ids=[
+        "UTF-16 with a mark",
+        "UTF-16 without",
+        "UTF-32",
+        "a NUL byte in a comment",
+        "UTF-16 opening with white space",
+        "UTF-16 of Chinese text",
+    ],
 )
 def test_a_file_git_calls_binary_is_searched_as_its_text(
     tmp_path: Path, name: str, content: bytes
