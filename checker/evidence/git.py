@@ -565,6 +565,26 @@ class GitHistory:
                     pending -= 1
         return sorted(shipped)
 
+    def reachable_among(self, tips: Sequence[str], wanted: set[str]) -> set[str]:
+        """Which of ``wanted`` are reachable from (or are) one of ``tips``, in one ``git
+        rev-list`` of the tips that stops at each wanted commit's parents; the commits it walks
+        are hashed as every walk's are. Nothing needs loading first."""
+        if not tips or not wanted:
+            return set()
+        self.check_commits([*tips, *wanted])
+        listed = self.run_git(
+            ["rev-list", "--parents", "--no-walk", "--stdin"],
+            stdin="".join(f"{sha}\n" for sha in sorted(wanted)).encode(),
+        )
+        if listed.returncode != 0:
+            raise git_failed("rev-list", listed.stderr.decode(errors="replace").strip(), self.root)
+        parents = {p for line in listed.stdout.decode().splitlines() for p in line.split()[1:]}
+        request = [*sorted(set(tips)), *(f"^{p}" for p in sorted(parents))]
+        walked = self.run_git(["rev-list", "--stdin"], stdin="\n".join(request).encode() + b"\n")
+        if walked.returncode != 0:
+            raise git_failed("rev-list", walked.stderr.decode(errors="replace").strip(), self.root)
+        return wanted & set(walked.stdout.decode().split())
+
     def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""
         generation = self._generation

@@ -96,9 +96,12 @@ def commit_facts(
     lines = commit_review_lines(history, sorted(authored), cache)
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
+    first = _first_shipped(evidence, shipped, candidate) if changes else {}
+    if changes and candidate is not None:
+        first |= _recorded_first(history, evidence, shipped_by, candidate)
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
-        (coauthors, nameless), _first_shipped(evidence, shipped, candidate) if changes else {},
+        (coauthors, nameless), first,
     )  # fmt: skip
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
@@ -150,6 +153,32 @@ def _first_shipped(
         for sha in shas:
             if sha not in first or started[0] < first[sha][0]:
                 first[sha] = started
+    return first
+
+
+def _recorded_first(
+    history: GitHistory, evidence: Evidence, shas: set[str], candidate: str
+) -> dict[str, tuple[int, Deployment]]:
+    """At a gate: each of ``shas`` (what the candidate ships) that a recorded deployment of
+    any stream already shipped, with the first that did (the one that started first of those
+    whose commit holds it). A gate computes no other stream's range, but a commit another
+    service runs was in production from then: an approval given since is late."""
+    recorded = sorted(
+        (d for d in evidence.deployments if d.id != candidate),
+        key=lambda d: (timestamp_ns(d.started_at), d.id),
+    )
+    tips = [d.commit for d in recorded]
+    first: dict[str, tuple[int, Deployment]] = {}
+    for sha in sorted(history.reachable_among(tips, shas)):
+        low, high = 1, len(tips)  # the fewest first deployments that hold it
+        while low < high:
+            middle = (low + high) // 2
+            if history.reachable_among(tips[:middle], {sha}):
+                high = middle
+            else:
+                low = middle + 1
+        deployment = recorded[low - 1]
+        first[sha] = (timestamp_ns(deployment.started_at), deployment)
     return first
 
 

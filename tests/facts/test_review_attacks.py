@@ -339,3 +339,20 @@ def test_a_recorded_deployment_named_candidate_is_a_deployment(tmp_path: Path) -
     result = check_json(repo.path, evidence, "--baseline", base, "--as-of", "2024-03-31")
     assert result.code == 1, result.err
     assert "once the commit was in production" in findings(result)[("REVIEW-002", change)]
+
+
+def test_at_the_merge_gate_an_approval_after_a_recorded_deployment_does_not_count(
+    tmp_path: Path,
+) -> None:
+    """The change was deployed from its branch (D2) before anyone approved it; the merge gate
+    asks about it later. The gate computes only its candidate's range, so no recorded
+    deployment was taken as the first to ship the commit, and the late approval counted."""
+    deploys = [("D1", "base", "web"), ("D2", "change", "web")]
+    repo, evidence, base, change = _late_review_case(tmp_path, deploys, "2024-03-20T10:00:00Z")
+    repo.git("branch", "feature", change)
+    repo.git("reset", "--quiet", "--hard", base)  # main has not merged it
+    gate = ["--candidate", change, "--service", "web", "--stage", "merge", "--with-reviews"]
+    result = check_json(repo.path, evidence, *gate, "--as-of", "2024-03-31")
+    assert result.code == 1, result.err
+    message = findings(result)[("REVIEW-002", change)]
+    assert "once the commit was in production (deployment D2 started at" in message
