@@ -162,8 +162,7 @@ def collect_facts(
     document = assemble(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
     )
-    if params.monthly and params.period:
-        document = _carried(document, (records, revisions.deployed), hosts, judged, params.period)
+    document = _carried(document, (records, revisions.deployed), hosts, judged, params)
     bots = review.bot_identities(identities, params.rules.review_bots)
     _wait_for_hashes(history)
     return Facts(
@@ -193,14 +192,16 @@ def _carried(
     deployments: tuple[dict[str, DeploymentRecord], dict[str, str]],
     hosts: FleetFacts,
     judged: list[str],
-    period: str,
+    params: Parameters,
 ) -> InputDocument:
     """``document`` with the windows of deployments of other months that hold observations
-    made in ``period``, with those alone (``carried_windows``): a host that drifts back in the
-    month after its deployment's is judged by this month's audit (the month of the deployment
-    was attested before they were made)."""
+    made in the audit's month, with those alone (``carried_windows``): a host that drifts back
+    in the month after its deployment's is judged by this month's audit (the month of the
+    deployment was attested before they were made). Only a monthly audit carries any."""
+    if not params.monthly or params.period is None:
+        return document
     records, deployed = deployments
-    start, end = period_bounds(period)
+    start, end = period_bounds(params.period)
     carried = []
     for i, observed in sorted(hosts.windows.items()):
         record = records[i]
