@@ -279,14 +279,12 @@ class GitHistory:
         and ("", "ambiguous")."""
         if not lines:
             return []
-        proc = self.run_git(
+        listed = self.git_output(
             ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
             stdin="".join(f"{line}\n" for line in lines).encode(),
         )
-        if proc.returncode != 0:
-            raise git_failed("cat-file", proc.stderr.decode(errors="replace").strip(), self.root)
         answers = []
-        for answer in proc.stdout.decode(errors="replace").splitlines():
+        for answer in listed.decode(errors="replace").splitlines():
             first, _, second = answer.rpartition(" ")
             if second in ("missing", "ambiguous"):
                 answers.append(("", second))
@@ -319,11 +317,8 @@ class GitHistory:
         pairs: set[tuple[str, str]] = set()
         for start in range(0, len(asked), _MAILMAP_BATCH):
             batch = asked[start : start + _MAILMAP_BATCH]
-            proc = self.run_git(["check-mailmap", *(contact for _, contact in batch)])
-            if proc.returncode != 0:
-                stderr = proc.stderr.decode(errors="replace").strip()
-                raise InputError(f"git check-mailmap failed: {stderr}", path=str(self.root))
-            lines = proc.stdout.decode(errors="replace").splitlines()
+            mapped = self.git_output(["check-mailmap", *(contact for _, contact in batch)])
+            lines = mapped.decode(errors="replace").splitlines()
             for (address, _), line in zip(batch, lines, strict=True):
                 canonical = line.rsplit("<", 1)[-1].rstrip(">")
                 if canonical.casefold() != address.casefold():
@@ -343,6 +338,14 @@ class GitHistory:
             env=self.env,
             check=False,
         )
+
+    def git_output(self, args: list[str], *, stdin: bytes | None = None) -> bytes:
+        """``run_git``'s standard output; a failure is an input error (``git_failed``: damage
+        to the repository where git names what it could not read)."""
+        proc = self.run_git(args, stdin=stdin)
+        if proc.returncode != 0:
+            raise git_failed(args[0], proc.stderr.decode(errors="replace").strip(), self.root)
+        return proc.stdout
 
     def resolve_branch(self, branch: str) -> str | None:
         """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the rev."""
@@ -572,18 +575,14 @@ class GitHistory:
         if not tips or not wanted:
             return set()
         self.check_commits([*tips, *wanted])
-        listed = self.run_git(
+        listed = self.git_output(
             ["rev-list", "--parents", "--no-walk", "--stdin"],
             stdin="".join(f"{sha}\n" for sha in sorted(wanted)).encode(),
         )
-        if listed.returncode != 0:
-            raise git_failed("rev-list", listed.stderr.decode(errors="replace").strip(), self.root)
-        parents = {p for line in listed.stdout.decode().splitlines() for p in line.split()[1:]}
+        parents = {p for line in listed.decode().splitlines() for p in line.split()[1:]}
         request = [*sorted(set(tips)), *(f"^{p}" for p in sorted(parents))]
-        walked = self.run_git(["rev-list", "--stdin"], stdin="\n".join(request).encode() + b"\n")
-        if walked.returncode != 0:
-            raise git_failed("rev-list", walked.stderr.decode(errors="replace").strip(), self.root)
-        return wanted & set(walked.stdout.decode().split())
+        walked = self.git_output(["rev-list", "--stdin"], stdin="\n".join(request).encode() + b"\n")
+        return wanted & set(walked.decode().split())
 
     def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""

@@ -250,8 +250,9 @@ class _HashStream:
         then asked nothing more: ``finish`` waits for that process's end of the pipe)."""
         return _pipes(self._reader)[0]
 
-    def finish(self, complete: bool) -> set[str]:
-        """The objects hashed; the first error, if any, raised (where all were asked for)."""
+    def finish(self, complete: bool) -> None:
+        """Wait for the objects asked for to be hashed; the first error, if any, raised (where
+        all were asked for)."""
         with contextlib.suppress(OSError, ValueError):
             _pipes(self._reader)[0].close()
         try:
@@ -259,7 +260,6 @@ class _HashStream:
         finally:
             complete = complete and self._hasher.returncode == 0
             _finish([self._reader], self._root, ["cat-file"], complete)
-        return self._asked
 
 
 def _spawn_hasher(

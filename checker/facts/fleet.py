@@ -204,9 +204,9 @@ def _at(
     the deployment gives no ``finished_at`` either, at no time the record shows."""
     late = {}
     for target in deployment.targets:
-        done = target.finished_at or deployment.finished_at
         if target.status != "succeeded":
             continue
+        done = target.finished_at or deployment.finished_at
         if done is None:
             late[target.host] = "succeeded at a time the record does not give (no finished_at)"
         elif timestamp_ns(done) > at_ns:
