@@ -73,9 +73,10 @@ def missing_object(name: str, root: Path) -> InputError:
 
 _UNREADABLE = re.compile(
     r"(?:could not read|unable to read|bad object|unable to parse commit|"
-    r"missing (?:blob|tree|commit|tag) object|object file|loose object|packed object"
+    r"missing (?:blob|tree|commit|tag) object|object file|loose object|packed object|"
+    r"bogus (?:blob|tree|commit|tag) object|^error: object"
     r")(?:\s+(?:blob|tree|commit|tag))?\W+([0-9a-f]{40}(?:[0-9a-f]{24})?)\b",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 """How git names an object it could not read, in the messages of its commands."""
 _PACK = re.compile(r"pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.(?:pack|idx|rev)\b")

@@ -4,6 +4,7 @@ error at its record."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory, ObjectId
 from checker.evidence.models import timestamp_ns
+from checker.evidence.objectcheck import FSCK_HINT
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
 
@@ -77,6 +79,9 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
     return Revisions(deployed, branch_tip, baseline, resolved)
 
 
+_FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+
+
 def _branch_tip(history: GitHistory, branch: str) -> str:
     tip = history.resolve_branch(branch)
     if tip is None:
@@ -96,10 +101,11 @@ def _baseline(history: GitHistory, baseline: str | None) -> str | None:
     sha = history.resolve([baseline])[baseline]
     if sha is None:
         history.refuse_unreadable_ref(baseline)
+        hint = "set baseline in knightwatch.yaml (or --baseline) to a sha, tag or branch"
+        if _FULL_ID.fullmatch(baseline):  # mistyped, or the history's commit is gone
+            hint += f"; if that commit is in the history, the repository is damaged: {FSCK_HINT}"
         raise InputError(
-            f"baseline {baseline!r} does not resolve to a commit",
-            path=str(history.root),
-            hint="set baseline in knightwatch.yaml (or --baseline) to a sha, tag or branch",
+            f"baseline {baseline!r} does not resolve to a commit", path=str(history.root), hint=hint
         )
     return sha
 

@@ -4,6 +4,7 @@ flag or a directory holding one would each drop findings and turn a failing chec
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ def _remove(repo: ScriptedRepo, name: str, how: str) -> str:
     loose.chmod(0o644)
     if how == "deleted":
         loose.unlink()
+    elif how == "garbage":  # inflates, but to no commit ("bogus commit object")
+        loose.write_bytes(zlib.compress(b"commit 5\x00hello"))
+    elif how == "a blob":  # another type stored under the commit's name ("not a commit")
+        loose.write_bytes(zlib.compress(b"blob 2\x00x\n"))
     else:
         loose.write_bytes(loose.read_bytes()[:20])
     return sha
@@ -59,17 +64,46 @@ def _index_damaged(repo: ScriptedRepo) -> str:
     return index.stem
 
 
-@pytest.mark.parametrize("how", ["commit deleted from the middle", "pack index damaged"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "commit deleted from the middle",
+        "commit in the middle garbage",
+        "commit in the middle a blob",
+        "pack index damaged",
+    ],
+)
 def test_damage_git_finds_while_it_walks_is_named_as_damage(tmp_path: Path, how: str) -> None:
     """git stops its own walk at an object it cannot read ("revision walk setup failed",
     "unable to read tree"): the run says which object, as damage, with the hint to run
     git fsck, not as a git command that failed."""
     repo, evidence = _case(tmp_path)
-    sha = _remove(repo, "HEAD~1", "deleted") if how.startswith("commit") else _index_damaged(repo)
+    damage = {
+        "commit deleted from the middle": "deleted",
+        "commit in the middle garbage": "garbage",
+    }
+    if how.startswith("commit"):
+        sha = _remove(repo, "HEAD~1", damage.get(how, "a blob"))
+    else:
+        sha = _index_damaged(repo)
     for result in _runs(repo, evidence, "--no-cache"):
         assert result.code == 2, (how, result.out, result.err)
         assert sha in result.err
         assert "cannot be read" in result.err or "does not hash" in result.err, result.err
         assert "git fsck" in result.err
         assert "failed" not in result.err
+        assert "Traceback" not in result.err
+
+
+def test_a_baseline_commit_missing_from_the_store_is_named_as_possible_damage(
+    tmp_path: Path,
+) -> None:
+    """A baseline written as a full sha that the object store no longer holds: the message
+    points at the repository (git fsck), not only at the setting."""
+    repo, evidence = _case(tmp_path)
+    baseline = _remove(repo, "HEAD~2", "deleted")
+    for result in _runs(repo, evidence, "--no-cache", "--baseline", baseline):
+        assert result.code == 2, result.err
+        assert f"baseline {baseline!r} does not resolve to a commit" in result.err
+        assert "git fsck" in result.err
         assert "Traceback" not in result.err
