@@ -569,20 +569,36 @@ class GitHistory:
         return sorted(shipped)
 
     def reachable_among(self, tips: Sequence[str], wanted: set[str]) -> set[str]:
-        """Which of ``wanted`` are reachable from (or are) one of ``tips``, in one ``git
-        rev-list`` of the tips that stops at each wanted commit's parents; the commits it walks
-        are hashed as every walk's are. Nothing needs loading first."""
+        """Which of ``wanted`` are reachable from (or are) one of ``tips``: ``git rev-list`` of
+        the tips that stops at the wanted commits' parents outside ``wanted``; the commits it
+        walks are hashed as every walk's are. Nothing needs loading first.
+
+        Such a parent can itself descend from a wanted commit (two ranges with a gap between
+        them, the older range's commits below the gap's), and stopping there would hide the
+        older commit: each round takes only the wanted commits no stop hides (those the same
+        stops leave reachable from ``wanted`` itself; the newest always are), and asks again
+        of the rest."""
         if not tips or not wanted:
             return set()
         self.check_commits([*tips, *wanted])
-        listed = self.git_output(
-            ["rev-list", "--parents", "--no-walk", "--stdin"],
-            stdin="".join(f"{sha}\n" for sha in sorted(wanted)).encode(),
-        )
-        parents = {p for line in listed.decode().splitlines() for p in line.split()[1:]}
-        request = [*sorted(set(tips)), *(f"^{p}" for p in sorted(parents))]
-        walked = self.git_output(["rev-list", "--stdin"], stdin="\n".join(request).encode() + b"\n")
-        return wanted & set(walked.decode().split())
+        found: set[str] = set()
+        pending = set(wanted)
+        while pending:
+            listed = self.git_output(
+                ["rev-list", "--parents", "--no-walk", "--stdin"],
+                stdin="".join(f"{sha}\n" for sha in sorted(pending)).encode(),
+            )
+            parents = {p for line in listed.decode().splitlines() for p in line.split()[1:]}
+            stops = [f"^{p}" for p in sorted(parents - pending)]
+            exact = pending if len(pending) == 1 else pending & self._rev_list([*pending], stops)
+            found |= exact & self._rev_list(tips, stops)
+            pending -= exact
+        return found
+
+    def _rev_list(self, tips: Iterable[str], stops: list[str]) -> set[str]:
+        """``git rev-list TIPS ^STOP...``: the commits reachable from a tip and from no stop."""
+        request = "".join(f"{line}\n" for line in [*sorted(set(tips)), *stops]).encode()
+        return set(self.git_output(["rev-list", "--stdin"], stdin=request).decode().split())
 
     def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""

@@ -92,6 +92,25 @@ def test_ancestors_matches_git(merged: tuple[ScriptedRepo, dict[str, str]]) -> N
     assert history.ancestors(shas["ma"]) == set(repo.git("rev-list", shas["ma"]).split())
 
 
+def test_reachable_among_matches_git_for_any_wanted_set(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    """Whatever the wanted commits (one range, two ranges with a gap between them, commits
+    that descend from one another): the answer is git's ``merge-base --is-ancestor``. Stopping
+    the walk at a wanted commit's parent that descends from another wanted commit hid that
+    commit (a change deployed from its branch before its late approval passed the merge
+    gate)."""
+    repo, shas = merged
+    history = GitHistory(repo.path)
+    sets = [{shas[n] for n in chosen} for chosen in itertools.combinations(sorted(shas), 2)]
+    sets += [set(shas.values()), {shas[n] for n in ("m0", "m1", "ma", "m3")}]  # gaps
+    for tip in ("a2", "m3", "mb"):
+        below = set(repo.git("rev-list", shas[tip]).split())
+        for wanted in sets:
+            assert history.reachable_among([shas[tip]], wanted) == wanted & below, (tip, wanted)
+    history.close()
+
+
 def test_resolve_abbreviated_refs_tags_and_garbage(
     merged: tuple[ScriptedRepo, dict[str, str]],
 ) -> None:

@@ -356,3 +356,40 @@ def test_at_the_merge_gate_an_approval_after_a_recorded_deployment_does_not_coun
     assert result.code == 1, result.err
     message = findings(result)[("REVIEW-002", change)]
     assert "once the commit was in production (deployment D2 started at" in message
+
+
+def test_at_the_merge_gate_a_late_approval_below_the_branch_tip_does_not_count(
+    tmp_path: Path,
+) -> None:
+    """Two commits on a branch, deployed from it (D2) before the first was approved; the second
+    is reviewed. The gate's question, which of the candidate's commits a recorded deployment
+    already shipped, stopped its walk at the second commit's parent, the first itself: the
+    first's late approval counted and the merge gate passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"a": "0"}, author=DEV, date=_date(1), trailers=reviewed)
+    first = repo.commit("first", {"a": "1"}, author=DEV, date=_date(1))
+    second = repo.commit("second", {"a": "2"}, author=DEV, date=_date(1), trailers=reviewed)
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", base, "2024-03-02T09:00:00Z", approvals=[LEE]),
+            deployment("D2", second, "2024-03-03T09:00:00Z", approvals=[LEE]),
+        ],
+    )
+    late = {"by": "lee@example.com", "at": "2024-03-20T10:00:00Z"}
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [first], "approvals": [late]}],
+    )
+    repo.git("branch", "feature", second)
+    repo.git("reset", "--quiet", "--hard", base)  # main has not merged it
+    gate = ["--candidate", second, "--service", "web", "--stage", "merge", "--with-reviews"]
+    result = check_json(repo.path, evidence, *gate, "--as-of", "2024-03-31")
+    assert result.code == 1, result.err
+    assert set(findings(result)) == {("REVIEW-002", first)}
+    assert (
+        "once the commit was in production (deployment D2"
+        in findings(result)[("REVIEW-002", first)]
+    )
