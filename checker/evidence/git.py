@@ -568,20 +568,22 @@ class GitHistory:
                     pending -= 1
         return sorted(shipped)
 
-    def reachable_among(self, tips: Sequence[str], wanted: set[str]) -> set[str]:
-        """Which of ``wanted`` are reachable from (or are) one of ``tips``: ``git rev-list`` of
-        the tips that stops at the wanted commits' parents outside ``wanted``; the commits it
+    def first_reaching(self, tips: Sequence[str], wanted: set[str]) -> dict[str, int]:
+        """Each of ``wanted`` that is reachable from (or is) one of ``tips``, with the index of
+        the first tip in ``tips`` it is reachable from: one ``git rev-list --parents`` of the
+        tips that stops at the wanted commits' parents outside ``wanted``, then a walk of
+        that part of the graph, tip by tip, that never walks a commit twice. The commits git
         walks are hashed as every walk's are. Nothing needs loading first.
 
         Such a parent can itself descend from a wanted commit (two ranges with a gap between
         them, the older range's commits below the gap's), and stopping there would hide the
-        older commit: each round takes only the wanted commits no stop hides (those the same
-        stops leave reachable from ``wanted`` itself; the newest always are), and asks again
-        of the rest."""
+        older commit: each round answers only for the wanted commits no stop hides (those the
+        same stops leave reachable from ``wanted`` itself; the newest always are), and asks
+        again of the rest."""
         if not tips or not wanted:
-            return set()
+            return {}
         self.check_commits([*tips, *wanted])
-        found: set[str] = set()
+        found: dict[str, int] = {}
         pending = set(wanted)
         while pending:
             listed = self.git_output(
@@ -590,15 +592,18 @@ class GitHistory:
             )
             parents = {p for line in listed.decode().splitlines() for p in line.split()[1:]}
             stops = [f"^{p}" for p in sorted(parents - pending)]
-            exact = pending if len(pending) == 1 else pending & self._rev_list([*pending], stops)
-            found |= exact & self._rev_list(tips, stops)
+            exact = pending if len(pending) == 1 else pending & set(self._rev_list(pending, stops))
+            graph = self._rev_list(tips, stops, "--parents")
+            found.update(_first_reaching(tips, graph, exact))
             pending -= exact
         return found
 
-    def _rev_list(self, tips: Iterable[str], stops: list[str]) -> set[str]:
-        """``git rev-list TIPS ^STOP...``: the commits reachable from a tip and from no stop."""
+    def _rev_list(self, tips: Iterable[str], stops: list[str], *flags: str) -> dict[str, list[str]]:
+        """``git rev-list TIPS ^STOP...``: each commit reachable from a tip and from no stop,
+        with its parents where ``--parents`` asks for them."""
         request = "".join(f"{line}\n" for line in [*sorted(set(tips)), *stops]).encode()
-        return set(self.git_output(["rev-list", "--stdin"], stdin=request).decode().split())
+        listed = self.git_output(["rev-list", *flags, "--stdin"], stdin=request).decode()
+        return {words[0]: words[1:] for words in map(str.split, listed.splitlines())}
 
     def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""
@@ -614,6 +619,27 @@ class GitHistory:
                     seen.add(parent)
                     stack.append(parent)
         return seen & candidates
+
+
+def _first_reaching(
+    tips: Sequence[str], graph: dict[str, list[str]], wanted: set[str]
+) -> dict[str, int]:
+    """Each of ``wanted`` in ``graph`` (commit to parents), with the index of the first of
+    ``tips`` it is reachable from there: each tip walks only what no earlier tip walked."""
+    found: dict[str, int] = {}
+    seen: set[str] = set()
+    for index, tip in enumerate(tips):
+        stack = [tip] if tip in graph and tip not in seen else []
+        seen.update(stack)
+        while stack:
+            sha = stack.pop()
+            if sha in wanted:
+                found[sha] = index
+            for parent in graph[sha]:
+                if parent in graph and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    return found
 
 
 def git_records(

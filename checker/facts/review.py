@@ -167,19 +167,8 @@ def _recorded_first(
         (d for d in evidence.deployments if d.id != candidate),
         key=lambda d: (timestamp_ns(d.started_at), d.id),
     )
-    tips = [d.commit for d in recorded]
-    first: dict[str, tuple[int, Deployment]] = {}
-    for sha in sorted(history.reachable_among(tips, shas)):
-        low, high = 1, len(tips)  # the fewest first deployments that hold it
-        while low < high:
-            middle = (low + high) // 2
-            if history.reachable_among(tips[:middle], {sha}):
-                high = middle
-            else:
-                low = middle + 1
-        deployment = recorded[low - 1]
-        first[sha] = (timestamp_ns(deployment.started_at), deployment)
-    return first
+    reached = history.first_reaching([d.commit for d in recorded], shas)
+    return {sha: (timestamp_ns(recorded[i].started_at), recorded[i]) for sha, i in reached.items()}
 
 
 def _shipped_commits(shipped: dict[str, list[str]]) -> set[str]:

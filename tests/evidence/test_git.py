@@ -92,22 +92,28 @@ def test_ancestors_matches_git(merged: tuple[ScriptedRepo, dict[str, str]]) -> N
     assert history.ancestors(shas["ma"]) == set(repo.git("rev-list", shas["ma"]).split())
 
 
-def test_reachable_among_matches_git_for_any_wanted_set(
+def test_first_reaching_matches_git_for_any_wanted_set(
     merged: tuple[ScriptedRepo, dict[str, str]],
 ) -> None:
     """Whatever the wanted commits (one range, two ranges with a gap between them, commits
-    that descend from one another): the answer is git's ``merge-base --is-ancestor``. Stopping
-    the walk at a wanted commit's parent that descends from another wanted commit hid that
-    commit (a change deployed from its branch before its late approval passed the merge
-    gate)."""
+    that descend from one another) and the order of the tips: each wanted commit's first tip
+    is the first that git's ``rev-list`` reaches it from. Stopping the walk at a wanted
+    commit's parent that descends from another wanted commit hid that commit (a change
+    deployed from its branch before its late approval passed the merge gate)."""
     repo, shas = merged
     history = GitHistory(repo.path)
     sets = [{shas[n] for n in chosen} for chosen in itertools.combinations(sorted(shas), 2)]
     sets += [set(shas.values()), {shas[n] for n in ("m0", "m1", "ma", "m3")}]  # gaps
-    for tip in ("a2", "m3", "mb"):
-        below = set(repo.git("rev-list", shas[tip]).split())
+    below = {n: set(repo.git("rev-list", shas[n]).split()) for n in shas}
+    for order in (("a2", "m3", "mb"), ("b1", "a1", "m2"), ("mb",), ("m0", "ma", "m0")):
+        tips = [shas[n] for n in order]
         for wanted in sets:
-            assert history.reachable_among([shas[tip]], wanted) == wanted & below, (tip, wanted)
+            expected = {
+                w: next(i for i, n in enumerate(order) if w in below[n])
+                for w in wanted
+                if any(w in below[n] for n in order)
+            }
+            assert history.first_reaching(tips, wanted) == expected, (order, wanted)
     history.close()
 
 
