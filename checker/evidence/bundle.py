@@ -34,6 +34,7 @@ from checker.evidence.models import (
     Review,
     Target,
     Waiver,
+    check_timestamp,
 )
 from checker.evidence.shared import SharedEntries
 from checker.memory import paused_collection
@@ -127,6 +128,45 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Shipment:
+    """What REVIEW-002 needs of a deployment record a gate does not judge: which commit it
+    shipped from when. Only these fields are checked (the full check validates the rest)."""
+
+    id: str
+    commit: str
+    started_at: str
+    path: Path
+    line: int
+
+    def error(self, message: str) -> InputError:
+        """An input error about this record, naming its file and line."""
+        where = f"deployment {shown(self.id)} of another service or environment"
+        return InputError(f"{where}: {message}", path=str(self.path), line=self.line or None)
+
+
+def _shipment(raw: dict[str, Any], path: Path, line: int) -> Shipment:
+    """The shipment a deployment record outside the run's scope states, or an input error:
+    a record that cannot say whether it shipped a candidate's commit first cannot be passed
+    over."""
+    keys = ("id", "commit", "started_at")
+    values = [value for key in keys if isinstance(value := raw.get(key), str)]
+    where = f"deployment {shown(raw.get('id'))} of another service or environment"
+    problem = next((k for k in keys if not isinstance(raw.get(k), str)), None)
+    if problem is not None:
+        raise InputError(
+            f"{where}: {problem} {shown(raw.get(problem))} cannot be read (a gate asks "
+            "whether it shipped the candidate's commits first)",
+            path=str(path),
+            line=line or None,
+        )
+    try:
+        check_timestamp(values[2])
+    except ValueError as exc:
+        raise InputError(f"{where}: started_at: {exc}", path=str(path), line=line or None) from exc
+    return Shipment(values[0], values[1], values[2], path, line)
+
+
 @dataclass
 class Evidence:
     """Everything read from the evidence directory."""
@@ -147,6 +187,9 @@ class Evidence:
     """Every (service, environment) a deployment record names, in scope of this run or not."""
     locations: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
     """Each kind's records' file and line, by position, for messages about them."""
+    elsewhere: list[Shipment] = field(default_factory=list)
+    """The deployment records a run's scope passed over (at a gate, every other stream's):
+    REVIEW-002 asks whether one of them shipped a candidate's commit first."""
 
     def add_deployment(self, record: Deployment) -> None:
         """Add a deployment no file holds (a gate's candidate); messages about it name the
@@ -255,15 +298,20 @@ def _load_list(
     data: bytes,
     scope: Scope | None,
     streams: set[tuple[str, str]],
+    elsewhere: list[Shipment],
 ) -> list[tuple[Any, int]]:
-    def keep(raw: Any) -> bool:
+    def keep(raw: Any, line: int) -> bool:
         if not isinstance(raw, dict):
             return True
         if kind.name == "deploys":
             service, environment = raw.get("service"), raw.get("environment")
             if isinstance(service, str) and isinstance(environment, str):
                 streams.add((service, environment))
-        return scope is None or scope(kind.name, raw)
+        if scope is None or scope(kind.name, raw):
+            return True
+        if kind.name == "deploys":
+            elsewhere.append(_shipment(raw, path, line))
+        return False
 
     if is_blank(data, path):
         raise _empty(kind, path)
@@ -352,7 +400,7 @@ def _read_kind(evidence: Evidence, kind: Kind, path: Path, scope: Scope | None) 
         else:
             setattr(evidence, kind.name, model)
         return
-    records = _load_list(kind, path, data, scope, evidence.streams)
+    records = _load_list(kind, path, data, scope, evidence.streams, evidence.elsewhere)
     evidence.locations[kind.name] = [(path, line) for _, line in records]
     getattr(evidence, kind.name if kind.name != "deploys" else "deployments").extend(
         record for record, _ in records

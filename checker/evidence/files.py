@@ -180,22 +180,22 @@ def parse_yaml_text(text: str, path: PurePath) -> Any:
 
 
 def parse_records(
-    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None = None
+    data: bytes, path: PurePath, keep: Callable[[Any, int], bool] | None = None
 ) -> list[Located]:
     """Every record of a list file (``iter_records``), at once."""
     return list(iter_records(data, path, keep))
 
 
 def iter_records(
-    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None = None
+    data: bytes, path: PurePath, keep: Callable[[Any, int], bool] | None = None
 ) -> Iterator[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
 
-    ``keep`` chooses the records returned. Every record is still parsed (a syntax error
-    anywhere is an error), but a JSON Lines record passed over is not checked for duplicate
-    keys. JSON Lines are parsed as they are taken, so that a caller validating each record
-    as it comes holds one line's values at a time, not a whole file's (a month's deployments
-    are hundreds of megabytes of dictionaries).
+    ``keep`` chooses the records returned, given each and its line. Every record is still
+    parsed (a syntax error anywhere is an error), but a JSON Lines record passed over is not
+    checked for duplicate keys. JSON Lines are parsed as they are taken, so that a caller
+    validating each record as it comes holds one line's values at a time, not a whole file's
+    (a month's deployments are hundreds of megabytes of dictionaries).
     """
     if path.suffix == ".jsonl":
         return _json_lines(data, path, keep)
@@ -214,11 +214,13 @@ def iter_records(
         return iter(())
     if items is None:
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
-    return iter([Located(value, line) for value, line in items if keep is None or keep(value)])
+    return iter(
+        [Located(value, line) for value, line in items if keep is None or keep(value, line)]
+    )
 
 
 def _json_lines(
-    data: bytes, path: PurePath, keep: Callable[[Any], bool] | None
+    data: bytes, path: PurePath, keep: Callable[[Any, int], bool] | None
 ) -> Iterator[Located]:
     text = decode(data, path)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
@@ -226,7 +228,7 @@ def _json_lines(
         if not raw.strip():
             continue
         try:
-            if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS)):
+            if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS), number):
                 continue
             value = jsonread.loads(raw)
         except ValueError as exc:

@@ -41,7 +41,8 @@ def timestamp_ns(text: str) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + nanos
 
 
-def _check_timestamp(value: str) -> str:
+def check_timestamp(value: str) -> str:
+    """``value`` if it is an RFC 3339 timestamp with a zone, else a ValueError that says why."""
     if _RFC3339.match(value) is None:
         if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", value):
             raise ValueError(
@@ -79,7 +80,7 @@ def _to_text(value: object) -> object:
 
 Timestamp = Annotated[
     str,
-    AfterValidator(_check_timestamp),
+    AfterValidator(check_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
 ]
 """An RFC 3339 timestamp, kept exactly as given; ``timestamp_ns`` orders it."""
@@ -197,7 +198,7 @@ class Target:
     reason: Annotated[str, Strict(), Field(min_length=1)] | None = None
     """Why a host did not succeed, as the deploy tool showed it (e.g. the release step it
     skipped); FLEET findings quote it."""
-    finished_at: Annotated[str, Strict(), AfterValidator(_check_timestamp)] | None = None
+    finished_at: Annotated[str, Strict(), AfterValidator(check_timestamp)] | None = None
     """When the deploy tool finished with this host, where it says so per host (a cluster's
     own sync): a succeeded host runs the deployed commit from then on, not from the
     deployment's ``finished_at``, which waits for the slowest."""

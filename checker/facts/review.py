@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
-from checker.evidence.bundle import Evidence
+from checker.evidence.bundle import Evidence, Shipment
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, visible
@@ -18,6 +18,10 @@ from checker.evidence.trailers import COAUTHOR
 from checker.facts.document import Approval, Commit, Review
 from checker.facts.streams import Streams, succeeded_anywhere
 from checker.vocabulary import short
+
+Shipped = Deployment | Shipment
+"""A deployment that shipped a commit: a record the run judges, or (at a gate) another
+stream's, of which only its id, commit and start are read."""
 
 
 def shipped_ranges(
@@ -98,7 +102,7 @@ def commit_facts(
     coauthors, nameless = _coauthors(lines, identities)
     first = _first_shipped(evidence, shipped, candidate) if changes else {}
     if changes and candidate is not None:
-        first |= _recorded_first(history, evidence, shipped_by, candidate)
+        first |= _recorded_first(history, evidence, shipped_by, resolved, candidate)
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
         (coauthors, nameless), first,
@@ -130,44 +134,48 @@ def commit_facts(
 
 def _first_shipped(
     evidence: Evidence, shipped: dict[str, list[str]], candidate: str | None
-) -> dict[str, tuple[int, Deployment]]:
+) -> dict[str, tuple[int, Shipped]]:
     """Each shipped commit's first deployment: the one that started first of those whose range
     holds it (a range shared by many deployments is walked once). A gate's ``candidate`` is
     not one: it has not happened (it "starts" at midnight of the as-of date, and a review
     given since is given before it). A recorded deployment is one whatever its id."""
     by_id = {d.id: d for d in evidence.deployments}
-    first_of_range: dict[int, tuple[int, Deployment]] = {}
+    first_of_range: dict[int, tuple[int, Shipped]] = {}
     ranges: dict[int, list[str]] = {}
     for deployment_id, shas in shipped.items():
         if deployment_id == candidate:
             continue
         deployment = by_id[deployment_id]
-        started = (timestamp_ns(deployment.started_at), deployment)
+        started: tuple[int, Shipped] = (timestamp_ns(deployment.started_at), deployment)
         known = first_of_range.get(id(shas))
         if known is None or started[0] < known[0]:
             first_of_range[id(shas)] = started
         ranges[id(shas)] = shas
-    first: dict[str, tuple[int, Deployment]] = {}
+    first: dict[str, tuple[int, Shipped]] = {}
     for key, shas in ranges.items():
-        started = first_of_range[key]
+        earliest = first_of_range[key]
         for sha in shas:
-            if sha not in first or started[0] < first[sha][0]:
-                first[sha] = started
+            if sha not in first or earliest[0] < first[sha][0]:
+                first[sha] = earliest
     return first
 
 
 def _recorded_first(
-    history: GitHistory, evidence: Evidence, shas: set[str], candidate: str
-) -> dict[str, tuple[int, Deployment]]:
+    history: GitHistory,
+    evidence: Evidence,
+    shas: set[str],
+    resolved: dict[str, str | None],
+    candidate: str,
+) -> dict[str, tuple[int, Shipped]]:
     """At a gate: each of ``shas`` (what the candidate ships) that a recorded deployment of
     any stream already shipped, with the first that did (the one that started first of those
-    whose commit holds it). A gate computes no other stream's range, but a commit another
-    service runs was in production from then: an approval given since is late."""
-    recorded = sorted(
-        (d for d in evidence.deployments if d.id != candidate),
-        key=lambda d: (timestamp_ns(d.started_at), d.id),
-    )
-    reached = history.first_reaching([d.commit for d in recorded], shas)
+    whose commit holds it). A gate computes no other stream's range, and judges none of its
+    records, but a commit another service runs was in production from then: an approval
+    given since is late."""
+    recorded: list[Shipped] = [d for d in evidence.deployments if d.id != candidate]
+    recorded.extend(evidence.elsewhere)
+    recorded.sort(key=lambda d: (timestamp_ns(d.started_at), d.id))
+    reached = history.first_reaching([resolved[d.commit] or d.commit for d in recorded], shas)
     return {sha: (timestamp_ns(recorded[i].started_at), recorded[i]) for sha, i in reached.items()}
 
 
@@ -308,7 +316,7 @@ def _reviews(
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
     coauthored: tuple[dict[str, set[str]], dict[str, str]],
-    first_shipped: dict[str, tuple[int, Deployment]],
+    first_shipped: dict[str, tuple[int, Shipped]],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
@@ -371,7 +379,7 @@ def _approvals(
             yield sha, line, identity, excluded, approval.at
 
 
-def _after_shipping(at: str, first: tuple[int, Deployment] | None) -> str:
+def _after_shipping(at: str, first: tuple[int, Shipped] | None) -> str:
     """Why an approval given at ``at`` comes too late for a commit first shipped by ``first``
     (empty when it came before)."""
     if first is None or timestamp_ns(at) < first[0]:

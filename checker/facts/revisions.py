@@ -51,8 +51,10 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
     named += [o.version for o in evidence.observations]
     named += [c for r in evidence.reviews for c in r.commits]
     named += [a.commit for r in evidence.reviews for a in r.approvals if a.commit]
+    named += [s.commit for s in evidence.elsewhere]
     ids = history.resolve_ids(named)
     _refuse_refs(evidence, ids)
+    _refuse_elsewhere(history, evidence, ids)
     resolved: dict[str, str | None] = {name: found.sha for name, found in ids.items()}
     baseline = _baseline(history, rules.baseline)
     deployed: dict[str, str] = {}
@@ -124,6 +126,15 @@ def _refuse_refs(evidence: Evidence, ids: dict[str, ObjectId]) -> None:
     for kind, index, what, name in named:
         if ids[name].refused:
             raise evidence.error(kind, index, f"{what} {name!r} {ids[name].refused}")
+
+
+def _refuse_elsewhere(history: GitHistory, evidence: Evidence, ids: dict[str, ObjectId]) -> None:
+    """A gate reads other streams' commits too: one that names no commit is an input error."""
+    for shipment in evidence.elsewhere:
+        found = ids[shipment.commit]
+        if found.sha is None:
+            why = found.refused or f"does not resolve in the repository at {history.root}"
+            raise shipment.error(f"commit {shipment.commit!r} {why}")
 
 
 def check_plausible_starts(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, LEAD, CliResult, check_json, deployment, write_yaml
@@ -393,3 +394,51 @@ def test_at_the_merge_gate_a_late_approval_below_the_branch_tip_does_not_count(
         "once the commit was in production (deployment D2"
         in findings(result)[("REVIEW-002", first)]
     )
+
+
+def test_at_the_deploy_gate_another_services_earlier_deployment_makes_an_approval_late(
+    tmp_path: Path,
+) -> None:
+    """``api`` runs the unreviewed change since 3 March; it was approved on the 20th, and
+    ``web`` asks the gate on the 31st. The gate read only web's records, so the approval
+    counted and the gate passed while the full check fails web's deployment of it."""
+    deploys = [("D1", "base", "web"), ("D2", "change", "api")]
+    repo, evidence, _, change = _late_review_case(tmp_path, deploys, "2024-03-20T10:00:00Z")
+    gate = ["--candidate", "main", "--service", "web", "--with-reviews", "--as-of", "2024-03-31"]
+    result = check_json(repo.path, evidence, *gate)
+    assert result.code == 1, result.err
+    message = findings(result)[("REVIEW-002", change)]
+    assert "once the commit was in production (deployment D2 started at" in message
+    early = {"by": "lee@example.com", "at": "2024-03-03T08:00:00Z"}  # before D2 started
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 7, "author": "dana@example.com", "commits": [change], "approvals": [early]}],
+    )
+    assert check_json(repo.path, evidence, *gate).code == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("started_at", "2024-03-03 09:00", "has no time zone"),
+        ("commit", "main", "not a sha"),
+        ("commit", "f" * 40, "does not resolve in the repository"),
+        ("id", None, "id null cannot be read"),
+    ],
+)
+def test_at_a_gate_another_streams_record_it_cannot_read_stops_it(
+    tmp_path: Path, field: str, value: str | None, said: str
+) -> None:
+    """A gate does not judge other streams' records, but reads when each shipped what: one
+    whose commit or start it cannot read might have shipped the candidate's commits first."""
+    deploys = [("D1", "base", "web"), ("D2", "change", "api")]
+    repo, evidence, _, _ = _late_review_case(tmp_path, deploys, "2024-03-02T08:00:00Z")
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    records[1][field] = value
+    write_yaml(evidence / "deploys.yaml", records)
+    gate = ["--candidate", "main", "--service", "web", "--with-reviews", "--as-of", "2024-03-31"]
+    result = check_json(repo.path, evidence, *gate)
+    assert result.code == 2, (result.err, result.out)
+    assert said in result.err
+    assert "deploys.yaml:" in result.err and "of another service or environment" in result.err
+    assert "Traceback" not in result.err
