@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 
 from checker.evidence.bundle import Evidence
@@ -104,6 +104,41 @@ def _shape(template: str) -> re.Pattern[str]:
     return re.compile(out + re.escape(template[index:]))
 
 
+def literals(glob: str) -> str:
+    """The characters of a glob that match only themselves, as ``fnmatch`` reads it: not
+    ``*``, ``?`` nor a ``[...]`` class (whose ``]`` right after ``[`` or ``[!`` is a member:
+    ``[]0-9a-f[]`` is one class of 12 characters). A ``[`` that no ``]`` closes is literal."""
+    return "".join(_literal_parts(glob))
+
+
+def literal_start(glob: str) -> str:
+    """The literal characters a glob starts with, up to its first wildcard or class."""
+    return next(_literal_parts(glob, stop=True), "")
+
+
+def _literal_parts(glob: str, stop: bool = False) -> Iterator[str]:
+    index, literal = 0, ""
+    while index < len(glob):
+        char, index = glob[index], index + 1
+        end = _class_end(glob, index) if char == "[" else None
+        if char in "*?" or end is not None:
+            yield literal
+            if stop:
+                return
+            literal, index = "", end if end is not None else index
+        else:
+            literal += char
+    yield literal
+
+
+def _class_end(glob: str, start: int) -> int | None:
+    """Where the class a ``[`` at ``start - 1`` opens ends (just past its ``]``), or None."""
+    at = start + (glob[start : start + 1] == "!")
+    at += glob[at : at + 1] == "]"
+    close = glob.find("]", at)
+    return None if close < 0 else close + 1
+
+
 def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) -> str | None:
     """Why a waiver's subject glob can match no subject of the rule's shape, or None.
 
@@ -149,6 +184,12 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
         return (
             f"subjects of this rule start with a commit sha, in lowercase hex; {head!r} "
             f"cannot match one{lowered}"
+        )
+    if first == "commit" and not re.match(r"[0-9a-f]{7}", literal_start(glob)):
+        return (
+            "it must name its commits by their first 7 hex digits at least, before any "
+            "wildcard (a short sha, as git shows it): a shorter start covers commits no one "
+            "has seen yet"
         )
     if first == "rule" and not _WILD.search(head) and head != glob and head not in rule_ids:
         return f"{head!r} is no rule's id{did_you_mean(head, rule_ids)}"
@@ -232,7 +273,7 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"({approver.unresolved})",
                 hint="approved_by is the address (or identities.yaml person) who approved it",
             )
-        if not re.search(r"[A-Za-z0-9]", re.sub(r"\[[^\]]*\]", "", waiver.target)):
+        if not re.search(r"[A-Za-z0-9]", literals(waiver.target)):
             what = "cause" if waiver.cause is not None else "subject"
             raise evidence.error(
                 "waivers",

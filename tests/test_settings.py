@@ -319,9 +319,13 @@ def test_a_rewritten_commit_graph_is_not_believed(
     assert sneaky in found
 
 
-def _waive_everything(knight: KnightCase, subject: str = "*", **extra: str) -> None:
-    rules = ["REVIEW-001", "REVIEW-002", "FLEET-001", "FLEET-002", "FLEET-003", "DEAD-001",
-             "DEAD-002", "DEAD-004"]  # fmt: skip
+_EVERY_RULE = ("REVIEW-001", "REVIEW-002", "FLEET-001", "FLEET-002", "FLEET-003", "DEAD-001",
+               "DEAD-002", "DEAD-004")  # fmt: skip
+
+
+def _waive_everything(
+    knight: KnightCase, subject: str = "*", rules: tuple[str, ...] = _EVERY_RULE, **extra: str
+) -> None:
     waivers = [
         {"rule": rule, "subject": subject, "reason": "ok", "approved_by": "tech1@knight.example",
          "expires": "2012-12-31", **extra}
@@ -334,6 +338,8 @@ def _waive_everything(knight: KnightCase, subject: str = "*", **extra: str) -> N
     ("subject", "extra", "needle"),
     [
         ("*", {}, "names nothing, so it would waive the rule for everything"),
+        ("[]0-9a-f[]*", {}, "names nothing, so it would waive the rule for everything"),
+        ("[]A-Za-z0-9[]*", {}, "names nothing, so it would waive the rule for everything"),
         ("D-*", {"approved_by": "me"}, "approved_by 'me' names nobody"),
         ("D-*", {"expires": "9999-12-31"}, "is more than a year after"),
     ],
@@ -353,7 +359,8 @@ def test_an_audit_applies_only_waivers_the_auditor_accepts(
 ) -> None:
     """The team writes waivers.yaml: an audit applies a waiver only from an approver the
     auditor names; the team's own knightwatch.yaml cannot name them."""
-    _waive_everything(knight, "*2*")  # approved by the deployer himself
+    # approved by the deployer himself (REVIEW-002 names commits by 7 hex digits at least)
+    _waive_everything(knight, "*2*", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
     result, predicate = audit(knight)
     assert result.code == 1
     report = predicate["report"]

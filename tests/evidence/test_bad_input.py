@@ -265,6 +265,22 @@ FAIL_CLOSED = [
         ["waivers.yaml:1:", "full 40-character commit shas", "write 3f9c2e1*"],
     ),
     (
+        "waiver-of-commits-by-a-short-start",
+        _files(
+            waivers__yaml="- {rule: REVIEW-002, subject: '3f9c*', reason: r, approved_by: c@x.io, "
+            "expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "by their first 7 hex digits at least"],
+    ),
+    (
+        "waiver-of-commits-by-a-class",
+        _files(
+            waivers__yaml="- {rule: DEAD-006, subject: '[0-9a-f]3f9c2e1*', reason: r, "
+            "approved_by: c@x.io, expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "by their first 7 hex digits at least"],
+    ),
+    (
         "waiver-of-the-wrong-shape",
         _files(
             waivers__yaml="- {rule: FLEET-001, subject: web-2, reason: r, approved_by: c@x.io, "
