@@ -19,6 +19,7 @@ from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import InputError, PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence, recorded_commits
 from checker.evidence.git import GitHistory
+from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.integrity import (
     check_gate_target,
     check_references,
@@ -314,11 +315,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
     statuses += more
 
     findings, waiver_facts = apply_waivers(
-        prepared.evidence.waivers,
-        findings,
-        prepared.as_of,
-        prepared.evidence.identities,
-        _waiver_approvers(prepared, options),
+        prepared.evidence.waivers, findings, prepared.as_of, *_waiver_approvers(prepared, options)
     )
     final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]
@@ -387,14 +384,29 @@ def _report(
     )
 
 
-def _waiver_approvers(prepared: Prepared, options: CheckOptions) -> frozenset[str] | None:
-    """Who may approve a waiver here: ``None`` for anyone (a check without a list); for an
-    audit, only those the auditor's side names (none when it names none)."""
+def _waiver_approvers(
+    prepared: Prepared, options: CheckOptions
+) -> tuple[IdentityResolver, frozenset[str] | None]:
+    """Who may approve a waiver here, and the identities a waiver's approver is read with:
+    ``None`` for anyone (a check without a list); for an audit, only those the auditor's side
+    names (none when it names none), by address alone. The audited team writes
+    identities.yaml and the repository's .mailmap: an entry joining the auditor's approver's
+    address to a team member's made that member an approver of the team's own waivers."""
     listed = prepared.settings.config.waiver_approvers
+    identities = prepared.evidence.identities
     if listed is None:
-        return frozenset() if options.audit else None
-    identify = prepared.evidence.identities.identify
-    return frozenset(found for a in listed if (found := identify(a).identity) is not None)
+        return identities, frozenset() if options.audit else None
+    if not options.audit:
+        return identities, frozenset(
+            found for a in listed if (found := identities.identify(a).identity) is not None
+        )
+    names = [a for a in listed if "@" not in a]
+    if names:
+        raise UsageError(
+            f"waiver_approvers: {names[0]!r} is not an address: an audit names the approvers of "
+            "waivers by address, since the audited team's identities.yaml says who a person is"
+        )
+    return IdentityResolver(), frozenset(normalise(a) for a in listed)
 
 
 def _gate_rules(

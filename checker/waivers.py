@@ -58,6 +58,7 @@ def apply_waivers(
     approvers: Approvers = None,
 ) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
+    ``identities`` reads a waiver's ``approved_by`` for the comparison with ``approvers``.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
     it expires. A waiver whose approver may not approve waivers here waives nothing.

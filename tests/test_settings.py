@@ -388,6 +388,28 @@ def test_an_audit_applies_only_waivers_the_auditor_accepts(
     assert any(f["waived"] for f in report["findings"])
 
 
+def test_the_teams_identities_cannot_make_one_of_them_the_auditors_approver(
+    knight: KnightCase, tmp_path: Path
+) -> None:
+    """The auditor names cro@ as the approver; the team's identities.yaml joins cro@ to
+    tech1, who approves the waivers of his own findings: an audit compares the waiver's
+    approver with the auditor's list by address alone (it applied them, and signed a pass)."""
+    _waive_everything(knight, "*2*", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
+    write_yaml(knight.evidence / "identities.yaml", {"tech1": ["tech1@knight.example",
+                                                              "cro@knight.example"]})  # fmt: skip
+    auditor = tmp_path / "auditor.yaml"
+    auditor.write_text("waiver_approvers: [cro@knight.example]\n")
+    result, predicate = audit(knight, "--config", auditor)
+    assert result.code == 1, result.err
+    report = predicate["report"]
+    assert isinstance(report, dict)
+    assert not any(f["waived"] for f in report["findings"])
+    auditor.write_text("waiver_approvers: [tech1]\n")  # a person of the team's identities.yaml
+    result, _ = audit(knight, "--config", auditor)
+    assert result.code == 2
+    assert "'tech1' is not an address" in result.err
+
+
 def test_a_folded_non_ascii_address_names_nobody(tmp_path: Path) -> None:
     """'ßam@…' case-folds to 'ssam@…', an ASCII address someone else may hold."""
     from checker.evidence.identities import IdentityResolver
