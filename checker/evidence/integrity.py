@@ -79,6 +79,7 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
         _check_spellings(evidence, "environment", [d.environment for d in evidence.deployments])
     if not names.services:
         _check_spellings(evidence, "service", [d.service for d in evidence.deployments])
+    _check_targets(evidence, names)
     for index, event in enumerate(evidence.flag_events):
         what = f"flag event {event.flag}@{event.at}"
         join.service("flag_events", index, what, event.service)
@@ -97,6 +98,42 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
                 "add the host to fleet.yaml",
             )
     return names
+
+
+def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
+    """A deployment's target is not an inventoried host in another case (``PAY-1`` for
+    ``pay-1``: a failure there would be no failure of ``pay-1``), and a host runs one
+    environment of a service: a deployment labelled ``prod`` beside ``production`` to the
+    same hosts starts a stream of its own and ships only its own commit, hiding the commits
+    between. A list of targets many deployments share is looked at once."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    looked: set[tuple[int, str, str]] = set()
+    for index, deployment in enumerate(evidence.deployments):
+        service, environment = deployment.service, deployment.environment
+        if (id(deployment.targets), service, environment) in looked:
+            continue
+        looked.add((id(deployment.targets), service, environment))
+        listed = names.hosts.get(service, frozenset())
+        for target in deployment.targets:
+            folded = target.host.casefold()
+            near = [] if target.host in listed else [h for h in listed if h.casefold() == folded]
+            if near:
+                raise evidence.error(
+                    "deploys", index,
+                    f"deployment {deployment.id}: target {target.host!r} is not a host of "
+                    f"{service} in fleet.yaml (did you mean {near[0]!r}?)",
+                    hint="host names are exact: write the host as fleet.yaml lists it",
+                )  # fmt: skip
+            other = seen.setdefault((service, folded), (environment, deployment.id))
+            if other[0] != environment:
+                raise evidence.error(
+                    "deploys", index,
+                    f"deployment {deployment.id} of {service} to {environment!r} targets "
+                    f"{target.host!r}, which deployment {other[1]} of {service} reaches in "
+                    f"{other[0]!r}: a host runs one environment of a service",
+                    hint="if both are one environment, write one name; a service that runs in "
+                    "two environments has a service per environment (fleet-rules.md)",
+                )  # fmt: skip
 
 
 Where = tuple[str, int, str, str]

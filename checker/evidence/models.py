@@ -236,10 +236,13 @@ class Deployment(Record):
 
     @model_validator(mode="after")
     def _one_status_per_host(self) -> Deployment:
-        hosts = [target.host for target in self.targets]
-        if len(set(hosts)) != len(hosts):
-            twice = next(h for i, h in enumerate(hosts) if h in hosts[:i])
-            raise ValueError(f"host {twice!r} is listed twice in targets")
+        folded = [target.host.casefold() for target in self.targets]
+        if len(set(folded)) != len(folded):  # a host's name in another case is that host
+            at = next(i for i, h in enumerate(folded) if h in folded[:i])
+            first = self.targets[folded.index(folded[at])].host
+            twice = self.targets[at].host
+            also = "" if twice == first else f" (as {first!r} and as {twice!r})"
+            raise ValueError(f"host {twice!r} is listed twice in targets{also}")
         return self
 
     @model_validator(mode="after")

@@ -195,6 +195,21 @@ FAIL_CLOSED = [
         ["deploys.yaml:9:", "environment 'Production' is used once, and 'production' by 1"],
     ),
     (
+        "environment-named-otherwise-on-the-same-host",
+        _files(deploys__yaml=GOOD + SECOND.replace("production", "prod")),
+        ["deploys.yaml:9:", "targets 'web-1', which deployment D1 of web reaches in 'production'"],
+    ),
+    (
+        "target-host-in-another-case",
+        _files(deploys__yaml=GOOD.replace("host: web-1", "host: WEB-1"), fleet__yaml=FLEET),
+        ["deploys.yaml:1:", "target 'WEB-1' is not a host of web in fleet.yaml (did you mean"],
+    ),
+    (
+        "target-host-twice-in-two-cases",
+        _deploys(GOOD + "    - {host: WEB-1, status: failed}\n"),
+        ["deploys.yaml:1:", "host 'WEB-1' is listed twice in targets (as 'web-1' and as 'WEB-1')"],
+    ),
+    (
         "environment-with-trailing-space",
         _deploys(GOOD.replace("environment: production", "environment: 'production '")),
         ["deploys.yaml:3:", "'production ' has white space at its start or end"],
