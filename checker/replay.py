@@ -14,7 +14,7 @@ from checker.facts.population import population_record
 from checker.runner import CheckOptions, Prepared, evaluate, prepare
 from checker.settings import JUDGING
 from checker.signing.attestation import Signed
-from checker.signing.population import compare, read_population
+from checker.signing.population import compare, read_population, replayed_late
 from checker.vocabulary import counted, short
 
 
@@ -45,6 +45,7 @@ def replay(signed: Signed, base: CheckOptions) -> str:
         as_of=date.fromisoformat(recorded["as_of"]),
         audit=True,
         recorded=recorded_settings(recorded),
+        attested=replayed_late(signed.predicate, signed.period),
     )
     prepared = prepare(options)
     recorded_inputs = _same_inputs(recorded["inputs"], prepared)

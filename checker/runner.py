@@ -25,7 +25,7 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
-from checker.facts.collect import Facts, Parameters, collect_facts
+from checker.facts.collect import Attested, Facts, Parameters, collect_facts
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import begin_registry_walk
 from checker.facts.document import InputDocument, WaiverFacts
@@ -84,6 +84,8 @@ class CheckOptions:
     """A replay's recorded settings, applied as the command line's would be."""
     cache_dir: Path | None = None
     """Where facts of git objects are kept across runs (``checker.cache``); None: no cache."""
+    attested: Attested | None = None
+    """A monthly audit's ``--previous``: what the month before's attestation judged."""
 
     org_settings: dict[str, Any] = field(default_factory=dict)
     """What an organisation file sets for this system (its services' ``service_paths``),
@@ -172,7 +174,9 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
                 [*settings.policy_dirs, *options.policy_dirs], repository=history.root
             )
         check_waivers(evidence, policies.rules, as_of)
-        params = Parameters(rules=config, period=options.period, gate=options.gate)
+        params = Parameters(
+            rules=config, period=options.period, gate=options.gate, attested=options.attested
+        )
         facts = collect_facts(history, evidence, params, cache)
     except BaseException:
         cache.close(write=False)  # facts of a run that failed may rest on what failed it

@@ -220,6 +220,7 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         sign_report,
     )
     from checker.signing.keys import key_id, load_private
+    from checker.signing.population import attested
     from checker.timing import stage
 
     period = check_period(args.period, partial=args.partial)
@@ -228,7 +229,8 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     check_targets(outputs)
     key = load_private(args.key)
     previous = read_previous(args.previous, key, period) if args.previous else None
-    options = dataclasses.replace(check_options(args), period=period)
+    chained = attested(previous.predicate, previous.period) if previous is not None else None
+    options = dataclasses.replace(check_options(args), period=period, attested=chained)
     report = dataclasses.replace(run_pipeline(options).report, partial=args.partial)
     with stage("rendering"):
         envelope, digest = sign_report(report, key, previous)

@@ -158,7 +158,7 @@ def _results(
         )
     base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of))
     placement = Placement(scheduler=args.scheduler, workers=args.workers)
-    return judge_all(org.systems, base, placement, partial=args.partial)
+    return judge_all(org.systems, base, placement, partial=args.partial, chained=previous)
 
 
 def _preflight(options: CheckOptions) -> CheckOptions:

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from checker.cache import NO_CACHE, FactCache
-from checker.errors import InternalError
+from checker.errors import InputError, InternalError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, visible
@@ -43,6 +43,19 @@ from checker.vocabulary import short
 
 
 @dataclass(frozen=True)
+class Attested:
+    """The month before a monthly audit's, as the signed attestation it is chained to
+    (``--previous``) judged it: a deployment of that month recorded since, or changed since,
+    was judged by no audit, and this one judges it."""
+
+    period: str
+    deployments: Mapping[str, tuple[str, str, str, str]] | None
+    """Each deployment the attestation judged: (service, environment, commit, started_at), by
+    id. None in a replay, which judges ``late`` as the report it replays recorded it."""
+    late: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Parameters:
     """What one run judges with: the rules' parameters, and the span it judges."""
 
@@ -51,6 +64,8 @@ class Parameters:
     """``YYYY-MM``: judge only the deployments (and flag events) that started in that month."""
     gate: Gate | None = None
     """A gate judges its candidate deployment alone."""
+    attested: Attested | None = None
+    """A monthly audit chained to the month before: what that month's attestation judged."""
 
     @property
     def candidate(self) -> str | None:
@@ -148,7 +163,8 @@ def collect_facts(
             cache, CANDIDATE_ID if params.gate is not None else None,
         )  # fmt: skip
     records, hosts = _fleet(evidence, streams, revisions)
-    judged = sorted(i for i in records if _judge(params)(records[i]))
+    judge = _judge(params, _late(evidence, params, records, revisions.deployed))
+    judged = sorted(i for i in records if judge(records[i]))
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
     check_flag_names(evidence, code.flag_names)
     keys = shipped.keys(judged, revisions.deployed, scoped)
@@ -490,14 +506,50 @@ def _flag_span(params: Parameters) -> tuple[int, int] | None:
     return period_bounds(params.period) if params.period else None
 
 
-def _judge(params: Parameters) -> Callable[[DeploymentRecord], bool]:
-    """Which deployments this run judges: a gate's candidate, a month's, or all of them."""
+def _judge(params: Parameters, late: frozenset[str]) -> Callable[[DeploymentRecord], bool]:
+    """Which deployments this run judges: a gate's candidate, a month's (and those of the
+    month before that its attestation did not judge as they stand: ``late``), or all."""
     if params.gate is not None:
         return lambda d: d.id == CANDIDATE_ID
     if params.period:
         start, end = period_bounds(params.period)
-        return lambda d: start <= timestamp_ns(d.started_at) < end
+        return lambda d: start <= timestamp_ns(d.started_at) < end or d.id in late
     return lambda d: True
+
+
+def _late(
+    evidence: Evidence,
+    params: Parameters,
+    records: dict[str, DeploymentRecord],
+    deployed: dict[str, str],
+) -> frozenset[str]:
+    """The deployments of the month before a chained audit's that its attestation did not
+    judge as they stand now: recorded after it was signed (a deploy tool's export that came
+    late), or changed since (another commit, start, service or environment). A deployment it
+    judged that the evidence no longer holds in that month is an input error: an attested
+    month's records are only ever added to."""
+    attested = params.attested
+    if attested is None or not params.monthly:
+        return frozenset()
+    start, end = period_bounds(attested.period)
+    earlier = {i: r for i, r in records.items() if start <= timestamp_ns(r.started_at) < end}
+    if attested.deployments is None:
+        return attested.late & earlier.keys()
+    judged = {i for i, v in attested.deployments.items() if start <= timestamp_ns(v[3]) < end}
+    gone = sorted(judged - earlier.keys())
+    if gone:
+        raise InputError(
+            f"deployment {gone[0]} was judged by the {attested.period} audit this one is "
+            f"chained to, and the evidence holds no deployment {gone[0]} of {attested.period} "
+            "now: records of an attested month were removed, renamed or moved",
+            path=str(evidence.directory),
+            hint="restore the record as it was; an attested month's records are only added to",
+        )
+    return frozenset(
+        i
+        for i, r in earlier.items()
+        if attested.deployments.get(i) != (r.service, r.environment, deployed[i], r.started_at)
+    )
 
 
 def period_bounds(period: str) -> tuple[int, int]:

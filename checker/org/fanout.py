@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from checker.errors import KnightwatchError, UsageError
-from checker.org.judge import SystemResult, judge_system
+from checker.org.judge import SystemResult, attested_systems, judge_system
 from checker.org.model import System
 from checker.runner import CheckOptions
 
 if TYPE_CHECKING:
     from dask.distributed import Client
+
+    from checker.signing.attestation import Signed
 
 CONNECT_SECONDS = 30
 """How long the client tries to reach an existing scheduler that answers."""
@@ -44,17 +46,28 @@ class Placement:
 
 
 def judge_all(
-    systems: Sequence[System], base: CheckOptions, placement: Placement, *, partial: bool = False
+    systems: Sequence[System],
+    base: CheckOptions,
+    placement: Placement,
+    *,
+    partial: bool = False,
+    chained: Signed | None = None,
 ) -> list[SystemResult]:
-    """Every system's result, sorted by system name."""
+    """Every system's result, sorted by system name. ``chained``: the organisation's
+    attestation of the month before, whose systems' audits say what each judged then."""
+    earlier = attested_systems(chained)
+    attested = [earlier.get(system.name) for system in systems]
     results: list[SystemResult]
     if placement.in_process(len(systems)):
-        results = [judge_system(system, base, partial) for system in systems]
+        results = [
+            judge_system(s, base, partial, a) for s, a in zip(systems, attested, strict=True)
+        ]
     else:
         with _client(placement) as client:
             futures = client.map(
                 judge_system,
                 list(systems),
+                attested,
                 base=base,
                 partial=partial,
                 key=[f"knightwatch-system-{s.name}" for s in systems],

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError, KnightwatchError
+from checker.facts.collect import Attested
 from checker.org.model import System
 from checker.org.scope import scope_problem
 from checker.runner import CheckOptions, run_pipeline
-from checker.signing.attestation import audit_predicate, audit_subjects
+from checker.signing.attestation import Signed, audit_predicate, audit_subjects
+from checker.signing.population import attested
 
 JUDGED = "judged"
 NOT_JUDGED = "not judged"
@@ -40,12 +42,16 @@ class SystemResult:
         return self.entry["status"] == JUDGED and self.entry.get("verdict") == "pass"
 
 
-def judge_system(system: System, base: CheckOptions, partial: bool = False) -> SystemResult:
-    """Judge one system's month as ``knightwatch audit`` would judge its repository."""
+def judge_system(
+    system: System, base: CheckOptions, partial: bool = False, attested: Attested | None = None
+) -> SystemResult:
+    """Judge one system's month as ``knightwatch audit`` would judge its repository
+    (``attested``: what its audit in the organisation's previous attestation judged)."""
     try:
         with checkout(system) as repo:
             options = replace(
                 base,
+                attested=attested,
                 repo=repo,
                 evidence=system.evidence_path,
                 org_settings={"service_paths": system.service_paths}
@@ -68,6 +74,21 @@ def judge_system(system: System, base: CheckOptions, partial: bool = False) -> S
         "audit": audit,
     }
     return SystemResult(system.name, entry, subjects)
+
+
+def attested_systems(chained: Signed | None) -> dict[str, Attested]:
+    """What each system's audit in an organisation's attestation judged, by system name (a
+    system it could not judge, or whose audit listed no population, is left out)."""
+    if chained is None:
+        return {}
+    found: dict[str, Attested] = {}
+    for entry in chained.predicate.get("systems", []):
+        audit = entry.get("audit") if isinstance(entry, dict) else None
+        if entry.get("status") == JUDGED and isinstance(audit, dict):
+            month = attested(audit, chained.period)
+            if month is not None:
+                found[str(entry.get("name"))] = month
+    return found
 
 
 def not_judged(system: System, reason: str) -> SystemResult:

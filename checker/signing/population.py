@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker.errors import VerificationError
+from checker.evidence.models import timestamp_ns
+from checker.facts.collect import Attested
 from checker.facts.population import population_digest
+from checker.signing.attestation import month_before
 from checker.vocabulary import counted
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -134,3 +137,30 @@ def describe(predicate: dict[str, Any]) -> str:
         f"{counted(population.commits, 'commit')} shipped, sha256 "
         f"{population.sha256}: counts and digest consistent"
     )
+
+
+def attested(predicate: dict[str, Any], period: str) -> Attested | None:
+    """What a signed monthly audit of ``period`` judged, for the next month's audit chained
+    to it: None where it records no population (signed before audits listed one)."""
+    if predicate.get("population") is None:
+        return None
+    population = read_population(predicate)
+    return Attested(
+        period,
+        {
+            d["id"]: (d["service"], d["environment"], d["commit"], d["started_at"])
+            for d in population.deployments
+        },
+    )
+
+
+def replayed_late(predicate: dict[str, Any], period: str) -> Attested | None:
+    """For a replay of a chained audit of ``period``: the deployments of the month before it
+    that it judged because its chain's attestation had not (its population's entries that
+    started before ``period``)."""
+    if predicate.get("previous") is None or predicate.get("population") is None:
+        return None
+    start = timestamp_ns(f"{period}-01T00:00:00Z")
+    population = read_population(predicate)
+    late = {d["id"] for d in population.deployments if timestamp_ns(d["started_at"]) < start}
+    return Attested(month_before(period), None, frozenset(late))

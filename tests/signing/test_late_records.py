@@ -1,0 +1,97 @@
+"""A deployment of a month already attested, recorded (or changed) after its attestation was
+signed, is judged by the next month's audit chained to it: no audit judged it before (the
+month's audit had been signed, and the next judged only deployments that started in it)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL
+
+
+def _case(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """A reviewed commit deployed on 1 March (D1), an unreviewed one after it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    shas = {
+        "base": repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "0\n"}, author=DEV,
+                            date="2024-02-01T09:00:00Z", trailers=reviewed),
+        "good": repo.commit("good", {"app.py": "1\n"}, author=DEV, date="2024-02-02T09:00:00Z",
+                            trailers=reviewed),
+        "bad": repo.commit("bad", {"app.py": "2\n"}, author=DEV, date="2024-03-30T09:00:00Z"),
+    }  # fmt: skip
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [_deployed("D1", shas["good"], "2024-03-01")])
+    run_cli("keygen", "--output", tmp_path / "k")
+    return repo, evidence, shas
+
+
+def _deployed(id: str, sha: str, day: str) -> dict[str, Any]:
+    return deployment(id, sha, f"{day}T23:00:00Z", approvals=[APPROVAL[0]])
+
+
+def _audit(repo: ScriptedRepo, evidence: Path, month: str, *extra: str | Path) -> CliResult:
+    tmp = repo.path.parent
+    following = {"2024-03": "2024-04-01", "2024-04": "2024-05-01"}[month]
+    return run_cli(
+        "audit", "--repo", repo.path, "--evidence", evidence, "--key", tmp / "k.key",
+        "--period", month, "--as-of", following, "-o", tmp / f"{month}.json", *extra,
+    )  # fmt: skip
+
+
+def _population(path: Path) -> list[str]:
+    payload = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    return [d["id"] for d in payload["predicate"]["population"]["deployments"]]
+
+
+@pytest.mark.parametrize("how", ["recorded late", "changed since"])
+def test_a_deployment_of_an_attested_month_recorded_since_is_judged_next_month(
+    tmp_path: Path, how: str
+) -> None:
+    """March is attested with D1 alone; then D2, which shipped the unreviewed commit on 31
+    March, is recorded (a deploy tool's export that came late), or D1's record is changed to
+    the unreviewed commit. April's audit, chained to March, judged neither: both passed."""
+    repo, evidence, shas = _case(tmp_path)
+    assert _audit(repo, evidence, "2024-03").code == 0
+    records = [_deployed("D1", shas["good"], "2024-03-01")]
+    if how == "recorded late":
+        records.append(_deployed("D2", shas["bad"], "2024-03-31"))
+    else:
+        records = [_deployed("D1", shas["bad"], "2024-03-31")]
+    write_yaml(evidence / "deploys.yaml", records)
+    april = _audit(repo, evidence, "2024-04", "--previous", tmp_path / "2024-03.json")
+    assert april.code == 1, april.err
+    late = "D2" if how == "recorded late" else "D1"
+    assert _population(tmp_path / "2024-04.json") == [late]
+    replay = run_cli("verify", tmp_path / "2024-04.json", "--key", tmp_path / "k.pub",
+                     "--replay", "--repo", repo.path, "--evidence", evidence)  # fmt: skip
+    assert replay.code == 0 and "the same 1 findings" in replay.out, replay.out + replay.err
+    unchained = _audit(repo, evidence, "2024-04")  # nothing to compare March with
+    assert unchained.code == 0 and _population(tmp_path / "2024-04.json") == []
+
+
+def test_a_deployment_an_attestation_judged_cannot_vanish_from_the_evidence(
+    tmp_path: Path,
+) -> None:
+    """March judged D1 and D2; D2's record is then removed (or moved into April): the chained
+    April audit stops (exit 2) rather than judge a history that no longer holds it."""
+    repo, evidence, shas = _case(tmp_path)
+    both = [
+        _deployed("D1", shas["good"], "2024-03-01"),
+        _deployed("D2", shas["good"], "2024-03-02"),
+    ]
+    write_yaml(evidence / "deploys.yaml", both)
+    assert _audit(repo, evidence, "2024-03").code == 0
+    for records in ([both[0]], [both[0], _deployed("D2", shas["good"], "2024-04-02")]):
+        write_yaml(evidence / "deploys.yaml", records)
+        april = _audit(repo, evidence, "2024-04", "--previous", tmp_path / "2024-03.json")
+        assert april.code == 2, april.err
+        assert "deployment D2 was judged by the 2024-03 audit" in april.err
+        assert not (tmp_path / "2024-04.json").exists()
