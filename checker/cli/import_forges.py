@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from checker.errors import UsageError
+from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments, Scope
 
@@ -113,7 +114,9 @@ def scope_of(args: argparse.Namespace) -> Scope:
     return Scope(args.service, tuple(args.environment), tuple(args.target))
 
 
-def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported:
+def github_reviews_fetched(
+    args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
+) -> Imported:
     """``import github-reviews --repository OWNER/REPO``."""
     from checker.importers import fetch, github
 
@@ -123,13 +126,15 @@ def github_reviews_fetched(args: argparse.Namespace, logins: Logins, bots: list[
         found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
     finally:
         api.close()
-    result = github.records(found, logins, bots)
+    result = github.records(found, logins, bots, history)
     result.skipped_unmerged += skipped
     result.remarks.extend(remarks)
     return result
 
 
-def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported | Deployments:
+def run(
+    args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
+) -> Imported | Deployments:
     """Run one of ``TOOLS``; what it found, for the caller to report."""
     from checker.importers import fetch, github_deployments, gitlab
 
@@ -140,8 +145,11 @@ def run(args: argparse.Namespace, logins: Logins, bots: list[str]) -> Imported |
                 found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
             finally:
                 api.close()
-            return gitlab.approval_records(found, settings, api.source / "approvals", logins, bots)
-        return gitlab.import_saved_approvals(args.merge_requests, args.folder, logins, bots)
+            source = api.source / "approvals"
+            return gitlab.approval_records(found, settings, source, logins, bots, history)
+        return gitlab.import_saved_approvals(
+            args.merge_requests, args.folder, logins, bots, history
+        )
     scope = scope_of(args)
     if args.tool == "github-deployments":
         if _saved_or_fetched(args, ["deployments", "folder"], bool(args.repository)):

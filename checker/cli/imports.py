@@ -168,7 +168,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         elif args.tool in k8s_cli.TOOLS:
             k8s_cli.run(args, history, config, evidence, err)
         elif args.tool in forge_cli.TOOLS:
-            got = forge_cli.run(args, where.logins, config.review_bots)
+            got = forge_cli.run(args, where.logins, config.review_bots, where.history)
             if isinstance(got, Deployments):
                 _deployments(args, where, got, err)
             else:
@@ -236,7 +236,8 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
     and what to call it."""
     bots = where.config.review_bots
     if args.tool == "github-reviews" and args.repository:
-        return forge_cli.github_reviews_fetched(args, where.logins, bots), "merged pull requests"
+        fetched = forge_cli.github_reviews_fetched(args, where.logins, bots, where.history)
+        return fetched, "merged pull requests"
     if args.tool == "github-reviews":
         from checker.importers.github import import_reviews
 
@@ -245,7 +246,7 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
                 "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
                 "OWNER/REPO to fetch from the API"
             )
-        found = import_reviews(args.pulls, args.reviews_dir, where.logins, bots)
+        found = import_reviews(args.pulls, args.reviews_dir, where.logins, bots, where.history)
         return found, "merged pull requests"
     from checker.importers.gerrit import import_changes
 

@@ -163,8 +163,7 @@ def collect_facts(
             cache, CANDIDATE_ID if params.gate is not None else None,
         )  # fmt: skip
     records, hosts = _fleet(evidence, streams, revisions)
-    judge = _judge(params, _late(evidence, params, records, revisions.deployed))
-    judged = sorted(i for i in records if judge(records[i]))
+    judged = _judged(evidence, params, records, revisions.deployed)
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
     check_flag_names(evidence, code.flag_names)
     keys = shipped.keys(judged, revisions.deployed, scoped)
@@ -504,6 +503,17 @@ def _flag_span(params: Parameters) -> tuple[int, int] | None:
     if params.gate is not None:
         return (0, 0)
     return period_bounds(params.period) if params.period else None
+
+
+def _judged(
+    evidence: Evidence,
+    params: Parameters,
+    records: dict[str, DeploymentRecord],
+    deployed: dict[str, str],
+) -> list[str]:
+    """The ids of the deployments this run judges, sorted."""
+    judge = _judge(params, _late(evidence, params, records, deployed))
+    return sorted(i for i in records if judge(records[i]))
 
 
 def _judge(params: Parameters, late: frozenset[str]) -> Callable[[DeploymentRecord], bool]:

@@ -26,6 +26,7 @@ from checker.errors import InputError, UsageError
 from checker.evidence import jsonread
 from checker.evidence.bundle import KIND_BY_NAME, TRACE, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
+from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, timestamp_ns
 from checker.writer import write_atomic
@@ -256,6 +257,36 @@ def expect(condition: bool, path: Path, message: str) -> None:
     """Refuse input that is not the tool's documented shape."""
     if not condition:
         raise InputError(message, path=str(path))
+
+
+def check_change_commits(
+    history: GitHistory | None, head: str, listed: list[str], source: Path, what: str
+) -> None:
+    """A change's commit list, as a forge lists it, holds the change's head, and every commit
+    in it that the repository has is that head or an ancestor of it: a list saved from
+    another change, or from the branch, would have one approval cover commits nobody
+    reviewed. Commits the repository lacks (a squashed branch never fetched) are not checked.
+    """
+    expect(
+        head in listed,
+        source,
+        f"{what}'s head {head[:12]} is not among the commits listed: this is not {what}'s "
+        "commit list",
+    )
+    if history is None:
+        return
+    resolved = history.resolve(listed)
+    tip = resolved.get(head)
+    if tip is None:
+        return
+    known = {sha for sha in resolved.values() if sha}
+    stray = sorted(known - history.first_reaching([tip], known).keys())
+    expect(
+        not stray,
+        source,
+        f"commit {stray[0][:12] if stray else ''} is listed, but it is not in {what}'s history "
+        f"(neither its head {head[:12]} nor an ancestor of it): this is not {what}'s commit list",
+    )
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.files import Located, validate
+from checker.evidence.git import GitHistory
 from checker.evidence.models import Review
 from checker.evidence.trailers import coauthor_lines
 from checker.importers.common import (
     Imported,
     Logins,
+    check_change_commits,
     dig,
     expect,
     moment,
@@ -89,6 +91,7 @@ def import_reviews(
     reviews_dir: Path,
     logins: Logins,
     bots: list[str],
+    history: GitHistory | None = None,
 ) -> Imported:
     """Review records for every merged pull request in ``pulls_path``."""
     listed = read_list(pulls_path, PULLS)
@@ -102,7 +105,7 @@ def import_reviews(
             skipped += 1
             continue
         merged.append(_saved(pull, reviews_dir))
-    result = records(merged, logins, bots)
+    result = records(merged, logins, bots, history)
     result.skipped_unmerged += skipped
     result.remarks.extend(remarks)
     return result
@@ -128,12 +131,15 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
     )
 
 
-def records(pulls: list[PullData], logins: Logins, bots: list[str]) -> Imported:
-    """One review record per merged pull request."""
+def records(
+    pulls: list[PullData], logins: Logins, bots: list[str], history: GitHistory | None = None
+) -> Imported:
+    """One review record per merged pull request; each one's commit list is checked against
+    its head (and, where ``history`` has them, against the repository)."""
     result = Imported()
     bot_people = {logins.person(b) for b in bots}
     for data in pulls:
-        result.reviews.append(_review(data, logins, bot_people, result))
+        result.reviews.append(_review(data, logins, bot_people, result, history))
     result.unmapped = logins.unmapped
     return result
 
@@ -241,10 +247,18 @@ def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dic
     return standing
 
 
-def _review(data: PullData, logins: Logins, bot_people: set[str], result: Imported) -> Review:
+def _review(
+    data: PullData,
+    logins: Logins,
+    bot_people: set[str],
+    result: Imported,
+    history: GitHistory | None,
+) -> Review:
     pull = data.pull
     number, head, merged_at = pull["number"], pull["head"]["sha"], str(pull["merged_at"])
     shas, author_logins, author_people = _commits(data, logins)
+    what = f"pull request #{number}"
+    check_change_commits(history, head, shas, data.commits_source, what)
     change_commits = set(shas)
     if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
         shas.append(pull["merge_commit_sha"])

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.files import Located, validate
+from checker.evidence.git import GitHistory
 from checker.evidence.models import Review, Status
 from checker.importers.common import (
     Imported,
     Logins,
+    check_change_commits,
     dig,
     expect,
     moment,
@@ -79,7 +81,9 @@ def check_merge_request(item: Any, index: int, source: Path) -> None:
     )
 
 
-def import_saved_approvals(path: Path, folder: Path, logins: Logins, bots: list[str]) -> Imported:
+def import_saved_approvals(
+    path: Path, folder: Path, logins: Logins, bots: list[str], history: GitHistory | None = None
+) -> Imported:
     """Review records for every merged merge request in ``path``."""
     items = read_list(path, MRS)
     settings_path = folder / "project-approvals.json"
@@ -113,7 +117,7 @@ def import_saved_approvals(path: Path, folder: Path, logins: Logins, bots: list[
                 here / "approvals.json",
             )
         )
-    result = approval_records(found, settings, settings_path, logins, bots)
+    result = approval_records(found, settings, settings_path, logins, bots, history)
     result.skipped_unmerged += skipped
     return result
 
@@ -124,8 +128,10 @@ def approval_records(
     settings_source: Path,
     logins: Logins,
     bots: list[str],
+    history: GitHistory | None = None,
 ) -> Imported:
-    """One review record per merged merge request."""
+    """One review record per merged merge request; each one's approvals and commit list are
+    checked to be its own (and, where ``history`` has them, against the repository)."""
     expect(
         isinstance(settings, dict) and isinstance(settings.get("reset_approvals_on_push"), bool),
         settings_source,
@@ -135,9 +141,28 @@ def approval_records(
     result = Imported()
     bot_people = {logins.person(b) for b in bots}
     for data in found:
+        _check_own(data, history)
         result.reviews.append(_review(data, resets, logins, bot_people, result))
     result.unmapped = logins.unmapped
     return result
+
+
+def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
+    """The approvals and commits saved for a merge request are its own: ``/approvals`` names
+    the merge request it answers for (``iid``), and its commit list holds its head."""
+    mr, source = data.merge_request, data.source
+    iid = mr["iid"]
+    named = data.approvals.get("iid") if isinstance(data.approvals, dict) else None
+    expect(
+        named is None or named == iid,
+        source,
+        f"these are the approvals of merge request !{named}, saved for !{iid}; expected "
+        f"{APPROVALS} of !{iid}",
+    )
+    ids = [c["id"] for c in data.commits if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    check_change_commits(
+        history, mr["sha"], ids, source.parent / "commits.json", f"merge request !{iid}"
+    )
 
 
 def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]:

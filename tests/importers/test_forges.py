@@ -573,3 +573,29 @@ def test_a_forges_ref_is_recorded_only_as_a_branch_or_tag(
     value: object, expected: str | None
 ) -> None:
     assert named_ref(value, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5") == expected
+
+
+@pytest.mark.parametrize("saved", ["approvals of !7", "commits without the head"])
+def test_gitlab_objects_saved_for_another_merge_request_are_refused(
+    tmp_path: Path, saved: str
+) -> None:
+    """GitLab's documented ``/approvals`` answer names its merge request (``iid``): one saved
+    under 5/ that answers for !7 counted for !5; a commit list without !5's head is not
+    !5's."""
+    repo, export = _gitlab_repo(tmp_path)
+    settings = json.loads((export / "project-approvals.json").read_text())
+    (export / "project-approvals.json").write_text(
+        json.dumps({**settings, "reset_approvals_on_push": True})
+    )
+    if saved == "approvals of !7":
+        approvals = json.loads((export / "5" / "approvals.json").read_text())
+        (export / "5" / "approvals.json").write_text(json.dumps({**approvals, "iid": 7}))
+        said = "these are the approvals of merge request !7, saved for !5"
+    else:
+        (export / "5" / "commits.json").write_text("[]")
+        said = "this is not merge request !5's commit list"
+    result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
+                     "--repo", repo.path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert said in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()

@@ -195,3 +195,21 @@ def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, me
     result = run_cli("import", "github-reviews", path, tmp_path / "none", "--repo", repo.path)
     assert result.code == 2 and message in result.err, result.err
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
+
+
+@pytest.mark.parametrize("listed", ["the branch's commits", "without its head"])
+def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
+    tmp_path: Path, listed: str
+) -> None:
+    """commits.json saved from the branch (``GET /repos/.../commits``: the same objects, newest
+    first) instead of the pull request's: one approval of its head covered every commit listed,
+    a hotfix pushed straight to main among them, and REVIEW-002 passed."""
+    repo, evidence, shas = _workspace(tmp_path, 3)
+    pulls, reviews_dir = _github_export(tmp_path, shas * 2, shas[0])
+    wrong = [shas[2], shas[1], shas[0]] if listed == "the branch's commits" else [shas[1]]
+    (reviews_dir / "101" / "commits.json").write_text(json.dumps([_commit(s) for s in wrong]))
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert result.code == 2, result.err
+    assert "101/commits.json" in result.err
+    assert "this is not pull request #101's commit list" in result.err
+    assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
