@@ -8,7 +8,8 @@ Input, as the API documents it (``gh api --paginate`` writes it), or fetched dir
 - ``DIR/<id>/approvals.json`` (optional): ``GET .../actions/runs/{run_id}/approvals`` of the
   run named in the statuses' ``log_url`` or ``target_url`` (protected environments);
 - ``DIR/<id>/run.json`` (needed when the deployment's creator is a bot, as with GitHub
-  Actions): ``GET .../actions/runs/{run_id}``, whose ``triggering_actor`` is the deployer.
+  Actions): ``GET .../actions/runs/{run_id}``, whose ``triggering_actor`` is the deployer,
+  whoever created the deployment (a machine user's token creates a pipeline's deployments).
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
@@ -121,6 +122,7 @@ def deployments(
 
 def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts | None:
     item, source = data.deployment, data.source
+    _check_own(data)
     dated = []
     for index, status in enumerate(data.statuses, start=1):
         expect(
@@ -192,20 +194,44 @@ def _approvals(
 def _deployer(
     item: dict[str, Any], run: dict[str, Any] | None, source: Path, logins: Logins
 ) -> str:
-    """Who deployed: the run's triggering actor when a bot created the deployment."""
+    """Who deployed: the person who started the workflow run that made the deployment (its
+    ``triggering_actor``), where run.json is saved; else the deployment's creator, who must
+    then not be a bot. A machine user's token (a ``User`` account) creates the deployments
+    of a pipeline that people start: the creator alone would hide a self-approval."""
     login, is_bot = login_of(item.get("creator"))
-    if login and not is_bot:
-        return logins.address(login)
     actor, actor_is_bot = login_of(dig(run, "triggering_actor") or dig(run, "actor"))
+    if actor and not actor_is_bot:
+        return logins.address(actor)
     expect(
-        bool(actor) and not actor_is_bot,
+        bool(login) and not is_bot,
         source.parent / "run.json",
         f"deployment {item['id']} was created by {login or 'no user'}, a bot, and no workflow "
         "run names the person who started it: save the run (gh api "
         "repos/OWNER/REPO/actions/runs/RUN_ID) as run.json, or the deployer would be the bot "
         "and no approval could ever be a self-approval",
     )
-    return logins.address(actor)
+    return logins.address(login)
+
+
+def _check_own(data: DeploymentData) -> None:
+    """The statuses and the run saved for a deployment are its own: each status names its
+    deployment (``deployment_url``), and the run is the one the statuses link to."""
+    item, source = data.deployment, data.source
+    for index, status in enumerate(data.statuses, start=1):
+        url = dig(status, "deployment_url")
+        expect(
+            not isinstance(url, str) or url.rstrip("/").endswith(f"/deployments/{item['id']}"),
+            source,
+            f"item #{index} is a status of another deployment ({url}), saved for deployment "
+            f"{item['id']}; expected {STATUSES} of deployment {item['id']}",
+        )
+    linked, saved = run_id(data.statuses), dig(data.run, "id")
+    expect(
+        data.run is None or linked is None or str(saved) == linked,
+        source.parent / "run.json",
+        f"this is workflow run {saved}, but deployment {item['id']}'s statuses link to run "
+        f"{linked}; expected {RUN} of run {linked}",
+    )
 
 
 def _repository(item: dict[str, Any]) -> str:

@@ -599,3 +599,62 @@ def test_gitlab_objects_saved_for_another_merge_request_are_refused(
     assert result.code == 2, result.err
     assert said in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def _machine_user_export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[str]]:
+    """PyGithub's deployment as a pipeline's machine user (a ``User`` account) creates it,
+    its run started by octocat, who also approves the environment."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    items = json.loads((export / "deployments.json").read_text())
+    for item in items:
+        item["creator"] = {**item["creator"], "login": "deploy-svc", "type": "User"}
+    (export / "deployments.json").write_text(json.dumps(items))
+    run = json.loads((export / "262350588" / "run.json").read_text())
+    octocat = {**run["triggering_actor"], "login": "octocat"}
+    (export / "262350588" / "run.json").write_text(json.dumps({**run, "triggering_actor": octocat}))
+    people = {"svc": ["svc@example.com", "deploy-svc"], "mona": ["octo@example.com", "octocat"]}
+    (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--service", "pygithub", "--environment", "production", "--target", "web-1",
+            "--repo", repo.path]  # fmt: skip
+    return repo, export, argv
+
+
+def test_the_deployer_is_who_started_the_run_whoever_created_the_deployment(
+    tmp_path: Path,
+) -> None:
+    """The creator is a machine user, not a bot: run.json was read only for bots, so the
+    deployer was the machine user and octocat's approval of his own deployment counted."""
+    repo, _, argv = _machine_user_export(tmp_path)
+    imported = run_cli(*argv)
+    assert imported.code == 0, imported.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["deployer"] == "octo@example.com"
+    result = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2021-01-01")
+    found = {(f["rule"], f["subject"]) for f in result.json()["findings"]}
+    assert ("REVIEW-001", "PyGithub/PyGithub/deployments/262350588") in found
+
+
+@pytest.mark.parametrize("saved", ["a run of another deployment", "statuses of another"])
+def test_objects_saved_for_another_github_deployment_are_refused(
+    tmp_path: Path, saved: str
+) -> None:
+    """Statuses name their deployment (``deployment_url``) and link their run: a run.json or
+    statuses.json saved in the wrong folder is refused, not read as this deployment's."""
+    repo, export, argv = _machine_user_export(tmp_path)
+    folder = export / "262350588"
+    if saved == "a run of another deployment":
+        run = json.loads((folder / "run.json").read_text())
+        (folder / "run.json").write_text(json.dumps({**run, "id": 31000000}))
+        said = "this is workflow run 31000000, but deployment 262350588's statuses link to run"
+    else:
+        statuses = json.loads((folder / "statuses.json").read_text())
+        url = "https://api.github.com/repos/PyGithub/PyGithub/deployments/263877258"
+        (folder / "statuses.json").write_text(
+            json.dumps([{**s, "deployment_url": url} for s in statuses])
+        )
+        said = "is a status of another deployment"
+    result = run_cli(*argv)
+    assert result.code == 2 and said in result.err, result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
