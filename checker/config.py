@@ -93,6 +93,9 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     """The repository's knightwatch.yaml, or defaults when it has none."""
     path = repo_root / CONFIG_NAME
     present = path.is_file()
+    if not present and (path.exists() or path.is_symlink()):  # its settings would be ignored
+        what = "a link to nothing" if not path.exists() else "not a file"
+        raise InputError(f"{CONFIG_NAME} is {what}", path=str(path), hint="make it a file")
     for entry in sorted(repo_root.iterdir()):
         name = entry.name
         if name == CONFIG_NAME or not name.casefold().startswith("knightwatch."):

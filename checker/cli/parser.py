@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from checker import __version__
 from checker.errors import UsageError
@@ -20,10 +20,35 @@ if TYPE_CHECKING:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises a UsageError instead of exiting, so main() owns every exit."""
+    """argparse that raises a UsageError instead of exiting, so main() owns every exit; an
+    option that takes one value may be given once (``_StoreOnce``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+class _StoreOnce(argparse._StoreAction):
+    """An option of one value, refused when given twice: argparse keeps the last, so
+    ``audit --config auditor.yaml --config lax.yaml`` dropped the auditor's file unseen."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string is not None:
+            given: set[str] = namespace.__dict__.setdefault("_given_once", set())
+            if self.dest in given:
+                parser.error(f"{'/'.join(self.option_strings)} given twice: it takes one value")
+            given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _as_of(value: str) -> date:

@@ -49,6 +49,17 @@ def _config(text: str) -> Callable[[Path, Path], None]:
     return setup
 
 
+def _config_entry(how: str) -> Callable[[Path, Path], None]:
+    def setup(repo: Path, evidence: Path) -> None:
+        (evidence / "deploys.yaml").write_text(GOOD)
+        if how == "directory":
+            (repo / "knightwatch.yaml").mkdir()
+        else:
+            (repo / "knightwatch.yaml").symlink_to(repo / "gone.yaml")
+
+    return setup
+
+
 JSONL_GOOD = json.dumps(
     {
         "id": "D1",
@@ -208,6 +219,16 @@ FAIL_CLOSED = [
         "target-host-twice-in-two-cases",
         _deploys(GOOD + "    - {host: WEB-1, status: failed}\n"),
         ["deploys.yaml:1:", "host 'WEB-1' is listed twice in targets (as 'web-1' and as 'WEB-1')"],
+    ),
+    (
+        "config-that-is-a-directory",
+        _config_entry("directory"),
+        ["knightwatch.yaml: knightwatch.yaml is not a file"],
+    ),
+    (
+        "config-that-links-to-nothing",
+        _config_entry("dangling link"),
+        ["knightwatch.yaml: knightwatch.yaml is a link to nothing"],
     ),
     (
         "environment-with-trailing-space",
@@ -614,6 +635,8 @@ def test_output_directory_missing(tmp_path: Path) -> None:
         ["check", "--format", "pdf"],
         ["check", "--fail-on", "severe"],
         ["check", "--as-of", "yesterday"],
+        ["check", "--fail-on", "high", "--fail-on", "critical"],  # the first dropped unseen
+        ["audit", "--config", "auditor.yaml", "--config", "lax.yaml"],
         ["frobnicate"],
         [],
         ["policy"],
@@ -624,3 +647,5 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert result.code == 2
     assert result.err.startswith("knightwatch: error: ")
     assert "Traceback" not in result.err
+    if len(argv) > 2 and argv.count(argv[-2]) == 2:
+        assert f"{argv[-2]} given twice: it takes one value" in result.err
