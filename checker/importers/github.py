@@ -49,6 +49,8 @@ from checker.importers.common import (
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
 COMMITS = "GitHub commit objects (GET /repos/{owner}/{repo}/pulls/{number}/commits)"
+PAGE_SIZES = (30, 100)
+"""GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
 
@@ -108,6 +110,14 @@ def import_reviews(
     result = records(merged, logins, bots, history)
     result.skipped_unmerged += skipped
     result.remarks.extend(remarks)
+    result.remarks.extend(
+        f"warning: {data.reviews_source} holds exactly {len(data.reviews)} reviews, a full page "
+        "of GitHub's API: if it was saved without 'gh api --paginate', the reviews after it (a "
+        "request for changes that withdrew an approval, a dismissal) are missing; save it again "
+        "with --paginate unless the pull request has exactly that many"
+        for data in merged
+        if len(data.reviews) in PAGE_SIZES
+    )
     return result
 
 

@@ -213,3 +213,18 @@ def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     assert "101/commits.json" in result.err
     assert "this is not pull request #101's commit list" in result.err
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
+
+
+def test_a_review_list_of_one_full_page_is_warned_about(tmp_path: Path) -> None:
+    """30 reviews, GitHub's default page: saved without --paginate, the withdrawal on the
+    second page is missing and the approval before it counts. The import says so."""
+    repo, _, shas = _workspace(tmp_path, 1)
+    pulls, reviews_dir = _github_export(tmp_path, shas * 6, shas[0])
+    page = [
+        _review("kim-gh", "COMMENTED", shas[0], f"2024-03-01T10:{m:02d}:00Z") for m in range(29)
+    ]
+    page.append(_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z"))
+    (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page))
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert result.code == 0, result.err
+    assert "101/reviews.json holds exactly 30 reviews, a full page" in result.err
