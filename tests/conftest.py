@@ -82,7 +82,9 @@ def deployment(
     service: str = "web",
     environment: str = "production",
 ) -> dict[str, Any]:
-    """A deployment record with sensible defaults."""
+    """A deployment record with sensible defaults (a host runs one environment of a
+    service: another environment's default host is its own)."""
+    host = "web-1" if environment == "production" else f"{environment}-web-1"
     return {
         "id": id,
         "service": service,
@@ -91,5 +93,5 @@ def deployment(
         "started_at": started_at,
         "deployer": deployer,
         "approvals": approvals if approvals is not None else [],
-        "targets": targets if targets is not None else [{"host": "web-1", "status": "succeeded"}],
+        "targets": targets if targets is not None else [{"host": host, "status": "succeeded"}],
     }

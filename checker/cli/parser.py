@@ -20,21 +20,17 @@ if TYPE_CHECKING:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises a UsageError instead of exiting, so main() owns every exit; an
-    option that takes one value may be given once (``_StoreOnce``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.register("action", None, _StoreOnce)
-        self.register("action", "store", _StoreOnce)
+    """argparse that raises a UsageError instead of exiting, so main() owns every exit."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
 
 
 class _StoreOnce(argparse._StoreAction):
-    """An option of one value, refused when given twice: argparse keeps the last, so
-    ``audit --config auditor.yaml --config lax.yaml`` dropped the auditor's file unseen."""
+    """An option refused when given twice: argparse keeps the last, so ``audit --config
+    auditor.yaml --config lax.yaml`` dropped the auditor's file unseen. (Other options keep
+    the last as usual: a script's defaults followed by an override; the report shows the
+    settings applied.)"""
 
     def __call__(
         self,
@@ -74,6 +70,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
+        action=_StoreOnce,
         metavar="FILE",
         help="an auditor's configuration file: over the repository's knightwatch.yaml, which "
         "for an audit may then only make the rules stricter",

@@ -60,7 +60,7 @@ def judge_all(
     results: list[SystemResult]
     if placement.in_process(len(systems)):
         results = [
-            judge_system(s, base, partial, a) for s, a in zip(systems, attested, strict=True)
+            judge_system(s, a, base, partial) for s, a in zip(systems, attested, strict=True)
         ]
     else:
         with _client(placement) as client:

@@ -43,7 +43,7 @@ class SystemResult:
 
 
 def judge_system(
-    system: System, base: CheckOptions, partial: bool = False, attested: Attested | None = None
+    system: System, attested: Attested | None, base: CheckOptions, partial: bool = False
 ) -> SystemResult:
     """Judge one system's month as ``knightwatch audit`` would judge its repository
     (``attested``: what its audit in the organisation's previous attestation judged)."""
