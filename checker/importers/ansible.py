@@ -25,7 +25,8 @@ Each target's status comes from the release steps, not from the play's ``ok`` co
   nor failed with its error ignored or rescued (``failed``);
 - nor may its result there show that it did not release, though Ansible counts it ``ok`` or
   ``changed``: a loop item skipped or failed, a non-zero ``rc``, ``failed_when`` overriding
-  a module with no ``rc``, a copy made in check mode (see
+  a module with no ``rc``, a job only started in the background (``async`` with ``poll: 0``),
+  a copy made in check mode (see
   :func:`checker.importers.ansible_runs.shortfall`); a release task that is an include, or
   whose result ``no_log`` censored, is refused: its result cannot show the release;
 - a ``--rollback-task`` that ran on the host: ``failed``;

@@ -237,7 +237,8 @@ def _censored(result: Any) -> bool:
 def shortfall(result: Any, action: Any = None) -> Shortfall | None:
     """Why a result Ansible counts ``ok`` or ``changed`` does not show its task done, and the
     status that makes of a release: an item of its loop skipped or failed (its error ignored),
-    a non-zero exit code let through (``failed_when: false``), or a copy made in check mode
+    a non-zero exit code let through (``failed_when: false``), a job only started in the
+    background (``async`` with ``poll: 0``), or a copy made in check mode
     (``check_mode:`` on the task, which no record of the run keeps): the copy and template
     actions then return without a ``dest``, which they always name when they write."""
     if not isinstance(result, dict):
@@ -253,7 +254,7 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
         return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
     if _overridden(result):
         return "failed", _OVERRIDDEN
-    return _in_check_mode(result, module)
+    return _in_background(result) or _in_check_mode(result, module)
 
 
 def _nonzero(code: Any) -> bool:
@@ -285,9 +286,21 @@ def _item_shortfall(item: Any, module: str | None) -> Shortfall | None:
         return "failed", f"its loop item {label} exited with rc {item['rc']}"
     if _overridden(item):
         return "failed", f"its loop item {label}: {_OVERRIDDEN}"
-    found = _in_check_mode(item, module)
+    found = _in_background(item) or _in_check_mode(item, module)
     if found is not None:
         return found[0], f"its loop item {label}: {found[1]}"
+    return None
+
+
+def _in_background(result: dict[str, Any]) -> Shortfall | None:
+    """A task run with ``async`` and ``poll: 0``: its result says only that the job started
+    (``started: 1``, ``finished: 0``, an ``ansible_job_id``); the run did not wait for its end,
+    and the job may fail after it."""
+    if "ansible_job_id" in result and not result.get("finished"):
+        return "failed", (
+            "it was only started in the background (async with poll: 0; finished: 0): the run "
+            "did not wait for its end, so whether it released cannot be told"
+        )
     return None
 
 
