@@ -238,7 +238,8 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
     """Why a result Ansible counts ``ok`` or ``changed`` does not show its task done, and the
     status that makes of a release: an item of its loop skipped or failed (its error ignored),
     a non-zero exit code let through (``failed_when: false``), a job only started in the
-    background (``async`` with ``poll: 0``), or a copy made in check mode
+    background (``async`` with ``poll: 0``), a result that changed nothing and does not show
+    the release in place (see :func:`_unchanged`), or a copy made in check mode
     (``check_mode:`` on the task, which no record of the run keeps): the copy and template
     actions then return without a ``dest``, which they always name when they write."""
     if not isinstance(result, dict):
@@ -254,7 +255,7 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
         return "failed", f"it exited with rc {code} (its failure let through by failed_when)"
     if _overridden(result):
         return "failed", _OVERRIDDEN
-    return _in_background(result) or _in_check_mode(result, module)
+    return _in_background(result) or _in_check_mode(result, module) or _unchanged(result, module)
 
 
 def _nonzero(code: Any) -> bool:
@@ -286,7 +287,7 @@ def _item_shortfall(item: Any, module: str | None) -> Shortfall | None:
         return "failed", f"its loop item {label} exited with rc {item['rc']}"
     if _overridden(item):
         return "failed", f"its loop item {label}: {_OVERRIDDEN}"
-    found = _in_background(item) or _in_check_mode(item, module)
+    found = _in_background(item) or _in_check_mode(item, module) or _unchanged(item, module)
     if found is not None:
         return found[0], f"its loop item {label}: {found[1]}"
     return None
@@ -302,6 +303,40 @@ def _in_background(result: dict[str, Any]) -> Shortfall | None:
             "did not wait for its end, so whether it released cannot be told"
         )
     return None
+
+
+_COMMANDS = frozenset({"command", "shell"})
+_NOT_RUN = "Did not run command since"
+"""How the command and shell modules begin their ``msg`` when ``creates:`` or ``removes:``
+kept them from running the command."""
+
+
+def _unchanged(result: dict[str, Any], module: str | None) -> Shortfall | None:
+    """A result (or loop item) that changed nothing on the host (``changed`` not true) and
+    does not show the release in place already: only the copy and template modules (which
+    name the ``checksum`` of the file they compared with the release's, and name none when
+    ``force: false`` kept a file there unread) and the git module (``before`` and ``after``
+    the same commit) show that. The command and shell modules guarded by ``creates:`` or
+    ``removes:`` say that they did not run."""
+    if result.get("changed") is True or isinstance(result.get("results"), list):
+        return None
+    message = result.get("msg")
+    if module in _COMMANDS and isinstance(message, str) and message.startswith(_NOT_RUN):
+        return "skipped", f"its command did not run (creates or removes): {message[:200]}"
+    if module in _COPIERS:
+        if isinstance(result.get("checksum"), str):
+            return None
+        return "skipped", (
+            f"its {module} changed nothing and names no checksum: a file already at its dest "
+            "was kept unread (force: false), whatever it holds"
+        )
+    after = result.get("after")
+    if module == "git" and isinstance(after, str) and result.get("before") == after:
+        return None
+    return "skipped", (
+        "it changed nothing on the host (changed: false), and its result does not show the "
+        "release in place already"
+    )
 
 
 def _in_check_mode(result: dict[str, Any], module: str | None) -> Shortfall | None:

@@ -1,6 +1,8 @@
 """``knightwatch import ansible`` on real runs whose release task Ansible counts ``ok`` or
 ``changed`` on web-03 while its result there shows that nothing was released to it: a job only
-started in the background (``async`` with ``poll: 0``).
+started in the background (``async`` with ``poll: 0``), a command that ``creates:`` kept from
+running, a copy that ``force: false`` kept from writing. A copy that changed nothing because
+the host held the release already (its checksum compared) is a release.
 
 The recordings are in ``tests/importers/fixtures/ansible/outcomes/web/`` (its README says how
 each was made); the first test runs them again and compares.
@@ -15,10 +17,11 @@ from typing import Any
 import pytest
 
 from checker.importers import ansible
+from checker.importers.ansible_runs import shortfall
 from tests.importers import ansible_recordings as rec
 
 WEB = rec.FIXTURES / "outcomes" / "web"
-PLAYBOOKS = ("async",)
+PLAYBOOKS = ("async", "creates", "noforce", "rerun")
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +79,59 @@ def test_a_release_only_started_in_the_background_did_not_release(name: str) -> 
         assert status == "failed"
         assert "release task 'Install the release' did not release" in reason
         assert "async with poll: 0" in reason
+
+
+@pytest.mark.parametrize("name", ["creates.json", "creates.jsonl", "runner-creates"])
+def test_a_release_command_that_creates_kept_from_running_did_not_release(name: str) -> None:
+    """web-03 holds the marker an older release left: ``changed: false``, ``rc: 0``, "Did not
+    run command since '...' exists"."""
+    targets = _not_succeeded(name)
+    status, reason = targets.pop("web-03")
+    assert targets == {}
+    assert status == "skipped"
+    assert "its command did not run (creates or removes): Did not run command since" in reason
+    assert "creates-web-03.marker' exists" in reason
+
+
+@pytest.mark.parametrize("name", ["noforce.json", "noforce.jsonl", "runner-noforce"])
+def test_a_release_copy_that_force_false_kept_from_writing_did_not_release(name: str) -> None:
+    """web-03 keeps its older release, web-02 a copy of the new one: with ``force: false``
+    the copy reads neither, and its result (no checksum) cannot tell them apart."""
+    targets = _not_succeeded(name)
+    assert set(targets) == {"web-02", "web-03"}
+    for status, reason in targets.values():
+        assert status == "skipped"
+        assert "its copy changed nothing and names no checksum" in reason
+
+
+@pytest.mark.parametrize("name", ["rerun.json", "rerun.jsonl", "runner-rerun"])
+def test_a_release_copy_that_found_the_release_in_place_released(name: str) -> None:
+    """web-03 holds the release from an earlier run: the copy compares checksums and changes
+    nothing there; its result names the checksum, so the release is in place."""
+    assert _not_succeeded(name) == {}
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"changed": False, "action": "ansible.builtin.copy", "dest": "/a", "checksum": "1"}, None),
+        ({"changed": False, "action": "template", "dest": "/a"}, "skipped"),
+        ({"changed": False, "action": "git", "before": "ab", "after": "ab"}, None),
+        ({"changed": False, "action": "git", "before": None, "after": "ab"}, "skipped"),
+        ({"changed": False, "action": "ansible.builtin.apt", "rc": 0}, "skipped"),
+        ({"action": "shell", "rc": 0, "msg": "Did not run command since '/m' does not exist"},
+         "skipped"),
+        ({"changed": True, "action": "shell", "rc": 0}, None),
+        ({"changed": True, "results": [{"item": "a", "changed": False, "action": "wait_for"}]},
+         "skipped"),
+        ({"changed": True, "ansible_job_id": "j1", "started": 1, "finished": 0}, "failed"),
+        ({"changed": True, "ansible_job_id": "j1", "finished": 1, "rc": 0}, None),
+    ],
+)  # fmt: skip
+def test_what_an_unchanged_or_unfinished_result_lacks(
+    result: dict[str, Any], expected: str | None
+) -> None:
+    """The rule on results the recordings do not hold: a template or git result, another
+    module's unchanged result, ``removes:``, an unchanged loop item, a finished async job."""
+    found = shortfall(result)
+    assert (found[0] if found else None) == expected
