@@ -27,8 +27,8 @@ Each target's status comes from the release steps, not from the play's ``ok`` co
   ``changed``: a loop item skipped or failed, a non-zero ``rc``, ``failed_when`` overriding
   a module with no ``rc``, a job only started in the background (``async`` with ``poll: 0``),
   a result that changed nothing and does not show the release in place (a command that
-  ``creates:`` kept from running, a copy that ``force: false`` kept from writing), a copy made
-  in check mode (see
+  ``creates:`` kept from running, a copy that ``force: false`` kept from writing), a result
+  ``delegate_to`` ran against another host, a copy made in check mode (see
   :func:`checker.importers.ansible_runs.shortfall`); a release task that is an include, or
   whose result ``no_log`` censored, is refused: its result cannot show the release;
 - a ``--rollback-task`` that ran on the host: ``failed``;

@@ -72,7 +72,8 @@ class TaskRun:
             self.versions.pop(host, None)
         else:
             self.versions[host] = version
-        found = shortfall(result, action) if self.results[host] in ("ok", "changed") else None
+        done = self.results[host] in ("ok", "changed")
+        found = shortfall(result, action, host) if done else None
         if found is None:
             self.shortfalls.pop(host, None)
         else:
@@ -234,20 +235,24 @@ def _censored(result: Any) -> bool:
     )
 
 
-def shortfall(result: Any, action: Any = None) -> Shortfall | None:
+def shortfall(result: Any, action: Any = None, host: str | None = None) -> Shortfall | None:
     """Why a result Ansible counts ``ok`` or ``changed`` does not show its task done, and the
     status that makes of a release: an item of its loop skipped or failed (its error ignored),
     a non-zero exit code let through (``failed_when: false``), a job only started in the
     background (``async`` with ``poll: 0``), a result that changed nothing and does not show
     the release in place (see :func:`_unchanged`), or a copy made in check mode
     (``check_mode:`` on the task, which no record of the run keeps): the copy and template
-    actions then return without a ``dest``, which they always name when they write."""
+    actions then return without a ``dest``, which they always name when they write. A result
+    that ``delegate_to`` ran against another host than ``host`` is no release to ``host``."""
     if not isinstance(result, dict):
         return None
+    elsewhere = _delegated_elsewhere(result, host)
+    if elsewhere is not None:
+        return elsewhere
     module = module_of(result, action)
     items = result.get("results")
     for item in items if isinstance(items, list) else []:
-        found = _item_shortfall(item, module)
+        found = _item_shortfall(item, module, host)
         if found is not None:
             return found
     code = result.get("rc")
@@ -256,6 +261,26 @@ def shortfall(result: Any, action: Any = None) -> Shortfall | None:
     if _overridden(result):
         return "failed", _OVERRIDDEN
     return _in_background(result) or _in_check_mode(result, module) or _unchanged(result, module)
+
+
+def _delegated_elsewhere(result: dict[str, Any], host: str | None) -> Shortfall | None:
+    """A result of a task ``delegate_to`` ran against another host: Ansible records it under
+    ``host`` with ``_ansible_delegated_vars``, whose ``ansible_host`` is the host it ran on
+    (the callbacks keep no other name of it). A release delegated to ``host`` itself shows its
+    name there, unless the inventory gives the host another address: the result then cannot
+    show that it is the same machine."""
+    if host is None or "_ansible_delegated_vars" not in result:
+        return None
+    delegated = result["_ansible_delegated_vars"]
+    target = delegated.get("ansible_host") if isinstance(delegated, dict) else None
+    if target == host:
+        return None
+    if not isinstance(target, str):
+        return "skipped", "it was delegated (delegate_to) to a host its result does not name"
+    return "skipped", (
+        f"it ran against {target[:100]!r} (delegate_to), not against this host's name: "
+        "nothing shows the release put on it"
+    )
 
 
 def _nonzero(code: Any) -> bool:
@@ -274,11 +299,14 @@ def _overridden(result: dict[str, Any]) -> bool:
     return result.get("failed_when_result") is False and not isinstance(result.get("rc"), int)
 
 
-def _item_shortfall(item: Any, module: str | None) -> Shortfall | None:
+def _item_shortfall(item: Any, module: str | None, host: str | None) -> Shortfall | None:
     """Why one item of a loop's results does not show it done; ``module`` the loop's."""
     label = _item_label(item)
     if not isinstance(item, dict) or item.get("unreachable") is True:
         return "failed", f"its loop item {label} did not run"
+    elsewhere = _delegated_elsewhere(item, host)
+    if elsewhere is not None:
+        return elsewhere[0], f"its loop item {label}: {elsewhere[1]}"
     if item.get("failed") is True:
         return "failed", f"its loop item {label} failed (its error ignored)"
     if item.get("skipped") is True:

@@ -1,7 +1,8 @@
 """``knightwatch import ansible`` on real runs whose release task Ansible counts ``ok`` or
 ``changed`` on web-03 while its result there shows that nothing was released to it: a job only
 started in the background (``async`` with ``poll: 0``), a command that ``creates:`` kept from
-running, a copy that ``force: false`` kept from writing. A copy that changed nothing because
+running, a copy that ``force: false`` kept from writing, an install ``delegate_to`` ran on
+another host. A copy that changed nothing because
 the host held the release already (its checksum compared) is a release.
 
 The recordings are in ``tests/importers/fixtures/ansible/outcomes/web/`` (its README says how
@@ -21,7 +22,7 @@ from checker.importers.ansible_runs import shortfall
 from tests.importers import ansible_recordings as rec
 
 WEB = rec.FIXTURES / "outcomes" / "web"
-PLAYBOOKS = ("async", "creates", "noforce", "rerun")
+PLAYBOOKS = ("async", "creates", "noforce", "rerun", "delegate")
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,35 @@ def test_a_release_copy_that_found_the_release_in_place_released(name: str) -> N
     """web-03 holds the release from an earlier run: the copy compares checksums and changes
     nothing there; its result names the checksum, so the release is in place."""
     assert _not_succeeded(name) == {}
+
+
+@pytest.mark.parametrize("name", ["delegate.json", "delegate.jsonl", "runner-delegate"])
+def test_a_release_delegated_to_another_host_did_not_release(name: str) -> None:
+    """web-03's install ran on web-01 (``_ansible_delegated_vars.ansible_host: web-01``);
+    each other host's install was delegated to itself."""
+    targets = _not_succeeded(name)
+    status, reason = targets.pop("web-03")
+    assert targets == {}
+    assert status == "skipped"
+    assert "it ran against 'web-01' (delegate_to)" in reason
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"changed": True, "_ansible_delegated_vars": {"ansible_host": "web-03"}}, None),
+        ({"changed": True, "_ansible_delegated_vars": {"ansible_host": "10.0.0.3"}}, "skipped"),
+        ({"changed": True, "_ansible_delegated_vars": {"ansible_port": 22}}, "skipped"),
+        ({"changed": True, "_ansible_delegated_vars": "web-03"}, "skipped"),
+        ({"changed": True, "results": [
+            {"item": "a", "changed": True, "_ansible_delegated_vars": {"ansible_host": "x"}}]},
+         "skipped"),
+    ],
+)  # fmt: skip
+def test_what_a_delegated_result_shows(result: dict[str, Any], expected: str | None) -> None:
+    """A delegated result is web-03's release only when it ran against web-03's name."""
+    found = shortfall(result, None, "web-03")
+    assert (found[0] if found else None) == expected
 
 
 @pytest.mark.parametrize(
