@@ -10,6 +10,13 @@ latest operation, says that a sync ``Failed`` (or raised an ``Error``) or is sti
 message, and a running one leaves its rollout unfinished. An older failure that a later
 operation replaced is not in the object, and cannot be imported.
 
+Argo CD writes no history entry for a selective sync either (``argocd app sync --resource``:
+``controller/sync.go`` records history only for a sync of the whole application that is no
+dry run), though it changed the cluster: a selective sync that ``Succeeded`` is recorded as a
+deployment of its revision, ``failed`` on its cluster with the resources it synced (the rest
+of the application was not synced to that revision), so its commit is judged like any other
+deployed commit. A dry run applied nothing and is left out with a note.
+
 The cluster of an application is ``--cluster`` when given (one Argo CD per cluster), else its
 ``spec.destination.name``, else the fleet.yaml cluster whose ``server`` is its
 ``spec.destination.server``, else that URL itself (which FLEET-004 then reports, being in no
@@ -139,7 +146,7 @@ def syncs(
                 hint="choose the service's applications alone with --application NAME (a glob)",
             )
         on[cluster] = name
-        found += _application_syncs(item, cluster, selection, path)
+        found += _application_syncs(item, cluster, selection, path, notes)
     return found
 
 
@@ -308,7 +315,11 @@ def _time(value: Any, origin: str, field: str, path: Path) -> str:
 
 
 def _application_syncs(
-    item: dict[str, Any], cluster: str, selection: Selection, path: Path
+    item: dict[str, Any],
+    cluster: str,
+    selection: Selection,
+    path: Path,
+    notes: list[str] | None = None,
 ) -> list[Sync]:
     name = item["metadata"]["name"]
     status = item.get("status")
@@ -323,6 +334,24 @@ def _application_syncs(
         _synced(entry, number, name, cluster, selection, path)
         for number, entry in enumerate(history, start=1)
     ]
+    latest = _latest_operation(item, cluster, selection, path, notes)
+    if latest is not None:
+        found.append(latest)
+    # An application that never synced is in no rollout: FLEET-001 names its cluster.
+    return found
+
+
+def _latest_operation(
+    item: dict[str, Any],
+    cluster: str,
+    selection: Selection,
+    path: Path,
+    notes: list[str] | None,
+) -> Sync | None:
+    """The last operation, where the history does not hold it: one that failed or still runs,
+    or a selective sync (Argo CD records history only for a sync of the whole application).
+    None for a sync the history holds, a dry run (which applies nothing) or no operation."""
+    name = item["metadata"]["name"]
     operation = dig(item, "status", "operationState")
     expect(
         operation is None or isinstance(operation, dict),
@@ -335,12 +364,44 @@ def _application_syncs(
         path,
         f"application {name}: operationState.phase is not text",
     )
-    if operation and (phase in FAILED or phase in RUNNING):
-        found.append(_operation(operation, str(phase), name, cluster, selection, path))
-    elif phase is not None and phase != "Succeeded":
+    if not operation or phase is None:
+        return None
+    if phase not in FAILED and phase not in RUNNING and phase != "Succeeded":
         raise InputError(f"application {name}: unknown operation phase {phase!r}", path=str(path))
-    # An application that never synced is in no rollout: FLEET-001 names its cluster.
-    return found
+    dry_run, resources = _requested(operation, f"application {name}, operation {phase}", path)
+    if dry_run:
+        if notes is not None:
+            notes.append(f"application {name}: its last operation, a dry run, applied nothing")
+        return None
+    if phase == "Succeeded" and not resources:
+        return None
+    return _operation(operation, str(phase), name, cluster, selection, path, resources)
+
+
+def _requested(operation: dict[str, Any], origin: str, path: Path) -> tuple[bool, list[str]]:
+    """Whether the operation was a dry run, and the resources a selective sync named
+    (``KIND NAME``; none for a sync of the whole application)."""
+    sync = dig(operation, "operation", "sync")
+    expect(
+        sync is None or isinstance(sync, dict), path, f"{origin}: operation.sync is not an object"
+    )
+    dry_run = (sync or {}).get("dryRun")
+    expect(
+        dry_run is None or isinstance(dry_run, bool),
+        path,
+        f"{origin}: operation.sync.dryRun is not true or false",
+    )
+    named = objects((sync or {}).get("resources"), path, f"{origin}: operation.sync.resources")
+    resources = []
+    for resource in named:
+        kind, name = resource.get("kind"), resource.get("name")
+        expect(
+            isinstance(kind, str) and bool(kind) and isinstance(name, str) and bool(name),
+            path,
+            f"{origin}: operation.sync.resources names a resource without kind and name",
+        )
+        resources.append(f"{kind} {name}")
+    return dry_run is True, resources
 
 
 def _operation_revision(
@@ -409,9 +470,12 @@ def _operation(
     cluster: str,
     selection: Selection,
     path: Path,
+    resources: list[str],
 ) -> Sync:
-    """The failed or running last operation, which the history does not keep."""
-    origin = f"application {name}, operation {phase}"
+    """The last operation, which the history does not keep: failed, running, or a selective
+    sync. A selective sync is a deployment of its revision on the cluster, ``failed`` with
+    what it synced: the rest of the application still runs what it ran before."""
+    origin = f"application {name}, operation {phase}" + (" (selective sync)" if resources else "")
     requested = operation.get("operation")
     expect(
         requested is None or isinstance(requested, dict),
@@ -421,10 +485,8 @@ def _operation(
     revision = _operation_revision(operation, requested, origin, selection, path)
     started = _time(operation.get("startedAt"), origin, "startedAt", path)
     finished = None
-    if phase in FAILED:
+    if phase not in RUNNING:
         finished = _time(operation.get("finishedAt") or started, origin, "finishedAt", path)
-    message = operation.get("message")
-    message = message.strip() if isinstance(message, str) else ""
     initiator, automated = _initiator(requested or {}, origin, path)
     return Sync(
         cluster=cluster,
@@ -434,13 +496,28 @@ def _operation(
         started_at=started,
         finished_at=finished,
         status="failed",
-        reason=(
-            f"Argo CD sync {phase}" + (f": {message}" if message else "")
-            if phase in FAILED
-            else "the sync was still running when the application was listed"
-        ),
+        reason=_reason(operation, phase, resources),
         initiator=initiator,
         automated=automated,
         path=str(path),
-        operation=True,
+        # A selective sync that succeeded changed the cluster: its revision must name a commit
+        # (or be mapped to one), as a history entry's must.
+        operation=phase != "Succeeded",
     )
+
+
+def _reason(operation: dict[str, Any], phase: str, resources: list[str]) -> str:
+    """Why the cluster did not reach the operation's revision."""
+    message = operation.get("message")
+    message = message.strip() if isinstance(message, str) else ""
+    shown = ", ".join(resources[:3]) + (f" and {len(resources) - 3} more" if resources[3:] else "")
+    if phase == "Succeeded":
+        return (
+            f"Argo CD synced only {shown} (a selective sync): the application's other "
+            "resources were not synced to this revision"
+        )
+    if phase in RUNNING:
+        how = "the sync was still running when the application was listed"
+    else:
+        how = f"Argo CD sync {phase}" + (f": {message}" if message else "")
+    return how + (f" (a selective sync of {shown})" if resources else "")

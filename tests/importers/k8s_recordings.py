@@ -1,9 +1,9 @@
 """Kubernetes objects for tests, derived from the recordings in fixtures/kubernetes/ beside it.
 
-Each function here copies a recorded object and changes only what a scenario needs: an application's
-name, destination cluster, sync history and last operation; a pod's name, uid, owner, image
-and readiness; a Kustomization's or HelmRelease's history. Every other field stays as the tool
-printed it.
+Each function here copies a recorded object and changes only what a scenario needs: an
+application's name, destination cluster, sync history, last operation (a selective sync) and
+the like; a pod's name, uid, owner, image and readiness; a Kustomization's or HelmRelease's
+history. Every other field stays as the tool printed it.
 """
 
 from __future__ import annotations
@@ -209,3 +209,25 @@ def helm_release(name: str, history: list[Released]) -> dict[str, Any]:
         entries.append(entry)
     item["status"]["history"] = entries
     return item
+
+
+def selective_sync(
+    app: dict[str, Any], revision: str, at: str, done: str, by: str, resources: list[str]
+) -> dict[str, Any]:
+    """``app`` whose last operation is a selective sync (``argocd app sync --resource
+    apps:Deployment:NAME``) of ``revision`` that succeeded: the recorded operation with
+    ``operation.sync.resources`` (Argo CD's ``SyncOperationResource``: group, kind, name) and
+    its ``syncResult.resources`` cut to those resources. Argo CD writes no history entry for
+    it (``controller/sync.go``: history only for a sync of the whole application)."""
+    state = app["status"]["operationState"]
+    state.update(phase="Succeeded", startedAt=at, finishedAt=done)
+    state["operation"]["initiatedBy"] = {"username": by}
+    state["operation"]["sync"]["revision"] = revision
+    state["operation"]["sync"]["resources"] = [
+        {"group": "apps", "kind": "Deployment", "name": name} for name in resources
+    ]
+    result = state["syncResult"]
+    result["revision"] = revision
+    template = next(r for r in result["resources"] if r["kind"] == "Deployment")
+    result["resources"] = [{**template, "name": name} for name in resources]
+    return app
