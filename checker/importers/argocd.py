@@ -17,6 +17,10 @@ deployment of its revision, ``failed`` on its cluster with the resources it sync
 of the application was not synced to that revision), so its commit is judged like any other
 deployed commit. A dry run applied nothing and is left out with a note.
 
+A sync ``Succeeded`` once its manifests were applied; whether the workload then ran is the
+application's ``status.health``, which describes what runs now, so only the latest sync's
+(``argocd_health``): an older entry of the history keeps the tool's word that it succeeded.
+
 The cluster of an application is ``--cluster`` when given (one Argo CD per cluster), else its
 ``spec.destination.name``, else the fleet.yaml cluster whose ``server`` is its
 ``spec.destination.server``, else that URL itself (which FLEET-004 then reports, being in no
@@ -45,6 +49,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
+from checker.importers import argocd_health
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import Sync
 from checker.importers.k8s_shapes import objects, time_text
@@ -337,6 +342,9 @@ def _application_syncs(
     latest = _latest_operation(item, cluster, selection, path, notes)
     if latest is not None:
         found.append(latest)
+    elif found:
+        # The last history entry is what runs now: the application's health is its own.
+        found[-1] = argocd_health.judged(item, found[-1], path)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return found
 

@@ -22,6 +22,9 @@ from checker.vocabulary import short
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 UNNAMED = "unknown (the tool recorded no initiator)"
+HEALTH = "Argo CD health "
+"""How the reason of a cluster that synced but was not healthy begins (``Argo CD health
+Degraded: ...``): a later import that no longer knows that sync's health keeps it."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,13 @@ class Sync:
     ref: str | None = None
     """The branch or tag the tool was asked to follow (``main``, ``v1.2.3``), where it says so
     and the name is one git allows: shown beside the commit, never judged."""
+    health: str | None = None
+    """What the tool said of the workload this sync left running, where it says so of this sync
+    (Argo CD's application health, which describes only its latest sync): ``Healthy``,
+    ``Degraded``, ``Progressing``...; None where nothing says (an older sync). A sync that is not
+    ``Healthy`` is ``failed`` (unfinished while ``Progressing``), though the tool applied it."""
+    applied_at: str | None = None
+    """When the tool finished applying a sync whose health made it failed or unfinished."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,10 @@ class Move:
 
     @property
     def status(self) -> Status:
+        """Succeeded when a sync of the commit succeeded, unless the latest is one the tool
+        found unhealthy: then whether the commit ever ran healthy is not known."""
+        if self.syncs[-1].health not in (None, "Healthy"):
+            return self.syncs[-1].status
         if any(s.status == "succeeded" for s in self.syncs):
             return "succeeded"
         return self.syncs[-1].status
@@ -231,8 +245,25 @@ class Move:
     def finished_at(self) -> str | None:
         """When the cluster first ran the commit; for a move that never succeeded, when its
         last attempt ended (None while it runs)."""
-        done = [s for s in self.syncs if s.status == "succeeded"] or self.syncs[-1:]
-        return done[0].finished_at
+        if self.status != "succeeded":
+            return self.syncs[-1].finished_at
+        return next(s.finished_at for s in self.syncs if s.status == "succeeded")
+
+    @property
+    def applied_at(self) -> str | None:
+        """When the tool first finished applying the commit, healthy or not: what a recorded
+        success is compared with (the workload may have degraded since)."""
+        for sync in self.syncs:
+            if sync.status == "succeeded":
+                return sync.finished_at
+            if sync.applied_at is not None:
+                return sync.applied_at
+        return None
+
+    @property
+    def health_known(self) -> bool:
+        """Whether the tool said that a sync of the move left a healthy workload."""
+        return any(s.health == "Healthy" for s in self.syncs)
 
     def answerers(self, choices: Choices) -> list[str]:
         """Who answers for the syncs that took the cluster to the commit (up to the first that

@@ -29,7 +29,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
-from checker.importers.gitops import Choices, Move
+from checker.importers.gitops import HEALTH, Choices, Move
 from checker.vocabulary import short
 
 HINT = (
@@ -174,6 +174,8 @@ def _targets(
         if old is not None and before is not None and before.status == "succeeded":
             _same_move(ident, old, before, move)
             continue
+        if before is not None and _health_stands(before, move):
+            continue
         targets[move.cluster] = Target(
             host=move.cluster,
             status=move.status,
@@ -182,6 +184,17 @@ def _targets(
         )
         finishes[move.cluster] = move.finished_at
     return targets, finishes
+
+
+def _health_stands(before: Target, move: Move) -> bool:
+    """A cluster recorded as synced but unhealthy (Degraded, still Progressing) stays so when
+    the sync's health is no longer known here: Argo CD's health describes only the latest sync,
+    and an older one's success says nothing of whether the commit ever ran healthy."""
+    return (
+        (before.reason or "").startswith(HEALTH)
+        and move.status == "succeeded"
+        and not move.health_known
+    )
 
 
 def _started(ident: str, first: Move, old: Deployment | None) -> str:
@@ -215,15 +228,16 @@ def _same_move(ident: str, old: Deployment, before: Target, move: Move) -> None:
     """A cluster the record has as succeeded must be the same move in the history read."""
     recorded_at = before.finished_at
     if recorded_at is not None:
-        agrees = move.status == "succeeded" and move.finished_at == recorded_at
+        # The same sync as recorded: a workload that degraded since rewrites no success.
+        agrees = move.applied_at == recorded_at
     else:  # a record without times per cluster: the move must lie inside the recorded span
+        applied = move.applied_at
         agrees = (
-            move.status == "succeeded"
-            and old.finished_at is not None
-            and move.finished_at is not None
+            old.finished_at is not None
+            and applied is not None
             and timestamp_ns(old.started_at)
             <= timestamp_ns(move.started_at)
-            <= timestamp_ns(move.finished_at)
+            <= timestamp_ns(applied)
             <= timestamp_ns(old.finished_at)
         )
     if not agrees:

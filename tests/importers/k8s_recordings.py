@@ -2,7 +2,7 @@
 
 Each function here copies a recorded object and changes only what a scenario needs: an
 application's name, destination cluster, sync history, last operation (a selective sync) and
-the like; a pod's name, uid, owner, image and readiness; a Kustomization's or HelmRelease's
+health; a pod's name, uid, owner, image and readiness; a Kustomization's or HelmRelease's
 history. Every other field stays as the tool printed it.
 """
 
@@ -230,4 +230,17 @@ def selective_sync(
     result["revision"] = revision
     template = next(r for r in result["resources"] if r["kind"] == "Deployment")
     result["resources"] = [{**template, "name": name} for name in resources]
+    return app
+
+
+def health(app: dict[str, Any], status: str, message: str | None = None) -> dict[str, Any]:
+    """``app`` with ``status.health`` ``status``, and its Deployment's health ``status`` with
+    ``message`` as Argo CD writes them (gitops-engine ``pkg/health/health_deployment.go``:
+    ``Deployment "NAME" exceeded its progress deadline`` for Degraded)."""
+    app["status"]["health"] = {"status": status}
+    for resource in app["status"]["resources"]:
+        if resource["kind"] == "Deployment":
+            resource["health"] = {"status": status}
+            if message:
+                resource["health"]["message"] = message
     return app

@@ -1,21 +1,30 @@
 """What the GitOps tools say beyond their history, and a pass must not ignore: an Argo CD
-selective sync (no history entry). Real git repositories, the real engine, the recorded
-objects of tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
+selective sync (no history entry), an application whose latest sync left it Degraded or still
+Progressing. Real git repositories, the real engine, the recorded objects of
+tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.importers.k8s_recordings import (
+    FIXTURES,
+    Synced,
+    application,
+    health,
     selective_sync,
 )
-from tests.importers.k8s_scenario import applications
+from tests.importers.k8s_scenario import CLUSTERS, OPS, applications
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
 
 ALICE = "alice@example.com"
+DEADLINE = 'Deployment "test-lla" exceeded its progress deadline'
+"""gitops-engine's message for a Deployment whose rollout timed out (Degraded), for the
+recording's Deployment ``test-lla``."""
 
 
 @pytest.fixture
@@ -90,3 +99,111 @@ def test_a_dry_run_applies_nothing(case: Case) -> None:
     bad = case.argocd(apps)
     assert bad.code == 2 and "Traceback" not in bad.err
     assert "checkout-eu-west-1" in bad.err and "applications.json" in bad.err
+
+
+# --- an Argo CD application's health ----------------------------------------------------------
+
+
+def test_a_degraded_application_did_not_reach_its_latest_commit(case: Case) -> None:
+    """The sync of v2 Succeeded (its manifests were applied) but the Deployment never became
+    available: not succeeded. v1, an older entry, keeps the tool's word."""
+    apps = applications(case.v1, case.v2)
+    health(apps[0], "Degraded", DEADLINE)
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == "failed"
+    assert (
+        _target(v2, "eu-west-1")["reason"]
+        == f"Argo CD health Degraded: Deployment test-lla: {DEADLINE}"
+    )
+    assert targets(_of(case, case.v1))["eu-west-1"] == "succeeded"
+    assert (
+        "cluster eu-west-1: failed (Argo CD health Degraded"
+        in (findings(case.check(), "FLEET-001")[f"{v2['id']}:eu-west-1"])
+    )
+
+
+def test_the_recorded_application_degraded(case: Case) -> None:
+    """The recording's ten syncs of one revision, its last operation the sync the last entry
+    records: with its health Degraded, the revision's move did not succeed, whatever the
+    older re-syncs of it said."""
+    recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    revision = recorded["status"]["history"][0]["revision"]
+    health(recorded, "Degraded", DEADLINE)
+    result = case.argocd([recorded], "--revision-commit", f"{revision}={case.v2}")
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    assert targets(record) == {"gke-alpha-01-europe-west1": "failed"}
+    assert "exceeded its progress deadline" in record["targets"][0]["reason"]
+
+
+@pytest.mark.parametrize("status", ["Progressing", "Suspended"])
+def test_a_rollout_still_progressing_is_unfinished(case: Case, status: str) -> None:
+    apps = applications(case.v1, case.v2)
+    health(apps[0], status)
+    assert case.argocd(apps).code == 0
+    v2 = _of(case, case.v2)
+    assert "finished_at" not in v2 and "finished_at" not in _target(v2, "eu-west-1")
+    assert _target(v2, "eu-west-1")["reason"] == (
+        f"Argo CD health {status}: the rollout had not ended when the application was listed "
+        "(Deployment test-lla)"
+    )
+    health(apps[0], "Healthy")  # it ended since
+    assert case.argocd(apps).code == 0
+    v2 = _of(case, case.v2)
+    assert targets(v2) == dict.fromkeys(CLUSTERS[:3], "succeeded")
+    assert v2["finished_at"] == "2024-06-04T10:02:40Z"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("health"), "no status.health.status"),
+        (lambda s: s.update(health="Degraded"), "status.health is not an object"),
+        (lambda s: s.update(health={"status": 3}), "status.health.status is not text"),
+        (lambda s: s.update(resources={}), "status.resources is not a list of objects"),
+    ],
+)
+def test_health_that_cannot_be_read_is_refused(case: Case, change: Any, message: str) -> None:
+    apps = applications(case.v1, case.v2)
+    health(apps[0], "Degraded", DEADLINE)
+    change(apps[0]["status"])
+    result = case.argocd(apps)
+    assert result.code == 2
+    assert "application checkout-eu-west-1" in result.err and message in result.err
+    assert "applications.json" in result.err and "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_a_later_import_keeps_what_the_health_said(case: Case) -> None:
+    """Health describes only the latest sync. A success recorded while the application was
+    Healthy is not rewritten when it degrades later; a failure recorded while it was Degraded
+    is not turned into a success once a newer sync makes that one's health unknown."""
+    apps = applications(case.v1, case.v2)
+    assert case.argocd(apps).code == 0  # healthy at 10:00:40
+    health(apps[0], "Degraded", DEADLINE)  # later: a node lost, say
+    later = case.argocd(apps)
+    assert later.code == 0, later.err
+    assert targets(_of(case, case.v2))["eu-west-1"] == "succeeded"
+
+    v3 = case.repo.commit("v3", {"app": "3"}, author=DEV, date="2024-06-05T09:00:00Z",
+                          trailers=("Reviewed-by: Lee Lead <lee@example.com>",))  # fmt: skip
+    # ap-south-1 syncs v2 late, and its Deployment never becomes available.
+    history = [
+        Synced(case.v1, "2024-06-03T10:03:00Z", "2024-06-03T10:03:40Z", OPS),
+        Synced(case.v2, "2024-06-04T15:03:00Z", "2024-06-04T15:03:40Z", OPS),
+    ]
+    apps[3] = health(application("checkout-ap-south-1", "ap-south-1", history), "Degraded",
+                     DEADLINE)  # fmt: skip
+    assert case.argocd(apps).code == 0
+    assert targets(_of(case, case.v2))["ap-south-1"] == "failed"
+    # v3 fixes it: v2's entry is now an older one, whose health nothing says.
+    history.append(Synced(v3, "2024-06-05T10:03:00Z", "2024-06-05T10:03:40Z", OPS))
+    apps[3] = application("checkout-ap-south-1", "ap-south-1", history)
+    fixed = case.argocd(apps)
+    assert fixed.code == 0, fixed.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["ap-south-1"] == "failed"
+    assert _target(v2, "ap-south-1")["reason"].startswith("Argo CD health Degraded")
+    assert targets(_of(case, v3)) == {"ap-south-1": "succeeded"}
