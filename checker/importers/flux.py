@@ -24,7 +24,9 @@ built from a git source carries the commit in its version's build metadata
 snapshot's ``ociDigest`` instead, no commit); any other chart version must be mapped with
 ``--revision-commit``,
 and a chart version deployed with different values is mapped per release
-(``--revision-commit 1.2.0@sha256:...=SHA``, the snapshot's ``configDigest``).
+(``--revision-commit 1.2.0@sha256:...=SHA``, the snapshot's ``configDigest``). A release Helm
+records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Failed`` did not
+succeed, and one whose test is still ``Running`` is unfinished.
 
 ``lastAppliedRevision`` alone does not say when a revision was applied: an object without
 ``status.history`` is refused, rather than dated by guess.
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -301,7 +303,7 @@ def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, pat
             f"({', '.join([*HELM_STATUS, 'pending-*'])})",
             path=str(path),
         )
-    return Sync(
+    sync = Sync(
         cluster=cluster,
         origin=f"{origin} (release {version})",
         revision=chart,
@@ -315,3 +317,46 @@ def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, pat
         automated=True,
         path=str(path),
     )
+    return _tested(entry, sync, path) if outcome == "succeeded" else sync
+
+
+def _tested(entry: dict[str, Any], sync: Sync, path: Path) -> Sync:
+    """A deployed release as its Helm tests say: ``failed`` when a test ``Failed`` (Flux
+    itself never takes such a release as a rollback target: helm-controller's
+    ``Snapshots.Previous``), unfinished while one is ``Running``. A test that never ran
+    (no phase: left out by ``spec.test.filters``) says nothing."""
+    hooks = entry.get("testHooks")
+    expect(
+        hooks is None
+        or (
+            isinstance(hooks, dict)
+            and all(h is None or isinstance(h, dict) for h in hooks.values())
+        ),
+        path,
+        f"{sync.origin}: testHooks is not a map of test hooks",
+    )
+    phases: dict[str, list[str]] = {}
+    for name, hook in sorted((hooks or {}).items()):
+        phase = (hook or {}).get("phase")
+        expect(
+            phase is None or isinstance(phase, str),
+            path,
+            f"{sync.origin}: test hook {name}: phase is not text",
+        )
+        if phase:
+            phases.setdefault(phase, []).append(name)
+    failed = sorted(p for p in phases if p not in ("Succeeded", "Running"))
+    if failed:
+        names = [name for phase in failed for name in phases[phase]]
+        return replace(sync, status="failed", reason=_tests_said(failed[0], names))
+    if "Running" in phases:
+        said = _tests_said("Running", phases["Running"])
+        return replace(sync, status="failed", finished_at=None, reason=said)
+    return sync
+
+
+def _tests_said(phase: str, names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
+    if phase == "Running":
+        return f"Helm test {shown} Running: it had not ended when the object was listed"
+    return f"Helm test {shown} {phase}: the release was deployed, but its own test did not pass"

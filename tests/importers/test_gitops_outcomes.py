@@ -1,7 +1,8 @@
 """What the GitOps tools say beyond their history, and a pass must not ignore: an Argo CD
 selective sync (no history entry), an application whose latest sync left it Degraded or still
-Progressing. Real git repositories, the real engine, the recorded objects of
-tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
+Progressing, a Helm release whose own test failed. Real git repositories, the real engine,
+the recorded objects of tests/importers/fixtures/kubernetes/ changed only where the scenario
+needs."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import pytest
 
 from tests.importers.k8s_recordings import (
     FIXTURES,
+    Released,
     Synced,
     application,
     health,
+    helm_release,
     selective_sync,
+    write_list,
 )
 from tests.importers.k8s_scenario import CLUSTERS, OPS, applications
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
@@ -207,3 +211,53 @@ def test_a_later_import_keeps_what_the_health_said(case: Case) -> None:
     assert targets(v2)["ap-south-1"] == "failed"
     assert _target(v2, "ap-south-1")["reason"].startswith("Argo CD health Degraded")
     assert targets(_of(case, v3)) == {"ap-south-1": "succeeded"}
+
+
+# --- a Helm release's own test ----------------------------------------------------------------
+
+
+def _tested_release(case: Case, phase: str) -> Path:
+    release = helm_release("checkout", [
+        Released(2, f"1.1.0+{case.v2[:12]}", "2024-06-04T10:00:00Z"),
+        Released(1, f"1.0.0+{case.v1[:12]}", "2024-06-03T10:00:00Z", "superseded"),
+    ])  # fmt: skip
+    (hook,) = release["status"]["history"][0]["testHooks"].values()
+    hook["phase"] = phase
+    return write_list(case.work / "helm.json", [release])
+
+
+def test_a_helm_release_whose_test_failed_did_not_succeed(case: Case) -> None:
+    """Flux left the release ``deployed`` (no upgrade remediation), but its own test failed."""
+    path = _tested_release(case, "Failed")
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    assert targets(v1) == {"eu-west-1": "succeeded"}
+    assert targets(v2) == {"eu-west-1": "failed"}
+    assert _target(v2, "eu-west-1")["reason"] == (
+        "Helm test podinfo-grpc-test-q0ucx Failed: the release was deployed, but its own test "
+        "did not pass"
+    )
+    assert f"{v2['id']}:eu-west-1" in findings(case.check(), "FLEET-001")
+
+
+def test_a_helm_test_still_running_leaves_the_release_unfinished(case: Case) -> None:
+    path = _tested_release(case, "Running")
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    v2 = case.records("deploys.jsonl")[1]
+    assert "finished_at" not in v2
+    assert _target(v2, "eu-west-1")["reason"].startswith(
+        "Helm test podinfo-grpc-test-q0ucx Running"
+    )
+
+
+def test_helm_test_hooks_that_cannot_be_read_are_refused(case: Case) -> None:
+    path = _tested_release(case, "Failed")
+    document = json.loads(path.read_text())
+    document["items"][0]["status"]["history"][0]["testHooks"] = ["podinfo-grpc-test-q0ucx"]
+    path.write_text(json.dumps(document))
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "history entry #1 (release 2): testHooks is not a map of test hooks" in result.err
+    assert "helm.json" in result.err
