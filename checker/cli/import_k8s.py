@@ -285,7 +285,11 @@ def _records(
     groups = k8s_rollouts.group(moves, choices, old)
     identities, _ = _identities(evidence)
     records: list[Deployment] = []
-    for commit, nth in _chosen(groups, choices, evidence):
+    chosen = _chosen(groups, choices, evidence)
+    left = [k for k in groups if k not in chosen]
+    left.sort(key=lambda k: (min(timestamp_ns(m.started_at) for m in groups[k]), k))
+    _name_unrecorded(left, old, choices, notes)
+    for commit, nth in chosen:
         ident = k8s_rollouts.rollout_id(choices, commit, nth)
         own = groups[(commit, nth)]
         record = k8s_rollouts.record(commit, nth, own, choices, old.get(ident), True)
@@ -297,6 +301,24 @@ def _records(
             )
         records.append(record)
     return sorted(records, key=lambda r: (timestamp_ns(r.started_at), r.id))
+
+
+def _name_unrecorded(
+    left: list[tuple[str, int]],
+    old: dict[str, Deployment],
+    choices: gitops.Choices,
+    notes: list[str],
+) -> None:
+    """Rollouts ``--revision`` or ``--rollout`` left out that no record holds yet: each
+    shipped a commit that no check judges until an import records it."""
+    ids = [k8s_rollouts.rollout_id(choices, *key) for key in left]
+    missing = [ident for ident in ids if ident not in old]
+    if missing:
+        notes.append(
+            f"{len(missing)} rollouts these objects hold are in no record and were not "
+            f"imported ({', '.join(missing)}): import without --revision or --rollout to "
+            "record them, or their commits are never judged"
+        )
 
 
 def _name_missed(records: Sequence[Deployment], err: TextIO) -> None:

@@ -73,6 +73,25 @@ def test_a_selective_sync_is_a_deployment_of_its_commit(case: Case) -> None:
     assert f"{record['id']}:eu-west-1" in findings(report, "FLEET-001")
 
 
+def test_a_sign_off_import_names_the_rollouts_it_leaves_unrecorded(case: Case) -> None:
+    """Signing off v2 with --revision writes v2's rollout alone; the selective sync of an
+    unreviewed commit after it is in no record yet, and the import says so."""
+    hot = case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    apps = applications(case.v1, case.v2)
+    selective_sync(apps[0], hot, "2024-06-05T09:00:00Z", "2024-06-05T09:00:05Z", ALICE,
+                   ["checkout"])  # fmt: skip
+    signed = case.argocd(apps, "--revision", case.v1, "--approval",
+                         "lee@example.com,2024-06-03T09:30:00Z")  # fmt: skip
+    assert signed.code == 0, signed.err
+    assert (
+        f"2 rollouts these objects hold are in no record and were not imported "
+        f"(checkout-production-{case.v2[:12]}, checkout-production-{hot[:12]})"
+    ) in signed.err
+    assert case.argocd(apps).code == 0  # the scheduled import records them
+    again = case.argocd(apps, "--revision", case.v1)
+    assert again.code == 0 and "in no record" not in again.err
+
+
 def test_a_selective_sync_of_a_revision_that_is_no_commit_is_refused(case: Case) -> None:
     """It changed the cluster: like a history entry, its revision must name the commit."""
     apps = applications(case.v1, case.v2)
