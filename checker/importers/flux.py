@@ -325,26 +325,7 @@ def _tested(entry: dict[str, Any], sync: Sync, path: Path) -> Sync:
     itself never takes such a release as a rollback target: helm-controller's
     ``Snapshots.Previous``), unfinished while one is ``Running``. A test that never ran
     (no phase: left out by ``spec.test.filters``) says nothing."""
-    hooks = entry.get("testHooks")
-    expect(
-        hooks is None
-        or (
-            isinstance(hooks, dict)
-            and all(h is None or isinstance(h, dict) for h in hooks.values())
-        ),
-        path,
-        f"{sync.origin}: testHooks is not a map of test hooks",
-    )
-    phases: dict[str, list[str]] = {}
-    for name, hook in sorted((hooks or {}).items()):
-        phase = (hook or {}).get("phase")
-        expect(
-            phase is None or isinstance(phase, str),
-            path,
-            f"{sync.origin}: test hook {name}: phase is not text",
-        )
-        if phase:
-            phases.setdefault(phase, []).append(name)
+    phases = _test_phases(entry.get("testHooks"), sync.origin, path)
     failed = sorted(p for p in phases if p not in ("Succeeded", "Running"))
     if failed:
         names = [name for phase in failed for name in phases[phase]]
@@ -353,6 +334,30 @@ def _tested(entry: dict[str, Any], sync: Sync, path: Path) -> Sync:
         said = _tests_said("Running", phases["Running"])
         return replace(sync, status="failed", finished_at=None, reason=said)
     return sync
+
+
+def _test_phases(hooks: Any, origin: str, path: Path) -> dict[str, list[str]]:
+    """The test hooks' names by the phase each reached (a hook without one never ran)."""
+    expect(
+        hooks is None
+        or (
+            isinstance(hooks, dict)
+            and all(h is None or isinstance(h, dict) for h in hooks.values())
+        ),
+        path,
+        f"{origin}: testHooks is not a map of test hooks",
+    )
+    phases: dict[str, list[str]] = {}
+    for name, hook in sorted((hooks or {}).items()):
+        phase = (hook or {}).get("phase")
+        expect(
+            phase is None or isinstance(phase, str),
+            path,
+            f"{origin}: test hook {name}: phase is not text",
+        )
+        if phase:
+            phases.setdefault(phase, []).append(name)
+    return phases
 
 
 def _tests_said(phase: str, names: list[str]) -> str:
