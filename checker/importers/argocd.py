@@ -50,7 +50,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import argocd_health
-from checker.importers.common import dig, expect, moment, named_ref, read_objects
+from checker.importers.common import dig, expect, moment, named_ref, optional, read_objects
 from checker.importers.gitops import Sync
 from checker.importers.k8s_shapes import objects, time_text
 
@@ -360,15 +360,15 @@ def _latest_operation(
     or a selective sync (Argo CD records history only for a sync of the whole application).
     None for a sync the history holds, a dry run (which applies nothing) or no operation."""
     name = item["metadata"]["name"]
-    operation = dig(item, "status", "operationState")
-    expect(
-        operation is None or isinstance(operation, dict),
+    operation = optional(
+        dig(item, "status", "operationState"),
+        dict,
         path,
         f"application {name}: status.operationState is not an object",
     )
-    phase = (operation or {}).get("phase")
-    expect(
-        phase is None or isinstance(phase, str),
+    phase = optional(
+        (operation or {}).get("phase"),
+        str,
         path,
         f"application {name}: operationState.phase is not text",
     )

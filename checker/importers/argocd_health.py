@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.importers.common import dig, expect
+from checker.importers.common import dig, optional
 from checker.importers.gitops import HEALTH, Sync
 from checker.importers.k8s_shapes import objects
 
@@ -33,15 +33,15 @@ def judged(item: dict[str, Any], sync: Sync, path: Path) -> Sync:
     (unfinished while the rollout goes on). An application that records no health is
     refused: whether the commit ever ran cannot be known."""
     name = item["metadata"]["name"]
-    health = dig(item, "status", "health")
-    expect(
-        health is None or isinstance(health, dict),
+    health = optional(
+        dig(item, "status", "health"),
+        dict,
         path,
         f"application {name}: status.health is not an object",
     )
-    status = (health or {}).get("status")
-    expect(
-        status is None or isinstance(status, str),
+    status = optional(
+        (health or {}).get("status"),
+        str,
         path,
         f"application {name}: status.health.status is not text",
     )

@@ -259,6 +259,13 @@ def expect(condition: bool, path: Path, message: str) -> None:
         raise InputError(message, path=str(path))
 
 
+def optional(value: Any, kind: type | tuple[type, ...], path: Path, message: str) -> Any:
+    """``value``, when it is None or of ``kind``; else the input error ``message``: a field
+    a tool may leave out, but never writes in another shape."""
+    expect(value is None or isinstance(value, kind), path, message)
+    return value
+
+
 def check_change_commits(
     history: GitHistory | None, head: str, listed: list[str], source: Path, what: str
 ) -> None:

@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from checker.importers.ansible_runs import PlaybookRun, read_run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ansible"
@@ -190,3 +192,19 @@ def summary(path: Path) -> dict[str, Any]:
         "stats": run.stats,
         "finished": run.finished_at is not None,
     }
+
+
+def json_recordings(
+    factory: pytest.TempPathFactory, case: str, playbooks: tuple[str, ...]
+) -> dict[str, Any]:
+    """Each playbook of ``case`` recorded again with the json callback, side by side, as
+    ``NAME.json``; the test is skipped where Ansible is not installed."""
+    ansible = ansible_home()
+    if ansible is None:
+        pytest.skip("Ansible is not installed ($KNIGHTWATCH_ANSIBLE; make test installs it)")
+    work = factory.mktemp(case.replace("/", "-"))
+
+    def job(playbook: str) -> Callable[[Path], Any]:
+        return lambda w: record_callback(ansible, case, playbook, "ansible.posix.json", w)
+
+    return side_by_side({f"{name}.json": job(f"{name}.yml") for name in playbooks}, work)

@@ -11,7 +11,6 @@ each was made); the first test runs two of them again and compares.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +34,7 @@ DEPLOYMENT = "D-2012-08-01"
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two of the recordings made again, side by side."""
-    ansible = rec.ansible_home()
-    if ansible is None:
-        pytest.skip("Ansible is not installed ($KNIGHTWATCH_ANSIBLE; make test installs it)")
-    work = tmp_path_factory.mktemp("shortfalls")
-    jobs: dict[str, Callable[[Path], Any]] = {
-        f"{name}.json": (
-            lambda playbook: (
-                lambda w: rec.record_callback(
-                    ansible, "outcomes", playbook, "ansible.posix.json", w
-                )
-            )
-        )(f"{name}.yml")
-        for name in ("loopskip", "taskcheck")
-    }
-    return rec.side_by_side(jobs, work)
+    return rec.json_recordings(tmp_path_factory, "outcomes", ("loopskip", "taskcheck"))
 
 
 @pytest.mark.parametrize("name", ["loopskip.json", "taskcheck.json"])

@@ -11,7 +11,6 @@ each was made); the first test runs them again and compares.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +27,7 @@ PLAYBOOKS = ("async", "creates", "noforce", "rerun", "delegate")
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The json recordings made again, side by side."""
-    ansible_home = rec.ansible_home()
-    if ansible_home is None:
-        pytest.skip("Ansible is not installed ($KNIGHTWATCH_ANSIBLE; make test installs it)")
-    work = tmp_path_factory.mktemp("unreleased")
-    jobs: dict[str, Callable[[Path], Any]] = {
-        f"{name}.json": (
-            lambda playbook: (
-                lambda w: rec.record_callback(
-                    ansible_home, "outcomes/web", playbook, "ansible.posix.json", w
-                )
-            )
-        )(f"{name}.yml")
-        for name in PLAYBOOKS
-    }
-    return rec.side_by_side(jobs, work)
+    return rec.json_recordings(tmp_path_factory, "outcomes/web", PLAYBOOKS)
 
 
 @pytest.mark.parametrize("name", [f"{name}.json" for name in PLAYBOOKS])
