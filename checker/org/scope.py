@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checker.evidence.models import timestamp_ns
 from checker.org.model import System
 
 HELD = frozenset({"fail_on", "require_all", "service_paths"})
@@ -17,11 +18,10 @@ def scope_problem(system: System, audit: dict[str, Any]) -> str | None:
     """Why the audit is not of the system org.yaml describes, or None when it is."""
     population = audit.get("population")
     deployments = population.get("deployments") if isinstance(population, dict) else None
-    deployed = {
-        str(d.get("service"))
-        for d in (deployments if isinstance(deployments, list) else [])
-        if isinstance(d, dict)
-    }
+    entries = [
+        d for d in (deployments if isinstance(deployments, list) else []) if isinstance(d, dict)
+    ]
+    deployed = {str(d.get("service")) for d in entries}
     listed = {s.name for s in system.services}
     foreign = sorted(deployed - listed)
     if foreign:
@@ -30,6 +30,9 @@ def scope_problem(system: System, audit: dict[str, Any]) -> str | None:
             f"{system.name}: its repository or evidence is not this system's"
         )
     period = audit.get("period")
+    # A deployment of the month before, recorded after its attestation, is judged this month
+    # too: it says nothing of whether a service deployed in this month.
+    deployed = {str(d.get("service")) for d in entries if not _before(d, str(period))}
     quiet = sorted(s.name for s in system.services if period in s.quiet)
     loud = sorted(deployed.intersection(quiet))
     if loud:
@@ -42,6 +45,14 @@ def scope_problem(system: System, audit: dict[str, Any]) -> str | None:
             "without any)"
         )
     return None
+
+
+def _before(entry: dict[str, Any], period: str) -> bool:
+    """Whether a population entry's deployment started before the month ``period``."""
+    try:
+        return timestamp_ns(str(entry.get("started_at"))) < timestamp_ns(f"{period}-01T00:00:00Z")
+    except ValueError:  # not a month, or not a time: counted as the month's
+        return False
 
 
 def settings_problem(system: System, audit: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.org.model import load_org
@@ -421,3 +422,33 @@ def test_a_replay_with_another_org_yaml_than_the_one_attested_fails(
         )
     finally:
         org.file.write_bytes(kept)
+
+
+def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month(
+    tmp_path: Path,
+) -> None:
+    """March is attested for the organisation; then ledger's deploy tool records a deployment
+    of an unreviewed commit on 31 March. April's organisation audit, chained to March, judges
+    it in ledger's audit (April is otherwise quiet): ledger fails, and the organisation."""
+    org = three_teams(tmp_path)
+    mar = org.audit("mar.json", "--workers", "0")
+    assert mar.code == 0, mar.err
+    ledger = ScriptedRepo(tmp_path / "repos" / "ledger")
+    late = ledger.commit("hotfix", {"ledger/app.py": "print(2)\n"}, author=DEV,
+                         date="2024-03-30T09:00:00Z")  # fmt: skip
+    deploys = tmp_path / "repos" / "ledger" / "compliance" / "deploys.yaml"
+    records = yaml.safe_load(deploys.read_text())
+    extra = {**records[0], "id": "LEDGER-2", "commit": late, "started_at": "2024-03-31T23:00:00Z"}
+    deploys.write_text(yaml.safe_dump([*records, extra]))
+    quiet = org.quiet("2024-04")
+    private, _ = org.key("central")
+    april = run_cli(
+        "audit", "--org", quiet.file, "--period", "2024-04", "--as-of", "2024-05-01", "--key",
+        private, "-o", tmp_path / "apr.json", "--workers", "0", "--previous", tmp_path / "mar.json",
+    )  # fmt: skip
+    assert april.code == 1, april.err
+    systems = {s["name"]: s for s in predicate(tmp_path / "apr.json")["systems"]}
+    assert systems["ledger"]["status"] == "judged" and systems["ledger"]["verdict"] == "fail"
+    judged = systems["ledger"]["audit"]["population"]["deployments"]
+    assert [d["id"] for d in judged] == ["LEDGER-2"]
+    assert systems["payments"]["verdict"] == systems["web"]["verdict"] == "pass"
