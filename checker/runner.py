@@ -385,6 +385,7 @@ def _report(
             "commits_shipped": facts.shipped_count,
         },
         population=facts.population,
+        earlier=facts.earlier,
     )
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -53,6 +54,8 @@ class Attested:
     """Each deployment the attestation judged: (service, environment, commit, started_at), by
     id. None in a replay, which judges ``late`` as the report it replays recorded it."""
     late: frozenset[str] = frozenset()
+    earlier: tuple[int, str] | None = None
+    """The attestation's count and digest of the records that started before ``period``."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Facts:
     """What the judged evidence covers, by the evidence names rules require."""
     population: tuple[Deployed, ...] = ()
     """Every deployment judged, with the commits it shipped: the audit's population."""
+    earlier: tuple[int, str] | None = None
+    """A month's audit: the records that started before its month (``earlier_records``)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,6 @@ def collect_facts(
     records, hosts = _fleet(evidence, streams, revisions)
     judged = _judged(evidence, params, records, revisions.deployed)
     code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
-    check_flag_names(evidence, code.flag_names)
     keys = shipped.keys(judged, revisions.deployed, scoped)
     sets = ReferenceSets()
     deployments = [
@@ -188,6 +192,7 @@ def collect_facts(
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, shipped),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
+        earlier=_earlier(records, revisions.deployed, params),
     )
 
 
@@ -263,9 +268,10 @@ def _dead_code(
     scoped: dict[str, PathScope],
     cache: FactCache,
 ) -> deadcode.DeadCodeFacts:
-    """The dead-code facts of the judged deployments' commits (scoped ones: their paths')."""
+    """The dead-code facts of the judged deployments' commits (scoped ones: their paths'); a
+    flag event naming a flag spelt like a registered one is an input error."""
     with stage("facts: dead code"):
-        return deadcode.deadcode_facts(
+        code = deadcode.deadcode_facts(
             history,
             evidence,
             {i: revisions.deployed[i] for i in judged},
@@ -275,6 +281,8 @@ def _dead_code(
             {i: scoped[i] for i in judged if i in scoped},
             cache,
         )
+    check_flag_names(evidence, code.flag_names)
+    return code
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
@@ -527,6 +535,28 @@ def _judge(params: Parameters, late: frozenset[str]) -> Callable[[DeploymentReco
     return lambda d: True
 
 
+def _earlier(
+    records: dict[str, DeploymentRecord], deployed: dict[str, str], params: Parameters
+) -> tuple[int, str] | None:
+    """A month's audit: the records that started before its month; None for other runs."""
+    if not params.monthly or params.period is None:
+        return None
+    return earlier_records(records, deployed, period_bounds(params.period)[0])
+
+
+def earlier_records(
+    records: dict[str, DeploymentRecord], deployed: dict[str, str], before: int
+) -> tuple[int, str]:
+    """How many deployment records started before the instant ``before``, and the sha256 of
+    a line for each, sorted (``ID TAB SERVICE TAB ENVIRONMENT TAB COMMIT TAB STARTED_AT``)."""
+    lines = sorted(
+        f"{i}\t{r.service}\t{r.environment}\t{deployed[i]}\t{r.started_at}\n"
+        for i, r in records.items()
+        if timestamp_ns(r.started_at) < before
+    )
+    return len(lines), hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
 def _late(
     evidence: Evidence,
     params: Parameters,
@@ -545,6 +575,19 @@ def _late(
     earlier = {i: r for i, r in records.items() if start <= timestamp_ns(r.started_at) < end}
     if attested.deployments is None:
         return attested.late & earlier.keys()
+    if (
+        attested.earlier is not None
+        and earlier_records(records, deployed, start) != attested.earlier
+    ):
+        count = earlier_records(records, deployed, start)[0]
+        raise InputError(
+            f"the deployment records that started before {attested.period} are not those the "
+            f"{attested.period} audit this one is chained to was made over ({attested.earlier[0]} "
+            f"then, {count} now): a record was added to, changed in or removed from a month "
+            "already attested",
+            path=str(evidence.directory),
+            hint="audit the months whose records changed again, and chain from them",
+        )
     judged = {i for i, v in attested.deployments.items() if start <= timestamp_ns(v[3]) < end}
     gone = sorted(judged - earlier.keys())
     if gone:

@@ -178,6 +178,11 @@ class Report:
     population: tuple[Deployed, ...] = ()
     """Every deployment judged, with what it shipped: a signed audit lists them (its
     ``population``) so an auditor can sample from it. Not in to_dict."""
+    earlier: tuple[int, str] | None = None
+    """A month's audit: how many deployment records started before its month, and the digest
+    of their ids, streams, commits and starts (``facts.collect.earlier_records``), so that the
+    next month's audit finds a record added to, or changed in, an attested month. Not in
+    to_dict."""
 
     @property
     def weakening(self) -> tuple[SettingNote, ...]:

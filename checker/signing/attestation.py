@@ -158,6 +158,11 @@ def audit_predicate(report: Report) -> dict[str, Any]:
         "settings": _settings(report),
         "policies": {"sha256": policy_digest},
         "population": population_record(report.population),
+        **(
+            {"earlier": {"count": report.earlier[0], "sha256": report.earlier[1]}}
+            if report.earlier is not None
+            else {}
+        ),
         "report": report.to_dict(),
     }
 

@@ -145,12 +145,18 @@ def attested(predicate: dict[str, Any], period: str) -> Attested | None:
     if predicate.get("population") is None:
         return None
     population = read_population(predicate)
+    earlier = predicate.get("earlier")
     return Attested(
         period,
         {
             d["id"]: (d["service"], d["environment"], d["commit"], d["started_at"])
             for d in population.deployments
         },
+        earlier=(earlier["count"], earlier["sha256"])
+        if isinstance(earlier, dict)
+        and type(earlier.get("count")) is int
+        and isinstance(earlier.get("sha256"), str)
+        else None,
     )
 
 

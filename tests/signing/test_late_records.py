@@ -95,3 +95,21 @@ def test_a_deployment_an_attestation_judged_cannot_vanish_from_the_evidence(
         assert april.code == 2, april.err
         assert "deployment D2 was judged by the 2024-03 audit" in april.err
         assert not (tmp_path / "2024-04.json").exists()
+
+
+def test_a_record_added_to_a_month_before_the_last_attested_one_stops_the_chain(
+    tmp_path: Path,
+) -> None:
+    """March is attested; then a deployment of 28 February is recorded. April's audit judges
+    only March's late records, and March's attestation holds the count and digest of every
+    record that started before March: the chain stops (exit 2) rather than leave the
+    February record judged by no audit."""
+    repo, evidence, shas = _case(tmp_path)
+    assert _audit(repo, evidence, "2024-03").code == 0
+    february = deployment("D0", shas["base"], "2024-02-28T23:00:00Z", approvals=[APPROVAL[0]])
+    write_yaml(evidence / "deploys.yaml", [february, _deployed("D1", shas["good"], "2024-03-01")])
+    april = _audit(repo, evidence, "2024-04", "--previous", tmp_path / "2024-03.json")
+    assert april.code == 2, april.err
+    assert "the deployment records that started before 2024-03 are not those" in april.err
+    assert "(0 then, 1 now)" in april.err
+    assert not (tmp_path / "2024-04.json").exists()
