@@ -346,11 +346,12 @@ def _unchanged(result: dict[str, Any], module: str | None) -> Shortfall | None:
     ``force: false`` kept a file there unread) and the git module (``before`` and ``after``
     the same commit) show that. The command and shell modules guarded by ``creates:`` or
     ``removes:`` say that they did not run."""
-    if result.get("changed") is True or isinstance(result.get("results"), list):
-        return None
     message = result.get("msg")
     if module in _COMMANDS and isinstance(message, str) and message.startswith(_NOT_RUN):
+        # Said whatever ``changed`` claims: ``changed_when: true`` overrides the flag only.
         return "skipped", f"its command did not run (creates or removes): {message[:200]}"
+    if result.get("changed") is True or isinstance(result.get("results"), list):
+        return None
     if module in _COPIERS:
         if isinstance(result.get("checksum"), str):
             return None
@@ -358,12 +359,33 @@ def _unchanged(result: dict[str, Any], module: str | None) -> Shortfall | None:
             f"its {module} changed nothing and names no checksum: a file already at its dest "
             "was kept unread (force: false), whatever it holds"
         )
-    after = result.get("after")
-    if module == "git" and isinstance(after, str) and result.get("before") == after:
-        return None
+    if module == "git":
+        return _checkout_in_place(result)
     return "skipped", (
         "it changed nothing on the host (changed: false), and its result does not show the "
         "release in place already"
+    )
+
+
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+def _checkout_in_place(result: dict[str, Any]) -> Shortfall | None:
+    """An unchanged git checkout shows the release in place only when it was asked for a
+    commit by its sha and holds that commit (``before`` and ``after`` it): asked for a branch
+    (``update: false`` keeps an old clone), what it holds is not known to be the release."""
+    after, asked = result.get("after"), dig(result, "invocation", "module_args", "version")
+    if (
+        isinstance(after, str)
+        and result.get("before") == after
+        and isinstance(asked, str)
+        and _SHA.fullmatch(asked.lower())
+        and after.lower().startswith(asked.lower())
+    ):
+        return None
+    return "skipped", (
+        f"its git checkout changed nothing and holds {str(after)[:12]!r}, asked for {asked!r}: "
+        "what it holds is not known to be the release"
     )
 
 

@@ -21,6 +21,7 @@ from checker.importers.ansible_runs import shortfall
 from tests.importers import ansible_recordings as rec
 
 WEB = rec.FIXTURES / "outcomes" / "web"
+SHA = "586c6a0d3a5a8b0f0e4c1f6b2b7a9c3d4e5f6a7b"
 PLAYBOOKS = ("async", "creates", "noforce", "rerun", "delegate")
 
 
@@ -131,8 +132,17 @@ def test_what_a_delegated_result_shows(result: dict[str, Any], expected: str | N
     [
         ({"changed": False, "action": "ansible.builtin.copy", "dest": "/a", "checksum": "1"}, None),
         ({"changed": False, "action": "template", "dest": "/a"}, "skipped"),
-        ({"changed": False, "action": "git", "before": "ab", "after": "ab"}, None),
+        ({"changed": False, "action": "git", "before": SHA, "after": SHA,
+          "invocation": {"module_args": {"version": SHA[:12]}}}, None),
+        # update: false kept an old clone of main: it holds what it held.
+        ({"changed": False, "action": "git", "before": SHA, "after": SHA,
+          "invocation": {"module_args": {"version": "main"}}}, "skipped"),
+        ({"changed": False, "action": "git", "before": SHA, "after": SHA,
+          "invocation": {"module_args": {"version": "0" * 12}}}, "skipped"),
         ({"changed": False, "action": "git", "before": None, "after": "ab"}, "skipped"),
+        # changed_when: true does not make a command that creates: kept from running run.
+        ({"changed": True, "action": "command", "rc": 0,
+          "msg": "Did not run command since '/m' exists"}, "skipped"),
         ({"changed": False, "action": "ansible.builtin.apt", "rc": 0}, "skipped"),
         ({"action": "shell", "rc": 0, "msg": "Did not run command since '/m' does not exist"},
          "skipped"),
