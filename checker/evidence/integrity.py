@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from checker.errors import UsageError
 from checker.evidence.bundle import Evidence
 from checker.evidence.messages import did_you_mean
+from checker.evidence.models import host_key
 
 _INVENTORY_HINT = (
     "add it to fleet.yaml, or, if its hosts are deliberately not inventoried, list it under "
@@ -101,11 +102,13 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
 
 
 def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
-    """A deployment's target is not an inventoried host in another case (``PAY-1`` for
-    ``pay-1``: a failure there would be no failure of ``pay-1``), and a host runs one
-    environment of a service: a deployment labelled ``prod`` beside ``production`` to the
-    same hosts starts a stream of its own and ships only its own commit, hiding the commits
-    between. A list of targets many deployments share is looked at once."""
+    """A deployment's target is not an inventoried host in another spelling (``PAY-1``,
+    ``pay-1.``, ``pay-1.prod.example.com`` or fullwidth for ``pay-1``: a failure there would
+    be no failure of ``pay-1``),
+    and a host runs one environment of a service: a deployment labelled ``prod`` beside
+    ``production`` to the same hosts starts a stream of its own and ships only its own
+    commit, hiding the commits between. A list of targets many deployments share is looked
+    at once."""
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     looked: set[tuple[int, str, str]] = set()
     for index, deployment in enumerate(evidence.deployments):
@@ -115,8 +118,13 @@ def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
         looked.add((id(deployment.targets), service, environment))
         listed = names.hosts.get(service, frozenset())
         for target in deployment.targets:
-            folded = target.host.casefold()
-            near = [] if target.host in listed else [h for h in listed if h.casefold() == folded]
+            folded = host_key(target.host)
+            short = folded.split(".", 1)[0]  # pay-1.prod.example.com names pay-1 too
+            near = (
+                []
+                if target.host in listed
+                else [h for h in sorted(listed) if host_key(h) in (folded, short)]
+            )
             if near:
                 raise evidence.error(
                     "deploys", index,

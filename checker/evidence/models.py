@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -39,6 +40,12 @@ def timestamp_ns(text: str) -> int:
     moment = datetime.fromisoformat(f"{day}T{clock}{zone}")
     nanos = int((fraction or ".0")[1:].ljust(9, "0"))
     return int(moment.timestamp()) * 1_000_000_000 + nanos
+
+
+def host_key(name: str) -> str:
+    """The form two spellings of one host share: Unicode NFKC (``pay-1`` in fullwidth letters
+    is ``pay-1``), case folded, and without the dot of an absolute DNS name (``pay-1.``)."""
+    return unicodedata.normalize("NFKC", name).casefold().rstrip(".")
 
 
 def check_timestamp(value: str) -> str:
@@ -236,7 +243,7 @@ class Deployment(Record):
 
     @model_validator(mode="after")
     def _one_status_per_host(self) -> Deployment:
-        folded = [target.host.casefold() for target in self.targets]
+        folded = [host_key(target.host) for target in self.targets]
         if len(set(folded)) != len(folded):  # a host's name in another case is that host
             at = next(i for i, h in enumerate(folded) if h in folded[:i])
             first = self.targets[folded.index(folded[at])].host

@@ -216,6 +216,27 @@ FAIL_CLOSED = [
         ["deploys.yaml:1:", "target 'WEB-1' is not a host of web in fleet.yaml (did you mean"],
     ),
     (
+        "target-host-as-an-absolute-name",
+        _deploys(GOOD + "    - {host: 'web-1.', status: failed}\n"),
+        [
+            "deploys.yaml:1:",
+            "host 'web-1.' is listed twice in targets (as 'web-1' and as 'web-1.')",
+        ],
+    ),
+    (
+        "target-host-in-fullwidth-letters",
+        _deploys(GOOD + "    - {host: '\uff57\uff45\uff42-1', status: failed}\n"),
+        ["deploys.yaml:1:", "is listed twice in targets (as 'web-1' and as"],
+    ),
+    (
+        "target-host-by-its-domain-name",
+        _files(
+            deploys__yaml=GOOD.replace("host: web-1", "host: web-1.prod.example.com"),
+            fleet__yaml=FLEET,
+        ),
+        ["deploys.yaml:1:", "target 'web-1.prod.example.com' is not a host of web", "'web-1'?"],
+    ),
+    (
         "target-host-twice-in-two-cases",
         _deploys(GOOD + "    - {host: WEB-1, status: failed}\n"),
         ["deploys.yaml:1:", "host 'WEB-1' is listed twice in targets (as 'web-1' and as 'WEB-1')"],
