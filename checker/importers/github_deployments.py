@@ -7,9 +7,10 @@ Input, as the API documents it (``gh api --paginate`` writes it), or fetched dir
 - ``DIR/<id>/statuses.json``: ``GET .../deployments/{id}/statuses``;
 - ``DIR/<id>/approvals.json`` (optional): ``GET .../actions/runs/{run_id}/approvals`` of the
   run named in the statuses' ``log_url`` or ``target_url`` (protected environments);
-- ``DIR/<id>/run.json`` (needed when the deployment's creator is a bot, as with GitHub
-  Actions): ``GET .../actions/runs/{run_id}``, whose ``triggering_actor`` is the deployer,
-  whoever created the deployment (a machine user's token creates a pipeline's deployments).
+- ``DIR/<id>/run.json`` (needed when the statuses link a workflow run, or the deployment's
+  creator is a bot): ``GET .../actions/runs/{run_id}``, whose ``triggering_actor`` is the
+  deployer, whoever created the deployment (a machine user's token creates a pipeline's
+  deployments).
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
@@ -226,6 +227,13 @@ def _check_own(data: DeploymentData) -> None:
             f"{item['id']}; expected {STATUSES} of deployment {item['id']}",
         )
     linked, saved = run_id(data.statuses), dig(data.run, "id")
+    expect(
+        data.run is not None or linked is None,
+        source.parent / "run.json",
+        f"missing for deployment {item['id']}: its statuses link workflow run {linked}, whose "
+        "triggering_actor is who deployed (the creator may be the pipeline's machine user); "
+        f"save it with 'gh api repos/OWNER/REPO/actions/runs/{linked}'",
+    )
     expect(
         data.run is None or linked is None or str(saved) == linked,
         source.parent / "run.json",

@@ -301,11 +301,12 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
         "targets": [{"host": "web-1", "status": "succeeded"}],
         "source": "github-deployments",
     }
-    # A bot created it and no run names who started it: the deployer cannot be known.
+    # The statuses link a run, and no run.json names who started it: the deployer cannot be
+    # known (a bot, or a machine user, created the deployment).
     (export / "262350588" / "run.json").unlink()
     (repo.path / "compliance" / "deploys.jsonl").unlink()
     refused = run_cli(*argv)
-    assert refused.code == 2 and "a bot" in refused.err and "run.json" in refused.err
+    assert refused.code == 2 and "its statuses link workflow run 30433642" in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
 
 
@@ -636,7 +637,9 @@ def test_the_deployer_is_who_started_the_run_whoever_created_the_deployment(
     assert ("REVIEW-001", "PyGithub/PyGithub/deployments/262350588") in found
 
 
-@pytest.mark.parametrize("saved", ["a run of another deployment", "statuses of another"])
+@pytest.mark.parametrize(
+    "saved", ["no run at all", "a run of another deployment", "statuses of another"]
+)
 def test_objects_saved_for_another_github_deployment_are_refused(
     tmp_path: Path, saved: str
 ) -> None:
@@ -644,7 +647,10 @@ def test_objects_saved_for_another_github_deployment_are_refused(
     statuses.json saved in the wrong folder is refused, not read as this deployment's."""
     repo, export, argv = _machine_user_export(tmp_path)
     folder = export / "262350588"
-    if saved == "a run of another deployment":
+    if saved == "no run at all":  # the machine user would be the deployer
+        (folder / "run.json").unlink()
+        said = "missing for deployment 262350588: its statuses link workflow run 30433642"
+    elif saved == "a run of another deployment":
         run = json.loads((folder / "run.json").read_text())
         (folder / "run.json").write_text(json.dumps({**run, "id": 31000000}))
         said = "this is workflow run 31000000, but deployment 262350588's statuses link to run"
