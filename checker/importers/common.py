@@ -267,13 +267,19 @@ def optional(value: Any, kind: type | tuple[type, ...], path: Path, message: str
 
 
 def check_change_commits(
-    history: GitHistory | None, head: str, listed: list[str], source: Path, what: str
+    history: GitHistory | None,
+    head: str,
+    listed: list[str],
+    source: Path,
+    what: str,
+    base: str | None = None,
 ) -> None:
     """A change's commit list, as a forge lists it, holds the change's head, and every commit
-    in it that the repository has is that head or an ancestor of it: a list saved from
-    another change, or from the branch, would have one approval cover commits nobody
-    reviewed. Commits the repository lacks (a squashed branch never fetched) are not checked.
-    """
+    in it that the repository has is that head or an ancestor of it, and no ancestor of the
+    change's ``base`` (the branch it was opened on): a list saved from another change, or from
+    the branch, would have one approval cover commits nobody reviewed. Commits the repository
+    lacks (a squashed branch never fetched) are not checked; nor is the base, where it holds
+    the head (a base recorded after the merge)."""
     expect(
         head in listed,
         source,
@@ -282,17 +288,21 @@ def check_change_commits(
     )
     if history is None:
         return
-    resolved = history.resolve(listed)
+    resolved = history.resolve([*listed, *([base] if base else [])])
     tip = resolved.get(head)
     if tip is None:
         return
-    known = {sha for sha in resolved.values() if sha}
-    stray = sorted(known - history.first_reaching([tip], known).keys())
+    known = {found for sha in listed if (found := resolved.get(sha))}
+    stray = known - history.first_reaching([tip], known).keys()
+    below = resolved.get(base) if base else None
+    if below is not None and tip not in history.first_reaching([below], {tip}):
+        stray |= history.first_reaching([below], known).keys()
     expect(
         not stray,
         source,
-        f"commit {stray[0][:12] if stray else ''} is listed, but it is not in {what}'s history "
-        f"(neither its head {head[:12]} nor an ancestor of it): this is not {what}'s commit list",
+        f"commit {min(stray)[:12] if stray else ''} is listed, but it is not in {what}'s own "
+        f"history (its head {head[:12]} and the ancestors of it that its base does not hold): "
+        f"this is not {what}'s commit list",
     )
 
 

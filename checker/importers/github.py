@@ -81,9 +81,10 @@ def check_pull(pull: Any, index: int, source: Path) -> None:
         and isinstance(pull.get("number"), int)
         and isinstance(pull.get("head"), dict)
         and isinstance(pull["head"].get("sha"), str)
+        and isinstance(dig(pull, "base", "sha"), str)
         and "merged_at" in pull,
         source,
-        f"item #{index} is not a pull request object (number, head.sha, merged_at); "
+        f"item #{index} is not a pull request object (number, head.sha, base.sha, merged_at); "
         f"expected {PULLS}",
     )
 
@@ -268,7 +269,7 @@ def _review(
     number, head, merged_at = pull["number"], pull["head"]["sha"], str(pull["merged_at"])
     shas, author_logins, author_people = _commits(data, logins)
     what = f"pull request #{number}"
-    check_change_commits(history, head, shas, data.commits_source, what)
+    check_change_commits(history, head, shas, data.commits_source, what, pull["base"]["sha"])
     change_commits = set(shas)
     if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
         shas.append(pull["merge_commit_sha"])

@@ -160,8 +160,14 @@ def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
         f"{APPROVALS} of !{iid}",
     )
     ids = [c["id"] for c in data.commits if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    base = dig(mr, "diff_refs", "base_sha")
     check_change_commits(
-        history, mr["sha"], ids, source.parent / "commits.json", f"merge request !{iid}"
+        history,
+        mr["sha"],
+        ids,
+        source.parent / "commits.json",
+        f"merge request !{iid}",
+        base if isinstance(base, str) else None,
     )
 
 

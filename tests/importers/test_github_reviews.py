@@ -59,7 +59,13 @@ def _unreviewed(repo: ScriptedRepo) -> set[str]:
 # -- GitHub -------------------------------------------------------------------------------------
 
 
-def _pull(number: int, head: str, merged_at: str | None = MERGED) -> dict[str, Any]:
+NOT_FETCHED = "0" * 40
+"""A base commit the repository lacks (a fork's branch never fetched): not checked."""
+
+
+def _pull(
+    number: int, head: str, merged_at: str | None = MERGED, base: str = NOT_FETCHED
+) -> dict[str, Any]:
     return {
         "url": f"https://api.github.com/repos/knight/smars/pulls/{number}",
         "number": number,
@@ -67,7 +73,7 @@ def _pull(number: int, head: str, merged_at: str | None = MERGED) -> dict[str, A
         "title": f"Change {number}",
         "user": _user("dana-gh"),
         "head": {"ref": f"topic-{number}", "sha": head},
-        "base": {"ref": "main", "repo": {"full_name": "knight/smars"}},
+        "base": {"ref": "main", "sha": base, "repo": {"full_name": "knight/smars"}},
         "merged_at": merged_at,
         "merge_commit_sha": head,
     }
@@ -185,7 +191,11 @@ def test_github_logins_without_an_address_are_named(tmp_path: Path) -> None:
     [
         ({"message": "Not Found"}, "expected a JSON array of GitHub pull request objects"),
         ([{"number": 1}], "item #1 is not a pull request object"),
-        ([{"number": 1, "head": {"sha": "abc"}, "merged_at": MERGED}], "missing for merged"),
+        (
+            [{"number": 1, "head": {"sha": "abc"}, "base": {"sha": "def"}, "merged_at": MERGED}],
+            "missing for merged",
+        ),
+        ([{"number": 1, "head": {"sha": "abc"}, "merged_at": MERGED}], "base.sha"),
     ],
 )
 def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, message: str) -> None:
@@ -197,16 +207,25 @@ def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, me
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
 
 
-@pytest.mark.parametrize("listed", ["the branch's commits", "without its head"])
+@pytest.mark.parametrize(
+    "listed", ["the branch's commits", "the head's whole history", "without its head"]
+)
 def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     tmp_path: Path, listed: str
 ) -> None:
     """commits.json saved from the branch (``GET /repos/.../commits``: the same objects, newest
     first) instead of the pull request's: one approval of its head covered every commit listed,
-    a hotfix pushed straight to main among them, and REVIEW-002 passed."""
+    a hotfix pushed straight to main among them, and REVIEW-002 passed. Saved from the head's
+    history, it lists commits its base (main when it was opened) already held."""
     repo, evidence, shas = _workspace(tmp_path, 3)
     pulls, reviews_dir = _github_export(tmp_path, shas * 2, shas[0])
-    wrong = [shas[2], shas[1], shas[0]] if listed == "the branch's commits" else [shas[1]]
+    wrong = {
+        "the branch's commits": [shas[2], shas[1], shas[0]],
+        "the head's whole history": [shas[2], shas[1], shas[0]],
+        "without its head": [shas[1]],
+    }[listed]
+    if listed == "the head's whole history":  # #101 opened on shas[1], its head shas[2]
+        pulls.write_text(json.dumps([_pull(101, shas[2], base=shas[1])]))
     (reviews_dir / "101" / "commits.json").write_text(json.dumps([_commit(s) for s in wrong]))
     result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
     assert result.code == 2, result.err
