@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from checker.errors import KnightwatchError, UsageError
-from checker.org.judge import SystemResult, attested_systems, judge_system
+from checker.org.judge import SystemResult, attested_of, attested_systems, judge_system
 from checker.org.model import System
 from checker.runner import CheckOptions
 
@@ -56,7 +56,7 @@ def judge_all(
     """Every system's result, sorted by system name. ``chained``: the organisation's
     attestation of the month before, whose systems' audits say what each judged then."""
     earlier = attested_systems(chained)
-    attested = [earlier.get(system.name) for system in systems]
+    attested = [attested_of(system, earlier) for system in systems]
     results: list[SystemResult]
     if placement.in_process(len(systems)):
         results = [

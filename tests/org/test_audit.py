@@ -424,12 +424,15 @@ def test_a_replay_with_another_org_yaml_than_the_one_attested_fails(
         org.file.write_bytes(kept)
 
 
+@pytest.mark.parametrize("renamed", [False, True])
 def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month(
-    tmp_path: Path,
+    tmp_path: Path, renamed: bool
 ) -> None:
     """March is attested for the organisation; then ledger's deploy tool records a deployment
     of an unreviewed commit on 31 March. April's organisation audit, chained to March, judges
-    it in ledger's audit (April is otherwise quiet): ledger fails, and the organisation."""
+    it in ledger's audit (April is otherwise quiet): ledger fails, and the organisation. A
+    system renamed in org.yaml is found by its repository and evidence (by its name alone,
+    the late record passed)."""
     org = three_teams(tmp_path)
     mar = org.audit("mar.json", "--workers", "0")
     assert mar.code == 0, mar.err
@@ -440,6 +443,9 @@ def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month
     records = yaml.safe_load(deploys.read_text())
     extra = {**records[0], "id": "LEDGER-2", "commit": late, "started_at": "2024-03-31T23:00:00Z"}
     deploys.write_text(yaml.safe_dump([*records, extra]))
+    if renamed:
+        org.systems[0] = {**org.systems[0], "name": "ledger-v2"}
+        org.write()
     quiet = org.quiet("2024-04")
     private, _ = org.key("central")
     april = run_cli(
@@ -448,7 +454,8 @@ def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month
     )  # fmt: skip
     assert april.code == 1, april.err
     systems = {s["name"]: s for s in predicate(tmp_path / "apr.json")["systems"]}
-    assert systems["ledger"]["status"] == "judged" and systems["ledger"]["verdict"] == "fail"
-    judged = systems["ledger"]["audit"]["population"]["deployments"]
+    ledger = systems["ledger-v2" if renamed else "ledger"]
+    assert ledger["status"] == "judged" and ledger["verdict"] == "fail"
+    judged = ledger["audit"]["population"]["deployments"]
     assert [d["id"] for d in judged] == ["LEDGER-2"]
     assert systems["payments"]["verdict"] == systems["web"]["verdict"] == "pass"
