@@ -192,7 +192,7 @@ def collect_facts(
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, shipped),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
-        earlier=_earlier(records, revisions.deployed, params),
+        earlier=_earlier(evidence, records, revisions.deployed, params),
     )
 
 
@@ -536,24 +536,47 @@ def _judge(params: Parameters, late: frozenset[str]) -> Callable[[DeploymentReco
 
 
 def _earlier(
-    records: dict[str, DeploymentRecord], deployed: dict[str, str], params: Parameters
+    evidence: Evidence,
+    records: dict[str, DeploymentRecord],
+    deployed: dict[str, str],
+    params: Parameters,
 ) -> tuple[int, str] | None:
-    """A month's audit: the records that started before its month; None for other runs."""
+    """A month's audit: what the next month's audit chained to it must find unchanged
+    (``earlier_records``); None for other runs."""
     if not params.monthly or params.period is None:
         return None
-    return earlier_records(records, deployed, period_bounds(params.period)[0])
+    return earlier_records(evidence, records, deployed, period_bounds(params.period))
 
 
 def earlier_records(
-    records: dict[str, DeploymentRecord], deployed: dict[str, str], before: int
+    evidence: Evidence,
+    records: dict[str, DeploymentRecord],
+    deployed: dict[str, str],
+    month: tuple[int, int],
 ) -> tuple[int, str]:
-    """How many deployment records started before the instant ``before``, and the sha256 of
-    a line for each, sorted (``ID TAB SERVICE TAB ENVIRONMENT TAB COMMIT TAB STARTED_AT``)."""
-    lines = sorted(
+    """How many records a month's attestation rests on that no later audit judges again, and
+    the sha256 of a line for each, sorted: every deployment that started before the month
+    (``ID TAB SERVICE TAB ENVIRONMENT TAB COMMIT TAB STARTED_AT``; the month's own are its
+    population), and every observation and flag event made before the month's end (each
+    record's JSON). A late observation of an attested month would otherwise be judged by no
+    audit (FLEET-002 of the month's windows)."""
+    start, end = month
+    lines = [
         f"{i}\t{r.service}\t{r.environment}\t{deployed[i]}\t{r.started_at}\n"
         for i, r in records.items()
-        if timestamp_ns(r.started_at) < before
-    )
+        if timestamp_ns(r.started_at) < start
+    ]
+    lines += [
+        f"observation\t{o.model_dump_json()}\n"
+        for o in evidence.observations
+        if timestamp_ns(o.observed_at) < end
+    ]
+    lines += [
+        f"flag event\t{e.model_dump_json()}\n"
+        for e in evidence.flag_events
+        if timestamp_ns(e.at) < end
+    ]
+    lines.sort()
     return len(lines), hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -575,16 +598,13 @@ def _late(
     earlier = {i: r for i, r in records.items() if start <= timestamp_ns(r.started_at) < end}
     if attested.deployments is None:
         return attested.late & earlier.keys()
-    if (
-        attested.earlier is not None
-        and earlier_records(records, deployed, start) != attested.earlier
-    ):
-        count = earlier_records(records, deployed, start)[0]
+    now = earlier_records(evidence, records, deployed, (start, end))
+    if attested.earlier is not None and now != attested.earlier:
         raise InputError(
-            f"the deployment records that started before {attested.period} are not those the "
-            f"{attested.period} audit this one is chained to was made over ({attested.earlier[0]} "
-            f"then, {count} now): a record was added to, changed in or removed from a month "
-            "already attested",
+            f"the records the {attested.period} audit this one is chained to rests on are not "
+            f"those it was made over ({attested.earlier[0]} then, {now[0]} now: deployments "
+            f"before {attested.period}, observations and flag events until its end): a record "
+            "was added to, changed in or removed from a month already attested",
             path=str(evidence.directory),
             hint="audit the months whose records changed again, and chain from them",
         )

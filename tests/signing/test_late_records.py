@@ -97,19 +97,27 @@ def test_a_deployment_an_attestation_judged_cannot_vanish_from_the_evidence(
         assert not (tmp_path / "2024-04.json").exists()
 
 
-def test_a_record_added_to_a_month_before_the_last_attested_one_stops_the_chain(
-    tmp_path: Path,
-) -> None:
-    """March is attested; then a deployment of 28 February is recorded. April's audit judges
-    only March's late records, and March's attestation holds the count and digest of every
-    record that started before March: the chain stops (exit 2) rather than leave the
-    February record judged by no audit."""
+@pytest.mark.parametrize("late", ["a February deployment", "a March observation"])
+def test_a_record_no_later_audit_judges_stops_the_chain(tmp_path: Path, late: str) -> None:
+    """March is attested; then a deployment of 28 February, or an observation of 31 March
+    showing the host on the old commit (FLEET-002 of March's window), is recorded. April's
+    audit judges only March's late deployments, so March's attestation holds the count and
+    digest of every record no later audit judges again: the chain stops (exit 2) rather
+    than leave the record judged by no audit (it passed)."""
     repo, evidence, shas = _case(tmp_path)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
     assert _audit(repo, evidence, "2024-03").code == 0
-    february = deployment("D0", shas["base"], "2024-02-28T23:00:00Z", approvals=[APPROVAL[0]])
-    write_yaml(evidence / "deploys.yaml", [february, _deployed("D1", shas["good"], "2024-03-01")])
+    if late == "a February deployment":
+        february = deployment("D0", shas["base"], "2024-02-28T23:00:00Z", approvals=[APPROVAL[0]])
+        write_yaml(
+            evidence / "deploys.yaml", [february, _deployed("D1", shas["good"], "2024-03-01")]
+        )
+    else:
+        seen = {"host": "web-1", "service": "web", "version": shas["base"],
+                "observed_at": "2024-03-31T12:00:00Z"}  # fmt: skip
+        write_yaml(evidence / "observations.yaml", [seen])
     april = _audit(repo, evidence, "2024-04", "--previous", tmp_path / "2024-03.json")
     assert april.code == 2, april.err
-    assert "the deployment records that started before 2024-03 are not those" in april.err
-    assert "(0 then, 1 now)" in april.err
+    assert "the records the 2024-03 audit this one is chained to rests on are not" in april.err
+    assert "(0 then, 1 now" in april.err
     assert not (tmp_path / "2024-04.json").exists()
