@@ -94,7 +94,7 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     path = repo_root / CONFIG_NAME
     present = path.is_file()
     if not present and (path.exists() or path.is_symlink()):  # its settings would be ignored
-        what = "a link to nothing" if not path.exists() else "not a file"
+        what = "a link that leads to no file" if path.is_symlink() else "not a file"
         raise InputError(f"{CONFIG_NAME} is {what}", path=str(path), hint="make it a file")
     for entry in sorted(repo_root.iterdir()):
         name = entry.name

@@ -201,6 +201,11 @@ def _unknown_field(error: ErrorDetails, model: type, errors: list[ErrorDetails])
     hint = hint or did_you_mean(name, fields_at(model, loc), cutoff=0.75)
     allowed = fields_at(model, loc)
     listing = f"; the fields here are {', '.join(allowed)}" if allowed and not hint else ""
+    if isinstance(loc[-1], bool) or name in ("True", "False"):  # YAML 1.1: yes, no, on, off
+        hint = (
+            " (a key written yes, no, on, off, true or false is read as a boolean in YAML: "
+            "quote it, or name a field)"
+        )
     return f"unknown field {name!r}{hint}{listing}"
 
 

@@ -249,7 +249,12 @@ FAIL_CLOSED = [
     (
         "config-that-links-to-nothing",
         _config_entry("dangling link"),
-        ["knightwatch.yaml: knightwatch.yaml is a link to nothing"],
+        ["knightwatch.yaml: knightwatch.yaml is a link that leads to no file"],
+    ),
+    (
+        "yes-as-a-key",
+        _deploys(GOOD + "  yes: 1\n"),
+        ["deploys.yaml:9:", "unknown field 'True' (a key written yes, no, on, off"],
     ),
     (
         "environment-with-trailing-space",
