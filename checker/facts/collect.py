@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -192,7 +192,7 @@ def collect_facts(
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, shipped),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
-        earlier=_earlier(evidence, records, revisions.deployed, params),
+        earlier=_earlier(evidence, records, judged, params),
     )
 
 
@@ -538,33 +538,33 @@ def _judge(params: Parameters, late: frozenset[str]) -> Callable[[DeploymentReco
 def _earlier(
     evidence: Evidence,
     records: dict[str, DeploymentRecord],
-    deployed: dict[str, str],
+    judged: list[str],
     params: Parameters,
 ) -> tuple[int, str] | None:
     """A month's audit: what the next month's audit chained to it must find unchanged
     (``earlier_records``); None for other runs."""
     if not params.monthly or params.period is None:
         return None
-    return earlier_records(evidence, records, deployed, period_bounds(params.period))
+    return earlier_records(evidence, records, set(judged), period_bounds(params.period))
 
 
 def earlier_records(
     evidence: Evidence,
     records: dict[str, DeploymentRecord],
-    deployed: dict[str, str],
+    judged: Collection[str],
     month: tuple[int, int],
 ) -> tuple[int, str]:
-    """How many records a month's attestation rests on that no later audit judges again, and
-    the sha256 of a line for each, sorted: every deployment that started before the month
-    (``ID TAB SERVICE TAB ENVIRONMENT TAB COMMIT TAB STARTED_AT``; the month's own are its
-    population), and every observation and flag event made before the month's end (each
-    record's JSON). A late observation of an attested month would otherwise be judged by no
-    audit (FLEET-002 of the month's windows)."""
+    """How many records a month's attestation rests on, and the sha256 of a line for each,
+    sorted (a kind, a tab, the record's JSON): every deployment that started before the month
+    or that it judged, and every observation and flag event made before the month's end. A
+    record changed since (a target's status, an approval, a late observation of an attested
+    window) would otherwise be judged by no audit; a deployment of the month that it did not
+    judge (recorded since) is the next audit's to judge, and not in it."""
     start, end = month
     lines = [
-        f"{i}\t{r.service}\t{r.environment}\t{deployed[i]}\t{r.started_at}\n"
+        f"deployment\t{r.model_dump_json()}\n"
         for i, r in records.items()
-        if timestamp_ns(r.started_at) < start
+        if i in judged or timestamp_ns(r.started_at) < start
     ]
     lines += [
         f"observation\t{o.model_dump_json()}\n"
@@ -598,16 +598,6 @@ def _late(
     earlier = {i: r for i, r in records.items() if start <= timestamp_ns(r.started_at) < end}
     if attested.deployments is None:
         return attested.late & earlier.keys()
-    now = earlier_records(evidence, records, deployed, (start, end))
-    if attested.earlier is not None and now != attested.earlier:
-        raise InputError(
-            f"the records the {attested.period} audit this one is chained to rests on are not "
-            f"those it was made over ({attested.earlier[0]} then, {now[0]} now: deployments "
-            f"before {attested.period}, observations and flag events until its end): a record "
-            "was added to, changed in or removed from a month already attested",
-            path=str(evidence.directory),
-            hint="audit the months whose records changed again, and chain from them",
-        )
     judged = {i for i, v in attested.deployments.items() if start <= timestamp_ns(v[3]) < end}
     gone = sorted(judged - earlier.keys())
     if gone:
@@ -618,11 +608,39 @@ def _late(
             path=str(evidence.directory),
             hint="restore the record as it was; an attested month's records are only added to",
         )
+    _check_earlier(evidence, records, attested, (start, end))
     return frozenset(
         i
         for i, r in earlier.items()
         if attested.deployments.get(i) != (r.service, r.environment, deployed[i], r.started_at)
     )
+
+
+def _check_earlier(
+    evidence: Evidence,
+    records: dict[str, DeploymentRecord],
+    attested: Attested,
+    month: tuple[int, int],
+) -> None:
+    """The records the month before's attestation rests on are those it was made over."""
+    if attested.earlier is None:
+        raise InputError(
+            f"the {attested.period} audit this one is chained to records no digest of the "
+            "records it rests on (it was signed by an earlier version): whether a record of an "
+            "attested month changed since cannot be known",
+            path=str(evidence.directory),
+            hint=f"audit {attested.period} again with this version, and chain to that",
+        )
+    now = earlier_records(evidence, records, set(attested.deployments or ()), month)
+    if now != attested.earlier:
+        raise InputError(
+            f"the records the {attested.period} audit this one is chained to rests on are not "
+            f"those it was made over ({attested.earlier[0]} then, {now[0]} now: its "
+            "deployments and those before it, observations and flag events until its end): a "
+            "record was added to, changed in or removed from a month already attested",
+            path=str(evidence.directory),
+            hint="audit the months whose records changed again, and chain from them",
+        )
 
 
 def period_bounds(period: str) -> tuple[int, int]:
