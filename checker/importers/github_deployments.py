@@ -228,6 +228,13 @@ def _check_own(data: DeploymentData) -> None:
         )
     linked, saved = run_id(data.statuses), dig(data.run, "id")
     expect(
+        data.run is not None or data.approvals is None,
+        source.parent / "run.json",
+        f"missing for deployment {item['id']}: approvals.json holds a workflow run's "
+        "environment approvals, and without the run its triggering_actor (who deployed) is "
+        "unknown: save the run as run.json beside them",
+    )
+    expect(
         data.run is not None or linked is None,
         source.parent / "run.json",
         f"missing for deployment {item['id']}: its statuses link workflow run {linked}, whose "

@@ -306,7 +306,7 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
     (export / "262350588" / "run.json").unlink()
     (repo.path / "compliance" / "deploys.jsonl").unlink()
     refused = run_cli(*argv)
-    assert refused.code == 2 and "its statuses link workflow run 30433642" in refused.err
+    assert refused.code == 2 and "run.json" in refused.err and "missing" in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
 
 
@@ -638,7 +638,8 @@ def test_the_deployer_is_who_started_the_run_whoever_created_the_deployment(
 
 
 @pytest.mark.parametrize(
-    "saved", ["no run at all", "a run of another deployment", "statuses of another"]
+    "saved",
+    ["no run at all", "no run, no link", "a run of another deployment", "statuses of another"],
 )
 def test_objects_saved_for_another_github_deployment_are_refused(
     tmp_path: Path, saved: str
@@ -649,7 +650,14 @@ def test_objects_saved_for_another_github_deployment_are_refused(
     folder = export / "262350588"
     if saved == "no run at all":  # the machine user would be the deployer
         (folder / "run.json").unlink()
-        said = "missing for deployment 262350588: its statuses link workflow run 30433642"
+        said = "missing for deployment 262350588: approvals.json holds a workflow run's"
+    elif saved == "no run, no link":  # statuses without their run's URL: approvals still say
+        (folder / "run.json").unlink()
+        statuses = json.loads((folder / "statuses.json").read_text())
+        (folder / "statuses.json").write_text(
+            json.dumps([{**s, "log_url": "", "target_url": ""} for s in statuses])
+        )
+        said = "missing for deployment 262350588: approvals.json holds a workflow run's"
     elif saved == "a run of another deployment":
         run = json.loads((folder / "run.json").read_text())
         (folder / "run.json").write_text(json.dumps({**run, "id": 31000000}))
