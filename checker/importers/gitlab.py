@@ -161,6 +161,9 @@ def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
     )
     ids = [c["id"] for c in data.commits if isinstance(c, dict) and isinstance(c.get("id"), str)]
     base = dig(mr, "diff_refs", "base_sha")
+    if not isinstance(base, str):  # the list endpoint gives no diff_refs: the target branch
+        landed = mr.get("merge_commit_sha") or mr.get("squash_commit_sha")  # before it landed
+        base = f"{landed}^1" if isinstance(landed, str) else None
     check_change_commits(
         history,
         mr["sha"],

@@ -672,3 +672,33 @@ def test_objects_saved_for_another_github_deployment_are_refused(
     result = run_cli(*argv)
     assert result.code == 2 and said in result.err, result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
+def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The merge request list (what the docs save) gives no ``diff_refs``: a commit list saved
+    from the head's whole history covered a hotfix pushed to main before the branch was
+    opened. The target branch before the merge (the merge commit's first parent) bounds it."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"a": "0"}, author="dev@example.com", date="2024-05-01T09:00:00Z")
+    hot = repo.commit("hotfix", {"h": "1"}, author="dev@example.com", date="2024-05-01T12:00:00Z")
+    repo.branch("feature")
+    head = repo.commit("part 1", {"f": "1"}, author="dev@example.com", date="2024-05-02T09:00:00Z")
+    repo.checkout("main")
+    merge = repo.merge("feature", "Merge !1", author="dev@example.com", date="2024-05-03T09:00:00Z")
+    export = tmp_path / "gl"
+    (export / "1").mkdir(parents=True)
+    mr = {"iid": 1, "state": "merged", "sha": head, "merge_commit_sha": merge,
+          "merged_at": "2024-05-03T09:00:00Z", "author": {"username": "dana"}}  # fmt: skip
+    (export / "merge_requests.json").write_text(json.dumps([mr]))
+    (export / "project-approvals.json").write_text(json.dumps({"reset_approvals_on_push": True}))
+    (export / "1" / "approvals.json").write_text(
+        json.dumps({"iid": 1, "approved_by": [{"user": {"username": "lee"}}]})
+    )
+    (export / "1" / "commits.json").write_text(json.dumps([{"id": s} for s in (head, hot, base)]))
+    result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
+                     "--repo", repo.path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert f"commit {base[:12]} is listed" in result.err or f"commit {hot[:12]}" in result.err
+    assert "this is not merge request !1's commit list" in result.err
