@@ -119,12 +119,7 @@ def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
         listed = names.hosts.get(service, frozenset())
         for target in deployment.targets:
             folded = host_key(target.host)
-            short = folded.split(".", 1)[0]  # pay-1.prod.example.com names pay-1 too
-            near = (
-                []
-                if target.host in listed
-                else [h for h in sorted(listed) if host_key(h) in (folded, short)]
-            )
+            near = [] if target.host in listed else _spelt_like(target.host, listed)
             if near:
                 raise evidence.error(
                     "deploys", index,
@@ -142,6 +137,17 @@ def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
                     hint="if both are one environment, write one name; a service that runs in "
                     "two environments has a service per environment (fleet-rules.md)",
                 )  # fmt: skip
+
+
+def _spelt_like(host: str, listed: Collection[str]) -> list[str]:
+    """The inventoried hosts ``host`` is another spelling of: the same name as DNS reads it,
+    or one the first label of the other (``pay-1`` and ``pay-1.prod.example.com``)."""
+    folded = host_key(host)
+    return [
+        h
+        for h in sorted(listed)
+        if folded in (key := host_key(h), key.split(".", 1)[0]) or key == folded.split(".", 1)[0]
+    ]
 
 
 Where = tuple[str, int, str, str]

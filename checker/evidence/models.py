@@ -43,9 +43,19 @@ def timestamp_ns(text: str) -> int:
 
 
 def host_key(name: str) -> str:
-    """The form two spellings of one host share: Unicode NFKC (``pay-1`` in fullwidth letters
-    is ``pay-1``), case folded, and without the dot of an absolute DNS name (``pay-1.``)."""
-    return unicodedata.normalize("NFKC", name).casefold().rstrip(".")
+    """The form two spellings of one host share, as DNS reads a name (UTS #46): Unicode
+    NFKC (``pay-1`` in fullwidth letters is ``pay-1``), case folded, without the characters
+    it ignores (a soft hyphen, a zero-width space), every full stop a dot (``。``), and
+    without the dot of an absolute name (``pay-1.``)."""
+    text = unicodedata.normalize("NFKC", name).translate(_HOST_MAP).casefold()
+    return text.rstrip(".")
+
+
+_HOST_MAP = {
+    **dict.fromkeys(map(ord, "\u00ad\u034f\u180b\u180c\u180d\u200b\u200c\u200d\u2060\ufeff")),
+    **dict.fromkeys(map(ord, "\u3002\uff0e\uff61"), "."),
+}
+"""What a host name's spelling ignores (mapped to nothing) and its other full stops."""
 
 
 def check_timestamp(value: str) -> str:

@@ -237,6 +237,19 @@ FAIL_CLOSED = [
         ["deploys.yaml:1:", "target 'web-1.prod.example.com' is not a host of web", "'web-1'?"],
     ),
     (
+        "target-host-with-a-soft-hyphen",
+        _deploys(GOOD + "    - {host: 'web\u00ad-1', status: failed}\n"),
+        ["deploys.yaml:1:", "is listed twice in targets (as 'web-1' and as"],
+    ),
+    (
+        "target-host-short-for-the-inventorys-domain-name",
+        _files(
+            deploys__yaml=GOOD,
+            fleet__yaml="services:\n  web:\n    hosts: [web-1.prod.example.com]\n",
+        ),
+        ["deploys.yaml:1:", "target 'web-1' is not a host of web", "'web-1.prod.example.com'?"],
+    ),
+    (
         "target-host-twice-in-two-cases",
         _deploys(GOOD + "    - {host: WEB-1, status: failed}\n"),
         ["deploys.yaml:1:", "host 'WEB-1' is listed twice in targets (as 'web-1' and as 'WEB-1')"],
