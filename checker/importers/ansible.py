@@ -106,7 +106,7 @@ def deployment(path: Path, run: Run) -> Imported:
     if not hosts:
         raise InputError("no host ran a task of the deployment's plays", path=str(path))
     _note_rollbacks_that_never_ran(played, run.rollback_tasks, notes, path)
-    judge = _Judge(played, plays, run.release_tasks, run.rollback_tasks)
+    judge = _Judge(played, plays, run.release_tasks, run.rollback_tasks, run.commit)
     targets = [judge.target(host) for host in hosts]
     record: dict[str, object] = {
         "id": run.deployment_id,
@@ -319,6 +319,7 @@ class _Judge:
         plays: list[PlayRun],
         release: tuple[str, ...],
         rollback: tuple[str, ...] = (),
+        commit: str = "",
     ):
         self.finished = played.stats is not None
         self.stats = played.stats or {}
@@ -326,6 +327,7 @@ class _Judge:
         self.plays = plays
         self.release = release
         self.rollback = rollback
+        self.commit = commit
         self.last = played.plays[-1]
 
     def target(self, host: str) -> Target:
@@ -385,11 +387,25 @@ class _Judge:
                 for play in self.plays
                 for task in play.tasks
                 if host in task.shortfalls and is_task(task.name, wanted)
-            ]
+            ] + self._elsewhere(host, wanted)
             if flaws:
                 status, why = min(flaws, key=lambda flaw: flaw[0] != "failed")
                 return status, f"release task {wanted!r} did not release: {why}"
         return self._undone(host)
+
+    def _elsewhere(self, host: str, wanted: str) -> list[tuple[Status, str]]:
+        """A git checkout of the release task that holds another commit than ``--commit``
+        (asked for an older sha, or a branch an old clone kept): it did not release."""
+        return [
+            ("skipped", f"its git checkout holds {after[:12]}, not the deployed commit")
+            for play in self.plays
+            for task in play.tasks
+            if is_task(task.name, wanted)
+            and (after := task.checked_out.get(host)) is not None
+            and self.commit
+            and not after.lower().startswith(self.commit.lower()[:40])
+            and not self.commit.lower().startswith(after.lower())
+        ]
 
     def _rolled_back(self, timeline: list[tuple[str, State]]) -> str | None:
         """The first rollback task that ran (ok or changed) in the host's ``timeline``."""

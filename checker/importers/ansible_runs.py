@@ -55,6 +55,8 @@ class TaskRun:
     versions: dict[str, str] = field(default_factory=dict)
     """Per host, the ``version`` the ``git`` module was asked to check out (a branch, a tag
     or a sha), as its result's ``invocation.module_args`` shows it."""
+    checked_out: dict[str, str] = field(default_factory=dict)
+    """Per host, the commit a ``git`` module result says the checkout holds (``after``)."""
 
     def record(
         self, host: str, result: Any, action: Any = None, given: State | None = None
@@ -72,6 +74,11 @@ class TaskRun:
             self.versions.pop(host, None)
         else:
             self.versions[host] = version
+        after = result.get("after") if module_of(result, action) == "git" else None
+        if isinstance(after, str) and isinstance(result, dict):
+            self.checked_out[host] = after
+        else:
+            self.checked_out.pop(host, None)
         done = self.results[host] in ("ok", "changed")
         found = shortfall(result, action, host) if done else None
         if found is None:

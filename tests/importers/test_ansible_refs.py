@@ -30,8 +30,24 @@ def _with_versions(tmp_path: Path, versions: dict[str, Any]) -> Path:
     return path
 
 
+def _as_deployed(source: Path, sha: str, tmp_path: Path) -> Path:
+    """The recording with its git checkouts holding ``sha``, the workspace's deployed commit
+    (the recording's own repository had other shas; a checkout of another commit than
+    ``--commit`` did not release)."""
+    document = json.loads(source.read_text())
+    for play in document["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                if result.get("after"):
+                    result["after"] = sha
+    path = tmp_path / f"deployed-{source.name}"
+    path.write_text(json.dumps(document, indent=4))
+    return path
+
+
 def _imported(tmp_path: Path, source: Path, *extra: str) -> dict[str, Any]:
     repo, evidence, _ = order_router(tmp_path, 4)
+    source = _as_deployed(source, repo.git("rev-parse", "main"), tmp_path)
     result = import_ansible(repo, source, *extra)
     assert result.code == 0, result.err
     record: dict[str, Any] = json.loads((evidence / "deploys.jsonl").read_text())
@@ -75,9 +91,22 @@ def test_a_ref_changes_no_verdict(tmp_path: Path) -> None:
     by_sha = _with_versions(tmp_path, dict.fromkeys(HOSTS, "1" * 40))
     for name, source in [("tag", RECORDING), ("sha", by_sha)]:
         repo, _, _ = order_router(tmp_path / name, 5)  # smars-05 is never reached: FLEET-001
-        assert import_ansible(repo, source, *RELEASE).code == 0
+        deployed = _as_deployed(source, repo.git("rev-parse", "main"), tmp_path / name)
+        assert import_ansible(repo, deployed, *RELEASE).code == 0
         check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2026-12-31")
         report = check.json()
         verdicts.append((check.code, report["verdict"], report["findings"], report["summary"]))
     assert verdicts[0][2], "the scenario has findings to compare"
     assert verdicts[0] == verdicts[1]
+
+
+def test_a_checkout_of_another_commit_did_not_release(tmp_path: Path) -> None:
+    """The release task checked out another commit than ``--commit`` (asked for an older
+    sha): every host was recorded succeeded with the deployed commit."""
+    repo, evidence, _ = order_router(tmp_path, 4)
+    result = import_ansible(repo, _as_deployed(RECORDING, "1" * 40, tmp_path), *RELEASE)
+    assert result.code == 0, result.err
+    record: dict[str, Any] = json.loads((evidence / "deploys.jsonl").read_text())
+    assert {t["status"] for t in record["targets"]} == {"skipped"}
+    assert all("its git checkout holds 111111111111, not the deployed commit" in t["reason"]
+               for t in record["targets"])  # fmt: skip
