@@ -114,7 +114,14 @@ def _accepted_last_month(previous: Signed | None) -> dict[str, str] | None:
         attestation = entry.get("attestation") if isinstance(entry, dict) else None
         if entry.get("status") == JUDGED and isinstance(attestation, dict):
             accepted[str(entry["name"])] = str(attestation.get("sha256"))
+            accepted[_identity(entry)] = str(attestation.get("sha256"))
     return accepted
+
+
+def _identity(record: dict[str, object]) -> str:
+    """A system as its repository and evidence name it: a system renamed in org.yaml is the
+    same system, and its chain must still link to what was accepted under the old name."""
+    return f"{record.get('repository')}\0{record.get('evidence')}"
 
 
 def _one(
@@ -132,7 +139,7 @@ def _one(
         signed = _open(path, system)
         _check(signed, period, partial)
         _check_scope(system, signed.predicate)
-        chain = _chain(signed, system.name, earlier)
+        chain = _chain(signed, _known_as(system, earlier), earlier)
     except Rejected as exc:
         entry = {**system.record(), "status": REJECTED, "reason": str(exc)}
         return SystemResult(system.name, entry, [])
@@ -211,6 +218,14 @@ def _pairs(subjects: Any) -> list[tuple[str, str]]:
     return sorted(
         (str(s.get("name")), repr(s.get("digest"))) for s in subjects if isinstance(s, dict)
     )
+
+
+def _known_as(system: System, earlier: dict[str, str] | None) -> str:
+    """The key the organisation accepted the system's audit under last month: its name, or
+    (renamed since) its repository and evidence."""
+    if earlier is None or system.name in earlier:
+        return system.name
+    return _identity(system.record())
 
 
 def _chain(signed: Signed, name: str, earlier: dict[str, str] | None) -> str:

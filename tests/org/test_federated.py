@@ -193,6 +193,19 @@ def test_the_chain_each_team_keeps_is_checked_against_last_months(org: Org, tmp_
     reasons = rejected(broken, tmp_path / "org-mar2.json")
     assert list(reasons) == ["web"]
     assert reasons["web"].startswith("it does not link to the audit of 2024-02 the organisation")
+    # Renamed in org.yaml, the same repository and evidence is the same system: its fresh
+    # chain was "not accepted last month: link not checked", and passed.
+    renamed = Org(org.root, [{**s, "name": "web2"} if s["name"] == "web" else s
+                             for s in org.systems], "org-renamed.yaml")  # fmt: skip
+    renamed.write()
+    (mar / "web.json").rename(mar / "web2.json")
+    again = federated(
+        renamed, mar, tmp_path / "org-mar3.json", "--previous", tmp_path / "org-feb.json"
+    )
+    reasons = rejected(again, tmp_path / "org-mar3.json")
+    assert list(reasons) == ["web2"]
+    assert reasons["web2"].startswith("it does not link to the audit of 2024-02")
+    (mar / "web2.json").rename(mar / "web.json")
 
 
 def test_a_team_that_judged_with_a_weaker_threshold_is_held_to_the_organisations(
