@@ -156,18 +156,10 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         audit=options.audit,
     )
     config = settings.config
-    # Most deployed commits lie on the protected branch: git can walk its history while the
-    # evidence is read, and the facts then read only what is left (often nothing).
-    # (A gate reads only what its candidate ships, so it has no use for this.)
-    if options.gate is None:
-        branch_tip = history.resolve_branch(config.protected_branch)
-        if branch_tip is not None:
-            history.load_in_background([branch_tip])
     as_of = options.as_of or today_utc()
     cache = FactCache(options.cache_dir)
     try:
-        if options.gate is not None:
-            _walk_ahead(history, options, options.gate, config, cache)
+        _begin_walks(history, options, config, cache)
         evidence = _evidence(history, options, settings, as_of)
         with stage("engine load"):
             policies = load_policy_set(
@@ -182,6 +174,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         cache.close(write=False)  # facts of a run that failed may rest on what failed it
         raise
     with stage("cache write"):
+        history.keep_sealed(cache)
         cache.close()
     files = [*evidence.files, *policies.files, *([config_digest] if config_digest else [])]
     return Prepared(
@@ -194,6 +187,23 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
     )
+
+
+def _begin_walks(
+    history: GitHistory, options: CheckOptions, config: Config, cache: FactCache
+) -> None:
+    """Seal the object store (what runs before this one hashed under the same seal is not
+    hashed again), then begin git's first walk while the evidence is read: most deployed
+    commits lie on the protected branch, so git walks its history and the facts then read
+    only what is left (often nothing); a gate, which reads only what its candidate ships,
+    begins the registry's walk instead."""
+    history.use_seal(cache)
+    if options.gate is not None:
+        _walk_ahead(history, options, options.gate, config, cache)
+        return
+    branch_tip = history.resolve_branch(config.protected_branch)
+    if branch_tip is not None:
+        history.load_in_background([branch_tip])
 
 
 def _evidence(

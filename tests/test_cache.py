@@ -20,6 +20,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import REVIEW_LINES, EarlyVersions, TreeIndex
+from checker.evidence.seal import SEALED
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, WORD_SET
 from checker.facts.deadcode import REGISTRY_WALK
 from tests.bench.generate import Size, generate
@@ -107,7 +108,7 @@ def test_cold_warm_and_uncached_checks_write_the_same_bytes_in_every_format(
     assert code == 1  # the month has findings: the comparison is not of empty reports
     assert json.loads(written["report.json"])["findings"]
     before = entries(filled)
-    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY_WALK}
+    assert set(before) == {REVIEW_LINES, BLOB_WORDS, ROOT_WORDS, WORD_SET, REGISTRY_WALK, SEALED}
     assert reports(spread, tmp_path / "warm", "--cache-dir", filled) == uncached
     assert entries(filled) == before  # the warm run found everything: nothing new written
 

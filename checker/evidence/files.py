@@ -8,6 +8,7 @@ errors: a second ``approvals:`` silently replacing the first would weaken an aud
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -156,13 +157,17 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: PurePath) -> InputError:
 def is_blank(data: bytes, path: PurePath) -> bool:
     """Whether a file holds no record at all: only white space, and in YAML only comments
     and document markers (an explicit ``[]`` is not blank: it says there are none)."""
-    for raw in data.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if path.suffix == ".jsonl" or not (line.startswith(b"#") or line in (b"---", b"...")):
+    if path.suffix == ".jsonl":
+        return not data.strip()
+    for found in _LINE.finditer(data):
+        line = found.group().strip()
+        if line and not (line.startswith(b"#") or line in (b"---", b"...")):
             return False
     return True
+
+
+_LINE = re.compile(rb"[^\r\n]+")
+"""A line as ``bytes.splitlines`` finds them (ended by CR, LF or both), taken one by one."""
 
 
 def parse_yaml(data: bytes, path: PurePath) -> Any:
@@ -228,7 +233,7 @@ def _json_lines(
         if not raw.strip():
             continue
         try:
-            if keep is not None and not keep(jsonread.loads(raw, jsonread.LENIENT_KEYS), number):
+            if keep is not None and not keep(jsonread.look(raw), number):
                 continue
             value = jsonread.loads(raw)
         except ValueError as exc:

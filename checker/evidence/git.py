@@ -18,6 +18,7 @@ from typing import IO, Protocol
 
 import git
 
+from checker.cache import FactCache
 from checker.errors import InputError
 from checker.evidence.objectcheck import (
     FSCK_HINT,
@@ -28,6 +29,7 @@ from checker.evidence.objectcheck import (
     git_failed,
     unquote_c,
 )
+from checker.evidence.seal import SEALED, Seal, Sealed, is_sealed, seal
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -181,6 +183,9 @@ class GitHistory:
         self._copies_begun = False
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
+        self._seal: Seal | None = None
+        self._sealed = Sealed(frozenset(), {}, frozenset())
+        """What runs before this one hashed under the store's seal (``use_seal``)."""
 
     def _git(self, *args: str) -> str:
         try:
@@ -248,12 +253,14 @@ class GitHistory:
 
     def _hex_ids(self, names: list[str]) -> dict[str, ObjectId]:
         """Names of hex digits that no ref shares: what commit each is, if it is one."""
-        answers = self._check_objects(
-            [line for name in names for line in (name.lower(), f"{name.lower()}^{{commit}}")]
+        answers = self._check_objects([name.lower() for name in names])
+        tags = [name for name, (_, kind) in zip(names, answers, strict=True) if kind == "tag"]
+        peeled = dict(
+            zip(tags, self._check_objects([f"{t.lower()}^{{commit}}" for t in tags]), strict=True)
         )
         result: dict[str, ObjectId] = {}
-        for index, name in enumerate(names):
-            (named, kind), (commit, commit_kind) = answers[2 * index : 2 * index + 2]
+        for name, (named, kind) in zip(names, answers, strict=True):
+            commit, commit_kind = peeled.get(name, (named, kind))
             if kind == "ambiguous":
                 result[name] = ObjectId(
                     None, "is ambiguous: more than one object starts with it; record the full sha"
@@ -397,17 +404,52 @@ class GitHistory:
     def check_commits(self, tips: Iterable[str], *, with_trees: bool = False) -> None:
         """Begin hashing, on a thread, every commit reachable from ``tips`` that no check begun
         before covers (and, ``with_trees``, each one's root tree): git is about to walk them,
-        and git believes whatever bytes it reads (``checker.evidence.objectcheck``).
+        and git believes whatever bytes it reads (``checker.evidence.objectcheck``). Commits
+        a run before this one hashed under the same seal (``use_seal``) are not hashed again.
         ``checked`` waits for every check."""
         with self._checks_lock:
             if not self._copies_begun:  # the first walk: every copy of an object stored twice
                 self._copies_begun = True
-                self.check_later(self._check_copies)
-            covered = {tip for check in self._checks for tip in check.tips}
-            fresh = {tip for tip in tips if tip} - covered
+                if self._seal is None or not self._sealed.tips:
+                    self.check_later(self._check_copies)
+            sealed = self._sealed
+            covered = {tip for check in self._checks for tip in check.tips} | sealed.tips
+            fresh = {tip for tip in tips if tip and tip not in sealed.commits} - covered
             if fresh:
                 check = CommitCheck(self.root, self.env, fresh, covered, with_trees)
                 self._checks.append(check)
+
+    def use_seal(self, cache: FactCache) -> None:
+        """Seal the object stores as they stand (``checker.evidence.seal``) and take from
+        ``cache`` what runs before this one hashed under that seal: those commits and trees
+        are not hashed again. Call before the first walk; ``keep_sealed`` adds this run's."""
+        if not cache.enabled:
+            return
+        version = self.git_output(["version"]).decode(errors="replace").strip()
+        self._seal = seal(self.object_stores(), version)
+        if self._seal is None:
+            return
+        for value in cache.get(SEALED, [self._seal.digest], is_sealed).values():
+            found = Sealed.of(value)
+            if found is not None:
+                self._sealed = found
+                self.trees.checked |= found.trees
+
+    def keep_sealed(self, cache: FactCache) -> None:
+        """Put in ``cache`` every commit and tree this run hashed, with those of the runs
+        before it, under the seal ``use_seal`` found, if every file of the stores still
+        stands as it did (call once every check has ended: ``checked``)."""
+        if self._seal is None:
+            return
+        with self._checks_lock:
+            checks = list(self._checks)
+        tips = self._sealed.tips.union(*(check.tips for check in checks))
+        commits = self.commits_checked()
+        trees = frozenset(self.trees.checked)
+        if tips == self._sealed.tips and trees == self._sealed.trees:
+            return  # nothing new
+        if self._seal.intact():
+            cache.put(SEALED, {self._seal.digest: Sealed(tips, commits, trees).value()})
 
     def _check_copies(self) -> None:
         check_stored_copies(self.root, self.object_stores(), self.env)
@@ -434,7 +476,10 @@ class GitHistory:
         for check in checks:
             check.wait()
             self.trees.checked |= check.checked_trees
-        return {sha: tree for check in checks for sha, tree in check.trees.items()}
+        checked = dict(self._sealed.commits)
+        for check in checks:
+            checked.update(check.trees)
+        return checked
 
     def check_later(self, work: Callable[[], object]) -> None:
         """Run ``work`` (hashing what a walk of git's read) on a thread; ``checked`` waits

@@ -79,6 +79,8 @@ _UNREADABLE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 """How git names an object it could not read, in the messages of its commands."""
+_HASH_MISMATCH = re.compile(r"\bhash mismatch ([0-9a-f]{40}(?:[0-9a-f]{24})?)\b")
+"""How git says an object it read does not hash to its name (it checks some loose ones)."""
 _PACK = re.compile(r"pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.(?:pack|idx|rev)\b")
 """A pack git names where it cannot read one (a damaged index, a truncated pack)."""
 
@@ -87,6 +89,9 @@ def git_failed(command: str, stderr: str, root: Path) -> InputError:
     """The input error of a git command that failed: where git says it could not read an
     object (a commit deleted from the middle of the history, a damaged pack), that object,
     named as damage to the repository with the hint to run ``git fsck``."""
+    mismatch = _HASH_MISMATCH.search(stderr)
+    if mismatch is not None:  # git checked a loose object's hash itself
+        return _mismatch(mismatch.group(1), root)
     found = _UNREADABLE.search(stderr)
     if found is not None:
         return missing_object(found.group(1), root)
