@@ -29,6 +29,7 @@ from checker.evidence.objectcheck import (
     read_verified,
     verify_object,
 )
+from checker.evidence.registry_names import CONFIG_NAME, named
 from checker.evidence.searched import BLOB_WORDS, ROOT_WORDS, SearchedWords
 from checker.evidence.trailers import coauthor_lines, review_lines
 
@@ -135,6 +136,8 @@ class GitContent:
         followed: set[str] = set()
         versions = self._walk(["--follow"], [path], tips, each, followed)
         names = sorted({v.path for v in versions} - {path})
+        # A registry moved without a rename git sees: every name knightwatch.yaml gave it.
+        names += sorted(self._named_registries(versions, tips) - {path, *names})
         if names:
             # --follow tracks one name for the whole walk: once it has followed a rename back
             # (seed.yaml -> flags.yaml at the tip), it never returns to the older versions
@@ -145,6 +148,26 @@ class GitContent:
         # (and writes its cache) only once it is (``GitHistory.checked``).
         self._history.check_later(lambda: self._check_walked([path, *names], followed))
         return versions
+
+    def _named_registries(self, versions: list[FileVersion], tips: list[str]) -> set[str]:
+        """Where the registry's history begins after the history's own beginning (it was
+        added, or moved without a rename git sees), every path knightwatch.yaml named as the
+        registry in its history (``checker.evidence.registry_names``); else none."""
+        if versions and not self._parents(versions[0].commit):
+            return set()  # the registry was there from the first commit on
+        found = self._walk([], [CONFIG_NAME], tips, None)
+        blobs = sorted({v.blob for v in found if v.blob is not None})
+        data = {
+            sha: raw for sha, _, raw in read_verified(self._history.root, self._history.env, blobs)
+        }
+        first = found[0].commit if found else None
+        before_first = first is None or bool(self._parents(first))
+        return named((data[v.blob] if v.blob else None for v in found), before_first)
+
+    def _parents(self, sha: str) -> list[str]:
+        """A commit's parents, from its hashed bytes."""
+        _, data = next(iter(read_verified(self._history.root, self._history.env, [sha])))[1:]
+        return list(_raw_parents(data))
 
     def _check_walked(self, paths: list[str], followed: set[str]) -> None:
         """Hash what git read for itself to find the versions: every commit of the history,

@@ -1,0 +1,60 @@
+"""Every path the repository's own options file ever named as its flag registry.
+
+``git log --follow`` finds the registry's versions under its earlier names only where git
+sees a rename. A registry deleted in one commit and written under another name in a later one
+(or renamed and rewritten past git's similarity threshold) is no rename: the versions under the
+old name, with the retirements they hold, vanished, and a retired flag written into the new
+registry as active, with a new purpose, passed (Knight Capital's Power Peg, exactly). Where
+the registry's history begins after the history itself does, every path ``knightwatch.yaml``
+named as ``flags_file`` in any of its versions, and the default path wherever a version did
+not name one (or before there was a ``knightwatch.yaml``), is walked too. Names can only add
+versions, and so findings: a path that holds no registry adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+import yaml
+
+CONFIG_NAME = "knightwatch.yaml"
+"""The options file at the repository's root."""
+DEFAULT_FLAGS_FILE = "flags.yaml"
+"""The registry's path where the options file names none."""
+
+
+def named(versions: Iterable[bytes | None], before_first: bool) -> set[str]:
+    """The registry paths named by ``versions`` (each version's bytes, None where the file
+    was deleted), and the default where one names none; ``before_first``: the history has
+    commits before the options file's first version (the default held there)."""
+    paths = {DEFAULT_FLAGS_FILE} if before_first else set()
+    for data in versions:
+        path = _named(data)
+        paths.add(path if path is not None else DEFAULT_FLAGS_FILE)
+    return {path for path in paths if _plain_path(path)}
+
+
+def _named(data: bytes | None) -> str | None:
+    """The ``flags_file`` one version names: None where it names none (or cannot be read: a
+    file that does not parse configured nothing)."""
+    if data is None:
+        return None
+    try:
+        document = yaml.safe_load(data)
+    except (yaml.YAMLError, ValueError):
+        return None
+    value = document.get("flags_file") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _plain_path(path: str) -> bool:
+    """A relative path without '..', pattern characters or pathspec magic: what git can be
+    handed as a literal path (anything else was never a registry knightwatch read)."""
+    parts = PurePosixPath(path).parts
+    return (
+        bool(parts)
+        and not path.startswith(("/", ":"))
+        and ".." not in parts
+        and not any(c in path for c in "*?[\0\n")
+    )

@@ -1,0 +1,126 @@
+"""A registry moved without a rename git sees keeps its history: the paths knightwatch.yaml
+named as the registry over its history are walked too. Before, deleting ``ops/flags.yaml``
+(which retired power_peg) and writing ``flags.yaml`` in a later commit, with power_peg active
+and a new purpose, passed: ``git log --follow`` saw an addition, not a rename."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.registry_names import named
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL, REVIEWED, flag, registry
+
+OLD = "Power Peg test strategy"
+NEW = "Retail Liquidity Program order routing"
+
+
+def _commit(repo: ScriptedRepo, day: int, files: dict[str, str | None]) -> str:
+    return repo.commit(
+        f"day {day}", files, author=DEV, date=f"2024-01-{day:02}T00:00:00Z", trailers=REVIEWED
+    )
+
+
+def _check(tmp_path: Path, repo: ScriptedRepo, sha: str) -> CliResult:
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-20T00:00:00Z", approvals=APPROVAL)],
+    )
+    return run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json",
+        "--no-cache",
+    )  # fmt: skip
+
+
+def _repurposed(result: CliResult) -> list[str]:
+    assert result.code in (0, 1), result.err
+    return [f["message"] for f in result.json()["findings"] if f["rule"] == "DEAD-002"]
+
+
+def _retire_at(repo: ScriptedRepo, old_path: str, config: str | None) -> None:
+    """power_peg in ``old_path`` (knightwatch.yaml ``config``, None: no file), used, then
+    retired and its code removed."""
+    files: dict[str, str | None] = {"app.py": "power_peg()\n"}
+    if config is not None:
+        files["knightwatch.yaml"] = config
+    _commit(repo, 1, {**files, old_path: registry(flag("power_peg", OLD))})
+    retired = flag("power_peg", OLD, "retired", retired_at="2024-01-02")
+    _commit(repo, 2, {old_path: registry(retired), "app.py": "route()\n"})
+
+
+@pytest.mark.parametrize("days_apart", [0, 1])
+def test_a_registry_deleted_and_written_elsewhere_keeps_its_retirements(
+    tmp_path: Path, days_apart: int
+) -> None:
+    """ops/flags.yaml (named by knightwatch.yaml) deleted with the setting, flags.yaml (the
+    default) written with power_peg active for a new purpose: in the same commit, or later."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "ops/flags.yaml", "flags_file: ops/flags.yaml\n")
+    revived: dict[str, str | None] = {
+        "flags.yaml": registry(flag("power_peg", NEW)),
+        "app.py": "power_peg()\n",
+    }
+    gone: dict[str, str | None] = {"ops/flags.yaml": None, "knightwatch.yaml": None}
+    if days_apart:
+        _commit(repo, 3, gone)
+        sha = _commit(repo, 4, revived)
+    else:
+        sha = _commit(repo, 3, {**gone, **revived})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+def test_a_registry_moved_away_from_the_default_keeps_its_retirements(tmp_path: Path) -> None:
+    """flags.yaml (no knightwatch.yaml: the default) deleted, and ops/flags.yaml named by a
+    new knightwatch.yaml two commits later, power_peg active again in it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "flags.yaml", None)
+    _commit(repo, 3, {"flags.yaml": None})
+    sha = _commit(
+        repo,
+        4,
+        {
+            "knightwatch.yaml": "flags_file: ops/flags.yaml\n",
+            "ops/flags.yaml": registry(flag("power_peg", NEW)),
+            "app.py": "power_peg()\n",
+        },
+    )
+    assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
+
+
+def test_a_registry_there_from_the_first_commit_is_walked_once(tmp_path: Path) -> None:
+    """Nothing to look for where the registry's history begins with the history's: an
+    unrelated file another version of knightwatch.yaml named is not read as a registry."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": registry(flag("a", "A")), "other.yaml": "not: [yaml\n"})
+    sha = _commit(repo, 2, {"knightwatch.yaml": "flags_file: flags.yaml\n"})
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 0, result.out
+
+
+def test_what_the_options_files_name() -> None:
+    def version(**config: object) -> bytes:
+        return yaml.safe_dump(config).encode()
+
+    assert named([version(flags_file="ops/f.yaml")], before_first=False) == {"ops/f.yaml"}
+    assert named([version(flags_file="ops/f.yaml")], before_first=True) == {
+        "ops/f.yaml",
+        "flags.yaml",
+    }
+    # a version naming none, a deleted file, one that does not parse: the default held
+    assert named([version(fail_on="high")], before_first=False) == {"flags.yaml"}
+    assert named([None], before_first=False) == {"flags.yaml"}
+    assert named([b"flags_file: [\n"], before_first=False) == {"flags.yaml"}
+    # never handed to git: what could not be a path knightwatch read (such a version was
+    # refused, so it named no registry a run read)
+    assert (
+        named(
+            [version(flags_file=p) for p in ("/etc/x", "../x", "*.yaml", ":(top)x", "")],
+            before_first=False,
+        )
+        == set()
+    )
