@@ -575,16 +575,21 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
-_SKIP_MODES = (b"120000", b"160000")  # symbolic links and submodules hold no code of ours
+_LINK_MODES = (b"120000", b"160000")
+"""Symbolic links and submodules: no code of ours to search, but a path all the same."""
 
 
-def _parse_tree(data: bytes) -> list[tuple[str, str, bool]]:
-    """A raw tree object's entries: (name, object id, is a tree)."""
-    return [
-        (name.decode("utf-8", errors="backslashreplace"), sha.hex(), mode == b"40000")
-        for mode, name, sha in _TREE_ENTRY.findall(data)
-        if mode not in _SKIP_MODES
-    ]
+def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """A raw tree object's entries, (name, object id, is a tree), and apart from them the
+    names of its symbolic links and submodules."""
+    entries, links = [], []
+    for mode, raw, sha in _TREE_ENTRY.findall(data):
+        name = raw.decode("utf-8", errors="backslashreplace")
+        if mode in _LINK_MODES:
+            links.append(name)
+        else:
+            entries.append((name, sha.hex(), mode == b"40000"))
+    return entries, links
 
 
 class TreeIndex:
@@ -600,6 +605,8 @@ class TreeIndex:
         self._reader = BatchReader(history)
         self._cache = cache
         self._trees: dict[str, list[tuple[str, str, bool]]] = {}
+        self._links: dict[str, list[str]] = {}
+        """Each tree's symbolic links and submodules, by name (``entries`` leaves them out)."""
         self._roots: dict[str, str] = {}
         self._words_in_blob: dict[str, frozenset[str]] = {}
         self._words_in_tree: dict[str, dict[str, list[str]]] = {}
@@ -659,7 +666,7 @@ class TreeIndex:
 
     def _read_trees(self, trees: set[str]) -> None:
         for tree, _, data in self._reader.read(sorted(trees - self._trees.keys())):
-            self._trees[tree] = _parse_tree(data)
+            self._trees[tree], self._links[tree] = _parse_tree(data)
 
     def _subtrees(self, roots: set[str]) -> set[str]:
         """Every tree below ``roots`` (and they), reading those not read yet, breadth first,
@@ -692,7 +699,7 @@ class TreeIndex:
         """A tree's entries: (name, object id, is a tree), symlinks and submodules left out."""
         if tree not in self._trees:
             for _, _, data in self._reader.read([tree]):
-                self._trees[tree] = _parse_tree(data)
+                self._trees[tree], self._links[tree] = _parse_tree(data)
         return self._trees[tree]
 
     def _blob_words(self, blob: str) -> frozenset[str]:
@@ -774,11 +781,25 @@ class TreeIndex:
                     path, pattern + "/*"
                 ):
                     found.append(path)
+            found.extend(_links_matching(self._links[tree], prefix, pattern))
             self._globbed[key] = found
         return self._globbed[key]
 
     def _all(self, tree: str, prefix: str) -> list[str]:
         return self._glob(tree, prefix, prefix + "*")
+
+
+def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
+    """The symbolic links and submodules a ``retired_code`` entry covers: where the retired
+    code was, or on the way to it (a link to where the code went, a submodule that holds
+    it, still answer at the retired path)."""
+    return [
+        path
+        for path in (f"{prefix}{name}" for name in links)
+        if fnmatch.fnmatchcase(path, pattern)
+        or fnmatch.fnmatchcase(path, pattern + "/*")
+        or pattern.startswith(path + "/")
+    ]
 
 
 def _may_match(pattern: str, directory: str) -> bool:

@@ -262,3 +262,16 @@ def test_a_file_git_calls_binary_is_searched_as_its_text(
     assert result.code == 1, result.err
     found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
     assert f"src/{name}" in found[("DEAD-001", "D1:old")]
+
+
+def test_an_active_flag_with_a_retirement_date_is_an_unreadable_registry(tmp_path: Path) -> None:
+    """``status: active`` beside ``retired_at``: read as active, the code still reading the
+    flag passed. The version is refused as unreadable (DEAD-006, high), saying why."""
+    files = {
+        "flags.yaml": registry(flag("power_peg", "P", "active", retired_at="2005-03-14")),
+        "app.py": "power_peg()\n",
+    }
+    result = _checked_with_registry_path(tmp_path, files, "flags.yaml")
+    assert result.code == 1, result.err
+    [finding] = [f for f in result.json()["findings"] if f["rule"] == "DEAD-006"]
+    assert "is active but has retired_at 2005-03-14" in finding["message"]
