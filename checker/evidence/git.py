@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -29,7 +29,7 @@ from checker.evidence.objectcheck import (
     git_failed,
     unquote_c,
 )
-from checker.evidence.seal import SEALED, Seal, Sealed, is_sealed, seal
+from checker.evidence.seal import SEALED, Layered, Seal, Sealed, is_sealed, seal
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -184,7 +184,7 @@ class GitHistory:
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
         self._seal: Seal | None = None
-        self._sealed = Sealed(frozenset(), {}, frozenset())
+        self._sealed = Sealed()
         """What runs before this one hashed under the store's seal (``use_seal``)."""
 
     def _git(self, *args: str) -> str:
@@ -433,7 +433,7 @@ class GitHistory:
             found = Sealed.of(value)
             if found is not None:
                 self._sealed = found
-                self.trees.checked |= found.trees
+                self.trees.sealed = found.trees
 
     def keep_sealed(self, cache: FactCache) -> None:
         """Put in ``cache`` every commit and tree this run hashed, with those of the runs
@@ -443,13 +443,16 @@ class GitHistory:
             return
         with self._checks_lock:
             checks = list(self._checks)
-        tips = self._sealed.tips.union(*(check.tips for check in checks))
-        commits = self.commits_checked()
-        trees = frozenset(self.trees.checked)
-        if tips == self._sealed.tips and trees == self._sealed.trees:
+        sealed = self._sealed
+        tips = sealed.tips.union(*(check.tips for check in checks))
+        trees = {tree for tree in self.trees.checked if tree not in sealed.trees}
+        if tips == sealed.tips and not trees:
             return  # nothing new
         if self._seal.intact():
-            cache.put(SEALED, {self._seal.digest: Sealed(tips, commits, trees).value()})
+            commits = dict(self.commits_checked())
+            trees.update(sealed.trees)
+            width = len(next(iter(commits), "x" * 40))
+            cache.put(SEALED, {self._seal.digest: Sealed(tips, commits, trees).value(width)})
 
     def _check_copies(self) -> None:
         check_stored_copies(self.root, self.object_stores(), self.env)
@@ -468,7 +471,7 @@ class GitHistory:
                 stores.append(Path(os.fsdecode(unquote_c(line.removeprefix(b"alternate: ")))))
         return stores
 
-    def commits_checked(self) -> dict[str, str]:
+    def commits_checked(self) -> Mapping[str, str]:
         """Wait for every commit check begun (raising the first one's error): each commit
         checked, with its root tree."""
         with self._checks_lock:
@@ -476,17 +479,14 @@ class GitHistory:
         for check in checks:
             check.wait()
             self.trees.checked |= check.checked_trees
-        checked = dict(self._sealed.commits)
-        for check in checks:
-            checked.update(check.trees)
-        return checked
+        return Layered(*(check.trees for check in checks), self._sealed.commits)
 
     def check_later(self, work: Callable[[], object]) -> None:
         """Run ``work`` (hashing what a walk of git's read) on a thread; ``checked`` waits
         for it, and raises its error."""
         self._later.append(Background(work, "later check"))
 
-    def checked(self) -> dict[str, str]:
+    def checked(self) -> Mapping[str, str]:
         """``commits_checked``, and every check run later."""
         trees = self.commits_checked()
         while self._later:

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -472,6 +472,8 @@ class TreeCheck:
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self._root, self._env = root, env
         self.checked: set[str] = set()
+        self.sealed: Collection[str] = frozenset()
+        """Trees a run before this one hashed over the same object store (``GitHistory``)."""
         self._whole: set[str] = set()
 
     def _read(self, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -488,7 +490,11 @@ class TreeCheck:
         wanted: dict[str, set[tuple[bytes, ...]]] = {root: folders for root in roots}
         while wanted:
             below: dict[str, set[tuple[bytes, ...]]] = {}
-            bare = [t for t, rest in wanted.items() if t not in self.checked and not any(rest)]
+            bare = [
+                t
+                for t, rest in wanted.items()
+                if t not in self.checked and t not in self.sealed and not any(rest)
+            ]
             if bare:  # only to hash: by a process of its own, the bytes never come here
                 hash_only(self._root, self._env, bare, b"tree")
                 self.checked.update(bare)

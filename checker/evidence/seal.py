@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,21 +87,91 @@ def _files(store: Path) -> list[tuple[str, os.stat_result]]:
     return found
 
 
-@dataclass
+class Packed(Mapping[str, str]):
+    """Records of fixed width, sorted, in one string: a key of ``key`` characters, then a
+    value of ``value`` (none: a set of keys). Looked up by bisection, never unpacked: a
+    hundred thousand commits are read from the cache without building a dict of them. A
+    key is found only where a record holds it exactly, whatever the string holds."""
+
+    def __init__(self, text: str = "", key: int = 40, value: int = 0) -> None:
+        self._text, self._key, self._width = text, key, key + value
+        self._count = len(text) // self._width if self._width else 0
+
+    def _at(self, index: int) -> str:
+        start = index * self._width
+        return self._text[start : start + self._key]
+
+    def _find(self, key: str) -> int | None:
+        low, high = 0, self._count
+        while low < high:
+            middle = (low + high) // 2
+            if self._at(middle) < key:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < self._count and self._at(low) == key else None
+
+    def __getitem__(self, key: str) -> str:
+        index = self._find(key) if isinstance(key, str) else None
+        if index is None:
+            raise KeyError(key)
+        start = index * self._width + self._key
+        return self._text[start : start + self._width - self._key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._at(index) for index in range(self._count))
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def packed(items: Iterable[tuple[str, str]] | Iterable[str]) -> str:
+    """Records (or keys alone) as ``Packed`` reads them: sorted, joined."""
+    records: list[str] = [item if isinstance(item, str) else "".join(item) for item in items]
+    return "".join(sorted(records))
+
+
+class Layered(Mapping[str, str]):
+    """Several mappings read as one, the first that holds a key answering (none copied)."""
+
+    def __init__(self, *layers: Mapping[str, str]) -> None:
+        self._layers = layers
+
+    def __getitem__(self, key: str) -> str:
+        for layer in self._layers:
+            if key in layer:
+                return layer[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in layer for layer in self._layers)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(key for layer in self._layers for key in layer))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass(frozen=True)
 class Sealed:
     """What runs under one seal hashed: every commit reachable from ``tips`` (each with its
     root tree, as its hashed bytes name it), and the trees in ``trees``."""
 
-    tips: frozenset[str]
-    commits: dict[str, str]
-    trees: frozenset[str]
+    tips: frozenset[str] = frozenset()
+    commits: Mapping[str, str] = field(default_factory=dict)
+    trees: Collection[str] = frozenset()
 
-    def value(self) -> dict[str, Any]:
-        """As the cache keeps it: one line a commit, one a tree, sorted."""
+    def value(self, width: int) -> dict[str, Any]:
+        """As the cache keeps it (``width``: the repository's object ids' length)."""
         return {
+            "width": width,
             "tips": sorted(self.tips),
-            "commits": "".join(f"{c} {t}\n" for c, t in sorted(self.commits.items())),
-            "trees": "".join(f"{t}\n" for t in sorted(self.trees)),
+            "commits": packed(self.commits.items()),
+            "trees": packed(self.trees),
         }
 
     @classmethod
@@ -109,19 +179,18 @@ class Sealed:
         """The value ``value`` keeps, or None where it is not one (a miss)."""
         if not is_sealed(value):
             return None
-        words = value["commits"].split()
-        if len(words) % 2:
-            return None
-        commits = dict(zip(words[::2], words[1::2], strict=True))
+        width = value["width"]
+        commits = Packed(value["commits"], width, width)
         if not all(tip in commits for tip in value["tips"]):
             return None
-        return cls(frozenset(value["tips"]), commits, frozenset(value["trees"].split()))
+        return cls(frozenset(value["tips"]), commits, Packed(value["trees"], width))
 
 
 def is_sealed(value: Any) -> bool:
     """Whether a cache value has the shape ``Sealed.value`` gives."""
     return (
         isinstance(value, dict)
+        and value.get("width") in (40, 64)
         and isinstance(value.get("tips"), list)
         and all(isinstance(tip, str) for tip in value["tips"])
         and isinstance(value.get("commits"), str)

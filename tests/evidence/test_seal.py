@@ -15,7 +15,7 @@ import pytest
 
 from checker.evidence import git as git_module
 from checker.evidence.objectcheck import CommitCheck
-from checker.evidence.seal import seal
+from checker.evidence.seal import Layered, Packed, Sealed, packed, seal
 from tests.conftest import DEV, run_cli
 from tests.evidence.test_rewritten_objects import _case, _loose, _runs
 
@@ -141,3 +141,22 @@ def test_the_seal_follows_links_and_alternates(tmp_path: Path) -> None:
     (other / "pack" / "pack-9.pack").write_bytes(b"borrowed, rewritten")
     assert not sealed.intact()
     assert seal([tmp_path / "missing"], "git version 2") is None
+
+
+def test_what_was_hashed_is_looked_up_where_it_is_kept() -> None:
+    commits = {"b" * 40: "1" * 40, "a" * 40: "2" * 40, "c" * 40: "3" * 40}
+    kept = Packed(packed(commits.items()), 40, 40)
+    assert dict(kept) == commits and len(kept) == 3
+    assert "d" * 40 not in kept and "a" * 39 not in kept and 7 not in kept
+    with pytest.raises(KeyError):
+        kept["d" * 40]
+    trees = Packed(packed(["f" * 64, "e" * 64]), 64)
+    assert "e" * 64 in trees and list(trees) == ["e" * 64, "f" * 64]
+    # a string out of order finds less, never a key it does not hold
+    shuffled = Packed("c" * 40 + "a" * 40 + "b" * 40)
+    assert all(key in ("a" * 40, "b" * 40, "c" * 40) for key in shuffled if key in shuffled)
+    assert "d" * 40 not in shuffled
+    assert Sealed.of(Sealed(frozenset({"a" * 40}), commits).value(40)) is not None
+    assert Sealed.of(Sealed(frozenset({"d" * 40}), commits).value(40)) is None  # a tip unkept
+    layered = Layered({"x": "1"}, {"x": "2", "y": "3"})
+    assert dict(layered) == {"x": "1", "y": "3"} and len(layered) == 2
