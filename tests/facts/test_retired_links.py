@@ -42,19 +42,22 @@ def _retired(result: CliResult) -> dict[str, str]:
     }
 
 
+def _linked(repo: ScriptedRepo, files: dict[str, str], link: str, target: str) -> None:
+    """A commit of ``files``, then one adding the symbolic link ``link`` to ``target``."""
+    repo.commit("files", dict(files), author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    (repo.path / link).parent.mkdir(parents=True, exist_ok=True)
+    (repo.path / link).symlink_to(target)
+    repo.git("add", link)
+    repo.commit("link", author=DEV, date="2024-01-03T00:00:00Z", trailers=REVIEWED)
+
+
 @pytest.mark.parametrize(
     "path", ["smars/power_peg.py", "smars/*.py", "smars/", "smars/power_peg.py/inner.py"]
 )
 def test_retired_code_kept_as_a_symbolic_link_is_there(tmp_path: Path, path: str) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
-    repo.commit(
-        "moved", {"flags.yaml": _registry(path), "legacy/pp_impl.py": "def run(): ...\n"},
-        author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
-    (repo.path / "smars").mkdir()
-    (repo.path / "smars" / "power_peg.py").symlink_to("../legacy/pp_impl.py")
-    repo.git("add", "smars/power_peg.py")
-    repo.commit("link", author=DEV, date="2024-01-03T00:00:00Z", trailers=REVIEWED)
+    files = {"flags.yaml": _registry(path), "legacy/pp_impl.py": "def run(): ...\n"}
+    _linked(repo, files, "smars/power_peg.py", "../legacy/pp_impl.py")
     messages = _retired(_check(tmp_path, repo))
     assert list(messages) == [f"D1:{path}"]
     assert messages[f"D1:{path}"].endswith("in 1 file: smars/power_peg.py.")
@@ -75,12 +78,6 @@ def test_a_retired_folder_made_a_submodule_is_there(tmp_path: Path) -> None:
 
 def test_a_link_elsewhere_is_no_retired_code(tmp_path: Path) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
-    repo.commit(
-        "r", {"flags.yaml": _registry("smars/power_peg.py"), "lib/x.py": "x\n"},
-        author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
-    (repo.path / "smars").mkdir()
-    (repo.path / "smars" / "power_peg_v2.py").symlink_to("../lib/x.py")
-    repo.git("add", "smars/power_peg_v2.py")
-    repo.commit("link", author=DEV, date="2024-01-03T00:00:00Z", trailers=REVIEWED)
+    files = {"flags.yaml": _registry("smars/power_peg.py"), "lib/x.py": "x\n"}
+    _linked(repo, files, "smars/power_peg_v2.py", "../lib/x.py")
     assert _retired(_check(tmp_path, repo)) == {}
