@@ -471,7 +471,10 @@ def evaluate_rules(
             )
             statuses.append(_status(rule, evaluated=False, reason="; ".join(reasons)))
             continue
-        findings.extend(_findings(rule, engine.evaluate(rule.path), moments))
+        value = engine.evaluate(rule.path)
+        if value is UNDEFINED:  # never "no findings": see Engine.no_value
+            raise engine.no_value(rule.path)
+        findings.extend(_findings(rule, value, moments))
         reason = _partly(rule, known)
         statuses.append(_status(rule, evaluated=True, reason=reason, partial=reason is not None))
     return statuses, findings
@@ -500,8 +503,6 @@ def _status(
 
 
 def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> list[Finding]:
-    if value is UNDEFINED:
-        return []
     if not isinstance(value, list):
         raise PolicyError(
             f"{rule.file}:{rule.line}: rule {rule.id} ({rule.path}) must be a set of "

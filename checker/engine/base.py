@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checker.errors import PolicyError
+from checker.errors import InternalError, KnightwatchError, PolicyError
 
 UNDEFINED: Any = type("Undefined", (), {"__repr__": lambda self: "<undefined>"})()
 """What ``evaluate`` returns for a rule with no value (distinct from every JSON value)."""
@@ -55,6 +55,16 @@ class Engine(abc.ABC):
         value = self.evaluate(path)
         results = [] if value is UNDEFINED else [{"expressions": [{"value": value}]}]
         return json.dumps({"result": results})
+
+    def no_value(self, path: str) -> KnightwatchError:
+        """The error for a finding rule that has no value. Every finding rule is a set
+        (``parse_annotations`` refuses any other kind), and a set is defined, empty when it
+        finds nothing, once its module is loaded: undefined means the engine did not evaluate
+        the policies it was given, never that there are no findings."""
+        return InternalError(
+            f"the {self.name} engine gave no value for {path}, a set that is defined (empty "
+            "when nothing is found) once its policy is loaded: no verdict"
+        )
 
     def judge_in_slices(self, paths: frozenset[str]) -> None:
         """These rules judge each deployment alone (``per_deployment``): an engine that holds

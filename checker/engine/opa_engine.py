@@ -8,7 +8,9 @@ Through opa-python-client, over OPA's REST API:
 - the data document is written with ``PUT /v1/data/<path>``, one second-level document at a
   time (``knightwatch/params``, ``knightwatch/rules``);
 - the input is sent once per batch of rules, in one ``POST /v1/query`` that evaluates every
-  rule the run needs, each wrapped so an undefined rule cannot hide the others.
+  rule the run needs, each wrapped so an undefined rule cannot hide the others (and an
+  undefined finding rule, which a set never is once its module is loaded, stops the run:
+  ``no_value``).
 
 Failures never pass: an unreachable server, a timeout or a TLS failure is an
 ``EngineUnavailable`` (exit 3); a policy OPA rejects or cannot evaluate is a ``PolicyError``
@@ -193,7 +195,7 @@ class OpaServerEngine(Engine):
             raise EngineUnavailable(f"OPA at {self.url} answered the query with {shown}")
         for index, path in enumerate(wanted):
             values = results[0].get(f"r{index}")
-            if not isinstance(values, list):
+            if not isinstance(values, list) or len(values) > 1:
                 raise EngineUnavailable(f"OPA at {self.url} gave no value for {path}")
             self._values[path] = values[0] if values else UNDEFINED
 
@@ -203,6 +205,17 @@ class OpaServerEngine(Engine):
         if path not in self._values:
             self.prefetch([path])
         return self._values.pop(path)
+
+    def no_value(self, path: str) -> KnightwatchError:
+        """A finding rule undefined on the server: the query was not evaluated on the policies
+        this run uploaded (a replica behind a load balancer that never received them, a proxy
+        answering from elsewhere), so there is no verdict, not zero findings."""
+        return EngineUnavailable(
+            f"OPA at {self.url} gave no value for {path}, a set that is defined (empty when "
+            "nothing is found) once its policy is loaded: the server did not evaluate the "
+            "policies this run uploaded",
+            hint="is --opa-url one OPA server, not a load balancer over several or a proxy?",
+        )
 
     def location(self) -> str | None:
         """The server's URL: a report must say where its verdict was computed, not only what

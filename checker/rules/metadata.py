@@ -25,6 +25,7 @@ from checker.vocabulary import GateTag, Severity
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{3}$")
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$")
 _RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b")
+_SET_HEAD = re.compile(r"^[A-Za-z_]\w*\s+contains\b")
 
 
 def _evidence_name(name: str) -> str:
@@ -154,6 +155,8 @@ class _Block:
     """The name of the rule it annotates: the first word of the next line of code."""
     line: int
     """That line (1-based)."""
+    is_set: bool
+    """Whether that line defines a set (``name contains ...``)."""
 
 
 def _blocks(source: str) -> Iterator[_Block]:
@@ -175,8 +178,16 @@ def _blocks(source: str) -> Iterator[_Block]:
             index += 1
         while index < len(lines) and not lines[index].strip():
             index += 1
-        head = _RULE_HEAD.match(lines[index].strip()) if index < len(lines) else None
-        yield _Block(start, "\n".join(block), package, head.group(1) if head else None, index + 1)
+        code = lines[index].strip() if index < len(lines) else ""
+        head = _RULE_HEAD.match(code)
+        yield _Block(
+            start,
+            "\n".join(block),
+            package,
+            head.group(1) if head else None,
+            index + 1,
+            bool(_SET_HEAD.match(code)),
+        )
 
 
 def _annotation(block: _Block, file: str) -> _Annotation | None:
@@ -241,6 +252,21 @@ def _cause_fields(cause: str | None, statement: str | None) -> None:
         )
 
 
+def _check_set(block: _Block, file: str) -> None:
+    """A finding rule is a set (``name contains x if ...``): a set is defined, empty when
+    nothing is found, once its module is loaded. A rule of another kind (``name := {...} if
+    ...``, a function, a ``default``) is undefined where its body fails, and undefined would
+    read as no findings: a rule that stopped matching its input would pass silently. With
+    every finding rule a set, an engine that answers undefined did not evaluate the policies
+    it was given, and the run stops (see ``Engine.no_value``)."""
+    if not block.is_set:
+        raise PolicyError(
+            f"{file}:{block.line}: the rule {block.head} that a METADATA block with a custom.id "
+            f"annotates must be a set ({block.head} contains ... if ...), which is empty, never "
+            "undefined, when it finds nothing"
+        )
+
+
 def parse_annotations(source: str, file: str) -> list[RuleMeta]:
     """Every annotated rule that carries a ``custom.id`` in one Rego module."""
     rules: list[RuleMeta] = []
@@ -258,6 +284,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
                 f"{file}:{block.start}: a METADATA block with a custom.id must annotate a rule "
                 "(scope: rule, directly above the rule, after the package line)"
             )
+        _check_set(block, file)
         custom = annotation.custom
         rules.append(
             RuleMeta(

@@ -7,7 +7,8 @@ codes and error bodies:
   ``DELETE /v1/policies/{id}``;
 - ``PUT /v1/data/{path}``;
 - ``POST /v1/query`` (``{"result": [bindings]}``, 500 with an error body when evaluation fails);
-- bearer-token authentication (401 ``unauthorized``), a delay to provoke timeouts, and TLS.
+- bearer-token authentication (401 ``unauthorized``), a delay to provoke timeouts, and TLS;
+- a test's rewriting of query answers (``rewrite``), for servers that answer otherwise.
 
 Evaluation is real: by OPA's own Go engine (``opa_bindings``, from the opa-golib-python-bindings
 wheel that ``make test`` unpacks, named by ``KNIGHTWATCH_OPA_BINDINGS``) when it is there, else
@@ -23,7 +24,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -160,6 +161,9 @@ class StandIn:
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rewrite: Callable[[dict[str, Any]], Any] | None = None
+    """Rewrites each query's answer (``{"result": [bindings]}``) before it is sent: a server,
+    or a proxy in front of one, that answers otherwise than OPA would."""
 
 
 def _error_body(code: str, text: str, pid: str | None = None) -> dict[str, Any]:
@@ -264,7 +268,8 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             except EvalError as exc:
                 self._reply(500, _error_body("internal_error", str(exc)))
                 return
-            self._reply(200, {"result": result})
+            answer = {"result": result}
+            self._reply(200, state.rewrite(answer) if state.rewrite else answer)
 
     return Handler
 

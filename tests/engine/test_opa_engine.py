@@ -230,11 +230,79 @@ def test_a_rule_opa_cannot_evaluate_is_a_policy_error(
         tmp_path / "conflict",
         "org.conflict",
         "ORG-002",
-        "found := d.id if {\n\tsome d in input.deployments\n}\n",  # two deployments: conflict
+        "found contains one if one := single\n\n"
+        "single := d.id if {\n\tsome d in input.deployments\n}\n",  # two deployments: conflict
     )
     result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
     assert result.code == 2, result.err
     assert "OPA could not evaluate the policies" in result.err
+
+
+def _each_rule(change: Any) -> Any:
+    """A rewriting of the stand-in's answers that changes the batch of rules (r0, r1, ...) and
+    leaves other queries (the version) as they are."""
+
+    def rewrite(answer: dict[str, Any]) -> Any:
+        bindings = answer["result"][0] if answer.get("result") else {}
+        if not any(name.startswith("r") for name in bindings):
+            return answer
+        return change({"result": [dict(bindings)]})
+
+    return rewrite
+
+
+def _undefined(answer: dict[str, Any]) -> Any:
+    return {"result": [{name: [] for name in answer["result"][0]}]}
+
+
+def _no_result(answer: dict[str, Any]) -> Any:
+    return {}
+
+
+def _one_rule_short(answer: dict[str, Any]) -> Any:
+    bindings = answer["result"][0]
+    bindings.pop(max(bindings, key=lambda name: int(name[1:])))
+    return answer
+
+
+def _two_values(answer: dict[str, Any]) -> Any:
+    return {"result": [{name: [[], []] for name in answer["result"][0]}]}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_undefined, _no_result, _one_rule_short, _two_values],
+    ids=["every rule undefined", "no result", "a rule missing", "two values for a rule"],
+)
+def test_a_server_that_answers_no_value_for_a_rule_gives_no_verdict(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path, change: Any
+) -> None:
+    """A finding rule is a set, defined (empty when nothing is found) once its policy is
+    loaded: a server that accepted the uploads but answers a rule undefined (a replica behind a
+    load balancer that never received them, a proxy answering from elsewhere), or answers for
+    fewer rules than asked, did not evaluate them. That is no verdict, never zero findings."""
+    server.rewrite = _each_rule(change)
+    out = tmp_path / "report.json"
+    result = check(knight, "--engine", "opa", "--opa-url", server.url, "-o", out)
+    assert result.code == 3, result.err
+    assert f"OPA at {server.url}" in result.err
+    assert "Traceback" not in result.err and not out.exists()
+
+
+def test_a_signed_audit_is_not_written_when_the_server_answers_undefined(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    server.rewrite = _each_rule(_undefined)
+    key, signed = tmp_path / "k", tmp_path / "2012-08.json"
+    assert run_cli("keygen", "--output", key).code == 0
+    audit = run_cli(
+        "audit", "--repo", knight.repo, "--evidence", knight.evidence, "--period", "2012-08",
+        "--as-of", "2012-09-01", "--key", f"{key}.key", "-o", signed,
+        "--engine", "opa", "--opa-url", server.url,
+    )  # fmt: skip
+    assert audit.code == 3, audit.err
+    assert "gave no value for data.knightwatch." in audit.err
+    assert not signed.exists()
 
 
 def test_bad_engine_options_are_usage_errors(knight: KnightCase) -> None:

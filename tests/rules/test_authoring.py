@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from checker.demo.knight import build_knight
 from checker.engine import RegorusEngine
-from checker.engine.base import UNDEFINED
+from checker.engine.base import UNDEFINED, PolicyModule
+from checker.errors import InternalError, PolicyError
 from checker.rules.policyset import load_policy_set
+from checker.runner import evaluate_rules
 from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
 from tests.rules.test_policies import USER_RULE
 
@@ -147,3 +151,38 @@ def test_every_shipped_rule_is_exercised_by_a_rego_test() -> None:
     result = run_cli("policy", "test")
     assert result.code == 0
     assert "Rules no test exercised" not in result.out
+
+
+def test_a_finding_rule_that_is_not_a_set_is_refused_at_load(tmp_path: Path) -> None:
+    """A complete rule is undefined where its body fails, and undefined would read as no
+    findings: a rule that stopped matching its input would pass silently."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "found.rego").write_text(
+        "package org.found\n\nimport rego.v1\n\n"
+        "# METADATA\n# title: Found\n# description: Found.\n# custom:\n#   id: ORG-001\n"
+        "#   severity: high\n#   controls: [ORG]\n#   message: Deployment {subject}.\n"
+        "found := {d.id | some d in input.deployments} if input.flagged\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_policy_set([rules], include_builtin=False)
+    assert caught.value.message.endswith(
+        "rules/found.rego:13: the rule found that a METADATA block with a custom.id annotates "
+        "must be a set (found contains ... if ...), which is empty, never undefined, when it "
+        "finds nothing"
+    )
+
+
+def test_an_engine_that_answers_undefined_for_a_finding_rule_gives_no_verdict() -> None:
+    """Every finding rule is a set, defined once its module is loaded: an engine that answers
+    undefined did not evaluate the policies, and that is no verdict, never zero findings."""
+    rules = [r for r in load_policy_set().rules if not r.requires]  # WAIVER-001
+    engine = RegorusEngine()
+    engine.load([PolicyModule("other.rego", "package other\n")])  # not the rules' modules
+    engine.set_data({})
+    engine.set_input({})
+    assert rules
+    with pytest.raises(InternalError) as caught:
+        evaluate_rules(engine, rules, {})
+    assert f"gave no value for {rules[0].path}" in caught.value.message
+    assert caught.value.exit_code == 3
