@@ -5,6 +5,9 @@ Through opa-python-client, over OPA's REST API:
 - each policy module is uploaded with ``PUT /v1/policies/knightwatch/<file>`` (v0 rewriting
   off: the modules are Rego v1 as written), and modules knightwatch uploaded before that are
   no longer in the set are deleted, so the server holds exactly the policies of this run;
+  then ``GET /v1/policies`` must show them as uploaded, and no other module in a package
+  equal to, above or under one of theirs or ``knightwatch`` (read from OPA's AST): OPA would
+  merge it into them (a ``PolicyError``, exit 2);
 - the data document is written with ``PUT /v1/data/<path>``, one second-level document at a
   time (``knightwatch/params``, ``knightwatch/rules``);
 - the input is sent once per batch of rules, in one ``POST /v1/query`` that evaluates every
@@ -34,6 +37,8 @@ from checker.errors import EngineUnavailable, KnightwatchError, PolicyError, Usa
 from checker.vocabulary import OPA_TIMEOUT_SECONDS, OPA_TOKEN_ENV
 
 POLICY_PREFIX = "knightwatch/"
+RESERVED = ("knightwatch",)
+"""The shipped policies' package root: no module but this run's may declare it or one under it."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _RULE_PATH = re.compile(r"^data(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -133,7 +138,7 @@ class OpaServerEngine(Engine):
         every module of this run."""
         wanted = {policy_id(m): m for m in modules}
         self._names = {pid: m.name for pid, m in wanted.items()}
-        existing = self._call("listing policies", self._client.get_policies_list)
+        existing = [str(entry["id"]) for entry in self._listing()]
         for stale in sorted(p for p in existing if p.startswith(POLICY_PREFIX)):
             if stale not in wanted:
                 self._call(f"deleting {stale}", self._client.delete_policy, stale)
@@ -156,6 +161,74 @@ class OpaServerEngine(Engine):
             if len(failed) == len(pending):
                 raise self._hidden(self._rejected(*failed[0]))
             pending = [pid for pid, _ in failed]
+        self._check_server(wanted)
+
+    def _listing(self) -> list[dict[str, Any]]:
+        """``GET /v1/policies``: every module on the server, with its id, its text (``raw``)
+        and OPA's parse of it (``ast``)."""
+
+        def listing() -> Any:
+            response = self._client._session.get(  # the client's listing keeps only the ids
+                f"{self._client.root_url}/policies/", timeout=self._timeout
+            )
+            response.raise_for_status()
+            return response.json()
+
+        answer = self._call("listing policies", listing)
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(result, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in result
+        ):
+            shown = self._hide(repr(answer))[:200]
+            raise EngineUnavailable(f"OPA at {self.url} listed its policies as {shown}")
+        return result
+
+    def _check_server(self, wanted: dict[str, PolicyModule]) -> None:
+        """After the uploads, before any evaluation: the server holds this run's modules as
+        uploaded, and no other module in a package that OPA would merge into theirs. A module
+        of someone else's (``package knightwatch.review``, ``independently_approved(_) if
+        true``) would add bodies to a shipped rule's helper and waive it on the server alone;
+        deleting it is not ours to do, evaluating beside it is not a verdict."""
+        listed = {str(entry["id"]): entry for entry in self._listing()}
+        for pid, module in sorted(wanted.items()):
+            if listed.get(pid, {}).get("raw") != module.source:
+                raise EngineUnavailable(
+                    f"OPA at {self.url} does not hold {module.name} as this run uploaded it "
+                    f"(module {pid}): no verdict",
+                    hint="is another run with other policies using the server, or is --opa-url "
+                    "a proxy or load balancer rather than one OPA server?",
+                )
+        ours = {self._package(pid, listed[pid]) for pid in wanted}
+        reserved = {RESERVED, *ours}
+        for pid, entry in sorted(listed.items()):
+            if pid in wanted:
+                continue
+            package = self._package(pid, entry)
+            clashes = [r for r in reserved if _overlap(package, r)]
+            if clashes:
+                clash = max(clashes, key=lambda r: (len(r), r))  # the nearest: review, not root
+                raise PolicyError(
+                    f"OPA at {self.url} holds module {pid}, which this run did not upload, in "
+                    f"package {'.'.join(package)}: OPA would merge its rules into this run's "
+                    f"package {'.'.join(clash)} and could change their findings",
+                    hint=f"have {pid} removed from the server or moved to a package of its own "
+                    "(packages under knightwatch are reserved), or evaluate on another server",
+                )
+
+    def _package(self, pid: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
+        """The module's package as OPA parsed it (``ast.package.path``: ``data`` and then
+        strings), without the leading ``data``."""
+        ast = entry.get("ast")
+        package = ast.get("package") if isinstance(ast, dict) else None
+        path = package.get("path") if isinstance(package, dict) else None
+        terms = path if isinstance(path, list) else []
+        parts = [t.get("value") if isinstance(t, dict) else None for t in terms]
+        if len(parts) < 2 or parts[0] != "data" or not all(isinstance(p, str) for p in parts):
+            raise EngineUnavailable(
+                f"OPA at {self.url} listed module {pid} without a package this run can read "
+                "(ast.package.path): whether it joins this run's packages cannot be told"
+            )
+        return tuple(str(p) for p in parts[1:])
 
     def set_data(self, data: dict[str, Any]) -> None:
         """Write each second-level document (``knightwatch/params``, ...) under its own path, so
@@ -344,6 +417,13 @@ class OpaServerEngine(Engine):
                 f"(OPA rejected the module: {error.get('code', exc.expression)})"
             )
         return PolicyError(f"{self._names.get(pid, pid)}: OPA rejected the module: {exc.message}")
+
+
+def _overlap(package: tuple[str, ...], reserved: tuple[str, ...]) -> bool:
+    """Whether OPA merges the two packages' documents: one is the other or lies under it (a
+    module of ``package acme`` defines ``tickets.ok(_) if true`` in ``acme.tickets``)."""
+    shorter = min(len(package), len(reserved))
+    return package[:shorter] == reserved[:shorter]
 
 
 def _always_verify_with(client: OpaClient, bundle: str) -> None:

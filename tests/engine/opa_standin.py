@@ -3,12 +3,14 @@
 It speaks the part of OPA's REST API that knightwatch uses, on 127.0.0.1, with OPA's status
 codes and error bodies:
 
-- ``GET /v1/policies``, ``PUT /v1/policies/{id}`` (400 with OPA's compile-error body),
-  ``DELETE /v1/policies/{id}``;
+- ``GET /v1/policies`` (each module's ``id``, ``raw`` and, of OPA's ``ast``, the package's
+  ``path``: ``data`` and then strings, as regorus parses it), ``PUT /v1/policies/{id}`` (400
+  with OPA's compile-error body), ``DELETE /v1/policies/{id}``;
 - ``PUT /v1/data/{path}``;
 - ``POST /v1/query`` (``{"result": [bindings]}``, 500 with an error body when evaluation fails);
 - bearer-token authentication (401 ``unauthorized``), a delay to provoke timeouts, and TLS;
-- a test's rewriting of query answers (``rewrite``), for servers that answer otherwise.
+- a test's rewriting of answers (``rewrite``, ``rewrite_listing``), for servers that answer
+  otherwise.
 
 Evaluation is real: by OPA's own Go engine (``opa_bindings``, from the opa-golib-python-bindings
 wheel that ``make test`` unpacks, named by ``KNIGHTWATCH_OPA_BINDINGS``) when it is there, else
@@ -164,6 +166,35 @@ class StandIn:
     rewrite: Callable[[dict[str, Any]], Any] | None = None
     """Rewrites each query's answer (``{"result": [bindings]}``) before it is sent: a server,
     or a proxy in front of one, that answers otherwise than OPA would."""
+    rewrite_listing: Callable[[dict[str, Any]], Any] | None = None
+    """The same for the answer to ``GET /v1/policies``."""
+
+
+def _ref_path(ref: dict[str, Any]) -> list[str]:
+    """The parts of a package reference in regorus's AST (``a.b["c.d"]``: a, b, c.d)."""
+    if "Var" in ref:
+        return [ref["Var"]["value"]]
+    if "RefDot" in ref:
+        return [*_ref_path(ref["RefDot"]["refr"]), ref["RefDot"]["field"][1]]
+    if "RefBrack" in ref:
+        return [*_ref_path(ref["RefBrack"]["refr"]), ref["RefBrack"]["index"]["String"]["value"]]
+    raise ValueError(ref)
+
+
+def _ast(source: str) -> dict[str, Any]:
+    """Of OPA's AST of a module, what ``GET /v1/policies`` lists of its package; nothing for a
+    module regorus cannot parse."""
+    import regorus
+
+    engine = regorus.Engine()
+    try:
+        engine.add_policy("module.rego", source)
+        parsed = json.loads(engine.get_ast_as_json())[0]["ast"]["package"]["refr"]
+        parts = _ref_path(parsed)
+    except Exception:
+        return {}
+    path = [{"type": "var", "value": "data"}] + [{"type": "string", "value": p} for p in parts]
+    return {"package": {"path": path}}
 
 
 def _error_body(code: str, text: str, pid: str | None = None) -> dict[str, Any]:
@@ -212,8 +243,10 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path.rstrip("/") == "/v1/policies":
                 with state.lock:
-                    result = [{"id": p, "raw": s} for p, s in sorted(state.policies.items())]
-                self._reply(200, {"result": result})
+                    policies = sorted(state.policies.items())
+                listing = {"result": [{"id": p, "raw": s, "ast": _ast(s)} for p, s in policies]}
+                rewrite = state.rewrite_listing
+                self._reply(200, rewrite(listing) if rewrite else listing)
             else:
                 self._reply(404, {"code": "resource_not_found", "message": self.path})
 

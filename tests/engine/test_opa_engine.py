@@ -12,6 +12,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -236,6 +237,120 @@ def test_a_rule_opa_cannot_evaluate_is_a_policy_error(
     result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
     assert result.code == 2, result.err
     assert "OPA could not evaluate the policies" in result.err
+
+
+FOREIGN_REVIEW = (
+    "package knightwatch.review\n\nimport rego.v1\n\nindependently_approved(_) if true\n"
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        FOREIGN_REVIEW,  # bodies added to a shipped helper: REVIEW-001 waived on the server
+        "package knightwatch\n\nimport rego.v1\n\nreview.independently_approved(_) if true\n",
+        "package knightwatch.extra\n\nimport rego.v1\n\nx := 1\n",  # under the reserved root
+    ],
+    ids=["a shipped package", "the root, with a ref head into a shipped one", "under the root"],
+)
+def test_a_module_of_someone_elses_in_our_packages_is_refused_and_left_alone(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path, source: str
+) -> None:
+    """OPA merges every module of a package: one left on a shared server by whoever can write
+    to it, under an id outside knightwatch/, would change the shipped rules there and nowhere
+    else. The run refuses the server (deleting the module is not ours to do)."""
+    server.policies["team/legacy-review.rego"] = source
+    server.policies["team/authz.rego"] = "package knightwatchers.authz\n"  # a neighbour only
+    out = tmp_path / "report.json"
+    result = check(knight, "--engine", "opa", "--opa-url", server.url, "-o", out)
+    assert result.code == 2, result.err
+    assert "holds module team/legacy-review.rego, which this run did not upload" in result.err
+    assert "Traceback" not in result.err and not out.exists()
+    assert server.policies["team/legacy-review.rego"] == source
+    assert not [r for r in server.requests if r[0] == "POST"]  # nothing was evaluated
+
+
+def test_a_module_in_a_package_around_an_added_one_is_refused(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    rules = _rule(
+        tmp_path / "my-rules",
+        "org.tickets",
+        "ORG-001",
+        "missing contains d.id if {\n\tsome d in input.deployments\n\tnot ticketed(d)\n}\n\n"
+        'ticketed(d) if startswith(object.get(d, "change_ticket", ""), "ORG-")\n',
+    )
+    server.policies["team/org.rego"] = (
+        "package org\n\nimport rego.v1\n\ntickets.ticketed(_) if true\n"  # waives ORG-001
+    )
+    result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
+    assert result.code == 2, result.err
+    assert "in package org: OPA would merge its rules into this run's package org.tickets" in (
+        result.err
+    )
+
+
+def test_the_audit_refuses_a_server_with_a_module_in_a_shipped_package(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    server.policies["team/legacy-review.rego"] = FOREIGN_REVIEW
+    key, signed = tmp_path / "k", tmp_path / "2012-08.json"
+    assert run_cli("keygen", "--output", key).code == 0
+    audit = run_cli(
+        "audit", "--repo", knight.repo, "--evidence", knight.evidence, "--period", "2012-08",
+        "--as-of", "2012-09-01", "--key", f"{key}.key", "-o", signed,
+        "--engine", "opa", "--opa-url", server.url,
+    )  # fmt: skip
+    assert audit.code == 2, audit.err
+    assert "package knightwatch.review" in audit.err and not signed.exists()
+
+
+def test_the_shipped_policies_read_no_data_a_server_could_hold_beside_theirs() -> None:
+    """Why a server's data documents under data.knightwatch are not refused: the shipped rules
+    read data only at data.knightwatch.params and data.knightwatch.rules, which every run
+    writes whole, and the rules of their own packages by name (``import data.knightwatch.lib``
+    and then ``lib.result...``); OPA refuses a data document at a rule's path ("conflicting
+    rule for data path"), so one beside the rules is read by none of them. A shipped rule that
+    read data elsewhere (a whole package, a document of its own) would need that refusal."""
+    packages = set()
+    reads = []
+    for path in sorted(builtin_policy_dir().rglob("*.rego")):
+        if path.name.endswith("_test.rego"):
+            continue
+        code = re.sub(r'#[^\n]*|"(?:[^"\\]|\\.)*"|`[^`]*`', "", path.read_text())
+        package = re.search(r"^package (\S+)", code, re.MULTILINE)
+        assert package, path
+        packages.add(package.group(1))
+        reads += re.findall(r"(?<![\w.])data\b[\w.\[]*", code)
+    allowed = ("data.knightwatch.params.", "data.knightwatch.rules[")
+    imports = {f"data.{p}" for p in packages}
+    assert reads and all(r.startswith(allowed) or r in imports for r in reads), reads
+
+
+def _without_asts(listing: dict[str, Any]) -> Any:
+    return {"result": [{k: v for k, v in e.items() if k != "ast"} for e in listing["result"]]}
+
+
+def _other_text(listing: dict[str, Any]) -> Any:
+    return {"result": [{**e, "raw": e["raw"] + "\n"} for e in listing["result"]]}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (_without_asts, "without a package this run can read"),
+        (_other_text, "as this run uploaded it"),
+        (lambda listing: {"result": []}, "as this run uploaded it"),
+    ],
+    ids=["no ast", "other text", "nothing listed"],
+)
+def test_a_listing_that_cannot_show_the_uploads_gives_no_verdict(
+    knight: KnightCase, server: opa_standin.StandIn, change: Any, words: str
+) -> None:
+    server.rewrite_listing = change
+    result = check(knight, "--engine", "opa", "--opa-url", server.url)
+    assert result.code == 3, result.err
+    assert words in result.err
 
 
 def _each_rule(change: Any) -> Any:
