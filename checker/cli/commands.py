@@ -269,7 +269,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     previous = open_signed(args.previous, public) if args.previous else None
     link = check_link(current, previous)
     if current.kind == ORG_PREDICATE_TYPE:
-        return _verify_org(args, current, link, out)
+        return _verify_org(args, (current, previous), link, out)
     from checker.cli.org import refuse_org_options
 
     refuse_org_options(args)
@@ -309,10 +309,18 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
-def _verify_org(args: argparse.Namespace, current: Signed, link: str, out: TextIO) -> int:
-    """``verify`` of an organisation's attestation: its systems, and replays of them."""
+def _verify_org(
+    args: argparse.Namespace, chain: tuple[Signed, Signed | None], link: str, out: TextIO
+) -> int:
+    """``verify`` of an organisation's attestation: its systems, and replays of them; with
+    ``--previous``, every system of last month's accounted for (listed or retired)."""
     from checker.cli.org import replay_systems
     from checker.org.attestation import describe
+    from checker.org.continuity import check_accounted
+
+    current, previous = chain
+    if previous is not None:
+        check_accounted(current, previous)
 
     lines = [f"signature: valid, key {current.keyid}", *describe(current), f"chain: {link}"]
     if args.replay:

@@ -19,6 +19,7 @@ from checker.org.attestation import (
     system_audit,
     system_entry,
 )
+from checker.org.continuity import predecessors, retirements
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, load_org
 from checker.runner import CheckOptions
@@ -118,10 +119,11 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     previous = (
         read_previous(args.previous, key, period, ORG_PREDICATE_TYPE) if args.previous else None
     )
+    retired = retirements(org, previous, period)
     as_of = args.as_of or today_utc()
     mode = ATTESTATIONS if args.from_attestations is not None else REPOSITORIES
     results = _results(args, org, period, as_of, previous)
-    run = OrgRun(org=org, period=period, as_of=as_of, partial=args.partial, mode=mode)
+    run = OrgRun(org, period, as_of, args.partial, mode, predecessors(org, previous), retired)
     statement = build_org_statement(run, results, previous)
     envelope, digest = sign_statement(statement, key)
     write_all([(args.output, envelope)])
@@ -158,7 +160,14 @@ def _results(
         )
     base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of))
     placement = Placement(scheduler=args.scheduler, workers=args.workers)
-    return judge_all(org.systems, base, placement, partial=args.partial, chained=previous)
+    return judge_all(
+        org.systems,
+        base,
+        placement,
+        partial=args.partial,
+        chained=previous,
+        known_as=predecessors(org, previous),
+    )
 
 
 def _preflight(options: CheckOptions) -> CheckOptions:

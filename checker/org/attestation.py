@@ -4,7 +4,7 @@ holds each system's audit and the organisation's verdict. Read back by ``verify`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -35,6 +35,15 @@ class OrgRun:
     partial: bool
     mode: str
     """``repositories`` (each judged here) or ``attestations`` (federated)."""
+    known_as: dict[str, str] = field(default_factory=dict)
+    """Each system's name in last month's attestation (``continuity.predecessors``)."""
+    retired: list[dict[str, Any]] = field(default_factory=list)
+    """The retirements org.yaml states (``continuity.retirements``)."""
+
+    def entry(self, result: SystemResult) -> dict[str, Any]:
+        """A system's record, saying the name it had last month when it was renamed."""
+        before = self.known_as.get(result.name, result.name)
+        return result.entry if before == result.name else {**result.entry, "renamed_from": before}
 
 
 def summary(results: list[SystemResult]) -> dict[str, int]:
@@ -88,7 +97,8 @@ def build_org_statement(
             "verdict": verdict(ordered),
             "summary": summary(ordered),
             "groups": _groups(ordered),
-            "systems": [r.entry for r in ordered],
+            "systems": [run.entry(r) for r in ordered],
+            **({"retired": run.retired} if run.retired else {}),
             "previous": previous_link(previous),
         },
     }
@@ -103,6 +113,7 @@ def describe_system(entry: dict[str, Any]) -> str:
     totals = report.get("summary") or {}
     weakened = ((entry.get("audit") or {}).get("settings") or {}).get("weakened") or []
     notes = [
+        *([f"renamed from {entry['renamed_from']}"] if entry.get("renamed_from") else []),
         *([str(entry["verdict_note"])] if entry.get("verdict_note") else []),
         *(
             ["judged with weakened settings: " + ", ".join(str(w.get("name")) for w in weakened)]
@@ -137,7 +148,13 @@ def describe(signed: Signed) -> list[str]:
         f"from {predicate.get('mode')}"
         + ("; partial: the month had not ended" if predicate.get("partial") else "")
     )
-    return [head, *(describe_system(e) for e in predicate["systems"] if isinstance(e, dict))]
+    from checker.org.continuity import describe_retired
+
+    return [
+        head,
+        *(describe_system(e) for e in predicate["systems"] if isinstance(e, dict)),
+        *describe_retired(predicate),
+    ]
 
 
 def system_entry(signed: Signed, name: str) -> dict[str, Any]:

@@ -10,12 +10,12 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from checker.errors import KnightwatchError, UsageError
-from checker.org.judge import SystemResult, attested_of, attested_systems, judge_system
+from checker.org.judge import SystemResult, attested_systems, judge_system
 from checker.org.model import System
 from checker.runner import CheckOptions
 
@@ -52,11 +52,14 @@ def judge_all(
     *,
     partial: bool = False,
     chained: Signed | None = None,
+    known_as: Mapping[str, str] | None = None,
 ) -> list[SystemResult]:
     """Every system's result, sorted by system name. ``chained``: the organisation's
-    attestation of the month before, whose systems' audits say what each judged then."""
+    attestation of the month before, whose systems' audits say what each judged then;
+    ``known_as``: each system's name there (``continuity.predecessors``), its own if absent."""
     earlier = attested_systems(chained)
-    attested = [attested_of(system, earlier) for system in systems]
+    names = known_as or {}
+    attested = [earlier.get(names.get(s.name, s.name)) for s in systems]
     results: list[SystemResult]
     if placement.in_process(len(systems)):
         results = [

@@ -75,10 +75,16 @@ def collect(
     bar: Bar | None = None,
 ) -> list[SystemResult]:
     """Every system's attestation checked: accepted, or rejected with the reason."""
+    from checker.org.continuity import predecessors
+
     _check_directory(org, directory)
     earlier = _accepted_last_month(previous)
+    known_as = predecessors(org, previous)
     return [
-        _one(system, directory, (period, partial), earlier, bar or Bar()) for system in org.systems
+        _one(
+            system, directory, (period, partial), _known_as(system, known_as, earlier), bar or Bar()
+        )
+        for system in org.systems
     ]
 
 
@@ -114,21 +120,14 @@ def _accepted_last_month(previous: Signed | None) -> dict[str, str] | None:
         attestation = entry.get("attestation") if isinstance(entry, dict) else None
         if entry.get("status") == JUDGED and isinstance(attestation, dict):
             accepted[str(entry["name"])] = str(attestation.get("sha256"))
-            accepted[_identity(entry)] = str(attestation.get("sha256"))
     return accepted
-
-
-def _identity(record: dict[str, object]) -> str:
-    """A system as its repository and evidence name it: a system renamed in org.yaml is the
-    same system, and its chain must still link to what was accepted under the old name."""
-    return f"{record.get('repository')}\0{record.get('evidence')}"
 
 
 def _one(
     system: System,
     directory: Path,
     month: tuple[str, bool],
-    earlier: dict[str, str] | None,
+    earlier: tuple[str, dict[str, str] | None],
     bar: Bar,
 ) -> SystemResult:
     period, partial = month
@@ -139,7 +138,7 @@ def _one(
         signed = _open(path, system)
         _check(signed, period, partial)
         _check_scope(system, signed.predicate)
-        chain = _chain(signed, _known_as(system, earlier), earlier)
+        chain = _chain(signed, *earlier)
     except Rejected as exc:
         entry = {**system.record(), "status": REJECTED, "reason": str(exc)}
         return SystemResult(system.name, entry, [])
@@ -220,12 +219,12 @@ def _pairs(subjects: Any) -> list[tuple[str, str]]:
     )
 
 
-def _known_as(system: System, earlier: dict[str, str] | None) -> str:
-    """The key the organisation accepted the system's audit under last month: its name, or
-    (renamed since) its repository and evidence."""
-    if earlier is None or system.name in earlier:
-        return system.name
-    return _identity(system.record())
+def _known_as(
+    system: System, known_as: dict[str, str], earlier: dict[str, str] | None
+) -> tuple[str, dict[str, str] | None]:
+    """The name the organisation accepted the system's audit under last month (renamed
+    since: that of the system with its repository and evidence), with what it accepted."""
+    return known_as.get(system.name, system.name), earlier
 
 
 def _chain(signed: Signed, name: str, earlier: dict[str, str] | None) -> str:

@@ -76,27 +76,20 @@ def judge_system(
     return SystemResult(system.name, entry, subjects)
 
 
-def attested_systems(chained: Signed | None) -> dict[object, Attested]:
-    """What each system's audit in an organisation's attestation judged, by system name and
-    by its repository and evidence (a system renamed in org.yaml is still that system); a
-    system it could not judge, or whose audit listed no population, is left out."""
+def attested_systems(chained: Signed | None) -> dict[str, Attested]:
+    """What each system's audit in an organisation's attestation judged, by the system's name
+    there (``continuity.predecessors`` finds a renamed system's); a system it could not
+    judge, or whose audit listed no population, is left out."""
     if chained is None:
         return {}
-    found: dict[object, Attested] = {}
+    found: dict[str, Attested] = {}
     for entry in chained.predicate.get("systems", []):
         audit = entry.get("audit") if isinstance(entry, dict) else None
         if entry.get("status") == JUDGED and isinstance(audit, dict):
             month = attested(audit, chained.period)
             if month is not None:
                 found[str(entry.get("name"))] = month
-                found[(entry.get("repository"), entry.get("evidence"))] = month
     return found
-
-
-def attested_of(system: System, earlier: dict[object, Attested]) -> Attested | None:
-    """The system's month before, found by its name, else by its repository and evidence."""
-    record = system.record()
-    return earlier.get(system.name) or earlier.get((record["repository"], record["evidence"]))
 
 
 def not_judged(system: System, reason: str) -> SystemResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date as Day
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from checker.errors import InputError
 from checker.evidence.bundle import sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
-from checker.evidence.models import Ident
+from checker.evidence.models import Ident, IsoDate
 
 ORG_NAME = "org.yaml"
 URL = re.compile(r"^(?:(?:https|http|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
@@ -108,6 +109,19 @@ class OrgSystem(_Strict):
     audits. Needed for ``--from-attestations``."""
 
 
+class OrgRetired(_Strict):
+    """A system the organisation no longer attests: named as last month's attestation named
+    it, with the day it was retired and why. The attestation records it."""
+
+    name: Annotated[str, Field(min_length=1), AfterValidator(_system_name)]
+    """The system's name in the attestation it was last covered by."""
+    date: IsoDate
+    """The day it was retired (``YYYY-MM-DD``): before the first day of the month audited,
+    since a system retired during a month still deployed in it."""
+    reason: Annotated[str, Field(min_length=1, pattern=r"\S")]
+    """Why: the change that decommissioned it, where its service went."""
+
+
 class OrgFile(_Strict):
     """``org.yaml``: the systems an organisation's monthly attestation covers."""
 
@@ -115,6 +129,9 @@ class OrgFile(_Strict):
     """The organisation's name, as the attestation states it."""
     systems: list[OrgSystem] = Field(min_length=1)
     """Every system in scope; at least one."""
+    retired: list[OrgRetired] = []
+    """Systems of last month's attestation no longer in scope. A chained audit stops on a
+    system of last month's attestation that is neither in ``systems`` nor here."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,20 @@ class Service:
     name: str
     paths: tuple[str, ...] = ()
     quiet: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retired:
+    """A retired system as org.yaml states it."""
+
+    name: str
+    date: Day
+    reason: str
+    line: int
+
+    def record(self) -> dict[str, object]:
+        """What the attestation says of the retirement, as org.yaml declares it."""
+        return {"name": self.name, "date": self.date.isoformat(), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -145,6 +176,12 @@ class System:
     key_name: str
     """The key as written in org.yaml (empty when none)."""
     line: int
+
+    @property
+    def place(self) -> str:
+        """Its repository and evidence, resolved: the same system whatever its name, and
+        however org.yaml spells the paths (``./repos/pay/``, a link to it)."""
+        return f"{self.location}\0{self.evidence_path or ''}"
 
     @property
     def service_paths(self) -> dict[str, list[str]]:
@@ -178,6 +215,17 @@ class Organisation:
     sha256: str
     systems: tuple[System, ...]
     """Sorted by name."""
+    retired: tuple[Retired, ...] = ()
+
+    def place_of(self, record: dict[str, object]) -> str:
+        """A system's repository and evidence as an attestation records them (as org.yaml
+        wrote them), resolved against this org.yaml's directory, as ``System.place``."""
+        root = self.path.parent.resolve()
+        repository = str(record.get("repository"))
+        evidence = record.get("evidence")
+        location = repository if URL.match(repository) else str((root / repository).resolve())
+        found = str((root / str(evidence)).resolve()) if isinstance(evidence, str) else ""
+        return f"{location}\0{found}"
 
     def system(self, name: str) -> System | None:
         """The system of that name."""
@@ -204,16 +252,46 @@ def load_org(path: Path) -> Organisation:
     ]
     _check_unique(systems, path)
     _check_distinct(systems, path)
+    retired = [
+        Retired(spec.name, spec.date, spec.reason.strip(), line)
+        for spec, line in zip(parsed.retired, _lines(document, "retired"), strict=True)
+    ]
+    _check_retired(retired, systems, path)
     return Organisation(
         name=parsed.organisation,
         path=path,
         sha256=sha256_hex(data),
         systems=tuple(sorted(systems, key=lambda s: s.name)),
+        retired=tuple(sorted(retired, key=lambda r: r.name)),
     )
 
 
+def _check_retired(retired: list[Retired], systems: list[System], path: Path) -> None:
+    """A system is retired once, and is not both retired and listed."""
+    listed = {s.name for s in systems}
+    seen: dict[str, int] = {}
+    for entry in retired:
+        if entry.name in listed:
+            raise InputError(
+                f"system {entry.name} is both in 'systems' and in 'retired'",
+                path=str(path),
+                line=entry.line,
+            )
+        if entry.name in seen:
+            raise InputError(
+                f"system {entry.name} is retired twice (first at line {seen[entry.name]})",
+                path=str(path),
+                line=entry.line,
+            )
+        seen[entry.name] = entry.line
+
+
 def _system_lines(document: dict[str, object]) -> list[int]:
-    raw = document.get("systems")
+    return _lines(document, "systems")
+
+
+def _lines(document: dict[str, object], key: str) -> list[int]:
+    raw = document.get(key)
     items = raw if isinstance(raw, list) else []
     return [item.line if isinstance(item, LineDict) else 1 for item in items]
 

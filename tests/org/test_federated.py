@@ -258,3 +258,31 @@ def test_mistakes_of_the_setup_are_usage_errors(org: Org, tmp_path: Path) -> Non
     missing = federated(org, tmp_path / "nowhere", tmp_path / "org.json")
     assert missing.code == 2 and "not a directory" in missing.err
     assert not (tmp_path / "org.json").exists()
+
+
+def test_a_team_left_out_of_org_yaml_stops_the_chained_audit_unless_retired(
+    org: Org, tmp_path: Path
+) -> None:
+    """Federated as from repositories: February's payments, left out of March's org.yaml
+    (and its audit out of DIR), passed March unnoticed; now it must be retired, and is
+    recorded so."""
+    feb = tmp_path / "feb"
+    feb.mkdir()
+    for team in TEAMS:
+        assert team_audit(org, team, feb / f"{team}.json", "--period", "2024-02").code == 0
+    quiet = org.quiet("2024-02")
+    assert federated(quiet, feb, tmp_path / "org-feb.json", "--period", "2024-02").code == 0
+    directory = copy_of(org, tmp_path)
+    (directory / "payments.json").unlink()
+    kept = [s for s in org.systems if s["name"] != "payments"]
+    smaller = Org(org.root, kept, "org-smaller.yaml")
+    smaller.write()
+    previous = ("--previous", tmp_path / "org-feb.json")
+    dropped = federated(smaller, directory, tmp_path / "org.json", *previous)
+    assert dropped.code == 2 and "system payments of the 2024-02 attestation" in dropped.err
+    retired = {"name": "payments", "date": "2024-02-29", "reason": "merged into ledger"}
+    smaller.write({"systems": kept, "retired": [retired]})
+    result = federated(smaller, directory, tmp_path / "org.json", *previous)
+    assert result.code == 1, result.err  # ledger and web are not chained to February's
+    (record,) = predicate(tmp_path / "org.json")["retired"]
+    assert record["last_attested"]["verdict"] == "pass"

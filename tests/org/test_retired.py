@@ -1,0 +1,193 @@
+"""A chained organisation audit answers for every system of last month's attestation: a system
+left out of org.yaml stops it (exit 2, named) unless org.yaml retires it, with a date and a
+reason the attestation records; ``verify --previous`` refuses an attestation that dropped one.
+Before, March's failing payments was left out of April's org.yaml, and April signed a PASS
+that ``verify --previous`` confirmed as March's sequel."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
+from tests.conftest import DEV, CliResult, run_cli, write_yaml
+from tests.org.orgcase import Org, three_teams
+from tests.org.test_audit import predicate
+
+RETIRED = {"name": "payments", "date": "2024-03-31", "reason": "decommissioned in CHG-77"}
+
+
+@pytest.fixture(scope="module")
+def march(tmp_path_factory: pytest.TempPathFactory) -> Org:
+    """March attested with payments failing."""
+    org = three_teams(tmp_path_factory.mktemp("retired"), failing="payments")
+    result = org.audit("mar.json", "--workers", "0")
+    assert result.code == 1, result.err
+    return org
+
+
+def april(org: Org, tmp_path: Path, systems: list[dict[str, Any]], **more: Any) -> CliResult:
+    """April (nothing deployed: every service quiet), chained to March, with ``systems``."""
+    quiet = Org(org.root, systems, "org-april.yaml").quiet("2024-04")
+    document = {"systems": quiet.systems, **more}
+    quiet.write(document)
+    private, _ = org.key("central")
+    return run_cli(
+        "audit", "--org", quiet.file, "--period", "2024-04", "--as-of", "2024-05-01", "--key",
+        private, "-o", tmp_path / "apr.json", "--workers", "0",
+        "--previous", org.root / "mar.json",
+    )  # fmt: skip
+
+
+def without_payments(org: Org) -> list[dict[str, Any]]:
+    return [s for s in org.systems if s["name"] != "payments"]
+
+
+def verify_chain(org: Org, tmp_path: Path) -> CliResult:
+    _, pub = org.key("central")
+    return run_cli(
+        "verify", tmp_path / "apr.json", "--key", pub, "--previous", org.root / "mar.json"
+    )
+
+
+def test_a_system_left_out_of_org_yaml_stops_the_chained_audit(march: Org, tmp_path: Path) -> None:
+    result = april(march, tmp_path, without_payments(march))
+    assert result.code == 2, result.err
+    assert "system payments of the 2024-03 attestation is not in org-quiet.yaml" in result.err
+    assert "add it under 'retired'" in result.err
+    assert not (tmp_path / "apr.json").exists()
+
+
+def test_a_retired_system_is_recorded_in_the_signed_attestation(march: Org, tmp_path: Path) -> None:
+    result = april(march, tmp_path, without_payments(march), retired=[RETIRED])
+    assert result.code == 0, result.err
+    p = predicate(tmp_path / "apr.json")
+    assert [s["name"] for s in p["systems"]] == ["ledger", "web"]
+    assert p["retired"] == [
+        {
+            **RETIRED,
+            "last_attested": {
+                "period": "2024-03",
+                "repository": "repos/payments",
+                "evidence": None,
+                "status": "judged",
+                "verdict": "fail",
+                "unjudged": "records of 2024-03 recorded after its attestation are judged by "
+                "no audit",
+            },
+        }
+    ]
+    shown = verify_chain(march, tmp_path)
+    assert shown.code == 0, shown.err
+    assert (
+        "system payments: retired 2024-03-31: decommissioned in CHG-77; last attested 2024-03 "
+        "(fail); records of 2024-03 recorded after its attestation are judged by no audit"
+    ) in shown.out
+
+
+def test_verify_previous_refuses_an_attestation_that_dropped_a_system(
+    march: Org, tmp_path: Path
+) -> None:
+    """An attestation that left payments out without retiring it (as one signed before this
+    check was): ``verify --previous`` said the chain linked."""
+    assert april(march, tmp_path, without_payments(march), retired=[RETIRED]).code == 0
+    envelope = json.loads((tmp_path / "apr.json").read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    del statement["predicate"]["retired"]
+    private, _ = march.key("central")
+    (tmp_path / "apr.json").write_text(sign_statement(statement, load_private(str(private)))[0])
+    shown = verify_chain(march, tmp_path)
+    assert shown.code == 1, shown.out
+    assert "system payments of 2024-03 is neither in the attestation of 2024-04" in shown.err
+
+
+@pytest.mark.parametrize(
+    ("date", "said"),
+    [
+        ("2024-04-01", "retired on 2024-04-01, not before 2024-04 began"),
+        ("2024-04-20", "a system retired during 2024-04 still deployed in it"),
+    ],
+)
+def test_a_retirement_during_the_month_is_refused(
+    march: Org, tmp_path: Path, date: str, said: str
+) -> None:
+    retired = [{**RETIRED, "date": date}]
+    result = april(march, tmp_path, without_payments(march), retired=retired)
+    assert result.code == 2 and said in result.err
+    assert not (tmp_path / "apr.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("retired", "said"),
+    [
+        ([{**RETIRED, "reason": "  "}], "reason"),
+        ([{"name": "payments", "date": "2024-03-31"}], "reason"),
+        ([RETIRED, RETIRED], "system payments is retired twice"),
+    ],
+)
+def test_a_retirement_needs_its_date_and_reason_once(
+    march: Org, tmp_path: Path, retired: list[dict[str, str]], said: str
+) -> None:
+    result = april(march, tmp_path, without_payments(march), retired=retired)
+    assert result.code == 2 and said in result.err, result.err
+
+
+def test_a_system_both_listed_and_retired_is_refused(march: Org, tmp_path: Path) -> None:
+    result = april(march, tmp_path, march.systems, retired=[RETIRED])
+    assert result.code == 2 and "system payments is both in 'systems' and in 'retired'" in (
+        result.err
+    )
+
+
+@pytest.mark.parametrize("spelling", ["./repos/payments/", "repos/pay-link"])
+def test_a_renamed_system_is_found_however_its_path_is_spelled(
+    march: Org, tmp_path: Path, spelling: str
+) -> None:
+    """Renamed, and its repository written another way (or through a link to it): still
+    March's payments, so it is judged against March's audit of it, and it cannot be retired
+    while it is listed under its new name."""
+    link = march.root / "repos" / "pay-link"
+    if not link.exists():
+        link.symlink_to(march.root / "repos" / "payments")
+    systems = [
+        {**s, "name": "pay2", "repository": spelling} if s["name"] == "payments" else s
+        for s in march.systems
+    ]
+    result = april(march, tmp_path, systems)
+    assert result.code == 0, result.err
+    p = predicate(tmp_path / "apr.json")
+    assert {s["name"]: s.get("renamed_from") for s in p["systems"]}["pay2"] == "payments"
+    assert "retired" not in p
+    assert verify_chain(march, tmp_path).code == 0
+    both = april(march, tmp_path, systems, retired=[RETIRED])
+    assert both.code == 2, both.err
+    assert "system payments is retired, yet system pay2 has its repository and evidence" in (
+        both.err
+    )
+
+
+def test_listed_but_pointed_at_empty_evidence_is_not_a_pass(march: Org, tmp_path: Path) -> None:
+    """payments listed, its services quiet, its repository now one with no deployments:
+    March's audit of payments judged a deployment its evidence no longer holds."""
+    empty = ScriptedRepo(march.root / "repos" / "payments-empty")
+    empty.commit("scaffold", {"README": "x\n"}, author=DEV, date="2024-02-01T09:00:00Z")
+    write_yaml(march.root / "repos" / "payments-empty" / "compliance" / "deploys.yaml", [])
+    write_yaml(
+        march.root / "repos" / "payments-empty" / "compliance" / "fleet.yaml",
+        {"services": {"pay": {"hosts": ["pay-1"]}}},
+    )
+    systems = [
+        {**s, "repository": "repos/payments-empty"} if s["name"] == "payments" else s
+        for s in march.systems
+    ]
+    result = april(march, tmp_path, systems)
+    assert result.code == 1, result.err
+    payments = {s["name"]: s for s in predicate(tmp_path / "apr.json")["systems"]}["payments"]
+    assert payments["status"] == "not judged"
+    assert "deployment PAY-1 was judged by the 2024-03 audit" in payments["reason"]
