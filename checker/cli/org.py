@@ -153,12 +153,14 @@ def _results(
 
     if args.from_attestations is not None:
         bar = federated.Bar(
-            fail_on=args.fail_on or federated.Bar.fail_on, require_all=bool(args.require_all)
+            fail_on=args.fail_on or federated.Bar.fail_on,
+            require_all=bool(args.require_all),
+            waiver_approvers=org.waiver_approvers,
         )
         return federated.collect(
             org, args.from_attestations, period, partial=args.partial, previous=previous, bar=bar
         )
-    base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of))
+    base = _preflight(dataclasses.replace(check_options(args), period=period, as_of=as_of), org)
     placement = Placement(scheduler=args.scheduler, workers=args.workers)
     return judge_all(
         org.systems,
@@ -170,16 +172,24 @@ def _results(
     )
 
 
-def _preflight(options: CheckOptions) -> CheckOptions:
+def _preflight(options: CheckOptions, org: Organisation) -> CheckOptions:
     """The auditor's configuration and policies read once here, so that a mistake in them is
     one error (exit 2) rather than every system not judged; and every path made absolute, as
-    a worker in another directory or on another machine must read it."""
+    a worker in another directory or on another machine must read it. org.yaml's
+    ``waiver_approvers`` are the auditor's, for every system."""
     from checker.config import load_config_file
     from checker.rules.policyset import load_policy_set
 
     config = options.config_file.resolve() if options.config_file else None
-    if config is not None:
-        load_config_file(config, role="auditor-config")
+    auditor = load_config_file(config, role="auditor-config")[0] if config is not None else None
+    if org.waiver_approvers is not None:
+        if auditor is not None and auditor.waiver_approvers is not None:
+            raise UsageError(
+                f"waiver_approvers are in both {org.path.name} and --config {config}: the "
+                "organisation names them once"
+            )
+        approvers = {"waiver_approvers": list(org.waiver_approvers)}
+        options = dataclasses.replace(options, org_settings=approvers)
     policy_dirs = [directory.resolve() for directory in options.policy_dirs]
     if policy_dirs:
         from checker.engine import RegorusEngine

@@ -92,6 +92,11 @@ def build_org_statement(
             "organisation": {
                 "name": run.org.name,
                 "file": {"path": run.org.path.name, "sha256": run.org.sha256},
+                **(
+                    {"waiver_approvers": list(run.org.waiver_approvers)}
+                    if run.org.waiver_approvers is not None
+                    else {}
+                ),
             },
             "tool": {"name": "knightwatch", "version": __version__},
             "verdict": verdict(ordered),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError, UsageError, VerificationError
+from checker.evidence.identities import normalise
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, System
 from checker.org.scope import scope_problem, settings_problem
@@ -34,29 +35,54 @@ class Rejected(Exception):
 @dataclass(frozen=True)
 class Bar:
     """What the organisation asks of every system's findings, whatever the team judged with:
-    none unwaived at or above ``fail_on``, and with ``require_all`` every rule evaluated."""
+    none unwaived at or above ``fail_on``, and with ``require_all`` every rule evaluated. A
+    waiver counts only when the organisation named its approver (``waiver_approvers``, by
+    address): a team that signs its own audit also chose who approved its waivers there."""
 
     fail_on: str = DEFAULT_FAIL_ON
     require_all: bool = False
+    waiver_approvers: tuple[str, ...] | None = None
+
+    def honours_waivers(self, report: dict[str, Any]) -> bool:
+        """Whether the team's waived findings stand: its audit applied waivers only from
+        approvers the organisation names (a report does not say which approver waived which
+        finding, so every approver its audit accepted must be one of the organisation's)."""
+        listed = (report.get("parameters") or {}).get("waiver_approvers")
+        ours = {normalise(a) for a in self.waiver_approvers or ()}
+        if not ours or not isinstance(listed, list) or not listed:
+            return False
+        return all(isinstance(a, str) and normalise(a) in ours for a in listed)
 
     def verdict(self, report: dict[str, Any]) -> tuple[str, str | None]:
         """The system's verdict at this bar, and why it differs from its own, if it does."""
         own = report.get("verdict")
+        honoured = self.honours_waivers(report)
         failing = [
             f
             for f in report.get("findings") or []
-            if not (isinstance(f, dict) and f.get("waived") is True)
-            and _rank(f) >= severity_rank(self.fail_on)
+            if not (honoured and _waived(f)) and _rank(f) >= severity_rank(self.fail_on)
         ]
         incomplete = self.require_all and (report.get("summary") or {}).get("complete") is not True
         if own == "pass" and failing:
             return "fail", (
                 f"its own verdict is pass at --fail-on {report.get('fail_on')}; "
-                f"{counted(len(failing), 'finding')} at or above {self.fail_on}"
+                f"{counted(len(failing), 'finding')} at or above {self.fail_on}" + _unnamed(failing)
             )
         if own == "pass" and incomplete:
             return "fail", "its own verdict is pass with rules not evaluated; --require-all"
         return ("pass", None) if own == "pass" else ("fail", None)
+
+
+def _waived(finding: object) -> bool:
+    return isinstance(finding, dict) and finding.get("waived") is True
+
+
+def _unnamed(failing: list[Any]) -> str:
+    """What the failing findings owe to waivers the organisation did not honour."""
+    unnamed = sum(1 for f in failing if _waived(f))
+    if not unnamed:
+        return ""
+    return f", {unnamed} of them waived under waiver_approvers the organisation does not name"
 
 
 def _rank(finding: object) -> int:

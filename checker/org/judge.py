@@ -54,9 +54,10 @@ def judge_system(
                 attested=attested,
                 repo=repo,
                 evidence=system.evidence_path,
-                org_settings={"service_paths": system.service_paths}
-                if system.service_paths
-                else {},
+                org_settings={
+                    **base.org_settings,
+                    **({"service_paths": system.service_paths} if system.service_paths else {}),
+                },
             )
             report = replace(run_pipeline(options).report, partial=partial)
     except KnightwatchError as exc:

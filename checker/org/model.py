@@ -63,6 +63,15 @@ def _month(value: str) -> str:
     return value
 
 
+def _address(value: str) -> str:
+    if "@" not in value:
+        raise ValueError(
+            f"{value!r} is not an address: the organisation names the approvers of waivers "
+            "by address (a team's identities.yaml says who a person is)"
+        )
+    return value
+
+
 def _named(value: object) -> object:
     """A service given by its name alone is a service without paths."""
     return {"name": value} if isinstance(value, str) else value
@@ -132,6 +141,12 @@ class OrgFile(_Strict):
     retired: list[OrgRetired] = []
     """Systems of last month's attestation no longer in scope. A chained audit stops on a
     system of last month's attestation that is neither in ``systems`` nor here."""
+    waiver_approvers: list[Annotated[str, Field(min_length=1), AfterValidator(_address)]] | None = (
+        None
+    )
+    """Who may approve the systems' waivers, by address. Federated, a team's waived finding
+    counts as waived only when its audit applied waivers of these approvers alone; judging
+    repositories, the list every system's waivers are applied with."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +231,7 @@ class Organisation:
     systems: tuple[System, ...]
     """Sorted by name."""
     retired: tuple[Retired, ...] = ()
+    waiver_approvers: tuple[str, ...] | None = None
 
     def place_of(self, record: dict[str, object]) -> str:
         """A system's repository and evidence as an attestation records them (as org.yaml
@@ -263,6 +279,9 @@ def load_org(path: Path) -> Organisation:
         sha256=sha256_hex(data),
         systems=tuple(sorted(systems, key=lambda s: s.name)),
         retired=tuple(sorted(retired, key=lambda r: r.name)),
+        waiver_approvers=(
+            None if parsed.waiver_approvers is None else tuple(parsed.waiver_approvers)
+        ),
     )
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from checker.evidence.models import timestamp_ns
 from checker.org.model import System
 
-HELD = frozenset({"fail_on", "require_all", "service_paths"})
-"""Settings the organisation checks itself: its own bar re-judges the findings, and the
-service paths are compared with org.yaml's."""
+HELD = frozenset({"fail_on", "require_all", "service_paths", "waiver_approvers"})
+"""Settings the organisation checks itself: its own bar re-judges the findings (and counts a
+waiver only when it names the approvers the team's audit accepted), and the service paths are
+compared with org.yaml's."""
 
 
 def scope_problem(system: System, audit: dict[str, Any]) -> str | None:

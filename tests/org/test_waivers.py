@@ -1,0 +1,130 @@
+"""Waivers in an organisation audit count only when the organisation named their approver.
+Federated, a team signs its own audit and its own ``--config`` is the auditor's side there:
+it named its own lead in ``waiver_approvers``, the lead waived the team's failing finding, and
+the organisation signed a PASS. Now the organisation's bar counts a waived finding as a
+finding unless every approver the team's audit accepted is one org.yaml's
+``waiver_approvers`` names; judging repositories, org.yaml's list is applied to every system."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, run_cli, write_yaml
+from tests.org.orgcase import AS_OF, PERIOD, Org, three_teams
+from tests.org.test_audit import predicate
+
+CRO = "cro@example.com"
+LEAD = "teamlead@example.com"
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Org:
+    """payments ships an unreviewed commit (REVIEW-002, high); its waivers.yaml waives it,
+    approved by ``LEAD`` (the team's) and nothing else."""
+    org = three_teams(tmp_path, failing="payments")
+    waive(org, LEAD)
+    return org
+
+
+def waive(org: Org, approver: str) -> None:
+    repo = org.root / "repos" / "payments"
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    waiver = {
+        "rule": "REVIEW-002",
+        "subject": f"{sha[:12]}*",
+        "reason": "hotfix INC-1, reviewed after the fact",
+        "approved_by": approver,
+        "expires": "2024-12-31",
+    }
+    write_yaml(repo / "compliance" / "waivers.yaml", [waiver])
+
+
+def team_audits(org: Org, approvers: list[str]) -> Path:
+    """Each team's own signed audit, payments' with its own --config naming ``approvers``."""
+    directory = org.root / "signed"
+    directory.mkdir(exist_ok=True)
+    config = write_yaml(org.root / "team-config.yaml", {"waiver_approvers": approvers})
+    for team in ("ledger", "payments", "web"):
+        private, _ = org.key(team)
+        extra = ["--config", config] if team == "payments" else []
+        result = run_cli(
+            "audit", "--repo", org.root / "repos" / team, "--period", PERIOD, "--as-of", AS_OF,
+            "--key", private, "-o", directory / f"{team}.json", *extra,
+        )  # fmt: skip
+        assert result.code == 0, result.err  # payments' own verdict: pass, its finding waived
+    return directory
+
+
+def with_approvers(org: Org, approvers: list[str] | None) -> None:
+    document = {"systems": org.systems}
+    org.write(document if approvers is None else {**document, "waiver_approvers": approvers})
+
+
+def federated(org: Org, directory: Path) -> CliResult:
+    return org.audit("org.json", "--from-attestations", directory)
+
+
+def payments(org: Org) -> dict[str, object]:
+    systems = {s["name"]: s for s in predicate(org.root / "org.json")["systems"]}
+    return systems["payments"]
+
+
+@pytest.mark.parametrize("named", [None, [CRO]])
+def test_a_waiver_the_team_approved_itself_counts_against_the_organisations_bar(
+    org: Org, named: list[str] | None
+) -> None:
+    directory = team_audits(org, [LEAD])
+    with_approvers(org, named)
+    result = federated(org, directory)
+    assert result.code == 1, result.err
+    record = payments(org)
+    assert record["status"] == "judged" and record["verdict"] == "fail"
+    assert record["verdict_note"] == (
+        "its own verdict is pass at --fail-on high; 1 finding at or above high, 1 of them "
+        "waived under waiver_approvers the organisation does not name"
+    )
+    assert "system payments: fail: its own verdict is pass" in result.err
+
+
+def test_a_waiver_approved_by_the_organisations_approver_stands(org: Org) -> None:
+    waive(org, CRO)
+    directory = team_audits(org, ["CRO <cro@example.com>"])
+    with_approvers(org, [CRO])
+    result = federated(org, directory)
+    assert result.code == 0, result.err
+    assert payments(org)["verdict"] == "pass"
+    assert predicate(org.root / "org.json")["organisation"]["waiver_approvers"] == [CRO]
+
+
+def test_a_team_list_wider_than_the_organisations_honours_no_waiver(org: Org) -> None:
+    """The report does not say which approver waived which finding: with the team's lead
+    beside the organisation's approver, every waived finding counts."""
+    waive(org, CRO)
+    directory = team_audits(org, [CRO, LEAD])
+    with_approvers(org, [CRO])
+    assert federated(org, directory).code == 1
+    assert payments(org)["verdict"] == "fail"
+
+
+def test_the_organisations_approvers_are_addresses(org: Org) -> None:
+    with_approvers(org, ["cro"])
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 2 and "'cro' is not an address" in result.err
+
+
+def test_judging_repositories_org_yamls_approvers_are_every_systems(org: Org) -> None:
+    with_approvers(org, None)
+    assert org.audit("org.json", "--workers", "0").code == 1  # no list: no waiver applies
+    waive(org, CRO)
+    with_approvers(org, [CRO])
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 0, result.err
+    assert payments(org)["audit"]["report"]["parameters"]["waiver_approvers"] == [CRO]
+    config = write_yaml(org.root / "auditor.yaml", {"waiver_approvers": [CRO]})
+    both = org.audit("org2.json", "--workers", "0", "--config", config)
+    assert both.code == 2 and "waiver_approvers are in both org.yaml and --config" in both.err
