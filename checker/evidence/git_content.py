@@ -152,9 +152,12 @@ class GitContent:
     def _named_registries(self, versions: list[FileVersion], tips: list[str]) -> set[str]:
         """Where the registry's history begins after the history's own beginning (it was
         added, or moved without a rename git sees), every path knightwatch.yaml named as the
-        registry in its history (``checker.evidence.registry_names``); else none."""
-        if versions and not self._parents(versions[0].commit):
-            return set()  # the registry was there from the first commit on
+        registry in its history (``checker.evidence.registry_names``); else, and where the
+        configured path is in no commit, none."""
+        if not versions or not self._parents(versions[0].commit):
+            # none at all: a path in no commit is refused or means no flags, as configured
+            # (``deadcode._check_registry_path``); else it was there from the first commit on
+            return set()
         found = self._walk([], [CONFIG_NAME], tips, None)
         blobs = sorted({v.blob for v in found if v.blob is not None})
         data = {
