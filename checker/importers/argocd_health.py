@@ -8,6 +8,14 @@ run now, so it describes the latest sync that changed them and no older one: the
 no health. The latest sync is judged by it (failed unless ``Healthy``, unfinished while
 ``Progressing`` or ``Suspended``); an older one counts as succeeded on the tool's word that its
 manifests were applied.
+
+The application's ``status.sync`` is the same kind of word about now: Argo CD compares the live
+objects with the manifests of ``status.sync.revision`` (``revisions`` for several sources).
+When that is the latest sync's revision and the status is not ``Synced`` (``OutOfSync``: the
+live state drifted after the sync, ``kubectl set image`` back to the old build; ``Unknown``:
+the comparison failed), the cluster does not run what that sync applied, however ``Healthy``
+the drifted workload is: the sync is failed, its reason naming the sync status. A comparison
+with another revision (the branch moved on, not yet synced) says nothing of the synced one.
 """
 
 from __future__ import annotations
@@ -18,21 +26,54 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.importers.common import dig, optional
-from checker.importers.gitops import HEALTH, Sync
+from checker.importers.gitops import DRIFT, HEALTH, Sync
 from checker.importers.k8s_shapes import objects
 
 UNFINISHED = ("Progressing", "Suspended")
 """Health of a rollout that has not ended: the cluster's rollout stays unfinished."""
+DRIFTED = "OutOfSync"
+"""What a sync's ``health`` says when the live state no longer matches it, however healthy."""
 SHOWN = 3
 """How many unhealthy resources a reason quotes."""
 
 
 def judged(item: dict[str, Any], sync: Sync, path: Path) -> Sync:
-    """``sync``, the application's latest, as its health says: unchanged when ``Healthy``,
-    else failed with the health and the unhealthy resources' messages as its reason
-    (unfinished while the rollout goes on). An application that records no health is
-    refused: whether the commit ever ran cannot be known."""
+    """``sync``, the application's latest, as its health and sync status say: unchanged when
+    ``Healthy`` and ``Synced`` (or compared with another revision), else failed with the health
+    and the unhealthy resources' messages, or the sync status and the resources out of sync,
+    as its reason (unfinished while the rollout goes on). An application that records no
+    health or sync status is refused: whether the commit ever ran cannot be known."""
     name = item["metadata"]["name"]
+    status = _health(item, sync, name, path)
+    drift = _drift(item, name, path)
+    if drift is not None and (status == "Healthy" or status in UNFINISHED):
+        # Drift is no rollout going on: it stays until someone syncs again.
+        shown = drift + ("" if status == "Healthy" else f" ({HEALTH}{status})")
+        return replace(
+            sync, status="failed", reason=shown, health=DRIFTED, applied_at=sync.finished_at
+        )
+    if status == "Healthy":
+        return replace(sync, health=status)
+    said = _messages(item, status, name, path)
+    running = status in UNFINISHED
+    if running:
+        reason = f"{HEALTH}{status}: the rollout had not ended when the application was listed"
+        reason += f" ({said})" if said else ""
+    else:
+        reason = f"{HEALTH}{status}" + (f": {said}" if said else "")
+        reason += f"; {drift}" if drift else ""
+    return replace(
+        sync,
+        status="failed",
+        reason=reason,
+        finished_at=None if running else sync.finished_at,
+        health=status,
+        applied_at=sync.finished_at,
+    )
+
+
+def _health(item: dict[str, Any], sync: Sync, name: str, path: Path) -> str:
+    """The application's ``status.health.status``; none is refused."""
     health = optional(
         dig(item, "status", "health"),
         dict,
@@ -53,23 +94,7 @@ def judged(item: dict[str, Any], sync: Sync, path: Path) -> Sync:
             hint="list the applications with kubectl get applications.argoproj.io -o json or "
             "argocd app list -o json, which print their health",
         )
-    if status == "Healthy":
-        return replace(sync, health=status)
-    said = _messages(item, status, name, path)
-    running = status in UNFINISHED
-    if running:
-        reason = f"{HEALTH}{status}: the rollout had not ended when the application was listed"
-        reason += f" ({said})" if said else ""
-    else:
-        reason = f"{HEALTH}{status}" + (f": {said}" if said else "")
-    return replace(
-        sync,
-        status="failed",
-        reason=reason,
-        finished_at=None if running else sync.finished_at,
-        health=status,
-        applied_at=sync.finished_at,
-    )
+    return str(status)
 
 
 def _messages(item: dict[str, Any], status: str, name: str, path: Path) -> str:
@@ -89,3 +114,55 @@ def _messages(item: dict[str, Any], status: str, name: str, path: Path) -> str:
         found.append(f"{said}: {message.strip()}" if isinstance(message, str) else said)
     shown = "; ".join(found[:SHOWN])
     return shown + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
+
+
+def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
+    """Why the cluster no longer runs what the latest sync applied, from ``status.sync``: its
+    comparison at that sync's revision found the live state other than the manifests; None
+    when it is ``Synced``, or compared with another revision (which says nothing of it)."""
+    compared = optional(
+        dig(item, "status", "sync"), dict, path, f"application {name}: status.sync is not an object"
+    )
+    status = optional(
+        (compared or {}).get("status"),
+        str,
+        path,
+        f"application {name}: status.sync.status is not text",
+    )
+    if not status:
+        raise InputError(
+            f"application {name}: no status.sync.status, so whether the cluster still runs what "
+            "its latest sync applied cannot be known",
+            path=str(path),
+            hint="list the applications with kubectl get applications.argoproj.io -o json or "
+            "argocd app list -o json, which print their sync status",
+        )
+    history = dig(item, "status", "history")
+    latest = history[-1] if isinstance(history, list) and history else {}
+    if status == "Synced" or not _same_revision(latest, compared or {}):
+        return None
+    resources = objects(
+        dig(item, "status", "resources"), path, f"application {name}: status.resources"
+    )
+    drifted = sorted(
+        f"{r.get('kind')} {r.get('name')}"
+        for r in resources
+        if r.get("status") not in (None, "Synced")
+    )
+    shown = ", ".join(drifted[:SHOWN]) + (
+        f" and {len(drifted) - SHOWN} more" if drifted[SHOWN:] else ""
+    )
+    return (
+        f"{DRIFT}{status} at the synced revision"
+        + (f" ({shown})" if shown else "")
+        + ": the live objects no longer match what the sync applied"
+    )
+
+
+def _same_revision(entry: Any, compared: dict[str, Any]) -> bool:
+    """Whether Argo CD compared the live state with the revision(s) of the history ``entry``."""
+    if not isinstance(entry, dict):
+        return False
+    if entry.get("revisions") or compared.get("revisions"):
+        return bool(entry.get("revisions") == compared.get("revisions"))
+    return bool(entry.get("revision")) and entry.get("revision") == compared.get("revision")

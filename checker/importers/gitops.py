@@ -25,6 +25,9 @@ UNNAMED = "unknown (the tool recorded no initiator)"
 HEALTH = "Argo CD health "
 """How the reason of a cluster that synced but was not healthy begins (``Argo CD health
 Degraded: ...``): a later import that no longer knows that sync's health keeps it."""
+DRIFT = "Argo CD sync status "
+"""How the reason of a cluster whose live state no longer matched its latest sync begins
+(``Argo CD sync status OutOfSync ...``): a later import keeps it, as it keeps ``HEALTH``'s."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class Sync:
     """What the tool said of the workload this sync left running, where it says so of this sync
     (Argo CD's application health, which describes only its latest sync): ``Healthy``,
     ``Degraded``, ``Progressing``...; None where nothing says (an older sync). A sync that is not
-    ``Healthy`` is ``failed`` (unfinished while ``Progressing``), though the tool applied it."""
+    ``Healthy`` is ``failed`` (unfinished while ``Progressing``), though the tool applied it;
+    ``OutOfSync`` when the tool found the live state drifted from it since (failed too)."""
     applied_at: str | None = None
     """When the tool finished applying a sync whose health made it failed or unfinished."""
 

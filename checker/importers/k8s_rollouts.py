@@ -29,7 +29,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
-from checker.importers.gitops import HEALTH, Choices, Move
+from checker.importers.gitops import DRIFT, HEALTH, Choices, Move
 from checker.vocabulary import short
 
 HINT = (
@@ -187,11 +187,12 @@ def _targets(
 
 
 def _health_stands(before: Target, move: Move) -> bool:
-    """A cluster recorded as synced but unhealthy (Degraded, still Progressing) stays so when
-    the sync's health is no longer known here: Argo CD's health describes only the latest sync,
-    and an older one's success says nothing of whether the commit ever ran healthy."""
+    """A cluster recorded as synced but unhealthy (Degraded, still Progressing) or drifted
+    (OutOfSync at that revision) stays so when the sync's health is no longer known here:
+    Argo CD's health and sync status describe only the latest sync, and an older one's
+    success says nothing of whether the commit ever ran healthy and as synced."""
     return (
-        (before.reason or "").startswith(HEALTH)
+        (before.reason or "").startswith((HEALTH, DRIFT))
         and move.status == "succeeded"
         and not move.health_known
     )

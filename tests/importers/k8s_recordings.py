@@ -86,6 +86,8 @@ def application(
     state["message"] = message
     state["operation"]["sync"]["revision"] = revision
     state["syncResult"]["revision"] = revision
+    # Argo CD compares the live state with the revision it last synced: Synced there.
+    app["status"]["sync"].update(status="Synced", revision=last.revision if last else "")
     state["startedAt"] = operation_at or (last.started if last else "")
     if phase == "Running":
         state.pop("finishedAt", None)
@@ -230,6 +232,20 @@ def selective_sync(
     result["revision"] = revision
     template = next(r for r in result["resources"] if r["kind"] == "Deployment")
     result["resources"] = [{**template, "name": name} for name in resources]
+    return app
+
+
+def drifted(
+    app: dict[str, Any], status: str = "OutOfSync", kind: str = "Deployment"
+) -> dict[str, Any]:
+    """``app`` whose live state no longer matches what its latest sync applied (``kubectl set
+    image`` since, no self-heal): ``status.sync.status`` ``status`` at the revision the sync
+    recorded, and the ``kind`` resource's ``status`` alike (Argo CD's ``SyncStatusCode``:
+    ``Synced``, ``OutOfSync``, ``Unknown``); its health stays what it was."""
+    app["status"]["sync"]["status"] = status
+    for resource in app["status"]["resources"]:
+        if resource["kind"] == kind:
+            resource["status"] = status
     return app
 
 

@@ -17,6 +17,7 @@ from tests.importers.k8s_recordings import (
     Released,
     Synced,
     application,
+    drifted,
     health,
     helm_release,
     selective_sync,
@@ -230,6 +231,107 @@ def test_a_later_import_keeps_what_the_health_said(case: Case) -> None:
     assert targets(v2)["ap-south-1"] == "failed"
     assert _target(v2, "ap-south-1")["reason"].startswith("Argo CD health Degraded")
     assert targets(_of(case, v3)) == {"ap-south-1": "succeeded"}
+
+
+# --- an Argo CD application whose live state drifted from its latest sync --------------------
+
+
+def test_an_application_out_of_sync_at_its_synced_revision_did_not_reach_it(case: Case) -> None:
+    """Argo CD synced v2 (Succeeded, Healthy), then someone set the Deployment's image back to
+    the old build (no self-heal): Argo CD reports the application OutOfSync at v2. The cluster
+    does not run v2, whatever the sync said."""
+    apps = applications(case.v1, case.v2)
+    drifted(apps[0])
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == "failed"
+    assert _target(v2, "eu-west-1")["reason"] == (
+        "Argo CD sync status OutOfSync at the synced revision (Deployment test-lla): the live "
+        "objects no longer match what the sync applied"
+    )
+    assert _target(v2, "eu-west-1")["finished_at"] == "2024-06-04T10:00:40Z"
+    assert targets(_of(case, case.v1))["eu-west-1"] == "succeeded"  # an older entry
+    message = findings(case.check(), "FLEET-001")[f"{v2['id']}:eu-west-1"]
+    assert "cluster eu-west-1: failed (Argo CD sync status OutOfSync" in message
+
+
+def test_the_recorded_application_out_of_sync(case: Case) -> None:
+    """The recording's ten re-syncs of one revision: OutOfSync at that revision now, the
+    older re-syncs' success does not make the move succeeded. ``Unknown`` (the comparison
+    failed) cannot show the cluster runs it either; Degraded and OutOfSync are both named."""
+    for status, state in (
+        ("OutOfSync", "Healthy"),
+        ("Unknown", "Healthy"),
+        ("OutOfSync", "Degraded"),
+    ):
+        recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+        revision = recorded["status"]["history"][-1]["revision"]
+        recorded["status"]["sync"]["revision"] = revision
+        health(drifted(recorded, status), state, DEADLINE)
+        case.evidence.joinpath("deploys.jsonl").unlink(missing_ok=True)
+        result = case.argocd([recorded], "--revision-commit", f"{revision}={case.v2}")
+        assert result.code == 0, result.err
+        (record,) = case.records("deploys.jsonl")
+        assert targets(record) == {"gke-alpha-01-europe-west1": "failed"}, status
+        assert (
+            f"Argo CD sync status {status} at the synced revision" in record["targets"][0]["reason"]
+        )
+        if state == "Degraded":
+            assert record["targets"][0]["reason"].startswith("Argo CD health Degraded")
+
+
+def test_out_of_sync_with_a_newer_revision_says_nothing_of_the_synced_one(case: Case) -> None:
+    """The branch moved on to v3, not synced yet: OutOfSync compares the live state with v3's
+    manifests, which is no drift from v2."""
+    apps = applications(case.v1, case.v2)
+    drifted(apps[0])["status"]["sync"]["revision"] = "c" * 40
+    assert case.argocd(apps).code == 0
+    assert targets(_of(case, case.v2))["eu-west-1"] == "succeeded"
+
+
+def test_a_later_import_keeps_the_drift_it_saw(case: Case) -> None:
+    """Seen OutOfSync while it was the latest sync, v2 stays failed once v3 is synced (v2's
+    entry is then an older one, whose sync status nothing says); a re-sync of v2 seen Synced
+    and Healthy while the latest makes it succeeded."""
+    apps = applications(case.v1, case.v2)
+    drifted(apps[0])
+    assert case.argocd(apps).code == 0
+    v3 = case.repo.commit("v3", {"app": "3"}, author=DEV, date="2024-06-05T09:00:00Z",
+                          trailers=("Reviewed-by: Lee Lead <lee@example.com>",))  # fmt: skip
+    history = [
+        Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS),
+        Synced(case.v2, "2024-06-04T10:00:00Z", "2024-06-04T10:00:40Z", OPS),
+    ]
+    again = Synced(case.v2, "2024-06-04T14:00:00Z", "2024-06-04T14:00:40Z", OPS)
+    resynced = application("checkout-eu-west-1", "eu-west-1", [*history, again])
+    later = Synced(v3, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)
+    moved_on = application("checkout-eu-west-1", "eu-west-1", [*history, later])
+    assert case.argocd([moved_on, *apps[1:]]).code == 0
+    assert _target(_of(case, case.v2), "eu-west-1")["reason"].startswith("Argo CD sync status")
+    assert case.argocd([resynced, *apps[1:]]).code == 0
+    assert targets(_of(case, case.v2))["eu-west-1"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("sync"), "no status.sync.status"),
+        (lambda s: s.update(sync="OutOfSync"), "status.sync is not an object"),
+        (lambda s: s["sync"].update(status=None), "no status.sync.status"),
+        (lambda s: s["sync"].update(status=7), "status.sync.status is not text"),
+    ],
+)
+def test_a_sync_status_that_cannot_be_read_is_refused(
+    case: Case, change: Any, message: str
+) -> None:
+    apps = applications(case.v1, case.v2)
+    change(apps[0]["status"])
+    result = case.argocd(apps)
+    assert result.code == 2, result.err
+    assert "application checkout-eu-west-1" in result.err and message in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
 
 
 # --- a Helm release's own test ----------------------------------------------------------------
