@@ -119,7 +119,9 @@ def _flux_parser(
 def _pods_parser(
     tools: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    pods = tools.add_parser("kubectl-pods", help="observations of what a cluster's ready pods run")
+    pods = tools.add_parser(
+        "kubectl-pods", help="observations of what a cluster's running pods run"
+    )
     pods.add_argument("pods", type=Path, metavar="PODS.json")
     pods.add_argument("--cluster", required=True, metavar="NAME", help="the cluster listed")
     pods.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
@@ -383,6 +385,20 @@ def _rollout(keys: list[tuple[str, int]], choices: gitops.Choices) -> tuple[str,
     return keys[ids.index(choices.rollout)]
 
 
+def _passed_over(observed: kubectl_pods.Observed) -> str:
+    """What the note says of the pods counted though not ready or terminating, and of those
+    left out."""
+    return "".join(
+        f"; {n} {what}"
+        for n, what in (
+            (observed.not_ready, "not ready (they run: counted)"),
+            (observed.terminating, "terminating (they run until stopped: counted)"),
+            (observed.not_running, "not running (Pending, Succeeded or Failed), left out"),
+        )
+        if n
+    )
+
+
 def _pods(
     args: argparse.Namespace,
     history: GitHistory,
@@ -415,13 +431,13 @@ def _pods(
     pods = sum(r.pods or 0 for r in observed.records)
     versions = ", ".join(f"{short(r.version)} on {r.pods} pods" for r in observed.records)
     err.write(
-        f"knightwatch: imported {pods} ready pods of {args.cluster} ({versions}) into "
+        f"knightwatch: imported {pods} running pods of {args.cluster} ({versions}) into "
         f"{done.path}: {len(done.added)} added, {len(done.already)} already there"
-        + (f"; {observed.not_ready} pods not ready, not counted" if observed.not_ready else "")
+        + _passed_over(observed)
         + "\n"
     )
     if where.replicas and pods < where.replicas:
         err.write(
-            f"knightwatch: {args.cluster}: {pods} ready pods of {where.replicas} expected; the "
-            "check reports the observation as partial\n"
+            f"knightwatch: {args.cluster}: {pods} running pods of {where.replicas} expected; "
+            "the check reports the observation as partial\n"
         )

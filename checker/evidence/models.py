@@ -331,7 +331,7 @@ class Observation(Record):
     version: Label
     observed_at: Timestamp
     pods: Annotated[int, Field(ge=1)] | None = None
-    """For a cluster: how many ready pods of the workload ran this version at the listing."""
+    """For a cluster: how many running pods of the workload ran this version at the listing."""
     image: Annotated[str, Field(min_length=1)] | None = None
     """For a cluster: the image by digest (``REPOSITORY@sha256:...``) that was linked to
     ``version``; what was compared, never a tag."""
@@ -374,7 +374,7 @@ class Cluster(Record):
     """The pod's container that runs the service (default: the only one, else the one named
     like the workload)."""
     replicas: Annotated[int, Field(ge=1)] | None = None
-    """Ready pods expected: a listing that shows fewer covers only part of the workload."""
+    """Running pods expected: a listing that shows fewer covers only part of the workload."""
     tags: list[str] = []
 
     @model_validator(mode="after")

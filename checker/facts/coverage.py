@@ -132,7 +132,7 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
 
 def _unseen(document: InputDocument, evidence: Evidence) -> list[str]:
     """The hosts no observation after a deployment saw, and the cluster listings that saw
-    fewer ready pods than expected."""
+    fewer running pods than expected."""
     fleet = document.get("fleet", {})
     unseen = sorted(
         f"{d['id']}:{host}"
@@ -147,7 +147,7 @@ def _unseen(document: InputDocument, evidence: Evidence) -> list[str]:
         gaps.append(f"{len(unseen)} hosts never observed after a deployment: {_some(unseen)}")
     if short:
         gaps.append(
-            f"{len(short)} listings of a cluster showed fewer ready pods than fleet.yaml's "
+            f"{len(short)} listings of a cluster showed fewer running pods than fleet.yaml's "
             f"replicas, so the pods not seen were not judged: {_some(short)}"
         )
     return gaps
@@ -182,7 +182,7 @@ def _flag_events(document: InputDocument, scope: str) -> Coverage:
         True,
         (
             f"{len(short)} latest listings of a cluster before a flag was switched on showed "
-            "fewer ready pods than fleet.yaml's replicas, so the pods not seen were not judged: "
+            "fewer running pods than fleet.yaml's replicas, so the pods not seen were not judged: "
             f"{_some(short)}"
             if short
             else None
@@ -210,8 +210,8 @@ def _registry(document: InputDocument, registry_file: str) -> Coverage:
 
 
 def _short_listings(deployments: list[Deployment], evidence: Evidence) -> list[str]:
-    """``DEPLOY:CLUSTER@AT (N of M ready pods)`` for each listing of a cluster, in a judged
-    deployment's window, that counted fewer ready pods than the cluster's ``replicas``."""
+    """``DEPLOY:CLUSTER@AT (N of M running pods)`` for each listing of a cluster, in a judged
+    deployment's window, that counted fewer running pods than the cluster's ``replicas``."""
     if evidence.fleet is None:
         return []
     expected = {
@@ -232,7 +232,7 @@ def _short_listings(deployments: list[Deployment], evidence: Evidence) -> list[s
                     seen["pods"] or 0
                 )
             short += [
-                f"{deployment['id']}:{host}@{at} ({pods} of {replicas} ready pods)"
+                f"{deployment['id']}:{host}@{at} ({pods} of {replicas} running pods)"
                 for at, pods in sorted(counted.items())
                 if pods < replicas
             ]

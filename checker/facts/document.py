@@ -63,7 +63,7 @@ class Observation(TypedDict):
     observed_at_ns: ReadOnly[Nanoseconds]
     """``observed_at``, to compare."""
     pods: ReadOnly[int | None]
-    """For a cluster: ready pods of the workload running this version at the listing."""
+    """For a cluster: running pods of the workload running this version at the listing."""
     count: ReadOnly[int]
     """What FLEET-002 counts this observation as: its pods for a cluster, else 1."""
 
@@ -279,8 +279,8 @@ class FlagEvent(TypedDict):
     short_commits: ReadOnly[dict[Sha, str]]
     """Each commit of ``observed_by_version`` as messages show it."""
     short_listings: ReadOnly[list[str]]
-    """``CLUSTER@AT (N of M ready pods)`` for each latest listing before it that counted fewer
-    ready pods than fleet.yaml's ``replicas``."""
+    """``CLUSTER@AT (N of M running pods)`` for each latest listing before it that counted fewer
+    running pods than fleet.yaml's ``replicas``."""
 
 
 @with_config(_STRICT)

@@ -82,7 +82,7 @@ def _clusters(evidence: Evidence) -> dict[str, list[str]] | None:
 
 
 def _replicas(evidence: Evidence) -> dict[str, dict[str, int]]:
-    """By service, by cluster: the ready pods fleet.yaml expects, where it says."""
+    """By service, by cluster: the running pods fleet.yaml expects, where it says."""
     replicas: dict[str, dict[str, int]] = defaultdict(dict)
     for name, service in evidence.fleet.services.items() if evidence.fleet else []:
         for cluster in service.clusters:
@@ -221,14 +221,14 @@ def _at(
 
 
 def _short(seen: dict[str, list[document.Observation]], replicas: dict[str, int]) -> list[str]:
-    """``CLUSTER@AT (N of M ready pods)`` for each latest listing that counted fewer ready pods
+    """``CLUSTER@AT (N of M running pods)`` for each latest listing that counted fewer running pods
     than the cluster's ``replicas``: the pods not seen were not judged."""
     short_listings = []
     for host, observed in sorted(seen.items()):
         pods = sum(o["pods"] or 0 for o in observed)
         if host in replicas and pods < replicas[host]:
             short_listings.append(
-                f"{host}@{observed[0]['observed_at']} ({pods} of {replicas[host]} ready pods)"
+                f"{host}@{observed[0]['observed_at']} ({pods} of {replicas[host]} running pods)"
             )
     return short_listings
 

@@ -40,7 +40,7 @@ TIED = f"its image's {OCI_REVISION}"
 
 @dataclass(frozen=True)
 class Running:
-    """What one ready pod runs, as the links need it."""
+    """What one running pod runs, as the links need it."""
 
     name: str
     image: str
@@ -95,7 +95,7 @@ def _annotation(pod: Running, key: str, path: Path) -> str | None:
     label, annotation = dict(pod.labels).get(key), dict(pod.annotations).get(key)
     if label is not None and annotation is not None and label != annotation:
         raise InputError(
-            f"ready pod {pod.name}: its label {key} says {label!r} and its annotation of the "
+            f"running pod {pod.name}: its label {key} says {label!r} and its annotation of the "
             f"same name {annotation!r}: which commit it runs cannot be told",
             path=str(path),
         )
@@ -162,7 +162,7 @@ def link(
     for pod, links in named.items():
         if not links:
             raise InputError(
-                f"ready pod {pod.name} runs {pod.image or 'an image'} ({pod.digest}), which "
+                f"running pod {pod.name} runs {pod.image or 'an image'} ({pod.digest}), which "
                 "nothing links to a commit: it cannot be compared with what was deployed",
                 path=str(path),
                 hint="pass the image's metadata (--image-metadata, from skopeo inspect), or "
@@ -173,14 +173,14 @@ def link(
             sha = ids[value].sha
             if sha is None:
                 raise InputError(
-                    f"ready pod {pod.name}: {how} names {value!r}, which "
+                    f"running pod {pod.name}: {how} names {value!r}, which "
                     + (ids[value].refused or f"is not a commit of {history.root}"),
                     path=str(path),
                 )
             found[how] = sha
         if len(set(found.values())) > 1:
             said = "; ".join(f"{how} says {short(sha)}" for how, sha in found.items())
-            raise InputError(f"ready pod {pod.name}: its links disagree ({said})", path=str(path))
+            raise InputError(f"running pod {pod.name}: its links disagree ({said})", path=str(path))
         commits[pod] = next(iter(found.values()))
     _one_commit_per_digest(commits, recorded, path)
     _untied_digests(commits, revisions, recorded, path)

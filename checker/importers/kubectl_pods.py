@@ -4,25 +4,30 @@
 The service's pods are those its workloads control in the cluster's namespace (fleet.yaml's
 ``workload``, one name or a list, default the service's name: a pod's controller is a
 ReplicaSet named ``WORKLOAD-<pod-template-hash>``, or the StatefulSet or DaemonSet itself; a
-pod without a controller is its own workload). Of these, each ready pod (phase ``Running``,
-condition ``Ready``) counts; the others serve nothing and are only counted in the import's
-note. A listing with no ready pod of the workloads is an error: an empty observation would say
-nothing, and the wrong namespace or context is the likely cause.
+pod without a controller is its own workload). Of these, each pod that runs counts, whatever
+its readiness: phase ``Running`` (ready or not, and while it terminates), or ``Unknown`` (its
+node stopped reporting: the last word on it is that it ran). Readiness gates only a Service's
+traffic: a pod whose readiness probe fails still runs its code (a queue consumer, a cron loop
+does its work), so it is observed; how many were not ready, or terminating, the import's note
+says. A ``Pending`` pod has not started its containers, and a ``Succeeded`` or ``Failed`` one
+has ended them: left out, counted in the note. A listing with no running pod of the workloads
+is an error: an empty observation would say nothing, and the wrong namespace or context is the
+likely cause.
 
 Pods that look like the service's but are not its named workloads' are refused, never passed
 over: a Flagger canary's primary (``WORKLOAD-primary``, which keeps the old version while the
-canary runs the new) or a ``WORKLOAD-canary``, and a ready pod with no controller named like
+canary runs the new) or a ``WORKLOAD-canary``, and a running pod with no controller named like
 the workload or labelled like its pods (a debug pod that the service's selector picks up). List
 them under ``workload:`` to count them.
 
-Each ready pod's image is compared by its registry digest (``imageID``
+Each running pod's image is compared by its registry digest (``imageID``
 ``REPOSITORY@sha256:...``), never by its tag, and linked
-to a commit as ``k8s_images`` describes. A ready pod whose image nothing links to a commit of
+to a commit as ``k8s_images`` describes. A running pod whose image nothing links to a commit of
 the repository is an input error naming the pod, its image and digest: it is never counted as
 running the deployed version. An ``imageID`` with no repository (``docker://sha256:...``, a
 bare ``sha256:...``, or an empty one, ``docker-pullable://@sha256:...``) is the node's id of an
 image built or loaded there, not a registry digest, and is refused. One observation is written
-per image digest: the cluster as ``host``, the commit as ``version``, how many ready pods ran it
+per image digest: the cluster as ``host``, the commit as ``version``, how many running pods ran it
 as ``pods``, the image by digest as ``image``, and the digest of those pods' uids as
 ``pod_set``: one set of pods recorded as another cluster's is refused.
 """
@@ -80,6 +85,11 @@ class Observed:
 
     records: list[Observation] = field(default_factory=list)
     not_ready: int = 0
+    """Pods counted that were not ready (they run all the same)."""
+    terminating: int = 0
+    """Pods counted that were being deleted (they run until their containers stop)."""
+    not_running: int = 0
+    """The workloads' pods left out: not started (``Pending``) or ended."""
 
 
 @dataclass(frozen=True)
@@ -156,16 +166,25 @@ def workload_of(pod: dict[str, Any], path: Path) -> tuple[str, bool]:
     return str(pod["metadata"]["name"]), False
 
 
-def _ready(pod: dict[str, Any], path: Path) -> bool:
+RUNS = ("Running", "Unknown")
+"""Pod phases in which its containers run: ``Unknown`` when its node stopped reporting, the
+last word on it being that they ran."""
+
+
+def _running(pod: dict[str, Any], path: Path) -> bool:
+    """Whether the pod runs, whatever its readiness (which gates only a Service's traffic)."""
     status = pod.get("status")
     expect(
         status is None or isinstance(status, dict),
         path,
         f"pod {pod['metadata']['name']}: status is not an object",
     )
+    return dig(pod, "status", "phase") in RUNS
+
+
+def _ready(pod: dict[str, Any], path: Path) -> bool:
     conditions = _list(dig(pod, "status", "conditions"), pod, "status.conditions", path)
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    return bool(dig(pod, "status", "phase") == "Running" and ready)
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _container(pod: dict[str, Any], listing: Listing, workload: str) -> str:
@@ -199,12 +218,12 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
     expect(
         isinstance(image_id, str) and isinstance(image, str),
         listing.path,
-        f"ready pod {name}: container {container}'s image or imageID is not text",
+        f"pod {name}: container {container}'s image or imageID is not text",
     )
     found = DIGEST.search(image_id)
     if found is None:
         raise InputError(
-            f"ready pod {name}: container {container} reports no image digest (imageID "
+            f"running pod {name}: container {container} reports no image digest (imageID "
             f"{image_id!r}); a tag alone cannot say what runs",
             path=str(listing.path),
         )
@@ -212,7 +231,7 @@ def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
     repository, at, _ = reference.partition("@")
     if not at or not repository.strip():
         raise InputError(
-            f"ready pod {name}: container {container}'s imageID {image_id!r} is the node's own "
+            f"running pod {name}: container {container}'s imageID {image_id!r} is the node's own "
             "id of a local image, not a registry digest (REPOSITORY@sha256:...): the image was "
             "built or loaded on the node, not pulled from a registry, so nothing ties it to an "
             "image a registry holds, and no revision label can be looked up for it",
@@ -244,8 +263,8 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     if not ours:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
         raise InputError(
-            f"no ready pod of workload {', '.join(workloads)}{where} in this listing "
-            f"({result.not_ready} not ready)",
+            f"no running pod of workload {', '.join(workloads)}{where} in this listing "
+            f"({result.not_running} not running)",
             path=str(listing.path),
             hint="is it the listing of cluster "
             f"{listing.cluster} (kubectl --context), of the right namespace (-n or -A)? "
@@ -277,9 +296,10 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
 def _sorted_pods(
     listing: Listing, workloads: tuple[str, ...], result: Observed
 ) -> tuple[list[tuple[dict[str, Any], str]], list[tuple[dict[str, Any], str, bool]]]:
-    """The listing's pods in the cluster's namespace: the ready ones of the service's
+    """The listing's pods in the cluster's namespace: the running ones of the service's
     workloads (each with its workload), and those of other workloads (with their workload and
-    whether a controller owns them); the service's pods not ready are counted in ``result``."""
+    whether a controller owns them); ``result`` counts the service's pods left out, and those
+    counted though not ready or terminating."""
     at_ns = timestamp_ns(listing.observed_at)
     ours: list[tuple[dict[str, Any], str]] = []
     others: list[tuple[dict[str, Any], str, bool]] = []
@@ -295,10 +315,12 @@ def _sorted_pods(
         workload, controlled = workload_of(pod, listing.path)
         if workload not in workloads:
             others.append((pod, workload, controlled))
-        elif not _ready(pod, listing.path):
-            result.not_ready += 1
+        elif not _running(pod, listing.path):
+            result.not_running += 1
         else:
             _check_time(pod, at_ns, listing)
+            result.not_ready += not _ready(pod, listing.path)
+            result.terminating += dig(pod, "metadata", "deletionTimestamp") is not None
             ours.append((pod, workload))
     return ours, others
 
@@ -325,12 +347,12 @@ def _lookalikes(
     workloads: tuple[str, ...],
     listing: Listing,
 ) -> None:
-    """Ready pods that look like the service's but belong to none of its named workloads:
+    """Running pods that look like the service's but belong to none of its named workloads:
     refused, since they may run another version and serve its traffic."""
     shared = _shared_labels(ours, listing.path)
     companions = {f"{w}-{role}" for w in workloads for role in ("primary", "canary")}
     for pod, workload, controlled in others:
-        if not _ready(pod, listing.path):
+        if not _running(pod, listing.path):
             continue
         name = pod["metadata"]["name"]
         labels = _strings(pod, "labels", listing.path)
@@ -343,7 +365,7 @@ def _lookalikes(
         else:
             continue
         raise InputError(
-            f"ready pod {name} looks like one of workload {', '.join(workloads)}'s "
+            f"running pod {name} looks like one of workload {', '.join(workloads)}'s "
             f"({why}), but fleet.yaml does not name it: it may run another version and "
             "serve the service, so it is never passed over",
             path=str(listing.path),
@@ -376,7 +398,7 @@ def _not_another_cluster(pod_set: str, listing: Listing) -> None:
 
 
 def _check_time(pod: dict[str, Any], at_ns: int, listing: Listing) -> None:
-    """A pod that became ready after ``--observed-at`` shows that the time given is wrong; a
+    """A pod that changed state after ``--observed-at`` shows that the time given is wrong; a
     time that cannot be read cannot show it, and is refused."""
     name = pod["metadata"]["name"]
     for condition in _list(

@@ -108,6 +108,11 @@ class RunningPod:
     ready: bool = True
     namespace: str = "default"
     annotations: tuple[tuple[str, str], ...] = ()
+    phase: str = "Running"
+    """``Pending``: scheduled, its container still being created (no image pulled yet);
+    ``Unknown``: its node stopped reporting (the last status kept); ``Succeeded``: ended."""
+    terminating: bool = False
+    """Being deleted (``metadata.deletionTimestamp``), its container still running."""
 
 
 def pod(spec: RunningPod) -> dict[str, Any]:
@@ -132,6 +137,30 @@ def pod(spec: RunningPod) -> dict[str, Any]:
     for condition in item["status"]["conditions"]:
         if condition["type"] in ("Ready", "ContainersReady"):
             condition["status"] = "True" if spec.ready else "False"
+    if spec.terminating:  # as the API server marks a pod it was asked to delete
+        meta["deletionTimestamp"] = "2024-06-04T10:59:30Z"
+        meta["deletionGracePeriodSeconds"] = item["spec"]["terminationGracePeriodSeconds"]
+    item["status"]["phase"] = spec.phase
+    if spec.phase == "Pending":
+        pending(item)
+    elif spec.phase == "Succeeded":
+        status.update(ready=False, started=False)
+        status["state"] = {"terminated": {"exitCode": 0, "reason": "Completed",
+                                          "startedAt": "2022-12-23T09:36:47Z",
+                                          "finishedAt": "2022-12-23T09:40:00Z"}}  # fmt: skip
+    return item
+
+
+def pending(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` scheduled but not started: phase ``Pending``, not ready, each container as the
+    kubelet reports one it is still creating (``waiting: ContainerCreating``, no image yet)."""
+    item["status"]["phase"] = "Pending"
+    for condition in item["status"]["conditions"]:
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition["status"] = "False"
+    for status in item["status"]["containerStatuses"]:
+        status.update(imageID="", ready=False, started=False)
+        status["state"] = {"waiting": {"reason": "ContainerCreating"}}
     return item
 
 

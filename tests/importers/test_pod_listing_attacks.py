@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.importers.k8s_recordings import RunningPod, pod
+from tests.importers.k8s_recordings import RunningPod, pending, pod
 from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
@@ -152,7 +152,7 @@ def test_a_bare_pod_like_the_services_is_refused(case: Case) -> None:
     del debug["metadata"]["ownerReferences"]
     debug["metadata"]["name"] = "checkout-debug"
     result = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
-    assert result.code == 2 and "ready pod checkout-debug" in result.err
+    assert result.code == 2 and "running pod checkout-debug" in result.err
     assert "no controller" in result.err
     debug["metadata"]["name"] = "shell"  # named otherwise, but labelled like the service's pods
     labelled = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
@@ -160,6 +160,52 @@ def test_a_bare_pod_like_the_services_is_refused(case: Case) -> None:
     debug["metadata"]["labels"] = {"run": "shell"}  # another pod altogether: passed over
     other = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
     assert other.code == 0, other.err
+
+
+# --- pods that run, whatever their readiness --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "note"),
+    [
+        ({"ready": False}, "1 not ready (they run: counted)"),
+        ({"terminating": True}, "1 terminating (they run until stopped: counted)"),
+        ({"ready": False, "phase": "Unknown"}, "1 not ready (they run: counted)"),
+    ],
+)
+@pytest.mark.parametrize("replicas", [True, False])
+def test_a_running_pod_counts_whatever_its_readiness(
+    case: Case, state: dict[str, Any], note: str, replicas: bool
+) -> None:
+    """Of three pods, two run v2 and one still runs v1 but fails its readiness probe (or is
+    terminating, or its node stopped reporting): readiness gates only the Service's traffic,
+    the old pod's code still runs (a queue consumer does its work), and FLEET-002 sees it,
+    whether fleet.yaml gives replicas or not."""
+    if not replicas:
+        fleet = (case.evidence / "fleet.yaml").read_text().replace(", replicas: 3", "")
+        (case.evidence / "fleet.yaml").write_text(fleet)
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "ab"]
+    old = _pod("c", f"{REGISTRY}:{case.v1}", DIGEST_V1, template="5c4b8a9d7f", **state)
+    result = case.pods("eu-west-1", [*new, old], "--tag-pattern", TAG_PATTERN)
+    assert result.code == 0, result.err
+    assert note in result.err and f"{case.v1[:12]} on 1 pods" in result.err
+    assert "expected" not in result.err  # three pods run: the listing is whole
+    drift = findings(case.check(), "FLEET-002")
+    message = drift[f"checkout-production-{case.v2[:12]}:eu-west-1"]
+    assert message.startswith(f"Cluster eu-west-1 was observed running {case.v1[:12]}")
+
+
+@pytest.mark.parametrize("phase", ["Pending", "Succeeded"])
+def test_a_pod_not_started_or_ended_runs_nothing(case: Case, phase: str) -> None:
+    new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "ab"]
+    old = _pod("c", f"{REGISTRY}:{case.v1}", DIGEST_V1, ready=False, phase=phase)
+    result = case.pods("eu-west-1", [*new, old], "--tag-pattern", TAG_PATTERN)
+    assert result.code == 0, result.err
+    assert "1 not running (Pending, Succeeded or Failed), left out" in result.err
+    assert "2 running pods of 3 expected" in result.err
+    (seen,) = case.records("observations.jsonl")
+    assert seen["version"] == case.v2 and seen["pods"] == 2
 
 
 # --- listings that contradict each other ---------------------------------------------------
@@ -203,11 +249,9 @@ def test_a_listing_short_of_its_replicas_before_a_flag_makes_fleet_003_partial(
     assert case.argocd(applications(case.v1, case.v2, v2_on=CLUSTERS)).code == 0
     for cluster in CLUSTERS:
         items = listing(cluster, [(case.v2, DIGEST_V2)] + [(case.v1, DIGEST_V1)] * 2)
-        if cluster == "ap-south-1":  # the two old pods fail their readiness probe
+        if cluster == "ap-south-1":  # two pods still being created: they run nothing yet
             for item in items[1:]:
-                for condition in item["status"]["conditions"]:
-                    if condition["type"] in ("Ready", "ContainersReady"):
-                        condition["status"] = "False"
+                pending(item)
         else:
             items = listing(cluster, [(case.v2, DIGEST_V2)] * 3)
         assert case.pods(cluster, items, "--tag-pattern", TAG_PATTERN).code == 0
@@ -216,7 +260,7 @@ def test_a_listing_short_of_its_replicas_before_a_flag_makes_fleet_003_partial(
     status = {r["id"]: r for r in report["summary"]["rules"]}
     assert not findings(report, "FLEET-003")
     assert status["FLEET-003"].get("partial") is True
-    assert "ap-south-1@2024-06-04T11:00:00Z (1 of 3 ready pods)" in status["FLEET-003"]["reason"]
+    assert "ap-south-1@2024-06-04T11:00:00Z (1 of 3 running pods)" in status["FLEET-003"]["reason"]
     required = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
                        "--as-of", "2024-06-30", "--require-all")  # fmt: skip
     assert required.code == 1
