@@ -428,7 +428,7 @@ def _pods(
     )
     observed = kubectl_pods.observe(listing, history)
     done = append_series(evidence, "observations", list(observed.records))
-    pods = sum(r.pods or 0 for r in observed.records)
+    pods = observed.pods
     versions = ", ".join(f"{short(r.version)} on {r.pods} pods" for r in observed.records)
     err.write(
         f"knightwatch: imported {pods} running pods of {args.cluster} ({versions}) into "

@@ -20,7 +20,10 @@ canary runs the new) or a ``WORKLOAD-canary``, and a running pod with no control
 the workload or labelled like its pods (a debug pod that the service's selector picks up). List
 them under ``workload:`` to count them.
 
-Each running pod's image is compared by its registry digest (``imageID``
+Each running pod runs the service in its service container and in every other running
+container of the service's image (``k8s_containers``: a second container, a native sidecar,
+an ephemeral one): a pod whose containers run two commits is in the observation of each.
+Each such container's image is compared by its registry digest (``imageID``
 ``REPOSITORY@sha256:...``), never by its tag, and linked
 to a commit as ``k8s_images`` describes. A running pod whose image nothing links to a commit of
 the repository is an input error naming the pod, its image and digest: it is never counted as
@@ -48,7 +51,8 @@ from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.models import Cluster, Observation, timestamp_ns
 from checker.importers.common import dig, expect, read_objects
-from checker.importers.k8s_images import DIGEST, Running, link
+from checker.importers.k8s_containers import Container, containers, registry_digest
+from checker.importers.k8s_images import DIGEST, Running, image_revisions, link, tag_of
 from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = "Pod objects as kubectl get pods -o json prints them (a List)"
@@ -90,14 +94,20 @@ class Observed:
     """Pods counted that were being deleted (they run until their containers stop)."""
     not_running: int = 0
     """The workloads' pods left out: not started (``Pending``) or ended."""
+    pods: int = 0
+    """The pods counted (a pod that runs two versions is in two observations)."""
 
 
 @dataclass(frozen=True)
 class _Pod:
+    """One container's image in one pod."""
+
     running: Running
     uid: str
     reference: str
     """The image by digest, ``REPOSITORY@sha256:...`` where the runtime says which."""
+    extra: bool = False
+    """Another container than the service container, of the service's image."""
 
 
 def recorded(directory: Path) -> tuple[Observation, ...]:
@@ -182,6 +192,10 @@ def _running(pod: dict[str, Any], path: Path) -> bool:
     return dig(pod, "status", "phase") in RUNS
 
 
+ENDED = ("Succeeded", "Failed")
+"""Pod phases in which every container has stopped for good."""
+
+
 def _ready(pod: dict[str, Any], path: Path) -> bool:
     conditions = _list(dig(pod, "status", "conditions"), pod, "status.conditions", path)
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
@@ -207,52 +221,71 @@ def _container(pod: dict[str, Any], listing: Listing, workload: str) -> str:
     return wanted
 
 
-def _pod(pod: dict[str, Any], listing: Listing, workload: str) -> _Pod:
+def _pod(
+    pod: dict[str, Any], listing: Listing, workload: str
+) -> tuple[list[_Pod], list[Container]]:
+    """What the pod runs of the service: its service container (in a pod that runs, or when it
+    runs itself), and every other running container of the service container's image
+    repository; and the pod's other running containers, which run the service only if their
+    image is linked to one of its commits (``_linked``)."""
+    wanted = _container(pod, listing, workload)
+    every = containers(pod, listing.path)
+    service = next((c for c in every if c.kind == "container" and c.name == wanted), None)
+    phase = dig(pod, "status", "phase")
+    counted, others = [], []
+    for container in every:
+        if container is service:
+            if container.runs or phase in RUNS:
+                counted.append(_entry(pod, container, listing, extra=False))
+        elif not container.runs:
+            continue
+        elif service is not None and container.repositories & service.repositories:
+            counted.append(_entry(pod, container, listing, extra=True))
+        else:
+            others.append(container)
+    if service is None and phase in RUNS:  # no status for it: nothing says what it runs
+        missing = Container(wanted, "container", "", "", True, frozenset())
+        counted.insert(0, _entry(pod, missing, listing, extra=False))
+    return counted, others
+
+
+def _entry(pod: dict[str, Any], container: Container, listing: Listing, *, extra: bool) -> _Pod:
+    """One container's image in one pod, as the links and the observations need it."""
     name = pod["metadata"]["name"]
-    container = _container(pod, listing, workload)
-    statuses = _list(
-        dig(pod, "status", "containerStatuses"), pod, "status.containerStatuses", listing.path
-    )
-    status = next((s for s in statuses if s.get("name") == container), {})
-    image_id, image = status.get("imageID") or "", status.get("image") or ""
-    expect(
-        isinstance(image_id, str) and isinstance(image, str),
-        listing.path,
-        f"pod {name}: container {container}'s image or imageID is not text",
-    )
-    found = DIGEST.search(image_id)
-    if found is None:
-        raise InputError(
-            f"running pod {name}: container {container} reports no image digest (imageID "
-            f"{image_id!r}); a tag alone cannot say what runs",
-            path=str(listing.path),
-        )
-    reference = re.sub(r"^[a-z-]+://", "", image_id)
-    repository, at, _ = reference.partition("@")
-    if not at or not repository.strip():
-        raise InputError(
-            f"running pod {name}: container {container}'s imageID {image_id!r} is the node's own "
-            "id of a local image, not a registry digest (REPOSITORY@sha256:...): the image was "
-            "built or loaded on the node, not pulled from a registry, so nothing ties it to an "
-            "image a registry holds, and no revision label can be looked up for it",
-            path=str(listing.path),
-            hint="run images pulled from a registry (by digest, or by a tag the registry "
-            "resolves): the runtime then reports imageID as REPOSITORY@sha256:...",
-        )
-    uid = dig(pod, "metadata", "uid")
-    namespace = dig(pod, "metadata", "namespace")
+    reference, digest = registry_digest(name, container, listing.path)
     running = Running(
-        name=name,
-        image=image,
-        digest=found.group(0),
+        name=f"{name} ({container.kind} {container.name})" if extra else name,
+        image=container.image,
+        digest=digest,
         labels=tuple(sorted(_strings(pod, "labels", listing.path).items())),
         annotations=tuple(sorted(_strings(pod, "annotations", listing.path).items())),
     )
-    return _Pod(
-        running,
-        uid if isinstance(uid, str) and uid else f"{namespace}/{name}",
-        reference,
-    )
+    return _Pod(running, _uid(pod), reference, extra)
+
+
+def _linked(
+    others: list[tuple[dict[str, Any], Container]], listing: Listing, history: GitHistory
+) -> list[_Pod]:
+    """The running containers of another image repository whose image is linked to a commit of
+    the repository all the same: by its own revision label (``--image-metadata``), or by a tag
+    the tag convention matches that names one of its commits (the service's image pushed to a
+    mirror or a renamed repository). The pod annotation says nothing of such a container."""
+    revisions = image_revisions(listing.metadata)
+    pattern = re.compile(listing.images.tag_pattern) if listing.images.tag_pattern else None
+    named: list[tuple[dict[str, Any], Container, list[str]]] = []
+    for pod, container in others:
+        found = DIGEST.search(container.image_id)
+        names = [revisions[found.group(0)]] if found and found.group(0) in revisions else []
+        tag = tag_of(container.image)
+        match = pattern.fullmatch(tag) if pattern and tag else None
+        names += [match.group("commit")] if match else []
+        named.append((pod, container, names))
+    ids = history.resolve_ids({n for _, _, names in named for n in names})
+    return [
+        _entry(pod, container, listing, extra=True)
+        for pod, container, names in named
+        if any(ids[n].sha is not None for n in names)
+    ]
 
 
 def observe(listing: Listing, history: GitHistory) -> Observed:
@@ -260,7 +293,9 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     result = Observed()
     workloads = listing.where.workloads(listing.service)
     ours, others = _sorted_pods(listing, workloads, result)
-    if not ours:
+    _lookalikes(others, [p for p, _ in ours], workloads, listing)
+    pods = _counted(ours, listing, history, result)
+    if not pods:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
         raise InputError(
             f"no running pod of workload {', '.join(workloads)}{where} in this listing "
@@ -270,27 +305,68 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
             f"{listing.cluster} (kubectl --context), of the right namespace (-n or -A)? "
             "fleet.yaml names the workload and namespace under the cluster",
         )
-    _lookalikes(others, [p for p, _ in ours], workloads, listing)
-    pods = [_pod(item, listing, workload) for item, workload in ours]
-    uids = Counter(p.uid for p in pods)
+    uids = Counter(entries[0].uid for entries in pods)
     twice = sorted(uid for uid, n in uids.items() if n > 1)
     expect(not twice, listing.path, f"pod uid {twice[:1]} is listed twice in this listing")
     commits = link(
-        [p.running for p in pods],
+        [e.running for entries in pods for e in entries],
         listing.images,
         listing.metadata,
         history,
         listing.path,
         list(listing.recorded),
     )
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for counted in pods:
-        groups[(counted.reference, commits[counted.running])].append(counted.uid)
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for entries in pods:
+        seen: set[str] = set()
+        for entry in entries:
+            commit = commits[entry.running]
+            # Another container of the same commit is the same version: the pod counts once.
+            if not entry.extra or commit not in seen:
+                groups[(entry.reference, commit)].add(entry.uid)
+            seen.add(commit)
     result.records.extend(
-        _observation(listing, reference, commit, uids_here)
+        _observation(listing, reference, commit, sorted(uids_here))
         for (reference, commit), uids_here in sorted(groups.items())
     )
+    result.pods = len(pods)
     return result
+
+
+def _counted(
+    ours: list[tuple[dict[str, Any], str]], listing: Listing, history: GitHistory, result: Observed
+) -> list[list[_Pod]]:
+    """What each pod of the service's that runs the service runs (its service container's
+    image first); ``result`` counts those left out, and those counted though not ready or
+    terminating."""
+    found: list[list[_Pod]] = []
+    others: list[tuple[dict[str, Any], Container]] = []
+    for item, workload in ours:
+        entries, rest = _pod(item, listing, workload)
+        found.append(entries)
+        others += [(item, c) for c in rest]
+    for entry in _linked(others, listing, history):
+        index = next(i for i, (item, _) in enumerate(ours) if _uid(item) == entry.uid)
+        found[index].append(entry)
+    counted = []
+    for (item, _), entries in zip(ours, found, strict=True):
+        if not entries:
+            result.not_running += 1
+            continue
+        result.not_ready += not _ready(item, listing.path)
+        result.terminating += dig(item, "metadata", "deletionTimestamp") is not None
+        counted.append(entries)
+    return counted
+
+
+def _uid(pod: dict[str, Any]) -> str:
+    """The pod's uid, else (a listing without uids) its namespace and name."""
+    uid = dig(pod, "metadata", "uid")
+    return (
+        uid
+        if isinstance(uid, str) and uid
+        else f"{dig(pod, 'metadata', 'namespace')}/{pod['metadata']['name']}"
+    )
 
 
 def _sorted_pods(
@@ -315,12 +391,10 @@ def _sorted_pods(
         workload, controlled = workload_of(pod, listing.path)
         if workload not in workloads:
             others.append((pod, workload, controlled))
-        elif not _running(pod, listing.path):
+        elif dig(pod, "status", "phase") in ENDED:
             result.not_running += 1
         else:
             _check_time(pod, at_ns, listing)
-            result.not_ready += not _ready(pod, listing.path)
-            result.terminating += dig(pod, "metadata", "deletionTimestamp") is not None
             ours.append((pod, workload))
     return ours, others
 

@@ -113,6 +113,8 @@ class RunningPod:
     ``Unknown``: its node stopped reporting (the last status kept); ``Succeeded``: ended."""
     terminating: bool = False
     """Being deleted (``metadata.deletionTimestamp``), its container still running."""
+    container: str | None = None
+    """Its container's name, where not the recording's (``queue``)."""
 
 
 def pod(spec: RunningPod) -> dict[str, Any]:
@@ -130,6 +132,8 @@ def pod(spec: RunningPod) -> dict[str, Any]:
         meta["annotations"] = dict(spec.annotations)
     item["spec"]["containers"][0]["image"] = spec.image
     status = item["status"]["containerStatuses"][0]
+    if spec.container:
+        item["spec"]["containers"][0]["name"] = status["name"] = spec.container
     repository = spec.image.split("@")[0].rsplit(":", 1)[0]
     status["image"] = spec.image
     status["imageID"] = f"docker-pullable://{repository}@{spec.digest}"
@@ -148,6 +152,36 @@ def pod(spec: RunningPod) -> dict[str, Any]:
         status["state"] = {"terminated": {"exitCode": 0, "reason": "Completed",
                                           "startedAt": "2022-12-23T09:36:47Z",
                                           "finishedAt": "2022-12-23T09:40:00Z"}}  # fmt: skip
+    return item
+
+
+CONTAINER_LISTS = {
+    "containers": "containerStatuses",
+    "initContainers": "initContainerStatuses",
+    "ephemeralContainers": "ephemeralContainerStatuses",
+}
+
+
+def with_container(
+    item: dict[str, Any], kind: str, name: str, image: str, image_id: str, **state: Any
+) -> dict[str, Any]:
+    """``item`` with one more container of ``kind`` (``containers``, ``initContainers`` as a
+    native sidecar: ``restartPolicy: Always``, or ``ephemeralContainers`` as ``kubectl debug``
+    adds one): the recorded container's spec and status, named ``name``, running ``image``
+    (``imageID`` ``image_id``), its status's fields ``state`` replaced."""
+    spec = copy.deepcopy(item["spec"]["containers"][0])
+    spec.update(name=name, image=image)
+    if kind == "initContainers":
+        spec["restartPolicy"] = "Always"
+    if kind == "ephemeralContainers":  # an ephemeral container has no probes, ports, resources
+        spec = {"name": name, "image": image, "targetContainerName": spec["name"],
+                "terminationMessagePolicy": "File", "stdin": True, "tty": True}  # fmt: skip
+    item["spec"].setdefault(kind, []).append(spec)
+    status = copy.deepcopy(item["status"]["containerStatuses"][0])
+    digest = hashlib.sha256(f"{item['metadata']['uid']}/{name}".encode()).hexdigest()
+    status.update(name=name, image=image, imageID=image_id, containerID=f"docker://{digest}")
+    status.update(state)
+    item["status"].setdefault(CONTAINER_LISTS[kind], []).append(status)
     return item
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from checker.importers.k8s_containers import repository
 from tests.conftest import run_cli
-from tests.importers.k8s_recordings import RunningPod, pending, pod
+from tests.importers.k8s_recordings import RunningPod, pending, pod, with_container
 from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
@@ -206,6 +207,135 @@ def test_a_pod_not_started_or_ended_runs_nothing(case: Case, phase: str) -> None
     assert "2 running pods of 3 expected" in result.err
     (seen,) = case.records("observations.jsonl")
     assert seen["version"] == case.v2 and seen["pods"] == 2
+
+
+# --- every container that runs the service's image -----------------------------------------
+
+KINDS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def _metadata(case: Case, digest: str, commit: str) -> tuple[str, str]:
+    path = case.work / f"skopeo-{digest[7:12]}.json"
+    labels = {"org.opencontainers.image.revision": commit}
+    path.write_text(json.dumps({"Name": REGISTRY, "Digest": digest, "Labels": labels}))
+    return "--image-metadata", str(path)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("spelling", ["tag", "digest", "mirror", "digest-only-label"])
+def test_every_running_container_of_the_service_image_counts(
+    case: Case, kind: str, spelling: str
+) -> None:
+    """Every pod's service container runs v2; a second container (or a native sidecar, or an
+    ephemeral container), named otherwise, runs v1 from the same image repository, named by
+    its tag or by its digest, or the same build pushed to a mirror. The old code runs in every
+    pod: FLEET-002 reports it."""
+    extra: tuple[str, ...] = ()
+    image = {
+        "tag": f"{REGISTRY}:{case.v1}",
+        "digest": f"{REGISTRY}@{DIGEST_V1}",
+        "mirror": f"mirror.example.com/shop/checkout:{case.v1}",
+        "digest-only-label": f"mirror.example.com/shop/checkout@{DIGEST_V1}",
+    }[spelling]
+    if spelling.startswith("digest"):
+        extra = _metadata(case, DIGEST_V1, case.v1)
+    repo = image.split("@")[0].rsplit(":", 1)[0] if "@" not in image else image.split("@")[0]
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    items = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2, container="checkout") for n in "abc"]
+    for item in items:
+        with_container(item, kind, "order-router", image, f"{repo}@{DIGEST_V1}")
+    result = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN, *extra)
+    assert result.code == 0, result.err
+    assert "imported 3 running pods" in result.err
+    assert f"{case.v1[:12]} on 3 pods" in result.err and f"{case.v2[:12]} on 3 pods" in result.err
+    drift = findings(case.check(), "FLEET-002")
+    message = drift[f"checkout-production-{case.v2[:12]}:eu-west-1"]
+    assert message.startswith(f"Cluster eu-west-1 was observed running {case.v1[:12]}")
+
+
+def test_containers_that_do_not_run_the_service_are_not_counted(case: Case) -> None:
+    """A mesh proxy of another image, an init container of the old build that finished (a
+    migration), an old sidecar that never started, and a second container of the same build:
+    the pods run v2 alone, each counted once."""
+    items = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2, container="checkout") for n in "abc"]
+    ended = {"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}, "ready": False}
+    waiting = {"state": {"waiting": {"reason": "PodInitializing"}}, "imageID": ""}
+    for item in items:
+        with_container(item, "containers", "istio-proxy", "docker.io/istio/proxyv2:1.20.0",
+                       "docker-pullable://istio/proxyv2@sha256:" + "9" * 64)  # fmt: skip
+        with_container(item, "initContainers", "migrate", f"{REGISTRY}:{case.v1}",
+                       f"{REGISTRY}@{DIGEST_V1}", **ended)  # fmt: skip
+        item["spec"]["initContainers"][-1].pop("restartPolicy")  # a plain init container
+        with_container(item, "ephemeralContainers", "debugger", f"{REGISTRY}:{case.v1}", "",
+                       **waiting)  # fmt: skip
+        with_container(item, "containers", "worker", f"{REGISTRY}:{case.v2}",
+                       f"{REGISTRY}@{DIGEST_V2}")  # fmt: skip
+    result = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert result.code == 0, result.err
+    (seen,) = case.records("observations.jsonl")
+    assert seen["version"] == case.v2 and seen["pods"] == 3
+
+
+def test_a_crash_looping_old_sidecar_still_runs(case: Case) -> None:
+    """Waiting to restart after it ran: it runs the old code between restarts."""
+    items = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2, container="checkout") for n in "abc"]
+    looping = {
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}},
+        "ready": False,
+    }
+    with_container(items[0], "initContainers", "router", f"{REGISTRY}:{case.v1}",
+                   f"{REGISTRY}@{DIGEST_V1}", **looping)  # fmt: skip
+    result = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert result.code == 0, result.err
+    assert f"{case.v1[:12]} on 1 pods" in result.err
+
+
+def test_an_extra_container_of_the_service_image_is_held_to_the_same_links(case: Case) -> None:
+    """One commit by tag alone on two images in one pod (the tag moved), a local image, and a
+    pod still starting whose old native sidecar already runs."""
+    item = _pod("a", f"{REGISTRY}:{case.v2}", DIGEST_V2, container="checkout")
+    with_container(item, "containers", "router", f"{REGISTRY}:{case.v2}", f"{REGISTRY}@{DIGEST_V1}")
+    moved = case.pods("eu-west-1", [item], "--tag-pattern", TAG_PATTERN)
+    assert moved.code == 2 and "the tag moved" in moved.err
+    item["status"]["containerStatuses"][-1]["imageID"] = f"docker://{DIGEST_V1}"
+    local = case.pods("eu-west-1", [item], "--tag-pattern", TAG_PATTERN)
+    assert local.code == 2 and "container router's imageID" in local.err
+    started = {"running": {"startedAt": "2022-12-23T09:36:46Z"}}
+    starting = pending(
+        _pod("b", f"{REGISTRY}:{case.v2}", DIGEST_V2, ready=False, container="checkout")
+    )
+    with_container(starting, "initContainers", "router", f"{REGISTRY}:{case.v1}",
+                   f"{REGISTRY}@{DIGEST_V1}", state=started, started=True)  # fmt: skip
+    counted = case.pods("eu-west-1", [starting], "--tag-pattern", TAG_PATTERN)
+    assert counted.code == 0, counted.err
+    (seen,) = case.records("observations.jsonl")
+    assert seen["version"] == case.v1 and seen["pods"] == 1
+
+
+@pytest.mark.parametrize(
+    ("reference", "repository_"),
+    [
+        (f"{REGISTRY}:sha-1", REGISTRY),
+        (f"{REGISTRY}@{DIGEST_V1}", REGISTRY),
+        (f"docker-pullable://{REGISTRY}@{DIGEST_V1}", REGISTRY),
+        (f"{REGISTRY}:sha-1@{DIGEST_V1}", REGISTRY),
+        ("Registry.Example.COM/shop/checkout:1", REGISTRY),
+        ("registry.example.com:5000/shop/checkout:1", "registry.example.com:5000/shop/checkout"),
+        ("nginx:1.25", "docker.io/library/nginx"),
+        ("docker.io/library/nginx@" + DIGEST_V1, "docker.io/library/nginx"),
+        ("index.docker.io/library/nginx", "docker.io/library/nginx"),
+        ("acme/checkout:1", "docker.io/acme/checkout"),
+        ("localhost/checkout:1", "localhost/checkout"),
+    ],
+)
+def test_one_repository_however_the_image_is_named(reference: str, repository_: str) -> None:
+    assert repository(reference) == repository_
+
+
+@pytest.mark.parametrize("reference", [DIGEST_V1, f"docker://{DIGEST_V1}", ""])
+def test_a_node_local_image_id_has_no_repository(reference: str) -> None:
+    assert repository(reference) is None
 
 
 # --- listings that contradict each other ---------------------------------------------------
