@@ -15,10 +15,12 @@ is an error: an empty observation would say nothing, and the wrong namespace or 
 likely cause.
 
 Pods that look like the service's but are not its named workloads' are refused, never passed
-over: a Flagger canary's primary (``WORKLOAD-primary``, which keeps the old version while the
-canary runs the new) or a ``WORKLOAD-canary``, and a running pod with no controller named like
-the workload or labelled like its pods (a debug pod that the service's selector picks up). List
-them under ``workload:`` to count them.
+over: a running pod (ready or not) of a Flagger canary's primary (``WORKLOAD-primary``, which
+keeps the old version while the canary runs the new) or a ``WORKLOAD-canary``; one with no
+controller named like the workload; one that carries all the labels its pods share, or their
+``app``-like label (a Service selecting on it routes to the pod: a left-over ``checkout-blue``
+Deployment on the old commit); and one that runs the service container's image repository in
+any running container, whatever its labels. List them under ``workload:`` to count them.
 
 Each running pod runs the service in its service container and in every other running
 container of the service's image (``k8s_containers``: a second container, a native sidecar,
@@ -181,15 +183,13 @@ RUNS = ("Running", "Unknown")
 last word on it being that they ran."""
 
 
-def _running(pod: dict[str, Any], path: Path) -> bool:
-    """Whether the pod runs, whatever its readiness (which gates only a Service's traffic)."""
+def _check_status(pod: dict[str, Any], path: Path) -> None:
     status = pod.get("status")
     expect(
         status is None or isinstance(status, dict),
         path,
         f"pod {pod['metadata']['name']}: status is not an object",
     )
-    return dig(pod, "status", "phase") in RUNS
 
 
 ENDED = ("Succeeded", "Failed")
@@ -293,7 +293,7 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     result = Observed()
     workloads = listing.where.workloads(listing.service)
     ours, others = _sorted_pods(listing, workloads, result)
-    _lookalikes(others, [p for p, _ in ours], workloads, listing)
+    _lookalikes(others, ours, workloads, listing)
     pods = _counted(ours, listing, history, result)
     if not pods:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
@@ -388,6 +388,7 @@ def _sorted_pods(
         )
         if listing.where.namespace and namespace != listing.where.namespace:
             continue
+        _check_status(pod, listing.path)
         workload, controlled = workload_of(pod, listing.path)
         if workload not in workloads:
             others.append((pod, workload, controlled))
@@ -415,37 +416,96 @@ def _observation(listing: Listing, reference: str, commit: str, uids: list[str])
     return validate(Observation, Located(plain, 0), listing.path, "observation")
 
 
+IDENTITY = ("app", "app.kubernetes.io/name", "k8s-app")
+"""Labels that name the application a pod belongs to, on which Services commonly select."""
+
+
+@dataclass(frozen=True)
+class _Likeness:
+    """What the service's pods look like, for telling their look-alikes."""
+
+    workloads: tuple[str, ...]
+    shared: dict[str, str]
+    """The labels (but those set per pod) that all of them carry alike."""
+    repositories: frozenset[str]
+    """Their service containers' image repositories."""
+
+
 def _lookalikes(
     others: list[tuple[dict[str, Any], str, bool]],
-    ours: list[dict[str, Any]],
+    ours: list[tuple[dict[str, Any], str]],
     workloads: tuple[str, ...],
     listing: Listing,
 ) -> None:
     """Running pods that look like the service's but belong to none of its named workloads:
     refused, since they may run another version and serve its traffic."""
-    shared = _shared_labels(ours, listing.path)
-    companions = {f"{w}-{role}" for w in workloads for role in ("primary", "canary")}
+    repositories: set[str] = set()
+    for item, workload in ours:
+        wanted = _container(item, listing, workload)
+        repositories.update(
+            r
+            for c in containers(item, listing.path)
+            if c.kind == "container" and c.name == wanted
+            for r in c.repositories
+        )
+    like = _Likeness(
+        workloads, _shared_labels([p for p, _ in ours], listing.path) or {}, frozenset(repositories)
+    )
     for pod, workload, controlled in others:
-        if not _running(pod, listing.path):
-            continue
-        name = pod["metadata"]["name"]
-        labels = _strings(pod, "labels", listing.path)
-        if workload in companions:
-            why = f"its workload {workload} is a canary's primary or canary beside theirs"
-        elif not controlled and any(name.startswith(f"{w}-") for w in workloads):
-            why = "it has no controller and is named like their pods"
-        elif not controlled and shared and all(labels.get(k) == v for k, v in shared.items()):
-            why = "it has no controller and carries their pods' labels, so their selector picks it"
-        else:
+        why = _why(pod, workload, controlled, like, listing)
+        if why is None:
             continue
         raise InputError(
-            f"running pod {name} looks like one of workload {', '.join(workloads)}'s "
-            f"({why}), but fleet.yaml does not name it: it may run another version and "
-            "serve the service, so it is never passed over",
+            f"running pod {pod['metadata']['name']} of workload {workload} looks like one of "
+            f"workload {', '.join(workloads)}'s ({why}), but fleet.yaml does not name it: it "
+            "may run another version of the service (a left-over blue/green copy, a worker of "
+            "the same image), so it is never passed over",
             path=str(listing.path),
             hint=f"list it in fleet.yaml (cluster {listing.cluster}: workload: "
-            f"[{', '.join([*workloads, workload])}]) so that it is counted",
+            f"[{', '.join([*workloads, workload])}]) so that its pods are observed as the "
+            "service's, or remove it from the namespace",
         )
+
+
+def _why(
+    pod: dict[str, Any], workload: str, controlled: bool, like: _Likeness, listing: Listing
+) -> str | None:
+    """Why a running pod of another workload is taken for one of the service's, or None."""
+    every = containers(pod, listing.path)
+    if not _runs(pod, every):
+        return None
+    name = pod["metadata"]["name"]
+    companions = {f"{w}-{role}" for w in like.workloads for role in ("primary", "canary")}
+    image = next((c for c in every if c.runs and c.repositories & like.repositories), None)
+    if workload in companions:
+        return f"its workload {workload} is a canary's primary or canary beside theirs"
+    if not controlled and any(name.startswith(f"{w}-") for w in like.workloads):
+        return "it has no controller and is named like their pods"
+    by_labels = _labelled_alike(_strings(pod, "labels", listing.path), like)
+    if by_labels is not None:
+        return by_labels
+    if image is not None:
+        return f"its {image.kind} {image.name} runs their image {image.image}"
+    return None
+
+
+def _runs(pod: dict[str, Any], every: list[Container]) -> bool:
+    """Whether a pod runs: its phase says so, or (``Pending``) one of its containers does."""
+    phase = dig(pod, "status", "phase")
+    return phase not in ENDED and (phase in RUNS or any(c.runs for c in every))
+
+
+def _labelled_alike(labels: dict[str, str], like: _Likeness) -> str | None:
+    """How a pod's labels would have the service's Service select it: all the labels the
+    service's pods share, or one that names the application (a selector may use only that)."""
+    if like.shared and all(labels.get(k) == v for k, v in like.shared.items()):
+        return "it carries their pods' labels (all of them), so their Service's selector picks it"
+    same = [k for k in IDENTITY if k in like.shared and labels.get(k) == like.shared[k]]
+    if same:
+        return (
+            f"it carries their label {same[0]}={like.shared[same[0]]}, which a Service selects on"
+        )
+    return None
 
 
 def _shared_labels(pods: list[dict[str, Any]], path: Path) -> dict[str, str] | None:

@@ -158,9 +158,87 @@ def test_a_bare_pod_like_the_services_is_refused(case: Case) -> None:
     debug["metadata"]["name"] = "shell"  # named otherwise, but labelled like the service's pods
     labelled = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
     assert labelled.code == 2 and "carries their pods' labels" in labelled.err
-    debug["metadata"]["labels"] = {"run": "shell"}  # another pod altogether: passed over
+    debug["metadata"]["labels"] = {"run": "shell"}  # labelled otherwise, the service's image
+    image = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
+    assert image.code == 2 and f"runs their image {REGISTRY}:{case.v1}" in image.err
+    status = debug["status"]["containerStatuses"][0]  # another pod altogether: passed over
+    debug["spec"]["containers"][0]["image"] = status["image"] = "docker.io/library/busybox:1.36"
+    status["imageID"] = "docker-pullable://busybox@sha256:" + "7" * 64
     other = case.pods("eu-west-1", [*new, debug], "--tag-pattern", TAG_PATTERN)
     assert other.code == 0, other.err
+
+
+def _blue_green(case: Case, **blue: Any) -> list[dict[str, Any]]:
+    """Deployment ``checkout`` runs v2 on three pods; a left-over Deployment ``checkout-blue``
+    still runs v1 on two, in the same namespace."""
+    new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "abc"]
+    old = [_pod(n, f"{REGISTRY}:{case.v1}", DIGEST_V1, workload="checkout-blue",
+                template="5c4b8a9d7f", **blue) for n in "de"]  # fmt: skip
+    return new + old
+
+
+def test_a_left_over_workload_labelled_like_the_service_is_refused(case: Case) -> None:
+    """``checkout-blue`` carries every label of ``checkout``'s pods: the Service routes to it,
+    it runs the service. Refused, naming it and how to map it; once named, FLEET-002 sees v1."""
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    items = _blue_green(case)
+    refused = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2, refused.err
+    assert "of workload checkout-blue looks like one of workload checkout's" in refused.err
+    assert "carries their pods' labels (all of them)" in refused.err
+    assert "workload: [checkout, checkout-blue]" in refused.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    fleet = (case.evidence / "fleet.yaml").read_text()
+    both = "workload: [checkout, checkout-blue],"
+    fleet = fleet.replace("{name: eu-west-1, namespace: shop, workload: checkout,",
+                          "{name: eu-west-1, namespace: shop, " + both)  # fmt: skip
+    (case.evidence / "fleet.yaml").write_text(fleet)
+    counted = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert counted.code == 0, counted.err
+    assert f"{case.v1[:12]} on 2 pods" in counted.err
+    drift = findings(case.check(), "FLEET-002")
+    assert f"checkout-production-{case.v2[:12]}:eu-west-1" in drift
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        # A label of their own (color) keeps it off "all their labels"; app still matches.
+        (lambda labels: labels.update(color="blue"), "their label app=checkout"),
+        # Labelled as nothing like the service, it still runs the service's image.
+        (lambda labels: (labels.clear(), labels.update(run="legacy")), "runs their image"),
+    ],
+)
+def test_a_look_alike_by_one_label_or_by_its_image_is_refused(
+    case: Case, change: Any, why: str
+) -> None:
+    items = _blue_green(case)
+    for item in items:
+        item["metadata"]["labels"]["app"] = "checkout"
+        if item["metadata"]["name"].startswith("checkout-blue"):
+            change(item["metadata"]["labels"])
+        else:
+            item["metadata"]["labels"]["color"] = "green"
+    refused = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2, refused.err
+    assert "pod checkout-blue-5c4b8a9d7f-d of workload checkout-blue" in refused.err
+    assert why in refused.err
+
+
+def test_a_look_alike_not_ready_or_by_digest_is_refused_and_one_elsewhere_is_not(
+    case: Case,
+) -> None:
+    items = _blue_green(case, ready=False)
+    for item in items[3:]:
+        item["metadata"]["labels"] = {"run": "legacy"}
+        status = item["status"]["containerStatuses"][0]
+        item["spec"]["containers"][0]["image"] = status["image"] = f"{REGISTRY}@{DIGEST_V1}"
+    refused = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2 and f"runs their image {REGISTRY}@{DIGEST_V1}" in refused.err
+    for item in items[3:]:  # in another namespace, no Service of this one selects it
+        item["metadata"]["namespace"] = "shop-legacy"
+    elsewhere = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert elsewhere.code == 0, elsewhere.err
 
 
 # --- pods that run, whatever their readiness --------------------------------------------
