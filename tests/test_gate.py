@@ -306,7 +306,10 @@ def test_the_gate_says_what_the_check_will_say_once_the_candidate_is_deployed(
     findings are the check's findings about the same deployment."""
     repo = ScriptedRepo(tmp_path / "repo")
     retired = REGISTRY
-    revived = REGISTRY.replace("status: retired", "status: active")
+    document = yaml.safe_load(REGISTRY)
+    document["flags"][0].update(status="active")
+    del document["flags"][0]["retired_at"]  # an active flag has no retirement date (DEAD-006)
+    revived = yaml.safe_dump(document, sort_keys=False)
     day = iter(range(1, 28))
 
     def commit(message: str, files: dict[str, str | None], reviewed: bool = True) -> str:

@@ -485,17 +485,6 @@ class Flag(Record):
     retired_at: IsoDate | None = None
     remove_by: IsoDate | None = None
 
-    @model_validator(mode="after")
-    def _retired_when_retired(self) -> Flag:
-        """A retirement date on an active flag says it both is and is not retired: read as
-        active, the code that still reads it passed. The version is refused (DEAD-006)."""
-        if self.status == "active" and self.retired_at is not None:
-            raise ValueError(
-                f"flag {self.name!r} is active but has retired_at {self.retired_at}: a retired "
-                "flag's status is 'retired'"
-            )
-        return self
-
 
 class RetiredCode(Record):
     """Code that must be gone: a path or glob inside the repository."""

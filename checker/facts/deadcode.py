@@ -68,8 +68,16 @@ class _Registries:
         """Parse blob ``key`` unless it was. A blob that git cannot read (missing from the
         object store, or damaged) is an input error: read as no registry, it would drop the
         version that retired a flag, and with it the findings of its revival."""
-        if key in self.parsed:
-            return
+        if key not in self.parsed:
+            self._parse(key, commit, path)
+        registry = self.parsed[key]
+        contradiction = _contradiction(registry) if registry is not None else None
+        if contradiction is not None and key not in self.errors:
+            self.errors[key] = RegistryError(
+                commit=commit, short=short(commit), path=path, error=contradiction
+            )
+
+    def _parse(self, key: str, commit: str, path: str) -> None:
         data = self.content.blob(key)
         if data is None:
             raise InputError(
@@ -108,6 +116,20 @@ def _registry(
         # An entry shared with an earlier version keeps that version's lines: the error is
         # found again on the version parsed whole, at its own line.
         return _validated_registry(parse_yaml(data, where), where, known)
+
+
+def _contradiction(registry: FlagRegistry) -> str | None:
+    """What a registry that parses says against itself: an ``active`` flag with a
+    ``retired_at`` date both is and is not retired. Read as active, the code still reading it
+    passed; the version is read as written (a status flipped back to active is still DEAD-002)
+    and is also a DEAD-006 finding."""
+    for flag in registry.flags:
+        if flag.status == "active" and flag.retired_at is not None:
+            return (
+                f"flag {flag.name!r} is active but has retired_at {flag.retired_at}: a retired "
+                "flag's status is 'retired'"
+            )
+    return None
 
 
 def _validated_registry(
