@@ -18,6 +18,7 @@ directory, which is not a trust anchor either (``checker.cache``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -61,7 +62,9 @@ def seal(stores: Iterable[Path], git: str) -> Seal | None:
 
 def _files(store: Path) -> list[tuple[str, os.stat_result]]:
     """Every file below ``store``, by its path from there, with what ``stat`` says of it
-    (links followed, as git follows them; a directory met twice through links, once). A
+    (links followed, as git follows them; a directory met twice through links, once, always
+    under the same name), and every symbolic link itself: where it leads and its own
+    ``lstat`` (a link re-pointed at another folder leaves every file as it was). A
     directory's own times are not: they change with files that come and go, which the
     listing shows itself."""
     found: list[tuple[str, os.stat_result]] = []
@@ -73,18 +76,27 @@ def _files(store: Path) -> list[tuple[str, os.stat_result]]:
         if (status.st_dev, status.st_ino) in seen:
             continue
         seen.add((status.st_dev, status.st_ino))
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = f"{prefix}/{entry.name}" if prefix else entry.name
-                if entry.is_dir():
-                    pending.append((name, Path(entry.path)))
-                else:
-                    try:
-                        found.append((name, entry.stat()))
-                    except FileNotFoundError:  # a dangling link: git finds nothing there
-                        found.append((name, entry.stat(follow_symlinks=False)))
+        with os.scandir(folder) as listed:
+            entries = sorted(listed, key=lambda entry: entry.name, reverse=True)
+        for entry in entries:  # the last pushed is walked first: in order of their names
+            name = f"{prefix}/{entry.name}" if prefix else entry.name
+            found.extend(_entry(entry, name))
+            if entry.is_dir():
+                pending.append((name, Path(entry.path)))
     found.sort(key=lambda item: item[0])
     return found
+
+
+def _entry(entry: os.DirEntry[str], name: str) -> list[tuple[str, os.stat_result]]:
+    """What the seal records of one entry: a link as a link, a file as the file it is."""
+    recorded = []
+    if entry.is_symlink():
+        target = Path(entry.path).readlink()
+        recorded.append((f"{name} -> {target}", entry.stat(follow_symlinks=False)))
+    if not entry.is_dir():
+        with contextlib.suppress(FileNotFoundError):  # a dangling link: recorded as one
+            recorded.append((name, entry.stat()))
+    return recorded
 
 
 class Packed(Mapping[str, str]):

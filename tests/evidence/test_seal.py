@@ -160,3 +160,18 @@ def test_what_was_hashed_is_looked_up_where_it_is_kept() -> None:
     assert Sealed.of(Sealed(frozenset({"d" * 40}), commits).value(40)) is None  # a tip unkept
     layered = Layered({"x": "1"}, {"x": "2", "y": "3"})
     assert dict(layered) == {"x": "1", "y": "3"} and len(layered) == 2
+
+
+def test_a_link_re_pointed_at_another_folder_breaks_the_seal(tmp_path: Path) -> None:
+    """A loose objects' folder that is a link into the store, re-pointed at a folder of
+    forged copies after a sealed run: every file stands as it did, the link does not."""
+    store = _store(tmp_path)
+    for folder in ("good", "bad"):
+        (store / folder).mkdir()
+        (store / folder / ("d" * 38)).write_bytes(folder.encode())
+    (store / "53").symlink_to("good")
+    sealed = seal([store], "git version 2")
+    assert sealed is not None and sealed.intact()
+    (store / "next").symlink_to("bad")
+    (store / "next").replace(store / "53")  # ln -s bad next && mv -T next 53
+    assert not sealed.intact()
