@@ -11,7 +11,9 @@ searching one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
+import posixpath
 import re
 import subprocess
 import threading
@@ -44,6 +46,8 @@ class FileVersion:
     path: str
     blob: str | None
     """``None`` where the commit deleted the file."""
+    link: bool = dataclasses.field(default=False, compare=False)
+    """Whether the file is a symbolic link there (its blob is where it leads)."""
 
 
 class GitContent:
@@ -150,22 +154,39 @@ class GitContent:
         return versions
 
     def _named_registries(self, versions: list[FileVersion], tips: list[str]) -> set[str]:
-        """Where the registry's history begins after the history's own beginning (it was
-        added, or moved without a rename git sees), every path knightwatch.yaml named as the
-        registry in its history (``checker.evidence.registry_names``); else, and where the
-        configured path is in no commit, none."""
-        if not versions or not self._parents(versions[0].commit):
-            # none at all: a path in no commit is refused or means no flags, as configured
-            # (``deadcode._check_registry_path``); else it was there from the first commit on
+        """Every path knightwatch.yaml named as the registry in its history, the default
+        where a version named none (``checker.evidence.registry_names``), and, where it was a
+        symbolic link, every path the file it led to named; none where the configured path
+        is in no commit (that is refused, or means no flags, as configured:
+        ``deadcode._check_registry_path``). The registry's first version being in a root
+        commit proves nothing: a placeholder there, deleted since, or a second root merged
+        in, would hide a move."""
+        if not versions:
             return set()
-        found = self._walk([], [CONFIG_NAME], tips, None)
-        blobs = sorted({v.blob for v in found if v.blob is not None})
-        data = {
-            sha: raw for sha, _, raw in read_verified(self._history.root, self._history.env, blobs)
-        }
-        first = found[0].commit if found else None
-        before_first = first is None or bool(self._parents(first))
-        return named((data[v.blob] if v.blob else None for v in found), before_first)
+        paths: set[str] = set()
+        first: list[FileVersion] = []
+        walked, pending = {CONFIG_NAME}, [CONFIG_NAME]
+        while pending and len(walked) <= _MAX_CONFIG_LINKS:
+            config = pending.pop()
+            versions_of = self._walk([], [config], tips, None)
+            first = first or versions_of
+            contents = self._contents(versions_of)
+            paths |= named((contents.get(v.blob or "") for v in versions_of if not v.link), False)
+            for target in _link_targets(versions_of, contents, config):
+                if target is None:  # settings from outside the repository: the default too
+                    paths |= named([None], False)
+                elif target not in walked:
+                    walked.add(target)
+                    pending.append(target)
+        if not first or self._parents(first[0].commit):
+            paths |= named([], before_first=True)
+        return paths
+
+    def _contents(self, versions: list[FileVersion]) -> dict[str, bytes]:
+        """The hashed bytes of each blob of ``versions``."""
+        blobs = sorted({v.blob for v in versions if v.blob is not None})
+        history = self._history
+        return {sha: raw for sha, _, raw in read_verified(history.root, history.env, blobs)}
 
     def _parents(self, sha: str) -> list[str]:
         """A commit's parents, from its hashed bytes."""
@@ -303,6 +324,27 @@ BLOBS_AHEAD = 64 << 20
 """How many bytes of blobs are read ahead of being asked for, at most (and one blob more)."""
 
 
+_MAX_CONFIG_LINKS = 8
+"""How many files knightwatch.yaml's symbolic links are followed to, at most."""
+
+
+def _link_targets(
+    versions: list[FileVersion], contents: dict[str, bytes], path: str
+) -> Iterator[str | None]:
+    """Where each version of ``path`` that is a symbolic link leads (``_link_target``)."""
+    for version in versions:
+        if version.link and version.blob is not None:
+            yield _link_target(contents[version.blob], path)
+
+
+def _link_target(data: bytes, path: str) -> str | None:
+    """Where the symbolic link at ``path`` whose blob is ``data`` leads, as a path from the
+    repository's root (None: outside the repository, which no commit holds)."""
+    target = data.decode("utf-8", errors="surrogateescape")
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return None if joined.startswith(("../", "/")) or joined in ("..", ".") else joined
+
+
 def _versions(record: bytes) -> list[FileVersion]:
     """The versions one ``git log --raw`` record (a commit and its changes) shows."""
     lines = record.decode("utf-8", errors="backslashreplace").strip("\n").splitlines()
@@ -314,9 +356,9 @@ def _versions(record: bytes) -> list[FileVersion]:
         if not line.startswith(":"):
             continue
         meta, *paths = line.split("\t")
-        _, _, _, new_blob, status = meta[1:].split(" ")
+        _, new_mode, _, new_blob, status = meta[1:].split(" ")
         blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
-        found.append(FileVersion(commit, paths[-1], blob))
+        found.append(FileVersion(commit, paths[-1], blob, link=new_mode == "120000"))
     return found
 
 
@@ -795,13 +837,15 @@ class TreeIndex:
 def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
     """The symbolic links and submodules a ``retired_code`` entry covers: where the retired
     code was, or on the way to it (a link to where the code went, a submodule that holds
-    it, still answer at the retired path)."""
+    it, still answer at the retired path), or where a glob could match something below it
+    (``services/*/power_peg.py`` and a link ``services/smars``): what is behind a link is not
+    in this tree, so a link that could hold the retired code is taken to."""
     return [
         path
         for path in (f"{prefix}{name}" for name in links)
         if fnmatch.fnmatchcase(path, pattern)
         or fnmatch.fnmatchcase(path, pattern + "/*")
-        or pattern.startswith(path + "/")
+        or _may_match(pattern, path)  # what the link leads to may hold what it matches
     ]
 
 

@@ -5,6 +5,7 @@ and a new purpose, passed: ``git log --follow`` saw an addition, not a rename.""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,14 +93,75 @@ def test_a_registry_moved_away_from_the_default_keeps_its_retirements(tmp_path: 
     assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
 
 
-def test_a_registry_there_from_the_first_commit_is_walked_once(tmp_path: Path) -> None:
-    """Nothing to look for where the registry's history begins with the history's: an
-    unrelated file another version of knightwatch.yaml named is not read as a registry."""
+def test_a_file_no_version_of_knightwatch_yaml_names_is_not_read_as_a_registry(
+    tmp_path: Path,
+) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
     _commit(repo, 1, {"flags.yaml": registry(flag("a", "A")), "other.yaml": "not: [yaml\n"})
     sha = _commit(repo, 2, {"knightwatch.yaml": "flags_file: flags.yaml\n"})
     result = _check(tmp_path, repo, sha)
     assert result.code == 0, result.out
+
+
+def _moved_to_default(tmp_path: Path, repo: ScriptedRepo) -> CliResult:
+    """From a history whose registry is ops/flags.yaml (retiring power_peg), the registry and
+    its setting deleted, and flags.yaml written with power_peg active again."""
+    _retire_at(repo, "ops/flags.yaml", "flags_file: ops/flags.yaml\n")
+    _commit(repo, 3, {"ops/flags.yaml": None, "knightwatch.yaml": None})
+    sha = _commit(
+        repo, 4, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    return _check(tmp_path, repo, sha)
+
+
+def test_a_placeholder_registry_in_the_root_commit_hides_no_move(tmp_path: Path) -> None:
+    """An empty flags.yaml in the first commit, deleted in the next: the registry's first
+    version being in a root commit proved nothing."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": "flags: []\n", "README": "x\n"})
+    repo.commit("drop", {"flags.yaml": None}, author=DEV, date="2024-01-01T12:00:00Z")
+    assert len(_repurposed(_moved_to_default(tmp_path, repo))) == 1
+
+
+def test_a_registry_first_written_in_a_second_root_hides_no_move(tmp_path: Path) -> None:
+    """flags.yaml, power_peg active, written as the root of an unrelated history merged in."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "ops/flags.yaml", "flags_file: ops/flags.yaml\n")
+    repo.git("checkout", "--quiet", "--orphan", "other")
+    repo.git("rm", "--quiet", "-r", "--cached", ".")
+    for name in ("ops", "app.py", "knightwatch.yaml"):
+        path = repo.path / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    _commit(repo, 5, {"flags.yaml": registry(flag("power_peg", NEW))})
+    repo.checkout("main")
+    repo.git(
+        "merge", "--quiet", "--allow-unrelated-histories", "-m", "merge", "other",
+        date="2024-01-06T00:00:00Z", author=DEV,
+    )  # fmt: skip
+    sha = _commit(
+        repo, 7, {"ops/flags.yaml": None, "knightwatch.yaml": None, "app.py": "power_peg()\n"}
+    )
+    assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
+
+
+def test_a_knightwatch_yaml_that_was_a_link_names_what_it_led_to(tmp_path: Path) -> None:
+    """knightwatch.yaml a symbolic link to ci/knightwatch.yaml, which named ops/flags.yaml."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "ops/flags.yaml", None)
+    _commit(repo, 3, {"ci/knightwatch.yaml": "flags_file: ops/flags.yaml\n"})
+    (repo.path / "knightwatch.yaml").symlink_to("ci/knightwatch.yaml")
+    repo.git("add", "knightwatch.yaml")
+    _commit(repo, 4, {})
+    _commit(
+        repo, 5, {"ops/flags.yaml": None, "knightwatch.yaml": None, "ci/knightwatch.yaml": None}
+    )
+    sha = _commit(
+        repo, 6, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
 
 
 def test_what_the_options_files_name() -> None:

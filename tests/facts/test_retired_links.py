@@ -81,3 +81,16 @@ def test_a_link_elsewhere_is_no_retired_code(tmp_path: Path) -> None:
     files = {"flags.yaml": _registry("smars/power_peg.py"), "lib/x.py": "x\n"}
     _linked(repo, files, "smars/power_peg_v2.py", "../lib/x.py")
     assert _retired(_check(tmp_path, repo)) == {}
+
+
+def test_a_folder_link_a_glob_reaches_through_is_retired_code(tmp_path: Path) -> None:
+    """``services/*/power_peg.py`` retired, ``services/smars`` a link to ``../legacy/smars``
+    holding power_peg.py: what is behind a link is in no tree, so the link is taken to hold
+    what the glob matches."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {
+        "flags.yaml": _registry("services/*/power_peg.py"),
+        "legacy/smars/power_peg.py": "run()\n",
+    }
+    _linked(repo, files, "services/smars", "../legacy/smars")
+    assert list(_retired(_check(tmp_path, repo))) == ["D1:services/*/power_peg.py"]
