@@ -33,7 +33,7 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
         written = rows["cache write"]
         assert float(written[0]) > 0 and float(written[2]) > 0, written
     assert sum(line.startswith("floor: git log") for line in lines) == 2
-    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 8
+    assert sum(line.endswith(("  yes", "  no")) for line in lines[:inventory]) == 10
     # The large inventory at two sizes, a quarter and the whole, to show growth is linear.
     table = lines[inventory:]
     assert table[1].split()[:3] == ["size", "(MB)", "hosts"]
