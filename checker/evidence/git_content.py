@@ -26,6 +26,7 @@ from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
+    Background,
     git_failed,
     missing_object,
     read_verified,
@@ -137,11 +138,20 @@ class GitContent:
         self, path: str, tips: list[str], each: Callable[[FileVersion], object] | None
     ) -> list[FileVersion]:
         self._history.check_commits(tips, with_trees=True)
+        # knightwatch.yaml's history, walked by git on the other core meanwhile
+        options: list[FileVersion] = []
+        config = Background(
+            lambda: options.extend(self._walk([], [CONFIG_NAME], tips, None)), "git log (options)"
+        )
         followed: set[str] = set()
-        versions = self._walk(["--follow"], [path], tips, each, followed)
+        try:
+            versions = self._walk(["--follow"], [path], tips, each, followed)
+        finally:  # a walk stopped (cancelled ahead, interrupted) leaves no thread behind
+            config.join()
+        config.wait()
         names = sorted({v.path for v in versions} - {path})
         # A registry moved without a rename git sees: every name knightwatch.yaml gave it.
-        names += sorted(self._named_registries(versions, tips) - {path, *names})
+        names += sorted(self._named_registries(versions, tips, options) - {path, *names})
         if names:
             # --follow tracks one name for the whole walk: once it has followed a rename back
             # (seed.yaml -> flags.yaml at the tip), it never returns to the older versions
@@ -153,7 +163,9 @@ class GitContent:
         self._history.check_later(lambda: self._check_walked([path, *names], followed))
         return versions
 
-    def _named_registries(self, versions: list[FileVersion], tips: list[str]) -> set[str]:
+    def _named_registries(
+        self, versions: list[FileVersion], tips: list[str], options: list[FileVersion]
+    ) -> set[str]:
         """Every path knightwatch.yaml named as the registry in its history, the default
         where a version named none (``checker.evidence.registry_names``), and, where it was a
         symbolic link, every path the file it led to named; none where the configured path
@@ -168,7 +180,7 @@ class GitContent:
         walked, pending = {CONFIG_NAME}, [CONFIG_NAME]
         while pending and len(walked) <= _MAX_CONFIG_LINKS:
             config = pending.pop()
-            versions_of = self._walk([], [config], tips, None)
+            versions_of = options if config == CONFIG_NAME else self._walk([], [config], tips, None)
             first = first or versions_of
             contents = self._contents(versions_of)
             paths |= named((contents.get(v.blob or "") for v in versions_of if not v.link), False)
