@@ -290,10 +290,10 @@ def test_a_module_in_a_package_around_an_added_one_is_refused(
     )
 
 
-def test_the_audit_refuses_a_server_with_a_module_in_a_shipped_package(
+def _signed_audit(
     knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
-) -> None:
-    server.policies["team/legacy-review.rego"] = FOREIGN_REVIEW
+) -> tuple[CliResult, Path]:
+    """August 2012's audit of the Knight case on ``server``, and where it is written."""
     key, signed = tmp_path / "k", tmp_path / "2012-08.json"
     assert run_cli("keygen", "--output", key).code == 0
     audit = run_cli(
@@ -301,6 +301,14 @@ def test_the_audit_refuses_a_server_with_a_module_in_a_shipped_package(
         "--as-of", "2012-09-01", "--key", f"{key}.key", "-o", signed,
         "--engine", "opa", "--opa-url", server.url,
     )  # fmt: skip
+    return audit, signed
+
+
+def test_the_audit_refuses_a_server_with_a_module_in_a_shipped_package(
+    knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
+) -> None:
+    server.policies["team/legacy-review.rego"] = FOREIGN_REVIEW
+    audit, signed = _signed_audit(knight, server, tmp_path)
     assert audit.code == 2, audit.err
     assert "package knightwatch.review" in audit.err and not signed.exists()
 
@@ -408,13 +416,7 @@ def test_a_signed_audit_is_not_written_when_the_server_answers_undefined(
     knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
 ) -> None:
     server.rewrite = _each_rule(_undefined)
-    key, signed = tmp_path / "k", tmp_path / "2012-08.json"
-    assert run_cli("keygen", "--output", key).code == 0
-    audit = run_cli(
-        "audit", "--repo", knight.repo, "--evidence", knight.evidence, "--period", "2012-08",
-        "--as-of", "2012-09-01", "--key", f"{key}.key", "-o", signed,
-        "--engine", "opa", "--opa-url", server.url,
-    )  # fmt: skip
+    audit, signed = _signed_audit(knight, server, tmp_path)
     assert audit.code == 3, audit.err
     assert "gave no value for data.knightwatch." in audit.err
     assert not signed.exists()
