@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from checker.errors import InputError, VerificationError
-from checker.org.model import Organisation
+from checker.org.model import Organisation, Retired
+from checker.org.retirement import check_quiet, check_repository
 from checker.signing.attestation import Signed
 
 UNJUDGED = "records of {period} recorded after its attestation are judged by no audit"
@@ -65,13 +66,19 @@ def retirements(org: Organisation, previous: Signed | None, period: str) -> list
     last = dict(_entries(previous))
     for name in last:
         _check_accounted(org, name, renamed.get(name), previous.period)
-    return [
-        {
-            **r.record(),
-            **({"last_attested": _last(previous, last[r.name])} if r.name in last else {}),
-        }
-        for r in org.retired
-    ]
+    return [_retirement(org, r, previous, last.get(r.name)) for r in org.retired]
+
+
+def _retirement(
+    org: Organisation, retired: Retired, previous: Signed, entry: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A retirement's record, checked against the system's repository and evidence as last
+    month's attestation named them (``retirement``)."""
+    if entry is None:
+        return retired.record()
+    check_repository(org, retired, entry)
+    checked = check_quiet(org, retired, entry)
+    return {**retired.record(), "last_attested": {**_last(previous, entry), **checked}}
 
 
 def _check_accounted(org: Organisation, name: str, listed: str | None, before: str) -> None:
@@ -116,6 +123,8 @@ def describe_retired(predicate: dict[str, Any]) -> list[str]:
         if isinstance(last, dict):
             outcome = last.get("verdict") or last.get("status")
             line += f"; last attested {last.get('period')} ({outcome}); {last.get('unjudged')}"
+            if last.get("evidence_checked"):
+                line += f"; its evidence checked for later deployments: {last['evidence_checked']}"
         lines.append(line)
     return lines
 

@@ -129,6 +129,9 @@ class OrgRetired(_Strict):
     since a system retired during a month still deployed in it."""
     reason: Annotated[str, Field(min_length=1, pattern=r"\S")]
     """Why: the change that decommissioned it, where its service went."""
+    repository_kept_by: Annotated[str, AfterValidator(_system_name)] | None = None
+    """The listed system whose repository it shared (a monorepo), when its repository lives
+    on in that system: needed to retire it then, and its evidence must still be readable."""
 
 
 class OrgFile(_Strict):
@@ -166,10 +169,13 @@ class Retired:
     date: Day
     reason: str
     line: int
+    kept_by: str | None = None
+    """``repository_kept_by``: the listed system now keeping its repository."""
 
     def record(self) -> dict[str, object]:
         """What the attestation says of the retirement, as org.yaml declares it."""
-        return {"name": self.name, "date": self.date.isoformat(), "reason": self.reason}
+        kept = {"repository_kept_by": self.kept_by} if self.kept_by else {}
+        return {"name": self.name, "date": self.date.isoformat(), "reason": self.reason, **kept}
 
 
 @dataclass(frozen=True)
@@ -269,7 +275,7 @@ def load_org(path: Path) -> Organisation:
     _check_unique(systems, path)
     _check_distinct(systems, path)
     retired = [
-        Retired(spec.name, spec.date, spec.reason.strip(), line)
+        Retired(spec.name, spec.date, spec.reason.strip(), line, spec.repository_kept_by)
         for spec, line in zip(parsed.retired, _lines(document, "retired"), strict=True)
     ]
     _check_retired(retired, systems, path)

@@ -282,7 +282,16 @@ def test_a_team_left_out_of_org_yaml_stops_the_chained_audit_unless_retired(
     assert dropped.code == 2 and "system payments of the 2024-02 attestation" in dropped.err
     retired = {"name": "payments", "date": "2024-02-29", "reason": "merged into ledger"}
     smaller.write({"systems": kept, "retired": [retired]})
-    result = federated(smaller, directory, tmp_path / "org.json", *previous)
+    deploying = federated(smaller, directory, tmp_path / "org.json", *previous)
+    assert deploying.code == 2, deploying.err  # its evidence holds PAY-1, of 2024-03-02
+    assert "yet its evidence records deployment PAY-1 started 2024-03-02" in deploying.err
+    repository = org.root / "repos" / "payments"
+    repository.rename(tmp_path / "payments-archived")  # decommissioned: its repository gone
+    try:
+        result = federated(smaller, directory, tmp_path / "org.json", *previous)
+    finally:
+        (tmp_path / "payments-archived").rename(repository)
     assert result.code == 1, result.err  # ledger and web are not chained to February's
     (record,) = predicate(tmp_path / "org.json")["retired"]
     assert record["last_attested"]["verdict"] == "pass"
+    assert record["last_attested"]["evidence_checked"].startswith("no: repos/payments")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.signing.attestation import sign_statement
@@ -80,6 +82,7 @@ def test_a_retired_system_is_recorded_in_the_signed_attestation(march: Org, tmp_
                 "verdict": "fail",
                 "unjudged": "records of 2024-03 recorded after its attestation are judged by "
                 "no audit",
+                "evidence_checked": "yes: no deployment started on or after 2024-03-31",
             },
         }
     ]
@@ -191,3 +194,65 @@ def test_listed_but_pointed_at_empty_evidence_is_not_a_pass(march: Org, tmp_path
     payments = {s["name"]: s for s in predicate(tmp_path / "apr.json")["systems"]}["payments"]
     assert payments["status"] == "not judged"
     assert "deployment PAY-1 was judged by the 2024-03 audit" in payments["reason"]
+
+
+def march_again(tmp_path: Path) -> Org:
+    """March attested with payments failing, in an organisation of the test's own."""
+    org = three_teams(tmp_path / "org", failing="payments")
+    assert org.audit("mar.json", "--workers", "0").code == 1
+    return org
+
+
+def test_a_retired_system_that_still_deploys_is_refused(tmp_path: Path) -> None:
+    """payments retired on March 31st, yet its own evidence (where March's attestation found
+    it) records a production deployment on April 10th: the retirement was signed as a PASS,
+    only its stated date compared with the month."""
+    org = march_again(tmp_path)
+    deploys = org.root / "repos" / "payments" / "compliance" / "deploys.yaml"
+    records = yaml.safe_load(deploys.read_text())
+    records.append({**records[0], "id": "PAY-2", "started_at": "2024-04-10T10:00:00Z"})
+    write_yaml(deploys, records)
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 2, result.err
+    assert (
+        "system payments is retired on 2024-03-31, yet its evidence records deployment PAY-2 "
+        "started 2024-04-10T10:00:00Z"
+    ) in result.err
+    assert not (tmp_path / "apr.json").exists()
+
+
+def test_a_retired_system_whose_evidence_is_gone_is_recorded_unchecked(tmp_path: Path) -> None:
+    org = march_again(tmp_path)
+    shutil.rmtree(org.root / "repos" / "payments")
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 0, result.err
+    last = predicate(tmp_path / "apr.json")["retired"][0]["last_attested"]
+    assert last["evidence_checked"] == "no: repos/payments can no longer be read (gone)"
+
+
+def test_a_retired_system_whose_repository_is_listed_under_another_name_is_refused(
+    march: Org, tmp_path: Path
+) -> None:
+    """payments retired, its repository listed as pay2 with a fresh evidence directory (not
+    matched as a rename, which needs the evidence too): pay2 began with no history."""
+    fresh = march.root / "ev-pay2"
+    write_yaml(fresh / "fleet.yaml", {"services": {"pay": {"hosts": ["pay-1"]}}})
+    write_yaml(fresh / "deploys.yaml", [])
+    systems = [
+        {**s, "name": "pay2", "evidence": "ev-pay2"} if s["name"] == "payments" else s
+        for s in march.systems
+    ]
+    result = april(march, tmp_path, systems, retired=[RETIRED])
+    assert result.code == 2, result.err
+    assert "system payments is retired, yet system pay2 has its repository" in result.err
+    assert "repository_kept_by: pay2" in result.err
+    kept = {**RETIRED, "repository_kept_by": "pay2"}
+    stated = april(march, tmp_path, systems, retired=[kept])
+    assert stated.code == 0, stated.err
+    record = predicate(tmp_path / "apr.json")["retired"][0]
+    assert record["repository_kept_by"] == "pay2"
+    assert record["last_attested"]["evidence_checked"].startswith("yes: ")
+    wrong = april(march, tmp_path, systems, retired=[{**kept, "repository_kept_by": "web"}])
+    assert wrong.code == 2 and "web is not a listed system with payments's repository" in (
+        wrong.err
+    )

@@ -1,0 +1,93 @@
+"""A retirement is checked against the retired system's own evidence, where last month's
+attestation said it was: a system that still deploys is not retired, whatever date org.yaml
+states; and a system's history is not shed by listing its repository under another name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError
+from checker.org.model import URL, Organisation, Retired
+
+DEFAULT_EVIDENCE = "compliance"
+
+
+def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any]) -> None:
+    """Refuse a retired system whose repository a listed system has, unless org.yaml says
+    they are distinct systems of one repository (``repository_kept_by``)."""
+    location = org.place_of(entry).split("\0")[0]
+    sharing = [s.name for s in org.systems if s.location == location]
+    name, kept = retired.name, retired.kept_by
+    if kept is not None and kept not in sharing:
+        raise InputError(
+            f"system {name} is retired with repository_kept_by {kept}, but {kept} is not a "
+            f"listed system with {name}'s repository",
+            path=str(org.path),
+            line=retired.line,
+        )
+    if sharing and kept is None:
+        raise InputError(
+            f"system {name} is retired, yet system {sharing[0]} has its repository: a system's "
+            "history is not shed by moving its evidence",
+            path=str(org.path),
+            line=retired.line,
+            hint=f"if {sharing[0]} is {name} renamed, list it with {name}'s evidence "
+            f"({entry.get('evidence') or 'the evidence of its repository'}) and remove {name} from "
+            f"'retired'; if they are distinct systems of one repository, add "
+            f"'repository_kept_by: {sharing[0]}' to the retirement",
+        )
+
+
+def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> dict[str, str]:
+    """Read the retired system's evidence: a deployment started on or after the retirement
+    date refuses it (exit 2). Evidence gone is accepted, the absence recorded in the signed
+    retirement; not when its repository lives on in a listed system (``repository_kept_by``)."""
+    directory, ignore = _evidence_of(org, entry)
+    if directory is None or not directory.is_dir():
+        where = str(entry.get("evidence") or entry.get("repository"))
+        if retired.kept_by is not None:
+            raise InputError(
+                f"system {retired.name} is retired with its repository kept by "
+                f"{retired.kept_by}, but its evidence ({where}) can no longer be read: its "
+                "deployments after the retirement cannot be checked",
+                path=str(org.path),
+                line=retired.line,
+            )
+        return {"evidence_checked": f"no: {where} can no longer be read (gone)"}
+    from checker.evidence.bundle import load_evidence
+    from checker.evidence.models import timestamp_ns
+
+    evidence = load_evidence(directory, optional=True, ignore=ignore)
+    for deployment in evidence.deployments:
+        started = datetime.fromtimestamp(timestamp_ns(deployment.started_at) // 10**9, UTC)
+        if started.date() >= retired.date:
+            raise InputError(
+                f"system {retired.name} is retired on {retired.date}, yet its evidence records "
+                f"deployment {deployment.id} started {deployment.started_at}: a system that "
+                "still deploys is not retired",
+                path=str(org.path),
+                line=retired.line,
+                hint=f"list {retired.name} for the month; retire it once it deploys no more",
+            )
+    return {"evidence_checked": f"yes: no deployment started on or after {retired.date}"}
+
+
+def _evidence_of(org: Organisation, entry: dict[str, Any]) -> tuple[Path | None, list[str]]:
+    """The retired system's evidence directory as last month's attestation recorded it (None
+    when its repository is a git URL and no evidence directory was named), and the files its
+    repository's knightwatch.yaml says to ignore there."""
+    from checker.config import load_config
+
+    root = org.path.parent.resolve()
+    repository = str(entry.get("repository"))
+    evidence = entry.get("evidence")
+    repo = None if URL.match(repository) else (root / repository).resolve()
+    config = load_config(repo)[0] if repo is not None and repo.is_dir() else None
+    ignore = list(config.evidence_ignore) if config is not None else []
+    if isinstance(evidence, str):
+        return (root / evidence).resolve(), ignore
+    if repo is None:
+        return None, ignore
+    return repo / ((config.evidence if config else None) or DEFAULT_EVIDENCE), ignore
