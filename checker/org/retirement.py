@@ -42,16 +42,19 @@ def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any])
 
 def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> dict[str, str]:
     """Read the retired system's evidence: a deployment started on or after the retirement
-    date refuses it (exit 2). Evidence gone is accepted, the absence recorded in the signed
-    retirement; not when its repository lives on in a listed system (``repository_kept_by``)."""
+    date refuses it (exit 2). Evidence gone with its repository (decommissioned) is accepted,
+    the absence recorded in the signed retirement; evidence gone while the repository is
+    still there, or lives on in a listed system (``repository_kept_by``), is refused."""
     directory, ignore = _evidence_of(org, entry)
     if directory is None or not directory.is_dir():
         where = str(entry.get("evidence") or entry.get("repository"))
-        if retired.kept_by is not None:
+        kept = f"with its repository kept by {retired.kept_by}" if retired.kept_by else None
+        if kept is None and _repository_of(org, entry) is not None:
+            kept = "and its repository is still there"
+        if kept is not None:  # the evidence alone went: deleting it must not end the checks
             raise InputError(
-                f"system {retired.name} is retired with its repository kept by "
-                f"{retired.kept_by}, but its evidence ({where}) can no longer be read: its "
-                "deployments after the retirement cannot be checked",
+                f"system {retired.name} is retired {kept}, but its evidence ({where}) can no "
+                "longer be read: its deployments after the retirement cannot be checked",
                 path=str(org.path),
                 line=retired.line,
             )
@@ -72,6 +75,15 @@ def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> d
                 hint=f"list {retired.name} for the month; retire it once it deploys no more",
             )
     return {"evidence_checked": f"yes: no deployment started on or after {retired.date}"}
+
+
+def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:
+    """The retired system's repository where it is still a directory here, else None."""
+    repository = str(entry.get("repository"))
+    if URL.match(repository):
+        return None
+    path = (org.path.parent.resolve() / repository).resolve()
+    return path if path.is_dir() else None
 
 
 def _evidence_of(org: Organisation, entry: dict[str, Any]) -> tuple[Path | None, list[str]]:

@@ -256,3 +256,14 @@ def test_a_retired_system_whose_repository_is_listed_under_another_name_is_refus
     assert wrong.code == 2 and "web is not a listed system with payments's repository" in (
         wrong.err
     )
+
+
+def test_a_retired_system_whose_evidence_alone_is_gone_is_refused(tmp_path: Path) -> None:
+    """Deleting the evidence directory while the repository stays is no way round the
+    check of the retired system's deployments."""
+    org = march_again(tmp_path)
+    shutil.rmtree(org.root / "repos" / "payments" / "compliance")
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 2, result.out
+    assert "its repository is still there" in result.err
+    assert not (tmp_path / "apr.json").exists()
