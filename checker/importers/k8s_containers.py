@@ -53,8 +53,9 @@ class Container:
 
 def repository(reference: str) -> str | None:
     """The repository of an image reference (``REPO:TAG``, ``REPO@sha256:...``,
-    ``docker-pullable://REPO@...``), in one spelling: the registry host lower-cased, Docker
-    Hub's ``docker.io/library/`` spelled out. None for a bare digest (a node's own id)."""
+    ``docker-pullable://REPO@...``), in one spelling: the registry host lower-cased and
+    without a default port (``:443``, ``:80``: the same registry as without it), Docker Hub's
+    ``docker.io/library/`` spelled out. None for a bare digest (a node's own id)."""
     name = re.sub(r"^[a-z-]+://", "", reference.strip()).split("@", 1)[0]
     head, _, last = name.rpartition("/")
     name = f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
@@ -62,7 +63,7 @@ def repository(reference: str) -> str | None:
         return None
     first, _, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
-        host = first.lower()
+        host = re.sub(r":(443|80)$", "", first.lower())
         host = "docker.io" if host in _HUB else host
         return f"{host}/{'library/' + rest if host == 'docker.io' and '/' not in rest else rest}"
     return f"docker.io/{name if rest else 'library/' + name}"

@@ -19,8 +19,9 @@ over: a running pod (ready or not) of a Flagger canary's primary (``WORKLOAD-pri
 keeps the old version while the canary runs the new) or a ``WORKLOAD-canary``; one with no
 controller named like the workload; one that carries all the labels its pods share, or their
 ``app``-like label (a Service selecting on it routes to the pod: a left-over ``checkout-blue``
-Deployment on the old commit); and one that runs the service container's image repository in
-any running container, whatever its labels. List them under ``workload:`` to count them.
+Deployment on the old commit); and one that runs, in any running container, whatever its
+labels, the service container's image repository or an image linked to a commit of the
+repository (``_linked_pairs``: a mirror's). List them under ``workload:`` to count them.
 
 Each running pod runs the service in its service container and in every other running
 container of the service's image (``k8s_containers``: a second container, a native sidecar,
@@ -267,9 +268,20 @@ def _linked(
     others: list[tuple[dict[str, Any], Container]], listing: Listing, history: GitHistory
 ) -> list[_Pod]:
     """The running containers of another image repository whose image is linked to a commit of
-    the repository all the same: by its own revision label (``--image-metadata``), or by a tag
-    the tag convention matches that names one of its commits (the service's image pushed to a
-    mirror or a renamed repository). The pod annotation says nothing of such a container."""
+    the repository all the same (``_linked_pairs``), as entries of their pods."""
+    return [
+        _entry(pod, container, listing, extra=True)
+        for pod, container in _linked_pairs(others, listing, history)
+    ]
+
+
+def _linked_pairs(
+    others: list[tuple[dict[str, Any], Container]], listing: Listing, history: GitHistory
+) -> list[tuple[dict[str, Any], Container]]:
+    """Those of ``others`` whose image is linked to a commit of the repository: by its own
+    revision label (``--image-metadata``), or by a tag the tag convention matches that names one
+    of its commits (the service's image pushed to a mirror or a renamed repository). The pod
+    annotation says nothing of such a container."""
     revisions = image_revisions(listing.metadata)
     pattern = re.compile(listing.images.tag_pattern) if listing.images.tag_pattern else None
     named: list[tuple[dict[str, Any], Container, list[str]]] = []
@@ -282,7 +294,7 @@ def _linked(
         named.append((pod, container, names))
     ids = history.resolve_ids({n for _, _, names in named for n in names})
     return [
-        _entry(pod, container, listing, extra=True)
+        (pod, container)
         for pod, container, names in named
         if any(ids[n].sha is not None for n in names)
     ]
@@ -293,7 +305,7 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     result = Observed()
     workloads = listing.where.workloads(listing.service)
     ours, others = _sorted_pods(listing, workloads, result)
-    _lookalikes(others, ours, workloads, listing)
+    _lookalikes(others, ours, workloads, listing, history)
     pods = _counted(ours, listing, history, result)
     if not pods:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
@@ -429,6 +441,9 @@ class _Likeness:
     """The labels (but those set per pod) that all of them carry alike."""
     repositories: frozenset[str]
     """Their service containers' image repositories."""
+    linked: dict[str, Container] = field(default_factory=dict)
+    """By pod uid, a running container of another workload's pod whose image is linked to a
+    commit of the repository (``_linked_pairs``): the service's code, whatever its registry."""
 
 
 def _lookalikes(
@@ -436,6 +451,7 @@ def _lookalikes(
     ours: list[tuple[dict[str, Any], str]],
     workloads: tuple[str, ...],
     listing: Listing,
+    history: GitHistory,
 ) -> None:
     """Running pods that look like the service's but belong to none of its named workloads:
     refused, since they may run another version and serve its traffic."""
@@ -448,8 +464,12 @@ def _lookalikes(
             if c.kind == "container" and c.name == wanted
             for r in c.repositories
         )
+    running = [(p, c) for p, _, _ in others for c in containers(p, listing.path) if c.runs]
     like = _Likeness(
-        workloads, _shared_labels([p for p, _ in ours], listing.path) or {}, frozenset(repositories)
+        workloads,
+        _shared_labels([p for p, _ in ours], listing.path) or {},
+        frozenset(repositories),
+        {_uid(p): c for p, c in reversed(_linked_pairs(running, listing, history))},
     )
     for pod, workload, controlled in others:
         why = _why(pod, workload, controlled, like, listing)
@@ -486,6 +506,12 @@ def _why(
         return by_labels
     if image is not None:
         return f"its {image.kind} {image.name} runs their image {image.image}"
+    linked = like.linked.get(_uid(pod))
+    if linked is not None:
+        return (
+            f"its {linked.kind} {linked.name} runs image {linked.image}, which is linked to a "
+            "commit of their repository"
+        )
     return None
 
 

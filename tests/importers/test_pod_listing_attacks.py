@@ -241,6 +241,34 @@ def test_a_look_alike_not_ready_or_by_digest_is_refused_and_one_elsewhere_is_not
     assert elsewhere.code == 0, elsewhere.err
 
 
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        # The old commit from a mirror: another repository, a tag that names a commit.
+        ("mirror.example.com/shop/checkout", "which is linked to a commit of their repository"),
+        # Their registry spelled with its default port: the same repository.
+        ("registry.example.com:443/shop/checkout", "runs their image"),
+    ],
+)
+def test_a_look_alike_by_an_image_linked_to_a_commit_is_refused(
+    case: Case, image: str, why: str
+) -> None:
+    """A left-over ``checkout-blue`` runs v1 pulled from elsewhere, labelled like nothing of
+    the service's: its image is the service's code all the same, as ``_linked`` counts it in
+    the service's own pods."""
+    items = _blue_green(case)
+    for item in items[3:]:
+        item["metadata"]["labels"] = {"app.kubernetes.io/instance": "checkout"}
+        status = item["status"]["containerStatuses"][0]
+        item["spec"]["containers"][0]["image"] = status["image"] = f"{image}:{case.v1}"
+        status["imageID"] = f"docker-pullable://{image}@{DIGEST_V1}"
+    refused = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2, refused.err
+    assert "pod checkout-blue-5c4b8a9d7f-d of workload checkout-blue" in refused.err
+    assert why in refused.err
+    assert not (case.evidence / "observations.jsonl").exists()
+
+
 # --- pods that run, whatever their readiness --------------------------------------------
 
 
@@ -400,6 +428,9 @@ def test_an_extra_container_of_the_service_image_is_held_to_the_same_links(case:
         (f"{REGISTRY}:sha-1@{DIGEST_V1}", REGISTRY),
         ("Registry.Example.COM/shop/checkout:1", REGISTRY),
         ("registry.example.com:5000/shop/checkout:1", "registry.example.com:5000/shop/checkout"),
+        ("registry.example.com:443/shop/checkout:1", REGISTRY),
+        ("REGISTRY.example.com:80/shop/checkout@" + DIGEST_V1, REGISTRY),
+        ("docker.io:443/library/nginx", "docker.io/library/nginx"),
         ("nginx:1.25", "docker.io/library/nginx"),
         ("docker.io/library/nginx@" + DIGEST_V1, "docker.io/library/nginx"),
         ("index.docker.io/library/nginx", "docker.io/library/nginx"),
