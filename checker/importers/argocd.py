@@ -340,11 +340,14 @@ def _application_syncs(
         for number, entry in enumerate(history, start=1)
     ]
     latest = _latest_operation(item, cluster, selection, path, notes)
+    if found:
+        # The last history entry is the latest deployment of its revision: the sync status
+        # judges it whatever came after; the health too, unless another revision's operation
+        # came after it (a failed or running sync's health is that operation's).
+        own = latest is None or latest.revision == found[-1].revision
+        found[-1] = argocd_health.judged(item, found[-1], path, health=own)
     if latest is not None:
         found.append(latest)
-    elif found:
-        # The last history entry is what runs now: the application's health is its own.
-        found[-1] = argocd_health.judged(item, found[-1], path)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return found
 

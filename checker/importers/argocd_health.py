@@ -15,7 +15,11 @@ When that is the latest sync's revision and the status is not ``Synced`` (``OutO
 live state drifted after the sync, ``kubectl set image`` back to the old build; ``Unknown``:
 the comparison failed), the cluster does not run what that sync applied, however ``Healthy``
 the drifted workload is: the sync is failed, its reason naming the sync status. A comparison
-with another revision (the branch moved on, not yet synced) says nothing of the synced one.
+with another revision (the branch moved on, not yet synced) says nothing of the synced one; a
+status that names no revision compared nothing, so ``OutOfSync`` or ``Unknown`` without one
+fails the sync too (nothing shows the cluster runs it). The last history entry is judged so
+whatever operation came after it (a selective sync, a failed one): by its sync status always,
+by its health too when that operation was of the entry's own revision.
 """
 
 from __future__ import annotations
@@ -37,21 +41,22 @@ SHOWN = 3
 """How many unhealthy resources a reason quotes."""
 
 
-def judged(item: dict[str, Any], sync: Sync, path: Path) -> Sync:
-    """``sync``, the application's latest, as its health and sync status say: unchanged when
-    ``Healthy`` and ``Synced`` (or compared with another revision), else failed with the health
-    and the unhealthy resources' messages, or the sync status and the resources out of sync,
-    as its reason (unfinished while the rollout goes on). An application that records no
-    health or sync status is refused: whether the commit ever ran cannot be known."""
+def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True) -> Sync:
+    """``sync``, the application's last history entry, as its health and sync status say:
+    unchanged when ``Healthy`` and ``Synced`` (or compared with another revision), else failed
+    with the health and the unhealthy resources' messages, or the sync status and the resources
+    out of sync, as its reason (unfinished while the rollout goes on). Without ``health`` (an
+    operation on another revision came after the entry, and the health may be that one's), the
+    sync status alone judges it. An application that records no health or sync status is
+    refused: whether the commit ever ran cannot be known."""
     name = item["metadata"]["name"]
-    status = _health(item, sync, name, path)
     drift = _drift(item, name, path)
+    if not health:
+        return sync if drift is None else _drifted(sync, drift)
+    status = _health(item, sync, name, path)
     if drift is not None and (status == "Healthy" or status in UNFINISHED):
         # Drift is no rollout going on: it stays until someone syncs again.
-        shown = drift + ("" if status == "Healthy" else f" ({HEALTH}{status})")
-        return replace(
-            sync, status="failed", reason=shown, health=DRIFTED, applied_at=sync.finished_at
-        )
+        return _drifted(sync, drift + ("" if status == "Healthy" else f" ({HEALTH}{status})"))
     if status == "Healthy":
         return replace(sync, health=status)
     said = _messages(item, status, name, path)
@@ -69,6 +74,13 @@ def judged(item: dict[str, Any], sync: Sync, path: Path) -> Sync:
         finished_at=None if running else sync.finished_at,
         health=status,
         applied_at=sync.finished_at,
+    )
+
+
+def _drifted(sync: Sync, reason: str) -> Sync:
+    """``sync`` failed by drift: the cluster no longer runs what it applied."""
+    return replace(
+        sync, status="failed", reason=reason, health=DRIFTED, applied_at=sync.finished_at
     )
 
 
@@ -139,8 +151,25 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
         )
     history = dig(item, "status", "history")
     latest = history[-1] if isinstance(history, list) and history else {}
-    if status == "Synced" or not _same_revision(latest, compared or {}):
+    if status == "Synced":
         return None
+    if not (compared or {}).get("revision") and not (compared or {}).get("revisions"):
+        return (
+            f"{DRIFT}{status} with no revision compared: Argo CD compared the live objects with "
+            "nothing, so nothing shows the cluster runs what the sync applied"
+        )
+    if not _same_revision(latest, compared or {}):
+        return None
+    shown = _out_of_sync(item, name, path)
+    return (
+        f"{DRIFT}{status} at the synced revision"
+        + (f" ({shown})" if shown else "")
+        + ": the live objects no longer match what the sync applied"
+    )
+
+
+def _out_of_sync(item: dict[str, Any], name: str, path: Path) -> str:
+    """The resources Argo CD found other than the manifests, as a reason quotes them."""
     resources = objects(
         dig(item, "status", "resources"), path, f"application {name}: status.resources"
     )
@@ -149,13 +178,8 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
         for r in resources
         if r.get("status") not in (None, "Synced")
     )
-    shown = ", ".join(drifted[:SHOWN]) + (
+    return ", ".join(drifted[:SHOWN]) + (
         f" and {len(drifted) - SHOWN} more" if drifted[SHOWN:] else ""
-    )
-    return (
-        f"{DRIFT}{status} at the synced revision"
-        + (f" ({shown})" if shown else "")
-        + ": the live objects no longer match what the sync applied"
     )
 
 

@@ -281,6 +281,34 @@ def test_the_recorded_application_out_of_sync(case: Case) -> None:
             assert record["targets"][0]["reason"].startswith("Argo CD health Degraded")
 
 
+def test_a_selective_sync_after_drift_does_not_hide_it(case: Case) -> None:
+    """Argo CD synced v2, the Deployment was set back (OutOfSync at v2), then a selective sync
+    of another resource at v2 succeeded: the last operation is not the history's, but the
+    sync status at v2 still judges v2's latest deployment on the cluster."""
+    apps = applications(case.v1, case.v2)
+    drifted(apps[0])
+    selective_sync(apps[0], case.v2, "2024-06-04T13:00:00Z", "2024-06-04T13:00:05Z", OPS,
+                   ["checkout-config"])  # fmt: skip
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    assert targets(_of(case, case.v2))["eu-west-1"] == "failed"
+
+
+@pytest.mark.parametrize("status", ["Unknown", "OutOfSync"])
+def test_a_sync_status_that_compared_no_revision_is_not_synced(case: Case, status: str) -> None:
+    """``Unknown`` (or ``OutOfSync``) with no ``status.sync.revision``: Argo CD compared the
+    live objects with nothing, which shows nothing of v2 running; v2 is failed, saying so."""
+    apps = applications(case.v1, case.v2)
+    drifted(apps[0], status)["status"]["sync"].pop("revision", None)
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == "failed"
+    assert _target(v2, "eu-west-1")["reason"].startswith(
+        f"Argo CD sync status {status} with no revision compared"
+    )
+
+
 def test_out_of_sync_with_a_newer_revision_says_nothing_of_the_synced_one(case: Case) -> None:
     """The branch moved on to v3, not synced yet: OutOfSync compares the live state with v3's
     manifests, which is no drift from v2."""
