@@ -54,7 +54,13 @@ from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.models import Cluster, Observation, timestamp_ns
 from checker.importers.common import dig, expect, read_objects
-from checker.importers.k8s_containers import Container, containers, registry_digest
+from checker.importers.k8s_containers import (
+    KINDS,
+    Container,
+    containers,
+    registry_digest,
+    repository,
+)
 from checker.importers.k8s_images import DIGEST, Running, image_revisions, link, tag_of
 from checker.importers.k8s_shapes import objects, time_text
 
@@ -506,6 +512,8 @@ def _why(
         return by_labels
     if image is not None:
         return f"its {image.kind} {image.name} runs their image {image.image}"
+    if not every and _specified(pod, listing.path) & like.repositories:
+        return "its spec names their image and its status reports no container (unknown)"
     linked = like.linked.get(_uid(pod))
     if linked is not None:
         return (
@@ -513,6 +521,19 @@ def _why(
             "commit of their repository"
         )
     return None
+
+
+def _specified(pod: dict[str, Any], path: Path) -> set[str]:
+    """The image repositories a pod's spec names, for a pod whose status reports none of its
+    containers (a truncated or lagging listing): what it runs is not known, so what it is
+    meant to run is looked at."""
+    name = pod["metadata"]["name"]
+    return {
+        found
+        for spec_key, _, _ in KINDS
+        for spec in objects(pod["spec"].get(spec_key), path, f"pod {name}: spec.{spec_key}")
+        if isinstance(image := spec.get("image"), str) and (found := repository(image))
+    }
 
 
 def _runs(pod: dict[str, Any], every: list[Container]) -> bool:

@@ -225,6 +225,18 @@ def test_a_look_alike_by_one_label_or_by_its_image_is_refused(
     assert why in refused.err
 
 
+def test_a_look_alike_whose_status_reports_no_container_is_refused(case: Case) -> None:
+    """A listing that reports no container of the left-over pod (truncated, or taken while
+    the kubelet lagged): what it runs is not known, so the image its spec names decides."""
+    items = _blue_green(case)
+    for item in items[3:]:
+        item["metadata"]["labels"] = {"run": "legacy"}
+        del item["status"]["containerStatuses"]
+    refused = case.pods("eu-west-1", items, "--tag-pattern", TAG_PATTERN)
+    assert refused.code == 2, refused.err
+    assert "its spec names their image and its status reports no container" in refused.err
+
+
 def test_a_look_alike_not_ready_or_by_digest_is_refused_and_one_elsewhere_is_not(
     case: Case,
 ) -> None:
