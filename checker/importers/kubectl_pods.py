@@ -512,7 +512,16 @@ def _why(
         return by_labels
     if image is not None:
         return f"its {image.kind} {image.name} runs their image {image.image}"
-    if not every and _specified(pod, listing.path) & like.repositories:
+    return _by_image(pod, every, like, listing.path)
+
+
+def _by_image(
+    pod: dict[str, Any], every: list[Container], like: _Likeness, path: Path
+) -> str | None:
+    """Why a running pod of another workload runs the service's code by what it runs: an
+    image linked to a commit of the repository, or (its status reporting no container) the
+    service's image named in its spec; else None."""
+    if not every and _specified(pod, path) & like.repositories:
         return "its spec names their image and its status reports no container (unknown)"
     linked = like.linked.get(_uid(pod))
     if linked is not None:
