@@ -50,7 +50,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import argocd_health
-from checker.importers.common import dig, expect, moment, named_ref, optional, read_objects
+from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import Sync
 from checker.importers.k8s_shapes import objects, time_text
 
@@ -363,18 +363,7 @@ def _latest_operation(
     or a selective sync (Argo CD records history only for a sync of the whole application).
     None for a sync the history holds, a dry run (which applies nothing) or no operation."""
     name = item["metadata"]["name"]
-    operation = optional(
-        dig(item, "status", "operationState"),
-        dict,
-        path,
-        f"application {name}: status.operationState is not an object",
-    )
-    phase = optional(
-        (operation or {}).get("phase"),
-        str,
-        path,
-        f"application {name}: operationState.phase is not text",
-    )
+    operation, phase = argocd_health.status_part(item, "operationState", "phase", path)
     if not operation or phase is None:
         return None
     if phase not in FAILED and phase not in RUNNING and phase != "Succeeded":

@@ -84,20 +84,27 @@ def _drifted(sync: Sync, reason: str) -> Sync:
     )
 
 
-def _health(item: dict[str, Any], sync: Sync, name: str, path: Path) -> str:
-    """The application's ``status.health.status``; none is refused."""
-    health = optional(
-        dig(item, "status", "health"),
-        dict,
-        path,
-        f"application {name}: status.health is not an object",
+def status_part(
+    item: dict[str, Any], part: str, field: str, path: Path
+) -> tuple[dict[str, Any], str | None]:
+    """The application's ``status.PART`` object (empty when absent) and its text ``FIELD``
+    (None when absent); either of another shape is refused."""
+    name = item["metadata"]["name"]
+    found = optional(
+        dig(item, "status", part), dict, path, f"application {name}: status.{part} is not an object"
     )
-    status = optional(
-        (health or {}).get("status"),
+    text = optional(
+        (found or {}).get(field),
         str,
         path,
-        f"application {name}: status.health.status is not text",
+        f"application {name}: status.{part}.{field} is not text",
     )
+    return found or {}, text
+
+
+def _health(item: dict[str, Any], sync: Sync, name: str, path: Path) -> str:
+    """The application's ``status.health.status``; none is refused."""
+    _, status = status_part(item, "health", "status", path)
     if not status:
         raise InputError(
             f"application {name}: no status.health.status, so whether its latest sync "
@@ -132,15 +139,7 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
     """Why the cluster no longer runs what the latest sync applied, from ``status.sync``: its
     comparison at that sync's revision found the live state other than the manifests; None
     when it is ``Synced``, or compared with another revision (which says nothing of it)."""
-    compared = optional(
-        dig(item, "status", "sync"), dict, path, f"application {name}: status.sync is not an object"
-    )
-    status = optional(
-        (compared or {}).get("status"),
-        str,
-        path,
-        f"application {name}: status.sync.status is not text",
-    )
+    compared, status = status_part(item, "sync", "status", path)
     if not status:
         raise InputError(
             f"application {name}: no status.sync.status, so whether the cluster still runs what "
@@ -153,12 +152,12 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
     latest = history[-1] if isinstance(history, list) and history else {}
     if status == "Synced":
         return None
-    if not (compared or {}).get("revision") and not (compared or {}).get("revisions"):
+    if not compared.get("revision") and not compared.get("revisions"):
         return (
             f"{DRIFT}{status} with no revision compared: Argo CD compared the live objects with "
             "nothing, so nothing shows the cluster runs what the sync applied"
         )
-    if not _same_revision(latest, compared or {}):
+    if not _same_revision(latest, compared):
         return None
     shown = _out_of_sync(item, name, path)
     return (
