@@ -184,6 +184,7 @@ class GitHistory:
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
         self._seal: Seal | None = None
+        self._stores: list[Path] | None = None
         self._sealed = Sealed()
         """What runs before this one hashed under the store's seal (``use_seal``)."""
 
@@ -449,7 +450,9 @@ class GitHistory:
         if tips == sealed.tips and not trees:
             return  # nothing new
         if self._seal.intact():
-            commits = dict(self.commits_checked())
+            commits = dict(sealed.commits.items())  # read in order, not looked up one by one
+            for check in checks:
+                commits.update(check.trees)
             trees.update(sealed.trees)
             width = len(next(iter(commits), "x" * 40))
             cache.put(SEALED, {self._seal.digest: Sealed(tips, commits, trees).value(width)})
@@ -459,7 +462,13 @@ class GitHistory:
 
     def object_stores(self) -> list[Path]:
         """The repository's object store and every one it borrows from, as git itself finds
-        them (``git count-objects -v``: alternates files, however written, and nested)."""
+        them (``git count-objects -v``: alternates files, however written, and nested); asked
+        of git once a run (the seal and the search for copies stored twice both need them)."""
+        if self._stores is None:
+            self._stores = self._find_stores()
+        return list(self._stores)
+
+    def _find_stores(self) -> list[Path]:
         own = self.run_git(["rev-parse", "--git-path", "objects"])
         counted = self.run_git(["count-objects", "-v"])
         if own.returncode != 0 or counted.returncode != 0:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,12 +123,19 @@ class Packed(Mapping[str, str]):
                 high = middle
         return low if low < self._count and self._at(low) == key else None
 
+    def _value(self, index: int) -> str:
+        start = index * self._width
+        return self._text[start + self._key : start + self._width]
+
     def __getitem__(self, key: str) -> str:
         index = self._find(key) if isinstance(key, str) else None
         if index is None:
             raise KeyError(key)
-        start = index * self._width + self._key
-        return self._text[start : start + self._width - self._key]
+        return self._value(index)
+
+    def items(self) -> ItemsView[str, str]:
+        """Every record, read in order (not looked up one by one)."""
+        return _Records(self)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._find(key) is not None
@@ -138,6 +145,16 @@ class Packed(Mapping[str, str]):
 
     def __len__(self) -> int:
         return self._count
+
+
+class _Records(ItemsView[str, str]):
+    """``Packed.items``: the records as they stand in the string."""
+
+    _mapping: Packed
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        kept = self._mapping
+        return ((kept._at(index), kept._value(index)) for index in range(len(kept)))
 
 
 def packed(items: Iterable[tuple[str, str]] | Iterable[str]) -> str:

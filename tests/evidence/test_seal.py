@@ -147,6 +147,7 @@ def test_what_was_hashed_is_looked_up_where_it_is_kept() -> None:
     commits = {"b" * 40: "1" * 40, "a" * 40: "2" * 40, "c" * 40: "3" * 40}
     kept = Packed(packed(commits.items()), 40, 40)
     assert dict(kept) == commits and len(kept) == 3
+    assert list(kept.items()) == sorted(commits.items())
     assert "d" * 40 not in kept and "a" * 39 not in kept and 7 not in kept
     with pytest.raises(KeyError):
         kept["d" * 40]
