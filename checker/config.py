@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
+from checker.evidence.registry_names import CONFIG_NAME
 from checker.parameters import RuleParameters
 from checker.vocabulary import (
     DEFAULT_FAIL_ON,
@@ -19,8 +20,6 @@ from checker.vocabulary import (
     EngineName,
     Severity,
 )
-
-CONFIG_NAME = "knightwatch.yaml"
 
 
 class OpaConfig(BaseModel):

@@ -20,7 +20,11 @@ from checker.paths import service_glob
 NS_PER_SECOND = 1_000_000_000
 
 
-def _inside(path: str) -> str:
+DEFAULT_FLAGS_FILE = "flags.yaml"
+"""The flag registry's path where no setting names one."""
+
+
+def registry_path(path: str) -> str:
     """A path inside the repository: relative, and not climbing out of it. Not a pattern: git
     reads it literally, and a glob or pathspec magic (``*.yaml``, ``:(top)flags.yaml``) would
     name no file, leaving the dead-code rules without their registry."""
@@ -48,7 +52,9 @@ class RuleParameters(BaseModel):
     """The branch every deployed commit must be reachable from (REVIEW-003)."""
     baseline: str | None = None
     """Where the first deployment's shipped range starts; without it, the deployed commit alone."""
-    flags_file: Annotated[str, AfterValidator(_inside)] = Field(default="flags.yaml", min_length=1)
+    flags_file: Annotated[str, AfterValidator(registry_path)] = Field(
+        default=DEFAULT_FLAGS_FILE, min_length=1
+    )
     """The flag registry's path inside the repository."""
     reference_exclude: list[str] = []
     """Globs of tracked files that do not count as references to a flag."""

@@ -14,14 +14,13 @@ versions, and so findings: a path that holds no registry adds nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
 import yaml
 
+from checker.parameters import DEFAULT_FLAGS_FILE, registry_path
+
 CONFIG_NAME = "knightwatch.yaml"
 """The options file at the repository's root."""
-DEFAULT_FLAGS_FILE = "flags.yaml"
-"""The registry's path where the options file names none."""
 
 
 def named(versions: Iterable[bytes | None], before_first: bool) -> set[str]:
@@ -49,12 +48,11 @@ def _named(data: bytes | None) -> str | None:
 
 
 def _plain_path(path: str) -> bool:
-    """A relative path without '..', pattern characters or pathspec magic: what git can be
-    handed as a literal path (anything else was never a registry knightwatch read)."""
-    parts = PurePosixPath(path).parts
-    return (
-        bool(parts)
-        and not path.startswith(("/", ":"))
-        and ".." not in parts
-        and not any(c in path for c in "*?[\0\n")
-    )
+    """A path ``flags_file`` accepts (``checker.parameters.registry_path``: relative, no
+    '..', no pattern or pathspec magic), and no NUL, which no argument to git can hold:
+    anything else was never a registry knightwatch read."""
+    try:
+        registry_path(path)
+    except ValueError:
+        return False
+    return "\0" not in path
