@@ -10,8 +10,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.org.model import URL, Organisation, Retired
-
-DEFAULT_EVIDENCE = "compliance"
+from checker.runner import DEFAULT_EVIDENCE
 
 
 def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any]) -> None:
@@ -88,18 +87,16 @@ def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:
 
 def _evidence_of(org: Organisation, entry: dict[str, Any]) -> tuple[Path | None, list[str]]:
     """The retired system's evidence directory as last month's attestation recorded it (None
-    when its repository is a git URL and no evidence directory was named), and the files its
-    repository's knightwatch.yaml says to ignore there."""
+    when no evidence directory was named and its repository is a git URL or gone), and the
+    files its repository's knightwatch.yaml says to ignore there."""
     from checker.config import load_config
 
-    root = org.path.parent.resolve()
-    repository = str(entry.get("repository"))
     evidence = entry.get("evidence")
-    repo = None if URL.match(repository) else (root / repository).resolve()
-    config = load_config(repo)[0] if repo is not None and repo.is_dir() else None
+    repo = _repository_of(org, entry)
+    config = load_config(repo)[0] if repo is not None else None
     ignore = list(config.evidence_ignore) if config is not None else []
     if isinstance(evidence, str):
-        return (root / evidence).resolve(), ignore
+        return (org.path.parent.resolve() / evidence).resolve(), ignore
     if repo is None:
         return None, ignore
     return repo / ((config.evidence if config else None) or DEFAULT_EVIDENCE), ignore
