@@ -190,7 +190,7 @@ class GitContent:
                 elif target not in walked:
                     walked.add(target)
                     pending.append(target)
-        if not first or self._parents(first[0].commit):
+        if not first or _parents(self._history, first[0].commit):
             paths |= named([], before_first=True)
         return paths
 
@@ -199,11 +199,6 @@ class GitContent:
         blobs = sorted({v.blob for v in versions if v.blob is not None})
         history = self._history
         return {sha: raw for sha, _, raw in read_verified(history.root, history.env, blobs)}
-
-    def _parents(self, sha: str) -> list[str]:
-        """A commit's parents, from its hashed bytes."""
-        _, data = next(iter(read_verified(self._history.root, self._history.env, [sha])))[1:]
-        return list(_raw_parents(data))
 
     def _check_walked(self, paths: list[str], followed: set[str]) -> None:
         """Hash what git read for itself to find the versions: every commit of the history,
