@@ -292,6 +292,11 @@ def parse_document(kind: Kind, path: Path, data: bytes) -> BaseModel:
     return validate(kind.model, Located(document, line), path, kind.what)
 
 
+_LOOKED_AT = jsonread.looked_at("service", "environment", "id", "commit", "started_at")
+"""What a scoped run reads of a record before it knows the record is in its scope: the keys
+``Scope`` and ``_shipment`` read."""
+
+
 def _load_list(
     kind: Kind,
     path: Path,
@@ -316,7 +321,10 @@ def _load_list(
     if is_blank(data, path):
         raise _empty(kind, path)
     # Unscoped, every record is validated and the streams come from the models.
-    items = iter_records(data, path, keep if scope is not None else None)
+    if scope is not None:
+        items = iter_records(data, path, keep, _LOOKED_AT)
+    else:
+        items = iter_records(data, path)
     out: list[tuple[Any, int]] = []
     targets = SharedEntries[Target]() if kind.name == "deploys" else None
     for index, item in enumerate(items, start=1):

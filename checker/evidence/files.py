@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import SchemaValidator
 
 from checker.errors import InputError
 from checker.evidence import jsonread
@@ -192,18 +193,23 @@ def parse_records(
 
 
 def iter_records(
-    data: bytes, path: PurePath, keep: Callable[[Any, int], bool] | None = None
+    data: bytes,
+    path: PurePath,
+    keep: Callable[[Any, int], bool] | None = None,
+    looked_at: SchemaValidator | None = None,
 ) -> Iterator[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
 
     ``keep`` chooses the records returned, given each and its line. Every record is still
     parsed (a syntax error anywhere is an error), but a JSON Lines record passed over is not
-    checked for duplicate keys. JSON Lines are parsed as they are taken, so that a caller
-    validating each record as it comes holds one line's values at a time, not a whole file's
-    (a month's deployments are hundreds of megabytes of dictionaries).
+    checked for duplicate keys; ``looked_at`` (``jsonread.looked_at``), if given, names the
+    keys ``keep`` reads of a JSON Lines record, the only ones then built. JSON Lines are
+    parsed as they are taken, so that a caller validating each record as it comes holds one
+    line's values at a time, not a whole file's (a month's deployments are hundreds of
+    megabytes of dictionaries).
     """
     if path.suffix == ".jsonl":
-        return _json_lines(data, path, keep)
+        return _json_lines(data, path, keep, looked_at)
     text = decode(data, path)
     lines: list[int] = []
     try:
@@ -225,7 +231,10 @@ def iter_records(
 
 
 def _json_lines(
-    data: bytes, path: PurePath, keep: Callable[[Any, int], bool] | None
+    data: bytes,
+    path: PurePath,
+    keep: Callable[[Any, int], bool] | None,
+    looked_at: SchemaValidator | None = None,
 ) -> Iterator[Located]:
     text = decode(data, path)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
@@ -233,7 +242,7 @@ def _json_lines(
         if not raw.strip():
             continue
         try:
-            if keep is not None and not keep(jsonread.look(raw), number):
+            if keep is not None and not keep(jsonread.look_at(raw, looked_at), number):
                 continue
             value = jsonread.loads(raw)
         except ValueError as exc:

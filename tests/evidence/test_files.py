@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from checker.errors import InputError
+from checker.evidence import jsonread
 from checker.evidence.files import LineDict, parse_records, parse_yaml
 
 PLAIN = """\
@@ -182,3 +183,44 @@ def test_equal_targets_are_one_instance_and_a_bad_one_keeps_its_line(
         load_evidence(tmp_path)
     assert refused.value.line == (2 if name.endswith(".jsonl") else 22)  # its status line
     assert "succeded" in refused.value.message
+
+
+LOOKED_AT_DOCUMENTS = [
+    '{"id": "d1", "service": "svc", "targets": [{"host": "h1", "status": "failed"}]}',
+    '{"id": "d1", "service": "svc", "service": "other"}',  # the last of a key twice
+    '{"service": ["svc"], "commit": 7, "started_at": null}',
+    '{"id": "d1", "targets": [{"weight": NaN}]}',
+    '{"id": "d1", "note": "Infinity"}',  # the word in a string: looked at whole, same answer
+    '{"id": "d1", "x": -Infinity}',
+    '{"id": "d1\\ud800"}',
+    '{"id": "d1", "x": "\\ud800"}',
+    '{"id": "d1"} trailing',
+    '{"id": ',
+    '["svc"]',
+    '"svc"',
+    "7",
+    '{"id": "d1", "n": ' + "7" * 5000 + "}",
+    '{"id": "d1", "deep": ' + "[" * 5000 + "]" * 5000 + "}",
+    ' {"id": "d1"} ',
+]
+
+
+@pytest.mark.parametrize("text", LOOKED_AT_DOCUMENTS)
+def test_looking_at_some_keys_refuses_and_reads_as_looking_at_all(text: str) -> None:
+    """``look_at`` builds only the keys it is asked for, but every document ``look`` refuses
+    it refuses with the same message, and of the others it reads those keys as ``look`` does:
+    a gate passes over no record a run judging every record would refuse."""
+    fields = jsonread.looked_at("id", "service", "commit", "started_at")
+    try:
+        whole = jsonread.look(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as raised:
+            jsonread.look_at(text, fields)
+        assert str(raised.value) == str(exc)
+        return
+    part = jsonread.look_at(text, fields)
+    if not isinstance(whole, dict):
+        assert part == whole
+        return
+    keys = ("id", "service", "commit", "started_at")
+    assert {k: part[k] for k in keys if k in part} == {k: whole[k] for k in keys if k in whole}
