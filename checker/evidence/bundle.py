@@ -36,7 +36,7 @@ from checker.evidence.models import (
     Waiver,
     check_timestamp,
 )
-from checker.evidence.shared import SharedEntries
+from checker.evidence.shared import SharedLists
 from checker.memory import paused_collection
 
 Shape = Literal["list", "document"]
@@ -326,7 +326,7 @@ def _load_list(
     else:
         items = iter_records(data, path)
     out: list[tuple[Any, int]] = []
-    targets = SharedEntries[Target]() if kind.name == "deploys" else None
+    targets = SharedLists[Target]() if kind.name == "deploys" else None
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, dict):
             raise InputError(
@@ -335,10 +335,10 @@ def _load_list(
                 path=str(path),
                 line=item.line or None,
             )
-        fresh = targets.swap(item.value.get("targets")) if targets is not None else {}
+        swapped = targets.swap(item.value.get("targets")) if targets is not None else None
         record = validate(kind.model, item, path, f"{kind.what} #{index}")
-        if targets is not None and isinstance(record, Deployment):
-            targets.learn(record.targets, fresh)
+        if targets is not None and swapped is not None and isinstance(record, Deployment):
+            targets.learn(record.targets, swapped)
         out.append((record, item.line))
     return out
 

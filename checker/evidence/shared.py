@@ -10,6 +10,7 @@ names its own place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -69,3 +70,73 @@ class SharedEntries(Generic[T]):
         """Keep the instances ``validated`` made of the entries ``swap`` did not know."""
         for index, found in fresh.items():
             self.known[found] = validated[index]
+
+
+Items = tuple[tuple[tuple[Any, Any], ...], ...]
+"""A list of mappings as its entries' items, in order."""
+
+
+@dataclass(frozen=True)
+class Swapped:
+    """What ``SharedLists.swap`` did to one list: nothing left to learn (``known``), or the
+    list's items (None where they cannot stand for it) and its fresh entries."""
+
+    items: Items | None
+    fresh: dict[int, Identity]
+    known: bool = False
+
+
+class SharedLists(Generic[T]):
+    """``SharedEntries`` for lists that repeat whole (a service's deployments list the same
+    fifty hosts, all succeeded, month after month): a list met before is swapped for its
+    instances in one look-up, not an identity per entry.
+
+    A list is known by its entries' items alone, without their types, and only lists of
+    mappings from text to text or null are kept: no value of another type is equal to a
+    text or to null (``1 == True`` holds between numbers alone), so a list equal to a kept
+    one is that list. At most ``limit`` lists are kept (lists that never repeat, such as
+    targets each with its own finish time, would otherwise be held for nothing)."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.entries = SharedEntries[T]()
+        self.known: dict[Items, list[T]] = {}
+        self.limit = limit
+
+    def swap(self, entries: object) -> Swapped:
+        """``SharedEntries.swap``, or the whole list's instances where it is known."""
+        items = _items(entries)
+        if items is not None:
+            known = self.known.get(items)
+            if known is not None and isinstance(entries, list):
+                entries[:] = known
+                return Swapped(items, {}, known=True)
+        return Swapped(items, self.entries.swap(entries))
+
+    def learn(self, validated: Sequence[T], swapped: Swapped) -> None:
+        """``SharedEntries.learn``, and the list's instances kept whole where it is plain."""
+        if swapped.known:
+            return
+        self.entries.learn(validated, swapped.fresh)
+        if swapped.items is not None and len(self.known) < self.limit and _plain(swapped.items):
+            self.known[swapped.items] = list(validated)
+
+
+def _items(entries: object) -> Items | None:
+    """A list of mappings as its entries' items (built by C loops alone); None for anything
+    else, or where a value is a list or a mapping (unhashable)."""
+    if not isinstance(entries, list):
+        return None
+    try:
+        items = tuple(map(tuple, map(dict.items, entries)))
+        hash(items)
+    except TypeError:  # an entry that is not a mapping, or a value that cannot be hashed
+        return None
+    return items
+
+
+def _plain(items: Items) -> bool:
+    return all(
+        type(key) is str and (type(value) is str or value is None)
+        for entry in items
+        for key, value in entry
+    )
