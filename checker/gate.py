@@ -41,12 +41,18 @@ class Gate:
 
     def scope(self, kind: str, raw: dict[str, Any]) -> bool:
         """Whether a raw evidence record bears on the candidate: the deployments of its service
-        in its environment (its history), and its service's observations and flag events."""
-        if kind == "deploys":
-            return raw.get("service") == self.service and raw.get("environment") == self.environment
-        if kind in ("observations", "flag_events"):
+        (in its environment, its history; in another, the hosts that environment holds, which
+        the candidate's may not share), and its service's observations and flag events. A
+        record of another service is read for what it shipped when (``Shipment``)."""
+        if kind in ("deploys", "observations", "flag_events"):
             return raw.get("service") == self.service
         return True
+
+    def stream(self, kind: str, raw: dict[str, Any]) -> bool:
+        """Whether a raw evidence record is of the candidate's history: of its scope, and a
+        deployment of its environment."""
+        in_environment = kind != "deploys" or raw.get("environment") == self.environment
+        return in_environment and self.scope(kind, raw)
 
     def record(self, evidence: Evidence, sha: str, as_of: date) -> Deployment:
         """The candidate's deployment record: it starts on the as-of date, after every recorded

@@ -21,6 +21,7 @@ from checker.evidence.bundle import Evidence, FileDigest, load_evidence, recorde
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.integrity import (
+    check_deployment_targets,
     check_gate_target,
     check_references,
     check_scoped_services,
@@ -216,7 +217,6 @@ def _evidence(
     with stage("evidence load"):
         evidence = load_evidence(
             _evidence_directory(history, options, config),
-            optional=gate is not None,
             scope=gate.scope if gate is not None else None,
             ignore=config.evidence_ignore,
             registry=config.flags_file,
@@ -231,6 +231,9 @@ def _evidence(
             history.refuse_unreadable_ref(gate.revision)
             raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
         evidence.add_deployment(gate.record(evidence, revision, as_of))
+        # The candidate reaches every host of its service: none may run it in another
+        # environment (records labelled prod beside the gate's production).
+        check_deployment_targets(evidence, names)
     return evidence
 
 
@@ -250,7 +253,7 @@ def _walk_ahead(
     own message."""
     needle = json.dumps(gate.service, ensure_ascii=False).encode()
     directory = _evidence_directory(history, options, config)
-    commits = recorded_commits(directory, gate.scope, needle)
+    commits = recorded_commits(directory, gate.stream, needle)
     if commits is None or not all(_OBJECT_ID.fullmatch(commit) for commit in commits):
         return
     names = [*commits, gate.revision, *([config.baseline] if config.baseline else [])]

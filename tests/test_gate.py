@@ -145,7 +145,7 @@ def test_the_deploy_gate_judges_what_would_ship_since_the_last_deployment(
     assert report["summary"]["deployments"] == 1  # type: ignore[index]
 
 
-def test_the_gate_needs_no_deployment_records_but_must_know_the_service(
+def test_the_gate_needs_its_evidence_and_must_know_the_service(
     shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
 ) -> None:
     repo, _ = shop
@@ -153,12 +153,16 @@ def test_the_gate_needs_no_deployment_records_but_must_know_the_service(
     result = run_cli(*gate, "--evidence", tmp_path / "none", "--stage", "merge")
     # Nothing knows "web": a gate judging a service that may not exist would pass on nothing.
     assert result.code == 2
-    assert "--service 'web': nothing knows it, since the evidence directory" in result.err
+    assert "none: evidence directory not found" in result.err
     evidence = tmp_path / "new"
     write_yaml(
         evidence / "fleet.yaml",
         {"services": {"web": {"hosts": ["web-1"]}}, "environments": ["production"]},
     )
+    # Without its records the candidate would ship its own commit alone: "none" is said.
+    result = run_cli(*gate, "--evidence", evidence, "--stage", "merge")
+    assert result.code == 2 and "required evidence file missing: deploys" in result.err
+    write_yaml(evidence / "deploys.yaml", [])
     result = run_cli(*gate, "--evidence", evidence, "--stage", "merge")
     assert result.code == 1, result.err
     assert "DEAD-001" in result.out and "candidate:old_checkout" in result.out

@@ -131,28 +131,34 @@ def sha256_hex(data: bytes) -> str:
 @dataclass(frozen=True)
 class Shipment:
     """What REVIEW-002 needs of a deployment record a gate does not judge: which commit it
-    shipped from when. Only these fields are checked (the full check validates the rest)."""
+    shipped from when, and of which stream (whose names must join up like any record's). Only
+    these fields are checked (the full check validates the rest)."""
 
     id: str
+    service: str
+    environment: str
     commit: str
     started_at: str
     path: Path
     line: int
 
-    def error(self, message: str) -> InputError:
+    def error(self, message: str, hint: str | None = None) -> InputError:
         """An input error about this record, naming its file and line."""
-        where = f"deployment {shown(self.id)} of another service or environment"
-        return InputError(f"{where}: {message}", path=str(self.path), line=self.line or None)
+        where = f"deployment {shown(self.id)} of another service"
+        return InputError(
+            f"{where}: {message}", path=str(self.path), line=self.line or None, hint=hint
+        )
+
+
+SHIPMENT_KEYS = ("id", "service", "environment", "commit", "started_at")
 
 
 def _shipment(raw: dict[str, Any], path: Path, line: int) -> Shipment:
     """The shipment a deployment record outside the run's scope states, or an input error:
     a record that cannot say whether it shipped a candidate's commit first cannot be passed
     over."""
-    keys = ("id", "commit", "started_at")
-    values = [value for key in keys if isinstance(value := raw.get(key), str)]
-    where = f"deployment {shown(raw.get('id'))} of another service or environment"
-    problem = next((k for k in keys if not isinstance(raw.get(k), str)), None)
+    where = f"deployment {shown(raw.get('id'))} of another service"
+    problem = next((k for k in SHIPMENT_KEYS if not isinstance(raw.get(k), str)), None)
     if problem is not None:
         raise InputError(
             f"{where}: {problem} {shown(raw.get(problem))} cannot be read (a gate asks "
@@ -161,10 +167,12 @@ def _shipment(raw: dict[str, Any], path: Path, line: int) -> Shipment:
             line=line or None,
         )
     try:
-        check_timestamp(values[2])
+        check_timestamp(raw["started_at"])
     except ValueError as exc:
         raise InputError(f"{where}: started_at: {exc}", path=str(path), line=line or None) from exc
-    return Shipment(values[0], values[1], values[2], path, line)
+    return Shipment(
+        raw["id"], raw["service"], raw["environment"], raw["commit"], raw["started_at"], path, line
+    )
 
 
 @dataclass
@@ -292,7 +300,7 @@ def parse_document(kind: Kind, path: Path, data: bytes) -> BaseModel:
     return validate(kind.model, Located(document, line), path, kind.what)
 
 
-_LOOKED_AT = jsonread.looked_at("service", "environment", "id", "commit", "started_at")
+_LOOKED_AT = jsonread.looked_at(*SHIPMENT_KEYS)
 """What a scoped run reads of a record before it knows the record is in its scope: the keys
 ``Scope`` and ``_shipment`` read."""
 
@@ -354,10 +362,12 @@ def load_evidence(
     """Read and validate every evidence file in ``directory``; any other file in it is an
     error unless ``ignore`` names it (a misnamed file must not be silently skipped).
 
-    ``optional``: the directory and its deployment records may be absent (a run that judges
-    a deployment no record holds yet, a gate, then simply has no history to use). ``scope``
-    keeps, of the list files, only the records it accepts (a gate needs only its service's);
-    every file is still read whole, digested and parsed.
+    ``optional``: the directory and its deployment records may be absent (a retired system's
+    evidence, gone with its repository). A gate's are not: with no deployment records it
+    would judge its candidate as a first deployment, shipping its own commit alone, so a
+    service not yet deployed says so with ``[]``. ``scope`` keeps, of the list files, only the
+    records it accepts (a gate needs only its service's); every file is still read whole,
+    digested and parsed.
     """
     with paused_collection():
         return _load_evidence(directory, optional, scope, ignore, registry)
@@ -386,7 +396,8 @@ def _load_evidence(
                 raise InputError(
                     f"required evidence file missing: {names}",
                     path=str(directory),
-                    hint="an audit cannot pass without its deployment records",
+                    hint="an audit cannot pass without its deployment records; where there "
+                    "are none yet (a service not deployed yet), write [] in deploys.yaml",
                 )
             continue
         _read_kind(evidence, kind, path, scope)

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_core import SchemaValidator
 
 from checker.errors import InputError
 from checker.evidence import jsonread
@@ -196,7 +195,7 @@ def iter_records(
     data: bytes,
     path: PurePath,
     keep: Callable[[Any, int], bool] | None = None,
-    looked_at: SchemaValidator | None = None,
+    looked_at: jsonread.LookedAt | None = None,
 ) -> Iterator[Located]:
     """A list file: a YAML sequence, or JSON Lines (one object per line, blanks allowed).
 
@@ -221,8 +220,15 @@ def iter_records(
         items = None
         if isinstance(node, yaml.SequenceNode):
             items = [(_construct(loader, n, path), n.start_mark.line + 1) for n in node.value]
-    if document is None:
+    if document is None and is_blank(data, path):
         return iter(())
+    if document is None:  # ~ or null: what a failed export (jq's null) writes, not "none"
+        raise InputError(
+            "expected a list of records at the top level, got null",
+            path=str(path),
+            line=1,
+            hint="if there really are no records, write []",
+        )
     if items is None:
         raise InputError("expected a list of records at the top level", path=str(path), line=1)
     return iter(
@@ -230,16 +236,20 @@ def iter_records(
     )
 
 
+_JSON_SPACE = " \t\r"
+"""What JSON reads as white space, but the line feed that ends a line."""
+
+
 def _json_lines(
     data: bytes,
     path: PurePath,
     keep: Callable[[Any, int], bool] | None,
-    looked_at: SchemaValidator | None = None,
+    looked_at: jsonread.LookedAt | None = None,
 ) -> Iterator[Located]:
     text = decode(data, path)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
     for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
+        if not raw.strip(_JSON_SPACE):  # not str.strip(): U+3000 alone is no blank line
             continue
         try:
             if keep is not None and not keep(jsonread.look_at(raw, looked_at), number):

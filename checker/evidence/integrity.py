@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from checker.errors import UsageError
+from checker.errors import InputError, UsageError
 from checker.evidence.bundle import Evidence
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import host_key
@@ -76,11 +76,17 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
     join = _Join(evidence, names)
     for index, deployment in enumerate(evidence.deployments):
         join.deployment(index, deployment.id, deployment.service, deployment.environment)
+    _check_shipments(evidence, names)
+    error = _record_error(evidence)
     if not names.declared_environments:
-        _check_spellings(evidence, "environment", [d.environment for d in evidence.deployments])
+        environments = [d.environment for d in evidence.deployments]
+        _check_spellings(
+            "environment", environments + [s.environment for s in evidence.elsewhere], error
+        )
     if not names.services:
-        _check_spellings(evidence, "service", [d.service for d in evidence.deployments])
-    _check_targets(evidence, names)
+        services = [d.service for d in evidence.deployments]
+        _check_spellings("service", services + [s.service for s in evidence.elsewhere], error)
+    check_deployment_targets(evidence, names)
     for index, event in enumerate(evidence.flag_events):
         what = f"flag event {event.flag}@{event.at}"
         join.service("flag_events", index, what, event.service)
@@ -101,7 +107,7 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
     return names
 
 
-def _check_targets(evidence: Evidence, names: Vocabulary) -> None:
+def check_deployment_targets(evidence: Evidence, names: Vocabulary) -> None:
     """A deployment's target is not an inventoried host in another spelling (``PAY-1``,
     ``pay-1.``, ``pay-1.prod.example.com`` or fullwidth for ``pay-1``: a failure there would
     be no failure of ``pay-1``),
@@ -209,7 +215,40 @@ class _Join:
         self.require(where, environment, self.names.environments, problem, _ENVIRONMENTS_HINT)
 
 
-def _check_spellings(evidence: Evidence, field: str, values: list[str]) -> None:
+RecordError = Callable[[int, str, str], InputError]
+"""An input error about a deployment record, by its place among the deployments and then the
+shipments a gate passed over: its message and hint."""
+
+
+def _record_error(evidence: Evidence) -> RecordError:
+    count = len(evidence.deployments)
+
+    def error(index: int, message: str, hint: str) -> InputError:
+        if index < count:
+            where = f"deployment {evidence.deployments[index].id}: "
+            return evidence.error("deploys", index, where + message, hint=hint)
+        return evidence.elsewhere[index - count].error(message, hint)
+
+    return error
+
+
+def _check_shipments(evidence: Evidence, names: Vocabulary) -> None:
+    """The records of other services a gate reads only for what they shipped when name a
+    service and an environment the evidence declares, as every record must: a gate's own
+    service misspelt (``Web``, or with a Cyrillic letter) would otherwise be read as
+    another service's, and its history passed over."""
+    declared = "fleet.yaml" if evidence.fleet is not None else "unlisted_services"
+    for shipment in evidence.elsewhere:
+        for field, value, known, where in (
+            ("service", shipment.service, names.services, declared),
+            ("environment", shipment.environment, names.environments, "fleet.yaml's environments"),
+        ):
+            if known and (field == "service" or names.declared_environments) and value not in known:
+                near = did_you_mean(value, sorted(known))
+                raise shipment.error(f"{field} {value!r} is not in {where}{near}", _INVENTORY_HINT)
+
+
+def _check_spellings(field: str, values: list[str], error: RecordError) -> None:
     """Without a declared vocabulary, two names that differ only in case are one name
     misspelt, and so is a name used once beside a near spelling: either would start a
     deployment stream of its own, whose first deployment ships only its own commit."""
@@ -228,14 +267,11 @@ def _check_spellings(evidence: Evidence, field: str, values: list[str]) -> None:
             else "list every service in fleet.yaml (or under unlisted_services in knightwatch.yaml)"
         )
         used = "once" if counts[value] == 1 else f"by {counts[value]} deployments"
-        index = first[value]
-        raise evidence.error(
-            "deploys",
-            index,
-            f"deployment {evidence.deployments[index].id}: {field} {value!r} is used {used}, "
-            f"and {other!r} by {_times(counts[other])}: "
+        raise error(
+            first[value],
+            f"{field} {value!r} is used {used}, and {other!r} by {_times(counts[other])}: "
             + ("the same name in another case?" if same else "a misspelling?"),
-            hint="fix it" + ("" if same else f"; if both are real, {declare}"),
+            "fix it" + ("" if same else f"; if both are real, {declare}"),
         )
 
 
@@ -250,12 +286,6 @@ def check_gate_target(
     a gate that judges a service that does not exist passes by judging nothing."""
     services = names.services | {s for s, _ in evidence.streams}
     if service not in services:
-        if not evidence.directory.is_dir():
-            raise UsageError(
-                f"--service {service!r}: nothing knows it, since the evidence directory "
-                f"{evidence.directory} does not exist",
-                hint="pass --evidence DIR, or create it with a fleet.yaml listing the service",
-            )
         raise UsageError(
             f"--service {service!r} is not a service the inventory or any deployment knows"
             + (did_you_mean(service, services) or f" (known: {', '.join(sorted(services))})"),

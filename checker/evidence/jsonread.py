@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
@@ -67,27 +68,48 @@ def look(text: str) -> Any:
         return loads(text, LENIENT_KEYS)
 
 
-def look_at(text: str, fields: SchemaValidator | None) -> Any:
-    """``look(text)``, of which only the keys ``fields`` (``looked_at``) names are needed:
-    pydantic-core then reads the object without building Python values for the rest (a
-    deployment's fifty targets, at a gate that only asks which stream a record is of). A
-    document it would not read so (not an object, not JSON, nested too deeply), or that could
-    hold ``NaN`` or ``Infinity`` (which it reads where nothing is built), is looked at whole,
-    so every document ``look`` refuses is refused here with the same message."""
-    if fields is None or "NaN" in text or "Infinity" in text:
-        return look(text)
-    try:
-        return fields.validate_json(text)
-    except ValueError:
-        return look(text)
+@dataclass(frozen=True)
+class LookedAt:
+    """What ``look_at`` reads of an object (``looked_at``): some keys, each where present."""
+
+    validator: SchemaValidator
+    quoted: tuple[str, ...]
+    """Each key as JSON writes it without an escape: ``"service"``."""
 
 
-def looked_at(*keys: str) -> SchemaValidator:
-    """What ``look_at`` reads of an object: ``keys``, each as JSON has it, where present."""
+def looked_at(*keys: str) -> LookedAt:
+    """``LookedAt`` the keys ``keys``, each as JSON has it."""
     fields = {
         key: core_schema.typed_dict_field(core_schema.any_schema(), required=False) for key in keys
     }
-    return SchemaValidator(core_schema.typed_dict_schema(fields, extra_behavior="ignore"))
+    validator = SchemaValidator(core_schema.typed_dict_schema(fields, extra_behavior="ignore"))
+    return LookedAt(validator, tuple(f'"{key}"' for key in keys))
+
+
+def look_at(text: str, fields: LookedAt | None) -> Any:
+    """``look(text)``, of which only the keys ``fields`` names are needed: pydantic-core then
+    reads the object without building Python values for the rest (a deployment's fifty
+    targets, at a gate that only asks which stream a record is of).
+
+    pydantic-core keeps the last of a key given twice, and reads ``NaN`` where nothing is
+    built. So a document that could write one of the keys twice (its quoted name twice, or
+    any ``\\u`` escape, which could spell it) or that could hold ``NaN`` or ``Infinity`` is
+    read whole by the strict parser (``loads``), as is one pydantic-core would not read (not
+    an object, not JSON, nested too deeply): each is refused with ``loads``'s message, and a
+    key read is never one of two."""
+    if fields is None:
+        return look(text)
+    if (
+        "NaN" in text
+        or "Infinity" in text
+        or "\\u" in text
+        or any(text.count(quoted) > 1 for quoted in fields.quoted)
+    ):
+        return loads(text)
+    try:
+        return fields.validator.validate_json(text)
+    except ValueError:
+        return loads(text)
 
 
 def loads(text: str, decoder: json.JSONDecoder = STRICT) -> Any:

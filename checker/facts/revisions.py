@@ -137,6 +137,9 @@ def _refuse_elsewhere(history: GitHistory, evidence: Evidence, ids: dict[str, Ob
             raise shipment.error(f"commit {shipment.commit!r} {why}")
 
 
+_FUTURE_HINT = "a typo in the year? deployments are recorded after they start"
+
+
 def check_plausible_starts(
     history: GitHistory, evidence: Evidence, deployed: dict[str, str], candidate: str | None
 ) -> None:
@@ -144,6 +147,11 @@ def check_plausible_starts(
     start outside that range is a typo (2102 for 2012) that would move the deployment out of
     the month it belongs to, or out of order in its stream."""
     now = time.time_ns()
+    for shipment in evidence.elsewhere:  # a gate's other services: a later start is no start
+        if timestamp_ns(shipment.started_at) > now + DAY_NS:
+            raise shipment.error(
+                f"started_at {shipment.started_at!r} is in the future", _FUTURE_HINT
+            )
     for index, deployment in enumerate(evidence.deployments):
         if deployment.id == candidate:
             continue  # the gate's: it starts on the as-of date by construction
@@ -154,7 +162,7 @@ def check_plausible_starts(
                 index,
                 f"deployment {deployment.id}: started_at {deployment.started_at!r} is in the "
                 "future",
-                hint="a typo in the year? deployments are recorded after they start",
+                hint=_FUTURE_HINT,
             )
         commit = history.commits.get(deployed[deployment.id])
         if commit is not None and start < commit.author_time * 1_000_000_000 - DAY_NS:

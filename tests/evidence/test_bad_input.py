@@ -589,6 +589,16 @@ CASES = [
         ["deploys.jsonl:1:", "half a surrogate pair"],
     ),
     (
+        "yaml-null",  # what jq writes for a key that is not there: not "no records"
+        _deploys("~\n"),
+        ["deploys.yaml:1:", "expected a list of records at the top level, got null"],
+    ),
+    (
+        "jsonl-ideographic-space",  # white space to Python, not to JSON: no blank line
+        _deploys("\u3000\n", "deploys.jsonl"),
+        ["deploys.jsonl:1:", "invalid JSON"],
+    ),
+    (
         "not-utf8",
         lambda r, e: (e / "deploys.yaml").write_bytes(b"- id: \xff\n"),
         ["deploys.yaml:", "not UTF-8"],

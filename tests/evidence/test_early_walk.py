@@ -140,7 +140,7 @@ def _record(service: str, environment: str, commit: object, **extra: object) -> 
 
 
 def test_the_gate_guesses_its_tips_from_the_lines_naming_its_service(tmp_path: Path) -> None:
-    scope = Gate(revision="main", service="svc00").scope
+    scope = Gate(revision="main", service="svc00").stream
     needle = b'"svc00"'
     assert recorded_commits(tmp_path / "absent", scope, needle) == []
     evidence = tmp_path / "evidence"
@@ -168,11 +168,11 @@ def test_the_guess_gives_up_where_a_line_of_its_service_cannot_be_read(
     tmp_path: Path, line: str
 ) -> None:
     (tmp_path / "deploys.jsonl").write_text(_record("svc00", "production", "c0") + "\n" + line)
-    assert recorded_commits(tmp_path, Gate("main", "svc00").scope, b'"svc00"') is None
+    assert recorded_commits(tmp_path, Gate("main", "svc00").stream, b'"svc00"') is None
 
 
 def test_the_guess_gives_up_on_yaml_records_and_on_two_files(tmp_path: Path) -> None:
-    scope = Gate("main", "svc00").scope
+    scope = Gate("main", "svc00").stream
     (tmp_path / "deploys.yaml").write_text("[]\n")
     assert recorded_commits(tmp_path, scope, b'"svc00"') is None
     (tmp_path / "deploys.jsonl").write_text(_record("svc00", "production", "c0"))

@@ -440,5 +440,5 @@ def test_at_a_gate_another_streams_record_it_cannot_read_stops_it(
     result = check_json(repo.path, evidence, *gate)
     assert result.code == 2, (result.err, result.out)
     assert said in result.err
-    assert "deploys.yaml:" in result.err and "of another service or environment" in result.err
+    assert "deploys.yaml:" in result.err and "of another service" in result.err
     assert "Traceback" not in result.err
