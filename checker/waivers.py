@@ -194,6 +194,34 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
         )
     if first == "rule" and not _WILD.search(head) and head != glob and head not in rule_ids:
         return f"{head!r} is no rule's id{did_you_mean(head, rule_ids)}"
+    return _parts_problem(template, glob)
+
+
+def _parts_problem(template: str, glob: str) -> str | None:
+    """Why a glob does not name what it covers part by part, or None. Each part of the
+    template (``{deployment}``, ``{host}``) must be written exactly, be ``*`` alone, or start
+    with what it names (``D-2012-08-*``, ``smars-*``), and the template's separators must be
+    written out so the parts can be told apart: a part that starts with a wildcard (``*2*``:
+    every deployment with a 2 in its id; ``*a*`` over ``DEPLOYMENT:HOST``: every host with an
+    a) matches by incidental characters, now and in subjects no one has seen yet."""
+    pieces = _TEMPLATE.split(template)
+    names, separators = pieces[1::2], pieces[2:-1:2]
+    shape = template.replace("{", "").replace("}", "").upper()
+    rest = glob.removeprefix(pieces[0])
+    parts: list[tuple[str, str]] = []
+    for name, separator in zip(names, separators, strict=False):
+        if separator not in rest:
+            return f"it must keep the shape {shape}, with its {separator!r} written out"
+        head, rest = rest.split(separator, 1)
+        parts.append((name, head))
+    parts.append((names[-1], rest.removesuffix(pieces[-1])))
+    for name, part in parts:
+        if name not in ("subject", "commit") and part != "*" and not literal_start(part):
+            return (
+                f"its {name} {part!r} starts with a wildcard, so it matches {name}s by any "
+                f"characters they hold, ones no one has seen yet too; write the {name} "
+                "exactly, start it with what it names, or write * alone"
+            )
     return None
 
 
@@ -264,6 +292,15 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"waiver: rule {waiver.rule!r} is no rule's id{did_you_mean(waiver.rule, by_id)}",
                 hint="the rule ids are listed by 'knightwatch policy list'",
             )
+        if not re.search(r"[A-Za-z0-9]", literals(waiver.target)):
+            what = "cause" if waiver.cause is not None else "subject"
+            raise evidence.error(
+                "waivers",
+                index,
+                f"waiver for {waiver.rule}: {what} {waiver.target!r} names nothing, so it "
+                "would waive the rule for everything",
+                hint="name what it excuses: a deployment, commit, host or flag (globs allowed)",
+            )
         _check_target(evidence, index, waiver, rule, by_id)
         approver = evidence.identities.identify(waiver.approved_by)
         if approver.identity is None:
@@ -273,15 +310,6 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"waiver for {waiver.rule}: approved_by {waiver.approved_by!r} names nobody "
                 f"({approver.unresolved})",
                 hint="approved_by is the address (or identities.yaml person) who approved it",
-            )
-        if not re.search(r"[A-Za-z0-9]", literals(waiver.target)):
-            what = "cause" if waiver.cause is not None else "subject"
-            raise evidence.error(
-                "waivers",
-                index,
-                f"waiver for {waiver.rule}: {what} {waiver.target!r} names nothing, so it "
-                "would waive the rule for everything",
-                hint="name what it excuses: a deployment, commit, host or flag (globs allowed)",
             )
         if waiver.expires > as_of + LONGEST:
             raise evidence.error(

@@ -323,12 +323,17 @@ _EVERY_RULE = ("REVIEW-001", "REVIEW-002", "FLEET-001", "FLEET-002", "FLEET-003"
                "DEAD-002", "DEAD-004")  # fmt: skip
 
 
+_BROAD = {"DEAD-002": "power*", "FLEET-003": "power*@*",
+          **dict.fromkeys(("FLEET-001", "FLEET-002", "DEAD-001", "DEAD-004"), "D-*:*")}  # fmt: skip
+"""Each rule's subject that covers every finding of the Knight case: ``"broad"``."""
+
+
 def _waive_everything(
     knight: KnightCase, subject: str = "*", rules: tuple[str, ...] = _EVERY_RULE, **extra: str
 ) -> None:
     waivers = [
-        {"rule": rule, "subject": subject, "reason": "ok", "approved_by": "tech1@knight.example",
-         "expires": "2012-12-31", **extra}
+        {"rule": rule, "subject": _BROAD.get(rule, "D-*") if subject == "broad" else subject,
+         "reason": "ok", "approved_by": "tech1@knight.example", "expires": "2012-12-31", **extra}
         for rule in rules
     ]  # fmt: skip
     write_yaml(knight.evidence / "waivers.yaml", waivers)
@@ -340,6 +345,8 @@ def _waive_everything(
         ("*", {}, "names nothing, so it would waive the rule for everything"),
         ("[]0-9a-f[]*", {}, "names nothing, so it would waive the rule for everything"),
         ("[]A-Za-z0-9[]*", {}, "names nothing, so it would waive the rule for everything"),
+        # every deployment with a 2 in its id: a part that starts with a wildcard
+        ("*2*", {}, "its deployment '*2*' starts with a wildcard"),
         ("D-*", {"approved_by": "me"}, "approved_by 'me' names nobody"),
         ("D-*", {"expires": "9999-12-31"}, "is more than a year after"),
     ],
@@ -354,13 +361,33 @@ def test_a_waiver_cannot_switch_a_rule_off(
     assert "waivers.yaml:" in result.err and needle in result.err
 
 
+@pytest.mark.parametrize(
+    ("subject", "needle"),
+    [
+        ("*a*", "it must keep the shape DEPLOYMENT:HOST, with its ':' written out"),
+        ("*:*a*", "its host '*a*' starts with a wildcard"),
+        ("*2*:*", "its deployment '*2*' starts with a wildcard"),
+    ],
+)
+def test_a_waiver_names_what_it_covers_part_by_part(
+    knight: KnightCase, subject: str, needle: str
+) -> None:
+    """``*a*`` waived FLEET-001 for every host with an a, at every deployment to come."""
+    _waive_everything(knight, subject, ("FLEET-001",))
+    result = run_cli("check", "--repo", knight.repo, "--as-of", "2012-08-02")
+    assert result.code == 2
+    assert "waivers.yaml:" in result.err and needle in result.err
+    _waive_everything(knight, "*:smars-08", ("FLEET-001",))  # one host, every deployment
+    assert run_cli("check", "--repo", knight.repo, "--as-of", "2012-08-02").code == 1
+
+
 def test_an_audit_applies_only_waivers_the_auditor_accepts(
     knight: KnightCase, tmp_path: Path
 ) -> None:
     """The team writes waivers.yaml: an audit applies a waiver only from an approver the
     auditor names; the team's own knightwatch.yaml cannot name them."""
     # approved by the deployer himself (REVIEW-002 names commits by 7 hex digits at least)
-    _waive_everything(knight, "*2*", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
+    _waive_everything(knight, "broad", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
     result, predicate = audit(knight)
     assert result.code == 1
     report = predicate["report"]
@@ -394,7 +421,7 @@ def test_the_teams_identities_cannot_make_one_of_them_the_auditors_approver(
     """The auditor names cro@ as the approver; the team's identities.yaml joins cro@ to
     tech1, who approves the waivers of his own findings: an audit compares the waiver's
     approver with the auditor's list by address alone (it applied them, and signed a pass)."""
-    _waive_everything(knight, "*2*", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
+    _waive_everything(knight, "broad", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
     write_yaml(knight.evidence / "identities.yaml", {"tech1": ["tech1@knight.example",
                                                               "cro@knight.example"]})  # fmt: skip
     auditor = tmp_path / "auditor.yaml"
