@@ -2,11 +2,17 @@
 
 The footer lines are those of the message's last paragraph: the lines after its last empty
 line (trailing empty lines and spaces ignored), never the message's first line. A footer line
-is ``KEY: VALUE`` with a key of ASCII letters, digits and hyphens and the colon right after it;
-a line that begins with a space continues the value above it. Other lines of the paragraph are
-skipped. This is JGit's rule (``FooterLine.fromMessage``), which Gerrit uses when it writes
-``Reviewed-by:`` footers on submit, often into a paragraph that also holds a line like
-``Fixes golang/go#76343``; git's own trailer parser gives up on such a paragraph.
+is ``KEY: VALUE`` with a key of ASCII letters, digits and hyphens and the colon right after it.
+Other lines of the paragraph are skipped. This is JGit's rule (``FooterLine.fromMessage``),
+which Gerrit uses when it writes ``Reviewed-by:`` footers on submit, often into a paragraph that
+also holds a line like ``Fixes golang/go#76343``; git's own trailer parser gives up on such a
+paragraph.
+
+A line that begins with whitespace (a space, a tab) continues the value above it, as git's
+trailer parser folds a trailer (``git interpret-trailers --parse``, ``%(trailers:unfold)``;
+JGit folds on a space alone, and Gerrit writes no tabs). One fold, :func:`_unfold`, serves the
+review lines and the co-author lines alike: a line folded over several reads as the same line
+written on one.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ REVIEW_KEYS = frozenset({"reviewed-by", "approved-by"})
 COAUTHOR = "Co-authored-by"
 _FOOTER = re.compile(r"([A-Za-z0-9-]+):[ ]*(.*)")
 _COAUTHOR = re.compile(r"[ \t]*co-(?:authored|developed)-by[ \t]*:[ \t]*(.*)", re.IGNORECASE)
+_CONTINUES = (" ", "\t", "\r")
+"""What a line that continues the trailer above it begins with."""
+_WHITESPACE = "".join(_CONTINUES)
 
 
 def footers(message: str) -> list[tuple[str, str]]:
@@ -28,17 +37,23 @@ def footers(message: str) -> list[tuple[str, str]]:
             start = index + 1
             break
     found: list[tuple[str, str]] = []
-    continues = False  # whether the line above was a footer line or its continuation
-    for line in lines[start:]:
-        if continues and line.startswith(" "):
-            key, value = found[-1]
-            found[-1] = (key, f"{value} {line.lstrip(' ')}")
-            continue
-        match = _FOOTER.fullmatch(line)
-        continues = match is not None
+    for index in range(start, len(lines)):
+        # A continuation line begins with whitespace, so it never matches as a footer itself.
+        match = _FOOTER.fullmatch(lines[index])
         if match is not None:
-            found.append((match.group(1), match.group(2)))
+            found.append((match.group(1), _unfold(match.group(2), lines, index)))
     return found
+
+
+def _unfold(value: str, lines: list[str], index: int) -> str:
+    """``value``, the value of the trailer on ``lines[index]``, with the lines after it that
+    continue it joined on: each line that begins with whitespace (git's ``isspace``: a space, a
+    tab, a carriage return), after one space, without its leading whitespace."""
+    index += 1
+    while index < len(lines) and lines[index].startswith(_CONTINUES):
+        value = f"{value} {lines[index].lstrip(_WHITESPACE)}"
+        index += 1
+    return value
 
 
 def review_lines(message: str) -> list[tuple[str, str]]:
@@ -52,13 +67,19 @@ def review_lines(message: str) -> list[tuple[str, str]]:
 
 def coauthor_lines(message: str) -> list[tuple[str, str]]:
     """``(COAUTHOR, value)`` for each ``Co-authored-by:`` or ``Co-developed-by:`` line (the
-    Linux kernel's) of ``message`` but its first, wherever it stands. Wider than git's trailer
-    rule (which reads only a last paragraph made mostly of trailers) on purpose: a co-author
-    only ever stops a review counting, so a line git would not parse still says who wrote the
-    commit, and a message cannot hide one by where it puts it."""
+    Linux kernel's) of ``message`` but its first, wherever it stands, with the lines that
+    continue it (:func:`_unfold`, as for review lines): ``Co-authored-by:`` alone, then
+    `` Lee <lee@example.com>``, names Lee, as git reads it. Wider than git's trailer rule
+    (which reads only a last paragraph made mostly of trailers) on purpose: a co-author only
+    ever stops a review counting, so a line git would not parse still says who wrote the
+    commit, and a message cannot hide one by where it puts it, nor by folding it."""
+    lines = message.split("\n")
     found = []
-    for line in message.split("\n")[1:]:
-        match = _COAUTHOR.fullmatch(line.rstrip(" \t\r"))
-        if match is not None and match.group(1).strip():
-            found.append((COAUTHOR, match.group(1).strip()))
+    for index in range(1, len(lines)):
+        match = _COAUTHOR.fullmatch(lines[index].rstrip(" \t\r"))
+        if match is None:
+            continue
+        value = _unfold(match.group(1), lines, index).strip()
+        if value:
+            found.append((COAUTHOR, value))
     return found

@@ -3,6 +3,7 @@ gerrit-footers), where git's own trailer parser finds nothing, and the rule's ed
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
-from checker.evidence.trailers import footers, review_lines
+from checker.evidence.trailers import coauthor_lines, footers, review_lines
 from tests.conftest import check_json, deployment, write_yaml
 
 FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "fixtures" / "gerrit-footers"
@@ -93,3 +94,69 @@ def test_gerrit_reviews_count_end_to_end_and_a_self_review_is_named(tmp_path: Pa
     assert found[self_reviewed].endswith(
         "(Reviewed-by: Pat Author <pat@example.com> names its author)."
     )
+
+
+FOLDED = {
+    "one continuation line": (
+        "pair-programmed change\n\nCo-authored-by:\n Lee <lee@example.com>\n"
+        "Reviewed-by: lee@example.com\n"
+    ),
+    "several continuation lines": (
+        "pair-programmed change\n\nCo-authored-by:\n  Lee\n  Lead\n  <lee@example.com>\n"
+        "Reviewed-by: kim@example.com\n"
+    ),
+    "tab-indented": (
+        "pair-programmed change\n\nCo-authored-by:\n\tLee Lead <lee@example.com>\n"
+        "Reviewed-by:\n\tkim@example.com\n"
+    ),
+    "name and address apart": (
+        "pair-programmed change\n\nCo-authored-by: Lee Lead  \n\t  <lee@example.com>\n"
+        "Co-authored-by: Kim <kim@example.com>\n"
+        "Reviewed-by: Pat\n <pat@example.com>\n"
+    ),
+    "a folded review line, as before": (
+        "change\n\nReviewed-by: Kim Long-Name\n  <kim@example.com>\nApproved-by: pat@example.com\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("message", FOLDED.values(), ids=list(FOLDED))
+def test_a_folded_trailer_reads_as_git_reads_it(message: str, tmp_path: Path) -> None:
+    """A line that begins with whitespace continues the trailer above it, for co-author lines
+    as for review lines: ``Co-authored-by:`` alone on its line, the name below, once hid the
+    co-author, and his own review counted as a second person's."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit(message, author="Dana <dana@example.com>", date="2024-01-01T00:00:00Z")
+    stored = repo.git("log", "-1", "--format=%B")
+    parsed = subprocess.run(
+        ["git", "interpret-trailers", "--parse"], input=stored, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    by_git: dict[str, list[str]] = {}
+    for line in parsed.splitlines():
+        key, _, value = line.partition(": ")
+        by_git.setdefault(key.lower(), []).append(value.strip())
+    assert [value for _, value in coauthor_lines(stored)] == by_git.get("co-authored-by", [])
+    reviews = by_git.get("reviewed-by", []) + by_git.get("approved-by", [])
+    assert sorted(value for _, value in review_lines(stored)) == sorted(reviews)
+    assert by_git.get("co-authored-by") or by_git.get("reviewed-by")  # git read something
+
+
+def test_a_folded_co_author_line_is_read_outside_the_last_paragraph_too() -> None:
+    """Where git reads no trailer at all (the line is not in the last paragraph), the co-author
+    line still names Lee, folded or not."""
+    message = (
+        "pair-programmed change\n\nCo-authored-by:\n Lee <lee@example.com>\n"
+        "Co-authored-by:\n\tKim\n\t<kim@example.com>\n\nSigned-off-by: dana@example.com\n"
+    )
+    assert coauthor_lines(message) == [
+        ("Co-authored-by", "Lee <lee@example.com>"),
+        ("Co-authored-by", "Kim <kim@example.com>"),
+    ]
+    # An indented co-author line continues the line above and is read on its own as well.
+    assert coauthor_lines("s\n\nReviewed-by: kim@example.com\n Co-authored-by: Lee <l@e.com>") == [
+        ("Co-authored-by", "Lee <l@e.com>")
+    ]
+    assert review_lines("s\n\nReviewed-by: kim@example.com\n\tmore\nAcked-by: x\n\tlee@x.com") == [
+        ("Reviewed-by", "kim@example.com more")
+    ]

@@ -442,3 +442,58 @@ def test_at_a_gate_another_streams_record_it_cannot_read_stops_it(
     assert said in result.err
     assert "deploys.yaml:" in result.err and "of another service" in result.err
     assert "Traceback" not in result.err
+
+
+FOLDED_COAUTHOR = {
+    "one continuation line": "Co-authored-by:\n Lee Lead <lee@example.com>",
+    "several": "Co-authored-by:\n  Lee\n  Lead\n  <lee@example.com>",
+    "tab-indented": "Co-authored-by:\n\tLee Lead <lee@example.com>",
+}
+
+
+@pytest.mark.parametrize("trailer", FOLDED_COAUTHOR.values(), ids=list(FOLDED_COAUTHOR))
+def test_a_co_author_folded_over_lines_is_still_a_co_author(tmp_path: Path, trailer: str) -> None:
+    """Once: ``Co-authored-by:`` with Lee on the line below hid him (git's trailer parser
+    reads him as co-author): his own ``Reviewed-by:`` counted as a second person, and so did
+    his approval in a review record, a signed pass. A folded ``Reviewed-by:`` of someone else
+    still counts."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {DEV}",)
+    base = repo.commit("base", {"a": "0"}, author=LEAD, date=_date(1), trailers=reviewed)
+    own_line = repo.commit(
+        "pair-programmed change", {"a": "1"}, author=DEV, date=_date(2),
+        trailers=(trailer, "Reviewed-by: lee@example.com"),
+    )  # fmt: skip
+    unfolded = "--format=%(trailers:key=Co-authored-by,valueonly,unfold)"
+    assert repo.git("log", "-1", unfolded) == "Lee Lead <lee@example.com>"
+    approved = repo.commit(
+        "pair-programmed again", {"a": "2"}, author=DEV, date=_date(3),
+        trailers=(trailer, "", "Signed-off-by: dana@example.com"),
+    )  # fmt: skip
+    by_kim = repo.commit(
+        "pair-programmed, reviewed by Kim", {"a": "3"}, author=DEV, date=_date(4),
+        trailers=(trailer, "Reviewed-by:\n Kim <kim@example.com>"),
+    )  # fmt: skip
+    evidence = tmp_path / "evidence"
+    kim = [{"by": "kim@example.com", "at": "2024-03-01T08:00:00Z"}]
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", by_kim, "2024-03-01T09:00:00Z", approvals=kim)],
+    )
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 17, "author": "dana@example.com", "commits": [approved],
+          "approvals": [{"by": "lee@example.com", "at": _date(3), "commit": approved}]}],
+    )  # fmt: skip
+    result = check_json(repo.path, evidence, "--baseline", base)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert set(got) == {("REVIEW-002", own_line), ("REVIEW-002", approved)}
+    assert (
+        "(Reviewed-by: lee@example.com did not count: by a co-author of the commit "
+        "(Co-authored-by))" in got[("REVIEW-002", own_line)]
+    )
+    assert (
+        "(approval by lee@example.com in review 17 did not count: by an author or co-author "
+        "of one of the change's commits)" in got[("REVIEW-002", approved)]
+    )
