@@ -196,12 +196,14 @@ def test_an_as_of_date_before_the_month_ended_is_refused(knight: KnightCase) -> 
     [
         ("2012-07-", "2102-07-", "started_at '2102-07-27T22:00:00Z' is in the future"),
         ("2012-07-27T", "2002-07-27T", "is before its commit 7a082e589e01 was written"),
+        ("'2012-07-31T", "'2102-07-31T", "finished_at '2102-07-31T23:00:00Z' is in the future"),
     ],
 )
 def test_a_deployment_start_outside_its_history_is_refused(
     knight: KnightCase, old: str, typo: str, needle: str
 ) -> None:
-    """Once: a year typo silently moved the Knight deployment out of July 2012."""
+    """Once: a year typo silently moved the Knight deployment out of July 2012; one in its
+    finish started its FLEET-002 window after every observation, so none was judged."""
     deploys = knight.evidence / "deploys.yaml"
     deploys.write_text(deploys.read_text().replace(old, typo))
     result = run_cli("check", "--repo", knight.repo)

@@ -33,7 +33,7 @@ from checker.facts.document import (
 )
 from checker.facts.fleet import FleetFacts
 from checker.facts.population import Deployed
-from checker.facts.revisions import Revisions, check_plausible_starts, resolve_revisions
+from checker.facts.revisions import Revisions, check_plausible_times, resolve_revisions
 from checker.facts.scopes import check_globs_match, narrow_ranges
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
@@ -158,7 +158,7 @@ def collect_facts(
             shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
         else:
             history.load(revisions.tips)
-        check_plausible_starts(history, evidence, revisions.deployed, params.candidate)
+        check_plausible_times(history, evidence, revisions.deployed, params.candidate)
     with stage("facts: review"):
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)

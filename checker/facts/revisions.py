@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import GitHistory, ObjectId
-from checker.evidence.models import timestamp_ns
+from checker.evidence.models import Deployment, timestamp_ns
 from checker.evidence.objectcheck import FSCK_HINT
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
@@ -140,15 +140,16 @@ def _refuse_elsewhere(history: GitHistory, evidence: Evidence, ids: dict[str, Ob
 _FUTURE_HINT = "a typo in the year? deployments are recorded after they start"
 
 
-def check_plausible_starts(
+def check_plausible_times(
     history: GitHistory, evidence: Evidence, deployed: dict[str, str], candidate: str | None
 ) -> None:
     """A deployment cannot start before the commit it deployed was written, nor after now: a
     start outside that range is a typo (2102 for 2012) that would move the deployment out of
-    the month it belongs to, or out of order in its stream."""
-    now = time.time_ns()
+    the month it belongs to, or out of order in its stream. Nor can it, or one of its targets,
+    finish after now (:func:`_check_finishes`)."""
+    latest = time.time_ns() + DAY_NS  # "the future": after now, with the skew allowed
     for shipment in evidence.elsewhere:  # a gate's other services: a later start is no start
-        if timestamp_ns(shipment.started_at) > now + DAY_NS:
+        if timestamp_ns(shipment.started_at) > latest:
             raise shipment.error(
                 f"started_at {shipment.started_at!r} is in the future", _FUTURE_HINT
             )
@@ -156,7 +157,7 @@ def check_plausible_starts(
         if deployment.id == candidate:
             continue  # the gate's: it starts on the as-of date by construction
         start = timestamp_ns(deployment.started_at)
-        if start > now + DAY_NS:
+        if start > latest:
             raise evidence.error(
                 "deploys",
                 index,
@@ -164,6 +165,7 @@ def check_plausible_starts(
                 "future",
                 hint=_FUTURE_HINT,
             )
+        _check_finishes(evidence, index, deployment, latest)
         commit = history.commits.get(deployed[deployment.id])
         if commit is not None and start < commit.author_time * 1_000_000_000 - DAY_NS:
             written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -173,4 +175,21 @@ def check_plausible_starts(
                 f"deployment {deployment.id}: started_at {deployment.started_at!r} is before "
                 f"its commit {short(commit.sha)} was written ({written})",
                 hint="a typo in the date, or the wrong commit?",
+            )
+
+
+def _check_finishes(evidence: Evidence, index: int, deployment: Deployment, latest: int) -> None:
+    """Neither a deployment nor one of its targets finishes after ``latest`` (now, with the
+    skew allowed): a finish in the future is a typo (2042 for 2024) that would start the
+    deployment's FLEET-002 window after every observation, so that none is judged."""
+    finishes = [("", deployment.finished_at)]
+    finishes += [(f"target {t.host!r} ", t.finished_at) for t in deployment.targets]
+    for what, finished_at in finishes:
+        if finished_at is not None and timestamp_ns(finished_at) > latest:
+            raise evidence.error(
+                "deploys",
+                index,
+                f"deployment {deployment.id}: {what}finished_at {finished_at!r} is in the future",
+                hint="a typo in the year? a deployment still running is recorded without "
+                "finished_at",
             )

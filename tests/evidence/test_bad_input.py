@@ -148,6 +148,24 @@ FAIL_CLOSED = [
         ["deploys.yaml:1:", "finished_at '2024-02-01T08:00:00Z' is before started_at"],
     ),
     (
+        # a year typo: FLEET-002's window would start after every observation
+        "finished-in-the-future",
+        _files(deploys__yaml=GOOD + SECOND + "  finished_at: 2042-02-02T09:10:00Z\n"),
+        ["deploys.yaml:9:", "deployment D2: finished_at '2042-02-02T09:10:00Z' is in the future"],
+    ),
+    (
+        "target-finished-in-the-future",
+        _files(
+            deploys__yaml=GOOD.replace(
+                "status: succeeded}", "status: succeeded, finished_at: 2042-02-01T09:10:00Z}"
+            )
+        ),
+        [
+            "deploys.yaml:1:",
+            "deployment D1: target 'web-1' finished_at '2042-02-01T09:10:00Z' is in the future",
+        ],
+    ),
+    (
         "misspelt-status",
         _deploys(GOOD.replace("succeeded", "sucess")),
         ["deploys.yaml:8:", "got 'sucess'", "(did you mean 'succeeded'?)"],

@@ -268,3 +268,42 @@ def test_a_host_that_drifts_back_in_the_month_after_its_deployment_fails_that_mo
     report = json.loads(run_cli("check", "--repo", repo.path, "--evidence", evidence,
                                 "--format", "json", "--as-of", "2024-05-01").out)  # fmt: skip
     assert ("FLEET-002", "D2:h2") in {(f["rule"], f["subject"]) for f in report["findings"]}
+
+
+def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> None:
+    """Once: D2 finished in 2042 (for 2024), so its FLEET-002 window started after every
+    observation, and h2 still running D1's commit was never judged: the audit passed, FLEET-002
+    "incomplete" with "no observations after ... D2"."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "1\n"}, author=DEV, date="2024-02-01T10:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-02-02T10:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    d1 = deployment("D1", base, "2024-03-01T09:00:00Z", approvals=APPROVAL, targets=targets)
+    d2 = deployment("D2", v2, "2024-03-05T09:00:00Z", approvals=APPROVAL, targets=targets)
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "observations.yaml", [
+        {"host": "h1", "service": "web", "version": v2, "observed_at": "2024-03-06T10:00:00Z"},
+        {"host": "h2", "service": "web", "version": base, "observed_at": "2024-03-06T10:00:00Z"},
+    ])  # fmt: skip
+    args = ["--repo", repo.path, "--evidence", evidence, "--format", "json", "--as-of",
+            "2024-04-02"]  # fmt: skip
+    d1["finished_at"] = "2024-03-01T09:10:00Z"
+    d2["finished_at"] = "2024-03-05T09:10:00Z"
+    write_yaml(evidence / "deploys.yaml", [d1, d2])
+    result = run_cli("check", *args)
+    assert result.code == 1, result.err  # the year as it was: h2 drifted
+    assert ("FLEET-002", "D2:h2") in pairs(result)
+    d2["finished_at"] = "2042-03-05T09:10:00Z"
+    write_yaml(evidence / "deploys.yaml", [d1, d2])
+    result = run_cli("check", *args)
+    assert result.code == 2, result.err
+    assert result.err.startswith(
+        f"knightwatch: error: {evidence / 'deploys.yaml'}:16: deployment D2: finished_at "
+        "'2042-03-05T09:10:00Z' is in the future\n"
+    ), result.err
+    assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
+    assert result.out == ""
