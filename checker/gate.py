@@ -11,7 +11,7 @@ only its history, so the gate runs the same pipeline as a check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from checker.errors import UsageError
@@ -83,6 +83,20 @@ class Gate:
             started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             deployer="candidate",
             targets=[Target(host=host, status="succeeded") for host in hosts],
+        )
+
+    def moment(self, as_of: date, now_ns: int) -> tuple[int, str]:
+        """When the gate judges its candidate, in nanoseconds, and what an approval dated at or
+        after it is, as a finding says it: the end of the as-of date (UTC), or now if that is
+        sooner. An approval dated then or later had not been given, and reviews nothing the
+        candidate ships. Not the candidate's start (midnight of the as-of date): the gate runs
+        during that day, and an approval given earlier today was given before it."""
+        end = timestamp_ns(f"{(as_of + timedelta(days=1)).isoformat()}T00:00:00Z")
+        if now_ns < end:
+            return now_ns, "in the future: not yet given when the gate judged the candidate"
+        return end, (
+            f"after the gate's as-of date ({as_of.isoformat()}): not yet given when the gate "
+            "judged the candidate"
         )
 
     @property

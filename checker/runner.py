@@ -168,7 +168,11 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
             )
         check_waivers(evidence, policies.rules, as_of)
         params = Parameters(
-            rules=config, period=options.period, gate=options.gate, attested=options.attested
+            rules=config,
+            period=options.period,
+            gate=options.gate,
+            attested=options.attested,
+            as_of=as_of,
         )
         facts = collect_facts(history, evidence, params, cache)
     except BaseException:

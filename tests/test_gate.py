@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.models import timestamp_ns
+from checker.gate import Gate
 from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
 
 REVIEWED = (f"Reviewed-by: {LEAD}",)
@@ -368,3 +371,17 @@ def test_the_gate_says_what_the_check_will_say_once_the_candidate_is_deployed(
             and (rule != "REVIEW-002" or subject in ahead)
         }
     assert predicted == actual
+
+
+def test_the_gate_judges_its_candidate_at_the_end_of_its_as_of_date_or_now() -> None:
+    """An approval dated at or after the gate's moment had not been given: the end of the
+    as-of date (UTC) when that is past, else now. Never the candidate's start, midnight of
+    the as-of date, after which an approval given earlier today is dated."""
+    web = Gate(revision="main", service="web")
+    noon = timestamp_ns("2024-03-04T12:00:00Z")
+    end = timestamp_ns("2024-03-05T00:00:00Z")
+    at, why = web.moment(date(2024, 3, 4), now_ns=noon)
+    assert (at, why.split(":")[0]) == (noon, "in the future")
+    at, why = web.moment(date(2024, 3, 4), now_ns=end)
+    assert (at, why.split(":")[0]) == (end, "after the gate's as-of date (2024-03-04)")
+    assert web.moment(date(2024, 3, 4), now_ns=end + 10**18)[0] == end

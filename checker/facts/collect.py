@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -69,11 +71,21 @@ class Parameters:
     """A gate judges its candidate deployment alone."""
     attested: Attested | None = None
     """A monthly audit chained to the month before: what that month's attestation judged."""
+    as_of: date | None = None
+    """The run's as-of date (None: today, UTC): a gate judges its candidate as of its end."""
 
     @property
     def candidate(self) -> str | None:
         """The id of a gate's candidate deployment, or None."""
         return CANDIDATE_ID if self.gate is not None else None
+
+    def gate_moment(self) -> tuple[str, tuple[int, str]] | None:
+        """A gate's candidate: its id, and from when an approval has not yet been given for
+        it (``Gate.moment``, now read off the clock); None for other runs."""
+        if self.gate is None:
+            return None
+        as_of = self.as_of or datetime.now(UTC).date()
+        return CANDIDATE_ID, self.gate.moment(as_of, time.time_ns())
 
     @cached_property
     def scopes(self) -> dict[str, PathScope]:
@@ -165,7 +177,7 @@ def collect_facts(
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         commits, identities = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots,
-            cache, CANDIDATE_ID if params.gate is not None else None,
+            cache, params.gate_moment(),
         )  # fmt: skip
     records, hosts = _fleet(evidence, streams, revisions)
     judged = _judged(evidence, params, records, revisions.deployed)

@@ -23,6 +23,11 @@ Shipped = Deployment | Shipment
 """A deployment that shipped a commit: a record the run judges, or (at a gate) another
 stream's, of which only its id, commit and start are read."""
 
+Late = tuple[int, Shipped | str]
+"""From when an approval of a commit comes too late (nanoseconds), and why: the first
+deployment that shipped the commit, or, for what a gate's candidate ships, what the gate's
+moment is (``Gate.moment``)."""
+
 
 def shipped_ranges(
     history: GitHistory, streams: Streams, deployed: dict[str, str], baseline: str | None
@@ -90,19 +95,20 @@ def commit_facts(
     resolved: dict[str, str | None],
     bots: Sequence[str] = (),
     cache: FactCache = NO_CACHE,
-    candidate: str | None = None,
+    gate: tuple[str, tuple[int, str]] | None = None,
 ) -> tuple[dict[str, Commit], IdentityResolver]:
     """Author, reviews and shipping deployments of every shipped commit; and the identities
-    the run judges by: identities.yaml with the repository's ``.mailmap`` merged in."""
+    the run judges by: identities.yaml with the repository's ``.mailmap`` merged in. ``gate``:
+    a gate's candidate, its id and its moment (``Gate.moment``)."""
     shipped_by = _shipped_commits(shipped)
     changes = _changes(history, evidence, shipped_by, resolved)
     authored = shipped_by.union(*changes.values())
     lines = commit_review_lines(history, sorted(authored), cache)
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
-    first = _first_shipped(evidence, shipped, candidate) if changes else {}
-    if changes and candidate is not None:
-        first |= _recorded_first(history, evidence, shipped_by, resolved, candidate)
+    first = _first_shipped(evidence, shipped, gate) if changes else {}
+    if changes and gate is not None:
+        first = _earlier(first, _recorded_first(history, evidence, shipped_by, resolved, gate[0]))
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
         (coauthors, nameless), first,
@@ -133,25 +139,29 @@ def commit_facts(
 
 
 def _first_shipped(
-    evidence: Evidence, shipped: dict[str, list[str]], candidate: str | None
-) -> dict[str, tuple[int, Shipped]]:
+    evidence: Evidence, shipped: dict[str, list[str]], gate: tuple[str, tuple[int, str]] | None
+) -> dict[str, Late]:
     """Each shipped commit's first deployment: the one that started first of those whose range
-    holds it (a range shared by many deployments is walked once). A gate's ``candidate`` is
-    not one: it has not happened (it "starts" at midnight of the as-of date, and a review
-    given since is given before it). A recorded deployment is one whatever its id."""
+    holds it (a range shared by many deployments is walked once). A gate's candidate (``gate``:
+    its id and moment) is not one: it has not happened (it "starts" at midnight of the as-of
+    date, and a review given since is given before it); but a review dated at or after the
+    gate's moment (the end of the as-of date, or now) had not been given, and is too late for
+    what it ships. A recorded deployment is one whatever its id."""
     by_id = {d.id: d for d in evidence.deployments}
-    first_of_range: dict[int, tuple[int, Shipped]] = {}
+    first_of_range: dict[int, Late] = {}
     ranges: dict[int, list[str]] = {}
     for deployment_id, shas in shipped.items():
-        if deployment_id == candidate:
-            continue
-        deployment = by_id[deployment_id]
-        started: tuple[int, Shipped] = (timestamp_ns(deployment.started_at), deployment)
+        started: Late
+        if gate is not None and deployment_id == gate[0]:
+            started = gate[1]
+        else:
+            deployment = by_id[deployment_id]
+            started = (timestamp_ns(deployment.started_at), deployment)
         known = first_of_range.get(id(shas))
         if known is None or started[0] < known[0]:
             first_of_range[id(shas)] = started
         ranges[id(shas)] = shas
-    first: dict[str, tuple[int, Shipped]] = {}
+    first: dict[str, Late] = {}
     for key, shas in ranges.items():
         earliest = first_of_range[key]
         for sha in shas:
@@ -166,7 +176,7 @@ def _recorded_first(
     shas: set[str],
     resolved: dict[str, str | None],
     candidate: str,
-) -> dict[str, tuple[int, Shipped]]:
+) -> dict[str, Late]:
     """At a gate: each of ``shas`` (what the candidate ships) that a recorded deployment of
     any stream already shipped, with the first that did (the one that started first of those
     whose commit holds it). A gate computes no other stream's range, and judges none of its
@@ -177,6 +187,18 @@ def _recorded_first(
     recorded.sort(key=lambda d: (timestamp_ns(d.started_at), d.id))
     reached = history.first_reaching([resolved[d.commit] or d.commit for d in recorded], shas)
     return {sha: (timestamp_ns(recorded[i].started_at), recorded[i]) for sha, i in reached.items()}
+
+
+def _earlier(first: dict[str, Late], recorded: dict[str, Late]) -> dict[str, Late]:
+    """``first``, with a recorded deployment of ``recorded`` where it started no later: at a
+    gate, an approval is too late for a commit from whichever comes first, a recorded
+    deployment that shipped it or the gate's moment (a record of another stream may start
+    after the as-of date)."""
+    merged = dict(first)
+    for sha, late in recorded.items():
+        if sha not in merged or late[0] <= merged[sha][0]:
+            merged[sha] = late
+    return merged
 
 
 def _shipped_commits(shipped: dict[str, list[str]]) -> set[str]:
@@ -316,7 +338,7 @@ def _reviews(
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
     coauthored: tuple[dict[str, set[str]], dict[str, str]],
-    first_shipped: dict[str, tuple[int, Shipped]],
+    first_shipped: dict[str, Late],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
     with the identity it names (or why none) and why Python left it out, if it did.
@@ -331,7 +353,8 @@ def _reviews(
     change any of whose commits has a co-author line that names nobody (``coauthored``: the
     co-authors of each commit, and the commits with such a line). Nor does an approval given
     at or after the start of the first deployment that shipped a commit count for that commit
-    (``first_shipped``): it was in production unreviewed.
+    (``first_shipped``): it was in production unreviewed; nor, for what a gate's candidate
+    ships, one dated at or after the gate's moment: it had not been given.
     """
     coauthors, nameless = coauthored
     found: dict[str, list[Review]] = defaultdict(list)
@@ -379,12 +402,15 @@ def _approvals(
             yield sha, line, identity, excluded, approval.at
 
 
-def _after_shipping(at: str, first: tuple[int, Shipped] | None) -> str:
-    """Why an approval given at ``at`` comes too late for a commit first shipped by ``first``
-    (empty when it came before)."""
+def _after_shipping(at: str, first: Late | None) -> str:
+    """Why an approval given at ``at`` comes too late for a commit first shipped by ``first``,
+    or shipped by a gate's candidate after whose moment it is dated (empty when it came
+    before)."""
     if first is None or timestamp_ns(at) < first[0]:
         return ""
     deployment = first[1]
+    if isinstance(deployment, str):
+        return f"given at {visible(at)}, {deployment}"
     return (
         f"given at {visible(at)}, once the commit was in production (deployment "
         f"{visible(deployment.id)} started at {visible(deployment.started_at)})"

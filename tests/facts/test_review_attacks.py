@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +331,74 @@ def test_an_approval_given_today_counts_at_the_gate(tmp_path: Path) -> None:
     assert result.code == 0, (result.err, findings(result))
     (evidence / "reviews.yaml").unlink()  # without the record, the change is unreviewed
     assert check_json(repo.path, evidence, *gate).code == 1
+
+
+@pytest.mark.parametrize(
+    ("at", "why"),
+    [
+        ("2024-03-05T23:59:59Z", ""),  # the last second of the as-of date counts
+        ("2024-03-06T00:00:00Z", "after the gate's as-of date (2024-03-05)"),
+        ("2031-01-01T00:00:00Z", "after the gate's as-of date (2024-03-05)"),
+    ],
+)
+def test_an_approval_dated_after_the_as_of_date_does_not_count_at_the_gate(
+    tmp_path: Path, at: str, why: str
+) -> None:
+    """The gate judges its candidate as of the end of its as-of date: an approval dated after
+    it had not been given then (it passed the gate, while the check that records the same
+    deployment on that date fails it). So at the merge gate, of a branch main has not merged."""
+    deploys = [("D1", "base", "web")]
+    repo, evidence, base, change = _late_review_case(tmp_path, deploys, at)
+    deploy = ["--candidate", "main", "--service", "web", "--with-reviews"]
+    merge = ["--candidate", change, "--service", "web", "--stage", "merge", "--with-reviews"]
+    for stage, gate in (("deploy", deploy), ("merge", merge)):
+        if stage == "merge":
+            repo.git("branch", "feature", change)
+            repo.git("reset", "--quiet", "--hard", base)
+        result = check_json(repo.path, evidence, *gate, "--as-of", "2024-03-05")
+        if not why:
+            assert result.code == 0, (stage, result.err, findings(result))
+            continue
+        assert result.code == 1, (stage, result.err)
+        message = findings(result)[("REVIEW-002", change)]
+        assert f"approval by lee@example.com in review 7 did not count: given at {at}, {why}" in (
+            message
+        )
+
+
+def test_at_the_gate_a_later_record_of_another_stream_does_not_move_its_moment(
+    tmp_path: Path,
+) -> None:
+    """``api`` shipped the change after the as-of date (D2, 3 March 09:00); the approval came
+    in between. As of 2 March it had not been given: the later record's start does not stand
+    in for the gate's moment."""
+    deploys = [("D1", "base", "web"), ("D2", "change", "api")]
+    repo, evidence, _, change = _late_review_case(tmp_path, deploys, "2024-03-03T08:00:00Z")
+    gate = ["--candidate", "main", "--service", "web", "--with-reviews", "--as-of", "2024-03-02"]
+    result = check_json(repo.path, evidence, *gate)
+    assert result.code == 1, result.err
+    message = findings(result)[("REVIEW-002", change)]
+    assert "given at 2024-03-03T08:00:00Z, after the gate's as-of date (2024-03-02)" in message
+
+
+def test_an_approval_dated_in_the_future_does_not_count_at_the_gate(tmp_path: Path) -> None:
+    """Whatever the as-of date, an approval dated after the moment the gate runs has not been
+    given; one given earlier today has."""
+    deploys = [("D1", "base", "web")]
+    earlier = datetime.now(UTC) - timedelta(minutes=1)
+    repo, evidence, _, change = _late_review_case(
+        tmp_path, deploys, earlier.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    gate = ["--candidate", "main", "--service", "web", "--with-reviews"]
+    result = check_json(repo.path, evidence, *gate)  # as of today
+    assert result.code == 0, (result.err, findings(result))
+    repo, evidence, _, change = _late_review_case(
+        tmp_path / "later", deploys, "2999-06-01T00:00:00Z"
+    )
+    result = check_json(repo.path, evidence, *gate, "--as-of", "2999-12-31")
+    assert result.code == 1, result.err
+    message = findings(result)[("REVIEW-002", change)]
+    assert "did not count: given at 2999-06-01T00:00:00Z, in the future" in message
 
 
 def test_a_recorded_deployment_named_candidate_is_a_deployment(tmp_path: Path) -> None:
