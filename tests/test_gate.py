@@ -385,3 +385,33 @@ def test_the_gate_judges_its_candidate_at_the_end_of_its_as_of_date_or_now() -> 
     at, why = web.moment(date(2024, 3, 4), now_ns=end)
     assert (at, why.split(":")[0]) == (end, "after the gate's as-of date (2024-03-04)")
     assert web.moment(date(2024, 3, 4), now_ns=end + 10**18)[0] == end
+
+
+def test_a_tag_named_like_the_protected_branch_does_not_stand_in_for_it(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
+) -> None:
+    """A CI clone with neither ``main`` nor ``origin/main``, and a tag ``main`` on the pull
+    request's unmerged head: the tag was taken for the protected branch, so the head was "on
+    main" (REVIEW-003 passed) and the merge gate judged nothing. Every run refuses it now."""
+    repo, shas = shop
+    ci = ScriptedRepo(tmp_path / "ci")  # beside the evidence, as ``gate`` wants it
+    ci.git("fetch", "--quiet", "--no-tags", str(repo.path), "+refs/heads/*:refs/remotes/origin/*")
+    ci.git("update-ref", "-d", "refs/remotes/origin/main")
+    ci.git("checkout", "--quiet", "--detach", shas["pr"])
+    ci.git("tag", "main", shas["pr"])
+    common = ("--repo", ci.path, "--evidence", tmp_path / "ev", "--as-of", "2024-03-03")
+    for run in (
+        ("check", *common, "--candidate", shas["pr"], "--service", "web"),
+        ("check", *common, "--candidate", shas["pr"], "--service", "web", "--stage", "merge"),
+        ("check", *common),
+    ):
+        result = run_cli(*run)
+        assert result.code == 2, (run, result.out)
+        assert "protected branch 'main' is not a branch" in result.err
+        assert "'main' names the tag refs/tags/main" in result.err
+    ci.git("tag", "-d", "main")
+    result = run_cli("check", *common, "--candidate", shas["pr"], "--service", "web")
+    assert result.code == 2 and "protected branch 'main' not found" in result.err
+    ci.git("update-ref", "refs/remotes/origin/main", shas["base"])  # as CI clones have it
+    report = gate(ci, shas["pr"])
+    assert ("REVIEW-003", "candidate") in pairs(report)

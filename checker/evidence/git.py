@@ -38,6 +38,8 @@ it, the only free text, so that a separator inside them shows as one field too m
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 """Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
+_BRANCH_REFS = ("refs/heads/", "refs/remotes/")
+"""Where branches and remote-tracking branches are: all a protected branch may be."""
 _MAILMAP_BATCH = 500
 
 _SETTINGS = (
@@ -187,6 +189,8 @@ class GitHistory:
         self._stores: list[Path] | None = None
         self._sealed = Sealed()
         """What runs before this one hashed under the store's seal (``use_seal``)."""
+        self._refs: frozenset[str] | None = None
+        """``_ref_names``, listed once: a run reads one state of the refs."""
 
     def _git(self, *args: str) -> str:
         try:
@@ -274,13 +278,16 @@ class GitHistory:
                 result[name] = ObjectId(commit if commit_kind == "commit" else None)
         return result
 
-    def _ref_names(self) -> set[str]:
-        """Every ref's full name, and the pseudo-refs in the git directory."""
-        listing = self._git("for-each-ref", "--format=%(refname)")
-        names = set(listing.splitlines())
-        git_dirs = {Path(self._repo.git_dir), Path(self._repo.common_dir)}
-        names.update(p.name for d in git_dirs if d.is_dir() for p in d.iterdir() if p.is_file())
-        return names
+    def _ref_names(self) -> frozenset[str]:
+        """Every ref's full name, and the pseudo-refs in the git directory, as they were when
+        the history first asked (the protected branch, then the evidence's revisions)."""
+        if self._refs is None:
+            listing = self._git("for-each-ref", "--format=%(refname)")
+            names = set(listing.splitlines())
+            git_dirs = {Path(self._repo.git_dir), Path(self._repo.common_dir)}
+            names.update(p.name for d in git_dirs if d.is_dir() for p in d.iterdir() if p.is_file())
+            self._refs = frozenset(names)
+        return self._refs
 
     def _check_objects(self, lines: list[str]) -> list[tuple[str, str]]:
         """``git cat-file --batch-check`` for each line: (object id, type), or ("", "missing")
@@ -356,13 +363,47 @@ class GitHistory:
         return proc.stdout
 
     def resolve_branch(self, branch: str) -> str | None:
-        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the rev."""
-        candidates = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch]
+        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the
+        branch or remote-tracking branch the name is as git reads a short name
+        (``origin/main``, ``refs/heads/main``). Never another ref or a rev: a tag named
+        ``main``, in a clone without the branch, would make whatever it points at the
+        protected branch. None when no branch has that name (``refuse_non_branch`` then says
+        what else it is)."""
+        forms = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", *_ref_forms(branch)]
+        refs = self._ref_names()
+        candidates = [f for f in dict.fromkeys(forms) if f in refs and f.startswith(_BRANCH_REFS)]
         resolved = self.resolve(candidates)
-        for candidate in candidates:
-            if resolved[candidate]:
-                return resolved[candidate]
-        return None
+        return next((resolved[c] for c in candidates if resolved[c]), None)
+
+    def refuse_non_branch(self, branch: str) -> None:
+        """Where ``branch`` (which names no branch: ``resolve_branch``) is another ref (a tag,
+        ``HEAD``) or a rev git reads (a sha, ``main~1``), an input error naming it: the
+        protected branch is a branch, and what else bears its name does not stand in for it."""
+        refs = self._ref_names()
+        forms = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", *_ref_forms(branch)]
+        if any(form in refs for form in forms if form.startswith(_BRANCH_REFS)):
+            return  # a branch git cannot read: ``refuse_unreadable_ref`` says so
+        other = next((form for form in _ref_forms(branch) if form in refs), None)
+        if other is None and not self._names_commit(branch):
+            return
+        what = "is a commit sha" if _HEX.fullmatch(branch) else _form(branch)
+        if other is not None:
+            kind = "the tag" if other.startswith("refs/tags/") else "the ref"
+            what = f"names {kind} {other}" if other != branch else f"is the ref {other}"
+        raise InputError(
+            f"protected branch {branch!r} is not a branch: no local branch or origin/{branch} "
+            f"has that name, and {branch!r} {what}, which cannot stand in for the branch",
+            path=str(self.root),
+            hint=f"fetch the branch (git fetch origin {branch}:refs/remotes/origin/{branch}), "
+            "or set protected_branch in knightwatch.yaml or pass --protected-branch",
+        )
+
+    def _names_commit(self, name: str) -> bool:
+        """Whether git reads ``name`` as a commit (a form git dies on names none)."""
+        try:
+            return self.resolve([name]).get(name) is not None
+        except InputError:
+            return False
 
     def refuse_unreadable_ref(self, name: str) -> None:
         """Where ``name`` (which resolved to no commit) is a ref of this repository, it names

@@ -87,10 +87,11 @@ _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 def _branch_tip(history: GitHistory, branch: str) -> str:
     tip = history.resolve_branch(branch)
     if tip is None:
+        history.refuse_non_branch(branch)
         history.refuse_unreadable_ref(branch)
         raise InputError(
             f"protected branch {branch!r} not found (as a local branch, as "
-            f"origin/{branch}, or as a rev)",
+            f"origin/{branch}, or as a branch or remote-tracking branch of that name)",
             path=str(history.root),
             hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
         )

@@ -147,6 +147,53 @@ def test_protected_branch_falls_back_to_origin(
     assert history.resolve_branch("main") == shas["mb"]  # refs/remotes/origin/main
 
 
+def test_the_protected_branch_is_a_branch_never_a_tag_or_another_rev(
+    tmp_path: Path, merged: tuple[ScriptedRepo, dict[str, str]]
+) -> None:
+    """In a clone without ``main`` or ``origin/main``, a tag ``main`` (on a commit main never
+    merged) was taken for the protected branch; so was any rev. Only a branch or a
+    remote-tracking branch is one, by whatever name git reads it; anything else of that name is
+    refused, named."""
+    repo, shas = merged
+    clone = tmp_path / "clone"
+    repo.git("clone", "--quiet", "--no-checkout", f"file://{repo.path}", str(clone))
+
+    def git_in_clone(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+
+    git_in_clone("checkout", "--quiet", "--detach", shas["b1"])
+    git_in_clone("branch", "--quiet", "-D", "main")
+    git_in_clone("update-ref", "-d", "refs/remotes/origin/HEAD")
+    git_in_clone("update-ref", "-d", "refs/remotes/origin/main")
+    git_in_clone("tag", "main", shas["b1"])
+    history = GitHistory(clone)
+    assert history.resolve_branch("main") is None
+    with pytest.raises(InputError, match="'main' names the tag refs/tags/main"):
+        history.refuse_non_branch("main")
+    for rev, said in [
+        ("HEAD", "is the ref HEAD"),
+        (shas["m1"], "is a commit sha"),
+        ("origin/b~1", "is a relative revision"),
+    ]:
+        assert history.resolve_branch(rev) is None
+        with pytest.raises(InputError, match=f"is not a branch: .* {said}"):
+            history.refuse_non_branch(rev)
+    history.refuse_non_branch("nothing")  # nothing of that name: the caller's "not found"
+    # A branch or remote-tracking branch counts, under any name git reads it by.
+    git_in_clone("update-ref", "refs/remotes/upstream/main", shas["m2"])
+    history = GitHistory(clone)
+    assert history.resolve_branch("upstream/main") == shas["m2"]
+    assert history.resolve_branch("refs/remotes/upstream/main") == shas["m2"]
+    assert history.resolve_branch("origin/b") == shas["b1"]
+    git_in_clone("update-ref", "refs/remotes/origin/main", shas["m3"])
+    history = GitHistory(clone)
+    assert history.resolve_branch("main") == shas["m3"]  # the tag is passed over
+    git_in_clone("branch", "main", shas["mb"])
+    history = GitHistory(clone)
+    assert history.resolve_branch("main") == shas["mb"]
+    assert history.resolve_branch("refs/heads/main") == shas["mb"]
+
+
 def test_review_lines_are_read_from_the_message(tmp_path: Path) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit(
