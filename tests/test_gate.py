@@ -415,3 +415,30 @@ def test_a_tag_named_like_the_protected_branch_does_not_stand_in_for_it(
     ci.git("update-ref", "refs/remotes/origin/main", shas["base"])  # as CI clones have it
     report = gate(ci, shas["pr"])
     assert ("REVIEW-003", "candidate") in pairs(report)
+
+
+@pytest.mark.parametrize("kind", ["branch", "tag"])
+def test_a_candidate_that_is_both_a_short_sha_and_a_ref_is_refused(
+    shop: tuple[ScriptedRepo, dict[str, str]], kind: str
+) -> None:
+    """``--candidate 1a2b3c4d`` meant the pull request's commit, whose sha starts so; a branch
+    of that name points at the deployed base. Git takes the ref, and the gate judged the base
+    (and passed). The evidence refuses such a name as ambiguous; so does the gate, naming
+    both. A full sha, or the ref by its full name, is not ambiguous."""
+    repo, shas = shop
+    prefix = shas["pr"][:8]
+    repo.git(kind, prefix, shas["base"])
+    ref = f"refs/{'heads' if kind == 'branch' else 'tags'}/{prefix}"
+    for stage in ("deploy", "merge"):
+        result = run_cli(
+            "check", "--repo", repo.path, "--evidence", repo.path.parent / "ev",
+            "--candidate", prefix, "--service", "web", "--stage", stage,
+        )  # fmt: skip
+        assert result.code == 2, (stage, result.out)
+        assert (
+            f"--candidate {prefix!r} is ambiguous: both a sha and the ref {ref} (at "
+            f"{shas['base'][:12]})"
+        ) in result.err
+        assert "Traceback" not in result.err
+    assert pairs(gate(repo, shas["pr"])) == pairs(gate(repo, "pr-17"))
+    assert gate(repo, ref)["gate"]["commit"] == shas["base"]  # type: ignore[index]

@@ -233,14 +233,11 @@ class GitHistory:
         unique = sorted(set(names))
         result: dict[str, ObjectId] = {}
         hexes = [name for name in unique if _HEX.fullmatch(name)]
-        refs = self._ref_names()
         wanted: list[str] = []
         for name in hexes:
-            clash = next((ref for ref in _ref_forms(name) if ref in refs), None)
+            clash = self.ref_clash(name)
             if clash is not None:
-                result[name] = ObjectId(
-                    None, f"is ambiguous: both a sha and the ref {clash}; record the full sha"
-                )
+                result[name] = ObjectId(None, f"{ambiguous(clash)}; record the full sha")
             else:
                 wanted.append(name)
         result.update(self._hex_ids(wanted))
@@ -255,6 +252,15 @@ class GitHistory:
                 why = f"{_form(name)}, not a sha (it points at {today[name]} now)"
             result[name] = ObjectId(None, f"{why}; record the full commit sha")
         return result
+
+    def ref_clash(self, name: str) -> str | None:
+        """The ref that a name shaped like a sha (4 to 40 hex digits) also is, as git looks a
+        short name up (a branch or tag called ``3f9c2e1``), or None. Git takes the ref, which
+        may point at any commit: the name is ambiguous (``ambiguous`` says so)."""
+        if not _HEX.fullmatch(name):
+            return None
+        refs = self._ref_names()
+        return next((ref for ref in _ref_forms(name) if ref in refs), None)
 
     def _hex_ids(self, names: list[str]) -> dict[str, ObjectId]:
         """Names of hex digits that no ref shares: what commit each is, if it is one."""
@@ -807,6 +813,11 @@ def _parse_commit(record: bytes) -> Commit:
         author_time=int(author_time or b"0"),
         author_mapped=mapped.decode("utf-8", errors="replace"),
     )
+
+
+def ambiguous(ref: str) -> str:
+    """What a name shaped like a sha that is also ``ref`` (``GitHistory.ref_clash``) is."""
+    return f"is ambiguous: both a sha and the ref {ref}"
 
 
 def _ref_forms(name: str) -> list[str]:
