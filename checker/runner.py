@@ -18,7 +18,7 @@ from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import InputError, PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence, recorded_commits
-from checker.evidence.git import GitHistory, ambiguous
+from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.integrity import (
     check_deployment_targets,
@@ -45,7 +45,7 @@ from checker.rules.metadata import (
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
 from checker.timing import stage
-from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON, short
+from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON
 from checker.waivers import apply_waivers, check_waivers
 
 DEFAULT_EVIDENCE = "compliance"
@@ -241,20 +241,10 @@ def _candidate_commit(history: GitHistory, gate: Gate) -> str:
     be a ref; but a name shaped like a sha that is also a ref (a branch ``a966ec6b`` beside
     the commit ``a966ec6b...``) is refused, as it is in the evidence: git takes the ref, and
     the gate would judge whatever commit the ref points at."""
-    revision = gate.revision
-    clash = history.ref_clash(revision)
-    if clash is not None:
-        at = history.resolve([clash])[clash]
-        raise UsageError(
-            f"--candidate {revision!r} {ambiguous(clash)}"
-            + (f" (at {short(at)})" if at else "")
-            + ", which git would take",
-            hint=f"pass the full sha of the commit meant, or the ref by its full name ({clash})",
-        )
-    sha = history.resolve([revision])[revision]
+    sha = history.resolve_option("--candidate", gate.revision)
     if sha is None:
-        history.refuse_unreadable_ref(revision)
-        raise UsageError(f"--candidate {revision!r} does not resolve to a commit")
+        history.refuse_unreadable_ref(gate.revision)
+        raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
     return sha
 
 

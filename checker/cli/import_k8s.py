@@ -182,7 +182,7 @@ def _choices(args: argparse.Namespace, history: GitHistory) -> gitops.Choices:
 
     only = None
     if args.revision:
-        only = history.resolve([args.revision])[args.revision]
+        only = history.resolve_option("--revision", args.revision)
         if only is None:
             raise UsageError(f"--revision {args.revision!r} does not resolve in {history.root}")
     elif (args.approval or args.change_ticket) and not args.rollout:

@@ -185,7 +185,7 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
     """``import ansible``: one deployment from a playbook run."""
     from checker.importers.ansible import Run, deployment
 
-    sha = where.history.resolve([args.commit])[args.commit]
+    sha = where.history.resolve_option("--commit", args.commit)
     if sha is None:
         raise UsageError(
             f"--commit {args.commit!r} does not resolve in {where.history.root}",

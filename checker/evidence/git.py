@@ -19,7 +19,7 @@ from typing import IO, Protocol
 import git
 
 from checker.cache import FactCache
-from checker.errors import InputError
+from checker.errors import InputError, UsageError
 from checker.evidence.objectcheck import (
     FSCK_HINT,
     Background,
@@ -30,6 +30,7 @@ from checker.evidence.objectcheck import (
     unquote_c,
 )
 from checker.evidence.seal import SEALED, Layered, Seal, Sealed, is_sealed, seal
+from checker.vocabulary import short
 
 _FIELD = b"\x1f"
 _LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
@@ -261,6 +262,22 @@ class GitHistory:
             return None
         refs = self._ref_names()
         return next((ref for ref in _ref_forms(name) if ref in refs), None)
+
+    def resolve_option(self, option: str, name: str) -> str | None:
+        """The commit a revision given on the command line (``option``) names, or None; a name
+        shaped like a sha that is also a ref (``ref_clash``) is a usage error naming both:
+        git takes the ref, which may point at any commit."""
+        clash = self.ref_clash(name)
+        if clash is not None:
+            at = self.resolve([clash])[clash]
+            raise UsageError(
+                f"{option} {name!r} {ambiguous(clash)}"
+                + (f" (at {short(at)})" if at else "")
+                + ", which git would take",
+                hint=f"pass the full sha of the commit meant, or the ref by its full name "
+                f"({clash})",
+            )
+        return self.resolve([name])[name]
 
     def _hex_ids(self, names: list[str]) -> dict[str, ObjectId]:
         """Names of hex digits that no ref shares: what commit each is, if it is one."""

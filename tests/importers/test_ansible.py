@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
-from tests.conftest import run_cli
+from tests.conftest import DEV, run_cli
 from tests.importers.workspaces import order_router
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ansible"
@@ -182,4 +182,19 @@ def test_a_commit_that_does_not_resolve_is_refused(tmp_path: Path) -> None:
     assert result.code == 2 and "'v9.9' does not resolve" in result.err
     bad = _import(repo, "--approval", "lead@knight.example")
     assert bad.code == 2 and "ADDRESS,TIMESTAMP" in bad.err
+    assert not (evidence / "deploys.jsonl").exists()
+
+
+def test_a_commit_shaped_like_a_sha_that_is_also_a_branch_is_refused(tmp_path: Path) -> None:
+    """git takes the branch: the record would name whatever commit the branch points at."""
+    repo, evidence, _ = _workspace(tmp_path)
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.commit("later", {"later.txt": "x\n"}, author=DEV, date="2012-07-28T00:00:00Z")
+    repo.git("branch", head[:8], "HEAD")
+    result = run_cli(
+        "import", "ansible", RESULT, "--repo", repo.path, "--deployment-id", "D-1",
+        "--service", "smars", "--commit", head[:8], "--deployer", "tech1@knight.example",
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    assert f"--commit '{head[:8]}' is ambiguous: both a sha and the ref refs/heads/" in result.err
     assert not (evidence / "deploys.jsonl").exists()
