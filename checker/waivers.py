@@ -204,6 +204,8 @@ def _parts_problem(template: str, glob: str) -> str | None:
     written out so the parts can be told apart: a part that starts with a wildcard (``*2*``:
     every deployment with a 2 in its id; ``*a*`` over ``DEPLOYMENT:HOST``: every host with an
     a) matches by incidental characters, now and in subjects no one has seen yet."""
+    if not re.search(r"[A-Za-z0-9]", literals(glob)):
+        return None  # it names nothing at all: check_waivers says so
     pieces = _TEMPLATE.split(template)
     names, separators = pieces[1::2], pieces[2:-1:2]
     shape = template.replace("{", "").replace("}", "").upper()
@@ -292,6 +294,7 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 f"waiver: rule {waiver.rule!r} is no rule's id{did_you_mean(waiver.rule, by_id)}",
                 hint="the rule ids are listed by 'knightwatch policy list'",
             )
+        _check_target(evidence, index, waiver, rule, by_id)
         if not re.search(r"[A-Za-z0-9]", literals(waiver.target)):
             what = "cause" if waiver.cause is not None else "subject"
             raise evidence.error(
@@ -301,7 +304,6 @@ def check_waivers(evidence: Evidence, rules: Collection[RuleMeta], as_of: date) 
                 "would waive the rule for everything",
                 hint="name what it excuses: a deployment, commit, host or flag (globs allowed)",
             )
-        _check_target(evidence, index, waiver, rule, by_id)
         approver = evidence.identities.identify(waiver.approved_by)
         if approver.identity is None:
             raise evidence.error(
