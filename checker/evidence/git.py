@@ -386,25 +386,43 @@ class GitHistory:
         return proc.stdout
 
     def resolve_branch(self, branch: str) -> str | None:
-        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones), else the
-        branch or remote-tracking branch the name is as git reads a short name
-        (``origin/main``, ``refs/heads/main``). Never another ref or a rev: a tag named
-        ``main``, in a clone without the branch, would make whatever it points at the
-        protected branch. None when no branch has that name (``refuse_non_branch`` then says
-        what else it is)."""
-        forms = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", *_ref_forms(branch)]
-        refs = self._ref_names()
-        candidates = [f for f in dict.fromkeys(forms) if f in refs and f.startswith(_BRANCH_REFS)]
+        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones); a name with a
+        remote's prefix (``upstream/main``) is that remote-tracking branch, and a full name
+        (``refs/heads/main``) that ref alone. Never another ref or a rev: a tag named ``main``,
+        in a clone without the branch, would make whatever it points at the protected branch.
+        None when no branch has that name (``refuse_non_branch`` then says what else it is)."""
+        candidates = [f for f in self._branch_forms(branch) if f in self._ref_names()]
         resolved = self.resolve(candidates)
         return next((resolved[c] for c in candidates if resolved[c]), None)
+
+    def _branch_forms(self, branch: str) -> list[str]:
+        """The refs a protected branch's name may be, in order. ``origin/`` is put before a name
+        only where the name does not already start with a remote's (``origin/main`` or
+        ``refs/heads/main`` pushed as a branch is ``refs/remotes/origin/origin/main``, a branch
+        anyone can push), and a name that is both a local and a remote-tracking branch
+        (``origin/main`` created locally beside the remote's) is refused as ambiguous."""
+        refs = self._ref_names()
+        if branch.startswith("refs/"):
+            return [branch] if branch.startswith(_BRANCH_REFS) else []
+        local, remote = f"refs/heads/{branch}", f"refs/remotes/{branch}"
+        if "/" in branch and local in refs and remote in refs:
+            raise InputError(
+                f"protected branch {branch!r} is ambiguous: both the local branch {local} and "
+                f"the remote-tracking branch {remote}",
+                path=str(self.root),
+                hint=f"write the one meant by its full name ({remote}, most likely)",
+            )
+        prefix = branch.split("/", 1)[0]
+        remotes = {ref.split("/", 3)[2] for ref in refs if ref.startswith("refs/remotes/")}
+        has_remote = "/" in branch and prefix in remotes
+        return [local, remote] + ([] if has_remote else [f"refs/remotes/origin/{branch}"])
 
     def refuse_non_branch(self, branch: str) -> None:
         """Where ``branch`` (which names no branch: ``resolve_branch``) is another ref (a tag,
         ``HEAD``) or a rev git reads (a sha, ``main~1``), an input error naming it: the
         protected branch is a branch, and what else bears its name does not stand in for it."""
         refs = self._ref_names()
-        forms = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", *_ref_forms(branch)]
-        if any(form in refs for form in forms if form.startswith(_BRANCH_REFS)):
+        if any(form in refs for form in self._branch_forms(branch)):
             return  # a branch git cannot read: ``refuse_unreadable_ref`` says so
         other = next((form for form in _ref_forms(branch) if form in refs), None)
         if other is None and not self._names_commit(branch):

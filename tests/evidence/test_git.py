@@ -194,6 +194,33 @@ def test_the_protected_branch_is_a_branch_never_a_tag_or_another_rev(
     assert history.resolve_branch("refs/heads/main") == shas["mb"]
 
 
+def test_a_branch_pushed_under_the_protected_branchs_written_name_does_not_stand_in_for_it(
+    tmp_path: Path, merged: tuple[ScriptedRepo, dict[str, str]]
+) -> None:
+    """``protected_branch: origin/main`` (or ``refs/heads/main``): a branch pushed with that
+    name is ``refs/remotes/origin/origin/main`` in a clone, and was found before the real
+    one. A name with a remote's prefix is that remote's branch, a full name that ref alone."""
+    repo, shas = merged
+    repo.git("branch", "origin/main", shas["b1"])  # pushed by anyone who may push a branch
+    repo.git("branch", "refs/heads/main", shas["b1"])
+    clone = tmp_path / "clone"
+    repo.git("clone", "--quiet", f"file://{repo.path}", str(clone))
+    history = GitHistory(clone)
+    main = history.resolve_branch("main")
+    assert main is not None and main != shas["b1"]
+    assert history.resolve_branch("origin/main") == main
+    assert history.resolve_branch("refs/heads/main") == main
+    assert history.resolve_branch("refs/remotes/origin/main") == main
+    subprocess.run(["git", "update-ref", "-d", "refs/remotes/origin/main"], cwd=clone, check=True)
+    history = GitHistory(clone)
+    assert history.resolve_branch("origin/main") is None  # not origin/origin/main
+    subprocess.run(["git", "update-ref", "refs/remotes/origin/main", main], cwd=clone, check=True)
+    subprocess.run(["git", "branch", "origin/main", shas["b1"]], cwd=clone, check=True)
+    history = GitHistory(clone)
+    with pytest.raises(InputError, match="'origin/main' is ambiguous: both the local branch"):
+        history.resolve_branch("origin/main")
+
+
 def test_review_lines_are_read_from_the_message(tmp_path: Path) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit(
