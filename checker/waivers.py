@@ -200,31 +200,60 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
 def _parts_problem(template: str, glob: str) -> str | None:
     """Why a glob does not name what it covers part by part, or None. Each part of the
     template (``{deployment}``, ``{host}``) must be written exactly, be ``*`` alone, or start
-    with what it names (``D-2012-08-*``, ``smars-*``), and the template's separators must be
-    written out so the parts can be told apart: a part that starts with a wildcard (``*2*``:
-    every deployment with a 2 in its id; ``*a*`` over ``DEPLOYMENT:HOST``: every host with an
-    a) matches by incidental characters, now and in subjects no one has seen yet."""
+    with what it names (``D-2012-08-*``, ``smars-*``); the template's separators must be
+    written out, outside any ``[...]`` class, so the parts can be told apart; and of several
+    parts one is exact (a commit: named by 7 hex digits at least). A part that starts with a
+    wildcard (``*2*``: every deployment with a 2 in its id; ``*a*`` over ``DEPLOYMENT:HOST``:
+    every host with an a) matches by incidental characters, and ``D*:*`` every finding of a
+    month whose ids all start with D: each covers subjects no one has seen yet."""
     if not re.search(r"[A-Za-z0-9]", literals(glob)):
         return None  # it names nothing at all: check_waivers says so
     pieces = _TEMPLATE.split(template)
     names, separators = pieces[1::2], pieces[2:-1:2]
     shape = template.replace("{", "").replace("}", "").upper()
-    rest = glob.removeprefix(pieces[0])
-    parts: list[tuple[str, str]] = []
-    for name, separator in zip(names, separators, strict=False):
-        if separator not in rest:
-            return f"it must keep the shape {shape}, with its {separator!r} written out"
-        head, rest = rest.split(separator, 1)
-        parts.append((name, head))
-    parts.append((names[-1], rest.removesuffix(pieces[-1])))
-    for name, part in parts:
+    parts = _split_outside_classes(glob.removeprefix(pieces[0]), separators)
+    if parts is None:
+        where = " outside any [...] class" if "[" in glob else ""
+        return f"it must keep the shape {shape}, with its separators written out{where}"
+    parts[-1] = parts[-1].removesuffix(pieces[-1])
+    for name, part in zip(names, parts, strict=True):
         if name not in ("subject", "commit") and part != "*" and not literal_start(part):
             return (
                 f"its {name} {part!r} starts with a wildcard, so it matches {name}s by any "
                 f"characters they hold, ones no one has seen yet too; write the {name} "
                 "exactly, start it with what it names, or write * alone"
             )
+    named = [
+        not _WILD.search(part) or (name == "commit" and re.match(r"[0-9a-f]{7}", part))
+        for name, part in zip(names, parts, strict=True)
+    ]
+    if len(parts) > 1 and not any(named):
+        return (
+            f"of its parts ({', '.join(names)}) none is exact, so it covers whatever comes "
+            "next under its prefixes; write one of them exactly (a deployment, or a host)"
+        )
     return None
+
+
+def _split_outside_classes(glob: str, separators: list[str]) -> list[str] | None:
+    """``glob`` cut at each of ``separators`` in turn, where it stands outside a ``[...]``
+    class (``[!:]`` is a character, not the ``:`` between two parts), or None where one is
+    missing."""
+    parts: list[str] = []
+    start = index = 0
+    pending = list(separators)
+    while pending and index < len(glob):
+        end = _class_end(glob, index + 1) if glob[index] == "[" else None
+        if end is not None:
+            index = end
+        elif glob.startswith(pending[0], index):
+            parts.append(glob[start:index])
+            index = start = index + len(pending.pop(0))
+        else:
+            index += 1
+    if pending:
+        return None
+    return [*parts, glob[start:]]
 
 
 def _check_target(

@@ -325,8 +325,9 @@ _EVERY_RULE = ("REVIEW-001", "REVIEW-002", "FLEET-001", "FLEET-002", "FLEET-003"
                "DEAD-002", "DEAD-004")  # fmt: skip
 
 
-_BROAD = {"DEAD-002": "power*", "FLEET-003": "power*@*",
-          **dict.fromkeys(("FLEET-001", "FLEET-002", "DEAD-001", "DEAD-004"), "D-*:*")}  # fmt: skip
+_BROAD = {"DEAD-002": "power*", "FLEET-003": "power_peg@*", "DEAD-001": "*:power_peg",
+          "DEAD-004": "*:smars/power_peg.py", "FLEET-001": "*:smars-08",
+          "FLEET-002": "*:smars-08"}  # fmt: skip
 """Each rule's subject that covers every finding of the Knight case: ``"broad"``."""
 
 
@@ -366,9 +367,11 @@ def test_a_waiver_cannot_switch_a_rule_off(
 @pytest.mark.parametrize(
     ("subject", "needle"),
     [
-        ("*a*", "it must keep the shape DEPLOYMENT:HOST, with its ':' written out"),
+        ("*a*", "it must keep the shape DEPLOYMENT:HOST, with its separators written out"),
         ("*:*a*", "its host '*a*' starts with a wildcard"),
         ("*2*:*", "its deployment '*2*' starts with a wildcard"),
+        ("[!:]*a*", "with its separators written out outside any [...] class"),
+        ("D*:*", "of its parts (deployment, host) none is exact"),
     ],
 )
 def test_a_waiver_names_what_it_covers_part_by_part(
