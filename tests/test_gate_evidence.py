@@ -149,3 +149,24 @@ def test_a_gate_needs_its_deployment_records(
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--candidate", "main",
                      "--service", "web")  # fmt: skip
     assert result.code in (0, 1), result.err
+
+
+@pytest.mark.parametrize("unlisted", ["Web", "w\u0435b", "\uff57eb"])
+def test_an_unlisted_service_is_no_inventoried_one_in_another_spelling(
+    history: tuple[ScriptedRepo, list[str]], tmp_path: Path, unlisted: str
+) -> None:
+    """web's history recorded under an unlisted look-alike (a Cyrillic e, fullwidth w, a
+    capital) left the stream empty: the gate judged a first deployment, the check passed."""
+    repo, shas = history
+    (repo.path / "knightwatch.yaml").write_text(yaml.safe_dump({"unlisted_services": [unlisted]}))
+    repo.git("add", "knightwatch.yaml")
+    repo.git("commit", "--quiet", "-m", "settings")
+    line = json.dumps(_record(shas, service=unlisted))
+    result = _gate(repo, tmp_path / "ev", [line], **DECLARED)
+    assert result.code == 2, result.out
+    assert (
+        f"unlisted_services names {unlisted!r}, which reads as fleet.yaml's service" in result.err
+    )
+    (repo.path / "knightwatch.yaml").write_text(yaml.safe_dump({"unlisted_services": ["web2"]}))
+    line = json.dumps(_record(shas, service="web2"))
+    assert _gate(repo, tmp_path / "ev", [line], **DECLARED).code in (0, 1)  # its own name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ def vocabulary(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabu
             f"service {both[0]!r} is both in fleet.yaml and in unlisted_services in "
             "knightwatch.yaml; keep it in one"
         )
+    _check_unlisted_spellings(sorted(hosts), unlisted_services)
     declared = fleet is not None and fleet.environments is not None
     environments = (
         frozenset(fleet.environments or [])
@@ -67,6 +69,37 @@ def vocabulary(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabu
     return Vocabulary(
         frozenset(hosts) | frozenset(unlisted_services), environments, declared, hosts
     )
+
+
+def _check_unlisted_spellings(listed: list[str], unlisted: Collection[str]) -> None:
+    """An unlisted service is not an inventoried one in another spelling: ``Web``, or ``web``
+    with a look-alike letter from another script, would take the service's records out of
+    the inventory (and a gate's history out of its stream) under a name that reads as the
+    same. Names that differ only in case or width, or only where the unlisted one holds
+    letters outside ASCII (or that are near and hold one), are refused."""
+    for name in sorted(unlisted):
+        folded = unicodedata.normalize("NFKC", name).casefold()
+        for service in listed:
+            same = folded == unicodedata.normalize("NFKC", service).casefold()
+            if same or _looks_like(folded, unicodedata.normalize("NFKC", service).casefold()):
+                raise UsageError(
+                    f"unlisted_services names {name!r}, which reads as fleet.yaml's service "
+                    f"{service!r} but is not it"
+                    + ("" if name.isascii() else " (it holds letters outside ASCII)"),
+                    hint="list the service under its own name in one place: fleet.yaml, or "
+                    "unlisted_services",
+                )
+
+
+def _looks_like(name: str, service: str) -> bool:
+    """Whether ``name``, holding a letter outside ASCII, could be ``service`` written with
+    look-alike letters: the same length and the same letters wherever its own are ASCII, or
+    a near spelling."""
+    if name.isascii():
+        return False
+    if len(name) == len(service):
+        return all(a == b or not a.isascii() for a, b in zip(name, service, strict=True))
+    return difflib.SequenceMatcher(None, name, service).ratio() >= NEAR
 
 
 def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabulary:
