@@ -41,6 +41,7 @@ from checker.rules.metadata import (
     format_message,
     format_statement,
     template_fields,
+    template_order,
 )
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import Settings, resolve
@@ -523,6 +524,7 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
             f"subjects or of objects with a subject, not {type(value).__name__}"
         )
     distinct = _Distinct(rule)
+    subject_parts = template_order(rule.subject or "")
     shared: dict[str, str] = {}
     """One string per distinct statement: a storm's 300,000 instances share a few hundred."""
     # Consumed as it is read: a storm's answer is hundreds of thousands of objects, each freed
@@ -549,10 +551,20 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
                 cause=format_cause(rule, fields),
                 statement=shared.setdefault(statement, statement),
                 when=moments.of(fields) if moments is not None else None,
+                parts=_filled(subject_parts, fields),
             ),
             fields,
         )
     return distinct.findings()
+
+
+def _filled(names: tuple[str, ...], fields: dict[str, Any]) -> tuple[str, ...]:
+    """The values a subject template's fields were filled with, in order; none where a rule
+    gave its subject without them (a waiver's glob is then matched against the subject)."""
+    values = tuple(fields.get(name) for name in names)
+    if not all(isinstance(v, str | int) and str(v) for v in values):
+        return ()
+    return tuple(str(v) for v in values)
 
 
 class _Distinct:

@@ -26,7 +26,38 @@ def _matches(waiver: Waiver, finding: Finding) -> bool:
         return False
     if waiver.cause is not None:
         return finding.cause == waiver.cause
-    return fnmatch.fnmatchcase(finding.subject, waiver.subject or "")
+    glob = waiver.subject or ""
+    if not _WILD.search(glob) or not finding.parts:
+        return fnmatch.fnmatchcase(finding.subject, glob)
+    return _matches_parts(glob, finding)
+
+
+def _matches_parts(glob: str, finding: Finding) -> bool:
+    """A glob matched part by part against the values the finding's subject was filled with:
+    a wildcard covers characters of its own part only. Matched against the whole subject,
+    ``*:9100`` covered every host ending in ``:9100`` (hosts written ``host:port``), and
+    ``rel:*`` every deployment whose id starts ``rel:``, though each reads as naming one thing
+    exactly. A glob that cannot be cut into the finding's parts matches nothing."""
+    separators = _separators(finding.parts, finding.subject)
+    cut = _split_outside_classes(glob, separators) if separators is not None else None
+    if cut is None or len(cut) != len(finding.parts):
+        return False
+    return all(fnmatch.fnmatchcase(v, g) for v, g in zip(finding.parts, cut, strict=True))
+
+
+def _separators(parts: tuple[str, ...], subject: str) -> list[str] | None:
+    """What stands between the parts in ``subject`` (``[":"]`` for ``D1:web-1``), or None
+    where the subject is not its parts joined (a template with text around its fields)."""
+    separators: list[str] = []
+    at = 0
+    for index, part in enumerate(parts):
+        found = subject.find(part, at) if part else at
+        if found < 0 or (index == 0 and found != 0):
+            return None
+        if index:
+            separators.append(subject[at:found])
+        at = found + len(part)
+    return separators if at == len(subject) and "" not in separators else None
 
 
 def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) -> str | None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.identities import IdentityResolver
+from checker.evidence.models import Waiver
+from checker.report.model import Finding
+from checker.waivers import apply_waivers
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
 
 
@@ -112,3 +117,32 @@ def test_without_waivers_waiver_001_is_evaluated_and_silent(case: tuple[Path, Pa
     statuses = {r["id"]: r["status"] for r in result.json()["summary"]["rules"]}
     assert statuses["WAIVER-001"] == "evaluated"
     assert not any(f["rule"] == "WAIVER-001" for f in result.json()["findings"])
+
+
+def _finding(subject: str, *parts: str) -> Finding:
+    return Finding(rule="FLEET-001", severity="critical", subject=subject, message="m",
+                   controls=(), title="t", parts=parts)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("glob", "covered"),
+    [
+        ("*:web-2:9100", ["D2:web-2:9100", "D3:web-2:9100", "rel:1:web-2:9100"]),
+        ("D3:*", ["D3:web-2:9100", "D3:web-3", "D3:web-3:9100"]),
+        ("*:9100", []),  # the whole subject's *:9100 was every host on port 9100
+        ("D*:9100", []),
+        ("rel:*", []),  # the whole subject's rel:* was every deployment rel:N
+        ("rel:1:web-3", ["rel:1:web-3"]),  # exact: the subject itself
+    ],
+)
+def test_a_glob_is_matched_part_by_part(glob: str, covered: list[str]) -> None:
+    """Hosts written host:port and ids holding ':' hold the separator: a wildcard covers the
+    characters of its own part only."""
+    findings = [
+        _finding(f"{d}:{h}", d, h)
+        for d in ("D2", "D3", "rel:1") for h in ("web-2:9100", "web-3:9100", "web-3")
+    ]  # fmt: skip
+    waiver = Waiver(rule="FLEET-001", subject=glob, reason="r", approved_by="cro@example.com",
+                    expires=date(2024, 12, 31))  # fmt: skip
+    marked, _ = apply_waivers([waiver], findings, date(2024, 3, 1), IdentityResolver())
+    assert sorted(f.subject for f in marked if f.waived) == covered

@@ -52,6 +52,10 @@ class Finding:
     """The one-line statement of its cause, the same for every instance of a group."""
     when: Occurrence | None = None
     """When it happened: the start of the deployment it names, or the event's time."""
+    parts: tuple[str, ...] = ()
+    """The values its rule's subject template was filled with, in the template's order
+    (``{deployment}:{host}``: the deployment, the host): what a waiver's glob is matched
+    against, part by part. Not reported (the subject says the same)."""
 
     @property
     def group_key(self) -> str:

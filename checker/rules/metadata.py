@@ -121,6 +121,12 @@ def _near_misses(custom: dict[str, object]) -> None:
                 raise ValueError(f"custom.{key}: unknown key (did you mean {near[0]!r}?)")
 
 
+def template_order(template: str) -> tuple[str, ...]:
+    """The fields a template names, in its order: ``{deployment}:{host}``, deployment then
+    host."""
+    return tuple(re.findall(r"\{(\w+)\}", template))
+
+
 def template_fields(template: str) -> frozenset[str]:
     """The fields a template names: ``{deployment}:{host}`` names deployment and host."""
     return _fields(template)
