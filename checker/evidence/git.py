@@ -387,35 +387,51 @@ class GitHistory:
 
     def resolve_branch(self, branch: str) -> str | None:
         """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones); a name with a
-        remote's prefix (``upstream/main``) is that remote-tracking branch, and a full name
-        (``refs/heads/main``) that ref alone. Never another ref or a rev: a tag named ``main``,
-        in a clone without the branch, would make whatever it points at the protected branch.
-        None when no branch has that name (``refuse_non_branch`` then says what else it is)."""
+        remote's prefix (``upstream/main``) is that remote-tracking branch alone, and a full
+        name (``refs/heads/main``) that ref alone (``_branch_forms``). Never another ref or a
+        rev: a tag named ``main``, in a clone without the branch, would make whatever it points
+        at the protected branch. None when no branch has that name (``refuse_non_branch`` then
+        says what else it is)."""
         candidates = [f for f in self._branch_forms(branch) if f in self._ref_names()]
         resolved = self.resolve(candidates)
         return next((resolved[c] for c in candidates if resolved[c]), None)
 
     def _branch_forms(self, branch: str) -> list[str]:
-        """The refs a protected branch's name may be, in order. ``origin/`` is put before a name
-        only where the name does not already start with a remote's (``origin/main`` or
-        ``refs/heads/main`` pushed as a branch is ``refs/remotes/origin/origin/main``, a branch
-        anyone can push), and a name that is both a local and a remote-tracking branch
-        (``origin/main`` created locally beside the remote's) is refused as ambiguous."""
-        refs = self._ref_names()
+        """The refs a protected branch's name may be, in order. A full name (``refs/...``) is
+        that ref alone. A name whose first part is a remote of the clone (``origin/main``,
+        ``upstream/main``: a remote in its configuration or with remote-tracking branches) is
+        that remote-tracking branch alone: a local branch of that name is whatever a CI
+        checkout of a pushed branch so named created, and ``origin/`` put before it would be a
+        branch anyone can push (``refs/remotes/origin/origin/main``). Another name with a
+        ``/`` is refused as ambiguous (``upstream/main`` where the clone has no remote
+        ``upstream`` could only be a pushed branch of that name); a name without one is the
+        local branch, else origin's."""
         if branch.startswith("refs/"):
             return [branch] if branch.startswith(_BRANCH_REFS) else []
-        local, remote = f"refs/heads/{branch}", f"refs/remotes/{branch}"
-        if "/" in branch and local in refs and remote in refs:
-            raise InputError(
-                f"protected branch {branch!r} is ambiguous: both the local branch {local} and "
-                f"the remote-tracking branch {remote}",
-                path=str(self.root),
-                hint=f"write the one meant by its full name ({remote}, most likely)",
-            )
-        prefix = branch.split("/", 1)[0]
-        remotes = {ref.split("/", 3)[2] for ref in refs if ref.startswith("refs/remotes/")}
-        has_remote = "/" in branch and prefix in remotes
-        return [local, remote] + ([] if has_remote else [f"refs/remotes/origin/{branch}"])
+        if "/" not in branch:
+            return [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
+        remote = branch.split("/", 1)[0]
+        if remote in self._remote_names():
+            return [f"refs/remotes/{branch}"]
+        raise InputError(
+            f"protected branch {branch!r} is ambiguous: {remote!r} is no remote of this clone, "
+            f"so {branch!r} could only be a branch of that name (origin's, or a local one a "
+            "checkout made), which anyone who may push a branch can create",
+            path=str(self.root),
+            hint=f"write origin/{branch} (or refs/heads/{branch}) for a branch of that name, "
+            f"or add and fetch the remote {remote!r}",
+        )
+
+    def _remote_names(self) -> set[str]:
+        """The clone's remotes: those its configuration names, and those it has
+        remote-tracking branches of."""
+        names = {
+            ref.split("/", 3)[2] for ref in self._ref_names() if ref.startswith("refs/remotes/")
+        }
+        # a configuration GitPython cannot read: the refs alone
+        with contextlib.suppress(ValueError, OSError):
+            names.update(remote.name for remote in self.repo.remotes)
+        return names
 
     def refuse_non_branch(self, branch: str) -> None:
         """Where ``branch`` (which names no branch: ``resolve_branch``) is another ref (a tag,
@@ -432,8 +448,9 @@ class GitHistory:
             kind = "the tag" if other.startswith("refs/tags/") else "the ref"
             what = f"names {kind} {other}" if other != branch else f"is the ref {other}"
         raise InputError(
-            f"protected branch {branch!r} is not a branch: no local branch or origin/{branch} "
-            f"has that name, and {branch!r} {what}, which cannot stand in for the branch",
+            f"protected branch {branch!r} is not a branch: no branch it may be "
+            f"({', '.join(self._branch_forms(branch))}) exists, and {branch!r} {what}, which "
+            "cannot stand in for the branch",
             path=str(self.root),
             hint=f"fetch the branch (git fetch origin {branch}:refs/remotes/origin/{branch}), "
             "or set protected_branch in knightwatch.yaml or pass --protected-branch",

@@ -199,7 +199,8 @@ def test_a_branch_pushed_under_the_protected_branchs_written_name_does_not_stand
 ) -> None:
     """``protected_branch: origin/main`` (or ``refs/heads/main``): a branch pushed with that
     name is ``refs/remotes/origin/origin/main`` in a clone, and was found before the real
-    one. A name with a remote's prefix is that remote's branch, a full name that ref alone."""
+    one (and a local branch of that name, where CI checked the pushed branch out). A name
+    with a remote's prefix is that remote's branch alone, a full name that ref alone."""
     repo, shas = merged
     repo.git("branch", "origin/main", shas["b1"])  # pushed by anyone who may push a branch
     repo.git("branch", "refs/heads/main", shas["b1"])
@@ -214,11 +215,19 @@ def test_a_branch_pushed_under_the_protected_branchs_written_name_does_not_stand
     subprocess.run(["git", "update-ref", "-d", "refs/remotes/origin/main"], cwd=clone, check=True)
     history = GitHistory(clone)
     assert history.resolve_branch("origin/main") is None  # not origin/origin/main
-    subprocess.run(["git", "update-ref", "refs/remotes/origin/main", main], cwd=clone, check=True)
+    # A CI checkout of a pushed branch named origin/main makes it a local branch: not origin's.
     subprocess.run(["git", "branch", "origin/main", shas["b1"]], cwd=clone, check=True)
-    history = GitHistory(clone)
-    with pytest.raises(InputError, match="'origin/main' is ambiguous: both the local branch"):
-        history.resolve_branch("origin/main")
+    assert GitHistory(clone).resolve_branch("origin/main") is None
+    subprocess.run(["git", "update-ref", "refs/remotes/origin/main", main], cwd=clone, check=True)
+    assert GitHistory(clone).resolve_branch("origin/main") == main
+    # A remote configured but never fetched: its branch is not origin's branch of that name.
+    repo.git("branch", "upstream/main", shas["b1"])
+    subprocess.run(["git", "fetch", "--quiet", "origin"], cwd=clone, check=True)
+    subprocess.run(["git", "remote", "add", "upstream", str(repo.path)], cwd=clone, check=True)
+    assert GitHistory(clone).resolve_branch("upstream/main") is None
+    # No remote of that name: only a branch so named, which anyone may push.
+    with pytest.raises(InputError, match="'team' is no remote of this clone"):
+        GitHistory(clone).resolve_branch("team/main")
 
 
 def test_review_lines_are_read_from_the_message(tmp_path: Path) -> None:
