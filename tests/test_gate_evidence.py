@@ -151,7 +151,18 @@ def test_a_gate_needs_its_deployment_records(
     assert result.code in (0, 1), result.err
 
 
-@pytest.mark.parametrize("unlisted", ["Web", "w\u0435b", "\uff57eb"])
+@pytest.mark.parametrize(
+    "unlisted",
+    [
+        "Web",
+        "w\u0435b",
+        "\uff57eb",
+        "w\u200b\u200beb",
+        "we\u034f\u034fb",
+        "web\u00ad\u00ad",
+        "web.",
+    ],
+)
 def test_an_unlisted_service_is_no_inventoried_one_in_another_spelling(
     history: tuple[ScriptedRepo, list[str]], tmp_path: Path, unlisted: str
 ) -> None:
@@ -170,3 +181,21 @@ def test_an_unlisted_service_is_no_inventoried_one_in_another_spelling(
     (repo.path / "knightwatch.yaml").write_text(yaml.safe_dump({"unlisted_services": ["web2"]}))
     line = json.dumps(_record(shas, service="web2"))
     assert _gate(repo, tmp_path / "ev", [line], **DECLARED).code in (0, 1)  # its own name
+
+
+def test_without_an_inventory_two_spellings_of_one_service_are_refused(
+    history: tuple[ScriptedRepo, list[str]], tmp_path: Path
+) -> None:
+    """No fleet.yaml: the services are the records'. web's history under a Cyrillic e made
+    the next deployment of web its first, shipping its own commit alone."""
+    repo, shas = history
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    lines = [
+        json.dumps(_record(shas, service="w\u0435b")),
+        json.dumps(_record(shas, id="D2", commit=shas[2], started_at="2024-03-04T00:00:00Z")),
+    ]
+    (evidence / "deploys.jsonl").write_text("".join(line + "\n" for line in lines))
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence)
+    assert result.code == 2, result.out
+    assert "with look-alike letters?" in result.err

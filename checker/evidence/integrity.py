@@ -78,10 +78,8 @@ def _check_unlisted_spellings(listed: list[str], unlisted: Collection[str]) -> N
     same. Names that differ only in case or width, or only where the unlisted one holds
     letters outside ASCII (or that are near and hold one), are refused."""
     for name in sorted(unlisted):
-        folded = unicodedata.normalize("NFKC", name).casefold()
         for service in listed:
-            same = folded == unicodedata.normalize("NFKC", service).casefold()
-            if same or _looks_like(folded, unicodedata.normalize("NFKC", service).casefold()):
+            if reads_as(name, service):
                 raise UsageError(
                     f"unlisted_services names {name!r}, which reads as fleet.yaml's service "
                     f"{service!r} but is not it"
@@ -89,6 +87,29 @@ def _check_unlisted_spellings(listed: list[str], unlisted: Collection[str]) -> N
                     hint="list the service under its own name in one place: fleet.yaml, or "
                     "unlisted_services",
                 )
+
+
+def fold_name(name: str) -> str:
+    """The form two spellings of one name share as a reader sees them: Unicode NFKC (width),
+    case folded, without the characters that show nothing (format characters such as a
+    zero-width space or a soft hyphen, the combining grapheme joiner) and without a final
+    dot."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    shown = "".join(c for c in text if unicodedata.category(c) != "Cf" and c != "\u034f")
+    return shown.rstrip(".")
+
+
+def reads_as(name: str, other: str) -> bool:
+    """Whether two different names read as one: the same folded (``fold_name``), or the one
+    with letters outside ASCII a look-alike of the other (``_looks_like``)."""
+    if name == other:
+        return False
+    folded, other_folded = fold_name(name), fold_name(other)
+    return (
+        folded == other_folded
+        or _looks_like(folded, other_folded)
+        or _looks_like(other_folded, folded)
+    )
 
 
 def _looks_like(name: str, service: str) -> bool:
@@ -282,13 +303,14 @@ def _check_shipments(evidence: Evidence, names: Vocabulary) -> None:
 
 
 def _check_spellings(field: str, values: list[str], error: RecordError) -> None:
-    """Without a declared vocabulary, two names that differ only in case are one name
-    misspelt, and so is a name used once beside a near spelling: either would start a
-    deployment stream of its own, whose first deployment ships only its own commit."""
+    """Without a declared vocabulary, two names that read as one (``reads_as``: case, width,
+    invisible characters, look-alike letters) are one name misspelt, and so is a name used
+    once beside a near spelling: either would start a deployment stream of its own, whose
+    first deployment ships only its own commit."""
     counts = Counter(values)
     first = {value: values.index(value) for value in counts}
     for value, other in itertools.permutations(sorted(counts), 2):
-        same = value.casefold() == other.casefold()
+        same = reads_as(value, other)
         near = difflib.SequenceMatcher(None, value, other).ratio() >= NEAR
         # Report the rarer of the two (the later one on a tie), where the typo most likely is.
         rarer = (counts[value], -first[value]) < (counts[other], -first[other])
@@ -303,7 +325,11 @@ def _check_spellings(field: str, values: list[str], error: RecordError) -> None:
         raise error(
             first[value],
             f"{field} {value!r} is used {used}, and {other!r} by {_times(counts[other])}: "
-            + ("the same name in another case?" if same else "a misspelling?"),
+            + (
+                "the same name in another case or with look-alike letters?"
+                if same
+                else "a misspelling?"
+            ),
             "fix it" + ("" if same else f"; if both are real, {declare}"),
         )
 
