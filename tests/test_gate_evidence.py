@@ -160,6 +160,8 @@ def test_a_gate_needs_its_deployment_records(
         "w\u200b\u200beb",
         "we\u034f\u034fb",
         "web\u00ad\u00ad",
+        "web\ufe0f\ufe0f",
+        "web\u3164\u3164",
         "web.",
     ],
 )
@@ -199,3 +201,16 @@ def test_without_an_inventory_two_spellings_of_one_service_are_refused(
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence)
     assert result.code == 2, result.out
     assert "with look-alike letters?" in result.err
+
+
+def test_fleet_lists_no_two_services_that_read_as_one(
+    history: tuple[ScriptedRepo, list[str]], tmp_path: Path
+) -> None:
+    """fleet.yaml listing web and web with a Cyrillic e, web's history recorded under the
+    second: the gate judged a first deployment of web, and the full check passed."""
+    repo, shas = history
+    services = {"web": {"hosts": ["web-1"]}, "w\u0435b": {"hosts": ["web-1"]}}
+    line = json.dumps(_record(shas, service="w\u0435b"))
+    result = _gate(repo, tmp_path / "ev", [line], services=services, **DECLARED)
+    assert result.code == 2, result.out
+    assert "fleet.yaml lists the services 'web' and 'w\u0435b', which read as one" in result.err

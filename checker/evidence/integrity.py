@@ -60,6 +60,9 @@ def vocabulary(evidence: Evidence, unlisted_services: Collection[str]) -> Vocabu
             "knightwatch.yaml; keep it in one"
         )
     _check_unlisted_spellings(sorted(hosts), unlisted_services)
+    _check_listed_spellings("service", sorted(hosts))
+    if fleet is not None and fleet.environments is not None:
+        _check_listed_spellings("environment", sorted(fleet.environments))
     declared = fleet is not None and fleet.environments is not None
     environments = (
         frozenset(fleet.environments or [])
@@ -89,14 +92,45 @@ def _check_unlisted_spellings(listed: list[str], unlisted: Collection[str]) -> N
                 )
 
 
+def _check_listed_spellings(field: str, names: list[str]) -> None:
+    """fleet.yaml lists no two names of one kind that read as one (``web`` beside ``web``
+    with a Cyrillic e): records under the second would be another service's, or another
+    environment's, and the first's history would lose them."""
+    for index, name in enumerate(names):
+        other = next((o for o in names[index + 1 :] if reads_as(name, o)), None)
+        if other is not None:
+            raise UsageError(
+                f"fleet.yaml lists the {field}s {name!r} and {other!r}, which read as one",
+                hint=f"list each {field} once, under one spelling",
+            )
+
+
 def fold_name(name: str) -> str:
     """The form two spellings of one name share as a reader sees them: Unicode NFKC (width),
     case folded, without the characters that show nothing (format characters such as a
     zero-width space or a soft hyphen, the combining grapheme joiner) and without a final
     dot."""
     text = unicodedata.normalize("NFKC", name).casefold()
-    shown = "".join(c for c in text if unicodedata.category(c) != "Cf" and c != "\u034f")
+    shown = "".join(c for c in text if not _invisible(c))
     return shown.rstrip(".")
+
+
+def _invisible(char: str) -> bool:
+    """Whether a character shows nothing: a format character (Cf), or one of Unicode's other
+    default ignorable code points (variation selectors, Hangul fillers, the combining
+    grapheme joiner, tag characters)."""
+    code = ord(char)
+    return unicodedata.category(char) == "Cf" or any(
+        low <= code <= high for low, high in _IGNORABLE
+    )
+
+
+_IGNORABLE = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+"""Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond the format characters."""
 
 
 def reads_as(name: str, other: str) -> bool:
