@@ -17,9 +17,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from checker.errors import InputError, UsageError
-from checker.evidence.bundle import Evidence
-from checker.evidence.messages import did_you_mean
-from checker.evidence.models import host_key
+from checker.evidence.bundle import Evidence, Shipment
+from checker.evidence.messages import did_you_mean, shown
+from checker.evidence.models import Deployment, host_key
 
 _INVENTORY_HINT = (
     "add it to fleet.yaml, or, if its hosts are deliberately not inventoried, list it under "
@@ -162,18 +162,15 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
     the first one that does not is an input error."""
     names = vocabulary(evidence, unlisted_services)
     join = _Join(evidence, names)
-    for index, deployment in enumerate(evidence.deployments):
-        join.deployment(index, deployment.id, deployment.service, deployment.environment)
-    _check_shipments(evidence, names)
-    error = _record_error(evidence)
+    # The deployments, then the records a gate read only for what they shipped when: a gate's
+    # own service misspelt there (Web, or with a Cyrillic letter) would be another's.
+    records: list[Deployment | Shipment] = [*evidence.deployments, *evidence.elsewhere]
+    for index, record in enumerate(records):
+        join.deployment(index, record.service, record.environment)
     if not names.declared_environments:
-        environments = [d.environment for d in evidence.deployments]
-        _check_spellings(
-            "environment", environments + [s.environment for s in evidence.elsewhere], error
-        )
+        _check_spellings("environment", [r.environment for r in records], join.record_error)
     if not names.services:
-        services = [d.service for d in evidence.deployments]
-        _check_spellings("service", services + [s.service for s in evidence.elsewhere], error)
+        _check_spellings("service", [r.service for r in records], join.record_error)
     check_deployment_targets(evidence, names)
     for index, event in enumerate(evidence.flag_events):
         what = f"flag event {event.flag}@{event.at}"
@@ -266,17 +263,40 @@ class _Join:
         choices = sorted(known)
         near = did_you_mean(value, choices)
         listing = f"; known: {', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''}"
-        raise self.evidence.error(
+        raise self._error(
             kind,
             index,
             f"{what}: {field} {value!r} {problem}{near or (listing if choices else '')}",
-            hint=hint,
+            hint,
         )
 
-    def deployment(self, index: int, name: str, service: str, environment: str) -> None:
-        """A deployment's service is inventoried (or declared unlisted), and its environment
-        declared, where the evidence declares them."""
-        what = f"deployment {name}"
+    def _error(self, kind: str, index: int, message: str, hint: str) -> InputError:
+        """An input error at record ``index`` of ``kind``; of the deployment records, past the
+        deployments, at the records a gate passed over (``Evidence.elsewhere``)."""
+        count = len(self.evidence.deployments)
+        if kind == "deploys" and index >= count:
+            shipment = self.evidence.elsewhere[index - count]
+            return InputError(
+                message, path=str(shipment.path), line=shipment.line or None, hint=hint
+            )
+        return self.evidence.error(kind, index, message, hint=hint)
+
+    def _deployment(self, index: int) -> str:
+        """How messages name deployment record ``index`` (the deployments, then the records
+        a gate passed over)."""
+        count = len(self.evidence.deployments)
+        if index < count:
+            return f"deployment {self.evidence.deployments[index].id}"
+        return f"deployment {shown(self.evidence.elsewhere[index - count].id)} of another service"
+
+    def record_error(self, index: int, message: str, hint: str) -> InputError:
+        """An input error about deployment record ``index``, named (``RecordError``)."""
+        return self._error("deploys", index, f"{self._deployment(index)}: {message}", hint)
+
+    def deployment(self, index: int, service: str, environment: str) -> None:
+        """A deployment record's service is inventoried (or declared unlisted), and its
+        environment declared, where the evidence declares them."""
+        what = self._deployment(index)
         if self.names.services:
             declared = "fleet.yaml" if self.evidence.fleet is not None else "unlisted_services"
             problem = f"is not in {declared}"
@@ -305,35 +325,7 @@ class _Join:
 
 RecordError = Callable[[int, str, str], InputError]
 """An input error about a deployment record, by its place among the deployments and then the
-shipments a gate passed over: its message and hint."""
-
-
-def _record_error(evidence: Evidence) -> RecordError:
-    count = len(evidence.deployments)
-
-    def error(index: int, message: str, hint: str) -> InputError:
-        if index < count:
-            where = f"deployment {evidence.deployments[index].id}: "
-            return evidence.error("deploys", index, where + message, hint=hint)
-        return evidence.elsewhere[index - count].error(message, hint)
-
-    return error
-
-
-def _check_shipments(evidence: Evidence, names: Vocabulary) -> None:
-    """The records of other services a gate reads only for what they shipped when name a
-    service and an environment the evidence declares, as every record must: a gate's own
-    service misspelt (``Web``, or with a Cyrillic letter) would otherwise be read as
-    another service's, and its history passed over."""
-    declared = "fleet.yaml" if evidence.fleet is not None else "unlisted_services"
-    for shipment in evidence.elsewhere:
-        for field, value, known, where in (
-            ("service", shipment.service, names.services, declared),
-            ("environment", shipment.environment, names.environments, "fleet.yaml's environments"),
-        ):
-            if known and (field == "service" or names.declared_environments) and value not in known:
-                near = did_you_mean(value, sorted(known))
-                raise shipment.error(f"{field} {value!r} is not in {where}{near}", _INVENTORY_HINT)
+records a gate passed over: its message and hint (``_Join.record_error``)."""
 
 
 def _check_spellings(field: str, values: list[str], error: RecordError) -> None:
