@@ -388,15 +388,15 @@ class GitHistory:
     def resolve_branch(self, branch: str) -> str | None:
         """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones); a name with a
         remote's prefix (``upstream/main``) is that remote-tracking branch alone, and a full
-        name (``refs/heads/main``) that ref alone (``_branch_forms``). Never another ref or a
+        name (``refs/heads/main``) that ref alone (``branch_forms``). Never another ref or a
         rev: a tag named ``main``, in a clone without the branch, would make whatever it points
         at the protected branch. None when no branch has that name (``refuse_non_branch`` then
         says what else it is)."""
-        candidates = [f for f in self._branch_forms(branch) if f in self._ref_names()]
+        candidates = [f for f in self.branch_forms(branch) if f in self._ref_names()]
         resolved = self.resolve(candidates)
         return next((resolved[c] for c in candidates if resolved[c]), None)
 
-    def _branch_forms(self, branch: str) -> list[str]:
+    def branch_forms(self, branch: str) -> list[str]:
         """The refs a protected branch's name may be, in order. A full name (``refs/...``) is
         that ref alone. A name whose first part is a remote of the clone (``origin/main``,
         ``upstream/main``: a remote in its configuration or with remote-tracking branches) is
@@ -438,7 +438,7 @@ class GitHistory:
         ``HEAD``) or a rev git reads (a sha, ``main~1``), an input error naming it: the
         protected branch is a branch, and what else bears its name does not stand in for it."""
         refs = self._ref_names()
-        if any(form in refs for form in self._branch_forms(branch)):
+        if any(form in refs for form in self.branch_forms(branch)):
             return  # a branch git cannot read: ``refuse_unreadable_ref`` says so
         other = next((form for form in _ref_forms(branch) if form in refs), None)
         if other is None and not self._names_commit(branch):
@@ -449,10 +449,10 @@ class GitHistory:
             what = f"names {kind} {other}" if other != branch else f"is the ref {other}"
         raise InputError(
             f"protected branch {branch!r} is not a branch: no branch it may be "
-            f"({', '.join(self._branch_forms(branch))}) exists, and {branch!r} {what}, which "
+            f"({', '.join(self.branch_forms(branch))}) exists, and {branch!r} {what}, which "
             "cannot stand in for the branch",
             path=str(self.root),
-            hint=f"fetch the branch (git fetch origin {branch}:refs/remotes/origin/{branch}), "
+            hint=f"fetch the branch ({' or '.join(self.branch_forms(branch))}), "
             "or set protected_branch in knightwatch.yaml or pass --protected-branch",
         )
 
