@@ -41,6 +41,12 @@ def _record(shas: list[str], **fields: Any) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+def _api(shas: list[str], **fields: Any) -> dict[str, Any]:
+    """A1, a deployment of another service (api) to its own host."""
+    return _record(shas, id="A1", service="api", targets=[{"host": "api-1", "status": "succeeded"}],
+                   **fields)  # fmt: skip
+
+
 def _gate(repo: ScriptedRepo, evidence: Path, lines: list[str], **fleet: Any) -> Any:
     evidence.mkdir(exist_ok=True)
     (evidence / "fleet.yaml").write_text(yaml.safe_dump({**FLEET, **fleet}))
@@ -107,8 +113,7 @@ def test_another_services_start_in_the_future_is_refused(
 ) -> None:
     """A1 of api shipped C1: its start (a year typo) decides whether C1's approval was late."""
     repo, shas = history
-    other = _record(shas, id="A1", service="api", commit=shas[1], started_at="2042-03-02T12:00:00Z",
-                    targets=[{"host": "api-1", "status": "succeeded"}])  # fmt: skip
+    other = _api(shas, commit=shas[1], started_at="2042-03-02T12:00:00Z")
     lines = [json.dumps(_record(shas, commit=shas[1])), json.dumps(other)]
     result = _gate(repo, tmp_path / "ev", lines, **DECLARED)
     assert result.code == 2, result.out
@@ -124,8 +129,7 @@ def test_the_candidate_shares_no_host_with_its_service_in_another_environment(
     """The service's records say prod, the gate production, which api's records name (no
     declared environments)."""
     repo, shas = history
-    api = _record(shas, id="A1", service="api", targets=[{"host": "api-1", "status": "succeeded"}])
-    lines = [json.dumps(_record(shas, environment="prod")), json.dumps(api)]
+    lines = [json.dumps(_record(shas, environment="prod")), json.dumps(_api(shas))]
     result = _gate(repo, tmp_path / "ev", lines)
     assert result.code == 2, result.out
     assert (
