@@ -234,10 +234,11 @@ def _carried(
         return document
     records, deployed = deployments
     start, end = period_bounds(params.period)
+    judging = set(judged)
     carried = []
     for i, observed in sorted(hosts.windows.items()):
         record = records[i]
-        if i in judged or record.finished_at is None:
+        if i in judging or record.finished_at is None:
             continue
         within = {
             host: kept
