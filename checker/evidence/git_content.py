@@ -27,6 +27,7 @@ from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     Background,
+    entry_kind,
     git_failed,
     missing_object,
     read_verified,
@@ -627,20 +628,18 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
-_LINK_MODES = (b"120000", b"160000")
-"""Symbolic links and submodules: no code of ours to search, but a path all the same."""
-
-
 def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:
     """A raw tree object's entries, (name, object id, is a tree), and apart from them the
-    names of its symbolic links and submodules."""
+    names of its symbolic links and submodules (no code of ours to search, but a path all
+    the same). What an entry is, its mode says as git reads it (``entry_kind``)."""
     entries, links = [], []
     for mode, raw, sha in _TREE_ENTRY.findall(data):
         name = raw.decode("utf-8", errors="backslashreplace")
-        if mode in _LINK_MODES:
+        kind = entry_kind(mode, raw)
+        if kind in ("link", "submodule"):
             links.append(name)
         else:
-            entries.append((name, sha.hex(), mode == b"40000"))
+            entries.append((name, sha.hex(), kind == "tree"))
     return entries, links
 
 

@@ -38,7 +38,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from checker.errors import InputError
 
@@ -83,6 +83,8 @@ _HASH_MISMATCH = re.compile(r"\bhash mismatch ([0-9a-f]{40}(?:[0-9a-f]{24})?)\b"
 """How git says an object it read does not hash to its name (it checks some loose ones)."""
 _PACK = re.compile(r"pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.(?:pack|idx|rev)\b")
 """A pack git names where it cannot read one (a damaged index, a truncated pack)."""
+_MALFORMED = re.compile(r"\bmalformed (?:mode in )?tree entry\b|\btoo-short tree\b")
+"""How git says a tree object it read cannot be parsed (an entry's mode is not a number)."""
 
 
 def git_failed(command: str, stderr: str, root: Path) -> InputError:
@@ -95,6 +97,9 @@ def git_failed(command: str, stderr: str, root: Path) -> InputError:
     found = _UNREADABLE.search(stderr)
     if found is not None:
         return missing_object(found.group(1), root)
+    if _MALFORMED.search(stderr):
+        said = stderr.strip().splitlines()[-1].removeprefix("fatal: ")
+        return _untrusted(f"git cannot read the repository's objects ({said})", root)
     pack = _PACK.search(stderr)
     if pack is not None:
         said = stderr.strip().splitlines()[-1].removeprefix("fatal: ")
@@ -466,6 +471,27 @@ def tree_entries(data: bytes) -> Iterator[tuple[bytes, bytes, str]]:
         yield mode, name, sha.hex()
 
 
+EntryKind = Literal["tree", "blob", "link", "submodule"]
+_FILE_TYPES: dict[int, EntryKind] = {0o040000: "tree", 0o100000: "blob", 0o120000: "link"}
+
+
+def entry_kind(mode: bytes, name: bytes) -> EntryKind:
+    """What git takes a tree entry for: the file type of its mode read as an octal number,
+    however it is spelt (git's ``canon_mode``). A directory written ``040000``, as a tool
+    other than git may write it, is a tree to git (``ls-tree``, checkout and clone read what
+    is below it), as ``40000`` is; compared as text, it read as a file, and nothing below it
+    was searched or matched by ``retired_code``. A type git does not know it takes for a
+    submodule. A mode that is not an octal number git cannot read at all."""
+    if not mode or mode.strip(b"01234567"):
+        raise InputError(
+            f"a git tree holds the entry {name.decode('utf-8', 'backslashreplace')!r} with the "
+            f"mode {mode.decode('ascii', 'backslashreplace')!r}, which git cannot read: the "
+            "repository's objects are damaged, so its history cannot be trusted",
+            hint=FSCK_HINT,
+        )
+    return _FILE_TYPES.get(int(mode, 8) & 0o170000, "submodule")
+
+
 class TreeCheck:
     """Trees read and hashed, each id once (``checked`` is kept across calls)."""
 
@@ -527,12 +553,9 @@ class TreeCheck:
         self._whole |= fresh
 
 
-_BLOBS = (b"100644", b"100755", b"100664", b"120000")
-
-
 def _differing(
-    ours: dict[bytes, tuple[bytes, str]],
-    theirs: dict[bytes, tuple[bytes, str]],
+    ours: dict[bytes, tuple[EntryKind, bytes, str]],
+    theirs: dict[bytes, tuple[EntryKind, bytes, str]],
     below: set[tuple[str | None, str | None]],
     blobs: set[str] | None,
 ) -> None:
@@ -542,9 +565,9 @@ def _differing(
         x, y = ours.get(name), theirs.get(name)
         if x == y:
             continue
-        trees = [e[1] if e is not None and e[0] == b"40000" else None for e in (x, y)]
+        trees = [e[2] if e is not None and e[0] == "tree" else None for e in (x, y)]
         if blobs is not None:
-            blobs.update(e[1] for e in (x, y) if e is not None and e[0] in _BLOBS)
+            blobs.update(e[2] for e in (x, y) if e is not None and e[0] in ("blob", "link"))
         if trees != [None, None]:
             below.add((trees[0], trees[1]))
 
@@ -561,12 +584,14 @@ def _descend(
             below.setdefault(entries[folder[0]], set()).add(folder[1:])
 
 
-def _entries(data: bytes) -> dict[bytes, tuple[bytes, str]]:
-    return {name: (mode, sha) for mode, name, sha in tree_entries(data)}
+def _entries(data: bytes) -> dict[bytes, tuple[EntryKind, bytes, str]]:
+    """A tree's entries by name: what git takes each for, its mode as written, its id (two
+    spellings of one mode differ in the tree's bytes, and so in what a diff compares)."""
+    return {name: (entry_kind(mode, name), mode, sha) for mode, name, sha in tree_entries(data)}
 
 
 def _subtrees(data: bytes) -> dict[bytes, str]:
-    return {name: sha for mode, name, sha in tree_entries(data) if mode == b"40000"}
+    return {name: sha for mode, name, sha in tree_entries(data) if entry_kind(mode, name) == "tree"}
 
 
 def check_stored_copies(root: Path, stores: list[Path], env: dict[str, str]) -> None:
