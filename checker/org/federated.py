@@ -5,16 +5,20 @@ of the repositories. An audit that fails any check is rejected, by name, and nev
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from checker import __version__
 from checker.errors import InputError, UsageError, VerificationError
+from checker.evidence.bundle import FileDigest
 from checker.evidence.identities import normalise
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, System
 from checker.org.scope import scope_problem, settings_problem
+from checker.rules.policyset import load_policy_set
 from checker.signing.attestation import (
     ORG_PREDICATE_TYPE,
     Signed,
@@ -221,10 +225,41 @@ def _check(signed: Signed, period: str, partial: bool) -> None:
 
 
 def _check_scope(system: System, audit: dict[str, Any]) -> None:
-    """The system org.yaml describes, judged with the organisation's settings."""
-    problem = settings_problem(system, audit) or scope_problem(system, audit)
+    """The system org.yaml describes, judged with the organisation's settings and rules."""
+    problem = (
+        settings_problem(system, audit) or scope_problem(system, audit) or _rules_problem(audit)
+    )
     if problem is not None:
         raise Rejected(problem)
+
+
+def _rules_problem(audit: dict[str, Any]) -> str | None:
+    """Why the audit was not judged by the organisation's own release: another version of
+    knightwatch, or shipped policies other than its own (each by its digest; a team's added
+    policies aside). An earlier release, with fewer rules or a defect fixed since, signs as
+    well as this one: a team that audits itself with it must not pass where this one fails."""
+    tool = audit.get("tool") or {}
+    if tool.get("version") != __version__:
+        return (
+            f"it was judged by knightwatch {tool.get('version')}, not {__version__}, the "
+            "organisation's release"
+        )
+    report = audit.get("report") or {}
+    theirs = {
+        f.get("path"): f.get("sha256")
+        for f in (report.get("inputs") or {}).get("files") or []
+        if isinstance(f, dict) and f.get("role") == "policy"
+    }
+    for shipped in _shipped_policies():
+        if theirs.get(shipped.path) != shipped.sha256:
+            said = "with another version of" if shipped.path in theirs else "without"
+            return f"it was judged {said} the shipped policy {shipped.path}"
+    return None
+
+
+@functools.cache
+def _shipped_policies() -> tuple[FileDigest, ...]:
+    return load_policy_set().files
 
 
 def _stated(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -150,6 +150,57 @@ def test_an_audit_whose_subjects_are_not_its_reports_inputs_is_rejected(
     }
 
 
+def _resigned_by_another_release(org: Org, path: Path, release: str, policy: str) -> None:
+    """The team's audit as another release would have signed it: its tool's version
+    ``release``, and the shipped ``policy`` another version (``changed``) or absent."""
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    predicate = statement["predicate"]
+    predicate["tool"]["version"] = release
+    name, _, how = policy.partition(" ")
+    files = predicate["report"]["inputs"]["files"]
+    kept = [f for f in files if not (f["path"] == name and how == "absent")]
+    for item in kept:
+        if item["path"] == name:
+            item["sha256"] = "0" * 64
+    predicate["report"]["inputs"]["files"] = kept
+    subjects = [s for s in statement["subject"] if s["name"] != f"policy:{name}"]
+    subjects += [
+        {"name": f"policy:{f['path']}", "digest": {"sha256": f["sha256"]}}
+        for f in kept
+        if f["path"] == name
+    ]
+    statement["subject"] = sorted(subjects, key=lambda s: s["name"])
+    private, _ = org.key(path.stem)
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+
+
+@pytest.mark.parametrize(
+    ("release", "policy", "reason"),
+    [
+        ("0.0.9", "-", "it was judged by knightwatch 0.0.9, not 0.1.0, the organisation's release"),
+        (
+            "0.1.0",
+            "policies/review/review.rego changed",
+            "it was judged with another version of the shipped policy policies/review/review.rego",
+        ),
+        (
+            "0.1.0",
+            "policies/fleet/fleet.rego absent",
+            "it was judged without the shipped policy policies/fleet/fleet.rego",
+        ),
+    ],
+)
+def test_an_audit_by_another_release_is_rejected(
+    org: Org, tmp_path: Path, release: str, policy: str, reason: str
+) -> None:
+    """A team could sign its month with an earlier release, with fewer rules or a defect fixed
+    since: its signature holds, but the organisation's rules were not the ones that judged."""
+    directory = copy_of(org, tmp_path)
+    _resigned_by_another_release(org, directory / "ledger.json", release, policy)
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"ledger": reason}
+
+
 def test_a_partial_month_or_one_judged_too_early_is_rejected(org: Org, tmp_path: Path) -> None:
     directory = copy_of(org, tmp_path)
     path = directory / "web.json"
