@@ -374,12 +374,14 @@ def _targets(
     record: DeploymentRecord, listed: list[str] | None
 ) -> tuple[bool, list[str], dict[str, str]]:
     """A judged deployment's ``succeeded_everywhere``, ``succeeded_hosts`` and
-    ``target_status``: where every host fleet.yaml lists for its service succeeded, only the
-    targets it does not list (FLEET-004's) are kept."""
+    ``target_status``: where every host fleet.yaml lists for its service and every target the
+    deployment names succeeded, only the targets it does not list (FLEET-004's) are kept. A
+    target the record itself names as skipped or failed is a host it did not reach, listed or
+    not (Knight's eighth server, left out of the inventory): it is never summarised away."""
     succeeded = _succeeded(record)
     status = _target_status(record)
     inventory = set(listed or ())
-    if not inventory or not inventory.issubset(succeeded):
+    if not inventory or not inventory.union(status.keys()).issubset(succeeded):
         return False, succeeded, status
     return True, [], {host: s for host, s in status.items() if host not in inventory}
 

@@ -126,10 +126,11 @@ class Deployment(TypedDict):
     """As recorded; absent when the record names none, or only white space or invisible
     characters (so ``not d.change_ticket`` holds for a deployment without one)."""
     succeeded_everywhere: ReadOnly[bool]
-    """Every host (or cluster) fleet.yaml lists for its service has the status ``succeeded``:
-    the targets that did not matter are then summarised away (``target_status`` keeps only
-    the targets fleet.yaml does not list, ``succeeded_hosts`` is empty), so that the input
-    grows with the hosts that need judging, not with every target of every deployment."""
+    """Every host (or cluster) fleet.yaml lists for its service, and every target the
+    deployment names, has the status ``succeeded``: the targets that did not matter are then
+    summarised away (``target_status`` keeps only the targets fleet.yaml does not list, all
+    succeeded, and ``succeeded_hosts`` is empty), so that the input grows with the hosts that
+    need judging, not with every target of every deployment."""
     target_status: ReadOnly[dict[str, str]]
     """Each target's status, with the deploy tool's reason in parentheses where it gave one;
     where ``succeeded_everywhere``, only the targets fleet.yaml does not list."""

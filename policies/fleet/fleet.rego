@@ -15,19 +15,25 @@ fleet_hosts[service] := {host | some host in hosts} if {
 	some service, hosts in input.fleet
 }
 
-# Hosts of the deployment's service that did not end up running it: none where Python found
-# every listed host succeeded and left them out (succeeded_everywhere).
+# Hosts that did not end up running the deployment: every host fleet.yaml lists for its
+# service and every target the deployment itself names (listed or not: a target it says it
+# skipped is a host it did not reach), less those that succeeded. None where Python found all
+# of them succeeded and left them out (succeeded_everywhere).
 missing_hosts(deployment) := set() if {
 	deployment.succeeded_everywhere == true
-} else := fleet_hosts[deployment.service] - {host |
+} else := (fleet_hosts[deployment.service] | object.keys(deployment.target_status)) - {host |
 	some host in deployment.succeeded_hosts
 }
 
 status_of(deployment, host) := object.get(deployment.target_status, host, "absent from its targets")
 
 # A target is a host or, where fleet.yaml lists the service's clusters, a cluster: messages
-# name it as what it is.
+# name it as what it is. One fleet.yaml does not list is named as FLEET-004 names it.
 default target_kind(_, _) := "host"
+
+named_kind(service, name) := target_kind(service, name) if {
+	name in fleet_hosts[service]
+} else := unlisted_kind(service)
 
 target_kind(service, name) := "cluster" if {
 	some cluster in input.clusters[service]
@@ -42,10 +48,13 @@ capitalised(word) := concat("", [
 # METADATA
 # title: Deployment reached every host of its service
 # description: >-
-#   Every host fleet.yaml lists for the service must be `succeeded` in each deployment. A host
-#   missing from the deployment's targets counts as not succeeded: deploy tools drop
-#   unreachable hosts from their summaries. Knight Capital's new code reached seven of its eight
-#   SMARS servers.
+#   Every host fleet.yaml lists for the service, and every target the deployment itself names,
+#   must be `succeeded` in each deployment. A host missing from the deployment's targets counts
+#   as not succeeded: deploy tools drop unreachable hosts from their summaries. A target the
+#   deployment names as skipped, failed or unreachable is a host it did not reach whether or not
+#   fleet.yaml lists it (an inventory that leaves a server out must not hide it; FLEET-004 says
+#   the inventory is incomplete). Knight Capital's new code reached seven of its eight SMARS
+#   servers.
 # custom:
 #   id: FLEET-001
 #   per_deployment: true
@@ -71,7 +80,7 @@ incomplete_deployment contains finding if {
 		"service": deployment.service,
 		"environment": deployment.environment,
 		"host": host,
-		"kind": target_kind(deployment.service, host),
+		"kind": named_kind(deployment.service, host),
 		"status": status_of(deployment, host),
 	}
 }
@@ -156,8 +165,9 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 # description: >-
 #   A flag must not be enabled on a service while its hosts run different versions: when the
 #   latest deployment before the event that succeeded anywhere did not succeed on every host
-#   of the service (by the event: a target that finished after it had not), or when the latest
-#   observations of its hosts before the event disagree.
+#   of the service and every target it names, listed or not (by the event: a target that
+#   finished after it had not), or when the latest observations of its hosts before the event
+#   disagree.
 #   This is the rule that would have stopped 1 August 2012.
 # custom:
 #   id: FLEET-003

@@ -71,9 +71,32 @@ test_succeeded_everywhere_passes_with_listed_targets_left_out if {
 }
 
 test_succeeded_everywhere_still_shows_unlisted_targets if {
-	d := deployment("D1", {"h9": "failed"}, {"succeeded_everywhere": true})
+	d := deployment("D1", {"h9": "succeeded"}, {"succeeded_everywhere": true})
 	subjects(fleet.unlisted_target) == {"D1:h9"} with input as inventory([d])
 	count(fleet.incomplete_deployment) == 0 with input as inventory([d])
+}
+
+# A target the deployment names as not succeeded is a host it did not reach, whether or not
+# fleet.yaml lists it: Knight's inventory could have left out the eighth server the deploy
+# tool skipped, and FLEET-004 (medium) alone let the check pass.
+test_an_unlisted_target_that_did_not_succeed_is_fleet_001 if {
+	statuses := object.union(all_ok, {
+		"h8": "skipped (release task was skipped)",
+		"h9": "succeeded",
+	})
+	d := deployment("D1", statuses, {})
+	findings := fleet.incomplete_deployment with input as inventory([d])
+	subjects(findings) == {"D1:h8"}
+	{[f.host, f.kind, f.status] | some f in findings} == {
+		["h8", "host", "skipped (release task was skipped)"],
+	}
+	subjects(fleet.unlisted_target) == {"D1:h8", "D1:h9"} with input as inventory([d])
+}
+
+test_an_unlisted_cluster_that_did_not_sync_is_named_as_a_cluster if {
+	given := clusters_input({"eu": "succeeded", "us": "succeeded", "ap": "failed"}, {})
+	findings := fleet.incomplete_deployment with input as given
+	{[f.subject, f.kind] | some f in findings} == {["D1:ap", "cluster"]}
 }
 
 # Without it, listed targets are judged one by one, as for a flag event's deployment.
@@ -210,6 +233,16 @@ test_both_gaps_are_named if {
 		"deployment D1 of c2c2c2c2c2c2 did not succeed on h2 (absent from its targets), ",
 		"h3 (absent from its targets); last observed",
 	]))
+}
+
+# Every inventory host succeeded, but the deployment skipped a host fleet.yaml leaves out:
+# that host still runs the old code when the flag goes on.
+test_flag_on_after_a_deployment_that_skipped_an_unlisted_host_fails if {
+	d := deployment("D1", object.union(all_ok, {"h8": "skipped"}), {})
+	findings := fleet.mixed_fleet_flag with input as events([d], [event({"last_deployment": d})])
+	{f.detail | some f in findings} == {
+		"deployment D1 of c2c2c2c2c2c2 did not succeed on h8 (skipped)",
+	}
 }
 
 test_flag_disabled_while_mixed_passes if {

@@ -131,10 +131,11 @@ def test_host_listed_twice_in_targets_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path: Path) -> None:
-    """Issue 21: a deployment whose every listed host succeeded reaches the engine as
-    ``succeeded_everywhere`` with only its unlisted targets; one that missed a host keeps every
-    target. The findings are those of the full listing: an unlisted target of a complete
-    rollout is still FLEET-004, and a rollout that missed one host is still FLEET-001."""
+    """Issue 21: a deployment whose every listed host and every target succeeded reaches the
+    engine as ``succeeded_everywhere`` with only its unlisted targets; one that missed a host
+    keeps every target. The findings are those of the full listing: an unlisted target of a
+    complete rollout is still FLEET-004, and a rollout that missed one host is still
+    FLEET-001."""
     case = build(tmp_path / "case")
     deploys = case.evidence / "deploys.yaml"
     text = deploys.read_text()
@@ -143,7 +144,7 @@ def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path
     deploys.write_text(
         text.replace(
             marker,
-            marker.replace("  finished_at", "    - {host: w8, status: failed}\n  finished_at"),
+            marker.replace("  finished_at", "    - {host: w8, status: succeeded}\n  finished_at"),
         )
     )
     result = run_cli(
@@ -155,7 +156,7 @@ def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path
     by_id = {d["id"]: d for d in document["deployments"]}
     assert by_id["D1"]["succeeded_everywhere"] is True
     assert by_id["D1"]["succeeded_hosts"] == []
-    assert by_id["D1"]["target_status"] == {"w8": "failed"}
+    assert by_id["D1"]["target_status"] == {"w8": "succeeded"}
     assert by_id["D2"]["succeeded_everywhere"] is False
     assert by_id["D2"]["succeeded_hosts"] == ["w1", "w9"]
     assert set(by_id["D2"]["target_status"]) == {"w1", "w2", "w3", "w5", "w9"}
@@ -164,6 +165,57 @@ def test_targets_of_a_deployment_that_reached_every_host_are_summarised(tmp_path
     assert ("FLEET-004", "D1:w8") in findings
     assert not any(rule == "FLEET-001" and s.startswith("D1:") for rule, s in findings)
     assert ("FLEET-001", "D2:w4") in findings
+
+
+def test_a_target_the_inventory_leaves_out_is_still_a_host_the_deployment_missed(
+    tmp_path: Path,
+) -> None:
+    """Knight's own case with the eighth server left out of the inventory: the deploy tool's
+    record names eight targets and says smars-08 was skipped, fleet.yaml lists seven. FLEET-001
+    judged only inventory hosts and FLEET-003 counted only them as "succeeded everywhere", so
+    the one finding was FLEET-004 (medium) and the check passed while power_peg was switched on
+    over a server that still ran the old code."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "0\n"}, author=DEV,
+                       date="2012-07-01T00:00:00Z", trailers=reviewed)  # fmt: skip
+    rlp = repo.commit("RLP", {"app.py": "1\n"}, author=DEV, date="2012-07-20T00:00:00Z",
+                      trailers=reviewed)  # fmt: skip
+    servers = [f"smars-0{n}" for n in range(1, 9)]
+    targets = [{"host": h, "status": "succeeded"} for h in servers[:7]]
+    skipped = {"host": "smars-08", "status": "skipped", "reason": "release task was skipped"}
+    approval = {"by": "lead@example.com", "at": "2012-07-27T21:00:00Z"}
+    record = deployment("D-2012-07-27", rlp, "2012-07-27T22:00:00Z", approvals=[approval],
+                        targets=[*targets, skipped], service="smars")  # fmt: skip
+    record["finished_at"] = "2012-07-27T22:40:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [record])
+    write_yaml(evidence / "fleet.yaml", {"services": {"smars": {"hosts": servers[:7]}}})
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "power_peg", "service": "smars", "environment": "production", "enabled": True,
+        "at": "2012-08-01T13:30:00Z", "by": OPS,
+    }])  # fmt: skip
+    args = ["--repo", repo.path, "--evidence", evidence, "--baseline", base,
+            "--as-of", "2012-09-01"]  # fmt: skip
+    result = run_cli("check", *args, "--format", "json")
+    assert result.code == 1, result.err
+    assert pairs(result) == {
+        ("FLEET-001", "D-2012-07-27:smars-08"),
+        ("FLEET-003", "power_peg@2012-08-01T13:30:00Z"),
+        ("FLEET-004", "D-2012-07-27:smars-08"),
+    }
+    messages = {f["rule"]: f["message"] for f in result.json()["findings"]}
+    assert (
+        "did not reach host smars-08: skipped (release task was skipped)" in messages["FLEET-001"]
+    )
+    assert "did not succeed on smars-08 (skipped" in messages["FLEET-003"]
+    # not summarised as a complete rollout: the skipped target reaches the engine
+    exported = run_cli("export-input", *args, "-o", tmp_path / "out")
+    assert exported.code == 0, exported.err
+    (judged,) = json.loads((tmp_path / "out" / "input.json").read_text())["deployments"]
+    assert judged["succeeded_everywhere"] is False
+    assert judged["succeeded_hosts"] == servers[:7]
+    assert judged["target_status"]["smars-08"] == "skipped (release task was skipped)"
 
 
 @pytest.mark.parametrize(
