@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import time
 import unicodedata
@@ -202,7 +203,7 @@ def collect_facts(
         head=history.head(),
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
-        coverage=_coverage(document, evidence, params, shipped),
+        coverage=_coverage(document, evidence, params, shipped, _unwindowed(hosts, judged, params)),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
         earlier=_earlier(evidence, records, judged, params),
     )
@@ -265,6 +266,22 @@ def _carried(
     return {**document, "carried_windows": carried} if carried else document
 
 
+def _unwindowed(hosts: FleetFacts, judged: list[str], params: Parameters) -> list[str]:
+    """A monthly audit: the ids, sorted, of the deployments it does not judge that give no
+    ``finished_at`` and whose service was observed in the month after them. They have no
+    window to carry into the month (``_carried``), so those observations were judged by no
+    rule: FLEET-002 is then judged on part of its evidence, and says which deployments."""
+    if not params.monthly or params.period is None:
+        return []
+    start, end = period_bounds(params.period)
+    judging = set(judged)
+    return sorted(
+        i
+        for i, times in hosts.unwindowed.items()
+        if i not in judging and bisect.bisect_left(times, start) < bisect.bisect_left(times, end)
+    )
+
+
 def _wait_for_hashes(history: GitHistory) -> None:
     """Every commit git walked hashed, on its thread (``checker.evidence.objectcheck``): no
     facts leave without it. What is left of that wait counts as reading git."""
@@ -312,14 +329,21 @@ def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
 
 
 def _coverage(
-    document: InputDocument, evidence: Evidence, params: Parameters, shipped: Shipped
+    document: InputDocument,
+    evidence: Evidence,
+    params: Parameters,
+    shipped: Shipped,
+    unwindowed: list[str],
 ) -> dict[str, Coverage]:
+    """What the judged evidence covers (``unwindowed``: the earlier deployments without a
+    window whose service was observed in the month after them)."""
     return coverage.describe(
         document,
         evidence,
         scope=f" in {params.period}" if params.monthly else "",
         registry_file=params.rules.flags_file,
         unbounded=shipped.unbounded,
+        unwindowed=unwindowed,
     )
 
 

@@ -8,6 +8,7 @@ scope is applied, and a gap that leaves part of the judged evidence uncovered is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from checker.evidence.bundle import KINDS, Evidence
@@ -36,7 +37,7 @@ class Coverage:
     rule that uses it where it exists (``optional``) asks."""
 
 
-def _some(ids: list[str]) -> str:
+def _some(ids: Sequence[str]) -> str:
     shown = ", ".join(ids[:_LISTED])
     return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
 
@@ -48,10 +49,13 @@ def describe(
     scope: str,
     registry_file: str,
     unbounded: set[str],
+    unwindowed: Sequence[str] = (),
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
-    ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing)."""
+    ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing);
+    ``unwindowed``: in a monthly audit, the earlier deployments without ``finished_at`` whose
+    service was observed in the month after them (observations no window judged)."""
     deployments = document["deployments"]
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
@@ -61,7 +65,7 @@ def describe(
     )
     result["fleet"] = _from_file(evidence, "fleet", _fleet(document))
     result["observations"] = _from_file(
-        evidence, "observations", _observations(document, evidence, scope)
+        evidence, "observations", _observations(document, evidence, scope, unwindowed)
     )
     result["history"] = _history(deployments, unbounded, scope)
     carried = len(document.get("carried_windows", []))
@@ -102,7 +106,9 @@ def _fleet(document: InputDocument) -> Coverage:
     )
 
 
-def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Coverage:
+def _observations(
+    document: InputDocument, evidence: Evidence, scope: str, unwindowed: Sequence[str]
+) -> Coverage:
     deployments = document["deployments"]
     count = len(deployments)
     without_window = sorted(d["id"] for d in deployments if d["finished_at_ns"] is None)
@@ -126,6 +132,11 @@ def _observations(document: InputDocument, evidence: Evidence, scope: str) -> Co
         gaps.append(
             f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
             f"after them was judged: {_some(without_window)}"
+        )
+    if unwindowed:
+        gaps.append(
+            f"the observations made{scope} after deployments of earlier months that give no "
+            f"finished_at were not judged (they have no window): {_some(unwindowed)}"
         )
     return Coverage(observed > 0, "; ".join(gaps) or None)
 

@@ -24,6 +24,8 @@ Windows = dict[str, dict[str, list[document.Observation]]]
 """By deployment id, by host: the observations in the deployment's window."""
 WindowStarts = dict[str, dict[str, int]]
 """By deployment id, by host observed in its window: the instant the host's window starts."""
+Unwindowed = dict[str, list[int]]
+"""By id of a deployment without ``finished_at``: when its service was observed after it."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class FleetFacts:
     """For every deployment (judged or not: a flag event may need it)."""
     window_starts: WindowStarts
     """For every deployment, where each host of ``windows`` starts being judged."""
+    unwindowed: Unwindowed
+    """For every deployment that gives no ``finished_at`` (so has no window), the instants,
+    sorted, of its service's observations from its start up to (not including) the start of
+    the next deployment of its stream: those its window would have held, which FLEET-002 did
+    not judge. Only deployments with such observations."""
     flag_events: list[document.FlagEvent]
     """Every flag event, in order of time."""
 
@@ -56,6 +63,7 @@ def fleet_facts(
         clusters=_clusters(evidence),
         windows=found,
         window_starts=starts,
+        unwindowed=unwindowed(streams, by_service),
         flag_events=flag_events(
             evidence.flag_events, streams, summaries, by_service, _replicas(evidence)
         ),
@@ -157,6 +165,29 @@ def windows(
             result[deployment.id] = dict(window)
             starts[deployment.id] = {host: own.get(host, others) for host in sorted(window)}
     return result, starts
+
+
+def unwindowed(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Unwindowed:
+    """For each deployment without ``finished_at``, the instants its service was observed from
+    its start up to (not including) the start of the next deployment of its stream, where
+    there are any: it has no window, so none of them was judged."""
+    result: Unwindowed = {}
+    for (service, _), stream in streams.by_key.items():
+        unfinished = [p for p, d in enumerate(stream) if d.finished_at is None]
+        if not unfinished or service not in by_service:
+            continue
+        times = [o["observed_at_ns"] for o in by_service[service]]
+        for position in unfinished:
+            following = stream[position + 1] if position + 1 < len(stream) else None
+            lo = bisect.bisect_left(times, timestamp_ns(stream[position].started_at))
+            hi = (
+                bisect.bisect_left(times, timestamp_ns(following.started_at))
+                if following is not None
+                else len(times)
+            )
+            if lo < hi:
+                result[stream[position].id] = times[lo:hi]
+    return result
 
 
 def flag_events(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,66 @@ def test_a_host_that_drifts_back_in_the_month_after_its_deployment_fails_that_mo
     report = json.loads(run_cli("check", "--repo", repo.path, "--evidence", evidence,
                                 "--format", "json", "--as-of", "2024-05-01").out)  # fmt: skip
     assert ("FLEET-002", "D2:h2") in {(f["rule"], f["subject"]) for f in report["findings"]}
+
+
+@pytest.mark.parametrize("own_deployment", [True, False], ids=["D1 in January", "none"])
+def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_complete_pass(
+    tmp_path: Path, own_deployment: bool
+) -> None:
+    """December's last deployment D0 gives no finished_at, so it has no FLEET-002 window and
+    none was carried into January; on 5 January h2 ran the baseline commit. January's audit,
+    --require-all, said PASS and complete: no rule judged that observation. It now says
+    FLEET-002 was judged on part of its evidence (or not at all), naming D0, and fails."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "0\n"}, author=DEV,
+                       date="2023-12-01T00:00:00Z", trailers=reviewed)  # fmt: skip
+    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2023-12-02T00:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-01-02T00:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+
+    def deployed(id: str, sha: str, at: str) -> dict[str, Any]:
+        approval = [{"by": "lead@example.com", "at": "2023-12-09T00:00:00Z"}]
+        return deployment(id, sha, at, approvals=approval, targets=targets, service="svc")
+
+    d0 = deployed("D0", v1, "2023-12-10T00:00:00Z")  # no finished_at
+    d1 = {**deployed("D1", v2, "2024-01-20T00:00:00Z"), "finished_at": "2024-01-20T00:10:00Z"}
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [d0, d1] if own_deployment else [d0])
+    write_yaml(evidence / "fleet.yaml", {"services": {"svc": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "f1", "service": "svc", "environment": "production", "enabled": False,
+        "at": "2024-01-15T00:00:00Z", "by": OPS,
+    }])  # fmt: skip
+
+    def seen(host: str, sha: str, at: str) -> dict[str, str]:
+        return {"host": host, "service": "svc", "version": sha, "observed_at": at}
+
+    write_yaml(evidence / "observations.yaml", [
+        seen("h1", v1, "2024-01-05T00:00:00Z"),
+        seen("h2", base, "2024-01-05T00:00:00Z"),  # drift nobody judged
+        *([seen(h, v2, "2024-01-21T00:00:00Z") for h in ("h1", "h2")] if own_deployment else []),
+    ])  # fmt: skip
+    run_cli("keygen", "--output", tmp_path / "k")
+    out = tmp_path / "january.json"
+    result = run_cli("audit", "--repo", repo.path, "--evidence", evidence, "--baseline", base,
+                     "--period", "2024-01", "--as-of", "2024-02-01", "--require-all",
+                     "--key", tmp_path / "k.key", "-o", out)  # fmt: skip
+    assert result.code == 1, result.err
+    assert "incomplete" in result.err and "0 findings" in result.err, result.err
+    report = json.loads(base64.b64decode(json.loads(out.read_text())["payload"]))
+    summary = report["predicate"]["report"]["summary"]
+    if own_deployment:  # all else complete: FLEET-002 alone is why
+        assert (summary["partial"], summary["not_evaluated"]) == (["FLEET-002"], []), summary
+    (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-002"]
+    assert status["status"] == ("evaluated" if own_deployment else "not_evaluated"), status
+    assert (
+        "the observations made in 2024-01 after deployments of earlier months that give no "
+        "finished_at were not judged (they have no window): D0" in status["reason"]
+    ), status
+    assert summary["complete"] is False
 
 
 def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> None:
