@@ -347,7 +347,11 @@ def _sample(commands: Commands) -> None:
     )
     sample.add_argument("--size", type=int, required=True, metavar="N", help="how many to draw")
     sample.add_argument(
-        "--seed", required=True, metavar="S", help="any text; the same seed draws the same sample"
+        "--seed",
+        required=True,
+        metavar="S",
+        help="any text the audited team could not know when it signed (choose it after the "
+        "signed audit is delivered); the same seed draws the same sample",
     )
     sample.add_argument("--format", choices=("text", "json"), default="text")
     sample.add_argument(
