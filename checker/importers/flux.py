@@ -28,6 +28,13 @@ and a chart version deployed with different values is mapped per release
 records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Failed`` did not
 succeed, and one whose test is still ``Running`` is unfinished.
 
+Flux assesses health only where asked: a Kustomization without ``spec.wait: true`` or
+``spec.healthChecks`` (Flux's default) reports ``ReconciliationSucceeded`` once the manifests
+are applied (kustomize-controller ``checkHealth`` returns at once), and Helm does not wait for
+the resources of a release whose action has ``disableWait``. Such a success says nothing of
+whether the new pods ever became ready, so it is recorded ``failed``, naming the missing
+health assessment.
+
 ``lastAppliedRevision`` alone does not say when a revision was applied: an object without
 ``status.history`` is refused, rather than dated by guess.
 """
@@ -45,7 +52,7 @@ from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import common
 from checker.importers.common import dig, expect, named_ref
-from checker.importers.gitops import Sync
+from checker.importers.gitops import UNASSESSED, Sync
 from checker.importers.k8s_shapes import time_text
 
 WHAT = (
@@ -64,6 +71,8 @@ HELM_STATUS: dict[str, Status] = {
     "uninstalled": "failed",
     "uninstalling": "failed",
 }
+HELM_ACTIONS = ("install", "upgrade", "rollback")
+"""The Helm actions whose wait a HelmRelease can disable (``spec.<action>.disableWait``)."""
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
@@ -165,8 +174,52 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
             f"{kind} {name} on {cluster}, history entry #{index}: not a history entry",
         )
     if kind == "HelmRelease":
-        return _releases(history, name, cluster, path)
+        return _releases(history, name, cluster, path, _waits_skipped(item, path))
     return _kustomization(item, history, cluster, path)
+
+
+def _unassessed(item: dict[str, Any], path: Path) -> str | None:
+    """Why a Kustomization's successes say nothing of health, or None where Flux assessed it:
+    with neither ``spec.wait: true`` nor ``spec.healthChecks``, kustomize-controller applies
+    the manifests and reports ``ReconciliationSucceeded`` without waiting for any workload."""
+    name = item["metadata"]["name"]
+    wait, checks = dig(item, "spec", "wait"), dig(item, "spec", "healthChecks")
+    expect(
+        wait is None or isinstance(wait, bool),
+        path,
+        f"Kustomization {name}: spec.wait is not a boolean",
+    )
+    expect(
+        checks is None or isinstance(checks, list),
+        path,
+        f"Kustomization {name}: spec.healthChecks is not a list",
+    )
+    if wait or checks:
+        return None
+    return (
+        f"{UNASSESSED}: Kustomization {name} has neither spec.wait: true nor "
+        "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests were "
+        "applied, without waiting for the workloads to become ready"
+    )
+
+
+def _waits_skipped(item: dict[str, Any], path: Path) -> set[str]:
+    """The Helm actions (``install``, ``upgrade``, ``rollback``) whose ``disableWait`` is set:
+    Helm deployed their releases without waiting for the resources to become ready."""
+    name = item["metadata"]["name"]
+    skipped = set()
+    for action in HELM_ACTIONS:
+        config = dig(item, "spec", action)
+        disabled = config.get("disableWait") if isinstance(config, dict) else None
+        expect(
+            (config is None or isinstance(config, dict))
+            and (disabled is None or isinstance(disabled, bool)),
+            path,
+            f"HelmRelease {name}: spec.{action}.disableWait is not a boolean",
+        )
+        if disabled:
+            skipped.add(action)
+    return skipped
 
 
 def _text(entry: dict[str, Any], key: str, origin: str, path: Path) -> str:
@@ -207,6 +260,14 @@ class _Snapshot:
             automated=True,
             path=str(path),
         )
+
+
+def _unchecked(sync: Sync, unassessed: str | None) -> Sync:
+    """``sync`` as ``failed`` for ``unassessed`` where Flux reported success without assessing
+    the workloads' health: it applied the manifests, which is all that success says."""
+    if unassessed is None or sync.status != "succeeded":
+        return sync
+    return replace(sync, status="failed", reason=unassessed, applied_at=sync.finished_at)
 
 
 def _snapshot(entry: dict[str, Any], origin: str, path: Path) -> _Snapshot:
@@ -250,6 +311,7 @@ def _kustomization(
             "does not say how the cluster came to run what it runs",
             path=str(path),
         )
+    unassessed = _unassessed(item, path)
     found = []
     became: int | None = None  # when the older entry last became the one applied
     for position in range(len(read) - 1, -1, -1):
@@ -264,11 +326,15 @@ def _kustomization(
             became = since[1]
         else:
             became = snapshot.first[1]
-    return found
+    return [_unchecked(sync, unassessed) for sync in found]
 
 
-def _releases(history: list[dict[str, Any]], name: str, cluster: str, path: Path) -> list[Sync]:
-    """Each Helm release, in the order of its version."""
+def _releases(
+    history: list[dict[str, Any]], name: str, cluster: str, path: Path, unwaited: set[str]
+) -> list[Sync]:
+    """Each Helm release, in the order of its version; one deployed by an action whose wait
+    ``unwaited`` names (every such action, where the snapshot does not name its ``action``)
+    is ``failed``."""
     found = []
     versions: set[int] = set()
     for index, entry in enumerate(history, start=1):
@@ -277,8 +343,27 @@ def _releases(history: list[dict[str, Any]], name: str, cluster: str, path: Path
         if not isinstance(version, int) or isinstance(version, bool) or version in versions:
             raise InputError(f"{origin}: no release version, or one listed twice", path=str(path))
         versions.add(version)
-        found.append((version, _release(entry, version, origin, cluster, path)))
+        sync = _release(entry, version, origin, cluster, path)
+        found.append((version, _unchecked(sync, _unwaited(entry, unwaited, name))))
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
+
+
+def _unwaited(entry: dict[str, Any], unwaited: set[str], name: str) -> str | None:
+    """Why a release's success says nothing of health: the action that made it (the
+    snapshot's ``action``; any action where it names none, as older helm-controllers wrote
+    snapshots) deployed it with ``disableWait``, so Helm did not wait for its resources."""
+    action = entry.get("action")
+    if action in HELM_ACTIONS:
+        skipped = [action] if action in unwaited else []
+    else:
+        skipped = sorted(unwaited)
+    if not skipped:
+        return None
+    fields = " or ".join(f"spec.{a}.disableWait" for a in skipped)
+    return (
+        f"{UNASSESSED}: HelmRelease {name} has {fields}: true, so Helm recorded the release "
+        "deployed without waiting for its resources to become ready"
+    )
 
 
 def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, path: Path) -> Sync:

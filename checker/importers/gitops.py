@@ -29,6 +29,11 @@ DRIFT = "Argo CD sync status "
 """How the reason of a cluster whose live state no longer matched its latest sync begins
 (``Argo CD sync status OutOfSync ...``): a later import keeps it, as it keeps ``HEALTH``'s."""
 
+UNASSESSED = "Flux assessed no health"
+"""How the reason of a cluster begins where Flux reported a success without assessing the
+workloads' health (a Kustomization without ``spec.wait`` or ``spec.healthChecks``, a Helm
+action with ``disableWait``): that success only says the manifests were applied."""
+
 
 @dataclass(frozen=True)
 class Sync:

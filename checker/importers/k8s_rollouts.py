@@ -29,7 +29,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
-from checker.importers.gitops import DRIFT, HEALTH, Choices, Move
+from checker.importers.gitops import DRIFT, HEALTH, UNASSESSED, Choices, Move
 from checker.vocabulary import short
 
 HINT = (
@@ -171,9 +171,11 @@ def _targets(
     finishes = {t.host: _finish(old, t) for t in old.targets} if old else {}
     for move in own:
         before = targets.get(move.cluster)
+        # A success recorded before the health assessment was found missing is no success.
         if old is not None and before is not None and before.status == "succeeded":
             _same_move(ident, old, before, move)
-            continue
+            if not (move.reason or "").startswith(UNASSESSED):
+                continue
         if before is not None and _health_stands(before, move):
             continue
         targets[move.cluster] = Target(
@@ -190,9 +192,11 @@ def _health_stands(before: Target, move: Move) -> bool:
     """A cluster recorded as synced but unhealthy (Degraded, still Progressing) or drifted
     (OutOfSync at that revision) stays so when the sync's health is no longer known here:
     Argo CD's health and sync status describe only the latest sync, and an older one's
-    success says nothing of whether the commit ever ran healthy and as synced."""
+    success says nothing of whether the commit ever ran healthy and as synced. So does one
+    Flux applied without assessing health: its history does not say whether a snapshot was
+    reconciled before or after ``spec.wait`` (or the Helm wait) was turned on."""
     return (
-        (before.reason or "").startswith((HEALTH, DRIFT))
+        (before.reason or "").startswith((HEALTH, DRIFT, UNASSESSED))
         and move.status == "succeeded"
         and not move.health_known
     )

@@ -213,12 +213,15 @@ class Reconciled:
     status: str = "ReconciliationSucceeded"
 
 
-def kustomization(name: str, history: list[Reconciled]) -> dict[str, Any]:
+def kustomization(name: str, history: list[Reconciled], *, wait: bool = True) -> dict[str, Any]:
     """The recorded Kustomization as ``name``, its history ``history``, its
     ``lastAppliedRevision`` the newest successful snapshot's (as kustomize-controller keeps
-    them)."""
+    them). With ``wait``, ``spec.wait: true`` (Flux assesses the health of every object it
+    applies); without, the recording's spec as it is (Flux's default: no health assessment)."""
     item = copy.deepcopy(_recorded("flux-kustomizations.json")["items"][0])
     item["metadata"]["name"] = name
+    if wait:
+        item["spec"]["wait"] = True
     template = item["status"]["history"][0]
     entries = []
     for snapshot in history:
@@ -249,21 +252,33 @@ class Released:
     status: str = "deployed"
     values: str = "e15c415d62760896bd8bec192a44c5716dc224db9e0fc609b9ac14718f8f9e56"
     """The sha256 of the release's values (its ``configDigest``)."""
+    action: str | None = None
+    """The Helm action that made it, where not the default (``rollback``, or none: ``""``,
+    as helm-controller wrote snapshots before it recorded the action)."""
 
 
-def helm_release(name: str, history: list[Released]) -> dict[str, Any]:
+def helm_release(
+    name: str, history: list[Released], *, disable_wait: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The recorded HelmRelease as ``name``, its history ``history`` (newest first): each
-    snapshot the recording's, with its version, chart version, values, status and
-    ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it."""
+    snapshot the recording's, with its version, chart version, values, status, ``action``
+    (``install`` for the first release, ``upgrade`` for later ones, or the ``Released``'s)
+    and ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it.
+    ``disable_wait`` names the actions (``install``, ``upgrade``, ``rollback``) given
+    ``spec.<action>.disableWait: true``."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
+    for action in disable_wait:
+        item.setdefault("spec", {})[action] = {"disableWait": True}
     template = item["status"]["history"][-1]
     first = min((r.deployed for r in history), default=template["firstDeployed"])
+    oldest = min((r.version for r in history), default=1)
     entries = []
     for release in history:
         entry = copy.deepcopy(template)
         entry.pop("ociDigest", None)  # a chart from a Helm repository, not an OCI one
         entry.update(
+            action=release.action or ("install" if release.version == oldest else "upgrade"),
             version=release.version,
             chartVersion=release.chart_version,
             configDigest=f"sha256:{release.values}",
@@ -271,6 +286,8 @@ def helm_release(name: str, history: list[Released]) -> dict[str, Any]:
             lastDeployed=release.deployed,
             status=release.status,
         )
+        if release.action == "":
+            del entry["action"]
         entries.append(entry)
     item["status"]["history"] = entries
     return item

@@ -1,0 +1,190 @@
+"""A Flux success that assessed no health is no success: a Kustomization without ``spec.wait``
+or ``spec.healthChecks`` (Flux's default) reports ``ReconciliationSucceeded`` once its
+manifests are applied, and a Helm action with ``disableWait`` records the release deployed
+without waiting for it. Real git repositories, the real engine, the recorded objects of
+tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers.k8s_recordings import (
+    FIXTURES,
+    Reconciled,
+    Released,
+    helm_release,
+    kustomization,
+    write_list,
+)
+from tests.importers.test_kubernetes import Case, findings, targets
+
+UNASSESSED = (
+    "Flux assessed no health: Kustomization checkout has neither spec.wait: true nor "
+    "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests were "
+    "applied, without waiting for the workloads to become ready"
+)
+HEALTH_CHECK = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout",
+                "namespace": "shop"}  # fmt: skip
+"""A health check as Flux's documentation writes one (``.spec.healthChecks``)."""
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _target(record: dict[str, Any], cluster: str) -> dict[str, Any]:
+    return next(t for t in record["targets"] if t["host"] == cluster)
+
+
+def _checkout(case: Case, spec: dict[str, Any] | None = None) -> list[str]:
+    """``CLUSTER=FILE`` arguments: v1, then v2, applied on two clusters by the Kustomization
+    ``checkout`` whose spec is the recording's with ``spec`` (no health assessment)."""
+    files = []
+    for cluster in ("eu-west-1", "us-east-1"):
+        item = kustomization("checkout", [
+            Reconciled(case.v2, "2024-06-04T10:11:00Z", "2024-06-04T11:12:00Z"),
+            Reconciled(case.v1, "2024-06-03T10:05:00Z", "2024-06-04T10:04:00Z"),
+        ], wait=False)  # fmt: skip
+        item["spec"].update(spec or {})
+        files.append(f"{cluster}={write_list(case.work / f'flux-{cluster}.json', [item])}")
+    return files
+
+
+def _flux(case: Case, *files: str) -> Any:
+    return case.cli("flux", *files, "--name", "checkout", "--service", "checkout")
+
+
+@pytest.mark.parametrize(
+    ("spec", "assessed"),
+    [
+        ({}, False),  # Flux's default
+        ({"wait": False}, False),
+        ({"healthChecks": []}, False),
+        ({"wait": True}, True),
+        ({"healthChecks": [HEALTH_CHECK]}, True),
+    ],
+)
+def test_a_kustomization_succeeds_only_where_flux_assessed_health(
+    case: Case, spec: dict[str, Any], assessed: bool
+) -> None:
+    result = _flux(case, *_checkout(case, spec))
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    status = "succeeded" if assessed else "failed"
+    assert targets(v1) == targets(v2) == {"eu-west-1": status, "us-east-1": status}
+    report = findings(case.check(), "FLEET-001")
+    # (The fleet's two other clusters are absent from every rollout: FLEET-001 either way.)
+    assert (f"{v2['id']}:us-east-1" not in report) is assessed
+    if not assessed:
+        assert _target(v2, "eu-west-1")["reason"] == UNASSESSED
+        # Applied is not running: the time applied is kept, the record cannot claim success.
+        assert _target(v2, "eu-west-1")["finished_at"] == "2024-06-04T10:11:00Z"
+
+
+def test_the_recorded_kustomization_assessed_no_health(case: Case) -> None:
+    """The recording's spec has neither wait nor healthChecks: its ReconciliationSucceeded
+    snapshot (v1.0.1) only says the manifests were applied."""
+    recorded = FIXTURES / "flux-kustomizations.json"
+    result = case.cli(
+        "flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service", "checkout",
+        "--revision-commit", f"v1.0.0@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9={case.v1}",
+        "--revision-commit", f"v1.0.1@sha1:450796ddb2ab6724ee1cc32a4be56da032d1cca0={case.v2}",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    assert _target(v1, "eu-west-1")["reason"] == "Flux reconciliation HealthCheckFailed"
+    assert _target(v2, "eu-west-1")["status"] == "failed"
+    assert _target(v2, "eu-west-1")["reason"].startswith(
+        "Flux assessed no health: Kustomization podinfo has neither spec.wait"
+    )
+
+
+def test_a_success_recorded_without_health_is_not_kept_and_stays_failed(case: Case) -> None:
+    """A success recorded before (by hand, or before knightwatch knew) is brought up to date;
+    turning spec.wait on later does not make the snapshots Flux applied without it succeed:
+    the history does not say which were reconciled before the change."""
+    assert _flux(case, *_checkout(case, {"wait": True})).code == 0
+    unassessed = _flux(case, *_checkout(case))
+    assert unassessed.code == 0, unassessed.err
+    v2 = case.records("deploys.jsonl")[1]
+    assert targets(v2) == {"eu-west-1": "failed", "us-east-1": "failed"}
+    superseded = {s["id"]: s for s in case.records("superseded.jsonl")}
+    assert "targets" in superseded[v2["id"]]["changed"]
+    waited = _flux(case, *_checkout(case, {"wait": True}))
+    assert waited.code == 0, waited.err
+    assert targets(case.records("deploys.jsonl")[1])["eu-west-1"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"wait": "true"}, "Kustomization checkout: spec.wait is not a boolean"),
+        ({"healthChecks": HEALTH_CHECK}, "Kustomization checkout: spec.healthChecks is not a list"),
+    ],
+)
+def test_a_health_assessment_that_cannot_be_read_is_refused(
+    case: Case, spec: dict[str, Any], message: str
+) -> None:
+    result = _flux(case, *_checkout(case, spec))
+    assert result.code == 2, result.err
+    assert message in result.err and "flux-eu-west-1.json" in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+
+
+# --- a HelmRelease whose Helm action did not wait ---------------------------------------------
+
+
+def _release(case: Case, *disabled: str, action: str | None = None) -> str:
+    release = helm_release("checkout", [
+        Released(2, f"1.1.0+{case.v2[:12]}", "2024-06-04T10:00:00Z", action=action),
+        Released(1, f"1.0.0+{case.v1[:12]}", "2024-06-03T10:00:00Z", "superseded",
+                 action=action),
+    ], disable_wait=disabled)  # fmt: skip
+    return f"eu-west-1={write_list(case.work / 'helm.json', [release])}"
+
+
+@pytest.mark.parametrize(
+    ("disabled", "action", "unwaited"),
+    [
+        ((), None, set()),
+        (("upgrade",), None, {"v2"}),  # release 2 was an upgrade
+        (("install",), None, {"v1"}),  # release 1 the install
+        (("rollback",), None, set()),  # neither was a rollback
+        (("rollback",), "", {"v1", "v2"}),  # snapshots that do not name their action
+    ],
+)
+def test_a_helm_release_deployed_without_waiting_did_not_succeed(
+    case: Case, disabled: tuple[str, ...], action: str | None, unwaited: set[str]
+) -> None:
+    result = _flux(case, _release(case, *disabled, action=action))
+    assert result.code == 0, result.err
+    records = dict(zip(("v1", "v2"), case.records("deploys.jsonl"), strict=True))
+    for name, record in records.items():
+        target = _target(record, "eu-west-1")
+        if name in unwaited:
+            assert target["status"] == "failed"
+            assert target["reason"] == (
+                f"Flux assessed no health: HelmRelease checkout has spec.{disabled[0]}."
+                "disableWait: true, so Helm recorded the release deployed without waiting for "
+                "its resources to become ready"
+            )
+        else:
+            assert target["status"] == "succeeded"
+
+
+def test_a_disable_wait_that_cannot_be_read_is_refused(case: Case) -> None:
+    path = Path(_release(case, "upgrade").split("=", 1)[1])
+    document = json.loads(path.read_text())
+    document["items"][0]["spec"]["upgrade"]["disableWait"] = "yes"
+    path.write_text(json.dumps(document))
+    result = _flux(case, f"eu-west-1={path}")
+    assert result.code == 2, result.err
+    assert "HelmRelease checkout: spec.upgrade.disableWait is not a boolean" in result.err
+    assert "helm.json" in result.err and "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
