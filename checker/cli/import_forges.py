@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from checker.errors import UsageError
+from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments, Scope
@@ -161,21 +161,50 @@ def run(
             finally:
                 api_gh.close()
             done = github_deployments.deployments(data, scope, logins, seen)
+            source = api_gh.source / f"/repos/{args.repository}/deployments"
         else:
             done = github_deployments.import_saved(args.deployments, args.folder, scope, logins)
+            source = args.deployments
+    elif _saved_or_fetched(args, ["deployments"], args.fetch):
+        done, source = _gitlab_fetched(args, scope, logins)
     else:
-        if _saved_or_fetched(args, ["deployments"], args.fetch):
-            api_gl = fetch.GitLabApi(args.api_url)
-            try:
-                items = fetch.gitlab_deployments(api_gl, args.project, args.since)
-            finally:
-                api_gl.close()
-            done = gitlab.deployment_records(
-                items, args.project, scope, logins, api_gl.source / "deployments"
-            )
-        else:
-            done = gitlab.import_saved_deployments(args.deployments, args.project, scope, logins)
+        done = gitlab.import_saved_deployments(args.deployments, args.project, scope, logins)
+        source = args.deployments
+    _refuse_unmatched(done, scope, source)
     return done
+
+
+def _gitlab_fetched(
+    args: argparse.Namespace, scope: Scope, logins: Logins
+) -> tuple[Deployments, Path]:
+    """``import gitlab-deployments --fetch``: the records, and where they were read. With
+    ``--since`` the listing holds only the window's deployments, so an ``--environment`` that
+    none of them went to is looked up among the project's environments: one that exists had
+    no deployment in the window, which is no mistake."""
+    from checker.importers import fetch, gitlab
+
+    api = fetch.GitLabApi(args.api_url)
+    try:
+        items = fetch.gitlab_deployments(api, args.project, args.since)
+        source = api.source / "deployments"
+        done = gitlab.deployment_records(items, args.project, scope, logins, source)
+        if args.since:
+            done.environments |= fetch.gitlab_environments(api, args.project, done.unmatched(scope))
+    finally:
+        api.close()
+    return done, source
+
+
+def _refuse_unmatched(done: Deployments, scope: Scope, source: Path) -> None:
+    """An ``--environment`` that no listed deployment went to is a mistake (``prod`` for
+    ``production``): importing nothing and passing would hide every deployment it meant."""
+    unmatched = done.unmatched(scope)
+    if unmatched:
+        raise InputError(
+            f"no deployment to {', '.join(unmatched)} was listed (environments listed: "
+            f"{', '.join(sorted(done.environments)) or 'none'}); check --environment",
+            path=str(source),
+        )
 
 
 def report_deployments(
@@ -195,12 +224,6 @@ def report_deployments(
         + f"; {approvals} approvals"
         + (f"; approvals left out: {left}" if left else "")
     )
-    unmatched = done.unmatched(scope)
-    if unmatched:
-        err.write(
-            f"knightwatch: no deployment to {', '.join(unmatched)} was listed (environments "
-            f"listed: {', '.join(sorted(done.environments)) or 'none'}); check --environment\n"
-        )
     if not scope.targets and done.records:
         err.write(
             "knightwatch: no --target named: the records list no hosts, so FLEET-001 reports "

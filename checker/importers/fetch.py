@@ -292,6 +292,17 @@ def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[
     return found
 
 
+def gitlab_environments(api: GitLabApi, project: str, names: list[str]) -> set[str]:
+    """Which of ``names`` are environments of the project (``GET /environments?name=``)."""
+    base = _project_path(project)
+    found = set()
+    for name in names:
+        listed = api.items(f"{base}/environments", {"name": name})
+        if any(isinstance(item, dict) and item.get("name") == name for item in listed):
+            found.add(name)
+    return found
+
+
 def need(value: Any, flag: str, tool: str) -> None:
     """A usage error when a fetch lacks a required option."""
     if not value:

@@ -331,7 +331,7 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                    "group/app", "--service", "app", "--environment", "prodution",
                    "--repo", repo.path)  # fmt: skip
-    assert typo.code == 0 and "0 finished deployments" in typo.err
+    assert typo.code == 2, typo.err  # a typo imports nothing, and must not pass (below)
     assert "no deployment to prodution was listed (environments listed: production)" in typo.err
     # the job's creation: the deployment record itself was created after its job finished
     assert record["started_at"] == "2016-08-11T11:32:24.456Z"
