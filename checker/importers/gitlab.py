@@ -282,6 +282,12 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
         f"item #{index} is not a deployment object (id, sha, status, created_at, "
         f"environment.name); expected {DEPLOYMENTS}",
     )
+    expect(
+        item.get("approvals") is None or isinstance(item["approvals"], list),
+        source,
+        f"item #{index} (deployment {item['id']}): approvals is not a list of approvals; "
+        f"expected {DEPLOYMENTS}",
+    )
 
 
 def import_saved_deployments(path: Path, project: str, scope: Scope, logins: Logins) -> Deployments:

@@ -282,6 +282,24 @@ def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     )
 
 
+@pytest.mark.parametrize("approvals", [1, "x", {}, True, -1.5])
+def test_gitlab_deployment_approvals_that_are_no_list_are_refused(
+    approvals: Any, repo: tuple[ScriptedRepo, str], tmp_path: Path
+) -> None:
+    scripted, sha = repo
+    export = tmp_path / "export"
+    _forge_export(FORGES / "gitlab", export, "a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha)
+    items = json.loads((export / "deployments.json").read_text())
+    items[0]["approvals"] = approvals
+    (export / "deployments.json").write_text(json.dumps(items))
+    result = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
+                     "group/app", "--service", "smars", "--repo", scripted.path,
+                     "--evidence", tmp_path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "item #1 (deployment 42): approvals is not a list of approvals" in result.err
+    assert not (tmp_path / "deploys.jsonl").exists()
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_mutated_github_review_sample(
     seed: int, repo: tuple[ScriptedRepo, str], tmp_path: Path
