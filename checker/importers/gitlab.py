@@ -3,15 +3,15 @@ deployment records from GitLab's REST API objects, saved or fetched directly.
 
 Merge request approvals. Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
-or ``.../approval_state``) and ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/
-commits``), with the project's approval settings in ``DIR/project-approvals.json``
-(``GET /projects/:id/approvals``). GitLab's approvals name no commit: an approval given before
-a later push still stands unless the project resets approvals on push. So approvals count only
-when ``reset_approvals_on_push`` is true; then every approval standing at the merge was given on
-the final head, and covers the change's commits and its ``merge_commit_sha`` and
-``squash_commit_sha``. Approvals by the merge request's author or by an author of one of its
-commits, by a bot, or dated (``approved_at``, where GitLab gives it) after ``merged_at`` do not
-count.
+which names its merge request: ``.../approval_state`` names none, and is refused) and
+``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``), with the project's
+approval settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``).
+GitLab's approvals name no commit: an approval given before a later push still stands unless
+the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
+is true; then every approval standing at the merge was given on the final head, and covers the
+change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``. Approvals by the
+merge request's author or by an author of one of its commits, by a bot, or dated
+(``approved_at``, where GitLab gives it) after ``merged_at`` do not count.
 
 Deployments. Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
 ``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
@@ -61,6 +61,9 @@ class MergeRequestData:
     approvals: Any
     commits: list[Any]
     source: Path
+    saved: bool = False
+    """Read from a saved file, which must name its merge request; fetched ones are tied to it
+    by the request that got them."""
 
 
 def _username(user: Any) -> tuple[str, bool]:
@@ -115,6 +118,7 @@ def import_saved_approvals(
                 read_json(here / "approvals.json", APPROVALS),
                 read_list(here / "commits.json", COMMITS),
                 here / "approvals.json",
+                saved=True,
             )
         )
     result = approval_records(found, settings, settings_path, logins, bots, history)
@@ -149,10 +153,20 @@ def approval_records(
 
 def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
     """The approvals and commits saved for a merge request are its own: ``/approvals`` names
-    the merge request it answers for (``iid``), and its commit list holds its head."""
+    the merge request it answers for (``iid``), and its commit list holds its head. A saved
+    answer that names none (``/approval_state``) is refused: nothing saved ties it to the
+    merge request (the commit list names none either), and one saved in the wrong folder
+    would lend one merge request's approvals to another."""
     mr, source = data.merge_request, data.source
     iid = mr["iid"]
     named = data.approvals.get("iid") if isinstance(data.approvals, dict) else None
+    expect(
+        named is not None or not data.saved,
+        source,
+        f"these approvals name no merge request (no iid: GitLab's /approval_state answer, or "
+        f"/approvals trimmed), so nothing shows they are !{iid}'s; expected {APPROVALS} of "
+        f"!{iid}, which names it",
+    )
     expect(
         named is None or named == iid,
         source,
@@ -175,14 +189,11 @@ def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
 
 
 def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]:
-    """(user, approved_at) of each approval, from ``/approvals`` or ``/approval_state``."""
+    """(user, approved_at) of each approval, from ``/approvals``."""
     if isinstance(approvals, dict) and isinstance(approvals.get("approved_by"), list):
         entries = approvals["approved_by"]
         return [(dig(e, "user"), dig(e, "approved_at")) for e in entries]
-    if isinstance(approvals, dict) and isinstance(approvals.get("rules"), list):
-        users = [u for rule in approvals["rules"] for u in (dig(rule, "approved_by") or [])]
-        return [(u, None) for u in users]
-    expect(False, source, f"no approved_by (or rules); expected {APPROVALS}")
+    expect(False, source, f"no approved_by; expected {APPROVALS}")
     return []
 
 

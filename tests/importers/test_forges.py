@@ -576,13 +576,17 @@ def test_a_forges_ref_is_recorded_only_as_a_branch_or_tag(
     assert named_ref(value, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5") == expected
 
 
-@pytest.mark.parametrize("saved", ["approvals of !7", "commits without the head"])
+@pytest.mark.parametrize(
+    "saved",
+    ["approvals of !7", "approval_state", "approvals without iid", "commits without the head"],
+)
 def test_gitlab_objects_saved_for_another_merge_request_are_refused(
     tmp_path: Path, saved: str
 ) -> None:
     """GitLab's documented ``/approvals`` answer names its merge request (``iid``): one saved
-    under 5/ that answers for !7 counted for !5; a commit list without !5's head is not
-    !5's."""
+    under 5/ that answers for !7 counted for !5; ``/approval_state`` names none, so nothing
+    shows it is !5's (saved under 5/, !7's would count for !5); a commit list without !5's
+    head is not !5's."""
     repo, export = _gitlab_repo(tmp_path)
     settings = json.loads((export / "project-approvals.json").read_text())
     (export / "project-approvals.json").write_text(
@@ -592,6 +596,14 @@ def test_gitlab_objects_saved_for_another_merge_request_are_refused(
         approvals = json.loads((export / "5" / "approvals.json").read_text())
         (export / "5" / "approvals.json").write_text(json.dumps({**approvals, "iid": 7}))
         said = "these are the approvals of merge request !7, saved for !5"
+    elif saved == "approval_state":
+        shutil.copy(FIXTURES / "gitlab" / "approval_state.json", export / "5" / "approvals.json")
+        said = "approvals.json: these approvals name no merge request (no iid: GitLab's"
+    elif saved == "approvals without iid":
+        approvals = json.loads((export / "5" / "approvals.json").read_text())
+        del approvals["iid"]
+        (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+        said = "so nothing shows they are !5's"
     else:
         (export / "5" / "commits.json").write_text("[]")
         said = "this is not merge request !5's commit list"
