@@ -35,11 +35,11 @@ from checker.facts.document import (
     RetiredCode,
     Revival,
 )
+from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
 from checker.vocabulary import short
 
 DAY_NS = 86_400 * 1_000_000_000
-MAX_LISTED = 10
 
 
 @dataclass
@@ -224,16 +224,13 @@ def deadcode_facts(
     references in its service's files alone."""
     registries = _Registries(GitContent(history), cache)
     versions, parsed = registry_history(history, registries, flags_file, tips)
+    retired = RetiredCodeHistory(history, parsed)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
     commits = sorted(set(deployed.values()))
     with TreeIndex(history, cache) as trees:
         trees.load(commits)
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
-        _registry_removed(history, at_commit, versions, flags_file, registries.errors)
-        table = {
-            blob or "none": _registry_facts(path, blob, registries.parsed.get(blob or ""))
-            for path, blob in set(at_commit.values())
-        }
+        table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
         trees.search(set().union(*(searched_words(r, names) for r in table.values())))
         excluded = [_pathspec(glob) for glob in reference_exclude]
@@ -243,11 +240,11 @@ def deadcode_facts(
         }
         shared: SharedReferences = {}
         code = {
-            sha: code_at(trees, registries, sha, where, words[sha], excluded, shared)
+            sha: code_at(trees, (registries, retired), sha, where, words[sha], excluded, shared)
             for sha, where in at_commit.items()
         }
         by_scope = _scoped_code(
-            trees, registries, at_commit, words, excluded, deployed, scoped or {}, shared
+            trees, (registries, retired), at_commit, words, excluded, deployed, scoped or {}, shared
         )
     return DeadCodeFacts(
         at_deployment=by_scope,
@@ -259,9 +256,27 @@ def deadcode_facts(
     )
 
 
+def _registry_table(
+    history: GitHistory,
+    registries: _Registries,
+    at_commit: dict[str, RegistryAt],
+    walked: tuple[list[FileVersion], str],
+) -> dict[str, Registry]:
+    """Each distinct registry version of the deployed commits, as the rules see it, by blob
+    (``none`` for the commits without one); a deployed commit the registry was deleted from,
+    though its history (``walked``: the versions, and the configured path) has it, is an
+    unreadable registry."""
+    versions, flags_file = walked
+    _registry_removed(history, at_commit, versions, flags_file, registries.errors)
+    return {
+        blob or "none": _registry_facts(path, blob, registries.parsed.get(blob or ""))
+        for path, blob in set(at_commit.values())
+    }
+
+
 def _scoped_code(
     trees: TreeIndex,
-    registries: _Registries,
+    registries: tuple[_Registries, RetiredCodeHistory],
     at_commit: dict[str, RegistryAt],
     words: dict[str, set[str]],
     excluded: list[Callable[[str], bool]],
@@ -291,19 +306,21 @@ def _outside(scope: PathScope) -> Callable[[str], bool]:
 
 def code_at(
     trees: TreeIndex,
-    registries: _Registries,
+    registries: tuple[_Registries, RetiredCodeHistory],
     sha: str,
     where: RegistryAt,
     wanted: set[str],
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
 ) -> CodeAtCommit:
-    """A deployed commit's registry key, references and retired code."""
+    """A deployed commit's registry key, references and retired code (its registry's entries
+    and those of the earlier versions in its history: ``registries``' second part)."""
     path, blob = where
+    parsed, retired = registries
     return CodeAtCommit(
         registry=blob or "none",
         references=references_for(trees, sha, path, wanted, excluded, shared),
-        retired_code=retired_code_for(trees, sha, registries.parsed.get(blob or "")),
+        retired_code=retired.code_at(trees, sha, parsed.parsed.get(blob or "")),
     )
 
 
@@ -447,21 +464,6 @@ def _shared_reference(shared: SharedReferences, files: list[str], count: int) ->
     if found is None:
         found = shared[key] = Reference(files=files, count=count)
     return found
-
-
-def retired_code_for(
-    trees: TreeIndex, sha: str, registry: FlagRegistry | None
-) -> list[RetiredCode]:
-    """Each ``retired_code`` entry of the commit's registry, with the files it still matches."""
-    out = []
-    for entry in registry.retired_code if registry is not None else []:
-        matches = trees.matching(sha, entry.path)
-        out.append(
-            RetiredCode(
-                path=entry.path, reason=entry.reason, files=matches[:MAX_LISTED], count=len(matches)
-            )
-        )
-    return out
 
 
 def _check_registry_path(history: GitHistory, flags_file: str, versions: list[FileVersion]) -> None:

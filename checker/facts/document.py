@@ -80,7 +80,8 @@ class Reference(TypedDict):
 
 @with_config(_STRICT)
 class RetiredCode(TypedDict):
-    """A ``retired_code`` entry of the registry at a deployed commit, and what still matches."""
+    """A ``retired_code`` entry of the registry at a deployed commit, or of an earlier version
+    of the registry in its history, and what still matches."""
 
     path: ReadOnly[str]
     """The path or glob, as the registry gives it."""
@@ -90,6 +91,13 @@ class RetiredCode(TypedDict):
     """Files of the deployed commit it matches, at most ten."""
     count: ReadOnly[int]
     """All of them: more than zero means the retired code is still there (DEAD-004)."""
+    listed_in: ReadOnly[Sha | None]
+    """Null for an entry of the registry at the deployed commit. For an entry that registry no
+    longer lists, the commit that wrote the oldest version listing it among the deployed
+    commit's ancestors: retired code stays retired (such entries are here only where they
+    still match files)."""
+    listed_in_short: ReadOnly[str | None]
+    """``listed_in`` as messages show it."""
 
 
 @with_config(_STRICT)
@@ -158,7 +166,9 @@ class Deployment(TypedDict):
     at its commit (the registry's retired flags, and the names it does not list), the files
     naming it, but for the registry and ``reference_exclude``."""
     retired_code: ReadOnly[list[RetiredCode]]
-    """Each ``retired_code`` entry of its registry, with what still matches it."""
+    """Each ``retired_code`` entry of its registry, with what still matches it; then each entry
+    an earlier version of the registry in its history listed and its registry does not, where
+    it still matches files."""
 
 
 @with_config(_STRICT)

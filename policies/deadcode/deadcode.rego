@@ -144,8 +144,10 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 # METADATA
 # title: Retired code gone from deployed commits
 # description: >-
-#   A path or glob listed under retired_code in the registry at the deployed commit must match
-#   no file of that commit's tree (a directory matches everything below it).
+#   A path or glob listed under retired_code in the registry at the deployed commit, or in an
+#   earlier version of the registry in that commit's history, must match no file of that
+#   commit's tree (a directory matches everything below it): retired code stays retired when
+#   its entry is dropped from the registry.
 # custom:
 #   id: DEAD-004
 #   per_deployment: true
@@ -160,7 +162,8 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 #     - SEC Regulation SCI 1001(a)
 #   requires: [deploys, registry]
 #   message: >-
-#     Deployment {deployment} shipped retired code {path} ({reason}) in {count}: {files}.
+#     Deployment {deployment} shipped retired code {path} ({reason}) in {count}:
+#     {files}{listed}.
 retired_code_present contains finding if {
 	some deployment in input.deployments
 	some entry in deployment.retired_code
@@ -172,9 +175,19 @@ retired_code_present contains finding if {
 		"reason": entry.reason,
 		"files": entry.files,
 		"count": files_count(entry.count),
+		"listed": listed_where(entry),
 		"location": entry.files[0],
 	}
 }
+
+# An entry of the registry at the deployed commit says nothing more; one an earlier version
+# listed, and the registry at the deployed commit no longer does, names that version.
+listed_where(entry) := "" if object.get(entry, "listed_in", null) == null
+
+listed_where(entry) := sprintf(
+	"; listed under retired_code at %s and since dropped from the registry",
+	[entry.listed_in_short],
+) if object.get(entry, "listed_in", null) != null
 
 # METADATA
 # title: Every flag the code references is in the registry

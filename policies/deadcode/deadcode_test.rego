@@ -133,6 +133,24 @@ test_retired_code_present_fails if {
 	subjects(findings) == {"D1:legacy/"}
 	some f in findings
 	f.count == "2 files"
+	f.listed == ""
+}
+
+# An entry an earlier version of the registry listed, dropped since, names that version.
+test_retired_code_dropped_from_the_registry_fails if {
+	code := [{
+		"path": "legacy/",
+		"reason": "gone",
+		"files": ["legacy/a.py"],
+		"count": 1,
+		"listed_in": "0123456789abcdef0123456789abcdef01234567",
+		"listed_in_short": "0123456789ab",
+	}]
+	d := deployment("D1", {}, {"retired_code": code})
+	findings := deadcode.retired_code_present with input as world([d])
+	subjects(findings) == {"D1:legacy/"}
+	some f in findings
+	f.listed == "; listed under retired_code at 0123456789ab and since dropped from the registry"
 }
 
 # DEAD-005
