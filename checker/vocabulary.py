@@ -3,7 +3,8 @@ short form of a commit sha, and the OPA server's defaults.
 
 The evidence kinds are declared once too, with everything else about each kind, in
 ``evidence/bundle.py`` (``KINDS``); the evidence names a rule may require are those kinds and
-the two ``facts/coverage.py`` derives (``registry``, ``history``).
+those ``facts/coverage.py`` derives (``DERIVED``: ``registry``, ``history``, ``windows``,
+``code``).
 """
 
 from __future__ import annotations

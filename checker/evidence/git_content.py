@@ -628,6 +628,30 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
+LFS_POINTER = "\0git-lfs pointer"
+"""What ``TreeIndex.search`` finds in a Git LFS pointer, beside the words searched: no searched
+word can be it (a flag name holds no control character), so a root tree's and a blob's answers
+carry it, and are kept in the cache, like any word's."""
+_LFS_VERSIONS = (
+    b"https://git-lfs.github.com/spec/v1",
+    b"https://hawser.github.com/spec/v1",
+    b"http://git-media.io/v/2",
+)
+"""The version lines git-lfs reads as its pointer format v1 (the spec's, and its two older
+names, which git-lfs still smudges)."""
+_LFS_POINTER_MAX = 1024
+"""git-lfs reads no larger blob as a pointer."""
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    """Whether a blob is a Git LFS pointer, by the spec's format: at most 1024 bytes, its first
+    line exactly ``version`` and a pointer format's URL. A checkout with git-lfs writes the
+    file the pointer names in its place; that content is not in the repository."""
+    return len(data) <= _LFS_POINTER_MAX and any(
+        data.startswith(b"version " + version + b"\n") for version in _LFS_VERSIONS
+    )
+
+
 def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:
     """A raw tree object's entries, (name, object id, is a tree), and apart from them the
     names of its symbolic links and submodules (no code of ours to search, but a path all
@@ -678,7 +702,8 @@ class TreeIndex:
 
     def search(self, words: set[str]) -> None:
         """Search every file below the loaded commits for ``words``, as whole words (like
-        ``git grep -w``), reading each blob once in one batch."""
+        ``git grep -w``), reading each blob once in one batch; and find the Git LFS pointers
+        among them (``LFS_POINTER``: their content is not in the repository to search)."""
         plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
         self._names = frozenset(plain)
         # Each other name is looked for on its own, so that what a blob holds of a set of
@@ -686,8 +711,9 @@ class TreeIndex:
         # ``a-b-c``, is found too): the cache may then answer for any subset it searched.
         self._other = [
             (w, re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_])"))
-            for w in sorted(words - plain)
+            for w in sorted(words - plain - {LFS_POINTER})
         ]
+        words = words | {LFS_POINTER}
         self._words_in_blob.clear()
         self._words_in_tree.clear()
         self._prefixed_words.clear()
@@ -734,7 +760,7 @@ class TreeIndex:
         """The names searched for that ``data`` holds. Every file is searched, a file git
         would call binary too (a NUL byte in a comment hid a reference from ``git grep -I``),
         and text in UTF-16 or UTF-32 (Visual Studio's "Unicode") is searched as its text."""
-        tokens: set[str] = set()
+        tokens: set[str] = {LFS_POINTER} if is_lfs_pointer(data) else set()
         for text in (data, *_wide_text(data)):
             tokens |= {t.decode() for t in _WORD.findall(text)} & self._names
             tokens |= {word for word, pattern in self._other if pattern.search(text)}
@@ -785,7 +811,8 @@ class TreeIndex:
         return self._prefixed_words[key]
 
     def references(self, commit: str) -> dict[str, list[str]]:
-        """The files of ``commit`` naming each searched word, sorted.
+        """The files of ``commit`` naming each searched word, sorted; under ``LFS_POINTER``,
+        those that are Git LFS pointers.
 
         The lists come out sorted already: trees are walked in git's entry order, which for
         whole paths is the order of their bytes. They are shared: do not change them.

@@ -203,7 +203,7 @@ def collect_facts(
         head=history.head(),
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
-        coverage=_coverage(document, evidence, params, shipped, _unwindowed(hosts, judged, params)),
+        coverage=_coverage(document, evidence, params, (shipped, code, hosts), judged),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
         earlier=_earlier(evidence, records, judged, params),
     )
@@ -332,18 +332,24 @@ def _coverage(
     document: InputDocument,
     evidence: Evidence,
     params: Parameters,
-    shipped: Shipped,
-    unwindowed: list[str],
+    facts: tuple[Shipped, deadcode.DeadCodeFacts, FleetFacts],
+    judged: list[str],
 ) -> dict[str, Coverage]:
-    """What the judged evidence covers (``unwindowed``: the earlier deployments without a
-    window whose service was observed in the month after them)."""
+    """What the judged evidence covers."""
+    shipped, code, hosts = facts
+    unsearched = {}  # by deployment: the Git LFS pointers among the files its search read
+    for d in document["deployments"]:
+        at = code.at_deployment.get(d["id"]) or code.at_commit[d["commit"]]
+        if at.lfs_pointers is not None:
+            unsearched[d["id"]] = at.lfs_pointers
     return coverage.describe(
         document,
         evidence,
         scope=f" in {params.period}" if params.monthly else "",
         registry_file=params.rules.flags_file,
         unbounded=shipped.unbounded,
-        unwindowed=unwindowed,
+        unwindowed=_unwindowed(hosts, judged, params),
+        unsearched=unsearched,
     )
 
 

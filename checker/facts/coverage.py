@@ -8,19 +8,21 @@ scope is applied, and a gap that leaves part of the judged evidence uncovered is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from checker.evidence.bundle import KINDS, Evidence
-from checker.facts.document import Deployment, InputDocument
+from checker.facts.document import Deployment, InputDocument, Reference
 
 _LISTED = 5
 
-DERIVED = ("registry", "history", "windows")
+DERIVED = ("registry", "history", "windows", "code")
 """Evidence that is no file of the evidence directory: a flag registry in the repository's
-history, a history that gives every judged deployment a start for its shipped range, and the
+history, a history that gives every judged deployment a start for its shipped range, the
 deployments whose observation windows the run judges (those in scope, and in a monthly audit
-those of earlier months whose windows hold the month's observations)."""
+those of earlier months whose windows hold the month's observations), and the content of the
+deployed commits' files, searched for flag names (all of it but what Git LFS pointers stand
+for: that content is not in the repository)."""
 EVIDENCE_NAMES: tuple[str, ...] = (*(kind.name for kind in KINDS), *DERIVED)
 """What a rule may name in ``requires`` and ``optional``; ``describe`` judges each of them."""
 
@@ -50,12 +52,14 @@ def describe(
     registry_file: str,
     unbounded: set[str],
     unwindowed: Sequence[str] = (),
+    unsearched: Mapping[str, Reference] | None = None,
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
     ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing);
     ``unwindowed``: in a monthly audit, the earlier deployments without ``finished_at`` whose
-    service was observed in the month after them (observations no window judged)."""
+    service was observed in the month after them (observations no window judged);
+    ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched."""
     deployments = document["deployments"]
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
@@ -76,6 +80,7 @@ def describe(
     )
     result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
+    result["code"] = _code(deployments, unsearched or {}, scope)
     return result
 
 
@@ -217,6 +222,26 @@ def _registry(document: InputDocument, registry_file: str) -> Coverage:
             if lacking
             else None
         ),
+    )
+
+
+def _code(
+    deployments: list[Deployment], unsearched: Mapping[str, Reference], scope: str
+) -> Coverage:
+    """The deployed commits' files, searched but for their Git LFS pointers: a checkout with
+    git-lfs writes other content in their place, which the repository does not hold, so a
+    flag name in it is not found. Judged on part of its evidence, a rule says so."""
+    if not deployments:
+        return Coverage(False, f"no deployments{scope}")
+    held = sorted(unsearched)
+    if not held:
+        return Coverage(True)
+    files = sorted({path for i in held for path in unsearched[i]["files"]})
+    return Coverage(
+        True,
+        f"{len(held)} of {len(deployments)} deployed commits hold Git LFS pointers, whose "
+        f"content is not in the repository, so it was not searched: {_some(files)} (in "
+        f"{_some(held)})",
     )
 
 

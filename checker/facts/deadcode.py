@@ -19,7 +19,13 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import FileVersion, GitContent, TreeIndex, begin_versions
+from checker.evidence.git_content import (
+    LFS_POINTER,
+    FileVersion,
+    GitContent,
+    TreeIndex,
+    begin_versions,
+)
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
@@ -178,6 +184,11 @@ class CodeAtCommit:
     """The key of its registry version in ``registries`` (``none`` without one)."""
     references: dict[str, Reference]
     retired_code: list[RetiredCode]
+    lfs_pointers: Reference | None = None
+    """The files searched for references (the same files, but for the registry and
+    ``reference_exclude``) that are Git LFS pointers: their content is not in the repository,
+    so it was not searched. Not part of the input document: the report says the rules that
+    search file content were judged without it."""
 
 
 @dataclass(frozen=True)
@@ -313,14 +324,18 @@ def code_at(
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
 ) -> CodeAtCommit:
-    """A deployed commit's registry key, references and retired code (its registry's entries
-    and those of the earlier versions in its history: ``registries``' second part)."""
+    """A deployed commit's registry key, references, retired code (its registry's entries
+    and those of the earlier versions in its history: ``registries``' second part) and the
+    files searched for references that are Git LFS pointers."""
     path, blob = where
     parsed, retired = registries
+    found = references_for(trees, sha, path, wanted | {LFS_POINTER}, excluded, shared)
+    pointers = found.pop(LFS_POINTER, None)
     return CodeAtCommit(
         registry=blob or "none",
-        references=references_for(trees, sha, path, wanted, excluded, shared),
+        references=found,
         retired_code=retired.code_at(trees, sha, parsed.parsed.get(blob or "")),
+        lfs_pointers=pointers,
     )
 
 

@@ -29,7 +29,7 @@ import data.knightwatch.lib
 #     - NIST SP 800-53 CM-7
 #     - SEC Rule 15c3-5(b)
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys, registry]
+#   requires: [deploys, registry, code]
 #   message: >-
 #     Deployment {deployment} shipped code that still references retired flag {flag} in
 #     {count}: {files}.
@@ -206,7 +206,7 @@ listed_where(entry) := sprintf(
 #   controls:
 #     - NIST SP 800-53 CM-8
 #     - NIST SP 800-53 CM-3
-#   requires: [deploys, registry]
+#   requires: [deploys, registry, code]
 #   message: >-
 #     Deployment {deployment} shipped code referencing flag {flag} in {files}, but the flag
 #     registry at that commit does not list it.
