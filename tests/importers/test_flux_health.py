@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.importers.k8s_recordings import (
-    FIXTURES,
     Reconciled,
     Released,
     helm_release,
@@ -89,12 +88,7 @@ def test_a_kustomization_succeeds_only_where_flux_assessed_health(
 def test_the_recorded_kustomization_assessed_no_health(case: Case) -> None:
     """The recording's spec has neither wait nor healthChecks: its ReconciliationSucceeded
     snapshot (v1.0.1) only says the manifests were applied."""
-    recorded = FIXTURES / "flux-kustomizations.json"
-    result = case.cli(
-        "flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service", "checkout",
-        "--revision-commit", f"v1.0.0@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9={case.v1}",
-        "--revision-commit", f"v1.0.1@sha1:450796ddb2ab6724ee1cc32a4be56da032d1cca0={case.v2}",
-    )  # fmt: skip
+    result = case.recorded_flux()
     assert result.code == 0, result.err
     v1, v2 = case.records("deploys.jsonl")
     assert _target(v1, "eu-west-1")["reason"] == "Flux reconciliation HealthCheckFailed"

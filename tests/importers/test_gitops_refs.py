@@ -117,12 +117,7 @@ def test_a_failed_operation_names_its_ref(tmp_path: Path) -> None:
 
 
 def test_the_recorded_kustomizations_tags_are_the_refs(case: Case) -> None:
-    recorded = FIXTURES / "flux-kustomizations.json"
-    result = case.cli(
-        "flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service", "checkout",
-        "--revision-commit", f"v1.0.0@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9={case.v1}",
-        "--revision-commit", f"v1.0.1@sha1:450796ddb2ab6724ee1cc32a4be56da032d1cca0={case.v2}",
-    )  # fmt: skip
+    result = case.recorded_flux()
     assert result.code == 0, result.err
     assert _refs(case) == {case.v1: "v1.0.0", case.v2: "v1.0.1"}
 

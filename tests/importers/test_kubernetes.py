@@ -78,6 +78,16 @@ class Case:
         return run_cli("import", tool, *args, "--repo", self.repo.path, "--evidence",
                        self.evidence)  # fmt: skip
 
+    def recorded_flux(self) -> CliResult:
+        """``import flux`` of the recorded Kustomization (fixtures/kubernetes/), its two
+        revisions mapped to v1 and v2."""
+        return self.cli(
+            "flux", f"eu-west-1={FIXTURES / 'flux-kustomizations.json'}", "--name", "podinfo",
+            "--service", "checkout",
+            "--revision-commit", f"v1.0.0@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9={self.v1}",
+            "--revision-commit", f"v1.0.1@sha1:450796ddb2ab6724ee1cc32a4be56da032d1cca0={self.v2}",
+        )  # fmt: skip
+
     def records(self, name: str) -> list[dict[str, Any]]:
         path = self.evidence / name
         if not path.exists():
