@@ -210,8 +210,10 @@ class GitContent:
         history.trees.paths(set(trees.values()), paths)
         pairs: list[tuple[str | None, str | None]] = []
         for commit, _, data in read_verified(history.root, history.env, sorted(followed)):
-            parents = _raw_parents(data)
-            pairs.append((trees[commit], trees[parents[0]] if parents else None))
+            parents = _raw_parents(data)  # -m: a merge is diffed against each of them
+            pairs += [(trees[commit], trees[parent]) for parent in parents]
+            if not parents:
+                pairs.append((trees[commit], None))
         history.trees.diffs(pairs, with_blobs=True)
 
     def _walk(
@@ -222,12 +224,21 @@ class GitContent:
         each: Callable[[FileVersion], object] | None,
         followed: set[str] | None = None,
     ) -> list[FileVersion]:
-        args = ["log", "--stdin", *extra, "--topo-order", "--raw", "--no-abbrev"]
-        args += ["--format=%x00%H", "--", *paths]
+        # --full-history: git's default simplification follows only the parent a merge took
+        # the paths from, and never walks the other's history. A merge that kept a side
+        # branch's registry hid the version before it on the branch merged into, and with it
+        # the retirements it wrote (retired code still there passed DEAD-004). -m: a merge's
+        # version against each parent it differs from; without it, git shows a merge no
+        # diff, and a merge that took a side's registry, reviving a flag the other side had
+        # retired, made no version at all (DEAD-002 passed).
+        args = ["log", "--stdin", *extra, "--full-history", "-m", "--topo-order", "--raw"]
+        args += ["--no-abbrev", "--format=%x00%H", "--", *paths]
         versions: list[FileVersion] = []
+        seen: set[FileVersion] = set()  # a merge differing from two parents: one version
         records = git_records(self._git, args, sorted(set(tips)), self._history.root, self._started)
         for record in records:
-            found = _versions(record)
+            found = [v for v in _versions(record) if v not in seen]
+            seen.update(found)
             for version in found:
                 versions.append(version)
                 if each is not None:

@@ -186,3 +186,57 @@ def test_what_the_options_files_name() -> None:
         )
         == set()
     )
+
+
+def _merged_back(repo: ScriptedRepo, retiring: dict[str, str | None], moved: bool) -> str:
+    """A registry (``moved``: once, ops/flags.yaml to flags.yaml, so that its names are walked
+    without --follow), a side branch forked, ``retiring`` committed on main, then the side
+    branch merged with the side's registry kept ("take theirs"): the merge's id."""
+    first = "ops/flags.yaml" if moved else "flags.yaml"
+    _commit(repo, 1, {first: registry(flag("power_peg", OLD)), "app.py": "0\n"})
+    if moved:
+        repo.move(first, "flags.yaml", author=DEV, date="2024-01-02T00:00:00Z",
+                  message="registry moved\n\nReviewed-by: Lee Lead <lee@example.com>")  # fmt: skip
+    repo.branch("side")
+    repo.checkout("side")
+    _commit(repo, 3, {"side.py": "side work\n"})
+    repo.checkout("main")
+    _commit(repo, 4, retiring)
+    repo.git("merge", "--no-ff", "--no-commit", "side", date="2024-01-05T00:00:00Z", author=DEV)
+    repo.git("checkout", "side", "--", "flags.yaml")
+    repo.git("commit", "-m", "merge side\n\nReviewed-by: Lee Lead <lee@example.com>",
+             date="2024-01-05T00:00:00Z", author=DEV)  # fmt: skip
+    return repo.git("rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_merge_that_kept_the_other_sides_registry_keeps_the_retired_code(
+    tmp_path: Path, moved: bool
+) -> None:
+    """Main listed legacy/power_peg.py under retired_code; a merge took the side branch's
+    registry, which did not, and left the file in place. Where the registry had had another
+    name, git's simplified history followed only the side: the version that listed it was
+    never walked, and the check passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    retired = {"path": "legacy/power_peg.py", "reason": "retired", "retired_at": "2024-01-04"}
+    listing = registry(flag("power_peg", OLD), retired_code=[retired])
+    sha = _merged_back(repo, {"flags.yaml": listing, "legacy/power_peg.py": "run()\n"}, moved)
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-004"]
+    assert found == ["D1:legacy/power_peg.py"]
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_merge_that_kept_the_other_sides_registry_revives_a_retired_flag(
+    tmp_path: Path, moved: bool
+) -> None:
+    """Main retired power_peg; a merge took the side branch's registry, where it is still
+    active, and the code names it: the merge revived it. git shows a merge no diff unless
+    asked (-m), so the merge's registry was no version of the history, and the check
+    passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    retired = flag("power_peg", OLD, "retired", retired_at="2024-01-04")
+    sha = _merged_back(repo, {"flags.yaml": registry(retired), "app.py": "power_peg()\n"}, moved)
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and "active again" in messages[0]
