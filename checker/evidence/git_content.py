@@ -651,16 +651,22 @@ _LFS_VERSIONS = (
 """The version lines git-lfs reads as its pointer format v1 (the spec's, and its two older
 names, which git-lfs still smudges)."""
 _LFS_POINTER_MAX = 1024
-"""git-lfs reads no larger blob as a pointer."""
+"""How much of a blob git-lfs reads to decide whether it is a pointer."""
+_LFS_FIRST_LINES = frozenset(b"version " + version for version in _LFS_VERSIONS)
 
 
 def is_lfs_pointer(data: bytes) -> bool:
-    """Whether a blob is a Git LFS pointer, by the spec's format: at most 1024 bytes, its first
-    line exactly ``version`` and a pointer format's URL. A checkout with git-lfs writes the
-    file the pointer names in its place; that content is not in the repository."""
-    return len(data) <= _LFS_POINTER_MAX and any(
-        data.startswith(b"version " + version + b"\n") for version in _LFS_VERSIONS
-    )
+    """Whether git-lfs could take a blob for a pointer, and check out in its place a file
+    whose content is not in the repository: read as git-lfs reads one (``DecodeFrom`` in its
+    lfs/pointer.go), its first 1024 bytes, white space trimmed at both ends, with a first
+    line (a carriage return before its line feed dropped) that is ``version`` and one of the
+    pointer format's URLs. Wider than git-lfs, which also wants an ``oid`` and a ``size``:
+    taking a file for a pointer never stops its text being searched, it only says the rules
+    could not see what a checkout may hold instead; the narrower rule missed pointers with
+    CRLF line ends, a blank first line, or more than 1024 bytes, all of which git-lfs reads."""
+    head = data[:_LFS_POINTER_MAX].decode("utf-8", errors="replace").strip()
+    first = head.split("\n", 1)[0].removesuffix("\r").encode()
+    return first in _LFS_FIRST_LINES
 
 
 def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:

@@ -68,8 +68,15 @@ def _dead(result: CliResult) -> set[tuple[str, str]]:
     }
 
 
-def test_a_pointer_is_not_searched_and_the_rules_say_so(tmp_path: Path) -> None:
-    result = _check(tmp_path, _repo(tmp_path, POINTER), "--no-cache")
+@pytest.mark.parametrize(
+    "pointer",
+    [POINTER, POINTER.replace("\n", "\r\n"), "\n" + POINTER, POINTER.ljust(1061, "\n")],
+    ids=["as git-lfs writes it", "CRLF", "a blank line first", "1,061 bytes"],
+)
+def test_a_pointer_is_not_searched_and_the_rules_say_so(tmp_path: Path, pointer: str) -> None:
+    """Every pointer git-lfs would check out the content of; the last three passed as searched
+    (a pointer's text names nothing, so DEAD-001 passed whole)."""
+    result = _check(tmp_path, _repo(tmp_path, pointer), "--no-cache")
     assert _dead(result) == set()  # the flag's name is in no git object: nothing can find it
     status = _status(result)
     assert status["DEAD-001"]["partial"] is True
@@ -138,11 +145,17 @@ def test_cached_and_uncached_runs_agree(tmp_path: Path) -> None:
     [
         (POINTER.encode(), True),
         (b"version https://hawser.github.com/spec/v1\noid sha256:" + OID.encode() + b"\n", True),
-        (VERSION.ljust(1024, b"x"), True),  # git-lfs reads a pointer of up to 1024 bytes
-        (VERSION.ljust(1025, b"x"), False),
+        (VERSION.ljust(1024, b"x"), True),
+        (POINTER.encode().ljust(1061, b"\n"), True),  # git-lfs reads the first 1024 bytes
+        (POINTER.replace("\n", "\r\n").encode(), True),  # CRLF, as git-lfs reads lines
+        (b"\n\n" + POINTER.encode(), True),  # white space trimmed first
+        ("\u00a0".encode() + POINTER.encode(), True),  # Go's TrimSpace trims Unicode spaces
+        (b"version https://git-lfs.github.com/spec/v1", True),  # taken for one: still searched
+        (b"version http://git-media.io/v/2\r\n", True),
         (b"version https://git-lfs.github.com/spec/v12\noid sha256:0\nsize 1\n", False),
         (b"# version https://git-lfs.github.com/spec/v1\n", False),
-        (b"version https://git-lfs.github.com/spec/v1", False),  # no line end
+        ("\ufeff".encode() + POINTER.encode(), False),  # a byte-order mark is no space
+        (b"x" * 1024 + POINTER.encode(), False),
         (REAL.encode(), False),
     ],
 )
