@@ -173,6 +173,8 @@ def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
         f"these are the approvals of merge request !{named}, saved for !{iid}; expected "
         f"{APPROVALS} of !{iid}",
     )
+    if data.saved:
+        _check_same_merge_request(data.approvals, mr, source)
     ids = [c["id"] for c in data.commits if isinstance(c, dict) and isinstance(c.get("id"), str)]
     base = dig(mr, "diff_refs", "base_sha")
     if not isinstance(base, str):  # the list endpoint gives no diff_refs: the target branch
@@ -186,6 +188,27 @@ def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
         f"merge request !{iid}",
         base if isinstance(base, str) else None,
     )
+
+
+def _check_same_merge_request(approvals: Any, mr: dict[str, Any], source: Path) -> None:
+    """Saved ``/approvals`` name their merge request by its ``iid``, which each project
+    numbers from 1: another project's !42 saved under this one's 42/ named the same ``iid``
+    and lent its approvals to this !42. The merge request's ``id`` (unique across the
+    instance) and its ``project_id`` must be the ones the merge request list gives."""
+    for key in ("project_id", "id"):
+        theirs, ours = approvals.get(key), mr.get(key)
+        expect(
+            theirs is not None,
+            source,
+            f"these approvals give no {key}, so nothing shows they are of this project's "
+            f"!{mr['iid']}; expected {APPROVALS} of it as GitLab answers, whole",
+        )
+        expect(
+            ours is None or theirs == ours,
+            source,
+            f"these are the approvals of another merge request ({key} {theirs}), saved for "
+            f"!{mr['iid']} ({key} {ours}); expected {APPROVALS} of !{mr['iid']}",
+        )
 
 
 def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]:

@@ -578,7 +578,14 @@ def test_a_forges_ref_is_recorded_only_as_a_branch_or_tag(
 
 @pytest.mark.parametrize(
     "saved",
-    ["approvals of !7", "approval_state", "approvals without iid", "commits without the head"],
+    [
+        "approvals of !7",
+        "approval_state",
+        "approvals without iid",
+        "approvals of another project's !5",
+        "approvals without project_id",
+        "commits without the head",
+    ],
 )
 def test_gitlab_objects_saved_for_another_merge_request_are_refused(
     tmp_path: Path, saved: str
@@ -604,6 +611,16 @@ def test_gitlab_objects_saved_for_another_merge_request_are_refused(
         del approvals["iid"]
         (export / "5" / "approvals.json").write_text(json.dumps(approvals))
         said = "so nothing shows they are !5's"
+    elif saved == "approvals of another project's !5":  # iids are numbered per project
+        approvals = json.loads((export / "5" / "approvals.json").read_text())
+        other = {**approvals, "project_id": 555, "id": 7777}
+        (export / "5" / "approvals.json").write_text(json.dumps(other))
+        said = "these are the approvals of another merge request (project_id 555), saved for !5"
+    elif saved == "approvals without project_id":
+        approvals = json.loads((export / "5" / "approvals.json").read_text())
+        del approvals["project_id"]
+        (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+        said = "these approvals give no project_id, so nothing shows they are of this project's !5"
     else:
         (export / "5" / "commits.json").write_text("[]")
         said = "this is not merge request !5's commit list"
@@ -701,13 +718,18 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     merge = repo.merge("feature", "Merge !1", author="dev@example.com", date="2024-05-03T09:00:00Z")
     export = tmp_path / "gl"
     (export / "1").mkdir(parents=True)
-    mr = {"iid": 1, "state": "merged", "sha": head, "merge_commit_sha": merge,
-          "merged_at": "2024-05-03T09:00:00Z", "author": {"username": "dana"}}  # fmt: skip
+    mr = {"id": 101, "iid": 1, "project_id": 7, "state": "merged", "sha": head,
+          "merge_commit_sha": merge, "merged_at": "2024-05-03T09:00:00Z",
+          "author": {"username": "dana"}}  # fmt: skip
     (export / "merge_requests.json").write_text(json.dumps([mr]))
     (export / "project-approvals.json").write_text(json.dumps({"reset_approvals_on_push": True}))
-    (export / "1" / "approvals.json").write_text(
-        json.dumps({"iid": 1, "approved_by": [{"user": {"username": "lee"}}]})
-    )
+    approvals = {
+        "id": 101,
+        "iid": 1,
+        "project_id": 7,
+        "approved_by": [{"user": {"username": "lee"}}],
+    }
+    (export / "1" / "approvals.json").write_text(json.dumps(approvals))
     (export / "1" / "commits.json").write_text(json.dumps([{"id": s} for s in (head, hot, base)]))
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--repo", repo.path)  # fmt: skip
