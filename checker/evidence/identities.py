@@ -162,7 +162,11 @@ class IdentityResolver:
         if found:
             return Identity(found)
         if "@" not in text and "<" not in text and _fold(text) in self._people:
-            return Identity(self._people[_fold(text)])
+            # The identity of the person's whole group: where .mailmap joined two people's
+            # addresses, the key named the one while the addresses named the other, and the
+            # deployer written as "dana" approved the deployment as dana@ (a second person).
+            person = self._people[_fold(text)]
+            return Identity(self._identity.get(_PERSON + person, person))
         if "@" not in address:
             return Identity(None, "a name, not an address")
         # Checked before case folding, which turns 'ß' into 'ss': an ASCII address that
@@ -213,7 +217,6 @@ def _components(links: Sequence[tuple[str, str]]) -> dict[str, str]:
         people = sorted(n[1:] for n in nodes if n.startswith(_PERSON))
         addresses = sorted(n for n in nodes if _WELL_FORMED.fullmatch(n))
         chosen = people[0] if people else (addresses[0] if addresses else "")
-        for node in nodes:
-            if not node.startswith(_PERSON):
-                identity[node] = chosen
+        for node in nodes:  # a person's node too: its key names whom its group names
+            identity[node] = chosen
     return identity

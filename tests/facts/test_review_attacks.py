@@ -172,6 +172,25 @@ def test_a_key_of_identities_yaml_names_its_person(tmp_path: Path) -> None:
     assert "(Reviewed-by: dana names its author)" in got[("REVIEW-002", by_dana)]
 
 
+def test_a_mailmap_joining_two_people_leaves_no_key_apart(tmp_path: Path) -> None:
+    """.mailmap maps Dana's address to Alice's: her address then named Alice (the group's first
+    person) while the key ``dana`` still named Dana, so a deployment by ``dana`` that
+    dana@example.com approved, of her own commit reviewed as ``dana``, passed both rules."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    root = repo.commit("mailmap", {".mailmap": "<alice@example.com> <dana@example.com>\n"},
+                       author=LEAD, date=_date(1), trailers=("Reviewed-by: dana",))  # fmt: skip
+    own = repo.commit("own", {"a": "1"}, author=DEV, date=_date(2), trailers=("Reviewed-by: dana",))
+    evidence = tmp_path / "evidence"
+    people = {"alice": ["alice@example.com"], "dana": ["dana@example.com"], "lee": [LEAD]}
+    write_yaml(evidence / "identities.yaml", people)
+    record = deployment("D1", own, "2024-03-01T09:00:00Z", approvals=[])
+    approval = {"by": "dana@example.com", "at": "2024-03-01T08:00:00Z"}
+    write_yaml(evidence / "deploys.yaml", [{**record, "deployer": "dana", "approvals": [approval]}])
+    result = check_json(repo.path, evidence, "--baseline", root)
+    assert result.code == 1, result.err
+    assert set(findings(result)) == {("REVIEW-001", "D1"), ("REVIEW-002", own)}
+
+
 def test_an_old_address_mailmap_maps_to_the_author_is_the_author(tmp_path: Path) -> None:
     """Dana commits under an old address; .mailmap says it is hers. A review under her
     current address, or under the old one, is her own."""
