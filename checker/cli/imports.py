@@ -276,7 +276,20 @@ def _reviews(
     )
     for remark in found.remarks:
         err.write(f"knightwatch: {remark}\n")
+    _name_landings_left_out(err, found)
     _name_unmapped(err, where.logins)
+
+
+def _name_landings_left_out(err: TextIO, found: Imported) -> None:
+    """Merge and squash commits not credited to their change: REVIEW-002 judges each as a
+    commit of whoever made it, so a check may fail on them; say why each was left out."""
+    total = sum(found.landings_left_out.values())
+    if total:
+        why = "; ".join(f"{n} {reason}" for reason, n in sorted(found.landings_left_out.items()))
+        err.write(
+            f"knightwatch: {total} merge or squash commits left out of their change's commits "
+            f"(REVIEW-002 judges each as a commit of whoever made it): {why}\n"
+        )
 
 
 def _name_unmapped(err: TextIO, logins: Logins) -> None:

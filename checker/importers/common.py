@@ -28,6 +28,7 @@ from checker.evidence.bundle import KIND_BY_NAME, TRACE, Kind, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
+from checker.evidence.merges import Landing, unmerged_landings
 from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, timestamp_ns
 from checker.writer import write_atomic
 
@@ -59,6 +60,8 @@ class Imported:
     unmapped: set[str] = field(default_factory=set)
     remarks: list[str] = field(default_factory=list)
     """What the import noticed about its input and settled, each to be said on a line."""
+    landings_left_out: Counter[str] = field(default_factory=Counter)
+    """Merge and squash commits not credited to their change, by why (``credited``)."""
 
 
 def once_each(
@@ -304,6 +307,18 @@ def check_change_commits(
         f"history (its head {head[:12]} and the ancestors of it that its base does not hold): "
         f"this is not {what}'s commit list",
     )
+
+
+def credited(history: GitHistory | None, landings: list[Landing], result: Imported) -> set[Landing]:
+    """The landings whose commit a change's approvals may cover: those that hold git's own
+    merge of what they merge (``checker.evidence.merges``). The rest are counted, by why, in
+    ``result.landings_left_out``; left out of the record, each is judged as a commit of
+    whoever made it."""
+    verdicts = unmerged_landings(history, landings)
+    for why in verdicts.values():
+        if why:
+            result.landings_left_out[why] += 1
+    return {landing for landing, why in verdicts.items() if not why}
 
 
 @dataclass(frozen=True)

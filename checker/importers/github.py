@@ -16,10 +16,12 @@ its message, read as :func:`checker.evidence.trailers.coauthor_lines` says; a Gi
 address names the login) and is not the pull request's author, and not by a
 bot (``user.type`` ``Bot``, a ``[bot]`` login, or ``review_bots``). An approval of the final
 head (``head.sha``) is written without a ``commit``: it covers the whole change, including the
-merge or squash commit (``merge_commit_sha``) that lands on the branch. An approval of an
-earlier head is written with that ``commit``: REVIEW-002 then counts it for that commit and its
-ancestors among the change's commits, not for what was pushed after it. A pending review (never
-submitted) counts for nothing.
+merge, squash or rebase commit (``merge_commit_sha``) that lands on the branch, which is listed
+only where it holds git's own merge of what it merges (``checker.evidence.merges``): a merge
+pushed with code of its own is left out, and judged as a commit of whoever made it. An
+approval of an earlier head is written with that ``commit``: REVIEW-002 then counts it for that
+commit and its ancestors among the change's commits, not for what was pushed after it. A
+pending review (never submitted) counts for nothing.
 
 GitHub lists at most 250 commits of a pull request; a list that long is refused unless the pull
 request object says (``commits``) that it has exactly that many.
@@ -33,12 +35,14 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
+from checker.evidence.merges import Landing
 from checker.evidence.models import Review
 from checker.evidence.trailers import coauthor_lines
 from checker.importers.common import (
     Imported,
     Logins,
     check_change_commits,
+    credited,
     dig,
     expect,
     moment,
@@ -149,10 +153,21 @@ def records(
     its head (and, where ``history`` has them, against the repository)."""
     result = Imported()
     bot_people = {logins.person(b) for b in bots}
+    landed = credited(history, [found for data in pulls if (found := _landing(data))], result)
     for data in pulls:
-        result.reviews.append(_review(data, logins, bot_people, result, history))
+        result.reviews.append(_review(data, logins, bot_people, result, history, landed))
     result.unmapped = logins.unmapped
     return result
+
+
+def _landing(data: PullData) -> Landing | None:
+    """The commit that landed the pull request on its branch (``merge_commit_sha``: a merge,
+    squash or rebase commit), with the head approved, where its own commits do not hold it."""
+    landed = data.pull.get("merge_commit_sha")
+    listed = {str(commit.get("sha")) for commit in data.commits if isinstance(commit, dict)}
+    if not isinstance(landed, str) or landed in listed:
+        return None
+    return Landing(landed, data.pull["head"]["sha"])
 
 
 def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[str]]:
@@ -264,6 +279,7 @@ def _review(
     bot_people: set[str],
     result: Imported,
     history: GitHistory | None,
+    landed: set[Landing],
 ) -> Review:
     pull = data.pull
     number, head, merged_at = pull["number"], pull["head"]["sha"], str(pull["merged_at"])
@@ -271,8 +287,9 @@ def _review(
     what = f"pull request #{number}"
     check_change_commits(history, head, shas, data.commits_source, what, pull["base"]["sha"])
     change_commits = set(shas)
-    if isinstance(pull.get("merge_commit_sha"), str) and pull["merge_commit_sha"] not in shas:
-        shas.append(pull["merge_commit_sha"])
+    landing = _landing(data)
+    if landing is not None and landing in landed:  # what landed holds only what was merged
+        shas.append(landing.commit)
     merged_ns = moment(merged_at, data.reviews_source, f"pull request #{number} merged_at")
     approvals: list[dict[str, str]] = []
     for login, review in sorted(_standing(data, merged_ns, result).items()):

@@ -9,7 +9,8 @@ approval settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approva
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
-change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``. Approvals by the
+change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where
+it holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
 merge request's author or by an author of one of its commits, by a bot, or dated
 (``approved_at``, where GitLab gives it) after ``merged_at`` do not count.
 
@@ -31,11 +32,13 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
+from checker.evidence.merges import Landing
 from checker.evidence.models import Review, Status
 from checker.importers.common import (
     Imported,
     Logins,
     check_change_commits,
+    credited,
     dig,
     expect,
     moment,
@@ -146,9 +149,23 @@ def approval_records(
     bot_people = {logins.person(b) for b in bots}
     for data in found:
         _check_own(data, history)
-        result.reviews.append(_review(data, resets, logins, bot_people, result))
+    landed = credited(history, [each for data in found for each in _landings(data)], result)
+    for data in found:
+        result.reviews.append(_review(data, resets, logins, bot_people, result, landed))
     result.unmapped = logins.unmapped
     return result
+
+
+def _landings(data: MergeRequestData) -> list[Landing]:
+    """The commits that landed the merge request (``merge_commit_sha``, ``squash_commit_sha``),
+    with the head approved, where its own commits do not hold them."""
+    mr = data.merge_request
+    listed = {str(commit.get("id")) for commit in data.commits if isinstance(commit, dict)}
+    return [
+        Landing(mr[key], mr["sha"])
+        for key in ("merge_commit_sha", "squash_commit_sha")
+        if isinstance(mr.get(key), str) and mr[key] not in listed
+    ]
 
 
 def _check_own(data: MergeRequestData, history: GitHistory | None) -> None:
@@ -221,7 +238,12 @@ def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]
 
 
 def _review(
-    data: MergeRequestData, resets: bool, logins: Logins, bot_people: set[str], result: Imported
+    data: MergeRequestData,
+    resets: bool,
+    logins: Logins,
+    bot_people: set[str],
+    result: Imported,
+    landed: set[Landing],
 ) -> Review:
     mr, source = data.merge_request, data.source
     iid = mr["iid"]
@@ -243,9 +265,9 @@ def _review(
         shas.append(commit["id"])
         if isinstance(commit.get("author_email"), str):
             authors.add(logins.person(commit["author_email"]))
-    for extra in ("merge_commit_sha", "squash_commit_sha"):
-        if isinstance(mr.get(extra), str) and mr[extra] not in shas:
-            shas.append(mr[extra])
+    for landing in _landings(data):  # listed only where it holds only what was merged
+        if landing in landed and landing.commit not in shas:
+            shas.append(landing.commit)
     judge = _Approvals(mr["merged_at"], merged_ns, authors, bot_people, resets, logins)
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
