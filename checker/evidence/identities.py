@@ -134,7 +134,10 @@ class IdentityResolver:
             for a, b in aliases
             if invisible(a) is None and invisible(b) is None
         ]
-        pairs = [(a, b) for a, b in pairs if a and b and a != b]
+        # Addresses only (dana@localhost too): a .mailmap entry whose canonical side is a
+        # bare word (<dana> <x@ex.com>) joined the word to an address, and a key of
+        # identities.yaml spelt like it then named that address's group, not its person.
+        pairs = [(a, b) for a, b in pairs if a != b and "@" in a and "@" in b]
         other = IdentityResolver.__new__(IdentityResolver)
         other._source = self._source
         other._people = self._people
@@ -158,15 +161,15 @@ class IdentityResolver:
         address = normalise(text)
         if not address:
             return Identity(None, "it holds no address")
+        if "@" not in text and "<" not in text and _fold(text) in self._people:
+            # A key first, as the identity of its person's whole group: where .mailmap joined
+            # two people's addresses, the key named the one while the addresses named the
+            # other, and the deployer written as "dana" approved as dana@ (a second person).
+            person = self._people[_fold(text)]
+            return Identity(self._identity.get(_PERSON + person, person))
         found = self._identity.get(address)
         if found:
             return Identity(found)
-        if "@" not in text and "<" not in text and _fold(text) in self._people:
-            # The identity of the person's whole group: where .mailmap joined two people's
-            # addresses, the key named the one while the addresses named the other, and the
-            # deployer written as "dana" approved the deployment as dana@ (a second person).
-            person = self._people[_fold(text)]
-            return Identity(self._identity.get(_PERSON + person, person))
         if "@" not in address:
             return Identity(None, "a name, not an address")
         # Checked before case folding, which turns 'ß' into 'ss': an ASCII address that

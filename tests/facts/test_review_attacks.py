@@ -172,14 +172,20 @@ def test_a_key_of_identities_yaml_names_its_person(tmp_path: Path) -> None:
     assert "(Reviewed-by: dana names its author)" in got[("REVIEW-002", by_dana)]
 
 
-def test_a_mailmap_joining_two_people_leaves_no_key_apart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mailmap", ["<alice@example.com> <dana@example.com>", "<dana> <x@ex.com>"])
+def test_a_mailmap_joining_two_people_leaves_no_key_apart(tmp_path: Path, mailmap: str) -> None:
     """.mailmap maps Dana's address to Alice's: her address then named Alice (the group's first
-    person) while the key ``dana`` still named Dana, so a deployment by ``dana`` that
-    dana@example.com approved, of her own commit reviewed as ``dana``, passed both rules."""
+    person) while the key ``dana`` still named Dana. Or it maps an address to the bare word
+    ``dana``, which then named that address, not Dana. Either way a deployment by ``dana``
+    that dana@example.com approved, of her own commit reviewed as ``dana``, passed both
+    rules."""
     repo = ScriptedRepo(tmp_path / "repo")
-    root = repo.commit("mailmap", {".mailmap": "<alice@example.com> <dana@example.com>\n"},
-                       author=LEAD, date=_date(1), trailers=("Reviewed-by: dana",))  # fmt: skip
-    own = repo.commit("own", {"a": "1"}, author=DEV, date=_date(2), trailers=("Reviewed-by: dana",))
+    root = repo.commit("mailmap", {".mailmap": mailmap + "\n"}, author=LEAD, date=_date(1),
+                       trailers=("Reviewed-by: dana",))  # fmt: skip
+    repo.commit(
+        "x", {"x": "1"}, author="X <x@ex.com>", date=_date(2), trailers=("Reviewed-by: lee",)
+    )
+    own = repo.commit("own", {"a": "1"}, author=DEV, date=_date(3), trailers=("Reviewed-by: dana",))
     evidence = tmp_path / "evidence"
     people = {"alice": ["alice@example.com"], "dana": ["dana@example.com"], "lee": [LEAD]}
     write_yaml(evidence / "identities.yaml", people)
