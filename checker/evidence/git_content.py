@@ -659,14 +659,24 @@ def is_lfs_pointer(data: bytes) -> bool:
     """Whether git-lfs could take a blob for a pointer, and check out in its place a file
     whose content is not in the repository: read as git-lfs reads one (``DecodeFrom`` in its
     lfs/pointer.go), its first 1024 bytes, white space trimmed at both ends, with a first
-    line (a carriage return before its line feed dropped) that is ``version`` and one of the
-    pointer format's URLs. Wider than git-lfs, which also wants an ``oid`` and a ``size``:
-    taking a file for a pointer never stops its text being searched, it only says the rules
-    could not see what a checkout may hold instead; the narrower rule missed pointers with
-    CRLF line ends, a blank first line, or more than 1024 bytes, all of which git-lfs reads."""
+    line (a carriage return before its line feed dropped; blank lines and extensions'
+    ``ext-N-NAME`` lines skipped) that is ``version`` and one of the pointer format's URLs.
+    Wider than git-lfs, which also wants an ``oid`` and a ``size``: taking a file for a
+    pointer never stops its text being searched, it only says the rules could not see what a
+    checkout may hold instead; narrower rules missed pointers with CRLF line ends, a blank
+    first line, more than 1024 bytes, or an extension's line first, all of which git-lfs
+    reads."""
     head = data[:_LFS_POINTER_MAX].decode("utf-8", errors="replace").strip()
-    first = head.split("\n", 1)[0].removesuffix("\r").encode()
-    return first in _LFS_FIRST_LINES
+    for line in head.split("\n"):
+        line = line.removesuffix("\r")
+        if line and not _LFS_EXTENSION.match(line):  # git-lfs skips blank and ext- lines
+            return line.encode() in _LFS_FIRST_LINES
+    return False
+
+
+_LFS_EXTENSION = re.compile(r"ext-\d-\w+")
+"""A pointer extension's key (git-lfs's ``extRE``): git-lfs reads such a line wherever it
+stands, before ``version`` too, and then runs the extension's smudge on checkout."""
 
 
 def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:

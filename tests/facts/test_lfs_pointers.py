@@ -152,6 +152,8 @@ def test_cached_and_uncached_runs_agree(tmp_path: Path) -> None:
         ("\u00a0".encode() + POINTER.encode(), True),  # Go's TrimSpace trims Unicode spaces
         (b"version https://git-lfs.github.com/spec/v1", True),  # taken for one: still searched
         (b"version http://git-media.io/v/2\r\n", True),
+        (b"ext-0-foo sha256:" + OID.encode() + b"\n" + POINTER.encode(), True),  # an extension
+        (b"ext-0-foo sha256:0\n\next-1-bar sha256:0\r\n" + POINTER.encode(), True),
         (b"version https://git-lfs.github.com/spec/v12\noid sha256:0\nsize 1\n", False),
         (b"# version https://git-lfs.github.com/spec/v1\n", False),
         ("\ufeff".encode() + POINTER.encode(), False),  # a byte-order mark is no space
