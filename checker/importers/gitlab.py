@@ -221,7 +221,13 @@ def _check_same_merge_request(approvals: Any, mr: dict[str, Any], source: Path) 
             f"!{mr['iid']}; expected {APPROVALS} of it as GitLab answers, whole",
         )
         expect(
-            ours is None or theirs == ours,
+            ours is not None,
+            source,
+            f"the merge request list gives no {key} for !{mr['iid']}, so nothing shows these "
+            "approvals are of this project's; save the list as GitLab answers, whole",
+        )
+        expect(
+            theirs == ours,
             source,
             f"these are the approvals of another merge request ({key} {theirs}), saved for "
             f"!{mr['iid']} ({key} {ours}); expected {APPROVALS} of !{mr['iid']}",
