@@ -191,10 +191,7 @@ def _exact_problem(template: str, subject: str, rule_ids: Collection[str]) -> st
     match = _shape(template).fullmatch(subject)
     if match is None:
         if template == "{commit}" and re.fullmatch(r"[0-9a-fA-F]{4,39}", subject):
-            return (
-                f"subjects of this rule are full 40-character commit shas; to cover every "
-                f"commit starting with it, write {subject.lower()}*"
-            )
+            return f"subjects of this rule are full 40-character commit shas: {_WHOLE_COMMIT}"
         if _shape(template).fullmatch(subject.lower()):
             return f"commit shas are lowercase: write {subject.lower()}"
         example = template.replace("{", "").replace("}", "").upper()
@@ -203,6 +200,16 @@ def _exact_problem(template: str, subject: str, rule_ids: Collection[str]) -> st
     if rule is not None and rule not in rule_ids:
         return f"{rule!r} is no rule's id{did_you_mean(rule, rule_ids)}"
     return None
+
+
+_FULL_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?(?![0-9a-f])")
+_WHOLE_COMMIT = (
+    "a shorter start (3f9c2e1*) covers every commit made to start with it, and whoever "
+    "commits can make one in seconds"
+)
+"""A commit in a waiver's subject is named whole: seven hex digits are 28 bits, which a
+commit's author finds for an unreviewed commit by varying its message, and the waiver of an
+emergency fix then covered it."""
 
 
 def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | None:
@@ -217,12 +224,8 @@ def _glob_problem(template: str, glob: str, rule_ids: Collection[str]) -> str | 
             f"subjects of this rule start with a commit sha, in lowercase hex; {head!r} "
             f"cannot match one{lowered}"
         )
-    if first == "commit" and not re.match(r"[0-9a-f]{7}", literal_start(glob)):
-        return (
-            "it must name its commits by their first 7 hex digits at least, before any "
-            "wildcard (a short sha, as git shows it): a shorter start covers commits no one "
-            "has seen yet"
-        )
+    if first == "commit" and not _FULL_COMMIT.match(literal_start(glob)):
+        return f"it must name its commit by its full sha, before any wildcard: {_WHOLE_COMMIT}"
     if first == "rule" and not _WILD.search(head) and head != glob and head not in rule_ids:
         return f"{head!r} is no rule's id{did_you_mean(head, rule_ids)}"
     return _parts_problem(template, glob)
@@ -233,7 +236,7 @@ def _parts_problem(template: str, glob: str) -> str | None:
     template (``{deployment}``, ``{host}``) must be written exactly, be ``*`` alone, or start
     with what it names (``D-2012-08-*``, ``smars-*``); the template's separators must be
     written out, outside any ``[...]`` class, so the parts can be told apart; and of several
-    parts one is exact (a commit: named by 7 hex digits at least). A part that starts with a
+    parts one is exact (a commit: named by its full sha). A part that starts with a
     wildcard (``*2*``: every deployment with a 2 in its id; ``*a*`` over ``DEPLOYMENT:HOST``:
     every host with an a) matches by incidental characters, and ``D*:*`` every finding of a
     month whose ids all start with D: each covers subjects no one has seen yet."""
@@ -255,7 +258,7 @@ def _parts_problem(template: str, glob: str) -> str | None:
                 "exactly, start it with what it names, or write * alone"
             )
     named = [
-        not _WILD.search(part) or (name == "commit" and re.match(r"[0-9a-f]{7}", part))
+        not _WILD.search(part) or (name == "commit" and _FULL_COMMIT.match(part))
         for name, part in zip(names, parts, strict=True)
     ]
     if len(parts) > 1 and not any(named):

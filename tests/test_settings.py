@@ -391,7 +391,7 @@ def test_an_audit_applies_only_waivers_the_auditor_accepts(
 ) -> None:
     """The team writes waivers.yaml: an audit applies a waiver only from an approver the
     auditor names; the team's own knightwatch.yaml cannot name them."""
-    # approved by the deployer himself (REVIEW-002 names commits by 7 hex digits at least)
+    # approved by the deployer himself (REVIEW-002 names commits by their full sha)
     _waive_everything(knight, "broad", tuple(r for r in _EVERY_RULE if r != "REVIEW-002"))
     result, predicate = audit(knight)
     assert result.code == 1

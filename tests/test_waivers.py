@@ -12,7 +12,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.report.model import Finding
-from checker.waivers import apply_waivers
+from checker.waivers import apply_waivers, subject_problem
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
 
 
@@ -81,7 +81,7 @@ def test_waivers_can_make_a_check_pass_but_findings_stay(case: tuple[Path, Path]
     waivers(
         case[1],
         {"rule": "REVIEW-001", "subject": "hotfix-?", "expires": "2024-03-01"},
-        {"rule": "REVIEW-002", "subject": f"{_head(case)[:7]}*", "expires": "2024-03-01"},
+        {"rule": "REVIEW-002", "subject": _head(case), "expires": "2024-03-01"},
     )
     result = check(case, "2024-02-15")
     assert result.code == 0, result.out
@@ -146,3 +146,24 @@ def test_a_glob_is_matched_part_by_part(glob: str, covered: list[str]) -> None:
                     expires=date(2024, 12, 31))  # fmt: skip
     marked, _ = apply_waivers([waiver], findings, date(2024, 3, 1), IdentityResolver())
     assert sorted(f.subject for f in marked if f.waived) == covered
+
+
+@pytest.mark.parametrize(
+    ("template", "subject", "refused"),
+    [
+        ("{commit}", "3f9c2e1*", True),  # a short sha: 28 bits, found for any commit in seconds
+        ("{commit}", "3f9c2e1a7d40b6e5*", True),
+        ("{commit}", "3f9c2e1a7d40b6e5c0f1a2b3c4d5e6f708192a3b", False),
+        ("{commit}:{path}", "3f9c2e1*:flags.yaml", True),
+        ("{commit}:{path}", "3f9c2e1a7d40b6e5c0f1a2b3c4d5e6f708192a3b:*", False),
+        ("{commit}:{path}", "3f9c2e1a7d40b6e5c0f1a2b3c4d5e6f708192a3b:ops/*.yaml", False),
+    ],
+)
+def test_a_commit_in_a_waiver_is_named_by_its_full_sha(
+    template: str, subject: str, refused: bool
+) -> None:
+    """An emergency fix waived as ``a404ccc*``: its author made an unreviewed commit start
+    with the same seven hex digits by varying a word of its message (a few seconds of
+    hashing), and the waiver covered it too, in a signed pass."""
+    problem = subject_problem(template, subject, ["REVIEW-002", "DEAD-006"])
+    assert (problem is not None) is refused, problem

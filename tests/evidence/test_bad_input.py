@@ -355,7 +355,15 @@ FAIL_CLOSED = [
             waivers__yaml="- {rule: REVIEW-002, subject: 3f9c2e1, reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
-        ["waivers.yaml:1:", "full 40-character commit shas", "write 3f9c2e1*"],
+        ["waivers.yaml:1:", "full 40-character commit shas", "a shorter start (3f9c2e1*)"],
+    ),
+    (
+        "waiver-of-a-commit-by-its-short-sha",  # 28 bits: an author grinds a commit to fit
+        _files(
+            waivers__yaml="- {rule: REVIEW-002, subject: '3f9c2e1*', reason: r, "
+            "approved_by: c@x.io, expires: 2024-12-01}\n"
+        ),
+        ["waivers.yaml:1:", "it must name its commit by its full sha", "in seconds"],
     ),
     (
         "waiver-of-commits-by-a-short-start",
@@ -363,7 +371,7 @@ FAIL_CLOSED = [
             waivers__yaml="- {rule: REVIEW-002, subject: '3f9c*', reason: r, approved_by: c@x.io, "
             "expires: 2024-12-01}\n"
         ),
-        ["waivers.yaml:1:", "by their first 7 hex digits at least"],
+        ["waivers.yaml:1:", "it must name its commit by its full sha"],
     ),
     (
         "waiver-of-commits-by-a-class",
@@ -371,7 +379,7 @@ FAIL_CLOSED = [
             waivers__yaml="- {rule: DEAD-006, subject: '[0-9a-f]3f9c2e1*', reason: r, "
             "approved_by: c@x.io, expires: 2024-12-01}\n"
         ),
-        ["waivers.yaml:1:", "by their first 7 hex digits at least"],
+        ["waivers.yaml:1:", "it must name its commit by its full sha"],
     ),
     (
         "waiver-of-the-wrong-shape",

@@ -25,7 +25,7 @@ def knight(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             {
                 "rule": "REVIEW-002",
-                "subject": "7a082e58*",
+                "subject": "7a082e589e0183926ecd89cb1c9c3f4a5c69c604",
                 "reason": "reviewed after the fact",
                 "approved_by": "cro@knight.example",
                 "expires": "2012-12-31",
