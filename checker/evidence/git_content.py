@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import posixpath
 import re
 import subprocess
@@ -862,8 +863,8 @@ class TreeIndex:
         return None
 
     def matching(self, commit: str, pattern: str) -> list[str]:
-        """Files of ``commit`` a ``retired_code`` entry covers: the path itself, everything
-        under it if it is a directory, or what it matches as a glob (``*`` crosses ``/``)."""
+        """Files of ``commit`` a ``retired_code`` entry covers (``covers``): the path itself,
+        everything under it if it is a directory, or what it matches as a glob."""
         return sorted(self._glob(self.root(commit), "", pattern.strip("/")))
 
     def _glob(self, tree: str, prefix: str, pattern: str) -> list[str]:
@@ -872,26 +873,68 @@ class TreeIndex:
             found: list[str] = []
             for name, sha, is_tree in self.entries(tree):
                 path = f"{prefix}{name}"
-                if is_tree:
-                    if (
-                        pattern == path
-                        or pattern.startswith(path + "/")
-                        or _may_match(pattern, path)
-                    ):
-                        if pattern == path or fnmatch.fnmatchcase(path, pattern):
-                            found.extend(self._all(sha, path + "/"))
-                        else:
-                            found.extend(self._glob(sha, path + "/", pattern))
-                elif fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(
-                    path, pattern + "/*"
-                ):
+                if is_tree and covers(pattern, path):
+                    found.extend(self._below(sha, path + "/"))
+                elif is_tree and _may_match(pattern, path):
+                    found.extend(self._glob(sha, path + "/", pattern))
+                elif not is_tree and covers(pattern, path):
                     found.append(path)
             found.extend(_links_matching(self._links[tree], prefix, pattern))
             self._globbed[key] = found
         return self._globbed[key]
 
-    def _all(self, tree: str, prefix: str) -> list[str]:
-        return self._glob(tree, prefix, prefix + "*")
+    def _below(self, tree: str, prefix: str) -> list[str]:
+        """Every file, symbolic link and submodule below ``tree``, as paths under ``prefix``
+        (walked, not globbed: a folder named ``[old]`` is a class to a glob)."""
+        key = (tree, prefix, "")
+        if key not in self._globbed:
+            found = [f"{prefix}{name}" for name in self._links[tree]]
+            for name, sha, is_tree in self.entries(tree):
+                if is_tree:
+                    found.extend(self._below(sha, f"{prefix}{name}/"))
+                else:
+                    found.append(f"{prefix}{name}")
+            self._globbed[key] = found
+        return self._globbed[key]
+
+
+def covers(pattern: str, path: str) -> bool:
+    """Whether a ``retired_code`` entry names ``path`` (or a folder above it): as written
+    (``legacy/peg[1].py`` is that file, brackets and all), as a glob whose ``*`` crosses
+    ``/``, or as git reads a ``:(glob)`` pathspec, where ``**/`` also matches no folder at
+    all (``**/power_peg.py`` covers ``power_peg.py`` at the root, ``legacy/**/peg.py`` covers
+    ``legacy/peg.py``). Each reading can only add what an entry covers."""
+    if path == pattern or path.startswith(pattern + "/"):
+        return True
+    if not any(c in pattern for c in "*?["):
+        return False
+    if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*"):
+        return True
+    return _git_glob(pattern).match(path) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _git_glob(pattern: str) -> re.Pattern[str]:
+    """A glob as git reads a ``:(glob)`` pathspec: ``*`` and ``?`` stay within one folder,
+    ``**/`` is any number of folders, none included, a trailing ``**`` everything below; the
+    path may also lie below what it matches."""
+    out, index = "", 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out, index = out + "(?:.*/)?", index + 3
+        elif pattern.startswith("**", index):
+            out, index = out + ".*", index + 2
+        elif pattern[index] in "*?":
+            out, index = out + ("[^/]*" if pattern[index] == "*" else "[^/]"), index + 1
+        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
+            end = pattern.index("]", index + 2)
+            body = pattern[index + 1 : end]
+            negated = body.startswith("!")
+            body = re.escape(body[1:] if negated else body).replace("\\-", "-")
+            out, index = out + f"[{'^' if negated else ''}{body}]", end + 1
+        else:
+            out, index = out + re.escape(pattern[index]), index + 1
+    return re.compile(out + r"(?:/.*)?\Z", re.DOTALL)
 
 
 def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
@@ -903,8 +946,7 @@ def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
     return [
         path
         for path in (f"{prefix}{name}" for name in links)
-        if fnmatch.fnmatchcase(path, pattern)
-        or fnmatch.fnmatchcase(path, pattern + "/*")
+        if covers(pattern, path)
         or _may_match(pattern, path)  # what the link leads to may hold what it matches
     ]
 

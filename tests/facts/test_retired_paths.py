@@ -1,0 +1,58 @@
+"""DEAD-004: a ``retired_code`` entry names its files however they are spelt, and globs as
+git reads them too. A path holding ``[`` or ``]`` (``legacy/peg[1].py``, a folder
+``legacy/[old]``) was read only as a glob, whose brackets are a character class, so the
+retired code at that very path was never found; ``**/power_peg.py`` missed ``power_peg.py`` at
+the root, and ``legacy/**/peg.py`` missed ``legacy/peg.py``, which git's own ``:(glob)``
+pathspecs (and ``reference_exclude``) match. Each passed the gate and the check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.git_content import covers
+from tests.conftest import DEV
+from tests.facts.test_deadcode import REVIEWED
+from tests.facts.test_retired_links import _check, _registry, _retired
+
+
+@pytest.mark.parametrize(
+    ("entry", "files", "found"),
+    [
+        ("legacy/peg[1].py", ["legacy/peg[1].py"], ["D1:legacy/peg[1].py"]),
+        ("legacy/[old]", ["legacy/[old]/a.py", "legacy/[old]/b/c.py"], ["D1:legacy/[old]"]),
+        ("**/power_peg.py", ["power_peg.py"], ["D1:**/power_peg.py"]),
+        ("legacy/**/peg.py", ["legacy/peg.py"], ["D1:legacy/**/peg.py"]),
+    ],
+)
+def test_retired_code_is_found_at_its_path_however_it_is_spelt(
+    tmp_path: Path, entry: str, files: list[str], found: list[str]
+) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    content: dict[str, str | None] = {"flags.yaml": _registry(entry)}
+    content.update({path: "run()\n" for path in files})
+    repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    assert sorted(_retired(_check(tmp_path, repo))) == found
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "covered"),
+    [
+        ("legacy/peg[1].py", "legacy/peg[1].py", True),
+        ("legacy/peg[1].py", "legacy/peg1.py", True),  # read as a glob too: only adds
+        ("legacy", "legacy/a/b.py", True),
+        ("legacy", "legacy2/a.py", False),
+        ("**/power_peg.py", "power_peg.py", True),
+        ("**/power_peg.py", "a/b/power_peg.py", True),
+        ("legacy/**/peg.py", "legacy/peg.py", True),
+        ("legacy/**", "legacy/x/y.py", True),
+        ("smars/*.py", "smars/sub/x.py", True),  # its * crosses / as written, as before
+        ("smars/[!a]*.py", "smars/b.py", True),
+        ("smars/[!a]*.py", "smars/a.py", False),
+        ("smars/power_peg.py", "smars/power_peg.pyc", False),
+    ],
+)
+def test_what_an_entry_covers(pattern: str, path: str, covered: bool) -> None:
+    assert covers(pattern, path) is covered
