@@ -100,6 +100,26 @@ SEEN = (
 # a file under a name nobody reads, an empty file, a waiver that can never match.
 FAIL_CLOSED = [
     (
+        # A reader sees one line with a comment; YAML 1.1 ends the comment at U+2028 and reads
+        # a second target that succeeded.
+        "yaml-line-break-a-reader-cannot-see",
+        _files(
+            fleet__yaml=FLEET,
+            deploys__yaml=GOOD.replace("service: web", "service: web  # see INC-7\u2028 "),
+        ),
+        ["deploys.yaml:2:", "holds U+2028, which YAML reads as a line break"],
+    ),
+    (
+        "yaml-next-line-character",
+        _files(fleet__yaml=FLEET.replace("web-2]", "web-2]  # spare\u0085")),
+        ["fleet.yaml:3:", "holds U+0085"],
+    ),
+    (
+        "yaml-carriage-return-alone",
+        _files(fleet__yaml=FLEET.replace("\n  web:", "\r  web:")),
+        ["fleet.yaml:1:", "holds a carriage return alone"],
+    ),
+    (
         "deployment-service-not-in-fleet",
         _files(fleet__yaml=FLEET, deploys__yaml=GOOD.replace("service: web", "service: web_prod")),
         ["deploys.yaml:1:", "service 'web_prod' is not in fleet.yaml (did you mean 'web'?)"],
