@@ -134,7 +134,6 @@ def _check_breaks(text: str, path: PurePath) -> None:
 
 def _compose(text: str, path: PurePath) -> tuple[_Loader, yaml.Node | None]:
     """The YAML node tree, for documents that are not plain (anchors, tags, merge keys)."""
-    _check_breaks(text, path)
     loader = _Loader(text)
     try:
         return loader, loader.get_single_node()
@@ -163,7 +162,6 @@ def _construct(loader: _Loader, node: yaml.Node, path: PurePath) -> Any:
 
 def _plain(text: str, path: PurePath, item_lines: list[int] | None = None) -> Any:
     """A plain document built from the event stream (see ``yamlread``); NotPlain otherwise."""
-    _check_breaks(text, path)
     try:
         return build_plain(_Loader(text), str(path), item_lines=item_lines)
     except yaml.MarkedYAMLError as exc:
@@ -202,6 +200,7 @@ def parse_yaml(data: bytes, path: PurePath) -> Any:
 
 def parse_yaml_text(text: str, path: PurePath) -> Any:
     """``parse_yaml`` of decoded text."""
+    _check_breaks(text, path)
     try:
         return _plain(text, path)
     except NotPlain:
@@ -235,6 +234,7 @@ def iter_records(
     if path.suffix == ".jsonl":
         return _json_lines(data, path, keep, looked_at)
     text = decode(data, path)
+    _check_breaks(text, path)
     lines: list[int] = []
     try:
         document = _plain(text, path, lines)

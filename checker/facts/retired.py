@@ -55,14 +55,15 @@ class RetiredCodeHistory:
         still matches; then each path an earlier version in the commit's history listed and
         ``registry`` does not, where it still matches files, naming that version's commit."""
         entries = registry.retired_code if registry is not None else []
-        out = [_retired(trees, sha, e.path, e.reason, None) for e in entries]
+        out = [_retired(trees.matching(sha, e.path), e.path, e.reason, None) for e in entries]
         current = {entry.path for entry in entries}
         for path in sorted(self._listed.keys() - current):
-            if not trees.matching(sha, path):  # gone: nothing to ask of history
+            matches = trees.matching(sha, path)
+            if not matches:  # gone: nothing to ask of history
                 continue
             listing = self._listing_in_history(path, sha)
             if listing is not None:
-                out.append(_retired(trees, sha, path, listing.reason, listing.commit))
+                out.append(_retired(matches, path, listing.reason, listing.commit))
         return out
 
     def _listing_in_history(self, path: str, sha: str) -> _Listing | None:
@@ -76,10 +77,7 @@ class RetiredCodeHistory:
         return None
 
 
-def _retired(
-    trees: TreeIndex, sha: str, path: str, reason: str, listed_in: str | None
-) -> RetiredCode:
-    matches = trees.matching(sha, path)
+def _retired(matches: list[str], path: str, reason: str, listed_in: str | None) -> RetiredCode:
     return RetiredCode(
         path=path,
         reason=reason,
