@@ -108,8 +108,9 @@ def github_pulls(
     api: GitHubApi, repository: str, since: str | None
 ) -> tuple[list[github.PullData], int, list[str]]:
     """The merged pull requests updated since ``since`` (all when None), newest update first,
-    with their reviews and commits; how many closed but unmerged ones were passed; and what was
-    said of pull requests listed twice (one that moved while the pages were read)."""
+    with their reviews, commits and issue events; how many closed but unmerged ones were
+    passed; and what was said of pull requests listed twice (one that moved while the pages
+    were read)."""
     since_ns = moment(since, Path("--since"), "--since") if since else None
     base = f"/repos/{repository}"
     found: list[github.PullData] = []
@@ -139,6 +140,7 @@ def github_pulls(
         commits = list(api.items(f"{base}/pulls/{number}/commits"))
         if len(commits) >= github.COMMIT_LIMIT:
             pull, commits = _compare(api, base, pull)
+        events = list(api.items(f"{base}/issues/{number}/events"))
         found.append(
             github.PullData(
                 pull,
@@ -146,6 +148,8 @@ def github_pulls(
                 commits,
                 api.source / f"{base}/pulls/{number}/reviews",
                 api.source / f"{base}/pulls/{number}/commits",
+                events,
+                api.source / f"{base}/issues/{number}/events",
             )
         )
     return found, skipped, remarks
@@ -250,8 +254,8 @@ def _project_path(project: str) -> str:
 def gitlab_merge_requests(
     api: GitLabApi, project: str, since: str | None
 ) -> tuple[list[gitlab.MergeRequestData], Any]:
-    """The merged merge requests (updated since ``since``), with their approvals and commits,
-    and the project's approval settings."""
+    """The merged merge requests (updated since ``since``), with their approvals, commits and
+    notes, and the project's approval settings."""
     base = _project_path(project)
     settings = api.get(f"{base}/approvals")
     parameters: dict[str, Any] = {"state": "merged", "order_by": "updated_at", "sort": "desc"}
@@ -268,6 +272,8 @@ def gitlab_merge_requests(
                 api.get(f"{base}/merge_requests/{iid}/approvals"),
                 api.items(f"{base}/merge_requests/{iid}/commits"),
                 source / str(iid) / "approvals",
+                api.items(f"{base}/merge_requests/{iid}/notes", {"sort": "asc"}),
+                source / str(iid) / "notes",
             )
         )
     return found, settings

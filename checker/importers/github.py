@@ -7,7 +7,11 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
   (``merged_at`` set) are imported, the rest skipped;
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
   (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``);
-- ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``).
+- ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
+- ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``),
+  which must show it merged (a ``merged`` event naming its ``merge_commit_sha``, its head or one
+  of its commits): what ties the file to the pull request, and shows it was saved whole up to
+  the merge.
 
 An approval counts only when it still stands at the merge (a later review by the same person
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
@@ -22,6 +26,14 @@ pushed with code of its own is left out, and judged as a commit of whoever made 
 approval of an earlier head is written with that ``commit``: REVIEW-002 then counts it for that
 commit and its ancestors among the change's commits, not for what was pushed after it. A
 pending review (never submitted) counts for nothing.
+
+An approval given before the pull request's base was changed (an event ``base_ref_changed``,
+``automatic_base_change_succeeded`` or ``base_ref_force_pushed`` dated at or after it, and
+before the merge) counts for nothing: GitHub lists a pull request's commits against its base
+as it is now, so after a change of base the list holds commits the approver never saw (a
+commit pushed straight to the old base, an unprotected ``dev``), and which commits were in the
+pull request as approved cannot be told from the API (the events name no base commit). The
+reviewer approves again after the change; that approval counts as any other.
 
 GitHub lists at most 250 commits of a pull request; a list that long is refused unless the pull
 request object says (``commits``) that it has exactly that many.
@@ -53,6 +65,11 @@ from checker.importers.common import (
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
 COMMITS = "GitHub commit objects (GET /repos/{owner}/{repo}/pulls/{number}/commits)"
+EVENTS = "GitHub issue event objects (GET /repos/{owner}/{repo}/issues/{number}/events)"
+BASE_CHANGES = frozenset(
+    {"base_ref_changed", "automatic_base_change_succeeded", "base_ref_force_pushed"}
+)
+"""Issue events after which the pull request's commits are listed against another base."""
 PAGE_SIZES = (30, 100)
 """GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
 COMMIT_LIMIT = 250
@@ -68,6 +85,8 @@ class PullData:
     commits: list[Any]
     reviews_source: Path
     commits_source: Path
+    events: list[Any]
+    events_source: Path
 
 
 def login_of(user: Any) -> tuple[str, bool]:
@@ -130,12 +149,19 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
     number = pull["number"]
     folder = reviews_dir / str(number)
     reviews_path, commits_path = folder / "reviews.json", folder / "commits.json"
-    for needed in (reviews_path, commits_path):
+    events_path = folder / "events.json"
+    for needed in (reviews_path, commits_path, events_path):
         expect(
             needed.is_file(),
             needed,
             f"missing for merged pull request #{number}: without it its reviews cannot be "
-            "judged (fetch it with gh api, see the docs)",
+            "judged (fetch it with gh api, see the docs)"
+            + (
+                f"; its events (gh api --paginate repos/OWNER/REPO/issues/{number}/events) "
+                "show whether its base was changed after an approval"
+                if needed == events_path
+                else ""
+            ),
         )
     return PullData(
         pull,
@@ -143,6 +169,8 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
         read_list(commits_path, COMMITS),
         reviews_path,
         commits_path,
+        read_list(events_path, EVENTS),
+        events_path,
     )
 
 
@@ -273,6 +301,94 @@ def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dic
     return standing
 
 
+def base_changed(data: PullData, merged_ns: int, listed: set[str]) -> int | None:
+    """When the pull request's base was last changed before its merge (ns since the epoch), or
+    None when it never was. Its events must be its own, saved whole up to the merge."""
+    _check_events(data, listed)
+    changes = [
+        moment(event.get("created_at"), data.events_source, f"event {event.get('id', '?')}")
+        for event in data.events
+        if event["event"] in BASE_CHANGES
+    ]
+    return max((ns for ns in changes if ns <= merged_ns), default=None)
+
+
+def _check_events(data: PullData, listed: set[str]) -> None:
+    """Every item is an issue event, none names another issue, and one is the pull request's
+    ``merged`` event, naming what it merged: a file saved from another pull request, or cut
+    short (one page of several), would hide a change of base."""
+    number = data.pull["number"]
+    for index, event in enumerate(data.events, start=1):
+        expect(
+            isinstance(event, dict) and isinstance(event.get("event"), str),
+            data.events_source,
+            f"item #{index} is not an issue event object (event, created_at); expected {EVENTS}",
+        )
+        other = dig(event, "issue", "number")
+        expect(
+            other is None or other == number,
+            data.events_source,
+            f"item #{index} is an event of #{other}, saved for pull request #{number}; "
+            f"expected {EVENTS} of #{number}",
+        )
+    named = (data.pull.get("merge_commit_sha"), data.pull["head"]["sha"], *listed)
+    merged = {sha for sha in named if isinstance(sha, str)}
+    expect(
+        any(e["event"] == "merged" and str(e.get("commit_id")) in merged for e in data.events),
+        data.events_source,
+        f"no merged event naming pull request #{number}'s merge commit, head or one of its "
+        "commits: these are not its events, or they were cut short (save them with "
+        f"'gh api --paginate'); expected {EVENTS} of #{number}",
+    )
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """Which standing approvals of one pull request count, and how each is recorded."""
+
+    head: str
+    change_commits: set[str]
+    author_logins: set[str]
+    author_people: set[str]
+    bot_people: set[str]
+    changed_ns: int | None
+    """When its base was last changed before the merge, if it was."""
+    logins: Logins
+    source: Path
+
+    def approval(
+        self, login: str, review: dict[str, Any], result: Imported
+    ) -> dict[str, str] | None:
+        """The record of one approval, or None (counted in ``result`` by why)."""
+        why = self._left_out(login, review)
+        if why:
+            result.left_out[why] += 1
+            return None
+        address = self.logins.address(login)
+        result.counted += 1
+        commit = review.get("commit_id")
+        if commit == self.head:
+            return {"by": address, "at": review["submitted_at"]}
+        # Covers what it saw: REVIEW-002 counts it for this commit and its ancestors.
+        result.notes["of an earlier head, recorded with its commit"] += 1
+        return {"by": address, "at": review["submitted_at"], "commit": str(commit)}
+
+    def _left_out(self, login: str, review: dict[str, Any]) -> str | None:
+        _, is_bot = login_of(review["user"])
+        person = self.logins.person(self.logins.address(login))
+        commit = review.get("commit_id")
+        if login.lower() in self.author_logins or person in self.author_people:
+            return "by an author of the change"
+        if is_bot or person in self.bot_people:
+            return "by a bot"
+        if commit != self.head and not (isinstance(commit, str) and commit in self.change_commits):
+            return "on a commit no longer in the pull request"
+        submitted = moment(review["submitted_at"], self.source, f"review {review.get('id', '?')}")
+        if self.changed_ns is not None and submitted <= self.changed_ns:
+            return "given before the pull request's base was changed"
+        return None
+
+
 def _review(
     data: PullData,
     logins: Logins,
@@ -291,27 +407,16 @@ def _review(
     if landing is not None and landing in landed:  # what landed holds only what was merged
         shas.append(landing.commit)
     merged_ns = moment(merged_at, data.reviews_source, f"pull request #{number} merged_at")
-    approvals: list[dict[str, str]] = []
-    for login, review in sorted(_standing(data, merged_ns, result).items()):
-        if review is None:
-            continue
-        _, is_bot = login_of(review["user"])
-        address = logins.address(login)
-        commit = review.get("commit_id")
-        if login.lower() in author_logins or logins.person(address) in author_people:
-            result.left_out["by an author of the change"] += 1
-        elif is_bot or logins.person(address) in bot_people:
-            result.left_out["by a bot"] += 1
-        elif commit == head:
-            approvals.append({"by": address, "at": review["submitted_at"]})
-            result.counted += 1
-        elif isinstance(commit, str) and commit in change_commits:
-            # Covers what it saw: REVIEW-002 counts it for this commit and its ancestors.
-            approvals.append({"by": address, "at": review["submitted_at"], "commit": commit})
-            result.counted += 1
-            result.notes["of an earlier head, recorded with its commit"] += 1
-        else:
-            result.left_out["on a commit no longer in the pull request"] += 1
+    changed = base_changed(data, merged_ns, change_commits)
+    judge = _Judge(
+        head, change_commits, author_logins, author_people, bot_people, changed, logins,
+        data.reviews_source,
+    )  # fmt: skip
+    approvals = [
+        found
+        for login, review in sorted(_standing(data, merged_ns, result).items())
+        if review is not None and (found := judge.approval(login, review, result))
+    ]
     author_login, _ = login_of(pull.get("user"))
     repository = dig(pull, "base", "repo", "full_name")
     record = {

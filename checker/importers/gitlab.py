@@ -4,15 +4,22 @@ deployment records from GitLab's REST API objects, saved or fetched directly.
 Merge request approvals. Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
 which names its merge request: ``.../approval_state`` names none, and is refused) and
-``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``), with the project's
-approval settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``).
+``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
+(``GET .../merge_requests/:iid/notes``), with the project's approval settings in
+``DIR/project-approvals.json`` (``GET /projects/:id/approvals``).
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
 change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where
 it holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
 merge request's author or by an author of one of its commits, by a bot, or dated
-(``approved_at``, where GitLab gives it) after ``merged_at`` do not count.
+(``approved_at``, where GitLab gives it) after ``merged_at`` do not count. Nor does an approval
+given before the merge request's target branch was changed (a system note "changed target
+branch from ..." or "deleted the ... branch. This merge request now targets ...", dated before
+the merge), nor an undated one when there is such a note: GitLab lists the commits against the
+target branch as it is now, so after a change of target they can hold commits the approver
+never saw (pushed straight to the old target), and which were in the merge request as approved
+cannot be told.
 
 Deployments. Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
 ``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
@@ -52,6 +59,9 @@ MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merg
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
 COMMITS = "GitLab commit objects (GET /projects/:id/merge_requests/:iid/commits)"
 SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
+NOTES = "GitLab merge request notes (GET /projects/:id/merge_requests/:iid/notes)"
+PAGE_SIZES = (20, 100)
+"""GitLab's default and largest page of a list: a saved list exactly that long may be one page."""
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
 OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
 
@@ -64,6 +74,8 @@ class MergeRequestData:
     approvals: Any
     commits: list[Any]
     source: Path
+    notes: list[Any]
+    notes_source: Path
     saved: bool = False
     """Read from a saved file, which must name its merge request; fetched ones are tied to it
     by the request that got them."""
@@ -107,26 +119,75 @@ def import_saved_approvals(
         if item["state"] != "merged":
             skipped += 1
             continue
-        here = folder / str(item["iid"])
-        for needed in ("approvals.json", "commits.json"):
-            expect(
-                (here / needed).is_file(),
-                here / needed,
-                f"missing for merged merge request !{item['iid']}: without it its approvals "
-                "cannot be judged (fetch it, see the docs)",
-            )
-        found.append(
-            MergeRequestData(
-                item,
-                read_json(here / "approvals.json", APPROVALS),
-                read_list(here / "commits.json", COMMITS),
-                here / "approvals.json",
-                saved=True,
-            )
-        )
+        found.append(_saved(item, folder / str(item["iid"])))
     result = approval_records(found, settings, settings_path, logins, bots, history)
     result.skipped_unmerged += skipped
+    result.remarks.extend(
+        f"warning: {data.notes_source} holds exactly {len(data.notes)} notes, a full page of "
+        "GitLab's API: if the pages after it were not saved, a change of its target branch may "
+        "be missing; save every page unless the merge request has exactly that many"
+        for data in found
+        if len(data.notes) in PAGE_SIZES
+    )
     return result
+
+
+def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
+    """A merged merge request's saved approvals, commits and notes."""
+    for needed in ("approvals.json", "commits.json", "notes.json"):
+        expect(
+            (here / needed).is_file(),
+            here / needed,
+            f"missing for merged merge request !{item['iid']}: without it its approvals "
+            "cannot be judged (fetch it, see the docs)"
+            + (
+                f"; its notes (.../merge_requests/{item['iid']}/notes?sort=asc&per_page=100, "
+                "every page) show whether its target branch was changed after an approval"
+                if needed == "notes.json"
+                else ""
+            ),
+        )
+    return MergeRequestData(
+        item,
+        read_json(here / "approvals.json", APPROVALS),
+        read_list(here / "commits.json", COMMITS),
+        here / "approvals.json",
+        read_list(here / "notes.json", NOTES),
+        here / "notes.json",
+        saved=True,
+    )
+
+
+def retargeted(data: MergeRequestData, merged_ns: int) -> int | None:
+    """When the merge request's target branch was last changed before its merge (ns since the
+    epoch), as its system notes say, or None when it never was. Notes naming another merge
+    request are refused."""
+    iid = data.merge_request["iid"]
+    changes = []
+    for index, note in enumerate(data.notes, start=1):
+        expect(
+            isinstance(note, dict) and isinstance(note.get("body"), str),
+            data.notes_source,
+            f"item #{index} is not a note object (body, system, created_at); expected {NOTES}",
+        )
+        named = note.get("noteable_iid")
+        expect(
+            named is None or (named == iid and note.get("noteable_type") == "MergeRequest"),
+            data.notes_source,
+            f"item #{index} is a note of {note.get('noteable_type')} {named}, saved for merge "
+            f"request !{iid}; expected {NOTES} of !{iid}",
+        )
+        if note.get("system") is True and _target_changed(note["body"]):
+            changes.append(moment(note.get("created_at"), data.notes_source, f"note {index}"))
+    return max((ns for ns in changes if ns <= merged_ns), default=None)
+
+
+def _target_changed(body: str) -> bool:
+    """Whether a system note's text is GitLab's for a change of target branch: by hand, or
+    when the target branch was deleted (its merge requests are then moved to its own)."""
+    return body.startswith("changed target branch from ") or (
+        body.startswith("deleted the `") and "This merge request now targets the `" in body
+    )
 
 
 def approval_records(
@@ -274,7 +335,8 @@ def _review(
     for landing in _landings(data):  # listed only where it holds only what was merged
         if landing in landed and landing.commit not in shas:
             shas.append(landing.commit)
-    judge = _Approvals(mr["merged_at"], merged_ns, authors, bot_people, resets, logins)
+    changed = retargeted(data, merged_ns)
+    judge = _Approvals(mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed)
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
     plain = {
@@ -297,6 +359,8 @@ class _Approvals:
     resets: bool
     """Whether the project resets approvals on push (else an approval may predate a push)."""
     logins: Logins
+    retargeted_ns: int | None = None
+    """When the target branch was last changed before the merge, if it was."""
 
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
@@ -328,6 +392,10 @@ class _Approvals:
             return "by a bot"
         if not self.resets:
             return "may predate the last push (approvals not reset on push)"
+        if self.retargeted_ns is not None and not (
+            isinstance(at, str) and moment(at, source, "approved_at") > self.retargeted_ns
+        ):
+            return "given (or undated) before the merge request's target branch was changed"
         return None
 
 

@@ -196,6 +196,7 @@ def _github_routes(export: Path) -> dict[str, list[Any]]:
         f"{base}/pulls": [[pull, older]],
         f"{base}/pulls/538/reviews": [reviews[:2], reviews[2:]],
         f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
+        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
     }
 
 
@@ -389,6 +390,7 @@ def test_gitlab_fetched_through_python_gitlab(
             json.loads((export / "5/approvals.json").read_text())
         ],
         f"{base}/merge_requests/5/commits": [json.loads((export / "5/commits.json").read_text())],
+        f"{base}/merge_requests/5/notes": [json.loads((export / "5/notes.json").read_text())],
         f"{base}/deployments": [listed[:1], listed[1:]],
         f"{base}/deployments/42": [deployments[0]],
     }
@@ -742,6 +744,7 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     }
     (export / "1" / "approvals.json").write_text(json.dumps(approvals))
     (export / "1" / "commits.json").write_text(json.dumps([{"id": s} for s in (head, hot, base)]))
+    (export / "1" / "notes.json").write_text("[]")
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--repo", repo.path)  # fmt: skip
     assert result.code == 2, result.err

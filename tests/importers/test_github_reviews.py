@@ -99,6 +99,18 @@ def _commit(sha: str, login: str = "dana-gh", email: str = "dana@knight.example"
     }
 
 
+PR538_EVENTS = Path(__file__).parent / "fixtures" / "forges" / "github-pr538/538/events.json"
+
+
+def _events(pull: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pull request's issue events: its merge (#538's recorded ``merged`` event, naming
+    this one's head as what it merged, at its ``merged_at``), where it was merged."""
+    if not pull["merged_at"]:
+        return []
+    merged = json.loads(PR538_EVENTS.read_text())[-1]
+    return [merged | {"commit_id": pull["merge_commit_sha"], "created_at": pull["merged_at"]}]
+
+
 def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, Path]:
     cases: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
         # 101: approved by lee on the head, before the merge: counts.
@@ -138,6 +150,7 @@ def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, P
         folder.mkdir(parents=True)
         (folder / "reviews.json").write_text(json.dumps(reviews))
         (folder / "commits.json").write_text(json.dumps(commits or [_commit(pull["head"]["sha"])]))
+        (folder / "events.json").write_text(json.dumps(_events(pull)))
     pulls = tmp_path / "pulls.json"
     # gh api --paginate writes one array per page, back to back.
     pages = [[c[0] for c in cases[:4]], [c[0] for c in cases[4:]]]

@@ -188,6 +188,7 @@ def test_a_fetched_pull_request_is_judged_the_same(
         f"{base}/pulls": [json.loads((export / "pulls.json").read_text())],
         f"{base}/pulls/538/reviews": [json.loads((export / "538" / "reviews.json").read_text())],
         f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
+        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
     }
     with serve(Forge(routes)) as forge:
         result = run_cli("import", "github-reviews", "--repository", "PyGithub/PyGithub",

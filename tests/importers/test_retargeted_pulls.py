@@ -1,0 +1,340 @@
+"""A change whose base was changed after its approval: the approval covers only what the
+approver saw against the base of the time, never the commits the new base brings in.
+
+The attack: a commit nobody reviewed is pushed to an unprotected branch ``dev``; a pull request
+from ``feature`` to ``dev`` is approved on its head; then its base is changed to ``main``
+(GitHub keeps the approval unless "dismiss stale approvals" is on). GitHub now lists ``dev``'s
+commit among the pull request's, and one approval of the head covered it: REVIEW-002 passed a
+deployment of a commit nobody reviewed.
+
+On PyGithub#538's recorded objects (tests/importers/fixtures/forges, sources in its README), with
+their shas replaced by those of a repository built here, and GitLab's recorded retarget probe.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
+from tests.importers.forge_server import Forge, serve
+from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy
+
+VINCENT = "Vincent <jacquev6@example.com>"
+APPROVED = "2017-03-25T10:00:00Z"
+MERGED = "2017-03-25T16:52:49Z"
+PEOPLE = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+
+
+def _repository(tmp_path: Path) -> tuple[ScriptedRepo, str, list[str], str]:
+    """main at a base; ``dev`` one unreviewed commit ahead of it; #538's four commits on a
+    branch from ``dev``; their merge into main, deployed. The base, the unreviewed commit,
+    the four and the merge."""
+    repo = ScriptedRepo(tmp_path / "pygithub")
+    base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2017-03-01T00:00:00Z")
+    repo.branch("dev")
+    repo.checkout("dev")
+    unreviewed = repo.commit(
+        "skip the risk checks", {"risk.py": "CHECK = False\n"}, author=f"Alex <{DEV}>",
+        date="2017-03-19T09:00:00Z",
+    )  # fmt: skip
+    repo.branch("reviews")
+    repo.checkout("reviews")
+    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
+             "2017-03-24T20:45:04Z"]  # fmt: skip
+    steps = [
+        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
+        for n, date in enumerate(dates)
+    ]
+    repo.checkout("main")
+    merged = repo.merge("reviews", "Merge #538", author=VINCENT, date=MERGED)
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
+    deploy = {
+        "id": "D1", "service": "pygithub", "environment": "production", "commit": merged,
+        "started_at": "2017-03-26T09:00:00Z", "deployer": "ops@example.com",
+        "approvals": [{"by": "lead@example.com", "at": "2017-03-26T08:00:00Z"}],
+        "targets": [{"host": "web-1", "status": "succeeded"}],
+    }  # fmt: skip
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump([deploy], sort_keys=False))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    return repo, unreviewed, steps, merged
+
+
+def _retargeted(
+    tmp_path: Path, changed_at: str | None, kind: str = "base_ref_changed"
+) -> tuple[ScriptedRepo, Path, str]:
+    """The repository, and #538's objects as GitHub gives them after its base was changed
+    from ``dev`` to ``master`` at ``changed_at`` (None: never changed) by an event of ``kind``:
+    approved on its final head at ``APPROVED``, its commits listed against master, ``dev``'s
+    commit first; the unreviewed commit."""
+    repo, unreviewed, steps, merged = _repository(tmp_path)
+    base = repo.git("rev-parse", f"{merged}^1")
+    shas = dict(zip([*PR538, BASE], [*steps, merged, base], strict=True))
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    folder = export / "538"
+    reviews = json.loads((folder / "reviews.json").read_text())
+    reviews[0] |= {"commit_id": steps[-1], "submitted_at": APPROVED}
+    (folder / "reviews.json").write_text(json.dumps(reviews))
+    commits = json.loads((folder / "commits.json").read_text())
+    added = json.loads(json.dumps(commits[0]))
+    added["sha"] = unreviewed
+    added["commit"] |= {"message": "skip the risk checks", "author": {
+        "name": "Alex Levin", "email": DEV, "date": "2017-03-19T09:00:00Z"}}  # fmt: skip
+    (folder / "commits.json").write_text(json.dumps([added, *commits]))
+    if changed_at is not None:
+        events = json.loads((folder / "events.json").read_text())
+        changed = json.loads((FIXTURES / "github-events" / "base_ref_changed.json").read_text())
+        events.append(changed | {"event": kind, "created_at": changed_at})
+        events.sort(key=lambda event: event["created_at"])
+        (folder / "events.json").write_text(json.dumps(events))
+    return repo, export, unreviewed
+
+
+def _check(repo: ScriptedRepo) -> CliResult:
+    return run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2018-01-01")
+
+
+def _unreviewed(result: CliResult) -> set[str]:
+    return {f["subject"] for f in result.json()["findings"] if f["rule"] == "REVIEW-002"}
+
+
+def _import(repo: ScriptedRepo, export: Path) -> CliResult:
+    return run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+
+
+@pytest.mark.parametrize(
+    "kind", ["base_ref_changed", "automatic_base_change_succeeded", "base_ref_force_pushed"]
+)
+def test_an_approval_given_before_the_base_was_changed_covers_nothing(
+    tmp_path: Path, kind: str
+) -> None:
+    """The false pass: the approval of the head covered ``dev``'s commit, listed since the
+    base was changed, and the check passed (exit 0) a deployment holding it. GitHub moves a
+    stacked pull request's base itself when the branch below it is deleted
+    (``automatic_base_change_succeeded``); a force-push of the base
+    (``base_ref_force_pushed``) brings the commits it dropped into the list just the same."""
+    repo, export, unreviewed = _retargeted(tmp_path, "2017-03-25T12:00:00Z", kind)
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert "1 given before the pull request's base was changed" in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert unreviewed in _unreviewed(check)
+
+
+@pytest.mark.parametrize("changed_at", [None, "2017-03-25T09:00:00Z", "2017-03-26T09:00:00Z"])
+def test_an_approval_given_on_the_base_it_merged_into_counts(
+    tmp_path: Path, changed_at: str | None
+) -> None:
+    """Approved after the change of base (or with none, or one after the merge, which changed
+    nothing that was merged), the approver saw the pull request against master, ``dev``'s
+    commit among its changes: it covers it."""
+    repo, export, _ = _retargeted(tmp_path, changed_at)
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    check = _check(repo)
+    assert check.code == 0, check.out
+    assert _unreviewed(check) == set()
+
+
+def test_without_the_events_the_import_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """An export saved before events.json was needed: exit 2, naming the file to fetch."""
+    repo, export, _ = _retargeted(tmp_path, "2017-03-25T12:00:00Z")
+    (export / "538" / "events.json").unlink()
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{export / '538' / 'events.json'}: missing for merged pull request #538" in result.err
+    assert "repos/OWNER/REPO/issues/538/events" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+@pytest.mark.parametrize("saved", ["another pull request's", "its first page only", "not events"])
+def test_events_that_are_not_the_pull_requests_own_are_refused(tmp_path: Path, saved: str) -> None:
+    """Events saved from another pull request (its merge names other commits), or cut before
+    the merge, could leave out the change of base: refused, naming the file."""
+    repo, export, _ = _retargeted(tmp_path, "2017-03-25T12:00:00Z")
+    path = export / "538" / "events.json"
+    events = json.loads(path.read_text())
+    if saved == "another pull request's":
+        events = [e | {"commit_id": "0" * 40} if e["event"] == "merged" else e for e in events]
+    elif saved == "its first page only":
+        events = [e for e in events if e["event"] != "merged"]
+    else:
+        events = [{"id": 1}]
+    path.write_text(json.dumps(events))
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert str(path) in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_fetched_pull_request_is_judged_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, export, unreviewed = _retargeted(tmp_path, "2017-03-25T12:00:00Z")
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    base = "/repos/PyGithub/PyGithub"
+    routes = {
+        f"{base}/pulls": [json.loads((export / "pulls.json").read_text())],
+        f"{base}/pulls/538/reviews": [json.loads((export / "538" / "reviews.json").read_text())],
+        f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
+        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
+    }
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "github-reviews", "--repository", "PyGithub/PyGithub",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert f"{base}/issues/538/events" in forge.requests
+    assert "1 given before the pull request's base was changed" in result.err
+    assert unreviewed in _unreviewed(_check(repo))
+
+
+# -- GitLab -------------------------------------------------------------------------------------
+#
+# GitLab's !5 of its API documentation (tests/importers/fixtures/forges/gitlab), in a repository
+# of the attack's shape, and the system note gitlab.com left when a merge request approved on its
+# head was retargeted from dev to main (gitlab-retarget/, source in the README).
+
+GL_MERGED = "2016-06-08T21:20:42.470Z"
+JOHN = "John Doe <jdoe@example.com>"
+
+
+def _gitlab(tmp_path: Path, approved_at: str | None, changed_at: str | None) -> tuple[Any, ...]:
+    """The repository (main, ``dev`` one unreviewed commit ahead, !5's head on a branch from
+    ``dev``, merged into main and deployed) and !5's objects with our shas: approved by root at
+    ``approved_at`` (None: undated, as the documentation's example), its target changed from
+    ``dev`` to ``main`` at ``changed_at`` (None: never)."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("dev")
+    repo.checkout("dev")
+    unreviewed = repo.commit("skip the risk checks", {"risk.py": "CHECK = False\n"},
+                             author=JOHN, date="2016-06-07T09:00:00Z")  # fmt: skip
+    repo.branch("feature")
+    repo.checkout("feature")
+    head = repo.commit("Add the approvals API", {"api.py": "1\n"}, author=JOHN,
+                       date="2016-06-08T00:10:00Z")  # fmt: skip
+    repo.checkout("main")
+    merged = repo.merge("feature", "Merge !5", author=JOHN, date=GL_MERGED)
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    people = {"john": ["jdoe@example.com", "jdoe"], "root": ["root@example.com", "root"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    deploy = {
+        "id": "D1", "service": "app", "environment": "production", "commit": merged,
+        "started_at": "2016-06-09T09:00:00Z", "deployer": "ops@example.com",
+        "approvals": [{"by": "lead@example.com", "at": "2016-06-09T08:00:00Z"}],
+        "targets": [{"host": "web-1", "status": "succeeded"}],
+    }  # fmt: skip
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump([deploy], sort_keys=False))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    shas = {"8" * 40: head, "9" * 40: merged}
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
+    folder = export / "5"
+    commits = json.loads((folder / "commits.json").read_text())
+    added = commits[0] | {
+        "id": unreviewed,
+        "short_id": unreviewed[:8],
+        "title": "skip the risk checks",
+        "message": "skip the risk checks",
+    }
+    (folder / "commits.json").write_text(json.dumps([*commits, added]))  # newest first
+    approvals = json.loads((folder / "approvals.json").read_text())
+    if approved_at is not None:
+        approvals["approved_by"][0]["approved_at"] = approved_at
+    (folder / "approvals.json").write_text(json.dumps(approvals))
+    if changed_at is not None:
+        notes = json.loads((folder / "notes.json").read_text())
+        note = json.loads((FIXTURES / "gitlab-retarget" / "target-changed-note.json").read_text())
+        note |= {"noteable_id": 5, "noteable_iid": 5, "project_id": 1, "created_at": changed_at}
+        (folder / "notes.json").write_text(json.dumps([*notes, note]))
+    return repo, export, unreviewed
+
+
+def _import_gitlab(repo: ScriptedRepo, export: Path) -> CliResult:
+    return run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
+                   "--repo", repo.path)  # fmt: skip
+
+
+@pytest.mark.parametrize("approved_at", [None, "2016-06-08T20:00:00.000Z"])
+def test_a_gitlab_approval_before_the_target_branch_changed_covers_nothing(
+    tmp_path: Path, approved_at: str | None
+) -> None:
+    """The same attack on GitLab, where approvals name no commit: one given (or undated, so
+    perhaps given) before the target changed covered ``dev``'s commit, and the check passed."""
+    repo, export, unreviewed = _gitlab(tmp_path, approved_at, "2016-06-08T20:30:00.000Z")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert "before the merge request's target branch was changed" in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert unreviewed in _unreviewed(check)
+
+
+@pytest.mark.parametrize(
+    ("approved_at", "changed_at"),
+    [(None, None), ("2016-06-08T21:00:00.000Z", "2016-06-08T20:30:00.000Z")],
+)
+def test_a_gitlab_approval_on_the_target_it_merged_into_counts(
+    tmp_path: Path, approved_at: str | None, changed_at: str | None
+) -> None:
+    repo, export, _ = _gitlab(tmp_path, approved_at, changed_at)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    check = _check(repo)
+    assert check.code == 0, check.out
+
+
+def test_gitlab_without_the_notes_the_import_is_refused_naming_the_file(tmp_path: Path) -> None:
+    repo, export, _ = _gitlab(tmp_path, None, None)
+    (export / "5" / "notes.json").unlink()
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{export / '5' / 'notes.json'}: missing for merged merge request !5" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_gitlab_notes_of_another_merge_request_are_refused(tmp_path: Path) -> None:
+    repo, export, _ = _gitlab(tmp_path, None, None)
+    path = export / "5" / "notes.json"
+    path.write_text(json.dumps([n | {"noteable_iid": 4} for n in json.loads(path.read_text())]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert str(path) in result.err and "saved for merge request !5" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_fetched_gitlab_merge_request_is_judged_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, export, unreviewed = _gitlab(tmp_path, None, "2016-06-08T20:30:00.000Z")
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    base = "/projects/group%2Fapp"
+    routes = {
+        f"{base}/approvals": [json.loads((export / "project-approvals.json").read_text())],
+        f"{base}/merge_requests": [json.loads((export / "merge_requests.json").read_text())[:1]],
+        f"{base}/merge_requests/5/approvals": [
+            json.loads((export / "5/approvals.json").read_text())
+        ],
+        f"{base}/merge_requests/5/commits": [json.loads((export / "5/commits.json").read_text())],
+        f"{base}/merge_requests/5/notes": [json.loads((export / "5/notes.json").read_text())],
+    }
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "before the merge request's target branch was changed" in result.err
+    assert unreviewed in _unreviewed(_check(repo))
