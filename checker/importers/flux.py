@@ -29,11 +29,25 @@ records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Faile
 succeed, and one whose test is still ``Running`` is unfinished.
 
 Flux assesses health only where asked: a Kustomization without ``spec.wait: true`` or
-``spec.healthChecks`` (Flux's default) reports ``ReconciliationSucceeded`` once the manifests
-are applied (kustomize-controller ``checkHealth`` returns at once), and Helm does not wait for
-the resources of a release whose action has ``disableWait``. Such a success says nothing of
-whether the new pods ever became ready, so it is recorded ``failed``, naming the missing
-health assessment.
+``spec.healthChecks`` (Flux's default; an empty list is none) reports
+``ReconciliationSucceeded`` once the manifests are applied (kustomize-controller
+``checkHealth`` returns at once), and Helm does not wait for the resources of a release whose
+action has ``disableWait``. Such a success says nothing of whether the new pods ever became
+ready, so it is recorded ``failed``, naming the missing health assessment. So is one whose
+``spec.healthChecks`` (without ``spec.wait``, which replaces them) name no workload whose
+rollout Flux checks (``WORKLOADS``: a Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod or
+Job): kstatus takes a ConfigMap or Secret as always ready and a Namespace as current once it
+exists, Flux skips the Kustomization itself, and a HelmRelease, another Kustomization or a
+custom resource is as ready as its own controller says, which the Kustomization does not
+show. An entry without ``kind`` or ``name`` (both required by Flux's CRD) is refused.
+
+``disableWaitForJobs`` hides failure too, and is read as ``disableWait`` is: Helm then waits
+for the release's other resources but not for its Jobs to complete (helm-controller's
+``Wait``, in ``internal/action/wait.go``, takes a Job that has started as ready, where
+``WaitWithJobs`` waits for it to complete), so a release whose migration or batch Job then
+fails stays ``deployed``. Whether the chart has a Job the HelmRelease does not say, so the
+release is recorded ``failed`` either way. (Hook Jobs are waited for regardless:
+``WatchUntilReady`` waits for them to complete.)
 
 ``lastAppliedRevision`` alone does not say when a revision was applied: an object without
 ``status.history`` is refused, rather than dated by guess.
@@ -71,8 +85,27 @@ HELM_STATUS: dict[str, Status] = {
     "uninstalled": "failed",
     "uninstalling": "failed",
 }
+WORKLOADS = frozenset({
+    ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"), ("extensions", "Deployment"), ("extensions", "DaemonSet"),
+    ("extensions", "ReplicaSet"), ("", "Pod"), ("batch", "Job"),
+})  # fmt: skip
+"""The API groups and kinds of a ``spec.healthChecks`` entry whose check is a workload's
+rollout: kstatus (fluxcd/cli-utils ``pkg/kstatus/status/core.go``, ``legacyTypes``) computes
+their readiness from their replicas and pods, and kustomize-controller reads a Job as ready only
+once complete (fluxcd/pkg ``runtime/statusreaders/job.go``). Anything else says nothing of one:
+kstatus takes a ConfigMap, Secret or CronJob as always ready, and a kind without ``Ready``,
+``Reconciling`` or ``Stalled`` conditions (a Namespace, a ServiceAccount) as current once it
+exists; a HelmRelease, another Kustomization or a custom resource is as ready as its own
+controller says, which this object does not show (a HelmRelease with ``disableWait`` is
+``Ready`` without waiting for anything); and Flux skips the Kustomization itself."""
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job")
 HELM_ACTIONS = ("install", "upgrade", "rollback")
 """The Helm actions whose wait a HelmRelease can disable (``spec.<action>.disableWait``)."""
+HELM_WAITS = ("disableWait", "disableWaitForJobs")
+"""The fields of a Helm action that disable its wait, the broader first: ``disableWait``
+(helm-controller's ``getWaitStrategy``: hooks only), ``disableWaitForJobs`` (Helm's
+``WaitForJobs`` false: ``Wait`` rather than ``WaitWithJobs``, Jobs not waited to complete)."""
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
@@ -180,8 +213,11 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
 
 def _unassessed(item: dict[str, Any], path: Path) -> str | None:
     """Why a Kustomization's successes say nothing of health, or None where Flux assessed it:
-    with neither ``spec.wait: true`` nor ``spec.healthChecks``, kustomize-controller applies
-    the manifests and reports ``ReconciliationSucceeded`` without waiting for any workload."""
+    with neither ``spec.wait: true`` nor a ``spec.healthChecks`` entry (an empty list is none:
+    kustomize-controller's ``len(obj.Spec.HealthChecks) == 0``), it applies the manifests and
+    reports ``ReconciliationSucceeded`` without waiting for any workload; with entries none of
+    which is a workload whose rollout Flux checks (``WORKLOADS``), it waits for nothing that
+    says whether the pods became ready."""
     name = item["metadata"]["name"]
     wait, checks = dig(item, "spec", "wait"), dig(item, "spec", "healthChecks")
     expect(
@@ -194,31 +230,73 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
         path,
         f"Kustomization {name}: spec.healthChecks is not a list",
     )
-    if wait or checks:
+    read = [_health_check(item, index, entry, path) for index, entry in enumerate(checks or [], 1)]
+    if wait or any(workload for workload, _ in read):
         return None
+    if not read:
+        return (
+            f"{UNASSESSED}: Kustomization {name} has neither spec.wait: true nor "
+            "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests "
+            "were applied, without waiting for the workloads to become ready"
+        )
+    named = [shown for _, shown in read]
+    listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if named[3:] else "")
     return (
-        f"{UNASSESSED}: Kustomization {name} has neither spec.wait: true nor "
-        "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests were "
-        "applied, without waiting for the workloads to become ready"
+        f"{UNASSESSED}: Kustomization {name} has no spec.wait: true, and its spec.healthChecks "
+        f"name no workload whose rollout Flux checks ({', '.join(WORKLOAD_KINDS)}), only "
+        f"{listed}, so Flux reported ReconciliationSucceeded without waiting for the workloads "
+        "to become ready"
     )
 
 
-def _waits_skipped(item: dict[str, Any], path: Path) -> set[str]:
-    """The Helm actions (``install``, ``upgrade``, ``rollback``) whose ``disableWait`` is set:
-    Helm deployed their releases without waiting for the resources to become ready."""
+def _health_check(item: dict[str, Any], index: int, entry: Any, path: Path) -> tuple[bool, str]:
+    """One ``spec.healthChecks`` entry (Flux's ``NamespacedObjectKindReference``): whether
+    Flux's check of it is a workload's rollout, and how to name it. Its ``apiVersion`` defaults
+    to ``apps/v1``, as kustomize-controller's ``ReferenceToObjMetadataSet`` does; ``kind`` and
+    ``name`` are required (the CRD's schema), so an entry without either is not Flux's."""
+    own = item["metadata"]["name"]
+    origin = f"Kustomization {own}: spec.healthChecks entry #{index}"
+    expect(isinstance(entry, dict), path, f"{origin}: not an object (kind, name, namespace)")
+    kind, name = _text(entry, "kind", origin, path), _text(entry, "name", origin, path)
+    version, namespace = entry.get("apiVersion"), entry.get("namespace")
+    expect(
+        (version is None or isinstance(version, str))
+        and (namespace is None or isinstance(namespace, str)),
+        path,
+        f"{origin}: apiVersion or namespace is not text",
+    )
+    parts = (version or "apps/v1").split("/")
+    group = parts[0] if len(parts) == 2 else "" if len(parts) == 1 else None
+    shown = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    itself = (
+        kind == "Kustomization" and name == own and namespace == dig(item, "metadata", "namespace")
+    )
+    return (group, kind) in WORKLOADS, shown + (" (itself: Flux skips it)" if itself else "")
+
+
+def _waits_skipped(item: dict[str, Any], path: Path) -> dict[str, str]:
+    """The Helm actions (``install``, ``upgrade``, ``rollback``) whose wait is disabled, each
+    with the field that disables it: ``disableWait`` (Helm waited for no resource), else
+    ``disableWaitForJobs`` (Helm waited for the other resources, not for its Jobs to complete:
+    a Job that has started is ready to Helm's ``Wait``)."""
     name = item["metadata"]["name"]
-    skipped = set()
+    skipped: dict[str, str] = {}
     for action in HELM_ACTIONS:
         config = dig(item, "spec", action)
-        disabled = config.get("disableWait") if isinstance(config, dict) else None
         expect(
-            (config is None or isinstance(config, dict))
-            and (disabled is None or isinstance(disabled, bool)),
+            config is None or isinstance(config, dict),
             path,
-            f"HelmRelease {name}: spec.{action}.disableWait is not a boolean",
+            f"HelmRelease {name}: spec.{action} is not an object",
         )
-        if disabled:
-            skipped.add(action)
+        for field in HELM_WAITS:
+            disabled = (config or {}).get(field)
+            expect(
+                disabled is None or isinstance(disabled, bool),
+                path,
+                f"HelmRelease {name}: spec.{action}.{field} is not a boolean",
+            )
+            if disabled:
+                skipped.setdefault(action, field)
     return skipped
 
 
@@ -330,7 +408,7 @@ def _kustomization(
 
 
 def _releases(
-    history: list[dict[str, Any]], name: str, cluster: str, path: Path, unwaited: set[str]
+    history: list[dict[str, Any]], name: str, cluster: str, path: Path, unwaited: dict[str, str]
 ) -> list[Sync]:
     """Each Helm release, in the order of its version; one deployed by an action whose wait
     ``unwaited`` names (every such action, where the snapshot does not name its ``action``)
@@ -348,10 +426,11 @@ def _releases(
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
 
 
-def _unwaited(entry: dict[str, Any], unwaited: set[str], name: str) -> str | None:
+def _unwaited(entry: dict[str, Any], unwaited: dict[str, str], name: str) -> str | None:
     """Why a release's success says nothing of health: the action that made it (the
     snapshot's ``action``; any action where it names none, as older helm-controllers wrote
-    snapshots) deployed it with ``disableWait``, so Helm did not wait for its resources."""
+    snapshots) deployed it with ``disableWait``, so Helm did not wait for its resources, or
+    with ``disableWaitForJobs``, so Helm did not wait for its Jobs to complete."""
     action = entry.get("action")
     if action in HELM_ACTIONS:
         skipped = [action] if action in unwaited else []
@@ -359,10 +438,12 @@ def _unwaited(entry: dict[str, Any], unwaited: set[str], name: str) -> str | Non
         skipped = sorted(unwaited)
     if not skipped:
         return None
-    fields = " or ".join(f"spec.{a}.disableWait" for a in skipped)
+    fields = " or ".join(f"spec.{a}.{unwaited[a]}" for a in skipped)
+    jobs = all(unwaited[a] == "disableWaitForJobs" for a in skipped)
     return (
         f"{UNASSESSED}: HelmRelease {name} has {fields}: true, so Helm recorded the release "
-        "deployed without waiting for its resources to become ready"
+        "deployed without waiting for "
+        + ("its Jobs to complete" if jobs else "its resources to become ready")
     )
 
 

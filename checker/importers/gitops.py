@@ -31,8 +31,9 @@ DRIFT = "Argo CD sync status "
 
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
-workloads' health (a Kustomization without ``spec.wait`` or ``spec.healthChecks``, a Helm
-action with ``disableWait``): that success only says the manifests were applied."""
+workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry
+that is a workload, a Helm action with ``disableWait`` or ``disableWaitForJobs``): that success
+only says the manifests were applied."""
 
 
 @dataclass(frozen=True)

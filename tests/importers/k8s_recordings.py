@@ -258,18 +258,25 @@ class Released:
 
 
 def helm_release(
-    name: str, history: list[Released], *, disable_wait: tuple[str, ...] = ()
+    name: str,
+    history: list[Released],
+    *,
+    disable_wait: tuple[str, ...] = (),
+    disable_wait_for_jobs: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The recorded HelmRelease as ``name``, its history ``history`` (newest first): each
     snapshot the recording's, with its version, chart version, values, status, ``action``
     (``install`` for the first release, ``upgrade`` for later ones, or the ``Released``'s)
     and ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it.
     ``disable_wait`` names the actions (``install``, ``upgrade``, ``rollback``) given
-    ``spec.<action>.disableWait: true``."""
+    ``spec.<action>.disableWait: true``, ``disable_wait_for_jobs`` those given
+    ``spec.<action>.disableWaitForJobs: true``."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
-    for action in disable_wait:
-        item.setdefault("spec", {})[action] = {"disableWait": True}
+    for field, actions in (("disableWait", disable_wait),
+                           ("disableWaitForJobs", disable_wait_for_jobs)):  # fmt: skip
+        for action in actions:
+            item.setdefault("spec", {}).setdefault(action, {})[field] = True
     template = item["status"]["history"][-1]
     first = min((r.deployed for r in history), default=template["firstDeployed"])
     oldest = min((r.version for r in history), default=1)

@@ -29,6 +29,30 @@ UNASSESSED = (
 HEALTH_CHECK = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout",
                 "namespace": "shop"}  # fmt: skip
 """A health check as Flux's documentation writes one (``.spec.healthChecks``)."""
+SAMPLE_CHECK = {"kind": "Deployment", "name": "checkout", "namespace": "shop"}
+"""As kustomize-controller's ``config/samples`` write one: no ``apiVersion`` (``apps/v1``)."""
+JOB_CHECK = {"apiVersion": "batch/v1", "kind": "Job", "name": "checkout-migrate",
+             "namespace": "shop"}  # fmt: skip
+CONFIG_MAP_CHECK = {"apiVersion": "v1", "kind": "ConfigMap", "name": "checkout",
+                    "namespace": "shop"}  # fmt: skip
+"""As kustomize-controller's own tests write one (``kustomization_disallowed_managers_test.go``):
+kstatus takes a ConfigMap as always ready."""
+SECRET_CHECK = {**CONFIG_MAP_CHECK, "kind": "Secret"}  # kustomization_fetcher_test.go
+ACCOUNT_CHECK = {**CONFIG_MAP_CHECK, "kind": "ServiceAccount"}  # kustomization_varsub_test.go
+NAMESPACE_CHECK = {"apiVersion": "v1", "kind": "Namespace", "name": "shop"}
+CRON_JOB_CHECK = {**JOB_CHECK, "kind": "CronJob", "name": "checkout-report"}
+ITSELF_CHECK = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "name": "checkout", "namespace": "flux-system"}  # fmt: skip
+"""The Kustomization itself, which kustomize-controller leaves out ("Guard against deadlock")."""
+RELEASE_CHECK = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                 "name": "frontend", "namespace": "dev"}  # fmt: skip
+"""As Flux's documentation writes one ("Health checks"): ready as helm-controller says."""
+UNCHECKED = (
+    "Flux assessed no health: Kustomization checkout has no spec.wait: true, and its "
+    "spec.healthChecks name no workload whose rollout Flux checks (Deployment, StatefulSet, "
+    "DaemonSet, ReplicaSet, Pod, Job), only {}, so Flux reported ReconciliationSucceeded "
+    "without waiting for the workloads to become ready"
+)
 
 
 @pytest.fixture
@@ -66,6 +90,16 @@ def _flux(case: Case, *files: str) -> Any:
         ({"healthChecks": []}, False),
         ({"wait": True}, True),
         ({"healthChecks": [HEALTH_CHECK]}, True),
+        ({"healthChecks": [SAMPLE_CHECK]}, True),
+        ({"healthChecks": [JOB_CHECK]}, True),
+        ({"healthChecks": [CONFIG_MAP_CHECK, HEALTH_CHECK]}, True),
+        ({"wait": True, "healthChecks": [CONFIG_MAP_CHECK]}, True),  # wait replaces them
+        ({"healthChecks": [ITSELF_CHECK]}, False),
+        ({"healthChecks": [CONFIG_MAP_CHECK]}, False),
+        ({"healthChecks": [NAMESPACE_CHECK]}, False),
+        ({"healthChecks": [SECRET_CHECK, ACCOUNT_CHECK, CRON_JOB_CHECK]}, False),
+        ({"healthChecks": [RELEASE_CHECK]}, False),
+        ({"healthChecks": [{**HEALTH_CHECK, "apiVersion": "v1"}]}, False),  # no such kind
     ],
 )
 def test_a_kustomization_succeeds_only_where_flux_assessed_health(
@@ -80,9 +114,39 @@ def test_a_kustomization_succeeds_only_where_flux_assessed_health(
     # (The fleet's two other clusters are absent from every rollout: FLEET-001 either way.)
     assert (f"{v2['id']}:us-east-1" not in report) is assessed
     if not assessed:
-        assert _target(v2, "eu-west-1")["reason"] == UNASSESSED
+        assert _target(v2, "eu-west-1")["reason"].startswith("Flux assessed no health: ")
         # Applied is not running: the time applied is kept, the record cannot claim success.
         assert _target(v2, "eu-west-1")["finished_at"] == "2024-06-04T10:11:00Z"
+
+
+@pytest.mark.parametrize(
+    ("checks", "named"),
+    [
+        ([], None),  # an empty list is none (kustomize-controller: len(...) == 0)
+        ([ITSELF_CHECK], "Kustomization flux-system/checkout (itself: Flux skips it)"),
+        ([CONFIG_MAP_CHECK], "ConfigMap shop/checkout"),
+        ([NAMESPACE_CHECK], "Namespace shop"),
+        (
+            [RELEASE_CHECK, ITSELF_CHECK, SECRET_CHECK, NAMESPACE_CHECK],
+            "HelmRelease dev/frontend, Kustomization flux-system/checkout (itself: Flux skips "
+            "it), Secret shop/checkout and 1 more",
+        ),
+    ],
+)
+def test_health_checks_that_name_no_workload_are_no_assessment(
+    case: Case, checks: list[dict[str, Any]], named: str | None
+) -> None:
+    """Flux reports ReconciliationSucceeded once each entry is ready, and none of these is a
+    workload's rollout: the success says nothing of the pods."""
+    result = _flux(case, *_checkout(case, {"healthChecks": checks}))
+    assert result.code == 0, result.err
+    for record in case.records("deploys.jsonl"):
+        assert targets(record) == {"eu-west-1": "failed", "us-east-1": "failed"}
+        reason = _target(record, "us-east-1")["reason"]
+        assert reason == (UNASSESSED if named is None else UNCHECKED.format(named))
+    report = findings(case.check(), "FLEET-001")
+    v2 = case.records("deploys.jsonl")[1]
+    assert f"{v2['id']}:us-east-1" in report
 
 
 def test_the_recorded_kustomization_assessed_no_health(case: Case) -> None:
@@ -119,6 +183,31 @@ def test_a_success_recorded_without_health_is_not_kept_and_stays_failed(case: Ca
     [
         ({"wait": "true"}, "Kustomization checkout: spec.wait is not a boolean"),
         ({"healthChecks": HEALTH_CHECK}, "Kustomization checkout: spec.healthChecks is not a list"),
+        # A user's typo: Flux's CRD requires kind and name, so Flux never printed these.
+        (
+            {"healthChecks": [HEALTH_CHECK, {"apiVersion": "apps/v1", "name": "checkout"}]},
+            "Kustomization checkout: spec.healthChecks entry #2: no kind",
+        ),
+        (
+            {"healthChecks": [{**HEALTH_CHECK, "name": ""}]},
+            "Kustomization checkout: spec.healthChecks entry #1: no name",
+        ),
+        (
+            {"healthChecks": [{"kind": "Deployment", "nmae": "checkout"}]},
+            "Kustomization checkout: spec.healthChecks entry #1: no name",
+        ),
+        (
+            {"healthChecks": ["Deployment/checkout"]},
+            "Kustomization checkout: spec.healthChecks entry #1: not an object",
+        ),
+        (
+            {"healthChecks": [{**HEALTH_CHECK, "apiVersion": 1}]},
+            "Kustomization checkout: spec.healthChecks entry #1: apiVersion or namespace is not",
+        ),
+        (  # refused even where spec.wait replaces them: it is not what Flux prints
+            {"wait": True, "healthChecks": [{"kind": "Deployment"}]},
+            "Kustomization checkout: spec.healthChecks entry #1: no name",
+        ),
     ],
 )
 def test_a_health_assessment_that_cannot_be_read_is_refused(
@@ -134,12 +223,16 @@ def test_a_health_assessment_that_cannot_be_read_is_refused(
 # --- a HelmRelease whose Helm action did not wait ---------------------------------------------
 
 
-def _release(case: Case, *disabled: str, action: str | None = None) -> str:
+def _release(
+    case: Case, *disabled: str, action: str | None = None, jobs: tuple[str, ...] = ()
+) -> str:
+    """``CLUSTER=FILE``: releases 1 (v1, the install) and 2 (v2, an upgrade); ``disabled``
+    the actions with ``disableWait``, ``jobs`` those with ``disableWaitForJobs``."""
     release = helm_release("checkout", [
         Released(2, f"1.1.0+{case.v2[:12]}", "2024-06-04T10:00:00Z", action=action),
         Released(1, f"1.0.0+{case.v1[:12]}", "2024-06-03T10:00:00Z", "superseded",
                  action=action),
-    ], disable_wait=disabled)  # fmt: skip
+    ], disable_wait=disabled, disable_wait_for_jobs=jobs)  # fmt: skip
     return f"eu-west-1={write_list(case.work / 'helm.json', [release])}"
 
 
@@ -180,5 +273,74 @@ def test_a_disable_wait_that_cannot_be_read_is_refused(case: Case) -> None:
     result = _flux(case, f"eu-west-1={path}")
     assert result.code == 2, result.err
     assert "HelmRelease checkout: spec.upgrade.disableWait is not a boolean" in result.err
+    assert "helm.json" in result.err and "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("jobs", "action", "unwaited"),
+    [
+        (("upgrade",), None, {"v2"}),
+        (("install",), None, {"v1"}),
+        (("rollback",), None, set()),
+        (("install", "upgrade"), "", {"v1", "v2"}),  # snapshots that do not name their action
+    ],
+)
+def test_a_helm_release_deployed_without_waiting_for_its_jobs_did_not_succeed(
+    case: Case, jobs: tuple[str, ...], action: str | None, unwaited: set[str]
+) -> None:
+    """Helm marks the release deployed once its other resources are ready: a Job (a
+    migration) that fails afterwards leaves it deployed."""
+    result = _flux(case, _release(case, action=action, jobs=jobs))
+    assert result.code == 0, result.err
+    records = dict(zip(("v1", "v2"), case.records("deploys.jsonl"), strict=True))
+    fields = " or ".join(f"spec.{a}.disableWaitForJobs" for a in sorted(jobs))
+    for name, record in records.items():
+        target = _target(record, "eu-west-1")
+        if name in unwaited:
+            assert target["status"] == "failed"
+            assert target["reason"] == (
+                f"Flux assessed no health: HelmRelease checkout has {fields}: true, so Helm "
+                "recorded the release deployed without waiting for its Jobs to complete"
+            )
+        else:
+            assert target["status"] == "succeeded"
+    assert (f"{records['v2']['id']}:eu-west-1" in findings(case.check(), "FLEET-001")) is (
+        "v2" in unwaited
+    )
+
+
+def test_disable_wait_says_more_than_disable_wait_for_jobs(case: Case) -> None:
+    """Both on one action: Helm waited for nothing, which the reason says."""
+    result = _flux(case, _release(case, "upgrade", jobs=("upgrade", "install")))
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    assert _target(v2, "eu-west-1")["reason"] == (
+        "Flux assessed no health: HelmRelease checkout has spec.upgrade.disableWait: true, so "
+        "Helm recorded the release deployed without waiting for its resources to become ready"
+    )
+    assert _target(v1, "eu-west-1")["reason"].endswith("without waiting for its Jobs to complete")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("disableWaitForJobs", "yes", "spec.upgrade.disableWaitForJobs is not a boolean"),
+        (None, "upgrade", "spec.upgrade is not an object"),
+    ],
+)
+def test_a_disable_wait_for_jobs_that_cannot_be_read_is_refused(
+    case: Case, field: str | None, value: str, message: str
+) -> None:
+    path = Path(_release(case, jobs=("upgrade",)).split("=", 1)[1])
+    document = json.loads(path.read_text())
+    if field is None:
+        document["items"][0]["spec"]["upgrade"] = value
+    else:
+        document["items"][0]["spec"]["upgrade"][field] = value
+    path.write_text(json.dumps(document))
+    result = _flux(case, f"eu-west-1={path}")
+    assert result.code == 2, result.err
+    assert f"HelmRelease checkout: {message}" in result.err
     assert "helm.json" in result.err and "Traceback" not in result.err
     assert not (case.evidence / "deploys.jsonl").exists()
