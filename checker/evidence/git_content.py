@@ -27,7 +27,6 @@ from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
-    Background,
     entry_kind,
     git_failed,
     missing_object,
@@ -140,30 +139,52 @@ class GitContent:
         self, path: str, tips: list[str], each: Callable[[FileVersion], object] | None
     ) -> list[FileVersion]:
         self._history.check_commits(tips, with_trees=True)
-        # knightwatch.yaml's history, walked by git on the other core meanwhile
-        options: list[FileVersion] = []
-        config = Background(
-            lambda: options.extend(self._walk([], [CONFIG_NAME], tips, None)), "git log (options)"
-        )
-        followed: set[str] = set()
-        try:
-            versions = self._walk(["--follow"], [path], tips, each, followed)
-        finally:  # a walk stopped (cancelled ahead, interrupted) leaves no thread behind
-            config.join()
-        config.wait()
-        names = sorted({v.path for v in versions} - {path})
+        # One walk over the registry and knightwatch.yaml together, without --follow: git then
+        # reads the history once, not once per file. Where the walk shows the registry added,
+        # ``_renamed_from`` asks git's --follow about that commit alone: a rename found there
+        # is an older name, and every name is walked again, which finds where each of them
+        # was added in turn.
+        added: set[tuple[str, str]] = set()
+        walked = self._walk([], [path, CONFIG_NAME], tips, _only(each, path), added)
+        options = [v for v in walked if _under(v.path, CONFIG_NAME)]
+        versions = [v for v in walked if _under(v.path, path)]
         # A registry moved without a rename git sees: every name knightwatch.yaml gave it.
-        names += sorted(self._named_registries(versions, tips, options) - {path, *names})
-        if names:
-            # --follow tracks one name for the whole walk: once it has followed a rename back
-            # (seed.yaml -> flags.yaml at the tip), it never returns to the older versions
-            # under the registry's own name, which a delete-and-rename would so hide. Every
-            # name it met is walked again without --follow, which sees them all.
-            versions = self._walk([], [path, *names], tips, each)
+        names = self._named_registries(versions, tips, options) - {path}
+        probed: set[tuple[str, str]] = set()
+        followed: set[str] = set()
+        names |= self._renamed_from(added, probed, followed) - {path}
+        walked_names: set[str] = set()
+        while names - walked_names:
+            # Every name is walked without --follow, which sees all their versions: --follow
+            # tracks one name for the whole walk, so once it has followed a rename back it
+            # never returns to the older versions under the later name.
+            walked_names = set(names)
+            added = set()
+            versions = self._walk([], [path, *sorted(names)], tips, each, added)
+            names |= self._renamed_from(added, probed, followed) - {path}
         # What git read to find them is hashed beside the run's work on them; the run ends
         # (and writes its cache) only once it is (``GitHistory.checked``).
-        self._history.check_later(lambda: self._check_walked([path, *names], followed))
+        every = [path, *sorted(names)]
+        self._history.check_later(lambda: self._check_walked(every, followed))
         return versions
+
+    def _renamed_from(
+        self, added: set[tuple[str, str]], probed: set[tuple[str, str]], followed: set[str]
+    ) -> set[str]:
+        """The paths each of ``added`` (a commit, and a name of the registry that commit
+        added) was renamed from, as git's ``--follow`` finds them: ``git log --follow`` of
+        that commit and name alone, which looks for a rename to that name in the commit's
+        whole diff (against each parent of a merge). Each pair is asked once (``probed``);
+        every commit asked is added to ``followed``, whose diffs are hashed."""
+        sources: set[str] = set()
+        for commit, name in sorted(added - probed):
+            probed.add((commit, name))
+            followed.add(commit)
+            args = ["log", "--no-walk", "--follow", "-m", "--raw", "--no-abbrev"]
+            args += ["--format=%x00%H", commit, "--", name]
+            for record in git_records(self._git, args, [], self._history.root, self._started):
+                sources.update(_renamed(record, name))
+        return sources
 
     def _named_registries(
         self, versions: list[FileVersion], tips: list[str], options: list[FileVersion]
@@ -223,7 +244,7 @@ class GitContent:
         paths: list[str],
         tips: list[str],
         each: Callable[[FileVersion], object] | None,
-        followed: set[str] | None = None,
+        added: set[tuple[str, str]] | None = None,
     ) -> list[FileVersion]:
         # --full-history: git's default simplification follows only the parent a merge took
         # the paths from, and never walks the other's history. A merge that kept a side
@@ -244,8 +265,8 @@ class GitContent:
                 versions.append(version)
                 if each is not None:
                     each(version)
-            if followed is not None and found and _looked_for_rename(record):
-                followed.add(found[0].commit)
+            if added is not None:
+                added.update(_added(record))
         versions.reverse()  # topological order lists children first
         return versions
 
@@ -382,16 +403,49 @@ def _versions(record: bytes) -> list[FileVersion]:
     return found
 
 
-_ADDED = (b"A", b"R", b"C")
+_ADDED = ("A", "R", "C")
 
 
-def _looked_for_rename(record: bytes) -> bool:
-    """Whether git's --follow looked for a rename in this record's commit: it does where the
-    path it follows is added (shown as added, or as renamed or copied once found)."""
-    return any(
-        line.startswith(b":") and line.split(b"\t", 1)[0].rsplit(b" ", 1)[-1][:1] in _ADDED
-        for line in record.splitlines()
-    )
+def _raw_lines(record: bytes) -> Iterator[tuple[str, str, list[str]]]:
+    """Each change one ``git log --raw`` record shows: its commit, its status letter, and
+    its paths (the source first where it was renamed or copied)."""
+    lines = record.decode("utf-8", errors="backslashreplace").strip("\n").splitlines()
+    if not lines:
+        return
+    commit = lines[0].strip()
+    for line in lines[1:]:
+        if line.startswith(":"):
+            meta, *paths = line.split("\t")
+            yield commit, meta.rsplit(" ", 1)[-1][:1], paths
+
+
+def _added(record: bytes) -> list[tuple[str, str]]:
+    """Each path the record's commit added (shown as added, or as renamed or copied), with
+    the commit: where git's --follow would look for a rename to it."""
+    return [(commit, paths[-1]) for commit, status, paths in _raw_lines(record) if status in _ADDED]
+
+
+def _renamed(record: bytes, name: str) -> set[str]:
+    """The paths the record shows renamed or copied to ``name``."""
+    return {
+        paths[0]
+        for _, status, paths in _raw_lines(record)
+        if status in ("R", "C") and len(paths) == 2 and paths[1] == name
+    }
+
+
+def _under(path: str, name: str) -> bool:
+    """Whether a walk limited to ``name`` shows ``path``: it or what lies below it."""
+    return path == name or path.startswith(name.rstrip("/") + "/")
+
+
+def _only(
+    each: Callable[[FileVersion], object] | None, name: str
+) -> Callable[[FileVersion], object] | None:
+    """``each``, called only with the versions of ``name``."""
+    if each is None:
+        return None
+    return lambda version: each(version) if _under(version.path, name) else None
 
 
 def _raw_parents(commit: bytes) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ git does not check an object's hash when it reads one, from a loose file or from
 commit or a tree rewritten in place (``.git/objects/xx/...`` overwritten with other bytes, a
 pack whose index points an id at another object) is believed. knightwatch checks every object
 it reads itself (``verify_object``), but the walks it asks git for (``git log`` over the
-history, ``git log --follow`` for the registry's versions, ``merge-base``) read commits and
+history, ``git log`` for the registry's versions, ``merge-base``) read commits and
 trees inside git. A tree of the commit that retired a flag rewritten with its parent's bytes
 would make that commit look as if it left the registry alone, hiding the retirement and the
 findings of the flag's revival; a commit given other parents would move commits out of a
@@ -16,7 +16,7 @@ So every commit reachable from the tips a run hands git is read again here, thro
 (``_HASHER``: the run's interpreter reads its lines, one per commit, whole at the end); where
 git walks the registry's history, so is every root tree of those commits (the commits' hasher
 hands each to a second ``cat-file`` and hasher itself) and every tree on the way to the registry's
-path (the trees git's path-limited diff reads), and, where ``--follow`` looked for a rename,
+path (the trees git's path-limited diff reads), and, where ``--follow`` was asked for a rename,
 both sides of that commit's whole diff; for path-scoped services, the trees ``diff-tree`` and
 ``ls-tree`` read. Because git looks an id up in the pack it used last first, a process hashing
 an object could read another copy than git's walk did: every copy of an object stored more

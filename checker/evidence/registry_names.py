@@ -1,6 +1,6 @@
 """Every path the repository's own options file ever named as its flag registry.
 
-``git log --follow`` finds the registry's versions under its earlier names only where git
+git's ``--follow`` finds the registry's versions under its earlier names only where git
 sees a rename. A registry deleted in one commit and written under another name in a later one
 (or renamed and rewritten past git's similarity threshold) is no rename: the versions under the
 old name, with the retirements they hold, vanished, and a retired flag written into the new

@@ -240,3 +240,42 @@ def test_a_merge_that_kept_the_other_sides_registry_revives_a_retired_flag(
     sha = _merged_back(repo, {"flags.yaml": registry(retired), "app.py": "power_peg()\n"}, moved)
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 1 and "retired at" in messages[0] and "active again" in messages[0]
+
+
+def test_a_registry_renamed_twice_keeps_the_retirements_of_its_first_name(
+    tmp_path: Path,
+) -> None:
+    """old.yaml retired power_peg, was renamed mid.yaml, then flags.yaml (the default), where
+    power_peg is active again for a new purpose. No knightwatch.yaml ever named the older
+    names, and power_peg was dropped before the first rename: only the renames lead back to
+    the version that retired it, one after the other."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "old.yaml", None)
+    _commit(repo, 3, {"old.yaml": registry(flag("other", OLD))})
+    repo.move("old.yaml", "mid.yaml", author=DEV, date="2024-01-04T00:00:00Z", message="mv")
+    repo.move("mid.yaml", "flags.yaml", author=DEV, date="2024-01-04T00:00:00Z", message="mv")
+    sha = _commit(
+        repo, 5, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+def test_a_registry_renamed_on_a_merged_branch_keeps_its_retirements(tmp_path: Path) -> None:
+    """old.yaml retired power_peg; a side branch renamed it flags.yaml, and main merged the
+    side, then made power_peg active again in flags.yaml. power_peg was dropped from old.yaml
+    before the rename: only the rename leads back to the version that retired it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "old.yaml", None)
+    _commit(repo, 3, {"old.yaml": registry(flag("other", OLD))})
+    repo.branch("side")
+    repo.checkout("side")
+    repo.move("old.yaml", "flags.yaml", author=DEV, date="2024-01-03T00:00:00Z", message="mv")
+    repo.checkout("main")
+    _commit(repo, 4, {"b.py": "route()\n"})
+    repo.merge("side", "merge side", author=DEV, date="2024-01-04T00:00:00Z")
+    sha = _commit(
+        repo, 5, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
