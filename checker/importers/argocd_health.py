@@ -20,6 +20,15 @@ status that names no revision compared nothing, so ``OutOfSync`` or ``Unknown`` 
 fails the sync too (nothing shows the cluster runs it). The last history entry is judged so
 whatever operation came after it (a selective sync, a failed one): by its sync status always,
 by its health too when that operation was of the entry's own revision.
+
+Both are as of the application's last comparison (``status.reconciledAt``). Argo CD persists
+a finished sync (its history entry, ``operationState`` ``Succeeded``) before it compares the
+application again: until it does, ``status.health`` is what it assessed before the sync
+applied anything, the old pods' ``Healthy`` (argoproj/argo-cd#9070, the ``on-deployed``
+notification sent for a sync whose pods never started). A comparison that is not after the
+sync (``reconciledAt`` before its ``deployedAt``, or not after its ``deployStartedAt``: the
+same second as a sync that took less than one) says nothing of it: the sync is failed and
+unfinished, as one still ``Progressing`` is, until a later import sees it assessed.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.importers.common import dig, optional
+from checker.importers.common import dig, expect, moment, optional
 from checker.importers.gitops import DRIFT, HEALTH, Sync
 from checker.importers.k8s_shapes import objects
 
@@ -38,6 +47,8 @@ UNFINISHED = ("Progressing", "Suspended")
 DRIFTED = "OutOfSync"
 """What a sync's ``health`` says when the live state no longer matches it, however healthy."""
 SHOWN = 3
+UNASSESSED = "not assessed since the sync"
+"""What a sync's ``health`` says when Argo CD had not compared the application since it."""
 """How many unhealthy resources a reason quotes."""
 
 
@@ -54,6 +65,16 @@ def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True)
     if not health:
         return sync if drift is None else _drifted(sync, drift)
     status = _health(item, sync, name, path)
+    before = _compared_before(item, sync, status, name, path)
+    if before is not None:
+        return replace(
+            sync,
+            status="failed",
+            reason=f"{HEALTH}{UNASSESSED}: {before}",
+            finished_at=None,
+            health=UNASSESSED,
+            applied_at=sync.finished_at,
+        )
     if drift is not None and (status == "Healthy" or status in UNFINISHED):
         # Drift is no rollout going on: it stays until someone syncs again.
         return _drifted(sync, drift + ("" if status == "Healthy" else f" ({HEALTH}{status})"))
@@ -74,6 +95,36 @@ def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True)
         finished_at=None if running else sync.finished_at,
         health=status,
         applied_at=sync.finished_at,
+    )
+
+
+def _compared_before(
+    item: dict[str, Any], sync: Sync, status: str, name: str, path: Path
+) -> str | None:
+    """Why the application's health and sync status are not of ``sync`` (its last history
+    entry): Argo CD last compared it (``status.reconciledAt``) before the sync ended, or in
+    the second the sync started and ended in; None when it compared it after. An application
+    that does not say when it was compared is refused."""
+    value = dig(item, "status", "reconciledAt")
+    what = f"application {name}: status.reconciledAt"
+    if value is None:
+        raise InputError(
+            f"{what} is missing, so whether its health ({sync.origin}) was assessed after the "
+            "sync cannot be known",
+            path=str(path),
+            hint="list the applications with kubectl get applications.argoproj.io -o json or "
+            "argocd app list -o json, which print it",
+        )
+    expect(isinstance(value, str), path, f"{what} is not a time")
+    at = moment(value, path, what)
+    ended = moment(sync.finished_at, path, sync.origin) if sync.finished_at else at
+    began = moment(sync.started_at, path, sync.origin)
+    if at >= ended and at > began:
+        return None
+    return (
+        f"Argo CD last compared the application at {value}, not after the sync "
+        f"({sync.started_at} to {sync.finished_at}), so the health it shows ({status}) is of "
+        "what ran before the sync: whether the sync's workload runs is not known yet"
     )
 
 

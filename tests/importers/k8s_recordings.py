@@ -93,6 +93,11 @@ def application(
         state.pop("finishedAt", None)
     else:
         state["finishedAt"] = operation_at or (last.deployed if last else "")
+    # Argo CD compares the application again once an operation ends (the recording's
+    # reconciledAt is its last sync's deployedAt): as of then.
+    app["status"]["reconciledAt"] = (
+        state.get("finishedAt") or state["startedAt"] or (app["status"]["reconciledAt"])
+    )
     return app
 
 
@@ -333,6 +338,16 @@ def drifted(
     for resource in app["status"]["resources"]:
         if resource["kind"] == kind:
             resource["status"] = status
+    return app
+
+
+def compared_before_the_sync(app: dict[str, Any], at: str, revision: str) -> dict[str, Any]:
+    """``app`` as Argo CD persists it when a sync ends, before it compares it again: its last
+    comparison (``reconciledAt``) at ``at``, the live state ``Synced`` at the ``revision`` it
+    ran then, and the health it assessed then (argoproj/argo-cd#9070: the controller writes
+    the finished operation and its history entry first, and refreshes the application after)."""
+    app["status"]["reconciledAt"] = at
+    app["status"]["sync"].update(status="Synced", revision=revision)
     return app
 
 

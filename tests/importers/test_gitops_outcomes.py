@@ -17,6 +17,7 @@ from tests.importers.k8s_recordings import (
     Released,
     Synced,
     application,
+    compared_before_the_sync,
     drifted,
     health,
     helm_release,
@@ -231,6 +232,72 @@ def test_a_later_import_keeps_what_the_health_said(case: Case) -> None:
     assert targets(v2)["ap-south-1"] == "failed"
     assert _target(v2, "ap-south-1")["reason"].startswith("Argo CD health Degraded")
     assert targets(_of(case, v3)) == {"ap-south-1": "succeeded"}
+
+
+def test_health_assessed_before_the_sync_ended_says_nothing_of_it(case: Case) -> None:
+    """Argo CD writes a finished sync (its history entry, the operation Succeeded) before it
+    compares the application again: listed in between, the application shows the health of
+    the pods that ran before the sync, Healthy, while the new ones may never start. The sync
+    is not succeeded until a comparison after it says so; once one says Degraded, it stays
+    failed."""
+    apps = applications(case.v1, case.v2)
+    compared_before_the_sync(apps[0], "2024-06-04T09:58:10Z", case.v1)
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == "failed"
+    assert "finished_at" not in v2 and "finished_at" not in _target(v2, "eu-west-1")
+    assert _target(v2, "eu-west-1")["reason"] == (
+        "Argo CD health not assessed since the sync: Argo CD last compared the application at "
+        "2024-06-04T09:58:10Z, not after the sync (2024-06-04T10:00:00Z to "
+        "2024-06-04T10:00:40Z), so the health it shows (Healthy) is of what ran before the "
+        "sync: whether the sync's workload runs is not known yet"
+    )
+    assert f"{v2['id']}:eu-west-1" in findings(case.check(), "FLEET-001")
+    later = health(application("checkout-eu-west-1", "eu-west-1", [
+        Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS),
+        Synced(case.v2, "2024-06-04T10:00:00Z", "2024-06-04T10:00:40Z", OPS),
+    ]), "Degraded", DEADLINE)  # fmt: skip
+    later["status"]["reconciledAt"] = "2024-06-04T10:11:00Z"
+    assert case.argocd([later, *apps[1:]]).code == 0
+    assert _target(_of(case, case.v2), "eu-west-1")["reason"].startswith(
+        "Argo CD health Degraded: Deployment test-lla"
+    )
+
+
+def test_a_comparison_in_the_second_a_sync_began_and_ended_is_not_after_it(case: Case) -> None:
+    """A sync that took less than a second, and a comparison stamped with that second: it
+    may be the one that started the sync (an automated sync), so it says nothing of it; a
+    later import, after Argo CD compared again, records the success."""
+    apps = applications(case.v1, case.v2)
+    entry = apps[0]["status"]["history"][-1]
+    entry.update(deployStartedAt="2024-06-04T10:00:00Z", deployedAt="2024-06-04T10:00:00Z")
+    apps[0]["status"]["reconciledAt"] = "2024-06-04T10:00:00Z"
+    assert case.argocd(apps).code == 0
+    assert targets(_of(case, case.v2))["eu-west-1"] == "failed"
+    apps[0]["status"]["reconciledAt"] = "2024-06-04T10:03:00Z"
+    assert case.argocd(apps).code == 0
+    assert targets(_of(case, case.v2)) == dict.fromkeys(CLUSTERS[:3], "succeeded")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("reconciledAt"), "status.reconciledAt is missing"),
+        (lambda s: s.update(reconciledAt=3), "status.reconciledAt is not a time"),
+        (lambda s: s.update(reconciledAt="soon"), "not an RFC 3339 timestamp"),
+    ],
+)
+def test_a_comparison_time_that_cannot_be_read_is_refused(
+    case: Case, change: Any, message: str
+) -> None:
+    apps = applications(case.v1, case.v2)
+    change(apps[0]["status"])
+    result = case.argocd(apps)
+    assert result.code == 2
+    assert "application checkout-eu-west-1" in result.err and message in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
 
 
 # --- an Argo CD application whose live state drifted from its latest sync --------------------
