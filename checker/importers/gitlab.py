@@ -15,7 +15,8 @@ it holds git's own merge of what it merges (``checker.evidence.merges``). Approv
 merge request's author or by an author of one of its commits, by a bot, or dated
 (``approved_at``, where GitLab gives it) after ``merged_at`` do not count. Nor does an approval
 given before the merge request's target branch was changed (a system note "changed target
-branch from ..." or "deleted the ... branch. This merge request now targets ...", dated before
+branch from ..." or older GitLab's "Target branch changed from ...", "deleted the ... branch.
+This merge request now targets ...", or "deleted"/"restored target branch ...", dated before
 the merge), nor an undated one when there is such a note: GitLab lists the commits against the
 target branch as it is now, so after a change of target they can hold commits the approver
 never saw (pushed straight to the old target), and which were in the merge request as approved
@@ -161,8 +162,7 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
 def retargeted(data: MergeRequestData, merged_ns: int) -> int | None:
     """When the merge request's target branch was last changed before its merge (ns since the
     epoch), as its system notes say, or None when it never was. Notes naming another merge
-    request are refused."""
-    iid = data.merge_request["iid"]
+    request, or another project, are refused."""
     changes = []
     for index, note in enumerate(data.notes, start=1):
         expect(
@@ -170,23 +170,50 @@ def retargeted(data: MergeRequestData, merged_ns: int) -> int | None:
             data.notes_source,
             f"item #{index} is not a note object (body, system, created_at); expected {NOTES}",
         )
-        named = note.get("noteable_iid")
-        expect(
-            named is None or (named == iid and note.get("noteable_type") == "MergeRequest"),
-            data.notes_source,
-            f"item #{index} is a note of {note.get('noteable_type')} {named}, saved for merge "
-            f"request !{iid}; expected {NOTES} of !{iid}",
-        )
+        _check_note_owner(data, index, note)
         if note.get("system") is True and _target_changed(note["body"]):
             changes.append(moment(note.get("created_at"), data.notes_source, f"note {index}"))
     return max((ns for ns in changes if ns <= merged_ns), default=None)
 
 
+TARGET_NOTES = (
+    "changed target branch from ",
+    "target branch changed from ",
+    "deleted target branch ",
+    "restored target branch ",
+)
+"""How GitLab's system notes begin where the target branch changed, compared in lower case:
+by hand (``changed target branch from `dev` to `main```; older GitLab wrote ``Target branch
+changed from ...``, and its notes are kept as written), or deleted and pushed again
+(``deleted``/``restored target branch `dev```: the branch may come back at another commit)."""
+
+
+def _check_note_owner(data: MergeRequestData, index: int, note: dict[str, Any]) -> None:
+    """Refuse a note of another merge request, or of another project's merge request of the
+    same ``iid`` (iids are numbered per project)."""
+    iid, named = data.merge_request["iid"], note.get("noteable_iid")
+    expect(
+        named is None or (named == iid and note.get("noteable_type") == "MergeRequest"),
+        data.notes_source,
+        f"item #{index} is a note of {note.get('noteable_type')} {named}, saved for merge "
+        f"request !{iid}; expected {NOTES} of !{iid}",
+    )
+    project, own = note.get("project_id"), data.merge_request.get("project_id")
+    expect(
+        project is None or own is None or project == own,
+        data.notes_source,
+        f"item #{index} is a note of project {project}, saved for merge request !{iid} of "
+        f"project {own}; expected {NOTES} of !{iid} of its own project",
+    )
+
+
 def _target_changed(body: str) -> bool:
-    """Whether a system note's text is GitLab's for a change of target branch: by hand, or
-    when the target branch was deleted (its merge requests are then moved to its own)."""
-    return body.startswith("changed target branch from ") or (
-        body.startswith("deleted the `") and "This merge request now targets the `" in body
+    """Whether a system note's text is GitLab's for a change of target branch: by hand, when
+    the target branch was deleted or restored, or when it was deleted and its merge requests
+    moved to its own target."""
+    text = body.lower()
+    return text.startswith(TARGET_NOTES) or (
+        text.startswith("deleted the `") and "this merge request now targets the `" in text
     )
 
 

@@ -338,3 +338,41 @@ def test_a_fetched_gitlab_merge_request_is_judged_the_same(
     assert result.code == 0, result.err
     assert "before the merge request's target branch was changed" in result.err
     assert unreviewed in _unreviewed(_check(repo))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Target branch changed from `dev` to `main`",  # older GitLab's wording, kept as written
+        "restored target branch `main`",  # deleted and pushed again, perhaps elsewhere
+        "deleted target branch `main`",
+    ],
+)
+def test_every_gitlab_wording_of_a_target_change_counts(tmp_path: Path, body: str) -> None:
+    """GitLab keeps a note as it was written: a merge request retargeted under an older
+    GitLab says so in its old words, and a target branch deleted and pushed again is a new
+    target. An approval before any of them covered ``dev``'s commit, and the check passed."""
+    repo, export, unreviewed = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z",
+                                       "2016-06-08T20:30:00.000Z")  # fmt: skip
+    path = export / "5" / "notes.json"
+    notes = json.loads(path.read_text())
+    notes[-1]["body"] = body
+    path.write_text(json.dumps(notes))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert unreviewed in _unreviewed(_check(repo))
+
+
+def test_gitlab_notes_of_another_projects_merge_request_are_refused(tmp_path: Path) -> None:
+    """iids are numbered per project: !5 of another project, never retargeted, would hide
+    this one's change of target."""
+    repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", "2016-06-08T20:30:00.000Z")
+    path = export / "5" / "notes.json"
+    notes = json.loads(path.read_text())
+    path.write_text(json.dumps([n | {"project_id": 2} for n in notes[:-1]]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert str(path) in result.err and "a note of project 2" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
