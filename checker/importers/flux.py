@@ -39,7 +39,10 @@ rollout Flux checks (``WORKLOADS``: a Deployment, StatefulSet, DaemonSet, Replic
 Job): kstatus takes a ConfigMap or Secret as always ready and a Namespace as current once it
 exists, Flux skips the Kustomization itself, and a HelmRelease, another Kustomization or a
 custom resource is as ready as its own controller says, which the Kustomization does not
-show. An entry without ``kind`` or ``name`` (both required by Flux's CRD) is refused.
+show. A workload counts only where the Kustomization applied it (one of its
+``status.inventory`` entries): a health check of another service's Deployment says nothing of
+this one's pods, and a listing without the inventory cannot show it is not that. An entry
+without ``kind`` or ``name`` (both required by Flux's CRD) is refused.
 
 ``disableWaitForJobs`` hides failure too, and is read as ``disableWait`` is: Helm then waits
 for the release's other resources but not for its Jobs to complete (helm-controller's
@@ -216,8 +219,8 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
     with neither ``spec.wait: true`` nor a ``spec.healthChecks`` entry (an empty list is none:
     kustomize-controller's ``len(obj.Spec.HealthChecks) == 0``), it applies the manifests and
     reports ``ReconciliationSucceeded`` without waiting for any workload; with entries none of
-    which is a workload whose rollout Flux checks (``WORKLOADS``), it waits for nothing that
-    says whether the pods became ready."""
+    which is a workload whose rollout Flux checks (``WORKLOADS``) among the objects it applied
+    (``status.inventory``), it waits for nothing that says whether its own pods became ready."""
     name = item["metadata"]["name"]
     wait, checks = dig(item, "spec", "wait"), dig(item, "spec", "healthChecks")
     expect(
@@ -231,7 +234,10 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
         f"Kustomization {name}: spec.healthChecks is not a list",
     )
     read = [_health_check(item, index, entry, path) for index, entry in enumerate(checks or [], 1)]
-    if wait or any(workload for workload, _ in read):
+    if wait:
+        return None
+    applied = _inventory(item, path)
+    if any(check.workload and check.ident in (applied or ()) for check in read):
         return None
     if not read:
         return (
@@ -239,21 +245,65 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
             "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests "
             "were applied, without waiting for the workloads to become ready"
         )
-    named = [shown for _, shown in read]
+    return _unchecked_reason(name, read, applied)
+
+
+def _unchecked_reason(name: str, read: list[_Check], applied: set[str] | None) -> str:
+    """Why health checks that name no workload of the Kustomization's own say nothing."""
+    named = [check.shown for check in read]
     listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if named[3:] else "")
+    if applied is None and any(check.workload for check in read):
+        why = (
+            "but it lists no status.inventory, so whether they name a workload it applied "
+            "cannot be told"
+        )
+    elif any(check.workload for check in read):
+        why = "but none of those workloads is among the objects it applied (status.inventory)"
+    else:
+        why = ""
     return (
         f"{UNASSESSED}: Kustomization {name} has no spec.wait: true, and its spec.healthChecks "
         f"name no workload whose rollout Flux checks ({', '.join(WORKLOAD_KINDS)}), only "
-        f"{listed}, so Flux reported ReconciliationSucceeded without waiting for the workloads "
-        "to become ready"
+        f"{listed}{', ' + why if why else ''}, so Flux reported ReconciliationSucceeded "
+        "without waiting for the workloads to become ready"
     )
 
 
-def _health_check(item: dict[str, Any], index: int, entry: Any, path: Path) -> tuple[bool, str]:
+def _inventory(item: dict[str, Any], path: Path) -> set[str] | None:
+    """The ids of the objects the Kustomization applied last (``status.inventory.entries``,
+    each ``NAMESPACE_NAME_GROUP_KIND`` as fluxcd/cli-utils' ``ObjMetadata`` writes it), or None
+    where the listing has no inventory (kustomize-controller sets it on every apply)."""
+    inventory = dig(item, "status", "inventory")
+    if inventory is None:
+        return None
+    entries = inventory.get("entries") if isinstance(inventory, dict) else None
+    expect(
+        isinstance(entries, list | None)
+        and all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries or []),
+        path,
+        f"Kustomization {item['metadata']['name']}: status.inventory is not Flux's inventory "
+        "(entries, each with an id)",
+    )
+    return {e["id"] for e in entries or []}
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One ``spec.healthChecks`` entry, as read."""
+
+    workload: bool
+    """Whether Flux's check of it is a workload's rollout."""
+    ident: str
+    """Its inventory id (``NAMESPACE_NAME_GROUP_KIND``)."""
+    shown: str
+
+
+def _health_check(item: dict[str, Any], index: int, entry: Any, path: Path) -> _Check:
     """One ``spec.healthChecks`` entry (Flux's ``NamespacedObjectKindReference``): whether
-    Flux's check of it is a workload's rollout, and how to name it. Its ``apiVersion`` defaults
-    to ``apps/v1``, as kustomize-controller's ``ReferenceToObjMetadataSet`` does; ``kind`` and
-    ``name`` are required (the CRD's schema), so an entry without either is not Flux's."""
+    Flux's check of it is a workload's rollout, its inventory id and how to name it. Its
+    ``apiVersion`` defaults to ``apps/v1`` and its namespace stays empty where none is given,
+    as kustomize-controller's ``ReferenceToObjMetadataSet`` does; ``kind`` and ``name`` are
+    required (the CRD's schema), so an entry without either is not Flux's."""
     own = item["metadata"]["name"]
     origin = f"Kustomization {own}: spec.healthChecks entry #{index}"
     expect(isinstance(entry, dict), path, f"{origin}: not an object (kind, name, namespace)")
@@ -271,7 +321,9 @@ def _health_check(item: dict[str, Any], index: int, entry: Any, path: Path) -> t
     itself = (
         kind == "Kustomization" and name == own and namespace == dig(item, "metadata", "namespace")
     )
-    return (group, kind) in WORKLOADS, shown + (" (itself: Flux skips it)" if itself else "")
+    ident = f"{namespace or ''}_{name.replace(':', '__')}_{group}_{kind}"
+    shown += " (itself: Flux skips it)" if itself else ""
+    return _Check((group, kind) in WORKLOADS, ident, shown)
 
 
 def _waits_skipped(item: dict[str, Any], path: Path) -> dict[str, str]:

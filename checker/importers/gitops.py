@@ -32,8 +32,8 @@ DRIFT = "Argo CD sync status "
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
 workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry
-that is a workload, a Helm action with ``disableWait`` or ``disableWaitForJobs``): that success
-only says the manifests were applied."""
+that is a workload it applied, a Helm action with ``disableWait`` or ``disableWaitForJobs``):
+that success only says the manifests were applied."""
 
 
 @dataclass(frozen=True)

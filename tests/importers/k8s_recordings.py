@@ -218,15 +218,34 @@ class Reconciled:
     status: str = "ReconciliationSucceeded"
 
 
-def kustomization(name: str, history: list[Reconciled], *, wait: bool = True) -> dict[str, Any]:
+INVENTORY = (
+    ("shop_checkout__Service", "v1"),
+    ("shop_checkout__ConfigMap", "v1"),
+    ("shop_checkout_apps_Deployment", "v1"),
+    ("shop_checkout-migrate_batch_Job", "v1"),
+)
+"""What the scenario's Kustomization applied, as ``status.inventory.entries`` lists it
+(``NAMESPACE_NAME_GROUP_KIND``, the core group empty, and the version applied)."""
+
+
+def kustomization(
+    name: str,
+    history: list[Reconciled],
+    *,
+    wait: bool = True,
+    inventory: tuple[tuple[str, str], ...] | None = INVENTORY,
+) -> dict[str, Any]:
     """The recorded Kustomization as ``name``, its history ``history``, its
     ``lastAppliedRevision`` the newest successful snapshot's (as kustomize-controller keeps
-    them). With ``wait``, ``spec.wait: true`` (Flux assesses the health of every object it
-    applies); without, the recording's spec as it is (Flux's default: no health assessment)."""
+    them), and ``status.inventory`` the objects ``inventory`` names (None: none listed). With
+    ``wait``, ``spec.wait: true`` (Flux assesses the health of every object it applies);
+    without, the recording's spec as it is (Flux's default: no health assessment)."""
     item = copy.deepcopy(_recorded("flux-kustomizations.json")["items"][0])
     item["metadata"]["name"] = name
     if wait:
         item["spec"]["wait"] = True
+    if inventory is not None:
+        item["status"]["inventory"] = {"entries": [{"id": i, "v": v} for i, v in inventory]}
     template = item["status"]["history"][0]
     entries = []
     for snapshot in history:

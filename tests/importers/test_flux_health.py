@@ -149,6 +149,49 @@ def test_health_checks_that_name_no_workload_are_no_assessment(
     assert f"{v2['id']}:us-east-1" in report
 
 
+NOT_APPLIED = "but none of those workloads is among the objects it applied (status.inventory)"
+NO_INVENTORY = (
+    "but it lists no status.inventory, so whether they name a workload it applied cannot be told"
+)
+
+
+@pytest.mark.parametrize(
+    ("checks", "named", "why"),
+    [
+        (  # always healthy, and no part of the service
+            [{**HEALTH_CHECK, "name": "coredns", "namespace": "kube-system"}],
+            "Deployment kube-system/coredns",
+            NOT_APPLIED,
+        ),
+        ([{**HEALTH_CHECK, "name": "cart"}], "Deployment shop/cart", NOT_APPLIED),
+        # Flux reads no namespace as none (a cluster-scoped object): not shop's checkout.
+        ([{"kind": "Deployment", "name": "checkout"}], "Deployment checkout", NOT_APPLIED),
+        ([HEALTH_CHECK], "Deployment shop/checkout", NO_INVENTORY),
+    ],
+)
+def test_health_checks_of_a_workload_it_did_not_apply_are_no_assessment(
+    case: Case, checks: list[dict[str, Any]], named: str, why: str
+) -> None:
+    """The false pass: a health check of another service's Deployment, ready all along, made
+    Flux report ReconciliationSucceeded for checkout's revisions whatever checkout's pods did,
+    and the rollouts were recorded succeeded. A workload counts only where the Kustomization
+    applied it (its status.inventory, which kustomize-controller sets on every apply)."""
+    files = _checkout(case, {"healthChecks": checks})
+    if why == NO_INVENTORY:
+        for argument in files:
+            path = Path(argument.split("=", 1)[1])
+            listing = json.loads(path.read_text())
+            del listing["items"][0]["status"]["inventory"]
+            path.write_text(json.dumps(listing))
+    result = _flux(case, *files)
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    assert targets(v1) == targets(v2) == {"eu-west-1": "failed", "us-east-1": "failed"}
+    reason = UNCHECKED.format(f"{named}, {why}")
+    assert _target(v2, "eu-west-1")["reason"] == reason
+    assert f"{v2['id']}:us-east-1" in findings(case.check(), "FLEET-001")
+
+
 def test_the_recorded_kustomization_assessed_no_health(case: Case) -> None:
     """The recording's spec has neither wait nor healthChecks: its ReconciliationSucceeded
     snapshot (v1.0.1) only says the manifests were applied."""
@@ -208,12 +251,23 @@ def test_a_success_recorded_without_health_is_not_kept_and_stays_failed(case: Ca
             {"wait": True, "healthChecks": [{"kind": "Deployment"}]},
             "Kustomization checkout: spec.healthChecks entry #1: no name",
         ),
+        (
+            {"healthChecks": [HEALTH_CHECK], "inventory": [{"id": 1}]},
+            "Kustomization checkout: status.inventory is not Flux's inventory",
+        ),
     ],
 )
 def test_a_health_assessment_that_cannot_be_read_is_refused(
     case: Case, spec: dict[str, Any], message: str
 ) -> None:
-    result = _flux(case, *_checkout(case, spec))
+    inventory = spec.pop("inventory", None)
+    files = _checkout(case, spec)
+    if inventory is not None:
+        path = Path(files[0].split("=", 1)[1])
+        listing = json.loads(path.read_text())
+        listing["items"][0]["status"]["inventory"] = {"entries": inventory}
+        path.write_text(json.dumps(listing))
+    result = _flux(case, *files)
     assert result.code == 2, result.err
     assert message in result.err and "flux-eu-west-1.json" in result.err
     assert "Traceback" not in result.err
