@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -801,7 +801,7 @@ def git_records(
     lines: list[str],
     root: Path,
     started: Callable[[subprocess.Popen[bytes]], object] | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Run ``git ARGS`` with ``lines`` on its standard input and yield its NUL-separated
     records as they arrive, so the caller works while git goes on; an input error naming
     ``root`` if git fails. ``started`` is given the process (to stop it from elsewhere)."""

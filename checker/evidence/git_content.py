@@ -172,19 +172,37 @@ class GitContent:
         self, added: set[tuple[str, str]], probed: set[tuple[str, str]], followed: set[str]
     ) -> set[str]:
         """The paths each of ``added`` (a commit, and a name of the registry that commit
-        added) was renamed from, as git's ``--follow`` finds them: ``git log --follow`` of
-        that commit and name alone, which looks for a rename to that name in the commit's
-        whole diff (against each parent of a merge). Each pair is asked once (``probed``);
-        every commit asked is added to ``followed``, whose diffs are hashed."""
-        sources: set[str] = set()
+        added) was renamed from, as git's ``--follow`` finds them: ``git log --no-walk
+        --follow`` of those commits, which looks for a rename to the name in each one's whole
+        diff (against each parent of a merge). Each pair is asked once (``probed``); every
+        commit asked is added to ``followed``, whose diffs are hashed."""
+        by_name: dict[str, list[str]] = {}
         for commit, name in sorted(added - probed):
-            probed.add((commit, name))
-            followed.add(commit)
-            args = ["log", "--no-walk", "--follow", "-m", "--raw", "--no-abbrev"]
-            args += ["--format=%x00%H", commit, "--", name]
-            for record in git_records(self._git, args, [], self._history.root, self._started):
-                sources.update(_renamed(record, name))
+            by_name.setdefault(name, []).append(commit)
+        probed |= added
+        sources: set[str] = set()
+        for name, commits in sorted(by_name.items()):
+            followed.update(commits)
+            while commits:
+                # Once --follow has found a rename it follows the older name: the commits
+                # after that one are asked again, in a walk of their own.
+                commits, found = self._follow(name, commits)
+                sources |= found
         return sources
+
+    def _follow(self, name: str, commits: list[str]) -> tuple[list[str], set[str]]:
+        """Ask ``--follow`` about ``commits`` in turn, up to the first where it finds a rename
+        to ``name``: the commits after that one, and the paths renamed to ``name`` there."""
+        args = ["log", "--stdin", "--no-walk=unsorted", "--follow", "-m", "--raw", "--no-abbrev"]
+        args += ["--format=%x00%H", "--", name]
+        walk = git_records(self._git, args, commits, self._history.root, self._started)
+        with contextlib.closing(walk) as records:  # stopped early: git is stopped too
+            for record in records:
+                found = _renamed(record, name)
+                if found:
+                    commit = next(_raw_lines(record))[0]
+                    return commits[commits.index(commit) + 1 :], found
+        return [], set()
 
     def _named_registries(
         self, versions: list[FileVersion], tips: list[str], options: list[FileVersion]

@@ -279,3 +279,23 @@ def test_a_registry_renamed_on_a_merged_branch_keeps_its_retirements(tmp_path: P
     )
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+def test_each_rename_into_the_registry_is_followed(tmp_path: Path) -> None:
+    """a.yaml retired power_peg and b.yaml retired flag_b; each, emptied, was renamed in turn
+    into flags.yaml, where both flags are then active again for new purposes. git's
+    --follow, asked about both commits that added flags.yaml in one walk, follows the first
+    rename it finds and no longer sees the second: each must be asked again."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "a.yaml", None)
+    _commit(repo, 3, {"a.yaml": registry(flag("other", OLD))})
+    repo.move("a.yaml", "flags.yaml", author=DEV, date="2024-01-04T00:00:00Z", message="mv")
+    _commit(repo, 5, {"b.yaml": registry(flag("flag_b", OLD))})
+    _commit(repo, 6, {"b.yaml": registry(flag("flag_b", OLD, "retired", retired_at="2024-01-06"))})
+    _commit(repo, 7, {"b.yaml": registry(flag("another", OLD)), "flags.yaml": None})
+    repo.move("b.yaml", "flags.yaml", author=DEV, date="2024-01-08T00:00:00Z", message="mv")
+    active = registry(flag("power_peg", NEW), flag("flag_b", NEW))
+    sha = _commit(repo, 9, {"flags.yaml": active, "app.py": "power_peg()\nflag_b()\n"})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 2, messages
+    assert all("retired at" in m and NEW in m for m in messages)
