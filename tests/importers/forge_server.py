@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -85,3 +86,32 @@ def serve(forge: Forge) -> Iterator[Forge]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _saved(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def github_pull_routes(export: Path, number: int, base: str) -> dict[str, list[Any]]:
+    """The forge's answers for one pull request, as the ``github-reviews`` export ``export``
+    saved them (``base``: the repository's API path)."""
+    saved = export / str(number)
+    return {
+        f"{base}/pulls": [_saved(export / "pulls.json")],
+        f"{base}/pulls/{number}/reviews": [_saved(saved / "reviews.json")],
+        f"{base}/pulls/{number}/commits": [_saved(saved / "commits.json")],
+        f"{base}/issues/{number}/events": [_saved(saved / "events.json")],
+    }
+
+
+def gitlab_merge_request_routes(export: Path, iid: int, base: str) -> dict[str, list[Any]]:
+    """The forge's answers for the first merge request of the ``gitlab-approvals`` export
+    ``export`` (``base``: the project's API path)."""
+    saved = export / str(iid)
+    return {
+        f"{base}/approvals": [_saved(export / "project-approvals.json")],
+        f"{base}/merge_requests": [_saved(export / "merge_requests.json")[:1]],
+        f"{base}/merge_requests/{iid}/approvals": [_saved(saved / "approvals.json")],
+        f"{base}/merge_requests/{iid}/commits": [_saved(saved / "commits.json")],
+        f"{base}/merge_requests/{iid}/notes": [_saved(saved / "notes.json")],
+    }

@@ -15,7 +15,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from checker.importers.common import named_ref
 from tests.conftest import CliResult, run_cli
-from tests.importers.forge_server import Forge, serve
+from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forges"
 DEV = "allevin@sandia.gov"
@@ -384,13 +384,7 @@ def test_gitlab_fetched_through_python_gitlab(
     deployments[0]["sha"] = json.loads((export / "5" / "commits.json").read_text())[0]["id"]
     listed = [{k: v for k, v in d.items() if k != "approvals"} for d in deployments]
     routes = {
-        f"{base}/approvals": [json.loads((export / "project-approvals.json").read_text())],
-        f"{base}/merge_requests": [json.loads((export / "merge_requests.json").read_text())[:1]],
-        f"{base}/merge_requests/5/approvals": [
-            json.loads((export / "5/approvals.json").read_text())
-        ],
-        f"{base}/merge_requests/5/commits": [json.loads((export / "5/commits.json").read_text())],
-        f"{base}/merge_requests/5/notes": [json.loads((export / "5/notes.json").read_text())],
+        **gitlab_merge_request_routes(export, 5, base),
         f"{base}/deployments": [listed[:1], listed[1:]],
         f"{base}/deployments/42": [deployments[0]],
     }

@@ -19,7 +19,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from checker.evidence import merges
 from tests.conftest import CliResult, run_cli
-from tests.importers.forge_server import Forge, serve
+from tests.importers.forge_server import Forge, github_pull_routes, serve
 from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy, _records
 
 VINCENT = "Vincent <jacquev6@example.com>"
@@ -184,12 +184,7 @@ def test_a_fetched_pull_request_is_judged_the_same(
     repo, export, [merge] = _pr538(tmp_path, "evil merge")
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     base = "/repos/PyGithub/PyGithub"
-    routes = {
-        f"{base}/pulls": [json.loads((export / "pulls.json").read_text())],
-        f"{base}/pulls/538/reviews": [json.loads((export / "538" / "reviews.json").read_text())],
-        f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
-        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
-    }
+    routes = github_pull_routes(export, 538, base)
     with serve(Forge(routes)) as forge:
         result = run_cli("import", "github-reviews", "--repository", "PyGithub/PyGithub",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip

@@ -22,7 +22,12 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.importers.forge_server import Forge, serve
+from tests.importers.forge_server import (
+    Forge,
+    github_pull_routes,
+    gitlab_merge_request_routes,
+    serve,
+)
 from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy
 
 VINCENT = "Vincent <jacquev6@example.com>"
@@ -184,12 +189,7 @@ def test_a_fetched_pull_request_is_judged_the_same(
     repo, export, unreviewed = _retargeted(tmp_path, "2017-03-25T12:00:00Z")
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     base = "/repos/PyGithub/PyGithub"
-    routes = {
-        f"{base}/pulls": [json.loads((export / "pulls.json").read_text())],
-        f"{base}/pulls/538/reviews": [json.loads((export / "538" / "reviews.json").read_text())],
-        f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
-        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
-    }
+    routes = github_pull_routes(export, 538, base)
     with serve(Forge(routes)) as forge:
         result = run_cli("import", "github-reviews", "--repository", "PyGithub/PyGithub",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
@@ -323,15 +323,7 @@ def test_a_fetched_gitlab_merge_request_is_judged_the_same(
     repo, export, unreviewed = _gitlab(tmp_path, None, "2016-06-08T20:30:00.000Z")
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
     base = "/projects/group%2Fapp"
-    routes = {
-        f"{base}/approvals": [json.loads((export / "project-approvals.json").read_text())],
-        f"{base}/merge_requests": [json.loads((export / "merge_requests.json").read_text())[:1]],
-        f"{base}/merge_requests/5/approvals": [
-            json.loads((export / "5/approvals.json").read_text())
-        ],
-        f"{base}/merge_requests/5/commits": [json.loads((export / "5/commits.json").read_text())],
-        f"{base}/merge_requests/5/notes": [json.loads((export / "5/notes.json").read_text())],
-    }
+    routes = gitlab_merge_request_routes(export, 5, base)
     with serve(Forge(routes)) as forge:
         result = run_cli("import", "gitlab-approvals", "--project", "group/app",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
