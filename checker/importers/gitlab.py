@@ -189,22 +189,33 @@ changed from ...``, and its notes are kept as written), or deleted and pushed ag
 
 
 def _check_note_owner(data: MergeRequestData, index: int, note: dict[str, Any]) -> None:
-    """Refuse a note of another merge request, or of another project's merge request of the
-    same ``iid`` (iids are numbered per project)."""
-    iid, named = data.merge_request["iid"], note.get("noteable_iid")
+    """Refuse a note of another merge request, of another kind of noteable (an issue's, a
+    commit's: no ``noteable_iid`` of a merge request), or of another project's merge request
+    of the same ``iid`` (iids are numbered per project): its ``project_id`` where the note
+    gives one, and its ``noteable_id`` (the merge request's ``id``, unique on the instance),
+    which older GitLab gives where it gives no ``project_id``."""
+    iid, named, kind = (
+        data.merge_request["iid"],
+        note.get("noteable_iid"),
+        note.get("noteable_type"),
+    )
     expect(
-        named is None or (named == iid and note.get("noteable_type") == "MergeRequest"),
+        named in (None, iid) and (kind == "MergeRequest" or (kind is None and named is None)),
         data.notes_source,
-        f"item #{index} is a note of {note.get('noteable_type')} {named}, saved for merge "
+        f"item #{index} is a note of {kind} {named}, saved for merge "
         f"request !{iid}; expected {NOTES} of !{iid}",
     )
-    project, own = note.get("project_id"), data.merge_request.get("project_id")
-    expect(
-        project is None or own is None or project == own,
-        data.notes_source,
-        f"item #{index} is a note of project {project}, saved for merge request !{iid} of "
-        f"project {own}; expected {NOTES} of !{iid} of its own project",
-    )
+    for key, field, what in (
+        ("project_id", "project_id", "project"),
+        ("id", "noteable_id", "merge request id"),
+    ):
+        theirs, own = note.get(field), data.merge_request.get(key)
+        expect(
+            theirs is None or own is None or theirs == own,
+            data.notes_source,
+            f"item #{index} is a note of {what} {theirs}, saved for merge request !{iid} "
+            f"({what} {own}); expected {NOTES} of !{iid} of its own project",
+        )
 
 
 def _target_changed(body: str) -> bool:

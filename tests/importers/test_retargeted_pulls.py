@@ -368,3 +368,30 @@ def test_gitlab_notes_of_another_projects_merge_request_are_refused(tmp_path: Pa
     assert str(path) in result.err and "a note of project 2" in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # GitLab 13's notes give no project_id (lib/api/entities/note.rb), but every GitLab
+        # gives noteable_id, the merge request's id, unique on the instance.
+        (lambda n: {k: v for k, v in n.items() if k != "project_id"} | {"noteable_id": 777},
+         "a note of merge request id 777"),
+        (lambda n: n | {"noteable_type": "Commit", "noteable_iid": None}, "a note of Commit"),
+        (lambda n: n | {"noteable_type": "Issue", "noteable_iid": None}, "a note of Issue"),
+    ],
+)  # fmt: skip
+def test_gitlab_notes_that_name_another_noteable_otherwise_are_refused(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    """Notes of another project's !5 as an older GitLab saved them (no project_id), or of
+    another kind of noteable (no noteable_iid), never retargeted, hid this one's change of
+    target: the approval given before it counted, and the check passed."""
+    repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", "2016-06-08T20:30:00.000Z")
+    path = export / "5" / "notes.json"
+    path.write_text(json.dumps([change(n) for n in json.loads(path.read_text())[:-1]]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert str(path) in result.err and message in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
