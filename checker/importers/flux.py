@@ -41,7 +41,9 @@ exists, Flux skips the Kustomization itself, and a HelmRelease, another Kustomiz
 custom resource is as ready as its own controller says, which the Kustomization does not
 show. A workload counts only where the Kustomization applied it (one of its
 ``status.inventory`` entries): a health check of another service's Deployment says nothing of
-this one's pods, and a listing without the inventory cannot show it is not that. An entry
+this one's pods, and a listing without the inventory cannot show it is not that; and every
+workload in the inventory must be checked, as Flux waits for the entries it is given and no
+more (a migration Job that completed says nothing of the Deployment's pods). An entry
 without ``kind`` or ``name`` (both required by Flux's CRD) is refused.
 
 ``disableWaitForJobs`` hides failure too, and is read as ``disableWait`` is: Helm then waits
@@ -220,7 +222,8 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
     kustomize-controller's ``len(obj.Spec.HealthChecks) == 0``), it applies the manifests and
     reports ``ReconciliationSucceeded`` without waiting for any workload; with entries none of
     which is a workload whose rollout Flux checks (``WORKLOADS``) among the objects it applied
-    (``status.inventory``), it waits for nothing that says whether its own pods became ready."""
+    (``status.inventory``), it waits for nothing that says whether its own pods became ready;
+    with some of those workloads left out, for nothing that says whether theirs did."""
     name = item["metadata"]["name"]
     wait, checks = dig(item, "spec", "wait"), dig(item, "spec", "healthChecks")
     expect(
@@ -236,16 +239,45 @@ def _unassessed(item: dict[str, Any], path: Path) -> str | None:
     read = [_health_check(item, index, entry, path) for index, entry in enumerate(checks or [], 1)]
     if wait:
         return None
-    applied = _inventory(item, path)
-    if any(check.workload and check.ident in (applied or ()) for check in read):
-        return None
     if not read:
         return (
             f"{UNASSESSED}: Kustomization {name} has neither spec.wait: true nor "
             "spec.healthChecks, so Flux reported ReconciliationSucceeded once the manifests "
             "were applied, without waiting for the workloads to become ready"
         )
-    return _unchecked_reason(name, read, applied)
+    applied = _inventory(item, path)
+    if not any(check.workload and check.ident in (applied or ()) for check in read):
+        return _unchecked_reason(name, read, applied)
+    return _left_out(name, read, applied or set())
+
+
+def _left_out(name: str, read: list[_Check], applied: set[str]) -> str | None:
+    """Why health checks of some of the workloads the Kustomization applied say nothing of
+    the others (Flux waits for the entries it is given, no more: a migration Job that
+    completed says nothing of the Deployment's pods, nor a Deployment of its Job), or None
+    where every workload in ``status.inventory`` is checked."""
+    checked = {check.ident for check in read if check.workload}
+    unchecked = sorted(_workload(ident) for ident in applied - checked if _workload(ident))
+    if not unchecked:
+        return None
+    listed = ", ".join(unchecked[:3]) + (f" and {len(unchecked) - 3} more" if unchecked[3:] else "")
+    return (
+        f"{UNASSESSED}: Kustomization {name} has no spec.wait: true, and its spec.healthChecks "
+        f"leave out workloads it applied (status.inventory): {listed}, so Flux reported "
+        "ReconciliationSucceeded without waiting for those to become ready"
+    )
+
+
+def _workload(ident: str) -> str:
+    """How to name the object of an inventory id (``NAMESPACE_NAME_GROUP_KIND``, read from
+    the right: a group or kind holds no ``_``, and a name's ``:`` is written ``__``) where it
+    is a workload whose rollout Flux checks (``WORKLOADS``); else ""."""
+    parts = ident.rsplit("_", 2)
+    if len(parts) != 3 or (parts[1], parts[2]) not in WORKLOADS:
+        return ""
+    namespace, _, name = parts[0].partition("_")
+    name = name.replace("__", ":")
+    return f"{parts[2]} {namespace}/{name}" if namespace else f"{parts[2]} {name}"
 
 
 def _unchecked_reason(name: str, read: list[_Check], applied: set[str] | None) -> str:

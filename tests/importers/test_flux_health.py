@@ -89,10 +89,11 @@ def _flux(case: Case, *files: str) -> Any:
         ({"wait": False}, False),
         ({"healthChecks": []}, False),
         ({"wait": True}, True),
-        ({"healthChecks": [HEALTH_CHECK]}, True),
-        ({"healthChecks": [SAMPLE_CHECK]}, True),
-        ({"healthChecks": [JOB_CHECK]}, True),
-        ({"healthChecks": [CONFIG_MAP_CHECK, HEALTH_CHECK]}, True),
+        ({"healthChecks": [HEALTH_CHECK, JOB_CHECK]}, True),
+        ({"healthChecks": [JOB_CHECK, SAMPLE_CHECK]}, True),
+        ({"healthChecks": [CONFIG_MAP_CHECK, HEALTH_CHECK, JOB_CHECK]}, True),
+        ({"healthChecks": [HEALTH_CHECK]}, False),  # the migration Job is not waited for
+        ({"healthChecks": [JOB_CHECK]}, False),  # nor the Deployment's pods
         ({"wait": True, "healthChecks": [CONFIG_MAP_CHECK]}, True),  # wait replaces them
         ({"healthChecks": [ITSELF_CHECK]}, False),
         ({"healthChecks": [CONFIG_MAP_CHECK]}, False),
@@ -189,6 +190,39 @@ def test_health_checks_of_a_workload_it_did_not_apply_are_no_assessment(
     assert targets(v1) == targets(v2) == {"eu-west-1": "failed", "us-east-1": "failed"}
     reason = UNCHECKED.format(f"{named}, {why}")
     assert _target(v2, "eu-west-1")["reason"] == reason
+    assert f"{v2['id']}:us-east-1" in findings(case.check(), "FLEET-001")
+
+
+LEFT_OUT = (
+    "Flux assessed no health: Kustomization checkout has no spec.wait: true, and its "
+    "spec.healthChecks leave out workloads it applied (status.inventory): {}, so Flux reported "
+    "ReconciliationSucceeded without waiting for those to become ready"
+)
+
+
+@pytest.mark.parametrize(
+    ("checks", "left_out"),
+    [
+        ([JOB_CHECK], "Deployment shop/checkout"),
+        ([HEALTH_CHECK, CONFIG_MAP_CHECK], "Job shop/checkout-migrate"),
+        # Checked with the group it was not applied with: not the object in the inventory.
+        ([{**HEALTH_CHECK, "apiVersion": "extensions/v1beta1"}, JOB_CHECK],
+         "Deployment shop/checkout"),
+    ],
+)  # fmt: skip
+def test_health_checks_of_some_workloads_it_applied_say_nothing_of_the_others(
+    case: Case, checks: list[dict[str, Any]], left_out: str
+) -> None:
+    """The false pass: Flux waits for the entries of spec.healthChecks and no more. Checking
+    the migration Job alone, it reported ReconciliationSucceeded once the Job completed,
+    whatever the checkout Deployment's pods did, and the rollouts were recorded succeeded
+    because the Job is one of the objects the Kustomization applied. Every workload in its
+    status.inventory must be checked (or spec.wait: true, which checks all)."""
+    result = _flux(case, *_checkout(case, {"healthChecks": checks}))
+    assert result.code == 0, result.err
+    v1, v2 = case.records("deploys.jsonl")
+    assert targets(v1) == targets(v2) == {"eu-west-1": "failed", "us-east-1": "failed"}
+    assert _target(v2, "eu-west-1")["reason"] == LEFT_OUT.format(left_out)
     assert f"{v2['id']}:us-east-1" in findings(case.check(), "FLEET-001")
 
 
