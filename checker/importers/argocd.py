@@ -4,7 +4,9 @@ array) or ``argocd app get -o json`` (one object) print them.
 
 An application's ``status.history`` holds each successful sync: its ``revision`` (or, for an
 application of several sources, ``revisions``), ``deployStartedAt``, ``deployedAt`` and
-``initiatedBy``. Argo CD keeps no history of failed syncs: only ``status.operationState``, the
+``initiatedBy``, appended in order (``id`` increasing; a history reordered, newest first, is
+refused: the last entry is the one its health is judged for). Argo CD keeps no history of
+failed syncs: only ``status.operationState``, the
 latest operation, says that a sync ``Failed`` (or raised an ``Error``) or is still
 ``Running``; such a sync is recorded for its revision's rollout as ``failed``, with Argo CD's
 message, and a running one leaves its rollout unfinished. An older failure that a later
@@ -43,6 +45,7 @@ cluster stays absent from the rollout it missed, which FLEET-001 reports.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -339,6 +342,7 @@ def _application_syncs(
         _synced(entry, number, name, cluster, selection, path)
         for number, entry in enumerate(history, start=1)
     ]
+    _check_order(history, found, name, path)
     latest = _latest_operation(item, cluster, selection, path, notes)
     if found:
         # The last history entry is the latest deployment of its revision: the sync status
@@ -350,6 +354,30 @@ def _application_syncs(
         found.append(latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return found
+
+
+def _check_order(history: list[Any], found: list[Sync], name: str, path: Path) -> None:
+    """Refuse a history that is not in Argo CD's order: it appends each sync (``id`` one more
+    than the last one's, ``deployedAt`` the time it ended), and the last entry is the one the
+    health and sync status are judged for. A history sorted newest first, or otherwise
+    reordered, would lend the application's health to an older sync and leave the latest one
+    succeeded on Argo CD's word alone."""
+    ids = [entry.get("id") for entry in history]
+    if all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        expect(
+            all(a < b for a, b in itertools.pairwise(ids)),
+            path,
+            f"application {name}: status.history ids {ids} are not increasing, as Argo CD "
+            "appends them: the last entry must be the latest sync",
+        )
+    ended = [moment(sync.finished_at, path, sync.origin) for sync in found]
+    expect(
+        not ended or ended[-1] == max(ended),
+        path,
+        f"application {name}: status.history's last entry ({found[-1].origin if found else ''}) "
+        "is not its latest sync (deployedAt): the last entry must be the latest sync, as Argo "
+        "CD appends them",
+    )
 
 
 def _latest_operation(

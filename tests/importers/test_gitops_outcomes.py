@@ -280,6 +280,39 @@ def test_a_comparison_in_the_second_a_sync_began_and_ended_is_not_after_it(case:
     assert targets(_of(case, case.v2)) == dict.fromkeys(CLUSTERS[:3], "succeeded")
 
 
+def _newest_first(history: list[dict[str, Any]]) -> None:
+    history.reverse()  # as Argo CD's UI and `argocd app history` show it
+
+
+def _ids_kept(history: list[dict[str, Any]]) -> None:
+    ids = [entry["id"] for entry in history]
+    history.reverse()
+    for entry, number in zip(history, ids, strict=True):
+        entry["id"] = number
+
+
+@pytest.mark.parametrize(
+    ("reorder", "message"),
+    [
+        (_newest_first, "status.history ids [15, 14] are not increasing"),
+        (_ids_kept, "status.history's last entry (application checkout-eu-west-1, history id "
+                    "15) is not its latest sync (deployedAt)"),
+    ],
+)  # fmt: skip
+def test_a_history_not_in_argo_cds_order_is_refused(case: Case, reorder: Any, message: str) -> None:
+    """Argo CD appends each sync to the history, and the health is judged for the last entry:
+    a listing sorted newest first lent the application's health (compared before v2's sync)
+    to v1's entry, and v2's sync was recorded succeeded on Argo CD's word alone."""
+    apps = applications(case.v1, case.v2)
+    compared_before_the_sync(apps[0], "2024-06-04T09:58:10Z", case.v1)
+    reorder(apps[0]["status"]["history"])
+    result = case.argocd(apps)
+    assert result.code == 2, result.err
+    assert "application checkout-eu-west-1" in result.err and message in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
