@@ -47,9 +47,9 @@ UNFINISHED = ("Progressing", "Suspended")
 DRIFTED = "OutOfSync"
 """What a sync's ``health`` says when the live state no longer matches it, however healthy."""
 SHOWN = 3
+"""How many unhealthy resources a reason quotes."""
 UNASSESSED = "not assessed since the sync"
 """What a sync's ``health`` says when Argo CD had not compared the application since it."""
-"""How many unhealthy resources a reason quotes."""
 
 
 def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True) -> Sync:
