@@ -187,9 +187,10 @@ def github_deployment_data(
     for index, item in enumerate(api.items(f"{base}/deployments"), start=1):
         github_deployments.check_deployment(item, index, source)
         seen.add(item["environment"])
-        if environments and item["environment"] not in environments:
-            continue
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
+        named = {item["environment"]} | {dig(status, "environment") for status in statuses}
+        if environments and not named & set(environments):
+            continue  # a status may move a deployment to another environment: read them all
         run = github_deployments.run_id(statuses)
         approvals = list(api.items(f"{base}/actions/runs/{run}/approvals")) if run else None
         run_object = api.get(f"{base}/actions/runs/{run}") if run else None

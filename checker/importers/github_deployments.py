@@ -16,7 +16,9 @@ A deployment's outcome is its last terminal status: ``success`` is ``succeeded``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
 nothing). One with no terminal status yet is not finished, and is passed over until a later
 import. It started at its first ``in_progress`` status (else its creation) and finished at its
-terminal status.
+terminal status. Statuses are ordered by date, then id (GitHub dates them to the second). A
+status may move its deployment to another environment (its ``environment``): the record's is
+the one in force at the terminal status, and ``--environment`` chooses by it.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
 environment past ``waiting`` only once its required reviewers approved, so an approval is
@@ -88,10 +90,10 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
         seen.add(item["environment"])
-        if scope.environments and item["environment"] not in scope.environments:
-            continue
         here = folder / str(item["id"])
         statuses_path = here / "statuses.json"
+        if not _chosen(item, statuses_path, scope):
+            continue
         expect(
             statuses_path.is_file(),
             statuses_path,
@@ -108,6 +110,25 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
     return deployments(found, scope, logins, seen)
 
 
+def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope) -> bool:
+    """Whether a listed deployment may have gone to a chosen environment: its own, or one
+    that a status saved for it names (a status may move a deployment to another)."""
+    if not scope.environments or item["environment"] in scope.environments:
+        return True
+    if not statuses_path.is_file():
+        return False
+    statuses = read_list(statuses_path, STATUSES)
+    return any(dig(status, "environment") in scope.environments for status in statuses)
+
+
+def reached(item: dict[str, Any], statuses: list[Any], last: int) -> str:
+    """The environment a deployment is in after its status at index ``last`` (date order):
+    GitHub lets a status change it (its ``environment``); one that names none keeps the
+    previous status's, else the deployment's own."""
+    named = [dig(s, "environment") for s in statuses[: last + 1]]
+    return next((e for e in reversed(named) if isinstance(e, str) and e), item["environment"])
+
+
 def deployments(
     found: list[DeploymentData], scope: Scope, logins: Logins, seen: set[str]
 ) -> Deployments:
@@ -116,8 +137,13 @@ def deployments(
     result = Deployments(environments=seen)
     for data in found:
         facts = _facts(data, logins, result)
-        if facts is not None:
-            result.records.append(record(facts, scope, data.source))
+        if facts is None:
+            continue
+        result.environments.add(facts.environment)
+        if scope.environments and facts.environment not in scope.environments:
+            result.passed_over[f"moved to {facts.environment} by a status"] += 1
+            continue
+        result.records.append(record(facts, scope, data.source))
     return result
 
 
@@ -134,23 +160,26 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
             f"item #{index} is not a deployment status (state, created_at); expected {STATUSES}",
         )
         dated.append((moment(status["created_at"], source, "status created_at"), status))
-    dated.sort(key=lambda pair: (pair[0], str(pair[1].get("id", ""))))
-    terminal = [(ns, s) for ns, s in dated if s["state"] in TERMINAL]
+    # GitHub dates statuses to the second: of two in the same second, the later id is later.
+    dated.sort(key=lambda pair: (pair[0], _number(pair[1].get("id"))))
+    statuses = [s for _, s in dated]
+    terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
     if not terminal:
         result.passed_over["not finished"] += 1
         return None
-    ended = terminal[-1][1]
+    ended = statuses[terminal[-1]]
+    environment = reached(item, statuses, terminal[-1])
     outcome = TERMINAL[ended["state"]]
-    running = [s for _, s in dated if s["state"] == "in_progress"]
+    running = [s for s in statuses if s["state"] == "in_progress"]
     started_at = running[0]["created_at"] if running else item["created_at"]
-    released = [s for _, s in dated if s["state"] not in ("waiting", "pending")]
+    released = [s for s in statuses if s["state"] not in ("waiting", "pending")]
     deployer = _deployer(item, data.run, source, logins)
     released_at = str(released[0]["created_at"]) if released else None
-    approvals = _approvals(data, released_at, logins, result)
+    approvals = _approvals(data, environment, released_at, logins, result)
     full_name = _repository(item)
     return Facts(
         ident=f"{full_name}/deployments/{item['id']}",
-        environment=item["environment"],
+        environment=environment,
         commit=item["sha"],
         started_at=str(started_at),
         finished_at=str(ended["created_at"]),
@@ -162,12 +191,16 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
 
 
 def _approvals(
-    data: DeploymentData, released_at: str | None, logins: Logins, result: Deployments
+    data: DeploymentData,
+    environment: str,
+    released_at: str | None,
+    logins: Logins,
+    result: Deployments,
 ) -> list[tuple[str, str]]:
     """The environment approvals that approved this deployment's environment, each as who
     and when the deployment was released (the first status past waiting); the others are
     counted as left out, with why."""
-    item, source = data.deployment, data.source
+    source = data.source
     approvals = []
     for index, entry in enumerate(data.approvals or [], start=1):
         expect(
@@ -183,7 +216,7 @@ def _approvals(
         login, _ = login_of(entry.get("user"))
         if entry["state"] != "approved":
             result.approvals_left_out[f"{entry['state']}, not approved"] += 1
-        elif item["environment"] not in names:
+        elif environment not in names:
             result.approvals_left_out["for another environment"] += 1
         elif not login or released_at is None:
             result.approvals_left_out["without a user or a release status"] += 1
@@ -247,6 +280,10 @@ def _check_own(data: DeploymentData) -> None:
         f"this is workflow run {saved}, but deployment {item['id']}'s statuses link to run "
         f"{linked}; expected {RUN} of run {linked}",
     )
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) else -1
 
 
 def _repository(item: dict[str, Any]) -> str:

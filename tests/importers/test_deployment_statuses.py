@@ -1,0 +1,110 @@
+"""GitHub deployment statuses read as GitHub means them: a status may move its deployment to
+another environment (its ``environment``), and statuses dated in the same second are ordered
+by id. Each was a false pass: a deployment recorded ``succeeded`` in production that its last
+status put in ``staging``, or whose failure came in the second of its success.
+
+On the recorded deployment objects of tests/importers/fixtures/forges (sources in its README).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult, run_cli
+from tests.importers.test_forges import FIXTURES, _copy, _records
+
+DEPLOYMENT = "262350588"
+PEOPLE = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com", "octocat"]}
+
+
+def _export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]]]:
+    repo = ScriptedRepo(tmp_path / "app")
+    sha = repo.commit("release", {"app.py": "1\n"}, author="Dev <dev@example.com>",
+                      date="2016-01-01T00:00:00Z")  # fmt: skip
+    (repo.path / "compliance").mkdir()
+    shas = {"743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5": sha}
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    review = {"change": "app#1", "author": "dev@example.com", "commits": list(shas.values()),
+              "approvals": [{"by": "lead@example.com", "at": "2016-01-01T01:00:00Z"}]}  # fmt: skip
+    (evidence / "reviews.jsonl").write_text(json.dumps(review) + "\n")
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
+    (evidence / "fleet.yaml").write_text(
+        yaml.safe_dump({"services": {"pygithub": {"hosts": ["web-1"]}}})
+    )
+    statuses = json.loads((export / DEPLOYMENT / "statuses.json").read_text())
+    return repo, export, statuses
+
+
+def _import(repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]) -> CliResult:
+    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
+    return run_cli("import", "github-deployments", export / "deployments.json", export,
+                   "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+
+
+def _check(repo: ScriptedRepo) -> CliResult:
+    return run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2021-01-01")
+
+
+def test_the_recorded_deployment_passes(tmp_path: Path) -> None:
+    repo, export, statuses = _export(tmp_path)
+    assert _import(repo, export, statuses).code == 0
+    assert _check(repo).code == 0
+
+
+def test_a_failure_in_the_second_of_the_success_is_the_outcome(tmp_path: Path) -> None:
+    """GitHub dates statuses to the second; ids grow. Compared as text, id 1000000000 came
+    before 999999999, and the success after the failure was the outcome."""
+    repo, export, statuses = _export(tmp_path)
+    success = statuses[0] | {"id": 999999999}
+    failure = success | {"id": 1000000000, "state": "failure"}
+    result = _import(repo, export, [failure, success, *statuses[1:]])
+    assert result.code == 0, result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["targets"] == [{"host": "web-1", "status": "failed"}]
+    assert _check(repo).code == 1
+
+
+def test_a_status_that_moves_the_deployment_to_another_environment(tmp_path: Path) -> None:
+    """A deployment listed for production whose success status names staging went to staging:
+    it is staging's, and an --environment production import passes it over, saying so."""
+    repo, export, statuses = _export(tmp_path)
+    moved = [statuses[0] | {"environment": "staging"}, *statuses[1:]]
+    result = _import(repo, export, moved)
+    assert result.code == 0, result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["environment"] == "staging"
+    # the run's approval of production does not approve it; its approval of staging does
+    assert [a["by"] for a in record["approvals"]] == ["monalisa"]
+    (repo.path / "compliance" / "deploys.jsonl").unlink()
+    only = run_cli("import", "github-deployments", export / "deployments.json", export,
+                   "--service", "pygithub", "--environment", "production", "--target", "web-1",
+                   "--repo", repo.path)  # fmt: skip
+    assert only.code == 0, only.err
+    assert "1 moved to staging by a status, passed over" in only.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
+def test_a_status_without_an_environment_keeps_the_one_before(tmp_path: Path) -> None:
+    """GitHub: a status that names no environment keeps the previous status's, else the
+    deployment's; one listed for staging that a status moved to production is production's."""
+    repo, export, statuses = _export(tmp_path)
+    deployments = json.loads((export / "deployments.json").read_text())
+    for item in deployments:
+        if str(item["id"]) == DEPLOYMENT:
+            item["environment"] = "staging"
+    (export / "deployments.json").write_text(json.dumps(deployments))
+    success, running, queued = statuses
+    moved = [{k: v for k, v in success.items() if k != "environment"}, running, queued]
+    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(moved))
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--service", "pygithub", "--environment", "production", "--target",
+                     "web-1", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["environment"] == "production"
