@@ -135,9 +135,9 @@ class Logins:
         return self._identities.resolve(name)
 
 
-def read_json(path: Path, what: str) -> Any:
-    """One JSON document, or several written back to back (``gh api --paginate`` writes one
-    array per page), as one list. Gerrit's ``)]}'`` guard line is skipped."""
+def _read_values(path: Path, what: str) -> list[Any]:
+    """The JSON values of a file, written back to back; Gerrit's ``)]}'`` guard line is
+    skipped."""
     data = read_text(path)
     try:
         text = data.decode("utf-8")
@@ -148,6 +148,13 @@ def read_json(path: Path, what: str) -> Any:
     values = _json_values(text, path, what)
     if not values:
         raise InputError(f"empty; expected {what}", path=str(path))
+    return values
+
+
+def read_json(path: Path, what: str) -> Any:
+    """One JSON document, or several written back to back (``gh api --paginate`` writes one
+    array per page), as one list. Gerrit's ``)]}'`` guard line is skipped."""
+    values = _read_values(path, what)
     if len(values) == 1:
         return values[0]
     if all(isinstance(v, list) for v in values):
@@ -231,11 +238,39 @@ def read_documents(path: Path, what: str) -> Documents:
     return Documents(values, None)
 
 
+def read_pages(path: Path, what: str) -> list[list[Any]]:
+    """The pages of a saved list of ``what``: one JSON array, several written back to back
+    (``gh api --paginate``, pages appended by ``curl``), or one array of them (``gh api
+    --paginate --slurp``)."""
+    values = _read_values(path, what)
+    expect(all(isinstance(v, list) for v in values), path, f"expected a JSON array of {what}")
+    first = values[0]
+    if len(values) == 1 and first and all(isinstance(page, list) for page in first):
+        return list(first)
+    return values
+
+
 def read_list(path: Path, what: str) -> list[Any]:
-    """A JSON array of ``what`` (pages written back to back are joined)."""
-    items = read_json(path, what)
-    expect(isinstance(items, list), path, f"expected a JSON array of {what}")
-    return list(items)
+    """A JSON array of ``what`` (pages written back to back, or slurped, are joined)."""
+    return [item for page in read_pages(path, what) for item in page]
+
+
+def read_whole_list(path: Path, what: str, sizes: tuple[int, ...], save: str) -> list[Any]:
+    """A saved list of ``what`` known to be whole: one whose last page holds exactly a page
+    size of the API (``sizes``) may be the first page of several, or pages of more, and the
+    pages after it (a request for changes, a change of target) would be missing, so it is
+    refused. A list that fills its last page is known whole when the page after it, empty,
+    is saved too; ``save`` says how."""
+    pages = read_pages(path, what)
+    last = len(pages[-1])
+    expect(
+        last not in sizes,
+        path,
+        f"its last page holds exactly {last} items, a full page of the API, so pages after it "
+        f"may be missing (saved without paging through, or cut short); expected every page of "
+        f"{what}, down to a page that is not full: {save}",
+    )
+    return [item for page in pages for item in page]
 
 
 def dig(value: Any, *keys: str) -> Any:

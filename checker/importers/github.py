@@ -60,6 +60,7 @@ from checker.importers.common import (
     moment,
     once_each,
     read_list,
+    read_whole_list,
 )
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
@@ -72,6 +73,11 @@ BASE_CHANGES = frozenset(
 """Issue events after which the pull request's commits are listed against another base."""
 PAGE_SIZES = (30, 100)
 """GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
+WHOLE_REVIEWS = (
+    "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', and "
+    "when that fills its last page, append the page after it, which GitHub answers empty "
+    "(see the docs)"
+)
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
 
@@ -134,14 +140,6 @@ def import_reviews(
     result = records(merged, logins, bots, history)
     result.skipped_unmerged += skipped
     result.remarks.extend(remarks)
-    result.remarks.extend(
-        f"warning: {data.reviews_source} holds exactly {len(data.reviews)} reviews, a full page "
-        "of GitHub's API: if it was saved without 'gh api --paginate', the reviews after it (a "
-        "request for changes that withdrew an approval, a dismissal) are missing; save it again "
-        "with --paginate unless the pull request has exactly that many"
-        for data in merged
-        if len(data.reviews) in PAGE_SIZES
-    )
     return result
 
 
@@ -165,7 +163,7 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
         )
     return PullData(
         pull,
-        read_list(reviews_path, REVIEWS),
+        read_whole_list(reviews_path, REVIEWS, PAGE_SIZES, WHOLE_REVIEWS.format(number=number)),
         read_list(commits_path, COMMITS),
         reviews_path,
         commits_path,

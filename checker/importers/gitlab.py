@@ -53,6 +53,7 @@ from checker.importers.common import (
     named_ref,
     read_json,
     read_list,
+    read_whole_list,
 )
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 
@@ -63,6 +64,11 @@ SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
 NOTES = "GitLab merge request notes (GET /projects/:id/merge_requests/:iid/notes)"
 PAGE_SIZES = (20, 100)
 """GitLab's default and largest page of a list: a saved list exactly that long may be one page."""
+WHOLE_NOTES = (
+    "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 (page=1, 2, ...) "
+    "into the file, down to the first that is not full, an empty one after a full one (see "
+    "the docs)"
+)
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
 OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
 
@@ -123,13 +129,6 @@ def import_saved_approvals(
         found.append(_saved(item, folder / str(item["iid"])))
     result = approval_records(found, settings, settings_path, logins, bots, history)
     result.skipped_unmerged += skipped
-    result.remarks.extend(
-        f"warning: {data.notes_source} holds exactly {len(data.notes)} notes, a full page of "
-        "GitLab's API: if the pages after it were not saved, a change of its target branch may "
-        "be missing; save every page unless the merge request has exactly that many"
-        for data in found
-        if len(data.notes) in PAGE_SIZES
-    )
     return result
 
 
@@ -153,7 +152,7 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
         read_json(here / "approvals.json", APPROVALS),
         read_list(here / "commits.json", COMMITS),
         here / "approvals.json",
-        read_list(here / "notes.json", NOTES),
+        read_whole_list(here / "notes.json", NOTES, PAGE_SIZES, WHOLE_NOTES),
         here / "notes.json",
         saved=True,
     )

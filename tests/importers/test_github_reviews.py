@@ -247,9 +247,10 @@ def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
 
 
-def test_a_review_list_of_one_full_page_is_warned_about(tmp_path: Path) -> None:
+def test_a_review_list_of_one_full_page_is_refused(tmp_path: Path) -> None:
     """30 reviews, GitHub's default page: saved without --paginate, the withdrawal on the
-    second page is missing and the approval before it counts. The import says so."""
+    second page is missing and the approval before it counted (exit 0, with a warning): a
+    false pass. Refused, naming the file; with the empty page after it saved, imported."""
     repo, _, shas = _workspace(tmp_path, 1)
     pulls, reviews_dir = _github_export(tmp_path, shas * 6, shas[0])
     page = [
@@ -258,5 +259,9 @@ def test_a_review_list_of_one_full_page_is_warned_about(tmp_path: Path) -> None:
     page.append(_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z"))
     (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page))
     result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
-    assert result.code == 0, result.err
-    assert "101/reviews.json holds exactly 30 reviews, a full page" in result.err
+    assert result.code == 2, result.err
+    assert "101/reviews.json: its last page holds exactly 30 items" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page) + "[]\n")
+    whole = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    assert whole.code == 0, whole.err

@@ -1,0 +1,119 @@
+"""Saved lists of several pages. A list saved without paging through (one page of GitHub's
+30 or 100 reviews, of GitLab's 20 or 100 notes) lost the request for changes, or the change of
+target branch, on the page after it, and the approval before it counted: the check passed
+(exit 0; the import only warned). A list whose last page is full is refused unless the page
+after it, empty, is saved too; ``gh api --paginate`` output (arrays back to back) and ``gh api
+--paginate --slurp`` output (an array of pages) are read as pages.
+
+On PyGithub#538's recorded objects and GitLab's recorded retarget note
+(tests/importers/fixtures/forges, sources in its README), as tests/importers/
+test_retargeted_pulls.py builds them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers.test_retargeted_pulls import (
+    _check,
+    _gitlab,
+    _import,
+    _import_gitlab,
+    _retargeted,
+)
+
+WITHDRAWN_AT = "2017-03-25T15:00:00Z"
+
+
+def _reviews(tmp_path: Path) -> tuple[Any, Path, list[dict[str, Any]], list[dict[str, Any]]]:
+    """#538 approved on its head; 29 comments after the approval fill a first page of 30, and
+    the approver requests changes before the merge on the second."""
+    repo, export, _ = _retargeted(tmp_path, None)
+    [approval, comment, *_] = json.loads((export / "538" / "reviews.json").read_text())
+    comments = [
+        comment | {"id": 900 + n, "commit_id": approval["commit_id"],
+                   "submitted_at": f"2017-03-25T11:{n:02d}:00Z"}
+        for n in range(29)
+    ]  # fmt: skip
+    withdrawn = approval | {"id": 999, "state": "CHANGES_REQUESTED", "submitted_at": WITHDRAWN_AT}
+    return repo, export, [approval, *comments], [withdrawn]
+
+
+def test_the_first_page_of_reviews_alone_is_refused(tmp_path: Path) -> None:
+    repo, export, first, _ = _reviews(tmp_path)
+    path = export / "538" / "reviews.json"
+    path.write_text(json.dumps(first))
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly 30 items" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    assert _check(repo).code == 1
+
+
+@pytest.mark.parametrize("layout", ["gh api --paginate", "gh api --paginate --slurp"])
+def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) -> None:
+    repo, export, first, second = _reviews(tmp_path)
+    path = export / "538" / "reviews.json"
+    if layout == "gh api --paginate":
+        path.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    else:
+        path.write_text(json.dumps([first, second]))
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
+    assert _check(repo).code == 1
+
+
+def test_a_full_last_page_with_the_empty_page_after_it_is_whole(tmp_path: Path) -> None:
+    """Exactly 30 reviews: the page after them, which GitHub answers ``[]``, shows that none
+    is missing; the approval counts and the check passes."""
+    repo, export, first, _ = _reviews(tmp_path)
+    (export / "538" / "reviews.json").write_text(json.dumps(first) + "[]")
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
+
+
+def _notes(tmp_path: Path, changed_at: str) -> tuple[Any, Path, list[dict[str, Any]]]:
+    """!5 approved at 20:00, its target changed at 20:30 (the last note): 100 notes before
+    the change fill a first page."""
+    repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", changed_at)
+    notes = json.loads((export / "5" / "notes.json").read_text())
+    filler = [
+        notes[0] | {"id": 7000 + n, "system": False, "body": "LGTM",
+                    "created_at": f"2016-06-08T20:10:{n % 60:02d}.000Z"}
+        for n in range(99)
+    ]  # fmt: skip
+    return repo, export, [notes[0], *filler, *notes[1:]]
+
+
+def test_the_first_page_of_notes_alone_is_refused(tmp_path: Path) -> None:
+    repo, export, notes = _notes(tmp_path, "2016-06-08T20:30:00.000Z")
+    path = export / "5" / "notes.json"
+    path.write_text(json.dumps(notes[:100]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly 100 items" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    path.write_text(json.dumps(notes[:100]) + json.dumps(notes[100:]))  # both pages, curl'd
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "before the merge request's target branch was changed" in result.err
+    assert _check(repo).code == 1
+
+
+def test_notes_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Path) -> None:
+    repo, export, notes = _notes(tmp_path, "2016-06-08T19:00:00.000Z")  # changed, then approved
+    notes = [notes[0], *notes[2:]]  # exactly 100
+    path = export / "5" / "notes.json"
+    path.write_text(json.dumps(notes) + "\n[]\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
