@@ -31,6 +31,7 @@ from checker.evidence.objectcheck import (
     git_failed,
     missing_object,
     read_verified,
+    unquote_c,
     verify_object,
 )
 from checker.evidence.registry_names import CONFIG_NAME, named
@@ -406,15 +407,8 @@ def _link_target(data: bytes, path: str) -> str | None:
 
 def _versions(record: bytes) -> list[FileVersion]:
     """The versions one ``git log --raw`` record (a commit and its changes) shows."""
-    lines = record.decode("utf-8", errors="backslashreplace").strip("\n").splitlines()
-    if not lines:
-        return []
-    commit = lines[0].strip()
     found = []
-    for line in lines[1:]:
-        if not line.startswith(":"):
-            continue
-        meta, *paths = line.split("\t")
+    for commit, meta, paths in _raw_lines(record):
         _, new_mode, _, new_blob, status = meta[1:].split(" ")
         blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
         found.append(FileVersion(commit, paths[-1], blob, link=new_mode == "120000"))
@@ -425,31 +419,42 @@ _ADDED = ("A", "R", "C")
 
 
 def _raw_lines(record: bytes) -> Iterator[tuple[str, str, list[str]]]:
-    """Each change one ``git log --raw`` record shows: its commit, its status letter, and
-    its paths (the source first where it was renamed or copied)."""
-    lines = record.decode("utf-8", errors="backslashreplace").strip("\n").splitlines()
-    if not lines:
-        return
-    commit = lines[0].strip()
+    """Each change one ``git log --raw`` record shows: its commit, its meta (modes, blobs,
+    status), and its paths (the source first where it was renamed or copied) as they are
+    named, not as git writes them: with core.quotePath, git quotes a path with a byte
+    outside printable ASCII, a quote or a backslash (``"fl\\303\\244gs.yaml"``). Read as
+    written, such a registry's versions were of no path it was asked about (all of its
+    history, with the retirements it held, vanished), and a name it was renamed from was
+    handed back to git as a name no commit holds."""
+    lines = record.strip(b"\n").split(b"\n")
+    commit = lines[0].strip().decode("ascii", errors="replace")
     for line in lines[1:]:
-        if line.startswith(":"):
-            meta, *paths = line.split("\t")
-            yield commit, meta.rsplit(" ", 1)[-1][:1], paths
+        if line.startswith(b":"):
+            meta, *paths = line.split(b"\t")
+            names = [unquote_c(p).decode("utf-8", errors="backslashreplace") for p in paths]
+            yield commit, meta.decode("ascii", errors="replace"), names
 
 
 def _added(record: bytes) -> list[tuple[str, str]]:
     """Each path the record's commit added (shown as added, or as renamed or copied), with
     the commit: where git's --follow would look for a rename to it."""
-    return [(commit, paths[-1]) for commit, status, paths in _raw_lines(record) if status in _ADDED]
+    return [
+        (commit, paths[-1]) for commit, meta, paths in _raw_lines(record) if _status(meta) in _ADDED
+    ]
 
 
 def _renamed(record: bytes, name: str) -> set[str]:
     """The paths the record shows renamed or copied to ``name``."""
     return {
         paths[0]
-        for _, status, paths in _raw_lines(record)
-        if status in ("R", "C") and len(paths) == 2 and paths[1] == name
+        for _, meta, paths in _raw_lines(record)
+        if _status(meta) in ("R", "C") and len(paths) == 2 and paths[1] == name
     }
+
+
+def _status(meta: str) -> str:
+    """A raw line's status letter (``R`` of ``R087``)."""
+    return meta.rsplit(" ", 1)[-1][:1]
 
 
 def _under(path: str, name: str) -> bool:

@@ -299,3 +299,28 @@ def test_each_rename_into_the_registry_is_followed(tmp_path: Path) -> None:
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 2, messages
     assert all("retired at" in m and NEW in m for m in messages)
+
+
+@pytest.mark.parametrize("name", ["flägs.yaml", 'ops/fl"ags.yaml', "ops/fl\\ags.yaml"])
+def test_a_registry_whose_name_git_quotes_keeps_its_retirements(tmp_path: Path, name: str) -> None:
+    """git writes a path with a byte outside printable ASCII, a quote or a backslash quoted
+    (core.quotePath): read as written, such a registry's versions were of another path, and
+    all of them, with the retirement power_peg's revival contradicts, vanished."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, name, yaml.safe_dump({"flags_file": name}))
+    sha = _commit(repo, 3, {name: registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+@pytest.mark.parametrize(("old", "new"), [("ölder.yaml", "flags.yaml"), ("old.yaml", "flägs.yaml")])
+def test_a_rename_between_names_git_quotes_is_followed(tmp_path: Path, old: str, new: str) -> None:
+    """A registry renamed from or to a name git quotes: the rename's source, as git writes
+    it, was no name a commit holds, and walking it found nothing."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, old, yaml.safe_dump({"flags_file": new}))
+    _commit(repo, 3, {old: registry(flag("other", OLD))})
+    repo.move(old, new, author=DEV, date="2024-01-04T00:00:00Z", message="mv")
+    sha = _commit(repo, 5, {new: registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
