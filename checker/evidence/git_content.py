@@ -458,8 +458,13 @@ def _status(meta: str) -> str:
 
 
 def _under(path: str, name: str) -> bool:
-    """Whether a walk limited to ``name`` shows ``path``: it or what lies below it."""
-    return path == name or path.startswith(name.rstrip("/") + "/")
+    """Whether a walk limited to ``name`` shows ``path``: it or what lies below it. git
+    writes the path it shows as it normalises the one it was given (``./flags.yaml``,
+    ``ops//flags.yaml`` and ``ops/./flags.yaml`` are ``flags.yaml`` and ``ops/flags.yaml``),
+    and so is ``name`` compared: taken as written, a registry so named had no versions, and
+    its retirements vanished."""
+    name = posixpath.normpath(name)
+    return path == name or path.startswith(name + "/")
 
 
 def _only(

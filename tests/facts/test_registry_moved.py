@@ -324,3 +324,21 @@ def test_a_rename_between_names_git_quotes_is_followed(tmp_path: Path, old: str,
     sha = _commit(repo, 5, {new: registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"})
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("named_as", "path"),
+    [("./flags.yaml", "flags.yaml"), ("ops//flags.yaml", "ops/flags.yaml"),
+     ("ops/./././././flags.yaml", "ops/flags.yaml")],
+)  # fmt: skip
+def test_a_registry_named_with_dots_or_slashes_keeps_its_retirements(
+    tmp_path: Path, named_as: str, path: str
+) -> None:
+    """knightwatch.yaml names the registry as git does not write it: git shows the path it
+    normalised it to. Compared as written, the registry had no versions: a near name was
+    refused as a misspelling, and a far one (five ``./``) passed power_peg's revival."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, path, yaml.safe_dump({"flags_file": named_as}))
+    sha = _commit(repo, 3, {path: registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
