@@ -406,12 +406,14 @@ def _link_target(data: bytes, path: str) -> str | None:
 
 
 def _versions(record: bytes) -> list[FileVersion]:
-    """The versions one ``git log --raw`` record (a commit and its changes) shows."""
+    """The versions one ``git log --raw`` record (a commit and its changes) shows, a byte of
+    a path that is no UTF-8 written as its escape (a path that can be printed)."""
     found = []
     for commit, meta, paths in _raw_lines(record):
         _, new_mode, _, new_blob, status = meta[1:].split(" ")
         blob = None if status.startswith("D") or new_blob == _NULL_BLOB else new_blob
-        found.append(FileVersion(commit, paths[-1], blob, link=new_mode == "120000"))
+        path = paths[-1].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        found.append(FileVersion(commit, path, blob, link=new_mode == "120000"))
     return found
 
 
@@ -425,13 +427,14 @@ def _raw_lines(record: bytes) -> Iterator[tuple[str, str, list[str]]]:
     outside printable ASCII, a quote or a backslash (``"fl\\303\\244gs.yaml"``). Read as
     written, such a registry's versions were of no path it was asked about (all of its
     history, with the retirements it held, vanished), and a name it was renamed from was
-    handed back to git as a name no commit holds."""
+    handed back to git as a name no commit holds. A byte that is no UTF-8 is kept as itself
+    (``surrogateescape``), so that the name handed back to git is the one it wrote."""
     lines = record.strip(b"\n").split(b"\n")
     commit = lines[0].strip().decode("ascii", errors="replace")
     for line in lines[1:]:
         if line.startswith(b":"):
             meta, *paths = line.split(b"\t")
-            names = [unquote_c(p).decode("utf-8", errors="backslashreplace") for p in paths]
+            names = [unquote_c(p).decode("utf-8", errors="surrogateescape") for p in paths]
             yield commit, meta.decode("ascii", errors="replace"), names
 
 

@@ -5,6 +5,7 @@ and a new purpose, passed: ``git log --follow`` saw an addition, not a rename.""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -340,5 +341,20 @@ def test_a_registry_named_with_dots_or_slashes_keeps_its_retirements(
     repo = ScriptedRepo(tmp_path / "repo")
     _retire_at(repo, path, yaml.safe_dump({"flags_file": named_as}))
     sha = _commit(repo, 3, {path: registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"})
+    messages = _repurposed(_check(tmp_path, repo, sha))
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+def test_a_rename_from_a_name_that_is_no_utf8_is_followed(tmp_path: Path) -> None:
+    """A registry renamed from a name holding a byte that is no UTF-8: read with the byte
+    escaped, the older name handed back to git was another path, and held nothing."""
+    old = os.fsdecode(b"\xffold.yaml")
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, old, None)
+    _commit(repo, 3, {old: registry(flag("other", OLD))})
+    repo.move(old, "flags.yaml", author=DEV, date="2024-01-04T00:00:00Z", message="mv")
+    sha = _commit(
+        repo, 5, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
