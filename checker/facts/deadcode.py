@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from checker.cache import NO_CACHE, FactCache
@@ -390,6 +390,7 @@ def _walked(
             prefetch(version)
         return versions
     versions = registries.content.versions(flags_file, tips, each=prefetch)
+    _check_not_linked(registries.content.root, versions)  # before the walk is kept
     registries.cache.put(REGISTRY_WALK, {key: [[v.commit, v.path, v.blob] for v in versions]})
     return versions
 
@@ -500,6 +501,20 @@ def _check_registry_path(history: GitHistory, flags_file: str, versions: list[Fi
             "repository: did you mean it?",
             path=str(history.root),
             hint="set flags_file to the registry's path",
+        )
+
+
+def _check_not_linked(root: Path, versions: list[FileVersion]) -> None:
+    """A registry that was ever a symbolic link is refused: its history is that of the link
+    (where it leads), not of the file it led to, so a flag retired in that file and later made
+    active again for a new purpose left no version behind, and DEAD-002 passed."""
+    linked = next((v for v in versions if v.link), None)
+    if linked is not None:
+        raise InputError(
+            f"the flag registry {linked.path!r} is a symbolic link at {short(linked.commit)}: "
+            "its history would be the link's, not the registry's",
+            path=str(root),
+            hint="keep the registry itself at flags_file (replace the link with the file)",
         )
 
 

@@ -358,3 +358,23 @@ def test_a_rename_from_a_name_that_is_no_utf8_is_followed(tmp_path: Path) -> Non
     )
     messages = _repurposed(_check(tmp_path, repo, sha))
     assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
+def test_a_registry_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    """flags.yaml, a link to real.yaml: real.yaml retired power_peg, dropped it, then made it
+    active for a new purpose. The registry's history was the link's (one version), so the
+    retirement was never read, and the check passed with no finding."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"real.yaml": registry(flag("power_peg", OLD)), "app.py": "power_peg()\n"})
+    (repo.path / "flags.yaml").symlink_to("real.yaml")
+    repo.git("add", "flags.yaml")
+    _commit(repo, 2, {})
+    retired = flag("power_peg", OLD, "retired", retired_at="2024-01-03")
+    _commit(repo, 3, {"real.yaml": registry(retired), "app.py": "route()\n"})
+    _commit(repo, 4, {"real.yaml": registry(flag("other", OLD))})
+    sha = _commit(
+        repo, 5, {"real.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 2, result.err
+    assert "the flag registry 'flags.yaml' is a symbolic link" in result.err
