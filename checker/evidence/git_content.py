@@ -18,7 +18,7 @@ import posixpath
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -725,6 +725,16 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
+BLOB_MARK = "\0blob "
+"""What ``TreeIndex.search`` finds in a file that is one of the blobs it was asked to find,
+before the blob's id (``blob_mark``): as with ``LFS_POINTER``, no flag name can be it."""
+
+
+def blob_mark(blob: str) -> str:
+    """The word ``TreeIndex.search`` finds in a file whose blob is ``blob``."""
+    return BLOB_MARK + blob
+
+
 LFS_POINTER = "\0git-lfs pointer"
 """What ``TreeIndex.search`` finds in a Git LFS pointer, beside the words searched: no searched
 word can be it (a flag name holds no control character), so a root tree's and a blob's answers
@@ -796,12 +806,16 @@ class TreeIndex:
         self._links: dict[str, list[str]] = {}
         """Each tree's symbolic links and submodules, by name (``entries`` leaves them out)."""
         self._roots: dict[str, str] = {}
+        self._loaded: set[str] = set()
+        """The commits ``search`` walks (``load``)."""
         self._words_in_blob: dict[str, frozenset[str]] = {}
         self._words_in_tree: dict[str, dict[str, list[str]]] = {}
         self._prefixed_words: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._globbed: dict[tuple[str, str, str], list[str]] = {}
         self._names: frozenset[str] = frozenset()
         self._other: list[tuple[str, re.Pattern[bytes]]] = []
+        self._marks: dict[str, frozenset[str]] = {}
+        """The blobs searched for by id (``search``'s ``blobs``), each with its mark."""
 
     def __enter__(self) -> TreeIndex:
         return self
@@ -813,10 +827,35 @@ class TreeIndex:
         """End the git process behind the index; its answers stay cached."""
         self._reader.close()
 
-    def search(self, words: set[str]) -> None:
+    def search(self, words: set[str], blobs: Collection[str] = ()) -> None:
         """Search every file below the loaded commits for ``words``, as whole words (like
-        ``git grep -w``), reading each blob once in one batch; and find the Git LFS pointers
-        among them (``LFS_POINTER``: their content is not in the repository to search)."""
+        ``git grep -w``), reading each blob once in one batch; find the Git LFS pointers
+        among them (``LFS_POINTER``: their content is not in the repository to search); and
+        the files that are one of ``blobs``, each found as the word ``blob_mark(blob)``."""
+        words = self._looking_for(words, blobs)
+        self._words_in_blob.clear()
+        self._words_in_tree.clear()
+        self._prefixed_words.clear()
+        # A root tree the cache knows for these words is not walked at all; below the others,
+        # a blob the cache knows is not read.
+        searched = {self._roots[commit] for commit in self._loaded}
+        in_roots = SearchedWords(self._cache, words, ROOT_WORDS)
+        self._words_in_tree.update(in_roots.known(sorted(searched)))
+        walked = self._subtrees({r for r in searched if r not in in_roots.found})
+        unread = sorted({sha for t in walked for _, sha, is_tree in self._trees[t] if not is_tree})
+        in_blobs = SearchedWords(self._cache, words, BLOB_WORDS)
+        self._words_in_blob.update(in_blobs.known(unread))
+        computed: dict[str, frozenset[str]] = {}
+        for blob, _, data in self._reader.read([b for b in unread if b not in in_blobs.found]):
+            computed[blob] = self._words(data) | self._marks.get(blob, frozenset())
+        in_blobs.keep(computed)
+        self._words_in_blob.update(computed)
+        roots = {r for r in searched if r not in in_roots.found}
+        in_roots.keep({root: self._tree_words(root) for root in sorted(roots)})
+
+    def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
+        """Set up the search for ``words`` and ``blobs``; every word it finds."""
+        self._marks = {blob: frozenset({blob_mark(blob)}) for blob in blobs}
         plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
         self._names = frozenset(plain)
         # Each other name is looked for on its own, so that what a blob holds of a set of
@@ -826,29 +865,15 @@ class TreeIndex:
             (w, re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_])"))
             for w in sorted(words - plain - {LFS_POINTER})
         ]
-        words = words | {LFS_POINTER}
-        self._words_in_blob.clear()
-        self._words_in_tree.clear()
-        self._prefixed_words.clear()
-        # A root tree the cache knows for these words is not walked at all; below the others,
-        # a blob the cache knows is not read.
-        in_roots = SearchedWords(self._cache, words, ROOT_WORDS)
-        self._words_in_tree.update(in_roots.known(sorted(set(self._roots.values()))))
-        walked = self._subtrees({r for r in self._roots.values() if r not in in_roots.found})
-        unread = sorted({sha for t in walked for _, sha, is_tree in self._trees[t] if not is_tree})
-        in_blobs = SearchedWords(self._cache, words, BLOB_WORDS)
-        self._words_in_blob.update(in_blobs.known(unread))
-        computed: dict[str, frozenset[str]] = {}
-        for blob, _, data in self._reader.read([b for b in unread if b not in in_blobs.found]):
-            computed[blob] = self._words(data)
-        in_blobs.keep(computed)
-        self._words_in_blob.update(computed)
-        roots = {r for r in self._roots.values() if r not in in_roots.found}
-        in_roots.keep({root: self._tree_words(root) for root in sorted(roots)})
+        return words | {LFS_POINTER} | {blob_mark(blob) for blob in blobs}
 
     def load(self, commits: list[str]) -> None:
         """Read ``commits`` and their root trees, in batches; ``search`` reads the trees below
-        the roots it must walk."""
+        the roots it must walk (those of the commits loaded so, not of those only looked at)."""
+        self._loaded.update(commits)
+        self._read_roots(commits)
+
+    def _read_roots(self, commits: list[str]) -> None:
         wanted = sorted({c for c in commits if c not in self._roots})
         for commit, _, data in self._reader.read(wanted):
             self._roots[commit] = data.split(b"\n", 1)[0].removeprefix(b"tree ").decode()
@@ -882,7 +907,7 @@ class TreeIndex:
     def root(self, commit: str) -> str:
         """The commit's root tree."""
         if commit not in self._roots:
-            self.load([commit])
+            self._read_roots([commit])
         return self._roots[commit]
 
     def entries(self, tree: str) -> list[tuple[str, str, bool]]:
@@ -895,7 +920,7 @@ class TreeIndex:
     def _blob_words(self, blob: str) -> frozenset[str]:
         if blob not in self._words_in_blob:
             for _, _, data in self._reader.read([blob]):
-                self._words_in_blob[blob] = self._words(data)
+                self._words_in_blob[blob] = self._words(data) | self._marks.get(blob, frozenset())
         return self._words_in_blob[blob]
 
     def _tree_words(self, tree: str) -> dict[str, list[str]]:
@@ -952,6 +977,25 @@ class TreeIndex:
         everything under it if it is a directory, or what it matches as a glob."""
         return sorted(self._glob(self.root(commit), "", pattern.strip("/")))
 
+    def blobs_matching(self, commit: str, pattern: str) -> dict[str, str]:
+        """The files of ``commit`` a ``retired_code`` entry covers that are files (no link or
+        submodule), with their blobs, by path."""
+        found = {path: self.lookup(commit, path) for path in self.matching(commit, pattern)}
+        return {path: blob for path, blob in found.items() if blob is not None}
+
+    def holding(self, commit: str, blobs: frozenset[str]) -> list[tuple[str, str]]:
+        """Every file of ``commit`` whose blob is one of ``blobs``: (path, blob), walked."""
+        return self._holding(self.root(commit), "", blobs)
+
+    def _holding(self, tree: str, prefix: str, blobs: frozenset[str]) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for name, sha, is_tree in self.entries(tree):
+            if is_tree:
+                found.extend(self._holding(sha, f"{prefix}{name}/", blobs))
+            elif sha in blobs:
+                found.append((f"{prefix}{name}", sha))
+        return found
+
     def _glob(self, tree: str, prefix: str, pattern: str) -> list[str]:
         key = (tree, prefix, pattern)
         if key not in self._globbed:
@@ -973,8 +1017,9 @@ class TreeIndex:
         (walked, not globbed: a folder named ``[old]`` is a class to a glob)."""
         key = (tree, prefix, "")
         if key not in self._globbed:
+            entries = self.entries(tree)  # read first: it also reads the links
             found = [f"{prefix}{name}" for name in self._links[tree]]
-            for name, sha, is_tree in self.entries(tree):
+            for name, sha, is_tree in entries:
                 if is_tree:
                     found.extend(self._below(sha, f"{prefix}{name}/"))
                 else:

@@ -243,7 +243,8 @@ def deadcode_facts(
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
-        trees.search(set().union(*(searched_words(r, names) for r in table.values())))
+        wanted = set().union(*(searched_words(r, names) for r in table.values()))
+        trees.search(wanted, retired.content(trees))
         excluded = [_pathspec(glob) for glob in reference_exclude]
         words = {
             sha: searched_words(table[where[1] or "none"], names)

@@ -6,6 +6,14 @@ registry while the code stays in place must not make DEAD-004 pass. An entry cou
 deployed commit when a version of the registry that lists it was written in that commit's
 history (the commit that wrote it is the deployed commit or one of its ancestors); a version
 on another line of history, never merged into it, says nothing about it.
+
+Nor does moving the code retire it: ``git mv legacy/power_peg.py src/peg.py`` after the
+registry listed it left the code in every deployment, at a path the entry does not name. The
+files an entry covered at a version that listed it are the retired code's content (their
+blobs), and a deployed commit holding one of those blobs at any other path holds the retired
+code. A blob the version's tree also held outside the entry (an empty ``__init__.py``, a copy
+of live code) is no sign of it, and is left out; content edited as it moved is not
+recognised (DEAD-001 still finds it where it names a retired flag).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import FileVersion, TreeIndex
+from checker.evidence.git_content import FileVersion, TreeIndex, blob_mark, covers
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.vocabulary import short
@@ -47,42 +55,86 @@ class RetiredCodeHistory:
                 if not any(listing.commit == version.commit for listing in listings):
                     listings.append(_Listing(version.commit, entry.reason))
         self._ancestry: dict[tuple[str, str], bool] = {}
+        self._content: dict[tuple[str, str], frozenset[str]] = {}
+        """By version commit and path, the blobs of the retired code it covered there."""
+
+    def content(self, trees: TreeIndex) -> set[str]:
+        """Learn the retired code's content at each version listing it: the blobs of the
+        files the entry covered in that version's commit, but those its tree also held outside
+        the entry. Returns all of them, for ``trees`` to search for."""
+        every: set[str] = set()
+        for path, listings in sorted(self._listed.items()):
+            for listing in listings:
+                covered = trees.blobs_matching(listing.commit, path)
+                blobs = frozenset(covered.values())
+                shared = {blob for at, blob in trees.holding(listing.commit, blobs)
+                          if not covers(path.strip("/"), at)}  # fmt: skip
+                self._content[(listing.commit, path)] = blobs - shared
+                every |= blobs - shared
+        return every
 
     def code_at(
         self, trees: TreeIndex, sha: str, registry: FlagRegistry | None
     ) -> list[RetiredCode]:
         """Each ``retired_code`` entry of the commit's registry (``registry``), with the files it
         still matches; then each path an earlier version in the commit's history listed and
-        ``registry`` does not, where it still matches files, naming that version's commit."""
+        ``registry`` does not, where it still matches files, naming that version's commit.
+        Files holding the retired code's content at another path count as matches."""
         entries = registry.retired_code if registry is not None else []
-        out = [_retired(trees.matching(sha, e.path), e.path, e.reason, None) for e in entries]
+        out = []
+        for entry in entries:
+            moved = self._moved(trees, sha, entry.path)
+            matches = trees.matching(sha, entry.path)
+            out.append(_retired(matches, moved, (entry.path, entry.reason), None))
         current = {entry.path for entry in entries}
         for path in sorted(self._listed.keys() - current):
             matches = trees.matching(sha, path)
-            if not matches:  # gone: nothing to ask of history
+            moved = self._moved(trees, sha, path)
+            if not matches and not moved:  # gone: nothing to ask of history
                 continue
             listing = self._listing_in_history(path, sha)
             if listing is not None:
-                out.append(_retired(matches, path, listing.reason, listing.commit))
+                out.append(_retired(matches, moved, (path, listing.reason), listing.commit))
         return out
+
+    def _moved(self, trees: TreeIndex, sha: str, path: str) -> list[str]:
+        """The files of ``sha`` outside ``path`` holding the retired code's content as a version
+        in ``sha``'s history listing ``path`` had it."""
+        found = trees.references(sha)
+        moved: set[str] = set()
+        for listing in self._listed.get(path, []):
+            blobs = self._content.get((listing.commit, path), frozenset())
+            files = {f for b in blobs for f in found.get(blob_mark(b), [])}
+            files = {f for f in files if not covers(path.strip("/"), f)}
+            if files - moved and self._in_history(listing.commit, sha):
+                moved |= files
+        return sorted(moved)
 
     def _listing_in_history(self, path: str, sha: str) -> _Listing | None:
         """The oldest version listing ``path`` that is ``sha`` or one of its ancestors."""
         for listing in self._listed[path]:
-            key = (listing.commit, sha)
-            if key not in self._ancestry:
-                self._ancestry[key] = self._history.is_ancestor(listing.commit, sha)
-            if self._ancestry[key]:
+            if self._in_history(listing.commit, sha):
                 return listing
         return None
 
+    def _in_history(self, commit: str, sha: str) -> bool:
+        key = (commit, sha)
+        if key not in self._ancestry:
+            self._ancestry[key] = self._history.is_ancestor(commit, sha)
+        return self._ancestry[key]
 
-def _retired(matches: list[str], path: str, reason: str, listed_in: str | None) -> RetiredCode:
+
+def _retired(
+    matches: list[str], moved: list[str], entry: tuple[str, str], listed_in: str | None
+) -> RetiredCode:
+    path, reason = entry
+    files = sorted(set(matches) | set(moved))
     return RetiredCode(
         path=path,
         reason=reason,
-        files=matches[:MAX_LISTED],
-        count=len(matches),
+        files=files[:MAX_LISTED],
+        count=len(files),
+        moved=moved[:MAX_LISTED],
         listed_in=listed_in,
         listed_in_short=short(listed_in) if listed_in is not None else None,
     )

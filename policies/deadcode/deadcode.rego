@@ -146,8 +146,9 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 # description: >-
 #   A path or glob listed under retired_code in the registry at the deployed commit, or in an
 #   earlier version of the registry in that commit's history, must match no file of that
-#   commit's tree (a directory matches everything below it): retired code stays retired when
-#   its entry is dropped from the registry.
+#   commit's tree (a directory matches everything below it), and no file of it may hold the
+#   content the entry covered when a version listed it, at another path: retired code stays
+#   retired when its entry is dropped from the registry, or when it is moved.
 # custom:
 #   id: DEAD-004
 #   per_deployment: true
@@ -163,7 +164,7 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 #   requires: [deploys, registry]
 #   message: >-
 #     Deployment {deployment} shipped retired code {path} ({reason}) in {count}:
-#     {files}{listed}.
+#     {files}{moved}{listed}.
 retired_code_present contains finding if {
 	some deployment in input.deployments
 	some entry in deployment.retired_code
@@ -175,9 +176,27 @@ retired_code_present contains finding if {
 		"reason": entry.reason,
 		"files": entry.files,
 		"count": files_count(entry.count),
+		"moved": moved_where(entry),
 		"listed": listed_where(entry),
 		"location": entry.files[0],
 	}
+}
+
+# Files that hold the retired code's content at a path the entry does not name: all of those
+# listed, or the ones named.
+moved_where(entry) := "" if count(object.get(entry, "moved", [])) == 0
+
+moved_where(entry) := " (the content of the retired code, at another path)" if {
+	count(entry.moved) > 0
+	count(entry.moved) == count(entry.files)
+}
+
+moved_where(entry) := sprintf(
+	" (%s: the content of the retired code, at another path)",
+	[concat(", ", entry.moved)],
+) if {
+	count(entry.moved) > 0
+	count(entry.moved) != count(entry.files)
 }
 
 # An entry of the registry at the deployed commit says nothing more; one an earlier version

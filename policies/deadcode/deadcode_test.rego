@@ -153,6 +153,25 @@ test_retired_code_dropped_from_the_registry_fails if {
 	f.listed == "; listed under retired_code at 0123456789ab and since dropped from the registry"
 }
 
+# Files holding the retired code's content at another path: named where some files are not.
+test_retired_code_moved_names_the_files_that_hold_its_content if {
+	moved := {
+		"path": "legacy/", "reason": "gone", "files": ["src/a.py"], "count": 1,
+		"moved": ["src/a.py"],
+	}
+	both := {
+		"path": "old.py", "reason": "gone", "files": ["old.py", "src/old.py"], "count": 2,
+		"moved": ["src/old.py"],
+	}
+	d := deployment("D1", {}, {"retired_code": [moved, both]})
+	findings := deadcode.retired_code_present with input as world([d])
+	subjects(findings) == {"D1:legacy/", "D1:old.py"}
+	{f.path: f.moved | some f in findings} == {
+		"legacy/": " (the content of the retired code, at another path)",
+		"old.py": " (src/old.py: the content of the retired code, at another path)",
+	}
+}
+
 # DEAD-005
 
 test_unregistered_flag_referenced_fails if {

@@ -1,0 +1,141 @@
+"""DEAD-004: retired code moved to another path is still retired code. The registry listed
+``legacy/power_peg.py`` under ``retired_code`` while the file was there; one commit moved it
+(``git mv legacy/power_peg.py src/peg.py``) and the audit passed: the entry was matched by
+path alone. A file whose bytes are those of a file the entry covered, at a version of the
+registry that listed it in the deployed commit's history, counts as the retired code, at
+whatever path it now is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL, registry
+from tests.facts.test_retired_history import CODE, PEG, _check, _commit, _retired
+
+OTHER = "def smars_router(): ...\n"
+FOLDER = {"path": "legacy/smars/", "reason": "SMARS v1 retired", "retired_at": "2005-01-01"}
+
+
+def _listed(tmp_path: Path, **files: str) -> tuple[ScriptedRepo, str]:
+    """The registry retires legacy/power_peg.py while the file is still there."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}
+    base = _commit(repo, {**listed, "app.py": "print('router')\n", **files}, 1)
+    return repo, base
+
+
+def test_retired_code_moved_to_another_path_is_still_there(tmp_path: Path) -> None:
+    repo, _ = _listed(tmp_path)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == {
+        "D1:legacy/power_peg.py": (
+            "Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            "file: src/peg.py (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_moved_and_dropped_from_the_registry_is_still_there(tmp_path: Path) -> None:
+    repo, base = _listed(tmp_path)
+    _commit(repo, {"flags.yaml": registry()}, 2)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "vendor/x/peg.py": CODE}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == {
+        "D1:legacy/power_peg.py": (
+            "Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            "file: vendor/x/peg.py (the content of the retired code, at another path); listed "
+            f"under retired_code at {base[:12]} and since dropped from the registry."
+        )
+    }
+
+
+def test_a_retired_folder_moved_is_found_file_by_file(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"legacy/smars/router.py": OTHER, "legacy/smars/peg.py": CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[FOLDER]), **files}, 1)
+    moved = {"legacy/smars/router.py": None, "legacy/smars/peg.py": None}
+    moved |= {"old/router.py": OTHER, "old/peg.py": CODE}
+    sha = _commit(repo, moved, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {
+        "D1:legacy/smars/": (
+            "Deployment D1 shipped retired code legacy/smars/ (SMARS v1 retired) in 2 files: "
+            "old/peg.py, old/router.py (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_moved_and_still_in_place_names_both(tmp_path: Path) -> None:
+    repo, _ = _listed(tmp_path)
+    copied = _commit(repo, {"src/peg.py": CODE}, 2)
+    messages = _retired(_check(tmp_path, repo, {"D1": copied}))
+    assert messages["D1:legacy/power_peg.py"].endswith(
+        "in 2 files: legacy/power_peg.py, src/peg.py (src/peg.py: the content of the retired "
+        "code, at another path)."
+    )
+
+
+def test_content_live_code_shared_when_it_was_retired_is_no_retired_code(
+    tmp_path: Path,
+) -> None:
+    """A file the retired code had in common with live code (a copy, an empty
+    ``__init__.py``) says nothing of where the retired code went."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    listed = {"legacy/smars/__init__.py": "", "legacy/smars/peg.py": CODE}
+    live = {"app/__init__.py": "", "app/peg_copy.py": CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[FOLDER]), **listed, **live}, 1)
+    gone = _commit(repo, dict.fromkeys(listed), 2)
+    assert _retired(_check(tmp_path, repo, {"D1": gone})) == {}
+    renamed = _commit(repo, {"lib/__init__.py": ""}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": renamed})) == {}
+
+
+def test_retired_code_edited_as_it_moved_is_not_recognised(tmp_path: Path) -> None:
+    """The content is matched exactly (the limit the documentation states): an edit as it
+    moves hides it from DEAD-004, though not from DEAD-001 where it names a retired flag."""
+    repo, _ = _listed(tmp_path)
+    edited = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE + "# x\n"}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": edited})) == {}
+
+
+def test_a_listing_on_a_line_never_merged_says_nothing(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    repo.branch("side", base)
+    repo.checkout("side")
+    side = _commit(repo, {"flags.yaml": registry(retired_code=[PEG])}, 2)
+    repo.checkout("main")
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE}, 3)
+    found = _retired(_check(tmp_path, repo, {"D1": moved, "D2": side}))
+    assert found == {
+        "D2:legacy/power_peg.py": (
+            "Deployment D2 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            "file: legacy/power_peg.py."
+        )
+    }
+
+
+def test_a_cached_run_finds_the_moved_code_too(tmp_path: Path) -> None:
+    """What a root tree holds of the retired blobs is kept in the cache with the words it holds:
+    a second run, answered from it, finds the same; a run for other retired content does not
+    take its answer."""
+    repo, _ = _listed(tmp_path)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE}, 2)
+    expected = _retired(_check(tmp_path, repo, {"D1": moved}))
+    cache = tmp_path / "cache"
+    runs = [_cached(tmp_path, repo, moved, cache) for _ in range(2)]
+    assert runs == [expected, expected]
+    assert list(expected) == ["D1:legacy/power_peg.py"]
+
+
+def _cached(tmp_path: Path, repo: ScriptedRepo, sha: str, cache: Path) -> dict[str, str]:
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-02-01T00:00:00Z", approvals=APPROVAL)],
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json",
+        "--cache-dir", cache,
+    )  # fmt: skip
+    assert result.code in (0, 1), result.err
+    return _retired(result)
