@@ -136,7 +136,7 @@ def run(
     args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
 ) -> Imported | Deployments:
     """Run one of ``TOOLS``; what it found, for the caller to report."""
-    from checker.importers import fetch, github_deployments, gitlab
+    from checker.importers import fetch, github_deployments, gitlab, gitlab_deployments
 
     if args.tool == "gitlab-approvals":
         if _saved_or_fetched(args, ["merge_requests", "folder"], bool(args.project)):
@@ -168,7 +168,9 @@ def run(
     elif _saved_or_fetched(args, ["deployments"], args.fetch):
         done, source = _gitlab_fetched(args, scope, logins)
     else:
-        done = gitlab.import_saved_deployments(args.deployments, args.project, scope, logins)
+        done = gitlab_deployments.import_saved_deployments(
+            args.deployments, args.project, scope, logins
+        )
         source = args.deployments
     _refuse_unmatched(done, scope, source)
     return done
@@ -181,13 +183,13 @@ def _gitlab_fetched(
     ``--since`` the listing holds only the window's deployments, so an ``--environment`` that
     none of them went to is looked up among the project's environments: one that exists had
     no deployment in the window, which is no mistake."""
-    from checker.importers import fetch, gitlab
+    from checker.importers import fetch, gitlab_deployments
 
     api = fetch.GitLabApi(args.api_url)
     try:
         items = fetch.gitlab_deployments(api, args.project, args.since)
         source = api.source / "deployments"
-        done = gitlab.deployment_records(items, args.project, scope, logins, source)
+        done = gitlab_deployments.deployment_records(items, args.project, scope, logins, source)
         if args.since:
             done.environments |= fetch.gitlab_environments(api, args.project, done.unmatched(scope))
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 
 from checker.errors import InputError, UsageError
 from checker.importers import github, github_deployments, gitlab
+from checker.importers import gitlab_deployments as gitlab_deploys
 from checker.importers.common import dig, expect, moment, once_each
 
 GITHUB_API = "https://api.github.com"
@@ -290,10 +291,10 @@ def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[
     source = api.source / f"{base}/deployments"
     found = []
     for index, item in enumerate(api.items(f"{base}/deployments", parameters), start=1):
-        gitlab.check_deployment(item, index, source)
-        if item["status"] in gitlab.OUTCOME:
+        gitlab_deploys.check_deployment(item, index, source)
+        if item["status"] in gitlab_deploys.OUTCOME:
             full = api.get(f"{base}/deployments/{item['id']}")
-            gitlab.check_deployment(full, index, source / str(item["id"]))
+            gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full
         found.append(item)
     return found

@@ -1,7 +1,7 @@
-"""``knightwatch import gitlab-approvals`` and ``import gitlab-deployments``: review and
-deployment records from GitLab's REST API objects, saved or fetched directly.
+"""``knightwatch import gitlab-approvals``: review records from GitLab's REST API objects,
+saved or fetched directly (deployments: ``checker.importers.gitlab_deployments``).
 
-Merge request approvals. Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
+Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
 which names its merge request: ``.../approval_state`` names none, and is refused) and
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
@@ -21,14 +21,6 @@ the merge), nor an undated one when there is such a note: GitLab lists the commi
 target branch as it is now, so after a change of target they can hold commits the approver
 never saw (pushed straight to the old target), and which were in the merge request as approved
 cannot be told.
-
-Deployments. Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
-``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
-``approvals``). ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
-``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
-over. A deployment started when its job did (``deployable.started_at``; without it, when the
-job was created, which is no later; else the deployment's creation, which GitLab may record
-after its job finished).
 """
 
 from __future__ import annotations
@@ -41,7 +33,7 @@ from typing import Any
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
-from checker.evidence.models import Review, Status
+from checker.evidence.models import Review
 from checker.importers.common import (
     Imported,
     Logins,
@@ -50,12 +42,10 @@ from checker.importers.common import (
     dig,
     expect,
     moment,
-    named_ref,
     read_json,
     read_list,
     read_whole_list,
 )
-from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 
 MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
@@ -69,8 +59,6 @@ WHOLE_NOTES = (
     "into the file, down to the first that is not full, an empty one after a full one (see "
     "the docs)"
 )
-DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
-OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +76,8 @@ class MergeRequestData:
     by the request that got them."""
 
 
-def _username(user: Any) -> tuple[str, bool]:
+def username(user: Any) -> tuple[str, bool]:
+    """A GitLab user object's ``username`` ("" when it has none) and whether it is a bot."""
     if not isinstance(user, dict) or not isinstance(user.get("username"), str):
         return "", False
     return user["username"], user.get("bot") is True
@@ -357,7 +346,7 @@ def _review(
         f"merge request !{iid} is merged but has no merged_at; expected {MRS}",
     )
     merged_ns = moment(mr["merged_at"], source, f"merge request !{iid} merged_at")
-    author, _ = _username(mr.get("author"))
+    author, _ = username(mr.get("author"))
     authors = {logins.person(logins.address(author))} if author else set()
     shas: list[str] = []
     for index, commit in enumerate(data.commits, start=1):
@@ -405,7 +394,7 @@ class _Approvals:
         """Each counting approval as ``{by, at}``; undated ones are recorded at the merge."""
         approvals = []
         for user, at in approvers:
-            name, is_bot = _username(user)
+            name, is_bot = username(user)
             if not name:
                 result.left_out["without a user"] += 1
                 continue
@@ -434,81 +423,3 @@ class _Approvals:
         ):
             return "given (or undated) before the merge request's target branch was changed"
         return None
-
-
-def check_deployment(item: Any, index: int, source: Path) -> None:
-    """Refuse an item that is not a deployment object."""
-    expect(
-        isinstance(item, dict)
-        and isinstance(item.get("id"), int)
-        and isinstance(item.get("sha"), str)
-        and isinstance(item.get("status"), str)
-        and isinstance(item.get("created_at"), str)
-        and isinstance(dig(item, "environment", "name"), str),
-        source,
-        f"item #{index} is not a deployment object (id, sha, status, created_at, "
-        f"environment.name); expected {DEPLOYMENTS}",
-    )
-    expect(
-        item.get("approvals") is None or isinstance(item["approvals"], list),
-        source,
-        f"item #{index} (deployment {item['id']}): approvals is not a list of approvals; "
-        f"expected {DEPLOYMENTS}",
-    )
-
-
-def import_saved_deployments(path: Path, project: str, scope: Scope, logins: Logins) -> Deployments:
-    """Deployment records from saved API output."""
-    items = read_list(path, DEPLOYMENTS)
-    for index, item in enumerate(items, start=1):
-        check_deployment(item, index, path)
-    return deployment_records(items, project, scope, logins, path)
-
-
-def deployment_records(
-    items: list[Any], project: str, scope: Scope, logins: Logins, source: Path
-) -> Deployments:
-    """Records of the finished deployments among ``items`` (checked deployment objects)."""
-    result = Deployments()
-    for item in items:
-        environment = item["environment"]["name"]
-        result.environments.add(environment)
-        if scope.environments and environment not in scope.environments:
-            continue
-        outcome = OUTCOME.get(item["status"])
-        if outcome is None:
-            result.passed_over[f"{item['status']}, not a finished run"] += 1
-            continue
-        user, _ = _username(item.get("user"))
-        expect(bool(user), source, f"deployment {item['id']} names no user who deployed it")
-        approvals = []
-        if "approvals" not in item:
-            result.approvals_left_out["not in the list output (fetch each deployment)"] += 1
-        for entry in item.get("approvals") or []:
-            name, _ = _username(dig(entry, "user"))
-            at = dig(entry, "created_at")
-            if dig(entry, "status") != "approved":
-                result.approvals_left_out["rejected"] += 1
-            elif not name or not isinstance(at, str):
-                result.approvals_left_out["without a user or a time"] += 1
-            else:
-                approvals.append((logins.address(name), at))
-        started = (
-            dig(item, "deployable", "started_at")
-            or dig(item, "deployable", "created_at")
-            or item["created_at"]
-        )
-        finished = dig(item, "deployable", "finished_at") or item.get("updated_at") or started
-        facts = Facts(
-            ident=f"{project}/deployments/{item['id']}",
-            environment=environment,
-            commit=item["sha"],
-            started_at=str(started),
-            finished_at=str(finished),
-            deployer=logins.address(user),
-            status=outcome,
-            approvals=tuple(approvals),
-            ref=named_ref(item.get("ref"), item["sha"]),
-        )
-        result.records.append(record(facts, scope, source))
-    return result

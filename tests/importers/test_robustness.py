@@ -19,7 +19,14 @@ from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
 from checker.errors import KnightwatchError
 from checker.evidence.identities import IdentityResolver
-from checker.importers import ansible, gerrit, github, github_deployments, gitlab
+from checker.importers import (
+    ansible,
+    gerrit,
+    github,
+    github_deployments,
+    gitlab,
+    gitlab_deployments,
+)
 from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
 from tests.conftest import CliResult, run_cli
@@ -403,7 +410,7 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     ),
     "gitlab-deployments": (
         FORGES / "gitlab",
-        lambda d: gitlab.import_saved_deployments(
+        lambda d: gitlab_deployments.import_saved_deployments(
             d / "deployments.json", "g/app", SCOPE, _logins()
         ),
     ),

@@ -1,0 +1,102 @@
+"""``knightwatch import gitlab-deployments``: deployment records from GitLab's deployment
+objects, saved or fetched directly.
+
+Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
+``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
+``approvals``). ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
+``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
+over. A deployment started when its job did (``deployable.started_at``; without it, when the
+job was created, which is no later; else the deployment's creation, which GitLab may record
+after its job finished).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checker.evidence.models import Status
+from checker.importers.common import Logins, dig, expect, named_ref, read_list
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.gitlab import username
+
+DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
+OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
+
+
+def check_deployment(item: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a deployment object."""
+    expect(
+        isinstance(item, dict)
+        and isinstance(item.get("id"), int)
+        and isinstance(item.get("sha"), str)
+        and isinstance(item.get("status"), str)
+        and isinstance(item.get("created_at"), str)
+        and isinstance(dig(item, "environment", "name"), str),
+        source,
+        f"item #{index} is not a deployment object (id, sha, status, created_at, "
+        f"environment.name); expected {DEPLOYMENTS}",
+    )
+    expect(
+        item.get("approvals") is None or isinstance(item["approvals"], list),
+        source,
+        f"item #{index} (deployment {item['id']}): approvals is not a list of approvals; "
+        f"expected {DEPLOYMENTS}",
+    )
+
+
+def import_saved_deployments(path: Path, project: str, scope: Scope, logins: Logins) -> Deployments:
+    """Deployment records from saved API output."""
+    items = read_list(path, DEPLOYMENTS)
+    for index, item in enumerate(items, start=1):
+        check_deployment(item, index, path)
+    return deployment_records(items, project, scope, logins, path)
+
+
+def deployment_records(
+    items: list[Any], project: str, scope: Scope, logins: Logins, source: Path
+) -> Deployments:
+    """Records of the finished deployments among ``items`` (checked deployment objects)."""
+    result = Deployments()
+    for item in items:
+        environment = item["environment"]["name"]
+        result.environments.add(environment)
+        if scope.environments and environment not in scope.environments:
+            continue
+        outcome = OUTCOME.get(item["status"])
+        if outcome is None:
+            result.passed_over[f"{item['status']}, not a finished run"] += 1
+            continue
+        user, _ = username(item.get("user"))
+        expect(bool(user), source, f"deployment {item['id']} names no user who deployed it")
+        approvals = []
+        if "approvals" not in item:
+            result.approvals_left_out["not in the list output (fetch each deployment)"] += 1
+        for entry in item.get("approvals") or []:
+            name, _ = username(dig(entry, "user"))
+            at = dig(entry, "created_at")
+            if dig(entry, "status") != "approved":
+                result.approvals_left_out["rejected"] += 1
+            elif not name or not isinstance(at, str):
+                result.approvals_left_out["without a user or a time"] += 1
+            else:
+                approvals.append((logins.address(name), at))
+        started = (
+            dig(item, "deployable", "started_at")
+            or dig(item, "deployable", "created_at")
+            or item["created_at"]
+        )
+        finished = dig(item, "deployable", "finished_at") or item.get("updated_at") or started
+        facts = Facts(
+            ident=f"{project}/deployments/{item['id']}",
+            environment=environment,
+            commit=item["sha"],
+            started_at=str(started),
+            finished_at=str(finished),
+            deployer=logins.address(user),
+            status=outcome,
+            approvals=tuple(approvals),
+            ref=named_ref(item.get("ref"), item["sha"]),
+        )
+        result.records.append(record(facts, scope, source))
+    return result
