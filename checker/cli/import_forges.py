@@ -219,10 +219,12 @@ def report_deployments(
     )
     passed = ", ".join(f"{n} {why}" for why, n in sorted(done.passed_over.items()))
     left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))
+    notes = ", ".join(f"{n} {why}" for why, n in sorted(done.notes.items()))
     approvals = sum(len(r.approvals) for r in done.records)
     what = (
         f"{len(done.records)} finished deployments"
         + (f" ({passed}, passed over)" if passed else "")
+        + (f" ({notes})" if notes else "")
         + f"; {approvals} approvals"
         + (f"; approvals left out: {left}" if left else "")
     )

@@ -36,6 +36,8 @@ class Deployments:
     records: list[Deployment] = field(default_factory=list)
     passed_over: Counter[str] = field(default_factory=Counter)
     approvals_left_out: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+    """What the import decided that the forge's own word did not say, and why."""
     environments: set[str] = field(default_factory=set)
     """Every environment the forge listed a deployment to, chosen or not."""
 
