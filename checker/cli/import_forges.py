@@ -90,7 +90,8 @@ def add_parsers(
         "--project",
         required=True,
         metavar="PATH",
-        help="the project's path (group/name): names the records, and with --fetch is fetched",
+        help="the project's path (group/name), or its id: names the records, every saved one "
+        "must be its, and with --fetch is fetched",
     )
     gld.add_argument("--fetch", action="store_true", help="fetch from the API instead")
     _deploy_options(gld)
@@ -169,7 +170,7 @@ def run(
         done, source = _gitlab_fetched(args, scope, logins)
     else:
         done = gitlab_deployments.import_saved_deployments(
-            args.deployments, args.project, scope, logins
+            args.deployments, args.project, scope, logins, args.api_url
         )
         source = args.deployments
     _refuse_unmatched(done, scope, source)

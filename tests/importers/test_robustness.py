@@ -411,7 +411,7 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     "gitlab-deployments": (
         FORGES / "gitlab",
         lambda d: gitlab_deployments.import_saved_deployments(
-            d / "deployments.json", "g/app", SCOPE, _logins()
+            d / "deployments.json", "group/app", SCOPE, _logins()
         ),
     ),
     "gerrit-rest": (
