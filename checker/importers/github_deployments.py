@@ -12,6 +12,10 @@ Input, as the API documents it (``gh api --paginate`` writes it), or fetched dir
   deployer, whoever created the deployment (a machine user's token creates a pipeline's
   deployments).
 
+A saved list of deployments or statuses whose last page is full (30 or 100) is refused unless
+the empty page after it is saved too: the deployments past it, a failure among them, would be
+missing.
+
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
 nothing). One with no terminal status yet is not finished, and is passed over until a later
@@ -35,14 +39,28 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, moment, named_ref, read_json, read_list
+from checker.importers.common import (
+    Logins,
+    dig,
+    expect,
+    moment,
+    named_ref,
+    read_json,
+    read_list,
+    read_whole_list,
+)
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
-from checker.importers.github import login_of
+from checker.importers.github import PAGE_SIZES, login_of
 
 DEPLOYMENTS = "GitHub deployment objects (GET /repos/{owner}/{repo}/deployments)"
 STATUSES = "GitHub deployment status objects (GET .../deployments/{id}/statuses)"
 APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approvals)"
 RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
+WHOLE = (
+    "save it with 'gh api --paginate ...{what}?per_page=100', and when that fills its last "
+    "page, append the page after it, which GitHub answers empty (see the docs), or import with "
+    "--repository"
+)
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
 TERMINAL: dict[str, Status] = {"success": "succeeded", "failure": "failed", "error": "failed"}
 
@@ -84,7 +102,7 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
 
 def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Deployments:
     """Deployment records from saved API output."""
-    items = read_list(path, DEPLOYMENTS)
+    items = read_whole_list(path, DEPLOYMENTS, PAGE_SIZES, WHOLE.format(what="deployments"))
     found = []
     seen = set()
     for index, item in enumerate(items, start=1):
@@ -104,9 +122,7 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
         approvals = read_list(approvals_path, APPROVALS) if approvals_path.is_file() else None
         run = read_json(run_path, RUN) if run_path.is_file() else None
         expect(run is None or isinstance(run, dict), run_path, f"expected {RUN}")
-        found.append(
-            DeploymentData(item, read_list(statuses_path, STATUSES), approvals, run, statuses_path)
-        )
+        found.append(DeploymentData(item, _statuses(statuses_path), approvals, run, statuses_path))
     return deployments(found, scope, logins, seen)
 
 
@@ -117,8 +133,13 @@ def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope) -> bool:
         return True
     if not statuses_path.is_file():
         return False
-    statuses = read_list(statuses_path, STATUSES)
+    statuses = _statuses(statuses_path)
     return any(dig(status, "environment") in scope.environments for status in statuses)
+
+
+def _statuses(path: Path) -> list[Any]:
+    """A deployment's saved statuses, every page of them."""
+    return read_whole_list(path, STATUSES, PAGE_SIZES, WHOLE.format(what="statuses"))
 
 
 def reached(item: dict[str, Any], statuses: list[Any], last: int) -> str:

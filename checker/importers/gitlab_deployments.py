@@ -3,7 +3,9 @@ objects, saved or fetched directly.
 
 Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
 ``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
-``approvals``). ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
+``approvals``), every page of the list: one whose last page is full (20 or 100) is refused
+unless the empty page after it is saved too, as GitLab lists the oldest first and the newest
+would be missing. ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
 ``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
 over. The job that ran a deployment (``deployable``) has the last word: GitLab sets the
 deployment's status from the job's, so a job that failed or was canceled is a failure whatever
@@ -21,12 +23,18 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, named_ref, read_list
+from checker.importers.common import Logins, dig, expect, named_ref, read_whole_list
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
-from checker.importers.gitlab import username
+from checker.importers.gitlab import PAGE_SIZES, username
 
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
 OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
+WHOLE_DEPLOYMENTS = (
+    "GitLab lists deployments oldest first, so the newest would be the ones missing; save "
+    ".../deployments?order_by=id&sort=asc&per_page=100 page by page (page=1, 2, ...), each "
+    "deployment fetched singly, and after a full page the empty one (see the docs), or import "
+    "with --fetch"
+)
 GITLAB_URL = "https://gitlab.com"
 PROJECT_URLS = (
     ("web_url", "job", re.compile(r"/(?P<project>.+?)/(?:-/)?(?:jobs|builds)/\d+/?")),
@@ -71,7 +79,7 @@ def import_saved_deployments(
     path: Path, project: str, scope: Scope, logins: Logins, api_url: str = GITLAB_URL
 ) -> Deployments:
     """Deployment records from saved API output, every one of it ``project``'s."""
-    items = read_list(path, DEPLOYMENTS)
+    items = read_whole_list(path, DEPLOYMENTS, PAGE_SIZES, WHOLE_DEPLOYMENTS)
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
     check_projects(items, project, api_url, path)

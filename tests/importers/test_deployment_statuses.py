@@ -43,6 +43,10 @@ def _export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]]]:
 
 def _import(repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]) -> CliResult:
     (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
+    return _import_saved(repo, export)
+
+
+def _import_saved(repo: ScriptedRepo, export: Path) -> CliResult:
     return run_cli("import", "github-deployments", export / "deployments.json", export,
                    "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
 

@@ -52,9 +52,12 @@ def _workspace(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, Any]]:
 
 def _import(repo: ScriptedRepo, export: Path, *items: dict[str, Any]) -> CliResult:
     (export / "deployments.json").write_text(json.dumps(list(items)))
-    return run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
-                   "group/app", "--service", "app", "--target", "app-1",
-                   "--repo", repo.path)  # fmt: skip
+    return _import_saved(repo, export / "deployments.json")
+
+
+def _import_saved(repo: ScriptedRepo, path: Path) -> CliResult:
+    return run_cli("import", "gitlab-deployments", path, "--project", "group/app", "--service",
+                   "app", "--target", "app-1", "--repo", repo.path)  # fmt: skip
 
 
 def _check(repo: ScriptedRepo) -> CliResult:

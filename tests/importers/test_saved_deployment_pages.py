@@ -1,0 +1,126 @@
+"""Saved deployment lists of several pages. GitLab lists a project's deployments oldest first,
+20 a page unless asked for up to 100: a ``deployments.json`` of the first page alone lost the
+newest deployment, a failure, and check passed (exit 0). GitHub lists deployments newest first,
+30 a page: the first page alone lost the older ones, a failure among them. A saved list of
+deployments, or of a GitHub deployment's statuses, whose last page is full is refused unless
+the page after it, empty, is saved too (as reviews and notes are: test_saved_pages.py).
+
+On the recorded deployments of tests/importers/fixtures/forges (sources in its README), as
+tests/importers/test_gitlab_deployments.py and test_deployment_statuses.py prepare them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers import test_deployment_statuses as github
+from tests.importers import test_gitlab_deployments as gitlab
+
+
+def _gitlab_list(deployment: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``count`` deployments of group/app in GitLab's order (oldest first), one a day from
+    deployment 42's; the newest one's job failed."""
+    found = []
+    for n in range(count):
+        item = copy.deepcopy(deployment)
+        job = item["deployable"]
+        item["id"], item["iid"], job["id"] = 100 + n, 1 + n, 700 + n
+        job["web_url"] = f"http://gitlab.dev/group/app/-/jobs/{700 + n}"
+        day = f"2016-09-{1 + n % 28:02d}T{n // 28:02d}"
+        job["created_at"], job["finished_at"] = f"{day}:10:00.000Z", f"{day}:20:00.000Z"
+        item["created_at"] = item["updated_at"] = f"{day}:20:01.000Z"
+        item["approvals"][0]["created_at"] = f"{day}:00:00.000Z"
+        found.append(item)
+    found[-1]["status"] = found[-1]["deployable"]["status"] = "failed"
+    return found
+
+
+@pytest.mark.parametrize("page", [20, 100])
+def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, page: int) -> None:
+    repo, export, deployment = gitlab._workspace(tmp_path)
+    listed = _gitlab_list(deployment, page + 1)
+    path = export / "deployments.json"
+    path.write_text(json.dumps(listed[:page]))
+    result = gitlab._import_saved(repo, path)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly {page} items" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(json.dumps(listed[:page]) + "\n" + json.dumps(listed[page:]) + "\n")
+    both = gitlab._import_saved(repo, path)
+    assert both.code == 0, both.err
+    assert gitlab._check(repo).code == 1  # the newest deployment failed
+
+
+def test_gitlab_deployments_filling_their_last_page_then_an_empty_one_are_whole(
+    tmp_path: Path,
+) -> None:
+    repo, export, deployment = gitlab._workspace(tmp_path)
+    listed = _gitlab_list(deployment, 21)[:20]  # twenty successes, and nothing after them
+    path = export / "deployments.json"
+    path.write_text(json.dumps(listed) + "\n[]\n")
+    result = gitlab._import_saved(repo, path)
+    assert result.code == 0, result.err
+    assert "20 finished deployments" in result.err
+    assert gitlab._check(repo).code == 0
+
+
+def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
+    """``count`` deployments to production, newest first as GitHub lists them, each a copy of
+    262350588 with its statuses, approvals and run, an hour apart; the oldest one failed."""
+    listed = json.loads((export / "deployments.json").read_text())
+    [template] = [item for item in listed if str(item["id"]) == github.DEPLOYMENT]
+    found = []
+    for n in range(count):
+        ident = 262350000 + count - n
+        item = template | {"id": ident, "url": f"{template['url'].rsplit('/', 1)[0]}/{ident}"}
+        shutil.copytree(export / github.DEPLOYMENT, export / str(ident))
+        statuses = json.loads((export / str(ident) / "statuses.json").read_text())
+        hour = f"2020-08-{25 - n // 24:02d}T{23 - n % 24:02d}"
+        for status in statuses:
+            status["created_at"] = hour + status["created_at"][13:]
+        if n == count - 1:
+            statuses[0]["state"] = "failure"
+        (export / str(ident) / "statuses.json").write_text(json.dumps(statuses))
+        item["created_at"] = f"{hour}:40:41Z"
+        found.append(item)
+    return found
+
+
+@pytest.mark.parametrize("page", [30, 100])
+def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, page: int) -> None:
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, page + 1)
+    path = export / "deployments.json"
+    path.write_text(json.dumps(listed[:page]))
+    result = github._import_saved(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly {page} items" in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(json.dumps([listed[:page], listed[page:]]))  # gh api --paginate --slurp
+    both = github._import_saved(repo, export)
+    assert both.code == 0, both.err
+    assert github._check(repo).code == 1  # the oldest deployment failed
+
+
+def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None:
+    """30 statuses, GitHub's default page, newest first: the oldest, past it, are missing
+    (where the deployment started, when it was released, which environment it went to)."""
+    repo, export, statuses = github._export(tmp_path)
+    success, running, queued = statuses
+    waiting = [queued | {"id": 388460000 - n, "state": "waiting"} for n in range(27)]
+    path = export / github.DEPLOYMENT / "statuses.json"
+    result = github._import(repo, export, [success, running, queued, *waiting])
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly 30 items" in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(json.dumps([success, running, queued, *waiting]) + "[]")
+    whole = github._import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    assert github._check(repo).code == 0
