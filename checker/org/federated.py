@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,16 +212,26 @@ def _check(signed: Signed, period: str, partial: bool) -> None:
         raise Rejected(f"it attests {signed.period}, not {period}")
     if predicate.get("partial") and not partial:
         raise Rejected(f"it attests {period} only in part (--partial)")
-    try:
-        check_as_of(period, date.fromisoformat(str(predicate.get("as_of"))), partial=partial)
-    except (UsageError, ValueError):
-        raise Rejected(
-            f"it was judged as of {predicate.get('as_of')}, before {period} was over"
-        ) from None
+    _check_as_of(period, predicate.get("as_of"), partial)
     if _pairs(signed.statement.get("subject")) != _pairs(_stated(predicate["report"])):
         raise Rejected(
             "its subjects are not the repository HEAD and input digests its report states"
         )
+
+
+def _check_as_of(period: str, recorded: object, partial: bool) -> None:
+    """Judged as of a day after the month (for a partial month, up to today), not later than
+    today: the rules a repository's own audit follows (``check_as_of``)."""
+    try:
+        as_of = date.fromisoformat(str(recorded))
+    except ValueError:
+        raise Rejected(f"its as-of date {recorded!r} is not a date") from None
+    if as_of > datetime.now(UTC).date():
+        raise Rejected(f"it was judged as of {as_of}, a day that has not come")
+    try:
+        check_as_of(period, as_of, partial=partial)
+    except UsageError:
+        raise Rejected(f"it was judged as of {as_of}, before {period} was over") from None
 
 
 def _check_scope(system: System, audit: dict[str, Any]) -> None:

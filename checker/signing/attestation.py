@@ -67,12 +67,21 @@ def check_as_of(
     period: str, as_of: date | None, *, partial: bool, today: date | None = None
 ) -> None:
     """An audit's as-of date is not before the month is over (or, for a partial month, before
-    today): waivers expire against it, and an as-of date in the past would revive them."""
+    today), nor after today: waivers expire against it, and an as-of date in the past would
+    revive them; one in the future would admit a waiver that runs years (a waiver may run a
+    year past the as-of date), and nobody can judge as of a day that has not come."""
     if as_of is None:
         return
+    now = today or datetime.now(UTC).date()
+    if as_of > now:
+        raise UsageError(
+            f"--as-of {as_of} is after today ({now} UTC): an audit is judged as of a day that "
+            "has come",
+            hint="leave out --as-of (today)",
+        )
     year, month = (int(part) for part in period.split("-"))
     after = date(year + month // 12, month % 12 + 1, 1)
-    earliest = min(after, today or datetime.now(UTC).date()) if partial else after
+    earliest = min(after, now) if partial else after
     if as_of < earliest:
         raise UsageError(
             f"--as-of {as_of} is before {earliest}: an audit of {period} is judged as of the "

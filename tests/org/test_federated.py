@@ -210,6 +210,12 @@ def test_a_partial_month_or_one_judged_too_early_is_rejected(org: Org, tmp_path:
     path.write_text(sign_statement(statement, load_private(str(private)))[0])
     reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
     assert reasons == {"web": "it was judged as of 2024-03-15, before 2024-03 was over"}
+    # A day that has not come: a waiver may run a year past it (the team's own audit of it
+    # is refused; signed all the same, it is rejected here).
+    statement["predicate"]["as_of"] = "2999-01-01"
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"web": "it was judged as of 2999-01-01, a day that has not come"}
     statement["predicate"]["as_of"] = AS_OF
     statement["predicate"]["partial"] = True
     path.write_text(sign_statement(statement, load_private(str(private)))[0])
