@@ -80,16 +80,14 @@ def judge_system(
 def attested_systems(chained: Signed | None) -> dict[str, Attested]:
     """What each system's audit in an organisation's attestation judged, by the system's name
     there (``continuity.predecessors`` finds a renamed system's); a system it could not
-    judge, or whose audit listed no population, is left out."""
+    judge is left out."""
     if chained is None:
         return {}
     found: dict[str, Attested] = {}
     for entry in chained.predicate.get("systems", []):
         audit = entry.get("audit") if isinstance(entry, dict) else None
         if entry.get("status") == JUDGED and isinstance(audit, dict):
-            month = attested(audit, chained.period)
-            if month is not None:
-                found[str(entry.get("name"))] = month
+            found[str(entry.get("name"))] = attested(audit, chained.period)
     return found
 
 

@@ -139,11 +139,13 @@ def describe(predicate: dict[str, Any]) -> str:
     )
 
 
-def attested(predicate: dict[str, Any], period: str) -> Attested | None:
+def attested(predicate: dict[str, Any], period: str) -> Attested:
     """What a signed monthly audit of ``period`` judged, for the next month's audit chained
-    to it: None where it records no population (signed before audits listed one)."""
+    to it. One signed before audits listed their population holds no digest of its records
+    either (``earlier``), and the audit chained to it stops: whether those records changed
+    since it was signed cannot be known."""
     if predicate.get("population") is None:
-        return None
+        return Attested(period, {})
     population = read_population(predicate)
     earlier = predicate.get("earlier")
     return Attested(

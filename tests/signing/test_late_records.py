@@ -135,14 +135,25 @@ def test_a_record_no_later_audit_judges_stops_the_chain(tmp_path: Path, late: st
     assert not (tmp_path / "2024-04.json").exists()
 
 
-def test_a_chain_to_an_attestation_without_the_digest_is_refused(tmp_path: Path) -> None:
-    """March's attestation as an earlier version signed it (no ``earlier``): whether its
-    records changed since cannot be known, so April is not chained to it (it was, silently)."""
-    repo, evidence, _ = _case(tmp_path)
+@pytest.mark.parametrize("missing", [("earlier",), ("earlier", "population")])
+def test_a_chain_to_an_attestation_without_the_digest_is_refused(
+    tmp_path: Path, missing: tuple[str, ...]
+) -> None:
+    """March's attestation as an earlier version signed it (no ``earlier``; an earlier one
+    still listed no ``population`` either): whether its records changed since cannot be
+    known, so April is not chained to it. It was, silently; without a population, even after
+    March's deployment was recorded as failed on its one host (FLEET-001, critical), which
+    no audit then judged: April passed."""
+    repo, evidence, shas = _case(tmp_path)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
     assert _audit(repo, evidence, "2024-03").code == 0
     envelope = json.loads((tmp_path / "2024-03.json").read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
-    del statement["predicate"]["earlier"]
+    for name in missing:
+        del statement["predicate"][name]
+    changed = _deployed("D1", shas["good"], "2024-03-01")
+    changed["targets"] = [{"host": "web-1", "status": "failed"}]
+    write_yaml(evidence / "deploys.yaml", [changed])
     key = load_private(str(tmp_path / "k.key"))
     (tmp_path / "2024-03.json").write_text(sign_statement(statement, key)[0])
     april = _audit(repo, evidence, "2024-04", "--previous", tmp_path / "2024-03.json")
