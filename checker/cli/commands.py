@@ -260,7 +260,12 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
 
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_link, open_signed
+    from checker.signing.attestation import (
+        ORG_PREDICATE_TYPE,
+        check_link,
+        open_signed,
+        weakened_line,
+    )
     from checker.signing.keys import load_public
     from checker.signing.population import describe
 
@@ -273,24 +278,10 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.cli.org import refuse_org_options
 
     refuse_org_options(args)
-    report = current.predicate["report"]
-    summary = report.get("summary") or {}
-    notes = [
-        *(["partial: the month had not ended"] if current.predicate.get("partial") else []),
-        *(
-            [f"incomplete: {', '.join(map(str, summary['incomplete']))} not evaluated"]
-            if summary.get("incomplete")
-            else []
-        ),
-        *(["no deployments in the period"] if summary.get("deployments") == 0 else []),
-    ]
     lines = [
         f"signature: valid, key {current.keyid}",
-        f"period: {current.period}; verdict {report.get('verdict')}; "
-        f"{len(report.get('findings', []))} findings"
-        + (f" ({summary['waived']} waived)" if summary.get("waived") else "")
-        + f"; as of {current.predicate.get('as_of')}"
-        + "".join(f"; {note}" for note in notes),
+        _verdict_line(current),
+        *(f"settings: {said}" for said in [weakened_line(current.predicate)] if said),
         f"chain: {link}",
         f"population: {describe(current.predicate)}",
     ]
@@ -307,6 +298,29 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lines.append(f"replay: {replay(current, base)}")
     out.write("".join(f"{visible(line)}\n" for line in lines))
     return EXIT_PASS
+
+
+def _verdict_line(current: Signed) -> str:
+    """``verify``'s line of a repository's audit: its month, verdict, findings, as-of date,
+    and what the verdict does not rest on (a partial month, rules not evaluated)."""
+    report = current.predicate["report"]
+    summary = report.get("summary") or {}
+    notes = [
+        *(["partial: the month had not ended"] if current.predicate.get("partial") else []),
+        *(
+            [f"incomplete: {', '.join(map(str, summary['incomplete']))} not evaluated"]
+            if summary.get("incomplete")
+            else []
+        ),
+        *(["no deployments in the period"] if summary.get("deployments") == 0 else []),
+    ]
+    return (
+        f"period: {current.period}; verdict {report.get('verdict')}; "
+        f"{len(report.get('findings', []))} findings"
+        + (f" ({summary['waived']} waived)" if summary.get("waived") else "")
+        + f"; as of {current.predicate.get('as_of')}"
+        + "".join(f"; {note}" for note in notes)
+    )
 
 
 def _verify_org(

@@ -20,6 +20,7 @@ from checker.evidence import jsonread
 from checker.evidence.files import read_text
 from checker.facts.population import population_record
 from checker.report.model import Report
+from checker.settings import SettingNote
 from checker.signing import dsse
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -134,6 +135,27 @@ def _settings(report: Report) -> dict[str, Any]:
         "not_applied": [n.to_dict() for n in report.settings if not n.applied],
         **({"config_file": {"path": config.path, "sha256": config.sha256}} if config else {}),
     }
+
+
+def weakened_line(predicate: dict[str, Any]) -> str | None:
+    """What ``verify`` says of the settings a signed audit recorded as weakening or changing
+    the rules (``settings.weakened``), each as the report describes it; None when there are
+    none. Its verdict was given under them."""
+    settings = predicate.get("settings")
+    weakened = settings.get("weakened") if isinstance(settings, dict) else None
+    if not weakened or not isinstance(weakened, list):
+        return None
+    shown = []
+    for item in weakened:
+        try:
+            shown.append(SettingNote(**item).describe())
+        except (TypeError, KeyError):
+            shown.append(str(item))
+    many = len(shown) > 1
+    return (
+        f"judged with {'settings that weaken' if many else 'a setting that weakens'} or "
+        f"change{'' if many else 's'} the rules: " + "; ".join(shown)
+    )
 
 
 def audit_subjects(report: Report) -> list[dict[str, Any]]:

@@ -1,0 +1,55 @@
+"""``verify`` tells an auditor the verdict a signed audit gives, and with it every setting
+the audit was judged with that weakened or changed the rules: the verdict means nothing
+without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+
+
+def _audit(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+    """March 2026: one reviewed commit deployed with no approval (REVIEW-001, high)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "app",
+        {"app.py": "1\n"},
+        author=DEV,
+        date="2026-03-02T09:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [deployment("D1", sha, "2026-03-10T10:00:00Z")])
+    run_cli("keygen", "--output", tmp_path / "k")
+    out = tmp_path / "march.json"
+    made = run_cli(
+        "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2026-03",
+        "--as-of", "2026-04-01", "--key", tmp_path / "k.key", "-o", out, *extra,
+    )  # fmt: skip
+    assert made.code in (0, 1), made.err
+    return out, tmp_path / "k.pub"
+
+
+def test_verify_names_a_weakening_setting_beside_the_verdict(tmp_path: Path) -> None:
+    """Judged ``--fail-on critical``, the month's high finding does not fail it: ``verify``
+    said ``verdict pass; 1 findings`` and nothing of the setting the signed report holds."""
+    out, pub = _audit(tmp_path, "--fail-on", "critical")
+    result = run_cli("verify", out, "--key", pub)
+    assert result.code == 0, result.err
+    assert "verdict pass; 1 findings" in result.out
+    assert (
+        "settings: judged with a setting that weakens or changes the rules: fail_on: critical "
+        "from command line (WEAKER; default high)"
+    ) in result.out
+
+
+def test_verify_of_an_audit_with_the_default_settings_says_nothing_of_them(
+    tmp_path: Path,
+) -> None:
+    out, pub = _audit(tmp_path)
+    result = run_cli("verify", out, "--key", pub)
+    assert result.code == 0, result.err
+    assert "verdict fail; 1 findings" in result.out
+    assert "settings:" not in result.out
