@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -105,6 +106,7 @@ def load_public(path: Path) -> Ed25519PublicKey:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read public key: {exc.strerror}", path=str(path)) from exc
+    _one_public_block(data, str(path))
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -112,3 +114,29 @@ def load_public(path: Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise InputError("the key must be an Ed25519 public key", path=str(path))
     return key
+
+
+_PEM_BEGIN = re.compile(rb"^-----BEGIN ([A-Z0-9 ]+)-----\s*$", re.MULTILINE)
+
+
+def _one_public_block(data: bytes, source: str) -> None:
+    """A public key file holds one PEM block, a public key. The PEM reader takes the first
+    block and ignores the rest: of two keys the first would verify, whatever the file's
+    reader took it for, and a private key beside the public one would let anyone given the
+    file sign reports."""
+    labels = _PEM_BEGIN.findall(data)
+    if any(b"PRIVATE" in label for label in labels):
+        raise InputError(
+            "holds a private key: whoever has this file can sign reports, so a signature it "
+            "verifies proves nothing",
+            path=source,
+            hint="verify with the public key alone (the .pub file 'knightwatch keygen' wrote); "
+            "if this file was handed out, make a new key pair and keep the .key secret",
+        )
+    if len(labels) > 1:
+        raise InputError(
+            f"holds {len(labels)} PEM blocks; a public key file holds the one key reports are "
+            "verified with",
+            path=source,
+            hint="keep each signing key's public key in a file of its own",
+        )

@@ -129,6 +129,34 @@ def test_another_key_fails_as_a_key_error(setup: Setup, tmp_path: Path) -> None:
     assert "verification failed (key)" in result.err
 
 
+@pytest.mark.parametrize(
+    ("parts", "said"),
+    [
+        (("signing.pub", "other.pub"), "holds 2 PEM blocks"),
+        (("other.pub", "signing.pub"), "holds 2 PEM blocks"),
+        (("signing.pub", "signing.key"), "holds a private key"),
+        (("signing.key",), "holds a private key"),
+    ],
+)
+def test_a_public_key_file_holds_one_public_key_alone(
+    setup: Setup, tmp_path: Path, parts: tuple[str, ...], said: str
+) -> None:
+    """Of a file with two keys, the first was used and the rest ignored: a keyring that
+    begins with the audited team's own key verified what that key signed, whatever keys
+    followed. A private key after the public one was ignored too: the file handed to
+    auditors let anyone holding it sign reports that verify."""
+    run_cli("keygen", "--output", tmp_path / "other")
+    keys = {"signing.pub": setup.pub, "signing.key": setup.key, "other.pub": tmp_path / "other.pub"}
+    given = tmp_path / "given.pub"
+    given.write_bytes(b"".join(keys[name].read_bytes() for name in parts))
+    for command in ("verify", "sample"):
+        extra = ("--size", "1", "--seed", "s") if command == "sample" else ()
+        result = run_cli(command, setup.dir / "jul.json", "--key", given, *extra)
+        assert result.code == 2, result.out + result.err
+        assert f"{given}: {said}" in result.err
+        assert "Traceback" not in result.err and result.out == ""
+
+
 def test_a_signature_with_the_right_keyid_but_forged_bytes_fails(
     setup: Setup, tmp_path: Path
 ) -> None:
