@@ -58,7 +58,7 @@ def _glob(pattern: str) -> str:
 
 
 def _month(value: str) -> str:
-    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", value):
+    if not re.match(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z", value):
         raise ValueError(f"{value!r} is not a month: YYYY-MM")
     return value
 

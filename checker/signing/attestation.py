@@ -27,7 +27,9 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
 ORG_PREDICATE_TYPE = "urn:knightwatch:predicate:organisation-audit:v1"
 """An organisation's month: every system's audit inside (``checker.org.attestation``)."""
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
+"""A month, YYYY-MM, in ASCII digits and nothing after it (``\\d`` takes any script's digits,
+and ``$`` a line break at the end)."""
 FIRST_YEAR = 1970
 
 

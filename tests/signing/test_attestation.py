@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from checker.demo.knight import KnightCase, build_knight
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
 from tests.conftest import CliResult, run_cli
 
 
@@ -371,19 +373,33 @@ def test_replay_names_the_input_that_changed(setup: Setup, tmp_path: Path) -> No
     assert "verification failed (replay): evidence input fleet.yaml differs" in result.err
 
 
-def test_period_must_be_a_month(setup: Setup, tmp_path: Path) -> None:
+@pytest.mark.parametrize("period", ["2012-7", "2012-07\n", "\u0662\u0660\u0661\u0662-07"])
+def test_period_must_be_a_month(setup: Setup, tmp_path: Path, period: str) -> None:
+    """A month as YYYY-MM in ASCII digits, and nothing after it: a trailing line break and
+    Arabic-Indic digits were taken, judged as July and signed as another month's name, which
+    no next month's audit could chain to."""
     result = run_cli(
         "audit",
         "--repo",
         setup.case.repo,
         "--period",
-        "2012-7",
+        period,
         "--key",
         setup.key,
         "-o",
         tmp_path / "x.json",
     )
     assert result.code == 2 and "YYYY-MM" in result.err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_statement_whose_period_is_not_a_month_is_malformed(setup: Setup, tmp_path: Path) -> None:
+    st = statement(setup.dir / "jul.json")
+    st["predicate"]["period"] = "2012-07\n"  # type: ignore[index]
+    signed = tmp_path / "odd.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 2 and "malformed attestation" in result.err
 
 
 def test_html_and_markdown_beside_the_signed_report(setup: Setup, tmp_path: Path) -> None:
