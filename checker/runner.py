@@ -26,7 +26,13 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
-from checker.facts.collect import Attested, Facts, Parameters, collect_facts
+from checker.facts.collect import (
+    Attested,
+    Facts,
+    Parameters,
+    check_same_repository,
+    collect_facts,
+)
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import begin_registry_walk
 from checker.facts.document import InputDocument, WaiverFacts
@@ -162,6 +168,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     cache = FactCache(options.cache_dir)
     try:
         _begin_walks(history, options, config, cache)
+        check_same_repository(history, options.attested)
         evidence = _evidence(history, options, settings, as_of)
         with stage("engine load"):
             policies = load_policy_set(

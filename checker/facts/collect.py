@@ -59,6 +59,8 @@ class Attested:
     late: frozenset[str] = frozenset()
     earlier: tuple[int, str] | None = None
     """The attestation's count and digest of the records that started before ``period``."""
+    head: str | None = None
+    """The repository HEAD the attestation recorded: a commit this repository holds."""
 
 
 @dataclass(frozen=True)
@@ -623,6 +625,22 @@ def earlier_records(
     ]
     lines.sort()
     return len(lines), hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def check_same_repository(history: GitHistory, attested: Attested | None) -> None:
+    """The attestation a monthly audit is chained to was made of this repository: its HEAD
+    is a commit here. Another repository's month, with no records to compare, would
+    otherwise stand in for a month of this one that was never attested."""
+    if attested is None or attested.head is None:
+        return
+    if history.resolve([attested.head]).get(attested.head) is None:
+        raise InputError(
+            f"the {attested.period} audit this one is chained to was made of repository HEAD "
+            f"{attested.head}, which this repository does not hold: it is another "
+            "repository's audit, or the history it was made of is gone",
+            path=str(history.root),
+            hint=f"chain to this repository's audit of {attested.period}",
+        )
 
 
 def _late(

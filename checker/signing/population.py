@@ -144,8 +144,11 @@ def attested(predicate: dict[str, Any], period: str) -> Attested:
     to it. One signed before audits listed their population holds no digest of its records
     either (``earlier``), and the audit chained to it stops: whether those records changed
     since it was signed cannot be known."""
+    inputs = (predicate.get("report") or {}).get("inputs") or {}
+    head = (inputs.get("repository") or {}).get("head")
+    head = head if isinstance(head, str) and OBJECT_ID.match(head) else None
     if predicate.get("population") is None:
-        return Attested(period, {})
+        return Attested(period, {}, head=head)
     population = read_population(predicate)
     earlier = predicate.get("earlier")
     return Attested(
@@ -159,6 +162,7 @@ def attested(predicate: dict[str, Any], period: str) -> Attested:
         and type(earlier.get("count")) is int
         and isinstance(earlier.get("sha256"), str)
         else None,
+        head=head,
     )
 
 

@@ -176,8 +176,9 @@ def test_a_renamed_system_is_found_however_its_path_is_spelled(
 
 
 def test_listed_but_pointed_at_empty_evidence_is_not_a_pass(march: Org, tmp_path: Path) -> None:
-    """payments listed, its services quiet, its repository now one with no deployments:
-    March's audit of payments judged a deployment its evidence no longer holds."""
+    """payments listed, its services quiet, its repository now another one, with no
+    deployments: March's audit of payments was made of a HEAD this repository does not hold
+    (and judged a deployment its evidence no longer holds)."""
     empty = ScriptedRepo(march.root / "repos" / "payments-empty")
     empty.commit("scaffold", {"README": "x\n"}, author=DEV, date="2024-02-01T09:00:00Z")
     write_yaml(march.root / "repos" / "payments-empty" / "compliance" / "deploys.yaml", [])
@@ -193,7 +194,11 @@ def test_listed_but_pointed_at_empty_evidence_is_not_a_pass(march: Org, tmp_path
     assert result.code == 1, result.err
     payments = {s["name"]: s for s in predicate(tmp_path / "apr.json")["systems"]}["payments"]
     assert payments["status"] == "not judged"
-    assert "deployment PAY-1 was judged by the 2024-03 audit" in payments["reason"]
+    assert (
+        "the 2024-03 audit this one is chained to was made of repository HEAD"
+        in (payments["reason"])
+    )
+    assert "which this repository does not hold" in payments["reason"]
 
 
 def march_again(tmp_path: Path) -> Org:

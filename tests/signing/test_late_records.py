@@ -160,3 +160,35 @@ def test_a_chain_to_an_attestation_without_the_digest_is_refused(
     assert april.code == 2, april.err
     assert "records no digest of the records it rests on" in april.err
     assert "audit 2024-03 again with this version" in april.err
+
+
+def test_a_chain_to_another_repositorys_attestation_is_refused(tmp_path: Path) -> None:
+    """Two repositories signed with one key, neither with a record before April: the second's
+    April audit took the first's March as its previous month (nothing to compare differed),
+    and ``verify --previous`` called the chain valid, though the second repository's March
+    was never attested. A previous month's audit is of a HEAD this repository holds."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for root, text in ((ours, "ours\n"), (theirs, "theirs\n")):
+        repo = ScriptedRepo(root / "repo")
+        files = {"flags.yaml": "flags: []\n", "app.py": text}
+        reviewed = (f"Reviewed-by: {LEAD}",)
+        sha = repo.commit("app", files, author=DEV, date="2024-02-01T09:00:00Z", trailers=reviewed)
+        write_yaml(root / "ev" / "deploys.yaml", [_deployed("D1", sha, "2024-04-02")])
+    run_cli("keygen", "--output", tmp_path / "k")
+
+    def audit(root: Path, month: str, *extra: str | Path) -> CliResult:
+        following = {"2024-03": "2024-04-01", "2024-04": "2024-05-01"}[month]
+        return run_cli(
+            "audit", "--repo", root / "repo", "--evidence", root / "ev", "--period", month,
+            "--key", tmp_path / "k.key", "--as-of", following, "-o", root / f"{month}.json",
+            *extra,
+        )  # fmt: skip
+
+    assert audit(theirs, "2024-03").code == 0
+    april = audit(ours, "2024-04", "--previous", theirs / "2024-03.json")
+    assert april.code == 2, april.err
+    assert "the 2024-03 audit this one is chained to was made of repository HEAD" in april.err
+    assert "which this repository does not hold" in april.err
+    assert not (ours / "2024-04.json").exists()
+    assert audit(ours, "2024-03").code == 0
+    assert audit(ours, "2024-04", "--previous", ours / "2024-03.json").code == 0
