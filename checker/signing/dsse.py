@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,13 @@ SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
 def open_envelope(data: bytes, source: str) -> Opened:
     """Parse an envelope's structure (no signature check yet). Exactly DSSE's fields, each
     once: a second ``payload`` must not be the one verified while a reader sees the first."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise InputError(
+            "malformed envelope: starts with a UTF-8 byte-order mark (EF BB BF), which an "
+            "envelope never holds (an editor adds one when it saves the file again)",
+            path=source,
+            hint="verify the file as `knightwatch audit` wrote it",
+        )
     try:
         envelope = jsonread.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

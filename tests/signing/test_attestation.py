@@ -245,6 +245,17 @@ def test_a_malformed_envelope_is_exit_2(setup: Setup, tmp_path: Path, content: b
     assert "Traceback" not in result.err
 
 
+def test_an_envelope_saved_with_a_byte_order_mark_is_named_as_such(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """An editor that saves with a BOM: the message said 'Expecting value: line 1 column 1'."""
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (setup.dir / "jul.json").read_bytes())
+    result = run_cli("verify", path, "--key", setup.pub)
+    assert result.code == 2 and result.out == ""
+    assert f"{path}: malformed envelope: starts with a UTF-8 byte-order mark" in result.err
+
+
 def test_a_second_payload_key_is_refused_not_verified(setup: Setup, tmp_path: Path) -> None:
     """A reader that takes the first ``payload`` sees a forged pass; the verifier, taking the
     last, would confirm the genuine signature: the envelope must be refused instead."""
