@@ -77,6 +77,11 @@ class Sample:
     items: tuple[Item, ...]
 
     @property
+    def partial(self) -> bool:
+        """Whether the audit covers its month only up to the day it was signed."""
+        return bool(self.signed.predicate.get("partial"))
+
+    @property
     def records(self) -> list[dict[str, str]]:
         """The deployment files the audit read, with their recorded digests."""
         files = (self.signed.predicate["report"].get("inputs") or {}).get("files") or []
@@ -140,9 +145,16 @@ def draw(signed: Signed, size: int, seed: str) -> Sample:
 def heading(sample: Sample) -> list[str]:
     """What the sample was drawn from, and how, before its items."""
     population, period = sample.population, sample.signed.period
+    partial = (
+        f" so far (partial: signed before the month ended, as of "
+        f"{sample.signed.predicate.get('as_of')}; the deployments after it are in no "
+        "population yet)"
+        if sample.partial
+        else ""
+    )
     lines = [
-        f"Audit of {period}, signed by key {sample.signed.keyid} (signature valid), payload "
-        f"sha256 {sample.signed.digest}",
+        f"Audit of {period}{partial}, signed by key {sample.signed.keyid} (signature valid), "
+        f"payload sha256 {sample.signed.digest}",
         f"Population: {counted(population.count, 'deployment')}, "
         f"{counted(population.commits, 'commit')} shipped, sha256 {population.sha256}",
     ]
@@ -213,6 +225,7 @@ def render_json(sample: Sample) -> str:
     """The sample for a script: sorted keys, the items in the order drawn."""
     document = {
         "period": sample.signed.period,
+        **({"partial": True} if sample.partial else {}),
         "audit": {"keyid": sample.signed.keyid, "payload_sha256": sample.signed.digest},
         "population": {
             "count": sample.population.count,

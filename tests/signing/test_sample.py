@@ -303,6 +303,27 @@ def test_a_month_with_no_deployments_has_nothing_to_sample(org: Org) -> None:
     assert data["items"] == [] and data["population"]["count"] == 0
 
 
+def test_a_sample_of_a_partial_month_says_so(org: Org) -> None:
+    """An audit of the month so far (``--partial``): its population holds the deployments up
+    to the day it was signed. The sample said 'Audit of 2012-07' and 'Sample: 2 of 6', as of
+    a whole month, and nothing in its JSON said otherwise."""
+    st = statement(org.audit)
+    st["predicate"]["partial"] = True
+    st["predicate"]["report"]["partial"] = True
+    partial = resign(org, st, "partial.json")
+    text = org.sample("--size", "2", "--seed", "s", audit=partial)
+    assert text.code == 0, text.err
+    assert text.out.startswith(
+        f"Audit of 2012-07 so far (partial: signed before the month ended, as of {AS_OF}; "
+        "the deployments after it are in no population yet), signed by key"
+    )
+    data = org.sample("--size", "2", "--seed", "s", "--format", "json", audit=partial).json()
+    assert data["partial"] is True
+    whole = org.sample("--size", "2", "--seed", "s", "--format", "json").json()
+    assert "partial" not in whole
+    assert org.sample("--size", "2", "--seed", "s").out.startswith("Audit of 2012-07, signed")
+
+
 def test_a_tampered_or_foreign_audit_is_refused(org: Org, tmp_path: Path) -> None:
     envelope = json.loads(org.audit.read_text())
     st = statement(org.audit)
