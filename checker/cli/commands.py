@@ -262,6 +262,7 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import (
         ORG_PREDICATE_TYPE,
+        check_judged_as_of,
         check_link,
         open_signed,
         weakened_line,
@@ -272,6 +273,9 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     public = load_public(args.key)
     current = open_signed(args.file, public)
     previous = open_signed(args.previous, public) if args.previous else None
+    for signed, path in ((current, args.file), (previous, args.previous)):
+        if signed is not None and signed.kind != ORG_PREDICATE_TYPE:
+            check_judged_as_of(signed, str(path))
     link = check_link(current, previous)
     if current.kind == ORG_PREDICATE_TYPE:
         return _verify_org(args, (current, previous), link, out)
@@ -347,13 +351,14 @@ def _verify_org(
 
 def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.errors import InputError, VerificationError
-    from checker.signing.attestation import open_signed
+    from checker.signing.attestation import check_judged_as_of, open_signed
     from checker.signing.keys import load_public
     from checker.signing.sample import draw, render_json, render_text
 
     public = load_public(args.key)
     try:
         signed = _one_system(open_signed(args.file, public), args.system)
+        check_judged_as_of(signed, str(args.file))
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:
         # A sample drawn from an audit that does not verify would check nothing.

@@ -93,6 +93,36 @@ def check_as_of(
         )
 
 
+def check_judged_as_of(signed: Signed, source: str, today: date | None = None) -> None:
+    """A signed monthly audit was judged as of a day it could have been: not before its month
+    was over (for a partial month, not before it began), and not after today. Versions that
+    took an ``--as-of`` after today signed audits a waiver running years past today counted
+    in; their signature holds, the date does not."""
+    recorded = signed.predicate.get("as_of")
+    try:
+        as_of = date.fromisoformat(str(recorded))
+    except ValueError:
+        raise InputError(
+            f"malformed attestation: as_of {recorded!r} is not a date", path=source
+        ) from None
+    year, month = (int(part) for part in signed.period.split("-"))
+    earliest = (
+        date(year, month, 1)
+        if signed.predicate.get("partial")
+        else date(year + month // 12, month % 12 + 1, 1)
+    )
+    now = today or datetime.now(UTC).date()
+    if as_of < earliest:
+        problem = f"before {earliest}: waivers that had expired by then would count"
+    elif as_of > now:
+        problem = f"a day that has not come (today is {now} UTC): a waiver may run a year past it"
+    else:
+        return
+    raise VerificationError(
+        "as-of", f"{source}: the audit of {signed.period} was judged as of {as_of}, {problem}"
+    )
+
+
 def month_before(period: str) -> str:
     """The month before ``YYYY-MM``."""
     year, month = (int(p) for p in period.split("-"))

@@ -404,6 +404,46 @@ def test_period_must_be_a_month(setup: Setup, tmp_path: Path, period: str) -> No
     assert not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("as_of", "said"),
+    [
+        ("2999-01-01", "judged as of 2999-01-01, a day that has not come"),
+        ("2012-07-15", "judged as of 2012-07-15, before 2012-08-01"),
+    ],
+)
+def test_an_audit_judged_as_of_a_day_it_could_not_be_fails_verify_and_sample(
+    setup: Setup, tmp_path: Path, as_of: str, said: str
+) -> None:
+    """Versions before the audit refused an --as-of after today signed such audits: a waiver
+    running years past today then counted. Their signature holds; the date they were judged
+    as of cannot, and verify called them valid (exit 0), sample drew from them."""
+    st = statement(setup.dir / "jul.json")
+    st["predicate"]["as_of"] = as_of  # type: ignore[index]
+    st["predicate"]["report"]["as_of"] = as_of  # type: ignore[index]
+    signed = tmp_path / "as-of.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 1 and result.out == ""
+    assert f"verification failed (as-of): {signed}: the audit of 2012-07 was {said}" in result.err
+    sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
+    assert sampled.code == 2 and "refusing to sample" in sampled.err and sampled.out == ""
+    chained = run_cli("verify", setup.dir / "aug.json", "--key", setup.pub, "--previous", signed)
+    assert chained.code == 1 and "verification failed (as-of)" in chained.err
+
+
+def test_a_partial_audit_is_judged_as_of_a_day_of_its_month(setup: Setup, tmp_path: Path) -> None:
+    st = statement(setup.dir / "jul.json")
+    st["predicate"].update(partial=True, as_of="2012-07-20")  # type: ignore[attr-defined]
+    signed = tmp_path / "partial.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 0, result.err
+    st["predicate"]["as_of"] = "2012-06-30"  # type: ignore[index]
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 1 and "judged as of 2012-06-30, before 2012-07-01" in result.err
+
+
 def test_a_statement_whose_period_is_not_a_month_is_malformed(setup: Setup, tmp_path: Path) -> None:
     st = statement(setup.dir / "jul.json")
     st["predicate"]["period"] = "2012-07\n"  # type: ignore[index]
