@@ -71,7 +71,12 @@ def add_parsers(
         ("deployments", "DEPLOYMENTS.json", ""),
         ("folder", "DIR", "ID/statuses.json, approvals.json and run.json"),
     )
-    ghd.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
+    ghd.add_argument(
+        "--repository",
+        metavar="OWNER/REPO",
+        help="the repository: every record of saved output must be its (required with "
+        "DEPLOYMENTS.json DIR); given alone, its deployments are fetched from the API",
+    )
     _deploy_options(ghd)
     add_fetch_options(ghd, "github", since=False)
 
@@ -137,7 +142,7 @@ def run(
     args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
 ) -> Imported | Deployments:
     """Run one of ``TOOLS``; what it found, for the caller to report."""
-    from checker.importers import fetch, github_deployments, gitlab, gitlab_deployments
+    from checker.importers import fetch, gitlab, gitlab_deployments
 
     if args.tool == "gitlab-approvals":
         if _saved_or_fetched(args, ["merge_requests", "folder"], bool(args.project)):
@@ -153,19 +158,7 @@ def run(
         )
     scope = scope_of(args)
     if args.tool == "github-deployments":
-        if _saved_or_fetched(args, ["deployments", "folder"], bool(args.repository)):
-            api_gh = fetch.GitHubApi(args.api_url)
-            try:
-                data, seen = fetch.github_deployment_data(
-                    api_gh, args.repository, scope.environments
-                )
-            finally:
-                api_gh.close()
-            done = github_deployments.deployments(data, scope, logins, seen)
-            source = api_gh.source / f"/repos/{args.repository}/deployments"
-        else:
-            done = github_deployments.import_saved(args.deployments, args.folder, scope, logins)
-            source = args.deployments
+        done, source = _github_deployments(args, scope, logins)
     elif _saved_or_fetched(args, ["deployments"], args.fetch):
         done, source = _gitlab_fetched(args, scope, logins)
     else:
@@ -175,6 +168,39 @@ def run(
         source = args.deployments
     _refuse_unmatched(done, scope, source)
     return done
+
+
+def _github_deployments(
+    args: argparse.Namespace, scope: Scope, logins: Logins
+) -> tuple[Deployments, Path]:
+    """``import github-deployments``: from saved output, every record of which must be
+    ``--repository``'s, or, with ``--repository`` alone, fetched. The records, and where they
+    were read."""
+    from checker.importers import fetch, github_deployments
+
+    if args.deployments is None and args.folder is None and args.repository:
+        api = fetch.GitHubApi(args.api_url)
+        try:
+            data, seen = fetch.github_deployment_data(api, args.repository, scope.environments)
+        finally:
+            api.close()
+        done = github_deployments.deployments(data, scope, logins, seen)
+        return done, api.source / f"/repos/{args.repository}/deployments"
+    if args.deployments is None or args.folder is None:
+        raise UsageError(
+            "import github-deployments: give DEPLOYMENTS.json DIR and --repository OWNER/REPO, "
+            "or --repository OWNER/REPO alone to fetch from the API (see --help)"
+        )
+    if not github_deployments.REPOSITORY.fullmatch(args.repository or ""):
+        given = f", not {args.repository!r}" if args.repository else ""
+        raise UsageError(
+            "import github-deployments: give --repository OWNER/REPO, the repository whose "
+            f"deployments {args.deployments} holds{given}: every saved record must be its, as "
+            "a fork's or a sandbox copy's deployments are not"
+        )
+    origin = github_deployments.Origin(args.repository, args.api_url)
+    done = github_deployments.import_saved(args.deployments, args.folder, scope, logins, origin)
+    return done, args.deployments
 
 
 def _gitlab_fetched(

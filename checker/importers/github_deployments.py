@@ -12,6 +12,12 @@ Input, as the API documents it (``gh api --paginate`` writes it), or fetched dir
   deployer, whoever created the deployment (a machine user's token creates a pipeline's
   deployments).
 
+Saved output is read for the repository ``--repository`` names (``OWNER/REPO``): GitHub gives
+every deployment and every status the API's addresses of its repository (``url``,
+``repository_url``), and each one given must name that repository (regardless of case, as
+GitHub's names are), at the API of ``--api-url``; a deployment that gives none is refused, since
+nothing ties it to the repository (fetched, the request names it).
+
 A saved list of deployments or statuses whose last page is full (30 or 100) is refused unless
 the empty page after it is saved too: the deployments past it, a failure among them, would be
 missing.
@@ -37,7 +43,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers.common import (
     Logins,
@@ -58,10 +66,23 @@ APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approva
 RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
 WHOLE = (
     "save it with 'gh api --paginate ...{what}?per_page=100', and when that fills its last "
-    "page, append the page after it, which GitHub answers empty (see the docs), or import with "
-    "--repository"
+    "page, append the page after it, which GitHub answers empty (see the docs), or fetch with "
+    "--repository alone"
 )
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
+GITHUB_API = "https://api.github.com"
+REPOSITORY = re.compile(r"[^/\s]+/[^/\s]+")
+"""A repository as GitHub names it: ``OWNER/REPO``."""
+DEPLOYMENT_ADDRESSES = (
+    ("url", "/deployments/{id}"),
+    ("repository_url", ""),
+    ("statuses_url", "/deployments/{id}/statuses"),
+)
+"""The API addresses GitHub gives a deployment, each after its repository's
+(``API/repos/OWNER/REPO``)."""
+STATUS_ADDRESSES = ("url", "deployment_url", "repository_url")
+"""The API addresses GitHub gives a deployment status; which deployment it is of is checked
+apart (``_check_own``)."""
 TERMINAL: dict[str, Status] = {"success": "succeeded", "failure": "failed", "error": "failed"}
 
 
@@ -100,17 +121,99 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
     )
 
 
-def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Deployments:
-    """Deployment records from saved API output."""
+@dataclass(frozen=True)
+class Origin:
+    """The repository that saved output must be of, and the API whose addresses name it."""
+
+    repository: str
+    """``OWNER/REPO``."""
+    api_url: str = GITHUB_API
+
+    def named(self, url: Any, field: str, where: str, source: Path) -> tuple[str, str]:
+        """The repository an API address names, and what follows it (``/deployments/1``);
+        an address that is not the API's is refused."""
+        base, found = urlsplit(self.api_url.rstrip("/")), urlsplit(str(url))
+        matched = re.fullmatch(
+            re.escape(base.path.rstrip("/")) + r"/repos/([^/]+/[^/]+)(/.*)?", found.path
+        )
+        same_api = (found.scheme.lower(), found.netloc.lower()) == (
+            base.scheme.lower(),
+            base.netloc.lower(),
+        )
+        if not isinstance(url, str) or not same_api or matched is None:
+            raise InputError(
+                f"{where}: {field} {url!r} is no address of the API at {self.api_url} "
+                f"({self.api_url.rstrip('/')}/repos/OWNER/REPO/...): the deployments of "
+                "another GitHub (a GitHub Enterprise Server's, github.com's) are not its; check "
+                "--api-url (GitHub Enterprise Server: https://HOST/api/v3)",
+                path=str(source),
+            )
+        return unquote(matched[1]), matched[2] or ""
+
+    def check(self, item: dict[str, Any], field: str, where: str, source: Path) -> str | None:
+        """The rest of ``item[field]`` after the repository's address, when given; refused
+        when it names another repository."""
+        url = item.get(field)
+        if url is None:
+            return None
+        found, rest = self.named(url, field, where, source)
+        expect(
+            found.casefold() == self.repository.casefold(),
+            source,
+            f"{where} is, by its {field}, of repository {found}, not {self.repository}: "
+            "another repository's deployments (a fork's, a sandbox copy's) are not its; check "
+            "--repository",
+        )
+        return rest
+
+
+def check_repository(item: dict[str, Any], index: int, origin: Origin, source: Path) -> None:
+    """Refuse a saved deployment that is not ``origin``'s, or that names no repository: each
+    address GitHub gives it must be of the repository, and its own must be this deployment's."""
+    where = f"item #{index} (deployment {item['id']})"
+    given = []
+    for field, after in DEPLOYMENT_ADDRESSES:
+        rest = origin.check(item, field, where, source)
+        expect(
+            rest is None or rest.rstrip("/") == after.format(id=item["id"]),
+            source,
+            f"{where}: {field} {item.get(field)!r} is not deployment {item['id']}'s address "
+            f"(.../repos/OWNER/REPO{after.format(id=item['id'])}); expected {DEPLOYMENTS}",
+        )
+        given.append(rest is not None)
+    expect(
+        any(given),
+        source,
+        f"{where} names no repository (no url, repository_url or statuses_url: trimmed), so "
+        f"nothing shows it is {origin.repository}'s; save it whole, or import with "
+        f"--repository {origin.repository} alone, which fetches its deployments",
+    )
+
+
+def check_status_repositories(statuses: list[Any], origin: Origin, source: Path) -> None:
+    """Refuse a saved status whose addresses name another repository than ``origin``'s."""
+    for index, status in enumerate(statuses, start=1):
+        if isinstance(status, dict):
+            where = f"item #{index} (status {status.get('id')})"
+            for field in STATUS_ADDRESSES:
+                origin.check(status, field, where, source)
+
+
+def import_saved(
+    path: Path, folder: Path, scope: Scope, logins: Logins, origin: Origin
+) -> Deployments:
+    """Deployment records from saved API output, every one of it ``origin``'s."""
     items = read_whole_list(path, DEPLOYMENTS, PAGE_SIZES, WHOLE.format(what="deployments"))
-    found = []
-    seen = set()
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
+        check_repository(item, index, origin, path)
+    found = []
+    seen = set()
+    for item in items:
         seen.add(item["environment"])
         here = folder / str(item["id"])
         statuses_path = here / "statuses.json"
-        if not _chosen(item, statuses_path, scope):
+        if not _chosen(item, statuses_path, scope, origin):
             continue
         expect(
             statuses_path.is_file(),
@@ -122,24 +225,27 @@ def import_saved(path: Path, folder: Path, scope: Scope, logins: Logins) -> Depl
         approvals = read_list(approvals_path, APPROVALS) if approvals_path.is_file() else None
         run = read_json(run_path, RUN) if run_path.is_file() else None
         expect(run is None or isinstance(run, dict), run_path, f"expected {RUN}")
-        found.append(DeploymentData(item, _statuses(statuses_path), approvals, run, statuses_path))
+        statuses = _statuses(statuses_path, origin)
+        found.append(DeploymentData(item, statuses, approvals, run, statuses_path))
     return deployments(found, scope, logins, seen)
 
 
-def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope) -> bool:
+def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope, origin: Origin) -> bool:
     """Whether a listed deployment may have gone to a chosen environment: its own, or one
     that a status saved for it names (a status may move a deployment to another)."""
     if not scope.environments or item["environment"] in scope.environments:
         return True
     if not statuses_path.is_file():
         return False
-    statuses = _statuses(statuses_path)
+    statuses = _statuses(statuses_path, origin)
     return any(dig(status, "environment") in scope.environments for status in statuses)
 
 
-def _statuses(path: Path) -> list[Any]:
-    """A deployment's saved statuses, every page of them."""
-    return read_whole_list(path, STATUSES, PAGE_SIZES, WHOLE.format(what="statuses"))
+def _statuses(path: Path, origin: Origin) -> list[Any]:
+    """A deployment's saved statuses, every page of them, each ``origin``'s."""
+    statuses = read_whole_list(path, STATUSES, PAGE_SIZES, WHOLE.format(what="statuses"))
+    check_status_repositories(statuses, origin, path)
+    return statuses
 
 
 def reached(item: dict[str, Any], statuses: list[Any], last: int) -> str:
@@ -308,6 +414,6 @@ def _number(value: Any) -> int:
 
 
 def _repository(item: dict[str, Any]) -> str:
-    url = str(item.get("repository_url") or item.get("url") or "")
+    url = str(item.get("repository_url") or item.get("url") or item.get("statuses_url") or "")
     match = re.search(r"/repos/([^/]+/[^/]+)", url)
     return match.group(1) if match else "github"

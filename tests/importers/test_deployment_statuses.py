@@ -48,6 +48,7 @@ def _import(repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]) ->
 
 def _import_saved(repo: ScriptedRepo, export: Path) -> CliResult:
     return run_cli("import", "github-deployments", export / "deployments.json", export,
+                   "--repository", "PyGithub/PyGithub",
                    "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
 
 
@@ -87,6 +88,7 @@ def test_a_status_that_moves_the_deployment_to_another_environment(tmp_path: Pat
     assert [a["by"] for a in record["approvals"]] == ["monalisa"]
     (repo.path / "compliance" / "deploys.jsonl").unlink()
     only = run_cli("import", "github-deployments", export / "deployments.json", export,
+                   "--repository", "PyGithub/PyGithub",
                    "--service", "pygithub", "--environment", "production", "--target", "web-1",
                    "--repo", repo.path)  # fmt: skip
     assert only.code == 0, only.err
@@ -107,6 +109,7 @@ def test_a_status_without_an_environment_keeps_the_one_before(tmp_path: Path) ->
     moved = [{k: v for k, v in success.items() if k != "environment"}, running, queued]
     (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(moved))
     result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", "PyGithub/PyGithub",
                      "--service", "pygithub", "--environment", "production", "--target",
                      "web-1", "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err

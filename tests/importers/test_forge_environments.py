@@ -36,7 +36,8 @@ def _refused(result: CliResult, evidence: Path, listed: str) -> None:
 def test_a_github_environment_no_deployment_went_to_is_refused(tmp_path: Path) -> None:
     repo, shas = _deploy_repo(tmp_path, GITHUB_SHA)
     export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
-    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub", "--service",
             "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
     typo = run_cli(*argv, "--environment", "prod")
     _refused(typo, repo.path / "compliance", "production, test")

@@ -284,6 +284,7 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
     people = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com", "octocat"]}
     (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
     argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub",
             "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
     result = run_cli(*argv)
     assert result.code == 0, result.err
@@ -315,6 +316,7 @@ def test_github_deployment_of_a_commit_not_in_the_repository_is_refused(tmp_path
     repo, _ = _deploy_repo(tmp_path, "unused")
     export = FIXTURES / "github-deployments"
     result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", "PyGithub/PyGithub",
                      "--service", "pygithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 2 and "which is not in" in result.err
 
@@ -438,6 +440,7 @@ def test_imported_github_deployment_is_judged_by_the_rules(tmp_path: Path) -> No
         (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
         (evidence / "deploys.jsonl").unlink(missing_ok=True)
         imported = run_cli("import", "github-deployments", export / "deployments.json", export,
+                           "--repository", "PyGithub/PyGithub",
                            "--service", "pygithub", "--environment", "production",
                            "--target", "web-1", "--repo", repo.path)  # fmt: skip
         assert imported.code == 0, imported.err
@@ -466,7 +469,8 @@ def test_a_forge_import_never_replaces_a_record_another_importer_or_a_person_wro
     assert ansible.code == 0, ansible.err
     before = (evidence / "deploys.jsonl").read_bytes()
     assert _records(evidence / "deploys.jsonl")[0]["source"] == "ansible"
-    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub", "--service",
             "pygithub", "--repo", repo.path]  # fmt: skip
     for host in ("smars-01", "smars-02", "smars-03", "smars-04"):
         argv += ["--target", host]
@@ -488,7 +492,8 @@ def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path
     repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
     export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
-    argv = ["import", "github-deployments", export / "deployments.json", export, "--service",
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub", "--service",
             "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
     assert run_cli(*argv).code == 0
     assert _records(evidence / "deploys.jsonl")[0]["source"] == "github-deployments"
@@ -653,6 +658,7 @@ def _machine_user_export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[str]]
     people = {"svc": ["svc@example.com", "deploy-svc"], "mona": ["octo@example.com", "octocat"]}
     (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
     argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub",
             "--service", "pygithub", "--environment", "production", "--target", "web-1",
             "--repo", repo.path]  # fmt: skip
     return repo, export, argv

@@ -255,6 +255,8 @@ def test_mutated_github_deployments(
             "github-deployments",
             export / "deployments.json",
             export,
+            "--repository",
+            "PyGithub/PyGithub",
             "--service",
             "smars",
             "--target",
@@ -398,7 +400,13 @@ RUN = ansible.Run(
 RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     "github-deployments": (
         FORGES / "github-deployments",
-        lambda d: github_deployments.import_saved(d / "deployments.json", d, SCOPE, _logins()),
+        lambda d: github_deployments.import_saved(
+            d / "deployments.json",
+            d,
+            SCOPE,
+            _logins(),
+            github_deployments.Origin("PyGithub/PyGithub"),
+        ),
     ),
     "github-reviews": (
         FORGES / "github-pr538",

@@ -79,7 +79,8 @@ def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
     found = []
     for n in range(count):
         ident = 262350000 + count - n
-        item = template | {"id": ident, "url": f"{template['url'].rsplit('/', 1)[0]}/{ident}"}
+        url = f"{template['url'].rsplit('/', 1)[0]}/{ident}"
+        item = template | {"id": ident, "url": url, "statuses_url": f"{url}/statuses"}
         shutil.copytree(export / github.DEPLOYMENT, export / str(ident))
         statuses = json.loads((export / str(ident) / "statuses.json").read_text())
         hour = f"2020-08-{25 - n // 24:02d}T{23 - n % 24:02d}"
