@@ -10,9 +10,11 @@ would be missing. ``success`` is ``succeeded``; ``failed`` and ``canceled`` are 
 over. The job that ran a deployment (``deployable``) has the last word: GitLab sets the
 deployment's status from the job's, so a job that failed or was canceled is a failure whatever
 the deployment says, and a ``success`` whose job did not succeed, or has no ``finished_at``, is
-refused. A deployment started when its job did (``deployable.started_at``; without it, when the
-job was created, which is no later; else the deployment's creation, which GitLab may record
-after its job finished), and ended when its job did.
+refused. A deployment's ``sha`` must be the commit its job built (the job's ``commit.id`` and
+its pipeline's ``sha``, GitLab's source of it), or it is refused. A deployment started when
+its job did (``deployable.started_at``; without it, when the job was created, which is no
+later; else the deployment's creation, which GitLab may record after its job finished), and
+ended when its job did.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ writes ``/GROUP/PROJECT/-/jobs/ID``, before GitLab 12 ``/GROUP/PROJECT/builds/ID
 ``/jobs/ID``) and ``/GROUP/PROJECT/pipelines/ID``."""
 JOB_FAILED = ("failed", "canceled")
 """A job's statuses that end it without success: its deployment failed."""
+JOB_COMMITS = (("commit", "id"), ("pipeline", "sha"))
+"""Where GitLab names the commit a deployment's job built: the job's ``commit`` (null when that
+commit is gone from the repository) and its pipeline's ``sha`` (which every pipeline has)."""
 
 
 def check_deployment(item: Any, index: int, source: Path) -> None:
@@ -185,6 +190,7 @@ def deployment_records(
             result.passed_over[f"{item['status']}, not a finished run"] += 1
             continue
         outcome, finished = ended
+        check_commit(item, source)
         user, _ = username(item.get("user"))
         expect(bool(user), source, f"deployment {item['id']} names no user who deployed it")
         started = (
@@ -205,6 +211,36 @@ def deployment_records(
         )
         result.records.append(record(facts, scope, source))
     return result
+
+
+def check_commit(item: dict[str, Any], source: Path) -> None:
+    """Refuse a deployment whose ``sha`` is not the commit its job built. GitLab records a
+    deployment's ``sha`` from its job's pipeline, and gives the job (``deployable``) with its
+    ``commit`` and its ``pipeline``'s ``sha``: each one given must be the deployment's, and a
+    job must give one. A deployment created through the API has no job: its ``sha`` is the
+    one the tool that created it gave."""
+    job = item.get("deployable")
+    if not isinstance(job, dict):
+        return
+    given = {".".join(path): dig(job, *path) for path in JOB_COMMITS}
+    given = {field: sha for field, sha in given.items() if sha is not None}
+    expect(
+        bool(given),
+        source,
+        f"deployment {item['id']}: its job (deployable {job.get('id')}) names no commit it built "
+        f"(no deployable.commit.id or deployable.pipeline.sha), so nothing shows that it "
+        f"deployed {item['sha']}; expected {DEPLOYMENTS} as GitLab answers, whole",
+    )
+    for field, sha in given.items():
+        expect(
+            isinstance(sha, str) and sha.lower() == item["sha"].lower(),
+            source,
+            f"deployment {item['id']}: its sha {item['sha']} is not the commit its job "
+            f"(deployable {job.get('id')}) built: deployable.{field} is {sha}. GitLab records "
+            "a deployment's sha from its job's pipeline, so this record was edited or put "
+            f"together from two answers, and would count {item['sha']} as deployed; save it "
+            f"again (GET /projects/:id/deployments/{item['id']})",
+        )
 
 
 def _approvals(item: dict[str, Any], logins: Logins, result: Deployments) -> list[tuple[str, str]]:

@@ -89,8 +89,8 @@ def test_a_fetched_window_that_lists_the_environment_asks_nothing_more(
 ) -> None:
     repo, shas = _deploy_repo(tmp_path, GITLAB_SHA)
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
-    deployments = json.loads((FIXTURES / "gitlab" / "deployments.json").read_text())
-    deployments[0]["sha"] = shas[GITLAB_SHA]
+    saved = (FIXTURES / "gitlab" / "deployments.json").read_text()
+    deployments = json.loads(saved.replace(GITLAB_SHA, shas[GITLAB_SHA]))
     routes = {
         f"{BASE}/deployments": [deployments],
         f"{BASE}/deployments/42": [deployments[0]],

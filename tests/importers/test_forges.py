@@ -382,8 +382,9 @@ def test_gitlab_fetched_through_python_gitlab(
     repo, export = _gitlab_repo(tmp_path)
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
     base = "/projects/group%2Fapp"
-    deployments = json.loads((FIXTURES / "gitlab" / "deployments.json").read_text())
-    deployments[0]["sha"] = json.loads((export / "5" / "commits.json").read_text())[0]["id"]
+    sha = json.loads((export / "5" / "commits.json").read_text())[0]["id"]
+    saved = (FIXTURES / "gitlab" / "deployments.json").read_text()
+    deployments = json.loads(saved.replace("a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha))
     listed = [{k: v for k, v in d.items() if k != "approvals"} for d in deployments]
     routes = {
         **gitlab_merge_request_routes(export, 5, base),
