@@ -8,10 +8,13 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
   (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``);
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
-- ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``),
-  which must show it merged (a ``merged`` event naming its ``merge_commit_sha``, its head or one
-  of its commits): what ties the file to the pull request, and shows it was saved whole up to
-  the merge.
+- ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``).
+  GitHub's answer names no issue in them; what ties the file to the pull request is that every
+  event's ``url`` is an issue event of its repository (``.../repos/OWNER/REPO/issues/events/ID``,
+  the pull request's own ``url`` naming the repository), and that one is its ``merged`` event,
+  naming its ``merge_commit_sha`` or its head and dated at its ``merged_at`` (which also shows
+  the file saved whole up to the merge). An event id in the events of two pull requests is
+  refused: GitHub lists an event under one issue only, so one file was copied from the other.
 
 An approval counts only when it still stands at the merge (a later review by the same person
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
@@ -41,10 +44,12 @@ request object says (``commits``) that it has exactly that many.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
@@ -80,6 +85,8 @@ WHOLE_REVIEWS = (
 )
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
+PULL_URL = re.compile(r"(?P<repository>.+/repos/(?P<name>[^/]+/[^/]+))/pulls/(?P<number>[0-9]+)")
+"""A pull request object's ``url``: its repository's API URL and name, and its number."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,15 @@ def check_pull(pull: Any, index: int, source: Path) -> None:
         source,
         f"item #{index} is not a pull request object (number, head.sha, base.sha, merged_at); "
         f"expected {PULLS}",
+    )
+    number = pull["number"]
+    found = PULL_URL.fullmatch(str(pull.get("url")))
+    expect(
+        not pull["merged_at"] or (found is not None and int(found["number"]) == number),
+        source,
+        f"item #{index}: merged pull request #{number} has no url naming it "
+        f"(https://api.github.com/repos/OWNER/REPO/pulls/{number}), which ties the events and "
+        f"reviews saved for it to it; expected {PULLS}",
     )
 
 
@@ -178,6 +194,7 @@ def records(
     """One review record per merged pull request; each one's commit list is checked against
     its head (and, where ``history`` has them, against the repository)."""
     result = Imported()
+    _events_once(pulls)
     bot_people = {logins.person(b) for b in bots}
     landed = credited(history, [found for data in pulls if (found := _landing(data))], result)
     for data in pulls:
@@ -299,10 +316,10 @@ def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dic
     return standing
 
 
-def base_changed(data: PullData, merged_ns: int, listed: set[str]) -> int | None:
+def base_changed(data: PullData, merged_ns: int) -> int | None:
     """When the pull request's base was last changed before its merge (ns since the epoch), or
     None when it never was. Its events must be its own, saved whole up to the merge."""
-    _check_events(data, listed)
+    _check_events(data, merged_ns)
     changes = [
         moment(event.get("created_at"), data.events_source, f"event {event.get('id', '?')}")
         for event in data.events
@@ -311,32 +328,84 @@ def base_changed(data: PullData, merged_ns: int, listed: set[str]) -> int | None
     return max((ns for ns in changes if ns <= merged_ns), default=None)
 
 
-def _check_events(data: PullData, listed: set[str]) -> None:
-    """Every item is an issue event, none names another issue, and one is the pull request's
-    ``merged`` event, naming what it merged: a file saved from another pull request, or cut
-    short (one page of several), would hide a change of base."""
-    number = data.pull["number"]
+def _events_once(pulls: list[PullData]) -> None:
+    """No issue event is in the events of two pull requests: GitHub lists each under its own
+    issue only, so the one file was copied from the other, and hides what that pull request's
+    own events hold."""
+    seen: dict[int | str, PullData] = {}
+    for data in pulls:
+        for index, event in enumerate(data.events, start=1):
+            key = event.get("id") if isinstance(event, dict) else None
+            if not isinstance(key, int | str):
+                continue
+            first = seen.setdefault(key, data)
+            expect(
+                first.pull["number"] == data.pull["number"],
+                data.events_source,
+                f"item #{index}, event {key}, is also in the events saved for pull request "
+                f"#{first.pull['number']} ({first.events_source}): GitHub lists an event under "
+                f"its own issue only; save each pull request's events from its own "
+                f"GET .../issues/NUMBER/events",
+            )
+
+
+def _check_events(data: PullData, merged_ns: int) -> None:
+    """Every item is an issue event of the pull request's repository, none names another issue,
+    and one is the pull request's ``merged`` event, naming what it merged at the time it
+    merged: a file saved from another pull request, or cut short (one page of several), would
+    hide a change of base."""
+    pull, number = data.pull, data.pull["number"]
+    found = PULL_URL.fullmatch(str(pull.get("url")))
+    if found is None:  # check_pull refused it already
+        raise InputError(f"pull request #{number} has no url", path=str(data.events_source))
     for index, event in enumerate(data.events, start=1):
-        expect(
-            isinstance(event, dict) and isinstance(event.get("event"), str),
-            data.events_source,
-            f"item #{index} is not an issue event object (event, created_at); expected {EVENTS}",
-        )
-        other = dig(event, "issue", "number")
-        expect(
-            other is None or other == number,
-            data.events_source,
-            f"item #{index} is an event of #{other}, saved for pull request #{number}; "
-            f"expected {EVENTS} of #{number}",
-        )
-    named = (data.pull.get("merge_commit_sha"), data.pull["head"]["sha"], *listed)
-    merged = {sha for sha in named if isinstance(sha, str)}
+        _check_event(data, index, event, found)
+    named = [sha for sha in (pull.get("merge_commit_sha"), pull["head"]["sha"]) if sha]
     expect(
-        any(e["event"] == "merged" and str(e.get("commit_id")) in merged for e in data.events),
+        any(
+            e["event"] == "merged"
+            and isinstance(e.get("commit_id"), str)
+            and e["commit_id"] in named
+            and moment(e.get("created_at"), data.events_source, f"event {e.get('id', '?')}")
+            == merged_ns
+            for e in data.events
+        ),
         data.events_source,
-        f"no merged event naming pull request #{number}'s merge commit, head or one of its "
-        "commits: these are not its events, or they were cut short (save them with "
-        f"'gh api --paginate'); expected {EVENTS} of #{number}",
+        f"no merged event naming pull request #{number}'s merge commit or its head and dated "
+        f"when it merged at {pull['merged_at']}: these are not its events, or they were cut "
+        f"short (save them with 'gh api --paginate'); expected {EVENTS} of #{number}",
+    )
+
+
+def _check_event(data: PullData, index: int, event: Any, pull_url: re.Match[str]) -> None:
+    """One item: an issue event (``event``, ``id``), of the pull request's repository (its
+    ``url``) and, where it names its issue (the repository's list does), of this one."""
+    number, name = data.pull["number"], pull_url["name"]
+    expect(
+        isinstance(event, dict) and isinstance(event.get("event"), str) and "id" in event,
+        data.events_source,
+        f"item #{index} is not an issue event object (id, event, created_at); expected {EVENTS}",
+    )
+    url = event.get("url")
+    expect(
+        isinstance(url, str),
+        data.events_source,
+        f"item #{index} names no issue event url (.../repos/{name}/issues/events/ID), which ties "
+        f"it to its repository; expected {EVENTS} of #{number}",
+    )
+    own = f"{pull_url['repository']}/issues/events/{event['id']}"
+    expect(
+        url.lower() == own.lower(),
+        data.events_source,
+        f"item #{index} is not an issue event of {name} ({url}, not {own}); expected {EVENTS} "
+        f"of #{number}",
+    )
+    other = dig(event, "issue", "number")
+    expect(
+        other is None or other == number,
+        data.events_source,
+        f"item #{index} is an event of #{other}, saved for pull request #{number}; "
+        f"expected {EVENTS} of #{number}",
     )
 
 
@@ -405,7 +474,7 @@ def _review(
     if landing is not None and landing in landed:  # what landed holds only what was merged
         shas.append(landing.commit)
     merged_ns = moment(merged_at, data.reviews_source, f"pull request #{number} merged_at")
-    changed = base_changed(data, merged_ns, change_commits)
+    changed = base_changed(data, merged_ns)
     judge = _Judge(
         head, change_commits, author_logins, author_people, bot_people, changed, logins,
         data.reviews_source,

@@ -190,7 +190,8 @@ def test_a_commit_list_at_githubs_limit_is_refused(tmp_path: Path) -> None:
 def _github_routes(export: Path) -> dict[str, list[Any]]:
     base = "/repos/PyGithub/PyGithub"
     pull = json.loads((export / "pulls.json").read_text())[0]
-    older = {**pull, "number": 400, "updated_at": "2016-01-01T00:00:00Z"}
+    older = {**pull, "number": 400, "url": pull["url"].replace("/538", "/400"),
+             "updated_at": "2016-01-01T00:00:00Z"}  # fmt: skip
     reviews = json.loads((export / "538" / "reviews.json").read_text())
     return {
         f"{base}/pulls": [[pull, older]],

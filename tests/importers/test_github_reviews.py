@@ -104,11 +104,15 @@ PR538_EVENTS = Path(__file__).parent / "fixtures" / "forges" / "github-pr538/538
 
 def _events(pull: dict[str, Any]) -> list[dict[str, Any]]:
     """The pull request's issue events: its merge (#538's recorded ``merged`` event, naming
-    this one's head as what it merged, at its ``merged_at``), where it was merged."""
+    this one's head as what it merged, at its ``merged_at``, with an id of its own in this
+    repository), where it was merged."""
     if not pull["merged_at"]:
         return []
     merged = json.loads(PR538_EVENTS.read_text())[-1]
-    return [merged | {"commit_id": pull["merge_commit_sha"], "created_at": pull["merged_at"]}]
+    event = merged["id"] + pull["number"]
+    url = pull["url"].replace(f"/pulls/{pull['number']}", f"/issues/events/{event}")
+    at = {"commit_id": pull["merge_commit_sha"], "created_at": pull["merged_at"]}
+    return [merged | {"id": event, "url": url} | at]
 
 
 def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, Path]:
@@ -205,7 +209,15 @@ def test_github_logins_without_an_address_are_named(tmp_path: Path) -> None:
         ({"message": "Not Found"}, "expected a JSON array of GitHub pull request objects"),
         ([{"number": 1}], "item #1 is not a pull request object"),
         (
-            [{"number": 1, "head": {"sha": "abc"}, "base": {"sha": "def"}, "merged_at": MERGED}],
+            [
+                {
+                    "number": 1,
+                    "url": "https://api.github.com/repos/knight/smars/pulls/1",
+                    "head": {"sha": "abc"},
+                    "base": {"sha": "def"},
+                    "merged_at": MERGED,
+                }
+            ],
             "missing for merged",
         ),
         ([{"number": 1, "head": {"sha": "abc"}, "merged_at": MERGED}], "base.sha"),
