@@ -30,13 +30,18 @@ approval of an earlier head is written with that ``commit``: REVIEW-002 then cou
 commit and its ancestors among the change's commits, not for what was pushed after it. A
 pending review (never submitted) counts for nothing.
 
-An approval given before the pull request's base was changed (an event ``base_ref_changed``,
-``automatic_base_change_succeeded`` or ``base_ref_force_pushed`` dated at or after it, and
-before the merge) counts for nothing: GitHub lists a pull request's commits against its base
-as it is now, so after a change of base the list holds commits the approver never saw (a
+An approval given before the pull request's base was changed (an event in ``BASE_CHANGES``:
+``base_ref_changed``, ``automatic_base_change_succeeded``, ``base_ref_force_pushed``,
+``base_ref_deleted``, ``automatic_base_change_failed`` or ``reopened``, dated at or after it,
+and before the merge) counts for nothing: GitHub lists a pull request's commits against its
+base as it is now, so after a change of base the list holds commits the approver never saw (a
 commit pushed straight to the old base, an unprotected ``dev``), and which commits were in the
-pull request as approved cannot be told from the API (the events name no base commit). The
-reviewer approves again after the change; that approval counts as any other.
+pull request as approved cannot be told from the API (the events name no base commit). A base
+branch deleted closes the pull request; pushed again under the same name, perhaps pointing
+elsewhere, it is the base of the reopened pull request with no event saying so, and a closed
+pull request's base is not followed at all: so a reopening counts as a change of base, whether
+or not the deletion is recorded. The reviewer approves again after the change; that approval
+counts as any other.
 
 GitHub lists at most 250 commits of a pull request; a list that long is refused unless the pull
 request object says (``commits``) that it has exactly that many.
@@ -73,9 +78,19 @@ REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/revie
 COMMITS = "GitHub commit objects (GET /repos/{owner}/{repo}/pulls/{number}/commits)"
 EVENTS = "GitHub issue event objects (GET /repos/{owner}/{repo}/issues/{number}/events)"
 BASE_CHANGES = frozenset(
-    {"base_ref_changed", "automatic_base_change_succeeded", "base_ref_force_pushed"}
+    {
+        "base_ref_changed",
+        "automatic_base_change_succeeded",
+        "base_ref_force_pushed",
+        "base_ref_deleted",
+        "automatic_base_change_failed",
+        "reopened",
+    }
 )
-"""Issue events after which the pull request's commits are listed against another base."""
+"""Issue events after which the pull request's commits may be listed against another base:
+its base changed, force-pushed or deleted (GitHub then closes the pull request, and a branch
+of that name pushed again, perhaps elsewhere, is its base when it is reopened), and any
+reopening (while it is closed GitHub follows no change of its base, and records none)."""
 PAGE_SIZES = (30, 100)
 """GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
 WHOLE_REVIEWS = (

@@ -120,7 +120,13 @@ def _import(repo: ScriptedRepo, export: Path) -> CliResult:
 
 
 @pytest.mark.parametrize(
-    "kind", ["base_ref_changed", "automatic_base_change_succeeded", "base_ref_force_pushed"]
+    "kind",
+    [
+        "base_ref_changed",
+        "automatic_base_change_succeeded",
+        "base_ref_force_pushed",
+        "automatic_base_change_failed",
+    ],
 )
 def test_an_approval_given_before_the_base_was_changed_covers_nothing(
     tmp_path: Path, kind: str
@@ -129,7 +135,8 @@ def test_an_approval_given_before_the_base_was_changed_covers_nothing(
     base was changed, and the check passed (exit 0) a deployment holding it. GitHub moves a
     stacked pull request's base itself when the branch below it is deleted
     (``automatic_base_change_succeeded``); a force-push of the base
-    (``base_ref_force_pushed``) brings the commits it dropped into the list just the same."""
+    (``base_ref_force_pushed``) brings the commits it dropped into the list just the same. When
+    it fails to (``automatic_base_change_failed``), the base branch is deleted under it."""
     repo, export, unreviewed = _retargeted(tmp_path, "2017-03-25T12:00:00Z", kind)
     result = _import(repo, export)
     assert result.code == 0, result.err
@@ -154,6 +161,65 @@ def test_an_approval_given_on_the_base_it_merged_into_counts(
     check = _check(repo)
     assert check.code == 0, check.out
     assert _unreviewed(check) == set()
+
+
+def _base_pushed_again(tmp_path: Path, recorded: tuple[str, ...], approved: str) -> tuple[Any, ...]:
+    """#538 approved on its head at ``approved``; then its base ``dev`` deleted (GitHub closes
+    the pull request), pushed again where master is, and the pull request reopened: GitHub now
+    lists it against the new ``dev``, the old ``dev``'s unreviewed commit among its commits.
+    ``recorded``: which of ``base_ref_deleted``, ``closed`` and ``reopened`` its events hold."""
+    repo, export, unreviewed = _retargeted(tmp_path, None)
+    folder = export / "538"
+    reviews = json.loads((folder / "reviews.json").read_text())
+    reviews[0]["submitted_at"] = approved
+    (folder / "reviews.json").write_text(json.dumps(reviews))
+    samples = FIXTURES / "github-events"
+    changed = json.loads((samples / "base_ref_changed.json").read_text())
+    ours = changed["id"] + 1
+    url = changed["url"].replace(str(changed["id"]), str(ours))
+    deleted = changed | {"id": ours, "event": "base_ref_deleted", "url": url}
+    made = {
+        "base_ref_deleted": deleted | {"created_at": "2017-03-25T11:00:00Z"},
+        "closed": json.loads((samples / "closed.json").read_text())
+        | {"created_at": "2017-03-25T11:00:01Z"},
+        "reopened": json.loads((samples / "reopened.json").read_text())
+        | {"created_at": "2017-03-25T12:00:00Z"},
+    }
+    events = json.loads((folder / "events.json").read_text()) + [made[k] for k in recorded]
+    events.sort(key=lambda event: event["created_at"])
+    (folder / "events.json").write_text(json.dumps(events))
+    return repo, export, unreviewed
+
+
+@pytest.mark.parametrize(
+    "recorded", [("base_ref_deleted", "closed", "reopened"), ("closed", "reopened")]
+)
+def test_an_approval_given_before_the_base_was_deleted_covers_nothing(
+    tmp_path: Path, recorded: tuple[str, ...]
+) -> None:
+    """The false pass: the approval given before ``dev`` was deleted and pushed again counted
+    for the old ``dev``'s unreviewed commit, listed since the reopening, and the check passed
+    (exit 0). GitHub records the deletion (``base_ref_deleted``, then ``closed``), but not
+    the push of a branch of that name, nor any change of the base while the pull request is
+    closed: a reopening is a new start whether or not the deletion is recorded."""
+    repo, export, unreviewed = _base_pushed_again(tmp_path, recorded, APPROVED)
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert "1 given before the pull request's base was changed" in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert unreviewed in _unreviewed(check)
+
+
+def test_an_approval_given_after_the_reopening_counts(tmp_path: Path) -> None:
+    repo, export, _ = _base_pushed_again(
+        tmp_path, ("base_ref_deleted", "closed", "reopened"), "2017-03-25T13:00:00Z"
+    )
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
 
 
 def test_without_the_events_the_import_is_refused_naming_the_file(tmp_path: Path) -> None:
