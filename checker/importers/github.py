@@ -6,7 +6,8 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
 - ``PULLS.json``: pull requests (``GET /repos/{owner}/{repo}/pulls?state=closed``); merged ones
   (``merged_at`` set) are imported, the rest skipped;
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
-  (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``);
+  (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``,
+  and ``pull_request_url``, which must be the pull request's own ``url``);
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
 - ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``).
   GitHub's answer names no issue in them; what ties the file to the pull request is that every
@@ -290,7 +291,10 @@ def raise_limit(number: int, listed: int, source: Path) -> None:
 
 
 def _check_reviews(data: PullData) -> None:
-    """Every item of the reviews is a review object."""
+    """Every item of the reviews is a review object of this pull request (its
+    ``pull_request_url`` is the pull request's ``url``): an approval saved from another pull
+    request of the same head would cover what its reviewer never saw."""
+    number, own = data.pull["number"], str(data.pull.get("url"))
     for index, review in enumerate(data.reviews, start=1):
         expect(
             isinstance(review, dict)
@@ -299,6 +303,19 @@ def _check_reviews(data: PullData) -> None:
             and ("submitted_at" in review or review.get("state") == "PENDING"),
             data.reviews_source,
             f"item #{index} is not a review object (user, state, submitted_at); expected {REVIEWS}",
+        )
+        url = review.get("pull_request_url")
+        expect(
+            isinstance(url, str),
+            data.reviews_source,
+            f"item #{index} names no pull_request_url (the pull request it reviews, {own}); "
+            f"expected {REVIEWS} of #{number}",
+        )
+        expect(
+            url.lower() == own.lower(),
+            data.reviews_source,
+            f"item #{index} is a review of {url}, saved for pull request #{number} ({own}); "
+            f"expected {REVIEWS} of #{number}",
         )
 
 

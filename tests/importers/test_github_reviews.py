@@ -79,9 +79,12 @@ def _pull(
     }
 
 
-def _review(login: str, state: str, commit: str, at: str, kind: str = "User") -> dict[str, Any]:
+def _review(
+    login: str, state: str, commit: str, at: str, kind: str = "User", number: int = 101
+) -> dict[str, Any]:
     return {
         "id": abs(hash((login, state, at))) % 100_000,
+        "pull_request_url": f"https://api.github.com/repos/knight/smars/pulls/{number}",
         "user": _user(login, kind),
         "body": "",
         "state": state,
@@ -152,6 +155,7 @@ def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, P
     for pull, reviews, commits in cases:
         folder = reviews_dir / str(pull["number"])
         folder.mkdir(parents=True)
+        reviews = [review | {"pull_request_url": pull["url"]} for review in reviews]
         (folder / "reviews.json").write_text(json.dumps(reviews))
         (folder / "commits.json").write_text(json.dumps(commits or [_commit(pull["head"]["sha"])]))
         (folder / "events.json").write_text(json.dumps(_events(pull)))

@@ -1,0 +1,64 @@
+"""A pull request's saved ``reviews.json`` must be its own, and not older than its events.
+
+GitHub's review objects name their pull request: ``pull_request_url``, the pull request's own
+``url`` (PyGithub's recorded ``PullRequestReview.testAttributes.txt``: ``GET
+/repos/PyGithub/PyGithub/pulls/538/reviews`` gives ``https://api.github.com/repos/PyGithub/
+PyGithub/pulls/538`` on each). An approval saved from another pull request of the same head
+covered commits its reviewer never saw.
+
+On PyGithub#538 (tests/importers/test_retargeted_pulls.py, sources in
+tests/importers/fixtures/forges/README.md): its branch made from ``dev``, one unreviewed commit
+ahead of master, and merged into master; GitHub lists that commit among #538's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers.test_retargeted_pulls import _check, _import, _retargeted
+
+URL = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538"
+
+
+def _reviews(export: Path, change: Any) -> Path:
+    path = export / "538" / "reviews.json"
+    path.write_text(json.dumps([change(r) for r in json.loads(path.read_text())]))
+    return path
+
+
+def test_its_own_reviews_are_read(tmp_path: Path) -> None:
+    """#538's own approval of its head, given with dev's commit listed: it covers it."""
+    repo, export, _ = _retargeted(tmp_path, None)
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
+
+
+def test_reviews_of_another_pull_request_are_refused(tmp_path: Path) -> None:
+    """The false pass: #537, the same branch opened against dev, approved on the same head
+    (its reviewer saw only the branch's commits, dev's among its base), saved as #538's
+    reviews (#538, against master, approved by nobody). Its approval counted for #538 and
+    covered dev's unreviewed commit, and the check passed (exit 0)."""
+    repo, export, _ = _retargeted(tmp_path, None)
+    other = URL.replace("/538", "/537")
+    path = _reviews(export, lambda r: r | {"pull_request_url": other})
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: item #1 is a review of {other}, saved for pull request #538" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+@pytest.mark.parametrize("url", [None, URL.replace("PyGithub/PyGithub", "knight/PyGithub")])
+def test_a_review_not_naming_this_pull_request_is_refused(tmp_path: Path, url: Any) -> None:
+    """No ``pull_request_url``, or another repository's pull request of the same number."""
+    repo, export, _ = _retargeted(tmp_path, None)
+    path = _reviews(export, lambda r: {**r, "pull_request_url": url})
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: item #1" in result.err and "Traceback" not in result.err
