@@ -320,8 +320,8 @@ def _check_reviews(data: PullData) -> None:
 
 
 def _standing(data: PullData, merged_ns: int, result: Imported) -> dict[str, dict[str, Any] | None]:
-    """Each reviewer's standing at the merge: their approval, or nothing."""
-    _check_reviews(data)
+    """Each reviewer's standing at the merge: their approval, or nothing (the reviews checked
+    by ``_check_reviews``)."""
     pending = [r for r in data.reviews if not r.get("submitted_at")]
     if pending:
         result.left_out["pending, never submitted"] += len(pending)
@@ -441,6 +441,39 @@ def _check_event(data: PullData, index: int, event: Any, pull_url: re.Match[str]
     )
 
 
+def _check_dismissals(data: PullData) -> None:
+    """Every review the events record as dismissed (``review_dismissed``, naming it by
+    ``dismissed_review.review_id``) is saved, and saved ``DISMISSED``: reviews saved before
+    the dismissal, or before the review, miss whatever was submitted since, too."""
+    dismissed = {  # an integer as recorded, a string as GitHub's docs type it: compared as text
+        str(dig(event, "dismissed_review", "review_id")): event
+        for event in data.events
+        if event["event"] == "review_dismissed"
+        and isinstance(dig(event, "dismissed_review", "review_id"), int | str)
+    }
+    saved = {str(review.get("id")) for review in data.reviews}
+    for key, event in dismissed.items():
+        expect(
+            key in saved,
+            data.reviews_source,
+            f"{data.events_source} records the dismissal of review {key} (review_dismissed, "
+            f"event {event.get('id')}, at {event.get('created_at')}), which these reviews do "
+            "not hold: they were saved before it was submitted, or are not the whole list; "
+            "save them again",
+        )
+    for index, review in enumerate(data.reviews, start=1):
+        key = review.get("id")
+        event = dismissed.get(str(key))
+        expect(
+            event is None or review["state"] == "DISMISSED",
+            data.reviews_source,
+            f"item #{index}, review {key}, is {review['state']}, but {data.events_source} records "
+            f"its dismissal (review_dismissed, event {(event or {}).get('id')}, at "
+            f"{(event or {}).get('created_at')}): these reviews were saved before it; save them "
+            "again",
+        )
+
+
 @dataclass(frozen=True)
 class _Judge:
     """Which standing approvals of one pull request count, and how each is recorded."""
@@ -507,6 +540,8 @@ def _review(
         shas.append(landing.commit)
     merged_ns = moment(merged_at, data.reviews_source, f"pull request #{number} merged_at")
     changed = base_changed(data, merged_ns)
+    _check_reviews(data)
+    _check_dismissals(data)
     judge = _Judge(
         head, change_commits, author_logins, author_people, bot_people, changed, logins,
         data.reviews_source,

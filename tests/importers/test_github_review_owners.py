@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.importers.test_retargeted_pulls import _check, _import, _retargeted
+from tests.importers.test_forges import FIXTURES
+from tests.importers.test_retargeted_pulls import _check, _import, _retargeted, _unreviewed
 
 URL = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538"
 
@@ -62,3 +63,53 @@ def test_a_review_not_naming_this_pull_request_is_refused(tmp_path: Path, url: A
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert f"{path}: item #1" in result.err and "Traceback" not in result.err
+
+
+def _dismissed(tmp_path: Path, state: str) -> tuple[Any, Path, str, Path]:
+    """#538, its approval of the head dismissed before the merge (PyGithub's recorded
+    review_dismissed event, naming it, in its events), the saved reviews showing it ``state``."""
+    repo, export, unreviewed = _retargeted(tmp_path, None)
+    path = export / "538" / "reviews.json"
+    reviews = json.loads(path.read_text())
+    reviews[0]["state"] = state
+    path.write_text(json.dumps(reviews))
+    events_path = export / "538" / "events.json"
+    events = json.loads(events_path.read_text())
+    sample = FIXTURES / "github-events" / "review_dismissed.json"
+    dismissal = json.loads(sample.read_text()) | {"created_at": "2017-03-25T14:00:00Z"}
+    dismissal["dismissed_review"] |= {"state": "approved", "review_id": reviews[0]["id"]}
+    events_path.write_text(json.dumps(sorted([*events, dismissal], key=lambda e: e["created_at"])))
+    return repo, export, unreviewed, path
+
+
+def test_reviews_saved_before_a_dismissal_the_events_record_are_refused(tmp_path: Path) -> None:
+    """The false pass: reviews.json saved while the approval stood, events.json after the
+    merge, which records its dismissal (review_dismissed naming the review). The approval
+    counted, covered every commit, dev's unreviewed one among them, and the check passed."""
+    repo, export, _, path = _dismissed(tmp_path, "APPROVED")
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: item #1, review 28482091, is APPROVED" in result.err
+    assert "review_dismissed" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_dismissed_review_saved_as_dismissed_counts_for_nothing(tmp_path: Path) -> None:
+    repo, export, unreviewed, _ = _dismissed(tmp_path, "DISMISSED")
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    check = _check(repo)
+    assert check.code == 1 and unreviewed in _unreviewed(check)
+
+
+def test_reviews_saved_before_the_dismissed_review_are_refused(tmp_path: Path) -> None:
+    """The events record the dismissal of a review the saved reviews do not hold: they were
+    saved before it was submitted, and miss whatever came after it too."""
+    repo, export, _, path = _dismissed(tmp_path, "DISMISSED")
+    reviews = json.loads(path.read_text())
+    path.write_text(json.dumps(reviews[1:]))
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: " in result.err and "dismissal of review 28482091" in result.err
+    assert "Traceback" not in result.err
