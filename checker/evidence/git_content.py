@@ -806,6 +806,7 @@ class TreeIndex:
         self._links: dict[str, list[str]] = {}
         """Each tree's symbolic links and submodules, by name (``entries`` leaves them out)."""
         self._roots: dict[str, str] = {}
+        self._parents: dict[str, tuple[str, ...]] = {}
         self._loaded: set[str] = set()
         """The commits ``search`` walks (``load``)."""
         self._words_in_blob: dict[str, frozenset[str]] = {}
@@ -877,6 +878,7 @@ class TreeIndex:
         wanted = sorted({c for c in commits if c not in self._roots})
         for commit, _, data in self._reader.read(wanted):
             self._roots[commit] = data.split(b"\n", 1)[0].removeprefix(b"tree ").decode()
+            self._parents[commit] = _raw_parents(data)
         self._read_trees({self._roots[c] for c in commits})
 
     def _read_trees(self, trees: set[str]) -> None:
@@ -909,6 +911,12 @@ class TreeIndex:
         if commit not in self._roots:
             self._read_roots([commit])
         return self._roots[commit]
+
+    def parents(self, commit: str) -> tuple[str, ...]:
+        """The commit's parents, in order."""
+        if commit not in self._parents:
+            self._read_roots([commit])
+        return self._parents[commit]
 
     def entries(self, tree: str) -> list[tuple[str, str, bool]]:
         """A tree's entries: (name, object id, is a tree), symlinks and submodules left out."""

@@ -9,11 +9,12 @@ on another line of history, never merged into it, says nothing about it.
 
 Nor does moving the code retire it: ``git mv legacy/power_peg.py src/peg.py`` after the
 registry listed it left the code in every deployment, at a path the entry does not name. The
-files an entry covered at a version that listed it are the retired code's content (their
-blobs), and a deployed commit holding one of those blobs at any other path holds the retired
-code. A blob the version's tree also held outside the entry (an empty ``__init__.py``, a copy
-of live code) is no sign of it, and is left out; content edited as it moved is not
-recognised (DEAD-001 still finds it where it names a retired flag).
+files an entry covered at a version that listed it, and in that version's parent commit (a
+commit that lists the code and moves or deletes it at once retires what its parent held), are
+the retired code's content (their blobs), and a deployed commit holding one of those blobs at
+any other path holds the retired code. A blob the same tree also held outside the entry (an
+empty ``__init__.py``, a copy of live code) is no sign of it, and is left out; content edited
+as it moved is not recognised (DEAD-001 still finds it where it names a retired flag).
 """
 
 from __future__ import annotations
@@ -60,17 +61,18 @@ class RetiredCodeHistory:
 
     def content(self, trees: TreeIndex) -> set[str]:
         """Learn the retired code's content at each version listing it: the blobs of the
-        files the entry covered in that version's commit, but those its tree also held outside
-        the entry. Returns all of them, for ``trees`` to search for."""
+        files the entry covered in that version's commit, and in each of its parents (a
+        commit that lists the code and deletes or moves it at once retires what its parent
+        held), but those the same tree also held outside the entry. Returns all of them, for
+        ``trees`` to search for."""
         every: set[str] = set()
         for path, listings in sorted(self._listed.items()):
             for listing in listings:
-                covered = trees.blobs_matching(listing.commit, path)
-                blobs = frozenset(covered.values())
-                shared = {blob for at, blob in trees.holding(listing.commit, blobs)
-                          if not covers(path.strip("/"), at)}  # fmt: skip
-                self._content[(listing.commit, path)] = blobs - shared
-                every |= blobs - shared
+                blobs: frozenset[str] = frozenset()
+                for at in (listing.commit, *trees.parents(listing.commit)):
+                    blobs |= _covered(trees, at, path)
+                self._content[(listing.commit, path)] = blobs
+                every |= blobs
         return every
 
     def code_at(
@@ -122,6 +124,15 @@ class RetiredCodeHistory:
         if key not in self._ancestry:
             self._ancestry[key] = self._history.is_ancestor(commit, sha)
         return self._ancestry[key]
+
+
+def _covered(trees: TreeIndex, commit: str, path: str) -> frozenset[str]:
+    """The blobs of the files ``path`` covers in ``commit``, but those it also held outside
+    ``path``."""
+    blobs = frozenset(trees.blobs_matching(commit, path).values())
+    shared = {blob for at, blob in trees.holding(commit, blobs)
+              if not covers(path.strip("/"), at)}  # fmt: skip
+    return blobs - shared
 
 
 def _retired(

@@ -139,3 +139,36 @@ def _cached(tmp_path: Path, repo: ScriptedRepo, sha: str, cache: Path) -> dict[s
     )  # fmt: skip
     assert result.code in (0, 1), result.err
     return _retired(result)
+
+
+def test_listed_and_moved_in_one_commit_is_still_there(tmp_path: Path) -> None:
+    """The commit that lists the code retires what its parent held: listing it and moving it
+    at once (one pull request, judged by the gate) left the content unknown, and passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    both = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, {**both, "src/peg.py": CODE}, 2)
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [])
+    fleet = {"environments": ["production"], "services": {"web": {"hosts": ["web-1"]}}}
+    write_yaml(tmp_path / "ev" / "fleet.yaml", fleet)
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--candidate", sha,
+        "--service", "web", "--as-of", "2024-02-01", "--no-cache", "--format", "json",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    assert _retired(result) == {
+        "candidate:legacy/power_peg.py": (
+            "Deployment candidate shipped retired code legacy/power_peg.py (Power Peg retired) "
+            "in 1 file: src/peg.py (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_listed_and_deleted_in_one_commit_then_brought_back_is_still_there(
+    tmp_path: Path,
+) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}, 2)
+    back = _commit(repo, {"src/peg.py": CODE}, 3)
+    assert list(_retired(_check(tmp_path, repo, {"D1": back}))) == ["D1:legacy/power_peg.py"]
