@@ -12,9 +12,10 @@ registry listed it left the code in every deployment, at a path the entry does n
 files an entry covered at a version that listed it, and in that version's parent commit (a
 commit that lists the code and moves or deletes it at once retires what its parent held), are
 the retired code's content (their blobs), and a deployed commit holding one of those blobs at
-any other path holds the retired code. A blob the same tree also held outside the entry (an
-empty ``__init__.py``, a copy of live code) is no sign of it, and is left out; content edited
-as it moved is not recognised (DEAD-001 still finds it where it names a retired flag).
+any other path holds the retired code. A blob the same tree also held outside all retired
+code (an empty ``__init__.py``, a copy of live code) is no sign of it, and is left out; one
+held by two retired folders is kept, in both. Content edited as it moved is not recognised
+(DEAD-001 still finds it where it names a retired flag).
 """
 
 from __future__ import annotations
@@ -50,11 +51,18 @@ class RetiredCodeHistory:
         self._listed: dict[str, list[_Listing]] = {}
         """By path, the versions listing it, in the order of the registry's history (oldest
         first)."""
+        self._versions: list[tuple[str, list[str], list[str]]] = []
+        """Each version listing retired code, oldest first: its commit, the paths it lists,
+        and every path listed by it or an earlier version (retired code stays retired)."""
         for version, registry in parsed:
+            paths = []
             for entry in registry.retired_code if registry is not None else []:
                 listings = self._listed.setdefault(entry.path, [])
                 if not any(listing.commit == version.commit for listing in listings):
                     listings.append(_Listing(version.commit, entry.reason))
+                    paths.append(entry.path)
+            if paths:
+                self._versions.append((version.commit, paths, sorted(self._listed)))
         self._ancestry: dict[tuple[str, str], bool] = {}
         self._content: dict[tuple[str, str], frozenset[str]] = {}
         """By version commit and path, the blobs of the retired code it covered there."""
@@ -63,16 +71,15 @@ class RetiredCodeHistory:
         """Learn the retired code's content at each version listing it: the blobs of the
         files the entry covered in that version's commit, and in each of its parents (a
         commit that lists the code and deletes or moves it at once retires what its parent
-        held), but those the same tree also held outside the entry. Returns all of them, for
-        ``trees`` to search for."""
+        held), but those the same tree also held outside all retired code (listed by that
+        version or an earlier one). Returns all of them, for ``trees`` to search for."""
         every: set[str] = set()
-        for path, listings in sorted(self._listed.items()):
-            for listing in listings:
-                blobs: frozenset[str] = frozenset()
-                for at in (listing.commit, *trees.parents(listing.commit)):
-                    blobs |= _covered(trees, at, path)
-                self._content[(listing.commit, path)] = blobs
-                every |= blobs
+        for commit, paths, retired in self._versions:
+            for at in (commit, *trees.parents(commit)):
+                for path, blobs in _covered(trees, at, paths, retired).items():
+                    key = (commit, path)
+                    self._content[key] = self._content.get(key, frozenset()) | blobs
+                    every |= blobs
         return every
 
     def code_at(
@@ -126,13 +133,17 @@ class RetiredCodeHistory:
         return self._ancestry[key]
 
 
-def _covered(trees: TreeIndex, commit: str, path: str) -> frozenset[str]:
-    """The blobs of the files ``path`` covers in ``commit``, but those it also held outside
-    ``path``."""
-    blobs = frozenset(trees.blobs_matching(commit, path).values())
-    shared = {blob for at, blob in trees.holding(commit, blobs)
-              if not covers(path.strip("/"), at)}  # fmt: skip
-    return blobs - shared
+def _covered(
+    trees: TreeIndex, commit: str, paths: list[str], retired: list[str]
+) -> dict[str, frozenset[str]]:
+    """By path, the blobs of the files each of ``paths`` covers in ``commit``, but those it
+    also held outside all of ``retired``: live code's. A blob two retired folders share is
+    the retired code's, in both."""
+    covered = {path: frozenset(trees.blobs_matching(commit, path).values()) for path in paths}
+    held = trees.holding(commit, frozenset().union(*covered.values()))
+    patterns = [path.strip("/") for path in retired]
+    shared = {blob for at, blob in held if not any(covers(p, at) for p in patterns)}
+    return {path: blobs - shared for path, blobs in covered.items()}
 
 
 def _retired(

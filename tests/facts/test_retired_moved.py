@@ -172,3 +172,37 @@ def test_listed_and_deleted_in_one_commit_then_brought_back_is_still_there(
     _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}, 2)
     back = _commit(repo, {"src/peg.py": CODE}, 3)
     assert list(_retired(_check(tmp_path, repo, {"D1": back}))) == ["D1:legacy/power_peg.py"]
+
+
+def test_content_two_retired_folders_share_is_retired_code(tmp_path: Path) -> None:
+    """A blob held in two retired folders is neither folder's live twin: each left it out as
+    shared with the other, and the file moved out of both passed."""
+    smars = {"path": "legacy/smars/", "reason": "SMARS v1 retired", "retired_at": "2005-01-01"}
+    peg = {"path": "legacy/peg/", "reason": "Power Peg retired", "retired_at": "2005-01-01"}
+    repo = ScriptedRepo(tmp_path / "repo")
+    both = {"legacy/smars/peg.py": CODE, "legacy/peg/peg.py": CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[smars, peg]), **both}, 1)
+    moved = _commit(repo, {**dict.fromkeys(both), "src/peg.py": CODE}, 2)
+    assert sorted(_retired(_check(tmp_path, repo, {"D1": moved}))) == [
+        "D1:legacy/peg/",
+        "D1:legacy/smars/",
+    ]
+
+
+def test_content_shared_with_code_retired_earlier_is_retired_code(tmp_path: Path) -> None:
+    """Two folders hold the same file; the registry retires one (the other is live then: the
+    file is no sign of it), then the other, dropping the first. The first folder's copy is
+    retired code, not live code the second shares its content with: the file moved out of
+    both passed."""
+    peg = {"path": "legacy/peg/", "reason": "Power Peg retired", "retired_at": "2005-01-01"}
+    repo = ScriptedRepo(tmp_path / "repo")
+    both = {"legacy/peg/peg.py": CODE, "legacy/smars/p.py": CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[peg]), **both}, 1)
+    _commit(repo, {"flags.yaml": registry(retired_code=[FOLDER])}, 2)
+    moved = _commit(repo, {**dict.fromkeys(both), "p.py": CODE}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == {
+        "D1:legacy/smars/": (
+            "Deployment D1 shipped retired code legacy/smars/ (SMARS v1 retired) in 1 file: "
+            "p.py (the content of the retired code, at another path)."
+        )
+    }
