@@ -14,12 +14,14 @@ commit that lists the code and moves or deletes it at once retires what its pare
 the retired code's content (their blobs), and a deployed commit holding one of those blobs at
 any other path holds the retired code. A blob the same tree also held outside all retired
 code (an empty ``__init__.py``, a copy of live code) is no sign of it, and is left out; one
-held by two retired folders is kept, in both. Content edited as it moved is not recognised
-(DEAD-001 still finds it where it names a retired flag).
+held by two retired folders is kept, in both. An empty file is no code, and never counts.
+Content edited as it moved is not recognised (DEAD-001 still finds it where it names a
+retired flag).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
@@ -143,7 +145,13 @@ def _covered(
     held = trees.holding(commit, frozenset().union(*covered.values()))
     patterns = [path.strip("/") for path in retired]
     shared = {blob for at, blob in held if not any(covers(p, at) for p in patterns)}
+    shared.add(_empty_blob(commit))  # no code: every new package's __init__.py
     return {path: blobs - shared for path, blobs in covered.items()}
+
+
+def _empty_blob(commit: str) -> str:
+    """The id of an empty file, in the object format of ``commit``'s id (SHA-1 or SHA-256)."""
+    return hashlib.new("sha1" if len(commit) == 40 else "sha256", b"blob 0\0").hexdigest()
 
 
 def _retired(

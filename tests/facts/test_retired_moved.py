@@ -206,3 +206,15 @@ def test_content_shared_with_code_retired_earlier_is_retired_code(tmp_path: Path
             "p.py (the content of the retired code, at another path)."
         )
     }
+
+
+def test_an_empty_file_of_retired_code_is_no_retired_code(tmp_path: Path) -> None:
+    """The retired folder's empty ``__init__.py`` was the only one when it was listed: every
+    package added later (an empty ``__init__.py``, ``py.typed``) was reported as the
+    retired code, moved."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    listed = {"legacy/smars/__init__.py": "", "legacy/smars/peg.py": CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[FOLDER]), **listed}, 1)
+    _commit(repo, dict.fromkeys(listed), 2)
+    later = _commit(repo, {"pkg/__init__.py": "", "pkg/py.typed": ""}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": later})) == {}
