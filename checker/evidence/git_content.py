@@ -817,6 +817,8 @@ class TreeIndex:
         self._other: list[tuple[str, re.Pattern[bytes]]] = []
         self._marks: dict[str, frozenset[str]] = {}
         """The blobs searched for by id (``search``'s ``blobs``), each with its mark."""
+        self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
+        """By set of blobs, the files below each tree walked that hold one (``holding``)."""
 
     def __enter__(self) -> TreeIndex:
         return self
@@ -992,17 +994,30 @@ class TreeIndex:
         return {path: blob for path, blob in found.items() if blob is not None}
 
     def holding(self, commit: str, blobs: frozenset[str]) -> list[tuple[str, str]]:
-        """Every file of ``commit`` whose blob is one of ``blobs``: (path, blob), walked."""
-        return self._holding(self.root(commit), "", blobs)
+        """Every file of ``commit`` whose blob is one of ``blobs``: (path, blob). Each tree is
+        walked once for the same ``blobs``, its trees not read yet read in batches first: a
+        history's commits share most of their trees."""
+        held = self._held.setdefault(blobs, {})
+        level = {self.root(commit)} - held.keys()
+        while level:  # breadth first, down to the trees walked already
+            self._read_trees(level)
+            level = {sha for t in level for _, sha, is_tree in self._trees[t] if is_tree}
+            level -= held.keys()
+        return self._holding(self.root(commit), blobs, held)
 
-    def _holding(self, tree: str, prefix: str, blobs: frozenset[str]) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        for name, sha, is_tree in self.entries(tree):
-            if is_tree:
-                found.extend(self._holding(sha, f"{prefix}{name}/", blobs))
-            elif sha in blobs:
-                found.append((f"{prefix}{name}", sha))
-        return found
+    def _holding(
+        self, tree: str, blobs: frozenset[str], held: dict[str, list[tuple[str, str]]]
+    ) -> list[tuple[str, str]]:
+        if tree not in held:
+            found: list[tuple[str, str]] = []
+            for name, sha, is_tree in self.entries(tree):
+                if is_tree:
+                    below = self._holding(sha, blobs, held)
+                    found.extend((f"{name}/{path}", blob) for path, blob in below)
+                elif sha in blobs:
+                    found.append((name, sha))
+            held[tree] = found
+        return held[tree]
 
     def _glob(self, tree: str, prefix: str, pattern: str) -> list[str]:
         key = (tree, prefix, pattern)

@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import FileVersion, TreeIndex, blob_mark, covers
+from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.vocabulary import short
@@ -68,21 +68,40 @@ class RetiredCodeHistory:
         self._ancestry: dict[tuple[str, str], bool] = {}
         self._content: dict[tuple[str, str], frozenset[str]] = {}
         """By version commit and path, the blobs of the retired code it covered there."""
+        self._found: dict[str, dict[str, list[str]]] = {}
+        """By deployed commit, ``_held``."""
 
     def content(self, trees: TreeIndex) -> set[str]:
         """Learn the retired code's content at each version listing it: the blobs of the
         files the entry covered in that version's commit, and in each of its parents (a
         commit that lists the code and deletes or moves it at once retires what its parent
         held), but those the same tree also held outside all retired code (listed by that
-        version or an earlier one). Returns all of them, for ``trees`` to search for."""
-        every: set[str] = set()
+        version or an earlier one). Returns all of them, for ``trees`` to search for.
+
+        Every tree is walked once for all versions (``TreeIndex.holding`` of every blob
+        covered anywhere): the versions' commits share most of their trees."""
+        sources = {commit: (commit, *trees.parents(commit)) for commit, _, _ in self._versions}
+        covered = {
+            (source, path): frozenset(trees.blobs_matching(source, path).values())
+            - {_empty_blob(source)}  # no code: every new package's __init__.py
+            for commit, paths, _ in self._versions
+            for source in sources[commit]
+            for path in paths
+        }
+        every = frozenset().union(*covered.values())
         for commit, paths, retired in self._versions:
-            for at in (commit, *trees.parents(commit)):
-                for path, blobs in _covered(trees, at, paths, retired).items():
+            patterns = [path.strip("/") for path in retired]
+            for source in sources[commit]:
+                mine = frozenset().union(*(covered[(source, path)] for path in paths))
+                shared = {
+                    blob for file, blob in trees.holding(source, every)
+                    if blob in mine and not any(covers(p, file) for p in patterns)
+                }  # fmt: skip
+                for path in paths:
                     key = (commit, path)
+                    blobs = covered[(source, path)] - shared
                     self._content[key] = self._content.get(key, frozenset()) | blobs
-                    every |= blobs
-        return every
+        return set().union(*self._content.values())
 
     def code_at(
         self, trees: TreeIndex, sha: str, registry: FlagRegistry | None
@@ -111,15 +130,27 @@ class RetiredCodeHistory:
     def _moved(self, trees: TreeIndex, sha: str, path: str) -> list[str]:
         """The files of ``sha`` outside ``path`` holding the retired code's content as a version
         in ``sha``'s history listing ``path`` had it."""
-        found = trees.references(sha)
+        held = self._held(trees, sha)
         moved: set[str] = set()
+        if not held:  # no retired content at all: nothing to ask of history
+            return []
+        pattern = path.strip("/")
         for listing in self._listed.get(path, []):
-            blobs = self._content.get((listing.commit, path), frozenset())
-            files = {f for b in blobs for f in found.get(blob_mark(b), [])}
-            files = {f for f in files if not covers(path.strip("/"), f)}
+            blobs = held.keys() & self._content.get((listing.commit, path), frozenset())
+            files = {f for b in blobs for f in held[b] if not covers(pattern, f)}
             if files - moved and self._in_history(listing.commit, sha):
                 moved |= files
         return sorted(moved)
+
+    def _held(self, trees: TreeIndex, sha: str) -> dict[str, list[str]]:
+        """The files of ``sha`` holding each blob of retired code it holds, by blob."""
+        if sha not in self._found:
+            self._found[sha] = {
+                word.removeprefix(BLOB_MARK): files
+                for word, files in trees.references(sha).items()
+                if word.startswith(BLOB_MARK)
+            }
+        return self._found[sha]
 
     def _listing_in_history(self, path: str, sha: str) -> _Listing | None:
         """The oldest version listing ``path`` that is ``sha`` or one of its ancestors."""
@@ -133,20 +164,6 @@ class RetiredCodeHistory:
         if key not in self._ancestry:
             self._ancestry[key] = self._history.is_ancestor(commit, sha)
         return self._ancestry[key]
-
-
-def _covered(
-    trees: TreeIndex, commit: str, paths: list[str], retired: list[str]
-) -> dict[str, frozenset[str]]:
-    """By path, the blobs of the files each of ``paths`` covers in ``commit``, but those it
-    also held outside all of ``retired``: live code's. A blob two retired folders share is
-    the retired code's, in both."""
-    covered = {path: frozenset(trees.blobs_matching(commit, path).values()) for path in paths}
-    held = trees.holding(commit, frozenset().union(*covered.values()))
-    patterns = [path.strip("/") for path in retired]
-    shared = {blob for at, blob in held if not any(covers(p, at) for p in patterns)}
-    shared.add(_empty_blob(commit))  # no code: every new package's __init__.py
-    return {path: blobs - shared for path, blobs in covered.items()}
 
 
 def _empty_blob(commit: str) -> str:

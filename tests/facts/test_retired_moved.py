@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.git_content import TreeIndex
+from checker.facts.retired import RetiredCodeHistory
 from tests.conftest import deployment, run_cli, write_yaml
 from tests.facts.test_deadcode import APPROVAL, registry
 from tests.facts.test_retired_history import CODE, PEG, _check, _commit, _retired
@@ -218,3 +222,39 @@ def test_an_empty_file_of_retired_code_is_no_retired_code(tmp_path: Path) -> Non
     _commit(repo, dict.fromkeys(listed), 2)
     later = _commit(repo, {"pkg/__init__.py": "", "pkg/py.typed": ""}, 3)
     assert _retired(_check(tmp_path, repo, {"D1": later})) == {}
+
+
+def test_the_content_of_many_versions_walks_each_tree_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Learning the content looked for each file of a version's tree that shared a blob with
+    the retired code, walking the whole tree once per entry and version: with 50 entries over
+    200 versions, thousands of walks. A tree is now walked once for all of them (the versions'
+    commits share most of their trees): live code no entry covers, unchanged over 30 versions
+    and listed by 10 entries, has each of its trees read once."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    entries = [{**FOLDER, "path": f"legacy/m{k}/"} for k in range(10)]
+    files = {f"lib/d{d}/f{f}.py": f"x = {d}{f}\n" for d in range(5) for f in range(5)}
+    files |= {f"legacy/m{k}/a.py": f"y = {k}\n" for k in range(10)}
+    _commit(repo, {"flags.yaml": registry(retired_code=entries[:1]), **files}, 1)
+    for version in range(2, 31):
+        listed = registry(retired_code=entries[: min(10, version)])
+        _commit(repo, {"flags.yaml": listed, f"app/v{version}.py": "z = 1\n"}, version)
+    lib = {repo.git("rev-parse", f"HEAD:lib/d{d}") for d in range(5)}
+    read: list[str] = []
+    entries_of = TreeIndex.entries
+
+    def spy(self: TreeIndex, tree: str) -> list[tuple[str, str, bool]]:
+        read.append(tree)
+        return entries_of(self, tree)
+
+    learn = RetiredCodeHistory.content
+
+    def content(self: RetiredCodeHistory, trees: TreeIndex) -> set[str]:
+        with monkeypatch.context() as patch:
+            patch.setattr(TreeIndex, "entries", spy)
+            return learn(self, trees)
+
+    monkeypatch.setattr(RetiredCodeHistory, "content", content)
+    _check(tmp_path, repo, {"D1": repo.git("rev-parse", "HEAD")})
+    assert sorted(t for t in read if t in lib) == sorted(lib)
