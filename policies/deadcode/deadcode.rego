@@ -161,7 +161,7 @@ overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.r
 #     - NIST SP 800-53 CM-7
 #     - NIST SP 800-53 SA-8
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys, registry]
+#   requires: [deploys, registry, code]
 #   message: >-
 #     Deployment {deployment} shipped retired code {path} ({reason}) in {count}:
 #     {files}{moved}{listed}.

@@ -82,11 +82,12 @@ def test_a_pointer_is_not_searched_and_the_rules_say_so(tmp_path: Path, pointer:
     assert status["DEAD-001"]["partial"] is True
     assert status["DEAD-001"]["reason"] == NOTE
     assert status["DEAD-005"]["reason"] == NOTE
-    # Retired code is judged by path, the registry by its own history: both whole.
-    assert "partial" not in status["DEAD-004"]
+    # Retired code is found by its content too (moved elsewhere): the pointer may be it.
+    assert status["DEAD-004"]["reason"] == NOTE
+    # The registry is judged by its own history: whole.
     assert "partial" not in status["DEAD-002"]
     partial = {r for r in result.json()["summary"]["partial"] if r.startswith("DEAD")}
-    assert partial == {"DEAD-001", "DEAD-005"}
+    assert partial == {"DEAD-001", "DEAD-004", "DEAD-005"}
 
 
 def _complete(tmp_path: Path, repo: ScriptedRepo) -> CliResult:
@@ -115,7 +116,7 @@ def test_require_all_fails_a_pass_that_did_not_search_a_pointer(tmp_path: Path) 
     assert result.code == 1, result.err
     summary = result.json()["summary"]
     assert (summary["findings"], summary["not_evaluated"]) == (0, [])
-    assert summary["partial"] == ["DEAD-001", "DEAD-005"]
+    assert summary["partial"] == ["DEAD-001", "DEAD-004", "DEAD-005"]
     # The pointer excluded, knowingly: the same evidence is judged whole, and passes.
     excluded = {"knightwatch.yaml": "reference_exclude: [generated/*]\n"}
     repo.commit("exclude", excluded, author=DEV, date="2024-01-03T00:00:00Z", trailers=REVIEWED)
@@ -163,3 +164,21 @@ def test_cached_and_uncached_runs_agree(tmp_path: Path) -> None:
 )
 def test_a_pointer_is_known_by_its_format(data: bytes, pointer: bool) -> None:
     assert is_lfs_pointer(data) is pointer
+
+
+def test_retired_code_moved_into_a_pointer_is_not_judged_whole(tmp_path: Path) -> None:
+    """DEAD-004 finds retired code moved elsewhere by its content: moved into Git LFS, the
+    content is in no git object, and DEAD-004 passed whole (``--require-all`` too)."""
+    code = "def power_peg(): ...\n"
+    retired = {"path": "legacy/power_peg.py", "reason": "gone", "retired_at": "2005-01-01"}
+    repo = ScriptedRepo(tmp_path / "repo")
+    listed = {"flags.yaml": registry(retired_code=[retired]), "legacy/power_peg.py": code}
+    repo.commit("listed", listed, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    oid = hashlib.sha256(code.encode()).hexdigest()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(code)}\n"
+    moved = {"legacy/power_peg.py": None, ".gitattributes": ATTRIBUTES}
+    moved["generated/strategy.py"] = pointer
+    repo.commit("moved", moved, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    status = _status(_check(tmp_path, repo, "--no-cache"))["DEAD-004"]
+    assert status["partial"] is True
+    assert status["reason"] == NOTE
