@@ -1079,15 +1079,45 @@ def _git_glob(pattern: str) -> re.Pattern[str]:
             out, index = out + ".*", index + 2
         elif pattern[index] in "*?":
             out, index = out + ("[^/]*" if pattern[index] == "*" else "[^/]"), index + 1
-        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
-            end = pattern.index("]", index + 2)
-            body = pattern[index + 1 : end]
-            negated = body.startswith("!")
-            body = re.escape(body[1:] if negated else body).replace("\\-", "-")
-            out, index = out + f"[{'^' if negated else ''}{body}]", end + 1
+        elif pattern[index] == "[" and (bracket := _bracket(pattern, index)) is not None:
+            out, index = out + bracket[0], bracket[1]
         else:
             out, index = out + re.escape(pattern[index]), index + 1
     return re.compile(out + r"(?:/.*)?\Z", re.DOTALL)
+
+
+def _bracket(pattern: str, index: int) -> tuple[str, int] | None:
+    """The bracket expression opening at ``pattern[index]``, as git's wildmatch reads one: a
+    regular expression for it and the index after it, or None where it never closes (read
+    as a ``[`` then). ``!`` or ``^`` first negates; the first member may be ``]``; ``\\``
+    escapes the next character; ``a-z`` is a range, matching nothing where it runs backwards.
+    (``[!]``, ``[z-a]`` and ``[a-\\]`` were regular expressions Python refused: exit 3.)"""
+    at = index + 1
+    negated = pattern[at : at + 1] in ("!", "^")
+    at += negated
+    members: list[str] = []
+    start = at
+    while at < len(pattern) and (pattern[at] != "]" or at == start):
+        low, at = _member(pattern, at)
+        if pattern[at : at + 1] == "-" and at + 1 < len(pattern) and pattern[at + 1] != "]":
+            high, at = _member(pattern, at + 1)
+            members.append(f"{re.escape(low)}-{re.escape(high)}" if low <= high else "")
+        else:
+            members.append(re.escape(low))
+    if at >= len(pattern):
+        return None
+    body = "".join(members)
+    if not body:  # only backward ranges: matches nothing, or anything but them
+        return ("[^/]" if negated else "(?!)"), at + 1
+    return f"[{'^' if negated else ''}{body}]", at + 1
+
+
+def _member(pattern: str, at: int) -> tuple[str, int]:
+    """One character of a bracket expression at ``at`` (``\\x`` is ``x``), and the index
+    after it."""
+    if pattern[at] == "\\" and at + 1 < len(pattern):
+        return pattern[at + 1], at + 2
+    return pattern[at], at + 1
 
 
 def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:

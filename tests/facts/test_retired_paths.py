@@ -52,7 +52,23 @@ def test_retired_code_is_found_at_its_path_however_it_is_spelt(
         ("smars/[!a]*.py", "smars/b.py", True),
         ("smars/[!a]*.py", "smars/a.py", False),
         ("smars/power_peg.py", "smars/power_peg.pyc", False),
+        # Brackets as git's wildmatch reads them; each of these stopped the run (exit 3).
+        ("legacy/[!]", "legacy/[!]", True),  # never closed: the path as written
+        ("legacy/[!]", "legacy/x", False),
+        ("smars/[!]a].py", "smars/b.py", True),  # the first member may be ]
+        ("smars/[!]a].py", "smars/a.py", False),
+        ("smars/[z-a].py", "smars/m.py", False),  # a backward range matches nothing
+        ("smars/[a-\\]x].py", "smars/x.py", True),  # \ escapes: a-] runs backwards
+        ("smars/[^a].py", "smars/b.py", True),  # ^ negates, as ! does
     ],
 )
 def test_what_an_entry_covers(pattern: str, path: str, covered: bool) -> None:
     assert covers(pattern, path) is covered
+
+
+def test_an_entry_with_any_brackets_is_judged(tmp_path: Path) -> None:
+    """``legacy/[!]`` in the registry was an internal error (exit 3), for every deployment."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    content: dict[str, str | None] = {"flags.yaml": _registry("legacy/[!]"), "legacy/[!]": "x\n"}
+    repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    assert sorted(_retired(_check(tmp_path, repo))) == ["D1:legacy/[!]"]
