@@ -1079,14 +1079,14 @@ def _git_glob(pattern: str) -> re.Pattern[str]:
             out, index = out + ".*", index + 2
         elif pattern[index] in "*?":
             out, index = out + ("[^/]*" if pattern[index] == "*" else "[^/]"), index + 1
-        elif pattern[index] == "[" and (bracket := _bracket(pattern, index)) is not None:
+        elif pattern[index] == "[" and (bracket := wildmatch_bracket(pattern, index)) is not None:
             out, index = out + bracket[0], bracket[1]
         else:
             out, index = out + re.escape(pattern[index]), index + 1
     return re.compile(out + r"(?:/.*)?\Z", re.DOTALL)
 
 
-def _bracket(pattern: str, index: int) -> tuple[str, int] | None:
+def wildmatch_bracket(pattern: str, index: int) -> tuple[str, int] | None:
     """The bracket expression opening at ``pattern[index]``, as git's wildmatch reads one: a
     regular expression for it and the index after it, or None where it never closes (read
     as a ``[`` then). ``!`` or ``^`` first negates; the first member may be ``]``; ``\\``

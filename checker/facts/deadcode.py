@@ -25,6 +25,7 @@ from checker.evidence.git_content import (
     GitContent,
     TreeIndex,
     begin_versions,
+    wildmatch_bracket,
 )
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
@@ -572,9 +573,8 @@ def _pathspec(glob: str) -> Callable[[str], bool]:
             out, index = out + "[^/]*", index + 1
         elif glob[index] == "?":
             out, index = out + "[^/]", index + 1
-        elif glob[index] == "[" and "]" in glob[index + 1 :]:
-            end = glob.index("]", index + 1)
-            out, index = out + glob[index : end + 1], end + 1
+        elif glob[index] == "[" and (bracket := wildmatch_bracket(glob, index)) is not None:
+            out, index = out + bracket[0], bracket[1]  # not as written: `[z-a]` was exit 3
         else:
             out, index = out + re.escape(glob[index]), index + 1
     pattern = re.compile(out + r"\Z")

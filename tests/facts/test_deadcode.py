@@ -275,3 +275,28 @@ def test_an_active_flag_with_a_retirement_date_is_an_unreadable_registry(tmp_pat
     assert result.code == 1, result.err
     [finding] = [f for f in result.json()["findings"] if f["rule"] == "DEAD-006"]
     assert "is active but has retired_at 2005-03-14" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("glob", "excluded"),
+    [("docs/[z-a].md", False), ("docs/[]]x.md", True), ("docs/[\\]]x.md", True)],
+)
+def test_reference_exclude_brackets_are_read_as_git_reads_them(
+    tmp_path: Path, glob: str, excluded: bool
+) -> None:
+    """Each of these globs was a regular expression Python refused: every run of a repository
+    whose knightwatch.yaml held one stopped with an internal error (exit 3)."""
+    files = {"flags.yaml": registry(flag("old", "O", "retired")), "docs/]x.md": "old\n"}
+    files["knightwatch.yaml"] = f"reference_exclude: [{json.dumps(glob)}]\n"
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
+    )
+    assert result.code in (0, 1), result.err
+    found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-001"]
+    assert found == ([] if excluded else ["D1:old"])
