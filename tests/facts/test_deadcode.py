@@ -220,6 +220,15 @@ def test_searching_a_large_tree_costs_the_same_processes_for_any_number_of_deplo
     assert counts[0] == counts[1] <= 8, spawned
 
 
+def _deployed_once(tmp_path: Path, repo: ScriptedRepo, sha: str) -> CliResult:
+    """``check`` of ``sha`` deployed once, as D1."""
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    return run_cli("check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json")
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [
@@ -252,13 +261,7 @@ def test_a_file_git_calls_binary_is_searched_as_its_text(
     repo.git("add", "--", f"src/{name}")
     files = {"flags.yaml": registry(flag("old", "O", "retired"))}
     sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
-    write_yaml(
-        tmp_path / "ev" / "deploys.yaml",
-        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
-    )
-    result = run_cli(
-        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
-    )
+    result = _deployed_once(tmp_path, repo, sha)
     assert result.code == 1, result.err
     found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
     assert f"src/{name}" in found[("DEAD-001", "D1:old")]
@@ -290,13 +293,7 @@ def test_reference_exclude_brackets_are_read_as_git_reads_them(
     files["knightwatch.yaml"] = f"reference_exclude: [{json.dumps(glob)}]\n"
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
-    write_yaml(
-        tmp_path / "ev" / "deploys.yaml",
-        [deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
-    )
-    result = run_cli(
-        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json"
-    )
+    result = _deployed_once(tmp_path, repo, sha)
     assert result.code in (0, 1), result.err
     found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-001"]
     assert found == ([] if excluded else ["D1:old"])

@@ -10,9 +10,9 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
 
 
-def _unapproved_march(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+def unapproved_march(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
     """A reviewed commit deployed in March 2026 with no approval (REVIEW-001, high), and a
-    waiver for it, approved by the auditor's approver, that runs five years."""
+    key pair ``k`` to sign its audit."""
     repo = ScriptedRepo(tmp_path / "repo")
     sha = repo.commit(
         "app",
@@ -23,6 +23,14 @@ def _unapproved_march(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
     )
     evidence = tmp_path / "ev"
     write_yaml(evidence / "deploys.yaml", [deployment("D1", sha, "2026-03-10T10:00:00Z")])
+    run_cli("keygen", "--output", tmp_path / "k")
+    return repo, evidence
+
+
+def _waived_march(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    """``unapproved_march``, and a waiver for its finding, approved by the auditor's approver,
+    that runs five years."""
+    repo, evidence = unapproved_march(tmp_path)
     waiver = {
         "rule": "REVIEW-001",
         "subject": "D1",
@@ -32,7 +40,6 @@ def _unapproved_march(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
     }
     write_yaml(evidence / "waivers.yaml", [waiver])
     (tmp_path / "auditor.yaml").write_text("waiver_approvers: [lee@example.com]\n")
-    run_cli("keygen", "--output", tmp_path / "k")
     return repo, evidence
 
 
@@ -41,7 +48,7 @@ def test_an_as_of_date_after_today_is_refused(tmp_path: Path) -> None:
     is an input error; an audit judged ``--as-of 2030-06-01`` took it, waived the finding
     and signed a pass (exit 0) that ``verify`` called valid. Nobody can judge as of a day
     that has not come."""
-    repo, evidence = _unapproved_march(tmp_path)
+    repo, evidence = _waived_march(tmp_path)
     out = tmp_path / "march.json"
     base = (
         "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2026-03",

@@ -6,23 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.demo.builder import ScriptedRepo
-from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+from tests.conftest import run_cli
+from tests.signing.test_audit_dates import unapproved_march
 
 
 def _audit(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
     """March 2026: one reviewed commit deployed with no approval (REVIEW-001, high)."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    sha = repo.commit(
-        "app",
-        {"app.py": "1\n"},
-        author=DEV,
-        date="2026-03-02T09:00:00Z",
-        trailers=(f"Reviewed-by: {LEAD}",),
-    )
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [deployment("D1", sha, "2026-03-10T10:00:00Z")])
-    run_cli("keygen", "--output", tmp_path / "k")
+    repo, evidence = unapproved_march(tmp_path)
     out = tmp_path / "march.json"
     made = run_cli(
         "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2026-03",
