@@ -680,6 +680,20 @@ class GitHistory:
             raise git_failed("merge-base", stderr, self.root)
         return process.returncode == 0
 
+    def in_history_of(self, commits: Iterable[str], descendant: str) -> set[str]:
+        """Those of ``commits`` that are ``descendant`` or reachable from it, asked of git in one
+        walk (``git rev-list COMMITS ^DESCENDANT`` lists every commit reachable from them that
+        is not in its history): one process, however many are asked about."""
+        asked = sorted(set(commits) - {descendant})
+        found = {descendant} & set(commits)
+        if not asked:
+            return found
+        self.check_commits([*asked, descendant])
+        request = "".join(f"{sha}\n" for sha in asked) + f"^{descendant}\n"
+        listed = self.git_output(["rev-list", "--stdin"], stdin=request.encode())
+        outside = set(listed.decode().split())
+        return found | {sha for sha in asked if sha not in outside}
+
     def ancestors(self, tip: str) -> set[str]:
         """``tip`` and every commit reachable from it."""
         seen = {tip}

@@ -534,7 +534,7 @@ def _registry_removed(
     for sha, (path, _) in sorted(at_commit.items()):
         if path is not None or not written:
             continue
-        if any(history.is_ancestor(commit, sha) for commit in written):
+        if history.in_history_of(written, sha):
             errors[f"absent:{sha}"] = RegistryError(
                 commit=sha,
                 short=short(sha),

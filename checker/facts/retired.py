@@ -65,7 +65,8 @@ class RetiredCodeHistory:
                     paths.append(entry.path)
             if paths:
                 self._versions.append((version.commit, paths, sorted(self._listed)))
-        self._ancestry: dict[tuple[str, str], bool] = {}
+        self._ancestry: dict[str, frozenset[str]] = {}
+        """By deployed commit, the versions listing retired code that are in its history."""
         self._content: dict[tuple[str, str], frozenset[str]] = {}
         """By version commit and path, the blobs of the retired code it covered there."""
         self._found: dict[str, dict[str, list[str]]] = {}
@@ -160,10 +161,12 @@ class RetiredCodeHistory:
         return None
 
     def _in_history(self, commit: str, sha: str) -> bool:
-        key = (commit, sha)
-        if key not in self._ancestry:
-            self._ancestry[key] = self._history.is_ancestor(commit, sha)
-        return self._ancestry[key]
+        """Whether the version ``commit`` is in ``sha``'s history: git is asked once per
+        deployed commit, about every version listing retired code together."""
+        if sha not in self._ancestry:
+            listing = {listing.commit for listings in self._listed.values() for listing in listings}
+            self._ancestry[sha] = frozenset(self._history.in_history_of(listing, sha))
+        return commit in self._ancestry[sha]
 
 
 def _empty_blob(commit: str) -> str:

@@ -92,6 +92,21 @@ def test_ancestors_matches_git(merged: tuple[ScriptedRepo, dict[str, str]]) -> N
     assert history.ancestors(shas["ma"]) == set(repo.git("rev-list", shas["ma"]).split())
 
 
+def test_in_history_of_matches_merge_base_for_every_pair(
+    merged: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    """One walk answers for every commit asked about what ``git merge-base --is-ancestor``
+    answers for each, across branches and merges, the commit itself included."""
+    repo, shas = merged
+    history = GitHistory(repo.path)
+    every = list(shas.values())
+    for descendant in every:
+        expected = {sha for sha in every if history.is_ancestor(sha, descendant)}
+        assert history.in_history_of(every, descendant) == expected, descendant
+        assert history.in_history_of([], descendant) == set()
+    history.close()
+
+
 def test_first_reaching_matches_git_for_any_wanted_set(
     merged: tuple[ScriptedRepo, dict[str, str]],
 ) -> None:
