@@ -1,5 +1,5 @@
 """The command line of the forges' importers: ``github-deployments``, ``gitlab-approvals``,
-``gitlab-deployments``, and the direct fetch of ``github-reviews``."""
+``gitlab-deployments``, and ``github-reviews``'s input (saved or fetched)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments, Scope
+from checker.importers.forge_origins import REPOSITORY, Origin
 
 TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
 
@@ -120,22 +121,43 @@ def scope_of(args: argparse.Namespace) -> Scope:
     return Scope(args.service, tuple(args.environment), tuple(args.target))
 
 
-def github_reviews_fetched(
+def github_reviews(
     args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
 ) -> Imported:
-    """``import github-reviews --repository OWNER/REPO``."""
+    """``import github-reviews``: from saved output, every record of which must be
+    ``--repository``'s, or, with ``--repository`` alone, fetched."""
     from checker.importers import fetch, github
 
-    _saved_or_fetched(args, ["pulls", "reviews_dir"], True)
-    api = fetch.GitHubApi(args.api_url)
-    try:
-        found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
-    finally:
-        api.close()
-    result = github.records(found, logins, bots, history)
-    result.skipped_unmerged += skipped
-    result.remarks.extend(remarks)
-    return result
+    if args.pulls is None and args.reviews_dir is None and args.repository:
+        api = fetch.GitHubApi(args.api_url)
+        try:
+            found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
+        finally:
+            api.close()
+        result = github.records(found, logins, bots, history)
+        result.skipped_unmerged += skipped
+        result.remarks.extend(remarks)
+        return result
+    if args.pulls is None or args.reviews_dir is None:
+        raise UsageError(
+            "import github-reviews: give PULLS.json REVIEWS_DIR and --repository OWNER/REPO, "
+            "or --repository OWNER/REPO alone to fetch from the API (see --help)"
+        )
+    origin = github_origin(args, args.pulls, "pull requests")
+    return github.import_reviews(args.pulls, args.reviews_dir, origin, logins, bots, history)
+
+
+def github_origin(args: argparse.Namespace, saved: Path, records: str) -> Origin:
+    """The repository that ``--repository`` names, which every record of saved output must be
+    of; saved output without it is refused."""
+    if not REPOSITORY.fullmatch(args.repository or ""):
+        given = f", not {args.repository!r}" if args.repository else ""
+        raise UsageError(
+            f"import {args.tool}: give --repository OWNER/REPO, the repository whose "
+            f"{records} {saved} holds{given}: every saved record must be its, as a fork's or "
+            f"a sandbox copy's {records} are not"
+        )
+    return Origin(args.repository, args.api_url, records)
 
 
 def run(
@@ -191,14 +213,7 @@ def _github_deployments(
             "import github-deployments: give DEPLOYMENTS.json DIR and --repository OWNER/REPO, "
             "or --repository OWNER/REPO alone to fetch from the API (see --help)"
         )
-    if not github_deployments.REPOSITORY.fullmatch(args.repository or ""):
-        given = f", not {args.repository!r}" if args.repository else ""
-        raise UsageError(
-            "import github-deployments: give --repository OWNER/REPO, the repository whose "
-            f"deployments {args.deployments} holds{given}: every saved record must be its, as "
-            "a fork's or a sandbox copy's deployments are not"
-        )
-    origin = github_deployments.Origin(args.repository, args.api_url)
+    origin = github_origin(args, args.deployments, "deployments")
     done = github_deployments.import_saved(args.deployments, args.folder, scope, logins, origin)
     return done, args.deployments
 

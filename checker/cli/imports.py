@@ -100,9 +100,14 @@ def _review_parsers(
     forge_cli.add_saved(
         github,
         ("pulls", "PULLS.json", ""),
-        ("reviews_dir", "REVIEWS_DIR", "NUMBER/reviews.json and commits.json"),
+        ("reviews_dir", "REVIEWS_DIR", "NUMBER/reviews.json, commits.json and events.json"),
     )
-    github.add_argument("--repository", metavar="OWNER/REPO", help="fetch from the API instead")
+    github.add_argument(
+        "--repository",
+        metavar="OWNER/REPO",
+        help="the repository: every record of saved output must be its (required with "
+        "PULLS.json REVIEWS_DIR); given alone, its pull requests are fetched from the API",
+    )
     forge_cli.add_fetch_options(github, "github")
 
     gerrit = tools.add_parser(
@@ -235,18 +240,8 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
     """``import github-reviews`` (saved or fetched) and ``import gerrit``: what they found,
     and what to call it."""
     bots = where.config.review_bots
-    if args.tool == "github-reviews" and args.repository:
-        fetched = forge_cli.github_reviews_fetched(args, where.logins, bots, where.history)
-        return fetched, "merged pull requests"
     if args.tool == "github-reviews":
-        from checker.importers.github import import_reviews
-
-        if args.pulls is None or args.reviews_dir is None:
-            raise UsageError(
-                "import github-reviews: give PULLS.json REVIEWS_DIR, or --repository "
-                "OWNER/REPO to fetch from the API"
-            )
-        found = import_reviews(args.pulls, args.reviews_dir, where.logins, bots, where.history)
+        found = forge_cli.github_reviews(args, where.logins, bots, where.history)
         return found, "merged pull requests"
     from checker.importers.gerrit import import_changes
 

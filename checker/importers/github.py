@@ -46,6 +46,14 @@ counts as any other.
 
 GitHub lists at most 250 commits of a pull request; a list that long is refused unless the pull
 request object says (``commits``) that it has exactly that many.
+
+Saved output is read for the repository ``--repository`` names (``OWNER/REPO``,
+:class:`checker.importers.forge_origins.Origin`): GitHub gives every pull request the API's
+addresses of its repository (``url``, ``issue_url``, ``commits_url``, ... and its base's
+``repo``), every review its ``pull_request_url`` and every issue event its ``url``, and each one
+given must name that repository (regardless of case), at the API of ``--api-url``. A pull
+request that gives no ``url`` is refused, since nothing ties it to the repository (fetched, the
+request names it); a review and an event must name their pull request's anyway (above).
 """
 
 from __future__ import annotations
@@ -73,6 +81,7 @@ from checker.importers.common import (
     read_list,
     read_whole_list,
 )
+from checker.importers.forge_origins import Origin
 
 PULLS = "GitHub pull request objects (GET /repos/{owner}/{repo}/pulls?state=closed)"
 REVIEWS = "GitHub review objects (GET /repos/{owner}/{repo}/pulls/{number}/reviews)"
@@ -103,6 +112,29 @@ COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
 PULL_URL = re.compile(r"(?P<repository>.+/repos/(?P<name>[^/]+/[^/]+))/pulls/(?P<number>[0-9]+)")
 """A pull request object's ``url``: its repository's API URL and name, and its number."""
+PULL_ADDRESSES = (
+    ("url", "/pulls/{number}"),
+    ("issue_url", "/issues/{number}"),
+    ("commits_url", "/pulls/{number}/commits"),
+    ("review_comments_url", "/pulls/{number}/comments"),
+    ("comments_url", "/issues/{number}/comments"),
+    ("review_comment_url", None),
+    ("statuses_url", None),
+    ("base.repo.url", ""),
+    ("_links.self.href", "/pulls/{number}"),
+    ("_links.issue.href", "/issues/{number}"),
+    ("_links.commits.href", "/pulls/{number}/commits"),
+    ("_links.review_comments.href", "/pulls/{number}/comments"),
+    ("_links.comments.href", "/issues/{number}/comments"),
+    ("_links.review_comment.href", None),
+    ("_links.statuses.href", None),
+)
+"""The API addresses GitHub gives a pull request, each after its repository's
+(``API/repos/OWNER/REPO``), and what follows it where that names the pull request itself
+(``statuses_url`` names its head commit). ``head.repo`` is not compared: a pull request from a
+fork into the repository is the repository's."""
+REVIEW_ADDRESSES = ("pull_request_url", "_links.pull_request.href")
+"""The API addresses GitHub gives a review: its pull request's."""
 
 
 @dataclass(frozen=True)
@@ -150,17 +182,47 @@ def check_pull(pull: Any, index: int, source: Path) -> None:
     )
 
 
+def check_pull_repository(pull: dict[str, Any], index: int, origin: Origin, source: Path) -> None:
+    """Refuse a saved pull request that is not ``origin``'s, or that names no repository:
+    each API address GitHub gives it, and its base's repository, must be the repository's,
+    and its own must be this pull request's."""
+    number = pull["number"]
+    where = f"item #{index} (pull request #{number})"
+    for field, after in PULL_ADDRESSES:
+        rest = origin.check(pull, field, where, source)
+        own = None if after is None else after.format(number=number)
+        expect(
+            rest is None or own is None or rest.rstrip("/") == own,
+            source,
+            f"{where}: {field} {dig(pull, *field.split('.'))!r} is not pull request #{number}'s "
+            f"address (.../repos/OWNER/REPO{own}); expected {PULLS}",
+        )
+    expect(
+        pull.get("url") is not None,
+        source,
+        f"{where} names no repository (no url: trimmed), so nothing shows it is "
+        f"{origin.repository}'s; save it whole, or import with --repository "
+        f"{origin.repository} alone, which fetches its pull requests",
+    )
+    name = dig(pull, "base", "repo", "full_name")
+    if name is not None:
+        origin.same(str(name), f"{where} is, by its base.repo.full_name", source)
+
+
 def import_reviews(
     pulls_path: Path,
     reviews_dir: Path,
+    origin: Origin,
     logins: Logins,
     bots: list[str],
     history: GitHistory | None = None,
 ) -> Imported:
-    """Review records for every merged pull request in ``pulls_path``."""
+    """Review records for every merged pull request in ``pulls_path``, every one of it (and
+    every review and event saved for it) ``origin``'s."""
     listed = read_list(pulls_path, PULLS)
     for index, pull in enumerate(listed, start=1):
         check_pull(pull, index, pulls_path)
+        check_pull_repository(pull, index, origin, pulls_path)
     pulls, remarks = once_each(listed, "number", lambda n: f"pull request #{n}", pulls_path)
     merged = []
     skipped = 0
@@ -168,14 +230,14 @@ def import_reviews(
         if not pull["merged_at"]:
             skipped += 1
             continue
-        merged.append(_saved(pull, reviews_dir))
+        merged.append(_saved(pull, reviews_dir, origin))
     result = records(merged, logins, bots, history)
     result.skipped_unmerged += skipped
     result.remarks.extend(remarks)
     return result
 
 
-def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
+def _saved(pull: dict[str, Any], reviews_dir: Path, origin: Origin) -> PullData:
     number = pull["number"]
     folder = reviews_dir / str(number)
     reviews_path, commits_path = folder / "reviews.json", folder / "commits.json"
@@ -193,7 +255,7 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
                 else ""
             ),
         )
-    return PullData(
+    data = PullData(
         pull,
         read_whole_list(reviews_path, REVIEWS, PAGE_SIZES, WHOLE_REVIEWS.format(number=number)),
         read_list(commits_path, COMMITS),
@@ -202,6 +264,21 @@ def _saved(pull: dict[str, Any], reviews_dir: Path) -> PullData:
         read_list(events_path, EVENTS),
         events_path,
     )
+    _check_saved_repositories(data, origin)
+    return data
+
+
+def _check_saved_repositories(data: PullData, origin: Origin) -> None:
+    """Refuse a saved review or issue event whose API addresses name another repository than
+    ``origin``'s (that each names its own pull request is checked apart, saved or fetched)."""
+    for items, fields, source, kind in (
+        (data.reviews, REVIEW_ADDRESSES, data.reviews_source, "review"),
+        (data.events, ("url",), data.events_source, "event"),
+    ):
+        for index, item in enumerate(items, start=1):
+            if isinstance(item, dict):
+                for field in fields:
+                    origin.check(item, field, f"item #{index} ({kind} {item.get('id')})", source)
 
 
 def records(

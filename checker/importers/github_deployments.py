@@ -43,9 +43,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers.common import (
     Logins,
@@ -58,6 +56,7 @@ from checker.importers.common import (
     read_whole_list,
 )
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.forge_origins import Origin
 from checker.importers.github import PAGE_SIZES, login_of
 
 DEPLOYMENTS = "GitHub deployment objects (GET /repos/{owner}/{repo}/deployments)"
@@ -70,9 +69,6 @@ WHOLE = (
     "--repository alone"
 )
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
-GITHUB_API = "https://api.github.com"
-REPOSITORY = re.compile(r"[^/\s]+/[^/\s]+")
-"""A repository as GitHub names it: ``OWNER/REPO``."""
 DEPLOYMENT_ADDRESSES = (
     ("url", "/deployments/{id}"),
     ("repository_url", ""),
@@ -119,52 +115,6 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
         f"item #{index} is not a deployment object (id, sha, environment, created_at); "
         f"expected {DEPLOYMENTS}",
     )
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The repository that saved output must be of, and the API whose addresses name it."""
-
-    repository: str
-    """``OWNER/REPO``."""
-    api_url: str = GITHUB_API
-
-    def named(self, url: Any, field: str, where: str, source: Path) -> tuple[str, str]:
-        """The repository an API address names, and what follows it (``/deployments/1``);
-        an address that is not the API's is refused."""
-        base, found = urlsplit(self.api_url.rstrip("/")), urlsplit(str(url))
-        matched = re.fullmatch(
-            re.escape(base.path.rstrip("/")) + r"/repos/([^/]+/[^/]+)(/.*)?", found.path
-        )
-        same_api = (found.scheme.lower(), found.netloc.lower()) == (
-            base.scheme.lower(),
-            base.netloc.lower(),
-        )
-        if not isinstance(url, str) or not same_api or matched is None:
-            raise InputError(
-                f"{where}: {field} {url!r} is no address of the API at {self.api_url} "
-                f"({self.api_url.rstrip('/')}/repos/OWNER/REPO/...): the deployments of "
-                "another GitHub (a GitHub Enterprise Server's, github.com's) are not its; check "
-                "--api-url (GitHub Enterprise Server: https://HOST/api/v3)",
-                path=str(source),
-            )
-        return unquote(matched[1]), matched[2] or ""
-
-    def check(self, item: dict[str, Any], field: str, where: str, source: Path) -> str | None:
-        """The rest of ``item[field]`` after the repository's address, when given; refused
-        when it names another repository."""
-        url = item.get(field)
-        if url is None:
-            return None
-        found, rest = self.named(url, field, where, source)
-        expect(
-            found.casefold() == self.repository.casefold(),
-            source,
-            f"{where} is, by its {field}, of repository {found}, not {self.repository}: "
-            "another repository's deployments (a fork's, a sandbox copy's) are not its; check "
-            "--repository",
-        )
-        return rest
 
 
 def check_repository(item: dict[str, Any], index: int, origin: Origin, source: Path) -> None:

@@ -58,7 +58,8 @@ def _check(repo: ScriptedRepo) -> dict[str, str]:
 
 
 def _import(repo: ScriptedRepo, export: Path) -> str:
-    result = run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
     return result.err
 

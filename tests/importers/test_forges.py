@@ -102,7 +102,8 @@ def _records(path: Path) -> list[dict[str, Any]]:
 
 
 def _import_538(repo: ScriptedRepo, export: Path) -> CliResult:
-    return run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+    return run_cli("import", "github-reviews", export / "pulls.json", export,
+                   "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
 
 
 def test_approval_of_an_earlier_head_is_judged_by_range(tmp_path: Path) -> None:
@@ -264,8 +265,11 @@ def test_fetch_failures_are_input_errors(tmp_path: Path) -> None:
             "--repo", repo.path,
         )  # fmt: skip
     assert result.code == 2 and "HTTP 404" in result.err and "Traceback" not in result.err
-    both = run_cli("import", "github-reviews", "p.json", "d", "--repository", "a/b")
-    assert both.code == 2 and "not both" in both.err
+    # Saved output with --repository is read as that repository's; half of it is refused.
+    saved = run_cli("import", "github-reviews", "p.json", "d", "--repository", "a/b")
+    assert saved.code == 2 and "p.json" in saved.err and "Traceback" not in saved.err
+    half = run_cli("import", "github-reviews", "p.json", "--repository", "a/b")
+    assert half.code == 2 and "give PULLS.json REVIEWS_DIR and --repository" in half.err
 
 
 # -- deployments --------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path) -> None:
     the same second) saved for #538 too hid #538's change of base, and the check passed."""
     repo, export, _ = _retargeted(tmp_path, CHANGED)
     pulls = json.loads((export / "pulls.json").read_text())
-    pulls.append(pulls[0] | {"number": 539, "url": pulls[0]["url"].replace("538", "539")})
+    pulls.append(json.loads(json.dumps(pulls[0]).replace("/538", "/539")) | {"number": 539})
     (export / "pulls.json").write_text(json.dumps(pulls))
     shutil.copytree(export / "538", export / "539")
     (export / "539" / "reviews.json").write_text("[]")
@@ -164,6 +164,7 @@ def test_the_merged_event_at_another_time_is_refused_naming_both(tmp_path: Path)
     events[-1]["created_at"] = "2017-03-25T16:52:50Z"
     assert events[-1]["event"] == "merged"
     path.write_text(json.dumps(events))
-    result = run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 2, result.err
     assert f"merged at {MERGED}" in result.err and str(path) in result.err

@@ -19,6 +19,8 @@ from tests.conftest import run_cli
 from tests.importers.workspaces import dated_commits
 
 MERGED = "2024-03-01T12:00:00Z"
+SAVED = ("--repository", "knight/smars")
+"""Saved output names the repository it was saved from."""
 PEOPLE = {
     "dana": ["dana@knight.example", "dana-gh"],
     "lee": ["lee@knight.example", "lee-gh"],
@@ -174,7 +176,7 @@ def test_github_reviews_count_only_standing_head_approvals_by_others(tmp_path: P
     )  # fmt: skip
     pulls, reviews_dir = _github_export(tmp_path, shas, older)
     assert _unreviewed(repo) == set(shas)
-    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert result.code == 0, result.err
     assert "6 merged pull requests (1 not merged, skipped); 1 approvals counted" in result.err
     for reason in (
@@ -194,7 +196,7 @@ def test_github_reviews_count_only_standing_head_approvals_by_others(tmp_path: P
         "source": "github-reviews",
     }
     assert _unreviewed(repo) == set(shas[1:])
-    again = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    again = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert again.code == 0 and "0 added, 6 already there" in again.err
 
 
@@ -202,7 +204,7 @@ def test_github_logins_without_an_address_are_named(tmp_path: Path) -> None:
     repo, evidence, shas = _workspace(tmp_path, 1)
     (evidence / "identities.yaml").unlink()
     pulls, reviews_dir = _github_export(tmp_path, shas * 6, shas[0])
-    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert result.code == 0, result.err
     assert "no address in identities.yaml" in result.err and "lee-gh" in result.err
 
@@ -231,7 +233,8 @@ def test_github_input_of_another_shape_is_refused(tmp_path: Path, pulls: Any, me
     repo, evidence, _ = _workspace(tmp_path, 1)
     path = tmp_path / "pulls.json"
     path.write_text(json.dumps(pulls))
-    result = run_cli("import", "github-reviews", path, tmp_path / "none", "--repo", repo.path)
+    result = run_cli("import", "github-reviews", path, tmp_path / "none", *SAVED,
+                     "--repo", repo.path)  # fmt: skip
     assert result.code == 2 and message in result.err, result.err
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
 
@@ -256,7 +259,7 @@ def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     if listed == "the head's whole history":  # #101 opened on shas[1], its head shas[2]
         pulls.write_text(json.dumps([_pull(101, shas[2], base=shas[1])]))
     (reviews_dir / "101" / "commits.json").write_text(json.dumps([_commit(s) for s in wrong]))
-    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert result.code == 2, result.err
     assert "101/commits.json" in result.err
     assert "this is not pull request #101's commit list" in result.err
@@ -274,10 +277,10 @@ def test_a_review_list_of_one_full_page_is_refused(tmp_path: Path) -> None:
     ]
     page.append(_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z"))
     (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page))
-    result = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert result.code == 2, result.err
     assert "101/reviews.json: its last page holds exactly 30 items" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page) + "[]\n")
-    whole = run_cli("import", "github-reviews", pulls, reviews_dir, "--repo", repo.path)
+    whole = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert whole.code == 0, whole.err

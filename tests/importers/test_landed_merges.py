@@ -119,7 +119,8 @@ def _unreviewed(repo: ScriptedRepo) -> set[str]:
 
 
 def _import(repo: ScriptedRepo, export: Path) -> CliResult:
-    result = run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
     return result
 

@@ -116,7 +116,8 @@ def _unreviewed(result: CliResult) -> set[str]:
 
 
 def _import(repo: ScriptedRepo, export: Path) -> CliResult:
-    return run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path)
+    return run_cli("import", "github-reviews", export / "pulls.json", export,
+                   "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from checker.importers import (
 )
 from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
+from checker.importers.forge_origins import Origin
 from tests.conftest import CliResult, run_cli
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
@@ -165,6 +166,8 @@ def test_mutated_github_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
             "github-reviews",
             tmp_path / "pulls.json",
             tmp_path / "github",
+            "--repository",
+            "knight/smars",
             "--repo",
             scripted.path,
             "--evidence",
@@ -323,6 +326,8 @@ def test_mutated_github_review_sample(
             "github-reviews",
             export / "pulls.json",
             export,
+            "--repository",
+            "PyGithub/PyGithub",
             "--repo",
             scripted.path,
             "--evidence",
@@ -353,7 +358,7 @@ def test_json_python_cannot_take_is_refused_naming_the_file(
         argv += ["--deployment-id", "D1", "--service", "smars", "--commit", "HEAD"]
         argv += ["--deployer", "ops@knight.example"]
     if tool == "github-reviews":
-        argv.append(tmp_path)
+        argv += [tmp_path, "--repository", "knight/smars"]
     result = run_cli(*argv, "--repo", scripted.path, "--evidence", tmp_path)
     assert result.code == 2, result.err
     assert result.err.startswith(f"knightwatch: error: {path}:"), result.err
@@ -405,12 +410,14 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
             d,
             SCOPE,
             _logins(),
-            github_deployments.Origin("PyGithub/PyGithub"),
+            Origin("PyGithub/PyGithub"),
         ),
     ),
     "github-reviews": (
         FORGES / "github-pr538",
-        lambda d: github.import_reviews(d / "pulls.json", d, _logins(), []),
+        lambda d: github.import_reviews(
+            d / "pulls.json", d, Origin("PyGithub/PyGithub", records="pull requests"), _logins(), []
+        ),
     ),
     "gitlab-approvals": (
         FORGES / "gitlab",
