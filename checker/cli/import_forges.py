@@ -11,7 +11,7 @@ from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments, Scope
-from checker.importers.forge_origins import REPOSITORY, Origin
+from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
 TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
 
@@ -87,7 +87,13 @@ def add_parsers(
         ("merge_requests", "MRS.json", ""),
         ("folder", "DIR", "IID/approvals.json, IID/commits.json and project-approvals.json"),
     )
-    gla.add_argument("--project", metavar="PATH", help="fetch this project from the API instead")
+    gla.add_argument(
+        "--project",
+        metavar="PATH",
+        help="the project's path (group/name), or its id: every record of saved output must be "
+        "its (required with MRS.json DIR); given alone, its merge requests are fetched from the "
+        "API",
+    )
     add_fetch_options(gla, "gitlab")
 
     gld = tools.add_parser("gitlab-deployments", help="GitLab deployments and their approvals")
@@ -164,20 +170,10 @@ def run(
     args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None = None
 ) -> Imported | Deployments:
     """Run one of ``TOOLS``; what it found, for the caller to report."""
-    from checker.importers import fetch, gitlab, gitlab_deployments
+    from checker.importers import gitlab_deployments
 
     if args.tool == "gitlab-approvals":
-        if _saved_or_fetched(args, ["merge_requests", "folder"], bool(args.project)):
-            api = fetch.GitLabApi(args.api_url)
-            try:
-                found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
-            finally:
-                api.close()
-            source = api.source / "approvals"
-            return gitlab.approval_records(found, settings, source, logins, bots, history)
-        return gitlab.import_saved_approvals(
-            args.merge_requests, args.folder, logins, bots, history
-        )
+        return _gitlab_approvals(args, logins, bots, history)
     scope = scope_of(args)
     if args.tool == "github-deployments":
         done, source = _github_deployments(args, scope, logins)
@@ -190,6 +186,38 @@ def run(
         source = args.deployments
     _refuse_unmatched(done, scope, source)
     return done
+
+
+def _gitlab_approvals(
+    args: argparse.Namespace, logins: Logins, bots: list[str], history: GitHistory | None
+) -> Imported:
+    """``import gitlab-approvals``: from saved output, every record of which must be
+    ``--project``'s, or, with ``--project`` alone, fetched."""
+    from checker.importers import fetch, gitlab
+
+    if args.merge_requests is None and args.folder is None and args.project:
+        api = fetch.GitLabApi(args.api_url)
+        try:
+            found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
+        finally:
+            api.close()
+        source = api.source / "approvals"
+        return gitlab.approval_records(found, settings, source, logins, bots, history)
+    if args.merge_requests is None or args.folder is None:
+        raise UsageError(
+            "import gitlab-approvals: give MRS.json DIR and --project PATH, or --project PATH "
+            "alone to fetch from the API (see --help)"
+        )
+    if not (args.project or "").strip("/ "):
+        raise UsageError(
+            "import gitlab-approvals: give --project PATH (group/name, or the project's id), "
+            f"the project whose merge requests {args.merge_requests} holds: every saved record "
+            "must be its, as a sandbox copy's or a fork's merge requests are not"
+        )
+    origin = Project(args.project, args.api_url, "merge requests")
+    return gitlab.import_saved_approvals(
+        args.merge_requests, args.folder, origin, logins, bots, history
+    )
 
 
 def _github_deployments(

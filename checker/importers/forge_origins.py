@@ -1,5 +1,5 @@
-"""Whose saved forge output is: the repository that ``--repository`` names, which every record
-read from a saved file must be of.
+"""Whose saved forge output is: the repository that ``--repository`` names (GitHub), or the
+project that ``--project`` names (GitLab), which every record read from a saved file must be of.
 
 A fork's or a sandbox copy's pull requests, reviews and deployments hold the same commits as
 the audited repository's, and their approvals and successes would count as its own: nothing
@@ -20,6 +20,7 @@ from checker.errors import InputError
 from checker.importers.common import dig, expect
 
 GITHUB_API = "https://api.github.com"
+GITLAB_URL = "https://gitlab.com"
 REPOSITORY = re.compile(r"[^/\s]+/[^/\s]+")
 """A repository as GitHub names it: ``OWNER/REPO``."""
 
@@ -75,3 +76,90 @@ class Origin:
             f"{said}, of repository {found}, not {self.repository}: another repository's "
             f"{self.records} (a fork's, a sandbox copy's) are not its; check --repository",
         )
+
+
+def instance_root(api_url: str) -> str:
+    """The path a GitLab instance lives under (``/gitlab`` of ``https://HOST/gitlab/api/v4``),
+    or "" at the root of its host."""
+    return urlsplit(api_url).path.rstrip("/").removesuffix("/api/v4").rstrip("/")
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a GitLab record gives the web address of something of its project (``field``, a
+    dotted path), what that is (``kind``), how GitLab writes it after the project's path
+    (``shape``), and the pattern that reads the project's path (``project``) from it, after the
+    instance's own path."""
+
+    field: str
+    kind: str
+    shape: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Project:
+    """The GitLab project that a saved file's records must be of: its path (``group/name``,
+    compared regardless of case, as GitLab's paths are) or its id, on the instance at
+    ``api_url`` (whose own path, ``https://HOST/gitlab``, the addresses begin with). The host
+    is not compared: a project at the same path on another instance has another id, which
+    every record of a file must share."""
+
+    project: str
+    api_url: str = GITLAB_URL
+    records: str = "deployments"
+    """What the saved output holds, for messages."""
+
+    @property
+    def by_id(self) -> bool:
+        """Whether ``project`` is the project's id rather than its path."""
+        return self.project.isdigit()
+
+    def address(
+        self, item: dict[str, Any], at: Address, where: str, expected: str, source: Path
+    ) -> re.Match[str] | None:
+        """What ``at`` reads from the record's address, when it gives one; an address of
+        another shape (or not under the instance's path) is refused."""
+        url = dig(item, *at.field.split("."))
+        if url is None:
+            return None
+        root = instance_root(self.api_url)
+        path = unquote(urlsplit(url).path) if isinstance(url, str) else ""
+        matched = (
+            at.pattern.fullmatch(path.removeprefix(root)) if path.startswith(root + "/") else None
+        )
+        if matched is None:
+            raise InputError(
+                f"{where}: {at.field} {url!r} is no {at.kind}'s address "
+                f"(https://HOST{root}/GROUP/PROJECT/{at.shape}); expected {expected}",
+                path=str(source),
+            )
+        return matched
+
+    def check_path(self, found: str, field: str, where: str, source: Path) -> None:
+        """Refuse a project path that a record gives (by ``field``) other than this one's."""
+        expect(
+            self.by_id or found.casefold() == self.project.strip("/").casefold(),
+            source,
+            f"{where} is, by its {field}, of project {found}, not {self.project}: another "
+            f"project's {self.records} (a sandbox copy's, a fork's) are not its; check "
+            "--project (and --api-url, for an instance under a path: https://HOST/PATH)",
+        )
+
+    def check_ids(self, numbers: list[tuple[int, str]], source: Path) -> None:
+        """Refuse project ids (each with where it was read) other than this project's, when
+        ``project`` is its id, or than one another's: one project's records have one id."""
+        for number, where in numbers:
+            expect(
+                not self.by_id or number == int(self.project),
+                source,
+                f"{where} is of project id {number}, not {self.project}; check --project",
+            )
+            first, said = numbers[0]
+            expect(
+                number == first,
+                source,
+                f"{where} is of project id {number}, but {said} of project id {first}: one "
+                f"project's {self.records} have one id (the same path on another instance is "
+                "another project)",
+            )

@@ -21,10 +21,20 @@ the merge), nor an undated one when there is such a note: GitLab lists the commi
 target branch as it is now, so after a change of target they can hold commits the approver
 never saw (pushed straight to the old target), and which were in the merge request as approved
 cannot be told.
+
+A saved file is read for the project ``--project`` names (its path, or its id;
+:class:`checker.importers.forge_origins.Project`): GitLab gives every merge request its
+``web_url`` (``https://HOST/GROUP/PROJECT/-/merge_requests/IID``), its ``references.full``
+(``GROUP/PROJECT!IID``), its ``project_id`` and ``target_project_id``, and each one given must
+name that project (paths regardless of case); all the merge requests of a file have one project
+id, which their approvals (``project_id``) must give too, and every note names its merge request
+(``noteable_id``, its id on the instance). A merge request or a note that names none is refused,
+since nothing ties it to the project (fetched, the request names it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +56,7 @@ from checker.importers.common import (
     read_list,
     read_whole_list,
 )
+from checker.importers.forge_origins import Address, Project
 
 MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
@@ -59,6 +70,19 @@ WHOLE_NOTES = (
     "into the file, down to the first that is not full, an empty one after a full one (see "
     "the docs)"
 )
+MERGE_REQUEST_URL = Address(
+    "web_url",
+    "merge request",
+    "-/merge_requests/IID",
+    re.compile(r"/(?P<project>.+?)/(?:-/)?merge_requests/(?P<iid>\d+)/?"),
+)
+"""A merge request's ``web_url``: GitLab writes ``/GROUP/PROJECT/-/merge_requests/IID``, before
+GitLab 12 ``/GROUP/PROJECT/merge_requests/IID``."""
+REFERENCE = re.compile(r"(?P<project>[^!\s]+/[^!\s]+)!(?P<iid>\d+)")
+"""A merge request's full reference (``references.full``): ``GROUP/PROJECT!IID``."""
+PROJECT_IDS = ("project_id", "target_project_id")
+"""The project a merge request is of, by id: the one it merges into. ``source_project_id`` (a
+fork's, for a merge request from a fork) is not compared."""
 
 
 @dataclass(frozen=True)
@@ -96,9 +120,15 @@ def check_merge_request(item: Any, index: int, source: Path) -> None:
 
 
 def import_saved_approvals(
-    path: Path, folder: Path, logins: Logins, bots: list[str], history: GitHistory | None = None
+    path: Path,
+    folder: Path,
+    origin: Project,
+    logins: Logins,
+    bots: list[str],
+    history: GitHistory | None = None,
 ) -> Imported:
-    """Review records for every merged merge request in ``path``."""
+    """Review records for every merged merge request in ``path``, every one of it (and
+    the approvals and notes saved for it) ``origin``'s."""
     items = read_list(path, MRS)
     settings_path = folder / "project-approvals.json"
     expect(
@@ -109,16 +139,84 @@ def import_saved_approvals(
         "'curl .../api/v4/projects/ID/approvals'",
     )
     settings = read_json(settings_path, SETTINGS)
-    found, skipped = [], 0
     for index, item in enumerate(items, start=1):
         check_merge_request(item, index, path)
-        if item["state"] != "merged":
-            skipped += 1
-            continue
-        found.append(_saved(item, folder / str(item["iid"])))
+    check_projects(items, origin, path)
+    found = [_saved(item, folder / str(item["iid"])) for item in items if item["state"] == "merged"]
     result = approval_records(found, settings, settings_path, logins, bots, history)
-    result.skipped_unmerged += skipped
+    result.skipped_unmerged += len(items) - len(found)
     return result
+
+
+def check_projects(items: list[Any], origin: Project, source: Path) -> None:
+    """Refuse a saved merge request that is not ``origin``'s, or that names no project: its
+    ``web_url`` and ``references.full`` must name the project's path, and be its own ``iid``'s;
+    its ``project_id`` and ``target_project_id`` one id for the whole file, the project's when
+    ``--project`` is an id."""
+    project, numbers = origin.project, []
+    for index, item in enumerate(items, start=1):
+        where = f"item #{index} (merge request !{item['iid']})"
+        paths = _project_paths(item, origin, where, source)
+        ids = _project_ids(item, where, source)
+        expect(
+            bool(paths) if not origin.by_id else bool(ids),
+            source,
+            f"{where} names no project (no web_url or references.full"
+            + (", no project_id" if origin.by_id else "")
+            + f": trimmed), so nothing shows it is {project}'s; save the list as GitLab "
+            f"answers it, whole, or import with --project {project} alone, which fetches its "
+            "merge requests",
+        )
+        for field, found in paths.items():
+            origin.check_path(found, field, where, source)
+        numbers += ids
+    origin.check_ids(numbers, source)
+
+
+def _project_paths(
+    item: dict[str, Any], origin: Project, where: str, source: Path
+) -> dict[str, str]:
+    """The project path each of the merge request's ``web_url`` and ``references.full``
+    names, by the field that gives it; each must name its own ``iid``."""
+    found = {}
+    reference = dig(item, "references", "full")
+    named = REFERENCE.fullmatch(reference) if isinstance(reference, str) else None
+    expect(
+        reference is None or named is not None,
+        source,
+        f"{where}: references.full {reference!r} is no merge request's reference "
+        f"(GROUP/PROJECT!IID); expected {MRS}",
+    )
+    for field, matched in (
+        ("web_url", origin.address(item, MERGE_REQUEST_URL, where, MRS, source)),
+        ("references.full", named),
+    ):
+        if matched is None:
+            continue
+        expect(
+            int(matched["iid"]) == item["iid"],
+            source,
+            f"{where}: {field} {dig(item, *field.split('.'))!r} is not merge request "
+            f"!{item['iid']}'s; expected {MRS}",
+        )
+        found[field] = matched["project"]
+    return found
+
+
+def _project_ids(item: dict[str, Any], where: str, source: Path) -> list[tuple[int, str]]:
+    """The project ids the merge request gives, each with where it was read."""
+    ids = []
+    for field in PROJECT_IDS:
+        number = item.get(field)
+        if number is None:
+            continue
+        expect(
+            isinstance(number, int) and not isinstance(number, bool),
+            source,
+            f"{where}: {field} is not a project id; expected {MRS}",
+        )
+        ids.append((number, where if field == "project_id" else f"{where}, by its {field},"))
+    return ids
 
 
 def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
@@ -186,6 +284,13 @@ def _check_note_owner(data: MergeRequestData, index: int, note: dict[str, Any]) 
         data.merge_request["iid"],
         note.get("noteable_iid"),
         note.get("noteable_type"),
+    )
+    expect(
+        not data.saved or note.get("noteable_id") is not None,
+        data.notes_source,
+        f"item #{index} names no merge request (no noteable_id, which GitLab gives every note: "
+        f"trimmed), so nothing shows it is a note of this project's !{iid}; expected {NOTES} "
+        f"of !{iid} as GitLab answers them, whole",
     )
     expect(
         named in (None, iid) and (kind == "MergeRequest" or (kind is None and named is None)),

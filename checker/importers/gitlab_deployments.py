@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from checker.evidence.models import Status
 from checker.importers.common import Logins, dig, expect, named_ref, read_whole_list
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.forge_origins import GITLAB_URL, Address, Project
 from checker.importers.gitlab import PAGE_SIZES, username
 
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
@@ -37,10 +37,19 @@ WHOLE_DEPLOYMENTS = (
     "deployment fetched singly, and after a full page the empty one (see the docs), or import "
     "with --fetch"
 )
-GITLAB_URL = "https://gitlab.com"
 PROJECT_URLS = (
-    ("web_url", "job", re.compile(r"/(?P<project>.+?)/(?:-/)?(?:jobs|builds)/\d+/?")),
-    ("pipeline.web_url", "pipeline", re.compile(r"/(?P<project>.+?)/(?:-/)?pipelines/\d+/?")),
+    Address(
+        "deployable.web_url",
+        "job",
+        "-/jobs/ID",
+        re.compile(r"/(?P<project>.+?)/(?:-/)?(?:jobs|builds)/\d+/?"),
+    ),
+    Address(
+        "deployable.pipeline.web_url",
+        "pipeline",
+        "-/pipelines/ID",
+        re.compile(r"/(?P<project>.+?)/(?:-/)?pipelines/\d+/?"),
+    ),
 )
 """The addresses of a deployment's job and pipeline, and the project path each names: GitLab
 writes ``/GROUP/PROJECT/-/jobs/ID``, before GitLab 12 ``/GROUP/PROJECT/builds/ID`` (or
@@ -87,25 +96,29 @@ def import_saved_deployments(
     items = read_whole_list(path, DEPLOYMENTS, PAGE_SIZES, WHOLE_DEPLOYMENTS)
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
-    check_projects(items, project, api_url, path)
+    check_projects(items, Project(project, api_url), path)
     return deployment_records(items, project, scope, logins, path)
 
 
-def check_projects(items: list[Any], project: str, api_url: str, source: Path) -> None:
-    """Refuse a saved deployment that is not ``project``'s (its path, or its id when
-    ``project`` is a number), or that names no project at all. GitLab gives a deployment
+def check_projects(items: list[Any], origin: Project, source: Path) -> None:
+    """Refuse a saved deployment that is not ``origin``'s (its path, or its id when
+    ``--project`` is a number), or that names no project at all. GitLab gives a deployment
     made by a CI job its job's ``web_url`` and its pipeline's ``web_url`` and
-    ``project_id``: each one given must name ``project`` (paths compared as GitLab does,
+    ``project_id``: each one given must name the project (paths compared as GitLab does,
     regardless of case), and every record one project id (a copy of the project at the same
     path on another instance has another). A deployment created through the API names none;
     fetched, the request names the project."""
-    root = instance_root(api_url)
-    first: tuple[int, str] | None = None
+    project, numbers = origin.project, []
     for index, item in enumerate(items, start=1):
         where = f"item #{index} (deployment {item['id']})"
-        paths, number = _project_paths(item, root, where, source), _project_id(item, where, source)
+        paths = {
+            at.field: matched["project"]
+            for at in PROJECT_URLS
+            if (matched := origin.address(item, at, where, DEPLOYMENTS, source))
+        }
+        number = _project_id(item, where, source)
         expect(
-            bool(paths) if not project.isdigit() else number is not None,
+            bool(paths) if not origin.by_id else number is not None,
             source,
             f"{where} names no project (no deployable.web_url, deployable.pipeline.web_url "
             "or deployable.pipeline.project_id: created through the API, or trimmed), so "
@@ -113,56 +126,10 @@ def check_projects(items: list[Any], project: str, api_url: str, source: Path) -
             f"{project}'s deployments alone",
         )
         for field, found in paths.items():
-            expect(
-                project.isdigit() or found.casefold() == project.strip("/").casefold(),
-                source,
-                f"{where} is, by its deployable.{field}, of project {found}, not {project}: "
-                "another project's deployments (a sandbox copy's, a fork's) are not its; check "
-                "--project (and --api-url, for an instance under a path: https://HOST/PATH)",
-            )
-        expect(
-            not project.isdigit() or number == int(project),
-            source,
-            f"{where} is of project id {number}, not {project}; check --project",
-        )
-        if number is not None and first is None:
-            first = (number, where)
-        expect(
-            number is None or first is None or number == first[0],
-            source,
-            f"{where} is of project id {number}, but {first[1] if first else ''} of project id "
-            f"{first[0] if first else ''}: one project's deployments have one id (the same "
-            "path on another instance is another project)",
-        )
-
-
-def instance_root(api_url: str) -> str:
-    """The path an instance lives under (``/gitlab`` of ``https://HOST/gitlab/api/v4``), or
-    "" at the root of its host."""
-    return urlsplit(api_url).path.rstrip("/").removesuffix("/api/v4").rstrip("/")
-
-
-def _project_paths(item: dict[str, Any], root: str, where: str, source: Path) -> dict[str, str]:
-    """The project path each of the deployment's job and pipeline addresses names, by the
-    field that gives it."""
-    found = {}
-    for field, kind, pattern in PROJECT_URLS:
-        url = dig(item, "deployable", *field.split("."))
-        if url is None:
-            continue
-        path = unquote(urlsplit(url).path) if isinstance(url, str) else ""
-        matched = (
-            pattern.fullmatch(path.removeprefix(root)) if path.startswith(root + "/") else None
-        )
-        expect(
-            matched is not None,
-            source,
-            f"{where}: deployable.{field} {url!r} is no {kind}'s address "
-            f"(https://HOST{root}/GROUP/PROJECT/-/{kind}s/ID); expected {DEPLOYMENTS}",
-        )
-        if matched:
-            found[field] = matched["project"]
-    return found
+            origin.check_path(found, field, where, source)
+        if number is not None:
+            numbers.append((number, where))
+    origin.check_ids(numbers, source)
 
 
 def _project_id(item: dict[str, Any], where: str, source: Path) -> int | None:

@@ -29,7 +29,7 @@ from checker.importers import (
 )
 from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
-from checker.importers.forge_origins import Origin
+from checker.importers.forge_origins import Origin, Project
 from tests.conftest import CliResult, run_cli
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
@@ -279,7 +279,17 @@ def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
     real = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
     _mutate_one(_forge_export(FORGES / "gitlab", export, real, sha), seed)
     common = ["--repo", scripted.path, "--evidence", tmp_path]
-    _judged(run_cli("import", "gitlab-approvals", export / "merge_requests.json", export, *common))
+    _judged(
+        run_cli(
+            "import",
+            "gitlab-approvals",
+            export / "merge_requests.json",
+            export,
+            "--project",
+            "group/app",
+            *common,
+        )
+    )
     _judged(
         run_cli(
             "import",
@@ -421,7 +431,13 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     ),
     "gitlab-approvals": (
         FORGES / "gitlab",
-        lambda d: gitlab.import_saved_approvals(d / "merge_requests.json", d, _logins(), []),
+        lambda d: gitlab.import_saved_approvals(
+            d / "merge_requests.json",
+            d,
+            Project("group/app", records="merge requests"),
+            _logins(),
+            [],
+        ),
     ),
     "gitlab-deployments": (
         FORGES / "gitlab",
