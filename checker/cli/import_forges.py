@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -135,11 +136,8 @@ def github_reviews(
     from checker.importers import fetch, github
 
     if args.pulls is None and args.reviews_dir is None and args.repository:
-        api = fetch.GitHubApi(args.api_url)
-        try:
+        with closing(fetch.GitHubApi(args.api_url)) as api:
             found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
-        finally:
-            api.close()
         result = github.records(found, logins, bots, history)
         result.skipped_unmerged += skipped
         result.remarks.extend(remarks)
@@ -196,11 +194,8 @@ def _gitlab_approvals(
     from checker.importers import fetch, gitlab
 
     if args.merge_requests is None and args.folder is None and args.project:
-        api = fetch.GitLabApi(args.api_url)
-        try:
+        with closing(fetch.GitLabApi(args.api_url)) as api:
             found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
-        finally:
-            api.close()
         source = api.source / "approvals"
         return gitlab.approval_records(found, settings, source, logins, bots, history)
     if args.merge_requests is None or args.folder is None:
@@ -229,11 +224,8 @@ def _github_deployments(
     from checker.importers import fetch, github_deployments
 
     if args.deployments is None and args.folder is None and args.repository:
-        api = fetch.GitHubApi(args.api_url)
-        try:
+        with closing(fetch.GitHubApi(args.api_url)) as api:
             data, seen = fetch.github_deployment_data(api, args.repository, scope.environments)
-        finally:
-            api.close()
         done = github_deployments.deployments(data, scope, logins, seen)
         return done, api.source / f"/repos/{args.repository}/deployments"
     if args.deployments is None or args.folder is None:
@@ -255,15 +247,12 @@ def _gitlab_fetched(
     no deployment in the window, which is no mistake."""
     from checker.importers import fetch, gitlab_deployments
 
-    api = fetch.GitLabApi(args.api_url)
-    try:
+    with closing(fetch.GitLabApi(args.api_url)) as api:
         items = fetch.gitlab_deployments(api, args.project, args.since)
         source = api.source / "deployments"
         done = gitlab_deployments.deployment_records(items, args.project, scope, logins, source)
         if args.since:
             done.environments |= fetch.gitlab_environments(api, args.project, done.unmatched(scope))
-    finally:
-        api.close()
     return done, source
 
 

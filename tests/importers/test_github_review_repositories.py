@@ -20,27 +20,18 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
+from tests.importers import workspaces
 from tests.importers.forge_server import Forge, github_pull_routes, serve
-from tests.importers.test_forges import _records
 from tests.importers.test_landed_merges import _pr538
+from tests.importers.workspaces import check, edit, named
 
 REPOSITORY = "PyGithub/PyGithub"
 API = "https://api.github.com"
 
 
-def _export(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
-    repo, export, _ = _pr538(tmp_path, "merge")
-    return repo, export
-
-
 def _import(repo: ScriptedRepo, export: Path, *options: str) -> CliResult:
-    argv = ["--repository", REPOSITORY, *options] if "--repository" not in options else options
-    return run_cli("import", "github-reviews", export / "pulls.json", export,
-                   "--repo", repo.path, *argv)  # fmt: skip
-
-
-def _check(repo: ScriptedRepo) -> CliResult:
-    return run_cli("check", "--repo", repo.path, "--as-of", "2018-01-01")
+    return run_cli("import", "github-reviews", export / "pulls.json", export, "--repo", repo.path,
+                   *named("--repository", REPOSITORY, options))  # fmt: skip
 
 
 def _moved(export: Path, repository: str, api: str = API) -> None:
@@ -53,30 +44,15 @@ def _moved(export: Path, repository: str, api: str = API) -> None:
         path.write_text(text)
 
 
-def _edit(path: Path, change: Any) -> None:
-    items = json.loads(path.read_text())
-    change(items)
-    path.write_text(json.dumps(items))
-
-
 def _refused(result: CliResult, repo: ScriptedRepo, *said: str) -> None:
-    assert result.code == 2, result.err
-    for text in said:
-        assert text in result.err, result.err
-    assert "Traceback" not in result.err
-    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    workspaces.refused(result, repo.path / "compliance" / "reviews.jsonl", *said)
 
 
 def test_the_repositorys_own_pull_requests_are_imported(tmp_path: Path) -> None:
     """#538 came from a fork (its ``head.repo`` is allevin/PyGithub, as recorded): a pull
     request into the repository is the repository's, wherever its branch lives."""
-    repo, export = _export(tmp_path)
-    assert _check(repo).code == 1  # nothing reviewed the change yet
-    result = _import(repo, export)
-    assert result.code == 0, result.err
-    [record] = _records(repo.path / "compliance" / "reviews.jsonl")
-    assert record["change"] == f"{REPOSITORY}#538"
-    assert _check(repo).code == 0
+    repo, export, _ = _pr538(tmp_path, "merge")
+    workspaces.review_imported(repo, lambda: _import(repo, export), f"{REPOSITORY}#538")
     # GitHub's names are one regardless of case: pygithub/PYGITHUB is PyGithub/PyGithub.
     assert _import(repo, export, "--repository", "pygithub/PYGITHUB").code == 0
 
@@ -85,23 +61,22 @@ def test_the_repositorys_own_pull_requests_are_imported(tmp_path: Path) -> None:
 def test_another_repositorys_pull_requests_are_refused(tmp_path: Path, other: str) -> None:
     """A fork, a sandbox copy with the same commits, a name that the audited one begins with:
     #538 approved on its head there, and check passed on it as the audited repository's."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     _moved(export, other)
     result = _import(repo, export)
     said = f"item #1 (pull request #538) is, by its url, of repository {other}, not {REPOSITORY}"
     _refused(result, repo, f"{export / 'pulls.json'}: {said}", "check --repository")
-    assert _check(repo).code == 1
+    assert check(repo).code == 1
 
 
 def test_saved_output_without_a_repository_is_refused(tmp_path: Path) -> None:
     """Nothing on the command line said whose pull requests the file holds: a fork's were
     imported as the audited repository's, and check passed."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     _moved(export, "mallory/PyGithub")
     result = run_cli("import", "github-reviews", export / "pulls.json", export,
                      "--repo", repo.path)  # fmt: skip
-    _refused(result, repo, "give --repository OWNER/REPO", "every saved record must be its")
-    assert _check(repo).code == 1
+    workspaces.unnamed_refused(repo, result, "give --repository OWNER/REPO")
     half = run_cli("import", "github-reviews", export / "pulls.json", "--repository", REPOSITORY,
                    "--repo", repo.path)  # fmt: skip
     _refused(half, repo, "give PULLS.json REVIEWS_DIR and --repository OWNER/REPO")
@@ -119,7 +94,7 @@ def test_saved_output_without_a_repository_is_refused(tmp_path: Path) -> None:
 )
 def test_addresses_that_disagree_are_refused(tmp_path: Path, field: str, value: str) -> None:
     """Each address the pull request gives, not only its ``url``, must name the repository."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
 
     def change(pulls: list[dict[str, Any]]) -> None:
         *parents, last = field.split(".")
@@ -128,14 +103,14 @@ def test_addresses_that_disagree_are_refused(tmp_path: Path, field: str, value: 
             target = target[key]
         target[last] = value
 
-    _edit(export / "pulls.json", change)
+    edit(export / "pulls.json", change)
     said = f"item #1 (pull request #538) is, by its {field}, of repository mallory/PyGithub"
     _refused(_import(repo, export), repo, said)
 
 
 def test_an_address_of_another_pull_request_is_refused(tmp_path: Path) -> None:
-    repo, export = _export(tmp_path)
-    _edit(
+    repo, export, _ = _pr538(tmp_path, "merge")
+    edit(
         export / "pulls.json", lambda p: p[0].update(issue_url=f"{API}/repos/{REPOSITORY}/issues/1")
     )
     _refused(_import(repo, export), repo, "issue_url", "is not pull request #538's address")
@@ -146,7 +121,7 @@ def test_an_unmerged_pull_request_of_another_repository_or_of_none_is_refused(
 ) -> None:
     """A closed, unmerged pull request imports nothing, but one of another repository shows the
     file is not (only) the repository's; one trimmed of its addresses shows nothing."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     [pull] = json.loads((export / "pulls.json").read_text())
     fork = {
         **pull,
@@ -166,16 +141,16 @@ def test_an_unmerged_pull_request_of_another_repository_or_of_none_is_refused(
 def test_a_review_or_an_event_of_another_repository_is_refused(tmp_path: Path) -> None:
     """Each review names its pull request (``pull_request_url``, and ``_links.pull_request``),
     each event its repository (``url``): one of another repository is refused by name."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     fork = f"{API}/repos/mallory/PyGithub"
     reviews = export / "538" / "reviews.json"
     original = reviews.read_text()
-    _edit(reviews, lambda r: r[0].update(_links={"pull_request": {"href": f"{fork}/pulls/538"}}))
+    edit(reviews, lambda r: r[0].update(_links={"pull_request": {"href": f"{fork}/pulls/538"}}))
     _refused(_import(repo, export), repo, f"{reviews}: item #1 (review 28482091) is, by its "
              "_links.pull_request.href, of repository mallory/PyGithub")  # fmt: skip
     reviews.write_text(original)
     events = export / "538" / "events.json"
-    _edit(events, lambda e: e[0].update(url=f"{fork}/issues/events/{e[0]['id']}"))
+    edit(events, lambda e: e[0].update(url=f"{fork}/issues/events/{e[0]['id']}"))
     _refused(_import(repo, export), repo, f"{events}: item #1 (event 1009034767) is, by its url, "
              "of repository mallory/PyGithub")  # fmt: skip
 
@@ -184,18 +159,14 @@ def test_github_enterprise_addresses_are_read_against_api_url(tmp_path: Path) ->
     """GitHub Enterprise Server writes its API's addresses, ``https://HOST/api/v3/repos/...``:
     they are read against ``--api-url``, and the same repository on another host is another
     repository."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     _moved(export, REPOSITORY, "https://ghe.example.com/api/v3")
-    _refused(_import(repo, export), repo, f"is no address of the API at {API}", "--api-url")
-    enterprise = _import(repo, export, "--api-url", "https://GHE.example.com/api/v3/")
-    assert enterprise.code == 0, enterprise.err
-    (repo.path / "compliance" / "reviews.jsonl").unlink()
-    _refused(_import(repo, export, "--api-url", "https://other.example.com/api/v3"), repo,
-             "is no address of the API at https://other.example.com/api/v3")  # fmt: skip
+    written = repo.path / "compliance" / "reviews.jsonl"
+    workspaces.read_against_api_url(lambda *options: _import(repo, export, *options), written)
 
 
 def test_a_repository_that_is_no_owner_and_name_is_refused(tmp_path: Path) -> None:
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     _refused(_import(repo, export, "--repository", "PyGithub"), repo, "OWNER/REPO")
 
 
@@ -203,7 +174,7 @@ def test_the_repository_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Mon
     """``--repository`` alone fetches, as before: the request names the repository, its
     answers are not compared (they name api.github.com, the stand-in server is another host),
     and the records are those the saved output of the same answers gives."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _pr538(tmp_path, "merge")
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)
     base = f"/repos/{REPOSITORY}"
@@ -211,7 +182,6 @@ def test_the_repository_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Mon
         fetched = run_cli("import", "github-reviews", "--repository", REPOSITORY,
                           "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
     assert fetched.code == 0, fetched.err
-    records = _records(repo.path / "compliance" / "reviews.jsonl")
-    (repo.path / "compliance" / "reviews.jsonl").unlink()
-    assert _import(repo, export).code == 0
-    assert _records(repo.path / "compliance" / "reviews.jsonl") == records
+    workspaces.fetched_as_saved(
+        repo.path / "compliance" / "reviews.jsonl", lambda: _import(repo, export)
+    )

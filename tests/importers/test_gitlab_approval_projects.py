@@ -13,7 +13,6 @@ tests/importers/test_landed_merges.py prepares it: merged by a merge commit, app
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,18 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
+from tests.importers import workspaces
 from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
-from tests.importers.test_forges import _records
 from tests.importers.test_landed_merges import _gitlab
+from tests.importers.workspaces import check, edit, named
 
 PROJECT = "group/app"
 HOST = "https://gitlab.dev"
 
 
-def _export(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
-    repo, export, _ = _gitlab(tmp_path, "merge")
-    return repo, export
-
-
 def _import(repo: ScriptedRepo, export: Path, *options: str) -> CliResult:
-    argv = ["--project", PROJECT, *options] if "--project" not in options else options
     return run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                   "--repo", repo.path, *argv)  # fmt: skip
-
-
-def _check(repo: ScriptedRepo) -> CliResult:
-    return run_cli("check", "--repo", repo.path, "--as-of", "2018-01-01")
-
-
-def _edit(path: Path, change: Any) -> None:
-    items = json.loads(path.read_text())
-    change(items)
-    path.write_text(json.dumps(items))
+                   "--repo", repo.path, *named("--project", PROJECT, options))  # fmt: skip
 
 
 def _moved(export: Path, path: str, number: int = 77) -> None:
@@ -61,30 +45,21 @@ def _moved(export: Path, path: str, number: int = 77) -> None:
             mr |= {"source_project_id": number, "references": {"full": f"{path}!{mr['iid']}"}}
             mr["web_url"] = f"{HOST}/{path}/-/merge_requests/{mr['iid']}"
 
-    _edit(export / "merge_requests.json", requests)
-    _edit(export / "5" / "approvals.json", lambda a: a.update(id=1005, project_id=number))
-    _edit(
+    edit(export / "merge_requests.json", requests)
+    edit(export / "5" / "approvals.json", lambda a: a.update(id=1005, project_id=number))
+    edit(
         export / "5" / "notes.json",
         lambda notes: [note.update(noteable_id=1005, project_id=number) for note in notes],
     )
 
 
 def _refused(result: CliResult, repo: ScriptedRepo, *said: str) -> None:
-    assert result.code == 2, result.err
-    for text in said:
-        assert text in result.err, result.err
-    assert "Traceback" not in result.err
-    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    workspaces.refused(result, repo.path / "compliance" / "reviews.jsonl", *said)
 
 
 def test_the_projects_own_merge_requests_are_imported(tmp_path: Path) -> None:
-    repo, export = _export(tmp_path)
-    assert _check(repo).code == 1  # nothing reviewed the change yet
-    result = _import(repo, export)
-    assert result.code == 0, result.err
-    [record] = _records(repo.path / "compliance" / "reviews.jsonl")
-    assert record["change"] == f"{PROJECT}!5"
-    assert _check(repo).code == 0
+    repo, export, _ = _gitlab(tmp_path, "merge")
+    workspaces.review_imported(repo, lambda: _import(repo, export), f"{PROJECT}!5")
     # GitLab's paths are one regardless of case, and the project is also named by its id.
     assert _import(repo, export, "--project", "Group/App").code == 0
     assert _import(repo, export, "--project", "1").code == 0
@@ -94,25 +69,24 @@ def test_the_projects_own_merge_requests_are_imported(tmp_path: Path) -> None:
 def test_another_projects_merge_requests_are_refused(tmp_path: Path, path: str) -> None:
     """A sandbox copy, a subgroup ending in the same path, a path the audited one begins
     with: !5 approved there, and check passed on it as the audited project's."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
     _moved(export, path)
     said = f"item #1 (merge request !5) is, by its web_url, of project {path}, not {PROJECT}"
     _refused(_import(repo, export), repo, f"{export / 'merge_requests.json'}: {said}",
              "check --project")  # fmt: skip
     _refused(_import(repo, export, "--project", "1"), repo,
              "item #1 (merge request !5) is of project id 77, not 1")  # fmt: skip
-    assert _check(repo).code == 1
+    assert check(repo).code == 1
 
 
 def test_a_saved_file_without_a_project_is_refused(tmp_path: Path) -> None:
     """Nothing on the command line said whose merge requests the file holds: a sandbox
     copy's were imported as the audited project's, and check passed."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
     _moved(export, "group/app-sandbox")
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--repo", repo.path)  # fmt: skip
-    _refused(result, repo, "give --project PATH", "every saved record must be its")
-    assert _check(repo).code == 1
+    workspaces.unnamed_refused(repo, result, "give --project PATH")
     half = run_cli("import", "gitlab-approvals", export / "merge_requests.json", "--project",
                    PROJECT, "--repo", repo.path)  # fmt: skip
     _refused(half, repo, "give MRS.json DIR and --project PATH")
@@ -140,16 +114,16 @@ def test_addresses_that_disagree_are_refused(
     tmp_path: Path, change: dict[str, Any], said: str
 ) -> None:
     """Each address and id the merge request gives, not only one, must be the project's."""
-    repo, export = _export(tmp_path)
-    _edit(export / "merge_requests.json", lambda items: items[0].update(change))
+    repo, export, _ = _gitlab(tmp_path, "merge")
+    edit(export / "merge_requests.json", lambda items: items[0].update(change))
     _refused(_import(repo, export), repo, f"{export / 'merge_requests.json'}: item #1", said)
 
 
 def test_merge_requests_of_two_project_ids_are_refused(tmp_path: Path) -> None:
     """The same path on another instance is another project, with its own id: a file holds
     one project's merge requests, the open ones too."""
-    repo, export = _export(tmp_path)
-    _edit(export / "merge_requests.json", lambda items: items[1].update(project_id=77))
+    repo, export, _ = _gitlab(tmp_path, "merge")
+    edit(export / "merge_requests.json", lambda items: items[1].update(project_id=77))
     _refused(_import(repo, export), repo, "item #2 (merge request !6) is of project id 77, but "
              "item #1 (merge request !5) of project id 1")  # fmt: skip
 
@@ -157,15 +131,15 @@ def test_merge_requests_of_two_project_ids_are_refused(tmp_path: Path) -> None:
 def test_a_merge_request_that_names_no_project_is_refused(tmp_path: Path) -> None:
     """Trimmed of its addresses (by path) or of its ids (by id), nothing shows it is the
     project's; GitLab gives every merge request all of them."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
     path = export / "merge_requests.json"
     listed = path.read_text()
-    _edit(path, lambda items: [mr.pop(key) for mr in items for key in ("web_url", "references")])
+    edit(path, lambda items: [mr.pop(key) for mr in items for key in ("web_url", "references")])
     _refused(_import(repo, export), repo, "item #1 (merge request !5) names no project",
              "--project group/app alone")  # fmt: skip
     path.write_text(listed)
     ids = ("project_id", "target_project_id", "source_project_id")
-    _edit(path, lambda items: [mr.pop(key) for mr in items for key in ids])
+    edit(path, lambda items: [mr.pop(key) for mr in items for key in ids])
     _refused(_import(repo, export, "--project", "1"), repo,
              "item #1 (merge request !5) names no project")  # fmt: skip
 
@@ -173,16 +147,16 @@ def test_a_merge_request_that_names_no_project_is_refused(tmp_path: Path) -> Non
 def test_approvals_or_notes_of_another_project_or_of_none_are_refused(tmp_path: Path) -> None:
     """The sandbox's !5's approvals or notes saved under the audited project's !5; a note
     trimmed of its ``noteable_id`` (which GitLab gives every note) names no merge request."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
     approvals, notes = export / "5" / "approvals.json", export / "5" / "notes.json"
     saved = approvals.read_text(), notes.read_text()
-    _edit(approvals, lambda a: a.update(id=1005, project_id=77))
+    edit(approvals, lambda a: a.update(id=1005, project_id=77))
     _refused(_import(repo, export), repo, f"{approvals}: these are the approvals of another "
              "merge request (project_id 77)")  # fmt: skip
     approvals.write_text(saved[0])
-    _edit(notes, lambda n: n[0].update(noteable_id=1005, project_id=77))
+    edit(notes, lambda n: n[0].update(noteable_id=1005, project_id=77))
     _refused(_import(repo, export), repo, f"{notes}: item #1 is a note of project 77")
-    _edit(notes, lambda n: [n[0].pop(key) for key in ("noteable_id", "project_id")])
+    edit(notes, lambda n: [n[0].pop(key) for key in ("noteable_id", "project_id")])
     _refused(_import(repo, export), repo, f"{notes}: item #1 names no merge request")
 
 
@@ -190,14 +164,14 @@ def test_an_instance_under_a_path_is_read_after_it(tmp_path: Path) -> None:
     """A self-managed instance at ``https://HOST/gitlab`` writes its addresses under that
     path: given as ``--api-url``, the project's path is read after it. GitLab before 12 wrote
     ``/GROUP/PROJECT/merge_requests/IID``."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
 
     def written(form: str) -> None:
         def change(items: list[dict[str, Any]]) -> None:
             for mr in items:
                 mr["web_url"] = form.format(iid=mr["iid"])
 
-        _edit(export / "merge_requests.json", change)
+        edit(export / "merge_requests.json", change)
 
     written(HOST + "/gitlab/group/app/-/merge_requests/{iid}")
     _refused(_import(repo, export), repo, "is, by its web_url, of project gitlab/group/app")
@@ -209,13 +183,12 @@ def test_an_instance_under_a_path_is_read_after_it(tmp_path: Path) -> None:
 def test_the_project_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--project`` alone fetches, as before: the request names the project, its answers
     are not compared, and the records are those the saved output of the same answers gives."""
-    repo, export = _export(tmp_path)
+    repo, export, _ = _gitlab(tmp_path, "merge")
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
     with serve(Forge(gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp"))) as forge:
         fetched = run_cli("import", "gitlab-approvals", "--project", PROJECT,
                           "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
     assert fetched.code == 0, fetched.err
-    records = _records(repo.path / "compliance" / "reviews.jsonl")
-    (repo.path / "compliance" / "reviews.jsonl").unlink()
-    assert _import(repo, export).code == 0
-    assert _records(repo.path / "compliance" / "reviews.jsonl") == records
+    workspaces.fetched_as_saved(
+        repo.path / "compliance" / "reviews.jsonl", lambda: _import(repo, export)
+    )

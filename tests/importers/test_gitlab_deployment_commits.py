@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from tests.conftest import CliResult, run_cli
-from tests.importers.forge_server import Forge, serve
+from tests.conftest import CliResult
 from tests.importers.test_gitlab_deployments import _check, _import, _workspace
+from tests.importers.workspaces import fetched_gitlab_deployment, refused
 
 
 def _hotfix(repo: ScriptedRepo) -> str:
@@ -39,11 +39,7 @@ def _built(deployment: dict[str, Any], sha: str, *fields: str) -> dict[str, Any]
 
 
 def _refused(result: CliResult, repo: ScriptedRepo, *said: str) -> None:
-    assert result.code == 2, result.err
-    for text in said:
-        assert text in result.err, result.err
-    assert "Traceback" not in result.err
-    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    refused(result, repo.path / "compliance" / "deploys.jsonl", *said)
 
 
 def test_the_deployments_own_commit_passes(tmp_path: Path) -> None:
@@ -100,11 +96,5 @@ def test_a_job_that_names_no_commit_is_refused(tmp_path: Path) -> None:
 def test_a_fetched_deployment_whose_job_built_another_commit_is_refused(tmp_path: Path) -> None:
     repo, _, deployment = _workspace(tmp_path)
     built = _built(deployment, _hotfix(repo), "commit", "pipeline")
-    base = "/projects/group%2Fapp"
-    listed = {k: v for k, v in built.items() if k != "approvals"}
-    routes = {f"{base}/deployments": [[listed]], f"{base}/deployments/42": [built]}
-    with serve(Forge(routes)) as forge:
-        result = run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
-                         "--service", "app", "--target", "app-1", "--api-url", forge.url,
-                         "--repo", repo.path)  # fmt: skip
+    result = fetched_gitlab_deployment(repo, built)
     _refused(result, repo, "deployment 42: its sha", "is not the commit its job")

@@ -21,16 +21,16 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.importers.forge_server import Forge, serve
 from tests.importers.test_forges import _records
 from tests.importers.test_gitlab_deployments import _check, _workspace
+from tests.importers.workspaces import fetched_gitlab_deployment, named, refused
 
 
 def _import(
     repo: ScriptedRepo, export: Path, items: list[dict[str, Any]], *options: str
 ) -> CliResult:
     (export / "deployments.json").write_text(json.dumps(items))
-    argv = ["--project", "group/app", *options] if "--project" not in options else options
+    argv = named("--project", "group/app", options)
     return run_cli("import", "gitlab-deployments", export / "deployments.json", *argv,
                    "--service", "app", "--target", "app-1", "--repo", repo.path)  # fmt: skip
 
@@ -45,11 +45,7 @@ def _moved(deployment: dict[str, Any], path: str, host: str = "http://gitlab.dev
 
 
 def _refused(result: CliResult, repo: ScriptedRepo, *said: str) -> None:
-    assert result.code == 2, result.err
-    for text in said:
-        assert text in result.err, result.err
-    assert "Traceback" not in result.err
-    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    refused(result, repo.path / "compliance" / "deploys.jsonl", *said)
 
 
 def test_the_projects_own_deployments_are_imported(tmp_path: Path) -> None:
@@ -155,13 +151,7 @@ def test_a_deployment_created_through_the_api_is_fetched(tmp_path: Path) -> None
     recorded with the status its tool set, ended at its last update."""
     repo, _, deployment = _workspace(tmp_path)
     deployment["deployable"] = None
-    base = "/projects/group%2Fapp"
-    listed = {k: v for k, v in deployment.items() if k != "approvals"}
-    routes = {f"{base}/deployments": [[listed]], f"{base}/deployments/42": [deployment]}
-    with serve(Forge(routes)) as forge:
-        result = run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
-                         "--service", "app", "--target", "app-1", "--api-url", forge.url,
-                         "--repo", repo.path)  # fmt: skip
+    result = fetched_gitlab_deployment(repo, deployment)
     assert result.code == 0, result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["finished_at"] == deployment["updated_at"]

@@ -34,6 +34,8 @@ from tests.importers.test_landed_merges import pr538_steps
 VINCENT = "Vincent <jacquev6@example.com>"
 APPROVED = "2017-03-25T10:00:00Z"
 MERGED = "2017-03-25T16:52:49Z"
+BEFORE_THE_BASE_CHANGED = "1 given before the pull request's base was changed"
+BEFORE_THE_TARGET_CHANGED = "before the merge request's target branch was changed"
 PEOPLE = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
 
 
@@ -115,6 +117,16 @@ def _unreviewed(result: CliResult) -> set[str]:
     return {f["subject"] for f in result.json()["findings"] if f["rule"] == "REVIEW-002"}
 
 
+def _covers_nothing(repo: ScriptedRepo, result: CliResult, said: str, unreviewed: str) -> None:
+    """Asserts the import counted no approval, saying ``said``, and check finds ``unreviewed``."""
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert said in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert unreviewed in _unreviewed(check)
+
+
 def _import(repo: ScriptedRepo, export: Path) -> CliResult:
     return run_cli("import", "github-reviews", export / "pulls.json", export,
                    "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
@@ -139,13 +151,7 @@ def test_an_approval_given_before_the_base_was_changed_covers_nothing(
     (``base_ref_force_pushed``) brings the commits it dropped into the list just the same. When
     it fails to (``automatic_base_change_failed``), the base branch is deleted under it."""
     repo, export, unreviewed = _retargeted(tmp_path, "2017-03-25T12:00:00Z", kind)
-    result = _import(repo, export)
-    assert result.code == 0, result.err
-    assert "0 approvals counted" in result.err
-    assert "1 given before the pull request's base was changed" in result.err
-    check = _check(repo)
-    assert check.code == 1, check.out
-    assert unreviewed in _unreviewed(check)
+    _covers_nothing(repo, _import(repo, export), BEFORE_THE_BASE_CHANGED, unreviewed)
 
 
 @pytest.mark.parametrize("changed_at", [None, "2017-03-25T09:00:00Z", "2017-03-26T09:00:00Z"])
@@ -204,13 +210,7 @@ def test_an_approval_given_before_the_base_was_deleted_covers_nothing(
     the push of a branch of that name, nor any change of the base while the pull request is
     closed: a reopening is a new start whether or not the deletion is recorded."""
     repo, export, unreviewed = _base_pushed_again(tmp_path, recorded, APPROVED)
-    result = _import(repo, export)
-    assert result.code == 0, result.err
-    assert "0 approvals counted" in result.err
-    assert "1 given before the pull request's base was changed" in result.err
-    check = _check(repo)
-    assert check.code == 1, check.out
-    assert unreviewed in _unreviewed(check)
+    _covers_nothing(repo, _import(repo, export), BEFORE_THE_BASE_CHANGED, unreviewed)
 
 
 def test_an_approval_given_after_the_reopening_counts(tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ def test_a_fetched_pull_request_is_judged_the_same(
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
     assert f"{base}/issues/538/events" in forge.requests
-    assert "1 given before the pull request's base was changed" in result.err
+    assert BEFORE_THE_BASE_CHANGED in result.err
     assert unreviewed in _unreviewed(_check(repo))
 
 
@@ -335,13 +335,7 @@ def test_a_gitlab_approval_before_the_target_branch_changed_covers_nothing(
     """The same attack on GitLab, where approvals name no commit: one given (or undated, so
     perhaps given) before the target changed covered ``dev``'s commit, and the check passed."""
     repo, export, unreviewed = _gitlab(tmp_path, approved_at, "2016-06-08T20:30:00.000Z")
-    result = _import_gitlab(repo, export)
-    assert result.code == 0, result.err
-    assert "0 approvals counted" in result.err
-    assert "before the merge request's target branch was changed" in result.err
-    check = _check(repo)
-    assert check.code == 1, check.out
-    assert unreviewed in _unreviewed(check)
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_TARGET_CHANGED, unreviewed)
 
 
 @pytest.mark.parametrize(
@@ -390,7 +384,7 @@ def test_a_fetched_gitlab_merge_request_is_judged_the_same(
         result = run_cli("import", "gitlab-approvals", "--project", "group/app",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
-    assert "before the merge request's target branch was changed" in result.err
+    assert BEFORE_THE_TARGET_CHANGED in result.err
     assert unreviewed in _unreviewed(_check(repo))
 
 

@@ -14,13 +14,28 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult
 from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
+
+
+def _first_page_alone(
+    repo: ScriptedRepo, path: Path, first: list[dict[str, Any]], imported: Callable[[], CliResult]
+) -> CliResult:
+    """Asserts ``imported`` refuses ``path`` holding the full page ``first`` alone; its refusal."""
+    path.write_text(json.dumps(first))
+    result = imported()
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly {len(first)} items" in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    return result
 
 
 def _gitlab_list(deployment: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -44,14 +59,10 @@ def _gitlab_list(deployment: dict[str, Any], count: int) -> list[dict[str, Any]]
 @pytest.mark.parametrize("page", [20, 100])
 def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, page: int) -> None:
     repo, export, deployment = gitlab._workspace(tmp_path)
-    listed = _gitlab_list(deployment, page + 1)
     path = export / "deployments.json"
-    path.write_text(json.dumps(listed[:page]))
-    result = gitlab._import_saved(repo, path)
-    assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly {page} items" in result.err
-    assert "Traceback" not in result.err
-    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    listed = _gitlab_list(deployment, page + 1)
+    refused = _first_page_alone(repo, path, listed[:page], lambda: gitlab._import_saved(repo, path))
+    assert "Traceback" not in refused.err
     path.write_text(json.dumps(listed[:page]) + "\n" + json.dumps(listed[page:]) + "\n")
     both = gitlab._import_saved(repo, path)
     assert both.code == 0, both.err
@@ -99,11 +110,7 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     repo, export, _ = github._export(tmp_path)
     listed = _github_list(export, page + 1)
     path = export / "deployments.json"
-    path.write_text(json.dumps(listed[:page]))
-    result = github._import_saved(repo, export)
-    assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly {page} items" in result.err
-    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    _first_page_alone(repo, path, listed[:page], lambda: github._import_saved(repo, export))
     path.write_text(json.dumps([listed[:page], listed[page:]]))  # gh api --paginate --slurp
     both = github._import_saved(repo, export)
     assert both.code == 0, both.err

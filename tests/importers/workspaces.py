@@ -1,13 +1,18 @@
-"""Repositories with an evidence directory, as the importer tests start from them."""
+"""Repositories with an evidence directory, as the importer tests start from them, and what
+the importer tests assert of an import."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
+from tests.importers.forge_server import Forge, serve
 
 
 def dated_commits(tmp_path: Path, count: int) -> tuple[ScriptedRepo, Path, list[str]]:
@@ -51,3 +56,77 @@ def import_ansible(repo: ScriptedRepo, source: Path, *extra: str) -> CliResult:
         "--service", "smars", "--commit", "main", "--deployer", "tech1@knight.example",
         "--approval", "lead@knight.example,2012-07-27T21:30:00Z", *extra,
     )  # fmt: skip
+
+
+def named(flag: str, name: str, options: tuple[str, ...]) -> tuple[str, ...]:
+    """``options``, led by ``flag name`` (``--project group/app``) unless they give ``flag``."""
+    return options if flag in options else (flag, name, *options)
+
+
+def check(repo: ScriptedRepo) -> CliResult:
+    """``knightwatch check`` of ``repo`` as of 2018-01-01, after every recorded forge object."""
+    return run_cli("check", "--repo", repo.path, "--as-of", "2018-01-01")
+
+
+def review_imported(repo: ScriptedRepo, imported: Callable[[], CliResult], change: str) -> None:
+    """Asserts check fails until ``imported`` records the one review ``change``, then passes."""
+    assert check(repo).code == 1  # nothing reviewed the change yet
+    result = imported()
+    assert result.code == 0, result.err
+    written = (repo.path / "compliance" / "reviews.jsonl").read_text()
+    [record] = [json.loads(line) for line in written.splitlines()]
+    assert record["change"] == change
+    assert check(repo).code == 0
+
+
+def unnamed_refused(repo: ScriptedRepo, result: CliResult, give: str) -> None:
+    """Asserts saved reviews imported without the option ``give`` names were refused, unchecked."""
+    refused(
+        result, repo.path / "compliance" / "reviews.jsonl", give, "every saved record must be its"
+    )
+    assert check(repo).code == 1
+
+
+def edit(path: Path, change: Callable[[Any], object]) -> None:
+    """``path``'s JSON written again after ``change`` edits it in place."""
+    items = json.loads(path.read_text())
+    change(items)
+    path.write_text(json.dumps(items))
+
+
+def refused(result: CliResult, written: Path, *said: str) -> None:
+    """Asserts an import refused: exit 2 saying each of ``said``, no traceback, no ``written``."""
+    assert result.code == 2, result.err
+    for text in said:
+        assert text in result.err, result.err
+    assert "Traceback" not in result.err
+    assert not written.exists()
+
+
+def fetched_as_saved(written: Path, import_saved: Callable[[], CliResult]) -> None:
+    """Asserts the fetched records in ``written`` are those ``import_saved`` writes again."""
+    fetched = [json.loads(line) for line in written.read_text().splitlines()]
+    written.unlink()
+    assert import_saved().code == 0
+    assert [json.loads(line) for line in written.read_text().splitlines()] == fetched
+
+
+def read_against_api_url(imported: Callable[..., CliResult], written: Path) -> None:
+    """Asserts GitHub Enterprise's saved output (ghe.example.com) imports with its --api-url."""
+    refused(imported(), written, "is no address of the API at https://api.github.com", "--api-url")
+    enterprise = imported("--api-url", "https://GHE.example.com/api/v3/")
+    assert enterprise.code == 0, enterprise.err
+    written.unlink()
+    refused(imported("--api-url", "https://other.example.com/api/v3"), written,
+            "is no address of the API at https://other.example.com/api/v3")  # fmt: skip
+
+
+def fetched_gitlab_deployment(repo: ScriptedRepo, deployment: dict[str, Any]) -> CliResult:
+    """``import gitlab-deployments --fetch`` from a stand-in GitLab listing ``deployment``."""
+    base = "/projects/group%2Fapp"
+    listed = {k: v for k, v in deployment.items() if k != "approvals"}
+    routes = {f"{base}/deployments": [[listed]], f"{base}/deployments/42": [deployment]}
+    with serve(Forge(routes)) as forge:
+        return run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
+                       "--service", "app", "--target", "app-1", "--api-url", forge.url,
+                       "--repo", repo.path)  # fmt: skip
