@@ -441,13 +441,15 @@ def _events_once(pulls: list[PullData]) -> None:
     """No issue event is in the events of two pull requests: GitHub lists each under its own
     issue only, so the one file was copied from the other, and hides what that pull request's
     own events hold."""
-    seen: dict[int | str, PullData] = {}
+    seen: dict[str, PullData] = {}
     for data in pulls:
         for index, event in enumerate(data.events, start=1):
             key = event.get("id") if isinstance(event, dict) else None
             if not isinstance(key, int | str):
                 continue
-            first = seen.setdefault(key, data)
+            # Compared as text: an id written 5 in one file and "5" in the other is one event,
+            # as the url both give it (.../issues/events/5) says.
+            first = seen.setdefault(str(key), data)
             expect(
                 first.pull["number"] == data.pull["number"],
                 data.events_source,

@@ -134,11 +134,13 @@ def test_a_pull_request_object_without_its_url_is_refused(tmp_path: Path) -> Non
     assert "merged pull request #538 has no url" in result.err and "Traceback" not in result.err
 
 
-def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("written", ["as GitHub writes them", "ids as text in one file"])
+def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path, written: str) -> None:
     """GitHub numbers issue events once per instance: one event in the events of two pull
     requests was copied from one folder to the other. #539, merged by the same push as #538,
     never retargeted nor approved: its events (a merged event naming the same merge commit at
-    the same second) saved for #538 too hid #538's change of base, and the check passed."""
+    the same second) saved for #538 too hid #538's change of base, and the check passed. With
+    the ids of one copy written as strings ("5", each url unchanged) it still passed."""
     repo, export, _ = _retargeted(tmp_path, CHANGED)
     pulls = json.loads((export / "pulls.json").read_text())
     pulls.append(json.loads(json.dumps(pulls[0]).replace("/538", "/539")) | {"number": 539})
@@ -149,6 +151,9 @@ def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path) -> None:
     others = [e for e in events if e["event"] != "base_ref_changed"]
     for folder in ("538", "539"):
         (export / folder / "events.json").write_text(json.dumps(others))
+    if written == "ids as text in one file":
+        texts = [e | {"id": str(e["id"])} for e in others]
+        (export / "538" / "events.json").write_text(json.dumps(texts))
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert "also in the events saved for pull request #538" in result.err
