@@ -260,15 +260,18 @@ def read_whole_list(path: Path, what: str, sizes: tuple[int, ...], save: str) ->
     size of the API (``sizes``) may be the first page of several, or pages of more, and the
     pages after it (a request for changes, a change of target) would be missing, so it is
     refused. A list that fills its last page is known whole when the page after it, empty,
-    is saved too; ``save`` says how."""
+    is saved too; ``save`` says how. Saved in pages of another size (``per_page=50``), the
+    first page shows the size: a last page as long is full too."""
     pages = read_pages(path, what)
     last = len(pages[-1])
+    first = len(pages[0]) if len(pages) > 1 and pages[0] else None
     expect(
-        last not in sizes,
+        last not in sizes and last != first,
         path,
-        f"its last page holds exactly {last} items, a full page of the API, so pages after it "
-        f"may be missing (saved without paging through, or cut short); expected every page of "
-        f"{what}, down to a page that is not full: {save}",
+        f"its last page holds exactly {last} items, a full page of the API"
+        + (" (as many as its first page)" if last == first else "")
+        + ", so pages after it may be missing (saved without paging through, or cut short); "
+        f"expected every page of {what}, down to a page that is not full: {save}",
     )
     return [item for page in pages for item in page]
 

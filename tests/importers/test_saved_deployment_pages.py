@@ -117,6 +117,32 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     assert github._check(repo).code == 1  # the oldest deployment failed
 
 
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path, forge: str) -> None:
+    """Saved with ``per_page=50`` and cut after the second page: no page held 30, 20 or 100
+    items, so the list was taken for whole, the deployment on the third page, a failure, was
+    missing, and check passed (exit 0). The first page shows the size the pages were asked
+    in: a last page as long is full, and the page after it is needed (saved empty, whole)."""
+    if forge == "github":
+        repo, export, _ = github._export(tmp_path)
+        listed, read, check = _github_list(export, 101), github._import_saved, github._check
+    else:
+        repo, export, deployment = gitlab._workspace(tmp_path)
+        listed, read, check = _gitlab_list(deployment, 101), gitlab._import_saved, gitlab._check
+    target = export if forge == "github" else export / "deployments.json"
+    path = export / "deployments.json"
+    path.write_text(json.dumps(listed[:50]) + json.dumps(listed[50:100]))
+    result = read(repo, target)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly 50 items" in result.err
+    assert "as many as its first page" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(json.dumps([listed[:50], listed[50:100], listed[100:]]))  # --slurp
+    whole = read(repo, target)
+    assert whole.code == 0, whole.err
+    assert check(repo).code == 1  # the deployment of the third page failed
+
+
 def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None:
     """30 statuses, GitHub's default page, newest first: the oldest, past it, are missing
     (where the deployment started, when it was released, which environment it went to)."""
