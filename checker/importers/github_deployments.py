@@ -326,12 +326,21 @@ def _deployer(
 
 def _check_own(data: DeploymentData) -> None:
     """The statuses and the run saved for a deployment are its own: each status names its
-    deployment (``deployment_url``), and the run is the one the statuses link to."""
+    deployment (``deployment_url``, which GitHub gives every status: one without it could be
+    any deployment's, a success saved for a failure), and the run is the one the statuses
+    link to."""
     item, source = data.deployment, data.source
     for index, status in enumerate(data.statuses, start=1):
         url = dig(status, "deployment_url")
         expect(
-            not isinstance(url, str) or url.rstrip("/").endswith(f"/deployments/{item['id']}"),
+            isinstance(url, str),
+            source,
+            f"item #{index} names no deployment_url (.../repos/OWNER/REPO/deployments/"
+            f"{item['id']}), which ties it to its deployment: trimmed, it could be any "
+            f"deployment's status; expected {STATUSES} of deployment {item['id']}, whole",
+        )
+        expect(
+            url.rstrip("/").endswith(f"/deployments/{item['id']}"),
             source,
             f"item #{index} is a status of another deployment ({url}), saved for deployment "
             f"{item['id']}; expected {STATUSES} of deployment {item['id']}",

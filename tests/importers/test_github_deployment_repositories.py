@@ -12,6 +12,7 @@ as tests/importers/test_deployment_statuses.py prepares them.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,19 @@ def test_the_repository_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Mon
                           "--repo", repo.path)  # fmt: skip
     assert fetched.code == 0, fetched.err
     fetched_as_saved(repo.path / "compliance" / "deploys.jsonl", lambda: _import(repo, export))
+
+
+def test_statuses_without_their_deployments_address_are_refused(tmp_path: Path) -> None:
+    """GitHub gives every status its ``deployment_url``. 263877258 failed; saved in its folder
+    instead, 262350588's statuses and run, trimmed of their addresses: nothing showed they were
+    another deployment's, and 263877258 was recorded as a success in production."""
+    repo, export, _ = _export(tmp_path)
+    other = export / "263877258"
+    shutil.rmtree(other)
+    shutil.copytree(export / DEPLOYMENT, other)
+    statuses = json.loads((other / "statuses.json").read_text())
+    addresses = ("url", "deployment_url", "repository_url")
+    trimmed = [{k: v for k, v in s.items() if k not in addresses} for s in statuses]
+    (other / "statuses.json").write_text(json.dumps(trimmed))
+    _refused(_import(repo, export), repo, f"{other / 'statuses.json'}: item #1 names no "
+             "deployment_url", "deployment 263877258")  # fmt: skip

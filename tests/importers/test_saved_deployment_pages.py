@@ -97,6 +97,8 @@ def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
         hour = f"2020-08-{25 - n // 24:02d}T{23 - n % 24:02d}"
         for status in statuses:
             status["created_at"] = hour + status["created_at"][13:]
+            status["deployment_url"] = url
+            status["url"] = f"{url}/statuses/{status['id']}"
         if n == count - 1:
             statuses[0]["state"] = "failure"
         (export / str(ident) / "statuses.json").write_text(json.dumps(statuses))
