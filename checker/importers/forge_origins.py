@@ -101,9 +101,9 @@ class Address:
 class Project:
     """The GitLab project that a saved file's records must be of: its path (``group/name``,
     compared regardless of case, as GitLab's paths are) or its id, on the instance at
-    ``api_url`` (whose own path, ``https://HOST/gitlab``, the addresses begin with). The host
-    is not compared: a project at the same path on another instance has another id, which
-    every record of a file must share."""
+    ``api_url`` (whose own path, ``https://HOST/gitlab``, the addresses begin with, on its
+    host: the same project path on another instance, a staging GitLab's copy, is another
+    project; so are the project ids, which every record of a file must share)."""
 
     project: str
     api_url: str = GITLAB_URL
@@ -123,6 +123,16 @@ class Project:
         url = dig(item, *at.field.split("."))
         if url is None:
             return None
+        instance = urlsplit(self.api_url).netloc
+        host = urlsplit(url).netloc if isinstance(url, str) else ""
+        if host.lower() != instance.lower():
+            raise InputError(
+                f"{where}: {at.field} {url!r} is on {host or 'no host'}, not on the instance "
+                f"--api-url names ({instance}): the same project path on another GitLab (a "
+                "staging instance's copy) is another project; check --api-url (a self-managed "
+                "instance: https://HOST, or https://HOST/PATH)",
+                path=str(source),
+            )
         root = instance_root(self.api_url)
         path = unquote(urlsplit(url).path) if isinstance(url, str) else ""
         matched = (

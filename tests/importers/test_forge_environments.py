@@ -55,7 +55,7 @@ def test_a_gitlab_environment_no_deployment_went_to_is_refused(tmp_path: Path) -
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
     typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                    "group/app", "--service", "app", "--environment", "prod",
-                   "--repo", repo.path)  # fmt: skip
+                   "--api-url", "http://gitlab.dev", "--repo", repo.path)  # fmt: skip
     _refused(typo, repo.path / "compliance", "production")
     assert str(export / "deployments.json") in typo.err
 

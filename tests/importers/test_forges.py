@@ -330,7 +330,8 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     repo, shas = _deploy_repo(tmp_path, "a91957a858320c0e17f3a0eca7cfacbff50ea29a")
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
     result = run_cli("import", "gitlab-deployments", export / "deployments.json",
-                     "--project", "group/app", "--service", "app", "--repo", repo.path)  # fmt: skip
+                     "--project", "group/app", "--service", "app", "--api-url", "http://gitlab.dev",
+                     "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
     assert "1 blocked, not a finished run" in result.err and "no --target named" in result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
@@ -338,7 +339,7 @@ def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     assert record["ref"] == "main"  # the branch GitLab deployed, beside the commit
     typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                    "group/app", "--service", "app", "--environment", "prodution",
-                   "--repo", repo.path)  # fmt: skip
+                   "--api-url", "http://gitlab.dev", "--repo", repo.path)  # fmt: skip
     assert typo.code == 2, typo.err  # a typo imports nothing, and must not pass (below)
     assert "no deployment to prodution was listed (environments listed: production)" in typo.err
     # the job's creation: the deployment record itself was created after its job finished

@@ -22,7 +22,7 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import _records
-from tests.importers.test_gitlab_deployments import _check, _workspace
+from tests.importers.test_gitlab_deployments import GITLAB_DEV, _check, _workspace
 from tests.importers.workspaces import fetched_gitlab_deployment, named, refused
 
 
@@ -31,6 +31,7 @@ def _import(
 ) -> CliResult:
     (export / "deployments.json").write_text(json.dumps(items))
     argv = named("--project", "group/app", options)
+    argv += [] if "--api-url" in options else ["--api-url", GITLAB_DEV]
     return run_cli("import", "gitlab-deployments", export / "deployments.json", *argv,
                    "--service", "app", "--target", "app-1", "--repo", repo.path)  # fmt: skip
 
@@ -117,8 +118,8 @@ def test_older_gitlabs_urls_and_an_instance_under_a_path(tmp_path: Path) -> None
     assert _import(repo, export, [old]).code == 0
     (repo.path / "compliance" / "deploys.jsonl").unlink()
     under = _moved(deployment, "group/app", "https://example.com/gitlab")
-    _refused(_import(repo, export, [under]), repo, "of project gitlab/group/app, not group/app",
-             "--api-url")  # fmt: skip
+    _refused(_import(repo, export, [under], "--api-url", "https://example.com"), repo,
+             "of project gitlab/group/app, not group/app", "--api-url")  # fmt: skip
     rooted = _import(repo, export, [under], "--api-url", "https://example.com/gitlab/")
     assert rooted.code == 0, rooted.err
 
@@ -156,3 +157,17 @@ def test_a_deployment_created_through_the_api_is_fetched(tmp_path: Path) -> None
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["finished_at"] == deployment["updated_at"]
     assert record["targets"] == [{"host": "app-1", "status": "succeeded"}]
+
+
+@pytest.mark.parametrize("api", ["https://gitlab.example.com/api/v4", "https://gitlab.com"])
+def test_the_same_path_on_another_instance_is_refused(tmp_path: Path, api: str) -> None:
+    """A staging instance's copy of group/app, at the same path: its deployments were read as
+    the production instance's that ``--api-url`` names (or gitlab.com's, by default), and check
+    passed on them. Every job and pipeline address must be on the instance's host."""
+    repo, export, deployment = _workspace(tmp_path)
+    staging = _moved(deployment, "group/app", "https://staging.example.com")
+    said = "deployable.web_url 'https://staging.example.com/group/app/-/jobs/664' is on "
+    _refused(_import(repo, export, [staging], "--api-url", api), repo, said, "staging.example.com",
+             "check --api-url")  # fmt: skip
+    own = _moved(deployment, "group/app", "HTTPS://GitLab.Example.com")
+    assert _import(repo, export, [own], "--api-url", "https://gitlab.example.com/api/v4").code == 0

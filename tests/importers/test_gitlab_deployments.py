@@ -22,6 +22,9 @@ from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import FIXTURES, _copy, _records
 
 REAL_SHA = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
+GITLAB_DEV = "http://gitlab.dev"
+"""The instance of GitLab's documented examples, whose addresses the recorded deployment
+gives: saved output is read with it as ``--api-url``."""
 PEOPLE = {"ops": ["ops@example.com", "root"], "lead": ["lead@example.com", "security-user-1"]}
 APPROVED_AT = "2016-08-11T11:00:00.000Z"
 
@@ -57,7 +60,8 @@ def _import(repo: ScriptedRepo, export: Path, *items: dict[str, Any]) -> CliResu
 
 def _import_saved(repo: ScriptedRepo, path: Path) -> CliResult:
     return run_cli("import", "gitlab-deployments", path, "--project", "group/app", "--service",
-                   "app", "--target", "app-1", "--repo", repo.path)  # fmt: skip
+                   "app", "--target", "app-1", "--api-url", GITLAB_DEV,
+                   "--repo", repo.path)  # fmt: skip
 
 
 def _check(repo: ScriptedRepo) -> CliResult:
