@@ -229,16 +229,10 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
     _check_own(data)
     dated = []
     for index, status in enumerate(data.statuses, start=1):
-        expect(
-            isinstance(status, dict)
-            and isinstance(status.get("state"), str)
-            and isinstance(status.get("created_at"), str),
-            source,
-            f"item #{index} is not a deployment status (state, created_at); expected {STATUSES}",
-        )
+        _check_status(status, index, source)
         dated.append((moment(status["created_at"], source, "status created_at"), status))
     # GitHub dates statuses to the second: of two in the same second, the later id is later.
-    dated.sort(key=lambda pair: (pair[0], _number(pair[1].get("id"))))
+    dated.sort(key=lambda pair: (pair[0], pair[1]["id"]))
     statuses = [s for _, s in dated]
     terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
     if not terminal:
@@ -264,6 +258,21 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
         status=outcome,
         approvals=tuple(approvals),
         ref=named_ref(item.get("ref"), item["sha"]),
+    )
+
+
+def _check_status(status: Any, index: int, source: Path) -> None:
+    """Refuse an item that is not a deployment status; its id, an integer, orders the
+    statuses GitHub dates in one second."""
+    expect(
+        isinstance(status, dict)
+        and isinstance(status.get("id"), int)
+        and not isinstance(status["id"], bool)
+        and isinstance(status.get("state"), str)
+        and isinstance(status.get("created_at"), str),
+        source,
+        f"item #{index} is not a deployment status (id, state, created_at; the id an integer, "
+        f"which orders statuses dated in one second); expected {STATUSES}",
     )
 
 
@@ -366,10 +375,6 @@ def _check_own(data: DeploymentData) -> None:
         f"this is workflow run {saved}, but deployment {item['id']}'s statuses link to run "
         f"{linked}; expected {RUN} of run {linked}",
     )
-
-
-def _number(value: Any) -> int:
-    return value if isinstance(value, int) else -1
 
 
 def _repository(item: dict[str, Any]) -> str:

@@ -75,6 +75,21 @@ def test_a_failure_in_the_second_of_the_success_is_the_outcome(tmp_path: Path) -
     assert _check(repo).code == 1
 
 
+def test_a_status_whose_id_is_no_number_is_refused(tmp_path: Path) -> None:
+    """GitHub's status ids are integers, and order the statuses of one second. Written as
+    text ("1000000000"), the failure and the success above were left in the file's order, the
+    success last, and the deployment was recorded a success: check passed."""
+    repo, export, statuses = _export(tmp_path)
+    success = statuses[0] | {"id": "999999999"}
+    failure = success | {"id": "1000000000", "state": "failure"}
+    result = _import(repo, export, [failure, success, *statuses[1:]])
+    assert result.code == 2, result.err
+    path = export / DEPLOYMENT / "statuses.json"
+    assert f"{path}: item #1 is not a deployment status (id, state, created_at;" in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
 def test_a_status_that_moves_the_deployment_to_another_environment(tmp_path: Path) -> None:
     """A deployment listed for production whose success status names staging went to staging:
     it is staging's, and an --environment production import passes it over, saying so."""
