@@ -356,7 +356,8 @@ def _gitlab_repo(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
 def test_gitlab_approvals_count_only_where_approvals_reset_on_push(tmp_path: Path) -> None:
     repo, export = _gitlab_repo(tmp_path)
     argv = ["import", "gitlab-approvals", export / "merge_requests.json", export,
-            "--project", "group/app", "--repo", repo.path]  # fmt: skip
+            "--project", "group/app", "--api-url", "http://gitlab.dev",
+            "--repo", repo.path]  # fmt: skip
     settings = json.loads((export / "project-approvals.json").read_text())
     settings["reset_approvals_on_push"] = False
     (export / "project-approvals.json").write_text(json.dumps(settings))
@@ -644,7 +645,8 @@ def test_gitlab_objects_saved_for_another_merge_request_are_refused(
         (export / "5" / "commits.json").write_text("[]")
         said = "this is not merge request !5's commit list"
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                     "--project", "group/app", "--repo", repo.path)  # fmt: skip
+                     "--project", "group/app", "--api-url", "http://gitlab.dev",
+                     "--repo", repo.path)  # fmt: skip
     assert result.code == 2, result.err
     assert said in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
@@ -753,7 +755,8 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     (export / "1" / "commits.json").write_text(json.dumps([{"id": s} for s in (head, hot, base)]))
     (export / "1" / "notes.json").write_text("[]")
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                     "--project", "7", "--repo", repo.path)  # fmt: skip
+                     "--project", "7", "--api-url", "http://gitlab.dev",
+                     "--repo", repo.path)  # fmt: skip
     assert result.code == 2, result.err
     assert f"commit {base[:12]} is listed" in result.err or f"commit {hot[:12]}" in result.err
     assert "this is not merge request !1's commit list" in result.err

@@ -30,8 +30,10 @@ HOST = "https://gitlab.dev"
 
 
 def _import(repo: ScriptedRepo, export: Path, *options: str) -> CliResult:
+    options = named("--project", PROJECT, options)
+    options += () if "--api-url" in options else ("--api-url", "http://gitlab.dev")
     return run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                   "--repo", repo.path, *named("--project", PROJECT, options))  # fmt: skip
+                   "--repo", repo.path, *options)  # fmt: skip
 
 
 def _moved(export: Path, path: str, number: int = 77) -> None:
@@ -192,3 +194,14 @@ def test_the_project_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Monkey
     workspaces.fetched_as_saved(
         repo.path / "compliance" / "reviews.jsonl", lambda: _import(repo, export)
     )
+
+
+@pytest.mark.parametrize("api", ["https://gitlab.example.com/api/v4", "https://gitlab.com"])
+def test_the_same_path_on_another_instance_is_refused(tmp_path: Path, api: str) -> None:
+    """!5 of group/app on a staging instance (the fixture's gitlab.dev), read as the
+    group/app of another instance: its approvals counted for the audited project's commits."""
+    repo, export, _ = _gitlab(tmp_path, "merge")
+    host = api.split("/")[2]
+    _refused(_import(repo, export, "--api-url", api), repo,
+             f"web_url '{HOST}/{PROJECT}/-/merge_requests/5' is on gitlab.dev, not on the "
+             f"instance --api-url names ({host})")  # fmt: skip

@@ -31,7 +31,7 @@ def _import(
 ) -> CliResult:
     (export / "deployments.json").write_text(json.dumps(items))
     argv = named("--project", "group/app", options)
-    argv += [] if "--api-url" in options else ["--api-url", GITLAB_DEV]
+    argv += () if "--api-url" in options else ("--api-url", GITLAB_DEV)
     return run_cli("import", "gitlab-deployments", export / "deployments.json", *argv,
                    "--service", "app", "--target", "app-1", "--repo", repo.path)  # fmt: skip
 

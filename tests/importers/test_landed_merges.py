@@ -242,7 +242,8 @@ def test_gitlab_credits_a_merge_or_squash_commit_only_as_gits_own_merge(
 ) -> None:
     def imported(repo: ScriptedRepo, export: Path) -> CliResult:
         result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                         "--project", "group/app", "--repo", repo.path)  # fmt: skip
+                         "--project", "group/app", "--api-url", "http://gitlab.dev",
+                         "--repo", repo.path)  # fmt: skip
         assert result.code == 0 and "1 approvals counted" in result.err, result.err
         return result
 

@@ -325,7 +325,8 @@ def _gitlab(tmp_path: Path, approved_at: str | None, changed_at: str | None) -> 
 
 def _import_gitlab(repo: ScriptedRepo, export: Path) -> CliResult:
     return run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
-                   "--project", "group/app", "--repo", repo.path)  # fmt: skip
+                   "--project", "group/app", "--api-url", "http://gitlab.dev",
+                   "--repo", repo.path)  # fmt: skip
 
 
 @pytest.mark.parametrize("approved_at", [None, "2016-06-08T20:00:00.000Z"])

@@ -287,6 +287,8 @@ def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
             export,
             "--project",
             "group/app",
+            "--api-url",
+            "http://gitlab.dev",
             *common,
         )
     )
@@ -434,7 +436,7 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
         lambda d: gitlab.import_saved_approvals(
             d / "merge_requests.json",
             d,
-            Project("group/app", records="merge requests"),
+            Project("group/app", "http://gitlab.dev", records="merge requests"),
             _logins(),
             [],
         ),
