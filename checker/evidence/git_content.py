@@ -815,8 +815,8 @@ class TreeIndex:
         self._globbed: dict[tuple[str, str, str], list[str]] = {}
         self._names: frozenset[str] = frozenset()
         self._other: list[tuple[str, re.Pattern[bytes]]] = []
-        self._marks: dict[str, frozenset[str]] = {}
-        """The blobs searched for by id (``search``'s ``blobs``), each with its mark."""
+        self._sought: frozenset[str] = frozenset()
+        """The blobs searched for by id (``search``'s ``blobs``)."""
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
         """By set of blobs, the files below each tree walked that hold one (``holding``)."""
 
@@ -850,7 +850,7 @@ class TreeIndex:
         self._words_in_blob.update(in_blobs.known(unread))
         computed: dict[str, frozenset[str]] = {}
         for blob, _, data in self._reader.read([b for b in unread if b not in in_blobs.found]):
-            computed[blob] = self._words(data) | self._marks.get(blob, frozenset())
+            computed[blob] = self._words(blob, data)
         in_blobs.keep(computed)
         self._words_in_blob.update(computed)
         roots = {r for r in searched if r not in in_roots.found}
@@ -858,7 +858,7 @@ class TreeIndex:
 
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
-        self._marks = {blob: frozenset({blob_mark(blob)}) for blob in blobs}
+        self._sought = frozenset(blobs)
         plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
         self._names = frozenset(plain)
         # Each other name is looked for on its own, so that what a blob holds of a set of
@@ -898,11 +898,14 @@ class TreeIndex:
             level = {sha for t in level for _, sha, is_tree in self._trees[t] if is_tree} - seen
         return seen
 
-    def _words(self, data: bytes) -> frozenset[str]:
-        """The names searched for that ``data`` holds. Every file is searched, a file git
-        would call binary too (a NUL byte in a comment hid a reference from ``git grep -I``),
-        and text in UTF-16 or UTF-32 (Visual Studio's "Unicode") is searched as its text."""
+    def _words(self, blob: str, data: bytes) -> frozenset[str]:
+        """The names searched for that ``data`` (the bytes of ``blob``) holds, and the blob's
+        mark where it is sought by id. Every file is searched, a file git would call binary too
+        (a NUL byte in a comment hid a reference from ``git grep -I``), and text in UTF-16 or
+        UTF-32 (Visual Studio's "Unicode") is searched as its text."""
         tokens: set[str] = {LFS_POINTER} if is_lfs_pointer(data) else set()
+        if blob in self._sought:
+            tokens.add(blob_mark(blob))
         for text in (data, *_wide_text(data)):
             tokens |= {t.decode() for t in _WORD.findall(text)} & self._names
             tokens |= {word for word, pattern in self._other if pattern.search(text)}
@@ -930,7 +933,7 @@ class TreeIndex:
     def _blob_words(self, blob: str) -> frozenset[str]:
         if blob not in self._words_in_blob:
             for _, _, data in self._reader.read([blob]):
-                self._words_in_blob[blob] = self._words(data) | self._marks.get(blob, frozenset())
+                self._words_in_blob[blob] = self._words(blob, data)
         return self._words_in_blob[blob]
 
     def _tree_words(self, tree: str) -> dict[str, list[str]]:
@@ -997,13 +1000,8 @@ class TreeIndex:
         """Every file of ``commit`` whose blob is one of ``blobs``: (path, blob). Each tree is
         walked once for the same ``blobs``, its trees not read yet read in batches first: a
         history's commits share most of their trees."""
-        held = self._held.setdefault(blobs, {})
-        level = {self.root(commit)} - held.keys()
-        while level:  # breadth first, down to the trees walked already
-            self._read_trees(level)
-            level = {sha for t in level for _, sha, is_tree in self._trees[t] if is_tree}
-            level -= held.keys()
-        return self._holding(self.root(commit), blobs, held)
+        self._subtrees({self.root(commit)})  # the trees not read yet, in batches
+        return self._holding(self.root(commit), blobs, self._held.setdefault(blobs, {}))
 
     def _holding(
         self, tree: str, blobs: frozenset[str], held: dict[str, list[tuple[str, str]]]

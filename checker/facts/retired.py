@@ -44,7 +44,8 @@ class _Listing:
 
 class RetiredCodeHistory:
     """Every ``retired_code`` entry of every readable version of the registry, by path, and
-    which of those versions lie in a deployed commit's history (git is asked once per pair)."""
+    which of those versions lie in a deployed commit's history (git is asked once per
+    deployed commit)."""
 
     def __init__(
         self, history: GitHistory, parsed: list[tuple[FileVersion, FlagRegistry | None]]
@@ -164,8 +165,8 @@ class RetiredCodeHistory:
         """Whether the version ``commit`` is in ``sha``'s history: git is asked once per
         deployed commit, about every version listing retired code together."""
         if sha not in self._ancestry:
-            listing = {listing.commit for listings in self._listed.values() for listing in listings}
-            self._ancestry[sha] = frozenset(self._history.in_history_of(listing, sha))
+            versions = [commit for commit, _, _ in self._versions]
+            self._ancestry[sha] = frozenset(self._history.in_history_of(versions, sha))
         return commit in self._ancestry[sha]
 
 
