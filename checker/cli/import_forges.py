@@ -123,6 +123,25 @@ def _saved_or_fetched(args: argparse.Namespace, saved: list[str], fetched: bool)
     return fetched
 
 
+_NAMED = {"--repository": ("repository", "OWNER/REPO"), "--project": ("project", "PATH")}
+"""The option naming a forge's repository or project: its attribute, and its metavar."""
+
+
+def _fetching(args: argparse.Namespace, saved: list[str], files: str, option: str) -> bool:
+    """True to fetch: ``option`` given without saved output; False to read the saved output
+    (``saved``, the arguments ``files`` names), which must be given whole."""
+    given = [getattr(args, name) is not None for name in saved]
+    attribute, metavar = _NAMED[option]
+    if not any(given) and getattr(args, attribute):
+        return True
+    if not all(given):
+        raise UsageError(
+            f"import {args.tool}: give {files} and {option} {metavar}, or {option} {metavar} "
+            "alone to fetch from the API (see --help)"
+        )
+    return False
+
+
 def scope_of(args: argparse.Namespace) -> Scope:
     """The deployment importers' choices from the command line."""
     return Scope(args.service, tuple(args.environment), tuple(args.target))
@@ -135,18 +154,13 @@ def github_reviews(
     ``--repository``'s, or, with ``--repository`` alone, fetched."""
     from checker.importers import fetch, github
 
-    if args.pulls is None and args.reviews_dir is None and args.repository:
+    if _fetching(args, ["pulls", "reviews_dir"], "PULLS.json REVIEWS_DIR", "--repository"):
         with closing(fetch.GitHubApi(args.api_url)) as api:
             found, skipped, remarks = fetch.github_pulls(api, args.repository, args.since)
         result = github.records(found, logins, bots, history)
         result.skipped_unmerged += skipped
         result.remarks.extend(remarks)
         return result
-    if args.pulls is None or args.reviews_dir is None:
-        raise UsageError(
-            "import github-reviews: give PULLS.json REVIEWS_DIR and --repository OWNER/REPO, "
-            "or --repository OWNER/REPO alone to fetch from the API (see --help)"
-        )
     origin = github_origin(args, args.pulls, "pull requests")
     return github.import_reviews(args.pulls, args.reviews_dir, origin, logins, bots, history)
 
@@ -193,16 +207,11 @@ def _gitlab_approvals(
     ``--project``'s, or, with ``--project`` alone, fetched."""
     from checker.importers import fetch, gitlab
 
-    if args.merge_requests is None and args.folder is None and args.project:
+    if _fetching(args, ["merge_requests", "folder"], "MRS.json DIR", "--project"):
         with closing(fetch.GitLabApi(args.api_url)) as api:
             found, settings = fetch.gitlab_merge_requests(api, args.project, args.since)
         source = api.source / "approvals"
         return gitlab.approval_records(found, settings, source, logins, bots, history)
-    if args.merge_requests is None or args.folder is None:
-        raise UsageError(
-            "import gitlab-approvals: give MRS.json DIR and --project PATH, or --project PATH "
-            "alone to fetch from the API (see --help)"
-        )
     if not (args.project or "").strip("/ "):
         raise UsageError(
             "import gitlab-approvals: give --project PATH (group/name, or the project's id), "
@@ -223,16 +232,11 @@ def _github_deployments(
     were read."""
     from checker.importers import fetch, github_deployments
 
-    if args.deployments is None and args.folder is None and args.repository:
+    if _fetching(args, ["deployments", "folder"], "DEPLOYMENTS.json DIR", "--repository"):
         with closing(fetch.GitHubApi(args.api_url)) as api:
             data, seen = fetch.github_deployment_data(api, args.repository, scope.environments)
         done = github_deployments.deployments(data, scope, logins, seen)
         return done, api.source / f"/repos/{args.repository}/deployments"
-    if args.deployments is None or args.folder is None:
-        raise UsageError(
-            "import github-deployments: give DEPLOYMENTS.json DIR and --repository OWNER/REPO, "
-            "or --repository OWNER/REPO alone to fetch from the API (see --help)"
-        )
     origin = github_origin(args, args.deployments, "deployments")
     done = github_deployments.import_saved(args.deployments, args.folder, scope, logins, origin)
     return done, args.deployments

@@ -760,3 +760,24 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     assert result.code == 2, result.err
     assert f"commit {base[:12]} is listed" in result.err or f"commit {hot[:12]}" in result.err
     assert "this is not merge request !1's commit list" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["github-reviews", "pulls.json"], "give PULLS.json REVIEWS_DIR and --repository "
+         "OWNER/REPO, or --repository OWNER/REPO alone"),
+        (["gitlab-approvals", "--project", "group/app", "mrs.json"], "give MRS.json DIR and "
+         "--project PATH, or --project PATH alone"),
+        (["github-deployments", "deployments.json", "--service", "s", "--target", "t"],
+         "give DEPLOYMENTS.json DIR and --repository OWNER/REPO, or --repository OWNER/REPO "
+         "alone"),
+    ],
+)  # fmt: skip
+def test_saved_output_given_in_part_is_refused(tmp_path: Path, argv: list[str], said: str) -> None:
+    """A saved file without its folder is neither saved output nor a fetch."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("c", {"f": "1"}, author=DEV, date="2024-01-01T00:00:00Z")
+    result = run_cli("import", *argv, "--repo", repo.path)
+    assert result.code == 2 and said in result.err, result.err
+    assert "Traceback" not in result.err
