@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench import footprint
 from tests.bench.__main__ import STAGES, main
 
 
@@ -28,6 +31,8 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
         # Each synthetic month has unreviewed commits and failed hosts: every command finds
         # them, cold and warm.
         assert rows["exit code"] == ["1"] * 6
+        if footprint.available():  # each run's processes, summed while they ran
+            assert all(float(cell) > 0 for cell in rows["all at once (MiB)"]), rows
         # The cold check and audit write the cache (a small gate's few entries can take
         # under the 5 ms the table shows as 0.00 on an idle machine).
         written = rows["cache write"]
@@ -55,3 +60,27 @@ def test_bench_prints_every_stage_and_target_for_both_small_organisations(tmp_pa
     with contextlib.redirect_stdout(io.StringIO()):
         main(["--small", "--dir", str(tmp_path), "--no-storm", "--no-fanout"])
     assert stamp.stat().st_mtime_ns == before
+
+
+HOLD = """
+import os, sys, time
+held = bytearray(int(sys.argv[1]) << 20)
+held[::4096] = b"x" * len(held[::4096])  # every page touched: resident
+if os.fork() == 0:
+    mine = bytearray(int(sys.argv[1]) << 20)
+    mine[::4096] = b"y" * len(mine[::4096])
+    time.sleep(1.0)
+    os._exit(0)
+os.wait()
+"""
+
+
+@pytest.mark.skipif(not footprint.available(), reason="no /proc/PID/smaps_rollup here")
+def test_the_footprint_sums_a_command_and_its_children_counting_shared_pages_once() -> None:
+    # A parent holding 100 MiB forks a child that holds 100 MiB of its own: 200 MiB at once
+    # (the inherited 100 MiB shared, counted once), where each process alone holds ~100 MiB.
+    process = subprocess.Popen([sys.executable, "-c", HOLD, "100"])
+    sampler = footprint.Footprint(process.pid)
+    assert process.wait() == 0
+    held = sampler.stop()
+    assert 190 < held < 280, held

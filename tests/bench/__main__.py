@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench import inventory, storm
+from tests.bench import footprint, inventory, storm
 from tests.bench.generate import Size, generate
 
 SMALL = Size(commits=3_000, deployments=400, hosts_per_service=10, flags=60, registry_every=100)
@@ -79,6 +79,15 @@ class Run:
     peak_mib: float
     git_peak_mib: float
     code: int
+    footprint_mib: float | None = None
+    """The most the command and its processes held at once (``footprint``), where known."""
+
+    @property
+    def memory_mib(self) -> float:
+        """The figure the memory target is judged on: the footprint where it was sampled,
+        else the largest single process."""
+        single = max(self.peak_mib, self.git_peak_mib)
+        return single if self.footprint_mib is None else max(single, self.footprint_mib)
 
 
 def _run(argv: list[str], repeat: int, scratch: Path, cold: Path | None = None) -> Run:
@@ -89,14 +98,18 @@ def _run(argv: list[str], repeat: int, scratch: Path, cold: Path | None = None) 
             shutil.rmtree(cold, ignore_errors=True)
         result = scratch / "result.json"
         started = time.perf_counter()
-        subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "tests.bench.run", str(result), *argv],
-            check=True,
             cwd=Path(__file__).resolve().parents[2],
         )
+        sampler = footprint.Footprint(process.pid) if footprint.available() else None
+        code = process.wait()
         wall = time.perf_counter() - started
+        held = sampler.stop() if sampler is not None else None
+        if code != 0:
+            raise subprocess.CalledProcessError(code, process.args)
         data = json.loads(result.read_text())
-        run = Run(wall, data["stages"], data["peak_mib"], data["git_peak_mib"], data["code"])
+        run = Run(wall, data["stages"], data["peak_mib"], data["git_peak_mib"], data["code"], held)
         if best is None or run.wall < best.wall:
             best = run
     assert best is not None
@@ -187,7 +200,7 @@ def _organisation(shape: str, size: Size, cache: Path, args: argparse.Namespace)
     print(f"       (topological order, bodies) {collector:.2f} s")
     print()
     audit, gate = runs["audit"], runs["gate"]
-    peak = max(max(r.peak_mib, r.git_peak_mib) for r in runs.values())
+    peak = max(r.memory_mib for r in runs.values())
     targets = [
         (f"audit within {AUDIT_FACTOR}x git log", audit.wall, AUDIT_FACTOR * plain, "s"),
         (
@@ -196,7 +209,7 @@ def _organisation(shape: str, size: Size, cache: Path, args: argparse.Namespace)
             WARM_FACTOR * plain,
             "s",
         ),
-        ("peak memory under 1 GiB", peak, MEMORY_TARGET_MIB, "MiB"),
+        ("memory under 1 GiB, all processes", peak, MEMORY_TARGET_MIB, "MiB"),
         (f"--candidate gate under {GATE_TARGET} s", gate.wall, GATE_TARGET, "s"),
         (f"warm gate under {GATE_TARGET} s", runs["gate-warm"].wall, GATE_TARGET, "s"),
     ]
@@ -252,6 +265,9 @@ def _table(runs: dict[str, Run]) -> None:
     print(f"{'total (wall clock)':<22}" + "".join(f"{runs[n].wall:>11.2f}" for n in names))
     print(f"{'peak memory (MiB)':<22}" + "".join(f"{runs[n].peak_mib:>11.0f}" for n in names))
     print(f"{'largest child (MiB)':<22}" + "".join(f"{runs[n].git_peak_mib:>11.0f}" for n in names))
+    held = [runs[n].footprint_mib for n in names]
+    cells = "".join(f"{h:>11.0f}" if h else "-".rjust(11) for h in held)
+    print(f"{'all at once (MiB)':<22}{cells}")
     print(f"{'exit code':<22}" + "".join(f"{runs[n].code:>11}" for n in names))
     print()
 
