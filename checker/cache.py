@@ -35,6 +35,14 @@ _SCHEMA = (
     "PRIMARY KEY (fingerprint, kind, key)) WITHOUT ROWID"
 )
 
+_VERSIONS = (
+    "CREATE TABLE IF NOT EXISTS fingerprints (fingerprint TEXT PRIMARY KEY, "
+    "written INTEGER NOT NULL) WITHOUT ROWID"
+)
+KEPT_VERSIONS = 2
+"""How many versions of the code keep their entries: the two that wrote last (a machine
+running two versions side by side, or a rollback, is still warm for both)."""
+
 _fingerprint: str | None = None
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 """One encoder for every entry: ``json.dumps`` with options builds a new one per call."""
@@ -143,6 +151,7 @@ class FactCache:
                     connection.executemany(
                         "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows
                     )
+                    _forget_older_versions(connection, self._fingerprint)
             except sqlite3.Error as exc:
                 self._fail(exc)
         self._pending.clear()
@@ -186,6 +195,28 @@ class FactCache:
         if self.directory is not None and not isinstance(exc, sqlite3.OperationalError):
             with contextlib.suppress(OSError):
                 _set_aside(self.directory / FILE_NAME)
+
+
+def _forget_older_versions(connection: sqlite3.Connection, fingerprint: str) -> None:
+    """Record that ``fingerprint``'s code wrote last; the first time it writes, drop the
+    entries of every version but the ``KEPT_VERSIONS`` that wrote last. No other code reads
+    them (each entry is bound to its code's fingerprint), so without this the file would
+    grow by a history's facts with every upgrade."""
+    known = connection.execute(
+        "SELECT 1 FROM fingerprints WHERE fingerprint = ?", (fingerprint,)
+    ).fetchone()
+    connection.execute(
+        "INSERT OR REPLACE INTO fingerprints VALUES "
+        "(?, (SELECT coalesce(max(written), 0) + 1 FROM fingerprints))",
+        (fingerprint,),
+    )
+    if known is None:
+        kept = "SELECT fingerprint FROM fingerprints ORDER BY written DESC LIMIT ?"
+        for table in ("entries", "fingerprints"):
+            connection.execute(
+                f"DELETE FROM {table} WHERE fingerprint NOT IN ({kept})",  # noqa: S608
+                (KEPT_VERSIONS,),
+            )
 
 
 _DAMAGED = object()
@@ -233,6 +264,7 @@ def _open(path: Path) -> sqlite3.Connection:
             # transaction, which for a cache is a miss next time.
             connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(_SCHEMA)
+        connection.execute(_VERSIONS)
         connection.execute("SELECT count(*) FROM entries WHERE 0").fetchall()
     except sqlite3.Error:
         connection.close()

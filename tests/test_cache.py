@@ -523,3 +523,29 @@ def test_registry_versions_read_in_pieces_give_the_reports_of_versions_read_whol
     assembled.clear()
     assert reports(spread, tmp_path / "whole", "--no-cache") == uncached
     assert assembled and not any(assembled)
+
+
+def test_only_the_two_versions_that_wrote_last_keep_their_entries(tmp_path: Path) -> None:
+    # Each upgrade is a new fingerprint, whose runs read nothing an older version wrote: its
+    # entries would only grow the file. The two versions that wrote last keep theirs.
+    def write(version: str, key: str) -> None:
+        with FactCache(tmp_path) as cache:
+            cache._fingerprint = version
+            cache.put(REVIEW_LINES, {key: [["Reviewed-by", "a@b"]]})
+
+    def kept() -> list[tuple[str, str]]:
+        with sqlite3.connect(tmp_path / FILE_NAME) as db:
+            return sorted(db.execute("SELECT fingerprint, key FROM entries").fetchall())
+
+    write("v1", "a")
+    write("v2", "b")
+    write("v1", "c")  # v1 again: it is one of the two that wrote last
+    assert kept() == [("v1", "a"), ("v1", "c"), ("v2", "b")]
+    write("v3", "d")  # v2 wrote longer ago than v1: its entries go
+    assert kept() == [("v1", "a"), ("v1", "c"), ("v3", "d")]
+    write("v3", "e")
+    write("v4", "f")
+    assert kept() == [("v3", "d"), ("v3", "e"), ("v4", "f")]
+    with FactCache(tmp_path) as cache:  # what is kept is still read back
+        cache._fingerprint = "v4"
+        assert cache.get(REVIEW_LINES, ["f"], lambda v: True) == {"f": [["Reviewed-by", "a@b"]]}
