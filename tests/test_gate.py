@@ -442,3 +442,30 @@ def test_a_candidate_that_is_both_a_short_sha_and_a_ref_is_refused(
         assert "Traceback" not in result.err
     assert pairs(gate(repo, shas["pr"])) == pairs(gate(repo, "pr-17"))
     assert gate(repo, ref)["gate"]["commit"] == shas["base"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("suffix", ["", "~0", "^{}", "^{commit}"])
+def test_a_candidate_that_names_both_a_branch_and_a_tag_is_refused(
+    shop: tuple[ScriptedRepo, dict[str, str]], suffix: str
+) -> None:
+    """A branch ``release`` on the pull request's unreviewed head, a tag ``release`` on the
+    deployed base. Git takes the tag for ``release`` (with only a warning), so the gate
+    judged the base and passed, while ``git checkout release`` in the deploy job takes the
+    branch and ships the unreviewed head. A name two refs answer to is refused, naming both;
+    either ref by its full name is judged."""
+    repo, shas = shop
+    repo.git("branch", "release", shas["pr"])
+    repo.git("tag", "release", shas["base"])
+    for stage in ("deploy", "merge"):
+        result = run_cli(
+            "check", "--repo", repo.path, "--evidence", repo.path.parent / "ev",
+            "--candidate", f"release{suffix}", "--service", "web", "--stage", stage,
+        )  # fmt: skip
+        assert result.code == 2, (stage, result.out)
+        assert (
+            f"--candidate 'release{suffix}' is ambiguous: 'release' is both the ref "
+            f"refs/tags/release (at {shas['base'][:12]}) and the ref refs/heads/release (at "
+            f"{shas['pr'][:12]}); git takes the first"
+        ) in result.err, result.err
+    assert gate(repo, "refs/heads/release")["exit"] == 1
+    assert gate(repo, "refs/tags/release")["exit"] == 0

@@ -39,6 +39,10 @@ it, the only free text, so that a separator inside them shows as one field too m
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 """Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
+_REV_SUFFIX = re.compile(r"[~^:]|@\{")
+"""Where a revision's leading name ends (``release~1``, ``main^{}``, ``main@{1}``)."""
+_PSEUDO_REF = re.compile(r"[A-Z_]+")
+"""A file in the git directory git reads as a ref by its bare name (``HEAD``, ``FETCH_HEAD``)."""
 _BRANCH_REFS = ("refs/heads/", "refs/remotes/")
 """Where branches and remote-tracking branches are: all a protected branch may be."""
 _MAILMAP_BATCH = 500
@@ -266,7 +270,8 @@ class GitHistory:
     def resolve_option(self, option: str, name: str) -> str | None:
         """The commit a revision given on the command line (``option``) names, or None; a name
         shaped like a sha that is also a ref (``ref_clash``) is a usage error naming both:
-        git takes the ref, which may point at any commit."""
+        git takes the ref, which may point at any commit. So is a name two refs answer to
+        (``ref_twins``): git takes one, and a tool given the same name may take the other."""
         clash = self.ref_clash(name)
         if clash is not None:
             at = self.resolve([clash])[clash]
@@ -277,7 +282,40 @@ class GitHistory:
                 hint=f"pass the full sha of the commit meant, or the ref by its full name "
                 f"({clash})",
             )
+        self._refuse_twins(option, name)
         return self.resolve([name])[name]
+
+    def ref_twins(self, name: str) -> list[str]:
+        """The refs a revision's leading name answers to as git looks a short name up
+        (``release`` in ``release~1``: the branch ``refs/heads/release`` and the tag
+        ``refs/tags/release``), when more than one does. Git takes the first with only a
+        warning; ``git checkout release`` takes the branch."""
+        base = _REV_SUFFIX.split(name, maxsplit=1)[0]
+        if not base:
+            return []
+        refs = self._ref_names()
+        found = [
+            ref
+            for ref in dict.fromkeys(_ref_forms(base))
+            if ref in refs and (ref.startswith("refs/") or _PSEUDO_REF.fullmatch(ref))
+        ]
+        return found if len(found) > 1 else []
+
+    def _refuse_twins(self, option: str, name: str) -> None:
+        twins = self.ref_twins(name)
+        if not twins:
+            return
+        at = self.resolve(twins)
+        base = _REV_SUFFIX.split(name, maxsplit=1)[0]
+        both = " and ".join(
+            f"the ref {ref}" + (f" (at {short(sha)})" if (sha := at[ref]) else "") for ref in twins
+        )
+        raise UsageError(
+            f"{option} {name!r} is ambiguous: {base!r} is both {both}; git takes the first, "
+            "and a deployment given the same name may take another",
+            hint=f"pass the full sha of the commit meant, or the ref by its full name "
+            f"({' or '.join(twins)})",
+        )
 
     def _hex_ids(self, names: list[str]) -> dict[str, ObjectId]:
         """Names of hex digits that no ref shares: what commit each is, if it is one."""
