@@ -99,6 +99,14 @@ class CheckOptions:
     """What an organisation file sets for this system (its services' ``service_paths``),
     applied from the auditor's side like the command line's settings."""
 
+    @property
+    def auditors_side(self) -> bool:
+        """Whether the auditor's side alone may weaken the rules: in an audit, and at a gate,
+        which says what the audit will once its candidate is deployed. The repository's own
+        knightwatch.yaml (the candidate's own, in its tree) then only makes the rules stricter,
+        and a waiver counts only when the auditor's side names its approver."""
+        return self.audit or self.gate is not None
+
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or recorded), by their config names."""
         if self.recorded is not None:
@@ -161,7 +169,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         auditor=options.config_file,
         overrides=options.overrides(),
         overrides_source="replay" if options.recorded is not None else "command line",
-        audit=options.audit,
+        audit=options.auditors_side,
     )
     config = settings.config
     as_of = options.as_of or today_utc()
@@ -425,15 +433,15 @@ def _waiver_approvers(
     prepared: Prepared, options: CheckOptions
 ) -> tuple[IdentityResolver, frozenset[str] | None]:
     """Who may approve a waiver here, and the identities a waiver's approver is read with:
-    ``None`` for anyone (a check without a list); for an audit, only those the auditor's side
-    names (none when it names none), by address alone. The audited team writes
+    ``None`` for anyone (a check without a list); for an audit or a gate, only those the
+    auditor's side names (none when it names none), by address alone. The audited team writes
     identities.yaml and the repository's .mailmap: an entry joining the auditor's approver's
     address to a team member's made that member an approver of the team's own waivers."""
     listed = prepared.settings.config.waiver_approvers
     identities = prepared.evidence.identities
     if listed is None:
-        return identities, frozenset() if options.audit else None
-    if not options.audit:
+        return identities, frozenset() if options.auditors_side else None
+    if not options.auditors_side:
         return identities, frozenset(
             found for a in listed if (found := identities.identify(a).identity) is not None
         )

@@ -6,7 +6,9 @@ The repository is the audited team's: its knightwatch.yaml may set anything for 
 ``audit`` (a signed statement to someone else) it may only make the rules stricter: a setting
 of it that would weaken or change what is judged is not applied, and the report records it as
 ignored. An auditor who means such a setting passes it on the command line or in ``--config``,
-where the signed report names it, with its source, as a weakening.
+where the signed report names it, with its source, as a weakening. A gate (``check
+--candidate``) resolves its settings as an audit does: it says what the audit will report,
+and the repository's knightwatch.yaml is then the candidate's own.
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ class SettingNote:
         if not self.applied:
             return (
                 f"{self.name}: {value} from {self.source} not applied (it would make the "
-                f"audit {'weaker' if self.effect == 'weaker' else 'judge something else'}; "
-                "a repository's own configuration may only make an audit stricter)"
+                f"rules {'weaker' if self.effect == 'weaker' else 'judge something else'}; "
+                "a repository's own configuration may only make an audit or a gate stricter)"
             )
         verb = {"stricter": "stricter", "weaker": "WEAKER", "changed": "changes what is judged"}
         return (

@@ -469,3 +469,67 @@ def test_a_candidate_that_names_both_a_branch_and_a_tag_is_refused(
         ) in result.err, result.err
     assert gate(repo, "refs/heads/release")["exit"] == 1
     assert gate(repo, "refs/tags/release")["exit"] == 0
+
+
+def test_the_candidates_own_settings_do_not_weaken_its_gate(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
+) -> None:
+    """The pull request brings back a retired flag and, in the same change, excludes the file
+    that references it from the search. Its gate read the settings of the tree it ran in, the
+    pull request's, and passed; the monthly audit, which applies no weakening setting of the
+    repository's, then reports the flag. A gate is judged as the audit will be: the
+    repository's knightwatch.yaml only makes it stricter; the platform's ``--config`` (or the
+    command line) may weaken it, and the report says so."""
+    repo, _ = shop
+    repo.checkout("pr-17")
+    repo.commit(
+        "settings",
+        {"knightwatch.yaml": "reference_exclude: [shop.py]\nprotected_branch: pr-17\n"},
+        author=DEV,
+        date="2024-03-02T01:00:00Z",
+        trailers=REVIEWED,
+    )
+    for stage in ("merge", "deploy"):
+        report = gate(repo, "pr-17", "--stage", stage)
+        assert report["exit"] == 1, stage
+        assert ("DEAD-001", "candidate:old_checkout") in pairs(report)
+        notes = {(n["name"], n["applied"]) for n in report["settings"]}  # type: ignore[attr-defined]
+        assert notes == {("reference_exclude", False), ("protected_branch", False)}
+    assert ("REVIEW-003", "candidate") in pairs(gate(repo, "pr-17"))
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("reference_exclude: [shop.py]\n")
+    report = gate(repo, "pr-17", "--stage", "merge", "--config", platform)
+    assert report["exit"] == 0
+    assert [(n["name"], n["source"]) for n in report["settings"]] == [  # type: ignore[attr-defined]
+        ("protected_branch", "knightwatch.yaml"),
+        ("reference_exclude", "--config platform.yaml"),
+    ]
+
+
+def test_a_gate_applies_waivers_as_the_audit_will(
+    shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
+) -> None:
+    """The team waives its own retired flag in waivers.yaml. The gate applied every waiver and
+    passed; the audit applies only waivers whose approver the auditor's side names, and
+    reports the flag. A gate applies a waiver only when ``--config`` names its approver."""
+    repo, _ = shop
+    write_yaml(
+        tmp_path / "ev" / "waivers.yaml",
+        [
+            {
+                "rule": "DEAD-001",
+                "subject": "candidate:old_checkout",
+                "reason": "one customer needs it back",
+                "approved_by": "dana@example.com",
+                "expires": "2024-04-01",
+            }
+        ],
+    )
+    report = gate(repo, "pr-17", "--stage", "merge")
+    assert report["exit"] == 1
+    assert [f["waived"] for f in report["findings"]] == [False]  # type: ignore[attr-defined]
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("waiver_approvers: [dana@example.com]\n")
+    report = gate(repo, "pr-17", "--stage", "merge", "--config", platform)
+    assert report["exit"] == 0
+    assert [f["waived"] for f in report["findings"]] == [True]  # type: ignore[attr-defined]

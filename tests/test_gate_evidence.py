@@ -47,13 +47,15 @@ def _api(shas: list[str], **fields: Any) -> dict[str, Any]:
                    **fields)  # fmt: skip
 
 
-def _gate(repo: ScriptedRepo, evidence: Path, lines: list[str], **fleet: Any) -> Any:
+def _gate(
+    repo: ScriptedRepo, evidence: Path, lines: list[str], *extra: str | Path, **fleet: Any
+) -> Any:
     evidence.mkdir(exist_ok=True)
     (evidence / "fleet.yaml").write_text(yaml.safe_dump({**FLEET, **fleet}))
     (evidence / "deploys.jsonl").write_text("".join(line + "\n" for line in lines))
     return run_cli(
         "check", "--repo", repo.path, "--evidence", evidence, "--candidate", "main",
-        "--service", "web", "--as-of", "2024-03-04",
+        "--service", "web", "--as-of", "2024-03-04", *extra,
     )  # fmt: skip
 
 
@@ -175,18 +177,19 @@ def test_an_unlisted_service_is_no_inventoried_one_in_another_spelling(
     """web's history recorded under an unlisted look-alike (a Cyrillic e, fullwidth w, a
     capital) left the stream empty: the gate judged a first deployment, the check passed."""
     repo, shas = history
-    (repo.path / "knightwatch.yaml").write_text(yaml.safe_dump({"unlisted_services": [unlisted]}))
-    repo.git("add", "knightwatch.yaml")
-    repo.git("commit", "--quiet", "-m", "settings")
+    # A gate takes a weakening setting from the platform's --config, as an audit does.
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(yaml.safe_dump({"unlisted_services": [unlisted]}))
     line = json.dumps(_record(shas, service=unlisted))
-    result = _gate(repo, tmp_path / "ev", [line], **DECLARED)
+    result = _gate(repo, tmp_path / "ev", [line], "--config", platform, **DECLARED)
     assert result.code == 2, result.out
     assert (
         f"unlisted_services names {unlisted!r}, which reads as fleet.yaml's service" in result.err
     )
-    (repo.path / "knightwatch.yaml").write_text(yaml.safe_dump({"unlisted_services": ["web2"]}))
+    platform.write_text(yaml.safe_dump({"unlisted_services": ["web2"]}))
     line = json.dumps(_record(shas, service="web2"))
-    assert _gate(repo, tmp_path / "ev", [line], **DECLARED).code in (0, 1)  # its own name
+    result = _gate(repo, tmp_path / "ev", [line], "--config", platform, **DECLARED)
+    assert result.code in (0, 1), result.err  # its own name
 
 
 def test_without_an_inventory_two_spellings_of_one_service_are_refused(

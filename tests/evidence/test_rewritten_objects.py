@@ -52,9 +52,12 @@ def _runs(repo: ScriptedRepo, evidence: Path, *cache: str | Path) -> list[CliRes
         "2024-01-05",
         *cache,
     ]
+    # A gate takes the registry's place (flags_file) from the platform's --config, not from
+    # the candidate's knightwatch.yaml, as an audit does.
+    platform = ("--config", repo.path / "knightwatch.yaml")
     return [
         run_cli("check", *common),
-        run_cli("check", *common, "--candidate", "main", "--service", "web"),
+        run_cli("check", *common, *platform, "--candidate", "main", "--service", "web"),
     ]
 
 
