@@ -49,6 +49,13 @@ _MAILMAP_BATCH = 500
 
 _SETTINGS = (
     ("core.commitGraph", "false"),
+    # Which bytes git reads for an object id must depend on the object stores' files alone,
+    # which a run seals (``checker.evidence.seal``), never on the repository's configuration:
+    # core.useReplaceRefs=true there outranks GIT_NO_REPLACE_OBJECTS, so git followed a
+    # replace ref again; with core.multiPackIndex=false a multi-pack-index was skipped while
+    # a run sealed the store, and read once the setting was turned back on.
+    ("core.useReplaceRefs", "false"),
+    ("core.multiPackIndex", "true"),
     ("protocol.allow", "never"),
     ("core.quotePath", "true"),
     ("log.showSignature", "false"),

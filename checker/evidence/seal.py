@@ -5,10 +5,13 @@ Every commit git walks is hashed in every run (``checker.evidence.objectcheck``)
 whatever bytes it reads, so a verdict rests only on objects that hash to their ids. Which
 bytes git reads for an id depends on nothing but the files of the object stores (packs and
 their indexes, loose objects, the multi-pack index, ``info/alternates`` and the stores it
-names) and on git itself. A ``Seal`` names those files as they stand: each one's path, size,
-modification and change times (to the nanosecond), inode and device, and git's version. While
-every file stands as it did, git reads every id from the same bytes, so a commit (or a tree)
-hashed under a seal is the object its id names for every later run under the same seal.
+names) and on git itself: the settings that would let the repository's configuration choose
+among them (``core.useReplaceRefs``, ``core.multiPackIndex``) are pinned for every git
+command (``checker.evidence.git.HISTORY_ENV``). A ``Seal`` names those files as they stand:
+each one's path, size, modification and change times (to the nanosecond), inode and device,
+and git's version. While every file stands as it did, git reads every id from the same bytes,
+so a commit (or a tree) hashed under a seal is the object its id names for every later run
+under the same seal.
 
 The seal is the file system's word that no file changed, the word git's own index relies on
 for a work tree: a file written to changes its change time, which no one but the system's

@@ -13,11 +13,13 @@ from typing import ClassVar
 
 import pytest
 
+from checker.demo.builder import ScriptedRepo
 from checker.evidence import git as git_module
 from checker.evidence.objectcheck import CommitCheck
 from checker.evidence.seal import Layered, Packed, Sealed, packed, seal
-from tests.conftest import DEV, run_cli
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
 from tests.evidence.test_rewritten_objects import _case, _loose, _runs
+from tests.facts.test_deadcode import APPROVAL, REVIEWED
 
 
 class _Counted(CommitCheck):
@@ -176,3 +178,109 @@ def test_a_link_re_pointed_at_another_folder_breaks_the_seal(tmp_path: Path) -> 
     (store / "next").symlink_to("bad")
     (store / "next").replace(store / "53")  # ln -s bad next && mv -T next 53
     assert not sealed.intact()
+
+
+def _skipping(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """``A`` (deployed by D1) <- ``U`` (unreviewed) <- ``M`` <- ``X`` (deployed by D2): D2 ships
+    ``U`` (REVIEW-002, exit 1). Beside them, ``forged``: ``M`` with ``A`` for its parent, which
+    read under ``M``'s id would take ``U`` out of D2's range (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    shas: dict[str, str] = {}
+    for hour, name in enumerate("AUMX"):
+        shas[name] = repo.commit(
+            name, {f"{name}.txt": f"{name}\n"}, author=DEV, date=f"2024-01-01T0{hour}:00:00Z",
+            trailers=() if name == "U" else REVIEWED,
+        )  # fmt: skip
+    raw = subprocess.run(
+        ["git", "cat-file", "commit", shas["M"]], cwd=repo.path, capture_output=True, check=True
+    ).stdout.replace(f"parent {shas['U']}".encode(), f"parent {shas['A']}".encode())
+    shas["forged"] = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.path, input=raw, capture_output=True, check=True,
+    ).stdout.decode().strip()  # fmt: skip
+    first = deployment("D1", shas["A"], "2024-01-02T00:00:00Z", approvals=APPROVAL)
+    write_yaml(tmp_path / "gate" / "deploys.yaml", [first])
+    second = deployment("D2", shas["X"], "2024-01-03T00:00:00Z", approvals=APPROVAL)
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [first, second])
+    return repo, tmp_path, shas
+
+
+def _judged(repo: ScriptedRepo, evidence: Path, *cache: str | Path) -> list[CliResult]:
+    """D2 checked (``evidence/ev``), and ``X`` gated after D1 (``evidence/gate``)."""
+    common = ["--repo", repo.path, "--as-of", "2024-01-05", *cache]
+    return [
+        run_cli("check", "--evidence", evidence / "ev", *common),
+        run_cli(
+            "check", "--evidence", evidence / "gate", *common,
+            "--candidate", "main", "--service", "web",
+        ),
+    ]  # fmt: skip
+
+
+def _reviews_failed(results: list[CliResult], sha: str) -> None:
+    for result in results:
+        assert result.code == 1, (result.out, result.err)
+        assert "REVIEW-002" in result.out and sha in result.out
+
+
+def test_replace_refs_turned_on_by_the_repositorys_configuration_are_not_followed(
+    tmp_path: Path,
+) -> None:
+    """``core.useReplaceRefs=true`` in ``.git/config`` outranks ``GIT_NO_REPLACE_OBJECTS``:
+    git followed a replace ref again. A ref and a setting are no files of the object store,
+    so a run under an earlier run's seal hashed nothing, and git's walk read the
+    replacement: the unreviewed commit left the range and the warm runs passed (exit 0).
+    Replace refs are off whatever the repository says."""
+    repo, evidence, shas = _skipping(tmp_path)
+    cache = tmp_path / "cache"
+    _reviews_failed(_judged(repo, evidence, "--cache-dir", cache), shas["U"])
+    repo.git("update-ref", f"refs/replace/{shas['M']}", shas["forged"])
+    repo.git("config", "core.useReplaceRefs", "true")
+    assert "U" not in repo.git("log", "--format=%s", "main")  # git follows it
+    _reviews_failed(_judged(repo, evidence, "--cache-dir", cache), shas["U"])
+    _reviews_failed(_judged(repo, evidence, "--no-cache"), shas["U"])
+
+
+def _forge_midx(repo: ScriptedRepo, real: str, forged: str) -> None:
+    """Pack ``forged`` alone (its loose copy removed) and write a multi-pack-index that names
+    it ``real``: git reading through that index reads ``forged``'s bytes for ``real``."""
+    pack = repo.path / ".git" / "objects" / "pack"
+    subprocess.run(
+        ["git", "pack-objects", "--quiet", str(pack / "pack")],
+        cwd=repo.path, input=f"{forged}\n", capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    _loose(repo, forged).unlink()
+    repo.git("-c", "core.multiPackIndex=true", "multi-pack-index", "write")
+    index = pack / "multi-pack-index"
+    data = bytearray(index.read_bytes())
+    at = data.index(bytes.fromhex(forged))
+    data[at : at + 20] = bytes.fromhex(real)
+    chunks = {
+        bytes(data[12 + 12 * i : 16 + 12 * i]): int.from_bytes(data[16 + 12 * i : 24 + 12 * i])
+        for i in range(data[6])
+    }
+    fanout = chunks[b"OIDF"]  # one object: counted from its first byte on
+    for byte in range(256):
+        data[fanout + 4 * byte : fanout + 4 * byte + 4] = (byte >= data[at]).to_bytes(4)
+    index.write_bytes(bytes(data))
+
+
+def test_a_multi_pack_index_turned_on_after_a_sealed_run_is_read_as_git_reads_it(
+    tmp_path: Path,
+) -> None:
+    """A multi-pack-index that names a forged copy of a commit, kept out of git's reads by
+    ``core.multiPackIndex=false`` while a clean run filled the cache, then turned on: a setting
+    is no file of the object store, so the warm runs hashed nothing while git's walk read the
+    forged copy (exit 0). git reads a multi-pack-index wherever there is one, whatever the
+    repository says: the copy is read, hashed, and stops every run."""
+    repo, evidence, shas = _skipping(tmp_path)
+    _forge_midx(repo, shas["M"], shas["forged"])
+    repo.git("config", "core.multiPackIndex", "false")
+    assert "U" in repo.git("log", "--format=%s", "main")
+    cache = tmp_path / "cache"
+    cold = _judged(repo, evidence, "--cache-dir", cache)
+    repo.git("config", "core.multiPackIndex", "true")
+    assert "U" not in repo.git("log", "--format=%s", "main")  # git reads the forged copy
+    for result in [*cold, *_judged(repo, evidence, "--cache-dir", cache)]:
+        assert result.code == 2, (result.out, result.err)
+        assert shas["M"] in result.err and "does not hash to its name" in result.err
