@@ -640,11 +640,30 @@ class GitHistory:
         self._later.append(Background(work, "later check"))
 
     def checked(self) -> Mapping[str, str]:
-        """``commits_checked``, and every check run later."""
+        """``commits_checked``, and every check run later; and, where the run took what runs
+        before it hashed under the store's seal, that seal still holds (``_confirm_seal``)."""
         trees = self.commits_checked()
         while self._later:
             self._later.pop(0).wait()
+        self._confirm_seal()
         return trees
+
+    def _confirm_seal(self) -> None:
+        """A run that took commits and trees from under a seal hashed none of them: if a file
+        of the stores came, went or was written to after the run sealed them (a pack holding
+        a forged copy of a commit, moved in once the run had begun), git's walks may have
+        read bytes no one hashed. That is an input error, not a verdict. (A run that hashed
+        everything itself hashed what git read as it read it.)"""
+        if self._seal is None or not self._sealed.tips or self._seal.intact():
+            return
+        raise InputError(
+            "the repository's object store changed while knightwatch read it (a file of "
+            f"{', '.join(map(str, self._seal.stores))} came, went or was written to), so what "
+            "git read of its history cannot be trusted",
+            path=str(self.root),
+            hint="run again once nothing writes to the repository; if nothing should have, "
+            + FSCK_HINT,
+        )
 
     def load(self, tips: Sequence[str]) -> None:
         """Read every commit reachable from ``tips`` (full shas) in one streaming git log.

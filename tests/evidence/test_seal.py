@@ -284,3 +284,37 @@ def test_a_multi_pack_index_turned_on_after_a_sealed_run_is_read_as_git_reads_it
     for result in [*cold, *_judged(repo, evidence, "--cache-dir", cache)]:
         assert result.code == 2, (result.out, result.err)
         assert shas["M"] in result.err and "does not hash to its name" in result.err
+
+
+def test_a_store_changed_while_a_run_reads_it_under_an_earlier_seal_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm run seals the store as it starts and hashes nothing an earlier run hashed under
+    that seal; a pack holding a forged copy of a commit, moved into the store once the run had
+    sealed it (a process of the team's watching for the run), was read by git's walk and never
+    hashed: the unreviewed commit left the range and the run passed (exit 0). A run that took
+    what an earlier one hashed finds the store's files as they stood at its start, or stops."""
+    repo, evidence, shas = _skipping(tmp_path)
+    spare, forged = tmp_path / "spare", tmp_path / "forged"
+    spare.mkdir()
+    (forged / shas["M"][:2]).mkdir(parents=True)
+    shutil.copyfile(_loose(repo, shas["forged"]), forged / shas["M"][:2] / shas["M"][2:])
+    subprocess.run(
+        ["git", "pack-objects", "--quiet", str(spare / "pack")],
+        cwd=repo.path, input=f"{shas['M']}\n", capture_output=True, text=True, check=True,
+        env={**os.environ, "GIT_OBJECT_DIRECTORY": str(forged)},
+    )  # fmt: skip
+    cache = tmp_path / "cache"
+    _reviews_failed(_judged(repo, evidence, "--cache-dir", cache), shas["U"])
+    sealing = git_module.GitHistory.use_seal
+
+    def moved_in_once_sealed(history: git_module.GitHistory, *args: object) -> None:
+        sealing(history, *args)  # type: ignore[arg-type]
+        for made in sorted(spare.glob("pack-*"), reverse=True):  # the pack, then its index
+            made.rename(repo.path / ".git" / "objects" / "pack" / made.name)
+
+    monkeypatch.setattr(git_module.GitHistory, "use_seal", moved_in_once_sealed)
+    result = _judged(repo, evidence, "--cache-dir", cache)[0]
+    assert "U" not in repo.git("log", "--format=%s", "main")  # git reads the forged copy
+    assert result.code == 2, (result.out, result.err)
+    assert "changed while" in result.err and "Traceback" not in result.err
