@@ -198,6 +198,8 @@ class GitHistory:
         self.trees = TreeCheck(self.root, self.env)
         """The trees of this history hashed so far (``checker.evidence.objectcheck``)."""
         self._seal: Seal | None = None
+        self._seal_confirmed = False
+        """Whether ``checked`` found the stores' files as the seal names them."""
         self._stores: list[Path] | None = None
         self._sealed = Sealed()
         """What runs before this one hashed under the store's seal (``use_seal``)."""
@@ -565,14 +567,13 @@ class GitHistory:
                 self._checks.append(check)
 
     def use_seal(self, cache: FactCache) -> None:
-        """Seal the object stores as they stand (``checker.evidence.seal``) and take from
-        ``cache`` what runs before this one hashed under that seal: those commits and trees
-        are not hashed again. Call before the first walk; ``keep_sealed`` adds this run's."""
-        if not cache.enabled:
-            return
+        """Seal the object stores as they stand (``checker.evidence.seal``; ``checked`` looks
+        at them again once git's walks are done) and take from ``cache`` what runs before this
+        one hashed under that seal: those commits and trees are not hashed again. Call before
+        the first walk; ``keep_sealed`` adds this run's."""
         version = self.git_output(["version"]).decode(errors="replace").strip()
         self._seal = seal(self.object_stores(), version)
-        if self._seal is None:
+        if self._seal is None or not cache.enabled:
             return
         for value in cache.get(SEALED, [self._seal.digest], is_sealed).values():
             found = Sealed.of(value)
@@ -584,7 +585,7 @@ class GitHistory:
         """Put in ``cache`` every commit and tree this run hashed, with those of the runs
         before it, under the seal ``use_seal`` found, if every file of the stores still
         stands as it did (call once every check has ended: ``checked``)."""
-        if self._seal is None:
+        if self._seal is None or not cache.enabled:
             return
         with self._checks_lock:
             checks = list(self._checks)
@@ -593,7 +594,7 @@ class GitHistory:
         trees = {tree for tree in self.trees.checked if tree not in sealed.trees}
         if tips == sealed.tips and not trees:
             return  # nothing new
-        if self._seal.intact():
+        if self._seal_confirmed or self._seal.intact():
             commits = dict(sealed.commits.items())  # read in order, not looked up one by one
             for check in checks:
                 commits.update(check.trees)
@@ -649,12 +650,14 @@ class GitHistory:
         return trees
 
     def _confirm_seal(self) -> None:
-        """A run that took commits and trees from under a seal hashed none of them: if a file
-        of the stores came, went or was written to after the run sealed them (a pack holding
-        a forged copy of a commit, moved in once the run had begun), git's walks may have
-        read bytes no one hashed. That is an input error, not a verdict. (A run that hashed
-        everything itself hashed what git read as it read it.)"""
-        if self._seal is None or not self._sealed.tips or self._seal.intact():
+        """Every file of the stores stands as it did when the run sealed them. A run hashes
+        what git walks beside git's walks, not inside them, and one under an earlier run's
+        seal hashes none of what that run hashed: a file that came, went or was written to
+        meanwhile (a pack holding a forged copy of a commit, moved in once the hashing had
+        read the true one) may have given git's walks bytes no one hashed. That is an input
+        error, not a verdict."""
+        if self._seal is None or self._seal.intact():
+            self._seal_confirmed = self._seal is not None
             return
         raise InputError(
             "the repository's object store changed while knightwatch read it (a file of "

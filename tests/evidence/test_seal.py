@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -286,15 +287,9 @@ def test_a_multi_pack_index_turned_on_after_a_sealed_run_is_read_as_git_reads_it
         assert shas["M"] in result.err and "does not hash to its name" in result.err
 
 
-def test_a_store_changed_while_a_run_reads_it_under_an_earlier_seal_stops_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A warm run seals the store as it starts and hashes nothing an earlier run hashed under
-    that seal; a pack holding a forged copy of a commit, moved into the store once the run had
-    sealed it (a process of the team's watching for the run), was read by git's walk and never
-    hashed: the unreviewed commit left the range and the run passed (exit 0). A run that took
-    what an earlier one hashed finds the store's files as they stood at its start, or stops."""
-    repo, evidence, shas = _skipping(tmp_path)
+def _forged_pack(tmp_path: Path, repo: ScriptedRepo, shas: dict[str, str]) -> Path:
+    """A folder outside the store holding a pack (and its index) of the forged copy of ``M``,
+    under ``M``'s id (``git pack-objects`` takes each name as given)."""
     spare, forged = tmp_path / "spare", tmp_path / "forged"
     spare.mkdir()
     (forged / shas["M"][:2]).mkdir(parents=True)
@@ -304,6 +299,19 @@ def test_a_store_changed_while_a_run_reads_it_under_an_earlier_seal_stops_the_ru
         cwd=repo.path, input=f"{shas['M']}\n", capture_output=True, text=True, check=True,
         env={**os.environ, "GIT_OBJECT_DIRECTORY": str(forged)},
     )  # fmt: skip
+    return spare
+
+
+def test_a_store_changed_while_a_run_reads_it_under_an_earlier_seal_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm run seals the store as it starts and hashes nothing an earlier run hashed under
+    that seal; a pack holding a forged copy of a commit, moved into the store once the run had
+    sealed it (a process of the team's watching for the run), was read by git's walk and never
+    hashed: the unreviewed commit left the range and the run passed (exit 0). A run that took
+    what an earlier one hashed finds the store's files as they stood at its start, or stops."""
+    repo, evidence, shas = _skipping(tmp_path)
+    spare = _forged_pack(tmp_path, repo, shas)
     cache = tmp_path / "cache"
     _reviews_failed(_judged(repo, evidence, "--cache-dir", cache), shas["U"])
     sealing = git_module.GitHistory.use_seal
@@ -318,3 +326,73 @@ def test_a_store_changed_while_a_run_reads_it_under_an_earlier_seal_stops_the_ru
     assert "U" not in repo.git("log", "--format=%s", "main")  # git reads the forged copy
     assert result.code == 2, (result.out, result.err)
     assert "changed while" in result.err and "Traceback" not in result.err
+
+
+def _off_the_branch(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
+    """``main``: ``A`` <- ``P`` <- ``Z``; D1 deploys ``Y``, a child of ``A`` on a branch never
+    merged (REVIEW-003, exit 1). Beside them, outside the store, a pack of ``P`` forged to
+    have ``Y`` for a second parent, under ``P``'s id: read by git, ``Y`` is on ``main``."""
+    repo = ScriptedRepo(tmp_path / "repo")
+
+    def commit(name: str, hour: int) -> str:
+        return repo.commit(
+            name, {f"{name}.txt": f"{name}\n"}, author=DEV, date=f"2024-01-01T0{hour}:00:00Z",
+            trailers=REVIEWED,
+        )  # fmt: skip
+
+    base = commit("A", 0)
+    repo.git("checkout", "--quiet", "-b", "feature")
+    side = commit("Y", 1)
+    repo.git("checkout", "--quiet", "main")
+    middle, _ = commit("P", 2), commit("Z", 3)
+    raw = subprocess.run(
+        ["git", "cat-file", "commit", middle], cwd=repo.path, capture_output=True, check=True
+    ).stdout.replace(f"parent {base}\n".encode(), f"parent {base}\nparent {side}\n".encode())
+    forged = tmp_path / "forged" / middle[:2] / middle[2:]
+    forged.parent.mkdir(parents=True)
+    forged.write_bytes(zlib.compress(b"commit %d\0" % len(raw) + raw))
+    (tmp_path / "spare").mkdir()
+    subprocess.run(
+        ["git", "pack-objects", "--quiet", str(tmp_path / "spare" / "pack")],
+        cwd=repo.path, input=f"{middle}\n", capture_output=True, text=True, check=True,
+        env={**os.environ, "GIT_OBJECT_DIRECTORY": str(tmp_path / "forged")},
+    )  # fmt: skip
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", side, "2024-01-02T00:00:00Z", approvals=APPROVAL)],
+    )
+    return repo, tmp_path / "ev", side
+
+
+def test_a_store_changed_between_the_hashing_and_gits_walk_stops_a_run_without_a_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a cache every commit is hashed, but beside git's walks, not inside them: a pack
+    holding a forged copy of a commit, moved into the store once the hashing had read the true
+    one and before git walked the history, was read by git alone, and a deployed commit on a
+    branch never merged was on the protected branch (exit 0). Every run seals the store as it
+    starts and looks again once git's walks are done: a file that came, went or was written
+    to stops it."""
+    repo, evidence, side = _off_the_branch(tmp_path)
+    spare, packs = tmp_path / "spare", repo.path / ".git" / "objects" / "pack"
+    common = ["check", "--repo", repo.path, "--evidence", evidence, "--as-of", "2024-01-05"]
+    result = run_cli(*common, "--no-cache")
+    assert result.code == 1 and "REVIEW-003" in result.out, result.out + result.err
+    walking = git_module.GitHistory._load
+
+    def moved_in_once_hashed(history: git_module.GitHistory, *args: object, **kw: object) -> None:
+        history.commits_checked()
+        for later in list(history._later):  # the search for copies stored twice too
+            later.join()
+        for made in sorted(spare.glob("pack-*"), reverse=True):  # the pack, then its index
+            made.rename(packs / made.name)
+        walking(history, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git_module.GitHistory, "_load", moved_in_once_hashed)
+    for cache in (["--no-cache"], ["--cache-dir", tmp_path / "cache"]):
+        for pack in packs.glob("pack-*") if packs.is_dir() else ():
+            pack.rename(spare / pack.name)  # the store as it stood before the run
+        result = run_cli(*common, *cache)
+        assert repo.git("merge-base", "--is-ancestor", side, "main") == ""  # git is fooled
+        assert result.code == 2, (cache, result.out, result.err)
+        assert "changed while" in result.err and "Traceback" not in result.err
