@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,29 @@ _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
 def code_fingerprint() -> str:
-    """The version and the bytes of every module of knightwatch: any change to the code that
-    computes a fact is a new fingerprint, so no entry it wrote is read by other code."""
+    """The version and the bytes of every module of knightwatch, and git's version: any
+    change to the code that computes a fact is a new fingerprint, so no entry it wrote is read
+    by other code. git's own code is part of it: the registry's versions are what git's walk
+    and its rename detection (``--follow``) find, which another git may find otherwise."""
     global _fingerprint
     if _fingerprint is None:
         root = Path(__file__).resolve().parent
-        digest = hashlib.sha256(__version__.encode() + b"\0")
+        digest = hashlib.sha256(__version__.encode() + b"\0" + _git_version() + b"\0")
         for path in sorted(root.rglob("*.py")):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         _fingerprint = digest.hexdigest()
     return _fingerprint
+
+
+def _git_version() -> bytes:
+    """What ``git version`` says (nothing where git cannot run: the run then stops at its
+    first git command)."""
+    try:
+        done = subprocess.run(["git", "version"], capture_output=True, check=False)
+    except OSError:
+        return b""
+    return done.stdout.strip()
 
 
 def default_directory(environ: dict[str, str] | None = None) -> Path:

@@ -5,6 +5,7 @@ forged cache is ignored where it must be; a changed history reuses only what is 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from checker import cache as cache_module
 from checker import runner
 from checker.cache import FILE_NAME, FactCache, code_fingerprint, default_directory, entry_digest
 from checker.demo.builder import ScriptedRepo
@@ -549,3 +551,22 @@ def test_only_the_two_versions_that_wrote_last_keep_their_entries(tmp_path: Path
     with FactCache(tmp_path) as cache:  # what is kept is still read back
         cache._fingerprint = "v4"
         assert cache.get(REVIEW_LINES, ["f"], lambda v: True) == {"f": [["Reviewed-by", "a@b"]]}
+
+
+def test_another_git_is_another_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The registry's cached versions are what git's walk and rename detection found: a walk
+    # another git kept is not read. A stand-in named git, first on PATH, says another version.
+    monkeypatch.setattr(cache_module, "_fingerprint", None)
+    ours = code_fingerprint()
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "git").write_text("#!/bin/sh\necho git version 9.99.0\n")
+    (shim / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(cache_module, "_fingerprint", None)
+    assert code_fingerprint() != ours
+    monkeypatch.setattr(cache_module, "_fingerprint", None)
+    monkeypatch.undo()
+    assert code_fingerprint() == ours
