@@ -401,6 +401,9 @@ def test_a_changed_history_reuses_only_the_unchanged_facts(tmp_path: Path) -> No
     after = entries(cache)
     assert after[REVIEW_LINES] == before[REVIEW_LINES] + 2  # the two new commits alone
     assert after[REGISTRY_WALK] == before[REGISTRY_WALK] + 1  # the new tips' walk alone
+    # What was hashed is kept once for the repository's object store: the new commits made a
+    # new seal, whose record replaced the old seal's (one a fetch would leave behind each time).
+    assert before[SEALED] == after[SEALED] == 1
 
 
 def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(

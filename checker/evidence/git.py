@@ -575,8 +575,8 @@ class GitHistory:
         self._seal = seal(self.object_stores(), version)
         if self._seal is None or not cache.enabled:
             return
-        for value in cache.get(SEALED, [self._seal.digest], is_sealed).values():
-            found = Sealed.of(value)
+        for value in cache.get(SEALED, [self._seal.place], is_sealed).values():
+            found = Sealed.of(value, self._seal.digest)
             if found is not None:
                 self._sealed = found
                 self.trees.sealed = found.trees
@@ -600,7 +600,8 @@ class GitHistory:
                 commits.update(check.trees)
             trees.update(sealed.trees)
             width = len(next(iter(commits), "x" * 40))
-            cache.put(SEALED, {self._seal.digest: Sealed(tips, commits, trees).value(width)})
+            kept = Sealed(tips, commits, trees).value(width, self._seal.digest)
+            cache.put(SEALED, {self._seal.place: kept})  # the place's earlier record replaced
 
     def _check_copies(self) -> None:
         check_stored_copies(self.root, self.object_stores(), self.env)

@@ -45,6 +45,14 @@ class Seal:
         """Whether every file still stands as it did, and no file came or went."""
         return seal(self.stores, self.git) == self
 
+    @property
+    def place(self) -> str:
+        """Which object stores are sealed (their paths), whatever their files: the cache keeps
+        one record per place, the latest seal's, so that a store that changes from run to run
+        (each fetch a new seal) does not leave a record behind for every seal it had."""
+        paths = "\0".join(os.fsdecode(store) for store in self.stores)
+        return hashlib.sha256(paths.encode("utf-8", "surrogateescape")).hexdigest()
+
 
 def seal(stores: Iterable[Path], git: str) -> Seal | None:
     """The seal of ``stores`` (the object directories git reads, alternates included) under
@@ -197,9 +205,11 @@ class Sealed:
     commits: Mapping[str, str] = field(default_factory=dict)
     trees: Collection[str] = frozenset()
 
-    def value(self, width: int) -> dict[str, Any]:
-        """As the cache keeps it (``width``: the repository's object ids' length)."""
+    def value(self, width: int, sealed: str) -> dict[str, Any]:
+        """As the cache keeps it (``width``: the repository's object ids' length; ``sealed``:
+        the digest of the seal it was hashed under)."""
         return {
+            "seal": sealed,
             "width": width,
             "tips": sorted(self.tips),
             "commits": packed(self.commits.items()),
@@ -207,9 +217,10 @@ class Sealed:
         }
 
     @classmethod
-    def of(cls, value: Any) -> Sealed | None:
-        """The value ``value`` keeps, or None where it is not one (a miss)."""
-        if not is_sealed(value):
+    def of(cls, value: Any, sealed: str) -> Sealed | None:
+        """The value ``value`` keeps, or None where it is not one, or was kept under another
+        seal than ``sealed`` (a miss)."""
+        if not is_sealed(value) or value["seal"] != sealed:
             return None
         width = value["width"]
         commits = Packed(value["commits"], width, width)
@@ -222,6 +233,7 @@ def is_sealed(value: Any) -> bool:
     """Whether a cache value has the shape ``Sealed.value`` gives."""
     return (
         isinstance(value, dict)
+        and isinstance(value.get("seal"), str)
         and value.get("width") in (40, 64)
         and isinstance(value.get("tips"), list)
         and all(isinstance(tip, str) for tip in value["tips"])

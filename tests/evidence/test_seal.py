@@ -160,8 +160,10 @@ def test_what_was_hashed_is_looked_up_where_it_is_kept() -> None:
     shuffled = Packed("c" * 40 + "a" * 40 + "b" * 40)
     assert all(key in ("a" * 40, "b" * 40, "c" * 40) for key in shuffled if key in shuffled)
     assert "d" * 40 not in shuffled
-    assert Sealed.of(Sealed(frozenset({"a" * 40}), commits).value(40)) is not None
-    assert Sealed.of(Sealed(frozenset({"d" * 40}), commits).value(40)) is None  # a tip unkept
+    assert Sealed.of(Sealed(frozenset({"a" * 40}), commits).value(40, "s1"), "s1") is not None
+    assert Sealed.of(Sealed(frozenset({"d" * 40}), commits).value(40, "s1"), "s1") is None
+    # kept under another seal: the store changed since
+    assert Sealed.of(Sealed(frozenset({"a" * 40}), commits).value(40, "s1"), "s2") is None
     layered = Layered({"x": "1"}, {"x": "2", "y": "3"})
     assert dict(layered) == {"x": "1", "y": "3"} and len(layered) == 2
 
