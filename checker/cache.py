@@ -102,6 +102,7 @@ class FactCache:
         self.directory = directory
         self._connection: sqlite3.Connection | None = None
         self._pending: dict[tuple[str, str], str] = {}
+        self._bounded: dict[str, int] = {}
         self._opened = directory is None
         self._fingerprint = code_fingerprint() if directory is not None else ""
 
@@ -141,11 +142,15 @@ class FactCache:
             and entry_digest(self._fingerprint, kind, key, value) == digest
         )
 
-    def put(self, kind: str, entries: dict[str, Any]) -> None:
-        """Keep entries to write when the run closes the cache."""
+    def put(self, kind: str, entries: dict[str, Any], *, most: int | None = None) -> None:
+        """Keep entries to write when the run closes the cache. ``most``: where the file already
+        holds that many entries of ``kind``, they are dropped and only those written now kept
+        (for entries keyed by what a run seldom meets again, such as a set of tips)."""
         if self.enabled:
             for key, value in entries.items():
                 self._pending[(kind, key)] = _ENCODE(value)
+            if most is not None:
+                self._bounded[kind] = most
 
     def close(self, *, write: bool = True) -> None:
         """Write what was kept (unless ``write`` is false), in one transaction, and let go of
@@ -161,6 +166,8 @@ class FactCache:
             ]  # fmt: skip
             try:
                 with connection:
+                    for kind, most in sorted(self._bounded.items()):
+                        _make_room(connection, self._fingerprint, kind, most)
                     connection.executemany(
                         "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows
                     )
@@ -208,6 +215,18 @@ class FactCache:
         if self.directory is not None and not isinstance(exc, sqlite3.OperationalError):
             with contextlib.suppress(OSError):
                 _set_aside(self.directory / FILE_NAME)
+
+
+def _make_room(connection: sqlite3.Connection, fingerprint: str, kind: str, most: int) -> None:
+    """Before this run's entries are written: where the file holds ``most`` entries of
+    ``kind`` or more, drop them all (this run's own then make a fresh start)."""
+    (count,) = connection.execute(
+        "SELECT count(*) FROM entries WHERE fingerprint = ? AND kind = ?", (fingerprint, kind)
+    ).fetchone()
+    if count >= most:
+        connection.execute(
+            "DELETE FROM entries WHERE fingerprint = ? AND kind = ?", (fingerprint, kind)
+        )
 
 
 def _forget_older_versions(connection: sqlite3.Connection, fingerprint: str) -> None:

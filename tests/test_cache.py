@@ -573,3 +573,22 @@ def test_another_git_is_another_fingerprint(
     monkeypatch.setattr(cache_module, "_fingerprint", None)
     monkeypatch.undo()
     assert code_fingerprint() == ours
+
+
+def test_entries_of_a_bounded_kind_make_a_fresh_start_past_their_bound(tmp_path: Path) -> None:
+    # A walk of the registry is keyed by its tips: every new candidate's gate writes one, met
+    # again only over the same tips. Past their bound, the walks kept so far are dropped.
+    for run in range(5):
+        with FactCache(tmp_path) as cache:
+            cache.put(REGISTRY_WALK, {f"tips-{run}": []}, most=3)
+            cache.put(REVIEW_LINES, {f"commit-{run}": []})  # not bounded
+    assert entries(tmp_path) == {REGISTRY_WALK: 2, REVIEW_LINES: 5}  # 0, 1, 2; then 3, 4
+    with FactCache(tmp_path) as cache:
+        assert set(cache.get(REGISTRY_WALK, [f"tips-{n}" for n in range(5)], _walk)) == {
+            "tips-3",
+            "tips-4",
+        }
+
+
+def _walk(value: object) -> bool:
+    return value == []

@@ -372,6 +372,10 @@ def registry_history(
 REGISTRY_WALK = "registry-walk"
 """Cache entries: the registry's versions in the history of a set of tips (commit ids fix
 that history: knightwatch reads it without replace objects or grafts)."""
+WALKS_KEPT = 1024
+"""At most this many walks are kept: each set of tips is a walk of its own (every gate of a
+new candidate), met again only by a run over the same tips, so the oldest would otherwise
+pile up; past it, the walks kept so far are dropped and a fresh start made."""
 
 
 def _walked(
@@ -393,7 +397,8 @@ def _walked(
         return versions
     versions = registries.content.versions(flags_file, tips, each=prefetch)
     _check_not_linked(registries.content.root, versions)  # before the walk is kept
-    registries.cache.put(REGISTRY_WALK, {key: [[v.commit, v.path, v.blob] for v in versions]})
+    kept = {key: [[v.commit, v.path, v.blob] for v in versions]}
+    registries.cache.put(REGISTRY_WALK, kept, most=WALKS_KEPT)
     return versions
 
 
