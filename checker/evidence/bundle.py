@@ -219,18 +219,59 @@ TRACE = "superseded.jsonl"
 evidence, so a report says which history of its records it rests on."""
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the evidence directory, as the run reads it."""
+
+    name: str
+    is_file: bool
+    is_dir: bool
+
+
+class EvidenceFiles:
+    """Where the evidence directory's files are read from: here, the directory itself. A gate
+    reads them as the protected branch has them (``checker.evidence.protected``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def exists(self) -> bool:
+        """Whether there is an evidence directory to read."""
+        return self.directory.is_dir()
+
+    def entries(self) -> list[Entry]:
+        """The directory's entries, by name."""
+        return [Entry(p.name, p.is_file(), p.is_dir()) for p in sorted(self.directory.iterdir())]
+
+    def is_file(self, name: str) -> bool:
+        """Whether the directory holds a file of that name."""
+        return (self.directory / name).is_file()
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one of the directory's files, or an input error naming it."""
+        return read_text(self.directory / name)
+
+    def where(self, name: str) -> Path:
+        """The file as messages name it."""
+        return self.directory / name
+
+    def not_read(self, name: str) -> str | None:
+        """Why a file of that name, though present, was not read; None if it was not there."""
+        return None
+
+
 def find_file(directory: Path, kind: Kind) -> Path | None:
     """The directory's one file of ``kind`` (any of its suffixes), or None; two are an error."""
-    found = [
-        directory / f"{kind.name}{s}"
-        for s in kind.suffixes
-        if (directory / f"{kind.name}{s}").is_file()
-    ]
+    name = _find_name(EvidenceFiles(directory), kind)
+    return directory / name if name is not None else None
+
+
+def _find_name(files: EvidenceFiles, kind: Kind) -> str | None:
+    found = [f"{kind.name}{s}" for s in kind.suffixes if files.is_file(f"{kind.name}{s}")]
     if len(found) > 1:
-        names = ", ".join(p.name for p in found)
         raise InputError(
-            f"more than one {kind.name} file ({names}); keep exactly one",
-            path=str(directory),
+            f"more than one {kind.name} file ({', '.join(found)}); keep exactly one",
+            path=str(files.directory),
         )
     return found[0] if found else None
 
@@ -358,6 +399,7 @@ def load_evidence(
     scope: Scope | None = None,
     ignore: Sequence[str] = (),
     registry: str = "flags.yaml",
+    files: EvidenceFiles | None = None,
 ) -> Evidence:
     """Read and validate every evidence file in ``directory``; any other file in it is an
     error unless ``ignore`` names it (a misnamed file must not be silently skipped).
@@ -367,51 +409,66 @@ def load_evidence(
     would judge its candidate as a first deployment, shipping its own commit alone, so a
     service not yet deployed says so with ``[]``. ``scope`` keeps, of the list files, only the
     records it accepts (a gate needs only its service's); every file is still read whole,
-    digested and parsed.
+    digested and parsed. ``files``: where the directory's files are read from (by default,
+    the directory).
     """
     with paused_collection():
-        return _load_evidence(directory, optional, scope, ignore, registry)
+        return _load_evidence(files or EvidenceFiles(directory), optional, scope, ignore, registry)
 
 
 def _load_evidence(
-    directory: Path, optional: bool, scope: Scope | None, ignore: Sequence[str], registry: str
+    files: EvidenceFiles,
+    optional: bool,
+    scope: Scope | None,
+    ignore: Sequence[str],
+    registry: str,
 ) -> Evidence:
-    if optional and not directory.is_dir():
+    directory = files.directory
+    if optional and not files.exists():
         return Evidence(directory=directory)
-    if not directory.is_dir():
+    if not files.exists():
         raise InputError(
             "evidence directory not found",
             path=str(directory),
             hint="pass --evidence DIR, or set 'evidence' in knightwatch.yaml",
         )
     evidence = Evidence(directory=directory)
-    evidence.ignored = account_for_files(directory, ignore, registry)
-    if (directory / TRACE).is_file():
-        evidence.files.append(FileDigest("trace", TRACE, sha256_hex(read_text(directory / TRACE))))
+    evidence.ignored = account_for_files(files, ignore, registry)
+    if files.is_file(TRACE):
+        evidence.files.append(FileDigest("trace", TRACE, sha256_hex(files.read(TRACE))))
     for kind in KINDS:
-        path = find_file(directory, kind)
-        if path is None:
+        name = _find_name(files, kind)
+        if name is None:
             if kind.required and not optional:
-                names = " or ".join(f"{kind.name}{s}" for s in kind.suffixes)
-                raise InputError(
-                    f"required evidence file missing: {names}",
-                    path=str(directory),
-                    hint="an audit cannot pass without its deployment records; where there "
-                    "are none yet (a service not deployed yet), write [] in deploys.yaml",
-                )
+                raise _missing(kind, files)
             continue
-        _read_kind(evidence, kind, path, scope)
+        _read_kind(evidence, kind, files, name, scope)
     evidence.streams.update((d.service, d.environment) for d in evidence.deployments)
     _check_unique_ids(evidence)
     evidence.files.sort(key=lambda f: f.path)
     return evidence
 
 
-def _read_kind(evidence: Evidence, kind: Kind, path: Path, scope: Scope | None) -> None:
+def _missing(kind: Kind, files: EvidenceFiles) -> InputError:
+    """A required evidence file that is not there, or was not read (and why)."""
+    names = [f"{kind.name}{s}" for s in kind.suffixes]
+    why = next((reason for n in names if (reason := files.not_read(n)) is not None), None)
+    return InputError(
+        f"required evidence file missing: {' or '.join(names)}" + (f" ({why})" if why else ""),
+        path=str(files.directory),
+        hint="an audit cannot pass without its deployment records; where there "
+        "are none yet (a service not deployed yet), write [] in deploys.yaml",
+    )
+
+
+def _read_kind(
+    evidence: Evidence, kind: Kind, files: EvidenceFiles, name: str, scope: Scope | None
+) -> None:
     """Read one evidence file into ``evidence``: digested, validated, located."""
-    data = read_text(path)
+    data = files.read(name)
+    path = files.where(name)
     evidence.present.add(kind.name)
-    evidence.files.append(FileDigest("evidence", path.name, sha256_hex(data)))
+    evidence.files.append(FileDigest("evidence", name, sha256_hex(data)))
     if kind.shape == "document":
         model = parse_document(kind, path, data)
         if isinstance(model, Identities):
@@ -429,24 +486,25 @@ def _read_kind(evidence: Evidence, kind: Kind, path: Path, scope: Scope | None) 
 _DOCUMENTATION = re.compile(r"^README(\.(md|txt|rst|adoc))?$", re.IGNORECASE)
 
 
-def account_for_files(directory: Path, ignore: Sequence[str], registry: str) -> list[str]:
+def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str) -> list[str]:
     """Every entry of the evidence directory is an evidence file, a README, hidden, or named by
     ``ignore``; anything else is an error that says what name it should have. Returns the
     names ``ignore`` matched."""
     expected = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
     ignored: list[str] = []
-    for entry in sorted(directory.iterdir()):
+    entries = files.entries()
+    for entry in entries:
         name = entry.name
         if name.startswith(".") or _DOCUMENTATION.match(name):
             continue
-        if (name in expected or name == TRACE) and entry.is_file():
+        if (name in expected or name == TRACE) and entry.is_file:
             continue
         if any(fnmatch.fnmatchcase(name, glob) for glob in ignore):
             ignored.append(name)
             continue
-        present = {p.name for p in directory.iterdir() if p.name in expected}
-        message, hint = _unread(name, entry.is_dir(), registry, present)
-        raise InputError(message, path=str(entry), hint=hint)
+        present = {e.name for e in entries if e.name in expected}
+        message, hint = _unread(name, entry.is_dir, registry, present)
+        raise InputError(message, path=str(files.where(name)), hint=hint)
     return ignored
 
 
