@@ -119,12 +119,15 @@ class Gate:
         """Why a rule the gate does not ask was not evaluated."""
         return f"not judged at the {self.stage} gate"
 
-    def report_record(self, commit: str) -> dict[str, Any]:
-        """The report's ``gate``: the candidate as given, the commit it resolved to, where."""
+    def report_record(self, commit: str, evidence: dict[str, Any] | None) -> dict[str, Any]:
+        """The report's ``gate``: the candidate as given, the commit it resolved to, where;
+        and, where the evidence lay in the work tree, which of its files were read as the
+        protected branch has them, which from the work tree, and which were not read."""
         return {
             "candidate": self.revision,
             "commit": commit,
             "service": self.service,
             "environment": self.environment,
             "stage": self.stage,
+            **({"evidence": evidence} if evidence is not None else {}),
         }

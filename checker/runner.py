@@ -26,6 +26,7 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
+from checker.evidence.protected import ProtectedFiles, in_work_tree, protected_files
 from checker.facts.collect import (
     Attested,
     Facts,
@@ -36,6 +37,7 @@ from checker.facts.collect import (
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import begin_registry_walk
 from checker.facts.document import InputDocument, WaiverFacts
+from checker.facts.revisions import protected_tip
 from checker.gate import Gate
 from checker.memory import paused_collection
 from checker.report.model import Finding, InputFile, Report, RuleStatus, WaiverNote
@@ -234,13 +236,18 @@ def _evidence(
     config = settings.config
     source = next((n.source for n in settings.weakening if n.name == "service_paths"), "")
     gate = options.gate
+    directory = _evidence_directory(history, options, config)
+    files = _gate_files(history, directory, gate, config) if gate is not None else None
     with stage("evidence load"):
         evidence = load_evidence(
-            _evidence_directory(history, options, config),
+            directory,
             scope=gate.scope if gate is not None else None,
             ignore=config.evidence_ignore,
             registry=config.flags_file,
+            files=files,
         )
+        if files is not None:
+            evidence.read_as = files.record()
         names = check_references(evidence, config.unlisted_services)
         check_scoped_services(evidence, names, config.service_paths, source)
     if gate is not None:
@@ -250,6 +257,20 @@ def _evidence(
         # environment (records labelled prod beside the gate's production).
         check_deployment_targets(evidence, names)
     return evidence
+
+
+def _gate_files(
+    history: GitHistory, directory: Path, gate: Gate, config: Config
+) -> ProtectedFiles | None:
+    """Where a gate reads its evidence: an evidence directory in the work tree (the change's
+    own tree, in CI) as the protected branch has it, and of the files the branch does not
+    have, only those neither HEAD nor the candidate tracks; None for one outside it."""
+    if in_work_tree(history.root, directory) is None:
+        return None
+    branch = config.protected_branch
+    tip = protected_tip(history, branch)
+    checked_out = [history.head(), _candidate_commit(history, gate)]
+    return protected_files(history, directory, branch, tip, checked_out)
 
 
 def _candidate_commit(history: GitHistory, gate: Gate) -> str:
@@ -415,7 +436,9 @@ def _report(
         engine_url=engine.location(),
         period=prepared.params.period,
         gate=(
-            options.gate.report_record(facts.input["deployments"][0]["commit"])
+            options.gate.report_record(
+                facts.input["deployments"][0]["commit"], prepared.evidence.read_as
+            )
             if options.gate is not None
             else None
         ),

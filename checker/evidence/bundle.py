@@ -198,6 +198,9 @@ class Evidence:
     elsewhere: list[Shipment] = field(default_factory=list)
     """The deployment records a run's scope passed over (at a gate, every other stream's):
     REVIEW-002 asks whether one of them shipped a candidate's commit first."""
+    read_as: dict[str, Any] | None = None
+    """At a gate, where its files were read from: as the protected branch has them, or from
+    the work tree (``checker.evidence.protected``); None where the directory was read as is."""
 
     def add_deployment(self, record: Deployment) -> None:
         """Add a deployment no file holds (a gate's candidate); messages about it name the

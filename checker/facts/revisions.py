@@ -46,7 +46,7 @@ class Revisions:
 
 def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParameters) -> Revisions:
     """Every rev the evidence names, in one git call; unresolvable ones are input errors."""
-    branch_tip = _branch_tip(history, rules.protected_branch)
+    branch_tip = protected_tip(history, rules.protected_branch)
     named = [d.commit for d in evidence.deployments]
     named += [o.version for o in evidence.observations]
     named += [c for r in evidence.reviews for c in r.commits]
@@ -84,7 +84,8 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
-def _branch_tip(history: GitHistory, branch: str) -> str:
+def protected_tip(history: GitHistory, branch: str) -> str:
+    """The protected branch's tip, or an input error saying why there is none."""
     tip = history.resolve_branch(branch)
     if tip is None:
         history.refuse_non_branch(branch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 from checker.report.escape import visible as v
 from checker.report.groups import Group
@@ -65,11 +66,28 @@ def _header(report: Report) -> list[str]:
                 f"{gate['service']} in {gate['environment']}"
             )
         )
+        lines += _gate_evidence(gate.get("evidence"))
     if report.headline:
         lines.append(report.headline)
     if report.ignored:
         lines.append(f"Not evidence (evidence_ignore): {', '.join(report.ignored)}")
     return lines + report.settings_lines
+
+
+def _gate_evidence(read: dict[str, Any] | None) -> list[str]:
+    """Where a gate read its evidence from, where it lay in the work tree."""
+    if read is None:
+        return []
+    branch = f"{read['branch']} ({short(read['commit'])})"
+    said = [
+        (read["read_from_branch"], f"Evidence read as {branch} has it, not the work tree"),
+        (
+            read["read_from_work_tree"],
+            "Evidence read from the work tree (neither HEAD nor the candidate has it)",
+        ),
+        (read["not_read"], f"Evidence not read (the change's own: {read['branch']} has none)"),
+    ]
+    return [v(f"{what}: {', '.join(names)}") for names, what in said if names]
 
 
 def _finding(finding: Finding, paint: Paint) -> list[str]:

@@ -1,0 +1,184 @@
+"""A gate's evidence as the protected branch has it.
+
+A gate runs in CI on a checkout of the change it judges, so an evidence directory inside the
+work tree is the change's own: a pull request could add a deployment record that shortens the
+range its candidate ships, add a waiver, or edit fleet.yaml, and its gate would judge those.
+There, each evidence file is read as the protected branch's tip has it (its blob, hashed, never
+the work tree's copy or a filtered checkout of it); a file the branch does not have but the
+checked-out commit or the candidate tracks (the change added it) is not read; a file neither
+tracks (written by the CI job before the gate, say an export from the deploy tool) is read
+from the work tree. The report lists each (``record``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from checker.errors import InputError
+from checker.evidence.bundle import Entry, EvidenceFiles
+from checker.evidence.git import GitHistory
+from checker.evidence.objectcheck import EntryKind, entry_kind, read_verified, tree_entries
+
+Tree = dict[str, tuple[EntryKind, str]]
+"""A directory of a commit: each entry's kind and object id, by name."""
+
+
+def in_work_tree(root: Path, directory: Path) -> str | None:
+    """The evidence directory's path inside the repository's work tree (``""`` for its root),
+    or None when it lies outside. Where the directory really is decides (a link out of the
+    work tree into it, ``--evidence /tmp/link``, is inside); where that is outside, the path as
+    named (a directory the change replaced by a link out of the work tree is inside)."""
+    roots = {root.absolute(), root.resolve()}
+    for place in (_real(directory), Path(os.path.normpath(directory.absolute()))):
+        for base in roots:
+            if place.is_relative_to(base):
+                inside = place.relative_to(base).as_posix()
+                return "" if inside == "." else inside
+    return None
+
+
+def protected_files(
+    history: GitHistory, directory: Path, branch: str, tip: str, checked_out: list[str]
+) -> ProtectedFiles | None:
+    """The evidence directory read as ``branch`` (whose tip is ``tip``) has it, where it lies in
+    the work tree; None where it lies outside (read as it is). ``checked_out``: the commits
+    whose files the work tree may hold (HEAD, the candidate)."""
+    path = in_work_tree(history.root, directory)
+    if path is None:
+        return None
+    on_branch = _tree_at(history, tip, path)
+    if on_branch is None and not _real(directory).is_relative_to(history.root.resolve()):
+        raise InputError(
+            f"the evidence directory leads out of the work tree through a symbolic link, and "
+            f"{branch} has no directory there: the change judged may have pointed the link "
+            "anywhere, and a gate reads no evidence of the change's own",
+            path=str(directory),
+            hint=f"pass the directory it leads to with --evidence ({directory.resolve()})",
+        )
+    tracked: set[str] = set()
+    for commit in checked_out:
+        tracked.update(_tree_at(history, commit, path) or {})
+    return ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
+
+
+class ProtectedFiles(EvidenceFiles):
+    """The evidence directory as the protected branch has it, and the work tree's files that
+    no commit of the change tracks."""
+
+    def __init__(
+        self,
+        directory: Path,
+        history: GitHistory,
+        where: tuple[str, str, str],
+        on_branch: Tree | None,
+        tracked: set[str],
+    ) -> None:
+        """``where``: the branch, its tip, and the directory's path in the repository;
+        ``on_branch``: the directory's entries at the tip (None: it has none there);
+        ``tracked``: the names HEAD or the candidate has there."""
+        super().__init__(directory)
+        self.history = history
+        self.branch, self.tip, self.path = where
+        self.on_branch: Tree = on_branch or {}
+        self.has_tree = on_branch is not None
+        on_disk = super().entries() if super().exists() else []
+        self.skipped = sorted(
+            e.name for e in on_disk if e.name not in self.on_branch and e.name in tracked
+        )
+        self.generated = {
+            e.name: e for e in on_disk if e.name not in self.on_branch and e.name not in tracked
+        }
+        self.read_from_branch: set[str] = set()
+        self.read_from_work_tree: set[str] = set()
+
+    def exists(self) -> bool:
+        return self.has_tree or super().exists()
+
+    def entries(self) -> list[Entry]:
+        listed = {name: _entry(name, kind) for name, (kind, _) in self.on_branch.items()}
+        listed.update(self.generated)
+        return [listed[name] for name in sorted(listed)]
+
+    def is_file(self, name: str) -> bool:
+        if name in self.on_branch:
+            return self.on_branch[name][0] in ("blob", "link")
+        return name in self.generated and self.generated[name].is_file
+
+    def read(self, name: str) -> bytes:
+        if name not in self.on_branch:
+            self.read_from_work_tree.add(name)
+            return super().read(name)
+        kind, blob = self.on_branch[name]
+        if kind != "blob":
+            raise InputError(
+                f"is a symbolic link on {self.branch}: a gate reads the evidence as the "
+                "protected branch has it, and follows no link there",
+                path=str(self.where(name)),
+                hint="commit the file itself to the evidence directory",
+            )
+        self.read_from_branch.add(name)
+        return _object(self.history, blob)
+
+    def where(self, name: str) -> Path:
+        if name in self.on_branch:
+            return Path(f"{self.branch}:{PurePosixPath(self.path, name)}")
+        return super().where(name)
+
+    def not_read(self, name: str) -> str | None:
+        if name not in self.skipped:
+            return None
+        return (
+            f"{name} is the change's own: {self.branch} does not have it, and a gate reads "
+            f"the evidence as {self.branch} has it"
+        )
+
+    def record(self) -> dict[str, Any]:
+        """What the report says of where the gate's evidence was read from."""
+        return {
+            "branch": self.branch,
+            "commit": self.tip,
+            "directory": self.path or ".",
+            "read_from_branch": sorted(self.read_from_branch),
+            "read_from_work_tree": sorted(self.read_from_work_tree),
+            "not_read": list(self.skipped),
+        }
+
+
+def _real(directory: Path) -> Path:
+    """Where the directory really is; where links loop, the path as named."""
+    try:
+        return directory.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.normpath(directory.absolute()))
+
+
+def _entry(name: str, kind: EntryKind) -> Entry:
+    return Entry(name, is_file=kind in ("blob", "link"), is_dir=kind in ("tree", "submodule"))
+
+
+def _tree_at(history: GitHistory, commit: str, path: str) -> Tree | None:
+    """The entries of ``path`` in ``commit``'s tree, each object read hashed; None where the
+    commit has no directory there."""
+    data = _object(history, commit)
+    tree = data[5 : data.index(b"\n")].decode()
+    for part in PurePosixPath(path).parts:
+        entry = _entries(_object(history, tree)).get(part)
+        if entry is None or entry[0] != "tree":
+            return None
+        tree = entry[1]
+    return _entries(_object(history, tree))
+
+
+def _entries(data: bytes) -> Tree:
+    return {
+        name.decode("utf-8", "surrogateescape"): (entry_kind(mode, name), sha)
+        for mode, name, sha in tree_entries(data)
+    }
+
+
+def _object(history: GitHistory, sha: str) -> bytes:
+    """One object's bytes as git stores them (a blob is never filtered), hashed."""
+    [(_, _, data)] = list(read_verified(history.root, history.env, [sha]))
+    return data
