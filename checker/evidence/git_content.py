@@ -27,6 +27,7 @@ from checker.errors import InputError
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
+    EntryKind,
     entry_kind,
     git_failed,
     missing_object,
@@ -782,12 +783,17 @@ def _parse_tree(data: bytes) -> tuple[list[tuple[str, str, bool]], list[str]]:
     entries, links = [], []
     for mode, raw, sha in _TREE_ENTRY.findall(data):
         name = raw.decode("utf-8", errors="backslashreplace")
-        kind = entry_kind(mode, raw)
+        kind = _GIT_MODES.get(mode) or entry_kind(mode, raw)
         if kind in ("link", "submodule"):
             links.append(name)
         else:
             entries.append((name, sha.hex(), kind == "tree"))
     return entries, links
+
+
+_GIT_MODES: dict[bytes, EntryKind] = {b"100644": "blob", b"100755": "blob", b"40000": "tree"}
+"""The modes git writes for files and directories, known without reading them as numbers (a
+month's trees hold millions of entries); any other spelling is read by ``entry_kind``."""
 
 
 class TreeIndex:
