@@ -26,6 +26,10 @@ NOT_JUDGED = "not judged"
 CLONE_SECONDS = 600
 
 
+class CloneError(InputError):
+    """A repository's git URL could not be cloned."""
+
+
 @dataclass(frozen=True)
 class SystemResult:
     """What the organisation's attestation says of one system."""
@@ -113,8 +117,16 @@ def checkout(system: System) -> Iterator[Path]:
             raise InputError(f"repository {system.repository} not found")
         yield Path(system.location)
         return
+    with clone(system.location, system.repository, system.name) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def clone(url: str, label: str, name: str) -> Iterator[Path]:
+    """A full clone of the git URL ``url`` in a temporary directory (as ``name``), removed
+    afterwards; ``label`` names the repository in messages (as org.yaml writes it)."""
     with tempfile.TemporaryDirectory(prefix="knightwatch-clone-") as scratch:
-        target = Path(scratch) / system.name
+        target = Path(scratch) / name
         try:
             done = subprocess.run(
                 [
@@ -125,7 +137,7 @@ def checkout(system: System) -> Iterator[Path]:
                     "--quiet",
                     "--no-hardlinks",
                     "--",
-                    system.location,
+                    url,
                     str(target),
                 ],
                 # A worker has no one to answer a password prompt: fail instead of waiting.
@@ -136,13 +148,15 @@ def checkout(system: System) -> Iterator[Path]:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise InputError(f"cloning {system.repository} took over {CLONE_SECONDS} s") from None
+            raise CloneError(f"cloning {label} took over {CLONE_SECONDS} s") from None
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
-            said = lines[-1] if lines else f"git exited with {done.returncode}"
-            raise InputError(f"cannot clone {system.repository}: {said}")
+            # git's first fatal line says what failed; the lines after it are advice.
+            fatal = [line for line in lines if line.startswith("fatal: ")]
+            said = (fatal or lines or [f"git exited with {done.returncode}"])[0]
+            raise CloneError(f"cannot clone {label}: {said.removeprefix('fatal: ')}")
         try:
             yield target
         except KnightwatchError as exc:
-            exc.message = exc.message.replace(str(target), system.repository)
+            exc.message = exc.message.replace(str(target), label)
             raise

@@ -43,12 +43,39 @@ def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> d
     """Read the retired system's evidence: a deployment started on or after the retirement
     date refuses it (exit 2). Evidence gone with its repository (decommissioned) is accepted,
     the absence recorded in the signed retirement; evidence gone while the repository is
-    still there, or lives on in a listed system (``repository_kept_by``), is refused."""
-    directory, ignore = _evidence_of(org, entry)
+    still there, or lives on in a listed system (``repository_kept_by``), is refused. A
+    repository named by its git URL, its evidence in it, is cloned to be read: a URL is not
+    a repository gone."""
+    repository = str(entry.get("repository"))
+    if URL.match(repository) and not isinstance(entry.get("evidence"), str):
+        from checker.org.judge import CloneError, clone
+
+        try:
+            with clone(repository, repository, retired.name) as repo:
+                return _checked(org, retired, entry, _evidence_in(repo), present=True)
+        except CloneError as exc:
+            gone = f"no: {exc.message} (gone)"
+            return _checked(org, retired, entry, (None, []), present=False, gone=gone)
+    present = _repository_of(org, entry) is not None
+    return _checked(org, retired, entry, _evidence_of(org, entry), present=present)
+
+
+def _checked(
+    org: Organisation,
+    retired: Retired,
+    entry: dict[str, Any],
+    evidence: tuple[Path | None, list[str]],
+    *,
+    present: bool,
+    gone: str | None = None,
+) -> dict[str, str]:
+    """The retired system's deployments read from ``evidence`` (its directory, the files to
+    ignore there); ``present``: whether its repository is still there."""
+    directory, ignore = evidence
     if directory is None or not directory.is_dir():
         where = str(entry.get("evidence") or entry.get("repository"))
         kept = f"with its repository kept by {retired.kept_by}" if retired.kept_by else None
-        if kept is None and _repository_of(org, entry) is not None:
+        if kept is None and present:
             kept = "and its repository is still there"
         if kept is not None:  # the evidence alone went: deleting it must not end the checks
             raise InputError(
@@ -57,12 +84,12 @@ def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> d
                 path=str(org.path),
                 line=retired.line,
             )
-        return {"evidence_checked": f"no: {where} can no longer be read (gone)"}
+        return {"evidence_checked": gone or f"no: {where} can no longer be read (gone)"}
     from checker.evidence.bundle import load_evidence
     from checker.evidence.models import timestamp_ns
 
-    evidence = load_evidence(directory, optional=True, ignore=ignore)
-    for deployment in evidence.deployments:
+    evidence_read = load_evidence(directory, optional=True, ignore=ignore)
+    for deployment in evidence_read.deployments:
         started = datetime.fromtimestamp(timestamp_ns(deployment.started_at) // 10**9, UTC)
         if started.date() >= retired.date:
             raise InputError(
@@ -87,16 +114,24 @@ def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:
 
 def _evidence_of(org: Organisation, entry: dict[str, Any]) -> tuple[Path | None, list[str]]:
     """The retired system's evidence directory as last month's attestation recorded it (None
-    when no evidence directory was named and its repository is a git URL or gone), and the
-    files its repository's knightwatch.yaml says to ignore there."""
-    from checker.config import load_config
-
+    when no evidence directory was named and its repository is gone), and the files its
+    repository's knightwatch.yaml says to ignore there."""
     evidence = entry.get("evidence")
     repo = _repository_of(org, entry)
-    config = load_config(repo)[0] if repo is not None else None
-    ignore = list(config.evidence_ignore) if config is not None else []
+    if repo is not None:
+        directory, ignore = _evidence_in(repo)
+        if isinstance(evidence, str):
+            return (org.path.parent.resolve() / evidence).resolve(), ignore
+        return directory, ignore
     if isinstance(evidence, str):
-        return (org.path.parent.resolve() / evidence).resolve(), ignore
-    if repo is None:
-        return None, ignore
-    return repo / ((config.evidence if config else None) or DEFAULT_EVIDENCE), ignore
+        return (org.path.parent.resolve() / evidence).resolve(), []
+    return None, []
+
+
+def _evidence_in(repo: Path) -> tuple[Path, list[str]]:
+    """A repository's own evidence directory (``compliance/``, or its knightwatch.yaml's
+    ``evidence``), and the files its knightwatch.yaml says to ignore there."""
+    from checker.config import load_config
+
+    config = load_config(repo)[0]
+    return repo / (config.evidence or DEFAULT_EVIDENCE), list(config.evidence_ignore)

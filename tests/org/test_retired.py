@@ -272,3 +272,51 @@ def test_a_retired_system_whose_evidence_alone_is_gone_is_refused(tmp_path: Path
     assert result.code == 2, result.out
     assert "its repository is still there" in result.err
     assert not (tmp_path / "apr.json").exists()
+
+
+def march_by_url(tmp_path: Path) -> Org:
+    """March attested with payments failing, its repository named by its git URL and its
+    evidence committed in it (no ``evidence`` in org.yaml)."""
+    org = three_teams(tmp_path / "org", failing="payments")
+    repo = ScriptedRepo(org.root / "repos" / "payments")
+    repo.git("add", "compliance", date="2024-03-05T09:00:00Z")
+    repo.git("commit", "-q", "-m", "evidence of March", date="2024-03-05T09:00:00Z", author=DEV)
+    url = (org.root / "repos" / "payments").as_uri()
+    org.systems = [{**s, "repository": url} if s["name"] == "payments" else s for s in org.systems]
+    org.write()
+    assert org.audit("mar.json", "--workers", "0").code == 1
+    return org
+
+
+def test_a_retired_system_named_by_url_is_cloned_and_still_deploying_is_refused(
+    tmp_path: Path,
+) -> None:
+    """payments, named by its git URL, retired on March 31st while its repository (reachable)
+    records a deployment on April 10th: the retirement was accepted as 'gone' without the
+    URL being tried, and April signed a PASS."""
+    org = march_by_url(tmp_path)
+    repo = ScriptedRepo(org.root / "repos" / "payments")
+    deploys = org.root / "repos" / "payments" / "compliance" / "deploys.yaml"
+    records = yaml.safe_load(deploys.read_text())
+    write_yaml(
+        deploys, [*records, {**records[0], "id": "PAY-2", "started_at": "2024-04-10T10:00:00Z"}]
+    )
+    repo.git("commit", "-q", "-am", "PAY-2", date="2024-04-10T11:00:00Z", author=DEV)
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 2, result.err
+    assert "yet its evidence records deployment PAY-2 started 2024-04-10T10:00:00Z" in result.err
+    assert not (tmp_path / "apr.json").exists()
+
+
+def test_a_retired_system_whose_url_no_longer_clones_is_recorded_unchecked(tmp_path: Path) -> None:
+    org = march_by_url(tmp_path)
+    quiet = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert quiet.code == 0, quiet.err
+    checked = predicate(tmp_path / "apr.json")["retired"][0]["last_attested"]["evidence_checked"]
+    assert checked == "yes: no deployment started on or after 2024-03-31"
+    shutil.rmtree(org.root / "repos" / "payments")
+    gone = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert gone.code == 0, gone.err
+    checked = predicate(tmp_path / "apr.json")["retired"][0]["last_attested"]["evidence_checked"]
+    assert checked.startswith(f"no: cannot clone {(org.root / 'repos' / 'payments').as_uri()}: ")
+    assert checked.endswith("(gone)")
