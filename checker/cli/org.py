@@ -156,6 +156,7 @@ def _results(
             fail_on=args.fail_on or federated.Bar.fail_on,
             require_all=bool(args.require_all),
             waiver_approvers=org.waiver_approvers,
+            as_of=as_of,
         )
         return federated.collect(
             org, args.from_attestations, period, partial=args.partial, previous=previous, bar=bar

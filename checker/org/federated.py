@@ -41,36 +41,49 @@ class Bar:
     """What the organisation asks of every system's findings, whatever the team judged with:
     none unwaived at or above ``fail_on``, and with ``require_all`` every rule evaluated. A
     waiver counts only when the organisation named its approver (``waiver_approvers``, by
-    address): a team that signs its own audit also chose who approved its waivers there."""
+    address): a team that signs its own audit also chose who approved its waivers there; and
+    only when the team judged as of the organisation's ``as_of`` or later: a waiver expired by
+    the day the organisation attests is no waiver there."""
 
     fail_on: str = DEFAULT_FAIL_ON
     require_all: bool = False
     waiver_approvers: tuple[str, ...] | None = None
+    as_of: date | None = None
 
-    def honours_waivers(self, report: dict[str, Any]) -> bool:
-        """Whether the team's waived findings stand: its audit applied waivers only from
-        approvers the organisation names (a report does not say which approver waived which
-        finding, so every approver its audit accepted must be one of the organisation's)."""
+    def unhonoured(self, report: dict[str, Any]) -> str | None:
+        """Why the team's waived findings do not stand, or None when they do: its audit applied
+        waivers from an approver the organisation does not name (a report does not say which
+        approver waived which finding, so every one its audit accepted must be one of the
+        organisation's), or it was judged as of a day before the organisation's."""
         listed = (report.get("parameters") or {}).get("waiver_approvers")
         ours = {normalise(a) for a in self.waiver_approvers or ()}
         if not ours or not isinstance(listed, list) or not listed:
-            return False
-        return all(isinstance(a, str) and normalise(a) in ours for a in listed)
+            return "waived under waiver_approvers the organisation does not name"
+        if not all(isinstance(a, str) and normalise(a) in ours for a in listed):
+            return "waived under waiver_approvers the organisation does not name"
+        judged = str(report.get("as_of"))
+        if self.as_of is not None and not judged >= self.as_of.isoformat():
+            return (
+                f"waived as of {judged}, before the organisation's as-of date {self.as_of} "
+                "(a waiver may have expired since)"
+            )
+        return None
 
     def verdict(self, report: dict[str, Any]) -> tuple[str, str | None]:
         """The system's verdict at this bar, and why it differs from its own, if it does."""
         own = report.get("verdict")
-        honoured = self.honours_waivers(report)
+        unhonoured = self.unhonoured(report)
         failing = [
             f
             for f in report.get("findings") or []
-            if not (honoured and _waived(f)) and _rank(f) >= severity_rank(self.fail_on)
+            if not (unhonoured is None and _waived(f)) and _rank(f) >= severity_rank(self.fail_on)
         ]
         incomplete = self.require_all and (report.get("summary") or {}).get("complete") is not True
         if own == "pass" and failing:
             return "fail", (
                 f"its own verdict is pass at --fail-on {report.get('fail_on')}; "
-                f"{counted(len(failing), 'finding')} at or above {self.fail_on}" + _unnamed(failing)
+                f"{counted(len(failing), 'finding')} at or above {self.fail_on}"
+                + _unnamed(failing, unhonoured)
             )
         if own == "pass" and incomplete:
             return "fail", "its own verdict is pass with rules not evaluated; --require-all"
@@ -81,12 +94,12 @@ def _waived(finding: object) -> bool:
     return isinstance(finding, dict) and finding.get("waived") is True
 
 
-def _unnamed(failing: list[Any]) -> str:
+def _unnamed(failing: list[Any], unhonoured: str | None) -> str:
     """What the failing findings owe to waivers the organisation did not honour."""
     unnamed = sum(1 for f in failing if _waived(f))
     if not unnamed:
         return ""
-    return f", {unnamed} of them waived under waiver_approvers the organisation does not name"
+    return f", {unnamed} of them {unhonoured}"
 
 
 def _rank(finding: object) -> int:

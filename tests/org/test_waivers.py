@@ -29,7 +29,7 @@ def org(tmp_path: Path) -> Org:
     return org
 
 
-def waive(org: Org, approver: str) -> None:
+def waive(org: Org, approver: str, expires: str = "2024-12-31") -> None:
     repo = org.root / "repos" / "payments"
     sha = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -39,13 +39,14 @@ def waive(org: Org, approver: str) -> None:
         "subject": sha,
         "reason": "hotfix INC-1, reviewed after the fact",
         "approved_by": approver,
-        "expires": "2024-12-31",
+        "expires": expires,
     }
     write_yaml(repo / "compliance" / "waivers.yaml", [waiver])
 
 
-def team_audits(org: Org, approvers: list[str]) -> Path:
-    """Each team's own signed audit, payments' with its own --config naming ``approvers``."""
+def team_audits(org: Org, approvers: list[str], as_of: str = AS_OF) -> Path:
+    """Each team's own signed audit, payments' with its own --config naming ``approvers``,
+    judged as of ``as_of``."""
     directory = org.root / "signed"
     directory.mkdir(exist_ok=True)
     config = write_yaml(org.root / "team-config.yaml", {"waiver_approvers": approvers})
@@ -53,7 +54,7 @@ def team_audits(org: Org, approvers: list[str]) -> Path:
         private, _ = org.key(team)
         extra = ["--config", config] if team == "payments" else []
         result = run_cli(
-            "audit", "--repo", org.root / "repos" / team, "--period", PERIOD, "--as-of", AS_OF,
+            "audit", "--repo", org.root / "repos" / team, "--period", PERIOD, "--as-of", as_of,
             "--key", private, "-o", directory / f"{team}.json", *extra,
         )  # fmt: skip
         assert result.code == 0, result.err  # payments' own verdict: pass, its finding waived
@@ -109,6 +110,31 @@ def test_a_team_list_wider_than_the_organisations_honours_no_waiver(org: Org) ->
     with_approvers(org, [CRO])
     assert federated(org, directory).code == 1
     assert payments(org)["verdict"] == "fail"
+
+
+def test_a_waiver_judged_as_of_an_earlier_day_than_the_organisations_does_not_stand(
+    org: Org,
+) -> None:
+    """payments' waiver, approved by the organisation's approver, expired on April 10th; the
+    team judged itself as of April 1st, where it still held, and the organisation signed a
+    PASS as of April 30th, where judging the repository fails."""
+    waive(org, CRO, expires="2024-04-10")
+    directory = team_audits(org, [CRO], as_of="2024-04-01")
+    with_approvers(org, [CRO])
+    result = federated(org, directory)
+    assert result.code == 1, result.err
+    assert payments(org)["verdict_note"] == (
+        "its own verdict is pass at --fail-on high; 1 finding at or above high, 1 of them "
+        "waived as of 2024-04-01, before the organisation's as-of date 2024-04-30 (a waiver "
+        "may have expired since)"
+    )
+    assert org.audit("repo.json", "--workers", "0").code == 1  # judged from the repository
+    private, _ = org.key("central")
+    same_day = run_cli(
+        "audit", "--org", org.file, "--period", PERIOD, "--as-of", "2024-04-01", "--key",
+        private, "-o", org.root / "org.json", "--from-attestations", directory,
+    )  # fmt: skip
+    assert same_day.code == 0, same_day.err
 
 
 def test_the_organisations_approvers_are_addresses(org: Org) -> None:
