@@ -15,6 +15,7 @@ from checker import __version__
 from checker.errors import InputError, UsageError, VerificationError
 from checker.evidence.bundle import FileDigest
 from checker.evidence.identities import normalise
+from checker.org.attestation import ATTESTATIONS
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, System
 from checker.org.scope import scope_problem, settings_problem
@@ -121,6 +122,7 @@ def collect(
     from checker.org.continuity import predecessors
 
     _check_directory(org, directory)
+    _check_previous_mode(previous, period)
     earlier = _accepted_last_month(previous)
     known_as = predecessors(org, previous)
     return [
@@ -152,6 +154,25 @@ def _check_directory(org: Organisation, directory: Path) -> None:
                 path=str(entry),
                 hint="remove it, or add its system to the organisation file",
             )
+
+
+def _check_previous_mode(previous: Signed | None, period: str) -> None:
+    """A federated audit links each team's audit to the one the organisation accepted last
+    month. An attestation that judged the repositories accepted none: every team's chain
+    would go unchecked, and the deployments of last month recorded after it (which the
+    repositories' next audit judges) would be judged by none."""
+    if previous is None or previous.predicate.get("mode") == ATTESTATIONS:
+        return
+    systems = previous.predicate.get("systems") or []
+    if any(isinstance(e, dict) and e.get("status") == JUDGED for e in systems):
+        raise UsageError(
+            f"--previous: the {previous.period} attestation judged the systems' repositories; "
+            "a federated audit links each team's audit to the one the organisation accepted, "
+            f"and it accepted none (the records of {previous.period} recorded after it would "
+            "be judged by no audit)",
+            hint=f"judge {period} from the repositories, chained; or start the federated "
+            "chain afresh, without --previous (verify then shows the chain starts there)",
+        )
 
 
 def _accepted_last_month(previous: Signed | None) -> dict[str, str] | None:

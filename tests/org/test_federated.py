@@ -352,3 +352,24 @@ def test_a_team_left_out_of_org_yaml_stops_the_chained_audit_unless_retired(
     (record,) = predicate(tmp_path / "org.json")["retired"]
     assert record["last_attested"]["verdict"] == "pass"
     assert record["last_attested"]["evidence_checked"].startswith("no: repos/payments")
+
+
+def test_a_federated_audit_is_not_chained_to_one_that_judged_the_repositories(
+    org: Org, tmp_path: Path
+) -> None:
+    """February judged from the repositories accepted no team audit; March federated, chained
+    to it, checked no team's chain ("not accepted last month"), so a deployment of February
+    recorded after it was judged by no audit, and March said it was linked to February."""
+    feb = org.quiet("2024-02").audit(
+        tmp_path / "org-feb.json", "--period", "2024-02", "--workers", "0"
+    )
+    assert feb.code == 0, feb.err
+    chained = federated(
+        org, org.root / "signed", tmp_path / "org-mar.json", "--previous", tmp_path / "org-feb.json"
+    )
+    assert chained.code == 2, chained.err
+    assert "--previous: the 2024-02 attestation judged the systems' repositories" in chained.err
+    assert "start the federated chain afresh" in chained.err
+    assert not (tmp_path / "org-mar.json").exists()
+    fresh = federated(org, org.root / "signed", tmp_path / "org-mar.json")
+    assert fresh.code == 1, fresh.err  # payments fails on its findings
