@@ -387,13 +387,31 @@ def _evidence_file(directory: Path, kind_name: str) -> tuple[Kind, Path, bytes]:
 
 
 def read_objects(
-    path: Path, what: str, kind: str, fits: Callable[[dict[str, Any]], bool]
+    path: Path,
+    what: str,
+    kind: str,
+    fits: Callable[[dict[str, Any]], bool],
+    *,
+    listing: str | None = None,
 ) -> list[dict[str, Any]]:
     """The Kubernetes objects in a file as ``kubectl get -o json`` prints them (a ``List``), as
-    a JSON array, or one object alone; an item that does not ``fit`` is refused, naming it."""
+    a JSON array, or one object alone; an item that does not ``fit`` is refused, naming it.
+    With ``listing`` (what a whole listing holds), only a list is accepted: one object alone
+    (``kubectl get pod NAME``) or an array (a ``jq`` filter's) says nothing of the objects left
+    out of it. One page of a longer list
+    (the API's ``metadata.continue`` set) is refused either way."""
     document = read_json(path, what)
     items = document.get("items") if isinstance(document, dict) else None
-    if not isinstance(items, list):
+    if isinstance(items, list):
+        _whole_list(document, path, what)
+    elif listing is not None:
+        shown = "a JSON array" if isinstance(document, list) else "one object alone"
+        raise InputError(
+            f"{shown} is not a listing of {listing}: what was left out of it is not seen; "
+            f"expected {what}",
+            path=str(path),
+        )
+    else:
         items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items, start=1):
         expect(
@@ -404,6 +422,26 @@ def read_objects(
             f"item #{index} is not {kind}; expected {what}",
         )
     return list(items)
+
+
+def _whole_list(document: dict[str, Any], path: Path, what: str) -> None:
+    """Refuse one page of a list the API served in chunks (``GET ...?limit=N``): its
+    ``metadata.continue`` says more objects follow (``remainingItemCount`` how many, where
+    the request had no selector). kubectl follows every page itself and prints no
+    ``continue``."""
+    meta = document.get("metadata")
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    left = meta.get("remainingItemCount") if isinstance(meta, dict) else None
+    if not token and not left:
+        return
+    more = f"{left} more objects" if isinstance(left, int) and left > 0 else "more objects"
+    raise InputError(
+        f"one page of a longer list: metadata.continue is set, so {more} were not in it and "
+        f"nothing here says what they are; expected {what}",
+        path=str(path),
+        hint="list with kubectl get (it fetches every page), or follow continue until the "
+        "API returns none and merge the items into one list",
+    )
 
 
 def append_records(

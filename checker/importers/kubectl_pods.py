@@ -1,5 +1,7 @@
 """``knightwatch import kubectl-pods``: observations of what a cluster's pods run, from
-``kubectl get pods -o json`` (a List of Pods) listed at ``--observed-at``.
+``kubectl get pods -o json`` (a List of Pods) listed at ``--observed-at``. Only a whole list
+is read: one Pod alone, an array, or one page of a chunked list (``metadata.continue``) says
+nothing of the pods left out of it.
 
 The service's pods are those its workloads control in the cluster's namespace (fleet.yaml's
 ``workload``, one name or a list, default the service's name: a pod's controller is a
@@ -143,6 +145,7 @@ def read_pods(path: Path) -> list[dict[str, Any]]:
             and isinstance(i["metadata"], dict)
             and bool(i["metadata"]["name"])
         ),
+        listing="the namespace's pods (kubectl get pod NAME prints that pod alone)",
     )
 
 

@@ -515,3 +515,59 @@ def test_a_listing_short_of_its_replicas_before_a_flag_makes_fleet_003_partial(
     required = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
                        "--as-of", "2024-06-30", "--require-all")  # fmt: skip
     assert required.code == 1
+
+
+# --- a listing of part of the namespace ----------------------------------------------------
+
+
+def _page(items: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
+    """``items`` as the API serves one page of ``GET /api/v1/namespaces/shop/pods?limit=N``
+    (a ``PodList``, its items without ``kind`` or ``apiVersion``)."""
+    bare = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in items]
+    return {"kind": "PodList", "apiVersion": "v1", "metadata": meta, "items": bare}
+
+
+def _whole(case: Case, document: Any) -> Any:
+    path = case.work / "pods.json"
+    path.write_text(json.dumps(document))
+    return case.cli("kubectl-pods", path, "--cluster", "us-east-1", "--service", "checkout",
+                    "--observed-at", "2024-06-04T11:00:00Z", "--tag-pattern",
+                    TAG_PATTERN)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"resourceVersion": "10245", "continue": "ENCODED_CONTINUE_TOKEN", "remainingItemCount": 1},
+        {"resourceVersion": "10245", "continue": "ENCODED_CONTINUE_TOKEN"},  # with a selector
+    ],
+)
+def test_one_page_of_a_longer_list_is_refused(case: Case, meta: dict[str, Any]) -> None:
+    """A script that lists the pods through the API with ``limit`` and does not follow
+    ``continue`` has the first page only: the old pod is on the next one."""
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters: [{name: us-east-1, namespace: shop}]\n"
+    )
+    assert case.argocd(applications(case.v1, case.v2, v2_on=CLUSTERS)).code == 0
+    items = listing("us-east-1", [(case.v2, DIGEST_V2)] * 2 + [(case.v1, DIGEST_V1)])
+    page = _whole(case, _page(items[:2], **meta))
+    assert page.code == 2, page.err
+    assert "one page of a longer list" in page.err and "pods.json" in page.err
+    assert "Traceback" not in page.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    # The last page (no continue), or every page merged, is the whole list.
+    whole = _whole(case, _page(items, resourceVersion="10245"))
+    assert whole.code == 0, whole.err
+    drift = findings(case.check(), "FLEET-002")
+    assert f"checkout-production-{case.v2[:12]}:us-east-1" in drift
+
+
+@pytest.mark.parametrize("shape", ["one pod", "array"])
+def test_a_pod_or_an_array_is_no_listing_of_the_namespace(case: Case, shape: str) -> None:
+    """``kubectl get pod NAME -o json`` prints that pod alone, and a ``jq`` filter an array:
+    neither says what the namespace's other pods run."""
+    items = listing("us-east-1", [(case.v2, DIGEST_V2)] * 2 + [(case.v1, DIGEST_V1)])
+    result = _whole(case, items[0] if shape == "one pod" else items[:2])
+    assert result.code == 2, result.err
+    assert "not a listing of the namespace's pods" in result.err and "Traceback" not in result.err
+    assert not (case.evidence / "observations.jsonl").exists()
