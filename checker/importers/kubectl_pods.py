@@ -193,17 +193,30 @@ RUNS = ("Running", "Unknown")
 last word on it being that they ran."""
 
 
-def _check_status(pod: dict[str, Any], path: Path) -> None:
-    status = pod.get("status")
-    expect(
-        status is None or isinstance(status, dict),
-        path,
-        f"pod {pod['metadata']['name']}: status is not an object",
-    )
-
-
 ENDED = ("Succeeded", "Failed")
 """Pod phases in which every container has stopped for good."""
+PHASES = ("Pending", *RUNS, *ENDED)
+
+
+def _check_status(pod: dict[str, Any], path: Path) -> None:
+    """A pod's status holds one of the phases the API gives every pod (``Pending`` from its
+    creation on): a pod without one, its status cut out of the listing, runs what nothing
+    says, and is never left out as not running."""
+    status = pod.get("status")
+    name = pod["metadata"]["name"]
+    expect(
+        isinstance(status, dict),
+        path,
+        f"pod {name}: status is {'missing' if status is None else 'not an object'}, so no "
+        "status.phase says whether it runs",
+    )
+    phase = status.get("phase") if isinstance(status, dict) else None
+    expect(
+        phase in PHASES,
+        path,
+        f"pod {name}: status.phase {phase!r} is none of the API's ({', '.join(PHASES)}): "
+        "whether it runs cannot be told",
+    )
 
 
 def _ready(pod: dict[str, Any], path: Path) -> bool:

@@ -571,3 +571,21 @@ def test_a_pod_or_an_array_is_no_listing_of_the_namespace(case: Case, shape: str
     assert result.code == 2, result.err
     assert "not a listing of the namespace's pods" in result.err and "Traceback" not in result.err
     assert not (case.evidence / "observations.jsonl").exists()
+
+
+@pytest.mark.parametrize("status", [None, {}, {"phase": "running"}])
+def test_a_pod_whose_phase_is_not_known_is_refused(case: Case, status: Any) -> None:
+    """The API gives every pod a phase (``Pending`` from its creation on): an old pod whose
+    status was cut out of the listing (``jq 'del(.items[2].status)'``) was left out as not
+    running, and only the new pods were observed."""
+    items = listing("us-east-1", [(case.v2, DIGEST_V2)] * 2 + [(case.v1, DIGEST_V1)])
+    if status is None:
+        del items[2]["status"]
+    else:
+        items[2]["status"] = status
+    result = case.pods("us-east-1", items, "--tag-pattern", TAG_PATTERN)
+    assert result.code == 2, result.err
+    assert f"pod {items[2]['metadata']['name']}: status" in result.err
+    assert "status.phase" in result.err and "whether it runs" in result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "observations.jsonl").exists()
