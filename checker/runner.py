@@ -269,7 +269,7 @@ def _gate_files(
         return None
     branch = config.protected_branch
     tip = protected_tip(history, branch)
-    checked_out = [history.head(), _candidate_commit(history, gate)]
+    checked_out = {"HEAD": history.head(), "the candidate": _candidate_commit(history, gate)}
     return protected_files(history, directory, branch, tip, checked_out)
 
 

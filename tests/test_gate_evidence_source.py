@@ -249,3 +249,33 @@ def test_an_evidence_directory_the_branch_keeps_as_a_link_out_is_given_by_the_pl
     assert "leads out of the work tree through a symbolic link" in result.err
     assert f"pass the directory it leads to with --evidence ({outside.resolve()})" in result.err
     assert run_cli(*argv, "--evidence", outside).code == 0
+
+
+def _submodule(repo: ScriptedRepo, path: str, files: dict[str, str]) -> None:
+    """Check out at ``path`` a repository of the change's own making, as a submodule."""
+    sub = ScriptedRepo(repo.path.parent / f"sub-{path.replace('/', '-')}")
+    sub.commit("records", files, author=DEV, date="2024-03-03T00:30:00Z")
+    if (repo.path / path).exists():
+        repo.git("rm", "-q", "-r", path)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.path), path)
+    repo.commit("records as a submodule", author=DEV, date="2024-03-03T02:00:00Z")
+
+
+def test_an_evidence_directory_the_change_makes_a_submodule_stops_the_gate(
+    shop: tuple[ScriptedRepo, list[str]],
+) -> None:
+    """The change swaps compliance/ for a submodule: main's files in it, and a review of C1 the
+    change wrote. No commit of the repository tracks the review, so it looked written by the
+    CI job, and the gate read it and passed."""
+    repo, shas = shop
+    review = {"change": "PR-1", "author": "dana@example.com", "commits": [shas[1]],
+              "approvals": [{"by": "lee@example.com", "at": "2024-03-02T10:00:00Z"}]}  # fmt: skip
+    on_main = {name: repo.git("show", f"main:compliance/{name}") + "\n"
+               for name in ("deploys.yaml", "fleet.yaml")}  # fmt: skip
+    repo.branch("pr")
+    _submodule(repo, "compliance", {**on_main, "reviews.yaml": yaml.safe_dump([review])})
+    result = run_cli("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+                     "--as-of", "2024-03-04")  # fmt: skip
+    assert result.code == 2, result.out
+    assert "compliance: the evidence directory is a submodule in HEAD" in result.err
+    assert "pass it with --evidence from outside the work tree" in result.err

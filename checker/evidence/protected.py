@@ -40,15 +40,18 @@ def in_work_tree(root: Path, directory: Path) -> str | None:
 
 
 def protected_files(
-    history: GitHistory, directory: Path, branch: str, tip: str, checked_out: list[str]
+    history: GitHistory, directory: Path, branch: str, tip: str, checked_out: dict[str, str]
 ) -> ProtectedFiles | None:
     """The evidence directory read as ``branch`` (whose tip is ``tip``) has it, where it lies in
     the work tree; None where it lies outside (read as it is). ``checked_out``: the commits
-    whose files the work tree may hold (HEAD, the candidate)."""
+    whose files the work tree may hold (HEAD, the candidate), by what a message calls them.
+    A directory that is (or lies in) a submodule in any of them stops the gate: the change
+    says which commit of it is checked out, and none of the repository's commits tracks its
+    files, which would pass for files the CI job wrote."""
     path = in_work_tree(history.root, directory)
     if path is None:
         return None
-    on_branch = _tree_at(history, tip, path)
+    on_branch = _tree_at(history, (branch, tip), path, directory)
     if on_branch is None and not _real(directory).is_relative_to(history.root.resolve()):
         raise InputError(
             f"the evidence directory leads out of the work tree through a symbolic link, and "
@@ -58,8 +61,8 @@ def protected_files(
             hint=f"pass the directory it leads to with --evidence ({directory.resolve()})",
         )
     tracked: set[str] = set()
-    for commit in checked_out:
-        tracked.update(_tree_at(history, commit, path) or {})
+    for commit in checked_out.items():
+        tracked.update(_tree_at(history, commit, path, directory) or {})
     return ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
 
 
@@ -158,13 +161,26 @@ def _entry(name: str, kind: EntryKind) -> Entry:
     return Entry(name, is_file=kind in ("blob", "link"), is_dir=kind in ("tree", "submodule"))
 
 
-def _tree_at(history: GitHistory, commit: str, path: str) -> Tree | None:
-    """The entries of ``path`` in ``commit``'s tree, each object read hashed; None where the
-    commit has no directory there."""
-    data = _object(history, commit)
+def _tree_at(
+    history: GitHistory, commit: tuple[str, str], path: str, directory: Path
+) -> Tree | None:
+    """The entries of ``path`` in the tree of ``commit`` (what a message calls it, its sha),
+    each object read hashed; None where the commit has no directory there. A submodule on the
+    way is an input error (``protected_files``)."""
+    data = _object(history, commit[1])
     tree = data[5 : data.index(b"\n")].decode()
-    for part in PurePosixPath(path).parts:
+    parts = PurePosixPath(path).parts
+    for depth, part in enumerate(parts, start=1):
         entry = _entries(_object(history, tree)).get(part)
+        if entry is not None and entry[0] == "submodule":
+            where = f"lies in the submodule {PurePosixPath(*parts[:depth])}"
+            raise InputError(
+                f"the evidence directory {'is a submodule' if depth == len(parts) else where} "
+                f"in {commit[0]}: which commit of it is checked out is the change's to say, "
+                "and a gate reads no evidence of the change's own",
+                path=str(directory),
+                hint="pass it with --evidence from outside the work tree",
+            )
         if entry is None or entry[0] != "tree":
             return None
         tree = entry[1]
