@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -122,11 +122,15 @@ def load_config_file(
     if not path.is_file():
         raise InputError("configuration file not found", path=str(path))
     data = read_text(path)
+    return parse_config(data, path), FileDigest(role, name or path.name, sha256_hex(data))
+
+
+def parse_config(data: bytes, path: PurePath) -> Config:
+    """A configuration file's bytes, validated; errors name ``path``."""
     document = parse_yaml(data, path)
     if document is None:
         document = LineDict()
     if not isinstance(document, dict):
         raise InputError("expected a mapping of options", path=str(path), line=1)
     line = document.line if isinstance(document, LineDict) else 1
-    config = validate(Config, Located(document, line), path, "option")
-    return config, FileDigest(role, name or path.name, sha256_hex(data))
+    return validate(Config, Located(document, line), path, "option")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,12 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
-from checker.evidence.protected import ProtectedFiles, in_work_tree, protected_files
+from checker.evidence.protected import (
+    ProtectedFiles,
+    branch_config,
+    in_work_tree,
+    protected_files,
+)
 from checker.facts.collect import (
     Attested,
     Facts,
@@ -52,7 +57,7 @@ from checker.rules.metadata import (
     template_order,
 )
 from checker.rules.policyset import PolicySet, load_policy_set
-from checker.settings import Settings, resolve
+from checker.settings import SettingNote, Settings, resolve
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON
 from checker.waivers import apply_waivers, check_waivers
@@ -165,14 +170,7 @@ def prepare(options: CheckOptions) -> Prepared:
 
 def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     repo_config, config_digest = load_config(history.root)
-    settings = resolve(
-        history.root,
-        repo_config,
-        auditor=options.config_file,
-        overrides=options.overrides(),
-        overrides_source="replay" if options.recorded is not None else "command line",
-        audit=options.auditors_side,
-    )
+    settings = _settings(history, options, repo_config)
     config = settings.config
     as_of = options.as_of or today_utc()
     cache = FactCache(options.cache_dir)
@@ -209,6 +207,37 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         as_of=as_of,
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
+    )
+
+
+def _settings(history: GitHistory, options: CheckOptions, repo: Config) -> Settings:
+    """The run's settings. At a gate, the repository's ``evidence`` setting is the protected
+    branch's knightwatch.yaml's: the work tree's is the change's own, and a change that named
+    another directory (outside the work tree, a submodule, another directory of the branch)
+    had its gate read records of its choosing. The work tree's is then noted as not applied."""
+    settings = _resolve(history, options, repo)
+    if options.gate is None or options.evidence is not None:
+        return settings
+    if settings.config.evidence != repo.evidence:  # the platform's --config names it
+        return settings
+    branch = settings.config.protected_branch
+    kept = branch_config(history, branch, protected_tip(history, branch)).evidence
+    if kept == repo.evidence:
+        return settings
+    settings = _resolve(history, options, repo.model_copy(update={"evidence": kept}))
+    note = SettingNote("evidence", repo.evidence, kept, "knightwatch.yaml", "changed", False)
+    notes = sorted([*settings.notes, note], key=lambda n: (n.name, n.applied))
+    return replace(settings, notes=tuple(notes))
+
+
+def _resolve(history: GitHistory, options: CheckOptions, repo: Config) -> Settings:
+    return resolve(
+        history.root,
+        repo,
+        auditor=options.config_file,
+        overrides=options.overrides(),
+        overrides_source="replay" if options.recorded is not None else "command line",
+        audit=options.auditors_side,
     )
 
 

@@ -46,7 +46,9 @@ JUDGING: tuple[str, ...] = (
     "policies",
 )
 """Settings that change what is judged or how; the others (``evidence``, ``evidence_ignore``)
-only say where evidence is and cannot hide any of it."""
+only say where evidence is and cannot hide any of it. (At a gate, where the repository's
+knightwatch.yaml is the change's own, ``evidence`` is the protected branch's: the runner's
+``_settings``.)"""
 
 AUDITOR_ONLY = ("waiver_approvers", "service_paths")
 """Settings an audit takes from the auditor's side alone: who may approve the team's own

@@ -279,3 +279,34 @@ def test_an_evidence_directory_the_change_makes_a_submodule_stops_the_gate(
     assert result.code == 2, result.out
     assert "compliance: the evidence directory is a submodule in HEAD" in result.err
     assert "pass it with --evidence from outside the work tree" in result.err
+
+
+@pytest.mark.parametrize("where", ["outside", "submodule", "main's other directory"])
+def test_the_changes_own_evidence_setting_is_not_applied(
+    shop: tuple[ScriptedRepo, list[str]], tmp_path: Path, where: str
+) -> None:
+    """The change's knightwatch.yaml names another evidence directory, holding a deployment of
+    C1 (so the candidate ships C2 alone): the gate reads the directory main's names."""
+    repo, shas = shop
+    d1 = deployment("D1", shas[0], "2024-03-01T12:00:00Z", approvals=APPROVAL)
+    fake = {"deploys.yaml": _deploys(d1, _fake_deployment(shas)), "fleet.yaml": FLEET}
+    if where == "main's other directory":  # an example kept on main, say
+        repo.commit("example", {f"docs/example/{n}": text for n, text in fake.items()},
+                    author=DEV, date="2024-03-03T00:10:00Z", trailers=REVIEWED)  # fmt: skip
+    repo.branch("pr")
+    named = {"outside": "../outside", "submodule": "records"}.get(where, "docs/example")
+    if where == "outside":
+        for name, text in fake.items():
+            (tmp_path / "outside").mkdir(exist_ok=True)
+            (tmp_path / "outside" / name).write_text(text)
+    elif where == "submodule":
+        _submodule(repo, "records", fake)
+    repo.commit("elsewhere", {"knightwatch.yaml": f"evidence: {named}\n"}, author=DEV,
+                date="2024-03-03T03:00:00Z")  # fmt: skip
+    report = _gate(repo)
+    assert report["exit"] == 1, where
+    assert _review_findings(report) == [("REVIEW-002", shas[1], False)]
+    assert report["gate"]["evidence"]["directory"] == "compliance"
+    [note] = [n for n in report["settings"] if n["name"] == "evidence"]
+    assert (note["value"], note["default"], note["source"]) == (named, None, "knightwatch.yaml")
+    assert (note["effect"], note["applied"]) == ("changed", False)

@@ -16,10 +16,12 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from checker.config import Config, parse_config
 from checker.errors import InputError
 from checker.evidence.bundle import Entry, EvidenceFiles
 from checker.evidence.git import GitHistory
 from checker.evidence.objectcheck import EntryKind, entry_kind, read_verified, tree_entries
+from checker.evidence.registry_names import CONFIG_NAME
 
 Tree = dict[str, tuple[EntryKind, str]]
 """A directory of a commit: each entry's kind and object id, by name."""
@@ -64,6 +66,23 @@ def protected_files(
     for commit in checked_out.items():
         tracked.update(_tree_at(history, commit, path, directory) or {})
     return ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
+
+
+def branch_config(history: GitHistory, branch: str, tip: str) -> Config:
+    """The repository's knightwatch.yaml as ``branch`` (whose tip is ``tip``) has it (its blob,
+    hashed); the defaults where the branch has none."""
+    entry = (_tree_at(history, (branch, tip), "", history.root) or {}).get(CONFIG_NAME)
+    if entry is None:
+        return Config()
+    where = PurePosixPath(f"{branch}:{CONFIG_NAME}")
+    if entry[0] != "blob":
+        raise InputError(
+            f"is not a file on {branch}: a gate reads the repository's evidence setting as the "
+            "protected branch has it",
+            path=str(where),
+            hint=f"commit {CONFIG_NAME} itself, or pass --evidence",
+        )
+    return parse_config(_object(history, entry[1]), where)
 
 
 class ProtectedFiles(EvidenceFiles):
