@@ -31,6 +31,7 @@ from checker.evidence.protected import (
     branch_config,
     in_work_tree,
     protected_files,
+    refuse_tracked,
 )
 from checker.facts.collect import (
     Attested,
@@ -171,6 +172,7 @@ def prepare(options: CheckOptions) -> Prepared:
 def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
     repo_config, config_digest = load_config(history.root)
     settings = _settings(history, options, repo_config)
+    _refuse_changes_own(history, options, settings, repo_config)
     config = settings.config
     as_of = options.as_of or today_utc()
     cache = FactCache(options.cache_dir)
@@ -228,6 +230,29 @@ def _settings(history: GitHistory, options: CheckOptions, repo: Config) -> Setti
     note = SettingNote("evidence", repo.evidence, kept, "knightwatch.yaml", "changed", False)
     notes = sorted([*settings.notes, note], key=lambda n: (n.name, n.applied))
     return replace(settings, notes=tuple(notes))
+
+
+def _refuse_changes_own(
+    history: GitHistory, options: CheckOptions, settings: Settings, repo: Config
+) -> None:
+    """At a gate, the platform's ``--config`` and policy directories (the command line's, and
+    those its ``--config`` names) may not be files the change's commits track: the change
+    could have edited them (``refuse_tracked``). The repository's own policy directories
+    (``policies:`` in its knightwatch.yaml) are its own rules, in the change as in the audit."""
+    if options.gate is None:
+        return
+    own = {history.root / entry for entry in repo.policies}
+    paths = [
+        *([options.config_file] if options.config_file is not None else []),
+        *options.policy_dirs,
+        *(directory for directory in settings.policy_dirs if directory not in own),
+    ]
+    if not paths:
+        return
+    candidate = _candidate_commit(history, options.gate)  # first: it names a damaged ref
+    commits = {"HEAD": history.head(), "the candidate": candidate}
+    for path in paths:
+        refuse_tracked(history, path, commits)
 
 
 def _resolve(history: GitHistory, options: CheckOptions, repo: Config) -> Settings:

@@ -310,3 +310,63 @@ def test_the_changes_own_evidence_setting_is_not_applied(
     [note] = [n for n in report["settings"] if n["name"] == "evidence"]
     assert (note["value"], note["default"], note["source"]) == (named, None, "knightwatch.yaml")
     assert (note["effect"], note["applied"]) == ("changed", False)
+
+
+PLATFORM_RULE = """package platform.tickets
+
+import rego.v1
+
+# METADATA
+# title: Deployment has a change ticket
+# description: Every deployment names its change ticket.
+# custom:
+#   id: PLAT-001
+#   severity: high
+#   controls: [platform change policy]
+#   requires: [deploys]
+#   gate: [deploy]
+#   message: "Deployment {subject} names no change ticket."
+missing_ticket contains {"subject": d.id} if {
+\tsome d in input.deployments
+\tnot d.change_ticket
+}
+"""
+
+
+@pytest.mark.parametrize("given", ["--config", "--policies", "--config's policies"])
+def test_the_platforms_files_in_the_changes_tree_stop_the_gate(
+    shop: tuple[ScriptedRepo, list[str]], tmp_path: Path, given: str
+) -> None:
+    """The platform keeps its gate's configuration or rules in the repository (``ci/``), and
+    the change edits them: a --config that stops failing on high findings, a rule that finds
+    nothing. The gate read the change's copy, and passed."""
+    repo, _ = shop
+    repo.commit("platform", {"ci/platform.yaml": "waiver_approvers: [lee@example.com]\n",
+                             "ci/rules/tickets.rego": PLATFORM_RULE}, author=LEAD,
+                date="2024-03-03T00:10:00Z")  # fmt: skip
+    _change(repo, {"ci/platform.yaml": "fail_on: critical\n",
+                   "ci/rules/tickets.rego": PLATFORM_RULE.replace("not d.change_ticket",
+                                                                  'd.id == "nobody"')})  # fmt: skip
+    outside = tmp_path / "platform.yaml"
+    outside.write_text(f"policies: [{repo.path / 'ci' / 'rules'}]\n")
+    extra = {
+        "--config": ("--config", repo.path / "ci" / "platform.yaml"),
+        "--policies": ("--policies", repo.path / "ci" / "rules", "--fail-on", "critical"),
+        "--config's policies": ("--config", outside, "--fail-on", "critical"),
+    }[given]
+    result = run_cli("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+                     "--as-of", "2024-03-04", *extra)  # fmt: skip
+    assert result.code == 2, (given, result.out)
+    named = "platform.yaml" if given == "--config" else "rules"
+    assert f"ci/{named}: is in the work tree, and HEAD tracks it" in result.err
+    assert "keep the platform's gate configuration and rules outside the checkout" in result.err
+    # Outside the work tree, or written by the CI job (no commit tracks it), it is the platform's.
+    repo.git("mv", "ci", "platform-ci")
+    repo.git("rm", "-q", "--cached", "-r", "platform-ci")
+    repo.commit("untrack", author=DEV, date="2024-03-03T04:00:00Z")
+    (repo.path / "platform-ci" / "rules" / "tickets.rego").write_text(PLATFORM_RULE)
+    rules = ("--policies", repo.path / "platform-ci" / "rules")
+    kept = run_cli("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+                   "--as-of", "2024-03-04", "--format", "json", *rules)  # fmt: skip
+    assert kept.code == 1, kept.err
+    assert "PLAT-001" in {f["rule"] for f in kept.json()["findings"]}

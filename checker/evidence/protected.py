@@ -85,6 +85,41 @@ def branch_config(history: GitHistory, branch: str, tip: str) -> Config:
     return parse_config(_object(history, entry[1]), where)
 
 
+def refuse_tracked(history: GitHistory, path: Path, commits: dict[str, str]) -> None:
+    """An input error where ``path`` (the platform's ``--config``, or a policy directory it
+    names) lies in the work tree at a place one of ``commits`` (HEAD, the candidate) tracks:
+    the file, a directory holding it, a link or submodule on the way. At a gate the work tree
+    is the change's own, and the change could have edited what lies there. A path no commit
+    tracks (a checkout of the compliance team's repository the CI job made there) is not."""
+    inside = in_work_tree(history.root, path)
+    if inside is None:
+        return
+    for label, commit in commits.items():
+        if _tracks(history, commit, inside):
+            raise InputError(
+                f"is in the work tree, and {label} tracks it: at a gate the work tree is the "
+                "change's own, and the change could have edited the platform's settings or "
+                "rules there",
+                path=str(path),
+                hint="keep the platform's gate configuration and rules outside the checkout "
+                "(in the CI system, or a checkout of the compliance team's repository)",
+            )
+
+
+def _tracks(history: GitHistory, commit: str, path: str) -> bool:
+    """Whether ``commit``'s tree has ``path``, or anything but a directory on the way to it."""
+    data = _object(history, commit)
+    tree = data[5 : data.index(b"\n")].decode()
+    for part in PurePosixPath(path).parts:
+        entry = _entries(_object(history, tree)).get(part)
+        if entry is None:
+            return False
+        if entry[0] != "tree":
+            return True
+        tree = entry[1]
+    return True
+
+
 class ProtectedFiles(EvidenceFiles):
     """The evidence directory as the protected branch has it, and the work tree's files that
     no commit of the change tracks."""

@@ -53,8 +53,11 @@ def _runs(repo: ScriptedRepo, evidence: Path, *cache: str | Path) -> list[CliRes
         *cache,
     ]
     # A gate takes the registry's place (flags_file) from the platform's --config, not from
-    # the candidate's knightwatch.yaml, as an audit does.
-    platform = ("--config", repo.path / "knightwatch.yaml")
+    # the candidate's knightwatch.yaml, as an audit does; and a --config the candidate's
+    # commits track is the change's own, so the platform's is a copy outside the work tree.
+    config = repo.path.parent / "platform.yaml"
+    config.write_bytes((repo.path / "knightwatch.yaml").read_bytes())
+    platform = ("--config", config)
     return [
         run_cli("check", *common),
         run_cli("check", *common, *platform, "--candidate", "main", "--service", "web"),
