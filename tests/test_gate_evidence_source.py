@@ -370,3 +370,22 @@ def test_the_platforms_files_in_the_changes_tree_stop_the_gate(
                    "--as-of", "2024-03-04", "--format", "json", *rules)  # fmt: skip
     assert kept.code == 1, kept.err
     assert "PLAT-001" in {f["rule"] for f in kept.json()["findings"]}
+
+
+def test_a_file_the_change_tracks_under_another_case_is_not_read(
+    shop: tuple[ScriptedRepo, list[str]],
+) -> None:
+    """The change commits ``Compliance/reviews.yaml``. A checkout on a file system that ignores
+    case (macOS, Windows runners) writes it into ``compliance/``, where no commit tracks a
+    ``reviews.yaml``: the gate took it for a file the CI job wrote, and passed."""
+    repo, shas = shop
+    review = {"change": "PR-1", "author": "dana@example.com", "commits": [shas[1]],
+              "approvals": [{"by": "lee@example.com", "at": "2024-03-02T10:00:00Z"}]}  # fmt: skip
+    _change(repo, {"Compliance/Reviews.YAML": yaml.safe_dump([review])})
+    # What that checkout leaves on disk, on this case-sensitive file system.
+    (repo.path / "Compliance" / "Reviews.YAML").rename(repo.path / "compliance" / "reviews.yaml")
+    (repo.path / "Compliance").rmdir()
+    report = _gate(repo)
+    assert report["exit"] == 1
+    assert _review_findings(report) == [("REVIEW-002", shas[1], False)]
+    assert report["gate"]["evidence"]["not_read"] == ["reviews.yaml"]

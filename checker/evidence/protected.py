@@ -13,6 +13,7 @@ from the work tree. The report lists each (``record``).
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -64,7 +65,8 @@ def protected_files(
         )
     tracked: set[str] = set()
     for commit in checked_out.items():
-        tracked.update(_tree_at(history, commit, path, directory) or {})
+        _tree_at(history, commit, path, directory)  # a submodule there stops the gate
+        tracked.update(_folded_names(history, commit[1], path))
     return ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
 
 
@@ -134,7 +136,7 @@ class ProtectedFiles(EvidenceFiles):
     ) -> None:
         """``where``: the branch, its tip, and the directory's path in the repository;
         ``on_branch``: the directory's entries at the tip (None: it has none there);
-        ``tracked``: the names HEAD or the candidate has there."""
+        ``tracked``: the names HEAD or the candidate has there, folded (``_fold``)."""
         super().__init__(directory)
         self.history = history
         self.branch, self.tip, self.path = where
@@ -142,10 +144,12 @@ class ProtectedFiles(EvidenceFiles):
         self.has_tree = on_branch is not None
         on_disk = super().entries() if super().exists() else []
         self.skipped = sorted(
-            e.name for e in on_disk if e.name not in self.on_branch and e.name in tracked
+            e.name for e in on_disk if e.name not in self.on_branch and _fold(e.name) in tracked
         )
         self.generated = {
-            e.name: e for e in on_disk if e.name not in self.on_branch and e.name not in tracked
+            e.name: e
+            for e in on_disk
+            if e.name not in self.on_branch and _fold(e.name) not in tracked
         }
         self.read_from_branch: set[str] = set()
         self.read_from_work_tree: set[str] = set()
@@ -239,6 +243,28 @@ def _tree_at(
             return None
         tree = entry[1]
     return _entries(_object(history, tree))
+
+
+def _folded_names(history: GitHistory, commit: str, path: str) -> set[str]:
+    """The names, folded, in every directory of ``commit`` whose path is ``path`` but for case
+    and Unicode normalisation: a checkout on a file system that ignores them (macOS, Windows)
+    writes the files of ``Compliance/`` into ``compliance/``."""
+    data = _object(history, commit)
+    trees = [data[5 : data.index(b"\n")].decode()]
+    for part in PurePosixPath(path).parts:
+        trees = [
+            sha
+            for tree in trees
+            for name, (kind, sha) in _entries(_object(history, tree)).items()
+            if kind == "tree" and _fold(name) == _fold(part)
+        ]
+    return {_fold(name) for tree in trees for name in _entries(_object(history, tree))}
+
+
+def _fold(name: str) -> str:
+    """A name as a file system that ignores case and Unicode normalisation sees it (folding
+    more than one does only leaves more files unread)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _entries(data: bytes) -> Tree:
