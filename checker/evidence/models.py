@@ -433,11 +433,26 @@ class Service(Record):
         return next((c for c in self.clusters if c.name == name), None)
 
 
+def _some_service(services: dict[str, Service]) -> dict[str, Service]:
+    """An inventory of no services is what an export that found none leaves behind: every
+    deployment's service would then be one outside the inventory, judged by no fleet rule."""
+    if not services:
+        raise ValueError(
+            "fleet.yaml lists at least one service (without an inventory, remove the file: "
+            "the fleet rules are then reported not evaluated)"
+        )
+    return services
+
+
 class Fleet(Record):
     """``fleet.yaml``: the inventory of every service's hosts and, optionally, the
     environments they are deployed to."""
 
-    services: dict[Ident, Service]
+    services: Annotated[
+        dict[Ident, Service],
+        AfterValidator(_some_service),
+        Field(json_schema_extra={"minProperties": 1}),
+    ]
     environments: list[Ident] | None = None
     """Every environment a deployment, flag event or gate may name; without it, those of the
     deployments (where a near-miss spelling of another is an error)."""

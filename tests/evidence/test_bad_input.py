@@ -318,6 +318,13 @@ FAIL_CLOSED = [
         ["fleet.yaml:3:", "services.web: a service lists at least one host or cluster"],
     ),
     (
+        # An inventory of no services (an export that found none) would make every
+        # deployment's service one "outside the inventory": the fleet rules judge nothing.
+        "fleet-without-services",
+        _files(fleet__yaml="services: {}\n"),
+        ["fleet.yaml:1:", "services: fleet.yaml lists at least one service"],
+    ),
+    (
         "config-in-another-case",
         lambda r, e: [
             _deploys(GOOD)(r, e),
