@@ -420,3 +420,49 @@ def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> 
     ), result.err
     assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
     assert result.out == ""
+
+
+def test_a_flag_switched_on_before_anything_shows_its_fleet_is_not_a_complete_pass(
+    tmp_path: Path,
+) -> None:
+    """The flag went on at 12:30 on 3 April 2024, while the rollout ran (FLEET-003).
+    Written with the year 2014, the event came before every deployment and observation of its
+    service: nothing said what its hosts ran, FLEET-003 passed it, and the report called the
+    rule complete. It is now judged on part of its evidence, naming the event, and
+    --require-all fails."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    d1 = deployment("D1", v1, "2024-04-03T12:00:00Z", approvals=APPROVAL,
+                    targets=[{"host": h, "status": "succeeded"} for h in ("h1", "h2")])  # fmt: skip
+    d1["finished_at"] = "2024-04-03T13:00:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [d1])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "observations.yaml", [
+        {"host": h, "service": "web", "version": v1, "observed_at": "2024-04-03T13:30:00Z"}
+        for h in ("h1", "h2")
+    ])  # fmt: skip
+    args = ["check", "--repo", repo.path, "--evidence", evidence, "--baseline", base,
+            "--format", "json", "--as-of", "2024-04-30", "--fail-on", "critical"]  # fmt: skip
+    for year, code in (("2024", 1), ("2014", 0)):
+        write_yaml(evidence / "flag_events.yaml", [{
+            "flag": "f1", "service": "web", "environment": "production", "enabled": True,
+            "at": f"{year}-04-03T12:30:00Z", "by": OPS,
+        }])  # fmt: skip
+        result = run_cli(*args)
+        assert result.code == code, result.err
+    assert ("FLEET-003", "f1@2014-04-03T12:30:00Z") not in pairs(result)
+    summary = result.json()["summary"]
+    (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-003"]
+    assert status["status"] == "evaluated", status
+    assert "FLEET-003" in summary["partial"], summary
+    assert (
+        "1 flag events were switched on before any deployment of their stream and any "
+        "observation of their service, so nothing showed what their hosts ran: "
+        "f1@2014-04-03T12:30:00Z" in status["reason"]
+    ), status
+    assert run_cli(*args, "--require-all").code == 1
