@@ -150,6 +150,7 @@ def check_plausible_times(
     the month it belongs to, or out of order in its stream. Nor can it, or one of its targets,
     finish after now (:func:`_check_finishes`)."""
     latest = time.time_ns() + DAY_NS  # "the future": after now, with the skew allowed
+    _check_seen_times(evidence, latest)
     for shipment in evidence.elsewhere:  # a gate's other services: a later start is no start
         if timestamp_ns(shipment.started_at) > latest:
             raise shipment.error(
@@ -178,6 +179,30 @@ def check_plausible_times(
                 f"its commit {short(commit.sha)} was written ({written})",
                 hint="a typo in the date, or the wrong commit?",
             )
+
+
+def _check_seen_times(evidence: Evidence, latest: int) -> None:
+    """No flag event or observation lies after ``latest`` (now, with the skew allowed): a year
+    typo (2042 for 2024) would move a flag switched on over a mixed fleet past the rollout
+    that mixed it, and an observation out of the FLEET-002 window it belongs to."""
+    late = [
+        ("flag_events", i, f"flag event {e.flag}@{e.at}: at", e.at)
+        for i, e in enumerate(evidence.flag_events)
+        if timestamp_ns(e.at) > latest
+    ]
+    late += [
+        ("observations", i, f"observation of {o.host}: observed_at", o.observed_at)
+        for i, o in enumerate(evidence.observations)
+        if timestamp_ns(o.observed_at) > latest
+    ]
+    if late:
+        kind, index, what, at = late[0]
+        raise evidence.error(
+            kind,
+            index,
+            f"{what} {at!r} is in the future",
+            hint="a typo in the year? only what has happened is evidence",
+        )
 
 
 def _check_finishes(evidence: Evidence, index: int, deployment: Deployment, latest: int) -> None:

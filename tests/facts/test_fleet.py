@@ -466,3 +466,53 @@ def test_a_flag_switched_on_before_anything_shows_its_fleet_is_not_a_complete_pa
         "f1@2014-04-03T12:30:00Z" in status["reason"]
     ), status
     assert run_cli(*args, "--require-all").code == 1
+
+
+@pytest.mark.parametrize("kind", ["flag_events", "observations"])
+def test_a_flag_event_or_observation_in_the_future_is_refused(tmp_path: Path, kind: str) -> None:
+    """The flag went on at 12:30, while D1's rollout ran (FLEET-003). Written with the year
+    2042, the event came after the rollout had finished everywhere: FLEET-003 passed, and the
+    report called the rule complete. An observation dated in the future moves likewise into
+    another deployment's FLEET-002 window. Neither can have happened yet: both are refused."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    d1 = deployment("D1", v1, "2024-04-03T12:00:00Z", approvals=APPROVAL,
+                    targets=[{"host": h, "status": "succeeded"} for h in ("h1", "h2")])  # fmt: skip
+    d1["finished_at"] = "2024-04-03T13:00:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [d1])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    args = ["check", "--repo", repo.path, "--evidence", evidence, "--baseline", base,
+            "--format", "json", "--as-of", "2024-04-30", "--fail-on", "critical"]  # fmt: skip
+
+    def write(year: str) -> None:
+        seen = "2042" if kind == "observations" and year == "2042" else "2024"
+        at = "2042" if kind == "flag_events" and year == "2042" else "2024"
+        write_yaml(evidence / "observations.yaml", [
+            {"host": h, "service": "web", "version": v1, "observed_at": f"{seen}-04-03T13:30:00Z"}
+            for h in ("h1", "h2")
+        ])  # fmt: skip
+        write_yaml(evidence / "flag_events.yaml", [{
+            "flag": "f1", "service": "web", "environment": "production", "enabled": True,
+            "at": f"{at}-04-03T12:30:00Z", "by": OPS,
+        }])  # fmt: skip
+
+    write("2024")
+    result = run_cli(*args)
+    assert result.code == 1, result.err
+    assert ("FLEET-003", "f1@2024-04-03T12:30:00Z") in pairs(result)
+    write("2042")
+    result = run_cli(*args)
+    assert result.code == 2, result.err
+    field = "at" if kind == "flag_events" else "observed_at"
+    what = "flag event f1@2042-04-03T12:30:00Z" if kind == "flag_events" else "observation of h1"
+    assert result.err.startswith(
+        f"knightwatch: error: {evidence / (kind + '.yaml')}:1: {what}: {field} '2042-04-03T1"
+    ), result.err
+    assert "is in the future" in result.err.splitlines()[0], result.err
+    assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
+    assert result.out == ""
