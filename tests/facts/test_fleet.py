@@ -430,24 +430,11 @@ def test_a_flag_switched_on_before_anything_shows_its_fleet_is_not_a_complete_pa
     service: nothing said what its hosts ran, FLEET-003 passed it, and the report called the
     rule complete. It is now judged on part of its evidence, naming the event, and
     --require-all fails."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    reviewed = (f"Reviewed-by: {LEAD}",)
-    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
-                       trailers=reviewed)  # fmt: skip
-    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
-                     trailers=reviewed)  # fmt: skip
-    d1 = deployment("D1", v1, "2024-04-03T12:00:00Z", approvals=APPROVAL,
-                    targets=[{"host": h, "status": "succeeded"} for h in ("h1", "h2")])  # fmt: skip
-    d1["finished_at"] = "2024-04-03T13:00:00Z"
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [d1])
-    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    evidence, v1, args = _rollout(tmp_path)
     write_yaml(evidence / "observations.yaml", [
         {"host": h, "service": "web", "version": v1, "observed_at": "2024-04-03T13:30:00Z"}
         for h in ("h1", "h2")
     ])  # fmt: skip
-    args = ["check", "--repo", repo.path, "--evidence", evidence, "--baseline", base,
-            "--format", "json", "--as-of", "2024-04-30", "--fail-on", "critical"]  # fmt: skip
     for year, code in (("2024", 1), ("2014", 0)):
         write_yaml(evidence / "flag_events.yaml", [{
             "flag": "f1", "service": "web", "environment": "production", "enabled": True,
@@ -474,20 +461,7 @@ def test_a_flag_event_or_observation_in_the_future_is_refused(tmp_path: Path, ki
     2042, the event came after the rollout had finished everywhere: FLEET-003 passed, and the
     report called the rule complete. An observation dated in the future moves likewise into
     another deployment's FLEET-002 window. Neither can have happened yet: both are refused."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    reviewed = (f"Reviewed-by: {LEAD}",)
-    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
-                       trailers=reviewed)  # fmt: skip
-    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
-                     trailers=reviewed)  # fmt: skip
-    d1 = deployment("D1", v1, "2024-04-03T12:00:00Z", approvals=APPROVAL,
-                    targets=[{"host": h, "status": "succeeded"} for h in ("h1", "h2")])  # fmt: skip
-    d1["finished_at"] = "2024-04-03T13:00:00Z"
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [d1])
-    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
-    args = ["check", "--repo", repo.path, "--evidence", evidence, "--baseline", base,
-            "--format", "json", "--as-of", "2024-04-30", "--fail-on", "critical"]  # fmt: skip
+    evidence, v1, args = _rollout(tmp_path)
 
     def write(year: str) -> None:
         seen = "2042" if kind == "observations" and year == "2042" else "2024"
@@ -516,3 +490,24 @@ def test_a_flag_event_or_observation_in_the_future_is_refused(tmp_path: Path, ki
     assert "is in the future" in result.err.splitlines()[0], result.err
     assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
     assert result.out == ""
+
+
+def _rollout(tmp_path: Path) -> tuple[Path, str, list[str | Path]]:
+    """A reviewed v1 deployed as D1 to h1 and h2 from 12:00 to 13:00 on 3 April 2024: its
+    evidence directory (deploys.yaml and fleet.yaml), v1, and the check's arguments."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    d1 = deployment("D1", v1, "2024-04-03T12:00:00Z", approvals=APPROVAL,
+                    targets=[{"host": h, "status": "succeeded"} for h in ("h1", "h2")])  # fmt: skip
+    d1["finished_at"] = "2024-04-03T13:00:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [d1])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    args: list[str | Path] = ["check", "--repo", repo.path, "--evidence", evidence, "--baseline",
+                          base, "--format", "json", "--as-of", "2024-04-30", "--fail-on",
+                          "critical"]  # fmt: skip
+    return evidence, v1, args
