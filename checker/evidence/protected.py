@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+import weakref
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -110,8 +111,7 @@ def refuse_tracked(history: GitHistory, path: Path, commits: dict[str, str]) -> 
 
 def _tracks(history: GitHistory, commit: str, path: str) -> bool:
     """Whether ``commit``'s tree has ``path``, or anything but a directory on the way to it."""
-    data = _object(history, commit)
-    tree = data[5 : data.index(b"\n")].decode()
+    tree = _root_tree(history, commit)
     for part in PurePosixPath(path).parts:
         entry = _entries(_object(history, tree)).get(part)
         if entry is None:
@@ -225,8 +225,7 @@ def _tree_at(
     """The entries of ``path`` in the tree of ``commit`` (what a message calls it, its sha),
     each object read hashed; None where the commit has no directory there. A submodule on the
     way is an input error (``protected_files``)."""
-    data = _object(history, commit[1])
-    tree = data[5 : data.index(b"\n")].decode()
+    tree = _root_tree(history, commit[1])
     parts = PurePosixPath(path).parts
     for depth, part in enumerate(parts, start=1):
         entry = _entries(_object(history, tree)).get(part)
@@ -249,8 +248,7 @@ def _folded_names(history: GitHistory, commit: str, path: str) -> set[str]:
     """The names, folded, in every directory of ``commit`` whose path is ``path`` but for case
     and Unicode normalisation: a checkout on a file system that ignores them (macOS, Windows)
     writes the files of ``Compliance/`` into ``compliance/``."""
-    data = _object(history, commit)
-    trees = [data[5 : data.index(b"\n")].decode()]
+    trees = [_root_tree(history, commit)]
     for part in PurePosixPath(path).parts:
         trees = [
             sha
@@ -274,7 +272,21 @@ def _entries(data: bytes) -> Tree:
     }
 
 
+def _root_tree(history: GitHistory, commit: str) -> str:
+    data = _object(history, commit)
+    return data[5 : data.index(b"\n")].decode()
+
+
+_READ: weakref.WeakKeyDictionary[GitHistory, dict[str, bytes]] = weakref.WeakKeyDictionary()
+"""What a run read, by object id: a gate looks at the same commits and trees for its evidence,
+its settings and the platform's files (an object's id names its bytes, and the run checks at
+its end that the object store did not change while it read it)."""
+
+
 def _object(history: GitHistory, sha: str) -> bytes:
-    """One object's bytes as git stores them (a blob is never filtered), hashed."""
-    [(_, _, data)] = list(read_verified(history.root, history.env, [sha]))
-    return data
+    """One object's bytes as git stores them (a blob is never filtered), hashed; each read
+    once a run."""
+    read = _READ.setdefault(history, {})
+    if sha not in read:
+        [(_, _, read[sha])] = list(read_verified(history.root, history.env, [sha]))
+    return read[sha]
