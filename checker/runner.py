@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -331,12 +332,21 @@ def _candidate_commit(history: GitHistory, gate: Gate) -> str:
     """The commit ``--candidate`` names, which the candidate records by its full sha. It may
     be a ref; but a name shaped like a sha that is also a ref (a branch ``a966ec6b`` beside
     the commit ``a966ec6b...``) is refused, as it is in the evidence: git takes the ref, and
-    the gate would judge whatever commit the ref points at."""
-    sha = history.resolve_option("--candidate", gate.revision)
-    if sha is None:
-        history.refuse_unreadable_ref(gate.revision)
-        raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
-    return sha
+    the gate would judge whatever commit the ref points at. Resolved once a run: the files
+    the candidate tracks and the deployment it is judged as are of the same commit, whatever
+    the ref does meanwhile."""
+    resolved = _CANDIDATES.setdefault(history, {})
+    if gate.revision not in resolved:
+        sha = history.resolve_option("--candidate", gate.revision)
+        if sha is None:
+            history.refuse_unreadable_ref(gate.revision)
+            raise UsageError(f"--candidate {gate.revision!r} does not resolve to a commit")
+        resolved[gate.revision] = sha
+    return resolved[gate.revision]
+
+
+_CANDIDATES: weakref.WeakKeyDictionary[GitHistory, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Each run's ``--candidate``, by the name given, as ``_candidate_commit`` resolved it."""
 
 
 def _evidence_directory(history: GitHistory, options: CheckOptions, config: Config) -> Path:
