@@ -398,8 +398,8 @@ def read_objects(
     a JSON array, or one object alone; an item that does not ``fit`` is refused, naming it.
     With ``listing`` (what a whole listing holds), only a list is accepted: one object alone
     (``kubectl get pod NAME``) or an array (a ``jq`` filter's) says nothing of the objects left
-    out of it. One page of a longer list
-    (the API's ``metadata.continue`` set) is refused either way."""
+    out of it. One page of a longer list (the API's ``metadata.continue`` set) is refused
+    either way."""
     document = read_json(path, what)
     items = document.get("items") if isinstance(document, dict) else None
     if isinstance(items, list):

@@ -58,12 +58,15 @@ class Bar:
         organisation's), or it was judged as of a day before the organisation's."""
         listed = (report.get("parameters") or {}).get("waiver_approvers")
         ours = {normalise(a) for a in self.waiver_approvers or ()}
-        if not ours or not isinstance(listed, list) or not listed:
-            return "waived under waiver_approvers the organisation does not name"
-        if not all(isinstance(a, str) and normalise(a) in ours for a in listed):
+        if not (
+            ours
+            and isinstance(listed, list)
+            and listed
+            and all(isinstance(a, str) and normalise(a) in ours for a in listed)
+        ):
             return "waived under waiver_approvers the organisation does not name"
         judged = str(report.get("as_of"))
-        if self.as_of is not None and not judged >= self.as_of.isoformat():
+        if self.as_of is not None and judged < self.as_of.isoformat():
             return (
                 f"waived as of {judged}, before the organisation's as-of date {self.as_of} "
                 "(a waiver may have expired since)"
