@@ -16,6 +16,7 @@ entries whose digests match. ``audit`` therefore uses a cache only when the audi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -57,7 +58,7 @@ def code_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         root = Path(__file__).resolve().parent
-        digest = hashlib.sha256(__version__.encode() + b"\0" + _git_version() + b"\0")
+        digest = hashlib.sha256(__version__.encode() + b"\0" + git_version() + b"\0")
         for path in sorted(root.rglob("*.py")):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -65,9 +66,11 @@ def code_fingerprint() -> str:
     return _fingerprint
 
 
-def _git_version() -> bytes:
-    """What ``git version`` says (nothing where git cannot run: the run then stops at its
-    first git command)."""
+@functools.cache
+def git_version() -> bytes:
+    """What ``git version`` says, asked once a run (the cache's fingerprint, the object
+    store's seal and the merge check each need it); nothing where git cannot run: the run
+    then stops at its first git command."""
     try:
         done = subprocess.run(["git", "version"], capture_output=True, check=False)
     except OSError:

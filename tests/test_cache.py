@@ -562,6 +562,7 @@ def test_another_git_is_another_fingerprint(
     # The registry's cached versions are what git's walk and rename detection found: a walk
     # another git kept is not read. A stand-in named git, first on PATH, says another version.
     monkeypatch.setattr(cache_module, "_fingerprint", None)
+    cache_module.git_version.cache_clear()  # asked once a process: a run is one process
     ours = code_fingerprint()
     shim = tmp_path / "bin"
     shim.mkdir()
@@ -569,9 +570,11 @@ def test_another_git_is_another_fingerprint(
     (shim / "git").chmod(0o755)
     monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(cache_module, "_fingerprint", None)
+    cache_module.git_version.cache_clear()
     assert code_fingerprint() != ours
     monkeypatch.setattr(cache_module, "_fingerprint", None)
     monkeypatch.undo()
+    cache_module.git_version.cache_clear()
     assert code_fingerprint() == ours
 
 

@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 import git
 
-from checker.cache import FactCache
+from checker.cache import FactCache, git_version
 from checker.errors import InputError, UsageError
 from checker.evidence.objectcheck import (
     FSCK_HINT,
@@ -571,8 +571,7 @@ class GitHistory:
         at them again once git's walks are done) and take from ``cache`` what runs before this
         one hashed under that seal: those commits and trees are not hashed again. Call before
         the first walk; ``keep_sealed`` adds this run's."""
-        version = self.git_output(["version"]).decode(errors="replace").strip()
-        self._seal = seal(self.object_stores(), version)
+        self._seal = seal(self.object_stores(), git_version().decode(errors="replace"))
         if self._seal is None or not cache.enabled:
             return
         for value in cache.get(SEALED, [self._seal.place], is_sealed).values():

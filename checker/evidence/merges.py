@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from checker.cache import git_version
 from checker.evidence.git import GitHistory
 from checker.evidence.objectcheck import git_failed
 
@@ -113,7 +114,7 @@ def _judge(history: GitHistory, git_dir: Path, tree: str, merged: Sequence[str |
 
 def _too_old(history: GitHistory) -> str:
     """Why this git cannot redo a merge, or empty."""
-    text = history.git_output(["version"]).decode(errors="replace").strip()
+    text = git_version().decode(errors="replace")
     found = re.search(r"(\d+)\.(\d+)", text)
     if found and (int(found[1]), int(found[2])) >= MERGE_TREE_GIT:
         return ""
