@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from checker.cli.options import check_options, engine_options
+from checker.cli.options import check_options, check_previous_key, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
 from checker.memory import paused_collection
 from checker.report import RENDERERS, Report, notice, pieces
@@ -20,6 +20,8 @@ from checker.report.escape import json_safe, visible
 from checker.writer import check_targets, write_all
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from checker.signing.attestation import Signed
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
@@ -214,9 +216,10 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
     from checker.runner import run_pipeline
     from checker.signing.attestation import (
+        chained_to,
         check_as_of,
         check_period,
-        read_previous,
+        previous_shown,
         sign_report,
     )
     from checker.signing.keys import key_id, load_private
@@ -225,10 +228,11 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
     period = check_period(args.period, partial=args.partial)
     check_as_of(period, args.as_of, partial=args.partial)
+    check_previous_key(args)
     outputs = [args.output, *(p for p in (args.html, args.markdown) if p is not None)]
     check_targets(outputs)
     key = load_private(args.key)
-    previous = read_previous(args.previous, key, period) if args.previous else None
+    previous = chained_to(args.previous, args.previous_key, key, period)
     chained = attested(previous.predicate, previous.period) if previous is not None else None
     options = dataclasses.replace(check_options(args), period=period, attested=chained)
     report = dataclasses.replace(run_pipeline(options).report, partial=args.partial)
@@ -237,9 +241,7 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     signature = {
         "Signed by key": key_id(key.public_key()),
         "Signed payload sha256": digest,
-        "Previous report": (
-            f"{previous.period} sha256 {previous.digest}" if previous else "none (first in chain)"
-        ),
+        "Previous report": previous_shown(previous, key_id(key.public_key())),
     }
     shown = dataclasses.replace(report, signature=signature)
     # The signed report is renamed into place first: a readable copy never stands alone.
@@ -259,6 +261,26 @@ def _audit_repository(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     return report.exit_code
 
 
+def _previous(args: argparse.Namespace, current: Signed, public: Ed25519PublicKey) -> Signed | None:
+    """``verify --previous``, opened with ``--previous-key`` where given, else ``--key``; where
+    ``current`` records a change of key and ``--previous-key`` is not given, a usage error."""
+    from checker.signing.attestation import open_signed, rotated_from
+    from checker.signing.keys import load_public
+
+    if args.previous is None:
+        return None
+    rotated = rotated_from(current)
+    if rotated is not None and args.previous_key is None:
+        raise UsageError(
+            f"{args.file} records its previous report as signed by another key ({rotated}): "
+            "the signing key was rotated",
+            hint="pass that key's public key as --previous-key",
+        )
+    return open_signed(
+        args.previous, load_public(args.previous_key) if args.previous_key else public
+    )
+
+
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import (
         ORG_PREDICATE_TYPE,
@@ -270,9 +292,10 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.keys import load_public
     from checker.signing.population import describe
 
+    check_previous_key(args)
     public = load_public(args.key)
     current = open_signed(args.file, public)
-    previous = open_signed(args.previous, public) if args.previous else None
+    previous = _previous(args, current, public)
     for signed, path in ((current, args.file), (previous, args.previous)):
         if signed is not None and signed.kind != ORG_PREDICATE_TYPE:
             check_judged_as_of(signed, str(path))

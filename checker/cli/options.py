@@ -79,3 +79,9 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
         cache_dir=cache_dir(args),
         **engine_options(args),
     )
+
+
+def check_previous_key(args: argparse.Namespace) -> None:
+    """``--previous-key`` names the key that signed ``--previous``: alone it is a mistake."""
+    if args.previous_key is not None and args.previous is None:
+        raise UsageError("--previous-key is the key that signed --previous: pass --previous too")

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from checker.cli.options import check_options, engine_options
+from checker.cli.options import check_options, check_previous_key, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
 from checker.org.attestation import (
     ATTESTATIONS,
@@ -101,14 +101,15 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.runner import today_utc
     from checker.signing.attestation import (
         ORG_PREDICATE_TYPE,
+        chained_to,
         check_as_of,
         check_period,
-        read_previous,
         sign_statement,
     )
     from checker.signing.keys import key_id, load_private
 
     check_org_usage(args)
+    check_previous_key(args)
     period = check_period(args.period, partial=args.partial)
     check_as_of(period, args.as_of, partial=args.partial)
     check_targets([args.output])
@@ -116,15 +117,13 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     org = load_org(args.org)
     check_targets([args.output])  # again, now that org.yaml and the key have been read
     check_output(org, args.output)
-    previous = (
-        read_previous(args.previous, key, period, ORG_PREDICATE_TYPE) if args.previous else None
-    )
+    previous = chained_to(args.previous, args.previous_key, key, period, ORG_PREDICATE_TYPE)
     retired = retirements(org, previous, period)
     as_of = args.as_of or today_utc()
     mode = ATTESTATIONS if args.from_attestations is not None else REPOSITORIES
     results = _results(args, org, period, as_of, previous)
     run = OrgRun(org, period, as_of, args.partial, mode, predecessors(org, previous), retired)
-    statement = build_org_statement(run, results, previous)
+    statement = build_org_statement(run, results, previous, key_id(key.public_key()))
     envelope, digest = sign_statement(statement, key)
     write_all([(args.output, envelope)])
     for result in results:

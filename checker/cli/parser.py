@@ -259,6 +259,12 @@ def _audit(commands: Commands) -> None:
     audit.add_argument(
         "--previous", type=Path, metavar="FILE", help="last month's signed report, to chain to"
     )
+    audit.add_argument(
+        "--previous-key",
+        type=Path,
+        metavar="PUB",
+        help="the public key that signed --previous, where it is not --key's (a rotated key)",
+    )
     audit.add_argument("--html", type=Path, metavar="FILE", help="also write the report as HTML")
     audit.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the report as Markdown"
@@ -311,6 +317,12 @@ def _verify(commands: Commands) -> None:
     verify.add_argument("file", type=Path, metavar="FILE", help="the signed report")
     verify.add_argument("--key", type=Path, required=True, metavar="PUB", help="public key")
     verify.add_argument("--previous", type=Path, metavar="FILE", help="the report it must link to")
+    verify.add_argument(
+        "--previous-key",
+        type=Path,
+        metavar="PUB",
+        help="the public key that signed --previous, where the report records a change of key",
+    )
     verify.add_argument(
         "--replay",
         action="store_true",

@@ -74,9 +74,10 @@ def _groups(results: list[SystemResult]) -> list[dict[str, Any]]:
 
 
 def build_org_statement(
-    run: OrgRun, results: list[SystemResult], previous: Signed | None
+    run: OrgRun, results: list[SystemResult], previous: Signed | None, signer: str
 ) -> dict[str, Any]:
-    """The statement, systems and subjects sorted by name: the same bytes for the same inputs."""
+    """The statement, systems and subjects sorted by name: the same bytes for the same inputs
+    (``signer``: the id of the key that signs it)."""
     ordered = sorted(results, key=lambda r: r.name)
     subjects = [{"name": f"org:{run.org.path.name}", "digest": {"sha256": run.org.sha256}}]
     subjects += sorted((s for r in ordered for s in r.subjects), key=lambda s: str(s["name"]))
@@ -104,7 +105,7 @@ def build_org_statement(
             "groups": _groups(ordered),
             "systems": [run.entry(r) for r in ordered],
             **({"retired": run.retired} if run.retired else {}),
-            "previous": previous_link(previous),
+            "previous": previous_link(previous, signer),
         },
     }
 

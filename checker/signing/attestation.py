@@ -22,6 +22,7 @@ from checker.facts.population import population_record
 from checker.report.model import Report
 from checker.settings import SettingNote
 from checker.signing import dsse
+from checker.signing.keys import key_id, load_public
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
@@ -230,26 +231,31 @@ def audit_predicate(report: Report) -> dict[str, Any]:
     }
 
 
-def previous_link(previous: Signed | None) -> dict[str, Any] | None:
-    """The predicate's ``previous``: last month's period and the digest of its payload."""
+def previous_link(previous: Signed | None, signer: str) -> dict[str, Any] | None:
+    """The predicate's ``previous``: last month's period and the digest of its payload, and,
+    where another key than ``signer`` (this attestation's key id) signed it, that key's id: a
+    rotated key, which ``check_link`` holds the previous report to."""
     if previous is None:
         return None
-    return {"period": previous.period, "digest": {"sha256": previous.digest}}
+    link: dict[str, Any] = {"period": previous.period, "digest": {"sha256": previous.digest}}
+    if previous.keyid != signer:
+        link["keyid"] = previous.keyid
+    return link
 
 
-def build_statement(report: Report, previous: Signed | None) -> dict[str, Any]:
+def build_statement(report: Report, previous: Signed | None, signer: str) -> dict[str, Any]:
     """The statement: the repository HEAD and every input file as subjects, the report inside."""
     return {
         "_type": STATEMENT_TYPE,
         "subject": audit_subjects(report),
         "predicateType": PREDICATE_TYPE,
-        "predicate": {**audit_predicate(report), "previous": previous_link(previous)},
+        "predicate": {**audit_predicate(report), "previous": previous_link(previous, signer)},
     }
 
 
 def sign_report(report: Report, key: Ed25519PrivateKey, previous: Signed | None) -> tuple[str, str]:
     """The envelope's text, canonical JSON (RFC 8785) signed, and the payload's sha256."""
-    return sign_statement(build_statement(report, previous), key)
+    return sign_statement(build_statement(report, previous, key_id(key.public_key())), key)
 
 
 def sign_statement(statement: dict[str, Any], key: Ed25519PrivateKey) -> tuple[str, str]:
@@ -297,10 +303,21 @@ def open_signed(path: Path, public: Ed25519PublicKey) -> Signed:
 
 
 def read_previous(
-    path: Path, key: Ed25519PrivateKey, period: str, kind: str = PREDICATE_TYPE
+    path: Path, public: Ed25519PublicKey, period: str, kind: str = PREDICATE_TYPE
 ) -> Signed:
-    """Last month's attestation of the same kind, verified with the same key, to chain to."""
-    previous = open_signed(path, key.public_key())
+    """Last month's attestation of the same kind, verified with ``public`` (``previous_key``),
+    to chain to."""
+    try:
+        previous = open_signed(path, public)
+    except VerificationError as exc:
+        if exc.what != "key":
+            raise
+        raise UsageError(
+            f"{path} is signed by another key than the one it is checked with: "
+            + str(exc).partition(f"{path}: ")[2],
+            hint="where the signing key was rotated since that month, pass the public key "
+            "that signed it as --previous-key",
+        ) from exc
     if previous.kind != kind:
         what = "an organisation's" if previous.kind == ORG_PREDICATE_TYPE else "one repository's"
         raise UsageError(
@@ -321,8 +338,32 @@ def read_previous(
     return previous
 
 
+def chained_to(
+    path: Path | None,
+    given: Path | None,
+    key: Ed25519PrivateKey,
+    period: str,
+    kind: str = PREDICATE_TYPE,
+) -> Signed | None:
+    """``read_previous`` of ``--previous``, if given, verified with ``--previous-key`` where
+    given (the signing key was rotated since), else with the signing key's own."""
+    if path is None:
+        return None
+    public = load_public(given) if given is not None else key.public_key()
+    return read_previous(path, public, period, kind)
+
+
+def previous_shown(previous: Signed | None, signer: str) -> str:
+    """The previous report as a rendered report's signature block names it."""
+    if previous is None:
+        return "none (first in chain)"
+    rotated = f", signed by key {previous.keyid}" if previous.keyid != signer else ""
+    return f"{previous.period} sha256 {previous.digest}{rotated}"
+
+
 def check_link(current: Signed, previous: Signed | None) -> str:
-    """Confirm ``current`` links to exactly ``previous``; describe the link either way."""
+    """Confirm ``current`` links to exactly ``previous``, signed by the key it records (its own
+    where it records none); describe the link either way."""
     link = current.predicate.get("previous")
     if previous is not None and previous.kind != current.kind:
         raise VerificationError(
@@ -353,4 +394,22 @@ def check_link(current: Signed, previous: Signed | None) -> str:
             f"the report for {current.period} links to sha256 {recorded}, but the given "
             f"previous report is sha256 {previous.digest}",
         )
+    rotated = link.get("keyid")
+    if previous.keyid != (rotated or current.keyid):
+        said = f"by key {rotated}" if rotated else f"by its own key {current.keyid}"
+        raise VerificationError(
+            "link",
+            f"the report for {current.period} records its previous report as signed {said}, "
+            f"but the given previous report is signed by key {previous.keyid}",
+        )
+    if rotated:
+        return f"linked to {previous.period} (sha256 {previous.digest}), signed by key {rotated}"
     return f"linked to {previous.period} (sha256 {previous.digest})"
+
+
+def rotated_from(current: Signed) -> str | None:
+    """The key id that signed the report ``current`` links to, where ``current`` records a
+    change of key; None otherwise."""
+    link = current.predicate.get("previous")
+    rotated = link.get("keyid") if isinstance(link, dict) else None
+    return rotated if isinstance(rotated, str) else None

@@ -215,6 +215,18 @@ def test_the_attestation_chains_to_last_months(org: Org, tmp_path: Path) -> None
         "verify", tmp_path / "mar.json", "--key", pub, "--previous", tmp_path / "feb.json"
     )
     assert linked.code == 0 and "chain: linked to 2024-02" in linked.out
+    # The organisation's key rotated in March: chained with the old key's public file.
+    rotated, rotated_pub = org.key("central-2025")
+    extra = ("--previous", tmp_path / "feb.json", "--workers", "0", "--key", rotated)
+    refused = org.audit(tmp_path / "mar2.json", *extra)
+    assert refused.code == 2 and "--previous-key" in refused.err, refused.err
+    assert org.audit(tmp_path / "mar2.json", *extra, "--previous-key", pub).code == 1
+    chained = run_cli(
+        "verify", tmp_path / "mar2.json", "--key", rotated_pub, "--previous", tmp_path / "feb.json",
+        "--previous-key", pub,
+    )  # fmt: skip
+    assert chained.code == 0, chained.err
+    assert "chain: linked to 2024-02" in chained.out and ", signed by key" in chained.out
     # A one-repository audit is not an organisation's previous month.
     private, _ = org.key("central")
     single = run_cli(

@@ -265,6 +265,35 @@ def test_the_chain_each_team_keeps_is_checked_against_last_months(org: Org, tmp_
     (mar / "web2.json").rename(mar / "web.json")
 
 
+def test_a_team_that_rotates_its_key_keeps_its_chain(org: Org, tmp_path: Path) -> None:
+    """A team's February signed with its old key, March with a new one chained to it by
+    ``--previous-key``, and org.yaml naming the new key from March: the organisation's chain
+    check finds March linked to the February it accepted."""
+    feb, mar = tmp_path / "feb", tmp_path / "mar"
+    shutil.copytree(org.root / "signed", mar)
+    feb.mkdir()
+    for team in TEAMS:
+        assert team_audit(org, team, feb / f"{team}.json", "--period", "2024-02").code == 0
+    quiet = org.quiet("2024-02")
+    assert federated(quiet, feb, tmp_path / "org-feb.json", "--period", "2024-02").code == 0
+    _, old = org.key("web")
+    (mar / "web.json").unlink()
+    linked = team_audit(
+        org, "web", mar / "web.json", "--previous", feb / "web.json", "--previous-key", old,
+        key="web-new",
+    )  # fmt: skip
+    assert linked.code == 0, linked.err
+    rotated = Org(org.root, [{**s, "key": "keys/web-new.pub"} if s["name"] == "web" else s
+                             for s in org.systems], "org-rotated.yaml")  # fmt: skip
+    rotated.write()
+    result = federated(
+        rotated, mar, tmp_path / "org-mar.json", "--previous", tmp_path / "org-feb.json"
+    )
+    assert result.code == 1, result.err  # payments fails on its findings
+    (web,) = [s for s in predicate(tmp_path / "org-mar.json")["systems"] if s["name"] == "web"]
+    assert web["status"] == "judged" and web["chain"].startswith("linked to 2024-02"), web
+
+
 def test_a_team_that_judged_with_a_weaker_threshold_is_held_to_the_organisations(
     org: Org, tmp_path: Path
 ) -> None:

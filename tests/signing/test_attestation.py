@@ -477,3 +477,64 @@ def test_html_and_markdown_beside_the_signed_report(setup: Setup, tmp_path: Path
     assert keyid in html and keyid in (tmp_path / "jul.md").read_text()
     assert "Summary by control" in html and "SEC Rule 15c3-5(b)" in html
     assert (tmp_path / "jul.html").stat().st_size < 200_000
+
+
+@pytest.fixture(scope="module")
+def rotated(setup: Setup) -> tuple[Path, Path]:
+    """August signed with a new key, chained to July signed with the old one: the new key's
+    public file and August's report."""
+    assert run_cli("keygen", "--output", setup.dir / "new").code == 0
+    new = Setup(setup.case, setup.dir / "new.key", setup.dir / "new.pub", setup.dir)
+    refused = new.audit("2012-08", "aug-new.json", "--previous", setup.dir / "jul.json")
+    assert refused.code == 2, refused.err
+    assert "--previous-key" in refused.err and not (setup.dir / "aug-new.json").exists()
+    result = new.audit(
+        "2012-08", "aug-new.json", "--previous", setup.dir / "jul.json", "--previous-key", setup.pub
+    )
+    assert result.code == 1, result.err  # findings: written
+    return new.pub, setup.dir / "aug-new.json"
+
+
+def test_a_rotated_key_chains_to_the_month_the_old_key_signed(
+    setup: Setup, rotated: tuple[Path, Path]
+) -> None:
+    """A team that rotates its signing key keeps its chain: the month after the rotation
+    records the old key's id beside last month's digest, and verify holds last month's report
+    to that key, given its public key by the auditor."""
+    pub, august = rotated
+    old = hashlib.sha256(load_private(str(setup.key)).public_key().public_bytes_raw()).hexdigest()
+    link = statement(august)["predicate"]["previous"]  # type: ignore[index]
+    assert link["keyid"] == old  # type: ignore[index]
+    verified = run_cli(
+        "verify", august, "--key", pub, "--previous", setup.dir / "jul.json",
+        "--previous-key", setup.pub,
+    )  # fmt: skip
+    assert verified.code == 0, verified.err
+    assert f"), signed by key {old}" in verified.out
+    asked = run_cli("verify", august, "--key", pub, "--previous", setup.dir / "jul.json")
+    assert asked.code == 2 and "--previous-key" in asked.err
+    alone = run_cli("verify", august, "--key", pub, "--previous-key", setup.pub)
+    assert alone.code == 2 and "pass --previous too" in alone.err
+
+
+@pytest.mark.parametrize("months", ["rotated", "same key"])
+def test_last_month_signed_again_by_another_key_breaks_the_link(
+    setup: Setup, rotated: tuple[Path, Path], tmp_path: Path, months: str
+) -> None:
+    """Last month's exact payload, signed again by a key the auditor is handed, has the digest
+    the link records but not its signer: the report records which key signed the month before
+    it (its own, where it records none), and the link fails on any other."""
+    pub, current = rotated if months == "rotated" else (setup.pub, setup.dir / "aug.json")
+    assert run_cli("keygen", "--output", tmp_path / "third").code == 0
+    earlier = setup.dir / "jul.json"
+    resigned = tmp_path / "jul-resigned.json"
+    resigned.write_text(
+        sign_statement(statement(earlier), load_private(str(tmp_path / "third.key")))[0]
+    )
+    result = run_cli(
+        "verify", current, "--key", pub, "--previous", resigned,
+        "--previous-key", tmp_path / "third.pub",
+    )  # fmt: skip
+    assert result.code == 1, result.out + result.err
+    assert "verification failed (link)" in result.err
+    assert "but the given previous report is signed by key" in result.err
