@@ -20,7 +20,8 @@ Each target's status comes from the release steps, not from the play's ``ok`` co
 
 - an unreachable result: ``unreachable``;
 - a failure the run counts (``stats``; in an unfinished run, any failed result): ``failed``;
-- in a run that was killed, a task still running on the host: ``failed``;
+- in a run that was killed, a task still running on the host, or a last play (a verification
+  after the release) that shows no result on it: ``failed``;
 - each release task must have run on the host, and neither been skipped there (``skipped``)
   nor failed with its error ignored or rescued (``failed``);
 - nor may its result there show that it did not release, though Ansible counts it ``ok`` or
@@ -353,23 +354,50 @@ class _Judge:
             return "failed", f"task {failed[0]!r} failed" if failed else None
         if not self.finished and failed:
             return "failed", f"task {failed[0]!r} failed"
+        killed = self._killed(host)
+        if killed:
+            return "failed", killed
+        return self._released(host, results)
+
+    def _killed(self, host: str) -> str | None:
+        """Why a killed run leaves the host unfinished: it was running a task of the run's last
+        play, or that play (a verification after the release, say) shows nothing of it yet."""
+        if self.finished:
+            return None
         running = self._running(host)
         if running:
-            return "failed", f"the run was killed while task {running!r} was running on it"
-        return self._released(host, results)
+            return f"the run was killed while task {running!r} was running on it"
+        if self._unseen_in_last_play(host):
+            where = f" at task {self.last.tasks[-1].name!r}" if self.last.tasks else ""
+            return (
+                f"the run was killed in play {self.last.name!r}{where} before that play showed "
+                "a result on it: it may have been running there"
+            )
+        return None
 
     def _running(self, host: str) -> str | None:
         """The task a killed run was running on the host, if it was running one."""
-        if self.finished or self.last not in self.plays:
+        if host not in self.last.hosts():
             return None
         tasks = self.last.tasks
         for index, task in enumerate(tasks):
             if host in task.results:
                 continue
-            lockstep_last = index == len(tasks) - 1 and host in self.last.hosts()
-            if host in task.started or lockstep_last:
+            if host in task.started or index == len(tasks) - 1:
                 return task.name
         return None
+
+    def _unseen_in_last_play(self, host: str) -> bool:
+        """The killed run's last play shows no result on the host, which no earlier batch of
+        that play (``serial``) took through it either: the run may have been killed while the
+        play ran on it. The play's hosts are not recorded, so only a play that shows results on
+        the control node alone is taken as not the host's."""
+        if host in self.last.hosts():
+            return False
+        if any(play.key == self.last.key and host in play.hosts() for play in self.played.plays):
+            return False
+        shown = self.last.hosts()
+        return not shown or bool(shown - {CONTROL_NODE})
 
     def _released(self, host: str, results: list[tuple[str, State]]) -> tuple[Status, str | None]:
         for wanted in self.release:

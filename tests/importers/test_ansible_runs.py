@@ -171,6 +171,24 @@ def test_a_killed_rolling_run_is_an_unfinished_deployment(tmp_path: Path) -> Non
     assert set(findings["FLEET-001"]) == {f"D-2012-08-01:smars-0{n}" for n in (3, 4, 5)}
 
 
+def test_a_run_killed_in_a_verification_play_after_the_release_fails_the_unverified_host(
+    tmp_path: Path,
+) -> None:
+    """The release in a play of its own, the run killed while the next play's health check ran
+    on smars-03 (the others passed it): that play shows no result on smars-03, which no more
+    passed its check than a host killed in the release's own play did."""
+    repo, evidence = _workspace(tmp_path)
+    result = _import(
+        repo, rec.FIXTURES / "outcomes" / "verify-killed.jsonl", "--release-task", RELEASE
+    )
+    assert result.code == 0, result.err
+    assert "4 hosts: 1 failed, 3 succeeded, unfinished" in result.err
+    record = _record(evidence)
+    assert _statuses(record)["smars-03"] == "failed"
+    assert "killed in play 'Verify the order router'" in record["targets"][2]["reason"]
+    assert set(_findings(repo)["FLEET-001"]) == {"D-2012-08-01:smars-03"}
+
+
 def test_a_run_without_a_release_task_named_is_refused(tmp_path: Path) -> None:
     """What released cannot be read from what ran (see test_ansible_outcomes.py)."""
     repo, evidence = _workspace(tmp_path, hosts=5)
