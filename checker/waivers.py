@@ -176,9 +176,9 @@ def subject_problem(template: str | None, glob: str, rule_ids: Collection[str]) 
 
     A glob without wildcards must be a subject of that shape; with wildcards, its literal
     characters must fit the parts they stand in: a commit is 40 (or 64) lowercase hex digits,
-    and the rule of a WAIVER-001 subject is a rule id."""
-    if template is None:
-        return None
+    and the rule of a WAIVER-001 subject is a rule id. A rule that declares no shape has
+    subjects of one part, any text: a glob over them still starts with what it names."""
+    template = template or "{subject}"
     if glob.count("[") != glob.count("]"):
         return "its [ and ] do not pair up, so it can only match itself literally"
     if not _WILD.search(glob):
@@ -250,8 +250,11 @@ def _parts_problem(template: str, glob: str) -> str | None:
         where = " outside any [...] class" if "[" in glob else ""
         return f"it must keep the shape {shape}, with its separators written out{where}"
     parts[-1] = parts[-1].removesuffix(pieces[-1])
+    # A {subject} beside an exact part (WAIVER-001's {rule}:{subject}) may be any glob; alone
+    # (a rule's whole subject), ``*l*`` covered every subject with an l in it.
+    free = {"commit", *(["subject"] if len(names) > 1 else [])}
     for name, part in zip(names, parts, strict=True):
-        if name not in ("subject", "commit") and part != "*" and not literal_start(part):
+        if name not in free and part != "*" and not literal_start(part):
             return (
                 f"its {name} {part!r} starts with a wildcard, so it matches {name}s by any "
                 f"characters they hold, ones no one has seen yet too; write the {name} "

@@ -128,6 +128,33 @@ def test_user_rules_join_check_and_catalog(tmp_path: Path) -> None:
     assert ids == sorted(ids) and {"ACME-001", "REVIEW-001"} <= set(ids)
 
 
+@pytest.mark.parametrize(
+    ("subject", "code"),
+    [("*1", 2), ("?1", 2), ("*D*", 2), ("D1", 0), ("D*", 0)],
+)
+def test_a_rule_without_a_subject_shape_is_waived_only_by_what_its_glob_names(
+    tmp_path: Path, subject: str, code: int
+) -> None:
+    """ACME-001 declares no ``subject`` shape: a waiver of ``*1`` (every deployment whose id
+    ends in 1, next month's too) was accepted and waived it, and the check passed at
+    --fail-on medium."""
+    repo, evidence = _repo_with_deployment(tmp_path)
+    policies = tmp_path / "acme"
+    policies.mkdir()
+    (policies / "tickets.rego").write_text(USER_RULE)
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "ACME-001", "subject": subject, "reason": "tickets kept elsewhere",
+         "approved_by": "cro@example.com", "expires": "2024-03-01"},
+    ])  # fmt: skip
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
+        "--fail-on", "medium", "--as-of", "2024-02-15",
+    )  # fmt: skip
+    assert result.code == code, result.err
+    if code == 2:
+        assert "waivers.yaml:1:" in result.err and "starts with a wildcard" in result.err
+
+
 def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
     """USER_RULE with a cause and a statement in its METADATA."""
     return USER_RULE.replace(
