@@ -502,13 +502,33 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
             continue
         if (name in expected or name == TRACE) and entry.is_file:
             continue
-        if any(fnmatch.fnmatchcase(name, glob) for glob in ignore):
+        present = {e.name for e in entries if e.name in expected}
+        glob = next((glob for glob in ignore if fnmatch.fnmatchcase(name, glob)), None)
+        if glob is not None:
+            _check_not_hidden(files, name, glob, present)
             ignored.append(name)
             continue
-        present = {e.name for e in entries if e.name in expected}
         message, hint = _unread(name, entry.is_dir, registry, present)
         raise InputError(message, path=str(files.where(name)), hint=hint)
     return ignored
+
+
+def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
+    """An ``evidence_ignore`` glob does not pass over the only file of an evidence kind under
+    another spelling: ``*.json``, meant for an export's leftovers, took ``observations.json``
+    with it, and FLEET-002 went unjudged in a pass. Beside the kind's own file (a backup,
+    ``deploys.yaml.bak``), it is not evidence and may be ignored."""
+    stem, _, suffix = name.partition(".")
+    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold())
+    if kind is None or any(p.partition(".")[0] == kind.name for p in present):
+        return
+    _, hint = _misnamed(name, kind, suffix, None)
+    raise InputError(
+        f"{name} matches evidence_ignore {glob!r}, but it is named for {kind.what} evidence "
+        f"and no {kind.what} file is read: ignored, it would leave its rules unjudged",
+        path=str(files.where(name)),
+        hint=hint,
+    )
 
 
 def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:

@@ -278,6 +278,28 @@ def test_files_that_are_not_evidence_are_named_or_refused(
     assert "Not evidence (evidence_ignore): export.log" in check(shop).out
 
 
+def test_evidence_ignore_does_not_pass_over_a_kinds_only_file(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """``*.json``, meant for an export's leftovers, also took ``observations.json``: host web-1
+    seen running a commit never deployed went unjudged, and the check passed."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / "observations.json").write_text(json.dumps([seen]))
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['*.json']\n")
+    result = check(shop)
+    assert result.code == 2
+    assert "observations.json matches evidence_ignore '*.json'" in result.err
+    assert "rename it to observations.yaml" in result.err
+    (evidence / "observations.json").rename(evidence / "observations.yaml")
+    assert "FLEET-002" in check(shop).out and check(shop).code == 1
+    (evidence / "observations.json").write_text("[]")  # beside the real one: not evidence
+    report = check(shop, "--format", "json").json()
+    assert report["inputs"]["ignored"] == ["observations.json"]
+
+
 def _this_month() -> str:
     return datetime.now(UTC).strftime("%Y-%m")
 
