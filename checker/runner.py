@@ -660,12 +660,15 @@ def _findings(rule: RuleMeta, value: Any, moments: Moments | None = None) -> lis
     return distinct.findings()
 
 
-def _filled(names: tuple[str, ...], fields: dict[str, Any]) -> tuple[str, ...]:
-    """The values a subject template's fields were filled with, in order; none where a rule
-    gave its subject without them (a waiver's glob is then matched against the subject)."""
+def _filled(names: tuple[str, ...], fields: dict[str, Any]) -> tuple[str, ...] | None:
+    """The values a subject template's fields were filled with, in order (``Finding.parts``).
+    Where a rule gave its subject without them: none for a template of one field (a waiver's
+    glob is matched against the subject), None for one of several. Matched against the whole
+    subject, ``*:9100`` covered every host written ``host:9100`` of a rule whose subjects are
+    ``{deployment}:{host}``, which part by part names one host exactly."""
     values = tuple(fields.get(name) for name in names)
     if not all(isinstance(v, str | int) and str(v) for v in values):
-        return ()
+        return None if len(names) > 1 else ()
     return tuple(str(v) for v in values)
 
 

@@ -27,22 +27,24 @@ def _matches(waiver: Waiver, finding: Finding) -> bool:
     if waiver.cause is not None:
         return finding.cause == waiver.cause
     glob = waiver.subject or ""
+    if finding.parts is None:  # its parts unknown: no glob can be cut into them
+        return glob == finding.subject
     if not _WILD.search(glob) or not finding.parts:
         return fnmatch.fnmatchcase(finding.subject, glob)
-    return _matches_parts(glob, finding)
+    return _matches_parts(glob, finding.parts, finding.subject)
 
 
-def _matches_parts(glob: str, finding: Finding) -> bool:
+def _matches_parts(glob: str, parts: tuple[str, ...], subject: str) -> bool:
     """A glob matched part by part against the values the finding's subject was filled with:
     a wildcard covers characters of its own part only. Matched against the whole subject,
     ``*:9100`` covered every host ending in ``:9100`` (hosts written ``host:port``), and
     ``rel:*`` every deployment whose id starts ``rel:``, though each reads as naming one thing
     exactly. A glob that cannot be cut into the finding's parts matches nothing."""
-    separators = _separators(finding.parts, finding.subject)
+    separators = _separators(parts, subject)
     cut = _split_outside_classes(glob, separators) if separators is not None else None
-    if cut is None or len(cut) != len(finding.parts):
+    if cut is None or len(cut) != len(parts):
         return False
-    return all(fnmatch.fnmatchcase(v, g) for v, g in zip(finding.parts, cut, strict=True))
+    return all(fnmatch.fnmatchcase(v, g) for v, g in zip(parts, cut, strict=True))
 
 
 def _separators(parts: tuple[str, ...], subject: str) -> list[str] | None:

@@ -52,10 +52,13 @@ class Finding:
     """The one-line statement of its cause, the same for every instance of a group."""
     when: Occurrence | None = None
     """When it happened: the start of the deployment it names, or the event's time."""
-    parts: tuple[str, ...] = ()
+    parts: tuple[str, ...] | None = ()
     """The values its rule's subject template was filled with, in the template's order
     (``{deployment}:{host}``: the deployment, the host): what a waiver's glob is matched
-    against, part by part. Not reported (the subject says the same)."""
+    against, part by part. Empty where the template has one field or none (the glob is then
+    matched against the subject); None where it has several but the rule gave its subject as
+    one string, without them (only a waiver naming that subject exactly covers it). Not
+    reported (the subject says the same)."""
 
     @property
     def group_key(self) -> str:

@@ -155,6 +155,56 @@ def test_a_rule_without_a_subject_shape_is_waived_only_by_what_its_glob_names(
         assert "waivers.yaml:1:" in result.err and "starts with a wildcard" in result.err
 
 
+SHAPED_AS_STRINGS = """\
+package acme.ports
+
+import rego.v1
+
+# METADATA
+# title: Host port closed
+# description: Every target's metrics port is closed.
+# custom:
+#   id: ACME-003
+#   severity: high
+#   controls: [ACME network policy 2.1]
+#   requires: [deploys]
+#   subject: "{deployment}:{host}"
+#   message: "{subject} leaves its metrics port open."
+open_port contains sprintf("%s:%s", [d.id, host]) if {
+	some d in input.deployments
+	some host, _ in d.target_status
+}
+"""
+
+
+@pytest.mark.parametrize(("subject", "code"), [("*:9100", 1), ("D1:web-1:9100", 0)])
+def test_a_shaped_subject_given_as_one_string_is_waived_only_by_its_name(
+    tmp_path: Path, subject: str, code: int
+) -> None:
+    """A rule that declares ``{deployment}:{host}`` but emits its subjects as one string gives
+    no parts to cut a glob into: ``*:9100`` reads as any deployment of host ``9100``, and was
+    matched against the whole subject, covering host ``web-1:9100`` (exit 0). Only a waiver
+    naming the subject exactly covers such a finding."""
+    repo, evidence = _repo_with_deployment(tmp_path)
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    records[0]["targets"] = [{"host": "web-1:9100", "status": "failed"}]
+    write_yaml(evidence / "deploys.yaml", records)
+    policies = tmp_path / "acme"
+    policies.mkdir()
+    (policies / "ports.rego").write_text(SHAPED_AS_STRINGS)
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "ACME-003", "subject": subject, "reason": "scraped inside the cluster",
+         "approved_by": "cro@example.com", "expires": "2024-03-01"},
+    ])  # fmt: skip
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
+        "--as-of", "2024-02-15", "--format", "json",
+    )  # fmt: skip
+    assert result.code == code, result.err
+    (finding,) = [f for f in result.json()["findings"] if f["rule"] == "ACME-003"]
+    assert finding["subject"] == "D1:web-1:9100" and finding["waived"] == (code == 0)
+
+
 def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
     """USER_RULE with a cause and a statement in its METADATA."""
     return USER_RULE.replace(
