@@ -31,6 +31,9 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _IGNORABLE = frozenset(
     (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810))
 ) | frozenset((*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)))
+_GITHUB_APP = re.compile(r"[0-9]+\+[^@]+\[bot\]@users\.noreply\.[^@]+")
+"""A GitHub App's no-reply address, ``ID+NAME[bot]@users.noreply.HOST`` (after normalising,
+the tag kept): github-actions', dependabot's, renovate's, as GitHub writes them."""
 _PERSON = "\0"
 """Prefix of a person's node among the addresses (no address holds a NUL)."""
 
@@ -53,17 +56,18 @@ def visible(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if invisible(c) is not None else c for c in text)
 
 
-def normalise(value: str, *, fold: bool = True) -> str:
+def normalise(value: str, *, fold: bool = True, tag: bool = False) -> str:
     """The comparable form of a value: Unicode NFKC, the address inside ``<...>`` if any,
     comments ``(...)`` and surrounding brackets, dots and spaces removed, case folded, and a
-    ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``)."""
+    ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``); with
+    ``tag``, the tag kept."""
     text = _COMMENT.sub(" ", unicodedata.normalize("NFKC", value))
     if "<" in text:
         text = text.rsplit("<", 1)[1].split(">", 1)[0]
     text = text.strip(_SURROUNDING)
     text = text.casefold() if fold else text
     local, at, domain = text.rpartition("@")
-    if at and "+" in local and not local.startswith("+"):
+    if at and not tag and "+" in local and not local.startswith("+"):
         local = local.split("+", 1)[0]
     return f"{local}{at}{domain}" if at else text
 
@@ -179,6 +183,17 @@ class IdentityResolver:
         if _WELL_FORMED.fullmatch(address):
             return Identity(address)
         return Identity(None, "not a well-formed address")
+
+    def github_apps(self) -> set[str]:
+        """The identities of the values identified so far that are a GitHub App's no-reply
+        address (``41898282+github-actions[bot]@users.noreply.github.com``): bots, whoever
+        lists them. Without its tag the address is ``41898282@users.noreply.github.com``, a
+        well-formed address that would count as a second person."""
+        return {
+            found.identity
+            for value, found in self._known.items()
+            if found.identity and _GITHUB_APP.fullmatch(normalise(value, tag=True))
+        }
 
     def resolve(self, value: str) -> str:
         """The identity ``value`` names, else its normalised text: for grouping values (as

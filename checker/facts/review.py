@@ -225,8 +225,11 @@ def approvals(identities: IdentityResolver, deployment: Deployment) -> list[Appr
 
 
 def bot_identities(identities: IdentityResolver, bots: Iterable[str]) -> list[str]:
-    """The identities of ``review_bots``; a bot that names nobody matches nothing anyway."""
-    return sorted({found for bot in bots if (found := identities.identify(bot).identity)})
+    """The identities of ``review_bots``, and of every GitHub App's no-reply address the run
+    met (called once every value naming a person has been identified); a bot that names
+    nobody matches nothing anyway."""
+    listed = {found for bot in bots if (found := identities.identify(bot).identity)}
+    return sorted(listed | identities.github_apps())
 
 
 def _with_mailmap(

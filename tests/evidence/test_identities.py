@@ -120,3 +120,14 @@ def test_resolve_keeps_a_value_for_grouping_when_it_names_nobody() -> None:
     resolver = IdentityResolver(PEOPLE)
     assert resolver.resolve("octocat") == "octocat"
     assert resolver.resolve("Lee <LEE@example.com>") == "lee"
+
+
+def test_the_identities_of_github_apps_met_are_known() -> None:
+    resolver = IdentityResolver(PEOPLE)
+    for value in (
+        "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+        "12345+octocat@users.noreply.github.com",  # a person's no-reply address
+        "dana@example.com",
+    ):
+        assert resolver.identify(value).identity is not None
+    assert resolver.github_apps() == {"49699333@users.noreply.github.com"}

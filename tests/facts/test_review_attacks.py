@@ -591,3 +591,35 @@ def test_a_co_author_folded_over_lines_is_still_a_co_author(tmp_path: Path, trai
         "(approval by lee@example.com in review 17 did not count: by an author or co-author "
         "of one of the change's commits)" in got[("REVIEW-002", approved)]
     )
+
+
+ACTIONS = "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+"""GitHub Actions' own identity, as GitHub writes it on a workflow's commits."""
+
+
+def test_a_github_apps_address_is_a_bot(tmp_path: Path) -> None:
+    """A GitHub App's no-reply address without its tag is ``41898282@users.noreply.github.com``,
+    a well-formed address: a workflow the team triggers "approved" its deployment and
+    "reviewed" Dana's commit, and both rules passed. The App's own commit, reviewed by Lee,
+    still passes: a bot may write a commit, never be the second person."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit("base", {"a": "0"}, author=LEAD, date=_date(1))
+    by_app = repo.commit(
+        "by a workflow", {"a": "1"}, author=DEV, date=_date(2),
+        trailers=(f"Reviewed-by: {ACTIONS}",),
+    )  # fmt: skip
+    app_commit = repo.commit(
+        "bump", {"b": "1"}, author=ACTIONS, date=_date(3), trailers=(f"Reviewed-by: {LEAD}",)
+    )
+    evidence = tmp_path / "evidence"
+    app = {"by": ACTIONS.split("<")[1].rstrip(">"), "at": "2024-03-01T08:00:00Z"}
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", app_commit, "2024-03-01T09:00:00Z", approvals=[app])],
+    )
+    result = check_json(repo.path, evidence, "--baseline", base)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert set(got) == {("REVIEW-001", "D1"), ("REVIEW-002", by_app)}
+    assert f"the approval by {app['by']} is by a bot." in got[("REVIEW-001", "D1")]
+    assert f"(Reviewed-by: {ACTIONS} is by a bot)" in got[("REVIEW-002", by_app)]
