@@ -3,6 +3,7 @@ deployed and approved each deployment, as identities."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -228,8 +229,26 @@ def bot_identities(identities: IdentityResolver, bots: Iterable[str]) -> list[st
     """The identities of ``review_bots``, and of every GitHub App's no-reply address the run
     met (called once every value naming a person has been identified); a bot that names
     nobody matches nothing anyway."""
-    listed = {found for bot in bots if (found := identities.identify(bot).identity)}
+    listed: set[str] = set()
+    for bot in bots:
+        found = identities.identify(bot)
+        if found.identity is not None:
+            listed.add(found.identity)
+        elif not _PLAIN.fullmatch(bot):
+            raise InputError(
+                f"review_bots (knightwatch.yaml or --config): {visible(bot)!r} names nobody "
+                f"({found.unresolved}), nor is it a login: it matches no review, and the bot's "
+                "reviews and approvals under its address would count as a second person's",
+                hint="list the bot's address as its reviews give it (renovate@example.com), "
+                "or a person of identities.yaml that lists it",
+            )
     return sorted(listed | identities.github_apps())
+
+
+_PLAIN = re.compile(r"[!-~]+")
+"""A ``review_bots`` entry that names nobody may still be a login the importers match
+(``renovate-bot``): printable ASCII, no space. Anything else (``Renovate Bot``, an address
+with a space or a look-alike letter) is a mistake that would leave the bot counting."""
 
 
 def _with_mailmap(

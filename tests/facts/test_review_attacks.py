@@ -623,3 +623,38 @@ def test_a_github_apps_address_is_a_bot(tmp_path: Path) -> None:
     assert set(got) == {("REVIEW-001", "D1"), ("REVIEW-002", by_app)}
     assert f"the approval by {app['by']} is by a bot." in got[("REVIEW-001", "D1")]
     assert f"(Reviewed-by: {ACTIONS} is by a bot)" in got[("REVIEW-002", by_app)]
+
+
+@pytest.mark.parametrize(
+    ("bots", "code"),
+    [
+        ("['Renovate Bot']", 2),  # its display name: matched nothing, and the bot counted
+        ("['renovate @example.com']", 2),
+        ("['renov\u0430te@example.com']", 2),  # a Cyrillic a
+        ("['renovate@example.com']", 1),
+        ("[renovate-bot, renovate@example.com]", 1),  # a login, for the importers
+    ],
+)
+def test_a_review_bot_that_can_match_nothing_is_an_input_error(
+    tmp_path: Path, bots: str, code: int
+) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    config = {"knightwatch.yaml": f"review_bots: {bots}\n"}
+    base = repo.commit("base", config, author=LEAD, date=_date(1))
+    sha = repo.commit(
+        "bump", {"a": "1"}, author=DEV, date=_date(2),
+        trailers=("Reviewed-by: Renovate Bot <renovate@example.com>",),
+    )  # fmt: skip
+    evidence = tmp_path / "evidence"
+    bot = {"by": "renovate@example.com", "at": "2024-03-01T08:00:00Z"}
+    write_yaml(
+        evidence / "deploys.yaml", [deployment("D1", sha, "2024-03-01T09:00:00Z", approvals=[bot])]
+    )
+    result = check_json(repo.path, evidence, "--baseline", base)
+    assert result.code == code, result.err
+    if code == 2:
+        assert "review_bots (knightwatch.yaml or --config): " in result.err
+        assert "nor is it a login" in result.err
+        assert result.out == ""
+    else:
+        assert set(findings(result)) == {("REVIEW-001", "D1"), ("REVIEW-002", sha)}
