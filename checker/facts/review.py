@@ -337,18 +337,26 @@ def _change_authors(
     identities: IdentityResolver,
     commits: set[str],
     coauthors: dict[str, set[str]],
-) -> set[str]:
-    """Who wrote a change: the author and co-authors of each of its commits. A merge commit's
-    author is whoever merged (GitHub writes the merger there), not an author of the change."""
+) -> tuple[set[str], str]:
+    """Who wrote a change: the author and co-authors of each of its commits; and, when the
+    author of one of them names nobody, which and why (empty otherwise): that author may be any
+    approver, as a co-author line that names nobody may. A merge commit's author is whoever
+    merged (GitHub writes the merger there), not an author of the change."""
     found: set[str] = set()
-    for sha in commits:
+    unnamed = ""
+    for sha in sorted(commits):
         commit = history.commits.get(sha)
         if commit is not None and len(commit.parents) <= 1:
-            identity = identities.identify(commit.author_email).identity
-            if identity is not None:
-                found.add(identity)
+            who = identities.identify(commit.author_email)
+            if who.identity is not None:
+                found.add(who.identity)
+            elif not unnamed:
+                unnamed = (
+                    f"commit {short(sha)} of the change has an author who is not an identity: "
+                    f"{visible(commit.author_email)} ({who.unresolved})"
+                )
         found.update(coauthors.get(sha, set()))
-    return found
+    return found, unnamed
 
 
 def _reviews(
@@ -372,11 +380,12 @@ def _reviews(
     any approvals of a change whose author names nobody, nor approvals by an author or
     co-author of any of the change's commits: the rule the importers apply, applied again here
     so that it holds for records written before an identity was mapped. Nor do approvals of a
-    change any of whose commits has a co-author line that names nobody (``coauthored``: the
-    co-authors of each commit, and the commits with such a line). Nor does an approval given
-    at or after the start of the first deployment that shipped a commit count for that commit
-    (``first_shipped``): it was in production unreviewed; nor, for what a gate's candidate
-    ships, one dated at or after the gate's moment: it had not been given.
+    change any of whose commits has an author, or a co-author line, that names nobody
+    (``coauthored``: the co-authors of each commit, and the commits with such a line). Nor
+    does an approval given at or after the start of the first deployment that shipped a
+    commit count for that commit (``first_shipped``): it was in production unreviewed; nor,
+    for what a gate's candidate ships, one dated at or after the gate's moment: it had not
+    been given.
     """
     coauthors, nameless = coauthored
     found: dict[str, list[Review]] = defaultdict(list)
@@ -387,8 +396,10 @@ def _reviews(
             found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
     for index, change_commits in sorted(changes.items()):
         record = evidence.reviews[index]
-        writers = _change_authors(history, identities, change_commits, coauthors)
-        unnamed = next((nameless[s] for s in sorted(change_commits) if s in nameless), "")
+        writers, unnamed = _change_authors(history, identities, change_commits, coauthors)
+        coauthor = next((nameless[s] for s in sorted(change_commits) if s in nameless), "")
+        if coauthor:
+            unnamed = f"a commit of the change names a co-author who is not an identity: {coauthor}"
         people = (identities, writers, unnamed)
         for sha, line, identity, excluded, at in _approvals(
             history, record, people, resolved, change_commits
@@ -409,16 +420,13 @@ def _approvals(
 ) -> Iterator[tuple[str, str, Identity, str, str]]:
     """Each commit of the change a review record's approval covers: the commit, the approval
     as a review line, the identity it names, why Python leaves it out (or empty) and when it
-    was given. ``people``: the identities, the writers of the change's commits, and a co-author
-    line of its commits that names nobody (or empty)."""
+    was given. ``people``: the identities, the writers of the change's commits, and why one of
+    its commits has an author or a co-author who names nobody (or empty)."""
     identities, writers, unnamed = people
     author = identities.identify(record.author)
     for approval in record.approvals:
         identity = identities.identify(approval.by)
-        excluded = _approval_excluded(record, author, identity, writers) or (
-            unnamed
-            and f"a commit of the change names a co-author who is not an identity: {unnamed}"
-        )
+        excluded = _approval_excluded(record, author, identity, writers) or unnamed
         line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
         for sha in sorted(_covered(history, resolved, approval.commit, change_commits)):
             yield sha, line, identity, excluded, approval.at

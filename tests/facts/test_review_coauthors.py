@@ -168,10 +168,16 @@ def test_co_author_lines_are_read_wherever_they_stand() -> None:
     assert noreply_login("Lee <lee@knight.example>") is None
 
 
-def _approved_by_jimmy(tmp_path: Path, trailer: str) -> tuple[dict[str, str], dict[str, str]]:
-    """#538 with ``trailer`` in 7a0fcb27's message, and jzelinskie's approval of it written by
-    hand: REVIEW-002's findings, and the shas."""
-    repo, shas = _repo(tmp_path, trailers={2: trailer})
+def _approved_by_jimmy(
+    tmp_path: Path, trailer: str = "", author: str = ""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """#538 with ``trailer`` in 7a0fcb27's message (or ``author`` writing f383603f), and
+    jzelinskie's approval of 7a0fcb27 written by hand: REVIEW-002's findings, and the shas."""
+    repo, shas = _repo(
+        tmp_path,
+        trailers={2: trailer} if trailer else None,
+        authors={1: author} if author else None,
+    )
     record = {
         "change": "PyGithub/PyGithub#538",
         "author": DEV,
@@ -223,3 +229,16 @@ def test_a_reviewed_by_line_of_a_commit_whose_co_author_names_nobody_does_not_co
 def test_co_developed_by_lines_name_co_authors() -> None:
     message = "Fix the router\n\nCo-developed-by: Lee <lee@knight.example>\n"
     assert [value for _, value in coauthor_lines(message)] == ["Lee <lee@knight.example>"]
+
+
+def test_an_approval_of_a_change_whose_author_names_nobody_does_not_count(tmp_path: Path) -> None:
+    """f383603f written as jimmy@localhost, which names nobody: Jimmy may have written it, as a
+    co-author line that names nobody may be him. Before, his approval still counted for the
+    change's other commits (and, where a path-scoped service shipped only those, passed)."""
+    found, shas = _approved_by_jimmy(tmp_path, author="Jimmy <jimmy@localhost>")
+    assert set(found) == {shas[sha] for sha in PR538}
+    for sha in (PR538[0], PR538[2]):
+        assert (
+            f"did not count: commit {shas[PR538[1]][:12]} of the change has an author who is not "
+            "an identity: jimmy@localhost (not a well-formed address)" in found[shas[sha]]
+        ), found[shas[sha]]
