@@ -34,6 +34,9 @@ _IGNORABLE = frozenset(
 _GITHUB_APP = re.compile(r"[0-9]+\+[^@]+\[bot\]@users\.noreply\.[^@]+")
 """A GitHub App's no-reply address, ``ID+NAME[bot]@users.noreply.HOST`` (after normalising,
 the tag kept): github-actions', dependabot's, renovate's, as GitHub writes them."""
+_NOREPLY_ID = re.compile(r"[0-9]+\+([^+\[\]]+)")
+"""The local part of GitHub's no-reply address with an account id, ``ID+LOGIN`` (a person's,
+not an App's ``ID+NAME[bot]``)."""
 _PERSON = "\0"
 """Prefix of a person's node among the addresses (no address holds a NUL)."""
 
@@ -59,7 +62,9 @@ def visible(text: str) -> str:
 def normalise(value: str, *, fold: bool = True, tag: bool = False) -> str:
     """The comparable form of a value: Unicode NFKC, the address inside ``<...>`` if any,
     comments ``(...)`` and surrounding brackets, dots and spaces removed, case folded, and a
-    ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``); with
+    ``+tag`` dropped from the local part (``Dana+Review@Ex.com.`` is ``dana@ex.com``); of a
+    person's GitHub no-reply address, the account id dropped instead
+    (``123+dana@users.noreply.github.com`` is ``dana@users.noreply.github.com``); with
     ``tag``, the tag kept."""
     text = _COMMENT.sub(" ", unicodedata.normalize("NFKC", value))
     if "<" in text:
@@ -67,7 +72,13 @@ def normalise(value: str, *, fold: bool = True, tag: bool = False) -> str:
     text = text.strip(_SURROUNDING)
     text = text.casefold() if fold else text
     local, at, domain = text.rpartition("@")
-    if at and not tag and "+" in local and not local.startswith("+"):
+    noreply = domain.casefold().startswith("users.noreply.")
+    person = _NOREPLY_ID.fullmatch(local) if noreply else None
+    if at and not tag and person is not None:
+        # GitHub writes one account's address as LOGIN@ and, since 2017, as ID+LOGIN@: both
+        # are the login's, or a person reviewing under the other form is a second person.
+        local = person.group(1)
+    elif at and not tag and "+" in local and not local.startswith("+"):
         local = local.split("+", 1)[0]
     return f"{local}{at}{domain}" if at else text
 

@@ -658,3 +658,30 @@ def test_a_review_bot_that_can_match_nothing_is_an_input_error(
         assert result.out == ""
     else:
         assert set(findings(result)) == {("REVIEW-001", "D1"), ("REVIEW-002", sha)}
+
+
+@pytest.mark.parametrize(
+    ("author", "reviewer"),
+    [
+        ("dana@users.noreply.github.com", "4242+dana@users.noreply.github.com"),
+        ("4242+Dana@users.noreply.github.com", "dana@users.noreply.github.com"),
+    ],
+)
+def test_one_github_account_under_both_its_no_reply_forms_is_one_person(
+    tmp_path: Path, author: str, reviewer: str
+) -> None:
+    """GitHub writes one account's no-reply address as ``LOGIN@`` and (accounts since 2017) as
+    ``ID+LOGIN@``. With the ``+`` part dropped as a tag, ``4242+dana@`` was ``4242@``, another
+    address than ``dana@``: Dana's own Reviewed-by under the other form counted (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "change", {"a": "1"}, author=f"Dana <{author}>", date=_date(2),
+        trailers=(f"Reviewed-by: Dana <{reviewer}>",),
+    )  # fmt: skip
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [deployment("D1", sha, _date(3), approvals=[LEE])])
+    result = check_json(repo.path, tmp_path / "ev")
+    assert result.code == 1, result.err
+    assert (
+        f"(Reviewed-by: Dana <{reviewer}> names its author)"
+        in findings(result)[("REVIEW-002", sha)]
+    )
