@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,11 @@ def _revision(
             return ""
         raise InputError(f"{origin}: no revision recorded", path=str(path))
     repo = dig(entry, "source", "repoURL")
-    if selection.source_repo and isinstance(repo, str) and repo != selection.source_repo:
+    if (
+        selection.source_repo
+        and isinstance(repo, str)
+        and not same_repository(repo, selection.source_repo)
+    ):
         raise InputError(
             f"{origin}: synced {repo}, not --source-repo {selection.source_repo}",
             path=str(path),
@@ -265,12 +270,60 @@ def _of_sources(
             path=str(path),
             hint="pass --source-repo URL",
         )
-    if len(repos) == len(revisions) and selection.source_repo in repos:
-        return str(revisions[repos.index(selection.source_repo)])
+    ours = [
+        number
+        for number, repo in enumerate(repos)
+        if isinstance(repo, str) and same_repository(repo, selection.source_repo)
+    ]
+    if len(repos) == len(revisions) and ours:
+        return _one_revision([revisions[n] for n in ours], ours, origin, selection, path)
     raise InputError(
         f"{origin}: no source is --source-repo {selection.source_repo} "
         f"(sources: {', '.join(str(r) for r in repos)})",
         path=str(path),
+    )
+
+
+def _one_revision(
+    found: list[str], numbers: list[int], origin: str, selection: Selection, path: Path
+) -> str:
+    """The revision of the sources ``numbers`` (those of ``--source-repo``): several are
+    refused, since each source of the repository may deploy manifests, one revision cannot
+    stand for the others, and which one Argo CD listed first proves nothing."""
+    revisions = sorted(set(found))
+    if len(revisions) > 1:
+        raise InputError(
+            f"{origin}: sources {', '.join(str(n + 1) for n in numbers)} are all "
+            f"--source-repo {selection.source_repo}, at different revisions "
+            f"({', '.join(revisions)}): one deployment record cannot name what the sync deployed",
+            path=str(path),
+            hint="deploy the repository from one revision in the application (a ref: source "
+            "of it at the same targetRevision), or record these syncs by hand",
+        )
+    return str(revisions[0])
+
+
+def same_repository(left: str, right: str) -> bool:
+    """Whether two repository URLs name one repository, as Argo CD's ``git.SameURL`` compares
+    them (``util/git/git.go``, ``NormalizeGitURL``): case, surrounding white space, a trailing
+    ``.git`` (or slash) and the ``git@host:path`` form of an SSH URL aside."""
+    return _normalized(left) == _normalized(right)
+
+
+def _normalized(url: str) -> str:
+    url = url.strip().lower()
+    scp = re.fullmatch(r"([^/:@]+@[^/:]+):(?!//)(.*)", url)
+    if scp:
+        url = f"{scp.group(1)}/{scp.group(2)}"
+    return url.removeprefix("ssh://").removesuffix("/").removesuffix(".git")
+
+
+def _is_source_repo(source: dict[str, Any], selection: Selection) -> bool:
+    repo = source.get("repoURL")
+    return (
+        isinstance(repo, str)
+        and selection.source_repo is not None
+        and same_repository(repo, selection.source_repo)
     )
 
 
@@ -284,8 +337,7 @@ def _target_ref(entry: dict[str, Any], selection: Selection) -> str | None:
         chosen = [
             s
             for s in sources
-            if isinstance(s, dict)
-            and (dig(s, "repoURL") == selection.source_repo or len(sources) == 1)
+            if isinstance(s, dict) and (_is_source_repo(s, selection) or len(sources) == 1)
         ]
         source = chosen[0] if len(chosen) == 1 else None
     if not isinstance(source, dict) or "chart" in source:

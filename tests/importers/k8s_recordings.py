@@ -381,3 +381,21 @@ def health(app: dict[str, Any], status: str, message: str | None = None) -> dict
             if message:
                 resource["health"]["message"] = message
     return app
+
+
+def several_sources(app: dict[str, Any], sources: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """``app`` as an application of several sources (``spec.sources``): each history entry and
+    ``status.sync`` record ``sources`` and ``revisions`` instead of ``source`` and ``revision``
+    (Argo CD's ``RevisionHistory`` and ``SyncStatus``), one per ``(repoURL, path, revision)``;
+    every source is the recorded one with its ``repoURL``, ``path`` and ``targetRevision: main``."""
+    for entry in app["status"]["history"]:
+        template = entry.pop("source")
+        entry.pop("revision")
+        entry["sources"] = [
+            {**template, "repoURL": url, "path": path, "targetRevision": "main"}
+            for url, path, _ in sources
+        ]
+        entry["revisions"] = [revision for _, _, revision in sources]
+    app["status"]["sync"].pop("revision", None)
+    app["status"]["sync"]["revisions"] = [revision for _, _, revision in sources]
+    return app

@@ -20,6 +20,7 @@ from tests.importers.k8s_recordings import (
     application,
     helm_release,
     kustomization,
+    several_sources,
     write_list,
 )
 from tests.importers.k8s_scenario import (
@@ -33,7 +34,7 @@ from tests.importers.k8s_scenario import (
     applications,
     listing,
 )
-from tests.importers.test_kubernetes import Case, findings, targets
+from tests.importers.test_kubernetes import DEV, Case, findings, targets
 
 DANA = "dana@example.com"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -354,6 +355,35 @@ def test_a_chart_version_of_different_releases_is_mapped_per_release(case: Case)
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "eu-west-1: failed (Helm release uninstalled)" in result.err
+
+
+def test_a_repository_deployed_at_two_revisions_by_one_application_is_refused(case: Case) -> None:
+    """An application of several sources may take the service's repository twice (a ``ref:
+    values`` source and its manifests), spelled alike or not (``.git``): the revision of the
+    one listed first named the deployment, and an unreviewed commit in the other shipped
+    unseen."""
+    unreviewed = case.repo.commit("v3", {"app": "3"}, author=DEV, date="2024-06-04T09:30:00Z")
+    url = "https://github.com/example/checkout"
+
+    def apps(values: str, manifests: str) -> list[dict[str, Any]]:
+        found = []
+        for index, cluster in enumerate(CLUSTERS):
+            synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
+            app = application(f"checkout-{cluster}", cluster, [synced])
+            sources = [(url, "values", values), (f"{url}.git", "deploy", manifests)]
+            found.append(several_sources(app, sources))
+        return found
+
+    hidden = case.argocd(apps(case.v2, unreviewed), "--source-repo", url, "--revision", case.v2,
+                         "--approval", f"{APPROVER},2024-06-04T09:45:00Z")  # fmt: skip
+    assert hidden.code == 2
+    assert "application checkout-eu-west-1, history id 14: sources 1, 2 are all" in hidden.err
+    assert f"at different revisions ({', '.join(sorted((case.v2, unreviewed)))})" in hidden.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+    # One revision for both sources is one deployment of it.
+    alike = case.argocd(apps(case.v2, case.v2), "--source-repo", f"{url}.git")
+    assert alike.code == 0, alike.err
+    assert targets(_v2(case)) == dict.fromkeys(CLUSTERS, "succeeded")
 
 
 # --- per-cluster imports, failed operations --------------------------------------------------
