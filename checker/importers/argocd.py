@@ -64,6 +64,9 @@ WHAT = (
 )
 FAILED: dict[str, Status] = {"Failed": "failed", "Error": "failed"}
 RUNNING = ("Running", "Terminating")
+IN_CLUSTER = "https://kubernetes.default.svc"
+IN_CLUSTER_NAME = "in-cluster"
+"""How an application names the cluster its Argo CD runs on (Argo CD's default cluster)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ def _cluster(item: dict[str, Any], selection: Selection, path: Path) -> str:
             f"application {name}: spec.destination.{key} is not a string",
         )
     if selection.cluster:
+        _check_own_cluster(name, destination, selection, path)
         return selection.cluster
     if destination.get("name"):
         return str(destination["name"])
@@ -212,6 +216,30 @@ def _cluster(item: dict[str, Any], selection: Selection, path: Path) -> str:
         f"application {name}: spec.destination names no cluster",
         path=str(path),
         hint="pass --cluster NAME",
+    )
+
+
+def _check_own_cluster(
+    name: str, destination: dict[str, Any], selection: Selection, path: Path
+) -> None:
+    """Refuse ``--cluster`` for an application whose destination names another cluster:
+    ``--cluster`` is for an Argo CD that deploys to the cluster it runs on, and calling another
+    cluster's sync this one's would hide the cluster the rollout missed."""
+    wanted = selection.cluster
+    named, server = destination.get("name"), destination.get("server")
+    own_servers = {url for url, cluster in selection.servers if cluster == wanted}
+    if named and named not in (IN_CLUSTER_NAME, wanted):
+        other = f"cluster {named} (spec.destination.name)"
+    elif server and server != IN_CLUSTER and server not in own_servers:
+        other = f"{server} (spec.destination.server)"
+    else:
+        return
+    raise InputError(
+        f"application {name} deploys to {other}, not to --cluster {wanted}: its syncs are that "
+        "cluster's, and must never count as this one's",
+        path=str(path),
+        hint=f"pass the applications of {wanted} alone, or leave out --cluster; where the URL "
+        f"is {wanted}'s API server, give the cluster its server: in fleet.yaml",
     )
 
 

@@ -406,6 +406,27 @@ def test_per_cluster_argocd_imports_add_up(case: Case) -> None:
     assert not findings(case.check(), "FLEET-001")
 
 
+def test_cluster_is_refused_for_an_application_of_another_cluster(case: Case) -> None:
+    """``--cluster`` names the cluster an Argo CD deploys to itself; given another cluster's
+    application (us-east-1's, by a hub Argo CD, on the ap-south-1 run), its sync of v2 would be
+    ap-south-1's, and FLEET-001 would no longer see that ap-south-1 never synced it."""
+    us_east = applications(case.v1, case.v2)[2]
+    mislabelled = case.argocd([us_east], "--cluster", "ap-south-1")
+    assert mislabelled.code == 2
+    assert (
+        "application checkout-us-east-1 deploys to cluster us-east-1 (spec.destination.name), "
+        "not to --cluster ap-south-1"
+    ) in mislabelled.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+    us_east["spec"]["destination"] = {"server": "https://10.0.0.9:6443", "namespace": "shop"}
+    by_url = case.argocd([us_east], "--cluster", "ap-south-1")
+    assert by_url.code == 2 and "https://10.0.0.9:6443 (spec.destination.server)" in by_url.err
+    # Argo CD's own cluster, by name or URL, is the one --cluster names.
+    for own in ({"name": "in-cluster"}, {"server": IN_CLUSTER}):
+        us_east["spec"]["destination"] = {**own, "namespace": "shop"}
+        assert case.argocd([us_east], "--cluster", "us-east-1").code == 0
+
+
 def test_a_failed_operation_with_no_commit_is_left_out_with_a_note(case: Case) -> None:
     apps = applications(case.v1, case.v2)
     state = apps[3]["status"]["operationState"]
