@@ -158,8 +158,35 @@ def syncs(
                 hint="choose the service's applications alone with --application NAME (a glob)",
             )
         on[cluster] = name
+        _check_not_of_applications(item, path)
         found += _application_syncs(item, cluster, selection, path, notes)
     return found
+
+
+def _check_not_of_applications(item: dict[str, Any], path: Path) -> None:
+    """Refuse an application that deploys Argo CD applications (an app of apps): its sync
+    applied the child Application objects, whose own syncs deploy the workloads, and Argo CD
+    assesses no health of a child application (since 1.8), so its history and health say
+    nothing of what any cluster runs."""
+    name = item["metadata"]["name"]
+    resources = objects(
+        dig(item, "status", "resources"), path, f"application {name}: status.resources"
+    )
+    children = sorted(
+        str(r.get("name"))
+        for r in resources
+        if r.get("group") == "argoproj.io" and r.get("kind") in ("Application", "ApplicationSet")
+    )
+    if children:
+        shown = ", ".join(children[:3]) + (f" and {len(children) - 3} more" if children[3:] else "")
+        raise InputError(
+            f"application {name} deploys Argo CD applications ({shown}): its syncs applied "
+            "those Application objects, not the service's workloads, so they say nothing of "
+            "what the clusters run",
+            path=str(path),
+            hint="import the applications that deploy the service (--application NAME, or "
+            "--application-set NAME)",
+        )
 
 
 def _other_namespace(

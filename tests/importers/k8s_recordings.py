@@ -399,3 +399,14 @@ def several_sources(app: dict[str, Any], sources: list[tuple[str, str, str]]) ->
     app["status"]["sync"].pop("revision", None)
     app["status"]["sync"]["revisions"] = [revision for _, _, revision in sources]
     return app
+
+
+def of_applications(app: dict[str, Any], children: list[str]) -> dict[str, Any]:
+    """``app`` as an app of apps: what it deploys (``status.resources``) is the Argo CD
+    Applications ``children`` in ``argocd``, Synced, with no health (Argo CD assesses none for
+    an Application since 1.8)."""
+    shape = {"group": "argoproj.io", "kind": "Application", "namespace": "argocd"}
+    app["status"]["resources"] = [
+        {**shape, "name": child, "status": "Synced", "version": "v1alpha1"} for child in children
+    ]
+    return app

@@ -20,6 +20,7 @@ from tests.importers.k8s_recordings import (
     application,
     helm_release,
     kustomization,
+    of_applications,
     several_sources,
     write_list,
 )
@@ -142,6 +143,26 @@ def test_another_services_application_on_the_cluster_is_refused(case: Case) -> N
     # The service's own application alone: ap-south-1 never synced v2.
     assert case.argocd(apps[6:7], "--cluster", "ap-south-1").code == 0
     assert [r["commit"] for r in case.records("deploys.jsonl")] == [case.v1]
+
+
+def test_an_app_of_apps_is_refused(case: Case) -> None:
+    """The application that deploys the service's applications (an app of apps) synced v2
+    everywhere once it wrote their Application objects; whether ap-south-1's own application
+    ever synced it, its history does not say."""
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters: [" + ", ".join(CLUSTERS) + "]\n"
+    )
+    roots = []
+    for index, cluster in enumerate(CLUSTERS):
+        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
+        root = application(f"checkout-root-{cluster}", cluster, [synced], namespace="argocd")
+        roots.append(of_applications(root, [f"checkout-{cluster}"]))
+    refused = case.argocd(roots, "--application", "checkout-*")
+    assert refused.code == 2
+    assert (
+        "application checkout-root-eu-west-1 deploys Argo CD applications (checkout-eu-west-1)"
+    ) in refused.err
+    assert not (case.evidence / "deploys.jsonl").exists()
 
 
 # --- Flux history --------------------------------------------------------------------------
