@@ -120,6 +120,27 @@ def test_the_merge_gate_stops_a_pr_that_brings_back_a_retired_flag(
     assert statuses["DEAD-001"]["status"] == "evaluated"
 
 
+def test_the_merge_gate_stops_a_pr_that_revives_a_retired_flag_under_another_spelling(
+    shop: tuple[ScriptedRepo, dict[str, str]],
+) -> None:
+    """Respelt ``Old-Checkout``, made active for a new purpose, the retired flag passed."""
+    repo, _ = shop
+    revived = yaml.safe_load(REGISTRY)
+    revived["flags"][0] = {**revived["flags"][0], "name": "Old-Checkout", "status": "active"}
+    revived["flags"][0].pop("retired_at")
+    repo.checkout("pr-17")
+    repo.commit(
+        "one customer",
+        {"flags.yaml": yaml.safe_dump(revived), "shop.py": "if flags['Old-Checkout']:\n  go()\n"},
+        author=DEV,
+        date="2024-03-02T01:00:00Z",
+    )
+    repo.checkout("main")
+    report = gate(repo, "pr-17", "--stage", "merge")
+    assert report["exit"] == 1
+    assert pairs(report) == {("DEAD-002", "old_checkout")}
+
+
 def test_the_merge_gate_passes_main(shop: tuple[ScriptedRepo, dict[str, str]]) -> None:
     repo, _ = shop
     assert gate(repo, "main", "--stage", "merge")["exit"] == 0

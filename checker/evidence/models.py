@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from checker.evidence.flagnames import second_script
+
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -491,10 +493,21 @@ class Waiver(Record):
         return self.cause if self.cause is not None else self.subject or ""
 
 
+def _one_script(value: str) -> str:
+    reason = second_script(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+FlagName = Annotated[Ident, AfterValidator(_one_script)]
+"""A flag's name in the registry: letters of one alphabet (``checker.evidence.flagnames``)."""
+
+
 class Flag(Record):
     """A feature flag in the repository's registry."""
 
-    name: Ident
+    name: FlagName
     purpose: Name
     owner: Name
     status: Literal["active", "retired"]

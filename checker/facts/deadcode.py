@@ -8,7 +8,7 @@ import contextlib
 import difflib
 import hashlib
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,6 +18,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
+from checker.evidence.flagnames import flag_key, shown
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     LFS_POINTER,
@@ -41,6 +42,7 @@ from checker.facts.document import (
     RegistryError,
     RetiredCode,
     Revival,
+    Spelling,
 )
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
@@ -152,11 +154,23 @@ def _validated_registry(
     fresh = known.swap(document.get("flags") if isinstance(document, dict) else None)
     registry = validate(FlagRegistry, Located(document, 1), where, "registry")
     known.learn(registry.flags, fresh)
-    names = [flag.name for flag in registry.flags]
-    if len(set(names)) != len(names):
-        twice = sorted(name for name, times in Counter(names).items() if times > 1)
-        raise InputError(f"flag {twice[0]!r} is listed twice", path=str(where))
+    twice = _listed_twice([flag.name for flag in registry.flags])
+    if twice is not None:
+        raise InputError(twice, path=str(where))
     return registry
+
+
+def _listed_twice(names: list[str]) -> str | None:
+    """What a registry listing one flag twice says: a second spelling of one name
+    (``POWER_PEG`` beside ``power_peg``, ``flagnames.flag_key``) is that flag again."""
+    first: dict[str, str] = {}
+    for name in names:
+        seen = first.get(flag_key(name))
+        if seen is not None:
+            also = "" if seen == name else f" (as {seen!r} and as {name!r})"
+            return f"flag {name!r} is listed twice{also}"
+        first[flag_key(name)] = name
+    return None
 
 
 def _flag_facts(registry: FlagRegistry | None) -> dict[str, Flag]:
@@ -589,8 +603,12 @@ def _pathspec(glob: str) -> Callable[[str], bool]:
 def _flag_history(
     history: GitHistory, versions: list[tuple[FileVersion, FlagRegistry | None]]
 ) -> dict[str, FlagHistory]:
-    """Per flag: its purposes in order of first appearance, and the first revival, if any."""
+    """Per flag: its purposes in order of first appearance, its spellings where it had
+    several, and the first revival, if any. A flag is known by its key
+    (``flagnames.flag_key``), under the name it first had: ``POWER_PEG`` written active
+    after ``power_peg`` was retired is ``power_peg`` revived, not a new flag."""
     purposes: dict[str, list[Purpose]] = {}
+    spellings: dict[str, list[Spelling]] = {}
     retired_at: defaultdict[str, list[str]] = defaultdict(list)
     active_at: defaultdict[str, list[str]] = defaultdict(list)
     met: set[int] = set()
@@ -598,23 +616,38 @@ def _flag_history(
     for version, registry in versions:
         commit = version.commit
         for flag in registry.flags if registry is not None else []:
-            (retired_at if flag.status == "retired" else active_at)[flag.name].append(commit)
+            key = flag_key(flag.name)
+            (retired_at if flag.status == "retired" else active_at)[key].append(commit)
             if id(flag) in met:
                 continue
             met.add(id(flag))
-            stood = purposes.setdefault(flag.name, [])
+            stood = purposes.setdefault(key, [])
             if all(p["purpose"] != flag.purpose for p in stood):
                 stood.append(Purpose(purpose=flag.purpose, commit=commit, short=short(commit)))
+            names = spellings.setdefault(key, [])
+            if all(n["name"] != flag.name for n in names):
+                names.append(_spelling(flag.name, commit))
     position = {version.commit: index for index, (version, _) in enumerate(versions)}
     result: dict[str, FlagHistory] = {}
-    for name in sorted(purposes):
-        revived = _revival(history, position, retired_at.get(name, []), active_at.get(name, []))
-        result[name] = (
-            FlagHistory(purposes=purposes[name], revived=revived)
-            if revived
-            else FlagHistory(purposes=purposes[name])
-        )
-    return result
+    for key in purposes:
+        revived = _revival(history, position, retired_at.get(key, []), active_at.get(key, []))
+        result[spellings[key][0]["name"]] = _history_record(purposes[key], spellings[key], revived)
+    return dict(sorted(result.items()))
+
+
+def _spelling(name: str, commit: str) -> Spelling:
+    return Spelling(name=name, shown=shown(name), commit=commit, short=short(commit))
+
+
+def _history_record(
+    purposes: list[Purpose], spellings: list[Spelling], revived: Revival | None
+) -> FlagHistory:
+    record = FlagHistory(purposes=purposes)
+    if revived is not None:
+        record = FlagHistory(purposes=purposes, revived=revived)
+    if len(spellings) > 1:
+        record = FlagHistory(**record, spellings=spellings)
+    return record
 
 
 def _revival(

@@ -311,6 +311,21 @@ class Purpose(TypedDict):
 
 
 @with_config(_STRICT)
+class Spelling(TypedDict):
+    """A flag's name as the registry wrote it, and the commit of the registry that first did."""
+
+    name: ReadOnly[str]
+    """As the registry gives it."""
+    shown: ReadOnly[str]
+    """As messages show it: each invisible character (a zero-width space, a joiner, a
+    combining mark) written as its code point, ``power\\u200b_peg``."""
+    commit: ReadOnly[Sha]
+    """The first registry commit (oldest first) that wrote it so."""
+    short: ReadOnly[str]
+    """``commit`` as messages show it."""
+
+
+@with_config(_STRICT)
 class Revival(TypedDict):
     """A retired flag active again: the first such pair of registry commits."""
 
@@ -332,6 +347,10 @@ class FlagHistory(TypedDict):
     """In order of first appearance."""
     revived: NotRequired[ReadOnly[Revival]]
     """Present only when the flag came back from retirement."""
+    spellings: NotRequired[ReadOnly[list[Spelling]]]
+    """Present only when the registry wrote its name in more than one way (``POWER_PEG``,
+    ``power-peg`` for ``power_peg``: one flag, compared by its letters and digits, case
+    folded), in order of first appearance; the flag is keyed by the first."""
 
 
 # --- registries ------------------------------------------------------------------------------

@@ -68,8 +68,9 @@ files_count(n) := sprintf("%d files", [n]) if n != 1
 # title: Flag never repurposed
 # description: >-
 #   A flag's purpose must never change between two versions of the registry in the
-#   repository's history, and a retired flag must never become active again. Knight's 2012
-#   code reused the flag that had switched on Power Peg.
+#   repository's history, and a retired flag must never become active again, under its name
+#   or another spelling of it (case, separators, invisible characters). Knight's 2012 code
+#   reused the flag that had switched on Power Peg.
 # custom:
 #   id: DEAD-002
 #   subject: "{flag}"
@@ -86,7 +87,7 @@ repurposed_flag contains finding if {
 	some name, record in input.flag_history
 	parts := purpose_changes(record) | revival(record)
 	count(parts) > 0
-	finding := {"subject": name, "detail": concat("; ", sort(parts))}
+	finding := {"subject": name, "detail": concat("; ", sort(parts | respelled(record)))}
 }
 
 purpose_changes(record) := {text |
@@ -98,6 +99,14 @@ purpose_changes(record) := {text |
 revival(record) := {text |
 	r := record.revived
 	text := sprintf("retired at %s and active again at %s", [r.retired_short, r.active_short])
+}
+
+# A name the registry wrote in several ways (POWER_PEG, power-peg for power_peg) is one flag:
+# Python keys the history by letters and digits, case folded. Said only beside a change.
+respelled(record) := {text |
+	count(record.spellings) > 1
+	spelt := [sprintf("\"%s\" from %s", [s.shown, s.short]) | some s in record.spellings]
+	text := sprintf("its name was respelled: %s", [concat(", then ", spelt)])
 }
 
 # METADATA

@@ -93,6 +93,36 @@ test_revived_flag_fails if {
 	findings == {{"subject": "pp", "detail": "retired at c2 and active again at c3"}}
 }
 
+test_a_flag_revived_under_another_spelling_says_so if {
+	history := {"pp": {
+		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
+		"revived": {"retired": "c2", "retired_short": "c2", "active": "c3", "active_short": "c3"},
+		"spellings": [
+			{"name": "pp", "shown": "pp", "commit": "c1", "short": "c1"},
+			{"name": "PP", "shown": "PP", "commit": "c3", "short": "c3"},
+		],
+	}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	findings == {{
+		"subject": "pp",
+		"detail": concat("; ", [
+			"its name was respelled: \"pp\" from c1, then \"PP\" from c3",
+			"retired at c2 and active again at c3",
+		]),
+	}}
+}
+
+test_a_flag_only_respelled_passes if {
+	history := {"pp": {
+		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
+		"spellings": [
+			{"name": "pp", "shown": "pp", "commit": "c1", "short": "c1"},
+			{"name": "PP", "shown": "PP", "commit": "c3", "short": "c3"},
+		],
+	}}
+	count(deadcode.repurposed_flag) == 0 with input as {"flag_history": history}
+}
+
 test_stable_flag_passes if {
 	history := {"pp": {"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}]}}
 	count(deadcode.repurposed_flag) == 0 with input as {"flag_history": history}

@@ -1,0 +1,60 @@
+"""When two spellings in the flag registry name one flag.
+
+Flags are compared by name, and a name is text: ``power_peg`` retired in one version of the
+registry and ``POWER_PEG``, ``power-peg``, ``PowerPeg`` or ``power\u200b_peg`` (a zero-width
+space inside) written active, with a new purpose, into a later one was a new flag, and the
+repurposing passed (Knight Capital's Power Peg, under another spelling). A flag's *key* is
+what every such spelling shares; the registry's history is read by key. A name whose letters
+come from two alphabets (a Cyrillic ``\u0435`` among Latin letters) looks like another name
+without sharing its key, and is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def flag_key(name: str) -> str:
+    """The form the spellings of one flag share: Unicode NFKC (fullwidth letters are letters),
+    case folded, and its letters and digits alone (no ``_``, ``-``, ``.``, space or invisible
+    character: they only separate words). A name with no letter or digit is its own key."""
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return "".join(char for char in text if char.isalnum()) or name
+
+
+def shown(name: str) -> str:
+    """``name`` as a message shows it: each character that is invisible or draws nothing of its
+    own (Unicode categories Cf, Mn, Me and the separators but a space) as ``\\uXXXX``."""
+    return "".join(f"\\u{ord(char):04x}" if _invisible(char) else char for char in name)
+
+
+def _invisible(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category in ("Cf", "Mn", "Me", "Zl", "Zp") or (category == "Zs" and char != " ")
+
+
+_HAN = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC"})
+"""Scripts written together with any one other (Japanese mixes kanji, kana and Latin), as
+Unicode's "highly restrictive" identifiers allow (UTS #39, section 5.2)."""
+
+
+def second_script(name: str) -> str | None:
+    """Why ``name`` is no flag name, where its letters (after NFKC) come from two scripts
+    other than those of ``_HAN`` (a script is the first word of a letter's Unicode name:
+    ``LATIN``, ``CYRILLIC``, ``GREEK``); None where they come from one."""
+    first: dict[str, str] = {}
+    for char in unicodedata.normalize("NFKC", name):
+        script = unicodedata.name(char, "").partition(" ")[0] if char.isalpha() else ""
+        if not script or script in _HAN:
+            continue
+        first.setdefault(script, char)
+        if len(first) > 1:
+            (one, seen), (other, odd) = first.items()
+            return (
+                f"flag name {name!r} mixes {one.title()} letters ({seen!r}) with "
+                f"{other.title()} ones ({odd!r}, {unicodedata.name(odd)}): it reads as "
+                "another name; write a flag's name in one alphabet"
+            )
+    return None
