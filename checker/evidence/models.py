@@ -516,10 +516,47 @@ class Flag(Record):
     remove_by: IsoDate | None = None
 
 
+def _tree_path(value: str) -> str:
+    """A ``retired_code`` path as git names files. ``./legacy/peg.py``, ``legacy//peg.py``,
+    ``legacy\\peg.py`` or ``"legacy/peg.py "`` named no file of any tree, so DEAD-004 passed
+    with the retired code in place: a careless spelling is refused, not read as no code."""
+    if value != value.strip():
+        raise ValueError(f"path {value!r} has white space at its start or end")
+    parts = value.strip("/").split("/")
+    odd = next((part for part in parts if part in ("", ".", "..")), None)
+    if odd is not None:
+        plain = "/".join(part for part in parts if part not in ("", "."))
+        hint = f" ({plain!r})" if ".." not in parts and plain else ""
+        raise ValueError(
+            f"path {value!r} has {f'a part {odd!r}' if odd else 'an empty part'}, which "
+            f"names no file in git: write it from the repository's root, as git ls-files "
+            f"shows it{hint}"
+        )
+    if _backslash_separated(value):
+        raise ValueError(
+            f"path {value!r} separates folders with a backslash: write them with '/' (a "
+            "backslash only escapes a glob's special characters, as in '\\[')"
+        )
+    return value
+
+
+def _backslash_separated(value: str) -> bool:
+    """A backslash that escapes a letter, digit, ``_``, ``.`` or ``/``, or ends the path:
+    a Windows folder separator (``legacy\\peg.py``), not a glob's escape (``\\[``, ``\\*``,
+    ``\\\\``), which the character after it tells apart."""
+    index = value.find("\\")
+    while index != -1:
+        following = value[index + 1 : index + 2]
+        if not following or following.isalnum() or following in "_./":
+            return True
+        index = value.find("\\", index + 2)
+    return False
+
+
 class RetiredCode(Record):
     """Code that must be gone: a path or glob inside the repository."""
 
-    path: Name
+    path: Annotated[str, Field(min_length=1), AfterValidator(_tree_path)]
     reason: Name
     retired_at: IsoDate
 

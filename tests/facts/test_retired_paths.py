@@ -72,3 +72,35 @@ def test_an_entry_with_any_brackets_is_judged(tmp_path: Path) -> None:
     content: dict[str, str | None] = {"flags.yaml": _registry("legacy/[!]"), "legacy/[!]": "x\n"}
     repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
     assert sorted(_retired(_check(tmp_path, repo))) == ["D1:legacy/[!]"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ("./legacy/power_peg.py", "has a part '.', which names no file in git"),
+        ("legacy//power_peg.py", "has an empty part"),
+        ("legacy/../legacy/power_peg.py", "has a part '..'"),
+        ("legacy\\power_peg.py", "separates folders with a backslash"),
+        ("legacy/power_peg.py ", "has white space at its start or end"),
+    ],
+)
+def test_an_entry_no_file_could_have_is_an_unreadable_registry(
+    tmp_path: Path, entry: str, error: str
+) -> None:
+    """Each of these named no file of any tree, so DEAD-004 passed (exit 0) with the retired
+    code at ``legacy/power_peg.py``."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    content = {"flags.yaml": _registry(entry), "legacy/power_peg.py": "run()\n"}
+    repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    result = _check(tmp_path, repo)
+    assert result.code == 1, result.err
+    [finding] = [f for f in result.json()["findings"] if f["rule"] == "DEAD-006"]
+    assert f"path {entry!r} {error}" in finding["message"]
+
+
+@pytest.mark.parametrize("entry", ["legacy/peg[[]1].py", "/legacy/peg[1].py", "legacy/"])
+def test_brackets_and_slashes_at_the_ends_are_paths_still(tmp_path: Path, entry: str) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    content = {"flags.yaml": _registry(entry), "legacy/peg[1].py": "run()\n"}
+    repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    assert list(_retired(_check(tmp_path, repo))) == [f"D1:{entry}"]
