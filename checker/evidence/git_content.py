@@ -1073,8 +1073,9 @@ def covers(pattern: str, path: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _git_glob(pattern: str) -> re.Pattern[str]:
     """A glob as git reads a ``:(glob)`` pathspec: ``*`` and ``?`` stay within one folder,
-    ``**/`` is any number of folders, none included, a trailing ``**`` everything below; the
-    path may also lie below what it matches."""
+    ``**/`` is any number of folders, none included, a trailing ``**`` everything below, a
+    backslash makes the character after it a literal one (``peg\\[1\\].py``: read as its
+    characters, that entry named no file); the path may also lie below what it matches."""
     out, index = "", 0
     while index < len(pattern):
         if pattern.startswith("**/", index):
@@ -1085,6 +1086,8 @@ def _git_glob(pattern: str) -> re.Pattern[str]:
             out, index = out + ("[^/]*" if pattern[index] == "*" else "[^/]"), index + 1
         elif pattern[index] == "[" and (bracket := wildmatch_bracket(pattern, index)) is not None:
             out, index = out + bracket[0], bracket[1]
+        elif pattern.startswith("\\", index) and index + 1 < len(pattern):
+            out, index = out + re.escape(pattern[index + 1]), index + 2  # \[ is a [
         else:
             out, index = out + re.escape(pattern[index]), index + 1
     return re.compile(out + r"(?:/.*)?\Z", re.DOTALL)
@@ -1140,5 +1143,5 @@ def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
 
 def _may_match(pattern: str, directory: str) -> bool:
     """Whether a glob could match something below ``directory``: its literal start agrees."""
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    literal = re.split(r"[*?\[\\]", pattern, maxsplit=1)[0]
     return literal.startswith(directory + "/") or (directory + "/").startswith(literal)

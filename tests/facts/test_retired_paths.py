@@ -25,6 +25,10 @@ from tests.facts.test_retired_links import _check, _registry, _retired
         ("legacy/[old]", ["legacy/[old]/a.py", "legacy/[old]/b/c.py"], ["D1:legacy/[old]"]),
         ("**/power_peg.py", ["power_peg.py"], ["D1:**/power_peg.py"]),
         ("legacy/**/peg.py", ["legacy/peg.py"], ["D1:legacy/**/peg.py"]),
+        # a backslash escapes: these named no file, and passed
+        ("legacy/peg\\[1\\].py", ["legacy/peg[1].py"], ["D1:legacy/peg\\[1\\].py"]),
+        ("legacy/\\[old\\]/*.py", ["legacy/[old]/a.py"], ["D1:legacy/\\[old\\]/*.py"]),
+        ("legacy/peg\\*.py", ["legacy/peg*.py", "legacy/pegs.py"], ["D1:legacy/peg\\*.py"]),
     ],
 )
 def test_retired_code_is_found_at_its_path_however_it_is_spelt(
@@ -60,6 +64,9 @@ def test_retired_code_is_found_at_its_path_however_it_is_spelt(
         ("smars/[z-a].py", "smars/m.py", False),  # a backward range matches nothing
         ("smars/[a-\\]x].py", "smars/x.py", True),  # \ escapes: a-] runs backwards
         ("smars/[^a].py", "smars/b.py", True),  # ^ negates, as ! does
+        ("smars/peg\\[1\\].py", "smars/peg[1].py", True),  # \ escapes outside brackets too
+        ("smars/peg\\*.py", "smars/pegs.py", False),
+        ("smars/\\[a\\]/*.py", "smars/[a]/x.py", True),
     ],
 )
 def test_what_an_entry_covers(pattern: str, path: str, covered: bool) -> None:
