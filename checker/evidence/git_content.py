@@ -24,6 +24,7 @@ from pathlib import Path
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
+from checker.evidence.archives import unpacked
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
@@ -907,12 +908,14 @@ class TreeIndex:
     def _words(self, blob: str, data: bytes) -> frozenset[str]:
         """The names searched for that ``data`` (the bytes of ``blob``) holds, and the blob's
         mark where it is sought by id. Every file is searched, a file git would call binary too
-        (a NUL byte in a comment hid a reference from ``git grep -I``), and text in UTF-16 or
-        UTF-32 (Visual Studio's "Unicode") is searched as its text."""
+        (a NUL byte in a comment hid a reference from ``git grep -I``), text in UTF-16 or
+        UTF-32 (Visual Studio's "Unicode") as its text, and a compressed file (a ``.jar``, a
+        ``.tar.gz``) as what it holds too (``archives.unpacked``)."""
         tokens: set[str] = {LFS_POINTER} if is_lfs_pointer(data) else set()
         if blob in self._sought:
             tokens.add(blob_mark(blob))
-        for text in (data, *_wide_text(data)):
+        files = (data, *unpacked(data))
+        for text in (*files, *(wide for one in files for wide in _wide_text(one))):
             tokens |= {t.decode() for t in _WORD.findall(text)} & self._names
             tokens |= {word for word, pattern in self._other if pattern.search(text)}
         return frozenset(tokens)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
 import json
+import lzma
+import zipfile
 from pathlib import Path
 
 import git
@@ -265,6 +270,47 @@ def test_a_file_git_calls_binary_is_searched_as_its_text(
     assert result.code == 1, result.err
     found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
     assert f"src/{name}" in found[("DEAD-001", "D1:old")]
+
+
+def _zipped(name: str, content: bytes) -> bytes:
+    """A zip archive (a ``.jar``) of one compressed member, with fixed dates."""
+    out = io.BytesIO()
+    member = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    member.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(member, content)
+    return out.getvalue()
+
+
+CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34\x01\x00\x03old" + bytes(range(256)) * 8
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("lib/strategy.jar", _zipped("com/x/Strategy.class", CLASS)),
+        ("lib/app.war", _zipped("WEB-INF/lib/strategy.jar", _zipped("Strategy.class", CLASS))),
+        ("conf/flags.json.gz", gzip.compress(b'{"old": true}', mtime=0)),
+        ("vendor/peg.tar.xz", lzma.compress(b"peg.py\0" + b"\0" * 500 + b"if old: run()\n")),
+        ("vendor/peg.py.bz2", bz2.compress(b"if old: run()\n")),
+    ],
+    ids=["a jar", "a jar in a war", "gzip", "xz", "bzip2"],
+)
+def test_a_compressed_file_is_searched_as_what_it_holds(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """A vendored ``.jar`` (a zip of compiled classes) or a compressed file holding a retired
+    flag's name was searched as its compressed bytes alone, and DEAD-001 passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    (repo.path / name).parent.mkdir(parents=True)
+    (repo.path / name).write_bytes(content)
+    repo.git("add", "--", name)
+    files = {"flags.yaml": registry(flag("old", "O", "retired"))}
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    result = _deployed_once(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+    assert found[("DEAD-001", "D1:old")].endswith(f"in 1 file: {name}.")
 
 
 def test_an_active_flag_with_a_retirement_date_is_an_unreadable_registry(tmp_path: Path) -> None:
