@@ -741,6 +741,12 @@ LFS_POINTER = "\0git-lfs pointer"
 """What ``TreeIndex.search`` finds in a Git LFS pointer, beside the words searched: no searched
 word can be it (a flag name holds no control character), so a root tree's and a blob's answers
 carry it, and are kept in the cache, like any word's."""
+GIT_CRYPT = "\0git-crypt file"
+"""What ``TreeIndex.search`` finds, as it finds ``LFS_POINTER``, in a file git-crypt encrypted:
+its clean filter stores ``\\0GITCRYPT\\0``, a nonce and the ciphertext (git-crypt itself
+knows its files by those ten bytes), and a checkout with the key decrypts the file in its
+place, so the code it holds is not in the repository in a form that can be searched."""
+_GIT_CRYPT_HEADER = b"\0GITCRYPT\0"
 _LFS_VERSIONS = (
     b"https://git-lfs.github.com/spec/v1",
     b"https://hawser.github.com/spec/v1",
@@ -873,9 +879,9 @@ class TreeIndex:
         # ``a-b-c``, is found too): the cache may then answer for any subset it searched.
         self._other = [
             (w, re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_])"))
-            for w in sorted(words - plain - {LFS_POINTER})
+            for w in sorted(words - plain - {LFS_POINTER, GIT_CRYPT})
         ]
-        return words | {LFS_POINTER} | {blob_mark(blob) for blob in blobs}
+        return words | {LFS_POINTER, GIT_CRYPT} | {blob_mark(blob) for blob in blobs}
 
     def load(self, commits: list[str]) -> None:
         """Read ``commits`` and their root trees, in batches; ``search`` reads the trees below
@@ -912,6 +918,8 @@ class TreeIndex:
         UTF-32 (Visual Studio's "Unicode") as its text, and a compressed file (a ``.jar``, a
         ``.tar.gz``) as what it holds too (``archives.unpacked``)."""
         tokens: set[str] = {LFS_POINTER} if is_lfs_pointer(data) else set()
+        if data.startswith(_GIT_CRYPT_HEADER):
+            tokens.add(GIT_CRYPT)
         if blob in self._sought:
             tokens.add(blob_mark(blob))
         files = (data, *unpacked(data))
@@ -972,7 +980,7 @@ class TreeIndex:
 
     def references(self, commit: str) -> dict[str, list[str]]:
         """The files of ``commit`` naming each searched word, sorted; under ``LFS_POINTER``,
-        those that are Git LFS pointers.
+        those that are Git LFS pointers, and under ``GIT_CRYPT`` those git-crypt encrypted.
 
         The lists come out sorted already: trees are walked in git's entry order, which for
         whole paths is the order of their bytes. They are shared: do not change them.

@@ -340,10 +340,13 @@ def _coverage(
     """What the judged evidence covers."""
     shipped, code, hosts = facts
     unsearched = {}  # by deployment: the Git LFS pointers among the files its search read
+    encrypted = {}  # and the files git-crypt encrypted
     for d in document["deployments"]:
         at = code.at_deployment.get(d["id"]) or code.at_commit[d["commit"]]
         if at.lfs_pointers is not None:
             unsearched[d["id"]] = at.lfs_pointers
+        if at.encrypted is not None:
+            encrypted[d["id"]] = at.encrypted
     return coverage.describe(
         document,
         evidence,
@@ -352,6 +355,7 @@ def _coverage(
         unbounded=shipped.unbounded,
         unwindowed=_unwindowed(hosts, judged, params),
         unsearched=unsearched,
+        encrypted=encrypted,
     )
 
 

@@ -53,13 +53,15 @@ def describe(
     unbounded: set[str],
     unwindowed: Sequence[str] = (),
     unsearched: Mapping[str, Reference] | None = None,
+    encrypted: Mapping[str, Reference] | None = None,
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
     ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing);
     ``unwindowed``: in a monthly audit, the earlier deployments without ``finished_at`` whose
     service was observed in the month after them (observations no window judged);
-    ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched."""
+    ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched,
+    and ``encrypted`` the files git-crypt encrypted."""
     deployments = document["deployments"]
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
@@ -80,7 +82,7 @@ def describe(
     )
     result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
-    result["code"] = _code(deployments, unsearched or {}, scope)
+    result["code"] = _code(deployments, (unsearched or {}, encrypted or {}), scope)
     return result
 
 
@@ -235,22 +237,31 @@ def _registry(document: InputDocument, registry_file: str) -> Coverage:
 
 
 def _code(
-    deployments: list[Deployment], unsearched: Mapping[str, Reference], scope: str
+    deployments: list[Deployment],
+    unsearched: tuple[Mapping[str, Reference], Mapping[str, Reference]],
+    scope: str,
 ) -> Coverage:
-    """The deployed commits' files, searched but for their Git LFS pointers: a checkout with
-    git-lfs writes other content in their place, which the repository does not hold, so a
-    flag name in it is not found. Judged on part of its evidence, a rule says so."""
+    """The deployed commits' files, searched but for their Git LFS pointers and the files
+    git-crypt encrypted (``unsearched``): a checkout with git-lfs, or with git-crypt's key,
+    writes other content in their place, which the repository does not hold, so a flag name
+    in it is not found. Judged on part of its evidence, a rule says so."""
     if not deployments:
         return Coverage(False, f"no deployments{scope}")
+    kinds = ("hold Git LFS pointers, whose", "hold files git-crypt encrypted, whose plain")
+    said = [
+        _unsearched(len(deployments), kind, files)
+        for kind, files in zip(kinds, unsearched, strict=True)
+        if files
+    ]
+    return Coverage(True, "; ".join(said) or None)
+
+
+def _unsearched(count: int, kind: str, unsearched: Mapping[str, Reference]) -> str:
     held = sorted(unsearched)
-    if not held:
-        return Coverage(True)
     files = sorted({path for i in held for path in unsearched[i]["files"]})
-    return Coverage(
-        True,
-        f"{len(held)} of {len(deployments)} deployed commits hold Git LFS pointers, whose "
-        f"content is not in the repository, so it was not searched: {_some(files)} (in "
-        f"{_some(held)})",
+    return (
+        f"{len(held)} of {count} deployed commits {kind} content is not in the repository, "
+        f"so it was not searched: {_some(files)} (in {_some(held)})"
     )
 
 

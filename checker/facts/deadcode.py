@@ -21,6 +21,7 @@ from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.flagnames import flag_key, shown
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
+    GIT_CRYPT,
     LFS_POINTER,
     FileVersion,
     GitContent,
@@ -204,6 +205,9 @@ class CodeAtCommit:
     ``reference_exclude``) that are Git LFS pointers: their content is not in the repository,
     so it was not searched. Not part of the input document: the report says the rules that
     search file content were judged without it."""
+    encrypted: Reference | None = None
+    """The files searched for references that git-crypt encrypted: their code is not in the
+    repository in a form that can be searched, and the report says so, as for ``lfs_pointers``."""
 
 
 @dataclass(frozen=True)
@@ -345,13 +349,15 @@ def code_at(
     files searched for references that are Git LFS pointers."""
     path, blob = where
     parsed, retired = registries
-    found = references_for(trees, sha, path, wanted | {LFS_POINTER}, excluded, shared)
+    found = references_for(trees, sha, path, wanted | {LFS_POINTER, GIT_CRYPT}, excluded, shared)
     pointers = found.pop(LFS_POINTER, None)
+    encrypted = found.pop(GIT_CRYPT, None)
     return CodeAtCommit(
         registry=blob or "none",
         references=found,
         retired_code=retired.code_at(trees, sha, parsed.parsed.get(blob or "")),
         lfs_pointers=pointers,
+        encrypted=encrypted,
     )
 
 

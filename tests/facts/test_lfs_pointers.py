@@ -125,6 +125,30 @@ def test_require_all_fails_a_pass_that_did_not_search_a_pointer(tmp_path: Path) 
     assert result.json()["summary"]["complete"] is True
 
 
+ENCRYPTED = b"\0GITCRYPT\0" + bytes(12) + bytes((i * 37) % 256 for i in range(len(REAL)))
+"""What git-crypt's clean filter stores for a file: its header, a 12-byte nonce, and the
+file encrypted (AES-CTR), as many bytes as the file."""
+
+
+def test_a_file_git_crypt_encrypted_is_not_searched_and_the_rules_say_so(tmp_path: Path) -> None:
+    """git-crypt, like git-lfs, stores in the repository something other than what a checkout
+    (with its key) writes: a retired flag in a file it encrypted passed DEAD-001 whole, and
+    ``--require-all`` passed (exit 0)."""
+    attributes = {".gitattributes": "generated/peg.py filter=git-crypt diff=git-crypt\n"}
+    repo = _repo(tmp_path, "from generated import peg\n", **attributes)
+    (repo.path / "generated" / "peg.py").write_bytes(ENCRYPTED)
+    repo.git("add", "generated/peg.py")
+    repo.commit("encrypted", author=DEV, date="2024-01-03T00:00:00Z", trailers=REVIEWED)
+    status = _status(_check(tmp_path, repo, "--no-cache"))
+    assert status["DEAD-001"]["reason"] == (
+        "1 of 1 deployed commits hold files git-crypt encrypted, whose plain content is not in "
+        "the repository, so it was not searched: generated/peg.py (in D1)"
+    )
+    result = _complete(tmp_path, repo)
+    assert result.code == 1, result.err
+    assert result.json()["summary"]["partial"] == ["DEAD-001", "DEAD-004", "DEAD-005"]
+
+
 def test_content_the_lfs_filter_would_pass_through_is_searched(tmp_path: Path) -> None:
     """``.gitattributes`` sends generated/ through git-lfs, but the file committed is the code
     itself (committed without git-lfs installed): a checkout writes it as it is."""
