@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import git
+import yaml
+
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
@@ -522,13 +525,32 @@ def _check_registry_path(history: GitHistory, flags_file: str, versions: list[Fi
         return
     tracked = str(history.repo.git.ls_files()).splitlines()
     near = difflib.get_close_matches(flags_file, tracked, n=1, cutoff=0.8)
+    also = ""
+    if not near:
+        near, also = _registry_elsewhere(history, flags_file, tracked), " and lists flags"
     if near:
         raise InputError(
             f"the flag registry {flags_file!r} is in no commit, but {near[0]!r} is in the "
-            "repository: did you mean it?",
+            f"repository{also}: did you mean it?",
             path=str(history.root),
             hint="set flags_file to the registry's path",
         )
+
+
+def _registry_elsewhere(history: GitHistory, flags_file: str, tracked: list[str]) -> list[str]:
+    """A tracked file in another folder whose name is the registry's, or near it
+    (``config/flags.yaml``, ``ops/flags.yml`` for ``flags.yaml``), and that holds a mapping
+    with ``flags``: the registry, kept where the default does not look. Read as no
+    registry, every dead-code rule went unevaluated and the check passed (exit 0)."""
+    names = {PurePosixPath(path).name for path in tracked}
+    near = set(difflib.get_close_matches(PurePosixPath(flags_file).name, names, cutoff=0.8))
+    candidates = [path for path in tracked if PurePosixPath(path).name in near]
+    for path in sorted(candidates, key=lambda p: (p.count("/"), p)):
+        with contextlib.suppress(git.GitCommandError, ValueError, yaml.YAMLError):
+            document = yaml.safe_load(history.repo.git.show(f":{path}"))
+            if isinstance(document, dict) and "flags" in document:
+                return [path]
+    return []
 
 
 def _check_not_linked(root: Path, versions: list[FileVersion]) -> None:

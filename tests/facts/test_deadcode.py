@@ -171,6 +171,24 @@ def test_no_registry_anywhere_means_no_flags(tmp_path: Path) -> None:
     assert result.code == 0, result.out + result.err
 
 
+@pytest.mark.parametrize("path", ["config/flags.yaml", "ops/flags.yml"])
+def test_a_registry_kept_in_another_folder_is_not_taken_for_none(tmp_path: Path, path: str) -> None:
+    """With no flags_file, a registry at ``config/flags.yaml`` was no registry: every DEAD
+    rule went unevaluated and the check passed (exit 0) with the retired flag still read."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {path: registry(flag("old", "O", "retired")), "app.py": "old()\n"}
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    result = _deployed_once(tmp_path, repo, sha)
+    assert result.code == 2, result.out
+    assert f"'flags.yaml' is in no commit, but '{path}' is in the repository and lists flags" in (
+        result.err
+    )
+    # A file of that name that is no registry is not one: there is no registry, as before.
+    other = {path: "dependencies: []\n"}
+    sha = repo.commit("c", other, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    assert _deployed_once(tmp_path, repo, sha).code == 0
+
+
 def test_searching_a_large_tree_costs_the_same_processes_for_any_number_of_deployments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
