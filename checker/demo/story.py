@@ -32,6 +32,7 @@ GATES = {
     "DEAD-002": "at merge: a flag was given a new meaning",
     "DEAD-003": "before the deployment: a flag had outlived its removal date",
     "DEAD-004": "at merge: code retired years before was still present",
+    "DEAD-007": "before the flag was switched on: a server's code had it retired",
 }
 
 
@@ -53,7 +54,7 @@ STOPS = (
     ("At merge, before the code reached main", ("DEAD-001", "DEAD-002", "DEAD-004", "REVIEW-002")),
     ("Before the deployment of 27 July started", ("REVIEW-001", "REVIEW-003", "DEAD-003")),
     ("When that deployment finished, one server short", ("FLEET-001", "FLEET-002", "FLEET-004")),
-    ("Before the flag was switched on at 13:30 UTC on 1 August", ("FLEET-003",)),
+    ("Before the flag was switched on at 13:30 UTC on 1 August", ("DEAD-007", "FLEET-003")),
 )
 
 
@@ -71,7 +72,7 @@ def _stops(report: Report) -> list[str]:
                     subsequent_indent="      ",
                 )
             )
-    if "FLEET-003" in found:
+    if found & {"DEAD-007", "FLEET-003"}:
         lines.append("  The last of these alone would have kept Power Peg switched off.")
     return lines
 

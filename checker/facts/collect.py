@@ -184,7 +184,7 @@ def collect_facts(
         )  # fmt: skip
     records, hosts = _fleet(evidence, streams, revisions)
     judged = _judged(evidence, params, records, revisions.deployed)
-    code = _dead_code(history, evidence, params, revisions, judged, scoped, cache)
+    code, hosts = _dead_code(history, evidence, params, revisions, (judged, scoped, hosts), cache)
     keys = shipped.keys(judged, revisions.deployed, scoped)
     sets = ReferenceSets()
     deployments = [
@@ -291,17 +291,55 @@ def _wait_for_hashes(history: GitHistory) -> None:
         history.checked()
 
 
+def _running(event: FlagEvent, deployed: dict[str, str]) -> dict[str, str]:
+    """The code running where a flag was switched on, by commit, as messages show it: the
+    commit of its stream's last deployment, and each commit its service's hosts were last
+    observed running."""
+    running: dict[str, str] = {}
+    for commit, hosts in sorted(event["observed_by_version"].items()):
+        running[commit] = f"{short(commit)} (observed on {', '.join(sorted(hosts))})"
+    last = event["last_deployment"]
+    if last is not None:
+        commit = deployed[last["id"]]
+        said = running.get(commit)
+        running[commit] = f"{short(commit)} (deployment {last['id']}" + (
+            f", {said.partition(' (')[2]}" if said else ")"
+        )
+    return running
+
+
+def _retired_in(
+    hosts: FleetFacts, code: deadcode.DeadCodeFacts, deployed: dict[str, str]
+) -> list[FlagEvent]:
+    """Each flag event with ``retired_in``: for one that switched a flag on, the code running
+    there whose registry has it retired (DEAD-007)."""
+    out = []
+    for event in hosts.flag_events:
+        retired = [
+            said
+            for commit, said in _running(event, deployed).items()
+            if event["enabled"] and event["flag"] in code.retired_running.get(commit, ())
+        ]
+        out.append(FlagEvent(**{**event, "retired_in": sorted(retired)}))
+    return out
+
+
 def _dead_code(
     history: GitHistory,
     evidence: Evidence,
     params: Parameters,
     revisions: Revisions,
-    judged: list[str],
-    scoped: dict[str, PathScope],
+    deployments: tuple[list[str], dict[str, PathScope], FleetFacts],
     cache: FactCache,
-) -> deadcode.DeadCodeFacts:
-    """The dead-code facts of the judged deployments' commits (scoped ones: their paths'); a
-    flag event naming a flag spelt like a registered one is an input error."""
+) -> tuple[deadcode.DeadCodeFacts, FleetFacts]:
+    """The dead-code facts of the judged deployments' commits (scoped ones: their paths'), and
+    the fleet's facts with each flag event's ``retired_in`` (the registries of the code
+    running where it was switched on); a flag event naming a flag spelt like a registered one
+    is an input error."""
+    judged, scoped, hosts = deployments
+    # DEAD-007 judges flag events, never a gate's candidate: a gate reads no running code.
+    events = [e for e in hosts.flag_events if e["enabled"] and params.gate is None]
+    running = {commit for e in events for commit in _running(e, revisions.deployed)}
     with stage("facts: dead code"):
         code = deadcode.deadcode_facts(
             history,
@@ -312,9 +350,10 @@ def _dead_code(
             list(params.rules.reference_exclude),
             {i: scoped[i] for i in judged if i in scoped},
             cache,
+            running,
         )
     check_flag_names(evidence, code.flag_names)
-    return code
+    return code, replace(hosts, flag_events=_retired_in(hosts, code, revisions.deployed))
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:

@@ -9,7 +9,7 @@ import difflib
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -226,6 +226,9 @@ class DeadCodeFacts:
     at_deployment: dict[str, CodeAtCommit] = field(default_factory=dict)
     """By deployment id, for the deployments of path-scoped services: their commit's part
     with references looked for in the service's files alone."""
+    retired_running: dict[str, frozenset[str]] = field(default_factory=dict)
+    """By commit running where a flag was switched on: the flags retired there, as DEAD-001
+    reads a deployed commit's (listed retired, or not listed and retired in some version)."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -249,20 +252,21 @@ def deadcode_facts(
     reference_exclude: list[str],
     scoped: Mapping[str, PathScope] | None = None,
     cache: FactCache = NO_CACHE,
+    running: Collection[str] = (),
 ) -> DeadCodeFacts:
-    """The registry at each deployed commit (``deployed``: the judged deployments' commits)
-    and over its whole history, which flag names each deployed commit's code still mentions,
-    which retired code it holds, and the registry versions that could not be read; for each
-    deployment of a path-scoped service (``scoped``: its scope, by deployment id), the
-    references in its service's files alone."""
+    """The registry at each deployed commit (``deployed``: by judged deployment) and over its
+    history, the flag names each deployed commit's code mentions, its retired code, the
+    versions that could not be read; each path-scoped deployment's (``scoped``) references in
+    its service's files alone; the flags retired at each commit of ``running``."""
     registries = _Registries(GitContent(history), cache)
     versions, parsed = registry_history(history, registries, flags_file, tips)
     retired = RetiredCodeHistory(history, parsed)
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
     commits = sorted(set(deployed.values()))
     with TreeIndex(history, cache) as trees:
-        trees.load(commits)
+        trees.load(sorted({*commits, *running}))
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
+        retired_running = _retired_running(trees, (registries, paths), running, parsed)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
         wanted = set().union(*(searched_words(r, names) for r in table.values()))
@@ -286,6 +290,7 @@ def deadcode_facts(
         registries=table,
         flag_history=_flag_history(history, parsed),
         retired_in_history=_retired_in_history(parsed),
+        retired_running=retired_running,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
 
@@ -362,6 +367,26 @@ def code_at(
         lfs_pointers=pointers,
         encrypted=encrypted,
     )
+
+
+def _retired_running(
+    trees: TreeIndex,
+    registry: tuple[_Registries, list[str]],
+    running: Collection[str],
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+) -> dict[str, frozenset[str]]:
+    """The flags retired at each commit of ``running`` (``registry``: the parsed versions, and
+    the registry's paths), as ``retired_at`` in the rules reads them: listed retired, or not
+    listed and retired in some version of the history (``parsed``)."""
+    registries, paths = registry
+    retired_ever = _retired_in_history(parsed) if running else []
+    out = {}
+    for sha in sorted(running):
+        _, blob = registry_at(trees, registries, sha, paths)
+        flags = _flag_facts(registries.parsed.get(blob or ""))
+        listed = {name for name, flag in flags.items() if flag["status"] == "retired"}
+        out[sha] = frozenset(listed | (set(retired_ever) - set(flags)))
+    return out
 
 
 def _retired_in_history(parsed: list[tuple[FileVersion, FlagRegistry | None]]) -> list[str]:

@@ -296,6 +296,11 @@ class FlagEvent(TypedDict):
     short_listings: ReadOnly[list[str]]
     """``CLUSTER@AT (N of M running pods)`` for each latest listing before it that counted fewer
     running pods than fleet.yaml's ``replicas``."""
+    retired_in: ReadOnly[list[str]]
+    """The code running where it was switched whose registry marks the flag retired (or no
+    longer lists it, where an earlier version retired it), as messages show it: ``SHORT
+    (deployment ID)`` for the commit of ``last_deployment``, ``SHORT (observed on HOSTS)`` for
+    a commit of ``observed_by_version``. Empty for a flag switched off."""
 
 
 @with_config(_STRICT)

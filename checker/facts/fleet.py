@@ -221,6 +221,7 @@ def flag_events(
                 observed_by_version=by_version,
                 short_commits={commit: short(commit) for commit in by_version},
                 short_listings=_short(seen, replicas.get(event.service, {})),
+                retired_in=[],  # the registries' part: ``collect``, once they are read
             )
         )
     return out

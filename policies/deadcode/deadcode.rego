@@ -282,6 +282,46 @@ unreadable_registry contains finding if {
 	}
 }
 
+# METADATA
+# title: No retired flag switched on
+# description: >-
+#   A flag must not be switched on where the code running marks it retired: the commit of its
+#   stream's latest deployment before the event that succeeded anywhere, and every commit its
+#   service's hosts were last observed running before it, each judged by its own registry
+#   (listed retired, or no longer listed where an earlier version retired it). Switching it on
+#   activates code no longer meant for use, as the flag that had switched on Power Peg did on
+#   the one server still running it.
+# custom:
+#   id: DEAD-007
+#   subject: "{flag}@{at}"
+#   cause: "{flag}"
+#   statement: Retired flag {flag} was switched on
+#   severity: critical
+#   controls:
+#     - NIST SP 800-53 CM-3
+#     - NIST SP 800-53 CM-7
+#     - SEC Rule 15c3-5(b)
+#     - SEC Regulation SCI 1001(a)
+#   requires: [flag_events, registry]
+#   optional: [deploys, observations]
+#   message: >-
+#     Flag {flag} was switched on for {service} in {environment} at {at} by {by}, though the
+#     registry of the code running there marks it retired: {detail}.
+retired_flag_enabled contains finding if {
+	some event in input.flag_events
+	event.enabled == true
+	count(event.retired_in) > 0
+	finding := {
+		"subject": lib.event(event.flag, event.at),
+		"flag": event.flag,
+		"service": event.service,
+		"environment": event.environment,
+		"at": event.at,
+		"by": event.by,
+		"detail": concat("; ", event.retired_in),
+	}
+}
+
 # Every finding of the rules above, with its rule id and message, for `opa eval` and
 # `conftest test` on exported input (knightwatch reads each rule and its METADATA itself).
 deny contains result if {
@@ -312,4 +352,9 @@ deny contains result if {
 deny contains result if {
 	some finding in unreadable_registry
 	result := lib.result("DEAD-006", finding)
+}
+
+deny contains result if {
+	some finding in retired_flag_enabled
+	result := lib.result("DEAD-007", finding)
 }

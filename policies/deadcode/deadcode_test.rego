@@ -243,3 +243,33 @@ test_deny_gives_each_finding_its_rule_and_message if {
 		"msg": "Flag pp is reused: its purpose changed: \"A\" from c1, then \"B\" from c2.",
 	}}
 }
+
+# DEAD-007
+
+switched(flag, enabled, retired_in) := {
+	"flag": flag,
+	"service": "smars",
+	"environment": "production",
+	"enabled": enabled,
+	"at": "2012-08-01T13:30:00Z",
+	"by": "ops@knight.example",
+	"retired_in": retired_in,
+}
+
+test_a_retired_flag_switched_on_fails_naming_the_code if {
+	events := [switched("power_peg", true, ["6a3b2c1 (observed on smars-08)"])]
+	findings := deadcode.retired_flag_enabled with input as {"flag_events": events}
+	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
+	some finding in findings
+	finding.detail == "6a3b2c1 (observed on smars-08)"
+}
+
+test_a_flag_switched_on_where_no_code_retired_it_passes if {
+	events := [switched("power_peg", true, [])]
+	count(deadcode.retired_flag_enabled) == 0 with input as {"flag_events": events}
+}
+
+test_a_retired_flag_switched_off_passes if {
+	events := [switched("power_peg", false, ["6a3b2c1 (deployment D1)"])]
+	count(deadcode.retired_flag_enabled) == 0 with input as {"flag_events": events}
+}

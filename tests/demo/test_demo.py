@@ -49,4 +49,4 @@ def test_the_demo_signed_audit_verifies_with_the_printed_command(tmp_path: Path)
     assert "period: 2012-07; verdict fail" in result.out
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert "What would have been blocked, and when:" in text
-    assert "Before the flag was switched on at 13:30 UTC on 1 August: FLEET-003." in text
+    assert "Before the flag was switched on at 13:30 UTC on 1 August: DEAD-007, FLEET-003." in text

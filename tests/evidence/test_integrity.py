@@ -133,14 +133,14 @@ def test_rules_without_evidence_make_a_visibly_incomplete_pass(
     assert result.code == 0
     verdict = result.out.splitlines()[-1]
     assert verdict.startswith(
-        "PASS (incomplete: 8 rules not evaluated, 1 judged on part of its evidence): no findings;"
+        "PASS (incomplete: 9 rules not evaluated, 1 judged on part of its evidence): no findings;"
     )
     assert "DEAD-001    no flag registry (flags.yaml) in the repository" in result.out
     report = check(shop, "--format", "json").json()
     assert report["verdict"] == "pass"
     assert report["summary"]["complete"] is False
     assert report["summary"]["incomplete"] == [
-        *(f"DEAD-00{n}" for n in range(1, 7)),
+        *(f"DEAD-00{n}" for n in range(1, 8)),
         "FLEET-002",
         "FLEET-003",
     ]

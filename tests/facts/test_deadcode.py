@@ -361,3 +361,67 @@ def test_reference_exclude_brackets_are_read_as_git_reads_them(
     assert result.code in (0, 1), result.err
     found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-001"]
     assert found == ([] if excluded else ["D1:old"])
+
+
+@pytest.mark.parametrize(
+    ("running", "enabled", "found"),
+    [
+        ("retired", True, "(deployment D1)"),
+        ("dropped", True, "(deployment D1)"),
+        ("repurposed", True, "(observed on web-2)"),
+        ("retired", False, None),
+        ("active", True, None),
+    ],
+)
+def test_a_retired_flag_switched_on_fails(
+    tmp_path: Path, running: str, enabled: bool, found: str | None
+) -> None:
+    """A flag event switching on a flag the running code's registry marks retired passed
+    every rule (exit 0): DEAD-001 looks at references and DEAD-002 at the registry's history,
+    not at the switch. Each commit running there is judged by its own registry: the last
+    deployment's, and one a host was last observed running (Knight's eighth server, on the
+    code whose registry had retired the flag the new code repurposed)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    old = repo.commit(
+        "old", {"flags.yaml": registry(flag("power_peg", "PP", "retired")), "a.py": "x\n"},
+        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
+    )  # fmt: skip
+    flags = {
+        "retired": registry(flag("power_peg", "PP", "retired")),
+        "dropped": registry(flag("rlp", "retail liquidity")),
+        "repurposed": registry(flag("power_peg", "retail liquidity")),
+        "active": registry(flag("power_peg", "PP")),
+    }[running]
+    new = repo.commit(
+        "new", {"flags.yaml": flags, "a.py": "y\n"}, author=DEV, date="2023-12-10T00:00:00Z",
+        trailers=REVIEWED,
+    )  # fmt: skip
+    hosts = [{"host": "web-1", "status": "succeeded"}, {"host": "web-2", "status": "succeeded"}]
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        {**deployment("D0", old, "2024-01-01T00:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-01T00:10:00Z"},
+        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-02T00:10:00Z"},
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1", "web-2"]}}})
+    if running == "repurposed":  # web-2 still runs the old code
+        at = "2024-01-02T01:00:00Z"
+        write_yaml(evidence / "observations.yaml", [
+            {"host": "web-1", "service": "web", "version": new, "observed_at": at},
+            {"host": "web-2", "service": "web", "version": old, "observed_at": at},
+        ])  # fmt: skip
+    write_yaml(evidence / "flag_events.yaml", [
+        {"flag": "power_peg", "service": "web", "environment": "production", "enabled": enabled,
+         "at": "2024-01-03T00:00:00Z", "by": "ops@example.com"},
+    ])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+    assert result.code in (0, 1), result.err
+    got = [f for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
+    if found is None:
+        assert got == [], got
+        return
+    assert result.code == 1, result.err
+    (finding,) = got
+    assert finding["subject"] == "power_peg@2024-01-03T00:00:00Z"
+    assert found in finding["message"] and "marks it retired" in finding["message"]

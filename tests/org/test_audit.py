@@ -84,7 +84,7 @@ def test_verify_describes_every_system_and_replays_one_or_all(org: Org) -> None:
     assert shown.code == 0, shown.err
     assert "organisation verdict fail; 3 systems: 2 passed, 1 failed, 0 not judged" in shown.out
     assert "system payments: fail, 1 finding (1 failing), HEAD " in shown.out
-    assert "; incomplete: 8 rules not evaluated" in shown.out
+    assert "; incomplete: 9 rules not evaluated" in shown.out
     one = run_cli(
         "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file,
         "--system", "payments",

@@ -57,8 +57,8 @@ def test_the_knight_case_groups_the_two_deployments_of_power_pegs_code(tmp_path:
     assert dead["first"].startswith(starts["D-2011-11-02"])
     assert dead["last"].startswith(starts["D-2012-07-27"])
     # Every other finding is its own cause; the worst come first.
-    assert sorted(g["count"] for g in report["groups"]) == [1] * 7 + [2]
-    assert [g["severity"] for g in report["groups"]][:4] == ["critical"] * 4
+    assert sorted(g["count"] for g in report["groups"]) == [1] * 8 + [2]
+    assert [g["severity"] for g in report["groups"]][:5] == ["critical"] * 5
     unreviewed = groups[("REVIEW-002", "carol@knight.example")]
     assert unreviewed["first"] == unreviewed["last"] and unreviewed["first"].startswith(
         "2012-07-27"

@@ -67,8 +67,9 @@ def test_the_audit_report_renders_in_chromium(tmp_path: Path) -> None:
     dom = chromium(tmp_path, "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     text = dom.stdout.decode()
-    # July holds no flag event, so FLEET-003 is not evaluated and the verdict line says so.
-    assert '<span class="verdict fail">FAIL (incomplete: 1 rule not evaluated)</span>' in text
+    # July holds no flag event, so FLEET-003 and DEAD-007 are not evaluated and the verdict
+    # line says so.
+    assert '<span class="verdict fail">FAIL (incomplete: 2 rules not evaluated)</span>' in text
     assert text.count('<span class="sev critical">critical</span>') >= 3
     assert "D-2012-07-27:smars-08" in text
 
