@@ -6,7 +6,9 @@ A Kustomization's ``status.history`` (kustomize-controller v1.7 and later) holds
 per applied set of manifests and outcome, newest first: ``metadata.revision``
 (``main@sha1:<sha>``, or ``main/<sha>`` before Flux 2.0), ``firstReconciled``,
 ``lastReconciled`` and ``lastReconciledStatus``; ``ReconciliationSucceeded`` is a sync that
-succeeded, any other status (``HealthCheckFailed``, ``BuildFailed``, ...) one that failed.
+succeeded, any other status (``HealthCheckFailed``, ``ReconciliationFailed``, ``PruneFailed``)
+one that failed; ``status.lastAttemptedRevision`` where the newest snapshot is not of it, an
+attempt still under way or ended before a snapshot was written (``flux_attempts``).
 Flux updates a snapshot in place when the same manifests are applied again (fluxcd/pkg
 ``History.Upsert``: ``firstReconciled`` kept, the snapshot moved to the front), so a rollback
 to an earlier revision is no new snapshot: a snapshot listed before one that was first
@@ -69,7 +71,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status
-from checker.importers import common
+from checker.importers import common, flux_attempts
 from checker.importers.common import dig, expect, named_ref
 from checker.importers.gitops import UNASSESSED, Sync
 from checker.importers.k8s_shapes import time_text
@@ -453,8 +455,9 @@ def _kustomization(
     """Each snapshot's first reconciliation, and each return to an earlier snapshot."""
     name = item["metadata"]["name"]
     every = interval(item, path)
+    origin = f"Kustomization {name} on {cluster}"
     read = [
-        _snapshot(entry, f"Kustomization {name} on {cluster}, history entry #{index}", path)
+        _snapshot(entry, f"{origin}, history entry #{index}", path)
         for index, entry in enumerate(history, start=1)
     ]
     for newer, older in itertools.pairwise(read):
@@ -488,7 +491,29 @@ def _kustomization(
             became = since[1]
         else:
             became = snapshot.first[1]
+    revisions = [snapshot.revision for snapshot in read]
+    attempt = flux_attempts.unrecorded(item, revisions, read[0].last, origin, path)
+    if attempt is not None:
+        found.append(_attempted(attempt, cluster, origin, path))
     return [_unchecked(sync, unassessed) for sync in found]
+
+
+def _attempted(attempt: flux_attempts.Attempt, cluster: str, origin: str, path: Path) -> Sync:
+    """The last attempted revision no snapshot records, as a sync that did not succeed."""
+    return Sync(
+        cluster=cluster,
+        origin=f"{origin}, status.lastAttemptedRevision",
+        revision=attempt.revision,
+        commit=git_commit(attempt.revision),
+        ref=git_ref(attempt.revision),
+        started_at=attempt.started_at,
+        finished_at=attempt.finished_at,
+        status="failed",
+        reason=attempt.reason,
+        initiator="flux (kustomize-controller)",
+        automated=True,
+        path=str(path),
+    )
 
 
 def _releases(

@@ -266,6 +266,29 @@ def kustomization(
     return item
 
 
+def attempting(
+    item: dict[str, Any], commit: str, ready: str, reason: str, message: str, at: str
+) -> dict[str, Any]:
+    """``item`` (a ``kustomization()``) as Flux leaves it while it reconciles ``commit``, or
+    once that failed, before any history snapshot records it: ``status.lastAttemptedRevision``
+    that commit's, and the recorded ``Ready`` condition ``ready`` with ``reason`` and
+    ``message`` since ``at``, beside a ``Reconciling`` condition of the same shape (``True``,
+    ``Progressing`` while ``Ready`` is ``Unknown``, ``ProgressingWithRetry`` once it is
+    ``False``; its message the step the attempt reached), as kustomize-controller writes
+    them."""
+    revision = f"main@sha1:{commit}"
+    step = "Building manifests" if reason == "BuildFailed" else "Running health checks"
+    condition = item["status"]["conditions"][0]
+    reconciling = {**condition, "type": "Reconciling", "status": "True",
+                   "reason": "Progressing" if ready == "Unknown" else "ProgressingWithRetry",
+                   "message": f"{step} for revision {revision} with a timeout of 10m0s",
+                   "lastTransitionTime": at}  # fmt: skip
+    condition.update(status=ready, reason=reason, message=message, lastTransitionTime=at)
+    item["status"]["conditions"] = [reconciling, condition]
+    item["status"]["lastAttemptedRevision"] = revision
+    return item
+
+
 @dataclass(frozen=True)
 class Released:
     """One snapshot of a HelmRelease's ``status.history``: a Helm release."""
