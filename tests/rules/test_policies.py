@@ -12,7 +12,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from checker.rules.metadata import RULE_ID
 from checker.rules.policyset import builtin_policy_dir, load_policy_set
-from tests.conftest import DEV, deployment, run_cli, write_yaml
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
 
 USER_RULE = """\
 package acme.tickets
@@ -128,6 +128,22 @@ def test_user_rules_join_check_and_catalog(tmp_path: Path) -> None:
     assert ids == sorted(ids) and {"ACME-001", "REVIEW-001"} <= set(ids)
 
 
+def _waived(
+    repo: Path, evidence: Path, rule: str, waiver: dict[str, str], *extra: str
+) -> CliResult:
+    """``check`` with the added rule ``rule`` and the one waiver ``waiver`` (approved by
+    cro@example.com until 2024-03-01), as of 2024-02-15."""
+    policies = evidence.parent / "acme"
+    policies.mkdir()
+    (policies / "rule.rego").write_text(rule)
+    approval = {"approved_by": "cro@example.com", "expires": "2024-03-01"}
+    write_yaml(evidence / "waivers.yaml", [{**waiver, **approval}])
+    return run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
+        "--as-of", "2024-02-15", *extra,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("subject", "code"),
     [("*1", 2), ("?1", 2), ("*D*", 2), ("D1", 0), ("D*", 0)],
@@ -139,17 +155,8 @@ def test_a_rule_without_a_subject_shape_is_waived_only_by_what_its_glob_names(
     ends in 1, next month's too) was accepted and waived it, and the check passed at
     --fail-on medium."""
     repo, evidence = _repo_with_deployment(tmp_path)
-    policies = tmp_path / "acme"
-    policies.mkdir()
-    (policies / "tickets.rego").write_text(USER_RULE)
-    write_yaml(evidence / "waivers.yaml", [
-        {"rule": "ACME-001", "subject": subject, "reason": "tickets kept elsewhere",
-         "approved_by": "cro@example.com", "expires": "2024-03-01"},
-    ])  # fmt: skip
-    result = run_cli(
-        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
-        "--fail-on", "medium", "--as-of", "2024-02-15",
-    )  # fmt: skip
+    waiver = {"rule": "ACME-001", "subject": subject, "reason": "tickets kept elsewhere"}
+    result = _waived(repo, evidence, USER_RULE, waiver, "--fail-on", "medium")
     assert result.code == code, result.err
     if code == 2:
         assert "waivers.yaml:1:" in result.err and "starts with a wildcard" in result.err
@@ -189,17 +196,8 @@ def test_a_shaped_subject_given_as_one_string_is_waived_only_by_its_name(
     records = yaml.safe_load((evidence / "deploys.yaml").read_text())
     records[0]["targets"] = [{"host": "web-1:9100", "status": "failed"}]
     write_yaml(evidence / "deploys.yaml", records)
-    policies = tmp_path / "acme"
-    policies.mkdir()
-    (policies / "ports.rego").write_text(SHAPED_AS_STRINGS)
-    write_yaml(evidence / "waivers.yaml", [
-        {"rule": "ACME-003", "subject": subject, "reason": "scraped inside the cluster",
-         "approved_by": "cro@example.com", "expires": "2024-03-01"},
-    ])  # fmt: skip
-    result = run_cli(
-        "check", "--repo", repo, "--evidence", evidence, "--policies", policies,
-        "--as-of", "2024-02-15", "--format", "json",
-    )  # fmt: skip
+    waiver = {"rule": "ACME-003", "subject": subject, "reason": "scraped inside the cluster"}
+    result = _waived(repo, evidence, SHAPED_AS_STRINGS, waiver, "--format", "json")
     assert result.code == code, result.err
     (finding,) = [f for f in result.json()["findings"] if f["rule"] == "ACME-003"]
     assert finding["subject"] == "D1:web-1:9100" and finding["waived"] == (code == 0)
