@@ -563,12 +563,14 @@ def _check_registry_path(history: GitHistory, flags_file: str, versions: list[Fi
 
 
 def _registry_elsewhere(history: GitHistory, flags_file: str, tracked: list[str]) -> list[str]:
-    """A tracked file in another folder whose name is the registry's, or near it
-    (``config/flags.yaml``, ``ops/flags.yml`` for ``flags.yaml``), and that holds a mapping
-    with ``flags``: the registry, kept where the default does not look. Read as no
-    registry, every dead-code rule went unevaluated and the check passed (exit 0)."""
+    """A tracked file whose name is the registry's, or near it (``config/flags.yaml``,
+    ``ops/flags.yml`` for ``flags.yaml``), or a YAML or JSON file named for flags
+    (``feature_flags.yaml``, ``toggles/flags-prod.yml``), that holds a mapping with ``flags``:
+    the registry, kept where the default does not look. Read as no registry, every dead-code
+    rule went unevaluated and the check passed (exit 0)."""
     names = {PurePosixPath(path).name for path in tracked}
     near = set(difflib.get_close_matches(PurePosixPath(flags_file).name, names, cutoff=0.8))
+    near |= {name for name in names if _named_for_flags(name)}
     candidates = [path for path in tracked if PurePosixPath(path).name in near]
     for path in sorted(candidates, key=lambda p: (p.count("/"), p)):
         with contextlib.suppress(git.GitCommandError, ValueError, yaml.YAMLError):
@@ -576,6 +578,12 @@ def _registry_elsewhere(history: GitHistory, flags_file: str, tracked: list[str]
             if isinstance(document, dict) and "flags" in document:
                 return [path]
     return []
+
+
+def _named_for_flags(name: str) -> bool:
+    """Whether a file's name says it holds flags: a YAML or JSON file with ``flag`` in it."""
+    folded = name.casefold()
+    return "flag" in folded and folded.endswith((".yaml", ".yml", ".json"))
 
 
 def _check_not_linked(root: Path, versions: list[FileVersion]) -> None:

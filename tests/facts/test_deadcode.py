@@ -171,7 +171,9 @@ def test_no_registry_anywhere_means_no_flags(tmp_path: Path) -> None:
     assert result.code == 0, result.out + result.err
 
 
-@pytest.mark.parametrize("path", ["config/flags.yaml", "ops/flags.yml"])
+@pytest.mark.parametrize(
+    "path", ["config/flags.yaml", "ops/flags.yml", "feature_flags.yaml", "conf/FeatureFlags.json"]
+)
 def test_a_registry_kept_in_another_folder_is_not_taken_for_none(tmp_path: Path, path: str) -> None:
     """With no flags_file, a registry at ``config/flags.yaml`` was no registry: every DEAD
     rule went unevaluated and the check passed (exit 0) with the retired flag still read."""
