@@ -1071,7 +1071,14 @@ def covers(pattern: str, path: str) -> bool:
     (``legacy/peg[1].py`` is that file, brackets and all), as a glob whose ``*`` crosses
     ``/``, or as git reads a ``:(glob)`` pathspec, where ``**/`` also matches no folder at
     all (``**/power_peg.py`` covers ``power_peg.py`` at the root, ``legacy/**/peg.py`` covers
-    ``legacy/peg.py``). Each reading can only add what an entry covers."""
+    ``legacy/peg.py``); and each of those with letter case ignored: on the file systems that
+    ignore it (macOS's, Windows'), ``Legacy/Power_Peg.py`` is the file a checkout writes at
+    ``legacy/power_peg.py``, and an entry written so matched nothing while the code stayed.
+    Each reading can only add what an entry covers."""
+    return _covers(pattern, path) or _covers(pattern.casefold(), path.casefold())
+
+
+def _covers(pattern: str, path: str) -> bool:
     if path == pattern or path.startswith(pattern + "/"):
         return True
     if not any(c in pattern for c in "*?["):
@@ -1154,5 +1161,6 @@ def _links_matching(links: list[str], prefix: str, pattern: str) -> list[str]:
 
 def _may_match(pattern: str, directory: str) -> bool:
     """Whether a glob could match something below ``directory``: its literal start agrees."""
-    literal = re.split(r"[*?\[\\]", pattern, maxsplit=1)[0]
-    return literal.startswith(directory + "/") or (directory + "/").startswith(literal)
+    literal = re.split(r"[*?\[\\]", pattern, maxsplit=1)[0].casefold()
+    folded = directory.casefold() + "/"
+    return literal.startswith(folded) or folded.startswith(literal)

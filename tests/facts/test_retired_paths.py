@@ -111,3 +111,16 @@ def test_brackets_and_slashes_at_the_ends_are_paths_still(tmp_path: Path, entry:
     content = {"flags.yaml": _registry(entry), "legacy/peg[1].py": "run()\n"}
     repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
     assert list(_retired(_check(tmp_path, repo))) == [f"D1:{entry}"]
+
+
+@pytest.mark.parametrize("entry", ["Legacy/Power_Peg.py", "LEGACY/", "Legacy/*.py"])
+def test_an_entry_written_in_another_letter_case_names_the_file(tmp_path: Path, entry: str) -> None:
+    """On the file systems that ignore case (macOS's, Windows'), ``Legacy/Power_Peg.py`` is
+    the file a checkout writes at ``legacy/power_peg.py``; read as written it matched nothing,
+    and DEAD-004 passed (exit 0) with the retired code in place."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    content = {"flags.yaml": _registry(entry), "legacy/power_peg.py": "run()\n"}
+    repo.commit("c", content, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED)
+    result = _check(tmp_path, repo)
+    assert result.code == 1, result.err
+    assert list(_retired(result)) == [f"D1:{entry}"]
