@@ -17,6 +17,7 @@ from typing import Any
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError, InternalError
 from checker.evidence.bundle import Evidence
+from checker.evidence.flagnames import flag_key
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, visible
 from checker.evidence.integrity import check_flag_names
@@ -318,7 +319,7 @@ def _retired_in(
         retired = [
             said
             for commit, said in _running(event, deployed).items()
-            if event["enabled"] and event["flag"] in code.retired_running.get(commit, ())
+            if event["enabled"] and flag_key(event["flag"]) in code.retired_running.get(commit, ())
         ]
         out.append(FlagEvent(**{**event, "retired_in": sorted(retired)}))
     return out

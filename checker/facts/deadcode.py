@@ -227,8 +227,9 @@ class DeadCodeFacts:
     """By deployment id, for the deployments of path-scoped services: their commit's part
     with references looked for in the service's files alone."""
     retired_running: dict[str, frozenset[str]] = field(default_factory=dict)
-    """By commit running where a flag was switched on: the flags retired there, as DEAD-001
-    reads a deployed commit's (listed retired, or not listed and retired in some version)."""
+    """By commit running where a flag was switched on: the keys (``flagnames.flag_key``) of
+    the flags retired there, as DEAD-001 reads a deployed commit's (listed retired, or not
+    listed and retired in some version)."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -375,17 +376,20 @@ def _retired_running(
     running: Collection[str],
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
 ) -> dict[str, frozenset[str]]:
-    """The flags retired at each commit of ``running`` (``registry``: the parsed versions, and
-    the registry's paths), as ``retired_at`` in the rules reads them: listed retired, or not
-    listed and retired in some version of the history (``parsed``)."""
+    """The keys (``flagnames.flag_key``) of the flags retired at each commit of ``running``
+    (``registry``: the parsed versions, and the registry's paths), as ``retired_at`` in the
+    rules reads them: listed retired, or not listed and retired in some version of the history
+    (``parsed``). By key: a flag event's ``POWER-PEG`` switches the ``power_peg`` a registry
+    retired, and a registry that respelled a retired flag still lists it."""
     registries, paths = registry
-    retired_ever = _retired_in_history(parsed) if running else []
+    retired_ever = {flag_key(name) for name in _retired_in_history(parsed)} if running else set()
     out = {}
     for sha in sorted(running):
         _, blob = registry_at(trees, registries, sha, paths)
         flags = _flag_facts(registries.parsed.get(blob or ""))
-        listed = {name for name, flag in flags.items() if flag["status"] == "retired"}
-        out[sha] = frozenset(listed | (set(retired_ever) - set(flags)))
+        listed = {flag_key(name): flag["status"] for name, flag in flags.items()}
+        retired = {key for key, status in listed.items() if status == "retired"}
+        out[sha] = frozenset(retired | (retired_ever - listed.keys()))
     return out
 
 

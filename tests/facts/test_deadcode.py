@@ -427,3 +427,47 @@ def test_a_retired_flag_switched_on_fails(
     (finding,) = got
     assert finding["subject"] == "power_peg@2024-01-03T00:00:00Z"
     assert found in finding["message"] and "marks it retired" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("before", "running", "spelt"),
+    [
+        ("power_peg", "power_peg", "POWER-PEG"),
+        ("power_peg", "power_peg", "PowerPeg"),
+        ("power_peg", "power_peg", "\uff30\uff4f\uff57\uff45\uff52_\uff50\uff45\uff47"),
+        ("power_peg", "POWER_PEG", "power_peg"),  # the registry respelled it as it retired it
+    ],
+)
+def test_a_retired_flag_switched_on_under_another_spelling_fails(
+    tmp_path: Path, before: str, running: str, spelt: str
+) -> None:
+    """A flag event naming the flag a registry retired in another spelling (case, separators,
+    fullwidth letters) passed (exit 0): flags were matched by exact name, and the flag event
+    check only refuses spellings near one the registry lists. One flag is one key
+    (``flagnames.flag_key``), as DEAD-002 reads the registry's history."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    old = repo.commit(
+        "old", {"flags.yaml": registry(flag(before, "PP")), "a.py": "x\n"},
+        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
+    )  # fmt: skip
+    new = repo.commit(
+        "new", {"flags.yaml": registry(flag(running, "PP", "retired")), "a.py": "y\n"},
+        author=DEV, date="2023-12-10T00:00:00Z", trailers=REVIEWED,
+    )  # fmt: skip
+    hosts = [{"host": "web-1", "status": "succeeded"}]
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        {**deployment("D0", old, "2024-01-01T01:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-01T01:10:00Z"},
+        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-02T00:10:00Z"},
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    write_yaml(evidence / "flag_events.yaml", [
+        {"flag": spelt, "service": "web", "environment": "production", "enabled": True,
+         "at": "2024-01-03T00:00:00Z", "by": "ops@example.com"},
+    ])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+    assert result.code == 1, result.err
+    found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
+    assert found == [f"{spelt}@2024-01-03T00:00:00Z"]
