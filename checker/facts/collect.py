@@ -312,16 +312,24 @@ def _running(event: FlagEvent, deployed: dict[str, str]) -> dict[str, str]:
 def _retired_in(
     hosts: FleetFacts, code: deadcode.DeadCodeFacts, deployed: dict[str, str]
 ) -> list[FlagEvent]:
-    """Each flag event with ``retired_in``: for one that switched a flag on, the code running
-    there whose registry has it retired (DEAD-007)."""
+    """Each flag event with ``retired_in`` and ``unreadable_in``: for one that switched a flag
+    on, the code running there whose registry has it retired, and that whose registry cannot
+    be read (DEAD-007)."""
     out = []
     for event in hosts.flag_events:
-        retired = [
-            said
-            for commit, said in _running(event, deployed).items()
-            if event["enabled"] and flag_key(event["flag"]) in code.retired_running.get(commit, ())
+        running = _running(event, deployed).items() if event["enabled"] else []
+        key = flag_key(event["flag"])
+        retired = [said for commit, said in running if key in code.retired_running.get(commit, ())]
+        unreadable = [
+            f"{said}: {code.unreadable_running[commit]}"
+            for commit, said in running
+            if commit in code.unreadable_running
         ]
-        out.append(FlagEvent(**{**event, "retired_in": sorted(retired)}))
+        out.append(
+            FlagEvent(
+                **{**event, "retired_in": sorted(retired), "unreadable_in": sorted(unreadable)}
+            )
+        )
     return out
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypedDict
 
 import git
 import yaml
@@ -230,6 +230,9 @@ class DeadCodeFacts:
     """By commit running where a flag was switched on: the keys (``flagnames.flag_key``) of
     the flags retired there, as DEAD-001 reads a deployed commit's (listed retired, or not
     listed and retired in some version)."""
+    unreadable_running: dict[str, str] = field(default_factory=dict)
+    """By commit running where a flag was switched on whose registry cannot be read (it does
+    not parse, or contradicts itself): ``PATH: ERROR``, as DEAD-006 says it."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -267,7 +270,7 @@ def deadcode_facts(
     with TreeIndex(history, cache) as trees:
         trees.load(sorted({*commits, *running}))
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
-        retired_running = _retired_running(trees, (registries, paths), running, parsed)
+        running_code = _retired_running(trees, (registries, paths), running, parsed)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
         wanted = set().union(*(searched_words(r, names) for r in table.values()))
@@ -291,7 +294,7 @@ def deadcode_facts(
         registries=table,
         flag_history=_flag_history(history, parsed),
         retired_in_history=_retired_in_history(parsed),
-        retired_running=retired_running,
+        **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
 
@@ -370,27 +373,40 @@ def code_at(
     )
 
 
+class _RunningCode(TypedDict):
+    """``DeadCodeFacts``' part for the code running where flags were switched on."""
+
+    retired_running: dict[str, frozenset[str]]
+    unreadable_running: dict[str, str]
+
+
 def _retired_running(
     trees: TreeIndex,
     registry: tuple[_Registries, list[str]],
     running: Collection[str],
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
-) -> dict[str, frozenset[str]]:
+) -> _RunningCode:
     """The keys (``flagnames.flag_key``) of the flags retired at each commit of ``running``
     (``registry``: the parsed versions, and the registry's paths), as ``retired_at`` in the
     rules reads them: listed retired, or not listed and retired in some version of the history
-    (``parsed``). By key: a flag event's ``POWER-PEG`` switches the ``power_peg`` a registry
-    retired, and a registry that respelled a retired flag still lists it."""
+    (``parsed``); and, with why, each of them whose registry cannot be read. By key: a flag
+    event's ``POWER-PEG`` switches the ``power_peg`` a registry retired, and a registry that
+    respelled a retired flag still lists it."""
     registries, paths = registry
     retired_ever = {flag_key(name) for name in _retired_in_history(parsed)} if running else set()
     out = {}
+    unreadable = {}
     for sha in sorted(running):
-        _, blob = registry_at(trees, registries, sha, paths)
+        path, blob = registry_at(trees, registries, sha, paths)
         flags = _flag_facts(registries.parsed.get(blob or ""))
         listed = {flag_key(name): flag["status"] for name, flag in flags.items()}
         retired = {key for key, status in listed.items() if status == "retired"}
         out[sha] = frozenset(retired | (retired_ever - listed.keys()))
-    return out
+        # Read as no registry, it would retire only what other versions retired: the one
+        # version the running code holds may be the only one that retires the flag.
+        if blob is not None and blob in registries.errors:
+            unreadable[sha] = f"{path}: {registries.errors[blob]['error']}"
+    return _RunningCode(retired_running=out, unreadable_running=unreadable)
 
 
 def _retired_in_history(parsed: list[tuple[FileVersion, FlagRegistry | None]]) -> list[str]:

@@ -301,6 +301,10 @@ class FlagEvent(TypedDict):
     longer lists it, where an earlier version retired it), as messages show it: ``SHORT
     (deployment ID)`` for the commit of ``last_deployment``, ``SHORT (observed on HOSTS)`` for
     a commit of ``observed_by_version``. Empty for a flag switched off."""
+    unreadable_in: ReadOnly[list[str]]
+    """The code running where it was switched whose registry cannot be read, so that whether
+    it retired the flag is not known: ``SHORT (deployment ID): PATH: ERROR`` or ``SHORT
+    (observed on HOSTS): PATH: ERROR``. Empty for a flag switched off."""
 
 
 @with_config(_STRICT)

@@ -222,6 +222,7 @@ def flag_events(
                 short_commits={commit: short(commit) for commit in by_version},
                 short_listings=_short(seen, replicas.get(event.service, {})),
                 retired_in=[],  # the registries' part: ``collect``, once they are read
+                unreadable_in=[],
             )
         )
     return out

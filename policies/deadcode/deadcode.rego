@@ -290,7 +290,8 @@ unreadable_registry contains finding if {
 #   service's hosts were last observed running before it, each judged by its own registry
 #   (listed retired, or no longer listed where an earlier version retired it). Switching it on
 #   activates code no longer meant for use, as the flag that had switched on Power Peg did on
-#   the one server still running it.
+#   the one server still running it. Where the registry of code running there cannot be read,
+#   whether it retired the flag is not known, and the switch does not pass on it.
 # custom:
 #   id: DEAD-007
 #   subject: "{flag}@{at}"
@@ -305,12 +306,13 @@ unreadable_registry contains finding if {
 #   requires: [flag_events, registry]
 #   optional: [deploys, observations]
 #   message: >-
-#     Flag {flag} was switched on for {service} in {environment} at {at} by {by}, though the
-#     registry of the code running there marks it retired: {detail}.
+#     Flag {flag} was switched on for {service} in {environment} at {at} by {by}, though
+#     {detail}.
 retired_flag_enabled contains finding if {
 	some event in input.flag_events
 	event.enabled == true
-	count(event.retired_in) > 0
+	parts := [part | some part in [retired_part(event), unreadable_part(event)]; part != ""]
+	count(parts) > 0
 	finding := {
 		"subject": lib.event(event.flag, event.at),
 		"flag": event.flag,
@@ -318,9 +320,22 @@ retired_flag_enabled contains finding if {
 		"environment": event.environment,
 		"at": event.at,
 		"by": event.by,
-		"detail": concat("; ", event.retired_in),
+		"detail": concat("; and ", parts),
 	}
 }
+
+retired_part(event) := "" if count(event.retired_in) == 0
+
+retired_part(event) := sprintf("the registry of the code running there marks it retired: %s", [
+	concat("; ", event.retired_in),
+]) if count(event.retired_in) > 0
+
+unreadable_part(event) := "" if count(event.unreadable_in) == 0
+
+unreadable_part(event) := sprintf("%s: %s", [
+	"the registry of the code running there cannot be read, so whether it retired the flag is not known",
+	concat("; ", event.unreadable_in),
+]) if count(event.unreadable_in) > 0
 
 # Every finding of the rules above, with its rule id and message, for `opa eval` and
 # `conftest test` on exported input (knightwatch reads each rule and its METADATA itself).

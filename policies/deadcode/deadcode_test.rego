@@ -246,7 +246,9 @@ test_deny_gives_each_finding_its_rule_and_message if {
 
 # DEAD-007
 
-switched(flag, enabled, retired_in) := {
+switched(flag, enabled, retired_in) := unreadable_switched(flag, enabled, retired_in, [])
+
+unreadable_switched(flag, enabled, retired_in, unreadable_in) := {
 	"flag": flag,
 	"service": "smars",
 	"environment": "production",
@@ -254,6 +256,7 @@ switched(flag, enabled, retired_in) := {
 	"at": "2012-08-01T13:30:00Z",
 	"by": "ops@knight.example",
 	"retired_in": retired_in,
+	"unreadable_in": unreadable_in,
 }
 
 test_a_retired_flag_switched_on_fails_naming_the_code if {
@@ -261,7 +264,7 @@ test_a_retired_flag_switched_on_fails_naming_the_code if {
 	findings := deadcode.retired_flag_enabled with input as {"flag_events": events}
 	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
 	some finding in findings
-	finding.detail == "6a3b2c1 (observed on smars-08)"
+	finding.detail == "the registry of the code running there marks it retired: 6a3b2c1 (observed on smars-08)"
 }
 
 test_a_flag_switched_on_where_no_code_retired_it_passes if {
@@ -271,5 +274,21 @@ test_a_flag_switched_on_where_no_code_retired_it_passes if {
 
 test_a_retired_flag_switched_off_passes if {
 	events := [switched("power_peg", false, ["6a3b2c1 (deployment D1)"])]
+	count(deadcode.retired_flag_enabled) == 0 with input as {"flag_events": events}
+}
+
+test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails if {
+	events := [unreadable_switched("power_peg", true, [], ["6a3b2c1 (deployment D1): flags.yaml: bad"])]
+	findings := deadcode.retired_flag_enabled with input as {"flag_events": events}
+	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
+	some finding in findings
+	finding.detail == concat("", [
+		"the registry of the code running there cannot be read, so whether it retired the flag ",
+		"is not known: 6a3b2c1 (deployment D1): flags.yaml: bad",
+	])
+}
+
+test_a_flag_switched_off_where_the_running_registry_cannot_be_read_passes if {
+	events := [unreadable_switched("power_peg", false, [], ["6a3b2c1 (deployment D1): flags.yaml: bad"])]
 	count(deadcode.retired_flag_enabled) == 0 with input as {"flag_events": events}
 }

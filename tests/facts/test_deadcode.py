@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import bz2
 import gzip
 import io
@@ -471,3 +472,46 @@ def test_a_retired_flag_switched_on_under_another_spelling_fails(
     assert result.code == 1, result.err
     found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
     assert found == [f"{spelt}@2024-01-03T00:00:00Z"]
+
+
+def test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails(
+    tmp_path: Path,
+) -> None:
+    """A month's audit passed (exit 0) a flag switched on where the code running, deployed in
+    an earlier month, holds a registry that does not parse: DEAD-006 is not evaluated without
+    a deployment in the month, and DEAD-007 read the running code as having no registry, so it
+    retired only what other versions retired. Whether it retired the flag is not known: the
+    switch does not pass on it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    old = repo.commit(
+        "old", {"flags.yaml": registry(flag("power_peg", "PP")), "a.py": "x\n"},
+        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
+    )  # fmt: skip
+    broken = registry(flag("power_peg", "PP", "retired")) + "  bad: [\n"
+    new = repo.commit(
+        "new", {"flags.yaml": broken, "a.py": "y\n"}, author=DEV, date="2023-12-10T00:00:00Z",
+        trailers=REVIEWED,
+    )  # fmt: skip
+    hosts = [{"host": "web-1", "status": "succeeded"}]
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        {**deployment("D0", old, "2024-01-01T01:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-01T01:10:00Z"},
+        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
+         "finished_at": "2024-01-02T00:10:00Z"},
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    write_yaml(evidence / "flag_events.yaml", [
+        {"flag": "power_peg", "service": "web", "environment": "production", "enabled": True,
+         "at": "2024-03-03T00:00:00Z", "by": "ops@example.com"},
+    ])  # fmt: skip
+    run_cli("keygen", "--output", tmp_path / "k")
+    out = tmp_path / "march.json"
+    result = run_cli("audit", "--repo", repo.path, "--evidence", evidence, "--period", "2024-03",
+                     "--as-of", "2024-04-01", "--key", tmp_path / "k.key", "-o", out)  # fmt: skip
+    assert result.code == 1, result.err
+    report = json.loads(base64.b64decode(json.loads(out.read_text())["payload"]))
+    (finding,) = [f for f in report["predicate"]["report"]["findings"] if f["rule"] == "DEAD-007"]
+    assert finding["subject"] == "power_peg@2024-03-03T00:00:00Z"
+    assert "cannot be read, so whether it retired the flag is not known" in finding["message"]
+    assert f"{new[:12]} (deployment D1): flags.yaml: " in finding["message"]
