@@ -183,9 +183,9 @@ def collect_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots,
             cache, params.gate_moment(),
         )  # fmt: skip
-    records, hosts = _fleet(evidence, streams, revisions)
-    judged = _judged(evidence, params, records, revisions.deployed)
-    code, hosts = _dead_code(history, evidence, params, revisions, (judged, scoped, hosts), cache)
+    records, hosts, judged = _fleet(evidence, streams, revisions, params)
+    given = (judged, scoped, hosts, streams)
+    code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys = shipped.keys(judged, revisions.deployed, scoped)
     sets = ReferenceSets()
     deployments = [
@@ -213,14 +213,14 @@ def collect_facts(
 
 
 def _fleet(
-    evidence: Evidence, streams: Streams, revisions: Revisions
-) -> tuple[dict[str, DeploymentRecord], FleetFacts]:
-    """The deployments by id, and the fleet's facts."""
+    evidence: Evidence, streams: Streams, revisions: Revisions, params: Parameters
+) -> tuple[dict[str, DeploymentRecord], FleetFacts, list[str]]:
+    """The deployments by id, the fleet's facts, and the ids of the deployments judged."""
     records = {d.id: d for d in evidence.deployments}
     with stage("facts: fleet"):
         summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
         hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
-    return records, hosts
+    return records, hosts, _judged(evidence, params, records, revisions.deployed)
 
 
 def _carried(
@@ -292,32 +292,36 @@ def _wait_for_hashes(history: GitHistory) -> None:
         history.checked()
 
 
-def _running(event: FlagEvent, deployed: dict[str, str]) -> dict[str, str]:
+def _running(event: FlagEvent, known: tuple[dict[str, str], Streams]) -> dict[str, str]:
     """The code running where a flag was switched on, by commit, as messages show it: the
-    commit of its stream's last deployment, and each commit its service's hosts were last
-    observed running."""
+    commit of its stream's last deployment before it, of each that started in that same
+    instant (its rollout may have reached a host already), and each commit its service's
+    hosts were last observed running (``known``: every deployment's commit, and the streams)."""
+    deployed, streams = known
     running: dict[str, str] = {}
     for commit, hosts in sorted(event["observed_by_version"].items()):
         running[commit] = f"{short(commit)} (observed on {', '.join(sorted(hosts))})"
     last = event["last_deployment"]
-    if last is not None:
-        commit = deployed[last["id"]]
+    stream = (event["service"], event["environment"], event["at_ns"])
+    ids = [last["id"]] if last is not None else []
+    for deployment in [*ids, *(d.id for d in streams.succeeded_starting_at(*stream))]:
+        commit = deployed[deployment]
         said = running.get(commit)
-        running[commit] = f"{short(commit)} (deployment {last['id']}" + (
+        running[commit] = f"{short(commit)} (deployment {deployment}" + (
             f", {said.partition(' (')[2]}" if said else ")"
         )
     return running
 
 
 def _retired_in(
-    hosts: FleetFacts, code: deadcode.DeadCodeFacts, deployed: dict[str, str]
+    hosts: FleetFacts, code: deadcode.DeadCodeFacts, known: tuple[dict[str, str], Streams]
 ) -> list[FlagEvent]:
     """Each flag event with ``retired_in`` and ``unreadable_in``: for one that switched a flag
     on, the code running there whose registry has it retired, and that whose registry cannot
     be read (DEAD-007)."""
     out = []
     for event in hosts.flag_events:
-        running = _running(event, deployed).items() if event["enabled"] else []
+        running = _running(event, known).items() if event["enabled"] else []
         key = flag_key(event["flag"])
         retired = [said for commit, said in running if key in code.retired_running.get(commit, ())]
         unreadable = [
@@ -338,17 +342,18 @@ def _dead_code(
     evidence: Evidence,
     params: Parameters,
     revisions: Revisions,
-    deployments: tuple[list[str], dict[str, PathScope], FleetFacts],
+    deployments: tuple[list[str], dict[str, PathScope], FleetFacts, Streams],
     cache: FactCache,
 ) -> tuple[deadcode.DeadCodeFacts, FleetFacts]:
     """The dead-code facts of the judged deployments' commits (scoped ones: their paths'), and
     the fleet's facts with each flag event's ``retired_in`` (the registries of the code
     running where it was switched on); a flag event naming a flag spelt like a registered one
     is an input error."""
-    judged, scoped, hosts = deployments
+    judged, scoped, hosts, streams = deployments
+    known = (revisions.deployed, streams)
     # DEAD-007 judges flag events, never a gate's candidate: a gate reads no running code.
     events = [e for e in hosts.flag_events if e["enabled"] and params.gate is None]
-    running = {commit for e in events for commit in _running(e, revisions.deployed)}
+    running = {commit for e in events for commit in _running(e, known)}
     with stage("facts: dead code"):
         code = deadcode.deadcode_facts(
             history,
@@ -362,7 +367,7 @@ def _dead_code(
             running,
         )
     check_flag_names(evidence, code.flag_names)
-    return code, replace(hosts, flag_events=_retired_in(hosts, code, revisions.deployed))
+    return code, replace(hosts, flag_events=_retired_in(hosts, code, known))
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:

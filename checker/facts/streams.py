@@ -37,3 +37,8 @@ class Streams:
         starts, good = self._succeeded.get((service, environment), ([], []))
         position = bisect.bisect_left(starts, at_ns)
         return good[position - 1] if position else None
+
+    def succeeded_starting_at(self, service: str, environment: str, at_ns: int) -> list[Deployment]:
+        """The deployments that started at ``at_ns`` itself and succeeded anywhere."""
+        starts, good = self._succeeded.get((service, environment), ([], []))
+        return good[bisect.bisect_left(starts, at_ns) : bisect.bisect_right(starts, at_ns)]

@@ -286,8 +286,9 @@ unreadable_registry contains finding if {
 # title: No retired flag switched on
 # description: >-
 #   A flag must not be switched on where the code running marks it retired: the commit of its
-#   stream's latest deployment before the event that succeeded anywhere, and every commit its
-#   service's hosts were last observed running before it, each judged by its own registry
+#   stream's latest deployment before the event that succeeded anywhere, of each that started
+#   in the event's instant, and every commit its service's hosts were last observed running
+#   before it, each judged by its own registry
 #   (listed retired, or no longer listed where an earlier version retired it). Switching it on
 #   activates code no longer meant for use, as the flag that had switched on Power Peg did on
 #   the one server still running it. Where the registry of code running there cannot be read,

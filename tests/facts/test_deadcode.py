@@ -431,21 +431,31 @@ def test_a_retired_flag_switched_on_fails(
 
 
 @pytest.mark.parametrize(
-    ("before", "running", "spelt"),
+    ("before", "running", "spelt", "at"),
     [
-        ("power_peg", "power_peg", "POWER-PEG"),
-        ("power_peg", "power_peg", "PowerPeg"),
-        ("power_peg", "power_peg", "\uff30\uff4f\uff57\uff45\uff52_\uff50\uff45\uff47"),
-        ("power_peg", "POWER_PEG", "power_peg"),  # the registry respelled it as it retired it
+        ("power_peg", "power_peg", "POWER-PEG", "2024-01-03T00:00:00Z"),
+        ("power_peg", "power_peg", "PowerPeg", "2024-01-03T00:00:00Z"),
+        (
+            "power_peg",
+            "power_peg",
+            "\uff30\uff4f\uff57\uff45\uff52_\uff50\uff45\uff47",
+            "2024-01-03T00:00:00Z",
+        ),
+        # the registry respelled it as it retired it
+        ("power_peg", "POWER_PEG", "power_peg", "2024-01-03T00:00:00Z"),
+        # switched on in the very instant the deployment retiring it started
+        ("power_peg", "power_peg", "power_peg", "2024-01-02T00:00:00Z"),
     ],
 )
-def test_a_retired_flag_switched_on_under_another_spelling_fails(
-    tmp_path: Path, before: str, running: str, spelt: str
+def test_a_retired_flag_switched_on_under_another_spelling_or_at_once_fails(
+    tmp_path: Path, before: str, running: str, spelt: str, at: str
 ) -> None:
     """A flag event naming the flag a registry retired in another spelling (case, separators,
     fullwidth letters) passed (exit 0): flags were matched by exact name, and the flag event
     check only refuses spellings near one the registry lists. One flag is one key
-    (``flagnames.flag_key``), as DEAD-002 reads the registry's history."""
+    (``flagnames.flag_key``), as DEAD-002 reads the registry's history. A flag switched on in
+    the instant a deployment started passed too: only deployments started strictly before it
+    were running code, though that rollout may have reached a host already."""
     repo = ScriptedRepo(tmp_path / "repo")
     old = repo.commit(
         "old", {"flags.yaml": registry(flag(before, "PP")), "a.py": "x\n"},
@@ -466,12 +476,12 @@ def test_a_retired_flag_switched_on_under_another_spelling_fails(
     write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
     write_yaml(evidence / "flag_events.yaml", [
         {"flag": spelt, "service": "web", "environment": "production", "enabled": True,
-         "at": "2024-01-03T00:00:00Z", "by": "ops@example.com"},
+         "at": at, "by": "ops@example.com"},
     ])  # fmt: skip
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
     assert result.code == 1, result.err
     found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
-    assert found == [f"{spelt}@2024-01-03T00:00:00Z"]
+    assert found == [f"{spelt}@{at}"]
 
 
 def test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails(
