@@ -396,12 +396,15 @@ def _retired_running(
     retired_ever = {flag_key(name) for name in _retired_in_history(parsed)} if running else set()
     out = {}
     unreadable = {}
+    by_blob: dict[str | None, frozenset[str]] = {}  # hundreds of commits, a few versions
     for sha in sorted(running):
         path, blob = registry_at(trees, registries, sha, paths)
-        flags = _flag_facts(registries.parsed.get(blob or ""))
-        listed = {flag_key(name): flag["status"] for name, flag in flags.items()}
-        retired = {key for key, status in listed.items() if status == "retired"}
-        out[sha] = frozenset(retired | (retired_ever - listed.keys()))
+        if blob not in by_blob:
+            version = registries.parsed.get(blob or "")
+            listed = {flag_key(f.name): f.status for f in (version.flags if version else [])}
+            retired = {key for key, status in listed.items() if status == "retired"}
+            by_blob[blob] = frozenset(retired | (retired_ever - listed.keys()))
+        out[sha] = by_blob[blob]
         # Read as no registry, it would retire only what other versions retired: the one
         # version the running code holds may be the only one that retires the flag.
         if blob is not None and blob in registries.errors:
