@@ -333,8 +333,9 @@ retired_part(event) := sprintf("the registry of the code running there marks it 
 
 unreadable_part(event) := "" if count(event.unreadable_in) == 0
 
-unreadable_part(event) := sprintf("%s: %s", [
-	"the registry of the code running there cannot be read, so whether it retired the flag is not known",
+unreadable_part(event) := sprintf("%s, %s: %s", [
+	"the registry of the code running there cannot be read",
+	"so whether it retired the flag is not known",
 	concat("; ", event.unreadable_in),
 ]) if count(event.unreadable_in) > 0
 

@@ -264,7 +264,8 @@ test_a_retired_flag_switched_on_fails_naming_the_code if {
 	findings := deadcode.retired_flag_enabled with input as {"flag_events": events}
 	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
 	some finding in findings
-	finding.detail == "the registry of the code running there marks it retired: 6a3b2c1 (observed on smars-08)"
+	said := "the registry of the code running there marks it retired"
+	finding.detail == sprintf("%s: 6a3b2c1 (observed on smars-08)", [said])
 }
 
 test_a_flag_switched_on_where_no_code_retired_it_passes if {
@@ -278,7 +279,8 @@ test_a_retired_flag_switched_off_passes if {
 }
 
 test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails if {
-	events := [unreadable_switched("power_peg", true, [], ["6a3b2c1 (deployment D1): flags.yaml: bad"])]
+	unreadable := ["6a3b2c1 (deployment D1): flags.yaml: bad"]
+	events := [unreadable_switched("power_peg", true, [], unreadable)]
 	findings := deadcode.retired_flag_enabled with input as {"flag_events": events}
 	subjects(findings) == {"power_peg@2012-08-01T13:30:00Z"}
 	some finding in findings
@@ -289,6 +291,7 @@ test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails if {
 }
 
 test_a_flag_switched_off_where_the_running_registry_cannot_be_read_passes if {
-	events := [unreadable_switched("power_peg", false, [], ["6a3b2c1 (deployment D1): flags.yaml: bad"])]
+	unreadable := ["6a3b2c1 (deployment D1): flags.yaml: bad"]
+	events := [unreadable_switched("power_peg", false, [], unreadable)]
 	count(deadcode.retired_flag_enabled) == 0 with input as {"flag_events": events}
 }
