@@ -373,9 +373,11 @@ def check_link(current: Signed, previous: Signed | None) -> str:
         )
     if previous is None:
         if link:
+            rotated = f", signed by key {link['keyid']}" if link.get("keyid") else ""
+            check = " and --previous-key" if rotated else ""
             return (
-                f"linked to {link['period']} (sha256 {link['digest']['sha256']}); "
-                "pass --previous to check that link"
+                f"linked to {link['period']} (sha256 {link['digest']['sha256']}){rotated}; "
+                f"pass --previous{check} to check that link"
             )
         return "first in its chain (no previous report recorded)"
     if not link:

@@ -513,6 +513,9 @@ def test_a_rotated_key_chains_to_the_month_the_old_key_signed(
     assert f"), signed by key {old}" in verified.out
     asked = run_cli("verify", august, "--key", pub, "--previous", setup.dir / "jul.json")
     assert asked.code == 2 and "--previous-key" in asked.err
+    unchecked = run_cli("verify", august, "--key", pub)  # the link shown, and the key it names
+    assert unchecked.code == 0, unchecked.err
+    assert f", signed by key {old}; pass --previous and --previous-key" in unchecked.out
     alone = run_cli("verify", august, "--key", pub, "--previous-key", setup.pub)
     assert alone.code == 2 and "pass --previous too" in alone.err
 
