@@ -372,14 +372,7 @@ def check_link(current: Signed, previous: Signed | None) -> str:
             "organisation's month)",
         )
     if previous is None:
-        if link:
-            rotated = f", signed by key {link['keyid']}" if link.get("keyid") else ""
-            check = " and --previous-key" if rotated else ""
-            return (
-                f"linked to {link['period']} (sha256 {link['digest']['sha256']}){rotated}; "
-                f"pass --previous{check} to check that link"
-            )
-        return "first in its chain (no previous report recorded)"
+        return _unchecked(link)
     if not link:
         raise VerificationError(
             "link", f"the report for {current.period} records no previous report"
@@ -407,6 +400,18 @@ def check_link(current: Signed, previous: Signed | None) -> str:
     if rotated:
         return f"linked to {previous.period} (sha256 {previous.digest}), signed by key {rotated}"
     return f"linked to {previous.period} (sha256 {previous.digest})"
+
+
+def _unchecked(link: Any) -> str:
+    """A report's link as ``verify`` shows it without the previous report to check it."""
+    if not link:
+        return "first in its chain (no previous report recorded)"
+    rotated = f", signed by key {link['keyid']}" if link.get("keyid") else ""
+    check = " and --previous-key" if rotated else ""
+    return (
+        f"linked to {link['period']} (sha256 {link['digest']['sha256']}){rotated}; "
+        f"pass --previous{check} to check that link"
+    )
 
 
 def rotated_from(current: Signed) -> str | None:
