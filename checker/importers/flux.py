@@ -28,7 +28,9 @@ snapshot's ``ociDigest`` instead, no commit); any other chart version must be ma
 and a chart version deployed with different values is mapped per release
 (``--revision-commit 1.2.0@sha256:...=SHA``, the snapshot's ``configDigest``). A release Helm
 records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Failed`` did not
-succeed, and one whose test is still ``Running`` is unfinished.
+succeed, and one whose test is still ``Running`` is unfinished. ``status.lastAttemptedRevision``
+and ``lastAttemptedConfigDigest`` (set before each Helm action) must be a release the history
+holds, or the object is refused (``_attempt_released``).
 
 Flux assesses health only where asked: a Kustomization without ``spec.wait: true`` or
 ``spec.healthChecks`` (Flux's default; an empty list is none) reports
@@ -214,7 +216,9 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
             f"{kind} {name} on {cluster}, history entry #{index}: not a history entry",
         )
     if kind == "HelmRelease":
-        return _releases(history, name, cluster, path, _waits_skipped(item, path))
+        found = _releases(history, name, cluster, path, _waits_skipped(item, path))
+        _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
+        return found
     return _kustomization(item, history, cluster, path)
 
 
@@ -533,6 +537,46 @@ def _releases(
         sync = _release(entry, version, origin, cluster, path)
         found.append((version, _unchecked(sync, _unwaited(entry, unwaited, name))))
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
+
+
+def _attempt_released(
+    item: dict[str, Any], history: list[dict[str, Any]], origin: str, path: Path
+) -> None:
+    """Refuse a HelmRelease whose last attempt no release of its history records.
+    helm-controller sets ``status.lastAttemptedRevision`` (the chart version) and
+    ``lastAttemptedConfigDigest`` (its values) before any Helm action, and a snapshot exists
+    only for a release Helm stored; so an attempt that matches neither the newest release nor,
+    after a remediation (a ``rollback`` or ``uninstall``), the release before it, is one whose
+    outcome the object does not show: still before Helm's action, or failed before a release
+    was stored, with the workloads of either version possibly live."""
+    attempted = dig(item, "status", "lastAttemptedRevision")
+    digest = dig(item, "status", "lastAttemptedConfigDigest")
+    expect(
+        isinstance(attempted, str) and bool(attempted) and isinstance(digest, str | None),
+        path,
+        f"{origin} has a status.history but no status.lastAttemptedRevision, which "
+        "helm-controller sets before every Helm action: which chart it attempted last cannot "
+        "be told",
+    )
+    ordered = sorted(history, key=lambda e: e["version"], reverse=True)
+    candidates = ordered[:1]
+    if ordered[0].get("action") in ("rollback", "uninstall", "uninstall-remediation"):
+        candidates = ordered[:2]
+    if any(
+        e.get("chartVersion") == attempted and digest in (None, "", e.get("configDigest"))
+        for e in candidates
+    ):
+        return
+    newest = ordered[0]
+    raise InputError(
+        f"{origin}: status.lastAttemptedRevision is {attempted} with values {digest or '?'}, "
+        f"but its newest release (version {newest['version']}) is {newest.get('chartVersion')} "
+        f"with values {newest.get('configDigest')}: Flux attempted a release that no history "
+        "entry records, so whether it is being applied, failed or ran cannot be told",
+        path=str(path),
+        hint="list the object again once its Ready condition is True, or record this "
+        "deployment by hand",
+    )
 
 
 def _unwaited(entry: dict[str, Any], unwaited: dict[str, str], name: str) -> str | None:

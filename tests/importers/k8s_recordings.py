@@ -317,7 +317,9 @@ def helm_release(
     and ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it.
     ``disable_wait`` names the actions (``install``, ``upgrade``, ``rollback``) given
     ``spec.<action>.disableWait: true``, ``disable_wait_for_jobs`` those given
-    ``spec.<action>.disableWaitForJobs: true``."""
+    ``spec.<action>.disableWaitForJobs: true``. ``status.lastAttemptedRevision`` and
+    ``lastAttemptedConfigDigest`` are the newest release's chart version and values, as
+    helm-controller leaves them once that release's action ended."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
     for field, actions in (("disableWait", disable_wait),
@@ -344,6 +346,10 @@ def helm_release(
             del entry["action"]
         entries.append(entry)
     item["status"]["history"] = entries
+    if entries:  # helm-controller sets both before the Helm action of the newest release
+        newest = max(entries, key=lambda e: e["version"])
+        item["status"]["lastAttemptedRevision"] = newest["chartVersion"]
+        item["status"]["lastAttemptedConfigDigest"] = newest["configDigest"]
     return item
 
 

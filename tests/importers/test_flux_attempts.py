@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import CliResult
-from tests.importers.k8s_recordings import Reconciled, attempting, kustomization, write_list
+from tests.importers.k8s_recordings import (
+    Reconciled,
+    Released,
+    attempting,
+    helm_release,
+    kustomization,
+    write_list,
+)
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
 
 PROGRESSING = ("Unknown", "Progressing", "Reconciliation in progress")
@@ -175,3 +182,35 @@ def test_an_attempt_whose_status_cannot_be_read_is_refused(
     assert "Kustomization checkout on eu-west-1" in result.err and message in result.err
     assert "flux.json" in result.err and "Traceback" not in result.err
     assert not (case.evidence / "deploys.jsonl").exists()
+
+
+@pytest.mark.parametrize("field", ["lastAttemptedRevision", "lastAttemptedConfigDigest"])
+def test_a_helm_release_attempt_no_release_records_is_refused(case: Case, field: str) -> None:
+    """helm-controller sets the chart version and values it attempts before the Helm action;
+    an attempt of v2's chart (or of new values) that no release records may be live or half
+    applied, and the history's newest release, v1's, says nothing of it. Before, the import
+    recorded v1 alone and passed."""
+    release = helm_release("checkout", [Released(1, f"1.1.0+{case.v1[:12]}", EARLY)])
+    release["status"][field] = (
+        f"1.2.0+{case.v2[:12]}" if field == "lastAttemptedRevision" else "sha256:" + "0" * 64
+    )
+    path = write_list(case.work / "helm.json", [release])
+    result = _flux(case, path)
+    assert result.code == 2, result.err
+    assert "HelmRelease checkout on eu-west-1: status.lastAttemptedRevision is " in result.err
+    assert "Flux attempted a release that no history entry records" in result.err
+    assert not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_a_helm_rollback_after_a_failed_upgrade_is_read(case: Case) -> None:
+    """An upgrade to v2 that failed and was rolled back (upgrade remediation) leaves the
+    attempted chart on the failed release before the rollback: its history records it."""
+    release = helm_release("checkout", [
+        Released(3, f"1.1.0+{case.v1[:12]}", "2024-06-04T10:20:00Z", action="rollback"),
+        Released(2, f"1.2.0+{case.v2[:12]}", "2024-06-04T10:10:00Z", status="failed"),
+        Released(1, f"1.1.0+{case.v1[:12]}", EARLY, status="superseded"),
+    ])  # fmt: skip
+    release["status"]["lastAttemptedRevision"] = f"1.2.0+{case.v2[:12]}"
+    result = _flux(case, write_list(case.work / "helm.json", [release]))
+    assert result.code == 0, result.err
+    assert targets(_of(case, case.v2)) == {"eu-west-1": "failed"}
