@@ -476,7 +476,7 @@ def test_blob_words_answer_a_subset_of_what_was_searched_and_miss_otherwise(
     repo = ScriptedRepo(tmp_path / "repo")
     tip = repo.commit(
         "code",
-        {"a.py": "use(old_flag)\nif new-flag-x: pass\n", "b.py": "nothing here\n"},
+        {"a.py": "use(old_flag)\nif new-flag-x: pass\n", "b.py": "new-flag here\n"},
         author=DEV,
         date="2024-01-01T00:00:00Z",
     )
@@ -491,8 +491,8 @@ def test_blob_words_answer_a_subset_of_what_was_searched_and_miss_otherwise(
             return trees.references(tip)
 
     uncached = search(words, FactCache(None))
-    # A name inside another (new-flag in new-flag-x) is found as a whole word on its own.
-    assert uncached == {"new-flag": ["a.py"], "new-flag-x": ["a.py"], "old_flag": ["a.py"]}
+    # Each name is found on its own; one inside another (new-flag in new-flag-x) is not it.
+    assert uncached == {"new-flag": ["b.py"], "new-flag-x": ["a.py"], "old_flag": ["a.py"]}
     with FactCache(tmp_path / "cache") as cache:
         assert search(words, cache) == uncached
     first = {BLOB_WORDS: 2, ROOT_WORDS: 1, WORD_SET: 1}

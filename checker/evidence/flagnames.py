@@ -12,6 +12,7 @@ without sharing its key, and is refused.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 
@@ -22,6 +23,43 @@ def flag_key(name: str) -> str:
     character: they only separate words). A name with no letter or digit is its own key."""
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
     return "".join(char for char in text if char.isalnum()) or name
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def spellings(name: str) -> frozenset[str]:
+    """The usual ways code spells the flag ``name``, each with ``name``'s key: its words
+    (``words``) as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``, ``camelCase`` and
+    ``PascalCase``; ``name`` itself too. Only ``name`` where a word is not ASCII letters and
+    digits (code spells such a name as the registry does, or in ways no rule can list)."""
+    parts = words(name)
+    if not parts or not all(_ASCII_WORD.fullmatch(part) for part in parts):
+        return frozenset({name})
+    lower = [part.lower() for part in parts]
+    camel = lower[0] + "".join(part.capitalize() for part in lower[1:])
+    return frozenset(
+        {
+            name,
+            "_".join(lower),
+            "_".join(lower).upper(),
+            "-".join(lower),
+            camel,
+            camel[0].upper() + camel[1:],
+        }
+    )
+
+
+def words(name: str) -> list[str]:
+    """The words of a flag's name (Unicode NFKC first): the runs of letters and digits
+    between any other characters, each split where a lower-case letter or a digit meets an
+    upper-case one (``powerPeg``) and before the last capital of a run of them followed by a
+    lower-case letter (``HTTPServer``); never between a letter and a digit (``v2``, ``2fa``)."""
+    text = unicodedata.normalize("NFKC", name)
+    runs = "".join(char if char.isalnum() else " " for char in text).split()
+    return [word for run in runs for word in _CAMEL_BREAK.split(run) if word]
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def shown(name: str) -> str:

@@ -713,6 +713,23 @@ _WIDE_BOMS = (
 )
 
 
+_KEBAB = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)+")
+"""A kebab-case name (``power-peg``): words joined by single hyphens."""
+
+
+def _word_pattern(word: str) -> re.Pattern[bytes]:
+    """Where ``word``, which is not one ``_WORD`` token, stands as a whole word: no letter,
+    digit or ``_`` on either side; and for a kebab-case name, no hyphen joining it to more of
+    them either (``power-peg`` is not in ``power-peg-v2`` or ``x-power-peg``, as ``power_peg``
+    is not in ``power_peg_v2``; it is in ``--power-peg`` and ``"power-peg-" + suffix``)."""
+    body = re.escape(word.encode())
+    if _KEBAB.fullmatch(word):
+        return re.compile(
+            rb"(?<![A-Za-z0-9_])(?<![A-Za-z0-9_]-)" + body + rb"(?![A-Za-z0-9_]|-[A-Za-z0-9_])"
+        )
+    return re.compile(rb"(?<![A-Za-z0-9_])" + body + rb"(?![A-Za-z0-9_])")
+
+
 def _wide_text(data: bytes) -> list[bytes]:
     """``data`` as UTF-8, where it may be text in UTF-16 or UTF-32: by its byte-order mark, or
     (without one) wherever it holds a NUL byte, decoded in each of those encodings and both
@@ -826,8 +843,16 @@ class TreeIndex:
         self._words_in_tree: dict[str, dict[str, list[str]]] = {}
         self._prefixed_words: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._globbed: dict[tuple[str, str, str], list[str]] = {}
-        self._names: frozenset[str] = frozenset()
-        self._other: list[tuple[str, re.Pattern[bytes]]] = []
+        self._names: dict[bytes, str] = {}
+        """The words searched that are one ``_WORD`` token each, by their bytes."""
+        self._tokens: frozenset[bytes] = frozenset()
+        """Those and every token of the other words searched: all a file's tokens told apart."""
+        self._joined: dict[bytes, list[tuple[str, frozenset[bytes], re.Pattern[bytes]]]] = {}
+        """The other words searched, each under its first token, with all its tokens and its
+        pattern: only a file that holds all its tokens can hold it, and only such a file is
+        searched for it (one pattern per word and file was too slow for 100,000 files)."""
+        self._tokenless: list[tuple[str, re.Pattern[bytes]]] = []
+        """The words searched that hold no ``_WORD`` token: every file is searched for each."""
         self._sought: frozenset[str] = frozenset()
         """The blobs searched for by id (``search``'s ``blobs``)."""
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
@@ -872,15 +897,22 @@ class TreeIndex:
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
         self._sought = frozenset(blobs)
-        plain = {w for w in words if re.fullmatch(r"[A-Za-z0-9_]+", w)}
-        self._names = frozenset(plain)
-        # Each other name is looked for on its own, so that what a blob holds of a set of
-        # names is the union of what it holds of each (one name inside another, ``a-b`` in
-        # ``a-b-c``, is found too): the cache may then answer for any subset it searched.
-        self._other = [
-            (w, re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_])"))
-            for w in sorted(words - plain - {LFS_POINTER, GIT_CRYPT})
-        ]
+        others = sorted(words - {LFS_POINTER, GIT_CRYPT})
+        self._names = {w.encode(): w for w in others if _WORD.fullmatch(w.encode())}
+        self._joined, self._tokenless = {}, []
+        tokens = set(self._names)
+        # Each other word is looked for on its own, so that what a blob holds of a set of
+        # words is the union of what it holds of each: the cache may then answer for any
+        # subset it searched.
+        for word in (w for w in others if w.encode() not in self._names):
+            parts = _WORD.findall(word.encode())
+            pattern = _word_pattern(word)
+            if parts:
+                tokens.update(parts)
+                self._joined.setdefault(parts[0], []).append((word, frozenset(parts), pattern))
+            else:
+                self._tokenless.append((word, pattern))
+        self._tokens = frozenset(tokens)
         return words | {LFS_POINTER, GIT_CRYPT} | {blob_mark(blob) for blob in blobs}
 
     def load(self, commits: list[str]) -> None:
@@ -924,8 +956,14 @@ class TreeIndex:
             tokens.add(blob_mark(blob))
         files = (data, *unpacked(data))
         for text in (*files, *(wide for one in files for wide in _wide_text(one))):
-            tokens |= {t.decode() for t in _WORD.findall(text)} & self._names
-            tokens |= {word for word, pattern in self._other if pattern.search(text)}
+            held = self._tokens.intersection(_WORD.findall(text))
+            for token in held:
+                if token in self._names:
+                    tokens.add(self._names[token])
+                for word, parts, pattern in self._joined.get(token, ()):
+                    if parts <= held and pattern.search(text):
+                        tokens.add(word)
+            tokens.update(word for word, pattern in self._tokenless if pattern.search(text))
         return frozenset(tokens)
 
     def root(self, commit: str) -> str:

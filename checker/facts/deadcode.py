@@ -21,7 +21,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
-from checker.evidence.flagnames import flag_key, shown
+from checker.evidence.flagnames import flag_key, shown, spellings
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     GIT_CRYPT,
@@ -273,13 +273,10 @@ def deadcode_facts(
         running_code = _retired_running(trees, (registries, paths), running, parsed)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
-        wanted = set().union(*(searched_words(r, names) for r in table.values()))
-        trees.search(wanted, retired.content(trees))
+        by_registry = {key: searched_words(r, names) for key, r in table.items()}
+        trees.search(set().union(*by_registry.values()), retired.content(trees))
         excluded = [_pathspec(glob) for glob in reference_exclude]
-        words = {
-            sha: searched_words(table[where[1] or "none"], names)
-            for sha, where in at_commit.items()
-        }
+        words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
         code = {
             sha: code_at(trees, (registries, retired), sha, where, words[sha], excluded, shared)
@@ -321,7 +318,7 @@ def _scoped_code(
     trees: TreeIndex,
     registries: tuple[_Registries, RetiredCodeHistory],
     at_commit: dict[str, RegistryAt],
-    words: dict[str, set[str]],
+    words: dict[str, Searched],
     excluded: list[Callable[[str], bool]],
     deployed: dict[str, str],
     scoped: Mapping[str, PathScope],
@@ -352,7 +349,7 @@ def code_at(
     registries: tuple[_Registries, RetiredCodeHistory],
     sha: str,
     where: RegistryAt,
-    wanted: set[str],
+    wanted: Searched,
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
 ) -> CodeAtCommit:
@@ -361,7 +358,7 @@ def code_at(
     files searched for references that are Git LFS pointers."""
     path, blob = where
     parsed, retired = registries
-    found = references_for(trees, sha, path, wanted | {LFS_POINTER, GIT_CRYPT}, excluded, shared)
+    found = references_for(trees, sha, path, {**wanted, **_UNSEARCHED}, excluded, shared)
     pointers = found.pop(LFS_POINTER, None)
     encrypted = found.pop(GIT_CRYPT, None)
     return CodeAtCommit(
@@ -520,43 +517,81 @@ def flag_names(registries: _Registries, evidence: Evidence) -> set[str]:
     return names | {event.flag for event in evidence.flag_events}
 
 
-def searched_words(registry: Registry, names: set[str]) -> set[str]:
+Searched = Mapping[str, frozenset[str]]
+"""By word searched for in a commit's code, the flag names it is a spelling of."""
+_UNSEARCHED: Searched = {LFS_POINTER: frozenset({LFS_POINTER}), GIT_CRYPT: frozenset({GIT_CRYPT})}
+
+
+def searched_words(registry: Registry, names: set[str]) -> Searched:
     """What to look for in the code of a commit with this registry: its retired flags, and the
-    flag names it does not list (DEAD-001 and DEAD-005); not its active flags."""
-    return set(registry["retired"]) | (names - registry["flags"].keys())
+    flag names it does not list (DEAD-001 and DEAD-005), not its active flags; each as it is
+    named and as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``
+    for ``power_peg``). But a flag whose key (``flagnames.flag_key``) the registry lists
+    active under another name is looked for only as it is named: code spelling the active
+    flag's name is the active flag, not the retired one."""
+    live = {flag_key(name) for name, f in registry["flags"].items() if f["status"] != "retired"}
+    by_word: dict[str, set[str]] = defaultdict(set)
+    for name in set(registry["retired"]) | (names - registry["flags"].keys()):
+        for word in (name,) if flag_key(name) in live else spellings(name):
+            by_word[word].add(name)
+    return {word: frozenset(named) for word, named in by_word.items()}
 
 
 def references_for(
     trees: TreeIndex,
     sha: str,
     registry_path: str | None,
-    wanted: set[str],
+    wanted: Searched,
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
 ) -> dict[str, Reference]:
-    """The files of ``sha`` that name each wanted word, but for the registry itself and the
-    ``reference_exclude`` globs: at most ten listed, all counted."""
-    references: dict[str, Reference] = {}
+    """The files of ``sha`` that name each wanted flag, under any of its spellings, but for
+    the registry itself and the ``reference_exclude`` globs: at most ten listed, all counted."""
+    spelled: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for word, found in trees.references(sha).items():
-        if word not in wanted:
+        named = wanted.get(word)
+        if named is None:
             continue
         files = [f for f in found if f != registry_path and not any(x(f) for x in excluded)]
-        if files:
-            references[word] = _shared_reference(shared, files[:MAX_LISTED], len(files))
-    return references
+        for name in named if files else ():
+            spelled[name][word] = files
+    return {name: _reference(shared, name, found) for name, found in spelled.items()}
 
 
-SharedReferences = dict[tuple[tuple[str, ...], int], Reference]
+def _reference(shared: SharedReferences, name: str, found: dict[str, list[str]]) -> Reference:
+    """The reference to ``name`` of the files holding each of its spellings (``found``), each
+    file that holds another spelling than ``name`` shown with the spellings it holds."""
+    if list(found) == [name]:
+        files = found[name]
+        return _shared_reference(shared, (tuple(files[:MAX_LISTED]), len(files), ()))
+    held: dict[str, list[str]] = defaultdict(list)
+    for word, files in sorted(found.items()):
+        for file in files:
+            held[file].append(word)
+    listed = sorted(held)[:MAX_LISTED]
+    shown_files = tuple(
+        f if held[f] == [name] else f"{f} (as {' and '.join(map(shown, held[f]))})" for f in listed
+    )
+    return _shared_reference(shared, (tuple(listed), len(held), shown_files))
+
+
+SharedReferences = dict[tuple[tuple[str, ...], int, tuple[str, ...]], Reference]
 """One record per distinct reference: a flag's files are the same in thousands of deployed
 commits, and each deployment's record holds the one object rather than a copy of it (the
 records are read-only, so sharing them is safe)."""
 
 
-def _shared_reference(shared: SharedReferences, files: list[str], count: int) -> Reference:
-    key = (tuple(files), count)
+def _shared_reference(
+    shared: SharedReferences, key: tuple[tuple[str, ...], int, tuple[str, ...]]
+) -> Reference:
     found = shared.get(key)
     if found is None:
-        found = shared[key] = Reference(files=files, count=count)
+        files, count, shown_files = key
+        found = shared[key] = (
+            Reference(files=list(files), count=count, shown=list(shown_files))
+            if shown_files
+            else Reference(files=list(files), count=count)
+        )
     return found
 
 

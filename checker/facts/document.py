@@ -70,12 +70,16 @@ class Observation(TypedDict):
 
 @with_config(_STRICT)
 class Reference(TypedDict):
-    """The files of a deployed commit that name a flag, as a whole word."""
+    """The files of a deployed commit that name a flag, under any of its usual spellings, as a
+    whole word."""
 
     files: ReadOnly[list[str]]
     """At most ten, sorted."""
     count: ReadOnly[int]
     """All of them."""
+    shown: NotRequired[ReadOnly[list[str]]]
+    """``files`` as a message names them, where one holds the flag under another spelling
+    than the name it is searched for (``flagnames.spellings``): ``app.py (as POWER_PEG)``."""
 
 
 @with_config(_STRICT)

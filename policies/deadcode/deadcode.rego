@@ -41,7 +41,7 @@ retired_flag_referenced contains finding if {
 		"subject": lib.pair(deployment.id, name),
 		"deployment": deployment.id,
 		"flag": name,
-		"files": reference.files,
+		"files": object.get(reference, "shown", reference.files),
 		"count": files_count(reference.count),
 		"location": reference.files[0],
 	}
@@ -249,7 +249,7 @@ unregistered_flag_referenced contains finding if {
 		"subject": lib.pair(deployment.id, name),
 		"deployment": deployment.id,
 		"flag": name,
-		"files": reference.files,
+		"files": object.get(reference, "shown", reference.files),
 		"location": reference.files[0],
 	}
 }

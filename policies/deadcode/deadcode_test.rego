@@ -52,6 +52,14 @@ test_retired_flag_referenced_fails if {
 	f.count == "1 file"
 }
 
+# Files holding the flag under another spelling are shown with it; the location is the path.
+test_retired_flag_referenced_under_another_spelling_shows_it if {
+	shown := {"files": ["src/a.py"], "count": 1, "shown": ["src/a.py (as OLD)"]}
+	d := deployment("D1", {"old": flag("retired", {})}, {"references": {"old": shown}})
+	findings := deadcode.retired_flag_referenced with input as world([d])
+	{[f.files, f.location] | some f in findings} == {[["src/a.py (as OLD)"], "src/a.py"]}
+}
+
 test_retired_flag_not_referenced_passes if {
 	d := deployment("D1", {"old": flag("retired", {})}, {})
 	count(deadcode.retired_flag_referenced) == 0 with input as world([d])

@@ -1,0 +1,111 @@
+"""Code reading a flag under another spelling references it. Before, with ``power_peg`` retired,
+code reading ``os.environ["POWER_PEG"]``, ``getFlag("power-peg")``, ``flags.PowerPeg`` or
+``flags.powerPeg`` passed DEAD-001 (exit 0): references were searched for as the registry spelt
+the name, and DEAD-005 could not fire either, as those spellings were flags nowhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.flagnames import spellings, words
+from tests.conftest import CliResult
+from tests.facts.test_deadcode import _deployed_once, flag, registry
+from tests.facts.test_registry_moved import NEW, OLD, _commit
+
+RETIRED = flag("power_peg", OLD, "retired", retired_at="2024-01-02")
+
+
+def _findings(result: CliResult, rule: str) -> dict[str, str]:
+    return {f["subject"]: f["message"] for f in result.json()["findings"] if f["rule"] == rule}
+
+
+def _deployed(tmp_path: Path, *flags: dict[str, object], code: str) -> CliResult:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = _commit(repo, 1, {"flags.yaml": registry(*flags), "src/app.py": code})
+    return _deployed_once(tmp_path, repo, sha)
+
+
+@pytest.mark.parametrize(
+    ("code", "spelling"),
+    [
+        ('os.environ["POWER_PEG"]\n', "POWER_PEG"),
+        ('getFlag("power-peg")\n', "power-peg"),
+        ("flags.PowerPeg\n", "PowerPeg"),
+        ("flags.powerPeg\n", "powerPeg"),
+        ("run --power-peg\n", "power-peg"),
+        ('getFlag("power-peg-" + suffix)\n', "power-peg"),
+    ],
+)
+def test_a_retired_flag_read_under_another_spelling_is_referenced(
+    tmp_path: Path, code: str, spelling: str
+) -> None:
+    result = _deployed(tmp_path, RETIRED, code=code)
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")["D1:power_peg"]
+    assert f"in 1 file: src/app.py (as {spelling})." in message
+
+
+def test_each_file_names_the_spelling_it_holds(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"a.py": "power_peg\n", "b.go": "flags.PowerPeg\n", "c.sh": "$POWER_PEG power_peg\n"}
+    sha = _commit(repo, 1, {"flags.yaml": registry(RETIRED), **files})
+    result = _deployed_once(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    assert _findings(result, "DEAD-001")["D1:power_peg"].endswith(
+        "in 3 files: a.py, b.go (as PowerPeg), c.sh (as POWER_PEG and power_peg)."
+    )
+
+
+def test_a_flag_no_registry_lists_read_under_another_spelling_is_unregistered(
+    tmp_path: Path,
+) -> None:
+    """Listed at first, then dropped (not retired): code reading it as ``POWER_PEG`` is a flag
+    the registry does not list (DEAD-005, low: not failing at the default ``--fail-on``)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": registry(flag("power_peg", OLD), flag("other", NEW))})
+    sha = _commit(repo, 2, {"flags.yaml": registry(flag("other", NEW)), "x.py": "POWER_PEG\n"})
+    result = _deployed_once(tmp_path, repo, sha)
+    assert "x.py (as POWER_PEG)" in _findings(result, "DEAD-005")["D1:power_peg"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'getFlag("power-peg-v2")\n',  # another flag's name, as power_peg_v2 is
+        'getFlag("x-power-peg")\n',
+        "POWER_PEG_V2\n",
+        "flags.PowerPegV2\n",
+        "power_pegs\n",
+    ],
+)
+def test_a_longer_name_is_not_the_flag(tmp_path: Path, code: str) -> None:
+    active = flag("power_peg_v2", NEW)
+    result = _deployed(tmp_path, RETIRED, active, code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+def test_a_spelling_of_an_active_flag_is_that_flag(tmp_path: Path) -> None:
+    """``power_peg`` retired earlier and written active as ``PowerPeg`` (DEAD-002): code
+    reading ``PowerPeg`` or ``POWER_PEG`` reads the active flag, not the retired one."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": registry(RETIRED)})
+    live = registry(flag("PowerPeg", OLD))
+    sha = _commit(repo, 2, {"flags.yaml": live, "a.go": "flags.PowerPeg\n", "b.sh": "POWER_PEG\n"})
+    result = _deployed_once(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    assert set(_findings(result, "DEAD-002")) == {"power_peg"}
+    assert _findings(result, "DEAD-001") == {}
+    assert _findings(result, "DEAD-005") == {}
+
+
+def test_the_spellings_of_a_name() -> None:
+    usual = {"power_peg", "POWER_PEG", "power-peg", "powerPeg", "PowerPeg"}
+    for name in ["power_peg", "PowerPeg", "power-peg", "power\u200b_peg", "power.peg"]:
+        assert spellings(name) == usual | {name}
+    assert words("HTTPServer") == ["HTTP", "Server"]
+    assert words("v2Router_2fa") == ["v2", "Router", "2fa"]
+    assert spellings("alpha") == {"alpha", "ALPHA", "Alpha"}
+    assert spellings("gr\u00f6\u00dfe_x") == {"gr\u00f6\u00dfe_x"}  # only as the registry has it
