@@ -366,6 +366,35 @@ def test_reference_exclude_brackets_are_read_as_git_reads_them(
     assert found == ([] if excluded else ["D1:old"])
 
 
+def _switched(
+    tmp_path: Path, registries: tuple[str, str], event: dict[str, object], hosts: list[str]
+) -> tuple[ScriptedRepo, Path, str, str]:
+    """Deployments D0 (2024-01-01) and D1 (2024-01-02) of web to ``hosts``, of commits whose
+    registries are ``registries`` (old, new), and the one flag event ``event`` (on web in
+    production, by ops@example.com): the repository, the evidence, the two commits."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    old, new = (
+        repo.commit(label, {"flags.yaml": text, "a.py": f"{label}\n"}, author=DEV,
+                    date=date, trailers=REVIEWED)
+        for label, text, date in zip(
+            ("old", "new"), registries, ("2023-12-01T00:00:00Z", "2023-12-10T00:00:00Z"),
+            strict=True,
+        )
+    )  # fmt: skip
+    targets = [{"host": host, "status": "succeeded"} for host in hosts]
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        {**deployment("D0", old, "2024-01-01T01:00:00Z", approvals=APPROVAL, targets=targets),
+         "finished_at": "2024-01-01T01:10:00Z"},
+        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=targets),
+         "finished_at": "2024-01-02T00:10:00Z"},
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": hosts}}})
+    switched = {"service": "web", "environment": "production", "by": "ops@example.com"}
+    write_yaml(evidence / "flag_events.yaml", [{**switched, **event}])
+    return repo, evidence, old, new
+
+
 @pytest.mark.parametrize(
     ("running", "enabled", "found"),
     [
@@ -384,40 +413,21 @@ def test_a_retired_flag_switched_on_fails(
     not at the switch. Each commit running there is judged by its own registry: the last
     deployment's, and one a host was last observed running (Knight's eighth server, on the
     code whose registry had retired the flag the new code repurposed)."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    old = repo.commit(
-        "old", {"flags.yaml": registry(flag("power_peg", "PP", "retired")), "a.py": "x\n"},
-        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
     flags = {
         "retired": registry(flag("power_peg", "PP", "retired")),
         "dropped": registry(flag("rlp", "retail liquidity")),
         "repurposed": registry(flag("power_peg", "retail liquidity")),
         "active": registry(flag("power_peg", "PP")),
     }[running]
-    new = repo.commit(
-        "new", {"flags.yaml": flags, "a.py": "y\n"}, author=DEV, date="2023-12-10T00:00:00Z",
-        trailers=REVIEWED,
-    )  # fmt: skip
-    hosts = [{"host": "web-1", "status": "succeeded"}, {"host": "web-2", "status": "succeeded"}]
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [
-        {**deployment("D0", old, "2024-01-01T00:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-01T00:10:00Z"},
-        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-02T00:10:00Z"},
-    ])  # fmt: skip
-    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1", "web-2"]}}})
+    event = {"flag": "power_peg", "enabled": enabled, "at": "2024-01-03T00:00:00Z"}
+    retired = registry(flag("power_peg", "PP", "retired"))
+    repo, evidence, old, new = _switched(tmp_path, (retired, flags), event, ["web-1", "web-2"])
     if running == "repurposed":  # web-2 still runs the old code
         at = "2024-01-02T01:00:00Z"
         write_yaml(evidence / "observations.yaml", [
             {"host": "web-1", "service": "web", "version": new, "observed_at": at},
             {"host": "web-2", "service": "web", "version": old, "observed_at": at},
         ])  # fmt: skip
-    write_yaml(evidence / "flag_events.yaml", [
-        {"flag": "power_peg", "service": "web", "environment": "production", "enabled": enabled,
-         "at": "2024-01-03T00:00:00Z", "by": "ops@example.com"},
-    ])  # fmt: skip
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
     assert result.code in (0, 1), result.err
     got = [f for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
@@ -456,28 +466,9 @@ def test_a_retired_flag_switched_on_under_another_spelling_or_at_once_fails(
     (``flagnames.flag_key``), as DEAD-002 reads the registry's history. A flag switched on in
     the instant a deployment started passed too: only deployments started strictly before it
     were running code, though that rollout may have reached a host already."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    old = repo.commit(
-        "old", {"flags.yaml": registry(flag(before, "PP")), "a.py": "x\n"},
-        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
-    new = repo.commit(
-        "new", {"flags.yaml": registry(flag(running, "PP", "retired")), "a.py": "y\n"},
-        author=DEV, date="2023-12-10T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
-    hosts = [{"host": "web-1", "status": "succeeded"}]
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [
-        {**deployment("D0", old, "2024-01-01T01:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-01T01:10:00Z"},
-        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-02T00:10:00Z"},
-    ])  # fmt: skip
-    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
-    write_yaml(evidence / "flag_events.yaml", [
-        {"flag": spelt, "service": "web", "environment": "production", "enabled": True,
-         "at": at, "by": "ops@example.com"},
-    ])  # fmt: skip
+    registries = (registry(flag(before, "PP")), registry(flag(running, "PP", "retired")))
+    event = {"flag": spelt, "enabled": True, "at": at}
+    repo, evidence, _, _ = _switched(tmp_path, registries, event, ["web-1"])
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
     assert result.code == 1, result.err
     found = [f["subject"] for f in result.json()["findings"] if f["rule"] == "DEAD-007"]
@@ -492,29 +483,10 @@ def test_a_flag_switched_on_where_the_running_registry_cannot_be_read_fails(
     a deployment in the month, and DEAD-007 read the running code as having no registry, so it
     retired only what other versions retired. Whether it retired the flag is not known: the
     switch does not pass on it."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    old = repo.commit(
-        "old", {"flags.yaml": registry(flag("power_peg", "PP")), "a.py": "x\n"},
-        author=DEV, date="2023-12-01T00:00:00Z", trailers=REVIEWED,
-    )  # fmt: skip
     broken = registry(flag("power_peg", "PP", "retired")) + "  bad: [\n"
-    new = repo.commit(
-        "new", {"flags.yaml": broken, "a.py": "y\n"}, author=DEV, date="2023-12-10T00:00:00Z",
-        trailers=REVIEWED,
-    )  # fmt: skip
-    hosts = [{"host": "web-1", "status": "succeeded"}]
-    evidence = tmp_path / "ev"
-    write_yaml(evidence / "deploys.yaml", [
-        {**deployment("D0", old, "2024-01-01T01:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-01T01:10:00Z"},
-        {**deployment("D1", new, "2024-01-02T00:00:00Z", approvals=APPROVAL, targets=hosts),
-         "finished_at": "2024-01-02T00:10:00Z"},
-    ])  # fmt: skip
-    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
-    write_yaml(evidence / "flag_events.yaml", [
-        {"flag": "power_peg", "service": "web", "environment": "production", "enabled": True,
-         "at": "2024-03-03T00:00:00Z", "by": "ops@example.com"},
-    ])  # fmt: skip
+    event = {"flag": "power_peg", "enabled": True, "at": "2024-03-03T00:00:00Z"}
+    registries = (registry(flag("power_peg", "PP")), broken)
+    repo, evidence, _, new = _switched(tmp_path, registries, event, ["web-1"])
     run_cli("keygen", "--output", tmp_path / "k")
     out = tmp_path / "march.json"
     result = run_cli("audit", "--repo", repo.path, "--evidence", evidence, "--period", "2024-03",
