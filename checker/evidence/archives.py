@@ -1,13 +1,20 @@
-"""What a compressed file holds, searched for flag names as its own bytes are.
+"""What a compressed file holds, searched for flag names as its own bytes are; and, where it
+could not be unpacked whole, why not.
 
 A compiled program names a flag in its bytes, and is searched as it is; but a Java program
 ships as a ``.jar``, a zip archive whose classes are compressed, and a vendored ``.jar``,
 ``.whl`` or ``.tar.gz`` holding a retired flag's name hid that reference (DEAD-001 passed).
-The members of a zip archive and the stream of a gzip, bzip2 or xz file are unpacked and
-searched too, and what they hold in turn (a ``.jar`` inside a ``.war``), a few levels deep
-and up to a budget of bytes per file, so that a small file unpacking to gigabytes costs a
-bounded time. What cannot be unpacked (a damaged or encrypted archive, a method Python does
-not read) is searched as its bytes alone, as before.
+The members of a zip archive and the streams of a gzip, bzip2 or xz file are unpacked and
+searched too, and what they hold in turn (a ``.jar`` inside a ``.war``, or inside a tar's
+members), a few levels deep and up to a budget of bytes per file, so that a small file
+unpacking to gigabytes costs a bounded time.
+
+What was not unpacked is said, never passed over: a file past the budget or nested too deeply,
+a damaged archive, an encrypted member, a compression method Python does not read. Such a file
+is searched as far as it could be read, and its reasons (``Unpacked.unsearched``) make the
+rules that search file content judged on part of their evidence. Unpacking is tried only on a
+file that starts with an archive's magic bytes (a tar's are at byte 257), so plain files cost
+nothing more.
 """
 
 from __future__ import annotations
@@ -15,70 +22,175 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import re
+import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_UNPACKED = 64 * 1024 * 1024
 """Bytes unpacked out of one file, all its members and levels together."""
 MAX_DEPTH = 3
 """Archives inside archives unpacked, counting the file itself."""
 
+TOO_LARGE = f"past the {MAX_UNPACKED >> 20} MiB unpacking budget"
+TOO_DEEP = f"archives nested more than {MAX_DEPTH} deep"
+DAMAGED = "damaged"
+ENCRYPTED = "encrypted"
+UNSUPPORTED = "compressed by a method not read"
+REASONS = (TOO_LARGE, TOO_DEEP, DAMAGED, ENCRYPTED, UNSUPPORTED)
+"""Why a compressed file was not searched whole, as the report words it."""
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+
 _ZIP = b"PK\x03\x04"
-_STREAMS = (
-    (b"\x1f\x8b", lambda: zlib.decompressobj(wbits=31)),  # gzip
-    (b"BZh", bz2.BZ2Decompressor),
-    (b"\xfd7zXZ\x00", lzma.LZMADecompressor),
+_STREAMS: tuple[tuple[re.Pattern[bytes], Callable[[], _Decompressor]], ...] = (
+    (re.compile(b"\x1f\x8b"), lambda: zlib.decompressobj(wbits=31)),  # gzip
+    (re.compile(b"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), bz2.BZ2Decompressor),  # a block, or none
+    (re.compile(b"\xfd7zXZ\x00"), lzma.LZMADecompressor),
 )
+_TAR_MAGIC = (257, b"ustar")
+"""Where a POSIX or GNU tar header says what it is; a tar stores its members' bytes as they
+are (searched with it), but a member may itself be compressed."""
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
-"""What a damaged archive raises; an encrypted member or an unknown method raises
-RuntimeError or NotImplementedError, caught with them."""
+"""What a damaged archive raises."""
 
 
 @dataclass
-class _Budget:
-    left: int
+class Unpacked:
+    """What one file holds compressed, at every level, and why any of it was not read."""
+
+    contents: list[bytes] = field(default_factory=list)
+    unsearched: set[str] = field(default_factory=set)
+    """``REASONS`` for the parts not unpacked (empty: searched whole)."""
+    left: int = MAX_UNPACKED
     """Bytes that may still be unpacked."""
 
 
-def unpacked(data: bytes) -> list[bytes]:
-    """The contents ``data`` holds compressed, at every level (empty where it holds none)."""
-    found: list[bytes] = []
-    _unpack(data, _Budget(MAX_UNPACKED), 1, found)
+def is_archive(data: bytes) -> bool:
+    """Whether ``data`` starts as an archive or a compressed stream does."""
+    return data.startswith(_ZIP) or _stream(data) is not None or _is_tar(data)
+
+
+def _stream(data: bytes) -> Callable[[], _Decompressor] | None:
+    """The decompressor of the stream ``data`` starts with, if it starts with one."""
+    return next((make for magic, make in _STREAMS if magic.match(data)), None)
+
+
+def _is_tar(data: bytes) -> bool:
+    at, magic = _TAR_MAGIC
+    return data[at : at + len(magic)] == magic
+
+
+def unpacked(data: bytes) -> Unpacked:
+    """The contents ``data`` holds compressed, at every level, and what stopped the rest."""
+    found = Unpacked(left=MAX_UNPACKED)
+    _unpack(data, found, 1)
     return found
 
 
-def _unpack(data: bytes, budget: _Budget, depth: int, found: list[bytes]) -> None:
-    if depth > MAX_DEPTH or budget.left <= 0:
+def _unpack(data: bytes, found: Unpacked, depth: int) -> None:
+    if not is_archive(data):
         return
-    try:
-        contents = _members(data, budget) if data.startswith(_ZIP) else _stream(data, budget)
-    except (*_UNREADABLE, RuntimeError, NotImplementedError):
+    if _is_tar(data):  # not compressed: its members stand at its own level
+        _members_of_tar(data, found, depth)
         return
+    if depth > MAX_DEPTH:
+        found.unsearched.add(TOO_DEEP)
+        return
+    if found.left <= 0:
+        found.unsearched.add(TOO_LARGE)
+        return
+    contents = _members(data, found) if data.startswith(_ZIP) else _streams(data, found)
     for content in contents:
-        found.append(content)
-        _unpack(content, budget, depth + 1, found)
+        found.contents.append(content)
+        _unpack(content, found, depth + 1)
 
 
-def _members(data: bytes, budget: _Budget) -> list[bytes]:
+def _members(data: bytes, found: Unpacked) -> list[bytes]:
     contents: list[bytes] = []
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except _UNREADABLE:
+        found.unsearched.add(DAMAGED)
+        return contents
+    with archive:
         for info in archive.infolist():
-            if budget.left <= 0:
-                break
             if info.is_dir():
                 continue
-            with archive.open(info) as member:
-                content = member.read(budget.left)
-            budget.left -= len(content)
-            contents.append(content)
+            if found.left <= 0:
+                found.unsearched.add(TOO_LARGE)
+                break
+            content = _member(archive, info, found)
+            if content is not None:
+                contents.append(content)
     return contents
 
 
-def _stream(data: bytes, budget: _Budget) -> list[bytes]:
-    for magic, decompressor in _STREAMS:
-        if data.startswith(magic):
-            content: bytes = decompressor().decompress(data, budget.left)
-            budget.left -= len(content)
-            return [content]
-    return []
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, found: Unpacked) -> bytes | None:
+    """One member's bytes, up to the budget; None, and the reason, where it cannot be read."""
+    if info.flag_bits & 0x1:
+        found.unsearched.add(ENCRYPTED)
+        return None
+    try:
+        with archive.open(info) as member:
+            content = member.read(found.left)
+            if len(content) == found.left and member.read(1):
+                found.unsearched.add(TOO_LARGE)
+    except NotImplementedError:
+        found.unsearched.add(UNSUPPORTED)
+        return None
+    except (*_UNREADABLE, RuntimeError):
+        found.unsearched.add(DAMAGED)
+        return None
+    found.left -= len(content)
+    return content
+
+
+def _streams(data: bytes, found: Unpacked) -> list[bytes]:
+    """Each stream of a gzip, bzip2 or xz file, one after another (``cat a.gz b.gz`` is one
+    gzip file to ``gunzip``); what follows the last is searched with the file's own bytes."""
+    contents: list[bytes] = []
+    rest = data
+    while rest and found.left > 0:
+        make = _stream(rest)
+        if make is None:
+            break
+        decompressor = make()
+        try:
+            content = decompressor.decompress(rest, found.left)
+        except _UNREADABLE:
+            found.unsearched.add(DAMAGED)
+            break
+        limit, found.left = found.left, found.left - len(content)
+        contents.append(content)
+        if not decompressor.eof:
+            found.unsearched.add(TOO_LARGE if len(content) >= limit else DAMAGED)
+            break
+        rest = decompressor.unused_data
+    else:
+        if _stream(rest) is not None:
+            found.unsearched.add(TOO_LARGE)
+    return contents
+
+
+def _members_of_tar(data: bytes, found: Unpacked, depth: int) -> None:
+    """Unpack what a tar's members hold compressed (a ``.jar`` in a ``.tar.gz``)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for info in archive:
+                member = archive.extractfile(info) if info.isfile() else None
+                head = member.read(512) if member is not None else b""
+                if member is not None and is_archive(head):
+                    _unpack(head + member.read(), found, depth)
+    except (tarfile.TarError, *_UNREADABLE):
+        found.unsearched.add(DAMAGED)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
-from checker.evidence.archives import unpacked
+from checker.evidence.archives import REASONS, unpacked
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
@@ -764,6 +764,12 @@ its clean filter stores ``\\0GITCRYPT\\0``, a nonce and the ciphertext (git-cryp
 knows its files by those ten bytes), and a checkout with the key decrypts the file in its
 place, so the code it holds is not in the repository in a form that can be searched."""
 _GIT_CRYPT_HEADER = b"\0GITCRYPT\0"
+UNPACKED_IN_PART = {reason: "\0archive " + reason for reason in REASONS}
+"""What ``TreeIndex.search`` finds, as it finds ``LFS_POINTER``, in a compressed file it could
+not search whole, one word for each reason (``archives.REASONS``): past the unpacking budget,
+nested too deeply, damaged, encrypted, or compressed by a method not read."""
+_MARKS = frozenset({LFS_POINTER, GIT_CRYPT, *UNPACKED_IN_PART.values()})
+"""The words every search finds beside those it was asked for."""
 _LFS_VERSIONS = (
     b"https://git-lfs.github.com/spec/v1",
     b"https://hawser.github.com/spec/v1",
@@ -897,7 +903,7 @@ class TreeIndex:
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
         self._sought = frozenset(blobs)
-        others = sorted(words - {LFS_POINTER, GIT_CRYPT})
+        others = sorted(words - _MARKS)
         self._names = {w.encode(): w for w in others if _WORD.fullmatch(w.encode())}
         self._joined, self._tokenless = {}, []
         tokens = set(self._names)
@@ -913,7 +919,7 @@ class TreeIndex:
             else:
                 self._tokenless.append((word, pattern))
         self._tokens = frozenset(tokens)
-        return words | {LFS_POINTER, GIT_CRYPT} | {blob_mark(blob) for blob in blobs}
+        return words | _MARKS | {blob_mark(blob) for blob in blobs}
 
     def load(self, commits: list[str]) -> None:
         """Read ``commits`` and their root trees, in batches; ``search`` reads the trees below
@@ -948,13 +954,16 @@ class TreeIndex:
         mark where it is sought by id. Every file is searched, a file git would call binary too
         (a NUL byte in a comment hid a reference from ``git grep -I``), text in UTF-16 or
         UTF-32 (Visual Studio's "Unicode") as its text, and a compressed file (a ``.jar``, a
-        ``.tar.gz``) as what it holds too (``archives.unpacked``)."""
+        ``.tar.gz``) as what it holds too (``archives.unpacked``), marked where that could not
+        all be read (``UNPACKED_IN_PART``)."""
         tokens: set[str] = {LFS_POINTER} if is_lfs_pointer(data) else set()
         if data.startswith(_GIT_CRYPT_HEADER):
             tokens.add(GIT_CRYPT)
         if blob in self._sought:
             tokens.add(blob_mark(blob))
-        files = (data, *unpacked(data))
+        inner = unpacked(data)
+        tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
+        files = (data, *inner.contents)
         for text in (*files, *(wide for one in files for wide in _wide_text(one))):
             held = self._tokens.intersection(_WORD.findall(text))
             for token in held:
@@ -1018,7 +1027,8 @@ class TreeIndex:
 
     def references(self, commit: str) -> dict[str, list[str]]:
         """The files of ``commit`` naming each searched word, sorted; under ``LFS_POINTER``,
-        those that are Git LFS pointers, and under ``GIT_CRYPT`` those git-crypt encrypted.
+        those that are Git LFS pointers, under ``GIT_CRYPT`` those git-crypt encrypted, and
+        under each of ``UNPACKED_IN_PART`` the compressed files not searched whole.
 
         The lists come out sorted already: trees are walked in git's entry order, which for
         whole paths is the order of their bytes. They are shared: do not change them.

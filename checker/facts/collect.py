@@ -394,12 +394,15 @@ def _coverage(
     shipped, code, hosts = facts
     unsearched = {}  # by deployment: the Git LFS pointers among the files its search read
     encrypted = {}  # and the files git-crypt encrypted
+    in_part = {}  # and the compressed files not searched whole, by reason
     for d in document["deployments"]:
         at = code.at_deployment.get(d["id"]) or code.at_commit[d["commit"]]
         if at.lfs_pointers is not None:
             unsearched[d["id"]] = at.lfs_pointers
         if at.encrypted is not None:
             encrypted[d["id"]] = at.encrypted
+        if at.unpacked_in_part:
+            in_part[d["id"]] = at.unpacked_in_part
     return coverage.describe(
         document,
         evidence,
@@ -409,6 +412,7 @@ def _coverage(
         unwindowed=_unwindowed(hosts, judged, params),
         unsearched=unsearched,
         encrypted=encrypted,
+        unpacked_in_part=in_part,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from checker.evidence.archives import REASONS
 from checker.evidence.bundle import KINDS, Evidence
 from checker.facts.document import Deployment, InputDocument, Reference
 
@@ -54,6 +55,7 @@ def describe(
     unwindowed: Sequence[str] = (),
     unsearched: Mapping[str, Reference] | None = None,
     encrypted: Mapping[str, Reference] | None = None,
+    unpacked_in_part: Mapping[str, Mapping[str, Reference]] | None = None,
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
@@ -61,7 +63,8 @@ def describe(
     ``unwindowed``: in a monthly audit, the earlier deployments without ``finished_at`` whose
     service was observed in the month after them (observations no window judged);
     ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched,
-    and ``encrypted`` the files git-crypt encrypted."""
+    ``encrypted`` the files git-crypt encrypted, and ``unpacked_in_part``, by reason, the
+    compressed files that could not be unpacked whole."""
     deployments = document["deployments"]
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
@@ -82,7 +85,9 @@ def describe(
     )
     result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
-    result["code"] = _code(deployments, (unsearched or {}, encrypted or {}), scope)
+    result["code"] = _code(
+        deployments, (unsearched or {}, encrypted or {}), unpacked_in_part or {}, scope
+    )
     return result
 
 
@@ -239,12 +244,14 @@ def _registry(document: InputDocument, registry_file: str) -> Coverage:
 def _code(
     deployments: list[Deployment],
     unsearched: tuple[Mapping[str, Reference], Mapping[str, Reference]],
+    in_part: Mapping[str, Mapping[str, Reference]],
     scope: str,
 ) -> Coverage:
     """The deployed commits' files, searched but for their Git LFS pointers and the files
     git-crypt encrypted (``unsearched``): a checkout with git-lfs, or with git-crypt's key,
     writes other content in their place, which the repository does not hold, so a flag name
-    in it is not found. Judged on part of its evidence, a rule says so."""
+    in it is not found; and but for what compressed files hold past what could be unpacked
+    (``in_part``). Judged on part of its evidence, a rule says so."""
     if not deployments:
         return Coverage(False, f"no deployments{scope}")
     kinds = ("hold Git LFS pointers, whose", "hold files git-crypt encrypted, whose plain")
@@ -253,7 +260,25 @@ def _code(
         for kind, files in zip(kinds, unsearched, strict=True)
         if files
     ]
+    if in_part:
+        said.append(_unpacked_in_part(len(deployments), in_part))
     return Coverage(True, "; ".join(said) or None)
+
+
+def _unpacked_in_part(count: int, in_part: Mapping[str, Mapping[str, Reference]]) -> str:
+    """``lib/app.jar (encrypted)``, for each compressed file not searched whole, with why."""
+    held = sorted(in_part)
+    why: dict[str, list[str]] = {}
+    for reason in REASONS:
+        paths = {p for i in held for p in in_part[i].get(reason, {"files": []})["files"]}
+        for path in paths:
+            why.setdefault(path, []).append(reason)
+    files = [f"{path} ({'; '.join(reasons)})" for path, reasons in sorted(why.items())]
+    return (
+        f"{len(held)} of {count} deployed commits hold compressed files that could not be "
+        f"unpacked whole, so what they hold was searched in part: {_some(files)} "
+        f"(in {_some(held)})"
+    )
 
 
 def _unsearched(count: int, kind: str, unsearched: Mapping[str, Reference]) -> str:

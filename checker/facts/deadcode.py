@@ -26,6 +26,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     GIT_CRYPT,
     LFS_POINTER,
+    UNPACKED_IN_PART,
     FileVersion,
     GitContent,
     TreeIndex,
@@ -211,6 +212,9 @@ class CodeAtCommit:
     encrypted: Reference | None = None
     """The files searched for references that git-crypt encrypted: their code is not in the
     repository in a form that can be searched, and the report says so, as for ``lfs_pointers``."""
+    unpacked_in_part: dict[str, Reference] = field(default_factory=dict)
+    """By reason (``archives.REASONS``), the compressed files searched for references that
+    could not be unpacked whole: what they hold was searched only in part, as the report says."""
 
 
 @dataclass(frozen=True)
@@ -355,18 +359,21 @@ def code_at(
 ) -> CodeAtCommit:
     """A deployed commit's registry key, references, retired code (its registry's entries
     and those of the earlier versions in its history: ``registries``' second part) and the
-    files searched for references that are Git LFS pointers."""
+    files searched for references that are Git LFS pointers, git-crypt's, or compressed files
+    not searched whole."""
     path, blob = where
     parsed, retired = registries
     found = references_for(trees, sha, path, {**wanted, **_UNSEARCHED}, excluded, shared)
     pointers = found.pop(LFS_POINTER, None)
     encrypted = found.pop(GIT_CRYPT, None)
+    in_part = {r: found.pop(m) for r, m in UNPACKED_IN_PART.items() if m in found}
     return CodeAtCommit(
         registry=blob or "none",
         references=found,
         retired_code=retired.code_at(trees, sha, parsed.parsed.get(blob or "")),
         lfs_pointers=pointers,
         encrypted=encrypted,
+        unpacked_in_part=in_part,
     )
 
 
@@ -519,7 +526,9 @@ def flag_names(registries: _Registries, evidence: Evidence) -> set[str]:
 
 Searched = Mapping[str, frozenset[str]]
 """By word searched for in a commit's code, the flag names it is a spelling of."""
-_UNSEARCHED: Searched = {LFS_POINTER: frozenset({LFS_POINTER}), GIT_CRYPT: frozenset({GIT_CRYPT})}
+_UNSEARCHED: Searched = {
+    mark: frozenset({mark}) for mark in (LFS_POINTER, GIT_CRYPT, *UNPACKED_IN_PART.values())
+}
 
 
 def searched_words(registry: Registry, names: set[str]) -> Searched:

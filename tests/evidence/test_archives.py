@@ -1,36 +1,82 @@
-"""Compressed files are searched as what they hold, within a budget, and a damaged one as its
-bytes alone: never an error."""
+"""Compressed files are searched as what they hold, within a budget; what could not be
+unpacked whole is said, with why, and is never an error."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
+import zipfile
 
 import pytest
 
 from checker.evidence import archives
 from checker.evidence.archives import unpacked
-from tests.facts.test_deadcode import _zipped
+from tests.facts.test_archives_in_part import _headers
+from tests.facts.test_deadcode import _tarred, _zipped
 
 
-def test_what_a_file_unpacks_to_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_a_file_unpacks_to_is_bounded_and_said_to_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(archives, "MAX_UNPACKED", 1000)
-    bomb = gzip.compress(b"\0" * 100_000, mtime=0)
-    assert [len(content) for content in unpacked(bomb)] == [1000]
-    members = _zipped("a", b"a" * 800)
-    assert [len(content) for content in unpacked(members)] == [800]
+    bomb = unpacked(gzip.compress(b"\0" * 100_000, mtime=0))
+    assert ([len(c) for c in bomb.contents], bomb.unsearched) == ([1000], {archives.TOO_LARGE})
+    member = unpacked(_zipped("a", b"a" * 1200))
+    assert ([len(c) for c in member.contents], member.unsearched) == ([1000], {archives.TOO_LARGE})
+    whole = unpacked(_zipped("a", b"a" * 1000))
+    assert ([len(c) for c in whole.contents], whole.unsearched) == ([1000], set())
 
 
 def test_archives_inside_archives_are_unpacked_a_few_levels_deep() -> None:
     nested = b"old"
     for level in range(archives.MAX_DEPTH + 1):
         nested = _zipped(f"level{level}", nested)
-    assert b"old" not in b"".join(unpacked(nested))
-    assert b"old" in b"".join(unpacked(_zipped("x", _zipped("y", b"old"))))
+    deep = unpacked(nested)
+    assert b"old" not in b"".join(deep.contents)
+    assert deep.unsearched == {archives.TOO_DEEP}
+    within = unpacked(_zipped("x", _zipped("y", b"old")))
+    assert (b"old" in b"".join(within.contents), within.unsearched) == (True, set())
+
+
+def test_every_stream_of_a_file_is_unpacked() -> None:
+    """``cat a.gz b.gz`` is one file ``gunzip`` reads whole; the second stream was not read."""
+    for compress in (gzip.compress, bz2.compress):
+        found = unpacked(compress(b"first") + compress(b"old"))
+        assert (found.contents, found.unsearched) == ([b"first", b"old"], set())
+
+
+def test_what_a_tar_holds_compressed_is_unpacked() -> None:
+    found = unpacked(gzip.compress(_tarred("lib/x.jar", _zipped("X.class", b"old"))))
+    assert (found.contents[-1], found.unsearched) == (b"old", set())
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"PK\x03\x04 not a zip", b"\x1f\x8b\x08 not gzip", b"BZh9 not bzip2", b"plain text"],
+    ("change", "reason"),
+    [({"flags": 0x1}, archives.ENCRYPTED), ({"method": 98}, archives.UNSUPPORTED)],
+    ids=["encrypted", "PPMd"],
 )
-def test_what_does_not_unpack_holds_nothing_more(data: bytes) -> None:
-    assert unpacked(data) == []
+def test_one_unreadable_member_leaves_the_others_searched(
+    change: dict[str, int], reason: str
+) -> None:
+    """Its first member unreadable, the whole archive was dropped: the second was not read."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("secret", b"x" * 100)
+        archive.writestr("Strategy.class", b"old")
+    found = unpacked(_headers(out.getvalue(), **change))  # the first member's headers
+    assert (found.contents, found.unsearched) == ([b"old"], {reason})
+
+
+@pytest.mark.parametrize(
+    ("data", "unsearched"),
+    [
+        (b"PK\x03\x04 not a zip", {archives.DAMAGED}),
+        (b"\x1f\x8b\x08 not gzip", {archives.DAMAGED}),
+        (b"BZh9 is how this text starts", set()),  # not a bzip2 block: not tried
+        (b"plain text", set()),
+    ],
+)
+def test_what_does_not_unpack_holds_nothing_more(data: bytes, unsearched: set[str]) -> None:
+    found = unpacked(data)
+    assert (found.contents, found.unsearched) == ([], unsearched)

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import lzma
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -303,6 +304,16 @@ def _zipped(name: str, content: bytes) -> bytes:
     return out.getvalue()
 
 
+def _tarred(name: str, content: bytes) -> bytes:
+    """A tar archive of one member, stored as it is (a ``.tar``; gzip it for a ``.tar.gz``)."""
+    out = io.BytesIO()
+    member = tarfile.TarInfo(name)
+    member.size = len(content)
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        archive.addfile(member, io.BytesIO(content))
+    return out.getvalue()
+
+
 CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34\x01\x00\x03old" + bytes(range(256)) * 8
 
 
@@ -314,14 +325,19 @@ CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34\x01\x00\x03old" + bytes(range(256)) *
         ("conf/flags.json.gz", gzip.compress(b'{"old": true}', mtime=0)),
         ("vendor/peg.tar.xz", lzma.compress(b"peg.py\0" + b"\0" * 500 + b"if old: run()\n")),
         ("vendor/peg.py.bz2", bz2.compress(b"if old: run()\n")),
+        ("dist/app.tar.gz", gzip.compress(_tarred("lib/x.jar", _zipped("X.class", CLASS)))),
+        ("vendor/peg.tar", _tarred("peg.py.gz", gzip.compress(b"if old: run()\n"))),
+        ("conf/flags.gz", gzip.compress(b"{}", mtime=0) + gzip.compress(b"old", mtime=0)),
     ],
-    ids=["a jar", "a jar in a war", "gzip", "xz", "bzip2"],
+    ids=["a jar", "a jar in a war", "gzip", "xz", "bzip2", "a jar in a tar.gz", "a tar", "cat"],
 )
 def test_a_compressed_file_is_searched_as_what_it_holds(
     tmp_path: Path, name: str, content: bytes
 ) -> None:
     """A vendored ``.jar`` (a zip of compiled classes) or a compressed file holding a retired
-    flag's name was searched as its compressed bytes alone, and DEAD-001 passed (exit 0)."""
+    flag's name was searched as its compressed bytes alone, and DEAD-001 passed (exit 0); so
+    did a ``.jar`` inside a tar (whose members were not unpacked) and the second stream of a
+    gzip file made of two (``cat a.gz b.gz``, which ``gunzip`` reads whole)."""
     repo = ScriptedRepo(tmp_path / "repo")
     (repo.path / name).parent.mkdir(parents=True)
     (repo.path / name).write_bytes(content)
