@@ -53,6 +53,12 @@ class _Decompressor(Protocol):
 
 
 _ZIP = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"
+"""A zip's end record, within its last 65,557 bytes: where a zip with something in front of it
+is found (Python's zipfile reads such a zip, its offsets taken from the end)."""
+_IN_FRONT = (b"#!", b"MZ")
+"""What stands in front of a runnable zip: a launch script (Spring Boot's executable jars) or
+a Windows program (a self-extracting archive)."""
 _STREAMS: tuple[tuple[re.Pattern[bytes], Callable[[], _Decompressor]], ...] = (
     (re.compile(b"\x1f\x8b"), lambda: zlib.decompressobj(wbits=31)),  # gzip
     (re.compile(b"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), bz2.BZ2Decompressor),  # a block, or none
@@ -77,8 +83,25 @@ class Unpacked:
 
 
 def is_archive(data: bytes) -> bool:
-    """Whether ``data`` starts as an archive or a compressed stream does."""
-    return data.startswith(_ZIP) or _stream(data) is not None or _is_tar(data)
+    """Whether ``data`` starts as an archive or a compressed stream does, or is a runnable
+    zip (``_is_zip``)."""
+    return _is_zip(data) or _stream(data) is not None or _is_tar(data)
+
+
+def _is_zip(data: bytes) -> bool:
+    """A zip archive, or a zip behind a launch script or a Windows program that reads as one:
+    a jar made executable was searched as its compressed bytes alone. Behind one, a zip whose
+    end record is found but that does not open is taken for none (a script that happens to
+    hold the record's four bytes), since nothing could run it either."""
+    if data.startswith(_ZIP):
+        return True
+    if not data.startswith(_IN_FRONT) or data.rfind(_ZIP_END, max(0, len(data) - 65_557)) < 0:
+        return False
+    try:
+        zipfile.ZipFile(io.BytesIO(data)).close()
+    except (*_UNREADABLE, RuntimeError, NotImplementedError):
+        return False
+    return True
 
 
 def _stream(data: bytes) -> Callable[[], _Decompressor] | None:
@@ -110,7 +133,7 @@ def _unpack(data: bytes, found: Unpacked, depth: int) -> None:
     if found.left <= 0:
         found.unsearched.add(TOO_LARGE)
         return
-    contents = _members(data, found) if data.startswith(_ZIP) else _streams(data, found)
+    contents = _members(data, found) if _is_zip(data) else _streams(data, found)
     for content in contents:
         found.contents.append(content)
         _unpack(content, found, depth + 1)

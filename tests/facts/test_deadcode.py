@@ -328,8 +328,19 @@ CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34\x01\x00\x03old" + bytes(range(256)) *
         ("dist/app.tar.gz", gzip.compress(_tarred("lib/x.jar", _zipped("X.class", CLASS)))),
         ("vendor/peg.tar", _tarred("peg.py.gz", gzip.compress(b"if old: run()\n"))),
         ("conf/flags.gz", gzip.compress(b"{}", mtime=0) + gzip.compress(b"old", mtime=0)),
+        ("bin/app.jar", b"#!/bin/sh\nexec java -jar $0\n" + _zipped("X.class", CLASS)),
     ],
-    ids=["a jar", "a jar in a war", "gzip", "xz", "bzip2", "a jar in a tar.gz", "a tar", "cat"],
+    ids=[
+        "a jar",
+        "a jar in a war",
+        "gzip",
+        "xz",
+        "bzip2",
+        "a jar in a tar.gz",
+        "a tar",
+        "cat",
+        "a jar with a launch script",
+    ],
 )
 def test_a_compressed_file_is_searched_as_what_it_holds(
     tmp_path: Path, name: str, content: bytes
@@ -337,7 +348,8 @@ def test_a_compressed_file_is_searched_as_what_it_holds(
     """A vendored ``.jar`` (a zip of compiled classes) or a compressed file holding a retired
     flag's name was searched as its compressed bytes alone, and DEAD-001 passed (exit 0); so
     did a ``.jar`` inside a tar (whose members were not unpacked) and the second stream of a
-    gzip file made of two (``cat a.gz b.gz``, which ``gunzip`` reads whole)."""
+    gzip file made of two (``cat a.gz b.gz``, which ``gunzip`` reads whole), and a jar made
+    executable (a launch script in front of the zip, as Spring Boot writes them)."""
     repo = ScriptedRepo(tmp_path / "repo")
     (repo.path / name).parent.mkdir(parents=True)
     (repo.path / name).write_bytes(content)
