@@ -85,7 +85,16 @@ class Unpacked:
 def is_archive(data: bytes) -> bool:
     """Whether ``data`` starts as an archive or a compressed stream does, or is a runnable
     zip (``_is_zip``)."""
-    return _is_zip(data) or _stream(data) is not None or _is_tar(data)
+    return _kind(data) is not None
+
+
+def _kind(data: bytes) -> str | None:
+    """What ``data`` is, read once: ``tar``, ``zip``, ``stream`` (gzip, bzip2 or xz), or None."""
+    if _is_tar(data):
+        return "tar"
+    if _is_zip(data):
+        return "zip"
+    return "stream" if _stream(data) is not None else None
 
 
 def _is_zip(data: bytes) -> bool:
@@ -122,9 +131,10 @@ def unpacked(data: bytes) -> Unpacked:
 
 
 def _unpack(data: bytes, found: Unpacked, depth: int) -> None:
-    if not is_archive(data):
+    kind = _kind(data)
+    if kind is None:
         return
-    if _is_tar(data):  # not compressed: its members stand at its own level
+    if kind == "tar":  # not compressed: its members stand at its own level
         _members_of_tar(data, found, depth)
         return
     if depth > MAX_DEPTH:
@@ -133,7 +143,7 @@ def _unpack(data: bytes, found: Unpacked, depth: int) -> None:
     if found.left <= 0:
         found.unsearched.add(TOO_LARGE)
         return
-    contents = _members(data, found) if _is_zip(data) else _streams(data, found)
+    contents = _members(data, found) if kind == "zip" else _streams(data, found)
     for content in contents:
         found.contents.append(content)
         _unpack(content, found, depth + 1)
