@@ -298,35 +298,31 @@ def _running(event: FlagEvent, known: tuple[dict[str, str], Streams]) -> dict[st
     instant (its rollout may have reached a host already), and each commit its service's
     hosts were last observed running (``known``: every deployment's commit, and the streams)."""
     deployed, streams = known
-    running: dict[str, str] = {}
-    for commit, hosts in sorted(event["observed_by_version"].items()):
-        running[commit] = f"{short(commit)} (observed on {', '.join(sorted(hosts))})"
     last = event["last_deployment"]
     stream = (event["service"], event["environment"], event["at_ns"])
     ids = [last["id"]] if last is not None else []
-    for deployment in [*ids, *(d.id for d in streams.succeeded_starting_at(*stream))]:
-        commit = deployed[deployment]
-        said = running.get(commit)
-        running[commit] = f"{short(commit)} (deployment {deployment}" + (
-            f", {said.partition(' (')[2]}" if said else ")"
-        )
-    return running
+    ids += [d.id for d in streams.succeeded_starting_at(*stream)]
+    said: dict[str, list[str]] = {}
+    for deployment in reversed(ids):  # the latest named first
+        said.setdefault(deployed[deployment], []).append(f"deployment {deployment}")
+    for commit, hosts in event["observed_by_version"].items():
+        said.setdefault(commit, []).append(f"observed on {', '.join(sorted(hosts))}")
+    return {commit: f"{short(commit)} ({', '.join(parts)})" for commit, parts in said.items()}
 
 
 def _retired_in(
-    hosts: FleetFacts, code: deadcode.DeadCodeFacts, known: tuple[dict[str, str], Streams]
+    hosts: FleetFacts, code: deadcode.DeadCodeFacts, running: list[dict[str, str]]
 ) -> list[FlagEvent]:
     """Each flag event with ``retired_in`` and ``unreadable_in``: for one that switched a flag
-    on, the code running there whose registry has it retired, and that whose registry cannot
-    be read (DEAD-007)."""
+    on, the code running there (``running``: by event, ``_running``'s, empty for the others)
+    whose registry has it retired, and that whose registry cannot be read (DEAD-007)."""
     out = []
-    for event in hosts.flag_events:
-        running = _running(event, known).items() if event["enabled"] else []
+    for event, there in zip(hosts.flag_events, running, strict=True):
         key = flag_key(event["flag"])
-        retired = [said for commit, said in running if key in code.retired_running.get(commit, ())]
+        retired = [s for commit, s in there.items() if key in code.retired_running.get(commit, ())]
         unreadable = [
-            f"{said}: {code.unreadable_running[commit]}"
-            for commit, said in running
+            f"{s}: {code.unreadable_running[commit]}"
+            for commit, s in there.items()
             if commit in code.unreadable_running
         ]
         out.append(
@@ -351,9 +347,12 @@ def _dead_code(
     is an input error."""
     judged, scoped, hosts, streams = deployments
     known = (revisions.deployed, streams)
-    # DEAD-007 judges flag events, never a gate's candidate: a gate reads no running code.
-    events = [e for e in hosts.flag_events if e["enabled"] and params.gate is None]
-    running = {commit for e in events for commit in _running(e, known)}
+    # DEAD-007 judges flags switched on, never a gate's candidate: a gate reads no running code.
+    by_event = [
+        _running(e, known) if e["enabled"] and params.gate is None else {}
+        for e in hosts.flag_events
+    ]
+    running = {commit for there in by_event for commit in there}
     with stage("facts: dead code"):
         code = deadcode.deadcode_facts(
             history,
@@ -367,7 +366,7 @@ def _dead_code(
             running,
         )
     check_flag_names(evidence, code.flag_names)
-    return code, replace(hosts, flag_events=_retired_in(hosts, code, known))
+    return code, replace(hosts, flag_events=_retired_in(hosts, code, by_event))
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:
