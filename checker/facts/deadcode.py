@@ -274,7 +274,7 @@ def deadcode_facts(
     with TreeIndex(history, cache) as trees:
         trees.load(sorted({*commits, *running}))
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
-        running_code = _retired_running(trees, (registries, paths), running, parsed)
+        running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         names = flag_names(registries, evidence)
         by_registry = {key: searched_words(r, names) for key, r in table.items()}
@@ -386,23 +386,24 @@ class _RunningCode(TypedDict):
 
 def _retired_running(
     trees: TreeIndex,
-    registry: tuple[_Registries, list[str]],
+    registry: tuple[_Registries, list[str], dict[str, RegistryAt]],
     running: Collection[str],
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
 ) -> _RunningCode:
     """The keys (``flagnames.flag_key``) of the flags retired at each commit of ``running``
-    (``registry``: the parsed versions, and the registry's paths), as ``retired_at`` in the
-    rules reads them: listed retired, or not listed and retired in some version of the history
-    (``parsed``); and, with why, each of them whose registry cannot be read. By key: a flag
-    event's ``POWER-PEG`` switches the ``power_peg`` a registry retired, and a registry that
-    respelled a retired flag still lists it."""
-    registries, paths = registry
+    (``registry``: the parsed versions, the registry's paths, and where each deployed commit
+    holds it, as most running commits are), as ``retired_at`` in the rules reads them: listed
+    retired, or not listed and retired in some version of the history (``parsed``); and, with
+    why, each of them whose registry cannot be read. By key: a flag event's ``POWER-PEG``
+    switches the ``power_peg`` a registry retired, and a registry that respelled a retired flag
+    still lists it."""
+    registries, paths, deployed = registry
     retired_ever = {flag_key(name) for name in _retired_in_history(parsed)} if running else set()
     out = {}
     unreadable = {}
     by_blob: dict[str | None, frozenset[str]] = {}  # hundreds of commits, a few versions
     for sha in sorted(running):
-        path, blob = registry_at(trees, registries, sha, paths)
+        path, blob = deployed.get(sha) or registry_at(trees, registries, sha, paths)
         if blob not in by_blob:
             version = registries.parsed.get(blob or "")
             listed = {flag_key(f.name): f.status for f in (version.flags if version else [])}
