@@ -12,6 +12,7 @@ without sharing its key, and is refused.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -27,25 +28,45 @@ def flag_key(name: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 14)
 def spellings(name: str) -> frozenset[str]:
-    """The usual ways code spells the flag ``name``, each with ``name``'s key: its words
-    (``words``) as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``, ``camelCase`` and
-    ``PascalCase``; ``name`` itself too. Only ``name`` where a word is not ASCII letters and
-    digits (code spells such a name as the registry does, or in ways no rule can list)."""
+    """The usual ways code spells the flag ``name``, each holding ``name``'s words (``words``)
+    in order: ``name`` itself; the words as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``,
+    ``camelCase`` and ``PascalCase`` (``_cases``), and run together (``powerpeg``,
+    ``POWERPEG``); and, for a name of two words or more, inside the identifiers code tests a
+    flag with: one of ``PREFIXES`` before the words and one of ``SUFFIXES`` after them, or
+    both, in each of those five cases (``isPowerPegEnabled``, ``FLAG_POWER_PEG``,
+    ``--enable-power-peg``, ``kPowerPeg``), and gflags' ``FLAGS_power_peg``. A one-word name is
+    not searched with them: ``isAlpha`` or ``enableCache`` is ordinary code too often. Only
+    ``name`` where a word is not ASCII letters and digits (code spells such a name as the
+    registry does, or in ways no rule can list)."""
     parts = words(name)
     if not parts or not all(_ASCII_WORD.fullmatch(part) for part in parts):
         return frozenset({name})
     lower = [part.lower() for part in parts]
+    found = {name, "".join(lower), "".join(lower).upper(), *_cases(lower)}
+    if len(lower) > 1:
+        found.add("FLAGS_" + "_".join(lower))
+        for before, after in itertools.product(("", *PREFIXES), ("", *SUFFIXES)):
+            found.update(_cases([*filter(None, [before]), *lower, *filter(None, [after])]))
+    return frozenset(found)
+
+
+PREFIXES = ("is", "has", "use", "should", "enable", "disable", "flag", "feature", "ff", "k")
+"""The words code puts before a flag's name in an identifier that tests or sets it:
+``isPowerPegEnabled``, ``usePowerPeg`` (a React hook), ``ENABLE_POWER_PEG``, ``FF_POWER_PEG``,
+``kPowerPeg`` (Chromium's features)."""
+SUFFIXES = ("enabled", "disabled", "on", "active", "flag", "feature")
+"""The words code puts after a flag's name in such an identifier: ``POWER_PEG_ENABLED``,
+``powerPegOn``, ``PowerPegFeature``."""
+AFFIXES = frozenset(PREFIXES + SUFFIXES)
+"""The words ``spellings`` adds to a flag's own."""
+
+
+def _cases(lower: list[str]) -> set[str]:
+    """``lower`` (words in lower case) as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``,
+    ``camelCase`` and ``PascalCase``."""
     camel = lower[0] + "".join(part.capitalize() for part in lower[1:])
-    return frozenset(
-        {
-            name,
-            "_".join(lower),
-            "_".join(lower).upper(),
-            "-".join(lower),
-            camel,
-            camel[0].upper() + camel[1:],
-        }
-    )
+    snake = "_".join(lower)
+    return {snake, snake.upper(), "-".join(lower), camel, camel[0].upper() + camel[1:]}
 
 
 def words(name: str) -> list[str]:

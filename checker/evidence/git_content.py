@@ -25,6 +25,7 @@ from pathlib import Path
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.archives import REASONS, unpacked
+from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
@@ -717,6 +718,7 @@ _KEBAB = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)+")
 """A kebab-case name (``power-peg``): words joined by single hyphens."""
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _word_pattern(word: str) -> re.Pattern[bytes]:
     """Where ``word``, which is not one ``_WORD`` token, stands as a whole word: no letter,
     digit or ``_`` on either side; and for a kebab-case name, no hyphen joining it to more of
@@ -853,10 +855,11 @@ class TreeIndex:
         """The words searched that are one ``_WORD`` token each, by their bytes."""
         self._tokens: frozenset[bytes] = frozenset()
         """Those and every token of the other words searched: all a file's tokens told apart."""
-        self._joined: dict[bytes, list[tuple[str, frozenset[bytes], re.Pattern[bytes]]]] = {}
-        """The other words searched, each under its first token, with all its tokens and its
-        pattern: only a file that holds all its tokens can hold it, and only such a file is
-        searched for it (one pattern per word and file was too slow for 100,000 files)."""
+        self._joined: dict[bytes, list[tuple[str, frozenset[bytes]]]] = {}
+        """The other words searched, each under one of its tokens (the first of the flag's own),
+        with all its tokens: only a file that holds all its tokens can hold it, and only such a
+        file is searched for its pattern (one pattern per word and file was too slow for
+        100,000 files; each pattern is compiled when first needed)."""
         self._tokenless: list[tuple[str, re.Pattern[bytes]]] = []
         """The words searched that hold no ``_WORD`` token: every file is searched for each."""
         self._sought: frozenset[str] = frozenset()
@@ -912,12 +915,15 @@ class TreeIndex:
         # subset it searched.
         for word in (w for w in others if w.encode() not in self._names):
             parts = _WORD.findall(word.encode())
-            pattern = _word_pattern(word)
             if parts:
                 tokens.update(parts)
-                self._joined.setdefault(parts[0], []).append((word, frozenset(parts), pattern))
+                # Filed under a part of the flag's own (``power``, not ``enable`` of
+                # ``enable-power-peg``): a file holding ``enable`` is not then tried against
+                # every flag's ``enable-`` spelling.
+                key = next((p for p in parts if p.decode().lower() not in AFFIXES), parts[0])
+                self._joined.setdefault(key, []).append((word, frozenset(parts)))
             else:
-                self._tokenless.append((word, pattern))
+                self._tokenless.append((word, _word_pattern(word)))
         self._tokens = frozenset(tokens)
         return words | _MARKS | {blob_mark(blob) for blob in blobs}
 
@@ -969,8 +975,8 @@ class TreeIndex:
             for token in held:
                 if token in self._names:
                     tokens.add(self._names[token])
-                for word, parts, pattern in self._joined.get(token, ()):
-                    if parts <= held and pattern.search(text):
+                for word, parts in self._joined.get(token, ()):
+                    if parts <= held and _word_pattern(word).search(text):
                         tokens.add(word)
             tokens.update(word for word, pattern in self._tokenless if pattern.search(text))
         return frozenset(tokens)

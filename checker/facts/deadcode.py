@@ -276,9 +276,8 @@ def deadcode_facts(
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
-        names = flag_names(registries, evidence)
-        by_registry = {key: searched_words(r, names) for key, r in table.items()}
-        trees.search(set().union(*by_registry.values()), retired.content(trees))
+        by_registry, searched = searched_words(table, flag_names(registries, evidence))
+        trees.search(searched, retired.content(trees))
         excluded = [_pathspec(glob) for glob in reference_exclude]
         words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
@@ -363,7 +362,7 @@ def code_at(
     not searched whole."""
     path, blob = where
     parsed, retired = registries
-    found = references_for(trees, sha, path, {**wanted, **_UNSEARCHED}, excluded, shared)
+    found = references_for(trees, sha, path, wanted, excluded, shared)
     pointers = found.pop(LFS_POINTER, None)
     encrypted = found.pop(GIT_CRYPT, None)
     in_part = {r: found.pop(m) for r, m in UNPACKED_IN_PART.items() if m in found}
@@ -525,26 +524,72 @@ def flag_names(registries: _Registries, evidence: Evidence) -> set[str]:
     return names | {event.flag for event in evidence.flag_events}
 
 
-Searched = Mapping[str, frozenset[str]]
-"""By word searched for in a commit's code, the flag names it is a spelling of."""
-_UNSEARCHED: Searched = {
-    mark: frozenset({mark}) for mark in (LFS_POINTER, GIT_CRYPT, *UNPACKED_IN_PART.values())
-}
+_MARKS = frozenset({LFS_POINTER, GIT_CRYPT, *UNPACKED_IN_PART.values()})
+"""What the search finds that is no flag's name: each stands for itself."""
 
 
-def searched_words(registry: Registry, names: set[str]) -> Searched:
-    """What to look for in the code of a commit with this registry: its retired flags, and the
+def searched_words(
+    table: Mapping[str, Registry], names: set[str]
+) -> tuple[dict[str, Searched], set[str]]:
+    """What to look for at each registry of ``table`` (``names``: every flag name), and every
+    word to search the code for: the spellings of every name some registry looks for (a
+    registry's ``Searched`` then keeps those that are its own)."""
+    sought = {
+        key: frozenset(registry["retired"]) | (names - registry["flags"].keys())
+        for key, registry in table.items()
+    }
+    spelled = Spelled(frozenset().union(*sought.values()))
+    searched = {key: Searched(spelled, table[key], sought[key]) for key in table}
+    return searched, set(spelled.names)
+
+
+class Spelled:
+    """By word, the flag names of ``names`` it is a spelling of (``flagnames.spellings``):
+    made once a run for every name, and read through each registry's ``Searched``. A flag's
+    spellings are a few hundred words; made again for each version of the registry at the
+    deployed commits (two hundred of them on a long history), they cost seconds."""
+
+    def __init__(self, names: Collection[str]) -> None:
+        by_word: dict[str, set[str]] = defaultdict(set)
+        for name in sorted(names):
+            for word in spellings(name):
+                by_word[word].add(name)
+        self.names: Mapping[str, frozenset[str]] = {
+            word: frozenset(named) for word, named in by_word.items()
+        }
+
+
+class Searched:
+    """What to look for in the code of a commit with one registry: its retired flags, and the
     flag names it does not list (DEAD-001 and DEAD-005), not its active flags; each as it is
-    named and as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``
-    for ``power_peg``). But a flag whose key (``flagnames.flag_key``) the registry lists
-    active under another name is looked for only as it is named: code spelling the active
-    flag's name is the active flag, not the retired one."""
-    live = {flag_key(name) for name, f in registry["flags"].items() if f["status"] != "retired"}
-    by_word: dict[str, set[str]] = defaultdict(set)
-    for name in set(registry["retired"]) | (names - registry["flags"].keys()):
-        for word in (name,) if flag_key(name) in live else spellings(name):
-            by_word[word].add(name)
-    return {word: frozenset(named) for word, named in by_word.items()}
+    named and as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``,
+    ``isPowerPegEnabled`` for ``power_peg``). But a flag whose key (``flagnames.flag_key``) the
+    registry lists active under another name is looked for only as it is named, and no
+    spelling is looked for whose own key an active flag has: code spelling the active flag's
+    name (``PowerPeg`` for an active ``PowerPeg``, ``POWER_PEG_ENABLED`` for an active
+    ``power_peg_enabled``) is the active flag, not the retired one."""
+
+    def __init__(self, spelled: Spelled, registry: Registry, sought: frozenset[str]) -> None:
+        self._spelled = spelled.names
+        flags = registry["flags"]
+        self._live = frozenset(flag_key(n) for n, f in flags.items() if f["status"] != "retired")
+        self._sought = sought
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def get(self, word: str) -> frozenset[str]:
+        """The names ``word`` is a spelling of here (none: not looked for)."""
+        if word in _MARKS:
+            return frozenset({word})
+        found = self._memo.get(word)
+        if found is None:
+            named = self._spelled.get(word, frozenset()) & self._sought
+            found = self._memo[word] = frozenset(n for n in named if self._spells(word, n))
+        return found
+
+    def _spells(self, word: str, name: str) -> bool:
+        if word == name:
+            return True
+        return flag_key(name) not in self._live and flag_key(word) not in self._live
 
 
 def references_for(
@@ -560,7 +605,7 @@ def references_for(
     spelled: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for word, found in trees.references(sha).items():
         named = wanted.get(word)
-        if named is None:
+        if not named:
             continue
         files = [f for f in found if f != registry_path and not any(x(f) for x in excluded)]
         for name in named if files else ():

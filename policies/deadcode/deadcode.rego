@@ -14,8 +14,9 @@ import data.knightwatch.lib
 # description: >-
 #   A flag the registry marks retired at the deployed commit (or marked retired in an earlier
 #   version and has since dropped) must not appear, as a whole word, in any tracked file of that
-#   commit other than the registry (and files excluded by reference_exclude). Power Peg's flag
-#   was retired in 2003; the code it switched on stayed.
+#   commit other than the registry (and files excluded by reference_exclude): under its name or
+#   a usual spelling of it (POWER_PEG, isPowerPegEnabled). Power Peg's flag was retired in
+#   2003; the code it switched on stayed.
 # custom:
 #   id: DEAD-001
 #   per_deployment: true

@@ -102,10 +102,61 @@ def test_a_spelling_of_an_active_flag_is_that_flag(tmp_path: Path) -> None:
 
 
 def test_the_spellings_of_a_name() -> None:
-    usual = {"power_peg", "POWER_PEG", "power-peg", "powerPeg", "PowerPeg"}
+    usual = {"power_peg", "POWER_PEG", "power-peg", "powerPeg", "PowerPeg", "powerpeg", "POWERPEG"}
+    affixed = {"isPowerPegEnabled", "FLAG_POWER_PEG", "enable-power-peg", "kPowerPeg"}
     for name in ["power_peg", "PowerPeg", "power-peg", "power\u200b_peg", "power.peg"]:
-        assert spellings(name) == usual | {name}
+        assert spellings(name) >= usual | affixed | {name, "FLAGS_power_peg"}
+        assert spellings(name) == spellings("power_peg") | {name}
     assert words("HTTPServer") == ["HTTP", "Server"]
     assert words("v2Router_2fa") == ["v2", "Router", "2fa"]
-    assert spellings("alpha") == {"alpha", "ALPHA", "Alpha"}
+    assert spellings("alpha") == {"alpha", "ALPHA", "Alpha"}  # no isAlpha: ordinary code
     assert spellings("gr\u00f6\u00dfe_x") == {"gr\u00f6\u00dfe_x"}  # only as the registry has it
+
+
+@pytest.mark.parametrize(
+    ("code", "spelling"),
+    [
+        ("if (flags.isPowerPegEnabled()) {\n", "isPowerPegEnabled"),
+        ("static final String FLAG_POWER_PEG = load();\n", "FLAG_POWER_PEG"),
+        ('os.environ["POWER_PEG_ENABLED"]\n', "POWER_PEG_ENABLED"),
+        ("smars --enable-power-peg\n", "enable-power-peg"),
+        ("base::FeatureList::IsEnabled(features::kPowerPeg)\n", "kPowerPeg"),
+        ("if (FLAGS_power_peg) {\n", "FLAGS_power_peg"),
+        ("const on = usePowerPeg();\n", "usePowerPeg"),
+        ("#define POWERPEG 1\n", "POWERPEG"),
+    ],
+)
+def test_a_retired_flag_inside_the_identifier_that_tests_it_is_referenced(
+    tmp_path: Path, code: str, spelling: str
+) -> None:
+    """Before, ``power_peg`` retired, code testing it as ``isPowerPegEnabled()`` or
+    ``FLAG_POWER_PEG`` passed DEAD-001 (exit 0): the name was searched for as a whole word
+    alone, and these hold it inside a longer one."""
+    result = _deployed(tmp_path, RETIRED, code=code)
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")["D1:power_peg"]
+    assert f"in 1 file: src/app.py (as {spelling})." in message
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "POWER_PEG_ENABLED\n",  # the active flag power_peg_enabled's own name
+        "isPowerPegV2Enabled()\n",  # power_peg_v2's
+        "PowerPegasus\n",
+        "isPowerPegsEnabled()\n",
+        "shouldUsePowerPeg()\n",  # two words before it: not searched for
+    ],
+)
+def test_an_identifier_of_another_name_is_not_the_flag(tmp_path: Path, code: str) -> None:
+    live = [flag("power_peg_enabled", NEW), flag("power_peg_v2", NEW)]
+    result = _deployed(tmp_path, RETIRED, *live, code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+def test_a_one_word_flag_is_not_searched_inside_identifiers(tmp_path: Path) -> None:
+    """``isAlpha()`` is a character test in many languages: a retired flag ``alpha`` is not
+    searched with words around it."""
+    alpha = flag("alpha", OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, alpha, code="if c.isAlpha() or ALPHA_ENABLED:\n")
+    assert result.code == 0, result.json()["findings"]
