@@ -174,7 +174,7 @@ def collect_facts(
             shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
         else:
             history.load(revisions.tips)
-        check_plausible_times(history, evidence, revisions.deployed, params.candidate)
+        check_plausible_times(history, evidence, revisions, params.candidate)
     with stage("facts: review"):
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)

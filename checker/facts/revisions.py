@@ -143,14 +143,17 @@ _FUTURE_HINT = "a typo in the year? deployments are recorded after they start"
 
 
 def check_plausible_times(
-    history: GitHistory, evidence: Evidence, deployed: dict[str, str], candidate: str | None
+    history: GitHistory, evidence: Evidence, revisions: Revisions, candidate: str | None
 ) -> None:
     """A deployment cannot start before the commit it deployed was written, nor after now: a
     start outside that range is a typo (2102 for 2012) that would move the deployment out of
     the month it belongs to, or out of order in its stream. Nor can it, or one of its targets,
-    finish after now (:func:`_check_finishes`)."""
+    finish after now (:func:`_check_finishes`), nor a host be seen running a commit before it
+    was written (:func:`_check_observed_after_written`)."""
     latest = time.time_ns() + DAY_NS  # "the future": after now, with the skew allowed
     _check_seen_times(evidence, latest)
+    _check_observed_after_written(history, evidence, revisions.resolved)
+    deployed = revisions.deployed
     for shipment in evidence.elsewhere:  # a gate's other services: a later start is no start
         if timestamp_ns(shipment.started_at) > latest:
             raise shipment.error(
@@ -203,6 +206,29 @@ def _check_seen_times(evidence: Evidence, latest: int) -> None:
             f"{what} {at!r} is in the future",
             hint="a typo in the year? only what has happened is evidence",
         )
+
+
+def _check_observed_after_written(
+    history: GitHistory, evidence: Evidence, resolved: dict[str, str | None]
+) -> None:
+    """No host is observed running a commit before the commit was written (with the skew
+    allowed): such an observation is a typo in its date (2014 for 2024) that puts it before
+    every deployment, in no FLEET-002 window, so the old version it shows would be judged by
+    no rule. A commit outside the history read (on no deployed commit's ancestry) is not
+    looked at."""
+    for index, observation in enumerate(evidence.observations):
+        commit = history.commits.get(resolved[observation.version] or "")
+        if commit is None:
+            continue
+        if timestamp_ns(observation.observed_at) < commit.author_time * 1_000_000_000 - DAY_NS:
+            written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise evidence.error(
+                "observations",
+                index,
+                f"observation of {observation.host}: observed_at {observation.observed_at!r} is "
+                f"before its version {short(commit.sha)} was written ({written})",
+                hint="a typo in the date, or the wrong version?",
+            )
 
 
 def _check_finishes(evidence: Evidence, index: int, deployment: Deployment, latest: int) -> None:

@@ -492,6 +492,42 @@ def test_a_flag_event_or_observation_in_the_future_is_refused(tmp_path: Path, ki
     assert result.out == ""
 
 
+def test_an_observation_before_its_version_was_written_is_refused(tmp_path: Path) -> None:
+    """h2 ran base, not D2's v2, on 6 March 2024 (FLEET-002). Written with the year 2014, the
+    observation came before every deployment, in no FLEET-002 window, while h1 and h2 were
+    also seen on v2 in D2's: the check passed, FLEET-002 complete. A host cannot run a commit
+    before it was written: the observation is refused, as a deployment before its commit is."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "1\n"}, author=DEV, date="2024-02-01T10:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-02-02T10:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    d1 = deployment("D1", base, "2024-03-01T09:00:00Z", approvals=APPROVAL, targets=targets)
+    d2 = deployment("D2", v2, "2024-03-05T09:00:00Z", approvals=APPROVAL, targets=targets)
+    d1["finished_at"], d2["finished_at"] = "2024-03-01T09:10:00Z", "2024-03-05T09:10:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "deploys.yaml", [d1, d2])
+    args = ["--repo", repo.path, "--evidence", evidence, "--format", "json", "--as-of",
+            "2024-04-02"]  # fmt: skip
+    for year, code in (("2024", 1), ("2014", 2)):
+        seen = [("h1", v2, "2024-03-05"), ("h2", v2, "2024-03-05"), ("h2", base, f"{year}-03-06")]
+        write_yaml(evidence / "observations.yaml", [
+            {"host": host, "service": "web", "version": version, "observed_at": f"{day}T10:00:00Z"}
+            for host, version, day in seen
+        ])  # fmt: skip
+        result = run_cli("check", *args)
+        assert result.code == code, result.err
+    assert result.err.startswith(
+        f"knightwatch: error: {evidence / 'observations.yaml'}:9: observation of h2: "
+        f"observed_at '2014-03-06T10:00:00Z' is before its version {base[:12]} was written "
+        "(2024-02-01T10:00:00Z)\n"
+    ), result.err
+    assert result.out == ""
+
+
 def _rollout(tmp_path: Path) -> tuple[Path, str, list[str | Path]]:
     """A reviewed v1 deployed as D1 to h1 and h2 from 12:00 to 13:00 on 3 April 2024: its
     evidence directory (deploys.yaml and fleet.yaml), v1, and the check's arguments."""
