@@ -41,7 +41,7 @@ from checker.facts.revisions import Revisions, check_plausible_times, resolve_re
 from checker.facts.scopes import check_globs_match, narrow_ranges
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
-from checker.parameters import RuleParameters
+from checker.parameters import NS_PER_SECOND, RuleParameters
 from checker.paths import PathScope, path_scopes
 from checker.timing import stage
 from checker.vocabulary import short
@@ -412,6 +412,7 @@ def _coverage(
         unsearched=unsearched,
         encrypted=encrypted,
         unpacked_in_part=in_part,
+        grace_ns=params.rules.observation_grace_seconds * NS_PER_SECOND,
     )
 
 

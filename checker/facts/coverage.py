@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from checker.evidence.archives import REASONS
 from checker.evidence.bundle import KINDS, Evidence
-from checker.facts.document import Deployment, InputDocument, Reference
+from checker.facts.document import CarriedWindow, Deployment, InputDocument, Reference
 
 _LISTED = 5
 
@@ -56,6 +56,7 @@ def describe(
     unsearched: Mapping[str, Reference] | None = None,
     encrypted: Mapping[str, Reference] | None = None,
     unpacked_in_part: Mapping[str, Mapping[str, Reference]] | None = None,
+    grace_ns: int = 0,
 ) -> dict[str, Coverage]:
     """Coverage of every evidence name a rule may require, over the judged records.
 
@@ -64,7 +65,8 @@ def describe(
     service was observed in the month after them (observations no window judged);
     ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched,
     ``encrypted`` the files git-crypt encrypted, and ``unpacked_in_part``, by reason, the
-    compressed files that could not be unpacked whole."""
+    compressed files that could not be unpacked whole; ``grace_ns``, the observation grace
+    period FLEET-002 applies (an observation within it judges nothing)."""
     deployments = document["deployments"]
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
@@ -74,7 +76,7 @@ def describe(
     )
     result["fleet"] = _from_file(evidence, "fleet", _fleet(document))
     result["observations"] = _from_file(
-        evidence, "observations", _observations(document, evidence, scope, unwindowed)
+        evidence, "observations", _observations(document, evidence, scope, unwindowed, grace_ns)
     )
     result["history"] = _history(deployments, unbounded, scope)
     carried = len(document.get("carried_windows", []))
@@ -119,18 +121,22 @@ def _fleet(document: InputDocument) -> Coverage:
 
 
 def _observations(
-    document: InputDocument, evidence: Evidence, scope: str, unwindowed: Sequence[str]
+    document: InputDocument,
+    evidence: Evidence,
+    scope: str,
+    unwindowed: Sequence[str],
+    grace_ns: int,
 ) -> Coverage:
     deployments = document["deployments"]
     count = len(deployments)
     without_window = sorted(d["id"] for d in deployments if d["finished_at_ns"] is None)
+    judged = {d["id"]: judged_hosts(d, grace_ns) for d in deployments}
     unobserved = sorted(
-        d["id"]
-        for d in deployments
-        if d["finished_at_ns"] is not None and not d["window_observations"]
+        d["id"] for d in deployments if d["finished_at_ns"] is not None and not judged[d["id"]]
     )
-    # a window carried into an audit's month holds the month's observations by construction
-    carried = len(document.get("carried_windows", []))
+    # a window carried into an audit's month holds the month's observations by construction,
+    # though perhaps only within the grace period
+    carried = sum(1 for w in document.get("carried_windows", []) if judged_hosts(w, grace_ns))
     observed = count - len(without_window) - len(unobserved) + carried
     gaps = []
     if not observed:
@@ -139,7 +145,7 @@ def _observations(
         gaps.append(
             f"no observations after {len(unobserved)} of {count} deployments: {_some(unobserved)}"
         )
-    gaps += _unseen(document, evidence)
+    gaps += _unseen(document, evidence, judged, grace_ns)
     if without_window:
         gaps.append(
             f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
@@ -153,21 +159,37 @@ def _observations(
     return Coverage(observed > 0, "; ".join(gaps) or None)
 
 
-def _unseen(document: InputDocument, evidence: Evidence) -> list[str]:
-    """The hosts no observation after a deployment saw, and the cluster listings that saw
-    fewer running pods than expected."""
+def judged_hosts(deployment: Deployment | CarriedWindow, grace_ns: int) -> set[str]:
+    """The hosts of ``deployment``'s window that FLEET-002 judged: those observed at least
+    once past the grace period after their window started. A host seen only within it (still
+    on the old version, as the grace allows) was judged by nothing."""
+    starts = deployment["window_starts"]
+    finished = deployment["finished_at_ns"] or 0
+    return {
+        host
+        for host, observations in deployment["window_observations"].items()
+        if any(o["observed_at_ns"] >= starts.get(host, finished) + grace_ns for o in observations)
+    }
+
+
+def _unseen(
+    document: InputDocument, evidence: Evidence, judged: Mapping[str, set[str]], grace_ns: int
+) -> list[str]:
+    """The hosts no observation after a deployment (past the grace period) saw, and the
+    cluster listings that saw fewer running pods than expected."""
     fleet = document.get("fleet", {})
     unseen = sorted(
         f"{d['id']}:{host}"
         for d in document["deployments"]
-        if d["window_observations"]
+        if judged[d["id"]]
         for host in fleet.get(d["service"], [])
-        if host not in d["window_observations"]
+        if host not in judged[d["id"]]
     )
     short = _short_listings(document["deployments"], evidence)
     gaps = []
     if unseen:
-        gaps.append(f"{len(unseen)} hosts never observed after a deployment: {_some(unseen)}")
+        past = " (past observation_grace_seconds)" if grace_ns else ""
+        gaps.append(f"{len(unseen)} hosts never observed after a deployment{past}: {_some(unseen)}")
     if short:
         gaps.append(
             f"{len(short)} listings of a cluster showed fewer running pods than fleet.yaml's "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -526,6 +527,45 @@ def test_an_observation_before_its_version_was_written_is_refused(tmp_path: Path
         "(2024-02-01T10:00:00Z)\n"
     ), result.err
     assert result.out == ""
+
+
+def test_a_host_seen_only_within_the_grace_period_is_not_counted_as_judged(
+    tmp_path: Path,
+) -> None:
+    """h2 was seen once after D1, ten minutes after it finished, still on base; with
+    observation_grace_seconds: 3600 that observation is excused, and h2 was never seen again.
+    The report called FLEET-002 complete, as though h2 had been judged, and --require-all
+    passed. A host whose every observation in a window lies within the grace period was not
+    judged: the rule is judged on part of its evidence, naming it."""
+    evidence, v1, args = _rollout(tmp_path)
+    base = subprocess.run(
+        ["git", "-C", tmp_path / "repo", "rev-parse", "HEAD~1"], capture_output=True, text=True
+    ).stdout.strip()
+    write_yaml(evidence / "observations.yaml", [
+        {"host": "h1", "service": "web", "version": v1, "observed_at": "2024-04-03T15:00:00Z"},
+        {"host": "h2", "service": "web", "version": base, "observed_at": "2024-04-03T13:10:00Z"},
+    ])  # fmt: skip
+    result = run_cli(*args)
+    assert ("FLEET-002", "D1:h2") in pairs(result), result.err  # no grace: h2 drifted
+    (tmp_path / "repo" / "knightwatch.yaml").write_text("observation_grace_seconds: 3600\n")
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    summary = result.json()["summary"]
+    (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-002"]
+    assert "FLEET-002" in summary["partial"], summary
+    assert (
+        "1 hosts never observed after a deployment (past observation_grace_seconds): D1:h2"
+        in status["reason"]
+    ), status
+    assert run_cli(*args, "--require-all").code == 1
+    write_yaml(evidence / "observations.yaml", [
+        {"host": h, "service": "web", "version": base, "observed_at": "2024-04-03T13:10:00Z"}
+        for h in ("h1", "h2")
+    ])  # fmt: skip
+    result = run_cli(*args)
+    (status,) = [r for r in result.json()["summary"]["rules"] if r["id"] == "FLEET-002"]
+    assert status["status"] == "not_evaluated", status
+    assert "no observations after any deployment" in status["reason"], status
 
 
 def _rollout(tmp_path: Path) -> tuple[Path, str, list[str | Path]]:
