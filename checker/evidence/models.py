@@ -418,7 +418,11 @@ class Service(Record):
         # A service of no hosts or clusters would make every fleet rule judge nothing.
         if not self.hosts and not self.clusters:
             raise ValueError("a service lists at least one host or cluster")
-        hosts = {h.name for h in self.hosts}
+        hosts: set[str] = set()
+        for host in self.hosts:  # two entries of one host: whose tags would it have?
+            if host.name in hosts:
+                raise ValueError(f"{host.name!r} is listed twice in hosts")
+            hosts.add(host.name)
         clusters = [c.name for c in self.clusters]
         for index, name in enumerate(clusters):
             if name in hosts or name in clusters[:index]:

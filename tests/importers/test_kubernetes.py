@@ -498,6 +498,7 @@ def test_flux_helm_release_chart_versions(case: Case) -> None:
         ("checkout: {clusters: []}", "a service lists at least one host or cluster"),
         ("checkout: {hosts: [a], clusters: [a]}", "'a' is listed as a host and as a cluster"),
         ("checkout: {clusters: [a, {name: a}]}", "'a' is listed twice in clusters"),
+        ("checkout: {hosts: [a, {name: a, tags: [canary]}]}", "'a' is listed twice in hosts"),
         ("checkout: {clusters: [{name: a, replica: 3}]}", "replica"),
         ("checkout: {clusters: [{name: a, replicas: 0}]}", "replicas"),
     ],
