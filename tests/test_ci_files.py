@@ -57,3 +57,24 @@ def test_every_example_fetches_full_history() -> None:
                     assert step["with"]["fetch-depth"] == 0
     gitlab = yaml.safe_load((ROOT / "docs" / "examples" / "gitlab-ci.yml").read_text())
     assert gitlab["variables"]["GIT_DEPTH"] == 0
+
+
+def test_the_deploy_gate_example_ships_the_commit_it_judged() -> None:
+    """The dispatcher's ``ref`` reaches the gate only through the checkout: pasted into
+    ``args`` (which the action splits at spaces), ``release --fail-on critical`` was options of
+    the gate; and the deploy job ships the sha the gate judged, not the ref again, which a push
+    between the two jobs could move to a commit no gate judged."""
+    workflow = yaml.safe_load((ROOT / "docs" / "examples" / "github-deploy-gate.yml").read_text())
+    gate, deploy = workflow["jobs"]["gate"], workflow["jobs"]["deploy"]
+    steps = {step.get("uses", step.get("id", "")).split("@")[0]: step for step in gate["steps"]}
+    assert steps["actions/checkout"]["with"]["ref"] == "${{ inputs.ref }}"
+    judged = steps["judged"]["run"]
+    assert "git rev-parse --verify HEAD" in judged
+    args = steps["knightwatch/knightwatch"]["with"]["args"]
+    assert "inputs." not in args
+    assert "--candidate ${{ steps.judged.outputs.commit }}" in args
+    assert gate["outputs"]["commit"] == "${{ steps.judged.outputs.commit }}"
+    assert deploy["needs"] == "gate"
+    shipped = yaml.safe_dump(deploy["steps"])
+    assert "inputs." not in shipped
+    assert "needs.gate.outputs.commit" in shipped
