@@ -227,6 +227,31 @@ def test_gate_usage_errors(
     assert result.code == 2 and needle in result.err
 
 
+@pytest.mark.parametrize(
+    "twice",
+    [
+        ["--candidate", "main"],  # judged main and passed; the pipeline read pr-17 and shipped it
+        ["--service", "api"],
+        ["--environment", "staging"],
+        ["--stage", "merge"],
+    ],
+)
+def test_a_gate_subject_given_twice_is_refused(
+    shop: tuple[ScriptedRepo, dict[str, str]], twice: list[str]
+) -> None:
+    """argparse keeps an option's last value: a ref pasted into a gate's arguments (``pr-17
+    --candidate main``) had the gate judge another commit than the one the pipeline ships."""
+    repo, _ = shop
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", repo.path.parent / "ev",
+        "--candidate", "pr-17", "--service", "web", "--environment", "production",
+        "--stage", "deploy", *twice,
+    )  # fmt: skip
+    assert result.code == 2
+    assert f"{twice[0]} given twice: it takes one value" in result.err
+    assert result.out == ""
+
+
 def test_text_on_the_terminal_and_files_for_upload(
     shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
 ) -> None:

@@ -28,7 +28,10 @@ class Parser(argparse.ArgumentParser):
 
 class _StoreOnce(argparse._StoreAction):
     """An option refused when given twice: argparse keeps the last, so ``audit --config
-    auditor.yaml --config lax.yaml`` dropped the auditor's file unseen. (Other options keep
+    auditor.yaml --config lax.yaml`` dropped the auditor's file unseen, and ``check
+    --candidate pr-17 ... --candidate main`` (a ref pasted into a gate's arguments) judged
+    main and passed, while the pipeline, which read the first, deployed pr-17. So are the
+    gate's other subjects: ``--service``, ``--environment``, ``--stage``. (Other options keep
     the last as usual: a script's defaults followed by an override; the report shows the
     settings applied.)"""
 
@@ -164,11 +167,23 @@ def _seconds(text: str) -> float:
 def _add_gate_options(check: argparse.ArgumentParser) -> None:
     """``--candidate`` and what goes with it."""
     gate = check.add_argument_group("gate: judge a deployment before it happens")
-    gate.add_argument("--candidate", metavar="REV", help="the revision that would be deployed")
-    gate.add_argument("--service", help="the service it would be deployed to (with --candidate)")
-    gate.add_argument("--environment", help="its environment (default: production)")
+    gate.add_argument(
+        "--candidate",
+        action=_StoreOnce,
+        metavar="REV",
+        help="the revision that would be deployed",
+    )
+    gate.add_argument(
+        "--service",
+        action=_StoreOnce,
+        help="the service it would be deployed to (with --candidate)",
+    )
+    gate.add_argument(
+        "--environment", action=_StoreOnce, help="its environment (default: production)"
+    )
     gate.add_argument(
         "--stage",
+        action=_StoreOnce,
         choices=GATE_STAGES,
         help="merge: what the change adds to the protected branch; deploy (default): what it "
         "would ship to production",
