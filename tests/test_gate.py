@@ -252,6 +252,24 @@ def test_a_gate_subject_given_twice_is_refused(
     assert result.out == ""
 
 
+@pytest.mark.parametrize("option", ["--service", "--environment"])
+def test_an_empty_service_or_environment_is_refused(
+    shop: tuple[ScriptedRepo, dict[str, str]], option: str
+) -> None:
+    """``--environment "$DEPLOY_ENV"`` with the variable unset: the gate judged production,
+    another stream than the pipeline's, with another last deployment and so other commits
+    shipped. Nothing is judged, and the message names the option."""
+    repo, _ = shop
+    given = {"--service": "web", "--environment": "production", option: ""}
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", repo.path.parent / "ev",
+        "--candidate", "main", *(word for pair in given.items() for word in pair),
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.startswith(f"knightwatch: error: {option} is empty"), result.err
+    assert result.out == ""
+
+
 def test_text_on_the_terminal_and_files_for_upload(
     shop: tuple[ScriptedRepo, dict[str, str]], tmp_path: Path
 ) -> None:

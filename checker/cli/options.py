@@ -39,8 +39,9 @@ def gate(args: argparse.Namespace) -> Gate | None:
             if given:
                 raise UsageError(f"{option} goes with --candidate")
         return None
-    if not service:
+    if service is None:
         raise UsageError("--candidate needs --service: the service it would be deployed to")
+    _refuse_empty(args)
     return Gate(
         revision=candidate,
         service=service,
@@ -48,6 +49,20 @@ def gate(args: argparse.Namespace) -> Gate | None:
         stage=args.stage or Gate.stage,
         with_reviews=args.with_reviews,
     )
+
+
+def _refuse_empty(args: argparse.Namespace) -> None:
+    """An empty ``--service`` or ``--environment`` (an unset variable in a CI script,
+    ``--environment "$DEPLOY_ENV"``) is a mistake, not the default: an empty environment was
+    judged as production, whose last deployment is not the one the pipeline meant, so the
+    candidate shipped other commits than it will."""
+    for option, given in (("--service", args.service), ("--environment", args.environment)):
+        if given is not None and not given.strip():
+            raise UsageError(
+                f"{option} is empty: name the {option.removeprefix('--')} the candidate "
+                "would be deployed to",
+                hint="a variable that was not set expands to nothing in a shell",
+            )
 
 
 def cache_dir(args: argparse.Namespace) -> Path | None:
