@@ -78,3 +78,15 @@ def test_the_deploy_gate_example_ships_the_commit_it_judged() -> None:
     shipped = yaml.safe_dump(deploy["steps"])
     assert "inputs." not in shipped
     assert "needs.gate.outputs.commit" in shipped
+
+
+def test_the_gitlab_example_gives_each_job_a_fresh_clone() -> None:
+    """GitLab's ``fetch`` strategy reuses the working copy an earlier job left: a local
+    ``main`` one made (``git branch main HEAD`` in a merge request's test job) was taken for
+    the protected branch at the next gate on that runner, and the gate passed on the merge
+    request's own evidence."""
+    gitlab = yaml.safe_load((ROOT / "docs" / "examples" / "gitlab-ci.yml").read_text())
+    assert gitlab["variables"]["GIT_STRATEGY"] == "clone"
+    for name, job in gitlab.items():
+        if isinstance(job, dict) and "script" in job:
+            assert job.get("variables", {}).get("GIT_STRATEGY", "clone") == "clone", name
