@@ -18,7 +18,10 @@ counted only when all of these hold:
 - it was given on the final patch set or, when it was given on an earlier one (Gerrit copies
   votes forward and keeps their date), every later patch set changed no code of the change
   (Gerrit's ``kind``: a trivial rebase, a new commit message, a new parent); otherwise it
-  approved code that was changed after it.
+  approved code that was changed after it. Over ssh, a vote listed under an earlier patch set
+  counts only when ``currentPatchSet`` (``--current-patch-set``) shows it on the final one:
+  ``--all-approvals`` lists a vote under the patch set it was given on alone, so a vote removed
+  after a trivial rebase is listed as one copied forward is.
 
 Gerrit's ``Reviewed-by`` and ``Reviewed-on`` commit trailers need no import: they are read
 from git with every check.
@@ -32,7 +35,14 @@ from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Review
 from checker.importers.common import Imported, Logins
-from checker.importers.gerrit_formats import Account, Change, PatchSet, Vote, read_changes
+from checker.importers.gerrit_formats import (
+    Account,
+    Change,
+    PatchSet,
+    Vote,
+    read_changes,
+    voter_key,
+)
 
 SUBMIT_CLOCK_NS = 10**9
 """A patch set made by the submit is dated with the submit; ssh output has whole seconds."""
@@ -125,6 +135,23 @@ def _outdated(change: Change, vote: Vote) -> str | None:
         return "on an earlier patch set, and the output does not say what later ones changed"
     if any(p.kind not in SAME_CODE for p in later):
         return "on an earlier patch set whose code was changed after it"
+    return _not_carried(change, vote)
+
+
+def _not_carried(change: Change, vote: Vote) -> str | None:
+    """Why a vote listed under an earlier patch set is not known to stand on the last, or
+    None. ``gerrit query --all-approvals`` lists a vote under the patch set it was given on, and
+    not under those it was copied to; one removed after a trivial rebase is listed the same
+    way. Only ``--current-patch-set`` shows which votes the last patch set holds."""
+    if vote.shown_on >= change.patch_sets[-1].number:
+        return None
+    if change.carried is None:
+        return (
+            "on an earlier patch set, and the output does not show that it still stood on "
+            "the last (query with --current-patch-set)"
+        )
+    if voter_key(vote.by) not in change.carried:
+        return "on an earlier patch set, and removed or changed before the last"
     return None
 
 

@@ -2,8 +2,8 @@
 
 - REST: ``GET /changes/?q=status:merged&o=ALL_REVISIONS&o=DETAILED_LABELS&o=DETAILED_ACCOUNTS``
   (ChangeInfo objects; pages written back to back, each with its ``)]}'`` guard line);
-- ssh: ``gerrit query --format=JSON --all-approvals --patch-sets --comments status:merged``
-  (one change a line, then a ``stats`` line).
+- ssh: ``gerrit query --format=JSON --all-approvals --patch-sets --current-patch-set --comments
+  status:merged`` (one change a line, then a ``stats`` line).
 
 Output fetched without an option the judgement needs is refused, naming the option: without
 ``DETAILED_ACCOUNTS`` every account is a bare number, without ``DETAILED_LABELS`` no vote is
@@ -25,7 +25,10 @@ REST = (
     "Gerrit change objects "
     "(GET /changes/?q=status:merged&o=ALL_REVISIONS&o=DETAILED_LABELS&o=DETAILED_ACCOUNTS)"
 )
-SSH = "the output of gerrit query --format=JSON --all-approvals --patch-sets --comments"
+SSH = (
+    "the output of gerrit query --format=JSON --all-approvals --patch-sets --current-patch-set "
+    "--comments"
+)
 WHAT = f"{REST}, or {SSH}"
 LABEL = "Code-Review"
 LEGACY_LABEL = "CRVW"  # Gerrit 2.1's name of the label in ssh output
@@ -75,6 +78,10 @@ class Change:
     votes: tuple[Vote, ...]
     approving: int
     submitter: Account | None = None
+    carried: frozenset[str] | None = None
+    """Who the final patch set shows voting the approving value (ssh's ``currentPatchSet``,
+    votes Gerrit copied forward included); None when the output does not show it (REST's votes
+    are the final patch set's own)."""
 
 
 def read_changes(path: Path, logins: Logins, approving: int | None) -> tuple[list[Change], int]:
@@ -399,7 +406,34 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         tuple(standing),
         approving,
         submitter,
+        _carried(change, patch_sets[-1].number if patch_sets else 0, logins, approving),
     )
+
+
+def _carried(
+    change: dict[str, Any], final: int, logins: Logins, approving: int
+) -> frozenset[str] | None:
+    """The voters ``--current-patch-set`` shows with the approving value on the final patch
+    set, votes copied from earlier ones included; None without it. ``--all-approvals`` lists
+    each vote under the patch set it was given on only: a +2 given on patch set 1 and removed
+    from patch set 2 after a trivial rebase is listed as one carried forward is."""
+    current = change.get("currentPatchSet")
+    if not isinstance(current, dict) or str(current.get("number")) != str(final):
+        return None
+    approvals = current.get("approvals") or []
+    return frozenset(
+        voter_key(found)
+        for approval in (approvals if isinstance(approvals, list) else [])
+        if isinstance(approval, dict)
+        and approval.get("type") in (LABEL, LEGACY_LABEL)
+        and str(approval.get("value", "")).strip().lstrip("+") == str(approving)
+        and (found := _account(approval.get("by"), logins)) is not None
+    )
+
+
+def voter_key(account: Account) -> str:
+    """How votes of one account are told apart from another's."""
+    return account.ident or account.address
 
 
 def _ssh_patch_sets(
@@ -488,5 +522,5 @@ def _standing(votes: list[Vote]) -> list[Vote]:
     earlier one."""
     last: dict[str, Vote] = {}
     for vote in sorted(votes, key=lambda v: (v.shown_on, v.at_ns or 0)):
-        last[vote.by.ident or vote.by.address] = vote
+        last[voter_key(vote.by)] = vote
     return [v for v in last.values() if v.value > 0]

@@ -153,6 +153,64 @@ def test_a_vote_replaced_by_a_later_one_does_not_count(tmp_path: Path) -> None:
     assert _approvers(evidence)["smars~4006"] == []  # +2 on patch set 1, then -1 on 2
 
 
+def _removed_after_rebase(lines: list[dict[str, Any]], revision: str) -> dict[str, Any]:
+    """Change 4003 as it is left when Kim, whose +2 on patch set 1 Gerrit copied onto Dana's
+    trivial rebase, removes it from patch set 2, and Dana, the owner, gives her own +2 and
+    submits: --all-approvals still lists Kim's +2 under patch set 1, as for a copied vote."""
+    change = next(line for line in lines if line.get("number") == 4003)
+    dana = change["owner"]
+    last = change["patchSets"][-1]
+    last["revision"] = revision
+    last["approvals"] = [
+        {"type": "Code-Review", "description": "Code-Review", "value": "2",
+         "grantedOn": 1709290000, "by": dana},
+        {"type": "SUBM", "description": "SUBM", "value": "1", "grantedOn": 1709294400,
+         "by": dana},
+    ]  # fmt: skip
+    change["currentPatchSet"] = dict(last)
+    return change
+
+
+def test_a_vote_removed_after_a_trivial_rebase_does_not_count(tmp_path: Path) -> None:
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    lines = _ssh_lines()
+    change = _removed_after_rebase(lines, shas[1])
+    result = _import(repo, _ssh([change, lines[-1]], tmp_path / "q.jsonl"))
+    assert result.code == 0, result.err
+    assert "1 on an earlier patch set, and removed or changed before the last" in result.err
+    assert _approvers(evidence)["smars~4003"] == []
+    deploys = [
+        {"id": "D1", "service": "smars", "environment": "production", "commit": shas[1],
+         "started_at": "2024-03-02T09:00:00Z", "deployer": "ops@knight.example",
+         "approvals": [{"by": "lead@knight.example", "at": "2024-03-02T08:00:00Z"}],
+         "targets": [{"host": "smars-01", "status": "succeeded"}]}
+    ]  # fmt: skip
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {shas[0]}\n")
+    check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert check.code == 1, check.err
+    findings = check.json()["findings"]
+    assert {f["subject"] for f in findings if f["rule"] == "REVIEW-002"} == {shas[1]}
+
+
+def test_a_vote_on_an_earlier_patch_set_needs_the_current_patch_set_shown(
+    tmp_path: Path,
+) -> None:
+    """Without --current-patch-set, a +2 listed under patch set 1 alone may have been copied
+    onto patch set 2 or removed from it: it is left out, and the summary says what to add."""
+    repo, evidence, _ = _workspace(tmp_path)
+    lines = _ssh_lines()
+    for line in lines:
+        line.pop("currentPatchSet", None)
+    result = _import(repo, _ssh(lines, tmp_path / "q.jsonl"))
+    assert result.code == 0, result.err
+    assert "does not show that it still stood on the last (query with --current-patch-set)" in (
+        result.err
+    )
+    assert _approvers(evidence)["smars~4003"] == []
+    assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]  # on the last one
+
+
 def test_gerrit_approvals_satisfy_review_002(tmp_path: Path) -> None:
     """The REST fixture's merged revisions made commits of a repository that was deployed."""
     repo, evidence, shas = _workspace(tmp_path, 10)
@@ -367,6 +425,9 @@ def _submit_made_ssh(kind: str, offset: int, submitter: str, path: Path) -> Path
          "uploader": lee, "createdOn": submit["grantedOn"] + offset, "author": first["author"],
          "kind": kind, "approvals": [submit]}
     )  # fmt: skip
+    # --current-patch-set shows the +2 Gerrit copied onto the patch set the submit made.
+    lee_vote = next(a for a in first["approvals"] if a["by"].get("username") == "lee")
+    lines[0]["currentPatchSet"] = {**lines[0]["patchSets"][-1], "approvals": [lee_vote, submit]}
     return _ssh(lines, path)
 
 
