@@ -115,6 +115,13 @@ def _review_parsers(
     )
     gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
     gerrit.add_argument(
+        "--project",
+        required=True,
+        metavar="NAME",
+        help="the Gerrit project the repository is (smars, group/smars): every merged change "
+        "of the export must be its",
+    )
+    gerrit.add_argument(
         "--approving-value",
         type=int,
         metavar="N",
@@ -247,7 +254,8 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
 
     if args.approving_value is not None and args.approving_value < 1:
         raise UsageError("--approving-value must be a positive vote, such as 2")
-    return import_changes(args.changes, where.logins, bots, args.approving_value), "merged changes"
+    found = import_changes(args.changes, where.logins, bots, args.project, args.approving_value)
+    return found, "merged changes"
 
 
 def _reviews(

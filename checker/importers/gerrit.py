@@ -1,10 +1,11 @@
 """``knightwatch import gerrit``: review records from Gerrit's merged changes, exported by the
 REST API or by ``gerrit query`` over ssh (see :mod:`checker.importers.gerrit_formats`).
 
-Each merged change becomes one record of its last patch set. An approval is a ``Code-Review``
-vote of the label's maximum (``labels.Code-Review.values`` in REST output; ``--approving-value``,
-default +2, for ssh output, which does not carry the label's range) that still stands, and is
-counted only when all of these hold:
+Each merged change becomes one record of its last patch set; every merged change must be of the
+project ``--project`` names (a sandbox project's +2 on the same commits is no review here).
+An approval is a ``Code-Review`` vote of the label's maximum (``labels.Code-Review.values`` in
+REST output; ``--approving-value``, default +2, for ssh output, which does not carry the label's
+range) that still stands, and is counted only when all of these hold:
 
 - it was given no later than the submit (``submitted``; over ssh, the ``SUBM`` approval or the
   "Change has been successfully ..." message) and is not marked ``post_submit``;
@@ -57,13 +58,14 @@ SAME_CODE = {
 
 
 def import_changes(
-    path: Path, logins: Logins, bots: list[str], approving: int | None = None
+    path: Path, logins: Logins, bots: list[str], project: str, approving: int | None = None
 ) -> Imported:
-    """Review records for every merged change in ``path``."""
+    """Review records for every merged change in ``path``, every one of them ``project``'s."""
     changes, unmerged = read_changes(path, logins, approving)
     result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
     for change in changes:
+        _refuse_other_project(change, project, path)
         _refuse_unknown_coders(change, path)
         approvals = []
         for vote in change.votes:
@@ -83,6 +85,23 @@ def import_changes(
         }
         result.reviews.append(validate(Review, Located(record, 0), path, f"change {change.name}"))
     return result
+
+
+def _refuse_other_project(change: Change, project: str, path: Path) -> None:
+    """A merged change of another project (a sandbox holding the same commits, an export whose
+    query left out ``project:``) is refused: its votes would count for the repository's
+    commits, which nobody reviewed in its project. Gerrit's project names are case-sensitive."""
+    if change.project == project:
+        return
+    raise InputError(
+        f"change {change.name} is "
+        + (f"of project {change.project!r}" if change.project else "of no project named")
+        + f", not of {project!r} (--project): its votes would count for this repository's "
+        "commits, which nobody reviewed there",
+        path=str(path),
+        hint=f"query project:{project} alone (and export it whole, not trimmed of 'project'), "
+        "or give --project the name of the project the repository is",
+    )
 
 
 def _refuse_unknown_coders(change: Change, path: Path) -> None:

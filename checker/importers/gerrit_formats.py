@@ -72,6 +72,8 @@ class Change:
     """A merged change, with its patch sets (the last is the one merged) and its votes."""
 
     name: str
+    project: str | None
+    """The Gerrit project it is of, as the output names it."""
     owner: Account
     submitted_ns: int
     patch_sets: tuple[PatchSet, ...]
@@ -96,6 +98,12 @@ def read_changes(path: Path, logins: Logins, approving: int | None) -> tuple[lis
     raise InputError(
         f"neither JSON arrays nor one JSON object a line; expected {WHAT}", path=str(path)
     )
+
+
+def _project(change: dict[str, Any]) -> str | None:
+    """The project a change object names (``project`` in both exports), or None."""
+    project = change.get("project")
+    return project if isinstance(project, str) else None
 
 
 def gerrit_time(value: Any) -> str:
@@ -246,6 +254,7 @@ def _rest_change(
     ]
     return Change(
         name,
+        _project(change),
         _who(change["owner"], logins, path, f"change {number}'s owner"),
         moment(gerrit_time(change["submitted"]), path, f"change {number} submitted"),
         tuple(patch_sets),
@@ -400,6 +409,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         )
     return Change(
         name,
+        _project(change),
         _who(change.get("owner"), logins, path, f"change {number}'s owner"),
         (submitted or 0) * 10**9,
         tuple(patch_sets),

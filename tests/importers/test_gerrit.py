@@ -16,7 +16,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
-from tests.importers.workspaces import dated_commits
+from tests.importers.workspaces import dated_commits, named
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gerrit"
 REST = FIXTURES / "rest-detailed.json"
@@ -29,7 +29,10 @@ def _workspace(tmp_path: Path, commits: int = 1) -> tuple[ScriptedRepo, Path, li
 
 
 def _import(repo: ScriptedRepo, path: Path, *extra: str) -> CliResult:
-    return run_cli("import", "gerrit", path, "--repo", repo.path, *extra)
+    """``import gerrit`` of ``path``, of the project ``smars`` unless ``extra`` names one."""
+    return run_cli(
+        "import", "gerrit", path, "--repo", repo.path, *named("--project", "smars", extra)
+    )
 
 
 def _records(evidence: Path) -> dict[str, dict[str, Any]]:
@@ -87,7 +90,7 @@ def test_a_page_that_says_more_changes_follow_is_refused(tmp_path: Path) -> None
 def test_a_real_2011_gerrit_query_export_is_imported(tmp_path: Path) -> None:
     """Gerrit 2.1 named the label CRVW and recorded the submit as a SUBM approval."""
     repo, evidence, _ = _workspace(tmp_path)
-    result = _import(repo, FIXTURES / "openstack-ssh-2011.jsonl")
+    result = _import(repo, FIXTURES / "openstack-ssh-2011.jsonl", "--project", "openstack/nova")
     assert result.code == 0, result.err
     assert "2 merged changes (1 not merged, skipped); 2 approvals counted" in result.err
     records = _records(evidence)
@@ -209,6 +212,24 @@ def test_a_vote_on_an_earlier_patch_set_needs_the_current_patch_set_shown(
     )
     assert _approvers(evidence)["smars~4003"] == []
     assert _approvers(evidence)["smars~4001"] == ["lee@knight.example"]  # on the last one
+
+
+@pytest.mark.parametrize("source", [REST, SSH], ids=["rest", "ssh"])
+def test_a_change_of_another_project_is_refused(tmp_path: Path, source: Path) -> None:
+    """A sandbox project holding the same commits: its +2s are not reviews in smars."""
+    repo, evidence, _ = _workspace(tmp_path)
+    _refused(
+        _import(repo, source, "--project", "smars-production"),
+        evidence,
+        "change smars~",
+        "of project 'smars', not of 'smars-production' (--project)",
+    )
+    trimmed = tmp_path / "trimmed.jsonl"
+    lines = _ssh_lines()
+    lines[0].pop("project")
+    _refused(_import(repo, _ssh(lines, trimmed)), evidence, "change 4001 is of no project named")
+    without = run_cli("import", "gerrit", source, "--repo", repo.path)
+    assert without.code == 2 and "--project" in without.err, without.err
 
 
 def test_gerrit_approvals_satisfy_review_002(tmp_path: Path) -> None:

@@ -189,7 +189,8 @@ def test_mutated_gerrit_changes(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
         lines = [json.loads(line) for line in GERRIT_SSH.read_text().splitlines()]
         path = tmp_path / "changes.jsonl"
         path.write_text("".join(json.dumps(line) + "\n" for line in mutate(lines, rng)))
-    _judged(run_cli("import", "gerrit", path, "--repo", scripted.path, "--evidence", tmp_path))
+    argv = ["import", "gerrit", path, "--project", "smars"]
+    _judged(run_cli(*argv, "--repo", scripted.path, "--evidence", tmp_path))
 
 
 @pytest.fixture(scope="module")
@@ -371,6 +372,8 @@ def test_json_python_cannot_take_is_refused_naming_the_file(
         argv += ["--deployer", "ops@knight.example"]
     if tool == "github-reviews":
         argv += [tmp_path, "--repository", "knight/smars"]
+    if tool == "gerrit":
+        argv += ["--project", "smars"]
     result = run_cli(*argv, "--repo", scripted.path, "--evidence", tmp_path)
     assert result.code == 2, result.err
     assert result.err.startswith(f"knightwatch: error: {path}:"), result.err
@@ -449,11 +452,11 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     ),
     "gerrit-rest": (
         GERRIT_REST.parent,
-        lambda d: gerrit.import_changes(d / GERRIT_REST.name, _logins(), []),
+        lambda d: gerrit.import_changes(d / GERRIT_REST.name, _logins(), [], "smars"),
     ),
     "gerrit-ssh": (
         GERRIT_SSH.parent,
-        lambda d: gerrit.import_changes(d / GERRIT_SSH.name, _logins(), []),
+        lambda d: gerrit.import_changes(d / GERRIT_SSH.name, _logins(), [], "smars"),
     ),
     "ansible-json": (ROLLBACK.parent, lambda d: ansible.deployment(d / ROLLBACK.name, RUN)),
     "ansible-jsonl": (KILLED.parent, lambda d: ansible.deployment(d / KILLED.name, RUN)),
