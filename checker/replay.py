@@ -5,15 +5,19 @@ the pipeline itself."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import rfc8785
+
 from checker.errors import VerificationError
 from checker.facts.population import population_record
+from checker.report.model import Report
 from checker.runner import CheckOptions, Prepared, evaluate, prepare
 from checker.settings import JUDGING
-from checker.signing.attestation import Signed
+from checker.signing.attestation import Signed, audit_predicate
 from checker.signing.population import compare, read_population, replayed_late
 from checker.vocabulary import counted, short
 
@@ -54,6 +58,7 @@ def replay(signed: Signed, base: CheckOptions) -> str:
     _same_findings(recorded, report)
     population = read_population(signed.predicate)
     compare(population, population_record(evaluated.population))
+    _same_claims(signed.predicate, evaluated)
     return (
         f"replayed {recorded_inputs} inputs and HEAD {short(prepared.facts.head)}: the same "
         f"{len(report['findings'])} findings and verdict {report['verdict']}, and the same "
@@ -101,3 +106,81 @@ def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
     ]
     if parts or report["verdict"] != recorded["verdict"]:
         raise VerificationError("replay", "; ".join(parts) or "the verdict differs")
+
+
+def _same_claims(predicate: dict[str, Any], evaluated: Report) -> None:
+    """Everything else the signed predicate says is what the replay gives: its as-of date,
+    completeness, summary, settings and the records it rests on (``earlier``). Whoever holds
+    the key signs what they like; with the findings alone compared, a predicate that hides a
+    weakening setting or a rule not evaluated, or judged its waivers as of another day than
+    the one ``verify`` shows, replayed as confirmed. Not compared: the link (``verify
+    --previous`` checks it), the tool that judged (a replay may run another release or
+    engine), the auditor's ``--config`` file (a replay applies the recorded settings
+    themselves) and where each setting came from (the replay's are all ``replay``)."""
+    partial = bool(predicate.get("partial"))
+    again = json.loads(json.dumps(audit_predicate(replace(evaluated, partial=partial))))
+    signed, replayed = _claims(predicate), _claims(again)
+    if rfc8785.dumps(signed) == rfc8785.dumps(replayed):
+        return
+    where, then, now = _difference(signed, replayed, "predicate")
+    raise VerificationError(
+        "replay",
+        f"the signed {where} is {_shown(then)}, and the replay gives {_shown(now)}: the "
+        "statement says what the audit did not",
+    )
+
+
+_NOT_REPLAYED = ("previous", "tool")
+
+
+def _claims(predicate: dict[str, Any]) -> dict[str, Any]:
+    """What of a predicate a replay can confirm (``_same_claims``)."""
+    claims = {k: v for k, v in predicate.items() if k not in _NOT_REPLAYED}
+    settings = claims.get("settings")
+    if isinstance(settings, dict):
+        claims["settings"] = {k: _sourceless(v) for k, v in settings.items() if k != "config_file"}
+    report = claims.get("report")
+    if isinstance(report, dict):
+        claims["report"] = {k: v for k, v in report.items() if k != "tool"}
+        if "settings" in report:
+            claims["report"]["settings"] = _sourceless(report["settings"])
+        inputs = report.get("inputs")
+        if isinstance(inputs, dict):
+            claims["report"]["inputs"] = {k: v for k, v in inputs.items() if k != "auditor_config"}
+    return claims
+
+
+def _sourceless(notes: Any) -> Any:
+    """Setting notes without their ``source``."""
+    if not isinstance(notes, list):
+        return notes
+    return [
+        {k: v for k, v in n.items() if k != "source"} if isinstance(n, dict) else n for n in notes
+    ]
+
+
+_ABSENT = object()
+"""A key one side has and the other has not."""
+
+
+def _difference(then: Any, now: Any, where: str) -> tuple[str, Any, Any]:
+    """The first place two JSON values differ (``true`` is not ``1``), and the two values."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        for key in sorted(then.keys() | now.keys()):
+            if key not in then or key not in now:
+                return f"{where}.{key}", then.get(key, _ABSENT), now.get(key, _ABSENT)
+            if rfc8785.dumps(then[key]) != rfc8785.dumps(now[key]):
+                return _difference(then[key], now[key], f"{where}.{key}")
+    if isinstance(then, list) and isinstance(now, list) and len(then) == len(now):
+        for index, (one, other) in enumerate(zip(then, now, strict=True)):
+            if rfc8785.dumps(one) != rfc8785.dumps(other):
+                return _difference(one, other, f"{where}[{index}]")
+    return where, then, now
+
+
+def _shown(value: Any) -> str:
+    """A value as the message shows it: JSON, cut short."""
+    if value is _ABSENT:
+        return "absent"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 120 else text[:117] + "..."

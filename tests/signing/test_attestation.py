@@ -6,8 +6,10 @@ import base64
 import hashlib
 import json
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -382,6 +384,47 @@ def test_replay_names_the_input_that_changed(setup: Setup, tmp_path: Path) -> No
     )
     assert result.code == 1
     assert "verification failed (replay): evidence input fleet.yaml differs" in result.err
+
+
+def _claim_every_rule_evaluated(predicate: dict[str, Any]) -> str:
+    summary = predicate["report"]["summary"]
+    summary.update(incomplete=[], not_evaluated=[], complete=True)
+    for rule in summary["rules"]:
+        rule["status"] = "evaluated"
+        rule.pop("reason", None)
+    predicate["complete"] = True
+    return "predicate.complete is true, and the replay gives false"
+
+
+def _judge_at_critical_unsaid(predicate: dict[str, Any]) -> str:
+    predicate["report"]["fail_on"] = "critical"  # and no word of it under settings
+    return "predicate.report.settings is absent, and the replay gives [{"
+
+
+def _judge_waivers_earlier(predicate: dict[str, Any]) -> str:
+    predicate["report"]["as_of"] = "2012-08-01"  # verify checks, and shows, 2012-10-01
+    return 'predicate.as_of is "2012-10-01", and the replay gives "2012-08-01"'
+
+
+@pytest.mark.parametrize(
+    "forge", [_claim_every_rule_evaluated, _judge_at_critical_unsaid, _judge_waivers_earlier]
+)
+def test_replay_confirms_every_claim_not_the_findings_alone(
+    setup: Setup, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
+) -> None:
+    """Whoever holds the key signs what they like; replay is how an auditor need not trust
+    them. A statement with the findings, verdict and population the evidence gives, but that
+    claimed every rule evaluated, hid the --fail-on it was judged at from `settings`, or had
+    its waivers judged as of another day than the as-of date verify shows, replayed as
+    confirmed: the replay compared the findings alone."""
+    forged = statement(setup.dir / "jul.json")
+    said = forge(forged["predicate"])  # type: ignore[arg-type]
+    path = tmp_path / "jul-forged.json"
+    path.write_text(sign_statement(forged, load_private(str(setup.key)))[0])
+    assert run_cli("verify", path, "--key", setup.pub).code == 0  # the signature holds
+    result = run_cli("verify", path, "--key", setup.pub, "--replay", "--repo", setup.case.repo)
+    assert result.code == 1, result.out + result.err
+    assert f"verification failed (replay): the signed {said}" in result.err
 
 
 @pytest.mark.parametrize("period", ["2012-7", "2012-07\n", "\u0662\u0660\u0661\u0662-07"])
