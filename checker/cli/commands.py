@@ -284,7 +284,6 @@ def _previous(args: argparse.Namespace, current: Signed, public: Ed25519PublicKe
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import (
         ORG_PREDICATE_TYPE,
-        check_judged_as_of,
         check_link,
         open_signed,
         weakened_line,
@@ -297,8 +296,8 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     current = open_signed(args.file, public)
     previous = _previous(args, current, public)
     for signed, path in ((current, args.file), (previous, args.previous)):
-        if signed is not None and signed.kind != ORG_PREDICATE_TYPE:
-            check_judged_as_of(signed, str(path))
+        if signed is not None:
+            _check_judged_as_of(signed, str(path))
     link = check_link(current, previous)
     if current.kind == ORG_PREDICATE_TYPE:
         return _verify_org(args, (current, previous), link, out)
@@ -325,6 +324,23 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lines.append(f"replay: {replay(current, base)}")
     out.write("".join(f"{visible(line)}\n" for line in lines))
     return EXIT_PASS
+
+
+def _check_judged_as_of(signed: Signed, source: str) -> None:
+    """``check_judged_as_of`` of a signed audit; of an organisation's attestation, of it and of
+    every system's audit it accepted. Organisation audits took an ``--as-of`` after today too,
+    before it was bounded above, and ``sample --system`` already refused such a system's audit
+    while ``verify`` called the attestation valid."""
+    from checker.org.attestation import system_audit
+    from checker.org.judge import JUDGED
+    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of
+
+    check_judged_as_of(signed, source)
+    if signed.kind != ORG_PREDICATE_TYPE:
+        return
+    for entry in signed.predicate["systems"]:
+        if isinstance(entry, dict) and entry.get("status") == JUDGED:
+            check_judged_as_of(system_audit(signed, entry), f"{source}: system {entry['name']}")
 
 
 def _verdict_line(current: Signed) -> str:

@@ -16,6 +16,8 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from checker.org.model import load_org
 from checker.runner import CheckOptions
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
 from tests.conftest import DEV, run_cli
 from tests.org.orgcase import Org, make_system, three_teams
 
@@ -115,6 +117,32 @@ def test_a_replay_names_the_system_whose_evidence_changed(org: Org, tmp_path: Pa
     assert "system web: verification failed (replay): evidence input deploys.yaml differs" in (
         result.err
     )
+
+
+@pytest.mark.parametrize("where", ["the organisation's", "one system's"])
+def test_an_attestation_judged_as_of_a_day_that_has_not_come_fails_verify(
+    org: Org, tmp_path: Path, where: str
+) -> None:
+    """Organisation audits took an --as-of after today before it was bounded above, so that a
+    waiver running years counted. verify checked the date of a repository's audit alone and
+    called such an organisation attestation valid (exit 0), while sample --system refused its
+    system's audit."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    p = statement["predicate"]
+    if where == "the organisation's":
+        p["as_of"] = "2999-01-01"
+        said = f"{tmp_path / 'org.json'}: the audit of 2024-03 was judged as of 2999-01-01"
+    else:
+        web = next(s for s in p["systems"] if s["name"] == "web")
+        web["audit"]["as_of"] = web["audit"]["report"]["as_of"] = "2999-01-01"
+        said = f"{tmp_path / 'org.json'}: system web: the audit of 2024-03 was judged as of 2999"
+    (tmp_path / "org.json").write_text(sign_statement(statement, load_private(str(private)))[0])
+    result = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert result.code == 1 and result.out == "", result.out
+    assert f"verification failed (as-of): {said}" in result.err
 
 
 def test_replay_needs_the_organisation_file_and_a_known_system(org: Org) -> None:
