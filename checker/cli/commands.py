@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, check_previous_key, engine_options
-from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError
+from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
 from checker.memory import paused_collection
 from checker.report import RENDERERS, Report, notice, pieces
 from checker.report.escape import json_safe, visible
@@ -327,20 +327,31 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _check_judged_as_of(signed: Signed, source: str) -> None:
-    """``check_judged_as_of`` of a signed audit; of an organisation's attestation, of it and of
-    every system's audit it accepted. Organisation audits took an ``--as-of`` after today too,
-    before it was bounded above, and ``sample --system`` already refused such a system's audit
-    while ``verify`` called the attestation valid."""
+    """``check_judged_as_of`` of a signed audit; of an organisation's attestation, of it and,
+    as ``sample --system`` checks them, of every system's audit it accepted: its as-of date
+    and its population (``read_population``). Organisation audits took an ``--as-of`` after
+    today too, before it was bounded above, and a federated team signs its own population;
+    ``verify`` called such an attestation valid while ``sample`` refused the system."""
     from checker.org.attestation import system_audit
     from checker.org.judge import JUDGED
     from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of
+    from checker.signing.population import read_population
 
     check_judged_as_of(signed, source)
     if signed.kind != ORG_PREDICATE_TYPE:
         return
     for entry in signed.predicate["systems"]:
-        if isinstance(entry, dict) and entry.get("status") == JUDGED:
-            check_judged_as_of(system_audit(signed, entry), f"{source}: system {entry['name']}")
+        if not isinstance(entry, dict) or entry.get("status") != JUDGED:
+            continue
+        where = f"{source}: system {entry['name']}"
+        audit = system_audit(signed, entry)
+        check_judged_as_of(audit, where)
+        if "population" in audit.predicate:  # else signed before audits listed it
+            try:
+                read_population(audit.predicate)
+            except VerificationError as exc:
+                exc.message = f"{where}: {exc.message}"
+                raise
 
 
 def _verdict_line(current: Signed) -> str:
@@ -389,7 +400,7 @@ def _verify_org(
 
 
 def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from checker.errors import InputError, VerificationError
+    from checker.errors import InputError
     from checker.signing.attestation import check_judged_as_of, open_signed
     from checker.signing.keys import load_public
     from checker.signing.sample import draw, render_json, render_text

@@ -28,6 +28,7 @@ from checker.signing.attestation import (
     open_signed,
 )
 from checker.signing.keys import load_public
+from checker.signing.population import read_population
 from checker.vocabulary import DEFAULT_FAIL_ON, SEVERITIES, counted, severity_rank
 
 REJECTED = "rejected"
@@ -243,13 +244,19 @@ def _open(path: Path, system: System) -> Signed:
 
 def _check(signed: Signed, period: str, partial: bool) -> None:
     """The month asked, whole unless the organisation's is partial, judged after it ended,
-    and its subjects exactly the inputs its report states."""
+    its population consistent, and its subjects exactly the inputs its report states."""
     predicate = signed.predicate
     if signed.period != period:
         raise Rejected(f"it attests {signed.period}, not {period}")
     if predicate.get("partial") and not partial:
         raise Rejected(f"it attests {period} only in part (--partial)")
     _check_as_of(period, predicate.get("as_of"), partial)
+    try:
+        # The team signs its own population, which the scope check reads and a sample draws
+        # from: one that does not add up is refused, as verify and sample refuse it.
+        read_population(predicate)
+    except VerificationError as exc:
+        raise Rejected(exc.message) from None
     if _pairs(signed.statement.get("subject")) != _pairs(_stated(predicate["report"])):
         raise Rejected(
             "its subjects are not the repository HEAD and input digests its report states"

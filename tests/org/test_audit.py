@@ -145,6 +145,25 @@ def test_an_attestation_judged_as_of_a_day_that_has_not_come_fails_verify(
     assert f"verification failed (as-of): {said}" in result.err
 
 
+def test_a_systems_population_that_does_not_add_up_fails_verify(org: Org, tmp_path: Path) -> None:
+    """verify checks a repository audit's population (its count, commits and digest those of
+    its list), and sample --system a system's; verify of the organisation's attestation
+    checked none of its systems' and called it valid (exit 0)."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    web = next(s for s in statement["predicate"]["systems"] if s["name"] == "web")
+    web["audit"]["population"]["count"] = 7
+    (tmp_path / "org.json").write_text(sign_statement(statement, load_private(str(private)))[0])
+    result = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert result.code == 1 and result.out == "", result.out
+    assert (
+        f"{tmp_path / 'org.json'}: system web: verification failed (population): count is 7, "
+        "but the list gives 1"
+    ) in result.err
+
+
 def test_replay_needs_the_organisation_file_and_a_known_system(org: Org) -> None:
     _, pub = org.key("central")
     no_org = run_cli("verify", org.root / "mar.json", "--key", pub, "--replay")

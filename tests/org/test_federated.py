@@ -150,6 +150,20 @@ def test_an_audit_whose_subjects_are_not_its_reports_inputs_is_rejected(
     }
 
 
+def test_an_audit_whose_population_does_not_add_up_is_rejected(org: Org, tmp_path: Path) -> None:
+    """The team signs its own population, which the organisation's scope check reads (which
+    services deployed) and a sample draws from. One whose count is not its list's was
+    accepted, and verify and sample each refuse it."""
+    directory = copy_of(org, tmp_path)
+    path = directory / "web.json"
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    statement["predicate"]["population"]["count"] = 5
+    private, _ = org.key("web")
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons == {"web": "verification failed (population): count is 5, but the list gives 1"}
+
+
 def _resigned_by_another_release(org: Org, path: Path, release: str, policy: str) -> None:
     """The team's audit as another release would have signed it: its tool's version
     ``release``, and the shipped ``policy`` another version (``changed``) or absent."""
