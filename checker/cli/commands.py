@@ -87,7 +87,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.github == "always" or (args.github == "auto" and on_github):
         from checker.report.github import workflow_commands
 
-        out.write(workflow_commands(report))
+        # Beside a report on standard output (`check --format sarif > report.sarif`) the
+        # annotations go to standard error, which the runner reads for them too: after the
+        # document, they made the file one that no SARIF reader takes.
+        (out if stdout_format in (None, "text") else err).write(workflow_commands(report))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             with Path(summary).open("a", encoding="utf-8") as handle:

@@ -72,9 +72,24 @@ def test_the_terminal_shows_escapes_and_obeys_none(hostile: tuple[Path, Path], c
 
 
 def test_github_annotations_show_escapes(hostile: tuple[Path, Path]) -> None:
-    result = _check(hostile, "--github", "always", "--format", "json")
+    result = _check(hostile, "--github", "always")
     commands = [line for line in result.out.splitlines() if line.startswith("::")]
     assert commands and all(RAW.search(line) is None for line in commands)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit"])
+def test_annotations_beside_a_report_on_standard_output_go_to_standard_error(
+    hostile: tuple[Path, Path], fmt: str
+) -> None:
+    """Before, ``check --format sarif > report.sarif`` under GitHub Actions wrote the
+    annotations after the document: the file was no longer one SARIF reader would take."""
+    result = _check(hostile, "--github", "always", "--format", fmt)
+    assert "::error" in result.err
+    assert not [line for line in result.out.splitlines() if line.startswith("::")]
+    if fmt == "junit":
+        ET.fromstring(result.out)  # noqa: S314  (our own output)
+    else:
+        json.loads(result.out)
 
 
 def test_every_file_format_stays_well_formed(hostile: tuple[Path, Path], tmp_path: Path) -> None:
