@@ -8,6 +8,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, TextIO
 
+from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
@@ -40,7 +41,7 @@ def add_saved(parser: argparse.ArgumentParser, *inputs: tuple[str, str, str]) ->
     """Positional saved-output inputs (``dest``, ``METAVAR``, help), optional because the
     same command can fetch from the API instead."""
     for dest, metavar, text in inputs:
-        parser.add_argument(dest, type=Path, nargs="?", metavar=metavar, help=text or None)
+        parser.add_argument(dest, type=path, nargs="?", metavar=metavar, help=text or None)
 
 
 def _deploy_options(parser: argparse.ArgumentParser) -> None:

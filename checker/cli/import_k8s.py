@@ -9,6 +9,7 @@ from typing import TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
+from checker.cli.arguments import path
 from checker.config import Config, ImagesConfig
 from checker.errors import InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
@@ -78,7 +79,7 @@ def _argocd_parser(
     argo = tools.add_parser(
         "argocd", help="deployments from Argo CD Application objects (sync history)"
     )
-    argo.add_argument("applications", type=Path, metavar="APPLICATIONS.json")
+    argo.add_argument("applications", type=path, metavar="APPLICATIONS.json")
     _rollout_options(argo)
     argo.add_argument(
         "--application",
@@ -122,7 +123,7 @@ def _pods_parser(
     pods = tools.add_parser(
         "kubectl-pods", help="observations of what a cluster's running pods run"
     )
-    pods.add_argument("pods", type=Path, metavar="PODS.json")
+    pods.add_argument("pods", type=path, metavar="PODS.json")
     pods.add_argument("--cluster", required=True, metavar="NAME", help="the cluster listed")
     pods.add_argument("--service", required=True, metavar="NAME", help="a key of fleet.yaml")
     pods.add_argument(
@@ -135,7 +136,7 @@ def _pods_parser(
         "--image-metadata",
         action="append",
         default=[],
-        type=Path,
+        type=path,
         metavar="FILE",
         help="skopeo inspect output or an OCI manifest of an image (repeatable)",
     )

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from checker.cli import import_forges as forge_cli
 from checker.cli import import_k8s as k8s_cli
+from checker.cli.arguments import path
 from checker.config import Config, load_config
 from checker.errors import EXIT_PASS, InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
@@ -35,9 +36,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         *k8s_cli.add_parsers(tools),
     ]
     for tool in every:
-        tool.add_argument("--repo", type=Path, default=Path(), help="git repository (default: .)")
+        tool.add_argument("--repo", type=path, default=Path(), help="git repository (default: .)")
         tool.add_argument(
-            "--evidence", type=Path, help="evidence directory (default: compliance/ in the repo)"
+            "--evidence", type=path, help="evidence directory (default: compliance/ in the repo)"
         )
 
 
@@ -50,7 +51,7 @@ def _ansible_parser(
     )
     ansible.add_argument(
         "result",
-        type=Path,
+        type=path,
         metavar="RESULT",
         help="the json or jsonl callback's output, or an ansible-runner artifact directory",
     )
@@ -113,7 +114,7 @@ def _review_parsers(
     gerrit = tools.add_parser(
         "gerrit", help="Code-Review approvals of merged Gerrit changes (REST or gerrit query)"
     )
-    gerrit.add_argument("changes", type=Path, metavar="CHANGES.json")
+    gerrit.add_argument("changes", type=path, metavar="CHANGES.json")
     gerrit.add_argument(
         "--project",
         required=True,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from checker import __version__
+from checker.cli.arguments import path
 from checker.errors import UsageError
 from checker.evidence.bundle import KINDS
 from checker.report import RENDERERS
@@ -59,9 +60,9 @@ def _as_of(value: str) -> date:
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose what is checked, shared by every command that checks."""
-    parser.add_argument("--repo", type=Path, help="git repository (default: .)")
+    parser.add_argument("--repo", type=path, help="git repository (default: .)")
     parser.add_argument(
-        "--evidence", type=Path, help="evidence directory (default: compliance/ in the repository)"
+        "--evidence", type=path, help="evidence directory (default: compliance/ in the repository)"
     )
     parser.add_argument(
         "--as-of", type=_as_of, help="date waivers are judged on (default: today, UTC)"
@@ -72,7 +73,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", help="where the first deployment's shipped range starts")
     parser.add_argument(
         "--config",
-        type=Path,
+        type=path,
         action=_StoreOnce,
         metavar="FILE",
         help="an auditor's configuration file: over the repository's knightwatch.yaml, which "
@@ -86,7 +87,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--policies",
-        type=Path,
+        type=path,
         action="append",
         default=[],
         metavar="DIR",
@@ -101,7 +102,7 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("cache")
     group.add_argument(
         "--cache-dir",
-        type=Path,
+        type=path,
         metavar="DIR",
         help="keep facts of git objects here across runs (default for check: "
         "$XDG_CACHE_HOME/knightwatch or ~/.cache/knightwatch; audit uses a cache only "
@@ -123,7 +124,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--opa-timeout", type=_seconds, metavar="SECONDS", help="per request (default: 30)"
     )
     group.add_argument(
-        "--opa-ca", type=Path, metavar="FILE", help="CA bundle (PEM) for the server's certificate"
+        "--opa-ca", type=path, metavar="FILE", help="CA bundle (PEM) for the server's certificate"
     )
     _add_limit_options(group)
 
@@ -205,7 +206,7 @@ def _check(commands: Commands) -> None:
     check.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=path,
         action="append",
         default=[],
         metavar="FILE",
@@ -246,7 +247,7 @@ def _export(commands: Commands) -> None:
     export.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=path,
         required=True,
         metavar="DIR",
         help="directory for input.json and data.json (created if missing)",
@@ -270,19 +271,19 @@ def _audit(commands: Commands) -> None:
         metavar="KEY",
         help="private key file, or env:NAME (default: $KNIGHTWATCH_SIGNING_KEY)",
     )
-    audit.add_argument("-o", "--output", type=Path, required=True, help="the signed report")
+    audit.add_argument("-o", "--output", type=path, required=True, help="the signed report")
     audit.add_argument(
-        "--previous", type=Path, metavar="FILE", help="last month's signed report, to chain to"
+        "--previous", type=path, metavar="FILE", help="last month's signed report, to chain to"
     )
     audit.add_argument(
         "--previous-key",
-        type=Path,
+        type=path,
         metavar="PUB",
         help="the public key that signed --previous, where it is not --key's (a rotated key)",
     )
-    audit.add_argument("--html", type=Path, metavar="FILE", help="also write the report as HTML")
+    audit.add_argument("--html", type=path, metavar="FILE", help="also write the report as HTML")
     audit.add_argument(
-        "--markdown", type=Path, metavar="FILE", help="also write the report as Markdown"
+        "--markdown", type=path, metavar="FILE", help="also write the report as Markdown"
     )
     audit.add_argument(
         "--fail-on", choices=SEVERITIES, help="lowest severity that fails (default: high)"
@@ -304,11 +305,11 @@ def _add_org_options(audit: argparse.ArgumentParser) -> None:
     """``audit --org``: every system of an organisation, in one signed attestation."""
     org = audit.add_argument_group("organisation: one attestation for every system of org.yaml")
     org.add_argument(
-        "--org", type=Path, metavar="ORG_YAML", help="the organisation file: its systems in scope"
+        "--org", type=path, metavar="ORG_YAML", help="the organisation file: its systems in scope"
     )
     org.add_argument(
         "--from-attestations",
-        type=Path,
+        type=path,
         metavar="DIR",
         help="federated: attest the systems' own signed audits (DIR/NAME.json), verified with "
         "the keys org.yaml names, instead of judging their repositories",
@@ -329,12 +330,12 @@ def _add_org_options(audit: argparse.ArgumentParser) -> None:
 def _verify(commands: Commands) -> None:
     """``verify``: a signed report's signature, chain and (``--replay``) findings."""
     verify = commands.add_parser("verify", help="check a signed report's signature and chain")
-    verify.add_argument("file", type=Path, metavar="FILE", help="the signed report")
-    verify.add_argument("--key", type=Path, required=True, metavar="PUB", help="public key")
-    verify.add_argument("--previous", type=Path, metavar="FILE", help="the report it must link to")
+    verify.add_argument("file", type=path, metavar="FILE", help="the signed report")
+    verify.add_argument("--key", type=path, required=True, metavar="PUB", help="public key")
+    verify.add_argument("--previous", type=path, metavar="FILE", help="the report it must link to")
     verify.add_argument(
         "--previous-key",
-        type=Path,
+        type=path,
         metavar="PUB",
         help="the public key that signed --previous, where the report records a change of key",
     )
@@ -343,11 +344,11 @@ def _verify(commands: Commands) -> None:
         action="store_true",
         help="re-evaluate the recorded inputs (--repo, --evidence) and compare",
     )
-    verify.add_argument("--repo", type=Path, default=Path(), help="for --replay (default: .)")
-    verify.add_argument("--evidence", type=Path, help="for --replay")
+    verify.add_argument("--repo", type=path, default=Path(), help="for --replay (default: .)")
+    verify.add_argument("--evidence", type=path, help="for --replay")
     verify.add_argument(
         "--org",
-        type=Path,
+        type=path,
         metavar="ORG_YAML",
         help="for --replay of an organisation's attestation: where its systems are",
     )
@@ -359,7 +360,7 @@ def _verify(commands: Commands) -> None:
         help="for --replay of an organisation's attestation: replay this system (repeatable; "
         "default: every system judged)",
     )
-    verify.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+    verify.add_argument("--policies", type=path, action="append", default=[], metavar="DIR")
     _add_engine_options(verify)
 
 
@@ -368,9 +369,9 @@ def _sample(commands: Commands) -> None:
     sample = commands.add_parser(
         "sample", help="draw a reproducible sample of the deployments a signed audit judged"
     )
-    sample.add_argument("file", type=Path, metavar="AUDIT", help="the signed audit")
+    sample.add_argument("file", type=path, metavar="AUDIT", help="the signed audit")
     sample.add_argument(
-        "--key", type=Path, required=True, metavar="PUB", help="public key it must verify with"
+        "--key", type=path, required=True, metavar="PUB", help="public key it must verify with"
     )
     sample.add_argument("--size", type=int, required=True, metavar="N", help="how many to draw")
     sample.add_argument(
@@ -391,7 +392,7 @@ def _keygen(commands: Commands) -> None:
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
     keygen.add_argument(
         "--output",
-        type=Path,
+        type=path,
         required=True,
         metavar="PREFIX",
         help="writes PREFIX.key (mode 0600) and PREFIX.pub",
@@ -402,7 +403,7 @@ def _explain(commands: Commands) -> None:
     """``explain RULE``."""
     explain = commands.add_parser("explain", help="what a rule checks, and why")
     explain.add_argument("rule", metavar="RULE", help="a rule id, e.g. FLEET-003")
-    explain.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+    explain.add_argument("--policies", type=path, action="append", default=[], metavar="DIR")
 
 
 def _policy(commands: Commands) -> None:
@@ -413,12 +414,12 @@ def _policy(commands: Commands) -> None:
     )
     ptest = policy_commands.add_parser("test", help="run the test_ rules of *_test.rego files")
     ptest.add_argument(
-        "dirs", nargs="*", type=Path, metavar="DIR", help="default: the shipped policies"
+        "dirs", nargs="*", type=path, metavar="DIR", help="default: the shipped policies"
     )
     _add_limit_options(ptest)
     plist = policy_commands.add_parser("list", help="the rule catalog from the policies' metadata")
     plist.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    plist.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR")
+    plist.add_argument("--policies", type=path, action="append", default=[], metavar="DIR")
 
 
 def _schema(commands: Commands) -> None:

@@ -40,3 +40,22 @@ def test_a_bug_is_exit_3_without_traceback(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.code == 3
     assert "internal error" in result.err and "ZeroDivisionError" in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["verify", "audit.json", "--key", ""], "--key"),
+        (["check", "--evidence", " "], "--evidence"),
+        (["check", "--repo", ""], "--repo"),
+        (["audit", "--period", "2024-03", "--key", "k.pem", "-o", ""], "-o/--output"),
+        (["import", "ansible", "--service", "web", ""], "RESULT"),
+    ],
+)
+def test_an_empty_path_is_refused_naming_its_option(argv: list[str], option: str) -> None:
+    """Before, ``--key "$KEY"`` with the variable unset read the current directory, and
+    failed as a directory without naming the option; ``--evidence ""`` read whatever files
+    the current directory held as evidence."""
+    result = run_cli(*argv)
+    assert result.code == 2
+    assert f"argument {option}" in result.err and "is empty" in result.err
