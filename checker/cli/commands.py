@@ -83,19 +83,24 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"knightwatch: {report.verdict_line.lower()}: {len(report.findings)} findings, "
             f"{failing} at or above {report.fail_on}; report written to {names}\n"
         )
-    on_github = os.environ.get("GITHUB_ACTIONS") == "true"
-    if args.github == "always" or (args.github == "auto" and on_github):
-        from checker.report.github import workflow_commands
-
-        # Beside a report on standard output (`check --format sarif > report.sarif`) the
-        # annotations go to standard error, which the runner reads for them too: after the
-        # document, they made the file one that no SARIF reader takes.
-        (out if stdout_format in (None, "text") else err).write(workflow_commands(report))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(RENDERERS["markdown"].render(report))
+    _github(args.github, report, stdout_format, out, err)
     return report.exit_code
+
+
+def _github(when: str, report: Report, stdout_format: str | None, out: TextIO, err: TextIO) -> None:
+    """GitHub Actions' annotations and job summary, ``when`` asked or under GitHub Actions."""
+    if when == "never" or (when == "auto" and os.environ.get("GITHUB_ACTIONS") != "true"):
+        return
+    from checker.report.github import workflow_commands
+
+    # Beside a report on standard output (`check --format sarif > report.sarif`) the
+    # annotations go to standard error, which the runner reads for them too: after the
+    # document, they made the file one that no SARIF reader takes.
+    (out if stdout_format in (None, "text") else err).write(workflow_commands(report))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(RENDERERS["markdown"].render(report))
 
 
 EXTENSIONS = {
