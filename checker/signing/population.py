@@ -167,12 +167,17 @@ def attested(predicate: dict[str, Any], period: str) -> Attested:
 
 
 def replayed_late(predicate: dict[str, Any], period: str) -> Attested | None:
-    """For a replay of a chained audit of ``period``: the deployments of the month before it
-    that it judged because its chain's attestation had not (its population's entries that
-    started before ``period``)."""
-    if predicate.get("previous") is None or predicate.get("population") is None:
+    """For a replay of an audit of ``period``: the deployments of the month before it that it
+    judged because its chain's attestation had not (its population's entries that started
+    before ``period``). A system's audit inside an organisation's attestation records no link
+    of its own (the organisation's chain is the link) yet judges such records too: without
+    them its replay judged the month without the late record, and an honest audit failed.
+    An audit that judged none replays as one without a chain."""
+    if predicate.get("population") is None:
         return None
     start = timestamp_ns(f"{period}-01T00:00:00Z")
     population = read_population(predicate)
     late = {d["id"] for d in population.deployments if timestamp_ns(d["started_at"]) < start}
+    if predicate.get("previous") is None and not late:
+        return None
     return Attested(month_before(period), None, frozenset(late))

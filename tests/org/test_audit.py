@@ -518,3 +518,12 @@ def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month
     judged = ledger["audit"]["population"]["deployments"]
     assert [d["id"] for d in judged] == ["LEDGER-2"]
     assert systems["payments"]["verdict"] == systems["web"]["verdict"] == "pass"
+    # Its replay judges the late record again, as the audit did (before, it left it out, and
+    # an honest month failed: "no longer found: REVIEW-002 ...").
+    _, public = org.key("central")
+    replayed = run_cli(
+        "verify", tmp_path / "apr.json", "--key", public, "--replay", "--org", quiet.file,
+        "--system", ledger["name"],
+    )  # fmt: skip
+    assert replayed.code == 0, replayed.out + replayed.err
+    assert f"replay {ledger['name']}: replayed" in replayed.out
