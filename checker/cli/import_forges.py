@@ -285,8 +285,10 @@ def report_deployments(
     left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))
     notes = ", ".join(f"{n} {why}" for why, n in sorted(done.notes.items()))
     approvals = sum(len(r.approvals) for r in done.records)
+    unfinished = sum(1 for r in done.records if r.finished_at is None)
     what = (
-        f"{len(done.records)} finished deployments"
+        f"{len(done.records) - unfinished} finished deployments"
+        + (f" and {unfinished} unfinished (started, no outcome yet: failed)" if unfinished else "")
         + (f" ({passed}, passed over)" if passed else "")
         + (f" ({notes})" if notes else "")
         + f"; {approvals} approvals"

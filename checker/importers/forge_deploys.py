@@ -54,16 +54,21 @@ class Facts:
     environment: str
     commit: str
     started_at: str
-    finished_at: str
+    finished_at: str | None
+    """None for a deployment that started and has not finished (its hosts are then
+    ``failed``, with ``reason``)."""
     deployer: str
     status: Status
     approvals: tuple[tuple[str, str], ...]
     ref: str | None = None
     """The branch or tag the deployment was asked for, as the forge lists it."""
+    reason: str | None = None
+    """Why the hosts did not succeed, where the forge's outcome alone does not say it."""
 
 
 def record(facts: Facts, scope: Scope, source: Path) -> Deployment:
     """The contract record of one deployment."""
+    reason = {"reason": facts.reason} if facts.reason else {}
     plain: dict[str, Any] = {
         "id": facts.ident,
         "service": scope.service,
@@ -71,9 +76,11 @@ def record(facts: Facts, scope: Scope, source: Path) -> Deployment:
         "commit": facts.commit,
         **({"ref": facts.ref} if facts.ref else {}),
         "started_at": facts.started_at,
-        "finished_at": facts.finished_at,
+        **({"finished_at": facts.finished_at} if facts.finished_at else {}),
         "deployer": facts.deployer,
         "approvals": [{"by": by, "at": at} for by, at in sorted(set(facts.approvals))],
-        "targets": [{"host": host, "status": facts.status} for host in sorted(set(scope.targets))],
+        "targets": [
+            {"host": host, "status": facts.status, **reason} for host in sorted(set(scope.targets))
+        ],
     }
     return validate(Deployment, Located(plain, 0), source, f"deployment {facts.ident}")

@@ -24,11 +24,13 @@ missing.
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
-nothing). One with no terminal status yet is not finished, and is passed over until a later
-import. It started at its first ``in_progress`` status (else its creation) and finished at its
-terminal status. Statuses are ordered by date, then id (GitHub dates them to the second). A
-status may move its deployment to another environment (its ``environment``): the record's is
-the one in force at the terminal status, and ``--environment`` chooses by it.
+nothing). One that started (an ``in_progress`` status) with no terminal status yet is
+recorded unfinished (``failed``, no end) until a later import sees it finish; one that never
+started is passed over. It started at its first ``in_progress`` status (else its creation)
+and finished at its terminal status. Statuses are ordered by date, then id (GitHub dates them
+to the second). A status may move its deployment to another environment (its
+``environment``): the record's is the one in force at the terminal status (for an unfinished
+one, its last status), and ``--environment`` chooses by it.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
 environment past ``waiting`` only once its required reviewers approved, so an approval is
@@ -234,13 +236,12 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
     # GitHub dates statuses to the second: of two in the same second, the later id is later.
     dated.sort(key=lambda pair: (pair[0], pair[1]["id"]))
     statuses = [s for _, s in dated]
-    terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
-    if not terminal:
+    ending = _ending(statuses)
+    if ending is None:
         result.passed_over["not finished"] += 1
         return None
-    ended = statuses[terminal[-1]]
-    environment = reached(item, statuses, terminal[-1])
-    outcome = TERMINAL[ended["state"]]
+    last, outcome, finished_at, reason = ending
+    environment = reached(item, statuses, last)
     running = [s for s in statuses if s["state"] == "in_progress"]
     started_at = running[0]["created_at"] if running else item["created_at"]
     released = [s for s in statuses if s["state"] not in ("waiting", "pending")]
@@ -253,12 +254,35 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
         environment=environment,
         commit=item["sha"],
         started_at=str(started_at),
-        finished_at=str(ended["created_at"]),
+        finished_at=finished_at,
         deployer=deployer,
         status=outcome,
         approvals=tuple(approvals),
         ref=named_ref(item.get("ref"), item["sha"]),
+        reason=reason,
     )
+
+
+def _ending(statuses: list[dict[str, Any]]) -> tuple[int, Status, str | None, str | None] | None:
+    """How a deployment ended, from its statuses in date order: the index of the status that
+    says so, the outcome, when it ended, and why its hosts failed where the outcome alone does
+    not say it. A deployment ends at its last terminal status. One that started (an
+    ``in_progress`` status) and has none is unfinished: ``failed``, with no end, until an import
+    sees it finish. It may have put its commit on hosts already, or stopped for good (a job
+    killed before it posted its outcome, a tool that marked it ``inactive``); passed over, its
+    commit and its approvals would never be judged. None for one that never started."""
+    terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
+    if terminal:
+        ended = statuses[terminal[-1]]
+        return terminal[-1], TERMINAL[ended["state"]], str(ended["created_at"]), None
+    if not any(s["state"] == "in_progress" for s in statuses):
+        return None
+    last = statuses[-1]
+    reason = (
+        f"the deployment has not finished: it started, and its last status is {last['state']} "
+        f"({last['created_at']}), with no success, failure or error status"
+    )
+    return len(statuses) - 1, "failed", None, reason
 
 
 def _check_status(status: Any, index: int, source: Path) -> None:

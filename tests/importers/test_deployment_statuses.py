@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
@@ -130,3 +131,65 @@ def test_a_status_without_an_environment_keeps_the_one_before(tmp_path: Path) ->
     assert result.code == 0, result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["environment"] == "production"
+
+
+def _hotfix(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]], str]:
+    """The recorded export, its production deployment moved to an unreviewed hotfix made
+    after the reviewed release, which a deployment written by hand shipped before it."""
+    repo, export, statuses = _export(tmp_path)
+    [release] = json.loads((repo.path / "compliance" / "reviews.jsonl").read_text())["commits"]
+    hotfix = repo.commit("hotfix", {"app.py": "2\n"}, author="Dev <dev@example.com>",
+                         date="2016-01-02T00:00:00Z")  # fmt: skip
+    earlier = {"id": "D-1", "service": "pygithub", "environment": "production",
+               "commit": release, "started_at": "2020-08-01T10:00:00Z",
+               "finished_at": "2020-08-01T10:10:00Z", "deployer": "pascal@example.com",
+               "approvals": [{"by": "octo@example.com", "at": "2020-08-01T09:00:00Z"}],
+               "targets": [{"host": "web-1", "status": "succeeded"}]}  # fmt: skip
+    (repo.path / "compliance" / "deploys.jsonl").write_text(json.dumps(earlier) + "\n")
+    deployments = json.loads((export / "deployments.json").read_text())
+    for item in deployments:
+        if str(item["id"]) == DEPLOYMENT:
+            item["sha"] = item["ref"] = hotfix
+    (export / "deployments.json").write_text(json.dumps(deployments))
+    return repo, export, statuses, hotfix
+
+
+@pytest.mark.parametrize("last", ["in_progress", "inactive"])
+def test_a_deployment_that_started_and_never_finished_is_recorded(
+    tmp_path: Path, last: str
+) -> None:
+    """A deployment stuck at in_progress (a job killed before it posted its outcome), or
+    marked inactive by a tool without an outcome, may have put its commit on the hosts. It was
+    passed over as not finished: its unreviewed hotfix was never judged, and check passed."""
+    repo, export, statuses, hotfix = _hotfix(tmp_path)
+    success, running, queued = statuses
+    stopped = [success | {"state": "inactive"}] if last == "inactive" else []
+    result = _import(repo, export, [*stopped, running, queued])
+    assert result.code == 0, result.err
+    assert "0 finished deployments and 1 unfinished" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert "finished_at" not in record and record["started_at"] == running["created_at"]
+    [target] = record["targets"]
+    assert target["status"] == "failed"
+    assert f"its last status is {last}" in target["reason"]
+    checked = _check(repo)
+    assert checked.code == 1, checked.err
+    found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+    assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:web-1")}
+
+
+def test_an_unfinished_deployment_is_brought_up_to_date_once_it_finished(
+    tmp_path: Path,
+) -> None:
+    """The record of a deployment still running at one import is replaced by the next import
+    that sees it finish, the unfinished one kept in superseded.jsonl."""
+    repo, export, statuses, _ = _hotfix(tmp_path)
+    assert _import(repo, export, statuses[1:]).code == 0
+    result = _import(repo, export, statuses)
+    assert result.code == 0, result.err
+    assert "1 updated" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert record["finished_at"] == statuses[0]["created_at"]
+    assert record["targets"] == [{"host": "web-1", "status": "succeeded"}]
+    [kept] = _records(repo.path / "compliance" / "superseded.jsonl")
+    assert kept["changed"] == ["finished_at", "targets"]
