@@ -282,8 +282,8 @@ def gitlab_merge_requests(
 
 
 def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[Any]:
-    """Every finished deployment (updated since ``since``), each fetched singly for its
-    approvals, which the list leaves out."""
+    """Every deployment (updated since ``since``), each finished or running one fetched
+    singly for its approvals, which the list leaves out."""
     base = _project_path(project)
     parameters: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
     if since:
@@ -292,7 +292,7 @@ def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[
     found = []
     for index, item in enumerate(api.items(f"{base}/deployments", parameters), start=1):
         gitlab_deploys.check_deployment(item, index, source)
-        if item["status"] in gitlab_deploys.OUTCOME:
+        if item["status"] in (*gitlab_deploys.OUTCOME, gitlab_deploys.RUNNING):
             full = api.get(f"{base}/deployments/{item['id']}")
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full

@@ -1,20 +1,21 @@
 """``knightwatch import gitlab-deployments``: deployment records from GitLab's deployment
 objects, saved or fetched directly.
 
-Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each
-``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
+Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each ``GET
+/projects/:id/deployments/:deployment_id``, which carries the protected environment's
 ``approvals``), every page of the list: one whose last page is full (20 or 100) is refused
 unless the empty page after it is saved too, as GitLab lists the oldest first and the newest
-would be missing. ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``;
-``created``, ``running``, ``blocked`` and ``skipped`` ones never finished a run and are passed
-over. The job that ran a deployment (``deployable``) has the last word: GitLab sets the
-deployment's status from the job's, so a job that failed or was canceled is a failure whatever
-the deployment says, and a ``success`` whose job did not succeed, or has no ``finished_at``, is
-refused. A deployment's ``sha`` must be the commit its job built (the job's ``commit.id`` and
-its pipeline's ``sha``, GitLab's source of it), or it is refused. A deployment started when
-its job did (``deployable.started_at``; without it, when the job was created, which is no
-later; else the deployment's creation, which GitLab may record after its job finished), and
-ended when its job did.
+would be missing. ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``; a
+``running`` one is recorded unfinished (no end, ``failed``) until an import sees it finish;
+``created``, ``blocked`` and ``skipped`` ones never ran and are passed over. The job that ran a
+deployment (``deployable``) has the last word: GitLab sets the deployment's status from the
+job's, so a job that failed or was canceled is a failure whatever the deployment says, and a
+``success`` whose job did not succeed, or has no ``finished_at``, is refused. A deployment's
+``sha`` must be the commit its job built (the job's ``commit.id`` and its pipeline's ``sha``,
+GitLab's source of it), or it is refused. A deployment started when its job did
+(``deployable.started_at``; without it, when the job was created, which is no later; else the
+deployment's creation, which GitLab may record after its job finished), and ended when its job
+did.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ PROJECT_URLS = (
 """The addresses of a deployment's job and pipeline, and the project path each names: GitLab
 writes ``/GROUP/PROJECT/-/jobs/ID``, before GitLab 12 ``/GROUP/PROJECT/builds/ID`` (or
 ``/jobs/ID``) and ``/GROUP/PROJECT/pipelines/ID``."""
+RUNNING = "running"
+"""A deployment's status while its job runs: recorded unfinished."""
+UNFINISHED = "the deployment has not finished: GitLab says it is running"
+"""Why the hosts of a ``running`` deployment are recorded ``failed``: it may have put its
+commit on them already, or never end (a deploy tool that created it through the API and
+stopped); passed over, its commit and its approvals would never be judged. An import that
+sees it finish brings the record up to date."""
 JOB_FAILED = ("failed", "canceled")
 """A job's statuses that end it without success: its deployment failed."""
 JOB_COMMITS = (("commit", "id"), ("pipeline", "sha"))
@@ -145,14 +153,18 @@ def _project_id(item: dict[str, Any], where: str, source: Path) -> int | None:
 def deployment_records(
     items: list[Any], project: str, scope: Scope, logins: Logins, source: Path
 ) -> Deployments:
-    """Records of the finished deployments among ``items`` (checked deployment objects)."""
+    """Records of the finished and running deployments among ``items`` (checked deployment
+    objects)."""
     result = Deployments()
     for item in items:
         environment = item["environment"]["name"]
         result.environments.add(environment)
         if scope.environments and environment not in scope.environments:
             continue
-        ended = _outcome(item, source, result)
+        running = item["status"] == RUNNING
+        ended: tuple[Status, Any] | None = (
+            ("failed", None) if running else _outcome(item, source, result)
+        )
         if ended is None:
             result.passed_over[f"{item['status']}, not a finished run"] += 1
             continue
@@ -170,11 +182,12 @@ def deployment_records(
             environment=environment,
             commit=item["sha"],
             started_at=str(started),
-            finished_at=str(finished or started),
+            finished_at=None if running else str(finished or started),
             deployer=logins.address(user),
             status=outcome,
             approvals=tuple(_approvals(item, logins, result)),
             ref=named_ref(item.get("ref"), item["sha"]),
+            reason=UNFINISHED if running else None,
         )
         result.records.append(record(facts, scope, source))
     return result

@@ -20,6 +20,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import FIXTURES, _copy, _records
+from tests.importers.workspaces import fetched_gitlab_deployment
 
 REAL_SHA = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
 GITLAB_DEV = "http://gitlab.dev"
@@ -139,3 +140,54 @@ def test_a_failure_whose_job_succeeded_stays_failed(tmp_path: Path) -> None:
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["targets"] == [{"host": "app-1", "status": "failed"}]
     assert _check(repo).code == 1
+
+
+def _running_hotfix(tmp_path: Path, job: bool) -> tuple[ScriptedRepo, Path, dict[str, Any], str]:
+    """Deployment 42 running (its job too, not finished; or created through the API, with no
+    job) for an unreviewed hotfix made after the reviewed release, which a deployment written
+    by hand shipped before it."""
+    repo, export, deployment = _workspace(tmp_path)
+    [release] = json.loads((repo.path / "compliance" / "reviews.jsonl").read_text())["commits"]
+    hotfix = repo.commit("hotfix", {"app.py": "2\n"}, author="Dev <dev@example.com>",
+                         date="2016-08-05T00:00:00Z")  # fmt: skip
+    earlier = {"id": "D-1", "service": "app", "environment": "production", "commit": release,
+               "started_at": "2016-08-03T10:00:00Z", "finished_at": "2016-08-03T10:10:00Z",
+               "deployer": "ops@example.com",
+               "approvals": [{"by": "lead@example.com", "at": "2016-08-03T09:00:00Z"}],
+               "targets": [{"host": "app-1", "status": "succeeded"}]}  # fmt: skip
+    (repo.path / "compliance" / "deploys.jsonl").write_text(json.dumps(earlier) + "\n")
+    deployment["sha"] = hotfix
+    deployment["status"] = "running"
+    if job:
+        deployment["deployable"] |= {"status": "running", "finished_at": None}
+        deployment["deployable"]["commit"]["id"] = hotfix
+        deployment["deployable"]["pipeline"]["sha"] = hotfix
+    else:
+        deployment["deployable"] = None
+    return repo, export, deployment, hotfix
+
+
+@pytest.mark.parametrize("job", [True, False], ids=["job running", "created through the API"])
+def test_a_running_deployment_is_recorded_unfinished(tmp_path: Path, job: bool) -> None:
+    """A running deployment may have put its commit on the hosts already, and one that a deploy
+    tool created through the API and never updated runs for ever. It was passed over: its
+    unreviewed hotfix was never judged, and check passed. One with no job names no project,
+    and is fetched; fetched, a running deployment is read singly for its approvals."""
+    repo, export, deployment, hotfix = _running_hotfix(tmp_path, job)
+    if job:
+        result = _import(repo, export, deployment)
+    else:
+        result = fetched_gitlab_deployment(repo, deployment)
+    assert result.code == 0, result.err
+    assert "0 finished deployments and 1 unfinished" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert "finished_at" not in record
+    assert record["approvals"] == [{"by": "lead@example.com", "at": APPROVED_AT}]
+    assert record["targets"] == [
+        {"host": "app-1", "status": "failed",
+         "reason": "the deployment has not finished: GitLab says it is running"}
+    ]  # fmt: skip
+    checked = _check(repo)
+    assert checked.code == 1, checked.err
+    found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+    assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:app-1")}
