@@ -12,7 +12,7 @@ from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.importers.common import Imported, Logins, append_records
-from checker.importers.forge_deploys import Deployments, Scope
+from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
 TOOLS = ("github-deployments", "gitlab-approvals", "gitlab-deployments")
@@ -279,7 +279,7 @@ def report_deployments(
     """Append deployment records (a finished deployment's record that ``tool`` wrote is
     brought up to date when its source changed) and say what was passed over."""
     appended = append_records(
-        evidence, "deploys", "id", list(done.records), source=tool, update=True
+        evidence, "deploys", "id", list(done.records), source=tool, update=True, older=ended_earlier
     )
     passed = ", ".join(f"{n} {why}" for why, n in sorted(done.passed_over.items()))
     left = ", ".join(f"{n} {why}" for why, n in sorted(done.approvals_left_out.items()))

@@ -452,13 +452,16 @@ def append_records(
     *,
     source: str,
     update: bool = False,
+    older: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None,
 ) -> Appended:
     """Append ``records``, each marked as written by import ``source``, to the directory's file
     of that kind (``deploys.jsonl`` when there is none yet), skipping those already there. A
     record whose ``key`` is taken by another is refused, or with ``update`` replaces it in place
-    when the same import wrote it, the old one kept in ``superseded.jsonl``."""
+    when the same import wrote it, the old one kept in ``superseded.jsonl``; unless ``older``
+    says why the new record is older than the one it would replace (read from a source saved
+    before the one imported earlier), which is refused: an update never goes back."""
     kind, path, data = _evidence_file(directory, kind_name)
-    plan = _Plan(kind, path, _by_key(data, path, key), source, update)
+    plan = _Plan(kind, path, _by_key(data, path, key), source, update, older)
     for record in records:
         plan.take(record.model_copy(update={"source": source}), key)
     added, already, fresh, replaced = plan.added, plan.already, plan.fresh, plan.replaced
@@ -487,6 +490,7 @@ class _Plan:
     existing: dict[str, tuple[dict[str, Any], int]]
     source: str
     update: bool
+    older: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     fresh: list[dict[str, Any]] = field(default_factory=list)
@@ -517,9 +521,24 @@ class _Plan:
         if was in (record, record.model_copy(update={"source": theirs})):
             self.already.append(name)
         elif self.update and theirs == self.source and line not in self.replaced:
+            self._refuse_older(old, plain, name, line)
             self.replaced[line] = (dict(old), plain)
         else:
             raise _clash(self.kind, name, theirs, self.source, self.path, line)
+
+    def _refuse_older(self, old: dict[str, Any], new: dict[str, Any], name: str, line: int) -> None:
+        """Refuse to replace ``old`` by ``new`` when ``new`` is older: re-importing an export
+        saved earlier would undo, say, a failure recorded since, and the check would pass."""
+        why = self.older(old, new) if self.older else None
+        if why:
+            raise InputError(
+                f"{self.kind.what} {name!r}: {why}, so what this import read is older than what "
+                f"an earlier import recorded; import {self.source} brings a record up to date, "
+                "never back",
+                path=str(self.path),
+                line=line,
+                hint="import what the tool shows now (save its output again, or fetch it)",
+            )
 
 
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:

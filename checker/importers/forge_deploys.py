@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.files import Located, validate
-from checker.evidence.models import Deployment, Status
+from checker.evidence.models import Deployment, Status, timestamp_ns
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,23 @@ class Facts:
     """The branch or tag the deployment was asked for, as the forge lists it."""
     reason: str | None = None
     """Why the hosts did not succeed, where the forge's outcome alone does not say it."""
+
+
+def ended_earlier(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why ``new``, a forge's record of a deployment, is older than ``old``, the one an
+    earlier import wrote; None when it is not. A forge only adds statuses to a deployment
+    (GitHub) or ends its job once (GitLab), so a deployment recorded finished never ends
+    earlier, nor is unfinished again, with other outcomes on its hosts: such a record was read
+    from an export saved before the one imported earlier (a success saved before the failure
+    that followed it), and replacing the record would undo what was seen since."""
+    was, now = old.get("finished_at"), new.get("finished_at")
+    if was is None or old.get("targets") == new.get("targets"):
+        return None
+    if now is None:
+        return f"it is recorded finished at {was}, and this import shows it unfinished"
+    if timestamp_ns(str(now)) < timestamp_ns(str(was)):
+        return f"it is recorded finished at {was}, and this import shows it ended at {now}"
+    return None
 
 
 def record(facts: Facts, scope: Scope, source: Path) -> Deployment:

@@ -193,3 +193,30 @@ def test_an_unfinished_deployment_is_brought_up_to_date_once_it_finished(
     assert record["targets"] == [{"host": "web-1", "status": "succeeded"}]
     [kept] = _records(repo.path / "compliance" / "superseded.jsonl")
     assert kept["changed"] == ["finished_at", "targets"]
+
+
+@pytest.mark.parametrize("saved", ["before the failure", "while it ran"])
+def test_an_export_saved_before_the_one_imported_is_refused(tmp_path: Path, saved: str) -> None:
+    """A deploy job's check after the release posts a failure after the success. Imported
+    whole, the deployment is failed; then the export saved before that failure imported again
+    replaced the record, the failure kept only in superseded.jsonl: the deployment succeeded,
+    and check passed. An export saved while it ran is older still, and refused too."""
+    repo, export, statuses = _export(tmp_path)
+    success = statuses[0]
+    failure = success | {"id": success["id"] + 1, "state": "failure",
+                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
+    assert _import(repo, export, [failure, *statuses]).code == 0
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    older = statuses if saved == "before the failure" else statuses[1:]
+    result = _import(repo, export, older)
+    assert result.code == 2, result.err
+    assert f"{deploys}:1: deployment 'PyGithub/PyGithub/deployments/{DEPLOYMENT}': it is " in (
+        result.err
+    )
+    assert "recorded finished at 2020-08-26T12:30:00Z, and this import shows it " in result.err
+    assert "brings a record up to date, never back" in result.err
+    assert "Traceback" not in result.err
+    assert deploys.read_bytes() == before
+    assert not (repo.path / "compliance" / "superseded.jsonl").exists()
+    assert _check(repo).code == 1
