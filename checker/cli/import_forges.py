@@ -235,8 +235,11 @@ def _github_deployments(
 
     if _fetching(args, ["deployments", "folder"], "DEPLOYMENTS.json DIR", "--repository"):
         with closing(fetch.GitHubApi(args.api_url)) as api:
-            data, seen = fetch.github_deployment_data(api, args.repository, scope.environments)
+            data, seen, remarks = fetch.github_deployment_data(
+                api, args.repository, scope.environments
+            )
         done = github_deployments.deployments(data, scope, logins, seen)
+        done.remarks.extend(remarks)
         return done, api.source / f"/repos/{args.repository}/deployments"
     origin = github_origin(args, args.deployments, "deployments")
     done = github_deployments.import_saved(args.deployments, args.folder, scope, logins, origin)
@@ -253,9 +256,10 @@ def _gitlab_fetched(
     from checker.importers import fetch, gitlab_deployments
 
     with closing(fetch.GitLabApi(args.api_url)) as api:
-        items = fetch.gitlab_deployments(api, args.project, args.since)
+        items, remarks = fetch.gitlab_deployments(api, args.project, args.since)
         source = api.source / "deployments"
         done = gitlab_deployments.deployment_records(items, args.project, scope, logins, source)
+        done.remarks.extend(remarks)
         if args.since:
             done.environments |= fetch.gitlab_environments(api, args.project, done.unmatched(scope))
     return done, source
@@ -294,6 +298,8 @@ def report_deployments(
         + f"; {approvals} approvals"
         + (f"; approvals left out: {left}" if left else "")
     )
+    for remark in done.remarks:
+        err.write(f"knightwatch: {remark}\n")
     if not scope.targets and done.records:
         err.write(
             "knightwatch: no --target named: the records list no hosts, so FLEET-001 reports "

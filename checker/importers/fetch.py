@@ -177,16 +177,19 @@ def _compare(api: GitHubApi, base: str, pull: dict[str, Any]) -> tuple[dict[str,
 
 def github_deployment_data(
     api: GitHubApi, repository: str, environments: tuple[str, ...]
-) -> tuple[list[github_deployments.DeploymentData], set[str]]:
+) -> tuple[list[github_deployments.DeploymentData], set[str], list[str]]:
     """Every deployment (to ``environments``, or all), with its statuses, and the run's
-    approvals and triggering actor where a workflow run made it; and every environment
-    listed."""
+    approvals and triggering actor where a workflow run made it; every environment listed;
+    and what was said of deployments listed twice."""
     base = f"/repos/{repository}"
     source = api.source / f"{base}/deployments"
     found = []
     seen = set()
-    for index, item in enumerate(api.items(f"{base}/deployments"), start=1):
+    listed = list(api.items(f"{base}/deployments"))
+    for index, item in enumerate(listed, start=1):
         github_deployments.check_deployment(item, index, source)
+    items, remarks = github_deployments.listed_once(listed, source)
+    for item in items:
         seen.add(item["environment"])
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
         named = {item["environment"]} | {dig(status, "environment") for status in statuses}
@@ -200,7 +203,7 @@ def github_deployment_data(
                 item, statuses, approvals, run_object, source / str(item["id"]) / "statuses"
             )
         )
-    return found, seen
+    return found, seen, remarks
 
 
 class GitLabApi:
@@ -281,9 +284,12 @@ def gitlab_merge_requests(
     return found, settings
 
 
-def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[Any]:
+def gitlab_deployments(
+    api: GitLabApi, project: str, since: str | None
+) -> tuple[list[Any], list[str]]:
     """Every deployment (updated since ``since``), each finished or running one fetched
-    singly for its approvals, which the list leaves out."""
+    singly for its approvals, which the list leaves out; and what was said of deployments
+    listed twice."""
     base = _project_path(project)
     parameters: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
     if since:
@@ -297,7 +303,7 @@ def gitlab_deployments(api: GitLabApi, project: str, since: str | None) -> list[
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full
         found.append(item)
-    return found
+    return gitlab_deploys.listed_once(found, source)
 
 
 def gitlab_environments(api: GitLabApi, project: str, names: list[str]) -> set[str]:

@@ -40,6 +40,8 @@ class Deployments:
     """What the import decided that the forge's own word did not say, and why."""
     environments: set[str] = field(default_factory=set)
     """Every environment the forge listed a deployment to, chosen or not."""
+    remarks: list[str] = field(default_factory=list)
+    """What was said of deployments listed more than once (a list read while it changed)."""
 
     def unmatched(self, scope: Scope) -> list[str]:
         """The ``--environment`` names that no listed deployment went to (a typo, often)."""

@@ -53,6 +53,7 @@ from checker.importers.common import (
     expect,
     moment,
     named_ref,
+    once_each,
     read_json,
     read_list,
     read_whole_list,
@@ -159,6 +160,7 @@ def import_saved(
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
         check_repository(item, index, origin, path)
+    items, remarks = listed_once(items, path)
     found = []
     seen = set()
     for item in items:
@@ -179,7 +181,17 @@ def import_saved(
         expect(run is None or isinstance(run, dict), run_path, f"expected {RUN}")
         statuses = _statuses(statuses_path, origin)
         found.append(DeploymentData(item, statuses, approvals, run, statuses_path))
-    return deployments(found, scope, logins, seen)
+    result = deployments(found, scope, logins, seen)
+    result.remarks.extend(remarks)
+    return result
+
+
+def listed_once(items: list[Any], source: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each deployment once, and what was said of those listed twice: GitHub lists the newest
+    first, so one created while the pages are read pushes the others down, and the last of a
+    page is listed again on the next (recorded twice, the import was refused naming the
+    evidence file rather than the list)."""
+    return once_each(items, "id", lambda ident: f"deployment {ident}", source)
 
 
 def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope, origin: Origin) -> bool:

@@ -160,3 +160,40 @@ def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 0
+
+
+def test_a_github_deployment_listed_on_two_pages_is_imported_once(tmp_path: Path) -> None:
+    """GitHub lists deployments newest first: one created while the pages are read pushes the
+    last of a page onto the next, and it is listed twice. Recorded twice, the import was
+    refused naming deploys.jsonl, which held nothing wrong, rather than the list."""
+    repo, export, _ = github._export(tmp_path)
+    listed = json.loads((export / "deployments.json").read_text())
+    (export / "deployments.json").write_text(json.dumps([listed, listed[1:]]))  # two pages
+    result = github._import_saved(repo, export)
+    assert result.code == 0, result.err
+    assert (
+        f"{export / 'deployments.json'}: deployment {github.DEPLOYMENT} is listed 2 times "
+        "(the list changed while its pages were read): imported once"
+    ) in result.err
+    [record] = github._records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["id"] == f"PyGithub/PyGithub/deployments/{github.DEPLOYMENT}"
+
+
+def test_a_gitlab_deployment_that_finished_between_two_pages_is_imported_once(
+    tmp_path: Path,
+) -> None:
+    """Listed by update, a deployment that finishes while the pages are read moves to a later
+    page: listed running, then failed. The copy updated last is the one recorded."""
+    repo, export, deployment = gitlab._workspace(tmp_path)
+    running = copy.deepcopy(deployment)
+    running["status"] = "running"
+    running["deployable"] |= {"status": "running", "finished_at": None}
+    running["updated_at"] = running["created_at"]
+    failed = copy.deepcopy(deployment)
+    failed["status"] = failed["deployable"]["status"] = "failed"
+    result = gitlab._import(repo, export, running, failed)
+    assert result.code == 0, result.err
+    assert "deployment 42 is listed twice, differently: the one updated at " in result.err
+    [record] = github._records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["finished_at"] == deployment["deployable"]["finished_at"]
+    assert record["targets"] == [{"host": "app-1", "status": "failed"}]
