@@ -21,7 +21,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
-from checker.evidence.flagnames import flag_key, shown, spellings
+from checker.evidence.flagnames import PREFIXES, SUFFIXES, flag_key, shown, spellings
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     GIT_CRYPT,
@@ -567,7 +567,8 @@ class Searched:
     registry lists active under another name is looked for only as it is named, and no
     spelling is looked for whose own key an active flag has: code spelling the active flag's
     name (``PowerPeg`` for an active ``PowerPeg``, ``POWER_PEG_ENABLED`` for an active
-    ``power_peg_enabled``) is the active flag, not the retired one."""
+    ``power_peg_enabled``), or with one word around it (``isPowerPegEnabled``), is the active
+    flag, not the retired one."""
 
     def __init__(self, spelled: Spelled, registry: Registry, sought: frozenset[str]) -> None:
         self._spelled = spelled.names
@@ -589,7 +590,24 @@ class Searched:
     def _spells(self, word: str, name: str) -> bool:
         if word == name:
             return True
-        return flag_key(name) not in self._live and flag_key(word) not in self._live
+        key, spelt = flag_key(name), flag_key(word)
+        if key in self._live or spelt in self._live:
+            return False
+        return not self._affixed_live(key, spelt)
+
+    def _affixed_live(self, key: str, spelt: str) -> bool:
+        """Whether ``spelt`` (a spelling's key) is ``key`` with a word before and after it
+        (``ispowerpegenabled``) where the name with one of them is an active flag's key
+        (``powerpegenabled``): ``isPowerPegEnabled`` is then the active ``power_peg_enabled``
+        with ``is`` before it, as a Java getter of it is spelt, not the retired ``power_peg``
+        (a one-word affix alone, ``ENABLE_POWER_PEG`` for an active ``power_peg``, still
+        spells the retired ``enable_power_peg``: the retired name holds all of it)."""
+        for before in PREFIXES if len(spelt) > len(key) else ():
+            if spelt.startswith(before + key):
+                after = spelt[len(before) + len(key) :]
+                if after in SUFFIXES and {before + key, key + after} & self._live:
+                    return True
+        return False
 
 
 def references_for(

@@ -160,3 +160,50 @@ def test_a_one_word_flag_is_not_searched_inside_identifiers(tmp_path: Path) -> N
     alpha = flag("alpha", OLD, "retired", retired_at="2024-01-02")
     result = _deployed(tmp_path, alpha, code="if c.isAlpha() or ALPHA_ENABLED:\n")
     assert result.code == 0, result.json()["findings"]
+
+
+@pytest.mark.parametrize(
+    ("live", "code"),
+    [
+        ("power_peg_enabled", "if (flags.isPowerPegEnabled()) {\n"),  # its Java getter
+        ("power_peg_enabled", "base::FeatureList::IsEnabled(features::kPowerPegEnabled)\n"),
+        ("power_peg_enabled", 'os.environ["FF_POWER_PEG_ENABLED"]\n'),
+        ("enable_power_peg", "ENABLE_POWER_PEG_ON = True\n"),
+    ],
+)
+def test_an_active_flag_with_a_word_around_it_is_that_flag(
+    tmp_path: Path, live: str, code: str
+) -> None:
+    """Before, with ``power_peg`` retired and ``power_peg_enabled`` active, the active flag's
+    own getter ``isPowerPegEnabled()`` was DEAD-001 of the retired flag (exit 1): it is also
+    ``power_peg`` with ``is`` before and ``enabled`` after it, and only a spelling whose key an
+    active flag has was taken for that flag."""
+    result = _deployed(tmp_path, RETIRED, flag(live, NEW), code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "spelling"),
+    [
+        # the retired flag with one word around it, beside an active one with a word more
+        ((RETIRED, flag("power_peg_enabled", NEW)), "kPowerPeg\n", "kPowerPeg"),
+        ((RETIRED, flag("power_peg_enabled", NEW)), "isPowerPegOn()\n", "isPowerPegOn"),
+        ((RETIRED, flag("enable_power_peg", NEW)), "FLAG_POWER_PEG_ON\n", "FLAG_POWER_PEG_ON"),
+        # the retired name holds the word: it is the retired flag, not the active power_peg
+        (
+            (
+                flag("enable_power_peg", OLD, "retired", retired_at="2024-01-02"),
+                flag("power_peg", NEW),
+            ),
+            "ENABLE_POWER_PEG = 1\n",
+            "ENABLE_POWER_PEG",
+        ),
+    ],
+)
+def test_a_retired_flag_beside_a_longer_active_one_is_still_found(
+    tmp_path: Path, flags: tuple[dict[str, object], ...], code: str, spelling: str
+) -> None:
+    result = _deployed(tmp_path, *flags, code=code)
+    assert result.code == 1, result.err
+    [message] = _findings(result, "DEAD-001").values()
+    assert f"in 1 file: src/app.py (as {spelling})." in message
