@@ -34,17 +34,18 @@ def spellings(name: str) -> frozenset[str]:
     ``POWERPEG``); and, for a name of two words or more, inside the identifiers code tests a
     flag with: one of ``PREFIXES`` before the words and one of ``SUFFIXES`` after them, or
     both, in each of those five cases (``isPowerPegEnabled``, ``FLAG_POWER_PEG``,
-    ``--enable-power-peg``, ``kPowerPeg``), and gflags' ``FLAGS_power_peg``. A one-word name is
-    not searched with them: ``isAlpha`` or ``enableCache`` is ordinary code too often. Only
-    ``name`` where a word is not ASCII letters and digits (code spells such a name as the
+    ``--enable-power-peg``, ``kPowerPeg``); and gflags' ``FLAGS_power_peg``, for a one-word
+    name too (``FLAGS_turbo`` is a gflags flag and nothing else). A one-word name is not
+    searched with the other words: ``isAlpha`` or ``enableCache`` is ordinary code too often.
+    Only ``name`` where a word is not ASCII letters and digits (code spells such a name as the
     registry does, or in ways no rule can list)."""
     parts = words(name)
     if not parts or not all(_ASCII_WORD.fullmatch(part) for part in parts):
         return frozenset({name})
     lower = [part.lower() for part in parts]
     found = {name, "".join(lower), "".join(lower).upper(), *_cases(lower)}
+    found.add("FLAGS_" + "_".join(lower))
     if len(lower) > 1:
-        found.add("FLAGS_" + "_".join(lower))
         for before, after in itertools.product(("", *PREFIXES), ("", *SUFFIXES)):
             found.update(_cases([*filter(None, [before]), *lower, *filter(None, [after])]))
     return frozenset(found)

@@ -109,7 +109,7 @@ def test_the_spellings_of_a_name() -> None:
         assert spellings(name) == spellings("power_peg") | {name}
     assert words("HTTPServer") == ["HTTP", "Server"]
     assert words("v2Router_2fa") == ["v2", "Router", "2fa"]
-    assert spellings("alpha") == {"alpha", "ALPHA", "Alpha"}  # no isAlpha: ordinary code
+    assert spellings("alpha") == {"alpha", "ALPHA", "Alpha", "FLAGS_alpha"}  # no isAlpha
     assert spellings("gr\u00f6\u00dfe_x") == {"gr\u00f6\u00dfe_x"}  # only as the registry has it
 
 
@@ -160,6 +160,17 @@ def test_a_one_word_flag_is_not_searched_inside_identifiers(tmp_path: Path) -> N
     alpha = flag("alpha", OLD, "retired", retired_at="2024-01-02")
     result = _deployed(tmp_path, alpha, code="if c.isAlpha() or ALPHA_ENABLED:\n")
     assert result.code == 0, result.json()["findings"]
+
+
+def test_a_one_word_gflags_flag_is_referenced(tmp_path: Path) -> None:
+    """Before, ``turbo`` retired, C++ reading it as gflags' ``FLAGS_turbo`` (declared in a
+    header of another repository) passed DEAD-001 (exit 0): ``FLAGS_`` was added to names of
+    two words or more alone, and ``FLAGS_turbo`` is one token that is not ``turbo``."""
+    turbo = flag("turbo", OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, turbo, code="if (absl::GetFlag(FLAGS_turbo)) {\n")
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")["D1:turbo"]
+    assert "in 1 file: src/app.py (as FLAGS_turbo)." in message
 
 
 @pytest.mark.parametrize(
