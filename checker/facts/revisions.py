@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
-from checker.evidence.git import GitHistory, ObjectId
+from checker.evidence.git import Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns
 from checker.evidence.objectcheck import FSCK_HINT
 from checker.parameters import RuleParameters
@@ -173,8 +173,8 @@ def check_plausible_times(
             )
         _check_finishes(evidence, index, deployment, latest)
         commit = history.commits.get(deployed[deployment.id])
-        if commit is not None and start < commit.author_time * 1_000_000_000 - DAY_NS:
-            written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        written = _written_after(commit, deployment.started_at)
+        if commit is not None and written is not None:
             raise evidence.error(
                 "deploys",
                 index,
@@ -218,10 +218,8 @@ def _check_observed_after_written(
     looked at."""
     for index, observation in enumerate(evidence.observations):
         commit = history.commits.get(resolved[observation.version] or "")
-        if commit is None:
-            continue
-        if timestamp_ns(observation.observed_at) < commit.author_time * 1_000_000_000 - DAY_NS:
-            written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        written = _written_after(commit, observation.observed_at)
+        if commit is not None and written is not None:
             raise evidence.error(
                 "observations",
                 index,
@@ -229,6 +227,15 @@ def _check_observed_after_written(
                 f"before its version {short(commit.sha)} was written ({written})",
                 hint="a typo in the date, or the wrong version?",
             )
+
+
+def _written_after(commit: Commit | None, at: str) -> str | None:
+    """When ``commit`` was written, where that is more than the skew allowed (a day) after
+    ``at``: nothing is deployed or seen running before it was written, so such a time is a
+    typo in its date, or names the wrong commit."""
+    if commit is None or timestamp_ns(at) >= commit.author_time * 1_000_000_000 - DAY_NS:
+        return None
+    return datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_finishes(evidence: Evidence, index: int, deployment: Deployment, latest: int) -> None:

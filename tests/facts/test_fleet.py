@@ -384,10 +384,9 @@ def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_com
     assert summary["complete"] is False
 
 
-def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> None:
-    """Once: D2 finished in 2042 (for 2024), so its FLEET-002 window started after every
-    observation, and h2 still running D1's commit was never judged: the audit passed, FLEET-002
-    "incomplete" with "no observations after ... D2"."""
+def _two_releases(tmp_path: Path) -> tuple[ScriptedRepo, str, str, dict[str, Any], dict[str, Any]]:
+    """A repository of two reviewed commits (1 and 2 February 2024), base and v2, deployed to
+    h1 and h2 as D1 (1 March) and D2 (5 March)."""
     repo = ScriptedRepo(tmp_path / "repo")
     reviewed = (f"Reviewed-by: {LEAD}",)
     base = repo.commit("base", {"app.py": "1\n"}, author=DEV, date="2024-02-01T10:00:00Z",
@@ -397,6 +396,14 @@ def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> 
     targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
     d1 = deployment("D1", base, "2024-03-01T09:00:00Z", approvals=APPROVAL, targets=targets)
     d2 = deployment("D2", v2, "2024-03-05T09:00:00Z", approvals=APPROVAL, targets=targets)
+    return repo, base, v2, d1, d2
+
+
+def test_a_finish_in_the_future_is_refused_not_left_unjudged(tmp_path: Path) -> None:
+    """Once: D2 finished in 2042 (for 2024), so its FLEET-002 window started after every
+    observation, and h2 still running D1's commit was never judged: the audit passed, FLEET-002
+    "incomplete" with "no observations after ... D2"."""
+    repo, base, v2, d1, d2 = _two_releases(tmp_path)
     evidence = tmp_path / "ev"
     write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
     write_yaml(evidence / "observations.yaml", [
@@ -498,15 +505,7 @@ def test_an_observation_before_its_version_was_written_is_refused(tmp_path: Path
     observation came before every deployment, in no FLEET-002 window, while h1 and h2 were
     also seen on v2 in D2's: the check passed, FLEET-002 complete. A host cannot run a commit
     before it was written: the observation is refused, as a deployment before its commit is."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    reviewed = (f"Reviewed-by: {LEAD}",)
-    base = repo.commit("base", {"app.py": "1\n"}, author=DEV, date="2024-02-01T10:00:00Z",
-                       trailers=reviewed)  # fmt: skip
-    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-02-02T10:00:00Z",
-                     trailers=reviewed)  # fmt: skip
-    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
-    d1 = deployment("D1", base, "2024-03-01T09:00:00Z", approvals=APPROVAL, targets=targets)
-    d2 = deployment("D2", v2, "2024-03-05T09:00:00Z", approvals=APPROVAL, targets=targets)
+    repo, base, v2, d1, d2 = _two_releases(tmp_path)
     d1["finished_at"], d2["finished_at"] = "2024-03-01T09:10:00Z", "2024-03-05T09:10:00Z"
     evidence = tmp_path / "ev"
     write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})

@@ -65,6 +65,19 @@ def _ssh(lines: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+def _deployed_once(repo: ScriptedRepo, evidence: Path, commit: str, baseline: str) -> None:
+    """One approved deployment, D1, of ``commit`` to smars-01 on 2 March 2024, the history
+    judged from ``baseline`` on."""
+    deploys = [
+        {"id": "D1", "service": "smars", "environment": "production", "commit": commit,
+         "started_at": "2024-03-02T09:00:00Z", "deployer": "ops@knight.example",
+         "approvals": [{"by": "lead@knight.example", "at": "2024-03-02T08:00:00Z"}],
+         "targets": [{"host": "smars-01", "status": "succeeded"}]}
+    ]  # fmt: skip
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {baseline}\n")
+
+
 # -- real exports -------------------------------------------------------------------------------
 
 
@@ -182,14 +195,7 @@ def test_a_vote_removed_after_a_trivial_rebase_does_not_count(tmp_path: Path) ->
     assert result.code == 0, result.err
     assert "1 on an earlier patch set, and removed or changed before the last" in result.err
     assert _approvers(evidence)["smars~4003"] == []
-    deploys = [
-        {"id": "D1", "service": "smars", "environment": "production", "commit": shas[1],
-         "started_at": "2024-03-02T09:00:00Z", "deployer": "ops@knight.example",
-         "approvals": [{"by": "lead@knight.example", "at": "2024-03-02T08:00:00Z"}],
-         "targets": [{"host": "smars-01", "status": "succeeded"}]}
-    ]  # fmt: skip
-    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys))
-    (repo.path / "knightwatch.yaml").write_text(f"baseline: {shas[0]}\n")
+    _deployed_once(repo, evidence, shas[1], baseline=shas[0])
     check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
     assert check.code == 1, check.err
     findings = check.json()["findings"]
@@ -241,14 +247,7 @@ def test_gerrit_approvals_satisfy_review_002(tmp_path: Path) -> None:
         current = change["current_revision"]
         change["revisions"][sha] = change["revisions"].pop(current)
         change["current_revision"] = sha
-    deploys = [
-        {"id": "D1", "service": "smars", "environment": "production", "commit": shas[-1],
-         "started_at": "2024-03-02T09:00:00Z", "deployer": "ops@knight.example",
-         "approvals": [{"by": "lead@knight.example", "at": "2024-03-02T08:00:00Z"}],
-         "targets": [{"host": "smars-01", "status": "succeeded"}]}
-    ]  # fmt: skip
-    (evidence / "deploys.yaml").write_text(yaml.safe_dump(deploys))
-    (repo.path / "knightwatch.yaml").write_text(f"baseline: {shas[0]}\n")
+    _deployed_once(repo, evidence, shas[-1], baseline=shas[0])
     result = _import(repo, _rest(changes, tmp_path / "changes.json"))
     assert result.code == 0, result.err
     check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
