@@ -51,10 +51,15 @@ def spellings(name: str) -> frozenset[str]:
     return frozenset(found)
 
 
-PREFIXES = ("is", "has", "use", "should", "enable", "disable", "flag", "feature", "ff", "k")
+PREFIXES = (
+    *("is", "has", "use", "should", "enable", "disable", "flag", "feature", "ff", "k"),
+    *("no", "get", "set"),
+)
 """The words code puts before a flag's name in an identifier that tests or sets it:
 ``isPowerPegEnabled``, ``usePowerPeg`` (a React hook), ``ENABLE_POWER_PEG``, ``FF_POWER_PEG``,
-``kPowerPeg`` (Chromium's features)."""
+``kPowerPeg`` (Chromium's features), ``--no-power-peg`` (the negative switch argparse's
+``BooleanOptionalAction`` and most option parsers add), ``getPowerPeg()``,
+``setPowerPeg(true)``."""
 SUFFIXES = ("enabled", "disabled", "on", "active", "flag", "feature")
 """The words code puts after a flag's name in such an identifier: ``POWER_PEG_ENABLED``,
 ``powerPegOn``, ``PowerPegFeature``."""

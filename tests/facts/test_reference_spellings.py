@@ -126,6 +126,8 @@ def test_the_spellings_of_a_name() -> None:
         ("if (FLAGS_power_peg) {\n", "FLAGS_power_peg"),
         ("const on = usePowerPeg();\n", "usePowerPeg"),
         ("#define POWERPEG 1\n", "POWERPEG"),
+        ("smars --no-power-peg\n", "no-power-peg"),
+        ("if (config.getPowerPeg()) {\n", "getPowerPeg"),
     ],
 )
 def test_a_retired_flag_inside_the_identifier_that_tests_it_is_referenced(
