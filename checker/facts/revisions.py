@@ -173,15 +173,8 @@ def check_plausible_times(
             )
         _check_finishes(evidence, index, deployment, latest)
         commit = history.commits.get(deployed[deployment.id])
-        written = _written_after(commit, deployment.started_at)
-        if commit is not None and written is not None:
-            raise evidence.error(
-                "deploys",
-                index,
-                f"deployment {deployment.id}: started_at {deployment.started_at!r} is before "
-                f"its commit {short(commit.sha)} was written ({written})",
-                hint="a typo in the date, or the wrong commit?",
-            )
+        what = f"deployment {deployment.id}: started_at"
+        _refuse_before_written(evidence, ("deploys", index), what, deployment.started_at, commit)
 
 
 def _check_seen_times(evidence: Evidence, latest: int) -> None:
@@ -218,24 +211,30 @@ def _check_observed_after_written(
     looked at."""
     for index, observation in enumerate(evidence.observations):
         commit = history.commits.get(resolved[observation.version] or "")
-        written = _written_after(commit, observation.observed_at)
-        if commit is not None and written is not None:
-            raise evidence.error(
-                "observations",
-                index,
-                f"observation of {observation.host}: observed_at {observation.observed_at!r} is "
-                f"before its version {short(commit.sha)} was written ({written})",
-                hint="a typo in the date, or the wrong version?",
-            )
+        what = f"observation of {observation.host}: observed_at"
+        record = ("observations", index)
+        _refuse_before_written(evidence, record, what, observation.observed_at, commit, "version")
 
 
-def _written_after(commit: Commit | None, at: str) -> str | None:
-    """When ``commit`` was written, where that is more than the skew allowed (a day) after
-    ``at``: nothing is deployed or seen running before it was written, so such a time is a
-    typo in its date, or names the wrong commit."""
+def _refuse_before_written(
+    evidence: Evidence,
+    record: tuple[str, int],
+    what: str,
+    at: str,
+    commit: Commit | None,
+    noun: str = "commit",
+) -> None:
+    """``at`` (``what`` of the ``record``, a kind and index) is not more than the skew allowed
+    (a day) before ``commit`` was written: nothing is deployed or seen running before it was
+    written, so such a time is a typo in its date, or names the wrong commit."""
     if commit is None or timestamp_ns(at) >= commit.author_time * 1_000_000_000 - DAY_NS:
-        return None
-    return datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return
+    written = datetime.fromtimestamp(commit.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise evidence.error(
+        *record,
+        f"{what} {at!r} is before its {noun} {short(commit.sha)} was written ({written})",
+        hint=f"a typo in the date, or the wrong {noun}?",
+    )
 
 
 def _check_finishes(evidence: Evidence, index: int, deployment: Deployment, latest: int) -> None:
