@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError, UsageError
-from checker.importers import github, github_deployments, gitlab
+from checker.importers import forge_deploys, github, github_deployments, gitlab
 from checker.importers import gitlab_deployments as gitlab_deploys
 from checker.importers.common import dig, expect, moment, once_each
 
@@ -188,7 +188,7 @@ def github_deployment_data(
     listed = list(api.items(f"{base}/deployments"))
     for index, item in enumerate(listed, start=1):
         github_deployments.check_deployment(item, index, source)
-    items, remarks = github_deployments.listed_once(listed, source)
+    items, remarks = forge_deploys.listed_once(listed, source)
     for item in items:
         seen.add(item["environment"])
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
@@ -303,7 +303,7 @@ def gitlab_deployments(
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full
         found.append(item)
-    return gitlab_deploys.listed_once(found, source)
+    return forge_deploys.listed_once(found, source)
 
 
 def gitlab_environments(api: GitLabApi, project: str, names: list[str]) -> set[str]:

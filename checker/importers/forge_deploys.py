@@ -17,6 +17,7 @@ from typing import Any
 
 from checker.evidence.files import Located, validate
 from checker.evidence.models import Deployment, Status, timestamp_ns
+from checker.importers.common import once_each
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,12 @@ def record(facts: Facts, scope: Scope, source: Path) -> Deployment:
         ],
     }
     return validate(Deployment, Located(plain, 0), source, f"deployment {facts.ident}")
+
+
+def listed_once(items: list[Any], source: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each deployment of a forge's list once, and what was said of those listed twice: a list
+    read page by page while it changes lists one again (GitHub lists the newest first, so one
+    created meanwhile pushes the last of a page onto the next; GitLab, ordered by update,
+    moves one that finished meanwhile to a later page). Recorded twice, the import was refused
+    naming the evidence file rather than the list."""
+    return once_each(items, "id", lambda ident: f"deployment {ident}", source)

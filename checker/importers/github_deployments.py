@@ -53,12 +53,11 @@ from checker.importers.common import (
     expect,
     moment,
     named_ref,
-    once_each,
     read_json,
     read_list,
     read_whole_list,
 )
-from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.forge_deploys import Deployments, Facts, Scope, listed_once, record
 from checker.importers.forge_origins import Origin
 from checker.importers.github import PAGE_SIZES, login_of
 
@@ -184,14 +183,6 @@ def import_saved(
     result = deployments(found, scope, logins, seen)
     result.remarks.extend(remarks)
     return result
-
-
-def listed_once(items: list[Any], source: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each deployment once, and what was said of those listed twice: GitHub lists the newest
-    first, so one created while the pages are read pushes the others down, and the last of a
-    page is listed again on the next (recorded twice, the import was refused naming the
-    evidence file rather than the list)."""
-    return once_each(items, "id", lambda ident: f"deployment {ident}", source)
 
 
 def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope, origin: Origin) -> bool:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, named_ref, once_each, read_whole_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, record
+from checker.importers.common import Logins, dig, expect, named_ref, read_whole_list
+from checker.importers.forge_deploys import Deployments, Facts, Scope, listed_once, record
 from checker.importers.forge_origins import GITLAB_URL, Address, Project
 from checker.importers.gitlab import PAGE_SIZES, username
 
@@ -109,14 +109,6 @@ def import_saved_deployments(
     result = deployment_records(items, project, scope, logins, path)
     result.remarks.extend(remarks)
     return result
-
-
-def listed_once(items: list[Any], source: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each deployment once, and what was said of those listed twice: a deployment updated
-    while the pages are read (one that finished, in a list ordered by update) moves to a later
-    page and is listed again (recorded twice, the import was refused naming the evidence file
-    rather than the list)."""
-    return once_each(items, "id", lambda ident: f"deployment {ident}", source)
 
 
 def check_projects(items: list[Any], origin: Project, source: Path) -> None:
