@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from checker import __version__
-from checker.cli.arguments import path
+from checker.cli.arguments import given, path
 from checker.errors import UsageError
 from checker.evidence.bundle import KINDS
 from checker.report import RENDERERS
@@ -268,6 +268,7 @@ def _audit(commands: Commands) -> None:
     )
     audit.add_argument(
         "--key",
+        type=given,
         metavar="KEY",
         help="private key file, or env:NAME (default: $KNIGHTWATCH_SIGNING_KEY)",
     )

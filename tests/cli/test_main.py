@@ -49,6 +49,7 @@ def test_a_bug_is_exit_3_without_traceback(monkeypatch: pytest.MonkeyPatch) -> N
         (["check", "--evidence", " "], "--evidence"),
         (["check", "--repo", ""], "--repo"),
         (["audit", "--period", "2024-03", "--key", "k.pem", "-o", ""], "-o/--output"),
+        (["audit", "--period", "2024-03", "--key", "", "-o", "a.json"], "--key"),
         (["import", "ansible", "--service", "web", ""], "RESULT"),
     ],
 )
