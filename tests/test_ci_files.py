@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,27 @@ def test_the_gitlab_example_gives_each_job_a_fresh_clone() -> None:
     for name, job in gitlab.items():
         if isinstance(job, dict) and "script" in job:
             assert job.get("variables", {}).get("GIT_STRATEGY", "clone") == "clone", name
+
+
+def test_the_examples_never_upload_a_report_the_run_did_not_write() -> None:
+    """A run that stops with exit 2 writes no report: an upload with ``if: always()`` of a path
+    in the checkout, or GitLab's ``when: always`` artifacts, then took a report committed
+    to the repository for this run's (a clean SARIF, a JUnit file of passes)."""
+    workflow = yaml.safe_load((ROOT / "docs" / "examples" / "github-workflow.yml").read_text())
+    gate = workflow["jobs"]["merge-gate"]["steps"]
+    upload = next(s for s in gate if s.get("uses", "").startswith("github/codeql-action"))
+    assert upload["with"]["sarif_file"].startswith("${{ runner.temp }}/")
+    run = next(s for s in gate if s.get("uses", "").startswith("knightwatch/"))
+    assert f"-o {upload['with']['sarif_file']}" in run["with"]["args"]
+    gitlab = yaml.safe_load((ROOT / "docs" / "examples" / "gitlab-ci.yml").read_text())
+    for name, job in gitlab.items():
+        if not (isinstance(job, dict) and "artifacts" in job):
+            continue
+        written = set(re.findall(r"-o (\S+)", " ".join(job["script"])))
+        assert written, name
+        check = next(i for i, line in enumerate(job["script"]) if "knightwatch check" in line)
+        removed = {
+            word for line in job["script"][:check] if line.startswith("rm -f ")
+            for word in line.split()[2:]
+        }  # fmt: skip
+        assert written <= removed, name
