@@ -156,10 +156,34 @@ def read_json(path: Path, what: str) -> Any:
     array per page), as one list. Gerrit's ``)]}'`` guard line is skipped."""
     values = _read_values(path, what)
     if len(values) == 1:
+        _refuse_api_error(values[0], path, what)
         return values[0]
     if all(isinstance(v, list) for v in values):
         return [item for page in values for item in page]
     raise InputError(f"several JSON documents; expected {what}", path=str(path))
+
+
+def _refuse_api_error(value: Any, path: Path, what: str) -> None:
+    """A forge's error body saved in place of the answer (``gh api`` and ``curl`` write it
+    to the file as they would the answer): GitHub's ``{"message": "Not Found",
+    "documentation_url": ...}``, GitLab's ``{"message": "404 Not Found"}`` or ``{"error":
+    ..., "error_description": ...}``. Named as what it is, rather than read as an answer
+    that lacks every field."""
+    if not isinstance(value, dict) or not value:
+        return
+    github = {"message", "documentation_url"} <= value.keys() <= _GITHUB_ERROR
+    gitlab = value.keys() <= _GITLAB_ERROR and ("message" in value or "error" in value)
+    if github or gitlab:
+        said = value.get("message") or value.get("error_description") or value.get("error")
+        raise InputError(
+            f"holds an API error, not {what}: {str(said)[:200]!r}; the request failed when "
+            "the file was saved: save it again",
+            path=str(path),
+        )
+
+
+_GITHUB_ERROR = frozenset({"message", "documentation_url", "status", "errors"})
+_GITLAB_ERROR = frozenset({"message", "error", "error_description", "scope"})
 
 
 def _json_values(text: str, path: Path, what: str) -> list[Any]:

@@ -781,3 +781,28 @@ def test_saved_output_given_in_part_is_refused(tmp_path: Path, argv: list[str], 
     result = run_cli("import", *argv, "--repo", repo.path)
     assert result.code == 2 and said in result.err, result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # GitHub's error body as `gh api` writes it to the file (status added in 2024).
+        ({"message": "Not Found", "status": "404", "documentation_url":
+          "https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run"}, "Not Found"),
+        # GitLab's, for a token without access.
+        ({"error": "insufficient_scope", "error_description": "The request requires higher "
+          "privileges than provided by the access token.", "scope": "read_api"}, "higher"),
+    ],
+)  # fmt: skip
+def test_a_saved_api_error_is_named_as_one(tmp_path: Path, body: dict[str, str], said: str) -> None:
+    """A request that failed when the export was saved leaves the forge's error body in the
+    file: it was read as a workflow run without an id ("this is workflow run None")."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    (export / "262350588" / "run.json").write_text(json.dumps(body))
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", "PyGithub/PyGithub",
+                     "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "run.json" in result.err and "holds an API error" in result.err and said in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
