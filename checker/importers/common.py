@@ -29,7 +29,7 @@ from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.merges import Landing, unmerged_landings
-from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, timestamp_ns
+from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, check_timestamp, timestamp_ns
 from checker.writer import write_atomic
 
 """A name shaped like an object id, abbreviated or whole: a commit, not a branch or tag."""
@@ -313,9 +313,9 @@ def dig(value: Any, *keys: str) -> Any:
 def moment(value: Any, path: Path, what: str) -> int:
     """An RFC 3339 timestamp from the tool's output, or an input error naming the field."""
     try:
-        return timestamp_ns(str(value))
-    except ValueError:
-        raise InputError(f"{what}: not an RFC 3339 timestamp: {value!r}", path=str(path)) from None
+        return timestamp_ns(check_timestamp(str(value)))
+    except ValueError as exc:  # why: no zone, out of range, not a timestamp at all
+        raise InputError(f"{what}: {exc}", path=str(path)) from None
 
 
 def expect(condition: bool, path: Path, message: str) -> None:

@@ -117,6 +117,9 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
         f"item #{index} is not a deployment object (id, sha, environment, created_at); "
         f"expected {DEPLOYMENTS}",
     )
+    # Its start where no status says the run began: read here, naming this file, not later
+    # as a record's started_at (which named the deployment's statuses.json).
+    moment(item["created_at"], source, f"item #{index} (deployment {item['id']}) created_at")
 
 
 def check_repository(item: dict[str, Any], index: int, origin: Origin, source: Path) -> None:

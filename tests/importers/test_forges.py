@@ -806,3 +806,25 @@ def test_a_saved_api_error_is_named_as_one(tmp_path: Path, body: dict[str, str],
     assert result.code == 2, result.err
     assert "run.json" in result.err and "holds an API error" in result.err and said in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
+def test_a_deployment_created_at_without_a_zone_names_the_deployments_file(
+    tmp_path: Path,
+) -> None:
+    """A deployment whose statuses never say ``in_progress`` starts at its ``created_at``,
+    which was read unchecked and refused later, as a record's start, naming statuses.json."""
+    repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
+    export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
+    listed = json.loads((export / "deployments.json").read_text())
+    for item in listed:
+        item["created_at"] = item["created_at"].rstrip("Z")
+    (export / "deployments.json").write_text(json.dumps(listed))
+    statuses = export / "262350588" / "statuses.json"
+    kept = [s for s in json.loads(statuses.read_text()) if s["state"] != "in_progress"]
+    statuses.write_text(json.dumps(kept))
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", "PyGithub/PyGithub",
+                     "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "deployments.json" in result.err and "statuses.json" not in result.err
+    assert "created_at" in result.err and "has no time zone" in result.err
