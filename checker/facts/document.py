@@ -294,7 +294,7 @@ class FlagEvent(TypedDict):
     last_deployment: ReadOnly[DeploymentSummary | None]
     """The latest deployment of its stream that started before it and succeeded anywhere."""
     observed_by_version: ReadOnly[dict[Sha, list[str]]]
-    """The hosts of its service, by the commit each was last observed running before it."""
+    """The hosts of its service, by the commit each was last observed running at or before it."""
     short_commits: ReadOnly[dict[Sha, str]]
     """Each commit of ``observed_by_version`` as messages show it."""
     short_listings: ReadOnly[list[str]]

@@ -279,13 +279,14 @@ class _LatestObservations:
     def by_version_before(
         self, service: str, at_ns: int
     ) -> tuple[dict[str, list[str]], dict[str, list[document.Observation]]]:
-        """The service's hosts grouped by the commit each was last observed running before
-        ``at_ns``, and each host's latest observations."""
+        """The service's hosts grouped by the commit each was last observed running at or
+        before ``at_ns`` (observed in the event's own instant: what ran when it was switched),
+        and each host's latest observations."""
         observations = self._by_service.get(service, [])
         seen = self._seen[service]
         while self._cursor[service] < len(observations):
             observation = observations[self._cursor[service]]
-            if observation["observed_at_ns"] >= at_ns:
+            if observation["observed_at_ns"] > at_ns:
                 break
             last = seen.get(observation["host"])
             if last and last[0]["observed_at_ns"] == observation["observed_at_ns"]:

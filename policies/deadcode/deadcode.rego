@@ -289,7 +289,7 @@ unreadable_registry contains finding if {
 #   A flag must not be switched on where the code running marks it retired: the commit of its
 #   stream's latest deployment before the event that succeeded anywhere, of each that started
 #   in the event's instant, and every commit its service's hosts were last observed running
-#   before it, each judged by its own registry
+#   at or before it, each judged by its own registry
 #   (listed retired, or no longer listed where an earlier version retired it). Switching it on
 #   activates code no longer meant for use, as the flag that had switched on Power Peg did on
 #   the one server still running it. Where the registry of code running there cannot be read,

@@ -166,8 +166,8 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 #   A flag must not be enabled on a service while its hosts run different versions: when the
 #   latest deployment before the event that succeeded anywhere did not succeed on every host
 #   of the service and every target it names, listed or not (by the event: a target that
-#   finished after it had not), or when the latest observations of its hosts before the event
-#   disagree.
+#   finished after it had not), or when the latest observations of its hosts at or before the
+#   event disagree.
 #   This is the rule that would have stopped 1 August 2012.
 # custom:
 #   id: FLEET-003

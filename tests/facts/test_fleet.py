@@ -586,3 +586,38 @@ def _rollout(tmp_path: Path) -> tuple[Path, str, list[str | Path]]:
                           base, "--format", "json", "--as-of", "2024-04-30", "--fail-on",
                           "critical"]  # fmt: skip
     return evidence, v1, args
+
+
+def test_observations_made_at_the_flags_own_instant_count_for_fleet_003(tmp_path: Path) -> None:
+    """Hosts observed on the minute (a scraper's schedule) and a flag switched on the minute:
+    the observations of that instant show what ran when it was switched. They were left out
+    (only those strictly before counted), and a fleet they showed mixed passed FLEET-003."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    registry = (
+        "flags: [{name: new_mode, purpose: x, owner: t, status: active, created: 2024-04-01}]\n"
+    )
+    base = repo.commit("base", {"flags.yaml": registry, "app.py": "1\n"}, author=DEV,
+                       date="2024-04-01T09:00:00Z", trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    first = deployment("D1", base, "2024-04-01T12:00:00Z", targets=targets, approvals=APPROVAL)
+    second = deployment("D2", v2, "2024-04-03T12:00:00Z", targets=targets, approvals=APPROVAL)
+    first["finished_at"], second["finished_at"] = "2024-04-01T12:10:00Z", "2024-04-03T12:10:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [first, second])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "observations.yaml", [
+        {"host": "h1", "service": "web", "version": v2, "observed_at": "2024-04-03T12:30:00Z"},
+        {"host": "h2", "service": "web", "version": base, "observed_at": "2024-04-03T12:30:00Z"},
+    ])  # fmt: skip
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
+        "at": "2024-04-03T12:30:00Z", "by": OPS,
+    }])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+                     "--as-of", "2024-04-30")  # fmt: skip
+    assert result.code == 1, result.err
+    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
+    assert f"{base[:12]} on h2" in found["message"], found["message"]
