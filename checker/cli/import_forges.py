@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
-from checker.importers.common import Imported, Logins, append_records
+from checker.importers.common import Imported, Logins, append_records, recorded_keys
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
@@ -277,11 +277,37 @@ def _refuse_unmatched(done: Deployments, scope: Scope, source: Path) -> None:
         )
 
 
+def _refuse_forgotten(done: Deployments, evidence: Path) -> None:
+    """A deployment whose statuses GitHub deleted (after 90 days) is passed over when a record
+    of it was written while they were kept; one that no record holds is refused. Passed over
+    as never started, its deployed commit was never judged, and a failure it ended in was lost:
+    check passed."""
+    if not done.forgotten:
+        return
+    recorded = recorded_keys(evidence, "deploys", "id")
+    for ident, (number, source) in sorted(done.forgotten.items()):
+        if ident not in recorded:
+            raise InputError(
+                f"deployment {number}: GitHub lists no status of it (none at all, or only "
+                "inactive), so whether it ran and how it ended cannot be told, and no record "
+                f"of it ({ident}) is in the evidence; GitHub deletes deployment statuses after "
+                "90 days",
+                path=str(source),
+                hint="import deployments daily, so that each is recorded while GitHub keeps "
+                "its statuses; record this one by hand, under that id, from its deploy job's "
+                "log, and imports keep that record",
+            )
+    done.passed_over["recorded already, their statuses since deleted by GitHub"] += len(
+        done.forgotten
+    )
+
+
 def report_deployments(
     done: Deployments, evidence: Path, scope: Scope, tool: str, err: TextIO
 ) -> tuple[str, Any]:
     """Append deployment records (a finished deployment's record that ``tool`` wrote is
     brought up to date when its source changed) and say what was passed over."""
+    _refuse_forgotten(done, evidence)
     appended = append_records(
         evidence, "deploys", "id", list(done.records), source=tool, update=True, older=ended_earlier
     )

@@ -565,6 +565,12 @@ class _Plan:
             )
 
 
+def recorded_keys(directory: Path, kind_name: str, key: str) -> set[str]:
+    """The ``key`` of every record in the directory's file of that kind."""
+    _, path, data = _evidence_file(directory, kind_name)
+    return set(_by_key(data, path, key))
+
+
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:
     """The file's records by their ``key``, each with its line."""
     existing = {}

@@ -43,6 +43,11 @@ class Deployments:
     """Every environment the forge listed a deployment to, chosen or not."""
     remarks: list[str] = field(default_factory=list)
     """What was said of deployments listed more than once (a list read while it changed)."""
+    forgotten: dict[str, tuple[str, Path]] = field(default_factory=dict)
+    """By record id: the deployments the forge lists with no status it still keeps (GitHub
+    deletes them after 90 days), each with the forge's id and where its statuses were read.
+    Whether they ran and how they ended cannot be told: an import refuses those no record
+    holds yet."""
 
     def unmatched(self, scope: Scope) -> list[str]:
         """The ``--environment`` names that no listed deployment went to (a typo, often)."""

@@ -24,13 +24,14 @@ missing.
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
-nothing). One that started (an ``in_progress`` status) with no terminal status yet is
-recorded unfinished (``failed``, no end) until a later import sees it finish; one that never
-started is passed over. It started at its first ``in_progress`` status (else its creation)
-and finished at its terminal status. Statuses are ordered by date, then id (GitHub dates them
-to the second). A status may move its deployment to another environment (its
-``environment``): the record's is the one in force at the terminal status (for an unfinished
-one, its last status), and ``--environment`` chooses by it.
+nothing). One that started (an ``in_progress`` status) with no terminal status yet is recorded
+unfinished (``failed``, no end) until a later import sees it finish; one that never started is
+passed over. GitHub deletes statuses after 90 days: a deployment with none left (or only
+``inactive``) is refused unless the evidence holds its record already. It started at its first
+``in_progress`` status (else its creation) and finished at its terminal status. Statuses are
+ordered by date, then id (GitHub dates them to the second). A status may move its deployment to
+another environment (its ``environment``): the record's is the one in force at the terminal
+status (for an unfinished one, its last status), and ``--environment`` chooses by it.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
 environment past ``waiting`` only once its required reviewers approved, so an approval is
@@ -221,6 +222,10 @@ def deployments(
     every deployment listed."""
     result = Deployments(environments=seen)
     for data in found:
+        if _forgotten(data):
+            ident = f"{_repository(data.deployment)}/deployments/{data.deployment['id']}"
+            result.forgotten[ident] = (str(data.deployment["id"]), data.source)
+            continue
         facts = _facts(data, logins, result)
         if facts is None:
             continue
@@ -230,6 +235,18 @@ def deployments(
             continue
         result.records.append(record(facts, scope, data.source))
     return result
+
+
+def _forgotten(data: DeploymentData) -> bool:
+    """Whether GitHub has deleted the statuses that said whether the deployment ran and how it
+    ended: it keeps a deployment's statuses for 90 days and lists the deployment for ever, so
+    an old deployment has none left, or only the ``inactive`` a later deployment added. One
+    waiting to start still shows its ``queued``, ``pending`` or ``waiting``: passed over as
+    never started, it lost nothing."""
+    _check_own(data)
+    for index, status in enumerate(data.statuses, start=1):
+        _check_status(status, index, data.source)
+    return all(status["state"] == "inactive" for status in data.statuses)
 
 
 def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts | None:

@@ -220,3 +220,38 @@ def test_an_export_saved_before_the_one_imported_is_refused(tmp_path: Path, save
     assert deploys.read_bytes() == before
     assert not (repo.path / "compliance" / "superseded.jsonl").exists()
     assert _check(repo).code == 1
+
+
+@pytest.mark.parametrize("left", [[], ["inactive"]])
+def test_a_deployment_whose_statuses_github_deleted_is_refused(
+    tmp_path: Path, left: list[str]
+) -> None:
+    """GitHub deletes deployment statuses after 90 days: an export saved later lists the
+    deployment with no status at all, or with only the ``inactive`` a later deployment added.
+    It was passed over as never started, its unreviewed hotfix was never judged, and check
+    passed."""
+    repo, export, statuses, _ = _hotfix(tmp_path)
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    result = _import(repo, export, [statuses[0] | {"state": state} for state in left])
+    assert result.code == 2, result.err
+    named = f"{export / DEPLOYMENT / 'statuses.json'}: deployment {DEPLOYMENT}"
+    assert named in result.err
+    assert "GitHub deletes deployment statuses after 90 days" in result.err
+    assert "Traceback" not in result.err
+    assert deploys.read_bytes() == before
+
+
+def test_a_recorded_deployment_whose_statuses_github_deleted_stays_recorded(
+    tmp_path: Path,
+) -> None:
+    """A deployment recorded while GitHub kept its statuses keeps its record when they are
+    gone: nightly imports read every deployment, the old ones too."""
+    repo, export, statuses, _ = _hotfix(tmp_path)
+    assert _import(repo, export, statuses).code == 0
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    result = _import(repo, export, [])
+    assert result.code == 0, result.err
+    assert "1 recorded already, their statuses since deleted by GitHub" in result.err
+    assert deploys.read_bytes() == before
