@@ -77,14 +77,26 @@ def _runs(status: dict[str, Any], phase: Any) -> bool:
     return "running" in state or restarting
 
 
+def _spec_images(pod: dict[str, Any], spec_key: str, path: Path) -> dict[Any, Any]:
+    """The image each container of the pod's spec list names, by the container's name (text,
+    as the API gives it: a hand-edited listing is refused, not a traceback)."""
+    name = pod["metadata"]["name"]
+    specs = objects(pod["spec"].get(spec_key), path, f"pod {name}: spec.{spec_key}")
+    expect(
+        all(isinstance(c.get("name"), str) for c in specs),
+        path,
+        f"pod {name}: a container's name in spec.{spec_key} is not text",
+    )
+    return {c["name"]: c.get("image") for c in specs}
+
+
 def containers(pod: dict[str, Any], path: Path) -> list[Container]:
     """Every container the pod's status reports, in the order of the spec's lists."""
     name = pod["metadata"]["name"]
     phase = dig(pod, "status", "phase")
     found = []
     for spec_key, status_key, kind in KINDS:
-        specs = objects(pod["spec"].get(spec_key), path, f"pod {name}: spec.{spec_key}")
-        spec_images = {c.get("name"): c.get("image") for c in specs}
+        spec_images = _spec_images(pod, spec_key, path)
         for status in objects(dig(pod, "status", status_key), path, f"pod {name}: "
                               f"status.{status_key}"):  # fmt: skip
             own = status.get("name")

@@ -208,6 +208,7 @@ ODD_PODS = {
     "controller name a number": _set("metadata.ownerReferences.0.name", 5),
     "conditions an object": _set("status.conditions", {"type": "Ready"}),
     "containers an object": _set("spec.containers", {"name": "x"}),
+    "container name a list": _set("spec.containers.0.name", ["checkout"]),
     "containerStatuses an object": _set("status.containerStatuses", {"name": "x"}),
     "imageID a number": _set("status.containerStatuses.0.imageID", 5),
     "lastTransitionTime a number": _set("status.conditions.1.lastTransitionTime", 5),
