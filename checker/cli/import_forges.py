@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
-from checker.importers.common import Imported, Logins, append_records, recorded_keys
+from checker.importers.common import Imported, Logins, append_records, moment, recorded_keys
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
@@ -62,10 +62,10 @@ def _deploy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(
+def _github_deployments_parser(
     tools: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> list[argparse.ArgumentParser]:
-    """The new tools' parsers."""
+) -> argparse.ArgumentParser:
+    """``import github-deployments``: saved output or a fetch, and ``--since``."""
     ghd = tools.add_parser(
         "github-deployments", help="GitHub deployments, their statuses and environment approvals"
     )
@@ -82,6 +82,21 @@ def add_parsers(
     )
     _deploy_options(ghd)
     add_fetch_options(ghd, "github", since=False)
+    ghd.add_argument(
+        "--since",
+        metavar="TIMESTAMP",
+        help="only deployments created at or after this RFC 3339 time; older ones are passed "
+        "over and counted (GitHub deletes a deployment's statuses after 90 days: a first import "
+        "starts where the evidence should)",
+    )
+    return ghd
+
+
+def add_parsers(
+    tools: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
+    """The new tools' parsers."""
+    ghd = _github_deployments_parser(tools)
 
     gla = tools.add_parser("gitlab-approvals", help="approvals of merged GitLab merge requests")
     add_saved(
@@ -145,7 +160,10 @@ def _fetching(args: argparse.Namespace, saved: list[str], files: str, option: st
 
 def scope_of(args: argparse.Namespace) -> Scope:
     """The deployment importers' choices from the command line."""
-    return Scope(args.service, tuple(args.environment), tuple(args.target))
+    since = None
+    if args.tool == "github-deployments" and args.since is not None:
+        since = moment(args.since, Path("--since"), "--since")
+    return Scope(args.service, tuple(args.environment), tuple(args.target), since)
 
 
 def github_reviews(

@@ -28,6 +28,9 @@ class Scope:
     environments: tuple[str, ...] = ()
     """Only deployments to these environments (all when empty)."""
     targets: tuple[str, ...] = ()
+    created_since: int | None = None
+    """Only deployments created at or after this instant (ns; all when None): GitHub's
+    ``--since``, for a first import past deployments whose statuses GitHub deleted."""
 
 
 @dataclass

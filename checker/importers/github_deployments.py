@@ -222,6 +222,9 @@ def deployments(
     every deployment listed."""
     result = Deployments(environments=seen)
     for data in found:
+        if _before(data.deployment, scope):
+            result.passed_over["created before --since"] += 1
+            continue
         if _forgotten(data):
             ident = f"{_repository(data.deployment)}/deployments/{data.deployment['id']}"
             result.forgotten[ident] = (str(data.deployment["id"]), data.source)
@@ -235,6 +238,14 @@ def deployments(
             continue
         result.records.append(record(facts, scope, data.source))
     return result
+
+
+def _before(item: dict[str, Any], scope: Scope) -> bool:
+    """Whether the deployment was created before ``--since``."""
+    if scope.created_since is None:
+        return False
+    created = moment(item["created_at"], Path("deployments"), f"deployment {item['id']} created_at")
+    return created < scope.created_since
 
 
 def _forgotten(data: DeploymentData) -> bool:

@@ -255,3 +255,24 @@ def test_a_recorded_deployment_whose_statuses_github_deleted_stays_recorded(
     assert result.code == 0, result.err
     assert "1 recorded already, their statuses since deleted by GitHub" in result.err
     assert deploys.read_bytes() == before
+
+
+def test_a_first_import_starts_at_since_past_deployments_github_forgot(tmp_path: Path) -> None:
+    """Every deployment older than 90 days has lost its statuses: a first import on a
+    repository deployed for a year was refused until each was recorded by hand. ``--since``
+    passes over those created before it, counted; a deployment created at or after it is
+    judged as before, refused where its statuses are gone."""
+    repo, export, _, _ = _hotfix(tmp_path)
+    (export / DEPLOYMENT / "statuses.json").write_text("[]")
+    argv = ["import", "github-deployments", export / "deployments.json", export,
+            "--repository", "PyGithub/PyGithub",
+            "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
+    created = {str(i["id"]): i["created_at"] for i in json.loads((export / "deployments.json")
+                                                             .read_text())}  # fmt: skip
+    later = run_cli(*argv, "--since", "2020-09-01T00:00:00Z")
+    assert later.code == 0, later.err
+    assert f"{len(created)} created before --since" in later.err
+    at = run_cli(*argv, "--since", created[DEPLOYMENT])
+    assert at.code == 2 and "GitHub deletes deployment statuses" in at.err, at.err
+    typo = run_cli(*argv, "--since", "2020-09-01")
+    assert typo.code == 2 and "--since" in typo.err and "Traceback" not in typo.err, typo.err
