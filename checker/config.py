@@ -97,11 +97,15 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
         raise InputError(f"{CONFIG_NAME} is {what}", path=str(path), hint="make it a file")
     for entry in sorted(repo_root.iterdir()):
         name = entry.name
-        if name == CONFIG_NAME or not name.casefold().startswith("knightwatch."):
+        # The dotfile spelling (.knightwatch.yaml) counts too: many tools' options files are
+        # hidden (.golangci.yml), so it is the one a team is likeliest to write.
+        bare = name.lstrip(".")
+        if name == CONFIG_NAME or not bare.casefold().startswith("knightwatch."):
             continue
         # Another spelling of the options file would be silently ignored, and a setting in it
-        # (require_all) with it. A backup beside the real file is harmless.
-        if present and name.startswith(CONFIG_NAME + "."):
+        # (require_all) with it. A backup beside the real file is harmless (an editor's
+        # .knightwatch.yaml.swp too).
+        if present and bare.startswith(CONFIG_NAME + "."):
             continue
         raise InputError(
             f"{name} is not read: the options file is {CONFIG_NAME}",

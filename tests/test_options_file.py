@@ -1,0 +1,62 @@
+"""An options file knightwatch would not read is refused, not passed over: its settings (a
+``require_all`` that fails a pass with rules not evaluated, the team's own policies, its
+review bots) would be silently dropped, and the check would pass where the team asked it to
+fail. Each case passes (exit 0) without the file, so a run that ignores it passes too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL, REVIEWED
+
+STRICT = "require_all: true\n"
+"""A pass here has rules not evaluated (no observations, no flag events): this fails it."""
+
+
+def _passing(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    """A reviewed commit, deployed with an approval to every host: PASS, incomplete."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "one", {"a": "1\n"}, author=DEV, date="2024-01-02T00:00:00Z", trailers=REVIEWED
+    )
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-08T00:00:00Z", approvals=APPROVAL)],
+    )
+    return repo, evidence
+
+
+def _check(repo: Path, evidence: Path) -> CliResult:
+    return run_cli("check", "--repo", repo, "--evidence", evidence)
+
+
+def test_the_case_passes_and_the_options_file_fails_it(tmp_path: Path) -> None:
+    repo, evidence = _passing(tmp_path)
+    assert _check(repo.path, evidence).code == 0
+    (repo.path / "knightwatch.yaml").write_text(STRICT)
+    assert _check(repo.path, evidence).code == 1
+
+
+@pytest.mark.parametrize("name", [".knightwatch.yaml", ".knightwatch.yml", ".Knightwatch.yaml"])
+def test_a_hidden_options_file_is_refused(tmp_path: Path, name: str) -> None:
+    """The dotfile spelling many tools' options files have (``.golangci.yml``)."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / name).write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    assert f"{name} is not read: the options file is knightwatch.yaml" in result.err
+    assert "rename it to knightwatch.yaml" in result.err
+
+
+def test_a_hidden_backup_beside_the_options_file_is_allowed(tmp_path: Path) -> None:
+    """What an editor leaves while knightwatch.yaml is open (vim's swap file)."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "knightwatch.yaml").write_text(STRICT)
+    (repo.path / ".knightwatch.yaml.swp").write_text("")
+    assert _check(repo.path, evidence).code == 1
