@@ -119,6 +119,32 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     return load_config_file(path, role="config", name=CONFIG_NAME)
 
 
+def refuse_below_root(given: Path, root: Path) -> None:
+    """An options file in the directory ``--repo`` names, or in one between it and the
+    repository's root, is refused: only the root's knightwatch.yaml is read, and a monorepo's
+    team that kept its options beside its service (``--repo services/web``) had them dropped
+    unseen, its ``require_all``, policies and review bots with them. Options files in other
+    folders (an example, a fixture) are no part of the run and are not looked at."""
+    top = root.resolve()
+    here = given.resolve()
+    if top not in here.parents or not here.is_dir():
+        return
+    for folder in (here, *here.parents):
+        if folder == top:
+            return
+        for entry in sorted(folder.iterdir()):
+            if entry.name.lstrip(".").casefold() not in (CONFIG_NAME, "knightwatch.yml"):
+                continue
+            raise InputError(
+                f"{entry.name} is not read: the options file is read from the repository "
+                f"root, {top}",
+                path=str(entry),
+                hint=f"move it to {top / CONFIG_NAME}"
+                if not (top / CONFIG_NAME).exists()
+                else f"merge it into {top / CONFIG_NAME}, the one read",
+            )
+
+
 def load_config_file(
     path: Path, *, role: str, name: str | None = None
 ) -> tuple[Config, FileDigest]:

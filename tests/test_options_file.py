@@ -60,3 +60,29 @@ def test_a_hidden_backup_beside_the_options_file_is_allowed(tmp_path: Path) -> N
     (repo.path / "knightwatch.yaml").write_text(STRICT)
     (repo.path / ".knightwatch.yaml.swp").write_text("")
     assert _check(repo.path, evidence).code == 1
+
+
+@pytest.mark.parametrize("depth", [["services", "web"], ["services", "web", "src"]])
+def test_an_options_file_below_the_root_on_the_way_to_repo_is_refused(
+    tmp_path: Path, depth: list[str]
+) -> None:
+    """``--repo services/web`` (or a run from inside it) reads the root's knightwatch.yaml:
+    one beside the service, where a monorepo's team put it, was passed over."""
+    repo, evidence = _passing(tmp_path)
+    service = repo.path / "services" / "web"
+    given = repo.path.joinpath(*depth)
+    given.mkdir(parents=True)
+    (service / "knightwatch.yaml").write_text(STRICT)
+    result = _check(given, evidence)
+    assert result.code == 2, result.err
+    assert f"{service / 'knightwatch.yaml'}: " in result.err
+    assert "is not read: the options file is read from the repository root" in result.err
+    assert f"move it to {repo.path / 'knightwatch.yaml'}" in result.err
+
+
+def test_an_options_file_elsewhere_in_the_repository_is_not_judged(tmp_path: Path) -> None:
+    """One in a folder the run was not pointed at (a fixture, an example) is no mistake."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "examples").mkdir()
+    (repo.path / "examples" / "knightwatch.yaml").write_text(STRICT)
+    assert _check(repo.path, evidence).code == 0
