@@ -19,6 +19,7 @@ from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
 from checker.importers.common import SUPERSEDED, Appended, Imported, Logins, append_records
 from checker.importers.forge_deploys import Deployments
+from checker.importers.github import approval_returned
 from checker.report.escape import visible
 from checker.runner import DEFAULT_EVIDENCE
 
@@ -264,10 +265,13 @@ def _reviews(
 ) -> None:
     """Review records appended. A review system's answer changes after the fact (a dismissal,
     a login mapped since): the record is brought up to date and the old one kept in
-    superseded.jsonl."""
+    superseded.jsonl; never back to a GitHub approval withdrawn since (files saved before a
+    dismissal, imported again)."""
+    older = approval_returned if args.tool == "github-reviews" else None
     done = append_records(
-        where.evidence, "reviews", "change", list(found.reviews), source=args.tool, update=True
-    )
+        where.evidence, "reviews", "change", list(found.reviews), source=args.tool, update=True,
+        older=older,
+    )  # fmt: skip
     left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))
     notes = ", ".join(f"{n} {why}" for why, n in sorted(found.notes.items()))
     _say(

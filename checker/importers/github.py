@@ -59,6 +59,7 @@ request names it); a review and an event must name their pull request's anyway (
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,6 +352,36 @@ def noreply_login(value: str) -> str | None:
     if domain.lower() != NOREPLY or not local:
         return None
     return local.split("+", 1)[-1] or None
+
+
+def approval_returned(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why ``new``, a pull request's record, is older than ``old``, the one an earlier import
+    wrote; None when it is not. GitHub withdraws an approval after the merge (a dismissal, which
+    then shows the review ``DISMISSED``) and never gives one back, and a merged pull request
+    gains no review before its merge: so a record that counts an approval the earlier one did
+    not was read from files saved before the dismissal, and replacing the record would count
+    the withdrawn approval again. Approvals are matched by when they were given and on which
+    commit, not by ``by``, which a login mapped in identities.yaml since respells."""
+    was = Counter(_given(approval) for approval in old.get("approvals") or [])
+    for approval in new.get("approvals") or []:
+        if was[_given(approval)] > 0:
+            was[_given(approval)] -= 1
+            continue
+        return (
+            f"this import counts the approval by {approval.get('by')} given at "
+            f"{approval.get('at')}, which the record imported earlier does not (GitHub "
+            "withdraws an approval after the merge, by a dismissal, and never gives one back; "
+            "if review_bots or identities.yaml changed since, remove the record by hand and "
+            "import again)"
+        )
+    return None
+
+
+def _given(approval: Any) -> tuple[str, str]:
+    """An approval of a record as :func:`approval_returned` matches it: when, and on what."""
+    if not isinstance(approval, dict):
+        return ("", "")
+    return (str(approval.get("at")), str(approval.get("commit") or ""))
 
 
 def raise_limit(number: int, listed: int, source: Path) -> None:

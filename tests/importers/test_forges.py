@@ -163,6 +163,33 @@ def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path)
     assert (evidence / "superseded.jsonl").read_bytes() == before
 
 
+def test_files_saved_before_a_dismissal_never_bring_the_approval_back(tmp_path: Path) -> None:
+    """#538's files saved before its approval was dismissed after the merge, imported again
+    after the files saved since: they replaced the record, the withdrawn approval counted
+    again, and check passed. An update never adds an approval to a GitHub record."""
+    repo, shas = pr538_repo(tmp_path)
+    before = _copy(FIXTURES / "github-pr538", tmp_path / "before", shas)
+    since = _copy(FIXTURES / "github-pr538", tmp_path / "since", shas)
+    reviews = json.loads((since / "538" / "reviews.json").read_text())
+    reviews[0]["state"] = "DISMISSED"
+    (since / "538" / "reviews.json").write_text(json.dumps(reviews))
+    evidence = repo.path / "compliance"
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    assert _import_538(repo, since).code == 0
+    recorded = (evidence / "reviews.jsonl").read_bytes()
+    old = _import_538(repo, before)
+    assert old.code == 2, old.err
+    assert (
+        "reviews.jsonl:1: review 'PyGithub/PyGithub#538': this import counts the approval by "
+        "jimmy@coreos.example given at 2017-03-22T19:06:59Z, which the record imported earlier "
+        "does not" in old.err
+    )
+    assert (evidence / "reviews.jsonl").read_bytes() == recorded
+    assert not (evidence / "superseded.jsonl").exists()
+    assert {shas[s] for s in PR538} <= _unreviewed(repo)
+
+
 def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
     repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
