@@ -761,6 +761,40 @@ class GitHistory:
         outside = set(listed.decode().split())
         return found | {sha for sha in asked if sha not in outside}
 
+    def changes_below(
+        self, tips: Sequence[str], stops: Sequence[str], under: str
+    ) -> Generator[tuple[str, str, str], None, None]:
+        """Each (commit, tip, path) a walk of the history of ``tips``, but not of ``stops``,
+        shows a commit changing below ``under`` (a path: that file, or all below that folder,
+        letter case ignored as git ignores it, ASCII's; "" for every path), with the tip whose
+        history holds that commit (``--source``): so every path any tree of that history
+        held, where it was added or deleted. Every line of history is walked
+        (``--full-history``), a rename is both of its paths (``--no-renames``); a merge shows
+        none (its side's commits do). Close the generator to stop early: git is stopped too.
+
+        ``under`` is given git as a literal path, the only pathspec magic ``icase``: that
+        needs ``GIT_LITERAL_PATHSPECS`` off for this walk, and ``:(literal)`` keeps the path
+        itself from being read as a glob."""
+        self.check_commits(tips)
+        args = ["log", "--stdin", "--full-history", "--no-renames", "--name-only", "-z"]
+        args += ["--source", "--format=%x00%H %S"]
+        args += ["--", f":(literal,icase){under}"] if under else []
+        request = [*sorted(set(tips)), *(f"^{stop}" for stop in sorted(set(stops)))]
+        env = {"GIT_LITERAL_PATHSPECS": "0"}
+        commit, tip, header, first = "", "", False, False
+        walk = git_records(self._repo.git, args, request, self.root, env=env)
+        with contextlib.closing(walk) as records:
+            for field in records:
+                if not field:  # a path is never empty: a commit's header follows
+                    header = True
+                elif header:
+                    commit, _, tip = field.decode("ascii", errors="replace").partition(" ")
+                    header, first = False, True
+                else:  # a commit's first path follows a newline
+                    path = field[1:] if first and field.startswith(b"\n") else field
+                    first = False
+                    yield commit, tip, path.decode("utf-8", errors="surrogateescape")
+
     def ancestors(self, tip: str) -> set[str]:
         """``tip`` and every commit reachable from it."""
         seen = {tip}
@@ -882,11 +916,13 @@ def git_records(
     lines: list[str],
     root: Path,
     started: Callable[[subprocess.Popen[bytes]], object] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Generator[bytes, None, None]:
     """Run ``git ARGS`` with ``lines`` on its standard input and yield its NUL-separated
     records as they arrive, so the caller works while git goes on; an input error naming
-    ``root`` if git fails. ``started`` is given the process (to stop it from elsewhere)."""
-    process = git_.execute(["git", *args], as_process=True, istream=subprocess.PIPE)
+    ``root`` if git fails. ``started`` is given the process (to stop it from elsewhere);
+    ``env`` adds to (or overrides) the environment git runs with."""
+    process = git_.execute(["git", *args], as_process=True, istream=subprocess.PIPE, env=env)
     proc = process.proc
     if proc is None or proc.stdin is None or proc.stdout is None:
         raise RuntimeError(f"git {args[0]} did not start with pipes")

@@ -49,6 +49,7 @@ from checker.facts.document import (
     Revival,
     Spelling,
 )
+from checker.facts.misspelt import misspelt
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
 from checker.vocabulary import short
@@ -278,6 +279,7 @@ def deadcode_facts(
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
         trees.search(searched, retired.content(trees))
+        _add_errors(registries.errors, misspelt(history, trees, retired.unnamed(trees), cache))
         excluded = [_pathspec(glob) for glob in reference_exclude]
         words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
@@ -297,6 +299,20 @@ def deadcode_facts(
         **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
+
+
+def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:
+    """Add ``found`` (versions whose ``retired_code`` entries name no file) to ``errors``,
+    joined to the error of the same version and path where there is one: one DEAD-006
+    finding per subject."""
+    for error in found:
+        where = (error["commit"], error["path"])
+        same = next((k for k, e in errors.items() if (e["commit"], e["path"]) == where), None)
+        if same is None:
+            errors[f"misspelt:{error['commit']}:{error['path']}"] = error
+        else:
+            joined = f"{errors[same]['error']}; and {error['error']}"
+            errors[same] = RegistryError(**{**errors[same], "error": joined})
 
 
 def _registry_table(

@@ -40,6 +40,8 @@ class _Listing:
 
     commit: str
     reason: str
+    registry: str
+    """The registry's path at ``commit``."""
 
 
 class RetiredCodeHistory:
@@ -62,7 +64,7 @@ class RetiredCodeHistory:
             for entry in registry.retired_code if registry is not None else []:
                 listings = self._listed.setdefault(entry.path, [])
                 if not any(listing.commit == version.commit for listing in listings):
-                    listings.append(_Listing(version.commit, entry.reason))
+                    listings.append(_Listing(version.commit, entry.reason, version.path))
                     paths.append(entry.path)
             if paths:
                 self._versions.append((version.commit, paths, sorted(self._listed)))
@@ -104,6 +106,21 @@ class RetiredCodeHistory:
                     blobs = covered[(source, path)] - shared
                     self._content[key] = self._content.get(key, frozenset()) | blobs
         return set().union(*self._content.values())
+
+    def unnamed(self, trees: TreeIndex) -> dict[str, list[tuple[str, str]]]:
+        """Each listed path that covers no file of the commit of any version listing it, nor
+        of that commit's parents (the trees ``content`` read): by path, each version listing
+        it (its commit, and the registry's path there), oldest first. Such an entry is
+        misspelt, or retired code deleted before it was listed (``checker.facts.misspelt``)."""
+        named: set[str] = set()
+        for commit, paths, _ in self._versions:
+            for source in (commit, *trees.parents(commit)):
+                named.update(p for p in paths if p not in named and trees.matching(source, p))
+        return {
+            path: [(listing.commit, listing.registry) for listing in listings]
+            for path, listings in self._listed.items()
+            if path not in named
+        }
 
     def code_at(
         self, trees: TreeIndex, sha: str, registry: FlagRegistry | None

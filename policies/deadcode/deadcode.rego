@@ -260,6 +260,8 @@ unregistered_flag_referenced contains finding if {
 # description: >-
 #   Each version of the flag registry in the history the audit covers must parse and match the
 #   registry format; a version that does not cannot be judged, so the audit does not pass on it.
+#   Nor does one listing a retired_code entry that no commit of its history ever held a file
+#   of: a misspelt path retires nothing, and the code it meant ships.
 # custom:
 #   id: DEAD-006
 #   subject: "{commit}:{path}"
