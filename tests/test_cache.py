@@ -20,6 +20,7 @@ from checker import runner
 from checker.cache import FILE_NAME, FactCache, code_fingerprint, default_directory, entry_digest
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
+from checker.evidence.flagnames import ending
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import REVIEW_LINES, EarlyVersions, TreeIndex
 from checker.evidence.seal import SEALED
@@ -503,6 +504,39 @@ def test_blob_words_answer_a_subset_of_what_was_searched_and_miss_otherwise(
     with FactCache(tmp_path / "cache") as cache:  # a name not searched before: searched
         assert search({"old_flag", "use"}, cache) == {"old_flag": ["a.py"], "use": ["a.py"]}
     assert entries(tmp_path / "cache") == {**first, WORD_SET: 2}
+
+
+def test_identifiers_ending_with_a_flags_words_are_answered_for_a_subset_too(
+    tmp_path: Path,
+) -> None:
+    """What a blob holds of a flag's ``ending`` is the identifiers ending with its words, none
+    of them a word of the set searched: an entry answers for a subset of its set all the same,
+    each identifier kept where the subset holds one of its endings."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    code = {"a.py": "SMARS_POWER_PEG = isHTTPServerEnabled()\n", "b.py": "HTTPServer\n"}
+    tip = repo.commit("code", code, author=DEV, date="2024-01-01T00:00:00Z")
+    history = GitHistory(repo.path)
+    history.load([tip])
+    peg, http = str(ending("power_peg")), str(ending("http_server"))
+
+    def search(wanted: set[str], cache: FactCache) -> dict[str, list[str]]:
+        with TreeIndex(history, cache) as trees:
+            trees.load([tip])
+            trees.search(wanted)
+            return trees.references(tip)
+
+    uncached = search({peg, http}, FactCache(None))
+    assert uncached == {
+        "HTTPServer": ["b.py"],
+        "SMARS_POWER_PEG": ["a.py"],
+        "isHTTPServerEnabled": ["a.py"],
+    }
+    with FactCache(tmp_path / "cache") as cache:
+        assert search({peg, http}, cache) == uncached
+    first = entries(tmp_path / "cache")
+    with FactCache(tmp_path / "cache") as cache:  # a subset: answered from the cache
+        assert search({peg}, cache) == {"SMARS_POWER_PEG": ["a.py"]}
+    assert entries(tmp_path / "cache") == first
 
 
 def test_registry_versions_read_in_pieces_give_the_reports_of_versions_read_whole(

@@ -66,6 +66,44 @@ SUFFIXES = ("enabled", "disabled", "on", "active", "flag", "feature")
 AFFIXES = frozenset(PREFIXES + SUFFIXES)
 """The words ``spellings`` adds to a flag's own."""
 
+ENDING = "\0ending "
+"""What a search for a flag's name holds, before its words (``ending``), to find every
+identifier ending with them: no name or identifier holds a control character."""
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def ending(name: str) -> str | None:
+    """The word that stands in a search for every identifier whose words end with ``name``'s,
+    whatever words come before them, one of ``SUFFIXES`` after them or not (``endings``): for
+    a name of two words or more in ASCII letters and digits; None for others, as a one-word
+    name is not searched with other words around it (``spellings``)."""
+    parts = words(name)
+    if len(parts) < 2 or not all(_ASCII_WORD.fullmatch(part) for part in parts):
+        return None
+    return ENDING + " ".join(part.lower() for part in parts)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def endings(identifier: str) -> frozenset[str]:
+    """The ``ending`` of each name of two words or more that ``identifier`` (ASCII letters,
+    digits, ``_`` and ``-``, as code writes one) ends with, or ends with before one of
+    ``SUFFIXES``. Its words are split as a flag name's are (``words``): at ``_`` and ``-``,
+    where a lower-case letter or a digit meets a capital, and before the last capital of a
+    run of them followed by a lower-case letter, so that an acronym written in capitals is
+    one word: ``isHTTPServerEnabled`` is ``is``, ``http``, ``server``, ``enabled``, and ends
+    with ``http_server``'s words, ``REACT_APP_POWER_PEG_ENABLED`` and ``smarsPowerPeg`` with
+    ``power_peg``'s. Never a name the identifier holds elsewhere than at its end
+    (``SMARS_POWER_PEG_ROUTER``, ``isPowerPegV2Enabled``)."""
+    said = [word.lower() for run in _ASCII_WORD.findall(identifier) for word in _split(run)]
+    stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
+    return frozenset(
+        ENDING + " ".join(said[start:stop]) for stop in stops for start in range(stop - 1)
+    )
+
+
+def _split(run: str) -> list[str]:
+    return [word for word in _CAMEL_BREAK.split(run) if word]
+
 
 def _cases(lower: list[str]) -> set[str]:
     """``lower`` (words in lower case) as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``,

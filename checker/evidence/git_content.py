@@ -25,8 +25,9 @@ from pathlib import Path
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.archives import REASONS, unpacked
-from checker.evidence.flagnames import AFFIXES
+from checker.evidence.flagnames import AFFIXES, ENDING
 from checker.evidence.git import GitHistory, git_records
+from checker.evidence.identifiers import Identifiers
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     EntryKind,
@@ -716,10 +717,6 @@ _WIDE_BOMS = (
 
 _KEBAB = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)+")
 """A kebab-case name (``power-peg``): words joined by single hyphens."""
-_KEBAB_RUN = re.compile(rb"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
-"""The longest runs of ``_WORD`` tokens joined by single hyphens: a kebab-case name stands as a
-whole word (``_word_pattern``) exactly where it is one of a text's runs, so one pass over a
-file finds every such name it holds."""
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -863,10 +860,14 @@ class TreeIndex:
         """The other words searched, each under one of its tokens (the first of the flag's own),
         with all its tokens and, for a kebab-case word, its bytes: only a file that holds all
         its tokens can hold it, and only such a file is searched for it, a kebab-case word
-        among the file's runs (``_KEBAB_RUN``), any other with its pattern (one pattern per
-        word and file was too slow for 100,000 files; each is compiled when first needed)."""
+        among the file's runs (``identifiers.KEBAB_RUN``), any other with its pattern (one
+        pattern per word and file was too slow for 100,000 files; each is compiled when first
+        needed)."""
         self._tokenless: list[tuple[str, re.Pattern[bytes]]] = []
         """The words searched that hold no ``_WORD`` token: every file is searched for each."""
+        self._identifiers = Identifiers(())
+        """A file's tokens, its runs of them joined by hyphens, and those ending with a flag's
+        words (``flagnames.ending``)."""
         self._sought: frozenset[str] = frozenset()
         """The blobs searched for by id (``search``'s ``blobs``)."""
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
@@ -911,7 +912,8 @@ class TreeIndex:
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
         self._sought = frozenset(blobs)
-        others = sorted(words - _MARKS)
+        others = sorted(w for w in words - _MARKS if not w.startswith(ENDING))
+        self._identifiers = Identifiers([w for w in words if w.startswith(ENDING)])
         self._names = {w.encode(): w for w in others if _WORD.fullmatch(w.encode())}
         self._joined, self._tokenless = {}, []
         tokens = set(self._names)
@@ -977,22 +979,25 @@ class TreeIndex:
         tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
         files = (data, *inner.contents)
         for text in (*files, *(wide for one in files for wide in _wide_text(one))):
-            held = self._tokens.intersection(_WORD.findall(text))
+            found, hyphenated, ending = self._identifiers.read(text)
+            held = self._tokens.intersection(found)
             for token in held:
                 if token in self._names:
                     tokens.add(self._names[token])
             if not self._joined.keys().isdisjoint(held):
-                tokens.update(self._joined_in(text, held))
+                tokens.update(self._joined_in(text, held, hyphenated))
+            if ending:
+                tokens.update(word.decode() for word in ending)
             tokens.update(word for word, pattern in self._tokenless if pattern.search(text))
         return frozenset(tokens)
 
-    def _joined_in(self, text: bytes, held: frozenset[bytes]) -> Iterator[str]:
+    def _joined_in(self, text: bytes, held: frozenset[bytes], runs: set[bytes]) -> Iterator[str]:
         """The words of ``_joined`` that ``text`` holds (``held``: its tokens searched). A
-        kebab-case word is looked up among the text's runs, found once for all of them: a
-        flag's affixed spellings (``enable-power-peg``, ``is-power-peg-on``) are sixty-odd
-        kebab words, whose tokens (``is``, ``on``, ``enable``) most code holds, and a pattern
-        searched for each made a file holding a flag's words cost ten to forty times more."""
-        runs: frozenset[bytes] | None = None
+        kebab-case word is looked up among the text's runs (``runs``: those with a hyphen),
+        found once for all of them: a flag's affixed spellings (``enable-power-peg``,
+        ``is-power-peg-on``) are sixty-odd kebab words, whose tokens (``is``, ``on``,
+        ``enable``) most code holds, and a pattern searched for each made a file holding a
+        flag's words cost ten to forty times more."""
         for token in held:
             for word, parts, kebab in self._joined.get(token, ()):
                 if not parts <= held:
@@ -1001,8 +1006,6 @@ class TreeIndex:
                     if _word_pattern(word).search(text):
                         yield word
                     continue
-                if runs is None:
-                    runs = frozenset(_KEBAB_RUN.findall(text))
                 if kebab in runs:
                     yield word
 

@@ -3,8 +3,11 @@
 Both depend on the object's bytes alone (its id) and on the words searched. An entry names
 the word set it was searched for by that set's digest (the set is an entry of its own, keyed
 by its digest and checked against it), and answers for any subset of that set: whether a
-blob holds a word does not depend on the other words searched with it. An object searched for
-words outside its entry's set is a miss: searched again and written again for the new set.
+blob holds a word does not depend on the other words searched with it. A set may hold a flag
+name's ``flagnames.ending``, which stands for every identifier ending with its words: what an
+object holds of it is those identifiers, each kept where the set searched now holds one of
+its ``flagnames.endings``. An object searched for words outside its entry's set is a miss:
+searched again and written again for the new set.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from checker.cache import FactCache
+from checker.evidence.flagnames import endings
 
 BLOB_WORDS = "blob-words"
 """Entries: the words a blob holds, ``{"words": WORD_SET digest, "found": [word, ...]}``."""
@@ -49,14 +53,14 @@ class SearchedWords:
         }  # fmt: skip
         for key, entry in entries.items():
             searched = supersets.get(entry["words"])
-            if searched is not None and searched.issuperset(entry["found"]):
+            if searched is not None and all(_sought(searched, w) for w in entry["found"]):
                 self.found[key] = self._restricted(entry["found"])
         return self.found
 
     def _restricted(self, found: list[str] | dict[str, list[str]]) -> Any:
         if isinstance(found, list):
-            return frozenset(found) & self._words
-        return {word: paths for word, paths in found.items() if word in self._words}
+            return frozenset(word for word in found if _sought(self._words, word))
+        return {word: paths for word, paths in found.items() if _sought(self._words, word)}
 
     def keep(self, computed: dict[str, Any]) -> None:
         """Write what was searched now, for the words searched now."""
@@ -70,6 +74,12 @@ class SearchedWords:
                 for key, found in computed.items()
             },
         )
+
+
+def _sought(words: frozenset[str], word: str) -> bool:
+    """Whether a search for ``words`` finds ``word``: one of them, or an identifier ending
+    with the words of one (``flagnames.endings``)."""
+    return word in words or not words.isdisjoint(endings(word))
 
 
 def _plain(found: frozenset[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:

@@ -21,7 +21,15 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
-from checker.evidence.flagnames import PREFIXES, SUFFIXES, flag_key, shown, spellings
+from checker.evidence.flagnames import (
+    SUFFIXES,
+    ending,
+    endings,
+    flag_key,
+    shown,
+    spellings,
+    words,
+)
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     GIT_CRYPT,
@@ -548,46 +556,65 @@ def searched_words(
     table: Mapping[str, Registry], names: set[str]
 ) -> tuple[dict[str, Searched], set[str]]:
     """What to look for at each registry of ``table`` (``names``: every flag name), and every
-    word to search the code for: the spellings of every name some registry looks for (a
-    registry's ``Searched`` then keeps those that are its own)."""
+    word to search the code for: the spellings of every name some registry looks for, and the
+    ``ending`` of each of two words or more (a registry's ``Searched`` then keeps those that
+    are its own)."""
     sought = {
         key: frozenset(registry["retired"]) | (names - registry["flags"].keys())
         for key, registry in table.items()
     }
     spelled = Spelled(frozenset().union(*sought.values()))
     searched = {key: Searched(spelled, table[key], sought[key]) for key in table}
-    return searched, set(spelled.names)
+    return searched, {*spelled.names, *spelled.ended}
 
 
 class Spelled:
-    """By word, the flag names of ``names`` it is a spelling of (``flagnames.spellings``):
-    made once a run for every name, and read through each registry's ``Searched``. A flag's
-    spellings are a few hundred words; made again for each version of the registry at the
-    deployed commits (two hundred of them on a long history), they cost seconds."""
+    """By word, the flag names of ``names`` it is a spelling of (``flagnames.spellings``), and
+    by ``flagnames.ending``, the names of two words or more it stands for: made once a run
+    for every name, and read through each registry's ``Searched``. A flag's spellings are a
+    few hundred words; made again for each version of the registry at the deployed commits
+    (two hundred of them on a long history), they cost seconds."""
 
     def __init__(self, names: Collection[str]) -> None:
         by_word: dict[str, set[str]] = defaultdict(set)
+        by_ending: dict[str, set[str]] = defaultdict(set)
         for name in sorted(names):
             for word in spellings(name):
                 by_word[word].add(name)
+            marker = ending(name)
+            if marker is not None:
+                by_ending[marker].add(name)
         self.names: Mapping[str, frozenset[str]] = {
             word: frozenset(named) for word, named in by_word.items()
         }
+        self.ended: Mapping[str, frozenset[str]] = {
+            marker: frozenset(named) for marker, named in by_ending.items()
+        }
+
+    def get(self, word: str) -> frozenset[str]:
+        """The names ``word`` is a spelling of, or ends with (``flagnames.endings``)."""
+        named = self.names.get(word, frozenset())
+        for marker in endings(word) & self.ended.keys():
+            named |= self.ended[marker]
+        return named
 
 
 class Searched:
     """What to look for in the code of a commit with one registry: its retired flags, and the
     flag names it does not list (DEAD-001 and DEAD-005), not its active flags; each as it is
-    named and as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``,
-    ``isPowerPegEnabled`` for ``power_peg``). But a flag whose key (``flagnames.flag_key``) the
-    registry lists active under another name is looked for only as it is named, and no
-    spelling is looked for whose own key an active flag has: code spelling the active flag's
-    name (``PowerPeg`` for an active ``PowerPeg``, ``POWER_PEG_ENABLED`` for an active
-    ``power_peg_enabled``), or with one word around it (``isPowerPegEnabled``), is the active
-    flag, not the retired one."""
+    named, as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``,
+    ``isPowerPegEnabled`` for ``power_peg``), and in any identifier ending with its words
+    (``flagnames.endings``: ``SMARS_POWER_PEG``, ``REACT_APP_POWER_PEG_ENABLED``). But a flag
+    whose key (``flagnames.flag_key``) the registry lists active under another name is looked
+    for only as it is named, and no spelling is looked for whose own key an active flag has,
+    or that ends with an active flag's words where those hold the flag's own: code spelling
+    the active flag's name (``PowerPeg`` for an active ``PowerPeg``, ``POWER_PEG_ENABLED`` for
+    an active ``power_peg_enabled``), or with words around it (``isPowerPegEnabled``,
+    ``SMARS_NEW_POWER_PEG`` for an active ``new_power_peg``), is the active flag, not the
+    retired one."""
 
     def __init__(self, spelled: Spelled, registry: Registry, sought: frozenset[str]) -> None:
-        self._spelled = spelled.names
+        self._spelled = spelled
         flags = registry["flags"]
         self._live = frozenset(flag_key(n) for n, f in flags.items() if f["status"] != "retired")
         self._sought = sought
@@ -599,7 +626,7 @@ class Searched:
             return frozenset({word})
         found = self._memo.get(word)
         if found is None:
-            named = self._spelled.get(word, frozenset()) & self._sought
+            named = self._spelled.get(word) & self._sought
             found = self._memo[word] = frozenset(n for n in named if self._spells(word, n))
         return found
 
@@ -609,21 +636,33 @@ class Searched:
         key, spelt = flag_key(name), flag_key(word)
         if key in self._live or spelt in self._live:
             return False
-        return not self._affixed_live(key, spelt)
+        return not self._within_live(word, name)
 
-    def _affixed_live(self, key: str, spelt: str) -> bool:
-        """Whether ``spelt`` (a spelling's key) is ``key`` with a word before and after it
-        (``ispowerpegenabled``) where the name with one of them is an active flag's key
-        (``powerpegenabled``): ``isPowerPegEnabled`` is then the active ``power_peg_enabled``
-        with ``is`` before it, as a Java getter of it is spelt, not the retired ``power_peg``
-        (a one-word affix alone, ``ENABLE_POWER_PEG`` for an active ``power_peg``, still
-        spells the retired ``enable_power_peg``: the retired name holds all of it)."""
-        for before in PREFIXES if len(spelt) > len(key) else ():
-            if spelt.startswith(before + key):
-                after = spelt[len(before) + len(key) :]
-                if after in SUFFIXES and {before + key, key + after} & self._live:
-                    return True
-        return False
+    def _within_live(self, word: str, name: str) -> bool:
+        """Whether ``word`` holds ``name``'s words at its end (or before one of ``SUFFIXES``)
+        only inside an active flag's, also at its end or before a suffix word: ``ispowerpeg
+        enabled`` is the active ``power_peg_enabled`` with ``is`` before it (as a Java getter
+        of it is spelt), ``SMARS_NEW_POWER_PEG`` the active ``new_power_peg``, not the retired
+        ``power_peg``. An active name holding fewer words does not take it: where
+        ``power_peg`` is active, ``ENABLE_POWER_PEG`` still spells a retired
+        ``enable_power_peg``, whose name holds all of it. False where ``word`` does not end
+        with ``name``'s words (``kPowerPeg`` and ``powerpeg`` are spellings of their own)."""
+        said = [part.lower() for part in words(word)]
+        own = [part.lower() for part in words(name)]
+        stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
+        ways = [stop for stop in stops if stop >= len(own) and said[stop - len(own) : stop] == own]
+        return bool(ways) and all(self._live_around(said, stop - len(own), stop) for stop in ways)
+
+    def _live_around(self, said: list[str], start: int, stop: int) -> bool:
+        """Whether ``said[start:stop]`` lies inside an active flag's words that end ``said``,
+        or end it before a suffix word."""
+        stops = [len(said), *([len(said) - 1] if said[-1] in SUFFIXES else [])]
+        return any(
+            "".join(said[first:last]) in self._live
+            for last in stops
+            if last >= stop
+            for first in range(start + 1)
+        )
 
 
 def references_for(

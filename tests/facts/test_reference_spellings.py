@@ -6,13 +6,16 @@ the name, and DEAD-005 could not fire either, as those spellings were flags nowh
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from checker.evidence.flagnames import spellings, words
-from checker.evidence.git_content import _KEBAB_RUN, _word_pattern
+from checker.evidence import identifiers
+from checker.evidence.flagnames import ending, endings, spellings, words
+from checker.evidence.git_content import _word_pattern
+from checker.evidence.identifiers import KEBAB_RUN, Identifiers
 from tests.conftest import CliResult
 from tests.facts.test_deadcode import _deployed_once, flag, registry
 from tests.facts.test_registry_moved import NEW, OLD, _commit
@@ -77,7 +80,6 @@ def test_a_flag_no_registry_lists_read_under_another_spelling_is_unregistered(
     "code",
     [
         'getFlag("power-peg-v2")\n',  # another flag's name, as power_peg_v2 is
-        'getFlag("x-power-peg")\n',
         "POWER_PEG_V2\n",
         "flags.PowerPegV2\n",
         "power_pegs\n",
@@ -149,7 +151,6 @@ def test_a_retired_flag_inside_the_identifier_that_tests_it_is_referenced(
         "isPowerPegV2Enabled()\n",  # power_peg_v2's
         "PowerPegasus\n",
         "isPowerPegsEnabled()\n",
-        "shouldUsePowerPeg()\n",  # two words before it: not searched for
     ],
 )
 def test_an_identifier_of_another_name_is_not_the_flag(tmp_path: Path, code: str) -> None:
@@ -225,7 +226,7 @@ def test_a_retired_flag_beside_a_longer_active_one_is_still_found(
 
 
 def test_a_kebab_name_is_one_of_the_runs_its_pattern_finds() -> None:
-    """A kebab-case word is looked up among a text's runs (``_KEBAB_RUN``) rather than searched
+    """A kebab-case word is looked up among a text's runs (``KEBAB_RUN``) rather than searched
     with its pattern: the two agree on every text of up to five characters around it."""
     for word in ["a-b", "b-a-b", "a_b-a", "ab-b"]:
         for size in range(6):
@@ -233,7 +234,7 @@ def test_a_kebab_name_is_one_of_the_runs_its_pattern_finds() -> None:
                 for cut in range(size + 1):
                     text = ("".join(chars[:cut]) + word + "".join(chars[cut:])).encode()
                     found = bool(_word_pattern(word).search(text))
-                    assert (word.encode() in _KEBAB_RUN.findall(text)) == found, text
+                    assert (word.encode() in KEBAB_RUN.findall(text)) == found, text
 
 
 def test_a_file_holding_a_flags_words_costs_no_pattern_per_spelling(tmp_path: Path) -> None:
@@ -247,3 +248,132 @@ def test_a_file_holding_a_flags_words_costs_no_pattern_per_spelling(tmp_path: Pa
     assert result.code == 1, result.err
     assert "(as enable-power-peg-on)" in _findings(result, "DEAD-001")["D1:power_peg"]
     assert _word_pattern.cache_info().misses == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "spelling"),
+    [
+        ('if os.environ.get("SMARS_POWER_PEG"):\n', "SMARS_POWER_PEG"),
+        ("const on = process.env.REACT_APP_POWER_PEG;\n", "REACT_APP_POWER_PEG"),
+        ("const on = import.meta.env.VITE_POWER_PEG;\n", "VITE_POWER_PEG"),
+        ("const on = process.env.NEXT_PUBLIC_POWER_PEG;\n", "NEXT_PUBLIC_POWER_PEG"),
+        ('flag = getenv("APP_FEATURE_POWER_PEG")\n', "APP_FEATURE_POWER_PEG"),
+        ("REACT_APP_POWER_PEG_ENABLED=true\n", "REACT_APP_POWER_PEG_ENABLED"),
+        ("if (config.smarsPowerPeg) {\n", "smarsPowerPeg"),
+        ("flags.SmarsPowerPeg\n", "SmarsPowerPeg"),
+        ('getFlag("smars-power-peg")\n', "smars-power-peg"),
+        ("smars_power_peg = load()\n", "smars_power_peg"),
+        ("if (shouldUsePowerPeg()) {\n", "shouldUsePowerPeg"),
+        ("self._power_peg = True\n", "_power_peg"),
+        ("Power_Peg = 1\n", "Power_Peg"),
+        ('getFlag("SMARS-POWER-PEG")\n', "SMARS-POWER-PEG"),
+    ],
+)
+def test_a_retired_flag_at_the_end_of_any_identifier_is_referenced(
+    tmp_path: Path, code: str, spelling: str
+) -> None:
+    """Before, ``power_peg`` retired, code reading it as ``SMARS_POWER_PEG``, Create React
+    App's ``REACT_APP_POWER_PEG``, Vite's ``VITE_POWER_PEG`` or ``config.smarsPowerPeg``
+    passed DEAD-001 (exit 0): a word in front of the flag's was searched for only from a
+    fixed list (``is``, ``enable``, ``k``, ...). Any words in front now, in any case."""
+    result = _deployed(tmp_path, RETIRED, code=code)
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")["D1:power_peg"]
+    assert f"in 1 file: src/app.py (as {spelling})." in message
+
+
+@pytest.mark.parametrize(
+    ("code", "spelling"),
+    [
+        ("if (server.isHTTPServerEnabled()) {\n", "isHTTPServerEnabled"),
+        ("srv = HTTPServer(('', 8000), Handler)\n", "HTTPServer"),
+        ("start(config.embeddedHTTPServer)\n", "embeddedHTTPServer"),
+    ],
+)
+def test_a_retired_flag_under_an_acronym_in_capitals_is_referenced(
+    tmp_path: Path, code: str, spelling: str
+) -> None:
+    """Before, ``http_server`` retired, ``isHTTPServerEnabled()`` and ``HTTPServer`` passed
+    DEAD-001 (exit 0): the spellings wrote each word capitalised (``isHttpServerEnabled``),
+    and camel case writes an acronym in capitals."""
+    retired = flag("http_server", OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, retired, code=code)
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")["D1:http_server"]
+    assert f"in 1 file: src/app.py (as {spelling})." in message
+
+
+@pytest.mark.parametrize(
+    ("live", "code"),
+    [
+        ("new_power_peg", 'os.environ["NEW_POWER_PEG"]\n'),
+        ("new_power_peg", 'os.environ["SMARS_NEW_POWER_PEG_ENABLED"]\n'),
+        ("new_power_peg", "if (flags.isNewPowerPegEnabled()) {\n"),
+        ("new_power_peg", 'getFlag("smars-new-power-peg")\n'),
+        ("power_peg_enabled", "REACT_APP_POWER_PEG_ENABLED=1\n"),
+        ("smars_power_peg", "SMARS_POWER_PEG=1\n"),
+    ],
+)
+def test_an_active_flag_ending_with_the_retired_flags_words_is_that_flag(
+    tmp_path: Path, live: str, code: str
+) -> None:
+    """An identifier ending with an active flag's words, which hold the retired flag's, reads
+    the active flag: ``new_power_peg`` active, ``NEW_POWER_PEG`` is not the retired
+    ``power_peg``."""
+    result = _deployed(tmp_path, RETIRED, flag(live, NEW), code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "SMARS_POWER_PEG_ROUTER = 1\n",  # the flag's words in the middle
+        "powerPegRolloutPercent = 10\n",
+        "SMARS_POWER_PEGASUS = 1\n",
+        "smars_power_pegs = []\n",
+        "isSmarsPowerPegV2Enabled()\n",
+        "SMARS_POWERPEG = 1\n",  # run together after another word
+    ],
+)
+def test_an_identifier_holding_the_flags_words_elsewhere_than_at_its_end_is_not_the_flag(
+    tmp_path: Path, code: str
+) -> None:
+    result = _deployed(tmp_path, RETIRED, code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+def test_a_one_word_flag_is_not_searched_at_the_end_of_identifiers(tmp_path: Path) -> None:
+    alpha = flag("alpha", OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, alpha, code="SMARS_ALPHA = isAlpha(c) and useAlpha\n")
+    assert result.code == 0, result.json()["findings"]
+
+
+def test_the_endings_of_an_identifier() -> None:
+    assert ending("power_peg") == ending("PowerPeg") == ending("POWER-PEG")
+    assert ending("alpha") is None and ending("gr\u00f6\u00dfe_x") is None
+    assert ending("power_peg") in endings("REACT_APP_POWER_PEG_ENABLED")
+    assert ending("http_server") in endings("isHTTPServerEnabled")
+    assert ending("power_peg") not in endings("SMARS_POWER_PEG_ROUTER")
+    assert ending("power_peg") not in endings("isPowerPegV2Enabled")
+
+
+@pytest.mark.parametrize("remembered", [identifiers.REMEMBERED, 3])
+def test_a_texts_pieces_are_its_tokens_and_runs(
+    monkeypatch: pytest.MonkeyPatch, remembered: int
+) -> None:
+    """``Identifiers`` cuts a text with ``bytes.translate`` rather than patterns, and judges
+    each piece once: its tokens and hyphenated runs are the patterns', on every text of up to
+    five characters, a second reading of each text (from memory) too, and where it starts
+    afresh after a few pieces."""
+    monkeypatch.setattr(identifiers, "REMEMBERED", remembered)
+    marker = str(ending("a_b"))
+    reader = Identifiers([marker])
+    chars = [b"a", b"B", b"-", b"_", b" ", b"\xc3\xa9", b"\0"]
+    for _reading in range(2):
+        for size in range(6):
+            for picked in itertools.product(chars, repeat=size):
+                text = b"".join(picked)
+                tokens, runs, ending_ = reader.read(text)
+                assert tokens == set(re.findall(rb"[A-Za-z0-9_]+", text)), text
+                assert runs == {r for r in KEBAB_RUN.findall(text) if b"-" in r}, text
+                assert ending_ == {w for w in tokens | runs if marker in endings(w.decode())}, text
