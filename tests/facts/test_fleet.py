@@ -220,6 +220,35 @@ def test_a_target_the_inventory_leaves_out_is_still_a_host_the_deployment_missed
     assert judged["target_status"]["smars-08"] == "skipped (release task was skipped)"
 
 
+def _flag_release(tmp_path: Path) -> tuple[ScriptedRepo, str, str, list[dict[str, str]]]:
+    """A reviewed base with an active flag, a reviewed v2, and both hosts of ``web``
+    succeeded."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    registry = (
+        "flags: [{name: new_mode, purpose: x, owner: t, status: active, created: 2024-04-01}]\n"
+    )
+    base = repo.commit("base", {"flags.yaml": registry, "app.py": "1\n"}, author=DEV,
+                       date="2024-04-01T09:00:00Z", trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z",
+                     trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    return repo, base, v2, targets
+
+
+def _fleet_003(repo: ScriptedRepo, evidence: Path) -> str:
+    """The message of the one FLEET-003 finding of ``new_mode`` switched on at 12:30 on 3 April."""
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
+        "at": "2024-04-03T12:30:00Z", "by": OPS,
+    }])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+                     "--as-of", "2024-04-30")  # fmt: skip
+    assert result.code == 1, result.err
+    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
+    return str(found["message"])
+
+
 @pytest.mark.parametrize(
     ("target_time", "finished_at", "status"),
     [
@@ -236,15 +265,7 @@ def test_a_flag_switched_on_while_the_rollout_ran_is_fleet_003(
     time of its own succeeded when the deployment finished (most deploy tools give one time for
     the whole rollout), and one whose deployment has not finished at no time the record shows:
     both were taken as succeeded when the deployment started, and FLEET-003 passed."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    registry = (
-        "flags: [{name: new_mode, purpose: x, owner: t, status: active, created: 2024-04-01}]\n"
-    )
-    base = repo.commit("base", {"flags.yaml": registry, "app.py": "1\n"}, author=DEV,
-                       date="2024-04-01T09:00:00Z", trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
-    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z",
-                     trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
-    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    repo, base, v2, targets = _flag_release(tmp_path)
     first = deployment("D1", base, "2024-04-01T12:00:00Z", targets=targets, approvals=APPROVAL)
     second = deployment("D2", v2, "2024-04-03T12:00:00Z", approvals=APPROVAL, targets=[
         {**t, **({"finished_at": target_time} if target_time else {})} for t in targets
@@ -255,16 +276,8 @@ def test_a_flag_switched_on_while_the_rollout_ran_is_fleet_003(
     evidence = tmp_path / "ev"
     write_yaml(evidence / "deploys.yaml", [first, second])
     write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
-    write_yaml(evidence / "flag_events.yaml", [{
-        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
-        "at": "2024-04-03T12:30:00Z", "by": OPS,
-    }])  # fmt: skip
-    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
-                     "--as-of", "2024-04-30")  # fmt: skip
-    assert result.code == 1, result.err
-    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
-    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
-    assert f"h1 ({status}" in found["message"], found["message"]
+    message = _fleet_003(repo, evidence)
+    assert f"h1 ({status}" in message, message
 
 
 @pytest.mark.parametrize("april", ["web observed", "web not observed", "nothing"])
@@ -592,15 +605,7 @@ def test_observations_made_at_the_flags_own_instant_count_for_fleet_003(tmp_path
     """Hosts observed on the minute (a scraper's schedule) and a flag switched on the minute:
     the observations of that instant show what ran when it was switched. They were left out
     (only those strictly before counted), and a fleet they showed mixed passed FLEET-003."""
-    repo = ScriptedRepo(tmp_path / "repo")
-    registry = (
-        "flags: [{name: new_mode, purpose: x, owner: t, status: active, created: 2024-04-01}]\n"
-    )
-    base = repo.commit("base", {"flags.yaml": registry, "app.py": "1\n"}, author=DEV,
-                       date="2024-04-01T09:00:00Z", trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
-    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-04-02T09:00:00Z",
-                     trailers=(f"Reviewed-by: {LEAD}",))  # fmt: skip
-    targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
+    repo, base, v2, targets = _flag_release(tmp_path)
     first = deployment("D1", base, "2024-04-01T12:00:00Z", targets=targets, approvals=APPROVAL)
     second = deployment("D2", v2, "2024-04-03T12:00:00Z", targets=targets, approvals=APPROVAL)
     first["finished_at"], second["finished_at"] = "2024-04-01T12:10:00Z", "2024-04-03T12:10:00Z"
@@ -611,13 +616,5 @@ def test_observations_made_at_the_flags_own_instant_count_for_fleet_003(tmp_path
         {"host": "h1", "service": "web", "version": v2, "observed_at": "2024-04-03T12:30:00Z"},
         {"host": "h2", "service": "web", "version": base, "observed_at": "2024-04-03T12:30:00Z"},
     ])  # fmt: skip
-    write_yaml(evidence / "flag_events.yaml", [{
-        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
-        "at": "2024-04-03T12:30:00Z", "by": OPS,
-    }])  # fmt: skip
-    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
-                     "--as-of", "2024-04-30")  # fmt: skip
-    assert result.code == 1, result.err
-    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
-    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
-    assert f"{base[:12]} on h2" in found["message"], found["message"]
+    message = _fleet_003(repo, evidence)
+    assert f"{base[:12]} on h2" in message, message
