@@ -80,7 +80,7 @@ def ending(name: str) -> str | None:
     parts = words(name)
     if len(parts) < 2 or not all(_ASCII_WORD.fullmatch(part) for part in parts):
         return None
-    return ENDING + " ".join(part.lower() for part in parts)
+    return ENDING + " ".join(flag_words(name))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -93,16 +93,39 @@ def endings(identifier: str) -> frozenset[str]:
     one word: ``isHTTPServerEnabled`` is ``is``, ``http``, ``server``, ``enabled``, and ends
     with ``http_server``'s words, ``REACT_APP_POWER_PEG_ENABLED`` and ``smarsPowerPeg`` with
     ``power_peg``'s. Never a name the identifier holds elsewhere than at its end
-    (``SMARS_POWER_PEG_ROUTER``, ``isPowerPegV2Enabled``)."""
-    said = [word.lower() for run in _ASCII_WORD.findall(identifier) for word in _split(run)]
+    (``SMARS_POWER_PEG_ROUTER``, ``isPowerPegV2Enabled``). Both are compared with a number
+    cut from the letters before it (``ending_words``)."""
+    said = ending_words(identifier)
     stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
     return frozenset(
         ENDING + " ".join(said[start:stop]) for stop in stops for start in range(stop - 1)
     )
 
 
-def _split(run: str) -> list[str]:
-    return [word for word in _CAMEL_BREAK.split(run) if word]
+def ending_words(identifier: str) -> list[str]:
+    """The words of ``identifier`` (ASCII) in lower case, as ``endings`` compares them: split as
+    a flag name's are, and a number also cut from the letters before it, as camel case writes
+    it against them: ``smarsCheckout2024`` ends with ``checkout_2024``'s words, as
+    ``SMARS_CHECKOUT_2024`` does (a flag's words are cut alike, ``ending``: ``v2`` is ``v``,
+    ``2`` on both sides). Not a number from the letters after it: ``2fa`` is one word, and
+    ``use2faLogin`` does not end with ``fa_login``'s words."""
+    return [
+        piece.lower()
+        for run in _ASCII_WORD.findall(identifier)
+        for word in _CAMEL_BREAK.split(run)
+        for piece in _split_number(word)
+        if piece
+    ]
+
+
+def flag_words(name: str) -> list[str]:
+    """The words of the flag ``name`` (``words``) as ``endings`` compares them: in lower case,
+    a number cut from the letters before it (``ending_words``)."""
+    return [piece.lower() for word in words(name) for piece in _split_number(word) if piece]
+
+
+def _split_number(word: str) -> list[str]:
+    return _NUMBER_AFTER_LETTER.split(word)
 
 
 def _cases(lower: list[str]) -> set[str]:
@@ -125,6 +148,7 @@ def words(name: str) -> list[str]:
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NUMBER_AFTER_LETTER = re.compile(r"(?<=[A-Za-z])(?=[0-9])")
 
 
 def shown(name: str) -> str:

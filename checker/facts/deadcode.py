@@ -24,11 +24,12 @@ from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.flagnames import (
     SUFFIXES,
     ending,
+    ending_words,
     endings,
     flag_key,
+    flag_words,
     shown,
     spellings,
-    words,
 )
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
@@ -647,8 +648,7 @@ class Searched:
         ``power_peg`` is active, ``ENABLE_POWER_PEG`` still spells a retired
         ``enable_power_peg``, whose name holds all of it. False where ``word`` does not end
         with ``name``'s words (``kPowerPeg`` and ``powerpeg`` are spellings of their own)."""
-        said = [part.lower() for part in words(word)]
-        own = [part.lower() for part in words(name)]
+        said, own = ending_words(word), flag_words(name)
         stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
         ways = [stop for stop in stops if stop >= len(own) and said[stop - len(own) : stop] == own]
         return bool(ways) and all(self._live_around(said, stop - len(own), stop) for stop in ways)

@@ -304,6 +304,48 @@ def test_a_retired_flag_under_an_acronym_in_capitals_is_referenced(
 
 
 @pytest.mark.parametrize(
+    ("name", "code", "spelling"),
+    [
+        ("checkout_2024", "if (flags.smarsCheckout2024) {\n", "smarsCheckout2024"),
+        ("checkout_2024", "if (smarsCheckout2024Enabled()) {\n", "smarsCheckout2024Enabled"),
+        ("power_peg_v2", "if (config.smarsPowerPegV2) {\n", "smarsPowerPegV2"),
+        ("http2_server", "start(config.embeddedHTTP2Server)\n", "embeddedHTTP2Server"),
+    ],
+)
+def test_a_retired_flag_with_a_number_at_the_end_of_any_identifier_is_referenced(
+    tmp_path: Path, name: str, code: str, spelling: str
+) -> None:
+    """Before, ``checkout_2024`` retired, ``flags.smarsCheckout2024`` passed DEAD-001 (exit
+    0) while ``REACT_APP_CHECKOUT_2024`` and ``isCheckout2024Enabled`` were found: camel case
+    writes a number against the word before it (``Checkout2024``, as the flag's own camel
+    spelling does), and an identifier's words were never split there, so its last word
+    ``checkout2024`` was not the flag's ``checkout``, ``2024``."""
+    retired = flag(name, OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, retired, code=code)
+    assert result.code == 1, result.err
+    message = _findings(result, "DEAD-001")[f"D1:{name}"]
+    assert f"in 1 file: src/app.py (as {spelling})." in message
+
+
+@pytest.mark.parametrize(
+    ("live", "code"),
+    [
+        ("new_checkout_2024", "if (flags.smarsNewCheckout2024) {\n"),
+        ("checkout_2024_beta", "if (flags.smarsCheckout2024Beta) {\n"),
+    ],
+)
+def test_an_active_flag_with_a_number_ending_the_identifier_is_that_flag(
+    tmp_path: Path, live: str, code: str
+) -> None:
+    """Words split at a number must split the active flag's words alike: with
+    ``new_checkout_2024`` active, ``smarsNewCheckout2024`` is not the retired
+    ``checkout_2024``; and a word after the number makes a name of its own."""
+    retired = flag("checkout_2024", OLD, "retired", retired_at="2024-01-02")
+    result = _deployed(tmp_path, retired, flag(live, NEW), code=code)
+    assert result.code == 0, result.json()["findings"]
+
+
+@pytest.mark.parametrize(
     ("live", "code"),
     [
         ("new_power_peg", 'os.environ["NEW_POWER_PEG"]\n'),
@@ -355,6 +397,8 @@ def test_the_endings_of_an_identifier() -> None:
     assert ending("http_server") in endings("isHTTPServerEnabled")
     assert ending("power_peg") not in endings("SMARS_POWER_PEG_ROUTER")
     assert ending("power_peg") not in endings("isPowerPegV2Enabled")
+    assert ending("checkout_2024") in endings("smarsCheckout2024Enabled")
+    assert ending("fa_login") not in endings("use2faLogin")  # 2fa is one word
 
 
 @pytest.mark.parametrize("remembered", [identifiers.REMEMBERED, 3])
