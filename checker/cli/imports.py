@@ -17,9 +17,16 @@ from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import DeployApproval, Identities
-from checker.importers.common import SUPERSEDED, Appended, Imported, Logins, append_records
+from checker.importers.common import (
+    SUPERSEDED,
+    Appended,
+    Imported,
+    Logins,
+    append_records,
+    recorded,
+)
 from checker.importers.forge_deploys import Deployments
-from checker.importers.github import approval_returned
+from checker.importers.github import approval_returned, as_recorded
 from checker.report.escape import visible
 from checker.runner import DEFAULT_EVIDENCE
 
@@ -266,10 +273,13 @@ def _reviews(
     """Review records appended. A review system's answer changes after the fact (a dismissal,
     a login mapped since): the record is brought up to date and the old one kept in
     superseded.jsonl; never back to a GitHub approval withdrawn since (files saved before a
-    dismissal, imported again)."""
-    older = approval_returned if args.tool == "github-reviews" else None
+    dismissal, imported again), nor beside its record under another spelling of its name."""
+    reviews, older = list(found.reviews), None
+    if args.tool == "github-reviews":
+        existing = recorded(where.evidence, "reviews", "change")
+        reviews, older = as_recorded(reviews, existing, args.repository), approval_returned
     done = append_records(
-        where.evidence, "reviews", "change", list(found.reviews), source=args.tool, update=True,
+        where.evidence, "reviews", "change", list(reviews), source=args.tool, update=True,
         older=older,
     )  # fmt: skip
     left = ", ".join(f"{n} {why}" for why, n in sorted(found.left_out.items()))

@@ -567,8 +567,13 @@ class _Plan:
 
 def recorded_keys(directory: Path, kind_name: str, key: str) -> set[str]:
     """The ``key`` of every record in the directory's file of that kind."""
+    return set(recorded(directory, kind_name, key)[1])
+
+
+def recorded(directory: Path, kind_name: str, key: str) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The directory's file of that kind, and every record in it by its ``key``."""
     _, path, data = _evidence_file(directory, kind_name)
-    return set(_by_key(data, path, key))
+    return path, {name: record for name, (record, _) in _by_key(data, path, key).items()}
 
 
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:

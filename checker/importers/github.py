@@ -377,6 +377,42 @@ def approval_returned(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     return None
 
 
+def as_recorded(
+    reviews: list[Review], existing: tuple[Path, dict[str, dict[str, Any]]], repository: str
+) -> list[Review]:
+    """``reviews``, each under the ``change`` of the record an earlier import wrote of the same
+    pull request. GitHub's names are the same in any case, and a pull request saved without its
+    ``base.repo`` is named ``#NUMBER``: one spelt otherwise than its record was added beside it
+    rather than bringing it up to date, past :func:`approval_returned`, and the two records'
+    approvals counted together (files saved before a dismissal, their ``full_name`` respelt or
+    trimmed, brought the withdrawn approval back). ``repository`` is ``--repository``, whose
+    every pull request the import read is; ``existing``, the evidence file and its records."""
+    path, records = existing
+    spelt: dict[tuple[str, str], list[str]] = {}
+    for name, record in records.items():
+        if record.get("source") == "github-reviews":
+            spelt.setdefault(_pull(name, repository), []).append(name)
+    result = []
+    for review in reviews:
+        names = spelt.get(_pull(review.change, repository), [])
+        if len(names) > 1:
+            raise InputError(
+                f"pull request {review.change} is recorded more than once, as "
+                f"{' and '.join(sorted(names))}: which record is up to date cannot be told",
+                path=str(path),
+                hint="remove all but the latest by hand, then import again",
+            )
+        result.append(review.model_copy(update={"change": names[0]}) if names else review)
+    return result
+
+
+def _pull(change: str, repository: str) -> tuple[str, str]:
+    """The pull request a record's ``change`` names, as :func:`as_recorded` matches it: its
+    repository regardless of case (``repository`` where it names none) and its number."""
+    name, _, number = change.rpartition("#")
+    return ((name or repository).casefold(), number)
+
+
 def _given(approval: Any) -> tuple[str, str]:
     """An approval of a record as :func:`approval_returned` matches it: when, and on what."""
     if not isinstance(approval, dict):

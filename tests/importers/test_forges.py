@@ -190,6 +190,71 @@ def test_files_saved_before_a_dismissal_never_bring_the_approval_back(tmp_path: 
     assert {shas[s] for s in PR538} <= _unreviewed(repo)
 
 
+@pytest.mark.parametrize(
+    "respell",
+    [
+        pytest.param(lambda pull: pull["base"]["repo"].update(full_name="pygithub/pygithub"),
+                     id="full_name-in-another-case"),
+        pytest.param(lambda pull: pull["base"].pop("repo"), id="base-repo-trimmed"),
+    ],
+)  # fmt: skip
+def test_files_saved_before_a_dismissal_under_another_name_are_refused_too(
+    tmp_path: Path, respell: Any
+) -> None:
+    """The same attack, the older files' pull request named otherwise (its base.repo's
+    full_name in another case, as GitHub gives it after a rename in case, or trimmed: change
+    '#538'): their record was added beside the one without the approval, past the guard, the
+    two counted together and check passed (exit 0). A pull request's record is now matched
+    regardless of case, and '#538' as --repository's."""
+    repo, shas = pr538_repo(tmp_path)
+    before = _copy(FIXTURES / "github-pr538", tmp_path / "before", shas)
+    since = _copy(FIXTURES / "github-pr538", tmp_path / "since", shas)
+    for export, state in ((before, "APPROVED"), (since, "DISMISSED")):
+        reviews = json.loads((export / "538" / "reviews.json").read_text())
+        reviews[0].update(state=state, commit_id=shas[PR538[3]])  # approves the final head
+        (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    pulls = json.loads((before / "pulls.json").read_text())
+    respell(pulls[0])
+    (before / "pulls.json").write_text(json.dumps(pulls))
+    evidence = repo.path / "compliance"
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    assert _import_538(repo, since).code == 0
+    recorded = (evidence / "reviews.jsonl").read_bytes()
+    old = _import_538(repo, before)
+    assert old.code == 2, old.err
+    assert "review 'PyGithub/PyGithub#538': this import counts the approval by" in old.err
+    assert (evidence / "reviews.jsonl").read_bytes() == recorded
+    assert {shas[s] for s in PR538} <= _unreviewed(repo)
+
+
+def test_a_pull_request_named_otherwise_brings_its_record_up_to_date(tmp_path: Path) -> None:
+    """Files saved since, naming the pull request in another case, replace its record rather
+    than adding one beside it (which kept a withdrawn approval counted); a second record of
+    one pull request, which an import made before, is named rather than picked from."""
+    repo, shas = pr538_repo(tmp_path)
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
+    evidence = repo.path / "compliance"
+    assert _import_538(repo, export).code == 0
+    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews[0]["state"] = "DISMISSED"
+    (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    pulls = json.loads((export / "pulls.json").read_text())
+    pulls[0]["base"]["repo"]["full_name"] = "pygithub/pygithub"
+    (export / "pulls.json").write_text(json.dumps(pulls))
+    result = _import_538(repo, export)
+    assert result.code == 0, result.err
+    records = _records(evidence / "reviews.jsonl")
+    assert [(r["change"], r["approvals"]) for r in records] == [("PyGithub/PyGithub#538", [])]
+    twice = [records[0], {**records[0], "change": "#538"}]
+    (evidence / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in twice))
+    again = _import_538(repo, export)
+    assert again.code == 2, again.err
+    assert "reviews.jsonl: pull request pygithub/pygithub#538 is recorded more than once" in (
+        again.err
+    )
+
+
 def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
     repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
