@@ -27,7 +27,8 @@ or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced i
 nothing). One that started (an ``in_progress`` status) with no terminal status yet is recorded
 unfinished (``failed``, no end) until a later import sees it finish; one that never started is
 passed over. GitHub deletes statuses after 90 days: a deployment with none left (or only
-``inactive``) is refused unless the evidence holds its record already. It started at its first
+``inactive``), created more than 90 days before the import, is refused unless the evidence
+holds its record already. It started at its first
 ``in_progress`` status (else its creation) and finished at its terminal status. Statuses are
 ordered by date, then id (GitHub dates them to the second). A status may move its deployment to
 another environment (its ``environment``): the record's is the one in force at the terminal
@@ -43,6 +44,7 @@ environment count; rejections and pending reviews do not.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,11 +255,22 @@ def _forgotten(data: DeploymentData) -> bool:
     ended: it keeps a deployment's statuses for 90 days and lists the deployment for ever, so
     an old deployment has none left, or only the ``inactive`` a later deployment added. One
     waiting to start still shows its ``queued``, ``pending`` or ``waiting``: passed over as
-    never started, it lost nothing."""
+    never started, it lost nothing.
+
+    Only a deployment created more than 90 days before the import can have lost them: the
+    export was saved no later than now, so one younger than that had every status it was
+    given, and none (a job that has not posted one yet) means it has not started."""
     _check_own(data)
     for index, status in enumerate(data.statuses, start=1):
         _check_status(status, index, data.source)
-    return all(status["state"] == "inactive" for status in data.statuses)
+    if not all(status["state"] == "inactive" for status in data.statuses):
+        return False
+    created = moment(data.deployment["created_at"], data.source, "deployment created_at")
+    return created < time.time_ns() - KEPT_NS
+
+
+KEPT_NS = 90 * 24 * 3600 * 1_000_000_000
+"""How long GitHub keeps a deployment's statuses (its REST documentation: 90 days)."""
 
 
 def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts | None:
