@@ -86,3 +86,21 @@ def test_an_options_file_elsewhere_in_the_repository_is_not_judged(tmp_path: Pat
     (repo.path / "examples").mkdir()
     (repo.path / "examples" / "knightwatch.yaml").write_text(STRICT)
     assert _check(repo.path, evidence).code == 0
+
+
+def test_an_import_refuses_the_options_file_its_check_refuses(tmp_path: Path) -> None:
+    """``import ... --repo services/web`` read the root's options and wrote to the evidence
+    directory they name, passing over the service's own knightwatch.yaml (its ``evidence:``,
+    its ``review_bots``), which the following check refuses."""
+    repo, _ = _passing(tmp_path)
+    service = repo.path / "services" / "web"
+    service.mkdir(parents=True)
+    (service / "knightwatch.yaml").write_text("evidence: services/web/compliance\n")
+    (repo.path / "compliance").mkdir()  # the root's evidence, where the import wrote
+    run = Path(__file__).resolve().parent / "importers" / "fixtures" / "ansible" / "result.json"
+    result = run_cli("import", "ansible", run, "--deployment-id", "D2", "--service", "web",
+                     "--deployer", DEV, "--commit", "HEAD", "--release-task",
+                     "Install the release", "--not-check-mode", "--repo", service)  # fmt: skip
+    assert result.code == 2, result.err
+    assert f"{service / 'knightwatch.yaml'}: " in result.err
+    assert "is not read: the options file is read from the repository root" in result.err
