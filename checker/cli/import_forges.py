@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
-from checker.importers.common import Imported, Logins, append_records, moment, recorded_keys
+from checker.importers.common import Imported, Logins, append_records, moment, recorded
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
@@ -295,16 +295,37 @@ def _refuse_unmatched(done: Deployments, scope: Scope, source: Path) -> None:
         )
 
 
-def _refuse_forgotten(done: Deployments, evidence: Path) -> None:
+def _as_recorded(done: Deployments, evidence: Path, tool: str) -> set[str]:
+    """Put each record under the id of the record ``tool`` wrote earlier of the same
+    deployment, whatever the case of its repository's name (GitHub gives it as the repository
+    is spelt now: after a rename in case, an older export's record went in beside the first,
+    past the check that an import never goes back); return every recorded id, case folded."""
+    path, existing = recorded(evidence, "deploys", "id")
+    spelt: dict[str, list[str]] = {}
+    for name, record in existing.items():
+        if record.get("source") == tool:
+            spelt.setdefault(name.casefold(), []).append(name)
+    for index, deployment in enumerate(done.records):
+        names = spelt.get(deployment.id.casefold(), [])
+        if len(names) > 1:
+            raise InputError(
+                f"deployment {deployment.id} is recorded more than once, as "
+                f"{' and '.join(sorted(names))}: which record is up to date cannot be told",
+                path=str(path),
+                hint="remove all but the latest by hand, then import again",
+            )
+        if names:
+            done.records[index] = deployment.model_copy(update={"id": names[0]})
+    return {name.casefold() for name in existing}
+
+
+def _refuse_forgotten(done: Deployments, recorded_ids: set[str]) -> None:
     """A deployment whose statuses GitHub deleted (after 90 days) is passed over when a record
     of it was written while they were kept; one that no record holds is refused. Passed over
     as never started, its deployed commit was never judged, and a failure it ended in was lost:
     check passed."""
-    if not done.forgotten:
-        return
-    recorded = recorded_keys(evidence, "deploys", "id")
     for ident, (number, source) in sorted(done.forgotten.items()):
-        if ident not in recorded:
+        if ident.casefold() not in recorded_ids:
             raise InputError(
                 f"deployment {number}: GitHub lists no status of it (none at all, or only "
                 "inactive), so whether it ran and how it ended cannot be told, and no record "
@@ -315,9 +336,10 @@ def _refuse_forgotten(done: Deployments, evidence: Path) -> None:
                 "its statuses; record this one by hand, under that id, from its deploy job's "
                 "log, and imports keep that record",
             )
-    done.passed_over["recorded already, their statuses since deleted by GitHub"] += len(
-        done.forgotten
-    )
+    if done.forgotten:
+        done.passed_over["recorded already, their statuses since deleted by GitHub"] += len(
+            done.forgotten
+        )
 
 
 def report_deployments(
@@ -325,7 +347,7 @@ def report_deployments(
 ) -> tuple[str, Any]:
     """Append deployment records (a finished deployment's record that ``tool`` wrote is
     brought up to date when its source changed) and say what was passed over."""
-    _refuse_forgotten(done, evidence)
+    _refuse_forgotten(done, _as_recorded(done, evidence, tool))
     appended = append_records(
         evidence, "deploys", "id", list(done.records), source=tool, update=True, older=ended_earlier
     )

@@ -565,11 +565,6 @@ class _Plan:
             )
 
 
-def recorded_keys(directory: Path, kind_name: str, key: str) -> set[str]:
-    """The ``key`` of every record in the directory's file of that kind."""
-    return set(recorded(directory, kind_name, key)[1])
-
-
 def recorded(directory: Path, kind_name: str, key: str) -> tuple[Path, dict[str, dict[str, Any]]]:
     """The directory's file of that kind, and every record in it by its ``key``."""
     _, path, data = _evidence_file(directory, kind_name)

@@ -299,3 +299,23 @@ def test_a_deployment_younger_than_githubs_90_days_without_a_status_has_not_star
     assert result.code == 0, result.err
     assert "not finished, passed over" in result.err
     assert deploys.read_bytes() == before
+
+
+def test_an_older_export_spelling_the_repository_otherwise_is_refused(tmp_path: Path) -> None:
+    """GitHub gives a repository's name as it is spelt now: after a rename in case, the older
+    export's record (`pygithub/pygithub/deployments/...`) went in beside the failed one,
+    past the check that an import never goes back, and a success stood beside the failure."""
+    repo, export, statuses = _export(tmp_path)
+    success = statuses[0]
+    failure = success | {"id": success["id"] + 1, "state": "failure",
+                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
+    assert _import(repo, export, [failure, *statuses]).code == 0
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
+    for saved in [export / "deployments.json", *export.glob("*/*.json")]:
+        saved.write_text(saved.read_text().replace("PyGithub/PyGithub", "pygithub/pygithub"))
+    result = _import_saved(repo, export)
+    assert result.code == 2, result.err
+    assert f"deployment 'PyGithub/PyGithub/deployments/{DEPLOYMENT}': it is " in result.err
+    assert deploys.read_bytes() == before
