@@ -11,7 +11,14 @@ from typing import Any, TextIO
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
-from checker.importers.common import Imported, Logins, append_records, moment, recorded
+from checker.importers.common import (
+    Imported,
+    Logins,
+    append_records,
+    moment,
+    recorded,
+    refuse_recorded_twice,
+)
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
 
@@ -307,13 +314,7 @@ def _as_recorded(done: Deployments, evidence: Path, tool: str) -> set[str]:
             spelt.setdefault(name.casefold(), []).append(name)
     for index, deployment in enumerate(done.records):
         names = spelt.get(deployment.id.casefold(), [])
-        if len(names) > 1:
-            raise InputError(
-                f"deployment {deployment.id} is recorded more than once, as "
-                f"{' and '.join(sorted(names))}: which record is up to date cannot be told",
-                path=str(path),
-                hint="remove all but the latest by hand, then import again",
-            )
+        refuse_recorded_twice(f"deployment {deployment.id}", names, path)
         if names:
             done.records[index] = deployment.model_copy(update={"id": names[0]})
     return {name.casefold() for name in existing}

@@ -571,6 +571,18 @@ def recorded(directory: Path, kind_name: str, key: str) -> tuple[Path, dict[str,
     return path, {name: record for name, (record, _) in _by_key(data, path, key).items()}
 
 
+def refuse_recorded_twice(what: str, names: list[str], path: Path) -> None:
+    """Two records an importer wrote of one thing, under two spellings of its name (written
+    before records were matched whatever the spelling): which is up to date cannot be told."""
+    if len(names) > 1:
+        raise InputError(
+            f"{what} is recorded more than once, as {' and '.join(sorted(names))}: which "
+            "record is up to date cannot be told",
+            path=str(path),
+            hint="remove all but the latest by hand, then import again",
+        )
+
+
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:
     """The file's records by their ``key``, each with its line."""
     existing = {}

@@ -81,6 +81,7 @@ from checker.importers.common import (
     once_each,
     read_list,
     read_whole_list,
+    refuse_recorded_twice,
 )
 from checker.importers.forge_origins import Origin
 
@@ -395,13 +396,7 @@ def as_recorded(
     result = []
     for review in reviews:
         names = spelt.get(_pull(review.change, repository), [])
-        if len(names) > 1:
-            raise InputError(
-                f"pull request {review.change} is recorded more than once, as "
-                f"{' and '.join(sorted(names))}: which record is up to date cannot be told",
-                path=str(path),
-                hint="remove all but the latest by hand, then import again",
-            )
+        refuse_recorded_twice(f"pull request {review.change}", names, path)
         result.append(review.model_copy(update={"change": names[0]}) if names else review)
     return result
 

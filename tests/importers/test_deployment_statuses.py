@@ -196,6 +196,19 @@ def test_an_unfinished_deployment_is_brought_up_to_date_once_it_finished(
     assert kept["changed"] == ["finished_at", "targets"]
 
 
+def _recorded_failed(
+    repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]
+) -> tuple[Path, bytes]:
+    """The deployment imported whole: a success, then a failure a check posted after it.
+    The evidence file, and its bytes."""
+    success = statuses[0]
+    failure = success | {"id": success["id"] + 1, "state": "failure",
+                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
+    assert _import(repo, export, [failure, *statuses]).code == 0
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    return deploys, deploys.read_bytes()
+
+
 @pytest.mark.parametrize("saved", ["before the failure", "while it ran"])
 def test_an_export_saved_before_the_one_imported_is_refused(tmp_path: Path, saved: str) -> None:
     """A deploy job's check after the release posts a failure after the success. Imported
@@ -203,12 +216,7 @@ def test_an_export_saved_before_the_one_imported_is_refused(tmp_path: Path, save
     replaced the record, the failure kept only in superseded.jsonl: the deployment succeeded,
     and check passed. An export saved while it ran is older still, and refused too."""
     repo, export, statuses = _export(tmp_path)
-    success = statuses[0]
-    failure = success | {"id": success["id"] + 1, "state": "failure",
-                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
-    assert _import(repo, export, [failure, *statuses]).code == 0
-    deploys = repo.path / "compliance" / "deploys.jsonl"
-    before = deploys.read_bytes()
+    deploys, before = _recorded_failed(repo, export, statuses)
     older = statuses if saved == "before the failure" else statuses[1:]
     result = _import(repo, export, older)
     assert result.code == 2, result.err
@@ -306,12 +314,7 @@ def test_an_older_export_spelling_the_repository_otherwise_is_refused(tmp_path: 
     export's record (`pygithub/pygithub/deployments/...`) went in beside the failed one,
     past the check that an import never goes back, and a success stood beside the failure."""
     repo, export, statuses = _export(tmp_path)
-    success = statuses[0]
-    failure = success | {"id": success["id"] + 1, "state": "failure",
-                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
-    assert _import(repo, export, [failure, *statuses]).code == 0
-    deploys = repo.path / "compliance" / "deploys.jsonl"
-    before = deploys.read_bytes()
+    deploys, before = _recorded_failed(repo, export, statuses)
     (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
     for saved in [export / "deployments.json", *export.glob("*/*.json")]:
         saved.write_text(saved.read_text().replace("PyGithub/PyGithub", "pygithub/pygithub"))

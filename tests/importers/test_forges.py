@@ -163,6 +163,21 @@ def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path)
     assert (evidence / "superseded.jsonl").read_bytes() == before
 
 
+def _since_then_before(
+    repo: ScriptedRepo, since: Path, before: Path
+) -> tuple[CliResult, Path, bytes]:
+    """#538's files saved since its dismissal imported, then those saved before: the second
+    import refused (exit 2); with the evidence and the record the first wrote."""
+    evidence = repo.path / "compliance"
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    assert _import_538(repo, since).code == 0
+    recorded = (evidence / "reviews.jsonl").read_bytes()
+    old = _import_538(repo, before)
+    assert old.code == 2, old.err
+    return old, evidence, recorded
+
+
 def test_files_saved_before_a_dismissal_never_bring_the_approval_back(tmp_path: Path) -> None:
     """#538's files saved before its approval was dismissed after the merge, imported again
     after the files saved since: they replaced the record, the withdrawn approval counted
@@ -173,13 +188,7 @@ def test_files_saved_before_a_dismissal_never_bring_the_approval_back(tmp_path: 
     reviews = json.loads((since / "538" / "reviews.json").read_text())
     reviews[0]["state"] = "DISMISSED"
     (since / "538" / "reviews.json").write_text(json.dumps(reviews))
-    evidence = repo.path / "compliance"
-    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
-    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
-    assert _import_538(repo, since).code == 0
-    recorded = (evidence / "reviews.jsonl").read_bytes()
-    old = _import_538(repo, before)
-    assert old.code == 2, old.err
+    old, evidence, recorded = _since_then_before(repo, since, before)
     assert (
         "reviews.jsonl:1: review 'PyGithub/PyGithub#538': this import counts the approval by "
         "jimmy@coreos.example given at 2017-03-22T19:06:59Z, which the record imported earlier "
@@ -216,13 +225,7 @@ def test_files_saved_before_a_dismissal_under_another_name_are_refused_too(
     pulls = json.loads((before / "pulls.json").read_text())
     respell(pulls[0])
     (before / "pulls.json").write_text(json.dumps(pulls))
-    evidence = repo.path / "compliance"
-    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
-    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
-    assert _import_538(repo, since).code == 0
-    recorded = (evidence / "reviews.jsonl").read_bytes()
-    old = _import_538(repo, before)
-    assert old.code == 2, old.err
+    old, evidence, recorded = _since_then_before(repo, since, before)
     assert "review 'PyGithub/PyGithub#538': this import counts the approval by" in old.err
     assert (evidence / "reviews.jsonl").read_bytes() == recorded
     assert {shas[s] for s in PR538} <= _unreviewed(repo)
