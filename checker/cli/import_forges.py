@@ -15,9 +15,9 @@ from checker.importers.common import (
     Imported,
     Logins,
     append_records,
+    as_recorded,
     moment,
     recorded,
-    refuse_recorded_twice,
 )
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
 from checker.importers.forge_origins import REPOSITORY, Origin, Project
@@ -307,17 +307,9 @@ def _as_recorded(done: Deployments, evidence: Path, tool: str) -> set[str]:
     deployment, whatever the case of its repository's name (GitHub gives it as the repository
     is spelt now: after a rename in case, an older export's record went in beside the first,
     past the check that an import never goes back); return every recorded id, case folded."""
-    path, existing = recorded(evidence, "deploys", "id")
-    spelt: dict[str, list[str]] = {}
-    for name, record in existing.items():
-        if record.get("source") == tool:
-            spelt.setdefault(name.casefold(), []).append(name)
-    for index, deployment in enumerate(done.records):
-        names = spelt.get(deployment.id.casefold(), [])
-        refuse_recorded_twice(f"deployment {deployment.id}", names, path)
-        if names:
-            done.records[index] = deployment.model_copy(update={"id": names[0]})
-    return {name.casefold() for name in existing}
+    existing = recorded(evidence, "deploys", "id")
+    done.records = as_recorded(done.records, "id", existing, tool, str.casefold, "deployment")
+    return {name.casefold() for name in existing[1]}
 
 
 def _refuse_forgotten(done: Deployments, recorded_ids: set[str]) -> None:

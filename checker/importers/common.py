@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel
@@ -571,16 +571,42 @@ def recorded(directory: Path, kind_name: str, key: str) -> tuple[Path, dict[str,
     return path, {name: record for name, (record, _) in _by_key(data, path, key).items()}
 
 
-def refuse_recorded_twice(what: str, names: list[str], path: Path) -> None:
-    """Two records an importer wrote of one thing, under two spellings of its name (written
-    before records were matched whatever the spelling): which is up to date cannot be told."""
-    if len(names) > 1:
-        raise InputError(
-            f"{what} is recorded more than once, as {' and '.join(sorted(names))}: which "
-            "record is up to date cannot be told",
-            path=str(path),
-            hint="remove all but the latest by hand, then import again",
-        )
+_Record = TypeVar("_Record", bound=BaseModel)
+
+
+def as_recorded(
+    new: list[_Record],
+    key: str,
+    existing: tuple[Path, dict[str, dict[str, Any]]],
+    source: str,
+    same: Callable[[str], Hashable],
+    what: str,
+) -> list[_Record]:
+    """``new`` records, each under the ``key`` of the record ``source`` (an importer) wrote
+    earlier of the same thing: ``same`` gives what every spelling of its name shares (a forge
+    gives a repository's name as it is spelt now, and a name spelt otherwise went in beside its
+    record, past the check that an import never goes back). ``existing``: the evidence file
+    and its records by ``key``; ``what``, what a record is of. Two such records already there
+    (written before records were matched so) are refused: which is up to date cannot be
+    told."""
+    path, records = existing
+    spelt: dict[Hashable, list[str]] = {}
+    for name, record in records.items():
+        if record.get("source") == source:
+            spelt.setdefault(same(name), []).append(name)
+    result = []
+    for item in new:
+        name = getattr(item, key)
+        names = spelt.get(same(name), [])
+        if len(names) > 1:
+            raise InputError(
+                f"{what} {name} is recorded more than once, as {' and '.join(sorted(names))}: "
+                "which record is up to date cannot be told",
+                path=str(path),
+                hint="remove all but the latest by hand, then import again",
+            )
+        result.append(item.model_copy(update={key: names[0]}) if names else item)
+    return result
 
 
 def _by_key(data: bytes, path: Path, key: str) -> dict[str, tuple[dict[str, Any], int]]:

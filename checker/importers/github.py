@@ -58,6 +58,7 @@ request names it); a review and an event must name their pull request's anyway (
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -81,7 +82,9 @@ from checker.importers.common import (
     once_each,
     read_list,
     read_whole_list,
-    refuse_recorded_twice,
+)
+from checker.importers.common import (
+    as_recorded as common_as_recorded,
 )
 from checker.importers.forge_origins import Origin
 
@@ -388,17 +391,8 @@ def as_recorded(
     approvals counted together (files saved before a dismissal, their ``full_name`` respelt or
     trimmed, brought the withdrawn approval back). ``repository`` is ``--repository``, whose
     every pull request the import read is; ``existing``, the evidence file and its records."""
-    path, records = existing
-    spelt: dict[tuple[str, str], list[str]] = {}
-    for name, record in records.items():
-        if record.get("source") == "github-reviews":
-            spelt.setdefault(_pull(name, repository), []).append(name)
-    result = []
-    for review in reviews:
-        names = spelt.get(_pull(review.change, repository), [])
-        refuse_recorded_twice(f"pull request {review.change}", names, path)
-        result.append(review.model_copy(update={"change": names[0]}) if names else review)
-    return result
+    same = functools.partial(_pull, repository=repository)
+    return common_as_recorded(reviews, "change", existing, "github-reviews", same, "pull request")
 
 
 def _pull(change: str, repository: str) -> tuple[str, str]:
