@@ -224,10 +224,12 @@ def deployments(
     every deployment listed."""
     result = Deployments(environments=seen)
     for data in found:
-        if _before(data.deployment, scope):
+        # Checked with the listing (check_deployment), naming its file.
+        created = moment(data.deployment["created_at"], data.source, "deployment created_at")
+        if scope.created_since is not None and created < scope.created_since:
             result.passed_over["created before --since"] += 1
             continue
-        if _forgotten(data):
+        if _forgotten(data, created):
             ident = f"{_repository(data.deployment)}/deployments/{data.deployment['id']}"
             result.forgotten[ident] = (str(data.deployment["id"]), data.source)
             continue
@@ -242,15 +244,7 @@ def deployments(
     return result
 
 
-def _before(item: dict[str, Any], scope: Scope) -> bool:
-    """Whether the deployment was created before ``--since``."""
-    if scope.created_since is None:
-        return False
-    created = moment(item["created_at"], Path("deployments"), f"deployment {item['id']} created_at")
-    return created < scope.created_since
-
-
-def _forgotten(data: DeploymentData) -> bool:
+def _forgotten(data: DeploymentData, created: int) -> bool:
     """Whether GitHub has deleted the statuses that said whether the deployment ran and how it
     ended: it keeps a deployment's statuses for 90 days and lists the deployment for ever, so
     an old deployment has none left, or only the ``inactive`` a later deployment added. One
@@ -259,13 +253,13 @@ def _forgotten(data: DeploymentData) -> bool:
 
     Only a deployment created more than 90 days before the import can have lost them: the
     export was saved no later than now, so one younger than that had every status it was
-    given, and none (a job that has not posted one yet) means it has not started."""
+    given, and none (a job that has not posted one yet) means it has not started.
+    ``created``: when the deployment was created (ns)."""
     _check_own(data)
     for index, status in enumerate(data.statuses, start=1):
         _check_status(status, index, data.source)
     if not all(status["state"] == "inactive" for status in data.statuses):
         return False
-    created = moment(data.deployment["created_at"], data.source, "deployment created_at")
     return created < time.time_ns() - KEPT_NS
 
 
