@@ -96,10 +96,15 @@ def endings(identifier: str) -> frozenset[str]:
     (``SMARS_POWER_PEG_ROUTER``, ``isPowerPegV2Enabled``). Both are compared with a number
     cut from the letters before it (``ending_words``)."""
     said = ending_words(identifier)
-    stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
     return frozenset(
-        ENDING + " ".join(said[start:stop]) for stop in stops for start in range(stop - 1)
+        ENDING + " ".join(said[start:stop]) for stop in stops(said) for start in range(stop - 1)
     )
+
+
+def stops(said: list[str]) -> list[int]:
+    """Where a flag's words may end among an identifier's (``ending_words``): at its end, or
+    before a last word that is one of ``SUFFIXES``."""
+    return [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
 
 
 def ending_words(identifier: str) -> list[str]:

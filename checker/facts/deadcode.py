@@ -22,7 +22,6 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.files import Located, parse_yaml, validate
 from checker.evidence.flagnames import (
-    SUFFIXES,
     ending,
     ending_words,
     endings,
@@ -30,6 +29,7 @@ from checker.evidence.flagnames import (
     flag_words,
     shown,
     spellings,
+    stops,
 )
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
@@ -649,17 +649,15 @@ class Searched:
         ``enable_power_peg``, whose name holds all of it. False where ``word`` does not end
         with ``name``'s words (``kPowerPeg`` and ``powerpeg`` are spellings of their own)."""
         said, own = ending_words(word), flag_words(name)
-        stops = [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
-        ways = [stop for stop in stops if stop >= len(own) and said[stop - len(own) : stop] == own]
+        ways = [s for s in stops(said) if s >= len(own) and said[s - len(own) : s] == own]
         return bool(ways) and all(self._live_around(said, stop - len(own), stop) for stop in ways)
 
     def _live_around(self, said: list[str], start: int, stop: int) -> bool:
         """Whether ``said[start:stop]`` lies inside an active flag's words that end ``said``,
         or end it before a suffix word."""
-        stops = [len(said), *([len(said) - 1] if said[-1] in SUFFIXES else [])]
         return any(
             "".join(said[first:last]) in self._live
-            for last in stops
+            for last in stops(said)
             if last >= stop
             for first in range(start + 1)
         )
