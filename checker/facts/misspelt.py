@@ -30,6 +30,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import TreeIndex, covers
 from checker.facts.document import RegistryError
+from checker.facts.retired import held_around
 from checker.vocabulary import short
 
 NAMED = "retired-named"
@@ -98,16 +99,10 @@ def _first_change(
     ``pattern`` covers, where that commit's tree or its parent's holds one, and that commit
     is in the history of the tip git names for it: that tip; None without."""
     for commit, tip, changed in history.changes_below(tips, stops, literal_folder(pattern)):
-        held = covers(pattern, changed) and _held(trees, commit, pattern)
+        held = covers(pattern, changed) and held_around(trees, commit, pattern)
         if held and tip in tips and history.is_ancestor(commit, tip):
             return tip
     return None
-
-
-def _held(trees: TreeIndex, commit: str, pattern: str) -> bool:
-    """Whether the tree of ``commit`` or of one of its parents holds a file ``pattern``
-    covers (a commit that adds or changes it holds it; one that deletes it, its parent)."""
-    return any(trees.matching(source, pattern) for source in (commit, *trees.parents(commit)))
 
 
 def literal_folder(pattern: str) -> str:

@@ -34,6 +34,13 @@ MAX_LISTED = 10
 """Files named per entry (and per flag's references); all of them are counted."""
 
 
+def held_around(trees: TreeIndex, commit: str, pattern: str) -> bool:
+    """Whether the tree of ``commit`` or of one of its parents holds a file ``pattern`` (a
+    ``retired_code`` entry) covers: a commit that adds or changes it holds it, one that
+    deletes it, its parent."""
+    return any(trees.matching(source, pattern) for source in (commit, *trees.parents(commit)))
+
+
 @dataclass(frozen=True)
 class _Listing:
     """A version of the registry that lists a path under ``retired_code``."""
@@ -114,8 +121,7 @@ class RetiredCodeHistory:
         misspelt, or retired code deleted before it was listed (``checker.facts.misspelt``)."""
         named: set[str] = set()
         for commit, paths, _ in self._versions:
-            for source in (commit, *trees.parents(commit)):
-                named.update(p for p in paths if p not in named and trees.matching(source, p))
+            named.update(p for p in paths if p not in named and held_around(trees, commit, p))
         return {
             path: [(listing.commit, listing.registry) for listing in listings]
             for path, listings in self._listed.items()
