@@ -88,8 +88,12 @@ class Config(RuleParameters):  # the rules' parameters, and the options of a run
     setting: it shapes the observations an import writes, which then say what they compared."""
 
 
-def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
-    """The repository's knightwatch.yaml, or defaults when it has none."""
+def load_config(repo_root: Path, given: Path | None = None) -> tuple[Config, FileDigest | None]:
+    """The repository's knightwatch.yaml, or defaults when it has none. ``given``: the
+    directory the run was pointed at (``--repo``), whose options files on the way to the root
+    are refused (``_refuse_below_root``)."""
+    if given is not None:
+        _refuse_below_root(given, repo_root)
     path = repo_root / CONFIG_NAME
     present = path.is_file()
     if not present and (path.exists() or path.is_symlink()):  # its settings would be ignored
@@ -119,7 +123,7 @@ def load_config(repo_root: Path) -> tuple[Config, FileDigest | None]:
     return load_config_file(path, role="config", name=CONFIG_NAME)
 
 
-def refuse_below_root(given: Path, root: Path) -> None:
+def _refuse_below_root(given: Path, root: Path) -> None:
     """An options file in the directory ``--repo`` names, or in one between it and the
     repository's root, is refused: only the root's knightwatch.yaml is read, and a monorepo's
     team that kept its options beside its service (``--repo services/web``) had them dropped

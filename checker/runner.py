@@ -13,7 +13,7 @@ from typing import Any
 
 from checker import __version__
 from checker.cache import FactCache
-from checker.config import Config, load_config, refuse_below_root
+from checker.config import Config, load_config
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
@@ -171,8 +171,7 @@ def prepare(options: CheckOptions) -> Prepared:
 
 
 def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
-    refuse_below_root(options.repo, history.root)
-    repo_config, config_digest = load_config(history.root)
+    repo_config, config_digest = load_config(history.root, options.repo)
     settings = _settings(history, options, repo_config)
     _refuse_changes_own(history, options, settings, repo_config)
     config = settings.config

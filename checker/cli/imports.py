@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from checker.cli import import_forges as forge_cli
 from checker.cli import import_k8s as k8s_cli
 from checker.cli.arguments import path
-from checker.config import Config, load_config, refuse_below_root
+from checker.config import Config, load_config
 from checker.errors import EXIT_PASS, InputError, UsageError
 from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
 from checker.evidence.files import Located, read_text, validate
@@ -180,8 +180,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     history = GitHistory(args.repo)
     try:
-        refuse_below_root(args.repo, history.root)  # as check does: its evidence: is not read
-        config, _ = load_config(history.root)
+        config, _ = load_config(history.root, args.repo)  # as check reads it
         evidence = args.evidence or history.root / (config.evidence or DEFAULT_EVIDENCE)
         identities, people = _identities(evidence)
         where = _Where(history, config, evidence, Logins(identities, people))
