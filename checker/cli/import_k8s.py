@@ -350,6 +350,21 @@ def _cluster(args: argparse.Namespace, service: Service | None) -> Cluster:
     return found
 
 
+def _namespaced(where: Cluster, args: argparse.Namespace, service: Service | None) -> Cluster:
+    """The cluster, which fleet.yaml must give a namespace for a listing of pods: without one,
+    a listing of any namespace (staging's pods, a developer's copy of the workload) would stand
+    for the service's, and an observation never says which namespace it saw."""
+    if where.namespace:
+        return where
+    said = "names no clusters of" if service is None else f"gives cluster {args.cluster!r} of"
+    raise UsageError(
+        f"the evidence's fleet.yaml {said} {args.service} no namespace: a listing of another "
+        "namespace's pods would be taken for the service's",
+        hint=f"give {args.cluster} a namespace under {args.service}'s clusters in fleet.yaml: "
+        "{name: CLUSTER, namespace: NAMESPACE}, the -n of kubectl get pods -n NAMESPACE -o json",
+    )
+
+
 def _chosen(
     groups: dict[tuple[str, int], list[gitops.Move]], choices: gitops.Choices, evidence: Path
 ) -> list[tuple[str, int]]:
@@ -408,7 +423,7 @@ def _pods(
     service: Service | None,
     err: TextIO,
 ) -> None:
-    where = _cluster(args, service)
+    where = _namespaced(_cluster(args, service), args, service)
     overrides = {
         "tag_pattern": args.tag_pattern or images.tag_pattern,
         "commit_annotation": args.commit_annotation or images.commit_annotation,

@@ -400,12 +400,24 @@ def test_the_oci_revision_label_links_a_digest(case: Case) -> None:
 
 def test_the_recorded_listing_and_its_mistakes(case: Case) -> None:
     recorded = recorded_pods()["items"]
-    (case.evidence / "fleet.yaml").write_text(
-        "services:\n  checkout:\n    clusters: [{name: minikube, workload: queue}]\n"
-    )
     annotated = json.loads(json.dumps(recorded))
     annotated[0]["metadata"]["annotations"] = {"example.com/commit": case.v2}
     args = ("--commit-annotation", "example.com/commit")
+    # Without a namespace (or a fleet.yaml) a listing of any namespace would stand for the
+    # service's: staging's pods, a developer's copy of the workload.
+    fleet = case.evidence / "fleet.yaml"
+    fleet.unlink()
+    unlisted = case.pods("minikube", annotated, *args)
+    assert unlisted.code == 2 and "names no clusters of checkout" in unlisted.err
+    fleet.write_text("services:\n  checkout:\n    clusters: [{name: minikube, workload: queue}]\n")
+    anywhere = case.pods("minikube", annotated, *args)
+    assert anywhere.code == 2 and "cluster 'minikube' of checkout no namespace" in anywhere.err
+    assert "namespace: NAMESPACE" in anywhere.err and "Traceback" not in anywhere.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters: [{name: minikube, namespace: default, "
+        "workload: queue}]\n"
+    )
     late = case.pods("minikube", annotated, *args)  # listed 2022, before it was --observed-at?
     assert late.code == 0, late.err  # the recording's pod became ready before OBSERVED_AT
     (seen,) = case.records("observations.jsonl")
