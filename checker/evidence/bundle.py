@@ -448,6 +448,7 @@ def _load_evidence(
         _read_kind(evidence, kind, files, name, scope)
     evidence.streams.update((d.service, d.environment) for d in evidence.deployments)
     _check_unique_ids(evidence)
+    _check_one_record_a_change(evidence)
     evidence.files.sort(key=lambda f: f.path)
     return evidence
 
@@ -599,6 +600,29 @@ def _check_unique_ids(evidence: Evidence) -> None:
             )
         first[deployment.id] = index
     _check_separated_ids(evidence, first)
+
+
+def _check_one_record_a_change(evidence: Evidence) -> None:
+    """No merged change is recorded twice: each record's approvals vouch for its commits, so a
+    record saved before an approval was dismissed, left beside the one saved after, would bring
+    the withdrawn approval back, and which record is up to date cannot be told. An importer's
+    names are compared case folded (a forge gives a repository's name as it is spelt now)."""
+    first: dict[tuple[str | None, str], int] = {}
+    for index, review in enumerate(evidence.reviews):
+        key = (review.source, review.change.casefold() if review.source else review.change)
+        if key in first:
+            path, line = evidence.locations["reviews"][first[key]]
+            earlier = evidence.reviews[first[key]].change
+            also = "" if earlier == review.change else f" (as {earlier!r})"
+            raise evidence.error(
+                "reviews",
+                index,
+                f"change {review.change!r} is recorded twice: first at {path.name}:{line}{also}; "
+                "which record is up to date cannot be told",
+                hint="keep only the latest record of the change (import again to bring it up "
+                "to date)",
+            )
+        first[key] = index
 
 
 def _check_separated_ids(evidence: Evidence, first: dict[str, int]) -> None:

@@ -496,6 +496,28 @@ CASES = [
         ),
         ["reviews.yaml:1:", "review 7: commit 'main@{0}' is a reflog entry, not a sha"],
     ),
+    (
+        # An export saved before an approval was dismissed, left beside the one saved after.
+        "review-recorded-twice",
+        _extra(
+            "reviews.yaml",
+            f"- {{change: 7, author: a@x.example, commits: [{ONE}], approvals: "
+            "[{by: b@x.example, at: '2024-02-01T08:00:00Z'}]}\n"
+            f"- {{change: 7, author: a@x.example, commits: [{ONE}]}}\n",
+        ),
+        ["reviews.yaml:2:", "change '7' is recorded twice: first at reviews.yaml:1"],
+    ),
+    (
+        "imported-review-recorded-twice-in-another-case",
+        _extra(
+            "reviews.jsonl",
+            f'{{"change": "Org/Shop#7", "author": "a", "commits": ["{ONE}"], '
+            '"source": "github-reviews"}\n'
+            f'{{"change": "org/shop#7", "author": "a", "commits": ["{ONE}"], '
+            '"source": "github-reviews"}\n',
+        ),
+        ["reviews.jsonl:2:", "'org/shop#7' is recorded twice", "(as 'Org/Shop#7')"],
+    ),
     ("invalid-yaml", _deploys(GOOD + "- id: [unclosed\n"), ["deploys.yaml:", "invalid YAML"]),
     (
         "duplicate-key",
