@@ -679,15 +679,20 @@ class _Distinct:
     where a name holds the separator, two different things can read the same (deployment
     ``RT-2`` and host ``z:r-4``, deployment ``RT-2:z`` and host ``r-4``). Keeping one of them
     would drop a finding, and a waiver of one would cover the other: that is an input error,
-    never a silent merge. Two objects for one subject and the same parts (one host seen twice)
-    are one finding: the first in a stable order, so the report never depends on the engine's
-    set ordering."""
+    never a silent merge. Two objects for one subject and the same parts are one finding, that
+    says what each says: FLEET-003's subject is the flag event (``{flag}@{at}``), and a flag
+    switched on for two services at one instant, their fleets both mixed, is one subject whose
+    message must name both (keeping one message dropped the other service from the report, and
+    a waiver written for the one named covered both unseen). Its messages are in a stable
+    order, so the report never depends on the engine's set ordering."""
 
     def __init__(self, rule: RuleMeta) -> None:
         self.rule = rule
         self.subject_parts = sorted(template_fields(rule.subject or ""))
         self.cause_parts = sorted(template_fields(rule.cause or ""))
         self.subjects: dict[str, tuple[Finding, tuple[str, ...]]] = {}
+        self.messages: dict[str, set[str]] = {}
+        """Of the subjects met more than once, every message said of each."""
         self.causes: dict[str, tuple[str, ...]] = {}
 
     def add(self, finding: Finding, fields: dict[str, Any]) -> None:
@@ -695,6 +700,8 @@ class _Distinct:
         earlier = self.subjects.get(finding.subject)
         if earlier is not None:
             self._same("subject", finding.subject, self.subject_parts, earlier[1], parts)
+            said = self.messages.setdefault(finding.subject, {earlier[0].message})
+            said.add(finding.message)
             if earlier[0].message <= finding.message:
                 return
         self.subjects[finding.subject] = (finding, parts)
@@ -704,7 +711,12 @@ class _Distinct:
             self._same("cause", finding.cause, self.cause_parts, seen, cause)
 
     def findings(self) -> list[Finding]:
-        return [finding for finding, _ in self.subjects.values()]
+        return [
+            replace(finding, message=" ".join(sorted(self.messages[subject])))
+            if len(self.messages.get(subject, ())) > 1
+            else finding
+            for subject, (finding, _) in self.subjects.items()
+        ]
 
     @staticmethod
     def _parts(names: list[str], fields: dict[str, Any], cause: str | None) -> tuple[str, ...]:

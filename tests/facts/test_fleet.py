@@ -618,3 +618,41 @@ def test_observations_made_at_the_flags_own_instant_count_for_fleet_003(tmp_path
     ])  # fmt: skip
     message = _fleet_003(repo, evidence)
     assert f"{base[:12]} on h2" in message, message
+
+
+def _deployed(ident: str, service: str, commit: str, day: str, failed: str = "") -> dict[str, Any]:
+    """Deployment ``ident`` of ``commit`` to both hosts of ``service`` (``x1``, ``x2``, ``x`` its
+    initial) from 12:00 to 12:10 on ``day`` of April 2024, failed on host ``failed``."""
+    hosts = [f"{service[0]}{n}" for n in (1, 2)]
+    targets = [{"host": h, "status": "failed" if h == failed else "succeeded"} for h in hosts]
+    record = deployment(ident, commit, f"2024-04-{day}T12:00:00Z", approvals=APPROVAL,
+                        targets=targets)  # fmt: skip
+    return {**record, "service": service, "finished_at": f"2024-04-{day}T12:10:00Z"}
+
+
+def test_one_flag_switched_on_for_two_services_at_one_instant_names_both(tmp_path: Path) -> None:
+    """A flag flipped for every service at once (one console action, imported per service): the
+    two FLEET-003 findings share their subject, ``FLAG@AT``. One was kept and the other dropped
+    from the report, and a waiver written for the service named covered the other unseen."""
+    repo, base, v2, _ = _flag_release(tmp_path)
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        _deployed("W1", "web", base, "01"), _deployed("A1", "api", base, "01"),
+        _deployed("W2", "web", v2, "03", failed="w2"),
+        _deployed("A2", "api", v2, "03", failed="a1"),
+    ])  # fmt: skip
+    write_yaml(evidence / "fleet.yaml", {"services": {s: {"hosts": [f"{s[0]}1", f"{s[0]}2"]}
+                                                      for s in ("web", "api")}})  # fmt: skip
+    write_yaml(evidence / "flag_events.yaml", [
+        {"flag": "new_mode", "service": s, "environment": "production", "enabled": True,
+         "at": "2024-04-03T12:30:00Z", "by": OPS} for s in ("web", "api")
+    ])  # fmt: skip
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+                     "--as-of", "2024-04-30")  # fmt: skip
+    assert result.code == 1, result.err
+    (found,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    assert found["subject"] == "new_mode@2024-04-03T12:30:00Z"
+    message = found["message"]
+    assert "for api in production" in message and "did not succeed on a1 (failed)" in message
+    assert "for web in production" in message and "did not succeed on w2 (failed)" in message
+    assert message.index("for api") < message.index("for web"), "in a stable order"
