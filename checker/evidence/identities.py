@@ -39,6 +39,9 @@ _NOREPLY_ID = re.compile(r"[0-9]+\+([^+\[\]]+)")
 not an App's ``ID+NAME[bot]``)."""
 _PERSON = "\0"
 """Prefix of a person's node among the addresses (no address holds a NUL)."""
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_ADDRESS_WORD = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
+"""A word with an ``@`` and something either side of it, outside ``<...>``."""
 
 
 def invisible(text: str) -> str | None:
@@ -81,6 +84,22 @@ def normalise(value: str, *, fold: bool = True, tag: bool = False) -> str:
     elif at and not tag and "+" in local and not local.startswith("+"):
         local = local.split("+", 1)[0]
     return f"{local}{at}{domain}" if at else text
+
+
+def addresses(value: str) -> list[str]:
+    """Each distinct address ``value`` writes, as written: each between ``<`` and ``>``, and
+    each word with an ``@`` outside them, comments aside. ``Sam <sam@ex.com>, Kim
+    <kim@ex.com>`` writes two; ``dana@ex.com <Dana+git@ex.com>`` writes one, twice."""
+    text = _COMMENT.sub(" ", unicodedata.normalize("NFKC", value))
+    outside = _BRACKETED.sub(lambda match: " " * len(match[0]), text)
+    written = [(m.start(), m[1]) for m in _BRACKETED.finditer(text)]
+    written += [(m.start(), m[0]) for m in _ADDRESS_WORD.finditer(outside)]
+    found: dict[str, str] = {}
+    for _, part in sorted(written):
+        address = normalise(part)
+        if "@" in address:
+            found.setdefault(address, part.strip())
+    return list(found.values())
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,13 @@ class IdentityResolver:
         char = invisible(text)
         if char is not None:
             return Identity(None, f"it holds an invisible character, {_name(char)}")
+        if not (text.isascii() and text.count("@") < 2):
+            several = addresses(text)
+            if len(several) > 1:
+                # Only the last was read: a deployer written "Ops <ops@...>, Lee <lee@...>"
+                # was Lee, and Ops's approval counted as a second person's.
+                listed = ", ".join(map(visible, several))
+                return Identity(None, f"it holds more than one address: {listed}")
         address = normalise(text)
         if not address:
             return Identity(None, "it holds no address")

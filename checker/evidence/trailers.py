@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from checker.evidence.identities import addresses, invisible
+
 REVIEW_KEYS = frozenset({"reviewed-by", "approved-by"})
 COAUTHOR = "Co-authored-by"
 _FOOTER = re.compile(r"([A-Za-z0-9-]+):[ ]*(.*)")
@@ -72,14 +74,25 @@ def coauthor_lines(message: str) -> list[tuple[str, str]]:
     `` Lee <lee@example.com>``, names Lee, as git reads it. Wider than git's trailer rule
     (which reads only a last paragraph made mostly of trailers) on purpose: a co-author only
     ever stops a review counting, so a line git would not parse still says who wrote the
-    commit, and a message cannot hide one by where it puts it, nor by folding it."""
+    commit, and a message cannot hide one by where it puts it, nor by folding it. A line that
+    names several (``Sam <sam@ex.com>, Kim <kim@ex.com>``) gives each of their addresses: read
+    as one value, it named the last alone, and Sam's approval counted."""
     lines = message.split("\n")
-    found = []
+    found: list[tuple[str, str]] = []
     for index in range(1, len(lines)):
         match = _COAUTHOR.fullmatch(lines[index].rstrip(" \t\r"))
         if match is None:
             continue
         value = _unfold(match.group(1), lines, index).strip()
-        if value:
-            found.append((COAUTHOR, value))
+        found.extend((COAUTHOR, one) for one in _named(value))
     return found
+
+
+def _named(value: str) -> list[str]:
+    """Whom a co-author line's value names: each address of a value that writes several, else
+    the value itself (nothing when it is empty). A value with an invisible character is kept
+    whole, and names nobody (``checker.evidence.identities``)."""
+    if not value:
+        return []
+    several = addresses(value) if invisible(value) is None else []
+    return several if len(several) > 1 else [value]

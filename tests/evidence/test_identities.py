@@ -26,6 +26,8 @@ FULLWIDTH = "".join(chr(ord(c) + 0xFEE0) for c in "dana@example.com")
         ".dana@example.com",
         "dana@example.com (self)",
         "(me) dana@example.com",
+        "dana@example.com <Dana+git@Example.com>",  # one address, twice
+        "Dana <dana@example.com> (Lee <lee@example.com>)",  # a comment is no address
         "  dana@example.com\n",
         FULLWIDTH,
         "dana-gh",  # a login listed for her
@@ -49,7 +51,12 @@ def test_every_spelling_of_a_listed_address_is_its_person(value: str) -> None:
         ("d\u0430na@example.com", "characters outside ASCII"),  # a Cyrillic a
         ("dana@localhost", "not a well-formed address"),
         ("dana@@example.com", "not a well-formed address"),
-        ("dana@example.com, lee@example.com", "not a well-formed address"),
+        ("dana@example.com, lee@example.com", "more than one address: dana@example.com, lee"),
+        # Only the last address was read: Dana, written before Lee, counted as Lee.
+        ("Dana <dana@example.com>, Lee <lee@example.com>", "more than one address: dana@"),
+        ("dana@example.com <lee@example.com>", "more than one address: dana@example.com, lee"),
+        ("Dana <dana@example.com> <lee@example.com>", "more than one address"),
+        ("Dana <dana@example.com> and Kim <kim\uff20example.org>", "more than one address"),
         ('"dana"@example.com', "not a well-formed address"),
         ("Dana Doe <>", "holds no address"),
         ("", "holds no address"),

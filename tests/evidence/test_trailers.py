@@ -160,3 +160,20 @@ def test_a_folded_co_author_line_is_read_outside_the_last_paragraph_too() -> Non
     assert review_lines("s\n\nReviewed-by: kim@example.com\n\tmore\nAcked-by: x\n\tlee@x.com") == [
         ("Reviewed-by", "kim@example.com more")
     ]
+
+
+def test_a_co_author_line_naming_several_names_each_of_them() -> None:
+    """Read as one value, ``Sam <sam@...>, Kim <kim@...>`` named its last address alone: Sam,
+    a co-author, approved the change as a second person. A line that writes one address twice,
+    or one with an invisible character (which names nobody, whole), is left as it is."""
+    message = (
+        "change\n\nCo-authored-by: Sam <sam@example.com>, Kim <kim@example.com>\n"
+        "Co-authored-by: pat@example.com <Pat+git@example.com>\n"
+        "Co-authored-by: Sam <sam@example.com>\u200b, Kim <kim@example.com>\n"
+    )
+    assert coauthor_lines(message) == [
+        ("Co-authored-by", "sam@example.com"),
+        ("Co-authored-by", "kim@example.com"),
+        ("Co-authored-by", "pat@example.com <Pat+git@example.com>"),
+        ("Co-authored-by", "Sam <sam@example.com>\u200b, Kim <kim@example.com>"),
+    ]

@@ -685,3 +685,44 @@ def test_one_github_account_under_both_its_no_reply_forms_is_one_person(
         f"(Reviewed-by: Dana <{reviewer}> names its author)"
         in findings(result)[("REVIEW-002", sha)]
     )
+
+
+def test_a_value_naming_two_people_is_neither_of_them(tmp_path: Path) -> None:
+    """A value was read as its last address: a co-author line naming Sam and then Kim named
+    Kim alone, so Sam's approval of the change he co-wrote counted; a deployer written
+    ``Ops <ops@...>, Lee <lee@...>`` (two people, from an export that joins them) was Lee, so
+    Ops's own approval counted. Both passed (exit 0). Sam now co-authored it, and the
+    deployer names nobody; Pat's approval, a third person's, still counts."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base", {"a": "0"}, author=LEAD, date=_date(1), trailers=(f"Reviewed-by: {DEV}",)
+    )
+    pair = "Co-authored-by: Sam <sam@example.com>, Kim <kim@example.com>"
+    by_sam = repo.commit("pair one", {"a": "1"}, author=DEV, date=_date(2), trailers=(pair,))
+    by_pat = repo.commit("pair two", {"a": "2"}, author=DEV, date=_date(3), trailers=(pair,))
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "reviews.yaml",
+        [{"change": 1, "author": "dana@example.com", "commits": [by_sam],
+          "approvals": [{"by": "sam@example.com", "at": _date(2)}]},
+         {"change": 2, "author": "dana@example.com", "commits": [by_pat],
+          "approvals": [{"by": "pat@example.com", "at": _date(3)}]}],
+    )  # fmt: skip
+    ops = {"by": "ops@example.com", "at": "2024-03-01T08:00:00Z"}
+    two = "Ops <ops@example.com>, Lee <lee@example.com>"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", by_pat, "2024-03-01T09:00:00Z", approvals=[ops], deployer=two)],
+    )
+    result = check_json(repo.path, evidence, "--baseline", base)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert set(got) == {("REVIEW-001", "D1"), ("REVIEW-002", by_sam)}
+    assert (
+        "(approval by sam@example.com in review 1 did not count: by an author or co-author of "
+        "one of the change's commits)" in got[("REVIEW-002", by_sam)]
+    )
+    assert (
+        f"its deployer {two} names nobody (it holds more than one address: ops@example.com, "
+        "lee@example.com)" in got[("REVIEW-001", "D1")]
+    )
