@@ -335,16 +335,18 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _check_judged_as_of(signed: Signed, source: str) -> None:
-    """``check_judged_as_of`` of a signed audit; of an organisation's attestation, of it and,
-    as ``sample --system`` checks them, of every system's audit it accepted: its as-of date
-    and its population (``read_population``). Organisation audits took an ``--as-of`` after
-    today too, before it was bounded above, and a federated team signs its own population;
-    ``verify`` called such an attestation valid while ``sample`` refused the system."""
+    """``check_subjects`` and ``check_judged_as_of`` of a signed audit; of an organisation's
+    attestation, of it and, as ``sample --system`` checks them, of every system's audit it
+    accepted: its as-of date and its population (``read_population``). Organisation audits
+    took an ``--as-of`` after today too, before it was bounded above, and a federated team
+    signs its own population; ``verify`` called such an attestation valid while ``sample``
+    refused the system."""
     from checker.org.attestation import system_audit
     from checker.org.judge import JUDGED
-    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of
+    from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of, check_subjects
     from checker.signing.population import read_population
 
+    check_subjects(signed, source)
     check_judged_as_of(signed, source)
     if signed.kind != ORG_PREDICATE_TYPE:
         return
@@ -409,13 +411,14 @@ def _verify_org(
 
 def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.errors import InputError
-    from checker.signing.attestation import check_judged_as_of, open_signed
+    from checker.signing.attestation import check_judged_as_of, check_subjects, open_signed
     from checker.signing.keys import load_public
     from checker.signing.sample import draw, render_json, render_text
 
     public = load_public(args.key)
     try:
         signed = _one_system(open_signed(args.file, public), args.system)
+        check_subjects(signed, str(args.file))
         check_judged_as_of(signed, str(args.file))
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:

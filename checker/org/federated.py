@@ -26,6 +26,7 @@ from checker.signing.attestation import (
     check_as_of,
     month_before,
     open_signed,
+    subjects_problem,
 )
 from checker.signing.keys import load_public
 from checker.signing.population import read_population
@@ -257,7 +258,7 @@ def _check(signed: Signed, period: str, partial: bool) -> None:
         read_population(predicate)
     except VerificationError as exc:
         raise Rejected(exc.message) from None
-    if _pairs(signed.statement.get("subject")) != _pairs(_stated(predicate["report"])):
+    if subjects_problem(signed.statement) is not None:
         raise Rejected(
             "its subjects are not the repository HEAD and input digests its report states"
         )
@@ -314,24 +315,6 @@ def _rules_problem(audit: dict[str, Any]) -> str | None:
 @functools.cache
 def _shipped_policies() -> tuple[FileDigest, ...]:
     return load_policy_set().files
-
-
-def _stated(report: dict[str, Any]) -> list[dict[str, Any]]:
-    inputs = report.get("inputs") or {}
-    head = (inputs.get("repository") or {}).get("head")
-    stated = [{"name": "git:HEAD", "digest": {"gitCommit": head}}]
-    for item in inputs.get("files") or []:
-        name = f"{item['role']}:{item['path']}"
-        stated.append({"name": name, "digest": {"sha256": item["sha256"]}})
-    return stated
-
-
-def _pairs(subjects: Any) -> list[tuple[str, str]]:
-    if not isinstance(subjects, list):
-        return []
-    return sorted(
-        (str(s.get("name")), repr(s.get("digest"))) for s in subjects if isinstance(s, dict)
-    )
 
 
 def _known_as(

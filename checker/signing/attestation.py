@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -198,6 +199,77 @@ def audit_subjects(report: Report) -> list[dict[str, Any]]:
         {"name": f"{f.role}:{f.path}", "digest": {"sha256": f.sha256}} for f in report.files
     ]
     return subjects
+
+
+def subjects_problem(statement: dict[str, Any]) -> str | None:
+    """Why a monthly audit's subjects are not exactly the repository HEAD and the input files
+    its report states, each by the digest it states, or None. The subjects are what in-toto
+    tooling, and an auditor comparing digests with the deploy tool's own export, read; the
+    report's inputs are what the audit read and what a replay compares with the evidence. A
+    statement whose subjects named the tool's export while its report read an edited copy
+    verified, and replayed as confirmed on the edited copy."""
+    stated = _stated_subjects(statement.get("predicate", {}).get("report"))
+    if stated is None:
+        return "its report does not state its inputs (the repository HEAD and the input files)"
+    signed: Counter[tuple[str, str]] = Counter()
+    for subject in statement.get("subject") or []:
+        if not isinstance(subject, dict):
+            return f"subject {subject!r} is not a name and a digest"
+        signed[(str(subject.get("name")), _digest_text(subject.get("digest")))] += 1
+    differ = sorted((signed - stated) + (stated - signed))
+    return _subject_difference(differ[0], signed, stated) if differ else None
+
+
+def _subject_difference(
+    pair: tuple[str, str], signed: Counter[tuple[str, str]], stated: Counter[tuple[str, str]]
+) -> str:
+    """How one subject differs between the statement (``signed``) and its report (``stated``)."""
+    name, digest = pair
+    if signed[pair] and stated[pair]:
+        return f"subject {name} is listed {signed[pair]} times, its report states it {stated[pair]}"
+    ours, theirs = ([d for (n, d) in s if n == name and d != digest] for s in (signed, stated))
+    if signed[pair] and theirs:
+        return f"subject {name} is {digest}, and its report read {min(theirs)}"
+    if ours:
+        return f"subject {name} is {min(ours)}, and its report read {digest}"
+    if signed[pair]:
+        return f"subject {name} is not among the inputs its report states"
+    return f"its report read {name} ({digest}), which is not among its subjects"
+
+
+def _stated_subjects(report: Any) -> Counter[tuple[str, str]] | None:
+    """The subjects a report's inputs give, as (name, digest) pairs; None where its inputs are
+    not a HEAD and a list of files with digests."""
+    try:
+        inputs = report["inputs"]
+        pairs = [("git:HEAD", _digest_text({"gitCommit": inputs["repository"]["head"]}))]
+        pairs += [
+            (f"{f['role']}:{f['path']}", _digest_text({"sha256": f["sha256"]}))
+            for f in inputs["files"]
+        ]
+    except (KeyError, TypeError):
+        return None
+    return Counter(pairs)
+
+
+def _digest_text(digest: Any) -> str:
+    """A subject's digest as one comparable text (``sha256 0eea76a7...``)."""
+    if not isinstance(digest, dict):
+        return repr(digest)
+    return ", ".join(f"{k} {v}" for k, v in sorted(digest.items(), key=lambda kv: str(kv[0])))
+
+
+def check_subjects(signed: Signed, source: str) -> None:
+    """A signed monthly audit's subjects are those its report states (``subjects_problem``);
+    else it fails as ``subjects``. An organisation's attestation is checked by its systems'."""
+    if signed.kind != PREDICATE_TYPE or "subject" not in signed.statement:
+        return
+    problem = subjects_problem(signed.statement)
+    if problem is not None:
+        raise VerificationError(
+            "subjects",
+            f"{source}: {problem}: the statement names other inputs than the audit read",
+        )
 
 
 def audit_predicate(report: Report) -> dict[str, Any]:

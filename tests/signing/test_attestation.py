@@ -427,6 +427,56 @@ def test_replay_confirms_every_claim_not_the_findings_alone(
     assert f"verification failed (replay): the signed {said}" in result.err
 
 
+def _name_the_tools_export(subjects: list[dict[str, Any]], report: dict[str, Any]) -> str:
+    deploys = next(s for s in subjects if s["name"] == "evidence:deploys.yaml")
+    read = deploys["digest"]["sha256"]
+    deploys["digest"] = {"sha256": "801cdd64" * 8}  # the deploy tool's own export, say
+    said = f"subject evidence:deploys.yaml is sha256 {'801cdd64' * 8}"
+    return f"{said}, and its report read sha256 {read}"
+
+
+def _leave_out_a_file(subjects: list[dict[str, Any]], report: dict[str, Any]) -> str:
+    subjects[:] = [s for s in subjects if s["name"] != "evidence:observations.yaml"]
+    read = next(f["sha256"] for f in report["inputs"]["files"] if f["path"] == "observations.yaml")
+    return f"its report read evidence:observations.yaml (sha256 {read}), which is not among"
+
+
+def _name_another_head(subjects: list[dict[str, Any]], report: dict[str, Any]) -> str:
+    subjects[0] = {"name": "git:HEAD", "digest": {"gitCommit": "0" * 40}}
+    return f"subject git:HEAD is gitCommit {'0' * 40}, and its report read gitCommit"
+
+
+def _add_a_file(subjects: list[dict[str, Any]], report: dict[str, Any]) -> str:
+    subjects.append({"name": "evidence:reviews.yaml", "digest": {"sha256": "1" * 64}})
+    return "subject evidence:reviews.yaml is not among the inputs its report states"
+
+
+@pytest.mark.parametrize(
+    "forge", [_name_the_tools_export, _leave_out_a_file, _name_another_head, _add_a_file]
+)
+def test_subjects_other_than_the_reports_inputs_fail_verify_and_sample(
+    setup: Setup, tmp_path: Path, forge: Callable[[list[dict[str, Any]], dict[str, Any]], str]
+) -> None:
+    """The subjects are what in-toto tooling and an auditor comparing digests read; the
+    report's inputs are what the audit read, and what a replay compares with the evidence. A
+    statement whose subject named the deploy tool's export while its report had read an
+    edited copy verified (exit 0), replayed as confirmed on the edited copy, and was sampled
+    from; a federated organisation audit already rejected it."""
+    st = statement(setup.dir / "jul.json")
+    said = forge(st["subject"], st["predicate"]["report"])  # type: ignore[arg-type, index]
+    signed = tmp_path / "subjects.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    for replay in ((), ("--replay", "--repo", setup.case.repo)):
+        result = run_cli("verify", signed, "--key", setup.pub, *replay)
+        assert result.code == 1 and result.out == "", result.out + result.err
+        assert f"verification failed (subjects): {signed}: {said}" in result.err
+    sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
+    assert sampled.code == 2 and "verification failed (subjects)" in sampled.err
+    assert sampled.out == ""
+    chained = run_cli("verify", setup.dir / "aug.json", "--key", setup.pub, "--previous", signed)
+    assert chained.code == 1 and "verification failed (subjects)" in chained.err
+
+
 @pytest.mark.parametrize("period", ["2012-7", "2012-07\n", "\u0662\u0660\u0661\u0662-07"])
 def test_period_must_be_a_month(setup: Setup, tmp_path: Path, period: str) -> None:
     """A month as YYYY-MM in ASCII digits, and nothing after it: a trailing line break and
