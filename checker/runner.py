@@ -62,7 +62,7 @@ from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import SettingNote, Settings, resolve
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON
-from checker.waivers import apply_waivers, check_waivers
+from checker.waivers import Actors, apply_waivers, check_waivers, people_keys
 
 DEFAULT_EVIDENCE = "compliance"
 
@@ -444,7 +444,11 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
     statuses += more
 
     findings, waiver_facts = apply_waivers(
-        prepared.evidence.waivers, findings, prepared.as_of, *_waiver_approvers(prepared, options)
+        prepared.evidence.waivers,
+        findings,
+        prepared.as_of,
+        *_waiver_approvers(prepared, options),
+        actors=_actors(prepared),
     )
     final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]
@@ -460,6 +464,20 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         findings += more_findings
     report = _report(prepared, options, engine, findings, statuses, _in_force(waiver_facts))
     return Evaluation(report, final_input, prepared.data)
+
+
+def _actors(prepared: Prepared) -> Actors:
+    """Who deployed each deployment of the evidence and who wrote each shipped commit, read
+    with the team's identities (and, for authors, the history's), so that a waiver's approver
+    is matched to them under every spelling: a join only finds more of them."""
+    people = prepared.evidence.identities
+    acted = {
+        ("deployment", d.id): people_keys(people, d.deployer) for d in prepared.evidence.deployments
+    }
+    for sha, commit in prepared.facts.input.get("commits", {}).items():
+        acted[("commit", sha)] = people_keys(people, commit["author"], commit["author_identity"])
+    fields = {r.id: template_order(r.subject or "") for r in prepared.policies.rules}
+    return Actors(people, acted, fields)
 
 
 def _in_force(facts: list[WaiverFacts]) -> list[WaiverNote]:

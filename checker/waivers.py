@@ -7,11 +7,12 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from checker.evidence.bundle import Evidence
-from checker.evidence.identities import IdentityResolver
+from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
 from checker.facts.document import WaiverFacts
@@ -83,20 +84,78 @@ def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) 
 Approvers = frozenset[str] | None
 
 
+@dataclass(frozen=True)
+class Actors:
+    """Who did what findings are about: each deployment's deployer and each shipped commit's
+    author (``acted``, by the subject field and its value: ``("deployment", "D-1")``), as the
+    keys ``people_keys`` gives, and each rule's subject fields in order (``fields``)."""
+
+    people: IdentityResolver
+    acted: Mapping[tuple[str, str], frozenset[str]] = dataclasses.field(default_factory=dict)
+    fields: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
+        """What the finding names that someone did: (field, value, who), for each."""
+        names = self.fields.get(finding.rule, ())
+        values = finding.parts or ((finding.subject,) if len(names) == 1 else ())
+        for name, value in zip(names, values, strict=False):
+            who = self.acted.get((name, value))
+            if who:
+                yield name, value, who
+
+
+def people_keys(people: IdentityResolver, *values: str | None) -> frozenset[str]:
+    """What a person is known by: the identity each value resolves to, and its address
+    normalised. Every source only merges, so the widest reading only finds more matches."""
+    keys = set()
+    for value in values:
+        if value:
+            keys |= {normalise(value), people.identify(value).identity or ""}
+    return frozenset(keys - {""})
+
+
+_DID = {"deployment": "deployed", "commit": "wrote"}
+
+
+def own_exception(waiver: Waiver, findings: list[Finding], actors: Actors) -> str | None:
+    """Why a waiver is its approver's own exception, or None: it covers a finding about a
+    deployment its approver deployed (REVIEW-001: deployed without another's approval) or a
+    commit its approver wrote (REVIEW-002: shipped without another's review). The rules ask
+    for a second person; an approver in the auditor's list who deploys passed their own
+    unapproved deployment by approving its waiver themself."""
+    approver = people_keys(actors.people, waiver.approved_by)
+    for finding in findings:
+        if not _matches(waiver, finding):
+            continue
+        for name, value, who in actors.of(finding):
+            if approver & who:
+                return (
+                    f"not applied: {waiver.approved_by} {_DID.get(name, 'did')} {value}, which "
+                    "it covers; an exception is approved by someone other than whom it excuses"
+                )
+    return None
+
+
 def apply_waivers(
     waivers: list[Waiver],
     findings: list[Finding],
     as_of: date,
     identities: IdentityResolver,
     approvers: Approvers = None,
+    actors: Actors | None = None,
 ) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
     ``identities`` reads a waiver's ``approved_by`` for the comparison with ``approvers``.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
-    it expires. A waiver whose approver may not approve waivers here waives nothing.
+    it expires. A waiver whose approver may not approve waivers here waives nothing, nor does
+    one that covers a finding about its approver's own deployment or commit (``actors``).
     """
-    refused = {id(w): refusal(w, identities, approvers) for w in waivers}
+    refused = {
+        id(w): refusal(w, identities, approvers)
+        or (own_exception(w, findings, actors) if actors is not None else None)
+        for w in waivers
+    }
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [
         dataclasses.replace(f, waived=True) if any(_matches(w, f) for w in live) else f

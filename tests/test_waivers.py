@@ -13,7 +13,7 @@ from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.report.model import Finding
 from checker.waivers import apply_waivers, subject_problem
-from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def _head(case: tuple[Path, Path]) -> str:
     ).stdout.strip()
 
 
-def waivers(evidence: Path, *entries: dict[str, str]) -> None:
-    base = {"reason": "INC-7781 emergency", "approved_by": "cro@example.com"}
+def waivers(evidence: Path, *entries: dict[str, str], **common: str) -> None:
+    base = {"reason": "INC-7781 emergency", "approved_by": "cro@example.com", **common}
     write_yaml(evidence / "waivers.yaml", [{**base, **e} for e in entries])
 
 
@@ -167,3 +167,64 @@ def test_a_commit_in_a_waiver_is_named_by_its_full_sha(
     hashing), and the waiver covered it too, in a signed pass."""
     problem = subject_problem(template, subject, ["REVIEW-002", "DEAD-006"])
     assert (problem is not None) is refused, problem
+
+
+def test_a_waiver_approved_by_whom_it_excuses_waives_nothing(case: tuple[Path, Path]) -> None:
+    """REVIEW-001 asks for a second person between a deployer and production, REVIEW-002
+    between an author and production. A waiver of a deployment's finding approved by its own
+    deployer (under another spelling of the address, too), or of a commit's by its author,
+    is that one person excusing themself: it was applied, and the check passed (exit 0)."""
+    waivers(
+        case[1],
+        {"rule": "REVIEW-001", "subject": "hotfix-1", "approved_by": "OPS+cab@Example.com"},
+        {"rule": "REVIEW-002", "subject": _head(case), "approved_by": "dana@example.com"},
+        {"rule": "REVIEW-001", "subject": "hotfix-2", "approved_by": "lee@example.com"},
+        expires="2024-06-01",
+    )
+    result = check(case, "2024-03-01")
+    assert result.code == 1, result.out
+    got = marked(result)
+    assert got[("REVIEW-001", "hotfix-1")] is False
+    assert got[("REVIEW-002", _head(case))] is False
+    assert got[("REVIEW-001", "hotfix-2")] is True  # approved by someone else: applied
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    assert messages["REVIEW-001:hotfix-1"].endswith(
+        "not applied: OPS+cab@Example.com deployed hotfix-1, which it covers; an exception is "
+        "approved by someone other than whom it excuses."
+    )
+    assert (
+        f"dana@example.com wrote {_head(case)}, which it covers"
+        in (messages[f"REVIEW-002:{_head(case)}"])
+    )
+
+
+def test_an_audit_refuses_its_approvers_own_exception(
+    case: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The auditor names the approvers; one of them also deploys. Their waiver of their own
+    unapproved deployment was applied and the audit signed a pass (exit 0)."""
+    repo, evidence = case
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("hotfix-1", _head(case), "2024-02-01T00:00:00Z", deployer=LEAD)],
+    )
+    write_yaml(evidence / "reviews.yaml", [
+        {"change": "1", "author": "dana@example.com", "commits": [_head(case)],
+         "approvals": [{"by": "lee@example.com", "at": "2024-01-02T00:00:00Z"}]},
+    ])  # fmt: skip
+    waivers(
+        evidence,
+        {"rule": "REVIEW-001", "subject": "hotfix-1", "approved_by": LEAD},
+        expires="2024-06-01",
+    )
+    (tmp_path / "auditor.yaml").write_text("waiver_approvers: [lee@example.com]\n")
+    run_cli("keygen", "--output", tmp_path / "k")
+    out = tmp_path / "feb.json"
+    result = run_cli(
+        "audit", "--repo", repo, "--evidence", evidence, "--period", "2024-02", "--as-of",
+        "2024-03-01", "--key", tmp_path / "k.key", "--config", tmp_path / "auditor.yaml",
+        "-o", out,
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    verified = run_cli("verify", out, "--key", tmp_path / "k.pub")
+    assert "verdict fail; 2 findings;" in verified.out, verified.out
