@@ -294,6 +294,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ORG_PREDICATE_TYPE,
         check_link,
         open_signed,
+        waived_line,
         weakened_line,
     )
     from checker.signing.keys import load_public
@@ -316,6 +317,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"signature: valid, key {current.keyid}",
         _verdict_line(current),
         *(f"settings: {said}" for said in [weakened_line(current.predicate)] if said),
+        *(f"waivers: {said}" for said in [waived_line(current.predicate)] if said),
         f"chain: {link}",
         f"population: {describe(current.predicate)}",
     ]

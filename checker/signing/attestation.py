@@ -24,6 +24,7 @@ from checker.report.model import Report
 from checker.settings import SettingNote
 from checker.signing import dsse
 from checker.signing.keys import key_id, load_public
+from checker.vocabulary import counted
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:knightwatch:predicate:monthly-audit:v1"
@@ -190,6 +191,36 @@ def weakened_line(predicate: dict[str, Any]) -> str | None:
         f"judged with {'settings that weaken' if many else 'a setting that weakens'} or "
         f"change{'' if many else 's'} the rules: " + "; ".join(shown)
     )
+
+
+def waived_line(predicate: dict[str, Any]) -> str | None:
+    """What ``verify`` says of a signed audit's waived findings: how many, and whose waivers
+    the audit accepted (its ``waiver_approvers``, and where they came from); None when none
+    was waived. Whoever runs the audit names the approvers: in a team's own pipeline, the
+    team, so the count alone let a pass rest on the team's own list unseen."""
+    report = predicate.get("report")
+    if not isinstance(report, dict):
+        return None
+    summary = report.get("summary")
+    waived = summary.get("waived") if isinstance(summary, dict) else None
+    if not isinstance(waived, int) or waived <= 0:
+        return None
+    parameters = report.get("parameters")
+    approvers = parameters.get("waiver_approvers") if isinstance(parameters, dict) else None
+    source = next(
+        (
+            n.get("source")
+            for n in report.get("settings") or []
+            if isinstance(n, dict) and n.get("name") == "waiver_approvers"
+        ),
+        None,
+    )
+    whose = (
+        f"under waiver_approvers {', '.join(map(str, approvers))}"
+        if isinstance(approvers, list) and approvers
+        else "its waiver_approvers not recorded"
+    )
+    return f"{counted(waived, 'finding')} waived, {whose}" + (f" (from {source})" if source else "")
 
 
 def audit_subjects(report: Report) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_yaml
 from tests.signing.test_audit_dates import unapproved_march
 
 
@@ -43,3 +43,29 @@ def test_verify_of_an_audit_with_the_default_settings_says_nothing_of_them(
     assert result.code == 0, result.err
     assert "verdict fail; 1 findings" in result.out
     assert "settings:" not in result.out
+
+
+def test_verify_names_whose_waivers_a_pass_rests_on(tmp_path: Path) -> None:
+    """Whoever runs the audit names the waiver approvers; in a team's own pipeline, the team.
+    ``verify`` said ``verdict pass; 1 findings (1 waived)`` and nothing of whose approvals
+    the signed audit had accepted: the pass could rest on the team's own list unseen."""
+    repo, evidence = unapproved_march(tmp_path)
+    write_yaml(evidence / "waivers.yaml", [{
+        "rule": "REVIEW-001", "subject": "D1", "reason": "emergency fix, ticket INC-4",
+        "approved_by": "lee@example.com", "expires": "2026-06-30",
+    }])  # fmt: skip
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("waiver_approvers: [lee@example.com]\n")
+    out = tmp_path / "march.json"
+    made = run_cli(
+        "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2026-03",
+        "--as-of", "2026-04-01", "--key", tmp_path / "k.key", "-o", out, "--config", config,
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    result = run_cli("verify", out, "--key", tmp_path / "k.pub")
+    assert result.code == 0, result.err
+    assert "verdict pass; 1 findings (1 waived)" in result.out
+    assert (
+        "waivers: 1 finding waived, under waiver_approvers lee@example.com "
+        "(from --config pipeline.yaml)\n"
+    ) in result.out
