@@ -61,10 +61,8 @@ from checker.rules.metadata import (
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import SettingNote, Settings, resolve
 from checker.timing import stage
-from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_FAIL_ON
+from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_EVIDENCE, DEFAULT_FAIL_ON
 from checker.waivers import Actors, apply_waivers, check_waivers, people_keys
-
-DEFAULT_EVIDENCE = "compliance"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from checker.config import Config, OpaConfig, load_config_file
 from checker.errors import InputError
 from checker.evidence.bundle import FileDigest
-from checker.vocabulary import severity_rank
+from checker.vocabulary import DEFAULT_EVIDENCE, severity_rank
 
 Effect = Literal["stricter", "weaker", "changed"]
 
@@ -244,7 +244,25 @@ def _applied(config: Config, origin: dict[str, _Layer]) -> list[SettingNote]:
         if change is not None and name in origin:
             value, source = _value(config, name), origin[name].source
             notes.append(SettingNote(name, value, default, source, change, applied=True))
-    return notes
+    return notes + _placed(config, origin)
+
+
+def _placed(config: Config, origin: dict[str, _Layer]) -> list[SettingNote]:
+    """A note for an evidence directory the repository's own knightwatch.yaml names: the team
+    writes that file, and one naming a second, edited copy of the evidence had a signed report
+    that recorded its files' names, never their directory (a replay from the repository read
+    the copy again, and agreed). Named on the command line or in an auditor's ``--config``, the
+    directory is whoever runs the check's choice, and no note is made."""
+    layer = origin.get("evidence")
+    if layer is None or layer.source != "knightwatch.yaml" or config.evidence is None:
+        return []
+    if Path(config.evidence) == Path(DEFAULT_EVIDENCE):
+        return []
+    return [
+        SettingNote(
+            "evidence", config.evidence, DEFAULT_EVIDENCE, layer.source, "changed", applied=True
+        )
+    ]
 
 
 def _setting(

@@ -15,6 +15,8 @@ Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 """Lowest first."""
 DEFAULT_FAIL_ON: Severity = "high"
+DEFAULT_EVIDENCE = "compliance"
+"""The evidence directory, relative to the repository's root, when nothing names one."""
 
 
 def severity_rank(severity: str) -> int:

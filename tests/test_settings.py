@@ -119,6 +119,34 @@ def test_the_check_applies_the_repository_settings_but_says_they_weaken_it(
     assert "fail\\_on: critical from knightwatch.yaml" in markdown
 
 
+def test_an_evidence_directory_the_repository_names_is_in_the_signed_audit(
+    knight: KnightCase,
+) -> None:
+    """The team writes knightwatch.yaml: ``evidence:`` naming a second, edited copy of the
+    evidence gave a signed audit that recorded its files' names but never their directory, and
+    the replay an auditor runs in the repository read the copy again and agreed."""
+    copy = knight.repo / "compliance-final"
+    copy.mkdir()
+    for path in (knight.repo / "compliance").iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    config(knight, "evidence: compliance-final\n")
+    result, predicate = audit(knight)
+    assert result.code == 1, result.err
+    settings = predicate["settings"]
+    assert isinstance(settings, dict)
+    (note,) = settings["weakened"]
+    assert note == {"name": "evidence", "value": "compliance-final", "default": "compliance",
+                    "source": "knightwatch.yaml", "effect": "changed", "applied": True}  # fmt: skip
+    shown = run_cli("verify", knight.repo.parent / "audit.json", "--key",
+                    knight.repo.parent / "signing.pub")  # fmt: skip
+    assert shown.code == 0, shown.err
+    assert "evidence: compliance-final from knightwatch.yaml (changes what is judged" in shown.out
+    # Named by whoever runs the check (the command line, an auditor's --config): no note.
+    (knight.repo / "knightwatch.yaml").unlink()
+    chosen = run_cli("check", "--repo", knight.repo, "--evidence", copy, "--format", "json")
+    assert "settings" not in chosen.json(), chosen.json()["settings"]
+
+
 def test_a_stricter_repository_setting_applies_to_the_audit(knight: KnightCase) -> None:
     config(knight, "fail_on: medium\nrequire_all: true\nreview_bots: [bot@knight.example]\n")
     result, predicate = audit(knight)

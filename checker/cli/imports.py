@@ -28,7 +28,7 @@ from checker.importers.common import (
 from checker.importers.forge_deploys import Deployments
 from checker.importers.github import approval_returned, as_recorded
 from checker.report.escape import visible
-from checker.runner import DEFAULT_EVIDENCE
+from checker.vocabulary import DEFAULT_EVIDENCE
 
 
 def add_parser(commands: argparse._SubParsersAction[Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.org.model import URL, Organisation, Retired
-from checker.runner import DEFAULT_EVIDENCE
+from checker.vocabulary import DEFAULT_EVIDENCE
 
 
 def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any]) -> None:
