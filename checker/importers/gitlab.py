@@ -5,8 +5,11 @@ Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
 which names its merge request: ``.../approval_state`` names none, and is refused) and
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
-(``GET .../merge_requests/:iid/notes``), with the project's approval settings in
-``DIR/project-approvals.json`` (``GET /projects/:id/approvals``).
+(``GET .../merge_requests/:iid/notes``), every page of each, with the project's approval
+settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). A commit list
+or notes list whose last page is full (20 or 100) is refused unless the empty page after it is
+saved too: GitLab lists the commits newest first, so a list cut at a page keeps the head and
+loses the oldest commits, an approver's own among them.
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
@@ -69,6 +72,12 @@ WHOLE_NOTES = (
     "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 (page=1, 2, ...) "
     "into the file, down to the first that is not full, an empty one after a full one (see "
     "the docs)"
+)
+WHOLE_COMMITS = (
+    "GitLab lists a merge request's commits newest first, so the oldest would be the ones "
+    "missing, and with them an approver's own commit; save every page of "
+    ".../merge_requests/IID/commits?per_page=100 (page=1, 2, ...) into the file, down to the "
+    "first that is not full, an empty one after a full one (see the docs)"
 )
 MERGE_REQUEST_URL = Address(
     "web_url",
@@ -237,7 +246,7 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
     return MergeRequestData(
         item,
         read_json(here / "approvals.json", APPROVALS),
-        read_list(here / "commits.json", COMMITS),
+        read_whole_list(here / "commits.json", COMMITS, PAGE_SIZES, WHOLE_COMMITS),
         here / "approvals.json",
         read_whole_list(here / "notes.json", NOTES, PAGE_SIZES, WHOLE_NOTES),
         here / "notes.json",

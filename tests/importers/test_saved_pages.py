@@ -1,9 +1,11 @@
 """Saved lists of several pages. A list saved without paging through (one page of GitHub's
 30 or 100 reviews, of GitLab's 20 or 100 notes) lost the request for changes, or the change of
 target branch, on the page after it, and the approval before it counted: the check passed
-(exit 0; the import only warned). A list whose last page is full is refused unless the page
-after it, empty, is saved too; ``gh api --paginate`` output (arrays back to back) and ``gh api
---paginate --slurp`` output (an array of pages) are read as pages.
+(exit 0; the import only warned). GitLab lists a merge request's commits newest first, so one
+page of 20 of them kept the head and lost the oldest commit, the approver's own: the approval
+counted for the squash commit, and the check passed (exit 0). A list whose last page is full is
+refused unless the page after it, empty, is saved too; ``gh api --paginate`` output (arrays
+back to back) and ``gh api --paginate --slurp`` output (an array of pages) are read as pages.
 
 On PyGithub#538's recorded objects and GitLab's recorded retarget note
 (tests/importers/fixtures/forges, sources in its README), as tests/importers/
@@ -17,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from checker.demo.builder import ScriptedRepo
+from tests.importers.test_forges import FIXTURES, _copy
+from tests.importers.test_landed_merges import _deployment
 from tests.importers.test_retargeted_pulls import (
+    JOHN,
     _check,
     _gitlab,
     _import,
@@ -113,6 +120,77 @@ def test_notes_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Pat
     notes = [notes[0], *notes[2:]]  # exactly 100
     path = export / "5" / "notes.json"
     path.write_text(json.dumps(notes) + "\n[]\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
+
+
+def _squashed(
+    tmp_path: Path, *, roots: bool = True
+) -> tuple[ScriptedRepo, Path, list[dict[str, Any]]]:
+    """!5 of GitLab's example, approved by root, squashed into one commit by its author jdoe
+    and deployed: 20 commits of jdoe's, after one of root's own when ``roots``, and its commit
+    list as GitLab gives it, newest first."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("feature")
+    repo.checkout("feature")
+    root = "Admin <root@example.com>"
+    shas = [
+        repo.commit("relax", {"limits.py": "0\n"}, author=root, date="2016-06-02T00:00:00Z")
+        for _ in range(roots)
+    ]
+    shas += [
+        repo.commit(f"step {n}", {f"s{n}.py": "1\n"}, author=JOHN, date=f"2016-06-03T01:{n:02d}Z")
+        for n in range(20)
+    ]
+    repo.checkout("main")
+    repo.git("merge", "--quiet", "--squash", "feature")
+    squash = repo.commit("Approvals API (!5)", {}, author=JOHN, date="2016-06-08T21:20:42Z")
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    people = {"john": ["jdoe@example.com", "jdoe"], "root": ["root@example.com", "root"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump([_deployment(squash, "2016-06-09")]))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", {"8" * 40: shas[-1]})
+    requests = json.loads((export / "merge_requests.json").read_text())
+    requests[0] |= {"merge_commit_sha": None, "squash_commit_sha": squash}
+    (export / "merge_requests.json").write_text(json.dumps(requests))
+    [template] = json.loads((export / "5" / "commits.json").read_text())
+    commits = [
+        template | {"id": sha, "short_id": sha[:8], "author_email": "jdoe@example.com"}
+        for sha in reversed(shas)
+    ]
+    if roots:
+        commits[-1] |= {"author_name": "Administrator", "author_email": "root@example.com"}
+    return repo, export, commits
+
+
+def test_the_first_page_of_a_merge_requests_commits_alone_is_refused(tmp_path: Path) -> None:
+    repo, export, commits = _squashed(tmp_path)
+    path = export / "5" / "commits.json"
+    path.write_text(json.dumps(commits[:20]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds exactly 20 items" in result.err
+    assert "newest first" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    assert _check(repo).code == 1
+    path.write_text(json.dumps(commits[:20]) + json.dumps(commits[20:]))  # both pages, curl'd
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    assert _check(repo).code == 1
+
+
+def test_commits_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Path) -> None:
+    """Exactly 20 commits, none of them root's: the empty page after them shows that none is
+    missing; root's approval counts for the squash commit and the check passes."""
+    repo, export, commits = _squashed(tmp_path, roots=False)
+    assert len(commits) == 20
+    (export / "5" / "commits.json").write_text(json.dumps(commits) + "\n[]\n")
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
