@@ -19,6 +19,11 @@ deployment of its revision, ``failed`` on its cluster with the resources it sync
 of the application was not synced to that revision), so its commit is judged like any other
 deployed commit. A dry run applied nothing and is left out with a note.
 
+Nor does the history keep a sync of an application with ``spec.revisionHistoryLimit: 0``:
+Argo CD appends the entry and cuts the history to the limit. A sync of the whole application
+that ``Succeeded`` and that the history does not end with is read from the operation as the
+entry it would have been, and judged as the last entry is (``_unrecorded_sync``).
+
 A sync ``Succeeded`` once its manifests were applied; whether the workload then ran is the
 application's ``status.health``, which describes what runs now, so only the latest sync's
 (``argocd_health``): an older entry of the history keeps the tool's word that it succeeded.
@@ -450,6 +455,13 @@ def _application_syncs(
         for number, entry in enumerate(history, start=1)
     ]
     _check_order(history, found, name, path)
+    unrecorded = _unrecorded_sync(item, history, path)
+    if unrecorded is not None:
+        entry, origin = unrecorded
+        found.append(_synced(entry, len(history) + 1, name, cluster, selection, path, origin))
+        item = {**item, "status": {**item["status"], "history": [*history, entry]}}
+        if notes is not None:
+            notes.append(f"{origin}: read from status.operationState")
     latest = _latest_operation(item, cluster, selection, path, notes)
     if found:
         # The last history entry is the latest deployment of its revision: the sync status
@@ -485,6 +497,54 @@ def _check_order(history: list[Any], found: list[Sync], name: str, path: Path) -
         "is not its latest sync (deployedAt): the last entry must be the latest sync, as Argo "
         "CD appends them",
     )
+
+
+def _unrecorded_sync(
+    item: dict[str, Any], history: list[Any], path: Path
+) -> tuple[dict[str, Any], str] | None:
+    """The latest operation as the history entry Argo CD did not keep, with where it was read,
+    when it is a sync of the whole application that succeeded and the history does not end
+    with its revision; None otherwise. Argo CD appends such a sync to the history and then cuts
+    the history to ``spec.revisionHistoryLimit``, so with a limit of 0 it keeps none: the sync
+    changed the cluster all the same, and its commit must be judged. The operation holds what
+    the entry would (revision and sources, start, end, initiator)."""
+    name = item["metadata"]["name"]
+    operation, phase = argocd_health.status_part(item, "operationState", "phase", path)
+    if phase != "Succeeded":
+        return None
+    dry_run, resources = _requested(operation, f"application {name}, operation {phase}", path)
+    result = operation.get("syncResult")
+    expect(
+        result is None or isinstance(result, dict),
+        path,
+        f"application {name}, operation {phase}: syncResult is not an object",
+    )
+    result = result or {}
+    if dry_run or resources or (history and _revisions(history[-1]) == _revisions(result)):
+        return None
+    entry = {
+        key: result[key] for key in ("revision", "revisions", "source", "sources") if key in result
+    }
+    entry |= {
+        "deployStartedAt": operation.get("startedAt"),
+        "deployedAt": operation.get("finishedAt"),
+        "initiatedBy": dig(operation, "operation", "initiatedBy"),
+    }
+    limit = dig(item, "spec", "revisionHistoryLimit")
+    return entry, (
+        f"application {name}, operation {phase} (a sync its status.history does not keep"
+        + (f": spec.revisionHistoryLimit {limit}" if limit is not None else "")
+        + ")"
+    )
+
+
+def _revisions(entry: Any) -> set[str]:
+    """The revisions a history entry or sync result names (``revisions``, else ``revision``),
+    whatever their order or form."""
+    if not isinstance(entry, dict):
+        return set()
+    found = entry.get("revisions") or [entry.get("revision")]
+    return {str(r) for r in (found if isinstance(found, list) else [found]) if r}
 
 
 def _latest_operation(
@@ -567,15 +627,22 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def _synced(
-    entry: Any, number: int, name: str, cluster: str, selection: Selection, path: Path
+    entry: Any,
+    number: int,
+    name: str,
+    cluster: str,
+    selection: Selection,
+    path: Path,
+    origin: str | None = None,
 ) -> Sync:
-    """A sync the application's history keeps: one that succeeded."""
+    """A sync the application's history keeps (or would have kept: ``origin`` says where it
+    was read): one that succeeded."""
     expect(
         isinstance(entry, dict),
         path,
         f"application {name}, history entry #{number}: not a history entry",
     )
-    origin = f"application {name}, history id {entry.get('id')}"
+    origin = origin or f"application {name}, history id {entry.get('id')}"
     finished = _time(entry.get("deployedAt"), origin, "deployedAt", path)
     started = _time(entry.get("deployStartedAt") or finished, origin, "deployStartedAt", path)
     expect(

@@ -1,5 +1,6 @@
 """What the GitOps tools say beyond their history, and a pass must not ignore: an Argo CD
-selective sync (no history entry), an application whose latest sync left it Degraded or still
+selective sync (no history entry), a sync of an application that keeps no history
+(``spec.revisionHistoryLimit: 0``), an application whose latest sync left it Degraded or still
 Progressing, a Helm release whose own test failed. Real git repositories, the real engine,
 the recorded objects of tests/importers/fixtures/kubernetes/ changed only where the scenario
 needs."""
@@ -22,9 +23,10 @@ from tests.importers.k8s_recordings import (
     health,
     helm_release,
     selective_sync,
+    without_history,
     write_list,
 )
-from tests.importers.k8s_scenario import CLUSTERS, OPS, applications
+from tests.importers.k8s_scenario import APPROVER, CLUSTERS, OPS, applications
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
 
 ALICE = "alice@example.com"
@@ -124,6 +126,42 @@ def test_a_dry_run_applies_nothing(case: Case) -> None:
     bad = case.argocd(apps)
     assert bad.code == 2 and "Traceback" not in bad.err
     assert "checkout-eu-west-1" in bad.err and "applications.json" in bad.err
+
+
+def test_a_sync_of_an_application_that_keeps_no_history_is_a_deployment(case: Case) -> None:
+    """``spec.revisionHistoryLimit: 0`` keeps no history entry, not even of the sync that just
+    ran: an unreviewed commit synced to every cluster left its operation alone, the import
+    recorded nothing (exit 0, "0 added") and the check passed. The operation holds what the
+    entry would: it is recorded and judged as the latest history entry is."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    for commit, day in ((case.v1, "03"), (case.v2, "04")):
+        signed = case.argocd(apps, "--revision", commit,
+                             "--approval", f"{APPROVER},2024-06-{day}T09:30:00Z")  # fmt: skip
+        assert signed.code == 0, signed.err
+    assert case.check()["verdict"] == "pass"
+    hot = case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    unkept = [
+        without_history(application(f"checkout-{cluster}", cluster, [Synced(
+            hot, f"2024-06-05T09:0{n}:00Z", f"2024-06-05T09:0{n}:40Z", ALICE)]))
+        for n, cluster in enumerate(CLUSTERS)
+    ]  # fmt: skip
+    result = case.argocd(unkept)
+    assert result.code == 0, result.err
+    assert (
+        "application checkout-eu-west-1, operation Succeeded (a sync its status.history does "
+        "not keep: spec.revisionHistoryLimit 0): read from status.operationState"
+    ) in result.err
+    record = _of(case, hot)
+    assert targets(record) == dict.fromkeys(CLUSTERS, "succeeded")
+    assert record["deployer"] == ALICE and record["started_at"] == "2024-06-05T09:00:00Z"
+    report = case.check()
+    assert report["verdict"] == "fail"
+    assert record["id"] in findings(report, "REVIEW-002")[hot]
+    # Judged as a latest history entry is: not Healthy, it did not reach the cluster.
+    health(unkept[0], "Degraded", DEADLINE)
+    (case.evidence / "deploys.jsonl").unlink()
+    assert case.argocd(unkept).code == 0
+    assert targets(_of(case, hot))["eu-west-1"] == "failed"
 
 
 # --- an Argo CD application's health ----------------------------------------------------------
