@@ -29,6 +29,11 @@ notification sent for a sync whose pods never started). A comparison that is not
 sync (``reconciledAt`` before its ``deployedAt``, or not after its ``deployStartedAt``: the
 same second as a sync that took less than one) says nothing of it: the sync is failed and
 unfinished, as one still ``Progressing`` is, until a later import sees it assessed.
+
+A sync judged ``Healthy`` ran healthily from when the application became so
+(``status.health.lastTransitionTime``, newer Argo CD), where that is after the sync ended: its
+pods were still rolling out when it was applied, and a flag switched on before then was
+switched on over old and new pods.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.importers.common import dig, expect, moment, optional
 from checker.importers.gitops import DRIFT, HEALTH, Sync
-from checker.importers.k8s_shapes import objects
+from checker.importers.k8s_shapes import objects, time_text
 
 UNFINISHED = ("Progressing", "Suspended")
 """Health of a rollout that has not ended: the cluster's rollout stays unfinished."""
@@ -79,7 +84,10 @@ def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True)
         # Drift is no rollout going on: it stays until someone syncs again.
         return _drifted(sync, drift + ("" if status == "Healthy" else f" ({HEALTH}{status})"))
     if status == "Healthy":
-        return replace(sync, health=status)
+        since = _healthy_since(item, sync, name, path)
+        if since is None:
+            return replace(sync, health=status)
+        return replace(sync, health=status, finished_at=since, applied_at=sync.finished_at)
     said = _messages(item, status, name, path)
     running = status in UNFINISHED
     if running:
@@ -126,6 +134,20 @@ def _compared_before(
         f"({sync.started_at} to {sync.finished_at}), so the health it shows ({status}) is of "
         "what ran before the sync: whether the sync's workload runs is not known yet"
     )
+
+
+def _healthy_since(item: dict[str, Any], sync: Sync, name: str, path: Path) -> str | None:
+    """When a ``Healthy`` application became so (``status.health.lastTransitionTime``, which
+    Argo CD moves only when the health changes), where that is after ``sync`` ended: the
+    workload was still rolling out (``Progressing``) or failing when the sync was applied, and
+    the cluster ran the commit healthily only from then. None where it was already ``Healthy``
+    when the sync ended, or where the application does not say (older Argo CD)."""
+    value = dig(item, "status", "health", "lastTransitionTime")
+    if value is None:
+        return None
+    at = time_text(value, path, f"application {name}: status.health.lastTransitionTime")
+    ended = moment(sync.finished_at, path, sync.origin) if sync.finished_at else at[1]
+    return at[0] if at[1] > ended else None
 
 
 def _drifted(sync: Sync, reason: str) -> Sync:

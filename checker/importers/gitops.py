@@ -74,7 +74,8 @@ class Sync:
     ``Healthy`` is ``failed`` (unfinished while ``Progressing``), though the tool applied it;
     ``OutOfSync`` when the tool found the live state drifted from it since (failed too)."""
     applied_at: str | None = None
-    """When the tool finished applying a sync whose health made it failed or unfinished."""
+    """When the tool finished applying a sync whose health made it failed or unfinished, or
+    that ran healthily only from a later time (its ``finished_at``)."""
 
 
 @dataclass(frozen=True)
@@ -264,10 +265,10 @@ class Move:
         """When the tool first finished applying the commit, healthy or not: what a recorded
         success is compared with (the workload may have degraded since)."""
         for sync in self.syncs:
-            if sync.status == "succeeded":
-                return sync.finished_at
             if sync.applied_at is not None:
                 return sync.applied_at
+            if sync.status == "succeeded":
+                return sync.finished_at
         return None
 
     @property

@@ -233,8 +233,9 @@ def _same_move(ident: str, old: Deployment, before: Target, move: Move) -> None:
     """A cluster the record has as succeeded must be the same move in the history read."""
     recorded_at = before.finished_at
     if recorded_at is not None:
-        # The same sync as recorded: a workload that degraded since rewrites no success.
-        agrees = move.applied_at == recorded_at
+        # The same sync as recorded: a workload that degraded since rewrites no success, nor
+        # does one that turned healthy again later (its health's time moved on).
+        agrees = move.applied_at == recorded_at or _healthy_in(move, recorded_at)
     else:  # a record without times per cluster: the move must lie inside the recorded span
         applied = move.applied_at
         agrees = (
@@ -257,6 +258,18 @@ def _same_move(ident: str, old: Deployment, before: Target, move: Move) -> None:
             path=move.syncs[0].path,
             hint=HINT,
         )
+
+
+def _healthy_in(move: Move, recorded_at: str) -> bool:
+    """Whether a success recorded at ``recorded_at`` is this move's, recorded when the tool
+    said its workload had become healthy after it was applied: after it was applied, and, for
+    a move that succeeded, no later than it says the workload became healthy now."""
+    applied = move.applied_at
+    if applied is None or timestamp_ns(recorded_at) <= timestamp_ns(applied):
+        return False
+    return move.status != "succeeded" or timestamp_ns(recorded_at) <= timestamp_ns(
+        move.finished_at or recorded_at
+    )
 
 
 def several_deployers(

@@ -412,11 +412,17 @@ def compared_before_the_sync(app: dict[str, Any], at: str, revision: str) -> dic
     return app
 
 
-def health(app: dict[str, Any], status: str, message: str | None = None) -> dict[str, Any]:
+def health(
+    app: dict[str, Any], status: str, message: str | None = None, since: str | None = None
+) -> dict[str, Any]:
     """``app`` with ``status.health`` ``status``, and its Deployment's health ``status`` with
     ``message`` as Argo CD writes them (gitops-engine ``pkg/health/health_deployment.go``:
-    ``Deployment "NAME" exceeded its progress deadline`` for Degraded)."""
+    ``Deployment "NAME" exceeded its progress deadline`` for Degraded); in that status
+    ``since`` (``status.health.lastTransitionTime``, which Argo CD's ``setApplicationHealth``
+    in ``controller/health.go`` moves "only if health status changes"), where given."""
     app["status"]["health"] = {"status": status}
+    if since is not None:
+        app["status"]["health"]["lastTransitionTime"] = since
     for resource in app["status"]["resources"]:
         if resource["kind"] == "Deployment":
             resource["health"] = {"status": status}

@@ -219,6 +219,71 @@ def test_a_rollout_still_progressing_is_unfinished(case: Case, status: str) -> N
     assert v2["finished_at"] == "2024-06-04T10:02:40Z"
 
 
+def _flag_at(case: Case, at: str) -> None:
+    (case.evidence / "flag_events.yaml").write_text(
+        "- {flag: new_checkout, service: checkout, environment: production, enabled: true,"
+        f" at: '{at}', by: {OPS}}}\n"
+    )
+
+
+def _listed(case: Case, at: str, status: str, since: str) -> list[dict[str, Any]]:
+    """v1 and v2 on every cluster; us-east-1's application listed at ``at`` (its last
+    comparison), ``status`` since ``since``."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    health(apps[2], status, since=since)
+    apps[2]["status"]["reconciledAt"] = at
+    return apps
+
+
+def _signed(case: Case, apps: list[dict[str, Any]]) -> None:
+    for commit, day in ((case.v1, "03"), (case.v2, "04")):
+        signed = case.argocd(apps, "--revision", commit,
+                             "--approval", f"{APPROVER},2024-06-{day}T09:30:00Z")  # fmt: skip
+        assert signed.code == 0, signed.err
+
+
+def test_a_cluster_healthy_only_after_its_sync_finished_then(case: Case) -> None:
+    """v2's sync on us-east-1 ended at 10:02:40; its pods rolled out until 10:30 (Argo CD:
+    Progressing, then Healthy since 10:30), and the flag went on at 10:15, over old and new
+    pods. Listed at 11:00, the cluster was recorded succeeded at 10:02:40, and FLEET-003
+    passed, even after an import at 10:20 had seen it Progressing."""
+    _flag_at(case, "2024-06-04T10:15:00Z")
+    _signed(case, _listed(case, "2024-06-04T10:20:00Z", "Progressing", "2024-06-04T10:02:41Z"))
+    assert set(findings(case.check(), "FLEET-003")) == {"new_checkout@2024-06-04T10:15:00Z"}
+    healthy = _listed(case, "2024-06-04T11:00:00Z", "Healthy", "2024-06-04T10:30:00Z")
+    _signed(case, healthy)
+    assert _target(_of(case, case.v2), "us-east-1") == {
+        "host": "us-east-1", "status": "succeeded", "finished_at": "2024-06-04T10:30:00Z"
+    }  # fmt: skip
+    (message,) = findings(case.check(), "FLEET-003").values()
+    assert "did not succeed on us-east-1 (succeeded only at 2024-06-04T10:30:00Z" in message
+    # One import at 11:00 records the same; healthy since before the sync ended, it ended then.
+    (case.evidence / "deploys.jsonl").unlink()
+    _signed(case, healthy)
+    assert _target(_of(case, case.v2), "us-east-1")["finished_at"] == "2024-06-04T10:30:00Z"
+    (case.evidence / "deploys.jsonl").unlink()
+    _signed(case, _listed(case, "2024-06-04T11:00:00Z", "Healthy", "2024-06-04T10:02:00Z"))
+    assert _target(_of(case, case.v2), "us-east-1")["finished_at"] == "2024-06-04T10:02:40Z"
+
+
+def test_a_later_change_of_health_rewrites_no_success(case: Case) -> None:
+    """Recorded healthy since 10:30; a later listing healthy again only since 12:00 (it
+    degraded meanwhile), or degraded now, is the same sync: the record stands."""
+    _signed(case, _listed(case, "2024-06-04T11:00:00Z", "Healthy", "2024-06-04T10:30:00Z"))
+    recorded = case.records("deploys.jsonl")
+    for status, since in (
+        ("Healthy", "2024-06-04T12:00:00Z"),
+        ("Degraded", "2024-06-04T12:30:00Z"),
+    ):
+        again = case.argocd(_listed(case, "2024-06-04T13:00:00Z", status, since))
+        assert again.code == 0, again.err
+        assert case.records("deploys.jsonl") == recorded
+    bad = _listed(case, "2024-06-04T11:00:00Z", "Healthy", "yesterday")
+    refused = case.argocd(bad)
+    assert refused.code == 2 and "Traceback" not in refused.err
+    assert "application checkout-us-east-1: status.health.lastTransitionTime" in refused.err
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
