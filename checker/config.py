@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path, PurePath
 from typing import Annotated
 
@@ -12,6 +13,13 @@ from checker.errors import InputError
 from checker.evidence.bundle import FileDigest, sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
 from checker.evidence.registry_names import CONFIG_NAME
+from checker.options_names import (
+    STEM,
+    is_backup,
+    meant_as_options,
+    options_suffix,
+    plain_name,
+)
 from checker.parameters import RuleParameters
 from checker.vocabulary import (
     DEFAULT_FAIL_ON,
@@ -99,36 +107,96 @@ def load_config(repo_root: Path, given: Path | None = None) -> tuple[Config, Fil
     if not present and (path.exists() or path.is_symlink()):  # its settings would be ignored
         what = "a link that leads to no file" if path.is_symlink() else "not a file"
         raise InputError(f"{CONFIG_NAME} is {what}", path=str(path), hint="make it a file")
-    for entry in sorted(repo_root.iterdir()):
+    _refuse_near_names(repo_root, present)
+    _refuse_options_folders(repo_root)
+    _refuse_pyproject_table(repo_root, repo_root)
+    if not present:
+        return Config(), None
+    return load_config_file(path, role="config", name=CONFIG_NAME)
+
+
+def _refuse_near_names(root: Path, present: bool) -> None:
+    """A file at the root under a name meant as the options file's (``.knightwatch.yaml``,
+    ``knightwatch.yml``, ``knightwatch-config.yaml``, a misspelt ``knightwach.yaml``:
+    ``checker.options_names``) would be silently passed over, its settings (``require_all``,
+    policies, review bots) with it. An editor's backup beside the real file is harmless
+    (``knightwatch.yaml.bak``, ``.knightwatch.yaml.swp``)."""
+    for entry in sorted(root.iterdir()):
         name = entry.name
-        # The dotfile spelling (.knightwatch.yaml) counts too: many tools' options files are
-        # hidden (.golangci.yml), so it is the one a team is likeliest to write.
-        bare = name.lstrip(".")
-        if name == CONFIG_NAME or not bare.casefold().startswith("knightwatch."):
-            continue
-        # Another spelling of the options file would be silently ignored, and a setting in it
-        # (require_all) with it. A backup beside the real file is harmless (an editor's
-        # .knightwatch.yaml.swp too).
-        if present and bare.startswith(CONFIG_NAME + "."):
+        if name == CONFIG_NAME or not meant_as_options(name) or (present and is_backup(name)):
             continue
         raise InputError(
             f"{name} is not read: the options file is {CONFIG_NAME}",
             path=str(entry),
-            hint=f"rename it to {CONFIG_NAME}"
-            if not present
-            else f"remove it: {CONFIG_NAME} is the one read",
+            hint=f"remove it: {CONFIG_NAME} is the one read" if present else _rename(name),
         )
-    if not present:
-        return Config(), None
-    return load_config_file(path, role="config", name=CONFIG_NAME)
+
+
+def _rename(name: str) -> str:
+    """What to do with a near name's file where there is no options file."""
+    yaml = {"yaml", "yml", "json"} & set(plain_name(name).split(".")[1:])  # JSON is YAML too
+    write = "rename it to" if yaml else "rewrite it as YAML in"
+    return (
+        f"{write} {CONFIG_NAME}; if it holds no options of knightwatch's, give it a name "
+        f"further from {CONFIG_NAME}"
+    )
+
+
+OPTIONS_FOLDERS = (".knightwatch", ".github", ".config")
+"""Folders at the root where tools look for their options (``.github/dependabot.yml``,
+``.config/mise.toml``), and one named for knightwatch: an options file in one is not read."""
+
+
+def _refuse_options_folders(root: Path) -> None:
+    """An options file in a folder where other tools keep theirs (``.knightwatch/config.yaml``,
+    ``.github/knightwatch.yml``) is passed over as one at the root under another name would
+    be. Only the folder's own files: ``.github/workflows/knightwatch.yml`` is a workflow."""
+    for folder in OPTIONS_FOLDERS:
+        where = root / folder
+        if where.is_symlink() or not where.is_dir():
+            continue
+        for entry in sorted(where.iterdir()):
+            own = folder == ".knightwatch" and options_suffix(entry.name)
+            if not own and not meant_as_options(entry.name):
+                continue
+            raise InputError(
+                f"{folder}/{entry.name} is not read: the options file is {CONFIG_NAME} at "
+                "the repository root",
+                path=str(entry),
+                hint=f"move it to {root / CONFIG_NAME}"
+                if not (root / CONFIG_NAME).exists()
+                else f"merge it into {root / CONFIG_NAME}, the one read",
+            )
+
+
+def _refuse_pyproject_table(folder: Path, root: Path) -> None:
+    """``[tool.knightwatch]`` in ``folder``'s pyproject.toml, where Python tools read their
+    options (ruff's, mypy's, pytest's), is not read either. A pyproject.toml that is no TOML is
+    not knightwatch's to judge."""
+    path = folder / "pyproject.toml"
+    if not path.is_file():
+        return
+    try:
+        document = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return
+    tool = document.get("tool")
+    if isinstance(tool, dict) and STEM in tool:
+        raise InputError(
+            f"[tool.{STEM}] is not read: the options file is {CONFIG_NAME}",
+            path=str(path),
+            hint=f"move its settings to {root / CONFIG_NAME}, in YAML, and remove the table",
+        )
 
 
 def _refuse_below_root(given: Path, root: Path) -> None:
     """An options file in the directory ``--repo`` names, or in one between it and the
     repository's root, is refused: only the root's knightwatch.yaml is read, and a monorepo's
     team that kept its options beside its service (``--repo services/web``) had them dropped
-    unseen, its ``require_all``, policies and review bots with them. Options files in other
-    folders (an example, a fixture) are no part of the run and are not looked at."""
+    unseen, its ``require_all``, policies and review bots with them: under any name meant as
+    the options file's (``checker.options_names``), or as ``[tool.knightwatch]`` in the
+    service's pyproject.toml. Options files in other folders (an example, a fixture) are no
+    part of the run and are not looked at."""
     top = root.resolve()
     here = given.resolve()
     if top not in here.parents or not here.is_dir():
@@ -137,7 +205,7 @@ def _refuse_below_root(given: Path, root: Path) -> None:
         if folder == top:
             return
         for entry in sorted(folder.iterdir()):
-            if entry.name.lstrip(".").casefold() not in (CONFIG_NAME, "knightwatch.yml"):
+            if not meant_as_options(entry.name):
                 continue
             raise InputError(
                 f"{entry.name} is not read: the options file is read from the repository "
@@ -147,6 +215,7 @@ def _refuse_below_root(given: Path, root: Path) -> None:
                 if not (top / CONFIG_NAME).exists()
                 else f"merge it into {top / CONFIG_NAME}, the one read",
             )
+        _refuse_pyproject_table(folder, top)
 
 
 def load_config_file(

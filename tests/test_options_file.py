@@ -104,3 +104,143 @@ def test_an_import_refuses_the_options_file_its_check_refuses(tmp_path: Path) ->
     assert result.code == 2, result.err
     assert f"{service / 'knightwatch.yaml'}: " in result.err
     assert "is not read: the options file is read from the repository root" in result.err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "knightwatch-config.yaml",
+        "knightwatch_config.yml",
+        "knightwatch.config.yaml",
+        "knight-watch.yaml",
+        "knightwatch.json",
+        "knightwatch.toml",
+        "knightwatch.yaml.txt",
+        "Knightwatch.yaml",
+        "KNIGHTWATCH.YML",
+        ".knightwatchrc",
+        "knightwach.yaml",
+        "knigthwatch.yml",
+        "nightwatch.yaml",
+    ],
+)
+def test_a_name_meant_as_the_options_file_is_refused(tmp_path: Path, name: str) -> None:
+    """Another spelling, another suffix, a word options files carry, or a typing mistake or
+    two in a YAML file's stem: the team believed its settings were in force."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / name).write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    assert f"{repo.path / name}: {name} is not read: the options file is knightwatch.yaml" in (
+        result.err
+    )
+    assert "knightwatch.yaml; if it holds no options of knightwatch's" in result.err
+    assert result.out == ""
+
+
+def test_a_near_name_beside_the_options_file_is_refused(tmp_path: Path) -> None:
+    """Two files, one read: the stricter settings of the other were dropped."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "knightwatch.yaml").write_text("fail_on: high\n")
+    (repo.path / "knightwatch-config.yaml").write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    assert "knightwatch-config.yaml is not read: the options file is knightwatch.yaml" in (
+        result.err
+    )
+    assert "remove it: knightwatch.yaml is the one read" in result.err
+
+
+@pytest.mark.parametrize(
+    "name", ["knightwatch.yaml~", "#knightwatch.yaml#", "knightwatch.yaml.bak"]
+)
+def test_an_editors_backup_beside_the_options_file_is_allowed(tmp_path: Path, name: str) -> None:
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "knightwatch.yaml").write_text(STRICT)
+    (repo.path / name).write_text("")
+    assert _check(repo.path, evidence).code == 1
+
+
+@pytest.mark.parametrize(
+    "where", [".knightwatch/config.yaml", ".knightwatch/options.toml", ".github/knightwatch.yml"]
+)
+def test_an_options_file_in_a_tools_options_folder_is_refused(tmp_path: Path, where: str) -> None:
+    """Where other tools keep theirs (``.github/dependabot.yml``), or a folder named for
+    knightwatch: nothing there is read."""
+    repo, evidence = _passing(tmp_path)
+    path = repo.path / where
+    path.parent.mkdir()
+    path.write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    assert f"{path}: {where} is not read: the options file is knightwatch.yaml at the " in (
+        result.err
+    )
+    assert f"move it to {repo.path / 'knightwatch.yaml'}" in result.err
+
+
+PYPROJECT = '[project]\nname = "web"\n\n[tool.knightwatch]\nrequire_all = true\n'
+
+
+def test_a_pyproject_table_is_refused(tmp_path: Path) -> None:
+    """``[tool.knightwatch]``, where ruff, mypy and pytest read theirs."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "pyproject.toml").write_text(PYPROJECT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    path = repo.path / "pyproject.toml"
+    assert f"{path}: [tool.knightwatch] is not read: the options file is knightwatch.yaml" in (
+        result.err
+    )
+
+
+def test_a_services_pyproject_table_is_refused(tmp_path: Path) -> None:
+    """A monorepo's service keeps its own pyproject.toml: ``--repo services/web`` refuses the
+    table there as it refuses a knightwatch.yaml there."""
+    repo, evidence = _passing(tmp_path)
+    service = repo.path / "services" / "web"
+    service.mkdir(parents=True)
+    (service / "pyproject.toml").write_text(PYPROJECT)
+    result = _check(service, evidence)
+    assert result.code == 2, result.err
+    assert f"{service / 'pyproject.toml'}: [tool.knightwatch] is not read" in result.err
+    assert f"move its settings to {repo.path / 'knightwatch.yaml'}" in result.err
+
+
+@pytest.mark.parametrize("name", ["knightwatch-config.yaml", "knightwach.yml", ".knightwatchrc"])
+def test_a_near_name_below_the_root_on_the_way_to_repo_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    repo, evidence = _passing(tmp_path)
+    service = repo.path / "services" / "web"
+    service.mkdir(parents=True)
+    (service / name).write_text(STRICT)
+    result = _check(service, evidence)
+    assert result.code == 2, result.err
+    assert f"{name} is not read: the options file is read from the repository root" in (result.err)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "knightwatch.md",  # documentation
+        "knightwatch.sarif",  # the reports a CI job writes at the root (docs/ci.md)
+        "knightwatch.xml",
+        "knightwatch.schema.json",  # `knightwatch schema config`, saved for an editor
+        "knightwatch-ci.yml",  # a CI include
+        "nightwatch.json",  # Nightwatch.js's options
+        "knightwatch/__init__.py",  # a package
+        "knightwatch/config.yaml",
+        ".github/workflows/knightwatch.yml",  # a workflow
+        "compliance/README.md",
+        "pyproject.toml",
+    ],
+)
+def test_other_names_are_left_alone(tmp_path: Path, where: str) -> None:
+    """Names no one would have meant as knightwatch's options file."""
+    repo, evidence = _passing(tmp_path)
+    path = repo.path / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[tool.ruff]\nline-length = 100\n" if where == "pyproject.toml" else STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 0, result.err
