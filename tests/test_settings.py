@@ -207,6 +207,107 @@ def test_the_repository_cannot_extend_the_shipped_packages(
     assert "package knightwatch.review is reserved for the shipped policies" in result.err
 
 
+AUDITORS_RULE = """package acme.tickets
+
+import rego.v1
+
+# METADATA
+# title: Deployment has a change ticket
+# description: Every deployment names an ACME change ticket.
+# custom:
+#   id: ACME-001
+#   severity: high
+#   controls: [ACME change policy 4.2]
+#   requires: [deploys]
+#   message: "Deployment {subject} names no change ticket."
+missing_ticket contains d.id if {
+	some d in input.deployments
+	not d.id in ticketed
+	not frozen
+}
+
+ticketed contains d.id if {
+	some d in input.deployments
+	startswith(object.get(d, "change_ticket", ""), "ACME-")
+}
+
+frozen if {
+	some d in input.deployments
+	d.environment == "frozen"
+}
+"""
+
+
+@pytest.fixture
+def auditors_rules(knight: KnightCase) -> Path:
+    """The auditor's own rule, outside the repository: every Knight deployment breaks it."""
+    rules = knight.repo.parent / "auditor-rules"
+    rules.mkdir()
+    (rules / "tickets.rego").write_text(AUDITORS_RULE)
+    return rules
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "package acme.tickets\n\nimport rego.v1\n\n"
+        "ticketed contains d.id if some d in input.deployments\n",
+        'package acme["tickets"]\n\nimport rego.v1\n\nfrozen if true\n',
+        "package acme\n\nimport rego.v1\n\ntickets.frozen if true\n",  # around it
+    ],
+)
+def test_the_repository_cannot_extend_the_auditors_packages(
+    knight: KnightCase, auditors_rules: Path, module: str
+) -> None:
+    """Rego merges a package's modules wherever their files are: the team's own policies,
+    applied to an audit as more rules, added a body to the auditor's helper and the signed
+    audit no longer held ACME-001, with no setting or finding to show it."""
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 1, result.err
+    assert "ACME-001" in found(predicate)
+    (knight.repo.parent / "audit.json").unlink()
+    (knight.repo / "our-rules").mkdir()
+    (knight.repo / "our-rules" / "ok.rego").write_text(module)
+    config(knight, "policies: [our-rules]\n")
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 2, result.err
+    assert predicate == {}
+    assert "a file of another policy directory" in result.err
+    assert "the rules of one would add to the other's and could empty them" in result.err
+    assert "our-rules/ok.rego" in result.err and "tickets.rego" in result.err
+
+
+def test_the_auditors_rules_inside_a_repository_directory_stay_the_auditors(
+    knight: KnightCase,
+) -> None:
+    """The repository names its root as a policy directory, which holds the auditor's
+    ``ci/rules``: the auditor's files are still of their own directory."""
+    rules = knight.repo / "ci" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "tickets.rego").write_text(AUDITORS_RULE)
+    (knight.repo / "ours").mkdir()
+    (knight.repo / "ours" / "ok.rego").write_text(
+        "package acme.tickets\n\nimport rego.v1\n\nfrozen if true\n"
+    )
+    config(knight, "policies: ['.']\n")
+    result, _ = audit(knight, "--policies", rules)
+    assert result.code == 2, result.err
+    assert "ours/ok.rego" in result.err and "a file of another policy directory" in result.err
+
+
+def test_the_repositorys_rules_in_packages_of_their_own_join_the_audit(
+    knight: KnightCase, auditors_rules: Path
+) -> None:
+    (knight.repo / "our-rules").mkdir()
+    (knight.repo / "our-rules" / "ok.rego").write_text(
+        AUDITORS_RULE.replace("acme.tickets", "team.tickets").replace("ACME-001", "TEAM-001")
+    )
+    config(knight, "policies: [our-rules]\n")
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 1, result.err
+    assert {"ACME-001", "TEAM-001"} <= found(predicate)
+
+
 def test_an_as_of_date_before_the_month_ended_is_refused(knight: KnightCase) -> None:
     """Once: --as-of 1900-01-01 made expired waivers valid again, in a signed pass."""
     out = knight.repo.parent / "old.json"

@@ -96,6 +96,13 @@ class Engine(abc.ABC):
         return {}
 
 
+def packages_overlap(package: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether an engine merges the two packages' documents: one is the other or lies under it
+    (a module of ``package acme`` defines ``tickets.ok(_) if true`` in ``acme.tickets``)."""
+    shorter = min(len(package), len(other))
+    return package[:shorter] == other[:shorter]
+
+
 def answer_value(answer: Mapping[str, Any]) -> Any:
     """The value of a query's answer (``evaluate_json``'s, parsed); UNDEFINED without one."""
     results = answer.get("result") or []

@@ -32,7 +32,7 @@ import requests
 from opa_client import OpaClient
 from opa_client.errors import RegoParseError
 
-from checker.engine.base import UNDEFINED, Engine, PolicyModule
+from checker.engine.base import UNDEFINED, Engine, PolicyModule, packages_overlap
 from checker.errors import EngineUnavailable, KnightwatchError, PolicyError, UsageError
 from checker.vocabulary import OPA_TIMEOUT_SECONDS, OPA_TOKEN_ENV
 
@@ -204,7 +204,7 @@ class OpaServerEngine(Engine):
             if pid in wanted:
                 continue
             package = self._package(pid, entry)
-            clashes = [r for r in reserved if _overlap(package, r)]
+            clashes = [r for r in reserved if packages_overlap(package, r)]
             if clashes:
                 clash = max(clashes, key=lambda r: (len(r), r))  # the nearest: review, not root
                 raise PolicyError(
@@ -417,13 +417,6 @@ class OpaServerEngine(Engine):
                 f"(OPA rejected the module: {error.get('code', exc.expression)})"
             )
         return PolicyError(f"{self._names.get(pid, pid)}: OPA rejected the module: {exc.message}")
-
-
-def _overlap(package: tuple[str, ...], reserved: tuple[str, ...]) -> bool:
-    """Whether OPA merges the two packages' documents: one is the other or lies under it (a
-    module of ``package acme`` defines ``tickets.ok(_) if true`` in ``acme.tickets``)."""
-    shorter = min(len(package), len(reserved))
-    return package[:shorter] == reserved[:shorter]
 
 
 def _always_verify_with(client: OpaClient, bundle: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from checker.engine.base import PolicyModule
+from checker.engine.base import PolicyModule, packages_overlap
 from checker.engine.regorus_engine import package_of
 from checker.errors import PolicyError, UsageError
 from checker.evidence.bundle import FileDigest, sha256_hex
@@ -87,7 +87,9 @@ def load_policy_set(
     digests: list[FileDigest] = []
     rules: list[RuleMeta] = []
     added: list[tuple[PolicyModule, str, bool]] = []
-    for path, name, shipped in _files(_roots(extra_dirs, include_builtin, repository)):
+    homes: list[tuple[PolicyModule, str, Path]] = []
+    roots = _roots(extra_dirs, include_builtin, repository)
+    for path, name, shipped in _files(roots):
         data = read_text(path)
         module = _module(name, data)
         package = "" if shipped else _check_namespace(module)
@@ -101,8 +103,10 @@ def load_policy_set(
             if not shipped:
                 _check_judged_whole(found)
                 added.append((module, package, bool(found)))
+                homes.append((module, package, _innermost(path, roots)))
             rules.extend(found)
     _check_unique(rules)
+    _check_packages_apart(homes)
     _check_input_reads(_of_rule_packages(added))
     return PolicySet(
         modules=tuple(modules),
@@ -146,6 +150,44 @@ def _files(roots: list[tuple[Path, str, bool]]) -> Iterator[tuple[Path, str, boo
                 )
             names[name] = path
             yield path, name, shipped
+
+
+def _innermost(path: Path, roots: list[tuple[Path, str, bool]]) -> Path:
+    """The policy directory ``path`` (found below one of ``roots``) belongs to: the innermost
+    given that holds it (the repository's own ``.`` holds the auditor's ``ci/rules``, whose
+    files stay the auditor's)."""
+    where = {*path.absolute().parents, *path.resolve().parents}
+    holding = [
+        root.resolve()
+        for root, _, _ in roots
+        if root.absolute() in where or root.resolve() in where
+    ]
+    return max(holding, key=lambda root: len(root.parts))
+
+
+def _check_packages_apart(homes: list[tuple[PolicyModule, str, Path]]) -> None:
+    """Each package of the added policies (with the packages under it) lies in one policy
+    directory. Rego merges every module of a package, wherever its file is: a module in
+    another directory's package adds bodies to its rules (``frozen if true``,
+    ``ticketed contains d.id if some d in input.deployments``) and empties them. The
+    repository's own ``policies:``, which an audit and a gate apply as more rules, would
+    otherwise switch off an auditor's or a platform's rule with no finding and no setting to
+    show it; ``package acme`` around ``acme.tickets`` (``tickets.frozen if true``) likewise."""
+    seen: dict[tuple[str, ...], tuple[PolicyModule, Path]] = {}
+    for module, package, home in homes:
+        parts = tuple(package.removeprefix("data.").split("."))
+        for other, (first, where) in seen.items():
+            if where == home or not packages_overlap(parts, other):
+                continue
+            shared = "is also" if parts == other else f"merges with {'.'.join(other)},"
+            raise PolicyError(
+                f"{module.name}: package {'.'.join(parts)} {shared} the package of "
+                f"{first.name}, a file of another policy directory ({where}, not {home}): "
+                "the rules of one would add to the other's and could empty them",
+                hint="give each policy directory packages of its own (acme.team.tickets "
+                "beside acme.audit.tickets)",
+            )
+        seen.setdefault(parts, (module, home))
 
 
 def _module(name: str, data: bytes) -> PolicyModule:
