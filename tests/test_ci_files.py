@@ -115,3 +115,33 @@ def test_the_examples_never_upload_a_report_the_run_did_not_write() -> None:
             for word in line.split()[2:]
         }  # fmt: skip
         assert written <= removed, name
+
+
+def test_the_action_runs_nothing_of_the_checkout_before_its_gate(tmp_path: Path) -> None:
+    """The action's steps run in the checkout of the change judged. ``python -m pip`` puts the
+    working directory first on Python's path: a pull request that added ``pip/__main__.py``
+    ran its own code in place of pip, before its gate (and could replace the gate's command
+    with one that exits 0)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    install = next(s for s in action["runs"]["steps"] if s.get("name") == "Install knightwatch")
+    checkout = tmp_path / "checkout"
+    (checkout / "pip").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (checkout / "pip" / "__init__.py").write_text("")
+    (checkout / "pip" / "__main__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    action_path = tmp_path / "action"  # no project: the real pip refuses it, and says so
+    action_path.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GITHUB_ACTION_PATH": str(action_path)}
+    result = subprocess.run(
+        ["bash", "-c", install["run"]],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert not marker.exists(), "the checkout's pip/ ran in place of pip"
+    assert "is not installable" in result.stderr, result.stderr
