@@ -312,6 +312,70 @@ def test_the_changes_own_evidence_setting_is_not_applied(
     assert (note["effect"], note["applied"]) == ("changed", False)
 
 
+def _link(repo: ScriptedRepo, path: str, target: str) -> None:
+    """Make ``path`` a symbolic link to ``target`` in the work tree, staged."""
+    if (repo.path / path).exists() or (repo.path / path).is_symlink():
+        repo.git("rm", "-q", "-r", path)
+    (repo.path / path).symlink_to(target)
+    repo.git("add", path)
+
+
+@pytest.mark.parametrize("main_keeps", ["a directory", "a link to records"])
+def test_a_link_the_change_makes_does_not_lead_its_gate_to_another_directory(
+    shop: tuple[ScriptedRepo, list[str]], main_keeps: str
+) -> None:
+    """main keeps a sandbox of evidence (a deployment of C1 in it, so a candidate ships C2
+    alone); the change makes compliance/ a link to it. The gate followed the work tree's link
+    and read main's sandbox/: it passed."""
+    repo, shas = shop
+    d1 = deployment("D1", shas[0], "2024-03-01T12:00:00Z", approvals=APPROVAL)
+    fake = {"deploys.yaml": _deploys(d1, _fake_deployment(shas)), "fleet.yaml": FLEET}
+    repo.commit("sandbox", {f"sandbox/{n}": text for n, text in fake.items()}, author=DEV,
+                date="2024-03-03T00:10:00Z", trailers=REVIEWED)  # fmt: skip
+    if main_keeps == "a link to records":  # main's own link is main's: it is followed
+        repo.git("mv", "compliance", "records")
+        _link(repo, "compliance", "records")
+        repo.commit("records", author=DEV, date="2024-03-03T00:20:00Z", trailers=REVIEWED)
+    repo.branch("pr")
+    _link(repo, "compliance", "sandbox")
+    repo.commit("link", author=DEV, date="2024-03-03T02:00:00Z")
+    # A file no commit tracks, written through the link: not main's directory, so not read.
+    (repo.path / "compliance" / "observations.jsonl").write_text("not JSON\n")
+    report = _gate(repo)
+    assert report["exit"] == 1, main_keeps
+    assert _review_findings(report) == [("REVIEW-002", shas[1], False)]
+    expected = "compliance" if main_keeps == "a directory" else "records"
+    assert report["gate"]["evidence"]["directory"] == expected
+    assert report["gate"]["evidence"]["read_from_branch"] == ["deploys.yaml", "fleet.yaml"]
+    assert report["gate"]["evidence"]["not_read"] == ["observations.jsonl"]
+    platforms = repo.path.parent / "platform-link"  # the platform's link into the work tree
+    platforms.symlink_to(repo.path / "compliance")
+    assert _gate(repo, "--evidence", platforms)["exit"] == 1
+
+
+def test_a_link_the_change_makes_where_main_has_no_evidence_directory_stops_the_gate(
+    tmp_path: Path,
+) -> None:
+    """main keeps no compliance/ (its CI job exports the records there); the change makes it a
+    link to a directory of records main keeps for something else."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    c0 = repo.commit("change 0", {"app.py": "0\n", "sandbox/fleet.yaml": FLEET}, author=DEV,
+                     date="2024-03-01T00:00:00Z", trailers=REVIEWED)  # fmt: skip
+    repo.commit("record", {"sandbox/deploys.yaml": _deploys(deployment("D1", c0,
+                "2024-03-01T12:00:00Z"))}, author=DEV, date="2024-03-01T13:00:00Z",
+                trailers=REVIEWED)  # fmt: skip
+    repo.branch("pr")
+    _link(repo, "compliance", "sandbox")
+    repo.commit("link", author=DEV, date="2024-03-03T02:00:00Z")
+    result = run_cli("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+                     "--as-of", "2024-03-04")  # fmt: skip
+    assert result.code == 2, result.out
+    assert (
+        "the evidence directory leads to sandbox through a symbolic link, and main has no "
+        "directory there" in result.err
+    )
+
+
 PLATFORM_RULE = """package platform.tickets
 
 import rego.v1

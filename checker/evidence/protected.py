@@ -34,13 +34,15 @@ def in_work_tree(root: Path, directory: Path) -> str | None:
     or None when it lies outside. Where the directory really is decides (a link out of the
     work tree into it, ``--evidence /tmp/link``, is inside); where that is outside, the path as
     named (a directory the change replaced by a link out of the work tree is inside)."""
-    roots = {root.absolute(), root.resolve()}
     for place in (_real(directory), Path(os.path.normpath(directory.absolute()))):
-        for base in roots:
-            if place.is_relative_to(base):
-                inside = place.relative_to(base).as_posix()
-                return "" if inside == "." else inside
+        inside = _inside(root, place)
+        if inside is not None:
+            return inside
     return None
+
+
+LINK_HOPS = 40
+"""Links followed on the way to the evidence directory before it is taken for a loop."""
 
 
 def protected_files(
@@ -51,24 +53,99 @@ def protected_files(
     whose files the work tree may hold (HEAD, the candidate), by what a message calls them.
     A directory that is (or lies in) a submodule in any of them stops the gate: the change
     says which commit of it is checked out, and none of the repository's commits tracks its
-    files, which would pass for files the CI job wrote."""
-    path = in_work_tree(history.root, directory)
-    if path is None:
+    files, which would pass for files the CI job wrote. The directory is the one the branch
+    has at the path named, through the branch's own symbolic links (``_followed``), not
+    through the work tree's: a change that made ``compliance`` a link to another directory
+    the branch keeps (fixtures, a sandbox) had its gate read that one."""
+    named = _named_in_work_tree(history.root, directory)
+    if named is None:
         return None
+    path = _followed(history, (branch, tip), named, directory)
     on_branch = _tree_at(history, (branch, tip), path, directory)
-    if on_branch is None and not _real(directory).is_relative_to(history.root.resolve()):
-        raise InputError(
-            f"the evidence directory leads out of the work tree through a symbolic link, and "
-            f"{branch} has no directory there: the change judged may have pointed the link "
-            "anywhere, and a gate reads no evidence of the change's own",
-            path=str(directory),
-            hint=f"pass the directory it leads to with --evidence ({directory.resolve()})",
-        )
+    here = _real(directory) == history.root.resolve() / path
+    if on_branch is None and not here:
+        raise _redirected(history, directory, branch)
     tracked: set[str] = set()
     for commit in checked_out.items():
         _tree_at(history, commit, path, directory)  # a submodule there stops the gate
         tracked.update(_folded_names(history, commit[1], path))
-    return ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
+    files = ProtectedFiles(directory, history, (branch, tip, path), on_branch, tracked)
+    if not here:
+        files.leads_elsewhere()
+    return files
+
+
+def _named_in_work_tree(root: Path, directory: Path) -> str | None:
+    """The evidence directory's path in the work tree as named: the symbolic links on the way
+    to the work tree are followed (``--evidence /tmp/link``, a link into it, is the
+    platform's), those inside it are not (the work tree's links are the change's); None where
+    the path does not lead into the work tree."""
+    place = Path(os.path.normpath(directory.absolute()))
+    for _ in range(LINK_HOPS):
+        inside = _inside(root, place)
+        if inside is not None:
+            return inside
+        parts = place.parts
+        link = next((i for i in range(1, len(parts) + 1) if Path(*parts[:i]).is_symlink()), None)
+        if link is None:
+            return None
+        target = Path(*parts[: link - 1], Path(*parts[:link]).readlink(), *parts[link:])
+        place = Path(os.path.normpath(target))
+    return None
+
+
+def _inside(root: Path, place: Path) -> str | None:
+    """``place``'s path in the work tree (``""`` for its root), its links unfollowed; None
+    where it lies outside."""
+    for base in (root.absolute(), root.resolve()):
+        if place.is_relative_to(base):
+            inside = place.relative_to(base).as_posix()
+            return "" if inside == "." else inside
+    return None
+
+
+def _followed(history: GitHistory, commit: tuple[str, str], named: str, directory: Path) -> str:
+    """``named`` as ``commit``'s tree leads to it: each symbolic link the tree holds on the
+    way replaced by where it points (its blob, hashed). A link of the tree out of the
+    repository is an input error: the change judged may have pointed it anywhere."""
+    parts, done, hops = list(PurePosixPath(named).parts), list[str](), 0
+    while parts:
+        part = parts.pop(0)
+        entry = (_tree_at(history, commit, "/".join(done), directory) or {}).get(part)
+        if entry is None or entry[0] != "link":
+            done.append(part)
+            continue
+        hops += 1
+        target = history.root.absolute().joinpath(*done, os.fsdecode(_object(history, entry[1])))
+        landing = _inside(history.root, Path(os.path.normpath(target)))
+        if landing is None:
+            raise _redirected(history, directory, commit[0])
+        if hops > LINK_HOPS:
+            raise InputError(
+                f"the evidence directory's path {named} loops through symbolic links in "
+                f"{commit[0]}",
+                path=str(directory),
+                hint="pass the evidence directory itself with --evidence",
+            )
+        parts, done = [*PurePosixPath(landing).parts, *parts], []
+    return "/".join(done)
+
+
+def _redirected(history: GitHistory, directory: Path, branch: str) -> InputError:
+    """The evidence directory leads, through a symbolic link, where the branch has none."""
+    real = _real(directory)
+    where = (
+        "out of the work tree"
+        if not real.is_relative_to(history.root.resolve())
+        else f"to {real.relative_to(history.root.resolve()).as_posix() or '.'}"
+    )
+    return InputError(
+        f"the evidence directory leads {where} through a symbolic link, and {branch} has no "
+        "directory there: the change judged may have pointed the link anywhere, and a gate "
+        "reads no evidence of the change's own",
+        path=str(directory),
+        hint=f"pass the directory it leads to with --evidence ({directory.resolve()})",
+    )
 
 
 def branch_config(history: GitHistory, branch: str, tip: str) -> Config:
@@ -153,6 +230,15 @@ class ProtectedFiles(EvidenceFiles):
         }
         self.read_from_branch: set[str] = set()
         self.read_from_work_tree: set[str] = set()
+        self.elsewhere = False
+
+    def leads_elsewhere(self) -> None:
+        """The work tree's directory is not the branch's (a link of the change's leads
+        elsewhere): none of its files is read, and those the branch does not have are listed
+        as not read."""
+        self.elsewhere = True
+        self.skipped = sorted({*self.skipped, *self.generated})
+        self.generated = {}
 
     def exists(self) -> bool:
         return self.has_tree or super().exists()
@@ -190,6 +276,12 @@ class ProtectedFiles(EvidenceFiles):
     def not_read(self, name: str) -> str | None:
         if name not in self.skipped:
             return None
+        if self.elsewhere:
+            return (
+                f"{name} is in the work tree, where a symbolic link leads away from "
+                f"{self.branch}'s evidence directory, and a gate reads the evidence as "
+                f"{self.branch} has it"
+            )
         return (
             f"{name} is the change's own: {self.branch} does not have it, and a gate reads "
             f"the evidence as {self.branch} has it"
