@@ -154,7 +154,7 @@ class GitContent:
         options = [v for v in walked if _under(v.path, CONFIG_NAME)]
         versions = [v for v in walked if _under(v.path, path)]
         # A registry moved without a rename git sees: every name knightwatch.yaml gave it.
-        names = self._named_registries(versions, tips, options) - {path}
+        names = self._named_registries(tips, options) - {path}
         probed: set[tuple[str, str]] = set()
         followed: set[str] = set()
         names |= self._renamed_from(added, probed, followed) - {path}
@@ -209,18 +209,14 @@ class GitContent:
                     return commits[commits.index(commit) + 1 :], found
         return [], set()
 
-    def _named_registries(
-        self, versions: list[FileVersion], tips: list[str], options: list[FileVersion]
-    ) -> set[str]:
+    def _named_registries(self, tips: list[str], options: list[FileVersion]) -> set[str]:
         """Every path knightwatch.yaml named as the registry in its history, the default
         where a version named none (``checker.evidence.registry_names``), and, where it was a
-        symbolic link, every path the file it led to named; none where the configured path
-        is in no commit (that is refused, or means no flags, as configured:
-        ``deadcode._check_registry_path``). The registry's first version being in a root
-        commit proves nothing: a placeholder there, deleted since, or a second root merged
-        in, would hide a move."""
-        if not versions:
-            return set()
+        symbolic link, every path the file it led to named; so too where the configured path
+        is in no commit: a ``knightwatch.yaml`` naming a path that never existed, in the
+        commit that deleted ``flags.yaml``, left the DEAD rules without a registry and the
+        check passed. The registry's first version being in a root commit proves nothing: a
+        placeholder there, deleted since, or a second root merged in, would hide a move."""
         paths: set[str] = set()
         first: list[FileVersion] = []
         walked, pending = {CONFIG_NAME}, [CONFIG_NAME]

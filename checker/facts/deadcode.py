@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
@@ -724,13 +725,15 @@ def _shared_reference(
 def _check_registry_path(history: GitHistory, flags_file: str, versions: list[FileVersion]) -> None:
     """The registry path names one file: a directory is an error, and so is a path in no
     commit when a file of a near name is in the repository (``flag.yaml`` for ``flags.yaml``):
-    a misspelt path would leave every dead-code rule without its registry."""
+    a misspelt path would leave every dead-code rule without its registry. ``versions`` may
+    hold those of other paths the registry had (``GitContent.versions``): the configured
+    path's own decide."""
     if any(v.path.startswith(flags_file.rstrip("/") + "/") for v in versions):
         raise InputError(
             f"the flag registry path {flags_file!r} is a directory; name the registry file",
             path=str(history.root),
         )
-    if versions:
+    if any(v.path == posixpath.normpath(flags_file) for v in versions):
         return
     tracked = str(history.repo.git.ls_files()).splitlines()
     near = difflib.get_close_matches(flags_file, tracked, n=1, cutoff=0.8)

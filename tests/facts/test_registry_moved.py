@@ -94,6 +94,29 @@ def test_a_registry_moved_away_from_the_default_keeps_its_retirements(tmp_path: 
     assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
 
 
+@pytest.mark.parametrize("named", ["nowhere/flags.yaml", "reg/flags.yaml"])
+def test_a_registry_deleted_as_knightwatch_yaml_names_a_path_in_no_commit(
+    tmp_path: Path, named: str
+) -> None:
+    """flags.yaml retired power_peg; one commit deleted it and wrote a knightwatch.yaml naming
+    a path no commit holds (or one inside a submodule, reg/, whose files are in no tree of
+    this repository), and the code named power_peg again. The configured path had no
+    versions, so the older names were not walked either: every DEAD rule went unevaluated and
+    the check passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "flags.yaml", None)
+    files: dict[str, str | None] = {
+        "flags.yaml": None,
+        "knightwatch.yaml": yaml.safe_dump({"flags_file": named}),
+        "app.py": "power_peg()\n",
+    }
+    sha = _commit(repo, 3, files)
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    found = {(f["rule"], f["subject"]) for f in result.json()["findings"]}
+    assert found == {("DEAD-001", "D1:power_peg"), ("DEAD-006", f"{sha}:{named}")}
+
+
 def test_a_file_no_version_of_knightwatch_yaml_names_is_not_read_as_a_registry(
     tmp_path: Path,
 ) -> None:
