@@ -80,6 +80,10 @@ class Unpacked:
     """``REASONS`` for the parts not unpacked (empty: searched whole)."""
     left: int = MAX_UNPACKED
     """Bytes that may still be unpacked."""
+    keep_tar_files: bool = False
+    tar_files: list[bytes] = field(default_factory=list)
+    """With ``keep_tar_files``, each file a tar holds: searched with the tar's own bytes, but
+    each a file whose content may be another's (retired code vendored in a ``.tar.gz``)."""
 
 
 def is_archive(data: bytes) -> bool:
@@ -123,9 +127,10 @@ def _is_tar(data: bytes) -> bool:
     return data[at : at + len(magic)] == magic
 
 
-def unpacked(data: bytes) -> Unpacked:
-    """The contents ``data`` holds compressed, at every level, and what stopped the rest."""
-    found = Unpacked(left=MAX_UNPACKED)
+def unpacked(data: bytes, *, tar_files: bool = False) -> Unpacked:
+    """The contents ``data`` holds compressed, at every level, and what stopped the rest;
+    with ``tar_files``, each file its tars hold too."""
+    found = Unpacked(left=MAX_UNPACKED, keep_tar_files=tar_files)
     _unpack(data, found, 1)
     return found
 
@@ -222,8 +227,14 @@ def _members_of_tar(data: bytes, found: Unpacked, depth: int) -> None:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
             for info in archive:
                 member = archive.extractfile(info) if info.isfile() else None
-                head = member.read(512) if member is not None else b""
-                if member is not None and is_archive(head):
-                    _unpack(head + member.read(), found, depth)
+                if member is None:
+                    continue
+                head = member.read(512)
+                whole = found.keep_tar_files or is_archive(head)
+                content = head + member.read() if whole else head
+                if found.keep_tar_files:
+                    found.tar_files.append(content)
+                if is_archive(head):
+                    _unpack(content, found, depth)
     except (tarfile.TarError, *_UNREADABLE):
         found.unsearched.add(DAMAGED)

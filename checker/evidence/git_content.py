@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import fnmatch
 import functools
+import hashlib
 import posixpath
 import re
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
-from checker.evidence.archives import REASONS, unpacked
+from checker.evidence.archives import REASONS, Unpacked, unpacked
 from checker.evidence.flagnames import AFFIXES, ENDING
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
@@ -971,8 +972,9 @@ class TreeIndex:
             tokens.add(GIT_CRYPT)
         if blob in self._sought:
             tokens.add(blob_mark(blob))
-        inner = unpacked(data)
+        inner = unpacked(data, tar_files=bool(self._sought))
         tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
+        tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
         for text in (*files, *(wide for one in files for wide in _wide_text(one))):
             found, hyphenated, ending = self._identifiers.read(text)
@@ -986,6 +988,20 @@ class TreeIndex:
                 tokens.update(word.decode() for word in ending)
             tokens.update(word for word, pattern in self._tokenless if pattern.search(text))
         return frozenset(tokens)
+
+    def _sought_within(self, inner: Unpacked) -> set[str]:
+        """The marks of the blobs sought (``blob_mark``) that a compressed file holds as one of
+        its files: a zip's member, a gzip's stream (``peg.py.gz``), a tar's file, at any level
+        unpacked. Retired code vendored as ``vendor/peg.zip`` is still the retired code, whose
+        blob was sought at its path alone, and DEAD-004 passed."""
+        if not self._sought or not (inner.contents or inner.tar_files):
+            return set()
+        algorithm = "sha1" if len(next(iter(self._sought))) == 40 else "sha256"
+        ids = (
+            hashlib.new(algorithm, b"blob %d\0" % len(held) + held).hexdigest()
+            for held in (*inner.contents, *inner.tar_files)
+        )
+        return {blob_mark(blob) for blob in ids if blob in self._sought}
 
     def _joined_in(self, text: bytes, held: frozenset[bytes], runs: set[bytes]) -> Iterator[str]:
         """The words of ``_joined`` that ``text`` holds (``held``: its tokens searched). A

@@ -12,11 +12,12 @@ registry listed it left the code in every deployment, at a path the entry does n
 files an entry covered at a version that listed it, and in that version's parent commit (a
 commit that lists the code and moves or deletes it at once retires what its parent held), are
 the retired code's content (their blobs), and a deployed commit holding one of those blobs at
-any other path holds the retired code. A blob the same tree also held outside all retired
-code (an empty ``__init__.py``, a copy of live code) is no sign of it, and is left out; one
-held by two retired folders is kept, in both. An empty file is no code, and never counts.
-Content edited as it moved is not recognised (DEAD-001 still finds it where it names a
-retired flag).
+any other path holds the retired code, and so does one holding such a blob compressed (a
+member of a zip, a gzip's stream, a tar's file: ``TreeIndex.search``). A blob the same
+tree also held outside all retired code (an empty ``__init__.py``, a copy of live code) is
+no sign of it, and is left out; one held by two retired folders is kept, in both. An empty
+file is no code, and never counts. Content edited as it moved is not recognised (DEAD-001
+still finds it where it names a retired flag).
 """
 
 from __future__ import annotations

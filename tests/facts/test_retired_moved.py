@@ -7,6 +7,7 @@ whatever path it now is."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.evidence.git_content import TreeIndex
 from checker.facts.retired import RetiredCodeHistory
 from tests.conftest import deployment, run_cli, write_yaml
-from tests.facts.test_deadcode import APPROVAL, registry
+from tests.facts.test_deadcode import APPROVAL, _tarred, _zipped, registry
 from tests.facts.test_retired_history import CODE, PEG, _check, _commit, _retired
 
 OTHER = "def smars_router(): ...\n"
@@ -100,6 +101,39 @@ def test_retired_code_edited_as_it_moved_is_not_recognised(tmp_path: Path) -> No
     repo, _ = _listed(tmp_path)
     edited = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE + "# x\n"}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": edited})) == {}
+
+
+def _vendored(kind: str) -> tuple[str, bytes]:
+    """The retired file, renamed, in an archive of ``kind``."""
+    code = CODE.encode()
+    if kind == "zip":
+        return "vendor/peg.zip", _zipped("peg/strategy.py", code)
+    if kind == "gz":
+        return "vendor/strategy.py.gz", gzip.compress(code, mtime=0)
+    tarred = _tarred("peg/strategy.py", code)
+    return (
+        ("vendor/peg.tar", tarred)
+        if kind == "tar"
+        else ("vendor/peg.tgz", gzip.compress(tarred, mtime=0))
+    )
+
+
+@pytest.mark.parametrize("kind", ["zip", "gz", "tar", "tar.gz"])
+def test_retired_code_vendored_in_an_archive_is_still_there(tmp_path: Path, kind: str) -> None:
+    """The retired file moved into a zip, a gzip stream, a tar or a .tar.gz, under another
+    name: its blob was sought among the tree's files alone, and DEAD-004 passed."""
+    repo, _ = _listed(tmp_path)
+    path, data = _vendored(kind)
+    (repo.path / "vendor").mkdir()
+    (repo.path / path).write_bytes(data)
+    repo.git("add", path)
+    moved = _commit(repo, {"legacy/power_peg.py": None}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == {
+        "D1:legacy/power_peg.py": (
+            "Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            f"file: {path} (the content of the retired code, at another path)."
+        )
+    }
 
 
 def test_a_listing_on_a_line_never_merged_says_nothing(tmp_path: Path) -> None:
