@@ -500,7 +500,8 @@ class GitHistory:
             "cannot stand in for the branch",
             path=str(self.root),
             hint=f"fetch the branch ({' or '.join(self.branch_forms(branch))}), "
-            "or set protected_branch in knightwatch.yaml or pass --protected-branch",
+            "or pass --protected-branch BRANCH (knightwatch.yaml's protected_branch is applied "
+            "by a check only; a gate or an audit takes it from --config)",
         )
 
     def _names_commit(self, name: str) -> bool:

@@ -94,7 +94,8 @@ def protected_tip(history: GitHistory, branch: str) -> str:
             f"protected branch {branch!r} not found (as "
             f"{' or '.join(history.branch_forms(branch))})",
             path=str(history.root),
-            hint="set protected_branch in knightwatch.yaml or pass --protected-branch",
+            hint="pass --protected-branch BRANCH, or set protected_branch in knightwatch.yaml "
+            "(a check applies it; a gate or an audit takes it from --config only)",
         )
     return tip
 
