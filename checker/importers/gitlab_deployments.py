@@ -1,21 +1,20 @@
 """``knightwatch import gitlab-deployments``: deployment records from GitLab's deployment
 objects, saved or fetched directly.
 
-Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments``, or each ``GET
-/projects/:id/deployments/:deployment_id``, which carries the protected environment's
-``approvals``), every page of the list: one whose last page is full (20 or 100) is refused
-unless the empty page after it is saved too, as GitLab lists the oldest first and the newest
-would be missing. ``success`` is ``succeeded``; ``failed`` and ``canceled`` are ``failed``; a
-``running`` one is recorded unfinished (no end, ``failed``) until an import sees it finish;
-``created``, ``blocked`` and ``skipped`` ones never ran and are passed over. The job that ran a
-deployment (``deployable``) has the last word: GitLab sets the deployment's status from the
-job's, so a job that failed or was canceled is a failure whatever the deployment says, and a
-``success`` whose job did not succeed, or has no ``finished_at``, is refused. A deployment's
-``sha`` must be the commit its job built (the job's ``commit.id`` and its pipeline's ``sha``,
-GitLab's source of it), or it is refused. A deployment started when its job did
-(``deployable.started_at``; without it, when the job was created, which is no later; else the
-deployment's creation, which GitLab may record after its job finished), and ended when its job
-did.
+Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments?order_by=id&sort=asc``, or each
+``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
+``approvals``), every page of the list down to the empty one past its last, read only when the
+pages show the list whole (``gitlab_deployment_pages``). ``success`` is ``succeeded``;
+``failed`` and ``canceled`` are ``failed``; a ``running`` one is recorded unfinished (no end,
+``failed``) until an import sees it finish; ``created``, ``blocked`` and ``skipped`` ones never
+ran and are passed over. The job that ran a deployment (``deployable``) has the last word:
+GitLab sets the deployment's status from the job's, so a job that failed or was canceled is a
+failure whatever the deployment says, and a ``success`` whose job did not succeed, or has no
+``finished_at``, is refused. A deployment's ``sha`` must be the commit its job built (the job's
+``commit.id`` and its pipeline's ``sha``, GitLab's source of it), or it is refused. A deployment
+started when its job did (``deployable.started_at``; without it, when the job was created, which
+is no later; else the deployment's creation, which GitLab may record after its job finished),
+and ended when its job did.
 """
 
 from __future__ import annotations
@@ -25,19 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, named_ref, read_whole_list
-from checker.importers.forge_deploys import Deployments, Facts, Scope, listed_once, record
+from checker.importers.common import Logins, dig, expect, named_ref, read_pages
+from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 from checker.importers.forge_origins import GITLAB_URL, Address, Project
-from checker.importers.gitlab import PAGE_SIZES, username
+from checker.importers.gitlab import username
+from checker.importers.gitlab_deployment_pages import check_whole
 
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
 OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
-WHOLE_DEPLOYMENTS = (
-    "GitLab lists deployments oldest first, so the newest would be the ones missing; save "
-    ".../deployments?order_by=id&sort=asc&per_page=100 page by page (page=1, 2, ...), each "
-    "deployment fetched singly, and after a full page the empty one (see the docs), or import "
-    "with --fetch"
-)
 PROJECT_URLS = (
     Address(
         "deployable.web_url",
@@ -100,15 +94,15 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
 def import_saved_deployments(
     path: Path, project: str, scope: Scope, logins: Logins, api_url: str = GITLAB_URL
 ) -> Deployments:
-    """Deployment records from saved API output, every one of it ``project``'s."""
-    items = read_whole_list(path, DEPLOYMENTS, PAGE_SIZES, WHOLE_DEPLOYMENTS)
+    """Deployment records from saved API output, every one of it ``project``'s, every page
+    of it saved (``gitlab_deployment_pages``)."""
+    pages = read_pages(path, DEPLOYMENTS)
+    items = [item for page in pages for item in page]
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
+    check_whole(pages, path, DEPLOYMENTS)
     check_projects(items, Project(project, api_url), path)
-    items, remarks = listed_once(items, path)
-    result = deployment_records(items, project, scope, logins, path)
-    result.remarks.extend(remarks)
-    return result
+    return deployment_records(items, project, scope, logins, path)
 
 
 def check_projects(items: list[Any], origin: Project, source: Path) -> None:

@@ -31,6 +31,7 @@ from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
 from checker.importers.forge_origins import Origin, Project
 from tests.conftest import CliResult, run_cli
+from tests.importers.workspaces import ended_with_an_empty_page, gitlab_pages
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
@@ -293,6 +294,7 @@ def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
             *common,
         )
     )
+    ended_with_an_empty_page(export / "deployments.json")
     _judged(
         run_cli(
             "import",
@@ -316,7 +318,7 @@ def test_gitlab_deployment_approvals_that_are_no_list_are_refused(
     _forge_export(FORGES / "gitlab", export, "a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha)
     items = json.loads((export / "deployments.json").read_text())
     items[0]["approvals"] = approvals
-    (export / "deployments.json").write_text(json.dumps(items))
+    (export / "deployments.json").write_text(gitlab_pages(items))
     result = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                      "group/app", "--service", "smars", "--repo", scripted.path,
                      "--evidence", tmp_path)  # fmt: skip
@@ -447,7 +449,7 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
     "gitlab-deployments": (
         FORGES / "gitlab",
         lambda d: gitlab_deployments.import_saved_deployments(
-            d / "deployments.json", "group/app", SCOPE, _logins()
+            _paged(d / "deployments.json"), "group/app", SCOPE, _logins()
         ),
     ),
     "gerrit-rest": (
@@ -463,6 +465,14 @@ RETYPED_IMPORTS: dict[str, tuple[Path, Callable[[Path], Any]]] = {
 }
 SINGLE_FILE = {"gerrit-rest": GERRIT_REST, "gerrit-ssh": GERRIT_SSH, "ansible-json": ROLLBACK,
                "ansible-jsonl": KILLED}  # fmt: skip
+
+
+def _paged(path: Path) -> Path:
+    """A copy of the saved GitLab deployment list ``path`` with the empty page GitLab answers
+    past its last, as the docs' commands save it."""
+    paged = path.with_name(f"paged-{path.name}")
+    paged.write_text(path.read_text() + "\n[]\n")
+    return paged
 
 
 def _read_fixture(path: Path) -> tuple[str, Any]:

@@ -2,8 +2,10 @@
 20 a page unless asked for up to 100: a ``deployments.json`` of the first page alone lost the
 newest deployment, a failure, and check passed (exit 0). GitHub lists deployments newest first,
 30 a page: the first page alone lost the older ones, a failure among them. A saved list of
-deployments, or of a GitHub deployment's statuses, whose last page is full is refused unless
-the page after it, empty, is saved too (as reviews and notes are: test_saved_pages.py).
+GitHub deployments, or of a deployment's statuses, whose last page is full is refused unless
+the page after it, empty, is saved too (as reviews and notes are: test_saved_pages.py); a saved
+list of GitLab deployments must end with that empty page whatever its last page holds (what
+else it must show: test_gitlab_deployment_pages.py).
 
 On the recorded deployments of tests/importers/fixtures/forges (sources in its README), as
 tests/importers/test_gitlab_deployments.py and test_deployment_statuses.py prepare them.
@@ -24,6 +26,7 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult
 from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
+from tests.importers.workspaces import gitlab_pages
 
 
 def _first_page_alone(
@@ -61,9 +64,15 @@ def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, p
     repo, export, deployment = gitlab._workspace(tmp_path)
     path = export / "deployments.json"
     listed = _gitlab_list(deployment, page + 1)
-    refused = _first_page_alone(repo, path, listed[:page], lambda: gitlab._import_saved(repo, path))
+    path.write_text(json.dumps(listed[:page]))
+    refused = gitlab._import_saved(repo, path)
+    assert refused.code == 2, refused.err
+    assert f"{path}: its last page holds {page} deployments and no empty page follows it" in (
+        refused.err
+    )
     assert "Traceback" not in refused.err
-    path.write_text(json.dumps(listed[:page]) + "\n" + json.dumps(listed[page:]) + "\n")
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(gitlab_pages(listed[:page], listed[page:]))
     both = gitlab._import_saved(repo, path)
     assert both.code == 0, both.err
     assert gitlab._check(repo).code == 1  # the newest deployment failed
@@ -119,30 +128,25 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     assert github._check(repo).code == 1  # the oldest deployment failed
 
 
-@pytest.mark.parametrize("forge", ["github", "gitlab"])
-def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path, forge: str) -> None:
-    """Saved with ``per_page=50`` and cut after the second page: no page held 30, 20 or 100
+def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50`` and cut after the second page: no page held 30 or 100
     items, so the list was taken for whole, the deployment on the third page, a failure, was
     missing, and check passed (exit 0). The first page shows the size the pages were asked
-    in: a last page as long is full, and the page after it is needed (saved empty, whole)."""
-    if forge == "github":
-        repo, export, _ = github._export(tmp_path)
-        listed, read, check = _github_list(export, 101), github._import_saved, github._check
-    else:
-        repo, export, deployment = gitlab._workspace(tmp_path)
-        listed, read, check = _gitlab_list(deployment, 101), gitlab._import_saved, gitlab._check
-    target = export if forge == "github" else export / "deployments.json"
+    in: a last page as long is full, and the page after it is needed (saved empty, whole).
+    (GitLab's pages: test_gitlab_deployment_pages.py.)"""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 101)
     path = export / "deployments.json"
     path.write_text(json.dumps(listed[:50]) + json.dumps(listed[50:100]))
-    result = read(repo, target)
+    result = github._import_saved(repo, export)
     assert result.code == 2, result.err
     assert f"{path}: its last page holds exactly 50 items" in result.err
     assert "as many as its first page" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     path.write_text(json.dumps([listed[:50], listed[50:100], listed[100:]]))  # --slurp
-    whole = read(repo, target)
+    whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
-    assert check(repo).code == 1  # the deployment of the third page failed
+    assert github._check(repo).code == 1  # the deployment of the third page failed
 
 
 def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None:
@@ -177,23 +181,3 @@ def test_a_github_deployment_listed_on_two_pages_is_imported_once(tmp_path: Path
     ) in result.err
     [record] = github._records(repo.path / "compliance" / "deploys.jsonl")
     assert record["id"] == f"PyGithub/PyGithub/deployments/{github.DEPLOYMENT}"
-
-
-def test_a_gitlab_deployment_that_finished_between_two_pages_is_imported_once(
-    tmp_path: Path,
-) -> None:
-    """Listed by update, a deployment that finishes while the pages are read moves to a later
-    page: listed running, then failed. The copy updated last is the one recorded."""
-    repo, export, deployment = gitlab._workspace(tmp_path)
-    running = copy.deepcopy(deployment)
-    running["status"] = "running"
-    running["deployable"] |= {"status": "running", "finished_at": None}
-    running["updated_at"] = running["created_at"]
-    failed = copy.deepcopy(deployment)
-    failed["status"] = failed["deployable"]["status"] = "failed"
-    result = gitlab._import(repo, export, running, failed)
-    assert result.code == 0, result.err
-    assert "deployment 42 is listed twice, differently: the one updated at " in result.err
-    [record] = github._records(repo.path / "compliance" / "deploys.jsonl")
-    assert record["finished_at"] == deployment["deployable"]["finished_at"]
-    assert record["targets"] == [{"host": "app-1", "status": "failed"}]

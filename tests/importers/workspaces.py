@@ -130,3 +130,15 @@ def fetched_gitlab_deployment(repo: ScriptedRepo, deployment: dict[str, Any]) ->
         return run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
                        "--service", "app", "--target", "app-1", "--api-url", forge.url,
                        "--repo", repo.path)  # fmt: skip
+
+
+def gitlab_pages(*pages: list[dict[str, Any]]) -> str:
+    """A saved GitLab deployment list: each page a JSON array, then the empty page GitLab
+    answers past the last, as the docs' commands save them."""
+    return "".join(json.dumps(page) + "\n" for page in [*pages, []])
+
+
+def ended_with_an_empty_page(path: Path) -> Path:
+    """``path``, a saved GitLab deployment list, with the empty page past its last added."""
+    path.write_text(path.read_text().rstrip("\n") + "\n[]\n")
+    return path
