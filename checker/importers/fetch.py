@@ -298,7 +298,7 @@ def gitlab_deployments(
     found = []
     for index, item in enumerate(api.items(f"{base}/deployments", parameters), start=1):
         gitlab_deploys.check_deployment(item, index, source)
-        if item["status"] in (*gitlab_deploys.OUTCOME, gitlab_deploys.RUNNING):
+        if gitlab_deploys.status_of(item) in (*gitlab_deploys.OUTCOME, gitlab_deploys.RUNNING):
             full = api.get(f"{base}/deployments/{item['id']}")
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full

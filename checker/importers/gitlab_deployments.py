@@ -6,15 +6,16 @@ Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments?order_by=id&sort=as
 ``approvals``), every page of the list down to the empty one past its last, read only when the
 pages show the list whole (``gitlab_deployment_pages``). ``success`` is ``succeeded``;
 ``failed`` and ``canceled`` are ``failed``; a ``running`` one is recorded unfinished (no end,
-``failed``) until an import sees it finish; ``created``, ``blocked`` and ``skipped`` ones never
-ran and are passed over. The job that ran a deployment (``deployable``) has the last word:
-GitLab sets the deployment's status from the job's, so a job that failed or was canceled is a
-failure whatever the deployment says, and a ``success`` whose job did not succeed, or has no
-``finished_at``, is refused. A deployment's ``sha`` must be the commit its job built (the job's
-``commit.id`` and its pipeline's ``sha``, GitLab's source of it), or it is refused. A deployment
-started when its job did (``deployable.started_at``; without it, when the job was created, which
-is no later; else the deployment's creation, which GitLab may record after its job finished),
-and ended when its job did.
+``failed``) until an import sees it finish. The job that ran a deployment (``deployable``) has
+the last word: GitLab sets the deployment's status from the job's, so a job that failed or was
+canceled is a failure whatever the deployment says, and a ``success`` whose job did not succeed,
+or has no ``finished_at``, is refused. A ``created``, ``blocked`` or ``skipped`` one is passed
+over until its job runs; once it has, it is recorded as its job ran (``status_of``). A
+deployment's ``sha`` must be the commit its job built (the job's ``commit.id`` and its
+pipeline's ``sha``, GitLab's source of it), or it is refused. A deployment started when its job
+did (``deployable.started_at``; without it, when the job was created, which is no later; else
+the deployment's creation, which GitLab may record after its job finished), and ended when its
+job did.
 """
 
 from __future__ import annotations
@@ -58,6 +59,20 @@ stopped); passed over, its commit and its approvals would never be judged. An im
 sees it finish brings the record up to date."""
 JOB_FAILED = ("failed", "canceled")
 """A job's statuses that end it without success: its deployment failed."""
+NOT_RUN = ("created", "blocked", "skipped")
+"""A deployment's statuses while its job has not run (``blocked``: a ``manual`` job, waiting
+to be started or approved), or when it never will (``skipped``)."""
+JOB_RAN = {
+    "success": ("succeeded", "succeeded"),
+    "failed": ("failed", "failed"),
+    "canceled": ("failed", "was canceled"),
+    "running": ("unfinished", "is running"),
+    "canceling": ("unfinished", "is being canceled"),
+}
+"""A job's statuses once it has started, and how its deployment is then recorded, whatever
+status GitLab left the deployment in (see ``status_of``)."""
+LAGGING = "the deployment has not finished: its job {job} (GitLab says the deployment is {status})"
+"""Why the hosts of a deployment recorded unfinished after its job's status are ``failed``."""
 JOB_COMMITS = (("commit", "id"), ("pipeline", "sha"))
 """Where GitLab names the commit a deployment's job built: the job's ``commit`` (null when that
 commit is gone from the repository) and its pipeline's ``sha`` (which every pipeline has)."""
@@ -83,11 +98,12 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
         f"expected {DEPLOYMENTS}",
     )
     expect(
-        "deployable" in item or OUTCOME.get(item["status"]) != "succeeded",
+        "deployable" in item
+        or not (OUTCOME.get(item["status"]) == "succeeded" or item["status"] in NOT_RUN),
         source,
         f"item #{index}: deployment {item['id']} gives no deployable (the job that ran it, or "
-        f"null for a deployment created through the API), so its job's outcome is unknown; "
-        f"expected {DEPLOYMENTS} as GitLab answers, whole",
+        f"null for a deployment created through the API), so its job's outcome, or whether it "
+        f"ran at all, is unknown; expected {DEPLOYMENTS} as GitLab answers, whole",
     )
 
 
@@ -158,9 +174,10 @@ def deployment_records(
         result.environments.add(environment)
         if scope.environments and environment not in scope.environments:
             continue
-        running = item["status"] == RUNNING
+        status = status_of(item, result)
+        running = status == RUNNING
         ended: tuple[Status, Any] | None = (
-            ("failed", None) if running else _outcome(item, source, result)
+            ("failed", None) if running else _outcome(item, status, source, result)
         )
         if ended is None:
             result.passed_over[f"{item['status']}, not a finished run"] += 1
@@ -184,7 +201,7 @@ def deployment_records(
             status=outcome,
             approvals=tuple(_approvals(item, logins, result)),
             ref=named_ref(item.get("ref"), item["sha"]),
-            reason=UNFINISHED if running else None,
+            reason=_unfinished(item) if running else None,
         )
         result.records.append(record(facts, scope, source))
     return result
@@ -238,12 +255,44 @@ def _approvals(item: dict[str, Any], logins: Logins, result: Deployments) -> lis
     return approvals
 
 
-def _outcome(item: dict[str, Any], source: Path, result: Deployments) -> tuple[Status, Any] | None:
+def status_of(item: dict[str, Any], result: Deployments | None = None) -> str:
+    """The status a deployment is judged by: its own, except where GitLab says it has not run
+    (``created``, ``blocked``, ``skipped``) while its job (``deployable``) has: then its job's
+    (``running`` while the job runs), which ``result`` notes. Only a job that starts its
+    environment (``environment: action: start``, the default) has a deployment; one that
+    prepares, verifies, accesses or stops it has none. So the job of a deployment deploys, and
+    GitLab brings the deployment's status up to date from its job's after the job's change is
+    saved, without a transaction between the two (a change it fails at is logged and left):
+    a deployment left ``created`` while its job ran is the job's deployment all the same."""
+    status: str = item["status"]
+    job = item.get("deployable")
+    ran = job.get("status") if isinstance(job, dict) else None
+    if status not in NOT_RUN or not isinstance(ran, str) or ran not in JOB_RAN:
+        return status
+    recorded, said = JOB_RAN[ran]
+    if result is not None:
+        result.notes[
+            f"recorded {recorded}: its job {said}, though the deployment says {status}"
+        ] += 1
+    return RUNNING if recorded == "unfinished" else ran
+
+
+def _unfinished(item: dict[str, Any]) -> str:
+    """Why a deployment recorded unfinished has its hosts ``failed``."""
+    if item["status"] == RUNNING:
+        return UNFINISHED
+    return LAGGING.format(job=JOB_RAN[item["deployable"]["status"]][1], status=item["status"])
+
+
+def _outcome(
+    item: dict[str, Any], judged: str, source: Path, result: Deployments
+) -> tuple[Status, Any] | None:
     """A finished deployment's outcome and end, as its job (``deployable``) had them (GitLab
-    sets the deployment's status from the job's); None for one that is not finished. One
-    created through the API (``deployable`` null) has no job: its status is the one the tool
-    that created it set, and it ended at its last update."""
-    outcome = OUTCOME.get(item["status"])
+    sets the deployment's status from the job's); None for one that is not finished (by
+    ``judged``, its status from ``status_of``). One created through the API (``deployable``
+    null) has no job: its status is the one the tool that created it set, and it ended at its
+    last update."""
+    outcome = OUTCOME.get(judged)
     if outcome is None:
         return None
     job = item.get("deployable")

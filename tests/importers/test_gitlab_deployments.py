@@ -191,3 +191,122 @@ def test_a_running_deployment_is_recorded_unfinished(tmp_path: Path, job: bool) 
     assert checked.code == 1, checked.err
     found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
     assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:app-1")}
+
+
+JOB_FINISHED = "2016-08-11T11:32:35.145Z"
+"""When deployment 42's job finished, as recorded."""
+
+
+def _left_unrun(
+    tmp_path: Path, status: str, job: str, finished: str | None = JOB_FINISHED
+) -> tuple[ScriptedRepo, Path, dict[str, Any], str]:
+    """Deployment 42 of the unreviewed hotfix (as ``_running_hotfix``) that GitLab says is
+    ``status``, its job ``job`` (finished at ``finished``)."""
+    repo, export, deployment, hotfix = _running_hotfix(tmp_path, True)
+    deployment["status"] = status
+    deployment["deployable"] |= {"status": job, "finished_at": finished}
+    return repo, export, deployment, hotfix
+
+
+@pytest.mark.parametrize("status", ["created", "blocked", "skipped"])
+@pytest.mark.parametrize(
+    ("job", "recorded", "said"),
+    [("success", "succeeded", "succeeded"), ("failed", "failed", "failed"),
+     ("canceled", "failed", "was canceled")],
+)  # fmt: skip
+def test_a_deployment_left_unrun_whose_job_ended_is_recorded_as_its_job_ended(
+    tmp_path: Path, status: str, job: str, recorded: str, said: str
+) -> None:
+    """GitLab brings a deployment's status up to date from its job's after the job's change is
+    saved, and a change it fails at is left (a ``skipped`` deployment cannot be made
+    ``running``): the job deployed all the same, since only a job that starts its environment
+    has a deployment. Passed over as never run, its unreviewed hotfix was never judged, and
+    check passed (exit 0)."""
+    repo, export, deployment, hotfix = _left_unrun(tmp_path, status, job)
+    result = _import(repo, export, deployment)
+    assert result.code == 0, result.err
+    assert "1 finished deployments" in result.err
+    assert f"1 recorded {recorded}: its job {said}, though the deployment says {status}" in (
+        result.err
+    )
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert record["targets"] == [{"host": "app-1", "status": recorded}]
+    assert record["finished_at"] == JOB_FINISHED
+    assert record["approvals"] == [{"by": "lead@example.com", "at": APPROVED_AT}]
+    checked = _check(repo)
+    assert checked.code == 1, checked.err
+    found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+    failed = {("FLEET-001", f"{record['id']}:app-1")} if recorded == "failed" else set()
+    assert found == {("REVIEW-002", hotfix), *failed}
+
+
+@pytest.mark.parametrize(("job", "said"), [("running", "is running"),
+                                           ("canceling", "is being canceled")])  # fmt: skip
+def test_a_deployment_left_unrun_whose_job_runs_is_recorded_unfinished(
+    tmp_path: Path, job: str, said: str
+) -> None:
+    """A job that runs is deploying, whatever its deployment says: recorded unfinished, as a
+    ``running`` deployment is, and the import says why."""
+    repo, export, deployment, hotfix = _left_unrun(tmp_path, "created", job, finished=None)
+    result = _import(repo, export, deployment)
+    assert result.code == 0, result.err
+    assert "0 finished deployments and 1 unfinished" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert "finished_at" not in record
+    assert record["targets"] == [
+        {"host": "app-1", "status": "failed", "reason": "the deployment has not finished: its "
+         f"job {said} (GitLab says the deployment is created)"}
+    ]  # fmt: skip
+    found = {(f["rule"], f["subject"]) for f in _check(repo).json()["findings"]}
+    assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:app-1")}
+
+
+@pytest.mark.parametrize(
+    ("status", "job"),
+    [("created", "pending"), ("created", "created"), ("created", "waiting_for_resource"),
+     ("blocked", "manual"), ("created", "scheduled"), ("skipped", "skipped")],
+)  # fmt: skip
+def test_a_deployment_whose_job_has_not_started_is_passed_over(
+    tmp_path: Path, status: str, job: str
+) -> None:
+    repo, export, deployment, _ = _left_unrun(tmp_path, status, job, finished=None)
+    result = _import(repo, export, deployment)
+    assert result.code == 0, result.err
+    assert f"1 {status}, not a finished run" in result.err
+    assert len(_records(repo.path / "compliance" / "deploys.jsonl")) == 1  # the earlier one
+    assert _check(repo).code == 0
+
+
+def test_a_deployment_left_unrun_whose_job_succeeded_without_an_end_is_refused(
+    tmp_path: Path,
+) -> None:
+    repo, export, deployment, _ = _left_unrun(tmp_path, "created", "success", finished=None)
+    result = _import(repo, export, deployment)
+    assert result.code == 2, result.err
+    assert "deployment 42: its job (deployable 664) succeeded but has no finished_at" in result.err
+    assert len(_records(repo.path / "compliance" / "deploys.jsonl")) == 1
+
+
+@pytest.mark.parametrize("status", ["created", "blocked", "skipped"])
+def test_a_deployment_not_run_that_gives_no_job_at_all_is_refused(
+    tmp_path: Path, status: str
+) -> None:
+    """Without its ``deployable``, nothing shows whether its job ran."""
+    repo, export, deployment = _workspace(tmp_path)
+    deployment["status"] = status
+    del deployment["deployable"]
+    result = _import(repo, export, deployment)
+    assert result.code == 2, result.err
+    assert "deployment 42 gives no deployable" in result.err and "whether it ran" in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
+def test_a_fetched_deployment_left_unrun_whose_job_ended_is_read_singly(tmp_path: Path) -> None:
+    """The list leaves a deployment's approvals out: fetched, one recorded after its job is
+    read singly, as a finished one is."""
+    repo, _, deployment, hotfix = _left_unrun(tmp_path, "created", "success")
+    result = fetched_gitlab_deployment(repo, deployment)
+    assert result.code == 0, result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert record["approvals"] == [{"by": "lead@example.com", "at": APPROVED_AT}]
+    assert {f["subject"] for f in _check(repo).json()["findings"]} == {hotfix}
