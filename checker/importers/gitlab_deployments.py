@@ -68,9 +68,24 @@ JOB_RAN = {
     "canceled": ("failed", "was canceled"),
     "running": ("unfinished", "is running"),
     "canceling": ("unfinished", "is being canceled"),
+    "waiting_for_callback": ("unfinished", "is waiting for a callback"),
 }
 """A job's statuses once it has started, and how its deployment is then recorded, whatever
-status GitLab left the deployment in (see ``status_of``)."""
+status GitLab left the deployment in (see ``status_of``). ``waiting_for_callback``: the job ran
+its script and waits for an outside system (a deploy tool) to say how it ended."""
+JOB_NOT_STARTED = (
+    "created",
+    "pending",
+    "preparing",
+    "scheduled",
+    "manual",
+    "waiting_for_resource",
+    "skipped",
+)
+"""A job's statuses before its script runs (``preparing``: the runner readies its
+environment; ``waiting_for_resource``: a resource group holds it), or when it never will. A
+job status neither here nor in ``JOB_RAN`` is refused where the deployment says it has not run:
+passed over, a job that had deployed would never be judged."""
 LAGGING = "the deployment has not finished: its job {job} (GitLab says the deployment is {status})"
 """Why the hosts of a deployment recorded unfinished after its job's status are ``failed``."""
 JOB_COMMITS = (("commit", "id"), ("pipeline", "sha"))
@@ -104,6 +119,13 @@ def check_deployment(item: Any, index: int, source: Path) -> None:
         f"item #{index}: deployment {item['id']} gives no deployable (the job that ran it, or "
         f"null for a deployment created through the API), so its job's outcome, or whether it "
         f"ran at all, is unknown; expected {DEPLOYMENTS} as GitLab answers, whole",
+    )
+    ran = dig(item, "deployable", "status")
+    expect(
+        item["status"] not in NOT_RUN or ran is None or ran in (*JOB_RAN, *JOB_NOT_STARTED),
+        source,
+        f"item #{index}: deployment {item['id']} says {item['status']}, and its job's status "
+        f"{ran!r} is none GitLab is known to give, so whether the job deployed is unknown",
     )
 
 

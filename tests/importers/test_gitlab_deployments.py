@@ -240,8 +240,14 @@ def test_a_deployment_left_unrun_whose_job_ended_is_recorded_as_its_job_ended(
     assert found == {("REVIEW-002", hotfix), *failed}
 
 
-@pytest.mark.parametrize(("job", "said"), [("running", "is running"),
-                                           ("canceling", "is being canceled")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("job", "said"),
+    [
+        ("running", "is running"),
+        ("canceling", "is being canceled"),
+        ("waiting_for_callback", "is waiting for a callback"),
+    ],
+)
 def test_a_deployment_left_unrun_whose_job_runs_is_recorded_unfinished(
     tmp_path: Path, job: str, said: str
 ) -> None:
@@ -264,7 +270,8 @@ def test_a_deployment_left_unrun_whose_job_runs_is_recorded_unfinished(
 @pytest.mark.parametrize(
     ("status", "job"),
     [("created", "pending"), ("created", "created"), ("created", "waiting_for_resource"),
-     ("blocked", "manual"), ("created", "scheduled"), ("skipped", "skipped")],
+     ("created", "preparing"), ("blocked", "manual"), ("created", "scheduled"),
+     ("skipped", "skipped")],
 )  # fmt: skip
 def test_a_deployment_whose_job_has_not_started_is_passed_over(
     tmp_path: Path, status: str, job: str
@@ -275,6 +282,16 @@ def test_a_deployment_whose_job_has_not_started_is_passed_over(
     assert f"1 {status}, not a finished run" in result.err
     assert len(_records(repo.path / "compliance" / "deploys.jsonl")) == 1  # the earlier one
     assert _check(repo).code == 0
+
+
+def test_a_deployment_left_unrun_whose_job_status_is_unknown_is_refused(tmp_path: Path) -> None:
+    """A job status GitLab adds later, or a saved file's typo: passed over as not started, a
+    job that had deployed would never be judged."""
+    repo, export, deployment, _ = _left_unrun(tmp_path, "created", "deployed", finished=None)
+    result = _import(repo, export, deployment)
+    assert result.code == 2, result.err
+    assert "deployment 42 says created, and its job's status 'deployed' is none" in result.err
+    assert len(_records(repo.path / "compliance" / "deploys.jsonl")) == 1
 
 
 def test_a_deployment_left_unrun_whose_job_succeeded_without_an_end_is_refused(
