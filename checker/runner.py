@@ -465,15 +465,18 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
 
 
 def _actors(prepared: Prepared) -> Actors:
-    """Who deployed each deployment of the evidence and who wrote each shipped commit, read
-    with the team's identities (and, for authors, the history's), so that a waiver's approver
-    is matched to them under every spelling: a join only finds more of them."""
+    """Who deployed each deployment of the evidence and who wrote each shipped commit (its
+    author and its co-authors), read with the team's identities (and, for authors, the
+    history's), so that a waiver's approver is matched to them under every spelling: a join
+    only finds more of them."""
     people = prepared.evidence.identities
     acted = {
         ("deployment", d.id): people_keys(people, d.deployer) for d in prepared.evidence.deployments
     }
+    coauthors = prepared.facts.coauthors
     for sha, commit in prepared.facts.input.get("commits", {}).items():
-        acted[("commit", sha)] = people_keys(people, commit["author"], commit["author_identity"])
+        wrote = people_keys(people, commit["author"], commit["author_identity"])
+        acted[("commit", sha)] = wrote | coauthors.get(sha, frozenset())
     fields = {r.id: template_order(r.subject or "") for r in prepared.policies.rules}
     return Actors(people, acted, fields)
 

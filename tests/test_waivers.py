@@ -198,6 +198,33 @@ def test_a_waiver_approved_by_whom_it_excuses_waives_nothing(case: tuple[Path, P
     )
 
 
+def test_a_co_author_cannot_waive_the_commit_they_co_wrote(tmp_path: Path) -> None:
+    """A co-author (``Co-authored-by:``) wrote the commit as its author did: their review of it
+    does not count as a second person's. Their waiver of its REVIEW-002 was applied all the
+    same, by a check and by an audit whose auditor names them among the approvers (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "fix", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z",
+        trailers=("Co-authored-by: Lee Lead <Lee.Lead+pair@Example.com>",),
+    )  # fmt: skip
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [deployment("hotfix-1", sha, "2024-02-01T00:00:00Z")])
+    waivers(
+        evidence,
+        {"rule": "REVIEW-002", "subject": sha, "approved_by": "lee.lead@example.com"},
+        expires="2024-06-01",
+    )
+    (tmp_path / "auditor.yaml").write_text("waiver_approvers: [lee.lead@example.com]\n")
+    result = check((repo.path, evidence), "2024-03-01", "--config", tmp_path / "auditor.yaml")
+    assert result.code == 1, result.out
+    assert marked(result)[("REVIEW-002", sha)] is False
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    assert (
+        f"not applied: lee.lead@example.com wrote {sha}, which it covers"
+        in (messages[f"REVIEW-002:{sha}"])
+    )
+
+
 def test_an_audit_refuses_its_approvers_own_exception(
     case: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ import hashlib
 import time
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
@@ -118,6 +118,8 @@ class Facts:
     """Every deployment judged, with the commits it shipped: the audit's population."""
     earlier: tuple[int, str] | None = None
     """A month's audit: the records that started before its month (``earlier_records``)."""
+    coauthors: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """The co-authors of each shipped commit that names any (``review.coauthor_keys``)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def collect_facts(
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
-        commits, identities = review.commit_facts(
+        commits, identities, coauthors = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots,
             cache, params.gate_moment(),
         )  # fmt: skip
@@ -198,18 +200,26 @@ def collect_facts(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
     )
     document = _carried(document, (records, revisions.deployed), hosts, judged, params)
-    bots = review.bot_identities(identities, params.rules.review_bots)
     _wait_for_hashes(history)
     return Facts(
         input=document,
-        params=params.rules.rule_data(baseline_sha=revisions.baseline, bots=bots),
+        params=_rule_data(params, revisions, identities),
         head=history.head(),
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, (shipped, code, hosts), judged),
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
         earlier=_earlier(evidence, records, judged, params),
+        coauthors=coauthors,
     )
+
+
+def _rule_data(
+    params: Parameters, revisions: Revisions, identities: IdentityResolver
+) -> dict[str, Any]:
+    """``data.knightwatch.params``: the rules' settings, the baseline, and the review bots."""
+    bots = review.bot_identities(identities, params.rules.review_bots)
+    return params.rules.rule_data(baseline_sha=revisions.baseline, bots=bots)
 
 
 def _fleet(

@@ -12,7 +12,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import Evidence, Shipment
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import commit_review_lines
-from checker.evidence.identities import Identity, IdentityResolver, visible
+from checker.evidence.identities import Identity, IdentityResolver, normalise, visible
 from checker.evidence.models import Deployment, timestamp_ns
 from checker.evidence.models import Review as ReviewRecord
 from checker.evidence.trailers import COAUTHOR
@@ -97,10 +97,11 @@ def commit_facts(
     bots: Sequence[str] = (),
     cache: FactCache = NO_CACHE,
     gate: tuple[str, tuple[int, str]] | None = None,
-) -> tuple[dict[str, Commit], IdentityResolver]:
-    """Author, reviews and shipping deployments of every shipped commit; and the identities
-    the run judges by: identities.yaml with the repository's ``.mailmap`` merged in. ``gate``:
-    a gate's candidate, its id and its moment (``Gate.moment``)."""
+) -> tuple[dict[str, Commit], IdentityResolver, Writers]:
+    """Author, reviews and shipping deployments of every shipped commit; the identities the
+    run judges by: identities.yaml with the repository's ``.mailmap`` merged in; and the
+    co-authors of each shipped commit (``coauthor_keys``). ``gate``: a gate's candidate, its
+    id and its moment (``Gate.moment``)."""
     shipped_by = _shipped_commits(shipped)
     changes = _changes(history, evidence, shipped_by, resolved)
     authored = shipped_by.union(*changes.values())
@@ -136,7 +137,31 @@ def commit_facts(
             reviews=found,
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
-    return commits, identities
+    return commits, identities, coauthor_keys(lines, identities, shipped_by)
+
+
+Writers = dict[str, frozenset[str]]
+"""Each commit's co-authors, by sha, as the keys they are known by."""
+
+
+def coauthor_keys(
+    lines: dict[str, list[tuple[str, str]]], identities: IdentityResolver, shas: set[str]
+) -> Writers:
+    """The co-authors (``Co-authored-by:``) of each of ``shas`` that has any: each line's
+    address normalised, and the identity it names. A co-author wrote the commit as its author
+    did: their review of it does not count, nor does their waiver of its finding."""
+    found: Writers = {}
+    for sha in sorted(shas):
+        keys = {
+            key
+            for name, value in lines.get(sha, [])
+            if name == COAUTHOR
+            for key in (normalise(value), identities.identify(value).identity)
+            if key
+        }
+        if keys:
+            found[sha] = frozenset(keys)
+    return found
 
 
 def _first_shipped(
