@@ -605,11 +605,13 @@ def _check_unique_ids(evidence: Evidence) -> None:
 def _check_one_record_a_change(evidence: Evidence) -> None:
     """No merged change is recorded twice: each record's approvals vouch for its commits, so a
     record saved before an approval was dismissed, left beside the one saved after, would bring
-    the withdrawn approval back, and which record is up to date cannot be told. An importer's
-    names are compared case folded (a forge gives a repository's name as it is spelt now)."""
-    first: dict[tuple[str | None, str], int] = {}
+    the withdrawn approval back, and which record is up to date cannot be told. Names are
+    compared case folded (a forge gives a repository's name as it is spelt now), white space
+    around them aside, whoever wrote the record: an import beside a hand-merged copy of the
+    same change, one with ``source`` and one without, brought the withdrawn approval back."""
+    first: dict[str, int] = {}
     for index, review in enumerate(evidence.reviews):
-        key = (review.source, review.change.casefold() if review.source else review.change)
+        key = review.change.strip().casefold()
         if key in first:
             path, line = evidence.locations["reviews"][first[key]]
             earlier = evidence.reviews[first[key]].change

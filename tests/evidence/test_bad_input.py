@@ -518,6 +518,29 @@ CASES = [
         ),
         ["reviews.jsonl:2:", "'org/shop#7' is recorded twice", "(as 'Org/Shop#7')"],
     ),
+    (
+        # An import beside a hand-merged copy of the same change: one names its source, one
+        # does not, and the withdrawn approval came back.
+        "review-recorded-twice-by-an-import-and-by-hand",
+        _extra(
+            "reviews.jsonl",
+            f'{{"change": "Org/Shop#7", "author": "a", "commits": ["{ONE}"], '
+            '"approvals": [{"by": "b@x.example", "at": "2024-02-01T08:00:00Z"}]}\n'
+            f'{{"change": "org/shop#7", "author": "a", "commits": ["{ONE}"], '
+            '"source": "github-reviews"}\n',
+        ),
+        ["reviews.jsonl:2:", "'org/shop#7' is recorded twice", "(as 'Org/Shop#7')"],
+    ),
+    (
+        "review-recorded-twice-with-white-space",
+        _extra(
+            "reviews.yaml",
+            f"- {{change: PR-7, author: a@x.example, commits: [{ONE}], approvals: "
+            "[{by: b@x.example, at: '2024-02-01T08:00:00Z'}]}\n"
+            f"- {{change: 'pr-7 ', author: a@x.example, commits: [{ONE}]}}\n",
+        ),
+        ["reviews.yaml:2:", "change 'pr-7 ' is recorded twice", "(as 'PR-7')"],
+    ),
     ("invalid-yaml", _deploys(GOOD + "- id: [unclosed\n"), ["deploys.yaml:", "invalid YAML"]),
     (
         "duplicate-key",
