@@ -419,8 +419,9 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     public = load_public(args.key)
     try:
-        signed = _one_system(open_signed(args.file, public), args.system)
-        check_subjects(signed, str(args.file))
+        opened = open_signed(args.file, public)
+        check_subjects(opened, str(args.file))
+        signed = _one_system(opened, args.system)
         check_judged_as_of(signed, str(args.file))
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:

@@ -238,8 +238,13 @@ def subjects_problem(statement: dict[str, Any]) -> str | None:
     tooling, and an auditor comparing digests with the deploy tool's own export, read; the
     report's inputs are what the audit read and what a replay compares with the evidence. A
     statement whose subjects named the tool's export while its report read an edited copy
-    verified, and replayed as confirmed on the edited copy."""
-    stated = _stated_subjects(statement.get("predicate", {}).get("report"))
+    verified, and replayed as confirmed on the edited copy. An organisation's attestation:
+    its file and each judged system's subjects (``_org_subjects``)."""
+    predicate = statement.get("predicate", {})
+    if statement.get("predicateType") == ORG_PREDICATE_TYPE:
+        stated = _org_subjects(predicate)
+    else:
+        stated = _stated_subjects(predicate.get("report"))
     if stated is None:
         return "its report does not state its inputs (the repository HEAD and the input files)"
     signed: Counter[tuple[str, str]] = Counter()
@@ -283,6 +288,29 @@ def _stated_subjects(report: Any) -> Counter[tuple[str, str]] | None:
     return Counter(pairs)
 
 
+def _org_subjects(predicate: Any) -> Counter[tuple[str, str]] | None:
+    """The subjects an organisation's attestation states: its file, and for each system it
+    judged, the subjects its report's inputs give (``_stated_subjects``) under the system's
+    name, with the team's own attestation where it was accepted from one; None where any of
+    them is not stated."""
+    try:
+        org = predicate["organisation"]["file"]
+        pairs = Counter([(f"org:{org['path']}", _digest_text({"sha256": org["sha256"]}))])
+        for entry in predicate["systems"]:
+            if entry.get("status") != "judged":
+                continue
+            name, attested = entry["name"], entry.get("attestation")
+            stated = _stated_subjects(entry["audit"]["report"])
+            if stated is None:
+                return None
+            pairs.update({(f"{name}/{n}", d): count for (n, d), count in stated.items()})
+            if attested is not None:
+                pairs[(f"{name}/attestation", _digest_text({"sha256": attested["sha256"]}))] += 1
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return pairs
+
+
 def _digest_text(digest: Any) -> str:
     """A subject's digest as one comparable text (``sha256 0eea76a7...``)."""
     if not isinstance(digest, dict):
@@ -291,10 +319,9 @@ def _digest_text(digest: Any) -> str:
 
 
 def check_subjects(signed: Signed, source: str) -> None:
-    """A signed monthly audit's subjects are those its report states (``subjects_problem``);
-    else it fails as ``subjects``. An organisation's attestation is checked by its systems'."""
-    if signed.kind != PREDICATE_TYPE or "subject" not in signed.statement:
-        return
+    """A signed audit's or organisation's attestation's subjects are those its report states
+    (``subjects_problem``); else it fails as ``subjects``. A statement with no subjects at all
+    fails too: in-toto requires them, and one left without them was verified as valid."""
     problem = subjects_problem(signed.statement)
     if problem is not None:
         raise VerificationError(

@@ -119,6 +119,38 @@ def test_a_replay_names_the_system_whose_evidence_changed(org: Org, tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize("forged", ["another digest", "no subjects"])
+def test_subjects_other_than_the_systems_inputs_fail_verify_and_sample(
+    org: Org, tmp_path: Path, forged: str
+) -> None:
+    """An organisation's subjects are its file and each judged system's HEAD and input files.
+    Signed naming the deploy tool's export for a system whose report read an edited copy, or
+    with no subjects at all, it verified (exit 0) and was sampled from: only a repository's own
+    audit had its subjects checked."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    if forged == "no subjects":
+        del statement["subject"]
+        said = "its report read ledger/evidence:deploys.yaml (sha256 "
+    else:
+        deploys = next(s for s in statement["subject"] if s["name"] == "web/evidence:deploys.yaml")
+        read = deploys["digest"]["sha256"]
+        deploys["digest"] = {"sha256": "801cdd64" * 8}
+        said = f"subject web/evidence:deploys.yaml is sha256 {'801cdd64' * 8}, and its report "
+        said += f"read sha256 {read}"
+    signed = tmp_path / "org.json"
+    signed.write_text(sign_statement(statement, load_private(str(private)))[0])
+    result = run_cli("verify", signed, "--key", pub)
+    assert result.code == 1 and result.out == "", result.out
+    assert f"verification failed (subjects): {signed}: {said}" in result.err
+    sampled = run_cli(
+        "sample", signed, "--key", pub, "--system", "web", "--size", "1", "--seed", "s"
+    )
+    assert sampled.code == 2 and "verification failed (subjects)" in sampled.err
+
+
 @pytest.mark.parametrize("where", ["the organisation's", "one system's"])
 def test_an_attestation_judged_as_of_a_day_that_has_not_come_fails_verify(
     org: Org, tmp_path: Path, where: str

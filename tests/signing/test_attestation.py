@@ -477,6 +477,20 @@ def test_subjects_other_than_the_reports_inputs_fail_verify_and_sample(
     assert chained.code == 1 and "verification failed (subjects)" in chained.err
 
 
+def test_a_statement_without_subjects_fails_verify_and_sample(setup: Setup, tmp_path: Path) -> None:
+    """in-toto requires a statement's subjects; one signed without any was verified as valid
+    (exit 0) and sampled from, its subjects never compared with its report's inputs."""
+    st = statement(setup.dir / "jul.json")
+    del st["subject"]
+    signed = tmp_path / "bare.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 1 and result.out == "", result.out + result.err
+    assert f"verification failed (subjects): {signed}: its report read " in result.err
+    sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
+    assert sampled.code == 2 and "verification failed (subjects)" in sampled.err
+
+
 @pytest.mark.parametrize("period", ["2012-7", "2012-07\n", "\u0662\u0660\u0661\u0662-07"])
 def test_period_must_be_a_month(setup: Setup, tmp_path: Path, period: str) -> None:
     """A month as YYYY-MM in ASCII digits, and nothing after it: a trailing line break and
