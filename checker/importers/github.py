@@ -110,8 +110,7 @@ PAGE_SIZES = (30, 100)
 """GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
 WHOLE_REVIEWS = (
     "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', and "
-    "when that fills its last page, append the page after it, which GitHub answers empty "
-    "(see the docs)"
+    "append the page after its last, which GitHub answers empty (see the docs)"
 )
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""

@@ -69,9 +69,8 @@ STATUSES = "GitHub deployment status objects (GET .../deployments/{id}/statuses)
 APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approvals)"
 RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
 WHOLE = (
-    "save it with 'gh api --paginate ...{what}?per_page=100', and when that fills its last "
-    "page, append the page after it, which GitHub answers empty (see the docs), or fetch with "
-    "--repository alone"
+    "save it with 'gh api --paginate ...{what}?per_page=100', and append the page after its "
+    "last, which GitHub answers empty (see the docs), or fetch with --repository alone"
 )
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
 DEPLOYMENT_ADDRESSES = (

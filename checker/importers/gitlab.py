@@ -70,14 +70,13 @@ PAGE_SIZES = (20, 100)
 """GitLab's default and largest page of a list: a saved list exactly that long may be one page."""
 WHOLE_NOTES = (
     "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 (page=1, 2, ...) "
-    "into the file, down to the first that is not full, an empty one after a full one (see "
-    "the docs)"
+    "into the file, down to the empty page after the last (see the docs)"
 )
 WHOLE_COMMITS = (
     "GitLab lists a merge request's commits newest first, so the oldest would be the ones "
     "missing, and with them an approver's own commit; save every page of "
     ".../merge_requests/IID/commits?per_page=100 (page=1, 2, ...) into the file, down to the "
-    "first that is not full, an empty one after a full one (see the docs)"
+    "empty page after the last (see the docs)"
 )
 MERGE_REQUEST_URL = Address(
     "web_url",

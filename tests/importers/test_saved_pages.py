@@ -15,6 +15,9 @@ test_retargeted_pulls.py builds them.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +198,63 @@ def test_commits_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: P
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
     assert _check(repo).code == 0
+
+
+STUB = """#!{python}
+import json, os, sys
+from urllib.parse import parse_qs, urlsplit
+items = json.load(open(os.environ["SERVED"]))
+query = parse_qs(urlsplit(sys.argv[-1]).query)
+size = int(query.get("per_page", ["20" if "curl" in sys.argv[0] else "30"])[0])
+pages = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
+if "--paginate" in sys.argv:
+    print("".join(json.dumps(page) for page in pages))
+else:
+    number = int(query.get("page", ["1"])[0])
+    print(json.dumps(pages[number - 1] if number <= len(pages) else []))
+"""
+
+
+def _docs_whole(tool: str) -> str:
+    """The first ``whole`` function docs/importers.md gives that calls ``tool``, as written."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "importers.md").read_text()
+    for start in [n for n in range(len(text)) if text.startswith("$ whole() {", n)]:
+        body = text[start + 2 : text.index("\n  }\n", start) + 4]
+        if f" {tool} " in body:
+            return body
+    raise AssertionError(f"no whole() calling {tool} in docs/importers.md")
+
+
+def _saved_as_the_docs_say(tmp_path: Path, tool: str, items: list[Any], target: Path) -> None:
+    """``items`` served page by page by a stand-in for ``tool`` (curl for GitLab's API, gh for
+    GitHub's), saved into ``target`` by the docs' own ``whole``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stub = bin_dir / tool
+    stub.write_text(STUB.format(python=sys.executable))
+    stub.chmod(0o755)
+    served = tmp_path / "served.json"
+    served.write_text(json.dumps(items))
+    script = f'{_docs_whole(tool)}\nwhole "http://forge.invalid/list?x=1" "{target}"\n'
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SERVED": str(served)}
+    subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, check=True)
+
+
+def test_a_list_of_exactly_one_default_page_saved_as_the_docs_say_is_whole(
+    tmp_path: Path,
+) -> None:
+    """A merge request of exactly 20 commits (GitLab's default page), or a pull request of
+    exactly 30 reviews (GitHub's), saved with the docs' ``whole`` at per_page=100: one page,
+    not full at that size, so ``whole`` stopped there, and the import refused the list as
+    perhaps the first page of GitLab's default 20 (exit 2). ``whole`` now saves the empty page
+    after the last, which shows that nothing is missing."""
+    repo, export, commits = _squashed(tmp_path / "gitlab", roots=False)
+    _saved_as_the_docs_say(tmp_path, "curl", commits, export / "5" / "commits.json")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    repo, export, first, _ = _reviews(tmp_path / "github")
+    _saved_as_the_docs_say(tmp_path, "gh", first, export / "538" / "reviews.json")
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
