@@ -59,7 +59,7 @@ from checker.rules.metadata import (
     template_order,
 )
 from checker.rules.policyset import PolicySet, load_policy_set
-from checker.settings import SettingNote, Settings, resolve
+from checker.settings import SettingNote, Settings, linked_evidence, resolve
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_EVIDENCE, DEFAULT_FAIL_ON
 from checker.waivers import Actors, apply_waivers, check_waivers, people_keys
@@ -179,6 +179,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         _begin_walks(history, options, config, cache)
         check_same_repository(history, options.attested)
         evidence = _evidence(history, options, settings, as_of)
+        settings = _noted_links(history, options, settings, evidence)
         with stage("engine load"):
             policies = load_policy_set(
                 [*settings.policy_dirs, *options.policy_dirs], repository=history.root
@@ -310,6 +311,22 @@ def _evidence(
         # environment (records labelled prod beside the gate's production).
         check_deployment_targets(evidence, names)
     return evidence
+
+
+def _noted_links(
+    history: GitHistory, options: CheckOptions, settings: Settings, evidence: Evidence
+) -> Settings:
+    """``settings`` with a note for each link in the repository the evidence is read through
+    (``linked_evidence``); a gate reads its evidence as the protected branch has it."""
+    if evidence.read_as is not None:
+        return settings
+    directory = _evidence_directory(history, options, settings.config)
+    names = [f.path for f in evidence.files if f.role == "evidence"]
+    notes = linked_evidence(history.root, directory, names)
+    if not notes:
+        return settings
+    ordered = sorted([*settings.notes, *notes], key=lambda n: (n.name, not n.applied))
+    return replace(settings, notes=tuple(ordered))
 
 
 def _gate_files(

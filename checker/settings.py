@@ -13,6 +13,7 @@ and the repository's knightwatch.yaml is then the candidate's own.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,6 +264,30 @@ def _placed(config: Config, origin: dict[str, _Layer]) -> list[SettingNote]:
             "evidence", config.evidence, DEFAULT_EVIDENCE, layer.source, "changed", applied=True
         )
     ]
+
+
+def linked_evidence(root: Path, directory: Path, names: list[str]) -> list[SettingNote]:
+    """A note for each symbolic link in the repository by which the evidence is read: the
+    evidence directory (``compliance -> compliance-final``) or one of its files
+    (``compliance/deploys.yaml -> ../edited/deploys.yaml``). The repository holds the link, as
+    it holds knightwatch.yaml (``_placed``): a signed report names its files, never where they
+    lead, and a replay in the repository follows the link again and agrees. A directory named
+    outside the repository is whoever runs the check's choice, and no note is made.
+    ``names``: the evidence files read."""
+    base, real_root = root.absolute(), root.resolve()
+    named = Path(os.path.normpath(directory.absolute()))
+    if not named.is_relative_to(base):
+        return []
+    real = directory.resolve()
+    places = [(named.relative_to(base), real, real_root / named.relative_to(base))]
+    places += [(places[0][0] / n, (directory / n).resolve(), real / n) for n in names]
+    notes = []
+    for inside, leads, plain in places:
+        if leads != plain:
+            where = leads.relative_to(real_root) if leads.is_relative_to(real_root) else leads
+            value, link = where.as_posix(), inside.as_posix()
+            notes.append(SettingNote("evidence", value, link, f"the link {link}", "changed", True))
+    return notes
 
 
 def _setting(

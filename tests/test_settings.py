@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,46 @@ def test_an_evidence_directory_the_repository_names_is_in_the_signed_audit(
     # Named by whoever runs the check (the command line, an auditor's --config): no note.
     (knight.repo / "knightwatch.yaml").unlink()
     chosen = run_cli("check", "--repo", knight.repo, "--evidence", copy, "--format", "json")
+    assert "settings" not in chosen.json(), chosen.json()["settings"]
+
+
+def test_evidence_read_through_a_link_in_the_repository_is_in_the_signed_audit(
+    knight: KnightCase,
+) -> None:
+    """The same edited copy, with no knightwatch.yaml: compliance/ a symbolic link to
+    compliance-final/, or one file of it a link into the copy. The audit read the copy, its
+    signed report named the files alone, and nothing showed it (settings.weakened empty)."""
+    evidence = knight.repo / "compliance"
+    copy = knight.repo / "compliance-final"
+    shutil.copytree(evidence, copy)
+    shutil.rmtree(evidence)
+    evidence.symlink_to("compliance-final")
+    _, predicate = audit(knight)
+    settings = predicate["settings"]
+    assert isinstance(settings, dict)
+    assert settings["weakened"] == [
+        {"name": "evidence", "value": "compliance-final", "default": "compliance",
+         "source": "the link compliance", "effect": "changed", "applied": True}
+    ]  # fmt: skip
+    shown = run_cli("verify", knight.repo.parent / "audit.json", "--key",
+                    knight.repo.parent / "signing.pub")  # fmt: skip
+    assert "evidence: compliance-final from the link compliance (changes what is judged" in (
+        shown.out
+    )
+    evidence.unlink()
+    shutil.copytree(copy, evidence)
+    (evidence / "deploys.yaml").unlink()
+    (evidence / "deploys.yaml").symlink_to("../compliance-final/deploys.yaml")
+    checked = run_cli("check", "--repo", knight.repo, "--format", "json")
+    assert checked.json()["settings"] == [
+        {"name": "evidence", "value": "compliance-final/deploys.yaml",
+         "default": "compliance/deploys.yaml", "source": "the link compliance/deploys.yaml",
+         "effect": "changed", "applied": True}
+    ]  # fmt: skip
+    # The directory named by whoever runs the check, outside the repository: no note.
+    outside = knight.repo.parent / "export"
+    shutil.copytree(copy, outside)
+    chosen = run_cli("check", "--repo", knight.repo, "--evidence", outside, "--format", "json")
     assert "settings" not in chosen.json(), chosen.json()["settings"]
 
 
