@@ -182,7 +182,9 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         settings = _noted_links(history, options, settings, evidence)
         with stage("engine load"):
             policies = load_policy_set(
-                [*settings.policy_dirs, *options.policy_dirs], repository=history.root
+                [*settings.policy_dirs, *options.policy_dirs],
+                repository=history.root,
+                own=_own_policy_dirs(options, settings),
             )
         check_waivers(evidence, policies.rules, as_of)
         params = Parameters(
@@ -311,6 +313,14 @@ def _evidence(
         # environment (records labelled prod beside the gate's production).
         check_deployment_targets(evidence, names)
     return evidence
+
+
+def _own_policy_dirs(options: CheckOptions, settings: Settings) -> list[Path]:
+    """The policy directories the repository's knightwatch.yaml alone names: one that the
+    command line or an auditor's ``--config`` names too is theirs, so that a repository
+    naming the auditor's directory does not take its rules to its own side."""
+    theirs = {directory.resolve() for directory in options.policy_dirs}
+    return [d for d in settings.own_policy_dirs if d.resolve() not in theirs]
 
 
 def _noted_links(

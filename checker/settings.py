@@ -118,6 +118,8 @@ class Settings:
     notes: tuple[SettingNote, ...]
     policy_dirs: tuple[Path, ...]
     """Extra policy directories, each resolved against the file (or directory) that named it."""
+    own_policy_dirs: tuple[Path, ...]
+    """Those of ``policy_dirs`` that the repository's knightwatch.yaml alone names."""
     opa_ca: Path | None
     config_file: FileDigest | None
     """The auditor's ``--config`` file, digested."""
@@ -224,13 +226,14 @@ def resolve(
         notes += [refused] if refused else []
     config = Config.model_validate(values)
     notes += _applied(config, origin)
-    policy_dirs = _policy_dirs(config, layers, repo_layer, origin)
+    policy_dirs, own_policy_dirs = _policy_dirs(config, layers, repo_layer)
     ca_origin = origin.get("opa")
     opa_ca = (ca_origin.base / config.opa.ca_file) if config.opa.ca_file and ca_origin else None
     return Settings(
         config=config,
         notes=tuple(sorted(notes, key=lambda n: (n.name, n.applied))),
         policy_dirs=policy_dirs,
+        own_policy_dirs=own_policy_dirs,
         opa_ca=opa_ca,
         config_file=auditor_digest,
     )
@@ -321,15 +324,18 @@ def _plain(value: Any) -> Any:
 
 
 def _policy_dirs(
-    config: Config, layers: list[_Layer], repo: _Layer, origin: dict[str, _Layer]
-) -> tuple[Path, ...]:
-    """Each policy directory against the layer that named it."""
-    dirs: list[Path] = []
+    config: Config, layers: list[_Layer], repo: _Layer
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Each policy directory against the layer that named it; and those that the repository's
+    knightwatch.yaml alone names (one an auditor's ``--config`` names too is the auditor's)."""
+    named: dict[bool, list[Path]] = {True: [], False: []}
     for layer in [*layers, repo]:
         for entry in layer.values.get("policies", []):
             if entry in config.policies:
-                dirs.append(layer.base / entry)
-    return tuple(dict.fromkeys(dirs))
+                named[layer is repo].append(layer.base / entry)
+    theirs = {directory.resolve() for directory in named[False]}
+    own = [directory for directory in named[True] if directory.resolve() not in theirs]
+    return tuple(dict.fromkeys([*named[False], *named[True]])), tuple(dict.fromkeys(own))
 
 
 def _check_token_env(root: Path, repo: Config) -> None:

@@ -349,6 +349,47 @@ def test_the_repositorys_rules_in_packages_of_their_own_join_the_audit(
     assert {"ACME-001", "TEAM-001"} <= found(predicate)
 
 
+def test_the_repositorys_rules_may_share_a_package_across_its_own_directories(
+    knight: KnightCase, auditors_rules: Path
+) -> None:
+    """A team's helpers in rules/common and its rule in rules/tickets, one package: whoever
+    wrote one wrote the other. Refused as two policy directories (exit 2), the team's own
+    check could not run, nor could ``policy test`` of the two."""
+    rule = AUDITORS_RULE.replace("acme.tickets", "team.tickets").replace("ACME-001", "TEAM-001")
+    body, helpers = rule.split("\nticketed contains", 1)
+    common = f"package team.tickets\n\nimport rego.v1\n\nticketed contains{helpers}"
+    for name, text in (("common", common), ("tickets", body)):
+        (knight.repo / "rules" / name).mkdir(parents=True)
+        (knight.repo / "rules" / name / f"{name}.rego").write_text(text)
+    config(knight, "policies: [rules/common, rules/tickets]\n")
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 1, result.err
+    assert {"ACME-001", "TEAM-001"} <= found(predicate)
+    tested = run_cli("policy", "test", knight.repo / "rules" / "common",
+                     knight.repo / "rules" / "tickets")  # fmt: skip
+    assert "another policy directory" not in tested.err, tested.err
+
+
+def test_the_repository_naming_the_auditors_directory_does_not_take_it_to_its_side(
+    knight: KnightCase, auditors_rules: Path
+) -> None:
+    """Directories of one side may share a package; a directory the auditor names is the
+    auditor's, even when knightwatch.yaml names it too beside the team's own."""
+    (knight.repo / "our-rules").mkdir()
+    (knight.repo / "our-rules" / "ok.rego").write_text(
+        "package acme.tickets\n\nimport rego.v1\n\nfrozen if true\n"
+    )
+    config(knight, f"policies: ['{auditors_rules}', our-rules]\n")
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 2, result.err
+    assert "a file of another policy directory" in result.err and predicate == {}
+    auditor = knight.repo.parent / "auditor.yaml"
+    auditor.write_text("policies: [auditor-rules]\n")
+    result, predicate = audit(knight, "--config", auditor)
+    assert result.code == 2, result.err
+    assert "a file of another policy directory" in result.err and predicate == {}
+
+
 def test_an_as_of_date_before_the_month_ended_is_refused(knight: KnightCase) -> None:
     """Once: --as-of 1900-01-01 made expired waivers valid again, in a signed pass."""
     out = knight.repo.parent / "old.json"

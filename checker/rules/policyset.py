@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -79,9 +79,11 @@ def load_policy_set(
     *,
     include_builtin: bool = True,
     repository: Path | None = None,
+    own: Collection[Path] = (),
 ) -> PolicySet:
     """Discover ``*.rego`` below each directory; ``*_test.rego`` files are tests. With a
-    ``repository``, files are named relative to it."""
+    ``repository``, files are named relative to it; ``own``: those of ``extra_dirs`` that the
+    repository's own knightwatch.yaml names (``_check_packages_apart``)."""
     modules: list[PolicyModule] = []
     tests: list[PolicyModule] = []
     digests: list[FileDigest] = []
@@ -106,7 +108,7 @@ def load_policy_set(
                 homes.append((module, package, _innermost(path, roots)))
             rules.extend(found)
     _check_unique(rules)
-    _check_packages_apart(homes)
+    _check_packages_apart(homes, {directory.resolve() for directory in own})
     _check_input_reads(_of_rule_packages(added))
     return PolicySet(
         modules=tuple(modules),
@@ -165,26 +167,30 @@ def _innermost(path: Path, roots: list[tuple[Path, str, bool]]) -> Path:
     return max(holding, key=lambda root: len(root.parts))
 
 
-def _check_packages_apart(homes: list[tuple[PolicyModule, str, Path]]) -> None:
-    """Each package of the added policies (with the packages under it) lies in one policy
-    directory. Rego merges every module of a package, wherever its file is: a module in
+def _check_packages_apart(homes: list[tuple[PolicyModule, str, Path]], own: set[Path]) -> None:
+    """Each package of the added policies (with the packages under it) lies in the policy
+    directories of one side: the repository's own (``own``, its knightwatch.yaml's
+    ``policies:``), or those of whoever runs the check (the command line's, an auditor's
+    ``--config``). Rego merges every module of a package, wherever its file is: a module in
     another directory's package adds bodies to its rules (``frozen if true``,
     ``ticketed contains d.id if some d in input.deployments``) and empties them. The
     repository's own ``policies:``, which an audit and a gate apply as more rules, would
     otherwise switch off an auditor's or a platform's rule with no finding and no setting to
-    show it; ``package acme`` around ``acme.tickets`` (``tickets.frozen if true``) likewise."""
+    show it; ``package acme`` around ``acme.tickets`` (``tickets.frozen if true``) likewise.
+    Directories of one side may share a package (helpers in ``rules/common``, rules in
+    ``rules/tickets``): whoever wrote one wrote the other."""
     seen: dict[tuple[str, ...], tuple[PolicyModule, Path]] = {}
     for module, package, home in homes:
         parts = tuple(package.removeprefix("data.").split("."))
         for other, (first, where) in seen.items():
-            if where == home or not packages_overlap(parts, other):
+            if (where in own) == (home in own) or not packages_overlap(parts, other):
                 continue
             shared = "is also" if parts == other else f"merges with {'.'.join(other)},"
             raise PolicyError(
                 f"{module.name}: package {'.'.join(parts)} {shared} the package of "
                 f"{first.name}, a file of another policy directory ({where}, not {home}): "
                 "the rules of one would add to the other's and could empty them",
-                hint="give each policy directory packages of its own (acme.team.tickets "
+                hint="give the repository's own rules packages of their own (acme.team.tickets "
                 "beside acme.audit.tickets)",
             )
         seen.setdefault(parts, (module, home))
