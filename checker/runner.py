@@ -492,14 +492,17 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
 
 
 def _actors(prepared: Prepared) -> Actors:
-    """Who deployed each deployment of the evidence and who wrote each shipped commit (its
-    author and its co-authors), read with the team's identities (and, for authors, the
-    history's), so that a waiver's approver is matched to them under every spelling: a join
-    only finds more of them."""
+    """Who deployed each deployment of the evidence, who switched each flag event
+    (``FLAG@AT``) and who wrote each shipped commit (its author and its co-authors), read with
+    the team's identities (and, for authors, the history's), so that a waiver's approver is
+    matched to them under every spelling: a join only finds more of them."""
     people = prepared.evidence.identities
     acted = {
         ("deployment", d.id): people_keys(people, d.deployer) for d in prepared.evidence.deployments
     }
+    for event in prepared.evidence.flag_events:
+        switched = ("event", f"{event.flag}@{event.at}")
+        acted[switched] = acted.get(switched, frozenset()) | people_keys(people, event.by)
     coauthors = prepared.facts.coauthors
     for sha, commit in prepared.facts.input.get("commits", {}).items():
         wrote = people_keys(people, commit["author"], commit["author_identity"])

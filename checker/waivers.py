@@ -84,6 +84,10 @@ def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) 
 Approvers = frozenset[str] | None
 
 
+_EVENT = ("flag", "at")
+"""The subject fields of a finding about a flag event, ``{flag}@{at}``."""
+
+
 @dataclass(frozen=True)
 class Actors:
     """Who did what findings are about: each deployment's deployer and each shipped commit's
@@ -95,8 +99,12 @@ class Actors:
     fields: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
-        """What the finding names that someone did: (field, value, who), for each."""
+        """What the finding names that someone did: (field, value, who), for each; a subject
+        that is a flag event (``{flag}@{at}``: FLEET-003, DEAD-007) names whoever switched it."""
         names = self.fields.get(finding.rule, ())
+        switched = self.acted.get(("event", finding.subject)) if names == _EVENT else None
+        if switched:
+            yield "event", finding.subject, switched
         values = finding.parts or ((finding.subject,) if len(names) == 1 else ())
         for name, value in zip(names, values, strict=False):
             who = self.acted.get((name, value))
@@ -114,13 +122,14 @@ def people_keys(people: IdentityResolver, *values: str | None) -> frozenset[str]
     return frozenset(keys - {""})
 
 
-_DID = {"deployment": "deployed", "commit": "wrote"}
+_DID = {"deployment": "deployed", "commit": "wrote", "event": "switched"}
 
 
 def own_exception(waiver: Waiver, findings: list[Finding], actors: Actors) -> str | None:
     """Why a waiver is its approver's own exception, or None: it covers a finding about a
-    deployment its approver deployed (REVIEW-001: deployed without another's approval) or a
-    commit its approver wrote (REVIEW-002: shipped without another's review). The rules ask
+    deployment its approver deployed (REVIEW-001: deployed without another's approval), a
+    commit its approver wrote (REVIEW-002: shipped without another's review) or a flag event
+    its approver switched (FLEET-003: a flag switched on over a mixed fleet). The rules ask
     for a second person; an approver in the auditor's list who deploys passed their own
     unapproved deployment by approving its waiver themself."""
     approver = people_keys(actors.people, waiver.approved_by)

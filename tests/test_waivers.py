@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.demo.knight import build_knight
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.report.model import Finding
@@ -223,6 +224,34 @@ def test_a_co_author_cannot_waive_the_commit_they_co_wrote(tmp_path: Path) -> No
         f"not applied: lee.lead@example.com wrote {sha}, which it covers"
         in (messages[f"REVIEW-002:{sha}"])
     )
+
+
+def test_whoever_switched_a_flag_cannot_waive_its_finding(tmp_path: Path) -> None:
+    """FLEET-003 and DEAD-007 judge a flag event, whose subject is ``FLAG@AT``: Knight's
+    ops@knight.example switched power_peg on over a mixed fleet. Their own waiver of it (under
+    another spelling, too) was applied (the findings marked waived); another's still is."""
+    case = build_knight(tmp_path / "knight")
+    event = "power_peg@2012-08-01T13:30:00Z"
+    waivers(
+        case.repo / "compliance",
+        {"rule": "FLEET-003", "subject": event, "approved_by": "ops@knight.example"},
+        {"rule": "DEAD-007", "subject": event, "approved_by": "Ops+cab@Knight.example"},
+        expires="2012-12-31",
+    )
+    result = check((case.repo, case.repo / "compliance"), "2012-08-02")
+    got = marked(result)
+    assert got[("FLEET-003", event)] is False and got[("DEAD-007", event)] is False
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    assert (
+        f"not applied: ops@knight.example switched {event}, which it covers"
+        in (messages[f"FLEET-003:{event}"])
+    )
+    waivers(
+        case.repo / "compliance",
+        {"rule": "FLEET-003", "subject": event, "approved_by": "cro@knight.example"},
+        expires="2012-12-31",
+    )
+    assert marked(check((case.repo, case.repo / "compliance"), "2012-08-02"))[("FLEET-003", event)]
 
 
 def test_an_audit_refuses_its_approvers_own_exception(
