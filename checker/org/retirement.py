@@ -52,12 +52,13 @@ def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> d
 
         try:
             with clone(repository, repository, retired.name) as repo:
-                return _checked(org, retired, entry, _evidence_in(repo), present=True)
+                evidence = _own_evidence(org, retired, entry, repo)
+                return _checked(org, retired, entry, evidence, present=True)
         except CloneError as exc:
             gone = f"no: {exc.message} (gone)"
             return _checked(org, retired, entry, (None, []), present=False, gone=gone)
     present = _repository_of(org, entry) is not None
-    return _checked(org, retired, entry, _evidence_of(org, entry), present=present)
+    return _checked(org, retired, entry, _evidence_of(org, retired, entry), present=present)
 
 
 def _checked(
@@ -112,20 +113,57 @@ def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:
     return path if path.is_dir() else None
 
 
-def _evidence_of(org: Organisation, entry: dict[str, Any]) -> tuple[Path | None, list[str]]:
+def _evidence_of(
+    org: Organisation, retired: Retired, entry: dict[str, Any]
+) -> tuple[Path | None, list[str]]:
     """The retired system's evidence directory as last month's attestation recorded it (None
     when no evidence directory was named and its repository is gone), and the files its
     repository's knightwatch.yaml says to ignore there."""
     evidence = entry.get("evidence")
     repo = _repository_of(org, entry)
     if repo is not None:
-        directory, ignore = _evidence_in(repo)
         if isinstance(evidence, str):
-            return (org.path.parent.resolve() / evidence).resolve(), ignore
-        return directory, ignore
+            return (org.path.parent.resolve() / evidence).resolve(), _evidence_in(repo)[1]
+        return _own_evidence(org, retired, entry, repo)
     if isinstance(evidence, str):
         return (org.path.parent.resolve() / evidence).resolve(), []
     return None, []
+
+
+def _own_evidence(
+    org: Organisation, retired: Retired, entry: dict[str, Any], repo: Path
+) -> tuple[Path, list[str]]:
+    """The repository's own evidence directory, where its knightwatch.yaml names it, that
+    file being the one the system's last audit read: changed since, it could name another
+    directory (an empty one, a copy of the old records) while the deployments after the
+    retirement are recorded where they always were, and the check would read none of them."""
+    from checker.config import load_config
+
+    config, digest = load_config(repo)
+    then = _config_read(entry)
+    now = f"sha256 {digest.sha256}" if digest is not None else "none"
+    if then is not None and then != now:
+        raise InputError(
+            f"system {retired.name} is retired, but its repository's knightwatch.yaml is not "
+            f"the one its last audit read (then {then}, now {now}): it says where the "
+            "evidence is, and a retirement is checked against the evidence last attested",
+            path=str(org.path),
+            line=retired.line,
+            hint=f"restore knightwatch.yaml as it was; or list {retired.name} for the month "
+            "(every service quiet) and retire it the month after",
+        )
+    return repo / (config.evidence or DEFAULT_EVIDENCE), list(config.evidence_ignore)
+
+
+def _config_read(entry: dict[str, Any]) -> str | None:
+    """The knightwatch.yaml the system's last audit read, as its report lists it (``sha256
+    ...``, or ``none``); None when last month's attestation did not judge the system."""
+    audit = entry.get("audit")
+    if not isinstance(audit, dict):
+        return None
+    files = ((audit.get("report") or {}).get("inputs") or {}).get("files") or []
+    found = [f.get("sha256") for f in files if isinstance(f, dict) and f.get("role") == "config"]
+    return f"sha256 {found[0]}" if found else "none"
 
 
 def _evidence_in(repo: Path) -> tuple[Path, list[str]]:

@@ -274,6 +274,33 @@ def test_a_retired_system_whose_evidence_alone_is_gone_is_refused(tmp_path: Path
     assert not (tmp_path / "apr.json").exists()
 
 
+def test_a_retired_system_whose_knightwatch_yaml_names_other_evidence_is_refused(
+    tmp_path: Path,
+) -> None:
+    """payments records a deployment on April 10th in its compliance/, and its knightwatch.yaml
+    (none in March) now names an empty archive/ as its evidence: the retirement was checked
+    against archive/ and April signed a PASS."""
+    org = march_again(tmp_path)
+    repo = org.root / "repos" / "payments"
+    records = yaml.safe_load((repo / "compliance" / "deploys.yaml").read_text())
+    later = {**records[0], "id": "PAY-2", "started_at": "2024-04-10T10:00:00Z"}
+    write_yaml(repo / "compliance" / "deploys.yaml", [*records, later])
+    (repo / "archive").mkdir()
+    (repo / "knightwatch.yaml").write_text("evidence: archive\n")
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 2, result.err
+    assert (
+        "system payments is retired, but its repository's knightwatch.yaml is not the one its "
+        "last audit read (then none, now sha256 "
+    ) in result.err
+    assert not (tmp_path / "apr.json").exists()
+    (repo / "knightwatch.yaml").unlink()
+    assert (
+        "deployment PAY-2 started"
+        in april(org, tmp_path, without_payments(org), retired=[RETIRED]).err
+    )
+
+
 def march_by_url(tmp_path: Path) -> Org:
     """March attested with payments failing, its repository named by its git URL and its
     evidence committed in it (no ``evidence`` in org.yaml)."""
