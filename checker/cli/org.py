@@ -118,9 +118,9 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_targets([args.output])  # again, now that org.yaml and the key have been read
     check_output(org, args.output)
     previous = chained_to(args.previous, args.previous_key, key, period, ORG_PREDICATE_TYPE)
-    retired = retirements(org, previous, period)
-    as_of = args.as_of or today_utc()
     mode = ATTESTATIONS if args.from_attestations is not None else REPOSITORIES
+    retired = retirements(org, previous, period, judging=mode == REPOSITORIES)
+    as_of = args.as_of or today_utc()
     results = _results(args, org, period, as_of, previous)
     run = OrgRun(org, period, as_of, args.partial, mode, predecessors(org, previous), retired)
     statement = build_org_statement(run, results, previous, key_id(key.public_key()))

@@ -46,11 +46,14 @@ def predecessors(org: Organisation, previous: Signed | None) -> dict[str, str]:
     return found
 
 
-def retirements(org: Organisation, previous: Signed | None, period: str) -> list[dict[str, Any]]:
+def retirements(
+    org: Organisation, previous: Signed | None, period: str, *, judging: bool = True
+) -> list[dict[str, Any]]:
     """The retirements the attestation records, each that accounts for a system of last
     month's with what that attestation said of it. Stops the audit (exit 2) on a system of
     last month's attestation neither in org.yaml nor retired, on a retired system org.yaml
-    still lists under another name, and on a retirement dated in or after the month."""
+    still lists under another name, and on a retirement dated in or after the month.
+    ``judging``: the systems' repositories are read here (not federated)."""
     for retired in org.retired:
         if retired.date.isoformat() >= f"{period}-01":
             raise InputError(
@@ -66,17 +69,21 @@ def retirements(org: Organisation, previous: Signed | None, period: str) -> list
     last = dict(_entries(previous))
     for name in last:
         _check_accounted(org, name, renamed.get(name), previous.period)
-    return [_retirement(org, r, previous, last.get(r.name)) for r in org.retired]
+    return [_retirement(org, r, previous, last.get(r.name), judging) for r in org.retired]
 
 
 def _retirement(
-    org: Organisation, retired: Retired, previous: Signed, entry: dict[str, Any] | None
+    org: Organisation,
+    retired: Retired,
+    previous: Signed,
+    entry: dict[str, Any] | None,
+    judging: bool,
 ) -> dict[str, Any]:
     """A retirement's record, checked against the system's repository and evidence as last
     month's attestation named them (``retirement``)."""
     if entry is None:
         return retired.record()
-    check_repository(org, retired, entry)
+    check_repository(org, retired, entry, histories=judging)
     checked = check_quiet(org, retired, entry)
     return {**retired.record(), "last_attested": {**_last(previous, entry), **checked}}
 

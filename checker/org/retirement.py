@@ -4,20 +4,33 @@ states; and a system's history is not shed by listing its repository under anoth
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.org.model import URL, Organisation, Retired
+from checker.org.model import URL, Organisation, Retired, System
 from checker.vocabulary import DEFAULT_EVIDENCE
 
 
-def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any]) -> None:
+def check_repository(
+    org: Organisation, retired: Retired, entry: dict[str, Any], *, histories: bool = True
+) -> None:
     """Refuse a retired system whose repository a listed system has, unless org.yaml says
-    they are distinct systems of one repository (``repository_kept_by``)."""
+    they are distinct systems of one repository (``repository_kept_by``). A listed system has
+    it when org.yaml names the same repository, or (``histories``: the repositories are read
+    here) when its repository holds the HEAD last month's audit of the retired one recorded:
+    the same repository written as a git URL (``file:///.../repos/pay``, the remote of a
+    local checkout) is the same history."""
     location = org.place_of(entry).split("\0")[0]
-    sharing = [s.name for s in org.systems if s.location == location]
+    head = entry.get("head") if histories else None
+    sharing = [
+        s.name
+        for s in org.systems
+        if s.location == location or (isinstance(head, str) and holds_commit(s, head))
+    ]
     name, kept = retired.name, retired.kept_by
     if kept is not None and kept not in sharing:
         raise InputError(
@@ -32,11 +45,40 @@ def check_repository(org: Organisation, retired: Retired, entry: dict[str, Any])
             "history is not shed by moving its evidence",
             path=str(org.path),
             line=retired.line,
-            hint=f"if {sharing[0]} is {name} renamed, list it with {name}'s evidence "
-            f"({entry.get('evidence') or 'the evidence of its repository'}) and remove {name} from "
-            f"'retired'; if they are distinct systems of one repository, add "
+            hint=f"if {sharing[0]} is {name} renamed, list it with {name}'s repository and "
+            f"evidence as last month's attestation wrote them ({entry.get('repository')}, "
+            f"{entry.get('evidence') or 'the evidence of its repository'}) and remove {name} "
+            f"from 'retired'; if they are distinct systems of one repository, add "
             f"'repository_kept_by: {sharing[0]}' to the retirement",
         )
+
+
+def holds_commit(system: System, sha: str) -> bool:
+    """Whether the system's repository (its directory, or a clone of its URL) holds the
+    commit ``sha``. A URL that does not clone holds nothing here; the system is then not
+    judged either, and the organisation fails."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
+        return False
+    if not system.is_url:
+        return _has_commit(Path(system.location), sha)
+    from checker.org.judge import CloneError, clone
+
+    try:
+        with clone(system.location, system.repository, system.name) as repo:
+            return _has_commit(repo, sha)
+    except CloneError:
+        return False
+
+
+def _has_commit(repo: Path, sha: str) -> bool:
+    if not repo.is_dir():
+        return False
+    done = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> dict[str, str]:

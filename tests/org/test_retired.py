@@ -235,16 +235,22 @@ def test_a_retired_system_whose_evidence_is_gone_is_recorded_unchecked(tmp_path:
     assert last["evidence_checked"] == "no: repos/payments can no longer be read (gone)"
 
 
+@pytest.mark.parametrize("by_url", [False, True])
 def test_a_retired_system_whose_repository_is_listed_under_another_name_is_refused(
-    march: Org, tmp_path: Path
+    march: Org, tmp_path: Path, by_url: bool
 ) -> None:
     """payments retired, its repository listed as pay2 with a fresh evidence directory (not
-    matched as a rename, which needs the evidence too): pay2 began with no history."""
+    matched as a rename, which needs the evidence too): pay2 began with no history. Written
+    as a git URL (``file:///.../repos/payments``), the same repository was not recognised,
+    and April signed a PASS: its history is compared, not its spelling."""
     fresh = march.root / "ev-pay2"
     write_yaml(fresh / "fleet.yaml", {"services": {"pay": {"hosts": ["pay-1"]}}})
     write_yaml(fresh / "deploys.yaml", [])
+    repository = (march.root / "repos" / "payments").as_uri() if by_url else "repos/payments"
     systems = [
-        {**s, "name": "pay2", "evidence": "ev-pay2"} if s["name"] == "payments" else s
+        {**s, "name": "pay2", "repository": repository, "evidence": "ev-pay2"}
+        if s["name"] == "payments"
+        else s
         for s in march.systems
     ]
     result = april(march, tmp_path, systems, retired=[RETIRED])
