@@ -10,7 +10,7 @@ from typing import Any
 
 from checker.errors import InputError, VerificationError
 from checker.org.model import Organisation, Retired
-from checker.org.retirement import check_quiet, check_repository
+from checker.org.retirement import check_quiet, check_repository, check_signed_retirement
 from checker.signing.attestation import Signed
 
 UNJUDGED = "records of {period} recorded after its attestation are judged by no audit"
@@ -69,6 +69,8 @@ def retirements(
     last = dict(_entries(previous))
     for name in last:
         _check_accounted(org, name, renamed.get(name), previous.period)
+    for record in previous.predicate.get("retired") or []:
+        check_signed_retirement(org, record, previous.period, period)
     return [_retirement(org, r, previous, last.get(r.name), judging) for r in org.retired]
 
 

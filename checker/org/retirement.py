@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import date as Day
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import InputError
 from checker.org.model import URL, Organisation, Retired, System
 from checker.vocabulary import DEFAULT_EVIDENCE
+
+if TYPE_CHECKING:
+    from checker.evidence.bundle import Evidence
 
 
 def check_repository(
@@ -81,13 +86,16 @@ def _has_commit(repo: Path, sha: str) -> bool:
     return done.returncode == 0
 
 
-def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> dict[str, str]:
+def check_quiet(
+    org: Organisation, retired: Retired, entry: dict[str, Any], again: Again | None = None
+) -> dict[str, str]:
     """Read the retired system's evidence: a deployment started on or after the retirement
     date refuses it (exit 2). Evidence gone with its repository (decommissioned) is accepted,
     the absence recorded in the signed retirement; evidence gone while the repository is
     still there, or lives on in a listed system (``repository_kept_by``), is refused. A
     repository named by its git URL, its evidence in it, is cloned to be read: a URL is not
-    a repository gone."""
+    a repository gone. ``again``: a retirement the previous attestation signed, checked again
+    (``check_signed_retirement``)."""
     repository = str(entry.get("repository"))
     if URL.match(repository) and not isinstance(entry.get("evidence"), str):
         from checker.org.judge import CloneError, clone
@@ -95,17 +103,18 @@ def check_quiet(org: Organisation, retired: Retired, entry: dict[str, Any]) -> d
         try:
             with clone(repository, repository, retired.name) as repo:
                 evidence = _own_evidence(org, retired, entry, repo)
-                return _checked(org, retired, entry, evidence, present=True)
+                return _checked(org, (retired, again), entry, evidence, present=True)
         except CloneError as exc:
             gone = f"no: {exc.message} (gone)"
-            return _checked(org, retired, entry, (None, []), present=False, gone=gone)
+            return _checked(org, (retired, again), entry, (None, []), present=False, gone=gone)
     present = _repository_of(org, entry) is not None
-    return _checked(org, retired, entry, _evidence_of(org, retired, entry), present=present)
+    found = _evidence_of(org, retired, entry)
+    return _checked(org, (retired, again), entry, found, present=present)
 
 
 def _checked(
     org: Organisation,
-    retired: Retired,
+    retirement: tuple[Retired, Again | None],
     entry: dict[str, Any],
     evidence: tuple[Path | None, list[str]],
     *,
@@ -114,6 +123,7 @@ def _checked(
 ) -> dict[str, str]:
     """The retired system's deployments read from ``evidence`` (its directory, the files to
     ignore there); ``present``: whether its repository is still there."""
+    retired, again = retirement
     directory, ignore = evidence
     if directory is None or not directory.is_dir():
         where = str(entry.get("evidence") or entry.get("repository"))
@@ -125,16 +135,27 @@ def _checked(
                 f"system {retired.name} is retired {kept}, but its evidence ({where}) can no "
                 "longer be read: its deployments after the retirement cannot be checked",
                 path=str(org.path),
-                line=retired.line,
+                line=retired.line or None,
             )
         return {"evidence_checked": gone or f"no: {where} can no longer be read (gone)"}
     from checker.evidence.bundle import load_evidence
+
+    _refuse_deployed(org, retired, again, load_evidence(directory, optional=True, ignore=ignore))
+    return {"evidence_checked": f"yes: no deployment started on or after {retired.date}"}
+
+
+def _refuse_deployed(
+    org: Organisation, retired: Retired, again: Again | None, evidence: Evidence
+) -> None:
+    """Refuse the retirement on a deployment started on or after its date (and, checked
+    again, before ``again.until`` when the system is listed once more)."""
     from checker.evidence.models import timestamp_ns
 
-    evidence_read = load_evidence(directory, optional=True, ignore=ignore)
-    for deployment in evidence_read.deployments:
+    for deployment in evidence.deployments:
         started = datetime.fromtimestamp(timestamp_ns(deployment.started_at) // 10**9, UTC)
-        if started.date() >= retired.date:
+        if started.date() < retired.date or (again and again.until and started >= again.until):
+            continue
+        if again is None:
             raise InputError(
                 f"system {retired.name} is retired on {retired.date}, yet its evidence records "
                 f"deployment {deployment.id} started {deployment.started_at}: a system that "
@@ -143,7 +164,49 @@ def _checked(
                 line=retired.line,
                 hint=f"list {retired.name} for the month; retire it once it deploys no more",
             )
-    return {"evidence_checked": f"yes: no deployment started on or after {retired.date}"}
+        raise InputError(
+            f"system {retired.name} was retired on {retired.date} in the {again.period} "
+            f"attestation, yet its evidence now records deployment {deployment.id} started "
+            f"{deployment.started_at}: recorded since, it was judged by no audit, and the "
+            "retirement did not hold",
+            path=str(org.path),
+            hint=f"audit {again.period} again with {retired.name} listed, and chain to that",
+        )
+
+
+@dataclass(frozen=True)
+class Again:
+    """A retirement the previous attestation signed, checked again this month."""
+
+    period: str
+    """The month of the attestation that signed it."""
+    until: datetime | None
+    """The start of this month when the system is listed again (its deployments from then
+    on are this month's audit's to judge); None when it is not."""
+
+
+def check_signed_retirement(org: Organisation, record: object, attested: str, period: str) -> None:
+    """A retirement the previous attestation (of ``attested``) signed, checked again against
+    the evidence where it was checked then: a deployment started on or after its date that
+    was recorded after that attestation was signed (a deploy tool's late export) was judged
+    by no audit, and the retirement it contradicts was signed as checked. A listed system's
+    audit judges its deployments of ``period``; those before are looked for."""
+    last = record.get("last_attested") if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(last, dict):
+        return  # a retirement of an earlier month, checked the month after it
+    try:
+        day = Day.fromisoformat(str(record.get("date")))
+    except ValueError:
+        return
+    kept = record.get("repository_kept_by")
+    retired = Retired(
+        str(record.get("name")), day, str(record.get("reason")), 0, str(kept) if kept else None
+    )
+    entry = {"repository": last.get("repository"), "evidence": last.get("evidence")}
+    place = org.place_of(entry)
+    listed = org.system(retired.name) is not None or any(s.place == place for s in org.systems)
+    until = datetime.fromisoformat(f"{period}-01T00:00:00+00:00") if listed else None
+    check_quiet(org, retired, entry, Again(attested, until))
 
 
 def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:

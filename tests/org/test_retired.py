@@ -353,3 +353,34 @@ def test_a_retired_system_whose_url_no_longer_clones_is_recorded_unchecked(tmp_p
     checked = predicate(tmp_path / "apr.json")["retired"][0]["last_attested"]["evidence_checked"]
     assert checked.startswith(f"no: cannot clone {(org.root / 'repos' / 'payments').as_uri()}: ")
     assert checked.endswith("(gone)")
+
+
+def test_a_deployment_after_the_retirement_recorded_late_stops_the_next_month(
+    tmp_path: Path,
+) -> None:
+    """payments retired on March 31st, April signed with its evidence holding nothing after
+    it; then its deploy tool's export recorded PAY-2, an unreviewed deployment of April 10th.
+    May listed payments again (quiet) and signed a PASS: PAY-2 was judged by no audit."""
+    org = march_again(tmp_path)
+    assert april(org, tmp_path, without_payments(org), retired=[RETIRED]).code == 0
+    repo = ScriptedRepo(org.root / "repos" / "payments")
+    sha = repo.commit("pay: more", {"pay/app.py": "2\n"}, author=DEV, date="2024-04-09T09:00:00Z")
+    deploys = org.root / "repos" / "payments" / "compliance" / "deploys.yaml"
+    records = yaml.safe_load(deploys.read_text())
+    late = {**records[0], "id": "PAY-2", "commit": sha, "started_at": "2024-04-10T10:00:00Z"}
+    write_yaml(deploys, [*records, late])
+    private, _ = org.key("central")
+    for systems in (org.systems, without_payments(org)):
+        may = Org(org.root, systems, "org-may.yaml").quiet("2024-05")
+        result = run_cli(
+            "audit", "--org", may.file, "--period", "2024-05", "--as-of", "2024-06-01",
+            "--key", private, "-o", tmp_path / "may.json", "--workers", "0",
+            "--previous", tmp_path / "apr.json",
+        )  # fmt: skip
+        assert result.code == 2, result.err
+        assert (
+            "system payments was retired on 2024-03-31 in the 2024-04 attestation, yet its "
+            "evidence now records deployment PAY-2 started 2024-04-10T10:00:00Z"
+        ) in result.err
+        assert "audit 2024-04 again with payments listed" in result.err
+        assert not (tmp_path / "may.json").exists()
