@@ -610,11 +610,17 @@ def _check_one_record_a_change(evidence: Evidence) -> None:
     around them aside, whoever wrote the record: an import beside a hand-merged copy of the
     same change, one with ``source`` and one without, brought the withdrawn approval back."""
     first: dict[str, int] = {}
+    named: dict[str, int] = {}
+    """Pull requests named with their repository, by their bare name (``#7``)."""
     for index, review in enumerate(evidence.reviews):
         key = review.change.strip().casefold()
-        if key in first:
-            path, line = evidence.locations["reviews"][first[key]]
-            earlier = evidence.reviews[first[key]].change
+        pull = _PULL_NAMED.fullmatch(key)
+        bare = f"#{pull.group(1)}" if pull else None
+        at = first.get(key, named.get(key))  # the same name, or #7 after org/shop#7
+        at = first.get(bare, at) if bare is not None else at  # org/shop#7 after #7
+        if at is not None:
+            path, line = evidence.locations["reviews"][at]
+            earlier = evidence.reviews[at].change
             also = "" if earlier == review.change else f" (as {earlier!r})"
             raise evidence.error(
                 "reviews",
@@ -625,6 +631,13 @@ def _check_one_record_a_change(evidence: Evidence) -> None:
                 "to date)",
             )
         first[key] = index
+        if bare is not None:
+            named.setdefault(bare, index)
+
+
+_PULL_NAMED = re.compile(r"[^#\s/]+(?:/[^#\s/]+)+#(\d+)")
+"""A pull request named with its repository (``org/shop#7``): the same as ``#7``, the name an
+import of a pull request saved without its ``base.repo`` gave it."""
 
 
 def _check_separated_ids(evidence: Evidence, first: dict[str, int]) -> None:

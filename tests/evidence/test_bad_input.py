@@ -541,6 +541,27 @@ CASES = [
         ),
         ["reviews.yaml:2:", "change 'pr-7 ' is recorded twice", "(as 'PR-7')"],
     ),
+    (
+        # An import of a pull request saved without its base.repo names it #7.
+        "pull-request-recorded-bare-and-named",
+        _extra(
+            "reviews.jsonl",
+            f'{{"change": "#7", "author": "a", "commits": ["{ONE}"], '
+            '"source": "github-reviews"}\n'
+            f'{{"change": "org/shop#7", "author": "a", "commits": ["{ONE}"], '
+            '"source": "github-reviews"}\n',
+        ),
+        ["reviews.jsonl:2:", "'org/shop#7' is recorded twice", "(as '#7')"],
+    ),
+    (
+        "pull-request-recorded-named-and-bare",
+        _extra(
+            "reviews.jsonl",
+            f'{{"change": "org/shop#7", "author": "a", "commits": ["{ONE}"]}}\n'
+            f'{{"change": "#7", "author": "a", "commits": ["{ONE}"]}}\n',
+        ),
+        ["reviews.jsonl:2:", "'#7' is recorded twice", "(as 'org/shop#7')"],
+    ),
     ("invalid-yaml", _deploys(GOOD + "- id: [unclosed\n"), ["deploys.yaml:", "invalid YAML"]),
     (
         "duplicate-key",
@@ -795,3 +816,18 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert "Traceback" not in result.err
     if len(argv) > 2 and argv.count(argv[-2]) == 2:
         assert f"{argv[-2]} given twice: it takes one value" in result.err
+
+
+def test_pull_requests_of_two_repositories_are_two_changes(tmp_path: Path) -> None:
+    """``a/x#7`` and ``b/y#7`` are two pull requests; ``#7`` beside either is one of them."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    records = "".join(
+        f'{{"change": "{name}", "author": "a", "commits": ["{ONE}"]}}\n'
+        for name in ("a/x#7", "b/y#7", "b/y#77")
+    )
+    _extra("reviews.jsonl", records)(repo.path, evidence)
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence)
+    assert result.code in (0, 1) and "recorded twice" not in result.err, result.err
