@@ -748,6 +748,18 @@ class GitHistory:
             raise git_failed("merge-base", stderr, self.root)
         return process.returncode == 0
 
+    def merge_bases(self, one: str, other: str) -> list[str]:
+        """The best common ancestors of two commits (``merge-base --all``), sorted; none for
+        histories that share no commit."""
+        self.check_commits([one, other])
+        process = self.run_git(["merge-base", "--all", one, other])
+        if process.returncode == 1 and not process.stdout.strip() and not process.stderr.strip():
+            return []
+        if process.returncode != 0:
+            stderr = process.stderr.decode(errors="replace").strip()
+            raise git_failed("merge-base", stderr, self.root)
+        return sorted(process.stdout.decode().split())
+
     def in_history_of(self, commits: Iterable[str], descendant: str) -> set[str]:
         """Those of ``commits`` that are ``descendant`` or reachable from it, asked of git in one
         walk (``git rev-list COMMITS ^DESCENDANT`` lists every commit reachable from them that

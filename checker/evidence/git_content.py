@@ -1040,6 +1040,11 @@ class TreeIndex:
                 self._trees[tree], self._links[tree] = _parse_tree(data)
         return self._trees[tree]
 
+    def words(self, blob: str) -> frozenset[str]:
+        """The words searched for (``search``) that ``blob`` holds, read now if no loaded
+        commit's tree holds it."""
+        return self._blob_words(blob)
+
     def _blob_words(self, blob: str) -> frozenset[str]:
         if blob not in self._words_in_blob:
             for _, _, data in self._reader.read([blob]):

@@ -374,9 +374,19 @@ def _dead_code(
             {i: scoped[i] for i in judged if i in scoped},
             cache,
             running,
+            _merging(params, revisions),
         )
     check_flag_names(evidence, code.flag_names)
     return code, replace(hosts, flag_events=_retired_in(hosts, code, by_event))
+
+
+def _merging(params: Parameters, revisions: Revisions) -> tuple[str, str] | None:
+    """At the merge gate, the candidate and the protected branch's tip it would merge onto:
+    what the branch retired since the candidate branched off applies to it
+    (``checker.facts.onto``)."""
+    if params.gate is None or params.gate.stage != "merge":
+        return None
+    return revisions.deployed[CANDIDATE_ID], revisions.branch_tip
 
 
 def _deployed(record: DeploymentRecord, sha: str, shipped: Shipped) -> Deployed:

@@ -60,6 +60,7 @@ from checker.facts.document import (
     Spelling,
 )
 from checker.facts.misspelt import misspelt
+from checker.facts.onto import Merged, Onto, branch_retired, merge_onto, merged
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
 from checker.vocabulary import short
@@ -79,6 +80,9 @@ class _Registries:
     """Each distinct flag entry, validated once across the versions."""
     reader: VersionParser = field(default_factory=lambda: VersionParser("flags"))
     """Each distinct flag entry's text, parsed once across the versions."""
+    merged: dict[str, Merged] = field(default_factory=dict)
+    """At a merge gate, the candidate's registry with the protected branch's retirements,
+    under a key of its own (in ``parsed`` too: ``_merge``)."""
 
     def prefetch(self, key: str) -> None:
         """Parse ahead of ``parse``; a version that does not parse is left for ``parse``,
@@ -272,20 +276,23 @@ def deadcode_facts(
     scoped: Mapping[str, PathScope] | None = None,
     cache: FactCache = NO_CACHE,
     running: Collection[str] = (),
+    merging: tuple[str, str] | None = None,
 ) -> DeadCodeFacts:
     """The registry at each deployed commit (``deployed``: by judged deployment) and over its
     history, the flag names each deployed commit's code mentions, its retired code, the
     versions that could not be read; each path-scoped deployment's (``scoped``) references in
-    its service's files alone; the flags retired at each commit of ``running``."""
+    its service's files alone; the flags retired at each commit of ``running``; at a merge
+    gate (``merging``: candidate, branch tip), the branch's retirements (``facts.onto``)."""
     registries = _Registries(GitContent(history), cache)
     versions, parsed = registry_history(history, registries, flags_file, tips)
-    retired = RetiredCodeHistory(history, parsed)
+    retired = RetiredCodeHistory(history, parsed, onto := merge_onto(history, merging))
     paths = [flags_file, *sorted({v.path for v in versions} - {flags_file})]
     commits = sorted(set(deployed.values()))
     with TreeIndex(history, cache) as trees:
         trees.load(sorted({*commits, *running}))
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
+        revived = _merge(history, trees, registries, (paths, at_commit, parsed), onto)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
         trees.search(searched, retired.content(trees))
@@ -304,7 +311,7 @@ def deadcode_facts(
         at_deployment=by_scope,
         at_commit=code,
         registries=table,
-        flag_history=_flag_history(history, parsed),
+        flag_history=_revived_onto(_flag_history(history, parsed), revived),
         retired_in_history=_retired_in_history(parsed),
         **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
@@ -388,7 +395,9 @@ def code_at(
     not searched whole."""
     path, blob = where
     parsed, retired = registries
-    found = references_for(trees, sha, path, wanted, excluded, shared)
+    view = parsed.merged.get(blob or "")
+    kept = view.keeps(trees, wanted.get) if view is not None else None
+    found = references_for(trees, sha, path, wanted, excluded, shared, kept)
     pointers = found.pop(LFS_POINTER, None)
     encrypted = found.pop(GIT_CRYPT, None)
     in_part = {r: found.pop(m) for r, m in UNPACKED_IN_PART.items() if m in found}
@@ -448,6 +457,56 @@ def _retired_in_history(parsed: list[tuple[FileVersion, FlagRegistry | None]]) -
     return sorted(
         {f.name for _, r in parsed if r is not None for f in r.flags if f.status == "retired"}
     )
+
+
+def _merge(
+    history: GitHistory,
+    trees: TreeIndex,
+    registries: _Registries,
+    where: tuple[list[str], dict[str, RegistryAt], list[tuple[FileVersion, FlagRegistry | None]]],
+    onto: Onto | None,
+) -> dict[str, Revival]:
+    """At a merge gate (``onto``), the candidate's registry with the protected branch's
+    retirements (``checker.facts.onto.merged``), where they change it, under a key of its own in
+    ``registries`` and in ``at_commit`` (``where``: the registry's paths, where each deployed
+    commit has it, and its parsed versions); by key, the retired flags the candidate's own
+    entries write active again. A candidate without a readable registry is left as it is: it
+    is judged unreadable (DEAD-006), or without a registry, where every flag retired in some
+    version counts."""
+    paths, at_commit, parsed = where
+    if onto is None:
+        return {}
+    path, blob = at_commit[onto.candidate]
+    mine = registries.parsed.get(blob or "")
+    if mine is None:
+        return {}
+
+    def registry_of(commit: str) -> FlagRegistry | None:
+        return registries.parsed.get(registry_at(trees, registries, commit, paths)[1] or "")
+
+    theirs = registry_of(onto.tip)
+    retired = branch_retired(history, parsed, onto.tip, theirs)
+    bases = [registry_of(base) for base in onto.bases]
+    view = merged(onto, (mine, theirs, bases), retired)
+    if view.changed:
+        key = f"{blob}+{onto.tip}"
+        registries.parsed[key] = view.registry
+        registries.merged[key] = view
+        at_commit[onto.candidate] = (path, key)
+    return view.revived
+
+
+def _revived_onto(
+    flags: dict[str, FlagHistory], revived: dict[str, Revival]
+) -> dict[str, FlagHistory]:
+    """``flags`` with the revivals of a merge gate's candidate (``revived``, by key), for the
+    flags that were not revived already in its history."""
+    out = dict(flags)
+    for name, record in flags.items():
+        found = revived.get(flag_key(name))
+        if found is not None and "revived" not in record:
+            out[name] = FlagHistory(**record, revived=found)
+    return out
 
 
 def registry_history(
@@ -671,9 +730,11 @@ def references_for(
     wanted: Searched,
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
+    kept: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Reference]:
     """The files of ``sha`` that name each wanted flag, under any of its spellings, but for
-    the registry itself and the ``reference_exclude`` globs: at most ten listed, all counted."""
+    the registry itself and the ``reference_exclude`` globs: at most ten listed, all counted;
+    and, with ``kept``, only the files it keeps of each flag (``Merged.keeps``)."""
     spelled: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for word, found in trees.references(sha).items():
         named = wanted.get(word)
@@ -681,7 +742,9 @@ def references_for(
             continue
         files = [f for f in found if f != registry_path and not any(x(f) for x in excluded)]
         for name in named if files else ():
-            spelled[name][word] = files
+            own = files if kept is None else [f for f in files if kept(name, f)]
+            if own:
+                spelled[name][word] = own
     return {name: _reference(shared, name, found) for name, found in spelled.items()}
 
 

@@ -102,8 +102,8 @@ class RetiredCode(TypedDict):
     listed_in: ReadOnly[Sha | None]
     """Null for an entry of the registry at the deployed commit. For an entry that registry no
     longer lists, the commit that wrote the oldest version listing it among the deployed
-    commit's ancestors: retired code stays retired (such entries are here only where they
-    still match files)."""
+    commit's ancestors (for a merge gate's candidate, or the protected branch tip's): retired
+    code stays retired (such entries are here only where they still match files)."""
     listed_in_short: ReadOnly[str | None]
     """``listed_in`` as messages show it."""
 
@@ -168,7 +168,10 @@ class Deployment(TypedDict):
     """By host of ``window_observations``: when its window starts, the host's own finish
     where the deployment gives one (a cluster's sync), else the first finish."""
     registry: ReadOnly[str]
-    """The key in ``registries`` of the flag registry at its commit (``none`` without one)."""
+    """The key in ``registries`` of the flag registry at its commit (``none`` without one).
+    At a merge gate, where the protected branch retired flags or code after the candidate
+    branched off, the candidate's is its registry with those retirements, keyed
+    ``BLOB+TIP`` (the blob, and the branch tip's commit)."""
     reference_set: ReadOnly[str]
     """The key in ``reference_sets`` of what its code references: for each flag name searched
     at its commit (the registry's retired flags, and the names it does not list), the files
@@ -347,9 +350,14 @@ class Revival(TypedDict):
     retired_short: ReadOnly[str]
     """``retired`` as messages show it."""
     active: ReadOnly[Sha]
-    """A later registry commit, descending from ``retired``, where it is active again."""
+    """A later registry commit, descending from ``retired``, where it is active again; or,
+    with ``onto``, a merge gate's candidate."""
     active_short: ReadOnly[str]
     """``active`` as messages show it."""
+    onto: NotRequired[ReadOnly[bool]]
+    """Present only at a merge gate, where ``retired`` is in the protected branch's history
+    alone and the candidate, branched off before it, writes the flag's entry active (added,
+    or changed since the merge base): the merge would bring the retirement to it."""
 
 
 @with_config(_STRICT)

@@ -5,7 +5,9 @@ Retired code stays retired, as a retired flag does: a commit that drops an entry
 registry while the code stays in place must not make DEAD-004 pass. An entry counts at a
 deployed commit when a version of the registry that lists it was written in that commit's
 history (the commit that wrote it is the deployed commit or one of its ancestors); a version
-on another line of history, never merged into it, says nothing about it.
+on another line of history, never merged into it, says nothing about it. But for a merge
+gate's candidate, the protected branch's history is the merge's too: the versions in it count
+(``checker.facts.onto``), on the files the merge will hold.
 
 Nor does moving the code retire it: ``git mv legacy/power_peg.py src/peg.py`` after the
 registry listed it left the code in every deployment, at a path the entry does not name. The
@@ -29,6 +31,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
+from checker.facts.onto import Onto
 from checker.vocabulary import short
 
 MAX_LISTED = 10
@@ -58,9 +61,14 @@ class RetiredCodeHistory:
     deployed commit)."""
 
     def __init__(
-        self, history: GitHistory, parsed: list[tuple[FileVersion, FlagRegistry | None]]
+        self,
+        history: GitHistory,
+        parsed: list[tuple[FileVersion, FlagRegistry | None]],
+        onto: Onto | None = None,
     ) -> None:
         self._history = history
+        self._onto = onto
+        """At a merge gate, the candidate's merge onto the protected branch's tip."""
         self._listed: dict[str, list[_Listing]] = {}
         """By path, the versions listing it, in the order of the registry's history (oldest
         first)."""
@@ -77,7 +85,7 @@ class RetiredCodeHistory:
             if paths:
                 self._versions.append((version.commit, paths, sorted(self._listed)))
         self._ancestry: dict[str, frozenset[str]] = {}
-        """By deployed commit, the versions listing retired code that are in its history."""
+        """By commit, the versions listing retired code that are in its history."""
         self._content: dict[tuple[str, str], frozenset[str]] = {}
         """By version commit and path, the blobs of the retired code it covered there."""
         self._found: dict[str, dict[str, list[str]]] = {}
@@ -139,19 +147,37 @@ class RetiredCodeHistory:
         entries = registry.retired_code if registry is not None else []
         out = []
         for entry in entries:
-            moved = self._moved(trees, sha, entry.path)
-            matches = trees.matching(sha, entry.path)
+            matches, moved = self._files(trees, sha, entry.path)
             out.append(_retired(matches, moved, (entry.path, entry.reason), None))
         current = {entry.path for entry in entries}
         for path in sorted(self._listed.keys() - current):
-            matches = trees.matching(sha, path)
-            moved = self._moved(trees, sha, path)
+            matches, moved = self._files(trees, sha, path)
             if not matches and not moved:  # gone: nothing to ask of history
                 continue
             listing = self._listing_in_history(path, sha)
             if listing is not None:
                 out.append(_retired(matches, moved, (path, listing.reason), listing.commit))
         return out
+
+    def _files(self, trees: TreeIndex, sha: str, path: str) -> tuple[list[str], list[str]]:
+        """The files of ``sha`` ``path`` covers, and those holding its content elsewhere
+        (``_moved``); of a merge gate's candidate, where only the protected branch retired
+        ``path``, those the merge will hold (``Onto.holds``)."""
+        matches = trees.matching(sha, path)
+        moved = self._moved(trees, sha, path)
+        onto = self._onto
+        if onto is None or sha != onto.candidate or self._listed_own(path, sha):
+            return matches, moved
+        return (
+            [file for file in matches if onto.holds(trees, file)],
+            [file for file in moved if onto.holds(trees, file)],
+        )
+
+    def _listed_own(self, path: str, sha: str) -> bool:
+        """Whether a version in ``sha``'s own history lists ``path``."""
+        return any(
+            listing.commit in self._ancestry_of(sha) for listing in self._listed.get(path, [])
+        )
 
     def _moved(self, trees: TreeIndex, sha: str, path: str) -> list[str]:
         """The files of ``sha`` outside ``path`` holding the retired code's content as a version
@@ -186,12 +212,20 @@ class RetiredCodeHistory:
         return None
 
     def _in_history(self, commit: str, sha: str) -> bool:
-        """Whether the version ``commit`` is in ``sha``'s history: git is asked once per
-        deployed commit, about every version listing retired code together."""
+        """Whether the version ``commit`` is in ``sha``'s history, or, for a merge gate's
+        candidate, in the protected branch tip's, which the merge brings."""
+        if commit in self._ancestry_of(sha):
+            return True
+        onto = self._onto
+        return onto is not None and sha == onto.candidate and commit in self._ancestry_of(onto.tip)
+
+    def _ancestry_of(self, sha: str) -> frozenset[str]:
+        """The versions listing retired code that are in ``sha``'s history: git is asked once
+        per commit, about every version listing retired code together."""
         if sha not in self._ancestry:
             versions = [commit for commit, _, _ in self._versions]
             self._ancestry[sha] = frozenset(self._history.in_history_of(versions, sha))
-        return commit in self._ancestry[sha]
+        return self._ancestry[sha]
 
 
 def _empty_blob(commit: str) -> str:

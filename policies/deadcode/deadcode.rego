@@ -98,9 +98,21 @@ purpose_changes(record) := {text |
 }
 
 revival(record) := {text |
-	r := record.revived
-	text := sprintf("retired at %s and active again at %s", [r.retired_short, r.active_short])
+	text := revival_text(record.revived)
 }
+
+revival_text(r) := sprintf("retired at %s and active again at %s", [
+	r.retired_short,
+	r.active_short,
+]) if not r.onto
+
+# At a merge gate: retired on the protected branch after the candidate branched off, and
+# written active by the candidate's own entry, which the merge would bring the retirement to.
+revival_text(r) := sprintf("retired at %s on the protected branch and %s, %s", [
+	r.retired_short,
+	sprintf("written active again by %s", [r.active_short]),
+	"which branched off before it",
+]) if r.onto
 
 # A name the registry wrote in several ways (POWER_PEG, power-peg for power_peg) is one flag:
 # Python keys the history by letters and digits, case folded. Said only beside a change.

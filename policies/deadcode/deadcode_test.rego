@@ -101,6 +101,22 @@ test_revived_flag_fails if {
 	findings == {{"subject": "pp", "detail": "retired at c2 and active again at c3"}}
 }
 
+test_a_flag_a_merge_gate_candidate_writes_active_after_main_retired_it_fails if {
+	revived := {
+		"retired": "m2", "retired_short": "m2", "active": "p1", "active_short": "p1",
+		"onto": true,
+	}
+	history := {"pp": {
+		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
+		"revived": revived,
+	}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	findings == {{"subject": "pp", "detail": concat("", [
+		"retired at m2 on the protected branch and written active again by p1, ",
+		"which branched off before it",
+	])}}
+}
+
 test_a_flag_revived_under_another_spelling_says_so if {
 	history := {"pp": {
 		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
