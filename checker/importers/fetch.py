@@ -193,7 +193,7 @@ def github_deployment_data(
         seen.add(item["environment"])
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
         named = {item["environment"]} | {dig(status, "environment") for status in statuses}
-        if environments and not named & set(environments):
+        if environments and not any(github_deployments.named(n, environments) for n in named):
             continue  # a status may move a deployment to another environment: read them all
         run = github_deployments.run_id(statuses)
         approvals = list(api.items(f"{base}/actions/runs/{run}/approvals")) if run else None

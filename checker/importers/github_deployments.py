@@ -32,7 +32,10 @@ holds its record already. It started at its first
 ``in_progress`` status (else its creation) and finished at its terminal status. Statuses are
 ordered by date, then id (GitHub dates them to the second). A status may move its deployment to
 another environment (its ``environment``): the record's is the one in force at the terminal
-status (for an unfinished one, its last status), and ``--environment`` chooses by it.
+status (for an unfinished one, its last status), and ``--environment`` chooses by it. GitHub's
+environment names are the same in any case: ``--environment production`` chooses a deployment
+to ``Production`` too, and records it under the name given; without ``--environment``, one
+environment spelt two ways is refused.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
 environment past ``waiting`` only once its required reviewers approved, so an approval is
@@ -45,11 +48,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from checker.evidence.models import Status
+from checker.errors import InputError
+from checker.evidence.models import Deployment, Status
 from checker.importers.common import (
     Logins,
     dig,
@@ -193,12 +197,21 @@ def import_saved(
 def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope, origin: Origin) -> bool:
     """Whether a listed deployment may have gone to a chosen environment: its own, or one
     that a status saved for it names (a status may move a deployment to another)."""
-    if not scope.environments or item["environment"] in scope.environments:
+    if not scope.environments or named(item["environment"], scope.environments):
         return True
     if not statuses_path.is_file():
         return False
     statuses = _statuses(statuses_path, origin)
-    return any(dig(status, "environment") in scope.environments for status in statuses)
+    return any(named(dig(status, "environment"), scope.environments) for status in statuses)
+
+
+def named(environment: Any, chosen: tuple[str, ...]) -> str | None:
+    """The name in ``chosen`` (``--environment``) of ``environment``: GitHub's environment
+    names are the same in any case (a workflow's ``environment: Production`` deploys to the
+    environment ``production``), so ``--environment production`` chooses it too."""
+    if not isinstance(environment, str):
+        return None
+    return next((name for name in chosen if name.casefold() == environment.casefold()), None)
 
 
 def _statuses(path: Path, origin: Origin) -> list[Any]:
@@ -221,7 +234,8 @@ def deployments(
 ) -> Deployments:
     """Records of the finished deployments among ``found``; ``seen``, the environments of
     every deployment listed."""
-    result = Deployments(environments=seen)
+    result = Deployments(environments={named(e, scope.environments) or e for e in seen})
+    spellings: dict[str, Deployment] = {}
     for data in found:
         # Checked with the listing (check_deployment), naming its file.
         created = moment(data.deployment["created_at"], data.source, "deployment created_at")
@@ -235,12 +249,34 @@ def deployments(
         facts = _facts(data, logins, result)
         if facts is None:
             continue
-        result.environments.add(facts.environment)
-        if scope.environments and facts.environment not in scope.environments:
+        chosen = named(facts.environment, scope.environments)
+        result.environments.add(chosen or facts.environment)
+        if scope.environments and chosen is None:
             result.passed_over[f"moved to {facts.environment} by a status"] += 1
             continue
-        result.records.append(record(facts, scope, data.source))
+        made = record(replace(facts, environment=chosen or facts.environment), scope, data.source)
+        _refuse_two_spellings(made, spellings, data.source)
+        result.records.append(made)
     return result
+
+
+def _refuse_two_spellings(made: Deployment, spellings: dict[str, Deployment], source: Path) -> None:
+    """Deployments to one GitHub environment spelt two ways (``Production``, ``production``:
+    the same environment to GitHub) would be two environments to the checks, which judge each
+    deployment against the others of its environment (a flag switched on in ``production``
+    would not see a failed ``Production`` deployment): refused, unless ``--environment`` names
+    it, and its every spelling is recorded under that name. ``spellings``: the first record
+    of each environment, by its name case folded."""
+    other = spellings.setdefault(made.environment.casefold(), made)
+    if other.environment != made.environment:
+        raise InputError(
+            f"deployment {made.id} went to {made.environment!r}, and deployment {other.id} to "
+            f"{other.environment!r}: one GitHub environment (its names are the same in any "
+            "case), which the checks would take for two",
+            path=str(source),
+            hint="give --environment with the name the rest of the evidence uses (--environment "
+            f"{other.environment.lower()}): every spelling of it is recorded under that name",
+        )
 
 
 def _forgotten(data: DeploymentData, created: int) -> bool:
@@ -362,11 +398,11 @@ def _approvals(
             f"item #{index} is not an environment approval (state, environments with their "
             f"names, user); expected {APPROVALS}",
         )
-        names = {e["name"] for e in entry["environments"]}
+        names = {e["name"].casefold() for e in entry["environments"]}
         login, _ = login_of(entry.get("user"))
         if entry["state"] != "approved":
             result.approvals_left_out[f"{entry['state']}, not approved"] += 1
-        elif environment not in names:
+        elif environment.casefold() not in names:
             result.approvals_left_out["for another environment"] += 1
         elif not login or released_at is None:
             result.approvals_left_out["without a user or a release status"] += 1
