@@ -41,7 +41,11 @@ GitHub does not date environment approvals. GitHub moves a deployment to a prote
 environment past ``waiting`` only once its required reviewers approved, so an approval is
 recorded at the deployment's first status that is neither ``waiting`` nor ``pending``: no
 earlier than the approval itself. Only ``approved`` entries naming the deployment's
-environment count; rejections and pending reviews do not.
+environment count; rejections and pending reviews do not. GitHub lists a run's approvals
+together, naming neither the deployment nor the attempt (a re-run) they approved, and gives the
+run as of its last attempt: a deployment made by the first of two attempts is its ``actor``'s;
+and where the run made another deployment that may have gone to the same environment, or the
+attempt that made it cannot be told, the run's approvals are left out.
 """
 
 from __future__ import annotations
@@ -236,6 +240,7 @@ def deployments(
     every deployment listed."""
     result = Deployments(environments={named(e, scope.environments) or e for e in seen})
     spellings: dict[str, Deployment] = {}
+    runs = _by_run(found)
     for data in found:
         # Checked with the listing (check_deployment), naming its file.
         created = moment(data.deployment["created_at"], data.source, "deployment created_at")
@@ -246,7 +251,7 @@ def deployments(
             ident = f"{_repository(data.deployment)}/deployments/{data.deployment['id']}"
             result.forgotten[ident] = (str(data.deployment["id"]), data.source)
             continue
-        facts = _facts(data, logins, result)
+        facts = _facts(data, logins, result, runs.get(run_id(data.statuses) or "", []))
         if facts is None:
             continue
         chosen = named(facts.environment, scope.environments)
@@ -302,7 +307,21 @@ KEPT_NS = 90 * 24 * 3600 * 1_000_000_000
 """How long GitHub keeps a deployment's statuses (its REST documentation: 90 days)."""
 
 
-def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts | None:
+def _by_run(found: list[DeploymentData]) -> dict[str, list[DeploymentData]]:
+    """The deployments of each workflow run (its id), by the run their statuses link."""
+    runs: dict[str, list[DeploymentData]] = {}
+    for data in found:
+        linked = run_id(data.statuses)
+        if linked is not None:
+            runs.setdefault(linked, []).append(data)
+    return runs
+
+
+def _facts(
+    data: DeploymentData, logins: Logins, result: Deployments, siblings: list[DeploymentData]
+) -> Facts | None:
+    """What GitHub says of one deployment; ``siblings``, every deployment of its run (itself
+    too), whose approvals GitHub lists together. None for one that never started."""
     item, source = data.deployment, data.source
     _check_own(data)
     dated = []
@@ -321,9 +340,10 @@ def _facts(data: DeploymentData, logins: Logins, result: Deployments) -> Facts |
     running = [s for s in statuses if s["state"] == "in_progress"]
     started_at = running[0]["created_at"] if running else item["created_at"]
     released = [s for s in statuses if s["state"] not in ("waiting", "pending")]
-    deployer = _deployer(item, data.run, source, logins)
+    deployer = _deployer(data, logins)
     released_at = str(released[0]["created_at"]) if released else None
-    approvals = _approvals(data, environment, released_at, logins, result)
+    shared = _shared(data, environment, siblings)
+    approvals = _approvals(data, environment, released_at, logins, result, shared)
     full_name = _repository(item)
     return Facts(
         ident=f"{full_name}/deployments/{item['id']}",
@@ -382,10 +402,12 @@ def _approvals(
     released_at: str | None,
     logins: Logins,
     result: Deployments,
+    shared: str | None = None,
 ) -> list[tuple[str, str]]:
     """The environment approvals that approved this deployment's environment, each as who
     and when the deployment was released (the first status past waiting); the others are
-    counted as left out, with why."""
+    counted as left out, with why. ``shared``: why the run's approvals of the environment
+    may be another deployment's (see :func:`_shared`), which leaves them all out."""
     source = data.source
     approvals = []
     for index, entry in enumerate(data.approvals or [], start=1):
@@ -404,6 +426,8 @@ def _approvals(
             result.approvals_left_out[f"{entry['state']}, not approved"] += 1
         elif environment.casefold() not in names:
             result.approvals_left_out["for another environment"] += 1
+        elif shared:
+            result.approvals_left_out[shared] += 1
         elif not login or released_at is None:
             result.approvals_left_out["without a user or a release status"] += 1
         else:
@@ -411,15 +435,15 @@ def _approvals(
     return approvals
 
 
-def _deployer(
-    item: dict[str, Any], run: dict[str, Any] | None, source: Path, logins: Logins
-) -> str:
-    """Who deployed: the person who started the workflow run that made the deployment (its
-    ``triggering_actor``), where run.json is saved; else the deployment's creator, who must
-    then not be a bot. A machine user's token (a ``User`` account) creates the deployments
-    of a pipeline that people start: the creator alone would hide a self-approval."""
+def _deployer(data: DeploymentData, logins: Logins) -> str:
+    """Who deployed: the person who started the attempt of the workflow run that made the
+    deployment (see :func:`_starter`), where run.json is saved; else the deployment's creator,
+    who must then not be a bot. A machine user's token (a ``User`` account) creates the
+    deployments of a pipeline that people start: the creator alone would hide a
+    self-approval."""
+    item, source = data.deployment, data.source
     login, is_bot = login_of(item.get("creator"))
-    actor, actor_is_bot = login_of(dig(run, "triggering_actor") or dig(run, "actor"))
+    actor, actor_is_bot = login_of(_starter(data))
     if actor and not actor_is_bot:
         return logins.address(actor)
     expect(
@@ -431,6 +455,62 @@ def _deployer(
         "and no approval could ever be a self-approval",
     )
     return logins.address(login)
+
+
+def _attempts(run: dict[str, Any] | None) -> int:
+    """How many attempts the workflow run has had (``run_attempt``: 2 once re-run)."""
+    attempts = dig(run, "run_attempt")
+    valid = isinstance(attempts, int) and not isinstance(attempts, bool)
+    return attempts if valid and attempts > 1 else 1
+
+
+def _attempt(data: DeploymentData) -> int | None:
+    """The attempt of its workflow run that made the deployment, as far as the run object
+    shows it, which GitHub gives as of the run's last attempt: that one when the deployment
+    was made once it began (``run_started_at``), the first when the run had two and it was
+    made before; None when it cannot be told (made before the last of three attempts or more,
+    or a re-run whose object does not say when its last attempt began)."""
+    attempts = _attempts(data.run)
+    began = dig(data.run, "run_started_at")
+    if attempts == 1:
+        return 1
+    if not isinstance(began, str):
+        return None
+    where = data.source.parent / "run.json"
+    made = moment(data.deployment["created_at"], data.source, "deployment created_at")
+    if made >= moment(began, where, "run_started_at"):
+        return attempts
+    return 1 if attempts == 2 else None
+
+
+def _starter(data: DeploymentData) -> Any:
+    """The user who started the attempt of the run that made the deployment: the run's
+    ``triggering_actor`` started its last attempt, and its ``actor`` the first (GitHub keeps
+    no other). A deployment of an attempt that cannot be told is given the last one's, and no
+    approval (:func:`_shared`)."""
+    run = data.run
+    if _attempt(data) == 1 and _attempts(run) > 1:
+        return dig(run, "actor")
+    return dig(run, "triggering_actor") or dig(run, "actor")
+
+
+def _shared(data: DeploymentData, environment: str, siblings: list[DeploymentData]) -> str | None:
+    """Why the run's approvals of ``environment`` may not be this deployment's: GitHub lists
+    a run's approvals together, each naming environments and who approved, not the
+    deployment nor the attempt it approved. A run that made another deployment that may have
+    gone to the environment (a re-run's, or another job's) may hold its approvals alone (one
+    the deployer gave himself would be credited with another's); and one whose attempt cannot
+    be told has a deployer no approval can be compared with."""
+    if _attempt(data) is None:
+        return "of a re-run, the attempt that deployed unknown"
+    folded = environment.casefold()
+    for other in siblings:
+        if other.deployment["id"] == data.deployment["id"]:
+            continue
+        names = [other.deployment["environment"], *(dig(s, "environment") for s in other.statuses)]
+        if any(isinstance(name, str) and name.casefold() == folded for name in names):
+            return "of a run that deployed there more than once (they name no deployment)"
+    return None
 
 
 def _check_own(data: DeploymentData) -> None:
