@@ -264,14 +264,15 @@ def read_documents(path: Path, what: str) -> Documents:
 
 def read_pages(path: Path, what: str) -> list[list[Any]]:
     """The pages of a saved list of ``what``: one JSON array, several written back to back
-    (``gh api --paginate``, pages appended by ``curl``), or one array of them (``gh api
-    --paginate --slurp``)."""
+    (``gh api --paginate``, pages appended by ``curl``), or arrays of them (``gh api
+    --paginate --slurp``), pages appended after them too."""
     values = _read_values(path, what)
     expect(all(isinstance(v, list) for v in values), path, f"expected a JSON array of {what}")
-    first = values[0]
-    if len(values) == 1 and first and all(isinstance(page, list) for page in first):
-        return list(first)
-    return values
+    pages: list[list[Any]] = []
+    for value in values:
+        slurped = bool(value) and all(isinstance(page, list) for page in value)
+        pages.extend(value if slurped else [value])
+    return pages
 
 
 def read_list(path: Path, what: str) -> list[Any]:
@@ -279,23 +280,30 @@ def read_list(path: Path, what: str) -> list[Any]:
     return [item for page in read_pages(path, what) for item in page]
 
 
-def read_whole_list(path: Path, what: str, sizes: tuple[int, ...], save: str) -> list[Any]:
-    """A saved list of ``what`` known to be whole: one whose last page holds exactly a page
-    size of the API (``sizes``) may be the first page of several, or pages of more, and the
-    pages after it (a request for changes, a change of target) would be missing, so it is
-    refused. A list that fills its last page is known whole when the page after it, empty,
-    is saved too; ``save`` says how. Saved in pages of another size (``per_page=50``), the
-    first page shows the size: a last page as long is full too."""
+def read_whole_list(path: Path, what: str, save: str) -> list[Any]:
+    """A saved list of ``what`` whose pages show it is whole: they end with the empty page the
+    forge answers past a list's last (``[]``), which ``save`` says how to save. Nothing else
+    shows that a last page is the last: asked with ``per_page=50``, a page of 50 is full and
+    says nothing of the 51st, and a page of any size may have been asked with that size. An
+    empty page comes only past the last: one before a page that holds items is of another
+    listing (the page past the last saved twice is still the end)."""
     pages = read_pages(path, what)
     last = len(pages[-1])
-    first = len(pages[0]) if len(pages) > 1 and pages[0] else None
     expect(
-        last not in sizes and last != first,
+        not last,
         path,
-        f"its last page holds exactly {last} items, a full page of the API"
-        + (" (as many as its first page)" if last == first else "")
-        + ", so pages after it may be missing (saved without paging through, or cut short); "
-        f"expected every page of {what}, down to a page that is not full: {save}",
+        f"its last page holds {last} item{'' if last == 1 else 's'} and no empty page follows "
+        "it, so nothing shows it is the list's last (a page asked with per_page=50 holds 50, "
+        "and says nothing of the 51st); expected every page of "
+        f"{what}, then the empty page the API answers past the last: {save}",
+    )
+    end = next(number for number, page in enumerate(pages, start=1) if not page)
+    later = next((number for number in range(end, len(pages)) if pages[number]), None)
+    expect(
+        later is None,
+        path,
+        f"page {end} is empty and page {(later or 0) + 1} holds items: the API answers an "
+        f"empty page only past a list's last, so these are pages of two listings; {save}",
     )
     return [item for page in pages for item in page]
 

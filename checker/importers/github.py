@@ -7,7 +7,8 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
   (``merged_at`` set) are imported, the rest skipped;
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
   (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``,
-  and ``pull_request_url``, which must be the pull request's own ``url``);
+  and ``pull_request_url``, which must be the pull request's own ``url``), every page of
+  them, ending with the empty page GitHub answers past the last (``common.read_whole_list``);
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
 - ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``).
   GitHub's answer names no issue in them; what ties the file to the pull request is that every
@@ -106,11 +107,9 @@ BASE_CHANGES = frozenset(
 its base changed, force-pushed or deleted (GitHub then closes the pull request, and a branch
 of that name pushed again, perhaps elsewhere, is its base when it is reopened), and any
 reopening (while it is closed GitHub follows no change of its base, and records none)."""
-PAGE_SIZES = (30, 100)
-"""GitHub's default and largest page of a list: a saved list exactly that long may be one page."""
 WHOLE_REVIEWS = (
-    "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', and "
-    "append the page after its last, which GitHub answers empty (see the docs)"
+    "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', "
+    "then append a page past its last, which GitHub answers empty (the docs' whole)"
 )
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
@@ -261,7 +260,7 @@ def _saved(pull: dict[str, Any], reviews_dir: Path, origin: Origin) -> PullData:
         )
     data = PullData(
         pull,
-        read_whole_list(reviews_path, REVIEWS, PAGE_SIZES, WHOLE_REVIEWS.format(number=number)),
+        read_whole_list(reviews_path, REVIEWS, WHOLE_REVIEWS.format(number=number)),
         read_list(commits_path, COMMITS),
         reviews_path,
         commits_path,

@@ -7,9 +7,10 @@ which names its merge request: ``.../approval_state`` names none, and is refused
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
 (``GET .../merge_requests/:iid/notes``), every page of each, with the project's approval
 settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). A commit list
-or notes list whose last page is full (20 or 100) is refused unless the empty page after it is
-saved too: GitLab lists the commits newest first, so a list cut at a page keeps the head and
-loses the oldest commits, an approver's own among them.
+or notes list must end with the empty page GitLab answers past its last
+(``common.read_whole_list``): GitLab lists the commits newest first, so a list cut at a page
+(of any size: asked with ``per_page=50``, a page of 50) keeps the head and loses the oldest
+commits, an approver's own among them.
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
@@ -66,17 +67,16 @@ APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:i
 COMMITS = "GitLab commit objects (GET /projects/:id/merge_requests/:iid/commits)"
 SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
 NOTES = "GitLab merge request notes (GET /projects/:id/merge_requests/:iid/notes)"
-PAGE_SIZES = (20, 100)
-"""GitLab's default and largest page of a list: a saved list exactly that long may be one page."""
 WHOLE_NOTES = (
     "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 (page=1, 2, ...) "
-    "into the file, down to the empty page after the last (see the docs)"
+    "into the file down to the empty page past the last, whatever the pages before it hold "
+    "(GitLab leaves out of a page the notes the token may not read), as the docs' whole does"
 )
 WHOLE_COMMITS = (
     "GitLab lists a merge request's commits newest first, so the oldest would be the ones "
     "missing, and with them an approver's own commit; save every page of "
     ".../merge_requests/IID/commits?per_page=100 (page=1, 2, ...) into the file, down to the "
-    "empty page after the last (see the docs)"
+    "empty page past the last, as the docs' whole does"
 )
 MERGE_REQUEST_URL = Address(
     "web_url",
@@ -245,9 +245,9 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
     return MergeRequestData(
         item,
         read_json(here / "approvals.json", APPROVALS),
-        read_whole_list(here / "commits.json", COMMITS, PAGE_SIZES, WHOLE_COMMITS),
+        read_whole_list(here / "commits.json", COMMITS, WHOLE_COMMITS),
         here / "approvals.json",
-        read_whole_list(here / "notes.json", NOTES, PAGE_SIZES, WHOLE_NOTES),
+        read_whole_list(here / "notes.json", NOTES, WHOLE_NOTES),
         here / "notes.json",
         saved=True,
     )

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from checker.importers.common import read_json
+
 RATE_LIMITED = {"message": "API Rate Limit Exceeded for 92.104.200.119"}
 """The body of a real primary rate limit answer (PyGithub's replay data,
 SpecificExceptions.testRateLimitExceeded.txt)."""
@@ -89,7 +91,9 @@ def serve(forge: Forge) -> Iterator[Forge]:
 
 
 def _saved(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """A saved answer: an object, or a list's items, its pages joined (the empty one past the
+    last too)."""
+    return read_json(path, "a saved answer")
 
 
 def github_pull_routes(export: Path, number: int, base: str) -> dict[str, list[Any]]:

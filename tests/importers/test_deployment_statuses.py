@@ -19,6 +19,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import FIXTURES, _copy, _records
+from tests.importers.workspaces import saved_items, saved_pages
 
 DEPLOYMENT = "262350588"
 PEOPLE = {"pascal": ["pascal@example.com", "jacquev6"], "mona": ["octo@example.com", "octocat"]}
@@ -39,12 +40,12 @@ def _export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]]]:
     (evidence / "fleet.yaml").write_text(
         yaml.safe_dump({"services": {"pygithub": {"hosts": ["web-1"]}}})
     )
-    statuses = json.loads((export / DEPLOYMENT / "statuses.json").read_text())
+    statuses = saved_items(export / DEPLOYMENT / "statuses.json")
     return repo, export, statuses
 
 
 def _import(repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]) -> CliResult:
-    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(statuses))
     return _import_saved(repo, export)
 
 
@@ -117,14 +118,14 @@ def test_a_status_without_an_environment_keeps_the_one_before(tmp_path: Path) ->
     """GitHub: a status that names no environment keeps the previous status's, else the
     deployment's; one listed for staging that a status moved to production is production's."""
     repo, export, statuses = _export(tmp_path)
-    deployments = json.loads((export / "deployments.json").read_text())
+    deployments = saved_items(export / "deployments.json")
     for item in deployments:
         if str(item["id"]) == DEPLOYMENT:
             item["environment"] = "staging"
-    (export / "deployments.json").write_text(json.dumps(deployments))
+    (export / "deployments.json").write_text(saved_pages(deployments))
     success, running, queued = statuses
     moved = [{k: v for k, v in success.items() if k != "environment"}, running, queued]
-    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(moved))
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(moved))
     result = run_cli("import", "github-deployments", export / "deployments.json", export,
                      "--repository", "PyGithub/PyGithub",
                      "--service", "pygithub", "--environment", "production", "--target",
@@ -147,11 +148,11 @@ def _hotfix(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]], s
                "approvals": [{"by": "octo@example.com", "at": "2020-08-01T09:00:00Z"}],
                "targets": [{"host": "web-1", "status": "succeeded"}]}  # fmt: skip
     (repo.path / "compliance" / "deploys.jsonl").write_text(json.dumps(earlier) + "\n")
-    deployments = json.loads((export / "deployments.json").read_text())
+    deployments = saved_items(export / "deployments.json")
     for item in deployments:
         if str(item["id"]) == DEPLOYMENT:
             item["sha"] = item["ref"] = hotfix
-    (export / "deployments.json").write_text(json.dumps(deployments))
+    (export / "deployments.json").write_text(saved_pages(deployments))
     return repo, export, statuses, hotfix
 
 
@@ -276,8 +277,7 @@ def test_a_first_import_starts_at_since_past_deployments_github_forgot(tmp_path:
     argv = ["import", "github-deployments", export / "deployments.json", export,
             "--repository", "PyGithub/PyGithub",
             "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
-    created = {str(i["id"]): i["created_at"] for i in json.loads((export / "deployments.json")
-                                                             .read_text())}  # fmt: skip
+    created = {str(i["id"]): i["created_at"] for i in saved_items(export / "deployments.json")}
     later = run_cli(*argv, "--since", "2020-09-01T00:00:00Z")
     assert later.code == 0, later.err
     assert f"{len(created)} created before --since" in later.err
@@ -296,11 +296,11 @@ def test_a_deployment_younger_than_githubs_90_days_without_a_status_has_not_star
     refused as one whose statuses GitHub deleted, failing a nightly import. It is passed over
     as not started, as before; one older than 90 days is still refused (above)."""
     repo, export, statuses, _ = _hotfix(tmp_path)
-    listed = json.loads((export / "deployments.json").read_text())
+    listed = saved_items(export / "deployments.json")
     yesterday = datetime.now(UTC) - timedelta(days=1)
     for item in listed:
         item["created_at"] = yesterday.strftime("%Y-%m-%dT%H:%M:%SZ")
-    (export / "deployments.json").write_text(json.dumps(listed))
+    (export / "deployments.json").write_text(saved_pages(listed))
     deploys = repo.path / "compliance" / "deploys.jsonl"
     before = deploys.read_bytes()
     result = _import(repo, export, [statuses[0] | {"state": state} for state in left])
@@ -315,7 +315,7 @@ def test_an_older_export_spelling_the_repository_otherwise_is_refused(tmp_path: 
     past the check that an import never goes back, and a success stood beside the failure."""
     repo, export, statuses = _export(tmp_path)
     deploys, before = _recorded_failed(repo, export, statuses)
-    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(statuses))
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(statuses))
     for saved in [export / "deployments.json", *export.glob("*/*.json")]:
         saved.write_text(saved.read_text().replace("PyGithub/PyGithub", "pygithub/pygithub"))
     result = _import_saved(repo, export)

@@ -16,7 +16,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.importers.common import named_ref
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
-from tests.importers.workspaces import ended_with_an_empty_page
+from tests.importers.workspaces import ended_with_an_empty_page, saved_items, saved_pages
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forges"
 DEV = "allevin@sandia.gov"
@@ -149,9 +149,9 @@ def test_reimport_updates_a_changed_record_and_keeps_the_old_one(tmp_path: Path)
     assert trace["id"] == "PyGithub/PyGithub#538" and trace["changed"] == ["approvals", "author"]
     assert trace["was"]["approvals"][0]["by"] == "jzelinskie"
     # The approval dismissed after the merge: the record loses it, the trace grows.
-    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews = saved_items(export / "538" / "reviews.json")
     reviews[0]["state"] = "DISMISSED"
-    (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    (export / "538" / "reviews.json").write_text(saved_pages(reviews))
     dismissed = _import_538(repo, export)
     assert dismissed.code == 0 and "1 updated" in dismissed.err
     assert _records(evidence / "reviews.jsonl")[0]["approvals"] == []
@@ -186,9 +186,9 @@ def test_files_saved_before_a_dismissal_never_bring_the_approval_back(tmp_path: 
     repo, shas = pr538_repo(tmp_path)
     before = _copy(FIXTURES / "github-pr538", tmp_path / "before", shas)
     since = _copy(FIXTURES / "github-pr538", tmp_path / "since", shas)
-    reviews = json.loads((since / "538" / "reviews.json").read_text())
+    reviews = saved_items(since / "538" / "reviews.json")
     reviews[0]["state"] = "DISMISSED"
-    (since / "538" / "reviews.json").write_text(json.dumps(reviews))
+    (since / "538" / "reviews.json").write_text(saved_pages(reviews))
     old, evidence, recorded = _since_then_before(repo, since, before)
     assert (
         "reviews.jsonl:1: review 'PyGithub/PyGithub#538': this import counts the approval by "
@@ -220,9 +220,9 @@ def test_files_saved_before_a_dismissal_under_another_name_are_refused_too(
     before = _copy(FIXTURES / "github-pr538", tmp_path / "before", shas)
     since = _copy(FIXTURES / "github-pr538", tmp_path / "since", shas)
     for export, state in ((before, "APPROVED"), (since, "DISMISSED")):
-        reviews = json.loads((export / "538" / "reviews.json").read_text())
+        reviews = saved_items(export / "538" / "reviews.json")
         reviews[0].update(state=state, commit_id=shas[PR538[3]])  # approves the final head
-        (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+        (export / "538" / "reviews.json").write_text(saved_pages(reviews))
     pulls = json.loads((before / "pulls.json").read_text())
     respell(pulls[0])
     (before / "pulls.json").write_text(json.dumps(pulls))
@@ -240,9 +240,9 @@ def test_a_pull_request_named_otherwise_brings_its_record_up_to_date(tmp_path: P
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
     assert _import_538(repo, export).code == 0
-    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews = saved_items(export / "538" / "reviews.json")
     reviews[0]["state"] = "DISMISSED"
-    (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    (export / "538" / "reviews.json").write_text(saved_pages(reviews))
     pulls = json.loads((export / "pulls.json").read_text())
     pulls[0]["base"]["repo"]["full_name"] = "pygithub/pygithub"
     (export / "pulls.json").write_text(json.dumps(pulls))
@@ -289,7 +289,7 @@ def _github_routes(export: Path) -> dict[str, list[Any]]:
     pull = json.loads((export / "pulls.json").read_text())[0]
     older = {**pull, "number": 400, "url": pull["url"].replace("/538", "/400"),
              "updated_at": "2016-01-01T00:00:00Z"}  # fmt: skip
-    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews = saved_items(export / "538" / "reviews.json")
     return {
         f"{base}/pulls": [[pull, older]],
         f"{base}/pulls/538/reviews": [reviews[:2], reviews[2:]],
@@ -486,7 +486,7 @@ def test_gitlab_fetched_through_python_gitlab(
     repo, export = _gitlab_repo(tmp_path)
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
     base = "/projects/group%2Fapp"
-    sha = json.loads((export / "5" / "commits.json").read_text())[0]["id"]
+    sha = saved_items(export / "5" / "commits.json")[0]["id"]
     saved = (FIXTURES / "gitlab" / "deployments.json").read_text()
     deployments = json.loads(saved.replace("a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha))
     listed = [{k: v for k, v in d.items() if k != "approvals"} for d in deployments]
@@ -754,10 +754,10 @@ def _machine_user_export(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[str]]
     its run started by octocat, who also approves the environment."""
     repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
     export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
-    items = json.loads((export / "deployments.json").read_text())
+    items = saved_items(export / "deployments.json")
     for item in items:
         item["creator"] = {**item["creator"], "login": "deploy-svc", "type": "User"}
-    (export / "deployments.json").write_text(json.dumps(items))
+    (export / "deployments.json").write_text(saved_pages(items))
     run = json.loads((export / "262350588" / "run.json").read_text())
     octocat = {**run["triggering_actor"], "login": "octocat"}
     (export / "262350588" / "run.json").write_text(json.dumps({**run, "triggering_actor": octocat}))
@@ -801,9 +801,9 @@ def test_objects_saved_for_another_github_deployment_are_refused(
         said = "missing for deployment 262350588: approvals.json holds a workflow run's"
     elif saved == "no run, no link":  # statuses without their run's URL: approvals still say
         (folder / "run.json").unlink()
-        statuses = json.loads((folder / "statuses.json").read_text())
+        statuses = saved_items(folder / "statuses.json")
         (folder / "statuses.json").write_text(
-            json.dumps([{**s, "log_url": "", "target_url": ""} for s in statuses])
+            saved_pages([{**s, "log_url": "", "target_url": ""} for s in statuses])
         )
         said = "missing for deployment 262350588: approvals.json holds a workflow run's"
     elif saved == "a run of another deployment":
@@ -811,10 +811,10 @@ def test_objects_saved_for_another_github_deployment_are_refused(
         (folder / "run.json").write_text(json.dumps({**run, "id": 31000000}))
         said = "this is workflow run 31000000, but deployment 262350588's statuses link to run"
     else:
-        statuses = json.loads((folder / "statuses.json").read_text())
+        statuses = saved_items(folder / "statuses.json")
         url = "https://api.github.com/repos/PyGithub/PyGithub/deployments/263877258"
         (folder / "statuses.json").write_text(
-            json.dumps([{**s, "deployment_url": url} for s in statuses])
+            saved_pages([{**s, "deployment_url": url} for s in statuses])
         )
         said = "is a status of another deployment"
     result = run_cli(*argv)
@@ -849,7 +849,7 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
         "approved_by": [{"user": {"username": "lee"}}],
     }
     (export / "1" / "approvals.json").write_text(json.dumps(approvals))
-    (export / "1" / "commits.json").write_text(json.dumps([{"id": s} for s in (head, hot, base)]))
+    (export / "1" / "commits.json").write_text(saved_pages([{"id": s} for s in (head, hot, base)]))
     (export / "1" / "notes.json").write_text("[]")
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "7", "--api-url", "http://gitlab.dev",
@@ -912,13 +912,13 @@ def test_a_deployment_created_at_without_a_zone_names_the_deployments_file(
     which was read unchecked and refused later, as a record's start, naming statuses.json."""
     repo, shas = _deploy_repo(tmp_path, "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5")
     export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
-    listed = json.loads((export / "deployments.json").read_text())
+    listed = saved_items(export / "deployments.json")
     for item in listed:
         item["created_at"] = item["created_at"].rstrip("Z")
-    (export / "deployments.json").write_text(json.dumps(listed))
+    (export / "deployments.json").write_text(saved_pages(listed))
     statuses = export / "262350588" / "statuses.json"
-    kept = [s for s in json.loads(statuses.read_text()) if s["state"] != "in_progress"]
-    statuses.write_text(json.dumps(kept))
+    kept = [s for s in saved_items(statuses) if s["state"] != "in_progress"]
+    statuses.write_text(saved_pages(kept))
     result = run_cli("import", "github-deployments", export / "deployments.json", export,
                      "--repository", "PyGithub/PyGithub",
                      "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip

@@ -23,7 +23,14 @@ from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 from tests.importers.test_deployment_statuses import DEPLOYMENT, _check, _export
 from tests.importers.test_forges import _records
-from tests.importers.workspaces import fetched_as_saved, named, read_against_api_url, refused
+from tests.importers.workspaces import (
+    fetched_as_saved,
+    named,
+    read_against_api_url,
+    refused,
+    saved_items,
+    saved_pages,
+)
 
 REPOSITORY = "PyGithub/PyGithub"
 API = "https://api.github.com"
@@ -45,11 +52,11 @@ def _moved(export: Path, repository: str, api: str = API) -> None:
 
 
 def _deployments(export: Path) -> list[dict[str, Any]]:
-    return list(json.loads((export / "deployments.json").read_text()))
+    return list(saved_items(export / "deployments.json"))
 
 
 def _write(export: Path, items: list[dict[str, Any]]) -> None:
-    (export / "deployments.json").write_text(json.dumps(items))
+    (export / "deployments.json").write_text(saved_pages(items))
 
 
 def _refused(result: CliResult, repo: ScriptedRepo, *said: str) -> None:
@@ -143,11 +150,11 @@ def test_a_status_of_another_repository_is_refused(tmp_path: Path) -> None:
     repo, export, statuses = _export(tmp_path)
     fork = f"{API}/repos/mallory/PyGithub"
     moved = [s | {"repository_url": fork} for s in statuses]
-    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(moved))
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(moved))
     said = "item #1 (status 388460003) is, by its repository_url, of repository mallory/PyGithub"
     _refused(_import(repo, export), repo, f"{export / DEPLOYMENT / 'statuses.json'}: {said}")
     own = [s | {"repository_url": f"{API}/repos/{REPOSITORY}"} for s in statuses]
-    (export / DEPLOYMENT / "statuses.json").write_text(json.dumps(own))
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(own))
     assert _import(repo, export).code == 0
 
 
@@ -175,7 +182,7 @@ def test_the_repository_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Mon
     base = f"/repos/{REPOSITORY}"
     routes: dict[str, list[Any]] = {f"{base}/deployments": [_deployments(export)]}
     for item in _deployments(export):
-        statuses = json.loads((export / str(item["id"]) / "statuses.json").read_text())
+        statuses = saved_items(export / str(item["id"]) / "statuses.json")
         routes[f"{base}/deployments/{item['id']}/statuses"] = [statuses]
     run = json.loads((export / DEPLOYMENT / "run.json").read_text())
     approvals = json.loads((export / DEPLOYMENT / "approvals.json").read_text())
@@ -197,9 +204,9 @@ def test_statuses_without_their_deployments_address_are_refused(tmp_path: Path) 
     other = export / "263877258"
     shutil.rmtree(other)
     shutil.copytree(export / DEPLOYMENT, other)
-    statuses = json.loads((other / "statuses.json").read_text())
+    statuses = saved_items(other / "statuses.json")
     addresses = ("url", "deployment_url", "repository_url")
     trimmed = [{k: v for k, v in s.items() if k not in addresses} for s in statuses]
-    (other / "statuses.json").write_text(json.dumps(trimmed))
+    (other / "statuses.json").write_text(saved_pages(trimmed))
     _refused(_import(repo, export), repo, f"{other / 'statuses.json'}: item #1 names no "
              "deployment_url", "deployment 263877258")  # fmt: skip

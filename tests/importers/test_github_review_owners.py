@@ -21,13 +21,14 @@ import pytest
 
 from tests.importers.test_forges import FIXTURES
 from tests.importers.test_retargeted_pulls import _check, _import, _retargeted, _unreviewed
+from tests.importers.workspaces import saved_items, saved_pages
 
 URL = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538"
 
 
 def _reviews(export: Path, change: Any) -> Path:
     path = export / "538" / "reviews.json"
-    path.write_text(json.dumps([change(r) for r in json.loads(path.read_text())]))
+    path.write_text(saved_pages([change(r) for r in saved_items(path)]))
     return path
 
 
@@ -70,9 +71,9 @@ def _dismissed(tmp_path: Path, state: str) -> tuple[Any, Path, str, Path]:
     review_dismissed event, naming it, in its events), the saved reviews showing it ``state``."""
     repo, export, unreviewed = _retargeted(tmp_path, None)
     path = export / "538" / "reviews.json"
-    reviews = json.loads(path.read_text())
+    reviews = saved_items(path)
     reviews[0]["state"] = state
-    path.write_text(json.dumps(reviews))
+    path.write_text(saved_pages(reviews))
     events_path = export / "538" / "events.json"
     events = json.loads(events_path.read_text())
     sample = FIXTURES / "github-events" / "review_dismissed.json"
@@ -107,8 +108,8 @@ def test_reviews_saved_before_the_dismissed_review_are_refused(tmp_path: Path) -
     """The events record the dismissal of a review the saved reviews do not hold: they were
     saved before it was submitted, and miss whatever came after it too."""
     repo, export, _, path = _dismissed(tmp_path, "DISMISSED")
-    reviews = json.loads(path.read_text())
-    path.write_text(json.dumps(reviews[1:]))
+    reviews = saved_items(path)
+    path.write_text(saved_pages(reviews[1:]))
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert f"{path}: " in result.err and "dismissal of review 28482091" in result.err

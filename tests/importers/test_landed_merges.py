@@ -21,6 +21,7 @@ from checker.evidence import merges
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, github_pull_routes, serve
 from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy, _records
+from tests.importers.workspaces import saved_items, saved_pages
 
 VINCENT = "Vincent <jacquev6@example.com>"
 MERGED = "2017-03-25T16:52:49Z"
@@ -93,9 +94,9 @@ def _pr538(tmp_path: Path, how: str) -> tuple[ScriptedRepo, Path, list[str]]:
     (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
     shas = dict(zip([*PR538, BASE], [*steps, landed[-1], base], strict=True))
     export = _copy(FIXTURES / "github-pr538", tmp_path / f"export-{how.replace(' ', '-')}", shas)
-    reviews = json.loads((export / "538" / "reviews.json").read_text())
+    reviews = saved_items(export / "538" / "reviews.json")
     reviews[0] |= {"commit_id": steps[-1], "submitted_at": "2017-03-25T10:00:00Z"}
-    (export / "538" / "reviews.json").write_text(json.dumps(reviews))
+    (export / "538" / "reviews.json").write_text(saved_pages(reviews))
     return repo, export, landed
 
 

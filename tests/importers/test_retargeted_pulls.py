@@ -30,6 +30,7 @@ from tests.importers.forge_server import (
 )
 from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy
 from tests.importers.test_landed_merges import pr538_steps
+from tests.importers.workspaces import saved_items, saved_pages
 
 VINCENT = "Vincent <jacquev6@example.com>"
 APPROVED = "2017-03-25T10:00:00Z"
@@ -91,9 +92,9 @@ def _retargeted(
     shas = dict(zip([*PR538, BASE], [*steps, merged, base], strict=True))
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     folder = export / "538"
-    reviews = json.loads((folder / "reviews.json").read_text())
+    reviews = saved_items(folder / "reviews.json")
     reviews[0] |= {"commit_id": steps[-1], "submitted_at": APPROVED}
-    (folder / "reviews.json").write_text(json.dumps(reviews))
+    (folder / "reviews.json").write_text(saved_pages(reviews))
     commits = json.loads((folder / "commits.json").read_text())
     added = json.loads(json.dumps(commits[0]))
     added["sha"] = unreviewed
@@ -177,9 +178,9 @@ def _base_pushed_again(tmp_path: Path, recorded: tuple[str, ...], approved: str)
     ``recorded``: which of ``base_ref_deleted``, ``closed`` and ``reopened`` its events hold."""
     repo, export, unreviewed = _retargeted(tmp_path, None)
     folder = export / "538"
-    reviews = json.loads((folder / "reviews.json").read_text())
+    reviews = saved_items(folder / "reviews.json")
     reviews[0]["submitted_at"] = approved
-    (folder / "reviews.json").write_text(json.dumps(reviews))
+    (folder / "reviews.json").write_text(saved_pages(reviews))
     samples = FIXTURES / "github-events"
     changed = json.loads((samples / "base_ref_changed.json").read_text())
     ours = changed["id"] + 1
@@ -303,23 +304,23 @@ def _gitlab(tmp_path: Path, approved_at: str | None, changed_at: str | None) -> 
     shas = {"8" * 40: head, "9" * 40: merged}
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
     folder = export / "5"
-    commits = json.loads((folder / "commits.json").read_text())
+    commits = saved_items(folder / "commits.json")
     added = commits[0] | {
         "id": unreviewed,
         "short_id": unreviewed[:8],
         "title": "skip the risk checks",
         "message": "skip the risk checks",
     }
-    (folder / "commits.json").write_text(json.dumps([*commits, added]))  # newest first
+    (folder / "commits.json").write_text(saved_pages([*commits, added]))  # newest first
     approvals = json.loads((folder / "approvals.json").read_text())
     if approved_at is not None:
         approvals["approved_by"][0]["approved_at"] = approved_at
     (folder / "approvals.json").write_text(json.dumps(approvals))
     if changed_at is not None:
-        notes = json.loads((folder / "notes.json").read_text())
+        notes = saved_items(folder / "notes.json")
         note = json.loads((FIXTURES / "gitlab-retarget" / "target-changed-note.json").read_text())
         note |= {"noteable_id": 5, "noteable_iid": 5, "project_id": 1, "created_at": changed_at}
-        (folder / "notes.json").write_text(json.dumps([*notes, note]))
+        (folder / "notes.json").write_text(saved_pages([*notes, note]))
     return repo, export, unreviewed
 
 
@@ -367,7 +368,7 @@ def test_gitlab_without_the_notes_the_import_is_refused_naming_the_file(tmp_path
 def test_gitlab_notes_of_another_merge_request_are_refused(tmp_path: Path) -> None:
     repo, export, _ = _gitlab(tmp_path, None, None)
     path = export / "5" / "notes.json"
-    path.write_text(json.dumps([n | {"noteable_iid": 4} for n in json.loads(path.read_text())]))
+    path.write_text(saved_pages([n | {"noteable_iid": 4} for n in saved_items(path)]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
     assert str(path) in result.err and "saved for merge request !5" in result.err
@@ -404,9 +405,9 @@ def test_every_gitlab_wording_of_a_target_change_counts(tmp_path: Path, body: st
     repo, export, unreviewed = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z",
                                        "2016-06-08T20:30:00.000Z")  # fmt: skip
     path = export / "5" / "notes.json"
-    notes = json.loads(path.read_text())
+    notes = saved_items(path)
     notes[-1]["body"] = body
-    path.write_text(json.dumps(notes))
+    path.write_text(saved_pages(notes))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err
@@ -418,8 +419,8 @@ def test_gitlab_notes_of_another_projects_merge_request_are_refused(tmp_path: Pa
     this one's change of target."""
     repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", "2016-06-08T20:30:00.000Z")
     path = export / "5" / "notes.json"
-    notes = json.loads(path.read_text())
-    path.write_text(json.dumps([n | {"project_id": 2} for n in notes[:-1]]))
+    notes = saved_items(path)
+    path.write_text(saved_pages([n | {"project_id": 2} for n in notes[:-1]]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
     assert str(path) in result.err and "a note of project 2" in result.err
@@ -446,7 +447,7 @@ def test_gitlab_notes_that_name_another_noteable_otherwise_are_refused(
     target: the approval given before it counted, and the check passed."""
     repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", "2016-06-08T20:30:00.000Z")
     path = export / "5" / "notes.json"
-    path.write_text(json.dumps([change(n) for n in json.loads(path.read_text())[:-1]]))
+    path.write_text(saved_pages([change(n) for n in saved_items(path)[:-1]]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
     assert str(path) in result.err and message in result.err

@@ -31,7 +31,7 @@ from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
 from checker.importers.forge_origins import Origin, Project
 from tests.conftest import CliResult, run_cli
-from tests.importers.workspaces import ended_with_an_empty_page, gitlab_pages
+from tests.importers.workspaces import ended_with_an_empty_page, saved_items, saved_pages
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
@@ -243,7 +243,15 @@ def _forge_export(source: Path, target: Path, real: str, sha: str) -> list[Path]
 def _mutate_one(files: list[Path], seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311
     path = files[seed % len(files)]
-    path.write_text(json.dumps(mutate(json.loads(path.read_text()), rng)))
+    document, after = _first_value(path.read_text())
+    path.write_text(json.dumps(mutate(document, rng)) + after)
+
+
+def _first_value(text: str) -> tuple[Any, str]:
+    """A fixture's first JSON value, and the text after it: a saved list's empty page past its
+    last, which the mutations leave as saved."""
+    value, end = json.JSONDecoder().raw_decode(text)
+    return value, text[end:]
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -316,9 +324,9 @@ def test_gitlab_deployment_approvals_that_are_no_list_are_refused(
     scripted, sha = repo
     export = tmp_path / "export"
     _forge_export(FORGES / "gitlab", export, "a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha)
-    items = json.loads((export / "deployments.json").read_text())
+    items = saved_items(export / "deployments.json")
     items[0]["approvals"] = approvals
-    (export / "deployments.json").write_text(gitlab_pages(items))
+    (export / "deployments.json").write_text(saved_pages(items))
     result = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                      "group/app", "--service", "smars", "--repo", scripted.path,
                      "--evidence", tmp_path)  # fmt: skip
@@ -475,22 +483,23 @@ def _paged(path: Path) -> Path:
     return paged
 
 
-def _read_fixture(path: Path) -> tuple[str, Any]:
-    """A fixture's guard line (Gerrit's ``)]}'``) and its JSON: one value, or one a line."""
+def _read_fixture(path: Path) -> tuple[str, Any, str]:
+    """A fixture's guard line (Gerrit's ``)]}'``), its JSON (one value, or one a line), and
+    what follows its value (a saved list's empty page past its last)."""
     text = path.read_text()
     if text.startswith(")]}'"):
         guard, text = text.split("\n", 1)
-        return guard + "\n", json.loads(text)
+        return guard + "\n", json.loads(text), ""
     if path.suffix == ".jsonl":
-        return "", [json.loads(line) for line in text.splitlines()]
-    return "", json.loads(text)
+        return "", [json.loads(line) for line in text.splitlines()], ""
+    return "", *_first_value(text)
 
 
-def _write_fixture(path: Path, guard: str, value: Any) -> None:
+def _write_fixture(path: Path, guard: str, value: Any, after: str) -> None:
     if path.suffix == ".jsonl":
         path.write_text("".join(json.dumps(line) + "\n" for line in value))
     else:
-        path.write_text(guard + json.dumps(value))
+        path.write_text(guard + json.dumps(value) + after)
 
 
 @pytest.mark.parametrize("tool", sorted(RETYPED_IMPORTS))
@@ -505,10 +514,10 @@ def test_every_field_retyped_as_a_list_or_an_object_is_read_or_refused(
     crashed = []
     for path in files:
         original = path.read_text()
-        guard, document = _read_fixture(path)
+        guard, document, after = _read_fixture(path)
         for key in sorted(_leaf_keys(document, set())):
             for new in ([1], {"a": 1}):
-                _write_fixture(path, guard, _retyped(document, key, new))
+                _write_fixture(path, guard, _retyped(document, key, new), after)
                 try:
                     run(export)
                 except KnightwatchError as exc:

@@ -1,11 +1,11 @@
 """Saved deployment lists of several pages. GitLab lists a project's deployments oldest first,
 20 a page unless asked for up to 100: a ``deployments.json`` of the first page alone lost the
 newest deployment, a failure, and check passed (exit 0). GitHub lists deployments newest first,
-30 a page: the first page alone lost the older ones, a failure among them. A saved list of
-GitHub deployments, or of a deployment's statuses, whose last page is full is refused unless
-the page after it, empty, is saved too (as reviews and notes are: test_saved_pages.py); a saved
-list of GitLab deployments must end with that empty page whatever its last page holds (what
-else it must show: test_gitlab_deployment_pages.py).
+30 a page: the first page alone lost the older ones, a failure among them. Then only a last
+page of 30 or 100 was refused, and one asked with ``per_page=50`` passed the same way. A saved
+list of deployments, or of a deployment's statuses, must end with the empty page the forge
+answers past its last, whatever its last page holds (as reviews, notes and commits must:
+test_saved_pages.py; what else a GitLab list must show: test_gitlab_deployment_pages.py).
 
 On the recorded deployments of tests/importers/fixtures/forges (sources in its README), as
 tests/importers/test_gitlab_deployments.py and test_deployment_statuses.py prepare them.
@@ -26,7 +26,7 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult
 from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
-from tests.importers.workspaces import gitlab_pages
+from tests.importers.workspaces import saved_items, saved_pages
 
 
 def _first_page_alone(
@@ -36,7 +36,9 @@ def _first_page_alone(
     path.write_text(json.dumps(first))
     result = imported()
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly {len(first)} items" in result.err
+    assert f"{path}: its last page holds {len(first)} items and no empty page follows it" in (
+        result.err
+    )
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     return result
 
@@ -72,7 +74,7 @@ def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, p
     )
     assert "Traceback" not in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(gitlab_pages(listed[:page], listed[page:]))
+    path.write_text(saved_pages(listed[:page], listed[page:]))
     both = gitlab._import_saved(repo, path)
     assert both.code == 0, both.err
     assert gitlab._check(repo).code == 1  # the newest deployment failed
@@ -94,7 +96,7 @@ def test_gitlab_deployments_filling_their_last_page_then_an_empty_one_are_whole(
 def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
     """``count`` deployments to production, newest first as GitHub lists them, each a copy of
     262350588 with its statuses, approvals and run, an hour apart; the oldest one failed."""
-    listed = json.loads((export / "deployments.json").read_text())
+    listed = saved_items(export / "deployments.json")
     [template] = [item for item in listed if str(item["id"]) == github.DEPLOYMENT]
     found = []
     for n in range(count):
@@ -102,7 +104,7 @@ def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
         url = f"{template['url'].rsplit('/', 1)[0]}/{ident}"
         item = template | {"id": ident, "url": url, "statuses_url": f"{url}/statuses"}
         shutil.copytree(export / github.DEPLOYMENT, export / str(ident))
-        statuses = json.loads((export / str(ident) / "statuses.json").read_text())
+        statuses = saved_items(export / str(ident) / "statuses.json")
         hour = f"2020-08-{25 - n // 24:02d}T{23 - n % 24:02d}"
         for status in statuses:
             status["created_at"] = hour + status["created_at"][13:]
@@ -110,7 +112,7 @@ def _github_list(export: Path, count: int) -> list[dict[str, Any]]:
             status["url"] = f"{url}/statuses/{status['id']}"
         if n == count - 1:
             statuses[0]["state"] = "failure"
-        (export / str(ident) / "statuses.json").write_text(json.dumps(statuses))
+        (export / str(ident) / "statuses.json").write_text(saved_pages(statuses))
         item["created_at"] = f"{hour}:40:41Z"
         found.append(item)
     return found
@@ -123,6 +125,9 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     path = export / "deployments.json"
     _first_page_alone(repo, path, listed[:page], lambda: github._import_saved(repo, export))
     path.write_text(json.dumps([listed[:page], listed[page:]]))  # gh api --paginate --slurp
+    cut = github._import_saved(repo, export)  # the last page may be full: asked per_page=1
+    assert cut.code == 2 and "its last page holds 1 item and no empty page" in cut.err, cut.err
+    path.write_text(path.read_text() + "\n[]\n")  # and the page past the last
     both = github._import_saved(repo, export)
     assert both.code == 0, both.err
     assert github._check(repo).code == 1  # the oldest deployment failed
@@ -131,19 +136,18 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
 def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path) -> None:
     """Saved with ``per_page=50`` and cut after the second page: no page held 30 or 100
     items, so the list was taken for whole, the deployment on the third page, a failure, was
-    missing, and check passed (exit 0). The first page shows the size the pages were asked
-    in: a last page as long is full, and the page after it is needed (saved empty, whole).
-    (GitLab's pages: test_gitlab_deployment_pages.py.)"""
+    missing, and check passed (exit 0). Every page saved, then the empty one past the last,
+    the list is whole. (GitLab's pages: test_gitlab_deployment_pages.py.)"""
     repo, export, _ = github._export(tmp_path)
     listed = _github_list(export, 101)
     path = export / "deployments.json"
     path.write_text(json.dumps(listed[:50]) + json.dumps(listed[50:100]))
     result = github._import_saved(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly 50 items" in result.err
-    assert "as many as its first page" in result.err and "Traceback" not in result.err
+    assert f"{path}: its last page holds 50 items and no empty page follows it" in result.err
+    assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(json.dumps([listed[:50], listed[50:100], listed[100:]]))  # --slurp
+    path.write_text(json.dumps([listed[:50], listed[50:100], listed[100:]]) + "\n[]\n")
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 1  # the deployment of the third page failed
@@ -156,9 +160,10 @@ def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None
     success, running, queued = statuses
     waiting = [queued | {"id": 388460000 - n, "state": "waiting"} for n in range(27)]
     path = export / github.DEPLOYMENT / "statuses.json"
-    result = github._import(repo, export, [success, running, queued, *waiting])
+    path.write_text(json.dumps([success, running, queued, *waiting]))
+    result = github._import_saved(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly 30 items" in result.err
+    assert f"{path}: its last page holds 30 items and no empty page follows it" in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     path.write_text(json.dumps([success, running, queued, *waiting]) + "[]")
     whole = github._import_saved(repo, export)
@@ -171,8 +176,8 @@ def test_a_github_deployment_listed_on_two_pages_is_imported_once(tmp_path: Path
     last of a page onto the next, and it is listed twice. Recorded twice, the import was
     refused naming deploys.jsonl, which held nothing wrong, rather than the list."""
     repo, export, _ = github._export(tmp_path)
-    listed = json.loads((export / "deployments.json").read_text())
-    (export / "deployments.json").write_text(json.dumps([listed, listed[1:]]))  # two pages
+    listed = saved_items(export / "deployments.json")
+    (export / "deployments.json").write_text(saved_pages(listed, listed[1:]))  # two pages
     result = github._import_saved(repo, export)
     assert result.code == 0, result.err
     assert (
@@ -181,3 +186,47 @@ def test_a_github_deployment_listed_on_two_pages_is_imported_once(tmp_path: Path
     ) in result.err
     [record] = github._records(repo.path / "compliance" / "deploys.jsonl")
     assert record["id"] == f"PyGithub/PyGithub/deployments/{github.DEPLOYMENT}"
+
+
+def test_a_first_page_of_fifty_github_deployments_alone_is_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50``, newest first, the first page held 50 deployments, no page
+    size of GitHub's own (30, 100): it was taken for the whole list, the oldest deployment, a
+    failure, was missing and the check passed (exit 0). Only the empty page GitHub answers
+    past a list's last shows that a page is the last."""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 51)
+    path = export / "deployments.json"
+    path.write_text(json.dumps(listed[:50]))
+    refused = github._import_saved(repo, export)
+    assert refused.code == 2, refused.err
+    assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
+    assert "Traceback" not in refused.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+    path.write_text(saved_pages(listed[:50], listed[50:]))
+    whole = github._import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    assert github._check(repo).code == 1  # the oldest deployment failed
+
+
+def test_a_first_page_of_fifty_github_statuses_alone_is_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50``, newest first: 50 ``waiting`` statuses (a job run again
+    after the deployment of an unreviewed hotfix, left waiting for a reviewer), without the
+    older ones, its start and its success. The deployment was passed over as never started,
+    and the check passed (exit 0)."""
+    repo, export, statuses, _ = github._hotfix(tmp_path)
+    success, running, queued = statuses
+    waiting = [
+        queued | {"id": 388470050 - n, "state": "waiting",
+                  "created_at": f"2020-08-26T12:{59 - n:02d}:00Z"}
+        for n in range(50)
+    ]  # fmt: skip
+    path = export / github.DEPLOYMENT / "statuses.json"
+    path.write_text(json.dumps(waiting))
+    refused = github._import_saved(repo, export)
+    assert refused.code == 2, refused.err
+    assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
+    assert "Traceback" not in refused.err
+    path.write_text(saved_pages(waiting, [success, running, queued]))
+    whole = github._import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    assert github._check(repo).code == 1  # the unreviewed hotfix was deployed

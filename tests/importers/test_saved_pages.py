@@ -3,9 +3,11 @@
 target branch, on the page after it, and the approval before it counted: the check passed
 (exit 0; the import only warned). GitLab lists a merge request's commits newest first, so one
 page of 20 of them kept the head and lost the oldest commit, the approver's own: the approval
-counted for the squash commit, and the check passed (exit 0). A list whose last page is full is
-refused unless the page after it, empty, is saved too; ``gh api --paginate`` output (arrays
-back to back) and ``gh api --paginate --slurp`` output (an array of pages) are read as pages.
+counted for the squash commit, and the check passed (exit 0). Then only a last page of 20, 30
+or 100 items was refused, and one asked with ``per_page=50`` passed the same way. A list must
+end with the empty page the forge answers past its last; ``gh api --paginate`` output (arrays
+back to back) and ``gh api --paginate --slurp`` output (an array of pages) are read as pages,
+with that page appended.
 
 On PyGithub#538's recorded objects and GitLab's recorded retarget note
 (tests/importers/fixtures/forges, sources in its README), as tests/importers/
@@ -25,9 +27,11 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from tests.conftest import CliResult
 from tests.importers.test_forges import FIXTURES, _copy
 from tests.importers.test_landed_merges import _deployment
 from tests.importers.test_retargeted_pulls import (
+    BEFORE_THE_TARGET_CHANGED,
     JOHN,
     _check,
     _gitlab,
@@ -35,19 +39,22 @@ from tests.importers.test_retargeted_pulls import (
     _import_gitlab,
     _retargeted,
 )
+from tests.importers.workspaces import saved_items, saved_pages
 
 WITHDRAWN_AT = "2017-03-25T15:00:00Z"
 
 
-def _reviews(tmp_path: Path) -> tuple[Any, Path, list[dict[str, Any]], list[dict[str, Any]]]:
-    """#538 approved on its head; 29 comments after the approval fill a first page of 30, and
-    the approver requests changes before the merge on the second."""
+def _reviews(
+    tmp_path: Path, count: int = 29
+) -> tuple[Any, Path, list[dict[str, Any]], list[dict[str, Any]]]:
+    """#538 approved on its head; ``count`` comments after the approval (29 fill a first page
+    of 30), and the approver requests changes before the merge on the next page."""
     repo, export, _ = _retargeted(tmp_path, None)
-    [approval, comment, *_] = json.loads((export / "538" / "reviews.json").read_text())
+    [approval, comment, *_] = saved_items(export / "538" / "reviews.json")
     comments = [
         comment | {"id": 900 + n, "commit_id": approval["commit_id"],
                    "submitted_at": f"2017-03-25T11:{n:02d}:00Z"}
-        for n in range(29)
+        for n in range(count)
     ]  # fmt: skip
     withdrawn = approval | {"id": 999, "state": "CHANGES_REQUESTED", "submitted_at": WITHDRAWN_AT}
     return repo, export, [approval, *comments], [withdrawn]
@@ -59,7 +66,7 @@ def test_the_first_page_of_reviews_alone_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(first))
     result = _import(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly 30 items" in result.err
+    assert f"{path}: its last page holds 30 items and no empty page follows it" in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     assert _check(repo).code == 1
@@ -73,6 +80,10 @@ def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) ->
         path.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
     else:
         path.write_text(json.dumps([first, second]))
+    result = _import(repo, export)
+    assert result.code == 2, result.err  # the last page holds one review: it may be full
+    assert f"{path}: its last page holds 1 item and no empty page follows it" in result.err
+    path.write_text(path.read_text() + "\n[]\n")  # the page past the last, appended
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
@@ -94,7 +105,7 @@ def _notes(tmp_path: Path, changed_at: str) -> tuple[Any, Path, list[dict[str, A
     """!5 approved at 20:00, its target changed at 20:30 (the last note): 100 notes before
     the change fill a first page."""
     repo, export, _ = _gitlab(tmp_path, "2016-06-08T20:00:00.000Z", changed_at)
-    notes = json.loads((export / "5" / "notes.json").read_text())
+    notes = saved_items(export / "5" / "notes.json")
     filler = [
         notes[0] | {"id": 7000 + n, "system": False, "body": "LGTM",
                     "created_at": f"2016-06-08T20:10:{n % 60:02d}.000Z"}
@@ -109,9 +120,9 @@ def test_the_first_page_of_notes_alone_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(notes[:100]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly 100 items" in result.err
+    assert f"{path}: its last page holds 100 items and no empty page follows it" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
-    path.write_text(json.dumps(notes[:100]) + json.dumps(notes[100:]))  # both pages, curl'd
+    path.write_text(saved_pages(notes[:100], notes[100:]))  # every page, curl'd
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "before the merge request's target branch was changed" in result.err
@@ -130,11 +141,11 @@ def test_notes_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Pat
 
 
 def _squashed(
-    tmp_path: Path, *, roots: bool = True
+    tmp_path: Path, *, roots: bool = True, steps: int = 20
 ) -> tuple[ScriptedRepo, Path, list[dict[str, Any]]]:
     """!5 of GitLab's example, approved by root, squashed into one commit by its author jdoe
-    and deployed: 20 commits of jdoe's, after one of root's own when ``roots``, and its commit
-    list as GitLab gives it, newest first."""
+    and deployed: ``steps`` commits of jdoe's, after one of root's own when ``roots``, and its
+    commit list as GitLab gives it, newest first."""
     repo = ScriptedRepo(tmp_path / "app")
     base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
     repo.branch("feature")
@@ -146,7 +157,7 @@ def _squashed(
     ]
     shas += [
         repo.commit(f"step {n}", {f"s{n}.py": "1\n"}, author=JOHN, date=f"2016-06-03T01:{n:02d}Z")
-        for n in range(20)
+        for n in range(steps)
     ]
     repo.checkout("main")
     repo.git("merge", "--quiet", "--squash", "feature")
@@ -161,7 +172,7 @@ def _squashed(
     requests = json.loads((export / "merge_requests.json").read_text())
     requests[0] |= {"merge_commit_sha": None, "squash_commit_sha": squash}
     (export / "merge_requests.json").write_text(json.dumps(requests))
-    [template] = json.loads((export / "5" / "commits.json").read_text())
+    [template] = saved_items(export / "5" / "commits.json")
     commits = [
         template | {"id": sha, "short_id": sha[:8], "author_email": "jdoe@example.com"}
         for sha in reversed(shas)
@@ -177,11 +188,11 @@ def test_the_first_page_of_a_merge_requests_commits_alone_is_refused(tmp_path: P
     path.write_text(json.dumps(commits[:20]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds exactly 20 items" in result.err
+    assert f"{path}: its last page holds 20 items and no empty page follows it" in result.err
     assert "newest first" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     assert _check(repo).code == 1
-    path.write_text(json.dumps(commits[:20]) + json.dumps(commits[20:]))  # both pages, curl'd
+    path.write_text(saved_pages(commits[:20], commits[20:]))  # every page, curl'd
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
@@ -258,3 +269,77 @@ def test_a_list_of_exactly_one_default_page_saved_as_the_docs_say_is_whole(
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
+
+
+def _one_page_refused(result: CliResult, path: Path, repo: ScriptedRepo, count: int) -> None:
+    """Asserts ``result`` refused ``path``, one page of ``count`` items, writing nothing."""
+    assert result.code == 2, result.err
+    assert f"{path}: its last page holds {count} items and no empty page follows it" in (result.err)
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_first_page_of_fifty_reviews_alone_is_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50``, the first page held 50 reviews, no page size of GitHub's
+    own (30, 100): it was taken for the whole list, the request for changes on the second
+    page was missing, the approval counted and the check passed (exit 0). Only the empty page
+    GitHub answers past a list's last shows that a page is the last."""
+    repo, export, first, withdrawn = _reviews(tmp_path, count=49)
+    path = export / "538" / "reviews.json"
+    path.write_text(json.dumps(first))
+    _one_page_refused(_import(repo, export), path, repo, 50)
+    path.write_text(saved_pages(first, withdrawn))
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
+    assert _check(repo).code == 1
+
+
+def test_a_first_page_of_fifty_notes_alone_is_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50``: the change of target branch, the 51st note, was missing,
+    the approval before it counted and the check passed (exit 0)."""
+    repo, export, notes = _notes(tmp_path, "2016-06-08T20:30:00.000Z")
+    path = export / "5" / "notes.json"
+    path.write_text(json.dumps(notes[:50]))
+    _one_page_refused(_import_gitlab(repo, export), path, repo, 50)
+    path.write_text(saved_pages(notes[:50], notes[-1:]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert BEFORE_THE_TARGET_CHANGED in result.err
+    assert _check(repo).code == 1
+
+
+def test_a_first_page_of_fifty_commits_alone_is_refused(tmp_path: Path) -> None:
+    """Saved with ``per_page=50``, newest first: root's own commit, the 51st, was missing,
+    root's approval counted for the squash commit and the check passed (exit 0)."""
+    repo, export, commits = _squashed(tmp_path, steps=50)
+    path = export / "5" / "commits.json"
+    path.write_text(json.dumps(commits[:50]))
+    _one_page_refused(_import_gitlab(repo, export), path, repo, 50)
+    path.write_text(saved_pages(commits[:50], commits[50:]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    assert _check(repo).code == 1
+
+
+def test_pages_of_two_listings_are_refused(tmp_path: Path) -> None:
+    """An empty page comes only past a list's last: one followed by a page of reviews joins
+    two listings, and nothing shows the first was whole."""
+    repo, export, first, withdrawn = _reviews(tmp_path)
+    path = export / "538" / "reviews.json"
+    path.write_text(saved_pages(first[:10]) + saved_pages(withdrawn))
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: page 2 is empty and page 3 holds items" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_an_empty_list_saved_with_the_page_past_it_is_whole(tmp_path: Path) -> None:
+    """A pull request without reviews: GitHub answers ``[]``, and the page past the last,
+    asked after it, ``[]`` again."""
+    repo, export, _, _ = _reviews(tmp_path)
+    (export / "538" / "reviews.json").write_text("[]\n[]\n")
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.importers.common import read_list
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 
@@ -88,10 +89,12 @@ def unnamed_refused(repo: ScriptedRepo, result: CliResult, give: str) -> None:
 
 
 def edit(path: Path, change: Callable[[Any], object]) -> None:
-    """``path``'s JSON written again after ``change`` edits it in place."""
-    items = json.loads(path.read_text())
+    """``path``'s JSON written again after ``change`` edits it in place; what follows it (a
+    saved list's empty page past its last) kept."""
+    text = path.read_text()
+    items, end = json.JSONDecoder().raw_decode(text)
     change(items)
-    path.write_text(json.dumps(items))
+    path.write_text(json.dumps(items) + text[end:])
 
 
 def refused(result: CliResult, written: Path, *said: str) -> None:
@@ -132,10 +135,16 @@ def fetched_gitlab_deployment(repo: ScriptedRepo, deployment: dict[str, Any]) ->
                        "--repo", repo.path)  # fmt: skip
 
 
-def gitlab_pages(*pages: list[dict[str, Any]]) -> str:
-    """A saved GitLab deployment list: each page a JSON array, then the empty page GitLab
-    answers past the last, as the docs' commands save them."""
+def saved_pages(*pages: list[dict[str, Any]]) -> str:
+    """A saved list: each page a JSON array, then the empty page the forge answers past the
+    last, as the docs' commands save them."""
     return "".join(json.dumps(page) + "\n" for page in [*pages, []])
+
+
+def saved_items(path: Path) -> list[Any]:
+    """The items of the saved list ``path``, its pages (the empty one past the last too)
+    joined."""
+    return read_list(path, "a saved list")
 
 
 def ended_with_an_empty_page(path: Path) -> Path:
