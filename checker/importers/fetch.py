@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -288,22 +289,61 @@ def gitlab_deployments(
     api: GitLabApi, project: str, since: str | None
 ) -> tuple[list[Any], list[str]]:
     """Every deployment (updated since ``since``), each finished or running one fetched
-    singly for its approvals, which the list leaves out; and what was said of deployments
-    listed twice."""
+    singly for its approvals, which the list leaves out; and what was said of lists read
+    again (``listed_whole``)."""
     base = _project_path(project)
     parameters: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
     if since:
         parameters["updated_after"] = since
     source = api.source / f"{base}/deployments"
+    listed, remarks = listed_whole(lambda: api.items(f"{base}/deployments", parameters), source)
     found = []
-    for index, item in enumerate(api.items(f"{base}/deployments", parameters), start=1):
-        gitlab_deploys.check_deployment(item, index, source)
+    for index, item in enumerate(listed, start=1):
         if gitlab_deploys.status_of(item) in (*gitlab_deploys.OUTCOME, gitlab_deploys.RUNNING):
             full = api.get(f"{base}/deployments/{item['id']}")
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
             item = full
         found.append(item)
-    return forge_deploys.listed_once(found, source)
+    return found, remarks
+
+
+LISTINGS = 3
+"""How many times a deployment list that changed while its pages were read is read."""
+
+
+def listed_whole(listing: Callable[[], list[Any]], source: Path) -> tuple[list[Any], list[str]]:
+    """The deployments of ``listing``, GitLab's list by update (``order_by=updated_at``, which
+    ``updated_after`` needs), read again while a deployment is listed twice; and what was
+    said of each list read again. A deployment that is updated (one finishing) while the pages
+    are read moves to the list's end: listed again there, it pushed the one after it back onto
+    a page already read, which no page listed. Read ``LISTINGS`` times, each time changed, the
+    list is refused."""
+    said: list[str] = []
+    for _ in range(LISTINGS):
+        items = listing()
+        for index, item in enumerate(items, start=1):
+            gitlab_deploys.check_deployment(item, index, source)
+        counts = Counter(item["id"] for item in items)
+        twice = sorted(ident for ident, count in counts.items() if count > 1)
+        if not twice:
+            return items, said
+        said.append(
+            f"{source}: {_deployments_named(twice)} listed twice (updated while the pages were "
+            "read, so the one after it on the list was never listed): the list is read again"
+        )
+    raise InputError(
+        f"{_deployments_named(twice)} listed twice in each of {LISTINGS} readings of the list: "
+        "a deployment updated while the pages are read moves to the list's end and pushes the "
+        "one after it back onto a page already read, so a deployment, a failure perhaps, was "
+        "never listed",
+        path=str(source),
+        hint="import again: while no deployment is running, none moves on the list",
+    )
+
+
+def _deployments_named(idents: list[Any]) -> str:
+    named = ", ".join(str(ident) for ident in idents)
+    return f"deployment {named} is" if len(idents) == 1 else f"deployments {named} are"
 
 
 def gitlab_environments(api: GitLabApi, project: str, names: list[str]) -> set[str]:

@@ -115,9 +115,9 @@ def record(facts: Facts, scope: Scope, source: Path) -> Deployment:
 
 
 def listed_once(items: list[Any], source: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each deployment of a forge's list once, and what was said of those listed twice: a list
+    """Each deployment of a GitHub list once, and what was said of those listed twice: a list
     read page by page while it changes lists one again (GitHub lists the newest first, so one
-    created meanwhile pushes the last of a page onto the next; GitLab, ordered by update,
-    moves one that finished meanwhile to a later page). Recorded twice, the import was refused
-    naming the evidence file rather than the list."""
+    created meanwhile pushes the last of a page onto the next, and none is lost). Recorded
+    twice, the import was refused naming the evidence file rather than the list. (GitLab's
+    list by update loses one where it lists one twice: ``fetch.listed_whole``.)"""
     return once_each(items, "id", lambda ident: f"deployment {ident}", source)

@@ -30,6 +30,9 @@ class Forge:
     requests: list[str] = field(default_factory=list)
     rate_limited: set[str] = field(default_factory=set)
     """Paths whose first request is answered 403, rate limit exceeded, reset in a second."""
+    relisted: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Later listings of a route (its pages each): once a listing's last page is answered,
+    the next one answers the route, as a list that changed between two readings."""
     url: str = ""
 
 
@@ -58,6 +61,8 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
                 following = f"{forge.url}{prefix}{path}?page={page + 1}&per_page=100"
                 headers = {"Link": f'<{following}>; rel="next"', "X-Next-Page": str(page + 1)}
             self._answer(200, pages[page - 1], headers)
+            if page >= len(pages) and forge.relisted.get(path):
+                forge.routes[path] = forge.relisted[path].pop(0)
 
         def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()
