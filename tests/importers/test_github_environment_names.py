@@ -22,6 +22,7 @@ from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 from tests.importers.test_deployment_statuses import DEPLOYMENT, _check, _export
 from tests.importers.test_forges import _records
+from tests.importers.workspaces import saved_items, saved_pages
 
 FAILED = "262350599"
 REPOSITORY = "PyGithub/PyGithub"
@@ -38,20 +39,20 @@ def _with_failure(tmp_path: Path, spelt: str) -> tuple[ScriptedRepo, Path]:
     """The recorded export, and beside its production deployment a later one, listed (and its
     statuses written) for ``spelt``, that failed."""
     repo, export, _ = _export(tmp_path)
-    items = json.loads((export / "deployments.json").read_text())
+    items = saved_items(export / "deployments.json")
     [release] = [item for item in items if str(item["id"]) == DEPLOYMENT]
     failed = json.loads(_renamed(json.dumps(release)))
     failed["environment"] = failed["original_environment"] = spelt
-    (export / "deployments.json").write_text(json.dumps([failed, *items]))
+    (export / "deployments.json").write_text(saved_pages([failed, *items]))
     (export / FAILED).mkdir()
     for name in ("statuses.json", "approvals.json", "run.json"):
         text = _renamed((export / DEPLOYMENT / name).read_text())
         (export / FAILED / name).write_text(text)
-    statuses = json.loads((export / FAILED / "statuses.json").read_text())
+    statuses = saved_items(export / FAILED / "statuses.json")
     for status in statuses:
         status["environment"] = spelt
     statuses[0]["state"] = "failure"
-    (export / FAILED / "statuses.json").write_text(json.dumps(statuses))
+    (export / FAILED / "statuses.json").write_text(saved_pages(statuses))
     return repo, export
 
 
@@ -103,8 +104,8 @@ def test_an_environment_spelt_two_ways_without_environment_is_refused(tmp_path: 
     assert "--environment production" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     # One spelling alone is recorded as GitHub gives it.
-    items = json.loads((export / "deployments.json").read_text())
-    (export / "deployments.json").write_text(json.dumps(items[:1]))
+    items = saved_items(export / "deployments.json")
+    (export / "deployments.json").write_text(saved_pages(items[:1]))
     alone = _import(repo, export)
     assert alone.code == 0, alone.err
     assert _environments(repo) == {FAILED: ("Production", ["octo@example.com"])}
@@ -118,13 +119,11 @@ def test_a_fetched_deployment_to_production_spelt_otherwise_is_production(
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)
     base = f"/repos/{REPOSITORY}"
-    items = json.loads((export / "deployments.json").read_text())
+    items = saved_items(export / "deployments.json")
     routes: dict[str, list[Any]] = {f"{base}/deployments": [copy.deepcopy(items)]}
     for item in items:
         here = export / str(item["id"])
-        routes[f"{base}/deployments/{item['id']}/statuses"] = [
-            json.loads((here / "statuses.json").read_text())
-        ]
+        routes[f"{base}/deployments/{item['id']}/statuses"] = [saved_items(here / "statuses.json")]
         if (here / "run.json").is_file():
             run = json.loads((here / "run.json").read_text())
             routes[f"{base}/actions/runs/{run['id']}"] = [run]

@@ -27,6 +27,7 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
 from tests.importers.test_deployment_statuses import DEPLOYMENT, PEOPLE, _check, _export
 from tests.importers.test_forges import _records
+from tests.importers.workspaces import saved_items, saved_pages
 
 SECOND = "262350600"
 REPOSITORY = "PyGithub/PyGithub"
@@ -63,10 +64,10 @@ def _run(
                 "triggering_actor": monalisa}  # fmt: skip
     folders = [DEPLOYMENT]
     if second:
-        items = json.loads((export / "deployments.json").read_text())
+        items = saved_items(export / "deployments.json")
         [first] = [item for item in items if str(item["id"]) == DEPLOYMENT]
         (export / "deployments.json").write_text(
-            json.dumps([json.loads(_later(json.dumps(first))), *items])
+            saved_pages([json.loads(_later(json.dumps(first))), *items])
         )
         (export / SECOND).mkdir()
         statuses = _later((export / DEPLOYMENT / "statuses.json").read_text())
@@ -115,10 +116,10 @@ def test_a_deployment_made_by_the_last_attempt_keeps_its_approvals(tmp_path: Pat
     """The run's only deployment, made by the attempt monalisa started, approved by octocat:
     the approvals are its own."""
     repo, export = _run(tmp_path, ["octocat"], attempts=2, second=False)
-    items = json.loads((export / "deployments.json").read_text())
+    items = saved_items(export / "deployments.json")
     for item in items:
         item["created_at"] = item["updated_at"] = "2020-08-26T12:06:00Z"
-    (export / "deployments.json").write_text(json.dumps(items))
+    (export / "deployments.json").write_text(saved_pages(items))
     assert _imported(repo, export) == {DEPLOYMENT: ("lisa@example.com", ["octo@example.com"])}
     assert _unapproved(repo) == set()
 
