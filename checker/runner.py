@@ -494,9 +494,11 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
 def _actors(prepared: Prepared) -> Actors:
     """Who deployed each deployment of the evidence, who switched each flag event
     (``FLAG@AT``) and who wrote each shipped commit (its author and its co-authors), read with
-    the team's identities (and, for authors, the history's), so that a waiver's approver is
-    matched to them under every spelling: a join only finds more of them."""
-    people = prepared.evidence.identities
+    the identities the rules judged by (identities.yaml with the repository's ``.mailmap``),
+    so that a waiver's approver is matched to them under every spelling: a join only finds
+    more of them. With identities.yaml alone, a deployer whom ``.mailmap`` joined to the
+    approver (REVIEW-001 refused that approval as the deployer's own) could waive it."""
+    people = prepared.facts.identities or prepared.evidence.identities
     acted = {
         ("deployment", d.id): people_keys(people, d.deployer) for d in prepared.evidence.deployments
     }

@@ -254,6 +254,42 @@ def test_whoever_switched_a_flag_cannot_waive_its_finding(tmp_path: Path) -> Non
     assert marked(check((case.repo, case.repo / "compliance"), "2012-08-02"))[("FLEET-003", event)]
 
 
+@pytest.mark.parametrize(
+    ("deployer", "approver"),
+    [("lee@ops.example", "lee@example.com"), ("lee@example.com", "lee@ops.example")],
+)
+def test_a_deployer_joined_to_the_approver_by_mailmap_cannot_waive(
+    tmp_path: Path, deployer: str, approver: str
+) -> None:
+    """The repository's .mailmap joins lee@ops.example to lee@example.com, and REVIEW-001
+    judges by it (an approval by one is the other's own). A waiver of the deployment's
+    REVIEW-001 by either address, the auditor naming it, was applied and the check passed
+    (exit 0): the waiver's approver was matched with identities.yaml alone."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit(
+        "mailmap", {".mailmap": "Lee Lead <lee@example.com> <lee@ops.example>\n"},
+        author=DEV, date="2023-12-01T00:00:00Z",
+    )  # fmt: skip
+    sha = repo.commit(
+        "fix", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z",
+        trailers=("Reviewed-by: Kim <kim@example.com>",),
+    )  # fmt: skip
+    evidence = tmp_path / "ev"
+    record = deployment("hotfix-1", sha, "2024-02-01T00:00:00Z", deployer=deployer)
+    write_yaml(evidence / "deploys.yaml", [record])
+    waivers(
+        evidence,
+        {"rule": "REVIEW-001", "subject": "hotfix-1", "approved_by": approver},
+        expires="2024-06-01",
+    )
+    (tmp_path / "auditor.yaml").write_text(f"waiver_approvers: [{approver}]\n")
+    result = check((repo.path, evidence), "2024-03-01", "--config", tmp_path / "auditor.yaml")
+    assert result.code == 1, result.out
+    assert marked(result)[("REVIEW-001", "hotfix-1")] is False
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    assert f"not applied: {approver} deployed hotfix-1" in messages["REVIEW-001:hotfix-1"]
+
+
 def test_an_audit_refuses_its_approvers_own_exception(
     case: tuple[Path, Path], tmp_path: Path
 ) -> None:

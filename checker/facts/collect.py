@@ -120,6 +120,9 @@ class Facts:
     """A month's audit: the records that started before its month (``earlier_records``)."""
     coauthors: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """The co-authors of each shipped commit that names any (``review.coauthor_keys``)."""
+    identities: IdentityResolver | None = None
+    """The identities the rules judged by: identities.yaml with ``.mailmap`` merged in (None:
+    identities.yaml alone)."""
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,7 @@ def collect_facts(
     records, hosts, judged = _fleet(evidence, streams, revisions, params)
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
-    keys = shipped.keys(judged, revisions.deployed, scoped)
-    sets = ReferenceSets()
+    keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
     deployments = [
         deployment_facts(
             records[i], revisions.deployed[i], identities, (shipped, keys[i]), hosts, code, sets
@@ -211,6 +213,7 @@ def collect_facts(
         population=tuple(_deployed(records[i], revisions.deployed[i], shipped) for i in judged),
         earlier=_earlier(evidence, records, judged, params),
         coauthors=coauthors,
+        identities=identities,
     )
 
 

@@ -285,7 +285,8 @@ def _with_mailmap(
 ) -> IdentityResolver:
     """identities.yaml merged with ``.mailmap``: each author's address with the one git maps
     it to (``%aE``, git's own rule, names included), and every other address the run meets
-    with the one ``git check-mailmap`` gives for it. Merging only ever joins addresses."""
+    (waivers' approvers and flag events' ``by`` too) with the one ``git check-mailmap`` gives
+    for it. Merging only ever joins addresses."""
     # An address git maps to itself joins nothing: a hundred thousand commits have a few
     # hundred authors, and fewer mapped elsewhere.
     pairs = {
@@ -299,6 +300,10 @@ def _with_mailmap(
     values += [r.author for r in evidence.reviews]
     values += [a.by for r in evidence.reviews for a in r.approvals]
     values += list(bots)
+    # Who approved each waiver and who switched each flag: ``.mailmap`` joining one of them
+    # to a deployer or an author made that waiver its approver's own exception all the same.
+    values += [w.approved_by for w in evidence.waivers]
+    values += [e.by for e in evidence.flag_events]
     return evidence.identities.merged([*pairs, *history.mailmap(values)])
 
 
