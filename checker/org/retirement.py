@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import date as Day
 from pathlib import Path
@@ -88,7 +88,7 @@ def _has_commit(repo: Path, sha: str) -> bool:
 
 def check_quiet(
     org: Organisation, retired: Retired, entry: dict[str, Any], again: Again | None = None
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Read the retired system's evidence: a deployment started on or after the retirement
     date refuses it (exit 2). Evidence gone with its repository (decommissioned) is accepted,
     the absence recorded in the signed retirement; evidence gone while the repository is
@@ -106,25 +106,39 @@ def check_quiet(
                 return _checked(org, (retired, again), entry, evidence, present=True)
         except CloneError as exc:
             gone = f"no: {exc.message} (gone)"
-            return _checked(org, (retired, again), entry, (None, []), present=False, gone=gone)
+            return _checked(org, (retired, again), entry, _Source(None), present=False, gone=gone)
     present = _repository_of(org, entry) is not None
     found = _evidence_of(org, retired, entry)
     return _checked(org, (retired, again), entry, found, present=present)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a retired system's evidence is read: its directory (None: none is named), the
+    files its repository's knightwatch.yaml says to ignore there, and, where that file named
+    the directory (the repository's own evidence), the repository and the directory's path
+    in it as named (``compliance``, or knightwatch.yaml's ``evidence``)."""
+
+    directory: Path | None
+    ignore: list[str] = field(default_factory=list)
+    repo: Path | None = None
+    named: str | None = None
 
 
 def _checked(
     org: Organisation,
     retirement: tuple[Retired, Again | None],
     entry: dict[str, Any],
-    evidence: tuple[Path | None, list[str]],
+    source: _Source,
     *,
     present: bool,
     gone: str | None = None,
-) -> dict[str, str]:
-    """The retired system's deployments read from ``evidence`` (its directory, the files to
-    ignore there); ``present``: whether its repository is still there."""
+) -> dict[str, Any]:
+    """The retired system's deployments read where ``source`` says; ``present``: whether its
+    repository is still there. Read through its repository, the record says through which
+    knightwatch.yaml and links (``evidence_read``), for next month's check of it again."""
     retired, again = retirement
-    directory, ignore = evidence
+    directory = source.directory
     if directory is None or not directory.is_dir():
         where = str(entry.get("evidence") or entry.get("repository"))
         kept = f"with its repository kept by {retired.kept_by}" if retired.kept_by else None
@@ -140,8 +154,66 @@ def _checked(
         return {"evidence_checked": gone or f"no: {where} can no longer be read (gone)"}
     from checker.evidence.bundle import load_evidence
 
-    _refuse_deployed(org, retired, again, load_evidence(directory, optional=True, ignore=ignore))
-    return {"evidence_checked": f"yes: no deployment started on or after {retired.date}"}
+    evidence = load_evidence(directory, optional=True, ignore=source.ignore)
+    read = _check_links(org, retired, entry, source, evidence)
+    _refuse_deployed(org, retired, again, evidence)
+    checked = f"yes: no deployment started on or after {retired.date}"
+    return {"evidence_checked": checked, **({"evidence_read": read} if read else {})}
+
+
+def _check_links(
+    org: Organisation, retired: Retired, entry: dict[str, Any], source: _Source, evidence: Evidence
+) -> dict[str, Any]:
+    """Refuse evidence found through the repository's links other than those its last audit
+    read it through (``settings.linked_evidence``: ``compliance`` made a link to an empty
+    ``archive/``, knightwatch.yaml untouched, redirects the check as ``evidence: archive``
+    did); what was read (``evidence_read``: knightwatch.yaml's digest, the links), or nothing
+    where the repository did not name the directory."""
+    if source.repo is None or source.directory is None:
+        return {}
+    from checker.settings import linked_evidence
+
+    names = [f.path for f in evidence.files]
+    notes = linked_evidence(source.repo, source.directory, names)
+    now = sorted(f"{n.source.removeprefix(_LINK)} -> {n.value}" for n in notes)
+    then = _links_read(entry)
+    if then is not None and then != now:
+        raise InputError(
+            f"system {retired.name} is retired, but its evidence is not read through the links "
+            f"it was last read through (then {', '.join(then) or 'none'}, now "
+            f"{', '.join(now) or 'none'}): a link in the repository says where the evidence is, "
+            "as knightwatch.yaml does, and a retirement is checked against the evidence last "
+            "attested",
+            path=str(org.path),
+            line=retired.line or None,
+            hint=f"restore the links as they were; or list {retired.name} for the month "
+            "(every service quiet) and retire it the month after",
+        )
+    return {"directory": source.named, **({"links": now} if now else {})}
+
+
+_LINK = "the link "
+"""How a setting note names a link in the repository the evidence is read through."""
+
+
+def _links_read(entry: dict[str, Any]) -> list[str] | None:
+    """The links in the repository the system's last reading of its evidence went through
+    (``LINK -> WHERE``): its last audit's settings notes, or the ``evidence_read`` of the
+    retirement that checked it; None where neither says (not judged, or signed before)."""
+    audit = entry.get("audit")
+    if isinstance(audit, dict):
+        weakened = (audit.get("settings") or {}).get("weakened") or []
+        return sorted(
+            f"{str(n.get('source')).removeprefix(_LINK)} -> {n.get('value')}"
+            for n in weakened
+            if isinstance(n, dict)
+            and n.get("name") == "evidence"
+            and str(n.get("source")).startswith(_LINK)
+        )
+    read = entry.get("evidence_read")
+    if isinstance(read, dict):
+        return sorted(str(link) for link in read.get("links") or [])
+    return None
 
 
 def _refuse_deployed(
@@ -202,7 +274,7 @@ def check_signed_retirement(org: Organisation, record: object, attested: str, pe
     retired = Retired(
         str(record.get("name")), day, str(record.get("reason")), 0, str(kept) if kept else None
     )
-    entry = {"repository": last.get("repository"), "evidence": last.get("evidence")}
+    entry = {key: last.get(key) for key in ("repository", "evidence", "evidence_read")}
     place = org.place_of(entry)
     listed = org.system(retired.name) is not None or any(s.place == place for s in org.systems)
     until = datetime.fromisoformat(f"{period}-01T00:00:00+00:00") if listed else None
@@ -218,9 +290,7 @@ def _repository_of(org: Organisation, entry: dict[str, Any]) -> Path | None:
     return path if path.is_dir() else None
 
 
-def _evidence_of(
-    org: Organisation, retired: Retired, entry: dict[str, Any]
-) -> tuple[Path | None, list[str]]:
+def _evidence_of(org: Organisation, retired: Retired, entry: dict[str, Any]) -> _Source:
     """The retired system's evidence directory as last month's attestation recorded it (None
     when no evidence directory was named and its repository is gone), and the files its
     repository's knightwatch.yaml says to ignore there."""
@@ -228,16 +298,16 @@ def _evidence_of(
     repo = _repository_of(org, entry)
     if repo is not None:
         if isinstance(evidence, str):
-            return (org.path.parent.resolve() / evidence).resolve(), _evidence_in(repo)[1]
+            return _Source((org.path.parent.resolve() / evidence).resolve(), _evidence_in(repo)[1])
         return _own_evidence(org, retired, entry, repo)
     if isinstance(evidence, str):
-        return (org.path.parent.resolve() / evidence).resolve(), []
-    return None, []
+        return _Source((org.path.parent.resolve() / evidence).resolve())
+    return _Source(None)
 
 
 def _own_evidence(
     org: Organisation, retired: Retired, entry: dict[str, Any], repo: Path
-) -> tuple[Path, list[str]]:
+) -> _Source:
     """The repository's own evidence directory, where its knightwatch.yaml names it, that
     file being the one the system's last audit read: changed since, it could name another
     directory (an empty one, a copy of the old records) while the deployments after the
@@ -245,8 +315,17 @@ def _own_evidence(
     from checker.config import load_config
 
     config, digest = load_config(repo)
-    then = _config_read(entry)
+    then, named = _config_read(entry), config.evidence or DEFAULT_EVIDENCE
     now = f"sha256 {digest.sha256}" if digest is not None else "none"
+    read = entry.get("evidence_read")
+    if isinstance(read, dict) and read.get("directory") != named:
+        raise InputError(
+            f"system {retired.name} is retired, but its repository's knightwatch.yaml now names "
+            f"{named} as its evidence, not {read.get('directory')}, where the retirement's "
+            "check read it: checked again, a retirement is read where it was checked",
+            path=str(org.path),
+            hint=f"restore knightwatch.yaml's evidence: {read.get('directory')}",
+        )
     if then is not None and then != now:
         raise InputError(
             f"system {retired.name} is retired, but its repository's knightwatch.yaml is not "
@@ -257,7 +336,7 @@ def _own_evidence(
             hint=f"restore knightwatch.yaml as it was; or list {retired.name} for the month "
             "(every service quiet) and retire it the month after",
         )
-    return repo / (config.evidence or DEFAULT_EVIDENCE), list(config.evidence_ignore)
+    return _Source(repo / named, list(config.evidence_ignore), repo, named)
 
 
 def _config_read(entry: dict[str, Any]) -> str | None:

@@ -83,6 +83,7 @@ def test_a_retired_system_is_recorded_in_the_signed_attestation(march: Org, tmp_
                 "unjudged": "records of 2024-03 recorded after its attestation are judged by "
                 "no audit",
                 "evidence_checked": "yes: no deployment started on or after 2024-03-31",
+                "evidence_read": {"directory": "compliance"},
             },
         }
     ]
@@ -384,3 +385,79 @@ def test_a_deployment_after_the_retirement_recorded_late_stops_the_next_month(
         ) in result.err
         assert "audit 2024-04 again with payments listed" in result.err
         assert not (tmp_path / "may.json").exists()
+
+
+def _pay_2(org: Org) -> Path:
+    """payments' repository, its compliance/ recording PAY-2, a deployment of April 10th."""
+    repo = org.root / "repos" / "payments"
+    records = yaml.safe_load((repo / "compliance" / "deploys.yaml").read_text())
+    later = {**records[0], "id": "PAY-2", "started_at": "2024-04-10T10:00:00Z"}
+    write_yaml(repo / "compliance" / "deploys.yaml", [*records, later])
+    return repo
+
+
+def _linked_away(repo: Path) -> None:
+    """compliance/ kept as compliance-real/, compliance a link to an empty archive/."""
+    (repo / "compliance").rename(repo / "compliance-real")
+    (repo / "archive").mkdir()
+    (repo / "compliance").symlink_to("archive")
+
+
+def test_a_retired_system_whose_evidence_a_link_now_leads_away_is_refused(
+    tmp_path: Path,
+) -> None:
+    """payments records PAY-2 (April 10th), and compliance is now a link to an empty archive/,
+    knightwatch.yaml untouched: the retirement was checked in archive/ and April signed a PASS,
+    as with knightwatch.yaml's `evidence: archive`. A link its last audit read through stands."""
+    org = march_again(tmp_path)
+    _linked_away(_pay_2(org))
+    result = april(org, tmp_path, without_payments(org), retired=[RETIRED])
+    assert result.code == 2, result.err
+    assert (
+        "system payments is retired, but its evidence is not read through the links it was "
+        "last read through (then none, now compliance -> archive)"
+    ) in result.err
+    assert not (tmp_path / "apr.json").exists()
+    linked = three_teams(tmp_path / "linked", failing="payments")
+    repo = linked.root / "repos" / "payments"
+    (repo / "compliance").rename(repo / "records")
+    (repo / "compliance").symlink_to("records")
+    assert linked.audit("mar.json", "--workers", "0").code == 1
+    result = april(linked, tmp_path, without_payments(linked), retired=[RETIRED])
+    assert result.code == 0, result.err
+    read = predicate(tmp_path / "apr.json")["retired"][0]["last_attested"]["evidence_read"]
+    assert read == {"directory": "compliance", "links": ["compliance -> records"]}
+
+
+@pytest.mark.parametrize("moved", ["knightwatch.yaml", "link"])
+def test_a_retirement_checked_again_is_read_where_it_was_checked(
+    tmp_path: Path, moved: str
+) -> None:
+    """April retired payments, its evidence read in compliance/; then PAY-2 (April 10th) was
+    recorded there, and knightwatch.yaml named an empty archive/ (or compliance became a link
+    to it). May, checking the retirement again, read archive/ and signed a PASS (exit 0)."""
+    org = march_again(tmp_path)
+    assert april(org, tmp_path, without_payments(org), retired=[RETIRED]).code == 0
+    repo = _pay_2(org)
+    if moved == "link":
+        _linked_away(repo)
+    else:
+        (repo / "archive").mkdir()
+        (repo / "knightwatch.yaml").write_text("evidence: archive\n")
+    private, _ = org.key("central")
+    may = Org(org.root, without_payments(org), "org-may.yaml").quiet("2024-05")
+    result = run_cli(
+        "audit", "--org", may.file, "--period", "2024-05", "--as-of", "2024-06-01",
+        "--key", private, "-o", tmp_path / "may.json", "--workers", "0",
+        "--previous", tmp_path / "apr.json",
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    said = (
+        "its evidence is not read through the links it was last read through (then none, now "
+        "compliance -> archive)"
+        if moved == "link"
+        else "its repository's knightwatch.yaml now names archive as its evidence, not "
+        "compliance, where the retirement's check read it"
+    )
+    assert f"system payments is retired, but {said}" in result.err
+    assert not (tmp_path / "may.json").exists()
