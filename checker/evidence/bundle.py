@@ -611,11 +611,12 @@ def _check_one_record_a_change(evidence: Evidence) -> None:
     same change, one with ``source`` and one without, brought the withdrawn approval back."""
     first: dict[str, int] = {}
     named: dict[str, int] = {}
-    """Pull requests named with their repository, by their bare name (``#7``)."""
+    """Pull and merge requests named with their repository, by their bare name (``#7``,
+    ``!7``)."""
     for index, review in enumerate(evidence.reviews):
         key = review.change.strip().casefold()
         pull = _PULL_NAMED.fullmatch(key)
-        bare = f"#{pull.group(1)}" if pull else None
+        bare = f"{pull.group(1)}{pull.group(2)}" if pull else None
         at = first.get(key, named.get(key))  # the same name, or #7 after org/shop#7
         at = first.get(bare, at) if bare is not None else at  # org/shop#7 after #7
         if at is not None:
@@ -635,9 +636,11 @@ def _check_one_record_a_change(evidence: Evidence) -> None:
             named.setdefault(bare, index)
 
 
-_PULL_NAMED = re.compile(r"[^#\s/]+(?:/[^#\s/]+)+#(\d+)")
+_PULL_NAMED = re.compile(r"[^#!\s/]+(?:/[^#!\s/]+)+([#!])(\d+)")
 """A pull request named with its repository (``org/shop#7``): the same as ``#7``, the name an
-import of a pull request saved without its ``base.repo`` gave it."""
+import of a pull request saved without its ``base.repo`` gave it; and a GitLab merge request
+(``group/app!7``, its ``references.full``): the same as ``!7``, the name an import of one
+saved without its ``references`` gave it."""
 
 
 def _check_separated_ids(evidence: Evidence, first: dict[str, int]) -> None:

@@ -562,6 +562,16 @@ CASES = [
         ),
         ["reviews.jsonl:2:", "'#7' is recorded twice", "(as 'org/shop#7')"],
     ),
+    (
+        # An import of a GitLab merge request saved without its references names it !7.
+        "merge-request-recorded-bare-and-named",
+        _extra(
+            "reviews.jsonl",
+            f'{{"change": "!7", "author": "a", "commits": ["{ONE}"]}}\n'
+            f'{{"change": "group/sub/app!7", "author": "a", "commits": ["{ONE}"]}}\n',
+        ),
+        ["reviews.jsonl:2:", "'group/sub/app!7' is recorded twice", "(as '!7')"],
+    ),
     ("invalid-yaml", _deploys(GOOD + "- id: [unclosed\n"), ["deploys.yaml:", "invalid YAML"]),
     (
         "duplicate-key",
@@ -819,14 +829,15 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
 
 
 def test_pull_requests_of_two_repositories_are_two_changes(tmp_path: Path) -> None:
-    """``a/x#7`` and ``b/y#7`` are two pull requests; ``#7`` beside either is one of them."""
+    """``a/x#7`` and ``b/y#7`` are two pull requests; ``#7`` beside either is one of them.
+    ``a/x!7`` is a merge request, another change."""
     repo = ScriptedRepo(tmp_path / "repo")
     repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     records = "".join(
         f'{{"change": "{name}", "author": "a", "commits": ["{ONE}"]}}\n'
-        for name in ("a/x#7", "b/y#7", "b/y#77")
+        for name in ("a/x#7", "b/y#7", "b/y#77", "a/x!7")
     )
     _extra("reviews.jsonl", records)(repo.path, evidence)
     result = run_cli("check", "--repo", repo.path, "--evidence", evidence)
