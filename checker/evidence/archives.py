@@ -9,8 +9,12 @@ searched too, and what they hold in turn (a ``.jar`` inside a ``.war``, or insid
 members), a few levels deep and up to a budget of bytes per file, so that a small file
 unpacking to gigabytes costs a bounded time.
 
+A tar's members and an ``ar`` archive's (a ``.deb``) are stored as they are, searched with
+the archive's bytes, and unpacked where compressed themselves.
+
 What was not unpacked is said, never passed over: a file past the budget or nested too deeply,
-a damaged archive, an encrypted member, a compression method Python does not read. Such a file
+a damaged archive, an encrypted member, a compression method Python does not read (a zip's
+PPMd, or a whole file in zstd, lz4, 7-Zip, RAR or lzip, known by its magic bytes). Such a file
 is searched as far as it could be read, and its reasons (``Unpacked.unsearched``) make the
 rules that search file content judged on part of their evidence. Unpacking is tried only on a
 file that starts with an archive's magic bytes (a tar's are at byte 257), so plain files cost
@@ -67,6 +71,24 @@ _STREAMS: tuple[tuple[re.Pattern[bytes], Callable[[], _Decompressor]], ...] = (
 _TAR_MAGIC = (257, b"ustar")
 """Where a POSIX or GNU tar header says what it is; a tar stores its members' bytes as they
 are (searched with it), but a member may itself be compressed."""
+_TAR_SUM = re.compile(rb" *[0-7]+[ \0]*")
+"""A tar header's checksum field (bytes 148 to 155): octal digits, ended by NUL or space.
+The tar of Seventh Edition Unix (``tar --format=v7``) writes no magic, and is known by it."""
+_AR = b"!<arch>\n"
+"""An ``ar`` archive (a ``.deb``: its ``data.tar.xz`` member holds the package's files), which
+stores its members' bytes as they are, as a tar does."""
+_AR_HEADER = 60
+_NOT_READ = re.compile(
+    rb"\x28\xb5\x2f\xfd"  # a zstd frame (.zst, .tar.zst)
+    rb"|[\x50-\x5f]\x2a\x4d\x18"  # a skippable frame, zstd's or lz4's
+    rb"|\x04\x22\x4d\x18"  # an lz4 frame (.lz4)
+    rb"|7z\xbc\xaf\x27\x1c"  # a 7-Zip archive
+    rb"|Rar!\x1a\x07"  # a RAR archive
+    rb"|LZIP[\x00\x01]"  # an lzip file
+)
+"""Compressed formats Python does not read: such a file is not unpacked, and says so
+(``UNSUPPORTED``). Taken for plain bytes, a ``.zst``, ``.lz4``, ``.7z`` or ``.rar`` holding
+retired code or a retired flag's name passed as searched whole."""
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
 """What a damaged archive raises."""
 
@@ -82,8 +104,9 @@ class Unpacked:
     """Bytes that may still be unpacked."""
     keep_tar_files: bool = False
     tar_files: list[bytes] = field(default_factory=list)
-    """With ``keep_tar_files``, each file a tar holds: searched with the tar's own bytes, but
-    each a file whose content may be another's (retired code vendored in a ``.tar.gz``)."""
+    """With ``keep_tar_files``, each file a tar or an ``ar`` archive holds: searched with the
+    archive's own bytes, but each a file whose content may be another's (retired code vendored
+    in a ``.tar.gz`` or a ``.deb``)."""
 
 
 def is_archive(data: bytes) -> bool:
@@ -93,12 +116,17 @@ def is_archive(data: bytes) -> bool:
 
 
 def _kind(data: bytes) -> str | None:
-    """What ``data`` is, read once: ``tar``, ``zip``, ``stream`` (gzip, bzip2 or xz), or None."""
+    """What ``data`` is, read once: ``tar``, ``ar``, ``zip``, ``stream`` (gzip, bzip2 or xz),
+    ``unread`` (compressed by a method not read: ``_NOT_READ``), or None."""
     if _is_tar(data):
         return "tar"
+    if data.startswith(_AR):
+        return "ar"
     if _is_zip(data):
         return "zip"
-    return "stream" if _stream(data) is not None else None
+    if _stream(data) is not None:
+        return "stream"
+    return "unread" if _NOT_READ.match(data) else None
 
 
 def _is_zip(data: bytes) -> bool:
@@ -123,8 +151,16 @@ def _stream(data: bytes) -> Callable[[], _Decompressor] | None:
 
 
 def _is_tar(data: bytes) -> bool:
+    """A tar by its magic, or (Seventh Edition's, which has none) by a first header whose
+    checksum is its own: the sum of its bytes, the checksum field read as spaces."""
     at, magic = _TAR_MAGIC
-    return data[at : at + len(magic)] == magic
+    if data[at : at + len(magic)] == magic:
+        return True
+    header = data[:512]
+    if len(header) < 512 or not header[0] or not _TAR_SUM.fullmatch(header[148:156]):
+        return False
+    summed = sum(header[:148]) + 8 * ord(" ") + sum(header[156:])
+    return int(header[148:156].strip(b" \0"), 8) == summed
 
 
 def unpacked(data: bytes, *, tar_files: bool = False) -> Unpacked:
@@ -141,6 +177,12 @@ def _unpack(data: bytes, found: Unpacked, depth: int) -> None:
         return
     if kind == "tar":  # not compressed: its members stand at its own level
         _members_of_tar(data, found, depth)
+        return
+    if kind == "ar":
+        _members_of_ar(data, found, depth)
+        return
+    if kind == "unread":
+        found.unsearched.add(UNSUPPORTED)
         return
     if depth > MAX_DEPTH:
         found.unsearched.add(TOO_DEEP)
@@ -238,3 +280,29 @@ def _members_of_tar(data: bytes, found: Unpacked, depth: int) -> None:
                     _unpack(content, found, depth)
     except (tarfile.TarError, *_UNREADABLE):
         found.unsearched.add(DAMAGED)
+
+
+def _members_of_ar(data: bytes, found: Unpacked, depth: int) -> None:
+    """Unpack what an ``ar`` archive's members hold compressed (a ``.deb``'s
+    ``data.tar.xz``), each kept as a file with ``keep_tar_files``, as a tar's are. A BSD name
+    (``#1/LENGTH``) stands in front of its member's bytes."""
+    at = len(_AR)
+    while at + _AR_HEADER <= len(data):
+        header = data[at : at + _AR_HEADER]
+        size = header[48:58].strip()
+        if header[58:60] != b"`\n" or not size.isdigit():
+            found.unsearched.add(DAMAGED)
+            return
+        start, end = at + _AR_HEADER, at + _AR_HEADER + int(size)
+        name = header[:16].strip()
+        if name.startswith(b"#1/") and name[3:].isdigit():
+            start += int(name[3:])
+        if end > len(data) or start > end:
+            found.unsearched.add(DAMAGED)
+            return
+        content = data[start:end]
+        if found.keep_tar_files:
+            found.tar_files.append(content)
+        if is_archive(content):
+            _unpack(content, found, depth)
+        at = end + (end & 1)  # members start at even offsets

@@ -12,8 +12,8 @@ import pytest
 
 from checker.evidence import archives
 from checker.evidence.archives import unpacked
-from tests.facts.test_archives_in_part import _headers
-from tests.facts.test_deadcode import _tarred, _zipped
+from tests.facts.test_archives_in_part import _headers, zstd_frame
+from tests.facts.test_deadcode import _tarred, _zipped, ar_archive, v7_tarred
 
 
 def test_what_a_file_unpacks_to_is_bounded_and_said_to_be(
@@ -80,3 +80,45 @@ def test_one_unreadable_member_leaves_the_others_searched(
 def test_what_does_not_unpack_holds_nothing_more(data: bytes, unsearched: set[str]) -> None:
     found = unpacked(data)
     assert (found.contents, found.unsearched) == ([], unsearched)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        zstd_frame(b"old"),
+        b"\x50\x2a\x4d\x18" + bytes(8) + zstd_frame(b"old"),
+        b"\x04\x22\x4d\x18\x64\x40\xa7" + b"old",
+        b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24),
+        b"Rar!\x1a\x07\x01\x00" + bytes(24),
+        b"LZIP\x01\x0c" + bytes(24),
+    ],
+    ids=["zstd", "skippable frame", "lz4", "7z", "rar", "lzip"],
+)
+def test_a_format_not_read_is_said_to_be(data: bytes) -> None:
+    """zstd, lz4, 7-Zip, RAR and lzip files were taken for plain bytes, searched whole: a
+    ``.zst`` or a ``.7z`` holding retired code or a retired flag's name passed."""
+    found = unpacked(data)
+    assert (found.contents, found.unsearched) == ([], {archives.UNSUPPORTED})
+    assert unpacked(_tarred("peg.tar.zst", data)).unsearched == {archives.UNSUPPORTED}
+
+
+def test_what_an_ar_archive_holds_is_unpacked() -> None:
+    """A ``.deb`` is an ``ar`` archive whose ``data.tar.gz`` holds the package's files: it was
+    searched as its bytes alone, its members' compressed. A BSD name (``#1/6``) stands in
+    front of its member's bytes."""
+    deb = ar_archive(
+        ("debian-binary", b"2.0\n"),
+        ("data.tar.gz", gzip.compress(_tarred("usr/lib/peg.py", b"old"), mtime=0)),
+    )
+    found = unpacked(deb, tar_files=True)
+    assert (found.tar_files[0], found.tar_files[-1], found.unsearched) == (b"2.0\n", b"old", set())
+    bsd = unpacked(ar_archive(("#1/6", b"peg.pyold")), tar_files=True)
+    assert (bsd.tar_files, bsd.unsearched) == ([b"old"], set())
+    assert unpacked(b"!<arch>\n" + b"x" * 70).unsearched == {archives.DAMAGED}
+
+
+def test_a_seventh_edition_tar_is_a_tar() -> None:
+    """No magic at byte 257: its members were neither kept as files nor unpacked."""
+    found = unpacked(v7_tarred("lib/x.jar", _zipped("X.class", b"old")), tar_files=True)
+    assert (found.contents, found.unsearched) == ([b"old"], set())
+    assert unpacked(b"x" * 148 + b"0000000\0" + b"y" * 400).unsearched == set()

@@ -40,6 +40,14 @@ def _nested(levels: int) -> bytes:
     return data
 
 
+def zstd_frame(data: bytes) -> bytes:
+    """``data`` as one zstd frame of one raw block (what ``zstd`` writes for data it cannot
+    shrink; Python has no zstd to write one)."""
+    assert len(data) < 256
+    block = (len(data) << 3 | 1).to_bytes(3, "little")  # the last block, raw
+    return b"\x28\xb5\x2f\xfd\x20" + bytes([len(data)]) + block + data
+
+
 CASES = {
     "nested": (_nested(archives.MAX_DEPTH + 1), archives.TOO_DEEP),
     "encrypted": (_headers(JAR, flags=0x1), archives.ENCRYPTED),
@@ -47,6 +55,7 @@ CASES = {
     "damaged": (JAR[:40] + bytes(10) + JAR[50:], archives.DAMAGED),
     "truncated": (gzip.compress(CODE * 100, mtime=0)[:-40], archives.DAMAGED),
     "too large": (gzip.compress(bytes(2000) + CODE, mtime=0), archives.TOO_LARGE),
+    "zstd": (zstd_frame(bytes(40)), archives.UNSUPPORTED),
 }
 
 

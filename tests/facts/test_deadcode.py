@@ -314,6 +314,26 @@ def _tarred(name: str, content: bytes) -> bytes:
     return out.getvalue()
 
 
+def v7_tarred(name: str, content: bytes) -> bytes:
+    """A tar of one member as Seventh Edition Unix wrote it (``tar --format=v7``): no magic
+    (bytes 257 on blank), the checksum its own."""
+    data = bytearray(_tarred(name, content))
+    data[257:265] = bytes(8)
+    data[265:345] = bytes(80)  # user and group names, which V7 has not
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    return bytes(data)
+
+
+def ar_archive(*members: tuple[str, bytes]) -> bytes:
+    """An ``ar`` archive (a ``.deb``) of ``members``, each padded to an even length."""
+    out = b"!<arch>\n"
+    for name, content in members:
+        out += b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 0, 0, 0, b"100644", len(content))
+        out += content + b"\n" * (len(content) & 1)
+    return out
+
+
 CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34\x01\x00\x03old" + bytes(range(256)) * 8
 
 

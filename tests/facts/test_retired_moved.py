@@ -16,7 +16,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.evidence.git_content import TreeIndex
 from checker.facts.retired import RetiredCodeHistory
 from tests.conftest import deployment, run_cli, write_yaml
-from tests.facts.test_deadcode import APPROVAL, _tarred, _zipped, registry
+from tests.facts.test_deadcode import APPROVAL, _tarred, _zipped, ar_archive, registry, v7_tarred
 from tests.facts.test_retired_history import CODE, PEG, _check, _commit, _retired
 
 OTHER = "def smars_router(): ...\n"
@@ -110,7 +110,14 @@ def _vendored(kind: str) -> tuple[str, bytes]:
         return "vendor/peg.zip", _zipped("peg/strategy.py", code)
     if kind == "gz":
         return "vendor/strategy.py.gz", gzip.compress(code, mtime=0)
+    if kind == "v7 tar":
+        return "vendor/peg.tar", v7_tarred("peg/strategy.py", code)
     tarred = _tarred("peg/strategy.py", code)
+    if kind == "deb":
+        data = ar_archive(
+            ("debian-binary", b"2.0\n"), ("data.tar.gz", gzip.compress(tarred, mtime=0))
+        )
+        return "vendor/peg.deb", data
     return (
         ("vendor/peg.tar", tarred)
         if kind == "tar"
@@ -118,10 +125,12 @@ def _vendored(kind: str) -> tuple[str, bytes]:
     )
 
 
-@pytest.mark.parametrize("kind", ["zip", "gz", "tar", "tar.gz"])
+@pytest.mark.parametrize("kind", ["zip", "gz", "tar", "tar.gz", "v7 tar", "deb"])
 def test_retired_code_vendored_in_an_archive_is_still_there(tmp_path: Path, kind: str) -> None:
     """The retired file moved into a zip, a gzip stream, a tar or a .tar.gz, under another
-    name: its blob was sought among the tree's files alone, and DEAD-004 passed."""
+    name: its blob was sought among the tree's files alone, and DEAD-004 passed. So it did in
+    a tar without magic (Seventh Edition's) and in a .deb (an ar archive), which were taken for
+    no archive at all."""
     repo, _ = _listed(tmp_path)
     path, data = _vendored(kind)
     (repo.path / "vendor").mkdir()
