@@ -311,9 +311,9 @@ def _running(event: FlagEvent, known: tuple[dict[str, str], Streams]) -> dict[st
     instant (its rollout may have reached a host already), and each commit its service's
     hosts were last observed running (``known``: every deployment's commit, and the streams)."""
     deployed, streams = known
-    last = event["last_deployment"]
     stream = (event["service"], event["environment"], event["at_ns"])
-    ids = [last["id"]] if last is not None else []
+    last = streams.latest_succeeded_before(*stream)
+    ids = [last.id] if last is not None else []
     ids += [d.id for d in streams.succeeded_starting_at(*stream)]
     said: dict[str, list[str]] = {}
     for deployment in reversed(ids):  # the latest named first

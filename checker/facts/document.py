@@ -295,7 +295,8 @@ class FlagEvent(TypedDict):
     by: ReadOnly[str]
     """Who switched it, as recorded."""
     last_deployment: ReadOnly[DeploymentSummary | None]
-    """The latest deployment of its stream that started before it and succeeded anywhere."""
+    """The latest deployment of its stream that started at or before it (one that started in
+    its own instant was rolling out when it was switched) and succeeded anywhere."""
     observed_by_version: ReadOnly[dict[Sha, list[str]]]
     """The hosts of its service, by the commit each was last observed running at or before it."""
     short_commits: ReadOnly[dict[Sha, str]]
@@ -306,7 +307,8 @@ class FlagEvent(TypedDict):
     retired_in: ReadOnly[list[str]]
     """The code running where it was switched whose registry marks the flag retired (or no
     longer lists it, where an earlier version retired it), as messages show it: ``SHORT
-    (deployment ID)`` for the commit of ``last_deployment``, ``SHORT (observed on HOSTS)`` for
+    (deployment ID)`` for the commit of a deployment running there (the latest that started
+    before it, and each that started in its own instant), ``SHORT (observed on HOSTS)`` for
     a commit of ``observed_by_version``. Empty for a flag switched off."""
     unreadable_in: ReadOnly[list[str]]
     """The code running where it was switched whose registry cannot be read, so that whether

@@ -197,7 +197,9 @@ def flag_events(
     by_service: dict[str, list[document.Observation]],
     replicas: dict[str, dict[str, int]],
 ) -> list[document.FlagEvent]:
-    """Each flag event with the last good deployment before it and the last observations."""
+    """Each flag event with the last good deployment that started at or before it (one that
+    started in its own instant was rolling out when it was switched) and the last
+    observations."""
     order = sorted(range(len(events)), key=lambda i: (timestamp_ns(events[i].at), i))
     latest = _LatestObservations(by_service)
     out: list[document.FlagEvent] = []
@@ -205,7 +207,7 @@ def flag_events(
         event = events[i]
         at_ns = timestamp_ns(event.at)
         by_version, seen = latest.by_version_before(event.service, at_ns)
-        deployment = streams.latest_succeeded_before(event.service, event.environment, at_ns)
+        deployment = streams.latest_succeeded_by(event.service, event.environment, at_ns)
         out.append(
             document.FlagEvent(
                 flag=event.flag,

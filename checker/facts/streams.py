@@ -38,6 +38,13 @@ class Streams:
         position = bisect.bisect_left(starts, at_ns)
         return good[position - 1] if position else None
 
+    def latest_succeeded_by(self, service: str, environment: str, at_ns: int) -> Deployment | None:
+        """The last deployment that started at or before ``at_ns`` and succeeded anywhere: one
+        that started in that very instant was running then."""
+        starts, good = self._succeeded.get((service, environment), ([], []))
+        position = bisect.bisect_right(starts, at_ns)
+        return good[position - 1] if position else None
+
     def succeeded_starting_at(self, service: str, environment: str, at_ns: int) -> list[Deployment]:
         """The deployments that started at ``at_ns`` itself and succeeded anywhere."""
         starts, good = self._succeeded.get((service, environment), ([], []))

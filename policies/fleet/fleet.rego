@@ -164,10 +164,10 @@ grace_ns := data.knightwatch.params.observation_grace_ns
 # title: No flag switched on while the fleet runs mixed versions
 # description: >-
 #   A flag must not be enabled on a service while its hosts run different versions: when the
-#   latest deployment before the event that succeeded anywhere did not succeed on every host
-#   of the service and every target it names, listed or not (by the event: a target that
-#   finished after it had not), or when the latest observations of its hosts at or before the
-#   event disagree.
+#   latest deployment that started at or before the event and succeeded anywhere did not
+#   succeed on every host of the service and every target it names, listed or not (by the
+#   event: a target that finished after it had not), or when the latest observations of its
+#   hosts at or before the event disagree.
 #   This is the rule that would have stopped 1 August 2012.
 # custom:
 #   id: FLEET-003

@@ -280,6 +280,25 @@ def test_a_flag_switched_on_while_the_rollout_ran_is_fleet_003(
     assert f"h1 ({status}" in message, message
 
 
+@pytest.mark.parametrize("at", ["2024-04-03T12:30:00Z", "2024-04-03T17:30:00+05:00"])
+def test_a_flag_switched_on_in_the_instant_a_rollout_started_is_fleet_003(
+    tmp_path: Path, at: str
+) -> None:
+    """D2 started at 12:30, the instant the flag went on, and finished at 14:00 on both hosts.
+    Only deployments that started strictly before the flag were asked about: the complete D1
+    answered, and a flag switched on as the rollout began passed, where one a nanosecond later
+    was a finding. The same instant written in another zone is the same instant."""
+    repo, base, v2, targets = _flag_release(tmp_path)
+    first = deployment("D1", base, "2024-04-01T12:00:00Z", targets=targets, approvals=APPROVAL)
+    second = deployment("D2", v2, at, targets=targets, approvals=APPROVAL)
+    first["finished_at"], second["finished_at"] = "2024-04-01T12:10:00Z", "2024-04-03T14:00:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [first, second])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    message = _fleet_003(repo, evidence)
+    assert f"deployment D2 of {v2[:12]} did not succeed on h1 (succeeded only at" in message
+
+
 @pytest.mark.parametrize("april", ["web observed", "web not observed", "nothing"])
 def test_a_host_that_drifts_back_in_the_month_after_its_deployment_fails_that_month(
     tmp_path: Path, april: str
