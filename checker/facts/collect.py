@@ -475,6 +475,7 @@ def _summary(record: DeploymentRecord, sha: str) -> DeploymentSummary:
         succeeded_everywhere=False,
         succeeded_hosts=_succeeded(record),
         target_status=_target_status(record),
+        dropped_targets={},  # the fleet's part: ``fleet.fleet_facts``
     )
 
 
@@ -487,17 +488,18 @@ def _target_status(record: DeploymentRecord) -> dict[str, str]:
 
 
 def _targets(
-    record: DeploymentRecord, listed: list[str] | None
+    record: DeploymentRecord, listed: list[str] | None, dropped: dict[str, str]
 ) -> tuple[bool, list[str], dict[str, str]]:
     """A judged deployment's ``succeeded_everywhere``, ``succeeded_hosts`` and
     ``target_status``: where every host fleet.yaml lists for its service and every target the
-    deployment names succeeded, only the targets it does not list (FLEET-004's) are kept. A
-    target the record itself names as skipped or failed is a host it did not reach, listed or
-    not (Knight's eighth server, left out of the inventory): it is never summarised away."""
+    deployment names succeeded, and it dropped no target of the deployment before it, only
+    the targets it does not list (FLEET-004's) are kept. A target the record itself names as
+    skipped or failed is a host it did not reach, listed or not (Knight's eighth server, left
+    out of the inventory): it is never summarised away."""
     succeeded = _succeeded(record)
     status = _target_status(record)
     inventory = set(listed or ())
-    if not inventory or not inventory.union(status.keys()).issubset(succeeded):
+    if not inventory or dropped or not inventory.union(status.keys()).issubset(succeeded):
         return False, succeeded, status
     return True, [], {host: s for host, s in status.items() if host not in inventory}
 
@@ -514,7 +516,10 @@ def deployment_facts(
     """One judged deployment, from its record and each area's facts about it (``shipped``:
     every range, and the key of its own; ``sets``: the reference sets so far)."""
     deployer = identities.identify(record.deployer)
-    everywhere, succeeded, status = _targets(record, (hosts.fleet or {}).get(record.service))
+    dropped = hosts.dropped.get(record.id, {})
+    everywhere, succeeded, status = _targets(
+        record, (hosts.fleet or {}).get(record.service), dropped
+    )
     at_commit = code.at_deployment.get(record.id) or code.at_commit[sha]
     deployment = Deployment(
         id=record.id,
@@ -533,6 +538,7 @@ def deployment_facts(
         succeeded_everywhere=everywhere,
         target_status=status,
         succeeded_hosts=succeeded,
+        dropped_targets=dropped,
         on_protected_branch=sha in shipped[0].on_branch,
         shipped_range=shipped[1],
         window_observations=hosts.windows.get(record.id, {}),

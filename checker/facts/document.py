@@ -153,6 +153,10 @@ class Deployment(TypedDict):
     succeeded_hosts: ReadOnly[list[str]]
     """The targets whose status is ``succeeded``, sorted; empty where
     ``succeeded_everywhere``."""
+    dropped_targets: ReadOnly[dict[str, str]]
+    """The targets of the deployment before it in its stream that it does not name and
+    fleet.yaml does not list for its service, each with the status FLEET-001 reports: hosts
+    that ran the service, which it did not reach. Never ``succeeded_everywhere`` with any."""
     on_protected_branch: ReadOnly[bool]
     """``commit`` is reachable from the protected branch."""
     shipped_range: ReadOnly[str]
@@ -274,6 +278,8 @@ class DeploymentSummary(TypedDict):
     """As in ``Deployment``: every target whose status is ``succeeded``, sorted."""
     target_status: ReadOnly[dict[str, str]]
     """As in ``Deployment``: every target's status."""
+    dropped_targets: ReadOnly[dict[str, str]]
+    """As in ``Deployment``."""
 
 
 @with_config(_STRICT)

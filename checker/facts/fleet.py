@@ -11,6 +11,7 @@ it had: a slow cluster neither moves the others' windows nor hides a mixed fleet
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ WindowStarts = dict[str, dict[str, int]]
 """By deployment id, by host observed in its window: the instant the host's window starts."""
 Unwindowed = dict[str, list[int]]
 """By id of a deployment without ``finished_at``: when its service was observed after it."""
+Dropped = dict[str, dict[str, str]]
+"""By deployment id: the targets the deployment before it in its stream named that it does not
+name and fleet.yaml does not list, each with why it is a host the deployment did not reach."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class FleetFacts:
     not judge. Only deployments with such observations."""
     flag_events: list[document.FlagEvent]
     """Every flag event, in order of time."""
+    dropped: Dropped
+    """For every deployment that has any: its ``dropped_targets``."""
 
 
 def fleet_facts(
@@ -58,6 +64,7 @@ def fleet_facts(
     last good deployment before it (from ``summaries``) and the last observations."""
     by_service = observations_by_service(evidence.observations, resolved)
     found, starts = windows(streams, by_service)
+    dropped = dropped_targets(evidence, streams)
     return FleetFacts(
         fleet=_inventory(evidence),
         clusters=_clusters(evidence),
@@ -65,8 +72,13 @@ def fleet_facts(
         window_starts=starts,
         unwindowed=unwindowed(streams, by_service),
         flag_events=flag_events(
-            evidence.flag_events, streams, summaries, by_service, _replicas(evidence)
+            evidence.flag_events,
+            streams,
+            {i: {**s, "dropped_targets": dropped.get(i, {})} for i, s in summaries.items()},
+            by_service,
+            _replicas(evidence),
         ),
+        dropped=dropped,
     )
 
 
@@ -77,6 +89,31 @@ def _inventory(evidence: Evidence) -> dict[str, list[str]] | None:
         name: sorted(set(service.host_names()))
         for name, service in sorted(evidence.fleet.services.items())
     }
+
+
+def dropped_targets(evidence: Evidence, streams: Streams) -> Dropped:
+    """Each deployment's targets of the deployment before it in its stream that it does not
+    name and fleet.yaml does not list for its service: a host the deploy tool knew ran the
+    service, that this deployment's record leaves out (deploy tools drop unreachable hosts
+    from their summaries) and the inventory does not list (Knight's eighth server, left out of
+    both), still runs the code before it. Only services of the inventory."""
+    if evidence.fleet is None:
+        return {}
+    dropped: Dropped = {}
+    for (service, _), stream in streams.by_key.items():
+        if service not in evidence.fleet.services:
+            continue
+        listed = set(evidence.fleet.services[service].host_names())
+        for before, deployment in itertools.pairwise(stream):
+            named = {t.host for t in deployment.targets}
+            hosts = sorted({t.host for t in before.targets} - listed - named)
+            why = (
+                f"absent from its targets (deployment {before.id} targeted it; "
+                "fleet.yaml does not list it)"
+            )
+            if hosts:
+                dropped[deployment.id] = dict.fromkeys(hosts, why)
+    return dropped
 
 
 def _clusters(evidence: Evidence) -> dict[str, list[str]] | None:

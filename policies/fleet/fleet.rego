@@ -16,16 +16,27 @@ fleet_hosts[service] := {host | some host in hosts} if {
 }
 
 # Hosts that did not end up running the deployment: every host fleet.yaml lists for its
-# service and every target the deployment itself names (listed or not: a target it says it
-# skipped is a host it did not reach), less those that succeeded. None where Python found all
+# service, every target the deployment itself names (listed or not: a target it says it
+# skipped is a host it did not reach) and every unlisted target of the deployment before it
+# that it leaves out (dropped_targets), less those that succeeded. None where Python found all
 # of them succeeded and left them out (succeeded_everywhere).
 missing_hosts(deployment) := set() if {
 	deployment.succeeded_everywhere == true
-} else := (fleet_hosts[deployment.service] | object.keys(deployment.target_status)) - {host |
-	some host in deployment.succeeded_hosts
-}
+} else := hosts_of(deployment) - {host | some host in deployment.succeeded_hosts}
 
-status_of(deployment, host) := object.get(deployment.target_status, host, "absent from its targets")
+hosts_of(deployment) := union({
+	fleet_hosts[deployment.service],
+	object.keys(deployment.target_status),
+	object.keys(dropped(deployment)),
+})
+
+dropped(deployment) := object.get(deployment, "dropped_targets", {})
+
+status_of(deployment, host) := object.get(
+	deployment.target_status,
+	host,
+	object.get(dropped(deployment), host, "absent from its targets"),
+)
 
 # A target is a host or, where fleet.yaml lists the service's clusters, a cluster: messages
 # name it as what it is. One fleet.yaml does not list is named as FLEET-004 names it.
@@ -53,8 +64,9 @@ capitalised(word) := concat("", [
 #   as not succeeded: deploy tools drop unreachable hosts from their summaries. A target the
 #   deployment names as skipped, failed or unreachable is a host it did not reach whether or not
 #   fleet.yaml lists it (an inventory that leaves a server out must not hide it; FLEET-004 says
-#   the inventory is incomplete). Knight Capital's new code reached seven of its eight SMARS
-#   servers.
+#   the inventory is incomplete). So is a target of the deployment before it that fleet.yaml
+#   does not list and this deployment leaves out: the host ran the service. Knight Capital's
+#   new code reached seven of its eight SMARS servers.
 # custom:
 #   id: FLEET-001
 #   per_deployment: true

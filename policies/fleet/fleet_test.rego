@@ -64,6 +64,16 @@ test_failed_skipped_unreachable_and_absent_hosts_fail if {
 	}
 }
 
+# An unlisted target of the deployment before, which this one leaves out, is a host it did not
+# reach (FLEET-001, with the status Python gives), but not one it targeted (no FLEET-004).
+test_a_dropped_unlisted_target_is_not_reached_nor_targeted if {
+	why := "absent from its targets (deployment D1 targeted it; fleet.yaml does not list it)"
+	d := deployment("D2", all_ok, {"dropped_targets": {"h8": why}})
+	findings := fleet.incomplete_deployment with input as inventory([d])
+	{f.subject: f.status | some f in findings} == {"D2:h8": why}
+	count(fleet.unlisted_target) == 0 with input as inventory([d])
+}
+
 # Where every listed host succeeded, Python leaves the listed targets out of the input.
 test_succeeded_everywhere_passes_with_listed_targets_left_out if {
 	d := deployment("D1", {}, {"succeeded_everywhere": true})

@@ -55,6 +55,7 @@ def test_fleet_rules_fire_exactly_at_their_edges(tmp_path: Path) -> None:
         ("FLEET-002", "D1:w3"),
         ("FLEET-002", "D2:w2"),
         ("FLEET-002", "D3:w4"),
+        ("FLEET-001", "D3:w9"),  # D2 reached w9 (unlisted); the rollback left it on v2
         ("FLEET-003", "feature_x@2024-03-02T12:00:00Z"),
         ("FLEET-003", "feature_y@2024-03-04T00:00:00+00:00"),  # the event's time as given
         ("FLEET-004", "D2:w9"),
@@ -104,7 +105,14 @@ def test_without_observations_fleet_002_is_not_evaluated(tmp_path: Path) -> None
     # FLEET-003 still judges the deployment, and says it could not look at observations.
     assert statuses["FLEET-003"]["reason"] == "judged without observations evidence"
     assert ("FLEET-003", "feature_x@2024-03-02T12:00:00Z") in pairs(result)
-    assert ("FLEET-003", "feature_y@2024-03-04T00:00:00+00:00") not in pairs(result)
+    # Without observations feature_y is judged on D3 alone, which left out D2's unlisted w9.
+    (y,) = [
+        f for f in result.json()["findings"] if f["rule"] == "FLEET-003" and "y@" in f["subject"]
+    ]
+    assert y["message"].endswith(
+        "did not succeed on w9 (absent from its targets (deployment D2 targeted it; fleet.yaml "
+        "does not list it))."
+    ), y["message"]
     text = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence).out
     assert "Not evaluated" in text and "FLEET-002" in text
     assert "Judged on part of their evidence:" in text
@@ -218,6 +226,55 @@ def test_a_target_the_inventory_leaves_out_is_still_a_host_the_deployment_missed
     assert judged["succeeded_everywhere"] is False
     assert judged["succeeded_hosts"] == servers[:7]
     assert judged["target_status"]["smars-08"] == "skipped (release task was skipped)"
+
+
+@pytest.mark.parametrize("run", ["check", "audit"])
+def test_a_host_the_inventory_and_the_next_deployment_both_leave_out_was_not_reached(
+    tmp_path: Path, run: str
+) -> None:
+    """Knight's eighth server, left out of the inventory and of the next deployment's record
+    (deploy tools drop unreachable hosts from their summaries): D1 reached h3, D2 named only
+    h1 and h2, and the flag went on over h3's old code. D1's FLEET-004 (medium) was the one
+    finding, so the check passed; April's audit, which does not judge March's D1, had none."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"app.py": "1\n"}, author=DEV, date="2024-03-01T09:00:00Z",
+                       trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-03-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    approvals = [{"by": LEAD, "at": "2024-03-02T10:00:00Z"}]
+    first = deployment("D1", base, "2024-03-28T12:00:00Z", approvals=approvals, targets=[
+        {"host": h, "status": "succeeded"} for h in ("h1", "h2", "h3")
+    ])  # fmt: skip
+    second = deployment("D2", v2, "2024-04-03T12:00:00Z", approvals=approvals, targets=[
+        {"host": h, "status": "succeeded"} for h in ("h1", "h2")
+    ])  # fmt: skip
+    first["finished_at"], second["finished_at"] = "2024-03-28T12:10:00Z", "2024-04-03T12:10:00Z"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [first, second])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+    write_yaml(evidence / "flag_events.yaml", [{
+        "flag": "new_mode", "service": "web", "environment": "production", "enabled": True,
+        "at": "2024-04-03T12:30:00Z", "by": OPS,
+    }])  # fmt: skip
+    args = ["--repo", repo.path, "--evidence", evidence, "--as-of", "2024-05-01"]
+    if run == "audit":
+        run_cli("keygen", "--output", tmp_path / "k")
+        audit = run_cli("audit", *args, "--period", "2024-04", "--key", tmp_path / "k.key",
+                        "-o", tmp_path / "april.json")  # fmt: skip
+        assert audit.code == 1, audit.err
+        statement = json.loads(base64.b64decode(json.loads(
+            (tmp_path / "april.json").read_text())["payload"]))  # fmt: skip
+        findings = statement["predicate"]["report"]["findings"]
+    else:
+        result = run_cli("check", *args, "--format", "json")
+        assert result.code == 1, result.err
+        findings = result.json()["findings"]
+    by_rule = {f["rule"]: f for f in findings if f["rule"] in ("FLEET-001", "FLEET-003")}
+    why = "absent from its targets (deployment D1 targeted it; fleet.yaml does not list it)"
+    assert by_rule["FLEET-001"]["subject"] == "D2:h3"
+    assert by_rule["FLEET-001"]["message"].endswith(f"did not reach host h3: {why}.")
+    assert f"did not succeed on h3 ({why})" in by_rule["FLEET-003"]["message"]
 
 
 def _flag_release(tmp_path: Path) -> tuple[ScriptedRepo, str, str, list[dict[str, str]]]:
