@@ -172,10 +172,16 @@ def check_references(evidence: Evidence, unlisted_services: Collection[str]) -> 
     if not names.services:
         _check_spellings("service", [r.service for r in records], join.record_error)
     check_deployment_targets(evidence, names)
+    deployed: dict[str, list[str]] = {}
+    for service, environment in sorted(evidence.streams):
+        deployed.setdefault(service, []).append(environment)
     for index, event in enumerate(evidence.flag_events):
         what = f"flag event {event.flag}@{event.at}"
         join.service("flag_events", index, what, event.service)
         join.environment("flag_events", index, what, event.environment)
+        join.stream(
+            index, what, (event.service, deployed.get(event.service, [])), event.environment
+        )
     for index, observation in enumerate(evidence.observations):
         what = f"observation of {observation.host}"
         join.service("observations", index, what, observation.service)
@@ -321,6 +327,26 @@ class _Join:
         )
         where = (kind, index, what, "environment")
         self.require(where, environment, self.names.environments, problem, _ENVIRONMENTS_HINT)
+
+    def stream(
+        self, index: int, what: str, deployed: tuple[str, list[str]], environment: str
+    ) -> None:
+        """A flag event of a service that deployments name is in an environment one of them
+        names: FLEET-003 asks whether the latest deployment of the event's service and
+        environment missed a host, and an event of ``smars`` labelled ``staging`` (a name
+        another service's deployments use), where ``smars`` is deployed to ``production``
+        alone, would find none and pass on observations alone. ``deployed``: the service, and
+        the environments its deployments name, sorted."""
+        service, environments = deployed
+        if not environments or environment in environments:
+            return
+        raise self._error(
+            "flag_events",
+            index,
+            f"{what}: environment {environment!r}: no deployment of {service} names it "
+            f"({service} is deployed to {', '.join(environments)})",
+            f"write the environment the flag was switched in, as {service}'s deployments name it",
+        )
 
 
 RecordError = Callable[[int, str, str], InputError]

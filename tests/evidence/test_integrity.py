@@ -62,6 +62,55 @@ def test_a_flag_event_in_another_environment_spelling_is_refused(
     assert "(did you mean 'production'?)" in result.err
 
 
+def test_a_flag_event_in_an_environment_its_service_is_not_deployed_to_is_refused(
+    tmp_path: Path,
+) -> None:
+    """web is deployed to production alone; api, to staging. A flag switched on for web while
+    D2 was still rolling out, labelled staging (a name api's deployments make known), found no
+    deployment of web in staging to ask about, and passed on observations made before D2:
+    exit 0, FLEET-003 evaluated and complete. Labelled production, it is a finding."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    v1 = repo.commit("v1", {"app": "1"}, author=DEV, date="2024-01-01T00:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app": "2"}, author=DEV, date="2024-01-02T00:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    targets = [{"host": h, "status": "succeeded"} for h in ("w1", "w2")]
+    records = [
+        deployment("D1", v1, "2024-01-03T10:00:00Z", approvals=APPROVAL, targets=targets),
+        deployment("D2", v2, "2024-01-04T10:00:00Z", approvals=APPROVAL, targets=targets),
+        deployment("A1", v2, "2024-01-04T10:00:00Z", approvals=APPROVAL, service="api",
+                   environment="staging", targets=[{"host": "a1", "status": "succeeded"}]),
+    ]  # fmt: skip
+    for record in records:
+        record["finished_at"] = record["started_at"].replace("T10:00", "T10:30")
+    evidence = tmp_path / "evidence"
+    write_yaml(evidence / "deploys.yaml", records)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["w1", "w2"]},
+                                                      "api": {"hosts": ["a1"]}}})  # fmt: skip
+    write_yaml(evidence / "observations.yaml", [
+        {"host": h, "service": "web", "version": v1, "observed_at": "2024-01-03T11:00:00Z"}
+        for h in ("w1", "w2")
+    ])  # fmt: skip
+
+    def switched_in(environment: str) -> CliResult:
+        write_yaml(evidence / "flag_events.yaml", [{
+            "flag": "new_mode", "service": "web", "environment": environment, "enabled": True,
+            "at": "2024-01-04T10:15:00Z", "by": "ops@example.com",
+        }])  # fmt: skip
+        return run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json")
+
+    labelled = switched_in("production")
+    assert labelled.code == 1, labelled.err
+    assert [f["rule"] for f in labelled.json()["findings"]] == ["FLEET-003"]
+    result = switched_in("staging")
+    assert result.code == 2, result.out
+    assert (
+        "flag_events.yaml:1: flag event new_mode@2024-01-04T10:15:00Z: environment 'staging': "
+        "no deployment of web names it (web is deployed to production)"
+    ) in result.err
+
+
 def test_a_flag_event_for_a_misspelt_flag_is_refused(knight: KnightCase, tmp_path: Path) -> None:
     evidence = edited(knight, tmp_path, "flag_events.yaml", "power_peg", "power_pg")
     result = knight_check(knight, evidence)
