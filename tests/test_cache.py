@@ -20,7 +20,7 @@ from checker import runner
 from checker.cache import FILE_NAME, FactCache, code_fingerprint, default_directory, entry_digest
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
-from checker.evidence.flagnames import ending
+from checker.evidence.endings import ending
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import REVIEW_LINES, EarlyVersions, TreeIndex
 from checker.evidence.seal import SEALED

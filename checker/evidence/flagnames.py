@@ -31,19 +31,21 @@ def spellings(name: str) -> frozenset[str]:
     """The usual ways code spells the flag ``name``, each holding ``name``'s words (``words``)
     in order: ``name`` itself; the words as ``lower_snake``, ``UPPER_SNAKE``, ``kebab-case``,
     ``camelCase`` and ``PascalCase`` (``_cases``), and run together (``powerpeg``,
-    ``POWERPEG``); and, for a name of two words or more, inside the identifiers code tests a
-    flag with: one of ``PREFIXES`` before the words and one of ``SUFFIXES`` after them, or
-    both, in each of those five cases (``isPowerPegEnabled``, ``FLAG_POWER_PEG``,
-    ``--enable-power-peg``, ``kPowerPeg``); and gflags' ``FLAGS_power_peg``, for a one-word
-    name too (``FLAGS_turbo`` is a gflags flag and nothing else). A one-word name is not
-    searched with the other words: ``isAlpha`` or ``enableCache`` is ordinary code too often.
+    ``POWERPEG``, ``Powerpeg``); and, for a name of two words or more, inside the identifiers
+    code tests a flag with: one of ``PREFIXES`` before the words and one of ``SUFFIXES``
+    after them, or both, in each of those five cases (``isPowerPegEnabled``,
+    ``FLAG_POWER_PEG``, ``--enable-power-peg``, ``kPowerPeg``); and gflags'
+    ``FLAGS_power_peg``, for a one-word name too (``FLAGS_turbo`` is a gflags flag and
+    nothing else). A one-word name is not searched with the other words: ``isAlpha`` or
+    ``enableCache`` is ordinary code too often.
     Only ``name`` where a word is not ASCII letters and digits (code spells such a name as the
     registry does, or in ways no rule can list)."""
     parts = words(name)
     if not parts or not all(_ASCII_WORD.fullmatch(part) for part in parts):
         return frozenset({name})
     lower = [part.lower() for part in parts]
-    found = {name, "".join(lower), "".join(lower).upper(), *_cases(lower)}
+    run = "".join(lower)
+    found = {name, run, run.upper(), run.capitalize(), *_cases(lower)}
     found.add("FLAGS_" + "_".join(lower))
     if len(lower) > 1:
         for before, after in itertools.product(("", *PREFIXES), ("", *SUFFIXES)):
@@ -66,54 +68,12 @@ SUFFIXES = ("enabled", "disabled", "on", "active", "flag", "feature")
 AFFIXES = frozenset(PREFIXES + SUFFIXES)
 """The words ``spellings`` adds to a flag's own."""
 
-ENDING = "\0ending "
-"""What a search for a flag's name holds, before its words (``ending``), to find every
-identifier ending with them: no name or identifier holds a control character."""
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def ending(name: str) -> str | None:
-    """The word that stands in a search for every identifier whose words end with ``name``'s,
-    whatever words come before them, one of ``SUFFIXES`` after them or not (``endings``): for
-    a name of two words or more in ASCII letters and digits; None for others, as a one-word
-    name is not searched with other words around it (``spellings``)."""
-    parts = words(name)
-    if len(parts) < 2 or not all(_ASCII_WORD.fullmatch(part) for part in parts):
-        return None
-    return ENDING + " ".join(flag_words(name))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def endings(identifier: str) -> frozenset[str]:
-    """The ``ending`` of each name of two words or more that ``identifier`` (ASCII letters,
-    digits, ``_`` and ``-``, as code writes one) ends with, or ends with before one of
-    ``SUFFIXES``. Its words are split as a flag name's are (``words``): at ``_`` and ``-``,
-    where a lower-case letter or a digit meets a capital, and before the last capital of a
-    run of them followed by a lower-case letter, so that an acronym written in capitals is
-    one word: ``isHTTPServerEnabled`` is ``is``, ``http``, ``server``, ``enabled``, and ends
-    with ``http_server``'s words, ``REACT_APP_POWER_PEG_ENABLED`` and ``smarsPowerPeg`` with
-    ``power_peg``'s. Never a name the identifier holds elsewhere than at its end
-    (``SMARS_POWER_PEG_ROUTER``, ``isPowerPegV2Enabled``). Both are compared with a number
-    cut from the letters before it (``ending_words``)."""
-    said = ending_words(identifier)
-    return frozenset(
-        ENDING + " ".join(said[start:stop]) for stop in stops(said) for start in range(stop - 1)
-    )
-
-
-def stops(said: list[str]) -> list[int]:
-    """Where a flag's words may end among an identifier's (``ending_words``): at its end, or
-    before a last word that is one of ``SUFFIXES``."""
-    return [len(said), *([len(said) - 1] if said and said[-1] in SUFFIXES else [])]
-
 
 def ending_words(identifier: str) -> list[str]:
-    """The words of ``identifier`` (ASCII) in lower case, as ``endings`` compares them: split as
-    a flag name's are, and a number also cut from the letters before it, as camel case writes
-    it against them: ``smarsCheckout2024`` ends with ``checkout_2024``'s words, as
-    ``SMARS_CHECKOUT_2024`` does (a flag's words are cut alike, ``ending``: ``v2`` is ``v``,
-    ``2`` on both sides). Not a number from the letters after it: ``2fa`` is one word, and
-    ``use2faLogin`` does not end with ``fa_login``'s words."""
+    """The words of ``identifier`` (ASCII) in lower case: split as a flag name's are, and a
+    number also cut from the letters before it, as camel case writes it against them
+    (``Checkout2024`` is ``checkout``, ``2024``, as ``flag_words`` cuts ``checkout_2024``). Not
+    a number from the letters after it: ``2fa`` is one word."""
     return [
         piece.lower()
         for run in _ASCII_WORD.findall(identifier)
@@ -124,8 +84,8 @@ def ending_words(identifier: str) -> list[str]:
 
 
 def flag_words(name: str) -> list[str]:
-    """The words of the flag ``name`` (``words``) as ``endings`` compares them: in lower case,
-    a number cut from the letters before it (``ending_words``)."""
+    """The words of the flag ``name`` (``words``) as ``endings.Ended`` compares them: in lower
+    case, a number cut from the letters before it (``v2`` is ``v``, ``2``; ``2fa`` stays one)."""
     return [piece.lower() for word in words(name) for piece in _split_number(word) if piece]
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.archives import REASONS, Unpacked, unpacked
-from checker.evidence.flagnames import AFFIXES, ENDING
+from checker.evidence.endings import MARKERS
+from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
@@ -864,7 +865,7 @@ class TreeIndex:
         """The words searched that hold no ``_WORD`` token: every file is searched for each."""
         self._identifiers = Identifiers(())
         """A file's tokens, its runs of them joined by hyphens, and those ending with a flag's
-        words (``flagnames.ending``)."""
+        words (``endings.ending``)."""
         self._sought: frozenset[str] = frozenset()
         """The blobs searched for by id (``search``'s ``blobs``)."""
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
@@ -909,8 +910,8 @@ class TreeIndex:
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
         self._sought = frozenset(blobs)
-        others = sorted(w for w in words - _MARKS if not w.startswith(ENDING))
-        self._identifiers = Identifiers([w for w in words if w.startswith(ENDING)])
+        others = sorted(w for w in words - _MARKS if not w.startswith(MARKERS))
+        self._identifiers = Identifiers([w for w in words if w.startswith(MARKERS)])
         self._names = {w.encode(): w for w in others if _WORD.fullmatch(w.encode())}
         self._joined, self._tokenless = {}, []
         tokens = set(self._names)

@@ -3,7 +3,7 @@
 The search looks a flag's spellings up among a file's tokens (``[A-Za-z0-9_]+``), a
 kebab-case one among its runs of tokens joined by single hyphens (``smars-power-peg``), and
 finds the identifiers ending with the words of a flag of two words or more
-(``flagnames.endings``: ``SMARS_POWER_PEG``, ``isHTTPServerEnabled``), whatever words come
+(``endings.Ended``: ``SMARS_POWER_PEG``, ``isHTTPServerEnabled``), whatever words come
 before them. Those are no list of words to look up: each is judged. A text is cut into pieces
 at every byte that is no letter, digit, ``_`` or ``-``, and each distinct piece is judged the
 first time it is met: a repository's files hold the same identifiers again and again, and
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from checker.evidence.flagnames import ENDING, SUFFIXES, endings
+from checker.evidence.endings import Ended, marked
+from checker.evidence.flagnames import SUFFIXES
 
 KEBAB_RUN = re.compile(rb"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
 """The longest runs of tokens joined by single hyphens: a kebab-case name stands as a whole
@@ -27,6 +28,7 @@ _PIECE_BYTES = bytes(
 )
 """Each byte that is an ASCII letter, digit, ``_`` or ``-`` as itself, any other as a space:
 ``bytes.translate`` and ``split`` cut a text into pieces three times faster than a pattern."""
+_SEPARATORS = b"_-"
 REMEMBERED = 1 << 20
 """How many distinct pieces are remembered before starting afresh: the code of a repository
 repeats its identifiers, but base64 or minified data holds pieces met once, and remembering
@@ -35,11 +37,12 @@ all of them would grow with the repository, not with its code."""
 
 class Identifiers:
     """The tokens, the hyphenated runs and the identifiers ending with the words of one of
-    ``markers`` (``flagnames.ending``) of the texts read."""
+    ``markers`` (``endings.ending``) of the texts read."""
 
     def __init__(self, markers: Collection[str]) -> None:
         self._markers = frozenset(markers)
-        joined = [marker.removeprefix(ENDING).replace(" ", "") for marker in self._markers]
+        self._ended = Ended(self._markers)
+        joined = ["".join(marked(marker)) for marker in self._markers]
         self._width = min((3, *(len(letters) for letters in joined)))
         self._last = frozenset(
             (letters + after)[-self._width :].encode()
@@ -79,23 +82,23 @@ class Identifiers:
     def _learn(self, pieces: set[bytes]) -> None:
         self._seen |= pieces
         for piece in pieces:
-            found: Collection[bytes] = (piece,)
+            letters = piece.translate(None, _SEPARATORS).lower()
             if b"-" in piece:
                 runs = KEBAB_RUN.findall(piece)
                 tokens = frozenset(token for run in runs for token in run.split(b"-"))
                 hyphenated = frozenset(run for run in runs if b"-" in run)
                 self._hyphenated[piece] = (tokens, hyphenated)
-                found = tokens | hyphenated
-            ending = frozenset(word for word in found if self._ends(word))
-            if ending:
-                self._ending[piece] = ending
+                ending = frozenset(word for word in tokens | hyphenated if self._ended_by(word))
+                if ending:
+                    self._ending[piece] = ending
+            elif letters[-self._width :] in self._last and self._ended(piece.decode()):
+                self._ending[piece] = frozenset((piece,))
 
-    def _ends(self, identifier: bytes) -> bool:
-        # An identifier's letters and digits end as a flag's words run together, or those and
-        # a suffix word: the few that do are split into words.
-        if not self._markers:
-            return False
-        letters = identifier.replace(b"_", b"").replace(b"-", b"")
-        if letters[-self._width :].lower() not in self._last:
-            return False
-        return not self._markers.isdisjoint(endings(identifier.decode()))
+    def _ended_by(self, identifier: bytes) -> frozenset[str]:
+        """The markers ``identifier`` ends with: its letters and digits end as a flag's words
+        run together, or those and a suffix word, by their last three, for the few read
+        further."""
+        letters = identifier.translate(None, _SEPARATORS)
+        if not self._markers or letters[-self._width :].lower() not in self._last:
+            return frozenset()
+        return self._ended(identifier.decode())

@@ -4,21 +4,22 @@ Both depend on the object's bytes alone (its id) and on the words searched. An e
 the word set it was searched for by that set's digest (the set is an entry of its own, keyed
 by its digest and checked against it), and answers for any subset of that set: whether a
 blob holds a word does not depend on the other words searched with it. A set may hold a flag
-name's ``flagnames.ending``, which stands for every identifier ending with its words: what an
-object holds of it is those identifiers, each kept where the set searched now holds one of
-its ``flagnames.endings``. An object searched for words outside its entry's set is a miss:
-searched again and written again for the new set.
+name's ``endings.ending``, which stands for every identifier ending with its words: what an
+object holds of it is those identifiers, each kept where the set searched now holds a marker
+it ends with (``endings.Ended``). An object searched for words outside its entry's set is a
+miss: searched again and written again for the new set.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
 
 from checker.cache import FactCache
-from checker.evidence.flagnames import endings
+from checker.evidence.endings import Ended
 
 BLOB_WORDS = "blob-words"
 """Entries: the words a blob holds, ``{"words": WORD_SET digest, "found": [word, ...]}``."""
@@ -48,19 +49,26 @@ class SearchedWords:
         entries = self._cache.get(self._kind, keys, _is_entry)
         sets = self._cache.get(WORD_SET, {e["words"] for e in entries.values()}, _is_words)
         supersets = {
-            digest: frozenset(listed) for digest, listed in sets.items()
+            digest: (frozenset(listed), Ended(listed)) for digest, listed in sets.items()
             if words_digest(listed) == digest and self._words <= set(listed)
         }  # fmt: skip
         for key, entry in entries.items():
             searched = supersets.get(entry["words"])
-            if searched is not None and all(_sought(searched, w) for w in entry["found"]):
+            if searched is not None and all(_sought(*searched, w) for w in entry["found"]):
                 self.found[key] = self._restricted(entry["found"])
         return self.found
 
+    @functools.cached_property
+    def _ended(self) -> Ended:
+        """The markers among the words searched now, made where the cache answers."""
+        return Ended(self._words)
+
     def _restricted(self, found: list[str] | dict[str, list[str]]) -> Any:
         if isinstance(found, list):
-            return frozenset(word for word in found if _sought(self._words, word))
-        return {word: paths for word, paths in found.items() if _sought(self._words, word)}
+            return frozenset(word for word in found if _sought(self._words, self._ended, word))
+        return {
+            word: paths for word, paths in found.items() if _sought(self._words, self._ended, word)
+        }
 
     def keep(self, computed: dict[str, Any]) -> None:
         """Write what was searched now, for the words searched now."""
@@ -76,10 +84,10 @@ class SearchedWords:
         )
 
 
-def _sought(words: frozenset[str], word: str) -> bool:
+def _sought(words: frozenset[str], ended: Ended, word: str) -> bool:
     """Whether a search for ``words`` finds ``word``: one of them, or an identifier ending
-    with the words of one (``flagnames.endings``)."""
-    return word in words or not words.isdisjoint(endings(word))
+    with the words of one (``ended``: theirs)."""
+    return word in words or bool(ended and ended(word))
 
 
 def _plain(found: frozenset[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:

@@ -21,17 +21,9 @@ import yaml
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
+from checker.evidence.endings import Ended, Told, compared, ending, places, told
 from checker.evidence.files import Located, parse_yaml, validate
-from checker.evidence.flagnames import (
-    ending,
-    ending_words,
-    endings,
-    flag_key,
-    flag_words,
-    shown,
-    spellings,
-    stops,
-)
+from checker.evidence.flagnames import flag_key, flag_words, shown, spellings
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import (
     GIT_CRYPT,
@@ -631,7 +623,7 @@ def searched_words(
 
 class Spelled:
     """By word, the flag names of ``names`` it is a spelling of (``flagnames.spellings``), and
-    by ``flagnames.ending``, the names of two words or more it stands for: made once a run
+    by ``endings.ending``, the names of two words or more it stands for: made once a run
     for every name, and read through each registry's ``Searched``. A flag's spellings are a
     few hundred words; made again for each version of the registry at the deployed commits
     (two hundred of them on a long history), they cost seconds."""
@@ -651,11 +643,12 @@ class Spelled:
         self.ended: Mapping[str, frozenset[str]] = {
             marker: frozenset(named) for marker, named in by_ending.items()
         }
+        self._ends = Ended(self.ended.keys())
 
     def get(self, word: str) -> frozenset[str]:
-        """The names ``word`` is a spelling of, or ends with (``flagnames.endings``)."""
+        """The names ``word`` is a spelling of, or ends with (``endings.Ended``)."""
         named = self.names.get(word, frozenset())
-        for marker in endings(word) & self.ended.keys():
+        for marker in self._ends(word) if self._ends else ():
             named |= self.ended[marker]
         return named
 
@@ -665,7 +658,7 @@ class Searched:
     flag names it does not list (DEAD-001 and DEAD-005), not its active flags; each as it is
     named, as code usually spells it (``flagnames.spellings``: ``POWER_PEG``, ``powerPeg``,
     ``isPowerPegEnabled`` for ``power_peg``), and in any identifier ending with its words
-    (``flagnames.endings``: ``SMARS_POWER_PEG``, ``REACT_APP_POWER_PEG_ENABLED``). But a flag
+    (``endings.Ended``: ``SMARS_POWER_PEG``, ``REACT_APP_POWER_PEG_ENABLED``). But a flag
     whose key (``flagnames.flag_key``) the registry lists active under another name is looked
     for only as it is named, and no spelling is looked for whose own key an active flag has,
     or that ends with an active flag's words where those hold the flag's own: code spelling
@@ -708,18 +701,19 @@ class Searched:
         ``power_peg`` is active, ``ENABLE_POWER_PEG`` still spells a retired
         ``enable_power_peg``, whose name holds all of it. False where ``word`` does not end
         with ``name``'s words (``kPowerPeg`` and ``powerpeg`` are spellings of their own)."""
-        said, own = ending_words(word), flag_words(name)
-        ways = [s for s in stops(said) if s >= len(own) and said[s - len(own) : s] == own]
-        return bool(ways) and all(self._live_around(said, stop - len(own), stop) for stop in ways)
+        said = told(word)
+        ways = places(said, compared(flag_words(name)).split(" "))
+        return bool(ways) and all(self._live_around(said, start, stop) for start, stop in ways)
 
-    def _live_around(self, said: list[str], start: int, stop: int) -> bool:
-        """Whether ``said[start:stop]`` lies inside an active flag's words that end ``said``,
-        or end it before a suffix word."""
+    def _live_around(self, said: Told, start: int, stop: int) -> bool:
+        """Whether ``said.letters[start:stop]`` lies inside an active flag's words that end
+        ``said``, or end it before a suffix word."""
         return any(
-            "".join(said[first:last]) in self._live
-            for last in stops(said)
+            said.letters[first:last] in self._live
+            for last in said.stops
             if last >= stop
-            for first in range(start + 1)
+            for first in said.heads
+            if first <= start
         )
 
 
