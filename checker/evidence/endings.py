@@ -70,6 +70,22 @@ def marked(marker: str) -> list[str]:
     return marker.removeprefix(ENDING).removeprefix(WHOLE).split(" ")
 
 
+def cuts(marker: str) -> list[tuple[str, str]]:
+    """Where a separator may cut ``marker``'s words in a key (``smars.power.peg``) or a
+    string (``"power peg"``): the letters and digits before it and after it, in lower case,
+    each cut between two of its words (``power``, ``peg``) or inside a number
+    (``tls.1.3`` for ``tls_13``: ``tls1``, ``3``)."""
+    own = marked(marker)
+    found = []
+    for index, word in enumerate(own):
+        before, rest = "".join(own[:index]), "".join(own[index + 1 :])
+        if index:
+            found.append((before, word + rest))
+        if word.isdigit():
+            found.extend((before + word[:cut], word[cut:] + rest) for cut in range(1, len(word)))
+    return found
+
+
 @dataclass(frozen=True)
 class Told:
     """An identifier as ``Ended`` reads it."""
