@@ -39,6 +39,23 @@ def registry_path(path: str) -> str:
     return path
 
 
+def _key_address(value: str) -> str:
+    """An approver with a key is named by address: a key vouches for one mailbox's owner."""
+    if "@" not in value:
+        raise ValueError(f"{value!r} is not an address: a waiver key belongs to an address")
+    return value
+
+
+def _waiver_key(value: str) -> str:
+    from checker.signing.waivers import parse_key
+
+    parse_key(value)
+    return value
+
+
+WaiverKey = Annotated[str, AfterValidator(_waiver_key)]
+"""An approver's Ed25519 public key, ``ed25519:`` and the base64 of its 32 bytes."""
+
 ServiceGlobs = Annotated[list[Annotated[str, AfterValidator(service_glob)]], Field(min_length=1)]
 """A path-scoped service's globs: at least one (an empty list would scope it to nothing)."""
 
@@ -70,6 +87,10 @@ class RuleParameters(BaseModel):
     """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
     applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
     takes the approvers from the auditor's side."""
+    waiver_keys: dict[Annotated[str, AfterValidator(_key_address)], WaiverKey] = {}
+    """Approvers' public keys, by address (``ed25519:BASE64``): a waiver approved by one of
+    them counts only with that key's signature over it. Without a key, a waiver's
+    ``approved_by`` is the audited team's word."""
     service_paths: dict[Annotated[str, Field(min_length=1)], ServiceGlobs] = {}
     """Path-scoped services of a monorepo: ``{SERVICE: [GLOB, ...]}``, gitignore-style globs of
     the files a service is built from. A deployment of such a service ships only the commits
@@ -88,8 +109,8 @@ class RuleParameters(BaseModel):
 
     def report_record(self, *, baseline_sha: str | None) -> dict[str, Any]:
         """The report's ``parameters``: every parameter as applied, the baseline as the sha it
-        resolved to; the three that are absent by default only when set."""
-        optional = {"unlisted_services", "waiver_approvers", "service_paths"}
+        resolved to; the four that are absent by default only when set."""
+        optional = {"unlisted_services", "waiver_approvers", "waiver_keys", "service_paths"}
         names = set(RuleParameters.model_fields) - optional
         record = self.model_dump(include=names)
         record["baseline"] = baseline_sha
@@ -97,6 +118,8 @@ class RuleParameters(BaseModel):
             record["unlisted_services"] = sorted(self.unlisted_services)
         if self.waiver_approvers is not None:
             record["waiver_approvers"] = list(self.waiver_approvers)
+        if self.waiver_keys:
+            record["waiver_keys"] = dict(sorted(self.waiver_keys.items()))
         if self.service_paths:
             record["service_paths"] = {k: list(v) for k, v in sorted(self.service_paths.items())}
         return record

@@ -60,6 +60,7 @@ from checker.rules.metadata import (
 )
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import SettingNote, Settings, linked_evidence, resolve
+from checker.signing.waivers import parse_key
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_EVIDENCE, DEFAULT_FAIL_ON
 from checker.waivers import Actors, apply_waivers, check_waivers, people_keys
@@ -474,6 +475,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         prepared.as_of,
         *_waiver_approvers(prepared, options),
         actors=_actors(prepared),
+        keys={a: parse_key(k) for a, k in prepared.settings.config.waiver_keys.items()},
     )
     final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]

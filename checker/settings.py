@@ -14,7 +14,7 @@ and the repository's knightwatch.yaml is then the candidate's own.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +41,7 @@ JUDGING: tuple[str, ...] = (
     "observation_grace_seconds",
     "unlisted_services",
     "waiver_approvers",
+    "waiver_keys",
     "service_paths",
     "engine",
     "opa",
@@ -51,10 +52,10 @@ only say where evidence is and cannot hide any of it. (At a gate, where the repo
 knightwatch.yaml is the change's own, ``evidence`` is the protected branch's: the runner's
 ``_settings``.)"""
 
-AUDITOR_ONLY = ("waiver_approvers", "service_paths")
+AUDITOR_ONLY = ("waiver_approvers", "waiver_keys", "service_paths")
 """Settings an audit takes from the auditor's side alone: who may approve the team's own
-waivers cannot be the team's to say, nor which of its files make up a service (narrowed to
-``docs/**``, a service would ship nothing)."""
+waivers cannot be the team's to say, nor with which keys they sign, nor which of its files
+make up a service (narrowed to ``docs/**``, a service would ship nothing)."""
 
 UNION = ("review_bots", "policies")
 """Lists every source adds to: one more bot, or one more rule, only makes the rules stricter."""
@@ -147,10 +148,8 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
         return "stricter" if value < base else "weaker"
     if name in ("reference_exclude", "unlisted_services"):
         return "weaker" if set(value) - set(base) else "stricter"
-    if name == "waiver_approvers":
-        return _approvers_effect(value, base)
-    if name == "service_paths":
-        return _paths_effect(value, base)
+    if name in _COMPARED:
+        return _COMPARED[name](value, base)
     if name in UNION:
         return "stricter" if set(value) >= set(base) else "weaker"
     return "changed"
@@ -163,12 +162,25 @@ def _approvers_effect(value: list[str] | None, base: list[str] | None) -> Effect
     return "weaker" if set(value) - set(base) else "stricter"
 
 
+def _keys_effect(value: dict[str, str], base: dict[str, str]) -> Effect:
+    """A key dropped or replaced lets a waiver count without its approver's signature."""
+    return "weaker" if set(base.items()) - set(value.items()) else "stricter"
+
+
 def _paths_effect(value: dict[str, list[str]], base: dict[str, list[str]]) -> Effect:
     """Scoping a service, or giving it other globs, narrows what its deployments ship (no
     glob's reach can be compared with another's); only un-scoping services is stricter."""
     if any(set(globs) != set(base.get(name, [])) for name, globs in value.items()):
         return "weaker"
     return "stricter"
+
+
+_COMPARED: dict[str, Callable[[Any, Any], Effect]] = {
+    "waiver_approvers": _approvers_effect,
+    "waiver_keys": _keys_effect,
+    "service_paths": _paths_effect,
+}
+"""Settings compared by a function of their own."""
 
 
 def _value(config: Config, name: str) -> Any:

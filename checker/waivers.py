@@ -11,6 +11,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from checker.evidence.bundle import Evidence
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.messages import did_you_mean
@@ -18,6 +20,7 @@ from checker.evidence.models import Waiver
 from checker.facts.document import WaiverFacts
 from checker.report.model import Finding
 from checker.rules.metadata import RuleMeta
+from checker.signing.waivers import SIGNED_FIELDS, verified
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:
@@ -81,7 +84,32 @@ def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) 
     return None
 
 
+def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | None:
+    """Why a waiver's approval is not its approver's own, or None: where ``keys``
+    (``waiver_keys``) holds a key of its approver, under any spelling ``identities`` joins,
+    only that key's signature over the waiver's fields makes it theirs. Without one, the
+    team that writes waivers.yaml could write any approver's name under any exception."""
+    known = people_keys(identities, waiver.approved_by)
+    held = [key for address, key in keys.items() if people_keys(identities, address) & known]
+    if not held:
+        return None
+    fields = waiver.model_dump(include=set(SIGNED_FIELDS))
+    if any(verified(fields, waiver.signature, key) for key in held):
+        return None
+    if waiver.signature is None:
+        return (
+            f"not applied: it is not signed, and waiver_keys holds {waiver.approved_by}'s key; "
+            "an approval counts here only with its approver's signature"
+        )
+    return (
+        f"not applied: its signature is not {waiver.approved_by}'s over what it says "
+        "(waiver_keys): it was changed after it was signed, or signed with another key"
+    )
+
+
 Approvers = frozenset[str] | None
+Keys = Mapping[str, Ed25519PublicKey]
+"""Approvers' public keys by address (``waiver_keys``)."""
 
 
 _EVENT = ("flag", "at")
@@ -145,6 +173,23 @@ def own_exception(waiver: Waiver, findings: list[Finding], actors: Actors) -> st
     return None
 
 
+def _refused(
+    waiver: Waiver,
+    findings: list[Finding],
+    identities: IdentityResolver,
+    approvers: Approvers,
+    actors: Actors | None,
+    keys: Keys | None,
+) -> str | None:
+    """Why a waiver waives nothing here, or None: its approver's, its signature's, or its
+    being its approver's own exception."""
+    return (
+        refusal(waiver, identities, approvers)
+        or unsigned(waiver, identities, keys or {})
+        or (own_exception(waiver, findings, actors) if actors is not None else None)
+    )
+
+
 def apply_waivers(
     waivers: list[Waiver],
     findings: list[Finding],
@@ -152,19 +197,17 @@ def apply_waivers(
     identities: IdentityResolver,
     approvers: Approvers = None,
     actors: Actors | None = None,
+    keys: Keys | None = None,
 ) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
     ``identities`` reads a waiver's ``approved_by`` for the comparison with ``approvers``.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
     it expires. A waiver whose approver may not approve waivers here waives nothing, nor does
-    one that covers a finding about its approver's own deployment or commit (``actors``).
+    one without its approver's signature where ``keys`` holds their key, nor one that covers a
+    finding about its approver's own deployment or commit (``actors``).
     """
-    refused = {
-        id(w): refusal(w, identities, approvers)
-        or (own_exception(w, findings, actors) if actors is not None else None)
-        for w in waivers
-    }
+    refused = {id(w): _refused(w, findings, identities, approvers, actors, keys) for w in waivers}
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [
         dataclasses.replace(f, waived=True) if any(_matches(w, f) for w in live) else f

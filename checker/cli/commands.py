@@ -460,10 +460,12 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.keys import generate, key_id, load_public
+    from checker.signing.waivers import key_text
 
     private, public = generate(args.output)
     out.write(f"wrote {private} (keep it secret) and {public}\n")
     out.write(f"key id {key_id(load_public(public))}\n")
+    out.write(f"as a waiver key: {key_text(load_public(public))}\n")
     return EXIT_PASS
 
 
@@ -481,6 +483,12 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     schema = schemas()[args.name]
     out.write(markdown(schema) if args.format == "markdown" else render(schema))
     return EXIT_PASS
+
+
+def _waiver(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from checker.cli.waivers import run
+
+    return run(args, out, err)
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -501,6 +509,7 @@ COMMANDS: dict[str, Command] = {
     "explain": _explain,
     "policy": _policy,
     "schema": _schema,
+    "waiver": _waiver,
     "demo": _demo,
     "import": _import,
 }

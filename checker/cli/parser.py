@@ -443,6 +443,7 @@ def _schema(commands: Commands) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Every command and option."""
     from checker.cli.imports import add_parser as add_import_parser
+    from checker.cli.waivers import add_parser as add_waiver_parser
 
     parser = Parser(
         prog="knightwatch",
@@ -452,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in (_check, _export, _audit, _verify, _sample, _keygen, _explain, _policy, _schema):
         add(commands)
+    add_waiver_parser(commands, Parser)
     commands.add_parser("demo", help="the Knight Capital 2012 reconstruction, end to end")
     add_import_parser(commands)
     return parser

@@ -482,6 +482,9 @@ class Waiver(Record):
     reason: Name
     approved_by: Label
     expires: IsoDate
+    signature: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{86}==$")] | None = None
+    """The approver's Ed25519 signature over the other fields, in base64: where the auditor's
+    side gives the approver's key (``waiver_keys``), the waiver counts only with it."""
 
     @model_validator(mode="after")
     def _subject_or_cause(self) -> Waiver:

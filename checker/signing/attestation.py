@@ -220,7 +220,16 @@ def waived_line(predicate: dict[str, Any]) -> str | None:
         if isinstance(approvers, list) and approvers
         else "its waiver_approvers not recorded"
     )
-    return f"{counted(waived, 'finding')} waived, {whose}" + (f" (from {source})" if source else "")
+    where = f" (from {source})" if source else ""
+    return f"{counted(waived, 'finding')} waived, {whose}{where}; {_signed_by(parameters)}"
+
+
+def _signed_by(parameters: object) -> str:
+    """Whose signatures the audit required of its waivers (``waiver_keys``), if anyone's."""
+    keys = parameters.get("waiver_keys") if isinstance(parameters, dict) else None
+    if isinstance(keys, dict) and keys:
+        return f"signatures required of {', '.join(sorted(map(str, keys)))} (waiver_keys)"
+    return "no approver's signature required (no waiver_keys): approved_by is the team's word"
 
 
 def audit_subjects(report: Report) -> list[dict[str, Any]]:

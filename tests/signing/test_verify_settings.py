@@ -67,5 +67,6 @@ def test_verify_names_whose_waivers_a_pass_rests_on(tmp_path: Path) -> None:
     assert "verdict pass; 1 findings (1 waived)" in result.out
     assert (
         "waivers: 1 finding waived, under waiver_approvers lee@example.com "
-        "(from --config pipeline.yaml)\n"
+        "(from --config pipeline.yaml); no approver's signature required (no waiver_keys): "
+        "approved_by is the team's word\n"
     ) in result.out

@@ -1,0 +1,102 @@
+"""``waiver key`` and ``waiver sign``: an approver's key for ``waiver_keys``, and their
+signature on the waivers they approve (``checker.signing.waivers``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import yaml
+
+from checker.cli.arguments import path
+from checker.errors import InputError, UsageError
+from checker.evidence.files import Located, iter_records, read_text, validate
+from checker.evidence.identities import normalise
+from checker.evidence.models import Waiver
+
+if TYPE_CHECKING:
+    from checker.cli.parser import Commands, Parser
+
+EXIT_PASS = 0
+
+
+def add_parser(commands: Commands, parser_class: type[Parser]) -> None:
+    """``waiver key`` and ``waiver sign``."""
+    waiver = commands.add_parser("waiver", help="sign waivers with an approver's key")
+    verbs = waiver.add_subparsers(
+        dest="waiver_command", metavar="COMMAND", parser_class=parser_class
+    )
+    key = verbs.add_parser(
+        "key", help="print a public key as waiver_keys takes it (ed25519:BASE64)"
+    )
+    key.add_argument("public", type=path, metavar="KEY.pub", help="from 'knightwatch keygen'")
+    sign = verbs.add_parser(
+        "sign", help="sign the waivers of waivers.yaml that an approver approved"
+    )
+    sign.add_argument("file", type=path, metavar="WAIVERS", help="the waivers file (YAML)")
+    sign.add_argument("--key", required=True, metavar="PATH", help="the approver's private key")
+    sign.add_argument(
+        "--approver",
+        required=True,
+        metavar="ADDRESS",
+        help="the address the waivers name in approved_by: only those are signed",
+    )
+    sign.add_argument(
+        "-o", "--output", type=path, metavar="FILE", help="write here (default: stdout)"
+    )
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``waiver key`` or ``waiver sign``."""
+    from checker.signing.keys import load_private, load_public
+    from checker.signing.waivers import key_text
+
+    if args.waiver_command == "key":
+        out.write(key_text(load_public(args.public)) + "\n")
+        return EXIT_PASS
+    if args.waiver_command != "sign":
+        raise UsageError("say what to do: 'knightwatch waiver key' or 'knightwatch waiver sign'")
+    if "@" not in args.approver:
+        raise UsageError(f"--approver {args.approver!r} is not an address")
+    key = load_private(args.key)
+    text, signed = signed_file(args.file, args.approver, key)
+    if not signed:
+        raise InputError(
+            f"no waiver names {args.approver} in approved_by, so none was signed",
+            path=str(args.file),
+        )
+    if args.output is None:
+        out.write(text)
+    else:
+        from checker.writer import write_atomic
+
+        write_atomic(args.output, text, replacing_input=args.output == args.file)
+    for line in signed:
+        err.write(f"signed: {line}\n")
+    return EXIT_PASS
+
+
+def signed_file(file: Path, approver: str, key: Any) -> tuple[str, list[str]]:
+    """The waivers file as YAML with ``approver``'s signature on each waiver they approved
+    (any signature there before replaced), and a line saying each one signed. Every waiver is
+    validated first, as a check reads it: an approver signs only waivers a check can read."""
+    from checker.signing.waivers import sign
+
+    data = read_text(file)
+    items: list[Located] = list(iter_records(data, file))
+    records: list[dict[str, Any]] = []
+    signed: list[str] = []
+    for index, item in enumerate(items, start=1):
+        waiver = validate(Waiver, item, file, f"waiver #{index}")
+        record = {k: _plain(v) for k, v in dict(item.value).items()}
+        if normalise(waiver.approved_by) == normalise(approver):
+            record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key)
+            signed.append(f"#{index} {waiver.rule} {waiver.target} until {waiver.expires}")
+        records.append(record)
+    return yaml.safe_dump(records, sort_keys=False, allow_unicode=True), signed
+
+
+def _plain(value: Any) -> Any:
+    """A value as YAML writes it back: a date as YAML read it, text as text."""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

@@ -1,0 +1,79 @@
+"""Signed waivers: an approver's Ed25519 signature over what a waiver says.
+
+A waiver's ``approved_by`` is written by the audited team, in its own waivers.yaml: without
+more, "approved by the CRO" is the team's word. Where the auditor's side gives an approver's
+public key (``waiver_keys``), a waiver naming that approver counts only with a ``signature``
+that key verifies, made over the waiver's every field but the signature itself, so the team
+can neither write the approval nor widen, prolong or re-word one it was given.
+
+The signature is Ed25519 over DSSE's pre-authentication encoding of the waiver's canonical
+JSON (its fields sorted, no white space, UTF-8), with the payload type ``PAYLOAD_TYPE``: the
+same encoding as a signed audit's envelope, under a type of its own, so a signature over one
+can never be taken for the other. A public key is written ``ed25519:`` and the base64 of its
+32 raw bytes: it fits on one line of a configuration file, and a report can record it whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from checker.signing.dsse import pae
+
+PAYLOAD_TYPE = "application/vnd.knightwatch.waiver+json"
+KEY_PREFIX = "ed25519:"
+SIGNED_FIELDS = ("rule", "subject", "cause", "reason", "approved_by", "expires")
+"""What a signature covers: every field of a waiver but the signature."""
+
+
+def key_text(public: Ed25519PublicKey) -> str:
+    """A public key as ``waiver_keys`` takes it: ``ed25519:`` and its raw bytes in base64."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return KEY_PREFIX + base64.b64encode(raw).decode()
+
+
+def parse_key(text: str) -> Ed25519PublicKey:
+    """The public key ``text`` writes, or a ``ValueError`` saying why it is none."""
+    if not text.startswith(KEY_PREFIX):
+        raise ValueError(
+            f"{text[:20]!r} is not a public key written as {KEY_PREFIX}BASE64 "
+            "('knightwatch waiver key --key APPROVER.pub' prints it)"
+        )
+    try:
+        raw = base64.b64decode(text.removeprefix(KEY_PREFIX), validate=True)
+    except binascii.Error:
+        raise ValueError(f"{text[:20]!r}...: its key is not base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, and this one is {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def payload(fields: Mapping[str, Any]) -> bytes:
+    """The bytes a waiver's signature covers: its signed fields as canonical JSON, a date as
+    ``YYYY-MM-DD``, a field it does not have left out."""
+    present = {k: str(fields[k]) for k in SIGNED_FIELDS if fields.get(k) is not None}
+    text = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return pae(PAYLOAD_TYPE, text.encode())
+
+
+def sign(fields: Mapping[str, Any], key: Ed25519PrivateKey) -> str:
+    """The signature of a waiver's fields, in base64."""
+    return base64.b64encode(key.sign(payload(fields))).decode()
+
+
+def verified(fields: Mapping[str, Any], signature: str | None, key: Ed25519PublicKey) -> bool:
+    """Whether ``signature`` is ``key``'s over the waiver's fields."""
+    if signature is None:
+        return False
+    try:
+        key.verify(base64.b64decode(signature, validate=True), payload(fields))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True

@@ -1,0 +1,154 @@
+"""Signed waivers: where the auditor's side holds an approver's key (``waiver_keys``), a
+waiver naming that approver counts only with their signature over what it says. Real keys,
+real signatures, a real repository and the real engine."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+
+CRO = "cro@example.com"
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Path:
+    """One unapproved deployment of a reviewed commit (REVIEW-001, high), a waiver of it
+    approved by the CRO, the CRO's key pair and the team's own, and an auditor's config
+    naming the CRO as the one approver."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [deployment("hotfix-1", sha, "2024-02-01T00:00:00Z")])
+    write_yaml(evidence / "reviews.yaml", [
+        {"change": "1", "author": "dana@example.com", "commits": [sha],
+         "approvals": [{"by": "lee@example.com", "at": "2024-01-02T00:00:00Z"}]},
+    ])  # fmt: skip
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "REVIEW-001", "subject": "hotfix-1", "reason": "INC-7781 emergency",
+         "approved_by": CRO, "expires": "2024-06-01"},
+    ])  # fmt: skip
+    for name in ("cro", "team", "audit"):
+        assert run_cli("keygen", "--output", tmp_path / name).code == 0
+    return tmp_path
+
+
+def waiver_key(case: Path, name: str) -> str:
+    result = run_cli("waiver", "key", case / f"{name}.pub")
+    assert result.code == 0, result.err
+    return result.out.strip()
+
+
+def auditor(case: Path, keys: dict[str, str] | None = None) -> Path:
+    config = {"waiver_approvers": [CRO], **({"waiver_keys": keys} if keys else {})}
+    return write_yaml(case / "auditor.yaml", config)
+
+
+def audit(case: Path, *extra: str | Path) -> CliResult:
+    return run_cli(
+        "audit", "--repo", case / "repo", "--evidence", case / "ev", "--period", "2024-02",
+        "--as-of", "2024-03-01", "--key", case / "audit.key", "-o", case / "feb.json", *extra,
+    )  # fmt: skip
+
+
+def sign(case: Path, key: str, approver: str = CRO) -> CliResult:
+    waivers = case / "ev" / "waivers.yaml"
+    return run_cli("waiver", "sign", waivers, "--key", case / key, "--approver", approver,
+                   "-o", waivers)  # fmt: skip
+
+
+def refused(case: Path) -> str:
+    envelope = json.loads((case / "feb.json").read_text())
+    report = json.loads(base64.b64decode(envelope["payload"]))["predicate"]["report"]
+    return " ".join(f["message"] for f in report["findings"] if f["rule"] == "WAIVER-001")
+
+
+def test_without_a_key_an_approval_is_the_teams_word(case: Path) -> None:
+    """The baseline: the team wrote the CRO's address under its own exception, and the
+    audit applied it (exit 0). This is what ``waiver_keys`` exists to close."""
+    result = audit(case, "--config", auditor(case))
+    assert result.code == 0, result.err
+
+
+def test_an_unsigned_waiver_of_an_approver_with_a_key_waives_nothing(case: Path) -> None:
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 1, result.err
+    assert "it is not signed, and waiver_keys holds cro@example.com's key" in refused(case)
+
+
+def test_the_approvers_signature_makes_the_waiver_count(case: Path) -> None:
+    signed = sign(case, "cro.key")
+    assert signed.code == 0, signed.err
+    assert "signed: #1 REVIEW-001 hotfix-1 until 2024-06-01" in signed.err
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 0, result.err
+    verified = run_cli("verify", case / "feb.json", "--key", case / "audit.pub", "--replay",
+                       "--repo", case / "repo", "--evidence", case / "ev")  # fmt: skip
+    assert verified.code == 0, verified.out + verified.err
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("expires", "2024-12-01"), ("subject", "hotfix-*"), ("reason", "routine")],
+)
+def test_a_signed_waiver_changed_afterwards_waives_nothing(
+    case: Path, field: str, value: str
+) -> None:
+    """Prolonged, widened or re-worded after the CRO signed it: the signature no longer
+    covers what it says."""
+    assert sign(case, "cro.key").code == 0
+    path = case / "ev" / "waivers.yaml"
+    waivers = yaml.safe_load(path.read_text())
+    waivers[0][field] = value
+    write_yaml(path, waivers)
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 1, result.err
+    assert "its signature is not cro@example.com's over what it says" in refused(case)
+
+
+def test_a_waiver_signed_with_the_teams_own_key_waives_nothing(case: Path) -> None:
+    assert sign(case, "team.key").code == 0
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 1, result.err
+    assert "signed with another key" in refused(case)
+
+
+def test_the_repositorys_own_waiver_keys_are_not_an_audits(case: Path) -> None:
+    """The team names its own key as the CRO's in knightwatch.yaml and signs with it: an
+    audit takes waiver_keys from the auditor's side alone, which has the CRO's real key."""
+    assert sign(case, "team.key").code == 0
+    write_yaml(case / "repo" / "knightwatch.yaml", {"waiver_keys": {CRO: waiver_key(case, "team")}})
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 1, result.err
+
+
+def test_a_key_that_is_not_one_is_refused(case: Path) -> None:
+    result = audit(case, "--config", auditor(case, {CRO: "ed25519:bm90IGEga2V5"}))
+    assert result.code == 2
+    assert "waiver_keys" in result.err and "32 bytes" in result.err
+    result = audit(case, "--config", auditor(case, {"cro": waiver_key(case, "cro")}))
+    assert result.code == 2
+    assert "'cro' is not an address" in result.err
+
+
+def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> None:
+    path = case / "ev" / "waivers.yaml"
+    waivers = yaml.safe_load(path.read_text())
+    waivers[0]["signature"] = "signed-by-the-cro"
+    write_yaml(path, waivers)
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 2
+    assert "waivers.yaml" in result.err and "signature" in result.err
+
+
+def test_signing_names_only_the_approvers_waivers(case: Path) -> None:
+    result = sign(case, "cro.key", approver="ciso@example.com")
+    assert result.code == 2
+    assert "no waiver names ciso@example.com in approved_by" in result.err
+    assert "signature" not in (case / "ev" / "waivers.yaml").read_text()
