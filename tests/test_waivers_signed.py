@@ -152,3 +152,16 @@ def test_signing_names_only_the_approvers_waivers(case: Path) -> None:
     assert result.code == 2
     assert "no waiver names ciso@example.com in approved_by" in result.err
     assert "signature" not in (case / "ev" / "waivers.yaml").read_text()
+
+
+def test_a_json_lines_file_is_signed_as_json_lines(case: Path) -> None:
+    evidence = case / "ev"
+    waivers = yaml.safe_load((evidence / "waivers.yaml").read_text())
+    (evidence / "waivers.yaml").unlink()
+    (evidence / "waivers.jsonl").write_text("".join(json.dumps(w) + "\n" for w in waivers))
+    signed = run_cli("waiver", "sign", evidence / "waivers.jsonl", "--key", case / "cro.key",
+                     "--approver", "CRO@example.com", "-o", evidence / "waivers.jsonl")  # fmt: skip
+    assert signed.code == 0, signed.err
+    assert "signature" in json.loads((evidence / "waivers.jsonl").read_text())
+    result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
+    assert result.code == 0, result.err

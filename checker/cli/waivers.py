@@ -4,6 +4,7 @@ signature on the waivers they approve (``checker.signing.waivers``)."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,7 +35,7 @@ def add_parser(commands: Commands, parser_class: type[Parser]) -> None:
     sign = verbs.add_parser(
         "sign", help="sign the waivers of waivers.yaml that an approver approved"
     )
-    sign.add_argument("file", type=path, metavar="WAIVERS", help="the waivers file (YAML)")
+    sign.add_argument("file", type=path, metavar="WAIVERS", help="the waivers file")
     sign.add_argument("--key", required=True, metavar="PATH", help="the approver's private key")
     sign.add_argument(
         "--approver",
@@ -78,9 +79,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def signed_file(file: Path, approver: str, key: Any) -> tuple[str, list[str]]:
-    """The waivers file as YAML with ``approver``'s signature on each waiver they approved
-    (any signature there before replaced), and a line saying each one signed. Every waiver is
-    validated first, as a check reads it: an approver signs only waivers a check can read."""
+    """The waivers file, in its own format, with ``approver``'s signature on each waiver they
+    approved (any signature there before replaced), and a line saying each one signed. Every
+    waiver is validated first, as a check reads it: an approver signs only waivers a check can
+    read."""
     from checker.signing.waivers import sign
 
     data = read_text(file)
@@ -94,7 +96,16 @@ def signed_file(file: Path, approver: str, key: Any) -> tuple[str, list[str]]:
             record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key)
             signed.append(f"#{index} {waiver.rule} {waiver.target} until {waiver.expires}")
         records.append(record)
-    return yaml.safe_dump(records, sort_keys=False, allow_unicode=True), signed
+    return _written(records, file.suffix), signed
+
+
+def _written(records: list[dict[str, Any]], suffix: str) -> str:
+    """The records in the file's own format: JSON Lines, JSON, or YAML."""
+    if suffix == ".jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if suffix == ".json":
+        return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    return yaml.safe_dump(records, sort_keys=False, allow_unicode=True)
 
 
 def _plain(value: Any) -> Any:
