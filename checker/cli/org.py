@@ -155,6 +155,7 @@ def _results(
             fail_on=args.fail_on or federated.Bar.fail_on,
             require_all=bool(args.require_all),
             waiver_approvers=org.waiver_approvers,
+            waiver_keys=org.waiver_keys,
             as_of=as_of,
         )
         return federated.collect(
@@ -176,20 +177,25 @@ def _preflight(options: CheckOptions, org: Organisation) -> CheckOptions:
     """The auditor's configuration and policies read once here, so that a mistake in them is
     one error (exit 2) rather than every system not judged; and every path made absolute, as
     a worker in another directory or on another machine must read it. org.yaml's
-    ``waiver_approvers`` are the auditor's, for every system."""
+    ``waiver_approvers`` and ``waiver_keys`` are the auditor's, for every system."""
     from checker.config import load_config_file
     from checker.rules.policyset import load_policy_set
 
     config = options.config_file.resolve() if options.config_file else None
     auditor = load_config_file(config, role="auditor-config")[0] if config is not None else None
+    held: dict[str, object] = {}
     if org.waiver_approvers is not None:
-        if auditor is not None and auditor.waiver_approvers is not None:
+        held["waiver_approvers"] = list(org.waiver_approvers)
+    if org.waiver_keys:
+        held["waiver_keys"] = dict(org.waiver_keys)
+    for name in held:
+        if auditor is not None and name in auditor.model_fields_set:
             raise UsageError(
-                f"waiver_approvers are in both {org.path.name} and --config {config}: the "
+                f"{name} are in both {org.path.name} and --config {config}: the "
                 "organisation names them once"
             )
-        approvers = {"waiver_approvers": list(org.waiver_approvers)}
-        options = dataclasses.replace(options, org_settings=approvers)
+    if held:
+        options = dataclasses.replace(options, org_settings=held)
     policy_dirs = [directory.resolve() for directory in options.policy_dirs]
     if policy_dirs:
         from checker.engine import RegorusEngine

@@ -98,6 +98,7 @@ def build_org_statement(
                     if run.org.waiver_approvers is not None
                     else {}
                 ),
+                **({"waiver_keys": dict(run.org.waiver_keys)} if run.org.waiver_keys else {}),
             },
             "tool": {"name": "knightwatch", "version": __version__},
             "verdict": verdict(ordered),

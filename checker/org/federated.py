@@ -6,7 +6,8 @@ of the repositories. An audit that fails any check is rejected, by name, and nev
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class Bar:
     fail_on: str = DEFAULT_FAIL_ON
     require_all: bool = False
     waiver_approvers: tuple[str, ...] | None = None
+    waiver_keys: Mapping[str, str] = field(default_factory=dict)
     as_of: date | None = None
 
     def unhonoured(self, report: dict[str, Any]) -> str | None:
@@ -67,11 +69,31 @@ class Bar:
             and all(isinstance(a, str) and normalise(a) in ours for a in listed)
         ):
             return "waived under waiver_approvers the organisation does not name"
+        unsigned = self._unsigned(report, listed)
+        if unsigned is not None:
+            return unsigned
         judged = str(report.get("as_of"))
         if self.as_of is not None and judged < self.as_of.isoformat():
             return (
                 f"waived as of {judged}, before the organisation's as-of date {self.as_of} "
                 "(a waiver may have expired since)"
+            )
+        return None
+
+    def _unsigned(self, report: dict[str, Any], listed: list[Any]) -> str | None:
+        """Why the team's waivers were not held to the organisation's ``waiver_keys``, or
+        None: for every approver its audit accepted that the organisation holds a key of, the
+        audit must have required that key's signature (its ``parameters.waiver_keys``)."""
+        keys = (report.get("parameters") or {}).get("waiver_keys")
+        required = {normalise(a): k for a, k in keys.items()} if isinstance(keys, dict) else {}
+        ours = {normalise(a): k for a, k in self.waiver_keys.items()}
+        missing = sorted(
+            a for a in map(normalise, listed) if a in ours and required.get(a) != ours[a]
+        )
+        if missing:
+            return (
+                f"waived without the signatures of {', '.join(missing)} the organisation "
+                "requires (waiver_keys): its audit did not require them with the same keys"
             )
         return None
 

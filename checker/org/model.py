@@ -6,7 +6,7 @@ line."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date as Day
 from pathlib import Path, PurePosixPath
 from typing import Annotated
@@ -17,6 +17,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
 from checker.evidence.models import Ident, IsoDate
+from checker.parameters import WaiverKey
 
 ORG_NAME = "org.yaml"
 URL = re.compile(r"^(?:(?:https|http|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
@@ -150,6 +151,10 @@ class OrgFile(_Strict):
     """Who may approve the systems' waivers, by address. Federated, a team's waived finding
     counts as waived only when its audit applied waivers of these approvers alone; judging
     repositories, the list every system's waivers are applied with."""
+    waiver_keys: dict[Annotated[str, AfterValidator(_address)], WaiverKey] = {}
+    """Approvers' public keys (``ed25519:BASE64``): judging repositories, every system's
+    waivers of these approvers count only signed; federated, a team's waived finding counts
+    only when its audit required the same keys' signatures."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,7 @@ class Organisation:
     """Sorted by name."""
     retired: tuple[Retired, ...] = ()
     waiver_approvers: tuple[str, ...] | None = None
+    waiver_keys: dict[str, str] = field(default_factory=dict)
 
     def place_of(self, record: dict[str, object]) -> str:
         """A system's repository and evidence as an attestation records them (as org.yaml
@@ -288,6 +294,7 @@ def load_org(path: Path) -> Organisation:
         waiver_approvers=(
             None if parsed.waiver_approvers is None else tuple(parsed.waiver_approvers)
         ),
+        waiver_keys=dict(sorted(parsed.waiver_keys.items())),
     )
 
 

@@ -154,3 +154,58 @@ def test_judging_repositories_org_yamls_approvers_are_every_systems(org: Org) ->
     config = write_yaml(org.root / "auditor.yaml", {"waiver_approvers": [CRO]})
     both = org.audit("org2.json", "--workers", "0", "--config", config)
     assert both.code == 2 and "waiver_approvers are in both org.yaml and --config" in both.err
+
+
+def signed_by_cro(org: Org) -> str:
+    """The CRO's key pair made, payments' waiver signed with it; the key as org.yaml takes it."""
+    assert run_cli("keygen", "--output", org.root / "cro").code == 0
+    waivers = org.root / "repos" / "payments" / "compliance" / "waivers.yaml"
+    signed = run_cli("waiver", "sign", waivers, "--key", org.root / "cro.key",
+                     "--approver", CRO, "-o", waivers)  # fmt: skip
+    assert signed.code == 0, signed.err
+    return run_cli("waiver", "key", org.root / "cro.pub").out.strip()
+
+
+def with_keys(org: Org, keys: dict[str, str]) -> None:
+    org.write({"systems": org.systems, "waiver_approvers": [CRO], "waiver_keys": keys})
+
+
+def test_judging_repositories_org_yamls_keys_are_every_systems(org: Org) -> None:
+    """The team wrote the CRO under its own waiver: with the CRO's key in org.yaml, the
+    unsigned waiver waives nothing; signed by the CRO, it does."""
+    waive(org, CRO)
+    assert run_cli("keygen", "--output", org.root / "other").code == 0
+    with_keys(org, {CRO: run_cli("waiver", "key", org.root / "other.pub").out.strip()})
+    assert org.audit("org.json", "--workers", "0").code == 1  # unsigned
+    key = signed_by_cro(org)
+    with_keys(org, {CRO: key})
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 0, result.err
+    assert payments(org)["audit"]["report"]["parameters"]["waiver_keys"] == {CRO: key}
+    assert predicate(org.root / "org.json")["organisation"]["waiver_keys"] == {CRO: key}
+
+
+def test_federated_a_team_audit_that_did_not_require_the_keys_honours_no_waiver(
+    org: Org,
+) -> None:
+    """The team's own --config named the CRO but no key, so its audit applied the waiver on
+    the team's word: the organisation holds the CRO's key, and the waiver does not stand."""
+    waive(org, CRO)
+    key = signed_by_cro(org)
+    directory = team_audits(org, [CRO])
+    with_keys(org, {CRO: key})
+    result = federated(org, directory)
+    assert result.code == 1, result.err
+    assert "waived without the signatures of cro@example.com the organisation requires" in str(
+        payments(org)["verdict_note"]
+    )
+    config = write_yaml(
+        org.root / "team-config.yaml", {"waiver_approvers": [CRO], "waiver_keys": {CRO: key}}
+    )
+    private, _ = org.key("payments")
+    signed = run_cli(
+        "audit", "--repo", org.root / "repos" / "payments", "--period", PERIOD, "--as-of", AS_OF,
+        "--key", private, "-o", directory / "payments.json", "--config", config,
+    )  # fmt: skip
+    assert signed.code == 0, signed.err
+    assert federated(org, directory).code == 0
