@@ -272,12 +272,13 @@ def _json_lines(
     looked_at: jsonread.LookedAt | None = None,
 ) -> Iterator[Located]:
     text = decode(data, path)
+    screened = looked_at is not None and jsonread.unremarkable(text)
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip(_JSON_SPACE):  # not str.strip(): U+3000 alone is no blank line
             continue
         try:
-            if keep is not None and not keep(jsonread.look_at(raw, looked_at), number):
+            if keep is not None and not keep(jsonread.look_at(raw, looked_at, screened), number):
                 continue
             value = jsonread.loads(raw)
         except ValueError as exc:

@@ -86,7 +86,13 @@ def looked_at(*keys: str) -> LookedAt:
     return LookedAt(validator, tuple(f'"{key}"' for key in keys))
 
 
-def look_at(text: str, fields: LookedAt | None) -> Any:
+def unremarkable(text: str) -> bool:
+    """Whether ``text`` holds none of what makes ``look_at`` read a document whole (``NaN``,
+    ``Infinity``, a ``\\u`` escape): said once of a whole file, it holds for each line of it."""
+    return "NaN" not in text and "Infinity" not in text and "\\u" not in text
+
+
+def look_at(text: str, fields: LookedAt | None, screened: bool = False) -> Any:
     """``look(text)``, of which only the keys ``fields`` names are needed: pydantic-core then
     reads the object without building Python values for the rest (a deployment's fifty
     targets, at a gate that only asks which stream a record is of).
@@ -96,14 +102,12 @@ def look_at(text: str, fields: LookedAt | None) -> Any:
     any ``\\u`` escape, which could spell it) or that could hold ``NaN`` or ``Infinity`` is
     read whole by the strict parser (``loads``), as is one pydantic-core would not read (not
     an object, not JSON, nested too deeply): each is refused with ``loads``'s message, and a
-    key read is never one of two."""
+    key read is never one of two. ``screened``: the file ``text`` is a line of was found
+    ``unremarkable`` as a whole, so the line need not be searched again."""
     if fields is None:
         return look(text)
-    if (
-        "NaN" in text
-        or "Infinity" in text
-        or "\\u" in text
-        or any(text.count(quoted) > 1 for quoted in fields.quoted)
+    if (not screened and not unremarkable(text)) or any(
+        text.count(quoted) > 1 for quoted in fields.quoted
     ):
         return loads(text)
     try:

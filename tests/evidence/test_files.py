@@ -10,7 +10,7 @@ import yaml
 
 from checker.errors import InputError
 from checker.evidence import jsonread
-from checker.evidence.files import LineDict, parse_records, parse_yaml
+from checker.evidence.files import LineDict, iter_records, parse_records, parse_yaml
 
 PLAIN = """\
 flags:
@@ -227,3 +227,21 @@ def test_looking_at_some_keys_refuses_and_reads_as_looking_at_all(text: str) -> 
         return
     keys = ("id", "service", "commit", "started_at")
     assert {k: part[k] for k in keys if k in part} == {k: whole[k] for k in keys if k in whole}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "d2", "service": "web", "\\u0073ervice": "api", "commit": "c", "started_at": "t"}',
+        '{"id": "d2", "service": "web", "commit": "c", "started_at": "t", "x": NaN}',
+    ],
+)
+def test_a_line_looked_at_is_screened_with_its_file(line: str) -> None:
+    """The file is searched once for what makes a line be read whole (``\\u``, ``NaN``); a
+    file that holds one reads that line whole, and refuses it, among clean lines."""
+    clean = '{"id": "d1", "service": "api", "commit": "c", "started_at": "t"}'
+    data = f"{clean}\n{line}\n{clean}\n".encode()
+    fields = jsonread.looked_at("id", "service", "commit", "started_at")
+    with pytest.raises(InputError) as raised:
+        list(iter_records(data, PurePosixPath("deploys.jsonl"), lambda raw, n: False, fields))
+    assert raised.value.line == 2
