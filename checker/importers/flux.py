@@ -60,6 +60,12 @@ release is recorded ``failed`` either way. (Hook Jobs are waited for regardless:
 
 ``lastAppliedRevision`` alone does not say when a revision was applied: an object without
 ``status.history`` is refused, rather than dated by guess.
+
+A Kustomization of an OCI artifact records its digest as the revision (``TAG@sha256:...``) and
+the artifact's ``org.opencontainers.image.revision`` as ``originRevision``: what whoever pushed
+it wrote, never checked by Flux. It is not taken as the commit deployed; the digest must be
+mapped with ``--revision-commit`` like any revision that names no commit, and the refusal
+quotes the claim.
 """
 
 from __future__ import annotations
@@ -411,6 +417,10 @@ class _Snapshot:
     first: tuple[str, int]
     last: tuple[str, int]
     """``lastReconciled``, as written and in nanoseconds."""
+    claim: str | None = None
+    """An OCI artifact's ``originRevision`` (its ``org.opencontainers.image.revision``
+    annotation): what whoever pushed the artifact says it was built from, never taken as
+    the commit deployed (``OCI_CLAIM``)."""
 
     def sync(self, cluster: str, at: str, done: str, how: str, path: Path) -> Sync:
         succeeded = self.status == "ReconciliationSucceeded"
@@ -427,6 +437,7 @@ class _Snapshot:
             initiator="flux (kustomize-controller)",
             automated=True,
             path=str(path),
+            claim=self.claim,
         )
 
 
@@ -443,14 +454,13 @@ def _snapshot(entry: dict[str, Any], origin: str, path: Path) -> _Snapshot:
     if not isinstance(meta, dict):
         raise InputError(f"{origin}: no metadata.revision", path=str(path))
     revision = _text(meta, "revision", origin, path)
-    commit = git_commit(revision)
-    if commit is None and isinstance(meta.get("originRevision"), str):
-        commit = git_commit(meta["originRevision"])  # an OCI artifact's image revision
+    claim = meta.get("originRevision")
+    expect(claim is None or isinstance(claim, str), path, f"{origin}: originRevision is not text")
     first = _time(entry, "firstReconciled", origin, path)
     last = _time(entry, "lastReconciled", origin, path) if "lastReconciled" in entry else first
     expect(first[1] <= last[1], path, f"{origin}: lastReconciled is before firstReconciled")
     status = _text(entry, "lastReconciledStatus", origin, path)
-    return _Snapshot(origin, revision, commit, status, first, last)
+    return _Snapshot(origin, revision, git_commit(revision), status, first, last, claim or None)
 
 
 def _kustomization(

@@ -76,6 +76,10 @@ class Sync:
     applied_at: str | None = None
     """When the tool finished applying a sync whose health made it failed or unfinished, or
     that ran healthily only from a later time (its ``finished_at``)."""
+    claim: str | None = None
+    """What the artifact synced says of its own origin, where nothing the tool did proves it
+    (a Flux OCI artifact's ``originRevision``, set by whoever pushed it): shown when the
+    revision is refused as naming no commit, never taken as the commit."""
 
 
 @dataclass(frozen=True)
@@ -197,13 +201,7 @@ def resolve_commits(
         elif commit is not None:
             named[sync] = commit
         else:
-            raise InputError(
-                f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} is not a "
-                f"git commit ({hint})",
-                path=sync.path,
-                hint="map it to the commit it was built from with --revision-commit "
-                f"{sync.revision}=SHA",
-            )
+            raise _not_a_commit(sync, hint)
     ids = history.resolve_ids(set(named.values()))
     out: dict[Sync, str] = {}
     for sync, name in named.items():
@@ -219,6 +217,25 @@ def resolve_commits(
             )
         out[sync] = found.sha
     return out
+
+
+def _not_a_commit(sync: Sync, hint: str) -> InputError:
+    """The refusal of a revision that names no commit; one whose artifact claims an origin
+    says so, and that the claim is no proof."""
+    claimed = ""
+    if sync.claim:
+        claimed = (
+            f"; the artifact says it was built from {sync.claim} (its originRevision, the "
+            "org.opencontainers.image.revision annotation that whoever pushed it sets), which "
+            "nothing ties to what was deployed"
+        )
+    return InputError(
+        f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} is not a "
+        f"git commit ({hint}){claimed}",
+        path=sync.path,
+        hint="map it to the commit it was built from with --revision-commit "
+        f"{sync.revision}=SHA" + (", once you have checked that it was" if sync.claim else ""),
+    )
 
 
 @dataclass

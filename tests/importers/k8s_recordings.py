@@ -266,6 +266,25 @@ def kustomization(
     return item
 
 
+def from_oci(item: dict[str, Any], digests: dict[str, str]) -> dict[str, Any]:
+    """``item`` (a ``kustomization()``) reconciled from an ``OCIRepository`` that
+    ``flux push artifact --revision main@sha1:COMMIT`` filled: each snapshot's
+    ``metadata.revision`` the artifact's ``TAG@sha256:DIGEST`` (``digests``, by the commit the
+    snapshot named) and its ``originRevision`` the ``main@sha1:COMMIT`` the pusher gave, as
+    kustomize-controller writes ``historyMeta``; ``lastAppliedRevision`` and
+    ``lastAttemptedRevision`` follow."""
+    item["spec"]["sourceRef"] = {"kind": "OCIRepository", "name": item["metadata"]["name"]}
+    renamed = {}
+    for entry in item["status"]["history"]:
+        source = entry["metadata"]["revision"]
+        commit = source.rpartition(":")[2]
+        entry["metadata"] = {"originRevision": source, "revision": digests[commit]}
+        renamed[source] = digests[commit]
+    for field in ("lastAppliedRevision", "lastAttemptedRevision"):
+        item["status"][field] = renamed[item["status"][field]]
+    return item
+
+
 def attempting(
     item: dict[str, Any], commit: str, ready: str, reason: str, message: str, at: str
 ) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""A Kustomization reconciled from an OCI artifact (``flux push artifact``): its revision is the
+artifact's digest, and its ``originRevision`` the ``org.opencontainers.image.revision`` that
+whoever pushed it wrote. That claim is not the commit deployed: the import refuses the revision
+until ``--revision-commit`` ties the digest to a commit. Real git repositories, the real
+engine, the recorded Kustomization of tests/importers/fixtures/kubernetes/ changed only where
+the scenario needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.importers.k8s_recordings import Reconciled, from_oci, kustomization, write_list
+from tests.importers.test_kubernetes import DEV, Case, findings, targets
+
+DIGEST = "latest@sha256:" + "3b6cdcc7adcc9a84d3214ee1c029543789d90b5ae69debe9efa3f66e982875de"
+SIGN_OFF = ("--approval", "lee@example.com,2024-06-04T09:30:00Z")
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    case = Case(tmp_path)
+    (case.evidence / "fleet.yaml").write_text(
+        "services:\n  checkout:\n    clusters:\n"
+        "      - {name: eu-west-1, namespace: shop, workload: checkout}\n"
+    )
+    return case
+
+
+def _pushed(case: Case) -> Path:
+    """One artifact applied, whose pusher wrote v2's commit as its origin (nothing in the
+    object says what the artifact was built from)."""
+    item = kustomization("checkout", [
+        Reconciled(case.v2, "2024-06-04T10:11:00Z", "2024-06-05T09:00:00Z"),
+    ])  # fmt: skip
+    return write_list(case.work / "flux.json", [from_oci(item, {case.v2: DIGEST})])
+
+
+def _flux(case: Case, path: Path, *extra: str) -> tuple[int, str]:
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout",
+                      "--deployer", "ops@example.com", *extra)  # fmt: skip
+    return result.code, result.err
+
+
+def test_an_artifacts_claimed_origin_is_not_the_commit_deployed(case: Case) -> None:
+    """The pusher's originRevision named reviewed v2, signed off; the artifact held an
+    unreviewed hotfix's manifests. It was recorded as v2's deployment and the check passed."""
+    case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    path = _pushed(case)
+    code, err = _flux(case, path, "--revision", case.v2, *SIGN_OFF)
+    assert code == 2
+    assert f"revision '{DIGEST}' on cluster eu-west-1 is not a git commit" in err
+    assert (
+        f"the artifact says it was built from main@sha1:{case.v2} (its originRevision, the "
+        "org.opencontainers.image.revision annotation that whoever pushed it sets), which "
+        "nothing ties to what was deployed"
+    ) in err
+    assert f"--revision-commit {DIGEST}=SHA, once you have checked that it was" in err
+    assert "Traceback" not in err
+    assert not (case.evidence / "deploys.jsonl").exists()  # nothing half-written
+
+
+def test_a_digest_tied_to_its_commit_is_judged_as_that_commit(case: Case) -> None:
+    """Whoever ties the digest to the commit it was built from answers for it; the record then
+    names that commit, and the review rules judge it."""
+    hot = case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    path = _pushed(case)
+    code, err = _flux(case, path, "--revision-commit", f"{DIGEST}={hot}")
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert record["commit"] == hot
+    assert targets(record) == {"eu-west-1": "succeeded"} and "ref" not in record
+    report = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
+                     "--format", "json", "--as-of", "2024-06-30").json()  # fmt: skip
+    assert report["verdict"] == "fail"
+    assert record["id"] in findings(report, "REVIEW-002")[hot]
