@@ -42,6 +42,13 @@ When fleet.yaml gives the cluster a ``namespace``, an application whose
 something else (``checkout-staging-*`` on the production cluster), and the cluster stays absent
 from the rollout unless the service's own application synced it.
 
+A sync of manifests from a local directory (``argocd app sync --local``: the CLI sends them in
+``operation.sync.manifests``) applied what no commit holds. Argo CD 2.1 on writes its history
+entry without a revision; 2.0 and before resolved the application's branch and wrote that
+commit, as if the sync were from git. Either is recorded ``failed``, a move of its own, filed
+under the revision its entry names, else the one synced from git before it
+(``_locals_failed``); with none before it, refused.
+
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
 cluster stays absent from the rollout it missed, which FLEET-001 reports.
@@ -52,7 +59,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +67,7 @@ from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import argocd_health
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
-from checker.importers.gitops import Sync
+from checker.importers.gitops import LOCAL, Sync
 from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = (
@@ -463,16 +470,75 @@ def _application_syncs(
         if notes is not None:
             notes.append(f"{origin}: read from status.operationState")
     latest = _latest_operation(item, cluster, selection, path, notes)
-    if found:
+    local = _local_operation(item, path)
+    if found and local is not None and latest is None and found[-1].started_at == local:
+        found[-1] = replace(found[-1], local=True)  # the history entry of that operation
+    if found and not found[-1].local:
         # The last history entry is the latest deployment of its revision: the sync status
         # judges it whatever came after; the health too, unless another revision's operation
         # came after it (a failed or running sync's health is that operation's).
         own = latest is None or latest.revision == found[-1].revision
         found[-1] = argocd_health.judged(item, found[-1], path, health=own)
     if latest is not None:
-        found.append(latest)
+        found.append(replace(latest, local=True) if local is not None else latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
-    return found
+    return _locals_failed(found, name, path)
+
+
+def _local_operation(item: dict[str, Any], path: Path) -> str | None:
+    """When the latest operation started, where it synced manifests from a local directory
+    (``argocd app sync --local``: the CLI sends them in ``operation.sync.manifests``, and Argo
+    CD applies them instead of what git holds); None otherwise."""
+    operation, _ = argocd_health.status_part(item, "operationState", "phase", path)
+    manifests = dig(operation or {}, "operation", "sync", "manifests")
+    name = item["metadata"]["name"]
+    expect(
+        manifests is None
+        or (isinstance(manifests, list) and all(isinstance(m, str) for m in manifests)),
+        path,
+        f"application {name}: operation.sync.manifests is not a list of manifests",
+    )
+    if not manifests:
+        return None
+    return _time((operation or {}).get("startedAt"), f"application {name}", "startedAt", path)
+
+
+def _locals_failed(found: list[Sync], name: str, path: Path) -> list[Sync]:
+    """Each sync of local manifests as ``failed``, filed under the revision it names, else
+    (Argo CD 2.1 on records none) under the revision the application synced from git before
+    it: a move of its own (``Sync.local``), so that the cluster is not taken to run that
+    commit, or any, from then on."""
+    out: list[Sync] = []
+    for sync in found:
+        if not sync.local:
+            out.append(sync)
+            continue
+        before = next((s for s in reversed(out) if s.revision and not s.local), None)
+        named = sync if sync.revision else before
+        if named is None:
+            raise InputError(
+                f"{sync.origin}: {LOCAL} (argocd app sync --local; Argo CD records no revision "
+                f"for one) and application {name} records no sync from git before it: what it "
+                "deployed is no commit's",
+                path=str(path),
+                hint="record this deployment by hand, its cluster failed",
+            )
+        out.append(
+            replace(
+                sync,
+                revision=named.revision,
+                commit=named.commit,
+                variant=named.variant,
+                status="failed",
+                reason=f"{LOCAL} (argocd app sync --local), not from git: what the cluster "
+                "runs since is no commit's"
+                + (f" (filed under {named.revision}, synced before it)" if named is before else ""),
+                health=None,
+                operation=False,
+                ref=None,
+            )
+        )
+    return out
 
 
 def _check_order(history: list[Any], found: list[Sync], name: str, path: Path) -> None:
@@ -651,11 +717,14 @@ def _synced(
         f"{origin}: deployStartedAt {started} is after deployedAt {finished}",
     )
     initiator, automated = _initiator(entry, origin, path)
+    # Argo CD (2.1 on) records no revision only for a sync of local manifests.
+    revision = _revision(entry, origin, selection, path, required=False)
     return Sync(
         cluster=cluster,
         origin=origin,
-        revision=_revision(entry, origin, selection, path, required=True),
-        ref=_target_ref(entry, selection),
+        revision=revision,
+        local=not revision,
+        ref=_target_ref(entry, selection) if revision else None,
         started_at=started,
         finished_at=finished,
         status="succeeded",

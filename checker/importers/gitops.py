@@ -29,6 +29,10 @@ DRIFT = "Argo CD sync status "
 """How the reason of a cluster whose live state no longer matched its latest sync begins
 (``Argo CD sync status OutOfSync ...``): a later import keeps it, as it keeps ``HEALTH``'s."""
 
+LOCAL = "Argo CD synced manifests from a local directory"
+"""How the reason of a cluster begins where the tool applied manifests that were not read from
+git (``argocd app sync --local``): what ran there since is no commit's."""
+
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
 workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry
@@ -76,6 +80,10 @@ class Sync:
     applied_at: str | None = None
     """When the tool finished applying a sync whose health made it failed or unfinished, or
     that ran healthily only from a later time (its ``finished_at``)."""
+    local: bool = False
+    """Manifests the tool applied from a local directory, not from git (``argocd app sync
+    --local``): ``failed``, and a move of its own, so that it never merges with a sync of the
+    same commit from git before or after it (``LOCAL``)."""
     claim: str | None = None
     """What the artifact synced says of its own origin, where nothing the tool did proves it
     (a Flux OCI artifact's ``originRevision``, set by whoever pushed it): shown when the
@@ -324,7 +332,8 @@ def moves(syncs: list[Sync], commits: dict[Sync, str]) -> dict[str, list[Move]]:
         own.sort(key=lambda s: (timestamp_ns(s.started_at), s.origin))
         runs: list[Move] = []
         for sync in own:
-            if runs and runs[-1].commit == commits[sync]:
+            local = sync.local or bool(runs and runs[-1].syncs[-1].local)
+            if runs and runs[-1].commit == commits[sync] and not local:
                 runs[-1].syncs.append(sync)
             else:
                 runs.append(Move(cluster, commits[sync], [sync]))

@@ -394,6 +394,27 @@ def selective_sync(
     return app
 
 
+LOCAL_MANIFEST = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\n  namespace: shop\n"
+)
+"""One manifest ``argocd app sync --local DIR`` generated from a directory on a laptop."""
+
+
+def local_sync(app: dict[str, Any], *, recorded_revision: bool = False) -> dict[str, Any]:
+    """``app`` whose last operation, the sync its last history entry records, was
+    ``argocd app sync --local``: the manifests the CLI sent in ``operation.sync.manifests``;
+    Argo CD 2.1 on resolves no revision for it, so the operation, its ``syncResult`` and the
+    history entry name none. ``recorded_revision``: as Argo CD 2.0 and before wrote it, the
+    application's revision resolved all the same and recorded in all three."""
+    state = app["status"]["operationState"]
+    state["operation"]["sync"]["manifests"] = [LOCAL_MANIFEST]
+    if not recorded_revision:
+        del state["operation"]["sync"]["revision"]
+        del state["syncResult"]["revision"]
+        del app["status"]["history"][-1]["revision"]
+    return app
+
+
 def without_history(app: dict[str, Any]) -> dict[str, Any]:
     """``app`` with ``spec.revisionHistoryLimit: 0``, as Argo CD keeps it: ``status.history``
     empty, its last sync in ``status.operationState`` alone. Argo CD's ``ApplicationSpec``
