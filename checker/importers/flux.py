@@ -30,7 +30,10 @@ and a chart version deployed with different values is mapped per release
 records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Failed`` did not
 succeed, and one whose test is still ``Running`` is unfinished. ``status.lastAttemptedRevision``
 and ``lastAttemptedConfigDigest`` (set before each Helm action) must be a release the history
-holds, or the object is refused (``_attempt_released``).
+holds, or the object is refused (``_attempt_released``). Helm writes ``lastDeployed`` as an
+action begins and then waits for the resources, so a release that succeeded is dated when that
+wait had ended at the latest (``_waited``): the action's timeout later, or when its test or the
+next release began.
 
 Flux assesses health only where asked: a Kustomization without ``spec.wait: true`` or
 ``spec.healthChecks`` (Flux's default; an empty list is none) reports
@@ -78,7 +81,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.evidence.models import Status
+from checker.evidence.models import Status, timestamp_ns
 from checker.importers import common, flux_attempts
 from checker.importers.common import dig, expect, named_ref
 from checker.importers.gitops import UNASSESSED, Sync
@@ -188,12 +191,17 @@ def git_commit(revision: str) -> str | None:
 
 def interval(item: dict[str, Any], path: Path) -> timedelta:
     """The object's ``spec.interval`` (a Go duration, ``10m0s``)."""
-    text = dig(item, "spec", "interval")
+    return _duration(item, ("spec", "interval"), path)
+
+
+def _duration(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> timedelta:
+    """A Go duration (``10m0s``) of the object, at ``keys``."""
+    text = dig(item, *keys)
     name = item["metadata"]["name"]
     parts = _DURATION.findall(text) if isinstance(text, str) else []
     if not parts or "".join(a + b for a, b in parts) != text:
         raise InputError(
-            f"{item['kind']} {name}: spec.interval {text!r} is not a duration (10m0s)",
+            f"{item['kind']} {name}: {'.'.join(keys)} {text!r} is not a duration (10m0s)",
             path=str(path),
         )
     return timedelta(seconds=sum(float(a) * _UNIT_SECONDS[b] for a, b in parts))
@@ -223,6 +231,7 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
         )
     if kind == "HelmRelease":
         found = _releases(history, name, cluster, path, _waits_skipped(item, path))
+        found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
         return found
     return _kustomization(item, history, cluster, path)
@@ -547,6 +556,66 @@ def _releases(
         sync = _release(entry, version, origin, cluster, path)
         found.append((version, _unchecked(sync, _unwaited(entry, unwaited, name))))
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
+
+
+HELM_TIMEOUT = timedelta(minutes=5)
+"""helm-controller's default ``spec.timeout``: how long Helm waits for the resources of a
+release to become ready."""
+
+
+def _helm_timeouts(item: dict[str, Any], path: Path) -> dict[str, timedelta]:
+    """How long Helm waited at most for each action's resources: ``spec.<action>.timeout``,
+    else ``spec.timeout``, else five minutes (helm-controller's ``GetTimeout``)."""
+    base = HELM_TIMEOUT
+    if dig(item, "spec", "timeout") is not None:
+        base = _duration(item, ("spec", "timeout"), path)
+    return {
+        action: _duration(item, ("spec", action, "timeout"), path)
+        if dig(item, "spec", action, "timeout") is not None
+        else base
+        for action in HELM_ACTIONS
+    }
+
+
+def _waited(
+    found: list[Sync], history: list[dict[str, Any]], timeouts: dict[str, timedelta]
+) -> list[Sync]:
+    """Each succeeded release dated when Helm's wait for it had ended at the latest, not when
+    the action started: Helm writes ``lastDeployed`` as it begins an install or upgrade and
+    then waits up to the action's timeout for the resources to become ready, so at
+    ``lastDeployed`` the old pods may still be all that serve. The latest is the timeout
+    after ``lastDeployed`` (any action's, where the snapshot names none), or earlier: when a
+    Helm test of the release started (helm-controller tests a release once it is deployed),
+    or when the next release began (helm-controller runs one action at a time)."""
+    by_version = {entry["version"]: entry for entry in history}
+    versions = sorted(by_version)
+    out = []
+    for index, sync in enumerate(found):
+        entry = by_version[versions[index]]
+        if sync.status != "succeeded" or sync.finished_at is None:
+            out.append(sync)
+            continue
+        action = entry.get("action")
+        wait = timeouts[action] if action in timeouts else max(timeouts.values())
+        start = timestamp_ns(sync.started_at)
+        bounds = [start + int(wait.total_seconds() * 1e9)]
+        tested = [time_text(t, Path(sync.path or "-"), f"{sync.origin}: lastStarted")[1]
+                  for t in _tests_started(entry)]  # fmt: skip
+        bounds += [t for t in tested if t >= start]
+        if index + 1 < len(found):
+            bounds.append(max(start, timestamp_ns(found[index + 1].started_at)))
+        done = datetime.fromtimestamp(-(-min(bounds) // 1_000_000_000), UTC)
+        stamp = done.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.append(replace(sync, finished_at=stamp, applied_at=sync.started_at))
+    return out
+
+
+def _tests_started(entry: dict[str, Any]) -> list[str]:
+    """When each of the release's Helm tests started, where the snapshot says (its test hooks
+    were read by ``_tested``)."""
+    hooks = entry.get("testHooks")
+    started = [(h or {}).get("lastStarted") for h in (hooks or {}).values()]
+    return [t for t in started if isinstance(t, str) and t]
 
 
 def _attempt_released(

@@ -495,10 +495,11 @@ def test_flux_helm_release_chart_versions(case: Case) -> None:
     assert mapped.code == 0, mapped.err
     v1, v2 = case.records("deploys.jsonl")
     assert [v1["commit"], v2["commit"]] == [case.v1, case.v2]
-    # Each release when it was deployed (lastDeployed), not when the first one was (Helm
-    # copies firstDeployed to every later release).
-    assert v1["finished_at"] == "2024-06-03T10:00:00Z"
-    assert v2["finished_at"] == "2024-06-04T10:00:00Z"
+    # Each release from when it was deployed (lastDeployed), not when the first one was (Helm
+    # copies firstDeployed to every later release), to the end of Helm's wait at the latest
+    # (helm-controller's default timeout, five minutes).
+    assert [v1["started_at"], v1["finished_at"]] == ["2024-06-03T10:00:00Z", "2024-06-03T10:05:00Z"]
+    assert [v2["started_at"], v2["finished_at"]] == ["2024-06-04T10:00:00Z", "2024-06-04T10:05:00Z"]
 
 
 # --- fleet.yaml ---------------------------------------------------------------------------
