@@ -7,7 +7,10 @@ ran, not what the playbook meant to do: a release skipped on every host, tasks o
 that ran nowhere, a play stopped early by ``any_errors_fatal`` or ``meta: end_play`` all leave
 runs in which every host looks fine. Nothing is guessed.
 
-A dry run (``ansible-playbook --check``) deploys nothing and is refused. ansible-runner's
+A dry run (``ansible-playbook --check``) deploys nothing and is refused, unless a release task
+ran for real in it (``check_mode: false`` on the task: a copy that names its ``dest``, a command
+with an exit code), which makes it a deployment; a release task whose module cannot show it (the
+git module) is refused as one that may have deployed. ansible-runner's
 ``command`` file, or a task that shows ``ansible_check_mode``, says whether the run was one;
 the callbacks record nothing else of it, so for their output the user states it
 (``--not-check-mode``), and the import is refused still when a task was skipped for check mode.
@@ -99,8 +102,8 @@ def is_task(name: str, wanted: str) -> bool:
 def deployment(path: Path, run: Run) -> Imported:
     """The deployment record the run at ``path`` shows."""
     played = read_run(path)
-    _refuse_dry_run(played, run.not_check_mode, path)
-    notes = list(played.notes)
+    forced = _refuse_dry_run(played, run.not_check_mode, path, run.release_tasks)
+    notes = [*played.notes, *forced]
     plays = _deploying_plays(played, run.release_tasks, path, notes)
     _refuse_release_results_that_cannot_show(played, run.release_tasks, path)
     hosts = sorted({host for play in plays for host in play.hosts()})
@@ -151,16 +154,17 @@ def _ref(plays: list[PlayRun], run: Run) -> dict[str, str]:
     return {"ref": ref} if ref else {}
 
 
-def _refuse_dry_run(played: PlaybookRun, asserted: bool, path: Path) -> None:
-    """A dry run deployed nothing; output that cannot say needs the user's word."""
+def _refuse_dry_run(
+    played: PlaybookRun, asserted: bool, path: Path, release: tuple[str, ...]
+) -> list[str]:
+    """A dry run deployed nothing, unless a release task ran for real in it (``check_mode:
+    false`` on the task): then it is a deployment, and the note returned says so; output that
+    cannot say whether the run was a dry run needs the user's word."""
     dry = [why for flag, why in played.check_mode if flag]
     if dry:
-        raise InputError(
-            f"this run was a dry run (ansible-playbook --check): {dry[0]}; it deployed nothing",
-            path=str(path),
-        )
+        return _forced_in_dry_run(played, release, f"{dry[0]}", path)
     if any(not flag for flag, _ in played.check_mode):
-        return
+        return []
     if not asserted:
         silent = (
             "this artifact directory has no command file"
@@ -185,6 +189,42 @@ def _refuse_dry_run(played: PlaybookRun, asserted: bool, path: Path) -> None:
             "ansible_check_mode (ansible.builtin.debug: {var: ansible_check_mode}) to the "
             "playbook, so that its output says whether the run was a dry run",
         )
+    return []
+
+
+def _forced_in_dry_run(
+    played: PlaybookRun, release: tuple[str, ...], why: str, path: Path
+) -> list[str]:
+    """A dry run whose release task ran for real on some host (``check_mode: false`` on the
+    task runs it in a dry run too) is a deployment: a note saying so. One whose release task's
+    results cannot show whether it did (a git checkout) is refused, saying that it may have
+    deployed; any other deployed nothing, and is refused as a dry run."""
+    said = f"this run was a dry run (ansible-playbook --check): {why}"
+    tasks = [
+        task
+        for play in played.plays
+        for task in play.tasks
+        if any(is_task(task.name, r) for r in release)
+    ]
+    real = sorted({host for task in tasks for host, did in task.acted.items() if did})
+    if real:
+        names = sorted({t.name for t in tasks if any(t.acted.values())})
+        return [
+            f"{said}, but release task {names[0]!r} ran for real on {', '.join(real)} "
+            "(check_mode: false on the task runs it in a dry run too): recorded as a deployment"
+        ]
+    unknown = next((t.name for t in tasks if None in t.acted.values()), None)
+    if unknown is not None:
+        raise InputError(
+            f"{said}, and whether release task {unknown!r} ran for real cannot be told: a task "
+            "with check_mode: false runs in a dry run too, and its module's result looks the "
+            "same either way, so this run may have deployed",
+            path=str(path),
+            hint="if the release task has check_mode: false, record this deployment by hand; "
+            "name as release task one whose result shows a real run (a copy, a template, a "
+            "command)",
+        )
+    raise InputError(f"{said}; it deployed nothing", path=str(path))
 
 
 def _task_names(played: PlaybookRun) -> list[str]:

@@ -57,6 +57,9 @@ class TaskRun:
     or a sha), as its result's ``invocation.module_args`` shows it."""
     checked_out: dict[str, str] = field(default_factory=dict)
     """Per host, the commit a ``git`` module result says the checkout holds (``after``)."""
+    acted: dict[str, bool | None] = field(default_factory=dict)
+    """Per host whose result is ``ok`` or ``changed``, whether it shows the module acted on
+    the host for real even in a dry run (see :func:`acted`); None where it cannot show."""
 
     def record(
         self, host: str, result: Any, action: Any = None, given: State | None = None
@@ -80,6 +83,10 @@ class TaskRun:
         else:
             self.checked_out.pop(host, None)
         done = self.results[host] in ("ok", "changed")
+        if done:
+            self.acted[host] = acted(result, action)
+        else:
+            self.acted.pop(host, None)
         found = shortfall(result, action, host) if done else None
         if found is None:
             self.shortfalls.pop(host, None)
@@ -268,6 +275,30 @@ def shortfall(result: Any, action: Any = None, host: str | None = None) -> Short
     if _overridden(result):
         return "failed", _OVERRIDDEN
     return _in_background(result) or _in_check_mode(result, module) or _unchanged(result, module)
+
+
+_RAN = frozenset({"command", "shell", "script", "raw"})
+"""Modules that check mode skips altogether ("Command would have run if not in check mode"):
+a result with an exit code ran the command."""
+
+
+def acted(result: Any, action: Any = None) -> bool | None:
+    """Whether an ``ok`` or ``changed`` result shows its module acted on the host for real,
+    as a task with ``check_mode: false`` does in a dry run: a copy or template that names its
+    ``dest`` (in check mode they return before they write, naming none), a command that has
+    an exit code (check mode skips it). False for a copy without one; None for any other
+    module, whose check-mode result looks like a real one (the git module's names the commit
+    it would check out as ``after``, as a real checkout names the one it made)."""
+    if not isinstance(result, dict):
+        return None
+    module = module_of(result, action)
+    items = result.get("results")
+    parts = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [result]
+    if module in _COPIERS:
+        return any("dest" in part for part in parts)
+    if module in _RAN:
+        return any(isinstance(part.get("rc"), int) for part in parts)
+    return None
 
 
 def _delegated_elsewhere(result: dict[str, Any], host: str | None) -> Shortfall | None:
