@@ -21,11 +21,12 @@ release, ordered by its ``version``: ``chartVersion``, ``lastDeployed`` (when th
 was deployed; Helm copies ``firstDeployed`` from the first release to every later one),
 ``configDigest`` (its values) and ``status`` (``deployed`` and ``superseded`` succeeded,
 ``failed``, ``uninstalled`` and ``uninstalling`` failed, ``pending-*`` still running). A chart
-built from a git source carries the commit in its version's build metadata
-(``1.2.3+0a1b2c3d4e5f``; from an OCI repository the build metadata is the start of the
+Flux builds from a GitRepository with ``spec.chart.spec.reconcileStrategy: Revision`` carries
+the commit in its version's build metadata (``1.2.3+0a1b2c3d4e5f``; with any other strategy or
+source the version, build metadata included, is the chart's own, a claim
+(``_commit_stamped``); from an OCI repository the build metadata is the start of the
 snapshot's ``ociDigest`` instead, no commit); any other chart version must be mapped with
-``--revision-commit``,
-and a chart version deployed with different values is mapped per release
+``--revision-commit``, and a chart version deployed with different values is mapped per release
 (``--revision-commit 1.2.0@sha256:...=SHA``, the snapshot's ``configDigest``). A release Helm
 records as ``deployed`` or ``superseded`` whose own test (``testHooks``) ``Failed`` did not
 succeed, and one whose test is still ``Running`` is unfinished. ``status.lastAttemptedRevision``
@@ -230,7 +231,8 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
             f"{kind} {name} on {cluster}, history entry #{index}: not a history entry",
         )
     if kind == "HelmRelease":
-        found = _releases(history, name, cluster, path, _waits_skipped(item, path))
+        stamped = _commit_stamped(item, path)
+        found = _releases(history, name, cluster, path, _waits_skipped(item, path), stamped)
         found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
         return found
@@ -469,7 +471,14 @@ def _snapshot(entry: dict[str, Any], origin: str, path: Path) -> _Snapshot:
     last = _time(entry, "lastReconciled", origin, path) if "lastReconciled" in entry else first
     expect(first[1] <= last[1], path, f"{origin}: lastReconciled is before firstReconciled")
     status = _text(entry, "lastReconciledStatus", origin, path)
-    return _Snapshot(origin, revision, git_commit(revision), status, first, last, claim or None)
+    said = None
+    if claim:
+        said = (
+            f"the artifact says it was built from {claim} (its originRevision, the "
+            "org.opencontainers.image.revision annotation that whoever pushed it sets), which "
+            "nothing ties to what was deployed"
+        )
+    return _Snapshot(origin, revision, git_commit(revision), status, first, last, said)
 
 
 def _kustomization(
@@ -539,12 +548,34 @@ def _attempted(attempt: flux_attempts.Attempt, cluster: str, origin: str, path: 
     )
 
 
+def _commit_stamped(item: dict[str, Any], path: Path) -> bool:
+    """Whether Flux itself wrote the git commit into the chart version's build metadata: only
+    for a chart it builds from a GitRepository with ``spec.chart.spec.reconcileStrategy:
+    Revision`` (source-controller then sets the metadata to the first 12 hex of the commit,
+    replacing any). With the default strategy (``ChartVersion``) the version is the chart's
+    own, as whoever wrote its Chart.yaml set it, build metadata included."""
+    spec = dig(item, "spec", "chart", "spec")
+    name = item["metadata"]["name"]
+    strategy, kind = dig(spec, "reconcileStrategy"), dig(spec, "sourceRef", "kind")
+    expect(
+        isinstance(strategy, str | None) and isinstance(kind, str | None),
+        path,
+        f"HelmRelease {name}: spec.chart.spec.reconcileStrategy or sourceRef.kind is not text",
+    )
+    return bool(strategy == "Revision" and kind == "GitRepository")
+
+
 def _releases(
-    history: list[dict[str, Any]], name: str, cluster: str, path: Path, unwaited: dict[str, str]
+    history: list[dict[str, Any]],
+    name: str,
+    cluster: str,
+    path: Path,
+    unwaited: dict[str, str],
+    stamped: bool,
 ) -> list[Sync]:
     """Each Helm release, in the order of its version; one deployed by an action whose wait
     ``unwaited`` names (every such action, where the snapshot does not name its ``action``)
-    is ``failed``."""
+    is ``failed``. ``stamped``: Flux wrote the commit into the chart versions."""
     found = []
     versions: set[int] = set()
     for index, entry in enumerate(history, start=1):
@@ -553,7 +584,7 @@ def _releases(
         if not isinstance(version, int) or isinstance(version, bool) or version in versions:
             raise InputError(f"{origin}: no release version, or one listed twice", path=str(path))
         versions.add(version)
-        sync = _release(entry, version, origin, cluster, path)
+        sync = _release(entry, version, origin, cluster, path, stamped)
         found.append((version, _unchecked(sync, _unwaited(entry, unwaited, name))))
     return [sync for _, sync in sorted(found, key=lambda pair: pair[0])]
 
@@ -679,8 +710,11 @@ def _unwaited(entry: dict[str, Any], unwaited: dict[str, str], name: str) -> str
     )
 
 
-def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, path: Path) -> Sync:
-    """One Helm release of a HelmRelease's history, as a sync."""
+def _release(
+    entry: dict[str, Any], version: int, origin: str, cluster: str, path: Path, stamped: bool
+) -> Sync:
+    """One Helm release of a HelmRelease's history, as a sync; the commit in its chart
+    version's build metadata only where Flux wrote it there (``stamped``)."""
     chart = _text(entry, "chartVersion", origin, path)
     status = _text(entry, "status", origin, path)
     at = _time(entry, "lastDeployed", origin, path)[0]
@@ -690,9 +724,7 @@ def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, pat
         path,
         f"{origin}: configDigest or ociDigest is not text",
     )
-    commit = git_commit(chart)
-    if commit is not None and isinstance(oci, str) and oci.split(":")[-1].startswith(commit):
-        commit = None  # a chart from an OCI repository: its build metadata is the digest
+    commit, claim = _chart_commit(chart, oci, stamped)
     running = status.startswith("pending")
     outcome = HELM_STATUS.get(status)
     if outcome is None and not running:
@@ -714,8 +746,25 @@ def _release(entry: dict[str, Any], version: int, origin: str, cluster: str, pat
         initiator="flux (helm-controller)",
         automated=True,
         path=str(path),
+        claim=claim,
     )
     return _tested(entry, sync, path) if outcome == "succeeded" else sync
+
+
+def _chart_commit(chart: str, oci: str | None, stamped: bool) -> tuple[str | None, str | None]:
+    """The commit a chart version's build metadata names, where Flux wrote it there
+    (``stamped``), and else what the metadata claims: nothing from an OCI repository, whose
+    build metadata is the start of its digest."""
+    commit = git_commit(chart)
+    if commit is None or (oci is not None and oci.split(":")[-1].startswith(commit)):
+        return None, None
+    if stamped:
+        return commit, None
+    return None, (
+        f"its build metadata {commit} is the chart's own version, as its Chart.yaml says it: "
+        "Flux writes the commit there only for a chart it builds from a GitRepository with "
+        "spec.chart.spec.reconcileStrategy: Revision"
+    )
 
 
 def _tested(entry: dict[str, Any], sync: Sync, path: Path) -> Sync:

@@ -85,9 +85,10 @@ class Sync:
     --local``): ``failed``, and a move of its own, so that it never merges with a sync of the
     same commit from git before or after it (``LOCAL``)."""
     claim: str | None = None
-    """What the artifact synced says of its own origin, where nothing the tool did proves it
-    (a Flux OCI artifact's ``originRevision``, set by whoever pushed it): shown when the
-    revision is refused as naming no commit, never taken as the commit."""
+    """What the thing synced says of its own origin, where nothing the tool did proves it (a
+    Flux OCI artifact's ``originRevision``, set by whoever pushed it; a chart version's build
+    metadata that Flux did not write): shown, as a phrase, when the revision is refused as
+    naming no commit, never taken as the commit."""
 
 
 @dataclass(frozen=True)
@@ -230,13 +231,7 @@ def resolve_commits(
 def _not_a_commit(sync: Sync, hint: str) -> InputError:
     """The refusal of a revision that names no commit; one whose artifact claims an origin
     says so, and that the claim is no proof."""
-    claimed = ""
-    if sync.claim:
-        claimed = (
-            f"; the artifact says it was built from {sync.claim} (its originRevision, the "
-            "org.opencontainers.image.revision annotation that whoever pushed it sets), which "
-            "nothing ties to what was deployed"
-        )
+    claimed = f"; {sync.claim}" if sync.claim else ""
     return InputError(
         f"{sync.origin}: revision {sync.revision!r} on cluster {sync.cluster} is not a "
         f"git commit ({hint}){claimed}",

@@ -329,6 +329,7 @@ def helm_release(
     *,
     disable_wait: tuple[str, ...] = (),
     disable_wait_for_jobs: tuple[str, ...] = (),
+    strategy: str | None = "Revision",
 ) -> dict[str, Any]:
     """The recorded HelmRelease as ``name``, its history ``history`` (newest first): each
     snapshot the recording's, with its version, chart version, values, status, ``action``
@@ -338,9 +339,16 @@ def helm_release(
     ``spec.<action>.disableWait: true``, ``disable_wait_for_jobs`` those given
     ``spec.<action>.disableWaitForJobs: true``. ``status.lastAttemptedRevision`` and
     ``lastAttemptedConfigDigest`` are the newest release's chart version and values, as
-    helm-controller leaves them once that release's action ended."""
+    helm-controller leaves them once that release's action ended. The chart is built from the
+    GitRepository ``name`` with ``spec.chart.spec.reconcileStrategy`` ``strategy`` (``Revision``:
+    Flux writes the commit into each chart version's build metadata; None: the default,
+    ``ChartVersion``, the chart's own version)."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
+    chart = {"chart": "./charts/" + name, "sourceRef": {"kind": "GitRepository", "name": name}}
+    if strategy is not None:
+        chart["reconcileStrategy"] = strategy
+    item["spec"] = {"chart": {"spec": chart}}
     for field, actions in (("disableWait", disable_wait),
                            ("disableWaitForJobs", disable_wait_for_jobs)):  # fmt: skip
         for action in actions:

@@ -46,7 +46,7 @@ def _rollouts(case: Case, upgrade: dict[str, Any] | None = None) -> dict[str, di
             Released(1, f"1.0.0+{case.v1[:12]}", "2024-06-03T10:00:00Z", "superseded"),
         ])  # fmt: skip
         if upgrade is not None:
-            item["spec"] = {"upgrade": upgrade}
+            item["spec"]["upgrade"] = upgrade
         pairs.append(f"{cluster}={write_list(case.work / f'helm-{cluster}.json', [item])}")
     for commit, day in ((case.v1, "03"), (case.v2, "04")):
         result = case.cli(

@@ -1,7 +1,10 @@
-"""A Kustomization reconciled from an OCI artifact (``flux push artifact``): its revision is the
-artifact's digest, and its ``originRevision`` the ``org.opencontainers.image.revision`` that
-whoever pushed it wrote. That claim is not the commit deployed: the import refuses the revision
-until ``--revision-commit`` ties the digest to a commit. Real git repositories, the real
+"""What a deployed thing says of its own origin is no proof of it. A Kustomization reconciled
+from an OCI artifact (``flux push artifact``): its revision is the artifact's digest, and its
+``originRevision`` the ``org.opencontainers.image.revision`` that whoever pushed it wrote. A
+HelmRelease's chart version: its build metadata is the commit only where Flux wrote it there
+(``reconcileStrategy: Revision``), else whatever the chart's Chart.yaml says. Neither claim is
+the commit deployed: the import refuses the revision until ``--revision-commit`` ties it to a
+commit. Real git repositories, the real
 engine, the recorded Kustomization of tests/importers/fixtures/kubernetes/ changed only where
 the scenario needs."""
 
@@ -12,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.importers.k8s_recordings import Reconciled, from_oci, kustomization, write_list
+from tests.importers.k8s_recordings import (
+    Reconciled,
+    Released,
+    from_oci,
+    helm_release,
+    kustomization,
+    write_list,
+)
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
 
 DIGEST = "latest@sha256:" + "3b6cdcc7adcc9a84d3214ee1c029543789d90b5ae69debe9efa3f66e982875de"
@@ -76,3 +86,39 @@ def test_a_digest_tied_to_its_commit_is_judged_as_that_commit(case: Case) -> Non
                      "--format", "json", "--as-of", "2024-06-30").json()  # fmt: skip
     assert report["verdict"] == "fail"
     assert record["id"] in findings(report, "REVIEW-002")[hot]
+
+
+def _charted(case: Case, strategy: str | None) -> Path:
+    """A chart built at the unreviewed hotfix whose Chart.yaml says version 1.1.0+<v2>."""
+    item = helm_release(
+        "checkout", [Released(1, f"1.1.0+{case.v2[:12]}", "2024-06-05T10:00:00Z")],
+        strategy=strategy,
+    )  # fmt: skip
+    return write_list(case.work / "helm.json", [item])
+
+
+def test_a_chart_versions_own_build_metadata_is_not_the_commit_deployed(case: Case) -> None:
+    """With Flux's default reconcileStrategy (ChartVersion) the chart version is what its
+    Chart.yaml says: the chart's author wrote v2's commit there, the chart came from an
+    unreviewed commit, and the release was recorded as v2's deployment, signed off: the check
+    passed."""
+    case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    code, err = _flux(case, _charted(case, None), "--revision", case.v2, *SIGN_OFF)
+    assert code == 2
+    assert (
+        f"revision '1.1.0+{case.v2[:12]}' on cluster eu-west-1 is not a git commit (an OCI "
+        f"artifact's digest or a chart version); its build metadata {case.v2[:12]} is the "
+        "chart's own version, as its Chart.yaml says it: Flux writes the commit there only "
+        "for a chart it builds from a GitRepository with spec.chart.spec.reconcileStrategy: "
+        "Revision"
+    ) in err
+    assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_build_metadata_flux_wrote_names_the_commit(case: Case) -> None:
+    """reconcileStrategy: Revision from a GitRepository: source-controller replaces the build
+    metadata with the commit it fetched."""
+    code, err = _flux(case, _charted(case, "Revision"))
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert record["commit"] == case.v2
