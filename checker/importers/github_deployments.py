@@ -25,18 +25,18 @@ would be missing.
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
-nothing). One that started (an ``in_progress`` status) with no terminal status yet is recorded
-unfinished (``failed``, no end) until a later import sees it finish; one that never started is
-passed over. GitHub deletes statuses after 90 days: a deployment with none left (or only
-``inactive``), created more than 90 days before the import, is refused unless the evidence
-holds its record already. It started at its first
-``in_progress`` status (else its creation) and finished at its terminal status. Statuses are
-ordered by date, then id (GitHub dates them to the second). A status may move its deployment to
-another environment (its ``environment``): the record's is the one in force at the terminal
-status (for an unfinished one, its last status), and ``--environment`` chooses by it. GitHub's
-environment names are the same in any case: ``--environment production`` chooses a deployment
-to ``Production`` too, and records it under the name given; without ``--environment``, one
-environment spelt two ways is refused.
+nothing). One that may have started (an ``in_progress``, ``pending`` or ``queued`` status)
+with no terminal status yet is recorded unfinished (``failed``, no end) until a later import
+sees it finish; one that never started (only ``waiting``) is passed over. GitHub deletes
+statuses after 90 days: a deployment with none left (or only ``inactive``), created more than
+90 days before the import, is refused unless the evidence holds its record already. It started
+at its first ``in_progress`` status (else its creation) and finished at its terminal status.
+Statuses are ordered by date, then id (GitHub dates them to the second). A status may move its
+deployment to another environment (its ``environment``): the record's is the one in force at
+the terminal status (for an unfinished one, its last status), and ``--environment`` chooses by
+it. GitHub's environment names are the same in any case: ``--environment production`` chooses
+a deployment to ``Production`` too, and records it under the name given; without
+``--environment``, one environment spelt two ways is refused.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
 environment past ``waiting`` only once its required reviewers approved, so an approval is
@@ -93,6 +93,13 @@ STATUS_ADDRESSES = ("url", "deployment_url", "repository_url")
 """The API addresses GitHub gives a deployment status; which deployment it is of is checked
 apart (``_check_own``)."""
 TERMINAL: dict[str, Status] = {"success": "succeeded", "failure": "failed", "error": "failed"}
+STARTED = frozenset({"in_progress", "pending", "queued"})
+"""The states that say a deployment may have started. ``in_progress`` says it is running;
+``pending`` is what a deploy tool that creates the deployment itself posts as it begins (the
+API's first state, before ``in_progress`` existed: chrnorm/deployment-action's default), and
+``queued`` what GitHub Actions posts once a job is released to its runner, and tools post
+likewise. A job killed after either, before its outcome, leaves it so for ever, its commit on
+some hosts. Only ``waiting`` (for the environment's reviewers) says no job has run."""
 
 
 @dataclass(frozen=True)
@@ -289,8 +296,8 @@ def _forgotten(data: DeploymentData, created: int) -> bool:
     """Whether GitHub has deleted the statuses that said whether the deployment ran and how it
     ended: it keeps a deployment's statuses for 90 days and lists the deployment for ever, so
     an old deployment has none left, or only the ``inactive`` a later deployment added. One
-    waiting to start still shows its ``queued``, ``pending`` or ``waiting``: passed over as
-    never started, it lost nothing.
+    that has not finished still shows its ``queued``, ``pending`` or ``waiting``, and is
+    judged by them: it lost nothing.
 
     Only a deployment created more than 90 days before the import can have lost them: the
     export was saved no later than now, so one younger than that had every status it was
@@ -334,7 +341,7 @@ def _facts(
     statuses = [s for _, s in dated]
     ending = _ending(statuses)
     if ending is None:
-        result.passed_over["not finished"] += 1
+        result.passed_over["not started"] += 1
         return None
     last, outcome, finished_at, reason = ending
     environment = reached(item, statuses, last)
@@ -363,21 +370,22 @@ def _facts(
 def _ending(statuses: list[dict[str, Any]]) -> tuple[int, Status, str | None, str | None] | None:
     """How a deployment ended, from its statuses in date order: the index of the status that
     says so, the outcome, when it ended, and why its hosts failed where the outcome alone does
-    not say it. A deployment ends at its last terminal status. One that started (an
-    ``in_progress`` status) and has none is unfinished: ``failed``, with no end, until an import
-    sees it finish. It may have put its commit on hosts already, or stopped for good (a job
-    killed before it posted its outcome, a tool that marked it ``inactive``); passed over, its
-    commit and its approvals would never be judged. None for one that never started."""
+    not say it. A deployment ends at its last terminal status. One that may have started (an
+    ``in_progress``, ``pending`` or ``queued`` status: see ``STARTED``) and has none is
+    unfinished: ``failed``, with no end, until an import sees it finish. It may have put its
+    commit on hosts already, or stopped for good (a job killed before it posted its outcome, a
+    tool that marked it ``inactive``); passed over, its commit and its approvals would never be
+    judged. None for one that never started (only ``waiting``, for its reviewers)."""
     terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
     if terminal:
         ended = statuses[terminal[-1]]
         return terminal[-1], TERMINAL[ended["state"]], str(ended["created_at"]), None
-    if not any(s["state"] == "in_progress" for s in statuses):
+    if not any(s["state"] in STARTED for s in statuses):
         return None
     last = statuses[-1]
     reason = (
-        f"the deployment has not finished: it started, and its last status is {last['state']} "
-        f"({last['created_at']}), with no success, failure or error status"
+        f"the deployment has not finished: it may have started, and its last status is "
+        f"{last['state']} ({last['created_at']}), with no success, failure or error status"
     )
     return len(statuses) - 1, "failed", None, reason
 

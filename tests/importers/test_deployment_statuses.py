@@ -49,10 +49,13 @@ def _import(repo: ScriptedRepo, export: Path, statuses: list[dict[str, Any]]) ->
     return _import_saved(repo, export)
 
 
-def _import_saved(repo: ScriptedRepo, export: Path) -> CliResult:
+def _import_saved(repo: ScriptedRepo, export: Path, environment: str = "production") -> CliResult:
+    """The export imported for ``environment``: the recorded deployment to ``test``, three
+    ``queued`` statuses and no outcome, is recorded unfinished, and would put web-1 in two."""
     return run_cli("import", "github-deployments", export / "deployments.json", export,
-                   "--repository", "PyGithub/PyGithub",
-                   "--service", "pygithub", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+                   "--repository", "PyGithub/PyGithub", "--service", "pygithub",
+                   "--environment", environment, "--target", "web-1",
+                   "--repo", repo.path)  # fmt: skip
 
 
 def _check(repo: ScriptedRepo) -> CliResult:
@@ -98,17 +101,15 @@ def test_a_status_that_moves_the_deployment_to_another_environment(tmp_path: Pat
     it is staging's, and an --environment production import passes it over, saying so."""
     repo, export, statuses = _export(tmp_path)
     moved = [statuses[0] | {"environment": "staging"}, *statuses[1:]]
-    result = _import(repo, export, moved)
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages(moved))
+    result = _import_saved(repo, export, "staging")
     assert result.code == 0, result.err
     [record] = _records(repo.path / "compliance" / "deploys.jsonl")
     assert record["environment"] == "staging"
     # the run's approval of production does not approve it; its approval of staging does
     assert [a["by"] for a in record["approvals"]] == ["monalisa"]
     (repo.path / "compliance" / "deploys.jsonl").unlink()
-    only = run_cli("import", "github-deployments", export / "deployments.json", export,
-                   "--repository", "PyGithub/PyGithub",
-                   "--service", "pygithub", "--environment", "production", "--target", "web-1",
-                   "--repo", repo.path)  # fmt: skip
+    only = _import_saved(repo, export)
     assert only.code == 0, only.err
     assert "1 moved to staging by a status, passed over" in only.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
@@ -178,6 +179,46 @@ def test_a_deployment_that_started_and_never_finished_is_recorded(
     assert checked.code == 1, checked.err
     found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
     assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:web-1")}
+
+
+@pytest.mark.parametrize("states", [["pending"], ["queued"], ["queued", "pending"]])
+def test_a_deployment_pending_or_queued_and_never_finished_is_recorded(
+    tmp_path: Path, states: list[str]
+) -> None:
+    """A deploy tool that creates the deployment itself posts ``pending`` as it begins (the
+    API's first state), and GitHub Actions ``queued`` as it releases the job: killed before
+    its outcome (mid-rollout), the deployment keeps that status alone. It was passed over as
+    never started: its unreviewed hotfix, on some hosts, was never judged, and check passed."""
+    repo, export, statuses, hotfix = _hotfix(tmp_path)
+    queued = statuses[-1]
+    posted = [queued | {"id": queued["id"] + n, "state": state} for n, state in enumerate(states)]
+    result = _import(repo, export, posted[::-1])
+    assert result.code == 0, result.err
+    assert "0 finished deployments and 1 unfinished" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert "finished_at" not in record
+    [target] = record["targets"]
+    assert target["status"] == "failed"
+    assert f"its last status is {states[-1]} ({queued['created_at']})" in target["reason"]
+    checked = _check(repo)
+    assert checked.code == 1, checked.err
+    found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+    # It started at its creation, no in_progress status saying later; the run's approval is
+    # dated at its release (queued), after that, or left out (pending alone releases nothing).
+    assert found == {("REVIEW-002", hotfix), ("FLEET-001", f"{record['id']}:web-1"),
+                     ("REVIEW-001", record["id"])}  # fmt: skip
+
+
+def test_a_deployment_only_waiting_for_its_reviewers_has_not_started(tmp_path: Path) -> None:
+    """``waiting``: the environment's reviewers have not released the job, which has run
+    nothing. Passed over, counted, until a later import."""
+    repo, export, statuses, _ = _hotfix(tmp_path)
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    result = _import(repo, export, [statuses[-1] | {"state": "waiting"}])
+    assert result.code == 0, result.err
+    assert "1 not started, passed over" in result.err
+    assert deploys.read_bytes() == before
 
 
 def test_an_unfinished_deployment_is_brought_up_to_date_once_it_finished(
@@ -305,7 +346,7 @@ def test_a_deployment_younger_than_githubs_90_days_without_a_status_has_not_star
     before = deploys.read_bytes()
     result = _import(repo, export, [statuses[0] | {"state": state} for state in left])
     assert result.code == 0, result.err
-    assert "not finished, passed over" in result.err
+    assert "1 not started, passed over" in result.err
     assert deploys.read_bytes() == before
 
 

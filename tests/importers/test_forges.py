@@ -389,9 +389,18 @@ def test_github_deployments_with_environment_approvals(tmp_path: Path) -> None:
             "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
     result = run_cli(*argv)
     assert result.code == 0, result.err
-    assert "1 finished deployments (1 not finished, passed over); 1 approvals" in result.err
+    assert "1 finished deployments and 1 unfinished (started, no outcome yet: failed)" in result.err
     assert "1 for another environment" in result.err and "1 rejected, not approved" in result.err
-    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    queued, record = _records(repo.path / "compliance" / "deploys.jsonl")
+    # 263877258, as recorded: three queued statuses and no outcome. A job killed after one
+    # (or a tool that posts queued, then deploys) may have put its commit on hosts: it was
+    # passed over as never started, and a deployment that reached hosts was never judged.
+    assert queued["id"] == "PyGithub/PyGithub/deployments/263877258"
+    assert (queued["environment"], queued["started_at"]) == ("test", "2020-08-26T11:44:53Z")
+    assert "finished_at" not in queued
+    assert queued["targets"] == [{"host": "web-1", "status": "failed", "reason": (
+        "the deployment has not finished: it may have started, and its last status is queued "
+        "(2020-08-26T14:32:51Z), with no success, failure or error status")}]  # fmt: skip
     assert record == {
         "id": "PyGithub/PyGithub/deployments/262350588",
         "service": "pygithub",
@@ -598,8 +607,8 @@ def test_a_forge_record_is_brought_up_to_date_by_its_own_importer(tmp_path: Path
     export = _copy(FIXTURES / "github-deployments", tmp_path / "export", shas)
     evidence = repo.path / "compliance"
     argv = ["import", "github-deployments", export / "deployments.json", export,
-            "--repository", "PyGithub/PyGithub", "--service",
-            "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip
+            "--repository", "PyGithub/PyGithub", "--service", "pygithub",
+            "--environment", "production", "--target", "web-1", "--repo", repo.path]  # fmt: skip
     assert run_cli(*argv).code == 0
     assert _records(evidence / "deploys.jsonl")[0]["source"] == "github-deployments"
     (evidence / "identities.yaml").write_text(

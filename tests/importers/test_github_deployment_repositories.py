@@ -37,10 +37,12 @@ API = "https://api.github.com"
 
 
 def _import(repo: ScriptedRepo, export: Path, *options: str) -> CliResult:
+    """Production's deployments: the recorded one to ``test`` (three ``queued`` statuses, no
+    outcome) is recorded unfinished, and would put web-1 in two environments."""
     argv = named("--repository", REPOSITORY, options)
     return run_cli("import", "github-deployments", export / "deployments.json", export,
-                   "--service", "pygithub", "--target", "web-1", "--repo", repo.path,
-                   *argv)  # fmt: skip
+                   "--service", "pygithub", "--environment", "production", "--target", "web-1",
+                   "--repo", repo.path, *argv)  # fmt: skip
 
 
 def _moved(export: Path, repository: str, api: str = API) -> None:
@@ -190,8 +192,8 @@ def test_the_repository_alone_is_fetched(tmp_path: Path, monkeypatch: pytest.Mon
     routes[f"{base}/actions/runs/{run['id']}/approvals"] = [approvals]
     with serve(Forge(routes)) as forge:
         fetched = run_cli("import", "github-deployments", "--repository", REPOSITORY,
-                          "--api-url", forge.url, "--service", "pygithub", "--target", "web-1",
-                          "--repo", repo.path)  # fmt: skip
+                          "--api-url", forge.url, "--service", "pygithub", "--environment",
+                          "production", "--target", "web-1", "--repo", repo.path)  # fmt: skip
     assert fetched.code == 0, fetched.err
     fetched_as_saved(repo.path / "compliance" / "deploys.jsonl", lambda: _import(repo, export))
 
