@@ -45,14 +45,16 @@ earlier than the approval itself. Only ``approved`` entries naming the deploymen
 environment count; rejections and pending reviews do not. GitHub lists a run's approvals
 together, naming neither the deployment nor the attempt (a re-run) they approved, and gives the
 run as of its last attempt: a deployment made by the first of two attempts is its ``actor``'s;
-and where the run made another deployment that may have gone to the same environment, or the
-attempt that made it cannot be told, the run's approvals are left out.
+and where the run made another deployment that may have gone to the same environment (one
+whose statuses GitHub deleted, and so name no run, counts when made within the 30 days a run
+may be re-run), or the attempt that made it cannot be told, the run's approvals are left out.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -316,13 +318,39 @@ KEPT_NS = 90 * 24 * 3600 * 1_000_000_000
 
 
 def _by_run(found: list[DeploymentData]) -> dict[str, list[DeploymentData]]:
-    """The deployments of each workflow run (its id), by the run their statuses link."""
+    """The deployments each workflow run (its id) may have made: those whose statuses link it,
+    and those whose statuses link no run, created within ``RERUN_NS`` of one of them. GitHub
+    deletes a deployment's statuses after 90 days, the first attempt's before a re-run's made
+    up to 30 days later: its deployment, its run no longer named, is still one of the run's,
+    whose approvals GitHub lists with the re-run's."""
     runs: dict[str, list[DeploymentData]] = {}
-    for data in found:
+    unlinked: list[tuple[int, int, DeploymentData]] = []
+    for index, data in enumerate(found):
         linked = run_id(data.statuses)
-        if linked is not None:
+        if linked is None:
+            unlinked.append((_created(data), index, data))
+        else:
             runs.setdefault(linked, []).append(data)
+    unlinked.sort(key=lambda entry: entry[:2])
+    times = [made for made, _, _ in unlinked]
+    for made in runs.values():
+        near: dict[int, DeploymentData] = {}
+        for created in {_created(data) for data in made}:
+            low = bisect_left(times, created - RERUN_NS)
+            high = bisect_right(times, created + RERUN_NS)
+            near.update((index, data) for _, index, data in unlinked[low:high])
+        made.extend(near[index] for index in sorted(near))
     return runs
+
+
+RERUN_NS = 30 * 24 * 3600 * 1_000_000_000
+"""How long after it began GitHub lets a workflow run be re-run (its Actions documentation:
+30 days), so how far apart two deployments of one run can be made."""
+
+
+def _created(data: DeploymentData) -> int:
+    """When a deployment was created (ns; checked with the listing, naming its file)."""
+    return moment(data.deployment["created_at"], data.source, "deployment created_at")
 
 
 def _facts(
@@ -466,11 +494,24 @@ def _deployer(data: DeploymentData, logins: Logins) -> str:
     return logins.address(login)
 
 
-def _attempts(run: dict[str, Any] | None) -> int:
-    """How many attempts the workflow run has had (``run_attempt``: 2 once re-run)."""
-    attempts = dig(run, "run_attempt")
-    valid = isinstance(attempts, int) and not isinstance(attempts, bool)
-    return attempts if valid and attempts > 1 else 1
+def _attempts(data: DeploymentData) -> int | None:
+    """How many attempts the deployment's workflow run has had (``run_attempt``: 2 once
+    re-run); 1 without a run; None for a run that does not say (a server older than the field,
+    or the field trimmed): it may have been re-run. A ``run_attempt`` in another shape than
+    GitHub's (a positive integer) is refused: read as 1, a re-run's deployment was given the
+    first attempt's starter, and approvals of another attempt."""
+    if data.run is None:
+        return 1
+    if "run_attempt" not in data.run:
+        return None
+    attempts = data.run["run_attempt"]
+    expect(
+        type(attempts) is int and attempts >= 1,
+        data.source.parent / "run.json",
+        f"run_attempt {attempts!r} is not a number of attempts (1, 2, ...: GitHub's field, an "
+        f"integer), so whether the run was re-run cannot be told; expected {RUN}",
+    )
+    return int(attempts)
 
 
 def _attempt(data: DeploymentData) -> int | None:
@@ -478,12 +519,13 @@ def _attempt(data: DeploymentData) -> int | None:
     shows it, which GitHub gives as of the run's last attempt: that one when the deployment
     was made once it began (``run_started_at``), the first when the run had two and it was
     made before; None when it cannot be told (made before the last of three attempts or more,
-    or a re-run whose object does not say when its last attempt began)."""
-    attempts = _attempts(data.run)
+    or a re-run whose object does not say when its last attempt began, or a run that does not
+    say how many attempts it had)."""
+    attempts = _attempts(data)
     began = dig(data.run, "run_started_at")
     if attempts == 1:
         return 1
-    if not isinstance(began, str):
+    if attempts is None or not isinstance(began, str):
         return None
     where = data.source.parent / "run.json"
     made = moment(data.deployment["created_at"], data.source, "deployment created_at")
@@ -498,7 +540,7 @@ def _starter(data: DeploymentData) -> Any:
     no other). A deployment of an attempt that cannot be told is given the last one's, and no
     approval (:func:`_shared`)."""
     run = data.run
-    if _attempt(data) == 1 and _attempts(run) > 1:
+    if _attempt(data) == 1 and _attempts(data) != 1:
         return dig(run, "actor")
     return dig(run, "triggering_actor") or dig(run, "actor")
 
@@ -509,7 +551,11 @@ def _shared(data: DeploymentData, environment: str, siblings: list[DeploymentDat
     deployment nor the attempt it approved. A run that made another deployment that may have
     gone to the environment (a re-run's, or another job's) may hold its approvals alone (one
     the deployer gave himself would be credited with another's); and one whose attempt cannot
-    be told has a deployer no approval can be compared with."""
+    be told has a deployer no approval can be compared with. ``siblings`` holds too the
+    deployments near it whose statuses link no run (see :func:`_by_run`): GitHub deleted those
+    of an earlier attempt's deployment, which may hold the approvals alone."""
+    if _attempts(data) is None:
+        return "of a run that does not say its attempts (no run_attempt)"
     if _attempt(data) is None:
         return "of a re-run, the attempt that deployed unknown"
     folded = environment.casefold()
@@ -517,8 +563,11 @@ def _shared(data: DeploymentData, environment: str, siblings: list[DeploymentDat
         if other.deployment["id"] == data.deployment["id"]:
             continue
         names = [other.deployment["environment"], *(dig(s, "environment") for s in other.statuses)]
-        if any(isinstance(name, str) and name.casefold() == folded for name in names):
-            return "of a run that deployed there more than once (they name no deployment)"
+        if not any(isinstance(name, str) and name.casefold() == folded for name in names):
+            continue
+        if run_id(other.statuses) is None:
+            return "of a run that may have deployed there before (statuses naming no run)"
+        return "of a run that deployed there more than once (they name no deployment)"
     return None
 
 

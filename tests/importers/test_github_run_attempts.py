@@ -21,13 +21,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
 from tests.importers.test_deployment_statuses import DEPLOYMENT, PEOPLE, _check, _export
 from tests.importers.test_forges import _records
-from tests.importers.workspaces import saved_items, saved_pages
+from tests.importers.workspaces import refused, saved_items, saved_pages
 
 SECOND = "262350600"
 REPOSITORY = "PyGithub/PyGithub"
@@ -145,4 +146,96 @@ def test_a_deployment_of_an_attempt_that_cannot_be_told_has_no_approval(tmp_path
     repo, export = _run(tmp_path, ["octocat"], attempts=3, second=False)
     [(_, approvers)] = _imported(repo, export).values()
     assert approvers == []
+    assert _unapproved(repo) == {DEPLOYMENT}
+
+
+def test_an_earlier_attempts_deployment_whose_statuses_github_deleted_is_still_the_runs(
+    tmp_path: Path,
+) -> None:
+    """GitHub deletes a deployment's statuses after 90 days, the first attempt's before those
+    of a re-run made up to 30 days later. jacquev6's first attempt, approved by octocat, and
+    monalisa's re-run, approved by herself, each deployed to production: once the first
+    deployment's statuses were gone, nothing linked it to the run, and the re-run's deployment
+    was credited with octocat's approval, and passed."""
+    repo, export = _run(tmp_path, ["octocat", "monalisa"], attempts=2)
+    assert _imported(repo, export) == {
+        DEPLOYMENT: ("pascal@example.com", []),
+        SECOND: ("lisa@example.com", []),
+    }
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages())
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", REPOSITORY, "--service", "pygithub", "--environment",
+                     "production", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "1 recorded already, their statuses since deleted by GitHub" in result.err
+    assert "2 of a run that may have deployed there before (statuses naming no run)" in result.err
+    assert _imported(repo, export)[SECOND] == ("lisa@example.com", [])
+    assert _unapproved(repo) == {DEPLOYMENT, SECOND}
+
+
+THIRD = "262350611"
+
+
+def _third(text: str) -> str:
+    """262350588's objects as 262350611's, an hour later, of job 90212."""
+    for old, new in ((DEPLOYMENT, THIRD), ("/job/90210", "/job/90212"), ("T11:4", "T12:4"),
+                     ("T11:5", "T12:5")):  # fmt: skip
+        text = text.replace(old, new)
+    return text
+
+
+def test_three_attempts_each_deploying_credit_no_approval(tmp_path: Path) -> None:
+    """Attempts 1, 2 and 3 of one run each deployed to production (262350588, 262350600 and
+    262350611, the last after the third attempt began). GitHub names neither the attempt nor
+    the deployment of an approval: none is credited, and REVIEW-001 reports all three. Only the
+    last one's starter is known (monalisa, who started the third attempt)."""
+    repo, export = _run(tmp_path, ["octocat"], attempts=3)
+    items = saved_items(export / "deployments.json")
+    [first] = [item for item in items if str(item["id"]) == DEPLOYMENT]
+    (export / "deployments.json").write_text(
+        saved_pages([json.loads(_third(json.dumps(first))), *items])
+    )
+    (export / THIRD).mkdir()
+    statuses = _third((export / DEPLOYMENT / "statuses.json").read_text())
+    (export / THIRD / "statuses.json").write_text(statuses)
+    for folder in (DEPLOYMENT, SECOND, THIRD):
+        run = json.loads((export / DEPLOYMENT / "run.json").read_text())
+        (export / folder / "run.json").write_text(
+            json.dumps(run | {"run_started_at": "2020-08-26T12:35:00Z"})
+        )
+        (export / folder / "approvals.json").write_text(json.dumps([_approval("octocat")]))
+    imported = _imported(repo, export)
+    assert {ident: approvers for ident, (_, approvers) in imported.items()} == {
+        DEPLOYMENT: [],
+        SECOND: [],
+        THIRD: [],
+    }
+    assert imported[THIRD][0] == "lisa@example.com"
+    assert _unapproved(repo) == {DEPLOYMENT, SECOND, THIRD}
+
+
+@pytest.mark.parametrize("attempts", ["2", 2.0, True, 0])
+def test_a_run_attempt_in_another_shape_is_refused(tmp_path: Path, attempts: Any) -> None:
+    """GitHub's ``run_attempt`` is a positive integer. Read as 1 when written otherwise (text,
+    a float, a boolean), a first attempt's deployment, self-approved by jacquev6, was given
+    monalisa, who re-ran the run, as its deployer, and passed."""
+    repo, export = _run(tmp_path, ["jacquev6"], attempts=2, second=False)
+    run = json.loads((export / DEPLOYMENT / "run.json").read_text())
+    (export / DEPLOYMENT / "run.json").write_text(json.dumps(run | {"run_attempt": attempts}))
+    result = run_cli("import", "github-deployments", export / "deployments.json", export,
+                     "--repository", REPOSITORY, "--service", "pygithub", "--environment",
+                     "production", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+    refused(result, repo.path / "compliance" / "deploys.jsonl",
+            f"{export / DEPLOYMENT / 'run.json'}: run_attempt {attempts!r} is not a number of "
+            "attempts")  # fmt: skip
+
+
+def test_a_run_that_does_not_say_its_attempts_credits_no_approval(tmp_path: Path) -> None:
+    """A run object without ``run_attempt`` (a server older than the field) may have been
+    re-run: whose attempt deployed cannot be told, and its approvals are left out."""
+    repo, export = _run(tmp_path, ["octocat"], attempts=2, second=False)
+    run = json.loads((export / DEPLOYMENT / "run.json").read_text())
+    del run["run_attempt"]
+    (export / DEPLOYMENT / "run.json").write_text(json.dumps(run))
+    assert _imported(repo, export)[DEPLOYMENT][1] == []
     assert _unapproved(repo) == {DEPLOYMENT}
