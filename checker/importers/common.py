@@ -156,14 +156,14 @@ def read_json(path: Path, what: str) -> Any:
     array per page), as one list. Gerrit's ``)]}'`` guard line is skipped."""
     values = _read_values(path, what)
     if len(values) == 1:
-        _refuse_api_error(values[0], path, what)
+        refuse_api_error(values[0], path, what)
         return values[0]
     if all(isinstance(v, list) for v in values):
         return [item for page in values for item in page]
     raise InputError(f"several JSON documents; expected {what}", path=str(path))
 
 
-def _refuse_api_error(value: Any, path: Path, what: str) -> None:
+def refuse_api_error(value: Any, path: Path, what: str) -> None:
     """A forge's error body saved in place of the answer (``gh api`` and ``curl`` write it
     to the file as they would the answer): GitHub's ``{"message": "Not Found",
     "documentation_url": ...}``, GitLab's ``{"message": "404 Not Found"}`` or ``{"error":

@@ -18,10 +18,11 @@ every deployment and every status the API's addresses of its repository (``url``
 GitHub's names are), at the API of ``--api-url``; a deployment that gives none is refused, since
 nothing ties it to the repository (fetched, the request names it).
 
-A saved list of deployments or statuses must end with the empty page GitHub answers past its
-last (``common.read_whole_list``): whatever its size, a last page without it may be the first
-of several (asked with ``per_page=50``), and the deployments past it, a failure among them,
-would be missing.
+A saved list of deployments or statuses must show itself whole (``github_pages``): one array
+followed by the empty page GitHub answers past its last (whatever its size, a last page without
+it may be the first of several, asked with ``per_page=50``), or every page with its headers,
+whose ``Link`` numbers it. Several pages saved without their headers may have lost one between
+them, and are refused: the deployments on it, a failure among them, would be missing.
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
@@ -61,6 +62,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Deployment, Status
+from checker.importers import github_pages
 from checker.importers.common import (
     Logins,
     dig,
@@ -69,7 +71,6 @@ from checker.importers.common import (
     named_ref,
     read_json,
     read_list,
-    read_whole_list,
 )
 from checker.importers.forge_deploys import Deployments, Facts, Scope, listed_once, record
 from checker.importers.forge_origins import Origin
@@ -80,8 +81,9 @@ STATUSES = "GitHub deployment status objects (GET .../deployments/{id}/statuses)
 APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approvals)"
 RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
 WHOLE = (
-    "save it with 'gh api --paginate ...{what}?per_page=100', then append a page past its "
-    "last, which GitHub answers empty (the docs' whole), or fetch with --repository alone"
+    "save it with 'gh api --paginate ...{what}?per_page=100', one array, then append a page past "
+    "its last, which GitHub answers empty (the docs' whole); or every page with its headers "
+    "('gh api --include --paginate ...'); or fetch with --repository alone"
 )
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
 DEPLOYMENT_ADDRESSES = (
@@ -178,7 +180,7 @@ def import_saved(
     path: Path, folder: Path, scope: Scope, logins: Logins, origin: Origin
 ) -> Deployments:
     """Deployment records from saved API output, every one of it ``origin``'s."""
-    items = read_whole_list(path, DEPLOYMENTS, WHOLE.format(what="deployments"))
+    items = github_pages.read_list(path, DEPLOYMENTS, WHOLE.format(what="deployments"))
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
         check_repository(item, index, origin, path)
@@ -230,7 +232,7 @@ def named(environment: Any, chosen: tuple[str, ...]) -> str | None:
 
 def _statuses(path: Path, origin: Origin) -> list[Any]:
     """A deployment's saved statuses, every page of them, each ``origin``'s."""
-    statuses = read_whole_list(path, STATUSES, WHOLE.format(what="statuses"))
+    statuses = github_pages.read_list(path, STATUSES, WHOLE.format(what="statuses"))
     check_status_repositories(statuses, origin, path)
     return statuses
 

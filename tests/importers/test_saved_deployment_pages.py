@@ -26,7 +26,10 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult
 from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
-from tests.importers.workspaces import saved_items, saved_pages
+from tests.importers.workspaces import linked_pages, refused, saved_items, saved_pages
+
+DEPLOYMENTS = "https://api.github.com/repos/PyGithub/PyGithub/deployments"
+"""The list's address, which the ``Link`` header of each saved page names."""
 
 
 def _first_page_alone(
@@ -128,6 +131,9 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     cut = github._import_saved(repo, export)  # the last page may be full: asked per_page=1
     assert cut.code == 2 and "its last page holds 1 item and no empty page" in cut.err, cut.err
     path.write_text(path.read_text() + "\n[]\n")  # and the page past the last
+    bodies = github._import_saved(repo, export)  # two pages: was one between them lost?
+    assert bodies.code == 2 and "it holds 2 pages of" in bodies.err, bodies.err
+    path.write_text(linked_pages(DEPLOYMENTS, listed[:page], listed[page:]))
     both = github._import_saved(repo, export)
     assert both.code == 0, both.err
     assert github._check(repo).code == 1  # the oldest deployment failed
@@ -147,7 +153,7 @@ def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path) 
     assert f"{path}: its last page holds 50 items and no empty page follows it" in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(json.dumps([listed[:50], listed[50:100], listed[100:]]) + "\n[]\n")
+    path.write_text(linked_pages(DEPLOYMENTS, listed[:50], listed[50:100], listed[100:]))
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 1  # the deployment of the third page failed
@@ -177,7 +183,8 @@ def test_a_github_deployment_listed_on_two_pages_is_imported_once(tmp_path: Path
     refused naming deploys.jsonl, which held nothing wrong, rather than the list."""
     repo, export, _ = github._export(tmp_path)
     listed = saved_items(export / "deployments.json")
-    (export / "deployments.json").write_text(saved_pages(listed, listed[1:]))  # two pages
+    two = linked_pages(DEPLOYMENTS, listed, listed[1:], per_page=len(listed))
+    (export / "deployments.json").write_text(two)
     result = github._import_saved(repo, export)
     assert result.code == 0, result.err
     assert (
@@ -202,7 +209,7 @@ def test_a_first_page_of_fifty_github_deployments_alone_is_refused(tmp_path: Pat
     assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
     assert "Traceback" not in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(saved_pages(listed[:50], listed[50:]))
+    path.write_text(linked_pages(DEPLOYMENTS, listed[:50], listed[50:]))
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 1  # the oldest deployment failed
@@ -226,7 +233,80 @@ def test_a_first_page_of_fifty_github_statuses_alone_is_refused(tmp_path: Path) 
     assert refused.code == 2, refused.err
     assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
     assert "Traceback" not in refused.err
-    path.write_text(saved_pages(waiting, [success, running, queued]))
+    address = f"{DEPLOYMENTS}/{github.DEPLOYMENT}/statuses"
+    path.write_text(linked_pages(address, waiting, [success, running, queued]))
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 1  # the unreviewed hotfix was deployed
+
+
+def _outcome(export: Path, item: dict[str, Any], state: str) -> None:
+    """Gives the copy ``item`` of 262350588 the last status ``state``."""
+    path = export / str(item["id"]) / "statuses.json"
+    statuses = saved_items(path)
+    statuses[0]["state"] = state
+    path.write_text(saved_pages(statuses))
+
+
+def _own_runs(export: Path, listed: list[dict[str, Any]]) -> None:
+    """Each copy of 262350588 made by a run of its own (run 30433642 plus its place), as
+    nightly deployments are, so that each keeps the run's approval."""
+    for n, item in enumerate(listed):
+        for name in ("statuses.json", "run.json"):
+            path = export / str(item["id"]) / name
+            text = path.read_text().replace("/runs/30433642/", f"/runs/{30433642 + n}/")
+            path.write_text(text.replace('"id": 30433642,', f'"id": {30433642 + n},'))
+
+
+def test_a_github_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path: Path) -> None:
+    """Saved a page at a time with ``per_page=2``: pages 1 and 3 of 3, and the empty page past
+    the last. Page 3 holds one deployment, so the file looked like a whole list of three; the
+    deployment on page 2, a failed unreviewed hotfix, was missing, and check passed (exit 0).
+    Pages saved without
+    their headers cannot show that none is missing between them; with them, each page's Link
+    header numbers it."""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 5)
+    _own_runs(export, listed)
+    _outcome(export, listed[2], "failure")
+    _outcome(export, listed[4], "success")
+    hotfix = repo.commit("hotfix", {"app.py": "2\n"}, author="Dev <dev@example.com>",
+                         date="2016-01-02T00:00:00Z")  # fmt: skip
+    listed[2] |= {"sha": hotfix, "ref": hotfix}
+    pages = [listed[:2], listed[2:4], listed[4:]]
+    path = export / "deployments.json"
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    path.write_text(saved_pages(pages[0], pages[2]))
+    refused(github._import_saved(repo, export), deploys, f"{path}: it holds 2 pages of GitHub "
+            "deployment objects", "(of 2, 1 items) saved without their headers")  # fmt: skip
+    first, second, third = linked_pages(DEPLOYMENTS, *pages).split("\nHTTP/")
+    path.write_text(f"{first}\nHTTP/{third}")
+    refused(github._import_saved(repo, export), deploys,
+            f"{path}: page 2 saved is page 3 of the list")  # fmt: skip
+    path.write_text(f"{first}\nHTTP/{second}")
+    refused(github._import_saved(repo, export), deploys, f"{path}: page 2 is the last saved, "
+            "and its Link header names a next page")  # fmt: skip
+    path.write_text(linked_pages(DEPLOYMENTS, *pages))
+    whole = github._import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    checked = github._check(repo)
+    assert checked.code == 1, checked.err
+    found = {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+    assert ("REVIEW-002", hotfix) in found  # page 2's deployment, a failed unreviewed hotfix
+
+
+def test_github_pages_saved_with_their_headers_must_be_of_one_listing(tmp_path: Path) -> None:
+    """A page that failed (its status line is not 200), pages asked with two page sizes, or a
+    page without its headers: none shows the list whole."""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 3)
+    path = export / "deployments.json"
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    first, second = linked_pages(DEPLOYMENTS, listed[:2], listed[2:]).split("\nHTTP/")
+    path.write_text(f"{first}\nHTTP/{second.replace('2.0 200 OK', '2.0 502 Bad Gateway')}")
+    refused(github._import_saved(repo, export), deploys, "page 2 answered HTTP 502, not 200")
+    path.write_text(f"{first}\nHTTP/{second.replace('per_page=2', 'per_page=1')}")
+    refused(github._import_saved(repo, export), deploys, "were asked with per_page 1, 2")
+    path.write_text(f"{first}\n{json.dumps(listed[2:])}")
+    refused(github._import_saved(repo, export), deploys,
+            "page 2 does not start with its HTTP status line")  # fmt: skip

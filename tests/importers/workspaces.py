@@ -141,6 +141,27 @@ def saved_pages(*pages: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(page) + "\n" for page in [*pages, []])
 
 
+def linked_pages(address: str, *pages: list[Any], per_page: int | None = None) -> str:
+    """Every page of a GitHub list (``address``, its API address) as ``gh api --include
+    --paginate`` saves them: each page's status line, its headers (``Link`` numbering it, as
+    GitHub writes it, ``per_page`` the first page's size unless given) and its body."""
+    size = per_page or len(pages[0])
+    saved = []
+    for number, page in enumerate(pages, start=1):
+        at = {n: f"<{address}?per_page={size}&page={n}>" for n in (1, number - 1, number + 1)}
+        links = [f'{at[number - 1]}; rel="prev"'] if number > 1 else []
+        if number < len(pages):
+            links += [f'{at[number + 1]}; rel="next"',
+                      f'<{address}?per_page={size}&page={len(pages)}>; rel="last"']  # fmt: skip
+        links += [f'{at[1]}; rel="first"'] if number > 1 else []
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "X-Github-Api-Version-Selected": "2022-11-28",
+                   **({"Link": ", ".join(links)} if links else {})}  # fmt: skip
+        head = "".join(f"{name}: {value}\r\n" for name, value in sorted(headers.items()))
+        saved.append(f"HTTP/2.0 200 OK\n{head}\r\n{json.dumps(page)}")
+    return "\n".join(saved)
+
+
 def saved_items(path: Path) -> list[Any]:
     """The items of the saved list ``path``, its pages (the empty one past the last too)
     joined."""
