@@ -186,10 +186,9 @@ def github_deployment_data(
     source = api.source / f"{base}/deployments"
     found = []
     seen = set()
-    listed = list(api.items(f"{base}/deployments"))
-    for index, item in enumerate(listed, start=1):
-        github_deployments.check_deployment(item, index, source)
+    listed, said = github_listed_whole(lambda: list(api.items(f"{base}/deployments")), source)
     items, remarks = forge_deploys.listed_once(listed, source)
+    remarks = [*said, *remarks]
     for item in items:
         seen.add(item["environment"])
         statuses = list(api.items(f"{base}/deployments/{item['id']}/statuses"))
@@ -205,6 +204,55 @@ def github_deployment_data(
             )
         )
     return found, seen, remarks
+
+
+def github_listed_whole(
+    listing: Callable[[], list[Any]], source: Path
+) -> tuple[list[Any], list[str]]:
+    """The deployments of ``listing``, GitHub's list newest first, read twice, and again while
+    one reading lists a deployment that the reading before it did not, older than the newest
+    that one listed; and what was said of each reading missing one. A deployment deleted while
+    the pages are read moves the ones after it back a place: the first of the next page moves
+    onto the page already read, and is never read. Nothing in a reading shows it; the next
+    reading lists it. A deployment created meanwhile is newer than every one listed before, and
+    misses nothing. Read ``LISTINGS`` times, each missing one, the list is refused."""
+    said: list[str] = []
+    earlier = _github_reading(listing, source)
+    for _ in range(LISTINGS - 1):
+        later = _github_reading(listing, source)
+        missed = _missed(earlier, later)
+        if not missed:
+            return earlier, said
+        said.append(
+            f"{source}: {_deployments_named(missed)} missing from a reading of the list and "
+            "listed by the next (a deployment deleted while the pages were read moves the one "
+            "after it onto a page already read): the list is read again"
+        )
+        earlier = later
+    raise InputError(
+        f"{_deployments_named(missed)} missing from one reading of the list and listed by the "
+        f"next, in each of {LISTINGS} readings: a deployment deleted while the pages are read "
+        "moves the first of the next page onto the page already read, so a deployment, a "
+        "failure perhaps, was never read",
+        path=str(source),
+        hint="import again once nobody is deleting deployments",
+    )
+
+
+def _missed(earlier: list[Any], later: list[Any]) -> list[int]:
+    """The deployments ``later`` lists and ``earlier`` does not, older than the newest
+    ``earlier`` lists: there when it was read (ids grow), and never read."""
+    before = {item["id"] for item in earlier}
+    newest = max(before, default=0)
+    return sorted(ident for ident in {item["id"] for item in later} - before if ident < newest)
+
+
+def _github_reading(listing: Callable[[], list[Any]], source: Path) -> list[Any]:
+    """One reading of GitHub's deployment list, each item checked."""
+    items = listing()
+    for index, item in enumerate(items, start=1):
+        github_deployments.check_deployment(item, index, source)
+    return items
 
 
 class GitLabApi:

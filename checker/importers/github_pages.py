@@ -16,10 +16,12 @@ older ``gh``) do not: pages 1 and 3 of a list asked with ``per_page=100``, 100 d
 37, look like a list of 137 followed by its empty page, and the 100 of page 2, a failure among
 them, are missing. Such a file is refused.
 
-What no saved form shows is a deployment deleted while the pages were read: the ones after it
+What no saved list shows is a deployment deleted while the pages were read: the ones after it
 move back a place, and the first of the next page, on the page already read, is never read.
-Nothing saved differs (ids are GitHub's, across all repositories, and leave gaps anyway); the
-direct fetch reads the list twice (``fetch.github_listed_whole``).
+Nothing in the list differs (ids are GitHub's, across all repositories, and leave gaps anyway).
+The deleted deployment is listed, though, and its statuses, saved after the list, are GitHub's
+404 answer, which ``common.refuse_api_error`` refuses. The direct fetch reads the list twice
+(``fetch.github_listed_whole``).
 """
 
 from __future__ import annotations

@@ -14,14 +14,22 @@ GitLab of tests/importers/forge_server.py.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
+from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
 from tests.importers.forge_server import Forge, serve
-from tests.importers.test_saved_deployment_pages import _gitlab_list
+from tests.importers.test_saved_deployment_pages import (
+    _github_list,
+    _gitlab_list,
+    _outcome,
+    _own_runs,
+)
+from tests.importers.workspaces import saved_items
 
 BASE = "/projects/group%2Fapp"
 
@@ -94,3 +102,90 @@ def test_a_list_that_holds_still_is_read_once(tmp_path: Path) -> None:
     assert "read again" not in result.err
     assert forge.requests.count(f"{BASE}/deployments") == 2
     assert gitlab._check(repo).code == 1  # deployment 101 failed
+
+
+# -- GitHub ---------------------------------------------------------------------------------------
+
+REPOSITORY = "/repos/PyGithub/PyGithub"
+
+
+def _github_forge(tmp_path: Path, *readings: list[int]) -> tuple[ScriptedRepo, Forge, str]:
+    """Three copies of GitHub's recorded deployment 262350588, newest first, each made by a
+    run of its own (as test_saved_deployment_pages.py makes them): 262350003, then 262350002,
+    a failed unreviewed hotfix, then 262350001. Each of ``readings`` lists them (by their
+    place: 0, 1, 2) one a page; a deployment the first reading lists and the later ones do not
+    was deleted, and GitHub answers its statuses 404. The repository, the stand-in GitHub, and
+    the hotfix."""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 3)
+    _own_runs(export, listed)
+    _outcome(export, listed[1], "failure")
+    _outcome(export, listed[2], "success")
+    hotfix = repo.commit("hotfix", {"app.py": "2\n"}, author="Dev <dev@example.com>",
+                         date="2016-01-02T00:00:00Z")  # fmt: skip
+    listed[1] |= {"sha": hotfix, "ref": hotfix}
+    kept = set(readings[-1])
+    routes: dict[str, list[Any]] = {}
+    for place, item in enumerate(listed):
+        folder = export / str(item["id"])
+        run = json.loads((folder / "run.json").read_text())
+        routes[f"{REPOSITORY}/actions/runs/{run['id']}"] = [run]
+        routes[f"{REPOSITORY}/actions/runs/{run['id']}/approvals"] = [
+            json.loads((folder / "approvals.json").read_text())
+        ]
+        if place in kept:
+            statuses = saved_items(folder / "statuses.json")
+            routes[f"{REPOSITORY}/deployments/{item['id']}/statuses"] = [statuses]
+    pages = [[[listed[place]] for place in reading] for reading in readings]
+    routes[f"{REPOSITORY}/deployments"] = pages[0]
+    return repo, Forge(routes, relisted={f"{REPOSITORY}/deployments": pages[1:]}), hotfix
+
+
+def _github_fetched(repo: ScriptedRepo, forge: Forge) -> CliResult:
+    with serve(forge):
+        return run_cli("import", "github-deployments", "--repository", "PyGithub/PyGithub",
+                       "--api-url", forge.url, "--service", "pygithub", "--environment",
+                       "production", "--target", "web-1", "--repo", repo.path)  # fmt: skip
+
+
+def test_a_github_list_read_while_a_deployment_was_deleted_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """262350003 deleted after the first page was read: 262350002 moved onto the first page,
+    and the second page listed 262350001. The list was read once: 262350002, the failed
+    hotfix, was never read, and the import failed on the statuses of the deleted one (HTTP
+    404). Read again, the list names 262350002, which the first reading did not; a third
+    reading agrees with the second, which is imported."""
+    repo, forge, hotfix = _github_forge(tmp_path, [0, 2], [1, 2])
+    result = _github_fetched(repo, forge)
+    assert result.code == 0, result.err
+    assert (
+        f"{REPOSITORY}/deployments: deployment 262350002 is missing from a reading of the list "
+        "and listed by the next"
+    ) in result.err
+    assert forge.requests.count(f"{REPOSITORY}/deployments") == 6  # two pages, three times
+    assert f"{REPOSITORY}/deployments/262350003/statuses" not in forge.requests
+    check = github._check(repo)
+    assert check.code == 1, check.err
+    assert ("REVIEW-002", hotfix) in {(f["rule"], f["subject"]) for f in check.json()["findings"]}
+
+
+def test_a_github_list_that_held_still_is_read_twice(tmp_path: Path) -> None:
+    """The nightly import, nothing deleted: two readings agree, and the first is imported."""
+    repo, forge, _ = _github_forge(tmp_path, [0, 1, 2])
+    result = _github_fetched(repo, forge)
+    assert result.code == 0, result.err
+    assert "read again" not in result.err
+    assert forge.requests.count(f"{REPOSITORY}/deployments") == 6  # three pages, twice
+
+
+def test_a_github_list_missing_a_deployment_at_every_reading_is_refused(tmp_path: Path) -> None:
+    repo, forge, _ = _github_forge(tmp_path, [0], [0, 1], [0, 1, 2], [0, 1, 2])
+    result = _github_fetched(repo, forge)
+    assert result.code == 2, result.err
+    assert (
+        f"{REPOSITORY}/deployments: deployment 262350001 is missing from one reading of the list "
+        "and listed by the next, in each of 3 readings"
+    ) in result.err
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
