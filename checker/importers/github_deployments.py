@@ -97,6 +97,9 @@ STATUS_ADDRESSES = ("url", "deployment_url", "repository_url")
 """The API addresses GitHub gives a deployment status; which deployment it is of is checked
 apart (``_check_own``)."""
 TERMINAL: dict[str, Status] = {"success": "succeeded", "failure": "failed", "error": "failed"}
+STATES = frozenset({*TERMINAL, "inactive", "in_progress", "pending", "queued", "waiting"})
+"""Every state GitHub gives a deployment status (its REST documentation of deployment
+statuses: ``state``)."""
 STARTED = frozenset({"in_progress", "pending", "queued"})
 """The states that say a deployment may have started. ``in_progress`` says it is running;
 ``pending`` is what a deploy tool that creates the deployment itself posts as it begins (the
@@ -422,7 +425,8 @@ def _ending(statuses: list[dict[str, Any]]) -> tuple[int, Status, str | None, st
 
 def _check_status(status: Any, index: int, source: Path) -> None:
     """Refuse an item that is not a deployment status; its id, an integer, orders the
-    statuses GitHub dates in one second."""
+    statuses GitHub dates in one second, and its state is one of GitHub's (``STATES``): read
+    as none of them, a ``FAILURE`` after a success left the deployment succeeded."""
     expect(
         isinstance(status, dict)
         and isinstance(status.get("id"), int)
@@ -432,6 +436,13 @@ def _check_status(status: Any, index: int, source: Path) -> None:
         source,
         f"item #{index} is not a deployment status (id, state, created_at; the id an integer, "
         f"which orders statuses dated in one second); expected {STATUSES}",
+    )
+    expect(
+        status["state"] in STATES,
+        source,
+        f"item #{index} (status {status['id']}) has the state {status['state']!r}, none of "
+        f"GitHub's ({', '.join(sorted(STATES))}), so what it says of the deployment is "
+        f"unknown; expected {STATUSES}",
     )
 
 

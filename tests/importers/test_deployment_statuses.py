@@ -96,6 +96,25 @@ def test_a_status_whose_id_is_no_number_is_refused(tmp_path: Path) -> None:
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
 
 
+@pytest.mark.parametrize("state", ["FAILURE", "failed", "cancelled", ""])
+def test_a_status_whose_state_is_none_of_githubs_is_refused(tmp_path: Path, state: str) -> None:
+    """GitHub's states are lowercase, and few. A failure written otherwise after the success
+    (``FAILURE``, ``failed``) was read as no state at all: the deployment succeeded, and check
+    passed."""
+    repo, export, statuses = _export(tmp_path)
+    success = statuses[0]
+    failure = success | {"id": success["id"] + 1, "state": state,
+                         "created_at": "2020-08-26T12:30:00Z"}  # fmt: skip
+    result = _import(repo, export, [failure, *statuses])
+    path = export / DEPLOYMENT / "statuses.json"
+    assert result.code == 2, result.err
+    assert f"{path}: item #1 (status {failure['id']}) has the state {state!r}, none of" in (
+        result.err
+    )
+    assert "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
 def test_a_status_that_moves_the_deployment_to_another_environment(tmp_path: Path) -> None:
     """A deployment listed for production whose success status names staging went to staging:
     it is staging's, and an --environment production import passes it over, saying so."""
