@@ -51,6 +51,8 @@ class Page:
     """By relation (``next``, ``prev``, ``last``, ``first``): the page number named."""
     per_page: set[str]
     """The ``per_page`` of every address its ``Link`` names."""
+    filters: set[str]
+    """The other parameters those addresses give (``environment=production``, ...)."""
 
 
 def read_list(path: Path, what: str, save: str) -> list[Any]:
@@ -97,7 +99,7 @@ def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
             "the list was saved; save it again",
         )
         head_end = _blank_line(text, status.end(), path, number)
-        links, per_page = _links(text[status.end() : head_end])
+        links, per_page, filters = _links(text[status.end() : head_end])
         try:
             body, position = jsonread.raw_decode(text, _skip_space(text, head_end))
         except ValueError as exc:
@@ -106,7 +108,7 @@ def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
             ) from None
         refuse_api_error(body, path, what)
         expect(isinstance(body, list), path, f"page {number}'s body is not a JSON array of {what}")
-        pages.append(Page(body, links, per_page))
+        pages.append(Page(body, links, per_page, filters))
         position = _skip_space(text, position)
     return pages
 
@@ -125,10 +127,12 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _links(head: str) -> tuple[dict[str, str], set[str]]:
-    """The page number of each relation the ``Link`` header names, and its ``per_page``s."""
+def _links(head: str) -> tuple[dict[str, str], set[str], set[str]]:
+    """The page number of each relation the ``Link`` header names, its ``per_page``s, and
+    the other parameters of its addresses (``name=value``)."""
     links: dict[str, str] = {}
     per_page: set[str] = set()
+    filters: set[str] = set()
     for line in head.splitlines():
         name, _, value = line.partition(":")
         if name.strip().lower() != "link":
@@ -137,7 +141,13 @@ def _links(head: str) -> tuple[dict[str, str], set[str]]:
             query = parse_qs(urlsplit(address).query)
             links[relation] = (query.get("page") or [""])[0]
             per_page.update(query.get("per_page") or [])
-    return links, per_page
+            filters.update(
+                f"{key}={value}"
+                for key, values in query.items()
+                if key not in ("page", "per_page")
+                for value in values
+            )
+    return links, per_page, filters
 
 
 def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
@@ -149,6 +159,14 @@ def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
         path,
         f"its pages were asked with per_page {', '.join(sorted(sizes))}: pages of two "
         f"listings, between which items may be missing; {save}",
+    )
+    filters = set().union(*(page.filters for page in pages))
+    expect(
+        not filters,
+        path,
+        f"its pages are of a list asked for {', '.join(sorted(filters))} alone (their Link "
+        f"header says so), not of every one of {what}: a deployment listed elsewhere that a "
+        f"status moved, or another environment's, is missing; {save}",
     )
     for number, page in enumerate(pages, start=1):
         said = _number(page)

@@ -296,8 +296,10 @@ def test_a_github_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path
 
 
 def test_github_pages_saved_with_their_headers_must_be_of_one_listing(tmp_path: Path) -> None:
-    """A page that failed (its status line is not 200), pages asked with two page sizes, or a
-    page without its headers: none shows the list whole."""
+    """A page that failed (its status line is not 200), pages asked with two page sizes, of a
+    list asked for one environment (``?environment=production``: a deployment listed for
+    staging that a status moved to production is not on it), or a page without its headers:
+    none shows the list whole."""
     repo, export, _ = github._export(tmp_path)
     listed = _github_list(export, 3)
     path = export / "deployments.json"
@@ -307,6 +309,10 @@ def test_github_pages_saved_with_their_headers_must_be_of_one_listing(tmp_path: 
     refused(github._import_saved(repo, export), deploys, "page 2 answered HTTP 502, not 200")
     path.write_text(f"{first}\nHTTP/{second.replace('per_page=2', 'per_page=1')}")
     refused(github._import_saved(repo, export), deploys, "were asked with per_page 1, 2")
+    filtered = linked_pages(f"{DEPLOYMENTS}?environment=production", listed[:2], listed[2:])
+    path.write_text(filtered.replace("production?per_page", "production&per_page"))
+    refused(github._import_saved(repo, export), deploys,
+            "its pages are of a list asked for environment=production alone")  # fmt: skip
     path.write_text(f"{first}\n{json.dumps(listed[2:])}")
     refused(github._import_saved(repo, export), deploys,
             "page 2 does not start with its HTTP status line")  # fmt: skip
