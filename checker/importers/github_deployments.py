@@ -27,10 +27,11 @@ them, and are refused: the deployments on it, a failure among them, would be mis
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
 nothing). One that may have started (an ``in_progress``, ``pending`` or ``queued`` status)
-with no terminal status yet is recorded unfinished (``failed``, no end) until a later import
-sees it finish; one that never started (only ``waiting``) is passed over. GitHub deletes
-statuses after 90 days: a deployment with none left (or only ``inactive``), created more than
-90 days before the import, is refused unless the evidence holds its record already. It started
+with no terminal status yet, or with no status at all, is recorded unfinished (``failed``, no
+end) until a later import sees it finish; one that never started (``waiting``) is passed
+over. GitHub deletes statuses after 90 days: a deployment with none left (or only
+``inactive``), created more than 90 days before the import, is refused unless the evidence
+holds its record already. It started
 at its first ``in_progress`` status (else its creation) and finished at its terminal status.
 Statuses are ordered by date, then id (GitHub dates them to the second). A status may move its
 deployment to another environment (its ``environment``): the record's is the one in force at
@@ -308,7 +309,7 @@ def _forgotten(data: DeploymentData, created: int) -> bool:
 
     Only a deployment created more than 90 days before the import can have lost them: the
     export was saved no later than now, so one younger than that had every status it was
-    given, and none (a job that has not posted one yet) means it has not started.
+    given: none means no status was posted (yet), and it is recorded unfinished (``_ending``).
     ``created``: when the deployment was created (ns)."""
     _check_own(data)
     for index, status in enumerate(data.statuses, start=1):
@@ -408,13 +409,22 @@ def _ending(statuses: list[dict[str, Any]]) -> tuple[int, Status, str | None, st
     unfinished: ``failed``, with no end, until an import sees it finish. It may have put its
     commit on hosts already, or stopped for good (a job killed before it posted its outcome, a
     tool that marked it ``inactive``); passed over, its commit and its approvals would never be
-    judged. None for one that never started (only ``waiting``, for its reviewers)."""
+    judged. So is one with no status (or only ``inactive``): a deploy tool that creates the
+    deployment posts its first status once it began, or never, killed on the way. None for one
+    that never started: held ``waiting`` for its reviewers, who never released the job."""
     terminal = [i for i, s in enumerate(statuses) if s["state"] in TERMINAL]
     if terminal:
         ended = statuses[terminal[-1]]
         return terminal[-1], TERMINAL[ended["state"]], str(ended["created_at"]), None
-    if not any(s["state"] in STARTED for s in statuses):
+    states = {s["state"] for s in statuses}
+    if "waiting" in states and not states & STARTED:
         return None
+    if not statuses:
+        reason = (
+            "the deployment has not finished: GitHub holds no status of it, so whether it "
+            "started, and how it ended, is unknown"
+        )
+        return -1, "failed", None, reason
     last = statuses[-1]
     reason = (
         f"the deployment has not finished: it may have started, and its last status is "

@@ -348,25 +348,32 @@ def test_a_first_import_starts_at_since_past_deployments_github_forgot(tmp_path:
 
 
 @pytest.mark.parametrize("left", [[], ["inactive"]])
-def test_a_deployment_younger_than_githubs_90_days_without_a_status_has_not_started(
+def test_a_deployment_younger_than_githubs_90_days_without_a_status_is_recorded_unfinished(
     tmp_path: Path, left: list[str]
 ) -> None:
-    """A deployment created through the API whose job has not posted a status yet: the
-    export was saved no later than the import, so GitHub had deleted nothing of it, and it was
-    refused as one whose statuses GitHub deleted, failing a nightly import. It is passed over
-    as not started, as before; one older than 90 days is still refused (above)."""
+    """A deployment created through the API with no status yet: the export was saved no later
+    than the import, so GitHub had deleted nothing of it. It was refused as one whose statuses
+    GitHub deleted, failing a nightly import; then passed over as not started. But a deploy
+    tool that creates the deployment posts its first status once it began, or never, killed
+    mid-rollout (``create deployment && deploy && post success``): its unreviewed hotfix, on
+    some hosts, was never judged. It is recorded unfinished, failed, until its statuses say
+    more; one older than 90 days is still refused (above)."""
     repo, export, statuses, _ = _hotfix(tmp_path)
     listed = saved_items(export / "deployments.json")
     yesterday = datetime.now(UTC) - timedelta(days=1)
     for item in listed:
         item["created_at"] = yesterday.strftime("%Y-%m-%dT%H:%M:%SZ")
     (export / "deployments.json").write_text(saved_pages(listed))
-    deploys = repo.path / "compliance" / "deploys.jsonl"
-    before = deploys.read_bytes()
     result = _import(repo, export, [statuses[0] | {"state": state} for state in left])
     assert result.code == 0, result.err
-    assert "1 not started, passed over" in result.err
-    assert deploys.read_bytes() == before
+    assert "0 finished deployments and 1 unfinished" in result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert record["id"] == f"PyGithub/PyGithub/deployments/{DEPLOYMENT}"
+    assert "finished_at" not in record
+    [target] = record["targets"]
+    assert target["status"] == "failed"
+    said = "its last status is inactive" if left else "GitHub holds no status of it"
+    assert said in target["reason"]
 
 
 def test_an_older_export_spelling_the_repository_otherwise_is_refused(tmp_path: Path) -> None:
