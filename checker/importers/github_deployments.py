@@ -216,11 +216,20 @@ def import_saved(
 
 def _chosen(item: dict[str, Any], statuses_path: Path, scope: Scope, origin: Origin) -> bool:
     """Whether a listed deployment may have gone to a chosen environment: its own, or one
-    that a status saved for it names (a status may move a deployment to another)."""
+    that a status saved for it names (a status may move a deployment to another). Its
+    statuses must be saved whatever it is listed for: left out, one that a status moved to a
+    chosen environment, a failure perhaps, was passed over without a word."""
     if not scope.environments or named(item["environment"], scope.environments):
         return True
-    if not statuses_path.is_file():
-        return False
+    expect(
+        statuses_path.is_file(),
+        statuses_path,
+        f"missing for deployment {item['id']}, listed for {item['environment']!r}: a status "
+        f"may move a deployment to another environment ({', '.join(scope.environments)} "
+        "among them), and only its statuses say whether one did; save every listed "
+        "deployment's statuses, as the docs' commands do, not only those of the environments "
+        "imported",
+    )
     statuses = _statuses(statuses_path, origin)
     return any(named(dig(status, "environment"), scope.environments) for status in statuses)
 

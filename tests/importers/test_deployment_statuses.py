@@ -155,6 +155,33 @@ def test_a_status_without_an_environment_keeps_the_one_before(tmp_path: Path) ->
     assert record["environment"] == "production"
 
 
+def test_statuses_of_a_deployment_listed_for_another_environment_must_be_saved(
+    tmp_path: Path,
+) -> None:
+    """262350588, an unreviewed hotfix, listed for staging, and moved to production by its
+    statuses; only the statuses of deployments listed for production were saved. It was passed
+    over without a word, and check passed (exit 0)."""
+    repo, export, statuses, hotfix = _hotfix(tmp_path)
+    deployments = saved_items(export / "deployments.json")
+    for item in deployments:
+        item["environment"] = "staging" if str(item["id"]) == DEPLOYMENT else "production"
+    (export / "deployments.json").write_text(saved_pages(deployments))
+    path = export / DEPLOYMENT / "statuses.json"
+    path.unlink()
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    result = _import_saved(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: missing for deployment {DEPLOYMENT}, listed for 'staging'" in result.err
+    assert "Traceback" not in result.err
+    assert deploys.read_bytes() == before
+    path.write_text(saved_pages(statuses))
+    whole = _import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    checked = _check(repo)
+    assert ("REVIEW-002", hotfix) in {(f["rule"], f["subject"]) for f in checked.json()["findings"]}
+
+
 def _hotfix(tmp_path: Path) -> tuple[ScriptedRepo, Path, list[dict[str, Any]], str]:
     """The recorded export, its production deployment moved to an unreviewed hotfix made
     after the reviewed release, which a deployment written by hand shipped before it."""
