@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -89,8 +90,7 @@ def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | 
     (``waiver_keys``) holds a key of its approver, under any spelling ``identities`` joins,
     only that key's signature over the waiver's fields makes it theirs. Without one, the
     team that writes waivers.yaml could write any approver's name under any exception."""
-    known = people_keys(identities, waiver.approved_by)
-    held = [key for address, key in keys.items() if people_keys(identities, address) & known]
+    held = held_keys(identities, waiver.approved_by, keys)
     if not held:
         return None
     fields = waiver.model_dump(include=set(SIGNED_FIELDS))
@@ -107,9 +107,21 @@ def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | 
     )
 
 
+_K = TypeVar("_K")
 Approvers = frozenset[str] | None
 Keys = Mapping[str, Ed25519PublicKey]
 """Approvers' public keys by address (``waiver_keys``)."""
+
+
+def held_keys(identities: IdentityResolver, approver: str, keys: Mapping[str, _K]) -> list[_K]:
+    """The keys ``keys`` holds for ``approver``: under every address ``identities`` joins to
+    it (``cro+sign@ex.com`` and ``CRO <cro@ex.com>`` are ``cro@ex.com``'s), any of which makes
+    the approver's waivers count. Whoever compares the keys an audit required with their own
+    must read them by this same join: by one spelling alone, ``{cro@ex.com: CRO's key,
+    cro+x@ex.com: the team's}`` read as the CRO's key alone, while the audit applied waivers
+    the team signed."""
+    known = people_keys(identities, approver)
+    return [key for address, key in keys.items() if people_keys(identities, address) & known]
 
 
 _EVENT = ("flag", "at")

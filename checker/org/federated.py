@@ -15,7 +15,7 @@ from typing import Any
 from checker import __version__
 from checker.errors import InputError, UsageError, VerificationError
 from checker.evidence.bundle import FileDigest
-from checker.evidence.identities import normalise
+from checker.evidence.identities import IdentityResolver, normalise
 from checker.org.attestation import ATTESTATIONS
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, System
@@ -32,6 +32,7 @@ from checker.signing.attestation import (
 from checker.signing.keys import load_public
 from checker.signing.population import read_population
 from checker.vocabulary import DEFAULT_FAIL_ON, SEVERITIES, counted, severity_rank
+from checker.waivers import held_keys
 
 REJECTED = "rejected"
 
@@ -85,10 +86,16 @@ class Bar:
         None: for every approver its audit accepted that the organisation holds a key of, the
         audit must have required that key's signature (its ``parameters.waiver_keys``)."""
         keys = (report.get("parameters") or {}).get("waiver_keys")
-        required = {normalise(a): k for a, k in keys.items()} if isinstance(keys, dict) else {}
+        required = keys if isinstance(keys, dict) else {}
         ours = {normalise(a): k for a, k in self.waiver_keys.items()}
+        # An audit joins a waiver's approver to a key under any spelling of the address (it
+        # reads them with no identities.yaml): every key its audit held for the approver
+        # must be the organisation's, or a waiver signed with another one counted there.
+        people = IdentityResolver()
         missing = sorted(
-            a for a in map(normalise, listed) if a in ours and required.get(a) != ours[a]
+            a
+            for a in map(normalise, listed)
+            if a in ours and set(map(str, held_keys(people, a, required))) != {ours[a]}
         )
         if missing:
             return (

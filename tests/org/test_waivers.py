@@ -7,11 +7,15 @@ finding unless every approver the team's audit accepted is one org.yaml's
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
 from tests.conftest import CliResult, run_cli, write_yaml
 from tests.org.orgcase import AS_OF, PERIOD, Org, three_teams
 from tests.org.test_audit import predicate
@@ -209,3 +213,51 @@ def test_federated_a_team_audit_that_did_not_require_the_keys_honours_no_waiver(
     )  # fmt: skip
     assert signed.code == 0, signed.err
     assert federated(org, directory).code == 0
+
+
+def test_federated_a_second_spelling_of_the_approver_with_the_teams_key_honours_no_waiver(
+    org: Org,
+) -> None:
+    """The team signed the CRO's waiver with a key of its own, given in its --config as
+    ``cro+x@``'s: its audit joins that spelling to the CRO, and the team's signature made the
+    waiver count. Its report also names the CRO's real key, under ``cro@`` (a --config that
+    gives both is refused now; the organisation reads what the signed report says). Read by
+    the one spelling ``cro@``, the report required the CRO's key, and the organisation
+    signed a PASS."""
+    waive(org, CRO)
+    key = signed_by_cro(org)
+    assert run_cli("keygen", "--output", org.root / "forged").code == 0
+    waivers = org.root / "repos" / "payments" / "compliance" / "waivers.yaml"
+    forged = run_cli("waiver", "sign", waivers, "--key", org.root / "forged.key",
+                     "--approver", CRO, "-o", waivers)  # fmt: skip
+    assert forged.code == 0, forged.err
+    directory = team_audits(org, [CRO])
+    team_key = run_cli("waiver", "key", org.root / "forged.pub").out.strip()
+    config = {"waiver_approvers": [CRO], "waiver_keys": {"cro+x@example.com": team_key}}
+    report = _team_audit(org, directory, write_yaml(org.root / "team-config.yaml", config))
+    assert report.code == 0, report.err  # the team's signature counted as the CRO's
+    _also_required(org, directory / "payments.json", {CRO: key})
+    with_keys(org, {CRO: key})
+    result = federated(org, directory)
+    assert result.code == 1, result.err
+    assert "waived without the signatures of cro@example.com the organisation requires" in str(
+        payments(org)["verdict_note"]
+    )
+
+
+def _team_audit(org: Org, directory: Path, config: Path) -> CliResult:
+    private, _ = org.key("payments")
+    return run_cli(
+        "audit", "--repo", org.root / "repos" / "payments", "--period", PERIOD, "--as-of", AS_OF,
+        "--key", private, "-o", directory / "payments.json", "--config", config,
+    )  # fmt: skip
+
+
+def _also_required(org: Org, path: Path, keys: dict[str, str]) -> None:
+    """The team's signed audit, its ``parameters.waiver_keys`` also naming ``keys``, signed
+    again with the team's key."""
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    parameters = statement["predicate"]["report"]["parameters"]
+    parameters["waiver_keys"] = dict(sorted({**parameters["waiver_keys"], **keys}.items()))
+    private, _ = org.key(path.stem)
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
