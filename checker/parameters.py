@@ -56,6 +56,33 @@ def _waiver_key(value: str) -> str:
 WaiverKey = Annotated[str, AfterValidator(_waiver_key)]
 """An approver's Ed25519 public key, ``ed25519:`` and the base64 of its 32 bytes."""
 
+
+def _one_key_each(keys: dict[str, str]) -> dict[str, str]:
+    """Each approver named once, by an address. An audit joins a waiver's approver to a key
+    under every spelling of its address, and any key held for them makes their waivers count:
+    ``{cro@ex.com: CRO's key, cro+x@ex.com: another}`` let a waiver signed with the other count
+    as the CRO's, while the report seemed to require the CRO's key."""
+    from checker.evidence.identities import IdentityResolver
+
+    people, seen = IdentityResolver(), dict[str, str]()
+    for address in keys:
+        found = people.identify(address)
+        if found.identity is None:
+            raise ValueError(f"{address!r} is not an address ({found.unresolved})")
+        if found.identity in seen:
+            raise ValueError(
+                f"{seen[found.identity]!r} and {address!r} are one address, "
+                f"{found.identity}: give each approver one key, once"
+            )
+        seen[found.identity] = address
+    return keys
+
+
+WaiverKeys = Annotated[
+    dict[Annotated[str, AfterValidator(_key_address)], WaiverKey], AfterValidator(_one_key_each)
+]
+"""Approvers' public keys by address (``waiver_keys``), each approver once."""
+
 ServiceGlobs = Annotated[list[Annotated[str, AfterValidator(service_glob)]], Field(min_length=1)]
 """A path-scoped service's globs: at least one (an empty list would scope it to nothing)."""
 
@@ -87,7 +114,7 @@ class RuleParameters(BaseModel):
     """Who may approve a waiver (addresses or identities.yaml people). Without it, a check
     applies any waiver and an audit none: the audited team writes waivers.yaml, so an audit
     takes the approvers from the auditor's side."""
-    waiver_keys: dict[Annotated[str, AfterValidator(_key_address)], WaiverKey] = {}
+    waiver_keys: WaiverKeys = {}
     """Approvers' public keys, by address (``ed25519:BASE64``): a waiver approved by one of
     them counts only with that key's signature over it. Without a key, a waiver's
     ``approved_by`` is the audited team's word."""

@@ -137,6 +137,25 @@ def test_a_key_that_is_not_one_is_refused(case: Path) -> None:
     assert "'cro' is not an address" in result.err
 
 
+@pytest.mark.parametrize("other", ["cro+x@example.com", "CRO <cro@example.com>"])
+def test_an_approver_given_two_keys_under_two_spellings_is_refused(case: Path, other: str) -> None:
+    """An audit joins a waiver's approver to a key under every spelling of the address, and
+    any key held for them makes the waiver count: with the team's key given as ``cro+x@``'s
+    beside the CRO's, a waiver the team signed counted as the CRO's."""
+    assert sign(case, "team.key").code == 0
+    keys = {CRO: waiver_key(case, "cro"), other: waiver_key(case, "team")}
+    result = audit(case, "--config", auditor(case, keys))
+    assert result.code == 2, result.err
+    assert f"'cro@example.com' and '{other}' are one address" in result.err
+    assert "auditor.yaml" in result.err and not (case / "feb.json").exists()
+
+
+def test_a_key_of_a_value_that_names_no_address_is_refused(case: Path) -> None:
+    result = audit(case, "--config", auditor(case, {"cro@localhost": waiver_key(case, "cro")}))
+    assert result.code == 2, result.err
+    assert "'cro@localhost' is not an address (not a well-formed address)" in result.err
+
+
 def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> None:
     path = case / "ev" / "waivers.yaml"
     waivers = yaml.safe_load(path.read_text())

@@ -17,7 +17,7 @@ from checker.errors import InputError
 from checker.evidence.bundle import sha256_hex
 from checker.evidence.files import LineDict, Located, parse_yaml, read_text, validate
 from checker.evidence.models import Ident, IsoDate
-from checker.parameters import WaiverKey
+from checker.parameters import WaiverKeys
 
 ORG_NAME = "org.yaml"
 URL = re.compile(r"^(?:(?:https|http|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
@@ -151,7 +151,7 @@ class OrgFile(_Strict):
     """Who may approve the systems' waivers, by address. Federated, a team's waived finding
     counts as waived only when its audit applied waivers of these approvers alone; judging
     repositories, the list every system's waivers are applied with."""
-    waiver_keys: dict[Annotated[str, AfterValidator(_address)], WaiverKey] = {}
+    waiver_keys: WaiverKeys = {}
     """Approvers' public keys (``ed25519:BASE64``): judging repositories, every system's
     waivers of these approvers count only signed; federated, a team's waived finding counts
     only when its audit required the same keys' signatures."""

@@ -261,3 +261,13 @@ def _also_required(org: Org, path: Path, keys: dict[str, str]) -> None:
     parameters["waiver_keys"] = dict(sorted({**parameters["waiver_keys"], **keys}.items()))
     private, _ = org.key(path.stem)
     path.write_text(sign_statement(statement, load_private(str(private)))[0])
+
+
+def test_org_yamls_keys_name_each_approver_once(org: Org) -> None:
+    assert run_cli("keygen", "--output", org.root / "cro").code == 0
+    key = run_cli("waiver", "key", org.root / "cro.pub").out.strip()
+    with_keys(org, {CRO: key, "cro+x@example.com": key})
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 2, result.err
+    assert "'cro+x@example.com' and 'cro@example.com' are one address" in result.err
+    assert "org.yaml" in result.err and not (org.root / "org.json").exists()
