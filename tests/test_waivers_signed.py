@@ -132,6 +132,12 @@ def test_a_key_that_is_not_one_is_refused(case: Path) -> None:
     result = audit(case, "--config", auditor(case, {CRO: "ed25519:bm90IGEga2V5"}))
     assert result.code == 2
     assert "waiver_keys" in result.err and "32 bytes" in result.err
+    result = audit(case, "--config", auditor(case, {CRO: str(case / "cro.pub")}))
+    assert result.code == 2
+    # The hint is a command that runs: 'waiver key' takes the file, not a --key option.
+    hint = "('knightwatch waiver key APPROVER.pub' prints it)"
+    assert hint in result.err
+    assert run_cli("waiver", "key", case / "cro.pub").code == 0
     result = audit(case, "--config", auditor(case, {"cro": waiver_key(case, "cro")}))
     assert result.code == 2
     assert "'cro' is not an address" in result.err

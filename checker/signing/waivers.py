@@ -44,7 +44,7 @@ def parse_key(text: str) -> Ed25519PublicKey:
     if not text.startswith(KEY_PREFIX):
         raise ValueError(
             f"{text[:20]!r} is not a public key written as {KEY_PREFIX}BASE64 "
-            "('knightwatch waiver key --key APPROVER.pub' prints it)"
+            "('knightwatch waiver key APPROVER.pub' prints it)"
         )
     try:
         raw = base64.b64decode(text.removeprefix(KEY_PREFIX), validate=True)
