@@ -27,6 +27,7 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
+from checker.evidence.messages import did_you_mean
 from checker.evidence.protected import (
     ProtectedFiles,
     branch_config,
@@ -469,11 +470,14 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         more, findings = evaluate_rules(engine, first, prepared.facts.coverage, moments)
     statuses += more
 
+    identities, approvers = _waiver_approvers(prepared, options)
+    _unasked_keys(prepared, identities, approvers)
     findings, waiver_facts = apply_waivers(
         prepared.evidence.waivers,
         findings,
         prepared.as_of,
-        *_waiver_approvers(prepared, options),
+        identities,
+        approvers,
         actors=_actors(prepared),
         keys={a: parse_key(k) for a, k in prepared.settings.config.waiver_keys.items()},
     )
@@ -592,6 +596,30 @@ def _waiver_approvers(
             "waivers by address, since the audited team's identities.yaml says who a person is"
         )
     return IdentityResolver(), frozenset(normalise(a) for a in listed)
+
+
+def _unasked_keys(
+    prepared: Prepared, identities: IdentityResolver, approvers: frozenset[str] | None
+) -> None:
+    """Every key of ``waiver_keys`` is one of ``waiver_approvers``' (where there is a list): a
+    waiver counts only when one of them approved it, and then only signed with a key held
+    for that approver's own address. A key under a misspelt address (``cro@exmaple.com``) was
+    asked of nobody, and the CRO's waivers counted unsigned, on the team's word, while the
+    report said it required signatures."""
+    listed = prepared.settings.config.waiver_approvers
+    if listed is None or approvers is None:
+        return
+    for address in prepared.settings.config.waiver_keys:
+        if not people_keys(identities, address) & approvers:
+            source = next(
+                (n.source for n in prepared.settings.notes if n.name == "waiver_keys"), ""
+            )
+            raise UsageError(
+                f"waiver_keys{f' ({source})' if source else ''}: {address} is not among "
+                f"waiver_approvers ({', '.join(listed)}), so its key would be asked of no "
+                f"waiver{did_you_mean(address, listed)}",
+                hint="give each approver's key under the address waiver_approvers names them by",
+            )
 
 
 def _gate_rules(

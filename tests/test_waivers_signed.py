@@ -162,6 +162,20 @@ def test_a_key_of_a_value_that_names_no_address_is_refused(case: Path) -> None:
     assert "'cro@localhost' is not an address (not a well-formed address)" in result.err
 
 
+def test_a_key_under_an_address_no_approver_has_is_refused(case: Path) -> None:
+    """A misspelt address in waiver_keys: the CRO's key was asked of no waiver, the team's
+    unsigned waiver counted on its word (exit 0), and the report said signatures were
+    required."""
+    result = audit(case, "--config", auditor(case, {"cro@exmaple.com": waiver_key(case, "cro")}))
+    assert result.code == 2, result.err
+    assert (
+        "waiver_keys (--config auditor.yaml): cro@exmaple.com is not among waiver_approvers "
+        "(cro@example.com), so its key would be asked of no waiver (did you mean "
+        "'cro@example.com'?)"
+    ) in result.err
+    assert not (case / "feb.json").exists()
+
+
 def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> None:
     path = case / "ev" / "waivers.yaml"
     waivers = yaml.safe_load(path.read_text())

@@ -11,7 +11,14 @@ from datetime import date as Day
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from checker.errors import InputError
 from checker.evidence.bundle import sha256_hex
@@ -155,6 +162,25 @@ class OrgFile(_Strict):
     """Approvers' public keys (``ed25519:BASE64``): judging repositories, every system's
     waivers of these approvers count only signed; federated, a team's waived finding counts
     only when its audit required the same keys' signatures."""
+
+    @model_validator(mode="after")
+    def _keys_of_approvers(self) -> OrgFile:
+        """Each key is one of ``waiver_approvers``': a key under a misspelt address was asked
+        of no waiver, and the approver's waivers counted unsigned."""
+        from checker.evidence.identities import IdentityResolver, normalise
+
+        if self.waiver_approvers is None:
+            return self
+        approvers = {normalise(a) for a in self.waiver_approvers}
+        people = IdentityResolver()
+        for address in self.waiver_keys:
+            if people.identify(address).identity not in approvers:
+                raise ValueError(
+                    f"waiver_keys: {address} is not among waiver_approvers "
+                    f"({', '.join(self.waiver_approvers)}), so its key would be asked of no "
+                    "waiver: give each approver's key under the address they are named by"
+                )
+        return self
 
 
 @dataclass(frozen=True)

@@ -271,3 +271,17 @@ def test_org_yamls_keys_name_each_approver_once(org: Org) -> None:
     assert result.code == 2, result.err
     assert "'cro+x@example.com' and 'cro@example.com' are one address" in result.err
     assert "org.yaml" in result.err and not (org.root / "org.json").exists()
+
+
+def test_org_yamls_keys_are_its_approvers(org: Org) -> None:
+    """A key under a misspelt address was asked of no waiver, and the CRO's waivers counted
+    unsigned in every system."""
+    waive(org, CRO)
+    assert run_cli("keygen", "--output", org.root / "cro").code == 0
+    with_keys(org, {"cro@exmaple.com": run_cli("waiver", "key", org.root / "cro.pub").out.strip()})
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 2, result.err
+    assert "waiver_keys: cro@exmaple.com is not among waiver_approvers (cro@example.com)" in (
+        result.err
+    )
+    assert "org.yaml" in result.err and not (org.root / "org.json").exists()
