@@ -186,6 +186,21 @@ def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> 
     assert "waivers.yaml" in result.err and "signature" in result.err
 
 
+def test_the_file_signed_in_place_under_another_spelling_of_its_path(
+    case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``waiver sign waivers.yaml -o /abs/.../waivers.yaml`` is the file signed in place, as
+    with the same spelling twice; it was refused as a report overwriting its own input."""
+    monkeypatch.chdir(case / "ev")
+    result = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key",
+                     "--approver", CRO, "-o", case / "ev" / "waivers.yaml")  # fmt: skip
+    assert result.code == 0, result.err
+    assert "signature" in (case / "ev" / "waivers.yaml").read_text()
+    other = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key",
+                    "--approver", CRO, "-o", case / "cro.key")  # fmt: skip
+    assert other.code == 2 and "this run read it as an input" in other.err
+
+
 def test_signing_names_only_the_approvers_waivers(case: Path) -> None:
     result = sign(case, "cro.key", approver="ciso@example.com")
     assert result.code == 2
