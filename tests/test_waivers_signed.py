@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
@@ -174,6 +175,51 @@ def test_a_key_under_an_address_no_approver_has_is_refused(case: Path) -> None:
         "'cro@example.com'?)"
     ) in result.err
     assert not (case / "feb.json").exists()
+
+
+ZERO_KEY = "ed25519:" + base64.b64encode(bytes(32)).decode()
+"""The all-zero placeholder: a point of order 4."""
+
+
+def forged(fields: dict[str, str]) -> dict[str, str]:
+    """The waiver, its reason varied until a signature made without any private key verifies
+    under ``ZERO_KEY``: R a point of small order, S zero."""
+    from cryptography.exceptions import InvalidSignature
+
+    from checker.signing.waivers import payload
+
+    key = Ed25519PublicKey.from_public_bytes(bytes(32))
+    small = [bytes(32), bytes([0] * 31 + [0x80]), bytes([1] + [0] * 31)]
+    for attempt in range(64):
+        waiver = {**fields, "reason": f"{fields['reason']} ({attempt})"}
+        for point in small:
+            try:
+                key.verify(point + bytes(32), payload(waiver))
+            except InvalidSignature:
+                continue
+            return {**waiver, "signature": base64.b64encode(point + bytes(32)).decode()}
+    raise AssertionError("no forgery found")
+
+
+def test_a_key_of_small_order_is_refused(case: Path) -> None:
+    """The all-zero placeholder left in waiver_keys for the CRO: the team forged a signature
+    without any key, its waiver counted, and the audit passed (exit 0)."""
+    path = case / "ev" / "waivers.yaml"
+    write_yaml(path, [forged(yaml.safe_load(path.read_text())[0])])
+    result = audit(case, "--config", auditor(case, {CRO: ZERO_KEY}))
+    assert result.code == 2, result.err
+    assert "auditor.yaml" in result.err and "a point of small order" in result.err
+    assert not (case / "feb.json").exists()
+    identity = "ed25519:" + base64.b64encode(bytes([1] + [0] * 31)).decode()
+    assert audit(case, "--config", auditor(case, {CRO: identity})).code == 2
+
+
+def test_a_key_that_is_no_point_of_the_curve_is_refused(case: Path) -> None:
+    """Thirty-two bytes that are no point (half of all): no signature could verify under them."""
+    key = "ed25519:" + base64.b64encode(bytes([2] + [0] * 31)).decode()
+    result = audit(case, "--config", auditor(case, {CRO: key}))
+    assert result.code == 2, result.err
+    assert "it is not a point of Ed25519: no key pair has it" in result.err
 
 
 def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> None:
