@@ -27,7 +27,6 @@ from checker.evidence.integrity import (
     check_references,
     check_scoped_services,
 )
-from checker.evidence.messages import did_you_mean
 from checker.evidence.protected import (
     ProtectedFiles,
     branch_config,
@@ -64,7 +63,14 @@ from checker.settings import SettingNote, Settings, linked_evidence, resolve
 from checker.signing.waivers import parse_key
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_EVIDENCE, DEFAULT_FAIL_ON
-from checker.waivers import Actors, apply_waivers, check_waivers, people_keys
+from checker.waivers import (
+    UNASKED_HINT,
+    Actors,
+    apply_waivers,
+    check_waivers,
+    people_keys,
+    unasked_key,
+)
 
 
 @dataclass(frozen=True)
@@ -601,25 +607,15 @@ def _waiver_approvers(
 def _unasked_keys(
     prepared: Prepared, identities: IdentityResolver, approvers: frozenset[str] | None
 ) -> None:
-    """Every key of ``waiver_keys`` is one of ``waiver_approvers``' (where there is a list): a
-    waiver counts only when one of them approved it, and then only signed with a key held
-    for that approver's own address. A key under a misspelt address (``cro@exmaple.com``) was
-    asked of nobody, and the CRO's waivers counted unsigned, on the team's word, while the
-    report said it required signatures."""
-    listed = prepared.settings.config.waiver_approvers
-    if listed is None or approvers is None:
+    """Every key of ``waiver_keys`` is one of ``waiver_approvers``' (where there is a list)."""
+    config = prepared.settings.config
+    if config.waiver_approvers is None or approvers is None:
         return
-    for address in prepared.settings.config.waiver_keys:
-        if not people_keys(identities, address) & approvers:
-            source = next(
-                (n.source for n in prepared.settings.notes if n.name == "waiver_keys"), ""
-            )
-            raise UsageError(
-                f"waiver_keys{f' ({source})' if source else ''}: {address} is not among "
-                f"waiver_approvers ({', '.join(listed)}), so its key would be asked of no "
-                f"waiver{did_you_mean(address, listed)}",
-                hint="give each approver's key under the address waiver_approvers names them by",
-            )
+    problem = unasked_key(config.waiver_keys, config.waiver_approvers, approvers, identities)
+    if problem is not None:
+        notes = prepared.settings.notes
+        source = next((f" ({n.source})" for n in notes if n.name == "waiver_keys"), "")
+        raise UsageError(f"waiver_keys{source}: {problem}", hint=UNASKED_HINT)
 
 
 def _gate_rules(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
@@ -150,6 +150,26 @@ class Actors:
             who = self.acted.get((name, value))
             if who:
                 yield name, value, who
+
+
+def unasked_key(
+    keys: Iterable[str], listed: Sequence[str], approvers: frozenset[str], people: IdentityResolver
+) -> str | None:
+    """Why a key of ``waiver_keys`` is none of ``waiver_approvers``' (``listed``, read as
+    ``approvers`` by ``people``), or None. A waiver counts only when one of them approved it,
+    and then only signed with a key held for that approver's own address: a key under a
+    misspelt address (``cro@exmaple.com``) was asked of no waiver, and the CRO's waivers
+    counted unsigned, on the team's word, while the report said it required signatures."""
+    for address in keys:
+        if not people_keys(people, address) & approvers:
+            return (
+                f"{address} is not among waiver_approvers ({', '.join(listed)}), so its key "
+                f"would be asked of no waiver{did_you_mean(address, listed)}"
+            )
+    return None
+
+
+UNASKED_HINT = "give each approver's key under the address waiver_approvers names them by"
 
 
 def people_keys(people: IdentityResolver, *values: str | None) -> frozenset[str]:

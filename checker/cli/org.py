@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from checker.cli.options import check_options, check_previous_key, engine_options
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
@@ -26,6 +26,9 @@ from checker.runner import CheckOptions
 from checker.signing.attestation import Signed
 from checker.vocabulary import counted
 from checker.writer import check_targets, write_all
+
+if TYPE_CHECKING:
+    from checker.config import Config
 
 SINGLE_REPOSITORY = (
     ("repo", "--repo"),
@@ -196,6 +199,7 @@ def _preflight(options: CheckOptions, org: Organisation) -> CheckOptions:
             )
     if held:
         options = dataclasses.replace(options, org_settings=held)
+    _keys_of_approvers(org, auditor, config)
     policy_dirs = [directory.resolve() for directory in options.policy_dirs]
     if policy_dirs:
         from checker.engine import RegorusEngine
@@ -207,6 +211,26 @@ def _preflight(options: CheckOptions, org: Organisation) -> CheckOptions:
             engine.close()
     opa_ca = options.opa_ca.resolve() if options.opa_ca else None
     return dataclasses.replace(options, config_file=config, policy_dirs=policy_dirs, opa_ca=opa_ca)
+
+
+def _keys_of_approvers(org: Organisation, auditor: Config | None, config: Path | None) -> None:
+    """org.yaml's keys and --config's approvers, or the reverse, checked together once here:
+    a key that is none of the approvers' is one mistake (exit 2), not every system not
+    judged (``checker.waivers.unasked_key``)."""
+    from checker.evidence.identities import IdentityResolver, normalise
+    from checker.waivers import UNASKED_HINT, unasked_key
+
+    listed = org.waiver_approvers
+    if listed is None and auditor is not None:
+        listed = tuple(auditor.waiver_approvers) if auditor.waiver_approvers is not None else None
+    keys = org.waiver_keys or (auditor.waiver_keys if auditor is not None else {})
+    if listed is None or not keys:
+        return
+    approvers = frozenset(normalise(a) for a in listed)
+    problem = unasked_key(keys, listed, approvers, IdentityResolver())
+    if problem is not None:
+        source = org.path.name if org.waiver_keys else f"--config {config}"
+        raise UsageError(f"waiver_keys ({source}): {problem}", hint=UNASKED_HINT)
 
 
 def _shortfall(result: SystemResult) -> str:

@@ -165,12 +165,18 @@ class OrgFile(_Strict):
 
     @model_validator(mode="after")
     def _keys_of_approvers(self) -> OrgFile:
-        """Each key is one of ``waiver_approvers``': a key under a misspelt address was asked
-        of no waiver, and the approver's waivers counted unsigned."""
+        """Each key is one of ``waiver_approvers``' (``checker.waivers.unasked_key``)."""
         from checker.evidence.identities import IdentityResolver, normalise
+        from checker.waivers import UNASKED_HINT, unasked_key
 
         if self.waiver_approvers is None:
             return self
+        approvers = frozenset(normalise(a) for a in self.waiver_approvers)
+        listed, people = self.waiver_approvers, IdentityResolver()
+        problem = unasked_key(self.waiver_keys, listed, approvers, people)
+        if problem is not None:
+            raise ValueError(f"waiver_keys: {problem}: {UNASKED_HINT}")
+        return self
         approvers = {normalise(a) for a in self.waiver_approvers}
         people = IdentityResolver()
         for address in self.waiver_keys:

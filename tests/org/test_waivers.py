@@ -285,3 +285,19 @@ def test_org_yamls_keys_are_its_approvers(org: Org) -> None:
         result.err
     )
     assert "org.yaml" in result.err and not (org.root / "org.json").exists()
+
+
+def test_org_yamls_keys_and_the_auditors_approvers_are_checked_together(org: Org) -> None:
+    """The keys in org.yaml, the approvers in --config: a key none of theirs is one mistake,
+    said once (exit 2), not every system not judged."""
+    assert run_cli("keygen", "--output", org.root / "cro").code == 0
+    key = run_cli("waiver", "key", org.root / "cro.pub").out.strip()
+    org.write({"systems": org.systems, "waiver_keys": {"cro@exmaple.com": key}})
+    config = write_yaml(org.root / "auditor.yaml", {"waiver_approvers": [CRO]})
+    result = org.audit("org.json", "--workers", "0", "--config", config)
+    assert result.code == 2, result.err
+    assert result.err.startswith(
+        "knightwatch: error: waiver_keys (org.yaml): cro@exmaple.com is not among "
+        "waiver_approvers (cro@example.com)"
+    )
+    assert "not judged" not in result.err and not (org.root / "org.json").exists()
