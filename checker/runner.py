@@ -60,7 +60,7 @@ from checker.rules.metadata import (
 )
 from checker.rules.policyset import PolicySet, load_policy_set
 from checker.settings import SettingNote, Settings, linked_evidence, resolve
-from checker.signing.waivers import parse_key
+from checker.signing.waivers import parse_key, repository_of
 from checker.timing import stage
 from checker.vocabulary import DEFAULT_ENGINE, DEFAULT_EVIDENCE, DEFAULT_FAIL_ON
 from checker.waivers import (
@@ -148,6 +148,8 @@ class Prepared:
     as_of: date
     files: tuple[FileDigest, ...]
     root: Path
+    repository: str = ""
+    """What a signed waiver must be signed for (``repository_of``); read where there are keys."""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -219,6 +221,7 @@ def _prepare(history: GitHistory, options: CheckOptions) -> Prepared:
         as_of=as_of,
         files=tuple(sorted(files, key=lambda f: (f.role, f.path))),
         root=history.root,
+        repository=repository_of(history) if config.waiver_keys else "",
     )
 
 
@@ -486,6 +489,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         approvers,
         actors=_actors(prepared),
         keys={a: parse_key(k) for a, k in prepared.settings.config.waiver_keys.items()},
+        repository=prepared.repository,
     )
     final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]

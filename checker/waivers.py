@@ -85,7 +85,9 @@ def refusal(waiver: Waiver, identities: IdentityResolver, approvers: Approvers) 
     return None
 
 
-def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | None:
+def unsigned(
+    waiver: Waiver, identities: IdentityResolver, keys: Keys, repository: str
+) -> str | None:
     """Why a waiver's approval is not its approver's own, or None: where ``keys``
     (``waiver_keys``) holds a key of its approver, under any spelling ``identities`` joins,
     only that key's signature over the waiver's fields makes it theirs. Without one, the
@@ -94,7 +96,7 @@ def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | 
     if not held:
         return None
     fields = waiver.model_dump(include=set(SIGNED_FIELDS))
-    if any(verified(fields, waiver.signature, key) for key in held):
+    if any(verified(fields, waiver.signature, key, repository) for key in held):
         return None
     if waiver.signature is None:
         return (
@@ -103,7 +105,8 @@ def unsigned(waiver: Waiver, identities: IdentityResolver, keys: Keys) -> str | 
         )
     return (
         f"not applied: its signature is not {waiver.approved_by}'s over what it says "
-        "(waiver_keys): it was changed after it was signed, or signed with another key"
+        "(waiver_keys) for this repository: it was changed after it was signed, signed with "
+        "another key, or signed for another repository"
     )
 
 
@@ -212,12 +215,13 @@ def _refused(
     approvers: Approvers,
     actors: Actors | None,
     keys: Keys | None,
+    repository: str,
 ) -> str | None:
     """Why a waiver waives nothing here, or None: its approver's, its signature's, or its
     being its approver's own exception."""
     return (
         refusal(waiver, identities, approvers)
-        or unsigned(waiver, identities, keys or {})
+        or unsigned(waiver, identities, keys or {}, repository)
         or (own_exception(waiver, findings, actors) if actors is not None else None)
     )
 
@@ -230,16 +234,21 @@ def apply_waivers(
     approvers: Approvers = None,
     actors: Actors | None = None,
     keys: Keys | None = None,
+    repository: str = "",
 ) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
     ``identities`` reads a waiver's ``approved_by`` for the comparison with ``approvers``.
 
     A waiver is expired when ``expires`` is before the as-of date: it still holds on the day
     it expires. A waiver whose approver may not approve waivers here waives nothing, nor does
-    one without its approver's signature where ``keys`` holds their key, nor one that covers a
+    one without its approver's signature for ``repository`` (``repository_of``) where ``keys``
+    holds their key, nor one that covers a
     finding about its approver's own deployment or commit (``actors``).
     """
-    refused = {id(w): _refused(w, findings, identities, approvers, actors, keys) for w in waivers}
+    refused = {
+        id(w): _refused(w, findings, identities, approvers, actors, keys, repository)
+        for w in waivers
+    }
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [
         dataclasses.replace(f, waived=True) if any(_matches(w, f) for w in live) else f

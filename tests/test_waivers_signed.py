@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def audit(case: Path, *extra: str | Path) -> CliResult:
 def sign(case: Path, key: str, approver: str = CRO) -> CliResult:
     waivers = case / "ev" / "waivers.yaml"
     return run_cli("waiver", "sign", waivers, "--key", case / key, "--approver", approver,
-                   "-o", waivers)  # fmt: skip
+                   "--repo", case / "repo", "-o", waivers)  # fmt: skip
 
 
 def refused(case: Path) -> str:
@@ -87,6 +88,7 @@ def test_the_approvers_signature_makes_the_waiver_count(case: Path) -> None:
     signed = sign(case, "cro.key")
     assert signed.code == 0, signed.err
     assert "signed: #1 REVIEW-001 hotfix-1 until 2024-06-01" in signed.err
+    assert f"for the repository whose first commit is {first_commit(case / 'repo')}" in signed.err
     result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
     assert result.code == 0, result.err
     verified = run_cli("verify", case / "feb.json", "--key", case / "audit.pub", "--replay",
@@ -111,6 +113,38 @@ def test_a_signed_waiver_changed_afterwards_waives_nothing(
     result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
     assert result.code == 1, result.err
     assert "its signature is not cro@example.com's over what it says" in refused(case)
+
+
+def test_a_signed_waiver_copied_into_another_repository_waives_nothing(case: Path) -> None:
+    """Another team copies the CRO's signed waiver of ``hotfix-1`` into its own evidence and
+    names its own unapproved deployment ``hotfix-1``: the signature covered the waiver's
+    words alone, and that team's audit passed (exit 0)."""
+    assert sign(case, "cro.key").code == 0
+    other = ScriptedRepo(case / "other")
+    sha = other.commit("other system", {"b": "1\n"}, author=DEV, date="2024-01-05T00:00:00Z")
+    evidence = case / "other-ev"
+    write_yaml(evidence / "deploys.yaml", [deployment("hotfix-1", sha, "2024-02-10T00:00:00Z")])
+    write_yaml(evidence / "reviews.yaml", [
+        {"change": "9", "author": "dana@example.com", "commits": [sha],
+         "approvals": [{"by": "lee@example.com", "at": "2024-01-06T00:00:00Z"}]},
+    ])  # fmt: skip
+    (evidence / "waivers.yaml").write_text((case / "ev" / "waivers.yaml").read_text())
+    result = run_cli(
+        "audit", "--repo", case / "other", "--evidence", evidence, "--period", "2024-02",
+        "--as-of", "2024-03-01", "--key", case / "audit.key", "-o", case / "feb.json",
+        "--config", auditor(case, {CRO: waiver_key(case, "cro")}),
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    assert "or signed for another repository" in refused(case)
+    assert audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")})).code == 0
+
+
+def test_signing_a_file_outside_a_repository_asks_which_repository(case: Path) -> None:
+    waivers = case / "ev" / "waivers.yaml"
+    result = run_cli("waiver", "sign", waivers, "--key", case / "cro.key", "--approver", CRO)
+    assert result.code == 2, result.err
+    assert "not a git repository" in result.err and "--repo" in result.err
+    assert "signature" not in waivers.read_text()
 
 
 def test_a_waiver_signed_with_the_teams_own_key_waives_nothing(case: Path) -> None:
@@ -181,7 +215,7 @@ ZERO_KEY = "ed25519:" + base64.b64encode(bytes(32)).decode()
 """The all-zero placeholder: a point of order 4."""
 
 
-def forged(fields: dict[str, str]) -> dict[str, str]:
+def forged(fields: dict[str, str], repository: str) -> dict[str, str]:
     """The waiver, its reason varied until a signature made without any private key verifies
     under ``ZERO_KEY``: R a point of small order, S zero."""
     from cryptography.exceptions import InvalidSignature
@@ -194,18 +228,25 @@ def forged(fields: dict[str, str]) -> dict[str, str]:
         waiver = {**fields, "reason": f"{fields['reason']} ({attempt})"}
         for point in small:
             try:
-                key.verify(point + bytes(32), payload(waiver))
+                key.verify(point + bytes(32), payload(waiver, repository))
             except InvalidSignature:
                 continue
             return {**waiver, "signature": base64.b64encode(point + bytes(32)).decode()}
     raise AssertionError("no forgery found")
 
 
+def first_commit(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--first-parent", "--max-parents=0", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()[-1]  # fmt: skip
+
+
 def test_a_key_of_small_order_is_refused(case: Path) -> None:
     """The all-zero placeholder left in waiver_keys for the CRO: the team forged a signature
     without any key, its waiver counted, and the audit passed (exit 0)."""
     path = case / "ev" / "waivers.yaml"
-    write_yaml(path, [forged(yaml.safe_load(path.read_text())[0])])
+    write_yaml(path, [forged(yaml.safe_load(path.read_text())[0], first_commit(case / "repo"))])
     result = audit(case, "--config", auditor(case, {CRO: ZERO_KEY}))
     assert result.code == 2, result.err
     assert "auditor.yaml" in result.err and "a point of small order" in result.err
@@ -238,12 +279,12 @@ def test_the_file_signed_in_place_under_another_spelling_of_its_path(
     """``waiver sign waivers.yaml -o /abs/.../waivers.yaml`` is the file signed in place, as
     with the same spelling twice; it was refused as a report overwriting its own input."""
     monkeypatch.chdir(case / "ev")
-    result = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key",
-                     "--approver", CRO, "-o", case / "ev" / "waivers.yaml")  # fmt: skip
+    result = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key", "--approver",
+                     CRO, "--repo", case / "repo", "-o", case / "ev" / "waivers.yaml")  # fmt: skip
     assert result.code == 0, result.err
     assert "signature" in (case / "ev" / "waivers.yaml").read_text()
-    other = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key",
-                    "--approver", CRO, "-o", case / "cro.key")  # fmt: skip
+    other = run_cli("waiver", "sign", "waivers.yaml", "--key", case / "cro.key", "--approver",
+                    CRO, "--repo", case / "repo", "-o", case / "cro.key")  # fmt: skip
     assert other.code == 2 and "this run read it as an input" in other.err
 
 
@@ -260,7 +301,8 @@ def test_a_json_lines_file_is_signed_as_json_lines(case: Path) -> None:
     (evidence / "waivers.yaml").unlink()
     (evidence / "waivers.jsonl").write_text("".join(json.dumps(w) + "\n" for w in waivers))
     signed = run_cli("waiver", "sign", evidence / "waivers.jsonl", "--key", case / "cro.key",
-                     "--approver", "CRO@example.com", "-o", evidence / "waivers.jsonl")  # fmt: skip
+                     "--approver", "CRO@example.com", "--repo", case / "repo",
+                     "-o", evidence / "waivers.jsonl")  # fmt: skip
     assert signed.code == 0, signed.err
     assert "signature" in json.loads((evidence / "waivers.jsonl").read_text())
     result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))

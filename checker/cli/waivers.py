@@ -46,6 +46,12 @@ def add_parser(commands: Commands, parser_class: type[Parser]) -> None:
     sign.add_argument(
         "-o", "--output", type=path, metavar="FILE", help="write here (default: stdout)"
     )
+    sign.add_argument(
+        "--repo",
+        type=path,
+        metavar="PATH",
+        help="the repository the waivers are for (default: the one holding WAIVERS)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -61,7 +67,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if "@" not in args.approver:
         raise UsageError(f"--approver {args.approver!r} is not an address")
     key = load_private(args.key)
-    text, signed = signed_file(args.file, args.approver, key)
+    repository = _repository(args.repo or args.file.parent)
+    text, signed = signed_file(args.file, args.approver, key, repository)
     if not signed:
         raise InputError(
             f"no waiver names {args.approver} in approved_by, so none was signed",
@@ -78,12 +85,29 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_atomic(args.output, text, replacing_input=same)
     for line in signed:
         err.write(f"signed: {line}\n")
+    err.write(f"for the repository whose first commit is {repository}\n")
     return EXIT_PASS
 
 
-def signed_file(file: Path, approver: str, key: Any) -> tuple[str, list[str]]:
+def _repository(where: Path) -> str:
+    """The repository a signature is for (``repository_of``): an audit of another repository
+    does not take it, however its deployments are named."""
+    from checker.evidence.git import GitHistory
+    from checker.signing.waivers import repository_of
+
+    if not where.is_dir():
+        raise UsageError(f"--repo {where}: not a directory")
+    history = GitHistory(where)
+    try:
+        return repository_of(history)
+    finally:
+        history.close()
+
+
+def signed_file(file: Path, approver: str, key: Any, repository: str) -> tuple[str, list[str]]:
     """The waivers file, in its own format, with ``approver``'s signature on each waiver they
-    approved (any signature there before replaced), and a line saying each one signed. Every
+    approved (any signature there before replaced), for ``repository``, and a line saying
+    each one signed. Every
     waiver is validated first, as a check reads it: an approver signs only waivers a check can
     read."""
     from checker.signing.waivers import sign
@@ -96,7 +120,7 @@ def signed_file(file: Path, approver: str, key: Any) -> tuple[str, list[str]]:
         waiver = validate(Waiver, item, file, f"waiver #{index}")
         record = {k: _plain(v) for k, v in dict(item.value).items()}
         if normalise(waiver.approved_by) == normalise(approver):
-            record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key)
+            record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key, repository)
             signed.append(f"#{index} {waiver.rule} {waiver.target} until {waiver.expires}")
         records.append(record)
     return _written(records, file.suffix), signed

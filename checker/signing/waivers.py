@@ -19,13 +19,16 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from checker.signing.dsse import pae
+
+if TYPE_CHECKING:
+    from checker.evidence.git import GitHistory
 
 PAYLOAD_TYPE = "application/vnd.knightwatch.waiver+json"
 KEY_PREFIX = "ed25519:"
@@ -98,25 +101,41 @@ def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return x, y
 
 
-def payload(fields: Mapping[str, Any]) -> bytes:
+def payload(fields: Mapping[str, Any], repository: str) -> bytes:
     """The bytes a waiver's signature covers: its signed fields as canonical JSON, a date as
-    ``YYYY-MM-DD``, a field it does not have left out."""
+    ``YYYY-MM-DD``, a field it does not have left out, and the repository it is for
+    (``repository_of``). A subject names a deployment by the id its team gave it: without
+    the repository, the CRO's waiver of one team's ``hotfix-1`` waived another's."""
     present = {k: str(fields[k]) for k in SIGNED_FIELDS if fields.get(k) is not None}
+    present[REPOSITORY] = repository
     text = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return pae(PAYLOAD_TYPE, text.encode())
 
 
-def sign(fields: Mapping[str, Any], key: Ed25519PrivateKey) -> str:
-    """The signature of a waiver's fields, in base64."""
-    return base64.b64encode(key.sign(payload(fields))).decode()
+REPOSITORY = "repository"
+"""The name the repository a waiver is for has among its signed fields (no waiver field's)."""
 
 
-def verified(fields: Mapping[str, Any], signature: str | None, key: Ed25519PublicKey) -> bool:
-    """Whether ``signature`` is ``key``'s over the waiver's fields."""
+def repository_of(history: GitHistory) -> str:
+    """The repository a waiver is signed for: the first commit of its HEAD's first-parent
+    line, which every branch and clone of it shares, and which no other repository holds."""
+    roots = history.git_output(["rev-list", "--first-parent", "--max-parents=0", "HEAD"])
+    return roots.decode().split()[-1]
+
+
+def sign(fields: Mapping[str, Any], key: Ed25519PrivateKey, repository: str) -> str:
+    """The signature of a waiver's fields, for ``repository``, in base64."""
+    return base64.b64encode(key.sign(payload(fields, repository))).decode()
+
+
+def verified(
+    fields: Mapping[str, Any], signature: str | None, key: Ed25519PublicKey, repository: str
+) -> bool:
+    """Whether ``signature`` is ``key``'s over the waiver's fields, for ``repository``."""
     if signature is None:
         return False
     try:
-        key.verify(base64.b64decode(signature, validate=True), payload(fields))
+        key.verify(base64.b64decode(signature, validate=True), payload(fields, repository))
     except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
