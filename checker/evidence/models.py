@@ -27,6 +27,11 @@ _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SCHEMA_TIMESTAMP = _RFC3339.pattern.replace(
+    r"[+-]\d{2}:\d{2}", r"[+-](0\d|1[01]):(00|15|30|45)|[+-]12:00|\+1[23]:(00|15|30|45)|\+14:00"
+)
+"""The timestamp's pattern in the published schemas: offsets of time zones alone
+(``_check_offset``)."""
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -78,7 +83,33 @@ def check_timestamp(value: str) -> str:
         ) from None
     if nanos < 0:
         raise ValueError(f"timestamp {value!r} is before 1970, when no commit or deployment lies")
+    _check_offset(value)
     return value
+
+
+_EARLIEST_OFFSET = -12 * 60
+_LATEST_OFFSET = 14 * 60
+_OFFSET_STEP = 15
+"""UTC offsets in use run from -12:00 to +14:00, in whole quarter hours (+05:45 Nepal, +08:45
+Eucla, +12:45 and +13:45 Chatham, -09:30 Marquesas)."""
+
+
+def _check_offset(value: str) -> None:
+    """A ValueError for an offset no time zone has: ``+23:59`` or ``-15:00`` is in range of
+    RFC 3339's grammar, yet names no place's clock, and moves the instant by up to a day (a
+    flag switched on after a deployment read as before it)."""
+    zone = value[-6:]
+    if value[-1] in "Zz":
+        return
+    minutes = int(zone[1:3]) * 60 + int(zone[4:6])
+    minutes = -minutes if zone[0] == "-" else minutes
+    if _EARLIEST_OFFSET <= minutes <= _LATEST_OFFSET and minutes % _OFFSET_STEP == 0:
+        return
+    raise ValueError(
+        f"timestamp {value!r} has offset {zone}, which no time zone uses (offsets run from "
+        "-12:00 to +14:00 in quarter hours); write the time in UTC with 'Z', or with the "
+        "offset of the clock that recorded it"
+    )
 
 
 def _parse_date(value: object) -> object:
@@ -102,7 +133,7 @@ def _to_text(value: object) -> object:
 Timestamp = Annotated[
     str,
     AfterValidator(check_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _SCHEMA_TIMESTAMP}),
 ]
 """An RFC 3339 timestamp, kept exactly as given; ``timestamp_ns`` orders it."""
 
