@@ -16,7 +16,9 @@ from checker.evidence.registry_names import CONFIG_NAME
 from checker.options_names import (
     STEM,
     is_backup,
+    is_example,
     meant_as_options,
+    near_yaml,
     options_suffix,
     plain_name,
 )
@@ -134,12 +136,23 @@ def _refuse_near_names(root: Path, present: bool) -> None:
 
 def _rename(name: str) -> str:
     """What to do with a near name's file where there is no options file."""
-    yaml = {"yaml", "yml", "json"} & set(plain_name(name).split(".")[1:])  # JSON is YAML too
+    suffixes = plain_name(name).split(".")[1:]
+    yaml = {"yaml", "yml", "json"} & set(suffixes) or any(map(near_yaml, suffixes))
     write = "rename it to" if yaml else "rewrite it as YAML in"
     return (
         f"{write} {CONFIG_NAME}; if it holds no options of knightwatch's, give it a name "
         f"further from {CONFIG_NAME}"
     )
+
+
+def option_examples(root: Path) -> tuple[str, ...]:
+    """Examples of the options file at the root (``knightwatch.yaml.example``,
+    ``knightwatch.sample.yml``: ``checker.options_names.is_example``) where there is no
+    knightwatch.yaml: never read, so the run's options are the defaults, and the report says
+    so. Beside knightwatch.yaml, an example is the copy it was made from, and no note is made."""
+    if (root / CONFIG_NAME).is_file():
+        return ()
+    return tuple(sorted(entry.name for entry in root.iterdir() if is_example(entry.name)))
 
 
 OPTIONS_FOLDERS = (".knightwatch", ".github", ".config")

@@ -14,10 +14,21 @@ and ``~`` aside:
   (``.yaml``, ``.yml``, ``.json``, ``.toml``, ``.ini``, ``.cfg``, ``.conf``, ``.config``):
   ``knightwatch.json``, ``knightwatch.yaml.txt``, ``knightwatch.config.yaml``; or it is
   ``.knightwatchrc``;
+- or its stem is ``knightwatch`` and its first suffix is one typing mistake away from
+  YAML's, keeping its ``y`` (``knightwatch.ymal``, ``knightwatch.yam``, ``knightwatch.ylm``);
+  a doubled dot counts as one (``knightwatch..yaml``). The ``y`` kept leaves alone the formats
+  a letter from ``yml`` (``.xml``, ``.iml``, ``.kml``, ``.ml``);
 - or its stem is one or two typing mistakes away from ``knightwatch`` (a letter dropped,
-  added, changed, or two swapped) and its first suffix is YAML's (``knigthwatch.yml``,
-  ``nightwatch.yaml``). Only YAML: a near stem with another suffix is as likely another
-  tool's (Nightwatch.js reads ``nightwatch.json``).
+  added, changed, or two swapped) and its first suffix is YAML's, or one mistake from it,
+  two mistakes in all (``knigthwatch.yml``, ``nightwatch.yaml``, ``nightwatch.ymal``). Only
+  YAML: a near stem with another suffix is as likely another tool's (Nightwatch.js reads
+  ``nightwatch.json``).
+
+An example of the options (``knightwatch.yaml.example``, ``.sample``, or
+``knightwatch.example.yaml``) is not meant as the options file: it is kept to be copied, and
+the run reads neither it nor its settings, and says so (``example_names``). A ``.dist`` file is
+not an example: PHP's tools (PHPUnit, PHP_CodeSniffer, PHPStan) read ``phpunit.xml.dist`` when
+``phpunit.xml`` is absent, so a team may believe its ``knightwatch.yaml.dist`` in force.
 
 Other names are left alone: a ``knightwatch/`` package, ``knightwatch.md`` documentation,
 the reports a CI job writes (``knightwatch.sarif``, ``knightwatch.xml``), and a name whose
@@ -40,6 +51,9 @@ OPTIONS_SUFFIXES = frozenset(
 
 YAML_SUFFIXES = frozenset({"yaml", "yml"})
 
+EXAMPLE_SUFFIXES = frozenset({"example", "examples", "sample", "samples"})
+"""Suffixes of a copy kept to show the options: ``knightwatch.yaml.example``."""
+
 OPTIONS_WORDS = ("configuration", "settings", "options", "config", "conf", "opts", "cfg", "rc")
 """Words an options file's name carries beside the tool's (``knightwatch-config.yaml``)."""
 
@@ -57,15 +71,44 @@ def plain_name(name: str) -> str:
 def meant_as_options(name: str) -> bool:
     """Whether a file named ``name`` was plausibly meant as the options file (the module's
     rule); ``knightwatch.yaml`` itself is too."""
-    stem, *rest = plain_name(name).split(".")
+    if is_example(name):
+        return False
+    stem, *rest = [part for part in plain_name(name).split(".") if part] or [""]
     suffix = _NOT_ALNUM.sub("", rest[0]) if rest else ""
     named = [word for word in _WORD_BREAK.split(stem) if word and word not in OPTIONS_WORDS]
     if len(named) != 1 and "".join(named) != STEM:  # knight-watch, but not knightwatch-ci
         return False
     word, carries_rc = _without_options_word("".join(named))
     if word == STEM:
-        return suffix in OPTIONS_SUFFIXES or (carries_rc and not rest)
-    return suffix in YAML_SUFFIXES and mistakes(word, STEM) <= _MOST_MISTAKES
+        return suffix in OPTIONS_SUFFIXES or near_yaml(suffix) or (carries_rc and not rest)
+    return mistakes(word, STEM) + _from_yaml(suffix) <= _MOST_MISTAKES
+
+
+def _from_yaml(suffix: str) -> int:
+    """How many typing mistakes ``suffix`` is from YAML's: none, one, or too many to count."""
+    if suffix in YAML_SUFFIXES:
+        return 0
+    return 1 if near_yaml(suffix) else _MOST_MISTAKES + 1
+
+
+def near_yaml(suffix: str) -> bool:
+    """Whether ``suffix`` is one typing mistake from ``yaml`` or ``yml`` and keeps its ``y``
+    (``ymal``, ``yam``, ``ylm``, ``yamll``): not ``xml``, ``iml`` or ``ml``, formats of their
+    own a letter from ``yml``."""
+    if "y" not in suffix or suffix in YAML_SUFFIXES:
+        return False
+    return min(mistakes(suffix, wanted) for wanted in YAML_SUFFIXES) == 1
+
+
+def is_example(name: str) -> bool:
+    """Whether ``name`` is an example of the options file, kept to be copied
+    (``knightwatch.yaml.example``, ``knightwatch.sample.yml``): without its example suffix, a
+    name meant as the options file's."""
+    parts = plain_name(name).split(".")
+    for index, part in enumerate(parts[1:], start=1):
+        if part in EXAMPLE_SUFFIXES:
+            return meant_as_options(".".join(parts[:index] + parts[index + 1 :]))
+    return False
 
 
 def options_suffix(name: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from checker import __version__
 from checker.cache import FactCache
-from checker.config import Config, load_config
+from checker.config import Config, load_config, option_examples
 from checker.engine import Engine, EngineSettings, Limits, create_engine
 from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
@@ -559,6 +559,7 @@ def _report(
         settings=prepared.settings.notes,
         auditor_config=prepared.settings.config_file,
         ignored=tuple(prepared.evidence.ignored),
+        examples=option_examples(prepared.root),
         as_of=prepared.as_of.isoformat(),
         head=facts.head,
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.conftest import DEV, CliResult, check_json, deployment, run_cli, write_yaml
 from tests.facts.test_deadcode import APPROVAL, REVIEWED
 
 STRICT = "require_all: true\n"
@@ -122,6 +122,14 @@ def test_an_import_refuses_the_options_file_its_check_refuses(tmp_path: Path) ->
         "knightwach.yaml",
         "knigthwatch.yml",
         "nightwatch.yaml",
+        "knightwatch.ymal",  # a typing mistake in YAML's suffix
+        "knightwatch.yam",
+        "knightwatch.ylm",
+        "knightwatch.yamll",
+        "Knightwatch.YMAL",
+        "knightwatch..yaml",
+        "nightwatch.ymal",  # one in the stem and one in the suffix
+        "knightwatch.yaml.dist",  # what PHP's tools read in the file's absence
     ],
 )
 def test_a_name_meant_as_the_options_file_is_refused(tmp_path: Path, name: str) -> None:
@@ -159,6 +167,52 @@ def test_an_editors_backup_beside_the_options_file_is_allowed(tmp_path: Path, na
     (repo.path / "knightwatch.yaml").write_text(STRICT)
     (repo.path / name).write_text("")
     assert _check(repo.path, evidence).code == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["knightwatch.yaml~", "knightwatch.yaml.bak", "knightwatch.yaml.orig", "#knightwatch.yaml#"],
+)
+def test_an_editors_backup_without_the_options_file_is_refused(tmp_path: Path, name: str) -> None:
+    """A backup is harmless beside the file it copies; alone, the file it copies is gone (moved
+    aside, renamed by mistake) and the backup holds the settings the team believes in force."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / name).write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 2, result.err
+    assert f"{name} is not read: the options file is knightwatch.yaml" in result.err
+
+
+EXAMPLES = ["knightwatch.yaml.example", "knightwatch.yml.sample", "knightwatch.example.yaml"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_example_of_the_options_file_alone_is_noted_and_not_read(
+    tmp_path: Path, name: str
+) -> None:
+    """An example kept to be copied is no options file: the run is on the defaults (its
+    ``require_all`` not applied), and the report says the example was not read."""
+    repo, evidence = _passing(tmp_path)
+    (repo.path / name).write_text(STRICT)
+    result = _check(repo.path, evidence)
+    assert result.code == 0, result.err
+    assert f"Not read (examples of knightwatch.yaml): {name}; the options are the defaults" in (
+        result.out
+    )
+    report = check_json(repo.path, evidence).json()
+    assert report["inputs"]["examples"] == [name]
+    assert [f["role"] for f in report["inputs"]["files"]].count("config") == 0
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_example_beside_the_options_file_changes_nothing(tmp_path: Path, name: str) -> None:
+    repo, evidence = _passing(tmp_path)
+    (repo.path / "knightwatch.yaml").write_text(STRICT)
+    (repo.path / name).write_text("require_all: false\n")
+    result = _check(repo.path, evidence)
+    assert result.code == 1, result.err
+    assert "examples of knightwatch.yaml" not in result.out
+    assert "examples" not in check_json(repo.path, evidence).json()["inputs"]
 
 
 @pytest.mark.parametrize(
@@ -226,6 +280,8 @@ def test_a_near_name_below_the_root_on_the_way_to_repo_is_refused(
         "knightwatch.md",  # documentation
         "knightwatch.sarif",  # the reports a CI job writes at the root (docs/ci.md)
         "knightwatch.xml",
+        "knightwatch.iml",  # IntelliJ's module file: a letter from .yml, without its y
+        "knightwatch.ml",
         "knightwatch.schema.json",  # `knightwatch schema config`, saved for an editor
         "knightwatch-ci.yml",  # a CI include
         "nightwatch.json",  # Nightwatch.js's options

@@ -173,6 +173,9 @@ class Report:
     """Rules not evaluated for want of evidence fail the verdict (``--require-all``)."""
     ignored: tuple[str, ...] = ()
     """Files of the evidence directory that ``evidence_ignore`` names: read by nobody."""
+    examples: tuple[str, ...] = ()
+    """Examples of the options file at the repository's root, where it has no knightwatch.yaml
+    (``knightwatch.yaml.example``): not read, so the options are the defaults."""
     partial: bool = False
     """An audit of a month that had not ended (``audit --partial``)."""
     settings: tuple[SettingNote, ...] = ()
@@ -370,6 +373,7 @@ class Report:
                 "repository": {"head": self.head},
                 "files": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in self.files],
                 **({"ignored": list(self.ignored)} if self.ignored else {}),
+                **({"examples": list(self.examples)} if self.examples else {}),
                 **(
                     {
                         "auditor_config": {

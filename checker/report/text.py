@@ -71,6 +71,11 @@ def _header(report: Report) -> list[str]:
         lines.append(report.headline)
     if report.ignored:
         lines.append(f"Not evidence (evidence_ignore): {', '.join(report.ignored)}")
+    if report.examples:
+        lines.append(
+            f"Not read (examples of knightwatch.yaml): {v(', '.join(report.examples))}; "
+            "the options are the defaults"
+        )
     return lines + report.settings_lines
 
 
