@@ -85,6 +85,28 @@ class Gate:
             targets=[Target(host=host, status="succeeded") for host in hosts],
         )
 
+    def check_as_of(self, as_of: date, committed_s: int, evidence: Evidence) -> None:
+        """Refuse an ``--as-of`` before a day that had provably come: the day before the
+        candidate's commit was committed (a day allowed for the clock of the machine that
+        wrote it), or the day the latest deployment of the candidate's service started. A gate
+        judges its candidate now; a stale date left on a pipeline's command line had it judge
+        a day when expired waivers still waived and remove_by dates had not passed."""
+        committed = datetime.fromtimestamp(committed_s, tz=UTC).date() - timedelta(days=1)
+        started = [d.started_at for d in evidence.deployments if d.service == self.service]
+        deployed = max(started, key=timestamp_ns, default=None)
+        if as_of < committed:
+            why = f"its commit was committed on {committed + timedelta(days=1)}"
+        elif deployed is not None and as_of.isoformat() < _utc_day(deployed):
+            why = f"a deployment of {self.service} started at {deployed}"
+        else:
+            return
+        raise UsageError(
+            f"--as-of {as_of} is before the gate's candidate could be judged: {why}. A gate "
+            "judges its candidate now; an earlier date would count waivers that have expired "
+            "since and flags' remove_by dates that have passed",
+            hint="leave --as-of out (the default is today, UTC), or give today's date",
+        )
+
     def moment(self, as_of: date, now_ns: int) -> tuple[int, str]:
         """When the gate judges its candidate, in nanoseconds, and what an approval dated at or
         after it is, as a finding says it: the end of the as-of date (UTC), or now if that is
@@ -131,3 +153,9 @@ class Gate:
             "stage": self.stage,
             **({"evidence": evidence} if evidence is not None else {}),
         }
+
+
+def _utc_day(timestamp: str) -> str:
+    """The UTC day of an RFC 3339 timestamp, ``YYYY-MM-DD``."""
+    seconds = timestamp_ns(timestamp) // NS_PER_SECOND
+    return datetime.fromtimestamp(seconds, tz=UTC).date().isoformat()

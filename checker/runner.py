@@ -319,7 +319,10 @@ def _evidence(
         check_scoped_services(evidence, names, config.service_paths, source)
     if gate is not None:
         check_gate_target(names, evidence, gate.service, gate.environment)
-        evidence.add_deployment(gate.record(evidence, _candidate_commit(history, gate), as_of))
+        candidate = _candidate_commit(history, gate)
+        if options.as_of is not None:
+            gate.check_as_of(options.as_of, history.committed_at(candidate), evidence)
+        evidence.add_deployment(gate.record(evidence, candidate, as_of))
         # The candidate reaches every host of its service: none may run it in another
         # environment (records labelled prod beside the gate's production).
         check_deployment_targets(evidence, names)

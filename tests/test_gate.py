@@ -406,7 +406,7 @@ def test_the_gate_says_what_the_check_will_say_once_the_candidate_is_deployed(
     records = [deployment("D1", first, "2024-03-01T12:00:00Z")]
     write_yaml(evidence / "deploys.yaml", records)
 
-    report = gate(repo, candidate, "--stage", stage, "--with-reviews")
+    report = gate(repo, candidate, "--stage", stage, "--with-reviews", "--as-of", "2024-03-21")
     predicted = {(rule, subject.replace("candidate", "D2")) for rule, subject in pairs(report)}
     assert ("REVIEW-002", candidate) in predicted and ("DEAD-002", "old_checkout") in predicted
 
@@ -597,3 +597,87 @@ def test_a_gate_applies_waivers_as_the_audit_will(
     report = gate(repo, "pr-17", "--stage", "merge", "--config", platform)
     assert report["exit"] == 0
     assert [f["waived"] for f in report["findings"]] == [True]  # type: ignore[attr-defined]
+
+
+def _overdue_flag(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    """A flag to be removed by 2024-03-10, still active in a commit written on the 20th: a
+    deployment of it is late (DEAD-003), and D1 was deployed on the 12th."""
+    registry = {
+        "flags": [
+            {
+                "name": "new_checkout",
+                "purpose": "the 2024 checkout",
+                "owner": "shop",
+                "status": "active",
+                "created": "2024-01-01",
+                "remove_by": "2024-03-10",
+            }
+        ]
+    }
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base",
+        {"flags.yaml": yaml.safe_dump(registry), "shop.py": "if new_checkout:\n  go()\n"},
+        author=DEV,
+        date="2024-03-01T00:00:00Z",
+        trailers=REVIEWED,
+    )
+    repo.commit(
+        "next",
+        {"shop.py": "if new_checkout:\n  go2()\n"},
+        author=DEV,
+        date="2024-03-20T00:00:00Z",
+        trailers=REVIEWED,
+    )
+    evidence = tmp_path / "ev"
+    approval = [{"by": "lee@example.com", "at": "2024-03-12T11:00:00Z"}]
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", base, "2024-03-12T12:00:00Z", approvals=approval)],
+    )
+    return repo, evidence
+
+
+def _gate_as_of(repo: ScriptedRepo, evidence: Path, as_of: str) -> tuple[int, str, str]:
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", evidence, "--candidate", "main",
+        "--service", "web", "--fail-on", "medium", "--format", "json", "--as-of", as_of,
+    )  # fmt: skip
+    return result.code, result.out, result.err
+
+
+def test_a_gate_refuses_an_as_of_before_its_candidate_was_committed(tmp_path: Path) -> None:
+    """A date left on a pipeline's command line judged the candidate as of a day before the
+    flag's remove_by: DEAD-003 was not found and the gate passed (exit 0). Its commit shows
+    that day was past."""
+    repo, evidence = _overdue_flag(tmp_path)
+    code, out, _ = _gate_as_of(repo, evidence, "2024-03-25")
+    assert code == 1
+    assert {(f["rule"], f["subject"]) for f in json.loads(out)["findings"]} == {
+        ("DEAD-003", "new_checkout")
+    }
+    code, out, err = _gate_as_of(repo, evidence, "2024-03-13")
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "knightwatch: error: --as-of 2024-03-13 is before the gate's candidate could be judged: "
+        "its commit was committed on 2024-03-20. A gate judges its candidate now"
+    )
+    assert "hint: leave --as-of out (the default is today, UTC)" in err
+
+
+def test_a_gate_allows_an_as_of_a_day_before_its_commit(tmp_path: Path) -> None:
+    """The clock of the machine that wrote the commit may run ahead of the platform's."""
+    repo, evidence = _overdue_flag(tmp_path)
+    code, _, err = _gate_as_of(repo, evidence, "2024-03-19")
+    assert code == 1, err
+
+
+def test_a_gate_refuses_an_as_of_before_its_services_latest_deployment(tmp_path: Path) -> None:
+    repo, evidence = _overdue_flag(tmp_path)
+    repo.git("reset", "--hard", "HEAD~1")  # the candidate is the commit of 2024-03-01
+    code, out, err = _gate_as_of(repo, evidence, "2024-03-05")
+    assert (code, out) == (2, "")
+    assert (
+        "--as-of 2024-03-05 is before the gate's candidate could be judged: a deployment of web "
+        "started at 2024-03-12T12:00:00Z"
+    ) in err

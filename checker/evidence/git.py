@@ -213,6 +213,10 @@ class GitHistory:
             stderr = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
             raise git_failed(args[0], stderr, self.root) from exc
 
+    def committed_at(self, sha: str) -> int:
+        """When commit ``sha`` was committed (its committer date), in seconds since 1970."""
+        return int(self._git("show", "-s", "--format=%ct", sha).strip() or "0")
+
     def head(self) -> str:
         """The sha of HEAD."""
         resolved = self.resolve(["HEAD"])
