@@ -17,6 +17,7 @@ from checker.options_names import (
     STEM,
     is_backup,
     is_example,
+    marked_example,
     meant_as_options,
     near_yaml,
     options_suffix,
@@ -155,21 +156,32 @@ def option_examples(root: Path) -> tuple[str, ...]:
     return tuple(sorted(entry.name for entry in root.iterdir() if is_example(entry.name)))
 
 
-OPTIONS_FOLDERS = (".knightwatch", ".github", ".config")
+OWN_FOLDERS = (".knightwatch", ".knightwatch.d")
+"""Folders at the root named for knightwatch: any options file in one is meant as its."""
+OPTIONS_FOLDERS = (*OWN_FOLDERS, ".github", ".config")
 """Folders at the root where tools look for their options (``.github/dependabot.yml``,
-``.config/mise.toml``), and one named for knightwatch: an options file in one is not read."""
+``.config/mise.toml``), and those named for knightwatch: an options file in one is not read.
+Compared without letter case: ``.Knightwatch/`` is ``.knightwatch/`` where the team works (a
+file system that ignores case, as macOS's and Windows' do), and is passed over all the same."""
+
+
+def _options_folders(root: Path) -> list[tuple[str, bool]]:
+    """The folders of ``OPTIONS_FOLDERS`` at the root as named there, and whether each is
+    named for knightwatch."""
+    return [
+        (entry.name, entry.name.casefold() in OWN_FOLDERS)
+        for entry in sorted(root.iterdir())
+        if entry.name.casefold() in OPTIONS_FOLDERS and entry.is_dir() and not entry.is_symlink()
+    ]
 
 
 def _refuse_options_folders(root: Path) -> None:
     """An options file in a folder where other tools keep theirs (``.knightwatch/config.yaml``,
     ``.github/knightwatch.yml``) is passed over as one at the root under another name would
     be. Only the folder's own files: ``.github/workflows/knightwatch.yml`` is a workflow."""
-    for folder in OPTIONS_FOLDERS:
-        where = root / folder
-        if where.is_symlink() or not where.is_dir():
-            continue
-        for entry in sorted(where.iterdir()):
-            own = folder == ".knightwatch" and options_suffix(entry.name)
+    for folder, named_for_us in _options_folders(root):
+        for entry in sorted((root / folder).iterdir()):
+            own = named_for_us and options_suffix(entry.name) and not marked_example(entry.name)
             if not own and not meant_as_options(entry.name):
                 continue
             raise InputError(

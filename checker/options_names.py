@@ -100,6 +100,11 @@ def near_yaml(suffix: str) -> bool:
     return min(mistakes(suffix, wanted) for wanted in YAML_SUFFIXES) == 1
 
 
+def marked_example(name: str) -> bool:
+    """Whether a suffix of ``name`` says it is an example (``config.example.yaml``)."""
+    return any(part in EXAMPLE_SUFFIXES for part in plain_name(name).split(".")[1:])
+
+
 def is_example(name: str) -> bool:
     """Whether ``name`` is an example of the options file, kept to be copied
     (``knightwatch.yaml.example``, ``knightwatch.sample.yml``): without its example suffix, a
@@ -112,8 +117,10 @@ def is_example(name: str) -> bool:
 
 
 def options_suffix(name: str) -> bool:
-    """Whether ``name`` ends in an options file's suffix (``config.yaml``, ``options.toml``)."""
-    return _NOT_ALNUM.sub("", plain_name(name).rpartition(".")[2]) in OPTIONS_SUFFIXES
+    """Whether ``name`` ends in an options file's suffix (``config.yaml``, ``options.toml``),
+    or in YAML's misspelt (``config.ymal``: ``near_yaml``)."""
+    suffix = _NOT_ALNUM.sub("", plain_name(name).rpartition(".")[2])
+    return suffix in OPTIONS_SUFFIXES or near_yaml(suffix)
 
 
 def _without_options_word(word: str) -> tuple[str, bool]:

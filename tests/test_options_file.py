@@ -216,7 +216,17 @@ def test_an_example_beside_the_options_file_changes_nothing(tmp_path: Path, name
 
 
 @pytest.mark.parametrize(
-    "where", [".knightwatch/config.yaml", ".knightwatch/options.toml", ".github/knightwatch.yml"]
+    "where",
+    [
+        ".knightwatch/config.yaml",
+        ".knightwatch/options.toml",
+        ".github/knightwatch.yml",
+        ".knightwatch/config.ymal",  # YAML's suffix misspelt
+        ".github/knightwatch.ymal",
+        ".Knightwatch/config.yaml",  # the folder, where letter case is ignored (macOS)
+        ".GITHUB/knightwatch.yml",
+        ".knightwatch.d/config.yaml",  # the conf.d convention
+    ],
 )
 def test_an_options_file_in_a_tools_options_folder_is_refused(tmp_path: Path, where: str) -> None:
     """Where other tools keep theirs (``.github/dependabot.yml``), or a folder named for
@@ -289,6 +299,8 @@ def test_a_near_name_below_the_root_on_the_way_to_repo_is_refused(
         "knightwatch/config.yaml",
         ".github/workflows/knightwatch.yml",  # a workflow
         "compliance/README.md",
+        ".knightwatch/config.example.yaml",  # examples, kept to be copied
+        ".config/knightwatch.yaml.example",
         "pyproject.toml",
     ],
 )
