@@ -85,12 +85,20 @@ class Gate:
             targets=[Target(host=host, status="succeeded") for host in hosts],
         )
 
-    def check_as_of(self, as_of: date, committed_s: int, evidence: Evidence) -> None:
+    def check_as_of(self, as_of: date, committed_s: int, evidence: Evidence, today: date) -> None:
         """Refuse an ``--as-of`` before a day that had provably come: the day before the
         candidate's commit was committed (a day allowed for the clock of the machine that
         wrote it), or the day the latest deployment of the candidate's service started. A gate
         judges its candidate now; a stale date left on a pipeline's command line had it judge
-        a day when expired waivers still waived and remove_by dates had not passed."""
+        a day when expired waivers still waived and remove_by dates had not passed. Nor after
+        ``today``, as an audit's: a waiver may run a year past the as-of date, so a date years
+        ahead admitted a waiver running years."""
+        if as_of > today:
+            raise UsageError(
+                f"--as-of {as_of} is after today ({today} UTC): a gate judges its candidate "
+                "as of a day that has come",
+                hint="leave --as-of out (the default is today, UTC)",
+            )
         committed = datetime.fromtimestamp(committed_s, tz=UTC).date() - timedelta(days=1)
         started = [d.started_at for d in evidence.deployments if d.service == self.service]
         deployed = max(started, key=timestamp_ns, default=None)

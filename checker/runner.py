@@ -321,7 +321,8 @@ def _evidence(
         check_gate_target(names, evidence, gate.service, gate.environment)
         candidate = _candidate_commit(history, gate)
         if options.as_of is not None:
-            gate.check_as_of(options.as_of, history.committed_at(candidate), evidence)
+            written = history.committed_at(candidate)
+            gate.check_as_of(options.as_of, written, evidence, today_utc())
         evidence.add_deployment(gate.record(evidence, candidate, as_of))
         # The candidate reaches every host of its service: none may run it in another
         # environment (records labelled prod beside the gate's production).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -681,3 +681,13 @@ def test_a_gate_refuses_an_as_of_before_its_services_latest_deployment(tmp_path:
         "--as-of 2024-03-05 is before the gate's candidate could be judged: a deployment of web "
         "started at 2024-03-12T12:00:00Z"
     ) in err
+
+
+def test_a_gate_refuses_an_as_of_after_today(tmp_path: Path) -> None:
+    """A waiver may run a year past the as-of date: as of a day years ahead, a waiver running
+    years was admitted at the gate, as it was at an audit before it was bounded."""
+    repo, evidence = _overdue_flag(tmp_path)
+    future = (date.today() + timedelta(days=3 * 366)).isoformat()
+    code, out, err = _gate_as_of(repo, evidence, future)
+    assert (code, out) == (2, "")
+    assert f"--as-of {future} is after today (" in err

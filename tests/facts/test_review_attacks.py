@@ -407,8 +407,8 @@ def test_at_the_gate_a_later_record_of_another_stream_does_not_move_its_moment(
 
 
 def test_an_approval_dated_in_the_future_does_not_count_at_the_gate(tmp_path: Path) -> None:
-    """Whatever the as-of date, an approval dated after the moment the gate runs has not been
-    given; one given earlier today has."""
+    """An approval dated after the moment the gate runs has not been given; one given earlier
+    today has. (A gate's as-of date is not after today, so the moment is now.)"""
     deploys = [("D1", "base", "web")]
     earlier = datetime.now(UTC) - timedelta(minutes=1)
     repo, evidence, _, change = _late_review_case(
@@ -420,7 +420,7 @@ def test_an_approval_dated_in_the_future_does_not_count_at_the_gate(tmp_path: Pa
     repo, evidence, _, change = _late_review_case(
         tmp_path / "later", deploys, "2999-06-01T00:00:00Z"
     )
-    result = check_json(repo.path, evidence, *gate, "--as-of", "2999-12-31")
+    result = check_json(repo.path, evidence, *gate)
     assert result.code == 1, result.err
     message = findings(result)[("REVIEW-002", change)]
     assert "did not count: given at 2999-06-01T00:00:00Z, in the future" in message
