@@ -26,9 +26,10 @@ and ``~`` aside:
 
 An example of the options (``knightwatch.yaml.example``, ``.sample``, or
 ``knightwatch.example.yaml``) is not meant as the options file: it is kept to be copied, and
-the run reads neither it nor its settings, and says so (``example_names``). A ``.dist`` file is
-not an example: PHP's tools (PHPUnit, PHP_CodeSniffer, PHPStan) read ``phpunit.xml.dist`` when
-``phpunit.xml`` is absent, so a team may believe its ``knightwatch.yaml.dist`` in force.
+the run reads neither it nor its settings, and says so (``checker.config.option_examples``).
+A ``.dist`` file is not an example: PHP's tools (PHPUnit, PHP_CodeSniffer, PHPStan) read
+``phpunit.xml.dist`` when ``phpunit.xml`` is absent, so a team may believe its
+``knightwatch.yaml.dist`` in force.
 
 Other names are left alone: a ``knightwatch/`` package, ``knightwatch.md`` documentation,
 the reports a CI job writes (``knightwatch.sarif``, ``knightwatch.xml``), and a name whose
