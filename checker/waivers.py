@@ -140,10 +140,19 @@ class Actors:
     people: IdentityResolver
     acted: Mapping[tuple[str, str], frozenset[str]] = dataclasses.field(default_factory=dict)
     fields: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    changed: Mapping[tuple[str, str], tuple[str, frozenset[str]]] = dataclasses.field(
+        default_factory=dict
+    )
+    """By rule and subject, what someone did to the registry that the finding is about, and
+    who: DEAD-002's flag, repurposed by the writers of the versions it names."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
-        that is a flag event (``{flag}@{at}``: FLEET-003, DEAD-007) names whoever switched it."""
+        that is a flag event (``{flag}@{at}``: FLEET-003, DEAD-007) names whoever switched it,
+        and a flag DEAD-002 says was repurposed, whoever wrote the versions that did."""
+        did, by = self.changed.get((finding.rule, finding.subject), ("", frozenset()))
+        if by:
+            yield did, finding.subject, by
         names = self.fields.get(finding.rule, ())
         switched = self.acted.get(("event", finding.subject)) if names == _EVENT else None
         if switched:
@@ -185,7 +194,12 @@ def people_keys(people: IdentityResolver, *values: str | None) -> frozenset[str]
     return frozenset(keys - {""})
 
 
-_DID = {"deployment": "deployed", "commit": "wrote", "event": "switched"}
+_DID = {
+    "deployment": "deployed",
+    "commit": "wrote",
+    "event": "switched",
+    "repurposed": "repurposed",
+}
 
 
 def own_exception(waiver: Waiver, findings: list[Finding], actors: Actors) -> str | None:

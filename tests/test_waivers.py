@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
@@ -252,6 +253,100 @@ def test_whoever_switched_a_flag_cannot_waive_its_finding(tmp_path: Path) -> Non
         expires="2012-12-31",
     )
     assert marked(check((case.repo, case.repo / "compliance"), "2012-08-02"))[("FLEET-003", event)]
+
+
+def _repurposed(tmp_path: Path) -> tuple[Path, Path]:
+    """power_peg retired by Dana, then written active again for a new purpose by Lee, with
+    Kim as co-author (the .mailmap joins lee@ops.example to Lee's address)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+
+    def registry(status: str, purpose: str) -> str:
+        entry = {"name": "power_peg", "purpose": purpose, "owner": "t", "status": status}
+        return yaml.safe_dump({"flags": [{**entry, "created": "2023-12-01"}]})
+
+    reviewed = ("Reviewed-by: Kim <kim@example.com>",)
+    files = {"flags.yaml": registry("active", "Power Peg"), ".mailmap": MAILMAP}
+    repo.commit("add", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=reviewed)
+    retired = {"flags.yaml": registry("retired", "Power Peg")}
+    repo.commit("retire", retired, author=DEV, date="2024-01-02T00:00:00Z", trailers=reviewed)
+    sha = repo.commit(
+        "reuse", {"flags.yaml": registry("active", "RLP routing")}, author=LEAD,
+        date="2024-01-03T00:00:00Z",
+        trailers=(f"Reviewed-by: {DEV}", "Co-authored-by: Kim <kim@example.com>"),
+    )  # fmt: skip
+    approved = [{"by": "kim@example.com", "at": "2024-01-04T00:00:00Z"}]
+    record = deployment("D1", sha, "2024-01-05T00:00:00Z", approvals=approved)
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [record])
+    return repo.path, tmp_path / "ev"
+
+
+MAILMAP = "Lee Lead <lee@example.com> <lee@ops.example>\n"
+
+
+@pytest.mark.parametrize(
+    ("approver", "subject"),
+    [
+        ("Lee+cab@Example.com", "power_peg"),
+        ("lee@ops.example", "power_peg"),
+        ("kim@example.com", "power_*"),
+    ],
+)
+def test_whoever_repurposed_a_flag_cannot_waive_its_finding(
+    tmp_path: Path, approver: str, subject: str
+) -> None:
+    """DEAD-002's subject is the flag; Lee wrote it active again for a new purpose (Kim
+    co-wrote the commit). Lee's waiver of that finding, under any of Lee's addresses, and
+    Kim's, by name or by a glob, were applied, and the check passed (exit 0)."""
+    case = _repurposed(tmp_path)
+    waivers(
+        case[1],
+        {"rule": "DEAD-002", "subject": subject},
+        approved_by=approver,
+        expires="2024-06-01",
+    )
+    result = check(case, "2024-02-01")
+    assert result.code == 1, result.err
+    assert marked(result)[("DEAD-002", "power_peg")] is False
+    messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
+    said = messages[f"DEAD-002:{subject}"]
+    assert f"not applied: {approver} repurposed power_peg, which it covers" in said
+    waivers(case[1], {"rule": "DEAD-002", "subject": "power_peg"}, expires="2024-06-01")
+    result = check(case, "2024-02-01")
+    assert result.code == 0, result.out
+    assert marked(result)[("DEAD-002", "power_peg")] is True
+
+
+def test_whoever_wrote_an_unreadable_registry_cannot_waive_its_finding(tmp_path: Path) -> None:
+    """Lee wrote a registry version that does not parse, in a commit no deployment shipped
+    (it is not in the range judged). DEAD-006 names that commit; Lee's waiver of it was
+    applied and the check passed (exit 0): only shipped commits' authors were compared, and
+    the finding gave its commit no part of its own."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    registry = yaml.safe_dump({"flags": []})
+    repo.commit("add", {"flags.yaml": registry}, author=DEV, date="2024-01-01T00:00:00Z")
+    bad = repo.commit(
+        "oops", {"flags.yaml": "flags: [\n"}, author=LEAD, date="2024-01-02T00:00:00Z"
+    )
+    sha = repo.commit(
+        "fix", {"flags.yaml": registry}, author=DEV, date="2024-01-03T00:00:00Z",
+        trailers=("Reviewed-by: Kim <kim@example.com>",),
+    )  # fmt: skip
+    approved = [{"by": "kim@example.com", "at": "2024-01-04T00:00:00Z"}]
+    record = deployment("D1", sha, "2024-01-05T00:00:00Z", approvals=approved)
+    write_yaml(tmp_path / "ev" / "deploys.yaml", [record])
+    case = (repo.path, tmp_path / "ev")
+    for subject in (f"{bad}:flags.yaml", f"{bad}:*"):
+        waivers(
+            case[1], {"rule": "DEAD-006", "subject": subject},
+            approved_by="lee@example.com", expires="2024-06-01",
+        )  # fmt: skip
+        result = check(case, "2024-02-01")
+        assert result.code == 1, result.err
+        assert marked(result)[("DEAD-006", f"{bad}:flags.yaml")] is False
+        said = {f["subject"]: f["message"] for f in result.json()["findings"]}
+        assert f"not applied: lee@example.com wrote {bad}" in said[f"DEAD-006:{subject}"]
+    waivers(case[1], {"rule": "DEAD-006", "subject": f"{bad}:flags.yaml"}, expires="2024-06-01")
+    assert check(case, "2024-02-01").code == 0
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,10 @@ class Facts:
     identities: IdentityResolver | None = None
     """The identities the rules judged by: identities.yaml with ``.mailmap`` merged in (None:
     identities.yaml alone)."""
+    registry_writers: tuple[Mapping[str, frozenset[str]], Mapping[str, frozenset[str]]] = ({}, {})
+    """Who wrote the registry versions findings are about (``review.commit_writers``): by flag
+    DEAD-002 names, the versions that repurposed it; by commit, each version DEAD-006 cannot
+    read. A waiver of such a finding is not theirs to approve."""
 
 
 @dataclass(frozen=True)
@@ -186,8 +190,7 @@ def collect_facts(
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         commits, identities, coauthors = review.commit_facts(
             history, evidence, shipped.ranges, revisions.resolved, params.rules.review_bots,
-            cache, params.gate_moment(),
-        )  # fmt: skip
+            cache, params.gate_moment())  # fmt: skip
     records, hosts, judged = _fleet(evidence, streams, revisions, params)
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
@@ -214,7 +217,30 @@ def collect_facts(
         earlier=_earlier(evidence, records, judged, params),
         coauthors=coauthors,
         identities=identities,
+        registry_writers=_registry_writers(history, code, identities),
     )
+
+
+def _registry_writers(
+    history: GitHistory, code: DeadCodeFacts, identities: IdentityResolver
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Who wrote the registry's versions that findings are about: by flag, those DEAD-002
+    holds against it (each that gave it a purpose after its first, and the one where it is
+    active again after it was retired; at a merge gate, the candidate); and by commit, each
+    version DEAD-006 cannot read, shipped or not."""
+    commits: dict[str, set[str]] = {}
+    for name, record in code.flag_history.items():
+        shas = {purpose["commit"] for purpose in record["purposes"][1:]}
+        if "revived" in record:
+            shas.add(record["revived"]["active"])
+        if shas:
+            commits[name] = shas
+    unreadable = {error["commit"] for error in code.registry_errors}
+    writers = review.commit_writers(history, identities, unreadable.union(*commits.values()))
+    by_flag = {
+        name: frozenset().union(*(writers[s] for s in shas)) for name, shas in commits.items()
+    }
+    return by_flag, {sha: writers[sha] for sha in sorted(unreadable)}
 
 
 def _rule_data(

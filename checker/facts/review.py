@@ -11,7 +11,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence, Shipment
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import commit_review_lines
+from checker.evidence.git_content import BatchReader, commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, normalise, visible
 from checker.evidence.models import Deployment, timestamp_ns
 from checker.evidence.models import Review as ReviewRecord
@@ -505,3 +505,42 @@ def _approval_excluded(
     if identity.identity in writers:
         return "by an author or co-author of one of the change's commits"
     return ""
+
+
+def commit_writers(
+    history: GitHistory, identities: IdentityResolver, shas: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """Who wrote each of ``shas``, any commit of the history (not only shipped ones): its
+    author's address normalised, the identity it names, the address ``.mailmap`` maps it to,
+    and each co-author its message names (``Co-authored-by:``), as ``waivers.people_keys``
+    reads a person. A finding about a change is its writers' own: their waiver of it is
+    refused (``waivers.own_exception``)."""
+    wanted = sorted(set(shas))
+    authors = _authors(history, wanted)
+    mapped = dict(history.mailmap(authors.values())) if authors else {}
+    lines = commit_review_lines(history, wanted) if authors else {}
+    found = {}
+    for sha, author in authors.items():
+        address = author.rpartition("<")[2].rstrip(">")
+        values = [author, mapped.get(address, "")]
+        values += [value for key, value in lines.get(sha, []) if key == COAUTHOR]
+        keys = {normalise(v) for v in values if v}
+        keys |= {identities.identify(v).identity or "" for v in values if v}
+        found[sha] = frozenset(keys - {""})
+    return found
+
+
+def _authors(history: GitHistory, shas: list[str]) -> dict[str, str]:
+    """The author (``Name <address>``) of each commit of ``shas``, from its object."""
+    authors: dict[str, str] = {}
+    reader = BatchReader(history)
+    try:
+        for sha, kind, data in reader.read(shas):
+            if kind != b"commit":
+                raise InputError(f"commit {sha} cannot be read", path=str(history.root))
+            header = data.partition(b"\n\n")[0].decode("utf-8", errors="replace")
+            line = next((x for x in header.splitlines() if x.startswith("author ")), "")
+            authors[sha] = line.removeprefix("author ").rsplit(">", 1)[0] + ">"
+    finally:
+        reader.close()
+    return authors

@@ -290,6 +290,7 @@ unreadable_registry contains finding if {
 	some entry in input.registry_errors
 	finding := {
 		"subject": lib.pair(entry.commit, entry.path),
+		"commit": entry.commit,
 		"path": entry.path,
 		"short": entry.short,
 		"error": entry.error,

@@ -247,6 +247,7 @@ test_unreadable_registry_version_fails if {
 	findings := deadcode.unreadable_registry with input as {"registry_errors": errors}
 	findings == {{
 		"subject": "abc:flags.yaml",
+		"commit": "abc",
 		"path": "flags.yaml",
 		"short": "abc",
 		"error": "bad",
