@@ -529,11 +529,12 @@ def _actors(prepared: Prepared) -> Actors:
     for sha, commit in prepared.facts.input.get("commits", {}).items():
         wrote = people_keys(people, commit["author"], commit["author_identity"])
         acted[("commit", sha)] = wrote | coauthors.get(sha, frozenset())
-    repurposed, unreadable = prepared.facts.registry_writers
-    for sha, who in unreadable.items():  # DEAD-006's commit, shipped or not
+    writers = prepared.facts.registry_writers
+    for sha, who in writers.unreadable.items():  # DEAD-006's commit, shipped or not
         acted[("commit", sha)] = acted.get(("commit", sha), frozenset()) | who
     fields = {r.id: template_order(r.subject or "") for r in prepared.policies.rules}
-    changed = {("DEAD-002", flag): ("repurposed", who) for flag, who in repurposed.items()}
+    changed = {("DEAD-002", flag): ("repurposed", w) for flag, w in writers.repurposed.items()}
+    changed |= {("DEAD-003", flag): ("postponed", w) for flag, w in writers.postponed.items()}
     return Actors(people, acted, fields, changed)
 
 

@@ -144,7 +144,8 @@ class Actors:
         default_factory=dict
     )
     """By rule and subject, what someone did to the registry that the finding is about, and
-    who: DEAD-002's flag, repurposed by the writers of the versions it names."""
+    who: DEAD-002's flag, repurposed by the writers of the versions it names, and DEAD-003's,
+    whose remove_by the writers of later versions moved or dropped."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
@@ -199,6 +200,7 @@ _DID = {
     "commit": "wrote",
     "event": "switched",
     "repurposed": "repurposed",
+    "postponed": "moved the remove_by of",
 }
 
 

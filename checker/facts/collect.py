@@ -8,6 +8,7 @@ import bisect
 import hashlib
 import time
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -123,10 +124,8 @@ class Facts:
     identities: IdentityResolver | None = None
     """The identities the rules judged by: identities.yaml with ``.mailmap`` merged in (None:
     identities.yaml alone)."""
-    registry_writers: tuple[Mapping[str, frozenset[str]], Mapping[str, frozenset[str]]] = ({}, {})
-    """Who wrote the registry versions findings are about (``review.commit_writers``): by flag
-    DEAD-002 names, the versions that repurposed it; by commit, each version DEAD-006 cannot
-    read. A waiver of such a finding is not theirs to approve."""
+    registry_writers: RegistryWriters = field(default_factory=lambda: RegistryWriters())
+    """Who wrote the registry versions findings are about."""
 
 
 @dataclass(frozen=True)
@@ -221,26 +220,43 @@ def collect_facts(
     )
 
 
+@dataclass(frozen=True)
+class RegistryWriters:
+    """Who wrote the registry's versions that findings are about (``review.commit_writers``):
+    a waiver of such a finding is not theirs to approve."""
+
+    repurposed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By flag DEAD-002 names: each version that gave it a purpose after its first, and the
+    one where it is active again after it was retired (at a merge gate, the candidate)."""
+    postponed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By flag DEAD-003 may name: each version that moved its ``remove_by`` later, or dropped
+    it, after an earlier version gave one (``Deadline.moved_at``)."""
+    unreadable: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By commit DEAD-006 names, shipped or not."""
+
+
 def _registry_writers(
     history: GitHistory, code: DeadCodeFacts, identities: IdentityResolver
-) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
-    """Who wrote the registry's versions that findings are about: by flag, those DEAD-002
-    holds against it (each that gave it a purpose after its first, and the one where it is
-    active again after it was retired; at a merge gate, the candidate); and by commit, each
-    version DEAD-006 cannot read, shipped or not."""
-    commits: dict[str, set[str]] = {}
+) -> RegistryWriters:
+    """``RegistryWriters`` of the registry's history read for this run."""
+    repurposed: dict[str, set[str]] = defaultdict(set)
     for name, record in code.flag_history.items():
-        shas = {purpose["commit"] for purpose in record["purposes"][1:]}
+        repurposed[name] |= {purpose["commit"] for purpose in record["purposes"][1:]}
         if "revived" in record:
-            shas.add(record["revived"]["active"])
-        if shas:
-            commits[name] = shas
-    unreadable = {error["commit"] for error in code.registry_errors}
-    writers = review.commit_writers(history, identities, unreadable.union(*commits.values()))
-    by_flag = {
-        name: frozenset().union(*(writers[s] for s in shas)) for name, shas in commits.items()
-    }
-    return by_flag, {sha: writers[sha] for sha in sorted(unreadable)}
+            repurposed[name].add(record["revived"]["active"])
+    postponed: dict[str, set[str]] = defaultdict(set)
+    for deadlines in code.deadlines.values():
+        for name, deadline in deadlines.items():
+            moved = deadline["moved_at"]
+            postponed[name] |= {moved} if moved is not None else set()
+    unreadable = {error["commit"]: {error["commit"]} for error in code.registry_errors}
+    every = set().union(*repurposed.values(), *postponed.values(), unreadable)
+    writers = review.commit_writers(history, identities, every)
+
+    def of(found: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+        return {k: frozenset().union(*map(writers.__getitem__, v)) for k, v in found.items() if v}
+
+    return RegistryWriters(of(repurposed), of(postponed), of(unreadable))
 
 
 def _rule_data(
@@ -573,6 +589,9 @@ def deployment_facts(
         reference_set=sets.key(at_commit.references),
         retired_code=at_commit.retired_code,
     )
+    deadlines = code.deadlines.get(sha)
+    if deadlines:
+        deployment = {**deployment, "earlier_remove_by": deadlines}
     if _names_something(record.change_ticket):
         return {**deployment, "change_ticket": visible(record.change_ticket or "")}
     return deployment

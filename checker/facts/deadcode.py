@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, TypedDict
 
@@ -41,6 +42,7 @@ from checker.evidence.objectcheck import FSCK_HINT
 from checker.evidence.shared import SharedEntries
 from checker.evidence.yamlversions import VersionParser
 from checker.facts.document import (
+    Deadline,
     Flag,
     FlagHistory,
     Purpose,
@@ -244,6 +246,8 @@ class DeadCodeFacts:
     unreadable_running: dict[str, str] = field(default_factory=dict)
     """By commit running where a flag was switched on whose registry cannot be read (it does
     not parse, or contradicts itself): ``PATH: ERROR``, as DEAD-006 says it."""
+    deadlines: dict[str, dict[str, Deadline]] = field(default_factory=dict)
+    """By deployed commit, where there are any: ``Deployment.earlier_remove_by``."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -303,11 +307,128 @@ def deadcode_facts(
         at_deployment=by_scope,
         at_commit=code,
         registries=table,
-        flag_history=_revived_onto(_flag_history(history, parsed), revived),
-        retired_in_history=_retired_in_history(parsed),
+        **_history_facts(history, parsed, revived, (registries, at_commit)),
         **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
+
+
+class _HistoryFacts(TypedDict):
+    """``DeadCodeFacts``' part read from the registry's whole history."""
+
+    flag_history: dict[str, FlagHistory]
+    retired_in_history: list[str]
+    deadlines: dict[str, dict[str, Deadline]]
+
+
+def _history_facts(
+    history: GitHistory,
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    revived: dict[str, Revival],
+    deployed: tuple[_Registries, dict[str, RegistryAt]],
+) -> _HistoryFacts:
+    """Each flag's history (with a merge gate's revivals, ``revived``), the flags ever
+    retired, and the deadlines the registry moved at each deployed commit (``deployed``)."""
+    return _HistoryFacts(
+        flag_history=_revived_onto(_flag_history(history, parsed), revived),
+        retired_in_history=_retired_in_history(parsed),
+        deadlines=_deadlines(history, parsed, *deployed),
+    )
+
+
+Recorded = dict[str, list[tuple[date, int]]]
+"""By flag key, each ``remove_by`` a version of the registry gave it, with that version's
+index among the parsed versions (ancestors first)."""
+
+
+def _deadlines(
+    history: GitHistory,
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    registries: _Registries,
+    at_commit: dict[str, RegistryAt],
+) -> dict[str, dict[str, Deadline]]:
+    """By deployed commit, ``Deployment.earlier_remove_by``: for each active flag of its
+    registry, the earliest ``remove_by`` a version of the registry in its history recorded,
+    where its registry gives a later one or none. A deadline moved later in the registry, or
+    dropped from it, held DEAD-003 off: the day a flag was to be gone by stands, and an
+    extension is a waiver, on record with its reason and expiry."""
+    recorded: Recorded = defaultdict(list)
+    for index, (_, registry) in enumerate(parsed):
+        for flag in registry.flags if registry is not None else []:
+            if flag.remove_by is not None:
+                recorded[flag_key(flag.name)].append((flag.remove_by, index))
+    out = {}
+    for sha, (_, blob) in sorted(at_commit.items()) if recorded else ():
+        registry = registries.parsed.get(blob or "")
+        found = _earlier_dates(history, (parsed, recorded), registry, sha)
+        if found:
+            out[sha] = found
+    return out
+
+
+def _earlier_dates(
+    history: GitHistory,
+    known: tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded],
+    registry: FlagRegistry | None,
+    sha: str,
+) -> dict[str, Deadline]:
+    """``_deadlines`` for one deployed commit ``sha`` and its ``registry``: git is asked which
+    versions are in its history only where a flag has an earlier date somewhere."""
+    parsed, recorded = known
+    wanted = _wanted_dates(registry, recorded)
+    asked = {parsed[i][0].commit for _, earlier in wanted.values() for _, i in earlier}
+    inside = history.in_history_of(asked, sha) if asked else set()
+    out = {}
+    for name, (now, earlier) in wanted.items():
+        first = next(((d, i) for d, i in earlier if parsed[i][0].commit in inside), None)
+        if first is not None:
+            moved = _moved_at(history, parsed, (flag_key(name), first), sha)
+            out[name] = Deadline(
+                remove_by=first[0].isoformat(),
+                remove_by_end_ns=utc_day_start_ns(first[0]) + DAY_NS,
+                short=short(parsed[first[1]][0].commit),
+                now=now.isoformat() if now is not None else None,
+                moved_at=moved,
+                moved_short=short(moved) if moved is not None else None,
+            )
+    return out
+
+
+def _wanted_dates(
+    registry: FlagRegistry | None, recorded: Recorded
+) -> dict[str, tuple[date | None, list[tuple[date, int]]]]:
+    """By active flag of ``registry``, its own ``remove_by`` and the earlier dates versions
+    recorded for it (``recorded``), earliest first; the flags without any are left out."""
+    wanted = {}
+    for flag in registry.flags if registry is not None else []:
+        now = flag.remove_by
+        dates = recorded.get(flag_key(flag.name), []) if flag.status == "active" else []
+        earlier = sorted((d, i) for d, i in dates if now is None or d < now)
+        if earlier:
+            wanted[flag.name] = (now, earlier)
+    return wanted
+
+
+def _moved_at(
+    history: GitHistory,
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    flag: tuple[str, tuple[date, int]],
+    sha: str,
+) -> str | None:
+    """The commit of the first version after the one that recorded the date (``flag``: its
+    key, the date and that version's index), in the history of ``sha`` and descending from it,
+    that gives the flag another date or none: who moved the deadline."""
+    key, (day, index) = flag
+    since = parsed[index][0].commit
+    later = []
+    for version, registry in parsed[index + 1 :]:
+        entry = (
+            next((f for f in registry.flags if flag_key(f.name) == key), None) if registry else None
+        )
+        if entry is not None and entry.remove_by != day:
+            later.append(version.commit)
+    inside = history.in_history_of(later, sha) if later else set()
+    return next((c for c in later if c in inside and history.is_ancestor(since, c)), None)
 
 
 def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:

@@ -184,6 +184,30 @@ class Deployment(TypedDict):
     """Each ``retired_code`` entry of its registry, with what still matches it; then each entry
     an earlier version of the registry in its history listed and its registry does not, where
     it still matches files."""
+    earlier_remove_by: NotRequired[ReadOnly[dict[str, Deadline]]]
+    """By active flag of its registry, the earliest ``remove_by`` a version of the registry in
+    its commit's history recorded for it, where that is earlier than its registry's own (or
+    its registry gives none): a deadline moved later, or dropped, still applies (DEAD-003).
+    Absent where there is none."""
+
+
+@with_config(_STRICT)
+class Deadline(TypedDict):
+    """The earliest ``remove_by`` recorded for a flag, and where the registry moved it."""
+
+    remove_by: ReadOnly[str]
+    """A date, ``YYYY-MM-DD``."""
+    remove_by_end_ns: ReadOnly[Nanoseconds]
+    """When the ``remove_by`` day (UTC) is over."""
+    short: ReadOnly[str]
+    """The commit of the first version that recorded it, as messages show it."""
+    now: ReadOnly[str | None]
+    """The ``remove_by`` of the deployed commit's registry: a later date, or null (dropped)."""
+    moved_at: ReadOnly[Sha | None]
+    """The first version after it, in its history, that gave another date or none; null
+    where none was found (the date came from a line of history merged in)."""
+    moved_short: ReadOnly[str | None]
+    """``moved_at`` as messages show it."""
 
 
 @with_config(_STRICT)

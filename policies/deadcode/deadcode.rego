@@ -127,7 +127,8 @@ respelled(record) := {text |
 # description: >-
 #   A flag still active in the registry at a deployed commit must not be past its remove_by
 #   date (a UTC day) when that deployment starts: temporary flags left in place are how dead
-#   code accumulates.
+#   code accumulates. The date is the earliest remove_by any version of the registry in that
+#   commit's history gave the flag: moving it later, or dropping it, does not hold it off.
 # custom:
 #   id: DEAD-003
 #   subject: "{flag}"
@@ -139,29 +140,56 @@ respelled(record) := {text |
 #   requires: [deploys, registry]
 #   message: >-
 #     Flag {subject} was to be removed by {remove_by} but was still active when {count}
-#     deployments started: {deployments}.
+#     deployments started: {deployments}{moved}.
 overdue_flag contains finding if {
 	some name in {late.flag | some late in overdue}
 	ids := sort([late.deployment | some late in overdue; late.flag == name])
 	dates := sort([late.remove_by | some late in overdue; late.flag == name])
+	moves := sort({late.moved | some late in overdue; late.flag == name; late.moved != ""})
 	finding := {
 		"subject": name,
 		"remove_by": dates[0],
 		"count": count(ids),
 		"deployments": ids,
+		"moved": concat("", [sprintf("; %s", [m]) | some m in moves]),
 	}
 }
 
 # Each deployment that started with an active flag past its remove_by day. Only flags that
-# have a remove_by date are looked at (the registry's "dated" index).
-overdue contains {"flag": name, "deployment": deployment.id, "remove_by": flag.remove_by} if {
+# have a remove_by date are looked at (the registry's "dated" index, and the flags for which
+# its history recorded an earlier date than its own: "earlier_remove_by").
+overdue contains late if {
 	some deployment in input.deployments
 	registry := input.registries[deployment.registry]
-	some name in registry.dated
-	flag := registry.flags[name]
-	flag.status == "active"
-	deployment.started_at_ns >= flag.remove_by_end_ns
+	earlier := object.get(deployment, "earlier_remove_by", {})
+	some name in {n | some n in registry.dated} | {n | some n, _ in earlier}
+	registry.flags[name].status == "active"
+	deadline := object.get(earlier, name, registry.flags[name])
+	deployment.started_at_ns >= deadline.remove_by_end_ns
+	late := {
+		"flag": name,
+		"deployment": deployment.id,
+		"remove_by": deadline.remove_by,
+		"moved": moved_text(deadline),
+	}
 }
+
+moved_text(deadline) := "" if not deadline.short
+
+moved_text(deadline) := sprintf(
+	"the registry gave %s at %s and %s: the earliest date recorded applies",
+	[deadline.remove_by, deadline.short, moved_since(deadline)],
+) if deadline.short
+
+# Who moved it is known where a version in the deployed commit's history, descending from the
+# one that gave the date, gave another.
+moved_since(deadline) := sprintf("later %s", [new_date(deadline)]) if {
+	deadline.moved_short == null
+} else := sprintf("%s at %s", [new_date(deadline), deadline.moved_short])
+
+new_date(deadline) := sprintf("moved it to %s", [deadline.now]) if deadline.now != null
+
+new_date(deadline) := "dropped it" if deadline.now == null
 
 # METADATA
 # title: Retired code gone from deployed commits

@@ -165,7 +165,39 @@ test_overdue_active_flag_fails_once_with_every_deployment if {
 		"remove_by": "2024-01-01",
 		"count": 2,
 		"deployments": ["D1", "D2"],
+		"moved": "",
 	}}
+}
+
+# A remove_by the registry moved later, or dropped, after an earlier version gave one: the
+# earliest date recorded in the deployed commit's history applies, and the message says so.
+earlier(now, moved) := {"tmp": {
+	"remove_by": "2024-01-01",
+	"remove_by_end_ns": 1000,
+	"short": "c1",
+	"now": now,
+	"moved_at": moved,
+	"moved_short": moved,
+}}
+
+test_a_remove_by_moved_later_still_applies if {
+	later := flag("active", {"remove_by": "2024-12-31", "remove_by_end_ns": 9000})
+	d1 := deployment("D1", {"tmp": later}, {"earlier_remove_by": earlier("2024-12-31", "c2")})
+	d2 := deployment("D2", {"tmp": flag("active", {})}, {"earlier_remove_by": earlier(null, null)})
+	findings := deadcode.overdue_flag with input as world([d1, d2])
+	some f in findings
+	f.remove_by == "2024-01-01"
+	f.deployments == ["D1", "D2"]
+	f.moved == concat("", [
+		"; the registry gave 2024-01-01 at c1 and later dropped it: the earliest date ",
+		"recorded applies; the registry gave 2024-01-01 at c1 and moved it to 2024-12-31 at ",
+		"c2: the earliest date recorded applies",
+	])
+}
+
+test_an_earlier_remove_by_of_a_retired_flag_is_not_overdue if {
+	d := deployment("D1", {"tmp": flag("retired", {})}, {"earlier_remove_by": earlier(null, null)})
+	count(deadcode.overdue_flag) == 0 with input as world([d])
 }
 
 test_retired_or_undated_flags_are_not_overdue if {

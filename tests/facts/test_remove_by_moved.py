@@ -1,0 +1,113 @@
+"""A flag's remove_by moved later in the registry, or dropped from it, still holds: DEAD-003
+applies the earliest date a version of the registry in the deployed commit's history gave
+the flag. Before, writing a later date (or none) into the registry after the day had passed
+held DEAD-003 off: the flag shipped active, past the day it was to be gone by, and the check
+said nothing of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL, REVIEWED, flag, registry
+
+PURPOSE = "Holiday promotion banner"
+
+
+def _commit(repo: ScriptedRepo, day: int, files: dict[str, str | None], author: str = DEV) -> str:
+    trailers = REVIEWED if author == DEV else (f"Reviewed-by: {DEV}",)
+    return repo.commit(
+        f"day {day}", files, author=author, date=f"2024-01-{day:02}T00:00:00Z", trailers=trailers
+    )
+
+
+def _promo(**extra: str) -> str:
+    return registry(flag("promo", PURPOSE, **extra))
+
+
+def _check(tmp_path: Path, repo: ScriptedRepo, sha: str, *extra: str) -> CliResult:
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-20T00:00:00Z", approvals=APPROVAL)],
+    )
+    return run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json",
+        "--no-cache", "--as-of", "2024-02-01", *extra,
+    )  # fmt: skip
+
+
+def _overdue(result: CliResult) -> list[str]:
+    assert result.code in (0, 1), result.err
+    return [f["message"] for f in result.json()["findings"] if f["rule"] == "DEAD-003"]
+
+
+@pytest.mark.parametrize("later", [{"remove_by": "2024-12-31"}, {}])
+def test_a_remove_by_moved_later_or_dropped_still_applies(
+    tmp_path: Path, later: dict[str, str]
+) -> None:
+    """promo was to be gone by 2024-01-05; on 2024-01-10, past that day, the registry gave it
+    2024-12-31 (or no date at all), and D1 shipped it active on 2024-01-20."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": "promo\n"})
+    moved = _commit(repo, 10, {"flags.yaml": _promo(**later)}, author=LEAD)
+    sha = _commit(repo, 11, {"app.py": "promo()\n"})
+    assert _overdue(_check(tmp_path, repo, sha)) == [
+        "Flag promo was to be removed by 2024-01-05 but was still active when 1 deployments "
+        f"started: D1; the registry gave 2024-01-05 at {first[:12]} and "
+        + (f"moved it to 2024-12-31 at {moved[:12]}" if later else f"dropped it at {moved[:12]}")
+        + ": the earliest date recorded applies."
+    ]
+
+
+def test_a_remove_by_moved_earlier_is_the_date_applied(tmp_path: Path) -> None:
+    """A date brought forward is the registry's own: the finding names it, and nothing else."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-12-31"), "app.py": "promo\n"})
+    sha = _commit(repo, 2, {"flags.yaml": _promo(remove_by="2024-01-05")})
+    assert _overdue(_check(tmp_path, repo, sha)) == [
+        "Flag promo was to be removed by 2024-01-05 but was still active when 1 deployments "
+        "started: D1."
+    ]
+
+
+def test_a_date_on_a_line_never_merged_says_nothing(tmp_path: Path) -> None:
+    """A branch that gave promo an earlier date and was never merged into the deployed commit
+    sets no deadline for it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-12-31"), "app.py": "promo\n"})
+    repo.branch("side")
+    other = _commit(repo, 2, {"flags.yaml": _promo(remove_by="2024-01-05")})
+    repo.checkout("main")
+    sha = _commit(repo, 3, {"app.py": "promo()\n"})
+    both = [
+        deployment("D1", sha, "2024-01-20T00:00:00Z", approvals=APPROVAL),
+        deployment("D2", other, "2024-01-21T00:00:00Z", approvals=APPROVAL, service="api"),
+    ]
+    write_yaml(tmp_path / "ev" / "deploys.yaml", both)
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json",
+        "--no-cache", "--as-of", "2024-02-01",
+    )  # fmt: skip
+    assert _overdue(result) == [
+        "Flag promo was to be removed by 2024-01-05 but was still active when 1 deployments "
+        "started: D2."
+    ]
+
+
+def test_whoever_moved_the_remove_by_cannot_waive_its_finding(tmp_path: Path) -> None:
+    """Lee moved promo's remove_by later; Lee's waiver of the DEAD-003 finding was applied."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": "promo\n"})
+    sha = _commit(repo, 10, {"flags.yaml": _promo(remove_by="2024-12-31")}, author=LEAD)
+    waiver = {"rule": "DEAD-003", "subject": "promo", "reason": "extended", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
+    result = _check(tmp_path, repo, sha)
+    said = {f["subject"]: (f["message"], f["waived"]) for f in result.json()["findings"]}
+    assert said["promo"][1] is False
+    assert "not applied: lee@example.com moved the remove_by of promo" in said["DEAD-003:promo"][0]
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "cro@example.com"}])
+    said = {f["subject"]: f["waived"] for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo"] is True
