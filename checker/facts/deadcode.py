@@ -53,7 +53,7 @@ from checker.facts.document import (
     Revival,
     Spelling,
 )
-from checker.facts.misspelt import misspelt
+from checker.facts.misspelt import last_held, misspelt
 from checker.facts.onto import Merged, Onto, branch_retired, merge_onto, merged
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
@@ -291,8 +291,7 @@ def deadcode_facts(
         revived = _merge(history, trees, registries, (paths, at_commit, parsed), onto)
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
-        trees.search(searched, retired.content(trees))
-        _add_errors(registries.errors, misspelt(history, trees, retired.unnamed(trees), cache))
+        trees.search(searched, _retired_content(history, trees, retired, registries, cache))
         excluded = [_pathspec(glob) for glob in reference_exclude]
         words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
@@ -429,6 +428,24 @@ def _moved_at(
             later.append(version.commit)
     inside = history.in_history_of(later, sha) if later else set()
     return next((c for c in later if c in inside and history.is_ancestor(since, c)), None)
+
+
+def _retired_content(
+    history: GitHistory,
+    trees: TreeIndex,
+    retired: RetiredCodeHistory,
+    registries: _Registries,
+    cache: FactCache,
+) -> set[str]:
+    """The retired code's content (``RetiredCodeHistory.content``), learnt where each entry
+    covered files when a version listed it, or, for one that covered none there, where its
+    code was last held before (``misspelt.last_held``); and the versions with an entry that
+    named no file anywhere in their history added to ``registries``' errors (DEAD-006)."""
+    unnamed = retired.unnamed(trees)
+    held = last_held(history, trees, unnamed, cache)
+    unheld = {path: listed for path, listed in unnamed.items() if path not in held}
+    _add_errors(registries.errors, misspelt(history, trees, unheld, cache))
+    return retired.content(trees, held)
 
 
 def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:

@@ -60,6 +60,49 @@ def misspelt(
     ]
 
 
+HELD = "retired-held"
+"""Cache entries: the last commit, in the history of the oldest version listing a
+``retired_code`` path that covered no file of that version's commit or its parents, that
+changed a file the path covers while its tree or its parent's held one (empty: none); keyed
+by the path and that version's commit."""
+
+
+def last_held(
+    history: GitHistory,
+    trees: TreeIndex,
+    unnamed: Mapping[str, list[tuple[str, str]]],
+    cache: FactCache = NO_CACHE,
+) -> dict[str, str]:
+    """By path of ``unnamed`` (entries covering no file where a version listing them was
+    written, nor in its parents), the last commit of the oldest listing's history where the
+    code it names was held: the commit that deleted or moved it (its parent held it), or last
+    changed it. ``RetiredCodeHistory.content`` takes the retired code's content there: code
+    moved in the commit before the one listing it (``git mv legacy/power_peg.py src/peg.py``,
+    then ``legacy/power_peg.py`` listed) was never recognised at its new path, and DEAD-004
+    passed. The commit is confirmed in the trees read hashed, as ``misspelt`` confirms one."""
+    keys = {path: f"{path}\0{listings[0][0]}" for path, listings in unnamed.items()}
+    known = cache.get(HELD, keys.values(), lambda value: isinstance(value, str))
+    found: dict[str, str] = {}
+    for path, listings in sorted(unnamed.items()):
+        pattern = path.strip("/")
+        holder = known.get(keys[path])
+        if holder is None:
+            holder = _last_change(history, trees, pattern, listings[0][0]) or ""
+            cache.put(HELD, {keys[path]: holder})
+        if holder and held_around(trees, holder, pattern):
+            found[path] = holder
+    return found
+
+
+def _last_change(history: GitHistory, trees: TreeIndex, pattern: str, tip: str) -> str | None:
+    """The newest commit of ``tip``'s history changing a file ``pattern`` covers, where that
+    commit's tree or its parent's holds one."""
+    for commit, _, changed in history.changes_below([tip], [], literal_folder(pattern)):
+        if covers(pattern, changed) and held_around(trees, commit, pattern):
+            return commit
+    return None
+
+
 def _why(paths: list[str]) -> str:
     entries = ", ".join(repr(path) for path in paths)
     which = f"entry {entries} names" if len(paths) == 1 else f"entries {entries} name"

@@ -19,12 +19,15 @@ member of a zip, a gzip's stream, a tar's file: ``TreeIndex.search``). A blob th
 tree also held outside all retired code (an empty ``__init__.py``, a copy of live code) is
 no sign of it, and is left out; one held by two retired folders is kept, in both. An empty
 file is no code, and never counts. Content edited as it moved is not recognised (DEAD-001
-still finds it where it names a retired flag).
+still finds it where it names a retired flag). An entry that covered nothing where it was
+first listed (its code moved or deleted in an earlier commit) takes its content from where
+its code was last held (``misspelt.last_held``): moved the commit before, it lived on.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
@@ -91,37 +94,56 @@ class RetiredCodeHistory:
         self._found: dict[str, dict[str, list[str]]] = {}
         """By deployed commit, ``_held``."""
 
-    def content(self, trees: TreeIndex) -> set[str]:
+    def content(self, trees: TreeIndex, held: Mapping[str, str] | None = None) -> set[str]:
         """Learn the retired code's content at each version listing it: the blobs of the
         files the entry covered in that version's commit, and in each of its parents (a
         commit that lists the code and deletes or moves it at once retires what its parent
         held), but those the same tree also held outside all retired code (listed by that
-        version or an earlier one). Returns all of them, for ``trees`` to search for.
+        version or an earlier one). Where an entry covered no file there, its content is
+        what it covered where the code was last held before (``held``: by path, that commit,
+        ``misspelt.last_held``; and its parents), for the oldest version listing it: code
+        moved in an earlier commit than the one listing it is still the retired code. Returns
+        all of them, for ``trees`` to search for.
 
         Every tree is walked once for all versions (``TreeIndex.holding`` of every blob
         covered anywhere): the versions' commits share most of their trees."""
-        sources = {commit: (commit, *trees.parents(commit)) for commit, _, _ in self._versions}
+        sources = self._sources(trees, held or {})
         covered = {
             (source, path): frozenset(trees.blobs_matching(source, path).values())
             - {_empty_blob(source)}  # no code: every new package's __init__.py
-            for commit, paths, _ in self._versions
-            for source in sources[commit]
-            for path in paths
+            for (_, path), around in sources.items()
+            for source in around
         }
         every = frozenset().union(*covered.values())
         for commit, paths, retired in self._versions:
             patterns = [path.strip("/") for path in retired]
-            for source in sources[commit]:
-                mine = frozenset().union(*(covered[(source, path)] for path in paths))
+            for source in {s for path in paths for s in sources[(commit, path)]}:
+                mine = frozenset().union(*(covered.get((source, path), ()) for path in paths))
                 shared = {
                     blob for file, blob in trees.holding(source, every)
                     if blob in mine and not any(covers(p, file) for p in patterns)
                 }  # fmt: skip
                 for path in paths:
                     key = (commit, path)
-                    blobs = covered[(source, path)] - shared
+                    blobs = covered.get((source, path), frozenset()) - shared
                     self._content[key] = self._content.get(key, frozenset()) | blobs
         return set().union(*self._content.values())
+
+    def _sources(
+        self, trees: TreeIndex, held: Mapping[str, str]
+    ) -> dict[tuple[str, str], tuple[str, ...]]:
+        """By version commit and path it lists, the commits whose trees hold its content:
+        the version's commit and its parents; and, for the oldest version listing a path of
+        ``held``, the commit where its code was last held and that commit's parents."""
+        earlier = {
+            (self._listed[path][0].commit, path): (commit, *trees.parents(commit))
+            for path, commit in held.items()
+        }
+        return {
+            (commit, path): (commit, *trees.parents(commit), *earlier.get((commit, path), ()))
+            for commit, paths, _ in self._versions
+            for path in paths
+        }
 
     def unnamed(self, trees: TreeIndex) -> dict[str, list[tuple[str, str]]]:
         """Each listed path that covers no file of the commit of any version listing it, nor

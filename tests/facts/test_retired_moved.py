@@ -188,6 +188,49 @@ def _cached(tmp_path: Path, repo: ScriptedRepo, sha: str, cache: Path) -> dict[s
     return _retired(result)
 
 
+@pytest.mark.parametrize("folder", [False, True])
+def test_moved_in_the_commit_before_it_is_listed_is_still_there(
+    tmp_path: Path, folder: bool
+) -> None:
+    """``git mv legacy/power_peg.py src/peg.py`` (or the whole folder legacy/smars/ moved to
+    lib/), then, in the next commit, the registry lists the old path: the entry covered no
+    file where it was listed, nor in that commit's parent, so its content was never learnt,
+    the code lived on under its new name, and the check passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    entry = FOLDER if folder else PEG
+    old = {"legacy/smars/peg.py": CODE, "legacy/smars/router.py": OTHER} if folder else {}
+    old = old or {"legacy/power_peg.py": CODE}
+    _commit(repo, {"flags.yaml": registry(), "app.py": "print('router')\n", **old}, 1)
+    new = {path.replace("legacy/smars/", "lib/").replace("legacy/power_peg", "src/peg"): text
+           for path, text in old.items()}  # fmt: skip
+    _commit(repo, {**dict.fromkeys(old), **new}, 2)
+    listed = _commit(repo, {"flags.yaml": registry(retired_code=[entry])}, 3)
+    shown = "2 files: lib/peg.py, lib/router.py" if folder else "1 file: src/peg.py"
+    assert _retired(_check(tmp_path, repo, {"D1": listed})) == {
+        f"D1:{entry['path']}": (
+            f"Deployment D1 shipped retired code {entry['path']} ({entry['reason']}) in "
+            f"{shown} (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_code_deleted_long_before_it_is_listed_is_found_where_it_comes_back(
+    tmp_path: Path,
+) -> None:
+    """A guard listed years after its code was deleted: the same bytes written back at
+    another path, later, are the retired code; code of other bytes is not."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE, "app.py": "1\n"}, 1)
+    _commit(repo, {"legacy/power_peg.py": None}, 2)
+    listed = _commit(repo, {"flags.yaml": registry(retired_code=[PEG])}, 3)
+    back = _commit(repo, {"vendor/peg.py": CODE, "app.py": "2\n"}, 4)
+    found = _retired(_check(tmp_path, repo, {"D1": listed, "D2": back}))
+    assert list(found) == ["D2:legacy/power_peg.py"]
+    # where the code was last held is kept in the cache: a second run finds the same
+    runs = [_cached(tmp_path, repo, back, tmp_path / "cache") for _ in range(2)]
+    assert [list(run) for run in runs] == [["D1:legacy/power_peg.py"]] * 2
+
+
 def test_listed_and_moved_in_one_commit_is_still_there(tmp_path: Path) -> None:
     """The commit that lists the code retires what its parent held: listing it and moving it
     at once (one pull request, judged by the gate) left the content unknown, and passed."""
@@ -293,10 +336,12 @@ def test_the_content_of_many_versions_walks_each_tree_once(
 
     learn = RetiredCodeHistory.content
 
-    def content(self: RetiredCodeHistory, trees: TreeIndex) -> set[str]:
+    def content(
+        self: RetiredCodeHistory, trees: TreeIndex, held: dict[str, str] | None = None
+    ) -> set[str]:
         with monkeypatch.context() as patch:
             patch.setattr(TreeIndex, "entries", spy)
-            return learn(self, trees)
+            return learn(self, trees, held)
 
     monkeypatch.setattr(RetiredCodeHistory, "content", content)
     _check(tmp_path, repo, {"D1": repo.git("rev-parse", "HEAD")})
