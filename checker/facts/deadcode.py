@@ -335,9 +335,9 @@ def _history_facts(
     )
 
 
-Recorded = dict[str, list[tuple[date, int]]]
-"""By flag key, each ``remove_by`` a version of the registry gave it, with that version's
-index among the parsed versions (ancestors first)."""
+Recorded = dict[str, list[tuple[date | None, int]]]
+"""By flag key, the ``remove_by`` each version of the registry listing it gave it (None: none),
+with that version's index among the parsed versions (ancestors first)."""
 
 
 def _deadlines(
@@ -354,10 +354,10 @@ def _deadlines(
     recorded: Recorded = defaultdict(list)
     for index, (_, registry) in enumerate(parsed):
         for flag in registry.flags if registry is not None else []:
-            if flag.remove_by is not None:
-                recorded[flag_key(flag.name)].append((flag.remove_by, index))
+            recorded[flag_key(flag.name)].append((flag.remove_by, index))
+    dated = any(day is not None for dates in recorded.values() for day, _ in dates)
     out = {}
-    for sha, (_, blob) in sorted(at_commit.items()) if recorded else ():
+    for sha, (_, blob) in sorted(at_commit.items()) if dated else ():
         registry = registries.parsed.get(blob or "")
         found = _earlier_dates(history, (parsed, recorded), registry, sha)
         if found:
@@ -381,7 +381,7 @@ def _earlier_dates(
     for name, (now, earlier) in wanted.items():
         first = next(((d, i) for d, i in earlier if parsed[i][0].commit in inside), None)
         if first is not None:
-            moved = _moved_at(history, parsed, (flag_key(name), first), sha)
+            moved = _moved_at(history, known, (flag_key(name), first), sha)
             out[name] = Deadline(
                 remove_by=first[0].isoformat(),
                 remove_by_end_ns=utc_day_start_ns(first[0]) + DAY_NS,
@@ -402,7 +402,7 @@ def _wanted_dates(
     for flag in registry.flags if registry is not None else []:
         now = flag.remove_by
         dates = recorded.get(flag_key(flag.name), []) if flag.status == "active" else []
-        earlier = sorted((d, i) for d, i in dates if now is None or d < now)
+        earlier = sorted((d, i) for d, i in dates if d is not None and (now is None or d < now))
         if earlier:
             wanted[flag.name] = (now, earlier)
     return wanted
@@ -410,22 +410,16 @@ def _wanted_dates(
 
 def _moved_at(
     history: GitHistory,
-    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    known: tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded],
     flag: tuple[str, tuple[date, int]],
     sha: str,
 ) -> str | None:
     """The commit of the first version after the one that recorded the date (``flag``: its
     key, the date and that version's index), in the history of ``sha`` and descending from it,
     that gives the flag another date or none: who moved the deadline."""
-    key, (day, index) = flag
+    (parsed, recorded), (key, (day, index)) = known, flag
     since = parsed[index][0].commit
-    later = []
-    for version, registry in parsed[index + 1 :]:
-        entry = (
-            next((f for f in registry.flags if flag_key(f.name) == key), None) if registry else None
-        )
-        if entry is not None and entry.remove_by != day:
-            later.append(version.commit)
+    later = [parsed[i][0].commit for d, i in recorded[key] if i > index and d != day]
     inside = history.in_history_of(later, sha) if later else set()
     return next((c for c in later if c in inside and history.is_ancestor(since, c)), None)
 
