@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ from checker.facts.collect import (
 )
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import begin_registry_walk
-from checker.facts.document import InputDocument, WaiverFacts
+from checker.facts.document import InputDocument, Registry, WaiverFacts
 from checker.facts.revisions import protected_tip
 from checker.gate import Gate
 from checker.memory import paused_collection
@@ -533,9 +533,24 @@ def _actors(prepared: Prepared) -> Actors:
     for sha, who in writers.unreadable.items():  # DEAD-006's commit, shipped or not
         acted[("commit", sha)] = acted.get(("commit", sha), frozenset()) | who
     fields = {r.id: template_order(r.subject or "") for r in prepared.policies.rules}
-    changed = {("DEAD-002", flag): ("repurposed", w) for flag, w in writers.repurposed.items()}
-    changed |= {("DEAD-003", flag): ("postponed", w) for flag, w in writers.postponed.items()}
+    changed: dict[tuple[str, str], tuple[tuple[str, frozenset[str]], ...]] = {
+        ("DEAD-002", flag): (("repurposed", w),) for flag, w in writers.repurposed.items()
+    }
+    for flag, owners in _owners(prepared.facts.input["registries"]).items():
+        changed[("DEAD-003", flag)] = (("owns", people_keys(people, *owners)),)
+    for flag, w in writers.postponed.items():
+        changed[("DEAD-003", flag)] = (*changed.get(("DEAD-003", flag), ()), ("postponed", w))
     return Actors(people, acted, fields, changed)
+
+
+def _owners(registries: Mapping[str, Registry]) -> dict[str, set[str]]:
+    """By flag, its ``owner`` in each registry of a deployed commit: whoever was to remove it
+    by its ``remove_by`` day (DEAD-003), where the owner names a person."""
+    owners: dict[str, set[str]] = {}
+    for registry in registries.values():
+        for name, flag in registry["flags"].items():
+            owners.setdefault(name, set()).add(flag["owner"])
+    return owners
 
 
 def _in_force(facts: list[WaiverFacts]) -> list[WaiverNote]:

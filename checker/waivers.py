@@ -140,19 +140,19 @@ class Actors:
     people: IdentityResolver
     acted: Mapping[tuple[str, str], frozenset[str]] = dataclasses.field(default_factory=dict)
     fields: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-    changed: Mapping[tuple[str, str], tuple[str, frozenset[str]]] = dataclasses.field(
+    changed: Mapping[tuple[str, str], tuple[tuple[str, frozenset[str]], ...]] = dataclasses.field(
         default_factory=dict
     )
     """By rule and subject, what someone did to the registry that the finding is about, and
     who: DEAD-002's flag, repurposed by the writers of the versions it names, and DEAD-003's,
-    whose remove_by the writers of later versions moved or dropped."""
+    whose remove_by the writers of later versions moved or dropped, and which its ``owner``
+    (in the registry at a deployed commit) was to remove."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
         that is a flag event (``{flag}@{at}``: FLEET-003, DEAD-007) names whoever switched it,
         and a flag DEAD-002 says was repurposed, whoever wrote the versions that did."""
-        did, by = self.changed.get((finding.rule, finding.subject), ("", frozenset()))
-        if by:
+        for did, by in self.changed.get((finding.rule, finding.subject), ()):
             yield did, finding.subject, by
         names = self.fields.get(finding.rule, ())
         switched = self.acted.get(("event", finding.subject)) if names == _EVENT else None
@@ -201,6 +201,7 @@ _DID = {
     "event": "switched",
     "repurposed": "repurposed",
     "postponed": "moved the remove_by of",
+    "owns": "owns",
 }
 
 

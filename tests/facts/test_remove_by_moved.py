@@ -111,3 +111,18 @@ def test_whoever_moved_the_remove_by_cannot_waive_its_finding(tmp_path: Path) ->
     write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "cro@example.com"}])
     said = {f["subject"]: f["waived"] for f in _check(tmp_path, repo, sha).json()["findings"]}
     assert said["promo"] is True
+
+
+def test_the_owner_of_an_overdue_flag_cannot_waive_its_finding(tmp_path: Path) -> None:
+    """promo's owner, named by address, was to remove it by its remove_by day; their waiver of
+    its DEAD-003 finding was applied, and the finding no longer counted."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    owned = registry(
+        {**flag("promo", PURPOSE, remove_by="2024-01-05"), "owner": "Lee+flags@Example.com"}
+    )
+    sha = _commit(repo, 1, {"flags.yaml": owned, "app.py": "promo\n"})
+    waiver = {"rule": "DEAD-003", "subject": "promo", "reason": "later", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
+    said = {f["subject"]: f for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo"]["waived"] is False
+    assert "not applied: lee@example.com owns promo" in said["DEAD-003:promo"]["message"]
