@@ -24,9 +24,17 @@ class ScriptedRepo:
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", f"--initial-branch={branch}")
 
-    def git(self, *args: str, date: str = "2000-01-01T00:00:00Z", author: str = "") -> str:
-        """Run git in the repository with a hermetic environment."""
+    def git(
+        self,
+        *args: str,
+        date: str = "2000-01-01T00:00:00Z",
+        author: str = "",
+        committer: tuple[str, str] | None = None,
+    ) -> str:
+        """Run git in the repository with a hermetic environment. The committer is the author,
+        at ``date``, unless ``committer`` names another (``("Name <address>", date)``)."""
         name, _, email = (author or "Builder <builder@example.invalid>").partition(" <")
+        by, _, address = (committer[0] if committer else "").partition(" <")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.path),
@@ -35,9 +43,9 @@ class ScriptedRepo:
             "GIT_AUTHOR_NAME": name,
             "GIT_AUTHOR_EMAIL": email.rstrip(">"),
             "GIT_AUTHOR_DATE": date,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email.rstrip(">"),
-            "GIT_COMMITTER_DATE": date,
+            "GIT_COMMITTER_NAME": by if committer else name,
+            "GIT_COMMITTER_EMAIL": (address if committer else email).rstrip(">"),
+            "GIT_COMMITTER_DATE": committer[1] if committer else date,
             "LC_ALL": "C",
         }
         proc = subprocess.run(
@@ -60,8 +68,10 @@ class ScriptedRepo:
         author: str,
         date: str,
         trailers: tuple[str, ...] = (),
+        committer: tuple[str, str] | None = None,
     ) -> str:
-        """Write ``files`` (``None`` deletes), commit them, and return the new sha."""
+        """Write ``files`` (``None`` deletes), commit them, and return the new sha; the
+        committer is the author unless ``committer`` gives another and its date."""
         added: list[str] = []
         removed: list[str] = []
         for name, content in (files or {}).items():
@@ -77,7 +87,10 @@ class ScriptedRepo:
         if added:
             self.git("add", "--", *added)
         body = message + ("\n\n" + "\n".join(trailers) if trailers else "")
-        self.git("commit", "--quiet", "--allow-empty", "-m", body, date=date, author=author)
+        self.git(
+            "commit", "--quiet", "--allow-empty", "-m", body,
+            date=date, author=author, committer=committer,
+        )  # fmt: skip
         return self.git("rev-parse", "HEAD")
 
     def move(self, source: str, target: str, *, author: str, date: str, message: str) -> str:

@@ -33,9 +33,11 @@ from checker.evidence.seal import SEALED, Layered, Seal, Sealed, is_sealed, seal
 from checker.vocabulary import short
 
 _FIELD = b"\x1f"
-_LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ae%x1f%aE"
-"""Fixed-alphabet fields first; then the author's address as written and as ``.mailmap`` maps
-it, the only free text, so that a separator inside them shows as one field too many."""
+_LOG_FORMAT = "%H%x1f%P%x1f%at%x1f%ct%x1f%ae%x1f%aE%x1f%ce%x1f%cE"
+"""Fixed-alphabet fields first; then the author's and the committer's addresses as written and
+as ``.mailmap`` maps them, the only free text, so that a separator inside them shows as one
+field too many."""
+_FREE_FIELDS = 4
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _DWIM = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 """Where git looks for a ref by a short name (``git help revisions``), after ``$GIT_DIR/NAME``."""
@@ -140,6 +142,12 @@ class Commit:
     author_time: int
     author_mapped: str = ""
     """The address ``.mailmap`` maps the author to (git's ``%aE``); empty when unreadable."""
+    committer_email: str = ""
+    """As written (git's ``%ce``); the author's raw field too when the fields are unreadable."""
+    committer_mapped: str = ""
+    """The address ``.mailmap`` maps the committer to (git's ``%cE``); empty when unreadable."""
+    committer_time: int = 0
+    """When it was committed (git's ``%ct``), seconds since the epoch."""
 
 
 @dataclass(frozen=True)
@@ -985,19 +993,26 @@ def _feed(stdin: IO[bytes], data: bytes) -> threading.Thread:
 
 
 def _parse_commit(record: bytes) -> Commit:
-    """One ``git log`` record. The author's address is the only free text: one separator too
-    many means a control character inside it, so it is kept whole, as its raw text, which
-    then names nobody; it never moves another field."""
-    sha, parents, author_time, emails = record.strip(b"\n").split(_FIELD, 3)
-    email, mapped = emails, b""
-    if emails.count(_FIELD) == 1:
-        email, mapped = emails.split(_FIELD)
+    """One ``git log`` record. The author's and the committer's addresses are the only free
+    text: a separator too many means a control character inside one of them, and which cannot
+    be told, so both are kept as the whole raw text, which then names nobody; it never moves
+    another field."""
+    sha, parents, author_time, commit_time, emails = record.strip(b"\n").split(_FIELD, 4)
+    fields = emails.split(_FIELD)
+    if len(fields) != _FREE_FIELDS:
+        fields = [emails, b"", emails, b""]
+    email, mapped, committer, committer_mapped = (
+        f.decode("utf-8", errors="replace") for f in fields
+    )
     return Commit(
         sha=sha.decode(),
         parents=tuple(p.decode() for p in parents.split()),
-        author_email=email.decode("utf-8", errors="replace"),
+        author_email=email,
         author_time=int(author_time or b"0"),
-        author_mapped=mapped.decode("utf-8", errors="replace"),
+        author_mapped=mapped,
+        committer_email=committer,
+        committer_mapped=committer_mapped,
+        committer_time=int(commit_time or b"0"),
     )
 
 

@@ -253,10 +253,11 @@ class Review(TypedDict):
     """Why ``identity`` is null; empty when it is not."""
     excluded: ReadOnly[str]
     """Why Python left it out of ``reviewer_identities`` (an approval by the change's own
-    author, by an author or co-author of any of the change's commits, or of a change whose
-    author names nobody, or one of whose commits names a co-author who is not an identity; a
-    review by a co-author of the commit, or of a commit that names a co-author who is not an
-    identity); empty when it did not."""
+    author, by an author, co-author or committer of any of the change's commits, or of a change
+    whose author names nobody, or one of whose commits names a co-author or has a committer who
+    is not an identity; a review by a co-author or the committer of the commit, or of a commit
+    that names a co-author or has a committer who is not an identity); empty when it did
+    not."""
 
 
 @with_config(_STRICT)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence, Shipment
+from checker.evidence.git import Commit as GitCommit
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, commit_review_lines
 from checker.evidence.identities import Identity, IdentityResolver, normalise, visible
@@ -108,22 +109,21 @@ def commit_facts(
     lines = commit_review_lines(history, sorted(authored), cache)
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
+    committed = _committers(history, identities, authored)
     first = _first_shipped(evidence, shipped, gate) if changes else {}
     if changes and gate is not None:
         first = _earlier(first, _recorded_first(history, evidence, shipped_by, resolved, gate[0]))
     reviews = _reviews(
         history, evidence, identities, shipped_by, lines, resolved, changes,
-        (coauthors, nameless), first,
+        (coauthors, nameless, committed), first,
     )  # fmt: skip
     commits: dict[str, Commit] = {}
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
+        writers = (coauthors.get(sha, set()), nameless.get(sha), committed[0].get(sha))
         found = sorted(
-            (
-                _by_coauthor(review, coauthors.get(sha, set()), nameless.get(sha))
-                for review in reviews.get(sha, [])
-            ),
+            (_by_writer(review, writers, committed[1].get(sha)) for review in reviews.get(sha, [])),
             key=lambda r: (r["line"], r["identity"] or ""),
         )
         commits[sha] = Commit(
@@ -137,7 +137,7 @@ def commit_facts(
             reviews=found,
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
-    return commits, identities, coauthor_keys(lines, identities, shipped_by)
+    return commits, identities, coauthor_keys(lines, identities, shipped_by, history)
 
 
 Writers = dict[str, frozenset[str]]
@@ -145,17 +145,24 @@ Writers = dict[str, frozenset[str]]
 
 
 def coauthor_keys(
-    lines: dict[str, list[tuple[str, str]]], identities: IdentityResolver, shas: set[str]
+    lines: dict[str, list[tuple[str, str]]],
+    identities: IdentityResolver,
+    shas: set[str],
+    history: GitHistory | None = None,
 ) -> Writers:
-    """The co-authors (``Co-authored-by:``) of each of ``shas`` that has any: each line's
-    address normalised, and the identity it names. A co-author wrote the commit as its author
-    did: their review of it does not count, nor does their waiver of its finding."""
+    """The co-authors (``Co-authored-by:``) of each of ``shas`` that has any, and its
+    committer where another than its author committed it (merge commits aside): each address
+    normalised, and the identity it names. A co-author or a committer wrote the commit as its
+    author did: their review of it does not count, nor does their waiver of its finding."""
     found: Writers = {}
     for sha in sorted(shas):
+        values = [value for name, value in lines.get(sha, []) if name == COAUTHOR]
+        commit = history.commits.get(sha) if history is not None else None
+        if _committed_by_another(commit):
+            values.append(commit.committer_email if commit else "")
         keys = {
             key
-            for name, value in lines.get(sha, [])
-            if name == COAUTHOR
+            for value in values
             for key in (normalise(value), identities.identify(value).identity)
             if key
         }
@@ -283,16 +290,20 @@ def _with_mailmap(
     lines: dict[str, list[tuple[str, str]]],
     bots: Sequence[str],
 ) -> IdentityResolver:
-    """identities.yaml merged with ``.mailmap``: each author's address with the one git maps
-    it to (``%aE``, git's own rule, names included), and every other address the run meets
-    (waivers' approvers and flag events' ``by`` too) with the one ``git check-mailmap`` gives
-    for it. Merging only ever joins addresses."""
+    """identities.yaml merged with ``.mailmap``: each author's and committer's address with
+    the one git maps it to (``%aE``, ``%cE``, git's own rule, names included), and every other
+    address the run meets (waivers' approvers and flag events' ``by`` too) with the one ``git
+    check-mailmap`` gives for it. Merging only ever joins addresses."""
     # An address git maps to itself joins nothing: a hundred thousand commits have a few
     # hundred authors, and fewer mapped elsewhere.
     pairs = {
-        (commit.author_email, commit.author_mapped)
+        (written, mapped)
         for commit in map(history.commits.__getitem__, shipped)
-        if commit.author_mapped and commit.author_mapped != commit.author_email
+        for written, mapped in (
+            (commit.author_email, commit.author_mapped),
+            (commit.committer_email, commit.committer_mapped),
+        )
+        if mapped and mapped != written
     }
     values = [value for found in lines.values() for _, value in found]
     values += [d.deployer for d in evidence.deployments]
@@ -346,34 +357,96 @@ def _coauthors(
     return coauthors, nameless
 
 
-def _by_coauthor(review: Review, coauthors: set[str], nameless: str | None = None) -> Review:
-    """A review of a commit by one of its co-authors (``Co-authored-by:``) is by an author:
-    it does not count as a second person. Nor does any review of a commit whose co-author
-    line names nobody (``nameless``): it may be by that co-author."""
+def _by_writer(
+    review: Review,
+    writers: tuple[set[str], str | None, str | None],
+    nameless_committer: str | None = None,
+) -> Review:
+    """A review of a commit by one of its co-authors (``Co-authored-by:``), or by the committer
+    who committed it under another's name, is by one who wrote it: it does not count as a
+    second person. Nor does any review of a commit whose co-author line, or whose committer,
+    names nobody (``nameless``): it may be by that co-author or committer. ``writers``: the
+    commit's co-authors, why one names nobody (or None) and its committer (or None)."""
+    coauthors, nameless, committer = writers
     if review["excluded"]:
         return review
     if nameless is not None:
         return {**review, "excluded": f"{NAMELESS}: {nameless}"}
+    if nameless_committer is not None:
+        return {**review, "excluded": f"{NAMELESS_COMMITTER}: {nameless_committer}"}
+    if review["identity"] is not None and review["identity"] == committer:
+        return {**review, "excluded": COMMITTED}
     if review["identity"] not in coauthors:
         return review
     return {**review, "excluded": "by a co-author of the commit (Co-authored-by)"}
 
 
 NAMELESS = "the commit names a co-author who is not an identity"
+NAMELESS_COMMITTER = "the commit's committer is not an identity"
+COMMITTED = (
+    "by the commit's committer, who committed it under its author's name and wrote it as "
+    "much as its author did"
+)
+
+
+def _committed_by_another(commit: GitCommit | None) -> bool:
+    """Whether a commit that is not a merge has a committer whose address is not its
+    author's."""
+    return (
+        commit is not None
+        and len(commit.parents) <= 1
+        and bool(commit.committer_email)
+        and normalise(commit.committer_email) != normalise(commit.author_email)
+    )
+
+
+Committed = tuple[dict[str, str], dict[str, str]]
+"""The committer of each commit that another identity than its author committed, by sha; and,
+for a commit whose committer names nobody, that value and why."""
+
+
+def _committers(history: GitHistory, identities: IdentityResolver, shas: set[str]) -> Committed:
+    """Who committed each of ``shas`` where it is not its author. Whoever commits a commit
+    writes it as it stands, message and all, whatever author it gives (``git commit
+    --author``): their review of it is no second person's. A merge commit's committer is
+    whoever merged, as its author is. A committer that names nobody may be any reviewer."""
+    committers: dict[str, str] = {}
+    nameless: dict[str, str] = {}
+    for sha in sorted(shas):
+        commit = history.commits.get(sha)
+        if commit is None or not _committed_by_another(commit):
+            continue
+        who = identities.identify(commit.committer_email)
+        if who.identity is None:
+            nameless[sha] = f"{visible(commit.committer_email)} ({who.unresolved})"
+        elif who.identity != identities.identify(commit.author_email).identity:
+            committers[sha] = who.identity
+    return committers, nameless
 
 
 def _change_authors(
     history: GitHistory,
     identities: IdentityResolver,
     commits: set[str],
-    coauthors: dict[str, set[str]],
+    coauthored: tuple[dict[str, set[str]], dict[str, str], Committed],
 ) -> tuple[set[str], str]:
-    """Who wrote a change: the author and co-authors of each of its commits; and, when the
-    author of one of them names nobody, which and why (empty otherwise): that author may be any
-    approver, as a co-author line that names nobody may. A merge commit's author is whoever
-    merged (GitHub writes the merger there), not an author of the change."""
-    found: set[str] = set()
-    unnamed = ""
+    """Who wrote a change: the author, co-authors and committer of each of its commits; and,
+    when the author or committer of one of them names nobody, which and why (empty otherwise):
+    they may be any approver, as a co-author line that names nobody may. A merge commit's
+    author and committer are whoever merged (GitHub writes the merger there), not writers of
+    the change. ``coauthored``: each commit's co-authors, why a co-author line names nobody,
+    and who committed it."""
+    coauthors, nameless_coauthors, (committers, nameless) = coauthored
+    found = {committers[sha] for sha in commits if sha in committers}
+    unnamed = next(
+        (
+            f"commit {short(sha)} of the change has a committer who is not an identity: "
+            f"{nameless[sha]}"
+            for sha in sorted(commits)
+            if sha in nameless
+        ),
+        "",
+    )
     for sha in sorted(commits):
         commit = history.commits.get(sha)
         if commit is not None and len(commit.parents) <= 1:
@@ -386,6 +459,9 @@ def _change_authors(
                     f"{visible(commit.author_email)} ({who.unresolved})"
                 )
         found.update(coauthors.get(sha, set()))
+    coauthor = next((nameless_coauthors[s] for s in sorted(commits) if s in nameless_coauthors), "")
+    if coauthor:
+        unnamed = f"a commit of the change names a co-author who is not an identity: {coauthor}"
     return found, unnamed
 
 
@@ -397,7 +473,7 @@ def _reviews(
     lines: dict[str, list[tuple[str, str]]],
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
-    coauthored: tuple[dict[str, set[str]], dict[str, str]],
+    coauthored: tuple[dict[str, set[str]], dict[str, str], Committed],
     first_shipped: dict[str, Late],
 ) -> dict[str, list[Review]]:
     """Every review of each shipped commit, from its review lines and the review records,
@@ -417,7 +493,6 @@ def _reviews(
     for what a gate's candidate ships, one dated at or after the gate's moment: it had not
     been given.
     """
-    coauthors, nameless = coauthored
     found: dict[str, list[Review]] = defaultdict(list)
     for sha in shipped:
         for key, value in lines.get(sha, []):
@@ -426,10 +501,7 @@ def _reviews(
             found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
     for index, change_commits in sorted(changes.items()):
         record = evidence.reviews[index]
-        writers, unnamed = _change_authors(history, identities, change_commits, coauthors)
-        coauthor = next((nameless[s] for s in sorted(change_commits) if s in nameless), "")
-        if coauthor:
-            unnamed = f"a commit of the change names a co-author who is not an identity: {coauthor}"
+        writers, unnamed = _change_authors(history, identities, change_commits, coauthored)
         people = (identities, writers, unnamed)
         for sha, line, identity, excluded, at in _approvals(
             history, record, people, resolved, change_commits
@@ -503,7 +575,7 @@ def _approval_excluded(
     if identity.identity == author.identity:
         return "by the change's own author"
     if identity.identity in writers:
-        return "by an author or co-author of one of the change's commits"
+        return "by an author, co-author or committer of one of the change's commits"
     return ""
 
 

@@ -588,8 +588,8 @@ def test_a_co_author_folded_over_lines_is_still_a_co_author(tmp_path: Path, trai
         "(Co-authored-by))" in got[("REVIEW-002", own_line)]
     )
     assert (
-        "(approval by lee@example.com in review 17 did not count: by an author or co-author "
-        "of one of the change's commits)" in got[("REVIEW-002", approved)]
+        "(approval by lee@example.com in review 17 did not count: by an author, co-author or "
+        "committer of one of the change's commits)" in got[("REVIEW-002", approved)]
     )
 
 
@@ -719,8 +719,8 @@ def test_a_value_naming_two_people_is_neither_of_them(tmp_path: Path) -> None:
     got = findings(result)
     assert set(got) == {("REVIEW-001", "D1"), ("REVIEW-002", by_sam)}
     assert (
-        "(approval by sam@example.com in review 1 did not count: by an author or co-author of "
-        "one of the change's commits)" in got[("REVIEW-002", by_sam)]
+        "(approval by sam@example.com in review 1 did not count: by an author, co-author or "
+        "committer of one of the change's commits)" in got[("REVIEW-002", by_sam)]
     )
     assert (
         f"its deployer {two} names nobody (it holds more than one address: ops@example.com, "
