@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
@@ -530,8 +531,62 @@ def _approvals(
         identity = identities.identify(approval.by)
         excluded = _approval_excluded(record, author, identity, writers) or unnamed
         line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
-        for sha in sorted(_covered(history, resolved, approval.commit, change_commits)):
-            yield sha, line, identity, excluded, approval.at
+        covered = _covered(history, resolved, approval.commit, change_commits)
+        unseen = _unseen(history, approval.at, covered) if approval.commit is None else {}
+        for sha in sorted(covered):
+            yield sha, line, identity, excluded or unseen.get(sha, ""), approval.at
+
+
+SKEW_S = 60
+"""How far a commit's date may lie after an approval that names no commit and still count as
+committed before it (seconds): the clocks of the review system and of whoever committed."""
+
+
+def _unseen(history: GitHistory, at: str, commits: set[str]) -> dict[str, str]:
+    """Of an approval that names no commit, given at ``at``, on a change of ``commits``: why it
+    does not cover each commit committed after it (the committer's date, more than ``SKEW_S``
+    later), which it cannot have seen. What the forge makes at the merge, after the approval,
+    is the exception: a merge commit (its parents are judged on their own), and a squash or
+    rebase commit whose change is one the approval saw (``_seen_patches``)."""
+    limit = timestamp_ns(at) // 1_000_000_000 + SKEW_S
+    seen = [sha for sha in sorted(commits) if history.commits[sha].committer_time <= limit]
+    late = [
+        sha for sha in sorted(commits) if sha not in seen and len(history.commits[sha].parents) == 1
+    ]
+    if not late:
+        return {}
+    return {
+        sha: (
+            f"given at {visible(at)}, before the commit was committed (at "
+            f"{_iso(history.commits[sha].committer_time)}): the approval names no commit, so it "
+            "covers only what was committed when it was given"
+        )
+        for sha in late
+        if _patch_id(history, history.commits[sha].parents[0], sha)
+        not in _seen_patches(history, seen, history.commits[sha].parents[0])
+    }
+
+
+def _seen_patches(history: GitHistory, seen: list[str], base: str) -> set[str]:
+    """The changes (``git patch-id --stable``, which ignores line numbers and white space) a
+    squash or rebase onto ``base`` of commits in ``seen`` may make: each one's own (a commit
+    rebased), and all that the branch to it changed since it forked from ``base`` (squashed)."""
+    found = set()
+    for sha in seen:
+        parents = history.commits[sha].parents
+        found.add(_patch_id(history, parents[0], sha) if len(parents) == 1 else "")
+        found.update(_patch_id(history, fork, sha) for fork in history.merge_bases(base, sha))
+    return found - {""}
+
+
+def _patch_id(history: GitHistory, old: str, new: str) -> str:
+    """The patch id of the change from ``old`` to ``new``; empty when nothing changed."""
+    diff = history.git_output(["diff-tree", "-p", "--no-renames", "--binary", old, new])
+    return history.git_output(["patch-id", "--stable"], stdin=diff).decode().split(" ")[0]
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _after_shipping(at: str, first: Late | None) -> str:

@@ -527,7 +527,10 @@ def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path:
     repo, shas = pr538_repo(tmp_path)
     ours = [shas[s] for s in PR538]
     approval = {"by": "jimmy@example.com", "at": "2017-03-22T19:06:59Z"}
-    for commit, unreviewed in ((None, set()), ("0" * 40, set(ours)), (shas[BASE], set(ours))):
+    # Naming none, it covers what was committed by then: not the fourth, pushed on the 24th.
+    pushed_after = {shas[PR538[3]]}
+    cases = ((None, pushed_after), ("0" * 40, set(ours)), (shas[BASE], set(ours)))
+    for commit, unreviewed in cases:
         record = {
             "change": "PyGithub/PyGithub#538",
             "author": DEV,
