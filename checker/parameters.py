@@ -11,7 +11,7 @@ facts and passed in.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -104,6 +104,10 @@ class RuleParameters(BaseModel):
     """Globs of tracked files that do not count as references to a flag."""
     review_bots: list[str] = []
     """Addresses (or identities) whose reviews and approvals never count: bots."""
+    review_lines: Literal["any", "committed", "none"] = "any"
+    """Which ``Reviewed-by:``/``Approved-by:`` lines of a commit message count: ``any``;
+    ``committed``, only in a commit that a person other than its author committed (in one its
+    author committed, a line is the author's own word); ``none``, only review records count."""
     observation_grace_seconds: int = Field(default=0, ge=0)
     """How long after a deployment finished its hosts may still report the old version."""
     unlisted_services: list[str] = []
@@ -136,8 +140,10 @@ class RuleParameters(BaseModel):
 
     def report_record(self, *, baseline_sha: str | None) -> dict[str, Any]:
         """The report's ``parameters``: every parameter as applied, the baseline as the sha it
-        resolved to; the four that are absent by default only when set."""
-        optional = {"unlisted_services", "waiver_approvers", "waiver_keys", "service_paths"}
+        resolved to; the five that are absent by default only when set."""
+        optional = {
+            "unlisted_services", "waiver_approvers", "waiver_keys", "service_paths", "review_lines"
+        }  # fmt: skip
         names = set(RuleParameters.model_fields) - optional
         record = self.model_dump(include=names)
         record["baseline"] = baseline_sha
@@ -147,6 +153,8 @@ class RuleParameters(BaseModel):
             record["waiver_approvers"] = list(self.waiver_approvers)
         if self.waiver_keys:
             record["waiver_keys"] = dict(sorted(self.waiver_keys.items()))
+        if self.review_lines != "any":
+            record["review_lines"] = self.review_lines
         if self.service_paths:
             record["service_paths"] = {k: list(v) for k, v in sorted(self.service_paths.items())}
         return record

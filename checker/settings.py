@@ -38,6 +38,7 @@ JUDGING: tuple[str, ...] = (
     "flags_file",
     "reference_exclude",
     "review_bots",
+    "review_lines",
     "observation_grace_seconds",
     "unlisted_services",
     "waiver_approvers",
@@ -140,12 +141,11 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
     """How ``value`` compares with ``base`` for setting ``name``: None when it is the same."""
     if value == base:
         return None
-    if name == "fail_on":
-        return "stricter" if severity_rank(value) < severity_rank(base) else "weaker"
+    if name in _RANKED:
+        rank = _RANKED[name]
+        return "stricter" if rank(value) < rank(base) else "weaker"
     if name == "require_all":
         return "stricter" if value else "weaker"
-    if name == "observation_grace_seconds":
-        return "stricter" if value < base else "weaker"
     if name in ("reference_exclude", "unlisted_services"):
         return "weaker" if set(value) - set(base) else "stricter"
     if name in _COMPARED:
@@ -153,6 +153,16 @@ def effect(name: str, value: Any, base: Any) -> Effect | None:
     if name in UNION:
         return "stricter" if set(value) >= set(base) else "weaker"
     return "changed"
+
+
+_LINES = ("any", "committed", "none")
+"""``review_lines`` from the weakest to the strictest."""
+_RANKED: dict[str, Callable[[Any], int]] = {
+    "fail_on": severity_rank,
+    "observation_grace_seconds": int,
+    "review_lines": lambda value: -_LINES.index(value),
+}
+"""Settings whose values are ranked: a lower rank is stricter."""
 
 
 def _approvers_effect(value: list[str] | None, base: list[str] | None) -> Effect:

@@ -96,14 +96,15 @@ def commit_facts(
     evidence: Evidence,
     shipped: dict[str, list[str]],
     resolved: dict[str, str | None],
-    bots: Sequence[str] = (),
+    settings: tuple[Sequence[str], str] = ((), "any"),
     cache: FactCache = NO_CACHE,
     gate: tuple[str, tuple[int, str]] | None = None,
 ) -> tuple[dict[str, Commit], IdentityResolver, Writers]:
     """Author, reviews and shipping deployments of every shipped commit; the identities the
     run judges by: identities.yaml with the repository's ``.mailmap`` merged in; and the
-    co-authors of each shipped commit (``coauthor_keys``). ``gate``: a gate's candidate, its
-    id and its moment (``Gate.moment``)."""
+    co-authors of each shipped commit (``coauthor_keys``). ``settings``: ``review_bots`` and
+    ``review_lines``. ``gate``: a gate's candidate, its id and its moment (``Gate.moment``)."""
+    bots = settings[0]
     shipped_by = _shipped_commits(shipped)
     changes = _changes(history, evidence, shipped_by, resolved)
     authored = shipped_by.union(*changes.values())
@@ -111,11 +112,12 @@ def commit_facts(
     identities = _with_mailmap(history, evidence, authored, lines, bots)
     coauthors, nameless = _coauthors(lines, identities)
     committed = _committers(history, identities, authored)
+    unvouched = _unvouched(identities, shipped_by, (committed, coauthors), settings)
     first = _first_shipped(evidence, shipped, gate) if changes else {}
     if changes and gate is not None:
         first = _earlier(first, _recorded_first(history, evidence, shipped_by, resolved, gate[0]))
     reviews = _reviews(
-        history, evidence, identities, shipped_by, lines, resolved, changes,
+        history, evidence, identities, (shipped_by, unvouched), lines, resolved, changes,
         (coauthors, nameless, committed), first,
     )  # fmt: skip
     commits: dict[str, Commit] = {}
@@ -401,6 +403,57 @@ def _committed_by_another(commit: GitCommit | None) -> bool:
     )
 
 
+NOT_READ = "review lines do not count here (review_lines: none): only review records do"
+FORGE_COMMITTERS = ("noreply@github.com",)
+"""Committer identities of forges that commit on their users' behalf (GitHub's web-flow, for
+its merge, squash and rebase buttons and web edits): such a commit's message is its author's."""
+UNVOUCHED = (
+    "the commit was committed by its author (or is a merge), so the line is its author's own "
+    "word: a review line counts only in a commit that someone other than its author committed"
+)
+COPIED = (
+    "the commit was committed by a bot or a forge on its author's behalf ({}), which copies "
+    "the author's message: a review line counts only in a commit that a person other than its "
+    "author committed"
+)
+
+
+def _unvouched(
+    identities: IdentityResolver,
+    shas: set[str],
+    writers: tuple[Committed, dict[str, set[str]]],
+    settings: tuple[Sequence[str], str],
+) -> dict[str, str]:
+    """Why the review lines (``Reviewed-by:``, ``Approved-by:``) of each of ``shas`` do not
+    count, where they do not: with ``review_lines: none``, none counts; with ``committed``, a
+    commit's message is taken as written by whoever committed it: in a commit its author
+    committed, a review line is the author's own word (anyone can write ``Reviewed-by: Lee``),
+    and one counts only where a person other than the author, and other than a co-author,
+    committed the commit (whoever applied the review: a maintainer, a review system's submit).
+    A bot or a forge that commits on the author's behalf (GitHub's squash button) copies the
+    author's message, and vouches for nothing. A committer that names nobody already stops
+    every review of the commit counting (``_by_writer``). ``writers``: who committed each
+    commit, and its co-authors; ``settings``: ``review_bots`` and ``review_lines``."""
+    (committers, nameless), coauthors = writers
+    bots, review_lines = settings
+    if review_lines == "none":
+        return dict.fromkeys(shas, NOT_READ)
+    if review_lines != "committed":
+        return {}
+    machines = {identities.identify(b).identity for b in (*bots, *FORGE_COMMITTERS)}
+    machines |= identities.github_apps()
+    found: dict[str, str] = {}
+    for sha in shas:
+        committer = committers.get(sha)
+        if committer is None and sha not in nameless:
+            found[sha] = UNVOUCHED
+        elif committer in machines:
+            found[sha] = COPIED.format(committer)
+        elif committer in coauthors.get(sha, set()):
+            found[sha] = f"{UNVOUCHED} (its committer is a co-author)"
+    return found
+
+
 Committed = tuple[dict[str, str], dict[str, str]]
 """The committer of each commit that another identity than its author committed, by sha; and,
 for a commit whose committer names nobody, that value and why."""
@@ -470,7 +523,7 @@ def _reviews(
     history: GitHistory,
     evidence: Evidence,
     identities: IdentityResolver,
-    shipped: set[str],
+    shipping: tuple[set[str], dict[str, str]],
     lines: dict[str, list[tuple[str, str]]],
     resolved: dict[str, str | None],
     changes: dict[int, set[str]],
@@ -494,12 +547,13 @@ def _reviews(
     for what a gate's candidate ships, one dated at or after the gate's moment: it had not
     been given.
     """
+    shipped, unvouched = shipping
     found: dict[str, list[Review]] = defaultdict(list)
     for sha in shipped:
         for key, value in lines.get(sha, []):
-            if key == COAUTHOR:
-                continue
-            found[sha].append(_review(f"{key}: {visible(value)}", identities.identify(value), ""))
+            if key != COAUTHOR:
+                line = f"{key}: {visible(value)}"
+                found[sha].append(_review(line, identities.identify(value), unvouched.get(sha, "")))
     for index, change_commits in sorted(changes.items()):
         record = evidence.reviews[index]
         writers, unnamed = _change_authors(history, identities, change_commits, coauthored)
