@@ -599,32 +599,39 @@ committed before it (seconds): the clocks of the review system and of whoever co
 def _unseen(history: GitHistory, at: str, commits: set[str]) -> dict[str, str]:
     """Of an approval that names no commit, given at ``at``, on a change of ``commits``: why it
     does not cover each commit committed after it (the committer's date, more than ``SKEW_S``
-    later), which it cannot have seen. What the forge makes at the merge, after the approval,
-    is the exception: a merge commit (its parents are judged on their own), and a squash or
-    rebase commit whose change is one the approval saw (``_seen_patches``)."""
+    later), which it cannot have seen, unless the forge made it at the merge from what the
+    approval saw (``_landed``)."""
     limit = timestamp_ns(at) // 1_000_000_000 + SKEW_S
     seen = [sha for sha in sorted(commits) if history.commits[sha].committer_time <= limit]
-    late = [
-        sha for sha in sorted(commits) if sha not in seen and len(history.commits[sha].parents) == 1
-    ]
-    if not late:
-        return {}
     return {
         sha: (
             f"given at {visible(at)}, before the commit was committed (at "
             f"{_iso(history.commits[sha].committer_time)}): the approval names no commit, so it "
             "covers only what was committed when it was given"
         )
-        for sha in late
-        if _patch_id(history, history.commits[sha].parents[0], sha)
-        not in _seen_patches(history, seen, history.commits[sha].parents[0])
+        for sha in sorted(commits)
+        if sha not in seen and not _landed(history, sha, seen)
     }
 
 
+def _landed(history: GitHistory, sha: str, seen: list[str]) -> bool:
+    """Whether a commit made after an approval is a landing of what it saw: a merge commit
+    whose change to its first parent is exactly what its second parent brings since they
+    forked (git's own merge, nothing of its own: a merge that added code, on the branch or on
+    landing, is not), or a squash or rebase commit whose change is one the approval saw
+    (``_seen_patches``), or a commit that changes nothing."""
+    parents = history.commits[sha].parents
+    own = _patch_id(history, parents[0], sha) if parents else None
+    if len(parents) == 2:
+        forks = history.merge_bases(*parents)
+        return own in {_patch_id(history, fork, parents[1]) for fork in forks}
+    return len(parents) == 1 and (own == "" or own in _seen_patches(history, seen, parents[0]))
+
+
 def _seen_patches(history: GitHistory, seen: list[str], base: str) -> set[str]:
-    """The changes (``git patch-id --stable``, which ignores line numbers and white space) a
-    squash or rebase onto ``base`` of commits in ``seen`` may make: each one's own (a commit
-    rebased), and all that the branch to it changed since it forked from ``base`` (squashed)."""
+    """The changes (``_patch_id``) a squash or rebase onto ``base`` of commits in ``seen`` may
+    make: each one's own (a commit rebased), and all that the branch to it changed since it
+    forked from ``base`` (squashed)."""
     found = set()
     for sha in seen:
         parents = history.commits[sha].parents
@@ -634,8 +641,10 @@ def _seen_patches(history: GitHistory, seen: list[str], base: str) -> set[str]:
 
 
 def _patch_id(history: GitHistory, old: str, new: str) -> str:
-    """The patch id of the change from ``old`` to ``new``; empty when nothing changed."""
-    diff = history.git_output(["diff-tree", "-p", "--no-renames", "--binary", old, new])
+    """The patch id (``git patch-id --stable``) of the change from ``old`` to ``new``, its
+    lines alone (no context lines, which another change nearby alters; line numbers and white
+    space ignored); empty when nothing changed."""
+    diff = history.git_output(["diff-tree", "-p", "-U0", "--no-renames", "--binary", old, new])
     return history.git_output(["patch-id", "--stable"], stdin=diff).decode().split(" ")[0]
 
 

@@ -142,3 +142,33 @@ def test_a_squash_holding_a_push_after_the_approval_is_not_covered(tmp_path: Pat
     assert code == 1
     assert set(found) == {squash}
     assert LATE in found[squash]
+
+
+def _sync_merge(case: Case, extra: dict[str, str]) -> str:
+    """Dana merges main into her change after the approval; ``extra`` is code of the merge's
+    own (an "evil" merge), amended into it."""
+    case.main_moves()
+    case.repo.checkout("change")
+    merged = case.repo.merge("main", "Merge main into change", author=DEV, date=_at(4))
+    if not extra:
+        return merged
+    for name, text in extra.items():
+        (case.repo.path / name).write_text(text)
+        case.repo.git("add", name)
+    case.repo.git("commit", "--quiet", "--amend", "--no-edit", date=_at(4), author=DEV)
+    return case.repo.git("rev-parse", "HEAD")
+
+
+def test_a_merge_of_main_into_the_change_after_the_approval_is_covered(tmp_path: Path) -> None:
+    case = Case(tmp_path)
+    merged = _sync_merge(case, {})
+    assert case.check(merged, [case.dana, merged]) == (0, {})
+
+
+def test_a_merge_after_the_approval_with_code_of_its_own_is_not_covered(tmp_path: Path) -> None:
+    case = Case(tmp_path)
+    merged = _sync_merge(case, {"backdoor": "1\n"})
+    code, found = case.check(merged, [case.dana, merged])
+    assert code == 1
+    assert set(found) == {merged}
+    assert LATE in found[merged]
