@@ -393,11 +393,9 @@ COMMITTED = (
 
 
 def _committed_by_another(commit: GitCommit | None) -> bool:
-    """Whether a commit that is not a merge has a committer whose address is not its
-    author's."""
+    """Whether a commit has a committer whose address is not its author's."""
     return (
         commit is not None
-        and len(commit.parents) <= 1
         and bool(commit.committer_email)
         and normalise(commit.committer_email) != normalise(commit.author_email)
     )
@@ -408,7 +406,7 @@ FORGE_COMMITTERS = ("noreply@github.com",)
 """Committer identities of forges that commit on their users' behalf (GitHub's web-flow, for
 its merge, squash and rebase buttons and web edits): such a commit's message is its author's."""
 UNVOUCHED = (
-    "the commit was committed by its author (or is a merge), so the line is its author's own "
+    "the commit was committed by its author, so the line is its author's own "
     "word: a review line counts only in a commit that someone other than its author committed"
 )
 COPIED = (
@@ -463,7 +461,9 @@ def _committers(history: GitHistory, identities: IdentityResolver, shas: set[str
     """Who committed each of ``shas`` where it is not its author. Whoever commits a commit
     writes it as it stands, message and all, whatever author it gives (``git commit
     --author``): their review of it is no second person's. A merge commit's committer is
-    whoever merged, as its author is. A committer that names nobody may be any reviewer."""
+    whoever merged, as its author is: a writer of the merge (which may hold code of its own),
+    not of its change (``_change_authors``). A committer that names nobody may be any
+    reviewer."""
     committers: dict[str, str] = {}
     nameless: dict[str, str] = {}
     for sha in sorted(shas):
@@ -478,6 +478,27 @@ def _committers(history: GitHistory, identities: IdentityResolver, shas: set[str
     return committers, nameless
 
 
+def _change_committers(
+    history: GitHistory, commits: set[str], committed: Committed
+) -> tuple[set[str], str]:
+    """The committers of a change's commits, merge commits aside (whoever merged); and, when
+    one of them names nobody, which and why (empty otherwise)."""
+    committers, nameless = committed
+    own = sorted(
+        sha for sha in commits if len(getattr(history.commits.get(sha), "parents", ())) <= 1
+    )
+    unnamed = next(
+        (
+            f"commit {short(sha)} of the change has a committer who is not an identity: "
+            f"{nameless[sha]}"
+            for sha in own
+            if sha in nameless
+        ),
+        "",
+    )
+    return {committers[sha] for sha in own if sha in committers}, unnamed
+
+
 def _change_authors(
     history: GitHistory,
     identities: IdentityResolver,
@@ -490,17 +511,8 @@ def _change_authors(
     author and committer are whoever merged (GitHub writes the merger there), not writers of
     the change. ``coauthored``: each commit's co-authors, why a co-author line names nobody,
     and who committed it."""
-    coauthors, nameless_coauthors, (committers, nameless) = coauthored
-    found = {committers[sha] for sha in commits if sha in committers}
-    unnamed = next(
-        (
-            f"commit {short(sha)} of the change has a committer who is not an identity: "
-            f"{nameless[sha]}"
-            for sha in sorted(commits)
-            if sha in nameless
-        ),
-        "",
-    )
+    coauthors, nameless_coauthors, committed = coauthored
+    found, unnamed = _change_committers(history, commits, committed)
     for sha in sorted(commits):
         commit = history.commits.get(sha)
         if commit is not None and len(commit.parents) <= 1:

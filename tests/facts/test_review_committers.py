@@ -107,3 +107,33 @@ def test_another_committer_leaves_the_approval_counting(tmp_path: Path) -> None:
     repo, evidence, shas = _case(tmp_path, f"Ops <{OPS}>")
     code, found = _review_002(repo, evidence, shas["base"])
     assert (code, found) == (0, {})
+
+
+def test_the_committer_of_a_merge_does_not_review_it(tmp_path: Path) -> None:
+    """Lee merges Dana's change under Kim's name, with code of the merge's own, and approves
+    the change: the approval counts for Dana's commit, not for Lee's merge."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit("base", {"a": "0"}, author=LEAD, date=_day(1))
+    repo.branch("change")
+    dana = repo.commit("dana's change", {"a": "1"}, author=DEV, date=_day(2))
+    repo.checkout("main")
+    repo.commit("lee's work", {"b": "1"}, author=LEAD, date=_day(2),
+                trailers=(f"Reviewed-by: {DEV}",))  # fmt: skip
+    kim = "Kim <kim@example.com>"
+    repo.git("merge", "--quiet", "--no-ff", "--no-commit", "change", date=_day(3), author=kim)
+    (repo.path / "extra").write_text("merged in\n")
+    repo.git("add", "extra")
+    repo.git("commit", "--quiet", "-m", "Merge change", date=_day(3), author=kim,
+             committer=(LEAD, _day(3)))  # fmt: skip
+    merged = repo.git("rev-parse", "HEAD")
+    evidence = tmp_path / "evidence"
+    approval = {"by": LEE, "at": "2024-02-04T09:00:00Z"}
+    deploys = [deployment("D1", merged, "2024-02-05T12:00:00Z", approvals=[approval])]
+    write_yaml(evidence / "deploys.yaml", deploys)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    record = {"change": 7, "author": DEV, "commits": [dana, merged], "approvals": [approval]}
+    write_yaml(evidence / "reviews.yaml", [record])
+    code, found = _review_002(repo.path, evidence, base)
+    assert code == 1
+    assert set(found) == {merged}
+    assert "did not count: by the commit's committer" in found[merged]
