@@ -137,3 +137,14 @@ def test_the_committer_of_a_merge_does_not_review_it(tmp_path: Path) -> None:
     assert code == 1
     assert set(found) == {merged}
     assert "did not count: by the commit's committer" in found[merged]
+
+
+def test_a_committer_cannot_waive_the_finding_of_what_they_committed(tmp_path: Path) -> None:
+    repo, evidence, shas = _case(tmp_path, LEAD, record=False)
+    waiver = {"rule": "REVIEW-002", "subject": shas["added"], "reason": "hotfix",
+              "approved_by": LEE, "expires": "2024-12-31"}  # fmt: skip
+    write_yaml(evidence / "waivers.yaml", [waiver])
+    result = check_json(repo, evidence, "--baseline", shas["base"], "--as-of", "2024-03-01")
+    assert result.code == 1, result.err
+    added = [f for f in result.json()["findings"] if f["subject"] == shas["added"]]
+    assert [f["waived"] for f in added] == [False]
