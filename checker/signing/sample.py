@@ -45,8 +45,8 @@ class Item:
         out = [
             f"git rev-list --count {self.range}   # prints {commits['count']}",
             f"git rev-list {self.range} | LC_ALL=C sort | sha256sum   # prints {commits['sha256']}",
-            f"git log --format='%H %ae%n%(trailers:key=Reviewed-by,key=Approved-by)' "
-            f"{self.range}   # authors and review lines",
+            f"git log --format='%H %ae %ce%n%(trailers:key=Reviewed-by,key=Approved-by)' "
+            f"{self.range}   # authors, committers and review lines",
         ]
         ref = self.entry.get("ref")
         if ref:
