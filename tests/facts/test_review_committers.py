@@ -148,3 +148,11 @@ def test_a_committer_cannot_waive_the_finding_of_what_they_committed(tmp_path: P
     assert result.code == 1, result.err
     added = [f for f in result.json()["findings"] if f["subject"] == shas["added"]]
     assert [f["waived"] for f in added] == [False]
+
+
+def test_a_mailmap_joins_a_committers_old_address(tmp_path: Path) -> None:
+    """The repository's .mailmap maps Lee's laptop address to his own (git's %cE)."""
+    repo, evidence, shas = _case(tmp_path, "Lee <lee@laptop.example>")
+    (repo / ".mailmap").write_text(f"Lee Lead <{LEE}> <lee@laptop.example>\n")
+    code, found = _review_002(repo, evidence, shas["base"])
+    assert code == 1 and set(found) == {shas["dana"], shas["added"]}
