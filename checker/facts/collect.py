@@ -187,10 +187,9 @@ def collect_facts(
         if params.gate is None:
             shipped = _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
-        commits, identities, coauthors = review.commit_facts(
-            history, evidence, shipped.ranges, revisions.resolved,
-            (params.rules.review_bots, params.rules.review_lines), cache, params.gate_moment(),
-        )  # fmt: skip
+        lines = (params.rules.review_bots, params.rules.review_lines)
+        commits, identities, coauthors = review.commit_facts(history, evidence, shipped.ranges,
+            revisions.resolved, lines, cache, params.gate_moment())  # fmt: skip
     records, hosts, judged = _fleet(evidence, streams, revisions, params)
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
