@@ -69,7 +69,9 @@ A Kustomization of an OCI artifact records its digest as the revision (``TAG@sha
 the artifact's ``org.opencontainers.image.revision`` as ``originRevision``: what whoever pushed
 it wrote, never checked by Flux. It is not taken as the commit deployed; the digest must be
 mapped with ``--revision-commit`` like any revision that names no commit, and the refusal
-quotes the claim.
+quotes the claim. A mapping to another commit of the repository than the claim names is
+refused (``gitops._contradicted``): the claim is no proof, but a mapping it contradicts is
+one of two words of which one is wrong.
 """
 
 from __future__ import annotations
@@ -432,6 +434,8 @@ class _Snapshot:
     """An OCI artifact's ``originRevision`` (its ``org.opencontainers.image.revision``
     annotation): what whoever pushed the artifact says it was built from, never taken as
     the commit deployed (``OCI_CLAIM``)."""
+    claimed: str | None = None
+    """The commit that ``originRevision`` names (``main@sha1:SHA``), where it names one."""
 
     def sync(self, cluster: str, at: str, done: str, how: str, path: Path) -> Sync:
         succeeded = self.status == "ReconciliationSucceeded"
@@ -449,6 +453,7 @@ class _Snapshot:
             automated=True,
             path=str(path),
             claim=self.claim,
+            claimed=self.claimed,
         )
 
 
@@ -478,7 +483,8 @@ def _snapshot(entry: dict[str, Any], origin: str, path: Path) -> _Snapshot:
             "org.opencontainers.image.revision annotation that whoever pushed it sets), which "
             "nothing ties to what was deployed"
         )
-    return _Snapshot(origin, revision, git_commit(revision), status, first, last, said)
+    claimed = git_commit(claim) if claim else None
+    return _Snapshot(origin, revision, git_commit(revision), status, first, last, said, claimed)
 
 
 def _kustomization(

@@ -89,6 +89,10 @@ class Sync:
     Flux OCI artifact's ``originRevision``, set by whoever pushed it; a chart version's build
     metadata that Flux did not write): shown, as a phrase, when the revision is refused as
     naming no commit, never taken as the commit."""
+    claimed: str | None = None
+    """The commit that claim names, where it names one (an OCI artifact's ``originRevision``,
+    ``main@sha1:SHA``): never taken as the commit deployed, but a ``--revision-commit`` that
+    maps the revision to another commit of the repository is refused (``_contradicted``)."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,32 @@ def resolve_commits(
                 "them with --revision-commit REV=SHA)",
             )
         out[sync] = found.sha
+    _contradicted(history, out, choices)
     return out
+
+
+def _contradicted(history: GitHistory, commits: dict[Sync, str], choices: Choices) -> None:
+    """Refuse a ``--revision-commit`` that maps a revision to one commit where the thing
+    deployed says it was built from another commit of ``history``. The claim proves nothing
+    (whoever pushed the artifact wrote it), but it is the build's own word: mapping the digest
+    of an artifact that says it holds an unreviewed hotfix to a reviewed commit recorded the
+    hotfix's rollout as the reviewed commit's, and ``check`` passed."""
+    claimed = history.resolve_ids({s.claimed for s in commits if s.claimed is not None})
+    for sync, commit in commits.items():
+        key = _mapping_key(sync, choices)
+        said = claimed[sync.claimed].sha if sync.claimed is not None else None
+        if key is None or said is None or said == commit:
+            continue
+        raise InputError(
+            f"{sync.origin}: --revision-commit maps {key!r} to {short(commit)}, but the "
+            f"artifact cluster {sync.cluster} ran says it was built from commit {short(said)} "
+            f"of {history.root} (its originRevision): whoever pushed it and the mapping "
+            "disagree on what was deployed",
+            path=sync.path,
+            hint="check which commit it was built from in your build pipeline's record of "
+            "what it pushed; where the originRevision is right, map the digest to that commit, "
+            "and where it is wrong, record the rollout by hand",
+        )
 
 
 def _not_a_commit(sync: Sync, hint: str) -> InputError:

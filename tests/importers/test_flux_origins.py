@@ -72,20 +72,16 @@ def test_an_artifacts_claimed_origin_is_not_the_commit_deployed(case: Case) -> N
     assert not (case.evidence / "deploys.jsonl").exists()  # nothing half-written
 
 
-def test_a_digest_tied_to_its_commit_is_judged_as_that_commit(case: Case) -> None:
-    """Whoever ties the digest to the commit it was built from answers for it; the record then
-    names that commit, and the review rules judge it."""
+def test_a_digest_tied_to_another_commit_than_its_claim_is_refused(case: Case) -> None:
+    """The pusher's originRevision named reviewed v2; the digest is mapped to the hotfix. One of
+    the two is wrong, and nothing shows which: refused, never advising the claimed commit."""
     hot = case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
-    path = _pushed(case)
-    code, err = _flux(case, path, "--revision-commit", f"{DIGEST}={hot}")
-    assert code == 0, err
-    (record,) = case.records("deploys.jsonl")
-    assert record["commit"] == hot
-    assert targets(record) == {"eu-west-1": "succeeded"} and "ref" not in record
-    report = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
-                     "--format", "json", "--as-of", "2024-06-30").json()  # fmt: skip
-    assert report["verdict"] == "fail"
-    assert record["id"] in findings(report, "REVIEW-002")[hot]
+    code, err = _flux(case, _pushed(case), "--revision-commit", f"{DIGEST}={hot}")
+    assert code == 2
+    assert f"says it was built from commit {case.v2[:12]}" in err
+    assert "where it is wrong, record the rollout by hand" in err
+    assert f"={case.v2}" not in err and "Traceback" not in err
+    assert not (case.evidence / "deploys.jsonl").exists()
 
 
 def _charted(case: Case, strategy: str | None) -> Path:
@@ -122,3 +118,44 @@ def test_build_metadata_flux_wrote_names_the_commit(case: Case) -> None:
     assert code == 0, err
     (record,) = case.records("deploys.jsonl")
     assert record["commit"] == case.v2
+
+
+def _hotfix_pushed(case: Case) -> tuple[str, Path]:
+    """An unreviewed hotfix's manifests pushed as an artifact whose originRevision says so
+    (``flux push artifact --revision main@sha1:HOTFIX``, as a build pipeline writes it)."""
+    hot = case.repo.commit("hotfix", {"app": "3"}, author=DEV, date="2024-06-05T08:00:00Z")
+    item = kustomization("checkout", [
+        Reconciled(hot, "2024-06-05T10:11:00Z", "2024-06-05T12:00:00Z"),
+    ])  # fmt: skip
+    return hot, write_list(case.work / "flux.json", [from_oci(item, {hot: DIGEST})])
+
+
+def test_a_mapping_the_artifact_contradicts_is_refused(case: Case) -> None:
+    """The artifact says it was built from the unreviewed hotfix; the team mapped its digest to
+    reviewed v2, signed off. The rollout was recorded as v2's, and the check passed (exit 0)."""
+    hot, path = _hotfix_pushed(case)
+    code, err = _flux(case, path, "--revision-commit", f"{DIGEST}={case.v2}",
+                      "--revision", case.v2, *SIGN_OFF)  # fmt: skip
+    assert code == 2
+    assert (
+        f"--revision-commit maps '{DIGEST}' to {case.v2[:12]}, but the artifact cluster "
+        f"eu-west-1 ran says it was built from commit {hot[:12]}"
+    ) in err
+    assert "Traceback" not in err
+    assert not (case.evidence / "deploys.jsonl").exists()  # nothing half-written
+
+
+def test_a_digest_tied_to_its_commit_is_judged_as_that_commit(case: Case) -> None:
+    """Whoever ties the digest to the commit it was built from (here the one its
+    originRevision names) answers for it; the record then names that commit, and the review
+    rules judge it."""
+    hot, path = _hotfix_pushed(case)
+    code, err = _flux(case, path, "--revision-commit", f"{DIGEST}={hot}")
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert record["commit"] == hot
+    assert targets(record) == {"eu-west-1": "succeeded"} and "ref" not in record
+    report = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
+                     "--format", "json", "--as-of", "2024-06-30").json()  # fmt: skip
+    assert report["verdict"] == "fail"
+    assert record["id"] in findings(report, "REVIEW-002")[hot]
