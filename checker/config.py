@@ -167,12 +167,24 @@ file system that ignores case, as macOS's and Windows' do), and is passed over a
 
 def _options_folders(root: Path) -> list[tuple[str, bool]]:
     """The folders of ``OPTIONS_FOLDERS`` at the root as named there, and whether each is
-    named for knightwatch."""
-    return [
-        (entry.name, entry.name.casefold() in OWN_FOLDERS)
-        for entry in sorted(root.iterdir())
-        if entry.name.casefold() in OPTIONS_FOLDERS and entry.is_dir() and not entry.is_symlink()
-    ]
+    named for knightwatch; and in a folder where other tools keep theirs, a folder named for
+    knightwatch (``.config/knightwatch/``, as mise reads ``.config/mise/config.toml``)."""
+    found = []
+    for entry in _folders(root):
+        if entry.name.casefold() in OPTIONS_FOLDERS:
+            found.append((entry.name, entry.name.casefold() in OWN_FOLDERS))
+            if entry.name.casefold() not in OWN_FOLDERS:
+                found.extend(
+                    (f"{entry.name}/{inner.name}", True)
+                    for inner in _folders(entry)
+                    if "." + inner.name.casefold().lstrip(".") in OWN_FOLDERS
+                )
+    return found
+
+
+def _folders(where: Path) -> list[Path]:
+    """The folders in ``where``, in name order (not links to one)."""
+    return [entry for entry in sorted(where.iterdir()) if entry.is_dir() and not entry.is_symlink()]
 
 
 def _refuse_options_folders(root: Path) -> None:

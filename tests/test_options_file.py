@@ -226,6 +226,10 @@ def test_an_example_beside_the_options_file_changes_nothing(tmp_path: Path, name
         ".Knightwatch/config.yaml",  # the folder, where letter case is ignored (macOS)
         ".GITHUB/knightwatch.yml",
         ".knightwatch.d/config.yaml",  # the conf.d convention
+        ".config/knightwatch/config.yaml",  # a folder of its own there, as mise's
+        ".config/Knightwatch/knightwatch.yml",
+        ".github/knightwatch/config.yml",
+        ".config/knightwatch.d/options.toml",
     ],
 )
 def test_an_options_file_in_a_tools_options_folder_is_refused(tmp_path: Path, where: str) -> None:
@@ -233,7 +237,7 @@ def test_an_options_file_in_a_tools_options_folder_is_refused(tmp_path: Path, wh
     knightwatch: nothing there is read."""
     repo, evidence = _passing(tmp_path)
     path = repo.path / where
-    path.parent.mkdir()
+    path.parent.mkdir(parents=True)
     path.write_text(STRICT)
     result = _check(repo.path, evidence)
     assert result.code == 2, result.err
@@ -301,6 +305,9 @@ def test_a_near_name_below_the_root_on_the_way_to_repo_is_refused(
         "compliance/README.md",
         ".knightwatch/config.example.yaml",  # examples, kept to be copied
         ".config/knightwatch.yaml.example",
+        ".config/knightwatch/config.example.yaml",
+        ".config/knightwatch/README.md",
+        ".github/knightwatch/workflows/deploy.yml",  # only the folder's own files
         "pyproject.toml",
     ],
 )
