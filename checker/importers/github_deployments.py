@@ -26,18 +26,18 @@ them, and are refused: the deployments on it, a failure among them, would be mis
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
-nothing). One that may have started (an ``in_progress``, ``pending`` or ``queued`` status)
-with no terminal status yet, or with no status at all, is recorded unfinished (``failed``, no
-end) until a later import sees it finish; one that never started (``waiting``) is passed
-over. GitHub deletes statuses after 90 days: a deployment with none left (or only
-``inactive``), created more than 90 days before the import, is refused unless the evidence
-holds its record already. It started
-at its first ``in_progress`` status (else its creation) and finished at its terminal status.
-Statuses are ordered by date, then id (GitHub dates them to the second). A status may move its
+nothing). One that may have started (an ``in_progress``, ``pending`` or ``queued`` status) with
+no terminal status yet, or with no status at all, is recorded unfinished (``failed``, no end)
+until a later import sees it finish; one that never started (``waiting``, or a ``failure``
+after ``waiting`` alone: rejected by its reviewers) is passed over. GitHub deletes statuses
+after 90 days: a deployment with none left (or only ``inactive``), created more than 90 days
+before the import, is refused unless the evidence holds its record already. It started at its
+first ``in_progress`` status (else its creation) and finished at its terminal status. Statuses
+are ordered by date, then id (GitHub dates them to the second). A status may move its
 deployment to another environment (its ``environment``): the record's is the one in force at
 the terminal status (for an unfinished one, its last status), and ``--environment`` chooses by
-it. GitHub's environment names are the same in any case: ``--environment production`` chooses
-a deployment to ``Production`` too, and records it under the name given; without
+it. GitHub's environment names are the same in any case: ``--environment production`` chooses a
+deployment to ``Production`` too, and records it under the name given; without
 ``--environment``, one environment spelt two ways is refused.
 
 GitHub does not date environment approvals. GitHub moves a deployment to a protected
@@ -382,6 +382,9 @@ def _facts(
     # GitHub dates statuses to the second: of two in the same second, the later id is later.
     dated.sort(key=lambda pair: (pair[0], pair[1]["id"]))
     statuses = [s for _, s in dated]
+    if _stopped_waiting(statuses):
+        result.passed_over["stopped while waiting for its reviewers"] += 1
+        return None
     ending = _ending(statuses)
     if ending is None:
         result.passed_over["not started"] += 1
@@ -407,6 +410,18 @@ def _facts(
         approvals=tuple(approvals),
         ref=named_ref(item.get("ref"), item["sha"]),
         reason=reason,
+    )
+
+
+def _stopped_waiting(statuses: list[dict[str, Any]]) -> bool:
+    """Whether a deployment ended while held ``waiting``, its job never released: a reviewer
+    rejected it, its protection rules failed, or it waited past 30 days, and GitHub posted a
+    ``failure`` (or ``error``) after its ``waiting`` alone. ``waiting`` is GitHub Actions' own
+    (the API's create-status takes no such state), and a job it released shows ``queued``:
+    recorded failed, the commit the environment's protection stopped was judged as deployed."""
+    states = [s["state"] for s in statuses if s["state"] != "inactive"]
+    return (
+        len(states) >= 2 and states[-1] in ("failure", "error") and set(states[:-1]) == {"waiting"}
     )
 
 

@@ -267,6 +267,36 @@ def test_a_deployment_only_waiting_for_its_reviewers_has_not_started(tmp_path: P
     assert deploys.read_bytes() == before
 
 
+@pytest.mark.parametrize("state", ["failure", "error"])
+def test_a_deployment_rejected_while_waiting_has_not_started(tmp_path: Path, state: str) -> None:
+    """A reviewer rejected the deployment (or its protection rules failed, or it waited past
+    30 days): GitHub posts a ``failure`` after its ``waiting``, and its job runs no step. It
+    was recorded failed, its unreviewed commit as deployed, and the check failed (exit 1) on a
+    deployment the environment's protection had stopped. ``waiting`` is GitHub Actions' own
+    (the API's create-status takes no such state), so nothing else ran it."""
+    repo, export, statuses, _ = _hotfix(tmp_path)
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    before = deploys.read_bytes()
+    waiting = statuses[-1] | {"state": "waiting"}
+    stopped = statuses[0] | {"id": waiting["id"] + 1, "state": state}
+    result = _import(repo, export, [stopped, waiting])
+    assert result.code == 0, result.err
+    assert "1 stopped while waiting for its reviewers, passed over" in result.err
+    assert deploys.read_bytes() == before
+    assert _check(repo).code == 0
+
+
+def test_a_deployment_released_after_waiting_then_failed_is_recorded(tmp_path: Path) -> None:
+    """Released (queued) and then failed: its job ran, and the failure is its outcome."""
+    repo, export, statuses, hotfix = _hotfix(tmp_path)
+    success, running, queued = statuses
+    waiting = queued | {"id": queued["id"] - 1, "state": "waiting"}
+    result = _import(repo, export, [success | {"state": "failure"}, running, queued, waiting])
+    assert result.code == 0, result.err
+    record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
+    assert record["commit"] == hotfix and record["targets"][0]["status"] == "failed"
+
+
 def test_an_unfinished_deployment_is_brought_up_to_date_once_it_finished(
     tmp_path: Path,
 ) -> None:
