@@ -19,6 +19,7 @@ from checker.evidence.models import Deployment, timestamp_ns
 from checker.evidence.models import Review as ReviewRecord
 from checker.evidence.trailers import COAUTHOR
 from checker.facts.document import Approval, Commit, Review
+from checker.facts.landing import landed
 from checker.facts.streams import Streams, succeeded_anywhere
 from checker.vocabulary import short
 
@@ -612,7 +613,7 @@ def _unseen(history: GitHistory, at: str, commits: set[str]) -> dict[str, str]:
     """Of an approval that names no commit, given at ``at``, on a change of ``commits``: why it
     does not cover each commit committed after it (the committer's date, more than ``SKEW_S``
     later), which it cannot have seen, unless the forge made it at the merge from what the
-    approval saw (``_landed``)."""
+    approval saw (``landed``)."""
     limit = timestamp_ns(at) // 1_000_000_000 + SKEW_S
     seen = [sha for sha in sorted(commits) if history.commits[sha].committer_time <= limit]
     return {
@@ -622,42 +623,8 @@ def _unseen(history: GitHistory, at: str, commits: set[str]) -> dict[str, str]:
             "covers only what was committed when it was given"
         )
         for sha in sorted(commits)
-        if sha not in seen and not _landed(history, sha, seen)
+        if sha not in seen and not landed(history, sha, seen)
     }
-
-
-def _landed(history: GitHistory, sha: str, seen: list[str]) -> bool:
-    """Whether a commit made after an approval is a landing of what it saw: a merge commit
-    whose change to its first parent is exactly what its second parent brings since they
-    forked (git's own merge, nothing of its own: a merge that added code, on the branch or on
-    landing, is not), or a squash or rebase commit whose change is one the approval saw
-    (``_seen_patches``), or a commit that changes nothing."""
-    parents = history.commits[sha].parents
-    own = _patch_id(history, parents[0], sha) if parents else None
-    if len(parents) == 2:
-        forks = history.merge_bases(*parents)
-        return own in {_patch_id(history, fork, parents[1]) for fork in forks}
-    return len(parents) == 1 and (own == "" or own in _seen_patches(history, seen, parents[0]))
-
-
-def _seen_patches(history: GitHistory, seen: list[str], base: str) -> set[str]:
-    """The changes (``_patch_id``) a squash or rebase onto ``base`` of commits in ``seen`` may
-    make: each one's own (a commit rebased), and all that the branch to it changed since it
-    forked from ``base`` (squashed)."""
-    found = set()
-    for sha in seen:
-        parents = history.commits[sha].parents
-        found.add(_patch_id(history, parents[0], sha) if len(parents) == 1 else "")
-        found.update(_patch_id(history, fork, sha) for fork in history.merge_bases(base, sha))
-    return found - {""}
-
-
-def _patch_id(history: GitHistory, old: str, new: str) -> str:
-    """The patch id (``git patch-id --stable``) of the change from ``old`` to ``new``, its
-    lines alone (no context lines, which another change nearby alters; line numbers and white
-    space ignored); empty when nothing changed."""
-    diff = history.git_output(["diff-tree", "-p", "-U0", "--no-renames", "--binary", old, new])
-    return history.git_output(["patch-id", "--stable"], stdin=diff).decode().split(" ")[0]
 
 
 def _iso(seconds: int) -> str:

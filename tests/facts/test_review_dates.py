@@ -30,12 +30,13 @@ def _forge(day: int) -> tuple[str, str]:
 class Case:
     """Lee's base on main; Dana's change on a branch; what landed on main."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, base: str = "0", change: str = "1") -> None:
+        """``base`` and ``change``: file a's text on main and in Dana's approved commit."""
         self.repo = ScriptedRepo(tmp_path / "repo")
         self.evidence = tmp_path / "evidence"
-        self.base = self.repo.commit("base", {"a": "0", "b": "0"}, author=LEAD, date=_at(1))
+        self.base = self.repo.commit("base", {"a": base, "b": "0"}, author=LEAD, date=_at(1))
         self.repo.branch("change")
-        self.dana = self.repo.commit("dana's change", {"a": "1"}, author=DEV, date=_at(2))
+        self.dana = self.repo.commit("dana's change", {"a": change}, author=DEV, date=_at(2))
         self.other_records: list[dict[str, Any]] = []
 
     def check(
@@ -172,3 +173,50 @@ def test_a_merge_after_the_approval_with_code_of_its_own_is_not_covered(tmp_path
     assert code == 1
     assert set(found) == {merged}
     assert LATE in found[merged]
+
+
+GUARDED = "if test_only:\n    pass\nrun()\n"
+"""File a on main: a block that runs in tests alone."""
+
+
+def test_a_squash_that_moves_an_approved_line_is_not_covered(tmp_path: Path) -> None:
+    """Lee approved ``wipe()`` inside the test-only block; what landed runs it everywhere. The
+    added line is the same, white space and place aside, so git patch-id gave the same sum and
+    the approval covered the squash (exit 0)."""
+    case = Case(tmp_path, GUARDED, "if test_only:\n    pass\n    wipe()\nrun()\n")
+    case.repo.checkout("main")
+    squash = case.repo.commit("Dana's change (#7)", {"a": GUARDED + "wipe()\n"}, author=DEV,
+                              date=_at(5), committer=_forge(5))  # fmt: skip
+    code, found = case.check(squash, [case.dana, squash])
+    assert code == 1
+    assert set(found) == {squash}
+    assert LATE in found[squash]
+
+
+def test_a_merge_that_reindents_a_line_is_not_covered(tmp_path: Path) -> None:
+    """A merge of main into the change, after the approval, that changes the white space of a
+    line main brought: not git's own merge, though the lines differ in white space alone."""
+    case = Case(tmp_path)
+    merged = _sync_merge(case, {"b": "    1"})
+    code, found = case.check(merged, [case.dana, merged])
+    assert code == 1
+    assert set(found) == {merged}
+
+
+def test_a_squash_onto_a_change_nearby_in_the_same_file_is_covered(tmp_path: Path) -> None:
+    """Main changed line 2 of the file while the change, which changed line 5, waited: the
+    squash holds both, as git merges them, and is covered."""
+    lines = [f"line {n}\n" for n in range(1, 8)]
+    ours = [*lines[:4], "dana\n", *lines[5:]]
+    case = Case(tmp_path, "".join(lines), "".join(ours))
+    case.repo.checkout("main")
+    theirs = [*lines[:1], "lee\n", *lines[2:]]
+    moved = case.repo.commit("lee's work", {"a": "".join(theirs)}, author=LEAD, date=_at(2, 30))
+    case.other_records = [
+        {"change": 8, "author": LEAD, "commits": [moved],
+         "approvals": [{"by": "dana@example.com", "at": _at(2, 40)}]}
+    ]  # fmt: skip
+    both = [*lines[:1], "lee\n", *lines[2:4], "dana\n", *lines[5:]]
+    squash = case.repo.commit("Dana's change (#7)", {"a": "".join(both)}, author=DEV,
+                              date=_at(5), committer=_forge(5))  # fmt: skip
+    assert case.check(squash, [case.dana, squash]) == (0, {})
