@@ -306,7 +306,7 @@ def deadcode_facts(
         at_deployment=by_scope,
         at_commit=code,
         registries=table,
-        **_history_facts(history, parsed, revived, (registries, at_commit)),
+        **_history_facts(history, parsed, revived, (registries, at_commit, _referenced(code))),
         **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
@@ -324,7 +324,7 @@ def _history_facts(
     history: GitHistory,
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
     revived: dict[str, Revival],
-    deployed: tuple[_Registries, dict[str, RegistryAt]],
+    deployed: tuple[_Registries, dict[str, RegistryAt], dict[str, set[str]]],
 ) -> _HistoryFacts:
     """Each flag's history (with a merge gate's revivals, ``revived``), the flags ever
     retired, and the deadlines the registry moved at each deployed commit (``deployed``)."""
@@ -345,21 +345,28 @@ def _deadlines(
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
     registries: _Registries,
     at_commit: dict[str, RegistryAt],
+    referenced: dict[str, set[str]],
 ) -> dict[str, dict[str, Deadline]]:
     """By deployed commit, ``Deployment.earlier_remove_by``: for each active flag of its
     registry, the earliest ``remove_by`` a version of the registry in its history recorded,
-    where its registry gives a later one or none. A deadline moved later in the registry, or
-    dropped from it, held DEAD-003 off: the day a flag was to be gone by stands, and an
-    extension is a waiver, on record with its reason and expiry."""
+    where its registry gives a later one or none; and for each flag its code references
+    (``referenced``) that its registry no longer lists and that no version retired, the
+    earliest such date. A deadline moved later in the registry, dropped from it, or dropped
+    with the flag's entry while the code still uses the flag, held DEAD-003 off: the day a
+    flag was to be gone by stands, and an extension is a waiver, on record with its reason and
+    expiry."""
     recorded: Recorded = defaultdict(list)
+    retired: set[str] = set()
     for index, (_, registry) in enumerate(parsed):
         for flag in registry.flags if registry is not None else []:
             recorded[flag_key(flag.name)].append((flag.remove_by, index))
+            retired |= {flag_key(flag.name)} if flag.status == "retired" else set()
     dated = any(day is not None for dates in recorded.values() for day, _ in dates)
     out = {}
     for sha, (_, blob) in sorted(at_commit.items()) if dated else ():
         registry = registries.parsed.get(blob or "")
-        found = _earlier_dates(history, (parsed, recorded), registry, sha)
+        dropped = _dropped(registry, referenced.get(sha, set()), retired)
+        found = _earlier_dates(history, (parsed, recorded), (registry, dropped), sha)
         if found:
             out[sha] = found
     return out
@@ -368,13 +375,19 @@ def _deadlines(
 def _earlier_dates(
     history: GitHistory,
     known: tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded],
-    registry: FlagRegistry | None,
+    listing: tuple[FlagRegistry | None, list[str]],
     sha: str,
 ) -> dict[str, Deadline]:
-    """``_deadlines`` for one deployed commit ``sha`` and its ``registry``: git is asked which
-    versions are in its history only where a flag has an earlier date somewhere."""
+    """``_deadlines`` for one deployed commit ``sha``, its registry, and the flags its code
+    references that the registry dropped (``listing``): git is asked which versions are in its
+    history only where a flag has an earlier date somewhere."""
     parsed, recorded = known
+    registry, dropped = listing
     wanted = _wanted_dates(registry, recorded)
+    for name in dropped:
+        dates = sorted((d, i) for d, i in recorded.get(flag_key(name), []) if d is not None)
+        if dates:
+            wanted[name] = (None, dates)
     asked = {parsed[i][0].commit for _, earlier in wanted.values() for _, i in earlier}
     inside = history.in_history_of(asked, sha) if asked else set()
     out = {}
@@ -391,6 +404,21 @@ def _earlier_dates(
                 moved_short=short(moved) if moved is not None else None,
             )
     return out
+
+
+def _referenced(code: Mapping[str, CodeAtCommit]) -> dict[str, set[str]]:
+    """The flag names each deployed commit's code references."""
+    return {sha: set(at.references) for sha, at in code.items()}
+
+
+def _dropped(registry: FlagRegistry | None, referenced: set[str], retired: set[str]) -> list[str]:
+    """The flags of ``referenced`` that a readable ``registry`` does not list under any
+    spelling, and that no version retired (DEAD-001's, once dropped): still in use, with no
+    entry to say so."""
+    if registry is None:
+        return []
+    listed = {flag_key(flag.name) for flag in registry.flags}
+    return sorted(n for n in referenced if flag_key(n) not in listed | retired)
 
 
 def _wanted_dates(
@@ -416,10 +444,16 @@ def _moved_at(
 ) -> str | None:
     """The commit of the first version after the one that recorded the date (``flag``: its
     key, the date and that version's index), in the history of ``sha`` and descending from it,
-    that gives the flag another date or none: who moved the deadline."""
+    that gives the flag another date or none, or that no longer lists the flag: who moved the
+    deadline, or dropped it with the flag's entry."""
     (parsed, recorded), (key, (day, index)) = known, flag
     since = parsed[index][0].commit
-    later = [parsed[i][0].commit for d, i in recorded[key] if i > index and d != day]
+    gave = {i: d for d, i in recorded[key]}
+    later = [
+        parsed[i][0].commit
+        for i in range(index + 1, len(parsed))
+        if (gave[i] != day if i in gave else parsed[i][1] is not None)
+    ]
     inside = history.in_history_of(later, sha) if later else set()
     return next((c for c in later if c in inside and history.is_ancestor(since, c)), None)
 

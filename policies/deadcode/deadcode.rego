@@ -128,7 +128,8 @@ respelled(record) := {text |
 #   A flag still active in the registry at a deployed commit must not be past its remove_by
 #   date (a UTC day) when that deployment starts: temporary flags left in place are how dead
 #   code accumulates. The date is the earliest remove_by any version of the registry in that
-#   commit's history gave the flag: moving it later, or dropping it, does not hold it off.
+#   commit's history gave the flag: moving it later, or dropping it, does not hold it off;
+#   nor does deleting the flag's entry while the deployed code still references it.
 # custom:
 #   id: DEAD-003
 #   subject: "{flag}"
@@ -163,8 +164,8 @@ overdue contains late if {
 	registry := input.registries[deployment.registry]
 	earlier := object.get(deployment, "earlier_remove_by", {})
 	some name in {n | some n in registry.dated} | {n | some n, _ in earlier}
-	registry.flags[name].status == "active"
-	deadline := object.get(earlier, name, registry.flags[name])
+	still_in_use(registry, name)
+	deadline := object.get(earlier, name, object.get(registry.flags, name, {}))
 	deployment.started_at_ns >= deadline.remove_by_end_ns
 	late := {
 		"flag": name,
@@ -173,6 +174,12 @@ overdue contains late if {
 		"moved": moved_text(deadline),
 	}
 }
+
+# An active flag; or one the registry no longer lists, which "earlier_remove_by" holds only
+# while the deployed code still references it and no version retired it.
+still_in_use(registry, name) if registry.flags[name].status == "active"
+
+still_in_use(registry, name) if not registry.flags[name]
 
 moved_text(deadline) := "" if not deadline.short
 

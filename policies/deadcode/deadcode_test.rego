@@ -200,6 +200,16 @@ test_an_earlier_remove_by_of_a_retired_flag_is_not_overdue if {
 	count(deadcode.overdue_flag) == 0 with input as world([d])
 }
 
+# A flag the registry dropped while the deployed code still uses it: Python gives its
+# earliest date in earlier_remove_by, and it is overdue as an active flag is.
+test_a_flag_dropped_from_the_registry_is_still_overdue if {
+	d := deployment("D1", {}, {"earlier_remove_by": earlier(null, null)})
+	findings := deadcode.overdue_flag with input as world([d])
+	some f in findings
+	f.subject == "tmp"
+	f.deployments == ["D1"]
+}
+
 test_retired_or_undated_flags_are_not_overdue if {
 	retired := flag("retired", {"remove_by": "2024-01-01", "remove_by_end_ns": 10})
 	undated := flag("active", {})

@@ -126,3 +126,46 @@ def test_the_owner_of_an_overdue_flag_cannot_waive_its_finding(tmp_path: Path) -
     said = {f["subject"]: f for f in _check(tmp_path, repo, sha).json()["findings"]}
     assert said["promo"]["waived"] is False
     assert "not applied: lee@example.com owns promo" in said["DEAD-003:promo"]["message"]
+
+
+def test_a_flag_dropped_from_the_registry_while_still_used_is_still_overdue(
+    tmp_path: Path,
+) -> None:
+    """promo was to be gone by 2024-01-05; on 2024-01-10 Lee deleted its entry from the
+    registry, and D1 shipped code still using it. The deployed registry had no active promo,
+    so DEAD-003 said nothing and only the low DEAD-005 (an unregistered flag) was left: under
+    --fail-on medium the check passed (exit 0). Whoever dropped it cannot waive the finding."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    other = flag("banner", "Site banner")
+    first = _commit(
+        repo,
+        1,
+        {"flags.yaml": registry(flag("promo", PURPOSE, remove_by="2024-01-05"), other),
+         "app.py": "promo\n"},
+    )  # fmt: skip
+    dropped = _commit(repo, 10, {"flags.yaml": registry(other)}, author=LEAD)
+    sha = _commit(repo, 11, {"app.py": "promo()\n"})
+    result = _check(tmp_path, repo, sha, "--fail-on", "medium")
+    assert result.code == 1
+    assert _overdue(result) == [
+        "Flag promo was to be removed by 2024-01-05 but was still active when 1 deployments "
+        f"started: D1; the registry gave 2024-01-05 at {first[:12]} and dropped it at "
+        f"{dropped[:12]}: the earliest date recorded applies."
+    ]
+    waiver = {"rule": "DEAD-003", "subject": "promo", "reason": "later", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
+    said = {f["subject"]: f["waived"] for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo"] is False
+
+
+def test_a_retired_flag_dropped_from_the_registry_is_not_overdue(tmp_path: Path) -> None:
+    """A flag retired and then dropped while the code still names it is DEAD-001's, not
+    DEAD-003's: it was not left active."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": "promo\n"})
+    _commit(repo, 2, {"flags.yaml": registry(flag("promo", PURPOSE, "retired",
+                                                   retired_at="2024-01-02"))})  # fmt: skip
+    sha = _commit(repo, 10, {"flags.yaml": registry()}, author=LEAD)
+    result = _check(tmp_path, repo, sha)
+    assert _overdue(result) == []
+    assert "DEAD-001" in {f["rule"] for f in result.json()["findings"]}
