@@ -394,11 +394,11 @@ COMMITTED = (
 
 
 def _committed_by_another(commit: GitCommit | None) -> bool:
-    """Whether a commit has a committer whose address is not its author's."""
-    return (
-        commit is not None
-        and bool(commit.committer_email)
-        and normalise(commit.committer_email) != normalise(commit.author_email)
+    """Whether a commit has a committer whose address is not its author's. An empty committer
+    address (``Lee <>``, which git accepts) is not the author's: it names nobody, and may be
+    any reviewer."""
+    return commit is not None and (
+        normalise(commit.committer_email) != normalise(commit.author_email)
     )
 
 
@@ -473,7 +473,8 @@ def _committers(history: GitHistory, identities: IdentityResolver, shas: set[str
             continue
         who = identities.identify(commit.committer_email)
         if who.identity is None:
-            nameless[sha] = f"{visible(commit.committer_email)} ({who.unresolved})"
+            shown = visible(commit.committer_email) or "<>"
+            nameless[sha] = f"{shown} ({who.unresolved})"
         elif who.identity != identities.identify(commit.author_email).identity:
             committers[sha] = who.identity
     return committers, nameless

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
@@ -92,6 +93,20 @@ def test_a_committer_who_names_nobody_may_be_the_approver(tmp_path: Path) -> Non
     assert set(found) == {shas["dana"], shas["added"]}
     assert "has a committer who is not an identity: lee@laptop" in found[shas["dana"]]
     assert "has a committer who is not an identity" in found[shas["added"]]
+
+
+@pytest.mark.parametrize("committer", ["Lee <>", "Lee < >"])
+def test_a_committer_with_an_empty_address_may_be_the_approver(
+    tmp_path: Path, committer: str
+) -> None:
+    """git accepts an empty committer address (``GIT_COMMITTER_EMAIL=``). It was taken for no
+    committer at all: Lee committed onto Dana's change as ``Lee <>``, approved it, and
+    REVIEW-002 passed (exit 0). It names nobody, so it may be Lee, and fails closed."""
+    repo, evidence, shas = _case(tmp_path, committer)
+    code, found = _review_002(repo, evidence, shas["base"])
+    assert code == 1
+    assert set(found) == {shas["dana"], shas["added"]}
+    assert "has a committer who is not an identity: <> (" in found[shas["dana"]]
 
 
 def test_identities_join_a_committers_addresses(tmp_path: Path) -> None:
