@@ -600,6 +600,8 @@ def _approvals(
         excluded = _approval_excluded(record, author, identity, writers) or unnamed
         line = f"approval by {visible(approval.by)} in review {visible(record.change)}"
         covered = _covered(history, resolved, approval.commit, change_commits)
+        if approval.commit is not None:
+            covered |= _landings(history, covered, change_commits)
         unseen = _unseen(history, approval.at, covered) if approval.commit is None else {}
         for sha in sorted(covered):
             yield sha, line, identity, excluded or unseen.get(sha, ""), approval.at
@@ -626,6 +628,27 @@ def _unseen(history: GitHistory, at: str, commits: set[str]) -> dict[str, str]:
         for sha in sorted(commits)
         if sha not in seen and not landed(history, sha, seen)
     }
+
+
+def _landings(history: GitHistory, covered: set[str], commits: set[str]) -> set[str]:
+    """Of the change's ``commits``, those an approval naming its commit does not reach as that
+    commit's ancestors but that land what it covered (``covered``), as ``landed`` judges them:
+    the merge commit that lands the change, a squash or a rebase of the approved commits,
+    listed in the record as its merge commit. A merge lands what was approved only when each
+    of its parents among the change's commits is covered: one that merges a commit pushed
+    after the approved one is that commit's landing, not the approval's. Without them, a
+    record naming the approved head left its own squash or merge commit unreviewed."""
+    if not covered:
+        return set()
+    seen = sorted(covered)
+    found = set()
+    for sha in sorted(commits - covered):
+        parents = set(history.commits[sha].parents)
+        if len(parents) > 1 and not (parents & covered and parents & commits <= covered):
+            continue
+        if landed(history, sha, seen):
+            found.add(sha)
+    return found
 
 
 def _iso(seconds: int) -> str:

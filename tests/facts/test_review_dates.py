@@ -220,3 +220,38 @@ def test_a_squash_onto_a_change_nearby_in_the_same_file_is_covered(tmp_path: Pat
     squash = case.repo.commit("Dana's change (#7)", {"a": "".join(both)}, author=DEV,
                               date=_at(5), committer=_forge(5))  # fmt: skip
     assert case.check(squash, [case.dana, squash]) == (0, {})
+
+
+def _named(case: Case, commit: str) -> dict[str, str]:
+    return {"by": LEE, "at": APPROVED, "commit": commit}
+
+
+def test_a_squash_of_the_approved_head_named_by_the_record_is_covered(tmp_path: Path) -> None:
+    """A record (written by hand, or by an exporter that names every approval's commit) names
+    the approved head and lists the squash commit that landed it. The squash is no ancestor of
+    the head, so the approval covered nothing of it: REVIEW-002 failed (exit 1) on the forge's
+    own squash of exactly what was approved."""
+    case = Case(tmp_path)
+    case.main_moves()
+    squash = case.repo.commit("Dana's change (#7)", {"a": "1"}, author=DEV, date=_at(5),
+                              committer=_forge(5))  # fmt: skip
+    assert case.check(squash, [case.dana, squash], _named(case, case.dana)) == (0, {})
+
+
+def test_the_merge_of_the_approved_head_named_by_the_record_is_covered(tmp_path: Path) -> None:
+    case = Case(tmp_path)
+    case.main_moves()
+    merged = case.repo.merge("change", "Merge pull request #7", author="Kim <kim@example.com>",
+                             date=_at(5))  # fmt: skip
+    assert case.check(merged, [case.dana, merged], _named(case, case.dana)) == (0, {})
+
+
+def test_a_squash_holding_a_push_after_the_named_head_is_not_covered(tmp_path: Path) -> None:
+    case = Case(tmp_path)
+    pushed = case.repo.commit("after the approval", {"a": "2"}, author=DEV, date=_at(4))
+    case.repo.checkout("main")
+    squash = case.repo.commit("Dana's change (#7)", {"a": "2"}, author=DEV, date=_at(5),
+                              committer=_forge(5))  # fmt: skip
+    code, found = case.check(squash, [case.dana, pushed, squash], _named(case, case.dana))
+    assert code == 1
+    assert set(found) == {squash}  # the branch's own commits never reached main
