@@ -5,8 +5,9 @@ The commit's tree is compared, file by file, with the three-way merge git makes 
 sides: the file as the approved side left it, as the commit's own parent holds it, and as
 both came from. A file that the commit changes but the approved side did not, or whose
 content differs from that merge by a line, a moved line or white space, is not such a
-commit. Nothing is written to the repository: blobs are read with ``git cat-file`` and a
-file changed on both sides is merged by ``git merge-file`` on temporary copies.
+commit. Nothing is written to the repository: blobs are read with ``git cat-file`` and
+hashed (``read_verified``), and a file changed on both sides is merged by ``git merge-file``
+on temporary copies.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import BatchReader
+from checker.evidence.objectcheck import read_verified
 
 Entry = tuple[str, str] | None
 """A file as a tree holds it: its mode and blob id, or None when the tree does not hold it."""
@@ -92,11 +93,7 @@ def _merges_to(history: GitHistory, entries: tuple[Entry, Entry, Entry], final: 
 def _merge_file(history: GitHistory, blobs: list[str]) -> bool:
     """Whether ``git merge-file`` merges the first three blobs (ours, ancestor, theirs) without
     a conflict into the fourth's content."""
-    reader = BatchReader(history)
-    try:
-        data = [content for _, _, content in reader.read(blobs)]
-    finally:
-        reader.close()
+    data = [content for _, _, content in read_verified(history.root, history.env, blobs)]
     with tempfile.TemporaryDirectory(prefix="knightwatch-merge-") as folder:
         names = []
         for index, content in enumerate(data[:3]):
