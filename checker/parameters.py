@@ -39,13 +39,6 @@ def registry_path(path: str) -> str:
     return path
 
 
-def _key_address(value: str) -> str:
-    """An approver with a key is named by address: a key vouches for one mailbox's owner."""
-    if "@" not in value:
-        raise ValueError(f"{value!r} is not an address: a waiver key belongs to an address")
-    return value
-
-
 def _waiver_key(value: str) -> str:
     from checker.signing.waivers import parse_key
 
@@ -58,10 +51,11 @@ WaiverKey = Annotated[str, AfterValidator(_waiver_key)]
 
 
 def _one_key_each(keys: dict[str, str]) -> dict[str, str]:
-    """Each approver named once, by an address. An audit joins a waiver's approver to a key
-    under every spelling of its address, and any key held for them makes their waivers count:
-    ``{cro@ex.com: CRO's key, cro+x@ex.com: another}`` let a waiver signed with the other count
-    as the CRO's, while the report seemed to require the CRO's key."""
+    """Each approver named once, by a well-formed address (a key vouches for one mailbox's
+    owner, never a name identities.yaml could give anyone). An audit joins a waiver's approver
+    to a key under every spelling of its address, and any key held for them makes their
+    waivers count: ``{cro@ex.com: CRO's key, cro+x@ex.com: another}`` let a waiver signed with
+    the other count as the CRO's, while the report seemed to require the CRO's key."""
     from checker.evidence.identities import IdentityResolver
 
     people, seen = IdentityResolver(), dict[str, str]()
@@ -78,9 +72,7 @@ def _one_key_each(keys: dict[str, str]) -> dict[str, str]:
     return keys
 
 
-WaiverKeys = Annotated[
-    dict[Annotated[str, AfterValidator(_key_address)], WaiverKey], AfterValidator(_one_key_each)
-]
+WaiverKeys = Annotated[dict[str, WaiverKey], AfterValidator(_one_key_each)]
 """Approvers' public keys by address (``waiver_keys``), each approver once."""
 
 ServiceGlobs = Annotated[list[Annotated[str, AfterValidator(service_glob)]], Field(min_length=1)]

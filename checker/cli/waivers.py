@@ -107,9 +107,8 @@ def _repository(where: Path) -> str:
 def signed_file(file: Path, approver: str, key: Any, repository: str) -> tuple[str, list[str]]:
     """The waivers file, in its own format, with ``approver``'s signature on each waiver they
     approved (any signature there before replaced), for ``repository``, and a line saying
-    each one signed. Every
-    waiver is validated first, as a check reads it: an approver signs only waivers a check can
-    read."""
+    each one signed. Every waiver is validated first, as a check reads it: an approver signs
+    only waivers a check can read."""
     from checker.signing.waivers import sign
 
     data = read_text(file)

@@ -177,16 +177,6 @@ class OrgFile(_Strict):
         if problem is not None:
             raise ValueError(f"waiver_keys: {problem}: {UNASKED_HINT}")
         return self
-        approvers = {normalise(a) for a in self.waiver_approvers}
-        people = IdentityResolver()
-        for address in self.waiver_keys:
-            if people.identify(address).identity not in approvers:
-                raise ValueError(
-                    f"waiver_keys: {address} is not among waiver_approvers "
-                    f"({', '.join(self.waiver_approvers)}), so its key would be asked of no "
-                    "waiver: give each approver's key under the address they are named by"
-                )
-        return self
 
 
 @dataclass(frozen=True)
