@@ -287,7 +287,12 @@ def read_whole_list(path: Path, what: str, save: str) -> list[Any]:
     says nothing of the 51st, and a page of any size may have been asked with that size. An
     empty page comes only past the last: one before a page that holds items is of another
     listing (the page past the last saved twice is still the end)."""
-    pages = read_pages(path, what)
+    return whole_items(read_pages(path, what), path, what, save)
+
+
+def whole_items(pages: list[list[Any]], path: Path, what: str, save: str) -> list[Any]:
+    """The items of ``pages``, read from ``path``, where they show the list whole
+    (``read_whole_list``)."""
     last = len(pages[-1])
     expect(
         not last,

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from checker.errors import InputError
 from checker.evidence import jsonread
 from checker.evidence.files import read_text
-from checker.importers.common import expect, read_pages, read_whole_list, refuse_api_error
+from checker.importers.common import expect, read_pages, refuse_api_error, whole_items
 
 STATUS_LINE = re.compile(r"HTTP/[0-9.]+ (\d{3})[^\n]*\n")
 LINK = re.compile(r'<([^>]*)>;\s*rel="([a-z]+)"')
@@ -64,8 +64,9 @@ def read_list(path: Path, what: str, save: str) -> list[Any]:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
     if text.lstrip().startswith("HTTP/"):
         return _numbered(_linked_pages(text, path, what), path, what, save)
-    items = read_whole_list(path, what, save)
-    held = [len(page) for page in read_pages(path, what) if page]
+    pages = read_pages(path, what)
+    items = whole_items(pages, path, what, save)
+    held = [len(page) for page in pages if page]
     expect(
         len(held) <= 1,
         path,
