@@ -155,9 +155,10 @@ def coauthor_keys(
     history: GitHistory | None = None,
 ) -> Writers:
     """The co-authors (``Co-authored-by:``) of each of ``shas`` that has any, and its
-    committer where another than its author committed it (merge commits aside): each address
-    normalised, and the identity it names. A co-author or a committer wrote the commit as its
-    author did: their review of it does not count, nor does their waiver of its finding."""
+    committer where another than its author committed it (a merge's too: whoever merged wrote
+    the merge): each address normalised, and the identity it names. A co-author or a committer
+    wrote the commit as its author did: their review of it does not count, nor does their
+    waiver of its finding."""
     found: Writers = {}
     for sha in sorted(shas):
         values = [value for name, value in lines.get(sha, []) if name == COAUTHOR]
