@@ -307,3 +307,28 @@ def test_a_json_lines_file_is_signed_as_json_lines(case: Path) -> None:
     assert "signature" in json.loads((evidence / "waivers.jsonl").read_text())
     result = audit(case, "--config", auditor(case, {CRO: waiver_key(case, "cro")}))
     assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize(
+    "approved_by",
+    [f"CRO <{CRO}>, Lee <lee@example.com>", f"{CRO}\u200b"],
+)
+def test_a_waiver_an_audit_reads_as_nobody_is_not_signed(case: Path, approved_by: str) -> None:
+    """Signing matched ``approved_by`` by its last address alone, where an audit refuses a
+    value naming two people or holding an invisible character: the approver signed a waiver
+    (exit 0) the audit then refused (exit 2). Now the signing refuses it, naming the record."""
+    waivers = case / "ev" / "waivers.yaml"
+    records = yaml.safe_load(waivers.read_text())
+    records[0]["approved_by"] = approved_by
+    waivers.write_text(yaml.safe_dump(records, allow_unicode=True))
+    result = sign(case, "cro.key")
+    assert result.code == 2, result.err
+    assert "waiver #1: approved_by" in result.err and "names nobody" in result.err
+    assert "waivers.yaml" in result.err
+    assert "signature" not in waivers.read_text()
+
+
+def test_an_approver_given_as_a_display_name_with_an_address_signs(case: Path) -> None:
+    result = sign(case, "cro.key", approver=f"Chief Risk Officer <{CRO.upper()}>")
+    assert result.code == 0, result.err
+    assert "signed: #1 REVIEW-001 hotfix-1" in result.err

@@ -13,7 +13,7 @@ import yaml
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.files import Located, iter_records, read_text, validate
-from checker.evidence.identities import normalise
+from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.models import Waiver
 
 if TYPE_CHECKING:
@@ -115,14 +115,47 @@ def signed_file(file: Path, approver: str, key: Any, repository: str) -> tuple[s
     items: list[Located] = list(iter_records(data, file))
     records: list[dict[str, Any]] = []
     signed: list[str] = []
+    signer = _signer(approver)
     for index, item in enumerate(items, start=1):
         waiver = validate(Waiver, item, file, f"waiver #{index}")
         record = {k: _plain(v) for k, v in dict(item.value).items()}
-        if normalise(waiver.approved_by) == normalise(approver):
+        if _approved_by(signer, waiver.approved_by, file, index, item.line):
             record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key, repository)
             signed.append(f"#{index} {waiver.rule} {waiver.target} until {waiver.expires}")
         records.append(record)
     return _written(records, file.suffix), signed
+
+
+_IDENTITIES = IdentityResolver()
+"""How an audit reads an address where no identities.yaml joins it to others: the signing
+reads ``approved_by`` the same way, so it signs only waivers an audit applies to the signer."""
+
+
+def _signer(approver: str) -> str:
+    """The identity ``--approver`` names, or a usage error saying why it names nobody."""
+    found = _IDENTITIES.identify(approver)
+    if found.identity is None:
+        raise UsageError(f"--approver {approver!r} names nobody: {found.unresolved}")
+    return found.identity
+
+
+def _approved_by(signer: str, value: str, file: Path, index: int, line: int) -> bool:
+    """Whether a waiver's ``approved_by`` names the signer, as an audit reads it. One that an
+    audit reads as nobody (two addresses, an invisible character) but that holds the signer's
+    address is an input error: signed, the audit would refuse it anyway (exit 2), and the
+    approver would believe it in force."""
+    found = _IDENTITIES.identify(value)
+    if found.identity is not None:
+        return found.identity == signer
+    if normalise(value) == signer or signer in value.casefold():
+        raise InputError(
+            f"waiver #{index}: approved_by {value!r} names nobody ({found.unresolved}), so an "
+            "audit would not apply it: nothing was signed",
+            path=str(file),
+            line=line or None,
+            hint="write the one approver's address in approved_by, then sign again",
+        )
+    return False
 
 
 def _written(records: list[dict[str, Any]], suffix: str) -> str:
