@@ -157,22 +157,23 @@ def _shipment(raw: dict[str, Any], path: Path, line: int) -> Shipment:
     """The shipment a deployment record outside the run's scope states, or an input error:
     a record that cannot say whether it shipped a candidate's commit first cannot be passed
     over."""
-    where = f"deployment {shown(raw.get('id'))} of another service"
-    problem = next((k for k in SHIPMENT_KEYS if not isinstance(raw.get(k), str)), None)
-    if problem is not None:
+    values: list[Any] = [raw.get(key) for key in SHIPMENT_KEYS]
+    where = "deployment {} of another service"  # named only where one fails: a gate reads 10,000
+    if not all(isinstance(value, str) for value in values):
+        problem = next(k for k in SHIPMENT_KEYS if not isinstance(raw.get(k), str))
         raise InputError(
-            f"{where}: {problem} {shown(raw.get(problem))} cannot be read (a gate asks "
-            "whether it shipped the candidate's commits first)",
+            f"{where.format(shown(raw.get('id')))}: {problem} {shown(raw.get(problem))} cannot "
+            "be read (a gate asks whether it shipped the candidate's commits first)",
             path=str(path),
             line=line or None,
         )
+    identifier, service, environment, commit, started_at = values
     try:
-        check_timestamp(raw["started_at"])
+        check_timestamp(started_at)
     except ValueError as exc:
-        raise InputError(f"{where}: started_at: {exc}", path=str(path), line=line or None) from exc
-    return Shipment(
-        raw["id"], raw["service"], raw["environment"], raw["commit"], raw["started_at"], path, line
-    )
+        message = f"{where.format(shown(identifier))}: started_at: {exc}"
+        raise InputError(message, path=str(path), line=line or None) from exc
+    return Shipment(identifier, service, environment, commit, started_at, path, line)
 
 
 @dataclass

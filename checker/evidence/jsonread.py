@@ -106,9 +106,8 @@ def look_at(text: str, fields: LookedAt | None, screened: bool = False) -> Any:
     ``unremarkable`` as a whole, so the line need not be searched again."""
     if fields is None:
         return look(text)
-    if (not screened and not unremarkable(text)) or any(
-        text.count(quoted) > 1 for quoted in fields.quoted
-    ):
+    twice = max(map(text.count, fields.quoted), default=0) > 1
+    if twice or (not screened and not unremarkable(text)):
         return loads(text)
     try:
         return fields.validator.validate_json(text)
