@@ -245,3 +245,42 @@ def test_a_line_looked_at_is_screened_with_its_file(line: str) -> None:
     with pytest.raises(InputError) as raised:
         list(iter_records(data, PurePosixPath("deploys.jsonl"), lambda raw, n: False, fields))
     assert raised.value.line == 2
+
+
+_CLEAN = '{"id": "d1", "service": "api", "commit": "c", "started_at": "t"}'
+_NESTED = '{"id": "d3", "service": "api", "meta": {"service": "x"}, "commit": "c"}'
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        # the file holds "service" once more than records hold it: told at its end
+        ([_CLEAN, _CLEAN, '{"id": "d2", "service": "web", "service": "api"}', _CLEAN], 3),
+        # a nested name makes the whole-file count differ, so lines are searched one by one
+        ([_NESTED, _CLEAN, '{"id": "d2", "commit": "a", "commit": "b"}'], 3),
+        (['{"id": "d2", "id": "d9", "meta": {"id": 1}}', _NESTED], 1),
+    ],
+)
+def test_a_key_given_twice_in_a_record_passed_over_is_refused_at_the_files_end(
+    lines: list[str], line: int
+) -> None:
+    """Whether a looked-at key is given twice is told once for the whole file
+    (``KeyTally``): a record giving one twice is refused, naming its line, however many
+    records come after it and whatever else names the key."""
+    fields = jsonread.looked_at("id", "service", "commit", "started_at")
+    data = "".join(f"{text}\n" for text in lines).encode()
+    with pytest.raises(InputError, match="duplicate key") as raised:
+        list(iter_records(data, PurePosixPath("deploys.jsonl"), lambda raw, n: False, fields))
+    assert raised.value.line == line
+
+
+def test_a_key_named_in_a_nested_object_is_no_key_given_twice() -> None:
+    fields = jsonread.looked_at("id", "service", "commit", "started_at")
+    data = f"{_NESTED}\n{_CLEAN}\n{_NESTED}\n".encode()
+    seen: list[object] = []
+    kept = list(
+        iter_records(
+            data, PurePosixPath("deploys.jsonl"), lambda raw, n: seen.append(raw) or False, fields
+        )
+    )
+    assert kept == [] and [r["service"] for r in seen] == ["api", "api", "api"]  # type: ignore[index]
