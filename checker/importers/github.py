@@ -8,7 +8,7 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
   (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``,
   and ``pull_request_url``, which must be the pull request's own ``url``), every page of
-  them, ending with the empty page GitHub answers past the last (``common.read_whole_list``);
+  them, ending with the empty page GitHub answers past the last;
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
 - ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``).
   GitHub's answer names no issue in them; what ties the file to the pull request is that every
@@ -17,6 +17,12 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
   naming its ``merge_commit_sha`` or its head and dated at its ``merged_at`` (which also shows
   the file saved whole up to the merge). An event id in the events of two pull requests is
   refused: GitHub lists an event under one issue only, so one file was copied from the other.
+
+Each list must show itself whole (``github_pages``): one page (a recent ``gh api --paginate``
+writes every page as one array), or every page with its headers (``gh api --include
+--paginate``), numbered by its ``Link`` header. Several pages saved as bodies alone are
+refused: pages 1 and 3 look like a whole list, and a request for changes, an approver's own
+commit or a change of base on page 2 would be missing.
 
 An approval counts only when it still stands at the merge (a later review by the same person
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
@@ -72,6 +78,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
 from checker.evidence.models import Review
 from checker.evidence.trailers import coauthor_lines
+from checker.importers import github_pages
 from checker.importers.common import (
     Imported,
     Logins,
@@ -81,8 +88,6 @@ from checker.importers.common import (
     expect,
     moment,
     once_each,
-    read_list,
-    read_whole_list,
 )
 from checker.importers.common import (
     as_recorded as common_as_recorded,
@@ -109,8 +114,13 @@ of that name pushed again, perhaps elsewhere, is its base when it is reopened), 
 reopening (while it is closed GitHub follows no change of its base, and records none)."""
 WHOLE_REVIEWS = (
     "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', "
-    "then append a page past its last, which GitHub answers empty (the docs' whole)"
+    "then append a page past its last, which GitHub answers empty (the docs' whole), or with "
+    "'gh api --include --paginate'"
 )
+SAVE = "save it with 'gh api --include --paginate {address}' (the docs' commands)"
+PULL_PARAMETERS = frozenset({"state", "sort", "direction"})
+"""What a saved pull request list's addresses may name besides its page: which pull requests
+(closed ones hold the merged) and their order, no filter that would leave merged ones out."""
 COMMIT_LIMIT = 250
 """GitHub's "List commits on a pull request" returns no more than this many."""
 PULL_URL = re.compile(r"(?P<repository>.+/repos/(?P<name>[^/]+/[^/]+))/pulls/(?P<number>[0-9]+)")
@@ -222,7 +232,8 @@ def import_reviews(
 ) -> Imported:
     """Review records for every merged pull request in ``pulls_path``, every one of it (and
     every review and event saved for it) ``origin``'s."""
-    listed = read_list(pulls_path, PULLS)
+    save = SAVE.format(address="repos/OWNER/REPO/pulls?state=closed&per_page=100")
+    listed = github_pages.read_list(pulls_path, PULLS, save, ended=False, asked=PULL_PARAMETERS)
     for index, pull in enumerate(listed, start=1):
         check_pull(pull, index, pulls_path)
         check_pull_repository(pull, index, origin, pulls_path)
@@ -258,17 +269,23 @@ def _saved(pull: dict[str, Any], reviews_dir: Path, origin: Origin) -> PullData:
                 else ""
             ),
         )
+    commits = _save(f"pulls/{number}/commits")
     data = PullData(
         pull,
-        read_whole_list(reviews_path, REVIEWS, WHOLE_REVIEWS.format(number=number)),
-        read_list(commits_path, COMMITS),
+        github_pages.read_list(reviews_path, REVIEWS, WHOLE_REVIEWS.format(number=number)),
+        github_pages.read_list(commits_path, COMMITS, commits, ended=False),
         reviews_path,
         commits_path,
-        read_list(events_path, EVENTS),
+        github_pages.read_list(events_path, EVENTS, _save(f"issues/{number}/events"), ended=False),
         events_path,
     )
     _check_saved_repositories(data, origin)
     return data
+
+
+def _save(list_path: str) -> str:
+    """How to save a pull request's list at ``list_path`` (after the repository's address)."""
+    return SAVE.format(address=f"repos/OWNER/REPO/{list_path}?per_page=100")
 
 
 def _check_saved_repositories(data: PullData, origin: Origin) -> None:

@@ -1,4 +1,5 @@
-"""A saved GitHub list of deployments or statuses, read only when it shows itself whole.
+"""A saved GitHub list, read only when it shows itself whole: deployments and their statuses,
+pull requests, a pull request's reviews, commits and issue events.
 
 GitHub answers a list a page at a time, and numbers the pages only in its ``Link`` header
 (``<...?per_page=100&page=2>; rel="next", <...&page=3>; rel="last"``). Two saved forms show a
@@ -14,7 +15,15 @@ list whole:
 Several pages saved as bodies alone (arrays written back to back by a loop of requests, or an
 older ``gh``) do not: pages 1 and 3 of a list asked with ``per_page=100``, 100 deployments and
 37, look like a list of 137 followed by its empty page, and the 100 of page 2, a failure among
-them, are missing. Such a file is refused.
+them, are missing. Such a file is refused. A list whose end shows otherwise (a pull request's
+commits end with its head, its events with its merge) is read without the empty page
+(``ended=False``), but several pages of it saved without their headers are refused all the
+same: a request for changes, a change of base or an approver's own commit on the page lost
+between them would be missing.
+
+A list's ``Link`` addresses must name no filter, only the parameters ``asked`` allows (a pull
+request list's ``state``, ``sort`` and ``direction``): pages of a filtered list are numbered as
+a whole one's are, and lack what the filter left out.
 
 What no saved list shows is a deployment deleted while the pages were read: the ones after it
 move back a place, and the first of the next page, on the page already read, is never read.
@@ -53,35 +62,60 @@ class Page:
     """The ``per_page`` of every address its ``Link`` names."""
     filters: set[str]
     """The other parameters those addresses give (``environment=production``, ...)."""
+    headers: dict[str, str]
+    """Every header, by its name in lower case (GitLab's ``x-page``, ``x-next-page``, ...)."""
 
 
-def read_list(path: Path, what: str, save: str) -> list[Any]:
+GITHUB_FORM = (
+    "the list as one array (gh api --paginate){ended}, or every page with its headers "
+    "(gh api --include --paginate), whose Link header numbers it"
+)
+
+
+def read_list(
+    path: Path, what: str, save: str, *, ended: bool = True, asked: frozenset[str] = frozenset()
+) -> list[Any]:
     """The items of a saved GitHub list that shows itself whole (see the module's docstring);
-    ``save`` says how to save one."""
+    ``save`` says how to save one. ``ended``: saved without headers, it must end with the
+    empty page past its last; ``asked``: the parameters its pages' addresses may name."""
+    text = saved_text(path, what)
+    if text.lstrip().startswith("HTTP/"):
+        return _numbered(linked_pages(text, path, what), path, what, save, asked)
+    form = GITHUB_FORM.format(ended=", then the empty page past its last" if ended else "")
+    return bodies_alone(path, what, save, ended=ended, form=form)
+
+
+def saved_text(path: Path, what: str) -> str:
+    """A saved file's text."""
     try:
-        text = read_text(path).decode("utf-8")
+        return read_text(path).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
-    if text.lstrip().startswith("HTTP/"):
-        return _numbered(_linked_pages(text, path, what), path, what, save)
+
+
+def bodies_alone(path: Path, what: str, save: str, *, ended: bool, form: str) -> list[Any]:
+    """The items of a list saved without headers: one page of them (with the empty page past
+    it, where ``ended``); several are refused, since nothing shows none is missing between
+    them. ``form`` says what shows a list whole, ``save`` how to save one."""
     pages = read_pages(path, what)
-    items = whole_items(pages, path, what, save)
+    if ended:
+        items = whole_items(pages, path, what, save)
+    else:
+        items = [item for page in pages for item in page]
     held = [len(page) for page in pages if page]
     expect(
         len(held) <= 1,
         path,
         f"it holds {len(held)} pages of {what} (of {', '.join(map(str, held))} items) saved "
         "without their headers, so nothing shows that no page is missing between them (pages "
-        "1 and 3 of a list look like a whole one); expected the list as one array (gh api "
-        "--paginate), then the empty page past its last, or every page with its headers "
-        f"(gh api --include --paginate), whose Link header numbers it: {save}",
+        f"1 and 3 of a list look like a whole one); expected {form}: {save}",
     )
     return items
 
 
-def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
-    """The pages of ``gh api --include`` output: each a status line, headers, a blank line and
-    the body."""
+def linked_pages(text: str, path: Path, what: str) -> list[Page]:
+    """The pages of ``gh api --include`` output (or of ``curl -i``, ``glab api --include``):
+    each a status line, headers, a blank line and the body."""
     pages: list[Page] = []
     position = _skip_space(text, 0)
     while position < len(text):
@@ -90,7 +124,7 @@ def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
         if status is None:
             raise InputError(
                 f"page {number} does not start with its HTTP status line, as gh api --include "
-                f"writes each page; expected every page of {what} with its headers",
+                f"(or curl -i) writes each page; expected every page of {what} with its headers",
                 path=str(path),
             )
         expect(
@@ -100,7 +134,8 @@ def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
             "the list was saved; save it again",
         )
         head_end = _blank_line(text, status.end(), path, number)
-        links, per_page, filters = _links(text[status.end() : head_end])
+        head = text[status.end() : head_end]
+        links, per_page, filters = _links(head)
         try:
             body, position = jsonread.raw_decode(text, _skip_space(text, head_end))
         except ValueError as exc:
@@ -109,7 +144,7 @@ def _linked_pages(text: str, path: Path, what: str) -> list[Page]:
             ) from None
         refuse_api_error(body, path, what)
         expect(isinstance(body, list), path, f"page {number}'s body is not a JSON array of {what}")
-        pages.append(Page(body, links, per_page, filters))
+        pages.append(Page(body, links, per_page, filters, _headers(head)))
         position = _skip_space(text, position)
     return pages
 
@@ -126,6 +161,16 @@ def _skip_space(text: str, position: int) -> int:
     while position < len(text) and text[position].isspace():
         position += 1
     return position
+
+
+def _headers(head: str) -> dict[str, str]:
+    """A page's headers, by name in lower case; the value the last one of a name gives."""
+    headers = {}
+    for line in head.splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    return headers
 
 
 def _links(head: str) -> tuple[dict[str, str], set[str], set[str]]:
@@ -151,9 +196,12 @@ def _links(head: str) -> tuple[dict[str, str], set[str], set[str]]:
     return links, per_page, filters
 
 
-def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
+def _numbered(
+    pages: list[Page], path: Path, what: str, save: str, asked: frozenset[str]
+) -> list[Any]:
     """The items of ``pages``, refused unless their ``Link`` headers number them 1, 2, ... n,
-    the last without a next page, all asked with one ``per_page``."""
+    the last without a next page, all asked with one ``per_page`` and no filter but those
+    ``asked`` names."""
     sizes = set().union(*(page.per_page for page in pages))
     expect(
         len(sizes) <= 1,
@@ -161,13 +209,15 @@ def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
         f"its pages were asked with per_page {', '.join(sorted(sizes))}: pages of two "
         f"listings, between which items may be missing; {save}",
     )
-    filters = set().union(*(page.filters for page in pages))
+    filters = {
+        given for page in pages for given in page.filters if given.partition("=")[0] not in asked
+    }
     expect(
         not filters,
         path,
         f"its pages are of a list asked for {', '.join(sorted(filters))} alone (their Link "
-        f"header says so), not of every one of {what}: a deployment listed elsewhere that a "
-        f"status moved, or another environment's, is missing; {save}",
+        f"header says so), not of every one of {what}: what it leaves out (a deployment "
+        f"listed for another environment, that a status moved to this one) is missing; {save}",
     )
     for number, page in enumerate(pages, start=1):
         said = _number(page)

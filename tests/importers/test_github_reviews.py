@@ -16,9 +16,10 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
-from tests.importers.workspaces import dated_commits, saved_pages
+from tests.importers.workspaces import dated_commits, linked_pages, saved_pages
 
 MERGED = "2024-03-01T12:00:00Z"
+PULLS = "https://api.github.com/repos/knight/smars/pulls"
 SAVED = ("--repository", "knight/smars")
 """Saved output names the repository it was saved from."""
 PEOPLE = {
@@ -162,9 +163,9 @@ def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, P
         (folder / "commits.json").write_text(json.dumps(commits or [_commit(pull["head"]["sha"])]))
         (folder / "events.json").write_text(json.dumps(_events(pull)))
     pulls = tmp_path / "pulls.json"
-    # gh api --paginate writes one array per page, back to back.
+    # gh api --include --paginate writes every page with its headers, which number it.
     pages = [[c[0] for c in cases[:4]], [c[0] for c in cases[4:]]]
-    pulls.write_text("".join(json.dumps(page, indent=1) for page in pages))
+    pulls.write_text(linked_pages(f"{PULLS}?state=closed", *pages))
     return pulls, reviews_dir
 
 
@@ -264,6 +265,36 @@ def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     assert "101/commits.json" in result.err
     assert "this is not pull request #101's commit list" in result.err
     assert "Traceback" not in result.err and not (evidence / "reviews.jsonl").exists()
+
+
+def test_a_commit_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path: Path) -> None:
+    """#101's commits saved a page at a time (``per_page=1``): pages 1 and 3 of three, back to
+    back, held its head and looked whole, but page 2, lee's own commit, was missing: lee's
+    approval counted for a change lee wrote part of, and the check passed (exit 0). Several
+    pages saved without their headers are refused; saved with them (``gh api --include
+    --paginate``), every page is there, and the approval is left out."""
+    repo, _, shas = _workspace(tmp_path, 6)
+    pulls, reviews_dir = _github_export(tmp_path, shas, shas[5])
+    path = reviews_dir / "101" / "commits.json"
+    lees = _commit("1" * 40, "lee-gh", "lee@knight.example")  # a commit the clone lacks
+    pages = [[_commit("2" * 40)], [lees], [_commit(shas[0])]]
+    path.write_text(json.dumps(pages[0]) + "\n" + json.dumps(pages[2]) + "\n")
+    imported = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
+    assert imported.code == 2, imported.err
+    assert f"{path}: it holds 2 pages of GitHub commit objects" in imported.err
+    assert "(of 1, 1 items) saved without their headers" in imported.err
+    assert "Traceback" not in imported.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    first, _, third = linked_pages(f"{PULLS}/101/commits", *pages).split("\nHTTP/")
+    path.write_text(f"{first}\nHTTP/{third}")
+    imported = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
+    assert imported.code == 2, imported.err
+    assert f"{path}: page 2 saved is page 3 of the list" in imported.err
+    path.write_text(linked_pages(f"{PULLS}/101/commits", *pages))
+    imported = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
+    assert imported.code == 0, imported.err
+    assert "0 approvals counted" in imported.err and "2 by an author of the change" in imported.err
+    assert shas[0] in _unreviewed(repo)
 
 
 def test_a_review_list_of_one_full_page_is_refused(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ counted for the squash commit, and the check passed (exit 0). Then only a last p
 or 100 items was refused, and one asked with ``per_page=50`` passed the same way. A list must
 end with the empty page the forge answers past its last; ``gh api --paginate`` output (arrays
 back to back) and ``gh api --paginate --slurp`` output (an array of pages) are read as pages,
-with that page appended.
+with that page appended, but several pages of them are refused: pages 1 and 3 look whole.
+Saved with their headers (``gh api --include --paginate``), their ``Link`` numbers them.
 
 On PyGithub#538's recorded objects and GitLab's recorded retarget note
 (tests/importers/fixtures/forges, sources in its README), as tests/importers/
@@ -39,9 +40,10 @@ from tests.importers.test_retargeted_pulls import (
     _import_gitlab,
     _retargeted,
 )
-from tests.importers.workspaces import saved_items, saved_pages
+from tests.importers.workspaces import linked_pages, saved_items, saved_pages
 
 WITHDRAWN_AT = "2017-03-25T15:00:00Z"
+REVIEWS = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538/reviews"
 
 
 def _reviews(
@@ -74,6 +76,10 @@ def test_the_first_page_of_reviews_alone_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("layout", ["gh api --paginate", "gh api --paginate --slurp"])
 def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) -> None:
+    """Two pages saved as bodies alone (written back to back by an older ``gh``, or slurped):
+    without the empty page past the last they are refused; with it, still refused, since
+    nothing shows no page is missing between them. Saved with their headers (``gh api
+    --include --paginate``), the request for changes on page 2 withdraws the approval."""
     repo, export, first, second = _reviews(tmp_path)
     path = export / "538" / "reviews.json"
     if layout == "gh api --paginate":
@@ -84,6 +90,10 @@ def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) ->
     assert result.code == 2, result.err  # the last page holds one review: it may be full
     assert f"{path}: its last page holds 1 item and no empty page follows it" in result.err
     path.write_text(path.read_text() + "\n[]\n")  # the page past the last, appended
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: it holds 2 pages of GitHub review objects" in result.err
+    path.write_text(linked_pages(REVIEWS, first, second))
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
@@ -288,7 +298,7 @@ def test_a_first_page_of_fifty_reviews_alone_is_refused(tmp_path: Path) -> None:
     path = export / "538" / "reviews.json"
     path.write_text(json.dumps(first))
     _one_page_refused(_import(repo, export), path, repo, 50)
-    path.write_text(saved_pages(first, withdrawn))
+    path.write_text(linked_pages(REVIEWS, first, withdrawn))
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
@@ -343,3 +353,36 @@ def test_an_empty_list_saved_with_the_page_past_it_is_whole(tmp_path: Path) -> N
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err
+
+
+def test_reviews_missing_a_page_between_two_saved_ones_are_refused(tmp_path: Path) -> None:
+    """Saved a page at a time (``per_page=30``), pages 1 and 3 of three and the empty page
+    past the last looked like a whole list of 31 reviews: the request for changes on page 2
+    was missing, the approval on page 1 counted, and the check passed (exit 0). Several pages
+    saved without their headers are refused; saved with them, their ``Link`` headers number
+    them, and a page missing between two is refused too."""
+    repo, export, first, [withdrawn] = _reviews(tmp_path)
+    comment = first[1]
+    later = [
+        comment | {"id": 1900 + n, "submitted_at": f"2017-03-25T15:{n + 1:02d}:00Z"}
+        for n in range(30)
+    ]  # fmt: skip
+    pages = [first, [withdrawn, *later[:29]], later[29:]]
+    path = export / "538" / "reviews.json"
+    path.write_text(saved_pages(pages[0], pages[2]))
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: it holds 2 pages of GitHub review objects" in result.err
+    assert "(of 30, 1 items) saved without their headers" in result.err
+    assert "gh api --include --paginate" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    first_page, _, third_page = linked_pages(REVIEWS, *pages).split("\nHTTP/")
+    path.write_text(f"{first_page}\nHTTP/{third_page}")
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: page 2 saved is page 3 of the list" in result.err
+    path.write_text(linked_pages(REVIEWS, *pages))
+    result = _import(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
+    assert _check(repo).code == 1

@@ -146,13 +146,14 @@ def linked_pages(address: str, *pages: list[Any], per_page: int | None = None) -
     --paginate`` saves them: each page's status line, its headers (``Link`` numbering it, as
     GitHub writes it, ``per_page`` the first page's size unless given) and its body."""
     size = per_page or len(pages[0])
+    address += "&" if "?" in address else "?"  # after the list's own parameters, if it has any
     saved = []
     for number, page in enumerate(pages, start=1):
-        at = {n: f"<{address}?per_page={size}&page={n}>" for n in (1, number - 1, number + 1)}
+        at = {n: f"<{address}per_page={size}&page={n}>" for n in (1, number - 1, number + 1)}
         links = [f'{at[number - 1]}; rel="prev"'] if number > 1 else []
         if number < len(pages):
             links += [f'{at[number + 1]}; rel="next"',
-                      f'<{address}?per_page={size}&page={len(pages)}>; rel="last"']  # fmt: skip
+                      f'<{address}per_page={size}&page={len(pages)}>; rel="last"']  # fmt: skip
         links += [f'{at[1]}; rel="first"'] if number > 1 else []
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "X-Github-Api-Version-Selected": "2022-11-28",
