@@ -6,11 +6,13 @@ and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:ii
 which names its merge request: ``.../approval_state`` names none, and is refused) and
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
 (``GET .../merge_requests/:iid/notes``), every page of each, with the project's approval
-settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). A commit list
-or notes list must end with the empty page GitLab answers past its last
-(``common.read_whole_list``): GitLab lists the commits newest first, so a list cut at a page
-(of any size: asked with ``per_page=50``, a page of 50) keeps the head and loses the oldest
-commits, an approver's own among them.
+settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). Each list must
+show itself whole (``gitlab_pages``): every page with its headers, which number it, or one page
+of it; a commit list or notes list saved so must end with the empty page GitLab answers past
+its last: GitLab lists the commits newest first, so a list cut at a page (of any size: asked
+with ``per_page=50``, a page of 50) keeps the head and loses the oldest commits, an approver's
+own among them. Several pages saved without their headers are refused: pages 1 and 3 look like
+a whole list, and the commits or notes of page 2 would be missing.
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
@@ -48,6 +50,7 @@ from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
 from checker.evidence.models import Review
+from checker.importers import gitlab_pages
 from checker.importers.common import (
     Imported,
     Logins,
@@ -57,8 +60,6 @@ from checker.importers.common import (
     expect,
     moment,
     read_json,
-    read_list,
-    read_whole_list,
 )
 from checker.importers.forge_origins import Address, Project
 
@@ -68,15 +69,20 @@ COMMITS = "GitLab commit objects (GET /projects/:id/merge_requests/:iid/commits)
 SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
 NOTES = "GitLab merge request notes (GET /projects/:id/merge_requests/:iid/notes)"
 WHOLE_NOTES = (
-    "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 (page=1, 2, ...) "
-    "into the file down to the empty page past the last, whatever the pages before it hold "
-    "(GitLab leaves out of a page the notes the token may not read), as the docs' whole does"
+    "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 with its headers "
+    "(curl -i, page=1, 2, ... down to the page whose x-next-page is empty, whatever the pages "
+    "before it hold: GitLab leaves out of a page the notes the token may not read), as the "
+    "docs' whole does"
 )
 WHOLE_COMMITS = (
     "GitLab lists a merge request's commits newest first, so the oldest would be the ones "
     "missing, and with them an approver's own commit; save every page of "
-    ".../merge_requests/IID/commits?per_page=100 (page=1, 2, ...) into the file, down to the "
-    "empty page past the last, as the docs' whole does"
+    ".../merge_requests/IID/commits?per_page=100 with its headers (curl -i, page=1, 2, ... "
+    "down to the page whose x-next-page is empty), as the docs' whole does"
+)
+WHOLE_MRS = (
+    "save every page of .../merge_requests?state=merged&per_page=100 with its headers (curl "
+    "-i, page=1, 2, ... down to the page whose x-next-page is empty), as the docs' whole does"
 )
 MERGE_REQUEST_URL = Address(
     "web_url",
@@ -137,7 +143,7 @@ def import_saved_approvals(
 ) -> Imported:
     """Review records for every merged merge request in ``path``, every one of it (and
     the approvals and notes saved for it) ``origin``'s."""
-    items = read_list(path, MRS)
+    items = gitlab_pages.read_list(path, MRS, WHOLE_MRS, ended=False)
     settings_path = folder / "project-approvals.json"
     expect(
         settings_path.is_file(),
@@ -245,9 +251,9 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
     return MergeRequestData(
         item,
         read_json(here / "approvals.json", APPROVALS),
-        read_whole_list(here / "commits.json", COMMITS, WHOLE_COMMITS),
+        gitlab_pages.read_list(here / "commits.json", COMMITS, WHOLE_COMMITS),
         here / "approvals.json",
-        read_whole_list(here / "notes.json", NOTES, WHOLE_NOTES),
+        gitlab_pages.read_list(here / "notes.json", NOTES, WHOLE_NOTES),
         here / "notes.json",
         saved=True,
     )

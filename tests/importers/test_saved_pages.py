@@ -40,10 +40,11 @@ from tests.importers.test_retargeted_pulls import (
     _import_gitlab,
     _retargeted,
 )
-from tests.importers.workspaces import linked_pages, saved_items, saved_pages
+from tests.importers.workspaces import gitlab_pages, linked_pages, saved_items, saved_pages
 
 WITHDRAWN_AT = "2017-03-25T15:00:00Z"
 REVIEWS = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538/reviews"
+MERGE_REQUEST = "https://gitlab.example.com/api/v4/projects/3/merge_requests/5"
 
 
 def _reviews(
@@ -132,7 +133,7 @@ def test_the_first_page_of_notes_alone_is_refused(tmp_path: Path) -> None:
     assert result.code == 2, result.err
     assert f"{path}: its last page holds 100 items and no empty page follows it" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
-    path.write_text(saved_pages(notes[:100], notes[100:]))  # every page, curl'd
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", notes[:100], notes[100:]))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "before the merge request's target branch was changed" in result.err
@@ -202,7 +203,7 @@ def test_the_first_page_of_a_merge_requests_commits_alone_is_refused(tmp_path: P
     assert "newest first" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     assert _check(repo).code == 1
-    path.write_text(saved_pages(commits[:20], commits[20:]))  # every page, curl'd
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", commits[:20], commits[20:]))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
@@ -228,11 +229,17 @@ items = json.load(open(os.environ["SERVED"]))
 query = parse_qs(urlsplit(sys.argv[-1]).query)
 size = int(query.get("per_page", ["20" if "curl" in sys.argv[0] else "30"])[0])
 pages = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
+number = int(query.get("page", ["1"])[0])
+body = json.dumps(pages[number - 1] if number <= len(pages) else [])
 if "--paginate" in sys.argv:
     print("".join(json.dumps(page) for page in pages))
+elif any(a[:1] == "-" and a[1:2] != "-" and "i" in a for a in sys.argv[1:]):  # curl -i
+    head = dict(page=number, next_page=number + 1 if number < len(pages) else "",
+                per_page=size, total=len(items), total_pages=len(pages))
+    lines = "".join("x-%s: %s\\r\\n" % (k.replace("_", "-"), v) for k, v in head.items())
+    sys.stdout.write("HTTP/2 200 \\r\\n" + lines + "\\r\\n" + body)
 else:
-    number = int(query.get("page", ["1"])[0])
-    print(json.dumps(pages[number - 1] if number <= len(pages) else []))
+    print(body)
 """
 
 
@@ -312,7 +319,7 @@ def test_a_first_page_of_fifty_notes_alone_is_refused(tmp_path: Path) -> None:
     path = export / "5" / "notes.json"
     path.write_text(json.dumps(notes[:50]))
     _one_page_refused(_import_gitlab(repo, export), path, repo, 50)
-    path.write_text(saved_pages(notes[:50], notes[-1:]))
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", notes[:50], notes[-1:]))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert BEFORE_THE_TARGET_CHANGED in result.err
@@ -326,7 +333,7 @@ def test_a_first_page_of_fifty_commits_alone_is_refused(tmp_path: Path) -> None:
     path = export / "5" / "commits.json"
     path.write_text(json.dumps(commits[:50]))
     _one_page_refused(_import_gitlab(repo, export), path, repo, 50)
-    path.write_text(saved_pages(commits[:50], commits[50:]))
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", commits[:50], commits[50:]))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
@@ -385,4 +392,70 @@ def test_reviews_missing_a_page_between_two_saved_ones_are_refused(tmp_path: Pat
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 withdrawn before the merge" in result.err
+    assert _check(repo).code == 1
+
+
+def test_notes_missing_a_page_between_two_saved_ones_are_refused(tmp_path: Path) -> None:
+    """Saved a page at a time (``per_page=50``) without their headers, pages 1 and 3 of !5's
+    notes and the empty page looked like a whole list: the change of target branch on page 2
+    was missing, the approval before it counted, and the check passed (exit 0). Several pages
+    saved without their headers are refused; saved with them (``curl -i``), GitLab's
+    ``x-page`` numbers them, and a page missing between two is refused too."""
+    repo, export, notes = _notes(tmp_path, "2016-06-08T20:30:00.000Z")
+    *before, change = notes
+    after = [
+        before[1] | {"id": 8000 + n, "created_at": f"2016-06-08T20:40:{n:02d}.000Z"}
+        for n in range(25)
+    ]  # fmt: skip
+    listed = [*before[:75], change, *after]
+    pages = [listed[:50], listed[50:100], listed[100:]]
+    path = export / "5" / "notes.json"
+    path.write_text(saved_pages(pages[0], pages[2]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: it holds 2 pages of GitLab merge request notes" in result.err
+    assert "(of 50, 1 items) saved without their headers" in result.err
+    assert "x-next-page" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    first, _, third = gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", *pages).split("HTTP/2 ")[1:]
+    path.write_text(f"HTTP/2 {first}HTTP/2 {third}")
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: page 2 saved is page 3 of the list" in result.err
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", *pages))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert BEFORE_THE_TARGET_CHANGED in result.err
+    assert _check(repo).code == 1
+    _saved_as_the_docs_say(tmp_path, "curl", listed, path)  # two pages of 100, with headers
+    assert path.read_text().count("HTTP/2 200") == 2
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert BEFORE_THE_TARGET_CHANGED in result.err
+
+
+def test_commits_saved_without_their_last_page_are_refused(tmp_path: Path) -> None:
+    """!5's 21 commits saved a page at a time (``per_page=10``, newest first) without their
+    headers: pages 1 and 2, both full, then the empty page asked past them, page 3 (root's own
+    commit, the oldest) lost on the way. The list looked whole, root's approval counted for
+    the squash commit, and the check passed (exit 0). Several pages saved without their
+    headers are refused; saved with them, page 2's ``x-next-page`` names page 3."""
+    repo, export, commits = _squashed(tmp_path)
+    pages = [commits[:10], commits[10:20], commits[20:]]
+    path = export / "5" / "commits.json"
+    path.write_text(saved_pages(pages[0], pages[1]))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: it holds 2 pages of GitLab commit objects" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", *pages).rsplit("HTTP/2 ", 1)[0])
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: page 2 is the last saved, and its x-next-page header names page '3'" in (
+        result.err
+    )
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", *pages))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
     assert _check(repo).code == 1

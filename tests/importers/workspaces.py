@@ -163,6 +163,31 @@ def linked_pages(address: str, *pages: list[Any], per_page: int | None = None) -
     return "\n".join(saved)
 
 
+def gitlab_pages(address: str, *pages: list[Any], per_page: int | None = None) -> str:
+    """Every page of a GitLab list (``address``, its API address) as ``curl -i`` saves each,
+    one after the other: its status line, its headers as GitLab's REST documentation shows them
+    ("Pagination Link header": ``x-page``, ``x-next-page``, empty on the last page,
+    ``x-per-page``, ``x-prev-page``, ``x-total``, ``x-total-pages`` and ``link``), a blank line
+    and its body, which ends without a newline. ``per_page`` is the first page's size unless
+    given."""
+    size = per_page or len(pages[0]) or 20
+    address += "&" if "?" in address else "?"
+    total, saved = sum(len(page) for page in pages), []
+    for number, page in enumerate(pages, start=1):
+        named = {"prev": number - 1, "next": number + 1, "first": 1, "last": len(pages)}
+        links = [f'<{address}page={n}&per_page={size}>; rel="{relation}"'
+                 for relation, n in named.items() if 1 <= n <= len(pages)]  # fmt: skip
+        headers = {"cache-control": "no-cache", "content-type": "application/json",
+                   "link": ", ".join(links), "vary": "Origin",
+                   "x-next-page": str(number + 1) if number < len(pages) else "",
+                   "x-page": str(number), "x-per-page": str(size),
+                   "x-prev-page": str(number - 1) if number > 1 else "",
+                   "x-total": str(total), "x-total-pages": str(len(pages))}  # fmt: skip
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        saved.append(f"HTTP/2 200 \r\n{head}\r\n{json.dumps(page)}")
+    return "".join(saved)
+
+
 def saved_items(path: Path) -> list[Any]:
     """The items of the saved list ``path``, its pages (the empty one past the last too)
     joined."""

@@ -1,0 +1,85 @@
+"""A saved GitLab list of a merge request's commits or notes (or of merge requests), read only
+when it shows itself whole.
+
+GitLab answers a list a page at a time, and numbers the pages in its headers: ``x-page`` (this
+page's number, from 1), ``x-next-page`` (the next one's, empty on the last), ``x-per-page``,
+and, for lists of up to 10,000 items, ``x-total-pages`` (and ``Link``, as GitHub's). A body
+saved alone keeps none of them. Two saved forms show a list whole:
+
+- one page of items followed by the empty page GitLab answers past the last
+  (``common.whole_items``): without it, a page of 50 may be the first of several;
+- every page with its headers (``curl -i`` of each page, or ``glab api --include
+  --paginate``): pages 1, 2, ... n are all there, in order, each naming the next, and the last
+  naming none.
+
+Several pages saved as bodies alone do not: pages 1 and 3 of a merge request's commits, asked
+with ``per_page=100``, followed by the empty page, look like a whole list, and the 100 commits
+of page 2, an approver's own among them, are missing. Such a file is refused. A page of notes
+may hold fewer than asked and not be the last (GitLab leaves out of a page, after cutting it,
+the notes the token may not read), so the size of a page says nothing; its headers do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checker.importers.common import expect
+from checker.importers.github_pages import Page, bodies_alone, linked_pages, saved_text
+
+FORM = (
+    "one page{ended}, or every page with its headers (curl -i of each page, or glab api "
+    "--include --paginate), whose x-page and x-next-page headers number it"
+)
+
+
+def read_list(path: Path, what: str, save: str, *, ended: bool = True) -> list[Any]:
+    """The items of a saved GitLab list that shows itself whole (see the module's docstring);
+    ``save`` says how to save one. ``ended``: saved without headers, it must end with the
+    empty page past its last."""
+    text = saved_text(path, what)
+    if text.lstrip().startswith("HTTP/"):
+        return _numbered(linked_pages(text, path, what), path, what, save)
+    form = FORM.format(ended=", then the empty page past its last" if ended else "")
+    return bodies_alone(path, what, save, ended=ended, form=form)
+
+
+def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
+    """The items of ``pages``, refused unless their headers number them 1, 2, ... n, each
+    naming the next and the last none, all asked with one ``x-per-page``."""
+    sizes = {page.headers.get("x-per-page") for page in pages}
+    expect(
+        None not in sizes and len(sizes) == 1,
+        path,
+        f"its pages give x-per-page {', '.join(sorted(str(size) for size in sizes))}: pages "
+        f"of two listings, or saved without GitLab's headers, between which items may be "
+        f"missing; expected every page of {what} with its headers: {save}",
+    )
+    for number, page in enumerate(pages, start=1):
+        said = page.headers.get("x-page")
+        expect(
+            said == str(number),
+            path,
+            f"page {number} saved is page {said or 'unnumbered (no x-page header)'} of the "
+            f"list: GitLab's x-page header numbers every page, so a page is missing, repeated "
+            f"or out of order; expected every page of {what}, in order: {save}",
+        )
+        following = page.headers.get("x-next-page")
+        last = number == len(pages)
+        expect(
+            following == ("" if last else str(number + 1)),
+            path,
+            f"page {number} is the last saved, and its x-next-page header names page "
+            f"{following!r}: the pages after it are missing; {save}"
+            if last
+            else f"page {number} names {following!r} as its next page (x-next-page), not "
+            f"page {number + 1}, and pages follow it: pages of two listings; {save}",
+        )
+    total = pages[-1].headers.get("x-total-pages", "")
+    expect(
+        total in ("", str(len(pages))) or (total == "0" and not pages[-1].items),
+        path,
+        f"its last page says the list has {total} pages (x-total-pages), and {len(pages)} "
+        f"are saved; expected every page of {what}: {save}",
+    )
+    return [item for page in pages for item in page.items]
