@@ -8,6 +8,9 @@ only when the pages themselves show it:
 - it ends with the empty page GitLab answers past a list's last: a last page that holds
   deployments may be the first of several (asked with ``per_page=50``, a page of 50 is full,
   and nothing in it says so);
+- its last page that holds deployments is not full (as the pages before it, or of 100 when it
+  is the only one): pages 1 and 2 of three, both full, then the empty page asked past them,
+  lost page 3, the newest deployments, and nothing in the pages shows it;
 - its pages before the last are full, of one size (the ``per_page`` asked, at most 100): an
   empty page, a shorter or a longer one before the last is a page of another listing;
 - its deployments come in rising ``id`` order (``order_by=id&sort=asc``), in which a deployment
@@ -76,6 +79,27 @@ def check_whole(pages: list[list[Any]], path: Path, what: str) -> None:
     _check_order(items, path)
     for number in range(1, len(listed)):
         _check_join(listed[number - 1][-1], listed[number][0], number, size, path)
+    _check_not_full(listed, size, path)
+
+
+def _check_not_full(listed: list[list[Any]], size: int, path: Path) -> None:
+    """Refuse pages whose last is full: the size of the pages before it, or GitLab's largest
+    page when it is the only one. The page after a full one may have been lost before the
+    empty page was saved (pages 1 and 2 of three, then the empty page, look whole)."""
+    if not listed:
+        return
+    full = size if len(listed) > 1 else LARGEST_PAGE
+    held = len(listed[-1])
+    expect(
+        held < full,
+        path,
+        f"page {len(listed)}, its last holding deployments, is full ({_deployments(held)}, "
+        f"{'as the pages before it' if len(listed) > 1 else 'the most GitLab answers a page'}"
+        f"), so nothing shows that the page after it was not lost before the empty page was "
+        "saved (pages 1 and 2 of three, then the empty page, look whole), and the newest "
+        "deployments with it; a list of a whole number of full pages cannot show itself "
+        "whole as saved: import with --fetch, which pages through GitLab's own headers",
+    )
 
 
 def _check_order(items: list[dict[str, Any]], path: Path) -> None:

@@ -66,6 +66,23 @@ def test_a_page_lost_between_two_saved_ones_is_refused(tmp_path: Path) -> None:
     _whole(repo, path, 250)
 
 
+def test_the_last_page_lost_before_the_empty_page_is_refused(tmp_path: Path) -> None:
+    """Pages 1 and 2 of 250 deployments, 100 a page, then the empty page asked past them: page
+    3, the newest 50 and the failure among them, was lost on the way, and nothing in the pages
+    showed it (the import took 200, and check passed, exit 0). A last page as full as the pages
+    before it, or a single page of 100, may be followed by a lost one, and is refused; a list
+    that is a whole number of pages is imported with --fetch."""
+    repo, path, listed = _listed(tmp_path, 250, failed=230)
+    path.write_text(saved_pages(listed[:100], listed[100:200]))
+    _refused(repo, path, "page 2, its last holding deployments, is full (100 deployments, as "
+             "the pages before it), so nothing shows that the page after it was not")  # fmt: skip
+    path.write_text(saved_pages(listed[:100]))
+    _refused(repo, path, "page 1, its last holding deployments, is full (100 deployments, the "
+             "most GitLab answers a page)")  # fmt: skip
+    path.write_text(saved_pages(listed[:100], listed[100:200], listed[200:]))
+    _whole(repo, path, 250)
+
+
 def test_a_gap_narrower_than_a_page_between_pages_is_no_lost_page(tmp_path: Path) -> None:
     """GitLab deletes a deleted environment's deployments with it: their numbers are missing
     from the list. Fewer than a page of them, where one page ends and the next begins, leave no
