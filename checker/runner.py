@@ -19,6 +19,7 @@ from checker.engine.base import UNDEFINED
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import InputError, PolicyError, UsageError
 from checker.evidence.bundle import Evidence, FileDigest, load_evidence, recorded_commits
+from checker.evidence.flagnames import flag_key
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.integrity import (
@@ -536,8 +537,14 @@ def _actors(prepared: Prepared) -> Actors:
     changed: dict[tuple[str, str], tuple[tuple[str, frozenset[str]], ...]] = {
         ("DEAD-002", flag): (("repurposed", w),) for flag, w in writers.repurposed.items()
     }
+    owned = _owned(prepared.facts.input, writers.owners)
     for flag, owners in _owners(prepared.facts.input["registries"]).items():
         changed[("DEAD-003", flag)] = (("owns", people_keys(people, *owners)),)
+    for flag, owners in owned.items():
+        changed[("DEAD-003", flag)] = (
+            *changed.get(("DEAD-003", flag), ()),
+            ("owned", people_keys(people, *owners)),
+        )
     for flag, w in writers.postponed.items():
         changed[("DEAD-003", flag)] = (*changed.get(("DEAD-003", flag), ()), ("postponed", w))
     return Actors(people, acted, fields, changed)
@@ -551,6 +558,17 @@ def _owners(registries: Mapping[str, Registry]) -> dict[str, set[str]]:
         for name, flag in registry["flags"].items():
             owners.setdefault(name, set()).add(flag["owner"])
     return owners
+
+
+def _owned(document: InputDocument, dated: Mapping[str, frozenset[str]]) -> dict[str, set[str]]:
+    """By flag DEAD-003 may name (listed in a deployed commit's registry, or held to an
+    earlier date there: ``earlier_remove_by``), each ``owner`` the registry's history gave it
+    since it was first given a ``remove_by`` (``dated``, by flag key): an owner who handed the
+    flag on before the deployment was still to remove it by its day."""
+    names = {name for registry in document["registries"].values() for name in registry["flags"]}
+    for deployment in document["deployments"]:
+        names.update(deployment.get("earlier_remove_by", {}))
+    return {name: set(dated[flag_key(name)]) for name in names if flag_key(name) in dated}
 
 
 def _in_force(facts: list[WaiverFacts]) -> list[WaiverNote]:

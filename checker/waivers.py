@@ -146,7 +146,8 @@ class Actors:
     """By rule and subject, what someone did to the registry that the finding is about, and
     who: DEAD-002's flag, repurposed by the writers of the versions it names, and DEAD-003's,
     whose remove_by the writers of later versions moved or dropped, and which its ``owner``
-    (in the registry at a deployed commit) was to remove."""
+    (in the registry at a deployed commit, or in any version since it was given a
+    ``remove_by``) was to remove."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
@@ -202,6 +203,7 @@ _DID = {
     "repurposed": "repurposed",
     "postponed": "moved the remove_by of",
     "owns": "owns",
+    "owned": "owned",
 }
 
 

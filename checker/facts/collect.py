@@ -233,6 +233,9 @@ class RegistryWriters:
     it, after an earlier version gave one (``Deadline.moved_at``)."""
     unreadable: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """By commit DEAD-006 names, shipped or not."""
+    owners: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By flag key, every ``owner`` the registry gave the flag since it was first given a
+    ``remove_by`` (``DeadCodeFacts.dated_owners``), as written."""
 
 
 def _registry_writers(
@@ -256,7 +259,7 @@ def _registry_writers(
     def of(found: dict[str, set[str]]) -> dict[str, frozenset[str]]:
         return {k: frozenset().union(*map(writers.__getitem__, v)) for k, v in found.items() if v}
 
-    return RegistryWriters(of(repurposed), of(postponed), of(unreadable))
+    return RegistryWriters(of(repurposed), of(postponed), of(unreadable), code.dated_owners)
 
 
 def _rule_data(

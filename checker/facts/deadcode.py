@@ -248,6 +248,9 @@ class DeadCodeFacts:
     not parse, or contradicts itself): ``PATH: ERROR``, as DEAD-006 says it."""
     deadlines: dict[str, dict[str, Deadline]] = field(default_factory=dict)
     """By deployed commit, where there are any: ``Deployment.earlier_remove_by``."""
+    dated_owners: dict[str, frozenset[str]] = field(default_factory=dict)
+    """By flag key (``flagnames.flag_key``), every ``owner`` a version of the registry gave
+    the flag from the first version that gave it a ``remove_by`` (``_dated_owners``)."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -318,6 +321,7 @@ class _HistoryFacts(TypedDict):
     flag_history: dict[str, FlagHistory]
     retired_in_history: list[str]
     deadlines: dict[str, dict[str, Deadline]]
+    dated_owners: dict[str, frozenset[str]]
 
 
 def _history_facts(
@@ -332,7 +336,24 @@ def _history_facts(
         flag_history=_revived_onto(_flag_history(history, parsed), revived),
         retired_in_history=_retired_in_history(parsed),
         deadlines=_deadlines(history, parsed, *deployed),
+        dated_owners=_dated_owners(parsed),
     )
+
+
+def _dated_owners(
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+) -> dict[str, frozenset[str]]:
+    """By flag key, each ``owner`` the versions of the registry (``parsed``, ancestors first)
+    gave the flag from the first one that gave it a ``remove_by`` on: whoever was to remove it
+    by then. Only the deployed registry's owner was barred from waiving DEAD-003, so an owner
+    who handed the flag to a team name before the deployment waived its finding."""
+    owners: dict[str, set[str]] = {}
+    for _, registry in parsed:
+        for flag in registry.flags if registry is not None else []:
+            key = flag_key(flag.name)
+            if key in owners or flag.remove_by is not None:
+                owners.setdefault(key, set()).add(flag.owner)
+    return {key: frozenset(names) for key, names in owners.items()}
 
 
 Recorded = dict[str, list[tuple[date | None, int]]]

@@ -169,3 +169,33 @@ def test_a_retired_flag_dropped_from_the_registry_is_not_overdue(tmp_path: Path)
     result = _check(tmp_path, repo, sha)
     assert _overdue(result) == []
     assert "DEAD-001" in {f["rule"] for f in result.json()["findings"]}
+
+
+def test_an_owner_who_handed_the_flag_on_cannot_waive_its_finding(tmp_path: Path) -> None:
+    """Lee owned promo when its remove_by was set, and handed it to a team name before the
+    deployment; Lee's waiver of its DEAD-003 finding was applied, since only the deployed
+    registry's owner was barred. Every owner since the date was set is."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    dated = flag("promo", PURPOSE, remove_by="2024-01-05")
+    _commit(repo, 1, {"flags.yaml": registry({**dated, "owner": "lee@example.com"}),
+                      "app.py": "promo\n"})  # fmt: skip
+    sha = _commit(repo, 2, {"flags.yaml": registry({**dated, "owner": "web-team"})})
+    waiver = {"rule": "DEAD-003", "subject": "promo", "reason": "later", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
+    said = {f["subject"]: f for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo"]["waived"] is False
+    assert "not applied: lee@example.com owned promo" in said["DEAD-003:promo"]["message"]
+
+
+def test_an_owner_before_the_remove_by_was_set_may_waive(tmp_path: Path) -> None:
+    """Lee owned promo before it had a remove_by, and handed it on; the date was set under
+    its new owner, so Lee was never the one to remove it by then."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": registry({**flag("promo", PURPOSE),
+                                              "owner": "lee@example.com"}),
+                      "app.py": "promo\n"})  # fmt: skip
+    sha = _commit(repo, 2, {"flags.yaml": _promo(remove_by="2024-01-05")})
+    waiver = {"rule": "DEAD-003", "subject": "promo", "reason": "later", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
+    said = {f["subject"]: f["waived"] for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo"] is True
