@@ -55,6 +55,7 @@ from checker.facts.document import (
 )
 from checker.facts.misspelt import last_held, misspelt
 from checker.facts.onto import Merged, Onto, branch_retired, merge_onto, merged
+from checker.facts.renamed import Rename, renames
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
 from checker.vocabulary import short
@@ -292,6 +293,7 @@ def deadcode_facts(
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
         revived = _merge(history, trees, registries, (paths, at_commit, parsed), onto)
+        read = (parsed, renames(history, trees, parsed, _parsed_at(trees, registries, paths)))
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
         trees.search(searched, _retired_content(history, trees, retired, registries, cache))
@@ -309,7 +311,7 @@ def deadcode_facts(
         at_deployment=by_scope,
         at_commit=code,
         registries=table,
-        **_history_facts(history, parsed, revived, (registries, at_commit, _referenced(code))),
+        **_history_facts(history, read, revived, (registries, at_commit, _referenced(code))),
         **running_code,
         registry_errors=sorted(registries.errors.values(), key=lambda e: (e["commit"], e["path"])),
     )
@@ -326,44 +328,69 @@ class _HistoryFacts(TypedDict):
 
 def _history_facts(
     history: GitHistory,
-    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    read: tuple[list[tuple[FileVersion, FlagRegistry | None]], list[Rename]],
     revived: dict[str, Revival],
     deployed: tuple[_Registries, dict[str, RegistryAt], dict[str, set[str]]],
 ) -> _HistoryFacts:
     """Each flag's history (with a merge gate's revivals, ``revived``), the flags ever
-    retired, and the deadlines the registry moved at each deployed commit (``deployed``)."""
+    retired, the deadlines the registry moved at each deployed commit (``deployed``), and the
+    owners of each flag since it was given a date (``read``: the versions, and the flags they
+    renamed, which keep the old name's dates and owners)."""
+    parsed, renamed = read
     return _HistoryFacts(
         flag_history=_revived_onto(_flag_history(history, parsed), revived),
         retired_in_history=_retired_in_history(parsed),
-        deadlines=_deadlines(history, parsed, *deployed),
-        dated_owners=_dated_owners(parsed),
+        deadlines=_deadlines(history, (parsed, renamed), *deployed),
+        dated_owners=_dated_owners(parsed, renamed),
     )
 
 
 def _dated_owners(
-    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    parsed: list[tuple[FileVersion, FlagRegistry | None]], renamed: list[Rename]
 ) -> dict[str, frozenset[str]]:
     """By flag key, each ``owner`` the versions of the registry (``parsed``, ancestors first)
     gave the flag from the first one that gave it a ``remove_by`` on: whoever was to remove it
     by then. Only the deployed registry's owner was barred from waiving DEAD-003, so an owner
-    who handed the flag to a team name before the deployment waived its finding."""
+    who handed the flag to a team name before the deployment waived its finding. A flag
+    ``renamed`` has its old name's owners too."""
     owners: dict[str, set[str]] = {}
     for _, registry in parsed:
         for flag in registry.flags if registry is not None else []:
             key = flag_key(flag.name)
             if key in owners or flag.remove_by is not None:
                 owners.setdefault(key, set()).add(flag.owner)
-    return {key: frozenset(names) for key, names in owners.items()}
+    for rename in renamed:
+        old = owners.get(flag_key(rename.old), set())
+        owners.setdefault(flag_key(rename.new), set()).update(old)
+    return {key: frozenset(names) for key, names in owners.items() if names}
+
+
+def _parsed_at(
+    trees: TreeIndex, registries: _Registries, paths: list[str]
+) -> Callable[[str], tuple[str | None, FlagRegistry | None]]:
+    """The registry at a commit, as ``renamed.renames`` asks for a version's parents'."""
+
+    def at(sha: str) -> tuple[str | None, FlagRegistry | None]:
+        path, blob = registry_at(trees, registries, sha, paths)
+        return path, registries.parsed.get(blob or "")
+
+    return at
 
 
 Recorded = dict[str, list[tuple[date | None, int]]]
 """By flag key, the ``remove_by`` each version of the registry listing it gave it (None: none),
 with that version's index among the parsed versions (ancestors first)."""
 
+Dated = tuple[date, int, int | None, str | None]
+"""A ``remove_by`` recorded for a flag: the date, the index of the version that gave it, and,
+where the flag had another name then, the index of the version that renamed it and that
+name (``renamed.Rename``)."""
+Known = tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded]
+
 
 def _deadlines(
     history: GitHistory,
-    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    read: tuple[list[tuple[FileVersion, FlagRegistry | None]], list[Rename]],
     registries: _Registries,
     at_commit: dict[str, RegistryAt],
     referenced: dict[str, set[str]],
@@ -375,7 +402,9 @@ def _deadlines(
     earliest such date. A deadline moved later in the registry, dropped from it, or dropped
     with the flag's entry while the code still uses the flag, held DEAD-003 off: the day a
     flag was to be gone by stands, and an extension is a waiver, on record with its reason and
-    expiry."""
+    expiry. A flag renamed (``read``: the versions, and the renames among them) keeps the
+    dates its old name had."""
+    parsed, renamed = read
     recorded: Recorded = defaultdict(list)
     retired: set[str] = set()
     for index, (_, registry) in enumerate(parsed):
@@ -383,48 +412,92 @@ def _deadlines(
             recorded[flag_key(flag.name)].append((flag.remove_by, index))
             retired |= {flag_key(flag.name)} if flag.status == "retired" else set()
     dated = any(day is not None for dates in recorded.values() for day, _ in dates)
+    carried = _carried(recorded, renamed)
     out = {}
     for sha, (_, blob) in sorted(at_commit.items()) if dated else ():
         registry = registries.parsed.get(blob or "")
         dropped = _dropped(registry, referenced.get(sha, set()), retired)
-        found = _earlier_dates(history, (parsed, recorded), (registry, dropped), sha)
+        found = _earlier_dates(history, (parsed, recorded), (registry, dropped, carried), sha)
         if found:
             out[sha] = found
     return out
 
 
+def _carried(recorded: Recorded, renamed: list[Rename]) -> dict[str, list[Dated]]:
+    """By flag key, the dates the flag's old names had before a version renamed it (each
+    rename's own and those its old name carried), with that version: a flag renamed past its
+    ``remove_by`` (``promo`` dropped, ``promo_banner`` added with a later date or none) shipped
+    under its new name with no finding."""
+    carried: dict[str, list[Dated]] = defaultdict(list)
+    for rename in renamed:
+        old, at = flag_key(rename.old), rename.index
+        own = [(d, i, at, rename.old) for d, i in recorded.get(old, []) if d and i < at]
+        further = [(d, i, at, name) for d, i, _, name in carried.get(old, [])]
+        carried[flag_key(rename.new)] += [*own, *further]
+    return carried
+
+
 def _earlier_dates(
     history: GitHistory,
-    known: tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded],
-    listing: tuple[FlagRegistry | None, list[str]],
+    known: Known,
+    listing: tuple[FlagRegistry | None, list[str], dict[str, list[Dated]]],
     sha: str,
 ) -> dict[str, Deadline]:
-    """``_deadlines`` for one deployed commit ``sha``, its registry, and the flags its code
-    references that the registry dropped (``listing``): git is asked which versions are in its
-    history only where a flag has an earlier date somewhere."""
+    """``_deadlines`` for one deployed commit ``sha``, its registry, the flags its code
+    references that the registry dropped, and the dates renamed flags carry (``listing``):
+    git is asked which versions are in its history only where a flag has an earlier date
+    somewhere. A date a flag carries from its old name counts where the version that gave it
+    and the one that renamed the flag are both in that history."""
     parsed, recorded = known
-    registry, dropped = listing
-    wanted = _wanted_dates(registry, recorded)
+    registry, dropped, carried = listing
+    wanted = _wanted_dates(registry, recorded, carried)
     for name in dropped:
-        dates = sorted((d, i) for d, i in recorded.get(flag_key(name), []) if d is not None)
+        dates = _dates(recorded, carried, name)
         if dates:
             wanted[name] = (None, dates)
-    asked = {parsed[i][0].commit for _, earlier in wanted.values() for _, i in earlier}
+    asked = {parsed[i][0].commit for _, earlier in wanted.values() for _, i, _, _ in earlier}
+    asked |= {parsed[v][0].commit for _, earlier in wanted.values() for *_, v, _ in earlier if v}
     inside = history.in_history_of(asked, sha) if asked else set()
+
+    def held(index: int | None) -> bool:
+        return index is None or parsed[index][0].commit in inside
+
     out = {}
     for name, (now, earlier) in wanted.items():
-        first = next(((d, i) for d, i in earlier if parsed[i][0].commit in inside), None)
+        first = next((e for e in earlier if held(e[1]) and held(e[2])), None)
         if first is not None:
-            moved = _moved_at(history, known, (flag_key(name), first), sha)
-            out[name] = Deadline(
-                remove_by=first[0].isoformat(),
-                remove_by_end_ns=utc_day_start_ns(first[0]) + DAY_NS,
-                short=short(parsed[first[1]][0].commit),
-                now=now.isoformat() if now is not None else None,
-                moved_at=moved,
-                moved_short=short(moved) if moved is not None else None,
-            )
+            out[name] = _deadline(history, known, (name, now, first), sha)
     return out
+
+
+def _deadline(
+    history: GitHistory, known: Known, found: tuple[str, date | None, Dated], sha: str
+) -> Deadline:
+    """The ``Deadline`` of flag ``name`` at ``sha`` (``found``: its name, its registry's own
+    date, and the earliest date recorded): moved by the version after the one that gave it
+    that gave another date, dropped it, or renamed the flag."""
+    parsed = known[0]
+    name, now, (day, index, renamed_at, old) = found
+    if renamed_at is not None:
+        moved: str | None = parsed[renamed_at][0].commit
+    else:
+        moved = _moved_at(history, known, (flag_key(name), (day, index)), sha)
+    deadline = Deadline(
+        remove_by=day.isoformat(),
+        remove_by_end_ns=utc_day_start_ns(day) + DAY_NS,
+        short=short(parsed[index][0].commit),
+        now=now.isoformat() if now is not None else None,
+        moved_at=moved,
+        moved_short=short(moved) if moved is not None else None,
+    )
+    return Deadline(**deadline, renamed_from=old) if old is not None else deadline
+
+
+def _dates(recorded: Recorded, carried: dict[str, list[Dated]], name: str) -> list[Dated]:
+    """The dates recorded for flag ``name``, its own and those its old names carried,
+    earliest first."""
+    own: list[Dated] = [(d, i, None, None) for d, i in recorded.get(flag_key(name), []) if d]
+    return sorted([*own, *carried.get(flag_key(name), [])], key=lambda e: (e[0], e[1]))
 
 
 def _referenced(code: Mapping[str, CodeAtCommit]) -> dict[str, set[str]]:
@@ -443,15 +516,16 @@ def _dropped(registry: FlagRegistry | None, referenced: set[str], retired: set[s
 
 
 def _wanted_dates(
-    registry: FlagRegistry | None, recorded: Recorded
-) -> dict[str, tuple[date | None, list[tuple[date, int]]]]:
+    registry: FlagRegistry | None, recorded: Recorded, carried: dict[str, list[Dated]]
+) -> dict[str, tuple[date | None, list[Dated]]]:
     """By active flag of ``registry``, its own ``remove_by`` and the earlier dates versions
-    recorded for it (``recorded``), earliest first; the flags without any are left out."""
+    recorded for it (``recorded``) or for its old names (``carried``), earliest first; the
+    flags without any are left out."""
     wanted = {}
     for flag in registry.flags if registry is not None else []:
         now = flag.remove_by
-        dates = recorded.get(flag_key(flag.name), []) if flag.status == "active" else []
-        earlier = sorted((d, i) for d, i in dates if d is not None and (now is None or d < now))
+        dates = _dates(recorded, carried, flag.name) if flag.status == "active" else []
+        earlier = [e for e in dates if now is None or e[0] < now]
         if earlier:
             wanted[flag.name] = (now, earlier)
     return wanted
@@ -459,7 +533,7 @@ def _wanted_dates(
 
 def _moved_at(
     history: GitHistory,
-    known: tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded],
+    known: Known,
     flag: tuple[str, tuple[date, int]],
     sha: str,
 ) -> str | None:

@@ -208,6 +208,9 @@ class Deadline(TypedDict):
     where none was found (the date came from a line of history merged in)."""
     moved_short: ReadOnly[str | None]
     """``moved_at`` as messages show it."""
+    renamed_from: NotRequired[ReadOnly[str]]
+    """Where the date was the flag's under another name, that name: ``moved_at`` is then the
+    version that renamed the flag (it dropped or retired the old name and added this one)."""
 
 
 @with_config(_STRICT)

@@ -129,7 +129,8 @@ respelled(record) := {text |
 #   date (a UTC day) when that deployment starts: temporary flags left in place are how dead
 #   code accumulates. The date is the earliest remove_by any version of the registry in that
 #   commit's history gave the flag: moving it later, or dropping it, does not hold it off;
-#   nor does deleting the flag's entry while the deployed code still references it.
+#   nor does deleting the flag's entry while the deployed code still references it, nor
+#   renaming the flag (the new name keeps the old one's dates).
 # custom:
 #   id: DEAD-003
 #   subject: "{flag}"
@@ -171,7 +172,7 @@ overdue contains late if {
 		"flag": name,
 		"deployment": deployment.id,
 		"remove_by": deadline.remove_by,
-		"moved": moved_text(deadline),
+		"moved": moved_text(name, deadline),
 	}
 }
 
@@ -181,16 +182,22 @@ still_in_use(registry, name) if registry.flags[name].status == "active"
 
 still_in_use(registry, name) if not registry.flags[name]
 
-moved_text(deadline) := "" if not deadline.short
+moved_text(_, deadline) := "" if not deadline.short
 
-moved_text(deadline) := sprintf(
+moved_text(name, deadline) := sprintf(
 	"the registry gave %s at %s and %s: the earliest date recorded applies",
-	[deadline.remove_by, deadline.short, moved_since(deadline)],
+	[deadline.remove_by, deadline.short, moved_since(name, deadline)],
 ) if deadline.short
 
 # Who moved it is known where a version in the deployed commit's history, descending from the
-# one that gave the date, gave another.
-moved_since(deadline) := sprintf("later %s", [new_date(deadline)]) if {
+# one that gave the date, gave another. A date the flag had under its old name was moved by
+# the version that renamed it.
+moved_since(name, deadline) := sprintf(
+	"renamed %s to %s at %s",
+	[deadline.renamed_from, name, deadline.moved_short],
+) if {
+	deadline.renamed_from
+} else := sprintf("later %s", [new_date(deadline)]) if {
 	deadline.moved_short == null
 } else := sprintf("%s at %s", [new_date(deadline), deadline.moved_short])
 

@@ -195,6 +195,19 @@ test_a_remove_by_moved_later_still_applies if {
 	])
 }
 
+# A flag renamed: its old name's date applies, and the version that renamed it moved it.
+test_a_renamed_flag_keeps_its_old_names_remove_by if {
+	renamed := object.union(earlier(null, "c2").tmp, {"renamed_from": "old_tmp"})
+	d := deployment("D1", {"tmp": flag("active", {})}, {"earlier_remove_by": {"tmp": renamed}})
+	findings := deadcode.overdue_flag with input as world([d])
+	some f in findings
+	f.subject == "tmp"
+	f.moved == concat("", [
+		"; the registry gave 2024-01-01 at c1 and renamed old_tmp to tmp at c2: the earliest ",
+		"date recorded applies",
+	])
+}
+
 test_an_earlier_remove_by_of_a_retired_flag_is_not_overdue if {
 	d := deployment("D1", {"tmp": flag("retired", {})}, {"earlier_remove_by": earlier(null, null)})
 	count(deadcode.overdue_flag) == 0 with input as world([d])

@@ -199,3 +199,76 @@ def test_an_owner_before_the_remove_by_was_set_may_waive(tmp_path: Path) -> None
     write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "lee@example.com"}])
     said = {f["subject"]: f["waived"] for f in _check(tmp_path, repo, sha).json()["findings"]}
     assert said["promo"] is True
+
+
+def _renamed(tmp_path: Path, new: dict[str, object], code: str) -> tuple[str, str, CliResult]:
+    """promo, due by 2024-01-05, is dropped from the registry on 2024-01-10 by Lee, and
+    ``new`` added; ``app.py``, which read promo, is then ``code``. D1 ships it on 2024-01-20."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(
+        repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"),
+                  "app.py": "if flags.promo:\n    show_banner()\n", "lib.py": "x = 1\n"},
+    )  # fmt: skip
+    renamed = _commit(repo, 10, {"flags.yaml": registry(new), "app.py": code}, author=LEAD)
+    return first, renamed, _check(tmp_path, repo, renamed, "--fail-on", "medium")
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        {**flag("promo_banner", PURPOSE), "created": "2024-01-10"},
+        {**flag("promo_banner", "Banner"), "remove_by": "2024-12-31"},
+        flag("promo_banner", "Banner"),
+    ],
+    ids=["purpose kept", "code renamed, later date", "code renamed, created kept"],
+)
+def test_a_flag_renamed_with_its_code_keeps_its_remove_by(
+    tmp_path: Path, new: dict[str, object]
+) -> None:
+    """promo was dropped and promo_banner added in its place, every read of promo now reading
+    promo_banner: the flag shipped past its day under its new name, and the check passed
+    (exit 0), with no DEAD-003 finding. Whoever renamed it cannot waive the finding."""
+    code = "if flags.promo_banner:\n    show_banner()\n"
+    if new["purpose"] == PURPOSE:
+        code = "if flags.promo_banner and flags.promo_banner.ready:\n    show_banner()\n"
+    first, renamed, result = _renamed(tmp_path, new, code)
+    assert result.code == 1
+    assert _overdue(result) == [
+        "Flag promo_banner was to be removed by 2024-01-05 but was still active when 1 "
+        f"deployments started: D1; the registry gave 2024-01-05 at {first[:12]} and renamed "
+        f"promo to promo_banner at {renamed[:12]}: the earliest date recorded applies."
+    ]
+    waiver = {"rule": "DEAD-003", "subject": "promo_banner", "reason": "later",
+              "expires": "2024-06-01", "approved_by": "lee@example.com"}  # fmt: skip
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [waiver])
+    said = {f["subject"]: f for f in _check(tmp_path, ScriptedRepo(tmp_path / "repo"),
+                                            renamed).json()["findings"]}  # fmt: skip
+    assert said["promo_banner"]["waived"] is False
+    assert "lee@example.com moved the remove_by of promo_banner" in said[
+        "DEAD-003:promo_banner"]["message"]  # fmt: skip
+
+
+def test_a_new_flag_added_as_another_is_dropped_is_no_rename(tmp_path: Path) -> None:
+    """The same commit drops promo with its code and adds checkout_v2, a flag of its own
+    (another purpose, created that day), read by new code: checkout_v2 has no deadline."""
+    new = {**flag("checkout_v2", "New checkout"), "created": "2024-01-10"}
+    code = "def checkout():\n    if flags.checkout_v2:\n        return new_checkout()\n"
+    _, _, result = _renamed(tmp_path, new, code)
+    assert result.code == 0, result.out
+    assert _overdue(result) == []
+
+
+def test_the_old_names_owner_cannot_waive_the_renamed_flags_finding(tmp_path: Path) -> None:
+    """Lee owned promo when it was given its date; promo became promo_banner, owned by a
+    team: Lee still owned it when its day came."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    dated = {**flag("promo", PURPOSE, remove_by="2024-01-05"), "owner": "lee@example.com"}
+    _commit(repo, 1, {"flags.yaml": registry(dated), "app.py": "promo\n"})
+    new = {**flag("promo_banner", PURPOSE), "owner": "web-team"}
+    sha = _commit(repo, 2, {"flags.yaml": registry(new), "app.py": "promo_banner\n"})
+    waiver = {"rule": "DEAD-003", "subject": "promo_banner", "reason": "later",
+              "expires": "2024-06-01", "approved_by": "lee@example.com"}  # fmt: skip
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [waiver])
+    said = {f["subject"]: f for f in _check(tmp_path, repo, sha).json()["findings"]}
+    assert said["promo_banner"]["waived"] is False
+    assert "lee@example.com owned promo_banner" in said["DEAD-003:promo_banner"]["message"]
