@@ -41,6 +41,7 @@ from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
 from checker.evidence.shared import SharedEntries
 from checker.evidence.yamlversions import VersionParser
+from checker.facts.copied import copied_out
 from checker.facts.document import (
     Deadline,
     Flag,
@@ -568,7 +569,8 @@ def _retired_content(
     held = last_held(history, trees, unnamed, cache)
     unheld = {path: listed for path, listed in unnamed.items() if path not in held}
     _add_errors(registries.errors, misspelt(history, trees, unheld, cache))
-    return retired.content(trees, held)
+    copied = copied_out(history, trees, retired.first_listed(skip=unnamed), cache)
+    return retired.content(trees, held, copied)
 
 
 def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:

@@ -27,7 +27,7 @@ its code was last held (``misspelt.last_held``): moved the commit before, it liv
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
@@ -94,7 +94,17 @@ class RetiredCodeHistory:
         self._found: dict[str, dict[str, list[str]]] = {}
         """By deployed commit, ``_held``."""
 
-    def content(self, trees: TreeIndex, held: Mapping[str, str] | None = None) -> set[str]:
+    def first_listed(self, skip: Collection[str] = ()) -> dict[str, str]:
+        """By path listed, but for those of ``skip``, the commit of the oldest version listing
+        it."""
+        return {path: found[0].commit for path, found in self._listed.items() if path not in skip}
+
+    def content(
+        self,
+        trees: TreeIndex,
+        held: Mapping[str, str] | None = None,
+        copied: Mapping[str, frozenset[str]] | None = None,
+    ) -> set[str]:
         """Learn the retired code's content at each version listing it: the blobs of the
         files the entry covered in that version's commit, and in each of its parents (a
         commit that lists the code and deletes or moves it at once retires what its parent
@@ -103,7 +113,9 @@ class RetiredCodeHistory:
         what it covered where the code was last held before (``held``: by path, that commit,
         ``misspelt.last_held``; and its parents), for the oldest version listing it: code
         moved in an earlier commit than the one listing it is still the retired code. Returns
-        all of them, for ``trees`` to search for.
+        all of them, for ``trees`` to search for. ``copied`` adds, by path, the content copied
+        out of the files it covered, with a stub left in their place, before the oldest
+        version listing it (``copied.copied_out``): live code's by its path, but retired.
 
         Every tree is walked once for all versions (``TreeIndex.holding`` of every blob
         covered anywhere): the versions' commits share most of their trees."""
@@ -127,7 +139,15 @@ class RetiredCodeHistory:
                     key = (commit, path)
                     blobs = covered.get((source, path), frozenset()) - shared
                     self._content[key] = self._content.get(key, frozenset()) | blobs
+        self._add_copied(copied)
         return set().union(*self._content.values())
+
+    def _add_copied(self, copied: Mapping[str, frozenset[str]] | None) -> None:
+        """``copied`` (by path, content copied out of it) as the content of the oldest
+        version listing each path."""
+        for path, blobs in (copied or {}).items():
+            key = (self._listed[path][0].commit, path)
+            self._content[key] = self._content.get(key, frozenset()) | blobs
 
     def _sources(
         self, trees: TreeIndex, held: Mapping[str, str]

@@ -337,12 +337,54 @@ def test_the_content_of_many_versions_walks_each_tree_once(
     learn = RetiredCodeHistory.content
 
     def content(
-        self: RetiredCodeHistory, trees: TreeIndex, held: dict[str, str] | None = None
+        self: RetiredCodeHistory,
+        trees: TreeIndex,
+        held: dict[str, str] | None = None,
+        copied: dict[str, frozenset[str]] | None = None,
     ) -> set[str]:
         with monkeypatch.context() as patch:
             patch.setattr(TreeIndex, "entries", spy)
-            return learn(self, trees, held)
+            return learn(self, trees, held, copied)
 
     monkeypatch.setattr(RetiredCodeHistory, "content", content)
     _check(tmp_path, repo, {"D1": repo.git("rev-parse", "HEAD")})
     assert sorted(t for t in read if t in lib) == sorted(lib)
+
+
+STUB = "from src.peg import *  # noqa: F403\n"
+
+
+@pytest.mark.parametrize("stub_gone", [True, False], ids=["stub deleted", "stub kept"])
+def test_copied_out_with_a_stub_left_before_it_is_listed_is_still_there(
+    tmp_path: Path, stub_gone: bool
+) -> None:
+    """legacy/power_peg.py was copied to src/peg.py and reduced to a stub importing it in one
+    commit; the next listed legacy/power_peg.py under retired_code (and deleted the stub). The
+    entry's content was the stub's, and src/peg.py, the retired code itself, passed (exit 0)
+    once the stub was gone."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"legacy/power_peg.py": STUB, "src/peg.py": CODE}, 2)
+    listed = {"flags.yaml": registry(retired_code=[PEG])}
+    sha = _commit(repo, {**listed, "legacy/power_peg.py": None if stub_gone else STUB}, 3)
+    files = "1 file: src/peg.py (the content" if stub_gone else "2 files: legacy/power_peg.py, "
+    files += "" if stub_gone else "src/peg.py (src/peg.py: the content"
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {
+        "D1:legacy/power_peg.py": (
+            f"Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in "
+            f"{files} of the retired code, at another path)."
+        )
+    }
+
+
+def test_a_live_module_copied_into_retired_code_is_no_retired_code(tmp_path: Path) -> None:
+    """legacy/power_peg.py started as a copy of src/util.py, which lives on: a later stub at
+    the retired path does not make the live module retired code."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    util = "def helper(): ...\n"
+    _commit(repo, {"flags.yaml": registry(), "src/util.py": util}, 1)
+    _commit(repo, {"legacy/power_peg.py": util}, 2)
+    _commit(repo, {"legacy/power_peg.py": STUB, "src/peg.py": util}, 3)
+    sha = _commit(repo, {"flags.yaml": registry(retired_code=[PEG]),
+                         "legacy/power_peg.py": None}, 4)  # fmt: skip
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}

@@ -1,0 +1,147 @@
+"""Retired code copied elsewhere with a stub left at its path, before it was listed.
+
+``RetiredCodeHistory.content`` takes the retired code's content from the files an entry covers
+where a version listing it was written (and in that commit's parents). Code copied to
+``src/peg.py`` in one commit, ``legacy/power_peg.py`` reduced to ``from src.peg import *`` in
+the same commit, and ``legacy/power_peg.py`` listed (and the stub deleted) in a later one, left
+the stub as the entry's content: the code itself lived on at ``src/peg.py``, and DEAD-004
+passed (exit 0). ``git mv`` was followed (``misspelt.last_held``); a copy with a stub left was
+not, since the entry still covered a file where it was listed.
+
+For each file an entry covers in the commit of the oldest version listing it (or in that
+commit's parents), the newest commit of that history that wrote it is asked what it changed
+(``git diff-tree``, as git's copy detection reads a commit): where it changed the file from
+content X and, in the same commit, wrote X at a path no ``retired_code`` entry covers, X was
+copied out of the retired code, and is its content too. Not where X was live code already
+(the parent commit held it outside all retired code: the retired file began as a copy of a
+live module, which lives on), nor an empty file. Content is matched exactly, as for a move;
+a copy made in another commit than the one that left the stub is not followed.
+
+One walk per entry of the history below the folders its path starts with, stopped once each
+covered file's newest write is found, and one ``git diff-tree`` per commit met; each answer
+is kept in the facts cache by entry and version. A registry without ``retired_code`` costs
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from checker.cache import NO_CACHE, FactCache
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import TreeIndex, covers
+from checker.facts.misspelt import literal_folder
+
+COPIED = "retired-copied"
+"""Cache entries: the blobs copied out of the files a ``retired_code`` path covered, where a
+stub was left in their place (a list, often empty); keyed by the path and the commit of the
+oldest version listing it."""
+
+Change = tuple[str, str, str]
+"""One file a commit changed: its status letter, old blob and new blob."""
+
+
+def copied_out(
+    history: GitHistory,
+    trees: TreeIndex,
+    listed: Mapping[str, str],
+    cache: FactCache = NO_CACHE,
+) -> dict[str, frozenset[str]]:
+    """By path of ``listed`` (each ``retired_code`` path and the commit of the oldest version
+    listing it), the content copied out of the files it covered there with a stub left in
+    their place: blobs a deployed commit may hold at another path."""
+    keys = {path: f"{path}\0{commit}" for path, commit in listed.items()}
+    known = cache.get(COPIED, keys.values(), lambda value: isinstance(value, list))
+    patterns = [path.strip("/") for path in listed]
+    diffs: dict[str, dict[str, Change]] = {}
+    found: dict[str, frozenset[str]] = {}
+    for path, commit in sorted(listed.items()):
+        blobs = known.get(keys[path])
+        if blobs is None:
+            blobs = sorted(_copies(history, trees, (path.strip("/"), commit), patterns, diffs))
+            cache.put(COPIED, {keys[path]: blobs})
+        if blobs:
+            found[path] = frozenset(blobs)
+    return found
+
+
+def _copies(
+    history: GitHistory,
+    trees: TreeIndex,
+    entry: tuple[str, str],
+    patterns: list[str],
+    diffs: dict[str, dict[str, Change]],
+) -> set[str]:
+    """The blobs copied out of the files ``entry`` (a pattern, and the commit listing it)
+    covers in that commit or its parents, each at the newest commit that wrote it there."""
+    pattern, listing = entry
+    sources = (listing, *trees.parents(listing))
+    left = {file for source in sources for file in trees.matching(source, pattern)}
+    copies: set[str] = set()
+    if not left:
+        return copies
+    walk = history.changes_below([listing], [], literal_folder(pattern))
+    try:
+        for commit, _, changed in walk:
+            if changed not in left or not covers(pattern, changed):
+                continue
+            change = _diff(history, commit, diffs).get(changed)
+            if change is None or change[0] == "D":  # deleted here: its last write is older
+                continue
+            left.discard(changed)
+            if change[0] == "M":
+                copies |= _copied(trees, commit, (changed, change[1]), patterns, diffs)
+            if not left:
+                break
+    finally:
+        walk.close()
+    return copies
+
+
+def _copied(
+    trees: TreeIndex,
+    commit: str,
+    file: tuple[str, str],
+    patterns: list[str],
+    diffs: dict[str, dict[str, Change]],
+) -> set[str]:
+    """``{X}`` where ``commit`` changed ``file`` (its path, and X, its blob before) and wrote X
+    at a path no retired code covers, X being neither empty nor live code in its parent."""
+    path, before = file
+    if before == _empty(before):
+        return set()
+    written = [
+        f for f, (status, _, new) in diffs[commit].items()
+        if new == before and status in "AM" and not any(covers(p, f) for p in patterns)
+    ]  # fmt: skip
+    if not written:
+        return set()
+    for parent in trees.parents(commit)[:1]:
+        held = trees.holding(parent, frozenset({before}))
+        if any(f != path and not any(covers(p, f) for p in patterns) for f, _ in held):
+            return set()
+    return {before}
+
+
+def _diff(
+    history: GitHistory, commit: str, diffs: dict[str, dict[str, Change]]
+) -> dict[str, Change]:
+    """What ``commit`` changed against its first parent, by path (none for a root commit)."""
+    if commit not in diffs:
+        args = ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--no-ext-diff"]
+        out = history.git_output([*args, commit]).split(b"\0")
+        changes: dict[str, Change] = {}
+        for head, name in zip(out[::2], out[1::2], strict=False):
+            fields = head.decode("ascii", errors="replace").split()
+            if len(fields) == 5:
+                _, _, old, new, status = fields
+                path = name.decode("utf-8", errors="surrogateescape")
+                changes[path] = (status[:1], old, new)
+        diffs[commit] = changes
+    return diffs[commit]
+
+
+def _empty(like: str) -> str:
+    """The id of an empty file, in the object format of ``like`` (SHA-1 or SHA-256)."""
+    return hashlib.new("sha1" if len(like) == 40 else "sha256", b"blob 0\0").hexdigest()
