@@ -456,8 +456,9 @@ def _earlier_dates(
         dates = _dates(recorded, carried, name)
         if dates:
             wanted[name] = (None, dates)
-    asked = {parsed[i][0].commit for _, earlier in wanted.values() for _, i, _, _ in earlier}
-    asked |= {parsed[v][0].commit for _, earlier in wanted.values() for *_, v, _ in earlier if v}
+    every = [e for _, earlier in wanted.values() for e in earlier]
+    indexes = {i for _, i, _, _ in every} | {v for _, _, v, _ in every if v is not None}
+    asked = {parsed[index][0].commit for index in indexes}
     inside = history.in_history_of(asked, sha) if asked else set()
 
     def held(index: int | None) -> bool:
