@@ -49,6 +49,14 @@ commit, as if the sync were from git. Either is recorded ``failed``, a move of i
 under the revision its entry names, else the one synced from git before it
 (``_locals_failed``); with none before it, refused.
 
+A sync whose source the Application itself overrode (``argocd app set --kustomize-image`` or
+``--helm-set``, Argo CD Image Updater's default ``argocd`` write-back, ``kubectl patch``:
+``kustomize.images``, ``helm.parameters``, ``helm.values``, ``plugin.env`` and the others
+``OVERRIDES`` names) deployed what the Application says over what git holds, in the cluster's
+object and no commit: recorded ``failed``, a move of its own, under the revision it names, the
+overrides in its reason (``_overrides``). Each history entry records the source it synced;
+one that records none is read with the Application's ``spec``, as it is now.
+
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
 cluster stays absent from the rollout it missed, which FLEET-001 reports.
@@ -67,7 +75,7 @@ from checker.errors import InputError
 from checker.evidence.models import Status
 from checker.importers import argocd_health
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
-from checker.importers.gitops import LOCAL, Sync
+from checker.importers.gitops import LOCAL, OVERRIDDEN, Sync
 from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = (
@@ -79,6 +87,23 @@ RUNNING = ("Running", "Terminating")
 IN_CLUSTER = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME = "in-cluster"
 """How an application names the cluster its Argo CD runs on (Argo CD's default cluster)."""
+OVERRIDES = (
+    ("kustomize", "images"),
+    ("kustomize", "patches"),
+    ("kustomize", "replicas"),
+    ("helm", "parameters"),
+    ("helm", "fileParameters"),
+    ("helm", "values"),
+    ("helm", "valuesObject"),
+    ("plugin", "env"),
+    ("plugin", "parameters"),
+    ("directory", "jsonnet", "extVars"),
+    ("directory", "jsonnet", "tlas"),
+)
+"""The fields of an Application's source (``ApplicationSource`` in Argo CD's
+``pkg/apis/application/v1alpha1/types.go``) that change what is rendered from the files git
+holds: images, patches, replica counts, Helm parameters and values, a plugin's environment and
+parameters, Jsonnet variables. Set in the Application, they are no commit's content."""
 
 
 @dataclass(frozen=True)
@@ -470,10 +495,11 @@ def _application_syncs(
         if notes is not None:
             notes.append(f"{origin}: read from status.operationState")
     latest = _latest_operation(item, cluster, selection, path, notes)
+    found, latest = _overrides_read(item, found, latest, path)
     local = _local_operation(item, path)
     if found and local is not None and latest is None and found[-1].started_at == local:
         found[-1] = replace(found[-1], local=True)  # the history entry of that operation
-    if found and not found[-1].local:
+    if found and _from_git(found[-1]):
         # The last history entry is the latest deployment of its revision: the sync status
         # judges it whatever came after; the health too, unless another revision's operation
         # came after it (a failed or running sync's health is that operation's).
@@ -483,6 +509,86 @@ def _application_syncs(
         found.append(replace(latest, local=True) if local is not None else latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return _locals_failed(found, name, path)
+
+
+def _from_git(sync: Sync) -> bool:
+    """Whether the sync rendered what git holds: neither local manifests nor overrides."""
+    return not sync.local and sync.overrides is None
+
+
+def _overrides_read(
+    item: dict[str, Any], found: list[Sync], latest: Sync | None, path: Path
+) -> tuple[list[Sync], Sync | None]:
+    """The syncs of the history (``item``'s, each beside its entry) and the latest operation,
+    each ``failed`` where the source it rendered overrides what git holds (``_overridden``)."""
+    entries = item["status"]["history"] if found else []
+    found = [
+        _overridden(sync, _sources(entry, item, sync.origin, path), path)
+        for sync, entry in zip(found, entries, strict=True)
+    ]
+    if latest is not None:
+        result = _object(dig(item, "status", "operationState", "syncResult"))
+        latest = _overridden(latest, _sources(result, item, latest.origin, path), path)
+    return found, latest
+
+
+def _sources(
+    entry: dict[str, Any], item: dict[str, Any], origin: str, path: Path
+) -> list[tuple[str, Any]]:
+    """The sources a history entry or sync result records it synced, named as its fields are
+    (``source``, ``sources[N]``); where it records none (an older Argo CD), the Application's
+    ``spec`` ones, as they are now."""
+    for where, what in ((entry, ""), (_object(item.get("spec")), "spec.")):
+        if where.get("sources"):
+            listed = where["sources"]
+            expect(isinstance(listed, list), path, f"{origin}: {what}sources is not a list")
+            return [(f"{what}sources[{n}]", s) for n, s in enumerate(listed)]
+        if where.get("source") is not None:
+            return [(f"{what}source", where["source"])]
+    return []
+
+
+def _overrides(sources: list[tuple[str, Any]], origin: str, path: Path) -> list[str]:
+    """Each of ``OVERRIDES`` the sources set, as ``source.kustomize.images`` (with the images or
+    the names it sets where it lists them)."""
+    found = []
+    for field, source in sources:
+        expect(isinstance(source, dict), path, f"{origin}: {field} is not an object")
+        for keys in OVERRIDES:
+            value: Any = source
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value in (None, "", [], {}):
+                continue
+            shown = [_named(v) for v in value] if isinstance(value, list) else []
+            found.append(
+                f"{field}.{'.'.join(keys)}"
+                + (f" ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})" if shown else "")
+            )
+    return found
+
+
+def _named(value: Any) -> str:
+    """An override as shown: an image as written, a parameter or variable by its name."""
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return repr(value["name"])
+    return repr(value) if isinstance(value, str) else "..."
+
+
+def _overridden(sync: Sync, sources: list[tuple[str, Any]], path: Path) -> Sync:
+    """``sync`` as ``failed``, a move of its own, where the sources it synced override what git
+    holds (``OVERRIDES``); as it is otherwise."""
+    found = _overrides(sources, sync.origin, path)
+    if not found:
+        return sync
+    return replace(
+        sync,
+        status="failed",
+        reason=f"{OVERRIDDEN}: {'; '.join(found)}: what the cluster runs since is not what "
+        f"revision {sync.revision} holds",
+        health=None,
+        overrides="; ".join(found),
+    )
 
 
 def _local_operation(item: dict[str, Any], path: Path) -> str | None:

@@ -33,6 +33,11 @@ LOCAL = "Argo CD synced manifests from a local directory"
 """How the reason of a cluster begins where the tool applied manifests that were not read from
 git (``argocd app sync --local``): what ran there since is no commit's."""
 
+OVERRIDDEN = "Argo CD rendered it with overrides set in the Application, not in git"
+"""How the reason of a cluster begins where the tool rendered the revision with images,
+parameters or values set in its own object (``argocd app set --kustomize-image``): what ran
+there since is not what the commit holds."""
+
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
 workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry
@@ -84,6 +89,10 @@ class Sync:
     """Manifests the tool applied from a local directory, not from git (``argocd app sync
     --local``): ``failed``, and a move of its own, so that it never merges with a sync of the
     same commit from git before or after it (``LOCAL``)."""
+    overrides: str | None = None
+    """What the tool's own object set over what git holds (``kustomize.images``,
+    ``helm.parameters`` ...): ``failed``, and a move of its own, as ``local`` is
+    (``OVERRIDDEN``)."""
     claim: str | None = None
     """What the thing synced says of its own origin, where nothing the tool did proves it (a
     Flux OCI artifact's ``originRevision``, set by whoever pushed it; a chart version's build
@@ -346,6 +355,16 @@ def answerer(sync: Sync, choices: Choices) -> str:
     return choices.deployer or sync.initiator or UNNAMED
 
 
+def _joins(run: Move, sync: Sync, commit: str) -> bool:
+    """Whether ``sync`` continues ``run``: the same commit, applied the same way. A sync of
+    local manifests never joins another; one the tool's object overrode joins only a re-sync
+    with the same overrides, never a sync from git."""
+    last = run.syncs[-1]
+    return (
+        run.commit == commit and not (sync.local or last.local) and sync.overrides == last.overrides
+    )
+
+
 def moves(syncs: list[Sync], commits: dict[Sync, str]) -> dict[str, list[Move]]:
     """Each cluster's moves, in order of start."""
     by_cluster: dict[str, list[Sync]] = defaultdict(list)
@@ -356,8 +375,7 @@ def moves(syncs: list[Sync], commits: dict[Sync, str]) -> dict[str, list[Move]]:
         own.sort(key=lambda s: (timestamp_ns(s.started_at), s.origin))
         runs: list[Move] = []
         for sync in own:
-            local = sync.local or bool(runs and runs[-1].syncs[-1].local)
-            if runs and runs[-1].commit == commits[sync] and not local:
+            if runs and _joins(runs[-1], sync, commits[sync]):
                 runs[-1].syncs.append(sync)
             else:
                 runs.append(Move(cluster, commits[sync], [sync]))

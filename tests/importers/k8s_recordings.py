@@ -61,6 +61,7 @@ def application(
     """The recorded Argo CD Application, as the application ``name`` on ``cluster`` deploying
     to ``namespace``, owned by the ApplicationSet ``application_set``."""
     app = copy.deepcopy(_recorded("argocd-applications.json")["items"][0])
+    without_overrides(app)
     app["metadata"]["name"] = name
     app["metadata"]["ownerReferences"][0]["name"] = application_set
     app["spec"]["destination"]["name"] = cluster
@@ -98,6 +99,32 @@ def application(
     app["status"]["reconciledAt"] = (
         state.get("finishedAt") or state["startedAt"] or (app["status"]["reconciledAt"])
     )
+    return app
+
+
+def without_overrides(app: dict[str, Any]) -> dict[str, Any]:
+    """``app`` without the recording's ``plugin.env`` (the Helm values and chart its plugin
+    renders, set in the Application: an override of what git holds) in its ``spec``, history
+    and last sync result; the plugin's ``name`` stays."""
+    state = app["status"]["operationState"]
+    for source in (app["spec"], *app["status"]["history"], state["syncResult"]):
+        source["source"]["plugin"].pop("env", None)
+    return app
+
+
+def overridden(app: dict[str, Any], field: str, value: Any, *, spec: bool = True) -> dict[str, Any]:
+    """``app`` whose last sync rendered its source with ``field`` (``kustomize.images``,
+    ``helm.parameters``: a path under ``source``) set to ``value`` in the Application, as
+    ``argocd app set`` writes it: in ``spec.source`` (unless not ``spec``: set back since), in
+    the last history entry's ``source`` and in the last sync result's."""
+    state = app["status"]["operationState"]
+    targets = [app["status"]["history"][-1], state["syncResult"]]
+    for entry in [app["spec"], *targets] if spec else targets:
+        where = entry["source"]
+        *parents, last = field.split(".")
+        for key in parents:
+            where = where.setdefault(key, {})
+        where[last] = copy.deepcopy(value)
     return app
 
 

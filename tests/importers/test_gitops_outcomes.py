@@ -24,6 +24,7 @@ from tests.importers.k8s_recordings import (
     helm_release,
     selective_sync,
     without_history,
+    without_overrides,
     write_list,
 )
 from tests.importers.k8s_scenario import APPROVER, CLUSTERS, OPS, applications
@@ -191,7 +192,9 @@ def test_the_recorded_application_degraded(case: Case) -> None:
     """The recording's ten syncs of one revision, its last operation the sync the last entry
     records: with its health Degraded, the revision's move did not succeed, whatever the
     older re-syncs of it said."""
-    recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    recorded = without_overrides(
+        json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    )
     revision = recorded["status"]["history"][0]["revision"]
     health(recorded, "Degraded", DEADLINE)
     result = case.argocd([recorded], "--revision-commit", f"{revision}={case.v2}")
@@ -468,7 +471,9 @@ def test_the_recorded_application_out_of_sync(case: Case) -> None:
         ("Unknown", "Healthy"),
         ("OutOfSync", "Degraded"),
     ):
-        recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+        recorded = without_overrides(
+            json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+        )
         revision = recorded["status"]["history"][-1]["revision"]
         recorded["status"]["sync"]["revision"] = revision
         health(drifted(recorded, status), state, DEADLINE)

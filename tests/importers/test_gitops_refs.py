@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from checker.importers.flux import git_ref
-from tests.importers.k8s_recordings import FIXTURES, Reconciled, kustomization, write_list
+from tests.importers.k8s_recordings import (
+    FIXTURES,
+    Reconciled,
+    kustomization,
+    without_overrides,
+    write_list,
+)
 from tests.importers.k8s_scenario import CLUSTERS, applications
 from tests.importers.test_kubernetes import Case
 
@@ -36,7 +42,9 @@ def _with_target(apps: list[dict[str, Any]], target: object, **source: Any) -> N
 
 
 def test_the_recorded_applications_target_revision_is_the_ref(case: Case) -> None:
-    recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    recorded = without_overrides(
+        json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    )
     assert recorded["status"]["history"][0]["source"]["targetRevision"] == "test-lla"
     revision = recorded["status"]["history"][0]["revision"]
     result = case.argocd([recorded], "--revision-commit", f"{revision}={case.v2}")

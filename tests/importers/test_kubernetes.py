@@ -24,6 +24,7 @@ from tests.importers.k8s_recordings import (
     kustomization,
     pod,
     recorded_pods,
+    without_overrides,
     write_list,
 )
 from tests.importers.k8s_scenario import (
@@ -153,7 +154,9 @@ def test_one_rollout_across_the_applications_of_a_service(case: Case) -> None:
 
 
 def test_the_recorded_application_resyncs_are_one_deployment(case: Case) -> None:
-    recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    recorded = without_overrides(
+        json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    )
     revision = recorded["status"]["history"][0]["revision"]
     assert len(recorded["status"]["history"]) == 10
     # The recording's revision is another repository's commit: refused, naming it.

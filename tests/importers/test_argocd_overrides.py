@@ -1,0 +1,169 @@
+"""An Argo CD Application can render its revision with images, Helm parameters or values, or a
+plugin's environment set in the Application itself (``argocd app set --kustomize-image``,
+``--helm-set``; Argo CD Image Updater's ``argocd`` write-back): the cluster then runs what no
+commit holds, while the history names the reviewed commit. Such a sync is recorded ``failed``,
+a move of its own. Real git repositories, the real engine, the recorded Application of
+tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.importers.k8s_recordings import (
+    FIXTURES,
+    Synced,
+    application,
+    overridden,
+)
+from tests.importers.k8s_scenario import CLUSTERS, OPS, applications
+from tests.importers.test_kubernetes import Case, findings, targets
+
+OVERRIDDEN = "Argo CD rendered it with overrides set in the Application, not in git"
+HOTFIX = ["registry.example.com/shop/checkout:hotfix"]
+"""``spec.source.kustomize.images`` as ``argocd app set --kustomize-image`` (and Argo CD Image
+Updater's ``argocd`` write-back) writes it: a list of images."""
+IMAGE_TAG = [{"name": "image.tag", "value": "hotfix"}]
+"""``spec.source.helm.parameters`` as ``argocd app set -p image.tag=hotfix`` writes it."""
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _import(case: Case, apps: list[dict[str, Any]], *extra: str) -> tuple[int, str]:
+    result = case.argocd(apps, "--application-set", "checkout", *extra)
+    return result.code, result.err
+
+
+def _check(case: Case) -> tuple[int, dict[str, Any]]:
+    result = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
+                     "--format", "json", "--as-of", "2024-06-30")  # fmt: skip
+    return result.code, result.json()
+
+
+def _signed_off(case: Case, apps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Import v2's rollout and v1's, each signed off; v2's record."""
+    code, err = _import(case, apps, "--revision", case.v2,
+                        "--approval", "lee@example.com,2024-06-04T09:30:00Z")  # fmt: skip
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert _import(case, apps, "--revision", case.v1,
+                   "--approval", "lee@example.com,2024-06-03T09:30:00Z")[0] == 0  # fmt: skip
+    return record
+
+
+def test_an_image_set_in_the_application_is_no_deployment_of_the_commit(case: Case) -> None:
+    """ap-south-1's application synced v2 with ``kustomize.images`` set by ``argocd app set``:
+    it ran an image no commit names, and was recorded as running v2, signed off; check
+    passed."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    overridden(apps[3], "kustomize.images", HOTFIX)
+    record = _signed_off(case, apps)
+    assert record["commit"] == case.v2
+    assert targets(record) == {"ap-south-1": "failed", "eu-central-1": "succeeded",
+                               "eu-west-1": "succeeded", "us-east-1": "succeeded"}  # fmt: skip
+    (local,) = [t for t in record["targets"] if t["host"] == "ap-south-1"]
+    assert local["reason"] == (
+        f"{OVERRIDDEN}: source.kustomize.images ('registry.example.com/shop/checkout:hotfix'): "
+        f"what the cluster runs since is not what revision {case.v2} holds"
+    )
+    code, report = _check(case)
+    assert code == 1 and report["verdict"] == "fail"
+    assert f"{record['id']}:ap-south-1" in findings(report, "FLEET-001")
+
+
+def test_a_helm_parameter_set_in_the_application_is_named(case: Case) -> None:
+    """``argocd app set -p image.tag=hotfix``: the parameter's name is in the reason, its value
+    is not (a value may be a secret)."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    overridden(apps[0], "helm.parameters", IMAGE_TAG)
+    overridden(apps[0], "helm.valuesObject", {"image": {"tag": "hotfix"}})
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == "failed"
+    assert "source.helm.parameters ('image.tag'); source.helm.valuesObject:" in target["reason"]
+    assert "hotfix" not in target["reason"]
+
+
+def test_the_recorded_plugin_environment_is_an_override(case: Case) -> None:
+    """The recorded application, as it is: its plugin renders a chart from an OCI registry
+    with Helm values given in the plugin's environment (``plugin.env``), set in the Application,
+    not what the commit holds. Its ten re-syncs with the same environment are one rollout."""
+    recorded = json.loads((FIXTURES / "argocd-applications.json").read_text())["items"][0]
+    revision = recorded["status"]["history"][0]["revision"]
+    result = case.argocd([recorded], "--revision-commit", f"{revision}={case.v2}")
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = record["targets"]
+    assert target["status"] == "failed"
+    assert target["reason"].startswith(
+        f"{OVERRIDDEN}: source.plugin.env ('RELEASE_NAME', 'CHART_REPOSITORY', 'CHART_NAME' ...)"
+    )
+    assert "cluster_name" not in target["reason"]
+
+
+def test_an_overridden_sync_is_a_rollout_of_its_own(case: Case) -> None:
+    """v1 from git, then v1 with an image set in the application, then v1 from git again
+    (the override removed): three rollouts, the middle one failed; it never merges with a sync
+    of the same commit from git."""
+    history = [
+        Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS),
+        Synced(case.v1, "2024-06-04T10:00:00Z", "2024-06-04T10:00:40Z", OPS),
+    ]
+    app = overridden(application("checkout-eu-west-1", "eu-west-1", history),
+                     "kustomize.images", HOTFIX, spec=False)  # fmt: skip
+    history.append(Synced(case.v1, "2024-06-04T11:00:00Z", "2024-06-04T11:00:40Z", OPS))
+    later = application("checkout-eu-west-1", "eu-west-1", history)
+    later["status"]["history"][1] = app["status"]["history"][1]  # the overridden sync, kept
+    code, err = _import(case, [later])
+    assert code == 0, err
+    base = f"checkout-production-{case.v1[:12]}"
+    got = {r["id"]: (targets(r), r["started_at"]) for r in case.records("deploys.jsonl")}
+    assert got == {
+        base: ({"eu-west-1": "succeeded"}, "2024-06-03T10:00:00Z"),
+        f"{base}-2": ({"eu-west-1": "failed"}, "2024-06-04T10:00:00Z"),
+        f"{base}-3": ({"eu-west-1": "succeeded"}, "2024-06-04T11:00:00Z"),
+    }
+
+
+def test_an_entry_that_records_no_source_is_read_with_the_spec(case: Case) -> None:
+    """An older Argo CD's history entry names no source: the application's spec, as it is
+    now, is what it is judged by."""
+    history = [Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS)]
+    app = overridden(application("checkout-eu-west-1", "eu-west-1", history),
+                     "kustomize.images", HOTFIX)  # fmt: skip
+    del app["status"]["history"][0]["source"]
+    code, err = _import(case, [app])
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert record["targets"][0]["status"] == "failed"
+    assert "spec.source.kustomize.images" in record["targets"][0]["reason"]
+
+
+def test_an_image_written_back_to_git_is_the_commits(case: Case) -> None:
+    """Argo CD Image Updater's ``git`` write-back commits the image to the repository: the
+    application sets nothing, and its sync is a deployment of that commit."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert set(targets(record).values()) == {"succeeded"}
+
+
+def test_a_source_that_is_not_an_object_is_refused(case: Case) -> None:
+    history = [Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS)]
+    app = application("checkout-eu-west-1", "eu-west-1", history)
+    app["status"]["history"][0]["source"] = ["kustomize"]
+    code, err = _import(case, [app])
+    assert code == 2
+    assert "applications.json" in err
+    assert "application checkout-eu-west-1, history id 14: source is not an object" in err
+    assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
