@@ -588,6 +588,7 @@ def _overridden(sync: Sync, sources: list[tuple[str, Any]], path: Path) -> Sync:
         f"revision {sync.revision} holds",
         health=None,
         overrides="; ".join(found),
+        applied_at=sync.finished_at if sync.status == "succeeded" else sync.applied_at,
     )
 
 

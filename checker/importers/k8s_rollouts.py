@@ -29,7 +29,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
-from checker.importers.gitops import DRIFT, HEALTH, UNASSESSED, Choices, Move
+from checker.importers.gitops import DRIFT, HEALTH, OVERRIDDEN, UNASSESSED, Choices, Move
 from checker.vocabulary import short
 
 HINT = (
@@ -171,10 +171,11 @@ def _targets(
     finishes = {t.host: _finish(old, t) for t in old.targets} if old else {}
     for move in own:
         before = targets.get(move.cluster)
-        # A success recorded before the health assessment was found missing is no success.
+        # A success recorded before the health assessment was found missing, or before the
+        # overrides of what git holds were read, is no success.
         if old is not None and before is not None and before.status == "succeeded":
             _same_move(ident, old, before, move)
-            if not (move.reason or "").startswith(UNASSESSED):
+            if not (move.reason or "").startswith((UNASSESSED, OVERRIDDEN)):
                 continue
         if before is not None and _health_stands(before, move):
             continue

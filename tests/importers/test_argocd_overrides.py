@@ -167,3 +167,16 @@ def test_a_source_that_is_not_an_object_is_refused(case: Case) -> None:
     assert "applications.json" in err
     assert "application checkout-eu-west-1, history id 14: source is not an object" in err
     assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_a_success_recorded_before_the_override_was_read_is_rewritten(case: Case) -> None:
+    """A record written by an import that did not read overrides has the cluster succeeded: the
+    same sync read now with its override makes it failed (the old record kept aside)."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    assert _import(case, apps, "--revision", case.v2)[0] == 0
+    overridden(apps[3], "kustomize.images", HOTFIX)
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert targets(record)["ap-south-1"] == "failed"
+    assert len(case.records("superseded.jsonl")) == 1
