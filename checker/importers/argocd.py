@@ -556,8 +556,13 @@ def _overrides(sources: list[tuple[str, Any]], origin: str, path: Path) -> list[
         expect(isinstance(source, dict), path, f"{origin}: {field} is not an object")
         for keys in OVERRIDES:
             value: Any = source
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else None
+            for depth, key in enumerate(keys[:-1]):
+                value = value.get(key)
+                where = f"{field}.{'.'.join(keys[: depth + 1])}"
+                expect(value is None or isinstance(value, dict), path, f"{origin}: {where} "
+                       "is not an object")  # fmt: skip
+                value = value or {}
+            value = value.get(keys[-1])
             if value in (None, "", [], {}):
                 continue
             shown = [_named(v) for v in value] if isinstance(value, list) else []

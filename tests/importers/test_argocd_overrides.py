@@ -180,3 +180,14 @@ def test_a_success_recorded_before_the_override_was_read_is_rewritten(case: Case
     (record,) = case.records("deploys.jsonl")
     assert targets(record)["ap-south-1"] == "failed"
     assert len(case.records("superseded.jsonl")) == 1
+
+
+def test_a_source_field_that_is_not_an_object_is_refused(case: Case) -> None:
+    """``kustomize`` as a list would hide its images: refused, naming the field."""
+    history = [Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS)]
+    app = application("checkout-eu-west-1", "eu-west-1", history)
+    app["status"]["history"][0]["source"]["kustomize"] = [{"images": HOTFIX}]
+    code, err = _import(case, [app])
+    assert code == 2
+    assert "history id 14: source.kustomize is not an object" in err
+    assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
