@@ -72,6 +72,10 @@ mapped with ``--revision-commit`` like any revision that names no commit, and th
 quotes the claim. A mapping to another commit of the repository than the claim names is
 refused (``gitops._contradicted``): the claim is no proof, but a mapping it contradicts is
 one of two words of which one is wrong.
+
+Images, patches or variables a Kustomization sets, values, values from a ConfigMap or Secret
+or post renderers a HelmRelease sets, change what Flux renders from the revision: each success
+is recorded ``failed``, naming them (``flux_overrides``).
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status, timestamp_ns
-from checker.importers import common, flux_attempts
+from checker.importers import common, flux_attempts, flux_overrides
 from checker.importers.common import dig, expect, named_ref
 from checker.importers.gitops import UNASSESSED, Sync
 from checker.importers.k8s_shapes import time_text
@@ -237,8 +241,8 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
         found = _releases(history, name, cluster, path, _waits_skipped(item, path), stamped)
         found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
-        return found
-    return _kustomization(item, history, cluster, path)
+        return flux_overrides.applied(item, found, path)
+    return flux_overrides.applied(item, _kustomization(item, history, cluster, path), path)
 
 
 def _unassessed(item: dict[str, Any], path: Path) -> str | None:

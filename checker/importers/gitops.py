@@ -38,6 +38,10 @@ OVERRIDDEN = "Argo CD rendered it with overrides set in the Application, not in 
 parameters or values set in its own object (``argocd app set --kustomize-image``): what ran
 there since is not what the commit holds."""
 
+FLUX_OVERRIDDEN = "Flux rendered it with overrides set in the object, not in git"
+"""How the reason of a cluster begins where Flux rendered the revision with images, patches,
+variables or values its Kustomization or HelmRelease sets (``OVERRIDDEN``'s, for Flux)."""
+
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
 workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry

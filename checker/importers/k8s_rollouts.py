@@ -29,7 +29,15 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
-from checker.importers.gitops import DRIFT, HEALTH, OVERRIDDEN, UNASSESSED, Choices, Move
+from checker.importers.gitops import (
+    DRIFT,
+    FLUX_OVERRIDDEN,
+    HEALTH,
+    OVERRIDDEN,
+    UNASSESSED,
+    Choices,
+    Move,
+)
 from checker.vocabulary import short
 
 HINT = (
@@ -175,7 +183,7 @@ def _targets(
         # overrides of what git holds were read, is no success.
         if old is not None and before is not None and before.status == "succeeded":
             _same_move(ident, old, before, move)
-            if not (move.reason or "").startswith((UNASSESSED, OVERRIDDEN)):
+            if not (move.reason or "").startswith((UNASSESSED, OVERRIDDEN, FLUX_OVERRIDDEN)):
                 continue
         if before is not None and _health_stands(before, move):
             continue
