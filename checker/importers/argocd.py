@@ -54,8 +54,10 @@ A sync whose source the Application itself overrode (``argocd app set --kustomiz
 ``kustomize.images``, ``helm.parameters``, ``helm.values``, ``plugin.env`` and the others
 ``OVERRIDES`` names) deployed what the Application says over what git holds, in the cluster's
 object and no commit: recorded ``failed``, a move of its own, under the revision it names, the
-overrides in its reason (``_overrides``). Each history entry records the source it synced;
-one that records none is read with the Application's ``spec``, as it is now.
+overrides in its reason (``_overrides``); so is one whose Helm value files are read from
+another repository than ``--source-repo`` or a URL (``_value_files``). Each history entry
+records the source it synced; one that records none is read with the Application's ``spec``,
+as it is now.
 
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
@@ -495,7 +497,7 @@ def _application_syncs(
         if notes is not None:
             notes.append(f"{origin}: read from status.operationState")
     latest = _latest_operation(item, cluster, selection, path, notes)
-    found, latest = _overrides_read(item, found, latest, path)
+    found, latest = _overrides_read(item, found, latest, selection.source_repo, path)
     local = _local_operation(item, path)
     if found and local is not None and latest is None and found[-1].started_at == local:
         found[-1] = replace(found[-1], local=True)  # the history entry of that operation
@@ -517,18 +519,18 @@ def _from_git(sync: Sync) -> bool:
 
 
 def _overrides_read(
-    item: dict[str, Any], found: list[Sync], latest: Sync | None, path: Path
+    item: dict[str, Any], found: list[Sync], latest: Sync | None, repo: str | None, path: Path
 ) -> tuple[list[Sync], Sync | None]:
     """The syncs of the history (``item``'s, each beside its entry) and the latest operation,
     each ``failed`` where the source it rendered overrides what git holds (``_overridden``)."""
     entries = item["status"]["history"] if found else []
     found = [
-        _overridden(sync, _sources(entry, item, sync.origin, path), path)
+        _overridden(sync, _sources(entry, item, sync.origin, path), repo, path)
         for sync, entry in zip(found, entries, strict=True)
     ]
     if latest is not None:
         result = _object(dig(item, "status", "operationState", "syncResult"))
-        latest = _overridden(latest, _sources(result, item, latest.origin, path), path)
+        latest = _overridden(latest, _sources(result, item, latest.origin, path), repo, path)
     return found, latest
 
 
@@ -548,9 +550,12 @@ def _sources(
     return []
 
 
-def _overrides(sources: list[tuple[str, Any]], origin: str, path: Path) -> list[str]:
+def _overrides(
+    sources: list[tuple[str, Any]], origin: str, repo: str | None, path: Path
+) -> list[str]:
     """Each of ``OVERRIDES`` the sources set, as ``source.kustomize.images`` (with the images or
-    the names it sets where it lists them)."""
+    the names it sets where it lists them), and value files from outside ``repo``
+    (``_value_files``)."""
     found = []
     for field, source in sources:
         expect(isinstance(source, dict), path, f"{origin}: {field} is not an object")
@@ -570,7 +575,32 @@ def _overrides(sources: list[tuple[str, Any]], origin: str, path: Path) -> list[
                 f"{field}.{'.'.join(keys)}"
                 + (f" ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})" if shown else "")
             )
+        found += _value_files(field, source, sources, repo, origin, path)
     return found
+
+
+def _value_files(
+    field: str,
+    source: dict[str, Any],
+    sources: list[tuple[str, Any]],
+    repo: str | None,
+    origin: str,
+    path: Path,
+) -> list[str]:
+    """``helm.valueFiles`` read from outside ``--source-repo`` (the repository judged): a URL,
+    or a ``$REF/...`` file of a source (``ref: REF``) of another repository, or of none. A file
+    of the chart's own path, or of a ``ref`` source of the repository, is the commit's."""
+    files = dig(source, "helm", "valueFiles")
+    expect(
+        files is None or (isinstance(files, list) and all(isinstance(f, str) for f in files)),
+        path,
+        f"{origin}: {field}.helm.valueFiles is not a list of files",
+    )
+    refs = {s.get("ref"): s.get("repoURL") for _, s in sources if isinstance(s, dict)}
+    outside = [repr(name) for name in files or [] if _outside(name, refs, repo)]
+    if not outside:
+        return []
+    return [f"{field}.helm.valueFiles ({', '.join(outside[:3])}{' ...' if outside[3:] else ''})"]
 
 
 def _named(value: Any) -> str:
@@ -580,10 +610,21 @@ def _named(value: Any) -> str:
     return repr(value) if isinstance(value, str) else "..."
 
 
-def _overridden(sync: Sync, sources: list[tuple[str, Any]], path: Path) -> Sync:
+def _outside(name: str, refs: dict[Any, Any], repo: str | None) -> bool:
+    """Whether a value file is read from outside ``repo``: a URL, or ``$REF/...`` where the
+    source ``ref: REF`` is of another repository (or there is none)."""
+    if "://" in name:
+        return True
+    if not name.startswith("$"):
+        return False
+    url = refs.get(name[1:].split("/", 1)[0])
+    return not (isinstance(url, str) and repo is not None and same_repository(url, repo))
+
+
+def _overridden(sync: Sync, sources: list[tuple[str, Any]], repo: str | None, path: Path) -> Sync:
     """``sync`` as ``failed``, a move of its own, where the sources it synced override what git
     holds (``OVERRIDES``); as it is otherwise."""
-    found = _overrides(sources, sync.origin, path)
+    found = _overrides(sources, sync.origin, repo, path)
     if not found:
         return sync
     return replace(

@@ -19,6 +19,7 @@ from tests.importers.k8s_recordings import (
     Synced,
     application,
     overridden,
+    several_sources,
 )
 from tests.importers.k8s_scenario import CLUSTERS, OPS, applications
 from tests.importers.test_kubernetes import Case, findings, targets
@@ -191,3 +192,48 @@ def test_a_source_field_that_is_not_an_object_is_refused(case: Case) -> None:
     assert code == 2
     assert "history id 14: source.kustomize is not an object" in err
     assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
+
+
+URL = "https://github.com/example/checkout"
+CONFIG = "https://github.com/example/config"
+
+
+@pytest.mark.parametrize(
+    ("value_file", "outside"),
+    [
+        ("$values/production.yaml", False),  # a ref source of the repository judged
+        ("production.yaml", False),  # of the chart's own path
+        ("$config/production.yaml", True),  # a ref source of another repository
+        ("https://example.com/values.yaml", True),
+    ],
+)
+def test_value_files_from_outside_the_repository_are_an_override(
+    case: Case, value_file: str, outside: bool
+) -> None:
+    """An application of several sources (argoproj/argo-cd ``docs/user-guide/
+    multiple_sources.md``: a ``ref`` source whose files another source's ``helm.valueFiles``
+    name as ``$REF/...``): values from another repository, or a URL, are no commit's of
+    ``--source-repo``."""
+    apps = []
+    for index, cluster in enumerate(CLUSTERS):
+        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
+        app = application(f"checkout-{cluster}", cluster, [synced])
+        several_sources(app, [(URL, "values", case.v2), (URL, "deploy", case.v2),
+                              (CONFIG, "config", "c" * 40)])  # fmt: skip
+        for entry in app["status"]["history"]:
+            values, deploy, config = entry["sources"]
+            for source in entry["sources"]:
+                del source["plugin"]
+            values["ref"], config["ref"] = "values", "config"
+            deploy["helm"] = {"valueFiles": [value_file]}
+        result = app["status"]["operationState"]["syncResult"]  # as the last entry records it
+        del result["source"], result["revision"]
+        last = app["status"]["history"][-1]
+        result.update(sources=last["sources"], revisions=last["revisions"])
+        apps.append(app)
+    code, err = _import(case, apps, "--source-repo", URL)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert set(targets(record).values()) == {"failed" if outside else "succeeded"}
+    if outside:
+        assert f"sources[1].helm.valueFiles ('{value_file}')" in record["targets"][0]["reason"]
