@@ -16,6 +16,11 @@ has ended them: left out, counted in the note. A listing with no running pod of 
 is an error: an empty observation would say nothing, and the wrong namespace or context is the
 likely cause.
 
+``--observed-at`` is the importer's word: every pod of the listing, of any namespace,
+workload or phase (a CronJob's finished run too), is held to it, and one that gives a time
+after it (its creation, start, a condition's transition, a container's start or end) refuses
+the listing as made later.
+
 Pods that look like the service's but are not its named workloads' are refused, never passed
 over: a running pod (ready or not) of a Flagger canary's primary (``WORKLOAD-primary``, which
 keeps the old version while the canary runs the new) or a ``WORKLOAD-canary``; one with no
@@ -420,6 +425,7 @@ def _sorted_pods(
             listing.path,
             f"pod {pod['metadata']['name']}: metadata.namespace is not text",
         )
+        _check_time(pod, at_ns, listing)
         if listing.where.namespace and namespace != listing.where.namespace:
             continue
         _check_status(pod, listing.path)
@@ -429,7 +435,6 @@ def _sorted_pods(
         elif dig(pod, "status", "phase") in ENDED:
             result.not_running += 1
         else:
-            _check_time(pod, at_ns, listing)
             ours.append((pod, workload))
     return ours, others
 
@@ -603,22 +608,56 @@ def _not_another_cluster(pod_set: str, listing: Listing) -> None:
             )
 
 
-def _check_time(pod: dict[str, Any], at_ns: int, listing: Listing) -> None:
-    """A pod that changed state after ``--observed-at`` shows that the time given is wrong; a
-    time that cannot be read cannot show it, and is refused."""
+def _times(pod: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
+    """Every time a pod gives of something that had happened by the time it was listed (its
+    creation, start, conditions' transitions, containers' starts and ends, writes of its
+    fields), by the field that gives it. ``deletionTimestamp`` is left out: it is when the
+    pod is to be gone, which may be after the listing."""
+    found: list[tuple[str, Any]] = [
+        ("metadata.creationTimestamp", dig(pod, "metadata", "creationTimestamp")),
+        ("status.startTime", dig(pod, "status", "startTime")),
+    ]
+    managed = _list(dig(pod, "metadata", "managedFields"), pod, "managedFields", path)
+    found += [("metadata.managedFields[].time", m.get("time")) for m in managed]
+    conditions = _list(dig(pod, "status", "conditions"), pod, "status.conditions", path)
+    found += [
+        (f"condition {c.get('type')} lastTransitionTime", c.get("lastTransitionTime"))
+        for c in conditions
+    ]
+    found += _container_times(pod, path)
+    return [(what, value) for what, value in found if value is not None]
+
+
+def _container_times(pod: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
+    """When each container of the pod started and ended, now and before its last restart."""
     name = pod["metadata"]["name"]
-    for condition in _list(
-        dig(pod, "status", "conditions"), pod, "status.conditions", listing.path
-    ):
-        if condition.get("lastTransitionTime") is None:
-            continue
-        at, at_ns_seen = time_text(
-            condition["lastTransitionTime"], listing.path, f"pod {name}: lastTransitionTime"
-        )
+    found: list[tuple[str, Any]] = []
+    for _, status_key, _ in KINDS:
+        what = f"pod {name}: status.{status_key}"
+        for status in objects(dig(pod, "status", status_key), path, what):
+            for which in ("state", "lastState"):
+                state = status.get(which)
+                for phase, detail in state.items() if isinstance(state, dict) else ():
+                    found += [
+                        (f"container {status.get('name')} {which}.{phase}.{key}", detail[key])
+                        for key in ("startedAt", "finishedAt")
+                        if isinstance(detail, dict) and key in detail
+                    ]
+    return found
+
+
+def _check_time(pod: dict[str, Any], at_ns: int, listing: Listing) -> None:
+    """A pod, any pod of the listing, that was created or changed after ``--observed-at``
+    shows that the time given is wrong; a time that cannot be read cannot show it, and is
+    refused."""
+    name = pod["metadata"]["name"]
+    for what, value in _times(pod, listing.path):
+        at, at_ns_seen = time_text(value, listing.path, f"pod {name}: {what}")
         if at_ns_seen > at_ns:
             raise InputError(
-                f"pod {name} changed state at {at}, after --observed-at {listing.observed_at}: "
-                "this listing was made later",
+                f"pod {name}: {what} {at}, after --observed-at {listing.observed_at}: this "
+                "listing was made later (every pod in it, of any namespace, workload or phase, "
+                "dates it)",
                 path=str(listing.path),
                 hint="give the time the listing was made (date -u just before kubectl get)",
             )

@@ -187,6 +187,50 @@ def pod(spec: RunningPod) -> dict[str, Any]:
     return item
 
 
+def job_pod(job: str, namespace: str, phase: str, created: str) -> dict[str, Any]:
+    """A pod of a CronJob's run, Job ``job``: the recorded pod, created at ``created`` and
+    owned by the Job as the Job controller writes it (``ownerReferences`` kind ``Job``, the
+    ``batch.kubernetes.io/job-name`` and ``controller-uid`` labels, restartPolicy ``Never``),
+    running another image; ``Succeeded`` or ``Failed`` a minute after it started, else
+    ``Running``. Every time it gives is ``created`` or that minute."""
+    item = copy.deepcopy(_recorded("kubectl-pods-minikube.json")["items"][0])
+    meta, name = item["metadata"], f"{job}-x7k2p"
+    owner = str(uuid.uuid5(uuid.UUID(meta["uid"]), f"{namespace}/{job}"))
+    meta.update(name=name, namespace=namespace, generateName=f"{job}-", creationTimestamp=created)
+    meta["uid"] = str(uuid.uuid5(uuid.UUID(meta["uid"]), f"{namespace}/{name}"))
+    meta["labels"] = {"batch.kubernetes.io/controller-uid": owner,
+                      "batch.kubernetes.io/job-name": job,
+                      "controller-uid": owner, "job-name": job}  # fmt: skip
+    meta["ownerReferences"] = [{"apiVersion": "batch/v1", "blockOwnerDeletion": True,
+                                "controller": True, "kind": "Job", "name": job,
+                                "uid": owner}]  # fmt: skip
+    item["spec"]["restartPolicy"] = "Never"
+    image = "registry.example.com/shop/report:1"
+    item["spec"]["containers"][0].update(name="report", image=image)
+    status = item["status"]
+    status["startTime"] = created
+    for condition in status["conditions"]:
+        condition["lastTransitionTime"] = created
+    container = status["containerStatuses"][0]
+    container.update(name="report", image=image,
+                     imageID="docker-pullable://registry.example.com/shop/report@sha256:"
+                     + "3" * 64)  # fmt: skip
+    ended = created.replace(":00Z", ":59Z")
+    status["phase"] = phase
+    if phase == "Running":
+        container["state"] = {"running": {"startedAt": created}}
+        return item
+    code = 0 if phase == "Succeeded" else 1
+    container.update(ready=False, started=False)
+    reason = "Completed" if code == 0 else "Error"
+    container["state"] = {"terminated": {"exitCode": code, "startedAt": created,
+                                         "finishedAt": ended, "reason": reason}}  # fmt: skip
+    for condition in status["conditions"]:
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition.update(status="False", lastTransitionTime=ended, reason="PodCompleted")
+    return item
+
+
 CONTAINER_LISTS = {
     "containers": "containerStatuses",
     "initContainers": "initContainerStatuses",
