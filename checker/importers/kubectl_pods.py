@@ -16,6 +16,11 @@ has ended them: left out, counted in the note. A listing with no running pod of 
 is an error: an empty observation would say nothing, and the wrong namespace or context is the
 likely cause.
 
+The workloads listed beside the pods (``kubectl get pods,replicasets,deployments,...``) count
+them, and a listing that holds fewer of a named workload's pods than it counts (a selector's)
+is refused; a named workload not listed is accepted only where fleet.yaml gives ``replicas``
+(``k8s_workloads``).
+
 ``--observed-at`` is the importer's word: every pod of the listing, of any namespace,
 workload or phase (a CronJob's finished run too), is held to it, and one that gives a time
 after it (its creation, start, a condition's transition, a container's start or end) refuses
@@ -70,6 +75,8 @@ from checker.importers.k8s_containers import (
 )
 from checker.importers.k8s_images import DIGEST, Running, image_revisions, link, tag_of
 from checker.importers.k8s_shapes import objects, time_text
+from checker.importers.k8s_workloads import KINDS as WORKLOADS
+from checker.importers.k8s_workloads import check as check_counts
 
 WHAT = "Pod objects as kubectl get pods -o json prints them (a List)"
 # Labels a controller sets per pod or per revision: not what a Service selects on.
@@ -138,20 +145,23 @@ def recorded(directory: Path) -> tuple[Observation, ...]:
     )
 
 
-def read_pods(path: Path) -> list[dict[str, Any]]:
-    """Every Pod in the listing."""
-    return read_objects(
+def read_pods(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every Pod in the listing, and every workload listed beside them
+    (``k8s_workloads.KINDS``)."""
+    items = read_objects(
         path,
         WHAT,
-        "a Pod (kind Pod, metadata.name, spec)",
+        "a Pod (kind Pod, metadata.name, spec) or a workload (" + ", ".join(WORKLOADS) + ")",
         lambda i: (
-            i.get("kind", "Pod") == "Pod"
+            i.get("kind", "Pod") in ("Pod", *WORKLOADS)
             and isinstance(i.get("spec"), dict)
             and isinstance(i["metadata"], dict)
             and bool(i["metadata"]["name"])
         ),
         listing="the namespace's pods (kubectl get pod NAME prints that pod alone)",
     )
+    pods = [i for i in items if i.get("kind", "Pod") == "Pod"]
+    return pods, [i for i in items if i.get("kind", "Pod") != "Pod"]
 
 
 def _strings(pod: dict[str, Any], key: str, path: Path) -> dict[str, str]:
@@ -331,9 +341,9 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     """The observations one listing makes."""
     result = Observed()
     workloads = listing.where.workloads(listing.service)
-    ours, others = _sorted_pods(listing, workloads, result)
-    _lookalikes(others, ours, workloads, listing, history)
-    pods = _counted(ours, listing, history, result)
+    found = _sorted_pods(listing, workloads, result)
+    _lookalikes(found.others, found.ours, workloads, listing, history)
+    pods = _counted(found.ours, listing, history, result)
     if not pods:
         where = f" in namespace {listing.where.namespace}" if listing.where.namespace else ""
         raise InputError(
@@ -344,6 +354,8 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
             f"{listing.cluster} (kubectl --context), of the right namespace (-n or -A)? "
             "fleet.yaml names the workload and namespace under the cluster",
         )
+    given = listing.where.replicas is not None
+    check_counts(found.workloads, found.every, workloads, given, listing.path)
     uids = Counter(entries[0].uid for entries in pods)
     twice = sorted(uid for uid, n in uids.items() if n > 1)
     expect(not twice, listing.path, f"pod uid {twice[:1]} is listed twice in this listing")
@@ -408,35 +420,57 @@ def _uid(pod: dict[str, Any]) -> str:
     )
 
 
-def _sorted_pods(
-    listing: Listing, workloads: tuple[str, ...], result: Observed
-) -> tuple[list[tuple[dict[str, Any], str]], list[tuple[dict[str, Any], str, bool]]]:
-    """The listing's pods in the cluster's namespace: the running ones of the service's
-    workloads (each with its workload), and those of other workloads (with their workload and
-    whether a controller owns them); ``result`` counts the service's pods left out, and those
-    counted though not ready or terminating."""
+@dataclass(frozen=True)
+class _Sorted:
+    """A listing's pods and workloads in the cluster's namespace."""
+
+    ours: list[tuple[dict[str, Any], str]]
+    """The service's workloads' pods that are not ended, each with its workload."""
+    others: list[tuple[dict[str, Any], str, bool]]
+    """Other workloads' pods, each with its workload and whether a controller owns it."""
+    every: list[tuple[dict[str, Any], str]]
+    """Every pod, each with its workload."""
+    workloads: list[dict[str, Any]]
+    """The workload objects listed beside the pods."""
+
+
+def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed) -> _Sorted:
+    """The listing's pods and workloads in the cluster's namespace; ``result`` counts the
+    service's pods left out. Every pod and workload of the listing, of any namespace, is held
+    to ``--observed-at``."""
     at_ns = timestamp_ns(listing.observed_at)
     ours: list[tuple[dict[str, Any], str]] = []
     others: list[tuple[dict[str, Any], str, bool]] = []
-    for pod in read_pods(listing.path):
-        namespace = dig(pod, "metadata", "namespace")
-        expect(
-            namespace is None or isinstance(namespace, str),
-            listing.path,
-            f"pod {pod['metadata']['name']}: metadata.namespace is not text",
-        )
+    every: list[tuple[dict[str, Any], str]] = []
+    pods, items = read_pods(listing.path)
+    for pod in pods:
         _check_time(pod, at_ns, listing)
-        if listing.where.namespace and namespace != listing.where.namespace:
+        if not _here(pod, listing):
             continue
         _check_status(pod, listing.path)
         workload, controlled = workload_of(pod, listing.path)
+        every.append((pod, workload))
         if workload not in workloads:
             others.append((pod, workload, controlled))
         elif dig(pod, "status", "phase") in ENDED:
             result.not_running += 1
         else:
             ours.append((pod, workload))
-    return ours, others
+    for item in items:
+        _check_time(item, at_ns, listing)
+    return _Sorted(ours, others, every, [i for i in items if _here(i, listing)])
+
+
+def _here(item: dict[str, Any], listing: Listing) -> bool:
+    """Whether a listed object is in the cluster's namespace (any, where none is given)."""
+    namespace = dig(item, "metadata", "namespace")
+    expect(
+        namespace is None or isinstance(namespace, str),
+        listing.path,
+        f"{item.get('kind', 'Pod').lower()} {item['metadata']['name']}: metadata.namespace is "
+        "not text",
+    )
+    return not listing.where.namespace or namespace == listing.where.namespace
 
 
 def _observation(listing: Listing, reference: str, commit: str, uids: list[str]) -> Observation:
@@ -621,8 +655,9 @@ def _times(pod: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
     found += [("metadata.managedFields[].time", m.get("time")) for m in managed]
     conditions = _list(dig(pod, "status", "conditions"), pod, "status.conditions", path)
     found += [
-        (f"condition {c.get('type')} lastTransitionTime", c.get("lastTransitionTime"))
+        (f"condition {c.get('type')} {key}", c.get(key))
         for c in conditions
+        for key in ("lastTransitionTime", "lastUpdateTime")
     ]
     found += _container_times(pod, path)
     return [(what, value) for what, value in found if value is not None]
@@ -650,12 +685,12 @@ def _check_time(pod: dict[str, Any], at_ns: int, listing: Listing) -> None:
     """A pod, any pod of the listing, that was created or changed after ``--observed-at``
     shows that the time given is wrong; a time that cannot be read cannot show it, and is
     refused."""
-    name = pod["metadata"]["name"]
+    name = f"{pod.get('kind', 'Pod').lower()} {pod['metadata']['name']}"
     for what, value in _times(pod, listing.path):
-        at, at_ns_seen = time_text(value, listing.path, f"pod {name}: {what}")
+        at, at_ns_seen = time_text(value, listing.path, f"{name}: {what}")
         if at_ns_seen > at_ns:
             raise InputError(
-                f"pod {name}: {what} {at}, after --observed-at {listing.observed_at}: this "
+                f"{name}: {what} {at}, after --observed-at {listing.observed_at}: this "
                 "listing was made later (every pod in it, of any namespace, workload or phase, "
                 "dates it)",
                 path=str(listing.path),

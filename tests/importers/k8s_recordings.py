@@ -231,6 +231,48 @@ def job_pod(job: str, namespace: str, phase: str, created: str) -> dict[str, Any
     return item
 
 
+def deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
+    """The recorded Deployment (``kubectl-deployments-nginx.json``), named ``name`` in
+    ``namespace``, its uid one per name and namespace, counting ``replicas`` pods: its
+    ``spec.replicas`` and every count of its ``status`` (a rollout that settled), the API
+    leaving out a count of zero."""
+    item = copy.deepcopy(_recorded("kubectl-deployments-nginx.json")["items"][0])
+    meta = item["metadata"]
+    meta.update(name=name, namespace=namespace)
+    meta["uid"] = str(uuid.uuid5(uuid.UUID(meta["uid"]), f"{namespace}/{name}"))
+    item["spec"]["replicas"] = replicas
+    status = item["status"]
+    for count in ("availableReplicas", "readyReplicas", "replicas", "updatedReplicas"):
+        status.pop(count)
+        if replicas:
+            status[count] = replicas
+    return item
+
+
+def replica_set(owner: dict[str, Any], template_hash: str, replicas: int) -> dict[str, Any]:
+    """A ReplicaSet of Deployment ``owner`` (``deployment()``), as the Deployment controller
+    names and owns one (``NAME-<pod-template-hash>``, the hash as a label of it and of its
+    template, ``ownerReferences`` to the Deployment), counting ``replicas`` pods."""
+    item = copy.deepcopy(owner)
+    meta, name = item["metadata"], f"{owner['metadata']['name']}-{template_hash}"
+    item["kind"] = "ReplicaSet"
+    meta.update(name=name, labels={"pod-template-hash": template_hash})
+    meta["uid"] = str(uuid.uuid5(uuid.UUID(meta["uid"]), name))
+    meta["ownerReferences"] = [{"apiVersion": "apps/v1", "blockOwnerDeletion": True,
+                                "controller": True, "kind": "Deployment",
+                                "name": owner["metadata"]["name"],
+                                "uid": owner["metadata"]["uid"]}]  # fmt: skip
+    for key in ("progressDeadlineSeconds", "revisionHistoryLimit", "strategy"):
+        item["spec"].pop(key)
+    item["spec"]["replicas"] = replicas
+    item["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = template_hash
+    counts = ("availableReplicas", "fullyLabeledReplicas", "readyReplicas", "replicas")
+    item["status"] = {"observedGeneration": 1, **dict.fromkeys(counts, replicas)}
+    if not replicas:
+        item["status"] = {"observedGeneration": 1}
+    return item
+
+
 CONTAINER_LISTS = {
     "containers": "containerStatuses",
     "initContainers": "initContainerStatuses",

@@ -419,7 +419,7 @@ def test_the_recorded_listing_and_its_mistakes(case: Case) -> None:
     assert not (case.evidence / "observations.jsonl").exists()
     (case.evidence / "fleet.yaml").write_text(
         "services:\n  checkout:\n    clusters: [{name: minikube, namespace: default, "
-        "workload: queue}]\n"
+        "workload: queue, replicas: 1}]\n"
     )
     late = case.pods("minikube", annotated, *args)  # listed 2022, before it was --observed-at?
     assert late.code == 0, late.err  # the recording's pod became ready before OBSERVED_AT

@@ -13,7 +13,13 @@ import pytest
 
 from checker.importers.k8s_containers import repository
 from tests.conftest import run_cli
-from tests.importers.k8s_recordings import RunningPod, pending, pod, with_container
+from tests.importers.k8s_recordings import (
+    RunningPod,
+    deployment,
+    pending,
+    pod,
+    with_container,
+)
 from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
@@ -134,7 +140,8 @@ def test_a_flagger_primary_is_never_passed_over(case: Case) -> None:
     assert "workload: [checkout, checkout-primary]" in refused.err
     (case.evidence / "fleet.yaml").write_text(
         "services:\n  checkout:\n    clusters:\n"
-        "      - {name: eu-west-1, namespace: shop, workload: [checkout, checkout-primary]}\n"
+        "      - {name: eu-west-1, namespace: shop, workload: [checkout, checkout-primary], "
+        "replicas: 4}\n"
     )
     counted = case.pods("eu-west-1", primary + canary, "--tag-pattern", TAG_PATTERN)
     assert counted.code == 0, counted.err
@@ -306,7 +313,12 @@ def test_a_running_pod_counts_whatever_its_readiness(
     assert case.argocd(applications(case.v1, case.v2)).code == 0
     new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "ab"]
     old = _pod("c", f"{REGISTRY}:{case.v1}", DIGEST_V1, template="5c4b8a9d7f", **state)
-    result = case.pods("eu-west-1", [*new, old], "--tag-pattern", TAG_PATTERN)
+    # Without replicas, the Deployment listed beside its pods counts them (not the one
+    # terminating: status.replicas counts the pods not being deleted).
+    workload = (
+        [] if replicas else [deployment("checkout", "shop", 2 + ("terminating" not in state))]
+    )
+    result = case.pods("eu-west-1", [*new, old, *workload], "--tag-pattern", TAG_PATTERN)
     assert result.code == 0, result.err
     assert note in result.err and f"{case.v1[:12]} on 1 pods" in result.err
     assert "expected" not in result.err  # three pods run: the listing is whole
@@ -546,7 +558,7 @@ def test_one_page_of_a_longer_list_is_refused(case: Case, meta: dict[str, Any]) 
     """A script that lists the pods through the API with ``limit`` and does not follow
     ``continue`` has the first page only: the old pod is on the next one."""
     (case.evidence / "fleet.yaml").write_text(
-        "services:\n  checkout:\n    clusters: [{name: us-east-1, namespace: shop}]\n"
+        "services:\n  checkout:\n    clusters: [{name: us-east-1, namespace: shop, replicas: 3}]\n"
     )
     assert case.argocd(applications(case.v1, case.v2, v2_on=CLUSTERS)).code == 0
     items = listing("us-east-1", [(case.v2, DIGEST_V2)] * 2 + [(case.v1, DIGEST_V1)])

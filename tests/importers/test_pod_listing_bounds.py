@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.importers.k8s_recordings import job_pod, write_list
+from tests.importers.k8s_recordings import deployment, job_pod, replica_set, write_list
 from tests.importers.k8s_scenario import DIGEST_V1, DIGEST_V2, TAG_PATTERN, applications, listing
 from tests.importers.test_kubernetes import Case, findings
 
@@ -80,3 +80,79 @@ def test_an_unreadable_time_in_any_pod_is_refused(case: Case) -> None:
     result = _backdated(case, items, at="2024-06-04T11:00:00Z")
     assert result.code == 2 and "report-28624655-x7k2p" in result.err
     assert "Traceback" not in result.err
+
+
+# --- a listing narrowed by a selector -------------------------------------------------------
+
+
+def _without_replicas(case: Case) -> None:
+    fleet = (case.evidence / "fleet.yaml").read_text().replace(", replicas: 3", "")
+    (case.evidence / "fleet.yaml").write_text(fleet)
+
+
+def _us_east(case: Case) -> list[dict[str, Any]]:
+    """us-east-1 after v2's sync: two pods run v2 and one still v1."""
+    new, old = (case.v2, DIGEST_V2), (case.v1, DIGEST_V1)
+    return listing("us-east-1", [new, new, old])
+
+
+def test_a_listing_no_workload_counts_is_refused_without_replicas(case: Case) -> None:
+    """``kubectl get pods -l pod-template-hash=7d4b9c2f5d`` lists the two new pods alone: the
+    same List as a whole listing. Without replicas in fleet.yaml nothing said a pod was left
+    out, and FLEET-002 passed the sync that left one on v1."""
+    _without_replicas(case)
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    narrowed = _backdated(case, _us_east(case)[:2], at="2024-06-04T11:00:00Z")
+    assert narrowed.code == 2, narrowed.err
+    assert "holds no Deployment, StatefulSet, DaemonSet, Rollout or ReplicaSet named checkout" in (
+        narrowed.err.replace("\n", " ")
+    )
+    assert "fleet.yaml gives the cluster no replicas" in narrowed.err
+    assert "Traceback" not in narrowed.err
+    assert not (case.evidence / "observations.jsonl").exists()
+
+
+@pytest.mark.parametrize("replicas", [True, False])
+def test_the_workload_s_own_count_shows_a_narrowed_listing(case: Case, replicas: bool) -> None:
+    """``kubectl get pods,deployments -l ...`` with the Deployment: its status counts three
+    pods, the listing holds two. fleet.yaml's replicas, the inventory's word (here 3, or none),
+    do not excuse it."""
+    if not replicas:
+        _without_replicas(case)
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    counted = deployment("checkout", "shop", 3)
+    narrowed = _backdated(case, [*_us_east(case)[:2], counted], at="2024-06-04T11:00:00Z")
+    assert narrowed.code == 2, narrowed.err
+    assert "Deployment checkout counts 3 non-terminated pods (its status)" in narrowed.err
+    assert "this listing holds 2" in narrowed.err and "selector" in narrowed.err
+    assert not (case.evidence / "observations.jsonl").exists()
+    # The whole listing, with its workloads, is observed: the old pod is FLEET-002.
+    whole = _backdated(case, [*_us_east(case), counted], at="2024-06-04T11:00:00Z")
+    assert whole.code == 0, whole.err
+    drift = findings(case.check(), "FLEET-002")
+    assert f"checkout-production-{case.v2[:12]}:us-east-1" in drift
+
+
+def test_a_replica_set_s_count_shows_a_narrowed_listing(case: Case) -> None:
+    """Listed with its ReplicaSets and not the Deployment (its labels do not match the
+    selector), the old ReplicaSet still counts the pod left out."""
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    owner = deployment("checkout", "shop", 3)
+    sets = [replica_set(owner, "7d4b9c2f5d", 2), replica_set(owner, "7d4b9c1f5d", 1)]
+    narrowed = _backdated(case, [*_us_east(case)[:2], *sets], at="2024-06-04T11:00:00Z")
+    assert narrowed.code == 2, narrowed.err
+    assert "ReplicaSet checkout-7d4b9c1f5d counts 1 non-terminated pods" in narrowed.err
+    whole = _backdated(case, [*_us_east(case), *sets], at="2024-06-04T11:00:00Z")
+    assert whole.code == 0, whole.err
+
+
+def test_a_workload_listed_after_the_time_given_dates_the_listing(case: Case) -> None:
+    """The Deployment's conditions say when its rollout last progressed."""
+    counted = deployment("checkout", "shop", 3)
+    counted["status"]["conditions"][0]["lastUpdateTime"] = "2024-06-04T10:30:00Z"
+    result = _backdated(case, [*_us_east(case), counted])
+    assert result.code == 2, result.err
+    assert "deployment checkout: condition Progressing lastUpdateTime 2024-06-04T10:30:00Z" in (
+        result.err
+    )
+    assert "after --observed-at" in result.err
