@@ -156,3 +156,43 @@ def test_a_workload_listed_after_the_time_given_dates_the_listing(case: Case) ->
         result.err
     )
     assert "after --observed-at" in result.err
+
+
+def _controlled_by(item: dict[str, Any], kind: str, node: str) -> dict[str, Any]:
+    """A scenario pod owned by StatefulSet or DaemonSet ``checkout`` (as their controllers
+    label their pods), on ``node``."""
+    meta = item["metadata"]
+    meta["ownerReferences"][0].update(kind=kind, name="checkout")
+    labels = meta["labels"]
+    labels.pop("pod-template-hash")
+    labels["controller-revision-hash"] = "checkout-6c9f8b7d5"
+    item["spec"]["nodeName"] = node
+    return item
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "said"),
+    [
+        ("StatefulSet", {"replicas": 3, "readyReplicas": 3}, "counts 3 pods"),
+        (
+            "DaemonSet",
+            {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberMisscheduled": 0},
+            "counts 3 nodes running its pods",
+        ),
+    ],
+)
+def test_a_stateful_set_or_daemon_set_counts_its_pods(
+    case: Case, kind: str, status: dict[str, int], said: str
+) -> None:
+    _without_replicas(case)
+    pods = [
+        _controlled_by(item, kind, f"node-{n}") for n, item in enumerate(_us_east(case), start=1)
+    ]
+    workload = deployment("checkout", "shop", 3)
+    workload["kind"] = kind
+    workload["status"] = {"observedGeneration": 1, **status}
+    narrowed = _backdated(case, [*pods[:2], workload], at="2024-06-04T11:00:00Z")
+    assert narrowed.code == 2, narrowed.err
+    assert f"{kind} checkout {said} (its status), and this listing holds 2" in narrowed.err
+    whole = _backdated(case, [*pods, workload], at="2024-06-04T11:00:00Z")
+    assert whole.code == 0, whole.err
