@@ -410,6 +410,7 @@ def _passed_over(observed: kubectl_pods.Observed) -> str:
             (observed.not_ready, "not ready (they run: counted)"),
             (observed.terminating, "terminating (they run until stopped: counted)"),
             (observed.not_running, "not running (Pending, Succeeded or Failed), left out"),
+            (observed.ended, "of them ended: observed when they stopped"),
         )
         if n
     )

@@ -330,10 +330,11 @@ def _short_listings(deployments: list[Deployment], evidence: Evidence) -> list[s
             if replicas is None:
                 continue
             counted: dict[str, int] = {}
-            for seen in observations:
-                counted[seen["observed_at"]] = counted.get(seen["observed_at"], 0) + (
-                    seen["pods"] or 0
-                )
+            for seen in observations:  # a sighting of an ended pod (no count) is no listing
+                if seen["pods"] is not None:
+                    counted[seen["observed_at"]] = (
+                        counted.get(seen["observed_at"], 0) + seen["pods"]
+                    )
             short += [
                 f"{deployment['id']}:{host}@{at} ({pods} of {replicas} running pods)"
                 for at, pods in sorted(counted.items())

@@ -297,8 +297,9 @@ def _short(seen: dict[str, list[document.Observation]], replicas: dict[str, int]
     than the cluster's ``replicas``: the pods not seen were not judged."""
     short_listings = []
     for host, observed in sorted(seen.items()):
-        pods = sum(o["pods"] or 0 for o in observed)
-        if host in replicas and pods < replicas[host]:
+        counts = [o["pods"] for o in observed if o["pods"] is not None]
+        pods = sum(counts)
+        if host in replicas and counts and pods < replicas[host]:
             short_listings.append(
                 f"{host}@{observed[0]['observed_at']} ({pods} of {replicas[host]} running pods)"
             )

@@ -12,9 +12,11 @@ node stopped reporting: the last word on it is that it ran). Readiness gates onl
 traffic: a pod whose readiness probe fails still runs its code (a queue consumer, a cron loop
 does its work), so it is observed; how many were not ready, or terminating, the import's note
 says. A ``Pending`` pod has not started its containers, and a ``Succeeded`` or ``Failed`` one
-has ended them: left out, counted in the note. A listing with no running pod of the workloads
-is an error: an empty observation would say nothing, and the wrong namespace or context is the
-likely cause.
+has ended them: left out of the listing's observations, counted in the note. An ended pod's
+containers of the service's image that ran are sightings of their commit at their
+``finishedAt`` (``_ended``): an old pod evicted after the rollout ran the old commit then. A
+listing with no running pod of the workloads is an error: an empty observation would say
+nothing, and the wrong namespace or context is the likely cause.
 
 The workloads listed beside the pods (``kubectl get pods,replicasets,deployments,...``) count
 them, and a listing that holds fewer of a named workload's pods than it counts (a selector's)
@@ -119,6 +121,8 @@ class Observed:
     """The workloads' pods left out: not started (``Pending``) or ended."""
     pods: int = 0
     """The pods counted (a pod that runs two versions is in two observations)."""
+    ended: int = 0
+    """The workloads' ended pods observed at the time they stopped."""
 
 
 @dataclass(frozen=True)
@@ -359,14 +363,26 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
     uids = Counter(entries[0].uid for entries in pods)
     twice = sorted(uid for uid, n in uids.items() if n > 1)
     expect(not twice, listing.path, f"pod uid {twice[:1]} is listed twice in this listing")
+    ended = [pair for item, workload in found.ended for pair in _ended(item, listing, workload)]
     commits = link(
-        [e.running for entries in pods for e in entries],
+        [e.running for entries in pods for e in entries] + [e.running for e, _ in ended],
         listing.images,
         listing.metadata,
         history,
         listing.path,
         list(listing.recorded),
     )
+    result.records.extend(_running_records(listing, pods, commits))
+    result.records.extend(_ended_records(listing, ended, commits))
+    result.pods = len(pods)
+    result.ended = len({entry.uid for entry, _ in ended})
+    return result
+
+
+def _running_records(
+    listing: Listing, pods: list[list[_Pod]], commits: dict[Running, str]
+) -> list[Observation]:
+    """One observation per image and commit the running pods run, at the listing's time."""
     groups: dict[tuple[str, str], set[str]] = defaultdict(set)
     for entries in pods:
         seen: set[str] = set()
@@ -376,12 +392,49 @@ def observe(listing: Listing, history: GitHistory) -> Observed:
             if not entry.extra or commit not in seen:
                 groups[(entry.reference, commit)].add(entry.uid)
             seen.add(commit)
-    result.records.extend(
+    return [
         _observation(listing, reference, commit, sorted(uids_here))
         for (reference, commit), uids_here in sorted(groups.items())
-    )
-    result.pods = len(pods)
-    return result
+    ]
+
+
+def _ended(pod: dict[str, Any], listing: Listing, workload: str) -> list[tuple[_Pod, str]]:
+    """What an ended pod of the service's workloads last ran of the service (its service
+    container, and every other container of the service container's image repository) and
+    when it stopped: each such container that ran (``terminated`` with ``finishedAt``, and an
+    image digest), with that ``finishedAt``. A container that never started ran nothing."""
+    wanted = _container(pod, listing, workload)
+    every = containers(pod, listing.path)
+    service = next((c for c in every if c.kind == "container" and c.name == wanted), None)
+    if service is None:
+        return []
+    finished = {
+        str(status.get("name")): at
+        for _, status_key, _ in KINDS
+        for status in objects(dig(pod, "status", status_key), listing.path, "containers")
+        if isinstance(at := dig(status, "state", "terminated", "finishedAt"), str)
+    }
+    return [
+        (_entry(pod, c, listing, extra=c is not service), finished[c.name])
+        for c in every
+        if (c is service or c.repositories & service.repositories)
+        and c.name in finished
+        and DIGEST.search(c.image_id)
+    ]
+
+
+def _ended_records(
+    listing: Listing, ended: list[tuple[_Pod, str]], commits: dict[Running, str]
+) -> list[Observation]:
+    """One observation per image, commit and instant at which ended pods of the service last
+    ran it: not a listing of the workload (no ``pods`` count), a sighting of what ran then."""
+    groups: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for entry, at in ended:
+        groups[(entry.reference, commits[entry.running], at)].add(entry.uid)
+    return [
+        _observation(listing, reference, commit, sorted(uids), at=at)
+        for (reference, commit, at), uids in sorted(groups.items())
+    ]
 
 
 def _counted(
@@ -430,6 +483,9 @@ class _Sorted:
     """Other workloads' pods, each with its workload and whether a controller owns it."""
     every: list[tuple[dict[str, Any], str]]
     """Every pod, each with its workload."""
+    ended: list[tuple[dict[str, Any], str]]
+    """The service's workloads' pods that ended (``Succeeded``, ``Failed``: evicted, shut
+    down), each with its workload."""
     workloads: list[dict[str, Any]]
     """The workload objects listed beside the pods."""
 
@@ -442,6 +498,7 @@ def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed)
     ours: list[tuple[dict[str, Any], str]] = []
     others: list[tuple[dict[str, Any], str, bool]] = []
     every: list[tuple[dict[str, Any], str]] = []
+    ended: list[tuple[dict[str, Any], str]] = []
     pods, items = read_pods(listing.path)
     for pod in pods:
         _check_time(pod, at_ns, listing)
@@ -454,11 +511,13 @@ def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed)
             others.append((pod, workload, controlled))
         elif dig(pod, "status", "phase") in ENDED:
             result.not_running += 1
+            ended.append((pod, workload))
         else:
             ours.append((pod, workload))
     for item in items:
         _check_time(item, at_ns, listing)
-    return _Sorted(ours, others, every, [i for i in items if _here(i, listing)])
+    here = [i for i in items if _here(i, listing)]
+    return _Sorted(ours=ours, others=others, every=every, ended=ended, workloads=here)
 
 
 def _here(item: dict[str, Any], listing: Listing) -> bool:
@@ -473,19 +532,24 @@ def _here(item: dict[str, Any], listing: Listing) -> bool:
     return not listing.where.namespace or namespace == listing.where.namespace
 
 
-def _observation(listing: Listing, reference: str, commit: str, uids: list[str]) -> Observation:
-    """One observation: the pods of one image and commit, named by the digest of their uids."""
+def _observation(
+    listing: Listing, reference: str, commit: str, uids: list[str], at: str | None = None
+) -> Observation:
+    """One observation: the pods of one image and commit, named by the digest of their uids;
+    at ``at`` (ended pods, when they stopped: no count of the workload's pods), else at the
+    listing's time."""
     pod_set = "sha256:" + hashlib.sha256("\n".join(sorted(uids)).encode()).hexdigest()
     _not_another_cluster(pod_set, listing)
-    plain = {
+    plain: dict[str, Any] = {
         "host": listing.cluster,
         "service": listing.service,
         "version": commit,
-        "observed_at": listing.observed_at,
-        "pods": len(uids),
+        "observed_at": at or listing.observed_at,
         "image": reference,
         "pod_set": pod_set,
     }
+    if at is None:
+        plain["pods"] = len(uids)
     return validate(Observation, Located(plain, 0), listing.path, "observation")
 
 

@@ -335,8 +335,11 @@ def test_a_pod_not_started_or_ended_runs_nothing(case: Case, phase: str) -> None
     assert result.code == 0, result.err
     assert "1 not running (Pending, Succeeded or Failed), left out" in result.err
     assert "2 running pods of 3 expected" in result.err
-    (seen,) = case.records("observations.jsonl")
+    seen, *ended = case.records("observations.jsonl")
     assert seen["version"] == case.v2 and seen["pods"] == 2
+    # An ended pod is no running one, but it ran until it stopped: a sighting then (no count).
+    stopped = [(r["version"], r["observed_at"], "pods" in r) for r in ended]
+    assert stopped == ([(case.v1, "2022-12-23T09:40:00Z", False)] if phase == "Succeeded" else [])
 
 
 # --- every container that runs the service's image -----------------------------------------

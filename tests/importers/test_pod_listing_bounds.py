@@ -196,3 +196,61 @@ def test_a_stateful_set_or_daemon_set_counts_its_pods(
     assert f"{kind} checkout {said} (its status), and this listing holds 2" in narrowed.err
     whole = _backdated(case, [*pods, workload], at="2024-06-04T11:00:00Z")
     assert whole.code == 0, whole.err
+
+
+# --- pods of the service that ended ---------------------------------------------------------
+
+
+def _evicted(item: dict[str, Any], at: str) -> dict[str, Any]:
+    """``item`` evicted at ``at`` by the kubelet under node pressure: phase ``Failed``, reason
+    ``Evicted``, its container terminated then, not ready since."""
+    status = item["status"]
+    status.update(phase="Failed", reason="Evicted",
+                  message="The node was low on resource: memory. ")  # fmt: skip
+    container = status["containerStatuses"][0]
+    started = container["state"]["running"]["startedAt"]
+    container.update(ready=False, started=False)
+    container["state"] = {"terminated": {"exitCode": 137, "reason": "Error",
+                                         "startedAt": started, "finishedAt": at}}  # fmt: skip
+    for condition in status["conditions"]:
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition.update(status="False", lastTransitionTime=at)
+    return item
+
+
+def test_an_evicted_old_pod_ran_until_it_stopped(case: Case) -> None:
+    """v2 was synced to us-east-1 at 10:02:40; one pod kept running v1 until it was evicted
+    at 10:30. Listed at 11:00, three pods run v2 and the evicted one is Failed: left out, it
+    was no evidence, and FLEET-002 passed. It is a sighting of v1 at 10:30."""
+    assert case.argocd(applications(case.v1, case.v2)).code == 0
+    new, old = (case.v2, DIGEST_V2), (case.v1, DIGEST_V1)
+    items = listing("us-east-1", [new, new, new, old])
+    _evicted(items[3], "2024-06-04T10:30:00Z")
+    result = _backdated(case, items, at="2024-06-04T11:00:00Z")
+    assert result.code == 0, result.err
+    assert "1 of them ended: observed when they stopped" in result.err
+    sighting = [r for r in case.records("observations.jsonl") if "pods" not in r]
+    assert [(r["version"], r["observed_at"]) for r in sighting] == [
+        (case.v1, "2024-06-04T10:30:00Z")
+    ]
+    report = case.check()
+    drift = findings(report, "FLEET-002")
+    assert drift[f"checkout-production-{case.v2[:12]}:us-east-1"].startswith(
+        f"Cluster us-east-1 was observed running {case.v1[:12]}"
+    )
+    assert "running pods)" not in str(report)  # a sighting is no short listing
+    again = _backdated(case, items, at="2024-06-04T11:00:00Z")
+    assert again.code == 0 and "0 added" in again.err
+
+
+def test_a_pod_that_never_started_left_no_sighting(case: Case) -> None:
+    """Failed before its container ran (no imageID, no finishedAt): it ran nothing."""
+    new, old = (case.v2, DIGEST_V2), (case.v1, DIGEST_V1)
+    items = listing("us-east-1", [new, new, new, old])
+    items[3]["status"]["phase"] = "Failed"
+    status = items[3]["status"]["containerStatuses"][0]
+    status.update(imageID="", ready=False, started=False)
+    status["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    result = _backdated(case, items, at="2024-06-04T11:00:00Z")
+    assert result.code == 0, result.err
+    assert all("pods" in r for r in case.records("observations.jsonl"))
