@@ -77,6 +77,7 @@ def fleet_facts(
             {i: {**s, "dropped_targets": dropped.get(i, {})} for i, s in summaries.items()},
             by_service,
             _replicas(evidence),
+            _clusters(evidence) or {},
         ),
         dropped=dropped,
     )
@@ -233,12 +234,13 @@ def flag_events(
     summaries: dict[str, document.DeploymentSummary],
     by_service: dict[str, list[document.Observation]],
     replicas: dict[str, dict[str, int]],
+    clusters: dict[str, list[str]],
 ) -> list[document.FlagEvent]:
     """Each flag event with the last good deployment that started at or before it (one that
     started in its own instant was rolling out when it was switched) and the last
     observations."""
     order = sorted(range(len(events)), key=lambda i: (timestamp_ns(events[i].at), i))
-    latest = _LatestObservations(by_service)
+    latest = _LatestObservations(by_service, clusters)
     out: list[document.FlagEvent] = []
     for i in order:
         event = events[i]
@@ -309,10 +311,17 @@ def _short(seen: dict[str, list[document.Observation]], replicas: dict[str, int]
 class _LatestObservations:
     """Each host's observations at the last instant it was observed, advanced through time: a
     cluster's listing is one record per version its pods ran, and a canary is exactly two of
-    them at one time. Events must be asked about in order of time."""
+    them at one time. A cluster's observation without ``pods`` is a sighting (an ended pod, at
+    the instant it stopped), not a listing: it adds its version to the cluster's latest
+    listing rather than standing for the whole workload, so one pod sighted on the new commit
+    never hides the old pods of the listing before it. Events must be asked about in order of
+    time."""
 
-    def __init__(self, by_service: dict[str, list[document.Observation]]) -> None:
+    def __init__(
+        self, by_service: dict[str, list[document.Observation]], clusters: dict[str, list[str]]
+    ) -> None:
         self._by_service = by_service
+        self._clusters = {service: set(names) for service, names in clusters.items()}
         self._seen: dict[str, dict[str, list[document.Observation]]] = defaultdict(dict)
         self._cursor: dict[str, int] = defaultdict(int)
 
@@ -329,10 +338,15 @@ class _LatestObservations:
             if observation["observed_at_ns"] > at_ns:
                 break
             last = seen.get(observation["host"])
-            if last and last[0]["observed_at_ns"] == observation["observed_at_ns"]:
+            sighting = observation["pods"] is None and observation["host"] in self._clusters.get(
+                service, set()
+            )
+            if last and (sighting or last[0]["observed_at_ns"] == observation["observed_at_ns"]):
                 last.append(observation)
-            else:
-                seen[observation["host"]] = [observation]
+            else:  # a listing: what ran then, with the sightings of its own instant
+                now = observation["observed_at_ns"]
+                kept = [o for o in last or [] if o["observed_at_ns"] == now]
+                seen[observation["host"]] = [*kept, observation]
             self._cursor[service] += 1
         by_version: dict[str, list[str]] = defaultdict(list)
         for host, observed in sorted(seen.items()):

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from tests.importers.k8s_recordings import deployment, job_pod, replica_set, write_list
-from tests.importers.k8s_scenario import DIGEST_V1, DIGEST_V2, TAG_PATTERN, applications, listing
+from tests.importers.k8s_scenario import (
+    CLUSTERS,
+    DIGEST_V1,
+    DIGEST_V2,
+    FLAG_EVENTS,
+    TAG_PATTERN,
+    applications,
+    listing,
+)
 from tests.importers.test_kubernetes import Case, findings
 
 BACKDATED = "2024-06-04T10:01:00Z"
@@ -254,3 +262,24 @@ def test_a_pod_that_never_started_left_no_sighting(case: Case) -> None:
     result = _backdated(case, items, at="2024-06-04T11:00:00Z")
     assert result.code == 0, result.err
     assert all("pods" in r for r in case.records("observations.jsonl"))
+
+
+def test_a_sighting_never_hides_the_listing_before_it(case: Case) -> None:
+    """At 10:10 eu-west-1 ran one v2 pod and two v1 pods; a v2 pod evicted at 10:30 (sighted
+    in the 11:00 listing) is one pod, not the cluster: the flag switched on at 10:45 was
+    switched on over the mixed listing of 10:10, whatever was sighted after it."""
+    assert case.argocd(applications(case.v1, case.v2, v2_on=CLUSTERS)).code == 0
+    new, old = (case.v2, DIGEST_V2), (case.v1, DIGEST_V1)
+    mixed = listing("eu-west-1", [new, old, old])
+    for item in mixed:  # created before 10:10, as listed then
+        item["metadata"]["creationTimestamp"] = "2024-06-04T10:05:00Z"
+    assert case.pods("eu-west-1", mixed, "--tag-pattern", TAG_PATTERN, "--observed-at",
+                     "2024-06-04T10:10:00Z").code == 0  # fmt: skip
+    later = listing("eu-west-1", [new, new, new, new])
+    _evicted(later[3], "2024-06-04T10:30:00Z")
+    assert case.pods("eu-west-1", later, "--tag-pattern", TAG_PATTERN).code == 0
+    (case.evidence / "flag_events.yaml").write_text(
+        FLAG_EVENTS.replace("2024-06-04T12:00:00Z", "2024-06-04T10:45:00Z")
+    )
+    (message,) = findings(case.check(), "FLEET-003").values()
+    assert f"last observed {case.v1[:12]} on eu-west-1;" in message
