@@ -91,7 +91,13 @@ def _counts(item: dict[str, Any], pods: Pods, path: Path) -> tuple[int, int, str
     kind, name = item["kind"], item["metadata"]["name"]
     held = _held(kind, name, pods, path)
     if kind == "DaemonSet":
-        nodes = {dig(p, "spec", "nodeName") for p in held if dig(p, "status", "phase") not in ENDED}
+        nodes = {
+            node
+            for p in held
+            if dig(p, "status", "phase") not in ENDED
+            and isinstance(node := dig(p, "spec", "nodeName"), str)
+            and node
+        }  # a pod not yet scheduled is on no node, and the DaemonSet counts nodes
         expected = _number(item, "currentNumberScheduled", path)
         expected += _number(item, "numberMisscheduled", path)
         return expected, len(nodes), "nodes running its pods"

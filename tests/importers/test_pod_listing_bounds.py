@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.importers.k8s_recordings import deployment, job_pod, replica_set, write_list
+from tests.importers.k8s_recordings import (
+    deployment,
+    job_pod,
+    pending,
+    replica_set,
+    write_list,
+)
 from tests.importers.k8s_scenario import (
     CLUSTERS,
     DIGEST_V1,
@@ -202,6 +208,13 @@ def test_a_stateful_set_or_daemon_set_counts_its_pods(
     narrowed = _backdated(case, [*pods[:2], workload], at="2024-06-04T11:00:00Z")
     assert narrowed.code == 2, narrowed.err
     assert f"{kind} checkout {said} (its status), and this listing holds 2" in narrowed.err
+    if kind == "DaemonSet":  # a pod not yet scheduled is on no node: not the one left out
+        unscheduled = _controlled_by(pending(_us_east(case)[2]), kind, "")
+        unscheduled["metadata"]["name"] += "-unscheduled"
+        unscheduled["metadata"]["uid"] += "-unscheduled"
+        del unscheduled["spec"]["nodeName"]
+        padded = _backdated(case, [*pods[:2], unscheduled, workload], at="2024-06-04T11:00:00Z")
+        assert padded.code == 2 and "this listing holds 2" in padded.err, padded.err
     whole = _backdated(case, [*pods, workload], at="2024-06-04T11:00:00Z")
     assert whole.code == 0, whole.err
 
