@@ -31,8 +31,10 @@ ENDED = ("Succeeded", "Failed")
 
 
 def _controller(pod: dict[str, Any], path: Path) -> tuple[str, str] | None:
-    """The kind and name of the object that controls ``pod`` directly, if any."""
-    owners = objects(dig(pod, "metadata", "ownerReferences"), path, "ownerReferences")
+    """The kind and name of the object that controls ``pod`` (or a ReplicaSet) directly, if
+    any."""
+    what = f"{pod.get('kind', 'Pod').lower()} {pod['metadata']['name']}: ownerReferences"
+    owners = objects(dig(pod, "metadata", "ownerReferences"), path, what)
     for owner in owners:
         if owner.get("controller") is True:
             return str(owner.get("kind")), str(owner.get("name"))

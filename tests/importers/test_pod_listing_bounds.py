@@ -296,3 +296,23 @@ def test_a_sighting_never_hides_the_listing_before_it(case: Case) -> None:
     )
     (message,) = findings(case.check(), "FLEET-003").values()
     assert f"last observed {case.v1[:12]} on eu-west-1;" in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("status", None, "ReplicaSet checkout-7d4b9c2f5d: no status"),
+        ("status", {"replicas": "2"}, "status.replicas is not a count"),
+        ("ownerReferences", "checkout", "replicaset checkout-7d4b9c2f5d: ownerReferences"),
+    ],
+)
+def test_a_workload_s_odd_count_is_refused(case: Case, field: str, value: Any, said: str) -> None:
+    owned = replica_set(deployment("checkout", "shop", 3), "7d4b9c2f5d", 2)
+    if field == "status":
+        owned["status"] = value
+    else:
+        owned["metadata"][field] = value
+    result = _backdated(case, [*_us_east(case), owned], at="2024-06-04T11:00:00Z")
+    assert result.code == 2 and said in result.err, result.err
+    assert "Traceback" not in result.err
+    assert not (case.evidence / "observations.jsonl").exists()
