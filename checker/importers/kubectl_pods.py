@@ -507,7 +507,10 @@ def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed)
         _check_status(pod, listing.path)
         workload, controlled = workload_of(pod, listing.path)
         every.append((pod, workload))
-        if workload not in workloads:
+        if workload in workloads and not _made_by_workload(pod, workload, controlled):
+            _stand_in(pod, workload, listing)
+            others.append((pod, f"{workload} (not its controller's)", controlled))
+        elif workload not in workloads:
             others.append((pod, workload, controlled))
         elif dig(pod, "status", "phase") in ENDED:
             result.not_running += 1
@@ -518,6 +521,39 @@ def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed)
         _check_time(item, at_ns, listing)
     here = [i for i in items if _here(i, listing)]
     return _Sorted(ours=ours, others=others, every=every, ended=ended, workloads=here)
+
+
+_NOT_A_WORKLOADS = frozenset({"Job", "CronJob", "Node"})
+"""Controllers whose pods are no workload's that fleet.yaml names: a Job's run (a migration
+named like the service), a node's static pod."""
+
+
+def _made_by_workload(pod: dict[str, Any], workload: str, controlled: bool) -> bool:
+    """Whether a pod ``workload_of`` gives a named workload was made by that workload's
+    controller: not a bare pod, nor a Job's or a node's, nor one named as the workload itself
+    (a controller names its pods after the workload, with a suffix)."""
+    owner = next(
+        (o for o in dig(pod, "metadata", "ownerReferences") or [] if o.get("controller") is True),
+        None,
+    )
+    kind = owner.get("kind") if owner is not None else None
+    return controlled and kind not in _NOT_A_WORKLOADS and pod["metadata"]["name"] != workload
+
+
+def _stand_in(pod: dict[str, Any], workload: str, listing: Listing) -> None:
+    """A running pod named as a named workload (or a Job's of that name) that the workload's
+    controller did not make is refused: counted, it stood in for a pod the rollout never
+    brought up (``replicas: 3``, two of the Deployment's pods and a bare pod ``checkout``)."""
+    if dig(pod, "status", "phase") in ENDED:
+        return
+    name = pod["metadata"]["name"]
+    raise InputError(
+        f"running pod {name} is taken for one of workload {workload}'s, but no controller of "
+        f"that workload made it (a bare pod, a Job's, or one named as the workload itself): "
+        "counted, it would stand in for a pod of the rollout that never came up",
+        path=str(listing.path),
+        hint=f"remove pod {name} from the namespace (or rename what made it), and list again",
+    )
 
 
 def _here(item: dict[str, Any], listing: Listing) -> bool:

@@ -604,3 +604,23 @@ def test_a_pod_whose_phase_is_not_known_is_refused(case: Case, status: Any) -> N
     assert "status.phase" in result.err and "whether it runs" in result.err
     assert "Traceback" not in result.err
     assert not (case.evidence / "observations.jsonl").exists()
+
+
+@pytest.mark.parametrize("kind", [None, "Job", "Pod"])
+def test_a_pod_named_as_the_workload_does_not_pad_its_count(case: Case, kind: str | None) -> None:
+    """fleet.yaml counts three pods of ``checkout``; one of the Deployment's never came up.
+    A bare pod (or a Job's) that its creator named ``checkout`` itself, running v2, made up
+    the count: ``v2 on 3 pods``, and FLEET-002 saw the rollout whole. A pod counts for a
+    workload only where that workload's controller (a ReplicaSet of its Deployment, a
+    StatefulSet, a DaemonSet) made it."""
+    new = [_pod(n, f"{REGISTRY}:{case.v2}", DIGEST_V2) for n in "ab"]
+    padding = _pod("c", f"{REGISTRY}:{case.v2}", DIGEST_V2)
+    padding["metadata"]["name"] = "checkout"
+    if kind is None:
+        del padding["metadata"]["ownerReferences"]
+    else:
+        padding["metadata"]["ownerReferences"][0].update(kind=kind, name="checkout")
+    result = case.pods("eu-west-1", [*new, padding], "--tag-pattern", TAG_PATTERN)
+    assert f"{case.v2[:12]} on 3 pods" not in result.err
+    assert result.code == 2, result.err
+    assert "checkout" in result.err
