@@ -15,6 +15,9 @@ ways, each of which only adds:
   adds that is the same but for naming the new flag there. An honest new flag added the same
   day is read by new lines, not by the old flag's lines with its name changed.
 
+The fields tell a rename over two versions too: the old entry dropped (or retired) in one, and
+the new one, carrying its fields, added in a later one.
+
 Only flags some version gave a ``remove_by`` are looked at, so a registry without dates costs
 nothing more. The commit's diff is asked of git only where the fields did not tell.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from checker.evidence.flagnames import flag_key, spellings
@@ -58,41 +61,77 @@ def renames(
     registry_at: ParentRegistry,
 ) -> list[Rename]:
     """Each rename of a flag some version gave a ``remove_by`` (``parsed``: the registry's
-    versions, ancestors first; ``registry_at``: the registry at a parent commit), in order."""
+    versions, ancestors first; ``registry_at``: the registry at a parent commit), in order:
+    by a version against its parent, and, by the fields carried over (``_carried``), by a
+    version that adds the new flag after an earlier one in its history dropped the old."""
     dated = {flag_key(f.name) for _, r in parsed if r is not None for f in r.flags if f.remove_by}
     found: list[Rename] = []
+    gone: list[FlagRecord] = []
     for index, (version, registry) in enumerate(parsed if dated else ()):
         if registry is None:
             continue
         for parent in trees.parents(version.commit):
             path, before = registry_at(parent)
             if before is not None:
-                pairs = _pairs(before, registry, dated)
                 diff = _Diff(history, (parent, version.commit), path)
-                found += [
-                    Rename(old.name, new.name, index, version.commit)
-                    for old, new in pairs
-                    if _carried(old, new) or diff.replaces(old.name, new.name)
-                ]
+                pairs = _renamed(diff, (before, registry), dated, gone)
+                found += [Rename(old.name, new.name, index, version.commit) for old, new in pairs]
+                gone += _gone(before, registry, dated)
     return found
 
 
-def _pairs(
-    before: FlagRegistry, after: FlagRegistry, dated: set[str]
-) -> Iterator[tuple[FlagRecord, FlagRecord]]:
-    """Each (old, new): an active flag of ``before`` with a key of ``dated``, which ``after``
-    no longer lists or lists retired, and an active flag ``after`` adds."""
+def _renamed(
+    diff: _Diff,
+    versions: tuple[FlagRegistry, FlagRegistry],
+    dated: set[str],
+    gone: list[FlagRecord],
+) -> list[tuple[FlagRecord, FlagRecord]]:
+    """Each (old, new) a version renamed (``versions``: its parent's registry and its own;
+    ``diff``: its changes to the code): a flag of ``dated`` it drops and one it adds, by the
+    fields or the code; or one an earlier version dropped (``gone``), by the fields."""
+    before, after = versions
+    pairs = [(old, new) for old in _gone(before, after, dated) for new in _added(before, after)]
+    found = [(o, n) for o, n in pairs if _carried(o, n) or diff.replaces(o.name, n.name)]
+    return found + [pair for pair in _carried_later(gone, versions) if pair not in pairs]
+
+
+def _gone(before: FlagRegistry, after: FlagRegistry, dated: set[str]) -> list[FlagRecord]:
+    """Each active flag of ``before`` with a key of ``dated``, which ``after`` no longer lists
+    or lists retired."""
     listed = {flag_key(flag.name): flag for flag in after.flags}
-    had = {flag_key(flag.name) for flag in before.flags}
-    gone = [
+    return [
         flag
         for flag in before.flags
         if flag.status == "active"
         and flag_key(flag.name) in dated
         and getattr(listed.get(flag_key(flag.name)), "status", "retired") == "retired"
     ]
-    added = [f for f in after.flags if f.status == "active" and flag_key(f.name) not in had]
-    return ((old, new) for old in gone for new in added)
+
+
+def _added(before: FlagRegistry, after: FlagRegistry) -> list[FlagRecord]:
+    """Each active flag ``after`` adds: one ``before`` does not list."""
+    had = {flag_key(flag.name) for flag in before.flags}
+    return [f for f in after.flags if f.status == "active" and flag_key(f.name) not in had]
+
+
+def _carried_later(
+    gone: list[FlagRecord], versions: tuple[FlagRegistry, FlagRegistry]
+) -> list[tuple[FlagRecord, FlagRecord]]:
+    """Each (old, new): a flag ``new`` that a version adds (``versions``: its parent's
+    registry and its own) carrying over the entry of a flag ``old`` that an earlier version
+    dropped or retired (``gone``), and that its parent does not list active again. A rename
+    in two commits (the old entry dropped in one, the new one added in the next) is a rename
+    all the same. Which of them the deployed commit's history holds is asked where the dates
+    are applied (``deadcode._earlier_dates``): both the version that gave the date and the
+    one that added the new flag."""
+    before, after = versions
+    active = {flag_key(f.name) for f in before.flags if f.status == "active"}
+    return [
+        (old, new)
+        for new in _added(before, after)
+        for old in gone
+        if flag_key(old.name) not in active and _carried(old, new)
+    ]
 
 
 def _carried(old: FlagRecord, new: FlagRecord) -> bool:

@@ -272,3 +272,26 @@ def test_the_old_names_owner_cannot_waive_the_renamed_flags_finding(tmp_path: Pa
     said = {f["subject"]: f for f in _check(tmp_path, repo, sha).json()["findings"]}
     assert said["promo_banner"]["waived"] is False
     assert "lee@example.com owned promo_banner" in said["DEAD-003:promo_banner"]["message"]
+
+
+@pytest.mark.parametrize("between", ["dropped", "retired"])
+def test_a_flag_renamed_in_two_commits_keeps_its_remove_by(tmp_path: Path, between: str) -> None:
+    """promo, due by 2024-01-05, is dropped from the registry (or retired) on 2024-01-10 as
+    the code's reads of it become reads of promo_banner; promo_banner is added the next day
+    with promo's purpose. Before, no version both dropped the one and added the other: D1
+    shipped the flag past its day, and the check passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    code = "if flags.promo:\n    show_banner()\n"
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": code})
+    old = [flag("promo", PURPOSE, status="retired", retired_at="2024-01-10")]
+    old = old if between == "retired" else []
+    code = code.replace("promo", "promo_banner")
+    _commit(repo, 10, {"flags.yaml": registry(*old), "app.py": code}, author=LEAD)
+    renamed = _commit(repo, 11, {"flags.yaml": registry(*old, flag("promo_banner", PURPOSE))})
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert result.code == 1
+    assert _overdue(result) == [
+        "Flag promo_banner was to be removed by 2024-01-05 but was still active when 1 "
+        f"deployments started: D1; the registry gave 2024-01-05 at {first[:12]} and renamed "
+        f"promo to promo_banner at {renamed[:12]}: the earliest date recorded applies."
+    ]
