@@ -55,7 +55,8 @@ A sync whose source the Application itself overrode (``argocd app set --kustomiz
 ``OVERRIDES`` names) deployed what the Application says over what git holds, in the cluster's
 object and no commit: recorded ``failed``, a move of its own, under the revision it names, the
 overrides in its reason (``_overrides``); so is one whose Helm value files are read from
-another repository than ``--source-repo`` or a URL (``_value_files``). Each history entry
+another repository than ``--source-repo`` or a URL (``_value_files``), and one whose kustomize
+components are fetched from outside the repository (``_components``). Each history entry
 records the source it synced; one that records none is read with the Application's ``spec``,
 as it is now.
 
@@ -576,7 +577,35 @@ def _overrides(
                 + (f" ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})" if shown else "")
             )
         found += _value_files(field, source, sources, repo, origin, path)
+        found += _components(field, source, origin, path)
     return found
+
+
+def _components(field: str, source: dict[str, Any], origin: str, path: Path) -> list[str]:
+    """``kustomize.components`` that kustomize fetches from outside the repository as it
+    renders (a URL, ``git@host:...``, ``github.com/org/repo//path?ref=...``). A component at a
+    path of the repository (``../../components/tracing``) is read from the revision synced, as
+    a value file of the chart's path is: the commit's."""
+    listed = dig(source, "kustomize", "components")
+    expect(
+        listed is None or (isinstance(listed, list) and all(isinstance(c, str) for c in listed)),
+        path,
+        f"{origin}: {field}.kustomize.components is not a list of paths",
+    )
+    outside = [repr(name) for name in listed or [] if not _in_repository(name)]
+    if not outside:
+        return []
+    more = " ..." if outside[3:] else ""
+    return [f"{field}.kustomize.components ({', '.join(outside[:3])}{more})"]
+
+
+def _in_repository(name: str) -> bool:
+    """Whether a kustomize target is a path of the repository: no scheme, user, query or
+    ``//`` (what marks a remote target), nor a host (a first folder named with a dot, as
+    ``github.com`` is; ``.``, ``..`` and hidden folders aside)."""
+    first = name.split("/", 1)[0]
+    remote = any(mark in name for mark in (":", "@", "?", "//"))
+    return not remote and ("." not in first or first.startswith("."))
 
 
 def _value_files(

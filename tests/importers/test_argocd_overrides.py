@@ -237,3 +237,37 @@ def test_value_files_from_outside_the_repository_are_an_override(
     assert set(targets(record).values()) == {"failed" if outside else "succeeded"}
     if outside:
         assert f"sources[1].helm.valueFiles ('{value_file}')" in record["targets"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        "https://github.com/example/hotfixes//components/checkout-image?ref=main",
+        "github.com/example/hotfixes/components/checkout-image?ref=main",
+        "git@github.com:example/hotfixes.git//components/checkout-image",
+    ],
+)
+def test_a_component_from_another_repository_is_an_override(case: Case, component: str) -> None:
+    """``kustomize.components`` in the Application naming a remote target, which kustomize
+    fetches as it renders: a component of another repository (setting the image, say) ran in
+    ap-south-1, recorded as running v2, signed off, and check passed (exit 0)."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    overridden(apps[3], "kustomize.components", [component])
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "ap-south-1"]
+    assert target["status"] == "failed"
+    assert target["reason"].startswith(
+        f"{OVERRIDDEN}: source.kustomize.components ({component!r}): "
+    )
+    code, report = _check(case)
+    assert code == 1 and report["verdict"] == "fail"
+    assert f"{record['id']}:ap-south-1" in findings(report, "FLEET-001")
+
+
+def test_a_component_of_the_repository_is_the_commits(case: Case) -> None:
+    """A component at a path of the repository is read from the revision synced, as a value
+    file of the chart's path is: the commit's."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    overridden(apps[3], "kustomize.components", ["../../components/tracing", "components/x"])
+    record = _signed_off(case, apps)
+    assert targets(record) == dict.fromkeys(CLUSTERS, "succeeded")
