@@ -9,16 +9,18 @@ passed (exit 0). ``git mv`` was followed (``misspelt.last_held``); a copy with a
 not, since the entry still covered a file where it was listed.
 
 For each file an entry covers in the commit of the oldest version listing it (or in that
-commit's parents), the newest commit of that history that wrote it is asked what it changed
-(``git diff-tree``, as git's copy detection reads a commit): where it changed the file from
-content X and, in the same commit, wrote X at a path no ``retired_code`` entry covers, X was
-copied out of the retired code, and is its content too. Not where X was live code already
+commit's parents), the commits of that history that wrote it are asked what they changed,
+newest first (``git diff-tree``, as git's copy detection reads a commit): where one changed
+the file from content X and, in the same commit, wrote X at a path no ``retired_code`` entry
+covers, X was copied out of the retired code, and is its content too. A write that copied
+nothing (the stub edited again before it was listed) sends the search on to the write before
+it, until a copy or the file's first write is found. Not where X was live code already
 (the parent commit held it outside all retired code: the retired file began as a copy of a
 live module, which lives on), nor an empty file. Content is matched exactly, as for a move;
 a copy made in another commit than the one that left the stub is not followed.
 
 One walk per entry of the history below the folders its path starts with, stopped once each
-covered file's newest write is found, and one ``git diff-tree`` per commit met; each answer
+covered file's copy or first write is found, and one ``git diff-tree`` per commit met; each answer
 is kept in the facts cache by entry and version. A registry without ``retired_code`` costs
 nothing.
 """
@@ -74,7 +76,8 @@ def _copies(
     diffs: dict[str, dict[str, Change]],
 ) -> set[str]:
     """The blobs copied out of the files ``entry`` (a pattern, and the commit listing it)
-    covers in that commit or its parents, each at the newest commit that wrote it there."""
+    covers in that commit or its parents, each at the newest commit that wrote it there and
+    copied out what it held before (an edit of the stub after it is passed over)."""
     pattern, listing = entry
     sources = (listing, *trees.parents(listing))
     left = {file for source in sources for file in trees.matching(source, pattern)}
@@ -89,9 +92,13 @@ def _copies(
             change = _diff(history, commit, diffs).get(changed)
             if change is None or change[0] == "D":  # deleted here: its last write is older
                 continue
-            left.discard(changed)
+            found: set[str] = set()
             if change[0] == "M":
-                copies |= _copied(trees, commit, (changed, change[1]), patterns, diffs)
+                found = _copied(trees, commit, (changed, change[1]), patterns, diffs)
+                if not found:  # an edit of the stub, say: the writes before it are read too
+                    continue
+            left.discard(changed)
+            copies |= found
             if not left:
                 break
     finally:

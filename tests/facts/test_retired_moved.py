@@ -377,6 +377,25 @@ def test_copied_out_with_a_stub_left_before_it_is_listed_is_still_there(
     }
 
 
+def test_a_stub_edited_before_it_is_listed_hides_no_copy(tmp_path: Path) -> None:
+    """legacy/power_peg.py was copied to src/peg.py and reduced to a stub in one commit, the
+    stub edited by a comment in the next, and legacy/power_peg.py listed (the stub deleted) in
+    a third. Only the newest write of the file was read, the comment's, which copied nothing:
+    src/peg.py, the retired code itself, passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"legacy/power_peg.py": STUB, "src/peg.py": CODE}, 2)
+    _commit(repo, {"legacy/power_peg.py": STUB + "# moved to src/peg.py\n"}, 3)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, listed, 4)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {
+        "D1:legacy/power_peg.py": (
+            "Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            "file: src/peg.py (the content of the retired code, at another path)."
+        )
+    }
+
+
 def test_a_live_module_copied_into_retired_code_is_no_retired_code(tmp_path: Path) -> None:
     """legacy/power_peg.py started as a copy of src/util.py, which lives on: a later stub at
     the retired path does not make the live module retired code."""
