@@ -14,14 +14,17 @@ newest first (``git diff-tree``, as git's copy detection reads a commit): where 
 the file from content X and, in the same commit, wrote X at a path no ``retired_code`` entry
 covers, X was copied out of the retired code, and is its content too. A write that copied
 nothing (the stub edited again before it was listed) sends the search on to the write before
-it, until a copy or the file's first write is found. Not where X was live code already
-(the parent commit held it outside all retired code: the retired file began as a copy of a
-live module, which lives on), nor an empty file. Content is matched exactly, as for a move;
-a copy made in another commit than the one that left the stub is not followed.
+it, until a copy or the file's first write is found. Where the parent of the commit that
+left the stub held X at such a path already (a copy made in an earlier commit), X is the
+retired code's where it began as that: the oldest commit to write X (``git log
+--find-object``) held it at paths retired code covers alone. Not where X began elsewhere (the
+retired file began as a copy of a live module, which lives on), nor an empty file. Content is
+matched exactly, as for a move.
 
 One walk per entry of the history below the folders its path starts with, stopped once each
-covered file's copy or first write is found, and one ``git diff-tree`` per commit met; each answer
-is kept in the facts cache by entry and version. A registry without ``retired_code`` costs
+covered file's copy or first write is found, one ``git diff-tree`` per commit met, and one
+``git log`` of the history where X was held elsewhere already; each answer is kept in the
+facts cache by entry and version. A registry without ``retired_code`` costs
 nothing.
 """
 
@@ -94,7 +97,7 @@ def _copies(
                 continue
             found: set[str] = set()
             if change[0] == "M":
-                found = _copied(trees, commit, (changed, change[1]), patterns, diffs)
+                found = _copied(history, trees, commit, (changed, change[1]), patterns, diffs)
                 if not found:  # an edit of the stub, say: the writes before it are read too
                     continue
             left.discard(changed)
@@ -107,28 +110,45 @@ def _copies(
 
 
 def _copied(
+    history: GitHistory,
     trees: TreeIndex,
     commit: str,
     file: tuple[str, str],
     patterns: list[str],
     diffs: dict[str, dict[str, Change]],
 ) -> set[str]:
-    """``{X}`` where ``commit`` changed ``file`` (its path, and X, its blob before) and wrote X
-    at a path no retired code covers, X being neither empty nor live code in its parent."""
+    """``{X}`` where ``commit`` changed ``file`` (its path, and X, its blob before) and X
+    lives on at a path no retired code covers: written there in the same commit, or held there
+    by its parent already where X began as retired code (``_began_retired``: copied out in an
+    earlier commit than the one that left the stub). Not where X is empty, nor where it began
+    as live code (a retired file that began as a copy of a live module, which lives on)."""
     path, before = file
     if before == _empty(before):
         return set()
-    written = [
-        f for f, (status, _, new) in diffs[commit].items()
-        if new == before and status in "AM" and not any(covers(p, f) for p in patterns)
-    ]  # fmt: skip
-    if not written:
-        return set()
+    written = any(
+        new == before and status in "AM" and not any(covers(p, f) for p in patterns)
+        for f, (status, _, new) in diffs[commit].items()
+    )
     for parent in trees.parents(commit)[:1]:
         held = trees.holding(parent, frozenset({before}))
         if any(f != path and not any(covers(p, f) for p in patterns) for f, _ in held):
-            return set()
-    return {before}
+            return {before} if _began_retired(history, trees, (parent, before), patterns) else set()
+    return {before} if written else set()
+
+
+def _began_retired(
+    history: GitHistory, trees: TreeIndex, held: tuple[str, str], patterns: list[str]
+) -> bool:
+    """Whether blob X (``held``: a commit holding it, and X) began as retired code: the
+    oldest commit in that commit's history to write it (``git log --find-object``) held it
+    at paths retired code covers alone."""
+    commit, blob = held
+    args = ["log", "--format=%H", "--topo-order", "--no-renames", f"--find-object={blob}", commit]
+    writers = history.git_output(args).split()
+    if not writers:
+        return False
+    first = trees.holding(writers[-1].decode("ascii"), frozenset({blob}))
+    return bool(first) and all(any(covers(p, f) for p in patterns) for f, _ in first)
 
 
 def _diff(

@@ -396,6 +396,27 @@ def test_a_stub_edited_before_it_is_listed_hides_no_copy(tmp_path: Path) -> None
     }
 
 
+@pytest.mark.parametrize("again", [False, True], ids=["copied before", "copied twice"])
+def test_copied_out_in_a_commit_before_the_stub_is_still_there(tmp_path: Path, again: bool) -> None:
+    """legacy/power_peg.py was copied to src/peg.py in one commit and reduced to a stub in the
+    next (or copied again, to src/b.py, with the stub), then listed. Its parent held the code
+    outside retired code already, which was read as live code: src/peg.py passed (exit 0).
+    The code began at legacy/power_peg.py, so it is the retired code's."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"src/peg.py": CODE}, 2)
+    _commit(repo, {"legacy/power_peg.py": STUB, **({"src/b.py": CODE} if again else {})}, 3)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, listed, 4)
+    files = "2 files: src/b.py, src/peg.py" if again else "1 file: src/peg.py"
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {
+        "D1:legacy/power_peg.py": (
+            f"Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in "
+            f"{files} (the content of the retired code, at another path)."
+        )
+    }
+
+
 def test_a_live_module_copied_into_retired_code_is_no_retired_code(tmp_path: Path) -> None:
     """legacy/power_peg.py started as a copy of src/util.py, which lives on: a later stub at
     the retired path does not make the live module retired code."""
