@@ -16,7 +16,8 @@ ways, each of which only adds:
   day is read by new lines, not by the old flag's lines with its name changed.
 
 The fields tell a rename over two versions too: the old entry dropped (or retired) in one, and
-the new one, carrying its fields, added in a later one.
+the new one, carrying its fields, added in a later one. So do the purpose, or the code as
+above, where the new entry was added first and the old one dropped in a later version.
 
 Only flags some version gave a ``remove_by`` are looked at, so a registry without dates costs
 nothing more. The commit's diff is asked of git only where the fields did not tell.
@@ -84,15 +85,30 @@ def _renamed(
     diff: _Diff,
     versions: tuple[FlagRegistry, FlagRegistry],
     dated: set[str],
-    gone: list[FlagRecord],
+    earlier: list[FlagRecord],
 ) -> list[tuple[FlagRecord, FlagRecord]]:
     """Each (old, new) a version renamed (``versions``: its parent's registry and its own;
     ``diff``: its changes to the code): a flag of ``dated`` it drops and one it adds, by the
-    fields or the code; or one an earlier version dropped (``gone``), by the fields."""
+    fields or the code; one it drops and one its parent listed already (added first, the old
+    entry dropped next), by the purpose or the code; or one an earlier version dropped
+    (``earlier``) and one it adds, by the fields."""
     before, after = versions
-    pairs = [(old, new) for old in _gone(before, after, dated) for new in _added(before, after)]
+    gone = _gone(before, after, dated)
+    pairs = [(old, new) for old in gone for new in _added(before, after)]
     found = [(o, n) for o, n in pairs if _carried(o, n) or diff.replaces(o.name, n.name)]
-    return found + [pair for pair in _carried_later(gone, versions) if pair not in pairs]
+    found += [
+        (old, new)
+        for old in gone
+        for new in _kept(before, after)
+        if old.purpose == new.purpose or diff.replaces(old.name, new.name)
+    ]
+    return found + [pair for pair in _carried_later(earlier, versions) if pair not in pairs]
+
+
+def _kept(before: FlagRegistry, after: FlagRegistry) -> list[FlagRecord]:
+    """Each flag active in both ``before`` and ``after``."""
+    active = {flag_key(flag.name) for flag in before.flags if flag.status == "active"}
+    return [f for f in after.flags if f.status == "active" and flag_key(f.name) in active]
 
 
 def _gone(before: FlagRegistry, after: FlagRegistry, dated: set[str]) -> list[FlagRecord]:

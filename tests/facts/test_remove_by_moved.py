@@ -295,3 +295,46 @@ def test_a_flag_renamed_in_two_commits_keeps_its_remove_by(tmp_path: Path, betwe
         f"deployments started: D1; the registry gave 2024-01-05 at {first[:12]} and renamed "
         f"promo to promo_banner at {renamed[:12]}: the earliest date recorded applies."
     ]
+
+
+@pytest.mark.parametrize(
+    "code_with", ["new entry", "old entry dropped"], ids=["purpose kept", "code renamed"]
+)
+def test_a_flag_renamed_registry_first_keeps_its_remove_by(tmp_path: Path, code_with: str) -> None:
+    """promo_banner is added to the registry on 2024-01-09 beside promo (due by 2024-01-05),
+    and promo dropped the next day: promo_banner took promo's purpose (and its code then), or
+    a purpose of its own while the commit dropping promo changed every read of it to
+    promo_banner. No version both dropped the one and added the other, and D1 shipped the flag
+    past its day with no finding (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    code = "if flags.promo:\n    show_banner()\n"
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": code})
+    renamed_code = {"app.py": code.replace("promo", "promo_banner")}
+    new = flag("promo_banner", PURPOSE if code_with == "new entry" else "Banner")
+    both = registry(flag("promo", PURPOSE, remove_by="2024-01-05"), new)
+    added = {"flags.yaml": both, **(renamed_code if code_with == "new entry" else {})}
+    _commit(repo, 9, added, author=LEAD)
+    dropped = {"flags.yaml": registry(new), **(renamed_code if code_with != "new entry" else {})}
+    renamed = _commit(repo, 10, dropped, author=LEAD)
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert result.code == 1
+    assert _overdue(result) == [
+        "Flag promo_banner was to be removed by 2024-01-05 but was still active when 1 "
+        f"deployments started: D1; the registry gave 2024-01-05 at {first[:12]} and renamed "
+        f"promo to promo_banner at {renamed[:12]}: the earliest date recorded applies."
+    ]
+
+
+def test_a_flag_created_with_the_dropped_one_is_no_rename(tmp_path: Path) -> None:
+    """promo and checkout_v2 were added the same day by the same team; promo, due by
+    2024-01-05, is dropped with its code: checkout_v2, with a purpose of its own, keeps no
+    date of promo's."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    both = registry(flag("promo", PURPOSE, remove_by="2024-01-05"), flag("checkout_v2", "New"))
+    code = "if flags.promo:\n    show_banner()\nif flags.checkout_v2:\n    new_checkout()\n"
+    _commit(repo, 1, {"flags.yaml": both, "app.py": code})
+    kept = "if flags.checkout_v2:\n    new_checkout()\n"
+    sha = _commit(repo, 10, {"flags.yaml": registry(flag("checkout_v2", "New")), "app.py": kept})
+    result = _check(tmp_path, repo, sha, "--fail-on", "medium")
+    assert result.code == 0, result.out
+    assert _overdue(result) == []
