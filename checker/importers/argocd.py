@@ -55,8 +55,10 @@ A sync whose source the Application itself overrode (``argocd app set --kustomiz
 ``OVERRIDES`` names) deployed what the Application says over what git holds, in the cluster's
 object and no commit: recorded ``failed``, a move of its own, under the revision it names, the
 overrides in its reason (``_overrides``); so is one whose Helm value files are read from
-another repository than ``--source-repo`` or a URL (``_value_files``), and one whose kustomize
-components are fetched from outside the repository (``_components``). Each history entry
+another repository than ``--source-repo`` or a URL (``_value_files``), one whose kustomize
+components are fetched from outside the repository (``_components``), and one of several
+sources where another source renders manifests from another repository, a Helm chart
+repository's chart included (``_another_repository``). Each history entry
 records the source it synced; one that records none is read with the Application's ``spec``,
 as it is now.
 
@@ -578,7 +580,26 @@ def _overrides(
             )
         found += _value_files(field, source, sources, repo, origin, path)
         found += _components(field, source, origin, path)
+        found += _another_repository(field, source, sources, repo)
     return found
+
+
+def _another_repository(
+    field: str, source: dict[str, Any], sources: list[tuple[str, Any]], repo: str | None
+) -> list[str]:
+    """A source of a multi-source application that renders manifests (it names a ``path`` or
+    a ``chart``) from another repository than ``--source-repo``: Argo CD applies what every
+    source renders (the last one's where two render the same resource), so a second source
+    from a hotfix repository deployed what the commit judged does not hold. A ``ref`` source
+    alone (value files only) renders nothing (``_value_files`` judges what it gives)."""
+    if len(sources) < 2 or repo is None:
+        return []
+    url = source.get("repoURL")
+    renders = [key for key in ("path", "chart") if source.get(key) not in (None, "")]
+    if not renders or (isinstance(url, str) and same_repository(url, repo)):
+        return []
+    what = ", ".join(f"{key} {source[key]!r}" for key in renders)
+    return [f"{field} ({url!r}, {what}: another repository than --source-repo)"]
 
 
 def _components(field: str, source: dict[str, Any], origin: str, path: Path) -> list[str]:

@@ -225,6 +225,7 @@ def test_value_files_from_outside_the_repository_are_an_override(
             for source in entry["sources"]:
                 del source["plugin"]
             values["ref"], config["ref"] = "values", "config"
+            del values["path"], config["path"]  # ref sources only give files: they render none
             deploy["helm"] = {"valueFiles": [value_file]}
         result = app["status"]["operationState"]["syncResult"]  # as the last entry records it
         del result["source"], result["revision"]
@@ -271,3 +272,41 @@ def test_a_component_of_the_repository_is_the_commits(case: Case) -> None:
     overridden(apps[3], "kustomize.components", ["../../components/tracing", "components/x"])
     record = _signed_off(case, apps)
     assert targets(record) == dict.fromkeys(CLUSTERS, "succeeded")
+
+
+@pytest.mark.parametrize(
+    ("other", "said"),
+    [
+        ({"repoURL": CONFIG, "path": "hotfix"}, "path 'hotfix'"),
+        ({"repoURL": "https://helm.elastic.co", "chart": "checkout"}, "chart 'checkout'"),
+        ({"repoURL": CONFIG, "ref": "config"}, None),  # a ref source alone renders nothing
+    ],
+)
+def test_a_source_of_another_repository_that_renders_is_an_override(
+    case: Case, other: dict[str, str], said: str | None
+) -> None:
+    """Argo CD applies what every source of an application renders, the last source's where
+    two render one resource (argoproj/argo-cd ``docs/user-guide/multiple_sources.md``): a
+    second source of a hotfix repository, or a chart of a Helm repository, deployed what the
+    commit of ``--source-repo`` does not hold, and the sync was recorded ``succeeded``."""
+    apps = []
+    for index, cluster in enumerate(CLUSTERS):
+        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
+        app = application(f"checkout-{cluster}", cluster, [synced])
+        several_sources(app, [(URL, "deploy", case.v2), (CONFIG, "x", "c" * 40)])
+        for entry in app["status"]["history"]:
+            for source in entry["sources"]:
+                del source["plugin"]
+            entry["sources"][1] = {"targetRevision": "main", **other}
+        result = app["status"]["operationState"]["syncResult"]
+        del result["source"], result["revision"]
+        last = app["status"]["history"][-1]
+        result.update(sources=last["sources"], revisions=last["revisions"])
+        apps.append(app)
+    code, err = _import(case, apps, "--source-repo", URL)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert set(targets(record).values()) == {"failed" if said else "succeeded"}
+    if said:
+        reason = record["targets"][0]["reason"]
+        assert f"sources[1] ('{other['repoURL']}', {said}: another repository" in reason
