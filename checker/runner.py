@@ -547,6 +547,8 @@ def _actors(prepared: Prepared) -> Actors:
         )
     for flag, w in writers.postponed.items():
         changed[("DEAD-003", flag)] = (*changed.get(("DEAD-003", flag), ()), ("postponed", w))
+    for target, w in prepared.facts.code_writers.items():  # DEAD-001, DEAD-004, DEAD-005
+        changed[target] = (*changed.get(target, ()), ("coded", w))
     return Actors(people, acted, fields, changed)
 
 

@@ -52,6 +52,10 @@ def _matches_parts(glob: str, parts: tuple[str, ...], subject: str) -> bool:
     return all(fnmatch.fnmatchcase(v, g) for v, g in zip(parts, cut, strict=True))
 
 
+covers = _matches
+"""Whether a waiver covers a finding: its rule, and its subject glob or cause."""
+
+
 def _separators(parts: tuple[str, ...], subject: str) -> list[str] | None:
     """What stands between the parts in ``subject`` (``[":"]`` for ``D1:web-1``), or None
     where the subject is not its parts joined (a template with text around its fields)."""
@@ -147,7 +151,9 @@ class Actors:
     who: DEAD-002's flag, repurposed by the writers of the versions it names, and DEAD-003's,
     whose remove_by the writers of later versions moved or dropped, and which its ``owner``
     (in the registry at a deployed commit, or in any version since it was given a
-    ``remove_by``) was to remove."""
+    ``remove_by``) was to remove; and DEAD-001's, DEAD-004's and DEAD-005's code, changed by
+    the writers of the commits of the deployed commit's history that changed its files
+    (``codewriters.code_writers``)."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
@@ -204,6 +210,7 @@ _DID = {
     "postponed": "moved the remove_by of",
     "owns": "owns",
     "owned": "owned",
+    "coded": "changed the files of",
 }
 
 

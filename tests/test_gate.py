@@ -575,28 +575,29 @@ def test_a_gate_applies_waivers_as_the_audit_will(
 ) -> None:
     """The team waives its own retired flag in waivers.yaml. The gate applied every waiver and
     passed; the audit applies only waivers whose approver the auditor's side names, and
-    reports the flag. A gate applies a waiver only when ``--config`` names its approver."""
+    reports the flag. A gate applies a waiver only when ``--config`` names its approver, and
+    never one approved by whoever wrote the reference (Dana, in pr-17)."""
     repo, _ = shop
-    write_yaml(
-        tmp_path / "ev" / "waivers.yaml",
-        [
-            {
-                "rule": "DEAD-001",
-                "subject": "candidate:old_checkout",
-                "reason": "one customer needs it back",
-                "approved_by": "dana@example.com",
-                "expires": "2024-04-01",
-            }
-        ],
-    )
+    waiver = {
+        "rule": "DEAD-001",
+        "subject": "candidate:old_checkout",
+        "reason": "one customer needs it back",
+        "approved_by": "cro@example.com",
+        "expires": "2024-04-01",
+    }
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [waiver])
     report = gate(repo, "pr-17", "--stage", "merge")
     assert report["exit"] == 1
     assert [f["waived"] for f in report["findings"]] == [False]  # type: ignore[attr-defined]
     platform = tmp_path / "platform.yaml"
-    platform.write_text("waiver_approvers: [dana@example.com]\n")
+    platform.write_text("waiver_approvers: [cro@example.com, dana@example.com]\n")
     report = gate(repo, "pr-17", "--stage", "merge", "--config", platform)
     assert report["exit"] == 0
     assert [f["waived"] for f in report["findings"]] == [True]  # type: ignore[attr-defined]
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**waiver, "approved_by": "dana@example.com"}])
+    report = gate(repo, "pr-17", "--stage", "merge", "--config", platform)
+    assert report["exit"] == 1
+    assert [f["waived"] for f in report["findings"]] == [False]  # type: ignore[attr-defined]
 
 
 def _overdue_flag(tmp_path: Path) -> tuple[ScriptedRepo, Path]:

@@ -25,6 +25,7 @@ from checker.evidence.integrity import check_flag_names
 from checker.evidence.models import Deployment as DeploymentRecord
 from checker.evidence.models import timestamp_ns
 from checker.facts import coverage, deadcode, fleet, review
+from checker.facts.codewriters import code_writers
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import DeadCodeFacts
 from checker.facts.document import (
@@ -126,6 +127,9 @@ class Facts:
     identities.yaml alone)."""
     registry_writers: RegistryWriters = field(default_factory=lambda: RegistryWriters())
     """Who wrote the registry versions findings are about."""
+    code_writers: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """By (rule, subject) of each DEAD-001, DEAD-004 and DEAD-005 finding a waiver could
+    cover, who wrote or changed the files it names (``codewriters.code_writers``)."""
 
 
 @dataclass(frozen=True)
@@ -194,12 +198,8 @@ def collect_facts(
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
-    deployments = [
-        deployment_facts(
-            records[i], revisions.deployed[i], identities, (shipped, keys[i]), hosts, code, sets
-        )
-        for i in judged
-    ]
+    deployments = [deployment_facts(records[i], revisions.deployed[i], identities,
+        (shipped, keys[i]), hosts, code, sets) for i in judged]  # fmt: skip
     document = assemble(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
     )
@@ -217,6 +217,7 @@ def collect_facts(
         coauthors=coauthors,
         identities=identities,
         registry_writers=_registry_writers(history, code, identities),
+        code_writers=code_writers(history, evidence.waivers, document, identities),
     )
 
 

@@ -702,21 +702,27 @@ def _approval_excluded(
 
 
 def commit_writers(
-    history: GitHistory, identities: IdentityResolver, shas: Iterable[str]
+    history: GitHistory,
+    identities: IdentityResolver,
+    shas: Iterable[str],
+    committers: bool = False,
 ) -> dict[str, frozenset[str]]:
     """Who wrote each of ``shas``, any commit of the history (not only shipped ones): its
     author's address normalised, the identity it names, the address ``.mailmap`` maps it to,
     and each co-author its message names (``Co-authored-by:``), as ``waivers.people_keys``
-    reads a person. A finding about a change is its writers' own: their waiver of it is
-    refused (``waivers.own_exception``)."""
+    reads a person; with ``committers``, its committer too, read the same way. A finding
+    about a change is its writers' own: their waiver of it is refused
+    (``waivers.own_exception``)."""
     wanted = sorted(set(shas))
-    authors = _authors(history, wanted)
-    mapped = dict(history.mailmap(authors.values())) if authors else {}
+    authors = _authors(history, wanted, committers)
+    every = [value for values in authors.values() for value in values]
+    mapped = dict(history.mailmap(every)) if authors else {}
     lines = commit_review_lines(history, wanted) if authors else {}
     found = {}
-    for sha, author in authors.items():
-        address = author.rpartition("<")[2].rstrip(">")
-        values = [author, mapped.get(address, "")]
+    for sha, people in authors.items():
+        values = [*people]
+        for person in people:
+            values.append(mapped.get(person.rpartition("<")[2].rstrip(">"), ""))
         values += [value for key, value in lines.get(sha, []) if key == COAUTHOR]
         keys = {normalise(v) for v in values if v}
         keys |= {identities.identify(v).identity or "" for v in values if v}
@@ -724,17 +730,22 @@ def commit_writers(
     return found
 
 
-def _authors(history: GitHistory, shas: list[str]) -> dict[str, str]:
-    """The author (``Name <address>``) of each commit of ``shas``, from its object."""
-    authors: dict[str, str] = {}
+def _authors(history: GitHistory, shas: list[str], committers: bool) -> dict[str, list[str]]:
+    """The author (``Name <address>``) of each commit of ``shas``, from its object, and with
+    ``committers`` its committer after it."""
+    roles = ("author ", "committer ") if committers else ("author ",)
+    authors: dict[str, list[str]] = {}
     reader = BatchReader(history)
     try:
         for sha, kind, data in reader.read(shas):
             if kind != b"commit":
                 raise InputError(f"commit {sha} cannot be read", path=str(history.root))
             header = data.partition(b"\n\n")[0].decode("utf-8", errors="replace")
-            line = next((x for x in header.splitlines() if x.startswith("author ")), "")
-            authors[sha] = line.removeprefix("author ").rsplit(">", 1)[0] + ">"
+            lines = header.splitlines()
+            found = (next((x for x in lines if x.startswith(role)), "") for role in roles)
+            authors[sha] = [
+                line.split(" ", 1)[-1].rsplit(">", 1)[0] + ">" if line else ">" for line in found
+            ]
     finally:
         reader.close()
     return authors

@@ -1,0 +1,115 @@
+"""Who wrote the code a DEAD-001, DEAD-004 or DEAD-005 finding is about: a waiver of such a
+finding is not theirs to approve (``waivers.own_exception``).
+
+Only the findings a waiver of the evidence could cover are asked about, so a run without
+such waivers walks nothing more. For those, one ``git log`` over the deployed commits walks
+the history of every file the findings name (``GitHistory.changes_below``), and one
+``git rev-list`` a finding keeps the commits its deployed commit holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from checker.evidence.git import GitHistory
+from checker.evidence.identities import IdentityResolver
+from checker.evidence.models import Waiver
+from checker.facts import review
+from checker.facts.document import InputDocument
+from checker.report.model import Finding
+from checker.waivers import covers
+
+REFERENCE_RULES = ("DEAD-001", "DEAD-005")
+"""The rules whose findings name a flag the deployed code references, and its files."""
+RETIRED_CODE_RULE = "DEAD-004"
+"""The rule whose findings name retired code the deployed commit holds, and its files."""
+
+Target = tuple[str, str]
+"""A finding a waiver could cover, by (rule, subject)."""
+
+
+def code_writers(
+    history: GitHistory,
+    waivers: Iterable[Waiver],
+    document: InputDocument,
+    identities: IdentityResolver,
+) -> dict[Target, frozenset[str]]:
+    """By (rule, subject) of each DEAD-001, DEAD-004 and DEAD-005 finding one of ``waivers``
+    could cover, whoever authored, co-authored or committed a commit of the deployed commit's
+    history that changed a file the finding names (one holding the reference, or the retired
+    code, at the deployed commit): they wrote it there, or kept it as they changed the file.
+    Read as ``review.commit_writers`` reads a person (``.mailmap`` and identities.yaml)."""
+    wanted = dict(_targets(list(waivers), document))
+    if not wanted:
+        return {}
+    paths = sorted({path for _, held in wanted.values() for path in held})
+    tips = sorted({commit for commit, _ in wanted.values()})
+    changed: dict[str, set[str]] = defaultdict(set)
+    for commit, _, path in history.changes_below(tips, [], paths):
+        changed[commit].add(path.casefold())
+    found: dict[Target, set[str]] = {}
+    for target, (commit, held) in sorted(wanted.items()):
+        touched = {sha for sha, files in changed.items() if _any_under(files, held)}
+        found[target] = history.in_history_of(touched, commit) if touched else set()
+    writers = review.commit_writers(
+        history, identities, set().union(*found.values()), committers=True
+    )
+    return {
+        target: frozenset().union(*(writers[sha] for sha in shas))
+        for target, shas in found.items()
+        if shas
+    }
+
+
+def _any_under(files: set[str], held: tuple[str, ...]) -> bool:
+    """Whether any of ``files`` (case folded) is one of ``held`` or below it, as git's
+    ``:(icase)`` pathspec of it reads it."""
+    for path in held:
+        own = path.casefold().rstrip("/")
+        if own in files or any(f.startswith(own + "/") for f in files):
+            return True
+    return False
+
+
+def _targets(
+    waivers: list[Waiver], document: InputDocument
+) -> Iterator[tuple[Target, tuple[str, tuple[str, ...]]]]:
+    """Each finding of DEAD-001, DEAD-004 or DEAD-005 the document could give that one of
+    ``waivers`` covers, with its deployed commit and the paths it names."""
+    rules = {w.rule for w in waivers}
+    if not rules & {*REFERENCE_RULES, RETIRED_CODE_RULE}:
+        return
+    sets = document["reference_sets"]
+    for deployment in document["deployments"]:
+        commit, id_ = deployment["commit"], deployment["id"]
+        for name, reference in sorted(sets.get(deployment["reference_set"], {}).items()):
+            for rule in REFERENCE_RULES:
+                if _waived(waivers, rule, (id_, name), name):
+                    yield (rule, f"{id_}:{name}"), (commit, tuple(reference["files"]))
+        for entry in deployment["retired_code"]:
+            if entry["count"] > 0 and _waived(
+                waivers, RETIRED_CODE_RULE, (id_, entry["path"]), entry["path"]
+            ):
+                held = (*entry["files"], *([entry["path"]] if _literal(entry["path"]) else []))
+                yield (RETIRED_CODE_RULE, f"{id_}:{entry['path']}"), (commit, held)
+
+
+def _literal(path: str) -> bool:
+    """Whether a ``retired_code`` path names a file or folder, not a glob."""
+    return not any(mark in path for mark in "*?[")
+
+
+def _waived(waivers: list[Waiver], rule: str, parts: tuple[str, str], cause: str) -> bool:
+    """Whether one of ``waivers`` covers the finding of ``rule`` with these parts."""
+    finding = Finding(
+        rule=rule,
+        severity="",
+        subject=":".join(parts),
+        message="",
+        controls=(),
+        title="",
+        cause=cause,
+        parts=parts,
+    )
+    return any(covers(w, finding) for w in waivers)

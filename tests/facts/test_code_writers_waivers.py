@@ -1,0 +1,162 @@
+"""Whoever wrote the code a DEAD-001, DEAD-004 or DEAD-005 finding names cannot waive it.
+
+Before, these findings named only their deployment, so only its deployer was barred: the
+developer who wrote the reference to a retired flag (or kept the retired code) approved the
+waiver of that very finding, and with them among the auditor's ``waiver_approvers`` the
+check passed (exit 0, the finding waived)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import flag, registry
+
+KIM = "Kim Cro <cro@example.com>"
+POWER_PEG = flag("power_peg", "Power Peg", status="retired", retired_at="2024-01-01")
+RETIRED = registry(POWER_PEG)
+BY_DEV = (f"Reviewed-by: {KIM}",)
+
+
+def _commit(
+    repo: ScriptedRepo,
+    day: int,
+    files: dict[str, str | None],
+    author: str = DEV,
+    trailers: tuple[str, ...] = (),
+    committer: tuple[str, str] | None = None,
+) -> str:
+    return repo.commit(
+        f"day {day}", files, author=author, date=f"2024-01-{day:02}T00:00:00Z",
+        trailers=(*BY_DEV, *trailers), committer=committer,
+    )  # fmt: skip
+
+
+def _check(
+    tmp_path: Path, repo: ScriptedRepo, shas: list[str], *waivers: dict[str, str]
+) -> CliResult:
+    approval = [{"by": "cro@example.com", "at": "2024-01-01T00:00:00Z"}]
+    write_yaml(
+        tmp_path / "ev" / "deploys.yaml",
+        [
+            deployment(f"D{n}", sha, f"2024-01-2{n}T00:00:00Z", approvals=approval)
+            for n, sha in enumerate(shas, 1)
+        ],
+    )
+    common = {"reason": "removal planned", "expires": "2024-06-01"}
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [{**common, **w} for w in waivers])
+    config = tmp_path / "auditor.yaml"
+    config.write_text("waiver_approvers: [lee@example.com, cro@example.com]\n")
+    return run_cli(
+        "check", "--repo", repo.path, "--evidence", tmp_path / "ev", "--format", "json",
+        "--no-cache", "--as-of", "2024-02-01", "--config", config,
+    )  # fmt: skip
+
+
+def _said(result: CliResult) -> dict[str, tuple[bool, str]]:
+    assert result.code in (0, 1), result.err
+    return {f["subject"]: (f["waived"], f["message"]) for f in result.json()["findings"]}
+
+
+def _repo(tmp_path: Path) -> ScriptedRepo:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": RETIRED, "app.py": "go()\n", "lib.py": "x = 1\n"})
+    return repo
+
+
+def test_whoever_wrote_the_reference_to_a_retired_flag_cannot_waive_it(tmp_path: Path) -> None:
+    """Lee wrote the reference to the retired power_peg; Lee's waiver of its DEAD-001 finding
+    was applied and the check passed. The CRO's waiver of it still applies."""
+    repo = _repo(tmp_path)
+    sha = _commit(repo, 2, {"app.py": "if power_peg:\n    go()\n"}, author=LEAD)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    said = _said(result)
+    assert result.code == 1
+    assert said["D1:power_peg"][0] is False
+    assert (
+        "not applied: lee@example.com changed the files of D1:power_peg, which it covers"
+        in said["DEAD-001:D1:power_peg"][1]
+    )
+    by_cause = {"rule": "DEAD-001", "cause": "power_peg", "approved_by": "lee@example.com"}
+    assert _said(_check(tmp_path, repo, [sha], by_cause))["D1:power_peg"][0] is False
+    cro = _check(tmp_path, repo, [sha], {**lee, "approved_by": "cro@example.com"})
+    assert cro.code == 0, cro.out
+    assert _said(cro)["D1:power_peg"][0] is True
+
+
+def test_a_reference_written_before_the_deployed_range_still_names_its_writer(
+    tmp_path: Path,
+) -> None:
+    """Lee's reference shipped in D1; D2 shipped another change and the same reference. The
+    finding of D2 is about Lee's code too, though D2's range holds none of Lee's commits."""
+    repo = _repo(tmp_path)
+    first = _commit(repo, 2, {"app.py": "if power_peg:\n    go()\n"}, author=LEAD)
+    second = _commit(repo, 3, {"lib.py": "x = 2\n"})
+    lee = {"rule": "DEAD-001", "subject": "D2:power_peg", "approved_by": "lee@example.com"}
+    said = _said(_check(tmp_path, repo, [first, second], lee))
+    assert said["D2:power_peg"][0] is False
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"committer": (LEAD, "2024-01-02T00:00:00Z")},
+        {"trailers": ("Co-authored-by: Lee Lead <lee@example.com>",)},
+        {"author": "Lee Lead <lee@old.example>"},
+    ],
+    ids=["committer", "co-author", "mailmap"],
+)
+def test_committer_co_author_and_mailmap_spelling_are_barred_too(
+    tmp_path: Path, extra: dict[str, object]
+) -> None:
+    """Dana authored the commit writing the reference, and Lee committed it; or Lee co-wrote
+    it; or Lee wrote it under an old address that .mailmap joins to lee@example.com."""
+    mailmap = "Lee Lead <lee@example.com> <lee@old.example>\n"
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": RETIRED, "app.py": "go()\n", ".mailmap": mailmap})
+    sha = _commit(repo, 2, {"app.py": "power_peg()\n"}, **extra)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
+
+
+def test_whoever_kept_retired_code_or_an_unregistered_flag_cannot_waive_it(
+    tmp_path: Path,
+) -> None:
+    """Lee changed legacy/old.py, retired code, and wrote code reading turbo, a flag the
+    registry dropped: DEAD-004 and DEAD-005, each waived by Lee."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    legacy = [{"path": "legacy/", "reason": "retired", "retired_at": "2024-01-01"}]
+    with_turbo = registry(POWER_PEG, flag("turbo", "Turbo"), retired_code=legacy)
+    _commit(repo, 1, {"flags.yaml": with_turbo, "legacy/old.py": "old()\n"})
+    _commit(repo, 2, {"flags.yaml": registry(POWER_PEG, retired_code=legacy)})
+    sha = _commit(repo, 3, {"legacy/old.py": "old(1)\n", "lib.py": "turbo()\n"}, author=LEAD)
+    waivers = [
+        {"rule": "DEAD-004", "subject": "D1:legacy/", "approved_by": "lee@example.com"},
+        {"rule": "DEAD-005", "subject": "D1:turbo", "approved_by": "lee@example.com"},
+    ]
+    said = _said(_check(tmp_path, repo, [sha], *waivers))
+    assert said["D1:legacy/"][0] is False
+    assert said["D1:turbo"][0] is False
+    assert "lee@example.com changed the files of D1:legacy/" in said["DEAD-004:D1:legacy/"][1]
+    cro = [{**w, "approved_by": "cro@example.com"} for w in waivers]
+    said = _said(_check(tmp_path, repo, [sha], *cro))
+    assert said["D1:legacy/"][0] is True and said["D1:turbo"][0] is True
+
+
+def test_changes_to_other_files_or_off_the_deployed_history_bar_no_one(tmp_path: Path) -> None:
+    """Lee changed lib.py, which names no flag, and app.py on a branch never deployed: the
+    reference D1 ships is Dana's alone, and Lee's waiver of it applies."""
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {"app.py": "if power_peg:\n    go()\n"})
+    repo.branch("side")
+    _commit(repo, 3, {"app.py": "if power_peg:\n    go(2)\n"}, author=LEAD)
+    repo.checkout("main")
+    sha = _commit(repo, 4, {"lib.py": "x = 3\n"}, author=LEAD)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is True
+    assert result.code == 0, result.out
