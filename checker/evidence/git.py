@@ -787,7 +787,11 @@ class GitHistory:
         return found | {sha for sha in asked if sha not in outside}
 
     def changes_below(
-        self, tips: Sequence[str], stops: Sequence[str], under: str | Sequence[str]
+        self,
+        tips: Sequence[str],
+        stops: Sequence[str],
+        under: str | Sequence[str],
+        added: bool = False,
     ) -> Generator[tuple[str, str, str], None, None]:
         """Each (commit, tip, path) a walk of the history of ``tips``, but not of ``stops``,
         shows a commit changing below ``under`` (a path: that file, or all below that folder,
@@ -799,11 +803,12 @@ class GitHistory:
 
         ``under`` is given git as a literal path, the only pathspec magic ``icase``: that
         needs ``GIT_LITERAL_PATHSPECS`` off for this walk, and ``:(literal)`` keeps the path
-        itself from being read as a glob. Several paths walk the history once for all."""
+        itself from being read as a glob. Several paths walk the history once for all; with
+        ``added``, only the commits that added a path are shown (a rename's new path too)."""
         self.check_commits(tips)
         paths = [under] if isinstance(under, str) else list(under)
         args = ["log", "--stdin", "--full-history", "--no-renames", "--name-only", "-z"]
-        args += ["--source", "--format=%x00%H %S"]
+        args += ["--source", "--format=%x00%H %S", *(["--diff-filter=A"] if added else [])]
         args += ["--", *(f":(literal,icase){p}" for p in paths)] if all(paths) else []
         request = [*sorted(set(tips)), *(f"^{stop}" for stop in sorted(set(stops)))]
         env = {"GIT_LITERAL_PATHSPECS": "0"}

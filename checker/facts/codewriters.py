@@ -45,12 +45,14 @@ def code_writers(
         return {}
     paths = sorted({path for _, held in wanted.values() for path in held})
     tips = sorted({commit for commit, _ in wanted.values()})
+    older = _renamed_from(history, tips, paths)
     changed: dict[str, set[str]] = defaultdict(set)
-    for commit, _, path in history.changes_below(tips, [], paths):
+    for commit, _, path in history.changes_below(tips, [], [*paths, *sorted(older)]):
         changed[commit].add(path.casefold())
     found: dict[Target, set[str]] = {}
     for target, (commit, held) in sorted(wanted.items()):
-        touched = {sha for sha, files in changed.items() if _any_under(files, held)}
+        every = (*held, *(old for old, root in older.items() if root in held))
+        touched = {sha for sha, files in changed.items() if _any_under(files, every)}
         found[target] = history.in_history_of(touched, commit) if touched else set()
     writers = review.commit_writers(
         history, identities, set().union(*found.values()), committers=True
@@ -60,6 +62,54 @@ def code_writers(
         for target, shas in found.items()
         if shas
     }
+
+
+RENAME_ROUNDS = 16
+"""How many renames back a path's history is followed (a rename of a rename ...)."""
+
+
+def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, str]:
+    """Each path a file of ``paths`` had before a rename git sees (``diff-tree -M``) in the
+    history of ``tips``, back through a chain of renames, with the path of ``paths`` it became:
+    a reference written in ``old.py`` is its writer's, though another renamed it ``app.py``.
+    Only the commits that added a file at one of the paths are asked about."""
+    older: dict[str, str] = {}
+    frontier = {path: path for path in paths}
+    for _ in range(RENAME_ROUNDS):
+        if not frontier:
+            break
+        walk = history.changes_below(tips, [], sorted(frontier), added=True)
+        adding = sorted({commit for commit, _, _ in walk})
+        found: dict[str, str] = {}
+        for old, new in _renames(history, adding):
+            root = next(
+                (r for p, r in frontier.items() if _any_under({new.casefold()}, (p,))), None
+            )
+            if root is not None and old not in older and old not in paths:
+                found[old] = root
+        older.update(found)
+        frontier = found
+    return older
+
+
+def _renames(history: GitHistory, commits: list[str]) -> Iterator[tuple[str, str]]:
+    """Each (old path, new path) a rename of one of ``commits`` (none a merge) shows."""
+    if not commits:
+        return
+    args = ["diff-tree", "--stdin", "-r", "-M", "-z", "--name-status", "--no-ext-diff"]
+    fields = history.git_output(args, stdin="".join(f"{c}\n" for c in commits).encode())
+    tokens = iter(fields.decode("utf-8", errors="surrogateescape").split("\0"))
+    for token in tokens:
+        if token[:1] in ("R", "C") and not _is_sha(token):
+            old, new = next(tokens, ""), next(tokens, "")
+            if token[:1] == "R" and old and new:
+                yield old, new
+        elif token[:1].isalpha() and not _is_sha(token):
+            next(tokens, "")  # the path of an addition, change or deletion
+
+
+def _is_sha(token: str) -> bool:
+    return len(token) in (40, 64) and all(c in "0123456789abcdef" for c in token)
 
 
 def _any_under(files: set[str], held: tuple[str, ...]) -> bool:

@@ -101,6 +101,19 @@ def test_a_reference_written_before_the_deployed_range_still_names_its_writer(
     assert said["D2:power_peg"][0] is False
 
 
+def test_the_writer_of_a_reference_in_a_file_renamed_since_is_barred(tmp_path: Path) -> None:
+    """Lee wrote the reference in old.py; Dana renamed it twice, to mid.py and then main.py.
+    The history of main.py alone shows only Dana's renames."""
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {"old.py": "a = 1\nb = 2\nc = 3\nif power_peg:\n    go()\n"}, author=LEAD)
+    repo.move("old.py", "mid.py", author=DEV, date="2024-01-03T00:00:00Z", message="move")
+    _commit(repo, 4, {"lib.py": "x = 4\n"})
+    repo.move("mid.py", "main.py", author=DEV, date="2024-01-05T00:00:00Z", message="again")
+    sha = _commit(repo, 6, {"lib.py": "x = 6\n"})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
+
+
 @pytest.mark.parametrize(
     "extra",
     [
