@@ -904,6 +904,34 @@ class GitHistory:
         listed = self.git_output(["rev-list", *flags, "--stdin"], stdin=request).decode()
         return {words[0]: words[1:] for words in map(str.split, listed.splitlines())}
 
+    def reaching(self, tips: Iterable[str], wanted: set[str]) -> dict[str, set[str]] | None:
+        """By each of ``tips``, those of ``wanted`` it is or descends from: one walk of the
+        loaded history between them, each commit's share carried to its children (as bits),
+        oldest first; a commit older than every wanted one holds none. None where a tip or a
+        wanted commit was not loaded (a gate's candidate's history): ask ``in_history_of``."""
+        generation, tips = self._generation, set(tips)
+        if not all(sha in generation for sha in (*tips, *wanted)):
+            return None
+        floor = min((generation[sha] for sha in wanted), default=0)
+        seen, stack = set(tips), list(tips)
+        while stack:
+            for parent in self.commits[stack.pop()].parents:
+                if parent in generation and parent not in seen and generation[parent] >= floor:
+                    seen.add(parent)
+                    stack.append(parent)
+        names = sorted(wanted)
+        bit = {sha: 1 << index for index, sha in enumerate(names)}
+        bits: dict[str, int] = {}
+        for sha in sorted(seen, key=generation.__getitem__):  # parents before children
+            value = bit.get(sha, 0)
+            for parent in self.commits[sha].parents:
+                value |= bits.get(parent, 0)
+            bits[sha] = value
+        return {
+            tip: {name for index, name in enumerate(names) if bits[tip] >> index & 1}
+            for tip in tips
+        }
+
     def ancestors_among(self, tip: str, candidates: set[str]) -> set[str]:
         """Which of ``candidates`` are ``tip`` or its ancestors, walking no deeper than they lie."""
         generation = self._generation

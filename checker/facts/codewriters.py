@@ -3,8 +3,9 @@ finding is not theirs to approve (``waivers.own_exception``).
 
 Only the findings a waiver of the evidence could cover are asked about, so a run without
 such waivers walks nothing more. For those, one ``git log`` over the deployed commits walks
-the history of every file the findings name (``GitHistory.changes_below``), and one
-``git rev-list`` a finding keeps the commits its deployed commit holds.
+the history of every file the findings name (``GitHistory.changes_below``), and one walk of
+the loaded history keeps the commits each deployed commit holds (``GitHistory.reaching``;
+at a gate, whose history is not all loaded, one ``git rev-list`` a finding).
 """
 
 from __future__ import annotations
@@ -43,17 +44,8 @@ def code_writers(
     wanted = dict(_targets(list(waivers), document))
     if not wanted:
         return {}
-    paths = sorted({path for _, held in wanted.values() for path in held})
-    tips = sorted({commit for commit, _ in wanted.values()})
-    older = _renamed_from(history, tips, paths)
-    changed: dict[str, set[str]] = defaultdict(set)
-    for commit, _, path in history.changes_below(tips, [], [*paths, *sorted(older)]):
-        changed[commit].add(path.casefold())
-    found: dict[Target, set[str]] = {}
-    for target, (commit, held) in sorted(wanted.items()):
-        every = (*held, *(old for old, root in older.items() if root in held))
-        touched = {sha for sha, files in changed.items() if _any_under(files, every)}
-        found[target] = history.in_history_of(touched, commit) if touched else set()
+    touched = _touched(history, wanted)
+    found = _in_history(history, {t: wanted[t][0] for t in wanted}, touched)
     writers = review.commit_writers(
         history, identities, set().union(*found.values()), committers=True
     )
@@ -61,6 +53,40 @@ def code_writers(
         target: frozenset().union(*(writers[sha] for sha in shas))
         for target, shas in found.items()
         if shas
+    }
+
+
+def _touched(
+    history: GitHistory, wanted: dict[Target, tuple[str, tuple[str, ...]]]
+) -> dict[Target, set[str]]:
+    """By target, the commits of its deployed commit's history or another's that changed one
+    of its files (under any path it had before a rename: ``_renamed_from``)."""
+    paths = sorted({path for _, held in wanted.values() for path in held})
+    tips = sorted({commit for commit, _ in wanted.values()})
+    older = _renamed_from(history, tips, paths)
+    changed: dict[str, set[str]] = defaultdict(set)
+    for commit, _, path in history.changes_below(tips, [], [*paths, *sorted(older)]):
+        changed[commit].add(path.casefold())
+    by_paths: dict[tuple[str, ...], set[str]] = {}  # targets naming the same files share
+    for _, held in wanted.values():
+        every = (*held, *(old for old, root in older.items() if root in held))
+        if held not in by_paths:
+            by_paths[held] = {sha for sha, files in changed.items() if _any_under(files, every)}
+    return {target: by_paths[held] for target, (_, held) in wanted.items()}
+
+
+def _in_history(
+    history: GitHistory, commits: dict[Target, str], touched: dict[Target, set[str]]
+) -> dict[Target, set[str]]:
+    """By target, those of its ``touched`` commits its deployed commit (``commits``) is or
+    descends from: in one walk of the loaded history (``GitHistory.reaching``), or, where it
+    was not all loaded (a gate's), asked of git, one ``rev-list`` a target."""
+    reached = history.reaching(set(commits.values()), set().union(*touched.values()))
+    if reached is not None:
+        return {target: reached[commits[target]] & shas for target, shas in touched.items()}
+    return {
+        target: history.in_history_of(shas, commits[target]) if shas else set()
+        for target, shas in touched.items()
     }
 
 

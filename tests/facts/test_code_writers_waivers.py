@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.git import GitHistory
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 from tests.facts.test_deadcode import flag, registry
 
@@ -173,3 +174,27 @@ def test_changes_to_other_files_or_off_the_deployed_history_bar_no_one(tmp_path:
     result = _check(tmp_path, repo, [sha], lee)
     assert _said(result)["D1:power_peg"][0] is True
     assert result.code == 0, result.out
+
+
+def test_one_walk_of_the_loaded_history_answers_as_git_does(tmp_path: Path) -> None:
+    """``GitHistory.reaching`` (one walk for every deployed commit) keeps, for each tip, the
+    commits git's ``rev-list`` says it holds: across a merge, and not a branch never merged."""
+    repo = _repo(tmp_path)
+    shas = [_commit(repo, 2, {"a.py": "1\n"})]
+    repo.branch("side")
+    shas.append(_commit(repo, 3, {"b.py": "1\n"}))
+    repo.branch("stray")
+    shas.append(_commit(repo, 4, {"c.py": "1\n"}))
+    repo.checkout("main")
+    shas.append(_commit(repo, 5, {"a.py": "2\n"}))
+    shas.append(repo.merge("side", "merge", author=DEV, date="2024-01-06T00:00:00Z"))
+    history = GitHistory(repo.path)
+    try:
+        history.load(shas)
+        reached = history.reaching(shas, set(shas))
+        assert reached is not None
+        for tip in shas:
+            assert reached[tip] == history.in_history_of(shas, tip), tip
+        assert shas[2] not in reached[shas[-1]] and shas[1] in reached[shas[-1]]
+    finally:
+        history.close()
