@@ -280,39 +280,6 @@ def read_list(path: Path, what: str) -> list[Any]:
     return [item for page in read_pages(path, what) for item in page]
 
 
-def read_whole_list(path: Path, what: str, save: str) -> list[Any]:
-    """A saved list of ``what`` whose pages show it is whole: they end with the empty page the
-    forge answers past a list's last (``[]``), which ``save`` says how to save. Nothing else
-    shows that a last page is the last: asked with ``per_page=50``, a page of 50 is full and
-    says nothing of the 51st, and a page of any size may have been asked with that size. An
-    empty page comes only past the last: one before a page that holds items is of another
-    listing (the page past the last saved twice is still the end)."""
-    return whole_items(read_pages(path, what), path, what, save)
-
-
-def whole_items(pages: list[list[Any]], path: Path, what: str, save: str) -> list[Any]:
-    """The items of ``pages``, read from ``path``, where they show the list whole
-    (``read_whole_list``)."""
-    last = len(pages[-1])
-    expect(
-        not last,
-        path,
-        f"its last page holds {last} item{'' if last == 1 else 's'} and no empty page follows "
-        "it, so nothing shows it is the list's last (a page asked with per_page=50 holds 50, "
-        "and says nothing of the 51st); expected every page of "
-        f"{what}, then the empty page the API answers past the last: {save}",
-    )
-    end = next(number for number, page in enumerate(pages, start=1) if not page)
-    later = next((number for number in range(end, len(pages)) if pages[number]), None)
-    expect(
-        later is None,
-        path,
-        f"page {end} is empty and page {(later or 0) + 1} holds items: the API answers an "
-        f"empty page only past a list's last, so these are pages of two listings; {save}",
-    )
-    return [item for page in pages for item in page]
-
-
 def dig(value: Any, *keys: str) -> Any:
     """``value[k1][k2]...``, or None where a level is missing or not a mapping: tools' JSON
     leaves optional parts out, or null."""

@@ -1,14 +1,14 @@
 """``knightwatch import github-reviews``: review records from GitHub's REST API objects.
 
-Input, as the API documents them (and ``gh api --paginate`` writes them), or fetched directly
-(``--repository OWNER/REPO``, see ``checker.importers.fetch``):
+Input, as the API documents them (and ``gh api --include --paginate`` writes them), or fetched
+directly (``--repository OWNER/REPO``, see ``checker.importers.fetch``):
 
 - ``PULLS.json``: pull requests (``GET /repos/{owner}/{repo}/pulls?state=closed``); merged ones
   (``merged_at`` set) are imported, the rest skipped;
 - ``REVIEWS_DIR/<number>/reviews.json``: that pull request's reviews
   (``GET .../pulls/{number}/reviews``: ``user``, ``state``, ``commit_id``, ``submitted_at``,
   and ``pull_request_url``, which must be the pull request's own ``url``), every page of
-  them, ending with the empty page GitHub answers past the last;
+  them;
 - ``REVIEWS_DIR/<number>/commits.json``: its commits (``GET .../pulls/{number}/commits``);
 - ``REVIEWS_DIR/<number>/events.json``: its issue events (``GET .../issues/{number}/events``).
   GitHub's answer names no issue in them; what ties the file to the pull request is that every
@@ -18,11 +18,12 @@ Input, as the API documents them (and ``gh api --paginate`` writes them), or fet
   the file saved whole up to the merge). An event id in the events of two pull requests is
   refused: GitHub lists an event under one issue only, so one file was copied from the other.
 
-Each list must show itself whole (``github_pages``): one page (a recent ``gh api --paginate``
-writes every page as one array), or every page with its headers (``gh api --include
---paginate``), numbered by its ``Link`` header. Several pages saved as bodies alone are
-refused: pages 1 and 3 look like a whole list, and a request for changes, an approver's own
-commit or a change of base on page 2 would be missing.
+Each list must show itself whole (``github_pages``): every page with its headers (``gh api
+--include --paginate``), numbered by its ``Link`` header. A body saved alone is refused: pages
+1 and 3, or page 1 then the empty page asked past a lost page 2, look like a whole list, and a
+request for changes, an approver's own commit or a change of base on page 2 would be missing.
+``PULLS.json`` alone may be one body, as ``jq`` reads it: a pull request missing from it has no
+review record, and its commits are reported unreviewed.
 
 An approval counts only when it still stands at the merge (a later review by the same person
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
@@ -113,9 +114,8 @@ its base changed, force-pushed or deleted (GitHub then closes the pull request, 
 of that name pushed again, perhaps elsewhere, is its base when it is reopened), and any
 reopening (while it is closed GitHub follows no change of its base, and records none)."""
 WHOLE_REVIEWS = (
-    "save it with 'gh api --paginate repos/OWNER/REPO/pulls/{number}/reviews?per_page=100', "
-    "then append a page past its last, which GitHub answers empty (the docs' whole), or with "
-    "'gh api --include --paginate'"
+    "save it with 'gh api --include --paginate repos/OWNER/REPO/pulls/{number}/reviews"
+    "?per_page=100' (the docs' commands)"
 )
 SAVE = "save it with 'gh api --include --paginate {address}' (the docs' commands)"
 PULL_PARAMETERS = frozenset({"state", "sort", "direction"})
@@ -233,7 +233,7 @@ def import_reviews(
     """Review records for every merged pull request in ``pulls_path``, every one of it (and
     every review and event saved for it) ``origin``'s."""
     save = SAVE.format(address="repos/OWNER/REPO/pulls?state=closed&per_page=100")
-    listed = github_pages.read_list(pulls_path, PULLS, save, ended=False, asked=PULL_PARAMETERS)
+    listed = github_pages.read_list(pulls_path, PULLS, save, bodies=True, asked=PULL_PARAMETERS)
     for index, pull in enumerate(listed, start=1):
         check_pull(pull, index, pulls_path)
         check_pull_repository(pull, index, origin, pulls_path)
@@ -263,8 +263,9 @@ def _saved(pull: dict[str, Any], reviews_dir: Path, origin: Origin) -> PullData:
             f"missing for merged pull request #{number}: without it its reviews cannot be "
             "judged (fetch it with gh api, see the docs)"
             + (
-                f"; its events (gh api --paginate repos/OWNER/REPO/issues/{number}/events) "
-                "show whether its base was changed after an approval"
+                "; its events (gh api --include --paginate "
+                f"repos/OWNER/REPO/issues/{number}/events) show whether its base was changed "
+                "after an approval"
                 if needed == events_path
                 else ""
             ),
@@ -273,10 +274,10 @@ def _saved(pull: dict[str, Any], reviews_dir: Path, origin: Origin) -> PullData:
     data = PullData(
         pull,
         github_pages.read_list(reviews_path, REVIEWS, WHOLE_REVIEWS.format(number=number)),
-        github_pages.read_list(commits_path, COMMITS, commits, ended=False),
+        github_pages.read_list(commits_path, COMMITS, commits),
         reviews_path,
         commits_path,
-        github_pages.read_list(events_path, EVENTS, _save(f"issues/{number}/events"), ended=False),
+        github_pages.read_list(events_path, EVENTS, _save(f"issues/{number}/events")),
         events_path,
     )
     _check_saved_repositories(data, origin)
@@ -555,7 +556,7 @@ def _check_events(data: PullData, merged_ns: int) -> None:
         data.events_source,
         f"no merged event naming pull request #{number}'s merge commit or its head and dated "
         f"when it merged at {pull['merged_at']}: these are not its events, or they were cut "
-        f"short (save them with 'gh api --paginate'); expected {EVENTS} of #{number}",
+        f"short (save them with 'gh api --include --paginate'); expected {EVENTS} of #{number}",
     )
 
 

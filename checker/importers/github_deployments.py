@@ -1,7 +1,7 @@
 """``knightwatch import github-deployments``: deployment records from GitHub's deployments,
 their statuses, and the environment approvals of the workflow run that made them.
 
-Input, as the API documents it (``gh api --paginate`` writes it), or fetched directly:
+Input, as the API documents it (``gh api --include --paginate`` writes it), or fetched directly:
 
 - ``DEPLOYMENTS.json``: ``GET /repos/{owner}/{repo}/deployments``;
 - ``DIR/<id>/statuses.json``: ``GET .../deployments/{id}/statuses``;
@@ -18,11 +18,10 @@ every deployment and every status the API's addresses of its repository (``url``
 GitHub's names are), at the API of ``--api-url``; a deployment that gives none is refused, since
 nothing ties it to the repository (fetched, the request names it).
 
-A saved list of deployments or statuses must show itself whole (``github_pages``): one array
-followed by the empty page GitHub answers past its last (whatever its size, a last page without
-it may be the first of several, asked with ``per_page=50``), or every page with its headers,
-whose ``Link`` numbers it. Several pages saved without their headers may have lost one between
-them, and are refused: the deployments on it, a failure among them, would be missing.
+A saved list of deployments or statuses must show itself whole (``github_pages``): every page
+with its headers, whose ``Link`` numbers it. A body saved without its headers may have lost a
+page (one page, then the empty page asked past a lost page 2, looks whole), and is refused: the
+deployments on the lost page, a failure among them, would be missing.
 
 A deployment's outcome is its last terminal status: ``success`` is ``succeeded``, ``failure``
 or ``error`` is ``failed`` (``inactive``, set when a later deployment replaced it, changes
@@ -82,9 +81,8 @@ STATUSES = "GitHub deployment status objects (GET .../deployments/{id}/statuses)
 APPROVALS = "GitHub environment approvals (GET .../actions/runs/{run_id}/approvals)"
 RUN = "a GitHub workflow run object (GET .../actions/runs/{run_id})"
 WHOLE = (
-    "save it with 'gh api --paginate ...{what}?per_page=100', one array, then append a page past "
-    "its last, which GitHub answers empty (the docs' whole); or every page with its headers "
-    "('gh api --include --paginate ...'); or fetch with --repository alone"
+    "save every page with its headers, 'gh api --include --paginate ...{what}?per_page=100' "
+    "(the docs' commands); or fetch with --repository alone"
 )
 RUN_URL = re.compile(r"/actions/runs/(\d+)")
 DEPLOYMENT_ADDRESSES = (

@@ -2,24 +2,23 @@
 pull requests, a pull request's reviews, commits and issue events.
 
 GitHub answers a list a page at a time, and numbers the pages only in its ``Link`` header
-(``<...?per_page=100&page=2>; rel="next", <...&page=3>; rel="last"``). Two saved forms show a
-list whole:
+(``<...?per_page=100&page=2>; rel="next", <...&page=3>; rel="last"``). Only every page saved
+with its headers (``gh api --include --paginate``) shows a list whole: each page's ``Link``
+gives its number, so pages 1, 2, ... n are all there, in order, and the last is the one without
+``rel="next"``; a list of one page has no ``Link``, and its status line shows it was answered.
 
-- one page of items (``gh api --paginate`` writes every page of a list as one array, following
-  ``Link`` itself), followed by the empty page GitHub answers past the last
-  (``common.read_whole_list``): without it, a page of 50 may be the first of several;
-- every page with its headers (``gh api --include --paginate``): each page's ``Link`` gives its
-  number, so pages 1, 2, ... n are all there, in order, and the last is the one without
-  ``rel="next"``.
+A body saved without its headers shows none of it, however many pages it holds. Pages 1 and 3
+of a list asked with ``per_page=100``, 100 deployments and 37, look like a list of 137; and one
+page followed by the empty page ``[]`` is also what a loop of requests writes when page 2
+failed (``curl -sf`` writes nothing for a failed request) and page 3, past the last, answered
+empty: nothing in a body says it was asked with ``per_page=2``. The deployments of the lost
+page, a failure among them, would be missing. A body alone is refused, ``[]`` alone too: a
+failed request written as the empty page is a whole list lost. An empty list saved with its
+headers (``HTTP/2.0 200 OK`` and ``[]``) is read as empty.
 
-Several pages saved as bodies alone (arrays written back to back by a loop of requests, or an
-older ``gh``) do not: pages 1 and 3 of a list asked with ``per_page=100``, 100 deployments and
-37, look like a list of 137 followed by its empty page, and the 100 of page 2, a failure among
-them, are missing. Such a file is refused. A list whose end shows otherwise (a pull request's
-commits end with its head, its events with its merge) is read without the empty page
-(``ended=False``), but several pages of it saved without their headers are refused all the
-same: a request for changes, a change of base or an approver's own commit on the page lost
-between them would be missing.
+A list of pull requests alone may be saved as one body (``bodies=True``), which ``jq`` reads
+to tell what else to save: a pull request missing from it has no review record, and its
+commits are reported unreviewed. Several bodies are refused all the same.
 
 A list's ``Link`` addresses must name no filter, only the parameters ``asked`` allows (a pull
 request list's ``state``, ``sort`` and ``direction``): pages of a filtered list are numbered as
@@ -44,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 from checker.errors import InputError
 from checker.evidence import jsonread
 from checker.evidence.files import read_text
-from checker.importers.common import expect, read_pages, refuse_api_error, whole_items
+from checker.importers.common import expect, read_pages, refuse_api_error
 
 STATUS_LINE = re.compile(r"HTTP/[0-9.]+ (\d{3})[^\n]*\n")
 LINK = re.compile(r'<([^>]*)>;\s*rel="([a-z]+)"')
@@ -67,22 +66,20 @@ class Page:
 
 
 GITHUB_FORM = (
-    "the list as one array (gh api --paginate){ended}, or every page with its headers "
-    "(gh api --include --paginate), whose Link header numbers it"
+    "every page with its headers (gh api --include --paginate), whose Link header numbers it"
 )
 
 
 def read_list(
-    path: Path, what: str, save: str, *, ended: bool = True, asked: frozenset[str] = frozenset()
+    path: Path, what: str, save: str, *, bodies: bool = False, asked: frozenset[str] = frozenset()
 ) -> list[Any]:
     """The items of a saved GitHub list that shows itself whole (see the module's docstring);
-    ``save`` says how to save one. ``ended``: saved without headers, it must end with the
-    empty page past its last; ``asked``: the parameters its pages' addresses may name."""
+    ``save`` says how to save one. ``bodies``: one page saved without its headers is read too
+    (a list of pull requests); ``asked``: the parameters its pages' addresses may name."""
     text = saved_text(path, what)
     if text.lstrip().startswith("HTTP/"):
         return _numbered(linked_pages(text, path, what), path, what, save, asked)
-    form = GITHUB_FORM.format(ended=", then the empty page past its last" if ended else "")
-    return bodies_alone(path, what, save, ended=ended, form=form)
+    return bodies_alone(path, what, save, bodies=bodies, form=GITHUB_FORM)
 
 
 def saved_text(path: Path, what: str) -> str:
@@ -93,15 +90,20 @@ def saved_text(path: Path, what: str) -> str:
         raise InputError(f"not UTF-8 text; expected {what}", path=str(path)) from None
 
 
-def bodies_alone(path: Path, what: str, save: str, *, ended: bool, form: str) -> list[Any]:
-    """The items of a list saved without headers: one page of them (with the empty page past
-    it, where ``ended``); several are refused, since nothing shows none is missing between
-    them. ``form`` says what shows a list whole, ``save`` how to save one."""
+def bodies_alone(path: Path, what: str, save: str, *, bodies: bool, form: str) -> list[Any]:
+    """The items of a list saved without headers, where ``bodies`` allows it: one page of them;
+    otherwise refused, as nothing shows which page it is, nor that none is missing. ``form``
+    says what shows a list whole, ``save`` how to save one."""
     pages = read_pages(path, what)
-    if ended:
-        items = whole_items(pages, path, what, save)
-    else:
-        items = [item for page in pages for item in page]
+    expect(
+        bodies,
+        path,
+        f"it is a body saved without its headers ({len(pages)} JSON "
+        f"arra{'y' if len(pages) == 1 else 'ys'}), so nothing shows which pages of the list "
+        "it holds, nor that none is missing: one page then the empty page is also what a loop "
+        "of requests writes when page 2 failed and page 3 answered [], and an empty array "
+        f"alone what a failed request written as [] leaves; expected {form}: {save}",
+    )
     held = [len(page) for page in pages if page]
     expect(
         len(held) <= 1,
@@ -110,7 +112,7 @@ def bodies_alone(path: Path, what: str, save: str, *, ended: bool, form: str) ->
         "without their headers, so nothing shows that no page is missing between them (pages "
         f"1 and 3 of a list look like a whole one); expected {form}: {save}",
     )
-    return items
+    return [item for page in pages for item in page]
 
 
 def linked_pages(text: str, path: Path, what: str) -> list[Page]:

@@ -7,12 +7,13 @@ which names its merge request: ``.../approval_state`` names none, and is refused
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
 (``GET .../merge_requests/:iid/notes``), every page of each, with the project's approval
 settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). Each list must
-show itself whole (``gitlab_pages``): every page with its headers, which number it, or one page
-of it; a commit list or notes list saved so must end with the empty page GitLab answers past
-its last: GitLab lists the commits newest first, so a list cut at a page (of any size: asked
-with ``per_page=50``, a page of 50) keeps the head and loses the oldest commits, an approver's
-own among them. Several pages saved without their headers are refused: pages 1 and 3 look like
-a whole list, and the commits or notes of page 2 would be missing.
+show itself whole (``gitlab_pages``): every page with its headers, which number it. GitLab lists
+the commits newest first, so a list cut at a page (of any size: asked with ``per_page=50``, a
+page of 50) keeps the head and loses the oldest commits, an approver's own among them. A body
+saved without its headers is refused: pages 1 and 3, or page 1 then the empty page asked past
+a lost page 2, look like a whole list, and the commits or notes of page 2 would be missing.
+``MRS.json`` alone may be one body: a merge request missing from it has no review record, and
+its commits are reported unreviewed.
 GitLab's approvals name no commit: an approval given before a later push still stands unless
 the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
 is true; then every approval standing at the merge was given on the final head, and covers the
@@ -143,7 +144,7 @@ def import_saved_approvals(
 ) -> Imported:
     """Review records for every merged merge request in ``path``, every one of it (and
     the approvals and notes saved for it) ``origin``'s."""
-    items = gitlab_pages.read_list(path, MRS, WHOLE_MRS, ended=False)
+    items = gitlab_pages.read_list(path, MRS, WHOLE_MRS, bodies=True)
     settings_path = folder / "project-approvals.json"
     expect(
         settings_path.is_file(),

@@ -4,19 +4,19 @@ when it shows itself whole.
 GitLab answers a list a page at a time, and numbers the pages in its headers: ``x-page`` (this
 page's number, from 1), ``x-next-page`` (the next one's, empty on the last), ``x-per-page``,
 and, for lists of up to 10,000 items, ``x-total-pages`` (and ``Link``, as GitHub's). A body
-saved alone keeps none of them. Two saved forms show a list whole:
+saved alone keeps none of them. Only every page saved with its headers (``curl -i`` of each
+page, or ``glab api --include --paginate``) shows a list whole: pages 1, 2, ... n are all
+there, in order, each naming the next, and the last naming none.
 
-- one page of items followed by the empty page GitLab answers past the last
-  (``common.whole_items``): without it, a page of 50 may be the first of several;
-- every page with its headers (``curl -i`` of each page, or ``glab api --include
-  --paginate``): pages 1, 2, ... n are all there, in order, each naming the next, and the last
-  naming none.
-
-Several pages saved as bodies alone do not: pages 1 and 3 of a merge request's commits, asked
-with ``per_page=100``, followed by the empty page, look like a whole list, and the 100 commits
-of page 2, an approver's own among them, are missing. Such a file is refused. A page of notes
-may hold fewer than asked and not be the last (GitLab leaves out of a page, after cutting it,
-the notes the token may not read), so the size of a page says nothing; its headers do.
+A body saved alone is refused, however many pages it holds (``github_pages``): pages 1 and 3
+of a merge request's commits, asked with ``per_page=100``, followed by the empty page, look
+like a whole list, and the 100 commits of page 2, an approver's own among them, are missing;
+one page followed by the empty page is what a loop of requests writes when page 2 failed and
+page 3 answered ``[]``. A page of notes may hold fewer than asked and not be the last (GitLab
+leaves out of a page, after cutting it, the notes the token may not read), so the size of a
+page says nothing; its headers do. A list of merge requests alone may be saved as one body
+(``bodies=True``): a merge request missing from it has no review record, and its commits are
+reported unreviewed.
 """
 
 from __future__ import annotations
@@ -28,20 +28,19 @@ from checker.importers.common import expect
 from checker.importers.github_pages import Page, bodies_alone, linked_pages, saved_text
 
 FORM = (
-    "one page{ended}, or every page with its headers (curl -i of each page, or glab api "
-    "--include --paginate), whose x-page and x-next-page headers number it"
+    "every page with its headers (curl -i of each page, or glab api --include --paginate), "
+    "whose x-page and x-next-page headers number it"
 )
 
 
-def read_list(path: Path, what: str, save: str, *, ended: bool = True) -> list[Any]:
+def read_list(path: Path, what: str, save: str, *, bodies: bool = False) -> list[Any]:
     """The items of a saved GitLab list that shows itself whole (see the module's docstring);
-    ``save`` says how to save one. ``ended``: saved without headers, it must end with the
-    empty page past its last."""
+    ``save`` says how to save one. ``bodies``: one page saved without its headers is read too
+    (a list of merge requests)."""
     text = saved_text(path, what)
     if text.lstrip().startswith("HTTP/"):
         return _numbered(linked_pages(text, path, what), path, what, save)
-    form = FORM.format(ended=", then the empty page past its last" if ended else "")
-    return bodies_alone(path, what, save, ended=ended, form=form)
+    return bodies_alone(path, what, save, bodies=bodies, form=FORM)
 
 
 def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:

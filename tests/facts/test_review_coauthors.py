@@ -19,6 +19,7 @@ from checker.evidence.trailers import coauthor_lines
 from checker.importers.github import noreply_login
 from tests.conftest import run_cli
 from tests.importers.test_forges import DEV, FIXTURES, PR538, _copy, pr538_repo
+from tests.importers.workspaces import saved_items, saved_pages
 
 JIMMY = "jimmy@coreos.example"
 """jzelinskie, who approved #538 on its third commit, 7a0fcb27."""
@@ -40,11 +41,11 @@ def _export(tmp_path: Path, shas: dict[str, str], commit: int, **changes: Any) -
     """The recorded export with our shas, one commit object's ``commit`` fields changed."""
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
     path = export / "538" / "commits.json"
-    commits = json.loads(path.read_text())
+    commits = saved_items(path)
     commits[commit]["commit"].update(changes)
     if "author" in changes:
         commits[commit]["author"] = None  # an address GitHub links to no account
-    path.write_text(json.dumps(commits))
+    path.write_text(saved_pages(commits))
     return export
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from checker.importers.common import read_json
+from checker.importers.github_pages import linked_pages
 
 RATE_LIMITED = {"message": "API Rate Limit Exceeded for 92.104.200.119"}
 """The body of a real primary rate limit answer (PyGithub's replay data,
@@ -96,8 +97,11 @@ def serve(forge: Forge) -> Iterator[Forge]:
 
 
 def _saved(path: Path) -> Any:
-    """A saved answer: an object, or a list's items, its pages joined (the empty one past the
-    last too)."""
+    """A saved answer: an object, or a list's items, its pages joined (saved with their
+    headers or without)."""
+    if path.read_text().startswith("HTTP/"):
+        pages = linked_pages(path.read_text(), path, "a saved answer")
+        return [item for page in pages for item in page.items]
     return read_json(path, "a saved answer")
 
 

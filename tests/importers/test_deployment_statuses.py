@@ -390,7 +390,7 @@ def test_a_first_import_starts_at_since_past_deployments_github_forgot(tmp_path:
     passes over those created before it, counted; a deployment created at or after it is
     judged as before, refused where its statuses are gone."""
     repo, export, _, _ = _hotfix(tmp_path)
-    (export / DEPLOYMENT / "statuses.json").write_text("[]")
+    (export / DEPLOYMENT / "statuses.json").write_text(saved_pages())
     argv = ["import", "github-deployments", export / "deployments.json", export,
             "--repository", "PyGithub/PyGithub",
             "--service", "pygithub", "--target", "web-1", "--repo", repo.path]  # fmt: skip

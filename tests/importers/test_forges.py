@@ -276,8 +276,8 @@ def test_reimport_updates_a_yaml_evidence_file_in_place(tmp_path: Path) -> None:
 def test_a_commit_list_at_githubs_limit_is_refused(tmp_path: Path) -> None:
     repo, shas = pr538_repo(tmp_path)
     export = _copy(FIXTURES / "github-pr538", tmp_path / "export", shas)
-    commits = json.loads((export / "538" / "commits.json").read_text())
-    (export / "538" / "commits.json").write_text(json.dumps(commits * 63)[:None])
+    commits = saved_items(export / "538" / "commits.json")
+    (export / "538" / "commits.json").write_text(saved_pages(commits * 63))
     result = _import_538(repo, export)
     assert result.code == 2 and "lists 252 commits: GitHub lists no more than 250" in result.err
     assert "--repository" in result.err and "Traceback" not in result.err
@@ -293,8 +293,8 @@ def _github_routes(export: Path) -> dict[str, list[Any]]:
     return {
         f"{base}/pulls": [[pull, older]],
         f"{base}/pulls/538/reviews": [reviews[:2], reviews[2:]],
-        f"{base}/pulls/538/commits": [json.loads((export / "538" / "commits.json").read_text())],
-        f"{base}/issues/538/events": [json.loads((export / "538" / "events.json").read_text())],
+        f"{base}/pulls/538/commits": [saved_items(export / "538" / "commits.json")],
+        f"{base}/issues/538/events": [saved_items(export / "538" / "events.json")],
     }
 
 
@@ -751,7 +751,7 @@ def test_gitlab_objects_saved_for_another_merge_request_are_refused(
         (export / "5" / "approvals.json").write_text(json.dumps(approvals))
         said = "these approvals give no project_id, so nothing shows they are of this project's !5"
     else:
-        (export / "5" / "commits.json").write_text("[]")
+        (export / "5" / "commits.json").write_text(saved_pages())
         said = "this is not merge request !5's commit list"
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "group/app", "--api-url", "http://gitlab.dev",
@@ -862,7 +862,7 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     }
     (export / "1" / "approvals.json").write_text(json.dumps(approvals))
     (export / "1" / "commits.json").write_text(saved_pages([{"id": s} for s in (head, hot, base)]))
-    (export / "1" / "notes.json").write_text("[]")
+    (export / "1" / "notes.json").write_text(saved_pages())
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "7", "--api-url", "http://gitlab.dev",
                      "--repo", repo.path)  # fmt: skip

@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.importers.test_retargeted_pulls import MERGED, _check, _import, _retargeted, _unreviewed
+from tests.importers.workspaces import saved_items, saved_pages
 
 CHANGED = "2017-03-25T12:00:00Z"
 """When #538's base was changed from dev to master: after its approval, before its merge."""
@@ -44,8 +45,8 @@ def _saved_as_538(tmp_path: Path, case: str) -> tuple[Any, Path, str, Path]:
     """#538's export with ``events.json`` replaced by another pull request's (``case``)."""
     repo, export, unreviewed = _retargeted(tmp_path, CHANGED)
     path = export / "538" / "events.json"
-    events = json.loads(path.read_text())
-    commits = [c["sha"] for c in json.loads((export / "538" / "commits.json").read_text())]
+    events = saved_items(path)
+    commits = [c["sha"] for c in saved_items(export / "538" / "commits.json")]
     pull = json.loads((export / "pulls.json").read_text())[0]
     head, merge = pull["head"]["sha"], pull["merge_commit_sha"]
     others = {
@@ -64,7 +65,7 @@ def _saved_as_538(tmp_path: Path, case: str) -> tuple[Any, Path, str, Path]:
             events, {"commit_id": merge}, "knight-mirror/PyGithub"
         ),
     }
-    path.write_text(json.dumps(others[case]))
+    path.write_text(saved_pages(others[case]))
     return repo, export, unreviewed, path
 
 
@@ -94,7 +95,7 @@ def test_its_own_events_with_or_without_the_issue_are_accepted(tmp_path: Path) -
     repo, export, unreviewed = _retargeted(tmp_path, CHANGED)
     path = export / "538" / "events.json"
     issue = {"number": 538, "url": "https://api.github.com/repos/PyGithub/PyGithub/issues/538"}
-    path.write_text(json.dumps([e | {"issue": issue} for e in json.loads(path.read_text())]))
+    path.write_text(saved_pages([e | {"issue": issue} for e in saved_items(path)]))
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "1 given before the pull request's base was changed" in result.err
@@ -114,9 +115,9 @@ def test_an_event_not_tied_to_the_repository_is_refused(
 ) -> None:
     repo, export, _ = _retargeted(tmp_path, CHANGED)
     path = export / "538" / "events.json"
-    events = json.loads(path.read_text())
+    events = saved_items(path)
     events[0] = change(events[0])
-    path.write_text(json.dumps(events))
+    path.write_text(saved_pages(events))
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert f"{path}: item #1" in result.err and message in result.err
@@ -146,14 +147,14 @@ def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path, written:
     pulls.append(json.loads(json.dumps(pulls[0]).replace("/538", "/539")) | {"number": 539})
     (export / "pulls.json").write_text(json.dumps(pulls))
     shutil.copytree(export / "538", export / "539")
-    (export / "539" / "reviews.json").write_text("[]")
-    events = json.loads((export / "538" / "events.json").read_text())
+    (export / "539" / "reviews.json").write_text(saved_pages())
+    events = saved_items(export / "538" / "events.json")
     others = [e for e in events if e["event"] != "base_ref_changed"]
     for folder in ("538", "539"):
-        (export / folder / "events.json").write_text(json.dumps(others))
+        (export / folder / "events.json").write_text(saved_pages(others))
     if written == "ids as text in one file":
         texts = [e | {"id": str(e["id"])} for e in others]
-        (export / "538" / "events.json").write_text(json.dumps(texts))
+        (export / "538" / "events.json").write_text(saved_pages(texts))
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert "also in the events saved for pull request #538" in result.err
@@ -165,10 +166,10 @@ def test_events_saved_for_two_pull_requests_are_refused(tmp_path: Path, written:
 def test_the_merged_event_at_another_time_is_refused_naming_both(tmp_path: Path) -> None:
     repo, export, _ = _retargeted(tmp_path, CHANGED)
     path = export / "538" / "events.json"
-    events = json.loads(path.read_text())
+    events = saved_items(path)
     events[-1]["created_at"] = "2017-03-25T16:52:50Z"
     assert events[-1]["event"] == "merged"
-    path.write_text(json.dumps(events))
+    path.write_text(saved_pages(events))
     result = run_cli("import", "github-reviews", export / "pulls.json", export,
                      "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 2, result.err

@@ -75,11 +75,11 @@ def _dismissed(tmp_path: Path, state: str) -> tuple[Any, Path, str, Path]:
     reviews[0]["state"] = state
     path.write_text(saved_pages(reviews))
     events_path = export / "538" / "events.json"
-    events = json.loads(events_path.read_text())
+    events = saved_items(events_path)
     sample = FIXTURES / "github-events" / "review_dismissed.json"
     dismissal = json.loads(sample.read_text()) | {"created_at": "2017-03-25T14:00:00Z"}
     dismissal["dismissed_review"] |= {"state": "approved", "review_id": reviews[0]["id"]}
-    events_path.write_text(json.dumps(sorted([*events, dismissal], key=lambda e: e["created_at"])))
+    events_path.write_text(saved_pages(sorted([*events, dismissal], key=lambda e: e["created_at"])))
     return repo, export, unreviewed, path
 
 

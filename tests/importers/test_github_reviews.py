@@ -16,7 +16,13 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import run_cli
-from tests.importers.workspaces import dated_commits, linked_pages, saved_pages
+from tests.importers.workspaces import (
+    bare_pages,
+    dated_commits,
+    linked_pages,
+    saved_items,
+    saved_pages,
+)
 
 MERGED = "2024-03-01T12:00:00Z"
 PULLS = "https://api.github.com/repos/knight/smars/pulls"
@@ -114,7 +120,7 @@ def _events(pull: dict[str, Any]) -> list[dict[str, Any]]:
     repository), where it was merged."""
     if not pull["merged_at"]:
         return []
-    merged = json.loads(PR538_EVENTS.read_text())[-1]
+    merged = saved_items(PR538_EVENTS)[-1]
     event = merged["id"] + pull["number"]
     url = pull["url"].replace(f"/pulls/{pull['number']}", f"/issues/events/{event}")
     at = {"commit_id": pull["merge_commit_sha"], "created_at": pull["merged_at"]}
@@ -160,8 +166,8 @@ def _github_export(tmp_path: Path, shas: list[str], older: str) -> tuple[Path, P
         folder.mkdir(parents=True)
         reviews = [review | {"pull_request_url": pull["url"]} for review in reviews]
         (folder / "reviews.json").write_text(saved_pages(reviews))
-        (folder / "commits.json").write_text(json.dumps(commits or [_commit(pull["head"]["sha"])]))
-        (folder / "events.json").write_text(json.dumps(_events(pull)))
+        (folder / "commits.json").write_text(saved_pages(commits or [_commit(pull["head"]["sha"])]))
+        (folder / "events.json").write_text(saved_pages(_events(pull)))
     pulls = tmp_path / "pulls.json"
     # gh api --include --paginate writes every page with its headers, which number it.
     pages = [[c[0] for c in cases[:4]], [c[0] for c in cases[4:]]]
@@ -259,7 +265,7 @@ def test_a_commit_list_that_is_not_the_pull_requests_is_refused(
     }[listed]
     if listed == "the head's whole history":  # #101 opened on shas[1], its head shas[2]
         pulls.write_text(json.dumps([_pull(101, shas[2], base=shas[1])]))
-    (reviews_dir / "101" / "commits.json").write_text(json.dumps([_commit(s) for s in wrong]))
+    (reviews_dir / "101" / "commits.json").write_text(saved_pages([_commit(s) for s in wrong]))
     result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert result.code == 2, result.err
     assert "101/commits.json" in result.err
@@ -271,8 +277,8 @@ def test_a_commit_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path
     """#101's commits saved a page at a time (``per_page=1``): pages 1 and 3 of three, back to
     back, held its head and looked whole, but page 2, lee's own commit, was missing: lee's
     approval counted for a change lee wrote part of, and the check passed (exit 0). Several
-    pages saved without their headers are refused; saved with them (``gh api --include
-    --paginate``), every page is there, and the approval is left out."""
+    pages saved without their headers are refused (as is one: ``test_saved_pages.py``); saved with
+    them (``gh api --include --paginate``), every page is there, and the approval is left out."""
     repo, _, shas = _workspace(tmp_path, 6)
     pulls, reviews_dir = _github_export(tmp_path, shas, shas[5])
     path = reviews_dir / "101" / "commits.json"
@@ -281,8 +287,7 @@ def test_a_commit_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path
     path.write_text(json.dumps(pages[0]) + "\n" + json.dumps(pages[2]) + "\n")
     imported = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert imported.code == 2, imported.err
-    assert f"{path}: it holds 2 pages of GitHub commit objects" in imported.err
-    assert "(of 1, 1 items) saved without their headers" in imported.err
+    assert f"{path}: it is a body saved without its headers (2 JSON arrays)" in imported.err
     assert "Traceback" not in imported.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     first, _, third = linked_pages(f"{PULLS}/101/commits", *pages).split("\nHTTP/")
@@ -300,18 +305,31 @@ def test_a_commit_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path
 def test_a_review_list_of_one_full_page_is_refused(tmp_path: Path) -> None:
     """30 reviews, GitHub's default page: saved without --paginate, the withdrawal on the
     second page is missing and the approval before it counted (exit 0, with a warning): a
-    false pass. Refused, naming the file; with the empty page after it saved, imported."""
+    false pass. Refused, naming the file. Then the empty page after it was read as the end;
+    but page 1 then the empty page is also what is left when page 2 failed and page 3 answered
+    ``[]``. Saved without headers, refused either way; with them, the first page names the
+    next, and is refused alone; every page saved, the withdrawal counts."""
     repo, _, shas = _workspace(tmp_path, 1)
     pulls, reviews_dir = _github_export(tmp_path, shas * 6, shas[0])
     page = [
         _review("kim-gh", "COMMENTED", shas[0], f"2024-03-01T10:{m:02d}:00Z") for m in range(29)
     ]
     page.append(_review("lee-gh", "APPROVED", shas[0], "2024-03-01T11:00:00Z"))
-    (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page))
-    result = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
-    assert result.code == 2, result.err
-    assert "101/reviews.json: its last page holds 30 items and no empty page" in result.err
-    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
-    (reviews_dir / "101" / "reviews.json").write_text(json.dumps(page) + "[]\n")
+    withdrawn = [_review("lee-gh", "CHANGES_REQUESTED", shas[0], "2024-03-01T12:00:00Z")]
+    path = reviews_dir / "101" / "reviews.json"
+    for saved, said in ((json.dumps(page), "1 JSON array"), (bare_pages(page), "2 JSON arrays")):
+        path.write_text(saved)
+        result = run_cli(
+            "import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path
+        )
+        assert result.code == 2, result.err
+        assert f"{path}: it is a body saved without its headers ({said})" in result.err
+        assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    first, _ = linked_pages(f"{PULLS}/101/reviews", page, withdrawn).split("\nHTTP/")
+    path.write_text(first)
+    cut = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
+    assert cut.code == 2 and "its Link header names a next page" in cut.err, cut.err
+    path.write_text(linked_pages(f"{PULLS}/101/reviews", page, withdrawn))
     whole = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert whole.code == 0, whole.err
+    assert "2 withdrawn before the merge" in whole.err, whole.err  # lee's, and one before

@@ -20,7 +20,7 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from tests.importers import test_gitlab_deployments as gitlab
 from tests.importers.test_saved_deployment_pages import _gitlab_list
-from tests.importers.workspaces import saved_pages
+from tests.importers.workspaces import bare_pages
 
 
 def _listed(tmp_path: Path, count: int, failed: int) -> tuple[ScriptedRepo, Path, list[Any]]:
@@ -56,13 +56,13 @@ def test_a_page_lost_between_two_saved_ones_is_refused(tmp_path: Path) -> None:
     the empty page 4, nothing in the pages' sizes shows the loss; the project's numbers of its
     deployments (iid) do: 100 of them are missing where page 1 ends and page 3 begins."""
     repo, path, listed = _listed(tmp_path, 250, failed=150)
-    path.write_text(saved_pages(listed[:100], listed[200:]))
+    path.write_text(bare_pages(listed[:100], listed[200:]))
     _refused(repo, path, "page 1 ends with deployment 199 (iid 100) and page 2 starts with "
              "deployment 300 (iid 201): the 100 deployments numbered between them could fill a "
              "page of 100, so a page may be missing there")  # fmt: skip
     path.write_text(json.dumps(listed[:100]) + json.dumps(listed[200:]))  # without page 4
     _refused(repo, path, "its last page holds 50 deployments and no empty page follows it")
-    path.write_text(saved_pages(listed[:100], listed[100:200], listed[200:]))
+    path.write_text(bare_pages(listed[:100], listed[100:200], listed[200:]))
     _whole(repo, path, 250)
 
 
@@ -73,13 +73,13 @@ def test_the_last_page_lost_before_the_empty_page_is_refused(tmp_path: Path) -> 
     before it, or a single page of 100, may be followed by a lost one, and is refused; a list
     that is a whole number of pages is imported with --fetch."""
     repo, path, listed = _listed(tmp_path, 250, failed=230)
-    path.write_text(saved_pages(listed[:100], listed[100:200]))
+    path.write_text(bare_pages(listed[:100], listed[100:200]))
     _refused(repo, path, "page 2, its last holding deployments, is full (100 deployments, as "
              "the pages before it), so nothing shows that the page after it was not")  # fmt: skip
-    path.write_text(saved_pages(listed[:100]))
+    path.write_text(bare_pages(listed[:100]))
     _refused(repo, path, "page 1, its last holding deployments, is full (100 deployments, the "
              "most GitLab answers a page)")  # fmt: skip
-    path.write_text(saved_pages(listed[:100], listed[100:200], listed[200:]))
+    path.write_text(bare_pages(listed[:100], listed[100:200], listed[200:]))
     _whole(repo, path, 250)
 
 
@@ -90,16 +90,16 @@ def test_a_gap_narrower_than_a_page_between_pages_is_no_lost_page(tmp_path: Path
     repo, path, listed = _listed(tmp_path, 150, failed=149)
     for item in listed[100:]:
         item["iid"] += 99  # 99 deleted after the 100th
-    path.write_text(saved_pages(listed[:100], listed[100:]))
+    path.write_text(bare_pages(listed[:100], listed[100:]))
     _whole(repo, path, 150)
     (repo.path / "compliance" / "deploys.jsonl").unlink()
     for item in listed[100:]:
         item["iid"] += 1
-    path.write_text(saved_pages(listed[:100], listed[100:]))
+    path.write_text(bare_pages(listed[:100], listed[100:]))
     _refused(repo, path, "page 1 ends with deployment 199 (iid 100) and page 2 starts with "
              "deployment 200 (iid 201): the 100 deployments numbered between them")  # fmt: skip
     del listed[100]["iid"]
-    path.write_text(saved_pages(listed[:100], listed[100:]))
+    path.write_text(bare_pages(listed[:100], listed[100:]))
     _refused(repo, path, "deployment 200 starts page 2 and names no iid")
 
 
@@ -110,7 +110,7 @@ def test_the_first_page_asked_in_another_size_alone_is_refused(tmp_path: Path) -
     path.write_text(json.dumps(listed[:50]))
     _refused(repo, path, "its last page holds 50 deployments and no empty page follows it, so "
              "nothing shows it is the list's last")  # fmt: skip
-    path.write_text(saved_pages(listed[:50], listed[50:]))
+    path.write_text(bare_pages(listed[:50], listed[50:]))
     _whole(repo, path, 51)
 
 
@@ -130,7 +130,7 @@ def test_pages_of_two_listings_are_refused(tmp_path: Path, pages: list[list[int]
     is a page empty: pages otherwise are of two listings (or joined), and may have lost
     deployments between them."""
     repo, path, listed = _listed(tmp_path, 120, failed=119)
-    path.write_text(saved_pages(*(listed[start:end] for start, end in pages)))
+    path.write_text(bare_pages(*(listed[start:end] for start, end in pages)))
     _refused(repo, path, said)
 
 
@@ -145,9 +145,9 @@ def test_a_list_by_update_that_moved_a_deployment_is_refused(tmp_path: Path) -> 
     running["deployable"]["finished_at"] = None
     first = [*listed[:42], running, *listed[43:100]]
     second = [*listed[101:], listed[42]]
-    path.write_text(saved_pages(first, second))
+    path.write_text(bare_pages(first, second))
     _refused(repo, path, "item #120: deployment 142 is listed twice (items #43 and #120): a "
              "list read by update")  # fmt: skip
-    path.write_text(saved_pages(listed[60:], listed[:60]))  # pages out of order
+    path.write_text(bare_pages(listed[60:], listed[:60]))  # pages out of order
     _refused(repo, path, "item #61: deployment 100 is listed after deployment 219, not in id "
              "order")  # fmt: skip

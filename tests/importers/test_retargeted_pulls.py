@@ -95,18 +95,18 @@ def _retargeted(
     reviews = saved_items(folder / "reviews.json")
     reviews[0] |= {"commit_id": steps[-1], "submitted_at": APPROVED}
     (folder / "reviews.json").write_text(saved_pages(reviews))
-    commits = json.loads((folder / "commits.json").read_text())
+    commits = saved_items(folder / "commits.json")
     added = json.loads(json.dumps(commits[0]))
     added["sha"] = unreviewed
     added["commit"] |= {"message": "skip the risk checks", "author": {
         "name": "Alex Levin", "email": DEV, "date": "2017-03-19T09:00:00Z"}}  # fmt: skip
-    (folder / "commits.json").write_text(json.dumps([added, *commits]))
+    (folder / "commits.json").write_text(saved_pages([added, *commits]))
     if changed_at is not None:
-        events = json.loads((folder / "events.json").read_text())
+        events = saved_items(folder / "events.json")
         changed = json.loads((FIXTURES / "github-events" / "base_ref_changed.json").read_text())
         events.append(changed | {"event": kind, "created_at": changed_at})
         events.sort(key=lambda event: event["created_at"])
-        (folder / "events.json").write_text(json.dumps(events))
+        (folder / "events.json").write_text(saved_pages(events))
     return repo, export, unreviewed
 
 
@@ -193,9 +193,9 @@ def _base_pushed_again(tmp_path: Path, recorded: tuple[str, ...], approved: str)
         "reopened": json.loads((samples / "reopened.json").read_text())
         | {"created_at": "2017-03-25T12:00:00Z"},
     }
-    events = json.loads((folder / "events.json").read_text()) + [made[k] for k in recorded]
+    events = saved_items(folder / "events.json") + [made[k] for k in recorded]
     events.sort(key=lambda event: event["created_at"])
-    (folder / "events.json").write_text(json.dumps(events))
+    (folder / "events.json").write_text(saved_pages(events))
     return repo, export, unreviewed
 
 
@@ -242,14 +242,14 @@ def test_events_that_are_not_the_pull_requests_own_are_refused(tmp_path: Path, s
     the merge, could leave out the change of base: refused, naming the file."""
     repo, export, _ = _retargeted(tmp_path, "2017-03-25T12:00:00Z")
     path = export / "538" / "events.json"
-    events = json.loads(path.read_text())
+    events = saved_items(path)
     if saved == "another pull request's":
         events = [e | {"commit_id": "0" * 40} if e["event"] == "merged" else e for e in events]
     elif saved == "its first page only":
         events = [e for e in events if e["event"] != "merged"]
     else:
         events = [{"id": 1}]
-    path.write_text(json.dumps(events))
+    path.write_text(saved_pages(events))
     result = _import(repo, export)
     assert result.code == 2, result.err
     assert str(path) in result.err and "Traceback" not in result.err

@@ -31,7 +31,12 @@ from checker.importers.common import Logins
 from checker.importers.forge_deploys import Scope
 from checker.importers.forge_origins import Origin, Project
 from tests.conftest import CliResult, run_cli
-from tests.importers.workspaces import ended_with_an_empty_page, saved_items, saved_pages
+from tests.importers.workspaces import (
+    bare_pages,
+    ended_with_an_empty_page,
+    first_body,
+    saved_items,
+)
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
 RESULT = ANSIBLE / "result.json"
@@ -243,15 +248,8 @@ def _forge_export(source: Path, target: Path, real: str, sha: str) -> list[Path]
 def _mutate_one(files: list[Path], seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311
     path = files[seed % len(files)]
-    document, after = _first_value(path.read_text())
-    path.write_text(json.dumps(mutate(document, rng)) + after)
-
-
-def _first_value(text: str) -> tuple[Any, str]:
-    """A fixture's first JSON value, and the text after it: a saved list's empty page past its
-    last, which the mutations leave as saved."""
-    value, end = json.JSONDecoder().raw_decode(text)
-    return value, text[end:]
+    head, document, after = first_body(path.read_text())
+    path.write_text(head + json.dumps(mutate(document, rng)) + after)
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -326,7 +324,7 @@ def test_gitlab_deployment_approvals_that_are_no_list_are_refused(
     _forge_export(FORGES / "gitlab", export, "a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha)
     items = saved_items(export / "deployments.json")
     items[0]["approvals"] = approvals
-    (export / "deployments.json").write_text(saved_pages(items))
+    (export / "deployments.json").write_text(bare_pages(items))
     result = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                      "group/app", "--service", "smars", "--repo", scripted.path,
                      "--evidence", tmp_path)  # fmt: skip
@@ -484,15 +482,16 @@ def _paged(path: Path) -> Path:
 
 
 def _read_fixture(path: Path) -> tuple[str, Any, str]:
-    """A fixture's guard line (Gerrit's ``)]}'``), its JSON (one value, or one a line), and
-    what follows its value (a saved list's empty page past its last)."""
+    """What precedes a fixture's JSON (Gerrit's ``)]}'`` guard line, a saved page's status line
+    and headers), its JSON (one value, or one a line), and what follows its value (a saved
+    list's empty page past its last)."""
     text = path.read_text()
     if text.startswith(")]}'"):
         guard, text = text.split("\n", 1)
         return guard + "\n", json.loads(text), ""
     if path.suffix == ".jsonl":
         return "", [json.loads(line) for line in text.splitlines()], ""
-    return "", *_first_value(text)
+    return first_body(text)
 
 
 def _write_fixture(path: Path, guard: str, value: Any, after: str) -> None:

@@ -3,9 +3,11 @@
 newest deployment, a failure, and check passed (exit 0). GitHub lists deployments newest first,
 30 a page: the first page alone lost the older ones, a failure among them. Then only a last
 page of 30 or 100 was refused, and one asked with ``per_page=50`` passed the same way. A saved
-list of deployments, or of a deployment's statuses, must end with the empty page the forge
-answers past its last, whatever its last page holds (as reviews, notes and commits must:
-test_saved_pages.py; what else a GitLab list must show: test_gitlab_deployment_pages.py).
+GitLab deployment list must end with the empty page GitLab answers past its last, whatever its
+last page holds (what else it must show: test_gitlab_deployment_pages.py); a saved GitHub list
+of deployments, or of a deployment's statuses, must carry its headers, as reviews, notes and
+commits must (test_saved_pages.py): one page then the empty page is also what a failed page 2
+leaves.
 
 On the recorded deployments of tests/importers/fixtures/forges (sources in its README), as
 tests/importers/test_gitlab_deployments.py and test_deployment_statuses.py prepare them.
@@ -26,7 +28,7 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult
 from tests.importers import test_deployment_statuses as github
 from tests.importers import test_gitlab_deployments as gitlab
-from tests.importers.workspaces import linked_pages, refused, saved_items, saved_pages
+from tests.importers.workspaces import bare_pages, linked_pages, refused, saved_items, saved_pages
 
 DEPLOYMENTS = "https://api.github.com/repos/PyGithub/PyGithub/deployments"
 """The list's address, which the ``Link`` header of each saved page names."""
@@ -35,13 +37,12 @@ DEPLOYMENTS = "https://api.github.com/repos/PyGithub/PyGithub/deployments"
 def _first_page_alone(
     repo: ScriptedRepo, path: Path, first: list[dict[str, Any]], imported: Callable[[], CliResult]
 ) -> CliResult:
-    """Asserts ``imported`` refuses ``path`` holding the full page ``first`` alone; its refusal."""
+    """Asserts ``imported`` refuses ``path`` holding the full page ``first`` alone, saved
+    without its headers; its refusal."""
     path.write_text(json.dumps(first))
     result = imported()
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds {len(first)} items and no empty page follows it" in (
-        result.err
-    )
+    assert f"{path}: it is a body saved without its headers (1 JSON array)" in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     return result
 
@@ -77,7 +78,7 @@ def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, p
     )
     assert "Traceback" not in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(saved_pages(listed[:page], listed[page:]))
+    path.write_text(bare_pages(listed[:page], listed[page:]))
     both = gitlab._import_saved(repo, path)
     assert both.code == 0, both.err
     assert gitlab._check(repo).code == 1  # the newest deployment failed
@@ -129,10 +130,10 @@ def test_the_first_page_of_github_deployments_alone_is_refused(tmp_path: Path, p
     _first_page_alone(repo, path, listed[:page], lambda: github._import_saved(repo, export))
     path.write_text(json.dumps([listed[:page], listed[page:]]))  # gh api --paginate --slurp
     cut = github._import_saved(repo, export)  # the last page may be full: asked per_page=1
-    assert cut.code == 2 and "its last page holds 1 item and no empty page" in cut.err, cut.err
+    assert cut.code == 2 and "it is a body saved without its headers" in cut.err, cut.err
     path.write_text(path.read_text() + "\n[]\n")  # and the page past the last
     bodies = github._import_saved(repo, export)  # two pages: was one between them lost?
-    assert bodies.code == 2 and "it holds 2 pages of" in bodies.err, bodies.err
+    assert bodies.code == 2 and "it is a body saved without its headers" in bodies.err, bodies.err
     path.write_text(linked_pages(DEPLOYMENTS, listed[:page], listed[page:]))
     both = github._import_saved(repo, export)
     assert both.code == 0, both.err
@@ -150,7 +151,7 @@ def test_pages_of_another_size_cut_after_a_full_one_are_refused(tmp_path: Path) 
     path.write_text(json.dumps(listed[:50]) + json.dumps(listed[50:100]))
     result = github._import_saved(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds 50 items and no empty page follows it" in result.err
+    assert f"{path}: it is a body saved without its headers" in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     path.write_text(linked_pages(DEPLOYMENTS, listed[:50], listed[50:100], listed[100:]))
@@ -169,9 +170,12 @@ def test_a_full_page_of_github_statuses_alone_is_refused(tmp_path: Path) -> None
     path.write_text(json.dumps([success, running, queued, *waiting]))
     result = github._import_saved(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds 30 items and no empty page follows it" in result.err
+    assert f"{path}: it is a body saved without its headers" in result.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     path.write_text(json.dumps([success, running, queued, *waiting]) + "[]")
+    assert "it is a body saved" in github._import_saved(repo, export).err  # page 2 lost?
+    address = f"{DEPLOYMENTS}/{github.DEPLOYMENT}/statuses"
+    path.write_text(linked_pages(address, [success, running, queued, *waiting]))
     whole = github._import_saved(repo, export)
     assert whole.code == 0, whole.err
     assert github._check(repo).code == 0
@@ -206,7 +210,7 @@ def test_a_first_page_of_fifty_github_deployments_alone_is_refused(tmp_path: Pat
     path.write_text(json.dumps(listed[:50]))
     refused = github._import_saved(repo, export)
     assert refused.code == 2, refused.err
-    assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
+    assert f"{path}: it is a body saved without its headers" in refused.err
     assert "Traceback" not in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
     path.write_text(linked_pages(DEPLOYMENTS, listed[:50], listed[50:]))
@@ -231,7 +235,7 @@ def test_a_first_page_of_fifty_github_statuses_alone_is_refused(tmp_path: Path) 
     path.write_text(json.dumps(waiting))
     refused = github._import_saved(repo, export)
     assert refused.code == 2, refused.err
-    assert f"{path}: its last page holds 50 items and no empty page follows it" in refused.err
+    assert f"{path}: it is a body saved without its headers" in refused.err
     assert "Traceback" not in refused.err
     address = f"{DEPLOYMENTS}/{github.DEPLOYMENT}/statuses"
     path.write_text(linked_pages(address, waiting, [success, running, queued]))
@@ -276,9 +280,9 @@ def test_a_github_list_missing_a_page_between_two_saved_ones_is_refused(tmp_path
     pages = [listed[:2], listed[2:4], listed[4:]]
     path = export / "deployments.json"
     deploys = repo.path / "compliance" / "deploys.jsonl"
-    path.write_text(saved_pages(pages[0], pages[2]))
-    refused(github._import_saved(repo, export), deploys, f"{path}: it holds 2 pages of GitHub "
-            "deployment objects", "(of 2, 1 items) saved without their headers")  # fmt: skip
+    path.write_text(bare_pages(pages[0], pages[2]))
+    refused(github._import_saved(repo, export), deploys, f"{path}: it is a body saved without "
+            "its headers (3 JSON arrays)")  # fmt: skip
     first, second, third = linked_pages(DEPLOYMENTS, *pages).split("\nHTTP/")
     path.write_text(f"{first}\nHTTP/{third}")
     refused(github._import_saved(repo, export), deploys,
@@ -315,3 +319,34 @@ def test_github_pages_saved_with_their_headers_must_be_of_one_listing(tmp_path: 
     path.write_text(f"{first}\n{json.dumps(listed[2:])}")
     refused(github._import_saved(repo, export), deploys,
             "page 2 does not start with its HTTP status line")  # fmt: skip
+
+
+def test_one_page_saved_without_its_headers_is_refused(tmp_path: Path) -> None:
+    """Pages asked with ``per_page=2`` by a loop of requests (``curl -sf`` writes nothing when
+    a request fails): page 1, page 2 failed and written as nothing, page 3 answered ``[]``. The
+    file was one page then the empty page, read as a whole list of two; the deployment on page
+    2, a failed unreviewed hotfix, was missing, and check passed (exit 0). Nothing in a body
+    says what ``per_page`` it was asked with, so a list saved without its headers is refused,
+    however many pages it holds; so is a body of ``[]`` alone, what a failed request written
+    as the empty page leaves. Saved with its headers, the list is read, empty or not."""
+    repo, export, _ = github._export(tmp_path)
+    listed = _github_list(export, 3)
+    _own_runs(export, listed)
+    _outcome(export, listed[2], "success")
+    _outcome(export, listed[1], "failure")
+    hotfix = repo.commit("hotfix", {"app.py": "2\n"}, author="Dev <dev@example.com>",
+                         date="2016-01-02T00:00:00Z")  # fmt: skip
+    listed[1] |= {"sha": hotfix, "ref": hotfix}
+    path = export / "deployments.json"
+    deploys = repo.path / "compliance" / "deploys.jsonl"
+    for saved in (bare_pages(listed[:1]), json.dumps(listed[:1]), "[]\n"):
+        path.write_text(saved)
+        refused(github._import_saved(repo, export), deploys, f"{path}: it is a body saved "
+                "without its headers", "gh api --include --paginate")  # fmt: skip
+    path.write_text(linked_pages(DEPLOYMENTS, []))  # read: an empty list, answered 200
+    refused(github._import_saved(repo, export), deploys, "no deployment to production was listed")
+    path.write_text(linked_pages(DEPLOYMENTS, listed[:1], listed[1:2], listed[2:]))
+    whole = github._import_saved(repo, export)
+    assert whole.code == 0, whole.err
+    found = {(f["rule"], f["subject"]) for f in github._check(repo).json()["findings"]}
+    assert ("REVIEW-002", hotfix) in found  # page 2's deployment, a failed unreviewed hotfix

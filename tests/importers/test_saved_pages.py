@@ -4,11 +4,12 @@ target branch, on the page after it, and the approval before it counted: the che
 (exit 0; the import only warned). GitLab lists a merge request's commits newest first, so one
 page of 20 of them kept the head and lost the oldest commit, the approver's own: the approval
 counted for the squash commit, and the check passed (exit 0). Then only a last page of 20, 30
-or 100 items was refused, and one asked with ``per_page=50`` passed the same way. A list must
-end with the empty page the forge answers past its last; ``gh api --paginate`` output (arrays
-back to back) and ``gh api --paginate --slurp`` output (an array of pages) are read as pages,
-with that page appended, but several pages of them are refused: pages 1 and 3 look whole.
-Saved with their headers (``gh api --include --paginate``), their ``Link`` numbers them.
+or 100 items was refused, and one asked with ``per_page=50`` passed the same way; then a list
+had to end with the empty page the forge answers past its last, and several pages saved
+without their headers were refused (pages 1 and 3 look whole). One page then the empty page
+was still read as whole, and is what a loop of requests leaves when page 2 failed and page 3
+answered ``[]``. A list must now be saved with its headers (``gh api --include --paginate``,
+``curl -i``): their ``Link`` or ``x-page`` numbers the pages; a body alone is refused.
 
 On PyGithub#538's recorded objects and GitLab's recorded retarget note
 (tests/importers/fixtures/forges, sources in its README), as tests/importers/
@@ -40,8 +41,14 @@ from tests.importers.test_retargeted_pulls import (
     _import_gitlab,
     _retargeted,
 )
-from tests.importers.workspaces import gitlab_pages, linked_pages, saved_items, saved_pages
+from tests.importers.workspaces import (
+    bare_pages,
+    gitlab_pages,
+    linked_pages,
+    saved_items,
+)
 
+BODY = "it is a body saved without its headers"
 WITHDRAWN_AT = "2017-03-25T15:00:00Z"
 REVIEWS = "https://api.github.com/repos/PyGithub/PyGithub/pulls/538/reviews"
 MERGE_REQUEST = "https://gitlab.example.com/api/v4/projects/3/merge_requests/5"
@@ -69,7 +76,7 @@ def test_the_first_page_of_reviews_alone_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(first))
     result = _import(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds 30 items and no empty page follows it" in result.err
+    assert f"{path}: {BODY} (1 JSON array)" in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     assert _check(repo).code == 1
@@ -78,8 +85,8 @@ def test_the_first_page_of_reviews_alone_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("layout", ["gh api --paginate", "gh api --paginate --slurp"])
 def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) -> None:
     """Two pages saved as bodies alone (written back to back by an older ``gh``, or slurped):
-    without the empty page past the last they are refused; with it, still refused, since
-    nothing shows no page is missing between them. Saved with their headers (``gh api
+    refused, with the empty page past the last or without, since nothing shows no page is
+    missing between them. Saved with their headers (``gh api
     --include --paginate``), the request for changes on page 2 withdraws the approval."""
     repo, export, first, second = _reviews(tmp_path)
     path = export / "538" / "reviews.json"
@@ -88,12 +95,12 @@ def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) ->
     else:
         path.write_text(json.dumps([first, second]))
     result = _import(repo, export)
-    assert result.code == 2, result.err  # the last page holds one review: it may be full
-    assert f"{path}: its last page holds 1 item and no empty page follows it" in result.err
+    assert result.code == 2, result.err
+    assert f"{path}: {BODY}" in result.err
     path.write_text(path.read_text() + "\n[]\n")  # the page past the last, appended
     result = _import(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: it holds 2 pages of GitHub review objects" in result.err
+    assert f"{path}: {BODY}" in result.err
     path.write_text(linked_pages(REVIEWS, first, second))
     result = _import(repo, export)
     assert result.code == 0, result.err
@@ -101,11 +108,22 @@ def test_every_page_saved_withdraws_the_approval(tmp_path: Path, layout: str) ->
     assert _check(repo).code == 1
 
 
-def test_a_full_last_page_with_the_empty_page_after_it_is_whole(tmp_path: Path) -> None:
-    """Exactly 30 reviews: the page after them, which GitHub answers ``[]``, shows that none
-    is missing; the approval counts and the check passes."""
+def test_one_page_then_the_empty_page_is_refused(tmp_path: Path) -> None:
+    """Reviews asked 30 a page by a loop of requests: page 1, page 2 (the request for changes)
+    failed and written as nothing (``curl -sf``), page 3 answered ``[]``. The file was 30
+    reviews then the empty page, read as a whole list: the approval counted and the check
+    passed (exit 0). Nothing in a body says what ``per_page`` it was asked with: refused.
+    Saved with its headers, one page (no ``Link``) is the whole list."""
     repo, export, first, _ = _reviews(tmp_path)
-    (export / "538" / "reviews.json").write_text(json.dumps(first) + "[]")
+    path = export / "538" / "reviews.json"
+    path.write_text(json.dumps(first) + "[]")
+    result = _import(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: {BODY} (2 JSON arrays)" in result.err
+    assert "page 2 failed and page 3 answered []" in result.err
+    assert "gh api --include --paginate" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    path.write_text(linked_pages(REVIEWS, first))
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
@@ -131,7 +149,7 @@ def test_the_first_page_of_notes_alone_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(notes[:100]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds 100 items and no empty page follows it" in result.err
+    assert f"{path}: {BODY} (1 JSON array)" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     path.write_text(gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", notes[:100], notes[100:]))
     result = _import_gitlab(repo, export)
@@ -140,11 +158,17 @@ def test_the_first_page_of_notes_alone_is_refused(tmp_path: Path) -> None:
     assert _check(repo).code == 1
 
 
-def test_notes_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Path) -> None:
+def test_notes_filling_their_last_page_then_an_empty_one_are_refused(tmp_path: Path) -> None:
+    """Exactly 100 notes, then the empty page: also what page 1, a failed page 2 and page 3
+    leave. Refused without headers; with them, the one page is the whole list."""
     repo, export, notes = _notes(tmp_path, "2016-06-08T19:00:00.000Z")  # changed, then approved
     notes = [notes[0], *notes[2:]]  # exactly 100
     path = export / "5" / "notes.json"
     path.write_text(json.dumps(notes) + "\n[]\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: {BODY} (2 JSON arrays)" in result.err and "curl -i" in result.err
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", notes))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
@@ -199,7 +223,7 @@ def test_the_first_page_of_a_merge_requests_commits_alone_is_refused(tmp_path: P
     path.write_text(json.dumps(commits[:20]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds 20 items and no empty page follows it" in result.err
+    assert f"{path}: {BODY} (1 JSON array)" in result.err
     assert "newest first" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     assert _check(repo).code == 1
@@ -210,12 +234,19 @@ def test_the_first_page_of_a_merge_requests_commits_alone_is_refused(tmp_path: P
     assert _check(repo).code == 1
 
 
-def test_commits_filling_their_last_page_then_an_empty_one_are_whole(tmp_path: Path) -> None:
-    """Exactly 20 commits, none of them root's: the empty page after them shows that none is
-    missing; root's approval counts for the squash commit and the check passes."""
+def test_commits_filling_their_last_page_then_an_empty_one_are_refused(tmp_path: Path) -> None:
+    """Exactly 20 commits, none of them root's, then the empty page: also what page 1, a failed
+    page 2 (root's own commit) and page 3 leave. Refused without headers; with them, the one
+    page is the whole list: root's approval counts for the squash commit and the check
+    passes."""
     repo, export, commits = _squashed(tmp_path, roots=False)
     assert len(commits) == 20
-    (export / "5" / "commits.json").write_text(json.dumps(commits) + "\n[]\n")
+    path = export / "5" / "commits.json"
+    path.write_text(json.dumps(commits) + "\n[]\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert f"{path}: {BODY} (2 JSON arrays)" in result.err
+    path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", commits))
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err
@@ -231,7 +262,12 @@ size = int(query.get("per_page", ["20" if "curl" in sys.argv[0] else "30"])[0])
 pages = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
 number = int(query.get("page", ["1"])[0])
 body = json.dumps(pages[number - 1] if number <= len(pages) else [])
-if "--paginate" in sys.argv:
+if "--paginate" in sys.argv and "--include" in sys.argv:  # gh api --include --paginate
+    for number, page in enumerate(pages, start=1):
+        link = '<http://forge.invalid/list?page=%d&per_page=%d>; rel="next"' % (number + 1, size)
+        head = "Link: " + link + "\\r\\n" if number < len(pages) else ""
+        sys.stdout.write("HTTP/2.0 200 OK\\r\\n" + head + "\\r\\n" + json.dumps(page) + "\\n")
+elif "--paginate" in sys.argv:
     print("".join(json.dumps(page) for page in pages))
 elif any(a[:1] == "-" and a[1:2] != "-" and "i" in a for a in sys.argv[1:]):  # curl -i
     head = dict(page=number, next_page=number + 1 if number < len(pages) else "",
@@ -274,8 +310,8 @@ def test_a_list_of_exactly_one_default_page_saved_as_the_docs_say_is_whole(
     """A merge request of exactly 20 commits (GitLab's default page), or a pull request of
     exactly 30 reviews (GitHub's), saved with the docs' ``whole`` at per_page=100: one page,
     not full at that size, so ``whole`` stopped there, and the import refused the list as
-    perhaps the first page of GitLab's default 20 (exit 2). ``whole`` now saves the empty page
-    after the last, which shows that nothing is missing."""
+    perhaps the first page of GitLab's default 20 (exit 2). ``whole`` now saves every page
+    with its headers, which show that nothing is missing."""
     repo, export, commits = _squashed(tmp_path / "gitlab", roots=False)
     _saved_as_the_docs_say(tmp_path, "curl", commits, export / "5" / "commits.json")
     result = _import_gitlab(repo, export)
@@ -291,7 +327,7 @@ def test_a_list_of_exactly_one_default_page_saved_as_the_docs_say_is_whole(
 def _one_page_refused(result: CliResult, path: Path, repo: ScriptedRepo, count: int) -> None:
     """Asserts ``result`` refused ``path``, one page of ``count`` items, writing nothing."""
     assert result.code == 2, result.err
-    assert f"{path}: its last page holds {count} items and no empty page follows it" in (result.err)
+    assert f"{path}: {BODY} (1 JSON array)" in result.err and len(saved_items(path)) == count
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
 
@@ -340,23 +376,18 @@ def test_a_first_page_of_fifty_commits_alone_is_refused(tmp_path: Path) -> None:
     assert _check(repo).code == 1
 
 
-def test_pages_of_two_listings_are_refused(tmp_path: Path) -> None:
-    """An empty page comes only past a list's last: one followed by a page of reviews joins
-    two listings, and nothing shows the first was whole."""
-    repo, export, first, withdrawn = _reviews(tmp_path)
-    path = export / "538" / "reviews.json"
-    path.write_text(saved_pages(first[:10]) + saved_pages(withdrawn))
-    result = _import(repo, export)
-    assert result.code == 2, result.err
-    assert f"{path}: page 2 is empty and page 3 holds items" in result.err
-    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
-
-
-def test_an_empty_list_saved_with_the_page_past_it_is_whole(tmp_path: Path) -> None:
-    """A pull request without reviews: GitHub answers ``[]``, and the page past the last,
-    asked after it, ``[]`` again."""
+def test_an_empty_list_saved_as_a_body_alone_is_refused(tmp_path: Path) -> None:
+    """``[]`` alone, or twice, is what a failed request written as the empty page leaves (a
+    script that saves ``[]`` when its request fails): the whole list lost. Refused; a pull
+    request without reviews saved with its headers is read as one."""
     repo, export, _, _ = _reviews(tmp_path)
-    (export / "538" / "reviews.json").write_text("[]\n[]\n")
+    path = export / "538" / "reviews.json"
+    for saved in ("[]\n", "[]\n[]\n"):
+        path.write_text(saved)
+        result = _import(repo, export)
+        assert result.code == 2, result.err
+        assert f"{path}: {BODY}" in result.err
+    path.write_text(linked_pages(REVIEWS, []))
     result = _import(repo, export)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err
@@ -376,11 +407,10 @@ def test_reviews_missing_a_page_between_two_saved_ones_are_refused(tmp_path: Pat
     ]  # fmt: skip
     pages = [first, [withdrawn, *later[:29]], later[29:]]
     path = export / "538" / "reviews.json"
-    path.write_text(saved_pages(pages[0], pages[2]))
+    path.write_text(bare_pages(pages[0], pages[2]))
     result = _import(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: it holds 2 pages of GitHub review objects" in result.err
-    assert "(of 30, 1 items) saved without their headers" in result.err
+    assert f"{path}: {BODY} (3 JSON arrays)" in result.err
     assert "gh api --include --paginate" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     first_page, _, third_page = linked_pages(REVIEWS, *pages).split("\nHTTP/")
@@ -410,11 +440,10 @@ def test_notes_missing_a_page_between_two_saved_ones_are_refused(tmp_path: Path)
     listed = [*before[:75], change, *after]
     pages = [listed[:50], listed[50:100], listed[100:]]
     path = export / "5" / "notes.json"
-    path.write_text(saved_pages(pages[0], pages[2]))
+    path.write_text(bare_pages(pages[0], pages[2]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: it holds 2 pages of GitLab merge request notes" in result.err
-    assert "(of 50, 1 items) saved without their headers" in result.err
+    assert f"{path}: {BODY} (3 JSON arrays)" in result.err
     assert "x-next-page" in result.err and "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     first, _, third = gitlab_pages(f"{MERGE_REQUEST}/notes?sort=asc", *pages).split("HTTP/2 ")[1:]
@@ -443,10 +472,10 @@ def test_commits_saved_without_their_last_page_are_refused(tmp_path: Path) -> No
     repo, export, commits = _squashed(tmp_path)
     pages = [commits[:10], commits[10:20], commits[20:]]
     path = export / "5" / "commits.json"
-    path.write_text(saved_pages(pages[0], pages[1]))
+    path.write_text(bare_pages(pages[0], pages[1]))
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
-    assert f"{path}: it holds 2 pages of GitLab commit objects" in result.err
+    assert f"{path}: {BODY} (3 JSON arrays)" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
     path.write_text(gitlab_pages(f"{MERGE_REQUEST}/commits", *pages).rsplit("HTTP/2 ", 1)[0])
     result = _import_gitlab(repo, export)

@@ -12,6 +12,8 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.importers.common import read_list
+from checker.importers.github_pages import HEAD_END
+from checker.importers.github_pages import linked_pages as pages_read
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 
@@ -89,12 +91,20 @@ def unnamed_refused(repo: ScriptedRepo, result: CliResult, give: str) -> None:
 
 
 def edit(path: Path, change: Callable[[Any], object]) -> None:
-    """``path``'s JSON written again after ``change`` edits it in place; what follows it (a
-    saved list's empty page past its last) kept."""
-    text = path.read_text()
-    items, end = json.JSONDecoder().raw_decode(text)
+    """``path``'s JSON written again after ``change`` edits it in place; what comes before it
+    (a saved page's status line and headers) and after it kept."""
+    head, items, after = first_body(path.read_text())
     change(items)
-    path.write_text(json.dumps(items) + text[end:])
+    path.write_text(head + json.dumps(items) + after)
+
+
+def first_body(text: str) -> tuple[str, Any, str]:
+    """A saved file's text at its first JSON value: what comes before it (a page's status line
+    and headers, as ``gh api --include`` and ``curl -i`` save them, or nothing), the value, and
+    what follows it."""
+    start = HEAD_END.search(text).end() if text.startswith("HTTP/") else 0  # type: ignore[union-attr]
+    value, end = json.JSONDecoder().raw_decode(text, start)
+    return text[:start], value, text[end:]
 
 
 def refused(result: CliResult, written: Path, *said: str) -> None:
@@ -135,9 +145,21 @@ def fetched_gitlab_deployment(repo: ScriptedRepo, deployment: dict[str, Any]) ->
                        "--repo", repo.path)  # fmt: skip
 
 
-def saved_pages(*pages: list[dict[str, Any]]) -> str:
-    """A saved list: each page a JSON array, then the empty page the forge answers past the
-    last, as the docs' commands save them."""
+LIST = "https://forge.example/api/list"
+"""The address ``saved_pages`` gives a list, which its ``link`` header names."""
+
+
+def saved_pages(*pages: list[Any]) -> str:
+    """A saved list, whole: every page with its headers, as GitLab answers it (``gitlab_pages``,
+    whose ``link`` header numbers the pages as GitHub's ``Link`` does, and which the GitHub
+    reader reads so); no page at all is an empty list, answered ``[]``."""
+    return gitlab_pages(LIST, *(pages or ([],)))
+
+
+def bare_pages(*pages: list[Any]) -> str:
+    """A list saved without headers: each page a JSON array, then the empty page the forge
+    answers past the last (as a loop of requests writes them, and as GitLab's deployment list
+    is saved)."""
     return "".join(json.dumps(page) + "\n" for page in [*pages, []])
 
 
@@ -189,9 +211,25 @@ def gitlab_pages(address: str, *pages: list[Any], per_page: int | None = None) -
 
 
 def saved_items(path: Path) -> list[Any]:
-    """The items of the saved list ``path``, its pages (the empty one past the last too)
-    joined."""
-    return read_list(path, "a saved list")
+    """The items of the saved list ``path``, its pages joined, whether saved with their
+    headers or without (the empty page past the last too)."""
+    text = path.read_text()
+    if not text.startswith("HTTP/"):
+        return read_list(path, "a saved list")
+    return [item for page in pages_read(text, path, "a saved list") for item in page.items]
+
+
+def with_headers(path: Path, address: str) -> None:
+    """Writes the list saved at ``path`` without headers (its pages, the empty one past the
+    last) again as one page with its headers, as the docs' commands save it: GitHub's form
+    (``linked_pages``) where ``address`` is GitHub's API, else GitLab's (``gitlab_pages``)."""
+    text = path.read_text()
+    head, items, after = first_body(text)
+    assert not head and after.strip() in ("", "[]"), f"{path}: not one page without headers"
+    saved = (linked_pages if "api.github.com" in address else gitlab_pages)(
+        address, items, per_page=100
+    )
+    path.write_text(saved[: -len(json.dumps(items))] + text[: len(text) - len(after)] + "\n")
 
 
 def ended_with_an_empty_page(path: Path) -> Path:
