@@ -346,9 +346,11 @@ def test_github_actions_annotations_and_job_summary(
     )
     assert result.code == 1
     lines = [line for line in result.out.splitlines() if line.startswith("::")]
-    assert lines == [
+    token = lines[0].removeprefix("::stop-commands::")  # the text report stands between these
+    assert lines[1:] == [
+        f"::{token}::",
         "::error file=shop.py,title=DEAD-001 candidate%3Aold_checkout::Deployment candidate "
-        "shipped code that still references retired flag old_checkout in 1 file: shop.py."
+        "shipped code that still references retired flag old_checkout in 1 file: shop.py.",
     ]
     assert summary.read_text().startswith("## knightwatch: FAIL")
     monkeypatch.delenv("GITHUB_ACTIONS")

@@ -74,7 +74,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else ""
         )
         write_all([(path, pieces(fmt, report)) for path, fmt in files])
-    out.write(shown)
+    github = _github_on(args.github)
+    out.write(_inert(shown) if github and stdout_format == "text" else shown)
     _notices(report, [fmt for _, fmt in files] + ([stdout_format] if stdout_format else []), err)
     if files:
         failing = len(report.failing)
@@ -83,14 +84,29 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"knightwatch: {report.verdict_line.lower()}: {len(report.findings)} findings, "
             f"{failing} at or above {report.fail_on}; report written to {names}\n"
         )
-    _github(args.github, report, stdout_format, out, err)
+    if github:
+        _github(report, stdout_format, out, err)
     return report.exit_code
 
 
-def _github(when: str, report: Report, stdout_format: str | None, out: TextIO, err: TextIO) -> None:
-    """GitHub Actions' annotations and job summary, ``when`` asked or under GitHub Actions."""
-    if when == "never" or (when == "auto" and os.environ.get("GITHUB_ACTIONS") != "true"):
-        return
+def _github_on(when: str) -> bool:
+    """Whether to write GitHub Actions' annotations and job summary: ``when`` asked, or
+    under GitHub Actions."""
+    return when == "always" or (when == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
+
+
+def _inert(text: str) -> str:
+    """The text report for a GitHub Actions log, where no line of it is read as a workflow
+    command (``report.github.inert``)."""
+    if not text:
+        return text
+    from checker.report.github import inert
+
+    return inert(text)
+
+
+def _github(report: Report, stdout_format: str | None, out: TextIO, err: TextIO) -> None:
+    """GitHub Actions' annotations and job summary."""
     from checker.report.github import workflow_commands
 
     # Beside a report on standard output (`check --format sarif > report.sarif`) the

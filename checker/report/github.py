@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from checker.report.escape import visible
 from checker.report.model import Report
 
@@ -42,3 +44,15 @@ def workflow_commands(report: Report) -> str:
         title = _property(f"{rule.id} {what}")
         lines.append(f"::{kind} title={title}::{_data(rule.reason or 'its evidence is absent')}")
     return "".join(line + "\n" for line in lines)
+
+
+def inert(text: str) -> str:
+    """``text`` for the log with no line of it read as a workflow command. The runner takes
+    ``##[COMMAND]`` anywhere in a line, and ``::COMMAND::`` at a line's start after spaces,
+    as a command: evidence quoted in a finding (a deployer written ``x ##[stop-commands]y``)
+    would stop it reading every annotation written after the report, or forge, mask or end
+    lines of the log. So the text stands between ``::stop-commands::TOKEN`` and
+    ``::TOKEN::``, the token drawn from the text's sha256, which the text cannot hold."""
+    token = "knightwatch-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    end = "" if text.endswith("\n") else "\n"
+    return f"::stop-commands::{token}\n{text}{end}::{token}::\n"

@@ -1,0 +1,104 @@
+"""The text report in a GitHub Actions log, read as the runner reads it: evidence quoted in a
+finding must not stop, forge or mask the workflow commands (the annotations) after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, deployment, run_cli, write_yaml
+
+COMMANDS = {"error", "warning", "notice", "debug", "group", "endgroup", "add-mask", "echo"}
+COMMANDS |= {"stop-commands", "set-output", "save-state", "add-matcher", "remove-matcher"}
+
+
+@dataclass
+class Runner:
+    """The runner's reading of a step's output (actions/runner, ActionCommandManager and
+    ActionCommand.TryParseV2/TryParse): ``::CMD ...::DATA`` at a line's start after leading
+    spaces, else ``##[CMD ...]DATA`` anywhere in the line; after ``stop-commands`` nothing is
+    a command until the token is."""
+
+    commands: list[tuple[str, str]] = field(default_factory=list)
+    stopped: str | None = None
+
+    def _parse(self, line: str) -> tuple[str, str] | None:
+        trimmed = line.lstrip()
+        if trimmed.startswith("::") and "::" in trimmed[2:]:
+            info, data = trimmed[2:].split("::", 1)
+            name = info.split(" ", 1)[0]
+            if name in COMMANDS or name == self.stopped:
+                return name, data
+        if "##[" in line and "]" in line[line.index("##[") :]:
+            start = line.index("##[") + 3
+            info, data = line[start:].split("]", 1)
+            name = info.split(" ", 1)[0]
+            if name in COMMANDS or name == self.stopped:
+                return name, data
+        return None
+
+    def read(self, log: str) -> Runner:
+        for line in log.splitlines():
+            command = self._parse(line)
+            if command is None:
+                continue
+            if self.stopped is not None:
+                if command[0] == self.stopped:
+                    self.stopped = None
+                continue
+            if command[0] == "stop-commands":
+                self.stopped = command[1]
+                continue
+            self.commands.append(command)
+        return self
+
+
+FORGED = "##[stop-commands]zz"
+
+
+@pytest.fixture
+def forged(tmp_path: Path) -> tuple[Path, Path]:
+    """A deployment whose deployer (quoted in its REVIEW-001 finding) carries a command."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", sha, "2024-02-01T09:00:00Z", deployer=FORGED),
+            deployment("D2", sha, "2024-02-02T09:00:00Z"),
+        ],
+    )
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    return repo.path, evidence
+
+
+def test_evidence_in_the_text_report_stops_no_annotation(forged: tuple[Path, Path]) -> None:
+    """Before, the deployer's ``##[stop-commands]`` in the text report on standard output
+    stopped the runner before it read any annotation: a failing check showed none."""
+    repo, evidence = forged
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--github", "always",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    assert FORGED in result.out  # the evidence is shown as written
+    read = Runner().read(result.out)
+    assert read.stopped is None
+    errors = [data for name, data in read.commands if name == "error"]
+    assert any("D1" in data for data in errors) and any("D2" in data for data in errors)
+    assert {name for name, _ in read.commands} <= {"error", "warning", "notice"}
+
+
+def test_the_report_between_the_markers_is_unchanged(forged: tuple[Path, Path]) -> None:
+    repo, evidence = forged
+    argv = ("check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01")
+    plain = run_cli(*argv, "--github", "never").out
+    lines = run_cli(*argv, "--github", "always").out.splitlines(keepends=True)
+    token = lines[0].removeprefix("::stop-commands::").strip()
+    assert token.startswith("knightwatch-") and token not in plain
+    end = lines.index(f"::{token}::\n")
+    assert "".join(lines[1:end]) == plain
