@@ -133,7 +133,7 @@ class SarifRenderer:
 
 def _write(report: Report) -> Written:
     """The log one result per finding when it is within both limits, else grouped."""
-    if len(report.findings) <= MAX_RESULTS:
+    if len(report.findings) + len(_unjudged(report)) <= MAX_RESULTS:
         text = _dump(_log(report, [_result(f, report) for f in report.findings], None))
         if _fits(text):
             return Written(text, None)
@@ -293,6 +293,41 @@ def _uri(finding: Finding, report: Report) -> str:
     return finding.location or report.evidence_location or FALLBACK_LOCATION
 
 
+def _unjudged(report: Report) -> tuple[RuleStatus, ...]:
+    """The rules not evaluated for want of evidence, and those judged on part of it."""
+    return (*report.incomplete, *report.partial_rules)
+
+
+def _unjudged_result(rule: RuleStatus, report: Report) -> dict[str, Any]:
+    """A rule not evaluated, or judged on part of its evidence, as a result of its own: an
+    error under --require-all, where it fails the verdict, else a warning. Code scanning
+    reads results, not the run's properties: without it, a verdict failed by --require-all
+    showed no alert at all (or only suppressed ones)."""
+    what = "judged on part of its evidence" if rule.evaluated else "not evaluated"
+    required = ", and --require-all is set" if report.require_all else ""
+    return {
+        "ruleId": rule.id,
+        "level": "error" if report.require_all else "warning",
+        "message": {
+            "text": f"{rule.id} {what}{required}: {rule.reason or 'its evidence is absent'}"
+        },
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": report.evidence_location or FALLBACK_LOCATION}
+                },
+                "logicalLocations": [{"name": rule.id, "kind": "object"}],
+            }
+        ],
+        "partialFingerprints": {"knightwatchUnjudged/v1": _fingerprint(rule.id, what)},
+        "properties": {
+            "status": "partial" if rule.evaluated else "not_evaluated",
+            "severity": rule.severity,
+            "controls": list(rule.controls),
+        },
+    }
+
+
 def _ranked(report: Report) -> list[Group]:
     """The groups in the order a grouped run keeps them: failing causes first, then the
     unwaived below fail-on, then the waived; each by severity, then the most instances."""
@@ -307,9 +342,10 @@ def _ranked(report: Report) -> list[Group]:
 def _grouped(report: Report, caps: Caps) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The grouped results, and the run's account of what grouping did."""
     ranked = _ranked(report)
-    chosen = {(g.rule, g.key) for g in ranked[:MAX_RESULTS]}
+    room = max(0, MAX_RESULTS - len(_unjudged(report)))
+    chosen = {(g.rule, g.key) for g in ranked[:room]}
     kept = [g for g in report.groups if (g.rule, g.key) in chosen]  # in the report's order
-    omitted = ranked[MAX_RESULTS:]
+    omitted = ranked[room:]
     results = [_group_result(g, report, caps) for g in kept]
     account = {
         "findings": len(report.findings),
@@ -354,6 +390,7 @@ def _log(
     """The SARIF log: one run, its rules from the policy metadata, the results given."""
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {rule.id: position for position, rule in enumerate(rules)}
+    results = [_unjudged_result(rule, report) for rule in _unjudged(report)] + results
     for result in results:
         if result["ruleId"] in index:
             result["ruleIndex"] = index[result["ruleId"]]

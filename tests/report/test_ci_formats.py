@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
 
+from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import build_knight
-from tests.conftest import run_cli, write_yaml
+from tests.conftest import DEV, deployment, run_cli, write_yaml
 
 SCHEMA = Path(os.environ.get("KNIGHTWATCH_SARIF_SCHEMA", ".venv/schemas/sarif-2.1.0.json"))
 
@@ -56,13 +58,18 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(knight: Path) -> None:
     run = log["runs"][0]
     findings = report(knight)["findings"]
     assert isinstance(findings, list)
-    assert len(run["results"]) == len(findings)
+    unjudged = [r for r in run["results"] if "status" in r["properties"]]
+    assert [(r["ruleId"], r["properties"]["status"]) for r in unjudged] == [
+        ("FLEET-002", "partial"),
+        ("REVIEW-002", "partial"),
+    ]
+    assert len(run["results"]) == len(findings) + len(unjudged)
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert rule_ids == sorted(rule_ids) and "FLEET-003" in rule_ids
     for result in run["results"]:
         assert rule_ids[result["ruleIndex"]] == result["ruleId"]
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    by_rule = {r["ruleId"]: r for r in run["results"]}
+    by_rule = {r["ruleId"]: r for r in run["results"] if r not in unjudged}
     assert by_rule["REVIEW-002"]["suppressions"][0]["kind"] == "external"
     assert (
         by_rule["DEAD-004"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -102,3 +109,57 @@ def test_junit_parses_with_one_case_per_rule_and_subject(knight: Path) -> None:
     assert xml.failures == failing
     assert ("REVIEW-003", "no findings") in cases
     assert xml.tests == len(cases)
+
+
+@pytest.fixture(scope="module")
+def unjudged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A change whose one finding is waived, judged with most rules lacking their evidence:
+    PASS (incomplete), and FAIL under --require-all."""
+    root = tmp_path_factory.mktemp("unjudged")
+    repo = ScriptedRepo(root / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = root / "ev"
+    approval = [{"by": "lee@example.com", "at": "2024-02-01T08:00:00Z"}]
+    write_yaml(
+        evidence / "deploys.yaml",
+        [deployment("D1", sha, "2024-02-01T09:00:00Z", approvals=approval)],
+    )
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    waiver = {"rule": "REVIEW-002", "subject": sha, "reason": "reviewed after the fact"}
+    waiver |= {"approved_by": "cro@example.com", "expires": "2024-12-31"}
+    write_yaml(evidence / "waivers.yaml", [waiver])
+    return repo.path, evidence
+
+
+def _sarif_results(unjudged: tuple[Path, Path], *extra: str) -> tuple[int, list[dict[str, Any]]]:
+    repo, evidence = unjudged
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--format", "sarif", *extra,
+    )  # fmt: skip
+    log = json.loads(result.out)
+    if SCHEMA.is_file():
+        jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    return result.code, log["runs"][0]["results"]
+
+
+def test_sarif_shows_a_verdict_failed_by_require_all(unjudged: tuple[Path, Path]) -> None:
+    """Before, the log of a verdict failed by --require-all held one suppressed result:
+    code scanning, which reads results and not the run's properties, showed no alert."""
+    code, results = _sarif_results(unjudged, "--require-all")
+    assert code == 1
+    open_errors = [r for r in results if r["level"] == "error" and "suppressions" not in r]
+    assert {r["ruleId"] for r in open_errors} >= {"DEAD-001", "FLEET-002", "REVIEW-002"}
+    partial = next(r for r in open_errors if r["ruleId"] == "REVIEW-002")
+    assert "judged on part of its evidence, and --require-all is set" in partial["message"]["text"]
+    assert partial["properties"]["status"] == "partial"
+
+
+def test_sarif_warns_of_rules_not_judged_in_a_pass(unjudged: tuple[Path, Path]) -> None:
+    code, results = _sarif_results(unjudged)
+    assert code == 0
+    assert not [r for r in results if r["level"] == "error" and "suppressions" not in r]
+    warned = {r["ruleId"]: r for r in results if r["level"] == "warning"}
+    assert warned["FLEET-002"]["message"]["text"] == (
+        "FLEET-002 not evaluated: no observations evidence"
+    )

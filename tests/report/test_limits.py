@@ -41,12 +41,19 @@ def validate(log: dict[str, Any]) -> None:
 
 
 def sarif_run(storm: tuple[Path, Path], tmp_path: Path) -> tuple[dict[str, Any], str, int]:
-    """The storm's SARIF written with -o: its only run, what stderr said, and its exit code."""
+    """The storm's SARIF written with -o: its only run, what stderr said, and its exit code.
+    The run's results are those of its findings: the results of its rules not judged on all
+    their evidence (the storm's two partial rules), which lead the log, are set apart in
+    ``unjudged``."""
     out = tmp_path / "report.sarif"
     result = check(storm, "-o", out, "--format", "sarif")
     log = json.loads(out.read_text())
     validate(log)
     (run,) = log["runs"]
+    unjudged = [r for r in run["results"] if "status" in r["properties"]]
+    assert len(unjudged) == 2 and run["results"][:2] == unjudged
+    assert all(r["level"] == "warning" for r in unjudged)
+    run["results"], run["unjudged"] = run["results"][2:], unjudged
     return run, result.err, result.code
 
 
@@ -100,8 +107,9 @@ def test_past_the_results_limit_in_causes_the_failing_are_kept_and_the_rest_coun
     worst = next(g for g in check(storm).json()["groups"] if g["rule"] == "DEAD-001")
     waive(storm[1], {"rule": worst["rule"], "cause": worst["cause"]})
     report = check(storm).json()
-    monkeypatch.setattr(sarif, "MAX_RESULTS", 5)
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 7)
     run, err, _ = sarif_run(storm, tmp_path)
+    assert len(run["unjudged"]) == 2  # of the 7 results allowed: 5 are left for causes
     failing = [g for g in report["groups"] if g["waived"] < g["count"]]
     failing.sort(key=lambda g: (-severity_rank(g["severity"]), -g["count"], g["rule"], g["cause"]))
     kept = {(g["rule"], g["cause"]) for g in failing[:5]}
@@ -140,7 +148,7 @@ def test_a_log_past_the_upload_limit_lists_fewer_instances_until_it_fits(
     validate({"version": "2.1.0", "runs": [run]})
     listed = run["properties"]["grouped"]["subjects_per_result"]
     assert listed < sarif.SUBJECTS_LISTED
-    for result in run["results"]:
+    for result in run["results"][2:]:  # the two partial rules' results lead
         props = result["properties"]
         assert len(props["subjects"]) == min(listed, props["instances"])
         assert props["subjects_not_listed"] == props["instances"] - len(props["subjects"])
@@ -222,7 +230,7 @@ def test_below_the_results_limit_a_log_past_the_upload_limit_is_grouped(
     assert len(gzip.compress(out.read_bytes(), 6, mtime=0)) <= size // 2
     (run,) = json.loads(out.read_text())["runs"]
     assert run["properties"]["grouped"]["findings"] < sarif.MAX_RESULTS
-    assert len(run["results"]) == len(check(storm).json()["groups"])
+    assert len(run["results"]) == len(check(storm).json()["groups"]) + 2  # and the partial rules
     assert f"past code scanning's {size // 2:,} bytes gzipped" in result.err
     assert "will be refused" not in result.err
 
