@@ -72,19 +72,8 @@ def _suite(suites: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]
     elif not findings:
         ET.SubElement(suite, "testcase", classname=visible(rule.id), name="no findings")
         counts["tests"] += 1
-    if rule.partial and report.require_all:
-        case = ET.SubElement(
-            suite, "testcase", classname=rule.id, name="judged on part of its evidence"
-        )
-        ET.SubElement(
-            case,
-            "failure",
-            message=visible(
-                f"judged on part of its evidence, and --require-all is set: {rule.reason}"
-            ),
-            type="incomplete",
-        )
-        counts.update(tests=1, failures=1)
+    if rule.partial:
+        counts.update(_partial(suite, rule, report))
     if len(report.findings) > GROUP_ABOVE:
         for group in (g for g in report.groups if g.rule == rule.id):
             counts.update(_group(suite, group, report))
@@ -107,6 +96,22 @@ def _settings(suite: ET.Element, report: Report) -> None:
     properties = ET.SubElement(suite, "properties")
     for name, note in notes:
         ET.SubElement(properties, "property", name=name, value=visible(note.describe()))
+
+
+def _partial(suite: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:
+    """One case for a rule judged on part of its evidence: a failure under --require-all,
+    else skipped saying what was not judged (beside a passing "no findings", it would read
+    as a rule judged whole and passed)."""
+    case = ET.SubElement(
+        suite, "testcase", classname=visible(rule.id), name="judged on part of its evidence"
+    )
+    if report.require_all:
+        message = f"judged on part of its evidence, and --require-all is set: {rule.reason}"
+        ET.SubElement(case, "failure", message=visible(message), type="incomplete")
+        return Counter(tests=1, failures=1)
+    message = f"judged on part of its evidence, so not passed whole: {rule.reason}"
+    ET.SubElement(case, "skipped", message=visible(message))
+    return Counter(tests=1, skipped=1)
 
 
 def _not_evaluated(suite: ET.Element, rule: RuleStatus, report: Report) -> Counter[str]:

@@ -113,11 +113,13 @@ def test_junit_parses_with_one_case_per_rule_and_subject(knight: Path) -> None:
 
 @pytest.fixture(scope="module")
 def unjudged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A change whose one finding is waived, judged with most rules lacking their evidence:
-    PASS (incomplete), and FAIL under --require-all."""
+    """A reviewed and approved change, judged with most rules lacking their evidence and
+    REVIEW-002 on part of it (no baseline): no findings, PASS (incomplete), and FAIL under
+    --require-all."""
     root = tmp_path_factory.mktemp("unjudged")
     repo = ScriptedRepo(root / "repo")
-    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    message = "one\n\nReviewed-by: Lee Lead <lee@example.com>"
+    sha = repo.commit(message, {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
     evidence = root / "ev"
     approval = [{"by": "lee@example.com", "at": "2024-02-01T08:00:00Z"}]
     write_yaml(
@@ -125,9 +127,6 @@ def unjudged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         [deployment("D1", sha, "2024-02-01T09:00:00Z", approvals=approval)],
     )
     write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
-    waiver = {"rule": "REVIEW-002", "subject": sha, "reason": "reviewed after the fact"}
-    waiver |= {"approved_by": "cro@example.com", "expires": "2024-12-31"}
-    write_yaml(evidence / "waivers.yaml", [waiver])
     return repo.path, evidence
 
 
@@ -144,8 +143,8 @@ def _sarif_results(unjudged: tuple[Path, Path], *extra: str) -> tuple[int, list[
 
 
 def test_sarif_shows_a_verdict_failed_by_require_all(unjudged: tuple[Path, Path]) -> None:
-    """Before, the log of a verdict failed by --require-all held one suppressed result:
-    code scanning, which reads results and not the run's properties, showed no alert."""
+    """Before, the log of a verdict failed by --require-all held no result: code scanning,
+    which reads results and not the run's properties, showed no alert."""
     code, results = _sarif_results(unjudged, "--require-all")
     assert code == 1
     open_errors = [r for r in results if r["level"] == "error" and "suppressions" not in r]
@@ -163,3 +162,31 @@ def test_sarif_warns_of_rules_not_judged_in_a_pass(unjudged: tuple[Path, Path]) 
     assert warned["FLEET-002"]["message"]["text"] == (
         "FLEET-002 not evaluated: no observations evidence"
     )
+
+
+def _junit(unjudged: tuple[Path, Path], *extra: str) -> tuple[int, JUnitXml]:
+    repo, evidence = unjudged
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--format", "junit", *extra,
+    )  # fmt: skip
+    return result.code, JUnitXml.fromstring(result.out)
+
+
+def test_junit_shows_a_rule_judged_on_part_of_its_evidence_as_not_passed(
+    unjudged: tuple[Path, Path],
+) -> None:
+    """Before, without --require-all, REVIEW-002 judged on part of its evidence was one
+    passing case, "no findings": a test view read it as judged and passed."""
+    code, xml = _junit(unjudged)
+    assert code == 0 and xml.failures == 0
+    review = {case.name: case for suite in xml for case in suite if case.classname == "REVIEW-002"}
+    (skipped,) = review["judged on part of its evidence"].result
+    assert isinstance(skipped, Skipped)
+    assert skipped.message.startswith("judged on part of its evidence, so not passed whole: ")
+    code, xml = _junit(unjudged, "--require-all")
+    assert code == 1
+    failed = [c for s in xml for c in s if any(isinstance(r, Failure) for r in c.result)]
+    assert ("REVIEW-002", "judged on part of its evidence") in {
+        (c.classname, c.name) for c in failed
+    }
