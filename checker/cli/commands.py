@@ -115,9 +115,18 @@ def _github(report: Report, stdout_format: str | None, out: TextIO, err: TextIO)
     (out if stdout_format in (None, "text") else err).write(workflow_commands(report))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(RENDERERS["markdown"].render(report))
+        from checker.report.markdown import within
 
+        # GitHub refuses a step's summary past 1 MiB whole, the verdict with it: what this
+        # step wrote there already counts.
+        path = Path(summary)
+        used = path.stat().st_size if path.is_file() else 0
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(within(report, STEP_SUMMARY_LIMIT - used))
+
+
+STEP_SUMMARY_LIMIT = 1_048_576
+"""The bytes GitHub takes in one step's job summary."""
 
 EXTENSIONS = {
     ".json": "json",

@@ -34,18 +34,57 @@ class MarkdownRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """Verdict, counts, findings table, rules not evaluated, inputs."""
-        scope = f" for {report.period}" if report.period else ""
-        lines = [f"## knightwatch{scope}: {report.verdict_line}", ""]
-        if report.headline:
-            lines += [f"**{cell(report.headline)}**", ""]
-        lines += _settings(report)
-        lines += [_counts(report), ""]
-        if report.signature:
-            lines += [f"- {cell(k)}: `{v}`" for k, v in report.signature.items()] + [""]
-        lines += _findings(report)
-        lines += _not_evaluated(report)
-        lines += _inputs(report)
+        lines = _head(report) + _findings(report) + _not_evaluated(report) + _inputs(report)
         return "\n".join(lines) + "\n"
+
+
+def _head(report: Report) -> list[str]:
+    """The verdict, what a reader must know before it, the settings and the counts."""
+    scope = f" for {report.period}" if report.period else ""
+    lines = [f"## knightwatch{scope}: {report.verdict_line}", ""]
+    if report.headline:
+        lines += [f"**{cell(report.headline)}**", ""]
+    lines += _settings(report)
+    lines += [_counts(report), ""]
+    if report.signature:
+        lines += [f"- {cell(k)}: `{v}`" for k, v in report.signature.items()] + [""]
+    return lines
+
+
+def within(report: Report, budget: int) -> str:
+    """The report in at most ``budget`` bytes of UTF-8 (a GitHub job summary takes 1 MiB and
+    refuses, whole, one byte more): whole when it fits; else its verdict, counts and rules not
+    evaluated, and as many rows of findings as fit, the failing ones chosen first, with how
+    many rows, and of them how many failing, are not shown. The inputs are left out."""
+    whole = MarkdownRenderer().render(report)
+    if len(whole.encode()) <= budget:
+        return whole
+    rows = _rows(report)
+    fixed = [*_head(report), *_TABLE, "", _NOTE_ROOM, "", *_not_evaluated(report)]
+    room = budget - len(("\n".join(fixed) + "\n").encode())
+    order = sorted(range(len(rows)), key=lambda i: (not rows[i][0], i))
+    kept: set[int] = set()
+    for index in order:
+        size = len(rows[index][1].encode()) + 1
+        if size > room:
+            break
+        kept.add(index)
+        room -= size
+    left = len(rows) - len(kept)
+    failing_left = sum(1 for i, (failing, _) in enumerate(rows) if failing and i not in kept)
+    note = (
+        f"**{left:,} of {len(rows):,} rows of findings not shown, {failing_left:,} of them "
+        "failing**: a GitHub job summary holds at most 1 MiB. The JSON report lists every "
+        "finding, and its inputs."
+    )
+    table = [*_TABLE, *(line for i, (_, line) in enumerate(rows) if i in kept)] if kept else []
+    lines = [*_head(report), *table, "", note, "", *_not_evaluated(report)]
+    return "\n".join(lines) + "\n"
+
+
+_TABLE = ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
+_NOTE_ROOM = "x" * 300
+"""Room kept for the line saying what was not shown."""
 
 
 def _settings(report: Report) -> list[str]:
@@ -74,17 +113,23 @@ def _counts(report: Report) -> str:
 def _findings(report: Report) -> list[str]:
     if not report.findings:
         return []
-    lines = ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
+    return [*_TABLE, *(line for _, line in _rows(report)), ""]
+
+
+def _rows(report: Report) -> list[tuple[bool, str]]:
+    """The table's rows, worst first, each with whether it fails the check."""
+    rows = []
     for f in report.folded():
         if isinstance(f, Group):
-            lines.append(_group(f))
+            rows.append((f.failing(report.fails_at), _group(f)))
         else:
             waived = " *(waived)*" if f.waived else ""
-            lines.append(
+            line = (
                 f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
                 f"{cell(f.subject)}{waived} | {cell(f.message)} |"
             )
-    return [*lines, ""]
+            rows.append((not f.waived and report.fails_at(f.severity), line))
+    return rows
 
 
 def _group(group: Group) -> str:

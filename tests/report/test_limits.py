@@ -330,3 +330,33 @@ def test_grouped_junit_and_sarif_set_the_waived_instances_apart(
     assert related[0] == failing and all(t.endswith(" (waived)") for t in related[1:])
     assert "suppressions" not in result
     assert results[wholly["cause"]]["suppressions"][0]["status"] == "accepted"
+
+
+def test_a_job_summary_past_githubs_limit_keeps_the_verdict_and_the_failing_rows(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub refuses a step's summary past 1 MiB whole, its verdict with it. Before, the
+    Markdown report was appended whatever its size: a month of many causes left the job
+    with no summary at all. The limit is lowered here, and the step has written a line
+    before: the summary written fits what is left, verdict first, the failing rows chosen
+    before the waived ones (all of DEAD-007 is waived, and leads the table)."""
+    dead7 = [g for g in check(storm).json()["groups"] if g["rule"] == "DEAD-007"]
+    waive(storm[1], *({"rule": "DEAD-007", "cause": g["cause"]} for g in dead7))
+    whole = check(storm, "--format", "markdown").out
+    rows = [line for line in whole.splitlines() if line.startswith(("| 🟥", "| 🔴", "| 🟠"))]
+    failing = [line for line in rows if "all waived" not in line]
+    assert len(rows) > len(failing) > 10
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step output\n")
+    limit = len(whole.encode()) * 2 // 3
+    monkeypatch.setattr("checker.cli.commands.STEP_SUMMARY_LIMIT", limit, raising=False)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert check(storm, "--github", "always").code == 1
+    written = summary.read_bytes()
+    assert len(written) <= limit
+    text = written.decode().removeprefix("earlier step output\n")
+    assert text.startswith("## knightwatch: FAIL")
+    shown = [line for line in rows if line in text.splitlines()]
+    assert all(line in shown for line in failing) and len(shown) < len(rows)
+    left = len(rows) - len(shown)
+    assert f"**{left:,} of {len(rows):,} rows of findings not shown, 0 of them failing**" in text
