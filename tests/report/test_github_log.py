@@ -10,6 +10,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, deployment, run_cli, write_yaml
+from tests.report.storm import AS_OF
 
 COMMANDS = {"error", "warning", "notice", "debug", "group", "endgroup", "add-mask", "echo"}
 COMMANDS |= {"stop-commands", "set-output", "save-state", "add-matcher", "remove-matcher"}
@@ -102,3 +103,39 @@ def test_the_report_between_the_markers_is_unchanged(forged: tuple[Path, Path]) 
     assert token.startswith("knightwatch-") and token not in plain
     end = lines.index(f"::{token}::\n")
     assert "".join(lines[1:end]) == plain
+
+
+def shown(commands: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """What GitHub shows of a step's annotations: the first ten of each kind, in order."""
+    kinds: dict[str, list[str]] = {"error": [], "warning": [], "notice": []}
+    for name, data in commands:
+        if name in kinds and len(kinds[name]) < 10:
+            kinds[name].append(data)
+    return kinds
+
+
+def test_what_github_shows_of_many_annotations_says_what_it_does_not(
+    storm: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """GitHub shows ten annotations of each kind per step, the first printed. Before, with
+    fail_on weakened to critical, the storm's 428 high findings came first as warnings, and
+    the warning that fail_on was weakened, and those of the rules judged on part of their
+    evidence, were printed after them: never shown. The errors were in rule order, a high
+    before a critical, and nothing said that more than ten existed."""
+    repo, evidence = storm
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", AS_OF,
+        "--fail-on", "critical", "--github", "always", "-o", tmp_path / "r.sarif",
+    )  # fmt: skip
+    commands = Runner().read(result.out).commands
+    seen = shown(commands)
+    warnings = seen["warning"]
+    assert warnings[0].startswith("fail_on: critical from command line (WEAKER")
+    assert sum("no observations" in w or "no baseline" in w for w in warnings) == 2
+    more = sum(1 for name, _ in commands if name == "warning") - 10  # and the line saying so
+    assert warnings[9].startswith(f"{more:,} more warning annotations follow")
+    errors = seen["error"]
+    assert all(e.startswith(("Retired flag", "Flag")) for e in errors[:9])  # critical rules
+    assert "more error annotations follow" in errors[9]
+    titles = [line for line in result.out.splitlines() if line.startswith("::error ")]
+    assert len(titles) == sum(1 for name, _ in commands if name == "error")  # all in the log
