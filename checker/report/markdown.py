@@ -142,11 +142,18 @@ def _group(group: Group) -> str:
 
 
 def _not_evaluated(report: Report) -> list[str]:
+    """The rules not evaluated, and those judged on part of their evidence, with why: the
+    verdict line counts them, and a reader of a job summary must see which they are."""
+    lines = []
     pending = [r for r in report.rules if not r.evaluated]
-    if not pending:
-        return []
-    named = ", ".join(f"{cell(r.id)} ({cell(r.reason or '')})" for r in pending)
-    return [f"**Not evaluated** (not judged, so not passed): {named}.", ""]
+    if pending:
+        named = ", ".join(f"{cell(r.id)} ({cell(r.reason or '')})" for r in pending)
+        lines += [f"**Not evaluated** (not judged, so not passed): {named}.", ""]
+    partial = [r for r in report.rules if r.evaluated and r.partial]
+    if partial:
+        named = ", ".join(f"{cell(r.id)} ({cell(r.reason or '')})" for r in partial)
+        lines += [f"**Judged on part of their evidence** (not passed whole): {named}.", ""]
+    return lines
 
 
 def _inputs(report: Report) -> list[str]:

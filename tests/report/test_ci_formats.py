@@ -190,3 +190,19 @@ def test_junit_shows_a_rule_judged_on_part_of_its_evidence_as_not_passed(
     assert ("REVIEW-002", "judged on part of its evidence") in {
         (c.classname, c.name) for c in failed
     }
+
+
+def test_markdown_names_the_rules_judged_on_part_of_their_evidence(
+    unjudged: tuple[Path, Path],
+) -> None:
+    """Before, a job summary's verdict counted "1 judged on part of its evidence" and named
+    none: which rule, and what it lacked, was in no line of it."""
+    repo, evidence = unjudged
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--format", "markdown",
+    )  # fmt: skip
+    assert result.code == 0
+    (line,) = [x for x in result.out.splitlines() if x.startswith("**Judged on part")]
+    assert line.startswith("**Judged on part of their evidence** (not passed whole): REVIEW-002 (")
+    assert "no baseline" in line
