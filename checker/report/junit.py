@@ -135,7 +135,7 @@ def _finding(suite: ET.Element, rule: RuleStatus, finding: Finding, report: Repo
         suite, "testcase", classname=visible(rule.id), name=visible(finding.subject)
     )
     if finding.waived:
-        ET.SubElement(case, "skipped", message="waived")
+        ET.SubElement(case, "skipped", message=visible(report.waived_by(finding.rule)))
         return Counter(tests=1, skipped=1)
     if not report.fails_at(finding.severity):
         ET.SubElement(
@@ -156,7 +156,8 @@ def _group(suite: ET.Element, group: Group, report: Report) -> Counter[str]:
     count, _ = group.fold(0)
     case = ET.SubElement(suite, "testcase", classname=visible(group.rule), name=visible(group.key))
     if group.waived == group.count:
-        ET.SubElement(case, "skipped", message=visible(f"waived: {count}"))
+        said = report.waived_by(group.rule)
+        ET.SubElement(case, "skipped", message=visible(f"{count}; {said}"))
         return Counter(tests=1, skipped=1)
     statement = visible(f"{group.statement} ({count})")
     if not report.fails_at(group.severity):

@@ -194,6 +194,14 @@ class Report:
     next month's audit finds a record added to, or changed in, an attested month. Not in
     to_dict."""
 
+    def waived_by(self, rule: str) -> str:
+        """What waived findings of ``rule``: each waiver in force for it, with its reason,
+        approver and expiry, for the formats that show a waived finding as not failing."""
+        named = [w.describe() for w in self.waivers if w.rule == rule]
+        if not named:
+            return "waived (the waivers file is among the inputs)"
+        return "waived: " + "; ".join(named)
+
     @property
     def weakening(self) -> tuple[SettingNote, ...]:
         """Applied settings that weaken or change the rules."""

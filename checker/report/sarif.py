@@ -202,8 +202,10 @@ def _fingerprints(rule: str, cause: str, subject: str | None) -> dict[str, str]:
     return out
 
 
-def _suppressed() -> list[dict[str, str]]:
-    return [{"kind": "external", "status": "accepted", "justification": "waived in waivers.yaml"}]
+def _suppressed(report: Report, rule: str) -> list[dict[str, str]]:
+    """A waived result's suppression, its justification the waivers in force for its rule
+    (reason, approver, expiry): code scanning shows it beside the closed alert."""
+    return [{"kind": "external", "status": "accepted", "justification": report.waived_by(rule)}]
 
 
 def _result(finding: Finding, report: Report) -> dict[str, Any]:
@@ -227,7 +229,7 @@ def _result(finding: Finding, report: Report) -> dict[str, Any]:
         },
     }
     if finding.waived:
-        result["suppressions"] = _suppressed()
+        result["suppressions"] = _suppressed(report, finding.rule)
     return result
 
 
@@ -271,7 +273,7 @@ def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
         },
     }
     if group.waived == group.count:
-        result["suppressions"] = _suppressed()
+        result["suppressions"] = _suppressed(report, group.rule)
     return result
 
 

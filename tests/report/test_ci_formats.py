@@ -206,3 +206,19 @@ def test_markdown_names_the_rules_judged_on_part_of_their_evidence(
     (line,) = [x for x in result.out.splitlines() if x.startswith("**Judged on part")]
     assert line.startswith("**Judged on part of their evidence** (not passed whole): REVIEW-002 (")
     assert "no baseline" in line
+
+
+def test_a_waived_finding_names_its_waiver_in_junit_and_sarif(knight: Path) -> None:
+    """Before, a waived finding was a JUnit case skipped as "waived" and a SARIF result
+    suppressed "in waivers.yaml": neither said why, by whose approval, or until when."""
+    said = (
+        "waived: REVIEW-002 subject 7a082e589e0183926ecd89cb1c9c3f4a5c69c604 waived: reviewed "
+        "after the fact (approved by cro@knight.example, until 2012-12-31)"
+    )
+    xml = JUnitXml.fromstring(render(knight, "junit"))
+    (case,) = [c for s in xml for c in s if c.name == "7a082e589e0183926ecd89cb1c9c3f4a5c69c604"]
+    (skipped,) = case.result
+    assert isinstance(skipped, Skipped) and skipped.message == said
+    run = json.loads(render(knight, "sarif"))["runs"][0]
+    (suppressed,) = [r for r in run["results"] if "suppressions" in r]
+    assert suppressed["suppressions"][0]["justification"] == said
