@@ -74,8 +74,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else ""
         )
         write_all([(path, pieces(fmt, report)) for path, fmt in files])
-    github = _github_on(args.github)
-    out.write(_inert(shown) if github and stdout_format == "text" else shown)
+    _show(report, shown, stdout_format, _github_on(args.github), out, err)
     _notices(report, [fmt for _, fmt in files] + ([stdout_format] if stdout_format else []), err)
     if files:
         failing = len(report.failing)
@@ -84,9 +83,26 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"knightwatch: {report.verdict_line.lower()}: {len(report.findings)} findings, "
             f"{failing} at or above {report.fail_on}; report written to {names}\n"
         )
-    if github:
-        _github(report, stdout_format, out, err)
     return report.exit_code
+
+
+def _show(
+    report: Report, shown: str, stdout_format: str | None, github: bool, out: TextIO, err: TextIO
+) -> None:
+    """The report on standard output and, under GitHub Actions, the annotations: after the
+    text report, which stands inert between markers (``_inert``); before a document in
+    another format, on standard error (the runner reads both streams, and a
+    ``##[stop-commands]`` quoted from evidence in a document printed to the log would stop
+    it reading annotations written after)."""
+    if not github:
+        out.write(shown)
+    elif stdout_format in (None, "text"):
+        out.write(_inert(shown))
+        _github(report, stdout_format, out, err)
+    else:
+        _github(report, stdout_format, out, err)
+        err.flush()
+        out.write(shown)
 
 
 def _github_on(when: str) -> bool:

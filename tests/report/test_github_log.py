@@ -3,11 +3,13 @@ finding must not stop, forge or mask the workflow commands (the annotations) aft
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from checker.cli import main
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, deployment, run_cli, write_yaml
 from tests.report.storm import AS_OF
@@ -139,3 +141,23 @@ def test_what_github_shows_of_many_annotations_says_what_it_does_not(
     assert "more error annotations follow" in errors[9]
     titles = [line for line in result.out.splitlines() if line.startswith("::error ")]
     assert len(titles) == sum(1 for name, _ in commands if name == "error")  # all in the log
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit"])
+def test_a_document_on_standard_output_comes_after_the_annotations(
+    forged: tuple[Path, Path], fmt: str
+) -> None:
+    """Beside a document printed to the log (``--format sarif`` not redirected), the
+    annotations go to standard error. Before, they were written after the document, whose
+    deployer's ``##[stop-commands]`` stopped the runner reading them. The runner reads both
+    streams as they come: one buffer stands for both here."""
+    repo, evidence = forged
+    log = io.StringIO()
+    code = main(
+        ["check", "--repo", str(repo), "--evidence", str(evidence), "--as-of", "2024-03-01",
+         "--github", "always", "--format", fmt],
+        out=log, err=log,
+    )  # fmt: skip
+    assert code == 1
+    errors = [data for name, data in Runner().read(log.getvalue()).commands if name == "error"]
+    assert any("D1" in data for data in errors) and any("D2" in data for data in errors)
