@@ -27,7 +27,7 @@ code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,monospace;font-size:1
 overflow-wrap:anywhere;hyphens:none}
 .nw{white-space:nowrap}
 .verdict{display:inline-block;padding:.15rem .6rem;border-radius:4px;color:#fff;font-weight:700}
-.pass{background:#1a7f37}.fail{background:#cf222e}
+.pass{background:#1a7f37}.fail{background:#cf222e}.incomplete{background:#9a6700}
 .sev{display:inline-block;min-width:4.5rem;text-align:center;border-radius:3px;padding:0 .3rem;
 font-size:12px;font-weight:600;color:#fff}
 .critical{background:#8b0000}.high{background:#cf222e}.medium{background:#bf8700}
@@ -164,7 +164,7 @@ def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
         ("Report", f'<span class="mono">{escape(digest)}</span>'),
         (
             "Verdict",
-            f'<span class="verdict {report.verdict}">{escape(report.verdict_line)}</span>'
+            f'<span class="verdict {_badge(report)}">{escape(report.verdict_line)}</span>'
             f" — fails on {escape(report.fail_on)} and above",
         ),
         *([("Note", f"<b>{escape(report.headline)}</b>")] if report.headline else []),
@@ -183,6 +183,15 @@ def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
     for label, value in (report.signature or {}).items():
         meta.append((escape(label), f'<span class="mono">{escape(value)}</span>'))
     return meta
+
+
+def _badge(report: Report) -> str:
+    """The verdict's colour: green only for a pass on every rule judged on all its evidence;
+    a pass with rules not judged, or judged in part, is amber, never the green of a full
+    pass."""
+    if report.verdict == "pass" and not report.complete:
+        return "incomplete"
+    return report.verdict
 
 
 def _by_severity(report: Report) -> list[str]:

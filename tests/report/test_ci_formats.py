@@ -222,3 +222,15 @@ def test_a_waived_finding_names_its_waiver_in_junit_and_sarif(knight: Path) -> N
     run = json.loads(render(knight, "sarif"))["runs"][0]
     (suppressed,) = [r for r in run["results"] if "suppressions" in r]
     assert suppressed["suppressions"][0]["justification"] == said
+
+
+def test_html_never_paints_an_incomplete_pass_green(unjudged: tuple[Path, Path]) -> None:
+    """Before, PASS (incomplete: ...) stood in the same green badge as a full pass."""
+    repo, evidence = unjudged
+    argv = ("check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01")
+    passed = run_cli(*argv, "--format", "html")
+    assert passed.code == 0
+    assert '<span class="verdict incomplete">PASS (incomplete: ' in passed.out
+    assert 'class="verdict pass"' not in passed.out
+    failed = run_cli(*argv, "--format", "html", "--require-all")
+    assert failed.code == 1 and '<span class="verdict fail">FAIL (incomplete: ' in failed.out
