@@ -275,7 +275,7 @@ def _json_lines(
 ) -> Iterator[Located]:
     text = decode(data, path)
     screened = looked_at is not None and jsonread.unremarkable(text)
-    tally = jsonread.KeyTally(looked_at) if looked_at and keep and screened else None
+    tally = jsonread.KeyTally(looked_at) if looked_at is not None and screened else None
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
     lines = text.split("\n")
     for number, raw in enumerate(lines, start=1):
