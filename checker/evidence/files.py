@@ -226,9 +226,7 @@ def iter_records(
     ``keep`` chooses the records returned, given each and its line. Every record is still
     parsed (a syntax error anywhere is an error), but a JSON Lines record passed over is not
     checked for duplicate keys; ``looked_at`` (``jsonread.looked_at``), if given, names the
-    keys ``keep`` reads of a JSON Lines record, the only ones then built, and a record giving
-    one of them twice may be refused only once the last record is taken (``KeyTally``): take
-    every record before believing any. JSON Lines are
+    keys ``keep`` reads of a JSON Lines record, the only ones then built. JSON Lines are
     parsed as they are taken, so that a caller validating each record as it comes holds one
     line's values at a time, not a whole file's (a month's deployments are hundreds of
     megabytes of dictionaries).
@@ -275,32 +273,17 @@ def _json_lines(
 ) -> Iterator[Located]:
     text = decode(data, path)
     screened = looked_at is not None and jsonread.unremarkable(text)
-    tally = jsonread.KeyTally(looked_at) if looked_at is not None and screened else None
     # Lines end at a line feed alone: U+2028 and U+0085 may stand unescaped in a string.
-    lines = text.split("\n")
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip(_JSON_SPACE):  # not str.strip(): U+3000 alone is no blank line
             continue
         try:
-            if keep is not None and not keep(jsonread.look_at(raw, looked_at, tally), number):
+            if keep is not None and not keep(jsonread.look_at(raw, looked_at, screened), number):
                 continue
             value = jsonread.loads(raw)
         except ValueError as exc:
             raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
         yield Located(value, number)
-    if tally is not None and not tally.each_once(text):
-        _given_twice(lines, tally, path)
-
-
-def _given_twice(lines: list[str], tally: jsonread.KeyTally, path: PurePath) -> None:
-    """The input error of the first line holding a looked-at key twice, if one does (what
-    ``KeyTally`` could not tell for the whole file at once)."""
-    for number, raw in enumerate(lines, start=1):
-        if tally.twice(raw):
-            try:
-                jsonread.loads(raw)
-            except ValueError as exc:
-                raise InputError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
 
 
 def _line_of(value: Any, loc: Sequence[int | str], fallback: int) -> int:

@@ -92,7 +92,7 @@ def unremarkable(text: str) -> bool:
     return "NaN" not in text and "Infinity" not in text and "\\u" not in text
 
 
-def look_at(text: str, fields: LookedAt | None, tally: KeyTally | None = None) -> Any:
+def look_at(text: str, fields: LookedAt | None, screened: bool = False) -> Any:
     """``look(text)``, of which only the keys ``fields`` names are needed: pydantic-core then
     reads the object without building Python values for the rest (a deployment's fifty
     targets, at a gate that only asks which stream a record is of).
@@ -102,59 +102,17 @@ def look_at(text: str, fields: LookedAt | None, tally: KeyTally | None = None) -
     any ``\\u`` escape, which could spell it) or that could hold ``NaN`` or ``Infinity`` is
     read whole by the strict parser (``loads``), as is one pydantic-core would not read (not
     an object, not JSON, nested too deeply): each is refused with ``loads``'s message, and a
-    key read is never one of two. ``tally``: the file ``text`` is a line of was found
-    ``unremarkable`` as a whole, so the line need not be searched again, and whether a key
-    is given twice is told once for the whole file, at its end (``KeyTally``)."""
+    key read is never one of two. ``screened``: the file ``text`` is a line of was found
+    ``unremarkable`` as a whole, so the line need not be searched again."""
     if fields is None:
         return look(text)
-    if tally is None and (
-        max(map(text.count, fields.quoted), default=0) > 1 or not unremarkable(text)
-    ):
+    twice = max(map(text.count, fields.quoted), default=0) > 1
+    if twice or (not screened and not unremarkable(text)):
         return loads(text)
     try:
-        value = fields.validator.validate_json(text)
+        return fields.validator.validate_json(text)
     except ValueError:
-        value = loads(text)
-    if tally is not None:
-        tally.note(value)
-    return value
-
-
-class KeyTally:
-    """Whether a key ``look_at`` reads is given twice in a record of an ``unremarkable``
-    file, told once for the whole file rather than by searching every line for every key
-    (six searches of every line: most of a gate's look at a month of deployments).
-
-    Each record looked at whose object holds a key counts one (``note``); the file's text
-    holds that key's quoted name at least once for each of them. Where the file holds each
-    name exactly as often as records hold the key (``each_once``), no record holds it twice.
-    Where it holds one more often (a key given twice, or the name inside a nested object or
-    a string), the lines are searched one by one, as before (``twice``): the first holding a
-    name twice is read by the strict parser, which refuses a key given twice. A record read
-    with a key given twice has been passed over on the last of its values meanwhile, so the
-    file's reader must take every record before anything it read is believed."""
-
-    def __init__(self, fields: LookedAt) -> None:
-        self.fields = fields
-        self._held = dict.fromkeys(fields.quoted, 0)
-        self._keys = [(quoted, quoted[1:-1]) for quoted in fields.quoted]
-
-    def note(self, value: Any) -> None:
-        """A record looked at: ``value``, the object read of it."""
-        if isinstance(value, dict):
-            held = self._held
-            for quoted, key in self._keys:
-                if key in value:
-                    held[quoted] += 1
-
-    def each_once(self, text: str) -> bool:
-        """Whether ``text``, the whole file, holds each key's name once for each record
-        that holds the key, and no more."""
-        return all(text.count(quoted) == count for quoted, count in self._held.items())
-
-    def twice(self, text: str) -> bool:
-        """Whether ``text`` (one line) holds a key's quoted name more than once."""
-        return max(map(text.count, self.fields.quoted), default=0) > 1
+        return loads(text)
 
 
 def loads(text: str, decoder: json.JSONDecoder = STRICT) -> Any:
