@@ -3,8 +3,8 @@ objects, saved or fetched directly.
 
 Input: ``DEPLOYMENTS.json`` (``GET /projects/:id/deployments?order_by=id&sort=asc``, or each
 ``GET /projects/:id/deployments/:deployment_id``, which carries the protected environment's
-``approvals``), every page of the list down to the empty one past its last, read only when the
-pages show the list whole (``gitlab_deployment_pages``). ``success`` is ``succeeded``;
+``approvals``), every page of the list with its headers, read only when they show the list
+whole (``gitlab_deployment_pages``). ``success`` is ``succeeded``;
 ``failed`` and ``canceled`` are ``failed``; a ``running`` one is recorded unfinished (no end,
 ``failed``) until an import sees it finish. The job that ran a deployment (``deployable``) has
 the last word: GitLab sets the deployment's status from the job's, so a job that failed or was
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from checker.evidence.models import Status
-from checker.importers.common import Logins, dig, expect, named_ref, read_pages
+from checker.importers.common import Logins, dig, expect, named_ref
 from checker.importers.forge_deploys import Deployments, Facts, Scope, record
 from checker.importers.forge_origins import GITLAB_URL, Address, Project
 from checker.importers.gitlab import username
-from checker.importers.gitlab_deployment_pages import check_whole
+from checker.importers.gitlab_deployment_pages import check_order, read_deployments
 
 DEPLOYMENTS = "GitLab deployment objects (GET /projects/:id/deployments)"
 OUTCOME: dict[str, Status] = {"success": "succeeded", "failed": "failed", "canceled": "failed"}
@@ -134,11 +134,10 @@ def import_saved_deployments(
 ) -> Deployments:
     """Deployment records from saved API output, every one of it ``project``'s, every page
     of it saved (``gitlab_deployment_pages``)."""
-    pages = read_pages(path, DEPLOYMENTS)
-    items = [item for page in pages for item in page]
+    items = read_deployments(path, DEPLOYMENTS)
     for index, item in enumerate(items, start=1):
         check_deployment(item, index, path)
-    check_whole(pages, path, DEPLOYMENTS)
+    check_order(items, path)
     check_projects(items, Project(project, api_url), path)
     return deployment_records(items, project, scope, logins, path)
 

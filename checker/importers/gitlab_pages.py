@@ -1,5 +1,5 @@
-"""A saved GitLab list of a merge request's commits or notes (or of merge requests), read only
-when it shows itself whole.
+"""A saved GitLab list of a merge request's commits or notes, of a project's deployments
+(``gitlab_deployment_pages``), or of merge requests, read only when it shows itself whole.
 
 GitLab answers a list a page at a time, and numbers the pages in its headers: ``x-page`` (this
 page's number, from 1), ``x-next-page`` (the next one's, empty on the last), ``x-per-page``,

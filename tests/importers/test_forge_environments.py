@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, serve
 from tests.importers.test_forges import FIXTURES, _copy, _deploy_repo, _records
-from tests.importers.workspaces import ended_with_an_empty_page
+from tests.importers.workspaces import GITLAB_DEPLOYMENTS, with_headers
 
 GITHUB_SHA = "743f5a58b0bce91c4eab744ff7e39dfca9e6e8a5"
 GITLAB_SHA = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
@@ -54,7 +54,7 @@ def test_a_github_environment_no_deployment_went_to_is_refused(tmp_path: Path) -
 def test_a_gitlab_environment_no_deployment_went_to_is_refused(tmp_path: Path) -> None:
     repo, shas = _deploy_repo(tmp_path, GITLAB_SHA)
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
-    ended_with_an_empty_page(export / "deployments.json")
+    with_headers(export / "deployments.json", GITLAB_DEPLOYMENTS)
     typo = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                    "group/app", "--service", "app", "--environment", "prod",
                    "--api-url", "http://gitlab.dev", "--repo", repo.path)  # fmt: skip

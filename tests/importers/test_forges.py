@@ -16,7 +16,7 @@ from checker.demo.builder import ScriptedRepo
 from checker.importers.common import named_ref
 from tests.conftest import CliResult, run_cli
 from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
-from tests.importers.workspaces import ended_with_an_empty_page, saved_items, saved_pages
+from tests.importers.workspaces import GITLAB_DEPLOYMENTS, saved_items, saved_pages, with_headers
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forges"
 DEV = "allevin@sandia.gov"
@@ -434,7 +434,7 @@ def test_github_deployment_of_a_commit_not_in_the_repository_is_refused(tmp_path
 def test_gitlab_deployments_and_their_approvals(tmp_path: Path) -> None:
     repo, shas = _deploy_repo(tmp_path, "a91957a858320c0e17f3a0eca7cfacbff50ea29a")
     export = _copy(FIXTURES / "gitlab", tmp_path / "export", shas)
-    ended_with_an_empty_page(export / "deployments.json")
+    with_headers(export / "deployments.json", GITLAB_DEPLOYMENTS)
     result = run_cli("import", "gitlab-deployments", export / "deployments.json",
                      "--project", "group/app", "--service", "app", "--api-url", "http://gitlab.dev",
                      "--repo", repo.path)  # fmt: skip

@@ -1,8 +1,10 @@
-"""A saved list of GitLab deployments is read only when its pages show it whole. Before, a
-list was taken for whole unless its last page held 20 or 100 deployments, and each of these
-passed check (exit 0) with a failed deployment missing from the evidence: pages 1 and 3 saved
-and page 2 lost; the first page alone, asked with ``per_page=50``; pages read by update, where
-a deployment that finished meanwhile moved to a later page and pushed another off the pages.
+"""A saved list of GitLab deployments is read only with its headers, which number its pages.
+Before, the pages were read as bodies alone and judged by their sizes and the deployments'
+numbers: 20 deployments asked 20 a page, saved by a loop of requests as page 1 then ``[]``
+(page 2, the newest deployment and a failure, lost to a failed request), looked like a whole
+list of 20, and the import and check both passed (exit 0). A body alone is refused now,
+however many pages it holds; with its headers, a page lost, repeated or cut off is refused,
+and the list in id order is read whole.
 
 On the deployments of tests/importers/fixtures/forges/gitlab as test_saved_deployment_pages.py
 copies them (sources in the fixtures' README): ids from 100, iids from 1, one a day.
@@ -12,15 +14,19 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.importers import test_gitlab_deployments as gitlab
 from tests.importers.test_saved_deployment_pages import _gitlab_list
-from tests.importers.workspaces import bare_pages
+from tests.importers.workspaces import bare_pages, gitlab_pages, saved_pages
+
+BODY = "it is a body saved without its headers"
+LIST = "https://gitlab.example.com/api/v4/projects/group%2Fapp/deployments?order_by=id&sort=asc"
 
 
 def _listed(tmp_path: Path, count: int, failed: int) -> tuple[ScriptedRepo, Path, list[Any]]:
@@ -51,103 +57,102 @@ def _whole(repo: ScriptedRepo, path: Path, finished: int) -> None:
     assert [f["rule"] for f in checked.json()["findings"]] == ["FLEET-001"]
 
 
-def test_a_page_lost_between_two_saved_ones_is_refused(tmp_path: Path) -> None:
-    """Pages 1 and 3 of 250 deployments, 100 a page: the failure was on page 2. Saved up to
-    the empty page 4, nothing in the pages' sizes shows the loss; the project's numbers of its
-    deployments (iid) do: 100 of them are missing where page 1 ends and page 3 begins."""
+def test_one_page_then_the_empty_page_saved_without_headers_is_refused(tmp_path: Path) -> None:
+    """21 deployments asked 20 a page by a loop of requests: page 1, page 2 (the newest, a
+    failure) failed and wrote nothing, page 3 answered ``[]``. Read as a whole list of 20, it
+    was imported and check passed (exit 0). Nothing in a body shows the ``per_page`` it was
+    asked with: a body alone is refused, one page or several, and ``[]`` alone too."""
+    repo, path, listed = _listed(tmp_path, 21, failed=20)
+    pages = listed[:20], listed[20:]
+    for saved, arrays in ((bare_pages(pages[0]), 2), (bare_pages(*pages), 3), ("[]\n", 1)):
+        path.write_text(saved)
+        _refused(repo, path, f"{BODY} ({arrays} JSON arra{'y' if arrays == 1 else 'ys'})")
+    result = gitlab._import_saved(repo, path)
+    assert "curl -i" in result.err and "singly" in result.err
+    path.write_text(gitlab_pages(LIST, *pages))
+    _whole(repo, path, 21)
+
+
+def test_pages_saved_with_their_headers_must_all_be_there(tmp_path: Path) -> None:
+    """Pages 1 and 3 of 250 deployments, 100 a page, or pages 1 and 2 alone: the failure on
+    the page lost is missing, and GitLab's x-page and x-next-page headers show it."""
     repo, path, listed = _listed(tmp_path, 250, failed=150)
-    path.write_text(bare_pages(listed[:100], listed[200:]))
-    _refused(repo, path, "page 1 ends with deployment 199 (iid 100) and page 2 starts with "
-             "deployment 300 (iid 201): the 100 deployments numbered between them could fill a "
-             "page of 100, so a page may be missing there")  # fmt: skip
-    path.write_text(json.dumps(listed[:100]) + json.dumps(listed[200:]))  # without page 4
-    _refused(repo, path, "its last page holds 50 deployments and no empty page follows it")
-    path.write_text(bare_pages(listed[:100], listed[100:200], listed[200:]))
+    pages = listed[:100], listed[100:200], listed[200:]
+    first, second, third = [f"HTTP/2 {page}" for page in gitlab_pages(LIST, *pages).split(
+        "HTTP/2 ")[1:]]  # fmt: skip
+    path.write_text(first + third)
+    _refused(repo, path, "page 2 saved is page 3 of the list")
+    path.write_text(first + second)
+    _refused(repo, path, "page 2 is the last saved, and its x-next-page header names page '3'")
+    path.write_text(saved_pages(*pages))
     _whole(repo, path, 250)
-
-
-def test_the_last_page_lost_before_the_empty_page_is_refused(tmp_path: Path) -> None:
-    """Pages 1 and 2 of 250 deployments, 100 a page, then the empty page asked past them: page
-    3, the newest 50 and the failure among them, was lost on the way, and nothing in the pages
-    showed it (the import took 200, and check passed, exit 0). A last page as full as the pages
-    before it, or a single page of 100, may be followed by a lost one, and is refused; a list
-    that is a whole number of pages is imported with --fetch."""
-    repo, path, listed = _listed(tmp_path, 250, failed=230)
-    path.write_text(bare_pages(listed[:100], listed[100:200]))
-    _refused(repo, path, "page 2, its last holding deployments, is full (100 deployments, as "
-             "the pages before it), so nothing shows that the page after it was not")  # fmt: skip
-    path.write_text(bare_pages(listed[:100]))
-    _refused(repo, path, "page 1, its last holding deployments, is full (100 deployments, the "
-             "most GitLab answers a page)")  # fmt: skip
-    path.write_text(bare_pages(listed[:100], listed[100:200], listed[200:]))
-    _whole(repo, path, 250)
-
-
-def test_a_gap_narrower_than_a_page_between_pages_is_no_lost_page(tmp_path: Path) -> None:
-    """GitLab deletes a deleted environment's deployments with it: their numbers are missing
-    from the list. Fewer than a page of them, where one page ends and the next begins, leave no
-    room for a lost page; a page's worth or more cannot be told from one."""
-    repo, path, listed = _listed(tmp_path, 150, failed=149)
-    for item in listed[100:]:
-        item["iid"] += 99  # 99 deleted after the 100th
-    path.write_text(bare_pages(listed[:100], listed[100:]))
-    _whole(repo, path, 150)
-    (repo.path / "compliance" / "deploys.jsonl").unlink()
-    for item in listed[100:]:
-        item["iid"] += 1
-    path.write_text(bare_pages(listed[:100], listed[100:]))
-    _refused(repo, path, "page 1 ends with deployment 199 (iid 100) and page 2 starts with "
-             "deployment 200 (iid 201): the 100 deployments numbered between them")  # fmt: skip
-    del listed[100]["iid"]
-    path.write_text(bare_pages(listed[:100], listed[100:]))
-    _refused(repo, path, "deployment 200 starts page 2 and names no iid")
-
-
-def test_the_first_page_asked_in_another_size_alone_is_refused(tmp_path: Path) -> None:
-    """Asked with ``per_page=50``, the first page holds 50 deployments, as a whole list of 50
-    does: nothing in it shows the 51st, a failure. The empty page past the last shows it."""
-    repo, path, listed = _listed(tmp_path, 51, failed=50)
-    path.write_text(json.dumps(listed[:50]))
-    _refused(repo, path, "its last page holds 50 deployments and no empty page follows it, so "
-             "nothing shows it is the list's last")  # fmt: skip
-    path.write_text(bare_pages(listed[:50], listed[50:]))
-    _whole(repo, path, 51)
-
-
-@pytest.mark.parametrize(
-    ("pages", "said"),
-    [
-        ([[0, 50], [50, 100], [0, 0], [100, 120]], "page 3 is empty and pages follow it"),
-        ([[0, 50], [50, 70], [70, 120]], "page 2 holds 20 deployments and page 1 50"),
-        ([[0, 50], [50, 120]], "page 2 holds 70 deployments and page 1 50"),
-        ([[0, 101], [101, 120]], "page 1 holds 101 deployments, more than GitLab answers"),
-    ],
-    ids=["an empty page between", "a short page between", "a longer last page", "joined pages"],
-)
-def test_pages_of_two_listings_are_refused(tmp_path: Path, pages: list[list[int]],
-                                           said: str) -> None:  # fmt: skip
-    """Before its last, a listing's pages are full, of the size asked, and only past its last
-    is a page empty: pages otherwise are of two listings (or joined), and may have lost
-    deployments between them."""
-    repo, path, listed = _listed(tmp_path, 120, failed=119)
-    path.write_text(bare_pages(*(listed[start:end] for start, end in pages)))
-    _refused(repo, path, said)
 
 
 def test_a_list_by_update_that_moved_a_deployment_is_refused(tmp_path: Path) -> None:
     """Listed by update, 100 a page: deployment 142 finished while page 1 was read, moved to
     the end of the list, and pushed deployment 200, which had been first on page 2, back onto
-    page 1 as read already; 200 failed, and was never listed. It was imported once and check
-    passed. By id (``order_by=id&sort=asc``), no deployment moves."""
+    page 1 as read already; 200 failed, and was never listed. The headers number the pages all
+    the same; by id (``order_by=id&sort=asc``), no deployment moves."""
     repo, path, listed = _listed(tmp_path, 120, failed=100)
     running = copy.deepcopy(listed[42])
     running["status"] = running["deployable"]["status"] = "running"
     running["deployable"]["finished_at"] = None
     first = [*listed[:42], running, *listed[43:100]]
     second = [*listed[101:], listed[42]]
-    path.write_text(bare_pages(first, second))
+    path.write_text(saved_pages(first, second))
     _refused(repo, path, "item #120: deployment 142 is listed twice (items #43 and #120): a "
              "list read by update")  # fmt: skip
-    path.write_text(bare_pages(listed[60:], listed[:60]))  # pages out of order
+    path.write_text(saved_pages(listed[60:], listed[:60]))  # pages out of order
     _refused(repo, path, "item #61: deployment 100 is listed after deployment 219, not in id "
              "order")  # fmt: skip
+
+
+STUB = """#!{python}
+import json, os, re, sys
+from urllib.parse import parse_qs, urlsplit
+items = json.load(open(os.environ["SERVED"]))
+address = urlsplit(sys.argv[-1])
+single = re.search(r"/deployments/(\\d+)$", address.path)
+if single:
+    print(json.dumps(next(i for i in items if i["id"] == int(single.group(1)))))
+    sys.exit(0)
+query = parse_qs(address.query)
+size = int(query["per_page"][0])
+pages = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
+number = int(query["page"][0])
+head = dict(page=number, next_page=number + 1 if number < len(pages) else "",
+            per_page=size, total=len(items), total_pages=len(pages))
+lines = "".join("x-%s: %s\\r\\n" % (k.replace("_", "-"), v) for k, v in head.items())
+sys.stdout.write("HTTP/2 200 \\r\\n" + lines + "\\r\\n" + json.dumps(pages[number - 1]))
+"""
+
+
+def _docs_commands() -> str:
+    """The GitLab deployments section's ``pages`` and ``singly``, as docs/importers.md gives
+    them."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "importers.md").read_text()
+    start = text.index("$ pages() {", text.index("\n## GitLab deployments"))
+    end = text.index("\n  }\n", text.index("$ singly() {", start)) + 4
+    return text[start:end].replace("\n$ ", "\n")[2:]
+
+
+def test_a_list_saved_by_the_docs_commands_is_read_whole(tmp_path: Path) -> None:
+    """The docs' ``pages`` and ``singly``, run against a stand-in for GitLab's API (curl),
+    save 150 deployments as two pages with their headers, each deployment fetched singly: read
+    whole, the failure on page 2 found."""
+    repo, path, listed = _listed(tmp_path, 150, failed=149)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(STUB.format(python=sys.executable))
+    (bin_dir / "curl").chmod(0o755)
+    (tmp_path / "served.json").write_text(json.dumps(listed))
+    script = (
+        f"api=http://forge.invalid/api/v4/projects/group%2Fapp\n{_docs_commands()}\n"
+        f'pages "$api/deployments?order_by=id&sort=asc" deployment-list.json &&\n'
+        f'  singly deployment-list.json "{path}"\n'
+    )
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "SERVED": str(tmp_path / "served.json"), "GITLAB_TOKEN": "t"}  # fmt: skip
+    subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, check=True)
+    assert path.read_text().count("HTTP/2 200") == 2
+    _whole(repo, path, 150)

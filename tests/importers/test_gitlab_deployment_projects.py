@@ -22,13 +22,13 @@ from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import _records
 from tests.importers.test_gitlab_deployments import GITLAB_DEV, _check, _workspace
-from tests.importers.workspaces import bare_pages, fetched_gitlab_deployment, named, refused
+from tests.importers.workspaces import fetched_gitlab_deployment, named, refused, saved_pages
 
 
 def _import(
     repo: ScriptedRepo, export: Path, items: list[dict[str, Any]], *options: str
 ) -> CliResult:
-    (export / "deployments.json").write_text(bare_pages(items))
+    (export / "deployments.json").write_text(saved_pages(items))
     argv = named("--project", "group/app", options)
     argv += () if "--api-url" in options else ("--api-url", GITLAB_DEV)
     return run_cli("import", "gitlab-deployments", export / "deployments.json", *argv,

@@ -20,7 +20,7 @@ import yaml
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import CliResult, run_cli
 from tests.importers.test_forges import FIXTURES, _copy, _records
-from tests.importers.workspaces import bare_pages, fetched_gitlab_deployment
+from tests.importers.workspaces import fetched_gitlab_deployment, saved_pages
 
 REAL_SHA = "a91957a858320c0e17f3a0eca7cfacbff50ea29a"
 GITLAB_DEV = "http://gitlab.dev"
@@ -55,7 +55,7 @@ def _workspace(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, Any]]:
 
 
 def _import(repo: ScriptedRepo, export: Path, *items: dict[str, Any]) -> CliResult:
-    (export / "deployments.json").write_text(bare_pages(list(items)))
+    (export / "deployments.json").write_text(saved_pages(list(items)))
     return _import_saved(repo, export / "deployments.json")
 
 

@@ -32,10 +32,11 @@ from checker.importers.forge_deploys import Scope
 from checker.importers.forge_origins import Origin, Project
 from tests.conftest import CliResult, run_cli
 from tests.importers.workspaces import (
-    bare_pages,
-    ended_with_an_empty_page,
+    GITLAB_DEPLOYMENTS,
     first_body,
     saved_items,
+    saved_pages,
+    with_headers,
 )
 
 ANSIBLE = Path(__file__).resolve().parent / "fixtures" / "ansible"
@@ -300,7 +301,7 @@ def test_mutated_gitlab_objects(seed: int, repo: tuple[ScriptedRepo, str], tmp_p
             *common,
         )
     )
-    ended_with_an_empty_page(export / "deployments.json")
+    with_headers(export / "deployments.json", GITLAB_DEPLOYMENTS)
     _judged(
         run_cli(
             "import",
@@ -324,7 +325,7 @@ def test_gitlab_deployment_approvals_that_are_no_list_are_refused(
     _forge_export(FORGES / "gitlab", export, "a91957a858320c0e17f3a0eca7cfacbff50ea29a", sha)
     items = saved_items(export / "deployments.json")
     items[0]["approvals"] = approvals
-    (export / "deployments.json").write_text(bare_pages(items))
+    (export / "deployments.json").write_text(saved_pages(items))
     result = run_cli("import", "gitlab-deployments", export / "deployments.json", "--project",
                      "group/app", "--service", "smars", "--repo", scripted.path,
                      "--evidence", tmp_path)  # fmt: skip
@@ -474,10 +475,11 @@ SINGLE_FILE = {"gerrit-rest": GERRIT_REST, "gerrit-ssh": GERRIT_SSH, "ansible-js
 
 
 def _paged(path: Path) -> Path:
-    """A copy of the saved GitLab deployment list ``path`` with the empty page GitLab answers
-    past its last, as the docs' commands save it."""
+    """A copy of the saved GitLab deployment list ``path`` with its headers, as the docs'
+    commands save it."""
     paged = path.with_name(f"paged-{path.name}")
-    paged.write_text(path.read_text() + "\n[]\n")
+    paged.write_text(path.read_text())
+    with_headers(paged, GITLAB_DEPLOYMENTS)
     return paged
 
 

@@ -3,10 +3,9 @@
 newest deployment, a failure, and check passed (exit 0). GitHub lists deployments newest first,
 30 a page: the first page alone lost the older ones, a failure among them. Then only a last
 page of 30 or 100 was refused, and one asked with ``per_page=50`` passed the same way. A saved
-GitLab deployment list must end with the empty page GitLab answers past its last, whatever its
-last page holds (what else it must show: test_gitlab_deployment_pages.py); a saved GitHub list
-of deployments, or of a deployment's statuses, must carry its headers, as reviews, notes and
-commits must (test_saved_pages.py): one page then the empty page is also what a failed page 2
+list of deployments, GitLab's or GitHub's, or of a GitHub deployment's statuses, must carry its
+headers, as reviews, notes and commits must (test_saved_pages.py; GitLab's deployments:
+test_gitlab_deployment_pages.py): one page then the empty page is also what a failed page 2
 leaves.
 
 On the recorded deployments of tests/importers/fixtures/forges (sources in its README), as
@@ -73,24 +72,29 @@ def test_the_first_page_of_gitlab_deployments_alone_is_refused(tmp_path: Path, p
     path.write_text(json.dumps(listed[:page]))
     refused = gitlab._import_saved(repo, path)
     assert refused.code == 2, refused.err
-    assert f"{path}: its last page holds {page} deployments and no empty page follows it" in (
-        refused.err
-    )
+    assert f"{path}: it is a body saved without its headers (1 JSON array)" in refused.err
     assert "Traceback" not in refused.err
     assert not (repo.path / "compliance" / "deploys.jsonl").exists()
-    path.write_text(bare_pages(listed[:page], listed[page:]))
+    path.write_text(saved_pages(listed[:page], listed[page:]))
     both = gitlab._import_saved(repo, path)
     assert both.code == 0, both.err
     assert gitlab._check(repo).code == 1  # the newest deployment failed
 
 
-def test_gitlab_deployments_filling_their_last_page_then_an_empty_one_are_whole(
+def test_gitlab_deployments_filling_their_last_page_then_an_empty_one_are_refused(
     tmp_path: Path,
 ) -> None:
+    """Twenty deployments then the empty page: also what page 1, a failed page 2 and page 3
+    leave, asked 20 a page. Refused without headers; with them, the one page is the whole
+    list."""
     repo, export, deployment = gitlab._workspace(tmp_path)
     listed = _gitlab_list(deployment, 21)[:20]  # twenty successes, and nothing after them
     path = export / "deployments.json"
     path.write_text(json.dumps(listed) + "\n[]\n")
+    result = gitlab._import_saved(repo, path)
+    assert result.code == 2, result.err
+    assert f"{path}: it is a body saved without its headers (2 JSON arrays)" in result.err
+    path.write_text(saved_pages(listed))
     result = gitlab._import_saved(repo, path)
     assert result.code == 0, result.err
     assert "20 finished deployments" in result.err

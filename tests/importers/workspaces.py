@@ -158,8 +158,7 @@ def saved_pages(*pages: list[Any]) -> str:
 
 def bare_pages(*pages: list[Any]) -> str:
     """A list saved without headers: each page a JSON array, then the empty page the forge
-    answers past the last (as a loop of requests writes them, and as GitLab's deployment list
-    is saved)."""
+    answers past the last (as a loop of requests writes them)."""
     return "".join(json.dumps(page) + "\n" for page in [*pages, []])
 
 
@@ -210,6 +209,13 @@ def gitlab_pages(address: str, *pages: list[Any], per_page: int | None = None) -
     return "".join(saved)
 
 
+GITLAB_DEPLOYMENTS = (
+    "http://gitlab.dev/api/v4/projects/group%2Fapp/deployments?order_by=id&sort=asc"
+)
+"""The address of group/app's deployment list, as the docs' commands ask it, on the instance of
+GitLab's documented examples."""
+
+
 def saved_items(path: Path) -> list[Any]:
     """The items of the saved list ``path``, its pages joined, whether saved with their
     headers or without (the empty page past the last too)."""
@@ -230,9 +236,3 @@ def with_headers(path: Path, address: str) -> None:
         address, items, per_page=100
     )
     path.write_text(saved[: -len(json.dumps(items))] + text[: len(text) - len(after)] + "\n")
-
-
-def ended_with_an_empty_page(path: Path) -> Path:
-    """``path``, a saved GitLab deployment list, with the empty page past its last added."""
-    path.write_text(path.read_text().rstrip("\n") + "\n[]\n")
-    return path
