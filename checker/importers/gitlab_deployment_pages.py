@@ -14,7 +14,8 @@ Its deployments must also come in rising ``id`` order (``order_by=id&sort=asc``)
 deployment never moves: listed by update, one that finishes while the pages are read moves to a
 later page and pushes the one after it back onto the page already read, which then is never
 listed, and the headers number the pages all the same (a deployment listed twice is the sign of
-it).
+it). A list asked with a filter (``status=success``) is numbered as a whole one is, and lacks
+what it left out: the parameters its ``link`` header names must be the order alone.
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ SAVE = (
     "singly) do; or import with --fetch"
 )
 
+ASKED = frozenset({"order_by", "sort", "private_token", "access_token"})
+"""The parameters a saved list's ``link`` addresses may name besides its page and size: the
+order asked, and a token given in the address (never named back). A filter
+(``status=success``, ``environment=...``, ``updated_after=...``) lists only some deployments,
+and its pages are numbered as the whole list's are."""
+
 
 def read_deployments(path: Path, what: str) -> list[Any]:
     """The items of a saved list of deployments (``what``) that shows itself whole by its
     headers (see the module's docstring); a body saved alone is refused."""
-    return gitlab_pages.read_list(path, what, SAVE)
+    return gitlab_pages.read_list(path, what, SAVE, asked=ASKED)
 
 
 def check_order(items: list[dict[str, Any]], path: Path) -> None:

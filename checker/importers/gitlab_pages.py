@@ -33,14 +33,36 @@ FORM = (
 )
 
 
-def read_list(path: Path, what: str, save: str, *, bodies: bool = False) -> list[Any]:
+def read_list(
+    path: Path, what: str, save: str, *, bodies: bool = False, asked: frozenset[str] | None = None
+) -> list[Any]:
     """The items of a saved GitLab list that shows itself whole (see the module's docstring);
     ``save`` says how to save one. ``bodies``: one page saved without its headers is read too
-    (a list of merge requests)."""
+    (a list of merge requests); ``asked``, where given: the only parameters its pages' ``link``
+    addresses may name besides ``page`` and ``per_page``."""
     text = saved_text(path, what)
-    if text.lstrip().startswith("HTTP/"):
-        return _numbered(linked_pages(text, path, what), path, what, save)
-    return bodies_alone(path, what, save, bodies=bodies, form=FORM)
+    if not text.lstrip().startswith("HTTP/"):
+        return bodies_alone(path, what, save, bodies=bodies, form=FORM)
+    pages = linked_pages(text, path, what)
+    if asked is not None:
+        _unfiltered(pages, path, what, save, asked)
+    return _numbered(pages, path, what, save)
+
+
+def _unfiltered(pages: list[Page], path: Path, what: str, save: str, asked: frozenset[str]) -> None:
+    """Refuse pages whose ``link`` addresses name a parameter ``asked`` does not allow: a
+    filter (``status=success``), whose pages are numbered as a whole list's are."""
+    filters = {
+        given for page in pages for given in page.filters if given.partition("=")[0] not in asked
+    }
+    expect(
+        not filters,
+        path,
+        f"its pages are of a list asked for {', '.join(sorted(filters))} alone (their link "
+        f"header says so), not of every one of {what}: what the filter left out (a failed "
+        f"deployment, listed with status=success) is missing, and the pages are numbered as a "
+        f"whole list's are; {save}",
+    )
 
 
 def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:

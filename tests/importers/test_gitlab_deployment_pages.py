@@ -107,6 +107,20 @@ def test_a_list_by_update_that_moved_a_deployment_is_refused(tmp_path: Path) -> 
              "order")  # fmt: skip
 
 
+def test_a_list_asked_with_a_filter_is_refused(tmp_path: Path) -> None:
+    """Asked with ``status=success``, the list leaves the failure out, and GitLab numbers its
+    pages as a whole list's: its headers showed it whole, and check passed (exit 0). The
+    ``link`` header names the filter; the order asked and a token in the address are no
+    filter."""
+    repo, path, listed = _listed(tmp_path, 21, failed=20)
+    for query in ("&status=success", "&environment=production&updated_after=2016-01-01"):
+        path.write_text(gitlab_pages(LIST + query, listed[:20]))
+        _refused(repo, path, f"its pages are of a list asked for {query[1:].replace('&', ', ')} "
+                 "alone (their link header says so)")  # fmt: skip
+    path.write_text(gitlab_pages(LIST + "&private_token=secret", listed[:20], listed[20:]))
+    _whole(repo, path, 21)
+
+
 STUB = """#!{python}
 import json, os, re, sys
 from urllib.parse import parse_qs, urlsplit
