@@ -245,3 +245,32 @@ def test_a_line_looked_at_is_screened_with_its_file(line: str) -> None:
     with pytest.raises(InputError) as raised:
         list(iter_records(data, PurePosixPath("deploys.jsonl"), lambda raw, n: False, fields))
     assert raised.value.line == 2
+
+
+_CLEAN = '{"id": "d1", "service": "api", "commit": "c", "started_at": "t"}'
+_NESTED = '{"id": "d3", "service": "api", "meta": {"service": "x"}, "commit": "c"}'
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        ([_CLEAN, _CLEAN, '{"id": "d2", "service": "web", "service": "api"}', _CLEAN], 3),
+        ([_NESTED, _CLEAN, '{"id": "d2", "commit": "a", "commit": "b"}'], 3),
+        (['{"id": "d2", "id": "d9", "meta": {"id": 1}}', _NESTED], 1),
+    ],
+)
+def test_a_key_given_twice_in_a_record_passed_over_is_refused(lines: list[str], line: int) -> None:
+    """A record only looked at (another service's, at a gate) that gives a looked-at key twice
+    is refused, naming its line, whatever else names the key (a nested object); one whose
+    name stands twice only because a nested object holds it is read as it is."""
+    fields = jsonread.looked_at("id", "service", "commit", "started_at")
+    data = "".join(f"{text}\n" for text in lines).encode()
+    with pytest.raises(InputError, match="duplicate key") as raised:
+        list(iter_records(data, PurePosixPath("deploys.jsonl"), lambda raw, n: False, fields))
+    assert raised.value.line == line
+    nested = f"{_NESTED}\n{_CLEAN}\n".encode()
+    seen: list[dict[str, str]] = []
+    list(
+        iter_records(nested, PurePosixPath("d.jsonl"), lambda r, n: seen.append(r) or False, fields)
+    )
+    assert [r["service"] for r in seen] == ["api", "api"]
