@@ -57,5 +57,32 @@ _JSON_SAFE = _table(_UNSAFE_IN_JSON, lambda c: f"\\u{c:04x}")
 def json_safe(text: str) -> str:
     """JSON text from ``json.dumps`` with every other character ``visible`` would escape
     written as ``\\uXXXX``: the same document to a parser, nothing a terminal would act on to
-    a reader. (Such characters stand only inside strings, where the escape means the same.)"""
-    return text.translate(_JSON_SAFE) if _UNSAFE_IN_JSON.search(text) else text
+    a reader. (Such characters stand only inside strings, where the escape means the same.)
+    Nor does any line of it read as a CI log's command (``_LOG_COMMAND``): the ``#`` that
+    would open one is ``\\u0023``, inside the string where the sequence stands (``#`` is no
+    JSON syntax), and no line of indented JSON starts with ``:`` outside a string."""
+    if _UNSAFE_IN_JSON.search(text):
+        text = text.translate(_JSON_SAFE)
+    return _LOG_COMMAND.sub("\\\\u0023", text) if "#" in text else text
+
+
+_LOG_COMMAND = re.compile(r"#(?=#\[|#vso\[)")
+"""The first ``#`` of ``##[`` (GitHub Actions' runner) and ``##vso[`` (Azure Pipelines'
+agent): each reads the sequence anywhere in a line of a job's log as the start of a command
+(add a mask, stop reading commands, write an error annotation). Documents printed to a log
+carry text from evidence verbatim, so a deployer written ``##[add-mask]lee`` would hide every
+later ``lee`` of the job's log."""
+_LINE_COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+"""The first ``:`` of ``::`` where a line starts, after white space: GitHub's runner reads
+``::error::...`` there as a command."""
+
+
+def markup_safe(text: str) -> str:
+    """XML or HTML text, its markup already escaped, in which no line reads as a CI log's
+    command: the ``#`` of ``##[`` and ``##vso[``, and a line's leading ``:`` of ``::``, as the
+    character references ``&#35;`` and ``&#58;``, which mean the same characters to every
+    reader of the document. Such sequences stand only in text and attribute values (markup
+    is ``<...>``, and a line of it starts with ``<``), where a reference is allowed."""
+    if "#" in text:
+        text = _LOG_COMMAND.sub("&#35;", text)
+    return _LINE_COMMAND.sub(r"\1&#58;", text) if "::" in text else text

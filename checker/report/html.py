@@ -7,7 +7,7 @@ import html
 from typing import TYPE_CHECKING
 
 from checker.report.deployments import Folded, shown
-from checker.report.escape import visible
+from checker.report.escape import markup_safe, visible
 from checker.report.groups import Group
 from checker.report.json import canonical_pieces
 from checker.report.model import FOLD_ABOVE, Finding, Report
@@ -124,7 +124,8 @@ class HtmlRenderer:
             *_rules(report),
             *_inputs(report),
         ]
-        return "\n".join(parts) + "\n"
+        # Printed to a CI log, no line of it may read as a command there (``markup_safe``).
+        return markup_safe("\n".join(parts) + "\n")
 
 
 def _title(report: Report) -> str:

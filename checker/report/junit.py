@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from xml.etree import ElementTree as ET
 
-from checker.report.escape import visible
+from checker.report.escape import markup_safe, visible
 from checker.report.groups import Group
 from checker.report.model import Finding, Report, RuleStatus
 
@@ -45,9 +45,10 @@ class JunitRenderer:
             suites.set(key, str(value))
         suites.set("errors", "0")
         ET.indent(suites)
+        # Printed to a CI log, no line of it may read as a command there (``markup_safe``).
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            + ET.tostring(suites, encoding="unicode")
+            + markup_safe(ET.tostring(suites, encoding="unicode"))
             + "\n"
         )
 

@@ -3,14 +3,18 @@ finding must not stop, forge or mask the workflow commands (the annotations) aft
 
 from __future__ import annotations
 
+import html
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
 from checker.cli import main
 from checker.demo.builder import ScriptedRepo
+from checker.report.escape import markup_safe
 from tests.conftest import DEV, deployment, run_cli, write_yaml
 from tests.report.storm import AS_OF
 
@@ -161,3 +165,66 @@ def test_a_document_on_standard_output_comes_after_the_annotations(
     assert code == 1
     errors = [data for name, data in Runner().read(log.getvalue()).commands if name == "error"]
     assert any("D1" in data for data in errors) and any("D2" in data for data in errors)
+
+
+DEPLOYERS = ["##[add-mask]lee", "x ##[error]forged", "###[warning]w", "##vso[task.complete]"]
+
+
+@pytest.fixture
+def commanding(tmp_path: Path) -> tuple[Path, Path]:
+    """Deployments whose deployers (quoted in their REVIEW-001 findings) each carry a command
+    a runner reads anywhere in a line."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    records = [
+        deployment(f"D{n}", sha, f"2024-02-0{n}T09:00:00Z", deployer=who)
+        for n, who in enumerate(DEPLOYERS, start=1)
+    ]
+    write_yaml(evidence / "deploys.yaml", records)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    return repo.path, evidence
+
+
+def _read_back(fmt: str, text: str) -> str:
+    """Every string the document holds, as a reader of its format reads them."""
+    if fmt == "junit":
+        root = ET.fromstring(text.encode())  # noqa: S314  (our own output)
+        values = [v for e in root.iter() for v in (e.text or "", *e.attrib.values())]
+        return "\n".join(values)
+    if fmt == "html":
+        return html.unescape(text)
+    return json.dumps(json.loads(text), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-compact", "sarif", "junit", "html", "oscal"])
+def test_a_document_printed_to_the_log_holds_no_command(
+    commanding: tuple[Path, Path], fmt: str
+) -> None:
+    """A document printed to the log (not written with -o) quoted each deployer verbatim:
+    the runner read ``##[add-mask]lee`` (every later ``lee`` of the job's log hidden) and
+    ``##[error]forged`` (an annotation no rule wrote). Now the ``#`` that opens each is a
+    character escape of the format: the same value to its readers, no command to the log."""
+    repo, evidence = commanding
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--github", "never", "--format", fmt,
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    read = Runner().read(result.out)
+    assert (read.commands, read.stopped) == ([], None)
+    assert "##vso[" not in result.out
+    values = _read_back(fmt, result.out)
+    assert all(who in values for who in DEPLOYERS)
+
+
+def test_a_line_of_markup_never_starts_a_command() -> None:
+    """A line of XML or HTML text that starts with ``::`` (a rule's title on a line of a
+    failure's text) is a command to the runner; its first ``:`` becomes ``&#58;``."""
+    text = "<a>t\n  ::error::forged\n::warning x::y ##[debug]z</a>\n"
+    safe = markup_safe(text)
+    assert Runner().read(text).commands != []
+    assert Runner().read(safe).commands == []
+    assert html.unescape(safe) == text
+    parsed = [ET.fromstring(t.encode()).text for t in (safe, text)]  # noqa: S314  (ours)
+    assert parsed[0] == parsed[1]
