@@ -93,11 +93,16 @@ def _show(
     text report, which stands inert between markers (``_inert``); before a document in
     another format, on standard error (the runner reads both streams, and a
     ``##[stop-commands]`` quoted from evidence in a document printed to the log would stop
-    it reading annotations written after)."""
+    it reading annotations written after). The text report stands between the markers in any
+    GitHub Actions log, ``--github never`` too: the runner reads the commands it could quote
+    whether or not knightwatch writes annotations."""
+    text = stdout_format in (None, "text")
+    if text and (github or os.environ.get("GITHUB_ACTIONS") == "true"):
+        shown = _inert(shown)
     if not github:
         out.write(shown)
-    elif stdout_format in (None, "text"):
-        out.write(_inert(shown))
+    elif text:
+        out.write(shown)
         _github(report, stdout_format, out, err)
     else:
         _github(report, stdout_format, out, err)

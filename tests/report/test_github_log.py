@@ -228,3 +228,22 @@ def test_a_line_of_markup_never_starts_a_command() -> None:
     assert html.unescape(safe) == text
     parsed = [ET.fromstring(t.encode()).text for t in (safe, text)]  # noqa: S314  (ours)
     assert parsed[0] == parsed[1]
+
+
+def test_the_text_report_is_inert_in_an_actions_log_without_annotations(
+    forged: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--github never`` turns off the annotations, not the runner: before, under GitHub
+    Actions the text report was then printed bare, and the deployer's ``##[stop-commands]``
+    stopped the runner reading every command the rest of the step wrote."""
+    repo, evidence = forged
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--github", "never",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    assert FORGED in result.out
+    read = Runner().read(result.out + "::error::a later command's own annotation\n")
+    assert read.stopped is None
+    assert read.commands == [("error", "a later command's own annotation")]
