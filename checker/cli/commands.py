@@ -126,6 +126,13 @@ def _inert(text: str) -> str:
     return inert(text)
 
 
+def _in_log(text: str) -> str:
+    """Text quoting evidence (``verify``'s and ``sample``'s lines), inert in a GitHub Actions
+    log as the text report is (``_inert``): a finding's message or a deployment's id read as a
+    workflow command there would mask, forge or stop lines of the log."""
+    return _inert(text) if os.environ.get("GITHUB_ACTIONS") == "true" else text
+
+
 def _github(report: Report, stdout_format: str | None, out: TextIO, err: TextIO) -> None:
     """GitHub Actions' annotations and job summary."""
     from checker.report.github import workflow_commands
@@ -378,7 +385,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             **engine_options(args),
         )
         lines.append(f"replay: {replay(current, base)}")
-    out.write("".join(f"{visible(line)}\n" for line in lines))
+    out.write(_in_log("".join(f"{visible(line)}\n" for line in lines)))
     return EXIT_PASS
 
 
@@ -453,7 +460,7 @@ def _verify_org(
         lines += replay_systems(args, current)
     elif args.system or args.org is not None:
         raise UsageError("--org and --system go with --replay")
-    out.write("".join(f"{visible(line)}\n" for line in lines))
+    out.write(_in_log("".join(f"{visible(line)}\n" for line in lines)))
     return EXIT_PASS
 
 
@@ -477,7 +484,7 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(json_safe(text))
     else:
-        out.write("".join(f"{visible(line)}\n" for line in text.splitlines()))
+        out.write(_in_log("".join(f"{visible(line)}\n" for line in text.splitlines())))
     return EXIT_PASS
 
 

@@ -421,3 +421,21 @@ def test_a_ref_of_hex_and_other_characters_is_a_name(org: Org, tmp_path: Path) -
     result = run_cli("check", "--repo", org.repo.path, "--evidence", evidence, "-o", html)
     assert result.code in (0, 1), result.err
     assert "release-cafe123" in html.read_text()
+
+
+@pytest.mark.parametrize("command", ["sample", "verify"])
+def test_in_a_github_actions_log_the_lines_stand_between_markers(
+    org: Org, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sample`` quotes findings and deployment records, ``verify`` what the audit recorded:
+    in a GitHub Actions log the runner would read ``##[COMMAND]`` in any of them. Under it the
+    text stands between ``::stop-commands::TOKEN`` and ``::TOKEN::``, unchanged."""
+    extra = ("--size", "2", "--seed", "2012-Q3") if command == "sample" else ()
+    argv = (command, org.audit, "--key", org.pub, *extra)
+    plain = run_cli(*argv)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    lines = run_cli(*argv).out.splitlines(keepends=True)
+    assert plain.code == 0, plain.err
+    token = lines[0].removeprefix("::stop-commands::").strip()
+    assert token.startswith("knightwatch-") and lines[-1] == f"::{token}::\n"
+    assert "".join(lines[1:-1]) == plain.out
