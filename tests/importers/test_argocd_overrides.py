@@ -8,6 +8,7 @@ tests/importers/fixtures/kubernetes/ changed only where the scenario needs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,24 +215,15 @@ def test_value_files_from_outside_the_repository_are_an_override(
     multiple_sources.md``: a ``ref`` source whose files another source's ``helm.valueFiles``
     name as ``$REF/...``): values from another repository, or a URL, are no commit's of
     ``--source-repo``."""
-    apps = []
-    for index, cluster in enumerate(CLUSTERS):
-        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
-        app = application(f"checkout-{cluster}", cluster, [synced])
-        several_sources(app, [(URL, "values", case.v2), (URL, "deploy", case.v2),
-                              (CONFIG, "config", "c" * 40)])  # fmt: skip
-        for entry in app["status"]["history"]:
-            values, deploy, config = entry["sources"]
-            for source in entry["sources"]:
-                del source["plugin"]
-            values["ref"], config["ref"] = "values", "config"
-            del values["path"], config["path"]  # ref sources only give files: they render none
-            deploy["helm"] = {"valueFiles": [value_file]}
-        result = app["status"]["operationState"]["syncResult"]  # as the last entry records it
-        del result["source"], result["revision"]
-        last = app["status"]["history"][-1]
-        result.update(sources=last["sources"], revisions=last["revisions"])
-        apps.append(app)
+
+    def edit(sources: list[dict[str, Any]]) -> None:
+        values, deploy, config = sources
+        values["ref"], config["ref"] = "values", "config"
+        del values["path"], config["path"]  # ref sources only give files: they render none
+        deploy["helm"] = {"valueFiles": [value_file]}
+
+    listed = [(URL, "values", case.v2), (URL, "deploy", case.v2), (CONFIG, "config", "c" * 40)]
+    apps = _several_sources(case, listed, edit)
     code, err = _import(case, apps, "--source-repo", URL)
     assert code == 0, err
     (record,) = case.records("deploys.jsonl")
@@ -289,20 +281,11 @@ def test_a_source_of_another_repository_that_renders_is_an_override(
     two render one resource (argoproj/argo-cd ``docs/user-guide/multiple_sources.md``): a
     second source of a hotfix repository, or a chart of a Helm repository, deployed what the
     commit of ``--source-repo`` does not hold, and the sync was recorded ``succeeded``."""
-    apps = []
-    for index, cluster in enumerate(CLUSTERS):
-        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
-        app = application(f"checkout-{cluster}", cluster, [synced])
-        several_sources(app, [(URL, "deploy", case.v2), (CONFIG, "x", "c" * 40)])
-        for entry in app["status"]["history"]:
-            for source in entry["sources"]:
-                del source["plugin"]
-            entry["sources"][1] = {"targetRevision": "main", **other}
-        result = app["status"]["operationState"]["syncResult"]
-        del result["source"], result["revision"]
-        last = app["status"]["history"][-1]
-        result.update(sources=last["sources"], revisions=last["revisions"])
-        apps.append(app)
+
+    def edit(sources: list[dict[str, Any]]) -> None:
+        sources[1] = {"targetRevision": "main", **other}
+
+    apps = _several_sources(case, [(URL, "deploy", case.v2), (CONFIG, "x", "c" * 40)], edit)
     code, err = _import(case, apps, "--source-repo", URL)
     assert code == 0, err
     (record,) = case.records("deploys.jsonl")
@@ -310,3 +293,28 @@ def test_a_source_of_another_repository_that_renders_is_an_override(
     if said:
         reason = record["targets"][0]["reason"]
         assert f"sources[1] ('{other['repoURL']}', {said}: another repository" in reason
+
+
+def _several_sources(
+    case: Case,
+    listed: list[tuple[str, str, str]],
+    edit: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
+    """v2 synced to every cluster by an application of the sources ``listed`` (``repoURL``,
+    ``path``, revision), without the recorded plugin, each history entry's sources then
+    changed by ``edit``, and the last sync's result recording them as that entry does."""
+    apps = []
+    for index, cluster in enumerate(CLUSTERS):
+        synced = Synced(case.v2, f"2024-06-04T10:0{index}:00Z", f"2024-06-04T10:0{index}:40Z")
+        app = application(f"checkout-{cluster}", cluster, [synced])
+        several_sources(app, listed)
+        for entry in app["status"]["history"]:
+            for source in entry["sources"]:
+                del source["plugin"]
+            edit(entry["sources"])
+        result = app["status"]["operationState"]["syncResult"]  # as the last entry records it
+        del result["source"], result["revision"]
+        last = app["status"]["history"][-1]
+        result.update(sources=last["sources"], revisions=last["revisions"])
+        apps.append(app)
+    return apps
