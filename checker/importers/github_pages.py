@@ -211,9 +211,7 @@ def _numbered(
         f"its pages were asked with per_page {', '.join(sorted(sizes))}: pages of two "
         f"listings, between which items may be missing; {save}",
     )
-    filters = {
-        given for page in pages for given in page.filters if given.partition("=")[0] not in asked
-    }
+    filters = unasked(pages, asked)
     expect(
         not filters,
         path,
@@ -241,6 +239,14 @@ def _numbered(
             f"listings; {save}",
         )
     return [item for page in pages for item in page.items]
+
+
+def unasked(pages: list[Page], asked: frozenset[str]) -> set[str]:
+    """The parameters (``status=success``) the pages' ``Link`` addresses name that ``asked``
+    does not allow: a filter, whose pages are numbered as a whole list's are."""
+    return {
+        given for page in pages for given in page.filters if given.partition("=")[0] not in asked
+    }
 
 
 def _number(page: Page) -> str | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.importers.common import expect
-from checker.importers.github_pages import Page, bodies_alone, linked_pages, saved_text
+from checker.importers.github_pages import Page, bodies_alone, linked_pages, saved_text, unasked
 
 FORM = (
     "every page with its headers (curl -i of each page, or glab api --include --paginate), "
@@ -52,9 +52,7 @@ def read_list(
 def _unfiltered(pages: list[Page], path: Path, what: str, save: str, asked: frozenset[str]) -> None:
     """Refuse pages whose ``link`` addresses name a parameter ``asked`` does not allow: a
     filter (``status=success``), whose pages are numbered as a whole list's are."""
-    filters = {
-        given for page in pages for given in page.filters if given.partition("=")[0] not in asked
-    }
+    filters = unasked(pages, asked)
     expect(
         not filters,
         path,
