@@ -19,7 +19,7 @@ import posixpath
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -552,7 +552,7 @@ def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     current: set[str] | None = None
     header = first = False
-    _check_diffs(history, shas)
+    check_diffs(history, shas)
     records = git_records(history.repo.git, _CHANGED_PATHS, list(dict.fromkeys(shas)), history.root)
     for field in records:
         if not field:
@@ -568,15 +568,30 @@ def changed_paths(history: GitHistory, shas: list[str]) -> dict[str, set[str]]:
     return found
 
 
-def _check_diffs(history: GitHistory, shas: list[str]) -> None:
-    """Hash the trees ``diff-tree`` reads for each commit and each of its parents."""
+def check_diffs(history: GitHistory, shas: Iterable[str], *, with_blobs: bool = False) -> None:
+    """Hash the trees ``diff-tree`` reads for each commit and each of its parents (a root
+    commit: its whole tree), and ``with_blobs`` the blobs that differ (what its rename
+    detection, ``-M``, reads)."""
     parents = {sha: _parents(history, sha) for sha in set(shas)}
-    trees = _root_trees(history, {c for sha, ps in parents.items() for c in (sha, *ps)})
-    pairs: list[tuple[str | None, str | None]] = [
-        (trees[sha], trees[p]) for sha, ps in parents.items() for p in ps
-    ]
-    pairs += [(trees[sha], None) for sha, ps in parents.items() if not ps]
-    history.trees.diffs(pairs, with_blobs=False)
+    pairs = [(sha, p) for sha, ps in parents.items() for p in ps or (None,)]
+    check_commit_diffs(history, pairs, with_blobs=with_blobs)
+
+
+def check_commit_diffs(
+    history: GitHistory, pairs: Iterable[tuple[str, str | None]], *, with_blobs: bool = False
+) -> None:
+    """Hash the trees git's diff of each pair of commits reads (``diff-tree A B``; a commit
+    against None: its whole tree), as their hashed bytes name their root trees."""
+    pairs = list(pairs)
+    trees = _root_trees(history, {c for pair in pairs for c in pair if c is not None})
+    roots = [(trees[a], trees[b] if b is not None else None) for a, b in pairs]
+    history.trees.diffs(roots, with_blobs=with_blobs)
+
+
+def check_paths(history: GitHistory, commit: str, paths: Iterable[str]) -> None:
+    """Hash the trees ``ls-tree COMMIT -- PATHS`` reads: the root tree and every tree on the
+    way to each of ``paths``."""
+    history.trees.paths(_root_trees(history, {commit}).values(), paths)
 
 
 def _parents(history: GitHistory, sha: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from checker.evidence.git import GitHistory
+from checker.evidence.git_content import check_diffs
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.facts import review
@@ -122,6 +123,7 @@ def _renames(history: GitHistory, commits: list[str]) -> Iterator[tuple[str, str
     """Each (old path, new path) a rename of one of ``commits`` (none a merge) shows."""
     if not commits:
         return
+    check_diffs(history, commits, with_blobs=True)  # -M reads the blobs that differ too
     args = ["diff-tree", "--stdin", "-r", "-M", "-z", "--name-status", "--no-ext-diff"]
     fields = history.git_output(args, stdin="".join(f"{c}\n" for c in commits).encode())
     tokens = iter(fields.decode("utf-8", errors="surrogateescape").split("\0"))

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 
 from checker.cache import NO_CACHE, FactCache
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import TreeIndex, covers
+from checker.evidence.git_content import TreeIndex, check_diffs, covers
 from checker.facts.misspelt import literal_folder
 
 COPIED = "retired-copied"
@@ -156,6 +156,7 @@ def _diff(
 ) -> dict[str, Change]:
     """What ``commit`` changed against its first parent, by path (none for a root commit)."""
     if commit not in diffs:
+        check_diffs(history, [commit])  # git believes the trees it reads: hashed first
         args = ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--no-ext-diff"]
         out = history.git_output([*args, commit]).split(b"\0")
         changes: dict[str, Change] = {}

@@ -5,9 +5,10 @@ The commit's tree is compared, file by file, with the three-way merge git makes 
 sides: the file as the approved side left it, as the commit's own parent holds it, and as
 both came from. A file that the commit changes but the approved side did not, or whose
 content differs from that merge by a line, a moved line or white space, is not such a
-commit. Nothing is written to the repository: blobs are read with ``git cat-file`` and
-hashed (``read_verified``), and a file changed on both sides is merged by ``git merge-file``
-on temporary copies.
+commit. Nothing is written to the repository: the trees ``diff-tree`` and ``ls-tree`` read
+are hashed first (``check_commit_diffs``, ``check_paths``), blobs are read with ``git
+cat-file`` and hashed (``read_verified``), and a file changed on both sides is merged by
+``git merge-file`` on temporary copies.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from checker.evidence.git import GitHistory
+from checker.evidence.git_content import check_commit_diffs, check_paths
 from checker.evidence.objectcheck import read_verified
 
 Entry = tuple[str, str] | None
@@ -106,6 +108,7 @@ def _merge_file(history: GitHistory, blobs: list[str]) -> bool:
 
 def _changes(history: GitHistory, old: str, new: str) -> dict[str, tuple[Entry, Entry]]:
     """Each file that differs between two commits' trees: as ``old`` and as ``new`` hold it."""
+    check_commit_diffs(history, [(new, old)])  # git believes the trees it reads: hashed first
     raw = history.git_output(["diff-tree", "-r", "-z", "--no-renames", old, new])
     fields = raw.split(b"\0")
     found: dict[str, tuple[Entry, Entry]] = {}
@@ -124,6 +127,7 @@ def _entries(history: GitHistory, commit: str, paths: list[str]) -> dict[str, En
     """How ``commit``'s tree holds each of ``paths`` (those it holds)."""
     if not paths:
         return {}
+    check_paths(history, commit, paths)
     raw = history.git_output(["ls-tree", "-r", "-z", commit, "--", *paths])
     found: dict[str, Entry] = {}
     for line in raw.split(b"\0"):

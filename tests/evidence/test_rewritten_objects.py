@@ -461,3 +461,33 @@ def test_a_tip_rewritten_in_place_is_named_as_damage(tmp_path: Path) -> None:
         assert result.code == 2, (result.out, result.err)
         assert f"refs/heads/main names git object {sha}" in result.err
         assert "git fsck" in result.err
+
+
+@pytest.mark.parametrize("reader", ["diff-tree of two commits", "ls-tree", "diff-tree -M"])
+def test_a_folder_rewritten_in_place_stops_the_fact_readers_that_ask_git(
+    tmp_path: Path, reader: str
+) -> None:
+    """The landing check (``diff-tree A B``, ``ls-tree``), the search for retired code copied
+    out and for renames of a finding's files (``diff-tree`` of a commit, ``-M``) ask git for
+    trees git believes unread: each hashes them first, so ``src`` rewritten with its parent's
+    bytes (the change to ``src/app.py`` gone from git's view) is damage, not a change."""
+    from checker.errors import InputError
+    from checker.evidence.git import GitHistory
+    from checker.evidence.git_content import check_commit_diffs, check_diffs, check_paths
+
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = repo.commit("a", {"src/app.py": "x = 1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    second = repo.commit("b", {"src/app.py": "x = 2\n"}, author=DEV, date="2024-01-02T00:00:00Z")
+    sha = _overwrite(repo, f"{second}:src", f"{first}:src")
+    history = GitHistory(repo.path)
+    try:
+        with pytest.raises(InputError, match="does not hash to its name") as raised:
+            if reader == "diff-tree of two commits":
+                check_commit_diffs(history, [(second, first)])
+            elif reader == "ls-tree":
+                check_paths(history, second, ["src/app.py"])
+            else:
+                check_diffs(history, [second], with_blobs=True)
+        assert sha in str(raised.value)
+    finally:
+        history.close()
