@@ -185,9 +185,10 @@ def _list(value: Any, pod: dict[str, Any], what: str, path: Path) -> list[dict[s
     return objects(value, path, f"pod {pod['metadata']['name']}: {what}")
 
 
-def workload_of(pod: dict[str, Any], path: Path) -> tuple[str, bool]:
+def workload_of(pod: dict[str, Any], path: Path) -> tuple[str, str | None]:
     """The workload that controls a pod (a ReplicaSet's Deployment or Argo Rollout, else the
-    controller itself), and whether it has one; a pod without one is its own workload."""
+    controller itself), and its controller's kind ("" where it gives none), None where it has
+    no controller; a pod without one is its own workload."""
     labels = _strings(pod, "labels", path)
     owners = _list(dig(pod, "metadata", "ownerReferences"), pod, "ownerReferences", path)
     for owner in owners:
@@ -198,13 +199,14 @@ def workload_of(pod: dict[str, Any], path: Path) -> tuple[str, bool]:
             raise InputError(
                 f"pod {pod['metadata']['name']}: its controller has no name", path=str(path)
             )
-        if owner.get("kind") == "ReplicaSet":
+        kind = str(owner.get("kind") or "")
+        if kind == "ReplicaSet":
             for key in ("pod-template-hash", "rollouts-pod-template-hash"):
                 suffix = f"-{labels.get(key)}"
                 if labels.get(key) and name.endswith(suffix):
-                    return name[: -len(suffix)], True
-        return str(name), True
-    return str(pod["metadata"]["name"]), False
+                    return name[: -len(suffix)], kind
+        return str(name), kind
+    return str(pod["metadata"]["name"]), None
 
 
 RUNS = ("Running", "Unknown")
@@ -505,9 +507,10 @@ def _sorted_pods(listing: Listing, workloads: tuple[str, ...], result: Observed)
         if not _here(pod, listing):
             continue
         _check_status(pod, listing.path)
-        workload, controlled = workload_of(pod, listing.path)
+        workload, controller = workload_of(pod, listing.path)
+        controlled = controller is not None
         every.append((pod, workload))
-        if workload in workloads and not _made_by_workload(pod, workload, controlled):
+        if workload in workloads and not _made_by_workload(pod, workload, controller):
             _stand_in(pod, workload, listing)
             others.append((pod, f"{workload} (not its controller's)", controlled))
         elif workload not in workloads:
@@ -528,16 +531,16 @@ _NOT_A_WORKLOADS = frozenset({"Job", "CronJob", "Node"})
 named like the service), a node's static pod."""
 
 
-def _made_by_workload(pod: dict[str, Any], workload: str, controlled: bool) -> bool:
+def _made_by_workload(pod: dict[str, Any], workload: str, controller: str | None) -> bool:
     """Whether a pod ``workload_of`` gives a named workload was made by that workload's
-    controller: not a bare pod, nor a Job's or a node's, nor one named as the workload itself
-    (a controller names its pods after the workload, with a suffix)."""
-    owner = next(
-        (o for o in dig(pod, "metadata", "ownerReferences") or [] if o.get("controller") is True),
-        None,
+    controller (of kind ``controller``): not a bare pod, nor a Job's or a node's, nor one
+    named as the workload itself (a controller names its pods after the workload, with a
+    suffix)."""
+    return (
+        controller is not None
+        and controller not in _NOT_A_WORKLOADS
+        and pod["metadata"]["name"] != workload
     )
-    kind = owner.get("kind") if owner is not None else None
-    return controlled and kind not in _NOT_A_WORKLOADS and pod["metadata"]["name"] != workload
 
 
 def _stand_in(pod: dict[str, Any], workload: str, listing: Listing) -> None:
