@@ -126,12 +126,12 @@ def _copied(
     if before == _empty(before):
         return set()
     written = any(
-        new == before and status in "AM" and not any(covers(p, f) for p in patterns)
+        new == before and status in "AM" and not _retired(f, patterns)
         for f, (status, _, new) in diffs[commit].items()
     )
     for parent in trees.parents(commit)[:1]:
         held = trees.holding(parent, frozenset({before}))
-        if any(f != path and not any(covers(p, f) for p in patterns) for f, _ in held):
+        if any(f != path and not _retired(f, patterns) for f, _ in held):
             return {before} if _began_retired(history, trees, (parent, before), patterns) else set()
     return {before} if written else set()
 
@@ -148,7 +148,7 @@ def _began_retired(
     if not writers:
         return False
     first = trees.holding(writers[-1].decode("ascii"), frozenset({blob}))
-    return bool(first) and all(any(covers(p, f) for p in patterns) for f, _ in first)
+    return bool(first) and all(_retired(f, patterns) for f, _ in first)
 
 
 def _diff(
@@ -168,6 +168,11 @@ def _diff(
                 changes[path] = (status[:1], old, new)
         diffs[commit] = changes
     return diffs[commit]
+
+
+def _retired(path: str, patterns: list[str]) -> bool:
+    """Whether a ``retired_code`` pattern covers ``path``."""
+    return any(covers(pattern, path) for pattern in patterns)
 
 
 def _empty(like: str) -> str:
