@@ -249,7 +249,7 @@ def test_a_key_of_small_order_is_refused(case: Path) -> None:
     write_yaml(path, [forged(yaml.safe_load(path.read_text())[0], first_commit(case / "repo"))])
     result = audit(case, "--config", auditor(case, {CRO: ZERO_KEY}))
     assert result.code == 2, result.err
-    assert "auditor.yaml" in result.err and "a point of small order" in result.err
+    assert "auditor.yaml" in result.err and "no key pair's public key" in result.err
     assert not (case / "feb.json").exists()
     identity = "ed25519:" + base64.b64encode(bytes([1] + [0] * 31)).decode()
     assert audit(case, "--config", auditor(case, {CRO: identity})).code == 2
@@ -260,7 +260,20 @@ def test_a_key_that_is_no_point_of_the_curve_is_refused(case: Path) -> None:
     key = "ed25519:" + base64.b64encode(bytes([2] + [0] * 31)).decode()
     result = audit(case, "--config", auditor(case, {CRO: key}))
     assert result.code == 2, result.err
-    assert "it is not a point of Ed25519: no key pair has it" in result.err
+    assert "no key pair's public key: not a point of Ed25519" in result.err
+
+
+def test_a_key_with_a_small_order_part_is_refused(case: Path) -> None:
+    """An approver's key plus the point of order two: a point of the curve, not of small order
+    (eight times it is not the identity), but outside the subgroup every key pair's public
+    key lies in, so no key pair has it; libsodium's check refuses it."""
+    raw = base64.b64decode(waiver_key(case, "cro").removeprefix("ed25519:"))
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    moved = ((2**255 - 19 - y) | ((raw[31] >> 7 ^ 1) << 255)).to_bytes(32, "little")
+    key = "ed25519:" + base64.b64encode(moved).decode()
+    result = audit(case, "--config", auditor(case, {CRO: key}))
+    assert result.code == 2, result.err
+    assert "no key pair's public key" in result.err
 
 
 def test_a_malformed_signature_is_an_input_error_naming_the_file(case: Path) -> None:

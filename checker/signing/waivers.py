@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from checker.signing.dsse import pae
 
@@ -61,44 +62,20 @@ def parse_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-_P = 2**255 - 19
-_D = -121665 * pow(121666, -1, _P) % _P
-_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
-
-
 def _weak(raw: bytes) -> str | None:
-    """Why 32 bytes are no key a signature can be trusted under, or None. A point of small
+    """Why 32 bytes are no key a signature can be trusted under, or None, as libsodium tells
+    (``crypto_core_ed25519_is_valid_point``: the canonical encoding of a point of the curve
+    in its prime-order subgroup, which every key pair's public key is). A point of small
     order (the all-zero placeholder ``ed25519:AAAA...A=`` is one, of order 4) verifies a
     signature made without any private key, for most messages: whoever writes the waiver
     varies its reason until one does. Bytes that are no point of the curve verify nothing,
     and are refused as the mistake they are."""
-    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
-    if y >= _P:
-        return "it is not a point of Ed25519 written canonically: no key pair has it"
-    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
-    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
-    if (v * x * x - u) % _P:
-        x = x * _SQRT_M1 % _P
-    if (v * x * x - u) % _P or (x == 0 and raw[31] >> 7):
-        return "it is not a point of Ed25519: no key pair has it"
-    point = (x, y)
-    for _ in range(3):  # times the cofactor, 8: a point of small order becomes the identity
-        point = _add(point, point)
-    if point == (0, 1):
-        return (
-            "it is a point of small order, under which a signature verifies without any "
-            "private key: it cannot be an approver's key"
-        )
-    return None
-
-
-def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    """Two points of the Edwards curve added (complete formulas: no case is exceptional)."""
-    (x1, y1), (x2, y2) = a, b
-    t = _D * x1 * x2 * y1 * y2 % _P
-    x = (x1 * y2 + x2 * y1) * pow(1 + t, -1, _P) % _P
-    y = (y1 * y2 + x1 * x2) * pow(1 - t, -1, _P) % _P
-    return x, y
+    if crypto_core_ed25519_is_valid_point(raw):
+        return None
+    return (
+        "it is no key pair's public key: not a point of Ed25519, or a point of small order, "
+        "under which a signature verifies without any private key"
+    )
 
 
 def payload(fields: Mapping[str, Any], repository: str) -> bytes:
