@@ -117,14 +117,17 @@ def look_at(text: str, fields: LookedAt | None, screened: bool = False) -> Any:
 
 def loads(text: str, decoder: json.JSONDecoder = STRICT) -> Any:
     """One JSON document, surrounded by nothing but whitespace."""
-    value, end = raw_decode(text, _skip_space(text, 0), decoder)
-    end = _skip_space(text, end)
+    value, end = raw_decode(text, skip_space(text, 0), decoder)
+    end = skip_space(text, end)
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
 
 
-def _skip_space(text: str, position: int) -> int:
+def skip_space(text: str, position: int) -> int:
+    """Past the white space JSON allows (space, tab, line feed, carriage return) from
+    ``position``: between values written back to back too, where ``str.isspace`` would also
+    pass form feeds, no-break spaces and the like, which no JSON writer puts there."""
     match = _SPACE.match(text, position)
     return match.end() if match else position
 

@@ -191,8 +191,7 @@ def _json_values(text: str, path: Path, what: str) -> list[Any]:
     values: list[Any] = []
     position = 0
     while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
+        position = jsonread.skip_space(text, position)
         if position == len(text):
             return values
         try:
@@ -231,9 +230,7 @@ def read_documents(path: Path, what: str) -> Documents:
     values: list[tuple[Any, int]] = []
     position, line = 0, 1
     while True:
-        start = position
-        while position < len(text) and text[position].isspace():
-            position += 1
+        start, position = position, jsonread.skip_space(text, position)
         line += text.count("\n", start, position)
         if text.startswith(")]}'", position):
             position = text.find("\n", position)

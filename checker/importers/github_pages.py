@@ -119,7 +119,7 @@ def linked_pages(text: str, path: Path, what: str) -> list[Page]:
     """The pages of ``gh api --include`` output (or of ``curl -i``, ``glab api --include``):
     each a status line, headers, a blank line and the body."""
     pages: list[Page] = []
-    position = _skip_space(text, 0)
+    position = jsonread.skip_space(text, 0)
     while position < len(text):
         number = len(pages) + 1
         status = STATUS_LINE.match(text, position)
@@ -139,7 +139,7 @@ def linked_pages(text: str, path: Path, what: str) -> list[Page]:
         head = text[status.end() : head_end]
         links, per_page, filters = _links(head)
         try:
-            body, position = jsonread.raw_decode(text, _skip_space(text, head_end))
+            body, position = jsonread.raw_decode(text, jsonread.skip_space(text, head_end))
         except ValueError as exc:
             raise InputError(
                 f"page {number}'s body is not JSON ({exc}); expected {what}", path=str(path)
@@ -147,7 +147,7 @@ def linked_pages(text: str, path: Path, what: str) -> list[Page]:
         refuse_api_error(body, path, what)
         expect(isinstance(body, list), path, f"page {number}'s body is not a JSON array of {what}")
         pages.append(Page(body, links, per_page, filters, _headers(head)))
-        position = _skip_space(text, position)
+        position = jsonread.skip_space(text, position)
     return pages
 
 
@@ -157,12 +157,6 @@ def _blank_line(text: str, start: int, path: Path, number: int) -> int:
     if found is None:
         raise InputError(f"page {number}'s headers have no end (a blank line)", path=str(path))
     return found.end()
-
-
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position].isspace():
-        position += 1
-    return position
 
 
 def _headers(head: str) -> dict[str, str]:
