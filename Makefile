@@ -95,10 +95,14 @@ $(ANSIBLE)/.runner: $(ANSIBLE)/.ready
 	$(ANSIBLE)/bin/python -m pip install --quiet '$(ANSIBLE_RUNNER)'
 	touch $@
 
+# One worker a core; a module's tests stay on one worker, so its fixtures are built once.
+# `make test PYTEST_JOBS=` runs them in this process alone.
+PYTEST_JOBS ?= -n auto --dist loadscope
+
 pytest: $(STAMP) $(SARIF_SCHEMA) $(OSCAL_SCHEMA) $(OPA_BINDINGS)/.unpacked $(ANSIBLE)/.runner
 	KNIGHTWATCH_SARIF_SCHEMA=$(SARIF_SCHEMA) KNIGHTWATCH_OSCAL_SCHEMA=$(OSCAL_SCHEMA) \
 	  KNIGHTWATCH_OPA_BINDINGS=$(OPA_BINDINGS) \
-	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest
+	  KNIGHTWATCH_ANSIBLE=$(ANSIBLE) $(BIN)/pytest $(PYTEST_JOBS)
 
 # Two large organisations' month (generated once into .bench/, then cached), timed per stage.
 bench: $(STAMP)
