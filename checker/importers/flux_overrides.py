@@ -3,13 +3,17 @@
 ``spec.valuesFrom`` and ``spec.postRenderers``. Flux renders the revision's files with them,
 so the cluster runs what the object says over what the commit holds.
 
-The object is read from the cluster, as listed: where it usually comes from git (a
-configuration repository Flux applies itself), that repository's commit is not the one judged,
-and ``kubectl patch`` or ``kubectl edit`` changes it in the cluster all the same (with its
-parent Kustomization suspended, Flux leaves the change in place). A ConfigMap or Secret that
+The object is read from the cluster, as listed: ``kubectl patch`` or ``kubectl edit`` changes
+it in the cluster all the same (with its parent Kustomization suspended, Flux leaves the
+change in place). A ConfigMap or Secret that
 ``postBuild.substituteFrom`` or ``valuesFrom`` names holds values no listing here shows. Flux
 keeps no copy of the spec per snapshot, so the object's spec as listed stands for every
 snapshot of its history, as it does for the health assessment (``spec.wait``).
+
+Where the commit deployed holds the object's own manifest (flux bootstrap's
+``clusters/<name>/``, an app's ``deploy/``), setting exactly what the object as listed sets,
+what it sets was reviewed with the commit: ``in_git`` then gives the snapshot back its own
+status. A ConfigMap or Secret it names is never so (its data in the cluster is not read).
 
 What git holds is not an override: a Kustomization's ``kustomization.yaml`` at the revision
 (``images:`` written there by Flux's image automation, which commits the tag), a HelmRelease's
@@ -23,8 +27,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from checker.importers.common import expect
-from checker.importers.gitops import FLUX_OVERRIDDEN, Sync
+from checker.evidence.git import GitHistory
+from checker.evidence.manifests import ManifestReader, Unreadable, canonical
+from checker.importers.common import dig, expect
+from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync
+from checker.vocabulary import short
 
 OVERRIDES: dict[str, tuple[tuple[str, ...], ...]] = {
     "Kustomization": (
@@ -96,7 +103,8 @@ def _named(key: str, value: Any) -> list[str]:
 
 def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
     """``syncs`` as the object's overrides leave them: each success ``failed``, naming them,
-    and every sync apart from any sync of the same commit without them (``Sync.overrides``)."""
+    and every sync apart from any sync of the same commit without them (``Sync.overrides``);
+    each keeps what it was before, for ``in_git``."""
     overrides = found(item, path)
     if not overrides:
         return syncs
@@ -106,11 +114,133 @@ def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
         f"{FLUX_OVERRIDDEN}: {kind} {name} sets {text}: what the cluster runs is not what the "
         "revision holds (the object as listed; Flux keeps no spec per snapshot)"
     )
-    return [
-        replace(sync, overrides=text)
-        if sync.status != "succeeded"
-        else replace(
-            sync, status="failed", reason=reason, overrides=text, applied_at=sync.finished_at
+    namespace = dig(item, "metadata", "namespace")
+    setting = SetInObject(
+        kind=kind,
+        name=name,
+        namespace=namespace if isinstance(namespace, str) else None,
+        fields=fields(kind, item),
+        references=tuple(_references(item)),
+        status="succeeded",
+        reason=None,
+        applied_at=None,
+    )
+    out = []
+    for sync in syncs:
+        before = replace(
+            setting, status=sync.status, reason=sync.reason, applied_at=sync.applied_at
         )
-        for sync in syncs
-    ]
+        sync = replace(sync, overrides=text, set_in_object=before)
+        if sync.status == "succeeded":
+            sync = replace(sync, status="failed", reason=reason, applied_at=sync.finished_at)
+        out.append(sync)
+    return out
+
+
+_SHAPE = "!not an object"
+"""A field's value where a manifest's spec, or an object on the way to it, is no object:
+never the canonical value of anything."""
+
+
+def fields(kind: str, document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Each of ``OVERRIDES`` of ``kind`` in ``document``, as its canonical value: ``null``
+    where unset or empty (as ``found`` reads it), ``_SHAPE`` where an object on the way is
+    not one, and a text that is no JSON where the value cannot be read as plain data."""
+    out = []
+    for keys in OVERRIDES.get(kind, ()):
+        value: Any = document.get("spec")
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else _SHAPE if value else None
+        if value in (None, "", [], {}):
+            value = None
+        try:
+            shown = _SHAPE if value is _SHAPE else canonical(value)
+        except Unreadable as exc:
+            shown = f"!{exc}"
+        out.append(("spec." + ".".join(keys), shown))
+    return tuple(out)
+
+
+def _references(item: dict[str, Any]) -> list[str]:
+    """The ConfigMaps and Secrets the object takes values or variables from."""
+    listed = []
+    for keys in (("valuesFrom",), ("postBuild", "substituteFrom")):
+        value = dig(item, "spec", *keys)
+        listed += value if isinstance(value, list) else [value] if value else []
+    return [_named("valuesFrom", [entry])[0] for entry in listed]
+
+
+GROUPS = {"Kustomization": "kustomize.toolkit.fluxcd.io", "HelmRelease": "helm.toolkit.fluxcd.io"}
+"""The API group of each kind: a ``kustomization.yaml`` of kustomize's own
+(``kustomize.config.k8s.io``) is no Flux Kustomization."""
+
+
+def in_git(
+    history: GitHistory, syncs: list[Sync], commits: dict[Sync, str]
+) -> tuple[list[Sync], dict[Sync, str]]:
+    """``syncs`` and their commits, each sync that ``applied`` failed for what its object
+    sets restored where the commit it deployed holds that object's manifest setting exactly
+    the same (its fields as data, not text), and else told why not."""
+    said: dict[tuple[SetInObject, str], str | None] = {}
+    out: list[Sync] = []
+    with ManifestReader(history) as reader:
+        for sync in syncs:
+            setting, commit = sync.set_in_object, commits[sync]
+            if setting is not None:
+                key = (replace(setting, status="succeeded", reason=None, applied_at=None), commit)
+                if key not in said:
+                    said[key] = _why_not(setting, commit, reader)
+                sync = _judged(sync, setting, said[key])
+            out.append(sync)
+    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
+
+
+def _judged(sync: Sync, setting: SetInObject, why: str | None) -> Sync:
+    """The sync as it was before its object's overrides where git holds them (``why`` None),
+    else with why not told after its reason."""
+    if why is None:
+        return replace(
+            sync,
+            status=setting.status,
+            reason=setting.reason,
+            applied_at=setting.applied_at,
+            overrides=None,
+            set_in_object=None,
+        )
+    if (sync.reason or "").startswith(FLUX_OVERRIDDEN):
+        return replace(sync, reason=f"{sync.reason}; {why}")
+    return sync
+
+
+def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str | None:
+    """Why the commit's tree does not show what the object sets, or None where it does."""
+    kind, name = setting.kind, setting.name
+    where = f"commit {short(commit)}"
+    if setting.references:
+        return (
+            f"{', '.join(setting.references)}: what a ConfigMap or Secret holds in the cluster "
+            "is in no listing read, whether git holds one of that name or not"
+        )
+    found = reader.find(commit, GROUPS[kind], kind, name, setting.namespace)
+    shown = f"{kind} {setting.namespace}/{name}" if setting.namespace else f"{kind} {name}"
+    if found.unreadable:
+        path, problem = found.unreadable[0]
+        return f"{path} in {where} names {shown} but cannot be read ({problem})"
+    if not found.manifests:
+        unplaced = (
+            f" ({found.unplaced[0]} holds one that names no metadata.namespace)"
+            if found.unplaced
+            else ""
+        )
+        return f"{where} holds no manifest of {shown}{unplaced}"
+    values = {path: fields(kind, document) for path, document in found.manifests}
+    if len(set(values.values())) > 1:
+        return (
+            f"{len(values)} manifests of {shown} in {where} set it differently "
+            f"({', '.join(sorted(values))})"
+        )
+    path, held = next(iter(values.items()))
+    differ = [f for (f, v), (_, w) in zip(setting.fields, held, strict=True) if v != w]
+    if differ:
+        return f"{path} in {where} sets {', '.join(differ)} otherwise"
+    return None

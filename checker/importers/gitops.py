@@ -50,6 +50,24 @@ that success only says the manifests were applied."""
 
 
 @dataclass(frozen=True)
+class SetInObject:
+    """What a Flux object sets over its revision (``flux_overrides``), and the sync as it was
+    before that made it ``failed``: restored where the commit deployed holds a manifest of the
+    object that sets exactly the same (``flux_overrides.in_git``)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    fields: tuple[tuple[str, str], ...]
+    """Each field of ``flux_overrides.OVERRIDES``, as its canonical value (``null`` unset)."""
+    references: tuple[str, ...]
+    """The ConfigMaps and Secrets ``valuesFrom`` or ``substituteFrom`` names (``kind/name``)."""
+    status: Status
+    reason: str | None
+    applied_at: str | None
+
+
+@dataclass(frozen=True)
 class Sync:
     """One cluster's sync of one revision."""
 
@@ -102,6 +120,8 @@ class Sync:
     Flux OCI artifact's ``originRevision``, set by whoever pushed it; a chart version's build
     metadata that Flux did not write): shown, as a phrase, when the revision is refused as
     naming no commit, never taken as the commit."""
+    set_in_object: SetInObject | None = None
+    """What a Flux object sets over the revision, to be looked for in the commit deployed."""
     claimed: str | None = None
     """The commit that claim names, where it names one (an OCI artifact's ``originRevision``,
     ``main@sha1:SHA``): never taken as the commit deployed, but a ``--revision-commit`` that

@@ -76,7 +76,8 @@ def test_an_image_a_kustomization_sets_is_no_deployment_of_the_commit(case: Case
     assert target["reason"] == (
         f"{FLUX_OVERRIDDEN}: Kustomization podinfo sets spec.images "
         "(podinfo=my-registry/podinfo:v1): what the cluster runs is not what the revision "
-        "holds (the object as listed; Flux keeps no spec per snapshot)"
+        "holds (the object as listed; Flux keeps no spec per snapshot); commit "
+        f"{case.v2[:12]} holds no manifest of Kustomization flux-system/podinfo"
     )
     code, report = _check(case)
     assert code == 1 and report["verdict"] == "fail"

@@ -1,0 +1,207 @@
+"""The Kubernetes manifests a commit's tree holds: every YAML or JSON document of one kind, name
+and namespace, read from git's objects with each commit, tree and blob hash-checked
+(``git_content.TreeIndex`` and ``BatchReader``), never from the working tree: a file git does
+not track (ignored, or never added), one on another branch or added by a later commit is not
+in the commit's tree.
+
+A document is read as data, twice: as YAML 1.1 reads it (PyYAML, go-yaml v2, which
+``kubectl`` uses) and as YAML 1.2's core schema does (go-yaml v3, which kustomize uses). A
+document the two read differently (``enabled: yes``, ``mode: 0755``) means one thing to one
+tool and another to the next, so it is given as unreadable, as is one with a key given twice,
+a value that JSON cannot hold (a ``!!binary`` or ``!!set``), or one nested or aliased beyond
+any manifest's size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import BatchReader, TreeIndex
+
+SUFFIXES = (".yaml", ".yml", ".json")
+"""The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s)."""
+MAX_NODES = 200_000
+"""More values than any manifest holds: a document of aliases that expand beyond it is
+refused rather than expanded."""
+MAX_DEPTH = 100
+
+
+class Unreadable(Exception):
+    """A document that is not plain data every YAML reader reads alike."""
+
+
+class _Loader11(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, a key given twice refused, a timestamp left as text."""
+
+
+class _Loader12(yaml.SafeLoader):
+    """YAML 1.2's core schema (booleans ``true``/``false``, decimal numbers), a key given
+    twice refused."""
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) or key in seen:
+            raise Unreadable(f"line {key_node.start_mark.line + 1}: a key given twice, or not text")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_Loader11.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader12.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("int", r"^[-+]?[0-9]+$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+        r"|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+):
+    _Loader12.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """An integer as YAML 1.2 reads it: decimal digits (``0755`` is 755, not octal)."""
+    return int(loader.construct_scalar(node))
+
+
+_Loader12.add_constructor("tag:yaml.org,2002:int", _decimal)
+for _loader in (_Loader11, _Loader12):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def canonical(value: Any) -> str:
+    """``value`` as JSON with sorted keys, a whole float as an integer (Kubernetes and Helm
+    hold every number as one JSON number), and nothing JSON cannot hold."""
+    budget = [MAX_NODES]
+    return json.dumps(_plain(value, 0, budget), sort_keys=True, separators=(",", ":"))
+
+
+def _plain(value: Any, depth: int, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise Unreadable("nested or aliased beyond any manifest's size")
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise Unreadable("a key that is not text")
+        return {k: _plain(v, depth + 1, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, depth + 1, budget) for v in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Unreadable("a number JSON cannot hold")
+        return int(value) if value.is_integer() else value
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise Unreadable(f"a value JSON cannot hold ({type(value).__name__})")
+
+
+def documents(data: bytes) -> list[Any]:
+    """The documents of a file, as every YAML reader reads them alike."""
+    try:
+        text = data.decode("utf-8")
+        read = [list(yaml.load_all(text, Loader)) for Loader in (_Loader11, _Loader12)]
+    except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)
+        raise Unreadable(f"line {mark.line + 1}: {problem}" if mark else str(problem)) from None
+    old, new = ([canonical(d) for d in docs] for docs in read)
+    if old != new:
+        raise Unreadable("YAML 1.1 and YAML 1.2 read a value of it differently (yes, 0755 ...)")
+    return read[1]
+
+
+@dataclass
+class Found:
+    """The documents of one kind, name and namespace in a commit's tree."""
+
+    manifests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(path, document) of each."""
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why) of each file naming the kind and name that could not be read."""
+    unplaced: list[str] = field(default_factory=list)
+    """The files holding a document of the kind and name without ``metadata.namespace``."""
+
+
+class ManifestReader:
+    """The manifests of commits' trees; trees and files read once each."""
+
+    def __init__(self, history: GitHistory) -> None:
+        self._index = TreeIndex(history)
+        self._reader = BatchReader(history)
+        self._files: dict[str, list[tuple[str, str]]] = {}
+        self._blobs: dict[tuple[str, tuple[bytes, ...]], bytes | None] = {}
+
+    def __enter__(self) -> ManifestReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._index.close()
+        self._reader.close()
+
+    def find(self, commit: str, group: str, kind: str, name: str, namespace: str | None) -> Found:
+        """The documents of ``group``'s ``kind`` named ``name`` in ``namespace`` that
+        ``commit``'s tree holds in ``SUFFIXES`` files."""
+        found = Found()
+        for path, data in self._mentioning(commit, (kind.encode(), name.encode())):
+            try:
+                docs = documents(data)
+            except Unreadable as exc:
+                found.unreadable.append((path, str(exc)))
+                continue
+            for doc in docs:
+                meta = doc.get("metadata") if isinstance(doc, dict) else None
+                version = doc.get("apiVersion") if isinstance(doc, dict) else None
+                if not isinstance(meta, dict) or not isinstance(version, str):
+                    continue
+                if doc.get("kind") != kind or not version.startswith(f"{group}/"):
+                    continue
+                if meta.get("name") != name:
+                    continue
+                if "namespace" not in meta and namespace is not None:
+                    found.unplaced.append(path)
+                elif meta.get("namespace") == namespace:
+                    found.manifests.append((path, doc))
+        return found
+
+    def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:
+        """Each ``SUFFIXES`` file of ``commit`` whose bytes hold every one of ``words``; of
+        the others nothing is kept (a tree's ``package-lock.json``)."""
+        files = self._tree_files(commit)
+        wanted = sorted({blob for _, blob in files if (blob, words) not in self._blobs})
+        for blob, _, data in self._reader.read(wanted):
+            self._blobs[blob, words] = data if all(w in data for w in words) else None
+        for path, blob in files:
+            held = self._blobs[blob, words]
+            if held is not None:
+                yield path, held
+
+    def _tree_files(self, commit: str) -> list[tuple[str, str]]:
+        if commit not in self._files:
+            files, stack = [], [("", self._index.root(commit))]
+            while stack:
+                prefix, tree = stack.pop()
+                for entry, sha, is_tree in self._index.entries(tree):
+                    if is_tree:
+                        stack.append((f"{prefix}{entry}/", sha))
+                    elif entry.lower().endswith(SUFFIXES):
+                        files.append((f"{prefix}{entry}", sha))
+            self._files[commit] = sorted(files)
+        return self._files[commit]

@@ -1,0 +1,305 @@
+"""A Flux HelmRelease or Kustomization that sets values, images or patches is no override where
+the commit it deployed holds its manifest setting exactly the same: in flux bootstrap's
+``clusters/<name>/`` or an app's ``deploy/``, the object's values were reviewed with the commit.
+Anything else stays ``failed``, naming why: a manifest on another branch, added later, not
+tracked, set otherwise, given twice differently, without a namespace, unreadable, or values
+from a ConfigMap. Real git repositories, the real engine, the recorded objects of
+tests/importers/fixtures/kubernetes/ with manifests as fluxcd/flux2-kustomize-helm-example
+writes them (see that directory's README)."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers.k8s_recordings import (
+    Reconciled,
+    Released,
+    helm_release,
+    kustomization,
+    write_list,
+)
+from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings
+
+FLUX_OVERRIDDEN = "Flux rendered it with overrides set in the object, not in git"
+VALUES = {"replicaCount": 2, "redis": {"tag": "8.6.2", "enabled": True}}
+"""The HelmRelease's ``spec.values`` as the cluster lists it (JSON, keys in any order)."""
+RELEASE = """\
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: podinfo
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: checkout
+  namespace: podinfo
+spec:
+  interval: 50m
+  chart:
+    spec:
+      chart: ./charts/checkout
+      reconcileStrategy: Revision
+      sourceRef:
+        kind: GitRepository
+        name: checkout
+  # Default values
+  values:
+    redis:
+      enabled: true
+      tag: 8.6.2
+    replicaCount: 2
+"""
+"""A Namespace and the HelmRelease in one file, laid out as flux2-kustomize-helm-example's
+``apps/base/podinfo/release.yaml`` (at commit 0adbf94404) is."""
+PATCHES = [
+    {
+        "patch": "- op: replace\n  path: /spec/acme/server\n"
+        "  value: https://acme-staging-v02.api.letsencrypt.org/directory\n",
+        "target": {"kind": "ClusterIssuer", "name": "letsencrypt"},
+    }
+]
+"""``spec.patches`` of flux2-kustomize-helm-example's ``infra-configs`` Kustomization, as
+the cluster lists it."""
+INFRASTRUCTURE = """\
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
+kind: Kustomization
+metadata:
+  name: infra-controllers
+  namespace: flux-system
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  wait: true
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
+kind: Kustomization
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  dependsOn:
+    - name: infra-controllers
+  interval: 1h
+  path: ./infrastructure/configs
+  prune: true
+  patches:
+    - patch: |
+        - op: replace
+          path: /spec/acme/server
+          value: https://acme-staging-v02.api.letsencrypt.org/directory
+      target:
+        kind: ClusterIssuer
+        name: letsencrypt
+"""
+"""flux2-kustomize-helm-example's ``clusters/staging/infrastructure.yaml`` (at commit
+96cbea6ffc), its second Kustomization named as the recorded one is."""
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09:00:00Z") -> str:
+    return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
+
+
+def _release(case: Case, commit: str, **spec: Any) -> dict[str, Any]:
+    """The one target of the import of a HelmRelease that deployed ``commit``'s chart, with
+    ``spec`` set in its object."""
+    release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                                 "2024-06-05T10:00:00Z")])  # fmt: skip
+    release["spec"].update(spec)
+    path = write_list(case.work / "helm.json", [release])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    assert record["commit"] == commit
+    (target,) = record["targets"]
+    return dict(target)
+
+
+def test_values_a_release_manifest_in_the_commit_sets_are_the_commits(case: Case) -> None:
+    """The HelmRelease's manifest is in the commit deployed, beside a Namespace in one file,
+    with the values the cluster lists (other order, YAML not JSON): no override."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+    report = case.check()
+    assert not [s for s in findings(report, "FLEET-001") if s.endswith(":eu-west-1")]
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ({**VALUES, "replicaCount": 3}, "deploy/release.yaml in commit {c} sets spec.values "),
+        ({**VALUES, "redis": {"tag": "8.6.2", "enabled": "true"}}, "sets spec.values "),
+        ({**VALUES, "image": {"tag": "hotfix"}}, "sets spec.values otherwise"),
+    ],
+)
+def test_values_other_than_the_manifests_are_an_override(
+    case: Case, values: dict[str, Any], said: str
+) -> None:
+    """A value the manifest does not hold, or holds otherwise (``"true"`` is not ``true``)."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    target = _release(case, commit, values=values)
+    assert target["status"] == "failed"
+    assert target["reason"].startswith(f"{FLUX_OVERRIDDEN}: HelmRelease checkout sets spec.values")
+    assert said.format(c=commit[:12]) in target["reason"]
+
+
+def _elsewhere(case: Case, where: str) -> str:
+    """A commit that does not hold the manifest, which is ``where``: on another branch, in
+    a later commit, or in the working tree only, untracked and ignored."""
+    if where == "branch":
+        case.repo.branch("values")
+        _commit(case, {"deploy/release.yaml": RELEASE})
+        case.repo.checkout("main")
+        return _commit(case, {"app": "3"}, "2024-06-05T09:30:00Z")
+    deployed = _commit(case, {"app": "3"})
+    if where == "later":
+        _commit(case, {"deploy/release.yaml": RELEASE}, "2024-06-05T09:30:00Z")
+    else:
+        _commit(case, {".gitignore": "deploy/\n"}, "2024-06-05T09:30:00Z")
+        (case.repo.path / "deploy").mkdir()
+        (case.repo.path / "deploy" / "release.yaml").write_text(RELEASE)
+    return deployed
+
+
+@pytest.mark.parametrize("where", ["branch", "later", "ignored"])
+def test_a_manifest_the_deployed_commit_does_not_hold_does_not_count(
+    case: Case, where: str
+) -> None:
+    deployed = _elsewhere(case, where)
+    target = _release(case, deployed, values=VALUES)
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; commit {deployed[:12]} holds no manifest of HelmRelease podinfo/checkout"
+    )
+
+
+SECOND = RELEASE.replace("replicaCount: 2", "replicaCount: 5").split("---\n")[2]
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        (
+            {"deploy/release.yaml": RELEASE, "deploy/production/values.yaml": SECOND},
+            "2 manifests of HelmRelease podinfo/checkout in commit {c} set it differently "
+            "(deploy/production/values.yaml, deploy/release.yaml)",
+        ),
+        (
+            {"deploy/release.yaml": RELEASE.replace("  namespace: podinfo\nspec", "spec")},
+            "commit {c} holds no manifest of HelmRelease podinfo/checkout (deploy/release.yaml "
+            "holds one that names no metadata.namespace)",
+        ),
+        (
+            {"deploy/release.yaml": RELEASE.replace("enabled: true", "enabled: yes")},
+            "deploy/release.yaml in commit {c} names HelmRelease podinfo/checkout but cannot be "
+            "read (YAML 1.1 and YAML 1.2 read a value of it differently (yes, 0755 ...))",
+        ),
+        (
+            {"deploy/release.yaml": RELEASE + "  values:\n    replicaCount: 2\n"},
+            "deploy/release.yaml in commit {c} names HelmRelease podinfo/checkout but cannot be "
+            "read (line 27: a key given twice, or not text)",
+        ),
+        (
+            {"deploy/release.yaml": RELEASE.replace("kind: GitRepository", "kind: {{ .Kind }}")},
+            "deploy/release.yaml in commit {c} names HelmRelease podinfo/checkout but cannot be "
+            "read (line 19: a key given twice, or not text)",
+        ),
+    ],
+)
+def test_manifests_that_do_not_show_the_values_do_not_count(
+    case: Case, files: dict[str, str | None], said: str
+) -> None:
+    """Two manifests of the object that disagree (an overlay's patch beside its base: what
+    kustomize merges of them is not read), one without a namespace (kustomize or kubectl may
+    put it anywhere), one whose meaning depends on the YAML reader, one that does not parse."""
+    commit = _commit(case, files)
+    target = _release(case, commit, values=VALUES)
+    assert target["status"] == "failed"
+    assert target["reason"].endswith("; " + said.format(c=commit[:12]))
+
+
+def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) -> None:
+    """The manifest names the same ConfigMap, and git holds one of that name: what the
+    cluster's holds, no listing shows."""
+    values_from = [{"kind": "ConfigMap", "name": "checkout-values"}]
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout-values\n"
+    release = RELEASE + "  valuesFrom:\n    - kind: ConfigMap\n      name: checkout-values\n"
+    commit = _commit(case, {"deploy/release.yaml": release, "deploy/values.yaml": config})
+    target = _release(case, commit, values=VALUES, valuesFrom=values_from)
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        "; ConfigMap/checkout-values: what a ConfigMap or Secret holds in the cluster is in no "
+        "listing read, whether git holds one of that name or not"
+    )
+
+
+def _kustomization(case: Case, commits: list[str], **spec: Any) -> dict[str, str]:
+    """Each snapshot's status, by commit, of the import of the recorded Kustomization that
+    applied ``commits`` in turn, with ``spec`` set in its object."""
+    snapshots = [
+        Reconciled(commit, f"2024-06-0{5 + n}T10:05:00Z", f"2024-06-0{5 + n}T11:04:00Z")
+        for n, commit in enumerate(commits)
+    ]
+    item = kustomization("podinfo", snapshots[::-1])
+    item["spec"].update(spec)
+    path = write_list(case.work / "kustomizations.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
+    assert result.code == 0, result.err
+    return {r["commit"]: r["targets"][0]["status"] for r in case.records("deploys.jsonl")}
+
+
+def test_patches_a_kustomization_manifest_in_the_commit_sets_are_the_commits(case: Case) -> None:
+    """flux2-kustomize-helm-example's ``infra-configs`` patches, in a file of two
+    Kustomizations: the commit that holds them deployed them; the commit before, which did
+    not, is no deployment of what the cluster ran (the object as listed stands for every
+    snapshot)."""
+    before = _commit(case, {"app": "3"})
+    held = _commit(case, {"clusters/staging/infrastructure.yaml": INFRASTRUCTURE},
+                   "2024-06-06T09:00:00Z")  # fmt: skip
+    assert _kustomization(case, [before, held], patches=PATCHES) == {
+        before: "failed",
+        held: "succeeded",
+    }
+
+
+def test_a_kustomize_kustomization_yaml_is_no_flux_kustomization(case: Case) -> None:
+    """kustomize's own ``kustomization.yaml`` (``kustomize.config.k8s.io``) is of kind
+    Kustomization too: images it sets are the overlay's, not the Flux object's."""
+    images = [{"name": "podinfo", "newName": "my-registry/podinfo", "newTag": "v1"}]
+    overlay = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n"
+        "  name: podinfo\n  namespace: flux-system\nimages:\n  - name: podinfo\n"
+        "    newName: my-registry/podinfo\n    newTag: v1\n"
+    )
+    commit = _commit(case, {"kustomization.yaml": overlay})
+    assert _kustomization(case, [commit], images=images) == {commit: "failed"}
+
+
+def test_a_manifest_rewritten_in_place_stops_the_import(case: Case) -> None:
+    """The commit's manifest sets 3 replicas; its blob overwritten in the object store to say
+    2, as the cluster lists: git would read the forged bytes unchecked. The import stops."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE.replace("Count: 2", "Count: 3")})
+    blob = case.repo.git("rev-parse", f"{commit}:deploy/release.yaml")
+    loose = case.repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob %d\0" % len(RELEASE) + RELEASE.encode()))
+    release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                                 "2024-06-05T10:00:00Z")])  # fmt: skip
+    release["spec"]["values"] = VALUES
+    path = write_list(case.work / "helm.json", [release])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 2, result.err
+    assert f"git object {blob} does not hash to its name" in result.err
+    assert "Traceback" not in result.err and not (case.evidence / "deploys.jsonl").exists()
