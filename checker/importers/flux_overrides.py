@@ -240,7 +240,9 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
             f"({', '.join(sorted(values))})"
         )
     path, held = next(iter(values.items()))
-    differ = [f for (f, v), (_, w) in zip(setting.fields, held, strict=True) if v != w]
+    # A value that could not be read as data (``!...``) equals nothing, its like included.
+    pairs = zip(setting.fields, held, strict=True)
+    differ = [f for (f, v), (_, w) in pairs if v != w or v.startswith("!")]
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"
     return None

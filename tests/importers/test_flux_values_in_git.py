@@ -9,11 +9,13 @@ writes them (see that directory's README)."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.importers.k8s_recordings import (
     Reconciled,
@@ -303,3 +305,10 @@ def test_a_manifest_rewritten_in_place_stops_the_import(case: Case) -> None:
     assert result.code == 2, result.err
     assert f"git object {blob} does not hash to its name" in result.err
     assert "Traceback" not in result.err and not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_a_json_manifest_holds_the_same_values(case: Case) -> None:
+    """``kubectl apply -f`` and kustomize take JSON too: the same data, another syntax."""
+    document = yaml.safe_load(RELEASE.split("---\n")[2])
+    commit = _commit(case, {"deploy/release.json": json.dumps(document, indent=2)})
+    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
