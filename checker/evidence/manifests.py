@@ -7,9 +7,10 @@ in the commit's tree.
 A document is read as data, twice: as YAML 1.1 reads it (PyYAML, go-yaml v2, which
 ``kubectl`` uses) and as YAML 1.2's core schema does (go-yaml v3, which kustomize uses). A
 document the two read differently (``enabled: yes``, ``mode: 0755``) means one thing to one
-tool and another to the next, so it is given as unreadable, as is one with a key given twice,
-a value that JSON cannot hold (a ``!!binary`` or ``!!set``), or one nested or aliased beyond
-any manifest's size.
+tool and another to the next, so it is told as unreadable where it is of the object looked
+for, as is one with a value that JSON cannot hold (a ``!!binary`` or ``!!set``), or one nested
+or aliased beyond any manifest's size; a file that does not parse, or gives a key twice, is
+unreadable whole.
 """
 
 from __future__ import annotations
@@ -113,19 +114,52 @@ def _plain(value: Any, depth: int, budget: list[int]) -> Any:
     raise Unreadable(f"a value JSON cannot hold ({type(value).__name__})")
 
 
-def documents(data: bytes) -> list[Any]:
-    """The documents of a file, as every YAML reader reads them alike."""
+@dataclass(frozen=True)
+class Document:
+    """One document of a file."""
+
+    data: Any
+    """As YAML 1.2 reads it."""
+    said: Any
+    """As YAML 1.1 reads it."""
+    problem: str | None
+    """Why it is not plain data every reader reads alike, or None."""
+
+    def names(self, group: str, kind: str, name: str) -> bool:
+        """Whether either reading is of ``group``'s ``kind`` named ``name``."""
+        return any(
+            isinstance(doc, dict)
+            and doc.get("kind") == kind
+            and isinstance(doc.get("apiVersion"), str)
+            and doc["apiVersion"].startswith(f"{group}/")
+            and isinstance(doc.get("metadata"), dict)
+            and doc["metadata"].get("name") == name
+            for doc in (self.data, self.said)
+        )
+
+
+def documents(data: bytes) -> list[Document]:
+    """The documents of a file, each with what keeps it from being read alike by every YAML
+    reader; a file that does not parse, or gives a key twice, is ``Unreadable`` whole."""
     try:
         text = data.decode("utf-8")
-        read = [list(yaml.load_all(text, Loader)) for Loader in (_Loader11, _Loader12)]
+        old, new = (list(yaml.load_all(text, Loader)) for Loader in (_Loader11, _Loader12))
     except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         problem = getattr(exc, "problem", None) or type(exc).__name__
         mark = getattr(exc, "problem_mark", None)
         raise Unreadable(f"line {mark.line + 1}: {problem}" if mark else str(problem)) from None
-    old, new = ([canonical(d) for d in docs] for docs in read)
-    if old != new:
-        raise Unreadable("YAML 1.1 and YAML 1.2 read a value of it differently (yes, 0755 ...)")
-    return read[1]
+    if len(old) != len(new):
+        raise Unreadable("YAML 1.1 and YAML 1.2 find different documents in it")
+    return [Document(b, a, _problem(a, b)) for a, b in zip(old, new, strict=True)]
+
+
+def _problem(old: Any, new: Any) -> str | None:
+    try:
+        if canonical(old) == canonical(new):
+            return None
+    except Unreadable as exc:
+        return str(exc)
+    return "YAML 1.1 and YAML 1.2 read a value of it differently (yes, 0755 ...)"
 
 
 @dataclass
@@ -167,18 +201,15 @@ class ManifestReader:
                 found.unreadable.append((path, str(exc)))
                 continue
             for doc in docs:
-                meta = doc.get("metadata") if isinstance(doc, dict) else None
-                version = doc.get("apiVersion") if isinstance(doc, dict) else None
-                if not isinstance(meta, dict) or not isinstance(version, str):
+                if not doc.names(group, kind, name):
                     continue
-                if doc.get("kind") != kind or not version.startswith(f"{group}/"):
-                    continue
-                if meta.get("name") != name:
-                    continue
-                if "namespace" not in meta and namespace is not None:
+                meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+                if doc.problem is not None or not isinstance(meta, dict):
+                    found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
+                elif "namespace" not in meta and namespace is not None:
                     found.unplaced.append(path)
                 elif meta.get("namespace") == namespace:
-                    found.manifests.append((path, doc))
+                    found.manifests.append((path, doc.data))
         return found
 
     def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:

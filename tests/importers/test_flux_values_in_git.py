@@ -138,6 +138,37 @@ def test_values_a_release_manifest_in_the_commit_sets_are_the_commits(case: Case
     assert not [s for s in findings(report, "FLEET-001") if s.endswith(":eu-west-1")]
 
 
+WORKFLOW = """\
+name: flux diff
+on: push
+jobs:
+  diff:
+    runs-on: ubuntu-latest
+    steps:
+      - run: flux diff kustomization apps  # the HelmRelease checkout among them
+"""
+"""A CI workflow naming the kind and the object: ``on`` is ``true`` to YAML 1.1, but this
+document is no manifest of the object, so how it reads does not matter."""
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {".github/workflows/diff.yaml": WORKFLOW},
+        {
+            "deploy/release.yaml": RELEASE.replace(
+                "  name: podinfo\n", "  name: podinfo\n  x: yes\n"
+            )
+        },
+    ],
+)
+def test_documents_that_are_not_the_objects_are_not_judged(
+    case: Case, files: dict[str, str | None]
+) -> None:
+    commit = _commit(case, {"deploy/release.yaml": RELEASE, **files})
+    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+
+
 @pytest.mark.parametrize(
     ("values", "said"),
     [
