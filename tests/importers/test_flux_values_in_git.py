@@ -343,3 +343,32 @@ def test_a_json_manifest_holds_the_same_values(case: Case) -> None:
     document = yaml.safe_load(RELEASE.split("---\n")[2])
     commit = _commit(case, {"deploy/release.json": json.dumps(document, indent=2)})
     assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("post_build", "status"),
+    [
+        ({"substitute": {"cluster_env": "prod", "replicas": "2"}}, "succeeded"),
+        ({"substitute": {"cluster_env": "prod", "replicas": "3"}}, "failed"),
+        (
+            {
+                "substitute": {"cluster_env": "prod", "replicas": "2"},
+                "substituteFrom": [{"kind": "ConfigMap", "name": "cluster-vars"}],
+            },
+            "failed",
+        ),
+    ],
+)
+def test_variables_a_kustomization_manifest_sets_are_the_commits(
+    case: Case, post_build: dict[str, Any], status: str
+) -> None:
+    """``postBuild.substitute`` as the manifest writes it; variables from a ConfigMap are never
+    the commit's, the manifest naming the same ConfigMap or not."""
+    manifest = INFRASTRUCTURE.split("---\n")[2].split("  patches:")[0] + (
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n      replicas: '2'\n"
+        "    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-vars\n"
+        if "substituteFrom" in post_build
+        else "  postBuild:\n    substitute:\n      cluster_env: prod\n      replicas: '2'\n"
+    )
+    commit = _commit(case, {"clusters/production/apps.yaml": manifest})
+    assert _kustomization(case, [commit], postBuild=post_build) == {commit: status}
