@@ -92,15 +92,16 @@ class Origin:
         self.repo.checkout("main")
         return self.commit(message, files)
 
-    def gate(self, candidate: str, stage: str = "merge") -> dict[str, Any]:
-        """The gate in a CI clone: the candidate checked out detached, main as origin/main."""
+    def gate(self, candidate: str, stage: str = "merge", *more: str | Path) -> dict[str, Any]:
+        """The gate in a CI clone: the candidate checked out detached, main as origin/main
+        (``more``: further options)."""
         ci = ScriptedRepo(self.root / f"ci-{candidate[:8]}-{stage}")
         ci.git("fetch", "--quiet", "--no-tags", str(self.repo.path),
                "+refs/heads/*:refs/remotes/origin/*")  # fmt: skip
         ci.git("checkout", "--quiet", "--detach", candidate)
         result = run_cli(
             "check", "--repo", ci.path, "--candidate", candidate, "--service", "web",
-            "--stage", stage, "--format", "json", "--as-of", "2024-03-28",
+            "--stage", stage, "--format", "json", "--as-of", "2024-03-28", *more,
         )  # fmt: skip
         assert result.code in (0, 1), result.err
         report: dict[str, Any] = json.loads(result.out)
@@ -274,3 +275,37 @@ def test_the_deploy_gate_judges_the_code_it_ships_with_its_own_registry(origin: 
     report = origin.gate(head, stage="deploy")
     assert not [key for key in found(report) if key[0].startswith("DEAD")]
     assert ("REVIEW-003", "candidate") in found(report)  # not on main
+
+
+@pytest.mark.parametrize("retired", ["flag", "code"])
+def test_whoever_changed_the_code_on_mains_side_cannot_waive_it(
+    origin: Origin, tmp_path: Path, retired: str
+) -> None:
+    """Lee changed shop.py (or legacy/x.py) on main, keeping the reference to old_checkout
+    (the retired code), and main retired it since; the pull request left the file alone, so
+    the merge takes Lee's version, and the merge gate's finding names it. Only the
+    candidate's history was followed to the writers of its files: Dana's, and Lee's waiver of
+    the finding was applied (exit 0). The merge holds main's history too."""
+    head = origin.pull_request({"other.py": "x = 1\n"})
+    if retired == "flag":
+        changed = {"shop.py": READS_BOTH + "go(2)\n"}
+        retiring = {"flags.yaml": registry("retired")}
+        subject = ("DEAD-001", "candidate:old_checkout")
+    else:
+        changed = {"legacy/x.py": "print('the old way, still')\n"}
+        retiring = {"flags.yaml": registry(retired=("legacy/x.py",))}
+        subject = ("DEAD-004", "candidate:legacy/x.py")
+    origin.repo.checkout("main")
+    origin.repo.commit(
+        "keep it", changed, author=LEAD, date="2024-03-20T00:00:00Z", trailers=REVIEWED
+    )
+    waiver = {"rule": subject[0], "subject": subject[1], "reason": "later",
+              "approved_by": "lee@example.com", "expires": "2024-04-30"}  # fmt: skip
+    origin.main("retire", {**retiring, "compliance/waivers.yaml": yaml.safe_dump([waiver])})
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("waiver_approvers: [lee@example.com, cro@example.com]\n")
+    report = origin.gate(head, "merge", "--config", platform)
+    assert [(f["rule"], f["subject"], f["waived"]) for f in report["findings"]] == [
+        (*subject, False)
+    ]
+    assert report["exit"] == 1

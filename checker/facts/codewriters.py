@@ -3,9 +3,10 @@ finding is not theirs to approve (``waivers.own_exception``).
 
 Only the findings a waiver of the evidence could cover are asked about, so a run without
 such waivers walks nothing more. For those, one ``git log`` over the deployed commits walks
-the history of every file the findings name (``GitHistory.changes_below``), and one walk of
+the history of every file the findings are about, however many (``GitHistory.changes_below``:
+past ``PATHSPECS_AT_MOST`` files, of every path, the files picked out here), and one walk of
 the loaded history keeps the commits each deployed commit holds (``GitHistory.reaching``;
-at a gate, whose history is not all loaded, one ``git rev-list`` a finding).
+at a gate, whose history is not all loaded, one ``git rev-list`` a finding and tip).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from checker.evidence.git_content import check_diffs
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.facts import review
+from checker.facts.deadcode import DeadCodeFacts
 from checker.facts.document import InputDocument
 from checker.report.model import Finding
 from checker.waivers import covers
@@ -36,17 +38,25 @@ def code_writers(
     waivers: Iterable[Waiver],
     document: InputDocument,
     identities: IdentityResolver,
+    code: tuple[DeadCodeFacts, tuple[str, str] | None],
 ) -> dict[Target, frozenset[str]]:
     """By (rule, subject) of each DEAD-001, DEAD-004 and DEAD-005 finding one of ``waivers``
     could cover, whoever authored, co-authored or committed a commit of the deployed commit's
-    history that changed a file the finding names (one holding the reference, or the retired
-    code, at the deployed commit): they wrote it there, or kept it as they changed the file.
-    Read as ``review.commit_writers`` reads a person (``.mailmap`` and identities.yaml)."""
-    wanted = dict(_targets(list(waivers), document))
+    history that changed a file the finding is about (every file holding the reference, or
+    the retired code, at the deployed commit, not only those its record lists: ``code``'s
+    ``CodeAtCommit.every_file``): they wrote it there, or kept it as they changed the file.
+    At a merge gate (``code``'s second part: the candidate, and the protected branch's tip it
+    would merge onto), the history is the merge's, the branch's too: a file the merge takes
+    from the branch's side was written there. Read as ``review.commit_writers`` reads a
+    person (``.mailmap`` and identities.yaml)."""
+    facts, merging = code
+    wanted = dict(_targets(list(waivers), document, facts))
     if not wanted:
         return {}
-    touched = _touched(history, wanted)
-    found = _in_history(history, {t: wanted[t][0] for t in wanted}, touched)
+    onto = {merging[0]: merging[1]} if merging is not None else {}
+    tips = {t: (sha, *([onto[sha]] if sha in onto else [])) for t, (sha, _) in wanted.items()}
+    touched = _touched(history, sorted({tip for both in tips.values() for tip in both}), wanted)
+    found = _in_history(history, tips, touched)
     writers = review.commit_writers(
         history, identities, set().union(*found.values()), committers=True
     )
@@ -57,36 +67,81 @@ def code_writers(
     }
 
 
+PATHSPECS_AT_MOST = 256
+"""Past this many paths, git walks the changes of every path and those below the paths are
+picked out here: git matches each pathspec against each path a commit changes, so a
+finding of thousands of files would cost thousands of walks; a set costs a look-up a folder."""
+
+
+def _changes(
+    history: GitHistory, tips: list[str], paths: list[str], added: bool = False
+) -> Iterator[tuple[str, str]]:
+    """Each (commit, path) of a change in the history of ``tips`` to one of ``paths`` or
+    below it (``GitHistory.changes_below``), in one walk however many paths there are."""
+    if len(paths) <= PATHSPECS_AT_MOST:
+        for commit, _, path in history.changes_below(tips, [], paths, added=added):
+            yield commit, path
+        return
+    every = {_fold(path) for path in paths}
+    for commit, _, path in history.changes_below(tips, [], "", added=added):
+        if any(folder in every for folder in _folders(path)):
+            yield commit, path
+
+
+def _fold(path: str) -> str:
+    """A path as git's ``:(icase)`` pathspec of it compares it: case folded, no ``/`` after."""
+    return path.casefold().rstrip("/")
+
+
+def _folders(path: str) -> Iterator[str]:
+    """``path`` case folded, and each folder it lies in (``a/b/c.py``: ``a``, ``a/b``, ...)."""
+    parts = path.casefold().split("/")
+    for n in range(1, len(parts) + 1):
+        yield "/".join(parts[:n])
+
+
 def _touched(
-    history: GitHistory, wanted: dict[Target, tuple[str, tuple[str, ...]]]
+    history: GitHistory, tips: list[str], wanted: dict[Target, tuple[str, tuple[str, ...]]]
 ) -> dict[Target, set[str]]:
-    """By target, the commits of its deployed commit's history or another's that changed one
-    of its files (under any path it had before a rename: ``_renamed_from``)."""
-    paths = sorted({path for _, held in wanted.values() for path in held})
-    tips = sorted({commit for commit, _ in wanted.values()})
+    """By target, the commits of the history of ``tips`` that changed one of its files (under
+    any path it had before a rename: ``_renamed_from``), in one walk for every target: each
+    path changed is looked up once, by the folders it lies in."""
+    helds = sorted({held for _, held in wanted.values()})  # targets naming the same files share
+    paths = sorted({path for held in helds for path in held})
     older = _renamed_from(history, tips, paths)
-    changed: dict[str, set[str]] = defaultdict(set)
-    for commit, _, path in history.changes_below(tips, [], [*paths, *sorted(older)]):
-        changed[commit].add(path.casefold())
-    by_paths: dict[tuple[str, ...], set[str]] = {}  # targets naming the same files share
-    for _, held in wanted.values():
-        every = (*held, *(old for old, root in older.items() if root in held))
-        if held not in by_paths:
-            by_paths[held] = {sha for sha, files in changed.items() if _any_under(files, every)}
-    return {target: by_paths[held] for target, (_, held) in wanted.items()}
+    holding: dict[str, set[int]] = defaultdict(set)  # by path folded, the helds naming it
+    for number, held in enumerate(helds):
+        for path in held:
+            holding[_fold(path)].add(number)
+    for old, roots in sorted(older.items()):
+        holding[_fold(old)] |= set().union(*(holding[_fold(root)] for root in roots))
+    changed: list[set[str]] = [set() for _ in helds]
+    for commit, path in _changes(history, tips, [*paths, *sorted(older)]):
+        for folder in _folders(path):
+            for number in holding.get(folder, ()):
+                changed[number].add(commit)
+    by_held = dict(zip(helds, changed, strict=True))
+    return {target: by_held[held] for target, (_, held) in wanted.items()}
 
 
 def _in_history(
-    history: GitHistory, commits: dict[Target, str], touched: dict[Target, set[str]]
+    history: GitHistory, tips: dict[Target, tuple[str, ...]], touched: dict[Target, set[str]]
 ) -> dict[Target, set[str]]:
-    """By target, those of its ``touched`` commits its deployed commit (``commits``) is or
-    descends from: in one walk of the loaded history (``GitHistory.reaching``), or, where it
-    was not all loaded (a gate's), asked of git, one ``rev-list`` a target."""
-    reached = history.reaching(set(commits.values()), set().union(*touched.values()))
+    """By target, those of its ``touched`` commits one of its ``tips`` (its deployed commit,
+    and at a merge gate the branch's tip) is or descends from: in one walk of the loaded
+    history (``GitHistory.reaching``), or, where it was not all loaded (a gate's), asked of
+    git, one ``rev-list`` a tip."""
+    every = {tip for both in tips.values() for tip in both}
+    reached = history.reaching(every, set().union(*touched.values()))
     if reached is not None:
-        return {target: reached[commits[target]] & shas for target, shas in touched.items()}
+        return {
+            target: set().union(*(reached[tip] for tip in tips[target])) & shas
+            for target, shas in touched.items()
+        }
     return {
-        target: history.in_history_of(shas, commits[target]) if shas else set()
+        target: set().union(*(history.in_history_of(shas, tip) for tip in tips[target]))
+        if shas
+        else set()
         for target, shas in touched.items()
     }
 
@@ -95,25 +150,27 @@ RENAME_ROUNDS = 16
 """How many renames back a path's history is followed (a rename of a rename ...)."""
 
 
-def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, str]:
+def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, set[str]]:
     """Each path a file of ``paths`` had before a rename git sees (``diff-tree -M``) in the
-    history of ``tips``, back through a chain of renames, with the path of ``paths`` it became:
-    a reference written in ``old.py`` is its writer's, though another renamed it ``app.py``.
-    Only the commits that added a file at one of the paths are asked about."""
-    older: dict[str, str] = {}
-    frontier = {path: path for path in paths}
+    history of ``tips``, back through a chain of renames, with the paths of ``paths`` it became
+    (one, or a file and the folder it lies in): a reference written in ``old.py`` is its
+    writer's, though another renamed it ``app.py``. Only the commits that added a file at one
+    of the paths are asked about."""
+    older: dict[str, set[str]] = {}
+    given = set(paths)
+    frontier = {path: {path} for path in paths}
     for _ in range(RENAME_ROUNDS):
         if not frontier:
             break
-        walk = history.changes_below(tips, [], sorted(frontier), added=True)
-        adding = sorted({commit for commit, _, _ in walk})
-        found: dict[str, str] = {}
+        adding = sorted({commit for commit, _ in _changes(history, tips, sorted(frontier), True)})
+        folded: dict[str, set[str]] = defaultdict(set)
+        for path, roots in frontier.items():
+            folded[_fold(path)] |= roots
+        found: dict[str, set[str]] = defaultdict(set)
         for old, new in _renames(history, adding):
-            root = next(
-                (r for p, r in frontier.items() if _any_under({new.casefold()}, (p,))), None
-            )
-            if root is not None and old not in older and old not in paths:
-                found[old] = root
+            roots = set().union(*(folded.get(folder, ()) for folder in _folders(new)))
+            if roots and old not in older and old not in given:
+                found[old] |= roots
         older.update(found)
         frontier = found
     return older
@@ -140,37 +197,30 @@ def _is_sha(token: str) -> bool:
     return len(token) in (40, 64) and all(c in "0123456789abcdef" for c in token)
 
 
-def _any_under(files: set[str], held: tuple[str, ...]) -> bool:
-    """Whether any of ``files`` (case folded) is one of ``held`` or below it, as git's
-    ``:(icase)`` pathspec of it reads it."""
-    for path in held:
-        own = path.casefold().rstrip("/")
-        if own in files or any(f.startswith(own + "/") for f in files):
-            return True
-    return False
-
-
 def _targets(
-    waivers: list[Waiver], document: InputDocument
+    waivers: list[Waiver], document: InputDocument, facts: DeadCodeFacts
 ) -> Iterator[tuple[Target, tuple[str, tuple[str, ...]]]]:
     """Each finding of DEAD-001, DEAD-004 or DEAD-005 the document could give that one of
-    ``waivers`` covers, with its deployed commit and the paths it names."""
+    ``waivers`` covers, with its deployed commit and the paths it is about: every file, where
+    its record lists the first ten (``CodeAtCommit.every_file``)."""
     rules = {w.rule for w in waivers}
     if not rules & {*REFERENCE_RULES, RETIRED_CODE_RULE}:
         return
     sets = document["reference_sets"]
     for deployment in document["deployments"]:
         commit, id_ = deployment["commit"], deployment["id"]
+        every = (facts.at_deployment.get(id_) or facts.at_commit[commit]).every_file
         for name, reference in sorted(sets.get(deployment["reference_set"], {}).items()):
+            files = every.get(("flag", name), tuple(reference["files"]))
             for rule in REFERENCE_RULES:
                 if _waived(waivers, rule, (id_, name), name):
-                    yield (rule, f"{id_}:{name}"), (commit, tuple(reference["files"]))
+                    yield (rule, f"{id_}:{name}"), (commit, files)
         for entry in deployment["retired_code"]:
-            if entry["count"] > 0 and _waived(
-                waivers, RETIRED_CODE_RULE, (id_, entry["path"]), entry["path"]
-            ):
-                held = (*entry["files"], *([entry["path"]] if _literal(entry["path"]) else []))
-                yield (RETIRED_CODE_RULE, f"{id_}:{entry['path']}"), (commit, held)
+            path = entry["path"]
+            if entry["count"] > 0 and _waived(waivers, RETIRED_CODE_RULE, (id_, path), path):
+                files = every.get(("retired", path), tuple(entry["files"]))
+                held = (*files, *([path] if _literal(path) else []))
+                yield (RETIRED_CODE_RULE, f"{id_}:{path}"), (commit, held)
 
 
 def _literal(path: str) -> bool:

@@ -217,7 +217,9 @@ def collect_facts(
         coauthors=coauthors,
         identities=identities,
         registry_writers=_registry_writers(history, code, identities),
-        code_writers=code_writers(history, evidence.waivers, document, identities),
+        code_writers=code_writers(
+            history, evidence.waivers, document, identities, (code, _merging(params, revisions))
+        ),
     )
 
 

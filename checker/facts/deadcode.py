@@ -226,6 +226,11 @@ class CodeAtCommit:
     unpacked_in_part: dict[str, Reference] = field(default_factory=dict)
     """By reason (``archives.REASONS``), the compressed files searched for references that
     could not be unpacked whole: what they hold was searched only in part, as the report says."""
+    every_file: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """Every file of a reference (``("flag", NAME)``) or of a retired code entry
+    (``("retired", PATH)``) whose record lists only the first ``MAX_LISTED``: not part of the
+    input document, which lists the files for messages, but who wrote each of them is asked
+    (``codewriters``)."""
 
 
 @dataclass(frozen=True)
@@ -653,17 +658,22 @@ def code_at(
     parsed, retired = registries
     view = parsed.merged.get(blob or "")
     kept = view.keeps(trees, wanted.get) if view is not None else None
-    found = references_for(trees, sha, path, wanted, excluded, shared, kept)
+    found, every = references_for(trees, sha, path, wanted, excluded, shared, kept)
     pointers = found.pop(LFS_POINTER, None)
     encrypted = found.pop(GIT_CRYPT, None)
     in_part = {r: found.pop(m) for r, m in UNPACKED_IN_PART.items() if m in found}
+    retired_code, every_retired = retired.code_at(trees, sha, parsed.parsed.get(blob or ""))
     return CodeAtCommit(
         registry=blob or "none",
         references=found,
-        retired_code=retired.code_at(trees, sha, parsed.parsed.get(blob or "")),
+        retired_code=retired_code,
         lfs_pointers=pointers,
         encrypted=encrypted,
         unpacked_in_part=in_part,
+        every_file={
+            **{("flag", name): files for name, files in every.items() if name in found},
+            **{("retired", entry): files for entry, files in every_retired.items()},
+        },
     )
 
 
@@ -989,10 +999,11 @@ def references_for(
     excluded: list[Callable[[str], bool]],
     shared: SharedReferences,
     kept: Callable[[str, str], bool] | None = None,
-) -> dict[str, Reference]:
+) -> tuple[dict[str, Reference], dict[str, tuple[str, ...]]]:
     """The files of ``sha`` that name each wanted flag, under any of its spellings, but for
     the registry itself and the ``reference_exclude`` globs: at most ten listed, all counted;
-    and, with ``kept``, only the files it keeps of each flag (``Merged.keeps``)."""
+    and, with ``kept``, only the files it keeps of each flag (``Merged.keeps``). With them,
+    every file of each flag that names more than ``MAX_LISTED``."""
     spelled: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for word, found in trees.references(sha).items():
         named = wanted.get(word)
@@ -1003,7 +1014,19 @@ def references_for(
             own = files if kept is None else [f for f in files if kept(name, f)]
             if own:
                 spelled[name][word] = own
-    return {name: _reference(shared, name, found) for name, found in spelled.items()}
+    references = {name: _reference(shared, name, found) for name, found in spelled.items()}
+    return references, _every_file(spelled)
+
+
+def _every_file(spelled: Mapping[str, dict[str, list[str]]]) -> dict[str, tuple[str, ...]]:
+    """By flag, every file holding one of its spellings (``spelled``), where there are more
+    than a record lists (``MAX_LISTED``)."""
+    every = {}
+    for name, found in spelled.items():
+        files = sorted({file for held in found.values() for file in held})
+        if len(files) > MAX_LISTED:
+            every[name] = tuple(files)
+    return every
 
 
 def _reference(shared: SharedReferences, name: str, found: dict[str, list[str]]) -> Reference:

@@ -181,16 +181,18 @@ class RetiredCodeHistory:
 
     def code_at(
         self, trees: TreeIndex, sha: str, registry: FlagRegistry | None
-    ) -> list[RetiredCode]:
+    ) -> tuple[list[RetiredCode], dict[str, tuple[str, ...]]]:
         """Each ``retired_code`` entry of the commit's registry (``registry``), with the files it
         still matches; then each path an earlier version in the commit's history listed and
         ``registry`` does not, where it still matches files, naming that version's commit.
-        Files holding the retired code's content at another path count as matches."""
+        Files holding the retired code's content at another path count as matches. With them,
+        by path, every file of an entry that matches more than the record lists
+        (``MAX_LISTED``): the files a waiver's approver may have written."""
         entries = registry.retired_code if registry is not None else []
-        out = []
+        found: list[tuple[list[str], list[str], tuple[str, str], str | None]] = []
         for entry in entries:
             matches, moved = self._files(trees, sha, entry.path)
-            out.append(_retired(matches, moved, (entry.path, entry.reason), None))
+            found.append((matches, moved, (entry.path, entry.reason), None))
         current = {entry.path for entry in entries}
         for path in sorted(self._listed.keys() - current):
             matches, moved = self._files(trees, sha, path)
@@ -198,8 +200,13 @@ class RetiredCodeHistory:
                 continue
             listing = self._listing_in_history(path, sha)
             if listing is not None:
-                out.append(_retired(matches, moved, (path, listing.reason), listing.commit))
-        return out
+                found.append((matches, moved, (path, listing.reason), listing.commit))
+        every = {
+            entry[0]: tuple(files)
+            for matches, moved, entry, _ in found
+            if len(files := sorted(set(matches) | set(moved))) > MAX_LISTED
+        }
+        return [_retired(*one) for one in found], every
 
     def _files(self, trees: TreeIndex, sha: str, path: str) -> tuple[list[str], list[str]]:
         """The files of ``sha`` ``path`` covers, and those holding its content elsewhere

@@ -8,11 +8,13 @@ check passed (exit 0, the finding waived)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.git import GitHistory
+from checker.facts import codewriters
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 from tests.facts.test_deadcode import flag, registry
 
@@ -102,9 +104,13 @@ def test_a_reference_written_before_the_deployed_range_still_names_its_writer(
     assert said["D2:power_peg"][0] is False
 
 
-def test_the_writer_of_a_reference_in_a_file_renamed_since_is_barred(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pathspecs", [codewriters.PATHSPECS_AT_MOST, 0], ids=["few", "many"])
+def test_the_writer_of_a_reference_in_a_file_renamed_since_is_barred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pathspecs: int
+) -> None:
     """Lee wrote the reference in old.py; Dana renamed it twice, to mid.py and then main.py.
     The history of main.py alone shows only Dana's renames."""
+    monkeypatch.setattr(codewriters, "PATHSPECS_AT_MOST", pathspecs)
     repo = _repo(tmp_path)
     _commit(repo, 2, {"old.py": "a = 1\nb = 2\nc = 3\nif power_peg:\n    go()\n"}, author=LEAD)
     repo.move("old.py", "mid.py", author=DEV, date="2024-01-03T00:00:00Z", message="move")
@@ -198,3 +204,58 @@ def test_one_walk_of_the_loaded_history_answers_as_git_does(tmp_path: Path) -> N
         assert shas[2] not in reached[shas[-1]] and shas[1] in reached[shas[-1]]
     finally:
         history.close()
+
+
+@pytest.mark.parametrize("pathspecs", [codewriters.PATHSPECS_AT_MOST, 0], ids=["few", "many"])
+def test_the_writer_of_a_reference_past_the_tenth_file_is_barred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pathspecs: int
+) -> None:
+    """Dana wrote the references in a01.py to a10.py, Lee the one in z.py: the finding lists
+    ten files, and Lee's reference lies in the eleventh. Before, only the listed files were
+    followed to their writers: Lee's waiver of the finding was applied and the check passed
+    (exit 0). Past ``PATHSPECS_AT_MOST`` files (here, any), git walks every path's changes and
+    the files are picked out of them, as they are below."""
+    monkeypatch.setattr(codewriters, "PATHSPECS_AT_MOST", pathspecs)
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {f"a{n:02}.py": "if power_peg:\n    go()\n" for n in range(1, 11)})
+    sha = _commit(repo, 3, {"z.py": "power_peg = 1\n"}, author=LEAD)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    said = _said(result)
+    assert "z.py" not in said["D1:power_peg"][1]  # the message lists ten of eleven
+    assert said["D1:power_peg"][0] is False
+    assert result.code == 1
+
+
+def test_the_writer_of_retired_code_past_the_tenth_file_is_barred(tmp_path: Path) -> None:
+    """As for references, the eleventh file a retired glob covers: Lee's waiver of DEAD-004."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    legacy = [{"path": "legacy/*.py", "reason": "retired", "retired_at": "2024-01-01"}]
+    files = {f"legacy/a{n:02}.py": f"old({n})\n" for n in range(1, 11)}
+    _commit(repo, 1, {"flags.yaml": registry(POWER_PEG, retired_code=legacy), **files})
+    sha = _commit(repo, 2, {"legacy/z.py": "old(11)\n"}, author=LEAD)
+    lee = {"rule": "DEAD-004", "subject": "D1:legacy/*.py", "approved_by": "lee@example.com"}
+    said = _said(_check(tmp_path, repo, [sha], lee))
+    assert said["D1:legacy/*.py"][0] is False
+
+
+def test_the_files_of_a_large_finding_are_walked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reference in 300 files is followed to every writer in one walk of the history of
+    every path, not 300 pathspecs (git matches each against each path a commit changes):
+    Lee's reference in the last file still bars Lee."""
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {f"m/f{n:03}.py": "power_peg()\n" for n in range(300)})
+    sha = _commit(repo, 3, {"m/f299.py": "power_peg(1)\n"}, author=LEAD)
+    walks: list[object] = []
+    walk = GitHistory.changes_below
+
+    def counted(self: GitHistory, *args: Any, **kwargs: Any) -> Any:
+        walks.append(args[2])
+        return walk(self, *args, **kwargs)
+
+    monkeypatch.setattr(GitHistory, "changes_below", counted)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
+    assert all(under == "" for under in walks) and len(walks) == 2  # changes, and additions
