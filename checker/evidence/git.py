@@ -792,6 +792,7 @@ class GitHistory:
         stops: Sequence[str],
         under: str | Sequence[str],
         added: bool = False,
+        merges: bool = False,
     ) -> Generator[tuple[str, str, str], None, None]:
         """Each (commit, tip, path) a walk of the history of ``tips``, but not of ``stops``,
         shows a commit changing below ``under`` (a path: that file, or all below that folder,
@@ -799,7 +800,9 @@ class GitHistory:
         history holds that commit (``--source``): so every path any tree of that history
         held, where it was added or deleted. Every line of history is walked
         (``--full-history``), a rename is both of its paths (``--no-renames``); a merge shows
-        none (its side's commits do). Close the generator to stop early: git is stopped too.
+        none (its side's commits do), but ``merges`` shows each path a merge holds unlike every
+        parent (``-c``): what its resolution wrote, no side's commit did. Close the generator
+        to stop early: git is stopped too.
 
         ``under`` is given git as a literal path, the only pathspec magic ``icase``: that
         needs ``GIT_LITERAL_PATHSPECS`` off for this walk, and ``:(literal)`` keeps the path
@@ -808,23 +811,15 @@ class GitHistory:
         self.check_commits(tips)
         paths = [under] if isinstance(under, str) else list(under)
         args = ["log", "--stdin", "--full-history", "--no-renames", "--name-only", "-z"]
-        args += ["--source", "--format=%x00%H %S", *(["--diff-filter=A"] if added else [])]
+        header = "--format=%x00%H %S %P" if merges else "--format=%x00%H %S"
+        args += ["--source", header, *(["--diff-filter=A"] if added else [])]
+        args += ["-c"] if merges else []
         args += ["--", *(f":(literal,icase){p}" for p in paths)] if all(paths) else []
         request = [*sorted(set(tips)), *(f"^{stop}" for stop in sorted(set(stops)))]
         env = {"GIT_LITERAL_PATHSPECS": "0"}
-        commit, tip, header, first = "", "", False, False
         walk = git_records(self._repo.git, args, request, self.root, env=env)
         with contextlib.closing(walk) as records:
-            for field in records:
-                if not field:  # a path is never empty: a commit's header follows
-                    header = True
-                elif header:
-                    commit, _, tip = field.decode("ascii", errors="replace").partition(" ")
-                    header, first = False, True
-                else:  # a commit's first path follows a newline
-                    path = field[1:] if first and field.startswith(b"\n") else field
-                    first = False
-                    yield commit, tip, path.decode("utf-8", errors="surrogateescape")
+            yield from _changed_paths(records, merges)
 
     def ancestors(self, tip: str) -> set[str]:
         """``tip`` and every commit reachable from it."""
@@ -1069,3 +1064,26 @@ def _form(name: str) -> str:
     if name.upper() in ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD"):
         return f"is {name}"
     return "is a ref (a branch or tag)"
+
+
+def _changed_paths(
+    records: Iterable[bytes], merges: bool
+) -> Generator[tuple[str, str, str], None, None]:
+    """Each (commit, tip, path) of ``GitHistory.changes_below``'s ``git log -z`` fields: each
+    commit's header (``SHA TIP``, and with ``merges`` its parents) after an empty field, its
+    first path after a newline; with ``merges``, a merge's paths (``-c``) after an empty
+    field instead, which only a merge's header is followed by there."""
+    commit, tip, header, first, merge = "", "", False, False, False
+    for field in records:
+        if not field and merge:  # the paths ``-c`` shows of a merge follow
+            merge, first = False, False
+        elif not field:  # a path is never empty: a commit's header follows
+            header = True
+        elif header:
+            commit, tip, *parents = field.decode("ascii", errors="replace").split(" ")
+            header, first = False, True
+            merge = merges and len([p for p in parents if p]) > 1
+        else:  # a commit's first path follows a newline
+            path = field[1:] if first and field.startswith(b"\n") else field
+            first = merge = False
+            yield commit, tip, path.decode("utf-8", errors="surrogateescape")

@@ -77,13 +77,16 @@ def _changes(
     history: GitHistory, tips: list[str], paths: list[str], added: bool = False
 ) -> Iterator[tuple[str, str]]:
     """Each (commit, path) of a change in the history of ``tips`` to one of ``paths`` or
-    below it (``GitHistory.changes_below``), in one walk however many paths there are."""
+    below it (``GitHistory.changes_below``), in one walk however many paths there are; a
+    merge's where it holds the path unlike every parent (its resolution wrote it), but for
+    ``added``, which looks for the commits that renamed a file there."""
+    merges = not added
     if len(paths) <= PATHSPECS_AT_MOST:
-        for commit, _, path in history.changes_below(tips, [], paths, added=added):
+        for commit, _, path in history.changes_below(tips, [], paths, added, merges):
             yield commit, path
         return
     every = {_fold(path) for path in paths}
-    for commit, _, path in history.changes_below(tips, [], "", added=added):
+    for commit, _, path in history.changes_below(tips, [], "", added, merges):
         if any(folder in every for folder in _folders(path)):
             yield commit, path
 

@@ -167,6 +167,38 @@ def test_whoever_kept_retired_code_or_an_unregistered_flag_cannot_waive_it(
     assert said["D1:legacy/"][0] is True and said["D1:turbo"][0] is True
 
 
+@pytest.mark.parametrize("pathspecs", [codewriters.PATHSPECS_AT_MOST, 0], ids=["few", "many"])
+def test_whoever_wrote_the_reference_in_a_merge_cannot_waive_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pathspecs: int
+) -> None:
+    """Lee merged a side branch and, resolving the merge, wrote the reference into app.py:
+    the merge holds app.py unlike either parent, and no commit of either side wrote it. A
+    merge's changes were not read (git's log shows none without ``-c``): Lee's waiver of the
+    finding was applied, and the check passed (exit 0). A merge that brings a side's change
+    as it is bars only that side's writers: Dana's here, and Lee's waiver of a later finding
+    of theirs still applies."""
+    monkeypatch.setattr(codewriters, "PATHSPECS_AT_MOST", pathspecs)
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {"app.py": "go()\n# a\n"})
+    repo.branch("side")
+    _commit(repo, 3, {"lib.py": "power_peg = 2\n"})
+    repo.checkout("main")
+    _commit(repo, 4, {"other.py": "y\n"})
+    repo.git("merge", "--quiet", "--no-ff", "--no-commit", "side")
+    (repo.path / "app.py").write_text("if power_peg:\n    go()\n# a\n")
+    repo.git("add", "app.py")
+    message = f"merge side\n\n{BY_DEV[0]}"
+    repo.git("commit", "--quiet", "-m", message, author=LEAD, date="2024-01-05T00:00:00Z")
+    sha = repo.git("rev-parse", "HEAD")
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
+    repo.git("checkout", "--quiet", "-B", "clean", f"{sha}^1")
+    clean = repo.merge("side", "merge", author=LEAD, date="2024-01-06T00:00:00Z")
+    assert _said(_check(tmp_path, repo, [clean], lee))["D1:power_peg"][0] is True
+
+
 def test_changes_to_other_files_or_off_the_deployed_history_bar_no_one(tmp_path: Path) -> None:
     """Lee changed lib.py, which names no flag, and app.py on a branch never deployed: the
     reference D1 ships is Dana's alone, and Lee's waiver of it applies."""
