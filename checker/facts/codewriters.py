@@ -149,22 +149,18 @@ def _in_history(
     }
 
 
-RENAME_ROUNDS = 16
-"""How many renames back a path's history is followed (a rename of a rename ...)."""
-
-
 def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, set[str]]:
     """Each path a file of ``paths`` had before a rename git sees (``diff-tree -M``) in the
     history of ``tips``, back through a chain of renames, with the paths of ``paths`` it became
     (one, or a file and the folder it lies in): a reference written in ``old.py`` is its
     writer's, though another renamed it ``app.py``. Only the commits that added a file at one
-    of the paths are asked about."""
+    of the paths are asked about, a walk a rename back; every rename of the chain is followed,
+    however long (each walk asks about paths not asked about before, so the walks end): a
+    chain cut short let the writer of the reference behind its seventeenth rename waive it."""
     older: dict[str, set[str]] = {}
     given = set(paths)
     frontier = {path: {path} for path in paths}
-    for _ in range(RENAME_ROUNDS):
-        if not frontier:
-            break
+    while frontier:
         adding = sorted({commit for commit, _ in _changes(history, tips, sorted(frontier), True)})
         folded: dict[str, set[str]] = defaultdict(set)
         for path, roots in frontier.items():

@@ -121,6 +121,25 @@ def test_the_writer_of_a_reference_in_a_file_renamed_since_is_barred(
     assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
 
 
+def test_every_rename_of_a_long_chain_is_followed(tmp_path: Path) -> None:
+    """Lee wrote the reference in p00.py; Dana renamed it seventeen times, to p17.py. The
+    renames were followed sixteen back, and Lee's waiver of the finding was applied (exit 0)."""
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {"p00.py": "a = 1\nb = 2\nc = 3\nif power_peg:\n    go()\n"}, author=LEAD)
+    for n in range(1, 18):
+        when = f"2024-01-03T00:{n:02}:00Z"
+        repo.move(f"p{n - 1:02}.py", f"p{n:02}.py", author=DEV, date=when, message=f"move {n}")
+    sha = _commit(repo, 4, {"lib.py": "x = 4\n"})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"] == (
+        False,
+        "Deployment D1 shipped code that still references retired flag power_peg in 1 file: "
+        "p17.py.",
+    )
+    assert result.code == 1
+
+
 @pytest.mark.parametrize(
     "extra",
     [
