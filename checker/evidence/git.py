@@ -801,8 +801,9 @@ class GitHistory:
         held, where it was added or deleted. Every line of history is walked
         (``--full-history``), a rename is both of its paths (``--no-renames``); a merge shows
         none (its side's commits do), but ``merges`` shows each path a merge holds unlike every
-        parent (``-c``): what its resolution wrote, no side's commit did. Close the generator
-        to stop early: git is stopped too.
+        parent (``-c``): a file no side's commit holds as the merge does (both sides' changes
+        joined, or what its resolution wrote). Close the generator to stop early: git is
+        stopped too.
 
         ``under`` is given git as a literal path, the only pathspec magic ``icase``: that
         needs ``GIT_LITERAL_PATHSPECS`` off for this walk, and ``:(literal)`` keeps the path

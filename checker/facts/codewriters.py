@@ -78,7 +78,8 @@ def _changes(
 ) -> Iterator[tuple[str, str]]:
     """Each (commit, path) of a change in the history of ``tips`` to one of ``paths`` or
     below it (``GitHistory.changes_below``), in one walk however many paths there are; a
-    merge's where it holds the path unlike every parent (its resolution wrote it), but for
+    merge's where it holds the path unlike every parent (it joined both sides' changes, or its
+    resolution wrote it), but for
     ``added``, which looks for the commits that renamed a file there."""
     merges = not added
     if len(paths) <= PATHSPECS_AT_MOST:

@@ -195,7 +195,8 @@ def test_whoever_wrote_the_reference_in_a_merge_cannot_waive_it(
     merge's changes were not read (git's log shows none without ``-c``): Lee's waiver of the
     finding was applied, and the check passed (exit 0). A merge that brings a side's change
     as it is bars only that side's writers: Dana's here, and Lee's waiver of a later finding
-    of theirs still applies."""
+    of theirs still applies. (A merge joining both sides' changes to one file holds it unlike
+    either parent too, and counts as a commit changing it.)"""
     monkeypatch.setattr(codewriters, "PATHSPECS_AT_MOST", pathspecs)
     repo = _repo(tmp_path)
     _commit(repo, 2, {"app.py": "go()\n# a\n"})
