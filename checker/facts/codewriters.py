@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from checker.evidence import git_content
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_diffs
 from checker.evidence.identities import IdentityResolver
@@ -21,6 +22,7 @@ from checker.evidence.models import Waiver
 from checker.facts import review
 from checker.facts.deadcode import DeadCodeFacts
 from checker.facts.document import InputDocument
+from checker.facts.misspelt import literal_folder
 from checker.report.model import Finding
 from checker.waivers import covers
 
@@ -31,6 +33,9 @@ RETIRED_CODE_RULE = "DEAD-004"
 
 Target = tuple[str, str]
 """A finding a waiver could cover, by (rule, subject)."""
+Held = tuple[tuple[str, ...], tuple[str, ...]]
+"""What a finding is about: its files (and folders), as paths; and the ``retired_code`` globs
+whose every file, wherever it lies in the history, counts."""
 
 
 def code_writers(
@@ -82,11 +87,11 @@ def _changes(
     resolution wrote it), but for
     ``added``, which looks for the commits that renamed a file there."""
     merges = not added
-    if len(paths) <= PATHSPECS_AT_MOST:
+    every = {_fold(path) for path in paths}
+    if len(paths) <= PATHSPECS_AT_MOST or "" in every:  # "": every path
         for commit, _, path in history.changes_below(tips, [], paths, added, merges):
             yield commit, path
         return
-    every = {_fold(path) for path in paths}
     for commit, _, path in history.changes_below(tips, [], "", added, merges):
         if any(folder in every for folder in _folders(path)):
             yield commit, path
@@ -105,27 +110,48 @@ def _folders(path: str) -> Iterator[str]:
 
 
 def _touched(
-    history: GitHistory, tips: list[str], wanted: dict[Target, tuple[str, tuple[str, ...]]]
+    history: GitHistory, tips: list[str], wanted: dict[Target, tuple[str, Held]]
 ) -> dict[Target, set[str]]:
     """By target, the commits of the history of ``tips`` that changed one of its files (under
-    any path it had before a rename: ``_renamed_from``), in one walk for every target: each
-    path changed is looked up once, by the folders it lies in."""
+    any path it had before a rename: ``_renamed_from``) or a file one of its globs covers, in
+    one walk for every target: each path changed is looked up once (``_Holding``)."""
     helds = sorted({held for _, held in wanted.values()})  # targets naming the same files share
-    paths = sorted({path for held in helds for path in held})
+    paths = sorted({path for files, _ in helds for path in files})
     older = _renamed_from(history, tips, paths)
-    holding: dict[str, set[int]] = defaultdict(set)  # by path folded, the helds naming it
-    for number, held in enumerate(helds):
-        for path in held:
-            holding[_fold(path)].add(number)
-    for old, roots in sorted(older.items()):
-        holding[_fold(old)] |= set().union(*(holding[_fold(root)] for root in roots))
+    holding = _Holding(helds, older)
+    below = sorted({literal_folder(glob) for _, globs in helds for glob in globs})
     changed: list[set[str]] = [set() for _ in helds]
-    for commit, path in _changes(history, tips, [*paths, *sorted(older)]):
-        for folder in _folders(path):
-            for number in holding.get(folder, ()):
-                changed[number].add(commit)
+    for commit, path in _changes(history, tips, [*paths, *sorted(older), *below]):
+        for number in holding.of(path):
+            changed[number].add(commit)
     by_held = dict(zip(helds, changed, strict=True))
     return {target: by_held[held] for target, (_, held) in wanted.items()}
+
+
+class _Holding:
+    """Which of the helds a changed path belongs to: by the folders it lies in (a held file or
+    folder, or a path one had before a rename), or by a ``retired_code`` glob covering it."""
+
+    def __init__(self, helds: list[Held], older: dict[str, set[str]]) -> None:
+        self._folders: dict[str, set[int]] = defaultdict(set)  # by path folded
+        self._globs: list[tuple[str, int]] = []
+        for number, (files, globs) in enumerate(helds):
+            for path in files:
+                self._folders[_fold(path)].add(number)
+            self._globs += [(glob.strip("/"), number) for glob in globs]
+        given = {folded: set(numbers) for folded, numbers in self._folders.items()}
+        for old, roots in sorted(older.items()):
+            self._folders[_fold(old)] |= set().union(*(given[_fold(root)] for root in roots))
+        self._seen: dict[str, set[int]] = {}
+
+    def of(self, path: str) -> set[int]:
+        """The helds ``path`` is a file of, or lies below one of."""
+        if path not in self._seen:
+            found = set().union(*(self._folders.get(folder, ()) for folder in _folders(path)))
+            self._seen[path] = found | {
+                n for glob, n in self._globs if git_content.covers(glob, path)
+            }
+        return self._seen[path]
 
 
 def _in_history(
@@ -199,10 +225,12 @@ def _is_sha(token: str) -> bool:
 
 def _targets(
     waivers: list[Waiver], document: InputDocument, facts: DeadCodeFacts
-) -> Iterator[tuple[Target, tuple[str, tuple[str, ...]]]]:
+) -> Iterator[tuple[Target, tuple[str, Held]]]:
     """Each finding of DEAD-001, DEAD-004 or DEAD-005 the document could give that one of
-    ``waivers`` covers, with its deployed commit and the paths it is about: every file, where
-    its record lists the first ten (``CodeAtCommit.every_file``)."""
+    ``waivers`` covers, with its deployed commit and what it is about: every file, where its
+    record lists the first ten (``CodeAtCommit.every_file``), and a retired path as the
+    registry names it: a file or folder, or a glob, whose files anywhere in the history
+    count (the retired code's content copied to another path, and the original deleted)."""
     rules = {w.rule for w in waivers}
     if not rules & {*REFERENCE_RULES, RETIRED_CODE_RULE}:
         return
@@ -214,18 +242,14 @@ def _targets(
             files = every.get(("flag", name), tuple(reference["files"]))
             for rule in REFERENCE_RULES:
                 if _waived(waivers, rule, (id_, name), name):
-                    yield (rule, f"{id_}:{name}"), (commit, files)
+                    yield (rule, f"{id_}:{name}"), (commit, (files, ()))
         for entry in deployment["retired_code"]:
             path = entry["path"]
             if entry["count"] > 0 and _waived(waivers, RETIRED_CODE_RULE, (id_, path), path):
                 files = every.get(("retired", path), tuple(entry["files"]))
-                held = (*files, *([path] if _literal(path) else []))
+                literal = literal_folder(path) == path
+                held = ((*files, path), ()) if literal else (files, (path,))
                 yield (RETIRED_CODE_RULE, f"{id_}:{path}"), (commit, held)
-
-
-def _literal(path: str) -> bool:
-    """Whether a ``retired_code`` path names a file or folder, not a glob."""
-    return not any(mark in path for mark in "*?[")
 
 
 def _waived(waivers: list[Waiver], rule: str, parts: tuple[str, str], cause: str) -> bool:

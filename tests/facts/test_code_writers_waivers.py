@@ -219,6 +219,30 @@ def test_whoever_wrote_the_reference_in_a_merge_cannot_waive_it(
     assert _said(_check(tmp_path, repo, [clean], lee))["D1:power_peg"][0] is True
 
 
+def test_the_writer_of_retired_code_a_glob_covered_is_barred_where_it_was_copied(
+    tmp_path: Path,
+) -> None:
+    """Lee wrote legacy/a.py, which the glob legacy/*.py retires; Dana copied its content to
+    src/a.py and deleted legacy/a.py, in commits of their own (no rename git sees). The
+    finding names src/a.py, the retired code at another path. A literal retired path's own
+    history counted, a glob's did not: Lee's waiver of the finding was applied (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    legacy = [{"path": "legacy/*.py", "reason": "retired", "retired_at": "2024-01-01"}]
+    _commit(repo, 1, {"flags.yaml": registry(POWER_PEG), "legacy/notes.md": "old\n"})
+    _commit(repo, 2, {"legacy/a.py": "def old():\n    return 42\n"}, author=LEAD)
+    _commit(repo, 3, {"flags.yaml": registry(POWER_PEG, retired_code=legacy)})
+    _commit(repo, 4, {"src/a.py": "def old():\n    return 42\n"})
+    sha = _commit(repo, 5, {"legacy/a.py": None})
+    lee = {"rule": "DEAD-004", "subject": "D1:legacy/*.py", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:legacy/*.py"][0] is False
+    assert result.code == 1
+    kim = {**lee, "approved_by": "cro@example.com"}  # legacy/notes.md is no file of the glob's
+    _commit(repo, 6, {"legacy/notes.md": "older\n"}, author=KIM)
+    head = repo.git("rev-parse", "HEAD")
+    assert _said(_check(tmp_path, repo, [head], kim))["D1:legacy/*.py"][0] is True
+
+
 def test_changes_to_other_files_or_off_the_deployed_history_bar_no_one(tmp_path: Path) -> None:
     """Lee changed lib.py, which names no flag, and app.py on a branch never deployed: the
     reference D1 ships is Dana's alone, and Lee's waiver of it applies."""
