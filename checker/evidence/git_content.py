@@ -30,6 +30,7 @@ from checker.evidence.endings import MARKERS
 from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
+from checker.evidence.likeness import Likeness, like_mark
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     EntryKind,
@@ -884,6 +885,8 @@ class TreeIndex:
         self._sought: frozenset[str] = frozenset()
         """The blobs searched for by id (``search``'s ``blobs``)."""
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
+        self._likeness = Likeness()
+        """The blobs sought that are sought by likeness too (``search``)."""
         """By set of blobs, the files below each tree walked that hold one (``holding``)."""
 
     def __enter__(self) -> TreeIndex:
@@ -900,8 +903,10 @@ class TreeIndex:
         """Search every file below the loaded commits for ``words``, as whole words (like
         ``git grep -w``), reading each blob once in one batch; find the Git LFS pointers
         among them (``LFS_POINTER``: their content is not in the repository to search); and
-        the files that are one of ``blobs``, each found as the word ``blob_mark(blob)``."""
-        words = self._looking_for(words, blobs)
+        the files that are one of ``blobs``, each found as the word ``blob_mark(blob)``, and
+        those alike to one (an edited copy, ``likeness``), as ``like_mark(blob)``."""
+        self._likeness = Likeness({b: data for b, _, data in self._reader.read(sorted(blobs))})
+        words = self._looking_for(words, blobs) | {like_mark(b) for b in self._likeness.blobs}
         self._words_in_blob.clear()
         self._words_in_tree.clear()
         self._prefixed_words.clear()
@@ -992,6 +997,7 @@ class TreeIndex:
         tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
         tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
+        tokens.update(self._likeness.marks(files))
         for text in (*files, *(wide for one in files for wide in _wide_text(one))):
             found, hyphenated, ending = self._identifiers.read(text)
             held = self._tokens.intersection(found)
@@ -1055,6 +1061,10 @@ class TreeIndex:
             for _, _, data in self._reader.read([tree]):
                 self._trees[tree], self._links[tree] = _parse_tree(data)
         return self._trees[tree]
+
+    def contents(self, blobs: Collection[str]) -> dict[str, bytes]:
+        """The bytes of ``blobs``, read in one batch (kept by no one: read them once)."""
+        return {blob: data for blob, _, data in self._reader.read(sorted(set(blobs)))}
 
     def words(self, blob: str) -> frozenset[str]:
         """The words searched for (``search``) that ``blob`` holds, read now if no loaded

@@ -18,8 +18,10 @@ it, until a copy or the file's first write is found. Where the parent of the com
 left the stub held X at such a path already (a copy made in an earlier commit), X is the
 retired code's where it began as that: the oldest commit to write X (``git log
 --find-object``) held it at paths retired code covers alone. Not where X began elsewhere (the
-retired file began as a copy of a live module, which lives on), nor an empty file. Content is
-matched exactly, as for a move.
+retired file began as a copy of a live module, which lives on), nor an empty file. A file
+written in the commit that left the stub is the copy where it is alike to X too
+(``checker.evidence.likeness``: copied with a comment reworded); a copy made with an edit in
+an earlier commit is not followed.
 
 One walk per entry of the history below the folders its path starts with, stopped once each
 covered file's copy or first write is found, one ``git diff-tree`` per commit met, and one
@@ -36,6 +38,7 @@ from collections.abc import Mapping
 from checker.cache import NO_CACHE, FactCache
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import TreeIndex, check_diffs, covers
+from checker.evidence.likeness import Likeness
 from checker.facts.misspelt import literal_folder
 
 COPIED = "retired-copied"
@@ -125,15 +128,24 @@ def _copied(
     path, before = file
     if before == _empty(before):
         return set()
-    written = any(
-        new == before and status in "AM" and not _retired(f, patterns)
-        for f, (status, _, new) in diffs[commit].items()
-    )
     for parent in trees.parents(commit)[:1]:
         held = trees.holding(parent, frozenset({before}))
         if any(f != path and not _retired(f, patterns) for f, _ in held):
             return {before} if _began_retired(history, trees, (parent, before), patterns) else set()
-    return {before} if written else set()
+    live = [new for f, (status, _, new) in diffs[commit].items()
+            if status in "AM" and not _retired(f, patterns)]  # fmt: skip
+    return {before} if before in live or _alike_written(trees, before, live) else set()
+
+
+def _alike_written(trees: TreeIndex, before: str, written: list[str]) -> bool:
+    """Whether one of the blobs ``written`` (at paths no retired code covers) is alike to
+    ``before`` (``likeness``): the code copied out with an edit, a comment reworded or a
+    function renamed. Only the files of a commit that changed the retired file are read."""
+    if not written:
+        return False
+    read = trees.contents([before, *written])
+    sought = Likeness({before: read[before]})
+    return any(sought.marks([read[blob]]) for blob in written)
 
 
 def _began_retired(

@@ -576,7 +576,9 @@ def _retired_content(
     unheld = {path: listed for path, listed in unnamed.items() if path not in held}
     _add_errors(registries.errors, misspelt(history, trees, unheld, cache))
     copied = copied_out(history, trees, retired.first_listed(skip=unnamed), cache)
-    return retired.content(trees, held, copied)
+    content = retired.content(trees, held, copied)
+    trees.load(retired.learnt_in())  # searched too: what live code there was alike to it
+    return content
 
 
 def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:

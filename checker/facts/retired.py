@@ -18,10 +18,13 @@ any other path holds the retired code, and so does one holding such a blob compr
 member of a zip, a gzip's stream, a tar's file: ``TreeIndex.search``). A blob the same
 tree also held outside all retired code (an empty ``__init__.py``, a copy of live code) is
 no sign of it, and is left out; one held by two retired folders is kept, in both. An empty
-file is no code, and never counts. Content edited as it moved is not recognised (DEAD-001
-still finds it where it names a retired flag). An entry that covered nothing where it was
-first listed (its code moved or deleted in an earlier commit) takes its content from where
-its code was last held (``misspelt.last_held``): moved the commit before, it lived on.
+file is no code, and never counts. Content edited as it moved is recognised where it is alike
+to a blob of the retired code (``checker.evidence.likeness``: half its lines in common), but
+where live code was alike to that blob in every tree it was learnt from (the code that
+replaced it, begun as its copy): that blob is matched by its bytes alone. An entry that
+covered nothing where it was first listed (its code moved or deleted in an earlier commit)
+takes its content from where its code was last held (``misspelt.last_held``): moved the
+commit before, it lived on.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
+from checker.evidence.likeness import LIKE_MARK, like_mark
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.facts.onto import Onto
@@ -93,6 +97,11 @@ class RetiredCodeHistory:
         """By version commit and path, the blobs of the retired code it covered there."""
         self._found: dict[str, dict[str, list[str]]] = {}
         """By deployed commit, ``_held``."""
+        self._learnt: dict[str, set[str]] = {}
+        """By blob of retired code learnt from a tree (not copied out), the commits whose
+        trees it was learnt from: where each of them held live code alike to it, it is
+        matched by its exact bytes alone (``_exact_only``)."""
+        self._exact: frozenset[str] | None = None
 
     def first_listed(self, skip: Collection[str] = ()) -> dict[str, str]:
         """By path listed, but for those of ``skip``, the commit of the oldest version listing
@@ -136,11 +145,18 @@ class RetiredCodeHistory:
                     if blob in mine and not any(covers(p, file) for p in patterns)
                 }  # fmt: skip
                 for path in paths:
-                    key = (commit, path)
-                    blobs = covered.get((source, path), frozenset()) - shared
-                    self._content[key] = self._content.get(key, frozenset()) | blobs
+                    self._learn(
+                        (commit, path), source, covered.get((source, path), frozenset()) - shared
+                    )
         self._add_copied(copied)
         return set().union(*self._content.values())
+
+    def _learn(self, key: tuple[str, str], source: str, blobs: frozenset[str]) -> None:
+        """``blobs`` as the content of ``key`` (a version's commit and a path it lists),
+        learnt from the tree of ``source``."""
+        self._content[key] = self._content.get(key, frozenset()) | blobs
+        for blob in blobs:
+            self._learnt.setdefault(blob, set()).add(source)
 
     def _add_copied(self, copied: Mapping[str, frozenset[str]] | None) -> None:
         """``copied`` (by path, content copied out of it) as the content of the oldest
@@ -243,15 +259,44 @@ class RetiredCodeHistory:
                 moved |= files
         return sorted(moved)
 
+    def learnt_in(self) -> list[str]:
+        """The commits whose trees the retired code's content was learnt from (``content``):
+        for ``trees`` to search too, so that ``_exact_only`` knows what live code there was
+        alike to it."""
+        return sorted({source for sources in self._learnt.values() for source in sources})
+
     def _held(self, trees: TreeIndex, sha: str) -> dict[str, list[str]]:
-        """The files of ``sha`` holding each blob of retired code it holds, by blob."""
+        """The files of ``sha`` holding each blob of retired code it holds, or a file alike
+        to it (an edited copy, ``likeness``), by blob."""
         if sha not in self._found:
-            self._found[sha] = {
-                word.removeprefix(BLOB_MARK): files
-                for word, files in trees.references(sha).items()
-                if word.startswith(BLOB_MARK)
-            }
+            found: dict[str, set[str]] = {}
+            exact = self._exact_only(trees)
+            for word, files in trees.references(sha).items():
+                if word.startswith(BLOB_MARK):
+                    found.setdefault(word.removeprefix(BLOB_MARK), set()).update(files)
+                elif word.startswith(LIKE_MARK) and word.removeprefix(LIKE_MARK) not in exact:
+                    found.setdefault(word.removeprefix(LIKE_MARK), set()).update(files)
+            self._found[sha] = {blob: sorted(files) for blob, files in found.items()}
         return self._found[sha]
+
+    def _exact_only(self, trees: TreeIndex) -> frozenset[str]:
+        """The blobs of retired code that every tree they were learnt from (``_learnt``) held
+        live code alike to, outside all retired code: the code that replaced it (``v2``,
+        begun as its copy), not the retired code. They are matched by their bytes alone."""
+        if self._exact is None:
+            patterns = [path.strip("/") for path in self._listed]
+            self._exact = frozenset(
+                blob
+                for blob, sources in self._learnt.items()
+                if all(
+                    any(
+                        not any(covers(p, file) for p in patterns)
+                        for file in trees.references(source).get(like_mark(blob), [])
+                    )
+                    for source in sources
+                )
+            )
+        return self._exact
 
     def _listing_in_history(self, path: str, sha: str) -> _Listing | None:
         """The oldest version listing ``path`` that is ``sha`` or one of its ancestors."""

@@ -96,8 +96,9 @@ def test_content_live_code_shared_when_it_was_retired_is_no_retired_code(
 
 
 def test_retired_code_edited_as_it_moved_is_not_recognised(tmp_path: Path) -> None:
-    """The content is matched exactly (the limit the documentation states): an edit as it
-    moves hides it from DEAD-004, though not from DEAD-001 where it names a retired flag."""
+    """A file of fewer than five lines is matched exactly (the limit the documentation
+    states): an edit as it moves hides it from DEAD-004, though not from DEAD-001 where it
+    names a retired flag. A longer one is matched by likeness (``test_retired_edited``)."""
     repo, _ = _listed(tmp_path)
     edited = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": CODE + "# x\n"}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": edited})) == {}

@@ -1,0 +1,115 @@
+"""DEAD-004: retired code copied or moved with an edit is still retired code. The registry
+listed ``legacy/power_peg.py`` under ``retired_code``; one commit moved it to ``src/peg.py``
+changing one comment line (or one function's name), or copied it so and left a stub, and the
+audit passed (exit 0): only the exact bytes were followed. A file sharing at least half its
+lines with a file of the retired code (git's own threshold for a copy) is that code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.demo.builder import ScriptedRepo
+from tests.facts.test_deadcode import registry
+from tests.facts.test_retired_history import PEG, _check, _commit, _retired
+from tests.facts.test_retired_moved import _cached
+
+CODE = """\
+# Power Peg: the test order router, retired in 2003.
+import orders
+
+
+def power_peg(parent):
+    while parent.open_quantity > 0:
+        child = orders.child_of(parent)
+        child.send()
+        parent.filled += child.quantity
+    return parent
+"""
+EDITED = CODE.replace("retired in 2003", "kept for the SMARS router")
+RENAMED = CODE.replace("def power_peg(", "def route_child_orders(")
+STUB = "from src.peg import *  # noqa: F403\n"
+MOVED = "in 1 file: src/peg.py (the content of the retired code, at another path)."
+
+
+def _message(files: str = MOVED) -> dict[str, str]:
+    return {
+        "D1:legacy/power_peg.py": (
+            f"Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) {files}"
+        )
+    }
+
+
+def test_retired_code_moved_with_a_comment_edited_is_still_there(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": EDITED}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message()
+
+
+def test_retired_code_moved_with_a_function_renamed_is_still_there(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    moved = _commit(repo, {"legacy/power_peg.py": STUB, "src/peg.py": RENAMED}, 2)
+    files = (
+        "in 2 files: legacy/power_peg.py, src/peg.py (src/peg.py: the content of the retired "
+        "code, at another path)."
+    )
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message(files)
+
+
+def test_copied_with_an_edit_and_a_stub_left_before_it_is_listed_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """Copied to src/peg.py with one comment changed, a stub left, then listed (the stub
+    deleted): the entry's content was the stub's alone."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"legacy/power_peg.py": STUB, "src/peg.py": EDITED}, 2)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, listed, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == _message()
+
+
+def test_moved_with_an_edit_before_it_is_listed_is_still_there(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": EDITED}, 2)
+    sha = _commit(repo, {"flags.yaml": registry(retired_code=[PEG])}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == _message()
+
+
+def test_edited_again_after_the_move_is_still_there(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": EDITED}, 2)
+    again = _commit(repo, {"src/peg.py": EDITED.replace("send()", "send(now=True)")}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": again})) == _message()
+
+
+def test_live_code_that_resembled_the_retired_code_when_listed_is_live(tmp_path: Path) -> None:
+    """src/peg_v2.py began as a copy of the code being retired and lived beside it when the
+    registry listed it: it is the code that replaced it, not the retired code."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"legacy/power_peg.py": CODE, "src/peg_v2.py": RENAMED}
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **files}, 1)
+    gone = _commit(repo, {"legacy/power_peg.py": None, "src/peg_v2.py": RENAMED + "# v2\n"}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": gone})) == {}
+
+
+def test_code_sharing_fewer_than_half_its_lines_is_live(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    lines = CODE.splitlines(keepends=True)
+    new = "".join(lines[:3]) + "def other(x):\n    return x * 2\n" * 1 + "X = 1\nY = 2\nZ = 3\n"
+    gone = _commit(repo, {"legacy/power_peg.py": None, "src/other.py": new}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": gone})) == {}
+
+
+def test_a_cached_run_finds_the_edited_copy_too(tmp_path: Path) -> None:
+    """What a blob is alike to is kept in the cache with the words it holds: a second run,
+    answered from it, finds the same."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": EDITED}, 2)
+    runs = [_cached(tmp_path, repo, moved, tmp_path / "cache") for _ in range(2)]
+    assert runs == [_message(), _message()]
