@@ -56,7 +56,7 @@ from checker.facts.document import (
 )
 from checker.facts.misspelt import last_held, misspelt
 from checker.facts.onto import Merged, Onto, branch_retired, merge_onto, merged
-from checker.facts.renamed import Rename, renames
+from checker.facts.renamed import CodeReads, Rename, renames
 from checker.facts.retired import MAX_LISTED, RetiredCodeHistory
 from checker.paths import PathScope
 from checker.vocabulary import short
@@ -299,11 +299,11 @@ def deadcode_facts(
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
         revived = _merge(history, trees, registries, (paths, at_commit, parsed), onto)
-        read = (parsed, renames(history, trees, parsed, _parsed_at(trees, registries, paths)))
+        excluded = [_pathspec(glob) for glob in reference_exclude]
+        read = (parsed, _renames(history, trees, (registries, paths, parsed), tips, excluded))
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
         trees.search(searched, _retired_content(history, trees, retired, registries, cache))
-        excluded = [_pathspec(glob) for glob in reference_exclude]
         words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
         code = {
@@ -371,6 +371,21 @@ def _dated_owners(
     return {key: frozenset(names) for key, names in owners.items() if names}
 
 
+def _renames(
+    history: GitHistory,
+    trees: TreeIndex,
+    read: tuple[_Registries, list[str], list[tuple[FileVersion, FlagRegistry | None]]],
+    tips: list[str],
+    excluded: list[Callable[[str], bool]],
+) -> list[Rename]:
+    """``renamed.renames`` of the registry's versions, in the registry and in the code of the
+    history of ``tips`` (a read in a file of ``reference_exclude``, ``excluded``, is none)."""
+    registries, paths, parsed = read
+    at = _parsed_at(trees, registries, paths)
+    code = CodeReads(at, tips, lambda path: any(x(path) for x in excluded))
+    return renames(history, trees, parsed, at, code)
+
+
 def _parsed_at(
     trees: TreeIndex, registries: _Registries, paths: list[str]
 ) -> Callable[[str], tuple[str | None, FlagRegistry | None]]:
@@ -387,10 +402,10 @@ Recorded = dict[str, list[tuple[date | None, int]]]
 """By flag key, the ``remove_by`` each version of the registry listing it gave it (None: none),
 with that version's index among the parsed versions (ancestors first)."""
 
-Dated = tuple[date, int, int | None, str | None]
+Dated = tuple[date, int, str | None, str | None]
 """A ``remove_by`` recorded for a flag: the date, the index of the version that gave it, and,
-where the flag had another name then, the index of the version that renamed it and that
-name (``renamed.Rename``)."""
+where the flag had another name then, the commit that renamed it (a version of the registry,
+or a commit that renamed the code's reads of it) and that name (``renamed.Rename``)."""
 Known = tuple[list[tuple[FileVersion, FlagRegistry | None]], Recorded]
 
 
@@ -437,8 +452,8 @@ def _carried(recorded: Recorded, renamed: list[Rename]) -> dict[str, list[Dated]
     carried: dict[str, list[Dated]] = defaultdict(list)
     for rename in renamed:
         old, at = flag_key(rename.old), rename.index
-        own = [(d, i, at, rename.old) for d, i in recorded.get(old, []) if d and i < at]
-        further = [(d, i, at, name) for d, i, _, name in carried.get(old, [])]
+        own = [(d, i, rename.commit, rename.old) for d, i in recorded.get(old, []) if d and i < at]
+        further = [(d, i, rename.commit, name) for d, i, _, name in carried.get(old, [])]
         carried[flag_key(rename.new)] += [*own, *further]
     return carried
 
@@ -462,16 +477,15 @@ def _earlier_dates(
         if dates:
             wanted[name] = (None, dates)
     every = [e for _, earlier in wanted.values() for e in earlier]
-    indexes = {i for _, i, _, _ in every} | {v for _, _, v, _ in every if v is not None}
-    asked = {parsed[index][0].commit for index in indexes}
+    asked = {parsed[i][0].commit for _, i, _, _ in every} | {c for _, _, c, _ in every if c}
     inside = history.in_history_of(asked, sha) if asked else set()
 
-    def held(index: int | None) -> bool:
-        return index is None or parsed[index][0].commit in inside
+    def held(commit: str | None) -> bool:
+        return commit is None or commit in inside
 
     out = {}
     for name, (now, earlier) in wanted.items():
-        first = next((e for e in earlier if held(e[1]) and held(e[2])), None)
+        first = next((e for e in earlier if held(parsed[e[1]][0].commit) and held(e[2])), None)
         if first is not None:
             out[name] = _deadline(history, known, (name, now, first), sha)
     return out
@@ -486,7 +500,7 @@ def _deadline(
     parsed = known[0]
     name, now, (day, index, renamed_at, old) = found
     if renamed_at is not None:
-        moved: str | None = parsed[renamed_at][0].commit
+        moved: str | None = renamed_at
     else:
         moved = _moved_at(history, known, (flag_key(name), (day, index)), sha)
     deadline = Deadline(

@@ -210,7 +210,9 @@ class Deadline(TypedDict):
     """``moved_at`` as messages show it."""
     renamed_from: NotRequired[ReadOnly[str]]
     """Where the date was the flag's under another name, that name: ``moved_at`` is then the
-    version that renamed the flag (it dropped or retired the old name and added this one)."""
+    commit that renamed the flag (a version that dropped or retired the old name and added
+    this one, or a later commit that changed the code's reads of the old name into reads of
+    this one)."""
 
 
 @with_config(_STRICT)

@@ -35,6 +35,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, TreeIndex
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry
+from checker.evidence.objectcheck import git_failed
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Rename:
     index: int
     """The version's index among the parsed versions (ancestors first)."""
     commit: str
-    """The commit that wrote the version."""
+    """The commit that wrote the version, or, for a rename made in the code after the version
+    dropped the old flag, the commit that changed the code's reads (``_renamed_in_code``)."""
 
 
 ParentRegistry = Callable[[str], tuple[str | None, FlagRegistry | None]]
@@ -60,14 +62,18 @@ def renames(
     trees: TreeIndex,
     parsed: list[tuple[FileVersion, FlagRegistry | None]],
     registry_at: ParentRegistry,
+    code: CodeReads | None = None,
 ) -> list[Rename]:
     """Each rename of a flag some version gave a ``remove_by`` (``parsed``: the registry's
     versions, ancestors first; ``registry_at``: the registry at a parent commit), in order:
     by a version against its parent, and, by the fields carried over (``_carried``), by a
-    version that adds the new flag after an earlier one in its history dropped the old."""
+    version that adds the new flag after an earlier one in its history dropped the old; and,
+    where ``code`` is given, by a later commit that changed the code's reads of a flag a
+    version dropped into reads of a flag added since (``_renamed_in_code``)."""
     dated = {flag_key(f.name) for _, r in parsed if r is not None for f in r.flags if f.remove_by}
     found: list[Rename] = []
     gone: list[FlagRecord] = []
+    dropped: list[tuple[int, FlagRecord, FlagRegistry]] = []
     for index, (version, registry) in enumerate(parsed if dated else ()):
         if registry is None:
             continue
@@ -77,8 +83,100 @@ def renames(
                 diff = _Diff(history, (parent, version.commit), path)
                 pairs = _renamed(diff, (before, registry), dated, gone)
                 found += [Rename(old.name, new.name, index, version.commit) for old, new in pairs]
+                dropped += _unrenamed(index, (before, registry), dated, pairs)
                 gone += _gone(before, registry, dated)
+    if code is not None:
+        found += [r for d in dropped for r in _renamed_in_code(history, parsed, d, code)]
     return found
+
+
+def _unrenamed(
+    index: int,
+    versions: tuple[FlagRegistry, FlagRegistry],
+    dated: set[str],
+    pairs: list[tuple[FlagRecord, FlagRecord]],
+) -> list[tuple[int, FlagRecord, FlagRegistry]]:
+    """Each dated flag the version ``index`` drops or retires (``versions``: its parent's
+    registry and its own) with no rename among ``pairs``, with the index and the parent's
+    registry: its code may be renamed later (``_renamed_in_code``)."""
+    before, after = versions
+    renamed = {flag_key(old.name) for old, _ in pairs}
+    left = [f for f in _gone(before, after, dated) if flag_key(f.name) not in renamed]
+    return [(index, flag, before) for flag in left]
+
+
+@dataclass(frozen=True)
+class CodeReads:
+    """What ``_renamed_in_code`` needs beyond the registry's versions: the registry at any
+    commit, the tips whose history is walked, and the files whose mentions of a flag are no
+    read of it (``reference_exclude``)."""
+
+    registry_at: ParentRegistry
+    tips: list[str]
+    excluded: Callable[[str], bool]
+
+
+def _renamed_in_code(
+    history: GitHistory,
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    dropped: tuple[int, FlagRecord, FlagRegistry],
+    code: CodeReads,
+) -> list[Rename]:
+    """Each rename of ``dropped`` (the index of the version that dropped or retired a dated
+    flag with no rename of its own, the flag, and its parent's registry) made in the code
+    after it: a commit descending from that version whose diff changes the code's reads of
+    the old flag into reads of a flag the registry lists active there and did not list before
+    the drop (``_Diff.replaces``: line by line, nothing else changed), after which no file
+    (but the registry, and those of ``reference_exclude``) names the old flag. Only the
+    commits that changed a file naming the old flag where it was dropped are read (``git log
+    -G`` on those files)."""
+    index, old, before = dropped
+    commit = parsed[index][0].commit
+    files = _reading(history, commit, old.name, code)
+    if not files:
+        return []
+    listed = {flag_key(flag.name) for flag in before.flags}
+    pattern = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", word) for word in sorted(spellings(old.name)))
+    args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history"]
+    args += [f"-G{pattern}", *code.tips]
+    out = history.git_output([*args, f"^{commit}", "--", *files]).decode("ascii").splitlines()
+    found: list[Rename] = []
+    for sha, *parents in (line.split() for line in out):
+        path, registry = code.registry_at(sha)
+        if len(parents) != 1 or registry is None:
+            continue
+        diff = _Diff(history, (parents[0], sha), path)
+        new = [
+            f for f in registry.flags
+            if f.status == "active" and flag_key(f.name) not in listed
+            and diff.replaces(old.name, f.name)
+        ]  # fmt: skip
+        if new and not _reading(history, sha, old.name, code, path):
+            found += [Rename(old.name, flag.name, index, sha) for flag in new]
+    return found
+
+
+def _reading(
+    history: GitHistory, commit: str, name: str, code: CodeReads, registry: str | None = None
+) -> list[str]:
+    """The files of ``commit`` naming flag ``name`` under one of its spellings, as a whole
+    word, but the registry (``registry``, or the one at ``commit``) and the files of
+    ``reference_exclude``."""
+    registry = registry if registry is not None else code.registry_at(commit)[0]
+    names = spellings(name)
+    args = ["grep", "-z", "-F", "--no-color", *(a for n in sorted(names) for a in ("-e", n))]
+    proc = history.run_git([*args, commit])
+    if proc.returncode not in (0, 1):
+        raise git_failed("grep", proc.stderr.decode(errors="replace").strip(), history.root)
+    files: set[str] = set()
+    for line in proc.stdout.split(b"\n"):
+        head, _, text = line.partition(b"\0")
+        path = head.decode("utf-8", errors="surrogateescape")[len(commit) + 1 :]
+        said = text.decode("utf-8", errors="replace")
+        read = any(m.group(0) in names for m in _TOKEN.finditer(said))
+        if read and path and path != registry and not code.excluded(path):
+            files.add(path)
+    return sorted(files)
 
 
 def _renamed(
@@ -156,6 +254,8 @@ def _carried(old: FlagRecord, new: FlagRecord) -> bool:
 
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*")
+_ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
+"""The characters a POSIX extended regular expression (``git log -G``) reads as its own."""
 
 
 Hunk = tuple[str, tuple[str, ...], tuple[str, ...]]

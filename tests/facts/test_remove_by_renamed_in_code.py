@@ -1,0 +1,120 @@
+"""DEAD-003: a flag renamed in two commits, the registry first and the code after, keeps its
+remove_by. Commit A dropped promo, overdue, and added promo_banner with a purpose, an owner
+and a later date of its own, while the code still read ``flags.promo``; commit B then changed
+every read of ``flags.promo`` to ``flags.promo_banner``. Nothing carried promo's date over
+(neither the fields, nor A's code), and the deployment of B passed (exit 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import LEAD, write_yaml
+from tests.facts.test_deadcode import flag, registry
+from tests.facts.test_remove_by_moved import PURPOSE, _check, _commit, _overdue, _promo
+
+APP = "if flags.promo:\n    show_banner()\n"
+LIB = "def banner_on():\n    return flags.promo\n"
+NEW = {**flag("promo_banner", "Banner A/B test"), "owner": "web-team", "created": "2024-01-08"}
+
+
+def _dropped(tmp_path: Path) -> tuple[ScriptedRepo, str]:
+    """promo, due by 2024-01-05, read by app.py and lib.py; dropped on 2024-01-08 and
+    promo_banner added, with a purpose, owner and later date of its own."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(
+        repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP, "lib.py": LIB}
+    )
+    _commit(repo, 8, {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"})})
+    return repo, first
+
+
+def _message(first: str, renamed: str) -> list[str]:
+    return [
+        "Flag promo_banner was to be removed by 2024-01-05 but was still active when 1 "
+        f"deployments started: D1; the registry gave 2024-01-05 at {first[:12]} and renamed "
+        f"promo to promo_banner at {renamed[:12]}: the earliest date recorded applies."
+    ]
+
+
+def _renamed(code: str) -> str:
+    return code.replace("flags.promo", "flags.promo_banner")
+
+
+def test_a_flag_renamed_in_the_code_after_the_registry_keeps_its_remove_by(
+    tmp_path: Path,
+) -> None:
+    repo, first = _dropped(tmp_path)
+    renamed = _commit(repo, 9, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)})
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert result.code == 1
+    assert _overdue(result) == _message(first, renamed)
+
+
+def test_reads_renamed_over_two_commits_keep_the_remove_by(tmp_path: Path) -> None:
+    """app.py's read renamed on the 9th (promo still read by lib.py: promo's own finding),
+    lib.py's on the 10th: the commit that renamed the last read renamed the flag."""
+    repo, first = _dropped(tmp_path)
+    half = _commit(repo, 9, {"app.py": _renamed(APP)})
+    assert len(_overdue(_check(tmp_path, repo, half, "--fail-on", "medium"))) == 1
+    renamed = _commit(repo, 10, {"lib.py": _renamed(LIB)})
+    assert _overdue(_check(tmp_path, repo, renamed, "--fail-on", "medium")) == _message(
+        first, renamed
+    )
+
+
+def test_whoever_renamed_the_reads_cannot_waive_the_finding(tmp_path: Path) -> None:
+    """Lee changed the reads, not the registry: Lee renamed the flag all the same."""
+    repo, _ = _dropped(tmp_path)
+    code = {"app.py": _renamed(APP), "lib.py": _renamed(LIB)}
+    renamed = _commit(repo, 9, code, author=LEAD)
+    waiver = {"rule": "DEAD-003", "subject": "promo_banner", "reason": "later",
+              "expires": "2024-06-01", "approved_by": "lee@example.com"}  # fmt: skip
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [waiver])
+    said = {f["subject"]: f for f in _check(tmp_path, repo, renamed).json()["findings"]}
+    assert said["promo_banner"]["waived"] is False
+
+
+def test_a_new_flags_code_put_where_the_old_ones_was_is_no_rename(tmp_path: Path) -> None:
+    """promo's reads removed, and checkout_v2's code written in their place (another body):
+    checkout_v2 is a flag of its own."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP})
+    new = {**flag("checkout_v2", "New checkout"), "created": "2024-01-08"}
+    _commit(repo, 8, {"flags.yaml": registry(new)}, author=LEAD)
+    code = "if flags.checkout_v2:\n    return new_checkout()\n"
+    sha = _commit(repo, 9, {"app.py": code})
+    result = _check(tmp_path, repo, sha, "--fail-on", "medium")
+    assert result.code == 0, result.out
+    assert _overdue(result) == []
+
+
+def test_one_read_renamed_while_others_remain_is_no_rename(tmp_path: Path) -> None:
+    """app.py's read of promo became a read of promo_banner, lib.py still reads promo: promo
+    is overdue (dropped while still read), promo_banner is not renamed from it."""
+    repo, _ = _dropped(tmp_path)
+    sha = _commit(repo, 9, {"app.py": _renamed(APP)})
+    messages = _overdue(_check(tmp_path, repo, sha, "--fail-on", "medium"))
+    assert [m.split(" was ")[0] for m in messages] == ["Flag promo"]
+
+
+def test_the_purpose_is_not_needed_for_the_rename_in_one_commit(tmp_path: Path) -> None:
+    """Unchanged: the rename in the registry and the code together is told by the code."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP})
+    both = {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"}), "app.py": _renamed(APP)}
+    renamed = _commit(repo, 8, both, author=LEAD)
+    assert NEW["purpose"] != PURPOSE
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert _overdue(result) == _message(first, renamed)
+
+
+def test_a_mention_in_an_excluded_file_is_no_read_left(tmp_path: Path) -> None:
+    """CHANGELOG.md, outside the references (``reference_exclude``), still names promo: no
+    read of it is left, and the flag was renamed."""
+    repo, first = _dropped(tmp_path)
+    _commit(repo, 8, {"CHANGELOG.md": "- promo is now promo_banner\n"})
+    renamed = _commit(repo, 9, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)})
+    (repo.path / "knightwatch.yaml").write_text("reference_exclude: ['CHANGELOG.md']\n")
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert _overdue(result) == _message(first, renamed)
