@@ -17,7 +17,10 @@ ways, each of which only adds:
 
 The fields tell a rename over two versions too: the old entry dropped (or retired) in one, and
 the new one, carrying its fields, added in a later one. So do the purpose, or the code as
-above, where the new entry was added first and the old one dropped in a later version.
+above, where the new entry was added first and the old one dropped in a later version. And the
+code tells a rename made in other commits than the registry's: reads of the old flag renamed,
+as above, after the version that dropped it (``_renamed_in_code``), the new flag listed by
+then, or before, the version that drops it adding the new one (``_renamed_before``).
 
 Only flags some version gave a ``remove_by`` are looked at, so a registry without dates costs
 nothing more. The commit's diff is asked of git only where the fields did not tell.
@@ -134,14 +137,10 @@ def _renamed_in_code(
     commit = parsed[index][0].commit
     files = _reading(history, commit, old.name, code)
     if not files:
-        return []
+        return _renamed_before(history, parsed, dropped, code)
     listed = {flag_key(flag.name) for flag in before.flags}
-    pattern = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", word) for word in sorted(spellings(old.name)))
-    args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history"]
-    args += [f"-G{pattern}", *code.tips]
-    out = history.git_output([*args, f"^{commit}", "--", *files]).decode("ascii").splitlines()
     found: list[Rename] = []
-    for sha, *parents in (line.split() for line in out):
+    for sha, *parents in _changing(history, old.name, [*code.tips, f"^{commit}"], files):
         path, registry = code.registry_at(sha)
         if len(parents) != 1 or registry is None:
             continue
@@ -154,6 +153,55 @@ def _renamed_in_code(
         if new and not _reading(history, sha, old.name, code, path):
             found += [Rename(old.name, flag.name, index, sha) for flag in new]
     return found
+
+
+def _renamed_before(
+    history: GitHistory,
+    parsed: list[tuple[FileVersion, FlagRegistry | None]],
+    dropped: tuple[int, FlagRecord, FlagRegistry],
+    code: CodeReads,
+) -> list[Rename]:
+    """The rename of ``dropped`` (as ``_renamed_in_code``), no longer read where the version
+    dropped it, made in the code before: a commit since the first version listing it, in the
+    history of the one that dropped it, that changed the code's reads of it into reads of a
+    flag this version adds (``_Diff.replaces``), the registry catching up after. Only the
+    commits that changed lines naming the new flag in the files reading it are read."""
+    index, old, before = dropped
+    version, registry = parsed[index]
+    listed = {flag_key(flag.name) for flag in before.flags}
+    added = [
+        f for f in (registry.flags if registry is not None else [])
+        if f.status == "active" and flag_key(f.name) not in listed
+    ]  # fmt: skip
+    first = [f"^{v.commit}" for v, r in parsed if r and flag_key(old.name) in _keys(r)][:1]
+    for new in added:
+        files = _reading(history, version.commit, new.name, code)
+        revisions = [version.commit, *first]
+        for sha, *parents in _changing(history, new.name, revisions, files) if files else ():
+            path = code.registry_at(sha)[0]
+            if len(parents) == 1 and _Diff(history, (parents[0], sha), path).replaces(
+                old.name, new.name
+            ):
+                return [Rename(old.name, new.name, index, version.commit)]
+    return []
+
+
+def _keys(registry: FlagRegistry) -> set[str]:
+    """The keys of the flags ``registry`` lists."""
+    return {flag_key(flag.name) for flag in registry.flags}
+
+
+def _changing(
+    history: GitHistory, name: str, revisions: list[str], files: list[str]
+) -> list[list[str]]:
+    """Each commit of ``revisions`` (oldest first) that changed a line naming flag ``name``
+    (one of its spellings) in ``files``: its id and its parents' (``git log -G``, limited to
+    those files)."""
+    words = sorted(spellings(name))
+    pattern = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", word) for word in words)
+    args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history"]
+    out = history.git_output([*args, f"-G{pattern}", *revisions, "--", *files])
+    return [line.split() for line in out.decode("ascii").splitlines()]
 
 
 def _reading(

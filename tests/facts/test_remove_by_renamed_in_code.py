@@ -118,3 +118,30 @@ def test_a_mention_in_an_excluded_file_is_no_read_left(tmp_path: Path) -> None:
     (repo.path / "knightwatch.yaml").write_text("reference_exclude: ['CHANGELOG.md']\n")
     result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
     assert _overdue(result) == _message(first, renamed)
+
+
+def test_a_flag_renamed_in_the_code_before_the_registry_keeps_its_remove_by(
+    tmp_path: Path,
+) -> None:
+    """The other order: every read of promo changed to promo_banner on the 6th, while the
+    registry still listed promo alone; promo dropped and promo_banner added, with fields of its
+    own, on the 8th. Nothing carried promo's date over, and the check passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(
+        repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP, "lib.py": LIB}
+    )
+    _commit(repo, 6, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)})
+    renamed = _commit(repo, 8, {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"})})
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert result.code == 1
+    assert _overdue(result) == _message(first, renamed)
+
+
+def test_a_new_flag_whose_code_replaced_the_old_ones_before_is_no_rename(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP})
+    _commit(repo, 6, {"app.py": "if flags.checkout_v2:\n    return new_checkout()\n"})
+    new = {**flag("checkout_v2", "New checkout"), "created": "2024-01-08"}
+    sha = _commit(repo, 8, {"flags.yaml": registry(new)})
+    result = _check(tmp_path, repo, sha, "--fail-on", "medium")
+    assert result.code == 0, result.out
