@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from checker.demo.builder import ScriptedRepo
-from tests.facts.test_deadcode import registry
+from tests.facts.test_deadcode import _zipped, registry
 from tests.facts.test_retired_history import PEG, _check, _commit, _retired
 from tests.facts.test_retired_moved import _cached
 
@@ -113,3 +113,14 @@ def test_a_cached_run_finds_the_edited_copy_too(tmp_path: Path) -> None:
     moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": EDITED}, 2)
     runs = [_cached(tmp_path, repo, moved, tmp_path / "cache") for _ in range(2)]
     assert runs == [_message(), _message()]
+
+
+def test_an_edited_copy_vendored_in_an_archive_is_still_there(tmp_path: Path) -> None:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    (repo.path / "vendor").mkdir()
+    (repo.path / "vendor/peg.zip").write_bytes(_zipped("peg/strategy.py", EDITED.encode()))
+    repo.git("add", "vendor/peg.zip")
+    moved = _commit(repo, {"legacy/power_peg.py": None}, 2)
+    files = "in 1 file: vendor/peg.zip (the content of the retired code, at another path)."
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message(files)
