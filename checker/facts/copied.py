@@ -20,8 +20,11 @@ retired code's where it began as that: the oldest commit to write X (``git log
 --find-object``) held it at paths retired code covers alone. Not where X began elsewhere (the
 retired file began as a copy of a live module, which lives on), nor an empty file. A file
 written in the commit that left the stub is the copy where it is alike to X too
-(``checker.evidence.likeness``: copied with a comment reworded); a copy made with an edit in
-an earlier commit is not followed.
+(``checker.evidence.likeness``: copied with a comment reworded), and so is one made with an
+edit in an earlier commit, where the commit that left the stub rewrote the file (what it
+wrote is not alike to X), X began as retired code, and a file written since X's first write
+at a path no retired code covers, held by the stub's parent, is alike to X
+(``_alike_earlier``).
 
 One walk per entry of the history below the folders its path starts with, stopped once each
 covered file's copy or first write is found, one ``git diff-tree`` per commit met, and one
@@ -33,6 +36,8 @@ nothing.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 from collections.abc import Mapping
 
 from checker.cache import NO_CACHE, FactCache
@@ -134,7 +139,10 @@ def _copied(
             return {before} if _began_retired(history, trees, (parent, before), patterns) else set()
     live = [new for f, (status, _, new) in diffs[commit].items()
             if status in "AM" and not _retired(f, patterns)]  # fmt: skip
-    return {before} if before in live or _alike_written(trees, before, live) else set()
+    if before in live or _alike_written(trees, before, live):
+        return {before}
+    after = diffs[commit][path][2]
+    return {before} if _alike_earlier(history, trees, (commit, before, after), patterns) else set()
 
 
 def _alike_written(trees: TreeIndex, before: str, written: list[str]) -> bool:
@@ -148,6 +156,44 @@ def _alike_written(trees: TreeIndex, before: str, written: list[str]) -> bool:
     return any(sought.marks([read[blob]]) for blob in written)
 
 
+def _alike_earlier(
+    history: GitHistory, trees: TreeIndex, write: tuple[str, str, str], patterns: list[str]
+) -> bool:
+    """Whether X was copied out with an edit before ``write`` (a commit that rewrote a retired
+    file from X, and what it wrote, not alike to X: a stub, not an edit): X began as retired
+    code (``_began_retired``), and a commit since X's first write, up to the commit's parent,
+    wrote a file alike to X at a path no retired code covers that the parent still holds.
+    Only a rewrite of the retired file asks this (an edit keeps it alike), and only the files
+    written in that stretch of history that the parent holds are read."""
+    commit, before, after = write
+    parent = trees.parents(commit)[:1]
+    read = trees.contents([before, after])
+    sought = Likeness({before: read[before]})
+    if not parent or not sought.blobs or sought.marks([read[after]]):
+        return False
+    first = _first_writer(history, parent[0], before)
+    if first is None or not _began_retired(history, trees, (parent[0], before), patterns):
+        return False
+    args = ["log", "--format=", "--raw", "-z", "--no-renames", "--no-abbrev", "--diff-filter=AM"]
+    out = history.git_output([*args, parent[0], f"^{first}"]).split(b"\0")
+    written = {
+        head.split()[3].decode("ascii")
+        for head, name in itertools.pairwise(out)
+        if head.startswith(b":") and not _retired(os.fsdecode(name), patterns)
+    }
+    held = trees.holding(parent[0], frozenset(written))
+    kept = sorted({blob for file, blob in held if not _retired(file, patterns)})
+    return any(sought.marks([data]) for data in trees.contents(kept).values())
+
+
+def _first_writer(history: GitHistory, commit: str, blob: str) -> str | None:
+    """The oldest commit in ``commit``'s history to write ``blob`` (``git log
+    --find-object``), or None."""
+    args = ["log", "--format=%H", "--topo-order", "--no-renames", f"--find-object={blob}", commit]
+    writers = history.git_output(args).split()
+    return writers[-1].decode("ascii") if writers else None
+
+
 def _began_retired(
     history: GitHistory, trees: TreeIndex, held: tuple[str, str], patterns: list[str]
 ) -> bool:
@@ -155,11 +201,10 @@ def _began_retired(
     oldest commit in that commit's history to write it (``git log --find-object``) held it
     at paths retired code covers alone."""
     commit, blob = held
-    args = ["log", "--format=%H", "--topo-order", "--no-renames", f"--find-object={blob}", commit]
-    writers = history.git_output(args).split()
-    if not writers:
+    writer = _first_writer(history, commit, blob)
+    if writer is None:
         return False
-    first = trees.holding(writers[-1].decode("ascii"), frozenset({blob}))
+    first = trees.holding(writer, frozenset({blob}))
     return bool(first) and all(_retired(f, patterns) for f, _ in first)
 
 

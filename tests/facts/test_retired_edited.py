@@ -124,3 +124,28 @@ def test_an_edited_copy_vendored_in_an_archive_is_still_there(tmp_path: Path) ->
     moved = _commit(repo, {"legacy/power_peg.py": None}, 2)
     files = "in 1 file: vendor/peg.zip (the content of the retired code, at another path)."
     assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message(files)
+
+
+def test_copied_with_an_edit_in_a_commit_before_the_stub_is_still_there(tmp_path: Path) -> None:
+    """Copied to src/peg.py with one comment changed on the 2nd, reduced to a stub on the 3rd,
+    listed (the stub deleted) on the 4th: the commit that left the stub wrote no copy, and its
+    parent held none of the retired bytes, so the copy passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"src/peg.py": EDITED, "app.py": "x = 1\n"}, 2)
+    _commit(repo, {"legacy/power_peg.py": STUB}, 3)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, listed, 4)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == _message()
+
+
+def test_a_retired_file_begun_as_an_edited_live_module_is_no_copy_of_it(tmp_path: Path) -> None:
+    """legacy/power_peg.py began as src/peg.py with a comment changed, and src/peg.py lives
+    on: the stub later left at the retired path does not make the live module retired code."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "src/peg.py": EDITED}, 1)
+    _commit(repo, {"legacy/power_peg.py": CODE}, 2)
+    _commit(repo, {"legacy/power_peg.py": STUB}, 3)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    sha = _commit(repo, listed, 4)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
