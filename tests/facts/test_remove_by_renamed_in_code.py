@@ -145,3 +145,19 @@ def test_a_new_flag_whose_code_replaced_the_old_ones_before_is_no_rename(tmp_pat
     sha = _commit(repo, 8, {"flags.yaml": registry(new)})
     result = _check(tmp_path, repo, sha, "--fail-on", "medium")
     assert result.code == 0, result.out
+
+
+def test_the_new_flag_listed_between_the_drop_and_the_code_is_a_rename_too(
+    tmp_path: Path,
+) -> None:
+    """promo dropped alone on the 7th, promo_banner added on the 8th, the reads renamed on the
+    9th."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(
+        repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP, "lib.py": LIB}
+    )
+    _commit(repo, 7, {"flags.yaml": registry()})
+    _commit(repo, 8, {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"})})
+    renamed = _commit(repo, 9, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)})
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert _overdue(result) == _message(first, renamed)
