@@ -297,7 +297,7 @@ def _records(
     for commit, nth in chosen:
         ident = k8s_rollouts.rollout_id(choices, commit, nth)
         own = groups[(commit, nth)]
-        record = k8s_rollouts.record(commit, nth, own, choices, old.get(ident), True)
+        record = k8s_rollouts.record(commit, nth, own, choices, old.get(ident), True, notes)
         others = k8s_rollouts.several_deployers(record, own, choices, identities)
         if others:
             notes.append(

@@ -528,13 +528,21 @@ def _overrides_read(
     each ``failed`` where the source it rendered overrides what git holds (``_overridden``)."""
     entries = item["status"]["history"] if found else []
     found = [
-        _overridden(sync, _sources(entry, item, sync.origin, path), repo, path)
+        _overridden(_as_listed(sync, entry), _sources(entry, item, sync.origin, path), repo, path)
         for sync, entry in zip(found, entries, strict=True)
     ]
     if latest is not None:
         result = _object(dig(item, "status", "operationState", "syncResult"))
-        latest = _overridden(latest, _sources(result, item, latest.origin, path), repo, path)
+        latest = _overridden(
+            _as_listed(latest, result), _sources(result, item, latest.origin, path), repo, path
+        )
     return found, latest
+
+
+def _as_listed(sync: Sync, entry: dict[str, Any]) -> Sync:
+    """``sync``, marked ``as_listed`` where its entry records no source (an older Argo CD): its
+    overrides are then read from the Application's ``spec`` as it is now (``_sources``)."""
+    return replace(sync, as_listed=not (entry.get("sources") or entry.get("source") is not None))
 
 
 def _sources(

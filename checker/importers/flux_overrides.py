@@ -104,8 +104,10 @@ def _named(key: str, value: Any) -> list[str]:
 def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
     """``syncs`` as the object's overrides leave them: each success ``failed``, naming them,
     and every sync apart from any sync of the same commit without them (``Sync.overrides``);
-    each keeps what it was before, for ``in_git``."""
+    each keeps what it was before, for ``in_git``. Every one is read ``as_listed``: Flux keeps
+    no spec per snapshot."""
     overrides = found(item, path)
+    syncs = [replace(sync, as_listed=True) for sync in syncs]
     if not overrides:
         return syncs
     kind, name = item["kind"], item["metadata"]["name"]

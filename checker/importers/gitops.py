@@ -122,6 +122,11 @@ class Sync:
     naming no commit, never taken as the commit."""
     set_in_object: SetInObject | None = None
     """What a Flux object sets over the revision, to be looked for in the commit deployed."""
+    as_listed: bool = False
+    """What the tool's object sets over the revision was read from the object as listed, not
+    from a record the tool kept of this sync (Flux keeps no spec per snapshot; an Argo CD
+    history entry that records no source): it says nothing of what an earlier import saw, so a
+    failure recorded for overrides stands (``k8s_rollouts``)."""
     claimed: str | None = None
     """The commit that claim names, where it names one (an OCI artifact's ``originRevision``,
     ``main@sha1:SHA``): never taken as the commit deployed, but a ``--revision-commit`` that

@@ -114,11 +114,13 @@ def record(
     choices: Choices,
     old: Deployment | None,
     signed: bool,
+    notes: list[str] | None = None,
 ) -> Deployment:
     """The rollout's record: ``old`` brought up to date with ``own``, never contradicted.
-    ``signed``: the command line's sign-off is for this rollout."""
+    ``signed``: the command line's sign-off is for this rollout; ``notes`` is told of each
+    failure kept though read otherwise now."""
     ident = rollout_id(choices, commit, nth)
-    targets, finishes = _targets(ident, own, old)
+    targets, finishes = _targets(ident, own, old, notes)
     first = min(own, key=_order)
     plain: dict[str, Any] = {
         "id": ident,
@@ -168,7 +170,7 @@ def _sign_offs(old: Deployment | None, choices: Choices, signed: bool) -> dict[s
 
 
 def _targets(
-    ident: str, own: list[Move], old: Deployment | None
+    ident: str, own: list[Move], old: Deployment | None, notes: list[str] | None
 ) -> tuple[dict[str, Target], dict[str, str | None]]:
     """The rollout's targets by cluster, and when each finished: the recorded ones, a cluster
     that had succeeded kept as it was (and checked against what is read now), every other one
@@ -185,7 +187,7 @@ def _targets(
             _same_move(ident, old, before, move)
             if not (move.reason or "").startswith((UNASSESSED, OVERRIDDEN, FLUX_OVERRIDDEN)):
                 continue
-        if before is not None and _health_stands(before, move):
+        if before is not None and _stands(ident, before, move, notes):
             continue
         targets[move.cluster] = Target(
             host=move.cluster,
@@ -208,6 +210,32 @@ def _health_stands(before: Target, move: Move) -> bool:
         (before.reason or "").startswith((HEALTH, DRIFT, UNASSESSED))
         and move.status == "succeeded"
         and not move.health_known
+    )
+
+
+def _stands(ident: str, before: Target, move: Move, notes: list[str] | None) -> bool:
+    """Whether a recorded cluster stays as it is (``_health_stands``, ``_override_stands``);
+    ``notes`` is told of an override's failure kept though read otherwise now."""
+    if _health_stands(before, move):
+        return True
+    if not _override_stands(before, move):
+        return False
+    if move.reason != before.reason and notes is not None:
+        notes.append(
+            f"{ident}: {move.cluster} stays failed as recorded, for what its object set over "
+            "the revision: the object as listed now says nothing of what that rollout was "
+            "rendered with (the tool kept no copy of it per sync)"
+        )
+    return True
+
+
+def _override_stands(before: Target, move: Move) -> bool:
+    """A cluster recorded as failed for what the tool's object set over the revision stays so
+    when that was read from the object as listed (``Sync.as_listed``): Flux keeps no spec per
+    snapshot, nor does an older Argo CD's history, so a listing from after the override was
+    removed (or made to match git) says nothing of what this rollout was rendered with."""
+    return (before.reason or "").startswith((OVERRIDDEN, FLUX_OVERRIDDEN)) and any(
+        sync.as_listed for sync in move.syncs
     )
 
 

@@ -318,3 +318,37 @@ def _several_sources(
         result.update(sources=last["sources"], revisions=last["revisions"])
         apps.append(app)
     return apps
+
+
+def test_a_failure_read_with_the_spec_stands_once_the_spec_drops_it(case: Case) -> None:
+    """An older Argo CD's history entry names no source, so the spec as listed judged it:
+    failed for the image set there. The image was then removed from the application: the
+    spec now says nothing of what that sync rendered. Before, the rollout was rewritten
+    succeeded (and check passed once signed off)."""
+    history = [Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS)]
+    app = overridden(application("checkout-eu-west-1", "eu-west-1", history),
+                     "kustomize.images", HOTFIX)  # fmt: skip
+    del app["status"]["history"][0]["source"]
+    assert _import(case, [app])[0] == 0
+    recorded = case.records("deploys.jsonl")
+    del app["spec"]["source"]["kustomize"]
+    code, err = _import(case, [app])
+    assert code == 0, err
+    assert "eu-west-1 stays failed as recorded" in err
+    assert case.records("deploys.jsonl") == recorded
+    assert recorded[0]["targets"][0]["status"] == "failed"
+
+
+def test_a_failure_its_history_entry_shows_is_read_again_from_it(case: Case) -> None:
+    """Argo CD's history keeps the source each sync rendered: a failure recorded from it is
+    what the entry says, whatever the spec says now (``argocd app unset`` since)."""
+    history = [Synced(case.v1, "2024-06-03T10:00:00Z", "2024-06-03T10:00:40Z", OPS)]
+    app = overridden(application("checkout-eu-west-1", "eu-west-1", history),
+                     "kustomize.images", HOTFIX)  # fmt: skip
+    assert _import(case, [app])[0] == 0
+    del app["spec"]["source"]["kustomize"]
+    code, err = _import(case, [app])
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert record["targets"][0]["status"] == "failed"
+    assert "stays failed as recorded" not in err

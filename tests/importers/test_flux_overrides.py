@@ -142,3 +142,37 @@ def test_a_spec_that_is_not_an_object_is_refused(case: Case) -> None:
     assert code == 2 and "bad.json" in err
     assert "Kustomization podinfo: spec.postBuild is not an object" in err
     assert "Traceback" not in err and not (case.evidence / "deploys.jsonl").exists()
+
+
+def test_a_failure_for_an_override_stands_once_the_object_drops_it(case: Case) -> None:
+    """ap-south-1 ran v1 and v2 with ``spec.images`` set in its Kustomization, both recorded
+    failed; the team then removed the images from the object and imported again. Flux keeps no
+    spec per snapshot, so the listing now says nothing of what those rollouts ran: before, both
+    were rewritten succeeded and check passed (exit 0)."""
+    overridden = _kustomizations(case, images=IMAGES)
+    for commit, at in ((case.v2, "2024-06-04T09:30:00Z"), (case.v1, "2024-06-03T09:30:00Z")):
+        code, err = _flux(case, overridden, "--revision", commit, "--deployer", OPS,
+                          "--approval", f"lee@example.com,{at}")  # fmt: skip
+        assert code == 0, err
+    recorded = case.records("deploys.jsonl")
+    code, err = _flux(case, _kustomizations(case), "--deployer", OPS)
+    assert code == 0, err
+    assert case.records("deploys.jsonl") == recorded
+    for record in recorded:
+        assert f"{record['id']}: ap-south-1 stays failed as recorded, for what its object" in err
+    code, report = _check(case)
+    assert code == 1 and report["verdict"] == "fail"
+    assert {f"{r['id']}:ap-south-1" for r in recorded} <= set(findings(report, "FLEET-001"))
+
+
+def test_a_success_is_still_rewritten_failed_by_an_override_read_later(case: Case) -> None:
+    """The other way stays open: a success recorded before the object set an image is
+    brought to failed once it does (the spec as listed stands for every snapshot)."""
+    code, err = _flux(case, _kustomizations(case), "--revision", case.v2, "--deployer", OPS)
+    assert code == 0, err
+    code, err = _flux(case, _kustomizations(case, images=IMAGES), "--revision", case.v2,
+                      "--deployer", OPS)  # fmt: skip
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    assert targets(record)["ap-south-1"] == "failed"
+    assert len(case.records("superseded.jsonl")) == 1

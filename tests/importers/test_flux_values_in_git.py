@@ -372,3 +372,23 @@ def test_variables_a_kustomization_manifest_sets_are_the_commits(
     )
     commit = _commit(case, {"clusters/production/apps.yaml": manifest})
     assert _kustomization(case, [commit], postBuild=post_build) == {commit: status}
+
+
+def test_a_failure_stands_once_the_object_is_made_to_match_git(case: Case) -> None:
+    """The release ran with an image tag set in the cluster only (recorded failed); the team
+    then set the object's values back to what the commit's manifest holds. The listing now
+    matches git, but says nothing of what that release was rendered with: before, it was
+    rewritten succeeded and check found no FLEET-001."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    hotfix = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert hotfix["status"] == "failed"
+    release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                                 "2024-06-05T10:00:00Z")])  # fmt: skip
+    release["spec"]["values"] = VALUES
+    path = write_list(case.work / "helm.json", [release])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    assert "eu-west-1 stays failed as recorded" in result.err
+    (record,) = case.records("deploys.jsonl")
+    assert record["targets"] == [hotfix]
+    assert f"{record['id']}:eu-west-1" in findings(case.check(), "FLEET-001")
