@@ -60,7 +60,9 @@ components are fetched from outside the repository (``_components``), and one of
 sources where another source renders manifests from another repository, a Helm chart
 repository's chart included (``_another_repository``). Each history entry
 records the source it synced; one that records none is read with the Application's ``spec``,
-as it is now.
+as it is now. An override is no override where the commit the sync recorded declares the
+Application (an app of apps' manifests in the repository deployed) setting exactly the same
+(``in_git``); what is read from outside the repository never is.
 
 A failed or running operation whose revision names no commit (``HEAD``, a branch, none at
 all: manifest generation failed before a revision was chosen) is left out with a note: its
@@ -77,10 +79,11 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.evidence.manifests import Unreadable, canonical
 from checker.evidence.models import Status
 from checker.importers import argocd_health
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
-from checker.importers.gitops import LOCAL, OVERRIDDEN, Sync
+from checker.importers.gitops import LOCAL, OVERRIDDEN, SetInObject, Sync
 from checker.importers.k8s_shapes import objects, time_text
 
 WHAT = (
@@ -89,6 +92,8 @@ WHAT = (
 )
 FAILED: dict[str, Status] = {"Failed": "failed", "Error": "failed"}
 RUNNING = ("Running", "Terminating")
+GROUP = "argoproj.io"
+"""The API group of an Application: a manifest of it in git must name it (``in_git``)."""
 IN_CLUSTER = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME = "in-cluster"
 """How an application names the cluster its Argo CD runs on (Argo CD's default cluster)."""
@@ -504,21 +509,29 @@ def _application_syncs(
     local = _local_operation(item, path)
     if found and local is not None and latest is None and found[-1].started_at == local:
         found[-1] = replace(found[-1], local=True)  # the history entry of that operation
-    if found and _from_git(found[-1]):
+    if found and not found[-1].local:
         # The last history entry is the latest deployment of its revision: the sync status
         # judges it whatever came after; the health too, unless another revision's operation
         # came after it (a failed or running sync's health is that operation's).
         own = latest is None or latest.revision == found[-1].revision
-        found[-1] = argocd_health.judged(item, found[-1], path, health=own)
+        found[-1] = _health_judged(item, found[-1], path, own)
     if latest is not None:
         found.append(replace(latest, local=True) if local is not None else latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return _locals_failed(found, name, path)
 
 
-def _from_git(sync: Sync) -> bool:
-    """Whether the sync rendered what git holds: neither local manifests nor overrides."""
-    return not sync.local and sync.overrides is None
+def _health_judged(item: dict[str, Any], sync: Sync, path: Path, own: bool) -> Sync:
+    """The last history entry as the application's health and sync status judge it
+    (``argocd_health.judged``). One its overrides made ``failed`` stays so; what it was before
+    is judged instead, for ``in_git`` to give back where the commit's manifest sets them."""
+    setting = sync.set_in_object
+    if sync.overrides is None:
+        return argocd_health.judged(item, sync, path, health=own)
+    if setting is None or setting.before is None:
+        return sync
+    before = argocd_health.judged(item, setting.before, path, health=own)
+    return replace(sync, set_in_object=replace(setting, before=before))
 
 
 def _overrides_read(
@@ -528,15 +541,20 @@ def _overrides_read(
     each ``failed`` where the source it rendered overrides what git holds (``_overridden``)."""
     entries = item["status"]["history"] if found else []
     found = [
-        _overridden(_as_listed(sync, entry), _sources(entry, item, sync.origin, path), repo, path)
-        for sync, entry in zip(found, entries, strict=True)
+        _read(sync, entry, item, repo, path) for sync, entry in zip(found, entries, strict=True)
     ]
     if latest is not None:
         result = _object(dig(item, "status", "operationState", "syncResult"))
-        latest = _overridden(
-            _as_listed(latest, result), _sources(result, item, latest.origin, path), repo, path
-        )
+        latest = _read(latest, result, item, repo, path)
     return found, latest
+
+
+def _read(
+    sync: Sync, entry: dict[str, Any], item: dict[str, Any], repo: str | None, path: Path
+) -> Sync:
+    """``sync`` as what its history entry or sync result records of its sources makes it."""
+    sources = _sources(entry, item, sync.origin, path)
+    return _overridden(_as_listed(sync, entry), sources, item, repo, path)
 
 
 def _as_listed(sync: Sync, entry: dict[str, Any]) -> Sync:
@@ -586,6 +604,17 @@ def _overrides(
                 f"{field}.{'.'.join(keys)}"
                 + (f" ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})" if shown else "")
             )
+    return found + _outside_git(sources, origin, repo, path)
+
+
+def _outside_git(
+    sources: list[tuple[str, Any]], origin: str, repo: str | None, path: Path
+) -> list[str]:
+    """What the sources read from outside ``repo``: value files (``_value_files``), kustomize
+    components (``_components``), sources of another repository that render
+    (``_another_repository``). No manifest in the repository makes them the commit's."""
+    found = []
+    for field, source in sources:
         found += _value_files(field, source, sources, repo, origin, path)
         found += _components(field, source, origin, path)
         found += _another_repository(field, source, sources, repo)
@@ -679,14 +708,34 @@ def _outside(name: str, refs: dict[Any, Any], repo: str | None) -> bool:
     return not (isinstance(url, str) and repo is not None and same_repository(url, repo))
 
 
-def _overridden(sync: Sync, sources: list[tuple[str, Any]], repo: str | None, path: Path) -> Sync:
+def _overridden(
+    sync: Sync, sources: list[tuple[str, Any]], item: dict[str, Any], repo: str | None, path: Path
+) -> Sync:
     """``sync`` as ``failed``, a move of its own, where the sources it synced override what git
-    holds (``OVERRIDES``); as it is otherwise."""
+    holds (``OVERRIDES``); as it is otherwise. What it was before is kept for ``in_git``: the
+    Application's manifest in the commit synced may set the same."""
     found = _overrides(sources, sync.origin, repo, path)
     if not found:
         return sync
+    outside = _outside_git(sources, sync.origin, repo, path)
+    namespace = dig(item, "metadata", "namespace")
+    setting = SetInObject(
+        group=GROUP,
+        kind="Application",
+        name=item["metadata"]["name"],
+        namespace=namespace if isinstance(namespace, str) else None,
+        fields=_fields(sources),
+        reader=_manifest_fields,
+        barred=f"{'; '.join(outside)}: read from outside the repository, which no manifest "
+        "in it makes the commit's"
+        if outside
+        else None,
+        recorded_only=True,
+        before=sync,
+    )
     return replace(
         sync,
+        set_in_object=setting,
         status="failed",
         reason=f"{OVERRIDDEN}: {'; '.join(found)}: what the cluster runs since is not what "
         f"revision {sync.revision} holds",
@@ -694,6 +743,42 @@ def _overridden(sync: Sync, sources: list[tuple[str, Any]], repo: str | None, pa
         overrides="; ".join(found),
         applied_at=sync.finished_at if sync.status == "succeeded" else sync.applied_at,
     )
+
+
+_SHAPE = "!not an object"
+"""A field's value where a manifest's source, or an object on the way to it, is no object."""
+
+
+def _fields(sources: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """Each of ``OVERRIDES`` of each source, named as in a manifest (``source.helm.values``,
+    ``sources[1].kustomize.images``), as its canonical value: ``null`` where unset or empty,
+    ``_SHAPE`` where an object on the way is not one, a text that is no JSON where the value
+    cannot be read as plain data."""
+    out = []
+    for field, source in sources:
+        for keys in OVERRIDES:
+            value: Any = source
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else _SHAPE if value else None
+            try:
+                shown = _SHAPE if value is _SHAPE else canonical(value or None)
+            except Unreadable as exc:
+                shown = f"!{exc}"
+            out.append((f"{field.removeprefix('spec.')}.{'.'.join(keys)}", shown))
+    return tuple(out)
+
+
+def _manifest_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``_fields`` of an Application manifest's ``spec.sources``, else its ``spec.source``."""
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return (("spec", _SHAPE),)
+    listed = spec.get("sources")
+    if listed:
+        if not isinstance(listed, list):
+            return (("spec.sources", _SHAPE),)
+        return _fields([(f"sources[{n}]", s) for n, s in enumerate(listed)])
+    return _fields([("source", spec["source"])]) if spec.get("source") is not None else ()
 
 
 def _local_operation(item: dict[str, Any], path: Path) -> str | None:
@@ -747,6 +832,7 @@ def _locals_failed(found: list[Sync], name: str, path: Path) -> list[Sync]:
                 health=None,
                 operation=False,
                 ref=None,
+                set_in_object=None,
             )
         )
     return out

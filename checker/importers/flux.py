@@ -76,7 +76,7 @@ one of two words of which one is wrong.
 Images, patches or variables a Kustomization sets, values, values from a ConfigMap or Secret
 or post renderers a HelmRelease sets, change what Flux renders from the revision: each success
 is recorded ``failed``, naming them (``flux_overrides``), unless the commit deployed holds the
-object's manifest setting exactly the same (``flux_overrides.in_git``, once commits are known).
+object's manifest setting exactly the same (``in_git.restored``, once commits are known).
 """
 
 from __future__ import annotations

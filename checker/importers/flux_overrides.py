@@ -12,8 +12,8 @@ snapshot of its history, as it does for the health assessment (``spec.wait``).
 
 Where the commit deployed holds the object's own manifest (flux bootstrap's
 ``clusters/<name>/``, an app's ``deploy/``), setting exactly what the object as listed sets,
-what it sets was reviewed with the commit: ``in_git`` then gives the snapshot back its own
-status. A ConfigMap or Secret it names is never so (its data in the cluster is not read).
+what it sets was reviewed with the commit: ``in_git.restored`` then gives the snapshot back its
+own status. A ConfigMap or Secret it names is never so (its data in the cluster is not read).
 
 What git holds is not an override: a Kustomization's ``kustomization.yaml`` at the revision
 (``images:`` written there by Flux's image automation, which commits the tag), a HelmRelease's
@@ -27,11 +27,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from checker.evidence.git import GitHistory
-from checker.evidence.manifests import ManifestReader, Unreadable, canonical
+from checker.evidence.manifests import Unreadable, canonical
 from checker.importers.common import dig, expect
 from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync
-from checker.vocabulary import short
 
 OVERRIDES: dict[str, tuple[tuple[str, ...], ...]] = {
     "Kustomization": (
@@ -117,25 +115,29 @@ def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
         "revision holds (the object as listed; Flux keeps no spec per snapshot)"
     )
     namespace = dig(item, "metadata", "namespace")
+    references = _references(item)
     setting = SetInObject(
+        group=GROUPS[kind],
         kind=kind,
         name=name,
         namespace=namespace if isinstance(namespace, str) else None,
         fields=fields(kind, item),
-        references=tuple(_references(item)),
-        status="succeeded",
-        reason=None,
-        applied_at=None,
+        reader=_READERS[kind],
+        barred=(
+            f"{', '.join(references)}: what a ConfigMap or Secret holds in the cluster is in no "
+            "listing read, whether git holds one of that name or not"
+            if references
+            else None
+        ),
+        recorded_only=False,
+        before=None,
     )
     out = []
     for sync in syncs:
-        before = replace(
-            setting, status=sync.status, reason=sync.reason, applied_at=sync.applied_at
-        )
-        sync = replace(sync, overrides=text, set_in_object=before)
+        failed = replace(sync, overrides=text, set_in_object=replace(setting, before=sync))
         if sync.status == "succeeded":
-            sync = replace(sync, status="failed", reason=reason, applied_at=sync.finished_at)
-        out.append(sync)
+            failed = replace(failed, status="failed", reason=reason, applied_at=sync.finished_at)
+        out.append(failed)
     return out
 
 
@@ -163,6 +165,18 @@ def fields(kind: str, document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _kustomization_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return fields("Kustomization", document)
+
+
+def _helm_release_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return fields("HelmRelease", document)
+
+
+_READERS = {"Kustomization": _kustomization_fields, "HelmRelease": _helm_release_fields}
+"""How ``in_git`` reads each kind's fields from a manifest."""
+
+
 def _references(item: dict[str, Any]) -> list[str]:
     """The ConfigMaps and Secrets the object takes values or variables from."""
     listed = []
@@ -175,76 +189,3 @@ def _references(item: dict[str, Any]) -> list[str]:
 GROUPS = {"Kustomization": "kustomize.toolkit.fluxcd.io", "HelmRelease": "helm.toolkit.fluxcd.io"}
 """The API group of each kind: a ``kustomization.yaml`` of kustomize's own
 (``kustomize.config.k8s.io``) is no Flux Kustomization."""
-
-
-def in_git(
-    history: GitHistory, syncs: list[Sync], commits: dict[Sync, str]
-) -> tuple[list[Sync], dict[Sync, str]]:
-    """``syncs`` and their commits, each sync that ``applied`` failed for what its object
-    sets restored where the commit it deployed holds that object's manifest setting exactly
-    the same (its fields as data, not text), and else told why not."""
-    said: dict[tuple[SetInObject, str], str | None] = {}
-    out: list[Sync] = []
-    with ManifestReader(history) as reader:
-        for sync in syncs:
-            setting, commit = sync.set_in_object, commits[sync]
-            if setting is not None:
-                key = (replace(setting, status="succeeded", reason=None, applied_at=None), commit)
-                if key not in said:
-                    said[key] = _why_not(setting, commit, reader)
-                sync = _judged(sync, setting, said[key])
-            out.append(sync)
-    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
-
-
-def _judged(sync: Sync, setting: SetInObject, why: str | None) -> Sync:
-    """The sync as it was before its object's overrides where git holds them (``why`` None),
-    else with why not told after its reason."""
-    if why is None:
-        return replace(
-            sync,
-            status=setting.status,
-            reason=setting.reason,
-            applied_at=setting.applied_at,
-            overrides=None,
-            set_in_object=None,
-        )
-    if (sync.reason or "").startswith(FLUX_OVERRIDDEN):
-        return replace(sync, reason=f"{sync.reason}; {why}")
-    return sync
-
-
-def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str | None:
-    """Why the commit's tree does not show what the object sets, or None where it does."""
-    kind, name = setting.kind, setting.name
-    where = f"commit {short(commit)}"
-    if setting.references:
-        return (
-            f"{', '.join(setting.references)}: what a ConfigMap or Secret holds in the cluster "
-            "is in no listing read, whether git holds one of that name or not"
-        )
-    found = reader.find(commit, GROUPS[kind], kind, name, setting.namespace)
-    shown = f"{kind} {setting.namespace}/{name}" if setting.namespace else f"{kind} {name}"
-    if found.unreadable:
-        path, problem = found.unreadable[0]
-        return f"{path} in {where} names {shown} but cannot be read ({problem})"
-    if not found.manifests:
-        unplaced = (
-            f" ({found.unplaced[0]} holds one that names no metadata.namespace)"
-            if found.unplaced
-            else ""
-        )
-        return f"{where} holds no manifest of {shown}{unplaced}"
-    values = {path: fields(kind, document) for path, document in found.manifests}
-    if len(set(values.values())) > 1:
-        return (
-            f"{len(values)} manifests of {shown} in {where} set it differently "
-            f"({', '.join(sorted(values))})"
-        )
-    path, held = next(iter(values.items()))
-    # A value that could not be read as data (``!...``) equals nothing, its like included.
-    pairs = zip(setting.fields, held, strict=True)
-    differ = [f for (f, v), (_, w) in pairs if v != w or v.startswith("!")]
-    if differ:
-        return f"{path} in {where} sets {', '.join(differ)} otherwise"
-    return None

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
@@ -51,20 +53,29 @@ that success only says the manifests were applied."""
 
 @dataclass(frozen=True)
 class SetInObject:
-    """What a Flux object sets over its revision (``flux_overrides``), and the sync as it was
+    """What a GitOps tool's object sets over its revision (a Flux Kustomization's or
+    HelmRelease's ``flux_overrides``, an Argo CD Application's sources), and the sync as it was
     before that made it ``failed``: restored where the commit deployed holds a manifest of the
-    object that sets exactly the same (``flux_overrides.in_git``)."""
+    object that sets exactly the same (``in_git``)."""
 
+    group: str
+    """The API group of the object's kind (``helm.toolkit.fluxcd.io``, ``argoproj.io``)."""
     kind: str
     name: str
     namespace: str | None
     fields: tuple[tuple[str, str], ...]
-    """Each field of ``flux_overrides.OVERRIDES``, as its canonical value (``null`` unset)."""
-    references: tuple[str, ...]
-    """The ConfigMaps and Secrets ``valuesFrom`` or ``substituteFrom`` names (``kind/name``)."""
-    status: Status
-    reason: str | None
-    applied_at: str | None
+    """Each field it sets over the revision, as its canonical value (``null`` unset), as
+    ``reader`` reads them from a manifest."""
+    reader: Callable[[dict[str, Any]], tuple[tuple[str, str], ...]]
+    """The fields of a manifest of the object, as ``fields`` holds them."""
+    barred: str | None
+    """Why no manifest can make what it sets the commit's (values from a ConfigMap, a value
+    file of another repository), or None."""
+    recorded_only: bool
+    """Only a manifest in the commit the sync's revision names itself counts, never one in a
+    commit ``--revision-commit`` maps it to."""
+    before: Sync | None
+    """The sync as it was before what the object sets made it ``failed``."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,8 @@ class Sync:
     metadata that Flux did not write): shown, as a phrase, when the revision is refused as
     naming no commit, never taken as the commit."""
     set_in_object: SetInObject | None = None
-    """What a Flux object sets over the revision, to be looked for in the commit deployed."""
+    """What the tool's object sets over the revision, to be looked for in the commit deployed
+    (``in_git``)."""
     as_listed: bool = False
     """What the tool's object sets over the revision was read from the object as listed, not
     from a record the tool kept of this sync (Flux keeps no spec per snapshot; an Argo CD

@@ -1,0 +1,106 @@
+"""What a GitOps tool's object sets over the revision, found in the commit deployed: a sync
+that its object's overrides made ``failed`` (``flux_overrides.applied``, Argo CD's
+``argocd._overridden``) is given back what it was before where the tree of the commit it
+deployed holds a manifest of that object (the same API group, kind, name and namespace)
+setting exactly the same fields, compared as data, not text (``manifests.canonical``).
+
+The object is then declared in the repository judged (flux bootstrap's ``clusters/<name>/``,
+an Argo CD app of apps' ``apps/``), so what it set was reviewed with the commit. Anything else
+keeps the sync ``failed``, its reason told why after the overrides it names: no manifest in
+that commit, one that sets a field otherwise, two that disagree, one that cannot be read, or
+what no manifest can make the commit's (``SetInObject.barred``). The commit, its trees and
+each file are read from git's objects and hash-checked (``manifests.ManifestReader``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from checker.evidence.git import GitHistory
+from checker.evidence.manifests import ManifestReader
+from checker.importers.gitops import FLUX_OVERRIDDEN, OVERRIDDEN, SetInObject, Sync
+from checker.vocabulary import short
+
+
+def restored(
+    history: GitHistory, syncs: list[Sync], commits: dict[Sync, str]
+) -> tuple[list[Sync], dict[Sync, str]]:
+    """``syncs`` and their commits, each sync its object's overrides made ``failed`` given
+    back what it was before where the commit it deployed holds that object's manifest setting
+    exactly the same (its fields as data, not text), and else told why not."""
+    said: dict[tuple[SetInObject, str], str | None] = {}
+    out: list[Sync] = []
+    with ManifestReader(history) as reader:
+        for sync in syncs:
+            setting, commit = sync.set_in_object, commits[sync]
+            if setting is not None:
+                why = _not_recorded(sync, setting, commit)
+                if why is None:
+                    key = (replace(setting, before=None), commit)
+                    if key not in said:
+                        said[key] = _why_not(setting, commit, reader)
+                    why = said[key]
+                sync = _judged(sync, setting, why)
+            out.append(sync)
+    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
+
+
+def _not_recorded(sync: Sync, setting: SetInObject, commit: str) -> str | None:
+    """Why the commit is not one whose manifests count for ``sync``: where only the commit the
+    sync's revision names counts (``recorded_only``), one ``--revision-commit`` maps it to."""
+    if not setting.recorded_only or sync.revision == commit:
+        return None
+    return (
+        f"the sync recorded revision {sync.revision}, not commit {short(commit)}: only a manifest "
+        "in the commit the sync recorded counts"
+    )
+
+
+def _judged(sync: Sync, setting: SetInObject, why: str | None) -> Sync:
+    """The sync as it was before its object's overrides where git holds them (``why`` None),
+    else with why not told after its reason."""
+    if why is None:
+        return setting.before or sync
+    if (sync.reason or "").startswith((FLUX_OVERRIDDEN, OVERRIDDEN)):
+        return replace(sync, reason=f"{sync.reason}; {why}")
+    return sync
+
+
+def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str | None:
+    """Why the commit's tree does not show what the object sets, or None where it does."""
+    kind, name = setting.kind, setting.name
+    where = f"commit {short(commit)}"
+    if setting.barred:
+        return setting.barred
+    found = reader.find(commit, setting.group, kind, name, setting.namespace)
+    shown = f"{kind} {setting.namespace}/{name}" if setting.namespace else f"{kind} {name}"
+    if found.unreadable:
+        path, problem = found.unreadable[0]
+        return f"{path} in {where} names {shown} but cannot be read ({problem})"
+    if not found.manifests:
+        unplaced = (
+            f" ({found.unplaced[0]} holds one that names no metadata.namespace)"
+            if found.unplaced
+            else ""
+        )
+        return f"{where} holds no manifest of {shown}{unplaced}"
+    values = {path: setting.reader(document) for path, document in found.manifests}
+    if len(set(values.values())) > 1:
+        return (
+            f"{len(values)} manifests of {shown} in {where} set it differently "
+            f"({', '.join(sorted(values))})"
+        )
+    path, held = next(iter(values.items()))
+    differ = _differing(setting.fields, held)
+    if differ:
+        return f"{path} in {where} sets {', '.join(differ)} otherwise"
+    return None
+
+
+def _differing(fields: tuple[tuple[str, str], ...], held: tuple[tuple[str, str], ...]) -> list[str]:
+    """The fields the object sets other than the manifest ``held`` does, or that one of the two
+    sets and the other lacks; a value that could not be read as data (``!...``) equals
+    nothing, its like included."""
+    mine, theirs = dict(fields), dict(held)
+    order = [f for f, _ in fields] + [f for f, _ in held if f not in mine]
+    return [f for f in order if mine.get(f) != theirs.get(f) or (mine.get(f) or "").startswith("!")]

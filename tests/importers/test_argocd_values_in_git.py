@@ -1,0 +1,257 @@
+"""An Argo CD Application declared in git (the app-of-apps pattern: argoproj/argocd-example-apps'
+``apps/``) sets its Helm parameters and values, images or plugin environment in a manifest of
+the repository: where the commit its sync recorded holds that manifest, setting exactly what
+the sync rendered, they were reviewed with the commit, and the sync is no override. Anything
+else stays ``failed``, naming why: a manifest the commit does not hold, one that sets a field
+otherwise, a Helm template, a commit the sync did not record (``--revision-commit``), what is
+read from outside the repository. Real git repositories, the real engine, the recorded
+Application of tests/importers/fixtures/kubernetes/ and a manifest laid out as Argo CD's own
+``docs/operator-manual/application.yaml`` writes one (see that directory's README)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.importers.k8s_recordings import Synced, application, overridden
+from tests.importers.k8s_scenario import OPS
+from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings
+
+OVERRIDDEN = "Argo CD rendered it with overrides set in the Application, not in git"
+PARAMETERS = [
+    {
+        "name": "nginx-ingress.controller.service.annotations.external-dns\\.alpha\\.kubernetes"
+        "\\.io/hostname",
+        "value": "mydomain.example.com",
+    },
+    {"name": "ingress.annotations.kubernetes\\.io/tls-acme", "value": "true", "forceString": True},
+]
+"""``spec.source.helm.parameters`` of Argo CD's ``docs/operator-manual/application.yaml``, as
+the cluster lists them (JSON)."""
+VALUES = """\
+ingress:
+  enabled: true
+  path: /
+  hosts:
+    - mydomain.example.com
+"""
+"""``spec.source.helm.values``: a text, as the manifest's block scalar gives it."""
+MANIFEST = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: checkout-eu-west-1
+  # You'll usually want to add your resources to the argocd namespace.
+  namespace: argo-cd
+  finalizers:
+    - resources-finalizer.argocd.argoproj.io
+spec:
+  # The project the application belongs to.
+  project: sre
+
+  # Source of the application manifests
+  source:
+    repoURL: https://github.com/foo/manifests-velero.git
+    targetRevision: test-lla
+    path: instances/test
+    helm:
+      # Extra parameters to set (same as setting through values.yaml, but these take precedence)
+      parameters:
+      - name: "HOSTNAME"
+        value: mydomain.example.com
+      - name: "ingress.annotations.kubernetes\\\\.io/tls-acme"
+        value: "true"
+        forceString: true # ensures that value is treated as a string
+
+      # Values file as block file
+      values: |
+        ingress:
+          enabled: true
+          path: /
+          hosts:
+            - mydomain.example.com
+
+  destination:
+    name: eu-west-1
+    namespace: shop
+""".replace(
+    "HOSTNAME",
+    "nginx-ingress.controller.service.annotations.external-dns\\\\.alpha\\\\.kubernetes\\\\.io"
+    "/hostname",
+)
+"""The Application's manifest in the repository, laid out as argoproj/argo-cd's
+``docs/operator-manual/application.yaml`` (at commit 0327d2f95b) is, its source the
+recorded application's."""
+TEMPLATE = MANIFEST.replace(
+    "    targetRevision: test-lla\n",
+    "    targetRevision: {{ .Values.spec.source.targetRevision }}\n",
+)
+"""The manifest as a Helm template of an app of apps writes it (argoproj/argocd-example-apps'
+``apps/templates/helm-guestbook.yaml``): what the parent renders of it is not read."""
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09:00:00Z") -> str:
+    return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
+
+
+def _app(revision: str, **fields: Any) -> dict[str, Any]:
+    """The application of eu-west-1, its one sync of ``revision`` rendered with ``fields``
+    (``helm.values``: a path under ``source``) set in the Application."""
+    history = [Synced(revision, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)]
+    app = application("checkout-eu-west-1", "eu-west-1", history)
+    for field, value in fields.items():
+        overridden(app, field.replace("__", "."), value)
+    return app
+
+
+def _target(case: Case, app: dict[str, Any], *extra: str) -> dict[str, Any]:
+    result = case.argocd([app], "--application-set", "checkout", *extra)
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = record["targets"]
+    return dict(target)
+
+
+def test_values_the_applications_manifest_in_the_commit_sets_are_the_commits(case: Case) -> None:
+    """Before, the sync was recorded failed though the commit it deployed declares the
+    Application with exactly these parameters and values."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    assert _target(case, app) == {
+        "host": "eu-west-1",
+        "status": "succeeded",
+        "finished_at": "2024-06-05T10:00:40Z",
+    }
+    assert not [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
+
+
+def test_a_restored_sync_is_judged_by_the_applications_health(case: Case) -> None:
+    """What git holds gives the sync back what it was: the last sync of a Degraded
+    application is failed for its health all the same."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    app["status"]["health"] = {"status": "Degraded"}
+    target = _target(case, app)
+    assert target["status"] == "failed"
+    assert target["reason"].startswith("Argo CD health Degraded")
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        (
+            {"helm__parameters": PARAMETERS, "helm__values": VALUES.replace("/\n", "/hotfix\n")},
+            "apps/checkout-eu-west-1.yaml in commit {c} sets source.helm.values otherwise",
+        ),
+        (
+            {"helm__parameters": PARAMETERS[:1], "helm__values": VALUES},
+            "apps/checkout-eu-west-1.yaml in commit {c} sets source.helm.parameters otherwise",
+        ),
+        (
+            {
+                "helm__parameters": PARAMETERS,
+                "helm__values": VALUES,
+                "kustomize__images": ["registry.example.com/shop/checkout:hotfix"],
+            },
+            "apps/checkout-eu-west-1.yaml in commit {c} sets source.kustomize.images otherwise",
+        ),
+    ],
+)
+def test_what_the_manifest_sets_otherwise_is_an_override(
+    case: Case, fields: dict[str, Any], said: str
+) -> None:
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    target = _target(case, _app(commit, **fields))
+    assert target["status"] == "failed"
+    assert target["reason"].startswith(f"{OVERRIDDEN}: source.")
+    assert target["reason"].endswith("; " + said.format(c=commit[:12]))
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("later", "commit {c} holds no manifest of Application argo-cd/checkout-eu-west-1"),
+        (
+            "template",
+            "apps/templates/checkout.yaml in commit {c} names Application "
+            "argo-cd/checkout-eu-west-1 but cannot be read (line 16: a key given twice, or not "
+            "text)",
+        ),
+        (
+            "namespace",
+            "commit {c} holds no manifest of Application argo-cd/checkout-eu-west-1 "
+            "(apps/checkout-eu-west-1.yaml holds one that names no metadata.namespace)",
+        ),
+    ],
+)
+def test_a_manifest_the_synced_commit_does_not_show_does_not_count(
+    case: Case, where: str, said: str
+) -> None:
+    """A manifest added by a later commit (the app of apps synced it before the service's
+    source moved on); a Helm template; one without a namespace."""
+    if where == "template":
+        commit = _commit(case, {"apps/templates/checkout.yaml": TEMPLATE})
+    elif where == "namespace":
+        unplaced = MANIFEST.replace("  namespace: argo-cd\n", "")
+        commit = _commit(case, {"apps/checkout-eu-west-1.yaml": unplaced})
+    else:
+        commit = _commit(case, {"app": "3"})
+        _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST}, "2024-06-05T09:30:00Z")
+    target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
+    assert target["status"] == "failed"
+    assert target["reason"].endswith("; " + said.format(c=commit[:12]))
+
+
+def test_only_the_commit_the_sync_recorded_counts(case: Case) -> None:
+    """The sync recorded a chart version (or another repository's commit), mapped with
+    ``--revision-commit`` to a commit that declares the Application: that commit is the
+    mapping's word, not what the sync recorded, and its manifest does not count."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app("0.2.0", helm__parameters=PARAMETERS, helm__values=VALUES)
+    target = _target(case, app, "--revision-commit", f"0.2.0={commit}")
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; the sync recorded revision 0.2.0, not commit {commit[:12]}: only a manifest in the "
+        "commit the sync recorded counts"
+    )
+
+
+def test_what_is_read_from_outside_the_repository_is_never_the_commits(case: Case) -> None:
+    """The manifest declares a kustomize component of another repository: what kustomize
+    fetches from there is no commit's of this one, whatever the manifest says."""
+    component = "https://github.com/example/hotfixes//components/checkout-image?ref=main"
+    manifest = MANIFEST.replace(
+        "    helm:\n", f"    kustomize:\n      components:\n      - {component}\n    helm:\n"
+    )
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": manifest})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES,
+               kustomize__components=[component])  # fmt: skip
+    target = _target(case, app)
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; source.kustomize.components ({component!r}): read from outside the repository, "
+        "which no manifest in it makes the commit's"
+    )
+
+
+def test_a_failure_an_earlier_import_recorded_follows_the_history(case: Case) -> None:
+    """A record of an earlier import that did not look for the manifest has the sync failed;
+    the history entry records the source that sync rendered, and the commit declares it: read
+    again, the cluster succeeded (the old record kept aside)."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    assert _target(case, app)["status"] == "succeeded"
+    path = case.evidence / "deploys.jsonl"
+    (record,) = case.records("deploys.jsonl")
+    record["targets"][0] |= {"status": "failed", "reason": f"{OVERRIDDEN}: source.helm.values"}
+    path.write_text(json.dumps(record) + "\n")
+    assert _target(case, app)["status"] == "succeeded"
+    assert len(case.records("superseded.jsonl")) == 1
