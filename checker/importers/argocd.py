@@ -761,11 +761,16 @@ def _fields(sources: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
             for key in keys:
                 value = value.get(key) if isinstance(value, dict) else _SHAPE if value else None
             try:
-                shown = _SHAPE if value is _SHAPE else canonical(value or None)
+                shown = _SHAPE if value is _SHAPE else canonical(_unless_empty(value))
             except Unreadable as exc:
                 shown = f"!{exc}"
             out.append((f"{field.removeprefix('spec.')}.{'.'.join(keys)}", shown))
     return tuple(out)
+
+
+def _unless_empty(value: Any) -> Any:
+    """``value``, or None where it sets nothing (``OVERRIDES`` are read alike)."""
+    return None if value in (None, "", [], {}) else value
 
 
 def _manifest_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:

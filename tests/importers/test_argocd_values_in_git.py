@@ -255,3 +255,24 @@ def test_a_failure_an_earlier_import_recorded_follows_the_history(case: Case) ->
     path.write_text(json.dumps(record) + "\n")
     assert _target(case, app)["status"] == "succeeded"
     assert len(case.records("superseded.jsonl")) == 1
+
+
+def test_values_as_an_object_are_compared_as_data(case: Case) -> None:
+    """``helm.valuesObject`` as the cluster lists it (JSON, keys in another order) and as the
+    manifest writes it (YAML, a comment among them): the same data. ``"2"`` is not ``2``."""
+    manifest = MANIFEST.replace(
+        "      values: |\n",
+        "      valuesObject:\n        # two replicas\n        replicaCount: 2\n"
+        "        image: {tag: v2, repository: checkout}\n      values: |\n",
+    )
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": manifest})
+    listed = {"image": {"repository": "checkout", "tag": "v2"}, "replicaCount": 2}
+    fields = {"helm__parameters": PARAMETERS, "helm__values": VALUES}
+    assert _target(case, _app(commit, **fields, helm__valuesObject=listed))["status"] == (
+        "succeeded"
+    )
+    (case.evidence / "deploys.jsonl").unlink()
+    quoted = {**listed, "replicaCount": "2"}
+    target = _target(case, _app(commit, **fields, helm__valuesObject=quoted))
+    assert target["status"] == "failed"
+    assert target["reason"].endswith("sets source.helm.valuesObject otherwise")
