@@ -276,3 +276,55 @@ def test_values_as_an_object_are_compared_as_data(case: Case) -> None:
     target = _target(case, _app(commit, **fields, helm__valuesObject=quoted))
     assert target["status"] == "failed"
     assert target["reason"].endswith("sets source.helm.valuesObject otherwise")
+
+
+URL = "https://github.com/example/checkout"
+SOURCES = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: checkout-eu-west-1
+  namespace: argo-cd
+spec:
+  sources:
+    - repoURL: https://github.com/example/checkout
+      targetRevision: main
+      ref: values
+    - repoURL: https://github.com/example/checkout
+      targetRevision: main
+      path: deploy
+      helm:
+        valueFiles:
+          - $values/production.yaml
+        valuesObject:
+          replicaCount: REPLICAS
+"""
+"""An application of several sources declared in the repository, as argoproj/argo-cd
+``docs/user-guide/multiple_sources.md`` writes one: a ``ref`` source for its value files and
+the source that renders, with values of its own."""
+
+
+@pytest.mark.parametrize(("written", "status"), [(2, "succeeded"), (3, "failed")])
+def test_each_source_of_several_is_compared_in_order(case: Case, written: int, status: str) -> None:
+    commit = _commit(case, {"apps/checkout.yaml": SOURCES.replace("REPLICAS", str(written))})
+    history = [Synced(commit, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)]
+    app = application("checkout-eu-west-1", "eu-west-1", history)
+    for entry in [app["status"]["history"][0], app["status"]["operationState"]["syncResult"]]:
+        entry.pop("revision")
+        entry.pop("source")
+        entry["revisions"] = [commit, commit]
+        entry["sources"] = [
+            {"repoURL": URL, "targetRevision": "main", "ref": "values"},
+            {"repoURL": URL, "targetRevision": "main", "path": "deploy",
+             "helm": {"valueFiles": ["$values/production.yaml"],
+                      "valuesObject": {"replicaCount": 2}}},
+        ]  # fmt: skip
+    app["status"]["sync"].pop("revision", None)
+    app["status"]["sync"]["revisions"] = [commit, commit]
+    target = _target(case, app, "--source-repo", URL)
+    assert target["status"] == status
+    if status == "failed":
+        assert target["reason"].endswith(
+            f"; apps/checkout.yaml in commit {commit[:12]} sets "
+            "sources[1].helm.valuesObject otherwise"
+        )
