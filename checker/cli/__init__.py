@@ -17,16 +17,19 @@ from typing import TextIO
 from checker.cli.commands import COMMANDS
 from checker.cli.parser import build_parser
 from checker.errors import EXIT_INTERNAL, KnightwatchError, UsageError
-from checker.report.escape import visible, without_key_material
+from checker.report.escape import log_inert, visible, without_key_material
 from checker.writer import recording_inputs
 
 __all__ = ["build_parser", "main"]
 
 
 def _shown(message: str) -> str:
-    """A message as printed: never a key (argparse repeats arguments it cannot place), and
-    the control characters of the evidence it quotes shown, not sent to the terminal."""
-    return "".join(visible(line) + "\n" for line in without_key_material(message).split("\n"))
+    """A message as printed: never a key (argparse repeats arguments it cannot place), the
+    control characters of the evidence it quotes shown, not sent to the terminal, and no
+    line of it read as a CI log's command (``log_inert``): a record named in a message may
+    hold ``##vso[...]`` or ``##[add-mask]``, and standard error goes to the job's log."""
+    lines = without_key_material(message).split("\n")
+    return log_inert("".join(visible(line) + "\n" for line in lines))
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from checker.cli.options import check_options, check_previous_key, engine_option
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
 from checker.memory import paused_collection
 from checker.report import RENDERERS, Report, notice, pieces
-from checker.report.escape import json_safe, visible
+from checker.report.escape import json_safe, log_inert, visible
 from checker.writer import check_targets, write_all
 
 if TYPE_CHECKING:
@@ -127,9 +127,11 @@ def _inert(text: str) -> str:
 
 
 def _in_log(text: str) -> str:
-    """Text quoting evidence (``verify``'s and ``sample``'s lines), inert in a GitHub Actions
-    log as the text report is (``_inert``): a finding's message or a deployment's id read as a
-    workflow command there would mask, forge or stop lines of the log."""
+    """Text quoting evidence (``verify``'s and ``sample``'s lines), inert in a CI log as the
+    text report is: no line read as a command (``log_inert``), and in a GitHub Actions log
+    between markers too (``_inert``). A finding's message or a deployment's id read as a
+    command there would mask, forge or stop lines of the log, or set a job's variable."""
+    text = log_inert(text)
     return _inert(text) if os.environ.get("GITHUB_ACTIONS") == "true" else text
 
 

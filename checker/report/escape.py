@@ -66,12 +66,13 @@ def json_safe(text: str) -> str:
     return _LOG_COMMAND.sub("\\\\u0023", text) if "#" in text else text
 
 
-_LOG_COMMAND = re.compile(r"#(?=#\[|#vso\[)")
-"""The first ``#`` of ``##[`` (GitHub Actions' runner) and ``##vso[`` (Azure Pipelines'
-agent): each reads the sequence anywhere in a line of a job's log as the start of a command
-(add a mask, stop reading commands, write an error annotation). Documents printed to a log
-carry text from evidence verbatim, so a deployer written ``##[add-mask]lee`` would hide every
-later ``lee`` of the job's log."""
+_LOG_COMMAND = re.compile(r"#(?=#\[|#vso\[|#teamcity\[)", re.IGNORECASE)
+"""The first ``#`` of ``##[`` (GitHub Actions' runner), ``##vso[`` (Azure Pipelines' agent)
+and ``##teamcity[`` (TeamCity's service messages): each reads the sequence anywhere in a line
+of a job's log as the start of a command (add a mask, stop reading commands, set a variable
+or the build's status, write an error annotation). Documents printed to a log carry text from
+evidence verbatim, so a deployer written ``##[add-mask]lee`` would hide every later ``lee`` of
+the job's log. (Matched in any case: no reader is trusted to compare case-sensitively.)"""
 _LINE_COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
 """The first ``:`` of ``::`` where a line starts, after white space: GitHub's runner reads
 ``::error::...`` there as a command."""
@@ -86,3 +87,17 @@ def markup_safe(text: str) -> str:
     if "#" in text:
         text = _LOG_COMMAND.sub("&#35;", text)
     return _LINE_COMMAND.sub(r"\1&#58;", text) if "::" in text else text
+
+
+def log_inert(text: str) -> str:
+    """Text for a person (a report, a message), its control characters already ``visible``,
+    in which no line reads as a CI log's command: the ``#`` that would open ``##[``,
+    ``##vso[`` or ``##teamcity[`` written ``\\x23``, and a line's leading ``:`` of ``::``
+    ``\\x3a``, the form ``visible`` gives a character it will not pass. Azure Pipelines'
+    agent has no marker that pauses its reading, so text that quotes evidence cannot stand
+    between markers there: a deployer written ``##vso[task.setvariable variable=X]v`` set a
+    variable of the job, one written ``##vso[task.prependpath]/tmp/x`` chose what later
+    steps run."""
+    if "#" in text:
+        text = _LOG_COMMAND.sub(r"\\x23", text)
+    return _LINE_COMMAND.sub(r"\1\\x3a", text) if "::" in text else text

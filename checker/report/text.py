@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from checker.report.escape import log_inert
 from checker.report.escape import visible as v
 from checker.report.groups import Group
 from checker.report.model import FOLD_ABOVE, Finding, Report
@@ -32,7 +33,7 @@ class TextRenderer:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """A readable report; every value from evidence or policies is shown, never obeyed
-        (see ``escape``)."""
+        (see ``escape``): by a terminal (``visible``) nor by a CI log (``log_inert``)."""
 
         def paint(style: str, text: str) -> str:
             return f"{_COLORS[style]}{text}{_RESET}" if color else text
@@ -44,7 +45,7 @@ class TextRenderer:
             lines += _group(item, paint) if isinstance(item, Group) else _finding(item, paint)
         lines += _unjudged(report)
         lines.append(_verdict(report, paint))
-        return "\n".join(lines) + "\n"
+        return log_inert("\n".join(lines) + "\n")
 
 
 Paint = Callable[[str, str], str]

@@ -168,6 +168,7 @@ def test_a_document_on_standard_output_comes_after_the_annotations(
 
 
 DEPLOYERS = ["##[add-mask]lee", "x ##[error]forged", "###[warning]w", "##vso[task.complete]"]
+DEPLOYERS += ["##VSO[task.prependpath]/x", "##teamcity[buildStatus status='SUCCESS']"]
 
 
 @pytest.fixture
@@ -213,7 +214,7 @@ def test_a_document_printed_to_the_log_holds_no_command(
     assert result.code == 1, result.err
     read = Runner().read(result.out)
     assert (read.commands, read.stopped) == ([], None)
-    assert "##vso[" not in result.out
+    assert "##vso[" not in result.out.lower() and "##teamcity[" not in result.out
     values = _read_back(fmt, result.out)
     assert all(who in values for who in DEPLOYERS)
 
@@ -243,7 +244,7 @@ def test_the_text_report_is_inert_in_an_actions_log_without_annotations(
         "--github", "never",
     )  # fmt: skip
     assert result.code == 1, result.err
-    assert FORGED in result.out
+    assert "\\x23" + FORGED[1:] in result.out  # shown, in its visible form
     read = Runner().read(result.out + "::error::a later command's own annotation\n")
     assert read.stopped is None
     assert read.commands == [("error", "a later command's own annotation")]

@@ -1,0 +1,126 @@
+"""Text for people (the text report, ``verify``'s and ``sample``'s lines, error messages) in
+an Azure Pipelines log, read as its agent reads it: evidence quoted there must not set a
+variable, end the task or add a path. The agent has no marker that pauses its reading."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, deployment, run_cli, write_yaml
+from tests.report.test_github_log import Runner
+
+_VSO = re.compile(r"##vso\[([^\]]*)\]", re.IGNORECASE)
+
+
+def agent_commands(log: str) -> list[str]:
+    """What Azure Pipelines' agent reads as a logging command (Command.TryParse): ``##vso[``
+    anywhere in a line, up to the first ``]`` on it."""
+    return [m.group(1) for line in log.splitlines() for m in [_VSO.search(line)] if m]
+
+
+def read_by_no_runner(log: str) -> None:
+    """Neither Azure's agent nor GitHub's runner reads a command in ``log``."""
+    assert agent_commands(log) == []
+    read = Runner().read(log)
+    assert (read.commands, read.stopped) == ([], None)
+
+
+AZURE = [
+    "##vso[task.prependpath]/tmp/x",
+    "##vso[task.setvariable~variable=deploy]yes",
+    "##VSO[task.complete~result=Succeeded;]",
+    "##teamcity[buildStatus~status='SUCCESS']",
+]
+"""Deployers, without spaces so that a wrapped line never parts one."""
+
+
+@pytest.fixture
+def commanding(tmp_path: Path) -> tuple[Path, Path, str]:
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    records = [
+        deployment(f"D{n}", sha, f"2024-02-0{n}T09:00:00Z", deployer=who)
+        for n, who in enumerate(AZURE, start=1)
+    ]
+    write_yaml(evidence / "deploys.yaml", records)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    return repo.path, evidence, sha
+
+
+def test_the_text_report_sets_nothing_in_an_azure_log(
+    commanding: tuple[Path, Path, str],
+) -> None:
+    """Before, the text report quoted each deployer verbatim: the agent prepended
+    ``/tmp/x`` to the PATH of every later step and set the job's ``deploy`` variable. Now
+    the ``#`` that opens each is shown as ``\\x23``, as a control character is."""
+    repo, evidence, _ = commanding
+    result = run_cli("check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01")
+    assert result.code == 1, result.err
+    read_by_no_runner(result.out)
+    for who in AZURE:
+        assert "\\x23" + who[1:] in result.out
+
+
+@pytest.mark.parametrize(
+    "named", ["##vso[task.setvariable variable=X]v", "##[stop-commands]t", "x ##[add-mask]x"]
+)
+def test_an_error_message_sets_nothing_in_a_log(tmp_path: Path, named: str) -> None:
+    """An input error names the record: before, a duplicate deployment id
+    ``##vso[task.setvariable variable=X]v`` set a variable of the job from standard error,
+    and ``##[stop-commands]t`` stopped GitHub's runner reading the rest of the step."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    twice = [deployment(named, sha, "2024-02-01T09:00:00Z")] * 2
+    write_yaml(evidence / "deploys.yaml", twice)
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence)
+    assert result.code == 2 and result.out == ""
+    assert "duplicate deployment id" in result.err and "deploys.yaml:" in result.err
+    read_by_no_runner(result.err)
+    assert named.replace("##", "\\x23#") in result.err
+
+
+def test_a_message_line_that_starts_a_command_is_shown(tmp_path: Path) -> None:
+    """A line of a message that starts with ``::`` (evidence quoted where a hint begins)
+    is a command to GitHub's runner; its first ``:`` is shown as ``\\x3a``."""
+    from checker.errors import InputError
+
+    rendered = InputError("bad", path="f.yaml", hint="::add-mask::x").render()
+    from checker.cli import _shown
+
+    shown = _shown(rendered)
+    read_by_no_runner(shown)
+    assert "  hint: ::add-mask" in shown  # not at a line's start: shown as written
+    assert _shown("a\n  ::error::forged") == "a\n  \\x3a:error::forged\n"
+
+
+def test_sample_and_verify_set_nothing_in_an_azure_log(
+    commanding: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """``sample`` quotes findings and deployment records: before, their ids verbatim."""
+    repo, evidence, sha = commanding
+    records = [
+        deployment(f"D{n}{who}", sha, f"2024-02-0{n}T09:00:00Z")
+        for n, who in enumerate(AZURE, start=1)
+    ]
+    write_yaml(evidence / "deploys.yaml", records)
+    assert run_cli("keygen", "--output", tmp_path / "k").code == 0
+    audit = tmp_path / "feb.json"
+    result = run_cli(
+        "audit", "--repo", repo, "--evidence", evidence, "--period", "2024-02",
+        "--key", tmp_path / "k.key", "-o", audit, "--as-of", "2024-03-01",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    drawn = run_cli("sample", audit, "--key", tmp_path / "k.pub", "--size", "4", "--seed", "s")
+    assert drawn.code == 0, drawn.err
+    assert all("\\x23" + who[1:] in drawn.out for who in AZURE)
+    read_by_no_runner(drawn.out)
+    verified = run_cli("verify", audit, "--key", tmp_path / "k.pub")
+    assert verified.code == 0, verified.err
+    read_by_no_runner(verified.out)
