@@ -8,13 +8,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
-
 from checker.cli.arguments import path
 from checker.errors import InputError, UsageError
 from checker.evidence.files import Located, iter_records, read_text, validate
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.models import Waiver
+from checker.report.escape import json_safe, log_inert, visible, yaml_safe
 
 if TYPE_CHECKING:
     from checker.cli.parser import Commands, Parser
@@ -83,8 +82,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # path): a new version of the file read, not a report overwriting one of its inputs.
         same = args.output.is_file() and args.output.samefile(args.file)
         write_atomic(args.output, text, replacing_input=same)
-    for line in signed:
-        err.write(f"signed: {line}\n")
+    for line in signed:  # the waiver's own text: shown, never obeyed (``log_inert``)
+        err.write(log_inert(f"signed: {visible(line)}\n"))
     err.write(f"for the repository whose first commit is {repository}\n")
     return EXIT_PASS
 
@@ -159,12 +158,15 @@ def _approved_by(signer: str, value: str, file: Path, index: int, line: int) -> 
 
 
 def _written(records: list[dict[str, Any]], suffix: str) -> str:
-    """The records in the file's own format: JSON Lines, JSON, or YAML."""
+    """The records in the file's own format: JSON Lines, JSON, or YAML, in which no line
+    reads as a CI log's command (``json_safe``, ``yaml_safe``): printed without ``-o``, they
+    are in the job's log, and a reason written ``##vso[task.setvariable ...]`` would set a
+    variable there."""
     if suffix == ".jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        return json_safe("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     if suffix == ".json":
-        return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
-    return yaml.safe_dump(records, sort_keys=False, allow_unicode=True)
+        return json_safe(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+    return yaml_safe(records)
 
 
 def _plain(value: Any) -> Any:

@@ -101,3 +101,23 @@ def log_inert(text: str) -> str:
     if "#" in text:
         text = _LOG_COMMAND.sub(r"\\x23", text)
     return _LINE_COMMAND.sub(r"\1\\x3a", text) if "::" in text else text
+
+
+def yaml_safe(document: object) -> str:
+    """``document`` as YAML (keys in order, Unicode as it is) in which no line reads as a CI
+    log's command: a string that holds one, a line break or a control character is written
+    double-quoted, on one line, where the ``#`` that opens the command is ``\\x23``, the same
+    character to a YAML reader. No other line starts with anything but indentation, ``-`` or
+    a key, so none starts with ``::``."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+        quoted = _LOG_COMMAND.search(text) or "::" in text or _UNSAFE.search(text)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"' if quoted else None)
+
+    Dumper.add_representer(str, string)
+    text = yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
+    return _LOG_COMMAND.sub(r"\\x23", text) if "#" in text else text

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Sequence
 
 from checker.errors import UsageError
-from checker.report.escape import visible
+from checker.report.escape import json_safe, log_inert, visible
 from checker.rules.metadata import RuleMeta
 
 
@@ -18,13 +18,19 @@ def catalog_text(rules: Sequence[RuleMeta]) -> str:
     for rule in rules:
         lines.append(f"{rule.id:<11} {rule.severity:<8} {rule.title}")
         lines.append(f"{'':<20} controls: {', '.join(rule.controls)}")
-    # Added policies' METADATA is the policy author's text: escaped before a terminal sees it.
-    return "\n".join(visible(line) for line in lines) + "\n"
+    return _shown(lines)
+
+
+def _shown(lines: list[str]) -> str:
+    """Lines for a terminal or a CI log. Added policies' METADATA is the policy author's
+    text: each control character shown as an escape, and no line read as a log's command
+    (``log_inert``): a title written ``##vso[task.setvariable ...]`` set a job's variable."""
+    return log_inert("".join(visible(line) + "\n" for line in "\n".join(lines).split("\n")))
 
 
 def catalog_json(rules: Sequence[RuleMeta]) -> str:
-    """Every field of every rule."""
-    return (
+    """Every field of every rule (``json_safe``: printed, no line of it a log's command)."""
+    return json_safe(
         json.dumps(
             [
                 {
@@ -85,7 +91,7 @@ def catalog_markdown(rules: Sequence[RuleMeta]) -> str:
             "",
             f"Message: {r.message}",
         ]
-    return "\n".join(lines) + "\n"
+    return _shown(lines)
 
 
 def rule_data(rules: Sequence[RuleMeta]) -> dict[str, dict[str, str]]:
@@ -133,4 +139,4 @@ def explain(rules: Sequence[RuleMeta], rule_id: str) -> str:
     area = r.id.split("-")[0]
     if area in DOCS:
         lines.append(f"Docs:     {DOCS[area]}")
-    return "\n".join(visible(line) for line in lines) + "\n"
+    return _shown(lines)

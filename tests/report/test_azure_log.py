@@ -4,6 +4,7 @@ variable, end the task or add a path. The agent has no marker that pauses its re
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -124,3 +125,91 @@ def test_sample_and_verify_set_nothing_in_an_azure_log(
     verified = run_cli("verify", audit, "--key", tmp_path / "k.pub")
     assert verified.code == 0, verified.err
     read_by_no_runner(verified.out)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".jsonl", ".json"])
+def test_waiver_sign_prints_no_command(tmp_path: Path, suffix: str) -> None:
+    """``waiver sign`` without ``-o`` prints the signed file, and on standard error a line
+    for each waiver signed: before, both quoted the waiver's subject and reason verbatim.
+    The file printed is still the same waivers, the signature over what they say: a check
+    reads it and applies the waiver."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    subject = "##vso[task.setvariable variable=X]v"
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [deployment(subject, sha, "2024-02-01T00:00:00Z")])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    waiver = {
+        "rule": "REVIEW-001", "subject": "##vso[[]task.setvariable variable=X]v",  # a glob
+        "reason": "x\n::add-mask::x ##[stop-commands]t", "approved_by": "cro@example.com",
+        "expires": "2024-06-01",
+    }  # fmt: skip
+    waivers = tmp_path / f"waivers{suffix}"
+    waivers.write_text(json.dumps(waiver) + "\n" if suffix == ".jsonl" else json.dumps([waiver]))
+    assert run_cli("keygen", "--output", tmp_path / "cro").code == 0
+    result = run_cli(
+        "waiver", "sign", waivers, "--key", tmp_path / "cro.key",
+        "--approver", "cro@example.com", "--repo", repo.path,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    read_by_no_runner(result.out)
+    read_by_no_runner(result.err)
+    assert "signed: #1 REVIEW-001 \\x23#vso[[]task.setvariable variable=X]v" in result.err
+    (evidence / ("waivers.jsonl" if suffix == ".jsonl" else "waivers.yaml")).write_text(result.out)
+    key = run_cli("waiver", "key", tmp_path / "cro.pub").out.strip()
+    config = write_yaml(
+        tmp_path / "auditor.yaml",
+        {"waiver_approvers": ["cro@example.com"], "waiver_keys": {"cro@example.com": key}},
+    )
+    checked = run_cli(
+        "check", "--repo", repo.path, "--evidence", evidence, "--as-of", "2024-03-01",
+        "--config", config, "--format", "json",
+    )  # fmt: skip
+    assert checked.code == 1, checked.err  # REVIEW-002: its commit is unreviewed
+    waived = [f for f in checked.json()["findings"] if f["rule"] == "REVIEW-001"]
+    assert [f["waived"] for f in waived] == [True], checked.err
+
+
+TITLE = "Ticket ##vso[task.setvariable variable=X]v"
+POLICY = """package acme.tickets
+
+import rego.v1
+
+# METADATA
+# title: "Ticket ##vso[task.setvariable variable=X]v"
+# description: "Names its ticket.\\n::add-mask::x ##vso[task.complete result=Succeeded;]"
+# custom:
+#   id: ACME-001
+#   severity: critical
+#   controls: ["ACME ##[add-mask]lee"]
+#   requires: [deploys]
+#   message: "Deployment {subject} names no ticket."
+missing_ticket contains {"subject": d.id} if {
+	some d in input.deployments
+	not startswith(object.get(d, "change_ticket", ""), "ACME-")
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("policy", "list"),
+        ("policy", "list", "--format", "json"),
+        ("policy", "list", "--format", "markdown"),
+        ("explain", "ACME-001"),
+    ],
+)
+def test_a_policys_metadata_is_printed_as_no_command(tmp_path: Path, argv: tuple[str]) -> None:
+    """An added policy's title, description and controls are its author's text: before,
+    ``policy list`` and ``explain`` printed them verbatim."""
+    (tmp_path / "acme.rego").write_text(POLICY)
+    result = run_cli(*argv, "--policies", tmp_path)
+    assert result.code == 0, result.err
+    assert "ACME-001" in result.out
+    read_by_no_runner(result.out)
+    if "json" in argv:
+        titles = [r["title"] for r in json.loads(result.out) if r["id"] == "ACME-001"]
+        assert titles == [TITLE]
+    else:
+        assert "\\x23" + TITLE.split("#", 1)[1] in result.out
