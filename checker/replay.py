@@ -95,7 +95,9 @@ def _same_inputs(inputs: dict[str, Any], prepared: Prepared) -> int:
 def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
     """The same findings, field for field, and the same verdict; else what changed."""
     before = {_finding_key(f): f for f in recorded["findings"]}
-    after = {_finding_key(f): f for f in report["findings"]}
+    after = {
+        _finding_key(f): _as_recorded(f, before.get(_finding_key(f))) for f in report["findings"]
+    }
     gone = sorted(before.keys() - after.keys())
     new = sorted(after.keys() - before.keys())
     changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
@@ -106,6 +108,25 @@ def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
     ]
     if parts or report["verdict"] != recorded["verdict"]:
         raise VerificationError("replay", "; ".join(parts) or "the verdict differs")
+
+
+def _as_recorded(finding: dict[str, Any], recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """A replayed finding as a report signed before ``waived_by`` was written records it:
+    without the field, where the recorded finding lacks it (its ``waived`` still compared)."""
+    if recorded is None or "waived_by" in recorded or "waived_by" not in finding:
+        return finding
+    return {k: v for k, v in finding.items() if k != "waived_by"}
+
+
+def _findings_as_recorded(signed: dict[str, Any], replayed: dict[str, Any]) -> None:
+    """The replayed report's findings each as the signed one records it (``_as_recorded``)."""
+    then, now = signed.get("report"), replayed.get("report")
+    if not isinstance(then, dict) or not isinstance(now, dict):
+        return
+    recorded = {_finding_key(f): f for f in then.get("findings", []) if isinstance(f, dict)}
+    now["findings"] = [
+        _as_recorded(f, recorded.get(_finding_key(f))) for f in now.get("findings", [])
+    ]
 
 
 def _same_claims(predicate: dict[str, Any], evaluated: Report) -> None:
@@ -120,6 +141,7 @@ def _same_claims(predicate: dict[str, Any], evaluated: Report) -> None:
     partial = bool(predicate.get("partial"))
     again = json.loads(json.dumps(audit_predicate(replace(evaluated, partial=partial))))
     signed, replayed = _claims(predicate), _claims(again)
+    _findings_as_recorded(signed, replayed)
     if rfc8785.dumps(signed) == rfc8785.dumps(replayed):
         return
     where, then, now = _difference(signed, replayed, "predicate")

@@ -19,7 +19,7 @@ from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
 from checker.facts.document import WaiverFacts
-from checker.report.model import Finding
+from checker.report.model import Finding, WaiverNote
 from checker.rules.metadata import RuleMeta
 from checker.signing.waivers import SIGNED_FIELDS, verified
 
@@ -276,10 +276,7 @@ def apply_waivers(
         for w in waivers
     }
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
-    marked = [
-        dataclasses.replace(f, waived=True) if any(_matches(w, f) for w in live) else f
-        for f in findings
-    ]
+    marked = [_covered(f, [w for w in live if _matches(w, f)]) for f in findings]
     facts = [
         WaiverFacts(
             rule=w.rule,
@@ -295,6 +292,20 @@ def apply_waivers(
         for w in waivers
     ]
     return marked, facts
+
+
+def _covered(finding: Finding, waivers: list[Waiver]) -> Finding:
+    """``finding``, waived and naming the waivers that cover it, if any do: a report says
+    which waiver excused it, not every waiver of its rule."""
+    if not waivers:
+        return finding
+    notes = tuple(
+        WaiverNote(
+            w.rule, w.target, w.cause is not None, w.reason, w.approved_by, w.expires.isoformat()
+        )
+        for w in waivers
+    )
+    return dataclasses.replace(finding, waived=True, waivers=notes)
 
 
 _WILD = re.compile(r"[*?\[]")

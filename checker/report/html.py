@@ -10,7 +10,7 @@ from checker.report.deployments import Folded, shown
 from checker.report.escape import markup_safe, visible
 from checker.report.groups import Group
 from checker.report.json import canonical_pieces
-from checker.report.model import FOLD_ABOVE, Finding, Report
+from checker.report.model import FOLD_ABOVE, Finding, Report, waived_by
 from checker.vocabulary import SEVERITIES, short
 
 if TYPE_CHECKING:
@@ -78,8 +78,13 @@ def _finding_row(finding: Finding) -> str:
         f"<td><b>{escape(finding.rule)}</b><br>{escape(finding.title)}</td>"
         f"<td>{mono(finding.subject)}{waived}</td>"
         f"<td>{escape(finding.message)}<br><small>{escape('; '.join(finding.controls))}</small>"
-        "</td></tr>"
+        f"{_waiver_line(finding)}</td></tr>"
     )
+
+
+def _waiver_line(finding: Finding) -> str:
+    """Under a waived finding, the waiver that covered it: its reason, approver, expiry."""
+    return f"<br><small>{escape(waived_by([finding]))}</small>" if finding.waived else ""
 
 
 def _group_row(group: Group) -> str:

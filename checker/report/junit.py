@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 from checker.report.escape import markup_safe, visible
 from checker.report.groups import Group
-from checker.report.model import Finding, Report, RuleStatus
+from checker.report.model import Finding, Report, RuleStatus, waived_by
 
 GROUP_ABOVE = 5_000
 """Past this many findings, a test case stands for a cause, not an instance: CI test views
@@ -136,7 +136,7 @@ def _finding(suite: ET.Element, rule: RuleStatus, finding: Finding, report: Repo
         suite, "testcase", classname=visible(rule.id), name=visible(finding.subject)
     )
     if finding.waived:
-        ET.SubElement(case, "skipped", message=visible(report.waived_by(finding.rule)))
+        ET.SubElement(case, "skipped", message=visible(waived_by([finding])))
         return Counter(tests=1, skipped=1)
     if not report.fails_at(finding.severity):
         ET.SubElement(
@@ -157,7 +157,7 @@ def _group(suite: ET.Element, group: Group, report: Report) -> Counter[str]:
     count, _ = group.fold(0)
     case = ET.SubElement(suite, "testcase", classname=visible(group.rule), name=visible(group.key))
     if group.waived == group.count:
-        said = report.waived_by(group.rule)
+        said = waived_by(group.findings)
         ET.SubElement(case, "skipped", message=visible(f"{count}; {said}"))
         return Counter(tests=1, skipped=1)
     statement = visible(f"{group.statement} ({count})")

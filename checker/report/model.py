@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,53 @@ class Occurrence:
 
 
 @dataclass(frozen=True)
+class WaiverNote:
+    """A waiver that waived findings in this run, as a report states it."""
+
+    rule: str
+    target: str
+    """Its subject glob, or with ``cause``, its cause glob."""
+    cause: bool
+    reason: str
+    approved_by: str
+    expires: str
+
+    def describe(self) -> str:
+        """One line: what it waives, why, by whom, until when."""
+        kind = "cause" if self.cause else "subject"
+        return (
+            f"{self.rule} {kind} {self.target} waived: {self.reason} (approved by "
+            f"{self.approved_by}, until {self.expires})"
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        """As a waived finding's ``waived_by`` lists it: the waiver's own fields."""
+        return {
+            "rule": self.rule,
+            "cause" if self.cause else "subject": self.target,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
+
+
+def covering(findings: Iterable[Finding]) -> list[str]:
+    """Each waiver that covered one of ``findings``, described, each once, in order."""
+    return list(dict.fromkeys(w.describe() for f in findings for w in f.waivers))
+
+
+def waived_by(findings: Iterable[Finding]) -> str:
+    """What waived ``findings``: each waiver that covered one of them (its subject or cause
+    matched), with its reason, approver and expiry, each once, for the formats that show a
+    waived finding as not failing. Not every waiver of their rule: the one for another
+    deployment is not why this one does not fail."""
+    named = covering(findings)
+    if not named:
+        return "waived (the waivers file is among the inputs)"
+    return "waived: " + "; ".join(named)
+
+
+@dataclass(frozen=True)
 class Finding:
     """One rule failing for one subject."""
 
@@ -59,6 +107,8 @@ class Finding:
     matched against the subject); None where it has several but the rule gave its subject as
     one string, without them (only a waiver naming that subject exactly covers it). Not
     reported (the subject says the same)."""
+    waivers: tuple[WaiverNote, ...] = ()
+    """The waivers that covered it (a waived finding's), in the waivers file's order."""
 
     @property
     def group_key(self) -> str:
@@ -79,6 +129,8 @@ class Finding:
         }
         if self.location:
             out["location"] = self.location
+        if self.waivers:
+            out["waived_by"] = [w.to_dict() for w in self.waivers]
         return out
 
 
@@ -117,27 +169,6 @@ class InputFile:
     role: str
     path: str
     sha256: str
-
-
-@dataclass(frozen=True)
-class WaiverNote:
-    """A waiver that waived findings in this run, as a report states it."""
-
-    rule: str
-    target: str
-    """Its subject glob, or with ``cause``, its cause glob."""
-    cause: bool
-    reason: str
-    approved_by: str
-    expires: str
-
-    def describe(self) -> str:
-        """One line: what it waives, why, by whom, until when."""
-        kind = "cause" if self.cause else "subject"
-        return (
-            f"{self.rule} {kind} {self.target} waived: {self.reason} (approved by "
-            f"{self.approved_by}, until {self.expires})"
-        )
 
 
 @dataclass(frozen=True)
@@ -193,14 +224,6 @@ class Report:
     of their ids, streams, commits and starts (``facts.collect.earlier_records``), so that the
     next month's audit finds a record added to, or changed in, an attested month. Not in
     to_dict."""
-
-    def waived_by(self, rule: str) -> str:
-        """What waived findings of ``rule``: each waiver in force for it, with its reason,
-        approver and expiry, for the formats that show a waived finding as not failing."""
-        named = [w.describe() for w in self.waivers if w.rule == rule]
-        if not named:
-            return "waived (the waivers file is among the inputs)"
-        return "waived: " + "; ".join(named)
 
     @property
     def weakening(self) -> tuple[SettingNote, ...]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from checker.errors import UsageError
 from checker.report.escape import json_safe, visible
 from checker.report.groups import Group
-from checker.report.model import Finding, Report, RuleStatus
+from checker.report.model import Finding, Report, RuleStatus, covering, waived_by
 
 if TYPE_CHECKING:
     from trestle.oscal import assessment_results as ar
@@ -206,7 +206,8 @@ def _cause_id(ids: Ids, group: Group) -> str:
 def _group_observation(
     report: Report, group: Group, ids: Ids, collected: datetime
 ) -> common.Observation:
-    """One observation per cause: its statement once, and every instance's subject."""
+    """One observation per cause: its statement once, and every instance's subject; where
+    some are waived, the waivers that covered them in its remarks."""
     from trestle.oscal import common
 
     first = group.first_finding
@@ -232,6 +233,7 @@ def _group_observation(
         methods=["EXAMINE"],
         types=["finding"],
         collected=collected,
+        remarks=_text(waived_by(group.findings)) if group.waived else None,
     )
 
 
@@ -252,15 +254,15 @@ def _status(report: Report, rules: list[RuleStatus]) -> tuple[str, str, str]:
             f"Not judged on all its evidence: {', '.join(unjudged)}; nothing may be claimed.",
         )
     if findings:
-        return "satisfied", "pass", _waived(report, findings)
+        return "satisfied", "pass", _waived(findings)
     return "satisfied", "pass", "Every rule evidencing it was evaluated and found nothing."
 
 
-def _waived(report: Report, findings: list[Finding]) -> str:
-    """The remarks of a target whose findings are all waived: how many, and each waiver in
-    force for its rules, with its reason."""
+def _waived(findings: list[Finding]) -> str:
+    """The remarks of a target whose findings are all waived: how many, and each waiver
+    that covered one of them, with its reason."""
     rules = sorted({f.rule for f in findings})
-    why = [w.describe() for w in report.waivers if w.rule in rules]
+    why = covering(findings)
     return (
         "Every rule evidencing it was evaluated; every finding is waived "
         f"({len(findings):,} of {', '.join(rules)}): "

@@ -13,12 +13,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from checker.report.escape import json_safe
 from checker.report.groups import Group
-from checker.report.model import Finding, Report, RuleStatus
+from checker.report.model import Finding, Report, RuleStatus, waived_by
 from checker.vocabulary import severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -202,10 +203,10 @@ def _fingerprints(rule: str, cause: str, subject: str | None) -> dict[str, str]:
     return out
 
 
-def _suppressed(report: Report, rule: str) -> list[dict[str, str]]:
-    """A waived result's suppression, its justification the waivers in force for its rule
-    (reason, approver, expiry): code scanning shows it beside the closed alert."""
-    return [{"kind": "external", "status": "accepted", "justification": report.waived_by(rule)}]
+def _suppressed(findings: Iterable[Finding]) -> list[dict[str, str]]:
+    """A waived result's suppression, its justification the waivers that covered its
+    findings (reason, approver, expiry): code scanning shows it beside the closed alert."""
+    return [{"kind": "external", "status": "accepted", "justification": waived_by(findings)}]
 
 
 def _result(finding: Finding, report: Report) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def _result(finding: Finding, report: Report) -> dict[str, Any]:
         },
     }
     if finding.waived:
-        result["suppressions"] = _suppressed(report, finding.rule)
+        result["suppressions"] = _suppressed([finding])
     return result
 
 
@@ -273,7 +274,7 @@ def _group_result(group: Group, report: Report, caps: Caps) -> dict[str, Any]:
         },
     }
     if group.waived == group.count:
-        result["suppressions"] = _suppressed(report, group.rule)
+        result["suppressions"] = _suppressed(group.findings)
     return result
 
 

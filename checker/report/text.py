@@ -9,7 +9,7 @@ from typing import Any
 from checker.report.escape import log_inert
 from checker.report.escape import visible as v
 from checker.report.groups import Group
-from checker.report.model import FOLD_ABOVE, Finding, Report
+from checker.report.model import FOLD_ABOVE, Finding, Report, waived_by
 from checker.vocabulary import SEVERITIES, short
 
 _COLORS = {
@@ -103,6 +103,10 @@ def _finding(finding: Finding, paint: Paint) -> list[str]:
         f"{paint(finding.severity, label)} {v(finding.rule)}  {v(finding.subject)}{waived}",
         *(f"         {line}" for line in textwrap.wrap(v(finding.message), width=88)),
         paint("dim", f"         controls: {v(', '.join(finding.controls))}"),
+        *(
+            f"         {line}"
+            for line in (textwrap.wrap(v(waived_by([finding])), 88) if finding.waived else [])
+        ),
         "",
     ]
 
