@@ -179,11 +179,18 @@ def _said(account: dict[str, Any], fits: bool) -> str:
 
 
 def _why(account: dict[str, Any]) -> str:
-    if account["findings"] > MAX_RESULTS:
-        return (
-            f"{account['findings']:,} findings are past code scanning's {MAX_RESULTS:,} "
-            "results per run"
-        )
+    """Why the log is grouped: its results one per finding, with one for each rule not
+    judged whole, past the results per run (the rules' results counted: 24,996 findings
+    and 9 rules are 25,005 results); else the log past the upload limit."""
+    rules = account.get("rule_results", 0)
+    if account["findings"] + rules > MAX_RESULTS:
+        said = f"{account['findings']:,} findings"
+        if rules:
+            said += (
+                f" and {rules:,} results for rules not judged on all their evidence "
+                f"({account['findings'] + rules:,} results)"
+            )
+        return f"{said} are past code scanning's {MAX_RESULTS:,} results per run"
     return (
         f"{account['findings']:,} findings, one result each, are past code scanning's "
         f"{MAX_GZIPPED:,} bytes gzipped"
@@ -352,6 +359,7 @@ def _grouped(report: Report, caps: Caps) -> tuple[list[dict[str, Any]], dict[str
     results = [_group_result(g, report, caps) for g in kept]
     account = {
         "findings": len(report.findings),
+        "rule_results": len(_unjudged(report)),
         "groups": len(report.groups),
         "results": len(kept),
         "groups_not_written": len(omitted),

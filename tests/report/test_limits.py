@@ -97,6 +97,27 @@ def test_past_the_results_limit_one_result_per_cause(
     assert run["properties"]["verdict"] == "fail"
 
 
+def test_the_rules_results_pushing_past_the_limit_are_the_reason_given(
+    storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The findings fit the results per run, but with the results of the two rules judged on
+    part of their evidence they do not: the log is grouped for that. Before, stderr and the
+    run's notification said that the findings were past the gzipped upload limit, which the
+    log was far below."""
+    findings = len(check(storm).json()["findings"])
+    monkeypatch.setattr(sarif, "MAX_RESULTS", findings + 1)
+    run, err, _ = sarif_run(storm, tmp_path)
+    assert run["properties"]["grouped"]["rule_results"] == 2
+    why = (
+        f"SARIF: {findings:,} findings and 2 results for rules not judged on all their "
+        f"evidence ({findings + 2:,} results) are past code scanning's {findings + 1:,} "
+        "results per run: written as"
+    )
+    assert why in err and "gzipped" not in err
+    text = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    assert text.startswith(why.removeprefix("SARIF: ").removesuffix(": written as"))
+
+
 def test_past_the_results_limit_in_causes_the_failing_are_kept_and_the_rest_counted(
     storm: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
