@@ -27,7 +27,7 @@ from checker.importers.common import (
 )
 from checker.importers.forge_deploys import Deployments
 from checker.importers.github import approval_returned, as_recorded
-from checker.report.escape import visible
+from checker.report.escape import shown, visible
 from checker.vocabulary import DEFAULT_EVIDENCE
 
 
@@ -172,7 +172,10 @@ class _Where:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Import, append, and say what was added and what was already there."""
+    """Import, append, and say what was added and what was already there: on standard
+    error, whose lines quote what was imported (a host, a task's name, a record's id), each
+    shown, never obeyed by a terminal or a CI log (``shown``)."""
+    err = shown(err)
     if args.tool is None:
         raise UsageError(
             "import needs a tool: ansible, github-reviews, gerrit, "

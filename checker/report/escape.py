@@ -9,8 +9,10 @@ ill-formed. Every character in those classes becomes ``\\xNN`` or ``\\uNNNN``.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
+from typing import TextIO, cast
 
 _UNSAFE = re.compile(
     "["
@@ -121,3 +123,26 @@ def yaml_safe(document: object) -> str:
     Dumper.add_representer(str, string)
     text = yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
     return _LOG_COMMAND.sub(r"\\x23", text) if "#" in text else text
+
+
+class _Shown(io.TextIOBase):
+    """``shown``'s stream."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        lines = (visible(line) for line in text.split("\n"))
+        self._stream.write(log_inert("\n".join(lines)))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def shown(stream: TextIO) -> TextIO:
+    """``stream``, every line written to it shown and never obeyed (``visible``,
+    ``log_inert``): for the lines a command writes about what it read (an import's hosts,
+    task names and records), which quote text the audited team wrote."""
+    return cast(TextIO, _Shown(stream))

@@ -213,3 +213,23 @@ def test_a_policys_metadata_is_printed_as_no_command(tmp_path: Path, argv: tuple
         assert titles == [TITLE]
     else:
         assert "\\x23" + TITLE.split("#", 1)[1] in result.out
+
+
+def test_an_imports_lines_quote_the_run_as_no_command(tmp_path: Path) -> None:
+    """``import ansible`` names each host that did not succeed and why, quoting the release
+    task's name from the playbook: before, verbatim on standard error, where a task named
+    ``Install ##vso[task.setvariable variable=X]v`` set a variable of the job."""
+    from tests.importers import ansible_recordings as rec
+    from tests.importers.workspaces import import_ansible, order_router
+
+    repo, evidence, _ = order_router(tmp_path, 4)
+    task = "Install ##vso[task.setvariable variable=X]v"
+    source = tmp_path / "ignored.json"
+    recorded = (rec.FIXTURES / "outcomes" / "ignored.json").read_text()
+    source.write_text(recorded.replace("Install the release", task))
+    result = import_ansible(repo, source, "--release-task", task, "--not-check-mode")
+    assert result.code == 0, result.err
+    assert result.err.count("'Install \\x23#vso[task.setvariable variable=X]v'") == 4
+    read_by_no_runner(result.err)
+    record = json.loads((evidence / "deploys.jsonl").read_text())
+    assert task in record["targets"][0]["reason"]  # the evidence keeps it as it was
