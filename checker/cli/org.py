@@ -22,6 +22,7 @@ from checker.org.attestation import (
 from checker.org.continuity import predecessors, retirements
 from checker.org.judge import JUDGED, SystemResult
 from checker.org.model import Organisation, load_org
+from checker.report.escape import log_inert, visible
 from checker.runner import CheckOptions
 from checker.signing.attestation import Signed
 from checker.vocabulary import counted
@@ -129,9 +130,9 @@ def run_org_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     statement = build_org_statement(run, results, previous, key_id(key.public_key()))
     envelope, digest = sign_statement(statement, key)
     write_all([(args.output, envelope)])
-    for result in results:
+    for result in results:  # a reason quotes a system's own evidence: shown, never obeyed
         if not result.passed:
-            err.write(f"knightwatch: {_shortfall(result)}\n")
+            err.write(log_inert(f"knightwatch: {visible(_shortfall(result))}\n"))
     counts = statement["predicate"]["summary"]
     err.write(
         f"knightwatch: organisation audit {period}{' (partial)' if args.partial else ''}: "

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, deployment, run_cli, write_yaml
@@ -233,3 +234,21 @@ def test_an_imports_lines_quote_the_run_as_no_command(tmp_path: Path) -> None:
     read_by_no_runner(result.err)
     record = json.loads((evidence / "deploys.jsonl").read_text())
     assert task in record["targets"][0]["reason"]  # the evidence keeps it as it was
+
+
+def test_an_organisation_audit_quotes_a_systems_error_as_no_command(tmp_path: Path) -> None:
+    """A system not judged is named on standard error with why: its own evidence's error,
+    which quotes the record. Before, a team's duplicate deployment id
+    ``##vso[task.setvariable variable=X]v`` set a variable of the organisation's job."""
+    from tests.org.orgcase import three_teams
+
+    org = three_teams(tmp_path)
+    deploys = org.root / "repos/web/compliance/deploys.yaml"
+    records = yaml.safe_load(deploys.read_text())
+    records[0]["id"] = "##vso[task.setvariable variable=X]v"
+    write_yaml(deploys, [records[0], records[0]])
+    result = org.audit("org.json", "--workers", "0")
+    assert result.code == 1, result.err
+    assert "system web: not judged: " in result.err
+    assert "\\x23#vso[task.setvariable variable=X]v" in result.err
+    read_by_no_runner(result.err)
