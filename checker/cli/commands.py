@@ -16,7 +16,7 @@ from checker.cli.options import check_options, check_previous_key, engine_option
 from checker.errors import EXIT_FINDINGS, EXIT_PASS, UsageError, VerificationError
 from checker.memory import paused_collection
 from checker.report import RENDERERS, Report, notice, pieces
-from checker.report.escape import json_safe, log_inert, visible
+from checker.report.escape import json_safe, log_inert, shown, visible
 from checker.writer import check_targets, write_all
 
 if TYPE_CHECKING:
@@ -200,6 +200,8 @@ def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]
 
 def _policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "test":
+        # Each line names a policy file of the repository, whose path the team chose.
+        out = shown(out)
         from checker.engine import Limits
         from checker.engine.isolated import DEFAULT_LIMITS
         from checker.rules.policyset import builtin_policy_dir

@@ -252,3 +252,17 @@ def test_an_organisation_audit_quotes_a_systems_error_as_no_command(tmp_path: Pa
     assert "system web: not judged: " in result.err
     assert "\\x23#vso[task.setvariable variable=X]v" in result.err
     read_by_no_runner(result.err)
+
+
+def test_policy_test_names_a_policy_file_as_no_command(tmp_path: Path) -> None:
+    """``policy test`` names each test's file: a directory of the repository named
+    ``##vso[task.prependpath]x`` chose, before, what every later step of the job ran."""
+    where = tmp_path / "##vso[task.prependpath]x"
+    where.mkdir()
+    (where / "x_test.rego").write_text(
+        "package x_test\n\nimport rego.v1\n\ntest_one if {\n\t1 == 2\n}\n"
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1, result.err
+    assert "\\x23#vso[task.prependpath]x/x_test.rego" in result.out
+    read_by_no_runner(result.out)
