@@ -6,7 +6,7 @@ import re
 
 from checker.report.escape import visible
 from checker.report.groups import Group
-from checker.report.model import FOLD_ABOVE, Report
+from checker.report.model import FOLD_ABOVE, Report, waived_by
 from checker.vocabulary import SEVERITIES, short
 
 _ICONS = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
@@ -124,9 +124,10 @@ def _rows(report: Report) -> list[tuple[bool, str]]:
             rows.append((f.failing(report.fails_at), _group(f)))
         else:
             waived = " *(waived)*" if f.waived else ""
+            why = f"<br>{cell(waived_by([f]))}" if f.waived else ""  # the waiver that covered it
             line = (
                 f"| {_ICONS[f.severity]} {f.severity} | {cell(f.rule)} | "
-                f"{cell(f.subject)}{waived} | {cell(f.message)} |"
+                f"{cell(f.subject)}{waived} | {cell(f.message)}{why} |"
             )
             rows.append((not f.waived and report.fails_at(f.severity), line))
     return rows

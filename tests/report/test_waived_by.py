@@ -96,6 +96,16 @@ def test_sarif_junit_text_and_html_name_only_the_covering_waiver(
         assert out.index(D1_WAIVER) > d1 and out.index(D1_WAIVER) < out.index("D2 of web")
 
 
+def test_markdown_names_the_covering_waiver_in_its_row(case: tuple[Path, Path]) -> None:
+    rows = {
+        line.split(" | ")[2]: line
+        for line in _check(case, "markdown").out.splitlines()
+        if "REVIEW-001" in line
+    }
+    assert "INC-1 outage fix" in rows["D1 *(waived)*"] and "INC-2" not in rows["D1 *(waived)*"]
+    assert "INC-2 unrelated" in rows["D2 *(waived)*"] and "INC-1" not in rows["D2 *(waived)*"]
+
+
 def test_oscal_names_the_waiver_that_covered_each_cause(case: tuple[Path, Path]) -> None:
     """Each cause's observation says which waiver covered its waived instances: before, it
     said only that they were waived, and the reason stood only in the control's remarks,
