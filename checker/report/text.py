@@ -69,15 +69,15 @@ def _header(report: Report) -> list[str]:
         )
         lines += _gate_evidence(gate.get("evidence"))
     if report.headline:
-        lines.append(report.headline)
+        lines.append(v(report.headline))
     if report.ignored:
-        lines.append(f"Not evidence (evidence_ignore): {', '.join(report.ignored)}")
+        lines.append(f"Not evidence (evidence_ignore): {v(', '.join(report.ignored))}")
     if report.examples:
         lines.append(
             f"Not read (examples of knightwatch.yaml): {v(', '.join(report.examples))}; "
             "the options are the defaults"
         )
-    return lines + report.settings_lines
+    return lines + [v(line) for line in report.settings_lines]
 
 
 def _gate_evidence(read: dict[str, Any] | None) -> list[str]:

@@ -166,3 +166,25 @@ def test_escaping_many_line_separators_takes_memory_for_the_result_alone(
         tracemalloc.stop()
     assert shown.count("\\u2028") == 200_000
     assert peak < 2 * len(shown)  # a match object and a piece each would be ten times that
+
+
+def test_the_text_reports_header_shows_the_repositorys_own_text(tmp_path: Path) -> None:
+    """The header lists the files evidence_ignore matched and the settings that weaken the
+    rules: a file name and a reference_exclude glob are the team's text. Before, both were
+    printed raw, and a carriage return and colour painted over the line."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit("c", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [deployment("D1", sha, "2024-02-01T09:00:00Z")])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    (evidence / f"notes{FAKE_PASS}.txt").write_text("x\n")
+    glob = f"x{FAKE_PASS}"
+    write_yaml(
+        repo.path / "knightwatch.yaml",
+        {"evidence_ignore": ["notes*"], "reference_exclude": [glob]},
+    )
+    result = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--as-of", "2024-03-01")
+    assert result.code == 1, result.err
+    assert not RAW.search(result.out)
+    assert f"Not evidence (evidence_ignore): notes{visible(FAKE_PASS)}.txt" in result.out
+    assert f"reference_exclude: [x{visible(FAKE_PASS)}]" in result.out
