@@ -44,11 +44,11 @@ from checker.facts.collect import (
 )
 from checker.facts.coverage import Coverage
 from checker.facts.deadcode import begin_registry_walk
-from checker.facts.document import InputDocument, Registry, WaiverFacts
+from checker.facts.document import InputDocument, Registry
 from checker.facts.revisions import protected_tip
 from checker.gate import Gate
 from checker.memory import paused_collection
-from checker.report.model import Finding, InputFile, Report, RuleStatus, WaiverNote
+from checker.report.model import Finding, InputFile, Report, RuleStatus
 from checker.report.moments import Moments
 from checker.rules.catalog import rule_data
 from checker.rules.metadata import (
@@ -508,7 +508,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
             )
         statuses += more_statuses
         findings += more_findings
-    report = _report(prepared, options, engine, findings, statuses, _in_force(waiver_facts))
+    report = _report(prepared, options, engine, findings, statuses)
     return Evaluation(report, final_input, prepared.data)
 
 
@@ -573,28 +573,17 @@ def _owned(document: InputDocument, dated: Mapping[str, frozenset[str]]) -> dict
     return {name: set(dated[flag_key(name)]) for name in names if flag_key(name) in dated}
 
 
-def _in_force(facts: list[WaiverFacts]) -> list[WaiverNote]:
-    """The waivers that waived findings in this run: not expired, not refused, matching."""
-    return [
-        WaiverNote(w["rule"], w["subject"], w["cause"], w["reason"], w["approved_by"], w["expires"])
-        for w in facts
-        if not w["expired"] and not w["refused"] and w["matches"]
-    ]
-
-
 def _report(
     prepared: Prepared,
     options: CheckOptions,
     engine: Engine,
     findings: list[Finding],
     statuses: list[RuleStatus],
-    waivers: list[WaiverNote],
 ) -> Report:
     """The report of a run: its findings and rule statuses, and what it rests on."""
     config, facts = prepared.settings.config, prepared.facts
     return Report(
         evidence_location=_evidence_location(prepared),
-        waivers=tuple(waivers),
         rule_docs={r.id: r.description for r in prepared.policies.rules},
         findings=tuple(sorted(findings, key=lambda f: (f.rule, f.subject))),
         rules=tuple(sorted(statuses, key=lambda s: s.id)),

@@ -129,6 +129,8 @@ class Group:
         }
         if self.waived > 0:
             out["waived_subjects"] = [f.subject for f in self.findings if f.waived]
+            notes = dict.fromkeys(w for f in self.findings if f.waived for w in f.waivers)
+            out["waived_by"] = [w.to_dict() for w in notes]
         return out
 
     def to_compact_dict(self) -> dict[str, Any]:

@@ -192,9 +192,6 @@ class Report:
     evidence_location: str | None = None
     """Where the deployment records are, relative to the repository, for findings that point
     at no file of their own (SARIF needs a location). Not in to_dict."""
-    waivers: tuple[WaiverNote, ...] = ()
-    """The waivers in force that waived findings, for the formats that state why a finding
-    does not fail (OSCAL). Not in to_dict: the waivers file is among the inputs."""
     rule_docs: dict[str, str] = field(default_factory=dict)
     """Each rule's description, for formats that carry a rule catalog. Not in to_dict."""
     signature: dict[str, str] | None = None

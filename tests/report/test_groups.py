@@ -158,6 +158,9 @@ def test_the_compact_json_keeps_every_instance_and_states_each_cause_once(
         assert (group["title"], group["controls"]) == (first["title"], first["controls"])
         waived = [s for s in group["subjects"] if findings[(group["rule"], s)]["waived"]]
         assert group.get("waived_subjects", []) == waived
+        covering = [w for s in waived for w in findings[(group["rule"], s)]["waived_by"]]
+        by = group.get("waived_by", [])
+        assert sorted(map(repr, by)) == sorted({repr(w) for w in covering}), group["cause"]
         located = {findings[(group["rule"], s)].get("location") for s in group["subjects"]}
         assert group.get("locations", []) == sorted(located - {None})
     assert any(g.get("waived_subjects") for g in compact["groups"])
