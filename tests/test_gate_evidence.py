@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
+from checker.report.escape import visible
 from tests.conftest import DEV, LEAD, run_cli
 
 REVIEWED = (f"Reviewed-by: {LEAD}",)
@@ -183,9 +184,8 @@ def test_an_unlisted_service_is_no_inventoried_one_in_another_spelling(
     line = json.dumps(_record(shas, service=unlisted))
     result = _gate(repo, tmp_path / "ev", [line], "--config", platform, **DECLARED)
     assert result.code == 2, result.out
-    assert (
-        f"unlisted_services names {unlisted!r}, which reads as fleet.yaml's service" in result.err
-    )
+    named = visible(repr(unlisted))  # an ignorable character shown as its escape
+    assert f"unlisted_services names {named}, which reads as fleet.yaml's service" in result.err
     platform.write_text(yaml.safe_dump({"unlisted_services": ["web2"]}))
     line = json.dumps(_record(shas, service="web2"))
     result = _gate(repo, tmp_path / "ev", [line], "--config", platform, **DECLARED)

@@ -17,10 +17,16 @@ from typing import TextIO, cast
 _UNSAFE = re.compile(
     "["
     "\x00-\x1f\x7f-\x9f"  # C0 (with tab and line breaks), DEL and C1 (CSI is \x9b)
-    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks and overrides
     "\u2028\u2029"  # line and paragraph separators
     "\ud800-\udfff"  # half a surrogate pair (an undecodable byte in a file name)
     "\ufffe\uffff"  # not characters: XML forbids them
+    # Unicode's default ignorable code points (DerivedCoreProperties.txt): shown as nothing,
+    # the bidirectional marks and overrides among them, and skipped by a culture-aware
+    # comparison (.NET's string.IndexOf and StartsWith under ICU, as CI agents search a log
+    # line for ``##vso[`` or ``::``), so ``##\u00advso[`` would read as ``##vso[`` there.
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
     "]"
 )
 
@@ -34,11 +40,27 @@ def _table(pattern: re.Pattern[str], escape: Callable[[int], str]) -> dict[int, 
     return {code: escape(code) for code in codes}
 
 
-_VISIBLE = _table(_UNSAFE, lambda c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+def _escaped(code: int) -> str:
+    """A character as Python writes it escaped: ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``."""
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escaped(code: int) -> str:
+    """A character as JSON writes it escaped: ``\\uXXXX``, a surrogate pair past U+FFFF."""
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+
+
+_VISIBLE = _table(_UNSAFE, _escaped)
 
 
 def visible(text: str) -> str:
-    """``text`` with every control, bidirectional and non-character as a visible escape."""
+    """``text`` with every control, bidirectional, default ignorable and non-character as a
+    visible escape."""
     return text.translate(_VISIBLE) if _UNSAFE.search(text) else text
 
 
@@ -53,7 +75,7 @@ def without_key_material(text: str) -> str:
 
 _UNSAFE_IN_JSON = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", ""))
 """What ``json.dumps`` leaves raw (it escapes C0 in strings; its own line breaks stay)."""
-_JSON_SAFE = _table(_UNSAFE_IN_JSON, lambda c: f"\\u{c:04x}")
+_JSON_SAFE = _table(_UNSAFE_IN_JSON, _json_escaped)
 
 
 def json_safe(text: str) -> str:

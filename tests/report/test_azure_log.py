@@ -18,10 +18,17 @@ from tests.report.test_github_log import Runner
 _VSO = re.compile(r"##vso\[([^\]]*)\]", re.IGNORECASE)
 
 
+_IGNORED = re.compile("[\u00ad\u034f\u180b-\u180f\u200b-\u200f\u2060-\u2064\ufeff]")
+"""Characters a culture-aware comparison (.NET's ``string.IndexOf(string)`` under ICU, which
+the agent's search for its prefix is) passes over as if absent."""
+
+
 def agent_commands(log: str) -> list[str]:
     """What Azure Pipelines' agent reads as a logging command (Command.TryParse): ``##vso[``
-    anywhere in a line, up to the first ``]`` on it."""
-    return [m.group(1) for line in log.splitlines() for m in [_VSO.search(line)] if m]
+    anywhere in a line, up to the first ``]`` on it, found as a culture-aware search finds
+    it (ignorable characters inside the prefix skipped)."""
+    lines = (_IGNORED.sub("", line) for line in log.splitlines())
+    return [m.group(1) for line in lines for m in [_VSO.search(line)] if m]
 
 
 def read_by_no_runner(log: str) -> None:
@@ -36,6 +43,8 @@ AZURE = [
     "##vso[task.setvariable~variable=deploy]yes",
     "##VSO[task.complete~result=Succeeded;]",
     "##teamcity[buildStatus~status='SUCCESS']",
+    "##\u00advso[task.setvariable~variable=soft]yes",
+    "#\u200b#vso[task.setvariable~variable=zero]yes",
 ]
 """Deployers, without spaces so that a wrapped line never parts one."""
 
@@ -64,8 +73,19 @@ def test_the_text_report_sets_nothing_in_an_azure_log(
     result = run_cli("check", "--repo", repo, "--evidence", evidence, "--as-of", "2024-03-01")
     assert result.code == 1, result.err
     read_by_no_runner(result.out)
+    assert "\u00ad" not in result.out and "\u200b" not in result.out
     for who in AZURE:
-        assert "\\x23" + who[1:] in result.out
+        assert shown(who) in result.out
+
+
+def shown(who: str) -> str:
+    """What the text report shows of a deployer of ``AZURE``: the ``#`` that opens a command
+    as ``\\x23``; where an ignorable character (a soft hyphen, a zero-width space) stands
+    inside one, what follows its escape (the escape, as a control character's, parts the
+    prefix; ``read_by_no_runner`` checks the whole)."""
+    if "\u00ad" in who or "\u200b" in who:
+        return who[who.index("vso[") :]
+    return "\\x23" + who[1:]
 
 
 @pytest.mark.parametrize(
@@ -119,9 +139,11 @@ def test_sample_and_verify_set_nothing_in_an_azure_log(
         "--key", tmp_path / "k.key", "-o", audit, "--as-of", "2024-03-01",
     )  # fmt: skip
     assert result.code == 1, result.err
-    drawn = run_cli("sample", audit, "--key", tmp_path / "k.pub", "--size", "4", "--seed", "s")
+    drawn = run_cli(
+        "sample", audit, "--key", tmp_path / "k.pub", "--size", str(len(AZURE)), "--seed", "s"
+    )
     assert drawn.code == 0, drawn.err
-    assert all("\\x23" + who[1:] in drawn.out for who in AZURE)
+    assert all(shown(who) in drawn.out for who in AZURE)
     read_by_no_runner(drawn.out)
     verified = run_cli("verify", audit, "--key", tmp_path / "k.pub")
     assert verified.code == 0, verified.err
