@@ -30,7 +30,7 @@ from checker.evidence.endings import MARKERS
 from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
-from checker.evidence.likeness import Likeness, like_mark
+from checker.evidence.likeness import Likeness
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     EntryKind,
@@ -761,6 +761,14 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
+def _as_text(data: bytes) -> bytes:
+    """``data`` as UTF-8 where a byte-order mark says it is UTF-16 or UTF-32 (``_wide_text``),
+    as it is otherwise: the lines of retired code saved as "Unicode" are its text's."""
+    if any(data.startswith(mark) for mark, _ in _WIDE_BOMS):
+        return _wide_text(data)[0]
+    return data
+
+
 BLOB_MARK = "\0blob "
 """What ``TreeIndex.search`` finds in a file that is one of the blobs it was asked to find,
 before the blob's id (``blob_mark``): as with ``LFS_POINTER``, no flag name can be it."""
@@ -905,8 +913,9 @@ class TreeIndex:
         among them (``LFS_POINTER``: their content is not in the repository to search); and
         the files that are one of ``blobs``, each found as the word ``blob_mark(blob)``, and
         those alike to one (an edited copy, ``likeness``), as ``like_mark(blob)``."""
-        self._likeness = Likeness({b: data for b, _, data in self._reader.read(sorted(blobs))})
-        words = self._looking_for(words, blobs) | {like_mark(b) for b in self._likeness.blobs}
+        read = self._reader.read(sorted(blobs))
+        self._likeness = Likeness({b: _as_text(data) for b, _, data in read})
+        words = self._looking_for(words, blobs) | self._likeness.words()
         self._words_in_blob.clear()
         self._words_in_tree.clear()
         self._prefixed_words.clear()
@@ -997,8 +1006,9 @@ class TreeIndex:
         tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
         tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
-        tokens.update(self._likeness.marks(files))
-        for text in (*files, *(wide for one in files for wide in _wide_text(one))):
+        texts = (*files, *(wide for one in files for wide in _wide_text(one)))
+        tokens.update(self._likeness.marks(texts))  # an edited copy saved in UTF-16 too
+        for text in texts:
             found, hyphenated, ending = self._identifiers.read(text)
             held = self._tokens.intersection(found)
             for token in held:

@@ -10,10 +10,15 @@ as ``}`` and blank lines say nothing of where code came from) are at least half 
 distinct lines of the larger one. A file of fewer than ``MIN_LINES`` such lines is matched by
 its exact bytes alone: two short files share half their lines by chance.
 
-Only a file whose size is within ``SIZE_RATIO`` of a sought one's is split into lines: two
-files of which one is more than four times the other cannot share half the larger one's
-lines unless lines repeat, so the cost is one comparison of sizes per file, and the lines of
-the few files near a sought one's size.
+A file also holds a sought one where at least half the sought file's distinct lines, and at
+least ``MIN_LINES`` of them, are among its own, however many lines it has besides: the copy
+diluted with a comment after every line of it, or pasted whole into a large live module,
+shares half of no larger file's lines, and passed (exit 0). Lines added around the code do
+not change what it does; the lines it holds of the retired code do.
+
+A file more than ``SIZE_RATIO`` times smaller than a sought one cannot hold half its lines
+unless lines repeat, and is not split into lines; a larger one is, once, whichever sought
+files it is compared with.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ LIKE_MARK = "\0like50 "
 """The word a file alike to a sought blob is found as, before that blob's id (the threshold
 is in it, so that a cached answer for another one is not taken)."""
 
+HOLD_MARK = "\0holds50 "
+"""The word a file holding a sought blob's lines among more of its own (``holds``) is found
+as, before that blob's id: told from ``LIKE_MARK``, as only a file alike to retired code, not
+one holding it among more, is the code that replaced it (``RetiredCodeHistory``)."""
+
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 """A letter or digit, ASCII or part of a character beyond it."""
 
@@ -39,6 +49,11 @@ _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 def like_mark(blob: str) -> str:
     """The word under which files alike to ``blob`` are found."""
     return LIKE_MARK + blob
+
+
+def hold_mark(blob: str) -> str:
+    """The word under which files holding the lines of ``blob`` among more are found."""
+    return HOLD_MARK + blob
 
 
 def lines(data: bytes) -> frozenset[bytes]:
@@ -51,6 +66,13 @@ def alike(one: frozenset[bytes], other: frozenset[bytes]) -> bool:
     """Whether two files' ``lines`` share at least ``THRESHOLD`` of the larger set."""
     larger = max(len(one), len(other))
     return larger > 0 and len(one & other) >= THRESHOLD * larger
+
+
+def holds(mine: frozenset[bytes], sought: frozenset[bytes]) -> bool:
+    """Whether a file's stripped lines (``mine``) hold at least ``THRESHOLD`` of a sought
+    file's ``lines``, and ``MIN_LINES`` of them: the sought code with lines added around it."""
+    shared = len(mine & sought)
+    return shared >= MIN_LINES and shared >= THRESHOLD * len(sought)
 
 
 class Likeness:
@@ -68,18 +90,24 @@ class Likeness:
         """The blobs sought by likeness."""
         return [blob for blob, _, _ in self._sought]
 
+    def words(self) -> set[str]:
+        """The marks a file alike to, or holding, one of the blobs sought may be found as."""
+        return {mark(blob) for blob in self.blobs for mark in (like_mark, hold_mark)}
+
     def marks(self, files: Iterable[bytes]) -> set[str]:
         """The ``like_mark`` of each sought blob one of ``files`` (a file's bytes, and those
-        of the files a compressed one holds) is alike to."""
+        of the files a compressed one holds) is alike to, the ``hold_mark`` of each it holds
+        among more lines of its own."""
         found: set[str] = set()
         for data in files:
-            near = [(b, held) for b, size, held in self._sought if _near(len(data), size)]
-            if near:
-                mine = lines(data)
-                found.update(like_mark(blob) for blob, held in near if alike(mine, held))
+            compared = [one for one in self._sought if len(data) * SIZE_RATIO >= one[1]]
+            if not compared:
+                continue
+            stripped = frozenset(line.strip() for line in data.splitlines())
+            mine = lines(data) if any(len(data) <= s * SIZE_RATIO for _, s, _ in compared) else None
+            for blob, size, held in compared:
+                if mine is not None and len(data) <= size * SIZE_RATIO and alike(mine, held):
+                    found.add(like_mark(blob))
+                elif holds(stripped, held):
+                    found.add(hold_mark(blob))
         return found
-
-
-def _near(size: int, sought: int) -> bool:
-    """Whether a file of ``size`` bytes is near enough a sought one's to compare lines."""
-    return size * SIZE_RATIO >= sought and size <= sought * SIZE_RATIO

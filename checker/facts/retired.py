@@ -19,7 +19,8 @@ member of a zip, a gzip's stream, a tar's file: ``TreeIndex.search``). A blob th
 tree also held outside all retired code (an empty ``__init__.py``, a copy of live code) is
 no sign of it, and is left out; one held by two retired folders is kept, in both. An empty
 file is no code, and never counts. Content edited as it moved is recognised where it is alike
-to a blob of the retired code (``checker.evidence.likeness``: half its lines in common), but
+to a blob of the retired code (``checker.evidence.likeness``: half its lines in common, or
+half its lines held among more), but
 where live code was alike to that blob in every tree it was learnt from (the code that
 replaced it, begun as its copy): that blob is matched by its bytes alone. An entry that
 covered nothing where it was first listed (its code moved or deleted in an earlier commit)
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
-from checker.evidence.likeness import LIKE_MARK, like_mark
+from checker.evidence.likeness import HOLD_MARK, LIKE_MARK, like_mark
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.facts.onto import Onto
@@ -43,6 +44,15 @@ from checker.vocabulary import short
 
 MAX_LISTED = 10
 """Files named per entry (and per flag's references); all of them are counted."""
+
+
+_LIKENESS = (LIKE_MARK, HOLD_MARK)
+"""The marks of a file alike to a blob of retired code, or holding its lines among more."""
+
+
+def _blob_of(word: str) -> str:
+    """The blob a ``_LIKENESS`` mark names."""
+    return word.removeprefix(LIKE_MARK).removeprefix(HOLD_MARK)
 
 
 def held_around(trees: TreeIndex, commit: str, pattern: str) -> bool:
@@ -267,22 +277,25 @@ class RetiredCodeHistory:
 
     def _held(self, trees: TreeIndex, sha: str) -> dict[str, list[str]]:
         """The files of ``sha`` holding each blob of retired code it holds, or a file alike
-        to it (an edited copy, ``likeness``), by blob."""
+        to it (an edited copy, ``likeness``) or holding its lines among more, by blob."""
         if sha not in self._found:
             found: dict[str, set[str]] = {}
             exact = self._exact_only(trees)
             for word, files in trees.references(sha).items():
                 if word.startswith(BLOB_MARK):
                     found.setdefault(word.removeprefix(BLOB_MARK), set()).update(files)
-                elif word.startswith(LIKE_MARK) and word.removeprefix(LIKE_MARK) not in exact:
-                    found.setdefault(word.removeprefix(LIKE_MARK), set()).update(files)
+                elif word.startswith(_LIKENESS) and _blob_of(word) not in exact:
+                    found.setdefault(_blob_of(word), set()).update(files)
             self._found[sha] = {blob: sorted(files) for blob, files in found.items()}
         return self._found[sha]
 
     def _exact_only(self, trees: TreeIndex) -> frozenset[str]:
         """The blobs of retired code that every tree they were learnt from (``_learnt``) held
         live code alike to, outside all retired code: the code that replaced it (``v2``,
-        begun as its copy), not the retired code. They are matched by their bytes alone."""
+        begun as its copy), not the retired code. They are matched by their bytes alone. A
+        live file holding its lines among many more (``HOLD_MARK``) is no such code: a large
+        module holding half a short retired file's lines would take the likeness off every
+        later copy of it."""
         if self._exact is None:
             patterns = [path.strip("/") for path in self._listed]
             self._exact = frozenset(

@@ -149,3 +149,52 @@ def test_a_retired_file_begun_as_an_edited_live_module_is_no_copy_of_it(tmp_path
     listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
     sha = _commit(repo, listed, 4)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+def test_a_copy_diluted_with_a_comment_after_every_line_is_still_there(tmp_path: Path) -> None:
+    """A comment after each line of the copy: it shares half of no larger file's lines, and
+    passed (exit 0), doing what the retired code did."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    lines = CODE.splitlines(keepends=True)
+    diluted = "".join(f"{line}# step {n}: see the runbook\n" for n, line in enumerate(lines))
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/peg.py": diluted}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message()
+
+
+def test_a_copy_pasted_into_a_large_live_module_is_still_there(tmp_path: Path) -> None:
+    """The retired code appended to a module more than four times its size: not compared."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    helpers = "".join(f"def helper_{n}(x):\n    return x + {n}\n\n\n" for n in range(200))
+    files = {"legacy/power_peg.py": CODE, "src/app.py": helpers}
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **files}, 1)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/app.py": helpers + EDITED}, 2)
+    files = "in 1 file: src/app.py (the content of the retired code, at another path)."
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message(files)
+
+
+def test_an_edited_copy_saved_in_utf_16_is_still_there(tmp_path: Path) -> None:
+    """The copy saved as "Unicode" (UTF-16 with a byte-order mark): its bytes share no line
+    with the retired code's, read as they are."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": CODE}, 1)
+    (repo.path / "src").mkdir()
+    (repo.path / "src/peg.py").write_bytes(EDITED.encode("utf-16"))
+    repo.git("add", "src/peg.py")
+    moved = _commit(repo, {"legacy/power_peg.py": None}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == _message()
+
+
+def test_a_module_holding_the_retired_lines_when_listed_leaves_later_copies_found(
+    tmp_path: Path,
+) -> None:
+    """A large live module held the retired code's lines when it was listed: that is no code
+    that replaced it (as src/peg_v2.py above is), and an edited copy made later is found."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    helpers = "".join(f"def helper_{n}(x):\n    return x + {n}\n\n\n" for n in range(200))
+    files = {"legacy/power_peg.py": CODE, "src/app.py": helpers + CODE}
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **files}, 1)
+    moved = _commit(repo, {"legacy/power_peg.py": None, "src/app.py": helpers}, 2)
+    copied = _commit(repo, {"src/peg.py": EDITED}, 3)
+    assert _retired(_check(tmp_path, repo, {"D1": moved})) == {}
+    assert _retired(_check(tmp_path, repo, {"D1": copied})) == _message()
