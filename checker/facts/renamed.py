@@ -129,8 +129,9 @@ def _renamed_in_code(
     flag with no rename of its own, the flag, and its parent's registry) made in the code
     after it: a commit descending from that version whose diff changes the code's reads of
     the old flag into reads of a flag the registry lists active there and did not list before
-    the drop (``_Diff.replaces``: line by line, nothing else changed), after which no file
-    (but the registry, and those of ``reference_exclude``) names the old flag. Only the
+    the drop (``_Diff.replaces``: line by line, nothing else changed; a merge's, against one
+    of its parents: reads renamed on two branches are renamed by their merge), after which
+    no file (but the registry, and those of ``reference_exclude``) names the old flag. Only the
     commits that changed a file naming the old flag where it was dropped are read (``git log
     -G`` on those files)."""
     index, old, before = dropped
@@ -142,13 +143,13 @@ def _renamed_in_code(
     found: list[Rename] = []
     for sha, *parents in _changing(history, old.name, [*code.tips, f"^{commit}"], files):
         path, registry = code.registry_at(sha)
-        if len(parents) != 1 or registry is None:
+        if registry is None:
             continue
-        diff = _Diff(history, (parents[0], sha), path)
+        diffs = [_Diff(history, (parent, sha), path) for parent in parents]
         new = [
             f for f in registry.flags
             if f.status == "active" and flag_key(f.name) not in listed
-            and diff.replaces(old.name, f.name)
+            and any(diff.replaces(old.name, f.name) for diff in diffs)
         ]  # fmt: skip
         if new and not _reading(history, sha, old.name, code, path):
             found += [Rename(old.name, flag.name, index, sha) for flag in new]
@@ -179,9 +180,7 @@ def _renamed_before(
         revisions = [version.commit, *first]
         for sha, *parents in _changing(history, new.name, revisions, files) if files else ():
             path = code.registry_at(sha)[0]
-            if len(parents) == 1 and _Diff(history, (parents[0], sha), path).replaces(
-                old.name, new.name
-            ):
+            if any(_Diff(history, (p, sha), path).replaces(old.name, new.name) for p in parents):
                 return [Rename(old.name, new.name, index, version.commit)]
     return []
 
@@ -199,9 +198,9 @@ def _changing(
     those files)."""
     words = sorted(spellings(name))
     pattern = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", word) for word in words)
-    args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history"]
+    args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history", "-m"]
     out = history.git_output([*args, f"-G{pattern}", *revisions, "--", *files])
-    return [line.split() for line in out.decode("ascii").splitlines()]
+    return [line.split() for line in dict.fromkeys(out.decode("ascii").splitlines())]
 
 
 def _reading(
@@ -302,6 +301,8 @@ def _carried(old: FlagRecord, new: FlagRecord) -> bool:
 
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*")
+_COMMENT = re.compile(r"(?:#|//).*")
+"""A comment that ends a line, in the languages most code reading a flag is written in."""
 _ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
 """The characters a POSIX extended regular expression (``git log -G``) reads as its own."""
 
@@ -327,7 +328,7 @@ class _Diff:
         named = 0
         for _, removed, added in self._read():
             before = [_masked(line, spellings(old)) for line in removed]
-            if before == list(removed):
+            if "\0" not in "".join(before):
                 continue
             after = [_masked(line, spellings(new)) for line in added]
             if sorted(before) != sorted(after):
@@ -383,5 +384,8 @@ def _hunks(diff: str) -> list[Hunk]:
 
 
 def _masked(line: str, names: frozenset[str]) -> str:
-    """``line`` with each whole word of ``names`` written ``\\0``."""
-    return _TOKEN.sub(lambda m: "\0" if m.group(0) in names else m.group(0), line)
+    """``line`` with each whole word of ``names`` written ``\\0``, its white space and a
+    comment ending it (``#`` or ``//`` to the end) left out: a read renamed with the line
+    spaced anew or a comment added to it is renamed all the same."""
+    masked = _TOKEN.sub(lambda m: "\0" if m.group(0) in names else m.group(0), line)
+    return "".join(_COMMENT.sub("", masked).split())

@@ -6,7 +6,10 @@ every read of ``flags.promo`` to ``flags.promo_banner``. Nothing carried promo's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import LEAD, write_yaml
@@ -161,3 +164,39 @@ def test_the_new_flag_listed_between_the_drop_and_the_code_is_a_rename_too(
     renamed = _commit(repo, 9, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)})
     result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
     assert _overdue(result) == _message(first, renamed)
+
+
+def test_reads_renamed_on_two_branches_and_merged_keep_the_remove_by(tmp_path: Path) -> None:
+    """app.py's read renamed on one branch, lib.py's on another (each leaving promo read by
+    the other file), and the two merged: no commit but the merge left promo unread, and a
+    merge was never taken for a rename, so the merge's deployment passed (exit 0)."""
+    repo, first = _dropped(tmp_path)
+    main = repo.git("rev-parse", "--abbrev-ref", "HEAD")
+    repo.branch("app", "HEAD")
+    _commit(repo, 9, {"app.py": _renamed(APP)})
+    repo.checkout(main)
+    _commit(repo, 10, {"lib.py": _renamed(LIB)})
+    merged = repo.merge("app", "Merge app", author=LEAD, date="2024-01-11T00:00:00Z")
+    assert _overdue(_check(tmp_path, repo, merged, "--fail-on", "medium")) == _message(
+        first, merged
+    )
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda code: code.replace("if flags", "if  flags"),
+        lambda code: code.replace(":\n", ":  # the banner test\n", 1),
+    ],
+    ids=["spaced", "commented"],
+)
+def test_reads_renamed_with_the_line_spaced_or_commented_keep_the_remove_by(
+    tmp_path: Path, edit: Callable[[str], str]
+) -> None:
+    """app.py's read renamed and spaced anew, or given a comment, in the same line: the line
+    was not the same but for the name, and the deployment passed (exit 0)."""
+    repo, first = _dropped(tmp_path)
+    renamed = _commit(repo, 9, {"app.py": edit(_renamed(APP)), "lib.py": _renamed(LIB)})
+    assert _overdue(_check(tmp_path, repo, renamed, "--fail-on", "medium")) == _message(
+        first, renamed
+    )
