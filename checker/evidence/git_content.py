@@ -578,6 +578,25 @@ def check_diffs(history: GitHistory, shas: Iterable[str], *, with_blobs: bool = 
     check_commit_diffs(history, pairs, with_blobs=with_blobs)
 
 
+def check_copy_sources(history: GitHistory, shas: Iterable[str]) -> None:
+    """Hash every tree and blob of each commit's parents, what ``diff-tree
+    --find-copies-harder`` reads: a copy may come from any file of the parent, changed by
+    the commit or not."""
+    parents = {p for sha in set(shas) for p in _parents(history, sha)}
+    history.trees.whole(_root_trees(history, parents).values())
+    blobs: set[str] = set()
+    for parent in sorted(parents):
+        proc = history.run_git(["ls-tree", "-r", "-z", parent])
+        if proc.returncode != 0:
+            raise git_failed("ls-tree", proc.stderr.decode(errors="replace").strip(), history.root)
+        for entry in proc.stdout.split(b"\0"):
+            fields = entry.partition(b"\t")[0].split()
+            if len(fields) == 3 and fields[1] == b"blob":
+                blobs.add(fields[2].decode("ascii"))
+    for _ in read_verified(history.root, history.env, sorted(blobs)):
+        pass
+
+
 def check_commit_diffs(
     history: GitHistory, pairs: Iterable[tuple[str, str | None]], *, with_blobs: bool = False
 ) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from checker.evidence import git_content
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import check_diffs
+from checker.evidence.git_content import check_copy_sources, check_diffs
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.facts import review
@@ -203,17 +203,22 @@ def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dic
 
 
 def _renames(history: GitHistory, commits: list[str]) -> Iterator[tuple[str, str]]:
-    """Each (old path, new path) a rename of one of ``commits`` (none a merge) shows."""
+    """Each (old path, new path) a rename or a copy of one of ``commits`` (none a merge) shows:
+    a copy of any file of the parent (``--find-copies-harder``, with no limit on the files
+    compared, ``-l0``), as a file copied to another path, the original kept or deleted later,
+    is the code its writer wrote as much as a file renamed is."""
     if not commits:
         return
-    check_diffs(history, commits, with_blobs=True)  # -M reads the blobs that differ too
-    args = ["diff-tree", "--stdin", "-r", "-M", "-z", "--name-status", "--no-ext-diff"]
+    check_diffs(history, commits, with_blobs=True)  # -C reads the blobs that differ too
+    check_copy_sources(history, commits)  # and every file of the parent, with copies harder
+    args = ["diff-tree", "--stdin", "-r", "-C", "--find-copies-harder", "-l0", "-z"]
+    args += ["--name-status", "--no-ext-diff"]
     fields = history.git_output(args, stdin="".join(f"{c}\n" for c in commits).encode())
     tokens = iter(fields.decode("utf-8", errors="surrogateescape").split("\0"))
     for token in tokens:
         if token[:1] in ("R", "C") and not _is_sha(token):
             old, new = next(tokens, ""), next(tokens, "")
-            if token[:1] == "R" and old and new:
+            if old and new:
                 yield old, new
         elif token[:1].isalpha() and not _is_sha(token):
             next(tokens, "")  # the path of an addition, change or deletion

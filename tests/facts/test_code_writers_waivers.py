@@ -121,6 +121,21 @@ def test_the_writer_of_a_reference_in_a_file_renamed_since_is_barred(
     assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
 
 
+def test_the_writer_of_a_reference_in_a_file_copied_since_is_barred(tmp_path: Path) -> None:
+    """Lee wrote the reference in old.py; Dana copied it to new.py (old.py kept, so no rename)
+    and deleted old.py the next day. new.py's history showed only Dana, and Lee's waiver of the
+    finding was applied (exit 0)."""
+    repo = _repo(tmp_path)
+    code = "def route():\n    if power_peg:\n        go()\n    return 1\n"
+    _commit(repo, 2, {"old.py": code}, author=LEAD)
+    _commit(repo, 3, {"new.py": code.replace("return 1", "return 2")})
+    sha = _commit(repo, 4, {"old.py": None})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
+
+
 def test_every_rename_of_a_long_chain_is_followed(tmp_path: Path) -> None:
     """Lee wrote the reference in p00.py; Dana renamed it seventeen times, to p17.py. The
     renames were followed sixteen back, and Lee's waiver of the finding was applied (exit 0)."""
