@@ -10,10 +10,11 @@ ways, each of which only adds:
 - the new entry carries the old one's fields over: the same ``purpose``, or the same
   ``created`` day and ``owner`` (an honest new flag is created the day it is added, and says
   what it is for);
-- the code's reads of the old name become reads of the new one, line by line: every line the
-  commit removes that names the old flag (under one of its spellings) comes back as a line it
-  adds that is the same but for naming the new flag there. An honest new flag added the same
-  day is read by new lines, not by the old flag's lines with its name changed.
+- the code's reads of the old name become reads of the new one, line by line: each hunk of
+  the commit that removes lines naming the old flag (under one of its spellings) adds as many
+  naming the new flag, and its other lines back as they were (white space, comments and
+  blank lines aside). An honest new flag added the same day is read by new code, not by the
+  old flag's code with its reads changed.
 
 The fields tell a rename over two versions too: the old entry dropped (or retired) in one, and
 the new one, carrying its fields, added in a later one. So do the purpose, or the code as
@@ -321,17 +322,19 @@ class _Diff:
         self._hunks: list[Hunk] | None = None
 
     def replaces(self, old: str, new: str) -> bool:
-        """Whether each hunk removing a line that names ``old`` adds the same lines back, but
-        for naming ``new`` where they named ``old``; and there is one. A hunk that removes
-        more (the old flag's code) or adds more (the new flag's) is no rename: an honest
-        commit that drops one flag's code and adds another's in its place is read so."""
+        """Whether each hunk removing a line that names ``old`` adds as many lines naming
+        ``new`` in their place, and its other lines back as they were; and there is one. A
+        line naming the flag may change otherwise too (``flags.get('promo')`` becoming
+        ``flags.promo_banner``): the read is what moved. A hunk that removes more (the old
+        flag's code) or adds more (the new flag's) is no rename: an honest commit that drops
+        one flag's code and adds another's in its place is read so."""
         named = 0
         for _, removed, added in self._read():
             before = [_masked(line, spellings(old)) for line in removed]
             if "\0" not in "".join(before):
                 continue
             after = [_masked(line, spellings(new)) for line in added]
-            if sorted(before) != sorted(after):
+            if _split(before) != _split(after):
                 return False
             named += 1
         return named > 0
@@ -381,6 +384,13 @@ def _hunks(diff: str) -> list[Hunk]:
         elif head is not None and line[:1] in "-+" and line:
             (removed if line[0] == "-" else added).append(line[1:])
     return hunks
+
+
+def _split(lines: list[str]) -> tuple[int, list[str]]:
+    """How many of ``lines`` (``_masked``) name the flag, and the others, sorted, but those
+    left empty (blank, or a comment alone)."""
+    named = [line for line in lines if "\0" in line]
+    return len(named), sorted(line for line in lines if line and "\0" not in line)
 
 
 def _masked(line: str, names: frozenset[str]) -> str:

@@ -187,14 +187,17 @@ def test_reads_renamed_on_two_branches_and_merged_keep_the_remove_by(tmp_path: P
     [
         lambda code: code.replace("if flags", "if  flags"),
         lambda code: code.replace(":\n", ":  # the banner test\n", 1),
+        lambda code: "# the banner test, renamed\n" + code,
+        lambda code: code.replace("flags.promo_banner", "flags.get('promo_banner')"),
     ],
-    ids=["spaced", "commented"],
+    ids=["spaced", "commented", "comment-line", "rewritten"],
 )
 def test_reads_renamed_with_the_line_spaced_or_commented_keep_the_remove_by(
     tmp_path: Path, edit: Callable[[str], str]
 ) -> None:
-    """app.py's read renamed and spaced anew, or given a comment, in the same line: the line
-    was not the same but for the name, and the deployment passed (exit 0)."""
+    """app.py's read renamed and spaced anew, given a comment in the same line or above it,
+    or written another way (``flags.get('promo_banner')``): the hunk was not the same but for
+    the name, and the deployment passed (exit 0)."""
     repo, first = _dropped(tmp_path)
     renamed = _commit(repo, 9, {"app.py": edit(_renamed(APP)), "lib.py": _renamed(LIB)})
     assert _overdue(_check(tmp_path, repo, renamed, "--fail-on", "medium")) == _message(
