@@ -11,16 +11,19 @@ at a gate, whose history is not all loaded, one ``git rev-list`` a finding and t
 
 from __future__ import annotations
 
+import os
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from checker.evidence import git_content
+from checker.evidence.flagnames import spellings
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_copy_sources, check_diffs
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Waiver
 from checker.facts import review
-from checker.facts.deadcode import DeadCodeFacts
+from checker.facts.deadcode import DeadCodeFacts, pathspec
 from checker.facts.document import InputDocument
 from checker.facts.misspelt import literal_folder
 from checker.report.model import Finding
@@ -53,14 +56,19 @@ def code_writers(
     At a merge gate (``code``'s second part: the candidate, and the protected branch's tip it
     would merge onto), the history is the merge's, the branch's too: a file the merge takes
     from the branch's side was written there. Read as ``review.commit_writers`` reads a
-    person (``.mailmap`` and identities.yaml)."""
+    person (``.mailmap`` and identities.yaml). For a flag's findings, whoever added or
+    removed a line naming the flag in any file of that history too (``_naming``), but the
+    registry and the files of ``reference_exclude``."""
     facts, merging = code
+    skip = _skipped(document, facts.reference_exclude)
     wanted = dict(_targets(list(waivers), document, facts))
     if not wanted:
         return {}
     onto = {merging[0]: merging[1]} if merging is not None else {}
     tips = {t: (sha, *([onto[sha]] if sha in onto else [])) for t, (sha, _) in wanted.items()}
     touched = _touched(history, sorted({tip for both in tips.values() for tip in both}), wanted)
+    for target, shas in _naming(history, tips, _flags(wanted, document), skip).items():
+        touched[target] |= shas
     found = _in_history(history, tips, touched)
     writers = review.commit_writers(
         history, identities, set().union(*found.values()), committers=True
@@ -174,6 +182,70 @@ def _in_history(
         else set()
         for target, shas in touched.items()
     }
+
+
+def _skipped(document: InputDocument, exclude: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a path is no read of a flag: a registry's, or one ``reference_exclude`` covers."""
+    registries = {r["path"] for r in document["registries"].values() if r["path"] is not None}
+    excluded = [pathspec(glob) for glob in exclude]
+    return lambda path: path in registries or any(x(path) for x in excluded)
+
+
+def _flags(wanted: dict[Target, tuple[str, Held]], document: InputDocument) -> dict[Target, str]:
+    """By target of ``REFERENCE_RULES``, the flag it names (its subject ``DEPLOYMENT:FLAG``)."""
+    ids = sorted({d["id"] for d in document["deployments"]}, key=len, reverse=True)
+    found: dict[Target, str] = {}
+    for rule, subject in wanted:
+        parted = next((i for i in ids if subject.startswith(f"{i}:")), None)
+        if rule in REFERENCE_RULES and parted is not None:
+            found[(rule, subject)] = subject[len(parted) + 1 :]
+    return found
+
+
+def _naming(
+    history: GitHistory,
+    tips: dict[Target, tuple[str, ...]],
+    flags: dict[Target, str],
+    skip: Callable[[str], bool],
+) -> dict[Target, set[str]]:
+    """By target, the commits of its tips' history that added or removed a line naming its
+    flag (one of its spellings, a whole word) in any file but those of ``skip`` (``git log
+    -G``; a merge's resolution is read where it wrote a file of the finding, ``_changes``,
+    and a merge bringing a side's change as it is bars that side's writers). A reference
+    written in ``old.py``, the file deleted and the code written back at ``new.py`` a day
+    later, is no rename nor copy git sees: its writer approved the waiver of it. One walk a
+    flag, of every target's tips."""
+    found: dict[Target, set[str]] = defaultdict(set)
+    for name in sorted(set(flags.values())):
+        targets = [t for t, flag in flags.items() if flag == name]
+        words = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", w) for w in sorted(spellings(name)))
+        pattern = f"(^|[^A-Za-z0-9_])({words})([^A-Za-z0-9_]|$)"
+        args = ["log", "--format=%x00%H", "--full-history", "--no-renames", "--name-only"]
+        heads = sorted({tip for t in targets for tip in tips[t]})
+        out = history.git_output([*args, "-z", f"-G{pattern}", *heads, "--"])
+        shas = {sha for sha, path in _pickaxed(out) if not skip(path)}
+        for target in targets:
+            found[target] |= shas
+    return found
+
+
+def _pickaxed(out: bytes) -> Iterator[tuple[str, str]]:
+    """Each (commit, path) of a ``git log --format=%x00%H --name-only -z``: a header is an
+    empty field, then the commit; its first path follows a newline."""
+    tokens = iter(out.split(b"\0"))
+    sha = ""
+    for token in tokens:
+        if not token:
+            sha = next(tokens, b"").decode("ascii")
+            first = next(tokens, b"")
+            if first:
+                yield sha, os.fsdecode(first.removeprefix(b"\n"))
+        else:
+            yield sha, os.fsdecode(token)
+
+
+_ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
+"""The characters a POSIX extended regular expression (``git log -G``) reads as its own."""
 
 
 def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, set[str]]:

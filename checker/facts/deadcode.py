@@ -258,6 +258,8 @@ class DeadCodeFacts:
     dated_owners: dict[str, frozenset[str]] = field(default_factory=dict)
     """By flag key (``flagnames.flag_key``), every ``owner`` a version of the registry gave
     the flag from the first version that gave it a ``remove_by`` (``_dated_owners``)."""
+    reference_exclude: tuple[str, ...] = ()
+    """The ``reference_exclude`` globs: their files' mentions of a flag are no reads of it."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -299,7 +301,7 @@ def deadcode_facts(
         at_commit = {sha: registry_at(trees, registries, sha, paths) for sha in commits}
         running_code = _retired_running(trees, (registries, paths, at_commit), running, parsed)
         revived = _merge(history, trees, registries, (paths, at_commit, parsed), onto)
-        excluded = [_pathspec(glob) for glob in reference_exclude]
+        excluded = [pathspec(glob) for glob in reference_exclude]
         read = (parsed, _renames(history, trees, (registries, paths, parsed), tips, excluded))
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
@@ -316,6 +318,7 @@ def deadcode_facts(
     return DeadCodeFacts(
         at_deployment=by_scope,
         at_commit=code,
+        reference_exclude=tuple(reference_exclude),
         registries=table,
         **_history_facts(history, read, revived, (registries, at_commit, _referenced(code))),
         **running_code,
@@ -1184,7 +1187,7 @@ def _registry_facts(path: str | None, blob: str | None, registry: FlagRegistry |
     )
 
 
-def _pathspec(glob: str) -> Callable[[str], bool]:
+def pathspec(glob: str) -> Callable[[str], bool]:
     """A ``reference_exclude`` entry as git reads a ``:(glob)`` pathspec: ``*`` and ``?`` stay
     within one directory, ``**`` crosses them, and a plain path covers what lies below it."""
     if not any(c in glob for c in "*?["):

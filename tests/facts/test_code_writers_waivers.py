@@ -136,6 +136,39 @@ def test_the_writer_of_a_reference_in_a_file_copied_since_is_barred(tmp_path: Pa
     assert result.code == 1
 
 
+def test_the_writer_of_a_reference_deleted_and_written_back_elsewhere_is_barred(
+    tmp_path: Path,
+) -> None:
+    """Lee wrote the reference in old.py; Dana deleted old.py, and wrote its code back, one
+    line changed, at new.py the next day: no commit copied or renamed it, and Lee's waiver of
+    the finding about new.py was applied (exit 0)."""
+    repo = _repo(tmp_path)
+    code = "def route():\n    if power_peg:\n        go()\n    return 1\n"
+    _commit(repo, 2, {"old.py": code}, author=LEAD)
+    _commit(repo, 3, {"old.py": None})
+    sha = _commit(repo, 4, {"new.py": code.replace("return 1", "return 2")})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
+
+
+def test_naming_the_flag_in_the_registry_or_an_excluded_file_bars_no_one(
+    tmp_path: Path,
+) -> None:
+    """Lee named power_peg in the registry and in docs/ (reference_exclude) alone: no read of
+    it, so Lee's waiver of the finding about Dana's reference applies."""
+    repo = _repo(tmp_path)
+    (repo.path / "knightwatch.yaml").write_text("reference_exclude: ['docs/*']\n")
+    repo.git("add", "knightwatch.yaml")
+    retired = RETIRED.replace("Power Peg", "Power Peg, the 2003 router")
+    lees = {"flags.yaml": retired, "docs/flags.md": "power_peg is retired\n"}
+    _commit(repo, 2, lees, author=LEAD)
+    sha = _commit(repo, 3, {"app.py": "if power_peg:\n    go()\n"})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is True
+
+
 def test_every_rename_of_a_long_chain_is_followed(tmp_path: Path) -> None:
     """Lee wrote the reference in p00.py; Dana renamed it seventeen times, to p17.py. The
     renames were followed sixteen back, and Lee's waiver of the finding was applied (exit 0)."""
