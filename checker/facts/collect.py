@@ -255,6 +255,8 @@ def _registry_writers(
         for name, deadline in deadlines.items():
             moved = deadline["moved_at"]
             postponed[name] |= {moved} if moved is not None else set()
+            if "renamed_from" in deadline:  # and each commit that renamed some of its reads
+                postponed[name] |= code.renamed_by.get(flag_key(name), frozenset())
     unreadable = {error["commit"]: {error["commit"]} for error in code.registry_errors}
     every = set().union(*repurposed.values(), *postponed.values(), unreadable)
     writers = review.commit_writers(history, identities, every)

@@ -258,6 +258,9 @@ class DeadCodeFacts:
     dated_owners: dict[str, frozenset[str]] = field(default_factory=dict)
     """By flag key (``flagnames.flag_key``), every ``owner`` a version of the registry gave
     the flag from the first version that gave it a ``remove_by`` (``_dated_owners``)."""
+    renamed_by: dict[str, frozenset[str]] = field(default_factory=dict)
+    """By flag key of a flag renamed in the code, the commits that renamed reads of its old
+    name into it but the one the finding names (``renamed.Rename.partly``)."""
     reference_exclude: tuple[str, ...] = ()
     """The ``reference_exclude`` globs: their files' mentions of a flag are no reads of it."""
 
@@ -333,6 +336,7 @@ class _HistoryFacts(TypedDict):
     retired_in_history: list[str]
     deadlines: dict[str, dict[str, Deadline]]
     dated_owners: dict[str, frozenset[str]]
+    renamed_by: dict[str, frozenset[str]]
 
 
 def _history_facts(
@@ -351,7 +355,17 @@ def _history_facts(
         retired_in_history=_retired_in_history(parsed),
         deadlines=_deadlines(history, (parsed, renamed), *deployed),
         dated_owners=_dated_owners(parsed, renamed),
+        renamed_by=_renamed_by(renamed),
     )
+
+
+def _renamed_by(renamed: list[Rename]) -> dict[str, frozenset[str]]:
+    """By flag key of a new name, the commits that renamed reads of an old name into it, but
+    the one a finding names (``Rename.partly``)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for rename in renamed:
+        found[flag_key(rename.new)].update(rename.partly)
+    return {key: frozenset(commits) for key, commits in found.items() if commits}
 
 
 def _dated_owners(

@@ -55,6 +55,10 @@ class Rename:
     commit: str
     """The commit that wrote the version, or, for a rename made in the code after the version
     dropped the old flag, the commit that changed the code's reads (``_renamed_in_code``)."""
+    partly: tuple[str, ...] = ()
+    """The other commits that renamed reads of the old flag into reads of the new one, some of
+    them (a rename over several commits), or all before the registry caught up: each took part
+    in the rename, and its writers cannot waive what it hid."""
 
 
 ParentRegistry = Callable[[str], tuple[str | None, FlagRegistry | None]]
@@ -142,6 +146,7 @@ def _renamed_in_code(
         return _renamed_before(history, parsed, dropped, code)
     listed = {flag_key(flag.name) for flag in before.flags}
     found: list[Rename] = []
+    partly: dict[str, list[str]] = {}
     for sha, *parents in _changing(history, old.name, [*code.tips, f"^{commit}"], files):
         path, registry = code.registry_at(sha)
         if registry is None:
@@ -153,7 +158,12 @@ def _renamed_in_code(
             and any(diff.replaces(old.name, f.name) for diff in diffs)
         ]  # fmt: skip
         if new and not _reading(history, sha, old.name, code, path):
-            found += [Rename(old.name, flag.name, index, sha) for flag in new]
+            found += [
+                Rename(old.name, f.name, index, sha, tuple(partly.get(flag_key(f.name), ())))
+                for f in new
+            ]
+        for flag in new:
+            partly.setdefault(flag_key(flag.name), []).append(sha)
     return found
 
 
@@ -179,10 +189,16 @@ def _renamed_before(
     for new in added:
         files = _reading(history, version.commit, new.name, code)
         revisions = [version.commit, *first]
-        for sha, *parents in _changing(history, new.name, revisions, files) if files else ():
-            path = code.registry_at(sha)[0]
-            if any(_Diff(history, (p, sha), path).replaces(old.name, new.name) for p in parents):
-                return [Rename(old.name, new.name, index, version.commit)]
+        renamers = [
+            sha
+            for sha, *parents in (_changing(history, new.name, revisions, files) if files else ())
+            if any(
+                _Diff(history, (p, sha), code.registry_at(sha)[0]).replaces(old.name, new.name)
+                for p in parents
+            )
+        ]
+        if renamers:
+            return [Rename(old.name, new.name, index, version.commit, tuple(renamers))]
     return []
 
 

@@ -203,3 +203,35 @@ def test_reads_renamed_with_the_line_spaced_or_commented_keep_the_remove_by(
     assert _overdue(_check(tmp_path, repo, renamed, "--fail-on", "medium")) == _message(
         first, renamed
     )
+
+
+def _lees_waiver(tmp_path: Path) -> None:
+    waiver = {"rule": "DEAD-003", "subject": "promo_banner", "reason": "later",
+              "expires": "2024-06-01", "approved_by": "lee@example.com"}  # fmt: skip
+    write_yaml(tmp_path / "ev" / "waivers.yaml", [waiver])
+
+
+def test_whoever_renamed_some_of_the_reads_cannot_waive_the_finding(tmp_path: Path) -> None:
+    """Lee renamed app.py's read, Dana lib.py's the next day: the finding named Dana's commit
+    alone, and Lee's waiver of it was applied (exit 0 with --fail-on medium)."""
+    repo, _ = _dropped(tmp_path)
+    _commit(repo, 9, {"app.py": _renamed(APP)}, author=LEAD)
+    renamed = _commit(repo, 10, {"lib.py": _renamed(LIB)})
+    _lees_waiver(tmp_path)
+    said = {f["subject"]: f for f in _check(tmp_path, repo, renamed).json()["findings"]}
+    assert said["promo_banner"]["waived"] is False
+
+
+def test_whoever_renamed_the_reads_before_the_registry_cannot_waive_the_finding(
+    tmp_path: Path,
+) -> None:
+    """Lee renamed every read while the registry listed promo alone, Dana's version dropped
+    promo and added promo_banner: the finding named Dana's version alone."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP, "lib.py": LIB}
+    _commit(repo, 1, files)
+    _commit(repo, 6, {"app.py": _renamed(APP), "lib.py": _renamed(LIB)}, author=LEAD)
+    renamed = _commit(repo, 8, {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"})})
+    _lees_waiver(tmp_path)
+    said = {f["subject"]: f for f in _check(tmp_path, repo, renamed).json()["findings"]}
+    assert said["promo_banner"]["waived"] is False
