@@ -45,6 +45,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.git_content import TreeIndex, check_diffs, covers
 from checker.evidence.likeness import Likeness
 from checker.facts.misspelt import literal_folder
+from checker.facts.retired import began_retired, first_writer
 
 COPIED = "retired-copied"
 """Cache entries: the blobs copied out of the files a ``retired_code`` path covered, where a
@@ -127,7 +128,7 @@ def _copied(
 ) -> set[str]:
     """``{X}`` where ``commit`` changed ``file`` (its path, and X, its blob before) and X
     lives on at a path no retired code covers: written there in the same commit, or held there
-    by its parent already where X began as retired code (``_began_retired``: copied out in an
+    by its parent already where X began as retired code (``retired.began_retired``: copied out in an
     earlier commit than the one that left the stub). Not where X is empty, nor where it began
     as live code (a retired file that began as a copy of a live module, which lives on)."""
     path, before = file
@@ -136,7 +137,7 @@ def _copied(
     for parent in trees.parents(commit)[:1]:
         held = trees.holding(parent, frozenset({before}))
         if any(f != path and not _retired(f, patterns) for f, _ in held):
-            return {before} if _began_retired(history, trees, (parent, before), patterns) else set()
+            return {before} if began_retired(history, trees, (parent, before), patterns) else set()
     live = [new for f, (status, _, new) in diffs[commit].items()
             if status in "AM" and not _retired(f, patterns)]  # fmt: skip
     if before in live or _alike_written(trees, before, live):
@@ -161,7 +162,7 @@ def _alike_earlier(
 ) -> bool:
     """Whether X was copied out with an edit before ``write`` (a commit that rewrote a retired
     file from X, and what it wrote, not alike to X: a stub, not an edit): X began as retired
-    code (``_began_retired``), and a commit since X's first write, up to the commit's parent,
+    code (``retired.began_retired``), and a commit since X's first write, up to the commit's parent,
     wrote a file alike to X at a path no retired code covers that the parent still holds.
     Only a rewrite of the retired file asks this (an edit keeps it alike), and only the files
     written in that stretch of history that the parent holds are read."""
@@ -171,8 +172,8 @@ def _alike_earlier(
     sought = Likeness({before: read[before]})
     if not parent or not sought.blobs or sought.marks([read[after]]):
         return False
-    first = _first_writer(history, parent[0], before)
-    if first is None or not _began_retired(history, trees, (parent[0], before), patterns):
+    first = first_writer(history, parent[0], before)
+    if first is None or not began_retired(history, trees, (parent[0], before), patterns):
         return False
     args = ["log", "--format=", "--raw", "-z", "--no-renames", "--no-abbrev", "--diff-filter=AM"]
     out = history.git_output([*args, parent[0], f"^{first}"]).split(b"\0")
@@ -184,28 +185,6 @@ def _alike_earlier(
     held = trees.holding(parent[0], frozenset(written))
     kept = sorted({blob for file, blob in held if not _retired(file, patterns)})
     return any(sought.marks([data]) for data in trees.contents(kept).values())
-
-
-def _first_writer(history: GitHistory, commit: str, blob: str) -> str | None:
-    """The oldest commit in ``commit``'s history to write ``blob`` (``git log
-    --find-object``), or None."""
-    args = ["log", "--format=%H", "--topo-order", "--no-renames", f"--find-object={blob}", commit]
-    writers = history.git_output(args).split()
-    return writers[-1].decode("ascii") if writers else None
-
-
-def _began_retired(
-    history: GitHistory, trees: TreeIndex, held: tuple[str, str], patterns: list[str]
-) -> bool:
-    """Whether blob X (``held``: a commit holding it, and X) began as retired code: the
-    oldest commit in that commit's history to write it (``git log --find-object``) held it
-    at paths retired code covers alone."""
-    commit, blob = held
-    writer = _first_writer(history, commit, blob)
-    if writer is None:
-        return False
-    first = trees.holding(writer, frozenset({blob}))
-    return bool(first) and all(_retired(f, patterns) for f, _ in first)
 
 
 def _diff(

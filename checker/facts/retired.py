@@ -17,12 +17,15 @@ the retired code's content (their blobs), and a deployed commit holding one of t
 any other path holds the retired code, and so does one holding such a blob compressed (a
 member of a zip, a gzip's stream, a tar's file: ``TreeIndex.search``). A blob the same
 tree also held outside all retired code (an empty ``__init__.py``, a copy of live code) is
-no sign of it, and is left out; one held by two retired folders is kept, in both. An empty
+no sign of it, and is left out, but where it began as retired code and the copy outside was
+written later (``_copied_out``: copied beside it before it was listed); one held by two
+retired folders is kept, in both. An empty
 file is no code, and never counts. Content edited as it moved is recognised where it is alike
 to a blob of the retired code (``checker.evidence.likeness``: half its lines in common, or
 half its lines held among more), but
-where live code was alike to that blob in every tree it was learnt from (the code that
-replaced it, begun as its copy): that blob is matched by its bytes alone. An entry that
+where live code was alike to that blob in every tree it was learnt from, and there before the
+blob was first written (the code that replaced it, begun beside it): that blob is matched by
+its bytes alone. An entry that
 covered nothing where it was first listed (its code moved or deleted in an earlier commit)
 takes its content from where its code was last held (``misspelt.last_held``): moved the
 commit before, it lived on.
@@ -112,6 +115,9 @@ class RetiredCodeHistory:
         trees it was learnt from: where each of them held live code alike to it, it is
         matched by its exact bytes alone (``_exact_only``)."""
         self._exact: frozenset[str] | None = None
+        self._began: dict[str, str | None] = {}
+        """By blob of retired code asked about, the oldest commit to write it where that
+        commit held it at retired paths alone, else None (``_copied_out``)."""
 
     def first_listed(self, skip: Collection[str] = ()) -> dict[str, str]:
         """By path listed, but for those of ``skip``, the commit of the oldest version listing
@@ -150,16 +156,35 @@ class RetiredCodeHistory:
             patterns = [path.strip("/") for path in retired]
             for source in {s for path in paths for s in sources[(commit, path)]}:
                 mine = frozenset().union(*(covered.get((source, path), ()) for path in paths))
-                shared = {
-                    blob for file, blob in trees.holding(source, every)
-                    if blob in mine and not any(covers(p, file) for p in patterns)
-                }  # fmt: skip
+                shared = self._shared(trees, (source, every), mine, patterns)
                 for path in paths:
                     self._learn(
                         (commit, path), source, covered.get((source, path), frozenset()) - shared
                     )
         self._add_copied(copied)
         return set().union(*self._content.values())
+
+    def _shared(
+        self,
+        trees: TreeIndex,
+        around: tuple[str, frozenset[str]],
+        mine: frozenset[str],
+        patterns: list[str],
+    ) -> set[str]:
+        """The blobs of ``mine`` (retired code's, in the tree of ``around``'s commit) that
+        the tree also holds outside all retired code, where the copy outside is not one made
+        of the retired code (``_copied_out``). ``around`` gives the blobs of all versions, for
+        one walk of the tree (``TreeIndex.holding``)."""
+        source, every = around
+        outside: dict[str, list[str]] = {}
+        for file, blob in trees.holding(source, every):
+            if blob in mine and not any(covers(p, file) for p in patterns):
+                outside.setdefault(blob, []).append(file)
+        return {
+            blob
+            for blob, files in outside.items()
+            if not self._copied_out(trees, (source, blob), files, patterns)
+        }
 
     def _learn(self, key: tuple[str, str], source: str, blobs: frozenset[str]) -> None:
         """``blobs`` as the content of ``key`` (a version's commit and a path it lists),
@@ -301,15 +326,38 @@ class RetiredCodeHistory:
             self._exact = frozenset(
                 blob
                 for blob, sources in self._learnt.items()
-                if all(
-                    any(
-                        not any(covers(p, file) for p in patterns)
-                        for file in trees.references(source).get(like_mark(blob), [])
-                    )
-                    for source in sources
-                )
+                if all(self._replaced(trees, (source, blob), patterns) for source in sources)
             )
         return self._exact
+
+    def _replaced(self, trees: TreeIndex, held: tuple[str, str], patterns: list[str]) -> bool:
+        """Whether the tree of ``held``'s commit holds live code alike to its blob of retired
+        code, outside all retired code, that is not a copy of it (``_copied_out``)."""
+        source, blob = held
+        live = [
+            file
+            for file in trees.references(source).get(like_mark(blob), [])
+            if not any(covers(p, file) for p in patterns)
+        ]
+        return bool(live) and not self._copied_out(trees, held, live, patterns)
+
+    def _copied_out(
+        self, trees: TreeIndex, held: tuple[str, str], live: list[str], patterns: list[str]
+    ) -> bool:
+        """Whether ``live`` (files outside all retired code in the tree of ``held``'s commit,
+        holding its blob of retired code or a file alike to it) were copied out of the
+        retired code: the blob began as retired code (as ``began_retired`` tells: its oldest
+        writer held it at retired paths alone), and none of ``live`` was in that writer's tree. A
+        copy made beside the retired file before it was listed, exact or edited, is the
+        retired code; a live module the retired file began as a copy of is not."""
+        source, blob = held
+        if blob not in self._began:
+            writer = first_writer(self._history, source, blob)
+            first = trees.holding(writer, frozenset({blob})) if writer is not None else []
+            began = bool(first) and all(any(covers(p, f) for p in patterns) for f, _ in first)
+            self._began[blob] = writer if began else None
+        writer = self._began[blob]
+        return writer is not None and all(trees.lookup(writer, file) is None for file in live)
 
     def _listing_in_history(self, path: str, sha: str) -> _Listing | None:
         """The oldest version listing ``path`` that is ``sha`` or one of its ancestors."""
@@ -333,6 +381,28 @@ class RetiredCodeHistory:
             versions = [commit for commit, _, _ in self._versions]
             self._ancestry[sha] = frozenset(self._history.in_history_of(versions, sha))
         return self._ancestry[sha]
+
+
+def first_writer(history: GitHistory, commit: str, blob: str) -> str | None:
+    """The oldest commit in ``commit``'s history to write ``blob`` (``git log
+    --find-object``), or None."""
+    args = ["log", "--format=%H", "--topo-order", "--no-renames", f"--find-object={blob}", commit]
+    writers = history.git_output(args).split()
+    return writers[-1].decode("ascii") if writers else None
+
+
+def began_retired(
+    history: GitHistory, trees: TreeIndex, held: tuple[str, str], patterns: list[str]
+) -> bool:
+    """Whether blob X (``held``: a commit holding it, and X) began as retired code: the
+    oldest commit in that commit's history to write it (``git log --find-object``) held it
+    at paths retired code covers alone."""
+    commit, blob = held
+    writer = first_writer(history, commit, blob)
+    if writer is None:
+        return False
+    first = trees.holding(writer, frozenset({blob}))
+    return bool(first) and all(any(covers(p, f) for p in patterns) for f, _ in first)
 
 
 def _empty_blob(commit: str) -> str:

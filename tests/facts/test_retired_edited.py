@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from checker.demo.builder import ScriptedRepo
 from tests.facts.test_deadcode import _zipped, registry
 from tests.facts.test_retired_history import PEG, _check, _commit, _retired
@@ -94,6 +96,23 @@ def test_live_code_that_resembled_the_retired_code_when_listed_is_live(tmp_path:
     _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **files}, 1)
     gone = _commit(repo, {"legacy/power_peg.py": None, "src/peg_v2.py": RENAMED + "# v2\n"}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": gone})) == {}
+
+
+@pytest.mark.parametrize("copy", ["exact", "edited"])
+def test_a_copy_made_beside_the_retired_code_before_it_was_listed_is_still_there(
+    tmp_path: Path, copy: str
+) -> None:
+    """legacy/power_peg.py written on the 1st, copied to src/peg.py on the 2nd (as it is, or
+    with a comment reworded), listed as retired on the 3rd and deleted on the 4th: the copy
+    lived beside the retired file when it was listed, which took it for the code that
+    replaced it (exit 0). The retired file came first: the copy is the retired code. Written
+    in the same commit (``..._when_listed_is_live`` above), nothing tells which came first."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": CODE}, 1)
+    _commit(repo, {"src/peg.py": CODE if copy == "exact" else EDITED}, 2)
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG])}, 3)
+    sha = _commit(repo, {"legacy/power_peg.py": None}, 4)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == _message()
 
 
 def test_code_sharing_fewer_than_half_its_lines_is_live(tmp_path: Path) -> None:
