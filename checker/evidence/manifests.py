@@ -170,8 +170,9 @@ class Found:
     """(path, document) of each."""
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     """(path, why) of each file naming the kind and name that could not be read."""
-    unplaced: list[str] = field(default_factory=list)
-    """The files holding a document of the kind and name without ``metadata.namespace``."""
+    unplaced: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(path, document) of each document of the kind and name without ``metadata.namespace``:
+    kustomize's ``namespace:`` or ``kubectl apply -n`` may make it the object's, or another's."""
 
 
 class ManifestReader:
@@ -207,7 +208,7 @@ class ManifestReader:
                 if doc.problem is not None or not isinstance(meta, dict):
                     found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
                 elif "namespace" not in meta and namespace is not None:
-                    found.unplaced.append(path)
+                    found.unplaced.append((path, doc.data))
                 elif meta.get("namespace") == namespace:
                     found.manifests.append((path, doc.data))
         return found

@@ -79,18 +79,21 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
         return f"{path} in {where} names {shown} but cannot be read ({problem})"
     if not found.manifests:
         unplaced = (
-            f" ({found.unplaced[0]} holds one that names no metadata.namespace)"
+            f" ({found.unplaced[0][0]} holds one that names no metadata.namespace)"
             if found.unplaced
             else ""
         )
         return f"{where} holds no manifest of {shown}{unplaced}"
-    values = {path: setting.reader(document) for path, document in found.manifests}
-    if len(set(values.values())) > 1:
+    candidates = found.manifests + found.unplaced
+    values = [(path, setting.reader(document)) for path, document in candidates]
+    if len({held for _, held in values}) > 1:
+        paths = [path for path, _ in found.manifests]
+        paths += [f"{path} (no metadata.namespace)" for path, _ in found.unplaced]
         return (
             f"{len(values)} manifests of {shown} in {where} set it differently "
-            f"({', '.join(sorted(values))})"
+            f"({', '.join(sorted(paths))})"
         )
-    path, held = next(iter(values.items()))
+    path, held = values[0]
     differ = _differing(setting.fields, held)
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"

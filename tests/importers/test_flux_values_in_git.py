@@ -263,6 +263,51 @@ def test_manifests_that_do_not_show_the_values_do_not_count(
     assert target["reason"].endswith("; " + said.format(c=commit[:12]))
 
 
+KUSTOMIZE = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: podinfo
+resources:
+  - release.yaml
+"""
+"""The ``kustomization.yaml`` that puts the manifests beside it in the namespace podinfo."""
+EXAMPLE = RELEASE.replace(
+    "    replicaCount: 2\n", "    replicaCount: 2\n    image:\n      tag: hotfix\n"
+)
+"""A manifest of the object, with its namespace, that sets the cluster's values: in docs/."""
+
+
+def test_a_manifest_without_a_namespace_that_sets_other_values_counts_against(case: Case) -> None:
+    """The manifest kustomize renders names no namespace (kustomization.yaml gives it) and
+    sets no ``image``; a copy in docs/ names it and sets what the cluster lists. The one
+    applied disagrees: the override stands, and both are named."""
+    commit = _commit(
+        case,
+        {
+            "deploy/release.yaml": RELEASE.replace("  namespace: podinfo\n", ""),
+            "deploy/kustomization.yaml": KUSTOMIZE,
+            "docs/examples/release.yaml": EXAMPLE,
+        },
+    )
+    target = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; 2 manifests of HelmRelease podinfo/checkout in commit {commit[:12]} set it "
+        "differently (deploy/release.yaml (no metadata.namespace), docs/examples/release.yaml)"
+    )
+
+
+def test_a_manifest_without_a_namespace_that_sets_the_same_is_no_objection(case: Case) -> None:
+    commit = _commit(
+        case,
+        {
+            "deploy/release.yaml": RELEASE,
+            "deploy/base/release.yaml": RELEASE.replace("  namespace: podinfo\n", ""),
+        },
+    )
+    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+
+
 def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) -> None:
     """The manifest names the same ConfigMap, and git holds one of that name: what the
     cluster's holds, no listing shows."""
