@@ -33,6 +33,11 @@ MAX_NODES = 200_000
 """More values than any manifest holds: a document of aliases that expand beyond it is
 refused rather than expanded."""
 MAX_DEPTH = 100
+SPELT = re.compile(rb"\\[xuU]|\\\r?\n|\x00")
+"""What may spell a kind or a name in other bytes than its own: an escape in a double-quoted
+YAML or JSON string (``"Helm\\u0052elease"``), a line broken by a backslash in one (``"pod\\``
+then ``info"`` is ``podinfo``), UTF-16 (a zero byte beside each letter). A file holding one is
+read, as every file that holds the words is."""
 
 
 class Unreadable(Exception):
@@ -140,9 +145,11 @@ class Document:
 
 def documents(data: bytes) -> list[Document]:
     """The documents of a file, each with what keeps it from being read alike by every YAML
-    reader; a file that does not parse, or gives a key twice, is ``Unreadable`` whole."""
+    reader, the items of a ``List`` each a document (``kubectl apply`` and kustomize apply them
+    one by one); a file that does not parse, or gives a key twice, is ``Unreadable`` whole. A
+    byte order mark says the encoding, as it does to go-yaml: UTF-16 is read."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode(_encoding(data))
         old, new = (list(yaml.load_all(text, Loader)) for Loader in (_Loader11, _Loader12))
     except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         problem = getattr(exc, "problem", None) or type(exc).__name__
@@ -150,7 +157,42 @@ def documents(data: bytes) -> list[Document]:
         raise Unreadable(f"line {mark.line + 1}: {problem}" if mark else str(problem)) from None
     if len(old) != len(new):
         raise Unreadable("YAML 1.1 and YAML 1.2 find different documents in it")
-    return [Document(b, a, _problem(a, b)) for a, b in zip(old, new, strict=True)]
+    return [doc for a, b in zip(old, new, strict=True) for doc in _expanded(a, b)]
+
+
+def _encoding(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+
+
+def _items(document: Any) -> list[Any] | None:
+    """The items of a ``List`` (``v1`` ``List``, ``ConfigMapList``: a kind that ends so, with
+    ``items``), or None."""
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        return None
+    kind = document.get("kind")
+    return document["items"] if isinstance(kind, str) and kind.endswith("List") else None
+
+
+def _expanded(old: Any, new: Any) -> list[Document]:
+    """The document as YAML 1.1 (``old``) and YAML 1.2 (``new``) read it, or each of its
+    items where it is a ``List`` (a list of lists too). A ``List`` the two read differently,
+    or that holds what JSON cannot, is ``Unreadable``: which of its items are what is not
+    told."""
+    problem = _problem(old, new)
+    if _items(old) is None and _items(new) is None:
+        return [Document(new, old, problem)]
+    if problem is not None:
+        raise Unreadable(f"a List: {problem}")
+    return [Document(item, item, None) for item in _flat(new)]
+
+
+def _flat(document: Any) -> list[Any]:
+    """A ``List``'s items, those of a ``List`` among them in its place; no deeper, nor more,
+    than ``canonical`` allows, which read it."""
+    items = _items(document)
+    return [document] if items is None else [flat for item in items for flat in _flat(item)]
 
 
 def _problem(old: Any, new: Any) -> str | None:
@@ -195,11 +237,13 @@ class ManifestReader:
         """The documents of ``group``'s ``kind`` named ``name`` in ``namespace`` that
         ``commit``'s tree holds in ``SUFFIXES`` files."""
         found = Found()
-        for path, data in self._mentioning(commit, (kind.encode(), name.encode())):
+        words = (kind.encode(), name.encode())
+        for path, data in self._mentioning(commit, words):
             try:
                 docs = documents(data)
             except Unreadable as exc:
-                found.unreadable.append((path, str(exc)))
+                spelt = "" if all(w in data for w in words) else "escapes or UTF-16 may spell it: "
+                found.unreadable.append((path, f"{spelt}{exc}"))
                 continue
             for doc in docs:
                 if not doc.names(group, kind, name):
@@ -214,12 +258,14 @@ class ManifestReader:
         return found
 
     def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:
-        """Each ``SUFFIXES`` file of ``commit`` whose bytes hold every one of ``words``; of
-        the others nothing is kept (a tree's ``package-lock.json``)."""
+        """Each ``SUFFIXES`` file of ``commit`` whose bytes may hold every one of ``words``:
+        they do, or the file may spell them otherwise (``SPELT``); of the others nothing is
+        kept (a tree's ``package-lock.json``)."""
         files = self._tree_files(commit)
         wanted = sorted({blob for _, blob in files if (blob, words) not in self._blobs})
         for blob, _, data in self._reader.read(wanted):
-            self._blobs[blob, words] = data if all(w in data for w in words) else None
+            read = all(w in data for w in words) or SPELT.search(data) is not None
+            self._blobs[blob, words] = data if read else None
         for path, blob in files:
             held = self._blobs[blob, words]
             if held is not None:

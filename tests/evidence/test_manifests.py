@@ -51,3 +51,33 @@ def test_aliases_are_not_expanded_beyond_any_manifests_size() -> None:
         lines.append(b"a%d: &a%d [%s]" % (n, n, b", ".join([b"*a%d" % (n - 1)] * 9)))
     (document,) = documents(b"\n".join(lines) + b"\n")
     assert document.problem == "nested or aliased beyond any manifest's size"
+
+
+def test_the_items_of_a_list_are_documents() -> None:
+    """A ``List`` (one within it too) is its items, as ``kubectl apply`` and kustomize read
+    it; UTF-16 with its byte order mark is read."""
+    text = "kind: List\nitems:\n- {kind: A}\n- kind: ConfigMapList\n  items: [{kind: B}]\n"
+    for data in (text.encode(), text.encode("utf-16")):
+        assert [canonical(d.data) for d in documents(data)] == ['{"kind":"A"}', '{"kind":"B"}']
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (b"kind: List\nitems:\n- {kind: A, on: true}\n", "a List: a key that is not text"),
+        (b"kind: List\nitems:\n- {kind: A, a: 0755}\n", "a List: YAML 1.1 and YAML 1.2 read"),
+    ],
+)
+def test_a_list_read_otherwise_is_unreadable_whole(text: bytes, said: str) -> None:
+    """Which of its items is the object's is not told where it cannot be read alike."""
+    with pytest.raises(Unreadable, match=re.escape(said)):
+        documents(text)
+
+
+def test_a_list_of_aliases_is_not_expanded_beyond_any_manifests_size() -> None:
+    lines = [b"kind: List", b"a0: &a0 {kind: List, items: [{kind: A}, {kind: A}, {kind: A}]}"]
+    for n in range(1, 12):
+        lines.append(b"a%d: &a%d {kind: List, items: [*a%d, *a%d, *a%d]}" % (n, n, *[n - 1] * 3))
+    lines.append(b"items: [*a11, *a11, *a11]")
+    with pytest.raises(Unreadable, match="beyond any manifest's size"):
+        documents(b"\n".join(lines) + b"\n")

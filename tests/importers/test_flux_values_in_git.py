@@ -308,6 +308,54 @@ def test_a_manifest_without_a_namespace_that_sets_the_same_is_no_objection(case:
     assert _release(case, commit, values=VALUES)["status"] == "succeeded"
 
 
+def _listed(text: str) -> str:
+    """``text``'s documents as the items of one ``kind: List`` (kubectl and kustomize apply
+    each)."""
+    items = list(yaml.safe_load_all(text))
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items})
+
+
+@pytest.mark.parametrize(
+    "applied",
+    [
+        RELEASE.replace("kind: HelmRelease", 'kind: "Helm\\u0052elease"'),
+        RELEASE.replace("kind: HelmRelease", 'kind: "Helm\\\n  Release"'),
+        json.dumps(yaml.safe_load(RELEASE.split("---\n")[2]), indent=2).replace(
+            '"HelmRelease"', '"Helm\\u0052elease"'
+        ),
+        _listed(RELEASE),
+        "utf-16",
+    ],
+)
+def test_a_manifest_spelt_otherwise_is_read(case: Case, applied: str) -> None:
+    """The manifest applied sets no ``image``: its kind spelt with an escape (YAML, JSON), a
+    line broken by a backslash, in a ``List``, in UTF-16; the copy in docs/ that sets what the
+    cluster lists does not stand for it."""
+    files = {"docs/examples/release.yaml": EXAMPLE}
+    if applied == "utf-16":
+        (case.repo.path / "deploy").mkdir()
+        (case.repo.path / "deploy" / "release.yaml").write_bytes(RELEASE.encode("utf-16"))
+        case.repo.git("add", "deploy/release.yaml")
+    else:
+        files["deploy/release.yaml"] = applied
+    commit = _commit(case, files)
+    target = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; 2 manifests of HelmRelease podinfo/checkout in commit {commit[:12]} set it "
+        "differently (deploy/release.yaml, docs/examples/release.yaml)"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_a_manifest_with_a_byte_order_mark_sets_its_values(case: Case, encoding: str) -> None:
+    (case.repo.path / "deploy").mkdir()
+    (case.repo.path / "deploy" / "release.yaml").write_bytes(RELEASE.encode(encoding))
+    case.repo.git("add", "deploy/release.yaml")
+    commit = _commit(case, {"deploy/list.yaml": _listed(RELEASE)})
+    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+
+
 def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) -> None:
     """The manifest names the same ConfigMap, and git holds one of that name: what the
     cluster's holds, no listing shows."""
