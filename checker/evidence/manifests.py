@@ -8,8 +8,10 @@ A document is read as data, twice: as YAML 1.1 reads it (PyYAML, go-yaml v2, whi
 ``kubectl`` uses) and as YAML 1.2's core schema does (go-yaml v3, which kustomize uses). A
 document the two read differently (``enabled: yes``, ``mode: 0755``) means one thing to one
 tool and another to the next, so it is told as unreadable where it is of the object looked
-for, as is one with a value that JSON cannot hold (a ``!!binary`` or ``!!set``), or one nested
-or aliased beyond any manifest's size; a file that does not parse, or gives a key twice, is
+for, as is one with a plain scalar go-yaml reads otherwise than PyYAML does (``GoScalar``:
+``0o14`` and ``1_000`` are numbers to kustomize, ``n`` a boolean to ``kubectl``), one with a
+value that JSON cannot hold (a ``!!binary`` or ``!!set``), or one nested or aliased beyond
+any manifest's size; a file that does not parse, or gives a key twice, is
 unreadable whole.
 """
 
@@ -57,7 +59,7 @@ def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any,
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str | int | float | bool) or key in seen:
+        if not isinstance(key, str | int | float | bool | GoScalar) or key in seen:
             raise Unreadable(f"line {key_node.start_mark.line + 1}: a key given twice, or not text")
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
@@ -81,6 +83,29 @@ for _tag, _pattern, _first in (
     ),
 ):
     _Loader12.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+@dataclass(frozen=True)
+class GoScalar:
+    """A plain scalar go-yaml reads otherwise than PyYAML does as YAML 1.1 and as YAML 1.2,
+    which read text: Go's ``strconv.ParseInt`` with base 0, which go-yaml v2 and v3 call,
+    takes ``0o14``, ``0X1F``, ``0B101`` and ``1_000`` as numbers (kustomize renders 12, 31, 5,
+    1000); go-yaml v2 (``kubectl``) takes ``y`` and ``n`` as booleans; kustomize takes a date
+    (``2024-01-01``, ``2024-1-2 10:00:00``) as a time, rendered ``2024-01-01T00:00:00Z``."""
+
+    text: str
+
+
+_GO_SCALAR = "tag:yaml.org,2002:go-scalar"
+_Loader12.add_implicit_resolver(
+    _GO_SCALAR,
+    re.compile(
+        r"^(?:[-+]?(?:0[bBoOxX][0-9a-fA-F_]*|[0-9.][0-9._]*_[0-9._]*(?:[eE][-+]?[0-9_]+)?)"
+        r"|[yYnN]|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?)$"
+    ),
+    list("-+.0123456789yYnN"),  # a date's first character is a digit
+)
+_Loader12.add_constructor(_GO_SCALAR, lambda loader, node: GoScalar(node.value))
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -116,6 +141,8 @@ def _plain(value: Any, depth: int, budget: list[int]) -> Any:
         return int(value) if value.is_integer() else value
     if value is None or isinstance(value, str | int | bool):
         return value
+    if isinstance(value, GoScalar):
+        raise Unreadable(f"go-yaml reads {value.text!r} otherwise than as this text")
     raise Unreadable(f"a value JSON cannot hold ({type(value).__name__})")
 
 

@@ -22,12 +22,28 @@ def test_a_file_of_several_documents_is_read_as_data() -> None:
         (b"mode: 0755\n", "YAML 1.1 and YAML 1.2 read a value of it differently"),
         (b"on: push\n", "a key that is not text"),
         (b"a: !!binary aGk=\n", "a value JSON cannot hold (bytes)"),
+        (b"a: 0o14\n", "go-yaml reads '0o14' otherwise than as this text"),
+        (b"a: 0X1F\n", "go-yaml reads '0X1F' otherwise"),
+        (b"a: [1_000]\n", "go-yaml reads '1_000' otherwise"),
+        (b"a: {debug: n}\n", "go-yaml reads 'n' otherwise"),
+        (b"a: 2024-1-2\n", "go-yaml reads '2024-1-2' otherwise"),
+        (b"y: 1\n", "a key that is not text"),
     ],
 )
 def test_what_readers_read_differently_is_told_of_its_document(text: bytes, said: str) -> None:
     """Of its document alone: the other documents of the file are read."""
     first, second = documents(b"kind: Namespace\n---\n" + text)
     assert first.problem is None and said in (second.problem or "")
+
+
+@pytest.mark.parametrize(
+    "text", [b"a: '0o14'\n", b"a: 0x1p-2\n", b"a: v1_2\n", b"a: n1\n", b"a: '2024-01-02'\n"]
+)
+def test_text_every_reader_reads_as_text_is_read(text: bytes) -> None:
+    """kustomize renders these as the text they are (a hexadecimal float is no number to
+    go-yaml)."""
+    (document,) = documents(text)
+    assert document.problem is None and isinstance(document.data["a"], str)
 
 
 @pytest.mark.parametrize(

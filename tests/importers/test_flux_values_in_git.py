@@ -188,6 +188,24 @@ def test_values_other_than_the_manifests_are_an_override(
     assert said.format(c=commit[:12]) in target["reason"]
 
 
+@pytest.mark.parametrize(("written", "listed"), [("0o14", "0o14"), ("2024-06-05", "2024-06-05")])
+def test_a_value_go_yaml_reads_otherwise_is_no_manifests(
+    case: Case, written: str, listed: str
+) -> None:
+    """kustomize renders ``0o14`` as 12 and ``2024-06-05`` as ``2024-06-05T00:00:00Z``: an
+    object listing the text was not rendered from the manifest, whatever PyYAML reads."""
+    manifest = RELEASE.replace(
+        "    replicaCount: 2\n", f"    replicaCount: 2\n    tag: {written}\n"
+    )
+    commit = _commit(case, {"deploy/release.yaml": manifest})
+    target = _release(case, commit, values={**VALUES, "tag": listed})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; deploy/release.yaml in commit {commit[:12]} names HelmRelease podinfo/checkout but "
+        f"cannot be read (go-yaml reads {written!r} otherwise than as this text)"
+    )
+
+
 def _elsewhere(case: Case, where: str) -> str:
     """A commit that does not hold the manifest, which is ``where``: on another branch, in
     a later commit, or in the working tree only, untracked and ignored."""
