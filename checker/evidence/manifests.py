@@ -174,9 +174,15 @@ def documents(data: bytes) -> list[Document]:
     """The documents of a file, each with what keeps it from being read alike by every YAML
     reader, the items of a ``List`` each a document (``kubectl apply`` and kustomize apply them
     one by one); a file that does not parse, or gives a key twice, is ``Unreadable`` whole. A
-    byte order mark says the encoding, as it does to go-yaml: UTF-16 is read."""
+    byte order mark says the encoding, as it does to go-yaml: UTF-16 is read; one further on
+    makes the file unreadable."""
     try:
         text = data.decode(_encoding(data))
+        if "\ufeff" in text:
+            raise Unreadable(
+                f"line {text[: text.index(chr(0xFEFF))].count(chr(10)) + 1}: a byte order mark "
+                "within the file (kustomize skips one after ---, PyYAML reads it into a key)"
+            )
         old, new = (list(yaml.load_all(text, Loader)) for Loader in (_Loader11, _Loader12))
     except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         problem = getattr(exc, "problem", None) or type(exc).__name__

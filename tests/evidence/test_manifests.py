@@ -53,6 +53,7 @@ def test_text_every_reader_reads_as_text_is_read(text: bytes) -> None:
         (b"a: [" + b"[" * 3000 + b"]" * 3000 + b"]\n", "RecursionError"),
         (b"a: \xff\n", "UnicodeDecodeError"),
         (b"a: [\n", "line 2"),
+        (b"a: 1\n---\n\xef\xbb\xbfkind: B\n", "line 3: a byte order mark within the file"),
     ],
 )
 def test_a_file_that_does_not_parse_is_unreadable_whole(text: bytes, said: str) -> None:

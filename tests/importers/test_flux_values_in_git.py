@@ -365,6 +365,21 @@ def test_a_manifest_spelt_otherwise_is_read(case: Case, applied: str) -> None:
     )
 
 
+def test_a_byte_order_mark_after_a_separator_is_unreadable(case: Case) -> None:
+    """kustomize skips a byte order mark at the start of a document, where PyYAML reads it
+    into the first key (``\\ufeffapiVersion``): the manifest applied, which sets no
+    ``image``, would be no HelmRelease to PyYAML, and the copy in docs/ would stand for it."""
+    hidden = RELEASE.replace("---\napiVersion: helm", "---\n\ufeffapiVersion: helm")
+    commit = _commit(case, {"deploy/release.yaml": hidden, "docs/examples/release.yaml": EXAMPLE})
+    target = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; deploy/release.yaml in commit {commit[:12]} names HelmRelease podinfo/checkout but "
+        "cannot be read (line 7: a byte order mark within the file (kustomize skips one after "
+        "---, PyYAML reads it into a key))"
+    )
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
 def test_a_manifest_with_a_byte_order_mark_sets_its_values(case: Case, encoding: str) -> None:
     (case.repo.path / "deploy").mkdir()
