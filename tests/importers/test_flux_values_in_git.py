@@ -315,6 +315,20 @@ def test_a_manifest_without_a_namespace_that_sets_other_values_counts_against(ca
     )
 
 
+def test_two_documents_of_the_object_in_one_file_are_two_manifests(case: Case) -> None:
+    """The object's manifest, then a second document of it (an example, or what ``kubectl
+    apply -f`` would apply last) setting what the cluster lists: the two disagree, though one
+    file holds both."""
+    example = EXAMPLE.split("---\n")[2]
+    commit = _commit(case, {"deploy/release.yaml": RELEASE + "---\n# example\n" + example})
+    target = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; 2 manifests of HelmRelease podinfo/checkout in commit {commit[:12]} set it "
+        "differently (deploy/release.yaml, deploy/release.yaml)"
+    )
+
+
 def test_a_manifest_without_a_namespace_that_sets_the_same_is_no_objection(case: Case) -> None:
     commit = _commit(
         case,
