@@ -28,9 +28,11 @@ import yaml
 
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, TreeIndex
+from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
 
 SUFFIXES = (".yaml", ".yml", ".json")
-"""The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s)."""
+"""The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s), and
+kustomize's ``Kustomization`` file."""
 MAX_NODES = 200_000
 """More values than any manifest holds: a document of aliases that expand beyond it is
 refused rather than expanded."""
@@ -290,6 +292,26 @@ class ManifestReader:
                     found.manifests.append((path, doc.data))
         return found
 
+    def patching(self, commit: str, target: Target) -> list[str]:
+        """The files of ``commit``'s tree with a kustomization, a patch transformer or a Flux
+        Kustomization whose patches or replacements may select ``target``
+        (``manifest_patches``), or that cannot be read and name its kind: kustomize renders
+        its manifest otherwise than written."""
+        found = []
+        seen: dict[str, bytes] = {}
+        for words in ((b"atch",), (b"eplacement",)):
+            seen.update(self._mentioning(commit, words))
+        for path, data in sorted(seen.items()):
+            try:
+                docs = documents(data)
+            except Unreadable:
+                if target.kind.encode() in data:
+                    found.append(path)
+                continue
+            if any(patching(d.data, path) and selects(d.data, target) for d in docs):
+                found.append(path)
+        return found
+
     def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:
         """Each ``SUFFIXES`` file of ``commit`` whose bytes may hold every one of ``words``:
         they do, or the file may spell them otherwise (``SPELT``); of the others nothing is
@@ -312,7 +334,7 @@ class ManifestReader:
                 for entry, sha, is_tree in self._index.entries(tree):
                     if is_tree:
                         stack.append((f"{prefix}{entry}/", sha))
-                    elif entry.lower().endswith(SUFFIXES):
+                    elif entry.lower().endswith(SUFFIXES) or entry in KUSTOMIZATION_FILES:
                         files.append((f"{prefix}{entry}", sha))
             self._files[commit] = sorted(files)
         return self._files[commit]

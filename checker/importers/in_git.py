@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from checker.evidence.git import GitHistory
+from checker.evidence.manifest_patches import Target
 from checker.evidence.manifests import ManifestReader
 from checker.importers.gitops import FLUX_OVERRIDDEN, OVERRIDDEN, SetInObject, Sync
 from checker.vocabulary import short
@@ -97,6 +98,12 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     differ = _differing(setting.fields, held)
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"
+    patches = reader.patching(commit, Target(setting.group, kind, name, setting.namespace))
+    if patches:
+        return (
+            f"{', '.join(patches[:3])}{' ...' if patches[3:] else ''} in {where} may patch "
+            f"{shown}: kustomize renders its manifest otherwise than {path} writes it"
+        )
     return None
 
 

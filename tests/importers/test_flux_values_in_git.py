@@ -403,6 +403,65 @@ def test_a_manifest_with_a_byte_order_mark_sets_its_values(case: Case, encoding:
     assert _release(case, commit, values=VALUES)["status"] == "succeeded"
 
 
+DEBUG = RELEASE.replace("    replicaCount: 2\n", "    replicaCount: 2\n    debug: true\n")
+"""The base's HelmRelease, with ``debug: true``, which production turns off."""
+OFF = "- op: replace\n  path: /spec/values/debug\n  value: false\n"
+"""A JSON 6902 patch that turns it off."""
+
+
+def _patched_by(where: str) -> dict[str, str]:
+    """The files of a commit where ``where`` turns debug off in what kustomize renders."""
+    patch = {"patch": OFF, "target": {"kind": "HelmRelease", "name": "check.*"}}
+    if where == "kustomization":
+        production = {"resources": ["../base"], "patches": [patch]}
+        return {"deploy/production/kustomization.yaml": yaml.safe_dump(production)}
+    if where == "flux":
+        parent = {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": {"path": "./deploy/base", "patches": [patch]},
+        }
+        return {"clusters/production/apps.yaml": yaml.safe_dump(parent)}
+    inline = DEBUG.split("---\n")[2].replace("debug: true", "debug: false")
+    production = {"resources": ["../base"], "patchesStrategicMerge": [inline]}
+    return {"deploy/production/kustomization.yaml": yaml.safe_dump(production)}
+
+
+@pytest.mark.parametrize("where", ["kustomization", "flux", "inline"])
+def test_a_manifest_kustomize_patches_does_not_show_what_is_applied(case: Case, where: str) -> None:
+    """The base sets ``debug: true``, as the cluster lists; production's kustomization (a JSON
+    6902 patch, an inline strategic merge patch) or the parent Flux Kustomization turns it
+    off in what kustomize renders: the manifest as written is not what was applied."""
+    files = {"deploy/base/release.yaml": DEBUG, **_patched_by(where)}
+    commit = _commit(case, files)
+    target = _release(case, commit, values={**VALUES, "debug": True})
+    assert target["status"] == "failed"
+    (patcher,) = _patched_by(where)
+    assert target["reason"].endswith(
+        f"; {patcher} in commit {commit[:12]} may patch HelmRelease podinfo/checkout: "
+        "kustomize renders its manifest otherwise than deploy/base/release.yaml writes it"
+    )
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"kind": "Deployment"},
+        {"kind": "HelmRelease", "name": "payments"},
+        {"kind": "HelmRelease", "namespace": "flux-system"},
+    ],
+)
+def test_a_patch_of_other_objects_leaves_the_manifest_as_written(
+    case: Case, selector: dict[str, str]
+) -> None:
+    production = {"resources": ["../base"], "patches": [{"patch": OFF, "target": selector}]}
+    files = {"deploy/base/release.yaml": DEBUG,
+             "deploy/production/kustomization.yaml": yaml.safe_dump(production)}  # fmt: skip
+    commit = _commit(case, files)
+    assert _release(case, commit, values={**VALUES, "debug": True})["status"] == "succeeded"
+
+
 def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) -> None:
     """The manifest names the same ConfigMap, and git holds one of that name: what the
     cluster's holds, no listing shows."""
