@@ -260,6 +260,7 @@ class ManifestReader:
         self._reader = BatchReader(history)
         self._files: dict[str, list[tuple[str, str]]] = {}
         self._blobs: dict[tuple[str, tuple[bytes, ...]], bytes | None] = {}
+        self._read: dict[bytes, list[Document] | Unreadable] = {}
 
     def __enter__(self) -> ManifestReader:
         return self
@@ -275,7 +276,7 @@ class ManifestReader:
         words = (kind.encode(), name.encode())
         for path, data in self._mentioning(commit, words):
             try:
-                docs = documents(data)
+                docs = self._documents(data)
             except Unreadable as exc:
                 spelt = "" if all(w in data for w in words) else "escapes or UTF-16 may spell it: "
                 found.unreadable.append((path, f"{spelt}{exc}"))
@@ -299,11 +300,11 @@ class ManifestReader:
         its manifest otherwise than written."""
         found = []
         seen: dict[str, bytes] = {}
-        for words in ((b"atch",), (b"eplacement",)):
+        for words in ((b"patch",), (b"Patch",), (b"eplacement",)):
             seen.update(self._mentioning(commit, words))
         for path, data in sorted(seen.items()):
             try:
-                docs = documents(data)
+                docs = self._documents(data)
             except Unreadable:
                 if target.kind.encode() in data:
                     found.append(path)
@@ -311,6 +312,18 @@ class ManifestReader:
             if any(patching(d.data, path) and selects(d.data, target) for d in docs):
                 found.append(path)
         return found
+
+    def _documents(self, data: bytes) -> list[Document]:
+        """``documents(data)``, each file's read once however many commits hold it."""
+        if data not in self._read:
+            try:
+                self._read[data] = documents(data)
+            except Unreadable as exc:
+                self._read[data] = exc
+        held = self._read[data]
+        if isinstance(held, Unreadable):
+            raise held
+        return held
 
     def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:
         """Each ``SUFFIXES`` file of ``commit`` whose bytes may hold every one of ``words``:
