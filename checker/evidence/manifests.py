@@ -313,6 +313,15 @@ class ManifestReader:
                 found.append(path)
         return found
 
+    def submodules(self, commit: str) -> bool:
+        """Whether ``commit``'s tree declares git submodules (``.gitmodules``): Argo CD
+        checks them out, as Flux does with ``recurseSubmodules``, and what they hold is in
+        no object of this repository."""
+        return any(
+            name == ".gitmodules" and not is_tree
+            for name, _, is_tree in self._index.entries(self._index.root(commit))
+        )
+
     def _documents(self, data: bytes) -> list[Document]:
         """``documents(data)``, each file's read once however many commits hold it."""
         if data not in self._read:

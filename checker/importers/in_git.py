@@ -98,11 +98,27 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     differ = _differing(setting.fields, held)
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"
-    patches = reader.patching(commit, Target(setting.group, kind, name, setting.namespace))
+    return _unseen(setting, commit, reader, shown, path)
+
+
+def _unseen(
+    setting: SetInObject, commit: str, reader: ManifestReader, shown: str, path: str
+) -> str | None:
+    """What of the commit may render the object otherwise than its manifest ``path`` is
+    written, though it sets what the object does: a kustomize patch that may select it, a
+    submodule whose files are not read."""
+    where = f"commit {short(commit)}"
+    target = Target(setting.group, setting.kind, setting.name, setting.namespace)
+    patches = reader.patching(commit, target)
     if patches:
         return (
             f"{', '.join(patches[:3])}{' ...' if patches[3:] else ''} in {where} may patch "
             f"{shown}: kustomize renders its manifest otherwise than {path} writes it"
+        )
+    if reader.submodules(commit):
+        return (
+            f"{where} declares git submodules (.gitmodules), whose files are not read: one may "
+            f"hold another manifest of {shown}"
         )
     return None
 

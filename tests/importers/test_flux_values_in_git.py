@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from checker.demo.builder import ScriptedRepo
 from tests.importers.k8s_recordings import (
     Reconciled,
     Released,
@@ -460,6 +461,25 @@ def test_a_patch_of_other_objects_leaves_the_manifest_as_written(
              "deploy/production/kustomization.yaml": yaml.safe_dump(production)}  # fmt: skip
     commit = _commit(case, files)
     assert _release(case, commit, values={**VALUES, "debug": True})["status"] == "succeeded"
+
+
+def test_a_repository_with_submodules_may_hold_the_manifest_applied_elsewhere(
+    case: Case, tmp_path: Path
+) -> None:
+    """The HelmRelease applied is in a submodule (Flux's ``recurseSubmodules``, Argo CD's
+    default), setting no ``image``; the repository's own copy sets what the cluster lists.
+    What the submodule holds is no object of this repository: the override stands."""
+    vendored = ScriptedRepo(tmp_path / "vendored")
+    vendored.commit("release", {"release.yaml": RELEASE}, author=DEV, date="2024-06-01T09:00:00Z")
+    case.repo.git("-c", "protocol.file.allow=always", "submodule", "add", "--quiet",
+                  str(vendored.path), "deploy/vendored")  # fmt: skip
+    commit = _commit(case, {"docs/examples/release.yaml": EXAMPLE})
+    target = _release(case, commit, values={**VALUES, "image": {"tag": "hotfix"}})
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"; commit {commit[:12]} declares git submodules (.gitmodules), whose files are not "
+        "read: one may hold another manifest of HelmRelease podinfo/checkout"
+    )
 
 
 def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) -> None:
