@@ -328,3 +328,37 @@ def test_each_source_of_several_is_compared_in_order(case: Case, written: int, s
             f"; apps/checkout.yaml in commit {commit[:12]} sets "
             "sources[1].helm.valuesObject otherwise"
         )
+
+
+@pytest.mark.parametrize("applied", ["patched", "unplaced"])
+def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
+    case: Case, applied: str
+) -> None:
+    """The Application's manifest sets what the sync rendered, but the parent renders it
+    otherwise: its kustomization patches the values, or the manifest it applies names no
+    namespace (kustomization.yaml's ``namespace:`` gives it) and sets another ingress path,
+    while the copy that sets what the cluster lists is an example in docs/."""
+    files = {"docs/examples/application.yaml": MANIFEST}
+    if applied == "patched":
+        files["apps/checkout-eu-west-1.yaml"] = MANIFEST
+        files["apps/kustomization.yaml"] = (
+            "resources:\n  - checkout-eu-west-1.yaml\npatches:\n  - target:\n"
+            "      kind: Application\n    patch: |-\n      - op: replace\n"
+            "        path: /spec/source/helm/values\n        value: 'ingress: {enabled: false}'\n"
+        )
+    else:
+        files["apps/checkout-eu-west-1.yaml"] = MANIFEST.replace(
+            "  namespace: argo-cd\n", ""
+        ).replace("path: /\n", "path: /internal\n")
+    commit = _commit(case, files)
+    target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
+    assert target["status"] == "failed"
+    said = {
+        "patched": "apps/kustomization.yaml in commit {c} may patch Application "
+        "argo-cd/checkout-eu-west-1: kustomize renders its manifest otherwise than "
+        "apps/checkout-eu-west-1.yaml writes it",
+        "unplaced": "2 manifests of Application argo-cd/checkout-eu-west-1 in commit {c} set it "
+        "differently (apps/checkout-eu-west-1.yaml (no metadata.namespace), "
+        "docs/examples/application.yaml)",
+    }[applied]
+    assert target["reason"].endswith("; " + said.format(c=commit[:12]))
