@@ -29,7 +29,8 @@ An approval counts only when it still stands at the merge (a later review by the
 requesting changes, or its dismissal, withdraws it), was submitted before ``merged_at``, by
 someone who authored none of its commits (nor co-authored one: a ``Co-authored-by:`` line of
 its message, read as :func:`checker.evidence.trailers.coauthor_lines` says; a GitHub no-reply
-address names the login) and is not the pull request's author, and not by a
+address names the login), committed none of them (whoever commits a commit wrote it as it
+stands, whatever author it names) and is not the pull request's author, and not by a
 bot (``user.type`` ``Bot``, a ``[bot]`` login, or ``review_bots``). An approval of the final
 head (``head.sha``) is written without a ``commit``: it covers the whole change, including the
 merge, squash or rebase commit (``merge_commit_sha``) that lands on the branch, which is listed
@@ -328,7 +329,11 @@ def _landing(data: PullData) -> Landing | None:
 
 
 def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[str]]:
-    """The change's commit shas, and its authors' logins and people."""
+    """The change's commit shas, and the logins and people of its writers: the pull request's
+    author, and each commit's author, committer and co-authors. A committer wrote the commit as
+    it stands whatever author it names (``git commit --author``): the check sees that in git,
+    but not once a squashed or rebased branch's commits are gone from the repository, and an
+    approval given within a minute of a squash covers the squash commit by its date alone."""
     pull, number = data.pull, data.pull["number"]
     count = pull.get("commits")
     if len(data.commits) >= COMMIT_LIMIT and count != len(data.commits):
@@ -348,9 +353,14 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
         if login:
             logins_seen.add(login.lower())
             people.add(logins.person(logins.address(login)))
-        email = dig(commit, "commit", "author", "email")
-        if isinstance(email, str) and email:
-            people.add(logins.person(email))
+        # Whoever commits writes the commit too: their login and address (GitHub's own,
+        # web-flow's noreply@github.com, is no reviewer's), not named as a login to map.
+        committer, _ = login_of(commit.get("committer"))
+        logins_seen.add(committer.lower())
+        for role in ("author", "committer"):
+            email = dig(commit, "commit", role, "email")
+            if isinstance(email, str) and email:
+                people.add(logins.person(email))
         message = dig(commit, "commit", "message")
         for _, value in coauthor_lines(message if isinstance(message, str) else ""):
             people.add(logins.person(value))
@@ -358,7 +368,7 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
             if noreply:
                 logins_seen.add(noreply.lower())
                 people.add(logins.person(logins.address(noreply)))
-    return shas, logins_seen, people
+    return shas, logins_seen - {""}, people
 
 
 NOREPLY = "users.noreply.github.com"

@@ -19,7 +19,8 @@ the project resets approvals on push. So approvals count only when ``reset_appro
 is true; then every approval standing at the merge was given on the final head, and covers the
 change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where
 it holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
-merge request's author or by an author of one of its commits, by a bot, or dated
+merge request's author or by an author or committer of one of its commits (whoever commits a
+commit wrote it as it stands, whatever author it names), by a bot, or dated
 (``approved_at``, where GitLab gives it) after ``merged_at`` do not count. Nor does an approval
 given before the merge request's target branch was changed (a system note "changed target
 branch from ..." or older GitLab's "Target branch changed from ...", "deleted the ... branch.
@@ -476,8 +477,9 @@ def _review(
             f"item #{index} is not a commit object with an id; expected {COMMITS}",
         )
         shas.append(commit["id"])
-        if isinstance(commit.get("author_email"), str):
-            authors.add(logins.person(commit["author_email"]))
+        for role in ("author_email", "committer_email"):  # whoever commits writes it too
+            if isinstance(commit.get(role), str) and commit[role]:
+                authors.add(logins.person(commit[role]))
     for landing in _landings(data):  # listed only where it holds only what was merged
         if landing in landed and landing.commit not in shas:
             shas.append(landing.commit)

@@ -1,0 +1,131 @@
+"""An approver who committed a commit of the change under its author's name (``git commit
+--author``) wrote it: the review importers leave their approval out, as REVIEW-002 does when it
+reads the commit in git. Once the change is squashed and its branch deleted, the check no longer
+has the commit to read, and an approval given within a minute of the squash covers the squash
+commit by its date alone: the importer's word is then all there is.
+
+On the recorded objects of tests/importers/fixtures/forges (sources in its README), with their
+shas replaced by those of repositories built here with fixed dates, and the committer fields
+GitHub and GitLab give every commit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import run_cli
+from tests.importers.test_forges import BASE, DEV, FIXTURES, PR538, _copy
+from tests.importers.test_landed_merges import MERGED, VINCENT, _deployment, _unreviewed
+from tests.importers.workspaces import saved_items, saved_pages
+
+JIMMY = "Jimmy <jimmy@coreos.example>"
+STEPS = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
+         "2017-03-24T20:45:04Z"]  # fmt: skip
+
+
+def _drop_branch(repo: ScriptedRepo) -> None:
+    """Delete the merged branch and its objects, as a clone made after the merge lacks them."""
+    repo.git("branch", "-D", "reviews")
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "--quiet", "--prune=now")
+
+
+def _github(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
+    """PyGithub#538 squashed by GitHub, its last commit committed by its approver, Jimmy,
+    under Alex's name, approved 30 seconds before the merge; the squash commit."""
+    repo = ScriptedRepo(tmp_path / "gh")
+    base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2017-03-01T00:00:00Z")
+    repo.branch("reviews")
+    steps = [
+        repo.commit(
+            f"step {n}",
+            {f"f{n}.py": f"{n}\n"},
+            author=f"Alex <{DEV}>",
+            date=date,
+            committer=(JIMMY, date) if n == 3 else None,
+        )
+        for n, date in enumerate(STEPS)
+    ]
+    repo.checkout("main")
+    repo.git("merge", "--quiet", "--squash", "reviews")
+    squash = repo.commit("Reviews (#538)", {}, author=f"Alex <{DEV}>", date=MERGED,
+                         committer=("GitHub <noreply@github.com>", MERGED))  # fmt: skip
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie"], "alex": [DEV, "allevin"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump([_deployment(squash)]))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    shas = dict(zip([*PR538, BASE], [*steps, squash, base], strict=True))
+    export = _copy(FIXTURES / "github-pr538", tmp_path / "gh-export", shas)
+    reviews = saved_items(export / "538" / "reviews.json")
+    reviews[0] |= {"commit_id": steps[-1], "submitted_at": "2017-03-25T16:52:19Z"}
+    (export / "538" / "reviews.json").write_text(saved_pages(reviews))
+    commits = saved_items(export / "538" / "commits.json")
+    for commit, date in zip(commits, STEPS, strict=True):
+        commit["commit"]["committer"] = {"name": "Alex Levin", "email": DEV, "date": date}
+        commit["committer"] = {"login": "allevin", "id": 13543471, "type": "User"}
+    commits[3]["commit"]["committer"] = {"name": "Jimmy", "email": "jimmy@coreos.example"}
+    commits[3]["committer"] = {"login": "jzelinskie", "id": 343539, "type": "User"}
+    (export / "538" / "commits.json").write_text(saved_pages(commits))
+    return repo, export, squash
+
+
+def test_github_leaves_out_the_approval_of_a_committer_of_the_change(tmp_path: Path) -> None:
+    repo, export, squash = _github(tmp_path)
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
+
+
+def _gitlab(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
+    """Merge request !5 of GitLab's example squashed, its one commit committed by its approver,
+    root, under jdoe's name (the approval undated, so recorded at the merge); the squash."""
+    repo = ScriptedRepo(tmp_path / "gl")
+    base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2016-06-01T00:00:00Z")
+    repo.branch("reviews")
+    date = "2016-06-08T00:10:00Z"
+    head = repo.commit("Add the approvals API", {"api.py": "1\n"},
+                       author="John Doe <jdoe@example.com>",
+                       committer=("Administrator <root@example.com>", date), date=date)  # fmt: skip
+    repo.checkout("main")
+    repo.git("merge", "--quiet", "--squash", "reviews")
+    squash = repo.commit("Merge !5", {}, author="John Doe <jdoe@example.com>",
+                         date="2016-06-08T21:20:42Z")  # fmt: skip
+    export = _copy(FIXTURES / "gitlab", tmp_path / "gl-export",
+                   {"8888888888888888888888888888888888888888": head})  # fmt: skip
+    requests = json.loads((export / "merge_requests.json").read_text())
+    requests[0] |= {"merge_commit_sha": None, "squash_commit_sha": squash}
+    (export / "merge_requests.json").write_text(json.dumps(requests))
+    saved = export / "5" / "commits.json"
+    text = saved.read_text().replace(
+        '"committer_name": "John Doe", "committer_email": "jdoe@example.com"',
+        '"committer_name": "Administrator", "committer_email": "root@example.com"',
+    )
+    assert "root@example.com" in text
+    saved.write_text(text)
+    evidence = repo.path / "compliance"
+    evidence.mkdir()
+    people = {"admin": ["root@example.com", "root"], "john": ["jdoe@example.com", "jdoe"]}
+    (evidence / "identities.yaml").write_text(yaml.safe_dump(people))
+    (evidence / "deploys.yaml").write_text(yaml.safe_dump([_deployment(squash, "2016-06-09")]))
+    (repo.path / "knightwatch.yaml").write_text(f"baseline: {base}\n")
+    return repo, export, squash
+
+
+def test_gitlab_leaves_out_the_approval_of_a_committer_of_the_change(tmp_path: Path) -> None:
+    repo, export, squash = _gitlab(tmp_path)
+    result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
+                     "--project", "group/app", "--api-url", "http://gitlab.dev",
+                     "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
