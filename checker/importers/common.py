@@ -134,6 +134,23 @@ class Logins:
     def person(self, name: str) -> str:
         return self._identities.resolve(name)
 
+    def unnamed(self, writers: list[tuple[str, str, Any]]) -> str:
+        """Why one of a change's writers names nobody, or empty when each names someone:
+        ``writers`` are (commit, role, address) as the forge lists its commits (an address not
+        given is skipped). A commit written from ``dana@laptop`` may be by any approver, so no
+        approval of the change counts, as REVIEW-002 says when it reads the commit in git; it
+        cannot once a squashed branch's commits are gone from the clone it reads."""
+        for commit, role, value in writers:
+            if not isinstance(value, str):
+                continue
+            found = self._identities.identify(value)
+            if found.identity is None:
+                return (
+                    f"commit {commit[:12]} of the change has a {role} who is not an identity: "
+                    f"{value!r} ({found.unresolved})"
+                )
+        return ""
+
 
 def _read_values(path: Path, what: str) -> list[Any]:
     """The JSON values of a file, written back to back; Gerrit's ``)]}'`` guard line is

@@ -147,6 +147,8 @@ PULL_ADDRESSES = (
 (``API/repos/OWNER/REPO``), and what follows it where that names the pull request itself
 (``statuses_url`` names its head commit). ``head.repo`` is not compared: a pull request from a
 fork into the repository is the repository's."""
+UNNAMED = "a commit of the change has a writer who is not an identity"
+"""Why every approval of a change is left out whose commit was written from ``dana@laptop``."""
 REVIEW_ADDRESSES = ("pull_request_url", "_links.pull_request.href")
 """The API addresses GitHub gives a review: its pull request's."""
 
@@ -371,6 +373,22 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
     return shas, logins_seen - {""}, people
 
 
+def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
+    """(commit, role, address) of each writer of the change's commits: the author and committer
+    of each commit but a merge (whoever merged), and every commit's co-authors."""
+    found: list[tuple[str, str, Any]] = []
+    for commit in commits:
+        sha = str(commit.get("sha"))
+        parents = commit.get("parents")
+        if not (isinstance(parents, list) and len(parents) > 1):
+            found += [(sha, role, dig(commit, "commit", role, "email")) for role in ROLES]
+        message = dig(commit, "commit", "message")
+        lines = coauthor_lines(message if isinstance(message, str) else "")
+        found += [(sha, "co-author", value) for _, value in lines]
+    return found
+
+
+ROLES = ("author", "committer")
 NOREPLY = "users.noreply.github.com"
 
 
@@ -648,6 +666,8 @@ class _Judge:
     """When its base was last changed before the merge, if it was."""
     logins: Logins
     source: Path
+    unnamed: str = ""
+    """Why a writer of one of its commits names nobody (``Logins.unnamed``), or empty."""
 
     def approval(
         self, login: str, review: dict[str, Any], result: Imported
@@ -670,6 +690,8 @@ class _Judge:
         _, is_bot = login_of(review["user"])
         person = self.logins.person(self.logins.address(login))
         commit = review.get("commit_id")
+        if self.unnamed:
+            return UNNAMED
         if login.lower() in self.author_logins or person in self.author_people:
             return "by an author of the change"
         if is_bot or person in self.bot_people:
@@ -703,9 +725,12 @@ def _review(
     changed = base_changed(data, merged_ns)
     _check_reviews(data)
     _check_dismissals(data)
+    unnamed = logins.unnamed(_writers(data.commits))
+    if unnamed:
+        result.remarks.append(f"pull request #{number}: {unnamed}: no approval of it counts")
     judge = _Judge(
         head, change_commits, author_logins, author_people, bot_people, changed, logins,
-        data.reviews_source,
+        data.reviews_source, unnamed,
     )  # fmt: skip
     approvals = [
         found

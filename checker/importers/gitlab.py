@@ -52,6 +52,7 @@ from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
 from checker.evidence.models import Review
+from checker.evidence.trailers import coauthor_lines
 from checker.importers import gitlab_pages
 from checker.importers.common import (
     Imported,
@@ -451,6 +452,22 @@ def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]
     return []
 
 
+def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
+    """(commit, role, address) of each writer of a merge request's commits: the author and
+    committer of each commit but a merge (whoever merged), and every commit's co-authors (a
+    ``Co-authored-by:`` line of its message, which a squash commit's message does not keep)."""
+    found: list[tuple[str, str, Any]] = []
+    for commit in commits:
+        sha = str(commit.get("id"))
+        parents = commit.get("parent_ids")
+        if not (isinstance(parents, list) and len(parents) > 1):
+            found += [(sha, role, commit.get(f"{role}_email")) for role in ("author", "committer")]
+        message = commit.get("message")
+        lines = coauthor_lines(message if isinstance(message, str) else "")
+        found += [(sha, "co-author", value) for _, value in lines]
+    return found
+
+
 def _review(
     data: MergeRequestData,
     resets: bool,
@@ -477,14 +494,18 @@ def _review(
             f"item #{index} is not a commit object with an id; expected {COMMITS}",
         )
         shas.append(commit["id"])
-        for role in ("author_email", "committer_email"):  # whoever commits writes it too
-            if isinstance(commit.get(role), str) and commit[role]:
-                authors.add(logins.person(commit[role]))
+    writers = _writers(data.commits)
+    authors |= {logins.person(value) for _, _, value in writers if isinstance(value, str)}
     for landing in _landings(data):  # listed only where it holds only what was merged
         if landing in landed and landing.commit not in shas:
             shas.append(landing.commit)
     changed = retargeted(data, merged_ns)
-    judge = _Approvals(mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed)
+    unnamed = logins.unnamed(writers)
+    if unnamed:
+        result.remarks.append(f"merge request !{iid}: {unnamed}: no approval of it counts")
+    judge = _Approvals(
+        mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed
+    )
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
     plain = {
@@ -509,6 +530,8 @@ class _Approvals:
     logins: Logins
     retargeted_ns: int | None = None
     """When the target branch was last changed before the merge, if it was."""
+    unnamed: str = ""
+    """Why a writer of one of its commits names nobody (``Logins.unnamed``), or empty."""
 
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
@@ -534,6 +557,8 @@ class _Approvals:
     def _left_out(self, address: str, at: Any, is_bot: bool, source: Path) -> str | None:
         if isinstance(at, str) and moment(at, source, "approved_at") > self.merged_ns:
             return "after the merge"
+        if self.unnamed:
+            return "a commit of the change has a writer who is not an identity"
         if self.logins.person(address) in self.authors:
             return "by an author of the change"
         if is_bot or self.logins.person(address) in self.bot_people:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
@@ -23,6 +24,9 @@ from tests.importers.test_landed_merges import MERGED, VINCENT, _deployment, _un
 from tests.importers.workspaces import saved_items, saved_pages
 
 JIMMY = "Jimmy <jimmy@coreos.example>"
+LAPTOP = "Jimmy <jimmy@jimmy-laptop>"
+"""git's default address on a machine without user.email: it names nobody."""
+UNNAMED = "a commit of the change has a writer who is not an identity"
 STEPS = ["2017-03-20T20:44:26Z", "2017-03-21T18:59:22Z", "2017-03-21T19:00:11Z",
          "2017-03-24T20:45:04Z"]  # fmt: skip
 
@@ -34,19 +38,21 @@ def _drop_branch(repo: ScriptedRepo) -> None:
     repo.git("gc", "--quiet", "--prune=now")
 
 
-def _github(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
-    """PyGithub#538 squashed by GitHub, its last commit committed by its approver, Jimmy,
-    under Alex's name, approved 30 seconds before the merge; the squash commit."""
+def _github(tmp_path: Path, writer: str) -> tuple[ScriptedRepo, Path, str]:
+    """PyGithub#538 squashed by GitHub, approved by Jimmy 30 seconds before the merge, its last
+    commit written by ``writer`` (``JIMMY`` as committer under Alex's name, or ``LAPTOP`` from
+    a machine whose default address GitHub links to no account); the squash commit."""
     repo = ScriptedRepo(tmp_path / "gh")
+    author = (lambda n: writer if n == 3 else f"Alex <{DEV}>") if writer == LAPTOP else None
     base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2017-03-01T00:00:00Z")
     repo.branch("reviews")
     steps = [
         repo.commit(
             f"step {n}",
             {f"f{n}.py": f"{n}\n"},
-            author=f"Alex <{DEV}>",
+            author=author(n) if author else f"Alex <{DEV}>",
             date=date,
-            committer=(JIMMY, date) if n == 3 else None,
+            committer=(writer, date) if n == 3 else None,
         )
         for n, date in enumerate(STEPS)
     ]
@@ -69,32 +75,55 @@ def _github(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
     for commit, date in zip(commits, STEPS, strict=True):
         commit["commit"]["committer"] = {"name": "Alex Levin", "email": DEV, "date": date}
         commit["committer"] = {"login": "allevin", "id": 13543471, "type": "User"}
-    commits[3]["commit"]["committer"] = {"name": "Jimmy", "email": "jimmy@coreos.example"}
+    address = writer.partition("<")[2].rstrip(">")
+    commits[3]["commit"]["committer"] = {"name": "Jimmy", "email": address}
     commits[3]["committer"] = {"login": "jzelinskie", "id": 343539, "type": "User"}
+    if writer == LAPTOP:
+        commits[3]["commit"]["author"]["email"] = address
+        commits[3]["author"] = commits[3]["committer"] = None
     (export / "538" / "commits.json").write_text(saved_pages(commits))
     return repo, export, squash
 
 
-def test_github_leaves_out_the_approval_of_a_committer_of_the_change(tmp_path: Path) -> None:
-    repo, export, squash = _github(tmp_path)
+@pytest.mark.parametrize(
+    ("writer", "said"),
+    [(JIMMY, "1 by an author of the change"), (LAPTOP, f"1 {UNNAMED}")],
+)
+def test_github_leaves_out_the_approval_of_a_change_its_approver_may_have_written(
+    tmp_path: Path, writer: str, said: str
+) -> None:
+    repo, export, squash = _github(tmp_path, writer)
     result = run_cli("import", "github-reviews", export / "pulls.json", export,
                      "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
-    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    assert "0 approvals counted" in result.err and said in result.err
     _drop_branch(repo)
     assert _unreviewed(repo) == {squash}
 
 
-def _gitlab(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
-    """Merge request !5 of GitLab's example squashed, its one commit committed by its approver,
-    root, under jdoe's name (the approval undated, so recorded at the merge); the squash."""
+GITLAB_WRITERS = {
+    "committer": ("John Doe <jdoe@example.com>", "Administrator <root@example.com>", ()),
+    "co-author": (
+        "John Doe <jdoe@example.com>",
+        None,
+        ("Co-authored-by: Admin <root@example.com>",),
+    ),
+    "nameless": ("John Doe <jdoe@jdoe-laptop>", None, ()),
+}
+"""How root, the approver, may have written !5's commit: (author, committer, trailers)."""
+
+
+def _gitlab(tmp_path: Path, how: str) -> tuple[ScriptedRepo, Path, str]:
+    """Merge request !5 of GitLab's example squashed, its one commit written as ``how`` says
+    (the approval by root undated, so recorded at the merge); the squash commit."""
+    author, committer, trailers = GITLAB_WRITERS[how]
     repo = ScriptedRepo(tmp_path / "gl")
     base = repo.commit("base", {"README": "x\n"}, author=VINCENT, date="2016-06-01T00:00:00Z")
     repo.branch("reviews")
     date = "2016-06-08T00:10:00Z"
-    head = repo.commit("Add the approvals API", {"api.py": "1\n"},
-                       author="John Doe <jdoe@example.com>",
-                       committer=("Administrator <root@example.com>", date), date=date)  # fmt: skip
+    head = repo.commit("Add the approvals API", {"api.py": "1\n"}, author=author, date=date,
+                       committer=(committer, date) if committer else None,
+                       trailers=trailers)  # fmt: skip
     repo.checkout("main")
     repo.git("merge", "--quiet", "--squash", "reviews")
     squash = repo.commit("Merge !5", {}, author="John Doe <jdoe@example.com>",
@@ -105,12 +134,14 @@ def _gitlab(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
     requests[0] |= {"merge_commit_sha": None, "squash_commit_sha": squash}
     (export / "merge_requests.json").write_text(json.dumps(requests))
     saved = export / "5" / "commits.json"
-    text = saved.read_text().replace(
-        '"committer_name": "John Doe", "committer_email": "jdoe@example.com"',
-        '"committer_name": "Administrator", "committer_email": "root@example.com"',
-    )
-    assert "root@example.com" in text
-    saved.write_text(text)
+    text, [commit] = saved.read_text(), saved_items(saved)
+    address = (committer or author).partition("<")[2].rstrip(">")
+    message = repo.git("log", "-1", "--format=%B", head)
+    changed = commit | {"committer_email": address, "message": message}
+    if how == "nameless":
+        changed["author_email"] = address
+    saved.write_text(text.replace(json.dumps(commit), json.dumps(changed)))
+    assert address in saved.read_text()
     evidence = repo.path / "compliance"
     evidence.mkdir()
     people = {"admin": ["root@example.com", "root"], "john": ["jdoe@example.com", "jdoe"]}
@@ -120,12 +151,22 @@ def _gitlab(tmp_path: Path) -> tuple[ScriptedRepo, Path, str]:
     return repo, export, squash
 
 
-def test_gitlab_leaves_out_the_approval_of_a_committer_of_the_change(tmp_path: Path) -> None:
-    repo, export, squash = _gitlab(tmp_path)
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("committer", "1 by an author of the change"),
+        ("co-author", "1 by an author of the change"),
+        ("nameless", f"1 {UNNAMED}"),
+    ],
+)
+def test_gitlab_leaves_out_the_approval_of_a_change_its_approver_may_have_written(
+    tmp_path: Path, how: str, said: str
+) -> None:
+    repo, export, squash = _gitlab(tmp_path, how)
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "group/app", "--api-url", "http://gitlab.dev",
                      "--repo", repo.path)  # fmt: skip
     assert result.code == 0, result.err
-    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    assert "0 approvals counted" in result.err and said in result.err
     _drop_branch(repo)
     assert _unreviewed(repo) == {squash}
