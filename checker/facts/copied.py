@@ -137,7 +137,8 @@ def _copied(
     for parent in trees.parents(commit)[:1]:
         held = trees.holding(parent, frozenset({before}))
         if any(f != path and not _retired(f, patterns) for f, _ in held):
-            return {before} if began_retired(history, trees, (parent, before), patterns) else set()
+            writer = first_writer(history, parent, before)
+            return {before} if began_retired(trees, writer, before, patterns) else set()
     live = [new for f, (status, _, new) in diffs[commit].items()
             if status in "AM" and not _retired(f, patterns)]  # fmt: skip
     if before in live or _alike_written(trees, before, live):
@@ -173,7 +174,7 @@ def _alike_earlier(
     if not parent or not sought.blobs or sought.marks([read[after]]):
         return False
     first = first_writer(history, parent[0], before)
-    if first is None or not began_retired(history, trees, (parent[0], before), patterns):
+    if first is None or not began_retired(trees, first, before, patterns):
         return False
     args = ["log", "--format=", "--raw", "-z", "--no-renames", "--no-abbrev", "--diff-filter=AM"]
     out = history.git_output([*args, parent[0], f"^{first}"]).split(b"\0")

@@ -346,15 +346,14 @@ class RetiredCodeHistory:
     ) -> bool:
         """Whether ``live`` (files outside all retired code in the tree of ``held``'s commit,
         holding its blob of retired code or a file alike to it) were copied out of the
-        retired code: the blob began as retired code (as ``began_retired`` tells: its oldest
-        writer held it at retired paths alone), and none of ``live`` was in that writer's tree. A
+        retired code: the blob began as retired code (``began_retired``: its oldest writer
+        held it at retired paths alone), and none of ``live`` was in that writer's tree. A
         copy made beside the retired file before it was listed, exact or edited, is the
         retired code; a live module the retired file began as a copy of is not."""
         source, blob = held
         if blob not in self._began:
             writer = first_writer(self._history, source, blob)
-            first = trees.holding(writer, frozenset({blob})) if writer is not None else []
-            began = bool(first) and all(any(covers(p, f) for p in patterns) for f, _ in first)
+            began = began_retired(trees, writer, blob, patterns)
             self._began[blob] = writer if began else None
         writer = self._began[blob]
         return writer is not None and all(trees.lookup(writer, file) is None for file in live)
@@ -391,14 +390,9 @@ def first_writer(history: GitHistory, commit: str, blob: str) -> str | None:
     return writers[-1].decode("ascii") if writers else None
 
 
-def began_retired(
-    history: GitHistory, trees: TreeIndex, held: tuple[str, str], patterns: list[str]
-) -> bool:
-    """Whether blob X (``held``: a commit holding it, and X) began as retired code: the
-    oldest commit in that commit's history to write it (``git log --find-object``) held it
-    at paths retired code covers alone."""
-    commit, blob = held
-    writer = first_writer(history, commit, blob)
+def began_retired(trees: TreeIndex, writer: str | None, blob: str, patterns: list[str]) -> bool:
+    """Whether ``blob`` began as retired code: ``writer``, the oldest commit to write it
+    (``first_writer``), held it at paths retired code covers alone."""
     if writer is None:
         return False
     first = trees.holding(writer, frozenset({blob}))
