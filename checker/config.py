@@ -190,15 +190,19 @@ def _folders(where: Path) -> list[Path]:
 def _refuse_options_folders(root: Path) -> None:
     """An options file in a folder where other tools keep theirs (``.knightwatch/config.yaml``,
     ``.github/knightwatch.yml``) is passed over as one at the root under another name would
-    be. Only the folder's own files: ``.github/workflows/knightwatch.yml`` is a workflow."""
+    be. Only the folder's own files, where other tools keep theirs:
+    ``.github/workflows/knightwatch.yml`` is a workflow. In a folder at the root named for
+    knightwatch, every file below it (``.knightwatch/ci/config.yaml``, one per pipeline)."""
     for folder, named_for_us in _options_folders(root):
-        for entry in sorted((root / folder).iterdir()):
+        inside = root / folder  # below a root folder of its own: all; else its own files
+        below = inside.rglob("*") if named_for_us and "/" not in folder else inside.iterdir()
+        for entry in sorted(below):
             own = named_for_us and options_suffix(entry.name) and not marked_example(entry.name)
             if not own and not meant_as_options(entry.name):
                 continue
             raise InputError(
-                f"{folder}/{entry.name} is not read: the options file is {CONFIG_NAME} at "
-                "the repository root",
+                f"{entry.relative_to(root).as_posix()} is not read: the options file is "
+                f"{CONFIG_NAME} at the repository root",
                 path=str(entry),
                 hint=f"move it to {root / CONFIG_NAME}"
                 if not (root / CONFIG_NAME).exists()

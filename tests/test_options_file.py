@@ -230,6 +230,8 @@ def test_an_example_beside_the_options_file_changes_nothing(tmp_path: Path, name
         ".config/Knightwatch/knightwatch.yml",
         ".github/knightwatch/config.yml",
         ".config/knightwatch.d/options.toml",
+        ".knightwatch/ci/config.yaml",  # one a pipeline, a folder below
+        ".knightwatch/prod/eu/knightwatch.yml",
     ],
 )
 def test_an_options_file_in_a_tools_options_folder_is_refused(tmp_path: Path, where: str) -> None:
