@@ -282,7 +282,9 @@ def _fleet(
     records = {d.id: d for d in evidence.deployments}
     with stage("facts: fleet"):
         summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
-        hosts = fleet.fleet_facts(evidence, streams, revisions.resolved, summaries)
+        hosts = fleet.fleet_facts(
+            evidence, streams, revisions.resolved, summaries, revisions.deployed
+        )
     return records, hosts, _judged(evidence, params, records, revisions.deployed)
 
 

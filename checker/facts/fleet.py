@@ -59,11 +59,13 @@ def fleet_facts(
     streams: Streams,
     resolved: dict[str, str | None],
     summaries: dict[str, document.DeploymentSummary],
+    deployed: dict[str, str],
 ) -> FleetFacts:
     """The inventory, each deployment's window of observations, and each flag event with the
-    last good deployment before it (from ``summaries``) and the last observations."""
+    last good deployment before it (from ``summaries``) and the last observations.
+    ``deployed``: each deployment's commit, by id."""
     by_service = observations_by_service(evidence.observations, resolved)
-    found, starts = windows(streams, by_service)
+    found, starts = windows(streams, by_service, deployed)
     dropped = dropped_targets(evidence, streams)
     return FleetFacts(
         fleet=_inventory(evidence),
@@ -174,11 +176,13 @@ def window_starts(deployment: Deployment, finished_ns: int) -> tuple[dict[str, i
 
 
 def windows(
-    streams: Streams, by_service: dict[str, list[document.Observation]]
+    streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
 ) -> tuple[Windows, WindowStarts]:
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
-    by host; none for an unfinished one. And where each host's window starts."""
+    and those made while the next one rolled out that show another commit than the next one's
+    (``handover``), by host; none for an unfinished one. And where each host's window
+    starts."""
     times = {s: [o["observed_at_ns"] for o in found] for s, found in by_service.items()}
     result: Windows = {}
     starts: WindowStarts = {}
@@ -196,13 +200,48 @@ def windows(
                 if following is not None and service in times
                 else len(observations)
             )
+            observed = (observations, times.get(service, []))
+            late = handover(stream[position + 1 : position + 3], observed, deployed)
             window: dict[str, list[document.Observation]] = defaultdict(list)
-            for seen in observations[lo:hi]:
+            for seen in [*observations[lo:hi], *late]:
                 if seen["observed_at_ns"] >= own.get(seen["host"], others):
                     window[seen["host"]].append(seen)
             result[deployment.id] = dict(window)
             starts[deployment.id] = {host: own.get(host, others) for host in sorted(window)}
     return result, starts
+
+
+def handover(
+    following: list[Deployment],
+    observed: tuple[list[document.Observation], list[int]],
+    deployed: dict[str, str],
+) -> list[document.Observation]:
+    """The observations made while the next deployment of a stream (``following[0]``, with the
+    one after it, if any) rolled out, that show another commit than its own: until it reached
+    a host (the host's window start in it; without a ``finished_at``, until the one after it
+    started, or for good), the host runs the deployment before it or the next one's commit,
+    and any other commit is a drift from the deployment before. Without this, a redeploy
+    started as the last one finished hid a host seen on the old commit while it ran.
+    ``observed``: the stream's service's observations, and their instants."""
+    if not following or following[0].id not in deployed:
+        return []
+    rollout, commit = following[0], deployed[following[0].id]
+    end = timestamp_ns(following[1].started_at) if len(following) > 1 else None
+    own: dict[str, int] = {}
+    others = end  # unfinished: every host until the one after it started, or for good
+    if rollout.finished_at is not None:
+        own, others = window_starts(rollout, timestamp_ns(rollout.finished_at))
+        last = max([others, *own.values()])
+        end = last if end is None else min(end, last)
+    observations, times = observed
+    lo = bisect.bisect_left(times, timestamp_ns(rollout.started_at))
+    hi = bisect.bisect_left(times, end) if end is not None else len(times)
+    return [
+        seen
+        for seen in observations[lo:hi]
+        if seen["commit"] != commit
+        and (others is None or seen["observed_at_ns"] < own.get(seen["host"], others))
+    ]
 
 
 def unwindowed(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Unwindowed:

@@ -105,7 +105,9 @@ incomplete_deployment contains finding if {
 #   commit. Versions compare by the commit they resolve to. The window includes the instant
 #   the deployment finished (plus observation_grace_seconds), or where the deployment says when
 #   each target finished (a cluster's own sync), the instant that host did; it excludes the
-#   instant the next one started. A cluster's observation counts its pods.
+#   instant the next one started. While the next one rolls out, until it reached the host, an
+#   observation of another commit than the next one's is judged here too (the host runs this
+#   deployment's commit or the next one's). A cluster's observation counts its pods.
 # custom:
 #   id: FLEET-002
 #   per_deployment: true

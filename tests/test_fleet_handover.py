@@ -1,0 +1,83 @@
+"""While the next deployment of a stream rolls out, a host runs the commit of the deployment
+before it or the next one's: seen on any other commit, it drifted from the deployment before
+(FLEET-002), though no window held the observation. A redeploy started as the last deployment
+finished made every observation of its run unjudged, and the check passed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_examples import ROOT, check_args
+
+PARTIAL_ROLLOUT = ROOT / "evidence" / "examples" / "partial-rollout"
+V1 = "ebedadc8ec3cb8de84414434f6c9dbd3e84544a2"
+V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
+"""partial-rollout's two commits: RT-1 shipped V1 to r-1..r-4, RT-2 V2 to r-1..r-3."""
+
+
+def _redeployed(tmp_path: Path, rt3: dict[str, str], seen: list[str]) -> list[str | Path]:
+    """partial-rollout with RT-2 recording r-4 as succeeded, RT-3 (``rt3`` over a redeploy of
+    V2 to every host, started a minute after RT-2 finished) and r-4 alone observed, on V1, at
+    each of ``seen``: no observation after either deployment finished."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    redeploy = {**deploys[1], "id": "RT-3", "started_at": "2024-05-02T10:41:00Z"}
+    del redeploy["finished_at"]
+    deploys.append({**redeploy, **rt3})
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    observations = [
+        {"host": "r-4", "service": "router", "version": V1, "observed_at": at} for at in seen
+    ]
+    (evidence / "observations.jsonl").write_text(
+        "".join(json.dumps(o) + "\n" for o in observations)
+    )
+    return args
+
+
+@pytest.mark.parametrize(
+    ("rt3", "flag"),
+    [
+        ({}, False),  # still running: no window, so nothing after its start was judged
+        ({"finished_at": "2024-05-02T11:50:00Z"}, True),  # the flag saw only r-4, alone
+    ],
+)
+def test_a_host_seen_on_the_old_commit_while_a_redeploy_ran_drifted(
+    tmp_path: Path, rt3: dict[str, str], flag: bool
+) -> None:
+    args = _redeployed(tmp_path, rt3, ["2024-05-02T11:00:00Z"])
+    if not flag:
+        (tmp_path / "evidence" / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
+    assert drift["subject"] == "RT-2:r-4"
+    assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
+
+
+def test_a_host_seen_on_the_commit_a_rollback_brings_did_not_drift(tmp_path: Path) -> None:
+    """RT-3 rolls back to V1: while it runs, r-4 on V1 has already been rolled back."""
+    args = _redeployed(
+        tmp_path, {"commit": V1, "finished_at": "2024-05-02T11:50:00Z"}, ["2024-05-02T11:00:00Z"]
+    )
+    (tmp_path / "evidence" / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == 0, result.err + result.out
+    assert not result.json()["findings"]
+
+
+def test_a_host_seen_after_the_next_deployment_reached_it_is_judged_by_that_one(
+    tmp_path: Path,
+) -> None:
+    """r-4 on V1 at 12:00, after RT-3 (V2) finished at 11:50, is RT-3's drift, not RT-2's."""
+    args = _redeployed(tmp_path, {"finished_at": "2024-05-02T11:50:00Z"}, ["2024-05-02T12:00:00Z"])
+    (tmp_path / "evidence" / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert {(f["rule"], f["subject"]) for f in result.json()["findings"]} == {
+        ("FLEET-002", "RT-3:r-4")
+    }
