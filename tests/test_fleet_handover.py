@@ -81,3 +81,35 @@ def test_a_host_seen_after_the_next_deployment_reached_it_is_judged_by_that_one(
     assert {(f["rule"], f["subject"]) for f in result.json()["findings"]} == {
         ("FLEET-002", "RT-3:r-4")
     }
+
+
+def test_a_target_that_says_when_it_finished_is_judged_though_its_deployment_does_not(
+    tmp_path: Path,
+) -> None:
+    """RT-2 gives no finished_at, but each target says it finished at 10:10; r-4, alone
+    observed, runs V1 at 11:00 and 11:30, and the flag goes on at 12:00. FLEET-003 counted
+    every target as succeeded by its own time and saw one version; FLEET-002 gave RT-2 no
+    window at all, and the check passed."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    del deploys[1]["finished_at"]
+    deploys[1]["targets"] = [
+        {"host": host, "status": "succeeded", "finished_at": "2024-05-02T10:10:00Z"}
+        for host in ("r-1", "r-2", "r-3", "r-4")
+    ]
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "observations.jsonl").write_text(
+        "".join(
+            json.dumps({"host": "r-4", "service": "router", "version": V1, "observed_at": at})
+            + "\n"
+            for at in ("2024-05-02T11:00:00Z", "2024-05-02T11:30:00Z")
+        )
+    )
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
+    assert drift["subject"] == "RT-2:r-4"
+    assert "(2 of 2 observations" in drift["message"]
+    statuses = {r["id"]: r for r in result.json()["summary"]["rules"]}
+    assert "only targets that give their own were judged: RT-2" in statuses["FLEET-002"]["reason"]

@@ -137,7 +137,8 @@ def _observations(
     # a window carried into an audit's month holds the month's observations by construction,
     # though perhaps only within the grace period
     carried = sum(1 for w in document.get("carried_windows", []) if judged_hosts(w, grace_ns))
-    observed = count - len(without_window) - len(unobserved) + carried
+    # a deployment without finished_at is judged where a target gave its own finish
+    observed = sum(1 for d in deployments if judged[d["id"]]) + carried
     gaps = []
     if not observed:
         gaps.append(f"no observations after any deployment{scope}")
@@ -146,17 +147,28 @@ def _observations(
             f"no observations after {len(unobserved)} of {count} deployments: {_some(unobserved)}"
         )
     gaps += _unseen(document, evidence, judged, grace_ns)
+    gaps += _unfinished(without_window, count, scope, unwindowed)
+    return Coverage(observed > 0, "; ".join(gaps) or None)
+
+
+def _unfinished(
+    without_window: list[str], count: int, scope: str, unwindowed: Sequence[str]
+) -> list[str]:
+    """What the deployments without ``finished_at`` left unjudged: after them, all but the
+    targets that give their own finish; and in an audit, what came after those of earlier
+    months."""
+    gaps = []
     if without_window:
         gaps.append(
-            f"{len(without_window)} of {count} deployments have no finished_at, so nothing "
-            f"after them was judged: {_some(without_window)}"
+            f"{len(without_window)} of {count} deployments have no finished_at, so after them "
+            f"only targets that give their own were judged: {_some(without_window)}"
         )
     if unwindowed:
         gaps.append(
             f"the observations made{scope} after deployments of earlier months that give no "
             f"finished_at were not judged (they have no window): {_some(unwindowed)}"
         )
-    return Coverage(observed > 0, "; ".join(gaps) or None)
+    return gaps
 
 
 def judged_hosts(deployment: Deployment | CarriedWindow, grace_ns: int) -> set[str]:

@@ -166,13 +166,23 @@ def observations_by_service(
     return by_service
 
 
-def window_starts(deployment: Deployment, finished_ns: int) -> tuple[dict[str, int], int]:
+def window_starts(
+    deployment: Deployment, finished_ns: int | None
+) -> tuple[dict[str, int], int | None]:
     """When each target's window starts (its own finish, where the deployment gives one), and
-    when that of every other host does: the first finish, or the deployment's."""
+    when that of every other host does: the first finish, or the deployment's. A deployment
+    without ``finished_at`` (``finished_ns`` None) has a window only for the targets that give
+    their own: the others may not have been reached yet."""
     own = {
         t.host: timestamp_ns(t.finished_at) for t in deployment.targets if t.finished_at is not None
     }
+    if finished_ns is None:
+        return own, None
     return own, min(own.values(), default=finished_ns)
+
+
+def _finished_ns(deployment: Deployment) -> int | None:
+    return timestamp_ns(deployment.finished_at) if deployment.finished_at is not None else None
 
 
 def windows(
@@ -181,34 +191,41 @@ def windows(
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
     and those made while the next one rolled out that show another commit than the next one's
-    (``handover``), by host; none for an unfinished one. And where each host's window
-    starts."""
+    (``handover``), by host. An unfinished one has a window only for the targets that say when
+    they finished: a target recorded as done is judged from then, whether or not the rest of
+    the rollout was. And where each host's window starts."""
     times = {s: [o["observed_at_ns"] for o in found] for s, found in by_service.items()}
     result: Windows = {}
     starts: WindowStarts = {}
     for (service, _), stream in streams.by_key.items():
-        observations = by_service.get(service, [])
+        observed = (by_service.get(service, []), times.get(service, []))
         for position, deployment in enumerate(stream):
-            result[deployment.id], starts[deployment.id] = {}, {}
-            if deployment.finished_at is None:
-                continue
-            own, others = window_starts(deployment, timestamp_ns(deployment.finished_at))
-            following = stream[position + 1] if position + 1 < len(stream) else None
-            lo = bisect.bisect_left(times.get(service, []), min([others, *own.values()]))
-            hi = (
-                bisect.bisect_left(times[service], timestamp_ns(following.started_at))
-                if following is not None and service in times
-                else len(observations)
+            result[deployment.id], starts[deployment.id] = _window(
+                stream[position : position + 3], observed, deployed
             )
-            observed = (observations, times.get(service, []))
-            late = handover(stream[position + 1 : position + 3], observed, deployed)
-            window: dict[str, list[document.Observation]] = defaultdict(list)
-            for seen in [*observations[lo:hi], *late]:
-                if seen["observed_at_ns"] >= own.get(seen["host"], others):
-                    window[seen["host"]].append(seen)
-            result[deployment.id] = dict(window)
-            starts[deployment.id] = {host: own.get(host, others) for host in sorted(window)}
     return result, starts
+
+
+def _window(
+    stream: list[Deployment],
+    observed: tuple[list[document.Observation], list[int]],
+    deployed: dict[str, str],
+) -> tuple[dict[str, list[document.Observation]], dict[str, int]]:
+    """The window of ``stream[0]`` (the two deployments after it in its stream, where there
+    are any, follow it), by host, and where each host's window starts."""
+    deployment, observations, times = stream[0], *observed
+    own, others = window_starts(deployment, _finished_ns(deployment))
+    if others is None and not own:
+        return {}, {}
+    first = min(own.values()) if others is None else min([others, *own.values()])
+    lo = bisect.bisect_left(times, first)
+    hi = bisect.bisect_left(times, timestamp_ns(stream[1].started_at)) if len(stream) > 1 else None
+    window: dict[str, list[document.Observation]] = defaultdict(list)
+    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed)]:
+        start = own.get(seen["host"], others)
+        if start is not None and seen["observed_at_ns"] >= start:
+            window[seen["host"]].append(seen)
+    return dict(window), {host: own.get(host, others) or 0 for host in sorted(window)}
 
 
 def handover(
@@ -218,19 +235,20 @@ def handover(
 ) -> list[document.Observation]:
     """The observations made while the next deployment of a stream (``following[0]``, with the
     one after it, if any) rolled out, that show another commit than its own: until it reached
-    a host (the host's window start in it; without a ``finished_at``, until the one after it
-    started, or for good), the host runs the deployment before it or the next one's commit,
-    and any other commit is a drift from the deployment before. Without this, a redeploy
-    started as the last one finished hid a host seen on the old commit while it ran.
+    a host (the host's window start in it; where neither it nor the host gives a finish,
+    until the one after it started, or for good), the host runs the deployment before it or
+    the next one's commit, and any other commit is a drift from the deployment before.
+    Without this, a redeploy started as the last one finished hid a host seen on the old
+    commit while it ran.
     ``observed``: the stream's service's observations, and their instants."""
     if not following or following[0].id not in deployed:
         return []
     rollout, commit = following[0], deployed[following[0].id]
     end = timestamp_ns(following[1].started_at) if len(following) > 1 else None
-    own: dict[str, int] = {}
-    others = end  # unfinished: every host until the one after it started, or for good
-    if rollout.finished_at is not None:
-        own, others = window_starts(rollout, timestamp_ns(rollout.finished_at))
+    own, others = window_starts(rollout, _finished_ns(rollout))
+    if others is None:  # unfinished: a host without a finish of its own until the one after it
+        others = end  # started, or for good
+    else:
         last = max([others, *own.values()])
         end = last if end is None else min(end, last)
     observations, times = observed
@@ -240,7 +258,7 @@ def handover(
         seen
         for seen in observations[lo:hi]
         if seen["commit"] != commit
-        and (others is None or seen["observed_at_ns"] < own.get(seen["host"], others))
+        and ((until := own.get(seen["host"], others)) is None or seen["observed_at_ns"] < until)
     ]
 
 
