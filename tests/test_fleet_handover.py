@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, deployment, run_cli, write_yaml
+from tests.facts.test_deadcode import APPROVAL
 from tests.test_examples import ROOT, check_args
 
 PARTIAL_ROLLOUT = ROOT / "evidence" / "examples" / "partial-rollout"
@@ -113,3 +115,49 @@ def test_a_target_that_says_when_it_finished_is_judged_though_its_deployment_doe
     assert "(2 of 2 observations" in drift["message"]
     statuses = {r["id"]: r for r in result.json()["summary"]["rules"]}
     assert "only targets that give their own were judged: RT-2" in statuses["FLEET-002"]["reason"]
+
+
+def test_a_target_that_said_when_it_finished_is_judged_in_the_month_after(
+    tmp_path: Path,
+) -> None:
+    """D2 of 31 March gives no finished_at; each target says it finished at 12:10. March is
+    attested, and on 5 April h2 runs the old commit. April's audit carried no window of D2
+    (it had none), so that observation was only noted as unjudged, and April passed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    base = repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "1\n"}, author=DEV,
+                       date="2024-02-01T09:00:00Z", trailers=reviewed)  # fmt: skip
+    v2 = repo.commit("v2", {"app.py": "2\n"}, author=DEV, date="2024-02-02T09:00:00Z",
+                     trailers=reviewed)  # fmt: skip
+    done = "2024-03-31T12:10:00Z"
+    hosts = ("h1", "h2")
+    first = deployment("D1", base, "2024-03-01T12:00:00Z", approvals=[APPROVAL[0]],
+                       targets=[{"host": h, "status": "succeeded"} for h in hosts])  # fmt: skip
+    second = deployment("D2", v2, "2024-03-31T12:00:00Z", approvals=[APPROVAL[0]], targets=[
+        {"host": h, "status": "succeeded", "finished_at": done} for h in ("h1", "h2")
+    ])  # fmt: skip
+    evidence = tmp_path / "ev"
+    write_yaml(
+        evidence / "deploys.yaml", [{**first, "finished_at": "2024-03-01T12:10:00Z"}, second]
+    )
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["h1", "h2"]}}})
+
+    def seen(host: str, sha: str, at: str) -> dict[str, str]:
+        return {"host": host, "service": "web", "version": sha, "observed_at": at}
+
+    march = [seen(h, v2, "2024-03-31T13:00:00Z") for h in ("h1", "h2")]
+    write_yaml(evidence / "observations.yaml", march)
+    run_cli("keygen", "--output", tmp_path / "k")
+    common = ["--repo", repo.path, "--evidence", evidence, "--key", tmp_path / "k.key"]
+    attested = run_cli("audit", *common, "--period", "2024-03", "--as-of", "2024-04-01",
+                       "-o", tmp_path / "march.json")  # fmt: skip
+    assert attested.code == 0, attested.err
+    write_yaml(evidence / "observations.yaml", [*march, seen("h2", base, "2024-04-05T09:00:00Z")])
+    april = run_cli("audit", *common, "--period", "2024-04", "--as-of", "2024-05-01",
+                    "--previous", tmp_path / "march.json",
+                    "-o", tmp_path / "april.json")  # fmt: skip
+    assert april.code == 1, april.err
+    assert "1 findings" in april.err, april.err
+    report = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
+                     "--as-of", "2024-05-01")  # fmt: skip
+    assert ("FLEET-002", "D2:h2") in {(f["rule"], f["subject"]) for f in report.json()["findings"]}

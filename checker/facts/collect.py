@@ -307,7 +307,7 @@ def _carried(
     carried = []
     for i, observed in sorted(hosts.windows.items()):
         record = records[i]
-        if i in judging or record.finished_at is None:
+        if i in judging:  # one without finished_at has a window where targets give a finish
             continue
         within = {
             host: kept
@@ -317,6 +317,7 @@ def _carried(
         if not within:
             continue
         starts = hosts.window_starts.get(i, {})
+        finished = timestamp_ns(record.finished_at) if record.finished_at else min(starts.values())
         carried.append(
             CarriedWindow(
                 id=i,
@@ -326,7 +327,7 @@ def _carried(
                 short_commit=short(deployed[i]),
                 started_at=record.started_at,
                 started_at_ns=timestamp_ns(record.started_at),
-                finished_at_ns=timestamp_ns(record.finished_at),
+                finished_at_ns=finished,
                 window_observations=within,
                 window_starts={host: starts[host] for host in within if host in starts},
             )

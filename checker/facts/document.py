@@ -237,7 +237,8 @@ class CarriedWindow(TypedDict):
     started_at_ns: ReadOnly[Nanoseconds]
     """As in ``Deployment``."""
     finished_at_ns: ReadOnly[Nanoseconds]
-    """As in ``Deployment`` (a deployment without one has no window)."""
+    """As in ``Deployment``; for a deployment without one, the first of its targets' own
+    finishes (only they have a window)."""
     window_observations: ReadOnly[dict[str, list[Observation]]]
     """As in ``Deployment``, but only the observations made in the audit's month."""
     window_starts: ReadOnly[dict[str, Nanoseconds]]
