@@ -161,3 +161,38 @@ def test_a_target_that_said_when_it_finished_is_judged_in_the_month_after(
     report = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "json",
                      "--as-of", "2024-05-01")  # fmt: skip
     assert ("FLEET-002", "D2:h2") in {(f["rule"], f["subject"]) for f in report.json()["findings"]}
+
+
+def test_a_host_seen_on_the_old_commit_while_two_redeploys_ran_drifted(tmp_path: Path) -> None:
+    """RT-3 redeploys V2 a minute after RT-2 finished and never says it finished; RT-4 does it
+    again a minute later and finishes at 11:50. r-4, alone observed, runs V1 at 11:00, and the
+    flag goes on at 12:00. Only the next deployment was asked whether it had reached r-4, so
+    the handover ended when RT-4 started, no window held the observation, and the check
+    passed."""
+    args = _redeployed(tmp_path, {}, ["2024-05-02T11:00:00Z"])
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    again = {"id": "RT-4", "started_at": "2024-05-02T10:42:00Z"}
+    deploys.append({**deploys[2], **again, "finished_at": "2024-05-02T11:50:00Z"})
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
+    assert drift["subject"] == "RT-2:r-4"
+    assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
+
+
+def test_a_host_seen_on_the_commit_of_a_deployment_still_rolling_out_did_not_drift(
+    tmp_path: Path,
+) -> None:
+    """RT-3 rolls back to V1 and never says it finished; RT-4 redeploys V2 from 10:42 to
+    11:50. r-4 on V1 at 11:00 may not have been reached by either: it runs RT-3's commit."""
+    args = _redeployed(tmp_path, {"commit": V1}, ["2024-05-02T11:00:00Z"])
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    again = {"id": "RT-4", "commit": V2, "started_at": "2024-05-02T10:42:00Z"}
+    deploys.append({**deploys[2], **again, "finished_at": "2024-05-02T11:50:00Z"})
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert "FLEET-002" not in {f["rule"] for f in result.json()["findings"]}, result.out

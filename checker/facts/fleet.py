@@ -201,7 +201,7 @@ def windows(
         observed = (by_service.get(service, []), times.get(service, []))
         for position, deployment in enumerate(stream):
             result[deployment.id], starts[deployment.id] = _window(
-                stream[position : position + 3], observed, deployed
+                stream[position:], observed, deployed
             )
     return result, starts
 
@@ -211,8 +211,8 @@ def _window(
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
 ) -> tuple[dict[str, list[document.Observation]], dict[str, int]]:
-    """The window of ``stream[0]`` (the two deployments after it in its stream, where there
-    are any, follow it), by host, and where each host's window starts."""
+    """The window of ``stream[0]`` (the deployments after it in its stream, where there are
+    any, follow it), by host, and where each host's window starts."""
     deployment, observations, times = stream[0], *observed
     own, others = window_starts(deployment, _finished_ns(deployment))
     if others is None and not own:
@@ -228,38 +228,52 @@ def _window(
     return dict(window), {host: own.get(host, others) or 0 for host in sorted(window)}
 
 
+Rollout = tuple[int, dict[str, int], int | None, str | None]
+"""A deployment rolling out: when it started, when it reached each target that gives its own
+finish, when it reached every other host (None: the record does not say), and its commit."""
+
+
 def handover(
     following: list[Deployment],
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
 ) -> list[document.Observation]:
-    """The observations made while the next deployment of a stream (``following[0]``, with the
-    one after it, if any) rolled out, that show another commit than its own: until it reached
-    a host (the host's window start in it; where neither it nor the host gives a finish,
-    until the one after it started, or for good), the host runs the deployment before it or
-    the next one's commit, and any other commit is a drift from the deployment before.
+    """The observations made while the deployments after one of a stream (``following``)
+    rolled out, that show a commit none of those started by then brings, on a host none of
+    them had reached (its window start in one; where neither the deployment nor the host
+    gives a finish, never): until one reached it, the host runs the deployment before's
+    commit or one of theirs, and any other commit is a drift from the deployment before.
     Without this, a redeploy started as the last one finished hid a host seen on the old
-    commit while it ran.
+    commit while it ran; and one only asked of the next deployment hid it behind a second
+    redeploy that started before the first finished.
     ``observed``: the stream's service's observations, and their instants."""
-    if not following or following[0].id not in deployed:
+    if not following:
         return []
-    rollout, commit = following[0], deployed[following[0].id]
-    end = timestamp_ns(following[1].started_at) if len(following) > 1 else None
-    own, others = window_starts(rollout, _finished_ns(rollout))
-    if others is None:  # unfinished: a host without a finish of its own until the one after it
-        others = end  # started, or for good
-    else:
-        last = max([others, *own.values()])
-        end = last if end is None else min(end, last)
+    rollouts: list[Rollout] = []
+    ends = []
+    for rollout in following:
+        started = timestamp_ns(rollout.started_at)
+        own, others = window_starts(rollout, _finished_ns(rollout))
+        rollouts.append((started, own, others, deployed.get(rollout.id)))
+        if others is not None:  # every host reached by then
+            ends.append(max([started, others, *own.values()]))
     observations, times = observed
-    lo = bisect.bisect_left(times, timestamp_ns(rollout.started_at))
-    hi = bisect.bisect_left(times, end) if end is not None else len(times)
-    return [
-        seen
-        for seen in observations[lo:hi]
-        if seen["commit"] != commit
-        and ((until := own.get(seen["host"], others)) is None or seen["observed_at_ns"] < until)
-    ]
+    lo = bisect.bisect_left(times, rollouts[0][0])
+    hi = bisect.bisect_left(times, min(ends)) if ends else len(times)
+    return [seen for seen in observations[lo:hi] if _unreached(seen, rollouts)]
+
+
+def _unreached(seen: document.Observation, rollouts: list[Rollout]) -> bool:
+    """Whether ``seen`` shows a commit none of the ``rollouts`` started by its instant brings,
+    on a host none of them had reached by then."""
+    at = seen["observed_at_ns"]
+    for started, own, others, commit in rollouts:
+        if started > at:
+            break
+        until = own.get(seen["host"], others)
+        if (until is not None and at >= until) or commit in (None, seen["commit"]):
+            return False
+    return True
 
 
 def unwindowed(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Unwindowed:
