@@ -375,13 +375,12 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
 
 def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
     """(commit, role, address) of each writer of the change's commits: the author and committer
-    of each commit but a merge (whoever merged), and every commit's co-authors."""
+    of each, and its co-authors. A merge among them (the base merged into the branch) is no
+    exception: its resolution, and any code written in it, lands with the squash commit."""
     found: list[tuple[str, str, Any]] = []
     for commit in commits:
         sha = str(commit.get("sha"))
-        parents = commit.get("parents")
-        if not (isinstance(parents, list) and len(parents) > 1):
-            found += [(sha, role, dig(commit, "commit", role, "email")) for role in ROLES]
+        found += [(sha, role, dig(commit, "commit", role, "email")) for role in ROLES]
         message = dig(commit, "commit", "message")
         lines = coauthor_lines(message if isinstance(message, str) else "")
         found += [(sha, "co-author", value) for _, value in lines]

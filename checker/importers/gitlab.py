@@ -454,14 +454,13 @@ def _approvers(approvals: Any, source: Path) -> list[tuple[dict[str, Any], Any]]
 
 def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
     """(commit, role, address) of each writer of a merge request's commits: the author and
-    committer of each commit but a merge (whoever merged), and every commit's co-authors (a
-    ``Co-authored-by:`` line of its message, which a squash commit's message does not keep)."""
+    committer of each, and its co-authors (a ``Co-authored-by:`` line of its message, which a
+    squash commit's message does not keep). A merge among them (the target merged into the
+    source branch) is no exception: its resolution, and any code written in it, is merged."""
     found: list[tuple[str, str, Any]] = []
     for commit in commits:
         sha = str(commit.get("id"))
-        parents = commit.get("parent_ids")
-        if not (isinstance(parents, list) and len(parents) > 1):
-            found += [(sha, role, commit.get(f"{role}_email")) for role in ("author", "committer")]
+        found += [(sha, role, commit.get(f"{role}_email")) for role in ("author", "committer")]
         message = commit.get("message")
         lines = coauthor_lines(message if isinstance(message, str) else "")
         found += [(sha, "co-author", value) for _, value in lines]

@@ -170,3 +170,46 @@ def test_gitlab_leaves_out_the_approval_of_a_change_its_approver_may_have_writte
     assert "0 approvals counted" in result.err and said in result.err
     _drop_branch(repo)
     assert _unreviewed(repo) == {squash}
+
+
+def test_github_leaves_out_the_approvals_of_a_change_whose_merge_names_nobody(
+    tmp_path: Path,
+) -> None:
+    """The commit written from Jimmy's laptop is a merge of the base into the branch (as
+    ``git merge`` writes it where user.email is unset), which can hold code of its own that
+    the squash lands. Merges were passed over, so Jimmy's approval counted, and once the
+    branch was deleted check passed (exit 0)."""
+    repo, export, squash = _github(tmp_path, LAPTOP)
+    commits = saved_items(export / "538" / "commits.json")
+    commits[3]["parents"] = [{"sha": commits[2]["sha"]}, {"sha": commits[0]["sha"]}]
+    (export / "538" / "commits.json").write_text(saved_pages(commits))
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and f"1 {UNNAMED}" in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [("committer", "1 by an author of the change"), ("nameless", f"1 {UNNAMED}")],
+)
+def test_gitlab_leaves_out_the_approval_of_a_change_whose_merge_its_approver_may_have_written(
+    tmp_path: Path, how: str, said: str
+) -> None:
+    """!5's commit is a merge of the target into the source branch, committed by root or from
+    a laptop: merges were passed over, so root's approval counted and check passed."""
+    repo, export, squash = _gitlab(tmp_path, how)
+    saved = export / "5" / "commits.json"
+    text, [commit] = saved.read_text(), saved_items(saved)
+    merge = commit | {"parent_ids": [commit["id"], "1" * 40]}
+    saved.write_text(text.replace(json.dumps(commit), json.dumps(merge)))
+    assert "1" * 40 in saved.read_text()
+    result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
+                     "--project", "group/app", "--api-url", "http://gitlab.dev",
+                     "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and said in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
