@@ -30,7 +30,8 @@ requesting changes, or its dismissal, withdraws it), was submitted before ``merg
 someone who authored none of its commits (nor co-authored one: a ``Co-authored-by:`` line of
 its message, read as :func:`checker.evidence.trailers.coauthor_lines` says; a GitHub no-reply
 address names the login), committed none of them (whoever commits a commit wrote it as it
-stands, whatever author it names) and is not the pull request's author, and not by a
+stands, whatever author it names; a no-reply address as author or committer names its login
+too) and is not the pull request's author, and not by a
 bot (``user.type`` ``Bot``, a ``[bot]`` login, or ``review_bots``). An approval of the final
 head (``head.sha``) is written without a ``commit``: it covers the whole change, including the
 merge, squash or rebase commit (``merge_commit_sha``) that lands on the branch, which is listed
@@ -362,15 +363,24 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
         for role in ("author", "committer"):
             email = dig(commit, "commit", role, "email")
             if isinstance(email, str) and email:
-                people.add(logins.person(email))
+                _wrote(email, logins, logins_seen, people)
         message = dig(commit, "commit", "message")
         for _, value in coauthor_lines(message if isinstance(message, str) else ""):
-            people.add(logins.person(value))
-            noreply = noreply_login(value)
-            if noreply:
-                logins_seen.add(noreply.lower())
-                people.add(logins.person(logins.address(noreply)))
+            _wrote(value, logins, logins_seen, people)
     return shas, logins_seen - {""}, people
+
+
+def _wrote(value: str, logins: Logins, logins_seen: set[str], people: set[str]) -> None:
+    """Add the writer an address names to ``people``, and where it is a GitHub no-reply
+    address, the login it names to ``logins_seen`` and that login's person to ``people``. An
+    author's or committer's no-reply address names the login as a co-author's does: a commit
+    GitHub links to no account (``committer`` null) was committed by that login all the same,
+    and its approval counted."""
+    people.add(logins.person(value))
+    noreply = noreply_login(value)
+    if noreply:
+        logins_seen.add(noreply.lower())
+        people.add(logins.person(logins.address(noreply)))
 
 
 def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:

@@ -213,3 +213,22 @@ def test_gitlab_leaves_out_the_approval_of_a_change_whose_merge_its_approver_may
     assert "0 approvals counted" in result.err and said in result.err
     _drop_branch(repo)
     assert _unreviewed(repo) == {squash}
+
+
+def test_github_leaves_out_the_approval_of_a_committer_named_by_a_no_reply_address(
+    tmp_path: Path,
+) -> None:
+    """Jimmy committed the last commit as 343539+jzelinskie@users.noreply.github.com, and the
+    export links it to no account (``committer`` null). The no-reply address was read as a
+    login only in a co-author line, so Jimmy's approval counted and check passed (exit 0)."""
+    repo, export, squash = _github(tmp_path, JIMMY)
+    commits = saved_items(export / "538" / "commits.json")
+    commits[3]["commit"]["committer"]["email"] = "343539+jzelinskie@users.noreply.github.com"
+    commits[3]["committer"] = None
+    (export / "538" / "commits.json").write_text(saved_pages(commits))
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
