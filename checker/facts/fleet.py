@@ -250,9 +250,11 @@ def handover(
     if not following:
         return []
     rollouts: list[Rollout] = []
-    ends = []
+    ends: list[int] = []
     for rollout in following:
         started = timestamp_ns(rollout.started_at)
+        if ends and started >= min(ends):  # every host was reached before it started
+            break
         own, others = window_starts(rollout, _finished_ns(rollout))
         rollouts.append((started, own, others, deployed.get(rollout.id)))
         if others is not None:  # every host reached by then
