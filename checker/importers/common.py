@@ -131,6 +131,11 @@ class Logins:
             return login
         return found
 
+    def mapped(self, login: str) -> str | None:
+        """The address identities.yaml gives ``login``'s person, or None; unlike ``address``,
+        for a login that is never recorded, so it is not named as unmapped."""
+        return self._address.get(login.lower())
+
     def person(self, name: str) -> str:
         return self._identities.resolve(name)
 

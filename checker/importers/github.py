@@ -357,9 +357,12 @@ def _commits(data: PullData, logins: Logins) -> tuple[list[str], set[str], set[s
             logins_seen.add(login.lower())
             people.add(logins.person(logins.address(login)))
         # Whoever commits writes the commit too: their login and address (GitHub's own,
-        # web-flow's noreply@github.com, is no reviewer's), not named as a login to map.
+        # web-flow's noreply@github.com, is no reviewer's), not named as a login to map; a
+        # login identities.yaml lists is its person's, as an author's is.
         committer, _ = login_of(commit.get("committer"))
         logins_seen.add(committer.lower())
+        if (mapped := logins.mapped(committer)) is not None:
+            people.add(logins.person(mapped))
         for role in ("author", "committer"):
             email = dig(commit, "commit", role, "email")
             if isinstance(email, str) and email:

@@ -232,3 +232,25 @@ def test_github_leaves_out_the_approval_of_a_committer_named_by_a_no_reply_addre
     assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
     _drop_branch(repo)
     assert _unreviewed(repo) == {squash}
+
+
+def test_github_leaves_out_the_approval_of_a_committer_by_another_login_of_theirs(
+    tmp_path: Path,
+) -> None:
+    """Jimmy committed the last commit from his other account, jimmy-home, with an address
+    identities.yaml does not list; identities.yaml lists jimmy-home as Jimmy. A committer's
+    login was compared as it is spelt, never resolved to its person as an author's is, so
+    Jimmy's approval as jzelinskie counted and check passed (exit 0)."""
+    repo, export, squash = _github(tmp_path, JIMMY)
+    commits = saved_items(export / "538" / "commits.json")
+    commits[3]["commit"]["committer"]["email"] = "jimmy@personal.example"
+    commits[3]["committer"] = {"login": "jimmy-home", "id": 999001, "type": "User"}
+    (export / "538" / "commits.json").write_text(saved_pages(commits))
+    people = {"jimmy": ["jimmy@coreos.example", "jzelinskie", "jimmy-home"], "alex": [DEV]}
+    (repo.path / "compliance" / "identities.yaml").write_text(yaml.safe_dump(people))
+    result = run_cli("import", "github-reviews", export / "pulls.json", export,
+                     "--repository", "PyGithub/PyGithub", "--repo", repo.path)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by an author of the change" in result.err
+    _drop_branch(repo)
+    assert _unreviewed(repo) == {squash}
