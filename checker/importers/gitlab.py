@@ -467,6 +467,22 @@ def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
     return found
 
 
+NOREPLY = re.compile(r"[0-9]+-([^@]+)@users\.noreply\.[^@]+")
+"""GitLab's private commit address, ``ID-USERNAME@users.noreply.HOST``: the username's."""
+
+
+def _person(value: str, logins: Logins) -> str:
+    """The person a writer's address names: a GitLab private commit address names its
+    username's, as an approval by that username does (identities.yaml need not list the
+    address). Read as an address alone, root's commit as ``1-root@users.noreply.gitlab.com``
+    was a second person's, and root's approval of it counted."""
+    address = value.rsplit("<", 1)[-1].strip().rstrip(">").strip().casefold()
+    found = NOREPLY.fullmatch(address)
+    if found is None:
+        return logins.person(value)
+    return logins.person(logins.mapped(found.group(1)) or found.group(1))
+
+
 def _review(
     data: MergeRequestData,
     resets: bool,
@@ -494,7 +510,7 @@ def _review(
         )
         shas.append(commit["id"])
     writers = _writers(data.commits)
-    authors |= {logins.person(value) for _, _, value in writers if isinstance(value, str)}
+    authors |= {_person(value, logins) for _, _, value in writers if isinstance(value, str)}
     for landing in _landings(data):  # listed only where it holds only what was merged
         if landing in landed and landing.commit not in shas:
             shas.append(landing.commit)

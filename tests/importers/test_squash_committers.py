@@ -109,6 +109,7 @@ GITLAB_WRITERS = {
         ("Co-authored-by: Admin <root@example.com>",),
     ),
     "nameless": ("John Doe <jdoe@jdoe-laptop>", None, ()),
+    "private": ("John Doe <jdoe@example.com>", "Admin <1-root@users.noreply.gitlab.example>", ()),
 }
 """How root, the approver, may have written !5's commit: (author, committer, trailers)."""
 
@@ -157,6 +158,9 @@ def _gitlab(tmp_path: Path, how: str) -> tuple[ScriptedRepo, Path, str]:
         ("committer", "1 by an author of the change"),
         ("co-author", "1 by an author of the change"),
         ("nameless", f"1 {UNNAMED}"),
+        # GitLab's private commit address names root: read as an address alone, it was a
+        # second person's, and root's approval counted (exit 0)
+        ("private", "1 by an author of the change"),
     ],
 )
 def test_gitlab_leaves_out_the_approval_of_a_change_its_approver_may_have_written(
