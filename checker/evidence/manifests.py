@@ -148,6 +148,27 @@ def _plain(value: Any, depth: int, budget: list[int]) -> Any:
     raise Unreadable(f"a value JSON cannot hold ({type(value).__name__})")
 
 
+NOT_AN_OBJECT = "!not an object"
+"""A field's value where an object on the way to it is no object: never the canonical value
+of anything."""
+
+
+def field_value(start: Any, keys: tuple[str, ...]) -> str:
+    """The field ``keys`` lead to from ``start``, as its canonical value: ``null`` where unset
+    or empty (an empty value sets nothing), ``NOT_AN_OBJECT`` where an object on the way is
+    not one, and a text that is no JSON (``!`` and why) where it cannot be read as plain
+    data. The fields a GitOps object sets over git are compared so, object and manifest."""
+    value: Any = start
+    for key in keys:
+        if not isinstance(value, dict):
+            return NOT_AN_OBJECT if value else canonical(None)
+        value = value.get(key)
+    try:
+        return canonical(None if value in (None, "", [], {}) else value)
+    except Unreadable as exc:
+        return f"!{exc}"
+
+
 @dataclass(frozen=True)
 class Document:
     """One document of a file."""

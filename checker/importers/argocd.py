@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.evidence.manifests import Unreadable, canonical
+from checker.evidence.manifests import NOT_AN_OBJECT, field_value
 from checker.evidence.models import Status
 from checker.importers import argocd_health
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
@@ -745,43 +745,25 @@ def _overridden(
     )
 
 
-_SHAPE = "!not an object"
-"""A field's value where a manifest's source, or an object on the way to it, is no object."""
-
-
 def _fields(sources: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
     """Each of ``OVERRIDES`` of each source, named as in a manifest (``source.helm.values``,
-    ``sources[1].kustomize.images``), as its canonical value: ``null`` where unset or empty,
-    ``_SHAPE`` where an object on the way is not one, a text that is no JSON where the value
-    cannot be read as plain data."""
-    out = []
-    for field, source in sources:
-        for keys in OVERRIDES:
-            value: Any = source
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else _SHAPE if value else None
-            try:
-                shown = _SHAPE if value is _SHAPE else canonical(_unless_empty(value))
-            except Unreadable as exc:
-                shown = f"!{exc}"
-            out.append((f"{field.removeprefix('spec.')}.{'.'.join(keys)}", shown))
-    return tuple(out)
-
-
-def _unless_empty(value: Any) -> Any:
-    """``value``, or None where it sets nothing (``OVERRIDES`` are read alike)."""
-    return None if value in (None, "", [], {}) else value
+    ``sources[1].kustomize.images``), as ``field_value`` reads it."""
+    return tuple(
+        (f"{field.removeprefix('spec.')}.{'.'.join(keys)}", field_value(source, keys))
+        for field, source in sources
+        for keys in OVERRIDES
+    )
 
 
 def _manifest_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """``_fields`` of an Application manifest's ``spec.sources``, else its ``spec.source``."""
     spec = document.get("spec")
     if not isinstance(spec, dict):
-        return (("spec", _SHAPE),)
+        return (("spec", NOT_AN_OBJECT),)
     listed = spec.get("sources")
     if listed:
         if not isinstance(listed, list):
-            return (("spec.sources", _SHAPE),)
+            return (("spec.sources", NOT_AN_OBJECT),)
         return _fields([(f"sources[{n}]", s) for n, s in enumerate(listed)])
     return _fields([("source", spec["source"])]) if spec.get("source") is not None else ()
 

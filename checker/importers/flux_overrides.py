@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from checker.evidence.manifests import Unreadable, canonical
+from checker.evidence.manifests import field_value
 from checker.importers.common import dig, expect
 from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync
 
@@ -141,28 +141,13 @@ def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
     return out
 
 
-_SHAPE = "!not an object"
-"""A field's value where a manifest's spec, or an object on the way to it, is no object:
-never the canonical value of anything."""
-
-
 def fields(kind: str, document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Each of ``OVERRIDES`` of ``kind`` in ``document``, as its canonical value: ``null``
-    where unset or empty (as ``found`` reads it), ``_SHAPE`` where an object on the way is
-    not one, and a text that is no JSON where the value cannot be read as plain data."""
-    out = []
-    for keys in OVERRIDES.get(kind, ()):
-        value: Any = document.get("spec")
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else _SHAPE if value else None
-        if value in (None, "", [], {}):
-            value = None
-        try:
-            shown = _SHAPE if value is _SHAPE else canonical(value)
-        except Unreadable as exc:
-            shown = f"!{exc}"
-        out.append(("spec." + ".".join(keys), shown))
-    return tuple(out)
+    """Each of ``OVERRIDES`` of ``kind`` in ``document``'s spec, as ``field_value`` reads it
+    (``null`` where unset or empty, as ``found`` reads it)."""
+    spec = document.get("spec")
+    return tuple(
+        ("spec." + ".".join(keys), field_value(spec, keys)) for keys in OVERRIDES.get(kind, ())
+    )
 
 
 def _kustomization_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
