@@ -108,9 +108,7 @@ def markup_safe(text: str) -> str:
     character references ``&#35;`` and ``&#58;``, which mean the same characters to every
     reader of the document. Such sequences stand only in text and attribute values (markup
     is ``<...>``, and a line of it starts with ``<``), where a reference is allowed."""
-    if "#" in text:
-        text = _LOG_COMMAND.sub("&#35;", text)
-    return _LINE_COMMAND.sub(r"\1&#58;", text) if "::" in text else text
+    return _inert(text, "&#35;", "&#58;")
 
 
 def log_inert(text: str) -> str:
@@ -122,9 +120,16 @@ def log_inert(text: str) -> str:
     between markers there: a deployer written ``##vso[task.setvariable variable=X]v`` set a
     variable of the job, one written ``##vso[task.prependpath]/tmp/x`` chose what later
     steps run."""
+    return _inert(text, r"\\x23", r"\\x3a")
+
+
+def _inert(text: str, hash_as: str, colon_as: str) -> str:
+    """``text`` with the ``#`` that opens a CI log's command (``_LOG_COMMAND``) written
+    ``hash_as``, and a line's leading ``:`` of ``::`` (``_LINE_COMMAND``) ``colon_as``
+    (replacement templates of ``re.sub``)."""
     if "#" in text:
-        text = _LOG_COMMAND.sub(r"\\x23", text)
-    return _LINE_COMMAND.sub(r"\1\\x3a", text) if "::" in text else text
+        text = _LOG_COMMAND.sub(hash_as, text)
+    return _LINE_COMMAND.sub(r"\1" + colon_as, text) if "::" in text else text
 
 
 def yaml_safe(document: object) -> str:
