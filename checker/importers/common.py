@@ -30,6 +30,7 @@ from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.merges import Landing, unmerged_landings
 from checker.evidence.models import COMMIT_NAME, REF_NAME, Review, check_timestamp, timestamp_ns
+from checker.evidence.trailers import coauthor_lines
 from checker.writer import write_atomic
 
 """A name shaped like an object id, abbreviated or whole: a commit, not a branch or tag."""
@@ -155,6 +156,16 @@ class Logins:
                     f"{value!r} ({found.unresolved})"
                 )
         return ""
+
+
+def commit_writers(sha: str, addresses: dict[str, Any], message: Any) -> list[tuple[str, str, Any]]:
+    """(commit, role, address) of each writer of one commit of a change, for
+    ``Logins.unnamed``: ``addresses`` by role (its author's and committer's, as the forge
+    lists them), and each co-author a ``Co-authored-by:`` line of its ``message`` names."""
+    lines = coauthor_lines(message if isinstance(message, str) else "")
+    return [(sha, role, value) for role, value in addresses.items()] + [
+        (sha, "co-author", value) for _, value in lines
+    ]
 
 
 def _read_values(path: Path, what: str) -> list[Any]:

@@ -86,6 +86,7 @@ from checker.importers.common import (
     Imported,
     Logins,
     check_change_commits,
+    commit_writers,
     credited,
     dig,
     expect,
@@ -390,14 +391,15 @@ def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
     """(commit, role, address) of each writer of the change's commits: the author and committer
     of each, and its co-authors. A merge among them (the base merged into the branch) is no
     exception: its resolution, and any code written in it, lands with the squash commit."""
-    found: list[tuple[str, str, Any]] = []
-    for commit in commits:
-        sha = str(commit.get("sha"))
-        found += [(sha, role, dig(commit, "commit", role, "email")) for role in ROLES]
-        message = dig(commit, "commit", "message")
-        lines = coauthor_lines(message if isinstance(message, str) else "")
-        found += [(sha, "co-author", value) for _, value in lines]
-    return found
+    return [
+        writer
+        for commit in commits
+        for writer in commit_writers(
+            str(commit.get("sha")),
+            {role: dig(commit, "commit", role, "email") for role in ROLES},
+            dig(commit, "commit", "message"),
+        )
+    ]
 
 
 ROLES = ("author", "committer")

@@ -52,12 +52,12 @@ from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
 from checker.evidence.models import Review
-from checker.evidence.trailers import coauthor_lines
 from checker.importers import gitlab_pages
 from checker.importers.common import (
     Imported,
     Logins,
     check_change_commits,
+    commit_writers,
     credited,
     dig,
     expect,
@@ -457,14 +457,15 @@ def _writers(commits: list[Any]) -> list[tuple[str, str, Any]]:
     committer of each, and its co-authors (a ``Co-authored-by:`` line of its message, which a
     squash commit's message does not keep). A merge among them (the target merged into the
     source branch) is no exception: its resolution, and any code written in it, is merged."""
-    found: list[tuple[str, str, Any]] = []
-    for commit in commits:
-        sha = str(commit.get("id"))
-        found += [(sha, role, commit.get(f"{role}_email")) for role in ("author", "committer")]
-        message = commit.get("message")
-        lines = coauthor_lines(message if isinstance(message, str) else "")
-        found += [(sha, "co-author", value) for _, value in lines]
-    return found
+    return [
+        writer
+        for commit in commits
+        for writer in commit_writers(
+            str(commit.get("id")),
+            {role: commit.get(f"{role}_email") for role in ("author", "committer")},
+            commit.get("message"),
+        )
+    ]
 
 
 NOREPLY = re.compile(r"[0-9]+-([^@]+)@users\.noreply\.[^@]+")
