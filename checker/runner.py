@@ -520,15 +520,22 @@ def _actors(prepared: Prepared) -> Actors:
     more of them. With identities.yaml alone, a deployer whom ``.mailmap`` joined to the
     approver (REVIEW-001 refused that approval as the deployer's own) could waive it."""
     people = prepared.facts.identities or prepared.evidence.identities
-    acted = {
-        ("deployment", d.id): people_keys(people, d.deployer) for d in prepared.evidence.deployments
-    }
+    known: dict[tuple[str | None, ...], frozenset[str]] = {}
+
+    def keys(*values: str | None) -> frozenset[str]:
+        # A month names a few hundred people across 100,000 commits: each spelling once.
+        found = known.get(values)
+        if found is None:
+            found = known[values] = people_keys(people, *values)
+        return found
+
+    acted = {("deployment", d.id): keys(d.deployer) for d in prepared.evidence.deployments}
     for event in prepared.evidence.flag_events:
         switched = ("event", f"{event.flag}@{event.at}")
-        acted[switched] = acted.get(switched, frozenset()) | people_keys(people, event.by)
+        acted[switched] = acted.get(switched, frozenset()) | keys(event.by)
     coauthors = prepared.facts.coauthors
     for sha, commit in prepared.facts.input.get("commits", {}).items():
-        wrote = people_keys(people, commit["author"], commit["author_identity"])
+        wrote = keys(commit["author"], commit["author_identity"])
         acted[("commit", sha)] = wrote | coauthors.get(sha, frozenset())
     writers = prepared.facts.registry_writers
     for sha, who in writers.unreadable.items():  # DEAD-006's commit, shipped or not

@@ -125,11 +125,7 @@ def commit_facts(
     for sha in sorted(shipped_by):
         commit = history.commits[sha]
         author = identities.identify(commit.author_email)
-        writers = (coauthors.get(sha, set()), nameless.get(sha), committed[0].get(sha))
-        found = sorted(
-            (_by_writer(review, writers, committed[1].get(sha)) for review in reviews.get(sha, [])),
-            key=lambda r: (r["line"], r["identity"] or ""),
-        )
+        found = _judged(reviews.get(sha), sha, coauthors, nameless, committed)
         commits[sha] = Commit(
             short=short(sha),
             author=visible(commit.author_email),
@@ -137,7 +133,9 @@ def commit_facts(
             author_unresolved=author.unresolved,
             reviewer_identities=sorted(
                 {r["identity"] for r in found if r["identity"] and not r["excluded"]}
-            ),
+            )
+            if found
+            else [],
             reviews=found,
             shipped_in=[],  # the judged deployments' ranges: collect's to name
         )
@@ -146,6 +144,24 @@ def commit_facts(
 
 Writers = dict[str, frozenset[str]]
 """Each commit's co-authors, by sha, as the keys they are known by."""
+
+
+def _judged(
+    reviews: list[Review] | None,
+    sha: str,
+    coauthors: dict[str, set[str]],
+    nameless: dict[str, str],
+    committed: Committed,
+) -> list[Review]:
+    """A commit's review lines, each excluded where one of its writers gave it, in order.
+    Most shipped commits have none: nothing is sorted for them."""
+    if not reviews:
+        return []
+    writers = (coauthors.get(sha, set()), nameless.get(sha), committed[0].get(sha))
+    return sorted(
+        (_by_writer(review, writers, committed[1].get(sha)) for review in reviews),
+        key=lambda r: (r["line"], r["identity"] or ""),
+    )
 
 
 def coauthor_keys(
