@@ -15,10 +15,13 @@ a lost page 2, look like a whole list, and the commits or notes of page 2 would 
 ``MRS.json`` alone may be one body: a merge request missing from it has no review record, and
 its commits are reported unreviewed.
 GitLab's approvals name no commit: an approval given before a later push still stands unless
-the project resets approvals on push. So approvals count only when ``reset_approvals_on_push``
-is true; then every approval standing at the merge was given on the final head, and covers the
-change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where
-it holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
+the project resets approvals on push, and even then GitLab resets it in a job run after the push
+(the merge may come first) and not at all when the diff's ``git patch-id``, which ignores
+whitespace, is unchanged. So approvals count only when ``reset_approvals_on_push`` is true and
+they were given after the last push before the merge (a system note "added N commits", see
+:func:`pushed`); such an approval was given on the final head, and covers the change's
+commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where it
+holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
 merge request's author or by an author or committer of one of its commits (whoever commits a
 commit wrote it as it stands, whatever author it names), by a bot, or dated
 (``approved_at``, where GitLab gives it) after ``merged_at`` do not count. Nor does an approval
@@ -291,6 +294,28 @@ changed from ...``, and its notes are kept as written), or deleted and pushed ag
 (``deleted``/``restored target branch `dev```: the branch may come back at another commit)."""
 
 
+PUSH_NOTE = re.compile(r"added \d+ commits?\b")
+"""How GitLab's system note of a push to the source branch begins (``added 1 commit``, the
+commits listed below it; ``SystemNotes::CommitService#add_commits``), compared in lower case."""
+
+
+def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
+    """When commits were last pushed to the merge request before its merge (ns since the
+    epoch), as its system notes say (checked by :func:`retargeted`), or None when never after
+    it was opened. GitLab resets approvals on such a push in a job that runs after it (seconds
+    later: the merge may come first), and since GitLab 16.7 not at all when the diff's ``git
+    patch-id`` is unchanged, which ignores whitespace: an approval older than the push may
+    stand at the merge without having seen what was pushed."""
+    pushes = [
+        moment(note.get("created_at"), data.notes_source, f"note {index}")
+        for index, note in enumerate(data.notes, start=1)
+        if isinstance(note, dict)
+        and note.get("system") is True
+        and PUSH_NOTE.match(str(note.get("body")).lower())
+    ]
+    return max((ns for ns in pushes if ns <= merged_ns), default=None)
+
+
 def _check_note_owner(data: MergeRequestData, index: int, note: dict[str, Any]) -> None:
     """Refuse a note of another merge request, of another kind of noteable (an issue's, a
     commit's: no ``noteable_iid`` of a merge request), or of another project's merge request
@@ -520,8 +545,9 @@ def _review(
     if unnamed:
         result.remarks.append(f"merge request !{iid}: {unnamed}: no approval of it counts")
     judge = _Approvals(
-        mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed
-    )
+        mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed,
+        pushed(data, merged_ns),
+    )  # fmt: skip
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
     plain = {
@@ -548,6 +574,8 @@ class _Approvals:
     """When the target branch was last changed before the merge, if it was."""
     unnamed: str = ""
     """Why a writer of one of its commits names nobody (``Logins.unnamed``), or empty."""
+    pushed_ns: int | None = None
+    """When commits were last pushed to it before the merge, if they were (:func:`pushed`)."""
 
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
@@ -585,4 +613,8 @@ class _Approvals:
             isinstance(at, str) and moment(at, source, "approved_at") > self.retargeted_ns
         ):
             return "given (or undated) before the merge request's target branch was changed"
+        if self.pushed_ns is not None and not (
+            isinstance(at, str) and moment(at, source, "approved_at") > self.pushed_ns
+        ):
+            return "given (or undated) before commits were pushed to the merge request"
         return None

@@ -1,0 +1,77 @@
+"""A GitLab merge request pushed to after its approval: the approval did not see what was pushed,
+and GitLab's "reset approvals on push" does not show that it was withdrawn before the merge.
+
+GitLab resets the approvals in a job that runs after the push: on gitlab.com the approval given
+at 08:05:01 was still listed 4 s after the push (08:05:06) and reset at 08:05:19, so a merge in
+between kept it. Since GitLab 16.7 the reset is also skipped when the diff's ``git patch-id`` is
+unchanged, and a patch-id ignores whitespace (a Python line indented out of its ``if``). The
+approvals API names no commit, so only the notes' "added N commits" tell the approval is older.
+
+On GitLab's !5 of tests/importers/test_retargeted_pulls.py, with the push note gitlab.com wrote
+(tests/importers/fixtures/forges/gitlab-push, source in its README), dated as recorded: 5.3 s
+after the approval and 7.2 s before the merge.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.importers.test_forges import FIXTURES
+from tests.importers.test_retargeted_pulls import (
+    _check,
+    _covers_nothing,
+    _gitlab,
+    _import_gitlab,
+)
+from tests.importers.workspaces import saved_items, saved_pages
+
+APPROVED = "2016-06-08T21:20:30.000Z"
+PUSHED = "2016-06-08T21:20:35.317Z"
+BEFORE_THE_PUSH = "given (or undated) before commits were pushed to the merge request"
+
+
+def _pushed(export: Path, at: str, body: str | None = None) -> None:
+    """Adds GitLab's note of a push to !5's notes, at ``at``."""
+    folder = export / "5"
+    note = json.loads((FIXTURES / "gitlab-push" / "added-commit-note.json").read_text())
+    note |= {"noteable_id": 5, "noteable_iid": 5, "project_id": 1, "created_at": at}
+    if body is not None:
+        note["body"] = body
+    notes = sorted([*saved_items(folder / "notes.json"), note], key=lambda n: n["created_at"])
+    (folder / "notes.json").write_text(saved_pages(notes))
+
+
+@pytest.mark.parametrize("approved_at", [APPROVED, None])
+def test_an_approval_older_than_a_push_covers_nothing(
+    tmp_path: Path, approved_at: str | None
+) -> None:
+    """The import counted it for every commit, and check passed (exit 0)."""
+    repo, export, unreviewed = _gitlab(tmp_path, approved_at, None)
+    _pushed(export, PUSHED)
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_PUSH, unreviewed)
+
+
+def test_a_push_of_several_commits_is_a_push(tmp_path: Path) -> None:
+    repo, export, unreviewed = _gitlab(tmp_path, APPROVED, None)
+    _pushed(export, PUSHED, "added 3 commits\n\n<ul><li>d7c95a09 - head</li></ul>")
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_PUSH, unreviewed)
+
+
+@pytest.mark.parametrize(
+    ("approved_at", "pushed_at"),
+    [("2016-06-08T21:20:40.000Z", PUSHED), (APPROVED, "2016-06-08T21:30:00.000Z")],
+)
+def test_an_approval_after_the_last_push_before_the_merge_counts(
+    tmp_path: Path, approved_at: str, pushed_at: str
+) -> None:
+    """Given after the push, or the push came after the merge."""
+    repo, export, _ = _gitlab(tmp_path, approved_at, None)
+    _pushed(export, pushed_at)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    check = _check(repo)
+    assert check.code == 0, check.out
