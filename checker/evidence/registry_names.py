@@ -14,9 +14,13 @@ versions, and so findings: a path that holds no registry adds nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import PurePosixPath
+from typing import Any
 
 import yaml
 
+from checker.errors import InputError
+from checker.evidence.files import parse_yaml
 from checker.parameters import DEFAULT_FLAGS_FILE, registry_path
 
 CONFIG_NAME = "knightwatch.yaml"
@@ -29,22 +33,30 @@ def named(versions: Iterable[bytes | None], before_first: bool) -> set[str]:
     commits before the options file's first version (the default held there)."""
     paths = {DEFAULT_FLAGS_FILE} if before_first else set()
     for data in versions:
-        path = _named(data)
-        paths.add(path if path is not None else DEFAULT_FLAGS_FILE)
+        paths |= _named(data) or {DEFAULT_FLAGS_FILE}
     return {path for path in paths if _plain_path(path)}
 
 
-def _named(data: bytes | None) -> str | None:
-    """The ``flags_file`` one version names: None where it names none (or cannot be read: a
-    file that does not parse configured nothing)."""
+def _named(data: bytes | None) -> set[str]:
+    """The ``flags_file`` one version names, read both ways (the module's rule): empty where
+    it names none (or cannot be read: a file that does not parse configured nothing)."""
     if data is None:
-        return None
-    try:
-        document = yaml.safe_load(data)
-    except (yaml.YAMLError, ValueError):
-        return None
-    value = document.get("flags_file") if isinstance(document, dict) else None
-    return value if isinstance(value, str) else None
+        return set()
+    found = set()
+    for read in (_as_options, yaml.safe_load):
+        try:
+            document = read(data)
+        except (yaml.YAMLError, InputError, ValueError):
+            continue
+        value = document.get("flags_file") if isinstance(document, dict) else None
+        if isinstance(value, str):
+            found.add(value)
+    return found
+
+
+def _as_options(data: bytes) -> Any:
+    """One version as a run reads knightwatch.yaml (``checker.config.parse_config``)."""
+    return parse_yaml(data, PurePosixPath(CONFIG_NAME))
 
 
 def _plain_path(path: str) -> bool:

@@ -138,6 +138,27 @@ def _moved_to_default(tmp_path: Path, repo: ScriptedRepo) -> CliResult:
     return _check(tmp_path, repo, sha)
 
 
+def test_a_registry_named_beside_a_date_no_calendar_has_keeps_its_retirements(
+    tmp_path: Path,
+) -> None:
+    """knightwatch.yaml named ops/flags.yaml beside an unquoted date that does not exist: a
+    string to a run, which read ops/flags.yaml as the registry, but no YAML to the reader of
+    the registry's names, which took the version for one naming the default. ops/flags.yaml
+    went unwalked, and power_peg, retired there and written active into flags.yaml with a new
+    purpose, passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    config = "flags_file: ops/flags.yaml\nevidence_ignore: [2024-02-30]\n"
+    _retire_at(repo, "ops/flags.yaml", config)
+    _commit(repo, 3, {"ops/flags.yaml": None, "knightwatch.yaml": None})
+    sha = _commit(
+        repo, 4, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    messages = _repurposed(result)
+    assert len(messages) == 1 and "retired at" in messages[0] and NEW in messages[0]
+
+
 def test_a_placeholder_registry_in_the_root_commit_hides_no_move(tmp_path: Path) -> None:
     """An empty flags.yaml in the first commit, deleted in the next: the registry's first
     version being in a root commit proved nothing."""
@@ -201,6 +222,11 @@ def test_what_the_options_files_name() -> None:
     assert named([version(fail_on="high")], before_first=False) == {"flags.yaml"}
     assert named([None], before_first=False) == {"flags.yaml"}
     assert named([b"flags_file: [\n"], before_first=False) == {"flags.yaml"}
+    # read as a run reads it (no implicit dates) and as YAML's usual reader does: both count
+    dated = b"flags_file: ops/f.yaml\nevidence_ignore: [2024-02-30]\n"
+    assert named([dated], before_first=False) == {"ops/f.yaml"}
+    twice = b"flags_file: a.yaml\nflags_file: b.yaml\n"  # refused by a run: the last, as YAML
+    assert named([twice], before_first=False) == {"b.yaml"}
     # never handed to git: what could not be a path knightwatch read (such a version was
     # refused, so it named no registry a run read)
     assert (
