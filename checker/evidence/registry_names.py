@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from checker.errors import InputError
-from checker.evidence.files import parse_yaml
+from checker.evidence.files import parse_yaml, parse_yaml_text
 from checker.parameters import DEFAULT_FLAGS_FILE, registry_path
 
 CONFIG_NAME = "knightwatch.yaml"
@@ -43,20 +43,34 @@ def _named(data: bytes | None) -> set[str]:
     if data is None:
         return set()
     found = set()
-    for read in (_as_options, yaml.safe_load):
-        try:
-            document = read(data)
-        except (yaml.YAMLError, InputError, ValueError):
-            continue
+    for document in readings(data, CONFIG_NAME):
         value = document.get("flags_file") if isinstance(document, dict) else None
         if isinstance(value, str):
             found.add(value)
     return found
 
 
-def _as_options(data: bytes) -> Any:
-    """One version as a run reads knightwatch.yaml (``checker.config.parse_config``)."""
-    return parse_yaml(data, PurePosixPath(CONFIG_NAME))
+def readings(data: bytes | str, path: str) -> list[Any]:
+    """The document ``data`` holds as a run reads a YAML file (``checker.evidence.files``: no
+    implicit dates, so ``2024-02-30`` unquoted is a string) and as YAML's usual reader reads it
+    (where a run refuses it: a key given twice, the last), each where it parses. Read the
+    usual way alone, an unquoted date no calendar has hid what a run reads."""
+    found = []
+    for read in (_as_run_reads, _as_yaml_reads):
+        try:
+            found.append(read(data, path))
+        except (yaml.YAMLError, InputError, ValueError):
+            continue
+    return found
+
+
+def _as_run_reads(data: bytes | str, path: str) -> Any:
+    where = PurePosixPath(path)
+    return parse_yaml(data, where) if isinstance(data, bytes) else parse_yaml_text(data, where)
+
+
+def _as_yaml_reads(data: bytes | str, path: str) -> Any:
+    return yaml.safe_load(data)
 
 
 def _plain_path(path: str) -> bool:

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypedDict
 
 import git
-import yaml
 
 from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError
@@ -39,6 +38,7 @@ from checker.evidence.git_content import (
 from checker.evidence.models import Flag as FlagRecord
 from checker.evidence.models import FlagRegistry, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
+from checker.evidence.registry_names import readings
 from checker.evidence.shared import SharedEntries
 from checker.evidence.yamlversions import VersionParser
 from checker.facts.copied import copied_out
@@ -1137,9 +1137,9 @@ def _registry_elsewhere(history: GitHistory, flags_file: str, tracked: list[str]
     near |= {name for name in names if _named_for_flags(name)}
     candidates = [path for path in tracked if PurePosixPath(path).name in near]
     for path in sorted(candidates, key=lambda p: (p.count("/"), p)):
-        with contextlib.suppress(git.GitCommandError, ValueError, yaml.YAMLError):
-            document = yaml.safe_load(history.repo.git.show(f":{path}"))
-            if isinstance(document, dict) and "flags" in document:
+        with contextlib.suppress(git.GitCommandError):
+            documents = readings(history.repo.git.show(f":{path}"), path)
+            if any(isinstance(document, dict) and "flags" in document for document in documents):
                 return [path]
     return []
 

@@ -193,6 +193,22 @@ def test_a_registry_kept_in_another_folder_is_not_taken_for_none(tmp_path: Path,
     assert _deployed_once(tmp_path, repo, sha).code == 0
 
 
+def test_a_registry_in_another_folder_holding_a_date_no_calendar_has_is_found(
+    tmp_path: Path,
+) -> None:
+    """The registry kept elsewhere was looked for with YAML's usual reader, whose implicit
+    dates a run switches off: an unquoted date that does not exist (``owner: 2024-02-30``, a
+    string to a run) made the file no YAML, so no registry, and the check passed (exit 0) with
+    every DEAD rule unevaluated and the retired flag still read."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    text = "flags:\n  - {name: old, purpose: O, owner: 2024-02-30, status: retired}\n"
+    files = {"config/feature_flags.yaml": text, "app.py": "old()\n"}
+    sha = repo.commit("c", files, author=DEV, date="2024-01-01T00:00:00Z", trailers=REVIEWED)
+    result = _deployed_once(tmp_path, repo, sha)
+    assert result.code == 2, result.out
+    assert "but 'config/feature_flags.yaml' is in the repository and lists flags" in result.err
+
+
 def test_searching_a_large_tree_costs_the_same_processes_for_any_number_of_deployments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
