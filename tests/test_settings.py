@@ -318,6 +318,25 @@ def test_the_repository_cannot_extend_the_auditors_packages(
     assert "our-rules/ok.rego" in result.err and "tickets.rego" in result.err
 
 
+def test_a_link_to_the_auditors_rule_does_not_take_it_to_the_repositorys_side(
+    knight: KnightCase, auditors_rules: Path
+) -> None:
+    """The repository's own policy directory held a symbolic link to the auditor's rule file
+    beside its own module of the same package: found first through the link, the auditor's
+    file was the repository's, the two were of one side, and ``frozen if true`` emptied
+    ACME-001 in the signed audit, which named the auditor's file as the repository's."""
+    ours = knight.repo / "our-rules"
+    ours.mkdir()
+    (ours / "ok.rego").write_text("package acme.tickets\n\nimport rego.v1\n\nfrozen if true\n")
+    (ours / "tickets.rego").symlink_to(Path("..", "..", "auditor-rules", "tickets.rego"))
+    assert (ours / "tickets.rego").resolve() == (auditors_rules / "tickets.rego").resolve()
+    config(knight, "policies: [our-rules]\n")
+    result, predicate = audit(knight, "--policies", auditors_rules)
+    assert result.code == 2, result.err
+    assert predicate == {}
+    assert "our-rules/ok.rego" in result.err and "a file of another policy directory" in result.err
+
+
 def test_the_auditors_rules_inside_a_repository_directory_stay_the_auditors(
     knight: KnightCase,
 ) -> None:

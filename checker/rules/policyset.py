@@ -90,7 +90,7 @@ def load_policy_set(
     rules: list[RuleMeta] = []
     added: list[tuple[PolicyModule, str, bool]] = []
     homes: list[tuple[PolicyModule, str, Path]] = []
-    roots = _roots(extra_dirs, include_builtin, repository)
+    roots = _roots(_theirs_first(extra_dirs or [], own), include_builtin, repository)
     for path, name, shipped in _files(roots):
         data = read_text(path)
         module = _module(name, data)
@@ -116,6 +116,18 @@ def load_policy_set(
         rules=tuple(sorted(rules, key=lambda r: r.id)),
         files=tuple(sorted(digests, key=lambda d: d.path)),
     )
+
+
+def _theirs_first(extra_dirs: list[Path], own: Collection[Path]) -> list[Path]:
+    """``extra_dirs``, those of whoever runs the check before the repository's ``own``: a file
+    reached from both (through a symbolic link in the repository's directory to a file of an
+    auditor's, ``our-rules/tickets.rego -> ../../auditor-rules/tickets.rego``) is read once,
+    where it is first found, and is then the auditor's. Found first through the link, it was
+    the repository's, and the repository's modules of its package (``frozen if true``) were
+    of one side with it: they emptied the auditor's rule, and the signed audit named the file
+    as the repository's."""
+    mine = {directory.resolve() for directory in own}
+    return sorted(extra_dirs, key=lambda directory: directory.resolve() in mine)
 
 
 def _roots(
