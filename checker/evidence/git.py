@@ -199,6 +199,10 @@ class GitHistory:
         self.early: dict[tuple[str, ...], Early] = {}
         """Work begun ahead, by the question it answers (``begin_versions``); ``close``
         cancels whatever no one asked for."""
+        self.options_unread: dict[str, str] = {}
+        """By commit, why the registry a version of knightwatch.yaml named cannot be read
+        from the history: the version is a link to a file no commit holds
+        (``GitContent._named_registries``)."""
         self._checks: list[CommitCheck] = []
         self._checks_lock = threading.Lock()
         self._later: list[Background] = []

@@ -223,21 +223,40 @@ class GitContent:
         paths: set[str] = set()
         first: list[FileVersion] = []
         walked, pending = {CONFIG_NAME}, [CONFIG_NAME]
+        links: dict[str, list[FileVersion]] = {}
         while pending and len(walked) <= _MAX_CONFIG_LINKS:
             config = pending.pop()
             versions_of = options if config == CONFIG_NAME else self._walk([], [config], tips, None)
             first = first or versions_of
+            if not versions_of:
+                self._unread(links.get(config, []), f"{config}, which no commit holds")
             contents = self._contents(versions_of)
             paths |= named((contents.get(v.blob or "") for v in versions_of if not v.link), False)
-            for target in _link_targets(versions_of, contents, config):
+            for version, target in _link_targets(versions_of, contents, config):
                 if target is None:  # settings from outside the repository: the default too
                     paths |= named([None], False)
+                    self._unread([version], "a file outside the repository")
                 elif target not in walked:
                     walked.add(target)
                     pending.append(target)
+                links.setdefault(target or "", []).append(version)
         if not first or _parents(self._history, first[0].commit):
             paths |= named([], before_first=True)
         return paths
+
+    def _unread(self, versions: list[FileVersion], where: str) -> None:
+        """Note each of ``versions`` (of knightwatch.yaml, or of a file it led to) as a link
+        to ``where``: the registry it named, if any, is in no commit, and its versions (the
+        retirements they wrote) cannot be read. Read as naming the default, a knightwatch.yaml
+        linked to ``../team.yaml``, which named ops/flags.yaml, hid that registry's history:
+        a flag it retired, written active with a new purpose into a new flags.yaml, passed."""
+        for version in versions:
+            self._history.options_unread.setdefault(
+                version.commit,
+                f"{version.path} is a symbolic link to {where}: the flag registry it named "
+                "there cannot be read from the history, nor the retirements its versions wrote "
+                f"(keep {CONFIG_NAME} a file in the repository)",
+            )
 
     def _contents(self, versions: list[FileVersion]) -> dict[str, bytes]:
         """The hashed bytes of each blob of ``versions``."""
@@ -393,11 +412,12 @@ _MAX_CONFIG_LINKS = 8
 
 def _link_targets(
     versions: list[FileVersion], contents: dict[str, bytes], path: str
-) -> Iterator[str | None]:
-    """Where each version of ``path`` that is a symbolic link leads (``_link_target``)."""
+) -> Iterator[tuple[FileVersion, str | None]]:
+    """Each version of ``path`` that is a symbolic link, and where it leads
+    (``_link_target``)."""
     for version in versions:
         if version.link and version.blob is not None:
-            yield _link_target(contents[version.blob], path)
+            yield version, _link_target(contents[version.blob], path)
 
 
 def _link_target(data: bytes, path: str) -> str | None:

@@ -818,8 +818,12 @@ def registry_history(
         if version.blob is not None:
             registries.prefetch(version.blob)
 
-    versions = _walked(registries, flags_file, tips, prefetch)
+    versions = _walked(registries, flags_file, tips, prefetch, history)
     _check_registry_path(history, flags_file, versions)
+    for commit, why in sorted(history.options_unread.items()):
+        registries.errors[f"options:{commit}"] = RegistryError(
+            commit=commit, short=short(commit), path=flags_file, error=why
+        )
     parsed = []
     for version in versions:
         if version.blob is not None:
@@ -842,11 +846,13 @@ def _walked(
     flags_file: str,
     tips: list[str],
     prefetch: Callable[[FileVersion], None],
+    history: GitHistory,
 ) -> list[FileVersion]:
     """Every version of the registry in the history of ``tips``, from the cache where a run
     walked the same tips; else walked, each version parsed as git finds it while git goes on
     walking the history (the oldest-first pass then only attributes the versions that do not
-    parse)."""
+    parse). A walk that met a knightwatch.yaml linked to a file no commit holds
+    (``history.options_unread``) is not kept: a run from the cache would not know of it."""
     key = _walk_key(flags_file, tips)
     for value in registries.cache.get(REGISTRY_WALK, [key], _is_walk).values():
         versions = [FileVersion(commit, path, blob) for commit, path, blob in value]
@@ -856,8 +862,9 @@ def _walked(
         return versions
     versions = registries.content.versions(flags_file, tips, each=prefetch)
     _check_not_linked(registries.content.root, versions)  # before the walk is kept
-    kept = {key: [[v.commit, v.path, v.blob] for v in versions]}
-    registries.cache.put(REGISTRY_WALK, kept, most=WALKS_KEPT)
+    if not history.options_unread:
+        kept = {key: [[v.commit, v.path, v.blob] for v in versions]}
+        registries.cache.put(REGISTRY_WALK, kept, most=WALKS_KEPT)
     return versions
 
 

@@ -209,6 +209,35 @@ def test_a_knightwatch_yaml_that_was_a_link_names_what_it_led_to(tmp_path: Path)
     assert len(_repurposed(_check(tmp_path, repo, sha))) == 1
 
 
+@pytest.mark.parametrize("target", ["../team.yaml", "ci/local.yaml"])
+def test_a_knightwatch_yaml_linked_to_a_file_no_commit_holds_is_an_unreadable_version(
+    tmp_path: Path, target: str
+) -> None:
+    """knightwatch.yaml a symbolic link to a file outside the repository, or to one it does
+    not track, which named ops/flags.yaml: the team's runs read that registry, but no commit
+    holds what the link led to. Read as naming the default, ops/flags.yaml went unwalked, and
+    power_peg, retired there and written active into flags.yaml with a new purpose, passed
+    (exit 0). The version is now one whose registry cannot be read (DEAD-006)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    held = (repo.path / target).resolve()
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.write_text("flags_file: ops/flags.yaml\n")
+    (repo.path / "knightwatch.yaml").symlink_to(target)
+    repo.git("add", "knightwatch.yaml")
+    _retire_at(repo, "ops/flags.yaml", None)
+    linked = repo.git("log", "--format=%H", "--reverse").splitlines()[0]
+    _commit(repo, 3, {"ops/flags.yaml": None, "knightwatch.yaml": None})
+    held.unlink()
+    sha = _commit(
+        repo, 4, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+    assert list(found) == [("DEAD-006", f"{linked}:flags.yaml")]
+    assert "knightwatch.yaml is a symbolic link to " in found["DEAD-006", f"{linked}:flags.yaml"]
+
+
 def test_what_the_options_files_name() -> None:
     def version(**config: object) -> bytes:
         return yaml.safe_dump(config).encode()
