@@ -272,8 +272,9 @@ def _flux(args: argparse.Namespace) -> Syncs:
         if not cluster or not name:
             raise UsageError(f"{pair!r}: expected CLUSTER=FILE")
         path = Path(name)
-        item = flux.find_object(flux.read_objects(path), args.name, path)
-        syncs += flux.syncs(item, cluster, path)
+        listed = flux.read_objects(path)
+        item = flux.find_object(listed, args.name, path)
+        syncs += flux.syncs(item, cluster, path, listed)
     return syncs, "an OCI artifact's digest or a chart version", f"{len(args.listings)} clusters"
 
 

@@ -26,9 +26,11 @@ from typing import Any
 
 import yaml
 
+from checker.evidence import manifest_scope
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, TreeIndex
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
+from checker.evidence.manifest_scope import Folder, Unfollowed
 
 SUFFIXES = (".yaml", ".yml", ".json")
 """The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s), and
@@ -290,12 +292,19 @@ class ManifestReader:
         self._index.close()
         self._reader.close()
 
-    def find(self, commit: str, group: str, kind: str, name: str, namespace: str | None) -> Found:
-        """The documents of ``group``'s ``kind`` named ``name`` in ``namespace`` that
-        ``commit``'s tree holds in ``SUFFIXES`` files."""
+    def find(
+        self,
+        commit: str,
+        target: Target,
+        within: frozenset[str] | None = None,
+    ) -> Found:
+        """The documents of ``target`` (its group's kind, name and namespace) that
+        ``commit``'s tree holds in ``SUFFIXES`` files; only in the files ``within`` names,
+        where given (those a tool applies: ``applied``)."""
+        group, kind, name, namespace = target.group, target.kind, target.name, target.namespace
         found = Found()
         words = (kind.encode(), name.encode())
-        for path, data in self._mentioning(commit, words):
+        for path, data in self._mentioning(commit, words, within):
             try:
                 docs = self._documents(data)
             except Unreadable as exc:
@@ -313,6 +322,20 @@ class ManifestReader:
                 elif meta.get("namespace") == namespace:
                     found.manifests.append((path, doc.data))
         return found
+
+    def applied(self, commit: str, folder: Folder) -> frozenset[str]:
+        """The files of ``commit``'s tree that ``folder`` applies (``manifest_scope``);
+        ``Unfollowed`` where that cannot be known."""
+        files = dict(self._tree_files(commit))
+
+        def read(path: str) -> list[Any]:
+            (_, _, data), *_ = self._reader.read([files[path]])
+            try:
+                return [doc.data for doc in self._documents(data)]
+            except Unreadable as exc:
+                raise Unfollowed(f"{path} cannot be read ({exc})") from None
+
+        return manifest_scope.applied(files, folder, read)
 
     def patching(self, commit: str, target: Target) -> list[str]:
         """The files of ``commit``'s tree with a kustomization, a patch transformer or a Flux
@@ -355,11 +378,13 @@ class ManifestReader:
             raise held
         return held
 
-    def _mentioning(self, commit: str, words: tuple[bytes, ...]) -> Iterator[tuple[str, bytes]]:
-        """Each ``SUFFIXES`` file of ``commit`` whose bytes may hold every one of ``words``:
-        they do, or the file may spell them otherwise (``SPELT``); of the others nothing is
-        kept (a tree's ``package-lock.json``)."""
-        files = self._tree_files(commit)
+    def _mentioning(
+        self, commit: str, words: tuple[bytes, ...], within: frozenset[str] | None = None
+    ) -> Iterator[tuple[str, bytes]]:
+        """Each ``SUFFIXES`` file of ``commit`` (of those ``within`` names, where given) whose
+        bytes may hold every one of ``words``: they do, or the file may spell them otherwise
+        (``SPELT``); of the others nothing is kept (a tree's ``package-lock.json``)."""
+        files = [f for f in self._tree_files(commit) if within is None or f[0] in within]
         wanted = sorted({blob for _, blob in files if (blob, words) not in self._blobs})
         for blob, _, data in self._reader.read(wanted):
             read = all(w in data for w in words) or SPELT.search(data) is not None

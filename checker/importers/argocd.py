@@ -79,9 +79,10 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import NOT_AN_OBJECT, field_value
 from checker.evidence.models import Status
-from checker.importers import argocd_health
+from checker.importers import argocd_health, argocd_parents
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import LOCAL, OVERRIDDEN, SetInObject, Sync
 from checker.importers.k8s_shapes import objects, time_text
@@ -206,8 +207,20 @@ def syncs(
             )
         on[cluster] = name
         _check_not_of_applications(item, path)
-        found += _application_syncs(item, cluster, selection, path, notes)
+        own = _application_syncs(item, cluster, selection, path, notes)
+        found += _placed(own, argocd_parents.folder(item, items, selection.source_repo))
     return found
+
+
+def _placed(syncs: list[Sync], folder: Folder | str) -> list[Sync]:
+    """``syncs``, what each Application sets over its revision looked for only in ``folder``,
+    the one its app of apps applies (``argocd_parents``)."""
+    return [
+        replace(sync, set_in_object=replace(sync.set_in_object, folder=folder))
+        if sync.set_in_object is not None
+        else sync
+        for sync in syncs
+    ]
 
 
 def _check_not_of_applications(item: dict[str, Any], path: Path) -> None:
@@ -732,6 +745,7 @@ def _overridden(
         else None,
         recorded_only=True,
         before=sync,
+        folder=argocd_parents.UNREAD,
     )
     return replace(
         sync,

@@ -215,8 +215,11 @@ def _duration(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> timede
     return timedelta(seconds=sum(float(a) * _UNIT_SECONDS[b] for a, b in parts))
 
 
-def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
-    """The syncs one object's history records on ``cluster``."""
+def syncs(
+    item: dict[str, Any], cluster: str, path: Path, listed: list[dict[str, Any]]
+) -> list[Sync]:
+    """The syncs one object's history records on ``cluster``; ``listed`` is every object of
+    its listing, its parent Kustomization among them (``flux_overrides.parent_folder``)."""
     kind, name = item["kind"], item["metadata"]["name"]
     status = item.get("status")
     expect(
@@ -242,8 +245,9 @@ def syncs(item: dict[str, Any], cluster: str, path: Path) -> list[Sync]:
         found = _releases(history, name, cluster, path, _waits_skipped(item, path), stamped)
         found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
-        return flux_overrides.applied(item, found, path)
-    return flux_overrides.applied(item, _kustomization(item, history, cluster, path), path)
+        return flux_overrides.applied(item, found, path, listed)
+    found = _kustomization(item, history, cluster, path)
+    return flux_overrides.applied(item, found, path, listed)
 
 
 def _unassessed(item: dict[str, Any], path: Path) -> str | None:

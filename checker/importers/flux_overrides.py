@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import field_value
 from checker.importers.common import dig, expect
 from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync
@@ -99,7 +100,9 @@ def _named(key: str, value: Any) -> list[str]:
     return out
 
 
-def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
+def applied(
+    item: dict[str, Any], syncs: list[Sync], path: Path, listed: list[dict[str, Any]]
+) -> list[Sync]:
     """``syncs`` as the object's overrides leave them: each success ``failed``, naming them,
     and every sync apart from any sync of the same commit without them (``Sync.overrides``);
     each keeps what it was before, for ``in_git``. Every one is read ``as_listed``: Flux keeps
@@ -131,6 +134,7 @@ def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
         ),
         recorded_only=False,
         before=None,
+        folder=parent_folder(item, listed),
     )
     out = []
     for sync in syncs:
@@ -139,6 +143,53 @@ def applied(item: dict[str, Any], syncs: list[Sync], path: Path) -> list[Sync]:
             failed = replace(failed, status="failed", reason=reason, applied_at=sync.finished_at)
         out.append(failed)
     return out
+
+
+PARENT_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
+"""The labels kustomize-controller gives every object it applies: the name and namespace of
+the Kustomization that applied it (its ``spec.path``, a folder of its source)."""
+
+
+def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder | str:
+    """The folder of the revision the Kustomization that applied ``item`` renders, where only
+    a manifest of it counts (``in_git``): the one its ``PARENT_LABELS`` name, among the objects
+    ``listed`` beside it, at its ``spec.path`` (the source's root where unset) with its
+    ``spec.components``; else why that is not known."""
+    labels = dig(item, "metadata", "labels")
+    name, namespace = (labels.get(k) if isinstance(labels, dict) else None for k in PARENT_LABELS)
+    if not isinstance(name, str) or not isinstance(namespace, str):
+        return (
+            f"it carries no {PARENT_LABELS[0]} and {PARENT_LABELS[1]} labels: no Kustomization "
+            "is known to apply it from the commit, so no manifest there is known to be the one "
+            "applied"
+        )
+    return _parent_spec(f"Kustomization {namespace}/{name}", name, namespace, listed)
+
+
+def _parent_spec(
+    parent: str, name: str, namespace: str, listed: list[dict[str, Any]]
+) -> Folder | str:
+    """The folder the Kustomization ``namespace/name`` of ``listed`` renders, or why not."""
+    found = [
+        other
+        for other in listed
+        if other.get("kind") == "Kustomization"
+        and dig(other, "metadata", "name") == name
+        and dig(other, "metadata", "namespace") == namespace
+    ]
+    if not found:
+        return (
+            f"{parent}, which its labels say applied it, is not in the listing read: which "
+            "folder it applies is not known (list both kinds in one file: kubectl get "
+            "kustomizations,helmreleases -A -o json)"
+        )
+    folder, components = dig(found[0], "spec", "path"), dig(found[0], "spec", "components")
+    if not isinstance(folder, str | None) or not (
+        components is None
+        or (isinstance(components, list) and all(isinstance(c, str) for c in components))
+    ):
+        return f"{parent}: its spec.path or spec.components cannot be read"
+    return Folder(folder or "./", parent, "flux", True, tuple(components or ()))
 
 
 def fields(kind: str, document: dict[str, Any]) -> tuple[tuple[str, str], ...]:

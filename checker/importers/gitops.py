@@ -19,6 +19,7 @@ from typing import Any
 
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
+from checker.evidence.manifest_scope import Folder
 from checker.evidence.models import DeployApproval, Status, timestamp_ns
 from checker.vocabulary import short
 
@@ -76,6 +77,10 @@ class SetInObject:
     commit ``--revision-commit`` maps it to."""
     before: Sync | None
     """The sync as it was before what the object sets made it ``failed``."""
+    folder: Folder | str
+    """The folder of the commit its parent (a Flux Kustomization, an Argo CD app of apps)
+    applies its manifest from: only a manifest there counts. A text says why that cannot be
+    known from what was listed, and then none does."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 that its object's overrides made ``failed`` (``flux_overrides.applied``, Argo CD's
 ``argocd._overridden``) is given back what it was before where the tree of the commit it
 deployed holds a manifest of that object (the same API group, kind, name and namespace)
-setting exactly the same fields, compared as data, not text (``manifests.canonical``).
+setting exactly the same fields, compared as data, not text (``manifests.canonical``). Only a
+manifest among the files the object's parent applies counts (``SetInObject.folder``: a Flux
+Kustomization's ``spec.path``, an app of apps' source ``path``, followed by
+``manifest_scope``): a copy elsewhere in the tree is no manifest of what the tool applied.
 
 The object is then declared in the repository judged (flux bootstrap's ``clusters/<name>/``,
 an Argo CD app of apps' ``apps/``), so what it set was reviewed with the commit. Anything else
@@ -18,6 +21,7 @@ from dataclasses import replace
 
 from checker.evidence.git import GitHistory
 from checker.evidence.manifest_patches import Target
+from checker.evidence.manifest_scope import Unfollowed, clean
 from checker.evidence.manifests import ManifestReader
 from checker.importers.gitops import FLUX_OVERRIDDEN, OVERRIDDEN, SetInObject, Sync
 from checker.vocabulary import short
@@ -73,8 +77,12 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     where = f"commit {short(commit)}"
     if setting.barred:
         return setting.barred
-    found = reader.find(commit, setting.group, kind, name, setting.namespace)
     shown = f"{kind} {setting.namespace}/{name}" if setting.namespace else f"{kind} {name}"
+    within = _applied(setting, commit, reader, shown)
+    if isinstance(within, str):
+        return within
+    target = Target(setting.group, kind, name, setting.namespace)
+    found = reader.find(commit, target, within)
     if found.unreadable:
         path, problem = found.unreadable[0]
         return f"{path} in {where} names {shown} but cannot be read ({problem})"
@@ -84,7 +92,13 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
             if found.unplaced
             else ""
         )
-        return f"{where} holds no manifest of {shown}{unplaced}"
+        folder = setting.folder
+        applies = (
+            f" in what {folder.parent} applies ({folder.path!r})"
+            if not isinstance(folder, str) and clean(folder.path)
+            else ""
+        )
+        return f"{where} holds no manifest of {shown}{unplaced}{applies}"
     candidates = found.manifests + found.unplaced
     values = [(path, setting.reader(document)) for path, document in candidates]
     if len({held for _, held in values}) > 1:
@@ -99,6 +113,23 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"
     return _unseen(setting, commit, reader, shown, path)
+
+
+def _applied(
+    setting: SetInObject, commit: str, reader: ManifestReader, shown: str
+) -> frozenset[str] | str:
+    """The files of ``commit`` the object's parent applies it from (``manifest_scope``), where
+    alone its manifest counts; else why that cannot be known."""
+    folder = setting.folder
+    if isinstance(folder, str):
+        return folder
+    try:
+        return reader.applied(commit, folder)
+    except Unfollowed as exc:
+        return (
+            f"{folder.parent} applies {shown} from {folder.path!r}, which cannot be followed in "
+            f"commit {short(commit)}: {exc}"
+        )
 
 
 def _unseen(

@@ -102,18 +102,47 @@ def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09
     return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
 
 
+REPO = "https://github.com/foo/manifests-velero.git"
+"""The repository the recorded application deploys, where its app of apps declares it."""
+TRACKING = "argocd.argoproj.io/tracking-id"
+
+
+def parent(path: str = "apps", **source: Any) -> dict[str, Any]:
+    """The app of apps ``apps`` that applies the folder ``path`` of the repository, as
+    argoproj/argo-cd's ``docs/operator-manual/cluster-bootstrapping.md`` creates it (``argocd
+    app create apps --dest-namespace argocd --dest-server https://kubernetes.default.svc
+    --repo https://github.com/argoproj/argocd-example-apps.git --path apps``), its repository
+    the recorded application's."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "apps", "namespace": "argo-cd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": REPO, "path": path, "targetRevision": "HEAD", **source},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "argo-cd"},
+        },
+    }
+
+
 def _app(revision: str, **fields: Any) -> dict[str, Any]:
     """The application of eu-west-1, its one sync of ``revision`` rendered with ``fields``
-    (``helm.values``: a path under ``source``) set in the Application."""
+    (``helm.values``: a path under ``source``) set in the Application, which the app of apps
+    ``apps`` applied (Argo CD's annotation tracking, ``APP:GROUP/KIND:NAMESPACE/NAME``)."""
     history = [Synced(revision, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)]
     app = application("checkout-eu-west-1", "eu-west-1", history)
+    app["metadata"]["annotations"][TRACKING] = (
+        "apps:argoproj.io/Application:argo-cd/checkout-eu-west-1"
+    )
     for field, value in fields.items():
         overridden(app, field.replace("__", "."), value)
     return app
 
 
-def _target(case: Case, app: dict[str, Any], *extra: str) -> dict[str, Any]:
-    result = case.argocd([app], "--application-set", "checkout", *extra)
+def _target(
+    case: Case, app: dict[str, Any], *extra: str, apps: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    result = case.argocd([app, apps or parent()], "--application-set", "checkout", *extra)
     assert result.code == 0, result.err
     (record,) = case.records("deploys.jsonl")
     (target,) = record["targets"]
@@ -178,7 +207,7 @@ def test_what_the_manifest_sets_otherwise_is_an_override(
 @pytest.mark.parametrize(
     ("where", "said"),
     [
-        ("later", "commit {c} holds no manifest of Application argo-cd/checkout-eu-west-1"),
+        ("later", "in commit {c}: the commit holds no folder 'apps'"),
         (
             "template",
             "apps/templates/checkout.yaml in commit {c} names Application "
@@ -188,7 +217,8 @@ def test_what_the_manifest_sets_otherwise_is_an_override(
         (
             "namespace",
             "commit {c} holds no manifest of Application argo-cd/checkout-eu-west-1 "
-            "(apps/checkout-eu-west-1.yaml holds one that names no metadata.namespace)",
+            "(apps/checkout-eu-west-1.yaml holds one that names no metadata.namespace) in what "
+            "application apps applies ('apps')",
         ),
     ],
 )
@@ -198,7 +228,8 @@ def test_a_manifest_the_synced_commit_does_not_show_does_not_count(
     """A manifest added by a later commit (the app of apps synced it before the service's
     source moved on); a Helm template; one without a namespace."""
     if where == "template":
-        commit = _commit(case, {"apps/templates/checkout.yaml": TEMPLATE})
+        chart = "apiVersion: v2\nname: applications\nversion: 0.1.0\n"
+        commit = _commit(case, {"apps/templates/checkout.yaml": TEMPLATE, "apps/Chart.yaml": chart})
     elif where == "namespace":
         unplaced = MANIFEST.replace("  namespace: argo-cd\n", "")
         commit = _commit(case, {"apps/checkout-eu-west-1.yaml": unplaced})
@@ -207,7 +238,7 @@ def test_a_manifest_the_synced_commit_does_not_show_does_not_count(
         _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST}, "2024-06-05T09:30:00Z")
     target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
     assert target["status"] == "failed"
-    assert target["reason"].endswith("; " + said.format(c=commit[:12]))
+    assert target["reason"].endswith(said.format(c=commit[:12]))
 
 
 def test_only_the_commit_the_sync_recorded_counts(case: Case) -> None:
@@ -321,7 +352,10 @@ def test_each_source_of_several_is_compared_in_order(case: Case, written: int, s
         ]  # fmt: skip
     app["status"]["sync"].pop("revision", None)
     app["status"]["sync"]["revisions"] = [commit, commit]
-    target = _target(case, app, "--source-repo", URL)
+    app["metadata"]["annotations"][TRACKING] = "apps:argoproj.io/Application:argo-cd/" + (
+        "checkout-eu-west-1"
+    )
+    target = _target(case, app, "--source-repo", URL, apps=parent(repoURL=URL))
     assert target["status"] == status
     if status == "failed":
         assert target["reason"].endswith(
@@ -337,7 +371,8 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
     """The Application's manifest sets what the sync rendered, but the parent renders it
     otherwise: its kustomization patches the values, or the manifest it applies names no
     namespace (kustomization.yaml's ``namespace:`` gives it) and sets another ingress path,
-    while the copy that sets what the cluster lists is an example in docs/."""
+    while the copy that sets what the cluster lists is an example in docs/, which the app of
+    apps does not apply."""
     files = {"docs/examples/application.yaml": MANIFEST}
     if applied == "patched":
         files["apps/checkout-eu-west-1.yaml"] = MANIFEST
@@ -357,8 +392,73 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
         "patched": "apps/kustomization.yaml in commit {c} may patch Application "
         "argo-cd/checkout-eu-west-1: kustomize renders its manifest otherwise than "
         "apps/checkout-eu-west-1.yaml writes it",
-        "unplaced": "2 manifests of Application argo-cd/checkout-eu-west-1 in commit {c} set it "
-        "differently (apps/checkout-eu-west-1.yaml (no metadata.namespace), "
-        "docs/examples/application.yaml)",
+        "unplaced": "commit {c} holds no manifest of Application argo-cd/checkout-eu-west-1 "
+        "(apps/checkout-eu-west-1.yaml holds one that names no metadata.namespace) in what "
+        "application apps applies ('apps')",
     }[applied]
     assert target["reason"].endswith("; " + said.format(c=commit[:12]))
+
+
+@pytest.mark.parametrize(
+    ("files", "apps", "said"),
+    [
+        ({"docs/examples/application.yaml": MANIFEST}, parent(),
+         "the commit holds no folder 'apps'"),
+        ({"docs/examples/application.yaml": MANIFEST, "apps/other.yaml": "kind: ConfigMap\n"},
+         parent(), "holds no manifest of Application argo-cd/checkout-eu-west-1 in what "
+                   "application apps applies ('apps')"),
+        ({"apps/examples/checkout.yaml": MANIFEST, "apps/other.yaml": "kind: ConfigMap\n"},
+         parent(), "holds no manifest of Application argo-cd/checkout-eu-west-1 in what "
+                   "application apps applies ('apps')"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST},
+         parent(repoURL="https://github.com/example/fleet.git"),
+         "application apps applies it from no one folder of the repository judged"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST}, None,
+         "application apps, which its tracking says applied it, is not application of the "
+         "listing read"),
+    ],
+)  # fmt: skip
+def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
+    case: Case, files: dict[str, str], apps: dict[str, Any] | None, said: str
+) -> None:
+    """The parameters and values were set by hand with ``argocd app set``; a copy of the
+    Application that sets them is written in docs/, or in a subfolder of ``apps/`` that Argo
+    CD does not read (a directory source reads its subfolders only with ``recurse``), or the
+    app of apps deploys another repository, or is not listed. Only the manifest the app of
+    apps applies counts: before, any copy in the commit restored the sync to succeeded."""
+    commit = _commit(case, files)
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    listed = [app] if apps is None else [app, apps]
+    result = case.argocd(listed, "--application-set", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert said in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("files", "apps"),
+    [
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST}, parent()),
+        ({"apps/examples/checkout.yaml": MANIFEST}, parent(directory={"recurse": True})),
+        ({"apps/kustomization.yaml": "resources:\n- ../envs/eu\n",
+          "envs/eu/kustomization.yaml": "resources:\n- checkout.yaml\n",
+          "envs/eu/checkout.yaml": MANIFEST}, parent()),
+    ],
+)  # fmt: skip
+def test_the_manifest_the_app_of_apps_applies_counts(
+    case: Case, files: dict[str, str], apps: dict[str, Any]
+) -> None:
+    commit = _commit(case, files)
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    assert _target(case, app, apps=apps)["status"] == "succeeded"
+
+
+def test_label_tracking_names_the_app_of_apps(case: Case) -> None:
+    """Argo CD before 3.0 tracks what an application applies by the label
+    ``app.kubernetes.io/instance``."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    del app["metadata"]["annotations"][TRACKING]
+    app["metadata"]["labels"]["app.kubernetes.io/instance"] = "apps"
+    assert _target(case, app)["status"] == "succeeded"

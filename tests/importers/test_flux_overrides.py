@@ -76,8 +76,10 @@ def test_an_image_a_kustomization_sets_is_no_deployment_of_the_commit(case: Case
     assert target["reason"] == (
         f"{FLUX_OVERRIDDEN}: Kustomization podinfo sets spec.images "
         "(podinfo=my-registry/podinfo:v1): what the cluster runs is not what the revision "
-        "holds (the object as listed; Flux keeps no spec per snapshot); commit "
-        f"{case.v2[:12]} holds no manifest of Kustomization flux-system/podinfo"
+        "holds (the object as listed; Flux keeps no spec per snapshot); it carries no "
+        "kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace labels: no "
+        "Kustomization is known to apply it from the commit, so no manifest there is known to "
+        "be the one applied"
     )
     code, report = _check(case)
     assert code == 1 and report["verdict"] == "fail"

@@ -115,13 +115,44 @@ def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09
     return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
 
 
-def _release(case: Case, commit: str, **spec: Any) -> dict[str, Any]:
+def parent(name: str, path: str | None, **spec: Any) -> dict[str, Any]:
+    """The Kustomization ``flux-system/NAME`` that applies ``path`` of the repository, as
+    flux2-kustomize-helm-example's ``clusters/production/apps.yaml`` (at commit 96cbea6ffc)
+    writes ``apps``, listed as the cluster lists it."""
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "spec": {
+            "interval": "10m0s",
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            "prune": True,
+            **({"path": path} if path is not None else {}),
+            **spec,
+        },
+    }
+
+
+def applied_by(item: dict[str, Any], name: str) -> dict[str, Any]:
+    """``item`` as kustomize-controller labels what the Kustomization ``flux-system/NAME``
+    applied."""
+    item["metadata"]["labels"] = {
+        "kustomize.toolkit.fluxcd.io/name": name,
+        "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+    }
+    return item
+
+
+def _release(case: Case, commit: str, folder: str | None = "./", **spec: Any) -> dict[str, Any]:
     """The one target of the import of a HelmRelease that deployed ``commit``'s chart, with
-    ``spec`` set in its object."""
+    ``spec`` set in its object, applied by the Kustomization ``apps`` of ``folder`` (the
+    repository's root unless given), listed beside it."""
     release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
     release["spec"].update(spec)
-    path = write_list(case.work / "helm.json", [release])
+    path = write_list(
+        case.work / "helm.json", [applied_by(release, "apps"), parent("apps", folder)]
+    )
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 0, result.err
     (record,) = case.records("deploys.jsonl")
@@ -410,12 +441,16 @@ OFF = "- op: replace\n  path: /spec/values/debug\n  value: false\n"
 """A JSON 6902 patch that turns it off."""
 
 
+BASE = {"deploy/base/kustomization.yaml": "resources:\n  - release.yaml\n"}
+"""The base's kustomization, which an overlay's ``resources`` names."""
+
+
 def _patched_by(where: str) -> dict[str, str]:
     """The files of a commit where ``where`` turns debug off in what kustomize renders."""
     patch = {"patch": OFF, "target": {"kind": "HelmRelease", "name": "check.*"}}
     if where == "kustomization":
         production = {"resources": ["../base"], "patches": [patch]}
-        return {"deploy/production/kustomization.yaml": yaml.safe_dump(production)}
+        return {"deploy/production/kustomization.yaml": yaml.safe_dump(production), **BASE}
     if where == "flux":
         parent = {
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
@@ -426,7 +461,7 @@ def _patched_by(where: str) -> dict[str, str]:
         return {"clusters/production/apps.yaml": yaml.safe_dump(parent)}
     inline = DEBUG.split("---\n")[2].replace("debug: true", "debug: false")
     production = {"resources": ["../base"], "patchesStrategicMerge": [inline]}
-    return {"deploy/production/kustomization.yaml": yaml.safe_dump(production)}
+    return {"deploy/production/kustomization.yaml": yaml.safe_dump(production), **BASE}
 
 
 @pytest.mark.parametrize("where", ["kustomization", "flux", "inline"])
@@ -438,7 +473,7 @@ def test_a_manifest_kustomize_patches_does_not_show_what_is_applied(case: Case, 
     commit = _commit(case, files)
     target = _release(case, commit, values={**VALUES, "debug": True})
     assert target["status"] == "failed"
-    (patcher,) = _patched_by(where)
+    patcher = next(iter(_patched_by(where)))
     assert target["reason"].endswith(
         f"; {patcher} in commit {commit[:12]} may patch HelmRelease podinfo/checkout: "
         "kustomize renders its manifest otherwise than deploy/base/release.yaml writes it"
@@ -457,7 +492,7 @@ def test_a_patch_of_other_objects_leaves_the_manifest_as_written(
     case: Case, selector: dict[str, str]
 ) -> None:
     production = {"resources": ["../base"], "patches": [{"patch": OFF, "target": selector}]}
-    files = {"deploy/base/release.yaml": DEBUG,
+    files = {"deploy/base/release.yaml": DEBUG, **BASE,
              "deploy/production/kustomization.yaml": yaml.safe_dump(production)}  # fmt: skip
     commit = _commit(case, files)
     assert _release(case, commit, values={**VALUES, "debug": True})["status"] == "succeeded"
@@ -504,9 +539,10 @@ def _kustomization(case: Case, commits: list[str], **spec: Any) -> dict[str, str
         Reconciled(commit, f"2024-06-0{5 + n}T10:05:00Z", f"2024-06-0{5 + n}T11:04:00Z")
         for n, commit in enumerate(commits)
     ]
-    item = kustomization("podinfo", snapshots[::-1])
+    item = applied_by(kustomization("podinfo", snapshots[::-1]), "flux-system")
     item["spec"].update(spec)
-    path = write_list(case.work / "kustomizations.json", [item])
+    listed = [item, parent("flux-system", "./clusters")]
+    path = write_list(case.work / "kustomizations.json", listed)
     result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
     assert result.code == 0, result.err
     return {r["commit"]: r["targets"][0]["status"] for r in case.records("deploys.jsonl")}
@@ -550,18 +586,26 @@ def test_a_manifest_rewritten_in_place_stops_the_import(case: Case) -> None:
     release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
     release["spec"]["values"] = VALUES
-    path = write_list(case.work / "helm.json", [release])
+    listed = [applied_by(release, "apps"), parent("apps", "./deploy")]
+    path = write_list(case.work / "helm.json", listed)
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 2, result.err
     assert f"git object {blob} does not hash to its name" in result.err
     assert "Traceback" not in result.err and not (case.evidence / "deploys.jsonl").exists()
 
 
-def test_a_json_manifest_holds_the_same_values(case: Case) -> None:
-    """``kubectl apply -f`` and kustomize take JSON too: the same data, another syntax."""
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_json_manifest_holds_the_same_values(case: Case, listed: bool) -> None:
+    """``kubectl apply -f`` and kustomize take JSON too: the same data, another syntax, where
+    a kustomization lists the file; Flux generates one of ``.yaml`` and ``.yml`` files alone,
+    so without it the JSON file is not applied."""
     document = yaml.safe_load(RELEASE.split("---\n")[2])
-    commit = _commit(case, {"deploy/release.json": json.dumps(document, indent=2)})
-    assert _release(case, commit, values=VALUES)["status"] == "succeeded"
+    files = {"deploy/release.json": json.dumps(document, indent=2)}
+    if listed:
+        files["deploy/kustomization.yaml"] = "resources:\n  - release.json\n"
+    target = _release(case, _commit(case, files), values=VALUES)
+    assert target["status"] == ("succeeded" if listed else "failed")
+    assert listed or "holds no manifest of HelmRelease podinfo/checkout" in target["reason"]
 
 
 @pytest.mark.parametrize(
@@ -611,3 +655,91 @@ def test_a_failure_stands_once_the_object_is_made_to_match_git(case: Case) -> No
     (record,) = case.records("deploys.jsonl")
     assert record["targets"] == [hotfix]
     assert f"{record['id']}:eu-west-1" in findings(case.check(), "FLEET-001")
+
+
+HOTFIX = {**VALUES, "image": {"tag": "hotfix"}}
+"""Values set by hand in the cluster, with an image no commit names."""
+REMOTE = "resources:\n  - https://github.com/example/fleet//apps/checkout?ref=main\n"
+"""A kustomization whose one resource kustomize fetches from another repository."""
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, "Kustomization flux-system/apps applies HelmRelease podinfo/checkout from "
+             "'./deploy', which cannot be followed in commit {c}: the commit holds no folder "
+             "'./deploy'"),
+        ({"deploy/kustomization.yaml": REMOTE, "deploy/example.yaml": EXAMPLE},
+         "deploy/kustomization.yaml renders 'https://github.com/example/fleet//apps/checkout"
+         "?ref=main', fetched from outside it"),
+        ({"deploy/kustomization.yaml": "resources:\n  - other.yaml\n",
+          "deploy/other.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n",
+          "deploy/example.yaml": EXAMPLE},
+         "holds no manifest of HelmRelease podinfo/checkout in what Kustomization "
+         "flux-system/apps applies ('./deploy')"),
+    ],
+)  # fmt: skip
+def test_a_copy_the_parent_does_not_apply_does_not_count(
+    case: Case, files: dict[str, str], said: str
+) -> None:
+    """The HelmRelease's values were set by hand; a copy that sets them is written in docs/,
+    or beside a kustomization that does not list it. The Kustomization ``apps`` applies
+    ``./deploy``: a file it does not render is no manifest of what it applied, though nothing
+    in the tree disagrees with it. Before, the rollout was restored to succeeded."""
+    commit = _commit(case, {"docs/example-helmrelease.yaml": EXAMPLE, **files})
+    target = _release(case, commit, "./deploy", values=HOTFIX)
+    assert target["status"] == "failed"
+    assert said.format(c=commit[:12]) in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "files"),
+    [
+        ("./deploy", {"deploy/release.yaml": RELEASE}),
+        ("./deploy", {"deploy/apps/release.yaml": RELEASE}),
+        ("./deploy/production", {"deploy/base/release.yaml": RELEASE, **BASE,
+                                 "deploy/production/kustomization.yaml": "bases:\n- ../base\n"}),
+        (None, {"deploy/release.yaml": RELEASE}),
+    ],
+)  # fmt: skip
+def test_the_manifest_the_parent_applies_counts(
+    case: Case, folder: str | None, files: dict[str, str]
+) -> None:
+    """The manifest under the parent's ``spec.path`` (a subfolder of it too: Flux generates a
+    kustomization of every YAML file under it), or one its kustomization names (``../base``
+    of flux2-kustomize-helm-example's ``apps/production``), or anywhere with no
+    ``spec.path`` (the source's root)."""
+    commit = _commit(case, files)
+    assert _release(case, commit, folder, values=VALUES)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("labels", "listed", "said"),
+    [
+        ({}, True, "it carries no kustomize.toolkit.fluxcd.io/name and "
+                   "kustomize.toolkit.fluxcd.io/namespace labels"),
+        (None, False, "Kustomization flux-system/apps, which its labels say applied it, is not "
+                      "in the listing read"),
+        (None, True, "Kustomization flux-system/apps applies HelmRelease podinfo/checkout from "
+                     "'../elsewhere', which cannot be followed"),
+    ],
+)  # fmt: skip
+def test_a_parent_that_cannot_be_read_leaves_the_override(
+    case: Case, labels: dict[str, str] | None, listed: bool, said: str
+) -> None:
+    """Which Kustomization applied the object, and from which folder, must be read from the
+    listing: without its labels, without the parent beside it, or with a path that leaves the
+    repository, no manifest counts."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    if labels is not None:
+        release["metadata"]["labels"] = labels
+    folder = "../elsewhere" if said.endswith("followed") else "./deploy"
+    path = write_list(case.work / "helm.json", [release] + [parent("apps", folder)] * listed)
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert said in target["reason"]

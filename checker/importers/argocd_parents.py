@@ -1,0 +1,89 @@
+"""The folder an app of apps applies an Application's manifest from: only a manifest of the
+Application there, in the commit its sync recorded, was what Argo CD applied (``in_git``); a
+copy elsewhere in the tree (an example in ``docs/``) is no one's.
+
+Argo CD marks what an application applies with its tracking: the annotation
+``argocd.argoproj.io/tracking-id`` (``PARENT:argoproj.io/Application:NAMESPACE/NAME``, the
+parent written ``NAMESPACE_NAME`` where applications live in several namespaces; Argo CD 3.0's
+default) or the label ``app.kubernetes.io/instance`` (the parent's name; the default before).
+The parent must be among the applications listed, with one source of the repository judged
+that names a ``path``: that folder of the commit, as Argo CD renders it (``manifest_scope``).
+Anything else (no tracking, a parent not listed, one of another repository, a plugin's, a
+chart's of a Helm repository) is told, and no manifest counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checker.evidence.manifest_scope import Folder
+from checker.importers.common import dig
+
+TRACKING_ID = "argocd.argoproj.io/tracking-id"
+INSTANCE = "app.kubernetes.io/instance"
+UNREAD = "its parent application was not read"
+"""What an override's folder says until ``folder`` has read it: no manifest counts."""
+
+
+def folder(item: dict[str, Any], items: list[dict[str, Any]], repo: str | None) -> Folder | str:
+    """The folder the application that applied ``item`` renders, where ``item``'s manifest
+    counts; else why that is not known. ``repo`` is the repository judged (``--source-repo``,
+    else ``item``'s own source's)."""
+    named = _parent(item)
+    if named is None:
+        return (
+            f"it carries no {TRACKING_ID} annotation nor {INSTANCE} label: no application is "
+            "known to apply it from the commit, so no manifest there is known to be the one "
+            "applied"
+        )
+    namespace, name = named
+    found = [
+        other
+        for other in items
+        if dig(other, "metadata", "name") == name
+        and namespace in (None, dig(other, "metadata", "namespace"))
+    ]
+    parent = f"application {name}"
+    if len(found) != 1:
+        return (
+            f"{parent}, which its tracking says applied it, is "
+            f"{'not' if not found else 'not one'} application of the listing read: which folder "
+            "it applies is not known (list the parent beside it)"
+        )
+    return _source(found[0], parent, repo or dig(item, "spec", "source", "repoURL"))
+
+
+def _source(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:
+    """The folder of ``repo`` the application ``app`` renders: its one source of that
+    repository that names a ``path`` and no plugin; else why not."""
+    from checker.importers.argocd import same_repository
+
+    spec = app.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+    ours = [
+        s
+        for s in sources if isinstance(s, dict)
+        and isinstance(s.get("repoURL"), str) and isinstance(repo, str)
+        and same_repository(s["repoURL"], repo)
+        and isinstance(s.get("path"), str)
+    ]  # fmt: skip
+    if len(ours) != 1 or ours[0].get("plugin") is not None:
+        return (
+            f"{parent} applies it from no one folder of the repository judged (a source of "
+            "another repository, a chart, a plugin, or several): its manifest there is not "
+            "known to be the one applied"
+        )
+    recurse = dig(ours[0], "directory", "recurse") is True
+    return Folder(ours[0]["path"], parent, "argocd", recurse)
+
+
+def _parent(item: dict[str, Any]) -> tuple[str | None, str] | None:
+    """The (namespace or None, name) of the application its tracking names."""
+    annotation = dig(item, "metadata", "annotations", TRACKING_ID)
+    if isinstance(annotation, str) and ":" in annotation:
+        app = annotation.split(":", 1)[0]
+        namespace, _, name = app.rpartition("_")
+        return (namespace or None, name) if name else None
+    label = dig(item, "metadata", "labels", INSTANCE)
+    return (None, label) if isinstance(label, str) and label else None
