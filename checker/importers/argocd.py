@@ -759,13 +759,43 @@ def _overridden(
     )
 
 
+RENDERING = (
+    ("repoURL",),
+    ("path",),
+    ("chart",),
+    ("ref",),
+    ("helm", "valueFiles"),
+    ("helm", "releaseName"),
+    ("helm", "version"),
+    ("kustomize", "components"),
+    ("kustomize", "namePrefix"),
+    ("kustomize", "nameSuffix"),
+    ("kustomize", "namespace"),
+    ("kustomize", "commonLabels"),
+    ("kustomize", "commonAnnotations"),
+    ("directory", "recurse"),
+    ("directory", "include"),
+    ("directory", "exclude"),
+    ("plugin", "name"),
+)
+"""The other fields of a source that choose what is rendered from the commit, or how (its
+repository, folder, chart, value files, components, names and namespace, which files of a
+directory): no override where the Application is not declared in git, since they render the
+commit's files alone, but compared with its manifest where one is to stand for what the sync
+rendered (``in_git``)."""
+
+
 def _fields(sources: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """Each of ``OVERRIDES`` of each source, named as in a manifest (``source.helm.values``,
-    ``sources[1].kustomize.images``), as ``field_value`` reads it."""
+    """Each of ``OVERRIDES`` and ``RENDERING`` of each source, named as in a manifest
+    (``source.helm.values``, ``sources[1].kustomize.images``), as ``field_value`` reads it
+    (``directory.recurse: false``, Argo CD's default, as unset)."""
     return tuple(
-        (f"{field.removeprefix('spec.')}.{'.'.join(keys)}", field_value(source, keys))
+        (
+            f"{field.removeprefix('spec.')}.{'.'.join(keys)}",
+            field_value(None if dig(source, *keys) is False else source, keys),
+        )
         for field, source in sources
-        for keys in OVERRIDES
+        for keys in OVERRIDES + RENDERING
     )
 
 

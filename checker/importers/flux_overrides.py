@@ -192,13 +192,51 @@ def _parent_spec(
     return Folder(folder or "./", parent, "flux", True, tuple(components or ()))
 
 
+RENDERING: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Kustomization": (
+        ("sourceRef",),
+        ("path",),
+        ("components",),
+        ("targetNamespace",),
+        ("namePrefix",),
+        ("nameSuffix",),
+        ("commonMetadata",),
+    ),
+    "HelmRelease": (
+        ("chart", "spec", "chart"),
+        ("chart", "spec", "version"),
+        ("chart", "spec", "sourceRef"),
+        ("chart", "spec", "valuesFiles"),
+        ("chartRef",),
+        ("releaseName",),
+        ("targetNamespace",),
+    ),
+}
+"""The other fields of each kind's ``spec`` that choose what is rendered, or where (the
+source, folder, components, chart and its version, value files, names and namespace): the
+commit's files alone, so no override where the object is not declared in git, but compared
+with its manifest where one is to stand for what the object sets (``in_git``): a manifest
+whose values match but whose ``targetNamespace`` or chart version is not the object's is no
+manifest of what was rendered."""
+DEFAULTS = {("chart", "spec", "version"): "*"}
+"""A field's value the API server writes where the manifest gives none (helm-controller's
+CRD: ``version`` defaults to ``*``), read as unset."""
+
+
 def fields(kind: str, document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Each of ``OVERRIDES`` of ``kind`` in ``document``'s spec, as ``field_value`` reads it
-    (``null`` where unset or empty, as ``found`` reads it)."""
+    """Each of ``OVERRIDES`` and ``RENDERING`` of ``kind`` in ``document``'s spec, as
+    ``field_value`` reads it (``null`` where unset or empty, as ``found`` reads it, or set to
+    its default)."""
     spec = document.get("spec")
     return tuple(
-        ("spec." + ".".join(keys), field_value(spec, keys)) for keys in OVERRIDES.get(kind, ())
+        ("spec." + ".".join(keys), _value(spec, keys))
+        for keys in OVERRIDES.get(kind, ()) + RENDERING.get(kind, ())
     )
+
+
+def _value(spec: Any, keys: tuple[str, ...]) -> str:
+    value = field_value(spec, keys)
+    return field_value(None, keys) if keys in DEFAULTS and value == f'"{DEFAULTS[keys]}"' else value
 
 
 def _kustomization_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:

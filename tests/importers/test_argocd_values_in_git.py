@@ -57,6 +57,9 @@ spec:
     repoURL: https://github.com/foo/manifests-velero.git
     targetRevision: test-lla
     path: instances/test
+    # plugin specific config
+    plugin:
+      name: cmp-helm-v2
     helm:
       # Extra parameters to set (same as setting through values.yaml, but these take precedence)
       parameters:
@@ -462,3 +465,29 @@ def test_label_tracking_names_the_app_of_apps(case: Case) -> None:
     del app["metadata"]["annotations"][TRACKING]
     app["metadata"]["labels"]["app.kubernetes.io/instance"] = "apps"
     assert _target(case, app)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("helm__valueFiles", ["values-hotfix.yaml"]),
+        ("kustomize__namespace", "staging"),
+        ("path", "instances/hotfix"),
+        ("helm__releaseName", "checkout-hotfix"),
+    ],
+)
+def test_what_else_the_sync_rendered_is_compared_with_the_manifest(
+    case: Case, field: str, value: Any
+) -> None:
+    """The parameters and values match the manifest the app of apps applies, but the sync
+    rendered another value file of the chart, namespace, folder or release name, set in the
+    Application only. Before, only the overriding fields were compared and the sync was
+    restored to succeeded."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES, **{field: value})
+    target = _target(case, app)
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"apps/checkout-eu-west-1.yaml in commit {commit[:12]} sets "
+        f"source.{field.replace('__', '.')} otherwise"
+    )

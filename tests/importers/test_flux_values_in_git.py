@@ -78,6 +78,9 @@ metadata:
   namespace: flux-system
 spec:
   interval: 1h
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
   path: ./infrastructure/controllers
   prune: true
   wait: true
@@ -91,6 +94,9 @@ spec:
   dependsOn:
     - name: infra-controllers
   interval: 1h
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
   path: ./infrastructure/configs
   prune: true
   patches:
@@ -532,6 +538,13 @@ def test_values_from_a_config_map_are_an_override_with_one_in_git(case: Case) ->
     )
 
 
+SOURCE = {
+    "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+    "path": "./infrastructure/configs",
+}
+"""What the Kustomization renders, as its manifest (``INFRASTRUCTURE``) says."""
+
+
 def _kustomization(case: Case, commits: list[str], **spec: Any) -> dict[str, str]:
     """Each snapshot's status, by commit, of the import of the recorded Kustomization that
     applied ``commits`` in turn, with ``spec`` set in its object."""
@@ -540,7 +553,7 @@ def _kustomization(case: Case, commits: list[str], **spec: Any) -> dict[str, str
         for n, commit in enumerate(commits)
     ]
     item = applied_by(kustomization("podinfo", snapshots[::-1]), "flux-system")
-    item["spec"].update(spec)
+    item["spec"].update(SOURCE, **spec)
     listed = [item, parent("flux-system", "./clusters")]
     path = write_list(case.work / "kustomizations.json", listed)
     result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
@@ -743,3 +756,64 @@ def test_a_parent_that_cannot_be_read_leaves_the_override(
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == "failed"
     assert said in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"releaseName": "checkout-hotfix"}, "sets spec.releaseName otherwise"),
+        ({"chart": {"spec": {"chart": "./charts/checkout", "version": "2.0.0",
+                             "reconcileStrategy": "Revision",
+                             "sourceRef": {"kind": "GitRepository", "name": "checkout"}}}},
+         "sets spec.chart.spec.version otherwise"),
+        ({"chart": {"spec": {"chart": "./charts/checkout-hotfix",
+                             "reconcileStrategy": "Revision",
+                             "sourceRef": {"kind": "GitRepository", "name": "checkout"}}}},
+         "sets spec.chart.spec.chart otherwise"),
+        ({"chart": {"spec": {"chart": "./charts/checkout", "version": "*",
+                             "reconcileStrategy": "Revision",
+                             "sourceRef": {"kind": "GitRepository", "name": "checkout"}}}},
+         None),
+    ],
+)  # fmt: skip
+def test_what_else_renders_the_release_is_compared_with_its_manifest(
+    case: Case, spec: dict[str, Any], said: str | None
+) -> None:
+    """The values match the manifest applied, but the object renders them elsewhere or from
+    another chart: its ``targetNamespace``, release name, chart or chart version set in the
+    cluster only. Before, the manifest's values alone were compared and the rollout was
+    restored to succeeded. ``version: "*"`` is what the API server writes where the manifest
+    gives none."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    target = _release(case, commit, values=VALUES, **spec)
+    assert target["status"] == ("failed" if said else "succeeded")
+    assert said is None or target["reason"].endswith(
+        f"deploy/release.yaml in commit {commit[:12]} {said}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ({"components": ["../components/hotfix"]}, "sets spec.components otherwise"),
+        ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"path": "./infrastructure/hotfix"}, "sets spec.path otherwise"),
+    ],
+)
+def test_what_else_renders_the_kustomization_is_compared_with_its_manifest(
+    case: Case, spec: dict[str, Any], said: str
+) -> None:
+    """The patches match the manifest, but the object renders another folder, components or
+    namespace, set in the cluster only."""
+    held = _commit(case, {"clusters/staging/infrastructure.yaml": INFRASTRUCTURE})
+    assert _kustomization(case, [held], patches=PATCHES, **spec) == {held: "failed"}
+    (record,) = case.records("deploys.jsonl")
+    assert record["targets"][0]["reason"].endswith(said)
+
+
+def test_what_renders_the_commits_files_alone_is_no_override(case: Case) -> None:
+    """A ``targetNamespace`` set in the cluster with no values, images or patches renders
+    what the commit holds, and nothing else: no override, as before."""
+    commit = _commit(case, {"app": "3"})
+    assert _release(case, commit, targetNamespace="staging")["status"] == "succeeded"
