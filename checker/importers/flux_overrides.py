@@ -14,6 +14,12 @@ Where the commit deployed holds the object's own manifest (flux bootstrap's
 ``clusters/<name>/``, an app's ``deploy/``), setting exactly what the object as listed sets,
 what it sets was reviewed with the commit: ``in_git.restored`` then gives the snapshot back its
 own status. A ConfigMap or Secret it names is never so (its data in the cluster is not read).
+The spec as listed stands only for a HelmRelease's releases of the values it renders now
+(``_rendered_now``: their ``configDigest`` is ``status.lastAttemptedConfigDigest``, the spec
+observed); a release of other values was rendered with a spec no listing shows, and no manifest
+stands for it. A release of the same commit whose values differ is a rollout of its own
+(``gitops._joins``), so setting the values back to git's clears nothing recorded, but the next
+release succeeds where it is clean.
 
 What git holds is not an override: a Kustomization's ``kustomization.yaml`` at the revision
 (``images:`` written there by Flux's image automation, which commits the tag), a HelmRelease's
@@ -136,13 +142,44 @@ def applied(
         before=None,
         folder=parent_folder(item, listed),
     )
+    current = _rendered_now(item)
     out = []
     for sync in syncs:
-        failed = replace(sync, overrides=text, set_in_object=replace(setting, before=sync))
+        own = replace(setting, before=sync)
+        if kind == "HelmRelease" and own.barred is None and sync.variant != current:
+            own = replace(own, barred=_other_values(sync, current))
+        failed = replace(sync, overrides=text, set_in_object=own)
         if sync.status == "succeeded":
             failed = replace(failed, status="failed", reason=reason, applied_at=sync.finished_at)
         out.append(failed)
     return out
+
+
+def _rendered_now(item: dict[str, Any]) -> str | None:
+    """The values digest a HelmRelease's releases have where they were rendered with its spec
+    as listed: ``status.lastAttemptedConfigDigest``, which helm-controller sets from the spec
+    before each Helm action, where ``status.observedGeneration`` shows it read this spec
+    (``metadata.generation``); None where it may not have."""
+    generation = dig(item, "metadata", "generation")
+    observed = dig(item, "status", "observedGeneration")
+    digest = dig(item, "status", "lastAttemptedConfigDigest")
+    if not isinstance(generation, int) or observed != generation or not isinstance(digest, str):
+        return None
+    return digest or None
+
+
+def _other_values(sync: Sync, current: str | None) -> str:
+    """Why the spec as listed cannot stand for ``sync``, a release of other values."""
+    if current is None:
+        return (
+            "the object's spec as listed is not known to be the one its last release was "
+            "rendered with (status.observedGeneration is not metadata.generation, or no "
+            "status.lastAttemptedConfigDigest): no manifest can stand for what it set"
+        )
+    return (
+        f"its values ({sync.variant or 'none'}) are not those the object as listed renders "
+        f"({current}): it was rendered with values set otherwise, which no listing shows"
+    )
 
 
 PARENT_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")

@@ -404,10 +404,15 @@ def answerer(sync: Sync, choices: Choices) -> str:
 def _joins(run: Move, sync: Sync, commit: str) -> bool:
     """Whether ``sync`` continues ``run``: the same commit, applied the same way. A sync of
     local manifests never joins another; one the tool's object overrode joins only a re-sync
-    with the same overrides, never a sync from git."""
+    with the same overrides, never a sync from git, and of the same values (a Helm release's
+    ``configDigest``): a release of the same commit once its values were set back to git's is
+    a rollout of its own, which may succeed where the earlier one stays failed."""
     last = run.syncs[-1]
     return (
-        run.commit == commit and not (sync.local or last.local) and sync.overrides == last.overrides
+        run.commit == commit
+        and not (sync.local or last.local)
+        and sync.overrides == last.overrides
+        and (sync.variant == last.variant or not (sync.set_in_object or last.set_in_object))
     )
 
 

@@ -452,12 +452,15 @@ def helm_release(
     ``spec.<action>.disableWait: true``, ``disable_wait_for_jobs`` those given
     ``spec.<action>.disableWaitForJobs: true``. ``status.lastAttemptedRevision`` and
     ``lastAttemptedConfigDigest`` are the newest release's chart version and values, as
-    helm-controller leaves them once that release's action ended. The chart is built from the
+    helm-controller leaves them once that release's action ended, and
+    ``status.observedGeneration`` is ``metadata.generation`` (1): the spec listed is the one
+    the controller last read. The chart is built from the
     GitRepository ``name`` with ``spec.chart.spec.reconcileStrategy`` ``strategy`` (``Revision``:
     Flux writes the commit into each chart version's build metadata; None: the default,
     ``ChartVersion``, the chart's own version)."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
+    item["metadata"]["generation"] = item["status"]["observedGeneration"] = 1
     chart = {"chart": "./charts/" + name, "sourceRef": {"kind": "GitRepository", "name": name}}
     if strategy is not None:
         chart["reconcileStrategy"] = strategy

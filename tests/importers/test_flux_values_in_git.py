@@ -817,3 +817,66 @@ def test_what_renders_the_commits_files_alone_is_no_override(case: Case) -> None
     what the commit holds, and nothing else: no override, as before."""
     commit = _commit(case, {"app": "3"})
     assert _release(case, commit, targetNamespace="staging")["status"] == "succeeded"
+
+
+CLEAN = "b" * 64
+"""The ``configDigest`` of a release rendered with the manifest's values."""
+
+
+def _releases(case: Case, commit: str, generation: int = 1) -> str:
+    """Import the HelmRelease of ``commit`` with two releases of its chart: the first of the
+    recorded values (set by hand), the second of ``CLEAN`` once the object's values were set
+    back to what the manifest applied holds, as the object now lists them; ``status.
+    observedGeneration`` 1, ``metadata.generation`` ``generation``. Gives the import's
+    messages."""
+    chart = f"1.1.0+{commit[:12]}"
+    release = helm_release("checkout", [Released(2, chart, "2024-06-05T12:00:00Z", values=CLEAN),
+                                        Released(1, chart, "2024-06-05T10:00:00Z")])  # fmt: skip
+    release["spec"]["values"] = VALUES
+    release["metadata"]["generation"] = generation
+    path = write_list(case.work / "helm.json", [applied_by(release, "apps"), parent("apps", "./")])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    return result.err
+
+
+def test_a_release_of_git_values_after_an_override_is_a_rollout_of_its_own(case: Case) -> None:
+    """The first release ran with an image tag set by hand (recorded failed); the team set the
+    values back to the manifest's, and helm-controller released the same commit again. That
+    release's values are the ones the object lists (its ``configDigest`` is
+    ``lastAttemptedConfigDigest``), which the manifest applied holds: a new rollout that
+    succeeded, while the first stays failed. Before, the second release joined the first's
+    rollout, which stayed failed for good."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    assert _release(case, commit, values=HOTFIX)["status"] == "failed"
+    assert "stays failed as recorded" in _releases(case, commit)
+    records = {r["id"]: r["targets"][0] for r in case.records("deploys.jsonl")}
+    first = f"checkout-production-{commit[:12]}"
+    assert [records[first]["status"], records[f"{first}-2"]["status"]] == ["failed", "succeeded"]
+    report = findings(case.check(), "FLEET-001")
+    assert f"{first}:eu-west-1" in report and f"{first}-2:eu-west-1" not in report
+
+
+def test_a_release_of_values_the_object_no_longer_lists_is_never_restored(case: Case) -> None:
+    """Imported for the first time after the values were set back: the first release's values
+    are not those the object lists, so its manifest cannot stand for them, whatever it holds."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    _releases(case, commit)
+    records = {r["id"]: r["targets"][0] for r in case.records("deploys.jsonl")}
+    first = records[f"checkout-production-{commit[:12]}"]
+    assert first["status"] == "failed"
+    assert first["reason"].endswith(
+        f"; its values (sha256:{Released(1, '', '').values}) are not those the object as listed "
+        f"renders (sha256:{CLEAN}): it was rendered with values set otherwise, which no listing "
+        "shows"
+    )
+    assert records[f"checkout-production-{commit[:12]}-2"]["status"] == "succeeded"
+
+
+def test_a_spec_changed_since_the_last_release_stands_for_none(case: Case) -> None:
+    """``metadata.generation`` 2, observed 1: the spec listed was changed after the last
+    release, so it says nothing of what any release was rendered with."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    _releases(case, commit, generation=2)
+    statuses = [r["targets"][0]["status"] for r in case.records("deploys.jsonl")]
+    assert statuses == ["failed", "failed"]
