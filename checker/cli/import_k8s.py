@@ -108,7 +108,8 @@ def _flux_parser(
         "listings",
         nargs="+",
         metavar="CLUSTER=FILE",
-        help="each cluster's kubectl get kustomizations (or helmreleases) -o json",
+        help="each cluster's kubectl get kustomizations,helmreleases -A -o json (both kinds in "
+        "one file: a parent Kustomization names the folder its objects are applied from)",
     )
     fx.add_argument(
         "--name", required=True, metavar="[NAMESPACE/]NAME", help="the object that deploys it"
