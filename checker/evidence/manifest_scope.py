@@ -10,7 +10,9 @@ list, each a file or a folder with a kustomization of its own, followed as kusto
 kustomization of every ``.yaml`` and ``.yml`` file under it, a subfolder with a kustomization
 taken whole in its files' place (kustomize-controller's ``generator.go``); Argo CD applies the
 ``.yaml``, ``.yml`` and ``.json`` files of the folder itself, those of its subfolders too with
-``directory.recurse``; a Helm chart (``Chart.yaml``) renders what is under it. What cannot be
+``directory.recurse``; a Helm chart (``Chart.yaml``) renders its ``templates/`` and the
+subcharts of its ``charts/``, and one with a dependency fetched from a chart repository is not
+followed. What cannot be
 followed (a kustomization that cannot be read, a resource fetched from outside the repository
 or that the commit does not hold, a folder that is not there) is told, and nothing counts.
 """
@@ -94,7 +96,7 @@ class _Walk:
         prefix = f"{path}/" if path else ""
         under = [f for f in self.files if f.startswith(prefix)]
         if self.tool == "argocd" and f"{prefix}Chart.yaml" in self.files:
-            self.found.update(under)
+            self._chart(prefix, under)
             return
         suffixes = (".yaml", ".yml") if self.tool == "flux" else (".yaml", ".yml", ".json")
         for name in under:
@@ -116,6 +118,21 @@ class _Walk:
                 return True
             folder = posixpath.dirname(folder)
         return False
+
+    def _chart(self, prefix: str, under: list[str]) -> None:
+        """What a Helm chart renders: its ``templates/``, and those of the subcharts it holds
+        (``charts/``); a dependency fetched from a chart repository is ``Unfollowed``."""
+        documents = self.read(f"{prefix}Chart.yaml")
+        chart = documents[0] if len(documents) == 1 and isinstance(documents[0], dict) else None
+        dependencies = chart.get("dependencies") if chart is not None else None
+        if chart is None or not isinstance(dependencies, list | None):
+            raise Unfollowed(f"{prefix}Chart.yaml is not one chart")
+        for dependency in dependencies or []:
+            where = dependency.get("repository") if isinstance(dependency, dict) else None
+            if where not in (None, "") and not str(where).startswith("file://"):
+                raise Unfollowed(f"{prefix}Chart.yaml renders a dependency fetched from {where!r}")
+        rendered = (f"{prefix}templates/", f"{prefix}charts/")
+        self.found.update(name for name in under if name.startswith(rendered))
 
     def _kustomization(self, path: str) -> str | None:
         for name in KUSTOMIZATION_FILES:

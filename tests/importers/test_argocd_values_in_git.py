@@ -491,3 +491,32 @@ def test_what_else_the_sync_rendered_is_compared_with_the_manifest(
         f"apps/checkout-eu-west-1.yaml in commit {commit[:12]} sets "
         f"source.{field.replace('__', '.')} otherwise"
     )
+
+
+CHART = "apiVersion: v2\nname: applications\nversion: 0.1.0\n"
+"""The app of apps as a Helm chart, as argoproj/argocd-example-apps' ``apps/Chart.yaml``."""
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"apps/templates/checkout.yaml": MANIFEST}, None),
+        ({"apps/examples/checkout.yaml": MANIFEST, "apps/templates/other.yaml": "kind: List\n"},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application "
+         "apps applies ('apps')"),
+        ({"apps/templates/checkout.yaml": MANIFEST,
+          "apps/Chart.yaml": CHART + "dependencies:\n  - name: fleet\n    version: 1.0.0\n"
+                             "    repository: https://charts.example.com\n"},
+         "apps/Chart.yaml renders a dependency fetched from 'https://charts.example.com'"),
+    ],
+)  # fmt: skip
+def test_an_app_of_apps_chart_applies_its_templates(
+    case: Case, files: dict[str, str], said: str | None
+) -> None:
+    """A parent that is a Helm chart renders its ``templates/`` (a manifest there without
+    templating is applied as written), not an example beside them; a dependency from a chart
+    repository may render the Application itself, and no file of the commit stands for it."""
+    commit = _commit(case, {"apps/Chart.yaml": CHART, **files})
+    target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
+    assert target["status"] == ("failed" if said else "succeeded")
+    assert said is None or said in target["reason"]
