@@ -45,6 +45,9 @@ class Folder:
     components: tuple[str, ...] = ()
     """A Flux Kustomization's ``spec.components``, folders relative to ``path`` that it
     renders too."""
+    revision: str | None = None
+    """The commit a Flux parent last applied (its ``status.lastAppliedRevision``): it must be
+    a commit of the repository judged, or the parent applies another repository's files."""
 
 
 class Unfollowed(Exception):

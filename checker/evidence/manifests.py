@@ -279,6 +279,7 @@ class ManifestReader:
     """The manifests of commits' trees; trees and files read once each."""
 
     def __init__(self, history: GitHistory) -> None:
+        self._history = history
         self._index = TreeIndex(history)
         self._reader = BatchReader(history)
         self._files: dict[str, list[tuple[str, str]]] = {}
@@ -326,6 +327,12 @@ class ManifestReader:
     def applied(self, commit: str, folder: Folder) -> frozenset[str]:
         """The files of ``commit``'s tree that ``folder`` applies (``manifest_scope``);
         ``Unfollowed`` where that cannot be known."""
+        revision = folder.revision
+        if revision is not None and self._history.resolve([revision]).get(revision) is None:
+            raise Unfollowed(
+                f"it last applied revision {revision}, which is no commit of this repository: "
+                "it applies another repository's files"
+            )
         files = dict(self._tree_files(commit))
 
         def read(path: str) -> list[Any]:

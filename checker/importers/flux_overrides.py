@@ -29,6 +29,7 @@ What git holds is not an override: a Kustomization's ``kustomization.yaml`` at t
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,9 @@ def _other_values(sync: Sync, current: str | None) -> str:
     )
 
 
+_APPLIED = re.compile(r"(?:^|@sha1:|/)([0-9a-f]{40})$")
+"""The commit of a Kustomization's ``lastAppliedRevision`` (``main@sha1:SHA``, ``main/SHA``
+before Flux 2.0); an OCI artifact's digest names none."""
 PARENT_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
 """The labels kustomize-controller gives every object it applies: the name and namespace of
 the Kustomization that applied it (its ``spec.path``, a folder of its source)."""
@@ -226,7 +230,14 @@ def _parent_spec(
         or (isinstance(components, list) and all(isinstance(c, str) for c in components))
     ):
         return f"{parent}: its spec.path or spec.components cannot be read"
-    return Folder(folder or "./", parent, "flux", True, tuple(components or ()))
+    applied = dig(found[0], "status", "lastAppliedRevision")
+    commit = _APPLIED.search(applied) if isinstance(applied, str) else None
+    if commit is None:
+        return (
+            f"{parent} names no commit it applied (status.lastAppliedRevision "
+            f"{applied!r}): the files it applies are not known to be this repository's"
+        )
+    return Folder(folder or "./", parent, "flux", True, tuple(components or ()), commit.group(1))
 
 
 RENDERING: dict[str, tuple[tuple[str, ...], ...]] = {

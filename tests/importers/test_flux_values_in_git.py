@@ -121,11 +121,13 @@ def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09
     return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
 
 
-def parent(name: str, path: str | None, **spec: Any) -> dict[str, Any]:
+def parent(name: str, path: str | None, applied: str, **spec: Any) -> dict[str, Any]:
     """The Kustomization ``flux-system/NAME`` that applies ``path`` of the repository, as
-    flux2-kustomize-helm-example's ``clusters/production/apps.yaml`` (at commit 96cbea6ffc)
-    writes ``apps``, listed as the cluster lists it."""
+    flux2-kustomize-helm-example's ``clusters/production/apps.yaml`` (at commit 25c85ac168)
+    writes ``apps``, listed as the cluster lists it, its ``status.lastAppliedRevision`` the
+    commit ``applied``."""
     return {
+        "status": {"lastAppliedRevision": f"main@sha1:{applied}"},
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {"name": name, "namespace": "flux-system"},
@@ -157,7 +159,7 @@ def _release(case: Case, commit: str, folder: str | None = "./", **spec: Any) ->
                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
     release["spec"].update(spec)
     path = write_list(
-        case.work / "helm.json", [applied_by(release, "apps"), parent("apps", folder)]
+        case.work / "helm.json", [applied_by(release, "apps"), parent("apps", folder, commit)]
     )
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 0, result.err
@@ -554,7 +556,7 @@ def _kustomization(case: Case, commits: list[str], **spec: Any) -> dict[str, str
     ]
     item = applied_by(kustomization("podinfo", snapshots[::-1]), "flux-system")
     item["spec"].update(SOURCE, **spec)
-    listed = [item, parent("flux-system", "./clusters")]
+    listed = [item, parent("flux-system", "./clusters", commits[-1])]
     path = write_list(case.work / "kustomizations.json", listed)
     result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
     assert result.code == 0, result.err
@@ -599,7 +601,7 @@ def test_a_manifest_rewritten_in_place_stops_the_import(case: Case) -> None:
     release = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
     release["spec"]["values"] = VALUES
-    listed = [applied_by(release, "apps"), parent("apps", "./deploy")]
+    listed = [applied_by(release, "apps"), parent("apps", "./deploy", commit)]
     path = write_list(case.work / "helm.json", listed)
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 2, result.err
@@ -750,7 +752,9 @@ def test_a_parent_that_cannot_be_read_leaves_the_override(
     if labels is not None:
         release["metadata"]["labels"] = labels
     folder = "../elsewhere" if said.endswith("followed") else "./deploy"
-    path = write_list(case.work / "helm.json", [release] + [parent("apps", folder)] * listed)
+    path = write_list(
+        case.work / "helm.json", [release] + [parent("apps", folder, commit)] * listed
+    )
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 0, result.err
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
@@ -834,7 +838,9 @@ def _releases(case: Case, commit: str, generation: int = 1) -> str:
                                         Released(1, chart, "2024-06-05T10:00:00Z")])  # fmt: skip
     release["spec"]["values"] = VALUES
     release["metadata"]["generation"] = generation
-    path = write_list(case.work / "helm.json", [applied_by(release, "apps"), parent("apps", "./")])
+    path = write_list(
+        case.work / "helm.json", [applied_by(release, "apps"), parent("apps", "./", commit)]
+    )
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 0, result.err
     return result.err
@@ -880,3 +886,36 @@ def test_a_spec_changed_since_the_last_release_stands_for_none(case: Case) -> No
     _releases(case, commit, generation=2)
     statuses = [r["targets"][0]["status"] for r in case.records("deploys.jsonl")]
     assert statuses == ["failed", "failed"]
+
+
+@pytest.mark.parametrize(
+    ("applied", "said"),
+    [
+        ("main@sha1:" + "0123456789" * 4, "it last applied revision " + "0123456789" * 4
+         + ", which is no commit of this repository: it applies another repository's files"),
+        ("latest@sha256:" + "ab" * 32, "Kustomization flux-system/apps names no commit it "
+         "applied (status.lastAppliedRevision 'latest@sha256:"),
+        (None, "Kustomization flux-system/apps names no commit it applied"),
+    ],
+)  # fmt: skip
+def test_a_parent_that_applies_another_repository_stands_for_nothing(
+    case: Case, applied: str | None, said: str
+) -> None:
+    """The parent applies its folder from a GitRepository of another repository (a fleet
+    repository), or from an OCI artifact, or never applied anything: the file at that path
+    in this repository is not what it applied, whatever it holds."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    apps = parent("apps", "./deploy", commit)
+    if applied is None:
+        del apps["status"]
+    else:
+        apps["status"]["lastAppliedRevision"] = applied
+    path = write_list(case.work / "helm.json", [release, apps])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert said in target["reason"]
