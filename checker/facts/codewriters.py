@@ -21,7 +21,9 @@ from checker.evidence.flagnames import spellings
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_copy_sources, check_diffs
 from checker.evidence.identities import IdentityResolver
+from checker.evidence.likeness import Likeness, hold_mark, like_mark
 from checker.evidence.models import Waiver
+from checker.evidence.objectcheck import read_verified
 from checker.facts import review
 from checker.facts.deadcode import DeadCodeFacts, pathspec
 from checker.facts.document import InputDocument
@@ -92,9 +94,9 @@ def _changes(
     """Each (commit, path) of a change in the history of ``tips`` to one of ``paths`` or
     below it (``GitHistory.changes_below``), in one walk however many paths there are; a
     merge's where it holds the path unlike every parent (it joined both sides' changes, or its
-    resolution wrote it), but for
-    ``added``, which looks for the commits that renamed a file there."""
-    merges = not added
+    resolution wrote it; with ``added``, which looks for the commits that renamed a file
+    there, where no parent held the path: a rename made resolving the merge)."""
+    merges = True
     every = {_fold(path) for path in paths}
     if len(paths) <= PATHSPECS_AT_MOST or "" in every:  # "": every path
         for commit, _, path in history.changes_below(tips, [], paths, added, merges):
@@ -255,7 +257,9 @@ def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dic
     writer's, though another renamed it ``app.py``. Only the commits that added a file at one
     of the paths are asked about, a walk a rename back; every rename of the chain is followed,
     however long (each walk asks about paths not asked about before, so the walks end): a
-    chain cut short let the writer of the reference behind its seventeenth rename waive it."""
+    chain cut short let the writer of the reference behind its seventeenth rename waive it.
+    A rename git's similarity misses (a file grown past twice its size as it moved), and one
+    made resolving a merge, is read by the files' lines too (``_alike_renames``)."""
     older: dict[str, set[str]] = {}
     given = set(paths)
     frontier = {path: {path} for path in paths}
@@ -265,7 +269,9 @@ def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dic
         for path, roots in frontier.items():
             folded[_fold(path)] |= roots
         found: dict[str, set[str]] = defaultdict(set)
-        for old, new in _renames(history, adding):
+        diffs = _raw_diffs(history, adding)
+        plain = [commit for commit in adding if len(diffs.get(commit, ())) <= 1]
+        for old, new in (*_renames(history, plain), *_alike_renames(history, diffs, folded)):
             roots = set().union(*(folded.get(folder, ()) for folder in _folders(new)))
             if roots and old not in older and old not in given:
                 found[old] |= roots
@@ -294,6 +300,71 @@ def _renames(history: GitHistory, commits: list[str]) -> Iterator[tuple[str, str
                 yield old, new
         elif token[:1].isalpha() and not _is_sha(token):
             next(tokens, "")  # the path of an addition, change or deletion
+
+
+Diff = tuple[str, str, str]
+"""A file a commit changed against one of its parents: its status letter, blob and path (the
+blob it held before for a deletion, the blob it holds after for an addition)."""
+
+
+def _raw_diffs(history: GitHistory, commits: list[str]) -> dict[str, list[list[Diff]]]:
+    """By commit, what it changed against each of its parents (one list a parent: a merge has
+    several), the files it added and deleted alone, in one ``diff-tree -m`` for all."""
+    if not commits:
+        return {}
+    check_diffs(history, commits)  # git believes the trees it reads: hashed first
+    args = ["diff-tree", "--stdin", "-m", "-r", "--raw", "--no-renames", "--no-abbrev", "-z"]
+    args += ["--no-ext-diff", "--diff-filter=AD"]
+    out = history.git_output(args, stdin="".join(f"{c}\n" for c in commits).encode())
+    tokens = iter(out.decode("utf-8", errors="surrogateescape").split("\0"))
+    diffs: dict[str, list[list[Diff]]] = defaultdict(list)
+    current: list[Diff] = []
+    for token in tokens:
+        if token.startswith(":"):
+            _, mode, before, after, status = token.split()
+            path = next(tokens, "")
+            if mode != "160000" and token[1:7] != "160000":  # a submodule's commit: no file
+                current.append((status[:1], before if status[:1] == "D" else after, path))
+        elif _is_sha(token.strip()):
+            current = []
+            diffs[token.strip()].append(current)
+    return diffs
+
+
+def _alike_renames(
+    history: GitHistory, diffs: dict[str, list[list[Diff]]], folded: dict[str, set[str]]
+) -> Iterator[tuple[str, str]]:
+    """Each (old path, new path) where a commit added a file at one of the paths sought
+    (``folded``, case folded, or below one) and deleted another it is alike to, or that holds
+    half its lines (``likeness``, as DEAD-004 reads a copy of retired code), or that has its
+    bytes: against any parent, so a merge's too (a rename made resolving it, which
+    ``diff-tree`` shows of no merge without ``-m``). git's rename detection calls a pair a
+    rename where half their bytes are alike, of the larger file: a file renamed and grown past
+    twice its size was an added and a deleted file to it. Only the files such a commit
+    deleted are read, with the ones it added there."""
+    for against in (diffs[commit] for commit in sorted(diffs)):
+        changed = {(status, path, blob) for diff in against for status, blob, path in diff}
+        added = {
+            (p, b) for s, p, b in changed if s == "A" and any(map(folded.__contains__, _folders(p)))
+        }
+        deleted = {(path, blob) for status, path, blob in changed if status == "D"}
+        if added and deleted:
+            yield from _alike_pairs(history, added, deleted)
+
+
+def _alike_pairs(
+    history: GitHistory, added: set[tuple[str, str]], deleted: set[tuple[str, str]]
+) -> Iterator[tuple[str, str]]:
+    """Each (old path, new path) of ``deleted`` and ``added`` files (path, blob) where the new
+    file has the old one's bytes, is alike to it or holds half its lines (``likeness``)."""
+    blobs = sorted({blob for _, blob in added | deleted})
+    read = {name: data for name, _, data in read_verified(history.root, history.env, blobs)}
+    sought = Likeness({blob: read[blob] for _, blob in deleted})
+    for new, blob in sorted(added):
+        marks = sought.marks([read[blob]]) | {like_mark(blob)}
+        for old, old_blob in sorted(deleted):
+            if like_mark(old_blob) in marks or hold_mark(old_blob) in marks:
+                yield old, new
 
 
 def _is_sha(token: str) -> bool:

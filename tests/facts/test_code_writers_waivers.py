@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence import git
 from checker.evidence.git import GitHistory
 from checker.facts import codewriters
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
@@ -383,3 +384,79 @@ def test_the_files_of_a_large_finding_are_walked_once(
     lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
     assert _said(_check(tmp_path, repo, [sha], lee))["D1:power_peg"][0] is False
     assert all(under == "" for under in walks) and len(walks) == 2  # changes, and additions
+
+
+_MANY = "".join(f"step_{n} = compute({n})\n" for n in range(12))
+"""Twelve lines of code Dana adds in a rename: what was old.py is less than half of route.py."""
+
+
+def _kept_by_lee(repo: ScriptedRepo) -> str:
+    """Dana writes old.py with the reference; Lee changes another of its lines, keeping it."""
+    code = "def route():\n    a = 1\n    b = 2\n    if power_peg:\n        go()\n    return a\n"
+    _commit(repo, 2, {"old.py": code})
+    kept = code.replace("b = 2", "b = 3")
+    _commit(repo, 3, {"old.py": kept}, author=LEAD)
+    return kept
+
+
+def test_the_writer_behind_a_rename_that_rewrote_most_of_the_file_is_barred(
+    tmp_path: Path,
+) -> None:
+    """Lee changed old.py, which held Dana's reference; Dana renamed it route.py and added twelve
+    lines in the same commit: git's rename detection (half the bytes alike) saw an added and a
+    deleted file, the history of old.py was not read, and Lee's waiver of the finding about
+    route.py was applied (exit 0). route.py holds every line of old.py: a rename, read by its
+    lines (``likeness.holds``)."""
+    repo = _repo(tmp_path)
+    kept = _kept_by_lee(repo)
+    repo.git("rm", "--quiet", "old.py")
+    sha = _commit(repo, 4, {"route.py": kept + _MANY})
+    assert "R" not in repo.git("diff-tree", "-r", "-M", "--name-status", sha)
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
+
+
+def test_the_writer_behind_a_rename_made_resolving_a_merge_is_barred(tmp_path: Path) -> None:
+    """Lee changed old.py, which held Dana's reference; Dana merged a side branch and, resolving
+    it, renamed old.py route.py. A merge's renames were not read (``diff-tree`` shows a merge
+    nothing), and Lee's waiver of the finding about route.py was applied (exit 0)."""
+    repo = _repo(tmp_path)
+    kept = _kept_by_lee(repo)
+    repo.branch("side")
+    _commit(repo, 4, {"lib.py": "x = 4\n"})
+    repo.checkout("main")
+    _commit(repo, 5, {"other.py": "y = 5\n"})
+    repo.git("merge", "--quiet", "--no-ff", "--no-commit", "side")
+    repo.git("mv", "old.py", "route.py")
+    message = f"merge side\n\n{BY_DEV[0]}"
+    repo.git("commit", "--quiet", "-m", message, author=DEV, date="2024-01-06T00:00:00Z")
+    sha = repo.git("rev-parse", "HEAD")
+    assert (repo.path / "route.py").read_text() == kept
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
+
+
+def test_the_writer_behind_a_rename_past_the_rename_limit_is_barred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dana renamed old.py route.py, one line changed, in a commit that also replaced three
+    other files. knightwatch pins ``diff.renameLimit`` at git's 1,000; pinned at 1 here, so
+    that this commit is past it as one of more than a thousand files would be, git's rename
+    detection gives up, but the rename is followed still (``-l0``), and Lee, who changed
+    old.py, cannot waive the finding about route.py."""
+    keys = [k for k, v in git.HISTORY_ENV.items() if v == "diff.renameLimit"]
+    monkeypatch.setitem(git.HISTORY_ENV, keys[0].replace("KEY", "VALUE"), "1")
+    repo = _repo(tmp_path)
+    _commit(repo, 2, {f"gen/f{n}.py": f"v = {n}\nw = {n}\n" for n in range(3)})
+    kept = _kept_by_lee(repo)
+    repo.git("config", "diff.renameLimit", "1")
+    repo.git("rm", "--quiet", "-r", "old.py", "gen")
+    other: dict[str, str | None] = {f"new/g{n}.py": f"u = {n}\n" for n in range(3)}
+    sha = _commit(repo, 4, {**other, "route.py": kept.replace("a = 1", "a = 2")})
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
