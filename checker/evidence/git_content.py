@@ -1046,7 +1046,7 @@ class TreeIndex:
         tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
         texts = (*files, *(wide for one in files for wide in _wide_text(one)))
-        tokens.update(self._likeness.marks(texts))  # an edited copy saved in UTF-16 too
+        tokens.update(self._likeness.marks(texts, parts=True))  # in UTF-16 too
         for text in texts:
             found, hyphenated, ending = self._identifiers.read(text)
             held = self._tokens.intersection(found)

@@ -17,8 +17,17 @@ shares half of no larger file's lines, and passed (exit 0). Lines added around t
 not change what it does; the lines it holds of the retired code do.
 
 A file more than ``SIZE_RATIO`` times smaller than a sought one cannot hold half its lines
-unless lines repeat, and is not split into lines; a larger one is, once, whichever sought
+unless lines repeat, and is not compared with it so; a larger one is, once, whichever sought
 files it is compared with.
+
+Nor does splitting the code across files make it live: ``legacy/router.py``'s three functions
+written into three new modules, each holding a third of its lines among lines of its own,
+shared half of no file's lines, and DEAD-004 passed (exit 0). So a file holding at least
+``MIN_LINES`` of the distinct lines of a sought file of at least ``2 * MIN_LINES`` holds a
+*part* of it, found as one mark for each of those lines (``part_mark``); where the parts one
+commit holds together hold half the sought file's lines (``split``), each of them holds the
+code. Each file is split into lines once for this, whatever its size, and each such sought
+file's lines are looked up among its own.
 """
 
 from __future__ import annotations
@@ -42,6 +51,11 @@ HOLD_MARK = "\0holds50 "
 as, before that blob's id: told from ``LIKE_MARK``, as only a file alike to retired code, not
 one holding it among more, is the code that replaced it (``RetiredCodeHistory``)."""
 
+PART_MARK = "\0part "
+"""The word a file holding ``MIN_LINES`` or more of a sought blob's lines is found as, once for
+each of those lines: that blob's id, then the line's number among its distinct lines (sorted)
+and their count (``part_mark``)."""
+
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 """A letter or digit, ASCII or part of a character beyond it."""
 
@@ -54,6 +68,30 @@ def like_mark(blob: str) -> str:
 def hold_mark(blob: str) -> str:
     """The word under which files holding the lines of ``blob`` among more are found."""
     return HOLD_MARK + blob
+
+
+def part_mark(blob: str, line: int, count: int) -> str:
+    """The word under which a file holding line ``line`` of ``count`` of ``blob`` (its distinct
+    lines, sorted) among at least ``MIN_LINES`` of them is found."""
+    return f"{PART_MARK}{blob} {line}/{count}"
+
+
+def split(marks: Iterable[str]) -> dict[str, tuple[int, set[int]]]:
+    """By blob, of the ``part_mark`` words among ``marks`` (those a commit's files are found
+    as), its count of distinct lines and those of them held."""
+    found: dict[str, tuple[int, set[int]]] = {}
+    for word in marks:
+        if word.startswith(PART_MARK):
+            blob, _, place = word.removeprefix(PART_MARK).partition(" ")
+            line, _, count = place.partition("/")
+            found.setdefault(blob, (int(count), set()))[1].add(int(line))
+    return found
+
+
+def whole(count: int, held: set[int]) -> bool:
+    """Whether the parts found of a sought file of ``count`` distinct lines hold ``held`` of
+    them, half of them at least (``THRESHOLD``)."""
+    return len(held) >= THRESHOLD * count
 
 
 def lines(data: bytes) -> frozenset[bytes]:
@@ -80,10 +118,14 @@ class Likeness:
 
     def __init__(self, sought: Mapping[str, bytes] | None = None) -> None:
         self._sought: list[tuple[str, int, frozenset[bytes]]] = []
+        self._parted: list[tuple[str, dict[bytes, int]]] = []
+        """The sought blobs of ``2 * MIN_LINES`` lines or more, each line's number among them."""
         for blob, data in sorted((sought or {}).items()):
             held = lines(data)
             if len(held) >= MIN_LINES:
                 self._sought.append((blob, len(data), held))
+            if len(held) >= 2 * MIN_LINES:
+                self._parted.append((blob, {line: n for n, line in enumerate(sorted(held))}))
 
     @property
     def blobs(self) -> list[str]:
@@ -91,19 +133,36 @@ class Likeness:
         return [blob for blob, _, _ in self._sought]
 
     def words(self) -> set[str]:
-        """The marks a file alike to, or holding, one of the blobs sought may be found as."""
-        return {mark(blob) for blob in self.blobs for mark in (like_mark, hold_mark)}
+        """The marks a file alike to, or holding, one of the blobs sought may be found as, or
+        holding a part of it."""
+        parts = {
+            part_mark(blob, n, len(held)) for blob, held in self._parted for n in held.values()
+        }
+        return parts | {mark(blob) for blob in self.blobs for mark in (like_mark, hold_mark)}
 
-    def marks(self, files: Iterable[bytes]) -> set[str]:
+    def parts(self, stripped: frozenset[bytes], wanted: bool = True) -> set[str]:
+        """The ``part_mark`` of each line of a sought blob a file holds (``stripped``: its
+        stripped lines), where it holds ``MIN_LINES`` of them or more; none unless ``wanted``."""
+        found: set[str] = set()
+        for blob, held in self._parted if wanted else ():
+            shared = stripped & held.keys()
+            if len(shared) >= MIN_LINES:
+                found.update(part_mark(blob, held[line], len(held)) for line in shared)
+        return found
+
+    def marks(self, files: Iterable[bytes], parts: bool = False) -> set[str]:
         """The ``like_mark`` of each sought blob one of ``files`` (a file's bytes, and those
         of the files a compressed one holds) is alike to, the ``hold_mark`` of each it holds
-        among more lines of its own."""
+        among more lines of its own; with ``parts``, the ``part_mark`` of each line it holds
+        of one, where it holds a part of it (``parts``)."""
         found: set[str] = set()
+        parted = parts and bool(self._parted)
         for data in files:
             compared = [one for one in self._sought if len(data) * SIZE_RATIO >= one[1]]
-            if not compared:
+            if not compared and not parted:
                 continue
             stripped = frozenset(line.strip() for line in data.splitlines())
+            found |= self.parts(stripped, parted)
             mine = lines(data) if any(len(data) <= s * SIZE_RATIO for _, s, _ in compared) else None
             for blob, size, held in compared:
                 if mine is not None and len(data) <= size * SIZE_RATIO and alike(mine, held):

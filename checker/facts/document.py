@@ -98,7 +98,8 @@ class RetiredCode(TypedDict):
     moved: ReadOnly[list[str]]
     """Of the files, those at a path the entry does not cover that hold the retired code's
     content (a blob of a file it covered when a version of the registry listed it, or a file
-    alike to one: half its lines in common, or holding half its lines among more), at most
+    alike to one: half its lines in common, or holding half its lines among more; or one of
+    several files each holding five of its lines or more, and half of them together), at most
     ten: the code moved, not retired."""
     listed_in: ReadOnly[Sha | None]
     """Null for an entry of the registry at the deployed commit. For an entry that registry no

@@ -39,11 +39,15 @@ from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
-from checker.evidence.likeness import HOLD_MARK, LIKE_MARK, like_mark
+from checker.evidence.likeness import HOLD_MARK, LIKE_MARK, like_mark, split, whole
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.facts.onto import Onto
 from checker.vocabulary import short
+
+Parts = tuple[int, dict[str, set[int]]]
+"""A blob of retired code's count of distinct lines, and by file, those of them the file holds
+where it holds a part of it (``likeness.part_mark``)."""
 
 MAX_LISTED = 10
 """Files named per entry (and per flag's references); all of them are counted."""
@@ -110,6 +114,8 @@ class RetiredCodeHistory:
         """By version commit and path, the blobs of the retired code it covered there."""
         self._found: dict[str, dict[str, list[str]]] = {}
         """By deployed commit, ``_held``."""
+        self._split: dict[str, dict[str, Parts]] = {}
+        """By deployed commit, ``_parts``."""
         self._learnt: dict[str, set[str]] = {}
         """By blob of retired code learnt from a tree (not copied out), the commits whose
         trees it was learnt from: where each of them held live code alike to it, it is
@@ -282,14 +288,15 @@ class RetiredCodeHistory:
     def _moved(self, trees: TreeIndex, sha: str, path: str) -> list[str]:
         """The files of ``sha`` outside ``path`` holding the retired code's content as a version
         in ``sha``'s history listing ``path`` had it."""
-        held = self._held(trees, sha)
+        held, parts = self._held(trees, sha), self._parts(trees, sha)
         moved: set[str] = set()
-        if not held:  # no retired content at all: nothing to ask of history
+        if not held and not parts:  # no retired content at all: nothing to ask of history
             return []
         pattern = path.strip("/")
         for listing in self._listed.get(path, []):
-            blobs = held.keys() & self._content.get((listing.commit, path), frozenset())
-            files = {f for b in blobs for f in held[b] if not covers(pattern, f)}
+            content = self._content.get((listing.commit, path), frozenset())
+            files = {f for b in held.keys() & content for f in held[b] if not covers(pattern, f)}
+            files |= _split_files(parts, content, pattern)
             if files - moved and self._in_history(listing.commit, sha):
                 moved |= files
         return sorted(moved)
@@ -313,6 +320,23 @@ class RetiredCodeHistory:
                     found.setdefault(_blob_of(word), set()).update(files)
             self._found[sha] = {blob: sorted(files) for blob, files in found.items()}
         return self._found[sha]
+
+    def _parts(self, trees: TreeIndex, sha: str) -> dict[str, Parts]:
+        """By blob of retired code (but those matched by their bytes alone, ``_exact_only``),
+        the files of ``sha`` holding a part of it (``likeness.part_mark``), with the lines of
+        it each holds, and its count of distinct lines."""
+        if sha not in self._split:
+            exact = self._exact_only(trees)
+            found: dict[str, Parts] = {}
+            for word, files in trees.references(sha).items():
+                for blob, (count, lines) in split([word]).items():
+                    if blob in exact:
+                        continue
+                    by_file = found.setdefault(blob, (count, {}))[1]
+                    for file in files:
+                        by_file.setdefault(file, set()).update(lines)
+            self._split[sha] = found
+        return self._split[sha]
 
     def _exact_only(self, trees: TreeIndex) -> frozenset[str]:
         """The blobs of retired code that every tree they were learnt from (``_learnt``) held
@@ -380,6 +404,19 @@ class RetiredCodeHistory:
             versions = [commit for commit, _, _ in self._versions]
             self._ancestry[sha] = frozenset(self._history.in_history_of(versions, sha))
         return self._ancestry[sha]
+
+
+def _split_files(parts: dict[str, Parts], content: frozenset[str], pattern: str) -> set[str]:
+    """The files outside ``pattern`` holding parts of a blob of ``content`` (the retired code's)
+    that together hold half its distinct lines (``likeness.whole``): the code split across
+    them, each holding less than half of it."""
+    found: set[str] = set()
+    for blob in sorted(content & parts.keys()):
+        count, by_file = parts[blob]
+        outside = {file: lines for file, lines in by_file.items() if not covers(pattern, file)}
+        if outside and whole(count, set().union(*outside.values())):
+            found |= outside.keys()
+    return found
 
 
 def first_writer(history: GitHistory, commit: str, blob: str) -> str | None:

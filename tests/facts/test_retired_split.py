@@ -1,0 +1,68 @@
+"""DEAD-004: retired code split across several files is still retired code. The registry
+listed ``legacy/router.py``; one commit deleted it and wrote its functions into three new
+modules, each holding a third of its lines among lines of its own: no file shared half its
+lines with the retired file, nor held half of them, and the audit passed (exit 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.demo.builder import ScriptedRepo
+from tests.facts.test_deadcode import registry
+from tests.facts.test_retired_history import _check, _commit, _retired
+from tests.facts.test_retired_moved import _cached
+
+ROUTER = {"path": "legacy/router.py", "reason": "Power Peg retired", "retired_at": "2024-01-01"}
+PARTS = [
+    "".join(f"    leg_{part}_{n} = orders.child_of(parent, {part}, {n})\n" for n in range(6))
+    for part in range(3)
+]
+CODE = "".join(f"def part_{n}(parent):\n{body}    return parent\n" for n, body in enumerate(PARTS))
+OWN = "".join(f"audit_{n} = journal.entry({n})\n" for n in range(12))
+
+
+def _split(tmp_path: Path, parts: int = 3) -> tuple[ScriptedRepo, str]:
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}, 1)
+    written = {f"src/part_{n}.py": f"def part_{n}(parent):\n{PARTS[n]}{OWN}" for n in range(parts)}
+    return repo, _commit(repo, {"legacy/router.py": None, **written}, 2)
+
+
+def _message(count: int = 3) -> dict[str, str]:
+    files = ", ".join(f"src/part_{n}.py" for n in range(count))
+    return {
+        "D1:legacy/router.py": (
+            "Deployment D1 shipped retired code legacy/router.py (Power Peg retired) in "
+            f"{count} files: {files} (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_retired_code_split_across_three_files_is_still_there(tmp_path: Path) -> None:
+    repo, sha = _split(tmp_path)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert _retired(result) == _message()
+    assert result.code == 1
+
+
+def test_a_cached_run_finds_the_split_code_too(tmp_path: Path) -> None:
+    repo, sha = _split(tmp_path)
+    runs = [_cached(tmp_path, repo, sha, tmp_path / "cache") for _ in range(2)]
+    assert runs == [_message(), _message()]
+
+
+def test_a_third_of_the_retired_lines_alone_is_live(tmp_path: Path) -> None:
+    """One part kept (a third of the retired file's lines): less than half of it lives on."""
+    repo, sha = _split(tmp_path, parts=1)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+def test_files_sharing_a_few_lines_each_are_live(tmp_path: Path) -> None:
+    """Files holding four of the retired lines each (fewer than five) are no part of it,
+    however many of them together hold half its lines."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}, 1)
+    lines = [line for part in PARTS for line in part.splitlines(keepends=True)]
+    written = {f"src/few_{n}.py": "".join(lines[n * 4 : n * 4 + 4]) + OWN for n in range(4)}
+    sha = _commit(repo, {"legacy/router.py": None, **written}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
