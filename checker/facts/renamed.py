@@ -13,8 +13,9 @@ ways, each of which only adds:
 - the code's reads of the old name become reads of the new one, line by line: each hunk of
   the commit that removes lines naming the old flag (under one of its spellings) adds as many
   naming the new flag, and its other lines back as they were (white space, comments and
-  blank lines aside). An honest new flag added the same day is read by new code, not by the
-  old flag's code with its reads changed.
+  blank lines aside), or at least half alike (the code under the read edited with it). An
+  honest new flag added the same day is read by new code, not by the old flag's code with
+  its reads changed.
 
 The fields tell a rename over two versions too: the old entry dropped (or retired) in one, and
 the new one, carrying its fields, added in a later one. So do the purpose, or the code as
@@ -29,6 +30,7 @@ nothing more. The commit's diff is asked of git only where the fields did not te
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -341,16 +343,18 @@ class _Diff:
         """Whether each hunk removing a line that names ``old`` adds as many lines naming
         ``new`` in their place, and its other lines back as they were; and there is one. A
         line naming the flag may change otherwise too (``flags.get('promo')`` becoming
-        ``flags.promo_banner``): the read is what moved. A hunk that removes more (the old
-        flag's code) or adds more (the new flag's) is no rename: an honest commit that drops
-        one flag's code and adds another's in its place is read so."""
+        ``flags.promo_banner``): the read is what moved. The other lines may change too, where
+        what they say stays half alike (``_alike``): the code under the read edited as it was
+        renamed. A hunk that removes more (the old flag's code) or adds more (the new flag's),
+        less than half alike, is no rename: an honest commit that drops one flag's code and
+        adds another's in its place is read so."""
         named = 0
         for _, removed, added in self._read():
             before = [_masked(line, spellings(old)) for line in removed]
             if "\0" not in "".join(before):
                 continue
             after = [_masked(line, spellings(new)) for line in added]
-            if _split(before) != _split(after):
+            if not _alike(_split(before), _split(after)):
                 return False
             named += 1
         return named > 0
@@ -400,6 +404,24 @@ def _hunks(diff: str) -> list[Hunk]:
         elif head is not None and line[:1] in "-+" and line:
             (removed if line[0] == "-" else added).append(line[1:])
     return hunks
+
+
+SIMILAR = 0.5
+"""How alike a hunk's other lines must stay for the reads it renames to be a rename: git's own
+threshold for a file renamed with an edit (``-M50%``), of the characters here."""
+
+
+def _alike(before: tuple[int, list[str]], after: tuple[int, list[str]]) -> bool:
+    """Whether a hunk's lines before and after (``_split``) name the flag as many times, and
+    its other lines are the same, or at least ``SIMILAR`` alike as characters (``difflib``'s
+    ratio: twice the characters the two have in common in order, over both lengths)."""
+    if before[0] != after[0]:
+        return False
+    if before[1] == after[1]:
+        return True
+    one, other = "\n".join(before[1]), "\n".join(after[1])
+    matcher = difflib.SequenceMatcher(None, one, other, autojunk=False)
+    return matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
 def _split(lines: list[str]) -> tuple[int, list[str]]:

@@ -235,3 +235,21 @@ def test_whoever_renamed_the_reads_before_the_registry_cannot_waive_the_finding(
     _lees_waiver(tmp_path)
     said = {f["subject"]: f for f in _check(tmp_path, repo, renamed).json()["findings"]}
     assert said["promo_banner"]["waived"] is False
+
+
+def test_a_read_renamed_with_the_code_under_it_edited_keeps_the_remove_by(
+    tmp_path: Path,
+) -> None:
+    """promo dropped and promo_banner added (a purpose and date of its own) in one commit that
+    renamed the read and edited the call under it in the same hunk (``show_banner()`` became
+    ``show_banner(fast=True)``): the hunk's other lines were not back as they were, so no
+    rename, and the flag shipped past promo's remove_by with no finding (exit 0). The other
+    lines half alike, as git calls a file renamed with an edit, it is a rename."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP})
+    code = _renamed(APP).replace("show_banner()", "show_banner(fast=True)")
+    both = {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"}), "app.py": code}
+    renamed = _commit(repo, 8, both, author=LEAD)
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert _overdue(result) == _message(first, renamed)
+    assert result.code == 1
