@@ -6,7 +6,8 @@ the same blob, and DEAD-004 followed the exact bytes alone: ``legacy/power_peg.p
 another when they are at least half alike (``git diff -C``, whose default threshold is 50%);
 so does this, counting lines rather than bytes: two files are alike when the distinct lines
 they share (each stripped of the spaces around it, lines without a letter or digit left out,
-as ``}`` and blank lines say nothing of where code came from) are at least half of the
+as ``}`` and blank lines say nothing of where code came from, and imports and lines of bare
+keywords with them: ``_says``) are at least half of the
 distinct lines of the larger one. A file of fewer than ``MIN_LINES`` such lines is matched by
 its exact bytes alone: two short files share half their lines by chance.
 
@@ -96,8 +97,35 @@ def whole(count: int, held: set[int]) -> bool:
 
 def lines(data: bytes) -> frozenset[bytes]:
     """The distinct lines of ``data`` that say something: stripped, holding a letter or
-    digit."""
-    return frozenset(s for s in (line.strip() for line in data.splitlines()) if _TEXT.search(s))
+    digit, and neither an import (``_IMPORT``) nor made of ``_PLAIN`` words alone."""
+    return frozenset(
+        s for s in (line.strip() for line in data.splitlines()) if _TEXT.search(s) and _says(s)
+    )
+
+
+_IMPORT = re.compile(
+    rb"(?:import\s|from\s+\S+\s+import\s|#\s*include\b|using\s|use\s|package\s"
+    rb"|require(?:_relative)?\b|(?:const|let|var)\s+[\w{}, ]+=\s*require\s*\()"
+)
+"""A line that imports (Python, Java, JavaScript, Go, C, C#, Rust, PHP, Ruby): what the modules
+of one project share by the dozen, and says nothing of where code came from. A retired module
+of ten lines, five of them imports, was held (half its lines) by every module importing the
+same, and DEAD-004 named them all."""
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN = frozenset(
+    b"else try pass return None True False null nil true false break continue finally except "
+    b"Exception end do begin self this super raise throw default".split()
+)
+"""Words a line may be made of alone (``else:``, ``return None``, ``} finally {``, ``end``) and
+say nothing: a line of them counts as a ``}`` does."""
+
+
+def _says(line: bytes) -> bool:
+    """Whether a stripped line says something of where code came from (``lines``)."""
+    if _IMPORT.match(line):
+        return False
+    words = _WORD.findall(line)
+    return any(word not in _PLAIN for word in words) or bool(_TEXT.search(_WORD.sub(b"", line)))
 
 
 def alike(one: frozenset[bytes], other: frozenset[bytes]) -> bool:

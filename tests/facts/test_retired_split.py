@@ -66,3 +66,37 @@ def test_files_sharing_a_few_lines_each_are_live(tmp_path: Path) -> None:
     written = {f"src/few_{n}.py": "".join(lines[n * 4 : n * 4 + 4]) + OWN for n in range(4)}
     sha = _commit(repo, {"legacy/router.py": None, **written}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+IMPORTS = "import os\nimport sys\nimport json\nimport logging\nfrom app import orders\n"
+PEG = {"path": "legacy/peg.py", "reason": "Power Peg retired", "retired_at": "2024-01-01"}
+
+
+def _imports_shared(tmp_path: Path, body: str) -> dict[str, str]:
+    """A retired module of ten lines, five of them imports, deleted; live modules importing
+    the same five."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    live = {
+        f"src/mod_{n}.py": IMPORTS + "".join(f"own_{n}_{k} = work({k})\n" for k in range(30))
+        for n in range(3)
+    }
+    peg = {"legacy/peg.py": IMPORTS + body}
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **peg, **live}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None}, 2)
+    return _retired(_check(tmp_path, repo, {"D1": sha}))
+
+
+def test_modules_sharing_the_retired_modules_imports_are_live(tmp_path: Path) -> None:
+    """Imports and lines of keywords alone (``else:``, ``return None``) say nothing of where
+    code came from: every module importing what the retired one imported held half its lines,
+    and DEAD-004 named them all."""
+    body = "".join(f"peg_{n} = orders.peg({n})\n" for n in range(3)) + "else:\nreturn None\n"
+    assert _imports_shared(tmp_path, body) == {}
+
+
+def test_a_module_holding_the_retired_logic_besides_its_imports_holds_it(tmp_path: Path) -> None:
+    body = "".join(f"peg_{n} = orders.peg({n})\n" for n in range(5))
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": IMPORTS + body}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None, "src/kept.py": "import re\n" + body}, 2)
+    assert list(_retired(_check(tmp_path, repo, {"D1": sha}))) == ["D1:legacy/peg.py"]
