@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from checker.engine import Limits, embedded_engine
-from checker.engine.base import UNDEFINED, PolicyModule
+from checker.engine.base import UNDEFINED, Engine, PolicyModule
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError
 from checker.rules.policyset import load_policy_set
@@ -75,6 +76,51 @@ def rule_definitions(module: PolicyModule) -> list[RuleDefinition]:
     return spans
 
 
+def _test_rules(
+    modules: Sequence[PolicyModule],
+) -> tuple[list[tuple[PolicyModule, str]], dict[str, list[str]]]:
+    """Each test rule once, by its path, in the module that first defines it; and where each
+    path is defined (``file:line``), in every module of its package."""
+    tests: list[tuple[PolicyModule, str]] = []
+    where: dict[str, list[str]] = {}
+    for module in modules:
+        package = _PACKAGE.search(module.source)
+        if package is None:
+            raise PolicyError(f"{module.name}: no package declaration")
+        found: dict[str, list[str]] = {}
+        for match in _TEST_RULE.finditer(module.source):
+            line = module.source.count("\n", 0, match.start()) + 1
+            path = f"data.{package.group(1)}.{match.group(1)}"
+            found.setdefault(path, []).append(f"{module.name}:{line}")
+        tests += [(module, path) for path in sorted(found) if path not in where]
+        for path, lines in found.items():
+            where.setdefault(path, []).extend(lines)
+    return tests, where
+
+
+def _run_test(evaluator: Engine, module: PolicyModule, path: str, where: list[str]) -> TestResult:
+    """One test's outcome. A test defined more than once is an error, not evaluated: the
+    engine joins a rule's definitions, so the whole is true when any one is, while ``opa
+    test`` runs each definition as a test of its own; joined, a test that fails would pass."""
+    if len(where) > 1:
+        return TestResult(
+            module.name,
+            path,
+            "error",
+            f"defined {len(where)} times ({', '.join(where)}): opa test runs each definition "
+            "as a test of its own, and here one that fails would pass with the others; give "
+            "each its own name",
+        )
+    try:
+        value = evaluator.evaluate(path)
+    except PolicyError as exc:
+        return TestResult(module.name, path, "error", exc.message)
+    if value is True:
+        return TestResult(module.name, path, "pass")
+    shown = "undefined" if value is UNDEFINED else repr(value)
+    return TestResult(module.name, path, "fail", f"result {shown}")
+
+
 def run_policy_tests(directories: list[Path], *, limits: Limits = DEFAULT_LIMITS) -> TestRun:
     """Load every module below ``directories`` and evaluate each test rule once, on the
     embedded engine under ``limits`` (a test that loops is stopped and reported as an
@@ -85,29 +131,10 @@ def run_policy_tests(directories: list[Path], *, limits: Limits = DEFAULT_LIMITS
     evaluator.set_data({})
     evaluator.set_input({})
     coverage_known = evaluator.enable_coverage()
-    tests: list[tuple[PolicyModule, str]] = []
-    for module in policies.tests:
-        package = _PACKAGE.search(module.source)
-        if package is None:
-            raise PolicyError(f"{module.name}: no package declaration")
-        tests += [
-            (module, f"data.{package.group(1)}.{name}")
-            for name in sorted(set(_TEST_RULE.findall(module.source)))
-        ]
+    tests, where = _test_rules(policies.tests)
     with contextlib.suppress(PolicyError):  # a test that fails to run: reported below
-        evaluator.prefetch([path for _, path in tests])
-    results: list[TestResult] = []
-    for module, path in tests:
-        try:
-            value = evaluator.evaluate(path)
-        except PolicyError as exc:
-            results.append(TestResult(module.name, path, "error", exc.message))
-            continue
-        if value is True:
-            results.append(TestResult(module.name, path, "pass"))
-        else:
-            shown = "undefined" if value is UNDEFINED else repr(value)
-            results.append(TestResult(module.name, path, "fail", f"result {shown}"))
+        evaluator.prefetch([path for _, path in tests if len(where[path]) == 1])
+    results = [_run_test(evaluator, module, path, where[path]) for module, path in tests]
     unexercised: list[RuleDefinition] = []
     if coverage_known:
         covered = evaluator.covered_lines()

@@ -147,6 +147,32 @@ def test_policy_test_reports_rules_no_test_exercised(tmp_path: Path) -> None:
     assert f"Rules no test exercised:\n  {tmp_path}/u.rego:7: untested\n" in result.out
 
 
+def test_policy_test_refuses_a_test_defined_twice(tmp_path: Path) -> None:
+    """`opa test` runs each definition of a test as a test of its own (`test_b#01`); the engine
+    joins them into one rule, true when any is, so a second definition that fails passed."""
+    (tmp_path / "u_test.rego").write_text(
+        "package u_test\n\nimport rego.v1\n\n"
+        "test_b if 1 == 1\n\ntest_b if 1 == 2\n\ntest_c if true\n"
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1
+    assert (
+        f"ERROR {tmp_path}/u_test.rego: data.u_test.test_b (defined 2 times "
+        f"({tmp_path}/u_test.rego:5, {tmp_path}/u_test.rego:7): opa test runs each definition"
+    ) in result.out
+    assert f"PASS  {tmp_path}/u_test.rego: data.u_test.test_c\n" in result.out
+    assert result.out.endswith("1 passed, 1 failed\n")
+
+
+def test_policy_test_refuses_a_test_defined_again_in_another_file(tmp_path: Path) -> None:
+    (tmp_path / "a_test.rego").write_text("package u_test\n\nimport rego.v1\n\ntest_b if true\n")
+    (tmp_path / "b_test.rego").write_text("package u_test\n\nimport rego.v1\n\ntest_b if false\n")
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1
+    assert "data.u_test.test_b (defined 2 times" in result.out
+    assert result.out.endswith("0 passed, 1 failed\n")
+
+
 def test_every_shipped_rule_is_exercised_by_a_rego_test() -> None:
     result = run_cli("policy", "test")
     assert result.code == 0
