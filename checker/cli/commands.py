@@ -370,6 +370,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.cli.org import refuse_org_options
 
     refuse_org_options(args)
+    _refuse_unused_replay_options(args)
     lines = [
         f"signature: valid, key {current.keyid}",
         _verdict_line(current),
@@ -383,7 +384,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from checker.runner import CheckOptions
 
         base = CheckOptions(
-            repo=args.repo,
+            repo=args.repo or Path(),
             evidence=args.evidence,
             policy_dirs=args.policies,
             **engine_options(args),
@@ -391,6 +392,29 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lines.append(f"replay: {replay(current, base)}")
     out.write(_in_log("".join(f"{visible(line)}\n" for line in lines)))
     return EXIT_PASS
+
+
+def _refuse_unused_replay_options(args: argparse.Namespace) -> None:
+    """``--repo``, ``--evidence`` and ``--policies`` say what ``--replay`` judges again, and do
+    nothing else: given without it, verify read none of them and passed an audit whose
+    evidence had changed since, as though it had been compared."""
+    given = [
+        option
+        for option, value in (
+            ("--repo", args.repo),
+            ("--evidence", args.evidence),
+            ("--policies", args.policies),
+        )
+        if value
+    ]
+    if given and not args.replay:
+        raise UsageError(
+            f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with --replay: without "
+            "it the evidence is neither read nor compared with what the audit judged",
+            hint="add --replay to judge the evidence again, or leave "
+            + ("them" if len(given) > 1 else "it")
+            + " out to check the signature and chain alone",
+        )
 
 
 def _check_judged_as_of(signed: Signed, source: str) -> None:
@@ -456,6 +480,12 @@ def _verify_org(
     from checker.org.continuity import check_accounted
 
     current, previous = chain
+    if args.repo is not None or args.evidence is not None:
+        raise UsageError(
+            "--repo and --evidence go with --replay of a repository's audit: an organisation's "
+            "attestation is replayed on the repositories and evidence its org.yaml names",
+            hint="give the organisation file as --org ORG_YAML, with --replay",
+        )
     if previous is not None:
         check_accounted(current, previous)
 

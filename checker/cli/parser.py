@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from checker import __version__
@@ -345,7 +344,7 @@ def _verify(commands: Commands) -> None:
         action="store_true",
         help="re-evaluate the recorded inputs (--repo, --evidence) and compare",
     )
-    verify.add_argument("--repo", type=path, default=Path(), help="for --replay (default: .)")
+    verify.add_argument("--repo", type=path, help="for --replay (default: .)")
     verify.add_argument("--evidence", type=path, help="for --replay")
     verify.add_argument(
         "--org",

@@ -207,6 +207,22 @@ def test_replay_needs_the_organisation_file_and_a_known_system(org: Org) -> None
     assert unknown.code == 2 and "--system payroll: no such system" in unknown.err
 
 
+def test_a_repository_and_evidence_given_to_an_organisations_replay_are_refused(
+    org: Org, tmp_path: Path
+) -> None:
+    """An organisation's systems are replayed where org.yaml places them: a --repo and
+    --evidence were passed over, and the replay confirmed the attestation on other files than
+    the ones the auditor named."""
+    _, pub = org.key("central")
+    for replay in ((), ("--replay", "--org", org.file)):
+        result = run_cli(
+            "verify", org.root / "mar.json", "--key", pub, *replay, "--repo", tmp_path,
+            "--evidence", tmp_path,
+        )  # fmt: skip
+        assert result.code == 2 and result.out == ""
+        assert "--repo and --evidence go with --replay of a repository's audit" in result.err
+
+
 def test_a_system_that_cannot_be_judged_is_listed_and_fails_the_organisation(
     tmp_path: Path,
 ) -> None:

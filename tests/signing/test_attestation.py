@@ -386,6 +386,32 @@ def test_replay_names_the_input_that_changed(setup: Setup, tmp_path: Path) -> No
     assert "verification failed (replay): evidence input fleet.yaml differs" in result.err
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (("--evidence", "{evidence}"), "--evidence goes with --replay"),
+        (("--repo", "{repo}"), "--repo goes with --replay"),
+        (("--repo", "{repo}", "--evidence", "{evidence}"), "--repo and --evidence go with"),
+        (("--policies", "{repo}"), "--policies goes with --replay"),
+    ],
+)
+def test_what_a_replay_reads_is_refused_without_replay(
+    setup: Setup, tmp_path: Path, given: tuple[str, ...], said: str
+) -> None:
+    """An auditor who names the evidence but forgets --replay: verify read none of it and
+    passed (exit 0) an audit whose evidence had been edited since, as though compared."""
+    case = build_knight(tmp_path / "copy")
+    (case.evidence / "fleet.yaml").write_text(
+        (case.evidence / "fleet.yaml").read_text() + "# edited after the audit\n"
+    )
+    argv = [a.format(repo=case.repo, evidence=case.evidence) for a in given]
+    result = run_cli("verify", setup.dir / "jul.json", "--key", setup.pub, *argv)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.startswith(f"knightwatch: error: {said}")
+    assert "without it the evidence is neither read nor compared" in result.err
+
+
 def _claim_every_rule_evaluated(predicate: dict[str, Any]) -> str:
     summary = predicate["report"]["summary"]
     summary.update(incomplete=[], not_evaluated=[], complete=True)
