@@ -502,7 +502,7 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
         name = entry.name
         if name.startswith(".") or _DOCUMENTATION.match(name):
             continue
-        if (name in expected or name == TRACE) and entry.is_file:
+        if _evidence_file(files, entry, expected):
             continue
         present = {e.name for e in entries if e.name in expected}
         glob = next((glob for glob in ignore if fnmatch.fnmatchcase(name, glob)), None)
@@ -513,6 +513,22 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
         message, hint = _unread(name, entry.is_dir, registry, present)
         raise InputError(message, path=str(files.where(name)), hint=hint)
     return ignored
+
+
+def _evidence_file(files: EvidenceFiles, entry: Entry, expected: set[str]) -> bool:
+    """Whether ``entry`` is an evidence file to read. One of their names held by what is not a
+    file (a link that leads nowhere, a pipe, a device) is an error: it was said to be not read
+    because a file of its name was there already, naming itself."""
+    if entry.name not in expected and entry.name != TRACE:
+        return False
+    if entry.is_file or entry.is_dir:
+        return entry.is_file
+    raise InputError(
+        f"{entry.name} is not a file: a link that leads nowhere, a pipe or a device, whose "
+        "records cannot be read",
+        path=str(files.where(entry.name)),
+        hint=f"put the file itself in the evidence directory as {entry.name}",
+    )
 
 
 def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:

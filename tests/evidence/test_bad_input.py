@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,16 @@ def _files(**files: str) -> Callable[[Path, Path], None]:
             path = evidence / name.replace("__", ".")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+
+    return setup
+
+
+def _not_a_file(make: Callable[[Path], object]) -> Callable[[Path, Path], None]:
+    """The good deployment, and observations.jsonl as ``make`` makes it."""
+
+    def setup(repo: Path, evidence: Path) -> None:
+        (evidence / "deploys.yaml").write_text(GOOD)
+        make(evidence / "observations.jsonl")
 
     return setup
 
@@ -731,6 +742,23 @@ CASES = [
         "not-utf8",
         lambda r, e: (e / "deploys.yaml").write_bytes(b"- id: \xff\n"),
         ["deploys.yaml:", "not UTF-8"],
+    ),
+    # An evidence file that is not a file: it was said to be "not read, and is here already",
+    # naming itself as the file read in its place.
+    (
+        "evidence-file-a-link-to-nothing",
+        _not_a_file(lambda path: path.symlink_to(path.parent / "gone.jsonl")),
+        ["observations.jsonl: observations.jsonl is not a file: a link that leads nowhere"],
+    ),
+    (
+        "evidence-file-a-pipe",
+        _not_a_file(lambda path: os.mkfifo(path)),
+        ["observations.jsonl: observations.jsonl is not a file"],
+    ),
+    (
+        "evidence-file-a-device",
+        _not_a_file(lambda path: path.symlink_to(os.devnull)),
+        ["observations.jsonl: observations.jsonl is not a file"],
     ),
 ]
 
