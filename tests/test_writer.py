@@ -412,6 +412,21 @@ def test_keygen_never_writes_through_a_dangling_link(tmp_path: Path) -> None:
     assert not target.exists() and not (tmp_path / "signing.key").exists()
 
 
+@pytest.mark.parametrize("given", ["keys/", "keys"])
+def test_keygen_refuses_a_directory_for_its_prefix(tmp_path: Path, given: str) -> None:
+    """`--output keys/` wrote the private key beside the directory, as keys.key, not in it: the
+    separator is dropped with the path, and a prefix names files, not where they go."""
+    (tmp_path / "keys").mkdir()
+    result = run_cli("keygen", "--output", f"{tmp_path}/{given}")
+    _refused(result, "directory")
+    assert f"{tmp_path}/keys/signing" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]
+    assert list((tmp_path / "keys").iterdir()) == []
+    missing = run_cli("keygen", "--output", f"{tmp_path}/new/")
+    _refused(missing, "ends in a separator: it names a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -11,6 +12,18 @@ def path(text: str) -> Path:
     read as the current directory: ``--evidence ""`` would have read whatever files stood
     there, and ``--key ""`` failed as a directory without naming the option."""
     return Path(given(text))
+
+
+def prefix(text: str) -> Path:
+    """A prefix the command adds suffixes to (``keygen --output``): one ending in a separator
+    names a directory, and ``Path`` drops the separator, so ``--output keys/`` wrote the
+    private key beside the directory, as ``keys.key``, not in it."""
+    if given(text).endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} ends in a separator: it names a directory, and keys are written as "
+            f"PREFIX.key and PREFIX.pub; give a prefix in it, e.g. {text}signing"
+        )
+    return Path(text)
 
 
 def given(text: str) -> str:

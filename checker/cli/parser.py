@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from checker import __version__
-from checker.cli.arguments import given, path
+from checker.cli.arguments import given, path, prefix
 from checker.errors import UsageError
 from checker.evidence.bundle import KINDS
 from checker.report import RENDERERS
@@ -392,7 +392,7 @@ def _keygen(commands: Commands) -> None:
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
     keygen.add_argument(
         "--output",
-        type=path,
+        type=prefix,
         required=True,
         metavar="PREFIX",
         help="writes PREFIX.key (mode 0600) and PREFIX.pub",

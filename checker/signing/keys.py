@@ -28,6 +28,12 @@ def generate(prefix: Path) -> tuple[Path, Path]:
     """Write ``PREFIX.key`` (PKCS#8 PEM, mode 0600) and ``PREFIX.pub``; never overwrite."""
     private_path = prefix.with_name(prefix.name + ".key")
     public_path = prefix.with_name(prefix.name + ".pub")
+    if prefix.is_dir():
+        raise UsageError(
+            f"{prefix} is a directory: the keys would be written beside it, as "
+            f"{private_path} and {public_path}",
+            hint=f"give a prefix in it, e.g. {prefix / 'signing'}",
+        )
     for path in (private_path, public_path):
         if path.exists() or path.is_symlink():
             raise UsageError(f"{path} already exists; keys are never overwritten")
