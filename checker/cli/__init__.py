@@ -7,12 +7,13 @@ into its exit code."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import TextIO, cast
 
 from checker.cli.commands import COMMANDS
 from checker.cli.parser import build_parser
@@ -52,11 +53,42 @@ def _terminate_as_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+class _Output(io.TextIOBase):
+    """Standard output, whose failures are the user's to fix, not a bug: ``> /dev/full``, a
+    full disk or a closed descriptor were reported as an internal error of knightwatch
+    (``OSError``, or ``AttributeError`` where Python has no stdout at all)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def _target(self) -> TextIO:
+        if self._stream is None:
+            raise UsageError("cannot write to standard output: it is closed")
+        return self._stream
+
+    def write(self, text: str) -> int:
+        try:
+            self._target().write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write to standard output: {exc.strerror}") from None
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._target().flush()
+        except OSError as exc:
+            raise UsageError(f"cannot write to standard output: {exc.strerror}") from None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Run one command; return its exit code (0 pass, 1 findings, 2 input, 3 internal)."""
-    out = out or sys.stdout
+    out = cast(TextIO, _Output(out if out is not None else sys.stdout))
     err = err or sys.stderr
     try:
         with contextlib.redirect_stdout(out):  # --help and --version print to our stream
@@ -64,7 +96,9 @@ def main(
         if args.command not in COMMANDS:
             raise UsageError(f"a command is needed\n{build_parser().format_usage().strip()}")
         with recording_inputs(), _terminate_as_interrupt():
-            return COMMANDS[args.command](args, out, err)
+            code = COMMANDS[args.command](args, out, err)
+            out.flush()  # what is still buffered fails here, not after the exit code is set
+            return code
     except KnightwatchError as exc:
         err.write(_shown(exc.render()))
         return exc.exit_code

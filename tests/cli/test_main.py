@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,36 @@ def test_an_empty_path_is_refused_naming_its_option(argv: list[str], option: str
     result = run_cli(*argv)
     assert result.code == 2
     assert f"argument {option}" in result.err and "is empty" in result.err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize(
+    ("argv", "redirect"),
+    [
+        (["schema", "deploys"], "full"),  # a whole JSON Schema, at exit
+        (["--version"], "full"),  # argparse's own print
+        (["schema", "deploys"], "closed"),  # `knightwatch ... >&-`: Python has no stdout
+    ],
+)
+def test_standard_output_that_cannot_be_written_is_not_called_a_bug(
+    argv: list[str], redirect: str
+) -> None:
+    """`> /dev/full` or a closed descriptor was "internal error (a bug in knightwatch, not in
+    your input): OSError" (or AttributeError), exit 3: the output was lost for a reason the
+    user can fix, and the message sent them to report a bug."""
+    with Path("/dev/full").open("w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "checker", *argv],
+            stdout=full if redirect == "full" else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            preexec_fn=None if redirect == "full" else _close_stdout,
+        )
+    said = "No space left on device" if redirect == "full" else "it is closed"
+    assert proc.stderr == f"knightwatch: error: cannot write to standard output: {said}\n"
+    assert proc.returncode == 2
+
+
+def _close_stdout() -> None:
+    os.close(1)
