@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from checker.cli import import_forges as forge_cli
 from checker.cli import import_k8s as k8s_cli
@@ -16,7 +16,8 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file, parse_document
 from checker.evidence.files import Located, read_text, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.identities import IdentityResolver
-from checker.evidence.models import DeployApproval, Identities
+from checker.evidence.messages import did_you_mean
+from checker.evidence.models import DeployApproval, Fleet, Identities
 from checker.importers.common import (
     SUPERSEDED,
     Appended,
@@ -215,6 +216,7 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
             f"--commit {args.commit!r} does not resolve in {where.history.root}",
             hint="pass the sha or ref that was deployed, in the repository it came from",
         )
+    _check_inventoried(where, args.service, args.environment)
     imported = deployment(
         args.result,
         Run(
@@ -243,6 +245,27 @@ def _ansible(args: argparse.Namespace, where: _Where, err: TextIO) -> None:
             err.write(f"knightwatch:   {target.host}: {target.status}{why}\n")
     for note in imported.notes:
         err.write(f"knightwatch: {args.result}: {note}\n")
+
+
+def _check_inventoried(where: _Where, service: str, environment: str) -> None:
+    """``--service`` is a service of fleet.yaml (or of ``unlisted_services``), and
+    ``--environment`` one of its ``environments`` where it lists them: a misspelt name was
+    appended to the evidence with exit 0, and the next check refused the whole directory."""
+    kind = KIND_BY_NAME["fleet"]
+    found = find_file(where.evidence, kind) if where.evidence.is_dir() else None
+    if found is None:
+        return
+    fleet = cast(Fleet, parse_document(kind, found, read_text(found)))
+    for option, value, known in (
+        ("--service", service, [*fleet.services, *where.config.unlisted_services]),
+        ("--environment", environment, fleet.environments),
+    ):
+        if known is not None and value not in known:
+            raise UsageError(
+                f"{option} {value!r} is not in {found}{did_you_mean(value, known)}; nothing "
+                "was imported",
+                hint="give the name as fleet.yaml spells it, or add it to fleet.yaml first",
+            )
 
 
 def _deployments(args: argparse.Namespace, where: _Where, got: Deployments, err: TextIO) -> None:

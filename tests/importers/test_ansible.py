@@ -185,6 +185,28 @@ def test_a_commit_that_does_not_resolve_is_refused(tmp_path: Path) -> None:
     assert not (evidence / "deploys.jsonl").exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (("--service", "smras"), "--service 'smras' is not in"),
+        (("--service", "SMARS"), "--service 'SMARS' is not in"),
+    ],
+)
+def test_a_service_fleet_yaml_does_not_list_is_refused_before_anything_is_written(
+    tmp_path: Path, extra: tuple[str, ...], said: str
+) -> None:
+    """A misspelt --service was appended with exit 0, and the next check refused the whole
+    evidence directory for the record the import had written."""
+    repo, evidence, _ = _workspace(tmp_path)
+    result = _import(repo, *extra)
+    assert result.code == 2
+    assert said in result.err and "fleet.yaml (did you mean 'smars'?)" in result.err
+    assert not (evidence / "deploys.jsonl").exists()
+    (repo.path / "knightwatch.yaml").write_text("unlisted_services: [smras]\n")
+    listed = _import(repo, "--service", "smras")
+    assert listed.code == 0, listed.err
+
+
 def test_a_commit_shaped_like_a_sha_that_is_also_a_branch_is_refused(tmp_path: Path) -> None:
     """git takes the branch: the record would name whatever commit the branch points at."""
     repo, evidence, _ = _workspace(tmp_path)
