@@ -432,9 +432,13 @@ def _load_evidence(
         return Evidence(directory=directory)
     if not files.exists():
         raise InputError(
-            "evidence directory not found",
+            "is a file, not an evidence directory"
+            if directory.is_file()
+            else "evidence directory not found",
             path=str(directory),
-            hint="pass --evidence DIR, or set 'evidence' in knightwatch.yaml",
+            hint=f"pass the directory that holds it: --evidence {directory.parent}"
+            if directory.is_file()
+            else "pass --evidence DIR, or set 'evidence' in knightwatch.yaml",
         )
     evidence = Evidence(directory=directory)
     evidence.ignored = account_for_files(files, ignore, registry)

@@ -172,6 +172,12 @@ class GitHistory:
     def __init__(self, path: Path) -> None:
         for key in IGNORED_ENV:  # GitPython runs git with this process's environment
             os.environ.pop(key, None)
+        if path.is_file():  # git would take the repository around it, and judge that
+            raise InputError(
+                "is a file, not a repository",
+                path=str(path),
+                hint=f"pass --repo with the repository's directory, e.g. --repo {path.parent}",
+            )
         try:
             self._repo = git.Repo(path, search_parent_directories=True)
         except git.NoSuchPathError as exc:

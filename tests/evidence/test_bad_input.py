@@ -824,6 +824,36 @@ def test_missing_evidence_directory(tmp_path: Path) -> None:
     assert "compliance: evidence directory not found" in result.err
 
 
+def test_a_file_given_as_the_evidence_directory_is_named_as_a_file(tmp_path: Path) -> None:
+    """`--evidence compliance/deploys.yaml` was "evidence directory not found", though the path
+    is there: the file meant is named, and the directory to give instead."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    deploys = tmp_path / "ev" / "deploys.yaml"
+    deploys.parent.mkdir()
+    deploys.write_text(GOOD)
+    result = run_cli("check", "--repo", repo.path, "--evidence", deploys)
+    assert result.code == 2
+    assert result.err == (
+        f"knightwatch: error: {deploys}: is a file, not an evidence directory\n"
+        f"  hint: pass the directory that holds it: --evidence {deploys.parent}\n"
+    )
+
+
+def test_a_file_given_as_the_repository_is_refused(tmp_path: Path) -> None:
+    """`--repo app.py` judged the repository around the file, and passed: a file is not the
+    repository's directory, and which repository holds it is not what the user named."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    (repo.path / "compliance").mkdir()
+    (repo.path / "compliance" / "deploys.yaml").write_text("[]\n")
+    assert run_cli("check", "--repo", repo.path).code == 0
+    result = run_cli("check", "--repo", repo.path / "a")
+    assert result.code == 2
+    assert result.err.startswith(f"knightwatch: error: {repo.path / 'a'}: is a file, not a repo")
+    assert f"--repo {repo.path}" in result.err
+
+
 def test_output_directory_missing(tmp_path: Path) -> None:
     repo = ScriptedRepo(tmp_path / "repo")
     repo.commit("one", {"a": "1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
