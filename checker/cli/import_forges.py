@@ -16,7 +16,7 @@ from checker.importers.common import (
     Logins,
     append_records,
     as_recorded,
-    moment,
+    option_moment,
     recorded,
 )
 from checker.importers.forge_deploys import Deployments, Scope, ended_earlier
@@ -169,7 +169,7 @@ def scope_of(args: argparse.Namespace) -> Scope:
     """The deployment importers' choices from the command line."""
     since = None
     if args.tool == "github-deployments" and args.since is not None:
-        since = moment(args.since, Path("--since"), "--since")
+        since = option_moment(args.since, "--since")
     return Scope(args.service, tuple(args.environment), tuple(args.target), since)
 
 

@@ -328,6 +328,15 @@ def moment(value: Any, path: Path, what: str) -> int:
         raise InputError(f"{what}: {exc}", path=str(path)) from None
 
 
+def option_moment(value: str, option: str) -> int:
+    """An RFC 3339 timestamp given on the command line, or a usage error naming the option
+    once (``moment`` named it as a file too: ``--since: --since: ...``)."""
+    try:
+        return timestamp_ns(check_timestamp(value))
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
 def expect(condition: bool, path: Path, message: str) -> None:
     """Refuse input that is not the tool's documented shape."""
     if not condition:

@@ -20,7 +20,7 @@ from typing import Any
 from checker.errors import InputError, UsageError
 from checker.importers import forge_deploys, github, github_deployments, gitlab
 from checker.importers import gitlab_deployments as gitlab_deploys
-from checker.importers.common import dig, expect, moment, once_each
+from checker.importers.common import dig, expect, moment, once_each, option_moment
 
 GITHUB_API = "https://api.github.com"
 GITHUB_TOKENS = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -113,7 +113,7 @@ def github_pulls(
     with their reviews, commits and issue events; how many closed but unmerged ones were
     passed; and what was said of pull requests listed twice (one that moved while the pages
     were read)."""
-    since_ns = moment(since, Path("--since"), "--since") if since else None
+    since_ns = option_moment(since, "--since") if since else None
     base = f"/repos/{repository}"
     found: list[github.PullData] = []
     skipped = 0

@@ -333,3 +333,26 @@ def test_a_review_list_of_one_full_page_is_refused(tmp_path: Path) -> None:
     whole = run_cli("import", "github-reviews", pulls, reviews_dir, *SAVED, "--repo", repo.path)
     assert whole.code == 0, whole.err
     assert "2 withdrawn before the merge" in whole.err, whole.err  # lee's, and one before
+
+
+@pytest.mark.parametrize(
+    ("tool", "since", "said"),
+    [
+        ("github-reviews", "2024-01-01", "not an RFC 3339 timestamp: '2024-01-01'"),
+        ("github-deployments", "2024-01-01T00:00:00", "timestamp '2024-01-01T00:00:00' has no"),
+    ],
+)
+def test_a_since_that_is_no_timestamp_names_the_option_once(
+    tmp_path: Path, tool: str, since: str, said: str
+) -> None:
+    """It said "--since: --since: ...": the option was named as though it were a file too."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    repo.commit(
+        "one", {"a": "1\n"}, author="Dana Dev <dana@example.com>", date="2024-01-01T00:00:00Z"
+    )
+    service = ["--service", "web"] if tool == "github-deployments" else []
+    result = run_cli(
+        "import", tool, "--repository", "o/r", "--since", since, "--repo", repo.path, *service
+    )
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"knightwatch: error: --since: {said}"), result.err
