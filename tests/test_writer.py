@@ -19,6 +19,7 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from tests.conftest import DEV, CliResult, deployment, run_cli, write_yaml
+from tests.rules.test_policies import USER_RULE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,11 +156,11 @@ def test_knightwatch_yaml_and_policies_are_never_overwritten(case: Case) -> None
     extra = case.tmp / "extra"
     extra.mkdir()
     policy = extra / "mine.rego"
-    policy.write_text("package mine\n\nimport rego.v1\n\nnothing := set()\n")
+    policy.write_text(USER_RULE.replace("acme.tickets", "mine"))
     _refused(case.check("--format", "json", "-o", config), "read it as an input")
     _refused(case.check("--policies", extra, "--format", "json", "-o", policy), "as an input")
     assert config.read_text() == "protected_branch: main\n"
-    assert policy.read_text().startswith("package mine")
+    assert policy.read_text() == USER_RULE.replace("acme.tickets", "mine")
 
 
 def test_audit_never_overwrites_its_signing_key(case: Case) -> None:

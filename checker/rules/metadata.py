@@ -203,9 +203,10 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
         document = yaml.safe_load(block.text) or {}
     except yaml.YAMLError as exc:
         raise PolicyError(f"{file}:{block.start}: METADATA is not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("custom"), dict):
+    if not isinstance(document, dict):
         return None
-    if "id" not in document["custom"]:
+    _check_declared(document, block, file)
+    if not isinstance(document.get("custom"), dict) or "id" not in document["custom"]:
         return None
     try:
         _near_misses(document["custom"])
@@ -227,6 +228,46 @@ def _annotation(block: _Block, file: str) -> _Annotation | None:
         )
         raise PolicyError(f"{file}:{block.start}: METADATA {text}") from None
     return annotation
+
+
+_DECLARING = ("id", "severity", "controls", "message", "requires")
+"""Keys of ``custom`` that only a rule's declaration holds."""
+
+_NEAR_MARKER = re.compile(r"#\s*metadata\s*:?\s*", re.IGNORECASE)
+
+
+def _check_declared(document: dict[str, object], block: _Block, file: str) -> None:
+    """A block that holds a rule's keys declares the rule, with ``custom.id``: ``id:`` written
+    at the top level, or ``custom:`` without ``id``, declared nothing, and the rule below was
+    never evaluated while the run passed."""
+    custom = document.get("custom")
+    inside = custom if isinstance(custom, dict) else {}
+    outside = [key for key in _DECLARING if key in document]
+    if outside and "id" not in inside:
+        raise PolicyError(
+            f"{file}:{block.start}: METADATA {outside[0]}: is at the top level; a rule's "
+            f"{', '.join(outside)} go under custom: (custom.id), else the rule is not declared "
+            "and is never evaluated"
+        )
+    given = [key for key in _DECLARING if key in inside]
+    if given and "id" not in inside:
+        raise PolicyError(
+            f"{file}:{block.start}: METADATA custom: has {', '.join(given)} but no id; "
+            "without custom.id the rule is not declared and is never evaluated"
+        )
+
+
+def _check_markers(source: str, file: str) -> None:
+    """Only ``# METADATA`` opens an annotation (OPA's marker): ``# metadata`` or ``#METADATA``
+    opened none, and the rule below was never evaluated while the run passed."""
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped != "# METADATA" and _NEAR_MARKER.fullmatch(stripped):
+            raise PolicyError(
+                f"{file}:{number}: {stripped!r} is not the annotation marker: write "
+                "'# METADATA' exactly, else the block below is not read and its rule is "
+                "never evaluated"
+            )
 
 
 def _per_deployment(custom: _Custom) -> None:
@@ -276,6 +317,7 @@ def _check_set(block: _Block, file: str) -> None:
 def parse_annotations(source: str, file: str) -> list[RuleMeta]:
     """Every annotated rule that carries a ``custom.id`` in one Rego module."""
     rules: list[RuleMeta] = []
+    _check_markers(source, file)
     for block in _blocks(source):
         annotation = _annotation(block, file)
         if annotation is None:

@@ -108,6 +108,8 @@ def load_policy_set(
                 homes.append((module, package, _innermost(path, roots)))
             rules.extend(found)
     _check_unique(rules)
+    if include_builtin:
+        _check_some_rule_added(roots, added)
     _check_packages_apart(homes, {directory.resolve() for directory in own})
     _check_input_reads(_of_rule_packages(added))
     return PolicySet(
@@ -128,6 +130,24 @@ def _theirs_first(extra_dirs: list[Path], own: Collection[Path]) -> list[Path]:
     as the repository's."""
     mine = {directory.resolve() for directory in own}
     return sorted(extra_dirs, key=lambda directory: directory.resolve() in mine)
+
+
+def _check_some_rule_added(
+    roots: list[tuple[Path, str, bool]], added: list[tuple[PolicyModule, str, bool]]
+) -> None:
+    """Policy directories added to the shipped ones declare a rule between them (a METADATA
+    block with custom.id): a directory given by mistake (an empty one, the tests' alone) or
+    whose rules lack their declaration added nothing, and the run passed as though its rules
+    had been judged. Helpers may sit in a directory of their own beside the rules'."""
+    extra = [label for _, label, shipped in roots if not shipped]
+    if extra and not any(declares for _, _, declares in added):
+        raise UsageError(
+            f"the added policy {'directory' if len(extra) == 1 else 'directories'} "
+            f"{', '.join(extra)} declare{'s' if len(extra) == 1 else ''} no rule: no module "
+            "below has a METADATA block with custom.id, so no added rule would be judged",
+            hint="check the directory given, and declare each rule in a '# METADATA' block "
+            "with custom: id, severity, controls, requires and message (docs/policies.md)",
+        )
 
 
 def _roots(

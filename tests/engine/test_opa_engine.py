@@ -212,11 +212,7 @@ def test_a_slow_server_times_out_with_a_clear_error(knight: KnightCase) -> None:
 def test_a_module_opa_rejects_is_reported_at_its_file_and_line_in_opas_words(
     knight: KnightCase, server: opa_standin.StandIn, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "bad-rules"
-    rules.mkdir()
-    (rules / "broken.rego").write_text(
-        "package org.broken\n\nimport rego.v1\n\nx contains y if {\n"
-    )
+    rules = _rule(tmp_path / "bad-rules", "org.broken", "ORG-009", "x contains y if {\n")
     result = check(knight, "--policies", rules, "--engine", "opa", "--opa-url", server.url)
     assert result.code == 2
     assert "bad-rules/broken.rego:" in result.err

@@ -441,7 +441,11 @@ def test_a_mistake_in_the_auditors_settings_is_one_error_not_every_system(
 ) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "broken.rego").write_text("package broken\n\nthis is not rego\n")
+    (rules / "broken.rego").write_text(
+        "package broken\n\n# METADATA\n# title: t\n# description: d\n# custom:\n"
+        "#   id: ORG-009\n#   severity: low\n#   controls: [c]\n#   message: m\n"
+        "this is not rego\n"
+    )
     broken = org.audit(tmp_path / "x.json", "--policies", rules)
     assert broken.code == 2 and "broken.rego" in broken.err
     missing = org.audit(tmp_path / "x.json", "--config", tmp_path / "auditor.yaml")

@@ -214,7 +214,7 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
 @pytest.mark.parametrize(
     ("source", "needle"),
     [
-        ("package u\n\nx if {\n  1 = \n}\n", "u.rego:4:"),
+        (USER_RULE + "\nx if {\n  1 = \n}\n", f"u.rego:{USER_RULE.count(chr(10)) + 3}:"),
         (USER_RULE.replace("id: ACME-001", "id: REVIEW-001"), "rule id REVIEW-001 is already used"),
         (USER_RULE.replace("id: ACME-001", "id: acme1"), "u.rego:5: METADATA custom.id"),
         (USER_RULE.replace("{service}", "{svc}"), "emitted no svc for its message"),
@@ -250,6 +250,27 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
             ),
             "custom.per_deployment needs a custom.subject naming {deployment}",
         ),
+        # A rule whose declaration is not read was never evaluated, and the run passed.
+        (
+            USER_RULE.replace("# METADATA\n# title: Deployment", "# metadata\n# title: Deployment"),
+            "u.rego:5: '# metadata' is not the annotation marker",
+        ),
+        (
+            USER_RULE.replace("# METADATA\n# title: Deployment", "#METADATA\n# title: Deployment"),
+            "u.rego:5: '#METADATA' is not the annotation marker",
+        ),
+        (
+            USER_RULE.replace("# custom:\n#   id: ACME-001", "# id: ACME-001\n# custom:"),
+            "u.rego:5: METADATA id: is at the top level",
+        ),
+        (
+            USER_RULE.replace("#   id: ACME-001\n", ""),
+            "u.rego:5: METADATA custom: has severity, controls, message, requires but no id",
+        ),
+        (
+            "package acme.tickets\n\nimport rego.v1\n\nmissing contains 1 if true\n",
+            "declares no rule: no module below has a METADATA block with custom.id",
+        ),
     ],
     ids=[
         "syntax",
@@ -265,6 +286,11 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
         "input-field-renamed",
         "input-field-misspelt",
         "per-deployment-without-deployment",
+        "marker-in-lowercase",
+        "marker-without-space",
+        "id-outside-custom",
+        "custom-without-id",
+        "no-rule-declared",
     ],
 )
 def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
