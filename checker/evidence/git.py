@@ -166,26 +166,31 @@ class Early(Protocol):
         """Stop the work and its git processes, and wait for its thread."""
 
 
+def _open_repository(path: Path) -> git.Repo:
+    """The repository at ``path``, or one clear message why there is none."""
+    if path.is_file():  # git would take the repository around it, and judge that
+        raise InputError(
+            "is a file, not a repository",
+            path=str(path),
+            hint=f"pass --repo with the repository's directory, e.g. --repo {path.parent}",
+        )
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except git.NoSuchPathError as exc:
+        raise InputError("repository not found", path=str(path)) from exc
+    except git.InvalidGitRepositoryError as exc:
+        raise InputError(
+            "not a git repository", path=str(path), hint="pass --repo PATH to a git checkout"
+        ) from exc
+
+
 class GitHistory:
     """A repository's commit graph over the tips the audit needs, read in one git call."""
 
     def __init__(self, path: Path) -> None:
         for key in IGNORED_ENV:  # GitPython runs git with this process's environment
             os.environ.pop(key, None)
-        if path.is_file():  # git would take the repository around it, and judge that
-            raise InputError(
-                "is a file, not a repository",
-                path=str(path),
-                hint=f"pass --repo with the repository's directory, e.g. --repo {path.parent}",
-            )
-        try:
-            self._repo = git.Repo(path, search_parent_directories=True)
-        except git.NoSuchPathError as exc:
-            raise InputError("repository not found", path=str(path)) from exc
-        except git.InvalidGitRepositoryError as exc:
-            raise InputError(
-                "not a git repository", path=str(path), hint="pass --repo PATH to a git checkout"
-            ) from exc
+        self._repo = _open_repository(path)
         if self._repo.bare or self._repo.working_tree_dir is None:
             raise InputError("bare repositories are not supported", path=str(path))
         self._repo.git.update_environment(**HISTORY_ENV)
