@@ -182,17 +182,51 @@ def test_a_host_seen_on_the_old_commit_while_two_redeploys_ran_drifted(tmp_path:
     assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
 
 
-def test_a_host_seen_on_the_commit_of_a_deployment_still_rolling_out_did_not_drift(
+def test_a_host_seen_on_the_commit_a_rollback_brings_before_it_said_it_reached_it_did_not_drift(
     tmp_path: Path,
 ) -> None:
-    """RT-3 rolls back to V1 and never says it finished; RT-4 redeploys V2 from 10:42 to
-    11:50. r-4 on V1 at 11:00 may not have been reached by either: it runs RT-3's commit."""
+    """RT-3 rolls back to V1 and says r-4 was done at 11:30; RT-4 redeploys V2 from 10:42 to
+    11:50. r-4 on V1 at 11:00 may have been reached by RT-3: it runs RT-3's commit."""
     args = _redeployed(tmp_path, {"commit": V1}, ["2024-05-02T11:00:00Z"])
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    deploys[2]["targets"] = [
+        {**t, "finished_at": "2024-05-02T11:30:00Z"} if t["host"] == "r-4" else t
+        for t in deploys[2]["targets"]
+    ]
     again = {"id": "RT-4", "commit": V2, "started_at": "2024-05-02T10:42:00Z"}
     deploys.append({**deploys[2], **again, "finished_at": "2024-05-02T11:50:00Z"})
     (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
     (evidence / "flag_events.yaml").unlink()
     result = run_cli(*args)
     assert "FLEET-002" not in {f["rule"] for f in result.json()["findings"]}, result.out
+
+
+@pytest.mark.parametrize("redeploy", [False, True])
+def test_a_rollback_that_never_says_it_finished_does_not_excuse_the_old_commit(
+    tmp_path: Path, redeploy: bool
+) -> None:
+    """RT-2 says it reached r-4; RT-3 rolls back to V1, RT-1's commit, a minute after, and
+    gives no finished_at, of its own or of any target. r-4 is seen on V1 then and three weeks
+    later. RT-3 excused the old commit for good (r-4 may have been rolled back, or may never
+    have left V1), FLEET-002 judged nothing and the check passed. With a redeploy of V2
+    (RT-4, 10:42 to 11:50) after it, the observation at 11:00 passed the same way."""
+    seen = (
+        ["2024-05-02T11:00:00Z"] if redeploy else ["2024-05-02T11:00:00Z", "2024-05-23T11:00:00Z"]
+    )
+    args = _redeployed(tmp_path, {"commit": V1}, seen)
+    evidence = tmp_path / "evidence"
+    if redeploy:
+        deploys = [
+            json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()
+        ]
+        again = {"id": "RT-4", "commit": V2, "started_at": "2024-05-02T10:42:00Z"}
+        deploys.append({**deploys[2], **again, "finished_at": "2024-05-02T11:50:00Z"})
+        (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
+    assert drift["subject"] == "RT-2:r-4"
+    assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
+    assert f"({len(seen)} of {len(seen)} observations" in drift["message"]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from checker.evidence.bundle import Evidence
 from checker.evidence.models import Deployment, FlagEvent, Observation, timestamp_ns
@@ -199,20 +201,36 @@ def windows(
     starts: WindowStarts = {}
     for (service, _), stream in streams.by_key.items():
         observed = (by_service.get(service, []), times.get(service, []))
+        first = first_shipped(stream, deployed)
         for position, deployment in enumerate(stream):
             result[deployment.id], starts[deployment.id] = _window(
-                stream[position:], observed, deployed
+                stream[position:], observed, deployed, partial(_shipped_before, first, position)
             )
     return result, starts
+
+
+def first_shipped(stream: list[Deployment], deployed: dict[str, str]) -> dict[str, int]:
+    """Each commit the stream's deployments shipped, with the position of the first that did."""
+    first: dict[str, int] = {}
+    for position, deployment in enumerate(stream):
+        first.setdefault(deployed.get(deployment.id, ""), position)
+    return first
+
+
+def _shipped_before(first: dict[str, int], position: int, commit: str) -> bool:
+    """Whether a deployment of the stream before ``position`` shipped ``commit``."""
+    return first.get(commit, position) < position
 
 
 def _window(
     stream: list[Deployment],
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
+    shipped_before: Callable[[str], bool],
 ) -> tuple[dict[str, list[document.Observation]], dict[str, int]]:
     """The window of ``stream[0]`` (the deployments after it in its stream, where there are
-    any, follow it), by host, and where each host's window starts."""
+    any, follow it), by host, and where each host's window starts. ``shipped_before``: whether
+    a deployment of the stream before ``stream[0]`` shipped a commit."""
     deployment, observations, times = stream[0], *observed
     own, others = window_starts(deployment, _finished_ns(deployment))
     if others is None and not own:
@@ -221,22 +239,24 @@ def _window(
     lo = bisect.bisect_left(times, first)
     hi = bisect.bisect_left(times, timestamp_ns(stream[1].started_at)) if len(stream) > 1 else None
     window: dict[str, list[document.Observation]] = defaultdict(list)
-    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed)]:
+    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed, shipped_before)]:
         start = own.get(seen["host"], others)
         if start is not None and seen["observed_at_ns"] >= start:
             window[seen["host"]].append(seen)
     return dict(window), {host: own.get(host, others) or 0 for host in sorted(window)}
 
 
-Rollout = tuple[int, dict[str, int], int | None, str | None]
+Rollout = tuple[int, dict[str, int], int | None, str | None, bool]
 """A deployment rolling out: when it started, when it reached each target that gives its own
-finish, when it reached every other host (None: the record does not say), and its commit."""
+finish, when it reached every other host (None: the record does not say), its commit, and
+whether that commit is new to the stream (no deployment before the one judged shipped it)."""
 
 
 def handover(
     following: list[Deployment],
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
+    shipped_before: Callable[[str], bool],
 ) -> list[document.Observation]:
     """The observations made while the deployments after one of a stream (``following``)
     rolled out, that show a commit none of those started by then brings, on a host none of
@@ -246,7 +266,12 @@ def handover(
     Without this, a redeploy started as the last one finished hid a host seen on the old
     commit while it ran; and one only asked of the next deployment hid it behind a second
     redeploy that started before the first finished.
-    ``observed``: the stream's service's observations, and their instants."""
+    A deployment that never says when it reached a host (no ``finished_at`` of its own or of
+    the host's target) vouches for its commit on that host only where that commit is new to
+    the stream: a host seen on a commit a deployment before the judged one shipped may never
+    have left it, and a rollback record that never finished must not excuse old code for good.
+    ``observed``: the stream's service's observations, and their instants.
+    ``shipped_before``: whether a deployment before the judged one shipped a commit."""
     if not following:
         return []
     rollouts: list[Rollout] = []
@@ -256,7 +281,9 @@ def handover(
         if ends and started >= min(ends):  # every host was reached before it started
             break
         own, others = window_starts(rollout, _finished_ns(rollout))
-        rollouts.append((started, own, others, deployed.get(rollout.id)))
+        commit = deployed.get(rollout.id)
+        new = commit is None or not shipped_before(commit)
+        rollouts.append((started, own, others, commit, new))
         if others is not None:  # every host reached by then
             ends.append(max([started, others, *own.values()]))
     observations, times = observed
@@ -266,14 +293,17 @@ def handover(
 
 
 def _unreached(seen: document.Observation, rollouts: list[Rollout]) -> bool:
-    """Whether ``seen`` shows a commit none of the ``rollouts`` started by its instant brings,
-    on a host none of them had reached by then."""
+    """Whether ``seen`` shows a commit none of the ``rollouts`` started by its instant brings
+    (one that never reaches the host vouching only for a commit new to the stream), on a host
+    none of them had reached by then."""
     at = seen["observed_at_ns"]
-    for started, own, others, commit in rollouts:
+    for started, own, others, commit, new in rollouts:
         if started > at:
             break
         until = own.get(seen["host"], others)
-        if (until is not None and at >= until) or commit in (None, seen["commit"]):
+        if until is not None and at >= until:
+            return False
+        if commit in (None, seen["commit"]) and (until is not None or new):
             return False
     return True
 
