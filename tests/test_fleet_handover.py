@@ -230,3 +230,45 @@ def test_a_rollback_that_never_says_it_finished_does_not_excuse_the_old_commit(
     assert drift["subject"] == "RT-2:r-4"
     assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
     assert f"({len(seen)} of {len(seen)} observations" in drift["message"]
+
+
+@pytest.mark.parametrize(("r4_done", "mixed"), [("10:45", True), ("09:58", False)])
+def test_a_host_an_overlapping_rollout_of_another_commit_reached_last_is_mixed_at_the_flag(
+    tmp_path: Path, r4_done: str, mixed: bool
+) -> None:
+    """RT-2b rolls V1 out from 09:55 to 10:50 and says it reached r-1..r-3 at 09:58 and r-4 at
+    ``r4_done``; RT-2 rolls V2 out from 10:00 to 10:40 and says it reached all four. Nothing is
+    observed, and the flag goes on at 12:00. Only RT-2, the latest, was asked, and by its record
+    the fleet was whole: the check passed, though RT-2b says r-4 got V1 after RT-2 gave it V2."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    hosts = {"r-1": "09:58", "r-2": "09:58", "r-3": "09:58", "r-4": r4_done}
+    overlapping = {
+        **deploys[0],
+        "id": "RT-2b",
+        "started_at": "2024-05-02T09:55:00Z",
+        "finished_at": "2024-05-02T10:50:00Z",
+        "approvals": [{"by": "lee@example.com", "at": "2024-05-02T09:30:00Z"}],
+        "targets": [
+            {"host": h, "status": "succeeded", "finished_at": f"2024-05-02T{at}:00Z"}
+            for h, at in hosts.items()
+        ],
+    }
+    deploys.append(overlapping)
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "observations.jsonl").unlink()
+    result = run_cli(*args)
+    found = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    if not mixed:
+        assert result.code == 0, result.err + result.out
+        assert not found
+        return
+    assert result.code == 1, result.err + result.out
+    (flag,) = found
+    assert (
+        "deployment RT-2 of 7bef6e7b0668 did not succeed on r-4 (deployment RT-2b"
+        in (flag["message"])
+    )
+    assert "says it reached it at 2024-05-02T10:45:00Z, not before it did" in flag["message"]

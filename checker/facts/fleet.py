@@ -82,6 +82,7 @@ def fleet_facts(
             by_service,
             _replicas(evidence),
             _clusters(evidence) or {},
+            deployed,
         ),
         dropped=dropped,
     )
@@ -338,12 +339,14 @@ def flag_events(
     by_service: dict[str, list[document.Observation]],
     replicas: dict[str, dict[str, int]],
     clusters: dict[str, list[str]],
+    deployed: dict[str, str],
 ) -> list[document.FlagEvent]:
     """Each flag event with the last good deployment that started at or before it (one that
     started in its own instant was rolling out when it was switched) and the last
-    observations."""
+    observations. ``deployed``: each deployment's commit, by id."""
     order = sorted(range(len(events)), key=lambda i: (timestamp_ns(events[i].at), i))
     latest = _LatestObservations(by_service, clusters)
+    positions = {d.id: (s, p) for s in streams.by_key.values() for p, d in enumerate(s)}
     out: list[document.FlagEvent] = []
     for i in order:
         event = events[i]
@@ -360,7 +363,14 @@ def flag_events(
                 at_ns=at_ns,
                 by=event.by,
                 last_deployment=(
-                    _at(summaries[deployment.id], deployment, at_ns) if deployment else None
+                    _contradicted(
+                        _at(summaries[deployment.id], deployment, at_ns),
+                        _overlapping(*positions[deployment.id]),
+                        deployed,
+                        at_ns,
+                    )
+                    if deployment
+                    else None
                 ),
                 observed_by_version=by_version,
                 short_commits={commit: short(commit) for commit in by_version},
@@ -388,6 +398,72 @@ def _at(
             late[target.host] = "succeeded at a time the record does not give (no finished_at)"
         elif timestamp_ns(done) > at_ns:
             late[target.host] = f"succeeded only at {done}, after the flag"
+    if not late:
+        return summary
+    return {
+        **summary,
+        "succeeded_hosts": [h for h in summary["succeeded_hosts"] if h not in late],
+        "target_status": {**summary["target_status"], **late},
+    }
+
+
+def _reached(deployment: Deployment) -> dict[str, tuple[str, int] | None]:
+    """Each target the deployment succeeded on, with when it did (as written, and in ns): its
+    own ``finished_at``, else the deployment's; None where neither gives one."""
+    done = deployment.finished_at
+    reached: dict[str, tuple[str, int] | None] = {}
+    for target in deployment.targets:
+        if target.status == "succeeded":
+            at = target.finished_at or done
+            reached[target.host] = (at, timestamp_ns(at)) if at is not None else None
+    return reached
+
+
+def _overlapping(stream: list[Deployment], position: int) -> list[Deployment]:
+    """``stream[position]`` and the deployments before it that were still rolling out when it
+    started, by their records (a target succeeded at or after its start, or at a time the
+    record does not give), back to the latest that had reached each of its targets before."""
+    started = timestamp_ns(stream[position].started_at)
+    found = [stream[position]]
+    for back in range(position - 1, -1, -1):
+        before = stream[back]
+        times = list(_reached(before).values())
+        if times and all(t is not None and t[1] < started for t in times):
+            break
+        if times:
+            found.append(before)
+    return found
+
+
+def _contradicted(
+    summary: document.DeploymentSummary,
+    overlapping: list[Deployment],
+    deployed: dict[str, str],
+    at_ns: int,
+) -> document.DeploymentSummary:
+    """The deployment (``overlapping[0]``) as it stood at a flag event, where a deployment of
+    another commit that was still rolling out when it started says it reached one of its
+    hosts by the event, not before it did (or at a time its record does not give): the two
+    records contradict each other, and the host may run either commit, so it is counted as
+    not succeeded. Without this, only the latest deployment was asked, and a flag switched on
+    after an earlier rollout reached a host last, with its older commit, passed."""
+    deployment, *earlier = overlapping
+    ours = _reached(deployment)
+    late: dict[str, str] = {}
+    for before in earlier:
+        if deployed.get(before.id) == deployed.get(deployment.id):
+            continue
+        for host, when in _reached(before).items():
+            if host not in summary["succeeded_hosts"] or host in late:
+                continue
+            mine = ours.get(host)
+            if when is not None and (when[1] > at_ns or (mine and when[1] < mine[1])):
+                continue
+            said = f"at {when[0]}" if when else "at a time its record does not give"
+            late[host] = (
+                f"deployment {before.id} of {short(deployed.get(before.id, ''))}, still "
+                f"rolling out when it started, says it reached it {said}, not before it did"
+            )
     if not late:
         return summary
     return {
