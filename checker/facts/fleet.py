@@ -346,7 +346,7 @@ def flag_events(
     observations. ``deployed``: each deployment's commit, by id."""
     order = sorted(range(len(events)), key=lambda i: (timestamp_ns(events[i].at), i))
     latest = _LatestObservations(by_service, clusters)
-    positions = {d.id: (s, p) for s in streams.by_key.values() for p, d in enumerate(s)}
+    overlaps = _Overlaps(streams, deployed)
     out: list[document.FlagEvent] = []
     for i in order:
         event = events[i]
@@ -363,14 +363,7 @@ def flag_events(
                 at_ns=at_ns,
                 by=event.by,
                 last_deployment=(
-                    _contradicted(
-                        _at(summaries[deployment.id], deployment, at_ns),
-                        _overlapping(*positions[deployment.id]),
-                        deployed,
-                        at_ns,
-                    )
-                    if deployment
-                    else None
+                    overlaps.at(summaries[deployment.id], deployment, at_ns) if deployment else None
                 ),
                 observed_by_version=by_version,
                 short_commits={commit: short(commit) for commit in by_version},
@@ -417,6 +410,28 @@ def _reached(deployment: Deployment) -> dict[str, tuple[str, int] | None]:
             at = target.finished_at or done
             reached[target.host] = (at, timestamp_ns(at)) if at is not None else None
     return reached
+
+
+class _Overlaps:
+    """Each flag event's deployment as it stood at the event (``_at``), and as the
+    deployments still rolling out when it started say it stood (``_contradicted``). What
+    rolled out with a deployment is read once, however many events ask about it."""
+
+    def __init__(self, streams: Streams, deployed: dict[str, str]) -> None:
+        self._positions = {d.id: (s, p) for s in streams.by_key.values() for p, d in enumerate(s)}
+        self._deployed = deployed
+        self._found: dict[str, list[Deployment]] = {}
+
+    def at(
+        self, summary: document.DeploymentSummary, deployment: Deployment, at_ns: int
+    ) -> document.DeploymentSummary:
+        """``deployment``, of ``summary``, as it stood at ``at_ns``."""
+        summary = _at(summary, deployment, at_ns)
+        if not summary["succeeded_hosts"]:  # nothing left for another record to contradict
+            return summary
+        if deployment.id not in self._found:
+            self._found[deployment.id] = _overlapping(*self._positions[deployment.id])
+        return _contradicted(summary, self._found[deployment.id], self._deployed, at_ns)
 
 
 def _overlapping(stream: list[Deployment], position: int) -> list[Deployment]:
