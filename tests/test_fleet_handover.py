@@ -202,27 +202,28 @@ def test_a_host_seen_on_the_commit_a_rollback_brings_before_it_said_it_reached_i
     assert "FLEET-002" not in {f["rule"] for f in result.json()["findings"]}, result.out
 
 
-@pytest.mark.parametrize("redeploy", [False, True])
+@pytest.mark.parametrize("variant", ["alone", "redeployed", "older than the records"])
 def test_a_rollback_that_never_says_it_finished_does_not_excuse_the_old_commit(
-    tmp_path: Path, redeploy: bool
+    tmp_path: Path, variant: str
 ) -> None:
     """RT-2 says it reached r-4; RT-3 rolls back to V1, RT-1's commit, a minute after, and
     gives no finished_at, of its own or of any target. r-4 is seen on V1 then and three weeks
     later. RT-3 excused the old commit for good (r-4 may have been rolled back, or may never
     have left V1), FLEET-002 judged nothing and the check passed. With a redeploy of V2
-    (RT-4, 10:42 to 11:50) after it, the observation at 11:00 passed the same way."""
-    seen = (
-        ["2024-05-02T11:00:00Z"] if redeploy else ["2024-05-02T11:00:00Z", "2024-05-23T11:00:00Z"]
-    )
+    (RT-4, 10:42 to 11:50) after it, the observation at 11:00 passed the same way; and so it
+    did where RT-1 is not in the records, V1 being only in the history of RT-2's commit."""
+    seen = ["2024-05-02T11:00:00Z"]
+    if variant != "redeployed":
+        seen.append("2024-05-23T11:00:00Z")
     args = _redeployed(tmp_path, {"commit": V1}, seen)
     evidence = tmp_path / "evidence"
-    if redeploy:
-        deploys = [
-            json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()
-        ]
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    if variant == "redeployed":
         again = {"id": "RT-4", "commit": V2, "started_at": "2024-05-02T10:42:00Z"}
         deploys.append({**deploys[2], **again, "finished_at": "2024-05-02T11:50:00Z"})
-        (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    if variant == "older than the records":
+        deploys = deploys[1:]
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
     (evidence / "flag_events.yaml").unlink()
     result = run_cli(*args)
     assert result.code == 1, result.err + result.out

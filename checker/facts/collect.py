@@ -194,7 +194,7 @@ def collect_facts(
         lines = (params.rules.review_bots, params.rules.review_lines)
         commits, identities, coauthors = review.commit_facts(history, evidence, shipped.ranges,
             revisions.resolved, lines, cache, params.gate_moment())  # fmt: skip
-    records, hosts, judged = _fleet(evidence, streams, revisions, params)
+    records, hosts, judged = _fleet(history, evidence, streams, revisions, params)
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
@@ -276,14 +276,23 @@ def _rule_data(
 
 
 def _fleet(
-    evidence: Evidence, streams: Streams, revisions: Revisions, params: Parameters
+    history: GitHistory,
+    evidence: Evidence,
+    streams: Streams,
+    revisions: Revisions,
+    params: Parameters,
 ) -> tuple[dict[str, DeploymentRecord], FleetFacts, list[str]]:
     """The deployments by id, the fleet's facts, and the ids of the deployments judged."""
     records = {d.id: d for d in evidence.deployments}
     with stage("facts: fleet"):
         summaries = {i: _summary(records[i], sha) for i, sha in revisions.deployed.items()}
         hosts = fleet.fleet_facts(
-            evidence, streams, revisions.resolved, summaries, revisions.deployed
+            evidence,
+            streams,
+            revisions.resolved,
+            summaries,
+            revisions.deployed,
+            history.is_ancestor,
         )
     return records, hosts, _judged(evidence, params, records, revisions.deployed)
 

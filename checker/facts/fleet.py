@@ -62,12 +62,14 @@ def fleet_facts(
     resolved: dict[str, str | None],
     summaries: dict[str, document.DeploymentSummary],
     deployed: dict[str, str],
+    is_ancestor: Callable[[str, str], bool],
 ) -> FleetFacts:
     """The inventory, each deployment's window of observations, and each flag event with the
     last good deployment before it (from ``summaries``) and the last observations.
-    ``deployed``: each deployment's commit, by id."""
+    ``deployed``: each deployment's commit, by id. ``is_ancestor``: whether a commit is in the
+    history of another (``GitHistory.is_ancestor``)."""
     by_service = observations_by_service(evidence.observations, resolved)
-    found, starts = windows(streams, by_service, deployed)
+    found, starts = windows(streams, by_service, deployed, is_ancestor)
     dropped = dropped_targets(evidence, streams)
     return FleetFacts(
         fleet=_inventory(evidence),
@@ -189,23 +191,28 @@ def _finished_ns(deployment: Deployment) -> int | None:
 
 
 def windows(
-    streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
+    streams: Streams,
+    by_service: dict[str, list[document.Observation]],
+    deployed: dict[str, str],
+    is_ancestor: Callable[[str, str], bool],
 ) -> tuple[Windows, WindowStarts]:
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
     and those made while the next one rolled out that show another commit than the next one's
     (``handover``), by host. An unfinished one has a window only for the targets that say when
     they finished: a target recorded as done is judged from then, whether or not the rest of
-    the rollout was. And where each host's window starts."""
+    the rollout was. And where each host's window starts. ``is_ancestor``: as in
+    ``fleet_facts``."""
     times = {s: [o["observed_at_ns"] for o in found] for s, found in by_service.items()}
     result: Windows = {}
     starts: WindowStarts = {}
     for (service, _), stream in streams.by_key.items():
         observed = (by_service.get(service, []), times.get(service, []))
-        first = first_shipped(stream, deployed)
+        older = _Older(first_shipped(stream, deployed), is_ancestor)
         for position, deployment in enumerate(stream):
+            ran_before = partial(older.ran_before, position, deployed.get(deployment.id, ""))
             result[deployment.id], starts[deployment.id] = _window(
-                stream[position:], observed, deployed, partial(_shipped_before, first, position)
+                stream[position:], observed, deployed, ran_before
             )
     return result, starts
 
@@ -218,20 +225,37 @@ def first_shipped(stream: list[Deployment], deployed: dict[str, str]) -> dict[st
     return first
 
 
-def _shipped_before(first: dict[str, int], position: int, commit: str) -> bool:
-    """Whether a deployment of the stream before ``position`` shipped ``commit``."""
-    return first.get(commit, position) < position
+class _Older:
+    """Which commits a host may have run before a deployment of a stream: one an earlier
+    deployment of the stream shipped, or one in the history of the deployment's own commit (a
+    rollback's, older than anything the records show). git is asked only when it matters."""
+
+    def __init__(self, first: dict[str, int], is_ancestor: Callable[[str, str], bool]) -> None:
+        self._first = first
+        self._is_ancestor = is_ancestor
+        self._asked: dict[tuple[str, str], bool] = {}
+
+    def ran_before(self, position: int, deployed: str, commit: str) -> bool:
+        """Whether a host may have run ``commit`` before the deployment at ``position`` of
+        the stream, which shipped ``deployed``."""
+        if self._first.get(commit, position) < position:
+            return True
+        if not deployed or not commit:
+            return False
+        if (commit, deployed) not in self._asked:
+            self._asked[(commit, deployed)] = self._is_ancestor(commit, deployed)
+        return self._asked[(commit, deployed)]
 
 
 def _window(
     stream: list[Deployment],
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
-    shipped_before: Callable[[str], bool],
+    ran_before: Callable[[str], bool],
 ) -> tuple[dict[str, list[document.Observation]], dict[str, int]]:
     """The window of ``stream[0]`` (the deployments after it in its stream, where there are
-    any, follow it), by host, and where each host's window starts. ``shipped_before``: whether
-    a deployment of the stream before ``stream[0]`` shipped a commit."""
+    any, follow it), by host, and where each host's window starts. ``ran_before``: whether a
+    host may have run a commit before ``stream[0]`` (``_Older``)."""
     deployment, observations, times = stream[0], *observed
     own, others = window_starts(deployment, _finished_ns(deployment))
     if others is None and not own:
@@ -240,24 +264,23 @@ def _window(
     lo = bisect.bisect_left(times, first)
     hi = bisect.bisect_left(times, timestamp_ns(stream[1].started_at)) if len(stream) > 1 else None
     window: dict[str, list[document.Observation]] = defaultdict(list)
-    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed, shipped_before)]:
+    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed, ran_before)]:
         start = own.get(seen["host"], others)
         if start is not None and seen["observed_at_ns"] >= start:
             window[seen["host"]].append(seen)
     return dict(window), {host: own.get(host, others) or 0 for host in sorted(window)}
 
 
-Rollout = tuple[int, dict[str, int], int | None, str | None, bool]
+Rollout = tuple[int, dict[str, int], int | None, str | None]
 """A deployment rolling out: when it started, when it reached each target that gives its own
-finish, when it reached every other host (None: the record does not say), its commit, and
-whether that commit is new to the stream (no deployment before the one judged shipped it)."""
+finish, when it reached every other host (None: the record does not say), and its commit."""
 
 
 def handover(
     following: list[Deployment],
     observed: tuple[list[document.Observation], list[int]],
     deployed: dict[str, str],
-    shipped_before: Callable[[str], bool],
+    ran_before: Callable[[str], bool],
 ) -> list[document.Observation]:
     """The observations made while the deployments after one of a stream (``following``)
     rolled out, that show a commit none of those started by then brings, on a host none of
@@ -268,11 +291,12 @@ def handover(
     commit while it ran; and one only asked of the next deployment hid it behind a second
     redeploy that started before the first finished.
     A deployment that never says when it reached a host (no ``finished_at`` of its own or of
-    the host's target) vouches for its commit on that host only where that commit is new to
-    the stream: a host seen on a commit a deployment before the judged one shipped may never
+    the host's target) vouches for its commit on that host only where the host cannot have
+    run that commit before the judged deployment: a host seen on a commit an earlier
+    deployment shipped, or one in the history of the judged deployment's commit, may never
     have left it, and a rollback record that never finished must not excuse old code for good.
     ``observed``: the stream's service's observations, and their instants.
-    ``shipped_before``: whether a deployment before the judged one shipped a commit."""
+    ``ran_before``: whether a host may have run a commit before the judged deployment."""
     if not following:
         return []
     rollouts: list[Rollout] = []
@@ -282,29 +306,31 @@ def handover(
         if ends and started >= min(ends):  # every host was reached before it started
             break
         own, others = window_starts(rollout, _finished_ns(rollout))
-        commit = deployed.get(rollout.id)
-        new = commit is None or not shipped_before(commit)
-        rollouts.append((started, own, others, commit, new))
+        rollouts.append((started, own, others, deployed.get(rollout.id)))
         if others is not None:  # every host reached by then
             ends.append(max([started, others, *own.values()]))
     observations, times = observed
     lo = bisect.bisect_left(times, rollouts[0][0])
     hi = bisect.bisect_left(times, min(ends)) if ends else len(times)
-    return [seen for seen in observations[lo:hi] if _unreached(seen, rollouts)]
+    return [seen for seen in observations[lo:hi] if _unreached(seen, rollouts, ran_before)]
 
 
-def _unreached(seen: document.Observation, rollouts: list[Rollout]) -> bool:
+def _unreached(
+    seen: document.Observation, rollouts: list[Rollout], ran_before: Callable[[str], bool]
+) -> bool:
     """Whether ``seen`` shows a commit none of the ``rollouts`` started by its instant brings
-    (one that never reaches the host vouching only for a commit new to the stream), on a host
-    none of them had reached by then."""
+    (one that never reaches the host vouching only for a commit the host cannot have run
+    before), on a host none of them had reached by then."""
     at = seen["observed_at_ns"]
-    for started, own, others, commit, new in rollouts:
+    for started, own, others, commit in rollouts:
         if started > at:
             break
         until = own.get(seen["host"], others)
         if until is not None and at >= until:
             return False
-        if commit in (None, seen["commit"]) and (until is not None or new):
+        if commit is None:
+            return False
+        if commit == seen["commit"] and (until is not None or not ran_before(commit)):
             return False
     return True
 
