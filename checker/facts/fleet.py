@@ -15,7 +15,6 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from checker.evidence.bundle import Evidence
 from checker.evidence.models import Deployment, FlagEvent, Observation, timestamp_ns
@@ -198,22 +197,23 @@ def windows(
 ) -> tuple[Windows, WindowStarts]:
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
-    and those made while the next one rolled out that show another commit than the next one's
-    (``handover``), by host. An unfinished one has a window only for the targets that say when
-    they finished: a target recorded as done is judged from then, whether or not the rest of
-    the rollout was. And where each host's window starts. ``is_ancestor``: as in
-    ``fleet_facts``."""
-    times = {s: [o["observed_at_ns"] for o in found] for s, found in by_service.items()}
+    and those made while the deployments after it rolled out that show a commit none of them
+    brings, on a host none of them had reached (``_judged_by``), by host. An unfinished one has
+    a window only for the targets that say when they finished: a target recorded as done is
+    judged from then, whether or not the rest of the rollout was. And where each host's window
+    starts. ``is_ancestor``: as in ``fleet_facts``."""
     result: Windows = {}
     starts: WindowStarts = {}
     for (service, _), stream in streams.by_key.items():
-        observed = (by_service.get(service, []), times.get(service, []))
-        older = _Older(first_shipped(stream, deployed), is_ancestor)
+        reach = [window_starts(d, _finished_ns(d)) for d in stream]
+        commits = [deployed.get(d.id) for d in stream]
+        judge = _Judge(reach, commits, _Older(first_shipped(stream, deployed), is_ancestor))
+        found = judge.assign(stream, by_service.get(service, []))
         for position, deployment in enumerate(stream):
-            ran_before = partial(older.ran_before, position, deployed.get(deployment.id, ""))
-            result[deployment.id], starts[deployment.id] = _window(
-                stream[position:], observed, deployed, ran_before
-            )
+            own, others = reach[position]
+            window = found.get(position, {})
+            result[deployment.id] = window
+            starts[deployment.id] = {h: own.get(h, others) or 0 for h in sorted(window)}
     return result, starts
 
 
@@ -247,92 +247,76 @@ class _Older:
         return self._asked[(commit, deployed)]
 
 
-def _window(
-    stream: list[Deployment],
-    observed: tuple[list[document.Observation], list[int]],
-    deployed: dict[str, str],
-    ran_before: Callable[[str], bool],
-) -> tuple[dict[str, list[document.Observation]], dict[str, int]]:
-    """The window of ``stream[0]`` (the deployments after it in its stream, where there are
-    any, follow it), by host, and where each host's window starts. ``ran_before``: whether a
-    host may have run a commit before ``stream[0]`` (``_Older``)."""
-    deployment, observations, times = stream[0], *observed
-    own, others = window_starts(deployment, _finished_ns(deployment))
-    if others is None and not own:
-        return {}, {}
-    first = min(own.values()) if others is None else min([others, *own.values()])
-    lo = bisect.bisect_left(times, first)
-    hi = bisect.bisect_left(times, timestamp_ns(stream[1].started_at)) if len(stream) > 1 else None
-    window: dict[str, list[document.Observation]] = defaultdict(list)
-    for seen in [*observations[lo:hi], *handover(stream[1:], observed, deployed, ran_before)]:
-        start = own.get(seen["host"], others)
-        if start is not None and seen["observed_at_ns"] >= start:
-            window[seen["host"]].append(seen)
-    return dict(window), {host: own.get(host, others) or 0 for host in sorted(window)}
-
-
-Rollout = tuple[int, dict[str, int], int | None, str | None]
-"""A deployment rolling out: when it started, when it reached each target that gives its own
-finish, when it reached every other host (None: the record does not say), and its commit."""
-
-
-def handover(
-    following: list[Deployment],
-    observed: tuple[list[document.Observation], list[int]],
-    deployed: dict[str, str],
-    ran_before: Callable[[str], bool],
-) -> list[document.Observation]:
-    """The observations made while the deployments after one of a stream (``following``)
-    rolled out, that show a commit none of those started by then brings, on a host none of
-    them had reached (its window start in one; where neither the deployment nor the host
-    gives a finish, never): until one reached it, the host runs the deployment before's
-    commit or one of theirs, and any other commit is a drift from the deployment before.
-    Without this, a redeploy started as the last one finished hid a host seen on the old
-    commit while it ran; and one only asked of the next deployment hid it behind a second
+class _Judge:
+    """Which deployment of a stream judges each observation of its service. Until a deployment
+    reached a host (its window start there; where neither the deployment nor the host's target
+    gives a finish, never), the host runs the commit of the latest deployment before it that
+    had, or of one of the deployments after that one that had started by then: an observation
+    showing any other commit is a drift from that latest deployment, and is judged in its
+    window. Without this, a redeploy started as the last one finished hid a host seen on the
+    old commit while it ran; and one only asked of the next deployment hid it behind a second
     redeploy that started before the first finished.
     A deployment that never says when it reached a host (no ``finished_at`` of its own or of
     the host's target) vouches for its commit on that host only where the host cannot have
-    run that commit before the judged deployment: a host seen on a commit an earlier
-    deployment shipped, or one in the history of the judged deployment's commit, may never
-    have left it, and a rollback record that never finished must not excuse old code for good.
-    ``observed``: the stream's service's observations, and their instants.
-    ``ran_before``: whether a host may have run a commit before the judged deployment."""
-    if not following:
-        return []
-    rollouts: list[Rollout] = []
-    ends: list[int] = []
-    for rollout in following:
-        started = timestamp_ns(rollout.started_at)
-        if ends and started >= min(ends):  # every host was reached before it started
-            break
-        own, others = window_starts(rollout, _finished_ns(rollout))
-        rollouts.append((started, own, others, deployed.get(rollout.id)))
-        if others is not None:  # every host reached by then
-            ends.append(max([started, others, *own.values()]))
-    observations, times = observed
-    lo = bisect.bisect_left(times, rollouts[0][0])
-    hi = bisect.bisect_left(times, min(ends)) if ends else len(times)
-    return [seen for seen in observations[lo:hi] if _unreached(seen, rollouts, ran_before)]
+    run that commit before the judging deployment (``_Older``): a host seen on a commit an
+    earlier deployment shipped, or one in the history of the judging deployment's commit, may
+    never have left it, and a rollback record that never finished must not excuse old code for
+    good.
+    Each observation walks back from the latest deployment started by its instant to the
+    latest that had reached its host, so many deployments in a row cost one pass over the
+    observations, not one per deployment."""
 
+    def __init__(
+        self,
+        reach: list[tuple[dict[str, int], int | None]],
+        commits: list[str | None],
+        older: _Older,
+    ) -> None:
+        self._reach = reach
+        self._commits = commits
+        self._older = older
 
-def _unreached(
-    seen: document.Observation, rollouts: list[Rollout], ran_before: Callable[[str], bool]
-) -> bool:
-    """Whether ``seen`` shows a commit none of the ``rollouts`` started by its instant brings
-    (one that never reaches the host vouching only for a commit the host cannot have run
-    before), on a host none of them had reached by then."""
-    at = seen["observed_at_ns"]
-    for started, own, others, commit in rollouts:
-        if started > at:
-            break
-        until = own.get(seen["host"], others)
-        if until is not None and at >= until:
-            return False
+    def assign(
+        self, stream: list[Deployment], observations: list[document.Observation]
+    ) -> dict[int, dict[str, list[document.Observation]]]:
+        """By position in ``stream``, by host: the observations each deployment judges."""
+        began = [timestamp_ns(d.started_at) for d in stream]
+        found: dict[int, dict[str, list[document.Observation]]] = {}
+        for seen in observations:
+            latest = bisect.bisect_right(began, seen["observed_at_ns"]) - 1
+            position = self._judged_by(seen, latest)
+            if position is not None:
+                found.setdefault(position, {}).setdefault(seen["host"], []).append(seen)
+        return found
+
+    def _judged_by(self, seen: document.Observation, latest: int) -> int | None:
+        """The position of the deployment whose window holds ``seen``, of those up to
+        ``latest``: the latest that had reached its host by then, unless one after it that
+        had not vouches for the commit it shows. None where none judges it."""
+        at, host = seen["observed_at_ns"], seen["host"]
+        pending: list[tuple[int, int | None]] = []
+        for position in range(latest, -1, -1):
+            own, others = self._reach[position]
+            until = own.get(host, others)
+            if until is not None and until <= at:
+                vouched = any(self._vouches(seen, position, *later) for later in pending)
+                return None if vouched else position
+            pending.append((position, until))
+        return None
+
+    def _vouches(
+        self, seen: document.Observation, judging: int, later: int, until: int | None
+    ) -> bool:
+        """Whether the deployment at ``later``, which had started but not reached the host of
+        ``seen``, brings the commit it shows: one that gives no time for the host only where
+        the host cannot have run it before the deployment at ``judging``."""
+        commit = self._commits[later]
         if commit is None:
+            return True
+        if commit != seen["commit"]:
             return False
-        if commit == seen["commit"] and (until is not None or not ran_before(commit)):
-            return False
-    return True
+        judged = self._commits[judging] or ""
+        return until is not None or not self._older.ran_before(judging, judged, commit)
 
 
 def unwindowed(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Unwindowed:

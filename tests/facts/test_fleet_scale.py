@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.models import Deployment, Observation
+from checker.facts import fleet
+from checker.facts.streams import Streams
 from tests.conftest import DEV, LEAD, run_cli, write_yaml
 
 SERVICES = 20
@@ -112,3 +117,59 @@ def test_ten_thousand_deployments_over_a_thousand_hosts(tmp_path: Path) -> None:
         ("FLEET-002", "s03-0100:s03-h07"),
         ("FLEET-003", f"f_mixed@{_at(300 * 4 + 7 + 3)}"),
     }
+
+
+def test_a_long_run_of_rollouts_without_finished_at_is_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2,000 GitOps rollouts in a row, each target giving its own finish and none the
+    deployment's: each deployment walked every one after it (none said it had reached every
+    host), reading their records again, and the windows took seconds at 1,000 and grew as
+    the square. Now each record is read once, and every observation lands in its own
+    deployment's window."""
+    count = 2_000
+    deployments = [
+        Deployment.model_validate(
+            {
+                "id": f"D{n:05d}",
+                "service": "web",
+                "environment": "prod",
+                "commit": f"c{n % 2}",
+                "started_at": _at(n * 2),
+                "deployer": "ops@example.com",
+                "approvals": APPROVAL,
+                "targets": [
+                    {"host": f"h{h}", "status": "succeeded", "finished_at": _at(n * 2 + 1)}
+                    for h in range(10)
+                ],
+            }
+        )
+        for n in range(count)
+    ]
+    seen = [
+        Observation.model_validate(
+            {
+                "host": f"h{n % 10}",
+                "service": "web",
+                "version": f"c{n % 2}",
+                "observed_at": _at(n * 2 + 1),
+            }
+        )
+        for n in range(count)
+    ]
+    read: list[str] = []
+    real = fleet.window_starts
+
+    def counted(
+        deployment: Deployment, finished_ns: int | None
+    ) -> tuple[dict[str, int], int | None]:
+        read.append(deployment.id)
+        return real(deployment, finished_ns)
+
+    monkeypatch.setattr(fleet, "window_starts", counted)
+    by_service = fleet.observations_by_service(seen, {"c0": "c0", "c1": "c1"})
+    found, _ = fleet.windows(
+        Streams(deployments), by_service, {d.id: d.commit for d in deployments}, lambda a, b: a == b
+    )
+    assert len(read) == count
+    assert all(found[f"D{n:05d}"] == {f"h{n % 10}": [by_service["web"][n]]} for n in range(count))
