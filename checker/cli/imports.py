@@ -289,7 +289,9 @@ def _forge_reviews(args: argparse.Namespace, where: _Where) -> tuple[Imported, s
 
     if args.approving_value is not None and args.approving_value < 1:
         raise UsageError("--approving-value must be a positive vote, such as 2")
-    found = import_changes(args.changes, where.logins, bots, args.project, args.approving_value)
+    found = import_changes(
+        args.changes, where.logins, bots, args.project, args.approving_value, where.history
+    )
     return found, "merged changes"
 
 

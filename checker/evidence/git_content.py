@@ -634,6 +634,11 @@ def check_paths(history: GitHistory, commit: str, paths: Iterable[str]) -> None:
     history.trees.paths(_root_trees(history, {commit}).values(), paths)
 
 
+def commit_parents(history: GitHistory, sha: str) -> tuple[str, ...]:
+    """The parents of commit ``sha``, in order, as its hashed bytes name them."""
+    return _parents(history, sha)
+
+
 def _parents(history: GitHistory, sha: str) -> tuple[str, ...]:
     commit = history.commits.get(sha)
     if commit is not None:

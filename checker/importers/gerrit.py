@@ -34,6 +34,8 @@ from pathlib import Path
 
 from checker.errors import InputError
 from checker.evidence.files import Located, validate
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import commit_parents
 from checker.evidence.models import Review
 from checker.importers.common import Imported, Logins
 from checker.importers.gerrit_formats import (
@@ -58,10 +60,18 @@ SAME_CODE = {
 
 
 def import_changes(
-    path: Path, logins: Logins, bots: list[str], project: str, approving: int | None = None
+    path: Path,
+    logins: Logins,
+    bots: list[str],
+    project: str,
+    approving: int | None = None,
+    history: GitHistory | None = None,
 ) -> Imported:
-    """Review records for every merged change in ``path``, every one of them ``project``'s."""
+    """Review records for every merged change in ``path``, every one of them ``project``'s.
+    ``history``: the repository, which must agree with what the export says of its commits."""
     changes, unmerged = read_changes(path, logins, approving)
+    if history is not None:
+        _refuse_false_merges(changes, history, path)
     result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
     for change in changes:
@@ -85,6 +95,36 @@ def import_changes(
         }
         result.reviews.append(validate(Review, Located(record, 0), path, f"change {change.name}"))
     return result
+
+
+def _refuse_false_merges(changes: list[Change], history: GitHistory, path: Path) -> None:
+    """A patch set the export calls ``MERGE_FIRST_PARENT_UPDATE`` (a merge whose first parent
+    moved, the change's own code as it was) whose commit the repository holds must be a merge
+    there: a vote carried over it counts for the code merged, so an export that calls a commit
+    of one parent a merge would have a vote on an earlier patch set approve code nobody
+    reviewed. The patch sets the repository does not hold (Gerrit's ``refs/changes``, seldom
+    fetched) cannot be asked, and are read as the export says."""
+    marked = {
+        p.revision: (change, p)
+        for change in changes
+        for p in change.patch_sets
+        if p.kind == "MERGE_FIRST_PARENT_UPDATE"
+    }
+    held = history.resolve(marked) if marked else {}
+    for revision in sorted(r for r, sha in held.items() if sha == r):
+        parents = commit_parents(history, revision)
+        if len(parents) > 1:
+            continue
+        change, patch_set = marked[revision]
+        raise InputError(
+            f"change {change.name}: patch set {patch_set.number} is marked "
+            f"MERGE_FIRST_PARENT_UPDATE (a merge), but its commit {revision} has "
+            f"{len(parents)} parent{'s' if len(parents) != 1 else ''} in the repository: "
+            "votes carried over it would approve code the export misdescribes",
+            path=str(path),
+            hint="export the change again from the Gerrit that merged it, or fetch the "
+            "repository that holds its commits",
+        )
 
 
 def _refuse_other_project(change: Change, project: str, path: Path) -> None:

@@ -550,3 +550,38 @@ def test_a_code_changing_patch_set_whose_uploader_is_not_shown_is_refused(
 
     result = _import(repo, _rest(_coupload(alter), tmp_path / "c.json"))
     _refused(result, evidence, "patch set 2 changed the code", "o=DETAILED_ACCOUNTS")
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_a_patch_set_marked_a_merge_must_be_one_in_the_repository(
+    tmp_path: Path, merge: bool
+) -> None:
+    """Change 3003's final patch set, which Kim's +2 on patch set 1 is carried over, is marked
+    MERGE_FIRST_PARENT_UPDATE (a merge whose first parent moved: the change's code as it
+    was), but the repository holds its commit with one parent. The vote counted, the commit
+    passed REVIEW-002, and nothing asked git. A real merge so marked imports as before."""
+    repo, evidence, shas = _workspace(tmp_path, 3)
+    final = shas[-1]
+    if merge:
+        repo.branch("side", shas[0])
+        repo.commit("side", {"side.py": "1\n"}, author="Dana <dana@knight.example>",
+                    date="2024-02-05T10:00:00Z")  # fmt: skip
+        repo.checkout("main")
+        final = repo.merge("side", "merge side", author="Dana <dana@knight.example>",
+                           date="2024-02-06T10:00:00Z")  # fmt: skip
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3003)
+    revision = change["revisions"].pop(change["current_revision"])
+    change["revisions"][final] = {**revision, "kind": "MERGE_FIRST_PARENT_UPDATE"}
+    change["current_revision"] = final
+    result = _import(repo, _rest([change], tmp_path / "changes.json"))
+    if merge:
+        assert result.code == 0, result.err
+        assert _approvers(evidence) == {"smars~3003": ["kim@knight.example"]}
+        return
+    _refused(
+        result,
+        evidence,
+        "changes.json: change smars~3003: patch set 2 is marked MERGE_FIRST_PARENT_UPDATE",
+        f"its commit {final} has 1 parent in the repository",
+    )
