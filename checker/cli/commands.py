@@ -395,15 +395,16 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _refuse_unused_replay_options(args: argparse.Namespace) -> None:
-    """``--repo``, ``--evidence`` and ``--policies`` say what ``--replay`` judges again, and do
-    nothing else: given without it, verify read none of them and passed an audit whose
-    evidence had changed since, as though it had been compared."""
+    """``--repo``, ``--evidence`` and ``--policies`` say what ``--replay`` judges again, and the
+    engine's options where; they do nothing else: given without it, verify read none of them
+    and passed an audit whose evidence had changed since, as though it had been compared."""
     given = [
         option
         for option, value in (
             ("--repo", args.repo),
             ("--evidence", args.evidence),
             ("--policies", args.policies),
+            *((f"--{key.replace('_', '-')}", value) for key, value in engine_options(args).items()),
         )
         if value
     ]

@@ -393,6 +393,8 @@ def test_replay_names_the_input_that_changed(setup: Setup, tmp_path: Path) -> No
         (("--repo", "{repo}"), "--repo goes with --replay"),
         (("--repo", "{repo}", "--evidence", "{evidence}"), "--repo and --evidence go with"),
         (("--policies", "{repo}"), "--policies goes with --replay"),
+        (("--engine", "opa", "--opa-url", "http://x"), "--engine and --opa-url go with"),
+        (("--policy-timeout", "5"), "--policy-timeout goes with --replay"),
     ],
 )
 def test_what_a_replay_reads_is_refused_without_replay(
