@@ -322,6 +322,16 @@ def test_text_on_the_terminal_and_files_for_upload(
                    "json-compact", *outputs)  # fmt: skip
     assert both.code == 2 and "--format json-compact with several -o" in both.err
     assert "extension" in both.err and not (tmp_path / "y.json").exists()
+    # A format of another syntax than the one file's extension names: an HTML page saved as
+    # report.json was read by the next step as a report it could not parse.
+    html = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format", "html",
+                   "-o", tmp_path / "z.json")  # fmt: skip
+    assert html.code == 2 and "--format html with -o" in html.err and "names json" in html.err
+    assert not (tmp_path / "z.json").exists()
+    # A SARIF log is JSON: saved as .json, it is what it says.
+    sarif_json = run_cli("check", "--repo", repo.path, "--evidence", evidence, "--format",
+                         "sarif", "-o", tmp_path / "z.json")  # fmt: skip
+    assert json.loads((tmp_path / "z.json").read_text())["version"] == "2.1.0", sarif_json.err
 
 
 def test_github_actions_annotations_and_job_summary(

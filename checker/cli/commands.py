@@ -177,9 +177,28 @@ def _extension(path: Path) -> str:
     return two if two in EXTENSIONS else path.suffix.lower()
 
 
+_SYNTAX = {"json-compact": "json", "oscal": "json", "sarif": "json"}
+"""Formats written in another's syntax: a SARIF log or an OSCAL document is JSON, and may be
+saved as ``.json``."""
+
+
+def _check_extension_agrees(path: Path, fmt: str | None) -> None:
+    """Refuse ``--format`` naming another syntax than the output's extension does (``--format
+    html -o report.json``): a script reading the file by its name failed on it, or worse,
+    took an HTML page for a report it could not parse and went on."""
+    named = EXTENSIONS.get(_extension(path))
+    if fmt is None or named is None or _SYNTAX.get(fmt, fmt) == _SYNTAX.get(named, named):
+        return
+    raise UsageError(
+        f"--format {fmt} with -o {path}: its extension names {named}",
+        hint=f"drop --format to write {named}, or name the file for {fmt}",
+    )
+
+
 def _output_formats(paths: list[Path], fmt: str | None) -> list[tuple[Path, str]]:
     """One output takes --format (else its extension, else json); several take their extension."""
     if len(paths) == 1:
+        _check_extension_agrees(paths[0], fmt)
         return [(paths[0], fmt or EXTENSIONS.get(_extension(paths[0]), "json"))]
     if paths and fmt is not None:
         # One --format for several files would name the format of one of them at best.
