@@ -273,3 +273,43 @@ def test_a_host_an_overlapping_rollout_of_another_commit_reached_last_is_mixed_a
         in (flag["message"])
     )
     assert "says it reached it at 2024-05-02T10:45:00Z, not before it did" in flag["message"]
+
+
+def test_an_earlier_rollout_still_running_behind_a_finished_one_is_asked_too(
+    tmp_path: Path,
+) -> None:
+    """RT-2a rolls V1 out from 09:00 and says it reached r-1..r-3 at 09:10 and r-4 at 11:00;
+    RT-2c redeploys V2 from 09:30 to 09:45, and RT-2 from 10:00 to 10:40, each to all four.
+    Nothing is observed, and the flag goes on at 12:00. The walk back from RT-2 stopped at
+    RT-2c, which had reached every target before RT-2 started, and RT-2a, which says r-4 got
+    V1 after both gave it V2, was never asked: the check passed."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    hosts = {"r-1": "09:10", "r-2": "09:10", "r-3": "09:10", "r-4": "11:00"}
+    early = {
+        **deploys[0],
+        "id": "RT-2a",
+        "started_at": "2024-05-02T09:00:00Z",
+        "finished_at": "2024-05-02T11:00:00Z",
+        "approvals": [{"by": "lee@example.com", "at": "2024-05-02T08:30:00Z"}],
+        "targets": [
+            {"host": h, "status": "succeeded", "finished_at": f"2024-05-02T{at}:00Z"}
+            for h, at in hosts.items()
+        ],
+    }
+    between = {
+        **deploys[1],
+        "id": "RT-2c",
+        "started_at": "2024-05-02T09:30:00Z",
+        "finished_at": "2024-05-02T09:45:00Z",
+    }
+    deploys += [early, between]
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "observations.jsonl").unlink()
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (flag,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
+    assert "did not succeed on r-4 (deployment RT-2a of ebedadc8ec3c" in flag["message"]
+    assert "says it reached it at 2024-05-02T11:00:00Z, not before it did" in flag["message"]

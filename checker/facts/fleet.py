@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -431,6 +432,7 @@ class _Overlaps:
         self._positions = {d.id: (s, p) for s in streams.by_key.values() for p, d in enumerate(s)}
         self._deployed = deployed
         self._found: dict[str, list[Deployment]] = {}
+        self._done: dict[str, tuple[list[float], list[float]]] = {}  # by first id
 
     def at(
         self, summary: document.DeploymentSummary, deployment: Deployment, at_ns: int
@@ -440,23 +442,46 @@ class _Overlaps:
         if not summary["succeeded_hosts"]:  # nothing left for another record to contradict
             return summary
         if deployment.id not in self._found:
-            self._found[deployment.id] = _overlapping(*self._positions[deployment.id])
+            stream, position = self._positions[deployment.id]
+            if stream[0].id not in self._done:
+                self._done[stream[0].id] = _done(stream)
+            found = _overlapping(stream, position, *self._done[stream[0].id])
+            self._found[deployment.id] = found
         return _contradicted(summary, self._found[deployment.id], self._deployed, at_ns)
 
 
-def _overlapping(stream: list[Deployment], position: int) -> list[Deployment]:
+def _done(stream: list[Deployment]) -> tuple[list[float], list[float]]:
+    """For each deployment of ``stream``, when its record says it had reached every target it
+    succeeded on (infinity where one is not given, minus infinity where none succeeded), and
+    the latest of these up to it: the deployments up to it still rolling out then."""
+    done: list[float] = []
+    for deployment in stream:
+        times = list(_reached(deployment).values())
+        if not times:
+            done.append(-math.inf)
+        elif any(t is None for t in times):
+            done.append(math.inf)
+        else:
+            done.append(max(t[1] for t in times if t is not None))
+    return done, list(itertools.accumulate(done, max))
+
+
+def _overlapping(
+    stream: list[Deployment], position: int, done: list[float], done_until: list[float]
+) -> list[Deployment]:
     """``stream[position]`` and the deployments before it that were still rolling out when it
     started, by their records (a target succeeded at or after its start, or at a time the
-    record does not give), back to the latest that had reached each of its targets before."""
+    record does not give): every one of them, back to where all before had reached each of
+    their targets (``_done``). Without this, the walk stopped at the latest deployment that
+    had finished before, and an earlier rollout of another commit, reaching a host after both,
+    was never asked."""
     started = timestamp_ns(stream[position].started_at)
     found = [stream[position]]
     for back in range(position - 1, -1, -1):
-        before = stream[back]
-        times = list(_reached(before).values())
-        if times and all(t is not None and t[1] < started for t in times):
+        if done_until[back] < started:
             break
-        if times:
-            found.append(before)
+        if done[back] >= started:
+            found.append(stream[back])
     return found
 
 
