@@ -163,6 +163,8 @@ class _Block:
     """That line (1-based)."""
     is_set: bool
     """Whether that line defines a set (``name contains ...``)."""
+    end: int
+    """The block's last comment line (1-based)."""
 
 
 def _blocks(source: str) -> Iterator[_Block]:
@@ -193,6 +195,7 @@ def _blocks(source: str) -> Iterator[_Block]:
             head.group(1) if head else None,
             index + 1,
             bool(_SET_HEAD.match(code)),
+            start + len(block),
         )
 
 
@@ -257,6 +260,26 @@ def _check_declared(document: dict[str, object], block: _Block, file: str) -> No
         )
 
 
+_ID_IN_COMMENT = re.compile(r"^\s*#.*\bid:\s*[\"']?([A-Z][A-Z0-9]*-\d{3})\b")
+
+
+def _check_unread_ids(source: str, file: str, read: list[_Block]) -> None:
+    """A rule id written in a comment that no ``# METADATA`` block reads (a blank line
+    inside the block, which ends it there as it does for OPA; ``## METADATA``;
+    ``# METADATA # tickets``) declared nothing: the rule below was never evaluated while
+    the run passed, and the directory's other rules hid that it declared none."""
+    inside = {line for block in read for line in range(block.start, block.end + 1)}
+    for number, line in enumerate(source.splitlines(), start=1):
+        found = _ID_IN_COMMENT.match(line)
+        if found and number not in inside:
+            raise PolicyError(
+                f"{file}:{number}: rule id {found.group(1)} is in a comment that no "
+                "'# METADATA' block reads, so its rule is never evaluated: open the block "
+                "with '# METADATA' alone on its line, and keep its lines together up to the "
+                "rule (a blank line ends the block)"
+            )
+
+
 def _check_markers(source: str, file: str) -> None:
     """Only ``# METADATA`` opens an annotation (OPA's marker): ``# metadata`` or ``#METADATA``
     opened none, and the rule below was never evaluated while the run passed."""
@@ -318,7 +341,9 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
     """Every annotated rule that carries a ``custom.id`` in one Rego module."""
     rules: list[RuleMeta] = []
     _check_markers(source, file)
-    for block in _blocks(source):
+    blocks = list(_blocks(source))
+    _check_unread_ids(source, file, blocks)
+    for block in blocks:
         annotation = _annotation(block, file)
         if annotation is None:
             continue

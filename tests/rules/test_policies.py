@@ -271,6 +271,23 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
             "package acme.tickets\n\nimport rego.v1\n\nmissing contains 1 if true\n",
             "declares no rule: no module below has a METADATA block with custom.id",
         ),
+        # A declaration no block reads, beside one that is read: ACME-001 was never evaluated.
+        (
+            USER_RULE.replace("ticket.\n# custom:", "ticket.\n\n# custom:"),
+            "u.rego:10: rule id ACME-001 is in a comment that no '# METADATA' block reads",
+        ),
+        (
+            USER_RULE.replace(
+                "# METADATA\n# title: Deployment", "## METADATA\n# title: Deployment"
+            ),
+            "u.rego:9: rule id ACME-001 is in a comment that no '# METADATA' block reads",
+        ),
+        (
+            USER_RULE.replace(
+                "# METADATA\n# title: Deployment", "# METADATA # ticket\n# title: Deployment"
+            ),
+            "u.rego:9: rule id ACME-001 is in a comment that no '# METADATA' block reads",
+        ),
     ],
     ids=[
         "syntax",
@@ -291,6 +308,9 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
         "id-outside-custom",
         "custom-without-id",
         "no-rule-declared",
+        "blank-line-in-block",
+        "marker-doubled",
+        "marker-with-comment",
     ],
 )
 def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
