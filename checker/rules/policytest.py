@@ -1,22 +1,24 @@
-"""``knightwatch policy test``: run the ``test_`` rules of ``*_test.rego``, like ``opa test``,
-and say which rules no test reached."""
+"""``knightwatch policy test``: run every ``test_`` rule, like ``opa test``, and say which
+rules no test reached."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import regorus
 
 from checker.engine import Limits, embedded_engine
-from checker.engine.base import UNDEFINED, Engine, PolicyModule
+from checker.engine.base import UNDEFINED, Engine, PolicyModule, policy_error
 from checker.engine.isolated import DEFAULT_LIMITS
 from checker.errors import PolicyError
 from checker.rules.policyset import load_policy_set
 
-_PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
-_TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _RULE_HEAD = re.compile(r"^([A-Za-z_]\w*)\b(?!\.)")
 _NOT_RULES = {"package", "import", "default"}
 
@@ -76,6 +78,37 @@ def rule_definitions(module: PolicyModule) -> list[RuleDefinition]:
     return spans
 
 
+def _head_name(rule: dict[str, Any]) -> tuple[str, int]:
+    """A rule's name (the first part of its head) and its line, from the parser's tree."""
+    kind, spec = next(iter(rule.items()))
+    ref = spec["refr"] if kind == "Default" else next(iter(spec["head"].values()))["refr"]
+    while "Var" not in ref:  # a.b.c or a[b]: the name is the innermost part
+        ref = next(iter(ref.values()))["refr"]
+    return str(ref["Var"]["value"]), int(ref["Var"]["span"]["line"])
+
+
+def _test_heads(module: PolicyModule) -> tuple[str, list[tuple[str, int]]]:
+    """The module's package (``data.a.b``) and each definition of a ``test_`` rule in it,
+    with its line, as the engine's parser reads them: an indented rule and a ``default`` are
+    definitions too. Read from the text's first column alone, an indented test was never run,
+    and ``default test_b := true`` turned a ``test_b`` that fails into a pass."""
+    engine = regorus.Engine()
+    try:
+        package = str(engine.add_policy(module.name, module.source))
+        rules = json.loads(engine.get_ast_as_json())[0]["ast"]["rules"]
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise policy_error(str(exc), context=f"loading {module.name}") from None
+    try:
+        heads = [_head_name(rule) for rule in rules]
+    except (KeyError, IndexError, TypeError, ValueError, StopIteration):
+        raise PolicyError(
+            f"{module.name}: its rules could not be listed to find its tests"
+        ) from None
+    return package, [(name, line) for name, line in heads if name.startswith("test_")]
+
+
 def _test_rules(
     modules: Sequence[PolicyModule],
 ) -> tuple[list[tuple[PolicyModule, str]], dict[str, list[str]]]:
@@ -84,14 +117,10 @@ def _test_rules(
     tests: list[tuple[PolicyModule, str]] = []
     where: dict[str, list[str]] = {}
     for module in modules:
-        package = _PACKAGE.search(module.source)
-        if package is None:
-            raise PolicyError(f"{module.name}: no package declaration")
+        package, heads = _test_heads(module)
         found: dict[str, list[str]] = {}
-        for match in _TEST_RULE.finditer(module.source):
-            line = module.source.count("\n", 0, match.start()) + 1
-            path = f"data.{package.group(1)}.{match.group(1)}"
-            found.setdefault(path, []).append(f"{module.name}:{line}")
+        for name, line in heads:
+            found.setdefault(f"{package}.{name}", []).append(f"{module.name}:{line}")
         tests += [(module, path) for path in sorted(found) if path not in where]
         for path, lines in found.items():
             where.setdefault(path, []).extend(lines)
@@ -131,7 +160,7 @@ def run_policy_tests(directories: list[Path], *, limits: Limits = DEFAULT_LIMITS
     evaluator.set_data({})
     evaluator.set_input({})
     coverage_known = evaluator.enable_coverage()
-    tests, where = _test_rules(policies.tests)
+    tests, where = _test_rules([*policies.tests, *policies.modules])
     with contextlib.suppress(PolicyError):  # a test that fails to run: reported below
         evaluator.prefetch([path for _, path in tests if len(where[path]) == 1])
     results = [_run_test(evaluator, module, path, where[path]) for module, path in tests]

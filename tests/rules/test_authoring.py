@@ -173,6 +173,31 @@ def test_policy_test_refuses_a_test_defined_again_in_another_file(tmp_path: Path
     assert result.out.endswith("0 passed, 1 failed\n")
 
 
+def test_policy_test_finds_every_test_the_parser_reads(tmp_path: Path) -> None:
+    """Tests were found by a pattern over the text's first column: an indented test was never
+    run, ``default test_b := true`` beside a ``test_b`` that fails made it pass, and so did a
+    ``default`` in the package's module beside the test file. Each is read by the engine's
+    parser now."""
+    (tmp_path / "u.rego").write_text(
+        "package u_test\n\nimport rego.v1\n\ndefault test_c := true\n\ntest_m if false\n"
+    )
+    (tmp_path / "u_test.rego").write_text(
+        "package u_test\n\nimport rego.v1\n\n"
+        "test_ok if true\n\n  test_indented if {\n\tfalse\n}\n\n"
+        "default test_b := true\n\ntest_b if false\n\ntest_c if false\n"
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 1, result.out + result.err
+    assert f"FAIL  {tmp_path}/u_test.rego: data.u_test.test_indented (result undefined)" in (
+        result.out
+    )
+    test = f"{tmp_path}/u_test.rego"
+    assert f"data.u_test.test_b (defined 2 times ({test}:11, {test}:13)" in result.out
+    assert f"data.u_test.test_c (defined 2 times ({test}:15, {tmp_path}/u.rego:5)" in result.out
+    assert f"FAIL  {tmp_path}/u.rego: data.u_test.test_m (result undefined)" in result.out
+    assert result.out.endswith("1 passed, 4 failed\n")
+
+
 def test_every_shipped_rule_is_exercised_by_a_rego_test() -> None:
     result = run_cli("policy", "test")
     assert result.code == 0
