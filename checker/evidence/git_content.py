@@ -634,6 +634,37 @@ def check_paths(history: GitHistory, commit: str, paths: Iterable[str]) -> None:
     history.trees.paths(_root_trees(history, {commit}).values(), paths)
 
 
+_OWN_CHANGE = [
+    "diff-tree",
+    "-p",
+    "-U0",
+    "--binary",
+    "--full-index",
+    "--no-renames",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--ignore-submodules=none",
+]
+"""A commit's patch against one tree, without context lines, whatever the repository's diff
+configuration says."""
+
+
+def own_change(history: GitHistory, sha: str) -> bytes:
+    """The change commit ``sha`` makes to its first parent (a root commit: to nothing), as the
+    lines it adds and removes in each file: line numbers and blob ids are left out, so that
+    the same change rebased onto another parent reads the same. The trees and blobs read are
+    hash-checked first."""
+    parents = _parents(history, sha)
+    base = parents[0] if parents else None
+    check_commit_diffs(history, [(sha, base)], with_blobs=True)
+    proc = history.run_git([*_OWN_CHANGE, *((base, sha) if base else ("--root", sha))])
+    if proc.returncode != 0:
+        raise git_failed("diff-tree", proc.stderr.decode(errors="replace").strip(), history.root)
+    lines = proc.stdout.split(b"\n")
+    return b"\n".join(line for line in lines if not line.startswith((b"@@", b"index ")))
+
+
 def commit_parents(history: GitHistory, sha: str) -> tuple[str, ...]:
     """The parents of commit ``sha``, in order, as its hashed bytes name them."""
     return _parents(history, sha)

@@ -30,12 +30,13 @@ from git with every check.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from checker.errors import InputError
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import commit_parents
+from checker.evidence.git_content import commit_parents, own_change
 from checker.evidence.models import Review
 from checker.importers.common import Imported, Logins
 from checker.importers.gerrit_formats import (
@@ -72,6 +73,7 @@ def import_changes(
     changes, unmerged = read_changes(path, logins, approving)
     if history is not None:
         _refuse_false_merges(changes, history, path)
+        _refuse_false_rebases(changes, history, path)
     result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
     for change in changes:
@@ -121,6 +123,41 @@ def _refuse_false_merges(changes: list[Change], history: GitHistory, path: Path)
             f"MERGE_FIRST_PARENT_UPDATE (a merge), but its commit {revision} has "
             f"{len(parents)} parent{'s' if len(parents) != 1 else ''} in the repository: "
             "votes carried over it would approve code the export misdescribes",
+            path=str(path),
+            hint="export the change again from the Gerrit that merged it, or fetch the "
+            "repository that holds its commits",
+        )
+
+
+REBASED = SAME_CODE - {"MERGE_FIRST_PARENT_UPDATE"}
+"""The kinds that leave the change's own lines as they were: a rebase, a new message."""
+
+
+def _refuse_false_rebases(changes: list[Change], history: GitHistory, path: Path) -> None:
+    """A patch set the export calls a trivial rebase or a change of no code
+    (``REBASED``), whose commit and the previous patch set's the repository both hold, must
+    add and remove the same lines as the previous one does against its own parent
+    (``own_change``): a vote carried over it counts for the code merged, so an export that
+    called a patch set that changed the code a rebase would have a vote on the earlier one
+    approve code nobody reviewed. The patch sets the repository does not hold cannot be
+    asked, and are read as the export says."""
+    pairs = [
+        (change, before, after)
+        for change in changes
+        for before, after in itertools.pairwise(change.patch_sets)
+        if after.kind in REBASED
+    ]
+    held = history.resolve({p.revision for _, *two in pairs for p in two}) if pairs else {}
+    for change, before, after in pairs:
+        if not all(held.get(p.revision) == p.revision for p in (before, after)):
+            continue
+        if own_change(history, before.revision) == own_change(history, after.revision):
+            continue
+        raise InputError(
+            f"change {change.name}: patch set {after.number} is marked {after.kind} (the "
+            f"code of patch set {before.number} as it was), but its commit {after.revision} "
+            f"adds or removes other lines than {before.revision} in the repository: votes "
+            "carried over it would approve code the export misdescribes",
             path=str(path),
             hint="export the change again from the Gerrit that merged it, or fetch the "
             "repository that holds its commits",

@@ -585,3 +585,39 @@ def test_a_patch_set_marked_a_merge_must_be_one_in_the_repository(
         "changes.json: change smars~3003: patch set 2 is marked MERGE_FIRST_PARENT_UPDATE",
         f"its commit {final} has 1 parent in the repository",
     )
+
+
+@pytest.mark.parametrize("kind", ["TRIVIAL_REBASE", "NO_CODE_CHANGE"])
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_patch_set_marked_a_rebase_must_change_what_the_one_before_did(
+    tmp_path: Path, kind: str, changed: bool
+) -> None:
+    """Change 3003's patch set 1 adds router.py to the first commit, and Kim's +2 on it is
+    carried over patch set 2, marked ``kind``, which adds it to the second, with one more
+    line. The export's word was taken: the vote counted for a line nobody reviewed, and the
+    commit passed REVIEW-002. The same lines rebased import as before."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    dana = "Dana <dana@knight.example>"
+    repo.branch("ps1", shas[0])
+    first = repo.commit("fast path", {"router.py": "fast = True\n"}, author=dana,
+                        date="2024-02-28T09:00:00Z")  # fmt: skip
+    repo.checkout("main")
+    code = "fast = True\n" + ("send_all()\n" if changed else "")
+    final = repo.commit("fast path", {"router.py": code}, author=dana,
+                        date="2024-03-01T10:00:00Z")  # fmt: skip
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3003)
+    ps1, ps2 = (change["revisions"].pop(r) for r in sorted(change["revisions"]))
+    change["revisions"] = {first: ps1, final: {**ps2, "kind": kind}}
+    change["current_revision"] = final
+    result = _import(repo, _rest([change], tmp_path / "changes.json"))
+    if not changed:
+        assert result.code == 0, result.err
+        assert _approvers(evidence) == {"smars~3003": ["kim@knight.example"]}
+        return
+    _refused(
+        result,
+        evidence,
+        f"changes.json: change smars~3003: patch set 2 is marked {kind}",
+        f"its commit {final} adds or removes other lines than {first}",
+    )
