@@ -96,6 +96,7 @@ def load_policy_set(
         module = _module(name, data)
         package = "" if shipped else _check_namespace(module)
         if path.name.endswith("_test.rego"):
+            _check_no_rule_declared(module)
             tests.append(module)
         else:
             # Only modules that can change a verdict are recorded among the inputs.
@@ -118,6 +119,19 @@ def load_policy_set(
         rules=tuple(sorted(rules, key=lambda r: r.id)),
         files=tuple(sorted(digests, key=lambda d: d.path)),
     )
+
+
+def _check_no_rule_declared(module: PolicyModule) -> None:
+    """A ``*_test.rego`` file is a test, loaded by ``policy test`` alone: a rule declared in
+    it (a METADATA block with custom.id) was never evaluated by a check, and the run passed
+    with the rule left out of its catalog."""
+    declared = parse_annotations(module.source, module.name)
+    if declared:
+        raise PolicyError(
+            f"{module.name}:{declared[0].line}: rule {declared[0].id} is declared in a test "
+            "file (*_test.rego), which only `policy test` loads, so it would never be evaluated",
+            hint="move the rule to a file whose name does not end in _test.rego",
+        )
 
 
 def _theirs_first(extra_dirs: list[Path], own: Collection[Path]) -> list[Path]:

@@ -610,3 +610,25 @@ def test_brackets_nested_past_the_limit_are_refused_before_the_engine_parses_the
     result = run_cli("policy", "list", "--policies", tmp_path / "pol")
     assert result.code == 2
     assert "t.rego:39: brackets nested more than 32 deep" in result.err
+
+
+def test_a_rule_declared_in_a_test_file_is_refused(tmp_path: Path) -> None:
+    """ACME-002, which finds every run, declared in ``fleet_test.rego`` beside ``u.rego``'s
+    ACME-001: only ``policy test`` loads a test file, so ACME-002 was never evaluated, was
+    in no catalog, and the check passed."""
+    repo, evidence = _repo_with_deployment(tmp_path)
+    rules, fleet = USER_RULE.split("# METADATA\n# title: Needs the fleet")
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "u.rego").write_text(rules)
+    (tmp_path / "pol" / "fleet_test.rego").write_text(
+        "package acme.fleetrules\n\nimport rego.v1\n\n# METADATA\n# title: Needs the fleet"
+        + fleet.replace("requires: [fleet]", "requires: [deploys]").replace("false", "true")
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(
+        "check", "--repo", repo, "--evidence", evidence, "--policies", tmp_path / "pol", "-o", out
+    )
+    assert result.code == 2, result.err
+    assert "fleet_test.rego:14: rule ACME-002 is declared in a test file" in result.err
+    assert "Traceback" not in result.err
+    assert not out.exists()
