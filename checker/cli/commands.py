@@ -512,6 +512,11 @@ def _verify_org(
     lines = [f"signature: valid, key {current.keyid}", *describe(current), f"chain: {link}"]
     if args.replay:
         lines += replay_systems(args, current)
+    elif args.policies:  # else passed over: the systems were judged again by no rule of them
+        raise UsageError(
+            "--policies goes with --replay: without it, verify judges no system again and reads "
+            "none of the policies given"
+        )
     elif args.system or args.org is not None:
         raise UsageError("--org and --system go with --replay")
     out.write(_in_log("".join(f"{visible(line)}\n" for line in lines)))

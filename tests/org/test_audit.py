@@ -223,6 +223,20 @@ def test_a_repository_and_evidence_given_to_an_organisations_replay_are_refused(
         assert "--repo and --evidence go with --replay of a repository's audit" in result.err
 
 
+def test_policies_given_to_an_organisations_verify_without_replay_are_refused(
+    org: Org, tmp_path: Path
+) -> None:
+    """``--policies`` says what a replay judges with, and without ``--replay`` nothing is
+    judged: verify printed every system's verdict and exited 0, as though they had been."""
+    _, pub = org.key("central")
+    (tmp_path / "rules").mkdir()
+    result = run_cli(
+        "verify", org.root / "mar.json", "--key", pub, "--policies", tmp_path / "rules"
+    )
+    assert result.code == 2 and result.out == ""
+    assert "--policies goes with --replay" in result.err
+
+
 def test_a_system_that_cannot_be_judged_is_listed_and_fails_the_organisation(
     tmp_path: Path,
 ) -> None:
