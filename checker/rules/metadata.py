@@ -260,7 +260,9 @@ def _check_declared(document: dict[str, object], block: _Block, file: str) -> No
         )
 
 
-_ID_IN_COMMENT = re.compile(r"^\s*#.*\bid:\s*[\"']?([A-Z][A-Z0-9]*-\d{3})\b")
+_ID_LINE = r"\bid:\s*[\"']?([A-Z][A-Z0-9]*-\d{3})\b"
+_ID_IN_COMMENT = re.compile(r"^\s*#.*" + _ID_LINE)
+_ID_IN_BLOCK = re.compile(_ID_LINE)
 
 
 def _check_unread_ids(source: str, file: str, read: list[_Block]) -> None:
@@ -278,6 +280,19 @@ def _check_unread_ids(source: str, file: str, read: list[_Block]) -> None:
                 "with '# METADATA' alone on its line, and keep its lines together up to the "
                 "rule (a blank line ends the block)"
             )
+
+
+def _check_nothing_declared(block: _Block, file: str) -> None:
+    """A block read as documentation alone holds no rule id: ``custom:`` written as a list
+    (``- id: ACME-001``), or given again below as ``custom: {}``, declared nothing, and the
+    rule below was never evaluated while the run passed."""
+    found = _ID_IN_BLOCK.search(block.text)
+    if found:
+        raise PolicyError(
+            f"{file}:{block.start}: METADATA holds rule id {found.group(1)} but declares no "
+            "rule: custom: must be one mapping holding id (custom: then id: indented below "
+            "it, no '- '), else the rule is never evaluated"
+        )
 
 
 def _check_markers(source: str, file: str) -> None:
@@ -346,6 +361,7 @@ def parse_annotations(source: str, file: str) -> list[RuleMeta]:
     for block in blocks:
         annotation = _annotation(block, file)
         if annotation is None:
+            _check_nothing_declared(block, file)
             continue
         if (
             annotation.scope != "rule"

@@ -288,6 +288,25 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
             ),
             "u.rego:9: rule id ACME-001 is in a comment that no '# METADATA' block reads",
         ),
+        # A block read as documentation alone, though it holds a rule id.
+        (
+            USER_RULE.replace(
+                "#   id: ACME-001\n#   severity: medium",
+                "#   - id: ACME-001\n#     severity: medium",
+            )
+            .replace(
+                "#   controls: [ACME change policy 4.2]", "#     controls: [ACME change policy 4.2]"
+            )
+            .replace(
+                '#   requires: [deploys]\n#   message: "Deployment',
+                '#     requires: [deploys]\n#     message: "Deployment',
+            ),
+            "u.rego:5: METADATA holds rule id ACME-001 but declares no rule",
+        ),
+        (
+            USER_RULE.replace('change ticket."\n', 'change ticket."\n# custom: {}\n', 1),
+            "u.rego:5: METADATA holds rule id ACME-001 but declares no rule",
+        ),
     ],
     ids=[
         "syntax",
@@ -311,6 +330,8 @@ def _caused(cause: str, statement: str = "Deployments lack tickets") -> str:
         "blank-line-in-block",
         "marker-doubled",
         "marker-with-comment",
+        "custom-as-a-list",
+        "custom-given-again",
     ],
 )
 def test_broken_user_policy_exits_2(tmp_path: Path, source: str, needle: str) -> None:
