@@ -87,6 +87,12 @@ def _head_name(rule: dict[str, Any]) -> tuple[str, int]:
     return str(ref["Var"]["value"]), int(ref["Var"]["span"]["line"])
 
 
+def _head_kinds(rule: dict[str, Any]) -> set[str]:
+    """The kinds of a rule's head in the parser's tree (``Func`` for a function)."""
+    kind, spec = next(iter(rule.items()))
+    return set() if kind == "Default" else set(spec["head"])
+
+
 def _test_heads(module: PolicyModule) -> tuple[str, list[tuple[str, int]]]:
     """The module's package (``data.a.b``) and each definition of a ``test_`` rule in it,
     with its line, as the engine's parser reads them: an indented rule and a ``default`` are
@@ -101,7 +107,8 @@ def _test_heads(module: PolicyModule) -> tuple[str, list[tuple[str, int]]]:
             raise
         raise policy_error(str(exc), context=f"loading {module.name}") from None
     try:
-        heads = [_head_name(rule) for rule in rules]
+        # A function (``test_helper(x)``) is no test: ``opa test`` runs rules alone.
+        heads = [_head_name(rule) for rule in rules if "Func" not in _head_kinds(rule)]
     except (KeyError, IndexError, TypeError, ValueError, StopIteration):
         raise PolicyError(
             f"{module.name}: its rules could not be listed to find its tests"

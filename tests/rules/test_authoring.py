@@ -198,6 +198,18 @@ def test_policy_test_finds_every_test_the_parser_reads(tmp_path: Path) -> None:
     assert result.out.endswith("1 passed, 4 failed\n")
 
 
+def test_a_test_helper_function_is_no_test(tmp_path: Path) -> None:
+    """A function named ``test_`` (a helper with an argument) is no test, as ``opa test``
+    runs rules alone: read as one, it failed as undefined and so did ``policy test``."""
+    (tmp_path / "h_test.rego").write_text(
+        "package h_test\n\nimport rego.v1\n\ntest_helper(x) := x + 1\n\n"
+        "test_ok if test_helper(1) == 2\n"
+    )
+    result = run_cli("policy", "test", tmp_path)
+    assert result.code == 0, result.out + result.err
+    assert result.out.endswith("1 passed, 0 failed\n")
+
+
 def test_every_shipped_rule_is_exercised_by_a_rego_test() -> None:
     result = run_cli("policy", "test")
     assert result.code == 0
