@@ -211,6 +211,29 @@ def _parent_spec(
     parent: str, name: str, namespace: str, listed: list[dict[str, Any]]
 ) -> Folder | str:
     """The folder the Kustomization ``namespace/name`` of ``listed`` renders, or why not."""
+    found = _listed_parent(parent, name, namespace, listed)
+    if isinstance(found, str):
+        return found
+    folder, components = dig(found, "spec", "path"), dig(found, "spec", "components")
+    if not isinstance(folder, str | None) or not (
+        components is None
+        or (isinstance(components, list) and all(isinstance(c, str) for c in components))
+    ):
+        return f"{parent}: its spec.path or spec.components cannot be read"
+    applied = dig(found, "status", "lastAppliedRevision")
+    commit = _APPLIED.search(applied) if isinstance(applied, str) else None
+    if commit is None:
+        return (
+            f"{parent} names no commit it applied (status.lastAppliedRevision "
+            f"{applied!r}): the files it applies are not known to be this repository's"
+        )
+    return Folder(folder or "./", parent, "flux", True, tuple(components or ()), commit.group(1))
+
+
+def _listed_parent(
+    parent: str, name: str, namespace: str, listed: list[dict[str, Any]]
+) -> dict[str, Any] | str:
+    """The one Kustomization ``namespace/name`` of ``listed``, or why there is not one."""
     found = [
         other
         for other in listed
@@ -224,20 +247,12 @@ def _parent_spec(
             "folder it applies is not known (list both kinds in one file: kubectl get "
             "kustomizations,helmreleases -A -o json)"
         )
-    folder, components = dig(found[0], "spec", "path"), dig(found[0], "spec", "components")
-    if not isinstance(folder, str | None) or not (
-        components is None
-        or (isinstance(components, list) and all(isinstance(c, str) for c in components))
-    ):
-        return f"{parent}: its spec.path or spec.components cannot be read"
-    applied = dig(found[0], "status", "lastAppliedRevision")
-    commit = _APPLIED.search(applied) if isinstance(applied, str) else None
-    if commit is None:
+    if len(found) > 1:
         return (
-            f"{parent} names no commit it applied (status.lastAppliedRevision "
-            f"{applied!r}): the files it applies are not known to be this repository's"
+            f"{parent}, which its labels say applied it, is listed {len(found)} times: which "
+            "of them applied it, and so which folder, is not known"
         )
-    return Folder(folder or "./", parent, "flux", True, tuple(components or ()), commit.group(1))
+    return found[0]
 
 
 RENDERING: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -919,3 +919,22 @@ def test_a_parent_that_applies_another_repository_stands_for_nothing(
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == "failed"
     assert said in target["reason"]
+
+
+def test_a_parent_listed_twice_stands_for_neither(case: Case) -> None:
+    """The listing holds the Kustomization ``flux-system/apps`` twice (two listings joined),
+    one applying ``./docs``, where a copy sets the values set by hand, the other ``./deploy``.
+    Before, the first listed was taken for the parent and the rollout restored to succeeded,
+    though nothing says which of the two applied the object."""
+    commit = _commit(case, {"docs/release.yaml": RELEASE, "deploy/other.yaml": "kind: List\n"})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    parents = [parent("apps", "./docs", commit), parent("apps", "./deploy", commit)]
+    path = write_list(case.work / "helm.json", [release, *parents])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    said = "Kustomization flux-system/apps, which its labels say applied it, is listed 2 times"
+    assert said in target["reason"]
