@@ -9,7 +9,8 @@ default) or the label ``app.kubernetes.io/instance`` (the parent's name; the def
 The parent must be among the applications listed, with one source of the repository judged
 that names a ``path``: that folder of the commit, as Argo CD renders it (``manifest_scope``).
 Anything else (no tracking, a parent not listed, one of another repository, a plugin's, a
-chart's of a Helm repository) is told, and no manifest counts.
+chart's of a Helm repository, one that chooses files by ``directory.include`` or ``exclude``
+globs) is told, and no manifest counts.
 """
 
 from __future__ import annotations
@@ -74,8 +75,21 @@ def _source(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:
             "another repository, a chart, a plugin, or several): its manifest there is not "
             "known to be the one applied"
         )
-    recurse = dig(ours[0], "directory", "recurse") is True
-    return Folder(ours[0]["path"], parent, "argocd", recurse)
+    return _directory(ours[0], parent)
+
+
+def _directory(source: dict[str, Any], parent: str) -> Folder | str:
+    """The folder a directory ``source`` renders, its subfolders with ``recurse``; where an
+    ``include`` or ``exclude`` glob chooses its files, why it is not followed."""
+    chosen = [key for key in ("include", "exclude") if dig(source, "directory", key)]
+    if chosen:
+        return (
+            f"{parent} applies only the files of {source['path']!r} that its "
+            f"{' and '.join('directory.' + key for key in chosen)} glob chooses, which is not "
+            "read: its manifest there is not known to be one applied"
+        )
+    recurse = dig(source, "directory", "recurse") is True
+    return Folder(source["path"], parent, "argocd", recurse)
 
 
 def _parent(item: dict[str, Any]) -> tuple[str | None, str] | None:

@@ -419,6 +419,13 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
         ({"apps/checkout-eu-west-1.yaml": MANIFEST}, None,
          "application apps, which its tracking says applied it, is not application of the "
          "listing read"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST},
+         parent(directory={"exclude": "checkout-*.yaml"}),
+         "application apps applies only the files of 'apps' that its directory.exclude glob "
+         "chooses, which is not read"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST, "apps/other.yaml": "kind: ConfigMap\n"},
+         parent(directory={"include": "other.yaml", "recurse": True}),
+         "its directory.include glob chooses"),
     ],
 )  # fmt: skip
 def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
@@ -428,7 +435,9 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     Application that sets them is written in docs/, or in a subfolder of ``apps/`` that Argo
     CD does not read (a directory source reads its subfolders only with ``recurse``), or the
     app of apps deploys another repository, or is not listed. Only the manifest the app of
-    apps applies counts: before, any copy in the commit restored the sync to succeeded."""
+    apps applies counts: before, any copy in the commit restored the sync to succeeded.
+    Argo CD leaves out a file its ``directory.exclude`` glob matches, or its ``include`` glob
+    does not: before, such a file counted as applied."""
     commit = _commit(case, files)
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     listed = [app] if apps is None else [app, apps]
