@@ -12,7 +12,14 @@ taken whole in its files' place (kustomize-controller's ``generator.go``); Argo 
 ``.yaml``, ``.yml`` and ``.json`` files of the folder itself, those of its subfolders too with
 ``directory.recurse``; a Helm chart (``Chart.yaml``) renders its ``templates/`` and the
 subcharts of its ``charts/``, and one with a dependency fetched from a chart repository is not
-followed. What cannot be
+followed. Helm renders no template whose name begins with ``_`` (a partial), none a
+``.helmignore`` leaves out, nothing of a library chart (``type: library``), and a subchart a
+dependency's ``condition`` or ``tags`` names only as values say: none of these counts (a
+``.helmignore`` is read more widely than Helm reads it, its ``!`` exceptions not at all, so
+that it can only leave out more). A template whose text holds ``{{`` is rendered as values
+say, which may leave it out (``{{- if .Values.never }}`` in a YAML comment): its files are
+told (``Scope.templates``) and no document of it counts as written (``ManifestReader.find``).
+What cannot be
 followed (a kustomization that cannot be read, a resource fetched from outside the repository
 or that the commit does not hold, a folder that is not there) is told, and nothing counts.
 """
@@ -22,12 +29,25 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES
 
 LISTED = ("resources", "bases", "components", "crds")
 """The fields of a kustomization whose entries are files or folders it renders."""
+HELMIGNORE = ".helmignore"
+"""The file of a chart naming, as ``.gitignore`` does, files Helm leaves out of it."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The files a folder applies."""
+
+    files: frozenset[str]
+    templates: frozenset[str] = frozenset()
+    """Those of ``files`` that are templates of a Helm chart, rendered through Helm's engine:
+    one holding ``{{`` renders as values say, not as written."""
 
 
 @dataclass(frozen=True)
@@ -64,24 +84,35 @@ def clean(path: str) -> str:
 
 
 def applied(
-    files: dict[str, str], folder: Folder, read: Callable[[str], list[Any]]
-) -> frozenset[str]:
+    files: dict[str, str],
+    folder: Folder,
+    read: Callable[[str], list[Any]],
+    text: Callable[[str], bytes],
+) -> Scope:
     """The files of ``files`` (path to blob) that ``folder`` applies; ``read`` gives the
-    documents of a kustomization file (``Unfollowed`` where it cannot be read)."""
-    walk = _Walk(files, read, folder.tool)
+    documents of a kustomization or chart file (``Unfollowed`` where it cannot be read),
+    ``text`` the bytes of a ``.helmignore``."""
+    walk = _Walk(files, read, text, folder.tool)
     start = clean(folder.path)
     if not walk.is_folder(start):
         raise Unfollowed(f"the commit holds no folder {folder.path!r}")
     walk.folder(start, folder.recurse)
     for component in folder.components:
         walk.entry(start, f"spec.components of {folder.parent}", component)
-    return frozenset(walk.found)
+    return Scope(frozenset(walk.found), frozenset(walk.templates))
 
 
 class _Walk:
-    def __init__(self, files: dict[str, str], read: Callable[[str], list[Any]], tool: str):
-        self.files, self.read, self.tool = files, read, tool
+    def __init__(
+        self,
+        files: dict[str, str],
+        read: Callable[[str], list[Any]],
+        text: Callable[[str], bytes],
+        tool: str,
+    ):
+        self.files, self.read, self.text, self.tool = files, read, text, tool
         self.found: set[str] = set()
+        self.templates: set[str] = set()
         self.seen: set[str] = set()
 
     def is_folder(self, path: str) -> bool:
@@ -122,20 +153,76 @@ class _Walk:
             folder = posixpath.dirname(folder)
         return False
 
-    def _chart(self, prefix: str, under: list[str]) -> None:
-        """What a Helm chart renders: its ``templates/``, and those of the subcharts it holds
-        (``charts/``); a dependency fetched from a chart repository is ``Unfollowed``."""
-        documents = self.read(f"{prefix}Chart.yaml")
-        chart = documents[0] if len(documents) == 1 and isinstance(documents[0], dict) else None
-        dependencies = chart.get("dependencies") if chart is not None else None
-        if chart is None or not isinstance(dependencies, list | None):
-            raise Unfollowed(f"{prefix}Chart.yaml is not one chart")
-        for dependency in dependencies or []:
-            where = dependency.get("repository") if isinstance(dependency, dict) else None
+    def _chart(
+        self, prefix: str, under: list[str], ignore: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """What a Helm chart renders: its ``templates/`` but partials and what its
+        ``.helmignore`` (or its parent chart's, ``ignore``) leaves out, nothing of a library
+        chart, and the subcharts it holds in ``charts/`` that no ``condition`` or ``tags``
+        may turn off; a dependency fetched from a chart repository is ``Unfollowed``."""
+        chart, gated = self._chart_file(prefix)
+        ignore += _ignored_patterns(self.text, prefix, self.files)
+        if chart.get("type") == "library":
+            return
+        for name in under:
+            rest = name[len(prefix) :]
+            if (
+                rest.startswith("templates/")
+                and not posixpath.basename(rest).startswith("_")
+                and not _ignores(ignore, name)
+            ):
+                self.found.add(name)
+                self.templates.add(name)
+        self._subcharts(prefix, under, ignore, gated)
+
+    def _subcharts(
+        self, prefix: str, under: list[str], ignore: tuple[tuple[str, str], ...], gated: set[str]
+    ) -> None:
+        """The subcharts of the chart ``prefix``'s ``charts/`` (each a folder with a
+        ``Chart.yaml``), but those ``gated`` names (by folder or chart name) or ``ignore``
+        leaves out."""
+        subcharts = {rest.split("/")[1] for rest in (n[len(prefix) :] for n in under)
+                     if rest.startswith("charts/") and rest.count("/") >= 2}  # fmt: skip
+        for sub in sorted(subcharts):
+            where = f"{prefix}charts/{sub}/"
+            if f"{where}Chart.yaml" not in self.files or _ignores(ignore, where):
+                continue
+            own = self.read(f"{where}Chart.yaml")
+            named = own[0].get("name") if len(own) == 1 and isinstance(own[0], dict) else sub
+            if not {sub, str(named)} & gated:
+                self._chart(where, [n for n in under if n.startswith(where)], ignore)
+
+    def _chart_file(self, prefix: str) -> tuple[dict[str, Any], set[str]]:
+        """The chart's ``Chart.yaml``, and the names (and aliases) of the dependencies it (or
+        a v1 chart's ``requirements.yaml``) renders only as a ``condition`` or ``tags`` say;
+        ``Unfollowed`` where one is fetched from a chart repository."""
+        chart = self._one(f"{prefix}Chart.yaml", "is not one chart")
+        gated: set[str] = set()
+        for dependency in self._dependencies(prefix, chart):
+            dependency = dependency if isinstance(dependency, dict) else {}
+            where = dependency.get("repository")
             if where not in (None, "") and not str(where).startswith("file://"):
                 raise Unfollowed(f"{prefix}Chart.yaml renders a dependency fetched from {where!r}")
-        rendered = (f"{prefix}templates/", f"{prefix}charts/")
-        self.found.update(name for name in under if name.startswith(rendered))
+            if dependency.get("condition") or dependency.get("tags"):
+                gated |= {str(dependency.get(key)) for key in ("name", "alias")}
+        return chart, gated
+
+    def _dependencies(self, prefix: str, chart: dict[str, Any]) -> list[Any]:
+        """The dependencies ``Chart.yaml`` lists, and a v1 chart's ``requirements.yaml``."""
+        listed = [chart.get("dependencies")]
+        if f"{prefix}requirements.yaml" in self.files:
+            required = self._one(f"{prefix}requirements.yaml", "is not one list of dependencies")
+            listed.append(required.get("dependencies"))
+        if not all(isinstance(entries, list | None) for entries in listed):
+            raise Unfollowed(f"{prefix}Chart.yaml or requirements.yaml lists no dependencies")
+        return [entry for entries in listed for entry in entries or []]
+
+    def _one(self, path: str, otherwise: str) -> dict[str, Any]:
+        """The one object the file ``path`` holds, else ``Unfollowed`` saying it ``otherwise``."""
+        documents = self.read(path)
+        if len(documents) != 1 or not isinstance(documents[0], dict):
+            raise Unfollowed(f"{path} {otherwise}")
+        return documents[0]
 
     def _kustomization(self, path: str) -> str | None:
         for name in KUSTOMIZATION_FILES:
@@ -172,3 +259,33 @@ class _Walk:
                 f"{kustomization} renders {entry!r}, which the commit holds as no manifest "
                 "file nor folder with a kustomization (fetched from elsewhere?)"
             )
+
+
+def _ignored_patterns(
+    text: Callable[[str], bytes], prefix: str, files: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The patterns of the chart ``prefix``'s ``.helmignore``, if the commit holds one, each
+    with the chart it is relative to: every line but comments and ``!`` exceptions, which
+    are not read (they could only leave out less)."""
+    path = f"{prefix}{HELMIGNORE}"
+    if path not in files:
+        return ()
+    lines = [line.strip() for line in text(path).decode("utf-8", "replace").splitlines()]
+    return tuple(
+        (prefix, line.strip("/"))
+        for line in lines
+        if line.strip("/") and not line.startswith(("#", "!"))
+    )
+
+
+def _ignores(patterns: tuple[tuple[str, str], ...], path: str) -> bool:
+    """Whether a ``.helmignore`` pattern may leave out ``path``: it matches any run of the
+    leading or trailing parts of the path relative to its chart, ``*`` across ``/`` too, more
+    widely than Helm's ``.gitignore`` rules."""
+    for prefix, pattern in patterns:
+        parts = path[len(prefix) :].strip("/").split("/")
+        runs = {"/".join(parts[i:]) for i in range(len(parts))}
+        runs |= {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        if any(fnmatchcase(run, pattern) for run in runs):
+            return True
+    return False

@@ -30,7 +30,7 @@ from checker.evidence import manifest_scope
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, TreeIndex
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
-from checker.evidence.manifest_scope import Folder, Unfollowed
+from checker.evidence.manifest_scope import HELMIGNORE, Folder, Scope, Unfollowed
 
 SUFFIXES = (".yaml", ".yml", ".json")
 """The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s), and
@@ -44,6 +44,13 @@ SPELT = re.compile(rb"\\[xuU]|\\\r?\n|\x00")
 YAML or JSON string (``"Helm\\u0052elease"``), a line broken by a backslash in one (``"pod\\``
 then ``info"`` is ``podinfo``), UTF-16 (a zero byte beside each letter). A file holding one is
 read, as every file that holds the words is."""
+
+
+TEMPLATED = (
+    "a Helm template holding {{ ... }}: Helm renders it as values say (or not at all, "
+    "{{- if ... }} in a comment), not as written"
+)
+"""Why a document of a chart's template is no manifest of what was applied."""
 
 
 class Unreadable(Exception):
@@ -275,6 +282,20 @@ class Found:
     kustomize's ``namespace:`` or ``kubectl apply -n`` may make it the object's, or another's."""
 
 
+def _place(found: Found, path: str, doc: Document, namespace: str | None, template: bool) -> None:
+    """``doc``, of the object looked for in the file ``path``, among ``found``'s manifests,
+    those without a namespace, or those that cannot be read (a Helm ``template``'s too)."""
+    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    if template:
+        found.unreadable.append((path, TEMPLATED))
+    elif doc.problem is not None or not isinstance(meta, dict):
+        found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
+    elif "namespace" not in meta and namespace is not None:
+        found.unplaced.append((path, doc.data))
+    elif meta.get("namespace") == namespace:
+        found.manifests.append((path, doc.data))
+
+
 class ManifestReader:
     """The manifests of commits' trees; trees and files read once each."""
 
@@ -297,34 +318,31 @@ class ManifestReader:
         self,
         commit: str,
         target: Target,
-        within: frozenset[str] | None = None,
+        within: Scope | None = None,
     ) -> Found:
         """The documents of ``target`` (its group's kind, name and namespace) that
         ``commit``'s tree holds in ``SUFFIXES`` files; only in the files ``within`` names,
-        where given (those a tool applies: ``applied``)."""
+        where given (those a tool applies: ``applied``). One in a Helm template holding
+        ``{{`` is unreadable: Helm renders it as values say, or not at all."""
         group, kind, name, namespace = target.group, target.kind, target.name, target.namespace
         found = Found()
         words = (kind.encode(), name.encode())
-        for path, data in self._mentioning(commit, words, within):
+        files = None if within is None else within.files
+        templated = set() if within is None else within.templates
+        for path, data in self._mentioning(commit, words, files):
             try:
                 docs = self._documents(data)
             except Unreadable as exc:
                 spelt = "" if all(w in data for w in words) else "escapes or UTF-16 may spell it: "
                 found.unreadable.append((path, f"{spelt}{exc}"))
                 continue
+            template = path in templated and b"{{" in data
             for doc in docs:
-                if not doc.names(group, kind, name):
-                    continue
-                meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
-                if doc.problem is not None or not isinstance(meta, dict):
-                    found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
-                elif "namespace" not in meta and namespace is not None:
-                    found.unplaced.append((path, doc.data))
-                elif meta.get("namespace") == namespace:
-                    found.manifests.append((path, doc.data))
+                if doc.names(group, kind, name):
+                    _place(found, path, doc, namespace, template)
         return found
 
-    def applied(self, commit: str, folder: Folder) -> frozenset[str]:
+    def applied(self, commit: str, folder: Folder) -> Scope:
         """The files of ``commit``'s tree that ``folder`` applies (``manifest_scope``);
         ``Unfollowed`` where that cannot be known."""
         revision = folder.revision
@@ -335,14 +353,17 @@ class ManifestReader:
             )
         files = dict(self._tree_files(commit))
 
-        def read(path: str) -> list[Any]:
+        def text(path: str) -> bytes:
             (_, _, data), *_ = self._reader.read([files[path]])
+            return data
+
+        def read(path: str) -> list[Any]:
             try:
-                return [doc.data for doc in self._documents(data)]
+                return [doc.data for doc in self._documents(text(path))]
             except Unreadable as exc:
                 raise Unfollowed(f"{path} cannot be read ({exc})") from None
 
-        return manifest_scope.applied(files, folder, read)
+        return manifest_scope.applied(files, folder, read, text)
 
     def patching(self, commit: str, target: Target) -> list[str]:
         """The files of ``commit``'s tree with a kustomization, a patch transformer or a Flux
@@ -391,7 +412,11 @@ class ManifestReader:
         """Each ``SUFFIXES`` file of ``commit`` (of those ``within`` names, where given) whose
         bytes may hold every one of ``words``: they do, or the file may spell them otherwise
         (``SPELT``); of the others nothing is kept (a tree's ``package-lock.json``)."""
-        files = [f for f in self._tree_files(commit) if within is None or f[0] in within]
+        files = [
+            f
+            for f in self._tree_files(commit)
+            if (f[0] in within if within is not None else not f[0].endswith(HELMIGNORE))
+        ]
         wanted = sorted({blob for _, blob in files if (blob, words) not in self._blobs})
         for blob, _, data in self._reader.read(wanted):
             read = all(w in data for w in words) or SPELT.search(data) is not None
@@ -409,7 +434,10 @@ class ManifestReader:
                 for entry, sha, is_tree in self._index.entries(tree):
                     if is_tree:
                         stack.append((f"{prefix}{entry}/", sha))
-                    elif entry.lower().endswith(SUFFIXES) or entry in KUSTOMIZATION_FILES:
+                    elif entry.lower().endswith(SUFFIXES) or entry in (
+                        *KUSTOMIZATION_FILES,
+                        HELMIGNORE,
+                    ):
                         files.append((f"{prefix}{entry}", sha))
             self._files[commit] = sorted(files)
         return self._files[commit]

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from checker.evidence.git import GitHistory
 from checker.evidence.manifest_patches import Target
-from checker.evidence.manifest_scope import Unfollowed, clean
+from checker.evidence.manifest_scope import Scope, Unfollowed, clean
 from checker.evidence.manifests import ManifestReader
 from checker.importers.gitops import FLUX_OVERRIDDEN, OVERRIDDEN, SetInObject, Sync
 from checker.vocabulary import short
@@ -115,9 +115,7 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     return _unseen(setting, commit, reader, shown, path)
 
 
-def _applied(
-    setting: SetInObject, commit: str, reader: ManifestReader, shown: str
-) -> frozenset[str] | str:
+def _applied(setting: SetInObject, commit: str, reader: ManifestReader, shown: str) -> Scope | str:
     """The files of ``commit`` the object's parent applies it from (``manifest_scope``), where
     alone its manifest counts; else why that cannot be known."""
     folder = setting.folder

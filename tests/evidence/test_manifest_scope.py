@@ -32,7 +32,10 @@ def _applied(folder: Folder, files: dict[str, str] | None = None) -> set[str]:
     def read(path: str) -> list[Any]:
         return list(yaml.safe_load_all(held[path]))
 
-    return set(applied(dict.fromkeys(held, "blob"), folder, read))
+    def text(path: str) -> bytes:
+        return held[path].encode()
+
+    return set(applied(dict.fromkeys(held, "blob"), folder, read, text).files)
 
 
 def test_a_kustomization_applies_what_it_lists() -> None:
@@ -90,3 +93,35 @@ def test_kustomizations_that_name_each_other_end() -> None:
         "b/kustomization.yaml": "resources:\n  - ../a\n",
     }
     assert _applied(Folder("a", "apps", "flux"), files) == {"a/x.yaml"}
+
+
+CHART = "apiVersion: v2\nname: applications\nversion: 0.1.0\n"
+
+
+def test_a_chart_applies_what_helm_renders() -> None:
+    """Templates, but not a partial, what ``.helmignore`` leaves out (an exception with ``!``
+    left unread), a subchart's files outside its ``templates/``, a subchart a ``condition``
+    turns off (by its alias too), nor a library chart's; a subchart's templates are."""
+    files = {
+        "apps/Chart.yaml": CHART + "dependencies:\n  - name: off\n    condition: off.enabled\n"
+        "  - name: lib2\n    alias: aliased\n    tags: [extra]\n",
+        "apps/.helmignore": "# comment\n*.orig.yaml\n/templates/tests/\n!keep.orig.yaml\n",
+        "apps/templates/app.yaml": "kind: List\n",
+        "apps/templates/_partial.yaml": "kind: List\n",
+        "apps/templates/keep.orig.yaml": "kind: List\n",
+        "apps/templates/tests/test.yaml": "kind: List\n",
+        "apps/values.yaml": "{}\n",
+        "apps/charts/on/Chart.yaml": "name: on\n",
+        "apps/charts/on/templates/on.yaml": "kind: List\n",
+        "apps/charts/on/examples/example.yaml": "kind: List\n",
+        "apps/charts/off/Chart.yaml": "name: off\n",
+        "apps/charts/off/templates/off.yaml": "kind: List\n",
+        "apps/charts/lib/Chart.yaml": "name: lib\ntype: library\n",
+        "apps/charts/lib/templates/lib.yaml": "kind: List\n",
+        "apps/charts/aliased/Chart.yaml": "name: lib2\n",
+        "apps/charts/aliased/templates/lib2.yaml": "kind: List\n",
+    }
+    assert _applied(Folder("apps", "apps", "argocd"), files) == {
+        "apps/templates/app.yaml",
+        "apps/charts/on/templates/on.yaml",
+    }

@@ -504,6 +504,10 @@ def test_what_else_the_sync_rendered_is_compared_with_the_manifest(
 
 CHART = "apiVersion: v2\nname: applications\nversion: 0.1.0\n"
 """The app of apps as a Helm chart, as argoproj/argocd-example-apps' ``apps/Chart.yaml``."""
+SUBCHART = "apiVersion: v2\nname: fleet\nversion: 1.0.0\n"
+GATED = "# {{- if .Values.checkout.enabled }}\n" + MANIFEST + "# {{- end }}\n"
+"""The manifest with the Go template actions in YAML comments: YAML reads the Application as
+written, but Helm renders nothing of it unless ``checkout.enabled`` is set."""
 
 
 @pytest.mark.parametrize(
@@ -517,6 +521,10 @@ CHART = "apiVersion: v2\nname: applications\nversion: 0.1.0\n"
           "apps/Chart.yaml": CHART + "dependencies:\n  - name: fleet\n    version: 1.0.0\n"
                              "    repository: https://charts.example.com\n"},
          "apps/Chart.yaml renders a dependency fetched from 'https://charts.example.com'"),
+        ({"apps/templates/checkout.yaml": MANIFEST, "apps/charts/fleet/Chart.yaml": SUBCHART,
+          "apps/charts/fleet/templates/other.yaml": "kind: List\n"}, None),
+        ({"apps/charts/fleet/Chart.yaml": SUBCHART,
+          "apps/charts/fleet/templates/checkout.yaml": MANIFEST}, None),
     ],
 )  # fmt: skip
 def test_an_app_of_apps_chart_applies_its_templates(
@@ -529,3 +537,45 @@ def test_an_app_of_apps_chart_applies_its_templates(
     target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
     assert target["status"] == ("failed" if said else "succeeded")
     assert said is None or said in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"apps/templates/_checkout.yaml": MANIFEST, "apps/templates/other.yaml": "kind: List\n"},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application "
+         "apps applies"),
+        ({"apps/templates/checkout.yaml": GATED},
+         "apps/templates/checkout.yaml in commit {c} names Application argo-cd/"
+         "checkout-eu-west-1 but cannot be read (a Helm template holding {{{{ ... }}}}: Helm "
+         "renders it as values say"),
+        ({"apps/templates/checkout.yaml": MANIFEST, "apps/templates/other.yaml": "kind: List\n",
+          "apps/.helmignore": "# Patterns to ignore when building packages.\n*.orig\n"
+                              "templates/check*\n"},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application"),
+        ({"apps/templates/other.yaml": "kind: List\n", "apps/charts/fleet/Chart.yaml": SUBCHART,
+          "apps/charts/fleet/examples/checkout.yaml": MANIFEST},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application"),
+        ({"apps/Chart.yaml": CHART + "dependencies:\n  - name: fleet\n    version: 1.0.0\n"
+                             "    condition: fleet.enabled\n",
+          "apps/templates/other.yaml": "kind: List\n", "apps/charts/fleet/Chart.yaml": SUBCHART,
+          "apps/charts/fleet/templates/checkout.yaml": MANIFEST},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application"),
+        ({"apps/templates/other.yaml": "kind: List\n",
+          "apps/charts/fleet/Chart.yaml": SUBCHART + "type: library\n",
+          "apps/charts/fleet/templates/checkout.yaml": MANIFEST},
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application"),
+    ],
+)  # fmt: skip
+def test_what_a_chart_does_not_render_does_not_count(
+    case: Case, files: dict[str, str], said: str
+) -> None:
+    """A copy of the Application, setting the values set by hand, that Helm never renders: a
+    partial (``_checkout.yaml``), a template values turn off (its ``{{- if }}`` in YAML
+    comments), one the chart's ``.helmignore`` leaves out, a file of a subchart outside its
+    ``templates/``, the templates of a subchart a ``condition`` turns off or of a library
+    chart. Before, each restored the sync to succeeded."""
+    commit = _commit(case, {"apps/Chart.yaml": CHART, **files})
+    target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
+    assert target["status"] == "failed"
+    assert said.format(c=commit[:12]) in target["reason"]
