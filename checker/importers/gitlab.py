@@ -276,6 +276,13 @@ def retargeted(data: MergeRequestData, merged_ns: int) -> int | None:
             data.notes_source,
             f"item #{index} is not a note object (body, system, created_at); expected {NOTES}",
         )
+        expect(
+            isinstance(note.get("system"), bool),
+            data.notes_source,
+            f"item #{index}: system is {note.get('system')!r}, not true or false as GitLab gives "
+            f"every note (a push to the merge request is told by its system notes); expected "
+            f"{NOTES}",
+        )
         _check_note_owner(data, index, note)
         if note.get("system") is True and _target_changed(note["body"]):
             changes.append(moment(note.get("created_at"), data.notes_source, f"note {index}"))
@@ -296,7 +303,9 @@ changed from ...``, and its notes are kept as written), or deleted and pushed ag
 
 PUSH_NOTE = re.compile(r"added \d+ commits?\b")
 """How GitLab's system note of a push to the source branch begins (``added 1 commit``, the
-commits listed below it; ``SystemNotes::CommitService#add_commits``), compared in lower case."""
+commits listed below it; ``SystemNotes::CommitService#add_commits``), compared in lower case
+and looked for anywhere in the note (after a space or a tag, ``<p>added 1 commit``): a system
+note that holds it is read as a push, which can only leave an approval out."""
 
 
 def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
@@ -311,7 +320,7 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
         for index, note in enumerate(data.notes, start=1)
         if isinstance(note, dict)
         and note.get("system") is True
-        and PUSH_NOTE.match(str(note.get("body")).lower())
+        and PUSH_NOTE.search(str(note.get("body")).lower())
     ]
     return max((ns for ns in pushes if ns <= merged_ns), default=None)
 

@@ -75,3 +75,40 @@ def test_an_approval_after_the_last_push_before_the_merge_counts(
     assert "1 approvals counted" in result.err
     check = _check(repo)
     assert check.code == 0, check.out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        " added 1 commit\n\n<ul><li>d7c95a09 - head</li></ul>",
+        "<p>added 1 commit</p>\n\n<ul><li>d7c95a09 - head</li></ul>",
+    ],
+)
+def test_a_push_note_not_at_the_start_of_its_text_is_a_push(tmp_path: Path, body: str) -> None:
+    """The push note, its text after a space or a tag: before, only a note beginning with
+    "added N commits" was read as a push, and the approval older than it counted (exit 0)."""
+    repo, export, unreviewed = _gitlab(tmp_path, APPROVED, None)
+    _pushed(export, PUSHED, body)
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_PUSH, unreviewed)
+
+
+@pytest.mark.parametrize("system", ["true", 1, None])
+def test_a_note_that_does_not_say_whether_it_is_a_systems_is_refused(
+    tmp_path: Path, system: object
+) -> None:
+    """The push note with ``system`` as a text, a number or left out: before, it was read as
+    a comment, not as a push, the approval older than it counted, and check passed (exit 0)."""
+    repo, export, _ = _gitlab(tmp_path, APPROVED, None)
+    _pushed(export, PUSHED)
+    notes = saved_items(export / "5" / "notes.json")
+    for note in notes:
+        if str(note["body"]).startswith("added 1 commit"):
+            note.pop("system")
+            if system is not None:
+                note["system"] = system
+    (export / "5" / "notes.json").write_text(saved_pages(notes))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2
+    assert "5/notes.json: item #" in result.err
+    assert f"system is {system!r}, not true or false as GitLab gives every note" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
