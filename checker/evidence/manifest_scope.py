@@ -21,7 +21,9 @@ say, which may leave it out (``{{- if .Values.never }}`` in a YAML comment): its
 told (``Scope.templates``) and no document of it counts as written (``ManifestReader.find``).
 What cannot be
 followed (a kustomization that cannot be read, a resource fetched from outside the repository
-or that the commit does not hold, a folder that is not there) is told, and nothing counts.
+or that the commit does not hold, one named by an absolute path, a file above an Argo CD
+kustomization's folder, which its kustomize refuses by default, a folder that is not there) is
+told, and nothing counts.
 """
 
 from __future__ import annotations
@@ -244,12 +246,25 @@ class _Walk:
                 self.entry(path, kustomization, entry)
 
     def entry(self, path: str, kustomization: str, entry: str) -> None:
+        """What the kustomization (or ``spec.components``) of the folder ``path`` renders of
+        ``entry``: a file, or a folder with a kustomization of its own."""
         if any(mark in entry for mark in ("://", "@", "?", "//")):
             raise Unfollowed(f"{kustomization} renders {entry!r}, fetched from outside it")
+        if entry.strip().startswith("/"):
+            raise Unfollowed(
+                f"{kustomization} renders {entry!r}, a path from the root of the machine that "
+                "builds it, not of the repository: kustomize refuses it or reads another file"
+            )
         try:
             target = clean(posixpath.join(path, entry))
         except Unfollowed:
             raise Unfollowed(f"{kustomization} renders {entry!r}, outside the repository") from None
+        if target in self.files and self.tool == "argocd" and not _below(target, path):
+            raise Unfollowed(
+                f"{kustomization} renders the file {entry!r}, outside its own folder: the "
+                "kustomize Argo CD runs refuses it unless built with --load-restrictor "
+                "LoadRestrictionsNone, which is not read"
+            )
         if target in self.files:
             self.found.add(target)
         elif self._kustomization(target) is not None:
@@ -259,6 +274,11 @@ class _Walk:
                 f"{kustomization} renders {entry!r}, which the commit holds as no manifest "
                 "file nor folder with a kustomization (fetched from elsewhere?)"
             )
+
+
+def _below(path: str, folder: str) -> bool:
+    """Whether the file ``path`` is in ``folder`` or one of its subfolders."""
+    return not folder or path.startswith(f"{folder}/")
 
 
 def _ignored_patterns(

@@ -79,6 +79,8 @@ def test_argo_cd_reads_subfolders_only_with_recurse(recurse: bool, found: set[st
         ({"a/kustomization.yaml": "resources:\n  - missing.yaml\n"}, "holds as no manifest"),
         ({"a/kustomization.yaml": "resources: release.yaml\n"}, "is not a list of paths"),
         ({"b/x.yaml": "kind: List\n"}, "the commit holds no folder 'a'"),
+        ({"a/kustomization.yaml": "resources:\n  - /docs/release.yaml\n",
+          "docs/release.yaml": "kind: HelmRelease\n"}, "a path from the root of the machine"),
     ],
 )  # fmt: skip
 def test_what_cannot_be_followed_is_told(files: dict[str, str], said: str) -> None:
@@ -125,3 +127,16 @@ def test_a_chart_applies_what_helm_renders() -> None:
         "apps/templates/app.yaml",
         "apps/charts/on/templates/on.yaml",
     }
+
+
+def test_argo_cd_kustomize_reads_no_file_outside_the_kustomizations_folder() -> None:
+    """kustomize's default load restrictor refuses a file resource above the kustomization's
+    folder (a folder there is a kustomization of its own, and is read); Flux builds without
+    it, so there such a file is rendered."""
+    files = {
+        "apps/kustomization.yaml": "resources:\n  - ../docs/checkout.yaml\n",
+        "docs/checkout.yaml": "kind: Application\n",
+    }
+    with pytest.raises(Unfollowed, match="outside its own folder: the kustomize Argo CD runs"):
+        _applied(Folder("apps", "apps", "argocd"), files)
+    assert _applied(Folder("apps", "apps", "flux"), files) == {"docs/checkout.yaml"}

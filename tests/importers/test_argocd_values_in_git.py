@@ -426,6 +426,10 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
         ({"apps/checkout-eu-west-1.yaml": MANIFEST, "apps/other.yaml": "kind: ConfigMap\n"},
          parent(directory={"include": "other.yaml", "recurse": True}),
          "its directory.include glob chooses"),
+        ({"apps/kustomization.yaml": "resources:\n- ../docs/checkout.yaml\n",
+          "docs/checkout.yaml": MANIFEST}, parent(),
+         "apps/kustomization.yaml renders the file '../docs/checkout.yaml', outside its own "
+         "folder: the kustomize Argo CD runs refuses it"),
     ],
 )  # fmt: skip
 def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
@@ -437,7 +441,8 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     app of apps deploys another repository, or is not listed. Only the manifest the app of
     apps applies counts: before, any copy in the commit restored the sync to succeeded.
     Argo CD leaves out a file its ``directory.exclude`` glob matches, or its ``include`` glob
-    does not: before, such a file counted as applied."""
+    does not, and the kustomize it runs refuses a file above the kustomization's folder:
+    before, such a file counted as applied."""
     commit = _commit(case, files)
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     listed = [app] if apps is None else [app, apps]

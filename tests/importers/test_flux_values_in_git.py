@@ -692,15 +692,20 @@ REMOTE = "resources:\n  - https://github.com/example/fleet//apps/checkout?ref=ma
           "deploy/example.yaml": EXAMPLE},
          "holds no manifest of HelmRelease podinfo/checkout in what Kustomization "
          "flux-system/apps applies ('./deploy')"),
+        ({"deploy/kustomization.yaml": "resources:\n  - /docs/example-helmrelease.yaml\n"},
+         "deploy/kustomization.yaml renders '/docs/example-helmrelease.yaml', a path from the "
+         "root of the machine that builds it"),
     ],
 )  # fmt: skip
 def test_a_copy_the_parent_does_not_apply_does_not_count(
     case: Case, files: dict[str, str], said: str
 ) -> None:
     """The HelmRelease's values were set by hand; a copy that sets them is written in docs/,
-    or beside a kustomization that does not list it. The Kustomization ``apps`` applies
-    ``./deploy``: a file it does not render is no manifest of what it applied, though nothing
-    in the tree disagrees with it. Before, the rollout was restored to succeeded."""
+    or beside a kustomization that does not list it, or that names it by an absolute path
+    (kustomize reads that from the machine's root, not the repository's, or refuses it). The
+    Kustomization ``apps`` applies ``./deploy``: a file it does not render is no manifest of
+    what it applied, though nothing in the tree disagrees with it. Before, the rollout was
+    restored to succeeded."""
     commit = _commit(case, {"docs/example-helmrelease.yaml": EXAMPLE, **files})
     target = _release(case, commit, "./deploy", values=HOTFIX)
     assert target["status"] == "failed"
