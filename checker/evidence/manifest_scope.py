@@ -10,20 +10,21 @@ list, each a file or a folder with a kustomization of its own, followed as kusto
 kustomization of every ``.yaml`` and ``.yml`` file under it, a subfolder with a kustomization
 taken whole in its files' place (kustomize-controller's ``generator.go``); Argo CD applies the
 ``.yaml``, ``.yml`` and ``.json`` files of the folder itself, those of its subfolders too with
-``directory.recurse``; a Helm chart (``Chart.yaml``) renders its ``templates/`` and the
-subcharts of its ``charts/``, and one with a dependency fetched from a chart repository is not
-followed. Helm renders no template whose name begins with ``_`` (a partial), none a
-``.helmignore`` leaves out, nothing of a library chart (``type: library``), and a subchart a
-dependency's ``condition`` or ``tags`` names only as values say: none of these counts (a
-``.helmignore`` is read more widely than Helm reads it, its ``!`` exceptions not at all, so
-that it can only leave out more). A template whose text holds ``{{`` is rendered as values
-say, which may leave it out (``{{- if .Values.never }}`` in a YAML comment): its files are
-told (``Scope.templates``) and no document of it counts as written (``ManifestReader.find``).
-What cannot be
-followed (a kustomization that cannot be read, a resource fetched from outside the repository
-or that the commit does not hold, one named by an absolute path, a file above an Argo CD
-kustomization's folder, which its kustomize refuses by default, a folder that is not there) is
-told, and nothing counts.
+``directory.recurse``. The files of a kustomization's patches (``patchesStrategicMerge``,
+``patches`` given by ``path``) are applied with it as documents of what they patch;
+replacements taken from a file are not followed. A Helm chart (``Chart.yaml``) renders its
+``templates/`` and the subcharts of its ``charts/``, and one with a dependency fetched from a
+chart repository is not followed. Helm renders no template whose name begins with ``_`` (a
+partial), none a ``.helmignore`` leaves out, nothing of a library chart (``type: library``),
+and a subchart a dependency's ``condition`` or ``tags`` names only as values say: none of these
+counts (a ``.helmignore`` is read more widely than Helm reads it, its ``!`` exceptions not at
+all, so that it can only leave out more). A template whose text holds ``{{`` is rendered as
+values say, which may leave it out (``{{- if .Values.never }}`` in a YAML comment): its files
+are told (``Scope.templates``) and no document of it counts as written
+(``ManifestReader.find``). What cannot be followed (a kustomization that cannot be read, a
+resource fetched from outside the repository or that the commit does not hold, one named by an
+absolute path, a file above an Argo CD kustomization's folder, which its kustomize refuses by
+default, a folder that is not there) is told, and nothing counts.
 """
 
 from __future__ import annotations
@@ -244,6 +245,34 @@ class _Walk:
                 raise Unfollowed(f"{kustomization}: {key} is not a list of paths")
             for entry in entries:
                 self.entry(path, kustomization, entry)
+        self._patch_files(path, kustomization, documents[0])
+
+    def _patch_files(self, path: str, kustomization: str, document: dict[str, Any]) -> None:
+        """The files of the kustomization's patches (``patchesStrategicMerge`` entries that
+        name a file, ``patches`` given by ``path``), which a target need not choose: each a
+        document of what it patches, read as one (``ManifestReader.find``). Replacements taken
+        from a file are ``Unfollowed``: what they select and rewrite is not read."""
+        for item in _listed(document, "replacements", kustomization):
+            if isinstance(item, dict) and item.get("path") is not None:
+                raise Unfollowed(
+                    f"{kustomization} takes replacements from {item.get('path')!r}, which are "
+                    "not read: they may rewrite the object"
+                )
+        named = [
+            (item, False) for item in _listed(document, "patchesStrategicMerge", kustomization)
+        ] + [(item.get("path"), True) for item in _listed(document, "patches", kustomization)
+             if isinstance(item, dict) and item.get("path") is not None]  # fmt: skip
+        for entry, given in named:
+            if not isinstance(entry, str) or (not given and "\n" in entry.strip()):
+                continue  # an inline patch: manifest_patches reads it
+            try:
+                target = clean(posixpath.join(path, entry))
+            except Unfollowed:
+                raise Unfollowed(f"{kustomization} patches with {entry!r}, outside it") from None
+            if target in self.files:
+                self.found.add(target)
+            elif given:
+                raise Unfollowed(f"{kustomization} patches with {entry!r}, which it does not hold")
 
     def entry(self, path: str, kustomization: str, entry: str) -> None:
         """What the kustomization (or ``spec.components``) of the folder ``path`` renders of
@@ -274,6 +303,14 @@ class _Walk:
                 f"{kustomization} renders {entry!r}, which the commit holds as no manifest "
                 "file nor folder with a kustomization (fetched from elsewhere?)"
             )
+
+
+def _listed(document: dict[str, Any], key: str, kustomization: str) -> list[Any]:
+    """The kustomization's list ``key`` (empty where unset), or ``Unfollowed``."""
+    value = document.get(key) or []
+    if not isinstance(value, list):
+        raise Unfollowed(f"{kustomization}: {key} is not a list")
+    return value
 
 
 def _below(path: str, folder: str) -> bool:

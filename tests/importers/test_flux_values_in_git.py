@@ -943,3 +943,47 @@ def test_a_parent_listed_twice_stands_for_neither(case: Case) -> None:
     assert target["status"] == "failed"
     said = "Kustomization flux-system/apps, which its labels say applied it, is listed 2 times"
     assert said in target["reason"]
+
+
+OFF_FILE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: checkout
+  namespace: podinfo
+spec:
+  values:
+    debug: false
+"""
+"""A strategic merge patch in a file of its own that turns debug off: kustomize chooses what
+it patches by the kind, name and namespace it writes, without a target."""
+
+
+@pytest.mark.parametrize(
+    ("listed", "said"),
+    [
+        ("patchesStrategicMerge:\n  - off.yaml\n",
+         "2 manifests of HelmRelease podinfo/checkout in commit {c} set it differently "
+         "(deploy/base/release.yaml, deploy/production/off.yaml)"),
+        ("patches:\n  - path: off.yaml\n",
+         "2 manifests of HelmRelease podinfo/checkout in commit {c} set it differently"),
+        ("replacements:\n  - path: off.yaml\n",
+         "deploy/production/kustomization.yaml takes replacements from 'off.yaml', which are "
+         "not read: they may rewrite the object"),
+    ],
+)  # fmt: skip
+def test_a_patch_in_a_file_of_its_own_is_read_with_the_manifest(
+    case: Case, listed: str, said: str
+) -> None:
+    """Production's kustomization patches the base's HelmRelease from a file beside it,
+    which no ``resources`` lists: the base sets ``debug: true``, as the cluster lists, but
+    kustomize renders it off. Before, only the files ``resources`` lists were read as the
+    object's documents, the patch file was not, nor did its entry name the object, and the
+    rollout was restored to succeeded."""
+    overlay = "resources:\n  - ../base\n" + listed
+    files = {"deploy/base/release.yaml": DEBUG, **BASE, "deploy/production/off.yaml": OFF_FILE,
+             "deploy/production/kustomization.yaml": overlay}  # fmt: skip
+    commit = _commit(case, files)
+    target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
+    assert target["status"] == "failed"
+    assert said.format(c=commit[:12]) in target["reason"]
