@@ -21,7 +21,9 @@ counts (a ``.helmignore`` is read more widely than Helm reads it, its ``!`` exce
 all, so that it can only leave out more). A template whose text holds ``{{`` is rendered as
 values say, which may leave it out (``{{- if .Values.never }}`` in a YAML comment): its files
 are told (``Scope.templates``) and no document of it counts as written
-(``ManifestReader.find``). What cannot be followed (a kustomization that cannot be read, a
+(``ManifestReader.find``). Each file is told with how it is rendered (``Rendering``): the
+namespace a kustomization on the way or the parent sets, which overrides the one written, and
+whether one renames what it renders. What cannot be followed (a kustomization that cannot be read, a
 resource fetched from outside the repository or that the commit does not hold, one named by an
 absolute path, a file above an Argo CD kustomization's folder, which its kustomize refuses by
 default, a folder that is not there) is told, and nothing counts.
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -44,6 +46,27 @@ HELMIGNORE = ".helmignore"
 
 
 @dataclass(frozen=True)
+class Rendering:
+    """How the kustomizations (and the parent) on the way to a file render what it writes:
+    the namespace the outermost sets (kustomize's ``namespace:`` overrides the manifest's),
+    and which one renames it (``namePrefix``, ``nameSuffix``), if one does."""
+
+    namespace: str | None = None
+    renamed: str | None = None
+
+    def within(self, kustomization: dict[str, Any], path: str) -> Rendering:
+        """How the kustomization ``path`` renders what it lists, this rendering around it."""
+        namespace = kustomization.get("namespace")
+        if not isinstance(namespace, str | None):
+            raise Unfollowed(f"{path}: namespace is not a name")
+        renames = [key for key in ("namePrefix", "nameSuffix") if kustomization.get(key)]
+        return Rendering(
+            self.namespace or namespace or None,
+            self.renamed or (f"{path} sets {' and '.join(renames)}" if renames else None),
+        )
+
+
+@dataclass(frozen=True)
 class Scope:
     """The files a folder applies."""
 
@@ -51,6 +74,8 @@ class Scope:
     templates: frozenset[str] = frozenset()
     """Those of ``files`` that are templates of a Helm chart, rendered through Helm's engine:
     one holding ``{{`` renders as values say, not as written."""
+    rendered: dict[str, frozenset[Rendering]] = field(default_factory=dict)
+    """How each of ``files`` is rendered, by each way the folder reaches it."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +96,12 @@ class Folder:
     revision: str | None = None
     """The commit a Flux parent last applied (its ``status.lastAppliedRevision``): it must be
     a commit of the repository judged, or the parent applies another repository's files."""
+    namespace: str | None = None
+    """The namespace the parent renders every object into (Flux's ``targetNamespace``, Argo
+    CD's ``kustomize.namespace``), whatever its manifest writes."""
+    renamed: str | None = None
+    """Which of the parent's fields renames every object it renders (``namePrefix``), if
+    one does."""
 
 
 class Unfollowed(Exception):
@@ -96,13 +127,15 @@ def applied(
     documents of a kustomization or chart file (``Unfollowed`` where it cannot be read),
     ``text`` the bytes of a ``.helmignore``."""
     walk = _Walk(files, read, text, folder.tool)
+    walk.rendering = Rendering(folder.namespace, folder.renamed)
     start = clean(folder.path)
     if not walk.is_folder(start):
         raise Unfollowed(f"the commit holds no folder {folder.path!r}")
     walk.folder(start, folder.recurse)
     for component in folder.components:
         walk.entry(start, f"spec.components of {folder.parent}", component)
-    return Scope(frozenset(walk.found), frozenset(walk.templates))
+    rendered = {name: frozenset(ways) for name, ways in walk.rendered.items()}
+    return Scope(frozenset(walk.found), frozenset(walk.templates), rendered)
 
 
 class _Walk:
@@ -116,16 +149,23 @@ class _Walk:
         self.files, self.read, self.text, self.tool = files, read, text, tool
         self.found: set[str] = set()
         self.templates: set[str] = set()
-        self.seen: set[str] = set()
+        self.seen: set[tuple[str, Rendering]] = set()
+        self.rendering = Rendering()
+        """How the kustomizations on the way to what is walked now render it."""
+        self.rendered: dict[str, set[Rendering]] = {}
+
+    def _add(self, name: str) -> None:
+        self.found.add(name)
+        self.rendered.setdefault(name, set()).add(self.rendering)
 
     def is_folder(self, path: str) -> bool:
         return not path or any(f.startswith(f"{path}/") for f in self.files)
 
     def folder(self, path: str, recurse: bool) -> None:
         """What the folder ``path`` renders: its kustomization's, else the tool's way."""
-        if path in self.seen:
+        if (path, self.rendering) in self.seen:
             return
-        self.seen.add(path)
+        self.seen.add((path, self.rendering))
         own = self._kustomization(path)
         if own is not None:
             self._kustomize(path, own)
@@ -144,7 +184,7 @@ class _Walk:
             if self.tool == "flux" and self._below_kustomization(path, sub):
                 continue
             if rest.endswith(suffixes):
-                self.found.add(name)
+                self._add(name)
 
     def _below_kustomization(self, top: str, folder: str) -> bool:
         """Whether ``folder``, below ``top``, is in a subfolder with a kustomization: Flux
@@ -174,7 +214,7 @@ class _Walk:
                 and not posixpath.basename(rest).startswith("_")
                 and not _ignores(ignore, name)
             ):
-                self.found.add(name)
+                self._add(name)
                 self.templates.add(name)
         self._subcharts(prefix, under, ignore, gated)
 
@@ -235,17 +275,26 @@ class _Walk:
         return None
 
     def _kustomize(self, path: str, kustomization: str) -> None:
-        """Each entry of ``LISTED`` of the kustomization, followed."""
+        """Each entry of ``LISTED`` of the kustomization, followed, rendered as it says."""
         documents = self.read(kustomization)
         if len(documents) != 1 or not isinstance(documents[0], dict):
             raise Unfollowed(f"{kustomization} is not one kustomization")
+        outer = self.rendering
+        self.rendering = outer.within(documents[0], kustomization)
+        try:
+            self._listed_entries(path, kustomization, documents[0])
+        finally:
+            self.rendering = outer
+
+    def _listed_entries(self, path: str, kustomization: str, document: dict[str, Any]) -> None:
+        """Each entry of ``LISTED`` of the kustomization ``document``, and its patch files."""
         for key in LISTED:
-            entries = documents[0].get(key) or []
+            entries = document.get(key) or []
             if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
                 raise Unfollowed(f"{kustomization}: {key} is not a list of paths")
             for entry in entries:
                 self.entry(path, kustomization, entry)
-        self._patch_files(path, kustomization, documents[0])
+        self._patch_files(path, kustomization, document)
 
     def _patch_files(self, path: str, kustomization: str, document: dict[str, Any]) -> None:
         """The files of the kustomization's patches (``patchesStrategicMerge`` entries that
@@ -270,7 +319,7 @@ class _Walk:
             except Unfollowed:
                 raise Unfollowed(f"{kustomization} patches with {entry!r}, outside it") from None
             if target in self.files:
-                self.found.add(target)
+                self._add(target)
             elif given:
                 raise Unfollowed(f"{kustomization} patches with {entry!r}, which it does not hold")
 
@@ -295,7 +344,7 @@ class _Walk:
                 "LoadRestrictionsNone, which is not read"
             )
         if target in self.files:
-            self.found.add(target)
+            self._add(target)
         elif self._kustomization(target) is not None:
             self.folder(target, True)
         else:

@@ -30,7 +30,7 @@ from checker.evidence import manifest_scope
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, TreeIndex
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
-from checker.evidence.manifest_scope import HELMIGNORE, Folder, Scope, Unfollowed
+from checker.evidence.manifest_scope import HELMIGNORE, Folder, Rendering, Scope, Unfollowed
 
 SUFFIXES = (".yaml", ".yml", ".json")
 """The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s), and
@@ -282,18 +282,39 @@ class Found:
     kustomize's ``namespace:`` or ``kubectl apply -n`` may make it the object's, or another's."""
 
 
-def _place(found: Found, path: str, doc: Document, namespace: str | None, template: bool) -> None:
+def _place(
+    found: Found,
+    path: str,
+    doc: Document,
+    namespace: str | None,
+    ways: frozenset[Rendering] | None,
+) -> None:
     """``doc``, of the object looked for in the file ``path``, among ``found``'s manifests,
-    those without a namespace, or those that cannot be read (a Helm ``template``'s too)."""
+    those without a namespace, or those that cannot be read: a Helm template's (``ways``
+    None), or one a kustomization on the way renames. Where a kustomization or the parent
+    sets the namespace (``ways``), that is the document's, whatever it writes."""
     meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
-    if template:
+    renamed = sorted(way.renamed for way in ways or () if way.renamed)
+    if ways is None:
         found.unreadable.append((path, TEMPLATED))
     elif doc.problem is not None or not isinstance(meta, dict):
         found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
-    elif "namespace" not in meta and namespace is not None:
-        found.unplaced.append((path, doc.data))
-    elif meta.get("namespace") == namespace:
+    elif renamed:
+        found.unreadable.append((path, f"{renamed[0]}: its name is rendered otherwise"))
+    elif namespace in {way.namespace for way in ways if way.namespace is not None}:
         found.manifests.append((path, doc.data))
+    elif Rendering() in ways:  # as written, by one way at least
+        _as_written(found, path, doc.data, meta, namespace)
+
+
+def _as_written(
+    found: Found, path: str, data: Any, meta: dict[str, Any], namespace: str | None
+) -> None:
+    """A document of the object rendered in the namespace it writes, if it writes one."""
+    if "namespace" not in meta and namespace is not None:
+        found.unplaced.append((path, data))
+    elif meta.get("namespace") == namespace:
+        found.manifests.append((path, data))
 
 
 class ManifestReader:
@@ -329,6 +350,7 @@ class ManifestReader:
         words = (kind.encode(), name.encode())
         files = None if within is None else within.files
         templated = set() if within is None else within.templates
+        rendered = {} if within is None else within.rendered
         for path, data in self._mentioning(commit, words, files):
             try:
                 docs = self._documents(data)
@@ -337,9 +359,10 @@ class ManifestReader:
                 found.unreadable.append((path, f"{spelt}{exc}"))
                 continue
             template = path in templated and b"{{" in data
+            ways = rendered.get(path, frozenset({Rendering()}))
             for doc in docs:
                 if doc.names(group, kind, name):
-                    _place(found, path, doc, namespace, template)
+                    _place(found, path, doc, namespace, ways if not template else None)
         return found
 
     def applied(self, commit: str, folder: Folder) -> Scope:

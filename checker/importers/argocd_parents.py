@@ -19,6 +19,7 @@ from typing import Any
 
 from checker.evidence.manifest_scope import Folder
 from checker.importers.common import dig
+from checker.importers.gitops import renders
 
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
 INSTANCE = "app.kubernetes.io/instance"
@@ -89,7 +90,14 @@ def _directory(source: dict[str, Any], parent: str) -> Folder | str:
             "read: its manifest there is not known to be one applied"
         )
     recurse = dig(source, "directory", "recurse") is True
-    return Folder(source["path"], parent, "argocd", recurse)
+    namespace, renamed = renders(
+        {"spec": {"source": source}},
+        parent,
+        ("source", "kustomize", "namespace"),
+        ("source", "kustomize", "namePrefix"),
+        ("source", "kustomize", "nameSuffix"),
+    )
+    return Folder(source["path"], parent, "argocd", recurse, namespace=namespace, renamed=renamed)
 
 
 def _parent(item: dict[str, Any]) -> tuple[str | None, str] | None:

@@ -37,7 +37,7 @@ from typing import Any
 from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import field_value
 from checker.importers.common import dig, expect
-from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync
+from checker.importers.gitops import FLUX_OVERRIDDEN, SetInObject, Sync, renders
 
 OVERRIDES: dict[str, tuple[tuple[str, ...], ...]] = {
     "Kustomization": (
@@ -227,7 +227,15 @@ def _parent_spec(
             f"{parent} names no commit it applied (status.lastAppliedRevision "
             f"{applied!r}): the files it applies are not known to be this repository's"
         )
-    return Folder(folder or "./", parent, "flux", True, tuple(components or ()), commit.group(1))
+    return Folder(
+        folder or "./",
+        parent,
+        "flux",
+        True,
+        tuple(components or ()),
+        commit.group(1),
+        *renders(found, parent, ("targetNamespace",), ("namePrefix",), ("nameSuffix",)),
+    )
 
 
 def _listed_parent(

@@ -21,6 +21,7 @@ from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.evidence.manifest_scope import Folder
 from checker.evidence.models import DeployApproval, Status, timestamp_ns
+from checker.importers.common import dig
 from checker.vocabulary import short
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -432,3 +433,16 @@ def moves(syncs: list[Sync], commits: dict[Sync, str]) -> dict[str, list[Move]]:
                 runs.append(Move(cluster, commits[sync], [sync]))
         found[cluster] = runs
     return found
+
+
+def renders(
+    parent: dict[str, Any], shown: str, namespace: tuple[str, ...], *names: tuple[str, ...]
+) -> tuple[str | None, str | None]:
+    """The namespace the parent object renders every object into (its spec's field
+    ``namespace``), and which of its ``names`` fields renames them, if one does."""
+    into = dig(parent, "spec", *namespace)
+    renamed = [".".join(keys) for keys in names if dig(parent, "spec", *keys)]
+    return (
+        into if isinstance(into, str) and into else None,
+        f"{shown} sets spec.{' and '.join(renamed)}" if renamed else None,
+    )

@@ -430,6 +430,12 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
           "docs/checkout.yaml": MANIFEST}, parent(),
          "apps/kustomization.yaml renders the file '../docs/checkout.yaml', outside its own "
          "folder: the kustomize Argo CD runs refuses it"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST}, parent(kustomize={"namespace": "staging"}),
+         "holds no manifest of Application argo-cd/checkout-eu-west-1 in what application apps "
+         "applies"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST}, parent(kustomize={"namePrefix": "eu-"}),
+         "cannot be read (application apps sets spec.source.kustomize.namePrefix: its name is "
+         "rendered otherwise)"),
     ],
 )  # fmt: skip
 def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
@@ -441,8 +447,9 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     app of apps deploys another repository, or is not listed. Only the manifest the app of
     apps applies counts: before, any copy in the commit restored the sync to succeeded.
     Argo CD leaves out a file its ``directory.exclude`` glob matches, or its ``include`` glob
-    does not, and the kustomize it runs refuses a file above the kustomization's folder:
-    before, such a file counted as applied."""
+    does not, and the kustomize it runs refuses a file above the kustomization's folder; the
+    app of apps renders the manifest into another namespace or under another name: before,
+    such a file counted as applied, as written."""
     commit = _commit(case, files)
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     listed = [app] if apps is None else [app, apps]

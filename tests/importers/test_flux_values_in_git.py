@@ -336,9 +336,9 @@ EXAMPLE = RELEASE.replace(
 
 
 def test_a_manifest_without_a_namespace_that_sets_other_values_counts_against(case: Case) -> None:
-    """The manifest kustomize renders names no namespace (kustomization.yaml gives it) and
-    sets no ``image``; a copy in docs/ names it and sets what the cluster lists. The one
-    applied disagrees: the override stands, and both are named."""
+    """The manifest kustomize renders names no namespace (kustomization.yaml gives it, so it
+    is the object's) and sets no ``image``; a copy in docs/ names it and sets what the cluster
+    lists. The one applied disagrees: the override stands, and both are named."""
     commit = _commit(
         case,
         {
@@ -351,7 +351,7 @@ def test_a_manifest_without_a_namespace_that_sets_other_values_counts_against(ca
     assert target["status"] == "failed"
     assert target["reason"].endswith(
         f"; 2 manifests of HelmRelease podinfo/checkout in commit {commit[:12]} set it "
-        "differently (deploy/release.yaml (no metadata.namespace), docs/examples/release.yaml)"
+        "differently (deploy/release.yaml, docs/examples/release.yaml)"
     )
 
 
@@ -987,3 +987,49 @@ def test_a_patch_in_a_file_of_its_own_is_read_with_the_manifest(
     target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
     assert target["status"] == "failed"
     assert said.format(c=commit[:12]) in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("overlay", "spec", "said"),
+    [
+        ("namespace: staging\n", {},
+         "holds no manifest of HelmRelease podinfo/checkout in what Kustomization "
+         "flux-system/apps applies"),
+        ("namePrefix: prod-\n", {},
+         "deploy/base/release.yaml in commit {c} names HelmRelease podinfo/checkout but cannot "
+         "be read (deploy/production/kustomization.yaml sets namePrefix: its name is rendered "
+         "otherwise)"),
+        ("", {"targetNamespace": "staging"},
+         "holds no manifest of HelmRelease podinfo/checkout in what Kustomization "
+         "flux-system/apps applies"),
+        ("", {"nameSuffix": "-eu"},
+         "cannot be read (Kustomization flux-system/apps sets spec.nameSuffix: its name is "
+         "rendered otherwise)"),
+        ("namespace: podinfo\n", {}, None),
+    ],
+)  # fmt: skip
+def test_a_manifest_rendered_under_another_name_is_not_the_objects(
+    case: Case, overlay: str, spec: dict[str, str], said: str | None
+) -> None:
+    """The base's HelmRelease ``podinfo/checkout`` sets what the cluster lists, but the
+    overlay (its ``namespace:``, ``namePrefix``) or the parent Kustomization (its
+    ``targetNamespace``, ``nameSuffix``) renders it into ``staging``, or as ``prod-checkout``
+    or ``checkout-eu``: the object listed, made by hand, is none that git renders. Before,
+    the manifest counted as written and the rollout was restored to succeeded. An overlay
+    that renders it into its own namespace leaves it the object's."""
+    files = {
+        "deploy/base/release.yaml": RELEASE,
+        **BASE,
+        "deploy/production/kustomization.yaml": overlay + "resources:\n  - ../base\n",
+    }
+    commit = _commit(case, files)
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    apps = parent("apps", "./deploy/production", commit, **spec)
+    path = write_list(case.work / "helm.json", [release, apps])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == ("succeeded" if said is None else "failed")
+    assert said is None or said.format(c=commit[:12]) in target["reason"]
