@@ -82,6 +82,11 @@ def _source(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:
 def _directory(source: dict[str, Any], parent: str) -> Folder | str:
     """The folder a directory ``source`` renders, its subfolders with ``recurse``; where an
     ``include`` or ``exclude`` glob chooses its files, why it is not followed."""
+    if dig(source, "kustomize", "patches"):
+        return (
+            f"{parent} patches what it renders (its source.kustomize.patches, set in the "
+            "Application): its manifest there is not rendered as written"
+        )
     chosen = [key for key in ("include", "exclude") if dig(source, "directory", key)]
     if chosen:
         return (

@@ -34,6 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from checker.evidence.manifest_patches import Target, selects
 from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import field_value
 from checker.importers.common import dig, expect
@@ -204,16 +205,30 @@ def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder 
             "is known to apply it from the commit, so no manifest there is known to be the one "
             "applied"
         )
-    return _parent_spec(f"Kustomization {namespace}/{name}", name, namespace, listed)
-
-
-def _parent_spec(
-    parent: str, name: str, namespace: str, listed: list[dict[str, Any]]
-) -> Folder | str:
-    """The folder the Kustomization ``namespace/name`` of ``listed`` renders, or why not."""
-    found = _listed_parent(parent, name, namespace, listed)
+    shown = f"Kustomization {namespace}/{name}"
+    found = _listed_parent(shown, name, namespace, listed)
     if isinstance(found, str):
         return found
+    own = dig(item, "metadata", "namespace")
+    target = Target(
+        GROUPS[item["kind"]], item["kind"], item["metadata"]["name"], own if own else None
+    )
+    patches = {key: dig(found, "spec", key) for key in _PATCHES}
+    if selects(patches, target):
+        return (
+            f"{shown} patches what it renders (its spec.patches, as listed), and a patch may "
+            f"select {item['kind']} {item['metadata']['name']}: the manifest is not rendered as "
+            "written"
+        )
+    return _parent_spec(shown, found)
+
+
+_PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
+"""A Kustomization's fields that patch what it renders."""
+
+
+def _parent_spec(parent: str, found: dict[str, Any]) -> Folder | str:
+    """The folder the Kustomization ``found`` renders, or why not."""
     folder, components = dig(found, "spec", "path"), dig(found, "spec", "components")
     if not isinstance(folder, str | None) or not (
         components is None

@@ -436,6 +436,11 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
         ({"apps/checkout-eu-west-1.yaml": MANIFEST}, parent(kustomize={"namePrefix": "eu-"}),
          "cannot be read (application apps sets spec.source.kustomize.namePrefix: its name is "
          "rendered otherwise)"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST},
+         parent(kustomize={"patches": [{"target": {"kind": "Application"},
+                                        "patch": "- op: remove\n  path: /spec/source/helm\n"}]}),
+         "application apps patches what it renders (its source.kustomize.patches, set in the "
+         "Application)"),
     ],
 )  # fmt: skip
 def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
@@ -448,8 +453,8 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     apps applies counts: before, any copy in the commit restored the sync to succeeded.
     Argo CD leaves out a file its ``directory.exclude`` glob matches, or its ``include`` glob
     does not, and the kustomize it runs refuses a file above the kustomization's folder; the
-    app of apps renders the manifest into another namespace or under another name: before,
-    such a file counted as applied, as written."""
+    app of apps renders the manifest into another namespace or under another name, or
+    patches what it renders: before, such a file counted as applied, as written."""
     commit = _commit(case, files)
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     listed = [app] if apps is None else [app, apps]

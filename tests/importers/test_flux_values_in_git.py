@@ -1033,3 +1033,31 @@ def test_a_manifest_rendered_under_another_name_is_not_the_objects(
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == ("succeeded" if said is None else "failed")
     assert said is None or said.format(c=commit[:12]) in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("selector", "status"),
+    [({"kind": "HelmRelease", "name": "check.*"}, "failed"),
+     ({"kind": "HelmRelease", "name": "payments"}, "succeeded")],
+)  # fmt: skip
+def test_a_parent_that_patches_the_object_renders_it_otherwise(
+    case: Case, selector: dict[str, str], status: str
+) -> None:
+    """The manifest sets ``debug: true``, as the cluster lists, but the parent Kustomization,
+    as listed, patches what it renders (``kubectl patch`` of its ``spec.patches``) and turns
+    it off: the object listed is not what the parent renders. Before, the rollout was restored
+    to succeeded. A patch of another object leaves the manifest as written."""
+    commit = _commit(case, {"deploy/release.yaml": DEBUG})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = {**VALUES, "debug": True}
+    apps = parent("apps", "./deploy", commit, patches=[{"patch": OFF, "target": selector}])
+    path = write_list(case.work / "helm.json", [release, apps])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == status
+    assert status == "succeeded" or target["reason"].endswith(
+        "; Kustomization flux-system/apps patches what it renders (its spec.patches, as listed), "
+        "and a patch may select HelmRelease checkout: the manifest is not rendered as written"
+    )
