@@ -354,7 +354,7 @@ class _Diff:
             if "\0" not in "".join(before):
                 continue
             after = [_masked(line, spellings(new)) for line in added]
-            if not _alike(_split(before), _split(after)):
+            if not _code_kept(before, after) and not _alike(_split(before), _split(after)):
                 return False
             named += 1
         return named > 0
@@ -422,6 +422,17 @@ def _alike(before: tuple[int, list[str]], after: tuple[int, list[str]]) -> bool:
     one, other = "\n".join(before[1]), "\n".join(after[1])
     matcher = difflib.SequenceMatcher(None, one, other, autojunk=False)
     return matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
+
+
+def _code_kept(before: list[str], after: list[str]) -> bool:
+    """Whether a hunk (its lines ``_masked``) adds back each line it removed, but for the
+    flag's name: the old flag's code stays as it was under the new read, whatever is added
+    beside it. A line added above the renamed read (``log.info("banner")``), or the new flag
+    read on a second line, made the hunk's lines less than half alike, and the flag shipped
+    past the old one's remove_by (exit 0). A new flag's code put in place of the old one's,
+    or a read of the old flag among others rewritten (``if alpha and beta:`` become ``if
+    gamma:``), removes lines it does not add back."""
+    return not Counter(line for line in before if line) - Counter(after)
 
 
 def _split(lines: list[str]) -> tuple[int, list[str]]:

@@ -253,3 +253,27 @@ def test_a_read_renamed_with_the_code_under_it_edited_keeps_the_remove_by(
     result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
     assert _overdue(result) == _message(first, renamed)
     assert result.code == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'log.info("banner")\nif flags.promo_banner:\n    show_banner()\n',
+        "ready = flags.promo_banner\nif flags.promo_banner:\n    show_banner()\n",
+    ],
+    ids=["a-line-added-above-the-read", "the-new-flag-read-twice"],
+)
+def test_a_read_renamed_with_lines_added_beside_it_keeps_the_remove_by(
+    tmp_path: Path, code: str
+) -> None:
+    """promo renamed promo_banner in one commit whose hunk also added a line above the read,
+    or read the new flag on two lines where the old one was read on one: the old flag's code
+    stayed as it was under the new read, and the flag shipped past promo's remove_by (exit 0).
+    Where every other line the hunk removed is back, the reads are renamed, whatever it adds."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    first = _commit(repo, 1, {"flags.yaml": _promo(remove_by="2024-01-05"), "app.py": APP})
+    both = {"flags.yaml": registry({**NEW, "remove_by": "2024-12-31"}), "app.py": code}
+    renamed = _commit(repo, 8, both, author=LEAD)
+    result = _check(tmp_path, repo, renamed, "--fail-on", "medium")
+    assert _overdue(result) == _message(first, renamed)
+    assert result.code == 1
