@@ -270,8 +270,7 @@ def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dic
             folded[_fold(path)] |= roots
         found: dict[str, set[str]] = defaultdict(set)
         diffs = _raw_diffs(history, adding)
-        plain = [commit for commit in adding if len(diffs.get(commit, ())) <= 1]
-        for old, new in (*_renames(history, plain), *_alike_renames(history, diffs, folded)):
+        for old, new in (*_renames(history, adding), *_alike_renames(history, diffs, folded)):
             roots = set().union(*(folded.get(folder, ()) for folder in _folders(new)))
             if roots and old not in older and old not in given:
                 found[old] |= roots
@@ -281,15 +280,17 @@ def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dic
 
 
 def _renames(history: GitHistory, commits: list[str]) -> Iterator[tuple[str, str]]:
-    """Each (old path, new path) a rename or a copy of one of ``commits`` (none a merge) shows:
-    a copy of any file of the parent (``--find-copies-harder``, with no limit on the files
-    compared, ``-l0``), as a file copied to another path, the original kept or deleted later,
-    is the code its writer wrote as much as a file renamed is."""
+    """Each (old path, new path) a rename or a copy of one of ``commits`` shows: a copy of any
+    file of the parent (``--find-copies-harder``, with no limit on the files compared,
+    ``-l0``), as a file copied to another path, the original kept or deleted later, is the
+    code its writer wrote as much as a file renamed is. A merge's against each parent
+    (``-m``): a file of four lines renamed with one of them edited, resolving a merge, is
+    too short to be read by its lines (``_alike_renames``), and its writers went unread."""
     if not commits:
         return
     check_diffs(history, commits, with_blobs=True)  # -C reads the blobs that differ too
     check_copy_sources(history, commits)  # and every file of the parent, with copies harder
-    args = ["diff-tree", "--stdin", "-r", "-C", "--find-copies-harder", "-l0", "-z"]
+    args = ["diff-tree", "--stdin", "-m", "-r", "-C", "--find-copies-harder", "-l0", "-z"]
     args += ["--name-status", "--no-ext-diff"]
     fields = history.git_output(args, stdin="".join(f"{c}\n" for c in commits).encode())
     tokens = iter(fields.decode("utf-8", errors="surrogateescape").split("\0"))

@@ -460,3 +460,33 @@ def test_the_writer_behind_a_rename_past_the_rename_limit_is_barred(
     lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
     result = _check(tmp_path, repo, [sha], lee)
     assert _said(result)["D1:power_peg"][0] is False
+
+
+def test_the_writer_behind_a_short_file_renamed_and_edited_resolving_a_merge_is_barred(
+    tmp_path: Path,
+) -> None:
+    """Lee changed old.py (four lines), which held Dana's reference; Dana merged a side branch
+    and, resolving it, renamed old.py route.py and changed one of its lines. Too short to be
+    read by its lines (``likeness``) and not the same bytes, the rename was not followed, as
+    git's rename detection, which reads it, was asked of no merge: Lee's waiver of the finding
+    about route.py was applied (exit 0)."""
+    repo = _repo(tmp_path)
+    code = "def route():\n    if power_peg:\n        go()\n    return 1\n"
+    _commit(repo, 2, {"old.py": code})
+    _commit(repo, 3, {"old.py": code.replace("go()", "go(fast=True)")}, author=LEAD)
+    repo.branch("side")
+    _commit(repo, 4, {"lib.py": "x = 4\n"})
+    repo.checkout("main")
+    _commit(repo, 5, {"other.py": "y = 5\n"})
+    repo.git("merge", "--quiet", "--no-ff", "--no-commit", "side")
+    repo.git("mv", "old.py", "route.py")
+    edited = (repo.path / "route.py").read_text().replace("return 1", "return 2")
+    (repo.path / "route.py").write_text(edited)
+    repo.git("add", "route.py")
+    message = f"merge side\n\n{BY_DEV[0]}"
+    repo.git("commit", "--quiet", "-m", message, author=DEV, date="2024-01-06T00:00:00Z")
+    sha = repo.git("rev-parse", "HEAD")
+    lee = {"rule": "DEAD-001", "subject": "D1:power_peg", "approved_by": "lee@example.com"}
+    result = _check(tmp_path, repo, [sha], lee)
+    assert _said(result)["D1:power_peg"][0] is False
+    assert result.code == 1
