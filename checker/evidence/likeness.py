@@ -9,7 +9,8 @@ they share (each stripped of the spaces around it, lines without a letter or dig
 as ``}`` and blank lines say nothing of where code came from, and imports and lines of bare
 keywords with them: ``_says``) are at least half of the
 distinct lines of the larger one. A file of fewer than ``MIN_LINES`` such lines is matched by
-its exact bytes alone: two short files share half their lines by chance.
+its exact bytes alone: two short files share half their lines by chance; unless it has
+``MIN_LINES`` with its imports and bare keywords, when it is matched by all of them (``Short``).
 
 A file also holds a sought one where at least half the sought file's distinct lines, and at
 least ``MIN_LINES`` of them, are among its own, however many lines it has besides: the copy
@@ -98,9 +99,13 @@ def whole(count: int, held: set[int]) -> bool:
 def lines(data: bytes) -> frozenset[bytes]:
     """The distinct lines of ``data`` that say something: stripped, holding a letter or
     digit, and neither an import (``_IMPORT``) nor made of ``_PLAIN`` words alone."""
-    return frozenset(
-        s for s in (line.strip() for line in data.splitlines()) if _TEXT.search(s) and _says(s)
-    )
+    return frozenset(s for s in text_lines(data) if _says(s))
+
+
+def text_lines(data: bytes) -> frozenset[bytes]:
+    """The distinct lines of ``data``, stripped, that hold a letter or digit: imports and
+    lines of bare keywords too (``lines`` leaves them out)."""
+    return frozenset(s for s in (line.strip() for line in data.splitlines()) if _TEXT.search(s))
 
 
 _IMPORT = re.compile(
@@ -141,16 +146,46 @@ def holds(mine: frozenset[bytes], sought: frozenset[bytes]) -> bool:
     return shared >= MIN_LINES and shared >= THRESHOLD * len(sought)
 
 
+class Short:
+    """A sought file of fewer than ``MIN_LINES`` lines that say something (``lines``), and
+    ``MIN_LINES`` or more with its imports and bare keywords (``text_lines``): a module of
+    three lines of logic under four imports and an ``else:``. Once imports said nothing, it
+    was matched by its bytes alone, and its copy with a comment added passed (exit 0). It is
+    matched by all its lines, as it was before, where the other file also holds half of the
+    lines of it that say something: imports alone make no copy of it."""
+
+    def __init__(self, says: frozenset[bytes], text: frozenset[bytes]) -> None:
+        self.says = says
+        self.text = text
+
+    def alike(self, mine: frozenset[bytes]) -> bool:
+        """Whether a file of ``text_lines`` ``mine`` is alike to it."""
+        return alike(mine, self.text) and self._logic(mine)
+
+    def held(self, stripped: frozenset[bytes]) -> bool:
+        """Whether a file of stripped lines ``stripped`` holds it among more."""
+        return holds(stripped, self.text) and self._logic(stripped)
+
+    def _logic(self, mine: frozenset[bytes]) -> bool:
+        return len(mine & self.says) >= THRESHOLD * len(self.says)
+
+
 class Likeness:
     """The sought blobs long enough to be matched by likeness, and the files alike to them."""
 
     def __init__(self, sought: Mapping[str, bytes] | None = None) -> None:
         self._sought: list[tuple[str, int, frozenset[bytes]]] = []
+        self._short: dict[str, Short] = {}
+        """The sought blobs of fewer than ``MIN_LINES`` lines that say something (``Short``)."""
         self._parted: list[tuple[str, dict[bytes, int]]] = []
         """The sought blobs of ``2 * MIN_LINES`` lines or more, each line's number among them."""
         for blob, data in sorted((sought or {}).items()):
             held = lines(data)
-            if len(held) >= MIN_LINES:
+            text = text_lines(data)
+            if held and len(held) < MIN_LINES <= len(text):
+                self._short[blob] = Short(held, text)
+                self._sought.append((blob, len(data), text))
+            elif len(held) >= MIN_LINES:
                 self._sought.append((blob, len(data), held))
             if len(held) >= 2 * MIN_LINES:
                 self._parted.append((blob, {line: n for n, line in enumerate(sorted(held))}))
@@ -191,10 +226,26 @@ class Likeness:
                 continue
             stripped = frozenset(line.strip() for line in data.splitlines())
             found |= self.parts(stripped, parted)
-            mine = lines(data) if any(len(data) <= s * SIZE_RATIO for _, s, _ in compared) else None
+            near = any(len(data) <= s * SIZE_RATIO for _, s, _ in compared)
+            mine = (lines(data), text_lines(data)) if near else None
             for blob, size, held in compared:
-                if mine is not None and len(data) <= size * SIZE_RATIO and alike(mine, held):
+                close = len(data) <= size * SIZE_RATIO
+                if mine is not None and close and self._alike(mine, (blob, held)):
                     found.add(like_mark(blob))
-                elif holds(stripped, held):
+                elif self._holds(stripped, (blob, held)):
                     found.add(hold_mark(blob))
         return found
+
+    def _alike(
+        self, mine: tuple[frozenset[bytes], frozenset[bytes]], sought: tuple[str, frozenset[bytes]]
+    ) -> bool:
+        """Whether a file of ``lines`` and ``text_lines`` ``mine`` is alike to the sought blob
+        (its id and its lines)."""
+        short = self._short.get(sought[0])
+        return short.alike(mine[1]) if short is not None else alike(mine[0], sought[1])
+
+    def _holds(self, stripped: frozenset[bytes], sought: tuple[str, frozenset[bytes]]) -> bool:
+        """Whether a file of stripped lines ``stripped`` holds the sought blob (its id and
+        its lines) among more of its own."""
+        short = self._short.get(sought[0])
+        return short.held(stripped) if short is not None else holds(stripped, sought[1])

@@ -100,3 +100,38 @@ def test_a_module_holding_the_retired_logic_besides_its_imports_holds_it(tmp_pat
     _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": IMPORTS + body}, 1)
     sha = _commit(repo, {"legacy/peg.py": None, "src/kept.py": "import re\n" + body}, 2)
     assert list(_retired(_check(tmp_path, repo, {"D1": sha}))) == ["D1:legacy/peg.py"]
+
+
+SHORT = (
+    "import os\nimport sys\nfrom app import orders\nfrom app import peg\n\n"
+    "def run(order):\n    if order.peg:\n        return peg.fire(order)\n    else:\n"
+    "        return None\n"
+)
+
+
+def test_a_short_module_mostly_imports_copied_with_an_edit_is_retired_code(
+    tmp_path: Path,
+) -> None:
+    """A retired module of nine lines, three of them its logic and the rest imports and bare
+    keywords, copied with a comment added: once imports said nothing, it had fewer than five
+    lines that count, was matched by its bytes alone, and the copy passed (exit 0). It is
+    matched by all its lines, so long as the copy holds half the lines that count."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": SHORT}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None, "src/peg.py": "# moved\n" + SHORT}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert list(_retired(result)) == ["D1:legacy/peg.py"]
+    assert result.code == 1
+
+
+def test_modules_sharing_a_short_modules_imports_alone_are_live(tmp_path: Path) -> None:
+    """The same short module's imports, and its bare keywords, in live modules of few lines of
+    their own: none holds its logic."""
+    live = "".join(f"own_{n} = work({n})\n" for n in range(2))
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": SHORT}
+    body = SHORT.replace("return peg.fire(order)", "return orders.keep(order)")
+    body = body.replace("def run(order):", "def keep(order):")
+    _commit(repo, files, 1)
+    sha = _commit(repo, {"legacy/peg.py": None, "src/keep.py": body + live}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
