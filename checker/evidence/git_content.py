@@ -240,9 +240,16 @@ class GitContent:
                     walked.add(target)
                     pending.append(target)
                 links.setdefault(target or "", []).append(version)
+        self._past_links(pending, links)
         if not first or _parents(self._history, first[0].commit):
             paths |= named([], before_first=True)
         return paths
+
+    def _past_links(self, pending: list[str], links: dict[str, list[FileVersion]]) -> None:
+        """Note the versions (``links``: by target) linked to each of ``pending``, past the
+        files the walk follows (``_MAX_CONFIG_LINKS``), as unread (``_unread``)."""
+        for target in pending:
+            self._unread(links.get(target, []), f"{target}, past {_MAX_CONFIG_LINKS} links")
 
     def _unread(self, versions: list[FileVersion], where: str) -> None:
         """Note each of ``versions`` (of knightwatch.yaml, or of a file it led to) as a link
@@ -406,8 +413,12 @@ BLOBS_AHEAD = 64 << 20
 """How many bytes of blobs are read ahead of being asked for, at most (and one blob more)."""
 
 
-_MAX_CONFIG_LINKS = 8
-"""How many files knightwatch.yaml's symbolic links are followed to, at most."""
+_MAX_CONFIG_LINKS = 40
+"""How many files knightwatch.yaml's symbolic links are followed to, at most: as many as the
+system follows in one path (Linux's ``MAXSYMLINKS``). Stopped after eight, a chain of ten
+links led to a file naming ops/flags.yaml that went unwalked, and a flag retired there and
+written active into flags.yaml passed (exit 0); a link to a file past the last followed is an
+unreadable version (``_unread``), not one naming the default."""
 
 
 def _link_targets(

@@ -5,6 +5,7 @@ and a new purpose, passed: ``git log --follow`` saw an addition, not a rename.""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -236,6 +237,39 @@ def test_a_knightwatch_yaml_linked_to_a_file_no_commit_holds_is_an_unreadable_ve
     found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
     assert list(found) == [("DEAD-006", f"{linked}:flags.yaml")]
     assert "knightwatch.yaml is a symbolic link to " in found["DEAD-006", f"{linked}:flags.yaml"]
+
+
+@pytest.mark.parametrize("links", [10, 41])
+def test_a_knightwatch_yaml_behind_a_long_chain_of_links_names_what_it_led_to(
+    tmp_path: Path, links: int
+) -> None:
+    """knightwatch.yaml a link to ci/l1.yaml, a link to ci/l2.yaml, and so on, the last a link
+    to ci/knightwatch.yaml, which named ops/flags.yaml: the walk stopped after eight files,
+    unseen, ops/flags.yaml went unwalked, and power_peg, retired there and written active into
+    flags.yaml with a new purpose, passed (exit 0). A chain the system follows (ten links) is
+    followed; one longer than it follows (forty) is an unreadable version (DEAD-006)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _retire_at(repo, "ops/flags.yaml", None)
+    _commit(repo, 3, {"ci/knightwatch.yaml": "flags_file: ops/flags.yaml\n"})
+    chain = [f"ci/l{n}.yaml" for n in range(1, links)]
+    names = ["knightwatch.yaml", *chain, "ci/knightwatch.yaml"]
+    for link, target in itertools.pairwise(names):  # each but the first in ci/
+        (repo.path / link).symlink_to(Path(target).name if "/" in link else target)
+        repo.git("add", link)
+    linked = _commit(repo, 4, {})
+    gone: dict[str, str | None] = {name: None for name in names}
+    _commit(repo, 5, {"ops/flags.yaml": None, **gone})
+    sha = _commit(
+        repo, 6, {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    )
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    if links < 40:
+        assert len(_repurposed(result)) == 1
+    else:
+        found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+        assert list(found) == [("DEAD-006", f"{linked}:flags.yaml")]
+        assert "past 40 links" in found["DEAD-006", f"{linked}:flags.yaml"]
 
 
 def test_what_the_options_files_name() -> None:
