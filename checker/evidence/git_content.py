@@ -228,8 +228,7 @@ class GitContent:
             config = pending.pop()
             versions_of = options if config == CONFIG_NAME else self._walk([], [config], tips, None)
             first = first or versions_of
-            if not versions_of:
-                self._unread(links.get(config, []), f"{config}, which no commit holds")
+            self._check_target(config, versions_of, links.get(config, []))
             contents = self._contents(versions_of)
             paths |= named((contents.get(v.blob or "") for v in versions_of if not v.link), False)
             for version, target in _link_targets(versions_of, contents, config):
@@ -244,6 +243,47 @@ class GitContent:
         if not first or _parents(self._history, first[0].commit):
             paths |= named([], before_first=True)
         return paths
+
+    def _check_target(
+        self, target: str, versions: list[FileVersion], linking: list[FileVersion]
+    ) -> None:
+        """Note the versions ``linking`` to ``target`` (links to it) as unread (``_unread``)
+        where no commit holds ``target`` (``versions``: its history), and each commit that
+        deleted ``target`` while one of those links still led to it: a run there read what
+        the link led to through a folder linked in its place (``conf`` a link to
+        ``settings``), or nothing, and that is in no history of ``target``. A
+        knightwatch.yaml linked to ``conf/kw.yaml``, the folder ``conf`` moved to
+        ``settings`` and linked in its place, hid the ``ops/flags.yaml`` that
+        ``settings/kw.yaml`` named, and a flag retired there and written active into
+        flags.yaml passed (exit 0)."""
+        if not versions:
+            self._unread(linking, f"{target}, which no commit holds")
+        leads = {(v.path, v.blob) for v in linking}
+        for version in versions:
+            link = self._links_at(version.commit, leads) if version.blob is None else None
+            if link is not None:
+                held = FileVersion(version.commit, link, None)
+                self._unread([held], f"{target}, which that commit deleted")
+
+    def _links_at(self, commit: str, leads: set[tuple[str, str | None]]) -> str | None:
+        """The path of the first of ``leads`` (a link's path and blob) ``commit`` holds as it
+        was, if any."""
+        if not leads:
+            return None
+        paths = sorted({path for path, _ in leads})
+        check_paths(self._history, commit, paths)  # git believes the trees it reads
+        proc = self._history.run_git(["ls-tree", "-z", commit, "--", *paths])
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode(errors="replace").strip()
+            raise git_failed("ls-tree", stderr, self._history.root)
+        for entry in proc.stdout.split(b"\0"):
+            meta, _, name = entry.partition(b"\t")
+            fields = meta.split()
+            if len(fields) == 3 and fields[0] == b"120000":
+                path = name.decode("utf-8", errors="surrogateescape")
+                if (path, fields[2].decode("ascii")) in leads:
+                    return path
+        return None
 
     def _past_links(self, pending: list[str], links: dict[str, list[FileVersion]]) -> None:
         """Note the versions (``links``: by target) linked to each of ``pending``, past the

@@ -272,6 +272,38 @@ def test_a_knightwatch_yaml_behind_a_long_chain_of_links_names_what_it_led_to(
         assert "past 40 links" in found["DEAD-006", f"{linked}:flags.yaml"]
 
 
+def test_a_knightwatch_yaml_linked_into_a_folder_linked_since_is_an_unreadable_version(
+    tmp_path: Path,
+) -> None:
+    """knightwatch.yaml a link to conf/kw.yaml, a file naming the default registry; then conf
+    moved to settings and a link to settings put in its place, so the link led to
+    settings/kw.yaml, which named ops/flags.yaml. conf/kw.yaml's history held only its first
+    version: ops/flags.yaml went unwalked, and power_peg, retired there and written active
+    into flags.yaml with a new purpose, passed (exit 0). The commit that deleted conf/kw.yaml
+    while the link still led to it is now an unreadable version (DEAD-006)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    (repo.path / "knightwatch.yaml").symlink_to("conf/kw.yaml")
+    repo.git("add", "knightwatch.yaml")
+    _commit(repo, 1, {"conf/kw.yaml": "reference_exclude: [docs]\n", "flags.yaml": registry()})
+    repo.git("rm", "--quiet", "-r", "conf")
+    (repo.path / "settings").mkdir()
+    (repo.path / "settings" / "kw.yaml").write_text("flags_file: ops/flags.yaml\n")
+    (repo.path / "conf").symlink_to("settings")
+    repo.git("add", "conf", "settings")
+    moved = _commit(repo, 2, {"flags.yaml": None})
+    assert "ops/flags.yaml" in (repo.path / "knightwatch.yaml").read_text()
+    _retire_at(repo, "ops/flags.yaml", None)
+    repo.git("rm", "--quiet", "-r", "conf", "settings", "knightwatch.yaml")
+    revived = {"flags.yaml": registry(flag("power_peg", NEW)), "app.py": "power_peg()\n"}
+    sha = _commit(repo, 5, {"ops/flags.yaml": None, **revived})
+    result = _check(tmp_path, repo, sha)
+    assert result.code == 1, result.err
+    found = {(f["rule"], f["subject"]): f["message"] for f in result.json()["findings"]}
+    assert list(found) == [("DEAD-006", f"{moved}:flags.yaml")]
+    said = found["DEAD-006", f"{moved}:flags.yaml"]
+    assert "knightwatch.yaml is a symbolic link to conf/kw.yaml, which that commit deleted" in said
+
+
 def test_what_the_options_files_name() -> None:
     def version(**config: object) -> bytes:
         return yaml.safe_dump(config).encode()
