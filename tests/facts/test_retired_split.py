@@ -135,3 +135,42 @@ def test_modules_sharing_a_short_modules_imports_alone_are_live(tmp_path: Path) 
     _commit(repo, files, 1)
     sha = _commit(repo, {"legacy/peg.py": None, "src/keep.py": body + live}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+LICENCE = "".join(
+    f"# {line}\n" if line else "#\n"
+    for line in [
+        "Copyright (c) 2020 Acme Corp. All rights reserved.",
+        "",
+        'Licensed under the Apache License, Version 2.0 (the "License");',
+        "you may not use this file except in compliance with the License.",
+        "You may obtain a copy of the License at",
+        "",
+        "    https://www.apache.org/licenses/LICENSE-2.0",
+        "",
+        "Unless required by applicable law or agreed to in writing, software",
+        'distributed under the License is distributed on an "AS IS" BASIS,',
+        "WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.",
+        "See the License for the specific language governing permissions and",
+        "limitations under the License.",
+    ]
+)
+
+
+def test_modules_sharing_the_retired_modules_licence_header_are_live(tmp_path: Path) -> None:
+    """Every module of the project opens with the same licence header, nine lines of text: a
+    retired module of eight lines of logic under it shared more than half its lines with each
+    live module, and DEAD-004 named all of them as the retired code. Comment lines say nothing
+    of where code came from; the copy of its logic is still found."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    body = "".join(f"peg_{n} = orders.peg({n})\n" for n in range(8))
+    live = {
+        f"src/mod_{n}.py": LICENCE + "".join(f"own_{n}_{k} = work({k})\n" for k in range(30))
+        for n in range(3)
+    }
+    peg = {"legacy/peg.py": LICENCE + body}
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), **peg, **live}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+    kept = _commit(repo, {"src/kept.py": LICENCE.replace("2020", "2024") + body}, 3)
+    assert list(_retired(_check(tmp_path, repo, {"D1": kept}))) == ["D1:legacy/peg.py"]
