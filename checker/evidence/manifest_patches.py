@@ -8,7 +8,8 @@ A target selects by API group, version, kind, name and namespace, each a regular
 kustomize matches whole, and by label or annotation selectors, which are not read here: a
 target that names nothing the object's values rule out may select it. A patch without a target
 (an inline strategic merge patch) selects what it names: it may select the object where its
-text holds the kind and the name. A patch in a file of its own is a document of the object
+text holds the kind and the name, as written or as YAML reads it (an escape in a quoted
+name). A patch in a file of its own is a document of the object
 (``ManifestReader.find`` reads it as one).
 """
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import yaml
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 """The names kustomize reads a directory's kustomization from."""
@@ -95,6 +98,25 @@ def _may_select(selector: dict[str, Any], target: Target) -> bool:
 def _names(value: Any, target: Target) -> bool:
     """Whether an inline patch (or a list of them) holds the object's kind and name."""
     texts = value if isinstance(value, list) else [value]
-    return any(
-        isinstance(text, str) and target.kind in text and target.name in text for text in texts
-    )
+    return any(isinstance(text, str) and _inline_names(text, target) for text in texts)
+
+
+def _inline_names(text: str, target: Target) -> bool:
+    """Whether an inline patch's text holds the object's kind and name as written, or as
+    YAML reads it (an escape spells them otherwise: ``"\\x63heckout"``); one YAML cannot
+    read, or that gives a kind or name that is no text, may too."""
+    if target.kind in text and target.name in text:
+        return True
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return True
+    for document in documents:
+        meta = document.get("metadata") if isinstance(document, dict) else None
+        if not isinstance(document, dict) or not isinstance(meta, dict):
+            continue
+        kind, name = document.get("kind"), meta.get("name")
+        kind_may = kind == target.kind or not isinstance(kind, str)
+        if kind_may and (name == target.name or not isinstance(name, str)):
+            return True
+    return False

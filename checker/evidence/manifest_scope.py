@@ -12,7 +12,8 @@ taken whole in its files' place (kustomize-controller's ``generator.go``); Argo 
 ``.yaml``, ``.yml`` and ``.json`` files of the folder itself, those of its subfolders too with
 ``directory.recurse``. The files of a kustomization's patches (``patchesStrategicMerge``,
 ``patches`` given by ``path``) are applied with it as documents of what they patch;
-replacements taken from a file are not followed. A Helm chart (``Chart.yaml``) renders its
+replacements taken from a file are not followed, nor a kustomization that lists
+``transformers`` or ``generators``. A Helm chart (``Chart.yaml``) renders its
 ``templates/`` and the subcharts of its ``charts/``, and one with a dependency fetched from a
 chart repository is not followed. Helm renders no template whose name begins with ``_`` (a
 partial), none a ``.helmignore`` leaves out, nothing of a library chart (``type: library``),
@@ -41,6 +42,10 @@ from checker.evidence.manifest_patches import KUSTOMIZATION_FILES
 
 LISTED = ("resources", "bases", "components", "crds")
 """The fields of a kustomization whose entries are files or folders it renders."""
+UNREAD = ("transformers", "generators")
+"""The fields of a kustomization naming plugins (files, folders or inline configurations)
+that render what it lists otherwise (a ``PatchTransformer``, ``PrefixSuffixTransformer``,
+``NamespaceTransformer``) or add objects: not followed."""
 HELMIGNORE = ".helmignore"
 """The file of a chart naming, as ``.gitignore`` does, files Helm leaves out of it."""
 
@@ -299,14 +304,10 @@ class _Walk:
     def _patch_files(self, path: str, kustomization: str, document: dict[str, Any]) -> None:
         """The files of the kustomization's patches (``patchesStrategicMerge`` entries that
         name a file, ``patches`` given by ``path``), which a target need not choose: each a
-        document of what it patches, read as one (``ManifestReader.find``). Replacements taken
-        from a file are ``Unfollowed``: what they select and rewrite is not read."""
-        for item in _listed(document, "replacements", kustomization):
-            if isinstance(item, dict) and item.get("path") is not None:
-                raise Unfollowed(
-                    f"{kustomization} takes replacements from {item.get('path')!r}, which are "
-                    "not read: they may rewrite the object"
-                )
+        document of what it patches, read as one (``ManifestReader.find``); one of another
+        name (``off.txt``) is ``Unfollowed``, as are replacements taken from a file and
+        ``UNREAD``: what they select and rewrite is not read."""
+        _refuse_unread(document, kustomization)
         named = [
             (item, False) for item in _listed(document, "patchesStrategicMerge", kustomization)
         ] + [(item.get("path"), True) for item in _listed(document, "patches", kustomization)
@@ -318,10 +319,13 @@ class _Walk:
                 target = clean(posixpath.join(path, entry))
             except Unfollowed:
                 raise Unfollowed(f"{kustomization} patches with {entry!r}, outside it") from None
-            if target in self.files:
-                self._add(target)
-            elif given:
-                raise Unfollowed(f"{kustomization} patches with {entry!r}, which it does not hold")
+            if target not in self.files:
+                raise Unfollowed(
+                    f"{kustomization} patches with {entry!r}, which the commit holds as no "
+                    "manifest file read (.yaml, .yml, .json): kustomize reads a patch file of "
+                    "any name"
+                )
+            self._add(target)
 
     def entry(self, path: str, kustomization: str, entry: str) -> None:
         """What the kustomization (or ``spec.components``) of the folder ``path`` renders of
@@ -351,6 +355,23 @@ class _Walk:
             raise Unfollowed(
                 f"{kustomization} renders {entry!r}, which the commit holds as no manifest "
                 "file nor folder with a kustomization (fetched from elsewhere?)"
+            )
+
+
+def _refuse_unread(document: dict[str, Any], kustomization: str) -> None:
+    """``Unfollowed`` where the kustomization lists ``UNREAD`` or takes replacements from a
+    file: what they select and rewrite is not read."""
+    for key in UNREAD:
+        if document.get(key):
+            raise Unfollowed(
+                f"{kustomization} lists {key}, which are not read: they may rewrite, "
+                "rename or add the object"
+            )
+    for item in _listed(document, "replacements", kustomization):
+        if isinstance(item, dict) and item.get("path") is not None:
+            raise Unfollowed(
+                f"{kustomization} takes replacements from {item.get('path')!r}, which are "
+                "not read: they may rewrite the object"
             )
 
 

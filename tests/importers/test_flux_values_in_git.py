@@ -1061,3 +1061,52 @@ def test_a_parent_that_patches_the_object_renders_it_otherwise(
         "; Kustomization flux-system/apps patches what it renders (its spec.patches, as listed), "
         "and a patch may select HelmRelease checkout: the manifest is not rendered as written"
     )
+
+
+OFF_PLUGIN = (
+    "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: off\n"
+    'patch: \'[{"op": "replace", "path": "/spec/values/debug", "value": false}]\'\n'
+    "target:\n  kind: HelmRelease\n"
+)
+"""A kustomize plugin configuration that turns debug off in every HelmRelease."""
+ESCAPED = (
+    "  - patch: |\n      apiVersion: helm.toolkit.fluxcd.io/v2\n      kind: HelmRelease\n"
+    '      metadata:\n        name: "\\x63heckout"\n        namespace: podinfo\n'
+    "      spec:\n        values:\n          debug: false\n"
+)
+"""An inline strategic merge patch without a target whose quoted name is spelt by an escape:
+kustomize reads ``checkout``."""
+
+
+@pytest.mark.parametrize(
+    ("listed", "files", "said"),
+    [
+        ("patchesStrategicMerge:\n  - off.txt\n", {"deploy/production/off.txt": OFF_FILE},
+         "deploy/production/kustomization.yaml patches with 'off.txt', which the commit holds "
+         "as no manifest file read"),
+        ("transformers:\n  - off.txt\n", {"deploy/production/off.txt": OFF_PLUGIN},
+         "deploy/production/kustomization.yaml lists transformers, which are not read"),
+        ("transformers:\n  - |-\n" + "".join(f"    {line}\n" for line in OFF_PLUGIN.splitlines()),
+         {}, "deploy/production/kustomization.yaml lists transformers, which are not read"),
+        ("patches:\n" + ESCAPED, {},
+         "deploy/production/kustomization.yaml in commit {c} may patch HelmRelease "
+         "podinfo/checkout"),
+    ],
+    ids=["patch-file-txt", "transformers-file", "transformers-inline", "escaped-name"],
+)  # fmt: skip
+def test_a_patch_the_walk_cannot_read_is_not_passed_over(
+    case: Case, listed: str, files: dict[str, str], said: str
+) -> None:
+    """The base sets ``debug: true``, as the cluster lists, and production turns it off in
+    what kustomize renders: by a patch file not named ``.yaml`` (kustomize reads a patch of
+    any name), by a ``PatchTransformer`` that ``transformers`` lists (from a file, or inline),
+    or by an inline patch whose name an escape spells. Before, none was read: the patch file
+    was left out as no manifest, the transformers unread, the escaped name not found in the
+    patch's text, and the rollout was restored to succeeded."""
+    overlay = "resources:\n  - ../base\n" + listed
+    files = {"deploy/base/release.yaml": DEBUG, **BASE, **files,
+             "deploy/production/kustomization.yaml": overlay}  # fmt: skip
+    commit = _commit(case, files)
+    target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
+    assert target["status"] == "failed"
+    assert said.format(c=commit[:12]) in target["reason"]
