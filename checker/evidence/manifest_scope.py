@@ -58,6 +58,10 @@ class Rendering:
 
     namespace: str | None = None
     renamed: str | None = None
+    imaged: str | None = None
+    """Which one sets ``images`` (or the parent's ``spec.images``), if one does: kustomize
+    rewrites the ``image`` of every ``containers`` or ``initContainers`` list at any depth of
+    what it renders (``imagetag.LegacyFilter``), a HelmRelease's values too."""
 
     def within(self, kustomization: dict[str, Any], path: str) -> Rendering:
         """How the kustomization ``path`` renders what it lists, this rendering around it."""
@@ -68,6 +72,7 @@ class Rendering:
         return Rendering(
             self.namespace or namespace or None,
             self.renamed or (f"{path} sets {' and '.join(renames)}" if renames else None),
+            self.imaged or (f"{path} sets images" if kustomization.get("images") else None),
         )
 
 
@@ -107,6 +112,8 @@ class Folder:
     renamed: str | None = None
     """Which of the parent's fields renames every object it renders (``namePrefix``), if
     one does."""
+    imaged: str | None = None
+    """Which of the parent's fields sets images in what it renders, if one does."""
 
 
 class Unfollowed(Exception):
@@ -132,7 +139,7 @@ def applied(
     documents of a kustomization or chart file (``Unfollowed`` where it cannot be read),
     ``text`` the bytes of a ``.helmignore``."""
     walk = _Walk(files, read, text, folder.tool)
-    walk.rendering = Rendering(folder.namespace, folder.renamed)
+    walk.rendering = Rendering(folder.namespace, folder.renamed, folder.imaged)
     start = clean(folder.path)
     if not walk.is_folder(start):
         raise Unfollowed(f"the commit holds no folder {folder.path!r}")

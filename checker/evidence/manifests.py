@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -294,17 +294,52 @@ def _place(
     None), or one a kustomization on the way renames. Where a kustomization or the parent
     sets the namespace (``ways``), that is the document's, whatever it writes."""
     meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
-    renamed = sorted(way.renamed for way in ways or () if way.renamed)
+    otherwise = _rendered_otherwise(doc.data, ways or frozenset())
+    ways = None if ways is None else frozenset(replace(way, imaged=None) for way in ways)
     if ways is None:
         found.unreadable.append((path, TEMPLATED))
     elif doc.problem is not None or not isinstance(meta, dict):
         found.unreadable.append((path, doc.problem or "read otherwise by YAML 1.1"))
-    elif renamed:
-        found.unreadable.append((path, f"{renamed[0]}: its name is rendered otherwise"))
+    elif otherwise is not None:
+        found.unreadable.append((path, otherwise))
     elif namespace in {way.namespace for way in ways if way.namespace is not None}:
         found.manifests.append((path, doc.data))
     elif Rendering() in ways:  # as written, by one way at least
         _as_written(found, path, doc.data, meta, namespace)
+
+
+IMAGED = (
+    "kustomize rewrites the image of any containers or initContainers it holds, at any depth, "
+    "its values too"
+)
+"""Why a document a kustomization with ``images`` renders is not read as written."""
+
+
+def _rendered_otherwise(data: Any, ways: frozenset[Rendering]) -> str | None:
+    """Why the document ``data`` is rendered otherwise than written by one of ``ways``: a
+    kustomization that renames it, or sets images where it holds containers; else None."""
+    renamed = sorted(way.renamed for way in ways if way.renamed)
+    if renamed:
+        return f"{renamed[0]}: its name is rendered otherwise"
+    imaged = sorted(way.imaged for way in ways if way.imaged)
+    if imaged and _holds_containers(data):
+        return f"{imaged[0]}: {IMAGED}"
+    return None
+
+
+def _holds_containers(data: Any) -> bool:
+    """Whether ``data`` holds a ``containers`` or ``initContainers`` field at any depth, where
+    kustomize's ``images`` rewrites an ``image`` (``imagetag.LegacyFilter``)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if "containers" in value or "initContainers" in value:
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _as_written(

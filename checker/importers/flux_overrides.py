@@ -250,6 +250,7 @@ def _parent_spec(parent: str, found: dict[str, Any]) -> Folder | str:
         tuple(components or ()),
         commit.group(1),
         *renders(found, parent, ("targetNamespace",), ("namePrefix",), ("nameSuffix",)),
+        imaged=f"{parent} sets spec.images" if dig(found, "spec", "images") else None,
     )
 
 

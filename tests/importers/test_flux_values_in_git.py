@@ -1110,3 +1110,54 @@ def test_a_patch_the_walk_cannot_read_is_not_passed_over(
     target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
     assert target["status"] == "failed"
     assert said.format(c=commit[:12]) in target["reason"]
+
+
+INIT = {"initContainers": [{"name": "wait", "image": "busybox:1.36"}]}
+"""Values with an init container, as charts take them, whose image is ``busybox:1.36``."""
+
+
+@pytest.mark.parametrize(
+    ("overlay", "spec", "values", "said"),
+    [
+        ("images:\n  - name: busybox\n    newTag: '1.37'\n", {}, INIT,
+         "deploy/production/kustomization.yaml sets images: kustomize rewrites the image"),
+        ("", {"images": [{"name": "busybox", "newTag": "1.37"}]}, INIT,
+         "Kustomization flux-system/apps sets spec.images: kustomize rewrites the image"),
+        ("images:\n  - name: busybox\n    newTag: '1.37'\n", {}, {}, None),
+    ],
+    ids=["kustomization", "parent", "no-containers"],
+)  # fmt: skip
+def test_images_rewrite_the_containers_of_values(
+    case: Case, overlay: str, spec: dict[str, Any], values: dict[str, Any], said: str | None
+) -> None:
+    """The base's HelmRelease runs ``busybox:1.36`` in an init container of its values, as
+    the cluster lists; production's kustomization (or the parent's ``spec.images``) sets
+    ``images``, which kustomize applies to the ``image`` of any ``containers`` or
+    ``initContainers`` list at any depth: it renders ``busybox:1.37``. Before, the manifest
+    counted as written and the rollout was restored to succeeded. Values without containers
+    are left as written."""
+    release_yaml = RELEASE.replace(
+        "    replicaCount: 2\n",
+        "    replicaCount: 2\n"
+        + (
+            "    initContainers:\n      - name: wait\n        image: busybox:1.36\n"
+            if values
+            else ""
+        ),
+    )
+    files = {
+        "deploy/base/release.yaml": release_yaml,
+        **BASE,
+        "deploy/production/kustomization.yaml": overlay + "resources:\n  - ../base\n",
+    }
+    commit = _commit(case, files)
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = {**VALUES, **values}
+    apps = parent("apps", "./deploy/production", commit, **spec)
+    path = write_list(case.work / "helm.json", [release, apps])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == ("succeeded" if said is None else "failed")
+    assert said is None or said in target["reason"]
