@@ -43,6 +43,9 @@ class Target:
     kind: str
     name: str
     namespace: str | None
+    """None where any namespace may be the one a patch selects it by: kustomize applies a
+    kustomization's patches before its ``namespace:`` (and Flux a parent's before its
+    ``targetNamespace``), so a patch selects by the namespace the manifest had before."""
 
 
 def patching(document: Any, path: str) -> bool:
@@ -74,13 +77,11 @@ def selects(document: Any, target: Target) -> bool:
 
 def _may_select(selector: dict[str, Any], target: Target) -> bool:
     """Whether a kustomize selector may select ``target``: each of group, kind, name and
-    namespace it gives matches whole (a version, labels, annotations may match too)."""
-    given = {
-        "group": target.group,
-        "kind": target.kind,
-        "name": target.name,
-        "namespace": target.namespace or "",
-    }
+    namespace (where ``target`` has one) it gives matches whole (a version, labels,
+    annotations may match too)."""
+    given = {"group": target.group, "kind": target.kind, "name": target.name}
+    if target.namespace is not None:
+        given["namespace"] = target.namespace
     for key, value in given.items():
         pattern = selector.get(key)
         if pattern in (None, ""):

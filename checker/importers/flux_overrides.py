@@ -210,6 +210,8 @@ def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder 
     if isinstance(found, str):
         return found
     own = dig(item, "metadata", "namespace")
+    if dig(found, "spec", "targetNamespace"):
+        own = None  # its patches apply before its targetNamespace: any namespace may be selected
     target = Target(
         GROUPS[item["kind"]], item["kind"], item["metadata"]["name"], own if own else None
     )

@@ -18,6 +18,7 @@ each file are read from git's objects and hash-checked (``manifests.ManifestRead
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from checker.evidence.git import GitHistory
 from checker.evidence.manifest_patches import Target
@@ -112,7 +113,7 @@ def _why_not(setting: SetInObject, commit: str, reader: ManifestReader) -> str |
     differ = _differing(setting.fields, held)
     if differ:
         return f"{path} in {where} sets {', '.join(differ)} otherwise"
-    return _unseen(setting, commit, reader, shown, path)
+    return _unseen(setting, commit, reader, shown, path, _placed(within, candidates))
 
 
 def _applied(setting: SetInObject, commit: str, reader: ManifestReader, shown: str) -> Scope | str:
@@ -130,14 +131,28 @@ def _applied(setting: SetInObject, commit: str, reader: ManifestReader, shown: s
         )
 
 
+def _placed(within: Scope, manifests: list[tuple[str, Any]]) -> bool:
+    """Whether a kustomization or the parent places one of ``manifests`` in a namespace."""
+    return any(
+        way.namespace is not None for path, _ in manifests for way in within.rendered.get(path, ())
+    )
+
+
 def _unseen(
-    setting: SetInObject, commit: str, reader: ManifestReader, shown: str, path: str
+    setting: SetInObject,
+    commit: str,
+    reader: ManifestReader,
+    shown: str,
+    path: str,
+    placed: bool,
 ) -> str | None:
     """What of the commit may render the object otherwise than its manifest ``path`` is
-    written, though it sets what the object does: a kustomize patch that may select it, a
-    submodule whose files are not read."""
+    written, though it sets what the object does: a kustomize patch that may select it (by
+    any namespace where a kustomization or the parent ``placed`` it in its namespace: the
+    patch applies before), a submodule whose files are not read."""
     where = f"commit {short(commit)}"
-    target = Target(setting.group, setting.kind, setting.name, setting.namespace)
+    namespace = None if placed else setting.namespace
+    target = Target(setting.group, setting.kind, setting.name, namespace)
     patches = reader.patching(commit, target)
     if patches:
         return (

@@ -1161,3 +1161,44 @@ def test_images_rewrite_the_containers_of_values(
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == ("succeeded" if said is None else "failed")
     assert said is None or said in target["reason"]
+
+
+STAGING_OFF = [{"patch": OFF, "target": {"kind": "HelmRelease", "namespace": "staging"}}]
+"""A patch turning debug off in the HelmReleases of ``staging``."""
+
+
+@pytest.mark.parametrize(
+    ("overlay", "spec", "status"),
+    [
+        ({"namespace": "podinfo", "patches": STAGING_OFF}, {}, "failed"),
+        ({}, {"targetNamespace": "podinfo", "patches": STAGING_OFF}, "failed"),
+        ({"patches": STAGING_OFF}, {}, "succeeded"),
+    ],
+    ids=["overlay", "parent", "not-placed"],
+)  # fmt: skip
+def test_a_patch_selects_by_the_namespace_written_before_it_is_placed(
+    case: Case, overlay: dict[str, Any], spec: dict[str, Any], status: str
+) -> None:
+    """The base writes the HelmRelease into ``staging`` with ``debug: true``; production's
+    kustomization (its ``namespace:``) or the parent (its ``targetNamespace``) places it in
+    ``podinfo``, the object's, and patches the HelmReleases of ``staging``: kustomize applies
+    a kustomization's patches before its namespace, so the patch selects it and turns debug
+    off. Before, the patch's namespace was matched with the object's alone, and the rollout
+    was restored to succeeded. A release of ``podinfo`` written so is no patch's."""
+    written = DEBUG.replace("  namespace: podinfo\n", "  namespace: staging\n")
+    if "namespace" not in overlay and "targetNamespace" not in spec:
+        written = DEBUG
+    files = {"deploy/base/release.yaml": written, **BASE,
+             "deploy/production/kustomization.yaml":
+             yaml.safe_dump({"resources": ["../base"], **overlay})}  # fmt: skip
+    commit = _commit(case, files)
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = {**VALUES, "debug": True}
+    apps = parent("apps", "./deploy/production", commit, **spec)
+    path = write_list(case.work / "helm.json", [release, apps])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == status
+    assert status == "succeeded" or "may" in target["reason"]
