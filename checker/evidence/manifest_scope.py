@@ -4,8 +4,9 @@ manifest in one of them is what the tool applied; a copy elsewhere in the tree
 (``docs/example-helmrelease.yaml``) is no one's.
 
 A folder with a kustomization (``kustomization.yaml``, ``kustomization.yml``,
-``Kustomization``) applies what its ``resources`` (and ``bases``, ``components``, ``crds``)
-list, each a file or a folder with a kustomization of its own, followed as kustomize does,
+``Kustomization``) applies what its ``resources`` (and ``bases``, ``components``) list (not
+its ``crds``, schemas of custom resources that kustomize reads to transform them, never
+renders), each a file or a folder with a kustomization of its own, followed as kustomize does,
 ``../base`` included. A folder without one is rendered as the tool does: Flux generates a
 kustomization of every ``.yaml`` and ``.yml`` file under it, a subfolder with a kustomization
 taken whole in its files' place (kustomize-controller's ``generator.go``); Argo CD applies the
@@ -40,7 +41,7 @@ from typing import Any
 
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES
 
-LISTED = ("resources", "bases", "components", "crds")
+LISTED = ("resources", "bases", "components")
 """The fields of a kustomization whose entries are files or folders it renders."""
 UNREAD = ("transformers", "generators")
 """The fields of a kustomization naming plugins (files, folders or inline configurations)

@@ -1202,3 +1202,19 @@ def test_a_patch_selects_by_the_namespace_written_before_it_is_placed(
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == status
     assert status == "succeeded" or "may" in target["reason"]
+
+
+def test_a_file_a_kustomization_lists_as_crds_is_not_rendered(case: Case) -> None:
+    """The only manifest of the HelmRelease, setting what the cluster lists, is a file that
+    the kustomization lists in ``crds``: kustomize reads it as a schema of custom resources
+    and renders nothing of it, so git renders no such object. Before, it counted as a
+    resource and the rollout of the object made by hand was restored to succeeded."""
+    files = {"deploy/production/checkout.yaml": DEBUG,
+             "deploy/production/kustomization.yaml": "crds:\n  - checkout.yaml\n"}  # fmt: skip
+    commit = _commit(case, files)
+    target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
+    assert target["status"] == "failed"
+    assert (
+        "holds no manifest of HelmRelease podinfo/checkout in what Kustomization"
+        in (target["reason"])
+    )
