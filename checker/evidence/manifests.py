@@ -317,13 +317,40 @@ IMAGED = (
 
 def _rendered_otherwise(data: Any, ways: frozenset[Rendering]) -> str | None:
     """Why the document ``data`` is rendered otherwise than written by one of ``ways``: a
-    kustomization that renames it, or sets images where it holds containers; else None."""
+    kustomization that renames it, or sets images where it holds containers; or by a
+    directive it holds as a patch (``$patch: delete``); else None."""
     renamed = sorted(way.renamed for way in ways if way.renamed)
     if renamed:
         return f"{renamed[0]}: its name is rendered otherwise"
     imaged = sorted(way.imaged for way in ways if way.imaged)
     if imaged and _holds_containers(data):
         return f"{imaged[0]}: {IMAGED}"
+    directive = _directive(data)
+    if directive is not None:
+        return (
+            f"it holds {directive}, a strategic merge patch's directive: kustomize renders what "
+            "it patches otherwise ($patch: delete renders nothing of it)"
+        )
+    return None
+
+
+DIRECTIVES = ("$patch", "$retainKeys", "$deleteFromPrimitiveList/", "$setElementOrder/")
+"""The keys (or their beginnings) by which a strategic merge patch says how to merge, not what
+to set."""
+
+
+def _directive(data: Any) -> str | None:
+    """The first key of ``DIRECTIVES`` ``data`` holds at any depth, or None."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if isinstance(key, str) and key.startswith(DIRECTIVES):
+                    return key
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return None
 
 

@@ -1218,3 +1218,22 @@ def test_a_file_a_kustomization_lists_as_crds_is_not_rendered(case: Case) -> Non
         "holds no manifest of HelmRelease podinfo/checkout in what Kustomization"
         in (target["reason"])
     )
+
+
+@pytest.mark.parametrize("directive", ["$patch: delete", "$patch: replace"])
+def test_a_patch_directive_is_no_value_set(case: Case, directive: str) -> None:
+    """Production's patch file writes the HelmRelease as the base does, ``debug: true`` as the
+    cluster lists, with a strategic merge directive: ``$patch: delete`` renders nothing of
+    it, so the object listed was made by hand. Before, the directive was not read, the two
+    documents set the same, and the rollout was restored to succeeded."""
+    patch = DEBUG.split("---\n")[2].replace(
+        "kind: HelmRelease\n", f"kind: HelmRelease\n{directive}\n"
+    )
+    files = {"deploy/base/release.yaml": DEBUG, **BASE, "deploy/production/gone.yaml": patch,
+             "deploy/production/kustomization.yaml":
+             "resources:\n  - ../base\npatchesStrategicMerge:\n  - gone.yaml\n"}  # fmt: skip
+    commit = _commit(case, files)
+    target = _release(case, commit, "./deploy/production", values={**VALUES, "debug": True})
+    assert target["status"] == "failed"
+    assert "deploy/production/gone.yaml in commit" in target["reason"]
+    assert "it holds $patch, a strategic merge patch's directive" in target["reason"]
