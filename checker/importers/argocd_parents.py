@@ -102,7 +102,11 @@ def _directory(source: dict[str, Any], parent: str) -> Folder | str:
         ("source", "kustomize", "namePrefix"),
         ("source", "kustomize", "nameSuffix"),
     )
-    return Folder(source["path"], parent, "argocd", recurse, namespace=namespace, renamed=renamed)
+    imaged = dig(source, "kustomize", "images") and f"{parent} sets source.kustomize.images"
+    return Folder(
+        source["path"], parent, "argocd", recurse,
+        namespace=namespace, renamed=renamed, imaged=imaged or None,
+    )  # fmt: skip
 
 
 def _parent(item: dict[str, Any]) -> tuple[str | None, str] | None:

@@ -312,6 +312,32 @@ def test_values_as_an_object_are_compared_as_data(case: Case) -> None:
     assert target["reason"].endswith("sets source.helm.valuesObject otherwise")
 
 
+def test_images_the_app_of_apps_sets_rewrite_the_containers_a_manifest_holds(case: Case) -> None:
+    """The Application's ``helm.valuesObject`` holds ``initContainers`` running busybox:1.36,
+    as the cluster lists them; the app of apps sets ``source.kustomize.images`` busybox:1.37,
+    and kustomize rewrites the ``image`` of every containers list at any depth of what it
+    renders (``imagetag.LegacyFilter``), the Application's values too: what was applied is
+    not what the manifest writes, and the sync was restored to succeeded."""
+    manifest = MANIFEST.replace(
+        "      values: |\n",
+        "      valuesObject:\n        initContainers:\n          - name: wait\n"
+        "            image: busybox:1.36\n      values: |\n",
+    )
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": manifest})
+    listed = {"initContainers": [{"name": "wait", "image": "busybox:1.36"}]}
+    fields = {"helm__parameters": PARAMETERS, "helm__values": VALUES}
+    app = _app(commit, **fields, helm__valuesObject=listed)
+    assert _target(case, app, apps=parent())["status"] == "succeeded"
+    (case.evidence / "deploys.jsonl").unlink()
+    imaged = parent(kustomize={"images": ["busybox:1.37"]})
+    target = _target(case, app, apps=imaged)
+    assert target["status"] == "failed"
+    assert (
+        "application apps sets source.kustomize.images: kustomize rewrites the image"
+        in (target["reason"])
+    )
+
+
 URL = "https://github.com/example/checkout"
 SOURCES = """\
 apiVersion: argoproj.io/v1alpha1
