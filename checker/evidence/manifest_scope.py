@@ -47,6 +47,8 @@ UNREAD = ("transformers", "generators")
 """The fields of a kustomization naming plugins (files, folders or inline configurations)
 that render what it lists otherwise (a ``PatchTransformer``, ``PrefixSuffixTransformer``,
 ``NamespaceTransformer``) or add objects: not followed."""
+JSONNET = ".jsonnet"
+"""The files an Argo CD directory source renders as Jsonnet, beside its manifests."""
 HELMIGNORE = ".helmignore"
 """The file of a chart naming, as ``.gitignore`` does, files Helm leaves out of it."""
 
@@ -159,7 +161,9 @@ class _Walk:
         text: Callable[[str], bytes],
         tool: str,
     ):
-        self.files, self.read, self.text, self.tool = files, read, text, tool
+        self.jsonnet = frozenset(f for f in files if f.lower().endswith(JSONNET))
+        self.files = {f: blob for f, blob in files.items() if f not in self.jsonnet}
+        self.read, self.text, self.tool = read, text, tool
         self.found: set[str] = set()
         self.templates: set[str] = set()
         self.seen: set[tuple[str, Rendering]] = set()
@@ -188,6 +192,7 @@ class _Walk:
         if self.tool == "argocd" and f"{prefix}Chart.yaml" in self.files:
             self._chart(prefix, under)
             return
+        self._refuse_jsonnet(prefix, recurse)
         suffixes = (".yaml", ".yml") if self.tool == "flux" else (".yaml", ".yml", ".json")
         for name in under:
             rest = name[len(prefix) :]
@@ -198,6 +203,18 @@ class _Walk:
                 continue
             if rest.endswith(suffixes):
                 self._add(name)
+
+    def _refuse_jsonnet(self, prefix: str, recurse: bool) -> None:
+        """``Unfollowed`` where an Argo CD directory source holds a ``.jsonnet`` file (below
+        ``prefix``, in subfolders with ``recurse``): Argo CD renders it beside the manifests,
+        and what it renders is not read. Flux's generator takes YAML alone."""
+        for name in sorted(self.jsonnet) if self.tool == "argocd" else ():
+            rest = name[len(prefix) :] if name.startswith(prefix) else None
+            if rest is not None and (recurse or "/" not in rest):
+                raise Unfollowed(
+                    f"{name} is Jsonnet, which Argo CD renders beside the folder's manifests "
+                    "and which is not read here: it may render the object otherwise"
+                )
 
     def _below_kustomization(self, top: str, folder: str) -> bool:
         """Whether ``folder``, below ``top``, is in a subfolder with a kustomization: Flux

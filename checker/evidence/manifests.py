@@ -30,7 +30,14 @@ from checker.evidence import manifest_scope
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BatchReader, TreeIndex
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
-from checker.evidence.manifest_scope import HELMIGNORE, Folder, Rendering, Scope, Unfollowed
+from checker.evidence.manifest_scope import (
+    HELMIGNORE,
+    JSONNET,
+    Folder,
+    Rendering,
+    Scope,
+    Unfollowed,
+)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 """The files a manifest is looked for in (kustomize's and ``kubectl apply -f``'s), and
@@ -501,6 +508,7 @@ class ManifestReader:
             f
             for f in self._tree_files(commit)
             if (f[0] in within if within is not None else not f[0].endswith(HELMIGNORE))
+            and not f[0].lower().endswith(JSONNET)
         ]
         wanted = sorted({blob for _, blob in files if (blob, words) not in self._blobs})
         for blob, _, data in self._reader.read(wanted):
@@ -519,7 +527,7 @@ class ManifestReader:
                 for entry, sha, is_tree in self._index.entries(tree):
                     if is_tree:
                         stack.append((f"{prefix}{entry}/", sha))
-                    elif entry.lower().endswith(SUFFIXES) or entry in (
+                    elif entry.lower().endswith((*SUFFIXES, JSONNET)) or entry in (
                         *KUSTOMIZATION_FILES,
                         HELMIGNORE,
                     ):

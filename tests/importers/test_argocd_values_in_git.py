@@ -467,6 +467,9 @@ def test_the_application_the_app_of_apps_applies_otherwise_does_not_count(
                                         "patch": "- op: remove\n  path: /spec/source/helm\n"}]}),
          "application apps patches what it renders (its source.kustomize.patches, set in the "
          "Application)"),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST, "apps/checkout.jsonnet": "{}\n"}, parent(),
+         "apps/checkout.jsonnet is Jsonnet, which Argo CD renders beside the folder's "
+         "manifests and which is not read here"),
     ],
 )  # fmt: skip
 def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
@@ -495,6 +498,8 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     ("files", "apps"),
     [
         ({"apps/checkout-eu-west-1.yaml": MANIFEST}, parent()),
+        ({"apps/checkout-eu-west-1.yaml": MANIFEST, "apps/lib/other.jsonnet": "{}\n"},
+         parent()),
         ({"apps/examples/checkout.yaml": MANIFEST}, parent(directory={"recurse": True})),
         ({"apps/kustomization.yaml": "resources:\n- ../envs/eu\n",
           "envs/eu/kustomization.yaml": "resources:\n- checkout.yaml\n",
