@@ -413,10 +413,12 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PASS
 
 
-def _refuse_unused_replay_options(args: argparse.Namespace) -> None:
+def _refuse_unused_replay_options(args: argparse.Namespace, *, org: bool = False) -> None:
     """``--repo``, ``--evidence`` and ``--policies`` say what ``--replay`` judges again, and the
     engine's options where; they do nothing else: given without it, verify read none of them
-    and passed an audit whose evidence had changed since, as though it had been compared."""
+    and passed an audit whose evidence had changed since, as though it had been compared.
+    ``org``: of an organisation's attestation, whose replay judges the systems again (its
+    ``--repo`` and ``--evidence`` are refused with ``--replay`` too, by ``_verify_org``)."""
     given = [
         option
         for option, value in (
@@ -428,9 +430,14 @@ def _refuse_unused_replay_options(args: argparse.Namespace) -> None:
         if value
     ]
     if given and not args.replay:
+        unread = (
+            "verify judges no system again and reads none of them"
+            if org
+            else "the evidence is neither read nor compared with what the audit judged"
+        )
         raise UsageError(
             f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with --replay: without "
-            "it the evidence is neither read nor compared with what the audit judged",
+            f"it {unread}",
             hint="add --replay to judge the evidence again, or leave "
             + ("them" if len(given) > 1 else "it")
             + " out to check the signature and chain alone",
@@ -510,13 +517,9 @@ def _verify_org(
         check_accounted(current, previous)
 
     lines = [f"signature: valid, key {current.keyid}", *describe(current), f"chain: {link}"]
+    _refuse_unused_replay_options(args, org=True)
     if args.replay:
         lines += replay_systems(args, current)
-    elif args.policies:  # else passed over: the systems were judged again by no rule of them
-        raise UsageError(
-            "--policies goes with --replay: without it, verify judges no system again and reads "
-            "none of the policies given"
-        )
     elif args.system or args.org is not None:
         raise UsageError("--org and --system go with --replay")
     out.write(_in_log("".join(f"{visible(line)}\n" for line in lines)))

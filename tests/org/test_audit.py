@@ -235,6 +235,9 @@ def test_policies_given_to_an_organisations_verify_without_replay_are_refused(
     )
     assert result.code == 2 and result.out == ""
     assert "--policies goes with --replay" in result.err
+    engine = run_cli("verify", org.root / "mar.json", "--key", pub, "--policy-timeout", "5")
+    assert engine.code == 2 and engine.out == ""
+    assert "--policy-timeout goes with --replay: without it verify judges no system" in engine.err
 
 
 def test_a_system_that_cannot_be_judged_is_listed_and_fails_the_organisation(
