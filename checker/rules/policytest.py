@@ -78,19 +78,16 @@ def rule_definitions(module: PolicyModule) -> list[RuleDefinition]:
     return spans
 
 
-def _head_name(rule: dict[str, Any]) -> tuple[str, int]:
-    """A rule's name (the first part of its head) and its line, from the parser's tree."""
+def _rule_head(rule: dict[str, Any]) -> tuple[str, int] | None:
+    """A rule's name (the first part of its head) and its line, from the parser's tree; None
+    for a function (``test_helper(x)``), which is no test: ``opa test`` runs rules alone."""
     kind, spec = next(iter(rule.items()))
+    if kind != "Default" and "Func" in spec["head"]:
+        return None
     ref = spec["refr"] if kind == "Default" else next(iter(spec["head"].values()))["refr"]
     while "Var" not in ref:  # a.b.c or a[b]: the name is the innermost part
         ref = next(iter(ref.values()))["refr"]
     return str(ref["Var"]["value"]), int(ref["Var"]["span"]["line"])
-
-
-def _head_kinds(rule: dict[str, Any]) -> set[str]:
-    """The kinds of a rule's head in the parser's tree (``Func`` for a function)."""
-    kind, spec = next(iter(rule.items()))
-    return set() if kind == "Default" else set(spec["head"])
 
 
 def _test_heads(module: PolicyModule) -> tuple[str, list[tuple[str, int]]]:
@@ -107,8 +104,7 @@ def _test_heads(module: PolicyModule) -> tuple[str, list[tuple[str, int]]]:
             raise
         raise policy_error(str(exc), context=f"loading {module.name}") from None
     try:
-        # A function (``test_helper(x)``) is no test: ``opa test`` runs rules alone.
-        heads = [_head_name(rule) for rule in rules if "Func" not in _head_kinds(rule)]
+        heads = [head for rule in rules if (head := _rule_head(rule)) is not None]
     except (KeyError, IndexError, TypeError, ValueError, StopIteration):
         raise PolicyError(
             f"{module.name}: its rules could not be listed to find its tests"
