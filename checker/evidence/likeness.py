@@ -105,7 +105,18 @@ def lines(data: bytes) -> frozenset[bytes]:
 def text_lines(data: bytes) -> frozenset[bytes]:
     """The distinct lines of ``data``, stripped, that hold a letter or digit: imports and
     lines of bare keywords too (``lines`` leaves them out)."""
-    return frozenset(s for s in (line.strip() for line in data.splitlines()) if _TEXT.search(s))
+    return _with_text(frozenset(line.strip() for line in data.splitlines()))
+
+
+def _line_sets(stripped: frozenset[bytes]) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """A file's ``lines`` and ``text_lines``, from its distinct stripped lines."""
+    text = _with_text(stripped)
+    return frozenset(filter(_says, text)), text
+
+
+def _with_text(stripped: frozenset[bytes]) -> frozenset[bytes]:
+    """Of a file's distinct stripped lines, those holding a letter or digit (``text_lines``)."""
+    return frozenset(s for s in stripped if _TEXT.search(s))
 
 
 _IMPORT = re.compile(
@@ -187,8 +198,8 @@ class Likeness:
         self._parted: list[tuple[str, dict[bytes, int]]] = []
         """The sought blobs of ``2 * MIN_LINES`` lines or more, each line's number among them."""
         for blob, data in sorted((sought or {}).items()):
-            held = lines(data)
             text = text_lines(data)
+            held = frozenset(filter(_says, text))
             if held and len(held) < MIN_LINES <= len(text):
                 self._short[blob] = Short(held, text)
                 self._sought.append((blob, len(data), text))
@@ -234,7 +245,7 @@ class Likeness:
             stripped = frozenset(line.strip() for line in data.splitlines())
             found |= self.parts(stripped, parted)
             near = any(len(data) <= s * SIZE_RATIO for _, s, _ in compared)
-            mine = (lines(data), text_lines(data)) if near else None
+            mine = _line_sets(stripped) if near else None
             for blob, size, held in compared:
                 close = len(data) <= size * SIZE_RATIO
                 if mine is not None and close and self._alike(mine, (blob, held)):
