@@ -1,13 +1,15 @@
 """Gerrit's two exports of merged changes, read into one shape (:class:`Change`):
 
-- REST: ``GET /changes/?q=status:merged&o=ALL_REVISIONS&o=DETAILED_LABELS&o=DETAILED_ACCOUNTS``
-  (ChangeInfo objects; pages written back to back, each with its ``)]}'`` guard line);
+- REST: ``GET /changes/?q=status:merged&o=ALL_REVISIONS&o=ALL_COMMITS&o=DETAILED_LABELS``
+  ``&o=DETAILED_ACCOUNTS`` (ChangeInfo objects; pages written back to back, each with its
+  ``)]}'`` guard line);
 - ssh: ``gerrit query --format=JSON --all-approvals --patch-sets --current-patch-set --comments
   status:merged`` (one change a line, then a ``stats`` line).
 
 Output fetched without an option the judgement needs is refused, naming the option: without
 ``DETAILED_ACCOUNTS`` every account is a bare number, without ``DETAILED_LABELS`` no vote is
-shown, and an export cut at a page limit (``_more_changes``, ``moreChanges``) is not the
+shown, without ``ALL_COMMITS`` a change of several patch sets does not say who wrote each one's
+commit, and an export cut at a page limit (``_more_changes``, ``moreChanges``) is not the
 whole of what was asked.
 """
 
@@ -23,7 +25,8 @@ from checker.importers.common import Logins, dig, expect, moment, read_documents
 
 REST = (
     "Gerrit change objects "
-    "(GET /changes/?q=status:merged&o=ALL_REVISIONS&o=DETAILED_LABELS&o=DETAILED_ACCOUNTS)"
+    "(GET /changes/?q=status:merged&o=ALL_REVISIONS&o=ALL_COMMITS&o=DETAILED_LABELS"
+    "&o=DETAILED_ACCOUNTS)"
 )
 SSH = (
     "the output of gerrit query --format=JSON --all-approvals --patch-sets --current-patch-set "
@@ -53,6 +56,9 @@ class PatchSet:
     created_ns: int | None
     uploader: Account | None
     kind: str | None
+    writers: tuple[tuple[str, str], ...] | None = None
+    """(role, address) of its commit's author and committer (over ssh its author alone), as
+    the output shows them ("" for one without an address); None when it does not show them."""
 
 
 @dataclass(frozen=True)
@@ -176,8 +182,8 @@ def _rest(
     if missing:
         options = " and ".join(f"o={o}" for o in sorted(missing))
         raise InputError(
-            f"these changes were fetched without {options}, so their accounts, votes or patch "
-            f"sets cannot be read: query with {options}",
+            f"these changes were fetched without {options}, so their accounts, votes, patch "
+            f"sets or the writers of their commits cannot be read: query with {options}",
             path=str(path),
         )
     return [_rest_change(c, path, logins, approving) for c in merged], skipped
@@ -203,6 +209,8 @@ def _rest_options(change: dict[str, Any]) -> set[str]:
         or _fewer_than_numbered(revisions, current)
     ):
         missing.add("ALL_REVISIONS")
+    elif len(revisions) > 1 and any(_rest_writers(r) is None for r in revisions.values()):
+        missing.add("ALL_COMMITS")
     return missing
 
 
@@ -284,9 +292,23 @@ def _rest_patch_sets(change: dict[str, Any], path: Path, logins: Logins) -> list
                 else None,
                 _account(info.get("uploader"), logins),
                 info.get("kind") if isinstance(info.get("kind"), str) else None,
+                _rest_writers(info),
             )
         )
     return sorted(patch_sets, key=lambda p: p.number)
+
+
+def _rest_writers(info: Any) -> tuple[tuple[str, str], ...] | None:
+    """The author and committer of a revision's commit (``commit``, a CommitInfo, which
+    ``o=ALL_COMMITS`` adds), by address; None when the revision holds no commit author."""
+    commit = info.get("commit") if isinstance(info, dict) else None
+    if not isinstance(commit, dict) or not isinstance(commit.get("author"), dict):
+        return None
+    return tuple(
+        (role, email if isinstance(email := person.get("email"), str) else "")
+        for role in ("author", "committer")
+        if isinstance(person := commit.get(role), dict)
+    )
 
 
 def _is_highest(value: Any, highest: int, path: Path, number: Any) -> bool:
@@ -392,6 +414,7 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
     name = f"{change['project']}~{number}" if change.get("project") else str(number)
     patch_sets, votes, submits = _ssh_patch_sets(change, path, logins, approving)
     patch_sets.sort(key=lambda p: p.number)
+    _check_authors(patch_sets, number, path)
     final = max(change["patchSets"], key=lambda item: int(item["number"]))
     _who(
         final.get("uploader"), logins, path, f"change {number}: the uploader of its last patch set"
@@ -418,6 +441,21 @@ def _ssh_change(change: dict[str, Any], path: Path, logins: Logins, approving: i
         submitter,
         _carried(change, patch_sets[-1].number if patch_sets else 0, logins, approving),
     )
+
+
+def _check_authors(patch_sets: list[PatchSet], number: Any, path: Path) -> None:
+    """Each patch set of a change of several shows its commit's author: whoever wrote an
+    earlier one may have voted, and git holds the last patch set's commit alone."""
+    if len(patch_sets) < 2:
+        return
+    for patch_set in patch_sets:
+        expect(
+            patch_set.writers is not None,
+            path,
+            f"change {number}: patch set {patch_set.number} does not show its commit's author, "
+            "so a vote by whoever wrote it cannot be told from an independent approval: query "
+            "with --patch-sets, of a Gerrit that shows each patch set's author",
+        )
 
 
 def _carried(
@@ -470,12 +508,24 @@ def _ssh_patch_sets(
                 int(created) * 10**9 if isinstance(created, int) else None,
                 _account(item.get("uploader"), logins),
                 item.get("kind") if isinstance(item.get("kind"), str) else None,
+                _ssh_writers(item.get("author"), logins),
             )
         )
         approvals = item.get("approvals") or []
         expect(isinstance(approvals, list), path, f"change {number}: approvals is not a list")
         _ssh_votes(approvals, int(item["number"]), number, approving, logins, path, votes, submits)
     return patch_sets, votes, submits
+
+
+def _ssh_writers(author: Any, logins: Logins) -> tuple[tuple[str, str], ...] | None:
+    """A patch set's commit author over ssh (``author``: the account its address belongs to,
+    or the address and name alone, with an empty username); None when it is not shown."""
+    if not isinstance(author, dict):
+        return None
+    email, username = author.get("email"), author.get("username")
+    if isinstance(email, str) and email:
+        return (("author", email),)
+    return (("author", logins.address(username) if isinstance(username, str) else ""),)
 
 
 def _ssh_votes(

@@ -423,9 +423,12 @@ def _submit_made_rest(kind: str, offset: int, submitter: str, path: Path) -> Pat
     change["submitter"] = people[submitter]
     created = 1709294400 + offset  # 2024-03-01 12:00:00 is the submit
     stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d %H:%M:%S.000000000")
+    # The new commit keeps its author, Dana; its committer is whoever uploaded it.
+    commit = change["revisions"]["1" * 40]["commit"]
+    committer = {"name": LEE["name"], "email": LEE["email"], "date": stamp, "tz": 0}
     change["revisions"]["2" * 40] = {
         "kind": kind, "_number": 2, "created": stamp, "uploader": LEE,
-        "ref": "refs/changes/01/3001/2",
+        "ref": "refs/changes/01/3001/2", "commit": {**commit, "committer": committer},
     }  # fmt: skip
     change["current_revision"] = "2" * 40
     return _rest(changes, path)
@@ -620,4 +623,87 @@ def test_a_patch_set_marked_a_rebase_must_change_what_the_one_before_did(
         evidence,
         f"changes.json: change smars~3003: patch set 2 is marked {kind}",
         f"its commit {final} adds or removes other lines than {first}",
+    )
+
+
+# -- who wrote each patch set's commit ------------------------------------------------------------
+
+KIM_AUTHOR = {"name": "Kim Example", "email": "kim@knight.example"}
+
+
+def _kim_wrote_rest(final: str, path: Path, address: str = "kim@knight.example") -> Path:
+    """Change 3003 with patch set 1's commit written by Kim (Dana uploaded it), and patch set
+    2, ``final``, Dana's amend of it under her own name, the code as it was
+    (``NO_CODE_CHANGE``): Gerrit carried Kim's +2 on patch set 1 over it."""
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3003)
+    ps1, ps2 = (change["revisions"].pop(r) for r in sorted(change["revisions"]))
+    ps1["commit"]["author"] = {**ps1["commit"]["author"], **KIM_AUTHOR, "email": address}
+    change["revisions"] = {"3" * 40: ps1, final: {**ps2, "kind": "NO_CODE_CHANGE"}}
+    change["current_revision"] = final
+    return _rest([change], path)
+
+
+def _kim_wrote_ssh(final: str, path: Path, address: str = "kim@knight.example") -> Path:
+    """The same of change 4003 over ssh, whose patch sets show their commits' authors."""
+    lines = _ssh_lines()
+    change = next(line for line in lines if line.get("number") == 4003)
+    ps1, ps2 = change["patchSets"]
+    ps1["author"] = {**KIM_AUTHOR, "email": address, "username": ""}
+    ps2.update(revision=final, kind="NO_CODE_CHANGE")
+    change["currentPatchSet"].update(revision=final, kind="NO_CODE_CHANGE")
+    return _ssh([change, lines[-1]], path)
+
+
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_vote_by_the_author_of_a_patch_sets_commit_does_not_count(
+    tmp_path: Path, export: str
+) -> None:
+    """Kim wrote patch set 1 and Dana uploaded it; Kim's +2 on it was carried over Dana's
+    amend, whose commit, the one merged, names Dana alone. The +2 counted as a second
+    person's, and check passed: git could not tell that Kim wrote the code."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    make = _kim_wrote_rest if export == "rest" else _kim_wrote_ssh
+    result = _import(repo, make(shas[1], tmp_path / "changes.json"))
+    assert result.code == 0, result.err
+    assert "1 by the author or committer of a patch set's commit" in result.err
+    assert list(_approvers(evidence).values()) == [[]]
+    _deployed_once(repo, evidence, shas[1], baseline=shas[0])
+    check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert check.code == 1, check.err
+    findings = check.json()["findings"]
+    assert {f["subject"] for f in findings if f["rule"] == "REVIEW-002"} == {shas[1]}
+
+
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_patch_set_commit_whose_author_names_nobody_stops_every_vote(
+    tmp_path: Path, export: str
+) -> None:
+    """Patch set 1's commit written from an address without its domain: it may be Kim's."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    make = _kim_wrote_rest if export == "rest" else _kim_wrote_ssh
+    result = _import(repo, make(shas[1], tmp_path / "changes.json", "kim@"))
+    assert result.code == 0, result.err
+    assert "a patch set's commit has an author or committer who is not an identity" in result.err
+    assert list(_approvers(evidence).values()) == [[]]
+
+
+def test_patch_sets_that_do_not_show_their_commits_are_refused(tmp_path: Path) -> None:
+    """REST fetched without o=ALL_COMMITS; gerrit query output without each patch set's
+    author: who wrote an earlier patch set cannot be read."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    rest = _kim_wrote_rest(shas[1], tmp_path / "changes.json")
+    changes = json.loads(rest.read_text().split("\n", 1)[1])
+    for revision in changes[0]["revisions"].values():
+        revision.pop("commit")
+    _refused(_import(repo, _rest(changes, rest)), evidence, "o=ALL_COMMITS")
+    lines = [
+        json.loads(line)
+        for line in _kim_wrote_ssh(shas[1], tmp_path / "q").read_text().splitlines()
+    ]
+    lines[0]["patchSets"][0].pop("author")
+    _refused(
+        _import(repo, _ssh(lines, tmp_path / "q.jsonl")),
+        evidence,
+        "change 4003: patch set 1 does not show its commit's author",
     )
