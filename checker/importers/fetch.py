@@ -308,8 +308,8 @@ def _project_path(project: str) -> str:
 def gitlab_merge_requests(
     api: GitLabApi, project: str, since: str | None
 ) -> tuple[list[gitlab.MergeRequestData], Any]:
-    """The merged merge requests (updated since ``since``), with their approvals, commits and
-    notes, and the project's approval settings."""
+    """The merged merge requests (updated since ``since``), with their approvals, commits,
+    notes and state events, and the project's approval settings."""
     base = _project_path(project)
     settings = api.get(f"{base}/approvals")
     parameters: dict[str, Any] = {"state": "merged", "order_by": "updated_at", "sort": "desc"}
@@ -328,6 +328,8 @@ def gitlab_merge_requests(
                 source / str(iid) / "approvals",
                 api.items(f"{base}/merge_requests/{iid}/notes", {"sort": "asc"}),
                 source / str(iid) / "notes",
+                api.items(f"{base}/merge_requests/{iid}/resource_state_events"),
+                source / str(iid) / "resource_state_events",
             )
         )
     return found, settings

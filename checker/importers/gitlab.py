@@ -3,9 +3,10 @@ saved or fetched directly (deployments: ``checker.importers.gitlab_deployments``
 
 Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
-which names its merge request: ``.../approval_state`` names none, and is refused) and
-``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``) and ``DIR/<iid>/notes.json``
-(``GET .../merge_requests/:iid/notes``), every page of each, with the project's approval
+which names its merge request: ``.../approval_state`` names none, and is refused),
+``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``), ``DIR/<iid>/notes.json``
+(``GET .../merge_requests/:iid/notes``) and ``DIR/<iid>/resource_state_events.json`` (``GET
+.../merge_requests/:iid/resource_state_events``), every page of each, with the project's approval
 settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). Each list must
 show itself whole (``gitlab_pages``): every page with its headers, which number it. GitLab lists
 the commits newest first, so a list cut at a page (of any size: asked with ``per_page=50``, a
@@ -31,7 +32,9 @@ This merge request now targets ...", or "deleted"/"restored target branch ...", 
 the merge), nor an undated one when there is such a note: GitLab lists the commits against the
 target branch as it is now, so after a change of target they can hold commits the approver
 never saw (pushed straight to the old target), and which were in the merge request as approved
-cannot be told.
+cannot be told. Nor does an approval given before the merge request was last closed or reopened
+(its state events, ``DIR/<iid>/resource_state_events.json``, see :func:`reopened`): a push to a
+closed merge request writes no note, and reopening it brings in what was pushed.
 
 A saved file is read for the project ``--project`` names (its path, or its id;
 :class:`checker.importers.forge_origins.Project`): GitLab gives every merge request its
@@ -74,6 +77,10 @@ APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:i
 COMMITS = "GitLab commit objects (GET /projects/:id/merge_requests/:iid/commits)"
 SETTINGS = "GitLab project approval settings (GET /projects/:id/approvals)"
 NOTES = "GitLab merge request notes (GET /projects/:id/merge_requests/:iid/notes)"
+EVENTS = (
+    "GitLab merge request state events "
+    "(GET /projects/:id/merge_requests/:iid/resource_state_events)"
+)
 WHOLE_NOTES = (
     "save every page of .../merge_requests/IID/notes?sort=asc&per_page=100 with its headers "
     "(curl -i, page=1, 2, ... down to the page whose x-next-page is empty, whatever the pages "
@@ -85,6 +92,11 @@ WHOLE_COMMITS = (
     "missing, and with them an approver's own commit; save every page of "
     ".../merge_requests/IID/commits?per_page=100 with its headers (curl -i, page=1, 2, ... "
     "down to the page whose x-next-page is empty), as the docs' whole does"
+)
+WHOLE_EVENTS = (
+    "save every page of .../merge_requests/IID/resource_state_events?per_page=100 with its "
+    "headers (curl -i, page=1, 2, ... down to the page whose x-next-page is empty; a merge "
+    "request never closed has none, and GitLab answers []), as the docs' whole does"
 )
 WHOLE_MRS = (
     "save every page of .../merge_requests?state=merged&per_page=100 with its headers (curl "
@@ -115,6 +127,9 @@ class MergeRequestData:
     source: Path
     notes: list[Any]
     notes_source: Path
+    events: list[Any]
+    """Its state events (``resource_state_events``): when it was closed and reopened."""
+    events_source: Path
     saved: bool = False
     """Read from a saved file, which must name its merge request; fetched ones are tied to it
     by the request that got them."""
@@ -241,7 +256,7 @@ def _project_ids(item: dict[str, Any], where: str, source: Path) -> list[tuple[i
 
 def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
     """A merged merge request's saved approvals, commits and notes."""
-    for needed in ("approvals.json", "commits.json", "notes.json"):
+    for needed in ("approvals.json", "commits.json", "notes.json", EVENTS_FILE):
         expect(
             (here / needed).is_file(),
             here / needed,
@@ -251,6 +266,9 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
                 f"; its notes (.../merge_requests/{item['iid']}/notes?sort=asc&per_page=100, "
                 "every page) show whether its target branch was changed after an approval"
                 if needed == "notes.json"
+                else f"; its state events (.../merge_requests/{item['iid']}/resource_state_events"
+                ", every page) show whether it was reopened after an approval"
+                if needed == EVENTS_FILE
                 else ""
             ),
         )
@@ -261,7 +279,66 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
         here / "approvals.json",
         gitlab_pages.read_list(here / "notes.json", NOTES, WHOLE_NOTES),
         here / "notes.json",
+        gitlab_pages.read_list(here / EVENTS_FILE, EVENTS, WHOLE_EVENTS),
+        here / EVENTS_FILE,
         saved=True,
+    )
+
+
+EVENTS_FILE = "resource_state_events.json"
+REOPENED = ("closed", "reopened")
+"""The states of a state event that leave an approval given before it short of the merged code:
+GitLab refreshes only open merge requests on a push (``RefreshService`` asks for ``opened``
+ones), so a push to a closed merge request writes no "added N commits" note and resets no
+approval; reopening it reloads its diff with what was pushed, and keeps its approvals."""
+REOPEN_NOTES = ("reopened", "status changed to reopened")
+"""The system notes older GitLab wrote where a merge request was reopened (before its state
+changes became state events, which the notes API leaves out), compared in lower case."""
+
+
+def reopened(data: MergeRequestData, merged_ns: int) -> int | None:
+    """When the merge request was last closed or reopened before its merge (ns since the
+    epoch), as its state events and older GitLab's system notes say, or None when it never
+    was. An event of another merge request is refused."""
+    found = []
+    for index, event in enumerate(data.events, start=1):
+        expect(
+            isinstance(event, dict)
+            and isinstance(event.get("state"), str)
+            and isinstance(event.get("created_at"), str),
+            data.events_source,
+            f"item #{index} is not a state event (state, created_at); expected {EVENTS}",
+        )
+        _check_event_owner(data, index, event)
+        if event["state"] in REOPENED:
+            found.append(moment(event["created_at"], data.events_source, f"event {index}"))
+    found += [
+        moment(note.get("created_at"), data.notes_source, f"note {index}")
+        for index, note in enumerate(data.notes, start=1)
+        if isinstance(note, dict)
+        and note.get("system") is True
+        and str(note.get("body")).strip().lower() in REOPEN_NOTES
+    ]
+    return max((ns for ns in found if ns <= merged_ns), default=None)
+
+
+def _check_event_owner(data: MergeRequestData, index: int, event: dict[str, Any]) -> None:
+    """Refuse a state event of an issue, or of another merge request (``resource_id``, the
+    merge request's ``id``, unique on the instance); a saved one must name its merge request."""
+    mr = data.merge_request
+    kind, theirs, own = event.get("resource_type"), event.get("resource_id"), mr.get("id")
+    expect(
+        not data.saved or theirs is not None,
+        data.events_source,
+        f"item #{index} names no merge request (no resource_id, which GitLab gives every "
+        f"state event: trimmed), so nothing shows it is an event of !{mr['iid']}; expected "
+        f"{EVENTS} of !{mr['iid']} as GitLab answers them, whole",
+    )
+    expect(
+        kind in (None, "MergeRequest") and (theirs is None or own is None or theirs == own),
+        data.events_source,
+        f"item #{index} is a state event of {kind} {theirs}, saved for merge request "
+        f"!{mr['iid']} (id {own}); expected {EVENTS} of !{mr['iid']}",
     )
 
 
@@ -555,7 +632,7 @@ def _review(
         result.remarks.append(f"merge request !{iid}: {unnamed}: no approval of it counts")
     judge = _Approvals(
         mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed,
-        pushed(data, merged_ns),
+        pushed(data, merged_ns), reopened(data, merged_ns),
     )  # fmt: skip
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
@@ -585,6 +662,8 @@ class _Approvals:
     """Why a writer of one of its commits names nobody (``Logins.unnamed``), or empty."""
     pushed_ns: int | None = None
     """When commits were last pushed to it before the merge, if they were (:func:`pushed`)."""
+    reopened_ns: int | None = None
+    """When it was last closed or reopened before the merge, if it was (:func:`reopened`)."""
 
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
@@ -618,12 +697,17 @@ class _Approvals:
             return "by a bot"
         if not self.resets:
             return "may predate the last push (approvals not reset on push)"
-        if self.retargeted_ns is not None and not (
-            isinstance(at, str) and moment(at, source, "approved_at") > self.retargeted_ns
+        given = moment(at, source, "approved_at") if isinstance(at, str) else None
+        for since, why in (
+            (self.retargeted_ns, "the merge request's target branch was changed"),
+            (self.pushed_ns, "commits were pushed to the merge request"),
+            (self.reopened_ns, REOPENED_WHY),
         ):
-            return "given (or undated) before the merge request's target branch was changed"
-        if self.pushed_ns is not None and not (
-            isinstance(at, str) and moment(at, source, "approved_at") > self.pushed_ns
-        ):
-            return "given (or undated) before commits were pushed to the merge request"
+            if since is not None and (given is None or given <= since):
+                return f"given (or undated) before {why}"
         return None
+
+
+REOPENED_WHY = (
+    "the merge request was closed and reopened (a push while it was closed writes no note)"
+)

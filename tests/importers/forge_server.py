@@ -127,4 +127,7 @@ def gitlab_merge_request_routes(export: Path, iid: int, base: str) -> dict[str, 
         f"{base}/merge_requests/{iid}/approvals": [_saved(saved / "approvals.json")],
         f"{base}/merge_requests/{iid}/commits": [_saved(saved / "commits.json")],
         f"{base}/merge_requests/{iid}/notes": [_saved(saved / "notes.json")],
+        f"{base}/merge_requests/{iid}/resource_state_events": [
+            _saved(saved / "resource_state_events.json")
+        ],
     }

@@ -863,6 +863,7 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     (export / "1" / "approvals.json").write_text(json.dumps(approvals))
     (export / "1" / "commits.json").write_text(saved_pages([{"id": s} for s in (head, hot, base)]))
     (export / "1" / "notes.json").write_text(saved_pages())
+    (export / "1" / "resource_state_events.json").write_text(saved_pages())
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "7", "--api-url", "http://gitlab.dev",
                      "--repo", repo.path)  # fmt: skip

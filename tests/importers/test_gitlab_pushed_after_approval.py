@@ -112,3 +112,81 @@ def test_a_note_that_does_not_say_whether_it_is_a_systems_is_refused(
     assert "5/notes.json: item #" in result.err
     assert f"system is {system!r}, not true or false as GitLab gives every note" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+# -- closed, pushed to while closed, reopened ------------------------------------------------------
+
+CLOSED = "2016-06-08T21:20:33.000Z"
+REOPENED = "2016-06-08T21:20:38.000Z"
+BEFORE_THE_REOPEN = "given (or undated) before the merge request was closed and reopened"
+
+
+def _state_events(closed: str, reopened: str) -> list[dict[str, object]]:
+    """GitLab's documented state events, moved to !5: closed at ``closed`` and reopened at
+    ``reopened``; a push between them wrote no note."""
+    documented = json.loads((FIXTURES / "gitlab-reopen" / "state-events.json").read_text())
+    close = documented[1] | {"resource_id": 5, "created_at": closed}
+    return [close, close | {"id": 144, "state": "reopened", "created_at": reopened}]
+
+
+def _reopened(export: Path, events: list[dict[str, object]]) -> None:
+    (export / "5" / "resource_state_events.json").write_text(saved_pages(events))
+
+
+@pytest.mark.parametrize("approved_at", [APPROVED, None])
+def test_an_approval_older_than_a_reopen_covers_nothing(
+    tmp_path: Path, approved_at: str | None
+) -> None:
+    """Approved, closed, pushed to while closed (no "added N commits" note: GitLab refreshes
+    open merge requests alone), reopened with what was pushed, and merged: the approval
+    counted for the commit pushed, and check passed (exit 0)."""
+    repo, export, unreviewed = _gitlab(tmp_path, approved_at, None)
+    _reopened(export, _state_events(CLOSED, REOPENED))
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_REOPEN, unreviewed)
+
+
+def test_an_older_gitlabs_reopened_note_is_a_reopen(tmp_path: Path) -> None:
+    """Before state events, GitLab wrote the reopen as a system note "reopened"."""
+    repo, export, unreviewed = _gitlab(tmp_path, APPROVED, None)
+    _pushed(export, REOPENED, "reopened")
+    _covers_nothing(repo, _import_gitlab(repo, export), BEFORE_THE_REOPEN, unreviewed)
+
+
+def test_an_approval_after_the_reopen_counts(tmp_path: Path) -> None:
+    repo, export, _ = _gitlab(tmp_path, "2016-06-08T21:20:40.000Z", None)
+    _reopened(export, _state_events(CLOSED, REOPENED))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    assert _check(repo).code == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"resource_id": 6}, "item #1 is a state event of MergeRequest 6"),
+        ({"resource_type": "Issue"}, "item #1 is a state event of Issue 5"),
+        ({"resource_id": None}, "item #1 names no merge request (no resource_id"),
+        ({"state": None}, "item #1 is not a state event (state, created_at)"),
+    ],
+)
+def test_state_events_not_of_the_merge_request_are_refused(
+    tmp_path: Path, change: dict[str, object], said: str
+) -> None:
+    repo, export, _ = _gitlab(tmp_path, APPROVED, None)
+    events = _state_events(CLOSED, REOPENED)
+    events[0] = {k: v for k, v in (events[0] | change).items() if v is not None}
+    _reopened(export, events)
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert "5/resource_state_events.json: " + said in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_state_events_not_saved_are_refused(tmp_path: Path) -> None:
+    repo, export, _ = _gitlab(tmp_path, APPROVED, None)
+    (export / "5" / "resource_state_events.json").unlink()
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert "resource_state_events.json: missing for merged merge request !5" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
