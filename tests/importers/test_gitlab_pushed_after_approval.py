@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
 from tests.importers.test_forges import FIXTURES
 from tests.importers.test_retargeted_pulls import (
     _check,
@@ -190,3 +192,17 @@ def test_state_events_not_saved_are_refused(tmp_path: Path) -> None:
     assert result.code == 2, result.err
     assert "resource_state_events.json: missing for merged merge request !5" in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_fetched_merge_request_reopened_after_its_approval_is_judged_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch asks each merged merge request's state events, as the saved export holds."""
+    repo, export, unreviewed = _gitlab(tmp_path, None, None)
+    _reopened(export, _state_events(CLOSED, REOPENED))
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    routes = gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp")
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    _covers_nothing(repo, result, BEFORE_THE_REOPEN, unreviewed)
