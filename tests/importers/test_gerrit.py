@@ -707,3 +707,26 @@ def test_patch_sets_that_do_not_show_their_commits_are_refused(tmp_path: Path) -
         evidence,
         "change 4003: patch set 1 does not show its commit's author",
     )
+
+
+@pytest.mark.parametrize("export", ["rest", "ssh"])
+def test_a_vote_by_the_author_of_the_one_patch_set_is_left_out_of_the_record(
+    tmp_path: Path, export: str
+) -> None:
+    """Lee wrote change 3001 (4001 over ssh), Dana uploaded it, and Lee gave the +2: the record
+    counted it, and only the check, reading Lee as the merged commit's author, left it out."""
+    repo, evidence, _ = _workspace(tmp_path)
+    lee = {"name": "Lee Example", "email": "lee@knight.example"}
+    if export == "rest":
+        changes = json.loads(REST.read_text().split("\n", 1)[1])
+        for revision in changes[0]["revisions"].values():
+            revision["commit"]["author"] |= lee
+        source = _rest(changes[:1], tmp_path / "changes.json")
+    else:
+        lines = _ssh_lines()
+        lines[0]["patchSets"][0]["author"] = {**lee, "username": "lee"}
+        source = _ssh([lines[0], lines[-1]], tmp_path / "q.jsonl")
+    result = _import(repo, source)
+    assert result.code == 0, result.err
+    assert "1 by the author or committer of a patch set's commit" in result.err
+    assert list(_approvers(evidence).values()) == [[]]
