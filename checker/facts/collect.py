@@ -9,7 +9,7 @@ import hashlib
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -198,7 +198,8 @@ def collect_facts(
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
-    deployments = [deployment_facts(records[i], revisions.deployed[i], identities,
+    written = _written(history, (revisions.deployed[i] for i in judged))
+    deployments = [deployment_facts(records[i], (revisions.deployed[i], written), identities,
         (shipped, keys[i]), hosts, code, sets) for i in judged]  # fmt: skip
     document = assemble(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
@@ -566,17 +567,28 @@ def _targets(
     return True, [], {host: s for host, s in status.items() if host not in inventory}
 
 
+def _written(history: GitHistory, shas: Iterable[str]) -> dict[str, int]:
+    """When each of the commits ``shas`` was written (its author time, in seconds), where the
+    history read holds it: an approval of a deployment is not older than its commit."""
+    return {
+        sha: commit.author_time
+        for sha in set(shas)
+        if (commit := history.commits.get(sha)) is not None
+    }
+
+
 def deployment_facts(
     record: DeploymentRecord,
-    sha: str,
+    commit: tuple[str, Mapping[str, int]],
     identities: IdentityResolver,
     shipped: tuple[Shipped, str],
     hosts: FleetFacts,
     code: DeadCodeFacts,
     sets: ReferenceSets,
 ) -> Deployment:
-    """One judged deployment, from its record and each area's facts about it (``shipped``:
-    every range, and the key of its own; ``sets``: the reference sets so far)."""
+    """One judged deployment, from its record and each area's facts about it (``commit``: its
+    sha, and when each was written; ``shipped``: every range, and the key of its own)."""
+    sha, written = commit
     deployer = identities.identify(record.deployer)
     dropped = hosts.dropped.get(record.id, {})
     everywhere, succeeded, status = _targets(
@@ -596,7 +608,7 @@ def deployment_facts(
         deployer=visible(record.deployer),
         deployer_identity=deployer.identity,
         deployer_unresolved=deployer.unresolved,
-        approvals=review.approvals(identities, record),
+        approvals=review.approvals(identities, record, written.get(sha)),
         succeeded_everywhere=everywhere,
         target_status=status,
         succeeded_hosts=succeeded,

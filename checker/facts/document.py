@@ -44,6 +44,9 @@ class Approval(TypedDict):
     """Why ``identity`` is null; empty when it is not."""
     at_ns: ReadOnly[Nanoseconds]
     """When it was given."""
+    before_commit: ReadOnly[bool]
+    """Given more than a day (the clock skew allowed) before the deployed commit was written:
+    it cannot have approved deploying that commit."""
 
 
 @with_config(_STRICT)

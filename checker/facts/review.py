@@ -262,20 +262,34 @@ def _shipped_commits(shipped: dict[str, list[str]]) -> set[str]:
     return set().union(*ranges.values())
 
 
-def approvals(identities: IdentityResolver, deployment: Deployment) -> list[Approval]:
-    """The deployment's approvals, each with the identity it names, or why it names none."""
+def approvals(
+    identities: IdentityResolver, deployment: Deployment, written: int | None
+) -> list[Approval]:
+    """The deployment's approvals, each with the identity it names, or why it names none.
+    ``written``: when the deployed commit was written (its author time, in seconds), if
+    known; an approval more than a day (the clock skew allowed) before it approved something
+    else (an earlier deployment's sign-off copied forward, or a year typed wrong)."""
+    earliest = (written * 1_000_000_000 - APPROVAL_SKEW_NS) if written is not None else None
     out = []
     for approval in deployment.approvals:
         found = identities.identify(approval.by)
+        at_ns = timestamp_ns(approval.at)
         out.append(
             Approval(
                 by=visible(approval.by),
                 identity=found.identity,
                 unresolved=found.unresolved,
-                at_ns=timestamp_ns(approval.at),
+                at_ns=at_ns,
+                before_commit=earliest is not None and at_ns < earliest,
             )
         )
     return out
+
+
+APPROVAL_SKEW_NS = 86_400 * 1_000_000_000
+"""A day: how far an approval may precede its deployed commit's author time, for the clocks
+of the machine that wrote the commit and of the tool that recorded the approval (the skew a
+deployment's start is allowed before its commit, ``facts.revisions``)."""
 
 
 def bot_identities(identities: IdentityResolver, bots: Iterable[str]) -> list[str]:

@@ -14,8 +14,9 @@ import data.knightwatch.lib
 # title: Deployment approved by someone other than its deployer
 # description: >-
 #   Every deployment needs an approval given before it started by an identity other than the
-#   person who deployed it. Knight Capital's 2012 deployment of new SMARS code was performed by
-#   one technician and reviewed by nobody.
+#   person who deployed it, and not more than a day before its commit was written: an earlier
+#   one approved something else. Knight Capital's 2012 deployment of new SMARS code was
+#   performed by one technician and reviewed by nobody.
 # custom:
 #   id: REVIEW-001
 #   per_deployment: true
@@ -55,6 +56,7 @@ counts_as_approval(approval, deployment) if {
 	approval.at_ns < deployment.started_at_ns
 	approval.identity != deployment.deployer_identity
 	not bots[approval.identity]
+	not approval.before_commit
 }
 
 # Identities whose reviews and approvals never count (review_bots in knightwatch.yaml).
@@ -84,6 +86,11 @@ approval_not_counted(approval, deployment) := sprintf(
 	bots[approval.identity]
 } else := sprintf("the approval by %s came after it started", [approval.by]) if {
 	approval.at_ns >= deployment.started_at_ns
+} else := sprintf(
+	"the approval by %s came more than a day before its commit %s was written",
+	[approval.by, deployment.short_commit],
+) if {
+	approval.before_commit
 }
 
 # METADATA

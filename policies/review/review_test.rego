@@ -69,6 +69,20 @@ test_approval_after_start_fails if {
 	f.gap == "the approval by lead@knight.example came after it started"
 }
 
+test_approval_before_its_commit_was_written_fails if {
+	# A sign-off copied forward from an earlier deployment, or dated a year wrong: it came
+	# before the deployed commit existed, so it approved something else.
+	early := object.union(approval("lead", 10), {"before_commit": true})
+	d := deployment({"approvals": [early]})
+	findings := review.unapproved_deployment with input as {"deployments": [d]}
+	subjects(findings) == {"D1"}
+	some f in findings
+	f.gap == concat(" ", [
+		"the approval by lead@knight.example came more than a day before its commit",
+		"aaaaaaaaaaaa was written",
+	])
+}
+
 test_approval_naming_nobody_fails_and_is_named if {
 	nobody := unresolved_approval("Ops Person", "a name, not an address", 10)
 	d := deployment({"approvals": [nobody]})

@@ -726,3 +726,45 @@ def test_a_value_naming_two_people_is_neither_of_them(tmp_path: Path) -> None:
         f"its deployer {two} names nobody (it holds more than one address: ops@example.com, "
         "lee@example.com)" in got[("REVIEW-001", "D1")]
     )
+
+
+def test_an_approval_older_than_the_deployed_commit_does_not_count(tmp_path: Path) -> None:
+    """A sign-off copied forward from last month's deployment, or dated a year wrong, is
+    dated before the commit it would approve was written: it approved something else, and
+    REVIEW-001 passed on it. A day of clock skew is allowed, as for a deployment's start."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    base = repo.commit(
+        "base",
+        {"a": "0"},
+        author=DEV,
+        date="2024-01-02T10:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    tip = repo.commit(
+        "tip",
+        {"a": "1"},
+        author=DEV,
+        date="2024-02-02T10:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    january = {"by": "lee@example.com", "at": "2024-01-10T08:00:00Z"}
+    typo = {"by": "lee@example.com", "at": "2014-02-09T08:00:00Z"}
+    skewed = {"by": "lee@example.com", "at": "2024-02-01T11:00:00Z"}
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", base, "2024-01-10T09:00:00Z", approvals=[january]),
+            deployment("D2", tip, "2024-02-10T09:00:00Z", approvals=[january]),
+            deployment("D3", tip, "2024-02-11T09:00:00Z", approvals=[typo]),
+            deployment("D4", tip, "2024-02-12T09:00:00Z", approvals=[skewed]),
+        ],
+    )
+    result = check_json(repo.path, evidence)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert {subject for rule, subject in got if rule == "REVIEW-001"} == {"D2", "D3"}
+    assert got[("REVIEW-001", "D2")].endswith(
+        "was not independently approved: the approval by lee@example.com came more than a day "
+        f"before its commit {tip[:12]} was written."
+    )
