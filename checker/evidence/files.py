@@ -21,7 +21,7 @@ from checker.errors import InputError
 from checker.evidence import jsonread
 from checker.evidence.messages import describe_validation_error
 from checker.evidence.yamlread import LineDict as LineDict
-from checker.evidence.yamlread import NotPlain, build_plain
+from checker.evidence.yamlread import NotPlain, build_plain, written_int
 from checker.writer import note_input
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -73,6 +73,16 @@ def _construct_mapping(loader: _Loader, node: yaml.Node) -> LineDict:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    """An integer, kept with its text where YAML 1.1 reads it as another number than its
+    digits show (``0042``, octal, is 34): ``change: 0042`` beside ``change: '0042'`` would
+    otherwise be two changes, and the stale record's withdrawn approval counted."""
+    return written_int(loader.construct_yaml_int(node), str(node.value))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from checker.evidence.flagnames import second_script
+from checker.evidence.yamlread import WrittenInt
 
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -124,7 +125,14 @@ def _parse_date(value: object) -> object:
 
 
 def _to_text(value: object) -> object:
-    """Change ids are often numbers in YAML (``change: 1042``); they are names all the same."""
+    """Change ids are often numbers in YAML (``change: 1042``); they are names all the same.
+    One that YAML 1.1 reads as another number than its digits show (``0042``, octal, is 34)
+    is refused: taken as ``34`` it is another change than ``'0042'`` beside it."""
+    if isinstance(value, WrittenInt):
+        raise ValueError(
+            f"{value.written} is read by YAML as the number {int(value)}, not as the name "
+            f"written; quote it: '{value.written}'"
+        )
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value

@@ -12,6 +12,7 @@ with anchors, aliases, explicit tags, merge keys or keys that are not scalars ra
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -25,6 +26,29 @@ MAX_DEPTH = 100
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT = f"{_TAG}str", f"{_TAG}int"
 _SCALARS = frozenset(f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str"))
+
+
+_MISREAD = re.compile(r"[-+]?(?:0[0-7_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)")
+"""The forms in which YAML 1.1 reads an integer other than its digits show: a leading zero
+(octal: ``0042`` is 34) and colons (base 60: ``1:30`` is 90)."""
+
+
+class WrittenInt(int):
+    """An integer YAML 1.1 read from a form that shows another number (``_MISREAD``);
+    ``written`` keeps the text as written, for a field that takes a name (a review's
+    ``change``) to refuse it rather than take the number's digits for the name."""
+
+    written: str
+
+
+def written_int(value: int, text: str) -> int:
+    """``value``, read from the plain scalar ``text``: a ``WrittenInt`` where the number is
+    not what its digits show."""
+    if not _MISREAD.fullmatch(text):
+        return value
+    result = WrittenInt(value)
+    result.written = text
+    return result
 
 
 class NotPlain(Exception):

@@ -519,6 +519,30 @@ CASES = [
         ["reviews.yaml:2:", "change '7' is recorded twice: first at reviews.yaml:1"],
     ),
     (
+        # YAML 1.1 reads 0007 as octal 7 and 0010 as 8: taken as "8", change 0010 was
+        # another change than '0010' beside it, and the stale record's approval counted.
+        "review-change-a-number-yaml-reads-otherwise",
+        _extra(
+            "reviews.yaml",
+            f"- {{change: 0010, author: a@x.example, commits: [{ONE}], approvals: "
+            "[{by: b@x.example, at: '2024-02-01T08:00:00Z'}]}\n"
+            f"- {{change: '0010', author: a@x.example, commits: [{ONE}]}}\n",
+        ),
+        [
+            "reviews.yaml:1:",
+            "review #1: change: 0010 is read by YAML as the number 8, not as the name written;"
+            " quote it: '0010'",
+        ],
+    ),
+    (
+        "review-change-in-base-60",
+        _extra(
+            "reviews.yaml",
+            f"- &first\n  change: 1:30\n  author: a@x.example\n  commits: [{ONE}]\n",
+        ),
+        ["reviews.yaml:2:", "change: 1:30 is read by YAML as the number 90"],
+    ),
+    (
         "imported-review-recorded-twice-in-another-case",
         _extra(
             "reviews.jsonl",
