@@ -495,6 +495,7 @@ def _coverage(
         registry_file=params.rules.flags_file,
         unbounded=shipped.unbounded,
         unwindowed=_unwindowed(hosts, judged, params),
+        unjudged={i: hosts.unjudged[i] for i in judged if i in hosts.unjudged},
         unsearched=unsearched,
         encrypted=encrypted,
         unpacked_in_part=in_part,

@@ -53,6 +53,7 @@ def describe(
     registry_file: str,
     unbounded: set[str],
     unwindowed: Sequence[str] = (),
+    unjudged: Mapping[str, Sequence[str]] | None = None,
     unsearched: Mapping[str, Reference] | None = None,
     encrypted: Mapping[str, Reference] | None = None,
     unpacked_in_part: Mapping[str, Mapping[str, Reference]] | None = None,
@@ -63,6 +64,7 @@ def describe(
     ``scope`` words the run's span for messages (``" in 2026-10"``, or nothing);
     ``unwindowed``: in a monthly audit, the earlier deployments without ``finished_at`` whose
     service was observed in the month after them (observations no window judged);
+    ``unjudged``: by judged deployment, the hosts of observations after it no window holds;
     ``unsearched`` holds, by deployment id, the Git LFS pointers among the files searched,
     ``encrypted`` the files git-crypt encrypted, and ``unpacked_in_part``, by reason, the
     compressed files that could not be unpacked whole; ``grace_ns``, the observation grace
@@ -76,7 +78,9 @@ def describe(
     )
     result["fleet"] = _from_file(evidence, "fleet", _fleet(document))
     result["observations"] = _from_file(
-        evidence, "observations", _observations(document, evidence, scope, unwindowed, grace_ns)
+        evidence,
+        "observations",
+        _observations(document, evidence, scope, (unwindowed, unjudged or {}), grace_ns),
     )
     result["history"] = _history(deployments, unbounded, scope)
     carried = len(document.get("carried_windows", []))
@@ -124,16 +128,15 @@ def _observations(
     document: InputDocument,
     evidence: Evidence,
     scope: str,
-    unwindowed: Sequence[str],
+    unheld: tuple[Sequence[str], Mapping[str, Sequence[str]]],
     grace_ns: int,
 ) -> Coverage:
     deployments = document["deployments"]
     count = len(deployments)
-    without_window = sorted(d["id"] for d in deployments if d["finished_at_ns"] is None)
+    unwindowed, unjudged = unheld
+    without_window = [d["id"] for d in deployments if d["finished_at_ns"] is None]
     judged = {d["id"]: judged_hosts(d, grace_ns) for d in deployments}
-    unobserved = sorted(
-        d["id"] for d in deployments if d["finished_at_ns"] is not None and not judged[d["id"]]
-    )
+    unobserved = sorted(d["id"] for d in deployments if not judged[d["id"]])
     # a window carried into an audit's month holds the month's observations by construction,
     # though perhaps only within the grace period
     carried = sum(1 for w in document.get("carried_windows", []) if judged_hosts(w, grace_ns))
@@ -147,28 +150,34 @@ def _observations(
             f"no observations after {len(unobserved)} of {count} deployments: {_some(unobserved)}"
         )
     gaps += _unseen(document, evidence, judged, grace_ns)
-    gaps += _unfinished(without_window, count, scope, unwindowed)
+    gaps += _unfinished({i: unjudged[i] for i in without_window if i in unjudged}, scope)
+    gaps += _unwindowed(unwindowed, scope)
     return Coverage(observed > 0, "; ".join(gaps) or None)
 
 
-def _unfinished(
-    without_window: list[str], count: int, scope: str, unwindowed: Sequence[str]
-) -> list[str]:
-    """What the deployments without ``finished_at`` left unjudged: after them, all but the
-    targets that give their own finish; and in an audit, what came after those of earlier
-    months."""
-    gaps = []
-    if without_window:
-        gaps.append(
-            f"{len(without_window)} of {count} deployments have no finished_at, so after them "
-            f"only targets that give their own were judged: {_some(without_window)}"
-        )
-    if unwindowed:
-        gaps.append(
-            f"the observations made{scope} after deployments of earlier months that give no "
-            f"finished_at were not judged (they have no window): {_some(unwindowed)}"
-        )
-    return gaps
+def _unfinished(unjudged: Mapping[str, Sequence[str]], scope: str) -> list[str]:
+    """What the deployments without ``finished_at`` left unjudged: the hosts of the
+    observations after each, up to the next deployment of its stream, that no window holds.
+    Those a window holds (of a target that gives its own finish, of a host seen on a commit
+    only it brings, of a target's last observation) were judged, and are not named."""
+    if not unjudged:
+        return []
+    named = [f"{i} ({', '.join(hosts)})" for i, hosts in sorted(unjudged.items())]
+    return [
+        f"observations{scope} after deployments that give no finished_at were judged by no "
+        f"window: {_some(named)}"
+    ]
+
+
+def _unwindowed(unwindowed: Sequence[str], scope: str) -> list[str]:
+    """In an audit, what came after the deployments of earlier months that give no
+    ``finished_at`` and that no window holds."""
+    if not unwindowed:
+        return []
+    return [
+        f"the observations made{scope} after deployments of earlier months that give no "
+        f"finished_at, that no window holds, were not judged: {_some(unwindowed)}"
+    ]
 
 
 def judged_hosts(deployment: Deployment | CarriedWindow, grace_ns: int) -> set[str]:

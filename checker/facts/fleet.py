@@ -28,7 +28,10 @@ Windows = dict[str, dict[str, list[document.Observation]]]
 WindowStarts = dict[str, dict[str, int]]
 """By deployment id, by host observed in its window: the instant the host's window starts."""
 Unwindowed = dict[str, list[int]]
-"""By id of a deployment without ``finished_at``: when its service was observed after it."""
+"""By id of a deployment without ``finished_at``: when its service was observed after it, in
+observations no window holds."""
+Unjudged = dict[str, list[str]]
+"""By id of a deployment without ``finished_at``: the hosts of those observations."""
 Dropped = dict[str, dict[str, str]]
 """By deployment id: the targets the deployment before it in its stream named that it does not
 name and fleet.yaml does not list, each with why it is a host the deployment did not reach."""
@@ -46,10 +49,12 @@ class FleetFacts:
     window_starts: WindowStarts
     """For every deployment, where each host of ``windows`` starts being judged."""
     unwindowed: Unwindowed
-    """For every deployment that gives no ``finished_at`` (so has no window), the instants,
-    sorted, of its service's observations from its start up to (not including) the start of
-    the next deployment of its stream: those its window would have held, which FLEET-002 did
-    not judge. Only deployments with such observations."""
+    """For every deployment that gives no ``finished_at``, the instants, sorted, of its
+    service's observations from its start up to (not including) the start of the next
+    deployment of its stream that no window holds: those FLEET-002 did not judge. Only
+    deployments with such observations."""
+    unjudged: Unjudged
+    """For the same deployments, the hosts of those observations."""
     flag_events: list[document.FlagEvent]
     """Every flag event, in order of time."""
     dropped: Dropped
@@ -69,14 +74,15 @@ def fleet_facts(
     ``deployed``: each deployment's commit, by id. ``is_ancestor``: whether a commit is in the
     history of another (``GitHistory.is_ancestor``)."""
     by_service = observations_by_service(evidence.observations, resolved)
-    found, starts = windows(streams, by_service, deployed, is_ancestor)
+    found, starts, unheld, unjudged = windows(streams, by_service, deployed, is_ancestor)
     dropped = dropped_targets(evidence, streams)
     return FleetFacts(
         fleet=_inventory(evidence),
         clusters=_clusters(evidence),
         windows=found,
         window_starts=starts,
-        unwindowed=unwindowed(streams, by_service),
+        unwindowed=unheld,
+        unjudged=unjudged,
         flag_events=flag_events(
             evidence.flag_events,
             streams,
@@ -195,27 +201,121 @@ def windows(
     by_service: dict[str, list[document.Observation]],
     deployed: dict[str, str],
     is_ancestor: Callable[[str, str], bool],
-) -> tuple[Windows, WindowStarts]:
+) -> tuple[Windows, WindowStarts, Unwindowed, Unjudged]:
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
     and those made while the deployments after it rolled out that show a commit none of them
     brings, on a host none of them had reached (``_judged_by``), by host. An unfinished one has
-    a window only for the targets that say when they finished: a target recorded as done is
-    judged from then, whether or not the rest of the rollout was. And where each host's window
-    starts. ``is_ancestor``: as in ``fleet_facts``."""
+    a window for the targets that say when they finished, for the hosts seen running its commit
+    where no host could have run it before (``_sighted``: from the first such sighting), and,
+    for each other target it says succeeded, the host's last observation before the next
+    deployment started (``_claimed``). And where each host's window starts; and, for each
+    unfinished deployment, the observations from its start to the next one's that no window
+    holds (``Unwindowed``, ``Unjudged``). ``is_ancestor``: as in ``fleet_facts``."""
     result: Windows = {}
     starts: WindowStarts = {}
+    unjudged: tuple[Unwindowed, Unjudged] = ({}, {})
     for (service, _), stream in streams.by_key.items():
-        reach = [window_starts(d, _finished_ns(d)) for d in stream]
+        seen = by_service.get(service, [])
+        spans = [seen[lo:hi] for lo, hi in _spans(stream, seen)]
         commits = [deployed.get(d.id) for d in stream]
-        judge = _Judge(reach, commits, _Older(first_shipped(stream, deployed), is_ancestor))
-        found = judge.assign(stream, by_service.get(service, []))
+        older = _Older(first_shipped(stream, deployed), is_ancestor)
+        reach = _sighted(stream, commits, spans, older)
+        found = _Judge(reach, commits, older).assign(stream, seen)
+        claimed = _claimed(stream, reach, spans, found)
         for position, deployment in enumerate(stream):
             own, others = reach[position]
             window = found.get(position, {})
             result[deployment.id] = window
-            starts[deployment.id] = {h: own.get(h, others) or 0 for h in sorted(window)}
-    return result, starts
+            starts[deployment.id] = {
+                h: own.get(h, others if others is not None else claimed.get(position)) or 0
+                for h in sorted(window)
+            }
+        _not_held(stream, spans, found, unjudged)
+    return result, starts, *unjudged
+
+
+def _spans(stream: list[Deployment], seen: list[document.Observation]) -> list[tuple[int, int]]:
+    """For each deployment of ``stream``, the slice of ``seen`` (sorted by time) from its start
+    up to (not including) the start of the next one."""
+    times = [o["observed_at_ns"] for o in seen]
+    edges = [bisect.bisect_left(times, timestamp_ns(d.started_at)) for d in stream]
+    return list(zip(edges, [*edges[1:], len(times)], strict=True))
+
+
+def _sighted(
+    stream: list[Deployment],
+    commits: list[str | None],
+    spans: list[list[document.Observation]],
+    older: _Older,
+) -> list[tuple[dict[str, int], int | None]]:
+    """Where each deployment reached each host (``window_starts``), and, for one without
+    ``finished_at``, where it says nothing of a host: the first observation of the host running
+    its commit from its start up to the next one's, where no host could have run that commit
+    before it (``_Older``). Only this deployment can have put it there, so it had reached the
+    host by then: without this, a host seen on the new commit and then back on the old one, its
+    record never finished, was judged by nothing and passed."""
+    reach = []
+    for position, deployment in enumerate(stream):
+        own, others = window_starts(deployment, _finished_ns(deployment))
+        commit = commits[position] or ""
+        before = (commits[position - 1] or "") if position else ""
+        if others is None and commit and not older.ran_before(position, before, commit):
+            for seen in spans[position]:
+                if seen["commit"] == commit:
+                    own.setdefault(seen["host"], seen["observed_at_ns"])
+        reach.append((own, others))
+    return reach
+
+
+def _claimed(
+    stream: list[Deployment],
+    reach: list[tuple[dict[str, int], int | None]],
+    spans: list[list[document.Observation]],
+    found: dict[int, dict[str, list[document.Observation]]],
+) -> dict[int, int]:
+    """Adds to ``found`` each unfinished deployment's targets that it says succeeded and that
+    it reached at no time the evidence shows, with the host's last observation (all those of
+    its last instant) from the deployment's start up to the next one's: whatever the record
+    did not say of when, the host was to run the deployed commit by then. Without this, a
+    rollout record that never finished and said it succeeded on all eight hosts, with the
+    eighth seen on the old commit for weeks, had nothing judged and passed. Returns, by
+    position, where such a host's window starts: the deployment's start."""
+    claimed_at: dict[int, int] = {}
+    for position, deployment in enumerate(stream):
+        own, others = reach[position]
+        claimed = {t.host for t in deployment.targets if t.status == "succeeded"} - set(own)
+        if others is not None or not claimed:
+            continue
+        last: dict[str, list[document.Observation]] = {}
+        for seen in spans[position]:
+            host = seen["host"]
+            if host in claimed:
+                same = host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]
+                last[host] = [*last[host], seen] if same else [seen]
+        for host, observed in sorted(last.items()):
+            found.setdefault(position, {})[host] = observed
+        claimed_at[position] = timestamp_ns(deployment.started_at)
+    return claimed_at
+
+
+def _not_held(
+    stream: list[Deployment],
+    spans: list[list[document.Observation]],
+    found: dict[int, dict[str, list[document.Observation]]],
+    into: tuple[Unwindowed, Unjudged],
+) -> None:
+    """Adds to ``into``, for each deployment of ``stream`` without ``finished_at``, the instants
+    and the hosts of the observations from its start up to the next one's that no window
+    holds: those FLEET-002 did not judge. Only deployments with such observations."""
+    held = {id(o) for window in found.values() for seen in window.values() for o in seen}
+    for position, deployment in enumerate(stream):
+        if deployment.finished_at is not None:
+            continue
+        left = [o for o in spans[position] if id(o) not in held]
+        if left:
+            into[0][deployment.id] = [o["observed_at_ns"] for o in left]
+            into[1][deployment.id] = sorted({o["host"] for o in left})
 
 
 def first_shipped(stream: list[Deployment], deployed: dict[str, str]) -> dict[str, int]:
@@ -318,29 +418,6 @@ class _Judge:
             return False
         judged = self._commits[judging] or ""
         return until is not None or not self._older.ran_before(judging, judged, commit)
-
-
-def unwindowed(streams: Streams, by_service: dict[str, list[document.Observation]]) -> Unwindowed:
-    """For each deployment without ``finished_at``, the instants its service was observed from
-    its start up to (not including) the start of the next deployment of its stream, where
-    there are any: it has no window, so none of them was judged."""
-    result: Unwindowed = {}
-    for (service, _), stream in streams.by_key.items():
-        unfinished = [p for p, d in enumerate(stream) if d.finished_at is None]
-        if not unfinished or service not in by_service:
-            continue
-        times = [o["observed_at_ns"] for o in by_service[service]]
-        for position in unfinished:
-            following = stream[position + 1] if position + 1 < len(stream) else None
-            lo = bisect.bisect_left(times, timestamp_ns(stream[position].started_at))
-            hi = (
-                bisect.bisect_left(times, timestamp_ns(following.started_at))
-                if following is not None
-                else len(times)
-            )
-            if lo < hi:
-                result[stream[position].id] = times[lo:hi]
-    return result
 
 
 def flag_events(

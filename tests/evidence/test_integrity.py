@@ -424,20 +424,27 @@ def test_a_month_without_deployments_is_attested_as_exactly_that(
 def test_a_deployment_without_finished_at_is_not_a_complete_judgement(
     shop: tuple[ScriptedRepo, Path],
 ) -> None:
-    """Once: the drift after an unfinished deployment went unjudged in a signed complete pass."""
+    """Once: the drift after an unfinished deployment went unjudged in a signed complete pass.
+    web-1 seen on another commit than D1's, before it is seen on D1's (when D1 had reached it):
+    no window holds the first observation, and the report names the deployment and host."""
     repo, evidence = shop
     sha = repo.git("rev-parse", "HEAD").strip()
+    other = repo.commit("b", {"b.py": "print(2)\n"}, author=DEV, date="2024-01-01T00:00:00Z")
     records = yaml.safe_load((evidence / "deploys.yaml").read_text())
     del records[0]["finished_at"]
     write_yaml(evidence / "deploys.yaml", records)
-    (evidence / "observations.jsonl").write_text(
-        json.dumps({"host": "web-1", "service": "web", "version": sha,
-                    "observed_at": "2024-01-03T00:00:00Z"}) + "\n"
-    )  # fmt: skip
+    (evidence / "observations.jsonl").write_text("".join(
+        json.dumps({"host": "web-1", "service": "web", "version": version,
+                    "observed_at": at}) + "\n"
+        for version, at in ((sha, "2024-01-03T00:00:00Z"), (other, "2024-01-02T00:05:00Z"))
+    ))  # fmt: skip
     report = check(shop, "--format", "json").json()
     statuses = {r["id"]: r for r in report["summary"]["rules"]}
-    assert statuses["FLEET-002"]["status"] == "not_evaluated"
-    assert "1 of 1 deployments have no finished_at" in statuses["FLEET-002"]["reason"]
+    assert statuses["FLEET-002"]["status"] == "evaluated"
+    assert (
+        "observations after deployments that give no finished_at were judged by no window: "
+        "D1 (web-1)" in statuses["FLEET-002"]["reason"]
+    )
     assert check(shop, "--require-all").code == 1
 
 

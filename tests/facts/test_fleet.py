@@ -418,9 +418,10 @@ def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_com
     tmp_path: Path, own_deployment: bool
 ) -> None:
     """December's last deployment D0 gives no finished_at, so it has no FLEET-002 window and
-    none was carried into January; on 5 January h2 ran the baseline commit. January's audit,
-    --require-all, said PASS and complete: no rule judged that observation. It now says
-    FLEET-002 was judged on part of its evidence (or not at all), naming D0, and fails."""
+    none was carried into January; on 5 January h2 ran the baseline commit, and on the 6th
+    D0's. January's audit, --require-all, said PASS and complete: no rule judged the first
+    observation. It now says FLEET-002 was judged on part of its evidence (or not at all),
+    naming D0, and fails. (The second shows D0 reached h2 then: it is judged from then on.)"""
     repo = ScriptedRepo(tmp_path / "repo")
     reviewed = (f"Reviewed-by: {LEAD}",)
     base = repo.commit("base", {"flags.yaml": "flags: []\n", "app.py": "0\n"}, author=DEV,
@@ -450,7 +451,8 @@ def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_com
 
     write_yaml(evidence / "observations.yaml", [
         seen("h1", v1, "2024-01-05T00:00:00Z"),
-        seen("h2", base, "2024-01-05T00:00:00Z"),  # drift nobody judged
+        seen("h2", base, "2024-01-05T00:00:00Z"),  # before D0 reached it: judged by nothing
+        seen("h2", v1, "2024-01-06T00:00:00Z"),
         *([seen(h, v2, "2024-01-21T00:00:00Z") for h in ("h1", "h2")] if own_deployment else []),
     ])  # fmt: skip
     run_cli("keygen", "--output", tmp_path / "k")
@@ -465,10 +467,10 @@ def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_com
     if own_deployment:  # all else complete: FLEET-002 alone is why
         assert (summary["partial"], summary["not_evaluated"]) == (["FLEET-002"], []), summary
     (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-002"]
-    assert status["status"] == ("evaluated" if own_deployment else "not_evaluated"), status
+    assert status["status"] == "evaluated", status  # D0's window holds h2 from the 6th on
     assert (
         "the observations made in 2024-01 after deployments of earlier months that give no "
-        "finished_at were not judged (they have no window): D0" in status["reason"]
+        "finished_at, that no window holds, were not judged: D0" in status["reason"]
     ), status
     assert summary["complete"] is False
 

@@ -168,7 +168,7 @@ def test_a_long_run_of_rollouts_without_finished_at_is_read_once(
 
     monkeypatch.setattr(fleet, "window_starts", counted)
     by_service = fleet.observations_by_service(seen, {"c0": "c0", "c1": "c1"})
-    found, _ = fleet.windows(
+    found, *_ = fleet.windows(
         Streams(deployments), by_service, {d.id: d.commit for d in deployments}, lambda a, b: a == b
     )
     assert len(read) == count

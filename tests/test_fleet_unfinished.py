@@ -1,0 +1,118 @@
+"""A deployment that gives no ``finished_at`` (a rollout still running, or a record that does not
+say) never says when it reached a host. It once had no FLEET-002 window at all, so a rollout
+record of new code that said it succeeded on every host, with one host seen on the old code for
+weeks, was judged by nothing and passed: Knight Capital's case, the new code on seven of eight
+servers. Now the evidence says what the record does not: a host seen running a commit only this
+deployment can have put there was reached by then, and a target it says succeeded runs its
+commit at its last observation before the next deployment started."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+from tests.test_examples import ROOT, check_args
+
+PARTIAL_ROLLOUT = ROOT / "evidence" / "examples" / "partial-rollout"
+V1 = "ebedadc8ec3cb8de84414434f6c9dbd3e84544a2"
+V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
+"""partial-rollout's two commits: RT-1 shipped V1 to r-1..r-4, RT-2 V2 to r-1..r-3."""
+HOSTS = ("r-1", "r-2", "r-3", "r-4")
+
+
+def _unfinished(tmp_path: Path, seen: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """partial-rollout with RT-2 (V2) saying it succeeded on all four hosts and giving no
+    ``finished_at``, no flag event, and ``seen`` (host, commit, time) as the observations: the
+    JSON report of the check."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    del deploys[1]["finished_at"]
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "observations.jsonl").write_text(
+        "".join(
+            json.dumps({"host": host, "service": "router", "version": commit, "observed_at": at})
+            + "\n"
+            for host, commit, at in seen
+        )
+    )
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code in (0, 1), result.err
+    report: dict[str, Any] = {**result.json(), "code": result.code}
+    return report
+
+
+def _fleet_002(report: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """The FLEET-002 findings by subject, and what the report says of the rule's evidence."""
+    findings = {f["subject"]: f["message"] for f in report["findings"] if f["rule"] == "FLEET-002"}
+    (status,) = [r for r in report["summary"]["rules"] if r["id"] == "FLEET-002"]
+    return findings, status.get("reason") or ""
+
+
+def test_a_rollout_that_never_finished_and_left_a_host_on_the_old_code_fails(
+    tmp_path: Path,
+) -> None:
+    """RT-2 says it succeeded on all four hosts and never finished. r-1..r-3 run V2 at 11:00 and
+    three weeks later; r-4 runs V1 both times. The check passed: RT-2 had no window, and r-4's
+    observations matched RT-1's commit."""
+    seen = [
+        (host, V1 if host == "r-4" else V2, at)
+        for host in HOSTS
+        for at in ("2024-05-02T11:00:00Z", "2024-05-23T11:00:00Z")
+    ]
+    report = _unfinished(tmp_path, seen)
+    assert report["code"] == 1
+    findings, reason = _fleet_002(report)
+    assert set(findings) == {"RT-2:r-4"}
+    assert (
+        f"Host r-4 was observed running {V1[:12]} at 2024-05-23T11:00:00Z, not {V2[:12]} from "
+        "deployment RT-2" in findings["RT-2:r-4"]
+    )
+    assert "finished_at" not in reason  # every observation was judged
+
+
+def test_a_host_seen_on_the_new_code_and_then_on_the_old_drifted(tmp_path: Path) -> None:
+    """r-1 runs V2 at 11:00, V1 at 12:00 and V2 again at 13:00; the others run V2. Only RT-2
+    can have put V2 on r-1, so it had reached r-1 by 11:00: the observation at 12:00 is a drift
+    from it. It passed: no window held it, and V1 is RT-1's commit."""
+    seen = [(host, V2, "2024-05-02T13:00:00Z") for host in HOSTS]
+    seen += [("r-1", V2, "2024-05-02T11:00:00Z"), ("r-1", V1, "2024-05-02T12:00:00Z")]
+    report = _unfinished(tmp_path, seen)
+    assert report["code"] == 1
+    findings, _ = _fleet_002(report)
+    assert set(findings) == {"RT-2:r-1"}
+    assert f"running {V1[:12]} at 2024-05-02T12:00:00Z, not {V2[:12]}" in findings["RT-2:r-1"]
+    assert "(1 of 3 observations" in findings["RT-2:r-1"]
+
+
+def test_a_rollout_that_never_finished_is_judged_where_the_evidence_shows_it(
+    tmp_path: Path,
+) -> None:
+    """Every host seen on V2 after RT-2 started: nothing disagrees, and every observation was
+    judged. The report named RT-2 as a deployment after which only targets that give their own
+    finish were judged, though none was left unjudged."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS]
+    report = _unfinished(tmp_path, seen)
+    assert report["code"] == 0
+    findings, reason = _fleet_002(report)
+    assert not findings
+    assert "finished_at" not in reason and "RT-2" not in reason, reason
+
+
+def test_a_host_seen_on_the_old_code_before_the_rollout_reached_it_is_no_drift(
+    tmp_path: Path,
+) -> None:
+    """r-1 at 10:10 and r-4 at 10:20 are seen on V1, RT-1's commit, then every host on V2 at
+    12:00: RT-2 had not reached them yet. RT-1's window judges those two, and RT-2's the rest;
+    nothing is left unjudged, and nothing disagrees."""
+    seen = [(host, V2, "2024-05-02T12:00:00Z") for host in HOSTS]
+    seen += [("r-1", V1, "2024-05-02T10:10:00Z"), ("r-4", V1, "2024-05-02T10:20:00Z")]
+    report = _unfinished(tmp_path, seen)
+    assert report["code"] == 0
+    findings, reason = _fleet_002(report)
+    assert not findings
+    assert "RT-2" not in reason, reason
