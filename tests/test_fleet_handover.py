@@ -314,3 +314,27 @@ def test_an_earlier_rollout_still_running_behind_a_finished_one_is_asked_too(
     (flag,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-003"]
     assert "did not succeed on r-4 (deployment RT-2a of ebedadc8ec3c" in flag["message"]
     assert "says it reached it at 2024-05-02T11:00:00Z, not before it did" in flag["message"]
+
+
+def test_a_rollback_vouches_only_for_the_targets_it_says_it_reached(tmp_path: Path) -> None:
+    """RT-3 rolls back to V1 from 10:41 to 11:50 and says it skipped r-4; its FLEET-001
+    finding is waived (r-4 was to keep V2). r-4, alone observed, runs V1 at 11:00. RT-3 vouched
+    for V1 on r-4 while it rolled out, though it says it never gave r-4 anything: no window held
+    the observation, and the check passed."""
+    targets = [{"host": h, "status": "succeeded"} for h in ("r-1", "r-2", "r-3")]
+    rt3 = {
+        "commit": V1,
+        "finished_at": "2024-05-02T11:50:00Z",
+        "targets": [*targets, {"host": "r-4", "status": "skipped"}],
+    }
+    args = _redeployed(tmp_path, rt3, ["2024-05-02T11:00:00Z"])
+    evidence = tmp_path / "evidence"
+    (evidence / "flag_events.yaml").unlink()
+    waiver = {"rule": "FLEET-001", "subject": "RT-3:r-4", "reason": "r-4 keeps v2",
+              "approved_by": LEAD, "expires": "2024-12-31"}  # fmt: skip
+    (evidence / "waivers.yaml").write_text(json.dumps([waiver]))
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
+    assert drift["subject"] == "RT-2:r-4"
+    assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]

@@ -376,12 +376,14 @@ class _Judge:
         self._reach = reach
         self._commits = commits
         self._older = older
+        self._succeeded: list[set[str]] = []
 
     def assign(
         self, stream: list[Deployment], observations: list[document.Observation]
     ) -> dict[int, dict[str, list[document.Observation]]]:
         """By position in ``stream``, by host: the observations each deployment judges."""
         began = [timestamp_ns(d.started_at) for d in stream]
+        self._succeeded = [{t.host for t in d.targets if t.status == "succeeded"} for d in stream]
         found: dict[int, dict[str, list[document.Observation]]] = {}
         for seen in observations:
             latest = bisect.bisect_right(began, seen["observed_at_ns"]) - 1
@@ -409,12 +411,14 @@ class _Judge:
         self, seen: document.Observation, judging: int, later: int, until: int | None
     ) -> bool:
         """Whether the deployment at ``later``, which had started but not reached the host of
-        ``seen``, brings the commit it shows: one that gives no time for the host only where
-        the host cannot have run it before the deployment at ``judging``."""
+        ``seen``, brings the commit it shows: only to a target it says succeeded (one it says
+        it failed, skipped or could not reach, or leaves out, did not get its commit from it),
+        and one that gives no time for the host only where the host cannot have run it before
+        the deployment at ``judging``."""
         commit = self._commits[later]
         if commit is None:
             return True
-        if commit != seen["commit"]:
+        if commit != seen["commit"] or seen["host"] not in self._succeeded[later]:
             return False
         judged = self._commits[judging] or ""
         return until is not None or not self._older.ran_before(judging, judged, commit)
