@@ -1,0 +1,72 @@
+"""Deployment records written in ways that must not change what the fleet rules judge: a
+target's status spelt another way is refused, not read as a host that did not succeed, and
+deployments written in different time zones are ordered by the instant they give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_examples import ROOT, check_args
+
+PARTIAL_ROLLOUT = ROOT / "evidence" / "examples" / "partial-rollout"
+V1 = "ebedadc8ec3cb8de84414434f6c9dbd3e84544a2"
+V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
+"""partial-rollout's two commits: RT-1 shipped V1 to r-1..r-4, RT-2 V2 to r-1..r-3."""
+
+
+def _edited(tmp_path: Path) -> tuple[list[str | Path], Path, list[dict[str, Any]]]:
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    return args, evidence, deploys
+
+
+def _write(evidence: Path, name: str, records: list[dict[str, Any]]) -> None:
+    (evidence / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+@pytest.mark.parametrize("status", ["Succeeded", "success", "running"])
+def test_a_target_status_spelt_another_way_is_refused(tmp_path: Path, status: str) -> None:
+    args, evidence, deploys = _edited(tmp_path)
+    deploys[1]["targets"].append({"host": "r-4", "status": status})
+    _write(evidence, "deploys.jsonl", deploys)
+    result = run_cli(*args)
+    assert result.code == 2, result.err + result.out
+    assert "deploys.jsonl:2: deployment #2: targets.3.status: got" in result.err
+    assert not result.out
+
+
+def test_deployments_written_in_other_time_zones_are_ordered_by_their_instant(
+    tmp_path: Path,
+) -> None:
+    """RT-2 (V2) starts at 12:00+02:00, 10:00 UTC, on every host; RT-3 rolls back to V1 from
+    10:45 to 10:50 UTC. Every host runs V2 at 11:00: a drift from the rollback. Read as text,
+    RT-2's start sorts after RT-3's, and the hosts would match the latest deployment."""
+    args, evidence, deploys = _edited(tmp_path)
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    deploys[1].update(
+        started_at="2024-05-02T12:00:00+02:00", finished_at="2024-05-02T12:40:00+02:00"
+    )
+    rollback = {
+        **deploys[0],
+        "id": "RT-3",
+        "started_at": "2024-05-02T10:45:00Z",
+        "finished_at": "2024-05-02T10:50:00Z",
+        "approvals": [{"by": "lee@example.com", "at": "2024-05-02T09:30:00Z"}],
+    }
+    _write(evidence, "deploys.jsonl", [*deploys, rollback])
+    seen = [
+        {"host": h, "service": "router", "version": V2, "observed_at": "2024-05-02T11:00:00Z"}
+        for h in ("r-1", "r-2", "r-3", "r-4")
+    ]
+    _write(evidence, "observations.jsonl", seen)
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    drifts = {f["subject"] for f in result.json()["findings"] if f["rule"] == "FLEET-002"}
+    assert drifts == {"RT-3:r-1", "RT-3:r-2", "RT-3:r-3", "RT-3:r-4"}
