@@ -737,7 +737,7 @@ def _overridden(
         kind="Application",
         name=item["metadata"]["name"],
         namespace=namespace if isinstance(namespace, str) else None,
-        fields=_fields(sources),
+        fields=_fields(sources) + _destination(item.get("spec")),
         reader=_manifest_fields,
         barred=f"{'; '.join(outside)}: read from outside the repository, which no manifest "
         "in it makes the commit's"
@@ -799,8 +799,24 @@ def _fields(sources: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
     )
 
 
+DESTINATION = ("namespace", "name", "server")
+"""The fields of an Application's ``spec.destination``: where what it renders is applied. One
+pointed at another namespace or cluster by hand (``argocd app set --dest-namespace``) deploys
+the commit elsewhere than its manifest says, and the namespace the service runs in keeps what
+it ran; the history records no destination, so the Application's as listed is compared."""
+
+
+def _destination(spec: Any) -> tuple[tuple[str, str], ...]:
+    """Each of ``DESTINATION``, named as in a manifest (``destination.namespace``), as
+    ``field_value`` reads it."""
+    return tuple(
+        (f"destination.{key}", field_value(spec, ("destination", key))) for key in DESTINATION
+    )
+
+
 def _manifest_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """``_fields`` of an Application manifest's ``spec.sources``, else its ``spec.source``."""
+    """``_fields`` of an Application manifest's ``spec.sources``, else its ``spec.source``,
+    and its ``spec.destination``."""
     spec = document.get("spec")
     if not isinstance(spec, dict):
         return (("spec", NOT_AN_OBJECT),)
@@ -808,8 +824,10 @@ def _manifest_fields(document: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     if listed:
         if not isinstance(listed, list):
             return (("spec.sources", NOT_AN_OBJECT),)
-        return _fields([(f"sources[{n}]", s) for n, s in enumerate(listed)])
-    return _fields([("source", spec["source"])]) if spec.get("source") is not None else ()
+        found = _fields([(f"sources[{n}]", s) for n, s in enumerate(listed)])
+    else:
+        found = _fields([("source", spec["source"])]) if spec.get("source") is not None else ()
+    return found + _destination(spec)
 
 
 def _local_operation(item: dict[str, Any], path: Path) -> str | None:

@@ -358,6 +358,9 @@ spec:
           - $values/production.yaml
         valuesObject:
           replicaCount: REPLICAS
+  destination:
+    name: eu-west-1
+    namespace: shop
 """
 """An application of several sources declared in the repository, as argoproj/argo-cd
 ``docs/user-guide/multiple_sources.md`` writes one: a ``ref`` source for its value files and
@@ -627,3 +630,34 @@ def test_what_a_chart_does_not_render_does_not_count(
     target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
     assert target["status"] == "failed"
     assert said.format(c=commit[:12]) in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("destination", "cluster", "said"),
+    [
+        ({"name": "eu-west-1", "namespace": "shop-hotfix"}, [], "destination.namespace"),
+        ({"server": "https://kubernetes.default.svc", "namespace": "shop"},
+         ["--cluster", "eu-west-1"], "destination.name, destination.server"),
+    ],
+)  # fmt: skip
+def test_where_the_application_deploys_is_compared_with_the_manifest(
+    case: Case, destination: dict[str, str], cluster: list[str], said: str
+) -> None:
+    """The values match the manifest the app of apps applies, but the Application was pointed
+    at another namespace or cluster by hand (``argocd app set --dest-namespace``): the manifest
+    names its ``destination`` otherwise. Before, the destination was not compared and the sync
+    was restored to succeeded. (fleet.yaml names no namespace the service runs in, which would
+    leave an application of another namespace out.)"""
+    fleet = case.evidence / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("namespace: shop, ", ""))
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    app["spec"]["destination"] = destination
+    result = case.argocd([app, parent()], "--application-set", "checkout", *cluster)
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        f"apps/checkout-eu-west-1.yaml in commit {commit[:12]} sets {said} otherwise"
+    )
+    assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":" + target["host"])]
