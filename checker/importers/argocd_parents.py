@@ -10,7 +10,9 @@ The parent must be among the applications listed, with one source of the reposit
 that names a ``path``: that folder of the commit, as Argo CD renders it (``manifest_scope``).
 Anything else (no tracking, a parent not listed, one of another repository, a plugin's, a
 chart's of a Helm repository, one that chooses files by ``directory.include`` or ``exclude``
-globs) is told, and no manifest counts.
+globs) is told, and no manifest counts. Nor does one of an Application an ApplicationSet owns:
+its spec is the ApplicationSet's template, its generators' parameters filled in
+(``_generated``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def folder(item: dict[str, Any], items: list[dict[str, Any]], repo: str | None) 
     """The folder the application that applied ``item`` renders, where ``item``'s manifest
     counts; else why that is not known. ``repo`` is the repository judged (``--source-repo``,
     else ``item``'s own source's)."""
+    generated = _generated(item)
+    if generated is not None:
+        return generated
     named = _parent(item)
     if named is None:
         return (
@@ -53,6 +58,27 @@ def folder(item: dict[str, Any], items: list[dict[str, Any]], repo: str | None) 
             "it applies is not known (list the parent beside it)"
         )
     return _source(found[0], parent, repo or dig(item, "spec", "source", "repoURL"))
+
+
+def _generated(item: dict[str, Any]) -> str | None:
+    """Why no manifest of ``item`` counts where an ApplicationSet owns it (``ownerReferences``
+    kind ``ApplicationSet``, as its controller writes them), else None. Its controller writes
+    the Application's spec from the ApplicationSet's template, its generators' parameters
+    filled in, and writes it back on every reconcile: an Application manifest of that name in
+    the commit is not what set it, and the template and generators are not read."""
+    owners = dig(item, "metadata", "ownerReferences")
+    sets = sorted(
+        str(owner.get("name"))
+        for owner in (owners if isinstance(owners, list) else [])
+        if isinstance(owner, dict) and owner.get("kind") == "ApplicationSet"
+    )
+    if not sets:
+        return None
+    return (
+        f"ApplicationSet {', '.join(sets)} generates it (metadata.ownerReferences): its spec is "
+        "that ApplicationSet's template with its generators' parameters, which are not read, "
+        "so no Application manifest in the commit is known to be what set it"
+    )
 
 
 def _source(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:

@@ -73,10 +73,10 @@ def test_an_image_set_in_the_application_is_no_deployment_of_the_commit(case: Ca
     (local,) = [t for t in record["targets"] if t["host"] == "ap-south-1"]
     assert local["reason"] == (
         f"{OVERRIDDEN}: source.kustomize.images ('registry.example.com/shop/checkout:hotfix'): "
-        f"what the cluster runs since is not what revision {case.v2} holds; it carries no "
-        "argocd.argoproj.io/tracking-id annotation nor app.kubernetes.io/instance label: no "
-        "application is known to apply it from the commit, so no manifest there is known to be "
-        "the one applied"
+        f"what the cluster runs since is not what revision {case.v2} holds; ApplicationSet "
+        "checkout generates it (metadata.ownerReferences): its spec is that ApplicationSet's "
+        "template with its generators' parameters, which are not read, so no Application "
+        "manifest in the commit is known to be what set it"
     )
     code, report = _check(case)
     assert code == 1 and report["verdict"] == "fail"

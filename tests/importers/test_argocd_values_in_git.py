@@ -108,6 +108,18 @@ def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09
 REPO = "https://github.com/foo/manifests-velero.git"
 """The repository the recorded application deploys, where its app of apps declares it."""
 TRACKING = "argocd.argoproj.io/tracking-id"
+OWNED = [
+    {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "blockOwnerDeletion": True,
+        "controller": True,
+        "kind": "ApplicationSet",
+        "name": "checkout",
+        "uid": "86cdfba4-8697-47b3-8489-71fab7f4a805",
+    }
+]
+"""``metadata.ownerReferences`` of an Application an ApplicationSet generates, as the recorded
+application of tests/importers/fixtures/kubernetes/ lists them."""
 
 
 def parent(path: str = "apps", **source: Any) -> dict[str, Any]:
@@ -134,6 +146,7 @@ def _app(revision: str, **fields: Any) -> dict[str, Any]:
     ``apps`` applied (Argo CD's annotation tracking, ``APP:GROUP/KIND:NAMESPACE/NAME``)."""
     history = [Synced(revision, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)]
     app = application("checkout-eu-west-1", "eu-west-1", history)
+    del app["metadata"]["ownerReferences"]  # the app of apps applies it, no ApplicationSet
     app["metadata"]["annotations"][TRACKING] = (
         "apps:argoproj.io/Application:argo-cd/checkout-eu-west-1"
     )
@@ -145,7 +158,7 @@ def _app(revision: str, **fields: Any) -> dict[str, Any]:
 def _target(
     case: Case, app: dict[str, Any], *extra: str, apps: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    result = case.argocd([app, apps or parent()], "--application-set", "checkout", *extra)
+    result = case.argocd([app, apps or parent()], "--application", "checkout-*", *extra)
     assert result.code == 0, result.err
     (record,) = case.records("deploys.jsonl")
     (target,) = record["targets"]
@@ -372,6 +385,7 @@ def test_each_source_of_several_is_compared_in_order(case: Case, written: int, s
     commit = _commit(case, {"apps/checkout.yaml": SOURCES.replace("REPLICAS", str(written))})
     history = [Synced(commit, "2024-06-05T10:00:00Z", "2024-06-05T10:00:40Z", OPS)]
     app = application("checkout-eu-west-1", "eu-west-1", history)
+    del app["metadata"]["ownerReferences"]
     for entry in [app["status"]["history"][0], app["status"]["operationState"]["syncResult"]]:
         entry.pop("revision")
         entry.pop("source")
@@ -490,7 +504,7 @@ def test_a_copy_the_app_of_apps_does_not_apply_does_not_count(
     commit = _commit(case, files)
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     listed = [app] if apps is None else [app, apps]
-    result = case.argocd(listed, "--application-set", "checkout")
+    result = case.argocd(listed, "--application", "checkout-*")
     assert result.code == 0, result.err
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == "failed"
@@ -653,7 +667,7 @@ def test_where_the_application_deploys_is_compared_with_the_manifest(
     commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     app["spec"]["destination"] = destination
-    result = case.argocd([app, parent()], "--application-set", "checkout", *cluster)
+    result = case.argocd([app, parent()], "--application", "checkout-*", *cluster)
     assert result.code == 0, result.err
     ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
     assert target["status"] == "failed"
@@ -661,3 +675,24 @@ def test_where_the_application_deploys_is_compared_with_the_manifest(
         f"apps/checkout-eu-west-1.yaml in commit {commit[:12]} sets {said} otherwise"
     )
     assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":" + target["host"])]
+
+
+def test_an_application_an_application_set_generates_is_not_restored(case: Case) -> None:
+    """The recorded Application is owned by the ApplicationSet ``checkout``
+    (``metadata.ownerReferences``, as its controller writes them): its spec is the
+    ApplicationSet's template with its generators' parameters, written back on every reconcile,
+    not the Application manifest the app of apps applies. Before, a manifest of that name
+    setting what was set by hand restored the sync to succeeded."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    app["metadata"]["ownerReferences"] = OWNED
+    result = case.argocd([app, parent()], "--application-set", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert target["reason"].endswith(
+        "; ApplicationSet checkout generates it (metadata.ownerReferences): its spec is that "
+        "ApplicationSet's template with its generators' parameters, which are not read, so no "
+        "Application manifest in the commit is known to be what set it"
+    )
+    assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
