@@ -6,8 +6,10 @@ Argo CD marks what an application applies with its tracking: the annotation
 ``argocd.argoproj.io/tracking-id`` (``PARENT:argoproj.io/Application:NAMESPACE/NAME``, the
 parent written ``NAMESPACE_NAME`` where applications live in several namespaces; Argo CD 3.0's
 default) or the label ``app.kubernetes.io/instance`` (the parent's name; the default before).
-The parent must be among the applications listed, with one source of the repository judged
-that names a ``path``: that folder of the commit, as Argo CD renders it (``manifest_scope``).
+The parent must be among the applications listed, list the Application among its
+``status.resources`` (no other application listed may: ``_unclaimed``), and have one source
+of the repository judged that names a ``path``: that folder of the commit, as Argo CD renders
+it (``manifest_scope``).
 Anything else (no tracking, a parent not listed, one of another repository, a plugin's, a
 chart's of a Helm repository, one that chooses files by ``directory.include`` or ``exclude``
 globs) is told, and no manifest counts. Nor does one of an Application an ApplicationSet owns:
@@ -25,6 +27,7 @@ from checker.importers.gitops import renders
 
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
 INSTANCE = "app.kubernetes.io/instance"
+GROUP = "argoproj.io"
 UNREAD = "its parent application was not read"
 """What an override's folder says until ``folder`` has read it: no manifest counts."""
 
@@ -57,7 +60,49 @@ def folder(item: dict[str, Any], items: list[dict[str, Any]], repo: str | None) 
             f"{'not' if not found else 'not one'} application of the listing read: which folder "
             "it applies is not known (list the parent beside it)"
         )
+    unclaimed = _unclaimed(item, found[0], items, parent)
+    if unclaimed is not None:
+        return unclaimed
     return _source(found[0], parent, repo or dig(item, "spec", "source", "repoURL"))
+
+
+def _unclaimed(
+    item: dict[str, Any], parent: dict[str, Any], items: list[dict[str, Any]], shown: str
+) -> str | None:
+    """Why the application ``parent`` that ``item``'s tracking names is not known to apply it,
+    or None: it must list ``item`` among its resources (``status.resources``, which Argo CD
+    writes from what the parent renders and finds live), and no other application listed may.
+    The tracking is a label or annotation of ``item``, as editable in the cluster as its
+    spec: pointed at another app of apps whose folder holds a manifest that agrees, it would
+    stand for values set by hand."""
+    claiming = [other for other in items if _lists(other, item)]
+    if not any(other is parent for other in claiming):
+        return (
+            f"{shown}, which its tracking says applied it, does not list it among its resources "
+            "(status.resources): that it applies it is not known, and the tracking, a label "
+            "or annotation, is as editable in the cluster as the spec"
+        )
+    others = sorted(str(dig(o, "metadata", "name")) for o in claiming if o is not parent)
+    if others:
+        return (
+            f"{shown} and application {', '.join(others)} all list it among their resources "
+            "(status.resources): which one's manifest set it is not known"
+        )
+    return None
+
+
+def _lists(app: dict[str, Any], item: dict[str, Any]) -> bool:
+    """Whether ``app`` lists the Application ``item`` among its ``status.resources``."""
+    resources = dig(app, "status", "resources")
+    namespace = dig(item, "metadata", "namespace")
+    return any(
+        isinstance(entry, dict)
+        and entry.get("group") == GROUP
+        and entry.get("kind") == "Application"
+        and entry.get("name") == dig(item, "metadata", "name")
+        and entry.get("namespace") in ({namespace} if namespace else {None, ""})
+        for entry in (resources if isinstance(resources, list) else [])
+    )
 
 
 def _generated(item: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.importers.k8s_recordings import Synced, application, overridden
+from tests.importers.k8s_recordings import Synced, application, of_applications, overridden
 from tests.importers.k8s_scenario import OPS
 from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings
 
@@ -122,22 +122,30 @@ OWNED = [
 application of tests/importers/fixtures/kubernetes/ lists them."""
 
 
-def parent(path: str = "apps", **source: Any) -> dict[str, Any]:
-    """The app of apps ``apps`` that applies the folder ``path`` of the repository, as
+def parent(
+    path: str = "apps", name: str = "apps", lists: str | None = "checkout-eu-west-1", **source: Any
+) -> dict[str, Any]:
+    """The app of apps ``name`` that applies the folder ``path`` of the repository, as
     argoproj/argo-cd's ``docs/operator-manual/cluster-bootstrapping.md`` creates it (``argocd
     app create apps --dest-namespace argocd --dest-server https://kubernetes.default.svc
     --repo https://github.com/argoproj/argocd-example-apps.git --path apps``), its repository
-    the recorded application's."""
-    return {
+    the recorded application's; its ``status.resources`` list the Application ``lists`` in
+    ``argo-cd`` as an app of apps' do (tests/importers/k8s_recordings.py ``of_applications``)."""
+    app = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": "apps", "namespace": "argo-cd"},
+        "metadata": {"name": name, "namespace": "argo-cd"},
         "spec": {
             "project": "default",
             "source": {"repoURL": REPO, "path": path, "targetRevision": "HEAD", **source},
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "argo-cd"},
         },
+        "status": {},
     }
+    of_applications(app, [lists] if lists else [])
+    for resource in app["status"]["resources"]:
+        resource["namespace"] = "argo-cd"
+    return app
 
 
 def _app(revision: str, **fields: Any) -> dict[str, Any]:
@@ -695,4 +703,34 @@ def test_an_application_an_application_set_generates_is_not_restored(case: Case)
         "ApplicationSet's template with its generators' parameters, which are not read, so no "
         "Application manifest in the commit is known to be what set it"
     )
+    assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
+
+
+@pytest.mark.parametrize(
+    ("apps", "said"),
+    [
+        ([parent(lists="payments-eu-west-1")],
+         "application apps, which its tracking says applied it, does not list it among its "
+         "resources (status.resources)"),
+        ([parent(lists=None)], "does not list it among its resources (status.resources)"),
+        ([parent(), parent("fleet", name="fleet")],
+         "application apps and application fleet all list it among their resources "
+         "(status.resources): which one's manifest set it is not known"),
+    ],
+)  # fmt: skip
+def test_the_parent_its_tracking_names_must_list_the_application(
+    case: Case, apps: list[dict[str, Any]], said: str
+) -> None:
+    """The tracking annotation is the child's own metadata, as editable in the cluster as its
+    spec: pointed at ``apps``, whose folder holds a manifest setting what was set by hand,
+    though ``apps`` does not apply it (its ``status.resources`` list another application, or
+    none), or while another app of apps lists it too. Before, the tracking alone named the
+    folder, and the sync was restored to succeeded."""
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
+    app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
+    result = case.argocd([app, *apps], "--application", "checkout-*")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert said in target["reason"]
     assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
