@@ -195,8 +195,9 @@ the Kustomization that applied it (its ``spec.path``, a folder of its source).""
 def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder | str:
     """The folder of the revision the Kustomization that applied ``item`` renders, where only
     a manifest of it counts (``in_git``): the one its ``PARENT_LABELS`` name, among the objects
-    ``listed`` beside it, at its ``spec.path`` (the source's root where unset) with its
-    ``spec.components``; else why that is not known."""
+    ``listed`` beside it, that alone lists it in its inventory (``_unclaimed``), at its
+    ``spec.path`` (the source's root where unset) with its ``spec.components``; else why that
+    is not known."""
     labels = dig(item, "metadata", "labels")
     name, namespace = (labels.get(k) if isinstance(labels, dict) else None for k in PARENT_LABELS)
     if not isinstance(name, str) or not isinstance(namespace, str):
@@ -222,7 +223,60 @@ def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder 
             f"select {item['kind']} {item['metadata']['name']}: the manifest is not rendered as "
             "written"
         )
-    return _parent_spec(shown, found)
+    folder = _parent_spec(shown, found)
+    return folder if isinstance(folder, str) else _unclaimed(item, found, listed, shown) or folder
+
+
+def inventory_id(item: dict[str, Any]) -> str:
+    """The object's id in a Kustomization's ``status.inventory.entries``
+    (``NAMESPACE_NAME_GROUP_KIND``, fluxcd/cli-utils' ``ObjMetadata.String``: a name's ``:``
+    written ``__``)."""
+    kind, namespace = item["kind"], dig(item, "metadata", "namespace")
+    name = str(item["metadata"]["name"]).replace(":", "__")
+    return f"{namespace if isinstance(namespace, str) else ''}_{name}_{GROUPS[kind]}_{kind}"
+
+
+def _inventory(kustomization: dict[str, Any]) -> set[str] | None:
+    """The ids ``status.inventory.entries`` lists, or None where there is no inventory that
+    can be read."""
+    entries = dig(kustomization, "status", "inventory", "entries")
+    if not isinstance(entries, list):
+        return None
+    return {str(e.get("id")) for e in entries if isinstance(e, dict)}
+
+
+def _unclaimed(
+    item: dict[str, Any], parent: dict[str, Any], listed: list[dict[str, Any]], shown: str
+) -> str | None:
+    """Why the Kustomization ``parent`` that ``item``'s labels name is not known to have
+    applied it, or None: it must list ``item`` in its ``status.inventory`` (which
+    kustomize-controller writes on every apply, through the status subresource), and no other
+    Kustomization listed may. The labels are ``item``'s own metadata, as editable in the
+    cluster as its spec: pointed at another Kustomization whose folder holds a manifest that
+    agrees, they would stand for values set by hand."""
+    ident = inventory_id(item)
+    own = _inventory(parent)
+    if own is None or ident not in own:
+        held = (
+            "lists no status.inventory"
+            if own is None
+            else f"does not list it in its status.inventory ({ident})"
+        )
+        return (
+            f"{shown}, which its labels say applied it, {held}: that it applied it is not "
+            "known, and the labels are as editable in the cluster as the spec"
+        )
+    others = sorted(
+        f"{dig(k, 'metadata', 'namespace')}/{dig(k, 'metadata', 'name')}"
+        for k in listed
+        if k is not parent and k.get("kind") == "Kustomization" and ident in (_inventory(k) or ())
+    )
+    if others:
+        return (
+            f"{shown} and Kustomization {', '.join(others)} all list it in their "
+            "status.inventory: which one's manifest set it is not known"
+        )
+    return None
 
 
 _PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")

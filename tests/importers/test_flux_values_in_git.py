@@ -121,13 +121,33 @@ def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09
     return case.repo.commit("deploy", files, author=DEV, date=date, trailers=REVIEW)
 
 
-def parent(name: str, path: str | None, applied: str, **spec: Any) -> dict[str, Any]:
+APPLIED = (
+    ("podinfo_checkout_helm.toolkit.fluxcd.io_HelmRelease", "v2"),
+    ("flux-system_podinfo_kustomize.toolkit.fluxcd.io_Kustomization", "v1"),
+)
+"""The inventory ids of the HelmRelease ``podinfo/checkout`` and the Kustomization
+``flux-system/podinfo`` the tests import (``NAMESPACE_NAME_GROUP_KIND``, as
+tests/importers/fixtures/kubernetes/README.md cites fluxcd/cli-utils ``ObjMetadata.String``)."""
+
+
+def parent(
+    name: str,
+    path: str | None,
+    applied: str,
+    applies: tuple[tuple[str, str], ...] = APPLIED,
+    **spec: Any,
+) -> dict[str, Any]:
     """The Kustomization ``flux-system/NAME`` that applies ``path`` of the repository, as
     flux2-kustomize-helm-example's ``clusters/production/apps.yaml`` (at commit 25c85ac168)
     writes ``apps``, listed as the cluster lists it, its ``status.lastAppliedRevision`` the
-    commit ``applied``."""
+    commit ``applied`` and its ``status.inventory`` the objects ``applies`` (kustomize-controller
+    lists each with the version it applied)."""
+    entries = [{"id": ident, "v": version} for ident, version in applies]
     return {
-        "status": {"lastAppliedRevision": f"main@sha1:{applied}"},
+        "status": {
+            "lastAppliedRevision": f"main@sha1:{applied}",
+            "inventory": {"entries": entries},
+        },
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {"name": name, "namespace": "flux-system"},
@@ -1237,3 +1257,41 @@ def test_a_patch_directive_is_no_value_set(case: Case, directive: str) -> None:
     assert target["status"] == "failed"
     assert "deploy/production/gone.yaml in commit" in target["reason"]
     assert "it holds $patch, a strategic merge patch's directive" in target["reason"]
+
+
+@pytest.mark.parametrize(
+    ("applies", "other", "said"),
+    [
+        ((), None, "Kustomization flux-system/apps, which its labels say applied it, does not "
+                   "list it in its status.inventory (podinfo_checkout_helm.toolkit.fluxcd.io_"
+                   "HelmRelease): that it applied it is not known"),
+        (None, None, "Kustomization flux-system/apps, which its labels say applied it, lists "
+                     "no status.inventory"),
+        (APPLIED, "payments", "Kustomization flux-system/apps and Kustomization "
+                              "flux-system/payments all list it in their status.inventory"),
+    ],
+)  # fmt: skip
+def test_the_parent_its_labels_name_must_list_the_object(
+    case: Case, applies: tuple[tuple[str, str], ...] | None, other: str | None, said: str
+) -> None:
+    """kustomize-controller's labels are the object's own metadata, as editable in the cluster
+    as its spec: pointed at ``apps``, whose folder holds a manifest setting the values set by
+    hand, though ``apps`` applied no such HelmRelease (its ``status.inventory``, which
+    kustomize-controller writes on every apply, does not list it, or is not listed), or while
+    another Kustomization lists it too. Before, the labels alone named the folder, and the
+    rollout was restored to succeeded."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    apps = parent("apps", "./deploy", commit, applies or ())
+    if applies is None:
+        del apps["status"]["inventory"]
+    listed = [release, apps] + ([parent(other, "./other", commit)] if other else [])
+    path = write_list(case.work / "helm.json", listed)
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert said in target["reason"]
+    assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
