@@ -11,7 +11,9 @@ renders), each a file or a folder with a kustomization of its own, followed as k
 kustomization of every ``.yaml`` and ``.yml`` file under it, a subfolder with a kustomization
 taken whole in its files' place (kustomize-controller's ``generator.go``); Argo CD applies the
 ``.yaml``, ``.yml`` and ``.json`` files of the folder itself, those of its subfolders too with
-``directory.recurse``. The files of a kustomization's patches (``patchesStrategicMerge``,
+``directory.recurse``, and a folder of Argo CD's that holds a parameter override file
+(``.argocd-source.yaml``), which Argo CD merges into the source as it renders, is not
+followed. The files of a kustomization's patches (``patchesStrategicMerge``,
 ``patches`` given by ``path``) are applied with it as documents of what they patch;
 replacements taken from a file are not followed, nor a kustomization that lists
 ``transformers`` or ``generators``. A Helm chart (``Chart.yaml``) renders its
@@ -49,6 +51,10 @@ that render what it lists otherwise (a ``PatchTransformer``, ``PrefixSuffixTrans
 ``NamespaceTransformer``) or add objects: not followed."""
 JSONNET = ".jsonnet"
 """The files an Argo CD directory source renders as Jsonnet, beside its manifests."""
+ARGOCD_SOURCE = ".argocd-source"
+"""How the parameter override files Argo CD reads from a source's folder begin
+(``.argocd-source.yaml``, ``.argocd-source-<appName>.yaml``: argoproj/argo-cd
+``docs/user-guide/parameters.md``, "Store Overrides In Git")."""
 HELMIGNORE = ".helmignore"
 """The file of a chart naming, as ``.gitignore`` does, files Helm leaves out of it."""
 
@@ -146,6 +152,8 @@ def applied(
     start = clean(folder.path)
     if not walk.is_folder(start):
         raise Unfollowed(f"the commit holds no folder {folder.path!r}")
+    if folder.tool == "argocd":
+        _refuse_source_overrides(files, start, folder.parent)
     walk.folder(start, folder.recurse)
     for component in folder.components:
         walk.entry(start, f"spec.components of {folder.parent}", component)
@@ -380,6 +388,20 @@ class _Walk:
             raise Unfollowed(
                 f"{kustomization} renders {entry!r}, which the commit holds as no manifest "
                 "file nor folder with a kustomization (fetched from elsewhere?)"
+            )
+
+
+def _refuse_source_overrides(files: dict[str, str], start: str, parent: str) -> None:
+    """``Unfollowed`` where the folder ``start`` of an Argo CD source holds a parameter
+    override file (``ARGOCD_SOURCE``): Argo CD merges it into the source as it renders (its
+    images, patches, names, namespace, which files of a directory), which is not read."""
+    prefix = f"{start}/" if start else ""
+    for name in sorted(files):
+        rest = name[len(prefix) :] if name.startswith(prefix) else ""
+        if "/" not in rest and rest.startswith(ARGOCD_SOURCE) and rest.endswith(".yaml"):
+            raise Unfollowed(
+                f"{name} is a parameter override file Argo CD merges into the source of "
+                f"{parent} as it renders, which is not read: it may render the object otherwise"
             )
 
 

@@ -734,3 +734,38 @@ def test_the_parent_its_tracking_names_must_list_the_application(
     assert target["status"] == "failed"
     assert said in target["reason"]
     assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
+
+
+SOURCE_OVERRIDE = """\
+kustomize:
+  patches:
+    - target:
+        kind: Application
+      patch: |-
+        - op: replace
+          path: /spec/source/helm/values
+          value: "ingress: {enabled: false}"
+"""
+"""A parameter override file Argo CD reads from the app of apps' folder and merges into its
+source as it renders (argoproj/argo-cd ``docs/user-guide/parameters.md``, "Store Overrides In
+Git": ``.argocd-source.yaml``, ``.argocd-source-<appName>.yaml``), setting a ``kustomize``
+field as that page's example sets ``kustomize.images``: the patch of the Application's values
+that the kustomization test above writes."""
+
+
+@pytest.mark.parametrize("name", [".argocd-source.yaml", ".argocd-source-apps.yaml"])
+def test_a_parameter_file_the_app_of_apps_reads_is_not_passed_over(case: Case, name: str) -> None:
+    """The app of apps' folder holds an override file that Argo CD merges into its source:
+    what the parent renders of the Application is not the manifest as written (here its values
+    patched). Before, the file was not read and the manifest as written, setting the values
+    set by hand, restored the sync to succeeded."""
+    kustomization = "resources:\n  - checkout-eu-west-1.yaml\n"
+    commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST,
+                            "apps/kustomization.yaml": kustomization,
+                            f"apps/{name}": SOURCE_OVERRIDE})  # fmt: skip
+    target = _target(case, _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES))
+    assert target["status"] == "failed"
+    assert (
+        f"apps/{name} is a parameter override file Argo CD merges into the source of "
+        "application apps as it renders, which is not read"
+    ) in target["reason"]
