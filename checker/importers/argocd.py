@@ -82,7 +82,7 @@ from checker.errors import InputError
 from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import NOT_AN_OBJECT, field_value
 from checker.evidence.models import Status
-from checker.importers import argocd_health, argocd_parents
+from checker.importers import argocd_health, argocd_ignored, argocd_parents
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import LOCAL, OVERRIDDEN, SetInObject, Sync
 from checker.importers.k8s_shapes import objects, time_text
@@ -725,13 +725,18 @@ def _overridden(
     sync: Sync, sources: list[tuple[str, Any]], item: dict[str, Any], repo: str | None, path: Path
 ) -> Sync:
     """``sync`` as ``failed``, a move of its own, where the sources it synced override what git
-    holds (``OVERRIDES``); as it is otherwise. What it was before is kept for ``in_git``: the
-    Application's manifest in the commit synced may set the same."""
-    found = _overrides(sources, sync.origin, repo, path)
+    holds (``OVERRIDES``), or it left fields as they were live (``argocd_ignored``: read from
+    the spec as listed, so ``as_listed``); as it is otherwise. What it was before is kept for
+    ``in_git``: the Application's manifest in the commit synced may set the same."""
+    left = argocd_ignored.left_live(item, path)
+    found = _overrides(sources, sync.origin, repo, path) + left
     if not found:
         return sync
     outside = _outside_git(sources, sync.origin, repo, path)
     namespace = dig(item, "metadata", "namespace")
+    barred = [f"{'; '.join(outside)}: read from outside the repository, which no manifest in "
+              "it makes the commit's"] if outside else []  # fmt: skip
+    barred += [argocd_ignored.BARRED] if left else []
     setting = SetInObject(
         group=GROUP,
         kind="Application",
@@ -739,10 +744,7 @@ def _overridden(
         namespace=namespace if isinstance(namespace, str) else None,
         fields=_fields(sources) + _destination(item.get("spec")),
         reader=_manifest_fields,
-        barred=f"{'; '.join(outside)}: read from outside the repository, which no manifest "
-        "in it makes the commit's"
-        if outside
-        else None,
+        barred="; ".join(barred) or None,
         recorded_only=True,
         before=sync,
         folder=argocd_parents.UNREAD,
@@ -756,6 +758,7 @@ def _overridden(
         health=None,
         overrides="; ".join(found),
         applied_at=sync.finished_at if sync.status == "succeeded" else sync.applied_at,
+        as_listed=sync.as_listed or bool(left),
     )
 
 

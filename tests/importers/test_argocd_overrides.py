@@ -355,3 +355,53 @@ def test_a_failure_its_history_entry_shows_is_read_again_from_it(case: Case) -> 
     (record,) = case.records("deploys.jsonl")
     assert record["targets"][0]["status"] == "failed"
     assert "stays failed as recorded" not in err
+
+
+REPLICAS = {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
+"""``spec.ignoreDifferences`` as argoproj/argo-cd ``docs/user-guide/sync-options.md``
+("Respect ignore difference configs") writes it: the replica count an autoscaler owns."""
+IMAGE = {"group": "apps", "kind": "Deployment",
+         "jsonPointers": ["/spec/template/spec/containers/0/image"]}  # fmt: skip
+"""The same, of the container's image (``docs/user-guide/diffing.md`` writes entries of any
+JSON pointer, ``jqPathExpressions`` or ``managedFieldsManagers``)."""
+
+
+@pytest.mark.parametrize(
+    ("ignored", "option", "status"),
+    [
+        ([IMAGE], "RespectIgnoreDifferences=true", "failed"),
+        ([{"kind": "Deployment", "managedFieldsManagers": ["kubectl-edit"]}],
+         "RespectIgnoreDifferences=true", "failed"),
+        ([REPLICAS], "RespectIgnoreDifferences=true", "succeeded"),
+        ([IMAGE], "RespectIgnoreDifferences=false", "succeeded"),
+    ],
+)  # fmt: skip
+def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
+    case: Case, ignored: list[dict[str, Any]], option: str, status: str
+) -> None:
+    """With ``RespectIgnoreDifferences=true`` Argo CD syncs without the fields the
+    Application's ``spec.ignoreDifferences`` names, leaving them as they were live: an image
+    set by hand with ``kubectl set image`` keeps running through the sync of v2, which Argo CD
+    reports ``Synced`` and ``Healthy``. Before, that sync was recorded succeeded. The replica
+    count alone (an autoscaler's) changes nothing of what runs."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    spec["ignoreDifferences"] = ignored
+    spec["syncPolicy"]["syncOptions"] = [
+        o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("RespectIgnore")
+    ] + [option]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == status
+    if status == "failed":
+        assert target["reason"].startswith(
+            f"{OVERRIDDEN}: spec.ignoreDifferences (apps/Deployment"
+            if "jsonPointers" in ignored[0]
+            else f"{OVERRIDDEN}: spec.ignoreDifferences (Deployment"
+        )
+        assert "with syncOptions RespectIgnoreDifferences=true: the sync left" in target["reason"]
+        assert target["reason"].endswith(
+            "; what a sync leaves as it was live is no commit's, whatever a manifest says"
+        )
