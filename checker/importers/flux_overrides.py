@@ -344,6 +344,7 @@ RENDERING: dict[str, tuple[tuple[str, ...], ...]] = {
         ("namePrefix",),
         ("nameSuffix",),
         ("commonMetadata",),
+        ("kubeConfig",),
     ),
     "HelmRelease": (
         ("chart", "spec", "chart"),
@@ -353,10 +354,12 @@ RENDERING: dict[str, tuple[tuple[str, ...], ...]] = {
         ("chartRef",),
         ("releaseName",),
         ("targetNamespace",),
+        ("kubeConfig",),
     ),
 }
 """The other fields of each kind's ``spec`` that choose what is rendered, or where (the
-source, folder, components, chart and its version, value files, names and namespace): the
+source, folder, components, chart and its version, value files, names and namespace, and the
+cluster a ``kubeConfig`` names, where one applies it to a remote cluster): the
 commit's files alone, so no override where the object is not declared in git, but compared
 with its manifest where one is to stand for what the object sets (``in_git``): a manifest
 whose values match but whose ``targetNamespace`` or chart version is not the object's is no

@@ -787,10 +787,17 @@ def test_a_parent_that_cannot_be_read_leaves_the_override(
     assert said in target["reason"]
 
 
+REMOTE = {"secretRef": {"name": "prod-kubeconfig", "key": "value"}}
+"""``spec.kubeConfig`` as kustomize-controller's ``docs/spec/v1/kustomizations.md`` ("KubeConfig
+(Remote clusters)") writes it: what the object renders is applied to the cluster of that
+kubeconfig, not the one it is listed in."""
+
+
 @pytest.mark.parametrize(
     ("spec", "said"),
     [
         ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"kubeConfig": REMOTE}, "sets spec.kubeConfig otherwise"),
         ({"releaseName": "checkout-hotfix"}, "sets spec.releaseName otherwise"),
         ({"chart": {"spec": {"chart": "./charts/checkout", "version": "2.0.0",
                              "reconcileStrategy": "Revision",
@@ -827,6 +834,7 @@ def test_what_else_renders_the_release_is_compared_with_its_manifest(
     [
         ({"components": ["../components/hotfix"]}, "sets spec.components otherwise"),
         ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"kubeConfig": REMOTE}, "sets spec.kubeConfig otherwise"),
         ({"path": "./infrastructure/hotfix"}, "sets spec.path otherwise"),
     ],
 )
