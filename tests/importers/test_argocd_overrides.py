@@ -405,3 +405,23 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
         assert target["reason"].endswith(
             "; what a sync leaves as it was live is no commit's, whatever a manifest says"
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("ignoreDifferences", "apps/Deployment", "spec.ignoreDifferences"),
+        ("syncPolicy", {"syncOptions": "RespectIgnoreDifferences=true"},
+         "spec.syncPolicy.syncOptions is not a list of options"),
+    ],
+)  # fmt: skip
+def test_ignored_fields_that_cannot_be_read_are_refused(
+    case: Case, field: str, value: Any, said: str
+) -> None:
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    apps[0]["spec"][field] = value
+    if field == "ignoreDifferences":
+        apps[0]["spec"]["syncPolicy"]["syncOptions"] = ["RespectIgnoreDifferences=true"]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 2 and said in err and "Traceback" not in err
+    assert not case.records("deploys.jsonl")
