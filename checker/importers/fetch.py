@@ -309,7 +309,7 @@ def gitlab_merge_requests(
     api: GitLabApi, project: str, since: str | None
 ) -> tuple[list[gitlab.MergeRequestData], Any]:
     """The merged merge requests (updated since ``since``), with their approvals, commits,
-    notes and state events, and the project's approval settings."""
+    notes, state events and diff versions, and the project's approval settings."""
     base = _project_path(project)
     settings = api.get(f"{base}/approvals")
     parameters: dict[str, Any] = {"state": "merged", "order_by": "updated_at", "sort": "desc"}
@@ -330,6 +330,8 @@ def gitlab_merge_requests(
                 source / str(iid) / "notes",
                 api.items(f"{base}/merge_requests/{iid}/resource_state_events"),
                 source / str(iid) / "resource_state_events",
+                versions=api.items(f"{base}/merge_requests/{iid}/versions"),
+                versions_source=source / str(iid) / "versions",
             )
         )
     return found, settings

@@ -20,7 +20,10 @@ the project resets approvals on push, and even then GitLab resets it in a job ru
 (the merge may come first) and not at all when the diff's ``git patch-id``, which ignores
 whitespace, is unchanged. So approvals count only when ``reset_approvals_on_push`` is true and
 they were given after the last push before the merge (a system note "added N commits", see
-:func:`pushed`); such an approval was given on the final head, and covers the change's
+:func:`pushed`), or the merge request's diff versions (``DIR/<iid>/versions.json``, where saved)
+show that every push after the approval kept the diff's patch id, as git computes it for the
+merged head (a rebase: ``gitlab_versions``); such an approval was given on the final head, or on
+its diff, and covers the change's
 commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where it
 holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
 merge request's author or by an author or committer of one of its commits (whoever commits a
@@ -48,6 +51,7 @@ since nothing ties it to the project (fetched, the request names it).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,7 +62,7 @@ from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
 from checker.evidence.merges import Landing
 from checker.evidence.models import Review
-from checker.importers import gitlab_pages
+from checker.importers import gitlab_pages, gitlab_versions
 from checker.importers.common import (
     Imported,
     Logins,
@@ -71,6 +75,7 @@ from checker.importers.common import (
     read_json,
 )
 from checker.importers.forge_origins import Address, Project
+from checker.importers.gitlab_versions import Diffs
 
 MRS = "GitLab merge request objects (GET /projects/:id/merge_requests?state=merged)"
 APPROVALS = "GitLab merge request approvals (GET /projects/:id/merge_requests/:iid/approvals)"
@@ -133,6 +138,9 @@ class MergeRequestData:
     saved: bool = False
     """Read from a saved file, which must name its merge request; fetched ones are tied to it
     by the request that got them."""
+    versions: list[Any] | None = None
+    """Its diff versions (``gitlab_versions``), where saved: whether a push kept the diff."""
+    versions_source: Path | None = None
 
 
 def username(user: Any) -> tuple[str, bool]:
@@ -255,7 +263,9 @@ def _project_ids(item: dict[str, Any], where: str, source: Path) -> list[tuple[i
 
 
 def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
-    """A merged merge request's saved approvals, commits and notes."""
+    """A merged merge request's saved approvals, commits, notes and state events, and its diff
+    versions where saved."""
+    versions = here / gitlab_versions.VERSIONS_FILE
     for needed in ("approvals.json", "commits.json", "notes.json", EVENTS_FILE):
         expect(
             (here / needed).is_file(),
@@ -282,7 +292,12 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
         gitlab_pages.read_list(here / EVENTS_FILE, EVENTS, WHOLE_EVENTS),
         here / EVENTS_FILE,
         saved=True,
-    )
+        versions=gitlab_pages.read_list(versions, gitlab_versions.VERSIONS,
+                                        gitlab_versions.WHOLE_VERSIONS)
+        if versions.is_file()
+        else None,
+        versions_source=versions,
+    )  # fmt: skip
 
 
 EVENTS_FILE = "resource_state_events.json"
@@ -390,8 +405,9 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
     epoch), as its system notes say (checked by :func:`retargeted`), or None when never after
     it was opened. GitLab resets approvals on such a push in a job that runs after it (seconds
     later: the merge may come first), and since GitLab 16.7 not at all when the diff's ``git
-    patch-id`` is unchanged, which ignores whitespace: an approval older than the push may
-    stand at the merge without having seen what was pushed."""
+    patch-id`` is unchanged, which ignored whitespace before GitLab 17.7: an approval older
+    than the push may stand at the merge without having seen what was pushed, unless the diff
+    versions show the patch id unchanged (``gitlab_versions``)."""
     pushes = [
         moment(note.get("created_at"), data.notes_source, f"note {index}")
         for index, note in enumerate(data.notes, start=1)
@@ -471,7 +487,8 @@ def approval_records(
         _check_own(data, history)
     landed = credited(history, [each for data in found for each in _landings(data)], result)
     for data in found:
-        result.reviews.append(_review(data, resets, logins, bot_people, result, landed))
+        review = _review(data, resets, logins, bot_people, result, landed, history)
+        result.reviews.append(review)
     result.unmapped = logins.unmapped
     return result
 
@@ -602,6 +619,7 @@ def _review(
     bot_people: set[str],
     result: Imported,
     landed: set[Landing],
+    history: GitHistory | None = None,
 ) -> Review:
     mr, source = data.merge_request, data.source
     iid = mr["iid"]
@@ -632,7 +650,8 @@ def _review(
         result.remarks.append(f"merge request !{iid}: {unnamed}: no approval of it counts")
     judge = _Approvals(
         mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed,
-        pushed(data, merged_ns), reopened(data, merged_ns),
+        pushed(data, merged_ns), reopened(data, merged_ns), _diffs(data, merged_ns, history),
+        f"merge request !{iid}",
     )  # fmt: skip
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
@@ -643,6 +662,15 @@ def _review(
         "approvals": approvals,
     }
     return validate(Review, Located(plain, 0), source, f"merge request !{iid}")
+
+
+def _diffs(data: MergeRequestData, merged_ns: int, history: GitHistory | None) -> Diffs:
+    """What the merge request's diff versions show of the pushes before its merge."""
+    where = data.versions_source or data.source.parent / gitlab_versions.VERSIONS_FILE
+    versions = gitlab_versions.read_versions(
+        data.versions, where, data.merge_request, merged_ns, data.saved
+    )
+    return gitlab_versions.diffs(versions, data.merge_request["sha"], history, str(where))
 
 
 @dataclass(frozen=True)
@@ -664,12 +692,15 @@ class _Approvals:
     """When commits were last pushed to it before the merge, if they were (:func:`pushed`)."""
     reopened_ns: int | None = None
     """When it was last closed or reopened before the merge, if it was (:func:`reopened`)."""
+    diffs: Diffs = dataclasses.field(default_factory=Diffs)
+    """Its diff versions: whether a push after an approval kept the diff it saw."""
+    change: str = "the merge request"
 
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
     ) -> list[dict[str, str]]:
         """Each counting approval as ``{by, at}``; undated ones are recorded at the merge."""
-        approvals = []
+        approvals, reasons = [], set()
         for user, at in approvers:
             name, is_bot = username(user)
             if not name:
@@ -679,12 +710,28 @@ class _Approvals:
             why = self._left_out(address, at, is_bot, source)
             if why:
                 result.left_out[why] += 1
+                reasons.add(why)
                 continue
-            approvals.append({"by": address, "at": at if isinstance(at, str) else self.merged_at})
+            approvals.append(self._approval(address, at, source))
             result.counted += 1
             if not isinstance(at, str):
                 result.notes["undated, recorded at the merge"] += 1
+        if f"given (or undated) before {PUSHED_WHY}" in reasons and self.diffs.why_not:
+            result.remarks.append(
+                f"{self.change}: an approval older than a push counts only where the merge "
+                f"request's diff versions show the push kept its diff: {self.diffs.why_not}"
+            )
         return approvals
+
+    def _approval(self, address: str, at: Any, source: Path) -> dict[str, str]:
+        """A counting approval as ``{by, at}``; one given before a push that kept its diff
+        (``gitlab_versions``) as given on the merged head, whose diff it approved."""
+        if not isinstance(at, str):
+            return {"by": address, "at": self.merged_at}
+        pushed = self.pushed_ns is not None and moment(at, source, "approved_at") <= self.pushed_ns
+        if pushed and self.diffs.versions:
+            return {"by": address, "at": at, "commit": self.diffs.versions[-1].head}
+        return {"by": address, "at": at}
 
     def _left_out(self, address: str, at: Any, is_bot: bool, source: Path) -> str | None:
         if isinstance(at, str) and moment(at, source, "approved_at") > self.merged_ns:
@@ -698,9 +745,10 @@ class _Approvals:
         if not self.resets:
             return "may predate the last push (approvals not reset on push)"
         given = moment(at, source, "approved_at") if isinstance(at, str) else None
+        kept = self.diffs.unchanged_since(given)  # a rebase, or a push that kept the diff
         for since, why in (
             (self.retargeted_ns, "the merge request's target branch was changed"),
-            (self.pushed_ns, "commits were pushed to the merge request"),
+            (None if kept else self.pushed_ns, PUSHED_WHY),
             (self.reopened_ns, REOPENED_WHY),
         ):
             if since is not None and (given is None or given <= since):
@@ -708,6 +756,7 @@ class _Approvals:
         return None
 
 
+PUSHED_WHY = "commits were pushed to the merge request"
 REOPENED_WHY = (
     "the merge request was closed and reopened (a push while it was closed writes no note)"
 )

@@ -130,4 +130,7 @@ def gitlab_merge_request_routes(export: Path, iid: int, base: str) -> dict[str, 
         f"{base}/merge_requests/{iid}/resource_state_events": [
             _saved(saved / "resource_state_events.json")
         ],
+        f"{base}/merge_requests/{iid}/versions": [
+            _saved(saved / "versions.json") if (saved / "versions.json").is_file() else []
+        ],
     }

@@ -1,0 +1,178 @@
+"""A GitLab merge request's diff versions: whether a push after an approval kept the diff the
+approval saw, as GitLab itself decides whether to keep an approval on a push.
+
+GitLab records a diff version of the merge request at every push to its source branch
+(``GET /projects/:id/merge_requests/:iid/versions``, newest first: ``head_commit_sha``,
+``base_commit_sha``, ``created_at`` and, since GitLab 16.7, ``patch_id_sha``). An approval keeps
+the patch id of the version current when it was given, and on a push GitLab deletes the
+approvals whose patch id is not the new version's (``MergeRequests::ResetApprovalsService``,
+``Approval.with_invalid_patch_id_sha``): a rebase, the Rebase button a fast-forward project
+needs among them, keeps them when the diff is unchanged. Gitaly computes the patch id as ``git
+diff --full-index BASE HEAD | git patch-id``: ``--verbatim`` in current GitLab (white space
+counts; Gitaly's ``verbatim_patch_id`` flag, from 17.7), ``--stable`` before (white space
+ignored: a line indented out of its ``if`` keeps the approval).
+
+So an approval given before a push counts (:meth:`Diffs.unchanged_since`) when the version it
+saw (the last one created before it) and every version after it up to the merge have one patch
+id, and git, in the repository, computes that patch id with ``--verbatim`` for the last
+version's base and head, which must be the merged head: a saved file cannot claim an unchanged
+diff that the repository contradicts, and a patch id that ignores white space does not stand for
+the code that was merged. Where the versions are not saved, lack patch ids, or do not agree with
+git, the approval is left out as before, and the import says why (:attr:`Diffs.why_not`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.evidence.git import GitHistory
+from checker.evidence.git_content import check_commit_diffs
+from checker.importers.common import expect, moment
+
+VERSIONS = "GitLab merge request diff versions (GET /projects/:id/merge_requests/:iid/versions)"
+WHOLE_VERSIONS = (
+    "save every page of .../merge_requests/IID/versions?per_page=100 with its headers (curl "
+    "-i, page=1, 2, ... down to the page whose x-next-page is empty), as the docs' whole does"
+)
+VERSIONS_FILE = "versions.json"
+PATCH_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+DIFF = [
+    "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--full-index", "--src-prefix=a/",
+    "--dst-prefix=b/", "--diff-algorithm=myers", "--indent-heuristic", "--find-renames",
+    "--unified=3", "--inter-hunk-context=0", "--submodule=short",
+]  # fmt: skip
+"""Gitaly's ``git diff --full-index BASE HEAD``, with git's defaults pinned against the
+repository's own configuration (an external diff, another algorithm or prefix)."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One diff version: when GitLab recorded it, its head and base, and its patch id."""
+
+    created_ns: int
+    number: int
+    head: str
+    base: str
+    patch_id: str | None
+
+
+@dataclass(frozen=True)
+class Diffs:
+    """What a merge request's diff versions show of the pushes before its merge."""
+
+    versions: list[Version] = field(default_factory=list)
+    """Its versions created before the merge, oldest first; empty where they cannot be used."""
+    why_not: str = ""
+    """Why they cannot be used, where they cannot."""
+
+    def unchanged_since(self, given_ns: int | None) -> bool:
+        """Whether an approval given at ``given_ns`` saw the diff that was merged: the version
+        current before it and every later one have the last version's patch id."""
+        if given_ns is None or not self.versions:
+            return False
+        seen = [i for i, v in enumerate(self.versions) if v.created_ns < given_ns]
+        if not seen:
+            return False
+        final = self.versions[-1].patch_id
+        return all(v.patch_id == final for v in self.versions[seen[-1] :])
+
+
+def read_versions(
+    items: list[Any] | None,
+    source: Path,
+    merge_request: dict[str, Any],
+    merged_ns: int,
+    saved: bool,
+) -> list[Version] | None:
+    """The versions created at or before the merge, oldest first; None when none were saved.
+    An item that is no version, or a version of another merge request, is refused."""
+    if items is None:
+        return None
+    found = []
+    for index, item in enumerate(items, start=1):
+        expect(
+            isinstance(item, dict)
+            and isinstance(item.get("id"), int)
+            and all(isinstance(item.get(k), str) for k in ("head_commit_sha", "base_commit_sha"))
+            and isinstance(item.get("patch_id_sha"), (str, type(None))),
+            source,
+            f"item #{index} is not a diff version (id, head_commit_sha, base_commit_sha, "
+            f"created_at, patch_id_sha); expected {VERSIONS}",
+        )
+        _check_owner(item, index, source, merge_request, saved)
+        created = moment(item.get("created_at"), source, f"version {item['id']} created_at")
+        patch = item["patch_id_sha"]
+        found.append(Version(created, item["id"], item["head_commit_sha"],
+                             item["base_commit_sha"], patch))  # fmt: skip
+    found.sort(key=lambda v: (v.created_ns, v.number))
+    return [v for v in found if v.created_ns <= merged_ns]
+
+
+def _check_owner(
+    item: dict[str, Any], index: int, source: Path, merge_request: dict[str, Any], saved: bool
+) -> None:
+    """Refuse a version of another merge request (``merge_request_id``, the merge request's
+    ``id``, unique on the instance); a saved one must name its merge request."""
+    theirs, own = item.get("merge_request_id"), merge_request.get("id")
+    expect(
+        not saved or theirs is not None,
+        source,
+        f"item #{index} names no merge request (no merge_request_id, which GitLab gives every "
+        f"version: trimmed), so nothing shows it is a version of !{merge_request['iid']}; "
+        f"expected {VERSIONS} as GitLab answers them, whole",
+    )
+    expect(
+        theirs is None or own is None or theirs == own,
+        source,
+        f"item #{index} is a version of merge request id {theirs}, saved for merge request "
+        f"!{merge_request['iid']} (id {own}); expected {VERSIONS} of !{merge_request['iid']}",
+    )
+
+
+def diffs(
+    versions: list[Version] | None, head: str, history: GitHistory | None, where: str
+) -> Diffs:
+    """The versions, where the last one is of the merged ``head`` and git computes its patch
+    id; else why they cannot show that a push kept the diff (``where`` names them)."""
+    if versions is None:
+        return Diffs(why_not=f"no {VERSIONS_FILE} saved ({VERSIONS})")
+    if not versions or versions[-1].head != head:
+        named = f"of head {versions[-1].head}" if versions else "none"
+        return Diffs(why_not=f"{where}: its last version before the merge is {named}, not of "
+                     f"the merged head {head}")  # fmt: skip
+    last = versions[-1]
+    if last.patch_id is None or not PATCH_ID.fullmatch(last.patch_id):
+        return Diffs(why_not=f"{where}: version {last.number} has no patch_id_sha (GitLab "
+                     "before 16.7, or not computed yet)")  # fmt: skip
+    if history is None:
+        return Diffs(why_not=f"{where}: no repository to compute the patch id in")
+    found = history.resolve([last.base, last.head])
+    if found.get(last.base) != last.base or found.get(last.head) != last.head:
+        return Diffs(why_not=f"{where}: the repository lacks version {last.number}'s base "
+                     f"{last.base} or head {last.head}")  # fmt: skip
+    verbatim, stable = _patch_ids(history, last.base, last.head)
+    if last.patch_id == verbatim:
+        return Diffs(versions)
+    why = (
+        "which is git patch-id --stable's, white space ignored (older GitLab): it does not "
+        "show the merged code unchanged"
+        if last.patch_id == stable
+        else f"not the patch id git computes for {last.base}..{last.head} ({verbatim or 'none'})"
+        ": the saved versions contradict the repository"
+    )
+    return Diffs(why_not=f"{where}: version {last.number}'s patch_id_sha {last.patch_id}, {why}")
+
+
+def _patch_ids(history: GitHistory, base: str, head: str) -> tuple[str, str]:
+    """``git patch-id --verbatim`` and ``--stable`` of the diff from ``base`` to ``head``, as
+    Gitaly computes them ("" where nothing differs)."""
+    check_commit_diffs(history, [(head, base)], with_blobs=True)
+    patch = history.git_output([*DIFF, base, head])
+
+    def patch_id(mode: str) -> str:
+        return (history.git_output(["patch-id", mode], stdin=patch).decode().split() or [""])[0]
+
+    return patch_id("--verbatim"), patch_id("--stable")

@@ -1,0 +1,202 @@
+"""A GitLab merge request rebased after its approval: GitLab keeps the approval when the rebase
+left the diff's patch id as it was (``MergeRequests::ResetApprovalsService``), as a project that
+merges fast-forward needs (the Rebase button), and the import now keeps it too, where the merge
+request's diff versions show it and git computes the same patch id for the merged head.
+
+The repository: main at a base; !5's commit on a branch from it, approved; main moved on; !5
+rebased onto it by GitLab (a new commit, committed after the approval, with the push note
+gitlab.com writes) and merged fast-forward, deployed. Its diff versions are GitLab's documented
+answer (tests/importers/fixtures/forges/gitlab-versions, source in the README) with this
+repository's shas, dates and patch ids.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import run_cli
+from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
+from tests.importers.test_forges import FIXTURES, _copy
+from tests.importers.test_gitlab_pushed_after_approval import BEFORE_THE_PUSH, PUSHED, _pushed
+from tests.importers.test_retargeted_pulls import (
+    JOHN,
+    _check,
+    _deployed,
+    _import_gitlab,
+    _unreviewed,
+)
+from tests.importers.workspaces import saved_pages
+
+APPROVED = "2016-06-08T21:20:30.000Z"
+OPENED = "2016-06-08T00:19:52.638Z"
+KEPT = "an approval older than a push counts only where the merge request's diff versions show"
+
+
+def _patch_id(repo: ScriptedRepo, base: str, head: str, mode: str = "--verbatim") -> str:
+    """What Gitaly computes: ``git diff --full-index BASE HEAD | git patch-id MODE``."""
+    diff = subprocess.run(["git", "diff", "--full-index", base, head], cwd=repo.path,
+                          capture_output=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(["git", "patch-id", mode], input=diff, cwd=repo.path,
+                         capture_output=True, check=True).stdout  # fmt: skip
+    return out.decode().split()[0]
+
+
+def _rebased(tmp_path: Path, rebased: str = "1\n") -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """The repository, !5's objects and the shas: ``first`` (the approved head, on ``base``),
+    ``moved`` (main after it moved on) and ``head`` (the rebased head, ``rebased`` its api.py:
+    as approved, a clean rebase), with two diff versions whose patch ids git computes."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("feature")
+    first = repo.commit("Add the approvals API", {"api.py": "1\n"}, author=JOHN,
+                        date="2016-06-08T00:10:00Z")  # fmt: skip
+    repo.checkout("main")
+    moved = repo.commit("Reword the README", {"README": "y\n"}, author=JOHN,
+                        date="2016-06-08T12:00:00Z")  # fmt: skip
+    head = repo.commit("Add the approvals API", {"api.py": rebased}, author=JOHN,
+                       date="2016-06-08T00:10:00Z", committer=(JOHN, PUSHED))  # fmt: skip
+    people = {"john": ["jdoe@example.com", "jdoe"], "root": ["root@example.com", "root"]}
+    _deployed(repo, moved, people, ("app", head, "2016-06-09"))
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", {"8" * 40: head})
+    mrs = json.loads((export / "merge_requests.json").read_text())
+    mrs[0]["merge_commit_sha"] = None  # merged fast-forward: the head is what landed
+    (export / "merge_requests.json").write_text(json.dumps(mrs))
+    approvals = json.loads((export / "5" / "approvals.json").read_text())
+    approvals["approved_by"][0]["approved_at"] = APPROVED
+    (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+    _pushed(export, PUSHED)
+    shas = {"base": base, "first": first, "moved": moved, "head": head}
+    _versions(export, [(first, base, OPENED, _patch_id(repo, base, first)),
+                       (head, moved, PUSHED, _patch_id(repo, moved, head))])  # fmt: skip
+    return repo, export, shas
+
+
+def _versions(export: Path, versions: list[tuple[str, str, str, str | None]]) -> None:
+    """!5's diff versions, each (head, base, created_at, patch_id_sha), oldest first, saved
+    newest first as GitLab lists them, in the documented answer's shape."""
+    documented = json.loads((FIXTURES / "gitlab-versions" / "versions.json").read_text())
+    items: list[dict[str, Any]] = []
+    for number, (head, base, at, patch) in enumerate(versions, start=1):
+        items.insert(0, documented[0] | {
+            "id": 100 + number, "head_commit_sha": head, "base_commit_sha": base,
+            "start_commit_sha": base, "created_at": at, "merge_request_id": 5,
+            "patch_id_sha": patch,
+        })  # fmt: skip
+    (export / "5" / "versions.json").write_text(saved_pages(items))
+
+
+def _counted(repo: ScriptedRepo, result: Any, head: str) -> None:
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err
+    record = json.loads((repo.path / "compliance" / "reviews.jsonl").read_text().splitlines()[0])
+    assert record["approvals"] == [{"by": "root@example.com", "at": APPROVED, "commit": head}]
+    check = _check(repo)
+    assert check.code == 0, check.out
+
+
+def _left_out(repo: ScriptedRepo, result: Any, head: str, why: str) -> None:
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert BEFORE_THE_PUSH in result.err
+    assert f"merge request !5: {KEPT}" in result.err
+    assert why in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert head in _unreviewed(check)
+
+
+def test_an_approval_kept_through_a_clean_rebase_counts(tmp_path: Path) -> None:
+    """Approved, rebased by GitLab onto the moved main (the diff's patch id unchanged, so
+    GitLab kept the approval), merged fast-forward: the approval was left out as older than
+    the push, and check failed the rebased commit (exit 1). It now counts, as given on the
+    merged head, whose diff it approved."""
+    repo, export, shas = _rebased(tmp_path)
+    _counted(repo, _import_gitlab(repo, export), shas["head"])
+
+
+def test_a_fetched_merge_request_rebased_after_its_approval_is_judged_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch asks each merged merge request's diff versions, as the saved export holds."""
+    repo, export, shas = _rebased(tmp_path)
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    routes = gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp")
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    _counted(repo, result, shas["head"])
+
+
+def test_a_rebase_that_changed_the_diff_drops_the_approval(tmp_path: Path) -> None:
+    """The rebase changed the code (a conflict resolved otherwise): GitLab's patch id changed,
+    and the approval, which saw the first diff, does not count."""
+    repo, export, shas = _rebased(tmp_path, rebased="2\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert BEFORE_THE_PUSH in result.err
+    assert KEPT not in result.err  # the versions were read, and show the diff changed
+    assert shas["head"] in _unreviewed(_check(repo))
+
+
+def test_versions_whose_last_patch_id_git_contradicts_count_nothing(tmp_path: Path) -> None:
+    """The rebase changed the code, and the saved versions claim the first diff's patch id for
+    the merged head: git computes another, so the approval is left out, said so."""
+    repo, export, shas = _rebased(tmp_path, rebased="2\n")
+    claimed = _patch_id(repo, shas["base"], shas["first"])
+    _versions(export, [(shas["first"], shas["base"], OPENED, claimed),
+                       (shas["head"], shas["moved"], PUSHED, claimed)])  # fmt: skip
+    why = f"version 102's patch_id_sha {claimed}, not the patch id git computes for"
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
+
+
+def test_a_patch_id_that_ignores_white_space_counts_nothing(tmp_path: Path) -> None:
+    """GitLab before 17.7 computed patch ids with --stable, white space ignored: a rebase that
+    indented a line kept the approval there. Such patch ids do not show the merged code."""
+    repo, export, shas = _rebased(tmp_path, rebased="  1\n")
+    stable = _patch_id(repo, shas["base"], shas["first"], "--stable")
+    assert stable == _patch_id(repo, shas["moved"], shas["head"], "--stable")
+    _versions(export, [(shas["first"], shas["base"], OPENED, stable),
+                       (shas["head"], shas["moved"], PUSHED, stable)])  # fmt: skip
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], "white space ignored")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("missing", "no versions.json saved"),
+        ("no patch ids", "version 102 has no patch_id_sha"),
+        ("stale", "its last version before the merge is of head"),
+    ],
+)
+def test_versions_that_cannot_show_the_diff_kept_count_nothing(
+    tmp_path: Path, change: str, why: str
+) -> None:
+    """Without the versions, or patch ids (GitLab before 16.7), or with versions saved before
+    the last push: the rule before (an approval older than a push is left out), said so."""
+    repo, export, shas = _rebased(tmp_path)
+    if change == "missing":
+        (export / "5" / "versions.json").unlink()
+    elif change == "no patch ids":
+        _versions(export, [(shas["first"], shas["base"], OPENED, None),
+                           (shas["head"], shas["moved"], PUSHED, None)])  # fmt: skip
+    else:
+        _versions(export, [(shas["first"], shas["base"], OPENED, "0" * 40)])
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
+
+
+def test_versions_of_another_merge_request_are_refused(tmp_path: Path) -> None:
+    repo, export, _ = _rebased(tmp_path)
+    path = export / "5" / "versions.json"
+    text = path.read_text().replace('"merge_request_id": 5', '"merge_request_id": 6')
+    path.write_text(text)
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert "5/versions.json: item #1 is a version of merge request id 6" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
