@@ -31,7 +31,7 @@ from tests.importers.test_retargeted_pulls import (
     _import_gitlab,
     _unreviewed,
 )
-from tests.importers.workspaces import saved_pages
+from tests.importers.workspaces import saved_items, saved_pages
 
 APPROVED = "2016-06-08T21:20:30.000Z"
 OPENED = "2016-06-08T00:19:52.638Z"
@@ -199,4 +199,35 @@ def test_versions_of_another_merge_request_are_refused(tmp_path: Path) -> None:
     result = _import_gitlab(repo, export)
     assert result.code == 2, result.err
     assert "5/versions.json: item #1 is a version of merge request id 6" in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_push_that_changed_the_diff_then_one_that_restored_it_drops_the_approval(
+    tmp_path: Path,
+) -> None:
+    """Approved, then a push that changed the diff (GitLab's reset job may not have run before
+    the next push), then a rebase back to the approved diff: the approval did not stand
+    through every push, and is left out."""
+    repo, export, shas = _rebased(tmp_path)
+    approved = _patch_id(repo, shas["base"], shas["first"])
+    _versions(export, [(shas["first"], shas["base"], OPENED, approved),
+                       (shas["first"], shas["base"], "2016-06-08T21:20:32.000Z", "1" * 40),
+                       (shas["head"], shas["moved"], PUSHED, approved)])  # fmt: skip
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert BEFORE_THE_PUSH in result.err
+    assert shas["head"] in _unreviewed(_check(repo))
+
+
+def test_versions_saved_without_their_headers_are_refused(tmp_path: Path) -> None:
+    """One body alone does not show the list whole: a version missing from it is a push
+    whose diff nobody compared."""
+    repo, export, _ = _rebased(tmp_path)
+    path = export / "5" / "versions.json"
+    path.write_text(json.dumps(saved_items(path)))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert "5/versions.json: " in result.err
+    assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
