@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,16 @@ def write_yaml(path: Path, document: object) -> Path:
     return path
 
 
+def _an_hour_before(started_at: str) -> str:
+    """An hour before ``started_at``, in UTC; ``started_at`` itself where it is no time (a
+    test of bad input)."""
+    try:
+        start = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return started_at
+    return (start.astimezone(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def deployment(
     id: str,
     commit: str,
@@ -91,8 +102,11 @@ def deployment(
     environment: str = "production",
 ) -> dict[str, Any]:
     """A deployment record with sensible defaults (a host runs one environment of a
-    service: another environment's default host is its own)."""
+    service: another environment's default host is its own). An approval given without
+    ``at`` is dated an hour before the deployment starts: after its commit was written, as
+    REVIEW-001 asks of an approval."""
     host = "web-1" if environment == "production" else f"{environment}-web-1"
+    dated = _an_hour_before(started_at)
     return {
         "id": id,
         "service": service,
@@ -100,6 +114,6 @@ def deployment(
         "commit": commit,
         "started_at": started_at,
         "deployer": deployer,
-        "approvals": approvals if approvals is not None else [],
+        "approvals": [{"at": dated, **a} for a in approvals] if approvals is not None else [],
         "targets": targets if targets is not None else [{"host": host, "status": "succeeded"}],
     }

@@ -23,7 +23,8 @@ from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 from tests.facts.scenario import Scenario, build_scenario
 
 REVIEWED = (f"Reviewed-by: {LEAD}",)
-APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T00:00:00Z"}]
+APPROVAL = [{"by": "lee@example.com"}]
+"""Lee's approval, dated an hour before each deployment starts (``tests.conftest.deployment``)."""
 
 
 def registry(*flags: dict[str, object], retired_code: list[dict[str, str]] | None = None) -> str:

@@ -433,7 +433,7 @@ def test_observations_after_an_earlier_deployment_without_a_finish_are_not_a_com
     targets = [{"host": h, "status": "succeeded"} for h in ("h1", "h2")]
 
     def deployed(id: str, sha: str, at: str) -> dict[str, Any]:
-        approval = [{"by": "lead@example.com", "at": "2023-12-09T00:00:00Z"}]
+        approval = [{"by": "lead@example.com"}]  # an hour before it starts
         return deployment(id, sha, at, approvals=approval, targets=targets, service="svc")
 
     d0 = deployed("D0", v1, "2023-12-10T00:00:00Z")  # no finished_at

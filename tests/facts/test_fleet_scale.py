@@ -19,7 +19,8 @@ from tests.conftest import DEV, LEAD, run_cli, write_yaml
 SERVICES = 20
 HOSTS_PER_SERVICE = 50
 DEPLOYMENTS = 10_000
-APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T00:00:00Z"}]
+APPROVAL = [{"by": "lee@example.com", "at": "2024-02-02T00:00:00Z"}]
+"""Given after the commits were written (1 February), before the first deployment (March)."""
 
 
 def _at(minute: int) -> str:
