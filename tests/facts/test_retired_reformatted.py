@@ -1,0 +1,130 @@
+"""DEAD-004: retired code kept with every line edited cheaply is still retired code. The
+registry listed ``legacy/peg.py``; one commit deleted it and wrote it to ``src/peg.py`` with
+``# noqa`` after every line (or ``# type: ignore``, ``// nolint`` and ``;`` in JavaScript,
+its spacing reformatted, its quotes swapped, its lines re-wrapped with ``\\``): no line was
+the same, half of none was shared, and the audit passed (exit 0). Lines are compared in a
+normal form such edits do not change (``likeness.normal_lines``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.likeness import normal_lines
+from tests.facts.test_deadcode import registry
+from tests.facts.test_retired_history import _check, _commit, _retired
+
+PEG = {"path": "legacy/peg.py", "reason": "Power Peg retired", "retired_at": "2024-01-01"}
+CODE = """\
+def power_peg(parent, limit):
+    sent = 0
+    while parent.open_quantity > 0 and sent < limit:
+        child = orders.child_of(parent, 'peg')
+        child.price = parent.price + parent.tick
+        child.send()
+        parent.filled += child.quantity
+        sent += 1
+    audit.record(parent.id, sent)
+    return parent
+
+
+def cancel_peg(parent):
+    for child in parent.children:
+        child.cancel()
+    parent.status = 'cancelled'
+    audit.record(parent.id, 0)
+"""
+JS = """\
+function powerPeg(parent, limit) {
+  let sent = 0
+  while (parent.openQuantity > 0 && sent < limit) {
+    const child = orders.childOf(parent, 'peg')
+    child.price = parent.price + parent.tick
+    child.send()
+    parent.filled += child.quantity
+    sent += 1
+  }
+  audit.record(parent.id, sent)
+  return parent
+}
+"""
+ROUTES = """\
+ROUTES = {
+    'peg': 'smars.power_peg',
+    'peg-test': 'smars.power_peg_test',
+    'child': 'smars.child_orders',
+    'cancel': 'smars.cancel_peg',
+    'audit': 'smars.audit_trail',
+}
+log.info('routing %s by %s', order.id, ROUTES['peg'])
+"""
+
+
+def _each(code: str, edit: Callable[[str], str]) -> str:
+    return "".join(edit(line) + "\n" if line.strip() else "\n" for line in code.splitlines())
+
+
+def _wrapped(line: str) -> str:
+    """The line re-wrapped after each ``(``, before each `` = `` and each `` and ``."""
+    indent = " " * (len(line) - len(line.lstrip()) + 8)
+    for part in ("(", " = ", " += ", " and "):
+        line = line.replace(part, f"{part}\\\n{indent}")
+    return line
+
+
+EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "noqa": (CODE, lambda c: _each(c, lambda line: line + "  # noqa: E501")),
+    "type ignore": (CODE, lambda c: _each(c, lambda line: line + "  # type: ignore[attr]")),
+    "nolint": (JS, lambda c: _each(c, lambda line: line + " //nolint:errcheck")),
+    "istanbul": (JS, lambda c: _each(c, lambda line: line + " /* istanbul ignore next */")),
+    "semicolons": (JS, lambda c: _each(c, lambda line: line + ";")),
+    "spacing": (
+        CODE,
+        lambda c: re.sub(r" ?([=+<>]+) ", r"\1", c).replace(", ", ",").replace("(", "( "),
+    ),
+    "quotes": (ROUTES, lambda c: c.replace("'", '"')),
+    "re-wrapped": (CODE, lambda c: _each(c, _wrapped)),
+    "tabs and trailing spaces": (
+        CODE,
+        lambda c: _each(c, lambda line: line.replace("    ", "\t") + " \t "),
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_retired_code_with_every_line_edited_cheaply_is_still_there(
+    tmp_path: Path, edit: str
+) -> None:
+    code, edited = EDITS[edit]
+    assert normal_lines(code.encode()) == normal_lines(edited(code).encode())
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": code}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None, "src/peg.py": edited(code)}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert _retired(result) == {
+        "D1:legacy/peg.py": (
+            "Deployment D1 shipped retired code legacy/peg.py (Power Peg retired) in 1 file: "
+            "src/peg.py (the content of the retired code, at another path)."
+        )
+    }
+    assert result.code == 1
+
+
+LABELS = "".join(f'LABEL_{n} = "power peg #{n}: {word}"\n' for n, word in enumerate("abcdefgh"))
+
+
+def test_a_hash_inside_a_string_is_no_comment(tmp_path: Path) -> None:
+    """A module whose lines differ from the retired one's only after a ``#`` inside their
+    strings shares none of them: cut there, every line would read ``LABEL_n="power peg`` and
+    the live module would be named as the retired code."""
+    live = LABELS.replace("power peg #", "smars router #")
+    assert not normal_lines(LABELS.encode()) & normal_lines(live.encode())
+    repo = ScriptedRepo(tmp_path / "repo")
+    files = {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": LABELS}
+    _commit(repo, {**files, "src/labels.py": live}, 1)
+    sha = _commit(repo, {"legacy/peg.py": None}, 2)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
