@@ -25,12 +25,13 @@ files it is compared with.
 
 Nor does splitting the code across files make it live: ``legacy/router.py``'s three functions
 written into three new modules, each holding a third of its lines among lines of its own,
-shared half of no file's lines, and DEAD-004 passed (exit 0). So a file holding at least
-``MIN_LINES`` of the distinct lines of a sought file of at least ``2 * MIN_LINES`` holds a
-*part* of it, found as one mark for each of those lines (``part_mark``); where the parts one
-commit holds together hold half the sought file's lines (``split``), each of them holds the
-code. Each file is split into lines once for this, whatever its size, and each such sought
-file's lines are looked up among its own.
+shared half of no file's lines, and DEAD-004 passed (exit 0). So each line a file holds of a
+sought file of at least ``MIN_LINES`` distinct lines is found as one mark (``part_mark``);
+the reader decides which files hold a *part* of it (``checker.facts.retired``: ``MIN_LINES``
+of its lines, or ``SMALL_PART`` that no live code held where it was retired), and where the
+parts one commit holds together hold half the sought file's lines, and ``MIN_LINES`` of them
+(``whole``), each of them holds the code. Each file is split into lines once for this,
+whatever its size, and each such sought file's lines are looked up among its own.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ as, before that blob's id: told from ``LIKE_MARK``, as only a file alike to reti
 one holding it among more, is the code that replaced it (``RetiredCodeHistory``)."""
 
 PART_MARK = "\0part "
-"""The word a file holding ``MIN_LINES`` or more of a sought blob's lines is found as, once for
-each of those lines: that blob's id, then the line's number among its distinct lines (sorted)
-and their count (``part_mark``)."""
+"""The word a file holding a line of a sought blob is found as, once for each of those lines:
+that blob's id, then the line's number among its distinct lines (sorted) and their count
+(``part_mark``)."""
+SMALL_PART = 2
+"""The fewest lines of a sought blob a file holding fewer than ``MIN_LINES`` of them must hold,
+none of them held by live code where the blob was retired, to hold a part of it."""
 
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 """A letter or digit, ASCII or part of a character beyond it."""
@@ -75,7 +79,7 @@ def hold_mark(blob: str) -> str:
 
 def part_mark(blob: str, line: int, count: int) -> str:
     """The word under which a file holding line ``line`` of ``count`` of ``blob`` (its distinct
-    lines, sorted) among at least ``MIN_LINES`` of them is found."""
+    lines, sorted) is found."""
     return f"{PART_MARK}{blob} {line}/{count}"
 
 
@@ -93,8 +97,9 @@ def split(marks: Iterable[str]) -> dict[str, tuple[int, set[int]]]:
 
 def whole(count: int, held: set[int]) -> bool:
     """Whether the parts found of a sought file of ``count`` distinct lines hold ``held`` of
-    them, half of them at least (``THRESHOLD``)."""
-    return len(held) >= THRESHOLD * count
+    them, half of them at least (``THRESHOLD``), and ``MIN_LINES`` (as ``holds`` asks of one
+    file)."""
+    return len(held) >= max(THRESHOLD * count, MIN_LINES)
 
 
 def lines(data: bytes) -> frozenset[bytes]:
@@ -258,7 +263,7 @@ class Likeness:
         self._short: dict[str, Short] = {}
         """The sought blobs of fewer than ``MIN_LINES`` lines that say something (``Short``)."""
         self._parted: list[tuple[str, dict[bytes, int]]] = []
-        """The sought blobs of ``2 * MIN_LINES`` lines or more, each line's number among them."""
+        """The sought blobs of ``MIN_LINES`` lines or more, each line's number among them."""
         for blob, data in sorted((sought or {}).items()):
             text = text_lines(data)
             held = frozenset(filter(_says, text))
@@ -267,7 +272,7 @@ class Likeness:
                 self._sought.append((blob, len(data), text))
             elif len(held) >= MIN_LINES:
                 self._sought.append((blob, len(data), held))
-            if len(held) >= 2 * MIN_LINES:
+            if len(held) >= MIN_LINES:
                 self._parted.append((blob, {line: n for n, line in enumerate(sorted(held))}))
 
     @property
@@ -285,12 +290,11 @@ class Likeness:
 
     def parts(self, normal: frozenset[bytes], wanted: bool = True) -> set[str]:
         """The ``part_mark`` of each line of a sought blob a file holds (``normal``: its
-        normal lines), where it holds ``MIN_LINES`` of them or more; none unless ``wanted``."""
+        normal lines); none unless ``wanted``."""
         found: set[str] = set()
         for blob, held in self._parted if wanted else ():
             shared = normal & held.keys()
-            if len(shared) >= MIN_LINES:
-                found.update(part_mark(blob, held[line], len(held)) for line in shared)
+            found.update(part_mark(blob, held[line], len(held)) for line in shared)
         return found
 
     def marks(self, files: Iterable[bytes], parts: bool = False) -> set[str]:

@@ -38,8 +38,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, covers
-from checker.evidence.likeness import HOLD_MARK, LIKE_MARK, like_mark, split, whole
+from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, blob_mark, covers
+from checker.evidence.likeness import (
+    HOLD_MARK,
+    LIKE_MARK,
+    MIN_LINES,
+    SMALL_PART,
+    like_mark,
+    split,
+    whole,
+)
 from checker.evidence.models import FlagRegistry
 from checker.facts.document import RetiredCode
 from checker.facts.onto import Onto
@@ -47,7 +55,7 @@ from checker.vocabulary import short
 
 Parts = tuple[int, dict[str, set[int]]]
 """A blob of retired code's count of distinct lines, and by file, those of them the file holds
-where it holds a part of it (``likeness.part_mark``)."""
+(``likeness.part_mark``)."""
 
 MAX_LISTED = 10
 """Files named per entry (and per flag's references); all of them are counted."""
@@ -116,6 +124,8 @@ class RetiredCodeHistory:
         """By deployed commit, ``_held``."""
         self._split: dict[str, dict[str, Parts]] = {}
         """By deployed commit, ``_parts``."""
+        self._live: dict[str, set[int]] | None = None
+        """``_live_lines``, once known."""
         self._learnt: dict[str, set[str]] = {}
         """By blob of retired code learnt from a tree (not copied out), the commits whose
         trees it was learnt from: where each of them held live code alike to it, it is
@@ -296,7 +306,7 @@ class RetiredCodeHistory:
         for listing in self._listed.get(path, []):
             content = self._content.get((listing.commit, path), frozenset())
             files = {f for b in held.keys() & content for f in held[b] if not covers(pattern, f)}
-            files |= _split_files(parts, content, pattern)
+            files |= _split_files(parts, content, pattern, self._live_lines(trees))
             if files - moved and self._in_history(listing.commit, sha):
                 moved |= files
         return sorted(moved)
@@ -321,9 +331,26 @@ class RetiredCodeHistory:
             self._found[sha] = {blob: sorted(files) for blob, files in found.items()}
         return self._found[sha]
 
+    def _live_lines(self, trees: TreeIndex) -> dict[str, set[int]]:
+        """By blob of retired code, its lines (``likeness.part_mark``) that live code held,
+        outside all retired code, in a tree it was learnt from that held the blob itself:
+        what the project's files shared with it by chance (a ``return self.name``), no sign
+        of it in a file holding few of its lines (``_split_files``)."""
+        if self._live is None:
+            patterns = [path.strip("/") for path in self._listed]
+            live: dict[str, set[int]] = {}
+            for source in sorted({s for sources in self._learnt.values() for s in sources}):
+                references = trees.references(source)
+                for word, files in references.items():
+                    for blob, (_, lines) in split([word]).items():
+                        if blob_mark(blob) in references and _outside(files, patterns):
+                            live.setdefault(blob, set()).update(lines)
+            self._live = live
+        return self._live
+
     def _parts(self, trees: TreeIndex, sha: str) -> dict[str, Parts]:
         """By blob of retired code (but those matched by their bytes alone, ``_exact_only``),
-        the files of ``sha`` holding a part of it (``likeness.part_mark``), with the lines of
+        the files of ``sha`` holding lines of it (``likeness.part_mark``), with the lines of
         it each holds, and its count of distinct lines."""
         if sha not in self._split:
             exact = self._exact_only(trees)
@@ -406,14 +433,31 @@ class RetiredCodeHistory:
         return self._ancestry[sha]
 
 
-def _split_files(parts: dict[str, Parts], content: frozenset[str], pattern: str) -> set[str]:
+def _outside(files: list[str], patterns: list[str]) -> bool:
+    """Whether one of ``files`` is outside all retired code (``patterns``)."""
+    return any(not any(covers(p, f) for p in patterns) for f in files)
+
+
+def _split_files(
+    parts: dict[str, Parts], content: frozenset[str], pattern: str, live: dict[str, set[int]]
+) -> set[str]:
     """The files outside ``pattern`` holding parts of a blob of ``content`` (the retired code's)
-    that together hold half its distinct lines (``likeness.whole``): the code split across
-    them, each holding less than half of it."""
+    that together hold half its distinct lines, and ``MIN_LINES`` (``likeness.whole``): the
+    code split across them, each holding less than half of it. A file holds a part where it
+    holds ``MIN_LINES`` of the blob's lines, or ``SMALL_PART`` of them that no live code held
+    where the blob was retired (``live``, by blob: ``_live_lines``), which alone count then:
+    four lines in common are what files of one project share by chance, but not lines the
+    retired code alone held."""
     found: set[str] = set()
     for blob in sorted(content & parts.keys()):
         count, by_file = parts[blob]
-        outside = {file: lines for file, lines in by_file.items() if not covers(pattern, file)}
+        shared = live.get(blob, set())
+        held = {
+            file: lines if len(lines) >= MIN_LINES else lines - shared
+            for file, lines in by_file.items()
+            if not covers(pattern, file)
+        }
+        outside = {file: lines for file, lines in held.items() if len(lines) >= SMALL_PART}
         if outside and whole(count, set().union(*outside.values())):
             found |= outside.keys()
     return found

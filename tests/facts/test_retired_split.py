@@ -57,15 +57,67 @@ def test_a_third_of_the_retired_lines_alone_is_live(tmp_path: Path) -> None:
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
 
 
-def test_files_sharing_a_few_lines_each_are_live(tmp_path: Path) -> None:
-    """Files holding four of the retired lines each (fewer than five) are no part of it,
-    however many of them together hold half its lines."""
+LEGS = [line for part in PARTS for line in part.splitlines(keepends=True)]
+
+
+def _few_each(tmp_path: Path, live: int = 0) -> tuple[ScriptedRepo, str]:
+    """legacy/router.py deleted and its leg lines written four to a new module, among lines
+    of their own; the first ``live`` of those modules already there when it was listed."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    written = {f"src/few_{n}.py": "".join(LEGS[n * 4 : n * 4 + 4]) + OWN for n in range(4)}
+    listed = {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}
+    _commit(repo, {**listed, **dict(list(written.items())[:live])}, 1)
+    return repo, _commit(repo, {"legacy/router.py": None, **written}, 2)
+
+
+def test_retired_code_split_into_parts_of_four_lines_is_still_there(tmp_path: Path) -> None:
+    """Four files holding four of its lines each (fewer than five), together more than half
+    of them: each part was taken for lines shared by chance, and the audit passed (exit 0).
+    Lines no live code held when it was retired are no such chance."""
+    repo, sha = _few_each(tmp_path)
+    result = _check(tmp_path, repo, {"D1": sha})
+    files = ", ".join(f"src/few_{n}.py" for n in range(4))
+    assert _retired(result) == {
+        "D1:legacy/router.py": (
+            "Deployment D1 shipped retired code legacy/router.py (Power Peg retired) in 4 "
+            f"files: {files} (the content of the retired code, at another path)."
+        )
+    }
+    assert result.code == 1
+
+
+def test_files_holding_lines_live_code_held_when_it_was_retired_are_live(
+    tmp_path: Path,
+) -> None:
+    """The same four files, there already when legacy/router.py was listed: the lines they
+    share with it are what its project shares by chance, and four of them are no part of it."""
+    repo, sha = _few_each(tmp_path, live=4)
+    assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+def test_files_holding_one_line_each_are_live(tmp_path: Path) -> None:
+    """Eighteen files holding one of its lines each: one line is no part of it."""
     repo = ScriptedRepo(tmp_path / "repo")
     _commit(repo, {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}, 1)
-    lines = [line for part in PARTS for line in part.splitlines(keepends=True)]
-    written = {f"src/few_{n}.py": "".join(lines[n * 4 : n * 4 + 4]) + OWN for n in range(4)}
+    written = {f"src/one_{n}.py": line + OWN for n, line in enumerate(LEGS)}
     sha = _commit(repo, {"legacy/router.py": None, **written}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+SMALL = "".join(f"peg_{n} = orders.peg(parent, {n})\n" for n in range(8))
+
+
+def test_a_retired_file_of_eight_lines_split_in_two_is_still_there(tmp_path: Path) -> None:
+    """A retired file of eight lines (fewer than ten) split four and four into two modules
+    among lines of their own: it was never read for parts, and the audit passed (exit 0)."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    lines = SMALL.splitlines(keepends=True)
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": SMALL}, 1)
+    written = {f"src/half_{n}.py": "".join(lines[n * 4 : n * 4 + 4]) + OWN for n in range(2)}
+    sha = _commit(repo, {"legacy/peg.py": None, **written}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert list(_retired(result)) == ["D1:legacy/peg.py"]
+    assert result.code == 1
 
 
 IMPORTS = "import os\nimport sys\nimport json\nimport logging\nfrom app import orders\n"
