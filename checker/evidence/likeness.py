@@ -126,8 +126,8 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
       ``# noqa``, ``# type: ignore``, ``// nolint``, ``/* istanbul ignore next */``;
     - spaces inside it are kept only between two words, one each (``x = f(a, b)`` is
       ``x=f(a,b)``, ``return x`` keeps its space; ``# note`` and `` * note``, comments,
-      keep theirs), ``'`` is read as ``"``, and a ``;`` ending it is cut (JavaScript written
-      with or without them)."""
+      keep theirs), ``'`` is read as ``"``, capitals as small letters, and a ``;`` ending it is
+      cut (JavaScript written with or without them)."""
     lines = {line.strip() for line in _CONTINUED.sub(b" ", data).splitlines()}
     joined = b"\n".join(lines)
     marked = _commented(joined)
@@ -166,7 +166,9 @@ line's end, ``//`` after a space or a ``;``, ``--`` between spaces (SQL, Lua, Ha
 ``#`` after a space (Python, Ruby, the shells, YAML, Perl), but not one starting code: a CSS
 colour (``#fff``) or id in a selector (``div #main {``), a Swift ``#selector(``, a Clojure
 ``#{``, a Rust ``#[``."""
-_SPACES = bytes.maketrans(b"\t\f\v'", b'   "')
+_SPACES = bytes.maketrans(b"\t\f\v'ABCDEFGHIJKLMNOPQRSTUVWXYZ", b'   "abcdefghijklmnopqrstuvwxyz')
+"""Tabs as spaces, ``'`` as ``"``, and capitals as small letters: ``SELECT`` is ``select`` (SQL's
+keywords, HTML's tags, hex digits ``0xFF`` have no case)."""
 _RUNS = re.compile(rb"  +")
 _GAP = re.compile(rb" (?<!^# )(?<!^\* )(?<!^-- )(?:(?!\w)|(?<=\W ))", re.M)
 """A space that parts no two words, but the one after a line's ``#``, ``*`` or ``--`` that
@@ -196,11 +198,12 @@ of ten lines, five of them imports, was held (half its lines) by every module im
 same, and DEAD-004 named them all."""
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN = frozenset(
-    b"else try pass return None True False null nil true false break continue finally except "
-    b"Exception end do begin self this super raise throw default".split()
+    b"else try pass return none true false null nil break continue finally except exception "
+    b"end do begin self this super raise throw default".split()
 )
 """Words a line may be made of alone (``else:``, ``return None``, ``} finally {``, ``end``) and
-say nothing: a line of them counts as a ``}`` does."""
+say nothing: a line of them counts as a ``}`` does. In small letters, as lines are compared
+(``normal_lines``)."""
 
 
 _COMMENT = re.compile(rb"(?:#(?=[\s#!]|$)|//|/\*|\*(?=[\s/]|$)|--\s|<!--|;)")

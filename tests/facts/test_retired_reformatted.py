@@ -1,7 +1,8 @@
 """DEAD-004: retired code kept with every line edited cheaply is still retired code. The
 registry listed ``legacy/peg.py``; one commit deleted it and wrote it to ``src/peg.py`` with
 ``# noqa`` after every line (or ``# type: ignore``, ``// nolint`` and ``;`` in JavaScript,
-its spacing reformatted, its quotes swapped, its lines re-wrapped with ``\\``): no line was
+its spacing reformatted, its quotes swapped, its lines re-wrapped with ``\\``, SQL's keywords
+written in small letters): no line was
 the same, half of none was shared, and the audit passed (exit 0). Lines are compared in a
 normal form such edits do not change (``likeness.normal_lines``)."""
 
@@ -62,6 +63,16 @@ ROUTES = {
 }
 log.info('routing %s by %s', order.id, ROUTES['peg'])
 """
+SQL = """\
+SELECT o.id, o.parent_id, o.quantity, o.price
+FROM orders o
+JOIN strategies s ON s.id = o.strategy_id
+WHERE s.name = 'power_peg'
+AND o.open_quantity > 0
+AND o.sent_at IS NULL
+ORDER BY o.parent_id, o.id
+LIMIT 500
+"""
 
 
 def _each(code: str, edit: Callable[[str], str]) -> str:
@@ -88,6 +99,11 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     ),
     "quotes": (ROUTES, lambda c: c.replace("'", '"')),
     "re-wrapped": (CODE, lambda c: _each(c, _wrapped)),
+    "keywords in small letters": (
+        SQL,
+        lambda c: re.sub(r"\b[A-Z]+\b", lambda m: m.group().lower(), c),
+    ),
+    "lines reordered": (CODE, lambda c: "".join(sorted(c.splitlines(keepends=True)))),
     "tabs and trailing spaces": (
         CODE,
         lambda c: _each(c, lambda line: line.replace("    ", "\t") + " \t "),
