@@ -1,10 +1,20 @@
-"""Fields an Argo CD sync leaves as they were live: with the sync option
+"""Fields an Argo CD sync leaves as they were live. With the sync option
 ``RespectIgnoreDifferences=true``, Argo CD applies the revision's manifests without the fields
 the Application's ``spec.ignoreDifferences`` names (argoproj/argo-cd
 ``docs/user-guide/sync-options.md``, "Respect ignore difference configs"), so an image set by
 hand with ``kubectl set image`` keeps running through the sync, which Argo CD reports
-``Synced`` and ``Healthy``. What runs since is not what the commit holds, and no manifest makes
-it so: such a sync is an override that git never gives back.
+``Synced`` and ``Healthy``. With ``ApplyOutOfSyncOnly=true`` it applies only the resources
+that differ from the revision once those fields are ignored (``controller/sync.go``'s
+``WithResourceModificationChecker``, gitops-engine's ``filterOutOfSyncTasks``): a Deployment
+whose only difference is an ignored image, set by hand or changed by the commit, is not
+applied at all. What runs since is not what the commit holds, and no manifest makes it so:
+such a sync is an override that git never gives back.
+
+The options a sync ran with are its operation's (``operation.sync.syncOptions``): Argo CD's
+API server takes them from the sync request where it names any (``argocd app sync
+--sync-option``, the UI's sync panel), else from ``spec.syncPolicy.syncOptions``, and an
+automated sync takes the spec's. Both are read, the latest operation's and the spec's as
+listed, for every sync: history entries record no options.
 
 An entry whose only JSON pointer is ``/spec/replicas`` (the replica count an autoscaler owns,
 the documentation's own example) changes nothing of what runs and is passed over; any other
@@ -22,6 +32,9 @@ from checker.importers.common import dig, expect
 from checker.importers.k8s_shapes import objects
 
 RESPECT = "RespectIgnoreDifferences=true"
+OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
+LEAVING = (RESPECT, OUT_OF_SYNC_ONLY)
+"""The sync options that leave ignored fields as they are live."""
 REPLICAS = "/spec/replicas"
 CHOOSERS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 """The fields of an ``ignoreDifferences`` entry that choose what is ignored."""
@@ -31,17 +44,16 @@ BARRED = "what a sync leaves as it was live is no commit's, whatever a manifest 
 def left_live(item: dict[str, Any], path: Path) -> list[str]:
     """The ``spec.ignoreDifferences`` entries a sync of ``item`` leaves as they were live, as
     one override (``spec.ignoreDifferences (apps/Deployment /spec/template/...) ...``), where
-    its sync options respect them; else none. The option is read as written, any case and
-    spaces aside: reading it more widely can only find more."""
+    its sync options (``LEAVING``) leave them so; else none. An option is read as written, any
+    case and spaces aside: reading it more widely can only find more."""
     name = item["metadata"]["name"]
-    options = dig(item, "spec", "syncPolicy", "syncOptions")
-    expect(
-        options is None or (isinstance(options, list) and all(isinstance(o, str) for o in options)),
-        path,
-        f"application {name}: spec.syncPolicy.syncOptions is not a list of options",
+    options = _options(item, ("spec", "syncPolicy", "syncOptions"), path)
+    options += _options(
+        item, ("status", "operationState", "operation", "sync", "syncOptions"), path
     )
-    wanted = RESPECT.lower()
-    if not any("".join(o.split()).lower() == wanted for o in options or []):
+    written = {"".join(o.split()).lower() for o in options}
+    leaving = [option for option in LEAVING if option.lower() in written]
+    if not leaving:
         return []
     entries = objects(
         dig(item, "spec", "ignoreDifferences"), path, f"application {name}: spec.ignoreDifferences"
@@ -51,9 +63,25 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
         return []
     more = " ..." if shown[3:] else ""
     return [
-        f"spec.ignoreDifferences ({', '.join(shown[:3])}{more}) with syncOptions {RESPECT}: "
-        "the sync left those fields as they were live"
+        f"spec.ignoreDifferences ({', '.join(shown[:3])}{more}) with syncOptions "
+        f"{' and '.join(leaving)}: the sync left those fields as they were live"
+        + (
+            f" ({OUT_OF_SYNC_ONLY} applies no resource that differs from the revision only there)"
+            if OUT_OF_SYNC_ONLY in leaving
+            else ""
+        )
     ]
+
+
+def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[str]:
+    """The sync options at ``keys`` of ``item``, none where unset; another shape is refused."""
+    options = dig(item, *keys)
+    expect(
+        options is None or (isinstance(options, list) and all(isinstance(o, str) for o in options)),
+        path,
+        f"application {item['metadata']['name']}: {'.'.join(keys)} is not a list of options",
+    )
+    return list(options or [])
 
 
 def _replicas_only(entry: dict[str, Any]) -> bool:

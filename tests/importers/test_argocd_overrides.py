@@ -374,6 +374,12 @@ JSON pointer, ``jqPathExpressions`` or ``managedFieldsManagers``)."""
          "RespectIgnoreDifferences=true", "failed"),
         ([REPLICAS], "RespectIgnoreDifferences=true", "succeeded"),
         ([IMAGE], "RespectIgnoreDifferences=false", "succeeded"),
+        ([IMAGE], "ApplyOutOfSyncOnly=true", "failed"),
+        ([{"group": "apps", "kind": "Deployment",
+           "jqPathExpressions": [".spec.template.spec.containers[].image"]}],
+         "ApplyOutOfSyncOnly=true", "failed"),
+        ([REPLICAS], "ApplyOutOfSyncOnly=true", "succeeded"),
+        ([IMAGE], "ApplyOutOfSyncOnly=false", "succeeded"),
     ],
 )  # fmt: skip
 def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
@@ -382,13 +388,18 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
     """With ``RespectIgnoreDifferences=true`` Argo CD syncs without the fields the
     Application's ``spec.ignoreDifferences`` names, leaving them as they were live: an image
     set by hand with ``kubectl set image`` keeps running through the sync of v2, which Argo CD
-    reports ``Synced`` and ``Healthy``. Before, that sync was recorded succeeded. The replica
-    count alone (an autoscaler's) changes nothing of what runs."""
+    reports ``Synced`` and ``Healthy``. Before, that sync was recorded succeeded. With
+    ``ApplyOutOfSyncOnly=true`` (the recording's own option) Argo CD applies no resource whose
+    only difference from the revision is in those fields: the Deployment is not applied at
+    all, and the sync was recorded succeeded too. The replica count alone (an autoscaler's)
+    changes nothing of what runs."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
     spec = apps[0]["spec"]
     spec["ignoreDifferences"] = ignored
     spec["syncPolicy"]["syncOptions"] = [
-        o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("RespectIgnore")
+        o
+        for o in spec["syncPolicy"]["syncOptions"]
+        if not o.startswith(("RespectIgnore", "ApplyOutOfSyncOnly"))
     ] + [option]
     code, err = _import(case, apps, "--revision", case.v2)
     assert code == 0, err
@@ -398,13 +409,44 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
     if status == "failed":
         assert target["reason"].startswith(
             f"{OVERRIDDEN}: spec.ignoreDifferences (apps/Deployment"
-            if "jsonPointers" in ignored[0]
+            if "group" in ignored[0]
             else f"{OVERRIDDEN}: spec.ignoreDifferences (Deployment"
         )
-        assert "with syncOptions RespectIgnoreDifferences=true: the sync left" in target["reason"]
+        assert f"with syncOptions {option}: the sync left" in target["reason"]
         assert target["reason"].endswith(
             "; what a sync leaves as it was live is no commit's, whatever a manifest says"
         )
+
+
+def test_the_options_of_the_sync_itself_are_read(case: Case) -> None:
+    """``argocd app sync --sync-option RespectIgnoreDifferences=true`` (or the UI's sync panel)
+    runs the sync with the options it names, whatever the Application's
+    ``spec.syncPolicy.syncOptions`` say: Argo CD's API server writes them into the operation
+    (``operation.sync.syncOptions``), and the controller reads them there. Before, only the
+    spec's were read, and the sync that left the image set by hand running was recorded
+    succeeded."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    spec["ignoreDifferences"] = [IMAGE]
+    spec["syncPolicy"]["syncOptions"] = ["CreateNamespace=true", "ServerSideApply=true"]
+    sync = apps[0]["status"]["operationState"]["operation"]["sync"]
+    sync["syncOptions"] = ["ServerSideApply=true", "RespectIgnoreDifferences=true"]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == "failed"
+    assert target["reason"].startswith(
+        f"{OVERRIDDEN}: spec.ignoreDifferences (apps/Deployment "
+        "/spec/template/spec/containers/0/image) with syncOptions RespectIgnoreDifferences=true"
+    )
+    sync["syncOptions"] = "RespectIgnoreDifferences=true"
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 2 and "Traceback" not in err
+    assert (
+        "application checkout-eu-west-1: status.operationState.operation.sync.syncOptions is "
+        "not a list of options" in err
+    )
 
 
 @pytest.mark.parametrize(
