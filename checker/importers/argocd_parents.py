@@ -7,7 +7,9 @@ Argo CD marks what an application applies with its tracking: the annotation
 parent written ``NAMESPACE_NAME`` where applications live in several namespaces; Argo CD 3.0's
 default) or the label ``app.kubernetes.io/instance`` (the parent's name; the default before).
 The parent must be among the applications listed, list the Application among its
-``status.resources`` (no other application listed may: ``_unclaimed``), and have one source
+``status.resources`` as one it renders (``Synced`` or ``OutOfSync``, not ``requiresPruning``:
+Argo CD lists there too a live object its tracking names though the parent renders none such),
+no other application listed may list it (``_unclaimed``), and it must have one source
 of the repository judged that names a ``path``: that folder of the commit, as Argo CD renders
 it (``manifest_scope``).
 Anything else (no tracking, a parent not listed, one of another repository, a plugin's, a
@@ -76,11 +78,12 @@ def _unclaimed(
     spec: pointed at another app of apps whose folder holds a manifest that agrees, it would
     stand for values set by hand."""
     claiming = [other for other in items if _lists(other, item)]
-    if not any(other is parent for other in claiming):
+    if not _lists(parent, item, rendered=True):
         return (
             f"{shown}, which its tracking says applied it, does not list it among its resources "
-            "(status.resources): that it applies it is not known, and the tracking, a label "
-            "or annotation, is as editable in the cluster as the spec"
+            "(status.resources) as one it renders (compared, Synced or OutOfSync, and not to "
+            "be pruned): that it applies it is not known, and the tracking, a label or "
+            "annotation, is as editable in the cluster as the spec"
         )
     others = sorted(str(dig(o, "metadata", "name")) for o in claiming if o is not parent)
     if others:
@@ -91,8 +94,12 @@ def _unclaimed(
     return None
 
 
-def _lists(app: dict[str, Any], item: dict[str, Any]) -> bool:
-    """Whether ``app`` lists the Application ``item`` among its ``status.resources``."""
+def _lists(app: dict[str, Any], item: dict[str, Any], rendered: bool = False) -> bool:
+    """Whether ``app`` lists the Application ``item`` among its ``status.resources``; with
+    ``rendered``, as one it renders. Argo CD lists there too a live object whose tracking names
+    the application though it renders none such (``controller/state.go``): with
+    ``requiresPruning`` where the tracking is the object's own, with no sync status where it
+    is not; an object it renders has one, ``Synced`` or ``OutOfSync``."""
     resources = dig(app, "status", "resources")
     namespace = dig(item, "metadata", "namespace")
     return any(
@@ -101,8 +108,18 @@ def _lists(app: dict[str, Any], item: dict[str, Any]) -> bool:
         and entry.get("kind") == "Application"
         and entry.get("name") == dig(item, "metadata", "name")
         and entry.get("namespace") in ({namespace} if namespace else {None, ""})
+        and (not rendered or _rendered(entry))
         for entry in (resources if isinstance(resources, list) else [])
     )
+
+
+def _rendered(entry: dict[str, Any]) -> bool:
+    """Whether a ``status.resources`` entry is of an object the application renders."""
+    return entry.get("requiresPruning") is not True and entry.get("status") in RENDERED
+
+
+RENDERED = ("Synced", "OutOfSync")
+"""The sync status Argo CD gives an object its application renders, compared with it live."""
 
 
 def _generated(item: dict[str, Any]) -> str | None:

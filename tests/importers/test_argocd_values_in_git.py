@@ -706,6 +706,19 @@ def test_an_application_an_application_set_generates_is_not_restored(case: Case)
     assert [s for s in findings(case.check(), "FLEET-001") if s.endswith(":eu-west-1")]
 
 
+def _listed(**entry: Any) -> dict[str, Any]:
+    """``parent()``, its entry of the Application as Argo CD's ``controller/state.go`` writes
+    one of a live object whose tracking names it though it renders none such: with
+    ``requiresPruning: true`` and ``status: OutOfSync`` where the tracking is the object's own,
+    with no sync status where it is not."""
+    app = parent()
+    (resource,) = app["status"]["resources"]
+    resource.update(entry)
+    for key in [key for key, value in resource.items() if value is None]:
+        del resource[key]
+    return app
+
+
 @pytest.mark.parametrize(
     ("apps", "said"),
     [
@@ -713,6 +726,10 @@ def test_an_application_an_application_set_generates_is_not_restored(case: Case)
          "application apps, which its tracking says applied it, does not list it among its "
          "resources (status.resources)"),
         ([parent(lists=None)], "does not list it among its resources (status.resources)"),
+        ([_listed(status="OutOfSync", requiresPruning=True)],
+         "does not list it among its resources (status.resources) as one it renders"),
+        ([_listed(status=None)],
+         "does not list it among its resources (status.resources) as one it renders"),
         ([parent(), parent("fleet", name="fleet")],
          "application apps and application fleet all list it among their resources "
          "(status.resources): which one's manifest set it is not known"),
@@ -724,8 +741,10 @@ def test_the_parent_its_tracking_names_must_list_the_application(
     """The tracking annotation is the child's own metadata, as editable in the cluster as its
     spec: pointed at ``apps``, whose folder holds a manifest setting what was set by hand,
     though ``apps`` does not apply it (its ``status.resources`` list another application, or
-    none), or while another app of apps lists it too. Before, the tracking alone named the
-    folder, and the sync was restored to succeeded."""
+    none, or list it only as a live object its tracking names that ``apps`` renders none such
+    of: to be pruned, or with no sync status), or while another app of apps lists it too.
+    Before, the tracking alone named the folder, and then an entry of it to be pruned did, and
+    the sync was restored to succeeded."""
     commit = _commit(case, {"apps/checkout-eu-west-1.yaml": MANIFEST})
     app = _app(commit, helm__parameters=PARAMETERS, helm__values=VALUES)
     result = case.argocd([app, *apps], "--application", "checkout-*")
