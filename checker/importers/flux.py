@@ -225,6 +225,7 @@ def syncs(
     expect(
         isinstance(status, dict) or status is None, path, f"{kind} {name}: status is not an object"
     )
+    _check_not_remote(item, cluster, path)
     history = dig(item, "status", "history")
     if not isinstance(history, list) or not history:
         raise InputError(
@@ -248,6 +249,32 @@ def syncs(
         return flux_overrides.applied(item, found, path, listed)
     found = _kustomization(item, history, cluster, path)
     return flux_overrides.applied(item, found, path, listed)
+
+
+def _check_not_remote(item: dict[str, Any], cluster: str, path: Path) -> None:
+    """Refuse an object whose ``spec.kubeConfig`` names a kubeconfig (``secretRef``, or since
+    Flux 2.7 ``configMapRef`` for a cloud provider's workload identity): Flux applies what it
+    renders to that kubeconfig's cluster, not to the one whose listing holds it (kustomize-
+    controller's ``docs/spec/v1/kustomizations.md``, "KubeConfig (Remote clusters)"), so its
+    history says nothing of what ``cluster`` runs. Set by hand, it would take a revision to
+    another cluster while this one keeps what it ran, and record it succeeded here."""
+    kind, name = item["kind"], item["metadata"]["name"]
+    remote = dig(item, "spec", "kubeConfig")
+    if remote in (None, {}):
+        return
+    refs = [
+        f"{key} {dig(remote, key, 'name')}"
+        for key in ("secretRef", "configMapRef")
+        if isinstance(remote, dict) and dig(remote, key) is not None
+    ]
+    raise InputError(
+        f"{kind} {name}: spec.kubeConfig ({', '.join(refs) or 'not a kubeconfig reference'}) "
+        f"applies what it renders to the cluster of that kubeconfig, not to cluster {cluster}, "
+        "whose listing holds it: its history says nothing of what that cluster runs",
+        path=str(path),
+        hint="import the object that applies the service in each cluster itself; an object "
+        "that applies it to a remote cluster is not read: record those deployments by hand",
+    )
 
 
 def _unassessed(item: dict[str, Any], path: Path) -> str | None:

@@ -223,6 +223,12 @@ def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder 
             f"select {item['kind']} {item['metadata']['name']}: the manifest is not rendered as "
             "written"
         )
+    if dig(found, "spec", "kubeConfig") not in (None, {}):
+        return (
+            f"{shown} applies what it renders to the cluster of its spec.kubeConfig, not to "
+            "this one: its inventory is of that cluster's objects, and it is not known to "
+            f"apply {item['kind']} {item['metadata']['name']} here"
+        )
     folder = _parent_spec(shown, found)
     return folder if isinstance(folder, str) else _unclaimed(item, found, listed, shown) or folder
 

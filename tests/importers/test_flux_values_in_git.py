@@ -791,13 +791,64 @@ REMOTE = {"secretRef": {"name": "prod-kubeconfig", "key": "value"}}
 """``spec.kubeConfig`` as kustomize-controller's ``docs/spec/v1/kustomizations.md`` ("KubeConfig
 (Remote clusters)") writes it: what the object renders is applied to the cluster of that
 kubeconfig, not the one it is listed in."""
+IDENTITY = {"configMapRef": {"name": "prod-eks"}}
+"""``spec.kubeConfig`` of Flux 2.7's workload identity, as its documentation writes it
+(``spec.kubeConfig.configMapRef.name``): a ConfigMap naming a cloud provider's cluster."""
+
+
+@pytest.mark.parametrize("kind", ["HelmRelease", "Kustomization"])
+@pytest.mark.parametrize(
+    ("remote", "shown"),
+    [(REMOTE, "secretRef prod-kubeconfig"), (IDENTITY, "configMapRef prod-eks")],
+)
+def test_an_object_that_applies_to_a_remote_cluster_is_refused(
+    case: Case, kind: str, remote: dict[str, Any], shown: str
+) -> None:
+    """``spec.kubeConfig`` set by hand in eu-west-1 makes Flux apply the revision to the
+    cluster of another kubeconfig (a scratch cluster), while eu-west-1 keeps what it ran: its
+    history is that cluster's. Before, with nothing else set, the rollout was recorded
+    succeeded on eu-west-1 (exit 0); it is now refused, naming the object and the field."""
+    commit = _commit(case, {"app": "3"})
+    if kind == "HelmRelease":
+        item = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
+    else:
+        snapshot = Reconciled(commit, "2024-06-05T10:05:00Z", "2024-06-05T11:04:00Z")
+        item = kustomization("checkout", [snapshot])
+        item["spec"].update(SOURCE)
+    item["spec"]["kubeConfig"] = remote
+    path = write_list(case.work / "objects.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{kind} checkout: spec.kubeConfig ({shown}) applies what it renders" in result.err
+    assert "not to cluster eu-west-1" in result.err
+    assert not case.records("deploys.jsonl")
+
+
+def test_a_parent_that_applies_to_a_remote_cluster_is_no_parent_here(case: Case) -> None:
+    """A Kustomization with ``spec.kubeConfig`` applies its folder to another cluster, and
+    its inventory lists that cluster's objects, by namespace, name and kind alone: a
+    HelmRelease of this cluster labelled with its name is not one it applied."""
+    commit = _commit(case, {"deploy/release.yaml": RELEASE})
+    released = [Released(1, f"1.1.0+{commit[:12]}", "2024-06-05T10:00:00Z")]
+    release = applied_by(helm_release("checkout", released), "apps")
+    release["spec"]["values"] = VALUES
+    listed = [release, parent("apps", "./deploy", commit, kubeConfig=REMOTE)]
+    path = write_list(case.work / "helm.json", listed)
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    ((target,),) = [r["targets"] for r in case.records("deploys.jsonl")]
+    assert target["status"] == "failed"
+    assert (
+        "Kustomization flux-system/apps applies what it renders to the cluster of its "
+        "spec.kubeConfig, not to this one" in target["reason"]
+    )
 
 
 @pytest.mark.parametrize(
     ("spec", "said"),
     [
         ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
-        ({"kubeConfig": REMOTE}, "sets spec.kubeConfig otherwise"),
         ({"releaseName": "checkout-hotfix"}, "sets spec.releaseName otherwise"),
         ({"chart": {"spec": {"chart": "./charts/checkout", "version": "2.0.0",
                              "reconcileStrategy": "Revision",
@@ -834,7 +885,6 @@ def test_what_else_renders_the_release_is_compared_with_its_manifest(
     [
         ({"components": ["../components/hotfix"]}, "sets spec.components otherwise"),
         ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
-        ({"kubeConfig": REMOTE}, "sets spec.kubeConfig otherwise"),
         ({"path": "./infrastructure/hotfix"}, "sets spec.path otherwise"),
     ],
 )
