@@ -215,7 +215,11 @@ def run(
         return
     choices = _choices(args, history)
     left_out: list[str] = []
-    syncs, hint, what = _argocd(args, service, left_out) if args.tool == "argocd" else _flux(args)
+    syncs, hint, what = (
+        _argocd(args, service, left_out)
+        if args.tool == "argocd"
+        else _flux(args, service, left_out)
+    )
     syncs, notes = gitops.usable(syncs, choices)
     notes[:0] = left_out
     commits = gitops.resolve_commits(history, syncs, choices, hint)
@@ -266,7 +270,9 @@ def _argocd(args: argparse.Namespace, service: Service | None, left_out: list[st
     return syncs, hint, f"{chosen} applications"
 
 
-def _flux(args: argparse.Namespace) -> Syncs:
+def _flux(args: argparse.Namespace, service: Service | None, left_out: list[str]) -> Syncs:
+    """Flux's syncs; an object left out (another namespace) is told in ``left_out``."""
+    namespaces = {c.name: c.namespace for c in (service.clusters if service else [])}
     syncs = []
     for pair in args.listings:
         cluster, _, name = pair.partition("=")
@@ -275,6 +281,10 @@ def _flux(args: argparse.Namespace) -> Syncs:
         path = Path(name)
         listed = flux.read_objects(path)
         item = flux.find_object(listed, args.name, path)
+        elsewhere = flux.other_namespace(item, cluster, namespaces.get(cluster), path)
+        if elsewhere:
+            left_out.append(elsewhere)
+            continue
         syncs += flux.syncs(item, cluster, path, listed)
     return syncs, "an OCI artifact's digest or a chart version", f"{len(args.listings)} clusters"
 

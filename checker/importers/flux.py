@@ -251,6 +251,30 @@ def syncs(
     return flux_overrides.applied(item, found, path, listed)
 
 
+def other_namespace(
+    item: dict[str, Any], cluster: str, wanted: str | None, path: Path
+) -> str | None:
+    """Why the object is left out, where its ``spec.targetNamespace`` is another namespace
+    than ``wanted`` (fleet.yaml's for the service on ``cluster``); None otherwise. Flux renders
+    everything it applies into that namespace (a HelmRelease's release too), so the one the
+    service runs in keeps what it ran: set by hand, it would take the reviewed commit to a
+    scratch namespace and record it succeeded here. Without one, the manifests' (or a
+    HelmRelease's own) namespace stands, as git and the object's name say."""
+    kind, name = item["kind"], item["metadata"]["name"]
+    target = dig(item, "spec", "targetNamespace")
+    expect(
+        target is None or isinstance(target, str),
+        path,
+        f"{kind} {name}: spec.targetNamespace is not a string",
+    )
+    if not target or wanted is None or target == wanted:
+        return None
+    return (
+        f"{kind} {name} on {cluster} left out: it deploys to namespace {target} "
+        f"(spec.targetNamespace), where fleet.yaml runs the service in namespace {wanted}"
+    )
+
+
 def _check_not_remote(item: dict[str, Any], cluster: str, path: Path) -> None:
     """Refuse an object whose ``spec.kubeConfig`` names a kubeconfig (``secretRef``, or since
     Flux 2.7 ``configMapRef`` for a cloud provider's workload identity): Flux applies what it

@@ -848,7 +848,7 @@ def test_a_parent_that_applies_to_a_remote_cluster_is_no_parent_here(case: Case)
 @pytest.mark.parametrize(
     ("spec", "said"),
     [
-        ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"targetNamespace": "shop"}, "sets spec.targetNamespace otherwise"),
         ({"releaseName": "checkout-hotfix"}, "sets spec.releaseName otherwise"),
         ({"chart": {"spec": {"chart": "./charts/checkout", "version": "2.0.0",
                              "reconcileStrategy": "Revision",
@@ -884,7 +884,7 @@ def test_what_else_renders_the_release_is_compared_with_its_manifest(
     ("spec", "said"),
     [
         ({"components": ["../components/hotfix"]}, "sets spec.components otherwise"),
-        ({"targetNamespace": "staging"}, "sets spec.targetNamespace otherwise"),
+        ({"targetNamespace": "shop"}, "sets spec.targetNamespace otherwise"),
         ({"path": "./infrastructure/hotfix"}, "sets spec.path otherwise"),
     ],
 )
@@ -901,9 +901,41 @@ def test_what_else_renders_the_kustomization_is_compared_with_its_manifest(
 
 def test_what_renders_the_commits_files_alone_is_no_override(case: Case) -> None:
     """A ``targetNamespace`` set in the cluster with no values, images or patches renders
-    what the commit holds, and nothing else: no override, as before."""
+    what the commit holds, and nothing else, into the namespace fleet.yaml runs the service
+    in (``shop``): no override, as before."""
     commit = _commit(case, {"app": "3"})
-    assert _release(case, commit, targetNamespace="staging")["status"] == "succeeded"
+    assert _release(case, commit, targetNamespace="shop")["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("kind", ["HelmRelease", "Kustomization"])
+def test_an_object_that_deploys_to_another_namespace_is_left_out(case: Case, kind: str) -> None:
+    """``spec.targetNamespace`` set by hand to ``staging``, where fleet.yaml runs the service
+    in ``shop``: Flux renders the reviewed commit into ``staging``, and ``shop`` keeps what
+    was set by hand there. Before, the rollout was recorded succeeded on eu-west-1 (exit 0).
+    The object is now left out, as an Argo CD application of another namespace is, and
+    FLEET-001 reports the cluster the rollout missed."""
+    commit = _commit(case, {"app": "3"})
+    if kind == "HelmRelease":
+        item = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                                  "2024-06-05T10:00:00Z")])  # fmt: skip
+    else:
+        snapshot = Reconciled(commit, "2024-06-05T10:05:00Z", "2024-06-05T11:04:00Z")
+        item = kustomization("checkout", [snapshot])
+        item["spec"].update(SOURCE)
+    item["spec"]["targetNamespace"] = "staging"
+    path = write_list(case.work / "objects.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    assert not case.records("deploys.jsonl")
+    assert (
+        f"{kind} checkout on eu-west-1 left out: it deploys to namespace staging "
+        "(spec.targetNamespace), where fleet.yaml runs the service in namespace shop"
+    ) in result.err
+    item["spec"]["targetNamespace"] = ["staging"]
+    write_list(case.work / "objects.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{kind} checkout: spec.targetNamespace is not a string" in result.err
 
 
 CLEAN = "b" * 64
