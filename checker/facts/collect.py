@@ -198,8 +198,8 @@ def collect_facts(
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
-    written = _written(history, (revisions.deployed[i] for i in judged))
-    deployments = [deployment_facts(records[i], (revisions.deployed[i], written), identities,
+    written = _written(history, revisions.deployed, shipped.ranges, judged)
+    deployments = [deployment_facts(records[i], (revisions.deployed[i], written[i]), identities,
         (shipped, keys[i]), hosts, code, sets) for i in judged]  # fmt: skip
     document = assemble(
         deployments, (commits, shipped.table(keys)), hosts, (code, sets), _flag_span(params)
@@ -568,19 +568,31 @@ def _targets(
     return True, [], {host: s for host, s in status.items() if host not in inventory}
 
 
-def _written(history: GitHistory, shas: Iterable[str]) -> dict[str, int]:
-    """When each of the commits ``shas`` was written (its author time, in seconds), where the
-    history read holds it: an approval of a deployment is not older than its commit."""
-    return {
-        sha: commit.author_time
-        for sha in set(shas)
-        if (commit := history.commits.get(sha)) is not None
-    }
+def _written(
+    history: GitHistory,
+    deployed: Mapping[str, str],
+    ranges: Mapping[str, list[str]],
+    judged: Iterable[str],
+) -> dict[str, int | None]:
+    """When each judged deployment's commit was written, in seconds, where the history read
+    holds it: the latest author or committer time of it and of the commits it ships. An
+    approval of a deployment is not older than its commit, and the commit is not older than
+    any of these: ``git commit --amend``, a rebase or a cherry-pick keeps an old author time on
+    new code, and a commit dated before a commit it holds was dated by hand."""
+    written: dict[str, int | None] = {}
+    for i in judged:
+        times = [
+            max(commit.author_time, commit.committer_time)
+            for sha in (deployed[i], *ranges.get(i, ()))
+            if (commit := history.commits.get(sha)) is not None
+        ]
+        written[i] = max(times) if deployed[i] in history.commits else None
+    return written
 
 
 def deployment_facts(
     record: DeploymentRecord,
-    commit: tuple[str, Mapping[str, int]],
+    commit: tuple[str, int | None],
     identities: IdentityResolver,
     shipped: tuple[Shipped, str],
     hosts: FleetFacts,
@@ -588,7 +600,7 @@ def deployment_facts(
     sets: ReferenceSets,
 ) -> Deployment:
     """One judged deployment, from its record and each area's facts about it (``commit``: its
-    sha, and when each was written; ``shipped``: every range, and the key of its own)."""
+    sha, and when it was written, if known; ``shipped``: every range, and the key of its own)."""
     sha, written = commit
     deployer = identities.identify(record.deployer)
     dropped = hosts.dropped.get(record.id, {})
@@ -609,7 +621,7 @@ def deployment_facts(
         deployer=visible(record.deployer),
         deployer_identity=deployer.identity,
         deployer_unresolved=deployer.unresolved,
-        approvals=review.approvals(identities, record, written.get(sha)),
+        approvals=review.approvals(identities, record, written),
         succeeded_everywhere=everywhere,
         target_status=status,
         succeeded_hosts=succeeded,

@@ -45,8 +45,9 @@ class Approval(TypedDict):
     at_ns: ReadOnly[Nanoseconds]
     """When it was given."""
     before_commit: ReadOnly[bool]
-    """Given more than a day (the clock skew allowed) before the deployed commit was written:
-    it cannot have approved deploying that commit."""
+    """Given more than a day (the clock skew allowed) before the deployed commit was written
+    (the latest author or committer date of it and of the commits it ships): it cannot have
+    approved deploying that commit."""
 
 
 @with_config(_STRICT)

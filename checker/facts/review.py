@@ -266,7 +266,7 @@ def approvals(
     identities: IdentityResolver, deployment: Deployment, written: int | None
 ) -> list[Approval]:
     """The deployment's approvals, each with the identity it names, or why it names none.
-    ``written``: when the deployed commit was written (its author time, in seconds), if
+    ``written``: when the deployed commit was written (``collect._written``, seconds), if
     known; an approval more than a day (the clock skew allowed) before it approved something
     else (an earlier deployment's sign-off copied forward, or a year typed wrong)."""
     earliest = (written * 1_000_000_000 - APPROVAL_SKEW_NS) if written is not None else None

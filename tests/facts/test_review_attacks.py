@@ -768,3 +768,45 @@ def test_an_approval_older_than_the_deployed_commit_does_not_count(tmp_path: Pat
         "was not independently approved: the approval by lee@example.com came more than a day "
         f"before its commit {tip[:12]} was written."
     )
+
+
+def test_an_approval_older_than_new_code_under_an_old_date_does_not_count(
+    tmp_path: Path,
+) -> None:
+    """``git commit --amend``, a rebase or a cherry-pick keeps a commit's author date on new
+    code; a commit's dates can be set by hand. January's sign-off, copied forward, passed
+    February's deployment of a commit amended on 2 February (author date 2 January), and of
+    one dated 3 January on top of Lee's commit of 1 February. The commit is written no
+    earlier than it was committed, nor than any commit it ships."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    reviewed = (f"Reviewed-by: {LEAD}",)
+    old = "2024-01-02T10:00:00Z"
+    base = repo.commit("base", {"a": "0"}, author=DEV, date=old, trailers=reviewed)
+    amended = repo.commit(
+        "amended", {"a": "1"}, author=DEV, date=old, trailers=reviewed,
+        committer=(DEV, "2024-02-02T10:00:00Z"),
+    )  # fmt: skip
+    repo.commit("lee's", {"b": "1"}, author=LEAD, date="2024-02-01T10:00:00Z",
+        trailers=(f"Reviewed-by: {DEV}",))  # fmt: skip
+    forged = repo.commit("forged", {"a": "2"}, author=DEV, date="2024-01-03T10:00:00Z",
+        trailers=reviewed)  # fmt: skip
+    january = {"by": "lee@example.com", "at": "2024-01-10T08:00:00Z"}
+    february = {"by": "lee@example.com", "at": "2024-02-05T08:00:00Z"}
+    evidence = tmp_path / "evidence"
+    write_yaml(
+        evidence / "deploys.yaml",
+        [
+            deployment("D1", base, "2024-01-10T09:00:00Z", approvals=[january]),
+            deployment("D2", amended, "2024-02-10T09:00:00Z", approvals=[january]),
+            deployment("D3", forged, "2024-02-11T09:00:00Z", approvals=[january]),
+            deployment("D4", forged, "2024-02-12T09:00:00Z", approvals=[february]),
+        ],
+    )
+    result = check_json(repo.path, evidence)
+    assert result.code == 1, result.err
+    got = findings(result)
+    assert {subject for rule, subject in got if rule == "REVIEW-001"} == {"D2", "D3"}
+    assert got[("REVIEW-001", "D3")].endswith(
+        "was not independently approved: the approval by lee@example.com came more than a day "
+        f"before its commit {forged[:12]} was written."
+    )
