@@ -12,12 +12,12 @@ range) that still stands, and is counted only when all of these hold:
 - its voter is neither the change's owner nor the uploader of the final patch set (who made
   that patch set: a maximum vote on it is an author's own approval), nor the uploader of any
   patch set that changed the code (the first one, a ``REWORK``, or one whose kind the output
-  does not give: they wrote part of what was merged), nor the author or committer of any
-  patch set's commit (who uploads a commit need not have written it, and git holds the last
-  patch set's alone), nor a bot (an account tagged ``SERVICE_USER``, or ``review_bots``). A
-  final patch set that the submit itself made (the ``CHERRY_PICK`` and ``REBASE_ALWAYS`` submit
-  types: same code, uploaded by the submitter at the submit time) does not make the submitter
-  an author: the patch set before it is judged;
+  does not give: they wrote part of what was merged), nor the author, committer or (over
+  REST) a co-author of any patch set's commit (who uploads a commit need not have written it,
+  and git holds the last patch set's alone), nor a bot (an account tagged ``SERVICE_USER``,
+  or ``review_bots``). A final patch set that the submit itself made (the ``CHERRY_PICK`` and
+  ``REBASE_ALWAYS`` submit types: same code, uploaded by the submitter at the submit time)
+  does not make the submitter an author: the patch set before it is judged;
 - it was given on the final patch set or, when it was given on an earlier one (Gerrit copies
   votes forward and keeps their date), every later patch set changed no code of the change
   (Gerrit's ``kind``: a trivial rebase, a new commit message, a new parent); otherwise it
@@ -230,11 +230,12 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
 
 def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
     """Why a vote is by whoever wrote one of the change's patch sets, as its commit names them
-    (its author, and its committer, who wrote it as it stands), or None. Git holds the last
+    (its author, its committer, who wrote it as it stands, and over REST each co-author its
+    message names), or None. Git holds the last
     patch set's commit alone: a +2 by the author of patch set 1, which the owner uploaded and
     then amended under their own name (a ``NO_CODE_CHANGE``, over which the vote is carried),
     is by the author of the code merged. A patch set the submit made is not judged
-    (:func:`_authored`). An author or committer who names nobody may be any voter."""
+    (:func:`_authored`). A writer who names nobody may be any voter."""
     last = _authored(change, logins).number
     writers = [
         (p.revision, role, address)
@@ -244,10 +245,10 @@ def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
     ]
     unnamed = logins.unnamed(writers)
     if unnamed:
-        return "a patch set's commit has an author or committer who is not an identity"
+        return "a patch set's commit has a writer (author, committer, co-author) naming nobody"
     voter = logins.person(vote.by.address)
     if any(logins.person(address) == voter for _, _, address in writers):
-        return "by the author or committer of a patch set's commit"
+        return "by the author, committer or a co-author of a patch set's commit"
     return None
 
 

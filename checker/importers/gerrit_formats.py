@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.evidence.trailers import coauthor_lines
 from checker.importers.common import Logins, dig, expect, moment, read_documents
 
 REST = (
@@ -57,8 +58,9 @@ class PatchSet:
     uploader: Account | None
     kind: str | None
     writers: tuple[tuple[str, str], ...] | None = None
-    """(role, address) of its commit's author and committer (over ssh its author alone), as
-    the output shows them ("" for one without an address); None when it does not show them."""
+    """(role, address) of its commit's author, committer and co-authors (over ssh its author
+    alone), as the output shows them ("" for one without an address); None when it does not
+    show them."""
 
 
 @dataclass(frozen=True)
@@ -300,15 +302,18 @@ def _rest_patch_sets(change: dict[str, Any], path: Path, logins: Logins) -> list
 
 def _rest_writers(info: Any) -> tuple[tuple[str, str], ...] | None:
     """The author and committer of a revision's commit (``commit``, a CommitInfo, which
-    ``o=ALL_COMMITS`` adds), by address; None when the revision holds no commit author."""
+    ``o=ALL_COMMITS`` adds), by address, and each co-author its message names (a
+    ``Co-authored-by:`` line, as REVIEW-002 reads one in git: a line dropped in a later patch
+    set leaves no trace in the commit merged); None when the revision holds no commit author."""
     commit = info.get("commit") if isinstance(info, dict) else None
     if not isinstance(commit, dict) or not isinstance(commit.get("author"), dict):
         return None
+    message = commit.get("message")
     return tuple(
         (role, email if isinstance(email := person.get("email"), str) else "")
         for role in ("author", "committer")
         if isinstance(person := commit.get(role), dict)
-    )
+    ) + tuple(coauthor_lines(message if isinstance(message, str) else ""))
 
 
 def _is_highest(value: Any, highest: int, path: Path, number: Any) -> bool:

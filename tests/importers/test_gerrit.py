@@ -666,7 +666,7 @@ def test_a_vote_by_the_author_of_a_patch_sets_commit_does_not_count(
     make = _kim_wrote_rest if export == "rest" else _kim_wrote_ssh
     result = _import(repo, make(shas[1], tmp_path / "changes.json"))
     assert result.code == 0, result.err
-    assert "1 by the author or committer of a patch set's commit" in result.err
+    assert "1 by the author, committer or a co-author of a patch set's commit" in result.err
     assert list(_approvers(evidence).values()) == [[]]
     _deployed_once(repo, evidence, shas[1], baseline=shas[0])
     check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
@@ -684,7 +684,8 @@ def test_a_patch_set_commit_whose_author_names_nobody_stops_every_vote(
     make = _kim_wrote_rest if export == "rest" else _kim_wrote_ssh
     result = _import(repo, make(shas[1], tmp_path / "changes.json", "kim@"))
     assert result.code == 0, result.err
-    assert "a patch set's commit has an author or committer who is not an identity" in result.err
+    unnamed = "a patch set's commit has a writer (author, committer, co-author) naming nobody"
+    assert unnamed in result.err
     assert list(_approvers(evidence).values()) == [[]]
 
 
@@ -728,5 +729,28 @@ def test_a_vote_by_the_author_of_the_one_patch_set_is_left_out_of_the_record(
         source = _ssh([lines[0], lines[-1]], tmp_path / "q.jsonl")
     result = _import(repo, source)
     assert result.code == 0, result.err
-    assert "1 by the author or committer of a patch set's commit" in result.err
+    assert "1 by the author, committer or a co-author of a patch set's commit" in result.err
     assert list(_approvers(evidence).values()) == [[]]
+
+
+def test_a_vote_by_a_co_author_of_a_patch_sets_commit_does_not_count(tmp_path: Path) -> None:
+    """Dana and Kim wrote patch set 1 together, its message naming Kim on a Co-authored-by
+    line; Dana dropped the line in patch set 2 (a new message: NO_CODE_CHANGE, over which
+    Gerrit carries Kim's +2). The merged commit names Dana alone, and the +2 counted: check
+    passed (exit 0), git holding nothing of Kim's part."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    rest = _kim_wrote_rest(shas[1], tmp_path / "changes.json")
+    changes = json.loads(rest.read_text().split("\n", 1)[1])
+    first = changes[0]["revisions"]["3" * 40]["commit"]
+    first["author"] = changes[0]["revisions"][shas[1]]["commit"]["author"]
+    first["message"] = (
+        "Approved, then rebased\n\nCo-authored-by: Kim Example <kim@knight.example>\n"
+        "Change-Id: I0000000000000000000000000000000000000bbb\n"
+    )
+    result = _import(repo, _rest(changes, rest))
+    assert result.code == 0, result.err
+    assert "1 by the author, committer or a co-author of a patch set's commit" in result.err
+    assert list(_approvers(evidence).values()) == [[]]
+    _deployed_once(repo, evidence, shas[1], baseline=shas[0])
+    check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert check.code == 1, check.err
