@@ -20,14 +20,14 @@ the project resets approvals on push, and even then GitLab resets it in a job ru
 (the merge may come first) and not at all when the diff's ``git patch-id``, which ignores
 whitespace, is unchanged. So approvals count only when ``reset_approvals_on_push`` is true and
 they were given after the last push before the merge (a system note "added N commits", see
-:func:`pushed`), or the merge request's diff versions (``DIR/<iid>/versions.json``, where saved)
-show that every push after the approval kept the diff's patch id, as git computes it for the
-merged head (a rebase: ``gitlab_versions``); such an approval was given on the final head, or on
-its diff, and covers the change's
-commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each listed only where it
-holds git's own merge of what it merges (``checker.evidence.merges``). Approvals by the
-merge request's author or by an author or committer of one of its commits (whoever commits a
-commit wrote it as it stands, whatever author it names), by a bot, or dated
+:func:`pushed`, or the last diff version, which a push that adds no commit writes alone), or
+the merge request's diff versions (``DIR/<iid>/versions.json``, where saved) show that every
+push after the approval kept the diff's patch id, as git computes it for the merged head (a
+rebase: ``gitlab_versions``); such an approval was given on the final head, or on its diff,
+and covers the change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each
+listed only where it holds git's own merge of what it merges (``checker.evidence.merges``).
+Approvals by the merge request's author or by an author or committer of one of its commits
+(whoever commits a commit wrote it as it stands, whatever author it names), by a bot, or dated
 (``approved_at``, where GitLab gives it) after ``merged_at`` do not count. Nor does an approval
 given before the merge request's target branch was changed (a system note "changed target
 branch from ..." or older GitLab's "Target branch changed from ...", "deleted the ... branch.
@@ -696,6 +696,13 @@ class _Approvals:
     """Its diff versions: whether a push after an approval kept the diff it saw."""
     change: str = "the merge request"
 
+    @property
+    def last_push_ns(self) -> int | None:
+        """When commits were last pushed before the merge: the last push note, or the last diff
+        version, GitLab's record of every push, where saved (``Diffs.last_ns``)."""
+        found = [ns for ns in (self.pushed_ns, self.diffs.last_ns) if ns is not None]
+        return max(found, default=None)
+
     def counted(
         self, approvers: Iterable[tuple[Any, Any]], source: Path, result: Imported
     ) -> list[dict[str, str]]:
@@ -728,7 +735,8 @@ class _Approvals:
         (``gitlab_versions``) as given on the merged head, whose diff it approved."""
         if not isinstance(at, str):
             return {"by": address, "at": self.merged_at}
-        pushed = self.pushed_ns is not None and moment(at, source, "approved_at") <= self.pushed_ns
+        last = self.last_push_ns
+        pushed = last is not None and moment(at, source, "approved_at") <= last
         if pushed and self.diffs.versions:
             return {"by": address, "at": at, "commit": self.diffs.versions[-1].head}
         return {"by": address, "at": at}
@@ -748,7 +756,7 @@ class _Approvals:
         kept = self.diffs.unchanged_since(given)  # a rebase, or a push that kept the diff
         for since, why in (
             (self.retargeted_ns, "the merge request's target branch was changed"),
-            (None if kept else self.pushed_ns, PUSHED_WHY),
+            (None if kept else self.last_push_ns, PUSHED_WHY),
             (self.reopened_ns, REOPENED_WHY),
         ):
             if since is not None and (given is None or given <= since):

@@ -24,7 +24,7 @@ git, the approval is left out as before, and the import says why (:attr:`Diffs.w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,11 @@ class Diffs:
     """Its versions created before the merge, oldest first; empty where they cannot be used."""
     why_not: str = ""
     """Why they cannot be used, where they cannot."""
+    last_ns: int | None = None
+    """When the last version before the merge was created, whether or not they can be used:
+    GitLab records a version at every push, also one that writes no note (a force-push of the
+    source branch back to an earlier commit lists no commit, so ``RefreshService`` writes no
+    "added N commits" note), and an approval older than it may not have seen the code merged."""
 
     def unchanged_since(self, given_ns: int | None) -> bool:
         """Whether an approval given at ``given_ns`` saw the diff that was merged: the version
@@ -136,7 +141,16 @@ def diffs(
     versions: list[Version] | None, head: str, history: GitHistory | None, where: str
 ) -> Diffs:
     """The versions, where the last one is of the merged ``head`` and git computes its patch
-    id; else why they cannot show that a push kept the diff (``where`` names them)."""
+    id; else why they cannot show that a push kept the diff (``where`` names them). Either
+    way, when the last one was created."""
+    found = _usable(versions, head, history, where)
+    return replace(found, last_ns=versions[-1].created_ns) if versions else found
+
+
+def _usable(
+    versions: list[Version] | None, head: str, history: GitHistory | None, where: str
+) -> Diffs:
+    """``diffs``, but for when the last version was created."""
     if versions is None:
         return Diffs(why_not=f"no {VERSIONS_FILE} saved ({VERSIONS})")
     if not versions or versions[-1].head != head:

@@ -231,3 +231,43 @@ def test_versions_saved_without_their_headers_are_refused(tmp_path: Path) -> Non
     assert "5/versions.json: " in result.err
     assert "Traceback" not in result.err
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
+def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
+    tmp_path: Path,
+) -> None:
+    """!5's first commit ran its input; a second push fixed that, and the approval was given
+    on the fix. Then the branch was force-pushed back to the first commit, which was merged.
+    That push lists no new commit, so GitLab wrote no "added N commits" note
+    (``RefreshService`` notes only the commits a push adds), and the approval, younger than
+    the last note, counted for the first commit: check passed (exit 0). GitLab recorded a
+    diff version at that push, whose patch id is not the one approved."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("feature")
+    first = repo.commit("Add the approvals API", {"api.py": "exec(input())\n"}, author=JOHN,
+                        date="2016-06-08T00:10:00Z")  # fmt: skip
+    fixed = repo.commit("Read the input safely", {"api.py": "1\n"}, author=JOHN,
+                        date="2016-06-08T12:00:00Z")  # fmt: skip
+    repo.checkout("main")
+    repo.git("merge", "--quiet", "--ff-only", first)
+    people = {"john": ["jdoe@example.com", "jdoe"], "root": ["root@example.com", "root"]}
+    _deployed(repo, base, people, ("app", first, "2016-06-09"))
+    export = _copy(FIXTURES / "gitlab", tmp_path / "export", {"8" * 40: first})
+    mrs = json.loads((export / "merge_requests.json").read_text())
+    mrs[0]["merge_commit_sha"] = None
+    (export / "merge_requests.json").write_text(json.dumps(mrs))
+    approvals = json.loads((export / "5" / "approvals.json").read_text())
+    approvals["approved_by"][0]["approved_at"] = APPROVED
+    (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+    _pushed(export, "2016-06-08T12:00:00.000Z")  # the fix's push; the push back writes none
+    _versions(export, [(first, base, OPENED, _patch_id(repo, base, first)),
+                       (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed)),
+                       (first, base, PUSHED, _patch_id(repo, base, first))])  # fmt: skip
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert BEFORE_THE_PUSH in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert first in _unreviewed(check)
