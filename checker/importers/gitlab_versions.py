@@ -68,10 +68,11 @@ class Diffs:
     why_not: str = ""
     """Why they cannot be used, where they cannot."""
     last_ns: int | None = None
-    """When the last version before the merge was created, whether or not they can be used:
-    GitLab records a version at every push, also one that writes no note (a force-push of the
-    source branch back to an earlier commit lists no commit, so ``RefreshService`` writes no
-    "added N commits" note), and an approval older than it may not have seen the code merged."""
+    """When the last version before the merge was created, where it is not the first (the
+    merge request's opening), whether or not they can be used: GitLab records a version at
+    every push, also one that writes no note (a force-push of the source branch back to an
+    earlier commit lists no commit, so ``RefreshService`` writes no "added N commits" note),
+    and an approval older than it may not have seen the code merged."""
 
     def unchanged_since(self, given_ns: int | None) -> bool:
         """Whether an approval given at ``given_ns`` saw the diff that was merged: the version
@@ -144,7 +145,9 @@ def diffs(
     id; else why they cannot show that a push kept the diff (``where`` names them). Either
     way, when the last one was created."""
     found = _usable(versions, head, history, where)
-    return replace(found, last_ns=versions[-1].created_ns) if versions else found
+    if versions is None or len(versions) < 2:  # the first is the opening's: no push
+        return found
+    return replace(found, last_ns=versions[-1].created_ns)
 
 
 def _usable(

@@ -233,15 +233,18 @@ def test_versions_saved_without_their_headers_are_refused(tmp_path: Path) -> Non
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
 
 
+@pytest.mark.parametrize("pushed_back", [True, False])
 def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
-    tmp_path: Path,
+    tmp_path: Path, pushed_back: bool
 ) -> None:
     """!5's first commit ran its input; a second push fixed that, and the approval was given
     on the fix. Then the branch was force-pushed back to the first commit, which was merged.
     That push lists no new commit, so GitLab wrote no "added N commits" note
     (``RefreshService`` notes only the commits a push adds), and the approval, younger than
     the last note, counted for the first commit: check passed (exit 0). GitLab recorded a
-    diff version at that push, whose patch id is not the one approved."""
+    diff version at that push, whose patch id is not the one approved. Without the push (the
+    first commit merged as opened, one version), an undated approval still counts: the
+    version GitLab records at the opening is no push."""
     repo = ScriptedRepo(tmp_path / "app")
     base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
     repo.branch("feature")
@@ -260,8 +263,17 @@ def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
     approvals = json.loads((export / "5" / "approvals.json").read_text())
     approvals["approved_by"][0]["approved_at"] = APPROVED
     (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+    opened = (first, base, OPENED, _patch_id(repo, base, first))
+    if not pushed_back:
+        del approvals["approved_by"][0]["approved_at"]
+        (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+        _versions(export, [opened])
+        result = _import_gitlab(repo, export)
+        assert "1 approvals counted" in result.err, result.err
+        assert _check(repo).code == 0
+        return
     _pushed(export, "2016-06-08T12:00:00.000Z")  # the fix's push; the push back writes none
-    _versions(export, [(first, base, OPENED, _patch_id(repo, base, first)),
+    _versions(export, [opened,
                        (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed)),
                        (first, base, PUSHED, _patch_id(repo, base, first))])  # fmt: skip
     result = _import_gitlab(repo, export)
