@@ -169,7 +169,8 @@ def test_a_host_seen_on_the_old_commit_while_two_redeploys_ran_drifted(tmp_path:
     again a minute later and finishes at 11:50. r-4, alone observed, runs V1 at 11:00, and the
     flag goes on at 12:00. Only the next deployment was asked whether it had reached r-4, so
     the handover ended when RT-4 started, no window held the observation, and the check
-    passed."""
+    passed. RT-3 says it succeeded on r-4, so it had reached r-4 when RT-4 started: the drift
+    is from it."""
     args = _redeployed(tmp_path, {}, ["2024-05-02T11:00:00Z"])
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
@@ -179,7 +180,7 @@ def test_a_host_seen_on_the_old_commit_while_two_redeploys_ran_drifted(tmp_path:
     result = run_cli(*args)
     assert result.code == 1, result.err + result.out
     (drift,) = [f for f in result.json()["findings"] if f["rule"] == "FLEET-002"]
-    assert drift["subject"] == "RT-2:r-4"
+    assert drift["subject"] == "RT-3:r-4"
     assert f"running {V1[:12]} at 2024-05-02T11:00:00Z, not {V2[:12]}" in drift["message"]
 
 

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.test_examples import ROOT, check_args
 
@@ -22,15 +24,19 @@ V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
 HOSTS = ("r-1", "r-2", "r-3", "r-4")
 
 
-def _unfinished(tmp_path: Path, seen: list[tuple[str, str, str]]) -> dict[str, Any]:
+def _unfinished(
+    tmp_path: Path, seen: list[tuple[str, str, str]], after: tuple[dict[str, Any], ...] = ()
+) -> dict[str, Any]:
     """partial-rollout with RT-2 (V2) saying it succeeded on all four hosts and giving no
-    ``finished_at``, no flag event, and ``seen`` (host, commit, time) as the observations: the
-    JSON report of the check."""
+    ``finished_at``, each of ``after`` over a copy of RT-2 as a deployment after it, no flag
+    event, and ``seen`` (host, commit, time) as the observations: the JSON report of the
+    check."""
     args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
     del deploys[1]["finished_at"]
     deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    deploys += [{**deploys[1], **later} for later in after]
     (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
     (evidence / "observations.jsonl").write_text(
         "".join(
@@ -116,3 +122,61 @@ def test_a_host_seen_on_the_old_code_before_the_rollout_reached_it_is_no_drift(
     findings, reason = _fleet_002(report)
     assert not findings
     assert "RT-2" not in reason, reason
+
+
+REDEPLOY = {
+    "id": "RT-3",
+    "started_at": "2024-05-03T10:00:00Z",
+    "finished_at": "2024-05-03T10:40:00Z",
+    "approvals": [{"by": "lee@example.com", "at": "2024-05-03T09:30:00Z"}],
+}
+"""A redeploy of V2 to all four hosts the day after RT-2 started, that finished."""
+
+
+@pytest.mark.parametrize(
+    ("at", "later"),
+    [
+        ("2024-05-03T10:10:00Z", REDEPLOY),  # while the next deployment rolled out
+        ("2024-05-03T10:00:00Z", REDEPLOY),  # in the instant it started
+        ("2024-05-03T10:10:00Z", {**REDEPLOY, "finished_at": None}),  # which never finished
+    ],
+)
+def test_a_host_seen_on_the_old_code_once_the_next_deployment_started_drifted(
+    tmp_path: Path, at: str, later: dict[str, Any]
+) -> None:
+    """RT-2 says it succeeded on r-4 and never finished; r-4 is first seen, on V1, once RT-3
+    had started, and after RT-3 finished on V2 like the others. RT-2 had reached r-4 by the
+    time RT-3 started, so that observation is a drift from it. It passed (exit 0, the report
+    saying r-4 was never observed after RT-2): RT-2 held no observation of r-4, and V1 was the
+    commit of RT-1, which judged it."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [(host, V2, "2024-05-03T11:00:00Z") for host in HOSTS]
+    seen.append(("r-4", V1, at))
+    report = _unfinished(tmp_path, seen, ({k: v for k, v in later.items() if v is not None},))
+    assert report["code"] == 1
+    findings, reason = _fleet_002(report)
+    assert set(findings) == {"RT-2:r-4"}
+    assert f"running {V1[:12]} at {at}, not {V2[:12]} from deployment RT-2" in findings["RT-2:r-4"]
+    assert "RT-2:r-4" not in reason, reason
+
+
+def test_a_host_a_redeploy_last_saw_on_its_commit_is_still_judged_once_the_next_started(
+    tmp_path: Path,
+) -> None:
+    """RT-3 redeploys V2 and never finishes; RT-4 redeploys it again and finishes. r-4 is seen
+    on V2 while RT-3 runs, and on V1 while RT-4 rolls out: a drift from RT-3, which had reached
+    r-4 when RT-4 started. The window that held it was replaced by r-4's last observation
+    before RT-4 started, which agreed, and the check passed."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [("r-4", V2, "2024-05-03T11:00:00Z"), ("r-4", V1, "2024-05-04T10:10:00Z")]
+    seen += [(host, V2, "2024-05-04T11:00:00Z") for host in HOSTS]
+    after = (
+        {"id": "RT-3", "started_at": "2024-05-03T10:00:00Z"},
+        {**REDEPLOY, "id": "RT-4", "started_at": "2024-05-04T10:00:00Z",
+         "finished_at": "2024-05-04T10:40:00Z"},
+    )  # fmt: skip
+    report = _unfinished(tmp_path, seen, after)
+    assert report["code"] == 1
+    findings, _ = _fleet_002(report)
+    assert set(findings) == {"RT-3:r-4"}
+    assert "(1 of 2 observations" in findings["RT-3:r-4"]

@@ -221,7 +221,7 @@ def windows(
         commits = [deployed.get(d.id) for d in stream]
         older = _Older(first_shipped(stream, deployed), is_ancestor)
         reach = _sighted(stream, commits, spans, older)
-        found = _Judge(reach, commits, older).assign(stream, seen)
+        found = _Judge(reach, commits, older, _handed(stream, reach)).assign(stream, seen)
         claimed = _claimed(stream, reach, spans, found)
         for position, deployment in enumerate(stream):
             own, others = reach[position]
@@ -268,6 +268,30 @@ def _sighted(
     return reach
 
 
+def _handed(
+    stream: list[Deployment], reach: list[tuple[dict[str, int], int | None]]
+) -> list[dict[str, int]]:
+    """For each deployment without ``finished_at``, the targets it says succeeded and that it
+    reached at no time the evidence shows (``_sighted``), with the start of the next deployment
+    of ``stream``: it had reached them by then, as ``_claimed`` holds, so a host seen on another
+    commit from then on (until a later deployment reached it) drifted from it. Without this, a
+    host it says it succeeded on, seen on the old commit only once the next deployment had
+    started (while that one rolled out, or in the instant it started), was judged by the
+    deployment before it, whose commit it ran, and passed. A host seen on its commit is not
+    judged by it from then: where that commit may have run before (a rollback), the host may
+    never have left it, and the deployment before judges it as ``_vouches`` says."""
+    handed: list[dict[str, int]] = []
+    for position, deployment in enumerate(stream):
+        own, others = reach[position]
+        if others is not None or position + 1 == len(stream):
+            handed.append({})
+            continue
+        given = timestamp_ns(stream[position + 1].started_at)
+        succeeded = {t.host for t in deployment.targets if t.status == "succeeded"}
+        handed.append(dict.fromkeys(sorted(succeeded - set(own)), given))
+    return handed
+
+
 def _claimed(
     stream: list[Deployment],
     reach: list[tuple[dict[str, int], int | None]],
@@ -279,7 +303,8 @@ def _claimed(
     its last instant) from the deployment's start up to the next one's: whatever the record
     did not say of when, the host was to run the deployed commit by then. Without this, a
     rollout record that never finished and said it succeeded on all eight hosts, with the
-    eighth seen on the old commit for weeks, had nothing judged and passed. Returns, by
+    eighth seen on the old commit for weeks, had nothing judged and passed. The window keeps
+    what it holds of the host after the next deployment started (``_handed``). Returns, by
     position, where such a host's window starts: the deployment's start."""
     claimed_at: dict[int, int] = {}
     for position, deployment in enumerate(stream):
@@ -293,8 +318,9 @@ def _claimed(
             if host in claimed:
                 same = host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]
                 last[host] = [*last[host], seen] if same else [seen]
+        window = found.setdefault(position, {})
         for host, observed in sorted(last.items()):
-            found.setdefault(position, {})[host] = observed
+            window[host] = [*observed, *window.get(host, [])]  # before those of ``_handed``
         claimed_at[position] = timestamp_ns(deployment.started_at)
     return claimed_at
 
@@ -372,10 +398,12 @@ class _Judge:
         reach: list[tuple[dict[str, int], int | None]],
         commits: list[str | None],
         older: _Older,
+        handed: list[dict[str, int]],
     ) -> None:
         self._reach = reach
         self._commits = commits
         self._older = older
+        self._handed = handed
         self._succeeded: list[set[str]] = []
 
     def assign(
@@ -394,17 +422,21 @@ class _Judge:
 
     def _judged_by(self, seen: document.Observation, latest: int) -> int | None:
         """The position of the deployment whose window holds ``seen``, of those up to
-        ``latest``: the latest that had reached its host by then, unless one after it that
-        had not vouches for the commit it shows. None where none judges it."""
+        ``latest``: the latest that had reached its host by then (one without ``finished_at``
+        had, by the next one's start, each target it says succeeded, where ``seen`` shows
+        another commit: ``_handed``), unless one after it that had not vouches for the commit
+        it shows. None where none judges it."""
         at, host = seen["observed_at_ns"], seen["host"]
         pending: list[tuple[int, int | None]] = []
         for position in range(latest, -1, -1):
             own, others = self._reach[position]
             until = own.get(host, others)
+            if until is None and seen["commit"] != self._commits[position]:
+                until = self._handed[position].get(host)  # reached by the next one's start
             if until is not None and until <= at:
                 vouched = any(self._vouches(seen, position, *later) for later in pending)
                 return None if vouched else position
-            pending.append((position, until))
+            pending.append((position, own.get(host, others)))
         return None
 
     def _vouches(
