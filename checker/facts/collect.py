@@ -9,7 +9,7 @@ import hashlib
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -198,7 +198,7 @@ def collect_facts(
     given = (judged, scoped, hosts, streams)
     code, hosts = _dead_code(history, evidence, params, revisions, given, cache)
     keys, sets = shipped.keys(judged, revisions.deployed, scoped), ReferenceSets()
-    written = _written(history, revisions.deployed, shipped.ranges, judged)
+    written = _written(history, revisions.deployed, shipped.ranges, keys)
     deployments = [deployment_facts(records[i], (revisions.deployed[i], written[i]), identities,
         (shipped, keys[i]), hosts, code, sets) for i in judged]  # fmt: skip
     document = assemble(
@@ -572,21 +572,32 @@ def _written(
     history: GitHistory,
     deployed: Mapping[str, str],
     ranges: Mapping[str, list[str]],
-    judged: Iterable[str],
+    keys: Mapping[str, str],
 ) -> dict[str, int | None]:
-    """When each judged deployment's commit was written, in seconds, where the history read
-    holds it: the latest author or committer time of it and of the commits it ships. An
-    approval of a deployment is not older than its commit, and the commit is not older than
-    any of these: ``git commit --amend``, a rebase or a cherry-pick keeps an old author time on
-    new code, and a commit dated before a commit it holds was dated by hand."""
+    """When each judged deployment's commit (``keys``: the judged deployments' range keys) was
+    written, in seconds, where the history read holds it: the latest author or committer time
+    of it and of the commits it ships. An approval of a deployment is not older than its
+    commit, and the commit is not older than any of these: ``git commit --amend``, a rebase or
+    a cherry-pick keeps an old author time on new code, and a commit dated before a commit it
+    holds was dated by hand. Each distinct range is read once (equal keys name equal ranges):
+    twenty services shipping the same 200 commits read them once, not twenty times."""
+    commits = history.commits
+    latest: dict[tuple[str, str], int] = {}
     written: dict[str, int | None] = {}
-    for i in judged:
-        times = [
-            max(commit.author_time, commit.committer_time)
-            for sha in (deployed[i], *ranges.get(i, ()))
-            if (commit := history.commits.get(sha)) is not None
-        ]
-        written[i] = max(times) if deployed[i] in history.commits else None
+    for i, key in keys.items():
+        if deployed[i] not in commits:
+            written[i] = None
+            continue
+        read = (key, deployed[i])  # "none", a deployment without a range, is no one range
+        if read not in latest:
+            latest[read] = max(
+                (
+                    max(commit.author_time, commit.committer_time)
+                    for sha in (deployed[i], *ranges.get(i, ()))
+                    if (commit := commits.get(sha)) is not None
+                ),
+            )
+        written[i] = latest[read]
     return written
 
 
