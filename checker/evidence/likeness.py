@@ -37,6 +37,7 @@ whatever its size, and each such sought file's lines are looked up among its own
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 THRESHOLD = 0.5
@@ -119,6 +120,8 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
     """The distinct lines of ``data`` in a normal form that cheap edits of a line do not
     change, each step one pass over all of them (a line at a time was ten times slower):
 
+    - letters beyond ASCII are read in their compatibility form, characters that show nothing
+      dropped, and other spaces read as spaces (``_plain``);
     - a line ending in a backslash is joined to the next, as the compilers of Python and C
       and the shells join them (code re-wrapped with ``\\`` is the same code);
     - each is stripped of the spaces around it (code indented anew, tabs for spaces);
@@ -128,7 +131,7 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
       ``x=f(a,b)``, ``return x`` keeps its space; ``# note`` and `` * note``, comments,
       keep theirs), ``'`` is read as ``"``, capitals as small letters, and a ``;`` ending it is
       cut (JavaScript written with or without them)."""
-    lines = {line.strip() for line in _CONTINUED.sub(b" ", data).splitlines()}
+    lines = {line.strip() for line in _CONTINUED.sub(b" ", _plain(data)).splitlines()}
     joined = b"\n".join(lines)
     marked = _commented(joined)
     if marked:
@@ -137,6 +140,40 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
         joined = b"\n".join(lines)
     spaced = _GAP.sub(b"", _RUNS.sub(b" ", joined.translate(_SPACES)))
     return frozenset(_END.sub(b"", spaced).split(b"\n"))
+
+
+def _plain(data: bytes) -> bytes:
+    """``data`` with its letters in their compatibility form (NFKC: Python reads a name in
+    fullwidth or mathematical bold letters as the name in ASCII), characters that show nothing
+    dropped (a zero-width space or joiner, which JavaScript allows inside a name, a byte order
+    mark), every other space a space and a line or paragraph separator a line's end
+    (JavaScript and C# read them so). Text in ASCII alone is returned as it is, and bytes that
+    are not UTF-8 are kept; a file holding a NUL byte is no UTF-8 text, and its letters are
+    left as they are."""
+    if data.isascii():
+        return data
+    data = _UNSEEN.sub(lambda found: _UNSEEN_AS.get(found[0], b""), data)
+    if b"\0" in data:
+        return data
+    text = data.decode("utf-8", "surrogateescape")
+    if unicodedata.is_normalized("NFKC", text):
+        return data
+    return unicodedata.normalize("NFKC", text).encode("utf-8", "surrogateescape")
+
+
+_UNSEEN = re.compile(
+    rb"\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8d\xa8\xa9\xaf]|\xe2\x81[\x9f\xa0]"
+    rb"|\xe3\x80\x80|\xef\xbb\xbf"
+)
+"""In UTF-8, the characters beyond ASCII that are a space (``str.isspace``) or show nothing
+(zero-width spaces and joiners, the word joiner, a byte order mark)."""
+_UNSEEN_AS = {
+    **{chr(c).encode(): b" " for c in range(0x80, 0x3001) if chr(c).isspace()},
+    "\u2028".encode(): b"\n",
+    "\u2029".encode(): b"\n",
+}
+"""What ``_plain`` makes of them: a space, a line's end (a line or paragraph separator), or
+nothing."""
 
 
 def _commented(joined: bytes) -> set[bytes]:

@@ -2,7 +2,8 @@
 registry listed ``legacy/peg.py``; one commit deleted it and wrote it to ``src/peg.py`` with
 ``# noqa`` after every line (or ``# type: ignore``, ``// nolint`` and ``;`` in JavaScript,
 its spacing reformatted, its quotes swapped, its lines re-wrapped with ``\\``, SQL's keywords
-written in small letters): no line was
+written in small letters, its spaces no-break ones, its names in fullwidth letters or each
+followed by a zero-width joiner): no line was
 the same, half of none was shared, and the audit passed (exit 0). Lines are compared in a
 normal form such edits do not change (``likeness.normal_lines``)."""
 
@@ -87,6 +88,11 @@ def _wrapped(line: str) -> str:
     return line
 
 
+def _wide(name: str) -> str:
+    """``name`` in fullwidth letters: Python reads them as the ASCII ones (NFKC)."""
+    return "".join(chr(ord(c) + 0xFEE0) for c in name)
+
+
 EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     "noqa": (CODE, lambda c: _each(c, lambda line: line + "  # noqa: E501")),
     "type ignore": (CODE, lambda c: _each(c, lambda line: line + "  # type: ignore[attr]")),
@@ -107,6 +113,20 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     "tabs and trailing spaces": (
         CODE,
         lambda c: _each(c, lambda line: line.replace("    ", "\t") + " \t "),
+    ),
+    "no-break spaces": (JS, lambda c: c.replace(" ", "\u00a0")),
+    "ideographic spaces and line separators": (
+        JS,
+        lambda c: c.replace(" = ", "\u3000=\u3000").replace("\n", "\u2028").rstrip("\u2028"),
+    ),
+    "byte order marks": (JS, lambda c: _each(c, lambda line: line + "\ufeff")),
+    "zero-width joiners in names": (
+        JS,
+        lambda c: re.sub(r"\b(parent|sent|child)\b", "\\1\u200d", c),
+    ),
+    "compatibility letters in names": (
+        CODE,
+        lambda c: re.sub(r"\b(parent|sent|child)\b", lambda m: _wide(m.group()), c),
     ),
 }
 
