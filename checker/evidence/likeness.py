@@ -189,12 +189,13 @@ def _commented(joined: bytes) -> set[bytes]:
 
 
 _CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
-_HINT = re.compile(rb"#(?<=[ \t;]#)|//(?<=[ \t;]//)|--(?<=[ \t]--)|/\*")
+_HINT = re.compile(rb"#(?<=[ \t\f\v;\w)\]\"':,]#)|//(?<=[ \t;]//)|--(?<=[ \t]--)|/\*")
 """What may start a comment after code: only a line holding one is read for it (``_TAIL``)."""
 _TAIL = re.compile(
     rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`\\\n])*`?)"
     rb"|/\*.*?(?:\*/|$)|//(?<=[ \t;]//).*|--(?<=[ \t]--)(?=[ \t]|$).*"
-    rb"|#(?<=[ \t]#)(?![\[({]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|\w.*[{,]$).*",
+    rb"|#(?<=[ \t\f\v]#)(?![\[({]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|\w.*[{,]$).*"
+    rb"|#(?<=[\w)\]\"':,]#)(?![\[({\"'#!*$]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|.*[{}]|.*,$).*",
     re.M,
 )
 """A string (its quotes paired, escapes read: kept, so that a ``#`` inside one is no
@@ -202,7 +203,10 @@ comment), or a comment within a line of code (cut): ``/* ... */``, or one runnin
 line's end, ``//`` after a space or a ``;``, ``--`` between spaces (SQL, Lua, Haskell), or
 ``#`` after a space (Python, Ruby, the shells, YAML, Perl), but not one starting code: a CSS
 colour (``#fff``) or id in a selector (``div #main {``), a Swift ``#selector(``, a Clojure
-``#{``, a Rust ``#[``."""
+``#{``, a Rust ``#[``. A ``#`` glued to the code before it (``x = 1#c``, ``else:#c``: Python
+and Ruby read a comment) is cut too, but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a shell's
+``$#``, ``${x#y}``, a JavaScript ``this.#n``, C's ``##``), before a quote (Rust's ``r#"``), or
+where braces or a closing comma follow (a CSS selector, ``div#main {``)."""
 _SPACES = bytes.maketrans(b"\t\f\v'ABCDEFGHIJKLMNOPQRSTUVWXYZ", b'   "abcdefghijklmnopqrstuvwxyz')
 """Tabs as spaces, ``'`` as ``"``, and capitals as small letters: ``SELECT`` is ``select`` (SQL's
 keywords, HTML's tags, hex digits ``0xFF`` have no case)."""

@@ -114,6 +114,8 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
         CODE,
         lambda c: _each(c, lambda line: line.replace("    ", "\t") + " \t "),
     ),
+    "comments glued to code": (CODE, lambda c: _each(c, lambda line: line + "#c")),
+    "form feed before comments": (CODE, lambda c: _each(c, lambda line: line + "\f# c")),
     "no-break spaces": (JS, lambda c: c.replace(" ", "\u00a0")),
     "ideographic spaces and line separators": (
         JS,
@@ -164,3 +166,23 @@ def test_a_hash_inside_a_string_is_no_comment(tmp_path: Path) -> None:
     _commit(repo, {**files, "src/labels.py": live}, 1)
     sha = _commit(repo, {"legacy/peg.py": None}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("x=${path#*/}", "x=${path#src/}"),
+        ('echo "$#" $#', 'echo "$#" $@'),
+        ("div#main {", "div#side {"),
+        ("a#link, b#other,", "a#link, b#more,"),
+        ('let s = r#"peg"#;', 'let s = r#"router"#;'),
+        ("#define CAT(a, b) a##b", "#define CAT(a, b) a##c"),
+        ("this.#count += 1", "this.#total += 1"),
+        ("color: red;#fff", "color: red;#000"),
+    ],
+)
+def test_a_hash_glued_to_code_that_starts_code_is_no_comment(one: str, other: str) -> None:
+    """A ``#`` glued to the code before it starts a comment in Python and Ruby (``x = 1#c``),
+    but not where it is code: a shell's ``${x#y}`` and ``$#``, a CSS id, Rust's raw string, C's
+    ``##``, a JavaScript private field. Lines differing after such a ``#`` stay apart."""
+    assert normal_lines(one.encode()) != normal_lines(other.encode())
