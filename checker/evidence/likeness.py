@@ -130,9 +130,13 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
     - spaces inside it are kept only between two words, one each (``x = f(a, b)`` is
       ``x=f(a,b)``, ``return x`` keeps its space; ``# note`` and `` * note``, comments,
       keep theirs), ``'`` is read as ``"``, capitals as small letters, and a ``;`` ending it is
-      cut (JavaScript written with or without them)."""
+      cut (JavaScript written with or without them), and one starting it too, in a file of
+      braces (``_CLOSERS``)."""
     lines = {line.strip() for line in _CONTINUED.sub(b" ", _plain(data)).splitlines()}
     joined = b"\n".join(lines)
+    if (b"\n;" in joined or joined.startswith(b";")) and not _CLOSERS.isdisjoint(lines):
+        lines = {line.lstrip(b"; \t") if line.startswith(b";") else line for line in lines}
+        joined = b"\n".join(lines)
     marked = _commented(joined)
     if marked:
         lines -= marked
@@ -140,6 +144,12 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
         joined = b"\n".join(lines)
     spaced = _GAP.sub(b"", _RUNS.sub(b" ", joined.translate(_SPACES)))
     return frozenset(_END.sub(b"", spaced).split(b"\n"))
+
+
+_CLOSERS = frozenset((b"}", b"};", b"})", b"});"))
+"""A line's leading ``;`` is an empty statement in a language of braces (JavaScript, C,
+Java, Go): in a file holding a line that closes a brace alone, it is cut, as a closing one
+is. Elsewhere it opens a comment (Lisp, assembler, an INI file), and the line is one."""
 
 
 def _plain(data: bytes) -> bytes:

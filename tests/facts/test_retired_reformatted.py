@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from checker.evidence.likeness import normal_lines
+from checker.evidence.likeness import lines, normal_lines
 from tests.facts.test_deadcode import registry
 from tests.facts.test_retired_history import _check, _commit, _retired
 
@@ -116,6 +116,10 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     ),
     "comments glued to code": (CODE, lambda c: _each(c, lambda line: line + "#c")),
     "form feed before comments": (CODE, lambda c: _each(c, lambda line: line + "\f# c")),
+    "leading semicolons": (
+        JS,
+        lambda c: _each(c, lambda line: line if line.strip() == "}" else ";" + line),
+    ),
     "no-break spaces": (JS, lambda c: c.replace(" ", "\u00a0")),
     "ideographic spaces and line separators": (
         JS,
@@ -186,3 +190,10 @@ def test_a_hash_glued_to_code_that_starts_code_is_no_comment(one: str, other: st
     but not where it is code: a shell's ``${x#y}`` and ``$#``, a CSS id, Rust's raw string, C's
     ``##``, a JavaScript private field. Lines differing after such a ``#`` stay apart."""
     assert normal_lines(one.encode()) != normal_lines(other.encode())
+
+
+def test_a_semicolon_opening_a_line_without_braces_is_a_comment() -> None:
+    """In a file of no braces (Lisp, assembler, an INI file) a line opened by ``;`` is a
+    comment, and says nothing (``lines``); in JavaScript it is an empty statement, cut."""
+    assert lines(b"; Copyright 2024 the peg authors\n(defun peg (x) x)\n") == {b"(defun peg(x)x)"}
+    assert lines(b";let sent = 0\nfunction f() {\n}\n") == {b"let sent=0", b"function f(){"}
