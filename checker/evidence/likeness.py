@@ -129,7 +129,8 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
       ``# noqa``, ``# type: ignore``, ``// nolint``, ``/* istanbul ignore next */``;
     - spaces inside it are kept only between two words, one each (``x = f(a, b)`` is
       ``x=f(a,b)``, ``return x`` keeps its space; ``# note`` and `` * note``, comments,
-      keep theirs), ``'`` is read as ``"``, capitals as small letters, and a ``;`` ending it is
+      keep theirs), ``'`` is read as ``"``, capitals as small letters, a comma before a
+      closing bracket is cut (``_LAST_COMMA``), and a ``;`` ending it is
       cut (JavaScript written with or without them), and one starting it too, in a file of
       braces (``_CLOSERS``)."""
     lines = {line.strip() for line in _CONTINUED.sub(b" ", _plain(data)).splitlines()}
@@ -143,7 +144,7 @@ def normal_lines(data: bytes) -> frozenset[bytes]:
         lines.update(_TAIL.sub(rb"\g<string>", b"\n".join(marked)).split(b"\n"))
         joined = b"\n".join(lines)
     spaced = _GAP.sub(b"", _RUNS.sub(b" ", joined.translate(_SPACES)))
-    return frozenset(_END.sub(b"", spaced).split(b"\n"))
+    return frozenset(_END.sub(b"", _LAST_COMMA.sub(b"", spaced)).split(b"\n"))
 
 
 _CLOSERS = frozenset((b"}", b"};", b"})", b"});"))
@@ -225,6 +226,9 @@ _GAP = re.compile(rb" (?<!^# )(?<!^\* )(?<!^-- )(?:(?!\w)|(?<=\W ))", re.M)
 """A space that parts no two words, but the one after a line's ``#``, ``*`` or ``--`` that
 tells a comment (``_COMMENT``) from code (``#define``, ``*ptr``, ``--n``)."""
 _END = re.compile(rb";(?=;*(?:\n|\Z))")
+_LAST_COMMA = re.compile(rb",(?=[)\]])")
+"""A comma closing a list of arguments or items (``f(a, b,)``): Python, JavaScript, Go and
+Rust read the list as without it."""
 
 
 def _line_sets(normal: frozenset[bytes]) -> tuple[frozenset[bytes], frozenset[bytes]]:

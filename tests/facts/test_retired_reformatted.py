@@ -75,6 +75,15 @@ ORDER BY o.parent_id, o.id
 LIMIT 500
 """
 
+CALLS = """\
+router.add("peg", smars.power_peg, methods=["POST"])
+router.add("peg-test", smars.power_peg_test, methods=["POST"])
+router.add("child", smars.child_orders, methods=["GET", "POST"])
+router.add("cancel", smars.cancel_peg, methods=["DELETE"])
+router.add("audit", smars.audit_trail, methods=["GET"])
+log.info("routes for %s", order.id)
+"""
+
 
 def _each(code: str, edit: Callable[[str], str]) -> str:
     return "".join(edit(line) + "\n" if line.strip() else "\n" for line in code.splitlines())
@@ -116,6 +125,7 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     ),
     "comments glued to code": (CODE, lambda c: _each(c, lambda line: line + "#c")),
     "form feed before comments": (CODE, lambda c: _each(c, lambda line: line + "\f# c")),
+    "trailing commas": (CALLS, lambda c: re.sub(r"(?<=[^(\s])([)\]])", r",\1", c)),
     "leading semicolons": (
         JS,
         lambda c: _each(c, lambda line: line if line.strip() == "}" else ";" + line),
