@@ -284,6 +284,7 @@ def _rest_patch_sets(change: dict[str, Any], path: Path, logins: Logins) -> list
             path,
             f"change {number}: revision {revision} has no _number",
         )
+        _check_commit(info.get("commit"), path, f"change {number}: patch set {info['_number']}")
         created = info.get("created")
         patch_sets.append(
             PatchSet(
@@ -298,6 +299,23 @@ def _rest_patch_sets(change: dict[str, Any], path: Path, logins: Logins) -> list
             )
         )
     return sorted(patch_sets, key=lambda p: p.number)
+
+
+def _check_commit(commit: Any, path: Path, where: str) -> None:
+    """A revision's commit (``o=ALL_COMMITS``), where shown, shows its author, its committer
+    and its message, as Gerrit gives every one: a commit trimmed of its message hid the
+    co-authors it names, and one trimmed of its committer who committed it, and their votes
+    counted."""
+    if commit is None:
+        return
+    expect(isinstance(commit, dict), path, f"{where}'s commit is not a commit object")
+    for key, kind in (("author", dict), ("committer", dict), ("message", str)):
+        expect(
+            isinstance(commit.get(key), kind),
+            path,
+            f"{where}'s commit has no {key}, which o=ALL_COMMITS gives every commit (trimmed?): "
+            "who wrote it cannot be read; fetch the changes again with o=ALL_COMMITS, whole",
+        )
 
 
 def _rest_writers(info: Any) -> tuple[tuple[str, str], ...] | None:

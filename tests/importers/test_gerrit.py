@@ -754,3 +754,34 @@ def test_a_vote_by_a_co_author_of_a_patch_sets_commit_does_not_count(tmp_path: P
     _deployed_once(repo, evidence, shas[1], baseline=shas[0])
     check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
     assert check.code == 1, check.err
+
+
+@pytest.mark.parametrize("dropped", ["message", "committer"])
+def test_a_patch_set_commit_saved_without_its_message_or_committer_is_refused(
+    tmp_path: Path, dropped: str
+) -> None:
+    """Kim co-wrote patch set 1 (Co-authored-by: Kim), or committed it; Dana uploaded it and
+    amended it under her name in patch set 2, over which Kim's +2 was carried. An export whose
+    commits were trimmed of their message or committer (jq, to keep the file small) hid Kim's
+    part, and her +2 counted: check passed (exit 0). o=ALL_COMMITS gives every commit all
+    three, so a commit without one is refused, naming the change and the patch set."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    rest = _kim_wrote_rest(shas[1], tmp_path / "changes.json")
+    changes = json.loads(rest.read_text().split("\n", 1)[1])
+    first = changes[0]["revisions"]["3" * 40]["commit"]
+    first["author"] = changes[0]["revisions"][shas[1]]["commit"]["author"]
+    if dropped == "message":
+        first["message"] = "Approved\n\nCo-authored-by: Kim Example <kim@knight.example>\n"
+    else:
+        first["committer"] = {**first["committer"], "email": "kim@knight.example"}
+    counted = _import(repo, _rest(changes, tmp_path / "whole.json"))
+    assert "1 by the author, committer or a co-author of a patch set's commit" in counted.err
+    for written in evidence.glob("*.jsonl"):
+        written.unlink()
+    first.pop(dropped)
+    _refused(
+        _import(repo, _rest(changes, tmp_path / "trimmed.json")),
+        evidence,
+        f"change 3003: patch set 1's commit has no {dropped}",
+        "o=ALL_COMMITS",
+    )
