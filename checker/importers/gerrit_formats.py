@@ -166,7 +166,7 @@ def _rest(
         )
     missing: set[str] = set()
     merged = []
-    skipped = 0
+    skipped, first = 0, None
     for index, change in enumerate(changes, start=1):
         expect(
             isinstance(change, dict)
@@ -179,13 +179,16 @@ def _rest(
         if change["status"] != "MERGED":
             skipped += 1
             continue
-        missing |= _rest_options(change)
+        lacking = _rest_options(change)
+        first = first if first is not None or not lacking else change["_number"]
+        missing |= lacking
         merged.append(change)
     if missing:
         options = " and ".join(f"o={o}" for o in sorted(missing))
         raise InputError(
-            f"these changes were fetched without {options}, so their accounts, votes, patch "
-            f"sets or the writers of their commits cannot be read: query with {options}",
+            f"these changes were fetched without {options} (change {first} the first), so "
+            "their accounts, votes, patch sets or the writers of their commits cannot be read: "
+            f"query with {options}",
             path=str(path),
         )
     return [_rest_change(c, path, logins, approving) for c in merged], skipped

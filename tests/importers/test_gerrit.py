@@ -697,7 +697,11 @@ def test_patch_sets_that_do_not_show_their_commits_are_refused(tmp_path: Path) -
     changes = json.loads(rest.read_text().split("\n", 1)[1])
     for revision in changes[0]["revisions"].values():
         revision.pop("commit")
-    _refused(_import(repo, _rest(changes, rest)), evidence, "o=ALL_COMMITS")
+    _refused(
+        _import(repo, _rest(changes, rest)),
+        evidence,
+        "fetched without o=ALL_COMMITS (change 3003 the first)",
+    )
     lines = [
         json.loads(line)
         for line in _kim_wrote_ssh(shas[1], tmp_path / "q").read_text().splitlines()
