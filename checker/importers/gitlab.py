@@ -670,7 +670,8 @@ def _diffs(data: MergeRequestData, merged_ns: int, history: GitHistory | None) -
     versions = gitlab_versions.read_versions(
         data.versions, where, data.merge_request, merged_ns, data.saved
     )
-    return gitlab_versions.diffs(versions, data.merge_request["sha"], history, str(where))
+    merged = (data.merge_request["sha"], merged_ns)
+    return gitlab_versions.diffs(versions, merged, history, str(where))
 
 
 @dataclass(frozen=True)

@@ -139,12 +139,20 @@ def _check_owner(
 
 
 def diffs(
-    versions: list[Version] | None, head: str, history: GitHistory | None, where: str
+    versions: list[Version] | None,
+    merged: tuple[str, int],
+    history: GitHistory | None,
+    where: str,
 ) -> Diffs:
-    """The versions, where the last one is of the merged ``head`` and git computes its patch
-    id; else why they cannot show that a push kept the diff (``where`` names them). Either
-    way, when the last one was created."""
+    """The versions, where the last one is of the merged head (``merged``: it, and when it was
+    merged) and git computes its patch id; else why they cannot show that a push kept the
+    diff (``where`` names them). Either way, when the last push was: the last version's, or,
+    where that is of another head (the file saved before a push), the merge, since a push
+    came after it at a time the file does not say."""
+    head, merged_ns = merged
     found = _usable(versions, head, history, where)
+    if versions and versions[-1].head != head:
+        return replace(found, last_ns=merged_ns)
     if versions is None or len(versions) < 2:  # the first is the opening's: no push
         return found
     return replace(found, last_ns=versions[-1].created_ns)

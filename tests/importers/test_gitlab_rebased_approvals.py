@@ -233,18 +233,9 @@ def test_versions_saved_without_their_headers_are_refused(tmp_path: Path) -> Non
     assert not (repo.path / "compliance" / "reviews.jsonl").exists()
 
 
-@pytest.mark.parametrize("pushed_back", [True, False])
-def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
-    tmp_path: Path, pushed_back: bool
-) -> None:
-    """!5's first commit ran its input; a second push fixed that, and the approval was given
-    on the fix. Then the branch was force-pushed back to the first commit, which was merged.
-    That push lists no new commit, so GitLab wrote no "added N commits" note
-    (``RefreshService`` notes only the commits a push adds), and the approval, younger than
-    the last note, counted for the first commit: check passed (exit 0). GitLab recorded a
-    diff version at that push, whose patch id is not the one approved. Without the push (the
-    first commit merged as opened, one version), an undated approval still counts: the
-    version GitLab records at the opening is no push."""
+def _pushed_back(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """!5's first commit (which ran its input) on ``base``, then its fix, approved at
+    ``APPROVED``; main fast-forwarded to the first commit, which was deployed."""
     repo = ScriptedRepo(tmp_path / "app")
     base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
     repo.branch("feature")
@@ -263,6 +254,24 @@ def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
     approvals = json.loads((export / "5" / "approvals.json").read_text())
     approvals["approved_by"][0]["approved_at"] = APPROVED
     (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+    return repo, export, {"base": base, "first": first, "fixed": fixed}
+
+
+@pytest.mark.parametrize("pushed_back", [True, False])
+def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
+    tmp_path: Path, pushed_back: bool
+) -> None:
+    """!5's first commit ran its input; a second push fixed that, and the approval was given
+    on the fix. Then the branch was force-pushed back to the first commit, which was merged.
+    That push lists no new commit, so GitLab wrote no "added N commits" note
+    (``RefreshService`` notes only the commits a push adds), and the approval, younger than
+    the last note, counted for the first commit: check passed (exit 0). GitLab recorded a
+    diff version at that push, whose patch id is not the one approved. Without the push (the
+    first commit merged as opened, one version), an undated approval still counts: the
+    version GitLab records at the opening is no push."""
+    repo, export, shas = _pushed_back(tmp_path)
+    base, first, fixed = shas["base"], shas["first"], shas["fixed"]
+    approvals = json.loads((export / "5" / "approvals.json").read_text())
     opened = (first, base, OPENED, _patch_id(repo, base, first))
     if not pushed_back:
         del approvals["approved_by"][0]["approved_at"]
@@ -280,6 +289,27 @@ def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err
     assert BEFORE_THE_PUSH in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert first in _unreviewed(check)
+
+
+def test_versions_saved_before_the_last_push_show_one_after_them(tmp_path: Path) -> None:
+    """The force-push back of the test above, its versions.json saved before that push (while
+    the merge request was open): its last version, the fix's, is older than the approval, and
+    the approval counted for the first commit merged: check passed (exit 0). A last version
+    of another head than the one merged shows a push after it, at a time the file does not
+    say, before the merge: an approval older than the merge is left out."""
+    repo, export, shas = _pushed_back(tmp_path)
+    base, first, fixed = shas["base"], shas["first"], shas["fixed"]
+    _pushed(export, "2016-06-08T12:00:00.000Z")  # the fix's push; the push back writes none
+    fix = (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed))
+    _versions(export, [(first, base, OPENED, _patch_id(repo, base, first)), fix])
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err
+    assert BEFORE_THE_PUSH in result.err
+    assert "its last version before the merge is of head" in result.err
     check = _check(repo)
     assert check.code == 1, check.out
     assert first in _unreviewed(check)
