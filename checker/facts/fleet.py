@@ -221,8 +221,10 @@ def windows(
         commits = [deployed.get(d.id) for d in stream]
         older = _Older(first_shipped(stream, deployed), is_ancestor)
         reach = _sighted(stream, commits, spans, older)
-        found = _Judge(reach, commits, older, _handed(stream, reach)).assign(stream, seen)
-        claimed = _claimed(stream, reach, spans, found)
+        succeeded = [_succeeded(d) for d in stream]
+        handed = _handed(stream, reach, succeeded)
+        found = _Judge(reach, commits, older, (handed, succeeded)).assign(stream, seen)
+        claimed = _claimed(stream, reach, spans, (found, succeeded))
         for position, deployment in enumerate(stream):
             own, others = reach[position]
             window = found.get(position, {})
@@ -268,8 +270,15 @@ def _sighted(
     return reach
 
 
+def _succeeded(deployment: Deployment) -> frozenset[str]:
+    """The targets ``deployment`` says it succeeded on."""
+    return frozenset(t.host for t in deployment.targets if t.status == "succeeded")
+
+
 def _handed(
-    stream: list[Deployment], reach: list[tuple[dict[str, int], int | None]]
+    stream: list[Deployment],
+    reach: list[tuple[dict[str, int], int | None]],
+    succeeded: list[frozenset[str]],
 ) -> list[dict[str, int]]:
     """For each deployment without ``finished_at``, the targets it says succeeded and that it
     reached at no time the evidence shows (``_sighted``), with the start of the next deployment
@@ -281,14 +290,12 @@ def _handed(
     judged by it from then: where that commit may have run before (a rollback), the host may
     never have left it, and the deployment before judges it as ``_vouches`` says."""
     handed: list[dict[str, int]] = []
-    for position, deployment in enumerate(stream):
-        own, others = reach[position]
+    for position, (own, others) in enumerate(reach):
         if others is not None or position + 1 == len(stream):
             handed.append({})
             continue
         given = timestamp_ns(stream[position + 1].started_at)
-        succeeded = {t.host for t in deployment.targets if t.status == "succeeded"}
-        handed.append(dict.fromkeys(sorted(succeeded - set(own)), given))
+        handed.append(dict.fromkeys(sorted(succeeded[position] - set(own)), given))
     return handed
 
 
@@ -296,20 +303,23 @@ def _claimed(
     stream: list[Deployment],
     reach: list[tuple[dict[str, int], int | None]],
     spans: list[list[document.Observation]],
-    found: dict[int, dict[str, list[document.Observation]]],
+    judged: tuple[dict[int, dict[str, list[document.Observation]]], list[frozenset[str]]],
 ) -> dict[int, int]:
-    """Adds to ``found`` each unfinished deployment's targets that it says succeeded and that
-    it reached at no time the evidence shows, with the host's last observation (all those of
-    its last instant) from the deployment's start up to the next one's: whatever the record
-    did not say of when, the host was to run the deployed commit by then. Without this, a
-    rollout record that never finished and said it succeeded on all eight hosts, with the
-    eighth seen on the old commit for weeks, had nothing judged and passed. The window keeps
-    what it holds of the host after the next deployment started (``_handed``). Returns, by
-    position, where such a host's window starts: the deployment's start."""
+    """Adds to ``found`` (``judged``: the observations each deployment judges, and the
+    targets each says it succeeded on) each unfinished deployment's targets that it says
+    succeeded and that it reached at no time the evidence shows, with the host's last
+    observation (all those of its last instant) from the deployment's start up to the next
+    one's: whatever the record did not say of when, the host was to run the deployed commit
+    by then. Without this, a rollout record that never finished and said it succeeded on all
+    eight hosts, with the eighth seen on the old commit for weeks, had nothing judged and
+    passed. The window keeps what it holds of the host after the next deployment started
+    (``_handed``). Returns, by position, where such a host's window starts: the deployment's
+    start."""
+    found, succeeded = judged
     claimed_at: dict[int, int] = {}
     for position, deployment in enumerate(stream):
         own, others = reach[position]
-        claimed = {t.host for t in deployment.targets if t.status == "succeeded"} - set(own)
+        claimed = succeeded[position] - set(own)
         if others is not None or not claimed:
             continue
         last: dict[str, list[document.Observation]] = {}
@@ -398,20 +408,18 @@ class _Judge:
         reach: list[tuple[dict[str, int], int | None]],
         commits: list[str | None],
         older: _Older,
-        handed: list[dict[str, int]],
+        targets: tuple[list[dict[str, int]], list[frozenset[str]]],
     ) -> None:
         self._reach = reach
         self._commits = commits
         self._older = older
-        self._handed = handed
-        self._succeeded: list[set[str]] = []
+        self._handed, self._succeeded = targets
 
     def assign(
         self, stream: list[Deployment], observations: list[document.Observation]
     ) -> dict[int, dict[str, list[document.Observation]]]:
         """By position in ``stream``, by host: the observations each deployment judges."""
         began = [timestamp_ns(d.started_at) for d in stream]
-        self._succeeded = [{t.host for t in d.targets if t.status == "succeeded"} for d in stream]
         found: dict[int, dict[str, list[document.Observation]]] = {}
         for seen in observations:
             latest = bisect.bisect_right(began, seen["observed_at_ns"]) - 1
