@@ -338,22 +338,19 @@ def reopened(data: MergeRequestData, merged_ns: int) -> int | None:
 
 
 def _check_event_owner(data: MergeRequestData, index: int, event: dict[str, Any]) -> None:
-    """Refuse a state event of an issue, or of another merge request (``resource_id``, the
-    merge request's ``id``, unique on the instance); a saved one must name its merge request."""
-    mr = data.merge_request
-    kind, theirs, own = event.get("resource_type"), event.get("resource_id"), mr.get("id")
-    expect(
-        not data.saved or theirs is not None,
-        data.events_source,
-        f"item #{index} names no merge request (no resource_id, which GitLab gives every "
-        f"state event: trimmed), so nothing shows it is an event of !{mr['iid']}; expected "
-        f"{EVENTS} of !{mr['iid']} as GitLab answers them, whole",
+    """Refuse a state event of an issue, or of another merge request (``resource_id``); a
+    saved one must name its merge request (``gitlab_pages.check_owner``)."""
+    kind, theirs = event.get("resource_type"), event.get("resource_id")
+    named = f"state event of {kind} {theirs}"
+    listing = ("resource_id", "state event", EVENTS)
+    gitlab_pages.check_owner(
+        data.events_source, (index, theirs, named), data.merge_request, data.saved, listing
     )
     expect(
-        kind in (None, "MergeRequest") and (theirs is None or own is None or theirs == own),
+        kind in (None, "MergeRequest"),
         data.events_source,
-        f"item #{index} is a state event of {kind} {theirs}, saved for merge request "
-        f"!{mr['iid']} (id {own}); expected {EVENTS} of !{mr['iid']}",
+        f"item #{index} is a {named}, saved for merge request !{data.merge_request['iid']}; "
+        f"expected {EVENTS} of !{data.merge_request['iid']}",
     )
 
 

@@ -102,3 +102,34 @@ def _numbered(pages: list[Page], path: Path, what: str, save: str) -> list[Any]:
         f"are saved; expected every page of {what}: {save}",
     )
     return [item for page in pages for item in page.items]
+
+
+def check_owner(
+    source: Path,
+    item: tuple[int, Any, str],
+    merge_request: dict[str, Any],
+    saved: bool,
+    listing: tuple[str, str, str],
+) -> None:
+    """Refuse an item of a merge request's list that is another merge request's, and a saved
+    one that names none. ``item``: its number in the list, the merge request id it gives (the
+    merge request's ``id``, unique on the instance), and what it is, as a message names it
+    (``state event of MergeRequest 6``); ``listing``: the field that gives that id, what one
+    item is, and the list, as the messages name them. An item of another kind altogether (an
+    issue's event) is the caller's to refuse."""
+    index, theirs, named = item
+    field, noun, what = listing
+    iid, own = merge_request["iid"], merge_request.get("id")
+    expect(
+        not saved or theirs is not None,
+        source,
+        f"item #{index} names no merge request (no {field}, which GitLab gives every {noun}: "
+        f"trimmed), so nothing shows it is a {noun} of !{iid}; expected {what} of !{iid} as "
+        "GitLab answers them, whole",
+    )
+    expect(
+        theirs is None or own is None or theirs == own,
+        source,
+        f"item #{index} is a {named}, saved for merge request !{iid} (id {own}); expected "
+        f"{what} of !{iid}",
+    )

@@ -30,6 +30,7 @@ from typing import Any
 
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_commit_diffs
+from checker.importers import gitlab_pages
 from checker.importers.common import expect, moment
 
 VERSIONS = "GitLab merge request diff versions (GET /projects/:id/merge_requests/:iid/versions)"
@@ -120,22 +121,12 @@ def read_versions(
 def _check_owner(
     item: dict[str, Any], index: int, source: Path, merge_request: dict[str, Any], saved: bool
 ) -> None:
-    """Refuse a version of another merge request (``merge_request_id``, the merge request's
-    ``id``, unique on the instance); a saved one must name its merge request."""
-    theirs, own = item.get("merge_request_id"), merge_request.get("id")
-    expect(
-        not saved or theirs is not None,
-        source,
-        f"item #{index} names no merge request (no merge_request_id, which GitLab gives every "
-        f"version: trimmed), so nothing shows it is a version of !{merge_request['iid']}; "
-        f"expected {VERSIONS} as GitLab answers them, whole",
-    )
-    expect(
-        theirs is None or own is None or theirs == own,
-        source,
-        f"item #{index} is a version of merge request id {theirs}, saved for merge request "
-        f"!{merge_request['iid']} (id {own}); expected {VERSIONS} of !{merge_request['iid']}",
-    )
+    """Refuse a version of another merge request (``merge_request_id``); a saved one must
+    name its merge request (``gitlab_pages.check_owner``)."""
+    theirs = item.get("merge_request_id")
+    named = (index, theirs, f"version of merge request id {theirs}")
+    listing = ("merge_request_id", "version", VERSIONS)
+    gitlab_pages.check_owner(source, named, merge_request, saved, listing)
 
 
 def diffs(
