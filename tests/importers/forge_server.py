@@ -61,9 +61,11 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
                 prefix = "/api/v4" if self.path.startswith("/api/v4") else ""
                 following = f"{forge.url}{prefix}{path}?page={page + 1}&per_page=100"
                 headers = {"Link": f'<{following}>; rel="next"', "X-Next-Page": str(page + 1)}
-            self._answer(200, pages[page - 1], headers)
             if page >= len(pages) and forge.relisted.get(path):
+                # Before the answer is sent: the client's next reading may arrive before this
+                # thread runs again.
                 forge.routes[path] = forge.relisted[path].pop(0)
+            self._answer(200, pages[page - 1], headers)
 
         def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()
