@@ -497,14 +497,15 @@ _DOCUMENTATION = re.compile(r"^README(\.(md|txt|rst|adoc))?$", re.IGNORECASE)
 
 def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str) -> list[str]:
     """Every entry of the evidence directory is an evidence file, a README, hidden, or named by
-    ``ignore``; anything else is an error that says what name it should have. Returns the
-    names ``ignore`` matched."""
+    ``ignore``; anything else is an error that says what name it should have. A hidden entry
+    named like evidence (``_evidence_like``) is not passed over: it is refused as a misnamed
+    file is. Returns the names ``ignore`` matched."""
     expected = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
     ignored: list[str] = []
     entries = files.entries()
     for entry in entries:
         name = entry.name
-        if name.startswith(".") or _DOCUMENTATION.match(name):
+        if _DOCUMENTATION.match(name) or (name.startswith(".") and not _evidence_like(name)):
             continue
         if _evidence_file(files, entry, expected):
             continue
@@ -515,6 +516,8 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
             ignored.append(name)
             continue
         message, hint = _unread(name, entry.is_dir, registry, present)
+        if name.startswith("."):
+            message += " (a hidden file named for evidence is refused, not passed over)"
         raise InputError(message, path=str(files.where(name)), hint=hint)
     return ignored
 
@@ -535,12 +538,33 @@ def _evidence_file(files: EvidenceFiles, entry: Entry, expected: set[str]) -> bo
     )
 
 
+_NAMED_FOR_DEPLOYS = ("deployments", "deployment", "deploy")
+
+
+def _stem(name: str) -> tuple[str, str]:
+    """A name's stem and suffix, read past the dots that hide it and the ``#`` an editor's
+    autosave puts around it: ``.observations.jsonl`` is ``observations`` and ``jsonl``."""
+    stem, _, suffix = name.lstrip(".#").partition(".")
+    return stem, suffix
+
+
+def _evidence_like(name: str) -> bool:
+    """Whether a hidden entry is named for evidence: its stem is an evidence kind's in any case,
+    or near one. Hidden, ``.observations.jsonl`` (a careless export, or a wish to pass) was
+    passed over without a word, and the host it showed on old code judged by no rule. What is
+    truly not evidence (``.git``, ``.gitkeep``, ``.DS_Store``) is still passed over."""
+    stem = _stem(name)[0].casefold()
+    if stem in KIND_BY_NAME or stem in _NAMED_FOR_DEPLOYS:
+        return True
+    return bool(stem) and bool(did_you_mean(stem, KIND_BY_NAME, cutoff=0.75))
+
+
 def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
     """An ``evidence_ignore`` glob does not pass over the only file of an evidence kind under
     another spelling: ``*.json``, meant for an export's leftovers, took ``observations.json``
     with it, and FLEET-002 went unjudged in a pass. Beside the kind's own file (a backup,
     ``deploys.yaml.bak``), it is not evidence and may be ignored."""
-    stem, _, suffix = name.partition(".")
+    stem, suffix = _stem(name)
     kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold())
     if kind is None or any(p.partition(".")[0] == kind.name for p in present):
         return
@@ -555,12 +579,19 @@ def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[s
 
 def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:
     """Why a file in the evidence directory is not read, and what to do about it."""
-    stem, _, suffix = name.partition(".")
+    stem, suffix = _stem(name)
     taken = next((p for p in sorted(present) if p.partition(".")[0] == stem.casefold()), None)
     elsewhere = "move it out of the evidence directory, or list it under evidence_ignore in "
     elsewhere += "knightwatch.yaml"
     if is_dir:
-        return "a directory in the evidence directory is not read", elsewhere
+        kind = KIND_BY_NAME.get(stem.casefold())
+        if kind is None:
+            return "a directory in the evidence directory is not read", elsewhere
+        return (
+            f"a directory in the evidence directory is not read: {name} is named for "
+            f"{kind.what} evidence, which is read from one file, not from a directory's files",
+            f"put its records in one file, {kind.name}{kind.suffixes[0]}",
+        )
     if stem == "knightwatch":
         return (
             f"{name} is not read here: knightwatch.yaml is read from the repository root",
@@ -576,7 +607,7 @@ def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[
     if kind is not None:
         return _misnamed(name, kind, suffix, taken)
     near = did_you_mean(stem, KIND_BY_NAME, cutoff=0.75)
-    if stem in ("deployments", "deployment", "deploy"):
+    if stem.casefold() in _NAMED_FOR_DEPLOYS:
         near = " (did you mean 'deploys'?)"
     if near:
         return f"{name} is not an evidence file knightwatch reads{near}", "rename it"
@@ -597,7 +628,8 @@ def _misnamed(name: str, kind: Kind, suffix: str, taken: str | None) -> tuple[st
             f"{taken} is here already",
             "remove it, or move it out of the evidence directory",
         )
-    hint = f"rename it to {kind.name}{kind.suffixes[0]}"
+    own = f".{suffix.casefold()}"
+    hint = f"rename it to {kind.name}{own if own in kind.suffixes else kind.suffixes[0]}"
     if suffix == "json":
         lines = f"{kind.name}.jsonl" if ".jsonl" in kind.suffixes else None
         hint = (

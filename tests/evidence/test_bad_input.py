@@ -74,12 +74,13 @@ JSONL_GOOD = json.dumps(
 
 
 def _files(**files: str) -> Callable[[Path, Path], None]:
-    """The good deployment and these evidence files (``name=text``; dots as ``__``)."""
+    """The good deployment and these evidence files (``name=text``; dots as ``__``, a leading
+    dot as ``_``)."""
 
     def setup(repo: Path, evidence: Path) -> None:
         (evidence / "deploys.yaml").write_text(GOOD)
         for name, text in files.items():
-            path = evidence / name.replace("__", ".")
+            path = evidence / name.replace("__", ".").replace("_", ".", name.startswith("_"))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
 
@@ -210,6 +211,34 @@ FAIL_CLOSED = [
         "observations-as-json",
         _files(observations__json=SEEN),
         ["observations.json: observations.json is not read", "observations.jsonl"],
+    ),
+    (
+        # Hidden, the observation of a host on old code was passed over and the run passed.
+        "hidden-observations",
+        _files(fleet__yaml=FLEET, **{"_observations.jsonl": SEEN}),
+        [
+            ".observations.jsonl: .observations.jsonl is not read: observation evidence is "
+            "read from observations.jsonl",
+            "(a hidden file named for evidence is refused, not passed over)",
+        ],
+    ),
+    (
+        "hidden-deploys-beside-deploys",
+        _files(**{"_Deploys.jsonl": JSONL_GOOD}),
+        [".Deploys.jsonl is not read", "and deploys.yaml is here already", "hidden"],
+    ),
+    (
+        "hidden-directory-named-for-evidence",
+        _files(**{"_flag_events/part-0.yaml": EVENT}),
+        [".flag_events: a directory in the evidence directory is not read", "flag event"],
+    ),
+    (
+        "directory-named-as-an-evidence-file",
+        _files(**{"observations.jsonl/part-0.jsonl": SEEN}),
+        [
+            "observations.jsonl: a directory in the evidence directory is not read: "
+            "observations.jsonl is named for observation evidence",
+        ],
     ),
     (
         "near-miss-file-name",

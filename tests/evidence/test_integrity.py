@@ -312,6 +312,8 @@ def test_files_that_are_not_evidence_are_named_or_refused(
     repo, evidence = shop
     (evidence / "README.md").write_text("Exported nightly by ops.\n")
     (evidence / ".gitkeep").write_text("")
+    (evidence / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden, and named for no evidence
+    (evidence / ".git").mkdir()
     (evidence / "superseded.jsonl").write_text('{"kind": "reviews", "id": "1"}\n')
     assert check(shop).code == 0
     roles = {
