@@ -39,7 +39,12 @@ from checker.facts.document import (
 )
 from checker.facts.fleet import FleetFacts
 from checker.facts.population import Deployed
-from checker.facts.revisions import Revisions, check_plausible_times, resolve_revisions
+from checker.facts.revisions import (
+    Revisions,
+    check_plausible_times,
+    check_switched_after_created,
+    resolve_revisions,
+)
 from checker.facts.scopes import check_globs_match, narrow_ranges
 from checker.facts.streams import Streams
 from checker.gate import CANDIDATE_ID, Gate
@@ -443,6 +448,7 @@ def _dead_code(
             _merging(params, revisions),
         )
     check_flag_names(evidence, code.flag_names)
+    check_switched_after_created(evidence, code.created)
     return code, replace(hosts, flag_events=_retired_in(hosts, code, by_event))
 
 

@@ -263,6 +263,9 @@ class DeadCodeFacts:
     name into it but the one the finding names (``renamed.Rename.partly``)."""
     reference_exclude: tuple[str, ...] = ()
     """The ``reference_exclude`` globs: their files' mentions of a flag are no reads of it."""
+    created: dict[str, date] = field(default_factory=dict)
+    """By flag name, the earliest ``created`` day a version of the registry gives it: no flag
+    event switches it before (``checker.facts.revisions.check_switched_after_created``)."""
 
     @property
     def flag_names(self) -> set[str]:
@@ -329,6 +332,21 @@ def deadcode_facts(
     )
 
 
+def _created(parsed: list[tuple[FileVersion, FlagRegistry | None]]) -> dict[str, date]:
+    """By flag name, the earliest ``created`` day any readable version of the registry gives
+    it (an entry shared by versions is looked at once)."""
+    created: dict[str, date] = {}
+    seen: set[int] = set()
+    for _, registry in parsed:
+        for flag in registry.flags if registry is not None else ():
+            if id(flag) in seen:
+                continue
+            seen.add(id(flag))
+            if flag.name not in created or flag.created < created[flag.name]:
+                created[flag.name] = flag.created
+    return created
+
+
 class _HistoryFacts(TypedDict):
     """``DeadCodeFacts``' part read from the registry's whole history."""
 
@@ -337,6 +355,7 @@ class _HistoryFacts(TypedDict):
     deadlines: dict[str, dict[str, Deadline]]
     dated_owners: dict[str, frozenset[str]]
     renamed_by: dict[str, frozenset[str]]
+    created: dict[str, date]
 
 
 def _history_facts(
@@ -346,9 +365,9 @@ def _history_facts(
     deployed: tuple[_Registries, dict[str, RegistryAt], dict[str, set[str]]],
 ) -> _HistoryFacts:
     """Each flag's history (with a merge gate's revivals, ``revived``), the flags ever
-    retired, the deadlines the registry moved at each deployed commit (``deployed``), and the
+    retired, the deadlines the registry moved at each deployed commit (``deployed``), the
     owners of each flag since it was given a date (``read``: the versions, and the flags they
-    renamed, which keep the old name's dates and owners)."""
+    renamed, which keep the old name's dates and owners), and each flag's ``created`` day."""
     parsed, renamed = read
     return _HistoryFacts(
         flag_history=_revived_onto(_flag_history(history, parsed), revived),
@@ -356,6 +375,7 @@ def _history_facts(
         deadlines=_deadlines(history, (parsed, renamed), *deployed),
         dated_owners=_dated_owners(parsed, renamed),
         renamed_by=_renamed_by(renamed),
+        created=_created(parsed),
     )
 
 

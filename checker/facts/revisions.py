@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
 from checker.evidence.git import Commit, GitHistory, ObjectId
-from checker.evidence.models import Deployment, timestamp_ns
+from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
@@ -153,6 +153,8 @@ def check_plausible_times(
     was written (:func:`_check_observed_after_written`)."""
     latest = time.time_ns() + DAY_NS  # "the future": after now, with the skew allowed
     _check_seen_times(evidence, latest)
+    if candidate is None:  # a gate reads only what its candidate ships, not the first commit
+        _check_switched_after_first_commit(history, evidence)
     _check_observed_after_written(history, evidence, revisions.resolved)
     deployed = revisions.deployed
     for shipment in evidence.elsewhere:  # a gate's other services: a later start is no start
@@ -199,6 +201,50 @@ def _check_seen_times(evidence: Evidence, latest: int) -> None:
             index,
             f"{what} {at!r} is in the future",
             hint="a typo in the year? only what has happened is evidence",
+        )
+
+
+def _check_switched_after_first_commit(history: GitHistory, evidence: Evidence) -> None:
+    """No flag event lies more than the skew allowed (a day) before the first commit of the
+    history read (every commit a deployed commit descends from): before it there was no code
+    to switch. Such an event is a typo in its year (2014 for 2024) that put it before every
+    deployment of its stream and every observation, where FLEET-003 judged nothing of it and
+    the run passed. A flag the registry lists is held to its ``created`` day too
+    (``check_switched_after_created``)."""
+    if not evidence.flag_events or not history.commits:
+        return
+    first = min(history.commits.values(), key=lambda commit: commit.author_time)
+    earliest = first.author_time * 1_000_000_000 - DAY_NS
+    for index, event in enumerate(evidence.flag_events):
+        if timestamp_ns(event.at) >= earliest:
+            continue
+        written = datetime.fromtimestamp(first.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise evidence.error(
+            "flag_events",
+            index,
+            f"flag event {event.flag}@{event.at}: at {event.at!r} is before the repository's "
+            f"first commit {short(first.sha)} was written ({written})",
+            hint="a typo in the year? a flag is switched only once there is code to switch",
+        )
+
+
+def check_switched_after_created(evidence: Evidence, created: dict[str, date]) -> None:
+    """No flag event lies more than the skew allowed (a day) before the day the registry says
+    its flag was created (the earliest ``created`` any version gives it): a flag is switched
+    only once it exists. Such an event is a typo in its year (2014 for 2024) that put it before
+    every deployment of its stream and every observation, where FLEET-003 judged nothing of
+    it and the run passed, the event reported only as judged on part of its evidence."""
+    for index, event in enumerate(evidence.flag_events):
+        day = created.get(event.flag)
+        if day is None or timestamp_ns(event.at) >= utc_day_start_ns(day) - DAY_NS:
+            continue
+        raise evidence.error(
+            "flag_events",
+            index,
+            f"flag event {event.flag}@{event.at}: at {event.at!r} is before flag "
+            f"{event.flag!r} was created ({day.isoformat()}, as the flag registry says)",
+            hint="a typo in the year? a flag is switched only once it exists (or the "
+            "registry's created date is wrong)",
         )
 
 

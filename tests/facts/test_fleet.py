@@ -525,23 +525,23 @@ def test_a_flag_switched_on_before_anything_shows_its_fleet_is_not_a_complete_pa
     tmp_path: Path,
 ) -> None:
     """The flag went on at 12:30 on 3 April 2024, while the rollout ran (FLEET-003).
-    Written with the year 2014, the event came before every deployment and observation of its
+    Written as 2 April, the event came before every deployment and observation of its
     service: nothing said what its hosts ran, FLEET-003 passed it, and the report called the
     rule complete. It is now judged on part of its evidence, naming the event, and
-    --require-all fails."""
+    --require-all fails. (Written years earlier, it is refused: see below.)"""
     evidence, v1, args = _rollout(tmp_path)
     write_yaml(evidence / "observations.yaml", [
         {"host": h, "service": "web", "version": v1, "observed_at": "2024-04-03T13:30:00Z"}
         for h in ("h1", "h2")
     ])  # fmt: skip
-    for year, code in (("2024", 1), ("2014", 0)):
+    for day, code in (("03", 1), ("02", 0)):
         write_yaml(evidence / "flag_events.yaml", [{
             "flag": "f1", "service": "web", "environment": "production", "enabled": True,
-            "at": f"{year}-04-03T12:30:00Z", "by": OPS,
+            "at": f"2024-04-{day}T12:30:00Z", "by": OPS,
         }])  # fmt: skip
         result = run_cli(*args)
         assert result.code == code, result.err
-    assert ("FLEET-003", "f1@2014-04-03T12:30:00Z") not in pairs(result)
+    assert ("FLEET-003", "f1@2024-04-02T12:30:00Z") not in pairs(result)
     summary = result.json()["summary"]
     (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-003"]
     assert status["status"] == "evaluated", status
@@ -549,9 +549,48 @@ def test_a_flag_switched_on_before_anything_shows_its_fleet_is_not_a_complete_pa
     assert (
         "1 flag events were switched on before any deployment of their stream and any "
         "observation of their service, so nothing showed what their hosts ran: "
-        "f1@2014-04-03T12:30:00Z" in status["reason"]
+        "f1@2024-04-02T12:30:00Z" in status["reason"]
     ), status
     assert run_cli(*args, "--require-all").code == 1
+
+
+@pytest.mark.parametrize(
+    ("registry", "at", "why"),
+    [
+        (False, "2014-04-03T12:30:00Z", "is before the repository's first commit "),
+        (True, "2024-04-01T12:30:00Z", "is before flag 'f1' was created (2024-04-03, as the "
+         "flag registry says)"),
+    ],
+    ids=["year-before-the-first-commit", "day-before-the-flag-was-created"],
+)  # fmt: skip
+def test_a_flag_switched_before_it_could_exist_is_refused(
+    tmp_path: Path, registry: bool, at: str, why: str
+) -> None:
+    """The flag went on at 12:30 on 3 April 2024, while the rollout ran (FLEET-003). Written
+    with the year 2014, or on 1 April before the registry says the flag was created, the event
+    came before every deployment and observation: FLEET-003 judged nothing of it, and the
+    check passed (exit 0), the event named only as judged on part of its evidence. No flag is
+    switched before there is code to switch, nor before it was created: it is refused."""
+    evidence, v1, args = _rollout(tmp_path, created="2024-04-03" if registry else None)
+    write_yaml(evidence / "observations.yaml", [
+        {"host": h, "service": "web", "version": v1, "observed_at": "2024-04-03T13:30:00Z"}
+        for h in ("h1", "h2")
+    ])  # fmt: skip
+    for when, code in (("2024-04-03T12:30:00Z", 1), (at, 2)):
+        write_yaml(evidence / "flag_events.yaml", [{
+            "flag": "f1", "service": "web", "environment": "production", "enabled": True,
+            "at": when, "by": OPS,
+        }])  # fmt: skip
+        result = run_cli(*args)
+        assert result.code == code, result.err
+    assert result.err.startswith(
+        f"knightwatch: error: {evidence / 'flag_events.yaml'}:1: flag event f1@{at}: at "
+        f"{at!r} {why}"
+    ), result.err
+    if not registry:
+        assert "was written (2024-04-01T09:00:00Z)\n" in result.err, result.err
+    assert len([line for line in result.err.splitlines() if "error:" in line]) == 1
+    assert result.out == ""
 
 
 @pytest.mark.parametrize("kind", ["flag_events", "observations"])
@@ -658,12 +697,19 @@ def test_a_host_seen_only_within_the_grace_period_is_not_counted_as_judged(
     assert "no observations after any deployment" in status["reason"], status
 
 
-def _rollout(tmp_path: Path) -> tuple[Path, str, list[str | Path]]:
+def _rollout(tmp_path: Path, created: str | None = None) -> tuple[Path, str, list[str | Path]]:
     """A reviewed v1 deployed as D1 to h1 and h2 from 12:00 to 13:00 on 3 April 2024: its
-    evidence directory (deploys.yaml and fleet.yaml), v1, and the check's arguments."""
+    evidence directory (deploys.yaml and fleet.yaml), v1, and the check's arguments. With
+    ``created``, the base commit's flags.yaml registers flag f1, created that day."""
     repo = ScriptedRepo(tmp_path / "repo")
     reviewed = (f"Reviewed-by: {LEAD}",)
-    base = repo.commit("base", {"app.py": "0\n"}, author=DEV, date="2024-04-01T09:00:00Z",
+    files = {"app.py": "0\n"}
+    if created is not None:
+        files["flags.yaml"] = (
+            f"flags:\n  - {{name: f1, purpose: p, owner: o@example.com, status: active, "
+            f"created: {created}}}\n"
+        )
+    base = repo.commit("base", files, author=DEV, date="2024-04-01T09:00:00Z",
                        trailers=reviewed)  # fmt: skip
     v1 = repo.commit("v1", {"app.py": "1\n"}, author=DEV, date="2024-04-02T09:00:00Z",
                      trailers=reviewed)  # fmt: skip
