@@ -351,6 +351,32 @@ def test_evidence_ignore_does_not_pass_over_a_kinds_only_file(
     assert report["inputs"]["ignored"] == ["observations.json"]
 
 
+def test_a_hidden_evidence_file_is_neither_passed_over_nor_ignored_alone(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """Saved hidden, ``.observations.jsonl`` was passed over without a word: host web-1 seen
+    running a commit never deployed went unjudged, and the check passed. Nor may ``.*`` in
+    evidence_ignore take it while no observations file is read; beside one, it may."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / ".observations.jsonl").write_text(json.dumps(seen) + "\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".observations.jsonl is not read" in result.err
+    assert "rename it to observations.jsonl" in result.err
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['.*']\n")
+    result = check(shop)
+    assert result.code == 2
+    assert ".observations.jsonl matches evidence_ignore '.*'" in result.err
+    (evidence / ".observations.jsonl").rename(evidence / "observations.jsonl")
+    assert "FLEET-002" in check(shop).out and check(shop).code == 1
+    (evidence / ".observations.jsonl.swp").write_bytes(b"b0VIM 9.0")  # an editor's, beside it
+    report = check(shop, "--format", "json").json()
+    assert report["inputs"]["ignored"] == [".observations.jsonl.swp"]
+
+
 def _this_month() -> str:
     return datetime.now(UTC).strftime("%Y-%m")
 
