@@ -19,7 +19,10 @@ with another revision (the branch moved on, not yet synced) says nothing of the 
 status that names no revision compared nothing, so ``OutOfSync`` or ``Unknown`` without one
 fails the sync too (nothing shows the cluster runs it). The last history entry is judged so
 whatever operation came after it (a selective sync, a failed one): by its sync status always,
-by its health too when that operation was of the entry's own revision.
+by its health too when that operation was of the entry's own revision. An application that
+ignores differences in fields that choose what runs (``spec.ignoreDifferences``, other than
+the replica count alone: ``argocd_ignored.unwatched``) has a sync status that covers nothing
+in them, so whatever it says, the latest sync is failed, its reason naming the entries.
 
 Both are as of the application's last comparison (``status.reconciledAt``). Argo CD persists
 a finished sync (its history entry, ``operationState`` ``Succeeded``) before it compares the
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.importers import argocd_ignored
 from checker.importers.common import dig, expect, moment, optional
 from checker.importers.gitops import DRIFT, HEALTH, Sync
 from checker.importers.k8s_shapes import objects, time_text
@@ -221,6 +225,28 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
             hint="list the applications with kubectl get applications.argoproj.io -o json or "
             "argocd app list -o json, which print their sync status",
         )
+    found = _compared(item, compared, status, name, path)
+    return found if found is not None else _unwatched(item, status, path)
+
+
+def _unwatched(item: dict[str, Any], status: str, path: Path) -> str | None:
+    """Why the sync status vouches for nothing where the application ignores differences in
+    fields that choose what runs (``argocd_ignored.unwatched``); None where it ignores none."""
+    shown = argocd_ignored.unwatched(item, path)
+    if shown is None:
+        return None
+    return (
+        f"{DRIFT}{status} does not cover {shown}: Argo CD no longer compares those fields, so "
+        "a change made by hand there after the sync would show no drift: nothing shows the "
+        "cluster still runs what it applied"
+    )
+
+
+def _compared(
+    item: dict[str, Any], compared: dict[str, Any], status: str, name: str, path: Path
+) -> str | None:
+    """Why the comparison at the latest sync's revision found drift (``status`` not
+    ``Synced``), or None."""
     history = dig(item, "status", "history")
     latest = history[-1] if isinstance(history, list) and history else {}
     if status == "Synced":

@@ -21,6 +21,14 @@ the documentation's own example) changes nothing of what runs and is passed over
 (a pointer into the pod template, a ``jqPathExpressions`` entry, the fields of a
 ``managedFieldsManagers`` entry, whatever they are) is not. History entries record neither
 the options nor the entries: the Application's spec as listed stands for every sync.
+
+Without those options a sync applies the revision's values of the ignored fields, but Argo CD
+no longer compares them (``docs/user-guide/diffing.md``): a container's image, environment,
+command or arguments set by hand after the sync leave the Application ``Synced``. Its sync
+status then vouches for nothing in them, and the latest sync is not taken to run as applied
+(``unwatched``, read by ``argocd_health``). Argo CD's instance-wide
+``resource.customizations.ignoreDifferences`` (in the ``argocd-cm`` ConfigMap) is in no
+Application listing, and is not read.
 """
 
 from __future__ import annotations
@@ -46,7 +54,6 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
     one override (``spec.ignoreDifferences (apps/Deployment /spec/template/...) ...``), where
     its sync options (``LEAVING``) leave them so; else none. An option is read as written, any
     case and spaces aside: reading it more widely can only find more."""
-    name = item["metadata"]["name"]
     options = _options(item, ("spec", "syncPolicy", "syncOptions"), path)
     options += _options(
         item, ("status", "operationState", "operation", "sync", "syncOptions"), path
@@ -55,15 +62,11 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
     leaving = [option for option in LEAVING if option.lower() in written]
     if not leaving:
         return []
-    entries = objects(
-        dig(item, "spec", "ignoreDifferences"), path, f"application {name}: spec.ignoreDifferences"
-    )
-    shown = [_shown(entry) for entry in entries if not _replicas_only(entry)]
-    if not shown:
+    shown = unwatched(item, path)
+    if shown is None:
         return []
-    more = " ..." if shown[3:] else ""
     return [
-        f"spec.ignoreDifferences ({', '.join(shown[:3])}{more}) with syncOptions "
+        f"{shown} with syncOptions "
         f"{' and '.join(leaving)}: the sync left those fields as they were live"
         + (
             f" ({OUT_OF_SYNC_ONLY} applies no resource that differs from the revision only there)"
@@ -71,6 +74,22 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
             else ""
         )
     ]
+
+
+def unwatched(item: dict[str, Any], path: Path) -> str | None:
+    """The ``spec.ignoreDifferences`` entries of ``item`` that can change what runs, as shown
+    (``spec.ignoreDifferences (apps/Deployment /spec/template/...) ...``); None where there is
+    none (no entry, or the replica count alone). Whatever the sync options, Argo CD no longer
+    compares those fields with the revision, so its ``Synced`` says nothing of them."""
+    entries = objects(
+        dig(item, "spec", "ignoreDifferences"),
+        path,
+        f"application {item['metadata']['name']}: spec.ignoreDifferences",
+    )
+    shown = [_shown(entry) for entry in entries if not _replicas_only(entry)]
+    if not shown:
+        return None
+    return f"spec.ignoreDifferences ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})"
 
 
 def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[str]:

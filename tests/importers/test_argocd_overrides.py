@@ -373,13 +373,13 @@ JSON pointer, ``jqPathExpressions`` or ``managedFieldsManagers``)."""
         ([{"kind": "Deployment", "managedFieldsManagers": ["kubectl-edit"]}],
          "RespectIgnoreDifferences=true", "failed"),
         ([REPLICAS], "RespectIgnoreDifferences=true", "succeeded"),
-        ([IMAGE], "RespectIgnoreDifferences=false", "succeeded"),
+        ([IMAGE], "RespectIgnoreDifferences=false", "unwatched"),
         ([IMAGE], "ApplyOutOfSyncOnly=true", "failed"),
         ([{"group": "apps", "kind": "Deployment",
            "jqPathExpressions": [".spec.template.spec.containers[].image"]}],
          "ApplyOutOfSyncOnly=true", "failed"),
         ([REPLICAS], "ApplyOutOfSyncOnly=true", "succeeded"),
-        ([IMAGE], "ApplyOutOfSyncOnly=false", "succeeded"),
+        ([IMAGE], "ApplyOutOfSyncOnly=false", "unwatched"),
     ],
 )  # fmt: skip
 def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
@@ -392,7 +392,8 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
     ``ApplyOutOfSyncOnly=true`` (the recording's own option) Argo CD applies no resource whose
     only difference from the revision is in those fields: the Deployment is not applied at
     all, and the sync was recorded succeeded too. The replica count alone (an autoscaler's)
-    changes nothing of what runs."""
+    changes nothing of what runs. Without either option the sync applied git's image, but
+    ``Synced`` vouches for nothing in the field ignored (``unwatched``: below)."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
     spec = apps[0]["spec"]
     spec["ignoreDifferences"] = ignored
@@ -405,6 +406,10 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
     assert code == 0, err
     (record,) = case.records("deploys.jsonl")
     (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    if status == "unwatched":
+        assert target["status"] == "failed"
+        assert target["reason"].startswith("Argo CD sync status Synced does not cover")
+        return
     assert target["status"] == status
     if status == "failed":
         assert target["reason"].startswith(
@@ -467,3 +472,49 @@ def test_ignored_fields_that_cannot_be_read_are_refused(
     code, err = _import(case, apps, "--revision", case.v2)
     assert code == 2 and said in err and "Traceback" not in err
     assert not case.records("deploys.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("ignored", "status"),
+    [
+        ([IMAGE], "failed"),
+        ([{"kind": "Deployment", "jqPathExpressions": [".spec.template.spec.containers[].env"]}],
+         "failed"),
+        ([{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["kubectl-edit"]}],
+         "failed"),
+        ([REPLICAS], "succeeded"),
+        ([], "succeeded"),
+    ],
+)  # fmt: skip
+def test_synced_does_not_vouch_for_fields_the_application_ignores(
+    case: Case, ignored: list[dict[str, Any]], status: str
+) -> None:
+    """Without ``RespectIgnoreDifferences`` or ``ApplyOutOfSyncOnly`` a sync applies git's
+    values of the fields ``spec.ignoreDifferences`` names, but Argo CD no longer compares them
+    (argoproj/argo-cd ``docs/user-guide/diffing.md``): an image or environment set by hand
+    after the sync (``kubectl set image``) leaves the application ``Synced`` and ``Healthy``.
+    Before, eu-west-1's sync of v2 was recorded succeeded and check passed (exit 0) whatever
+    ran there since. ``Synced`` now vouches for no such field: the latest sync is failed,
+    naming the entries. The replica count alone (an autoscaler's) changes nothing of what
+    runs."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    spec["ignoreDifferences"] = ignored
+    spec["syncPolicy"]["syncOptions"] = [
+        o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("ApplyOutOfSyncOnly")
+    ]
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == status, target
+    code, report = _check(case)
+    assert code == (1 if status == "failed" else 0), report
+    if status == "succeeded":
+        return
+    kind = "apps/Deployment" if "group" in ignored[0] else "Deployment"
+    assert target["reason"].startswith(
+        f"Argo CD sync status Synced does not cover spec.ignoreDifferences ({kind} "
+    )
+    assert target["reason"].endswith(
+        ": Argo CD no longer compares those fields, so a change made by hand there after the "
+        "sync would show no drift: nothing shows the cluster still runs what it applied"
+    )
