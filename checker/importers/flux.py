@@ -258,8 +258,9 @@ def other_namespace(
     than ``wanted`` (fleet.yaml's for the service on ``cluster``); None otherwise. Flux renders
     everything it applies into that namespace (a HelmRelease's release too), so the one the
     service runs in keeps what it ran: set by hand, it would take the reviewed commit to a
-    scratch namespace and record it succeeded here. Without one, the manifests' (or a
-    HelmRelease's own) namespace stands, as git and the object's name say."""
+    scratch namespace and record it succeeded here. Without one, a Kustomization's manifests
+    name their namespaces, as git says, and a HelmRelease installs into its own namespace
+    (``_release_namespace``)."""
     kind, name = item["kind"], item["metadata"]["name"]
     target = dig(item, "spec", "targetNamespace")
     expect(
@@ -267,12 +268,49 @@ def other_namespace(
         path,
         f"{kind} {name}: spec.targetNamespace is not a string",
     )
-    if not target or wanted is None or target == wanted:
+    if wanted is None:
+        return None
+    if target:
+        where = None if target == wanted else f"{target} (spec.targetNamespace)"
+    elif kind == "HelmRelease":
+        where = _release_namespace(item, wanted, path)
+    else:
+        return None
+    if where is None:
         return None
     return (
-        f"{kind} {name} on {cluster} left out: it deploys to namespace {target} "
-        f"(spec.targetNamespace), where fleet.yaml runs the service in namespace {wanted}"
+        f"{kind} {name} on {cluster} left out: it deploys to namespace {where}, where "
+        f"fleet.yaml runs the service in namespace {wanted}"
     )
+
+
+def _release_namespace(item: dict[str, Any], wanted: str, path: Path) -> str | None:
+    """Where a HelmRelease without ``spec.targetNamespace`` installed its release, as shown,
+    where that is not ``wanted``; None where it is. helm-controller installs it into the
+    HelmRelease's own ``metadata.namespace`` (``GetReleaseNamespace``), and each snapshot of
+    ``status.history`` records the namespace of its release: one of another namespace, or an
+    object that names none, is not the service's. ``spec.storageNamespace`` only says where
+    Helm keeps its release records, not where the chart's resources run."""
+    name = item["metadata"]["name"]
+    own = dig(item, "metadata", "namespace")
+    expect(
+        own is None or isinstance(own, str), path, f"HelmRelease {name}: metadata.namespace "
+        "is not a string"
+    )  # fmt: skip
+    if own != wanted:
+        return f"{own} (metadata.namespace)" if own else "none (no metadata.namespace)"
+    history = dig(item, "status", "history")
+    for entry in history if isinstance(history, list) else []:
+        released = entry.get("namespace") if isinstance(entry, dict) else None
+        expect(
+            released is None or isinstance(released, str),
+            path,
+            f"HelmRelease {name}: status.history[].namespace is not a string",
+        )
+        if released is not None and released != wanted:
+            version = entry.get("version")
+            return f"{released} (status.history, release version {version})"
+    return None
 
 
 def _check_not_remote(item: dict[str, Any], cluster: str, path: Path) -> None:

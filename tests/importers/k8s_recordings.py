@@ -443,8 +443,12 @@ def helm_release(
     disable_wait: tuple[str, ...] = (),
     disable_wait_for_jobs: tuple[str, ...] = (),
     strategy: str | None = "Revision",
+    namespace: str = "shop",
 ) -> dict[str, Any]:
-    """The recorded HelmRelease as ``name``, its history ``history`` (newest first): each
+    """The recorded HelmRelease as ``name`` in ``namespace`` (the scenario's, where fleet.yaml
+    runs the service; each release installed there, as helm-controller installs a release
+    into the HelmRelease's own namespace when it gives no ``spec.targetNamespace``), its
+    history ``history`` (newest first): each
     snapshot the recording's, with its version, chart version, values, status, ``action``
     (``install`` for the first release, ``upgrade`` for later ones, or the ``Released``'s)
     and ``lastDeployed``; ``firstDeployed`` stays the first release's, as Helm keeps it.
@@ -460,6 +464,7 @@ def helm_release(
     ``ChartVersion``, the chart's own version)."""
     item = copy.deepcopy(_recorded("flux-helmreleases.json")["items"][0])
     item["metadata"]["name"] = name
+    item["metadata"]["namespace"] = namespace
     item["metadata"]["generation"] = item["status"]["observedGeneration"] = 1
     chart = {"chart": "./charts/" + name, "sourceRef": {"kind": "GitRepository", "name": name}}
     if strategy is not None:
@@ -484,6 +489,7 @@ def helm_release(
             firstDeployed=first,
             lastDeployed=release.deployed,
             status=release.status,
+            namespace=namespace,
         )
         if release.action == "":
             del entry["action"]

@@ -88,7 +88,10 @@ def test_the_actions_own_timeout_bounds_the_wait(case: Case) -> None:
 
 def test_a_helm_test_that_started_ends_the_wait(case: Case) -> None:
     """helm-controller tests a release once Helm has deployed it: the recorded release 2, whose
-    upgrade began at 04:54:55, had succeeded by 04:55:09, when its test started."""
+    upgrade began at 04:54:55, had succeeded by 04:55:09, when its test started. The
+    recording's release runs in namespace podinfo, where fleet.yaml runs the service here."""
+    fleet = case.evidence / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("namespace: shop", "namespace: podinfo"))
     result = case.cli(
         "flux", f"eu-west-1={FIXTURES / 'flux-helmreleases.json'}", "--name", "podinfo",
         "--service", "checkout",

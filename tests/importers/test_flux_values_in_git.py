@@ -18,13 +18,9 @@ import pytest
 import yaml
 
 from checker.demo.builder import ScriptedRepo
-from tests.importers.k8s_recordings import (
-    Reconciled,
-    Released,
-    helm_release,
-    kustomization,
-    write_list,
-)
+from tests.importers import k8s_recordings
+from tests.importers.k8s_recordings import Reconciled, Released, kustomization, write_list
+from tests.importers.k8s_scenario import fleet_yaml
 from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings
 
 FLUX_OVERRIDDEN = "Flux rendered it with overrides set in the object, not in git"
@@ -112,9 +108,23 @@ spec:
 96cbea6ffc), its second Kustomization named as the recorded one is."""
 
 
+NAMESPACE = "podinfo"
+"""Where fleet.yaml runs the service here: the namespace of the manifests in git (as
+flux2-kustomize-helm-example's ``apps/base/podinfo/`` puts them), and of the HelmRelease."""
+
+
+def helm_release(name: str, history: list[Released], **more: Any) -> dict[str, Any]:
+    """The recorded HelmRelease (``k8s_recordings.helm_release``) in ``NAMESPACE``."""
+    return k8s_recordings.helm_release(name, history, namespace=NAMESPACE, **more)
+
+
 @pytest.fixture
 def case(tmp_path: Path) -> Case:
-    return Case(tmp_path)
+    made = Case(tmp_path)
+    (made.evidence / "fleet.yaml").write_text(
+        fleet_yaml().replace("namespace: shop", f"namespace: {NAMESPACE}")
+    )
+    return made
 
 
 def _commit(case: Case, files: dict[str, str | None], date: str = "2024-06-05T09:00:00Z") -> str:
@@ -848,7 +858,7 @@ def test_a_parent_that_applies_to_a_remote_cluster_is_no_parent_here(case: Case)
 @pytest.mark.parametrize(
     ("spec", "said"),
     [
-        ({"targetNamespace": "shop"}, "sets spec.targetNamespace otherwise"),
+        ({"targetNamespace": "podinfo"}, "sets spec.targetNamespace otherwise"),
         ({"releaseName": "checkout-hotfix"}, "sets spec.releaseName otherwise"),
         ({"chart": {"spec": {"chart": "./charts/checkout", "version": "2.0.0",
                              "reconcileStrategy": "Revision",
@@ -884,7 +894,7 @@ def test_what_else_renders_the_release_is_compared_with_its_manifest(
     ("spec", "said"),
     [
         ({"components": ["../components/hotfix"]}, "sets spec.components otherwise"),
-        ({"targetNamespace": "shop"}, "sets spec.targetNamespace otherwise"),
+        ({"targetNamespace": "podinfo"}, "sets spec.targetNamespace otherwise"),
         ({"path": "./infrastructure/hotfix"}, "sets spec.path otherwise"),
     ],
 )
@@ -902,15 +912,15 @@ def test_what_else_renders_the_kustomization_is_compared_with_its_manifest(
 def test_what_renders_the_commits_files_alone_is_no_override(case: Case) -> None:
     """A ``targetNamespace`` set in the cluster with no values, images or patches renders
     what the commit holds, and nothing else, into the namespace fleet.yaml runs the service
-    in (``shop``): no override, as before."""
+    in (``podinfo``): no override, as before."""
     commit = _commit(case, {"app": "3"})
-    assert _release(case, commit, targetNamespace="shop")["status"] == "succeeded"
+    assert _release(case, commit, targetNamespace="podinfo")["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("kind", ["HelmRelease", "Kustomization"])
 def test_an_object_that_deploys_to_another_namespace_is_left_out(case: Case, kind: str) -> None:
     """``spec.targetNamespace`` set by hand to ``staging``, where fleet.yaml runs the service
-    in ``shop``: Flux renders the reviewed commit into ``staging``, and ``shop`` keeps what
+    in ``podinfo``: Flux renders the reviewed commit into ``staging``, and ``podinfo`` keeps what
     was set by hand there. Before, the rollout was recorded succeeded on eu-west-1 (exit 0).
     The object is now left out, as an Argo CD application of another namespace is, and
     FLEET-001 reports the cluster the rollout missed."""
@@ -929,13 +939,60 @@ def test_an_object_that_deploys_to_another_namespace_is_left_out(case: Case, kin
     assert not case.records("deploys.jsonl")
     assert (
         f"{kind} checkout on eu-west-1 left out: it deploys to namespace staging "
-        "(spec.targetNamespace), where fleet.yaml runs the service in namespace shop"
+        "(spec.targetNamespace), where fleet.yaml runs the service in namespace podinfo"
     ) in result.err
     item["spec"]["targetNamespace"] = ["staging"]
     write_list(case.work / "objects.json", [item])
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 2 and "Traceback" not in result.err
     assert f"{kind} checkout: spec.targetNamespace is not a string" in result.err
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("metadata", "staging (metadata.namespace)"),
+        ("history", "staging (status.history, release version 1)"),
+        ("none", "none (no metadata.namespace)"),
+        ("same", None),
+    ],
+)
+def test_a_release_in_another_namespace_is_left_out(
+    case: Case, where: str, said: str | None
+) -> None:
+    """A HelmRelease without ``spec.targetNamespace`` installs its release into its own
+    namespace (helm-controller's ``GetReleaseNamespace``), and each ``status.history``
+    snapshot records the release's ``namespace``. One in ``staging``, where fleet.yaml runs the
+    service in ``podinfo``, deployed the reviewed commit there, and ``podinfo`` kept what it
+    ran. Before, only ``targetNamespace`` was compared, and the rollout was recorded succeeded
+    on eu-west-1 (exit 0). It is now left out, as with ``targetNamespace``."""
+    commit = _commit(case, {"app": "3"})
+    item = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
+                                              "2024-06-05T10:00:00Z")])  # fmt: skip
+    if where == "metadata":
+        item["metadata"]["namespace"] = "staging"
+    elif where == "history":
+        item["status"]["history"][0]["namespace"] = "staging"
+    elif where == "none":
+        del item["metadata"]["namespace"]
+    item["spec"]["storageNamespace"] = "helm-records"  # where Helm keeps records: not compared
+    path = write_list(case.work / "objects.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 0, result.err
+    if said is None:
+        (record,) = case.records("deploys.jsonl")
+        assert record["targets"][0]["status"] == "succeeded"
+        return
+    assert not case.records("deploys.jsonl")
+    assert (
+        f"HelmRelease checkout on eu-west-1 left out: it deploys to namespace {said}, where "
+        "fleet.yaml runs the service in namespace podinfo"
+    ) in result.err
+    item["metadata"]["namespace"] = ["podinfo"]
+    write_list(case.work / "objects.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    assert "HelmRelease checkout: metadata.namespace is not a string" in result.err
 
 
 CLEAN = "b" * 64

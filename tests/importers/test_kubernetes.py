@@ -480,6 +480,9 @@ def test_flux_objects_without_history_are_refused(case: Case) -> None:
 
 def test_flux_helm_release_chart_versions(case: Case) -> None:
     recorded = FIXTURES / "flux-helmreleases.json"
+    # The recording's release runs in namespace podinfo: fleet.yaml runs the service there.
+    fleet = case.evidence / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("namespace: shop", "namespace: podinfo"))
     # The recording's charts come from an OCI repository: their build metadata is the OCI
     # digest, not a commit, so they must be mapped.
     refused = case.cli("flux", f"eu-west-1={recorded}", "--name", "podinfo", "--service",
@@ -489,7 +492,7 @@ def test_flux_helm_release_chart_versions(case: Case) -> None:
     release = helm_release("checkout", [
         Released(2, f"1.1.0+{case.v2[:12]}", "2024-06-04T10:00:00Z"),
         Released(1, "1.0.0", "2024-06-03T10:00:00Z", "superseded"),
-    ])  # fmt: skip
+    ], namespace="podinfo")  # fmt: skip
     path = write_list(case.work / "helm.json", [release])
     args = ("--name", "checkout", "--service", "checkout")
     unmapped = case.cli("flux", f"eu-west-1={path}", *args)
