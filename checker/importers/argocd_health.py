@@ -14,15 +14,20 @@ objects with the manifests of ``status.sync.revision`` (``revisions`` for severa
 When that is the latest sync's revision and the status is not ``Synced`` (``OutOfSync``: the
 live state drifted after the sync, ``kubectl set image`` back to the old build; ``Unknown``:
 the comparison failed), the cluster does not run what that sync applied, however ``Healthy``
-the drifted workload is: the sync is failed, its reason naming the sync status. A comparison
-with another revision (the branch moved on, not yet synced) says nothing of the synced one; a
-status that names no revision compared nothing, so ``OutOfSync`` or ``Unknown`` without one
-fails the sync too (nothing shows the cluster runs it). The last history entry is judged so
-whatever operation came after it (a selective sync, a failed one): by its sync status always,
-by its health too when that operation was of the entry's own revision. An application that
-ignores differences in fields that choose what runs (``spec.ignoreDifferences``, other than
-the replica count alone: ``argocd_ignored.unwatched``) has a sync status that covers nothing
-in them, so whatever it says, the latest sync is failed, its reason naming the entries.
+the drifted workload is: the sync is failed, its reason naming the sync status. A status
+other than ``Synced`` that compared another revision (the branch moved on, not synced: with no
+``syncPolicy.automated`` it stays so) shows nothing of the synced one either, so it fails the
+sync too, as does one that names no revision (it compared nothing). ``Synced`` at another
+revision says the live objects match that revision's manifests, the synced one's where the
+branch moved on without changing them, and stands. An application annotated
+``argocd.argoproj.io/skip-reconcile: "true"`` is no longer processed, its status frozen as it
+was: the latest sync is failed whatever that status says (``_skipped``). The last history
+entry is judged so whatever operation came after it (a selective sync, a failed one): by its
+sync status always, by its health too when that operation was of the entry's own revision.
+An application that ignores differences in fields that choose what runs
+(``spec.ignoreDifferences``, other than the replica count alone: ``argocd_ignored.unwatched``)
+has a sync status that covers nothing in them, so whatever it says, the latest sync is
+failed, its reason naming the entries.
 
 Both are as of the application's last comparison (``status.reconciledAt``). Argo CD persists
 a finished sync (its history entry, ``operationState`` ``Succeeded``) before it compares the
@@ -58,6 +63,10 @@ DRIFTED = "OutOfSync"
 SHOWN = 3
 """How many unhealthy resources a reason quotes."""
 UNASSESSED = "not assessed since the sync"
+SKIP = "argocd.argoproj.io/skip-reconcile"
+"""The annotation that stops Argo CD processing an application, its status left as it was."""
+TRUE = ("1", "t", "T", "TRUE", "true", "True")
+"""What Go's ``strconv.ParseBool`` reads as true, as Argo CD reads ``SKIP``."""
 """What a sync's ``health`` says when Argo CD had not compared the application since it."""
 
 
@@ -225,8 +234,42 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
             hint="list the applications with kubectl get applications.argoproj.io -o json or "
             "argocd app list -o json, which print their sync status",
         )
-    found = _compared(item, compared, status, name, path)
+    found = _skipped(item, name, path) or _compared(item, compared, status, name, path)
     return found if found is not None else _unwatched(item, status, path)
+
+
+def _skipped(item: dict[str, Any], name: str, path: Path) -> str | None:
+    """Why the application's status is no longer kept up to date, where its annotation
+    ``SKIP`` is true (as Go's ``strconv.ParseBool`` reads it, spaces aside): Argo CD then
+    stops processing it and leaves its status as it was (``docs/user-guide/
+    skip_reconcile.md``), so a ``Synced`` and ``Healthy`` written before say nothing of now."""
+    annotations = dig(item, "metadata", "annotations")
+    expect(
+        annotations is None or isinstance(annotations, dict),
+        path,
+        f"application {name}: metadata.annotations is not an object",
+    )
+    value = (annotations or {}).get(SKIP)
+    expect(
+        value is None or isinstance(value, str),
+        path,
+        f"application {name}: metadata.annotations {SKIP} is not text",
+    )
+    if value is None or value.strip() not in TRUE:
+        return None
+    return (
+        f"{DRIFT}not kept up to date: the application has {SKIP}: {value!r}, so Argo CD no "
+        "longer compares it nor updates its status: nothing shows the cluster still runs what "
+        "the sync applied"
+    )
+
+
+def _compared_revision(compared: dict[str, Any]) -> str:
+    """The revision(s) ``status.sync`` compared with, as shown."""
+    revisions = compared.get("revisions")
+    if isinstance(revisions, list) and revisions:
+        return ", ".join(str(r) for r in revisions)
+    return str(compared.get("revision"))
 
 
 def _unwatched(item: dict[str, Any], status: str, path: Path) -> str | None:
@@ -257,7 +300,11 @@ def _compared(
             "nothing, so nothing shows the cluster runs what the sync applied"
         )
     if not _same_revision(latest, compared):
-        return None
+        return (
+            f"{DRIFT}{status} compares the live objects with another revision "
+            f"({_compared_revision(compared)}) than the synced one: Argo CD has not compared "
+            "them with what the sync applied since, so nothing shows the cluster still runs it"
+        )
     shown = _out_of_sync(item, name, path)
     return (
         f"{DRIFT}{status} at the synced revision"

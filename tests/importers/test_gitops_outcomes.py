@@ -517,13 +517,63 @@ def test_a_sync_status_that_compared_no_revision_is_not_synced(case: Case, statu
     )
 
 
-def test_out_of_sync_with_a_newer_revision_says_nothing_of_the_synced_one(case: Case) -> None:
-    """The branch moved on to v3, not synced yet: OutOfSync compares the live state with v3's
-    manifests, which is no drift from v2."""
+def test_out_of_sync_with_a_newer_revision_shows_nothing_of_the_synced_one(case: Case) -> None:
+    """The branch moved on to v3, not synced (no ``syncPolicy.automated``): OutOfSync compares
+    the live state with v3's manifests, and a Deployment set by hand since v2's sync is as
+    OutOfSync with v3 as v3's own changes are. Before, v2 was recorded succeeded (exit 0):
+    nothing showed eu-west-1 still ran it. It is now failed, saying what was compared. Synced
+    at v3 (a commit that left the manifests as they were) still shows the live objects are
+    v2's."""
     apps = applications(case.v1, case.v2)
+    assert "automated" not in apps[0]["spec"]["syncPolicy"]  # the recording syncs by hand
     drifted(apps[0])["status"]["sync"]["revision"] = "c" * 40
     assert case.argocd(apps).code == 0
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == "failed"
+    assert _target(v2, "eu-west-1")["reason"] == (
+        f"Argo CD sync status OutOfSync compares the live objects with another revision "
+        f"({'c' * 40}) than the synced one: Argo CD has not compared them with what the sync "
+        "applied since, so nothing shows the cluster still runs it"
+    )
+    case.evidence.joinpath("deploys.jsonl").unlink()
+    drifted(apps[0], "Synced")
+    assert case.argocd(apps).code == 0
     assert targets(_of(case, case.v2))["eu-west-1"] == "succeeded"
+    # An import made after the sync keeps its success when the branch moves on later.
+    drifted(apps[0])
+    later = case.argocd(apps)
+    assert later.code == 0, later.err
+    assert targets(_of(case, case.v2))["eu-west-1"] == "succeeded"
+
+
+@pytest.mark.parametrize(("value", "status"), [("true", "failed"), ("True", "failed"),
+                                               ("false", "succeeded")])  # fmt: skip
+def test_an_application_argo_cd_no_longer_processes_vouches_for_nothing(
+    case: Case, value: str, status: str
+) -> None:
+    """``argocd.argoproj.io/skip-reconcile: "true"`` (argoproj/argo-cd
+    ``docs/user-guide/skip_reconcile.md``): Argo CD stops processing the application and
+    leaves its status as it was, ``Synced`` and ``Healthy`` from before a Deployment was set by
+    hand. Before, v2 was recorded succeeded (exit 0); it is now failed, naming the
+    annotation."""
+    apps = applications(case.v1, case.v2)
+    apps[0]["metadata"].setdefault("annotations", {})["argocd.argoproj.io/skip-reconcile"] = value
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == status
+    if status == "failed":
+        assert _target(v2, "eu-west-1")["reason"] == (
+            "Argo CD sync status not kept up to date: the application has "
+            f"argocd.argoproj.io/skip-reconcile: {value!r}, so Argo CD no longer compares it "
+            "nor updates its status: nothing shows the cluster still runs what the sync applied"
+        )
+    apps[0]["metadata"]["annotations"]["argocd.argoproj.io/skip-reconcile"] = True
+    case.evidence.joinpath("deploys.jsonl").unlink(missing_ok=True)
+    refused = case.argocd(apps)
+    assert refused.code == 2 and "Traceback" not in refused.err
+    assert "argocd.argoproj.io/skip-reconcile is not text" in refused.err
+    assert not case.evidence.joinpath("deploys.jsonl").exists()
 
 
 def test_a_later_import_keeps_the_drift_it_saw(case: Case) -> None:
