@@ -63,11 +63,11 @@ DRIFTED = "OutOfSync"
 SHOWN = 3
 """How many unhealthy resources a reason quotes."""
 UNASSESSED = "not assessed since the sync"
+"""What a sync's ``health`` says when Argo CD had not compared the application since it."""
 SKIP = "argocd.argoproj.io/skip-reconcile"
 """The annotation that stops Argo CD processing an application, its status left as it was."""
 TRUE = ("1", "t", "T", "TRUE", "true", "True")
 """What Go's ``strconv.ParseBool`` reads as true, as Argo CD reads ``SKIP``."""
-"""What a sync's ``health`` says when Argo CD had not compared the application since it."""
 
 
 def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True) -> Sync:
