@@ -276,21 +276,27 @@ class GitLabApi:
         """One response's JSON; a failure is an input error naming the request."""
         return self._call(path, lambda: self._client.http_get(path))
 
-    def items(self, path: str, parameters: dict[str, Any] | None = None) -> list[Any]:
-        """Every item of a paged list."""
+    def items(
+        self, path: str, parameters: dict[str, Any] | None = None, absent: str = ""
+    ) -> list[Any]:
+        """Every item of a paged list; ``absent``, where given, says what a 404 means."""
         query = parameters or {}
         found = self._call(
-            path, lambda: list(self._client.http_list(path, query_data=query, iterator=True))
+            path,
+            lambda: list(self._client.http_list(path, query_data=query, iterator=True)),
+            absent,
         )
         return list(found)
 
     @staticmethod
-    def _call(path: str, request: Callable[[], Any]) -> Any:
+    def _call(path: str, request: Callable[[], Any], absent: str = "") -> Any:
         import gitlab as pygitlab
 
         try:
             return request()
         except pygitlab.GitlabError as exc:
+            if absent and exc.response_code == 404:
+                raise InputError(f"GET {path}: HTTP 404: {absent}") from None
             raise InputError(
                 f"GET {path}: HTTP {exc.response_code}: {exc.error_message}",
                 hint="check --project, --api-url and the token in GITLAB_TOKEN",
@@ -299,6 +305,18 @@ class GitLabApi:
     def close(self) -> None:
         """Release the session."""
         self._client.session.close()
+
+
+NO_STATE_EVENTS = (
+    "this GitLab gives no state events of the merge request (resource_state_events, in GitLab "
+    "since 13.2; a token that may not read them is answered 404 too), and without them it "
+    "cannot be known whether the merge request was closed and reopened after an approval (a "
+    "push while it was closed writes no note), so no approval of it can be judged; fetch with "
+    "a token that may read the project's merge requests and their events, on GitLab 13.2 or "
+    "later"
+)
+"""What a 404 for ``resource_state_events`` means, and what to do: nothing read stands for
+the missing state events (an empty list would say it was never reopened)."""
 
 
 def _project_path(project: str) -> str:
@@ -328,7 +346,9 @@ def gitlab_merge_requests(
                 source / str(iid) / "approvals",
                 api.items(f"{base}/merge_requests/{iid}/notes", {"sort": "asc"}),
                 source / str(iid) / "notes",
-                api.items(f"{base}/merge_requests/{iid}/resource_state_events"),
+                api.items(
+                    f"{base}/merge_requests/{iid}/resource_state_events", absent=NO_STATE_EVENTS
+                ),
                 source / str(iid) / "resource_state_events",
                 versions=api.items(f"{base}/merge_requests/{iid}/versions"),
                 versions_source=source / str(iid) / "versions",

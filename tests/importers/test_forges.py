@@ -521,6 +521,27 @@ def test_gitlab_fetched_through_python_gitlab(
     assert deployment["targets"] == [{"host": "app-1", "status": "succeeded"}]
 
 
+def test_a_gitlab_without_state_events_is_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitLab before 13.2 has no resource_state_events, and a token that may not read them is
+    answered 404 too: the import stops, saying what is missing and what to do, and writes
+    nothing (an empty list would say the merge request was never reopened)."""
+    repo, export = _gitlab_repo(tmp_path)
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    base = "/projects/group%2Fapp"
+    routes = gitlab_merge_request_routes(export, 5, base)
+    del routes[f"{base}/merge_requests/5/resource_state_events"]
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "merge_requests/5/resource_state_events: HTTP 404" in result.err
+    assert "no state events" in result.err and "GitLab 13.2 or later" in result.err
+    assert "Traceback" not in result.err and "check --project" not in result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+
+
 def test_an_approval_naming_a_commit_outside_its_change_covers_nothing(tmp_path: Path) -> None:
     """A squash-merged branch never fetched, or a force-pushed head: the approval's commit
     cannot be placed, so it must not cover the change's commits as if it named none."""
