@@ -57,6 +57,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from checker.evidence.files import Located, validate
 from checker.evidence.git import GitHistory
@@ -415,6 +416,37 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
     return max((ns for ns in pushes if ns <= merged_ns), default=None)
 
 
+COMPARE = re.compile(r"\[compare with previous version\]\((?P<link>[^)\s]*)\)")
+"""The link GitLab ends every push note with (``SystemNotes::CommitService#add_commits``),
+compared in lower case: ``.../diffs?diff_id=ID&start_sha=OLD``."""
+
+
+def push_links(data: MergeRequestData, merged_ns: int) -> list[gitlab_versions.PushLink]:
+    """What each push note before the merge says of the diff version its push made
+    (``gitlab_versions.PushLink``), in the notes' order."""
+    links = []
+    for index, note in enumerate(data.notes, start=1):
+        if not isinstance(note, dict) or note.get("system") is not True:
+            continue
+        body = str(note.get("body")).lower()
+        if not PUSH_NOTE.search(body):
+            continue
+        if moment(note.get("created_at"), data.notes_source, f"note {index}") > merged_ns:
+            continue
+        found = COMPARE.search(body)
+        query = parse_qs(urlsplit(found["link"]).query) if found else {}
+        number = (query.get("diff_id") or [""])[0]
+        start = (query.get("start_sha") or [""])[0]
+        links.append(
+            gitlab_versions.PushLink(
+                index,
+                int(number) if number.isdigit() else None,
+                start if re.fullmatch(r"[0-9a-f]{40}", start) and start.strip("0") else None,
+            )
+        )
+    return links
+
+
 def _check_note_owner(data: MergeRequestData, index: int, note: dict[str, Any]) -> None:
     """Refuse a note of another merge request, of another kind of noteable (an issue's, a
     commit's: no ``noteable_iid`` of a merge request), or of another project's merge request
@@ -668,7 +700,8 @@ def _diffs(data: MergeRequestData, merged_ns: int, history: GitHistory | None) -
         data.versions, where, data.merge_request, merged_ns, data.saved
     )
     merged = (data.merge_request["sha"], merged_ns)
-    return gitlab_versions.diffs(versions, merged, history, str(where))
+    links = push_links(data, merged_ns)
+    return gitlab_versions.diffs(versions, merged, history, str(where), links)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ version's base and head, which must be the merged head: a saved file cannot clai
 diff that the repository contradicts, and a patch id that ignores white space does not stand for
 the code that was merged. Where the versions are not saved, lack patch ids, or do not agree with
 git, the approval is left out as before, and the import says why (:attr:`Diffs.why_not`).
+So is it where the versions lack a push the notes show (:func:`unchained`): GitLab's version
+ids are numbered across the instance, and a gap between two says nothing, but every push note
+links the version its push made and the head before it.
 """
 
 from __future__ import annotations
@@ -129,24 +132,73 @@ def _check_owner(
     gitlab_pages.check_owner(source, named, merge_request, saved, listing)
 
 
+@dataclass(frozen=True)
+class PushLink:
+    """What a push note says of the version its push made: GitLab ends every "added N commits"
+    note with ``[Compare with previous version](.../diffs?diff_id=ID&start_sha=OLD)``
+    (``SystemNotes::CommitService#add_commits``), ``ID`` the version it recorded at the push
+    (the merge request's ``merge_request_diff``, reloaded before the note is written) and
+    ``OLD`` the head before the push."""
+
+    note: int
+    """The note's number in the notes, from 1."""
+    version: int | None
+    """The version it names (``diff_id``), None where it names none."""
+    previous: str | None
+    """The head before the push (``start_sha``), None where it names none, or the branch
+    was pushed anew (all zeros)."""
+
+
 def diffs(
     versions: list[Version] | None,
     merged: tuple[str, int],
     history: GitHistory | None,
     where: str,
+    links: list[PushLink] | None = None,
 ) -> Diffs:
     """The versions, where the last one is of the merged head (``merged``: it, and when it was
-    merged) and git computes its patch id; else why they cannot show that a push kept the
-    diff (``where`` names them). Either way, when the last push was: the last version's, or,
-    where that is of another head (the file saved before a push), the merge, since a push
-    came after it at a time the file does not say."""
+    merged), every push note before the merge names one of them and the head before it
+    (``links``, :func:`unchained`), and git computes its patch id; else why they cannot show
+    that a push kept the diff (``where`` names them). Either way, when the last push was: the
+    last version's, or, where that is of another head (the file saved before a push), the
+    merge, since a push came after it at a time the file does not say."""
     head, merged_ns = merged
     found = _usable(versions, head, history, where)
+    broken = unchained(versions or [], links or [], where)
+    if versions and broken and not found.why_not:
+        found = Diffs(why_not=broken)
     if versions and versions[-1].head != head:
         return replace(found, last_ns=merged_ns)
     if versions is None or len(versions) < 2:  # the first is the opening's: no push
         return found
     return replace(found, last_ns=versions[-1].created_ns)
+
+
+def unchained(versions: list[Version], links: list[PushLink], where: str) -> str:
+    """Why the versions do not hold every push the notes show (empty where they do): a push
+    note whose version they lack, or the version before whose is of another head than the
+    one the note says the push came after. Version ids are numbered across the instance, so
+    a gap between two is no sign of a version missing; the notes' links are. A version cut
+    from the middle of the file (one the approval saw, whose patch id another push then put
+    back) made the approval look given on the version before it."""
+    place = {version.number: index for index, version in enumerate(versions)}
+    for link in links:
+        if link.version is None:
+            return (f"{where}: push note {link.note} names no diff version (no \"Compare with "
+                    "previous version\" link with a diff_id, which GitLab writes in every push "
+                    "note): the versions cannot be shown to hold its push")  # fmt: skip
+        index = place.get(link.version)
+        if index is None:
+            return (f"{where}: push note {link.note} names diff version {link.version}, which "
+                    "the file lacks: a push whose diff is missing (the file saved before it, or "
+                    "cut); save the versions again, whole, after the merge")  # fmt: skip
+        before = versions[index - 1].head if index else None
+        if link.previous is not None and before != link.previous:
+            return (f"{where}: push note {link.note} says version {link.version} followed head "
+                    f"{link.previous}, and the version before it in the file is "
+                    f"{f'of head {before}' if before else 'none'}: a version between them is "
+                    "missing")  # fmt: skip
+    return ""
 
 
 def _usable(

@@ -13,6 +13,7 @@ repository's shas, dates and patch ids.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -77,18 +78,40 @@ def _rebased(tmp_path: Path, rebased: str = "1\n") -> tuple[ScriptedRepo, Path, 
     return repo, export, shas
 
 
-def _versions(export: Path, versions: list[tuple[str, str, str, str | None]]) -> None:
-    """!5's diff versions, each (head, base, created_at, patch_id_sha), oldest first, saved
-    newest first as GitLab lists them, in the documented answer's shape."""
+def _versions(
+    export: Path, versions: list[tuple[str, str, str, str | None]], cut: int | None = None
+) -> None:
+    """!5's diff versions, each (head, base, created_at, patch_id_sha), oldest first, numbered
+    from 101, saved newest first as GitLab lists them, in the documented answer's shape; each
+    push note of the same time links its version and the head before it, as GitLab's do.
+    ``cut``: the number of a version left out of the file (its note kept)."""
     documented = json.loads((FIXTURES / "gitlab-versions" / "versions.json").read_text())
     items: list[dict[str, Any]] = []
     for number, (head, base, at, patch) in enumerate(versions, start=1):
+        if 100 + number == cut:
+            continue
         items.insert(0, documented[0] | {
             "id": 100 + number, "head_commit_sha": head, "base_commit_sha": base,
             "start_commit_sha": base, "created_at": at, "merge_request_id": 5,
             "patch_id_sha": patch,
         })  # fmt: skip
     (export / "5" / "versions.json").write_text(saved_pages(items))
+    _link(export, versions)
+
+
+def _link(export: Path, versions: list[tuple[str, str, str, str | None]]) -> None:
+    """Points each push note of !5 made when a version was (``created_at``) at that version
+    and the head before it: GitLab's ``diffs?diff_id=ID&start_sha=OLD``."""
+    notes = saved_items(export / "5" / "notes.json")
+    made = {at: number for number, (_, _, at, _) in enumerate(versions, start=1)}
+    for note in notes:
+        number = made.get(note["created_at"])
+        if number is None or "[Compare with previous version](" not in note["body"]:
+            continue
+        previous = versions[number - 2][0] if number > 1 else "0" * 40
+        link = f"/group/app/-/merge_requests/5/diffs?diff_id={100 + number}&start_sha={previous}"
+        note["body"] = re.sub(r"\]\([^)]*\)", f"]({link})", note["body"])
+    (export / "5" / "notes.json").write_text(saved_pages(notes))
 
 
 def _counted(repo: ScriptedRepo, result: Any, head: str) -> None:
@@ -313,3 +336,66 @@ def test_versions_saved_before_the_last_push_show_one_after_them(tmp_path: Path)
     check = _check(repo)
     assert check.code == 1, check.out
     assert first in _unreviewed(check)
+
+
+REWORKED = "2016-06-08T21:20:20.000Z"
+
+
+def _reworked(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, str], list[Any]]:
+    """!5 opened, reworked (a push that changed the diff: GitLab's reset job may not have run
+    before the next push), approved on the rework, then rebased back to the opened diff and
+    merged; its three versions, each push with its note."""
+    repo, export, shas = _rebased(tmp_path)
+    reworked = repo.git("commit-tree", f"{shas['first']}^{{tree}}", "-p", shas["first"], "-m",
+                        "Rework the approvals API", date=REWORKED, author=JOHN)  # fmt: skip
+    _pushed(export, REWORKED)
+    approved = _patch_id(repo, shas["base"], shas["first"])
+    versions = [(shas["first"], shas["base"], OPENED, approved),
+                (reworked, shas["base"], REWORKED, "1" * 40),
+                (shas["head"], shas["moved"], PUSHED, approved)]  # fmt: skip
+    _versions(export, versions)
+    return repo, export, shas, versions
+
+
+def test_a_version_cut_from_the_middle_is_seen_by_the_push_notes(tmp_path: Path) -> None:
+    """The approval saw the rework, whose version is cut from the saved file (101, 103): the
+    approval looked given on the opened diff, which the merged head kept, and counted; check
+    passed (exit 0). Version ids are numbered across the instance, so the gap says nothing,
+    but GitLab's push notes name the version each push made and the head before it: the
+    rework's note names a version the file lacks."""
+    repo, export, shas, versions = _reworked(tmp_path)
+    _versions(export, versions, cut=102)
+    why = "push note 2 names diff version 102, which the file lacks"
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
+
+
+def test_a_version_cut_with_its_note_is_seen_by_the_next_note(tmp_path: Path) -> None:
+    """The rework's note cut too: the rebase's note says its push came after the rework's
+    head, and the version before it in the file is the opened one."""
+    repo, export, shas, versions = _reworked(tmp_path)
+    notes = [n for n in saved_items(export / "5" / "notes.json") if n["created_at"] != REWORKED]
+    (export / "5" / "notes.json").write_text(saved_pages(notes))
+    _versions(export, versions, cut=102)
+    why = f"push note 2 says version 103 followed head {versions[1][0]}"
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
+
+
+def test_every_version_saved_drops_the_approval_given_on_the_rework(tmp_path: Path) -> None:
+    repo, export, shas, _ = _reworked(tmp_path)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
+    assert KEPT not in result.err  # the versions were read, and show the diff changed
+    assert shas["head"] in _unreviewed(_check(repo))
+
+
+def test_a_push_note_without_its_link_leaves_the_versions_unread(tmp_path: Path) -> None:
+    """Every push note GitLab writes links its version; one without names none the versions
+    can be checked against."""
+    repo, export, shas = _rebased(tmp_path)
+    notes = saved_items(export / "5" / "notes.json")
+    for note in notes:
+        note["body"] = note["body"].split("\n\n[Compare")[0]
+    (export / "5" / "notes.json").write_text(saved_pages(notes))
+    why = "push note 2 names no diff version"
+    _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
