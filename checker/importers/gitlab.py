@@ -416,6 +416,39 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
     return max((ns for ns in pushes if ns <= merged_ns), default=None)
 
 
+LISTED = re.compile(r"<li>(?P<short>[0-9a-f]{7,40}) - (?P<rest>.*?)</li>", re.DOTALL)
+"""A commit a push note lists (``SystemNotes::CommitService#new_commit_summary``: its short id
+and title, the title escaped), or the one line that sums up the target branch's commits the
+push brought in (``... - N commits from branch <code>main</code>``), which are not the merge
+request's."""
+TARGET_COMMITS = re.compile(r"\d+ commits? from branch <code>")
+
+
+def dropped(data: MergeRequestData, merged_ns: int) -> str:
+    """A commit that the last push note before the merge lists as the merge request's, and
+    that its commits lack ("" where there is none). GitLab lists in a push note the pushed
+    commits that its diff then holds, its new head among them; a later push that writes no
+    note (a force push back to an earlier commit adds none) dropped that head, so the last
+    push was after the note, at a time nothing says."""
+    notes = [
+        (moment(note.get("created_at"), data.notes_source, f"note {index}"), note)
+        for index, note in enumerate(data.notes, start=1)
+        if isinstance(note, dict)
+        and note.get("system") is True
+        and PUSH_NOTE.search(str(note.get("body")).lower())
+    ]
+    before = [(at, note) for at, note in notes if at <= merged_ns]
+    if not before:
+        return ""
+    _, last = max(before, key=lambda pair: pair[0])
+    ids = [str(c.get("id")) for c in data.commits if isinstance(c, dict)]
+    for found in LISTED.finditer(str(last.get("body"))):
+        short = found["short"]
+        if not TARGET_COMMITS.match(found["rest"]) and not any(i.startswith(short) for i in ids):
+            return short
+    return ""
+
+
 COMPARE = re.compile(r"\[compare with previous version\]\((?P<link>[^)\s]*)\)")
 """The link GitLab ends every push note with (``SystemNotes::CommitService#add_commits``),
 compared in lower case: ``.../diffs?diff_id=ID&start_sha=OLD``."""
@@ -679,8 +712,8 @@ def _review(
         result.remarks.append(f"merge request !{iid}: {unnamed}: no approval of it counts")
     judge = _Approvals(
         mr["merged_at"], merged_ns, authors, bot_people, resets, logins, changed, unnamed,
-        pushed(data, merged_ns), reopened(data, merged_ns), _diffs(data, merged_ns, history),
-        f"merge request !{iid}",
+        _last_push(data, merged_ns, result), reopened(data, merged_ns),
+        _diffs(data, merged_ns, history), f"merge request !{iid}",
     )  # fmt: skip
     approvals = judge.counted(_approvers(data.approvals, source), source, result)
     reference = dig(mr, "references", "full")
@@ -691,6 +724,21 @@ def _review(
         "approvals": approvals,
     }
     return validate(Review, Located(plain, 0), source, f"merge request !{iid}")
+
+
+def _last_push(data: MergeRequestData, merged_ns: int, result: Imported) -> int | None:
+    """When commits were last pushed before the merge, as the notes show: the last push note
+    (:func:`pushed`), or, where that lists a commit not merged (:func:`dropped`), the merge."""
+    gone = dropped(data, merged_ns)
+    if not gone:
+        return pushed(data, merged_ns)
+    result.remarks.append(
+        f"merge request !{data.merge_request['iid']}: its last push note lists commit {gone}, "
+        "which it did not merge: a later push dropped it (a force push back to an earlier "
+        "commit writes no note), at a time nothing says, so no approval given before the "
+        "merge counts unless its diff versions show that push kept the diff"
+    )
+    return merged_ns
 
 
 def _diffs(data: MergeRequestData, merged_ns: int, history: GitHistory | None) -> Diffs:

@@ -160,14 +160,15 @@ def diffs(
     merged), every push note before the merge names one of them and the head before it
     (``links``, :func:`unchained`), and git computes its patch id; else why they cannot show
     that a push kept the diff (``where`` names them). Either way, when the last push was: the
-    last version's, or, where that is of another head (the file saved before a push), the
-    merge, since a push came after it at a time the file does not say."""
+    last version's, or, where that is of another head or the notes show a push the file
+    lacks (the file saved before a push), the merge, since a push may have come after it at
+    a time the file does not say."""
     head, merged_ns = merged
     found = _usable(versions, head, history, where)
-    broken = unchained(versions or [], links or [], where)
-    if versions and broken and not found.why_not:
+    broken = unchained(versions or [], links or [], where) if versions else ""
+    if broken and not found.why_not:
         found = Diffs(why_not=broken)
-    if versions and versions[-1].head != head:
+    if versions and (broken or versions[-1].head != head):
         return replace(found, last_ns=merged_ns)
     if versions is None or len(versions) < 2:  # the first is the opening's: no push
         return found

@@ -35,13 +35,16 @@ PUSHED = "2016-06-08T21:20:35.317Z"
 BEFORE_THE_PUSH = "given (or undated) before commits were pushed to the merge request"
 
 
-def _pushed(export: Path, at: str, body: str | None = None) -> None:
-    """Adds GitLab's note of a push to !5's notes, at ``at``."""
+def _pushed(export: Path, at: str, body: str | None = None, listed: str | None = None) -> None:
+    """Adds GitLab's note of a push to !5's notes, at ``at``, listing the commit it pushed:
+    ``listed``, or !5's head (the newest of its commits)."""
     folder = export / "5"
     note = json.loads((FIXTURES / "gitlab-push" / "added-commit-note.json").read_text())
     note |= {"noteable_id": 5, "noteable_iid": 5, "project_id": 1, "created_at": at}
     if body is not None:
         note["body"] = body
+    head = listed or saved_items(folder / "commits.json")[0]["id"]
+    note["body"] = note["body"].replace("d7c95a09", head[:8])
     notes = sorted([*saved_items(folder / "notes.json"), note], key=lambda n: n["created_at"])
     (folder / "notes.json").write_text(saved_pages(notes))
 

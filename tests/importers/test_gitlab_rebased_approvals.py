@@ -304,7 +304,7 @@ def test_a_force_push_back_to_an_earlier_commit_after_the_approval_drops_it(
         assert "1 approvals counted" in result.err, result.err
         assert _check(repo).code == 0
         return
-    _pushed(export, "2016-06-08T12:00:00.000Z")  # the fix's push; the push back writes none
+    _pushed(export, "2016-06-08T12:00:00.000Z", listed=fixed)  # the push back writes none
     _versions(export, [opened,
                        (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed)),
                        (first, base, PUSHED, _patch_id(repo, base, first))])  # fmt: skip
@@ -325,7 +325,7 @@ def test_versions_saved_before_the_last_push_show_one_after_them(tmp_path: Path)
     say, before the merge: an approval older than the merge is left out."""
     repo, export, shas = _pushed_back(tmp_path)
     base, first, fixed = shas["base"], shas["first"], shas["fixed"]
-    _pushed(export, "2016-06-08T12:00:00.000Z")  # the fix's push; the push back writes none
+    _pushed(export, "2016-06-08T12:00:00.000Z", listed=fixed)  # the push back writes none
     fix = (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed))
     _versions(export, [(first, base, OPENED, _patch_id(repo, base, first)), fix])
     result = _import_gitlab(repo, export)
@@ -348,7 +348,7 @@ def _reworked(tmp_path: Path) -> tuple[ScriptedRepo, Path, dict[str, str], list[
     repo, export, shas = _rebased(tmp_path)
     reworked = repo.git("commit-tree", f"{shas['first']}^{{tree}}", "-p", shas["first"], "-m",
                         "Rework the approvals API", date=REWORKED, author=JOHN)  # fmt: skip
-    _pushed(export, REWORKED)
+    _pushed(export, REWORKED, listed=reworked)
     approved = _patch_id(repo, shas["base"], shas["first"])
     versions = [(shas["first"], shas["base"], OPENED, approved),
                 (reworked, shas["base"], REWORKED, "1" * 40),
@@ -399,3 +399,45 @@ def test_a_push_note_without_its_link_leaves_the_versions_unread(tmp_path: Path)
     (export / "5" / "notes.json").write_text(saved_pages(notes))
     why = "push note 2 names no diff version"
     _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
+
+
+@pytest.mark.parametrize("saved", ["none", "the opening's"])
+def test_a_push_back_seen_by_the_commits_its_last_note_lists(tmp_path: Path, saved: str) -> None:
+    """The force push back of the tests above, without versions.json, or with one saved before
+    the fix's push: the approval, younger than the fix's note, counted for the first commit,
+    which it never saw, and check passed (exit 0). The fix's note lists the fix, which the
+    merge request does not merge: a later push dropped it, at a time nothing says."""
+    repo, export, shas = _pushed_back(tmp_path)
+    base, first, fixed = shas["base"], shas["first"], shas["fixed"]
+    _pushed(export, "2016-06-08T12:00:00.000Z", listed=fixed)
+    opened = (first, base, OPENED, _patch_id(repo, base, first))
+    fix = (fixed, base, "2016-06-08T12:00:00.000Z", _patch_id(repo, base, fixed))
+    if saved == "none":
+        _link(export, [opened, fix])
+    else:
+        _versions(export, [opened, fix], cut=102)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
+    assert f"its last push note lists commit {fixed[:8]}, which it did not merge" in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert first in _unreviewed(check)
+
+
+def test_a_push_note_listing_the_merged_head_leaves_a_later_approval_counted(
+    tmp_path: Path,
+) -> None:
+    """The note lists the target branch's commits it brought in on one line of their own
+    (``... - 2 commits from branch <code>main</code>``), which the merge request does not
+    merge: only its own commits are compared."""
+    repo, export, shas = _pushed_back(tmp_path)
+    body = (
+        "added 3 commits\n\n<ul><li>0123abcd...4567cdef - 2 commits from branch "
+        f"<code>main</code></li><li>{shas['first'][:8]} - Add the approvals API</li></ul>"
+    )
+    _pushed(export, "2016-06-08T12:00:00.000Z", body)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err, result.err
+    assert _check(repo).code == 0
