@@ -14,10 +14,11 @@ range) that still stands, and is counted only when all of these hold:
   patch set that changed the code (the first one, a ``REWORK``, or one whose kind the output
   does not give: they wrote part of what was merged), nor the author, committer or (over
   REST) a co-author of any patch set's commit (who uploads a commit need not have written it,
-  and git holds the last patch set's alone), nor a bot (an account tagged ``SERVICE_USER``,
-  or ``review_bots``). A final patch set that the submit itself made (the ``CHERRY_PICK`` and
-  ``REBASE_ALWAYS`` submit types: same code, uploaded by the submitter at the submit time)
-  does not make the submitter an author: the patch set before it is judged;
+  and git holds the last patch set's alone; the committer of a trivial rebase who uploaded it,
+  Gerrit's Rebase button, wrote none of it and is not counted), nor a bot (an account tagged
+  ``SERVICE_USER``, or ``review_bots``). A final patch set that the submit itself made (the
+  ``CHERRY_PICK`` and ``REBASE_ALWAYS`` submit types: same code, uploaded by the submitter at
+  the submit time) does not make the submitter an author: the patch set before it is judged;
 - it was given on the final patch set or, when it was given on an earlier one (Gerrit copies
   votes forward and keeps their date), every later patch set changed no code of the change
   (Gerrit's ``kind``: a trivial rebase, a new commit message, a new parent); otherwise it
@@ -242,6 +243,7 @@ def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
         for p in change.patch_sets
         if p.number <= last
         for role, address in p.writers or ()
+        if not _rebaser(p, role, address, logins)
     ]
     unnamed = logins.unnamed(writers)
     if unnamed:
@@ -250,6 +252,29 @@ def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
     if any(logins.person(address) == voter for _, _, address in writers):
         return "by the author, committer or a co-author of a patch set's commit"
     return None
+
+
+TRIVIAL_REBASES = {"TRIVIAL_REBASE", "TRIVIAL_REBASE_WITH_MESSAGE_UPDATE"}
+"""The kinds Gerrit gives a patch set its Rebase button made: the code of the one before, on
+another parent (a rebase with a conflict is a ``REWORK``)."""
+
+
+def _rebaser(patch_set: PatchSet, role: str, address: str, logins: Logins) -> bool:
+    """Whether a writer of a patch set's commit is who rebased it alone: the committer of a
+    trivial rebase, who uploaded it (Gerrit's Rebase button commits as whoever clicks it, and
+    keeps the author). They wrote none of its lines (the repository, where it holds both
+    commits, must agree: ``_refuse_false_rebases``), so a reviewer who rebased a patch set the
+    owner then uploaded again is no writer of the change. Its author and co-authors, and the
+    uploader of the patch set merged, are judged as before."""
+    uploader = patch_set.uploader
+    return (
+        role == "committer"
+        and patch_set.kind in TRIVIAL_REBASES
+        and uploader is not None
+        and bool(uploader.address)
+        and bool(address)
+        and logins.person(uploader.address) == logins.person(address)
+    )
 
 
 def _outdated(change: Change, vote: Vote) -> str | None:

@@ -789,3 +789,60 @@ def test_a_patch_set_commit_saved_without_its_message_or_committer_is_refused(
         f"change 3003: patch set 1's commit has no {dropped}",
         "o=ALL_COMMITS",
     )
+
+
+KIM = {"_account_id": 1000003, "name": "Kim Example", "email": "kim@knight.example",
+       "username": "kim"}  # fmt: skip
+
+
+def _kim_rebased_rest(final: str, kind: str, path: Path) -> Path:
+    """Change 3003 with Kim's Rebase button between Dana's patch sets: patch set 1 Dana's;
+    patch set 2 Kim's rebase of it (``kind``; Gerrit commits a rebase as whoever clicks the
+    button, and keeps the author), Kim's +2 on it; patch set 3, ``final``, Dana's new commit
+    message (``NO_CODE_CHANGE``), over which the +2 is carried."""
+    changes = json.loads(REST.read_text().split("\n", 1)[1])
+    change = next(c for c in changes if c["_number"] == 3003)
+    ps1, ps3 = (change["revisions"].pop(r) for r in sorted(change["revisions"]))
+    ps2 = json.loads(json.dumps(ps3))
+    kim = {k: v for k, v in KIM.items() if k in ("name", "email")}
+    ps2 |= {"kind": kind, "_number": 2, "created": "2024-02-29 12:00:00.000000000",
+            "uploader": KIM, "ref": "refs/changes/03/3003/2"}  # fmt: skip
+    ps2["commit"]["committer"] = {**ps2["commit"]["committer"], **kim}
+    ps3 |= {"kind": "NO_CODE_CHANGE", "_number": 3, "ref": "refs/changes/03/3003/3"}
+    change["revisions"] = {"3" * 40: ps1, "3" * 39 + "b": ps2, final: ps3}
+    change["current_revision"] = final
+    return _rest([change], path)
+
+
+@pytest.mark.parametrize(("kind", "counted"), [("TRIVIAL_REBASE", True), ("REWORK", False)])
+def test_a_reviewer_who_rebased_an_earlier_patch_set_may_approve(
+    tmp_path: Path, kind: str, counted: bool
+) -> None:
+    """Kim clicked Rebase on Dana's patch set, which made Kim the committer of patch set 2;
+    Dana then uploaded patch set 3, the code as it was, and Kim's +2 was carried over it. The
+    +2 was left out as by a committer of a patch set's commit, and the change failed review
+    though Kim wrote none of it. Kim's rebase was a trivial one, Kim its uploader: the +2
+    counts. A rebase that changed the code (a conflict resolved) leaves it out as before."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    result = _import(repo, _kim_rebased_rest(shas[1], kind, tmp_path / "changes.json"))
+    assert result.code == 0, result.err
+    assert list(_approvers(evidence).values()) == [["kim@knight.example"] if counted else []]
+    if not counted:
+        assert "1 by the uploader of a patch set that changed the code" in result.err
+        return
+    _deployed_once(repo, evidence, shas[1], baseline=shas[0])
+    check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
+    assert check.code == 0, check.out
+
+
+def test_a_reviewer_who_rebased_and_wrote_the_commit_may_not_approve(tmp_path: Path) -> None:
+    """The trivial rebase's commit names Kim as its author too: Kim wrote it as git holds it."""
+    repo, evidence, shas = _workspace(tmp_path, 2)
+    path = _kim_rebased_rest(shas[1], "TRIVIAL_REBASE", tmp_path / "changes.json")
+    changes = json.loads(path.read_text().split("\n", 1)[1])
+    commit = changes[0]["revisions"]["3" * 39 + "b"]["commit"]
+    commit["author"] = {**commit["author"], "name": "Kim Example", "email": "kim@knight.example"}
+    result = _import(repo, _rest(changes, path))
+    assert result.code == 0, result.err
+    assert "1 by the author, committer or a co-author of a patch set's commit" in result.err
+    assert list(_approvers(evidence).values()) == [[]]
