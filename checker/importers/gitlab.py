@@ -144,11 +144,25 @@ class MergeRequestData:
     versions_source: Path | None = None
 
 
+BOT_NAMES = re.compile(
+    r"(?:project|group)_\d+_bot(?:\d*|_[0-9a-f]+)|service_account_[a-z0-9_]+", re.IGNORECASE
+)
+"""The usernames GitLab gives the users it makes for access tokens: a project's or group's
+(``project_42_bot``, ``project_42_bot1``; since GitLab 16 ``project_42_bot_`` and 32 hex
+digits: ``ResourceAccessTokens::CreateService``, ``Gitlab::Utils::UsernameAndEmailGenerator``)
+and a service account's (``service_account_``, ``service_account_group_42_``, then hex). The
+approvals API names an approver as a ``UserBasic``, which has no ``bot`` field: the name is
+all it shows of one."""
+
+
 def username(user: Any) -> tuple[str, bool]:
-    """A GitLab user object's ``username`` ("" when it has none) and whether it is a bot."""
+    """A GitLab user object's ``username`` ("" when it has none) and whether it is a bot: it
+    says so (``bot``, which the merge request's ``author`` gives and an approver's does not),
+    or its username is one GitLab gives a token's user (:data:`BOT_NAMES`)."""
     if not isinstance(user, dict) or not isinstance(user.get("username"), str):
         return "", False
-    return user["username"], user.get("bot") is True
+    name = user["username"]
+    return name, user.get("bot") is True or BOT_NAMES.fullmatch(name) is not None
 
 
 def check_merge_request(item: Any, index: int, source: Path) -> None:

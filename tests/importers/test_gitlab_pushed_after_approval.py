@@ -209,3 +209,30 @@ def test_a_fetched_merge_request_reopened_after_its_approval_is_judged_the_same(
         result = run_cli("import", "gitlab-approvals", "--project", "group/app",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
     _covers_nothing(repo, result, BEFORE_THE_REOPEN, unreviewed)
+
+
+@pytest.mark.parametrize(
+    "bot",
+    [
+        "project_1_bot_8e4f6b0c3a2d4e1f9a7b5c3d2e1f0a9b",  # GitLab 16 and later
+        "project_1_bot",  # before: the project's first token
+        "group_7_bot3",
+        "service_account_group_7_0d6e3c1f2b9a8e7d6c5b4a3f2e1d0c9b",
+    ],
+)
+def test_an_approval_by_an_access_tokens_user_is_a_bots(tmp_path: Path, bot: str) -> None:
+    """GitLab names an approver as a ``UserBasic``, without the ``bot`` field its merge request
+    authors have: a project access token's approval, its user mapped in identities.yaml to the
+    team's CI address, counted as a reviewer's, and check passed (exit 0). Its username is
+    the one GitLab gives a token's user: it is a bot's."""
+    repo, export, _ = _gitlab(tmp_path, APPROVED, None)
+    path = export / "5" / "approvals.json"
+    approvals = json.loads(path.read_text())
+    approvals["approved_by"][0]["user"] |= {"username": bot, "name": "app bot", "id": 99}
+    path.write_text(json.dumps(approvals))
+    identities = repo.path / "compliance" / "identities.yaml"
+    identities.write_text(identities.read_text() + f"ci:\n- ci@example.com\n- {bot}\n")
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by a bot" in result.err
+    assert _check(repo).code == 1
