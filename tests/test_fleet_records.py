@@ -70,3 +70,42 @@ def test_deployments_written_in_other_time_zones_are_ordered_by_their_instant(
     assert result.code == 1, result.err + result.out
     drifts = {f["subject"] for f in result.json()["findings"] if f["rule"] == "FLEET-002"}
     assert drifts == {"RT-3:r-1", "RT-3:r-2", "RT-3:r-3", "RT-3:r-4"}
+
+
+@pytest.mark.parametrize("zone", ["2024-05-02T10:00:00Z", "2024-05-02T12:00:00+02:00"])
+def test_two_deployments_of_one_instant_with_different_commits_are_refused(
+    tmp_path: Path, zone: str
+) -> None:
+    """RT-2 ships V2 to every host; RT-3, started in the same instant (written in another
+    zone or not), ships V1. Which ran last cannot be told: the stream was ordered by id, so
+    RT-3 counted as the newer, every host seen on V1 matched it, and the check passed
+    (exit 0); named the other way round, the same hosts were a drift."""
+    args, evidence, deploys = _edited(tmp_path)
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    old = {**deploys[1], "id": "RT-3", "commit": V1, "started_at": zone}
+    _write(evidence, "deploys.jsonl", [*deploys, old])
+    seen = [
+        {"host": h, "service": "router", "version": V1, "observed_at": "2024-05-02T11:00:00Z"}
+        for h in ("r-1", "r-2", "r-3", "r-4")
+    ]
+    _write(evidence, "observations.jsonl", seen)
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == 2, result.err + result.out
+    assert not result.out
+    assert (
+        "deploys.jsonl:3: deployment RT-3 of router to production starts in the same instant as "
+        f"deployment RT-2 (deploys.jsonl:2), with another commit ({V1[:12]}, not {V2[:12]}): "
+        "which of them ran last cannot be told" in result.err
+    )
+    assert "Traceback" not in result.err
+
+
+def test_two_deployments_of_one_instant_and_one_commit_are_read(tmp_path: Path) -> None:
+    """RT-3 redeploys V2 in the instant RT-2 started: whichever ran last, the hosts were to run
+    V2, and r-4 seen on V1 after both finished is a drift."""
+    args, evidence, deploys = _edited(tmp_path)
+    _write(evidence, "deploys.jsonl", [*deploys, {**deploys[1], "id": "RT-3"}])
+    result = run_cli(*args)
+    assert result.code == 1, result.err + result.out
+    assert "FLEET-002" in {f["rule"] for f in result.json()["findings"]}

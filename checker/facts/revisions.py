@@ -69,6 +69,7 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
                 hint="is --repo the repository this service is built from, with full history?",
             )
         deployed[deployment.id] = sha
+    _refuse_same_instant(evidence, deployed)
     for index, observation in enumerate(evidence.observations):
         if resolved[observation.version] is None:
             raise evidence.error(
@@ -79,6 +80,32 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
                 hint="versions are compared by commit: record the commit's full sha",
             )
     return Revisions(deployed, branch_tip, baseline, resolved)
+
+
+def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
+    """Two deployments of one service and environment that start in one instant with different
+    commits are an input error naming both: which ran last cannot be told, and the order of
+    their ids must not decide it. Without this, the one whose id sorted last was taken for the
+    newer, so a team could name a deployment of the old commit to sort after the new one's,
+    and hosts left on the old commit were judged against it and passed."""
+    first: dict[tuple[str, str, int], int] = {}
+    for index, deployment in enumerate(evidence.deployments):
+        key = (deployment.service, deployment.environment, timestamp_ns(deployment.started_at))
+        other = first.setdefault(key, index)
+        before = evidence.deployments[other]
+        if deployed[before.id] == deployed[deployment.id]:
+            continue
+        path, line = evidence.locations["deploys"][other]
+        raise evidence.error(
+            "deploys",
+            index,
+            f"deployment {deployment.id} of {deployment.service} to {deployment.environment} "
+            f"starts in the same instant as deployment {before.id} ({path.name}:{line}), with "
+            f"another commit ({short(deployed[deployment.id])}, not "
+            f"{short(deployed[before.id])}): which of them ran last cannot be told",
+            hint="record each start as precisely as the deploy tool gives it, or leave out the "
+            "record of the one that never ran",
+        )
 
 
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
