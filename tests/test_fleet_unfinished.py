@@ -180,3 +180,46 @@ def test_a_host_a_redeploy_last_saw_on_its_commit_is_still_judged_once_the_next_
     findings, _ = _fleet_002(report)
     assert set(findings) == {"RT-3:r-4"}
     assert "(1 of 2 observations" in findings["RT-3:r-4"]
+
+
+@pytest.mark.parametrize(
+    ("before", "said"),
+    [
+        (
+            [("r-4", V1, "2024-05-02T09:00:00Z")],
+            f"last observed running {V1[:12]} at 2024-05-02T09",
+        ),
+        ([], "not observed at all"),
+    ],
+)
+def test_a_host_not_seen_since_a_rollout_that_never_finished_is_not_reached(
+    tmp_path: Path, before: list[tuple[str, str, str]], said: str
+) -> None:
+    """RT-2, the stream's newest, says it succeeded on all four hosts and never finished;
+    r-1..r-3 run V2 after it started, and r-4 is seen only before it, on V1 (or never). The
+    record does not say when it reached r-4, no deployment after it says it had, and no
+    observation shows it: the check passed, noting r-4 as never observed after RT-2
+    (``--require-all`` alone failed it). Knight's eighth server is the host nobody looked at
+    after the rollout."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]] + before
+    report = _unfinished(tmp_path, seen)
+    assert report["code"] == 1
+    (finding,) = [f for f in report["findings"] if f["rule"] == "FLEET-001"]
+    assert finding["subject"] == "RT-2:r-4"
+    assert (
+        "did not reach host r-4: succeeded at a time the record does not give" in finding["message"]
+    )
+    assert said in finding["message"]
+
+
+def test_a_host_not_seen_since_a_rollout_a_later_one_followed_is_the_later_ones_business(
+    tmp_path: Path,
+) -> None:
+    """RT-2 never finished, and RT-3, which did, redeployed V2 to all four hosts the next day;
+    r-4 is seen only before RT-2, and every host on V2 after RT-3 finished. RT-2 is not the
+    newest: RT-3 says it reached r-4, and r-4 was seen on V2 after it, so nothing is found."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [("r-4", V1, "2024-05-02T09:00:00Z")]
+    seen += [(host, V2, "2024-05-03T11:00:00Z") for host in HOSTS]
+    report = _unfinished(tmp_path, seen, (REDEPLOY,))
+    assert report["code"] == 0, report["findings"]

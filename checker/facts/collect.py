@@ -557,17 +557,19 @@ def _target_status(record: DeploymentRecord) -> dict[str, str]:
     return {t.host: f"{t.status} ({t.reason})" if t.reason else t.status for t in record.targets}
 
 
-def _targets(
-    record: DeploymentRecord, listed: list[str] | None, dropped: dict[str, str]
-) -> tuple[bool, list[str], dict[str, str]]:
+def _targets(record: DeploymentRecord, hosts: FleetFacts) -> tuple[bool, list[str], dict[str, str]]:
     """A judged deployment's ``succeeded_everywhere``, ``succeeded_hosts`` and
     ``target_status``: where every host fleet.yaml lists for its service and every target the
     deployment names succeeded, and it dropped no target of the deployment before it, only
     the targets it does not list (FLEET-004's) are kept. A target the record itself names as
     skipped or failed is a host it did not reach, listed or not (Knight's eighth server, left
-    out of the inventory): it is never summarised away."""
-    succeeded = _succeeded(record)
-    status = _target_status(record)
+    out of the inventory): it is never summarised away. Nor is a target it says succeeded that
+    nothing shows it reached (``fleet.unreached``): it counts as not succeeded, with why."""
+    listed = (hosts.fleet or {}).get(record.service)
+    dropped = hosts.dropped.get(record.id, {})
+    unreached = hosts.unreached.get(record.id, {})
+    succeeded = [host for host in _succeeded(record) if host not in unreached]
+    status = {**_target_status(record), **unreached}
     inventory = set(listed or ())
     if not inventory or dropped or not inventory.union(status.keys()).issubset(succeeded):
         return False, succeeded, status
@@ -621,9 +623,7 @@ def deployment_facts(
     sha, written = commit
     deployer = identities.identify(record.deployer)
     dropped = hosts.dropped.get(record.id, {})
-    everywhere, succeeded, status = _targets(
-        record, (hosts.fleet or {}).get(record.service), dropped
-    )
+    everywhere, succeeded, status = _targets(record, hosts)
     at_commit = code.at_deployment.get(record.id) or code.at_commit[sha]
     deployment = Deployment(
         id=record.id,

@@ -35,6 +35,9 @@ Unjudged = dict[str, list[str]]
 Dropped = dict[str, dict[str, str]]
 """By deployment id: the targets the deployment before it in its stream named that it does not
 name and fleet.yaml does not list, each with why it is a host the deployment did not reach."""
+Unreached = dict[str, dict[str, str]]
+"""By id of the newest deployment of a stream, without ``finished_at``: the targets it says
+succeeded that nothing shows it reached (``unreached``), each with why."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class FleetFacts:
     """Every flag event, in order of time."""
     dropped: Dropped
     """For every deployment that has any: its ``dropped_targets``."""
+    unreached: Unreached
+    """For the newest deployment of each stream that gives no ``finished_at`` and has any:
+    the targets it says succeeded that nothing shows it reached (``unreached``)."""
 
 
 def fleet_facts(
@@ -93,6 +99,9 @@ def fleet_facts(
             deployed,
         ),
         dropped=dropped,
+        unreached=(
+            unreached(streams, by_service, deployed) if "observations" in evidence.present else {}
+        ),
     )
 
 
@@ -128,6 +137,56 @@ def dropped_targets(evidence: Evidence, streams: Streams) -> Dropped:
             if hosts:
                 dropped[deployment.id] = dict.fromkeys(hosts, why)
     return dropped
+
+
+def unreached(
+    streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
+) -> Unreached:
+    """For the newest deployment of each stream that gives no ``finished_at``: each target it
+    says succeeded, without a ``finished_at`` of its own, that no observation of its service
+    shows from the deployment's start on, and whose last observation before it (all those of
+    its last instant) shows another commit than the deployment's, or that was never observed.
+    The record does not say when it reached the host, no deployment after it says it had
+    (``_handed``), and no observation shows it: what the evidence last says of the host is the
+    old code, or nothing. Without this, a rollout record of new code that never finished and
+    said it succeeded on every host, the eighth host seen only before it started, on the old
+    code, passed with a note (Knight's eighth server: nobody looked at it after the rollout).
+    Only where observations are evidence: without them FLEET-002 is not evaluated."""
+    found: Unreached = {}
+    for (service, _), stream in streams.by_key.items():
+        newest = stream[-1]
+        if newest.finished_at is not None:
+            continue
+        start = timestamp_ns(newest.started_at)
+        last: dict[str, list[document.Observation]] = {}
+        since: set[str] = set()
+        for seen in by_service.get(service, []):
+            host = seen["host"]
+            if seen["observed_at_ns"] >= start:
+                since.add(host)
+            elif host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]:
+                last[host].append(seen)
+            else:
+                last[host] = [seen]
+        why = {
+            t.host: _unseen_since(last.get(t.host, []))
+            for t in newest.targets
+            if t.status == "succeeded" and t.finished_at is None and t.host not in since
+            if {o["commit"] for o in last.get(t.host, [])} != {deployed.get(newest.id)}
+        }
+        if why:
+            found[newest.id] = dict(sorted(why.items()))
+    return found
+
+
+def _unseen_since(last: list[document.Observation]) -> str:
+    """Why a target of ``unreached`` counts as not reached: ``last``, its last observations
+    before the deployment started, if any."""
+    said = "succeeded at a time the record does not give (no finished_at), and not observed"
+    if not last:
+        return f"{said} at all"
+    running = ", ".join(sorted({o["short"] for o in last}))
+    return f"{said} since it started (last observed running {running} at {last[0]['observed_at']})"
 
 
 def _clusters(evidence: Evidence) -> dict[str, list[str]] | None:
