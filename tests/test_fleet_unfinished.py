@@ -79,6 +79,13 @@ def test_a_rollout_that_never_finished_and_left_a_host_on_the_old_code_fails(
         "deployment RT-2" in findings["RT-2:r-4"]
     )
     assert "finished_at" not in reason  # every observation was judged
+    # r-4's last observation alone was judged: the message said those "between that
+    # deployment and the next" were
+    assert (
+        "(1 of 1 observations at the host's last observed instant since that deployment started "
+        "disagree; that deployment gives no finished_at, so only those were judged)"
+        in findings["RT-2:r-4"]
+    )
 
 
 def test_a_host_seen_on_the_new_code_and_then_on_the_old_drifted(tmp_path: Path) -> None:
@@ -157,6 +164,10 @@ def test_a_host_seen_on_the_old_code_once_the_next_deployment_started_drifted(
     findings, reason = _fleet_002(report)
     assert set(findings) == {"RT-2:r-4"}
     assert f"running {V1[:12]} at {at}, not {V2[:12]} from deployment RT-2" in findings["RT-2:r-4"]
+    assert (
+        "(1 of 1 observations once the next deployment had started, until a later one reached "
+        "the host disagree;" in findings["RT-2:r-4"]
+    )
     assert "RT-2:r-4" not in reason, reason
 
 

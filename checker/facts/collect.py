@@ -35,6 +35,7 @@ from checker.facts.document import (
     DeploymentSummary,
     FlagEvent,
     InputDocument,
+    Observation,
     Reference,
 )
 from checker.facts.fleet import FleetFacts
@@ -331,23 +332,35 @@ def _carried(
         }
         if not within:
             continue
-        starts = hosts.window_starts.get(i, {})
-        finished = timestamp_ns(record.finished_at) if record.finished_at else min(starts.values())
-        carried.append(
-            CarriedWindow(
-                id=i,
-                service=record.service,
-                environment=record.environment,
-                commit=deployed[i],
-                short_commit=short(deployed[i]),
-                started_at=record.started_at,
-                started_at_ns=timestamp_ns(record.started_at),
-                finished_at_ns=finished,
-                window_observations=within,
-                window_starts={host: starts[host] for host in within if host in starts},
-            )
-        )
+        carried.append(_carried_window(record, deployed[i], within, hosts))
     return {**document, "carried_windows": carried} if carried else document
+
+
+def _carried_window(
+    record: DeploymentRecord,
+    sha: str,
+    within: dict[str, list[Observation]],
+    hosts: FleetFacts,
+) -> CarriedWindow:
+    """The window of ``record`` (deployed ``sha``) that holds ``within``, observations made
+    in an audit's month."""
+    i = record.id
+    starts = hosts.window_starts.get(i, {})
+    finished = timestamp_ns(record.finished_at) if record.finished_at else min(starts.values())
+    window = CarriedWindow(
+        id=i,
+        service=record.service,
+        environment=record.environment,
+        commit=sha,
+        short_commit=short(sha),
+        started_at=record.started_at,
+        started_at_ns=timestamp_ns(record.started_at),
+        finished_at_ns=finished,
+        window_observations=within,
+        window_starts={host: starts[host] for host in within if host in starts},
+    )
+    words = {h: said for h, said in hosts.judged.get(i, {}).items() if h in within}
+    return {**window, "window_judged": words} if words else window
 
 
 def _unwindowed(hosts: FleetFacts, judged: list[str], params: Parameters) -> list[str]:
@@ -651,6 +664,8 @@ def deployment_facts(
         reference_set=sets.key(at_commit.references),
         retired_code=at_commit.retired_code,
     )
+    if record.id in hosts.judged:
+        deployment = {**deployment, "window_judged": hosts.judged[record.id]}
     deadlines = code.deadlines.get(sha)
     if deadlines:
         deployment = {**deployment, "earlier_remove_by": deadlines}

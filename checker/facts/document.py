@@ -177,6 +177,10 @@ class Deployment(TypedDict):
     window_starts: ReadOnly[dict[str, Nanoseconds]]
     """By host of ``window_observations``: when its window starts, the host's own finish
     where the deployment gives one (a cluster's sync), else the first finish."""
+    window_judged: NotRequired[ReadOnly[dict[str, str]]]
+    """By host of ``window_observations`` judged on part of what was observed of it (a target
+    of a deployment without ``finished_at`` that it reached at no time the evidence shows):
+    which part, as FLEET-002's message says it. Absent where there is none."""
     registry: ReadOnly[str]
     """The key in ``registries`` of the flag registry at its commit (``none`` without one).
     At a merge gate, where the protected branch retired flags or code after the candidate
@@ -247,6 +251,8 @@ class CarriedWindow(TypedDict):
     window_observations: ReadOnly[dict[str, list[Observation]]]
     """As in ``Deployment``, but only the observations made in the audit's month."""
     window_starts: ReadOnly[dict[str, Nanoseconds]]
+    """As in ``Deployment``."""
+    window_judged: NotRequired[ReadOnly[dict[str, str]]]
     """As in ``Deployment``."""
 
 

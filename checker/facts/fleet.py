@@ -35,6 +35,9 @@ Unjudged = dict[str, list[str]]
 Dropped = dict[str, dict[str, str]]
 """By deployment id: the targets the deployment before it in its stream named that it does not
 name and fleet.yaml does not list, each with why it is a host the deployment did not reach."""
+Judged = dict[str, dict[str, str]]
+"""By deployment id, by host of its window judged on part of what was observed of it: which
+part, as FLEET-002's message says it (``_judged_words``)."""
 Unreached = dict[str, dict[str, str]]
 """By id of the newest deployment of a stream, without ``finished_at``: the targets it says
 succeeded that nothing shows it reached (``unreached``), each with why."""
@@ -58,6 +61,9 @@ class FleetFacts:
     deployments with such observations."""
     unjudged: Unjudged
     """For the same deployments, the hosts of those observations."""
+    judged: Judged
+    """For every deployment that has any: the hosts its window judges on part of what was
+    observed of them, with which part (``_judged_words``)."""
     flag_events: list[document.FlagEvent]
     """Every flag event, in order of time."""
     dropped: Dropped
@@ -80,7 +86,7 @@ def fleet_facts(
     ``deployed``: each deployment's commit, by id. ``is_ancestor``: whether a commit is in the
     history of another (``GitHistory.is_ancestor``)."""
     by_service = observations_by_service(evidence.observations, resolved)
-    found, starts, unheld, unjudged = windows(streams, by_service, deployed, is_ancestor)
+    found, starts, unheld, unjudged, judged = windows(streams, by_service, deployed, is_ancestor)
     dropped = dropped_targets(evidence, streams)
     return FleetFacts(
         fleet=_inventory(evidence),
@@ -89,6 +95,7 @@ def fleet_facts(
         window_starts=starts,
         unwindowed=unheld,
         unjudged=unjudged,
+        judged=judged,
         flag_events=flag_events(
             evidence.flag_events,
             streams,
@@ -260,7 +267,7 @@ def windows(
     by_service: dict[str, list[document.Observation]],
     deployed: dict[str, str],
     is_ancestor: Callable[[str, str], bool],
-) -> tuple[Windows, WindowStarts, Unwindowed, Unjudged]:
+) -> tuple[Windows, WindowStarts, Unwindowed, Unjudged, Judged]:
     """Each deployment's observations from the instant it finished (each target's own finish,
     where it gives one) up to (not including) the start of the next deployment of its stream,
     and those made while the deployments after it rolled out that show a commit none of them
@@ -274,6 +281,7 @@ def windows(
     result: Windows = {}
     starts: WindowStarts = {}
     unjudged: tuple[Unwindowed, Unjudged] = ({}, {})
+    judged: Judged = {}
     for (service, _), stream in streams.by_key.items():
         seen = by_service.get(service, [])
         spans = [seen[lo:hi] for lo, hi in _spans(stream, seen)]
@@ -293,7 +301,56 @@ def windows(
                 for h in sorted(window)
             }
         _not_held(stream, spans, found, unjudged)
-    return result, starts, *unjudged
+        judged.update(_judged_words(stream, reach, succeeded, found))
+    return result, starts, *unjudged, judged
+
+
+def _judged_words(
+    stream: list[Deployment],
+    reach: list[tuple[dict[str, int], int | None]],
+    succeeded: list[frozenset[str]],
+    found: dict[int, dict[str, list[document.Observation]]],
+) -> Judged:
+    """By deployment id, the hosts of each window that ``_claimed`` and ``_handed`` hold
+    (targets of a deployment without ``finished_at`` that it reached at no time the evidence
+    shows), with which of their observations were judged, as FLEET-002's message says it:
+    their last instant before the next deployment started (or since this one started, for the
+    newest), and those once the next one had started. Without this, the message said the
+    observations "between that deployment and the next" were judged, though only the last
+    was."""
+    words: Judged = {}
+    for position, deployment in enumerate(stream):
+        own, others = reach[position]
+        window = found.get(position, {})
+        hosts = sorted((succeeded[position] - set(own)) & set(window)) if others is None else []
+        if not hosts:
+            continue
+        last = len(stream) == position + 1
+        until = math.inf if last else timestamp_ns(stream[position + 1].started_at)
+        said = {}
+        for host in hosts:
+            before = any(o["observed_at_ns"] < until for o in window[host])
+            after = any(o["observed_at_ns"] >= until for o in window[host])
+            said[host] = _judged_phrase(last, before, after)
+        words[deployment.id] = said
+    return words
+
+
+def _judged_phrase(last: bool, before: bool, after: bool) -> str:
+    """FLEET-002's words for the observations judged of a target ``_claimed`` holds: those of
+    its last instant (``before``: seen before the next deployment started, or since this one
+    started where it is the newest, ``last``) and those once the next one had started
+    (``after``)."""
+    parts = []
+    if before:
+        since = "since that deployment started" if last else "before the next deployment started"
+        parts.append(f"at the host's last observed instant {since}")
+    if after:
+        parts.append("once the next deployment had started, until a later one reached the host")
+    return (
+        f"{', or '.join(parts)} disagree; that deployment gives no finished_at, so only those "
+        "were judged"
+    )
 
 
 def _spans(stream: list[Deployment], seen: list[document.Observation]) -> list[tuple[int, int]]:

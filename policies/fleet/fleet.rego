@@ -123,8 +123,7 @@ incomplete_deployment contains finding if {
 #   requires: [windows, observations]
 #   message: >-
 #     {Kind} {host} was observed running {observed} at {observed_at}, not {deployed} from
-#     deployment {deployment} ({wrong} of {total} {counted} between that deployment and
-#     the next disagree).
+#     deployment {deployment} ({wrong} of {total} {counted} {judged}).
 drifted_host contains finding if {
 	some deployment in input.deployments
 	some host, observations in deployment.window_observations
@@ -162,8 +161,14 @@ drift(deployment, host, observations) := finding if {
 		"wrong": sum([object.get(o, "count", 1) | some o in wrong]),
 		"total": sum([object.get(o, "count", 1) | some o in considered]),
 		"counted": counted_as[kind],
+		"judged": object.get(object.get(deployment, "window_judged", {}), host, between),
 	}
 }
+
+# Which observations a window judged, in FLEET-002's message: those between the deployment and
+# the next, but for a target of a deployment without finished_at judged on part of them
+# (window_judged says which).
+between := "between that deployment and the next disagree"
 
 # A cluster's observation is a listing of its pods: the rule counts the pods.
 counted_as := {"host": "observations", "cluster": "pods observed"}
