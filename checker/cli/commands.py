@@ -455,10 +455,12 @@ def _check_judged_as_of(signed: Signed, source: str) -> None:
     from checker.org.judge import JUDGED
     from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of, check_subjects
     from checker.signing.population import read_population
+    from checker.signing.verdict import check_verdict
 
     check_subjects(signed, source)
     check_judged_as_of(signed, source)
     if signed.kind != ORG_PREDICATE_TYPE:
+        check_verdict(signed.predicate, source)
         return
     for entry in signed.predicate["systems"]:
         if not isinstance(entry, dict) or entry.get("status") != JUDGED:
@@ -466,6 +468,7 @@ def _check_judged_as_of(signed: Signed, source: str) -> None:
         where = f"{source}: system {entry['name']}"
         audit = system_audit(signed, entry)
         check_judged_as_of(audit, where)
+        check_verdict(audit.predicate, where)
         if "population" in audit.predicate:  # else signed before audits listed it
             try:
                 read_population(audit.predicate)
@@ -531,6 +534,7 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import check_judged_as_of, check_subjects, open_signed
     from checker.signing.keys import load_public
     from checker.signing.sample import draw, render_json, render_text
+    from checker.signing.verdict import check_verdict
 
     public = load_public(args.key)
     try:
@@ -538,6 +542,7 @@ def _sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_subjects(opened, str(args.file))
         signed = _one_system(opened, args.system)
         check_judged_as_of(signed, str(args.file))
+        check_verdict(signed.predicate, str(args.file))
         sample = draw(signed, args.size, args.seed)
     except VerificationError as exc:
         # A sample drawn from an audit that does not verify would check nothing.

@@ -424,19 +424,12 @@ def _claim_every_rule_evaluated(predicate: dict[str, Any]) -> str:
     return "predicate.complete is true, and the replay gives false"
 
 
-def _judge_at_critical_unsaid(predicate: dict[str, Any]) -> str:
-    predicate["report"]["fail_on"] = "critical"  # and no word of it under settings
-    return "predicate.report.settings is absent, and the replay gives [{"
-
-
 def _judge_waivers_earlier(predicate: dict[str, Any]) -> str:
     predicate["report"]["as_of"] = "2012-08-01"  # verify checks, and shows, 2012-10-01
     return 'predicate.as_of is "2012-10-01", and the replay gives "2012-08-01"'
 
 
-@pytest.mark.parametrize(
-    "forge", [_claim_every_rule_evaluated, _judge_at_critical_unsaid, _judge_waivers_earlier]
-)
+@pytest.mark.parametrize("forge", [_claim_every_rule_evaluated, _judge_waivers_earlier])
 def test_replay_confirms_every_claim_not_the_findings_alone(
     setup: Setup, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
 ) -> None:
@@ -444,7 +437,8 @@ def test_replay_confirms_every_claim_not_the_findings_alone(
     them. A statement with the findings, verdict and population the evidence gives, but that
     claimed every rule evaluated, hid the --fail-on it was judged at from `settings`, or had
     its waivers judged as of another day than the as-of date verify shows, replayed as
-    confirmed: the replay compared the findings alone."""
+    confirmed: the replay compared the findings alone. (One that hid its --fail-on fails
+    verify itself: ``test_a_verdict_its_findings_do_not_give_fails_verify_and_sample``.)"""
     forged = statement(setup.dir / "jul.json")
     said = forge(forged["predicate"])  # type: ignore[arg-type]
     path = tmp_path / "jul-forged.json"
@@ -453,6 +447,50 @@ def test_replay_confirms_every_claim_not_the_findings_alone(
     result = run_cli("verify", path, "--key", setup.pub, "--replay", "--repo", setup.case.repo)
     assert result.code == 1, result.out + result.err
     assert f"verification failed (replay): the signed {said}" in result.err
+
+
+def _say_pass(report: dict[str, Any]) -> str:
+    report["verdict"] = "pass"  # beside its unwaived critical and high findings
+    return "its report says verdict 'pass', and its findings give 'fail' (6 unwaived at or"
+
+
+def _waive_every_finding(report: dict[str, Any]) -> str:
+    for finding in report["findings"]:
+        finding["waived"] = True  # no waiver anywhere; the summary left as it was
+    report["verdict"] = "pass"
+    return "its summary says 6 failing, and its findings are 0"
+
+
+def _judge_at_critical_unsaid(report: dict[str, Any]) -> str:
+    report["fail_on"] = "critical"  # and no word of it under settings
+    critical = [f for f in report["findings"] if f["severity"] == "critical"]
+    report["summary"]["failing"] = len(critical)
+    return "its report was judged with fail_on critical, weaker than high, and the statement"
+
+
+@pytest.mark.parametrize("forge", [_say_pass, _waive_every_finding, _judge_at_critical_unsaid])
+def test_a_verdict_its_findings_do_not_give_fails_verify_and_sample(
+    setup: Setup, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
+) -> None:
+    """Whoever holds the key signs what they like. A statement whose report listed July's
+    unwaived critical and high findings and said `pass` verified (exit 0, `verdict pass`),
+    as did one whose findings were all marked waived under a summary still counting them
+    failing, or one judged at `fail_on: critical` without a word of it among the settings
+    (verify names those it finds there): each was sampled from, and chained to."""
+    st = statement(setup.dir / "jul.json")
+    said = forge(st["predicate"]["report"])  # type: ignore[index]
+    signed = tmp_path / "verdict.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 1 and result.out == "", result.out + result.err
+    assert f"verification failed (verdict): {signed}: {said}" in result.err
+    assert "Traceback" not in result.err
+    sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
+    assert sampled.code == 2 and "verification failed (verdict)" in sampled.err
+    assert sampled.out == ""
+    chained = run_cli("verify", setup.dir / "aug.json", "--key", setup.pub, "--previous", signed)
+    assert chained.code == 1 and "verification failed (verdict)" in chained.err
+    assert run_cli("verify", setup.dir / "jul.json", "--key", setup.pub).code == 0
 
 
 def _name_the_tools_export(subjects: list[dict[str, Any]], report: dict[str, Any]) -> str:

@@ -1,0 +1,100 @@
+"""A signed audit's verdict, read back: the one its own findings give.
+
+The report inside a signed audit states its findings, the severity that fails (``fail_on``),
+its summary and its verdict. Whoever holds the key signs what they like: a statement whose
+report lists an unwaived finding at or above ``fail_on`` and says ``pass`` verified, and
+``verify`` printed ``verdict pass`` (exit 0). The verdict is a function of what the report
+states beside it (``Report.verdict``), so ``verify`` and ``sample`` work it out again and
+fail one that is not it, as they do a population that does not add up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checker.errors import VerificationError
+from checker.vocabulary import SEVERITIES, severity_rank
+
+DEFAULT_FAIL_ON = "high"
+
+
+def _fail(source: str, message: str) -> VerificationError:
+    return VerificationError("verdict", f"{source}: {message}")
+
+
+def _findings(report: dict[str, Any], source: str) -> list[tuple[str, bool]]:
+    """Each finding's severity and whether it is waived; a malformed one fails."""
+    findings = report.get("findings")
+    if not isinstance(findings, list):
+        raise _fail(source, "its report lists no findings")
+    out = []
+    for index, finding in enumerate(findings):
+        if (
+            not isinstance(finding, dict)
+            or finding.get("severity") not in SEVERITIES
+            or not isinstance(finding.get("waived"), bool)
+        ):
+            raise _fail(source, f"finding #{index + 1} has no severity or waived flag")
+        out.append((str(finding["severity"]), bool(finding["waived"])))
+    return out
+
+
+def _weakened_fail_on(predicate: dict[str, Any], fail_on: str) -> bool:
+    """Whether the predicate records ``fail_on`` among the settings that weakened the rules."""
+    settings = predicate.get("settings")
+    weakened = settings.get("weakened") if isinstance(settings, dict) else None
+    return isinstance(weakened, list) and any(
+        isinstance(item, dict) and item.get("name") == "fail_on" and item.get("value") == fail_on
+        for item in weakened
+    )
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    summary = report.get("summary")
+    return summary if isinstance(summary, dict) else {}
+
+
+def _check_counts(summary: dict[str, Any], counts: dict[str, int], source: str) -> None:
+    """The summary's counts are those of the findings (where it records them)."""
+    for name, count in counts.items():
+        if name in summary and summary[name] != count:
+            raise _fail(
+                source,
+                f"its summary says {summary[name]!r} {name}, and its findings are {count}",
+            )
+
+
+def check_verdict(predicate: dict[str, Any], source: str) -> None:
+    """The report's verdict is the one its findings, ``fail_on`` and completeness give, its
+    summary's counts are those of its findings, and a ``fail_on`` weaker than the default is
+    recorded among the weakening settings (``verify`` names them); else a VerificationError
+    (``verdict``). Counts an earlier version did not record are not compared."""
+    report = predicate.get("report")
+    if not isinstance(report, dict):
+        raise _fail(source, "the statement holds no report")
+    fail_on = report.get("fail_on")
+    if not isinstance(fail_on, str) or fail_on not in SEVERITIES:
+        raise _fail(source, f"its report's fail_on {fail_on!r} is not a severity")
+    findings = _findings(report, source)
+    failing = sum(
+        1 for s, waived in findings if not waived and severity_rank(s) >= severity_rank(fail_on)
+    )
+    summary = _summary(report)
+    waived = sum(1 for _, w in findings if w)
+    counts = {"findings": len(findings), "failing": failing, "waived": waived}
+    _check_counts(summary, counts, source)
+    incomplete = summary.get("require_all") is True and summary.get("complete") is False
+    expected = "fail" if failing or incomplete else "pass"
+    if report.get("verdict") != expected:
+        raise _fail(
+            source,
+            f"its report says verdict {report.get('verdict')!r}, and its findings give "
+            f"{expected!r} ({failing} unwaived at or above fail_on {fail_on})",
+        )
+    if severity_rank(fail_on) > severity_rank(DEFAULT_FAIL_ON) and not _weakened_fail_on(
+        predicate, fail_on
+    ):
+        raise _fail(
+            source,
+            f"its report was judged with fail_on {fail_on}, weaker than {DEFAULT_FAIL_ON}, "
+            "and the statement does not record it among the settings that weakened the rules",
+        )
