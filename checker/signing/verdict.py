@@ -63,9 +63,30 @@ def _check_counts(summary: dict[str, Any], counts: dict[str, int], source: str) 
             )
 
 
+def _check_complete(predicate: dict[str, Any], summary: dict[str, Any], source: str) -> None:
+    """The summary's ``complete`` is whether no rule went unjudged or was judged on part of
+    its evidence, and the predicate's ``complete`` (what scripts read) is the summary's."""
+    if "complete" not in summary:
+        return
+    whole = not summary.get("incomplete") and not summary.get("partial")
+    if summary["complete"] is not whole:
+        raise _fail(
+            source,
+            f"its summary says complete {summary['complete']!r}, and its rules not judged "
+            f"whole are {[*(summary.get('incomplete') or []), *(summary.get('partial') or [])]}",
+        )
+    if "complete" in predicate and predicate["complete"] is not whole:
+        raise _fail(
+            source,
+            f"the statement says complete {predicate['complete']!r}, and its report's summary "
+            f"{summary['complete']!r}",
+        )
+
+
 def check_verdict(predicate: dict[str, Any], source: str) -> None:
     """The report's verdict is the one its findings, ``fail_on`` and completeness give, its
-    summary's counts are those of its findings, and a ``fail_on`` weaker than the default is
+    summary's counts are those of its findings, its ``complete`` (and the statement's) is
+    whether every rule was judged whole, and a ``fail_on`` weaker than the default is
     recorded among the weakening settings (``verify`` names them); else a VerificationError
     (``verdict``). Counts an earlier version did not record are not compared."""
     report = predicate.get("report")
@@ -82,6 +103,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     waived = sum(1 for _, w in findings if w)
     counts = {"findings": len(findings), "failing": failing, "waived": waived}
     _check_counts(summary, counts, source)
+    _check_complete(predicate, summary, source)
     incomplete = summary.get("require_all") is True and summary.get("complete") is False
     expected = "fail" if failing or incomplete else "pass"
     if report.get("verdict") != expected:

@@ -449,26 +449,49 @@ def test_replay_confirms_every_claim_not_the_findings_alone(
     assert f"verification failed (replay): the signed {said}" in result.err
 
 
-def _say_pass(report: dict[str, Any]) -> str:
+def _say_pass(predicate: dict[str, Any]) -> str:
+    report = predicate["report"]
     report["verdict"] = "pass"  # beside its unwaived critical and high findings
     return "its report says verdict 'pass', and its findings give 'fail' (6 unwaived at or"
 
 
-def _waive_every_finding(report: dict[str, Any]) -> str:
+def _waive_every_finding(predicate: dict[str, Any]) -> str:
+    report = predicate["report"]
     for finding in report["findings"]:
         finding["waived"] = True  # no waiver anywhere; the summary left as it was
     report["verdict"] = "pass"
     return "its summary says 6 failing, and its findings are 0"
 
 
-def _judge_at_critical_unsaid(report: dict[str, Any]) -> str:
+def _judge_at_critical_unsaid(predicate: dict[str, Any]) -> str:
+    report = predicate["report"]
     report["fail_on"] = "critical"  # and no word of it under settings
     critical = [f for f in report["findings"] if f["severity"] == "critical"]
     report["summary"]["failing"] = len(critical)
     return "its report was judged with fail_on critical, weaker than high, and the statement"
 
 
-@pytest.mark.parametrize("forge", [_say_pass, _waive_every_finding, _judge_at_critical_unsaid])
+def _claim_complete(predicate: dict[str, Any]) -> str:
+    report = predicate["report"]
+    report["summary"]["complete"] = True  # beside the rules it lists as not evaluated
+    return "its summary says complete True, and its rules not judged whole are ['DEAD-007', 'FL"
+
+
+def _claim_complete_in_the_statement(predicate: dict[str, Any]) -> str:
+    predicate["complete"] = True  # what scripts read; the report inside left as it was
+    return "the statement says complete True, and its report's summary False"
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        _say_pass,
+        _waive_every_finding,
+        _judge_at_critical_unsaid,
+        _claim_complete,
+        _claim_complete_in_the_statement,
+    ],
+)
 def test_a_verdict_its_findings_do_not_give_fails_verify_and_sample(
     setup: Setup, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
 ) -> None:
@@ -476,9 +499,10 @@ def test_a_verdict_its_findings_do_not_give_fails_verify_and_sample(
     unwaived critical and high findings and said `pass` verified (exit 0, `verdict pass`),
     as did one whose findings were all marked waived under a summary still counting them
     failing, or one judged at `fail_on: critical` without a word of it among the settings
-    (verify names those it finds there): each was sampled from, and chained to."""
+    (verify names those it finds there), or one that said it judged every rule whole beside
+    the rule it listed as not evaluated: each was sampled from, and chained to."""
     st = statement(setup.dir / "jul.json")
-    said = forge(st["predicate"]["report"])  # type: ignore[index]
+    said = forge(st["predicate"])  # type: ignore[arg-type]
     signed = tmp_path / "verdict.json"
     signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
     result = run_cli("verify", signed, "--key", setup.pub)
