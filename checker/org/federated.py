@@ -31,6 +31,7 @@ from checker.signing.attestation import (
 )
 from checker.signing.keys import load_public
 from checker.signing.population import read_population
+from checker.signing.verdict import check_verdict
 from checker.vocabulary import DEFAULT_FAIL_ON, SEVERITIES, counted, severity_rank
 from checker.waivers import held_keys
 
@@ -234,7 +235,7 @@ def _one(
         if not path.is_file():
             raise Rejected(f"no attestation {path.name} for {period}")
         signed = _open(path, system)
-        _check(signed, period, partial)
+        _check(signed, (period, partial), path.name)
         _check_scope(system, signed.predicate)
         chain = _chain(signed, *earlier)
     except Rejected as exc:
@@ -272,10 +273,12 @@ def _open(path: Path, system: System) -> Signed:
     return signed
 
 
-def _check(signed: Signed, period: str, partial: bool) -> None:
+def _check(signed: Signed, month: tuple[str, bool], source: str) -> None:
     """The month asked, whole unless the organisation's is partial, judged after it ended,
-    its population consistent, and its subjects exactly the inputs its report states."""
+    its population and verdict consistent, and its subjects exactly the inputs its report
+    states."""
     predicate = signed.predicate
+    period, partial = month
     if signed.period != period:
         raise Rejected(f"it attests {signed.period}, not {period}")
     if predicate.get("partial") and not partial:
@@ -283,8 +286,10 @@ def _check(signed: Signed, period: str, partial: bool) -> None:
     _check_as_of(period, predicate.get("as_of"), partial)
     try:
         # The team signs its own population, which the scope check reads and a sample draws
-        # from: one that does not add up is refused, as verify and sample refuse it.
+        # from, and its own verdict and completeness, which the organisation's bar reads:
+        # one that does not add up is refused, as verify and sample refuse it.
         read_population(predicate)
+        check_verdict(predicate, source)
     except VerificationError as exc:
         raise Rejected(exc.message) from None
     if subjects_problem(signed.statement) is not None:

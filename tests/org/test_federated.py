@@ -416,3 +416,24 @@ def test_a_federated_audit_is_not_chained_to_one_that_judged_the_repositories(
     assert not (tmp_path / "org-mar.json").exists()
     fresh = federated(org, org.root / "signed", tmp_path / "org-mar.json")
     assert fresh.code == 1, fresh.err  # payments fails on its findings
+
+
+def test_an_audit_whose_verdict_is_not_its_findings_is_rejected(org: Org, tmp_path: Path) -> None:
+    """The team signs its own report. One that said it judged every rule whole beside the
+    rules it listed as not evaluated was taken at its word: under the organisation's
+    --require-all its pass stood, while verify of the team's audit refuses it."""
+    directory = copy_of(org, tmp_path)
+    path = directory / "web.json"
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    assert statement["predicate"]["report"]["summary"]["incomplete"]  # rules not evaluated
+    statement["predicate"]["report"]["summary"]["complete"] = True
+    statement["predicate"]["complete"] = True
+    private, public = org.key("web")
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    assert run_cli("verify", path, "--key", public).code == 1
+    result = federated(org, directory, tmp_path / "org.json", "--require-all")
+    reasons = rejected(result, tmp_path / "org.json")
+    assert reasons["web"].startswith(
+        "verification failed (verdict): web.json: its summary says complete True, and its "
+        "rules not judged whole are"
+    ), reasons
