@@ -428,7 +428,31 @@ def _statement(payload: bytes, source: str) -> dict[str, Any]:
             f"{ORG_PREDICATE_TYPE} predicate",
             path=source,
         )
+    if not _link_shaped(statement["predicate"].get("previous")):
+        raise InputError(
+            "malformed attestation: its previous link is neither null nor a month's period "
+            "with the sha256 digest of its payload (and, after a rotation, a key id)",
+            path=source,
+        )
     return statement
+
+
+def _link_shaped(link: object) -> bool:
+    """A predicate's ``previous``: none, or ``{period, digest: {sha256}, keyid?}``; what
+    ``verify`` and a chained audit read of it (a link of another shape stopped them with an
+    internal error)."""
+    if not link:
+        return True
+    if not isinstance(link, dict) or not set(link) <= {"period", "digest", "keyid"}:
+        return False
+    digest = link.get("digest")
+    return (
+        isinstance(link.get("period"), str)
+        and PERIOD.match(link["period"]) is not None
+        and isinstance(digest, dict)
+        and isinstance(digest.get("sha256"), str)
+        and isinstance(link.get("keyid", ""), str)
+    )
 
 
 def open_signed(path: Path, public: Ed25519PublicKey) -> Signed:

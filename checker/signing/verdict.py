@@ -48,9 +48,16 @@ def _weakened_fail_on(predicate: dict[str, Any], fail_on: str) -> bool:
     )
 
 
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    summary = report.get("summary")
-    return summary if isinstance(summary, dict) else {}
+def _summary(report: dict[str, Any], source: str) -> dict[str, Any]:
+    """The report's summary; an earlier version's report may lack one, and one that is not
+    an object fails (``verify`` reads its counts)."""
+    summary = report.get("summary", {})
+    if not isinstance(summary, dict):
+        raise _fail(source, "its report's summary is not an object")
+    for name in ("incomplete", "partial"):
+        if not isinstance(summary.get(name, []), list):
+            raise _fail(source, f"its report's summary.{name} is not a list of rules")
+    return summary
 
 
 def _check_counts(summary: dict[str, Any], counts: dict[str, int], source: str) -> None:
@@ -99,7 +106,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     failing = sum(
         1 for s, waived in findings if not waived and severity_rank(s) >= severity_rank(fail_on)
     )
-    summary = _summary(report)
+    summary = _summary(report, source)
     waived = sum(1 for _, w in findings if w)
     counts = {"findings": len(findings), "failing": failing, "waived": waived}
     _check_counts(summary, counts, source)

@@ -738,3 +738,31 @@ def test_last_month_signed_again_by_another_key_breaks_the_link(
     assert result.code == 1, result.out + result.err
     assert "verification failed (link)" in result.err
     assert "but the given previous report is signed by key" in result.err
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "said"),
+    [
+        ({"previous": "2012-06"}, 2, "malformed attestation: its previous link is neither null"),
+        ({"previous": {"period": "2012-06", "digest": "ab"}}, 2, "malformed attestation: its"),
+        ({"previous": {"period": "2012-06"}}, 2, "malformed attestation: its previous link"),
+        ({"summary": "none"}, 1, "verification failed (verdict): SRC: its report's summary is"),
+    ],
+)
+def test_a_signed_statement_of_another_shape_is_named_not_an_internal_error(
+    setup: Setup, tmp_path: Path, change: dict[str, Any], code: int, said: str
+) -> None:
+    """A previous link or a summary of another shape than the ones audit writes stopped
+    verify with an internal error (exit 3), the statement's signature valid."""
+    st = statement(setup.dir / "jul.json")
+    predicate: dict[str, Any] = st["predicate"]  # type: ignore[assignment]
+    for name, value in change.items():
+        (predicate["report"] if name == "summary" else predicate)[name] = value
+    signed = tmp_path / "shape.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == code and result.out == "", result.err
+    assert said.replace("SRC", str(signed)) in result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
+    assert sampled.code == 2 and "Traceback" not in sampled.err
