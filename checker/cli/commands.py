@@ -455,13 +455,14 @@ def _check_judged_as_of(signed: Signed, source: str) -> None:
     from checker.org.judge import JUDGED
     from checker.signing.attestation import ORG_PREDICATE_TYPE, check_judged_as_of, check_subjects
     from checker.signing.population import read_population
-    from checker.signing.verdict import check_verdict
+    from checker.signing.verdict import check_org_verdict, check_verdict
 
     check_subjects(signed, source)
     check_judged_as_of(signed, source)
     if signed.kind != ORG_PREDICATE_TYPE:
         check_verdict(signed.predicate, source)
         return
+    check_org_verdict(signed.predicate, source)
     for entry in signed.predicate["systems"]:
         if not isinstance(entry, dict) or entry.get("status") != JUDGED:
             continue

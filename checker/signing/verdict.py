@@ -64,10 +64,7 @@ def _check_counts(summary: dict[str, Any], counts: dict[str, int], source: str) 
     """The summary's counts are those of the findings (where it records them)."""
     for name, count in counts.items():
         if name in summary and summary[name] != count:
-            raise _fail(
-                source,
-                f"its summary says {summary[name]!r} {name}, and its findings are {count}",
-            )
+            raise _fail(source, f"its summary says {summary[name]!r} {name}, and there are {count}")
 
 
 def _check_complete(predicate: dict[str, Any], summary: dict[str, Any], source: str) -> None:
@@ -127,3 +124,51 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
             f"its report was judged with fail_on {fail_on}, weaker than {DEFAULT_FAIL_ON}, "
             "and the statement does not record it among the settings that weakened the rules",
         )
+
+
+def _org_passed(entry: object, source: str) -> bool:
+    """Whether one system of an organisation's attestation passed: judged, its verdict pass,
+    which its own audit's report must give too (the organisation's bar may only fail it)."""
+    if not isinstance(entry, dict):
+        raise _fail(source, "a system's entry is not an object")
+    if entry.get("status") != "judged" or entry.get("verdict") != "pass":
+        return False
+    audit = entry.get("audit")
+    report = audit.get("report") if isinstance(audit, dict) else None
+    own = report.get("verdict") if isinstance(report, dict) else None
+    if own != "pass":
+        raise _fail(
+            source,
+            f"system {entry.get('name')}: its verdict is pass, and its audit's report says {own!r}",
+        )
+    return True
+
+
+def check_org_verdict(predicate: dict[str, Any], source: str) -> None:
+    """An organisation's verdict is ``pass`` only when every system was judged and passed,
+    each passing system's own report passes, and its summary's counts are those of its
+    systems; else a VerificationError (``verdict``). A statement saying ``pass`` beside a
+    failed system verified, and ``verify`` printed ``organisation verdict pass``."""
+    systems = predicate.get("systems")
+    if not isinstance(systems, list):
+        raise _fail(source, "the statement lists no systems")
+    passed = [_org_passed(entry, source) for entry in systems]
+    judged = sum(1 for e in systems if e.get("status") == "judged")
+    expected = "pass" if systems and all(passed) else "fail"
+    if predicate.get("verdict") != expected:
+        raise _fail(
+            source,
+            f"its organisation verdict is {predicate.get('verdict')!r}, and its systems give "
+            f"{expected!r} ({sum(passed)} of {len(systems)} passed)",
+        )
+    summary = predicate.get("summary")
+    if not isinstance(summary, dict):
+        raise _fail(source, "its summary is not an object")
+    counts = {
+        "systems": len(systems),
+        "judged": judged,
+        "passed": sum(passed),
+        "failed": judged - sum(passed),
+        "not_judged": len(systems) - judged,
+    }
+    _check_counts(summary, counts, source)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,43 @@ def test_a_systems_population_that_does_not_add_up_fails_verify(org: Org, tmp_pa
         f"{tmp_path / 'org.json'}: system web: verification failed (population): count is 7, "
         "but the list gives 1"
     ) in result.err
+
+
+def _org_says_pass(p: dict[str, Any]) -> str:
+    p["verdict"] = "pass"  # beside payments, failed
+    return "its organisation verdict is 'pass', and its systems give 'fail' (2 of 3 passed)"
+
+
+def _payments_says_pass(p: dict[str, Any]) -> str:
+    p["verdict"] = "pass"
+    payments = next(s for s in p["systems"] if s["name"] == "payments")
+    payments["verdict"] = "pass"  # its own audit inside still says fail
+    p["summary"].update(passed=3, failed=0)
+    return "system payments: its verdict is pass, and its audit's report says 'fail'"
+
+
+def _summary_counts_a_pass(p: dict[str, Any]) -> str:
+    p["summary"].update(passed=3, failed=0)  # the verdict left fail
+    return "its summary says 3 passed, and there are 2"
+
+
+@pytest.mark.parametrize("forge", [_org_says_pass, _payments_says_pass, _summary_counts_a_pass])
+def test_an_organisation_verdict_its_systems_do_not_give_fails_verify(
+    org: Org, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
+) -> None:
+    """The organisation passes only when every system was judged and passed. A statement that
+    said `pass` beside a failed system verified (exit 0, `organisation verdict pass`), as did
+    one that called the failed system's verdict a pass over its own failing audit."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    said = forge(statement["predicate"])
+    (tmp_path / "org.json").write_text(sign_statement(statement, load_private(str(private)))[0])
+    result = run_cli("verify", tmp_path / "org.json", "--key", pub)
+    assert result.code == 1 and result.out == "", result.out
+    assert f"verification failed (verdict): {tmp_path / 'org.json'}: {said}" in result.err
+    assert run_cli("verify", org.root / "mar.json", "--key", pub).code == 0
 
 
 def test_replay_needs_the_organisation_file_and_a_known_system(org: Org) -> None:

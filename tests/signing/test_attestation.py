@@ -460,7 +460,7 @@ def _waive_every_finding(predicate: dict[str, Any]) -> str:
     for finding in report["findings"]:
         finding["waived"] = True  # no waiver anywhere; the summary left as it was
     report["verdict"] = "pass"
-    return "its summary says 6 failing, and its findings are 0"
+    return "its summary says 6 failing, and there are 0"
 
 
 def _judge_at_critical_unsaid(predicate: dict[str, Any]) -> str:
