@@ -30,7 +30,7 @@ from checker.evidence.endings import MARKERS
 from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
-from checker.evidence.likeness import Likeness
+from checker.evidence.likeness import TAGS, Likeness, readable, readings_of
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     EntryKind,
@@ -1021,6 +1021,8 @@ class TreeIndex:
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
         self._likeness = Likeness()
         """The blobs sought that are sought by likeness too (``search``)."""
+        self._read_as: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
+        """By blob and readings of its comments, the words it holds so read (``_named_words``)."""
         """By set of blobs, the files below each tree walked that hold one (``holding``)."""
 
     def __enter__(self) -> TreeIndex:
@@ -1043,6 +1045,7 @@ class TreeIndex:
         self._likeness = Likeness({b: _as_text(data) for b, _, data in read})
         words = self._looking_for(words, blobs) | self._likeness.words()
         self._words_in_blob.clear()
+        self._read_as.clear()
         self._words_in_tree.clear()
         self._prefixed_words.clear()
         # A root tree the cache knows for these words is not walked at all; below the others,
@@ -1133,7 +1136,7 @@ class TreeIndex:
         tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
         texts = (*files, *(wide for one in files for wide in _wide_text(one)))
-        tokens.update(self._likeness.marks(texts, parts=True))  # in UTF-16 too
+        tokens.update(self._likeness.marks(texts, parts=True, tagged=True))  # in UTF-16 too
         for text in texts:
             found, hyphenated, ending = self._identifiers.read(text)
             held = self._tokens.intersection(found)
@@ -1204,14 +1207,27 @@ class TreeIndex:
 
     def words(self, blob: str) -> frozenset[str]:
         """The words searched for (``search``) that ``blob`` holds, read now if no loaded
-        commit's tree holds it."""
-        return self._blob_words(blob)
+        commit's tree holds it: the marks of likeness found in any reading of its comments
+        (``likeness.readable``), as no name says which."""
+        return frozenset(readable(self._blob_words(blob), None))
 
     def _blob_words(self, blob: str) -> frozenset[str]:
         if blob not in self._words_in_blob:
             for _, _, data in self._reader.read([blob]):
                 self._words_in_blob[blob] = self._words(blob, data)
         return self._words_in_blob[blob]
+
+    def _named_words(self, blob: str, name: str) -> Collection[str]:
+        """The words ``blob`` holds as a file named ``name``: the marks of likeness found in
+        the readings of its comments that its name's language makes (``likeness.readable``):
+        Python's ``n // 2`` is no comment, C's is."""
+        key = (blob, readings_of(name))
+        found = self._read_as.get(key)
+        if found is None:
+            words = self._blob_words(blob)
+            tagged = any(word.startswith(TAGS) for word in words)
+            found = self._read_as[key] = frozenset(readable(words, name)) if tagged else words
+        return found
 
     def _tree_words(self, tree: str) -> dict[str, list[str]]:
         if tree not in self._words_in_tree:
@@ -1221,7 +1237,7 @@ class TreeIndex:
                     for word, paths in self._prefixed(name, sha).items():
                         found.setdefault(word, []).extend(paths)
                 else:
-                    for word in self._blob_words(sha):
+                    for word in self._named_words(sha, name):
                         found.setdefault(word, []).append(name)
             self._words_in_tree[tree] = found
         return self._words_in_tree[tree]

@@ -36,6 +36,7 @@ whatever its size, and each such sought file's lines are looked up among its own
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -64,7 +65,66 @@ SMALL_PART = 2
 """The fewest lines of a sought blob a file holding fewer than ``MIN_LINES`` of them must hold,
 none of them held by live code where the blob was retired, to hold a part of it."""
 
+HASH = "hash"
+"""Comments open with ``#`` (Python, Ruby, the shells, YAML, Perl, R, TOML, Makefiles)."""
+SLASH = "slash"
+"""Comments open with ``//`` or ``/*`` (C, C++, C#, Java, JavaScript, TypeScript, Go, Rust,
+Swift, Kotlin, Scala, Dart, CSS)."""
+DASH = "dash"
+"""Comments open with ``--`` (SQL, Lua, Haskell, Ada, Elm) or ``/*`` (SQL)."""
+READINGS = (HASH, SLASH, DASH)
+"""The ways a file's comments are read (``normal_readings``), each a syntax of comments."""
+
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
+
+_LANGUAGES = {
+    "py pyi pyw pyx rb rake gemspec sh bash zsh ksh fish yaml yml pl pm r toml cfg conf mk cmake"
+    " nix tcl ex exs jl nim cr coffee ps1 psm1 properties env": (HASH,),
+    "c h cc cpp cxx hh hpp hxx ino cu java js jsx mjs cjs ts tsx mts cts go rs cs swift kt kts"
+    " scala sc dart groovy gradle proto m mm css scss less json5 jsonc sol zig": (SLASH,),
+    "php tf hcl": (HASH, SLASH),
+    "sql lua hs lhs elm ada adb ads vhd vhdl": (DASH,),
+    "dockerfile makefile gemfile rakefile vagrantfile procfile .bashrc .profile .zshrc": (HASH,),
+}
+"""The readings of the comments of files by their suffixes (in small letters), and of those
+with no suffix by their whole names."""
+_BY_SUFFIX = {end: readings for ends, readings in _LANGUAGES.items() for end in ends.split()}
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def readings_of(name: str) -> tuple[str, ...]:
+    """The readings of the comments of a file named ``name`` (a path or a name), by its
+    suffix (``_BY_SUFFIX``): every one of them (``READINGS``) where it names no language
+    known, as the one that cannot hide retired code is not known."""
+    base = name.rpartition("/")[2].lower()
+    stem, dot, suffix = base.rpartition(".")
+    return _BY_SUFFIX.get(suffix if dot and stem else base, READINGS)
+
+
+TAGS = tuple(f"\0{reading}\0" for reading in READINGS)
+"""What a mark (``like_mark``, ``hold_mark``, ``part_mark``) found of a file in some readings
+alone begins with (``tag``): only a file whose name those readings apply to has it."""
+
+
+def tag(reading: str, mark: str) -> str:
+    """``mark`` found of a file read as ``reading`` alone."""
+    return f"\0{reading}{mark}"
+
+
+def readable(words: Iterable[str], name: str | None) -> set[str]:
+    """Of a file's ``words``, those a file named ``name`` has: a tagged mark (``tag``) stands
+    for its mark where one of the file's readings (``readings_of``) is the one it was found in.
+    Without a name, every reading applies."""
+    own = TAGS if name is None else tuple(f"\0{r}\0" for r in readings_of(name))
+    found = set()
+    for word in words:
+        if not word.startswith(TAGS):
+            found.add(word)
+        elif word.startswith(own):
+            found.add(word[word.index("\0", 1) :])
+    return found
+
+
 """A letter or digit, ASCII or part of a character beyond it."""
 
 
@@ -116,33 +176,59 @@ def text_lines(data: bytes) -> frozenset[bytes]:
     return _with_text(normal_lines(data))
 
 
-def normal_lines(data: bytes) -> frozenset[bytes]:
-    """The distinct lines of ``data`` in a normal form that cheap edits of a line do not
-    change, each step one pass over all of them (a line at a time was ten times slower):
+def normal_lines(data: bytes, reading: str = HASH) -> frozenset[bytes]:
+    """The distinct lines of ``data`` in their normal form, its comments read as in the
+    languages of ``reading`` (``normal_readings``)."""
+    return normal_readings(data, (reading,))[reading]
+
+
+def normal_readings(
+    data: bytes, readings: tuple[str, ...] = READINGS
+) -> dict[str, frozenset[bytes]]:
+    """By reading (``READINGS``), the distinct lines of ``data`` in a normal form that cheap
+    edits of a line do not change, each step one pass over all of them (a line at a time was
+    ten times slower), and the steps up to the comments taken once for every reading:
 
     - letters beyond ASCII are read in their compatibility form, characters that show nothing
       dropped, and other spaces read as spaces (``_plain``);
     - a line ending in a backslash is joined to the next, as the compilers of Python and C
       and the shells join them (code re-wrapped with ``\\`` is the same code);
     - each is stripped of the spaces around it (code indented anew, tabs for spaces);
-    - a comment after code is cut where it starts outside the line's strings (``_TAIL``):
-      ``# noqa``, ``# type: ignore``, ``// nolint``, ``/* istanbul ignore next */``;
+    - a comment after code is cut where it starts outside the line's strings, in the syntax
+      of the reading alone (``_TAILS``): ``# noqa``, ``# type: ignore`` read as ``HASH``,
+      ``// nolint``, ``/* istanbul ignore next */`` as ``SLASH``, ``-- note`` as ``DASH``;
     - spaces inside it are kept only between two words, one each (``x = f(a, b)`` is
       ``x=f(a,b)``, ``return x`` keeps its space; ``# note`` and `` * note``, comments,
       keep theirs), ``'`` is read as ``"``, capitals as small letters, a comma before a
       closing bracket is cut (``_LAST_COMMA``), and a ``;`` ending it is
       cut (JavaScript written with or without them), and one starting it too, in a file of
-      braces (``_CLOSERS``)."""
+      braces (``_CLOSERS``).
+
+    Readings that cut the same lines give the same set (the same object)."""
     lines = {line.strip() for line in _CONTINUED.sub(b" ", _plain(data)).splitlines()}
     joined = b"\n".join(lines)
     if (b"\n;" in joined or joined.startswith(b";")) and not _CLOSERS.isdisjoint(lines):
         lines = {line.lstrip(b"; \t") if line.startswith(b";") else line for line in lines}
         joined = b"\n".join(lines)
-    marked = _commented(joined)
-    if marked:
-        lines -= marked
-        lines.update(_TAIL.sub(rb"\g<string>", b"\n".join(marked)).split(b"\n"))
-        joined = b"\n".join(lines)
+    marked = {reading: frozenset(_commented(joined, _HINTS[reading])) for reading in readings}
+    cut = frozenset().union(*marked.values())
+    if not cut:
+        same = _normal_form(joined)
+        return dict.fromkeys(readings, same)
+    rest = lines - cut
+    base = _normal_form(b"\n".join(rest)) if rest else frozenset()
+    made: dict[frozenset[bytes], frozenset[bytes]] = {}
+    for reading in readings:
+        if marked[reading] not in made:
+            tail = _TAILS[reading].sub(rb"\g<string>", b"\n".join(marked[reading]))
+            own = b"\n".join([*(cut - marked[reading]), tail] if marked[reading] else cut)
+            made[marked[reading]] = base | _normal_form(own)
+    return {reading: made[marked[reading]] for reading in readings}
+
+
+def _normal_form(joined: bytes) -> frozenset[bytes]:
+    """Lines (one a line of ``joined``), their comments cut, with their spaces, quotes, capitals
+    and closing commas and semicolons read alike."""
     spaced = _GAP.sub(b"", _RUNS.sub(b" ", joined.translate(_SPACES)))
     return frozenset(_END.sub(b"", _LAST_COMMA.sub(b"", spaced)).split(b"\n"))
 
@@ -187,11 +273,12 @@ _UNSEEN_AS = {
 nothing."""
 
 
-def _commented(joined: bytes) -> set[bytes]:
-    """The lines of ``joined`` (one a line) that may hold a comment after code (``_HINT``)."""
+def _commented(joined: bytes, hint: re.Pattern[bytes]) -> set[bytes]:
+    """The lines of ``joined`` (one a line) that may hold a comment after code (``hint``, one
+    of ``_HINTS``)."""
     marked: set[bytes] = set()
     after = -1
-    for found in _HINT.finditer(joined):
+    for found in hint.finditer(joined):
         if found.start() > after:
             end = joined.find(b"\n", found.start())
             after = len(joined) if end < 0 else end
@@ -200,24 +287,43 @@ def _commented(joined: bytes) -> set[bytes]:
 
 
 _CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
-_HINT = re.compile(rb"#(?<=[ \t\f\v;\w)\]\"':,]#)|//(?<=[ \t;]//)|--(?<=[ \t]--)|/\*")
-"""What may start a comment after code: only a line holding one is read for it (``_TAIL``)."""
-_TAIL = re.compile(
-    rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`\\\n])*`?)"
-    rb"|/\*.*?(?:\*/|$)|//(?<=[ \t;]//).*|--(?<=[ \t]--)(?=[ \t]|$).*"
-    rb"|#(?<=[ \t\f\v]#)(?![\[({]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|\w.*[{,]$).*"
-    rb"|#(?<=[\w)\]\"':,]#)(?![\[({\"'#!*$]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|.*[{}]|.*,$).*",
-    re.M,
-)
-"""A string (its quotes paired, escapes read: kept, so that a ``#`` inside one is no
-comment), or a comment within a line of code (cut): ``/* ... */``, or one running to the
-line's end, ``//`` after a space or a ``;``, ``--`` between spaces (SQL, Lua, Haskell), or
-``#`` after a space (Python, Ruby, the shells, YAML, Perl), but not one starting code: a CSS
-colour (``#fff``) or id in a selector (``div #main {``), a Swift ``#selector(``, a Clojure
-``#{``, a Rust ``#[``. A ``#`` glued to the code before it (``x = 1#c``, ``else:#c``: Python
-and Ruby read a comment) is cut too, but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a shell's
-``$#``, ``${x#y}``, a JavaScript ``this.#n``, C's ``##``), before a quote (Rust's ``r#"``), or
-where braces or a closing comma follow (a CSS selector, ``div#main {``)."""
+_STRING = rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`\\\n])*`?)"
+"""A string, its quotes paired and escapes read: kept, so that a ``#`` inside one is no
+comment."""
+_BLOCK = rb"|/\*.*?(?:\*/|$)"
+_HINTS = {
+    HASH: re.compile(rb"#(?<=[ \t\f\v;\w)\]\"':,]#)"),
+    SLASH: re.compile(rb"//(?<=[ \t;]//)|/\*"),
+    DASH: re.compile(rb"--(?<=.--)|/\*"),
+}
+"""By reading, what may start a comment after code: only a line holding one is read for it
+(``_TAILS``)."""
+_TAILS = {
+    HASH: re.compile(
+        _STRING + rb"|#(?<=[ \t\f\v]#).*"
+        rb"|#(?<=[\w)\]\"':,]#)(?![\[({\"'#!*$]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|.*[{}]|.*,$).*",
+        re.M,
+    ),
+    SLASH: re.compile(_STRING + _BLOCK + rb"|//(?<=[ \t;]//).*", re.M),
+    DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
+}
+"""By reading, a string (kept), or a comment within a line of code (cut), running to the
+line's end but for ``/* ... */``:
+
+- ``HASH`` (Python, Ruby, the shells, YAML, Perl, R, TOML): ``#`` after a space, whatever
+  follows it (``# add``, ``#add``, ``#[tag]``), and one glued to the code before it (``x =
+  1#c``, ``else:#c``: Python and Ruby read a comment), but after a ``$``, ``{``, ``.``, ``&``
+  or ``#`` (a shell's ``$#``, ``${x#y}``), before a quote, a colour's digits or a call, or
+  where braces or a closing comma follow;
+- ``SLASH`` (C and the languages of its syntax, CSS): ``//`` after a space or a ``;``, and
+  ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's ``#define``, Rust's
+  ``#[``), and ``--`` too (``i--``);
+- ``DASH`` (SQL, Lua, Haskell): ``--`` after code, glued to it or not (``a --c`` and
+  ``a--c`` are comments in SQL), and ``/* ... */``.
+
+Python's floor division (``n // 2``) is no comment, nor a shell's ``--`` ending its options
+(``git log -- path``): read all together, ``mid = n // 2`` and ``mid = n // 3`` were one line,
+and two deploy scripts differing after ``--`` were alike."""
 _SPACES = bytes.maketrans(b"\t\f\v'ABCDEFGHIJKLMNOPQRSTUVWXYZ", b'   "abcdefghijklmnopqrstuvwxyz')
 """Tabs as spaces, ``'`` as ``"``, and capitals as small letters: ``SELECT`` is ``select`` (SQL's
 keywords, HTML's tags, hex digits ``0xFF`` have no case)."""
@@ -314,22 +420,78 @@ class Short:
 
 
 class Likeness:
-    """The sought blobs long enough to be matched by likeness, and the files alike to them."""
+    """The sought blobs long enough to be matched by likeness, and the files alike to them, in
+    each reading of their comments (``READINGS``): a file is alike to a sought one where it is
+    so read as its name's language reads comments (``readings_of``, ``readable``)."""
 
     def __init__(self, sought: Mapping[str, bytes] | None = None) -> None:
+        read = {blob: (len(data), normal_readings(data)) for blob, data in (sought or {}).items()}
+        made: dict[tuple[int, ...], _Reading] = {}
+        self._readings: dict[str, _Reading] = {}
+        """By reading, the sought blobs so read; one for readings that read them alike."""
+        for reading in READINGS:
+            key = tuple(id(normals[reading]) for _, normals in read.values())
+            if key not in made:
+                made[key] = _Reading({b: (n, ls[reading]) for b, (n, ls) in read.items()})
+            self._readings[reading] = made[key]
+
+    @property
+    def blobs(self) -> list[str]:
+        """The blobs sought by likeness (in one reading at least)."""
+        return sorted({blob for one in self._readings.values() for blob in one.blobs})
+
+    def words(self) -> set[str]:
+        """The marks a file alike to, or holding, one of the blobs sought may be found as, or
+        holding a part of it, in every reading (``tag``) and in all of them."""
+        words = set().union(*(one.words() for one in self._readings.values()))
+        return words | {tag(reading, word) for reading in READINGS for word in words}
+
+    def marks(self, files: Iterable[bytes], parts: bool = False, tagged: bool = False) -> set[str]:
+        """The ``like_mark`` of each sought blob one of ``files`` (a file's bytes, and those
+        of the files a compressed one holds) is alike to, the ``hold_mark`` of each it holds
+        among more lines of its own; with ``parts``, the ``part_mark`` of each line it holds
+        of one, where it holds a part of it (``parts``). A mark found in some readings alone
+        is found in any of them (the larger likeness), or ``tagged`` with each (``tag``): the
+        reader keeps those of the readings of the file's name (``readable``)."""
+        found: set[str] = set()
+        unique = {id(one): one for one in self._readings.values()}.values()
+        parted = parts and any(one.parts_sought for one in unique)
+        for data in files:
+            if not parted and not any(one.compared(len(data)) for one in unique):
+                continue
+            normals = normal_readings(data)
+            done: dict[tuple[int, int], set[str]] = {}
+            each = {}
+            for reading, one in self._readings.items():
+                key = (id(one), id(normals[reading]))
+                if key not in done:
+                    done[key] = one.marks(len(data), normals[reading], parted)
+                each[reading] = done[key]
+            common = set.intersection(*each.values())
+            found |= common
+            for reading, marks in each.items():
+                found.update(tag(reading, m) if tagged else m for m in marks - common)
+        return found
+
+
+class _Reading:
+    """The sought blobs long enough to be matched by likeness in one reading of their comments
+    (``READINGS``), and the files alike to them in that reading."""
+
+    def __init__(self, sought: Mapping[str, tuple[int, frozenset[bytes]]]) -> None:
         self._sought: list[tuple[str, int, frozenset[bytes]]] = []
         self._short: dict[str, Short] = {}
         """The sought blobs of fewer than ``MIN_LINES`` lines that say something (``Short``)."""
         self._parted: list[tuple[str, dict[bytes, int]]] = []
         """The sought blobs of ``MIN_LINES`` lines or more, each line's number among them."""
-        for blob, data in sorted((sought or {}).items()):
-            text = text_lines(data)
+        for blob, (size, normal) in sorted(sought.items()):
+            text = _with_text(normal)
             held = frozenset(filter(_says, text))
             if held and len(held) < MIN_LINES <= len(text):
                 self._short[blob] = Short(held, text)
-                self._sought.append((blob, len(data), text))
+                self._sought.append((blob, size, text))
             elif len(held) >= MIN_LINES:
-                self._sought.append((blob, len(data), held))
+                self._sought.append((blob, size, held))
             if len(held) >= MIN_LINES:
                 self._parted.append((blob, {line: n for n, line in enumerate(sorted(held))}))
 
@@ -346,6 +508,11 @@ class Likeness:
         }
         return parts | {mark(blob) for blob in self.blobs for mark in (like_mark, hold_mark)}
 
+    @property
+    def parts_sought(self) -> bool:
+        """Whether a sought blob has ``MIN_LINES`` lines or more, whose parts are found."""
+        return bool(self._parted)
+
     def parts(self, normal: frozenset[bytes], wanted: bool = True) -> set[str]:
         """The ``part_mark`` of each line of a sought blob a file holds (``normal``: its
         normal lines); none unless ``wanted``."""
@@ -355,27 +522,24 @@ class Likeness:
             found.update(part_mark(blob, held[line], len(held)) for line in shared)
         return found
 
-    def marks(self, files: Iterable[bytes], parts: bool = False) -> set[str]:
-        """The ``like_mark`` of each sought blob one of ``files`` (a file's bytes, and those
-        of the files a compressed one holds) is alike to, the ``hold_mark`` of each it holds
-        among more lines of its own; with ``parts``, the ``part_mark`` of each line it holds
-        of one, where it holds a part of it (``parts``)."""
-        found: set[str] = set()
-        parted = parts and bool(self._parted)
-        for data in files:
-            compared = [one for one in self._sought if len(data) * SIZE_RATIO >= one[1]]
-            if not compared and not parted:
-                continue
-            normal = normal_lines(data)
-            found |= self.parts(normal, parted)
-            near = any(len(data) <= s * SIZE_RATIO for _, s, _ in compared)
-            mine = _line_sets(normal) if near else None
-            for blob, size, held in compared:
-                close = len(data) <= size * SIZE_RATIO
-                if mine is not None and close and self._alike(mine, (blob, held)):
-                    found.add(like_mark(blob))
-                elif self._holds(normal, (blob, held)):
-                    found.add(hold_mark(blob))
+    def compared(self, size: int) -> list[tuple[str, int, frozenset[bytes]]]:
+        """The sought blobs a file of ``size`` bytes may be alike to or hold."""
+        return [one for one in self._sought if size * SIZE_RATIO >= one[1]]
+
+    def marks(self, size: int, normal: frozenset[bytes], parted: bool) -> set[str]:
+        """The ``like_mark`` of each sought blob a file of ``size`` bytes and normal lines
+        ``normal`` is alike to, the ``hold_mark`` of each it holds among more lines of its own;
+        with ``parted``, the ``part_mark`` of each line it holds of one (``parts``)."""
+        compared = self.compared(size)
+        found = self.parts(normal, parted and bool(self._parted))
+        near = any(size <= s * SIZE_RATIO for _, s, _ in compared)
+        mine = _line_sets(normal) if near else None
+        for blob, sought_size, held in compared:
+            close = size <= sought_size * SIZE_RATIO
+            if mine is not None and close and self._alike(mine, (blob, held)):
+                found.add(like_mark(blob))
+            elif self._holds(normal, (blob, held)):
+                found.add(hold_mark(blob))
         return found
 
     def _alike(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from checker.evidence.likeness import lines, normal_lines
+from checker.evidence.likeness import lines, normal_lines, readings_of
 from tests.facts.test_deadcode import registry
 from tests.facts.test_retired_history import _check, _commit, _retired
 
@@ -83,6 +83,10 @@ router.add("cancel", smars.cancel_peg, methods=["DELETE"])
 router.add("audit", smars.audit_trail, methods=["GET"])
 log.info("routes for %s", order.id)
 """
+
+
+SUFFIXES = {CODE: "py", JS: "js", ROUTES: "py", SQL: "sql", CALLS: "py"}
+"""The language each is written in, by the suffix of its files: their comments are read so."""
 
 
 def _each(code: str, edit: Callable[[str], str]) -> str:
@@ -152,15 +156,19 @@ def test_retired_code_with_every_line_edited_cheaply_is_still_there(
     tmp_path: Path, edit: str
 ) -> None:
     code, edited = EDITS[edit]
-    assert normal_lines(code.encode()) == normal_lines(edited(code).encode())
+    suffix = SUFFIXES[code]
+    reading = readings_of(f"peg.{suffix}")[0]
+    assert normal_lines(code.encode(), reading) == normal_lines(edited(code).encode(), reading)
     repo = ScriptedRepo(tmp_path / "repo")
-    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": code}, 1)
-    sha = _commit(repo, {"legacy/peg.py": None, "src/peg.py": edited(code)}, 2)
+    entry = {**PEG, "path": f"legacy/peg.{suffix}"}
+    files = {"flags.yaml": registry(retired_code=[entry]), f"legacy/peg.{suffix}": code}
+    _commit(repo, files, 1)
+    sha = _commit(repo, {f"legacy/peg.{suffix}": None, f"src/peg.{suffix}": edited(code)}, 2)
     result = _check(tmp_path, repo, {"D1": sha})
     assert _retired(result) == {
-        "D1:legacy/peg.py": (
-            "Deployment D1 shipped retired code legacy/peg.py (Power Peg retired) in 1 file: "
-            "src/peg.py (the content of the retired code, at another path)."
+        f"D1:legacy/peg.{suffix}": (
+            f"Deployment D1 shipped retired code legacy/peg.{suffix} (Power Peg retired) in 1 "
+            f"file: src/peg.{suffix} (the content of the retired code, at another path)."
         )
     }
     assert result.code == 1

@@ -1,0 +1,139 @@
+"""DEAD-004: a file's comments are read in its own language's syntax (``likeness.readings_of``).
+
+Every syntax was read in every file: Python's floor division ``n // 2`` was cut as a ``//``
+comment, a shell's ``--`` ending its options (``git log -- path``) as SQL's, and SQL's
+``a --c`` was no comment while a Python ``# add`` was read as a CSS colour. Retired Python
+whose lines differed after ``//`` alone shrank to a few lines, matched by their bytes alone,
+and its copy with a line added passed (exit 0); two deploy scripts differing after ``--`` were
+alike, and the live one was named as the retired code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence.likeness import (
+    DASH,
+    HASH,
+    READINGS,
+    SLASH,
+    Likeness,
+    like_mark,
+    normal_lines,
+    readable,
+    readings_of,
+)
+from tests.facts.test_deadcode import registry
+from tests.facts.test_retired_history import _check, _commit, _retired
+
+TICKS = """\
+def tick_sizes(price):
+    ticks = [price // 100]
+    ticks.append(price // 50)
+    ticks.append(price // 20)
+    ticks.append(price // 10)
+    ticks.append(price // 5)
+    return ticks
+"""
+
+PEG_SH = """\
+#!/bin/sh
+set -eu
+git log --format=%H -- smars/power_peg.py
+rm -f -- "$BUILD/power_peg.pyc"
+cp -- "$SRC/power_peg.py" "$DEST/power_peg.py"
+chmod 0755 -- "$DEST/power_peg.py"
+git add -- "$DEST/power_peg.py"
+"""
+
+PEG_SQL = """\
+SELECT o.id, o.parent_id, o.quantity --peg orders
+FROM orders o --all of them
+JOIN strategies s ON s.id = o.strategy_id --by strategy
+WHERE s.name = 'power_peg' --the retired one
+AND o.open_quantity > 0 --still open
+AND o.sent_at IS NULL --not sent
+ORDER BY o.parent_id, o.id --parents first
+"""
+
+
+def _entry(path: str) -> dict[str, str]:
+    return {"path": path, "reason": "Power Peg retired", "retired_at": "2024-01-01"}
+
+
+def _moved(tmp_path: Path, old: tuple[str, str], new: tuple[str, str]) -> dict[str, str]:
+    """DEAD-004's findings where ``old`` (path, content) was retired and one commit deleted it
+    and wrote ``new``."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[_entry(old[0])]), old[0]: old[1]}, 1)
+    sha = _commit(repo, {old[0]: None, new[0]: new[1]}, 2)
+    return _retired(_check(tmp_path, repo, {"D1": sha}))
+
+
+def test_floor_division_is_no_comment_in_python(tmp_path: Path) -> None:
+    """Read as comments, the retired module's ``// n`` went and its lines were four, too few
+    to be matched but by bytes: its copy with a docstring added passed."""
+    assert len(normal_lines(TICKS.encode(), HASH)) == 7
+    copy = '"""Tick sizes by price band."""\n' + TICKS
+    found = _moved(tmp_path, ("legacy/ticks.py", TICKS), ("src/ticks.py", copy))
+    assert found == {
+        "D1:legacy/ticks.py": (
+            "Deployment D1 shipped retired code legacy/ticks.py (Power Peg retired) in 1 file: "
+            "src/ticks.py (the content of the retired code, at another path)."
+        )
+    }
+
+
+def test_a_shell_double_dash_is_no_comment(tmp_path: Path) -> None:
+    """Two deploy scripts differing after each ``--`` alone were alike: the live one was named
+    as the retired code."""
+    live = PEG_SH.replace("power_peg", "router")
+    assert _moved(tmp_path, ("deploy/peg.sh", PEG_SH), ("deploy/router.sh", live)) == {}
+
+
+def test_sql_comments_glued_to_code_are_comments(tmp_path: Path) -> None:
+    """SQL reads ``a --c`` as a comment: the query kept with each comment reworded passed."""
+    copy = PEG_SQL.replace(" --", " --note: ")
+    found = _moved(tmp_path, ("legacy/peg.sql", PEG_SQL), ("src/orders.sql", copy))
+    assert list(found) == ["D1:legacy/peg.sql"]
+
+
+@pytest.mark.parametrize(
+    ("reading", "one", "other", "same"),
+    [
+        (HASH, "mid = n // 2", "mid = n // 3", False),
+        (SLASH, "mid = n // 2", "mid = n // 3", True),
+        (HASH, 'rm -- "$f"', 'rm -- "$g"', False),
+        (DASH, "select a --c", "select a --d", True),
+        (HASH, "x = 1  #add", "x = 1  #sub", True),
+        (SLASH, "color: #add8e6;", "color: #bee;", False),
+        (SLASH, "i--; // count", "i--; // counted", True),
+        (DASH, "x = 1  # a", "x = 1  # b", False),
+    ],
+)
+def test_each_reading_cuts_its_own_comments(reading: str, one: str, other: str, same: bool) -> None:
+    assert (normal_lines(one.encode(), reading) == normal_lines(other.encode(), reading)) is same
+
+
+def test_a_name_says_the_reading() -> None:
+    assert readings_of("src/peg.py") == (HASH,)
+    assert readings_of("web/Peg.TSX") == (SLASH,)
+    assert readings_of("db/peg.sql") == (DASH,)
+    assert readings_of("deploy/Dockerfile") == (HASH,)
+    assert readings_of("index.php") == (HASH, SLASH)
+    assert readings_of("notes/peg.txt") == READINGS
+    assert readings_of(".peg") == READINGS
+
+
+def test_an_unknown_language_takes_the_larger_likeness() -> None:
+    """Where no name says the language, a file alike to the retired code in one reading is
+    alike: the reading that cannot hide it."""
+    sought = Likeness({"a" * 40: PEG_SQL.encode()})
+    copy = PEG_SQL.replace(" --", " --note: ").encode()
+    marks = sought.marks([copy], tagged=True)
+    assert readable(marks, "src/orders.sql") == {like_mark("a" * 40)}
+    assert readable(marks, "src/orders.py") == set()
+    assert readable(marks, "src/orders.txt") == {like_mark("a" * 40)}
+    assert sought.marks([copy]) == {like_mark("a" * 40)}
