@@ -210,11 +210,11 @@ def normal_readings(
     if (b"\n;" in joined or joined.startswith(b";")) and not _CLOSERS.isdisjoint(lines):
         lines = {line.lstrip(b"; \t") if line.startswith(b";") else line for line in lines}
         joined = b"\n".join(lines)
-    marked = {reading: frozenset(_commented(joined, _HINTS[reading])) for reading in readings}
+    hinted = b"\n".join(_commented(joined, _ANY_HINT))
+    marked = {reading: frozenset(_commented(hinted, _HINTS[reading])) for reading in readings}
     cut = frozenset().union(*marked.values())
     if not cut:
-        same = _normal_form(joined)
-        return dict.fromkeys(readings, same)
+        return dict.fromkeys(readings, _normal_form(joined))
     rest = lines - cut
     base = _normal_form(b"\n".join(rest)) if rest else frozenset()
     made: dict[frozenset[bytes], frozenset[bytes]] = {}
@@ -298,6 +298,9 @@ _HINTS = {
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
 (``_TAILS``)."""
+_ANY_HINT = re.compile(b"|".join(hint.pattern for hint in _HINTS.values()))
+"""What may start a comment after code in one reading or another: the lines holding one are
+found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
     HASH: re.compile(
         _STRING + rb"|#(?<=[ \t\f\v]#).*"
