@@ -61,9 +61,11 @@ PART_MARK = "\0part "
 """The word a file holding a line of a sought blob is found as, once for each of those lines:
 that blob's id, then the line's number among its distinct lines (sorted) and their count
 (``part_mark``)."""
-SMALL_PART = 2
+SMALL_PART = 1
 """The fewest lines of a sought blob a file holding fewer than ``MIN_LINES`` of them must hold,
-none of them held by live code where the blob was retired, to hold a part of it."""
+none of them held by live code where the blob was retired, to hold a part of it: one, as a
+retired file written out one line to a module, among lines of their own, passed (exit 0) when
+it was two. Lines live code held are its project's common lines, and do not count."""
 
 HASH = "hash"
 """Comments open with ``#`` (Python, Ruby, the shells, YAML, Perl, R, TOML, Makefiles)."""

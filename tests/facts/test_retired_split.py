@@ -95,12 +95,28 @@ def test_files_holding_lines_live_code_held_when_it_was_retired_are_live(
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
 
 
-def test_files_holding_one_line_each_are_live(tmp_path: Path) -> None:
-    """Eighteen files holding one of its lines each: one line is no part of it."""
+def test_files_holding_one_line_each_are_still_there(tmp_path: Path) -> None:
+    """Eighteen files holding one of its lines each, among lines of their own: one line was
+    no part of it, and the audit passed (exit 0). A line no live code held when it was
+    retired was carried from the retired code, alone as with others."""
     repo = ScriptedRepo(tmp_path / "repo")
     _commit(repo, {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}, 1)
-    written = {f"src/one_{n}.py": line + OWN for n, line in enumerate(LEGS)}
+    written = {f"src/one_{n:02d}.py": line + OWN for n, line in enumerate(LEGS)}
     sha = _commit(repo, {"legacy/router.py": None, **written}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert list(_retired(result)) == ["D1:legacy/router.py"]
+    assert "in 18 files: src/one_00.py" in _retired(result)["D1:legacy/router.py"]
+    assert result.code == 1
+
+
+def test_files_holding_one_line_each_that_live_code_held_are_live(tmp_path: Path) -> None:
+    """The same eighteen files, there already when legacy/router.py was listed: a line each
+    that its project shared is no part of it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    written = {f"src/one_{n:02d}.py": line + OWN for n, line in enumerate(LEGS)}
+    listed = {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}
+    _commit(repo, {**listed, **written}, 1)
+    sha = _commit(repo, {"legacy/router.py": None}, 2)
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
 
 
