@@ -33,6 +33,7 @@ Application listing, and is not read.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,20 @@ OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
 LEAVING = (RESPECT, OUT_OF_SYNC_ONLY)
 """The sync options that leave ignored fields as they are live."""
 REPLICAS = "/spec/replicas"
+CERTIFIED = frozenset(
+    {
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    }
+)
+"""The kinds whose ``caBundle`` a certificate manager injects (cert-manager's CA injector, a
+webhook's own controller): the CA a call to a webhook or an API service is checked with, not
+what runs. Argo CD's documentation ignores it in its own example (``diffing.md``)."""
+CA_POINTER = re.compile(r"(/[A-Za-z0-9_]+)*/caBundle")
+CA_PATH = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*(\[[0-9]*\])?\??)*\.caBundle")
+"""A JSON pointer or a jq path to a ``caBundle`` field alone (no filter, no pipe)."""
 CHOOSERS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 """The fields of an ``ignoreDifferences`` entry that choose what is ignored."""
 BARRED = "what a sync leaves as it was live is no commit's, whatever a manifest says"
@@ -86,7 +101,7 @@ def unwatched(item: dict[str, Any], path: Path) -> str | None:
         path,
         f"application {item['metadata']['name']}: spec.ignoreDifferences",
     )
-    shown = [_shown(entry) for entry in entries if not _replicas_only(entry)]
+    shown = [_shown(entry) for entry in entries if not _harmless(entry)]
     if not shown:
         return None
     return f"spec.ignoreDifferences ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})"
@@ -101,6 +116,27 @@ def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[st
         f"application {item['metadata']['name']}: {'.'.join(keys)} is not a list of options",
     )
     return list(options or [])
+
+
+def _harmless(entry: dict[str, Any]) -> bool:
+    """Whether the entry ignores only what chooses nothing of what runs: the replica count, or
+    the certificate a webhook or an API service is called with (``CERTIFIED``)."""
+    return _replicas_only(entry) or _ca_bundle_only(entry)
+
+
+def _ca_bundle_only(entry: dict[str, Any]) -> bool:
+    """Whether the entry is of a ``CERTIFIED`` kind and ignores its ``caBundle`` fields alone."""
+    pointers = entry.get("jsonPointers") or []
+    paths = entry.get("jqPathExpressions") or []
+    return (
+        (entry.get("group"), entry.get("kind")) in CERTIFIED
+        and not entry.get("managedFieldsManagers")
+        and isinstance(pointers, list)
+        and isinstance(paths, list)
+        and bool(pointers or paths)
+        and all(isinstance(p, str) and CA_POINTER.fullmatch(p) for p in pointers)
+        and all(isinstance(p, str) and CA_PATH.fullmatch(p.strip()) for p in paths)
+    )
 
 
 def _replicas_only(entry: dict[str, Any]) -> bool:

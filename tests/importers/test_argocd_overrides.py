@@ -360,6 +360,12 @@ def test_a_failure_its_history_entry_shows_is_read_again_from_it(case: Case) -> 
 REPLICAS = {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
 """``spec.ignoreDifferences`` as argoproj/argo-cd ``docs/user-guide/sync-options.md``
 ("Respect ignore difference configs") writes it: the replica count an autoscaler owns."""
+WEBHOOK_CA = {
+    "group": "admissionregistration.k8s.io",
+    "kind": "MutatingWebhookConfiguration",
+    "jqPathExpressions": [".webhooks[]?.clientConfig.caBundle"],
+}
+"""argoproj/argo-cd docs/user-guide/diffing.md's own example entry."""
 IMAGE = {"group": "apps", "kind": "Deployment",
          "jsonPointers": ["/spec/template/spec/containers/0/image"]}  # fmt: skip
 """The same, of the container's image (``docs/user-guide/diffing.md`` writes entries of any
@@ -484,6 +490,10 @@ def test_ignored_fields_that_cannot_be_read_are_refused(
          "failed"),
         ([REPLICAS], "succeeded"),
         ([], "succeeded"),
+        ([WEBHOOK_CA, {**WEBHOOK_CA, "jqPathExpressions": [], "jsonPointers": [
+            "/webhooks/0/clientConfig/caBundle"]}, REPLICAS], "succeeded"),
+        ([{**WEBHOOK_CA, "jqPathExpressions": [".webhooks[]?.clientConfig.url"]}], "failed"),
+        ([{**WEBHOOK_CA, "kind": "Deployment"}], "failed"),
     ],
 )  # fmt: skip
 def test_synced_does_not_vouch_for_fields_the_application_ignores(
@@ -495,8 +505,9 @@ def test_synced_does_not_vouch_for_fields_the_application_ignores(
     after the sync (``kubectl set image``) leaves the application ``Synced`` and ``Healthy``.
     Before, eu-west-1's sync of v2 was recorded succeeded and check passed (exit 0) whatever
     ran there since. ``Synced`` now vouches for no such field: the latest sync is failed,
-    naming the entries. The replica count alone (an autoscaler's) changes nothing of what
-    runs."""
+    naming the entries. The replica count alone (an autoscaler's), and a webhook's
+    ``caBundle`` (a certificate manager's, ignored in the documentation's own example), change
+    nothing of what runs; a webhook's address, or ``caBundle`` of a Deployment, does."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
     spec = apps[0]["spec"]
     spec["ignoreDifferences"] = ignored
@@ -510,7 +521,7 @@ def test_synced_does_not_vouch_for_fields_the_application_ignores(
     assert code == (1 if status == "failed" else 0), report
     if status == "succeeded":
         return
-    kind = "apps/Deployment" if "group" in ignored[0] else "Deployment"
+    kind = "/".join(ignored[0][key] for key in ("group", "kind") if key in ignored[0])
     assert target["reason"].startswith(
         f"Argo CD sync status Synced does not cover spec.ignoreDifferences ({kind} "
     )
