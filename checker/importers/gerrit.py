@@ -74,9 +74,10 @@ def import_changes(
     """Review records for every merged change in ``path``, every one of them ``project``'s.
     ``history``: the repository, which must agree with what the export says of its commits."""
     changes, unmerged = read_changes(path, logins, approving)
+    rebased: frozenset[str] = frozenset()
     if history is not None:
         _refuse_false_merges(changes, history, path)
-        _refuse_false_rebases(changes, history, path)
+        rebased = _refuse_false_rebases(changes, history, path)
     result = Imported(skipped_unmerged=unmerged)
     bot_people = {logins.person(b) for b in bots}
     for change in changes:
@@ -86,7 +87,7 @@ def import_changes(
         for vote in change.votes:
             if vote.value != change.approving:
                 continue
-            why = _left_out(change, vote, logins, bot_people)
+            why = _left_out(change, vote, logins, bot_people, rebased)
             if why:
                 result.left_out[why] += 1
             else:
@@ -136,14 +137,15 @@ REBASED = SAME_CODE - {"MERGE_FIRST_PARENT_UPDATE"}
 """The kinds that leave the change's own lines as they were: a rebase, a new message."""
 
 
-def _refuse_false_rebases(changes: list[Change], history: GitHistory, path: Path) -> None:
+def _refuse_false_rebases(changes: list[Change], history: GitHistory, path: Path) -> frozenset[str]:
     """A patch set the export calls a trivial rebase or a change of no code
     (``REBASED``), whose commit and the previous patch set's the repository both hold, must
     add and remove the same lines as the previous one does against its own parent
     (``own_change``): a vote carried over it counts for the code merged, so an export that
     called a patch set that changed the code a rebase would have a vote on the earlier one
     approve code nobody reviewed. The patch sets the repository does not hold cannot be
-    asked, and are read as the export says."""
+    asked, and are read as the export says. The revisions the repository showed to be such a
+    patch set, that is, both commits held and the same lines."""
     pairs = [
         (change, before, after)
         for change in changes
@@ -151,10 +153,12 @@ def _refuse_false_rebases(changes: list[Change], history: GitHistory, path: Path
         if after.kind in REBASED
     ]
     held = history.resolve({p.revision for _, *two in pairs for p in two}) if pairs else {}
+    shown: set[str] = set()
     for change, before, after in pairs:
         if not all(held.get(p.revision) == p.revision for p in (before, after)):
             continue
         if own_change(history, before.revision) == own_change(history, after.revision):
+            shown.add(after.revision)
             continue
         raise InputError(
             f"change {change.name}: patch set {after.number} is marked {after.kind} (the "
@@ -165,6 +169,7 @@ def _refuse_false_rebases(changes: list[Change], history: GitHistory, path: Path
             hint="export the change again from the Gerrit that merged it, or fetch the "
             "repository that holds its commits",
         )
+    return frozenset(shown)
 
 
 def _refuse_other_project(change: Change, project: str, path: Path) -> None:
@@ -208,8 +213,11 @@ def _same(one: Account | None, other: Account, logins: Logins) -> bool:
     return bool(one.address) and logins.person(one.address) == logins.person(other.address)
 
 
-def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) -> str | None:
-    """Why ``vote`` is not an approval of what was merged, or None when it is one."""
+def _left_out(
+    change: Change, vote: Vote, logins: Logins, bot_people: set[str], rebased: frozenset[str]
+) -> str | None:
+    """Why ``vote`` is not an approval of what was merged, or None when it is one.
+    ``rebased``: the patch sets the repository showed to be trivial rebases."""
     if not vote.by.address or vote.at_ns is None:
         return "without an account or a date"
     if vote.post_submit or vote.at_ns > change.submitted_ns:
@@ -221,7 +229,7 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
     coders = [p.uploader for p in change.patch_sets if p.kind not in SAME_CODE]
     if any(_same(uploader, vote.by, logins) for uploader in coders):
         return "by the uploader of a patch set that changed the code"
-    why = _by_writer(change, vote, logins)
+    why = _by_writer(change, vote, logins, rebased)
     if why:
         return why
     if vote.by.bot or logins.person(vote.by.address) in bot_people:
@@ -229,7 +237,7 @@ def _left_out(change: Change, vote: Vote, logins: Logins, bot_people: set[str]) 
     return _outdated(change, vote)
 
 
-def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
+def _by_writer(change: Change, vote: Vote, logins: Logins, rebased: frozenset[str]) -> str | None:
     """Why a vote is by whoever wrote one of the change's patch sets, as its commit names them
     (its author, its committer, who wrote it as it stands, and over REST each co-author its
     message names), or None. Git holds the last
@@ -243,7 +251,7 @@ def _by_writer(change: Change, vote: Vote, logins: Logins) -> str | None:
         for p in change.patch_sets
         if p.number <= last
         for role, address in p.writers or ()
-        if not _rebaser(p, role, address, logins)
+        if not (p.revision in rebased and _rebaser(p, role, address, logins))
     ]
     unnamed = logins.unnamed(writers)
     if unnamed:
@@ -262,9 +270,11 @@ another parent (a rebase with a conflict is a ``REWORK``)."""
 def _rebaser(patch_set: PatchSet, role: str, address: str, logins: Logins) -> bool:
     """Whether a writer of a patch set's commit is who rebased it alone: the committer of a
     trivial rebase, who uploaded it (Gerrit's Rebase button commits as whoever clicks it, and
-    keeps the author). They wrote none of its lines (the repository, where it holds both
-    commits, must agree: ``_refuse_false_rebases``), so a reviewer who rebased a patch set the
-    owner then uploaded again is no writer of the change. Its author and co-authors, and the
+    keeps the author). They wrote none of its lines, which the repository must show: the
+    caller asks only of a patch set ``_refuse_false_rebases`` found with both commits held and
+    the same lines, since an export marking the reviewer's own rework a trivial rebase would
+    otherwise be believed. So a reviewer who rebased a patch set the owner then uploaded again
+    is no writer of the change. Its author and co-authors, and the
     uploader of the patch set merged, are judged as before."""
     uploader = patch_set.uploader
     return (

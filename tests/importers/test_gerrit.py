@@ -795,11 +795,31 @@ KIM = {"_account_id": 1000003, "name": "Kim Example", "email": "kim@knight.examp
        "username": "kim"}  # fmt: skip
 
 
-def _kim_rebased_rest(final: str, kind: str, path: Path) -> Path:
+def _kim_rebased(repo: ScriptedRepo, shas: list[str]) -> tuple[str, str]:
+    """Patch sets 1 and 2 of ``_kim_rebased_rest`` as commits: ``shas[1]``'s line written by
+    Dana on another parent, and written again on ``shas[0]`` with Kim as its committer (Gerrit's
+    Rebase button), the same line as the final patch set's."""
+    dana, kim = "Dana <dana@knight.example>", "Kim Example <kim@knight.example>"
+    repo.branch("ps1", shas[0])
+    repo.commit("other", {"other.py": "1\n"}, author=dana, date="2024-02-27T09:00:00Z")
+    first = repo.commit("change 1", {"module1.py": "VALUE = 1\n"}, author=dana,
+                        date="2024-02-28T09:00:00Z")  # fmt: skip
+    repo.branch("ps2", shas[0])
+    rebased = repo.commit("change 1", {"module1.py": "VALUE = 1\n"}, author=dana,
+                          date="2024-02-28T09:00:00Z",
+                          committer=(kim, "2024-02-29T12:00:00Z"))  # fmt: skip
+    repo.checkout("main")
+    return first, rebased
+
+
+def _kim_rebased_rest(
+    final: str, kind: str, path: Path, revisions: tuple[str, str] = ("3" * 40, "3" * 39 + "b")
+) -> Path:
     """Change 3003 with Kim's Rebase button between Dana's patch sets: patch set 1 Dana's;
     patch set 2 Kim's rebase of it (``kind``; Gerrit commits a rebase as whoever clicks the
     button, and keeps the author), Kim's +2 on it; patch set 3, ``final``, Dana's new commit
-    message (``NO_CODE_CHANGE``), over which the +2 is carried."""
+    message (``NO_CODE_CHANGE``), over which the +2 is carried. ``revisions``: patch sets 1
+    and 2's commits."""
     changes = json.loads(REST.read_text().split("\n", 1)[1])
     change = next(c for c in changes if c["_number"] == 3003)
     ps1, ps3 = (change["revisions"].pop(r) for r in sorted(change["revisions"]))
@@ -809,26 +829,37 @@ def _kim_rebased_rest(final: str, kind: str, path: Path) -> Path:
             "uploader": KIM, "ref": "refs/changes/03/3003/2"}  # fmt: skip
     ps2["commit"]["committer"] = {**ps2["commit"]["committer"], **kim}
     ps3 |= {"kind": "NO_CODE_CHANGE", "_number": 3, "ref": "refs/changes/03/3003/3"}
-    change["revisions"] = {"3" * 40: ps1, "3" * 39 + "b": ps2, final: ps3}
+    change["revisions"] = {revisions[0]: ps1, revisions[1]: ps2, final: ps3}
     change["current_revision"] = final
     return _rest([change], path)
 
 
-@pytest.mark.parametrize(("kind", "counted"), [("TRIVIAL_REBASE", True), ("REWORK", False)])
+@pytest.mark.parametrize(
+    ("kind", "held", "counted"),
+    [("TRIVIAL_REBASE", True, True), ("REWORK", True, False), ("TRIVIAL_REBASE", False, False)],
+)
 def test_a_reviewer_who_rebased_an_earlier_patch_set_may_approve(
-    tmp_path: Path, kind: str, counted: bool
+    tmp_path: Path, kind: str, held: bool, counted: bool
 ) -> None:
     """Kim clicked Rebase on Dana's patch set, which made Kim the committer of patch set 2;
     Dana then uploaded patch set 3, the code as it was, and Kim's +2 was carried over it. The
     +2 was left out as by a committer of a patch set's commit, and the change failed review
-    though Kim wrote none of it. Kim's rebase was a trivial one, Kim its uploader: the +2
-    counts. A rebase that changed the code (a conflict resolved) leaves it out as before."""
+    though Kim wrote none of it. Kim's rebase was a trivial one, Kim its uploader, and the
+    repository holds both commits and shows the same line: the +2 counts. A rebase that
+    changed the code (a conflict resolved) leaves it out as before; so does one whose commits
+    the repository does not hold (Gerrit's ``refs/changes``, seldom fetched), since the export
+    alone could call Kim's own rework a trivial rebase."""
     repo, evidence, shas = _workspace(tmp_path, 2)
-    result = _import(repo, _kim_rebased_rest(shas[1], kind, tmp_path / "changes.json"))
+    revisions = _kim_rebased(repo, shas) if held else ("3" * 40, "3" * 39 + "b")
+    result = _import(repo, _kim_rebased_rest(shas[1], kind, tmp_path / "changes.json", revisions))
     assert result.code == 0, result.err
     assert list(_approvers(evidence).values()) == [["kim@knight.example"] if counted else []]
     if not counted:
-        assert "1 by the uploader of a patch set that changed the code" in result.err
+        assert (
+            "1 by the uploader of a patch set that changed the code"
+            if kind == "REWORK"
+            else "1 by the author, committer or a co-author of a patch set's commit"
+        ) in result.err
         return
     _deployed_once(repo, evidence, shas[1], baseline=shas[0])
     check = run_cli("check", "--repo", repo.path, "--format", "json", "--as-of", "2024-04-01")
