@@ -260,17 +260,21 @@ def check_commit(item: dict[str, Any], source: Path) -> None:
 
 def _approvals(item: dict[str, Any], logins: Logins, result: Deployments) -> list[tuple[str, str]]:
     """The deployment's ``approved`` entries, as who and when; the others are counted as left
-    out, with why."""
+    out, with why. A bot's (``bot: true``, or a username GitLab gives an access token's user,
+    ``gitlab.username``: the approver is a ``UserBasic``, which has no ``bot`` field) is left
+    out: a token's approval is the pipeline's own, whatever person identities.yaml maps it to."""
     approvals = []
     if "approvals" not in item:
         result.approvals_left_out["not in the list output (fetch each deployment)"] += 1
     for entry in item.get("approvals") or []:
-        name, _ = username(dig(entry, "user"))
+        name, is_bot = username(dig(entry, "user"))
         at = dig(entry, "created_at")
         if dig(entry, "status") != "approved":
             result.approvals_left_out["rejected"] += 1
         elif not name or not isinstance(at, str):
             result.approvals_left_out["without a user or a time"] += 1
+        elif is_bot:
+            result.approvals_left_out["by a bot"] += 1
         else:
             approvals.append((logins.address(name), at))
     return approvals

@@ -327,3 +327,31 @@ def test_a_fetched_deployment_left_unrun_whose_job_ended_is_read_singly(tmp_path
     record = _records(repo.path / "compliance" / "deploys.jsonl")[-1]
     assert record["approvals"] == [{"by": "lead@example.com", "at": APPROVED_AT}]
     assert {f["subject"] for f in _check(repo).json()["findings"]} == {hotfix}
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"username": "project_1_bot_8e4f6b0c3a2d4e1f9a7b5c3d2e1f0a9b"},  # GitLab 16 and later
+        {"username": "group_7_bot3"},  # a group's token, before GitLab 16
+        {"username": "release-robot", "bot": True},  # a user object that says so
+    ],
+)
+def test_an_approval_by_a_bot_is_left_out(tmp_path: Path, user: dict[str, Any]) -> None:
+    """A protected environment's approval given through an access token: its user, mapped in
+    identities.yaml to the team's CI address, counted as an approver other than the deployer,
+    and check passed (exit 0). GitLab names the approver as a ``UserBasic``, without ``bot``:
+    its username is the one GitLab gives a token's user, as for a merge request's approval."""
+    repo, export, deployment = _workspace(tmp_path)
+    deployment["approvals"][0]["user"] |= {"id": 99, "name": "release bot", **user}
+    identities = repo.path / "compliance" / "identities.yaml"
+    people = {**PEOPLE, "ci": ["ci@example.com", user["username"]]}
+    identities.write_text(yaml.safe_dump(people))
+    result = _import(repo, export, deployment)
+    assert result.code == 0, result.err
+    assert "0 approvals; approvals left out: 1 by a bot" in result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert record["approvals"] == []
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert "REVIEW-001" in check.out
