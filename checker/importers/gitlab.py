@@ -430,20 +430,31 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
     return max((ns for ns in pushes if ns <= merged_ns), default=None)
 
 
-LISTED = re.compile(r"<li>(?P<short>[0-9a-f]{7,40}) - (?P<rest>.*?)</li>", re.DOTALL)
+LISTED = (
+    re.compile(r"<li>(?P<short>[0-9a-f]{7,40}) - (?P<rest>.*?)</li>", re.DOTALL),
+    re.compile(r"^\* (?P<short>[0-9a-f]{7,40}) - (?P<rest>[^\n]*)$", re.MULTILINE),
+)
 """A commit a push note lists (``SystemNotes::CommitService#new_commit_summary``: its short id
-and title, the title escaped), or the one line that sums up the target branch's commits the
-push brought in (``... - N commits from branch <code>main</code>``), which are not the merge
-request's."""
-TARGET_COMMITS = re.compile(r"\d+ commits? from branch <code>")
+and title, the title escaped; older GitLab wrote a Markdown list, ``* SHORT - title``), or the
+one line that sums up the target branch's commits the push brought in (``... - N commits from
+branch <code>main</code>``, before ``main`` in backquotes), which are not the merge request's."""
+TARGET_COMMITS = re.compile(r"\d+ commits? from branch (?:<code>|`)")
+
+
+def listed(body: str) -> list[str]:
+    """The short ids of the merge request's own commits a push note lists (:data:`LISTED`)."""
+    found = [match for pattern in LISTED for match in pattern.finditer(body)]
+    return [match["short"] for match in found if not TARGET_COMMITS.match(match["rest"])]
 
 
 def dropped(data: MergeRequestData, merged_ns: int) -> str:
-    """A commit that the last push note before the merge lists as the merge request's, and
-    that its commits lack ("" where there is none). GitLab lists in a push note the pushed
-    commits that its diff then holds, its new head among them; a later push that writes no
-    note (a force push back to an earlier commit adds none) dropped that head, so the last
-    push was after the note, at a time nothing says."""
+    """How the last push note before the merge shows a push after it ("" where it does not):
+    it lists a commit the merge request's commits lack, or does not list the merged head.
+    GitLab lists in a push note the pushed commits that its diff then holds, its new head
+    among them (the newest ten, when it truncates the list). A later push that writes no note
+    (a force push back to an earlier commit adds none) dropped that head; one whose note the
+    notes lack (saved before it) brought the merged head. Either way the last push was after
+    the note, at a time nothing says."""
     notes = [
         (moment(note.get("created_at"), data.notes_source, f"note {index}"), note)
         for index, note in enumerate(data.notes, start=1)
@@ -455,11 +466,20 @@ def dropped(data: MergeRequestData, merged_ns: int) -> str:
     if not before:
         return ""
     _, last = max(before, key=lambda pair: pair[0])
+    shorts = listed(str(last.get("body")))
     ids = [str(c.get("id")) for c in data.commits if isinstance(c, dict)]
-    for found in LISTED.finditer(str(last.get("body"))):
-        short = found["short"]
-        if not TARGET_COMMITS.match(found["rest"]) and not any(i.startswith(short) for i in ids):
-            return short
+    for short in shorts:
+        if not any(i.startswith(short) for i in ids):
+            return (
+                f"its last push note lists commit {short}, which it did not merge: a later push "
+                "dropped it (a force push back to an earlier commit writes no note)"
+            )
+    head = str(data.merge_request.get("sha"))
+    if not any(head.startswith(short) for short in shorts):
+        return (
+            f"its last push note does not list the merged head {head}: a later push brought "
+            "it (the notes saved before that push, or its note written after the merge)"
+        )
     return ""
 
 
@@ -742,15 +762,14 @@ def _review(
 
 def _last_push(data: MergeRequestData, merged_ns: int, result: Imported) -> int | None:
     """When commits were last pushed before the merge, as the notes show: the last push note
-    (:func:`pushed`), or, where that lists a commit not merged (:func:`dropped`), the merge."""
-    gone = dropped(data, merged_ns)
-    if not gone:
+    (:func:`pushed`), or, where that shows a later push (:func:`dropped`), the merge."""
+    later = dropped(data, merged_ns)
+    if not later:
         return pushed(data, merged_ns)
     result.remarks.append(
-        f"merge request !{data.merge_request['iid']}: its last push note lists commit {gone}, "
-        "which it did not merge: a later push dropped it (a force push back to an earlier "
-        "commit writes no note), at a time nothing says, so no approval given before the "
-        "merge counts unless its diff versions show that push kept the diff"
+        f"merge request !{data.merge_request['iid']}: {later}, at a time nothing says, so no "
+        "approval given before the merge counts unless its diff versions show that push kept "
+        "the diff"
     )
     return merged_ns
 

@@ -441,3 +441,58 @@ def test_a_push_note_listing_the_merged_head_leaves_a_later_approval_counted(
     assert result.code == 0, result.err
     assert "1 approvals counted" in result.err, result.err
     assert _check(repo).code == 0
+
+
+def test_notes_saved_before_the_last_push_are_seen_by_the_merged_head(tmp_path: Path) -> None:
+    """notes.json saved while the merge request was open, before its last push: the fix
+    pushed and approved, then another commit pushed on it, merged at once (GitLab's reset job
+    had not run). The notes' last push note, the fix's, is older than the approval, and lists
+    nothing the merge request lacks: the approval counted for the commit pushed after it, and
+    check passed (exit 0). GitLab lists the new head in every push note, so a last push note
+    that does not list the merged head shows a push after it, at a time nothing says."""
+    repo, export, shas = _pushed_back(tmp_path)
+    first, fixed = shas["first"], shas["fixed"]
+    repo.checkout("feature")
+    later = repo.commit("Read more input", {"api.py": "exec(input())\n"}, author=JOHN,
+                        date="2016-06-08T21:20:33Z")  # fmt: skip
+    repo.checkout("main")
+    repo.git("merge", "--quiet", "--ff-only", later)
+    mrs = json.loads((export / "merge_requests.json").read_text())
+    mrs[0]["sha"] = later
+    (export / "merge_requests.json").write_text(json.dumps(mrs))
+    [commit, *_] = saved_items(export / "5" / "commits.json")
+    newest_first = [commit | {"id": sha, "short_id": sha[:8]} for sha in (later, fixed, first)]
+    (export / "5" / "commits.json").write_text(saved_pages(newest_first))
+    deploys = repo.path / "compliance" / "deploys.yaml"
+    deploys.write_text(deploys.read_text().replace(first, later))
+    _pushed(export, "2016-06-08T12:00:00.000Z", listed=fixed)  # the later push's note unsaved
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
+    assert f"its last push note does not list the merged head {later}" in result.err
+    check = _check(repo)
+    assert check.code == 1, check.out
+    assert later in _unreviewed(check)
+
+
+@pytest.mark.parametrize("listed", ["fixed", "first"])
+def test_an_older_gitlabs_markdown_push_note_lists_its_commits(tmp_path: Path, listed: str) -> None:
+    """Before GitLab listed a push's commits in HTML it wrote a Markdown list (``* SHORT -
+    title``), which was not read: a push back after the approval (the fix listed, not merged)
+    counted the approval, and check passed (exit 0). A note listing the merged head leaves the
+    approval after it counted."""
+    repo, export, shas = _pushed_back(tmp_path)
+    body = (
+        "added 2 commits\n\n* 0123abcd - 1 commit from branch `main`\n"
+        f"* {shas[listed][:8]} - Read the input safely\n\n[Compare with previous version](x)"
+    )
+    _pushed(export, "2016-06-08T12:00:00.000Z", body)
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    if listed == "first":
+        assert "1 approvals counted" in result.err, result.err
+        assert _check(repo).code == 0
+        return
+    assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
+    assert f"its last push note lists commit {shas['fixed'][:8]}" in result.err
+    assert _check(repo).code == 1
