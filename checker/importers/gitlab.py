@@ -442,9 +442,17 @@ TARGET_COMMITS = re.compile(r"\d+ commits? from branch (?:<code>|`)")
 
 
 def listed(body: str) -> list[str]:
-    """The short ids of the merge request's own commits a push note lists (:data:`LISTED`)."""
-    found = [match for pattern in LISTED for match in pattern.finditer(body)]
-    return [match["short"] for match in found if not TARGET_COMMITS.match(match["rest"])]
+    """The short ids of the merge request's own commits a push note lists (:data:`LISTED`).
+    GitLab puts the target branch's line first: a later line of its shape is a commit's title
+    (Markdown titles keep their backquotes)."""
+    found = sorted(
+        (m for pattern in LISTED for m in pattern.finditer(body)), key=lambda m: m.start()
+    )
+    return [
+        match["short"]
+        for index, match in enumerate(found)
+        if index or not TARGET_COMMITS.match(match["rest"])
+    ]
 
 
 def dropped(data: MergeRequestData, merged_ns: int) -> str:

@@ -475,18 +475,25 @@ def test_notes_saved_before_the_last_push_are_seen_by_the_merged_head(tmp_path: 
     assert later in _unreviewed(check)
 
 
-@pytest.mark.parametrize("listed", ["fixed", "first"])
+@pytest.mark.parametrize("listed", ["fixed", "first", "titled"])
 def test_an_older_gitlabs_markdown_push_note_lists_its_commits(tmp_path: Path, listed: str) -> None:
     """Before GitLab listed a push's commits in HTML it wrote a Markdown list (``* SHORT -
     title``), which was not read: a push back after the approval (the fix listed, not merged)
     counted the approval, and check passed (exit 0). A note listing the merged head leaves the
-    approval after it counted."""
+    approval after it counted. Only the first line may sum up the target branch's commits: a
+    commit titled like it (Markdown keeps a title's backquotes) is a commit all the same."""
     repo, export, shas = _pushed_back(tmp_path)
-    body = (
-        "added 2 commits\n\n* 0123abcd - 1 commit from branch `main`\n"
-        f"* {shas[listed][:8]} - Read the input safely\n\n[Compare with previous version](x)"
-    )
-    _pushed(export, "2016-06-08T12:00:00.000Z", body)
+    first, fixed = shas["first"][:8], shas["fixed"][:8]
+    lines = {
+        "fixed": [f"* {fixed} - Read the input safely"],
+        "first": [f"* {first} - Add the approvals API"],
+        "titled": [
+            f"* {first} - Add the approvals API",
+            f"* {fixed} - 1 commit from branch `main`",
+        ],
+    }[listed]
+    body = "\n".join(["added 3 commits\n", "* 0123abcd - 1 commit from branch `main`", *lines])
+    _pushed(export, "2016-06-08T12:00:00.000Z", body + "\n\n[Compare with previous version](x)")
     result = _import_gitlab(repo, export)
     assert result.code == 0, result.err
     if listed == "first":
@@ -494,5 +501,5 @@ def test_an_older_gitlabs_markdown_push_note_lists_its_commits(tmp_path: Path, l
         assert _check(repo).code == 0
         return
     assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
-    assert f"its last push note lists commit {shas['fixed'][:8]}" in result.err
+    assert f"its last push note lists commit {fixed}" in result.err
     assert _check(repo).code == 1
