@@ -28,7 +28,9 @@ command or arguments set by hand after the sync leave the Application ``Synced``
 status then vouches for nothing in them, and the latest sync is not taken to run as applied
 (``unwatched``, read by ``argocd_health``). Argo CD's instance-wide
 ``resource.customizations.ignoreDifferences`` (in the ``argocd-cm`` ConfigMap) is in no
-Application listing, and is not read.
+Application listing, and is not read. The entries the last comparison ran with
+(``status.sync.comparedTo.ignoreDifferences``) are read beside the spec's (``IGNORED``): a
+sync status computed without a field says nothing of it, whatever the spec says since.
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ what runs. Argo CD's documentation ignores it in its own example (``diffing.md``
 CA_POINTER = re.compile(r"(/[A-Za-z0-9_]+)*/caBundle")
 CA_PATH = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*(\[[0-9]*\])?\??)*\.caBundle")
 """A JSON pointer or a jq path to a ``caBundle`` field alone (no filter, no pipe)."""
+IGNORED = (("spec", "ignoreDifferences"), ("status", "sync", "comparedTo", "ignoreDifferences"))
+"""Where an Application lists the fields Argo CD does not compare: its spec, and the entries
+its last comparison ran with (``status.sync.comparedTo``, ``controller/state.go``), which its
+sync status was computed from. The two differ from a change to the spec until Argo CD compares
+again (at once, unless the controller is stopped): a spec that dropped an entry since says
+nothing of the status it left."""
 CHOOSERS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 """The fields of an ``ignoreDifferences`` entry that choose what is ignored."""
 BARRED = "what a sync leaves as it was live is no commit's, whatever a manifest says"
@@ -92,19 +100,22 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
 
 
 def unwatched(item: dict[str, Any], path: Path) -> str | None:
-    """The ``spec.ignoreDifferences`` entries of ``item`` that can change what runs, as shown
+    """The ``IGNORED`` entries of ``item`` that can change what runs, as shown
     (``spec.ignoreDifferences (apps/Deployment /spec/template/...) ...``); None where there is
     none (no entry, or the replica count alone). Whatever the sync options, Argo CD no longer
-    compares those fields with the revision, so its ``Synced`` says nothing of them."""
-    entries = objects(
-        dig(item, "spec", "ignoreDifferences"),
-        path,
-        f"application {item['metadata']['name']}: spec.ignoreDifferences",
-    )
-    shown = [_shown(entry) for entry in entries if not _harmless(entry)]
-    if not shown:
-        return None
-    return f"spec.ignoreDifferences ({', '.join(shown[:3])}{' ...' if shown[3:] else ''})"
+    compares those fields with the revision, so its ``Synced`` says nothing of them. An entry
+    of the comparison that the spec lists too is shown once, as the spec's."""
+    found, seen = [], []
+    for keys in IGNORED:
+        entries = objects(
+            dig(item, *keys), path, f"application {item['metadata']['name']}: {'.'.join(keys)}"
+        )
+        shown = [_shown(entry) for entry in entries if not _harmless(entry) and entry not in seen]
+        seen += entries
+        if shown:
+            more = " ..." if shown[3:] else ""
+            found.append(f"{'.'.join(keys)} ({', '.join(shown[:3])}{more})")
+    return "; ".join(found) or None
 
 
 def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[str]:

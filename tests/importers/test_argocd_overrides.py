@@ -529,3 +529,58 @@ def test_synced_does_not_vouch_for_fields_the_application_ignores(
         ": Argo CD no longer compares those fields, so a change made by hand there after the "
         "sync would show no drift: nothing shows the cluster still runs what it applied"
     )
+
+
+@pytest.mark.parametrize(
+    ("compared", "status"),
+    [([IMAGE], "failed"), ([REPLICAS, WEBHOOK_CA], "succeeded"), ([], "succeeded")],
+)
+def test_synced_vouches_for_nothing_its_comparison_ignored(
+    case: Case, compared: list[dict[str, Any]], status: str
+) -> None:
+    """Argo CD writes the entries a comparison ran with beside its sync status
+    (``status.sync.comparedTo.ignoreDifferences``, ``controller/state.go``). An entry dropped
+    from the spec since (``kubectl patch`` while the controller is stopped, or before it
+    compares again) leaves a ``Synced`` computed without the image: the image set by hand runs,
+    unseen. Before, the spec alone was read, and v2 was recorded succeeded and check passed
+    (exit 0). It is now failed, naming the comparison's entries."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    spec["syncPolicy"]["syncOptions"] = [
+        o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("ApplyOutOfSyncOnly")
+    ]
+    assert "ignoreDifferences" not in spec
+    apps[0]["status"]["sync"]["comparedTo"]["ignoreDifferences"] = compared
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == status, target
+    code, report = _check(case)
+    assert code == (1 if status == "failed" else 0), report
+    if status == "failed":
+        assert target["reason"] == (
+            "Argo CD sync status Synced does not cover status.sync.comparedTo.ignoreDifferences "
+            "(apps/Deployment /spec/template/spec/containers/0/image): Argo CD no longer "
+            "compares those fields, so a change made by hand there after the sync would show "
+            "no drift: nothing shows the cluster still runs what it applied"
+        )
+
+
+def test_an_entry_both_the_spec_and_its_comparison_list_is_named_once(case: Case) -> None:
+    """As Argo CD lists an application it has compared: the same entries in both places."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    apps[0]["spec"]["ignoreDifferences"] = [IMAGE]
+    apps[0]["status"]["sync"]["comparedTo"]["ignoreDifferences"] = [IMAGE]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert "comparedTo" not in target["reason"]
+    apps[0]["status"]["sync"]["comparedTo"]["ignoreDifferences"] = {"kind": "Deployment"}
+    case.evidence.joinpath("deploys.jsonl").unlink()
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 2 and "Traceback" not in err
+    assert (
+        "application checkout-eu-west-1: status.sync.comparedTo.ignoreDifferences is not a "
+        "list of objects" in err
+    )
+    assert not case.evidence.joinpath("deploys.jsonl").exists()
