@@ -24,6 +24,9 @@ branch moved on without changing them, and stands. An application annotated
 was: the latest sync is failed whatever that status says (``_skipped``). The last history
 entry is judged so whatever operation came after it (a selective sync, a failed one): by its
 sync status always, by its health too when that operation was of the entry's own revision.
+A comparison with other sources than the latest sync rendered (``status.sync.comparedTo``:
+an image set with ``argocd app set`` since, the live Deployment set by hand to match) says
+nothing of what it applied, ``Synced`` or not, and fails it too (``_rendered_otherwise``).
 An application that ignores differences in fields that choose what runs
 (``spec.ignoreDifferences``, other than the replica count alone: ``argocd_ignored.unwatched``)
 has a sync status that covers nothing in them, so whatever it says, the latest sync is
@@ -222,9 +225,10 @@ def _messages(item: dict[str, Any], status: str, name: str, path: Path) -> str:
 
 
 def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
-    """Why the cluster no longer runs what the latest sync applied, from ``status.sync``: its
-    comparison at that sync's revision found the live state other than the manifests; None
-    when it is ``Synced``, or compared with another revision (which says nothing of it)."""
+    """Why nothing shows the cluster still runs what the latest sync applied, from
+    ``status.sync`` and the application's annotations (``_skipped``, ``_compared``,
+    ``_unwatched``); None when it is ``Synced`` with the sources the sync rendered and covers
+    every field that chooses what runs."""
     compared, status = status_part(item, "sync", "status", path)
     if not status:
         raise InputError(
@@ -288,10 +292,19 @@ def _unwatched(item: dict[str, Any], status: str, path: Path) -> str | None:
 def _compared(
     item: dict[str, Any], compared: dict[str, Any], status: str, name: str, path: Path
 ) -> str | None:
-    """Why the comparison at the latest sync's revision found drift (``status`` not
-    ``Synced``), or None."""
+    """Why the comparison does not show the cluster runs what the latest sync applied: it
+    rendered the manifests otherwise (``_rendered_otherwise``), or found drift at the synced
+    revision (``status`` not ``Synced``), or compared another revision and found a difference;
+    None when it is ``Synced`` with the sources the sync rendered."""
     history = dig(item, "status", "history")
     latest = history[-1] if isinstance(history, list) and history else {}
+    otherwise = _rendered_otherwise(latest, compared, name, path)
+    if otherwise is not None:
+        return (
+            f"{DRIFT}{status} compares the live objects with manifests rendered otherwise "
+            f"({otherwise}) than the synced ones: the Application's sources changed since the "
+            "sync, so nothing shows the cluster still runs what the sync applied"
+        )
     if status == "Synced":
         return None
     if not compared.get("revision") and not compared.get("revisions"):
@@ -311,6 +324,45 @@ def _compared(
         + (f" ({shown})" if shown else "")
         + ": the live objects no longer match what the sync applied"
     )
+
+
+def _rendered_otherwise(entry: Any, compared: dict[str, Any], name: str, path: Path) -> str | None:
+    """The fields (``source.kustomize``) in which the sources Argo CD last compared with
+    (``status.sync.comparedTo``: the spec's when it compared) differ from those the latest
+    sync recorded, ``targetRevision`` aside (the revision is compared on its own); None where
+    they are the same, or either records none (an older Argo CD). An image set since with
+    ``argocd app set --kustomize-image``, the live Deployment set by hand to match, is
+    ``Synced`` at the synced revision while the cluster runs what no sync applied."""
+    seen = optional(
+        compared.get("comparedTo"),
+        dict,
+        path,
+        f"application {name}: status.sync.comparedTo is not an object",
+    )
+    synced = _rendered(entry)
+    now = _rendered(seen)
+    if synced is None or now is None or synced == now:
+        return None
+    field = "sources" if len(synced) > 1 or len(now) > 1 else "source"
+    differ = [
+        f"{field}{f'[{n}]' if field == 'sources' else ''}.{key}"
+        for n, (left, right) in enumerate(zip(synced, now, strict=False))
+        for key in sorted(set(left) | set(right))
+        if left.get(key) != right.get(key)
+    ]
+    return ", ".join(differ[:SHOWN]) or f"{len(synced)} sources synced, {len(now)} compared"
+
+
+def _rendered(where: Any) -> list[dict[str, Any]] | None:
+    """The sources ``where`` (a history entry, ``comparedTo``) records, ``sources`` before
+    ``source`` as Argo CD writes them, each without ``targetRevision``; None where it records
+    none or they are not objects (``argocd._sources`` refuses those)."""
+    if not isinstance(where, dict):
+        return None
+    listed = where.get("sources") or ([where["source"]] if where.get("source") else None)
+    if not isinstance(listed, list) or not all(isinstance(s, dict) for s in listed):
+        return None
+    return [{k: v for k, v in s.items() if k != "targetRevision"} for s in listed]
 
 
 def _out_of_sync(item: dict[str, Any], name: str, path: Path) -> str:

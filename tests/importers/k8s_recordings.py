@@ -105,9 +105,11 @@ def application(
 def without_overrides(app: dict[str, Any]) -> dict[str, Any]:
     """``app`` without the recording's ``plugin.env`` (the Helm values and chart its plugin
     renders, set in the Application: an override of what git holds) in its ``spec``, history
-    and last sync result; the plugin's ``name`` stays."""
+    and last sync result, and in what Argo CD last compared with (``status.sync.comparedTo``,
+    the spec's); the plugin's ``name`` stays."""
     state = app["status"]["operationState"]
-    for source in (app["spec"], *app["status"]["history"], state["syncResult"]):
+    compared = app["status"]["sync"]["comparedTo"]
+    for source in (app["spec"], *app["status"]["history"], state["syncResult"], compared):
         source["source"]["plugin"].pop("env", None)
     return app
 
@@ -116,10 +118,12 @@ def overridden(app: dict[str, Any], field: str, value: Any, *, spec: bool = True
     """``app`` whose last sync rendered its source with ``field`` (``kustomize.images``,
     ``helm.parameters``: a path under ``source``) set to ``value`` in the Application, as
     ``argocd app set`` writes it: in ``spec.source`` (unless not ``spec``: set back since), in
-    the last history entry's ``source`` and in the last sync result's."""
+    the last history entry's ``source`` and in the last sync result's, and in the source Argo
+    CD last compared with (``status.sync.comparedTo``: the spec's)."""
     state = app["status"]["operationState"]
     targets = [app["status"]["history"][-1], state["syncResult"]]
-    for entry in [app["spec"], *targets] if spec else targets:
+    compared = app["status"]["sync"]["comparedTo"]
+    for entry in [app["spec"], compared, *targets] if spec else targets:
         where = entry["source"]
         *parents, last = field.split(".")
         for key in parents:
@@ -616,6 +620,9 @@ def several_sources(app: dict[str, Any], sources: list[tuple[str, str, str]]) ->
         entry["revisions"] = [revision for _, _, revision in sources]
     app["status"]["sync"].pop("revision", None)
     app["status"]["sync"]["revisions"] = [revision for _, _, revision in sources]
+    compared = app["status"]["sync"]["comparedTo"]
+    compared.pop("source", None)
+    compared["sources"] = copy.deepcopy(app["status"]["history"][-1]["sources"])
     return app
 
 

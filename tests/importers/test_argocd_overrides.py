@@ -319,6 +319,7 @@ def _several_sources(
         del result["source"], result["revision"]
         last = app["status"]["history"][-1]
         result.update(sources=last["sources"], revisions=last["revisions"])
+        app["status"]["sync"]["comparedTo"]["sources"] = last["sources"]  # the spec compared
         apps.append(app)
     return apps
 
@@ -584,3 +585,50 @@ def test_an_entry_both_the_spec_and_its_comparison_list_is_named_once(case: Case
         "list of objects" in err
     )
     assert not case.evidence.joinpath("deploys.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("changed", "status"),
+    [
+        ({"kustomize": {"images": HOTFIX}}, "failed"),
+        ({"helm": {"parameters": IMAGE_TAG}}, "failed"),
+        ({"targetRevision": "release-2024-06"}, "succeeded"),
+    ],
+)
+def test_synced_with_sources_set_since_the_sync_vouches_for_nothing(
+    case: Case, changed: dict[str, Any], status: str
+) -> None:
+    """Argo CD compares the live objects with the revision rendered from the Application's
+    sources as they are when it compares (``status.sync.comparedTo``), not as the sync
+    rendered them. ``argocd app set --kustomize-image`` after the sync of v2 from git, and
+    ``kubectl set image`` to match: ``Synced`` and ``Healthy`` at v2, the hotfix image running
+    in eu-west-1, and no sync of it to read. Before, v2 was recorded succeeded and check
+    passed (exit 0). It is now failed, naming the fields compared otherwise; a branch renamed
+    in ``targetRevision`` (the revision is compared on its own) still stands."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    for where in (apps[0]["spec"], apps[0]["status"]["sync"]["comparedTo"]):
+        where["source"].update(changed)
+    assert apps[0]["status"]["history"][-1]["source"].keys() == {
+        "path", "plugin", "repoURL", "targetRevision"
+    }  # fmt: skip
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == status, target
+    code, report = _check(case)
+    assert code == (1 if status == "failed" else 0), report
+    if status == "failed":
+        assert target["reason"] == (
+            "Argo CD sync status Synced compares the live objects with manifests rendered "
+            f"otherwise (source.{next(iter(changed))}) than the synced ones: the Application's "
+            "sources changed since the sync, so nothing shows the cluster still runs what the "
+            "sync applied"
+        )
+
+
+def test_a_comparison_that_is_not_an_object_is_refused(case: Case) -> None:
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    apps[0]["status"]["sync"]["comparedTo"] = ["source"]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 2 and "Traceback" not in err
+    assert "application checkout-eu-west-1: status.sync.comparedTo is not an object" in err
+    assert not case.records("deploys.jsonl")

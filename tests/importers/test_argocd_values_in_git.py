@@ -406,6 +406,8 @@ def test_each_source_of_several_is_compared_in_order(case: Case, written: int, s
         ]  # fmt: skip
     app["status"]["sync"].pop("revision", None)
     app["status"]["sync"]["revisions"] = [commit, commit]
+    app["status"]["sync"]["comparedTo"]["sources"] = app["status"]["history"][0]["sources"]
+    app["status"]["sync"]["comparedTo"].pop("source")
     app["metadata"]["annotations"][TRACKING] = "apps:argoproj.io/Application:argo-cd/" + (
         "checkout-eu-west-1"
     )
