@@ -17,9 +17,10 @@ automated sync takes the spec's. Both are read, the latest operation's and the s
 listed, for every sync: history entries record no options.
 
 An entry whose only JSON pointer is ``/spec/replicas`` (the replica count an autoscaler owns,
-the documentation's own example) changes nothing of what runs and is passed over; any other
-(a pointer into the pod template, a ``jqPathExpressions`` entry, the fields of a
-``managedFieldsManagers`` entry, whatever they are) is not. History entries record neither
+the documentation's own example), or the jq path ``.spec.replicas``, or the pod template's
+restart time (``UNCHOSEN_POINTERS``), changes nothing of what runs and is passed over; any other
+(another pointer into the pod template, another ``jqPathExpressions`` entry, the fields of
+a ``managedFieldsManagers`` entry, whatever they are) is not. History entries record neither
 the options nor the entries: the Application's spec as listed stands for every sync.
 
 Without those options a sync applies the revision's values of the ignored fields, but Argo CD
@@ -46,7 +47,21 @@ RESPECT = "RespectIgnoreDifferences=true"
 OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
 LEAVING = (RESPECT, OUT_OF_SYNC_ONLY)
 """The sync options that leave ignored fields as they are live."""
-REPLICAS = "/spec/replicas"
+RESTARTED = "kubectl.kubernetes.io/restartedAt"
+"""The pod template's annotation ``kubectl rollout restart`` (and Argo CD's ``restart`` action)
+writes: a time, read by no one, whose change rolls the same pods out again."""
+UNCHOSEN_POINTERS = frozenset(
+    {"/spec/replicas", f"/spec/template/metadata/annotations/{RESTARTED.replace('/', '~1')}"}
+)
+UNCHOSEN_PATHS = frozenset(
+    {
+        ".spec.replicas",
+        f'.spec.template.metadata.annotations."{RESTARTED}"',
+        f'.spec.template.metadata.annotations["{RESTARTED}"]',
+    }
+)
+"""The JSON pointers and jq paths (written so, spaces around aside) of fields that choose
+nothing of what runs: the replica count an autoscaler owns, and the restart time."""
 CERTIFIED = frozenset(
     {
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
@@ -130,9 +145,10 @@ def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[st
 
 
 def _harmless(entry: dict[str, Any]) -> bool:
-    """Whether the entry ignores only what chooses nothing of what runs: the replica count, or
-    the certificate a webhook or an API service is called with (``CERTIFIED``)."""
-    return _replicas_only(entry) or _ca_bundle_only(entry)
+    """Whether the entry ignores only what chooses nothing of what runs: the replica count or
+    the restart time (``UNCHOSEN_POINTERS``), or the certificate a webhook or an API service is
+    called with (``CERTIFIED``)."""
+    return _unchosen_only(entry) or _ca_bundle_only(entry)
 
 
 def _ca_bundle_only(entry: dict[str, Any]) -> bool:
@@ -150,14 +166,19 @@ def _ca_bundle_only(entry: dict[str, Any]) -> bool:
     )
 
 
-def _replicas_only(entry: dict[str, Any]) -> bool:
-    """Whether the entry ignores the replica count alone."""
-    pointers = entry.get("jsonPointers")
+def _unchosen_only(entry: dict[str, Any]) -> bool:
+    """Whether the entry ignores fields of ``UNCHOSEN_POINTERS`` or ``UNCHOSEN_PATHS`` alone,
+    as written there: a pointer or path spelt otherwise (``/spec/replicas/``, ``..replicas``)
+    counts, whatever Argo CD makes of it."""
+    pointers = entry.get("jsonPointers") or []
+    paths = entry.get("jqPathExpressions") or []
     return (
         isinstance(pointers, list)
-        and bool(pointers)
-        and all(pointer == REPLICAS for pointer in pointers)
-        and not any(entry.get(key) for key in CHOOSERS[1:])
+        and isinstance(paths, list)
+        and bool(pointers or paths)
+        and all(isinstance(p, str) and p in UNCHOSEN_POINTERS for p in pointers)
+        and all(isinstance(p, str) and p.strip() in UNCHOSEN_PATHS for p in paths)
+        and not entry.get("managedFieldsManagers")
     )
 
 

@@ -632,3 +632,50 @@ def test_a_comparison_that_is_not_an_object_is_refused(case: Case) -> None:
     assert code == 2 and "Traceback" not in err
     assert "application checkout-eu-west-1: status.sync.comparedTo is not an object" in err
     assert not case.records("deploys.jsonl")
+
+
+RESTARTED = "kubectl.kubernetes.io/restartedAt"
+
+
+@pytest.mark.parametrize(
+    ("pointers", "paths", "status"),
+    [
+        ([], [".spec.replicas"], "succeeded"),
+        ([], [" .spec.replicas "], "succeeded"),
+        ([f"/spec/template/metadata/annotations/{RESTARTED.replace('/', '~1')}"], [],
+         "succeeded"),
+        ([], [f'.spec.template.metadata.annotations."{RESTARTED}"'], "succeeded"),
+        (["/spec/replicas"], [f'.spec.template.metadata.annotations["{RESTARTED}"]'],
+         "succeeded"),
+        # Spelt otherwise, or more: counted, whatever Argo CD makes of them.
+        (["/spec/replicas/"], [], "failed"),
+        (["/spec/replicas~1x"], [], "failed"),
+        ([f"/spec/template/metadata/annotations/{RESTARTED}"], [], "failed"),
+        (["/spec/template/metadata/annotations"], [], "failed"),
+        ([], ["..replicas"], "failed"),
+        ([], [".spec.replicas, .spec.template.spec.containers"], "failed"),
+        ([], [".spec.template.metadata.annotations"], "failed"),
+    ],
+)  # fmt: skip
+def test_the_replica_count_and_restart_time_as_real_charts_ignore_them(
+    case: Case, pointers: list[str], paths: list[str], status: str
+) -> None:
+    """Real Applications ignore an autoscaler's replica count by jq path as often as by
+    pointer (``jqPathExpressions: [.spec.replicas]``), and the restart time ``kubectl rollout
+    restart`` and Argo CD's ``restart`` action write into the pod template: neither chooses
+    what runs, yet each failed the latest sync of v2 in eu-west-1 (a refusal on every
+    import). The whole annotations map counts (``sidecar.istio.io/proxyImage`` chooses an
+    image), as does any other spelling: ``/spec/replicas/``, an unescaped ``/``, ``..``."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    entry: dict[str, Any] = {"group": "apps", "kind": "StatefulSet"}
+    entry.update({"jsonPointers": pointers} if pointers else {})
+    entry.update({"jqPathExpressions": paths} if paths else {})
+    spec["ignoreDifferences"] = [entry]
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == status, target
+    # The recording syncs with ApplyOutOfSyncOnly=true: what is left live is judged alike.
+    assert "ApplyOutOfSyncOnly=true" in spec["syncPolicy"]["syncOptions"]
+    if status == "failed":
+        assert "spec.ignoreDifferences (apps/StatefulSet" in target["reason"]
