@@ -84,6 +84,9 @@ again (at once, unless the controller is stopped): a spec that dropped an entry 
 nothing of the status it left."""
 CHOOSERS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 """The fields of an ``ignoreDifferences`` entry that choose what is ignored."""
+LEFT = "the sync left those fields as they were live"
+"""What the reason of a sync failed by ``left_live`` says: read from the Application as listed,
+since history entries record neither options nor entries, so a failure recorded so stays."""
 BARRED = "what a sync leaves as it was live is no commit's, whatever a manifest says"
 
 
@@ -105,7 +108,7 @@ def left_live(item: dict[str, Any], path: Path) -> list[str]:
         return []
     return [
         f"{shown} with syncOptions "
-        f"{' and '.join(leaving)}: the sync left those fields as they were live"
+        f"{' and '.join(leaving)}: {LEFT}"
         + (
             f" ({OUT_OF_SYNC_ONLY} applies no resource that differs from the revision only there)"
             if OUT_OF_SYNC_ONLY in leaving

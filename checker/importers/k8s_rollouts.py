@@ -29,6 +29,7 @@ from checker.evidence.bundle import KIND_BY_NAME, find_file
 from checker.evidence.files import Located, parse_records, read_text, validate
 from checker.evidence.identities import IdentityResolver
 from checker.evidence.models import Deployment, Target, timestamp_ns
+from checker.importers import argocd_ignored
 from checker.importers.gitops import (
     DRIFT,
     FLUX_OVERRIDDEN,
@@ -233,9 +234,12 @@ def _override_stands(before: Target, move: Move) -> bool:
     """A cluster recorded as failed for what the tool's object set over the revision stays so
     when that was read from the object as listed (``Sync.as_listed``): Flux keeps no spec per
     snapshot, nor does an older Argo CD's history, so a listing from after the override was
-    removed (or made to match git) says nothing of what this rollout was rendered with."""
-    return (before.reason or "").startswith((OVERRIDDEN, FLUX_OVERRIDDEN)) and any(
-        sync.as_listed for sync in move.syncs
+    removed (or made to match git) says nothing of what this rollout was rendered with. So
+    does one for fields an Argo CD sync left live (``argocd_ignored.LEFT``): no history entry
+    records the options or entries it ran with, so a listing without them says nothing."""
+    recorded = before.reason or ""
+    return recorded.startswith((OVERRIDDEN, FLUX_OVERRIDDEN)) and (
+        any(sync.as_listed for sync in move.syncs) or argocd_ignored.LEFT in recorded
     )
 
 

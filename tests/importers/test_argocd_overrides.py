@@ -679,3 +679,28 @@ def test_the_replica_count_and_restart_time_as_real_charts_ignore_them(
     assert "ApplyOutOfSyncOnly=true" in spec["syncPolicy"]["syncOptions"]
     if status == "failed":
         assert "spec.ignoreDifferences (apps/StatefulSet" in target["reason"]
+
+
+def test_a_failure_for_fields_left_live_stands_once_the_spec_drops_them(case: Case) -> None:
+    """v2 synced with ``ApplyOutOfSyncOnly=true`` (the recording's option) while the image
+    was ignored: the Deployment set by hand was not applied, and the sync was recorded failed.
+    The entry was then removed, and the image set back by hand: a later listing shows no
+    entry, ``Synced``. No history entry records the entries or options a sync ran with, so
+    that listing says nothing of what the sync left live; the docs said the failure stays.
+    Before, the later import rewrote eu-west-1 succeeded (exit 0), as if v2 ran since its
+    sync."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    assert "ApplyOutOfSyncOnly=true" in spec["syncPolicy"]["syncOptions"]
+    spec["ignoreDifferences"] = [IMAGE]
+    record = _signed_off(case, apps)
+    assert targets(record)["eu-west-1"] == "failed"
+    del spec["ignoreDifferences"]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    assert "eu-west-1 stays failed as recorded" in err
+    (later,) = [r for r in case.records("deploys.jsonl") if r["id"] == record["id"]]
+    assert later["targets"] == record["targets"]
+    code, report = _check(case)
+    assert code == 1, report
+    assert f"{record['id']}:eu-west-1" in findings(report, "FLEET-001")
