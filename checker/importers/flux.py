@@ -276,6 +276,9 @@ def other_namespace(
         where = _release_namespace(item, wanted, path)
     else:
         return None
+    if where is None and kind == "HelmRelease":
+        # A snapshot records where that release went, whatever targetNamespace says now.
+        where = _released_elsewhere(item, wanted, path)
     if where is None:
         return None
     return (
@@ -299,6 +302,17 @@ def _release_namespace(item: dict[str, Any], wanted: str, path: Path) -> str | N
     )  # fmt: skip
     if own != wanted:
         return f"{own} (metadata.namespace)" if own else "none (no metadata.namespace)"
+    return None
+
+
+def _released_elsewhere(item: dict[str, Any], wanted: str, path: Path) -> str | None:
+    """The namespace of a release of the HelmRelease's ``status.history`` other than
+    ``wanted``, as shown; None where every snapshot's is ``wanted`` (or unrecorded). Each
+    snapshot records where helm-controller installed that release. It clears the history
+    when the namespace changes, so one of another namespace beside a ``spec.targetNamespace``
+    of ``wanted`` shows a spec changed since it last reconciled (suspended, say): that release
+    went there, and the service's namespace kept what it ran."""
+    name = item["metadata"]["name"]
     history = dig(item, "status", "history")
     for entry in history if isinstance(history, list) else []:
         released = entry.get("namespace") if isinstance(entry, dict) else None

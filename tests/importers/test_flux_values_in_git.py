@@ -955,6 +955,8 @@ def test_an_object_that_deploys_to_another_namespace_is_left_out(case: Case, kin
         ("history", "staging (status.history, release version 1)"),
         ("none", "none (no metadata.namespace)"),
         ("same", None),
+        ("targeted", "staging (status.history, release version 1)"),
+        ("targeted same", None),
     ],
 )
 def test_a_release_in_another_namespace_is_left_out(
@@ -965,13 +967,19 @@ def test_a_release_in_another_namespace_is_left_out(
     snapshot records the release's ``namespace``. One in ``staging``, where fleet.yaml runs the
     service in ``podinfo``, deployed the reviewed commit there, and ``podinfo`` kept what it
     ran. Before, only ``targetNamespace`` was compared, and the rollout was recorded succeeded
-    on eu-west-1 (exit 0). It is now left out, as with ``targetNamespace``."""
+    on eu-west-1 (exit 0). It is now left out, as with ``targetNamespace``. So is one whose
+    ``targetNamespace`` is ``podinfo`` now but whose snapshot records a release into
+    ``staging``: set back by hand while suspended, before helm-controller uninstalled that
+    release and cleared the history. Before, only ``targetNamespace`` was read where it was
+    set, and that release was recorded succeeded on eu-west-1 (exit 0)."""
     commit = _commit(case, {"app": "3"})
     item = helm_release("checkout", [Released(1, f"1.1.0+{commit[:12]}",
                                               "2024-06-05T10:00:00Z")])  # fmt: skip
+    if where.startswith("targeted"):
+        item["spec"]["targetNamespace"] = NAMESPACE
     if where == "metadata":
         item["metadata"]["namespace"] = "staging"
-    elif where == "history":
+    elif where in ("history", "targeted"):
         item["status"]["history"][0]["namespace"] = "staging"
     elif where == "none":
         del item["metadata"]["namespace"]
@@ -988,11 +996,15 @@ def test_a_release_in_another_namespace_is_left_out(
         f"HelmRelease checkout on eu-west-1 left out: it deploys to namespace {said}, where "
         "fleet.yaml runs the service in namespace podinfo"
     ) in result.err
-    item["metadata"]["namespace"] = ["podinfo"]
+    field = "status.history[].namespace" if where == "targeted" else "metadata.namespace"
+    if where == "targeted":
+        item["status"]["history"][0]["namespace"] = ["podinfo"]
+    else:
+        item["metadata"]["namespace"] = ["podinfo"]
     write_list(case.work / "objects.json", [item])
     result = case.cli("flux", f"eu-west-1={path}", "--name", "checkout", "--service", "checkout")
     assert result.code == 2 and "Traceback" not in result.err, result.err
-    assert "HelmRelease checkout: metadata.namespace is not a string" in result.err
+    assert f"HelmRelease checkout: {field} is not a string" in result.err
 
 
 CLEAN = "b" * 64
