@@ -234,3 +234,47 @@ def test_a_host_not_seen_since_a_rollout_a_later_one_followed_is_the_later_ones_
     seen += [(host, V2, "2024-05-03T11:00:00Z") for host in HOSTS]
     report = _unfinished(tmp_path, seen, (REDEPLOY,))
     assert report["code"] == 0, report["findings"]
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        {**REDEPLOY, "commit": V1},  # a rollback to V1, which finished
+        # a deployment after it that reached no host says nothing of any host
+        {**REDEPLOY, "commit": V1, "targets": [{"host": h, "status": "failed"} for h in HOSTS]},
+    ],
+    ids=["rollback", "failed"],
+)
+def test_a_host_not_seen_since_a_rollout_that_never_finished_is_not_reached_whatever_followed(
+    tmp_path: Path, later: dict[str, Any]
+) -> None:
+    """RT-2 never finished and says it succeeded on all four hosts; r-4 is seen only before it,
+    on V1. Then RT-3 rolls back to V1, and every host is seen on V1 after it; or RT-3, of V1
+    too, fails on every host. Only the stream's newest was asked, so RT-2 was left to RT-3,
+    which never says r-4 ran V2, and the check passed (exit 0 with the rollback; with the
+    failure, a waiver of RT-3's findings passed it): nothing shows r-4 ever ran the code RT-2
+    says it put there while r-1..r-3 did."""
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [("r-4", V1, "2024-05-02T09:00:00Z")]
+    seen += [(host, V1, "2024-05-03T11:00:00Z") for host in HOSTS]
+    report = _unfinished(tmp_path, seen, (later,))
+    assert report["code"] == 1
+    findings = {f["subject"]: f["message"] for f in report["findings"] if f["rule"] == "FLEET-001"}
+    assert {s for s in findings if s.startswith("RT-2:")} == {"RT-2:r-4"}
+    assert (
+        "not observed from its start until deployment RT-3 started (last observed running "
+        f"{V1[:12]} at 2024-05-02T09:00:00Z)" in findings["RT-2:r-4"]
+    )
+
+
+def test_a_host_seen_on_a_rollouts_commit_before_a_later_one_reached_any_was_reached(
+    tmp_path: Path,
+) -> None:
+    """RT-3, after RT-2 that never finished, fails on every host; r-4 is seen on V2 only once
+    RT-3 had started. Nothing but RT-2 put V2 there, so RT-2 reached it: no FLEET-001 of RT-2."""
+    failed = [{"host": h, "status": "failed"} for h in HOSTS]
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [("r-4", V2, "2024-05-03T11:00:00Z")]
+    report = _unfinished(tmp_path, seen, ({**REDEPLOY, "commit": V1, "targets": failed},))
+    subjects = {f["subject"] for f in report["findings"] if f["rule"] == "FLEET-001"}
+    assert subjects == {f"RT-3:{host}" for host in HOSTS}

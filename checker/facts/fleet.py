@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from checker.evidence.bundle import Evidence
 from checker.evidence.models import Deployment, FlagEvent, Observation, timestamp_ns
 from checker.facts import document
-from checker.facts.streams import Streams
+from checker.facts.streams import Streams, succeeded_anywhere
 from checker.vocabulary import short
 
 Windows = dict[str, dict[str, list[document.Observation]]]
@@ -39,8 +39,8 @@ Judged = dict[str, dict[str, str]]
 """By deployment id, by host of its window judged on part of what was observed of it: which
 part, as FLEET-002's message says it (``_judged_words``)."""
 Unreached = dict[str, dict[str, str]]
-"""By id of the newest deployment of a stream, without ``finished_at``: the targets it says
-succeeded that nothing shows it reached (``unreached``), each with why."""
+"""By id of a deployment without ``finished_at`` that no later one redeploys: the targets it
+says succeeded that nothing shows it reached (``unreached``), each with why."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class FleetFacts:
     dropped: Dropped
     """For every deployment that has any: its ``dropped_targets``."""
     unreached: Unreached
-    """For the newest deployment of each stream that gives no ``finished_at`` and has any:
+    """For each deployment that gives no ``finished_at``, no later one redeploys, and has any:
     the targets it says succeeded that nothing shows it reached (``unreached``)."""
 
 
@@ -149,51 +149,96 @@ def dropped_targets(evidence: Evidence, streams: Streams) -> Dropped:
 def unreached(
     streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
 ) -> Unreached:
-    """For the newest deployment of each stream that gives no ``finished_at``: each target it
-    says succeeded, without a ``finished_at`` of its own, that no observation of its service
-    shows from the deployment's start on, and whose last observation before it (all those of
-    its last instant) shows another commit than the deployment's, or that was never observed.
-    The record does not say when it reached the host, no deployment after it says it had
-    (``_handed``), and no observation shows it: what the evidence last says of the host is the
-    old code, or nothing. Without this, a rollout record of new code that never finished and
-    said it succeeded on every host, the eighth host seen only before it started, on the old
-    code, passed with a note (Knight's eighth server: nobody looked at it after the rollout).
-    Only where observations are evidence: without them FLEET-002 is not evaluated."""
+    """For each deployment that gives no ``finished_at`` and that no later deployment of its
+    stream redeploys (``_span_asked``): each target it says succeeded, without a ``finished_at``
+    of its own, that no observation of its service shows from the deployment's start up to the
+    next deployment's (or on its commit, up to the next that succeeded anywhere), and whose last
+    observation before it (all those of its last instant) shows another commit than the
+    deployment's, or that was never observed. The record does not say when it reached the
+    host, no deployment after it says it had, and no observation shows it: what the evidence
+    last says of the host is the old code, or nothing. Without this, a rollout record of new
+    code that never finished and said it succeeded on every host, the eighth host seen only
+    before it started, on the old code, passed with a note (Knight's eighth server: nobody
+    looked at it after the rollout); and, asked of the stream's newest alone, it passed again
+    once a rollback followed it, or a deployment that reached no host. Only where observations
+    are evidence: without them FLEET-002 is not evaluated."""
     found: Unreached = {}
     for (service, _), stream in streams.by_key.items():
-        newest = stream[-1]
-        if newest.finished_at is not None:
-            continue
-        start = timestamp_ns(newest.started_at)
-        last: dict[str, list[document.Observation]] = {}
-        since: set[str] = set()
-        for seen in by_service.get(service, []):
-            host = seen["host"]
-            if seen["observed_at_ns"] >= start:
-                since.add(host)
-            elif host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]:
-                last[host].append(seen)
-            else:
-                last[host] = [seen]
-        why = {
-            t.host: _unseen_since(last.get(t.host, []))
-            for t in newest.targets
-            if t.status == "succeeded" and t.finished_at is None and t.host not in since
-            if {o["commit"] for o in last.get(t.host, [])} != {deployed.get(newest.id)}
-        }
-        if why:
-            found[newest.id] = dict(sorted(why.items()))
+        for position, deployment in enumerate(stream):
+            span = _span_asked(stream, position, deployed)
+            if deployment.finished_at is not None or span is None:
+                continue
+            seen = by_service.get(service, [])
+            why = _unseen(deployment, deployed.get(deployment.id), span, seen)
+            if why:
+                found[deployment.id] = why
     return found
 
 
-def _unseen_since(last: list[document.Observation]) -> str:
+def _unseen(
+    deployment: Deployment,
+    commit: str | None,
+    span: tuple[int, int, int, str | None],
+    observations: list[document.Observation],
+) -> dict[str, str]:
+    """``unreached`` of one deployment of ``commit``, asked over ``span`` (``_span_asked``)
+    with its service's ``observations``."""
+    start, until, reached_by, then = span
+    last: dict[str, list[document.Observation]] = {}
+    since: set[str] = set()
+    for seen in observations:
+        host, at = seen["host"], seen["observed_at_ns"]
+        if start <= at < (reached_by if seen["commit"] == commit else until):
+            since.add(host)
+        elif at < start and host in last and last[host][0]["observed_at_ns"] == at:
+            last[host].append(seen)
+        elif at < start:
+            last[host] = [seen]
+    why = {
+        t.host: _unseen_since(last.get(t.host, []), then)
+        for t in deployment.targets
+        if t.status == "succeeded" and t.finished_at is None and t.host not in since
+        if {o["commit"] for o in last.get(t.host, [])} != {commit}
+    }
+    return dict(sorted(why.items()))
+
+
+def _span_asked(
+    stream: list[Deployment], position: int, deployed: dict[str, str]
+) -> tuple[int, int, int, str | None] | None:
+    """Where ``unreached`` looks for a deployment's targets: from its start up to the start of
+    the next deployment, and, for a host seen on its commit, of the next one that succeeded
+    anywhere (forever, with none); and the next one's id. None where the next that succeeded
+    anywhere redeploys the same commit: it says what reached the host since, and is asked in
+    turn. One of another commit (a rollback, or the next release) does not say the host ever
+    ran this one's, and one that reached no host says nothing of any host."""
+    deployment = stream[position]
+    start = timestamp_ns(deployment.started_at)
+    after = stream[position + 1 :]
+    following = next((d for d in after if succeeded_anywhere(d)), None)
+    if following is not None and deployed.get(following.id) == deployed.get(deployment.id):
+        return None
+    until = timestamp_ns(following.started_at) if following is not None else _FOREVER
+    then = after[0] if after else None
+    if then is None:
+        return start, until, until, None
+    return start, timestamp_ns(then.started_at), until, then.id
+
+
+_FOREVER = 2**63
+"""Later than any instant an observation gives, in nanoseconds."""
+
+
+def _unseen_since(last: list[document.Observation], then: str | None) -> str:
     """Why a target of ``unreached`` counts as not reached: ``last``, its last observations
-    before the deployment started, if any."""
+    before the deployment started, if any, and ``then``, the next deployment of another commit
+    where the span asked ends at its start."""
     said = "succeeded at a time the record does not give (no finished_at), and not observed"
     if not last:
-        return f"{said} at all"
+        return f"{said} at all" + (f" before deployment {then} started" if then else "")
+    since = f"from its start until deployment {then} started" if then else "since it started"
     running = ", ".join(sorted({o["short"] for o in last}))
-    return f"{said} since it started (last observed running {running} at {last[0]['observed_at']})"
+    return f"{said} {since} (last observed running {running} at {last[0]['observed_at']})"
 
 
 def _clusters(evidence: Evidence) -> dict[str, list[str]] | None:
