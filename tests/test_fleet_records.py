@@ -95,8 +95,9 @@ def test_two_deployments_of_one_instant_with_different_commits_are_refused(
     assert not result.out
     assert (
         "deploys.jsonl:3: deployment RT-3 of router to production starts in the same instant as "
-        f"deployment RT-2 (deploys.jsonl:2), with another commit ({V1[:12]}, not {V2[:12]}): "
-        "which of them ran last cannot be told" in result.err
+        f"deployment RT-2 (deploys.jsonl:2), with another commit ({V1[:12]}, not {V2[:12]}), "
+        "and they do not finish at different instants: which of them ran last cannot be told"
+        in result.err
     )
     assert "Traceback" not in result.err
 
@@ -109,3 +110,49 @@ def test_two_deployments_of_one_instant_and_one_commit_are_read(tmp_path: Path) 
     result = run_cli(*args)
     assert result.code == 1, result.err + result.out
     assert "FLEET-002" in {f["rule"] for f in result.json()["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("v2_finish", "v1_finish", "drifted"),
+    [
+        # V2's finished last: hosts on V1 after both finished drifted from it
+        ("2024-05-02T10:40:00Z", "2024-05-02T10:20:00Z", True),
+        # V1's finished last (a rollback that overtook it): hosts on V1 are what it left
+        ("2024-05-02T10:20:00Z", "2024-05-02T10:40:00Z", False),
+    ],
+)
+def test_two_deployments_of_one_second_are_ordered_by_their_finish(
+    tmp_path: Path, v2_finish: str, v1_finish: str, drifted: bool
+) -> None:
+    """GitHub dates a deployment to the second, so two merges deployed at once (RT-2 of V2,
+    RT-3 of V1) start in one instant; they finish apart, and the one that finished last ran
+    last. Such records were refused (exit 2) with no way out but to leave one of them out,
+    though the finishes tell which ran last; their ids, the attack the refusal was for, still
+    decide nothing."""
+    args, evidence, deploys = _edited(tmp_path)
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    deploys[1]["finished_at"] = v2_finish
+    # RT-0 sorts before RT-2 by id: only the finishes can put it after
+    old = {**deploys[1], "id": "RT-0", "commit": V1, "finished_at": v1_finish}
+    _write(evidence, "deploys.jsonl", [*deploys, old])
+    seen = [
+        {"host": h, "service": "router", "version": V1, "observed_at": "2024-05-02T11:00:00Z"}
+        for h in ("r-1", "r-2", "r-3", "r-4")
+    ]
+    _write(evidence, "observations.jsonl", seen)
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == (1 if drifted else 0), result.err + result.out
+    drifts = {f["subject"] for f in result.json()["findings"] if f["rule"] == "FLEET-002"}
+    assert drifts == ({f"RT-2:r-{n}" for n in range(1, 5)} if drifted else set())
+
+
+def test_two_deployments_of_one_instant_one_unfinished_are_refused(tmp_path: Path) -> None:
+    """RT-3 (V1) starts in RT-2's instant and gives no finish: it may still be running, and
+    which ran last cannot be told."""
+    args, evidence, deploys = _edited(tmp_path)
+    old = {k: v for k, v in deploys[1].items() if k != "finished_at"}
+    _write(evidence, "deploys.jsonl", [*deploys, {**old, "id": "RT-3", "commit": V1}])
+    result = run_cli(*args)
+    assert result.code == 2, result.err + result.out
+    assert "and they do not finish at different instants" in result.err

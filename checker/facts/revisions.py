@@ -14,6 +14,7 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.git import Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
+from checker.facts.streams import UNFINISHED, finish_order
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
 
@@ -84,28 +85,45 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
 
 def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
     """Two deployments of one service and environment that start in one instant with different
-    commits are an input error naming both: which ran last cannot be told, and the order of
-    their ids must not decide it. Without this, the one whose id sorted last was taken for the
-    newer, so a team could name a deployment of the old commit to sort after the new one's,
-    and hosts left on the old commit were judged against it and passed."""
-    first: dict[tuple[str, str, int], int] = {}
+    commits are an input error naming both, unless both finished, at different instants
+    (``finish_order``): then the one that finished last is the newer. Otherwise which ran last
+    cannot be told, and the order of their ids must not decide it. Without this, the one whose
+    id sorted last was taken for the newer, so a team could name a deployment of the old
+    commit to sort after the new one's, and hosts left on the old commit were judged against it
+    and passed. Deploy tools that date to the second (GitHub) give two merges deployed at once
+    one start, and their finishes tell them apart."""
+    same: dict[tuple[str, str, int], list[int]] = {}
     for index, deployment in enumerate(evidence.deployments):
         key = (deployment.service, deployment.environment, timestamp_ns(deployment.started_at))
-        other = first.setdefault(key, index)
-        before = evidence.deployments[other]
-        if deployed[before.id] == deployed[deployment.id]:
-            continue
-        path, line = evidence.locations["deploys"][other]
-        raise evidence.error(
-            "deploys",
-            index,
-            f"deployment {deployment.id} of {deployment.service} to {deployment.environment} "
-            f"starts in the same instant as deployment {before.id} ({path.name}:{line}), with "
-            f"another commit ({short(deployed[deployment.id])}, not "
-            f"{short(deployed[before.id])}): which of them ran last cannot be told",
-            hint="record each start as precisely as the deploy tool gives it, or leave out the "
-            "record of the one that never ran",
-        )
+        others = same.setdefault(key, [])
+        for other in others:
+            before = evidence.deployments[other]
+            if deployed[before.id] == deployed[deployment.id]:
+                continue
+            finishes = {finish_order(before), finish_order(deployment)}
+            if len(finishes) == 2 and UNFINISHED not in finishes:
+                continue
+            raise _same_instant(evidence, (other, index), deployed)
+        others.append(index)
+
+
+def _same_instant(
+    evidence: Evidence, indices: tuple[int, int], deployed: dict[str, str]
+) -> InputError:
+    """The error of ``_refuse_same_instant`` for two deployments, by index."""
+    before, deployment = (evidence.deployments[i] for i in indices)
+    path, line = evidence.locations["deploys"][indices[0]]
+    return evidence.error(
+        "deploys",
+        indices[1],
+        f"deployment {deployment.id} of {deployment.service} to {deployment.environment} "
+        f"starts in the same instant as deployment {before.id} ({path.name}:{line}), with "
+        f"another commit ({short(deployed[deployment.id])}, not "
+        f"{short(deployed[before.id])}), and they do not finish at different instants: which "
+        "of them ran last cannot be told",
+        hint="record each start and finish as precisely as the deploy tool gives them, or "
+        "leave out the record of the one that never ran",
+    )
 
 
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")

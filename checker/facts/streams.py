@@ -13,16 +13,31 @@ def succeeded_anywhere(deployment: Deployment) -> bool:
     return any(t.status == "succeeded" for t in deployment.targets)
 
 
+UNFINISHED = 2**63
+"""``finish_order`` of a deployment that gives no ``finished_at``: after any finish."""
+
+
+def finish_order(deployment: Deployment) -> int:
+    """Where a deployment falls among those of its stream that started in the same instant: by
+    its finish, one without ``finished_at`` last (``UNFINISHED``)."""
+    if deployment.finished_at is None:
+        return UNFINISHED
+    return timestamp_ns(deployment.finished_at)
+
+
 class Streams:
-    """Deployments grouped by (service, environment), each group ordered by start, then id."""
+    """Deployments grouped by (service, environment), each group ordered by start, then finish,
+    then id."""
 
     def __init__(self, deployments: list[Deployment]) -> None:
         grouped: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
         for deployment in deployments:
             grouped[(deployment.service, deployment.environment)].append(deployment)
-        # Ties on started_at are broken by id so that the answer never depends on file order.
+        # Ties on started_at are broken by finish (the one that finished last ran last), then by
+        # id so that the answer never depends on file order. Two of one start and different
+        # commits that the finish does not tell apart are refused (``_refuse_same_instant``).
         self.by_key = {
-            key: sorted(group, key=lambda d: (timestamp_ns(d.started_at), d.id))
+            key: sorted(group, key=lambda d: (timestamp_ns(d.started_at), finish_order(d), d.id))
             for key, group in sorted(grouped.items())
         }
         self._succeeded: dict[tuple[str, str], tuple[list[int], list[Deployment]]] = {}
