@@ -505,7 +505,9 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
     entries = files.entries()
     for entry in entries:
         name = entry.name
-        if _DOCUMENTATION.match(name) or (name.startswith(".") and not _evidence_like(name)):
+        if _DOCUMENTATION.match(name) or _editor_lock(entry):
+            continue
+        if name.startswith(".") and not _evidence_like(name):
             continue
         if _evidence_file(files, entry, expected):
             continue
@@ -520,6 +522,13 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
             message += " (a hidden file named for evidence is refused, not passed over)"
         raise InputError(message, path=str(files.where(name)), hint=hint)
     return ignored
+
+
+def _editor_lock(entry: Entry) -> bool:
+    """Whether ``entry`` is the lock an editor holds on a file while it is edited: Emacs links
+    ``.#deploys.jsonl`` to ``user@host.pid``, a link that leads nowhere and holds no records.
+    Named for evidence, it was refused while anyone had the file open."""
+    return entry.name.startswith(".#") and not entry.is_file and not entry.is_dir
 
 
 def _evidence_file(files: EvidenceFiles, entry: Entry, expected: set[str]) -> bool:
@@ -548,24 +557,40 @@ def _stem(name: str) -> tuple[str, str]:
     return stem, suffix
 
 
+_WORDS = re.compile(r"[.\-\s#]+")
+"""What separates the words of a file's name: ``.prod.observations.jsonl`` holds ``prod``,
+``observations`` and ``jsonl``."""
+
+
 def _evidence_like(name: str) -> bool:
-    """Whether a hidden entry is named for evidence: its stem is an evidence kind's in any case,
-    or near one. Hidden, ``.observations.jsonl`` (a careless export, or a wish to pass) was
-    passed over without a word, and the host it showed on old code judged by no rule. What is
-    truly not evidence (``.git``, ``.gitkeep``, ``.DS_Store``) is still passed over."""
-    stem = _stem(name)[0].casefold()
-    if stem in KIND_BY_NAME or stem in _NAMED_FOR_DEPLOYS:
+    """Whether a hidden entry is named for evidence: its stem, or any word of its name, is an
+    evidence kind's in any case, or near one, or its name holds one. Hidden,
+    ``.observations.jsonl`` (a careless export, or a wish to pass) was passed over without a
+    word, and the host it showed on old code judged by no rule; so were
+    ``.prod.observations.jsonl`` and ``.export_observations_2024-05.jsonl``, whose stems
+    (``prod``, ``export_observations_2024-05``) name no kind. What is truly not evidence
+    (``.git``, ``.gitkeep``, ``.DS_Store``, a mounted ConfigMap's ``..data``) is still passed
+    over."""
+    folded = name.casefold()
+    if any(kind in folded for kind in (*KIND_BY_NAME, "deploy")):
         return True
-    return bool(stem) and bool(did_you_mean(stem, KIND_BY_NAME, cutoff=0.75))
+    words = [_stem(name)[0].casefold(), *_WORDS.split(folded.lstrip(".#"))]
+    return any(
+        word in _NAMED_FOR_DEPLOYS or did_you_mean(word, KIND_BY_NAME, cutoff=0.75)
+        for word in words
+        if word
+    )
 
 
 def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
     """An ``evidence_ignore`` glob does not pass over the only file of an evidence kind under
     another spelling: ``*.json``, meant for an export's leftovers, took ``observations.json``
     with it, and FLEET-002 went unjudged in a pass. Beside the kind's own file (a backup,
-    ``deploys.yaml.bak``), it is not evidence and may be ignored."""
+    ``deploys.yaml.bak``), it is not evidence and may be ignored. A name that holds a kind's
+    (``prod.observations.jsonl``, ``observations-2024-05.jsonl``) is named for it too: ``prod.*``
+    took the only observations with it, and the run passed."""
     stem, suffix = _stem(name)
-    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold())
+    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold()) or _held_kind(name)
     if kind is None or any(p.partition(".")[0] == kind.name for p in present):
         return
     _, hint = _misnamed(name, kind, suffix, None)
@@ -575,6 +600,16 @@ def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[s
         path=str(files.where(name)),
         hint=hint,
     )
+
+
+def _held_kind(name: str) -> Kind | None:
+    """The evidence kind whose name ``name`` holds (in any case; ``deploy`` for deploys), if
+    any."""
+    folded = name.casefold()
+    held = [kind for kind in KINDS if kind.name in folded]
+    if not held and "deploy" in folded:
+        held = [KIND_BY_NAME["deploys"]]
+    return held[0] if held else None
 
 
 def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:

@@ -377,6 +377,68 @@ def test_a_hidden_evidence_file_is_neither_passed_over_nor_ignored_alone(
     assert report["inputs"]["ignored"] == [".observations.jsonl.swp"]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [".prod.observations.jsonl", ".export_observations_2024-05.jsonl", "prod.observations.jsonl"],
+)
+def test_evidence_under_a_name_that_holds_a_kinds_is_neither_passed_over_nor_ignored_alone(
+    shop: tuple[ScriptedRepo, Path], name: str
+) -> None:
+    """Hidden under a name whose stem is no kind's (``.prod.observations.jsonl``: ``prod``), the
+    observation of host web-1 on a commit never deployed was passed over, and the check passed
+    (exit 0); so it did when ``prod.*`` or ``.*`` in evidence_ignore took it while no
+    observations file was read."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / name).write_text(json.dumps(seen) + "\n")
+    if name.startswith("."):
+        result = check(shop)
+        assert result.code == 2, result.out
+        assert f"{name} is not an evidence file knightwatch reads" in result.err
+    glob = ".*" if name.startswith(".") else "prod.*"
+    (repo.path / "knightwatch.yaml").write_text(f"evidence_ignore: ['{glob}']\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} matches evidence_ignore {glob!r}, but it is named for observation" in result.err
+    (evidence / name).rename(evidence / "observations.jsonl")
+    assert check(shop).code == 1
+    (evidence / name).write_text("")  # beside the real one: not evidence
+    assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [name]
+
+
+def test_an_editors_lock_on_an_evidence_file_is_passed_over(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """Emacs links ``.#deploys.yaml`` to ``user@host.pid`` while the file is edited: a link
+    that leads nowhere and holds no records. Named for evidence, it was refused (exit 2) while
+    anyone had the file open. A file of that name, which could hold records, still is."""
+    _, evidence = shop
+    (evidence / ".#deploys.yaml").symlink_to("ops@build-7.41230:1733389200")
+    assert check(shop).code == 0
+    (evidence / ".#deploys.yaml").unlink()
+    (evidence / ".#deploys.yaml").write_text("[]\n")
+    result = check(shop)
+    assert result.code == 2 and ".#deploys.yaml is not read" in result.err
+
+
+def test_a_mounted_configmap_is_read_as_evidence(shop: tuple[ScriptedRepo, Path]) -> None:
+    """Kubernetes mounts a ConfigMap as a ``..2026_12_05_...`` directory, a ``..data`` link to
+    it, and each key a link through ``..data``: hidden, and named for no evidence, its
+    directory and link are passed over, and the files read through the links."""
+    _, evidence = shop
+    stamped = evidence / "..2026_12_05_09_00_00.123456789"
+    stamped.mkdir()
+    for path in sorted(p for p in evidence.iterdir() if p.is_file()):
+        path.rename(stamped / path.name)
+        path.symlink_to(Path("..data") / path.name)
+    (evidence / "..data").symlink_to(stamped.name)
+    result = check(shop, "--format", "json")
+    assert result.code == 0, result.err
+    assert {f["path"] for f in result.json()["inputs"]["files"]} >= {"deploys.yaml", "fleet.yaml"}
+
+
 def _this_month() -> str:
     return datetime.now(UTC).strftime("%Y-%m")
 
