@@ -612,8 +612,22 @@ def _held_kind(name: str) -> Kind | None:
     return held[0] if held else None
 
 
+_INTERRUPTED = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+"""The temporary file knightwatch writes a file through (``.deploys.jsonl.k2j3x9_a.tmp``,
+``checker.writer``), left behind when the write was interrupted."""
+
+
 def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:
-    """Why a file in the evidence directory is not read, and what to do about it."""
+    """Why a file in the evidence directory is not read, and what to do about it. What an
+    interrupted write left is not to be renamed into place, as a misnamed file is: it may hold
+    part of the records, and the rest would go unjudged."""
+    written = _INTERRUPTED.fullmatch(name)
+    if written and not is_dir:
+        return (
+            f"{name} is what an interrupted write of {written[1]} left behind (each file is "
+            "written through a temporary file beside it): it may hold only part of the records",
+            f"remove it, and import again if {written[1]} is not here",
+        )
     stem, suffix = _stem(name)
     taken = next((p for p in sorted(present) if p.partition(".")[0] == stem.casefold()), None)
     elsewhere = "move it out of the evidence directory, or list it under evidence_ignore in "

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -421,6 +423,23 @@ def test_an_editors_lock_on_an_evidence_file_is_passed_over(
     (evidence / ".#deploys.yaml").write_text("[]\n")
     result = check(shop)
     assert result.code == 2 and ".#deploys.yaml is not read" in result.err
+
+
+def test_what_an_interrupted_write_left_is_not_to_be_renamed_into_place(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """An import killed while it wrote observations.jsonl leaves the temporary file it writes
+    through (``.observations.jsonl.XXXXXXXX.tmp``). The check said to rename it to
+    observations.jsonl: done, the part of the records it held would be judged as all of them."""
+    _, evidence = shop
+    fd, name = tempfile.mkstemp(prefix=".observations.jsonl.", suffix=".tmp", dir=evidence)
+    os.close(fd)
+    result = check(shop)
+    assert result.code == 2
+    left = Path(name).name
+    assert f"{left} is what an interrupted write of observations.jsonl left behind" in result.err
+    assert "hint: remove it, and import again if observations.jsonl is not here" in result.err
+    assert "rename" not in result.err
 
 
 def test_a_mounted_configmap_is_read_as_evidence(shop: tuple[ScriptedRepo, Path]) -> None:
