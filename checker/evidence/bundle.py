@@ -259,9 +259,25 @@ class EvidenceFiles:
         """The file as messages name it."""
         return self.directory / name
 
+    def held(self, name: str, expected: set[str]) -> list[str]:
+        """The evidence files' names (of ``expected``) that the directory ``name`` holds as
+        files, other than those an entry of the evidence directory reads as the same file: a
+        mounted ConfigMap's ``..data`` holds every file the directory's links lead to."""
+        inside = self.directory / name
+        try:
+            found = sorted(p for p in inside.iterdir() if p.name in expected and p.is_file())
+            return [p.name for p in found if not _same_file(self.directory / p.name, p)]
+        except OSError:
+            return []
+
     def not_read(self, name: str) -> str | None:
         """Why a file of that name, though present, was not read; None if it was not there."""
         return None
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether ``one`` is a file that is ``other`` (through a link, or itself)."""
+    return one.is_file() and one.samefile(other)
 
 
 def find_file(directory: Path, kind: Kind) -> Path | None:
@@ -505,23 +521,47 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
     entries = files.entries()
     for entry in entries:
         name = entry.name
-        if _DOCUMENTATION.match(name) or _editor_lock(entry):
-            continue
-        if name.startswith(".") and not _evidence_like(name):
-            continue
-        if _evidence_file(files, entry, expected):
+        held = _hidden_held(files, entry, expected)
+        if held is None or _evidence_file(files, entry, expected):
             continue
         present = {e.name for e in entries if e.name in expected}
         glob = next((glob for glob in ignore if fnmatch.fnmatchcase(name, glob)), None)
         if glob is not None:
-            _check_not_hidden(files, name, glob, present)
+            for each in [name, *held]:
+                _check_not_hidden(files, each, glob, present, name)
             ignored.append(name)
             continue
-        message, hint = _unread(name, entry.is_dir, registry, present)
-        if name.startswith("."):
-            message += " (a hidden file named for evidence is refused, not passed over)"
-        raise InputError(message, path=str(files.where(name)), hint=hint)
+        raise _unread_error(files, entry, (registry, present), held)
     return ignored
+
+
+def _hidden_held(files: EvidenceFiles, entry: Entry, expected: set[str]) -> list[str] | None:
+    """None for an entry passed over: a README, an editor's lock, a hidden entry named for no
+    evidence (``_evidence_like``) that holds none; else the evidence files' names a hidden
+    directory holds (``EvidenceFiles.held``): ``.kw/observations.jsonl`` was passed over with
+    its directory, and the host it showed on old code judged by no rule."""
+    name = entry.name
+    if _DOCUMENTATION.match(name) or _editor_lock(entry):
+        return None
+    if not name.startswith("."):
+        return []
+    held = files.held(name, expected) if entry.is_dir else []
+    return held if held or _evidence_like(name) else None
+
+
+def _unread_error(
+    files: EvidenceFiles, entry: Entry, known: tuple[str, set[str]], held: list[str]
+) -> InputError:
+    """The error for an entry of the evidence directory that is not read (``_unread``), with
+    the evidence a hidden one holds (``held``). ``known``: the registry's path and the evidence
+    files present."""
+    message, hint = _unread(entry.name, entry.is_dir, *known)
+    if held:
+        message += f" (hidden, it holds {', '.join(held)}, which is not read from there)"
+        hint = f"move {held[0]} up into the evidence directory if it is evidence; else {hint}"
+    elif entry.name.startswith("."):
+        message += " (a hidden file named for evidence is refused, not passed over)"
+    return InputError(message, path=str(files.where(entry.name)), hint=hint)
 
 
 def _editor_lock(entry: Entry) -> bool:
@@ -582,7 +622,9 @@ def _evidence_like(name: str) -> bool:
     )
 
 
-def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
+def _check_not_hidden(
+    files: EvidenceFiles, name: str, glob: str, present: set[str], entry: str
+) -> None:
     """An ``evidence_ignore`` glob does not pass over the only file of an evidence kind under
     another spelling: ``*.json``, meant for an export's leftovers, took ``observations.json``
     with it, and FLEET-002 went unjudged in a pass. Beside the kind's own file (a backup,
@@ -594,10 +636,12 @@ def _check_not_hidden(files: EvidenceFiles, name: str, glob: str, present: set[s
     if kind is None or any(p.partition(".")[0] == kind.name for p in present):
         return
     _, hint = _misnamed(name, kind, suffix, None)
+    held = f"{entry} holds {name}, and " if entry != name else ""
     raise InputError(
-        f"{name} matches evidence_ignore {glob!r}, but it is named for {kind.what} evidence "
-        f"and no {kind.what} file is read: ignored, it would leave its rules unjudged",
-        path=str(files.where(name)),
+        f"{entry} matches evidence_ignore {glob!r}, but {held}{'it ' if not held else ''}is "
+        f"named for {kind.what} evidence and no {kind.what} file is read: ignored, it would "
+        "leave its rules unjudged",
+        path=str(files.where(entry)),
         hint=hint,
     )
 

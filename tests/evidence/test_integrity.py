@@ -442,6 +442,32 @@ def test_what_an_interrupted_write_left_is_not_to_be_renamed_into_place(
     assert "rename" not in result.err
 
 
+def test_evidence_in_a_hidden_directory_is_neither_passed_over_nor_ignored_alone(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """An export saved into ``.kw/observations.jsonl``, the only observation of host web-1, on
+    a commit never deployed, was passed over with its hidden directory, and the check passed
+    (exit 0); nor may ``.kw`` in evidence_ignore take it while no observations file is read.
+    Beside the real one, a copy there may be ignored."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / ".kw").mkdir()
+    (evidence / ".kw" / "observations.jsonl").write_text(json.dumps(seen) + "\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".kw: a directory in the evidence directory is not read (hidden, it holds " in result.err
+    assert "hint: move observations.jsonl up into the evidence directory" in result.err
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['.kw']\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".kw matches evidence_ignore '.kw', but .kw holds observations.jsonl" in result.err
+    (evidence / "observations.jsonl").write_text(json.dumps(seen) + "\n")
+    assert check(shop).code == 1
+    assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [".kw"]
+
+
 def test_a_mounted_configmap_is_read_as_evidence(shop: tuple[ScriptedRepo, Path]) -> None:
     """Kubernetes mounts a ConfigMap as a ``..2026_12_05_...`` directory, a ``..data`` link to
     it, and each key a link through ``..data``: hidden, and named for no evidence, its
