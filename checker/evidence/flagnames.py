@@ -15,6 +15,7 @@ import functools
 import itertools
 import re
 import unicodedata
+from typing import Any
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -51,6 +52,33 @@ def spellings(name: str) -> frozenset[str]:
         for before, after in itertools.product(("", *PREFIXES), ("", *SUFFIXES)):
             found.update(_cases([*filter(None, [before]), *lower, *filter(None, [after])]))
     return frozenset(found)
+
+
+def spelt_ere(name: str) -> str:
+    """A POSIX extended regular expression (``git log -G``) matching any of the flag ``name``'s
+    ``spellings`` and nothing else, as a tree of their shared beginnings
+    (``DISABLE_FLAG_021(_(ACTIVE|ON))?``): git tries a few hundred spellings written one after
+    another at every place of every changed line (four seconds a flag over 600 commits), and
+    their tree in a fifth of that."""
+    tree: dict[str, Any] = {}
+    for text in sorted(spellings(name)):
+        node = tree
+        for char in text:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _branches(tree)
+
+
+def _branches(node: dict[str, Any]) -> str:
+    ways = [_ERE_SPECIAL.sub(r"\\\g<0>", c) + _branches(n) for c, n in sorted(node.items()) if c]
+    if not ways:
+        return ""
+    either = ways[0] if len(ways) == 1 and "" not in node else f"({'|'.join(ways)})"
+    return f"{either}?" if "" in node else either
+
+
+_ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
+"""The characters a POSIX extended regular expression reads as its own."""
 
 
 PREFIXES = (

@@ -15,10 +15,9 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 from checker.evidence import git_content
-from checker.evidence.flagnames import spellings, words
+from checker.evidence.flagnames import spellings, spelt_ere, words
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_copy_sources, check_diffs
 from checker.evidence.identities import IdentityResolver
@@ -230,7 +229,7 @@ def _naming(
     candidates = _candidates(history, tips, [p for p in loose.values() if p is not None])
     for name, cheap in loose.items():
         targets = [t for t, flag in flags.items() if flag == name]
-        pattern = f"-G(^|[^A-Za-z0-9_])({_alternatives(spellings(name))})([^A-Za-z0-9_]|$)"
+        pattern = f"-G(^|[^A-Za-z0-9_])({spelt_ere(name)})([^A-Za-z0-9_]|$)"
         if cheap is None:
             mine = sorted({tip for t in targets for tip in tips[t]})
             out = history.git_output([*_PICKAXE, pattern, *mine, "--"])
@@ -261,28 +260,6 @@ def _candidates(
     heads = sorted({tip for of_target in tips.values() for tip in of_target})
     out = history.git_output([*_PICKAXE, f"-G{'|'.join(patterns)}", *heads, "--"])
     return sorted({sha for sha, _ in _pickaxed(out)})
-
-
-def _alternatives(texts: Iterable[str]) -> str:
-    """A POSIX extended regular expression matching any of ``texts`` and nothing else, as a
-    tree of their shared beginnings (``DISABLE_FLAG_021(_(ACTIVE|ON))?``): git tries the few
-    hundred spellings of a flag written one after another at every place of every line (four
-    seconds a flag over 600 commits), and their tree in a fifth of that."""
-    tree: dict[str, Any] = {}
-    for text in texts:
-        node = tree
-        for char in text:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _branches(tree)
-
-
-def _branches(node: dict[str, Any]) -> str:
-    ways = [_ERE_SPECIAL.sub(r"\\\g<0>", c) + _branches(n) for c, n in sorted(node.items()) if c]
-    if not ways:
-        return ""
-    either = ways[0] if len(ways) == 1 and "" not in node else f"({'|'.join(ways)})"
-    return f"{either}?" if "" in node else either
 
 
 def _loose(name: str) -> str | None:
@@ -317,8 +294,6 @@ def _pickaxed(out: bytes) -> Iterator[tuple[str, str]]:
 
 
 _LETTERS = re.compile(r"[A-Za-z0-9]+")
-_ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
-"""The characters a POSIX extended regular expression (``git log -G``) reads as its own."""
 
 
 def _renamed_from(history: GitHistory, tips: list[str], paths: list[str]) -> dict[str, set[str]]:

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checker.evidence.flagnames import flag_key, spellings
+from checker.evidence.flagnames import flag_key, spellings, spelt_ere
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import FileVersion, TreeIndex
 from checker.evidence.models import Flag as FlagRecord
@@ -215,8 +215,7 @@ def _changing(
     """Each commit of ``revisions`` (oldest first) that changed a line naming flag ``name``
     (one of its spellings) in ``files``: its id and its parents' (``git log -G``, limited to
     those files)."""
-    words = sorted(spellings(name))
-    pattern = "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", word) for word in words)
+    pattern = spelt_ere(name)
     args = ["log", "--format=%H %P", "--topo-order", "--reverse", "--full-history", "-m"]
     out = history.git_output([*args, f"-G{pattern}", *revisions, "--", *files])
     return [line.split() for line in dict.fromkeys(out.decode("ascii").splitlines())]
@@ -322,10 +321,6 @@ def _carried(old: FlagRecord, new: FlagRecord) -> bool:
 _TOKEN = re.compile(r"\w+(?:-\w+)*")
 _COMMENT = re.compile(r"(?:#|//).*")
 """A comment that ends a line, in the languages most code reading a flag is written in."""
-_ERE_SPECIAL = re.compile(r"[.\[\]()*+?{}|^$\\]")
-"""The characters a POSIX extended regular expression (``git log -G``) reads as its own."""
-
-
 Hunk = tuple[str, tuple[str, ...], tuple[str, ...]]
 """One hunk of a ``git diff -U0``: its ``@@`` line, the lines it removes and those it adds."""
 

@@ -1,6 +1,6 @@
 """Who named a flag, found in two steps (``codewriters._naming``): one walk with every flag's
 words in any case (``_loose``), then each flag's spellings asked of the commits it kept, as a
-tree of their shared beginnings (``_alternatives``). Each step is checked to find what the
+tree of their shared beginnings (``flagnames.spelt_ere``). Each step is checked to find what the
 spellings written one after another find, in Python and in git on the report tests' storm
 month (a real repository, references to thirty flags across 600 commits; four of them and one
 named nowhere are compared over the first 120, since git takes a second a flag and a hundred
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.evidence.flagnames import spellings
+from checker.evidence.flagnames import spellings, spelt_ere
 from checker.evidence.git import GitHistory
 from checker.facts import codewriters
 
@@ -31,7 +31,7 @@ def _near(text: str) -> set[str]:
 @pytest.mark.parametrize("name", NAMES)
 def test_the_tree_of_spellings_matches_them_and_nothing_else(name: str) -> None:
     spelt = spellings(name)
-    tree = re.compile(f"(?:{codewriters._alternatives(spelt)})")
+    tree = re.compile(f"(?:{spelt_ere(name)})")
     assert all(tree.fullmatch(s) for s in spelt)
     for near in set().union(*map(_near, spelt)):
         assert bool(tree.fullmatch(near)) == (near in spelt), near
