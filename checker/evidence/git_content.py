@@ -19,7 +19,7 @@ import posixpath
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from checker.evidence.endings import MARKERS
 from checker.evidence.flagnames import AFFIXES
 from checker.evidence.git import GitHistory, git_records
 from checker.evidence.identifiers import Identifiers
-from checker.evidence.likeness import TAGS, Likeness, readable, readings_of
+from checker.evidence.likeness import TAGS, Likeness, own_readings, readable, readings_of
 from checker.evidence.objectcheck import TREE_ENTRY as _TREE_ENTRY
 from checker.evidence.objectcheck import (
     EntryKind,
@@ -1021,6 +1021,8 @@ class TreeIndex:
         self._held: dict[frozenset[str], dict[str, list[tuple[str, str]]]] = {}
         self._likeness = Likeness()
         """The blobs sought that are sought by likeness too (``search``)."""
+        self._own: dict[str, tuple[str, ...]] = {}
+        """By blob sought, the readings of its own comments (``likeness.own_readings``)."""
         self._read_as: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
         """By blob and readings of its comments, the words it holds so read (``_named_words``)."""
         """By set of blobs, the files below each tree walked that hold one (``holding``)."""
@@ -1035,15 +1037,22 @@ class TreeIndex:
         """End the git process behind the index; its answers stay cached."""
         self._reader.close()
 
-    def search(self, words: set[str], blobs: Collection[str] = ()) -> None:
+    def search(
+        self,
+        words: set[str],
+        blobs: Collection[str] = (),
+        names: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
         """Search every file below the loaded commits for ``words``, as whole words (like
         ``git grep -w``), reading each blob once in one batch; find the Git LFS pointers
         among them (``LFS_POINTER``: their content is not in the repository to search); and
         the files that are one of ``blobs``, each found as the word ``blob_mark(blob)``, and
-        those alike to one (an edited copy, ``likeness``), as ``like_mark(blob)``."""
-        read = self._reader.read(sorted(blobs))
-        self._likeness = Likeness({b: _as_text(data) for b, _, data in read})
-        words = self._looking_for(words, blobs) | self._likeness.words()
+        those alike to one (an edited copy, ``likeness``), as ``like_mark(blob)``. Where
+        ``names`` gives, by blob, the paths it had, a file is alike to it read as its own
+        name's language reads comments or as the blob's does (``likeness.own_readings``)."""
+        read = {b: _as_text(data) for b, _, data in self._reader.read(sorted(blobs))}
+        self._likeness = Likeness(read)
+        words = self._looking_for(words, blobs) | self._likeness.words() | self._owning(read, names)
         self._words_in_blob.clear()
         self._read_as.clear()
         self._words_in_tree.clear()
@@ -1064,6 +1073,17 @@ class TreeIndex:
         self._words_in_blob.update(computed)
         roots = {r for r in searched if r not in in_roots.found}
         in_roots.keep({root: self._tree_words(root) for root in sorted(roots)})
+
+    def _owning(
+        self, read: dict[str, bytes], names: Mapping[str, Collection[str]] | None
+    ) -> set[str]:
+        """Set up the readings of each sought blob's own comments (``likeness.own_readings``),
+        where ``names`` are given; a word for each, so that a cached answer found with others
+        is not taken."""
+        self._own = {}
+        if names is not None:
+            self._own = {b: own_readings(names.get(b, ()), data) for b, data in read.items()}
+        return {f"\0reads {b} {','.join(r)}" for b, r in self._own.items()}
 
     def _looking_for(self, words: set[str], blobs: Collection[str]) -> set[str]:
         """Set up the search for ``words`` and ``blobs``; every word it finds."""
@@ -1226,7 +1246,8 @@ class TreeIndex:
         if found is None:
             words = self._blob_words(blob)
             tagged = any(word.startswith(TAGS) for word in words)
-            found = self._read_as[key] = frozenset(readable(words, name)) if tagged else words
+            own = readable(words, name, self._own) if tagged else words
+            found = self._read_as[key] = frozenset(own)
         return found
 
     def _tree_words(self, tree: str) -> dict[str, list[str]]:

@@ -113,9 +113,12 @@ def tag(reading: str, mark: str) -> str:
     return f"\0{reading}{mark}"
 
 
-def readable(words: Iterable[str], name: str | None) -> set[str]:
+def readable(
+    words: Iterable[str], name: str | None, sought: Mapping[str, tuple[str, ...]] | None = None
+) -> set[str]:
     """Of a file's ``words``, those a file named ``name`` has: a tagged mark (``tag``) stands
-    for its mark where one of the file's readings (``readings_of``) is the one it was found in.
+    for its mark where one of the file's readings (``readings_of``) is the one it was found in,
+    or one of the readings of the sought blob it names (``sought``, by blob: ``own_readings``).
     Without a name, every reading applies."""
     own = TAGS if name is None else tuple(f"\0{r}\0" for r in readings_of(name))
     found = set()
@@ -124,7 +127,37 @@ def readable(words: Iterable[str], name: str | None) -> set[str]:
             found.add(word)
         elif word.startswith(own):
             found.add(word[word.index("\0", 1) :])
+        elif sought:
+            reading, _, mark = word[1:].partition("\0")
+            if reading in sought.get(mark.split(" ", 2)[1], ()):
+                found.add(f"\0{mark}")
     return found
+
+
+def own_readings(names: Iterable[str], data: bytes) -> tuple[str, ...]:
+    """The readings of a sought blob's comments by the names it had (``readings_of``) and its
+    launch line (``#!/usr/bin/env python``, ``_INTERPRETERS``): a copy of it is code of its
+    language, whatever the copy is named. Retired Python kept as ``peg.sql`` with a ``#``
+    comment after each line, read as SQL alone, shared no line with it and passed (exit 0).
+    A name of no language known, and no launch line known, take every reading."""
+    found = {r for name in names for r in readings_of(name) if readings_of(name) != READINGS}
+    launched = _LAUNCH.match(data)
+    if launched:
+        found.update(_INTERPRETERS.get(launched[1].rstrip(b"0123456789.-").lower(), ()))
+    return tuple(r for r in READINGS if r in found) if found else READINGS
+
+
+_LAUNCH = re.compile(rb"#![ \t]*(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*(?:\S*/)?)?([\w.-]+)")
+"""A launch line (``#!``): the interpreter's name, after ``env`` and its options."""
+_INTERPRETERS = {
+    **dict.fromkeys(
+        b"python pypy ruby perl sh bash zsh ksh dash ash fish tclsh Rscript php".lower().split(),
+        (HASH,),
+    ),
+    **dict.fromkeys(b"node nodejs deno bun ts-node tsx".split(), (SLASH,)),
+    **dict.fromkeys(b"lua luajit runghc runhaskell psql".split(), (DASH,)),
+}
+"""The readings of the comments of a script by the interpreter its launch line names."""
 
 
 """A letter or digit, ASCII or part of a character beyond it."""

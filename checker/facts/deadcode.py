@@ -311,7 +311,7 @@ def deadcode_facts(
         read = (parsed, _renames(history, trees, (registries, paths, parsed), tips, excluded))
         table = _registry_table(history, registries, at_commit, (versions, flags_file))
         by_registry, searched = searched_words(table, flag_names(registries, evidence))
-        trees.search(searched, _retired_content(history, trees, retired, registries, cache))
+        trees.search(searched, *_retired_content(history, trees, retired, registries, cache))
         words = {sha: by_registry[where[1] or "none"] for sha, where in at_commit.items()}
         shared: SharedReferences = {}
         code = {
@@ -617,8 +617,9 @@ def _retired_content(
     retired: RetiredCodeHistory,
     registries: _Registries,
     cache: FactCache,
-) -> set[str]:
-    """The retired code's content (``RetiredCodeHistory.content``), learnt where each entry
+) -> tuple[set[str], dict[str, set[str]]]:
+    """The retired code's content (``RetiredCodeHistory.content``), and the names it had
+    (``RetiredCodeHistory.names``), learnt where each entry
     covered files when a version listed it, or, for one that covered none there, where its
     code was last held before (``misspelt.last_held``); and the versions with an entry that
     named no file anywhere in their history added to ``registries``' errors (DEAD-006)."""
@@ -629,7 +630,7 @@ def _retired_content(
     copied = copied_out(history, trees, retired.first_listed(skip=unnamed), cache)
     content = retired.content(trees, held, copied)
     trees.load(retired.learnt_in())  # searched too: what live code there was alike to it
-    return content
+    return content, retired.names()
 
 
 def _add_errors(errors: dict[str, RegistryError], found: list[RegistryError]) -> None:

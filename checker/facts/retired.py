@@ -131,9 +131,17 @@ class RetiredCodeHistory:
         trees it was learnt from: where each of them held live code alike to it, it is
         matched by its exact bytes alone (``_exact_only``)."""
         self._exact: frozenset[str] | None = None
+        self._names: dict[str, set[str]] = {}
+        """By blob of retired code, the paths it had where it was learnt (``names``)."""
         self._began: dict[str, str | None] = {}
         """By blob of retired code asked about, the oldest commit to write it where that
         commit held it at retired paths alone, else None (``_copied_out``)."""
+
+    def names(self) -> dict[str, set[str]]:
+        """By blob of the retired code's content (``content``), the paths it had where it was
+        learnt: a copy of it is read as their language reads comments too
+        (``likeness.own_readings``)."""
+        return self._names
 
     def first_listed(self, skip: Collection[str] = ()) -> dict[str, str]:
         """By path listed, but for those of ``skip``, the commit of the oldest version listing
@@ -161,11 +169,17 @@ class RetiredCodeHistory:
         Every tree is walked once for all versions (``TreeIndex.holding`` of every blob
         covered anywhere): the versions' commits share most of their trees."""
         sources = self._sources(trees, held or {})
-        covered = {
-            (source, path): frozenset(trees.blobs_matching(source, path).values())
-            - {_empty_blob(source)}  # no code: every new package's __init__.py
+        matching = {
+            (source, path): trees.blobs_matching(source, path)
             for (_, path), around in sources.items()
             for source in around
+        }
+        for files in matching.values():
+            for file, blob in files.items():
+                self._names.setdefault(blob, set()).add(file)
+        covered = {
+            key: frozenset(files.values()) - {_empty_blob(key[0])}  # no code: a new __init__.py
+            for key, files in matching.items()
         }
         every = frozenset().union(*covered.values())
         for commit, paths, retired in self._versions:
@@ -214,6 +228,8 @@ class RetiredCodeHistory:
         version listing each path."""
         for path, blobs in (copied or {}).items():
             key = (self._listed[path][0].commit, path)
+            for blob in blobs:
+                self._names.setdefault(blob, set()).add(path)
             self._content[key] = self._content.get(key, frozenset()) | blobs
 
     def _sources(

@@ -22,6 +22,7 @@ from checker.evidence.likeness import (
     Likeness,
     like_mark,
     normal_lines,
+    own_readings,
     readable,
     readings_of,
 )
@@ -137,3 +138,58 @@ def test_an_unknown_language_takes_the_larger_likeness() -> None:
     assert readable(marks, "src/orders.py") == set()
     assert readable(marks, "src/orders.txt") == {like_mark("a" * 40)}
     assert sought.marks([copy]) == {like_mark("a" * 40)}
+
+
+FIRE = """\
+def fire(order, parent):
+    qty = order.quantity - parent.filled
+    price = parent.limit_price
+    venue = parent.venue_for(order)
+    child = venue.send(order.symbol, qty, price)
+    parent.children.append(child)
+    parent.filled += child.quantity
+    return child
+"""
+
+
+def _noted(code: str) -> str:
+    """``code`` run by ``python``, with a ``#`` comment of its own after each line."""
+    lines = code.splitlines()
+    return "#!/usr/bin/env python\n" + "".join(
+        f"{line}  # step {n}\n" for n, line in enumerate(lines)
+    )
+
+
+@pytest.mark.parametrize("name", ["src/peg.sql", "src/peg.c", "src/peg.lua", "src/peg.js"])
+def test_retired_python_named_as_another_language_is_read_as_python(
+    tmp_path: Path, name: str
+) -> None:
+    """Retired Python kept under a name of another language, a ``#`` comment after each line:
+    read as that language alone, no line was the retired code's, and it passed (exit 0), while
+    ``python src/peg.sql`` runs it. A copy of retired code is read as its language too."""
+    found = _moved(tmp_path, ("legacy/peg.py", FIRE), (name, _noted(FIRE)))
+    assert list(found) == ["D1:legacy/peg.py"]
+
+
+def test_a_retired_script_without_suffix_is_read_by_its_launch_line(tmp_path: Path) -> None:
+    """An extensionless script is read by its ``#!`` line: a Python one kept as ``.sql``."""
+    script = "#!/usr/bin/env python3\n" + FIRE
+    found = _moved(tmp_path, ("bin/peg", script), ("db/peg.sql", _noted(FIRE)))
+    assert list(found) == ["D1:bin/peg"]
+
+
+def test_a_blobs_own_readings() -> None:
+    assert own_readings(["legacy/peg.py"], b"") == (HASH,)
+    assert own_readings(["bin/peg"], b"#!/usr/bin/env -S python3 -u\n") == (HASH,)
+    assert own_readings(["bin/peg"], b"#!/bin/sh\n") == (HASH,)
+    assert own_readings(["bin/peg"], b"#!/usr/bin/env node\n") == (SLASH,)
+    assert own_readings(["db/peg.sql", "legacy/peg.py"], b"") == (HASH, DASH)
+    assert own_readings(["notes/peg.txt"], b"") == READINGS
+
+
+def test_a_mark_in_the_sought_blobs_own_reading_is_kept() -> None:
+    blob = "a" * 40
+    marks = Likeness({blob: FIRE.encode()}).marks([_noted(FIRE).encode()], tagged=True)
+    assert readable(marks, "src/peg.sql") == set()
+    assert readable(marks, "src/peg.sql", {blob: (HASH,)}) == {like_mark(blob)}
+    assert readable(marks, "src/peg.sql", {"b" * 40: (HASH,)}) == set()
