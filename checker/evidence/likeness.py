@@ -65,7 +65,13 @@ SMALL_PART = 1
 """The fewest lines of a sought blob a file holding fewer than ``MIN_LINES`` of them must hold,
 none of them held by live code where the blob was retired, to hold a part of it: one, as a
 retired file written out one line to a module, among lines of their own, passed (exit 0) when
-it was two. Lines live code held are its project's common lines, and do not count."""
+it was two. Lines live code held are its project's common lines, and do not count; nor do
+lines ``COMMON_FILES`` files hold, and small parts count where together they hold
+``MIN_LINES`` lines (``checker.facts.retired``)."""
+COMMON_FILES = 5
+"""The files of a commit, outside the retired code, that hold a line of it that make it a
+common line there (``@classmethod``, ``return value``, a key of a schema): it counts in parts
+of ``MIN_LINES`` lines or more only."""
 
 HASH = "hash"
 """Comments open with ``#`` (Python, Ruby, the shells, YAML, Perl, R, TOML, Makefiles)."""

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import BLOB_MARK, FileVersion, TreeIndex, blob_mark, covers
 from checker.evidence.likeness import (
+    COMMON_FILES,
     HOLD_MARK,
     LIKE_MARK,
     MIN_LINES,
@@ -463,20 +464,41 @@ def _split_files(
     holds ``MIN_LINES`` of the blob's lines, or ``SMALL_PART`` of them that no live code held
     where the blob was retired (``live``, by blob: ``_live_lines``), which alone count then:
     four lines in common are what files of one project share by chance, but not lines the
-    retired code alone held."""
+    retired code alone held. Small parts count where together they hold ``MIN_LINES`` such
+    lines, as one part must (``_small_parts``)."""
     found: set[str] = set()
     for blob in sorted(content & parts.keys()):
         count, by_file = parts[blob]
-        shared = live.get(blob, set())
-        held = {
-            file: lines if len(lines) >= MIN_LINES else lines - shared
-            for file, lines in by_file.items()
-            if not covers(pattern, file)
-        }
-        outside = {file: lines for file, lines in held.items() if len(lines) >= SMALL_PART}
-        if outside and whole(count, set().union(*outside.values())):
-            found |= outside.keys()
+        outside = {file: lines for file, lines in by_file.items() if not covers(pattern, file)}
+        large = {file: lines for file, lines in outside.items() if len(lines) >= MIN_LINES}
+        held = {**large, **_small_parts(outside, live.get(blob, set()))}
+        if held and whole(count, set().union(*held.values())):
+            found |= held.keys()
     return found
+
+
+def _small_parts(by_file: dict[str, set[int]], shared: set[int]) -> dict[str, set[int]]:
+    """Of files holding lines of a blob of retired code (``by_file``, outside it), those
+    holding fewer than ``MIN_LINES`` of them, ``SMALL_PART`` at least that live code did not
+    hold where it was retired (``shared``) nor ``COMMON_FILES`` files hold now, with those
+    lines; none where they hold fewer than ``MIN_LINES`` such lines together, as one part
+    must. A line or two of a retired file in files written later are what files of one kind
+    share by chance: a retired evidence example, an example of its schema holding six of its
+    fourteen lines and two others a line of it each (a date, a label), was named as split
+    across them (exit 1); and a retired module by thirty files holding an ``@classmethod``,
+    a ``return value`` or a ``self.name = name`` of it."""
+    held: dict[int, int] = {}
+    for lines in by_file.values():
+        for line in lines:
+            held[line] = held.get(line, 0) + 1
+    common = {line for line, files in held.items() if files >= COMMON_FILES} | shared
+    small = {
+        file: lines - common
+        for file, lines in by_file.items()
+        if len(lines) < MIN_LINES and len(lines - common) >= SMALL_PART
+    }
+    together = set().union(*small.values()) if small else set()
+    return small if len(together) >= MIN_LINES else {}
 
 
 def first_writer(history: GitHistory, commit: str, blob: str) -> str | None:

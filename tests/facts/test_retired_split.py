@@ -242,3 +242,91 @@ def test_modules_sharing_the_retired_modules_licence_header_are_live(tmp_path: P
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
     kept = _commit(repo, {"src/kept.py": LICENCE.replace("2020", "2024") + body}, 3)
     assert list(_retired(_check(tmp_path, repo, {"D1": kept}))) == ["D1:legacy/peg.py"]
+
+
+ROLLOUT = {"path": "examples/rollout/", "reason": "example retired", "retired_at": "2024-01-01"}
+
+
+def _history(about: str, *commits: tuple[str, str, str]) -> str:
+    """An evidence example's history.yaml: each commit's label, message and date."""
+    return f"description: {about}\ncommits:\n" + "".join(
+        f"  - label: {label}\n    message: {message}\n    author: Dana Dev <dana@example.com>\n"
+        f"    date: {date}\n"
+        '    trailers: ["Reviewed-by: Lee Lead <lee@example.com>"]\n'
+        f"    files: {{router.py: \"VERSION = '{label}'\\n\"}}\n    tag: {label}\n"
+        for label, message, date in commits
+    )
+
+
+def test_examples_of_one_schema_written_later_are_no_parts_of_a_retired_one(
+    tmp_path: Path,
+) -> None:
+    """A retired evidence example, and examples of its schema written after it: one holding
+    six of its fourteen lines (its keys, the test author, a first commit labelled v1), and
+    two others a line of it each (a date, a label). Those two lines were taken as carried
+    from the retired example and the parts held half of it: DEAD-004 named three live files
+    (exit 1), as it did on this repository's own examples. Parts of fewer than five lines
+    count where together they hold five of its lines, as one part must."""
+    retired = _history(
+        "A rollout.",
+        ("v1", "router v1", "2024-05-01T09:00:00Z"),
+        ("v2", "router v2 behind fast_path", "2024-05-02T09:00:00Z"),
+    )
+    repo = ScriptedRepo(tmp_path / "repo")
+    path = "examples/rollout/history.yaml"
+    _commit(repo, {"flags.yaml": registry(retired_code=[ROLLOUT]), path: retired}, 1)
+    _commit(repo, {path: None, "app.py": "print('router')\n"}, 2)
+    later = {
+        "examples/clean/history.yaml": _history("Clean.", ("v1", "clean", "2024-06-01T09:00Z")),
+        "examples/hotfix/hotfixes.yaml": "hotfixes:\n  - id: H1\n    date: 2024-05-02T09:00:00Z\n",
+        "examples/fleet/rollouts.yaml": "rollouts:\n  - label: v2\n    hosts: 3\n",
+    }
+    sha = _commit(repo, later, 3)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert _retired(result) == {}
+    assert result.code == 0
+
+
+CLASS = """\
+class Peg:
+    @classmethod
+    def of(cls, name):
+        return cls(name)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"Peg({self.name})"
+
+    def fire(self, value):
+        child = orders.send(self.name, value)
+        journal.note("peg", child)
+        limits.check(child.quantity)
+        return value
+"""
+
+
+def test_lines_many_files_hold_are_no_small_parts(tmp_path: Path) -> None:
+    """A retired class of thirteen lines, five of them (``fire``) kept in a module, and ten
+    models written later each holding three of its lines that every model holds
+    (``@classmethod``, ``self.name = name``): DEAD-004 named eleven files as holding it
+    (exit 1). A line that five files hold is a common line there, and counts in parts of five
+    lines or more only."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[PEG]), "legacy/peg.py": CLASS}, 1)
+    fire = "".join(CLASS.splitlines(keepends=True)[11:])
+    models = {
+        f"src/model_{n}.py": (
+            f"class Model{n}:\n    @classmethod\n    def of(cls, name):\n        return cls(name)\n"
+            if n % 2
+            else f"class Model{n}:\n    def __init__(self, name):\n        self.name = name\n\n"
+            f"    def __repr__(self):\n        return f'Model{n}({{self.name}})'\n"
+        )
+        + OWN
+        for n in range(10)
+    }
+    sha = _commit(repo, {"legacy/peg.py": None, "src/fire.py": fire + OWN, **models}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    assert _retired(result) == {}
+    assert result.code == 0
