@@ -15,6 +15,7 @@ import dataclasses
 import fnmatch
 import functools
 import hashlib
+import json
 import posixpath
 import re
 import subprocess
@@ -887,6 +888,40 @@ def _wide_text(data: bytes) -> list[bytes]:
     return [data.decode(codec, errors="ignore").encode() for codec in codecs]
 
 
+def _texts(files: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """The texts ``files`` are read as: their bytes, their text where they are UTF-16 or UTF-32
+    (``_wide_text``), and the code of a notebook's cells (``_notebook_code``)."""
+    texts = (*files, *(wide for one in files for wide in _wide_text(one)))
+    return (*texts, *(code for one in texts for code in _notebook_code(one)))
+
+
+_JSON_OBJECT = re.compile(rb"[ \t\r\n]*\{")
+
+
+def _notebook_code(data: bytes) -> list[bytes]:
+    """The code of a Jupyter notebook (``.ipynb``, JSON holding ``cells``), its code cells'
+    sources one after another, for ``data`` that is one; nothing otherwise. In the notebook's
+    JSON each line of code is a quoted string (``"    qty = order.quantity\\n",``): retired
+    code pasted into a notebook's cell shared no line with it, and passed (exit 0), while
+    Jupyter, papermill or ``nbconvert --execute`` run it."""
+    if not _JSON_OBJECT.match(data) or b'"cells"' not in data or b'"source"' not in data:
+        return []
+    try:
+        cells = json.loads(data).get("cells")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if not isinstance(cells, list):
+        return []
+    code = [
+        "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
+        for cell in cells
+        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+        for source in [cell.get("source")]
+        if isinstance(source, (list, str))
+    ]
+    return ["\n".join(code).encode("utf-8", "surrogatepass")] if code else []
+
+
 def _as_text(data: bytes) -> bytes:
     """``data`` as UTF-8 where a byte-order mark says it is UTF-16 or UTF-32 (``_wide_text``),
     as it is otherwise: the lines of retired code saved as "Unicode" are its text's."""
@@ -1155,7 +1190,7 @@ class TreeIndex:
         tokens.update(UNPACKED_IN_PART[reason] for reason in inner.unsearched)
         tokens.update(self._sought_within(inner))
         files = (data, *inner.contents)
-        texts = (*files, *(wide for one in files for wide in _wide_text(one)))
+        texts = _texts(files)
         tokens.update(self._likeness.marks(texts, parts=True, tagged=True))  # in UTF-16 too
         for text in texts:
             found, hyphenated, ending = self._identifiers.read(text)

@@ -9,6 +9,7 @@ alike, and the live one was named as the retired code."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,34 @@ def test_a_mark_in_the_sought_blobs_own_reading_is_kept() -> None:
     assert readable(marks, "src/peg.sql") == set()
     assert readable(marks, "src/peg.sql", {blob: (HASH,)}) == {like_mark(blob)}
     assert readable(marks, "src/peg.sql", {"b" * 40: (HASH,)}) == set()
+
+
+def _notebook(*cells: tuple[str, str]) -> str:
+    """A Jupyter notebook of ``cells`` (kind, source), as Jupyter writes one."""
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True)}
+                | ({"execution_count": 1, "outputs": []} if kind == "code" else {})
+                for kind, text in cells
+            ],
+            "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+        indent=1,
+    )
+
+
+def test_retired_code_in_a_notebooks_cell_is_still_there(tmp_path: Path) -> None:
+    """Retired Python pasted into a Jupyter notebook's cell: in the notebook's JSON each line
+    is a quoted string, so no line was the retired module's, and it passed (exit 0), while
+    Jupyter or papermill run it. A notebook is read as its code cells too."""
+    notebook = _notebook(("markdown", "# Pegging\n"), ("code", "import orders\n"), ("code", FIRE))
+    found = _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook))
+    assert list(found) == ["D1:legacy/peg.py"]
+
+
+def test_a_notebook_without_the_retired_code_is_live(tmp_path: Path) -> None:
+    notebook = _notebook(("markdown", FIRE), ("code", "print(1)\n"))
+    assert _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook)) == {}
