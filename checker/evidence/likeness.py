@@ -333,8 +333,8 @@ _STRING = rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`
 comment."""
 _BLOCK = rb"|/\*.*?(?:\*/|$)"
 _HINTS = {
-    HASH: re.compile(rb"#(?<=[ \t\f\v;\w)\]\"':,]#)"),
-    SLASH: re.compile(rb"//(?<=[ \t;]//)|/\*"),
+    HASH: re.compile(rb"#(?<=[ \t\f\v;\w)\]}\"':,]#)"),
+    SLASH: re.compile(rb"(?<![:\\/*])//|/\*"),
     DASH: re.compile(rb"--(?<=.--)|/\*"),
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
@@ -343,24 +343,21 @@ _ANY_HINT = re.compile(b"|".join(hint.pattern for hint in _HINTS.values()))
 """What may start a comment after code in one reading or another: the lines holding one are
 found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
-    HASH: re.compile(
-        _STRING + rb"|#(?<=[ \t\f\v]#).*"
-        rb"|#(?<=[\w)\]\"':,]#)(?![\[({\"'#!*$]|[0-9A-Fa-f]{3,8}(?![\w-])|\w+\(|.*[{}]|.*,$).*",
-        re.M,
-    ),
-    SLASH: re.compile(_STRING + _BLOCK + rb"|//(?<=[ \t;]//).*", re.M),
+    HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v\w)\]}\"':,]#).*", re.M),
+    SLASH: re.compile(_STRING + _BLOCK + rb"|(?<![:\\/*])//.*", re.M),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
 }
 """By reading, a string (kept), or a comment within a line of code (cut), running to the
 line's end but for ``/* ... */``:
 
 - ``HASH`` (Python, Ruby, the shells, YAML, Perl, R, TOML): ``#`` after a space, whatever
-  follows it (``# add``, ``#add``, ``#[tag]``), and one glued to the code before it (``x =
-  1#c``, ``else:#c``: Python and Ruby read a comment), but after a ``$``, ``{``, ``.``, ``&``
-  or ``#`` (a shell's ``$#``, ``${x#y}``), before a quote, a colour's digits or a call, or
-  where braces or a closing comma follow;
-- ``SLASH`` (C and the languages of its syntax, CSS): ``//`` after a space or a ``;``, and
-  ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's ``#define``, Rust's
+  follows it (``# add``, ``#add``, ``#[tag]``), and one glued to the code before it, whatever
+  follows it (``x = 1#c``, ``else:#c``, ``x = 1#{c}``, ``x = 1#add``: Python and Ruby read a
+  comment), but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a shell's ``$#``), and inside a
+  shell's ``${x#y}`` (kept as a string is);
+- ``SLASH`` (C and the languages of its syntax, CSS): ``//``, glued to code or not, but after
+  a ``:``, ``/``, ``\\`` or ``*`` (CSS's ``url(http://a)``, a regular expression's ``/\\//``),
+  and ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's ``#define``, Rust's
   ``#[``), and ``--`` too (``i--``);
 - ``DASH`` (SQL, Lua, Haskell): ``--`` after code, glued to it or not (``a --c`` and
   ``a--c`` are comments in SQL), and ``/* ... */``.

@@ -225,3 +225,26 @@ def test_retired_code_in_a_notebooks_cell_is_still_there(tmp_path: Path) -> None
 def test_a_notebook_without_the_retired_code_is_live(tmp_path: Path) -> None:
     notebook = _notebook(("markdown", FIRE), ("code", "print(1)\n"))
     assert _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook)) == {}
+
+
+@pytest.mark.parametrize("glued", ["#{%d}", "#(%d)", "#add%d", '#"%d"', "##%d"])
+def test_retired_python_with_a_comment_glued_to_each_line_is_still_there(
+    tmp_path: Path, glued: str
+) -> None:
+    """Python reads any ``#`` outside a string as a comment: a copy with ``#{1}``, ``#add1`` or
+    ``#"1"`` glued to each line, read as a CSS selector, a colour or Rust's raw string, shared
+    no line with the retired module and passed (exit 0)."""
+    copy = "".join(line + glued % n + "\n" for n, line in enumerate(FIRE.splitlines()))
+    assert list(_moved(tmp_path, ("legacy/peg.py", FIRE), ("src/peg.py", copy))) == [
+        "D1:legacy/peg.py"
+    ]
+
+
+def test_retired_javascript_with_a_comment_glued_to_each_line_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """JavaScript reads ``//`` glued to code as a comment: ``send(order)//1``."""
+    code = "".join(f"const leg{n} = orders.send(parent, {n});\n" for n in range(8))
+    copy = "".join(line + f"//{n}\n" for n, line in enumerate(code.splitlines()))
+    found = _moved(tmp_path, ("legacy/peg.js", code), ("src/peg.js", copy))
+    assert list(found) == ["D1:legacy/peg.js"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from checker.demo.builder import ScriptedRepo
-from checker.evidence.likeness import lines, normal_lines, readings_of
+from checker.evidence.likeness import HASH, SLASH, lines, normal_lines, readings_of
 from tests.facts.test_deadcode import registry
 from tests.facts.test_retired_history import _check, _commit, _retired
 
@@ -191,23 +191,51 @@ def test_a_hash_inside_a_string_is_no_comment(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("one", "other"),
+    ("one", "other", "reading"),
     [
-        ("x=${path#*/}", "x=${path#src/}"),
-        ('echo "$#" $#', 'echo "$#" $@'),
-        ("div#main {", "div#side {"),
-        ("a#link, b#other,", "a#link, b#more,"),
-        ('let s = r#"peg"#;', 'let s = r#"router"#;'),
-        ("#define CAT(a, b) a##b", "#define CAT(a, b) a##c"),
-        ("this.#count += 1", "this.#total += 1"),
-        ("color: red;#fff", "color: red;#000"),
+        ("x=${path#*/}", "x=${path#src/}", HASH),
+        ('echo "$#" $#', 'echo "$#" $@', HASH),
+        ("div#main {", "div#side {", SLASH),
+        ("a#link, b#other,", "a#link, b#more,", SLASH),
+        ('let s = r#"peg"#;', 'let s = r#"router"#;', SLASH),
+        ("#define CAT(a, b) a##b", "#define CAT(a, b) a##c", SLASH),
+        ("this.#count += 1", "this.#total += 1", SLASH),
+        ("color: red;#fff", "color: red;#000", SLASH),
+        ("background: url(http://a/peg.png)", "background: url(http://a/router.png)", SLASH),
     ],
 )
-def test_a_hash_glued_to_code_that_starts_code_is_no_comment(one: str, other: str) -> None:
+def test_a_hash_glued_to_code_that_starts_code_is_no_comment(
+    one: str, other: str, reading: str
+) -> None:
     """A ``#`` glued to the code before it starts a comment in Python and Ruby (``x = 1#c``),
-    but not where it is code: a shell's ``${x#y}`` and ``$#``, a CSS id, Rust's raw string, C's
-    ``##``, a JavaScript private field. Lines differing after such a ``#`` stay apart."""
-    assert normal_lines(one.encode()) != normal_lines(other.encode())
+    but not where it is code: a shell's ``${x#y}`` and ``$#``; in the languages of C's syntax a
+    ``#`` is code (a CSS id, Rust's raw string, C's ``##``, a JavaScript private field), and a
+    URL's ``//`` in CSS. Lines differing after such a ``#`` stay apart."""
+    assert normal_lines(one.encode(), reading) != normal_lines(other.encode(), reading)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "reading"),
+    [
+        ("qty = order.quantity#{1}", "qty = order.quantity#{2}", HASH),
+        ("qty = order.quantity#(1)", "qty = order.quantity#[2]", HASH),
+        ("qty = order.quantity#add", "qty = order.quantity#fed", HASH),
+        ('qty = order.quantity#"1"', "qty = order.quantity##2", HASH),
+        ("qty = order.quantity#f(1)", "qty = order.quantity#a,", HASH),
+        ("seen = {}#{1}", "seen = {}#2", HASH),
+        ("const qty = order.quantity//1", "const qty = order.quantity//2", SLASH),
+        ("send(order)//1", "send(order)//2", SLASH),
+    ],
+)
+def test_a_comment_glued_to_code_is_cut_whatever_it_says(
+    one: str, other: str, reading: str
+) -> None:
+    """Python reads any ``#`` outside a string as a comment, and the languages of C's syntax
+    any ``//``: a retired module with ``#{1}``, ``#(1)``, ``#add1`` or ``#"1"`` glued to each
+    line (taken for a CSS selector, a call, a colour or Rust's raw string) or a retired
+    JavaScript module with ``//1`` glued after each line's code shared no line with its copy
+    and passed (exit 0)."""
+    assert normal_lines(one.encode(), reading) == normal_lines(other.encode(), reading)
 
 
 def test_a_semicolon_opening_a_line_without_braces_is_a_comment() -> None:
