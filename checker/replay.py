@@ -13,12 +13,13 @@ from typing import Any
 import rfc8785
 
 from checker.errors import VerificationError
+from checker.evidence.git import GitHistory
 from checker.facts.population import population_record
 from checker.report.model import Report
 from checker.runner import CheckOptions, Prepared, evaluate, prepare
 from checker.settings import JUDGING
-from checker.signing.attestation import Signed, audit_predicate
-from checker.signing.population import compare, read_population, replayed_late
+from checker.signing.attestation import Signed, audit_predicate, recorded_branch
+from checker.signing.population import OBJECT_ID, compare, read_population, replayed_late
 from checker.vocabulary import counted, short
 
 
@@ -53,6 +54,7 @@ def replay(signed: Signed, base: CheckOptions) -> str:
     )
     prepared = prepare(options)
     recorded_inputs = _same_inputs(recorded["inputs"], prepared)
+    _branch_holds(recorded, prepared)
     evaluated = evaluate(prepared, options).report
     report = evaluated.to_dict()
     _same_findings(recorded, report)
@@ -90,6 +92,44 @@ def _same_inputs(inputs: dict[str, Any], prepared: Prepared) -> int:
                 f"{role} input {path} differs: recorded sha256 {then[key]}, now {now[key]}",
             )
     return len(then)
+
+
+def _branch_holds(report: dict[str, Any], prepared: Prepared) -> None:
+    """The protected branch's tip the audit recorded is in the history of that branch as the
+    replay's clone has it (the forge's, moved on since or not); else the replay fails, naming
+    the branch. The audit ran in a clone whoever ran it controls: a ``main`` moved there onto
+    an unmerged deployed commit passed REVIEW-003. A report signed before audits recorded
+    the branch has nothing to compare (its findings are compared all the same)."""
+    branch = prepared.facts.branch
+    if "protected_branch" not in report["inputs"]["repository"] or branch is None:
+        return
+    recorded = recorded_branch(report)
+    if recorded is None:
+        raise VerificationError(
+            "replay", "the signed report's protected branch is not a name, a ref and a commit"
+        )
+    judged = f"protected branch {recorded['name']}: the audit judged it at {recorded['commit']} "
+    judged += f"({recorded['ref']})"
+    hint = "replay in a clone of the forge's repository, its branches fetched as the forge has them"
+    if recorded["name"] != branch.name:
+        raise VerificationError("replay", f"{judged}, and the replay judged {branch.name}")
+    history = GitHistory(prepared.root)
+    try:
+        commit = recorded["commit"]
+        held = OBJECT_ID.fullmatch(commit) and history.resolve([commit])[commit] == commit
+        if not held:
+            raise VerificationError(
+                "replay", f"{judged}, which is not in this repository's history", hint=hint
+            )
+        if not history.is_ancestor(commit, branch.commit):
+            raise VerificationError(
+                "replay",
+                f"{judged}, which {branch.name} here ({branch.ref} at {branch.commit}) does "
+                "not contain",
+                hint=hint,
+            )
+    finally:
+        history.close()
 
 
 def _same_findings(recorded: dict[str, Any], report: dict[str, Any]) -> None:
@@ -168,8 +208,19 @@ def _claims(predicate: dict[str, Any]) -> dict[str, Any]:
             claims["report"]["settings"] = _sourceless(report["settings"])
         inputs = report.get("inputs")
         if isinstance(inputs, dict):
-            claims["report"]["inputs"] = {k: v for k, v in inputs.items() if k != "auditor_config"}
+            claims["report"]["inputs"] = _inputs_claimed(inputs)
     return claims
+
+
+def _inputs_claimed(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What of a report's ``inputs`` a replay confirms as it is: not the auditor's ``--config``
+    file, nor the protected branch's tip, which the branch may have moved on from since
+    (``_branch_holds`` checks it holds the recorded one)."""
+    claimed = {k: v for k, v in inputs.items() if k != "auditor_config"}
+    repository = inputs.get("repository")
+    if isinstance(repository, dict):
+        claimed["repository"] = {k: v for k, v in repository.items() if k != "protected_branch"}
+    return claimed
 
 
 def _sourceless(notes: Any) -> Any:

@@ -602,6 +602,7 @@ def _report(
         examples=option_examples(prepared.root),
         as_of=prepared.as_of.isoformat(),
         head=facts.head,
+        branch=facts.branch,
         files=tuple(InputFile(f.role, f.path, f.sha256) for f in prepared.files),
         tool_version=__version__,
         engine=engine.version(),

@@ -368,6 +368,7 @@ def _previous(args: argparse.Namespace, current: Signed, public: Ed25519PublicKe
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from checker.signing.attestation import (
         ORG_PREDICATE_TYPE,
+        branch_line,
         check_link,
         open_signed,
         waived_line,
@@ -393,6 +394,7 @@ def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lines = [
         f"signature: valid, key {current.keyid}",
         _verdict_line(current),
+        f"protected branch: {branch_line(current.predicate)}",
         *(f"settings: {said}" for said in [weakened_line(current.predicate)] if said),
         *(f"waivers: {said}" for said in [waived_line(current.predicate)] if said),
         f"chain: {link}",

@@ -151,6 +151,20 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class BranchTip:
+    """The protected branch as a run judged it: its name as configured, the ref it was read
+    from, and the commit that ref pointed to."""
+
+    name: str
+    ref: str
+    commit: str
+
+    def to_dict(self) -> dict[str, str]:
+        """As a report's ``inputs.repository.protected_branch`` records it."""
+        return {"name": self.name, "ref": self.ref, "commit": self.commit}
+
+
+@dataclass(frozen=True)
 class ObjectId:
     """What an evidence revision names: a commit by its full sha, or why it names none."""
 
@@ -460,15 +474,24 @@ class GitHistory:
         return proc.stdout
 
     def resolve_branch(self, branch: str) -> str | None:
-        """A branch's tip: the local branch, else ``origin/BRANCH`` (CI clones); a name with a
-        remote's prefix (``upstream/main``) is that remote-tracking branch alone, and a full
-        name (``refs/heads/main``) that ref alone (``branch_forms``). Never another ref or a
-        rev: a tag named ``main``, in a clone without the branch, would make whatever it points
-        at the protected branch. None when no branch has that name (``refuse_non_branch`` then
-        says what else it is)."""
-        candidates = [f for f in self.branch_forms(branch) if f in self._ref_names()]
-        resolved = self.resolve(candidates)
-        return next((resolved[c] for c in candidates if resolved[c]), None)
+        """The protected branch's tip commit (``branch_tip``), or None."""
+        tip = self.branch_tip(branch)
+        return tip.commit if tip is not None else None
+
+    def branch_tip(self, branch: str) -> BranchTip | None:
+        """A branch's tip, and the ref it was read from: ``origin/BRANCH`` where the clone
+        has it (what the forge holds), else the local branch; a name with a remote's prefix
+        (``upstream/main``) is that remote-tracking branch alone, and a full name
+        (``refs/heads/main``) that ref alone (``branch_forms``). Never another ref or a rev: a
+        tag named ``main``, in a clone without the branch, would make whatever it points at
+        the protected branch. None when no branch has that name (``refuse_non_branch`` then
+        says what else it is), or when the first ref there is names no commit git can read
+        (``refuse_unreadable_ref`` says so): the next one never stands in for it."""
+        ref = next((f for f in self.branch_forms(branch) if f in self._ref_names()), None)
+        if ref is None:
+            return None
+        commit = self.resolve([ref])[ref]
+        return BranchTip(branch, ref, commit) if commit is not None else None
 
     def branch_forms(self, branch: str) -> list[str]:
         """The refs a protected branch's name may be, in order. A full name (``refs/...``) is
@@ -478,12 +501,14 @@ class GitHistory:
         checkout of a pushed branch so named created, and ``origin/`` put before it would be a
         branch anyone can push (``refs/remotes/origin/origin/main``). Another name with a
         ``/`` is refused as ambiguous (``upstream/main`` where the clone has no remote
-        ``upstream`` could only be a pushed branch of that name); a name without one is the
-        local branch, else origin's."""
+        ``upstream`` could only be a pushed branch of that name); a name without one is
+        origin's branch, else the local one. Origin's first: whoever runs the audit in their
+        own clone moves its local branches at will (``git branch -f main`` onto an unmerged
+        commit put it "on main"), while origin's is what the last fetch found on the forge."""
         if branch.startswith("refs/"):
             return [branch] if branch.startswith(_BRANCH_REFS) else []
         if "/" not in branch:
-            return [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
+            return [f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"]
         remote = branch.split("/", 1)[0]
         if remote in self._remote_names():
             return [f"refs/remotes/{branch}"]

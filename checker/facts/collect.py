@@ -19,7 +19,7 @@ from checker.cache import NO_CACHE, FactCache
 from checker.errors import InputError, InternalError
 from checker.evidence.bundle import Evidence
 from checker.evidence.flagnames import flag_key
-from checker.evidence.git import GitHistory
+from checker.evidence.git import BranchTip, GitHistory
 from checker.evidence.identities import IdentityResolver, visible
 from checker.evidence.integrity import check_flag_names
 from checker.evidence.models import Deployment as DeploymentRecord
@@ -122,6 +122,8 @@ class Facts:
     shipped_count: int
     coverage: dict[str, Coverage]
     """What the judged evidence covers, by the evidence names rules require."""
+    branch: BranchTip | None = None
+    """The protected branch REVIEW-003 was judged against: the ref read, and its tip."""
     population: tuple[Deployed, ...] = ()
     """Every deployment judged, with the commits it shipped: the audit's population."""
     earlier: tuple[int, str] | None = None
@@ -186,16 +188,9 @@ def collect_facts(
     streams = Streams(evidence.deployments)
     with stage("git read"):
         revisions = resolve_revisions(history, evidence, params.rules)
-        # git walks the registry's history while the commits are joined to their ranges.
-        deadcode.begin_registry_walk(history, params.rules.flags_file, revisions.tips, cache)
-        if params.gate is not None:
-            shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
-        else:
-            history.load(revisions.tips)
-        check_plausible_times(history, evidence, revisions, params.candidate)
+        candidate = _read_history(history, evidence, streams, params, (revisions, cache))
     with stage("facts: review"):
-        if params.gate is None:
-            shipped = _shipped(history, streams, revisions)
+        shipped = candidate if candidate is not None else _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         lines = (params.rules.review_bots, params.rules.review_lines)
         commits, identities, coauthors = review.commit_facts(history, evidence, shipped.ranges,
@@ -216,6 +211,7 @@ def collect_facts(
         input=document,
         params=_rule_data(params, revisions, identities),
         head=history.head(),
+        branch=revisions.branch,
         baseline_sha=revisions.baseline,
         shipped_count=len(document["commits"]),
         coverage=_coverage(document, evidence, params, (shipped, code, hosts), judged),
@@ -228,6 +224,27 @@ def collect_facts(
             history, evidence.waivers, document, identities, (code, _merging(params, revisions))
         ),
     )
+
+
+def _read_history(
+    history: GitHistory,
+    evidence: Evidence,
+    streams: Streams,
+    params: Parameters,
+    read: tuple[Revisions, FactCache],
+) -> Shipped | None:
+    """Load the history the run reads (``read``: its revisions, and the cache), while git
+    walks the registry's history: at a gate, what its candidate ships, which is returned;
+    else everything behind the run's tips (None: ``_shipped`` joins the ranges)."""
+    revisions, cache = read
+    deadcode.begin_registry_walk(history, params.rules.flags_file, revisions.tips, cache)
+    shipped = None
+    if params.gate is not None:
+        shipped = _candidate_history(history, evidence, streams, params.gate, revisions)
+    else:
+        history.load(revisions.tips)
+    check_plausible_times(history, evidence, revisions, params.candidate)
+    return shipped
 
 
 @dataclass(frozen=True)

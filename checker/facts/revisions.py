@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from checker.errors import InputError
 from checker.evidence.bundle import Evidence
-from checker.evidence.git import Commit, GitHistory, ObjectId
+from checker.evidence.git import BranchTip, Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
 from checker.facts.streams import UNFINISHED, finish_order
@@ -28,12 +28,17 @@ class Revisions:
 
     deployed: dict[str, str]
     """Each deployment's commit, by deployment id."""
-    branch_tip: str
-    """The protected branch's tip."""
+    branch: BranchTip
+    """The protected branch: the ref read, and its tip."""
     baseline: str | None
     """The baseline's commit, if one is configured."""
     resolved: dict[str, str | None]
     """Every revision named in the evidence, resolved (None: not in the repository)."""
+
+    @property
+    def branch_tip(self) -> str:
+        """The protected branch's tip."""
+        return self.branch.commit
 
     @property
     def tips(self) -> list[str]:
@@ -47,7 +52,7 @@ class Revisions:
 
 def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParameters) -> Revisions:
     """Every rev the evidence names, in one git call; unresolvable ones are input errors."""
-    branch_tip = protected_tip(history, rules.protected_branch)
+    branch = protected_branch(history, rules.protected_branch)
     named = [d.commit for d in evidence.deployments]
     named += [o.version for o in evidence.observations]
     named += [c for r in evidence.reviews for c in r.commits]
@@ -80,7 +85,7 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
                 f"resolve in the repository at {history.root}",
                 hint="versions are compared by commit: record the commit's full sha",
             )
-    return Revisions(deployed, branch_tip, baseline, resolved)
+    return Revisions(deployed, branch, baseline, resolved)
 
 
 def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
@@ -130,8 +135,14 @@ _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 def protected_tip(history: GitHistory, branch: str) -> str:
-    """The protected branch's tip, or an input error saying why there is none."""
-    tip = history.resolve_branch(branch)
+    """The protected branch's tip commit, or an input error saying why there is none."""
+    return protected_branch(history, branch).commit
+
+
+def protected_branch(history: GitHistory, branch: str) -> BranchTip:
+    """The protected branch: the ref read and its tip, or an input error saying why there is
+    none."""
+    tip = history.branch_tip(branch)
     if tip is None:
         history.refuse_non_branch(branch)
         history.refuse_unreadable_ref(branch)

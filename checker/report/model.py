@@ -14,6 +14,7 @@ from checker.vocabulary import SEVERITIES, severity_rank
 
 if TYPE_CHECKING:
     from checker.evidence.bundle import FileDigest
+    from checker.evidence.git import BranchTip
     from checker.facts.population import Deployed
     from checker.settings import SettingNote
 
@@ -216,6 +217,11 @@ class Report:
     population: tuple[Deployed, ...] = ()
     """Every deployment judged, with what it shipped: a signed audit lists them (its
     ``population``) so an auditor can sample from it. Not in to_dict."""
+    branch: BranchTip | None = None
+    """The protected branch REVIEW-003 was judged against: its name, the ref read (origin's
+    branch, or the local one) and the commit it pointed to. A signed audit records it, so that
+    ``verify`` shows it and a replay in the forge's clone checks its branch holds that
+    commit."""
     earlier: tuple[int, str] | None = None
     """A month's audit: how many deployment records started before its month, and the digest
     of their ids, streams, commits and starts (``facts.collect.earlier_records``), so that the
@@ -398,7 +404,10 @@ class Report:
             **findings,
             "summary": self.summary(),
             "inputs": {
-                "repository": {"head": self.head},
+                "repository": {
+                    "head": self.head,
+                    **({"protected_branch": self.branch.to_dict()} if self.branch else {}),
+                },
                 "files": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in self.files],
                 **({"ignored": list(self.ignored)} if self.ignored else {}),
                 **({"examples": list(self.examples)} if self.examples else {}),

@@ -224,6 +224,40 @@ def waived_line(predicate: dict[str, Any]) -> str | None:
     return f"{counted(waived, 'finding')} waived, {whose}{where}; {_signed_by(parameters)}"
 
 
+def recorded_branch(report: object) -> dict[str, str] | None:
+    """The protected branch a signed report records it judged (``inputs.repository.
+    protected_branch``: its name, the ref read and its tip), where it records one whole; None
+    for a report signed before reports recorded it."""
+    inputs = report.get("inputs") if isinstance(report, dict) else None
+    repository = inputs.get("repository") if isinstance(inputs, dict) else None
+    branch = repository.get("protected_branch") if isinstance(repository, dict) else None
+    if not isinstance(branch, dict) or set(branch) != {"name", "ref", "commit"}:
+        return None
+    return branch if all(isinstance(v, str) for v in branch.values()) else None
+
+
+def recorded_branch_given(report: object) -> bool:
+    """Whether a signed report has a ``protected_branch`` among its repository's inputs, of
+    whatever shape."""
+    inputs = report.get("inputs") if isinstance(report, dict) else None
+    repository = inputs.get("repository") if isinstance(inputs, dict) else None
+    return isinstance(repository, dict) and "protected_branch" in repository
+
+
+def branch_line(predicate: dict[str, Any]) -> str:
+    """What ``verify`` says of the protected branch an audit judged REVIEW-003 against: its
+    name, the commit it pointed to and the ref it was read from. The audit ran in a clone
+    whoever ran it controls; compare the commit with the forge's branch (``--replay`` in the
+    forge's clone does)."""
+    report = predicate.get("report")
+    branch = recorded_branch(report)
+    if branch is None and recorded_branch_given(report):
+        return "recorded, but not as a name, a ref and a commit: replay to judge it again"
+    if branch is None:
+        return "not recorded (signed before audits recorded it): replay to judge it again"
+    return f"{branch['name']} at {branch['commit']} (read from {branch['ref']})"
+
+
 def _signed_by(parameters: object) -> str:
     """Whose signatures the audit required of its waivers (``waiver_keys``), if anyone's."""
     keys = parameters.get("waiver_keys") if isinstance(parameters, dict) else None

@@ -205,8 +205,13 @@ def test_the_protected_branch_is_a_branch_never_a_tag_or_another_rev(
     assert history.resolve_branch("main") == shas["m3"]  # the tag is passed over
     git_in_clone("branch", "main", shas["mb"])
     history = GitHistory(clone)
-    assert history.resolve_branch("main") == shas["mb"]
+    assert history.resolve_branch("main") == shas["m3"]  # origin's, over the clone's own
     assert history.resolve_branch("refs/heads/main") == shas["mb"]
+    tip = history.branch_tip("main")
+    assert tip is not None and (tip.ref, tip.commit) == ("refs/remotes/origin/main", shas["m3"])
+    git_in_clone("update-ref", "-d", "refs/remotes/origin/main")
+    history = GitHistory(clone)
+    assert history.resolve_branch("main") == shas["mb"]  # the local branch, where it is alone
 
 
 def test_a_branch_pushed_under_the_protected_branchs_written_name_does_not_stand_in_for_it(

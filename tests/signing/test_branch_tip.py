@@ -1,0 +1,160 @@
+"""A signed audit records the protected branch it judged REVIEW-003 against: its name, the ref
+it was read from and the commit it pointed to. The audited team runs the audit in its own CI,
+so it controls its clone's local branches: a local ``main`` moved onto an unmerged deployed
+commit passed REVIEW-003, and ``verify`` could not tell. The audit judges what the forge holds
+(``origin/main`` over a local ``main``); ``verify`` prints the branch it judged, and a replay
+in the forge's clone fails, naming the branch, where the recorded tip is not on its branch."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+
+REVIEWED = (f"Reviewed-by: {LEAD}",)
+APPROVAL = [{"by": "lee@example.com"}]
+
+
+class Forge:
+    """The forge's repository (``main``, and a ``hotfix`` branch never merged), the team's CI
+    clone of it, and the evidence: one deployment, in March 2024, of the unmerged hotfix."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repo = ScriptedRepo(root / "forge")
+        commit = self.repo.commit
+        self.shas = {
+            "base": commit("base", {"app.py": "0\n"}, author=DEV, date="2024-02-01T09:00:00Z",
+                           trailers=REVIEWED),
+            "main2": commit("main2", {"app.py": "1\n"}, author=DEV, date="2024-02-05T09:00:00Z",
+                            trailers=REVIEWED),
+        }  # fmt: skip
+        self.repo.branch("hotfix", self.shas["base"])
+        self.shas["hot"] = commit(
+            "hot", {"hot.py": "1\n"}, author=DEV, date="2024-02-10T09:00:00Z", trailers=REVIEWED
+        )
+        self.repo.checkout("main")
+        self.evidence = root / "ev"
+        write_yaml(self.evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+        deployed = deployment("D1", self.shas["hot"], "2024-03-01T23:00:00Z", approvals=APPROVAL)
+        write_yaml(self.evidence / "deploys.yaml", [deployed])
+        self.ci = ScriptedRepo(root / "ci")
+        self.ci.git("fetch", "--quiet", "--no-tags", str(self.repo.path),
+                    "+refs/heads/*:refs/remotes/origin/*")  # fmt: skip
+        self.ci.git("checkout", "--quiet", "--detach", self.shas["main2"])
+        assert run_cli("keygen", "--output", root / "k").code == 0
+
+    def audit(self, repo: Path, *extra: str | Path) -> CliResult:
+        return run_cli(
+            "audit", "--repo", repo, "--evidence", self.evidence, "--key", self.root / "k.key",
+            "--period", "2024-03", "--as-of", "2024-04-01", "-o", self.root / "mar.json", *extra,
+        )  # fmt: skip
+
+    def verify(self, *extra: str | Path) -> CliResult:
+        return run_cli("verify", self.root / "mar.json", "--key", self.root / "k.pub", *extra)
+
+    def replay(self) -> CliResult:
+        """``verify --replay`` in the forge's own repository, at the recorded HEAD."""
+        return self.verify("--replay", "--repo", self.repo.path, "--evidence", self.evidence)
+
+    def report(self) -> dict[str, Any]:
+        envelope = json.loads((self.root / "mar.json").read_text())
+        payload = json.loads(base64.b64decode(envelope["payload"]))
+        return payload["predicate"]["report"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def forge(tmp_path: Path) -> Forge:
+    return Forge(tmp_path)
+
+
+def _branch(report: dict[str, Any]) -> dict[str, str]:
+    return report["inputs"]["repository"]["protected_branch"]  # type: ignore[no-any-return]
+
+
+def test_a_local_main_moved_onto_the_deployed_commit_does_not_pass_review_003(
+    forge: Forge,
+) -> None:
+    """The CI clone's ``main`` moved onto the unmerged hotfix (``git branch -f main``): the
+    audit judged that local branch, found the hotfix "on main" and signed a pass (exit 0)
+    that ``verify`` accepted. Where ``origin/main`` is there too, it is what is judged."""
+    forge.ci.git("branch", "-f", "main", forge.shas["hot"])
+    result = forge.audit(forge.ci.path)
+    assert result.code == 1, result.out + result.err
+    report = forge.report()
+    assert [(f["rule"], f["subject"]) for f in report["findings"]] == [("REVIEW-003", "D1")]
+    assert _branch(report) == {
+        "name": "main",
+        "ref": "refs/remotes/origin/main",
+        "commit": forge.shas["main2"],
+    }
+    shown = forge.verify()
+    assert shown.code == 0, shown.err
+    assert (
+        f"protected branch: main at {forge.shas['main2']} (read from refs/remotes/origin/main)"
+        in shown.out
+    )
+    # The gate and a plain check judge the same branch.
+    common = ("--repo", forge.ci.path, "--evidence", forge.evidence, "--format", "json")
+    for extra in ((), ("--candidate", forge.shas["hot"], "--service", "web")):
+        checked = run_cli("check", *common, "--as-of", "2024-04-01", *extra)
+        assert checked.code == 1, checked.err
+        assert "REVIEW-003" in {f["rule"] for f in checked.json()["findings"]}
+        assert _branch(checked.json())["ref"] == "refs/remotes/origin/main"
+
+
+def test_a_remote_tracking_main_moved_too_is_shown_by_verify_and_fails_the_replay(
+    forge: Forge,
+) -> None:
+    """Moved as ``refs/remotes/origin/main`` too (or a fork's main fetched as origin's), the
+    clone holds nothing else to judge: the audit passes, but its signed statement names the
+    branch tip it judged, ``verify`` prints it, and a replay in the forge's repository fails
+    (exit 1) naming the branch: the forge's ``main`` does not contain that tip."""
+    forge.ci.git("update-ref", "refs/remotes/origin/main", forge.shas["hot"])
+    assert forge.audit(forge.ci.path).code == 0
+    assert _branch(forge.report())["commit"] == forge.shas["hot"]
+    shown = forge.verify()
+    assert f"protected branch: main at {forge.shas['hot']}" in shown.out
+    replayed = forge.replay()
+    assert replayed.code == 1, replayed.out
+    assert (
+        f"verification failed (replay): protected branch main: the audit judged it at "
+        f"{forge.shas['hot']} (refs/remotes/origin/main), which main here "
+        f"(refs/heads/main at {forge.shas['main2']}) does not contain"
+    ) in replayed.err
+
+
+def test_a_tip_the_forge_never_held_fails_the_replay(forge: Forge) -> None:
+    """A merge of the hotfix made in the clone alone, never pushed, as origin's main."""
+    forge.ci.git("checkout", "--quiet", "--detach", forge.shas["main2"])
+    forge.ci.git("merge", "--quiet", "--no-ff", "-m", "local", forge.shas["hot"],
+                 date="2024-02-11T09:00:00Z", author=DEV)  # fmt: skip
+    merged = forge.ci.git("rev-parse", "HEAD")
+    forge.ci.git("update-ref", "refs/remotes/origin/main", merged)
+    forge.ci.git("checkout", "--quiet", "--detach", forge.shas["main2"])
+    assert forge.audit(forge.ci.path).code == 0
+    replayed = forge.replay()
+    assert replayed.code == 1, replayed.out
+    assert (
+        f"protected branch main: the audit judged it at {merged} (refs/remotes/origin/main), "
+        "which is not in this repository's history"
+    ) in replayed.err
+
+
+def test_a_branch_that_moved_on_since_the_audit_replays(forge: Forge) -> None:
+    """The forge's main moved on after an honest audit: the tip the audit judged is in its
+    history, so the replay confirms the audit."""
+    deployed = deployment("D1", forge.shas["main2"], "2024-03-01T23:00:00Z", approvals=APPROVAL)
+    write_yaml(forge.evidence / "deploys.yaml", [deployed])
+    assert forge.audit(forge.ci.path).code == 0
+    forge.repo.commit("main3", {"app.py": "3\n"}, author=DEV, date="2024-04-02T09:00:00Z")
+    forge.repo.git("checkout", "--quiet", "--detach", forge.shas["main2"])
+    replayed = forge.replay()
+    assert replayed.code == 0, replayed.err
+    assert "replay: replayed" in replayed.out
