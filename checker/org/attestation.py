@@ -18,6 +18,7 @@ from checker.signing.attestation import (
     STATEMENT_TYPE,
     Signed,
     previous_link,
+    recorded_branch,
 )
 from checker.vocabulary import counted, short
 
@@ -138,8 +139,18 @@ def describe_system(entry: dict[str, Any]) -> str:
         f"system {name}: {entry.get('verdict')}, "
         f"{counted(len(report.get('findings', [])), 'finding')} "
         f"({totals.get('failing', 0)} failing), HEAD {short(str(entry.get('head')))}"
+        + _branch_shown(report)
         + "".join(f"; {note}" for note in notes)
     )
+
+
+def _branch_shown(report: dict[str, Any]) -> str:
+    """The protected branch a system's audit judged, as its line shows it after the HEAD:
+    ``, main at SHA (read from REF)``; nothing for an audit that does not record it."""
+    branch = recorded_branch(report)
+    if branch is None:
+        return ""
+    return f", {branch['name']} at {short(branch['commit'])} (read from {branch['ref']})"
 
 
 def describe(signed: Signed) -> list[str]:

@@ -87,6 +87,13 @@ def test_verify_describes_every_system_and_replays_one_or_all(org: Org) -> None:
     assert shown.code == 0, shown.err
     assert "organisation verdict fail; 3 systems: 2 passed, 1 failed, 0 not judged" in shown.out
     assert "system payments: fail, 1 finding (1 failing), HEAD " in shown.out
+    # Each system's protected branch, as its audit judged it: the ref read and its tip.
+    payments = next(
+        s for s in predicate(org.root / "mar.json")["systems"] if s["name"] == "payments"
+    )
+    branch = payments["audit"]["report"]["inputs"]["repository"]["protected_branch"]
+    assert branch["name"] == "main" and branch["ref"] == "refs/heads/main"
+    assert f", main at {branch['commit'][:12]} (read from refs/heads/main)" in shown.out
     assert "; incomplete: 9 rules not evaluated" in shown.out
     one = run_cli(
         "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file,
