@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from checker.demo.builder import ScriptedRepo
+from checker.signing.attestation import sign_statement
+from checker.signing.keys import load_private
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 
 REVIEWED = (f"Reviewed-by: {LEAD}",)
@@ -63,10 +65,17 @@ class Forge:
         """``verify --replay`` in the forge's own repository, at the recorded HEAD."""
         return self.verify("--replay", "--repo", self.repo.path, "--evidence", self.evidence)
 
-    def report(self) -> dict[str, Any]:
+    def statement(self) -> dict[str, Any]:
         envelope = json.loads((self.root / "mar.json").read_text())
-        payload = json.loads(base64.b64decode(envelope["payload"]))
-        return payload["predicate"]["report"]  # type: ignore[no-any-return]
+        return json.loads(base64.b64decode(envelope["payload"]))  # type: ignore[no-any-return]
+
+    def report(self) -> dict[str, Any]:
+        return self.statement()["predicate"]["report"]  # type: ignore[no-any-return]
+
+    def sign(self, statement: dict[str, Any]) -> None:
+        """``statement`` signed with the audit's key, in place of the audit's."""
+        key = load_private(str(self.root / "k.key"))
+        (self.root / "mar.json").write_text(sign_statement(statement, key)[0])
 
 
 @pytest.fixture
@@ -158,3 +167,29 @@ def test_a_branch_that_moved_on_since_the_audit_replays(forge: Forge) -> None:
     replayed = forge.replay()
     assert replayed.code == 0, replayed.err
     assert "replay: replayed" in replayed.out
+
+
+@pytest.mark.parametrize(
+    ("branch", "said"),
+    [
+        ({"name": "main", "ref": "refs/heads/main", "commit": "main"}, "which is not in this"),
+        ({"name": "main", "ref": "refs/heads/main"}, "is not a name, a ref and a commit"),
+        ("main", "is not a name, a ref and a commit"),
+    ],
+)
+def test_a_recorded_branch_that_names_no_commit_fails_the_replay(
+    forge: Forge, branch: object, said: str
+) -> None:
+    """Whoever holds the key signs what they like: a tip recorded as a ref name (which the
+    replay's clone would resolve to its own branch), or a record of another shape, is never
+    taken as confirmed, nor passed over as a report that records no branch."""
+    forge.ci.git("update-ref", "refs/remotes/origin/main", forge.shas["hot"])
+    assert forge.audit(forge.ci.path).code == 0
+    statement = forge.statement()
+    statement["predicate"]["report"]["inputs"]["repository"]["protected_branch"] = branch
+    forge.sign(statement)
+    shown = forge.verify()
+    assert shown.code == 0 and "protected branch: " in shown.out
+    replayed = forge.replay()
+    assert replayed.code == 1, replayed.out
+    assert "verification failed (replay): " in replayed.err and said in replayed.err
