@@ -14,6 +14,7 @@ from checker.report.model import FOLD_ABOVE, Finding, Report, waived_by
 from checker.vocabulary import SEVERITIES, short
 
 if TYPE_CHECKING:
+    from checker.evidence.git import BranchTip
     from checker.facts.population import Deployed
 
 STYLE = """
@@ -182,6 +183,7 @@ def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
         ("Period", escape(report.period or "every deployment in the evidence")),
         ("As of", escape(report.as_of)),
         ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),
+        *([("Protected branch", _branch(report.branch))] if report.branch else []),
         ("Deployments", str(summary.get("deployments", 0))),
         ("Commits shipped", str(summary.get("commits_shipped", 0))),
         ("Tool", escape(f"knightwatch {report.tool_version} ({report.engine})")),
@@ -189,6 +191,14 @@ def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
     for label, value in (report.signature or {}).items():
         meta.append((escape(label), f'<span class="mono">{escape(value)}</span>'))
     return meta
+
+
+def _branch(branch: BranchTip) -> str:
+    """The protected branch judged: its name, the commit it pointed to and the ref read."""
+    return (
+        f'{escape(branch.name)} at <span class="mono">{escape(branch.commit)}</span> (read '
+        f'from <span class="mono">{escape(branch.ref)}</span>)'
+    )
 
 
 def _badge(report: Report) -> str:

@@ -94,8 +94,10 @@ def test_a_local_main_moved_onto_the_deployed_commit_does_not_pass_review_003(
     audit judged that local branch, found the hotfix "on main" and signed a pass (exit 0)
     that ``verify`` accepted. Where ``origin/main`` is there too, it is what is judged."""
     forge.ci.git("branch", "-f", "main", forge.shas["hot"])
-    result = forge.audit(forge.ci.path)
+    result = forge.audit(forge.ci.path, "--html", forge.root / "mar.html")
     assert result.code == 1, result.out + result.err
+    page = (forge.root / "mar.html").read_text()
+    assert f'main at <span class="mono">{forge.shas["main2"]}</span>' in page
     report = forge.report()
     assert [(f["rule"], f["subject"]) for f in report["findings"]] == [("REVIEW-003", "D1")]
     assert _branch(report) == {
