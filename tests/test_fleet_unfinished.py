@@ -25,12 +25,15 @@ HOSTS = ("r-1", "r-2", "r-3", "r-4")
 
 
 def _unfinished(
-    tmp_path: Path, seen: list[tuple[str, str, str]], after: tuple[dict[str, Any], ...] = ()
+    tmp_path: Path,
+    seen: list[tuple[str, str, str]],
+    after: tuple[dict[str, Any], ...] = (),
+    waivers: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """partial-rollout with RT-2 (V2) saying it succeeded on all four hosts and giving no
     ``finished_at``, each of ``after`` over a copy of RT-2 as a deployment after it, no flag
-    event, and ``seen`` (host, commit, time) as the observations: the JSON report of the
-    check."""
+    event, ``seen`` (host, commit, time) as the observations, and ``waivers``, if any: the JSON
+    report of the check."""
     args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
@@ -46,6 +49,8 @@ def _unfinished(
         )
     )
     (evidence / "flag_events.yaml").unlink()
+    if waivers is not None:
+        (evidence / "waivers.yaml").write_text(json.dumps(waivers))
     result = run_cli(*args)
     assert result.code in (0, 1), result.err
     report: dict[str, Any] = {**result.json(), "code": result.code}
@@ -278,3 +283,30 @@ def test_a_host_seen_on_a_rollouts_commit_before_a_later_one_reached_any_was_rea
     report = _unfinished(tmp_path, seen, ({**REDEPLOY, "commit": V1, "targets": failed},))
     subjects = {f["subject"] for f in report["findings"] if f["rule"] == "FLEET-001"}
     assert subjects == {f"RT-3:{host}" for host in HOSTS}
+
+
+def test_a_redeploy_answers_only_for_the_hosts_it_says_it_reached(tmp_path: Path) -> None:
+    """RT-2 never finished and says it succeeded on all four hosts; r-4 is seen only before
+    it, on V1. RT-3 redeploys V2 the next day and fails on r-4, a failure waived. RT-2 was left
+    to RT-3 for every host, though RT-3 says nothing reached r-4, and the check passed (exit
+    0): nothing shows r-4 ever ran V2."""
+    targets = [{"host": h, "status": "failed" if h == "r-4" else "succeeded"} for h in HOSTS]
+    seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]]
+    seen += [("r-4", V1, "2024-05-02T09:00:00Z")]
+    seen += [(host, V2, "2024-05-03T11:00:00Z") for host in HOSTS[:3]]
+    waiver = {
+        "rule": "FLEET-001",
+        "subject": "RT-3:r-4",
+        "reason": "r-4 was down for maintenance",
+        "approved_by": "lee@example.com",
+        "expires": "2024-12-31",
+    }
+    report = _unfinished(tmp_path, seen, ({**REDEPLOY, "targets": targets},), [waiver])
+    assert report["code"] == 1
+    findings = {f["subject"]: f for f in report["findings"] if f["rule"] == "FLEET-001"}
+    assert set(findings) == {"RT-2:r-4", "RT-3:r-4"}
+    assert not findings["RT-2:r-4"]["waived"]
+    assert (
+        "not observed from its start until deployment RT-3 started (last observed running "
+        f"{V1[:12]} at 2024-05-02T09:00:00Z)" in findings["RT-2:r-4"]["message"]
+    )

@@ -39,8 +39,8 @@ Judged = dict[str, dict[str, str]]
 """By deployment id, by host of its window judged on part of what was observed of it: which
 part, as FLEET-002's message says it (``_judged_words``)."""
 Unreached = dict[str, dict[str, str]]
-"""By id of a deployment without ``finished_at`` that no later one redeploys: the targets it
-says succeeded that nothing shows it reached (``unreached``), each with why."""
+"""By id of a deployment without ``finished_at``: the targets it says succeeded that nothing
+shows it reached and no later redeploy says it did (``unreached``), each with why."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class FleetFacts:
     dropped: Dropped
     """For every deployment that has any: its ``dropped_targets``."""
     unreached: Unreached
-    """For each deployment that gives no ``finished_at``, no later one redeploys, and has any:
-    the targets it says succeeded that nothing shows it reached (``unreached``)."""
+    """For each deployment that gives no ``finished_at`` and has any: the targets it says
+    succeeded that nothing shows it reached and no later redeploy says it did (``unreached``)."""
 
 
 def fleet_facts(
@@ -149,9 +149,9 @@ def dropped_targets(evidence: Evidence, streams: Streams) -> Dropped:
 def unreached(
     streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
 ) -> Unreached:
-    """For each deployment that gives no ``finished_at`` and that no later deployment of its
-    stream redeploys (``_span_asked``): each target it says succeeded, without a ``finished_at``
-    of its own, that no observation of its service shows from the deployment's start up to the
+    """For each deployment that gives no ``finished_at``: each target it says succeeded, without
+    a ``finished_at`` of its own and not handed on to a later redeploy (``_span_asked``), that
+    no observation of its service shows from the deployment's start up to the
     next deployment's (or on its commit, up to the next that succeeded anywhere), and whose last
     observation before it (all those of its last instant) shows another commit than the
     deployment's, or that was never observed. The record does not say when it reached the
@@ -165,11 +165,12 @@ def unreached(
     found: Unreached = {}
     for (service, _), stream in streams.by_key.items():
         for position, deployment in enumerate(stream):
-            span = _span_asked(stream, position, deployed)
-            if deployment.finished_at is not None or span is None:
+            if deployment.finished_at is not None:
                 continue
+            span, handed = _span_asked(stream, position, deployed)
             seen = by_service.get(service, [])
             why = _unseen(deployment, deployed.get(deployment.id), span, seen)
+            why = {host: said for host, said in why.items() if host not in handed}
             if why:
                 found[deployment.id] = why
     return found
@@ -205,24 +206,28 @@ def _unseen(
 
 def _span_asked(
     stream: list[Deployment], position: int, deployed: dict[str, str]
-) -> tuple[int, int, int, str | None] | None:
+) -> tuple[tuple[int, int, int, str | None], set[str]]:
     """Where ``unreached`` looks for a deployment's targets: from its start up to the start of
     the next deployment, and, for a host seen on its commit, of the next one that succeeded
-    anywhere (forever, with none); and the next one's id. None where the next that succeeded
-    anywhere redeploys the same commit: it says what reached the host since, and is asked in
-    turn. One of another commit (a rollback, or the next release) does not say the host ever
-    ran this one's, and one that reached no host says nothing of any host."""
+    anywhere (forever, with none); and the next one's id. With it, the hosts handed on: where
+    the next that succeeded anywhere redeploys the same commit, those it says it succeeded on.
+    It says what reached them since, and is asked in turn. It says nothing of a host it did not
+    reach: a redeploy that succeeded on one host, its failure on the eighth waived, does not
+    excuse the earlier rollout's claim on the eighth. One of another commit (a rollback, or the
+    next release) does not say the host ever ran this one's, and one that reached no host says
+    nothing of any host."""
     deployment = stream[position]
     start = timestamp_ns(deployment.started_at)
     after = stream[position + 1 :]
     following = next((d for d in after if succeeded_anywhere(d)), None)
+    handed: set[str] = set()
     if following is not None and deployed.get(following.id) == deployed.get(deployment.id):
-        return None
+        handed = {t.host for t in following.targets if t.status == "succeeded"}
     until = timestamp_ns(following.started_at) if following is not None else _FOREVER
     then = after[0] if after else None
     if then is None:
-        return start, until, until, None
-    return start, timestamp_ns(then.started_at), until, then.id
+        return (start, until, until, None), handed
+    return (start, timestamp_ns(then.started_at), until, then.id), handed
 
 
 _FOREVER = 2**63
