@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -260,19 +261,43 @@ class EvidenceFiles:
         return self.directory / name
 
     def held(self, name: str, expected: set[str]) -> list[str]:
-        """The evidence files' names (of ``expected``) that the directory ``name`` holds as
-        files, other than those an entry of the evidence directory reads as the same file: a
-        mounted ConfigMap's ``..data`` holds every file the directory's links lead to."""
+        """The files named for evidence (``_held_evidence``) that the directory ``name`` holds,
+        at any depth (links to directories not followed), by path inside it, other than those an
+        entry of the evidence directory reads as the same file: a mounted ConfigMap's ``..data``
+        holds every file the directory's links lead to. Not only an evidence file's own name:
+        ``.kw/prod.observations.jsonl``, ``.kw/observations.jsonl.1`` and
+        ``.kw/export/observations.jsonl`` were passed over with their directory, and the host
+        they showed on old code judged by no rule."""
         inside = self.directory / name
-        try:
-            found = sorted(p for p in inside.iterdir() if p.name in expected and p.is_file())
-            return [p.name for p in found if not _same_file(self.directory / p.name, p)]
-        except OSError:
-            return []
+        found = []
+        for top, folders, names in os.walk(inside, onerror=lambda _: None):
+            folders.sort()
+            for each in sorted(names):
+                path = Path(top, each)
+                if not _held_evidence(each, expected) or not path.is_file():
+                    continue
+                if not _same_file(self.directory / each, path):
+                    found.append(path.relative_to(inside).as_posix())
+        return found
 
     def not_read(self, name: str) -> str | None:
         """Why a file of that name, though present, was not read; None if it was not there."""
         return None
+
+
+_EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json")
+"""What a file's name holds, past a kind's, to be named for evidence inside a hidden directory."""
+
+
+def _held_evidence(name: str, expected: set[str]) -> bool:
+    """Whether a file of that name, inside a hidden directory, is named for evidence: an
+    evidence file's own name, or one that holds a kind's (``_held_kind``) and an evidence
+    file's suffix anywhere (``prod.observations.jsonl``, ``observations.jsonl.1``,
+    ``Observations.JSONL``). A git directory's branch named for a kind holds no such suffix."""
+    folded = name.casefold()
+    if name in expected:
+        return True
+    return _held_kind(name) is not None and any(s in folded for s in _EVIDENCE_SUFFIXES)
 
 
 def _same_file(one: Path, other: Path) -> bool:

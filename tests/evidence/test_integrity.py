@@ -468,6 +468,40 @@ def test_evidence_in_a_hidden_directory_is_neither_passed_over_nor_ignored_alone
     assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [".kw"]
 
 
+@pytest.mark.parametrize(
+    "held",
+    [
+        "prod.observations.jsonl",
+        "observations.jsonl.1",
+        "export_observations_2024-05.jsonl",
+        "Observations.JSONL",
+        "may/observations.jsonl",
+    ],
+)
+def test_a_hidden_directory_holding_a_name_named_for_evidence_is_refused(
+    shop: tuple[ScriptedRepo, Path], held: str
+) -> None:
+    """The only observation of host web-1, on a commit never deployed, saved in ``.kw`` under
+    a name that holds the kind's but is not an evidence file's own, or one level down: the
+    hidden directory was passed over with it, and the check passed (exit 0), as it did for
+    ``.kw/observations.jsonl`` before that was refused."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / ".kw" / held).parent.mkdir(parents=True)
+    (evidence / ".kw" / held).write_text(json.dumps(seen) + "\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f".kw: a directory in the evidence directory is not read (hidden, it holds {held}," in (
+        result.err
+    )
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['.kw']\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f".kw matches evidence_ignore '.kw', but .kw holds {held}" in result.err
+
+
 def test_a_mounted_configmap_is_read_as_evidence(shop: tuple[ScriptedRepo, Path]) -> None:
     """Kubernetes mounts a ConfigMap as a ``..2026_12_05_...`` directory, a ``..data`` link to
     it, and each key a link through ``..data``: hidden, and named for no evidence, its
