@@ -540,7 +540,10 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
     """Every entry of the evidence directory is an evidence file, a README, hidden, or named by
     ``ignore``; anything else is an error that says what name it should have. A hidden entry
     named like evidence (``_evidence_like``) is not passed over: it is refused as a misnamed
-    file is. Returns the names ``ignore`` matched."""
+    file is. A glob that takes a directory, hidden or not, does not take the only file of an
+    evidence kind it holds (``_check_not_hidden``): ``archive`` took
+    ``archive/observations.jsonl``, no observations file was read, and the run passed. Returns
+    the names ``ignore`` matched."""
     expected = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
     ignored: list[str] = []
     entries = files.entries()
@@ -552,7 +555,8 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
         present = {e.name for e in entries if e.name in expected}
         glob = next((glob for glob in ignore if fnmatch.fnmatchcase(name, glob)), None)
         if glob is not None:
-            for each in [name, *held]:
+            inside = held or (files.held(name, expected) if entry.is_dir else [])
+            for each in [name, *inside]:
                 _check_not_hidden(files, each, glob, present, name)
             ignored.append(name)
             continue

@@ -502,6 +502,31 @@ def test_a_hidden_directory_holding_a_name_named_for_evidence_is_refused(
     assert f".kw matches evidence_ignore '.kw', but .kw holds {held}" in result.err
 
 
+@pytest.mark.parametrize("glob", ["archive", "*"])
+def test_an_ignored_directory_does_not_take_the_only_evidence_of_a_kind(
+    shop: tuple[ScriptedRepo, Path], glob: str
+) -> None:
+    """``archive/observations.jsonl`` holds the only observation of host web-1, on a commit
+    never deployed. evidence_ignore ``archive`` (or ``*``) took the directory and the file with
+    it, no observations file was read, and the check passed (exit 0). Beside the real one, a
+    copy there may be ignored."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / "archive").mkdir()
+    (evidence / "archive" / "observations.jsonl").write_text(json.dumps(seen) + "\n")
+    (repo.path / "knightwatch.yaml").write_text(f"evidence_ignore: ['{glob}']\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert (
+        f"archive matches evidence_ignore '{glob}', but archive holds observations.jsonl"
+        in result.err
+    )
+    (evidence / "observations.jsonl").write_text(json.dumps(seen) + "\n")
+    assert check(shop).code == 1
+
+
 def test_a_mounted_configmap_is_read_as_evidence(shop: tuple[ScriptedRepo, Path]) -> None:
     """Kubernetes mounts a ConfigMap as a ``..2026_12_05_...`` directory, a ``..data`` link to
     it, and each key a link through ``..data``: hidden, and named for no evidence, its
