@@ -156,3 +156,49 @@ def test_two_deployments_of_one_instant_one_unfinished_are_refused(tmp_path: Pat
     result = run_cli(*args)
     assert result.code == 2, result.err + result.out
     assert "and they do not finish at different instants" in result.err
+
+
+CANCELLED = [
+    {"host": h, "status": "failed", "reason": "the deployment has not finished"}
+    for h in ("r-1", "r-2", "r-3", "r-4")
+]
+"""Every host of a GitHub deployment whose run was cancelled before it posted an outcome, as
+``import github-deployments`` records it."""
+
+
+@pytest.mark.parametrize(
+    "finish",
+    [None, "2024-05-02T10:40:00Z", "2024-05-02T10:45:00Z"],
+    ids=["unfinished", "same-finish", "finished-later"],
+)
+@pytest.mark.parametrize("r4", [V2, V1], ids=["r-4-on-v2", "r-4-on-v1"])
+def test_a_deployment_that_reached_no_host_in_anothers_instant_ran_first(
+    tmp_path: Path, finish: str | None, r4: str
+) -> None:
+    """RT-0 (V1), a run cancelled as RT-2 (V2) began in the same second, failed on every host,
+    with no finish, one in RT-2's instant, or one after RT-2's; its FLEET-001 findings are
+    waived. Refused (exit 2: which ran last cannot be told) without a finish, or with RT-2's,
+    and with one after RT-2's read as the newer, so hosts on V2, RT-2's commit, drifted from
+    RT-0 and r-4 on V1 was judged against the commit that reached no host. RT-2 ran last: every
+    host on V2 passes, and r-4 on V1 is RT-2's drift."""
+    args, evidence, deploys = _edited(tmp_path)
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    cancelled = {**deploys[1], "id": "RT-0", "commit": V1, "targets": CANCELLED}
+    cancelled.pop("finished_at")
+    if finish is not None:
+        cancelled["finished_at"] = finish
+    _write(evidence, "deploys.jsonl", [*deploys, cancelled])
+    seen = [
+        {"host": h, "service": "router", "version": r4 if h == "r-4" else V2,
+         "observed_at": "2024-05-02T11:00:00Z"}
+        for h in ("r-1", "r-2", "r-3", "r-4")
+    ]  # fmt: skip
+    _write(evidence, "observations.jsonl", seen)
+    waiver = {"rule": "FLEET-001", "subject": "RT-0:*", "reason": "run cancelled",
+              "approved_by": "lee@example.com", "expires": "2024-12-31"}  # fmt: skip
+    _write(evidence, "waivers.jsonl", [waiver])
+    (evidence / "flag_events.yaml").unlink()
+    result = run_cli(*args)
+    assert result.code == (0 if r4 == V2 else 1), result.err + result.out
+    drifts = {f["subject"] for f in result.json()["findings"] if f["rule"] == "FLEET-002"}
+    assert drifts == (set() if r4 == V2 else {"RT-2:r-4"})

@@ -14,7 +14,7 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.git import BranchTip, Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
-from checker.facts.streams import UNFINISHED, finish_order
+from checker.facts.streams import UNFINISHED, finish_order, succeeded_anywhere
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
 
@@ -96,7 +96,10 @@ def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
     id sorted last was taken for the newer, so a team could name a deployment of the old
     commit to sort after the new one's, and hosts left on the old commit were judged against it
     and passed. Deploy tools that date to the second (GitHub) give two merges deployed at once
-    one start, and their finishes tell them apart."""
+    one start, and their finishes tell them apart. Nor is a pair refused where one succeeded
+    nowhere (``same_start_order``): the other ran last. GitHub's record of a run cancelled as
+    the next began (failed on every host, with no finish or one in the same second) was refused
+    with the next one's, and only editing the import let the check run."""
     same: dict[tuple[str, str, int], list[int]] = {}
     for index, deployment in enumerate(evidence.deployments):
         key = (deployment.service, deployment.environment, timestamp_ns(deployment.started_at))
@@ -104,6 +107,8 @@ def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
         for other in others:
             before = evidence.deployments[other]
             if deployed[before.id] == deployed[deployment.id]:
+                continue
+            if succeeded_anywhere(before) != succeeded_anywhere(deployment):
                 continue
             finishes = {finish_order(before), finish_order(deployment)}
             if len(finishes) == 2 and UNFINISHED not in finishes:

@@ -25,19 +25,32 @@ def finish_order(deployment: Deployment) -> int:
     return timestamp_ns(deployment.finished_at)
 
 
+def same_start_order(deployment: Deployment) -> tuple[bool, int]:
+    """Where a deployment falls among those of its stream that started in the same instant:
+    one that succeeded nowhere first, then by ``finish_order``. A deploy tool that dates to the
+    second gives a run cancelled as the next merge's began (GitHub: failed on every host, its
+    last status maybe later than the next one's finish, or none) the next one's start; read as
+    the newer, every host running the code that did reach it was judged against the commit
+    that reached none."""
+    return succeeded_anywhere(deployment), finish_order(deployment)
+
+
 class Streams:
-    """Deployments grouped by (service, environment), each group ordered by start, then finish,
-    then id."""
+    """Deployments grouped by (service, environment), each group ordered by start, then
+    ``same_start_order``, then id."""
 
     def __init__(self, deployments: list[Deployment]) -> None:
         grouped: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
         for deployment in deployments:
             grouped[(deployment.service, deployment.environment)].append(deployment)
-        # Ties on started_at are broken by finish (the one that finished last ran last), then by
-        # id so that the answer never depends on file order. Two of one start and different
-        # commits that the finish does not tell apart are refused (``_refuse_same_instant``).
+        # Ties on started_at are broken by whether it reached any host (one that reached none
+        # first), by finish (the one that finished last ran last), then by id so that the
+        # answer never depends on file order. Two of one start and different commits that
+        # neither tells apart are refused (``_refuse_same_instant``).
         self.by_key = {
-            key: sorted(group, key=lambda d: (timestamp_ns(d.started_at), finish_order(d), d.id))
+            key: sorted(
+                group, key=lambda d: (timestamp_ns(d.started_at), same_start_order(d), d.id)
+            )
             for key, group in sorted(grouped.items())
         }
         self._succeeded: dict[tuple[str, str], tuple[list[int], list[Deployment]]] = {}
