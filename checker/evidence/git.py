@@ -242,6 +242,8 @@ class GitHistory:
         """What runs before this one hashed under the store's seal (``use_seal``)."""
         self._refs: frozenset[str] | None = None
         """``_ref_names``, listed once: a run reads one state of the refs."""
+        self._symbolic: dict[str, str] = {}
+        """The symbolic refs among ``_ref_names``, and the ref each points to."""
 
     def _git(self, *args: str) -> str:
         try:
@@ -393,8 +395,10 @@ class GitHistory:
         """Every ref's full name, and the pseudo-refs in the git directory, as they were when
         the history first asked (the protected branch, then the evidence's revisions)."""
         if self._refs is None:
-            listing = self._git("for-each-ref", "--format=%(refname)")
-            names = set(listing.splitlines())
+            listing = self._git("for-each-ref", "--format=%(refname) %(symref)")
+            pairs = [line.partition(" ") for line in listing.splitlines()]
+            self._symbolic = {name: target for name, _, target in pairs if target}
+            names = {name for name, _, _ in pairs}
             git_dirs = {Path(self._repo.git_dir), Path(self._repo.common_dir)}
             names.update(p.name for d in git_dirs if d.is_dir() for p in d.iterdir() if p.is_file())
             self._refs = frozenset(names)
@@ -490,8 +494,28 @@ class GitHistory:
         ref = next((f for f in self.branch_forms(branch) if f in self._ref_names()), None)
         if ref is None:
             return None
+        self._refuse_symbolic(branch, ref)
         commit = self.resolve([ref])[ref]
         return BranchTip(branch, ref, commit) if commit is not None else None
+
+    def _refuse_symbolic(self, branch: str, ref: str) -> None:
+        """Where the ref a protected branch is read from is a symbolic ref, an input error
+        naming the ref it points to. The commit judged would be that other ref's, and the
+        report would record it as read from ``ref``: ``refs/remotes/origin/main`` made to
+        point at a local ``refs/heads/x`` was recorded as origin's branch. No fetch writes a
+        symbolic remote-tracking branch but ``origin/HEAD``, which points at whichever branch
+        the clone's own configuration says (``git remote set-head``)."""
+        target = self._symbolic.get(ref)
+        if target is None:
+            return
+        raise InputError(
+            f"protected branch {branch!r} would be read from {ref}, which is a symbolic ref to "
+            f"{target}: the commit judged would be {target}'s, recorded as {ref}'s",
+            path=str(self.root),
+            hint=f"name the branch it points to (--protected-branch {target}) if that is the "
+            f"protected branch; else delete the symbolic ref (git symbolic-ref --delete {ref}) "
+            "and fetch the branch",
+        )
 
     def branch_forms(self, branch: str) -> list[str]:
         """The refs a protected branch's name may be, in order. A full name (``refs/...``) is

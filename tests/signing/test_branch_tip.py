@@ -195,3 +195,37 @@ def test_a_recorded_branch_that_names_no_commit_fails_the_replay(
     replayed = forge.replay()
     assert replayed.code == 1, replayed.out
     assert "verification failed (replay): " in replayed.err and said in replayed.err
+
+
+@pytest.mark.parametrize(
+    ("branch", "symbolic", "target"),
+    [
+        ("main", "refs/remotes/origin/main", "refs/heads/x"),
+        ("HEAD", "refs/remotes/origin/HEAD", "refs/remotes/origin/hotfix"),
+    ],
+)
+def test_a_protected_branch_read_through_a_symbolic_ref_is_refused(
+    forge: Forge, branch: str, symbolic: str, target: str
+) -> None:
+    """``refs/remotes/origin/main`` made a symbolic ref to a local branch on the unmerged
+    hotfix: the audit judged the hotfix "on main" and signed a pass (exit 0) recording the
+    branch as read from origin's ``refs/remotes/origin/main``. So did ``origin/HEAD`` pointed
+    at the hotfix (``git remote set-head``) for a protected branch named ``HEAD``. Neither is
+    read: the check, the gate and the audit stop (exit 2), naming the ref it points to, and
+    the audit writes nothing."""
+    forge.ci.git("branch", "x", forge.shas["hot"])
+    forge.ci.git("symbolic-ref", symbolic, target)
+    audited = forge.audit(forge.ci.path, "--protected-branch", branch)
+    assert audited.code == 2, audited.out + audited.err
+    assert not (forge.root / "mar.json").exists()
+    said = (
+        f"protected branch {branch!r} would be read from {symbolic}, which is a symbolic ref "
+        f"to {target}: the commit judged would be {target}'s, recorded as {symbolic}'s"
+    )
+    assert said in audited.err
+    assert f"--protected-branch {target}" in audited.err
+    common = ("--repo", forge.ci.path, "--evidence", forge.evidence, "--as-of", "2024-04-01")
+    for extra in ((), ("--candidate", forge.shas["hot"], "--service", "web")):
+        checked = run_cli("check", *common, "--protected-branch", branch, *extra)
+        assert checked.code == 2, checked.out + checked.err
+        assert said in checked.err and "Traceback" not in checked.err
