@@ -545,6 +545,21 @@ class GitHistory:
             f"or add and fetch the remote {remote!r}",
         )
 
+    def fetch_hint(self, branch: str) -> str:
+        """How to fetch the protected branch into the ref it is first read from
+        (``branch_forms``): CI checkouts fetch the change's own ref alone (GitHub's
+        actions/checkout unless ``fetch-depth: 0``, GitLab CI's runner always)."""
+        ref = self.branch_forms(branch)[0]
+        if ref.startswith("refs/remotes/"):
+            remote, name = ref.removeprefix("refs/remotes/").split("/", 1)
+            command = f"git fetch {remote} +refs/heads/{name}:{ref}"
+        else:
+            command = f"git fetch origin +{ref}:{ref}"
+        return (
+            f"fetch it: '{command}' (in GitHub Actions, actions/checkout with 'fetch-depth: 0' "
+            "fetches every branch; in GitLab CI, run that fetch in the job's script)"
+        )
+
     def _remote_names(self) -> set[str]:
         """The clone's remotes: those its configuration names, and those it has
         remote-tracking branches of."""
@@ -575,7 +590,7 @@ class GitHistory:
             f"({', '.join(self.branch_forms(branch))}) exists, and {branch!r} {what}, which "
             "cannot stand in for the branch",
             path=str(self.root),
-            hint=f"fetch the branch ({' or '.join(self.branch_forms(branch))}), "
+            hint=f"{self.fetch_hint(branch)}, "
             "or pass --protected-branch BRANCH (knightwatch.yaml's protected_branch is applied "
             "by a check only; a gate or an audit takes it from --config)",
         )

@@ -147,16 +147,26 @@ def protected_tip(history: GitHistory, branch: str) -> str:
 def protected_branch(history: GitHistory, branch: str) -> BranchTip:
     """The protected branch: the ref read and its tip, or an input error saying why there is
     none."""
+    forms = history.branch_forms(branch)
+    if not forms:
+        raise InputError(
+            f"protected branch {branch!r} is a ref outside refs/heads/ and refs/remotes/, so it "
+            "is no branch, and what it names cannot stand in for one",
+            path=str(history.root),
+            hint="pass --protected-branch BRANCH (a branch's name, or its full name: "
+            "refs/remotes/origin/main, refs/heads/main)",
+        )
     tip = history.branch_tip(branch)
     if tip is None:
         history.refuse_non_branch(branch)
         history.refuse_unreadable_ref(branch)
         raise InputError(
-            f"protected branch {branch!r} not found (as "
-            f"{' or '.join(history.branch_forms(branch))})",
+            f"protected branch {branch!r} not found (as {' or '.join(forms)}): this clone "
+            "has not fetched it",
             path=str(history.root),
-            hint="pass --protected-branch BRANCH, or set protected_branch in knightwatch.yaml "
-            "(a check applies it; a gate or an audit takes it from --config only)",
+            hint=f"{history.fetch_hint(branch)}; or, where the protected branch has another "
+            "name, pass --protected-branch BRANCH (a check also applies protected_branch from "
+            "knightwatch.yaml; a gate or an audit takes it from --config only)",
         )
     return tip
 

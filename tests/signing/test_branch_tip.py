@@ -229,3 +229,57 @@ def test_a_protected_branch_read_through_a_symbolic_ref_is_refused(
         checked = run_cli("check", *common, "--protected-branch", branch, *extra)
         assert checked.code == 2, checked.out + checked.err
         assert said in checked.err and "Traceback" not in checked.err
+
+
+def _ci_checkout(forge: Forge, name: str, refspecs: list[str]) -> ScriptedRepo:
+    """A CI job's clone of the forge, as its checkout fetches it: the change's own refs
+    alone (``MAIN2`` in a refspec: the commit on main the job runs for), with full history,
+    and HEAD detached at that commit."""
+    clone = ScriptedRepo(forge.root / name)
+    clone.git("remote", "add", "origin", str(forge.repo.path))
+    wanted = [refspec.replace("MAIN2", forge.shas["main2"]) for refspec in refspecs]
+    clone.git("fetch", "--quiet", "--no-tags", "origin", *wanted)
+    clone.git("checkout", "--quiet", "--detach", forge.shas["main2"])
+    return clone
+
+
+@pytest.mark.parametrize(
+    ("name", "refspecs"),
+    [  # actions/checkout of a pull request; GitLab CI's runner on a branch pipeline
+        ("gha", ["+MAIN2:refs/remotes/pull/7/merge"]),
+        ("gitlab", ["+refs/heads/hotfix:refs/remotes/origin/hotfix", "+MAIN2:refs/pipelines/9"]),
+    ],
+)
+def test_a_ci_clone_without_the_branch_is_told_what_to_fetch(
+    forge: Forge, name: str, refspecs: list[str]
+) -> None:
+    """A CI checkout that fetched the change's own ref alone has no ``origin/main``: the
+    check, the gate and the audit stop (exit 2) and say the fetch that gives the clone the
+    branch (the hint said only to name another branch, the wrong way out). That fetch done,
+    the audit judges origin's main and passes."""
+    deployed = deployment("D1", forge.shas["main2"], "2024-03-01T23:00:00Z", approvals=APPROVAL)
+    write_yaml(forge.evidence / "deploys.yaml", [deployed])
+    clone = _ci_checkout(forge, name, refspecs)
+    fetch = "git fetch origin +refs/heads/main:refs/remotes/origin/main"
+    said = "protected branch 'main' not found (as refs/remotes/origin/main or refs/heads/main)"
+    common = ("--repo", clone.path, "--evidence", forge.evidence, "--as-of", "2024-04-01")
+    for extra in ((), ("--candidate", forge.shas["main2"], "--service", "web")):
+        checked = run_cli("check", *common, *extra)
+        assert checked.code == 2, checked.out + checked.err
+        assert said in checked.err and f"fetch it: '{fetch}'" in checked.err
+    assert forge.audit(clone.path).code == 2
+    assert not (forge.root / "mar.json").exists()
+    clone.git(*fetch.split()[1:])
+    assert forge.audit(clone.path).code == 0
+    assert _branch(forge.report())["ref"] == "refs/remotes/origin/main"
+
+
+def test_a_protected_branch_named_by_a_ref_outside_the_branches_is_refused(
+    forge: Forge,
+) -> None:
+    """A full name under ``refs/tags/`` (or any ref but a branch) is no branch: the run
+    stops (exit 2) saying so, rather than that no branch it may be ("()") exists."""
+    forge.ci.git("tag", "v1", forge.shas["hot"])
+    audited = forge.audit(forge.ci.path, "--protected-branch", "refs/tags/v1")
+    assert audited.code == 2
+    assert "'refs/tags/v1' is a ref outside refs/heads/ and refs/remotes/" in audited.err
