@@ -19,6 +19,7 @@ from checker.signing.attestation import (
     Signed,
     previous_link,
     recorded_branch,
+    recorded_branch_given,
 )
 from checker.vocabulary import counted, short
 
@@ -146,11 +147,15 @@ def describe_system(entry: dict[str, Any]) -> str:
 
 def _branch_shown(report: dict[str, Any]) -> str:
     """The protected branch a system's audit judged, as its line shows it after the HEAD:
-    ``, main at SHA (read from REF)``; nothing for an audit that does not record it."""
+    ``, main at SHA (read from REF)``, the commit in full, as one repository's ``verify``
+    shows it (an auditor compares it with the forge, and a prefix of twelve digits is one
+    whoever runs the audit can grind a commit of their own to share); for an audit that does
+    not record it whole, that it is not recorded, as ``verify`` says of one repository's."""
     branch = recorded_branch(report)
     if branch is None:
-        return ""
-    return f", {branch['name']} at {short(branch['commit'])} (read from {branch['ref']})"
+        given = "recorded, but not whole" if recorded_branch_given(report) else "not recorded"
+        return f", protected branch {given}: replay to judge it again"
+    return f", {branch['name']} at {branch['commit']} (read from {branch['ref']})"
 
 
 def describe(signed: Signed) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_verify_describes_every_system_and_replays_one_or_all(org: Org) -> None:
     )
     branch = payments["audit"]["report"]["inputs"]["repository"]["protected_branch"]
     assert branch["name"] == "main" and branch["ref"] == "refs/heads/main"
-    assert f", main at {branch['commit'][:12]} (read from refs/heads/main)" in shown.out
+    assert f", main at {branch['commit']} (read from refs/heads/main)" in shown.out
     assert "; incomplete: 9 rules not evaluated" in shown.out
     one = run_cli(
         "verify", org.root / "mar.json", "--key", pub, "--replay", "--org", org.file,
@@ -157,6 +158,40 @@ def test_subjects_other_than_the_systems_inputs_fail_verify_and_sample(
         "sample", signed, "--key", pub, "--system", "web", "--size", "1", "--seed", "s"
     )
     assert sampled.code == 2 and "verification failed (subjects)" in sampled.err
+
+
+@pytest.mark.parametrize(
+    ("recorded", "said"),
+    [
+        (None, "not recorded"),
+        ({"name": "main", "ref": "refs/heads/main"}, "recorded, but not whole"),
+    ],
+)
+def test_a_system_whose_protected_branch_is_not_recorded_says_so(
+    org: Org, tmp_path: Path, recorded: dict[str, str] | None, said: str
+) -> None:
+    """A system's audit signed without its protected branch (or with part of it) showed
+    nothing where the branch goes, while one repository's ``verify`` says it is not recorded:
+    an auditor comparing each system's branch with the forge's saw no gap. It says so, and
+    every recorded tip is shown in full, as one repository's ``verify`` shows it."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    payments = next(s for s in statement["predicate"]["systems"] if s["name"] == "payments")
+    repository = payments["audit"]["report"]["inputs"]["repository"]
+    if recorded is None:
+        del repository["protected_branch"]
+    else:
+        repository["protected_branch"] = recorded
+    signed = tmp_path / "org.json"
+    signed.write_text(sign_statement(statement, load_private(str(private)))[0])
+    shown = run_cli("verify", signed, "--key", pub)
+    assert shown.code == 0, shown.err
+    line = next(line for line in shown.out.splitlines() if line.startswith("system payments:"))
+    assert f", protected branch {said}: replay to judge it again" in line
+    web = next(line for line in shown.out.splitlines() if line.startswith("system web:"))
+    assert re.search(r", main at [0-9a-f]{40} \(read from refs/heads/main\)", web), web
 
 
 @pytest.mark.parametrize("where", ["the organisation's", "one system's"])
