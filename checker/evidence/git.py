@@ -206,7 +206,13 @@ class GitHistory:
             os.environ.pop(key, None)
         self._repo = _open_repository(path)
         if self._repo.bare or self._repo.working_tree_dir is None:
-            raise InputError("bare repositories are not supported", path=str(path))
+            raise InputError(
+                "bare repositories are not supported (a mirror clone is one): the check reads "
+                "files of the work tree",
+                path=str(path),
+                hint=f"clone it with a work tree ('git clone {path} DIR': its branches are "
+                "then that clone's origin/*, read as the forge's) and pass --repo DIR",
+            )
         self._repo.git.update_environment(**HISTORY_ENV)
         self.root = Path(self._repo.working_tree_dir)
         if self._git("rev-parse", "--is-shallow-repository").strip() == "true":

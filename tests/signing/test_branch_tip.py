@@ -283,3 +283,24 @@ def test_a_protected_branch_named_by_a_ref_outside_the_branches_is_refused(
     audited = forge.audit(forge.ci.path, "--protected-branch", "refs/tags/v1")
     assert audited.code == 2
     assert "'refs/tags/v1' is a ref outside refs/heads/ and refs/remotes/" in audited.err
+
+
+def test_a_mirror_clone_is_refused_with_the_clone_to_make(forge: Forge) -> None:
+    """A mirror clone (``git clone --mirror``: the forge's refs/heads, no work tree) stopped
+    with "bare repositories are not supported" and no word of what to do. The message names
+    the clone to make; made, the audit judges the mirror's main as origin's."""
+    mirror = forge.root / "mirror.git"
+    forge.repo.git("clone", "--quiet", "--mirror", str(forge.repo.path), str(mirror))
+    audited = forge.audit(mirror)
+    assert audited.code == 2 and "Traceback" not in audited.err
+    assert "bare repositories are not supported (a mirror clone is one)" in audited.err
+    assert f"'git clone {mirror} DIR'" in audited.err
+    forge.repo.git("clone", "--quiet", str(mirror), str(forge.root / "work"))
+    work = ScriptedRepo(forge.root / "work")  # git init again leaves the clone as it is
+    work.git("checkout", "--quiet", "--detach", forge.shas["main2"])
+    assert forge.audit(work.path).code == 1  # the unmerged hotfix: REVIEW-003
+    assert _branch(forge.report()) == {
+        "name": "main",
+        "ref": "refs/remotes/origin/main",
+        "commit": forge.shas["main2"],
+    }
