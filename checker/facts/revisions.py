@@ -72,7 +72,9 @@ def resolve_revisions(history: GitHistory, evidence: Evidence, rules: RuleParame
                 index,
                 f"deployment {deployment.id}: commit {deployment.commit!r} does not resolve in "
                 f"the repository at {history.root}",
-                hint="is --repo the repository this service is built from, with full history?",
+                hint="is --repo the repository this service is built from? A clone fetched "
+                "before the deployment has not got its commit: fetch every branch ('git fetch "
+                "origin'; in CI, a checkout with full history) and run again",
             )
         deployed[deployment.id] = sha
     _refuse_same_instant(evidence, deployed)

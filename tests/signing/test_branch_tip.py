@@ -304,3 +304,25 @@ def test_a_mirror_clone_is_refused_with_the_clone_to_make(forge: Forge) -> None:
         "ref": "refs/remotes/origin/main",
         "commit": forge.shas["main2"],
     }
+
+
+def test_a_clone_fetched_before_the_deployment_is_told_to_fetch(forge: Forge) -> None:
+    """A developer's clone fetched a week before the forge's main moved on to the commit
+    deployed: the check and the audit stop (exit 2) on the deployment whose commit the clone
+    has not got, and the hint says to fetch (it asked only whether --repo was the right
+    repository). Fetched, the audit judges origin's main as it now is and passes."""
+    main3 = forge.repo.commit(
+        "main3", {"app.py": "3\n"}, author=DEV, date="2024-03-05T09:00:00Z", trailers=REVIEWED
+    )
+    deployed = deployment("D1", main3, "2024-03-06T23:00:00Z", approvals=APPROVAL)
+    write_yaml(forge.evidence / "deploys.yaml", [deployed])
+    forge.ci.git("remote", "add", "origin", str(forge.repo.path))
+    checked = run_cli("check", "--repo", forge.ci.path, "--evidence", forge.evidence)
+    audited = forge.audit(forge.ci.path)
+    for result in (checked, audited):
+        assert result.code == 2, result.out + result.err
+        assert f"deployment D1: commit '{main3}' does not resolve" in result.err
+        assert "fetch every branch ('git fetch origin'" in result.err
+    forge.ci.git("fetch", "--quiet", "origin")
+    assert forge.audit(forge.ci.path).code == 0
+    assert _branch(forge.report())["commit"] == main3
