@@ -497,12 +497,40 @@ class GitHistory:
         the protected branch. None when no branch has that name (``refuse_non_branch`` then
         says what else it is), or when the first ref there is names no commit git can read
         (``refuse_unreadable_ref`` says so): the next one never stands in for it."""
-        ref = next((f for f in self.branch_forms(branch) if f in self._ref_names()), None)
+        forms = self.branch_forms(branch)
+        ref = next((f for f in forms if f in self._ref_names()), None)
+        for passed in forms[: forms.index(ref)] if ref is not None else forms:
+            self._refuse_broken(branch, passed, ref)
         if ref is None:
             return None
         self._refuse_symbolic(branch, ref)
         commit = self.resolve([ref])[ref]
         return BranchTip(branch, ref, commit) if commit is not None else None
+
+    def _refuse_broken(self, branch: str, form: str, next_ref: str | None) -> None:
+        """Where ``form``, a ref the protected branch is read from before ``next_ref`` (or
+        before finding none), is in the repository but git lists no such ref, an input error:
+        git passes over a ref file that holds no object id, and a symbolic ref to a ref that
+        is not there, and the next ref would be read in its place (a local ``main`` on an
+        unmerged commit, behind an ``origin/main`` made unreadable). Loose and packed refs;
+        a repository that keeps its refs otherwise lists every ref it has."""
+        common = Path(self._repo.common_dir)
+        try:
+            packed = (common / "packed-refs").read_text(errors="replace").splitlines()
+        except OSError:
+            packed = []
+        listed = any(line.partition(" ")[2] == form for line in packed if line[:1] not in "#^")
+        if not (common / form).is_file() and not listed:
+            return
+        instead = f", and {next_ref} is not read in its place" if next_ref else ""
+        raise InputError(
+            f"protected branch {branch!r}: {form} is in the repository, but git cannot read "
+            f"it as a ref (it names no object id, or is a symbolic ref to a ref that is not "
+            f"there){instead}",
+            path=str(self.root),
+            hint=f"remove it (git update-ref -d --no-deref {form}, or delete the file "
+            f"{common / form}), then {self.fetch_hint(branch)}",
+        )
 
     def _refuse_symbolic(self, branch: str, ref: str) -> None:
         """Where the ref a protected branch is read from is a symbolic ref, an input error

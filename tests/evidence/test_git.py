@@ -178,7 +178,9 @@ def test_the_protected_branch_is_a_branch_never_a_tag_or_another_rev(
 
     git_in_clone("checkout", "--quiet", "--detach", shas["b1"])
     git_in_clone("branch", "--quiet", "-D", "main")
-    git_in_clone("update-ref", "-d", "refs/remotes/origin/HEAD")
+    # origin/HEAD itself (without --no-deref, git deletes origin/main through it and leaves
+    # origin/HEAD pointing at nothing: a ref git cannot read, refused where it is read)
+    git_in_clone("update-ref", "-d", "--no-deref", "refs/remotes/origin/HEAD")
     git_in_clone("update-ref", "-d", "refs/remotes/origin/main")
     git_in_clone("tag", "main", shas["b1"])
     history = GitHistory(clone)

@@ -326,3 +326,25 @@ def test_a_clone_fetched_before_the_deployment_is_told_to_fetch(forge: Forge) ->
     forge.ci.git("fetch", "--quiet", "origin")
     assert forge.audit(forge.ci.path).code == 0
     assert _branch(forge.report())["commit"] == main3
+
+
+@pytest.mark.parametrize("broken", ["garbage\n", "ref: refs/heads/nothere\n"])
+def test_an_unreadable_origin_branch_is_not_passed_over_for_the_local_one(
+    forge: Forge, broken: str
+) -> None:
+    """``refs/remotes/origin/main`` made a file that names no object id, or a symbolic ref to
+    a ref that is not there: git lists no such ref, so the local ``main`` (moved onto the
+    unmerged hotfix) was read in its place and the audit signed a pass (exit 0). The run
+    stops (exit 2), naming the ref it cannot read and how to set it right."""
+    forge.ci.git("branch", "-f", "main", forge.shas["hot"])
+    (forge.ci.path / ".git/refs/remotes/origin/main").write_text(broken)
+    audited = forge.audit(forge.ci.path)
+    assert audited.code == 2, audited.out + audited.err
+    assert not (forge.root / "mar.json").exists()
+    assert (
+        "protected branch 'main': refs/remotes/origin/main is in the repository, but git "
+        "cannot read it as a ref"
+    ) in audited.err
+    assert "refs/heads/main is not read in its place" in audited.err
+    checked = run_cli("check", "--repo", forge.ci.path, "--evidence", forge.evidence)
+    assert checked.code == 2 and "cannot read it as a ref" in checked.err
