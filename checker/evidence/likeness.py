@@ -343,7 +343,7 @@ _ANY_HINT = re.compile(b"|".join(hint.pattern for hint in _HINTS.values()))
 """What may start a comment after code in one reading or another: the lines holding one are
 found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
-    HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v\w)\]}\"':,]#).*", re.M),
+    HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v;\w)\]}\"':,]#).*", re.M),
     SLASH: re.compile(_STRING + _BLOCK + rb"|(?<![:\\/*])//.*", re.M),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
 }
@@ -352,9 +352,9 @@ line's end but for ``/* ... */``:
 
 - ``HASH`` (Python, Ruby, the shells, YAML, Perl, R, TOML): ``#`` after a space, whatever
   follows it (``# add``, ``#add``, ``#[tag]``), and one glued to the code before it, whatever
-  follows it (``x = 1#c``, ``else:#c``, ``x = 1#{c}``, ``x = 1#add``: Python and Ruby read a
-  comment), but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a shell's ``$#``), and inside a
-  shell's ``${x#y}`` (kept as a string is);
+  follows it (``x = 1#c``, ``else:#c``, ``x = 1#{c}``, ``x = 1#add``, ``x = 1;#c``: Python,
+  Ruby and the shells read a comment), but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a
+  shell's ``$#``), and inside a shell's ``${x#y}`` (kept as a string is);
 - ``SLASH`` (C and the languages of its syntax, CSS): ``//``, glued to code or not, but after
   a ``:``, ``/``, ``\\`` or ``*`` (CSS's ``url(http://a)``, a regular expression's ``/\\//``),
   and ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's ``#define``, Rust's

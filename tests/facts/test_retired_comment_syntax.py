@@ -248,3 +248,19 @@ def test_retired_javascript_with_a_comment_glued_to_each_line_is_still_there(
     copy = "".join(line + f"//{n}\n" for n, line in enumerate(code.splitlines()))
     found = _moved(tmp_path, ("legacy/peg.js", code), ("src/peg.js", copy))
     assert list(found) == ["D1:legacy/peg.js"]
+
+
+def test_retired_python_with_a_comment_glued_after_a_semicolon_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """Python, Ruby and the shells read ``;#`` as a statement's end and a comment: a copy with
+    ``;#1`` glued to each statement (``#1`` to each ``def`` line) ran as the retired module,
+    shared no line with it and passed (exit 0)."""
+    copy = "".join(
+        line + ("#%d" if line.endswith(":") else ";#%d") % n + "\n"
+        for n, line in enumerate(FIRE.splitlines())
+    )
+    compile(copy, "src/peg.py", "exec")
+    assert list(_moved(tmp_path, ("legacy/peg.py", FIRE), ("src/peg.py", copy))) == [
+        "D1:legacy/peg.py"
+    ]
