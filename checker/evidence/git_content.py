@@ -903,23 +903,44 @@ def _notebook_code(data: bytes) -> list[bytes]:
     sources one after another, for ``data`` that is one; nothing otherwise. In the notebook's
     JSON each line of code is a quoted string (``"    qty = order.quantity\\n",``): retired
     code pasted into a notebook's cell shared no line with it, and passed (exit 0), while
-    Jupyter, papermill or ``nbconvert --execute`` run it."""
-    if not _JSON_OBJECT.match(data) or b'"cells"' not in data or b'"source"' not in data:
+    Jupyter, papermill or ``nbconvert --execute`` run it. Its keys are read as JSON reads them,
+    escapes too (``"\\u0063ells"`` is ``cells``), and a notebook of format 3 (cells in
+    ``worksheets``, code in ``input``), which Jupyter still opens and runs, as one of 4."""
+    if not _JSON_OBJECT.match(data) or (b'"cells"' not in data and b"\\u" not in data):
         return []
     try:
-        cells = json.loads(data).get("cells")
-    except (ValueError, AttributeError, RecursionError):
+        code = [_cell_code(cell) for cell in _notebook_cells(json.loads(data))]
+    except (ValueError, RecursionError):
         return []
-    if not isinstance(cells, list):
+    found = [one for one in code if one is not None]
+    return ["\n".join(found).encode("utf-8", "surrogatepass")] if found else []
+
+
+def _notebook_cells(notebook: object) -> list[object]:
+    """The cells of a notebook's JSON: its ``cells``, or (format 3) its worksheets'."""
+    if not isinstance(notebook, dict):
         return []
-    code = [
-        "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
-        for cell in cells
-        if isinstance(cell, dict) and cell.get("cell_type") == "code"
-        for source in [cell.get("source")]
-        if isinstance(source, (list, str))
-    ]
-    return ["\n".join(code).encode("utf-8", "surrogatepass")] if code else []
+    sheets = notebook.get("worksheets")
+    if isinstance(sheets, list):
+        return [
+            cell
+            for sheet in sheets
+            if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list)
+            for cell in sheet["cells"]
+        ]
+    cells = notebook.get("cells")
+    return cells if isinstance(cells, list) else []
+
+
+def _cell_code(cell: object) -> str | None:
+    """The code of a notebook's code cell (its ``source``, or ``input`` in format 3), a string
+    or a list of them; None for another cell."""
+    if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        return None
+    source = cell.get("source", cell.get("input"))
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else None
 
 
 def _as_text(data: bytes) -> bytes:

@@ -264,3 +264,51 @@ def test_retired_python_with_a_comment_glued_after_a_semicolon_is_still_there(
     assert list(_moved(tmp_path, ("legacy/peg.py", FIRE), ("src/peg.py", copy))) == [
         "D1:legacy/peg.py"
     ]
+
+
+def test_a_notebooks_keys_are_read_as_json_reads_them(tmp_path: Path) -> None:
+    """JSON reads ``"\\u0063ells"`` as ``cells``, and so do Jupyter and papermill: a notebook
+    with its keys so written was not read as its cells, and retired Python in one passed."""
+    notebook = _notebook(("code", FIRE))
+    escaped = notebook.replace('"cells"', '"\\u0063ells"').replace('"source"', '"\\u0073ource"')
+    found = _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", escaped))
+    assert list(found) == ["D1:legacy/peg.py"]
+
+
+def _notebook_v3(*cells: tuple[str, str]) -> str:
+    """A notebook of format 3 (cells in ``worksheets``, a code cell's code in ``input``)."""
+    return json.dumps(
+        {
+            "metadata": {"name": ""},
+            "nbformat": 3,
+            "nbformat_minor": 0,
+            "worksheets": [
+                {
+                    "cells": [
+                        {"cell_type": kind, "metadata": {}}
+                        | (
+                            {"input": text.splitlines(keepends=True), "outputs": []}
+                            if kind == "code"
+                            else {"source": text.splitlines(keepends=True)}
+                        )
+                        for kind, text in cells
+                    ],
+                    "metadata": {},
+                }
+            ],
+        },
+        indent=1,
+    )
+
+
+def test_a_notebook_of_format_3_is_read_as_its_cells(tmp_path: Path) -> None:
+    """Jupyter opens a notebook of format 3 (cells in ``worksheets``) and runs it as one of 4:
+    retired Python in one of its code cells was not read as code, and passed (exit 0)."""
+    notebook = _notebook_v3(("markdown", "# Pegging\n"), ("code", FIRE))
+    found = _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook))
+    assert list(found) == ["D1:legacy/peg.py"]
+
+
+def test_a_notebook_of_format_3_without_the_retired_code_is_live(tmp_path: Path) -> None:
+    notebook = _notebook_v3(("markdown", FIRE), ("code", "print(1)\n"))
+    assert _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook)) == {}
