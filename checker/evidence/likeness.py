@@ -72,6 +72,12 @@ COMMON_FILES = 5
 """The files of a commit, outside the retired code, that hold a line of it that make it a
 common line there (``@classmethod``, ``return value``, a key of a schema): it counts in parts
 of ``MIN_LINES`` lines or more only."""
+CHANCE_LINES = 4
+"""The most lines of a retired file taken as common (``COMMON_FILES``) in a commit, those most
+files hold: four lines in common are what files of one project share by chance, as a part of
+fewer than ``MIN_LINES`` lines says. Without a bound, each line of a retired file copied into
+throwaway files until five held it, and the code kept split four lines to a module, passed
+(exit 0): every line was common."""
 
 HASH = "hash"
 """Comments open with ``#`` (Python, Ruby, the shells, YAML, Perl, R, TOML, Makefiles)."""

@@ -330,3 +330,19 @@ def test_lines_many_files_hold_are_no_small_parts(tmp_path: Path) -> None:
     result = _check(tmp_path, repo, {"D1": sha})
     assert _retired(result) == {}
     assert result.code == 0
+
+
+def test_lines_made_common_by_copies_are_still_parts(tmp_path: Path) -> None:
+    """The four modules holding four of its lines each, and each of those lines copied into
+    four throwaway notes, so that five files held it: every line was common, no part counted,
+    and the audit passed (exit 0). Chance explains four lines of a retired file at most."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(retired_code=[ROUTER]), "legacy/router.py": CODE}, 1)
+    written = {f"src/few_{n}.py": "".join(LEGS[n * 4 : n * 4 + 4]) + OWN for n in range(4)}
+    notes = {f"docs/note_{n:02d}_{k}.md": "# Note\n" + LEGS[n] for n in range(16) for k in range(4)}
+    sha = _commit(repo, {"legacy/router.py": None, **written, **notes}, 2)
+    result = _check(tmp_path, repo, {"D1": sha})
+    found = _retired(result)["D1:legacy/router.py"]
+    # all but the notes of the four lines most files hold, and the module holding those alone
+    assert " in 51 files: docs/note_04_0.md, " in found
+    assert result.code == 1
