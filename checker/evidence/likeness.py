@@ -151,11 +151,16 @@ def own_readings(names: Iterable[str], data: bytes) -> tuple[str, ...]:
     launch line (``#!/usr/bin/env python``, ``_INTERPRETERS``): a copy of it is code of its
     language, whatever the copy is named. Retired Python kept as ``peg.sql`` with a ``#``
     comment after each line, read as SQL alone, shared no line with it and passed (exit 0).
-    A name of no language known, and no launch line known, take every reading."""
+    A name of no language known, and no launch line known, take every reading. A script
+    launched by one interpreter that hands itself to another (``exec node "$0" "$@"`` under
+    ``#!/bin/sh``, ``_EXEC``) is read as the other's too: a JavaScript one, read as a shell
+    script alone, kept as ``peg.sql`` with ``//1`` glued to each line, passed (exit 0)."""
     found = {r for name in names for r in readings_of(name) if readings_of(name) != READINGS}
     launched = _LAUNCH.match(data)
     if launched:
-        found.update(_INTERPRETERS.get(launched[1].rstrip(b"0123456789.-").lower(), ()))
+        named = [launched[1], *_EXEC.findall(data[:_EXEC_BYTES])]
+        for one in named:
+            found.update(_INTERPRETERS.get(one.rstrip(b"0123456789.-").lower(), ()))
     return tuple(r for r in READINGS if r in found) if found else READINGS
 
 
@@ -170,6 +175,13 @@ _INTERPRETERS = {
     **dict.fromkeys(b"lua luajit runghc runhaskell psql".split(), (DASH,)),
 }
 """The readings of the comments of a script by the interpreter its launch line names."""
+_EXEC = re.compile(
+    rb"\bexec[ \t]+(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*(?:\S*/)?)?([\w.-]+)[^\n]*\$\{?0\b"
+)
+"""A script handing itself to another interpreter (``exec node "$0" "$@"``, ``exec
+/usr/bin/env python3 "$0"``): that interpreter's name."""
+_EXEC_BYTES = 2048
+"""How far into a launched script such a hand-over is looked for: its first lines."""
 
 
 """A letter or digit, ASCII or part of a character beyond it."""

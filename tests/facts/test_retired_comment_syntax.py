@@ -312,3 +312,19 @@ def test_a_notebook_of_format_3_is_read_as_its_cells(tmp_path: Path) -> None:
 def test_a_notebook_of_format_3_without_the_retired_code_is_live(tmp_path: Path) -> None:
     notebook = _notebook_v3(("markdown", FIRE), ("code", "print(1)\n"))
     assert _moved(tmp_path, ("legacy/peg.py", FIRE), ("notebooks/peg.ipynb", notebook)) == {}
+
+
+LEGS_JS = "".join(f"const leg{n} = orders.send(parent, {n});\n" for n in range(8))
+
+
+def test_a_script_handing_itself_to_another_interpreter_is_read_as_its_language(
+    tmp_path: Path,
+) -> None:
+    """``#!/bin/sh`` then ``exec node "$0"``: JavaScript run by node, read as a shell script
+    alone; kept as ``db/peg.sql`` with ``//1`` glued to each line, it passed (exit 0)."""
+    retired = '#!/bin/sh\n":" //; exec /usr/bin/env node "$0" "$@"\n' + LEGS_JS
+    copy = "".join(line + f"//{n}\n" for n, line in enumerate(LEGS_JS.splitlines()))
+    assert list(_moved(tmp_path, ("bin/peg", retired), ("db/peg.sql", copy))) == ["D1:bin/peg"]
+    assert own_readings(["bin/peg"], retired.encode()) == (HASH, SLASH)
+    assert own_readings(["bin/peg"], b'#!/bin/sh\nexec python3 "${0}" "$@"\n') == (HASH,)
+    assert own_readings(["bin/peg"], b"#!/bin/sh\nexec node server.js\n") == (HASH,)
