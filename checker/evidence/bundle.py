@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import os
@@ -262,16 +263,20 @@ class EvidenceFiles:
 
     def held(self, name: str, expected: set[str]) -> list[str]:
         """The files named for evidence (``_held_evidence``) that the directory ``name`` holds,
-        at any depth (links to directories not followed), by path inside it, other than those an
-        entry of the evidence directory reads as the same file: a mounted ConfigMap's ``..data``
-        holds every file the directory's links lead to. Not only an evidence file's own name:
+        at any depth, by path inside it, other than those an entry of the evidence directory
+        reads as the same file: a mounted ConfigMap's ``..data`` holds every file the
+        directory's links lead to. Not only an evidence file's own name:
         ``.kw/prod.observations.jsonl``, ``.kw/observations.jsonl.1`` and
         ``.kw/export/observations.jsonl`` were passed over with their directory, and the host
-        they showed on old code judged by no rule."""
+        they showed on old code judged by no rule. Links to directories are followed (each
+        directory searched once): ``.kw/may`` leading to a directory elsewhere that held the
+        only observations was passed over, and the run passed."""
         inside = self.directory / name
         found = []
-        for top, folders, names in os.walk(inside, onerror=lambda _: None):
-            folders.sort()
+        seen: set[str] = set()
+        for top, folders, names in os.walk(inside, onerror=lambda _: None, followlinks=True):
+            seen.add(os.path.realpath(top))
+            folders[:] = sorted(f for f in folders if os.path.realpath(Path(top, f)) not in seen)
             for each in sorted(names):
                 path = Path(top, each)
                 if not _held_evidence(each, expected) or not path.is_file():
@@ -293,11 +298,12 @@ def _held_evidence(name: str, expected: set[str]) -> bool:
     """Whether a file of that name, inside a hidden directory, is named for evidence: an
     evidence file's own name, or one that holds a kind's (``_held_kind``) and an evidence
     file's suffix anywhere (``prod.observations.jsonl``, ``observations.jsonl.1``,
-    ``Observations.JSONL``). A git directory's branch named for a kind holds no such suffix."""
+    ``Observations.JSONL``), or a kind's misspelt (``_near_kind``: ``observatons.jsonl``,
+    ``deplys.yaml``). A git directory's branch named for a kind holds no such suffix."""
     folded = name.casefold()
     if name in expected:
         return True
-    return _held_kind(name) is not None and any(s in folded for s in _EVIDENCE_SUFFIXES)
+    return _near_kind(name) is not None and any(s in folded for s in _EVIDENCE_SUFFIXES)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -659,9 +665,10 @@ def _check_not_hidden(
     with it, and FLEET-002 went unjudged in a pass. Beside the kind's own file (a backup,
     ``deploys.yaml.bak``), it is not evidence and may be ignored. A name that holds a kind's
     (``prod.observations.jsonl``, ``observations-2024-05.jsonl``) is named for it too: ``prod.*``
-    took the only observations with it, and the run passed."""
+    took the only observations with it, and the run passed; so is one that misspells it
+    (``observatons.jsonl``), which ``obs*`` took as well."""
     stem, suffix = _stem(name)
-    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold()) or _held_kind(name)
+    kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold()) or _near_kind(name)
     if kind is None or any(p.partition(".")[0] == kind.name for p in present):
         return
     _, hint = _misnamed(name, kind, suffix, None)
@@ -683,6 +690,21 @@ def _held_kind(name: str) -> Kind | None:
     if not held and "deploy" in folded:
         held = [KIND_BY_NAME["deploys"]]
     return held[0] if held else None
+
+
+def _near_kind(name: str) -> Kind | None:
+    """The evidence kind whose name ``name`` holds (``_held_kind``), or that a word of it
+    misspells (``observatons.jsonl``, ``deplys.yaml``), if any. Misspelt, the only
+    observations were passed over inside a hidden directory, or with an ``evidence_ignore``
+    glob, and the run passed."""
+    held = _held_kind(name)
+    if held is not None:
+        return held
+    for word in _WORDS.split(name.casefold().lstrip(".#")):
+        close = difflib.get_close_matches(word, sorted(KIND_BY_NAME), n=1, cutoff=0.75)
+        if close:
+            return KIND_BY_NAME[close[0]]
+    return None
 
 
 _INTERRUPTED = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")

@@ -502,6 +502,43 @@ def test_a_hidden_directory_holding_a_name_named_for_evidence_is_refused(
     assert f".kw matches evidence_ignore '.kw', but .kw holds {held}" in result.err
 
 
+@pytest.mark.parametrize(
+    "held", ["observatons.jsonl", "Obsevations.yaml", "may/observations.jsonl"]
+)
+def test_a_hidden_directory_holding_misspelt_or_linked_evidence_is_refused(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path, held: str
+) -> None:
+    """The only observation of host web-1, on a commit never deployed, in ``.kw`` under a
+    kind's name misspelt, or behind ``.kw/may``, a link to a directory elsewhere that holds
+    it: the hidden directory was passed over, and the check passed (exit 0); so was a
+    misspelt file at the top taken by ``evidence_ignore``."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    (evidence / ".kw").mkdir()
+    if held.startswith("may/"):
+        (tmp_path / "outside").mkdir()
+        (tmp_path / "outside" / "observations.jsonl").write_text(json.dumps(seen) + "\n")
+        (evidence / ".kw" / "may").symlink_to(tmp_path / "outside", target_is_directory=True)
+    else:
+        (evidence / ".kw" / held).write_text(json.dumps(seen) + "\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f".kw: a directory in the evidence directory is not read (hidden, it holds {held}," in (
+        result.err
+    )
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: ['.kw', 'obs*']\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f".kw matches evidence_ignore '.kw', but .kw holds {held}" in result.err
+    if held == "observatons.jsonl":
+        (evidence / ".kw" / held).rename(evidence / held)
+        result = check(shop)
+        assert result.code == 2, result.out
+        assert f"{held} matches evidence_ignore 'obs*', but it is named for" in result.err
+
+
 @pytest.mark.parametrize("glob", ["archive", "*"])
 def test_an_ignored_directory_does_not_take_the_only_evidence_of_a_kind(
     shop: tuple[ScriptedRepo, Path], glob: str
