@@ -453,3 +453,28 @@ def test_a_file_the_change_tracks_under_another_case_is_not_read(
     assert report["exit"] == 1
     assert _review_findings(report) == [("REVIEW-002", shas[1], False)]
     assert report["gate"]["evidence"]["not_read"] == ["reviews.yaml"]
+
+
+def test_a_hidden_directory_the_change_deletes_is_searched_as_the_branch_has_it(
+    shop: tuple[ScriptedRepo, list[str]],
+) -> None:
+    """main holds ``compliance/.kw/may/observations.jsonl``, the only observation of web-1,
+    on C1; a gate refuses it as a hidden directory holding evidence. A change that deletes it
+    had its gate search the work tree's ``.kw`` (gone), pass the branch's over, and judge
+    on: what main holds is what the gate reads, whatever the change removed."""
+    repo, shas = shop
+    seen = {"host": "web-1", "service": "web", "version": shas[1],
+            "observed_at": "2024-03-02T13:00:00Z"}  # fmt: skip
+    held = "compliance/.kw/may/observations.jsonl"
+    repo.commit("keep", {held: json.dumps(seen) + "\n"}, author=DEV, date="2024-03-03T00:30:00Z")
+    args = ("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+            "--as-of", "2024-03-04")  # fmt: skip
+    assert run_cli(*args).code == 2
+    _change(repo, {held: None})
+    result = run_cli(*args)
+    assert result.code == 2, result.out
+    assert (
+        "main:compliance/.kw: a directory in the evidence directory is not read (hidden, it "
+        in (result.err)
+    )
+    assert "holds may/observations.jsonl" in result.err

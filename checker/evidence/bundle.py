@@ -262,7 +262,7 @@ class EvidenceFiles:
         return self.directory / name
 
     def held(self, name: str, expected: set[str]) -> list[str]:
-        """The files named for evidence (``_held_evidence``) that the directory ``name`` holds,
+        """The files named for evidence (``held_evidence``) that the directory ``name`` holds,
         at any depth, by path inside it, other than those an entry of the evidence directory
         reads as the same file: a mounted ConfigMap's ``..data`` holds every file the
         directory's links lead to. Not only an evidence file's own name:
@@ -279,7 +279,7 @@ class EvidenceFiles:
             folders[:] = sorted(f for f in folders if os.path.realpath(Path(top, f)) not in seen)
             for each in sorted(names):
                 path = Path(top, each)
-                if not _held_evidence(each, expected) or not path.is_file():
+                if not held_evidence(each, expected) or not path.is_file():
                     continue
                 if not _same_file(self.directory / each, path):
                     found.append(path.relative_to(inside).as_posix())
@@ -294,7 +294,7 @@ _EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json")
 """What a file's name holds, past a kind's, to be named for evidence inside a hidden directory."""
 
 
-def _held_evidence(name: str, expected: set[str]) -> bool:
+def held_evidence(name: str, expected: set[str]) -> bool:
     """Whether a file of that name, inside a hidden directory, is named for evidence: an
     evidence file's own name, or one that holds a kind's (``_held_kind``) and an evidence
     file's suffix anywhere (``prod.observations.jsonl``, ``observations.jsonl.1``,

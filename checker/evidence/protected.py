@@ -20,7 +20,7 @@ from typing import Any
 
 from checker.config import Config, parse_config
 from checker.errors import InputError
-from checker.evidence.bundle import Entry, EvidenceFiles
+from checker.evidence.bundle import Entry, EvidenceFiles, held_evidence
 from checker.evidence.git import GitHistory
 from checker.evidence.objectcheck import EntryKind, entry_kind, read_verified, tree_entries
 from checker.evidence.registry_names import CONFIG_NAME
@@ -252,6 +252,28 @@ class ProtectedFiles(EvidenceFiles):
         if name in self.on_branch:
             return self.on_branch[name][0] in ("blob", "link")
         return name in self.generated and self.generated[name].is_file
+
+    def held(self, name: str, expected: set[str]) -> list[str]:
+        """The files named for evidence that the directory ``name`` holds, at any depth, as the
+        branch has it (its trees; a link there is followed to nothing, as a gate follows no
+        link); one the branch does not have, as the work tree has it. The work tree's was
+        searched for a directory of the branch's: a change that deleted
+        ``compliance/.kw/observations.jsonl`` had its gate pass over the branch's ``.kw``,
+        which holds it, and judge on."""
+        if name not in self.on_branch:
+            return super().held(name, expected) if name in self.generated else []
+        found: list[str] = []
+        pending = [(PurePosixPath(), self.on_branch[name])]
+        while pending:
+            inside, (kind, sha) = pending.pop()
+            if kind != "tree":
+                continue
+            for each, entry in _entries(_object(self.history, sha)).items():
+                if entry[0] == "tree":
+                    pending.append((inside / each, entry))
+                elif held_evidence(each, expected):
+                    found.append((inside / each).as_posix())
+        return sorted(found)
 
     def read(self, name: str) -> bytes:
         if name not in self.on_branch:
