@@ -290,8 +290,9 @@ class EvidenceFiles:
         return None
 
 
-_EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json")
-"""What a file's name holds, past a kind's, to be named for evidence inside a hidden directory."""
+_EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json", ".ndjson")
+"""What a file's name holds, past a kind's, to be named for evidence inside a hidden directory:
+``.ndjson`` is JSON Lines under another name, and ``.kw/observations.ndjson`` was passed over."""
 
 
 def held_evidence(name: str, expected: set[str]) -> bool:

@@ -476,6 +476,7 @@ def test_evidence_in_a_hidden_directory_is_neither_passed_over_nor_ignored_alone
         "export_observations_2024-05.jsonl",
         "Observations.JSONL",
         "may/observations.jsonl",
+        "observations.ndjson",
     ],
 )
 def test_a_hidden_directory_holding_a_name_named_for_evidence_is_refused(
