@@ -9,6 +9,7 @@ fail one that is not it, as they do a population that does not add up."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from checker.errors import VerificationError
@@ -36,6 +37,53 @@ def _findings(report: dict[str, Any], source: str) -> list[tuple[str, bool]]:
             raise _fail(source, f"finding #{index + 1} has no severity or waived flag")
         out.append((str(finding["severity"]), bool(finding["waived"])))
     return out
+
+
+def _rules(summary: object, source: str) -> dict[str, dict[str, Any]] | None:
+    """The summary's rules by id; None where the summary lists none (an earlier version's)."""
+    rules = summary.get("rules") if isinstance(summary, dict) else None
+    if rules is None:
+        return None
+    if not isinstance(rules, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("id"), str) for r in rules
+    ):
+        raise _fail(source, "its report's summary.rules is not a list of rules")
+    return {r["id"]: r for r in rules}
+
+
+def _check_rules(report: dict[str, Any], findings: list[Any], source: str) -> None:
+    """Each finding is of a rule the summary lists, at that rule's severity (a
+    finding has its rule's, ``runner``), and each rule's and each severity's count of unwaived
+    findings is the findings'. A finding's severity lowered to ``low``, its rule renamed to
+    one no policy has, or findings dropped beside a rule still counting them, verified."""
+    summary = report.get("summary")
+    rules = _rules(summary, source)
+    if rules is None:
+        return
+    by_rule: Counter[str] = Counter()
+    by_severity: Counter[str] = Counter()
+    for index, finding in enumerate(findings):
+        rule = rules.get(str(finding.get("rule")))
+        if rule is None:
+            raise _fail(
+                source,
+                f"finding #{index + 1} is of rule {finding.get('rule')!r}, which its summary "
+                "does not list",
+            )
+        if rule.get("severity") != finding["severity"]:
+            raise _fail(
+                source,
+                f"finding #{index + 1} of {rule['id']} is {finding['severity']!r}, and its "
+                f"summary gives {rule['id']} severity {rule.get('severity')!r}",
+            )
+        if not finding["waived"]:
+            by_rule[rule["id"]] += 1
+            by_severity[finding["severity"]] += 1
+    for rule_id, rule in rules.items():
+        _check_counts(rule, {"findings": by_rule[rule_id]}, f"{source}: rule {rule_id}")
+    severities = summary.get("by_severity") if isinstance(summary, dict) else None
+    if isinstance(severities, dict):
+        _check_counts(severities, {s: by_severity[s] for s in SEVERITIES}, f"{source}: by_severity")
 
 
 def _weakened_fail_on(predicate: dict[str, Any], fail_on: str) -> bool:
@@ -107,6 +155,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     waived = sum(1 for _, w in findings if w)
     counts = {"findings": len(findings), "failing": failing, "waived": waived}
     _check_counts(summary, counts, source)
+    _check_rules(report, report["findings"], source)
     _check_complete(predicate, summary, source)
     incomplete = summary.get("require_all") is True and summary.get("complete") is False
     expected = "fail" if failing or incomplete else "pass"

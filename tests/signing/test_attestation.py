@@ -482,6 +482,40 @@ def _claim_complete_in_the_statement(predicate: dict[str, Any]) -> str:
     return "the statement says complete True, and its report's summary False"
 
 
+def _pass_without(predicate: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> None:
+    """The report's findings those ``keep`` keeps, its counts and verdict made to agree."""
+    report = predicate["report"]
+    report["findings"] = [f for f in report["findings"] if keep(f)]
+    failing = [f for f in report["findings"] if f["severity"] in ("high", "critical")]
+    report["summary"].update(findings=len(report["findings"]), failing=len(failing))
+    report["verdict"] = "fail" if failing else "pass"
+
+
+def _drop_the_findings(predicate: dict[str, Any]) -> str:
+    _pass_without(predicate, lambda f: False)  # the rules still count theirs
+    return "rule DEAD-002: its summary says 1 findings, and there are 0"
+
+
+def _lower_to_low(predicate: dict[str, Any]) -> str:
+    for finding in predicate["report"]["findings"]:
+        finding["severity"] = "low"  # the summary's rules still say critical and high
+    _pass_without(predicate, lambda f: True)
+    return "finding #1 of DEAD-002 is 'low', and its summary gives DEAD-002 severity 'critical'"
+
+
+def _rename_the_rule(predicate: dict[str, Any]) -> str:
+    for finding in predicate["report"]["findings"]:
+        finding["rule"], finding["severity"] = "LOCAL-999", "info"  # a rule no policy has
+    _pass_without(predicate, lambda f: True)
+    return "finding #1 is of rule 'LOCAL-999', which its summary does not list"
+
+
+def _count_by_severity_wrong(predicate: dict[str, Any]) -> str:
+    summary = predicate["report"]["summary"]
+    summary["by_severity"]["critical"] = 0  # beside three unwaived critical findings
+    return "by_severity: its summary says 0 critical, and there are 3"
+
+
 @pytest.mark.parametrize(
     "forge",
     [
@@ -490,6 +524,10 @@ def _claim_complete_in_the_statement(predicate: dict[str, Any]) -> str:
         _judge_at_critical_unsaid,
         _claim_complete,
         _claim_complete_in_the_statement,
+        _drop_the_findings,
+        _lower_to_low,
+        _rename_the_rule,
+        _count_by_severity_wrong,
     ],
 )
 def test_a_verdict_its_findings_do_not_give_fails_verify_and_sample(
@@ -500,7 +538,9 @@ def test_a_verdict_its_findings_do_not_give_fails_verify_and_sample(
     as did one whose findings were all marked waived under a summary still counting them
     failing, or one judged at `fail_on: critical` without a word of it among the settings
     (verify names those it finds there), or one that said it judged every rule whole beside
-    the rule it listed as not evaluated: each was sampled from, and chained to."""
+    the rule it listed as not evaluated: each was sampled from, and chained to. So did one
+    whose findings were dropped, lowered to `low` or given a rule no policy has, its verdict
+    and counts made to agree, beside a summary whose rules still counted and rated them."""
     st = statement(setup.dir / "jul.json")
     said = forge(st["predicate"])  # type: ignore[arg-type]
     signed = tmp_path / "verdict.json"
