@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from checker.errors import VerificationError
+from checker.evidence.identities import normalise
 from checker.vocabulary import SEVERITIES, severity_rank
 
 DEFAULT_FAIL_ON = "high"
@@ -86,6 +87,49 @@ def _check_rules(report: dict[str, Any], findings: list[Any], source: str) -> No
         _check_counts(severities, {s: by_severity[s] for s in SEVERITIES}, f"{source}: by_severity")
 
 
+def _approvers(report: dict[str, Any]) -> frozenset[str]:
+    """The addresses the audit accepted waivers from (its ``waiver_approvers``), compared as
+    the audit compares them; none where it records none (an audit then applies no waiver)."""
+    parameters = report.get("parameters")
+    listed = parameters.get("waiver_approvers") if isinstance(parameters, dict) else None
+    if not isinstance(listed, list):
+        return frozenset()
+    return frozenset(normalise(a) for a in listed if isinstance(a, str))
+
+
+def _check_waivers(report: dict[str, Any], findings: list[Any], source: str) -> None:
+    """Each waiver a waived finding names (its ``waived_by``) is of the finding's rule, not
+    expired at the audit's as-of date, and approved by one of the ``waiver_approvers`` the
+    audit records: an audit applies no other. A finding marked waived by anyone the team
+    liked, or under a waiver ended before the audit, verified. A finding without
+    ``waived_by`` (an earlier version's report) is not compared."""
+    approvers = _approvers(report)
+    as_of = str(report.get("as_of"))
+    for index, finding in enumerate(findings):
+        waivers = finding.get("waived_by") if finding.get("waived") is True else None
+        if waivers is None:
+            continue
+        if not isinstance(waivers, list) or not waivers:
+            raise _fail(source, f"finding #{index + 1} is waived by no waiver")
+        for waiver in waivers:
+            if not isinstance(waiver, dict):
+                raise _fail(source, f"finding #{index + 1} names a waiver that is not an object")
+            by = waiver.get("approved_by")
+            if not isinstance(by, str) or normalise(by) not in approvers:
+                raise _fail(
+                    source,
+                    f"finding #{index + 1} is waived by {by!r}, who is not among the "
+                    f"waiver_approvers its report records ({', '.join(sorted(approvers))})",
+                )
+            expires = waiver.get("expires")
+            if waiver.get("rule") != finding.get("rule") or not str(expires or "") >= as_of:
+                raise _fail(
+                    source,
+                    f"finding #{index + 1} of {finding.get('rule')} is waived by a waiver of "
+                    f"{waiver.get('rule')!r} expiring {waiver.get('expires')!r}, as of {as_of}",
+                )
+
+
 def _weakened_fail_on(predicate: dict[str, Any], fail_on: str) -> bool:
     """Whether the predicate records ``fail_on`` among the settings that weakened the rules."""
     settings = predicate.get("settings")
@@ -156,6 +200,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     counts = {"findings": len(findings), "failing": failing, "waived": waived}
     _check_counts(summary, counts, source)
     _check_rules(report, report["findings"], source)
+    _check_waivers(report, report["findings"], source)
     _check_complete(predicate, summary, source)
     incomplete = summary.get("require_all") is True and summary.get("complete") is False
     expected = "fail" if failing or incomplete else "pass"
