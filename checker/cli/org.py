@@ -283,6 +283,24 @@ def replay_systems(args: argparse.Namespace, signed: Signed) -> list[str]:
     return lines
 
 
+def _check_every_system_listed(org: Organisation, signed: Signed) -> None:
+    """Every system org.yaml names is in the attestation, judged or not: a statement that
+    left out the failed one, its verdict and counts made to agree, replayed the others as
+    confirmed (exit 0), org.yaml's digest its own."""
+    listed = {
+        str(entry.get("name"))
+        for entry in signed.predicate.get("systems") or []
+        if isinstance(entry, dict)
+    }
+    missing = [system.name for system in org.systems if system.name not in listed]
+    if missing:
+        raise VerificationError(
+            "replay",
+            f"system {missing[0]} of {org.path.name} is not in the attestation: every system "
+            "it names is listed, judged or not",
+        )
+
+
 def _check_attested_org(org: Organisation, signed: Signed) -> None:
     """A replay judges the systems of the org.yaml attested, byte for byte: another file
     would replay other repositories, services or paths under the attestation's name."""
@@ -297,6 +315,7 @@ def _check_attested_org(org: Organisation, signed: Signed) -> None:
                 f"system {system.name}: its repository, evidence, services or paths in "
                 f"{org.path.name} differ from those attested",
             )
+    _check_every_system_listed(org, signed)
     digests = [
         (s.get("digest") or {}).get("sha256")
         for s in signed.statement.get("subject") or []

@@ -238,6 +238,19 @@ def _org_passed(entry: object, source: str) -> bool:
     return True
 
 
+def _check_named_once(systems: list[Any], source: str) -> None:
+    """Each system is listed once: org.yaml names each once (``load_org`` refuses a name
+    given twice), and a passing system listed again in a failed one's place counted as a
+    third pass, the failed system gone from the statement."""
+    names = Counter(str(entry.get("name")) for entry in systems)
+    twice = sorted(name for name, count in names.items() if count > 1)
+    if twice:
+        raise _fail(
+            source,
+            f"system {twice[0]} is listed {names[twice[0]]} times: org.yaml names each once",
+        )
+
+
 def check_org_verdict(predicate: dict[str, Any], source: str) -> None:
     """An organisation's verdict is ``pass`` only when every system was judged and passed,
     each passing system's own report passes, and its summary's counts are those of its
@@ -247,6 +260,7 @@ def check_org_verdict(predicate: dict[str, Any], source: str) -> None:
     if not isinstance(systems, list):
         raise _fail(source, "the statement lists no systems")
     passed = [_org_passed(entry, source) for entry in systems]
+    _check_named_once(systems, source)
     judged = sum(1 for e in systems if e.get("status") == "judged")
     expected = "pass" if systems and all(passed) else "fail"
     if predicate.get("verdict") != expected:

@@ -128,6 +128,32 @@ def test_a_replay_names_the_system_whose_evidence_changed(org: Org, tmp_path: Pa
     )
 
 
+def test_a_replay_fails_an_attestation_that_leaves_a_system_out(org: Org, tmp_path: Path) -> None:
+    """The statement holds org.yaml's digest, not its list of systems: one that left out the
+    failed system (its subjects too), its verdict and counts made to agree, verified as a pass
+    of two systems, and replayed the two as confirmed (exit 0) under the very org.yaml that
+    names three. Plain verify cannot see it; the replay, which reads org.yaml, now does."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    p = statement["predicate"]
+    p["systems"] = [s for s in p["systems"] if s["name"] != "payments"]
+    p["verdict"] = "pass"
+    p["summary"].update(systems=2, judged=2, passed=2, failed=0)
+    statement["subject"] = [
+        s for s in statement["subject"] if not s["name"].startswith("payments/")
+    ]
+    forged = tmp_path / "org.json"
+    forged.write_text(sign_statement(statement, load_private(str(private)))[0])
+    assert run_cli("verify", forged, "--key", pub).code == 0  # consistent with itself
+    result = run_cli("verify", forged, "--key", pub, "--replay", "--org", org.file)
+    assert result.code == 1 and result.out == "", result.out
+    assert (
+        "verification failed (replay): system payments of org.yaml is not in the attestation"
+    ) in result.err
+
+
 @pytest.mark.parametrize("forged", ["another digest", "no subjects"])
 def test_subjects_other_than_the_systems_inputs_fail_verify_and_sample(
     org: Org, tmp_path: Path, forged: str
@@ -257,18 +283,43 @@ def _summary_counts_a_pass(p: dict[str, Any]) -> str:
     return "its summary says 3 passed, and there are 2"
 
 
-@pytest.mark.parametrize("forge", [_org_says_pass, _payments_says_pass, _summary_counts_a_pass])
+def _web_in_payments_place(statement: dict[str, Any]) -> str:
+    """The failed system's entry (and its subjects) replaced by a passing one's, again."""
+    p = statement["predicate"]
+    web = next(s for s in p["systems"] if s["name"] == "web")
+    p["systems"] = [web if s["name"] == "payments" else s for s in p["systems"]]
+    p["verdict"] = "pass"
+    p["summary"].update(passed=3, failed=0)
+    kept = [s for s in statement["subject"] if not s["name"].startswith("payments/")]
+    statement["subject"] = kept + [s for s in kept if s["name"].startswith("web/")]
+    return "system web is listed 2 times: org.yaml names each once"
+
+
+def _on_predicate(forge: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+    return lambda statement: forge(statement["predicate"])
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        _on_predicate(_org_says_pass),
+        _on_predicate(_payments_says_pass),
+        _on_predicate(_summary_counts_a_pass),
+        _web_in_payments_place,
+    ],
+)
 def test_an_organisation_verdict_its_systems_do_not_give_fails_verify(
     org: Org, tmp_path: Path, forge: Callable[[dict[str, Any]], str]
 ) -> None:
     """The organisation passes only when every system was judged and passed. A statement that
     said `pass` beside a failed system verified (exit 0, `organisation verdict pass`), as did
-    one that called the failed system's verdict a pass over its own failing audit."""
+    one that called the failed system's verdict a pass over its own failing audit, and one
+    that listed a passing system twice, the failed system gone (`3 passed`)."""
     private, pub = org.key("central")
     statement = json.loads(
         base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
     )
-    said = forge(statement["predicate"])
+    said = forge(statement)
     (tmp_path / "org.json").write_text(sign_statement(statement, load_private(str(private)))[0])
     result = run_cli("verify", tmp_path / "org.json", "--key", pub)
     assert result.code == 1 and result.out == "", result.out
