@@ -52,6 +52,24 @@ def _rules(summary: object, source: str) -> dict[str, dict[str, Any]] | None:
     return {r["id"]: r for r in rules}
 
 
+def _check_statuses(summary: Any, rules: list[dict[str, Any]], source: str) -> None:
+    """The summary's lists of rules not evaluated (``not_evaluated``, and ``incomplete``,
+    which ``verify`` prints: an audit asks every rule) and judged on part of their evidence
+    (``partial``) are those its rules' statuses give. A rule set to not evaluated, its
+    findings dropped, beside lists left as they were, verified as judged."""
+    lists = {
+        "not_evaluated": [r["id"] for r in rules if r.get("status") != "evaluated"],
+        "incomplete": [r["id"] for r in rules if r.get("status") != "evaluated"],
+        "partial": [r["id"] for r in rules if r.get("partial") is True],
+    }
+    for name, ids in lists.items():
+        if name in summary and summary[name] != ids:
+            raise _fail(
+                source,
+                f"its summary's {name} is {summary[name]}, and its rules' statuses give {ids}",
+            )
+
+
 def _check_rules(report: dict[str, Any], findings: list[Any], source: str) -> None:
     """Each finding is of a rule the summary lists, at that rule's severity (a
     finding has its rule's, ``runner``), and each rule's and each severity's count of unwaived
@@ -82,6 +100,7 @@ def _check_rules(report: dict[str, Any], findings: list[Any], source: str) -> No
             by_severity[finding["severity"]] += 1
     for rule_id, rule in rules.items():
         _check_counts(rule, {"findings": by_rule[rule_id]}, f"{source}: rule {rule_id}")
+    _check_statuses(summary, list(rules.values()), source)
     severities = summary.get("by_severity") if isinstance(summary, dict) else None
     if isinstance(severities, dict):
         _check_counts(severities, {s: by_severity[s] for s in SEVERITIES}, f"{source}: by_severity")
