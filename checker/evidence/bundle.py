@@ -274,9 +274,19 @@ class EvidenceFiles:
         inside = self.directory / name
         found = []
         seen: set[str] = set()
-        for top, folders, names in os.walk(inside, onerror=lambda _: None, followlinks=True):
+        entries = 0
+        for top, folders, names in os.walk(inside, onerror=_unreadable, followlinks=True):
             seen.add(os.path.realpath(top))
             folders[:] = sorted(f for f in folders if os.path.realpath(Path(top, f)) not in seen)
+            entries += len(folders) + len(names)
+            if entries > HELD_AT_MOST:
+                raise InputError(
+                    f"{name} holds more than {HELD_AT_MOST:,} files and directories (a link "
+                    "to / or a whole disk?): it is not read as evidence, and its evidence "
+                    "files could not all be looked for",
+                    path=str(self.directory),
+                    hint=f"move {name} out of the evidence directory",
+                )
             for each in sorted(names):
                 path = Path(top, each)
                 if not held_evidence(each, expected) or not path.is_file():
@@ -288,6 +298,21 @@ class EvidenceFiles:
     def not_read(self, name: str) -> str | None:
         """Why a file of that name, though present, was not read; None if it was not there."""
         return None
+
+
+HELD_AT_MOST = 100_000
+"""The files and directories a hidden or ignored directory of the evidence is searched
+through for files named for evidence: a link in it to ``/`` would walk the whole machine."""
+
+
+def _unreadable(error: OSError) -> None:
+    """A directory of a hidden or ignored one that cannot be listed: what it holds cannot be
+    looked for, so it is not passed over."""
+    raise InputError(
+        f"{error.filename}: cannot be read ({error.strerror}): it lies in a hidden or ignored "
+        "directory of the evidence, whose files named for evidence are looked for",
+        hint="make it readable, or move it out of the evidence directory",
+    )
 
 
 _EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json", ".ndjson")

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.demo.knight import KnightCase, build_knight
+from checker.evidence import bundle
 from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
 
 APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T12:00:00Z"}]
@@ -781,3 +783,47 @@ def test_gate_options_without_a_candidate_are_refused(
 ) -> None:
     result = check(shop, *option)
     assert result.code == 2 and f"{option[0]} goes with --candidate" in result.err
+
+
+def test_a_hidden_directory_too_large_to_search_is_refused(
+    shop: tuple[ScriptedRepo, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``.kw/disk``, a link to a directory of more entries than are searched (a link to ``/``
+    walked the whole machine): refused, naming ``.kw``, rather than searched for hours or
+    passed over. The limit is lowered to 50 here so that a small directory stands for a disk."""
+    evidence = shop[1]
+    monkeypatch.setattr(bundle, "HELD_AT_MOST", 50)
+    disk = tmp_path / "disk"
+    for n in range(60):
+        (disk / f"d{n // 10}").mkdir(parents=True, exist_ok=True)
+        (disk / f"d{n // 10}" / f"f{n}.txt").write_text("x\n")
+    (evidence / ".kw").mkdir()
+    (evidence / ".kw" / "disk").symlink_to(disk, target_is_directory=True)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".kw holds more than 50 files and directories" in result.err
+    assert "move .kw out of the evidence directory" in result.err
+    monkeypatch.setattr(bundle, "HELD_AT_MOST", 100_000)
+    assert check(shop).code == 0  # the same directory searched whole: it holds no evidence
+
+
+def test_a_directory_in_a_hidden_one_that_cannot_be_listed_is_refused(
+    shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory of ``.kw`` that cannot be listed may hold the only observations: refused,
+    naming it, where it was passed over. The tests run as root, whom no mode keeps out, so a
+    stand-in for the operating system refuses to list that one directory."""
+    evidence = shop[1]
+    (evidence / ".kw" / "locked").mkdir(parents=True)
+    scandir = os.scandir
+
+    def refusing(path: str | os.PathLike[str] = ".") -> Iterator[os.DirEntry[str]]:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "locked: cannot be read (Permission denied)" in result.err
+    assert "Traceback" not in result.err
