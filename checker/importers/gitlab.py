@@ -420,14 +420,22 @@ def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
     patch-id`` is unchanged, which ignored whitespace before GitLab 17.7: an approval older
     than the push may stand at the merge without having seen what was pushed, unless the diff
     versions show the patch id unchanged (``gitlab_versions``)."""
-    pushes = [
-        moment(note.get("created_at"), data.notes_source, f"note {index}")
-        for index, note in enumerate(data.notes, start=1)
-        if isinstance(note, dict)
-        and note.get("system") is True
-        and PUSH_NOTE.search(str(note.get("body")).lower())
-    ]
-    return max((ns for ns in pushes if ns <= merged_ns), default=None)
+    return max((at for _, at, _ in push_notes(data, merged_ns)), default=None)
+
+
+def push_notes(data: MergeRequestData, merged_ns: int) -> list[tuple[int, int, dict[str, Any]]]:
+    """The system notes of pushes (:data:`PUSH_NOTE`) dated at or before the merge, in the
+    notes' order: each one's number in the notes, its time, and the note."""
+    found = []
+    for index, note in enumerate(data.notes, start=1):
+        if not isinstance(note, dict) or note.get("system") is not True:
+            continue
+        if not PUSH_NOTE.search(str(note.get("body")).lower()):
+            continue
+        at = moment(note.get("created_at"), data.notes_source, f"note {index}")
+        if at <= merged_ns:
+            found.append((index, at, note))
+    return found
 
 
 LISTED = (
@@ -463,17 +471,10 @@ def dropped(data: MergeRequestData, merged_ns: int) -> str:
     (a force push back to an earlier commit adds none) dropped that head; one whose note the
     notes lack (saved before it) brought the merged head. Either way the last push was after
     the note, at a time nothing says."""
-    notes = [
-        (moment(note.get("created_at"), data.notes_source, f"note {index}"), note)
-        for index, note in enumerate(data.notes, start=1)
-        if isinstance(note, dict)
-        and note.get("system") is True
-        and PUSH_NOTE.search(str(note.get("body")).lower())
-    ]
-    before = [(at, note) for at, note in notes if at <= merged_ns]
+    before = push_notes(data, merged_ns)
     if not before:
         return ""
-    _, last = max(before, key=lambda pair: pair[0])
+    _, _, last = max(before, key=lambda found: found[1])
     shorts = listed(str(last.get("body")))
     ids = [str(c.get("id")) for c in data.commits if isinstance(c, dict)]
     for short in shorts:
@@ -500,15 +501,8 @@ def push_links(data: MergeRequestData, merged_ns: int) -> list[gitlab_versions.P
     """What each push note before the merge says of the diff version its push made
     (``gitlab_versions.PushLink``), in the notes' order."""
     links = []
-    for index, note in enumerate(data.notes, start=1):
-        if not isinstance(note, dict) or note.get("system") is not True:
-            continue
-        body = str(note.get("body")).lower()
-        if not PUSH_NOTE.search(body):
-            continue
-        if moment(note.get("created_at"), data.notes_source, f"note {index}") > merged_ns:
-            continue
-        found = COMPARE.search(body)
+    for index, _, note in push_notes(data, merged_ns):
+        found = COMPARE.search(str(note.get("body")).lower())
         query = parse_qs(urlsplit(found["link"]).query) if found else {}
         number = (query.get("diff_id") or [""])[0]
         start = (query.get("start_sha") or [""])[0]
