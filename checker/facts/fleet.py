@@ -14,7 +14,7 @@ import bisect
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from checker.evidence.bundle import Evidence
@@ -185,16 +185,12 @@ def _unseen(
     """``unreached`` of one deployment of ``commit``, asked over ``span`` (``_span_asked``)
     with its service's ``observations``."""
     start, until, reached_by, then = span
-    last: dict[str, list[document.Observation]] = {}
-    since: set[str] = set()
-    for seen in observations:
-        host, at = seen["host"], seen["observed_at_ns"]
-        if start <= at < (reached_by if seen["commit"] == commit else until):
-            since.add(host)
-        elif at < start and host in last and last[host][0]["observed_at_ns"] == at:
-            last[host].append(seen)
-        elif at < start:
-            last[host] = [seen]
+    since = {
+        seen["host"]
+        for seen in observations
+        if start <= seen["observed_at_ns"] < (reached_by if seen["commit"] == commit else until)
+    }
+    last = _last_instants(seen for seen in observations if seen["observed_at_ns"] < start)
     why = {
         t.host: _unseen_since(last.get(t.host, []), then)
         for t in deployment.targets
@@ -206,7 +202,7 @@ def _unseen(
 
 def _span_asked(
     stream: list[Deployment], position: int, deployed: dict[str, str]
-) -> tuple[tuple[int, int, int, str | None], set[str]]:
+) -> tuple[tuple[int, int, int, str | None], frozenset[str]]:
     """Where ``unreached`` looks for a deployment's targets: from its start up to the start of
     the next deployment, and, for a host seen on its commit, of the next one that succeeded
     anywhere (forever, with none); and the next one's id. With it, the hosts handed on: where
@@ -220,9 +216,9 @@ def _span_asked(
     start = timestamp_ns(deployment.started_at)
     after = stream[position + 1 :]
     following = next((d for d in after if succeeded_anywhere(d)), None)
-    handed: set[str] = set()
+    handed: frozenset[str] = frozenset()
     if following is not None and deployed.get(following.id) == deployed.get(deployment.id):
-        handed = {t.host for t in following.targets if t.status == "succeeded"}
+        handed = _succeeded(following)
     until = timestamp_ns(following.started_at) if following is not None else _FOREVER
     then = after[0] if after else None
     if then is None:
@@ -488,17 +484,25 @@ def _claimed(
         claimed = succeeded[position] - set(own)
         if others is not None or not claimed:
             continue
-        last: dict[str, list[document.Observation]] = {}
-        for seen in spans[position]:
-            host = seen["host"]
-            if host in claimed:
-                same = host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]
-                last[host] = [*last[host], seen] if same else [seen]
+        last = _last_instants(seen for seen in spans[position] if seen["host"] in claimed)
         window = found.setdefault(position, {})
         for host, observed in sorted(last.items()):
             window[host] = [*observed, *window.get(host, [])]  # before those of ``_handed``
         claimed_at[position] = timestamp_ns(deployment.started_at)
     return claimed_at
+
+
+def _last_instants(
+    observations: Iterable[document.Observation],
+) -> dict[str, list[document.Observation]]:
+    """By host, its observations of the last instant ``observations`` (in order of time) show
+    it at: all of them, where one instant shows it more than once."""
+    last: dict[str, list[document.Observation]] = {}
+    for seen in observations:
+        host = seen["host"]
+        same = host in last and last[host][0]["observed_at_ns"] == seen["observed_at_ns"]
+        last[host] = [*last[host], seen] if same else [seen]
+    return last
 
 
 def _not_held(
