@@ -37,6 +37,7 @@ sync status computed without a field says nothing of it, whatever the spec says 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,16 +157,8 @@ def _harmless(entry: dict[str, Any]) -> bool:
 
 def _ca_bundle_only(entry: dict[str, Any]) -> bool:
     """Whether the entry is of a ``CERTIFIED`` kind and ignores its ``caBundle`` fields alone."""
-    pointers = entry.get("jsonPointers") or []
-    paths = entry.get("jqPathExpressions") or []
-    return (
-        (entry.get("group"), entry.get("kind")) in CERTIFIED
-        and not entry.get("managedFieldsManagers")
-        and isinstance(pointers, list)
-        and isinstance(paths, list)
-        and bool(pointers or paths)
-        and all(isinstance(p, str) and CA_POINTER.fullmatch(p) for p in pointers)
-        and all(isinstance(p, str) and CA_PATH.fullmatch(p.strip()) for p in paths)
+    return (entry.get("group"), entry.get("kind")) in CERTIFIED and _ignores_only(
+        entry, CA_POINTER.fullmatch, CA_PATH.fullmatch
     )
 
 
@@ -173,14 +166,22 @@ def _unchosen_only(entry: dict[str, Any]) -> bool:
     """Whether the entry ignores fields of ``UNCHOSEN_POINTERS`` or ``UNCHOSEN_PATHS`` alone,
     as written there: a pointer or path spelt otherwise (``/spec/replicas/``, ``..replicas``)
     counts, whatever Argo CD makes of it."""
+    return _ignores_only(entry, UNCHOSEN_POINTERS.__contains__, UNCHOSEN_PATHS.__contains__)
+
+
+def _ignores_only(
+    entry: dict[str, Any], pointer: Callable[[str], object], path: Callable[[str], object]
+) -> bool:
+    """Whether the entry names fields by JSON pointers and jq paths alone, at least one, each
+    one ``pointer`` or ``path`` (stripped) accepts: no ``managedFieldsManagers``."""
     pointers = entry.get("jsonPointers") or []
     paths = entry.get("jqPathExpressions") or []
     return (
         isinstance(pointers, list)
         and isinstance(paths, list)
         and bool(pointers or paths)
-        and all(isinstance(p, str) and p in UNCHOSEN_POINTERS for p in pointers)
-        and all(isinstance(p, str) and p.strip() in UNCHOSEN_PATHS for p in paths)
+        and all(isinstance(p, str) and pointer(p) for p in pointers)
+        and all(isinstance(p, str) and path(p.strip()) for p in paths)
         and not entry.get("managedFieldsManagers")
     )
 
