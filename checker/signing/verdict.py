@@ -160,14 +160,22 @@ def _weakened_fail_on(predicate: dict[str, Any], fail_on: str) -> bool:
 
 
 def _summary(report: dict[str, Any], source: str) -> dict[str, Any]:
-    """The report's summary; an earlier version's report may lack one, and one that is not
-    an object fails (``verify`` reads its counts)."""
+    """The report's summary; an earlier version's report may lack one (or its
+    ``require_all``), and one that is not an object, or whose ``require_all`` is not a
+    boolean, fails (``verify`` reads its counts, and the verdict rests on the flag)."""
     summary = report.get("summary", {})
     if not isinstance(summary, dict):
         raise _fail(source, "its report's summary is not an object")
     for name in ("incomplete", "partial"):
         if not isinstance(summary.get(name, []), list):
             raise _fail(source, f"its report's summary.{name} is not a list of rules")
+    if not isinstance(summary.get("require_all", False), bool):
+        # The verdict is checked against it, and a replay judges with it: "yes" or 1 read
+        # as unset here and as set there; a report writes true or false.
+        raise _fail(
+            source,
+            f"its report's summary.require_all is {summary['require_all']!r}, not true or false",
+        )
     return summary
 
 

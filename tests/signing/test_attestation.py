@@ -818,3 +818,22 @@ def test_a_signed_statement_of_another_shape_is_named_not_an_internal_error(
     assert "internal error" not in result.err and "Traceback" not in result.err
     sampled = run_cli("sample", signed, "--key", setup.pub, "--size", "1", "--seed", "s")
     assert sampled.code == 2 and "Traceback" not in sampled.err
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, "false"])
+def test_a_require_all_that_is_not_true_or_false_fails_verify(
+    setup: Setup, tmp_path: Path, value: object
+) -> None:
+    """``summary.require_all`` says whether a rule not judged fails the verdict; verify read
+    it as set only when it was ``true``, and a replay as set whenever it was truthy. A
+    statement whose report said ``"yes"``, 1 or null there verified (exit 0): its verdict was
+    checked against a reading of the flag the audit never made. It is true or false."""
+    st = statement(setup.dir / "jul.json")
+    st["predicate"]["report"]["summary"]["require_all"] = value  # type: ignore[index]
+    signed = tmp_path / "require-all.json"
+    signed.write_text(sign_statement(st, load_private(str(setup.key)))[0])
+    result = run_cli("verify", signed, "--key", setup.pub)
+    assert result.code == 1 and result.out == "", result.out + result.err
+    said = f"its report's summary.require_all is {value!r}, not true or false"
+    assert f"verification failed (verdict): {signed}: {said}" in result.err
+    assert "Traceback" not in result.err
