@@ -163,6 +163,10 @@ class BranchTip:
         """As a report's ``inputs.repository.protected_branch`` records it."""
         return {"name": self.name, "ref": self.ref, "commit": self.commit}
 
+    def describe(self) -> str:
+        """As every format and ``verify`` word it: ``main at <commit> (read from <ref>)``."""
+        return f"{self.name} at {self.commit} (read from {self.ref})"
+
 
 @dataclass(frozen=True)
 class ObjectId:

@@ -46,6 +46,7 @@ def _head(report: Report) -> list[str]:
         lines += [f"**{cell(report.headline)}**", ""]
     lines += _settings(report)
     lines += [_counts(report), ""]
+    lines += _branch(report)
     if report.signature:
         lines += [f"- {cell(k)}: `{v}`" for k, v in report.signature.items()] + [""]
     return lines
@@ -85,6 +86,18 @@ def within(report: Report, budget: int) -> str:
 _TABLE = ["| | Rule | Subject | Finding |", "|---|---|---|---|"]
 _NOTE_ROOM = "x" * 300
 """Room kept for the line saying what was not shown."""
+
+
+def _branch(report: Report) -> list[str]:
+    """Which tip of the protected branch the deployed commits were judged against."""
+    branch = report.branch
+    if branch is None:
+        return []
+    return [
+        f"- Protected branch: {cell(branch.name)} at `{branch.commit}` "
+        f"(read from {cell(branch.ref)})",
+        "",
+    ]
 
 
 def _settings(report: Report) -> list[str]:

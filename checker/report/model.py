@@ -247,6 +247,12 @@ class Report:
         return lines
 
     @property
+    def branch_lines(self) -> list[str]:
+        """What every format says of the protected branch judged (``branch``): its name, the
+        commit it pointed to and the ref read."""
+        return [f"Protected branch: {self.branch.describe()}"] if self.branch else []
+
+    @property
     def incomplete(self) -> tuple[RuleStatus, ...]:
         """Rules not evaluated because their evidence was absent (a rule a gate does not judge
         at its stage is not among them: it was not asked)."""

@@ -104,6 +104,19 @@ def _back_matter(report: Report, ids: Ids) -> common.BackMatter:
             props=[_prop("git-commit", report.head)],
         ),
     ]
+    if report.branch is not None:
+        resources.append(
+            common.Resource(
+                uuid=ids.of("input", "git:protected-branch"),
+                title=_text(f"protected branch {report.branch.name}"),
+                description=_text(f"The protected branch {report.branch.describe()}."),
+                props=[
+                    _prop("git-branch", report.branch.name),
+                    _prop("git-ref", report.branch.ref),
+                    _prop("git-commit", report.branch.commit),
+                ],
+            )
+        )
     for file in report.files:
         resources.append(
             common.Resource(
@@ -124,8 +137,11 @@ def _back_matter(report: Report, ids: Ids) -> common.BackMatter:
 def _inputs(report: Report) -> list[tuple[str, str, str, str]]:
     """What the verdict rests on, each once: (role, path, title, description), the repository
     HEAD first, then every file but the policies (the plan's)."""
-    head = ("git", "HEAD", "repository HEAD", f"repository HEAD {report.head}")
-    return [head] + [
+    head = [("git", "HEAD", "repository HEAD", f"repository HEAD {report.head}")]
+    if report.branch is not None:
+        said = f"protected branch {report.branch.describe()}"
+        head.append(("git", "protected-branch", f"protected branch {report.branch.name}", said))
+    return head + [
         (f.role, f.path, f"{f.role} file {f.path}", f"{f.role} file {f.path}, sha256 {f.sha256}")
         for f in report.files
         if f.role != "policy"
@@ -133,8 +149,8 @@ def _inputs(report: Report) -> list[tuple[str, str, str, str]]:
 
 
 def _resource(ids: Ids, role: str, path: str) -> str:
-    """The uuid of an input's back-matter resource."""
-    return ids.of("input", "git:HEAD") if role == "git" else ids.of("input", role, path)
+    """The uuid of an input's back-matter resource (``git:HEAD``, ``git:protected-branch``)."""
+    return ids.of("input", f"git:{path}") if role == "git" else ids.of("input", role, path)
 
 
 def _evidence_observations(
@@ -391,11 +407,23 @@ def _result(report: Report, ids: Ids) -> ar.Result:
             _prop("complete", "true" if report.complete else "false"),
             *(_prop(name, str(count)) for name, count in sorted(report.counts.items())),
             *_setting_props(report),
+            *_branch_props(report),
         ],
         reviewed_controls=_reviewed(cids),
         observations=observations,
         findings=_control_findings(report, ids) or None,
     )
+
+
+def _branch_props(report: Report) -> list[common.Property]:
+    """The protected branch REVIEW-003 was judged against: its name, the ref read, its tip."""
+    if report.branch is None:
+        return []
+    return [
+        _prop("protected-branch", report.branch.name),
+        _prop("protected-branch-ref", report.branch.ref),
+        _prop("protected-branch-commit", report.branch.commit),
+    ]
 
 
 def _setting_props(report: Report) -> list[common.Property]:

@@ -395,6 +395,22 @@ def _notification(account: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _provenance(report: Report) -> list[dict[str, Any]]:
+    """The repository at HEAD, and at the protected branch's tip REVIEW-003 was judged
+    against (``versionControlDetails``: the branch by name, the tip as ``revisionId``, the
+    ref it was read from among its properties)."""
+    head: list[dict[str, Any]] = [{"repositoryUri": "file:.", "revisionId": report.head}]
+    if report.branch is None:
+        return head
+    branch = {
+        "repositoryUri": "file:.",
+        "revisionId": report.branch.commit,
+        "branch": report.branch.name,
+        "properties": {"role": "protected_branch", "ref": report.branch.ref},
+    }
+    return [*head, branch]
+
+
 def _log(
     report: Report, results: list[dict[str, Any]], account: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -414,7 +430,7 @@ def _log(
                 "rules": [_rule(rule, report) for rule in rules],
             }
         },
-        "versionControlProvenance": [{"repositoryUri": "file:.", "revisionId": report.head}],
+        "versionControlProvenance": _provenance(report),
         "results": results,
         "properties": {
             "verdict": report.verdict,
@@ -424,6 +440,7 @@ def _log(
             "not_evaluated": [r.id for r in report.incomplete],
             "fail_on": report.fail_on,
             "as_of": report.as_of,
+            **({"protected_branch": report.branch.to_dict()} if report.branch else {}),
             **({"grouped": account} if account is not None else {}),
         },
     }

@@ -59,6 +59,7 @@ def _header(report: Report) -> list[str]:
         f"{summary.get('deployments', 0)} deployments · "
         f"{summary.get('commits_shipped', 0)} commits shipped · as of {v(report.as_of)}"
     ]
+    lines += [v(line) for line in report.branch_lines]
     if report.gate:
         gate = report.gate
         lines.append(

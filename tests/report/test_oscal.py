@@ -184,8 +184,12 @@ def test_each_input_is_stated_once_and_related_to_every_control(
     inputs = [f for f in findings["inputs"]["files"] if f["role"] != "policy"]
     head = findings["inputs"]["repository"]["head"]
     evidence = [o for o in observations.values() if "relevant-evidence" in o]
-    assert len(evidence) == len(inputs) + 1  # every input file, and the repository HEAD
+    # Every input file, the repository HEAD and the protected branch's tip.
+    assert len(evidence) == len(inputs) + 2
     assert all(o["title"].startswith("input: ") for o in evidence)
+    (branch,) = (o for o in evidence if o["title"] == "input: protected branch main")
+    assert branch["description"] == f"protected branch main at {head} (read from refs/heads/main)"
+    evidence.remove(branch)  # the knight case's branch tip is its HEAD
     text = json.dumps(result["observations"])
     for digest in [f["sha256"] for f in inputs] + [head]:
         # Its observation's description and evidence; a finding may name HEAD in its message.
@@ -197,7 +201,7 @@ def test_each_input_is_stated_once_and_related_to_every_control(
             assert rlink["hashes"] == [{"algorithm": "SHA-256", "value": digest}]
     for control in result["findings"]:
         related = {r["observation-uuid"] for r in control["related-observations"]}
-        assert {o["uuid"] for o in evidence} <= related
+        assert {o["uuid"] for o in [*evidence, branch]} <= related
         assert related <= set(observations)
 
 
