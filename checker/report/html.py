@@ -184,6 +184,7 @@ def _meta(report: Report, digest: str) -> list[tuple[str, str]]:
         ("As of", escape(report.as_of)),
         ("Repository HEAD", f'<span class="mono">{escape(report.head)}</span>'),
         *([("Protected branch", _branch(report.branch))] if report.branch else []),
+        *[("Note", escape(note)) for note in [report.stale_branch_note] if note],
         ("Deployments", str(summary.get("deployments", 0))),
         ("Commits shipped", str(summary.get("commits_shipped", 0))),
         ("Tool", escape(f"knightwatch {report.tool_version} ({report.engine})")),

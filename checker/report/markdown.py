@@ -89,13 +89,16 @@ _NOTE_ROOM = "x" * 300
 
 
 def _branch(report: Report) -> list[str]:
-    """Which tip of the protected branch the deployed commits were judged against."""
+    """Which tip of the protected branch the deployed commits were judged against, and,
+    where REVIEW-003 failed against a remote-tracking ref, how to refresh it."""
     branch = report.branch
     if branch is None:
         return []
+    note = report.stale_branch_note
     return [
         f"- Protected branch: {cell(branch.name)} at `{branch.commit}` "
         f"(read from {cell(branch.ref)})",
+        *([f"- {cell(note)}"] if note else []),
         "",
     ]
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 SCHEMA = "knightwatch/report/v1"
 COMPACT_SCHEMA = "knightwatch/report-compact/v1"
+BRANCH_RULE = "REVIEW-003"
+"""The rule that judges deployed commits against the protected branch."""
 FOLD_ABOVE = 3
 """The human formats show a group of up to this many instances as its findings, each in full
 (the Knight case reads as it always has); a larger group as its statement, its count, its
@@ -249,8 +251,32 @@ class Report:
     @property
     def branch_lines(self) -> list[str]:
         """What every format says of the protected branch judged (``branch``): its name, the
-        commit it pointed to and the ref read."""
-        return [f"Protected branch: {self.branch.describe()}"] if self.branch else []
+        commit it pointed to and the ref read; and, where REVIEW-003 failed against a
+        remote-tracking ref, that the ref is only as new as the clone's last fetch."""
+        if self.branch is None:
+            return []
+        lines = [f"Protected branch: {self.branch.describe()}"]
+        stale = self.stale_branch_note
+        return [*lines, stale] if stale else lines
+
+    @property
+    def stale_branch_note(self) -> str | None:
+        """Where REVIEW-003 has an unwaived finding and the branch was read from a
+        remote-tracking ref (``refs/remotes/origin/main``): which ref was read, its tip, and
+        that a fetch refreshes it. A clone fetched long ago judges a deployed commit merged
+        since then as off the branch, and the finding alone does not say why."""
+        branch = self.branch
+        if branch is None or not branch.ref.startswith("refs/remotes/"):
+            return None
+        if not any(f.rule == BRANCH_RULE and not f.waived for f in self.findings):
+            return None
+        remote = branch.ref.split("/")[2]
+        return (
+            f"{BRANCH_RULE} judged the deployed commits against {branch.ref} as this clone "
+            f"last fetched it ({branch.commit[:12]}): a commit merged on {remote}'s "
+            f"{branch.name} since then is not on it. If the clone was fetched long ago, "
+            f"'git fetch {remote}' refreshes the ref; then run again."
+        )
 
     @property
     def incomplete(self) -> tuple[RuleStatus, ...]:

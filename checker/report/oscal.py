@@ -409,6 +409,7 @@ def _result(report: Report, ids: Ids) -> ar.Result:
             *_setting_props(report),
             *_branch_props(report),
         ],
+        remarks=report.stale_branch_note,
         reviewed_controls=_reviewed(cids),
         observations=observations,
         findings=_control_findings(report, ids) or None,

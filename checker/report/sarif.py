@@ -441,6 +441,7 @@ def _log(
             "fail_on": report.fail_on,
             "as_of": report.as_of,
             **({"protected_branch": report.branch.to_dict()} if report.branch else {}),
+            **({"notes": [report.stale_branch_note]} if report.stale_branch_note else {}),
             **({"grouped": account} if account is not None else {}),
         },
     }
