@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from checker.errors import InputError
-from checker.evidence import jsonread
+from checker.evidence import jsonread, leftovers
 from checker.evidence.files import (
     LineDict,
     Located,
@@ -299,6 +299,10 @@ class EvidenceFiles:
         """Why a file of that name, though present, was not read; None if it was not there."""
         return None
 
+    def listable(self, name: str) -> bool:
+        """Whether the directory ``name`` may be listed: ext4's ``lost+found`` is root's own."""
+        return os.access(self.directory / name, os.R_OK | os.X_OK)
+
 
 HELD_AT_MOST = 100_000
 """The files and directories a hidden or ignored directory of the evidence is searched
@@ -579,21 +583,151 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
     expected = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
     ignored: list[str] = []
     entries = files.entries()
+    present = {e.name for e in entries if e.name in expected}
+    names = {e.name for e in entries}
     for entry in entries:
-        name = entry.name
         held = _hidden_held(files, entry, expected)
         if held is None or _evidence_file(files, entry, expected):
             continue
-        present = {e.name for e in entries if e.name in expected}
-        glob = next((glob for glob in ignore if fnmatch.fnmatchcase(name, glob)), None)
-        if glob is not None:
-            inside = held or (files.held(name, expected) if entry.is_dir else [])
-            for each in [name, *inside]:
-                _check_not_hidden(files, each, glob, present, name)
-            ignored.append(name)
+        left = _left_over(files, entry, (present, names), held)
+        if left is True:
             continue
-        raise _unread_error(files, entry, (registry, present), held)
+        glob = next((glob for glob in ignore if fnmatch.fnmatchcase(entry.name, glob)), None)
+        if glob is None:
+            raise (
+                left
+                if isinstance(left, InputError)
+                else _unread_error(files, entry, (registry, present), held)
+            )
+        _check_ignored(files, entry, (glob, present), held)
+        ignored.append(entry.name)
     return ignored
+
+
+def _check_ignored(
+    files: EvidenceFiles, entry: Entry, matched: tuple[str, set[str]], held: list[str]
+) -> None:
+    """What an ``evidence_ignore`` glob (``matched``: it, and the evidence files present) may
+    not pass over: the only file of a kind, or one inside the directory it takes."""
+    glob, present = matched
+    inside = held or (files.held(entry.name, _EXPECTED) if entry.is_dir else [])
+    for each in [entry.name, *inside]:
+        _check_not_hidden(files, each, glob, present, entry.name)
+
+
+def _left_over(
+    files: EvidenceFiles, entry: Entry, known: tuple[set[str], set[str]], held: list[str]
+) -> bool | InputError:
+    """True where ``entry`` is what a program left (``leftovers.leftover``) that holds nothing
+    the check would read, and is passed over; False for any other entry. One that may hold
+    records not read is refused, unless ``evidence_ignore`` names it, by the error returned,
+    which says what it is: an office editor's lock holding a kind's records; vim's swap file
+    or Emacs's autosave holding edits not saved to their file, or of a file not here; a filer's
+    ``.snapshot`` holding a kind no file here holds; ``lost+found`` holding a file named for
+    evidence. Each was refused until listed in ``evidence_ignore``, which passed over
+    anything else of its name."""
+    left = leftovers.leftover(entry.name, entry.is_file, entry.is_dir)
+    present, names = known
+    if left is None or left.rule == "backup":
+        return False
+    if left.rule in ("lost", "snapshot"):
+        return _left_directory(files, entry.name, left, (present, held))
+    data = files.read(entry.name)
+    if left.rule in ("lock", "explorer"):
+        kind = records_kind(data)
+        return True if kind is None else _left_records(files, entry.name, left, kind)
+    why = _unsaved(files, left, data, names)
+    if why is not None:
+        editor = "vim (or recover them with vim -r)" if left.rule == "swap" else "Emacs"
+        return InputError(
+            f"{entry.name} is {left.what}: {why}",
+            path=str(files.where(entry.name)),
+            hint=f"save {left.of} in {editor} and close it, or delete {entry.name} if the "
+            "edits are not wanted",
+        )
+    return True
+
+
+def _unsaved(
+    files: EvidenceFiles, left: leftovers.Leftover, data: bytes, names: set[str]
+) -> str | None:
+    """Why an editor's swap or autosave file may hold records its file does not; None where
+    it holds the file as saved: vim's swap file that says so, Emacs's autosave of the file's
+    very bytes."""
+    if left.of not in names or not files.is_file(left.of):
+        return f"{left.of} is not here, so what it holds is read from no file"
+    if left.rule == "autosave" and files.read(left.of) != data:
+        return f"it holds edits not saved to {left.of}, which is read as it was last saved"
+    if left.rule == "swap" and not data.startswith(leftovers.VIM_MAGIC):
+        return f"it is not one vim wrote, and may hold records {left.of} does not"
+    if left.rule == "swap" and leftovers.vim_unsaved(data):
+        return f"it holds edits not saved to {left.of}, which is read as it was last saved"
+    return None
+
+
+def _left_directory(
+    files: EvidenceFiles, name: str, left: leftovers.Leftover, known: tuple[set[str], list[str]]
+) -> bool | InputError:
+    """``lost+found`` passed over unless it holds a file named for evidence (one that cannot be
+    listed is root's, where fsck alone writes, naming what it recovers by inode number); a
+    filer's ``.snapshot`` unless it holds a file of a kind not read here (``held``: what it
+    holds named for evidence), when it is refused as a hidden directory is."""
+    present, held = known
+    if left.rule == "snapshot":
+        return all(_present(_near_kind(PurePosixPath(p).name), present) for p in held)
+    lost = files.held(name, _EXPECTED) if files.listable(name) else []
+    return not lost or InputError(
+        f"{name} is {left.what}, and holds {', '.join(lost)}, named for evidence, which is not "
+        "read from there",
+        path=str(files.where(name)),
+        hint=f"move {lost[0]} up into the evidence directory if it is evidence, else out of {name}",
+    )
+
+
+_EXPECTED = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
+
+
+def _present(kind: Kind | None, present: set[str]) -> bool:
+    """Whether a file of ``kind`` is read from the evidence directory."""
+    return kind is not None and any(p.partition(".")[0] == kind.name for p in present)
+
+
+def _left_records(
+    files: EvidenceFiles, name: str, left: leftovers.Leftover, kind: Kind
+) -> InputError:
+    """A lock file, or Explorer's, that holds a kind's records: not passed over."""
+    home = f"{kind.name}{kind.suffixes[0]}"
+    hint = f"if they are evidence, put them in {home}"
+    if left.rule == "lock":
+        hint += f"; else close the editor that has {left.of} open, or delete {name}"
+    else:
+        hint += f"; else delete {name}"
+    return InputError(
+        f"{name} is named as {left.what}, but holds {kind.what} records, which are not read "
+        "from there",
+        path=str(files.where(name)),
+        hint=hint,
+    )
+
+
+def records_kind(data: bytes) -> Kind | None:
+    """The evidence kind whose records ``data`` holds, if any: a mapping (as YAML, or a line
+    of JSON Lines) with two of a kind's required fields (``services``, for a fleet), or a
+    mapping of lists of addresses (identities). Named for no kind, such a file may be the
+    evidence under another name, and is not passed over."""
+    for mapping in leftovers.mappings(data):
+        keys = {str(key) for key in mapping}
+        for kind in KINDS:
+            needed = {n for n, f in kind.model.model_fields.items() if f.is_required()}
+            if kind.name != "identities" and len(keys & needed) >= min(2, len(needed)):
+                return kind
+        if mapping and all(_addresses(value) for value in mapping.values()):
+            return KIND_BY_NAME["identities"]
+    return None
+
+
+def _addresses(value: Any) -> bool:
+    return isinstance(value, list) and any("@" in str(each) for each in value)
 
 
 def _hidden_held(files: EvidenceFiles, entry: Entry, expected: set[str]) -> list[str] | None:
@@ -742,13 +876,9 @@ def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[
     """Why a file in the evidence directory is not read, and what to do about it. What an
     interrupted write left is not to be renamed into place, as a misnamed file is: it may hold
     part of the records, and the rest would go unjudged."""
-    written = _INTERRUPTED.fullmatch(name)
-    if written and not is_dir:
-        return (
-            f"{name} is what an interrupted write of {written[1]} left behind (each file is "
-            "written through a temporary file beside it): it may hold only part of the records",
-            f"remove it, and import again if {written[1]} is not here",
-        )
+    behind = _left_behind(name, is_dir, present)
+    if behind is not None:
+        return behind
     stem, suffix = _stem(name)
     taken = next((p for p in sorted(present) if p.partition(".")[0] == stem.casefold()), None)
     elsewhere = "move it out of the evidence directory, or list it under evidence_ignore in "
@@ -786,6 +916,32 @@ def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[
         f"{name} is not an evidence file knightwatch reads (the evidence files are {names}, "
         "each .yaml, .yml or .jsonl)",
         elsewhere,
+    )
+
+
+def _left_behind(name: str, is_dir: bool, present: set[str]) -> tuple[str, str] | None:
+    """Why a file an interrupted write, or an editor's backup, left is not read; None for any
+    other entry."""
+    written = _INTERRUPTED.fullmatch(name)
+    if written and not is_dir:
+        return (
+            f"{name} is what an interrupted write of {written[1]} left behind (each file is "
+            "written through a temporary file beside it): it may hold only part of the records",
+            f"remove it, and import again if {written[1]} is not here",
+        )
+    left = leftovers.leftover(name, not is_dir, is_dir)
+    return _backup(name, left, present) if left is not None and left.rule == "backup" else None
+
+
+def _backup(name: str, left: leftovers.Leftover, present: set[str]) -> tuple[str, str]:
+    """Why an editor's backup (``deploys.yaml~``) is not read: it is a whole copy of an older
+    version of its file, not to be renamed into place (as a misnamed file is) nor kept."""
+    if left.of in present:
+        return f"{name} is {left.what} it was last saved: it is not read", f"delete {name}"
+    return (
+        f"{name} is {left.what} it was last saved, and {left.of} is not here: the backup is "
+        "not read, and holds an older version of it",
+        f"put {left.of} back as exported (export it again), then delete {name}",
     )
 
 

@@ -290,6 +290,9 @@ class ProtectedFiles(EvidenceFiles):
         self.read_from_branch.add(name)
         return _object(self.history, blob)
 
+    def listable(self, name: str) -> bool:
+        return name in self.on_branch or super().listable(name)
+
     def where(self, name: str) -> Path:
         if name in self.on_branch:
             return Path(f"{self.branch}:{PurePosixPath(self.path, name)}")

@@ -1,0 +1,209 @@
+"""What editors, file managers and file systems leave beside the evidence: passed over where it
+holds nothing the check would read, refused (saying what it is) where it may."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from checker.demo.builder import ScriptedRepo
+from checker.evidence import bundle
+from tests.conftest import DEV, LEAD, CliResult, deployment, run_cli, write_yaml
+
+APPROVAL = [{"by": "lee@example.com", "at": "2024-01-01T12:00:00Z"}]
+OFFICE_LOCK = b"\x03ops" + b" " * 51 + b"\x03\x00o\x00p\x00s\x00" + b"\x00" * 100
+LIBREOFFICE_LOCK = b"ops,ops,build-7,05.12.2026 09:00,file:///home/ops/.config/libreoffice/4;"
+
+
+def vim_swap(*, unsaved: bool) -> bytes:
+    """Block 0 of a swap file as vim writes it: its id and version, and the byte that says
+    whether the buffer holds edits not written to the file (0x55 when it does)."""
+    block = bytearray(b"b0VIM 9.0" + b"\0" * 4087)
+    block[1007] = 0x55 if unsaved else 0
+    return bytes(block)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> tuple[ScriptedRepo, Path]:
+    """A reviewed commit, approved and deployed to its whole fleet."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    sha = repo.commit(
+        "c",
+        {"a.py": "print(1)\n"},
+        author=DEV,
+        date="2024-01-01T00:00:00Z",
+        trailers=(f"Reviewed-by: {LEAD}",),
+    )
+    evidence = tmp_path / "ev"
+    record = deployment("D1", sha, "2024-01-02T00:00:00Z", approvals=APPROVAL)
+    write_yaml(evidence / "deploys.yaml", [{**record, "finished_at": "2024-01-02T00:10:00Z"}])
+    write_yaml(evidence / "fleet.yaml", {"services": {"web": {"hosts": ["web-1"]}}})
+    return repo, evidence
+
+
+def check(shop: tuple[ScriptedRepo, Path], *extra: str) -> CliResult:
+    repo, evidence = shop
+    return run_cli("check", "--repo", repo.path, "--evidence", evidence, *extra)
+
+
+def stray_observation(repo: ScriptedRepo) -> str:
+    """The observation of host web-1 on a commit never deployed: FLEET-002 fails on it."""
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    seen = {"host": "web-1", "service": "web", "version": other,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    return json.dumps(seen) + "\n"
+
+
+def _put(path: str, data: bytes = b"") -> Callable[[Path], None]:
+    def put(evidence: Path) -> None:
+        (evidence / path).parent.mkdir(parents=True, exist_ok=True)
+        if not path.endswith("/"):
+            (evidence / path).write_bytes(data)
+
+    return put
+
+
+def _copies(evidence: Path) -> None:
+    """A filer's snapshot of the directory: a copy of each of its files."""
+    (evidence / ".snapshot" / "hourly.0").mkdir(parents=True)
+    for name in ("deploys.yaml", "fleet.yaml"):
+        (evidence / ".snapshot" / "hourly.0" / name).write_bytes((evidence / name).read_bytes())
+
+
+def _autosaved(evidence: Path) -> None:
+    (evidence / "#deploys.yaml#").write_bytes((evidence / "deploys.yaml").read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("name", "put"),
+    [
+        ("lost+found", _put("lost+found/")),
+        ("lost+found", _put("lost+found/#131074", b"\x7fELF\x02\x01")),
+        (".snapshot", _copies),
+        ("Thumbs.db", _put("Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64)),
+        ("desktop.ini", _put("desktop.ini", b"[.ShellClassInfo]\r\nIconResource=x.ico,0\r\n")),
+        ("~$deploys.yaml", _put("~$deploys.yaml", OFFICE_LOCK)),
+        (".~lock.deploys.yaml#", _put(".~lock.deploys.yaml#", LIBREOFFICE_LOCK)),
+        (".deploys.yaml.swp", _put(".deploys.yaml.swp", vim_swap(unsaved=False))),
+        (".deploys.yaml.swo", _put(".deploys.yaml.swo", vim_swap(unsaved=False))),
+        ("#deploys.yaml#", _autosaved),
+    ],
+)
+def test_what_machines_leave_is_passed_over_where_it_holds_no_records(
+    shop: tuple[ScriptedRepo, Path], name: str, put: Callable[[Path], None]
+) -> None:
+    """Each was refused (exit 2) until named in evidence_ignore: ext4's empty ``lost+found``,
+    a filer's ``.snapshot``, Explorer's ``Thumbs.db``, an editor's lock, vim's swap file with
+    nothing unsaved; ``~$deploys.yaml`` with the hint to rename it, a lock, to deploys.yaml."""
+    _, evidence = shop
+    put(evidence)
+    result = check(shop, "--format", "json")
+    assert result.code == 0, result.err
+    assert "ignored" not in result.json()["inputs"]
+    assert name not in {f["path"] for f in result.json()["inputs"]["files"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("~$observations.yaml", "is named as the lock file an office editor keeps on"),
+        (".~lock.observations.jsonl#", "is named as the lock file LibreOffice keeps on"),
+        ("Thumbs.db", "is named as a file Windows Explorer keeps in a directory it shows"),
+    ],
+)
+def test_a_lock_or_explorers_file_holding_records_is_refused(
+    shop: tuple[ScriptedRepo, Path], name: str, said: str
+) -> None:
+    """A lock file is a few bytes naming a user: one that holds a kind's records is not one,
+    and its records would go unjudged were it passed over."""
+    repo, evidence = shop
+    (evidence / name).write_text(stray_observation(repo))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} {said}" in result.err
+    assert "but holds observation records, which are not read from there" in result.err
+    assert "hint: if they are evidence, put them in observations.jsonl" in result.err
+    if name.startswith("~$"):
+        assert "close the editor that has observations.yaml open, or delete" in result.err
+        assert "rename" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        (".deploys.yaml.swp", vim_swap(unsaved=True), "it holds edits not saved to deploys.yaml"),
+        (".deploys.yaml.swp", b"b0VIM 9.0", "it holds edits not saved to deploys.yaml"),
+        (".deploys.yaml.swo", b"- id: D2\n", "it is not one vim wrote, and may hold records"),
+        (".observations.jsonl.swp", vim_swap(unsaved=False), "observations.jsonl is not here"),
+        ("#deploys.yaml#", b"[]\n", "it holds edits not saved to deploys.yaml"),
+        ("#observations.jsonl#", b"{}\n", "observations.jsonl is not here"),
+    ],
+)
+def test_an_editors_unsaved_edits_are_refused_saying_so(
+    shop: tuple[ScriptedRepo, Path], name: str, data: bytes, said: str
+) -> None:
+    """A swap or autosave file holding edits not saved to its file, or of a file not here,
+    may hold records the check does not read: refused, with what to do."""
+    _, evidence = shop
+    (evidence / name).write_bytes(data)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} is the " in result.err and said in result.err
+    assert f"or delete {name} if the edits are not wanted" in result.err
+
+
+def test_an_editors_backup_is_refused_with_the_hint_to_delete_it(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """``deploys.yaml~`` is a whole copy of an older deploys.yaml; ``observations.jsonl~``
+    alone was said to be renamed to observations.jsonl, an older version judged as current."""
+    repo, evidence = shop
+    (evidence / "deploys.yaml~").write_text("[]\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "deploys.yaml~ is an editor's copy of deploys.yaml as it was before" in result.err
+    assert "hint: delete deploys.yaml~" in result.err
+    (evidence / "deploys.yaml~").unlink()
+    (evidence / "observations.jsonl~").write_text(stray_observation(repo))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "and observations.jsonl is not here" in result.err
+    assert "rename" not in result.err
+
+
+def test_lost_found_or_a_snapshot_holding_evidence_not_read_here_is_refused(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """A snapshot holding observations where no observations file is read keeps evidence this
+    directory no longer has; ``lost+found`` holding a file named for evidence was put there."""
+    repo, evidence = shop
+    seen = stray_observation(repo)
+    (evidence / ".snapshot" / "hourly.0").mkdir(parents=True)
+    (evidence / ".snapshot" / "hourly.0" / "observations.jsonl").write_text(seen)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "(hidden, it holds hourly.0/observations.jsonl, which is not read" in result.err
+    (evidence / "observations.jsonl").write_text(seen)
+    assert check(shop).code == 1  # beside the file, the snapshot's copy is passed over
+    (evidence / "observations.jsonl").unlink()
+    (evidence / ".snapshot" / "hourly.0" / "observations.jsonl").unlink()
+    (evidence / "lost+found").mkdir()
+    (evidence / "lost+found" / "observations.jsonl").write_text(seen)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "lost+found is the directory fsck puts what it recovers in, and holds" in result.err
+
+
+def test_a_lost_found_that_cannot_be_listed_is_passed_over(
+    shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ext4's ``lost+found`` is root's own (mode 0700): only fsck writes there, naming what it
+    recovers by inode number, a name the check never reads."""
+    _, evidence = shop
+    (evidence / "lost+found").mkdir()
+    (evidence / "lost+found" / "#131074").write_text("[]\n")
+    monkeypatch.setattr(bundle.EvidenceFiles, "listable", lambda self, name: False)
+    assert check(shop).code == 0
