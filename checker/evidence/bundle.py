@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -608,11 +609,14 @@ def _check_ignored(
     files: EvidenceFiles, entry: Entry, matched: tuple[str, set[str]], held: list[str]
 ) -> None:
     """What an ``evidence_ignore`` glob (``matched``: it, and the evidence files present) may
-    not pass over: the only file of a kind, or one inside the directory it takes."""
+    not pass over: the only file of a kind, or one inside the directory it takes; a file
+    holding a kind's records that no file read holds."""
     glob, present = matched
     inside = held or (files.held(entry.name, _EXPECTED) if entry.is_dir else [])
     for each in [entry.name, *inside]:
         _check_not_hidden(files, each, glob, present, entry.name)
+    if entry.is_file:
+        _check_ignored_records(files, entry.name, glob, present)
 
 
 def _left_over(
@@ -728,6 +732,37 @@ def records_kind(data: bytes) -> Kind | None:
 
 def _addresses(value: Any) -> bool:
     return isinstance(value, list) and any("@" in str(each) for each in value)
+
+
+def _check_ignored_records(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
+    """An ``evidence_ignore`` glob does not pass over a file holding a kind's records that the
+    kind's own file does not hold: ``deploy.yaml`` holding a deployment not in
+    ``deploys.yaml``, ignored by its name, had that deployment judged by no rule, and the run
+    passed. A copy of records the kind's file holds (an older export, a backup) may be
+    ignored; ignoring is for what is not evidence."""
+    data = files.read(name)
+    kind = records_kind(data)
+    if kind is None:
+        return
+    own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
+    theirs = _record_keys(files.read(own)) if own is not None else set()
+    missing = len(_record_keys(data) - theirs)
+    if not missing:
+        return
+    home = own or f"{kind.name}{kind.suffixes[0]}"
+    raise InputError(
+        f"{name} matches evidence_ignore {glob!r}, but holds {missing} {kind.what} record(s) "
+        f"that {own or 'no file read'} {'does not hold' if own else 'holds'}: ignored, they "
+        "would be judged by no rule",
+        path=str(files.where(name)),
+        hint=f"put them in {home} if they are evidence, else remove {name}: evidence_ignore is "
+        "for files that are not evidence",
+    )
+
+
+def _record_keys(data: bytes) -> set[str]:
+    """Each mapping ``data`` holds, in one form whatever its key order or file format."""
+    return {json.dumps(m, sort_keys=True, default=str) for m in leftovers.mappings(data)}
 
 
 def _hidden_held(files: EvidenceFiles, entry: Entry, expected: set[str]) -> list[str] | None:

@@ -78,6 +78,16 @@ def vim_unsaved(data: bytes) -> bool:
     return data[_VIM_DIRTY_AT] == 0x55
 
 
+class _Plain(yaml.SafeLoader):
+    """YAML as the evidence is read: a time is a string, as it is in JSON Lines."""
+
+
+_Plain.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if not tag.endswith(":timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def mappings(data: bytes) -> list[dict[str, Any]]:
     """The mappings ``data`` holds as YAML (a mapping, or a list's mappings) or as JSON Lines
     (a line's object); none where it is neither, or holds none."""
@@ -85,7 +95,7 @@ def mappings(data: bytes) -> list[dict[str, Any]]:
     if text is None:
         return []
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Plain)  # noqa: S506 (a safe loader)
     except (yaml.YAMLError, ValueError, RecursionError):
         document = None
     found = list(_of(document))

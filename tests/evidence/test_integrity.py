@@ -355,6 +355,37 @@ def test_evidence_ignore_does_not_pass_over_a_kinds_only_file(
     assert report["inputs"]["ignored"] == ["observations.json"]
 
 
+@pytest.mark.parametrize("name", ["deploy.yaml", "deploys.yaml~", "notes.yaml"])
+def test_evidence_ignore_does_not_pass_over_records_no_file_read_holds(
+    shop: tuple[ScriptedRepo, Path], name: str
+) -> None:
+    """``deploy.yaml`` held deployment D2, of a commit no one reviewed, beside deploys.yaml;
+    ``evidence_ignore: [deploy.yaml]`` passed it over, and the check passed (exit 0): D2 was
+    judged by no rule. A copy of records deploys.yaml holds (a backup), or a file holding
+    none, may still be ignored: ignoring is for what is not evidence."""
+    repo, evidence = shop
+    unreviewed = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV,
+                             date="2024-01-03T00:00:00Z")  # fmt: skip
+    records = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    d2 = {**deployment("D2", unreviewed, "2024-01-04T00:00:00Z", approvals=APPROVAL),
+          "finished_at": "2024-01-04T00:10:00Z"}  # fmt: skip
+    write_yaml(evidence / name, [d2])
+    (repo.path / "knightwatch.yaml").write_text(f"evidence_ignore: [{name!r}]\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} matches evidence_ignore {name!r}, but holds 1 deployment record(s) that " in (
+        result.err
+    )
+    assert "deploys.yaml does not hold: ignored, they would be judged by no rule" in result.err
+    write_yaml(evidence / "deploys.yaml", [*records, d2])
+    assert "REVIEW-002" in check(shop).out  # where it belongs, D2 fails
+    write_yaml(evidence / "deploys.yaml", records)
+    (evidence / name).write_text((evidence / "deploys.yaml").read_text())  # a copy
+    assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [name]
+    (evidence / name).write_text("# exported by hand, see the ticket\n")
+    assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [name]
+
+
 def test_a_hidden_evidence_file_is_neither_passed_over_nor_ignored_alone(
     shop: tuple[ScriptedRepo, Path],
 ) -> None:
