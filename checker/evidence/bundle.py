@@ -290,7 +290,7 @@ class EvidenceFiles:
                 )
             for each in sorted(names):
                 path = Path(top, each)
-                if not held_evidence(each, expected) or not path.is_file():
+                if not path.is_file() or not held_holding(each, expected, path.read_bytes):
                     continue
                 if not _same_file(self.directory / each, path):
                     found.append(path.relative_to(inside).as_posix())
@@ -335,6 +335,17 @@ def held_evidence(name: str, expected: set[str]) -> bool:
     if name in expected:
         return True
     return _near_kind(name) is not None and any(s in folded for s in _EVIDENCE_SUFFIXES)
+
+
+def held_holding(name: str, expected: set[str], read: Callable[[], bytes]) -> bool:
+    """Whether a file of that name, inside a hidden directory, is held as evidence: named for
+    it (``held_evidence``), and where only by a word near a kind's, holding records
+    (``records_kind``). ``.kw/entities.json`` (``entities``, near ``identities``), a tool's
+    own file, was refused with its directory; misspelt, ``.kw/observatons.jsonl`` holding
+    observations still is."""
+    if not held_evidence(name, expected):
+        return False
+    return name in expected or _held_kind(name) is not None or records_kind(read()) is not None
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from checker.config import Config, parse_config
 from checker.errors import InputError
-from checker.evidence.bundle import Entry, EvidenceFiles, held_evidence
+from checker.evidence.bundle import Entry, EvidenceFiles, held_evidence, held_holding
 from checker.evidence.git import GitHistory
 from checker.evidence.objectcheck import EntryKind, entry_kind, read_verified, tree_entries
 from checker.evidence.registry_names import CONFIG_NAME
@@ -271,7 +271,7 @@ class ProtectedFiles(EvidenceFiles):
             for each, entry in _entries(_object(self.history, sha)).items():
                 if entry[0] == "tree":
                     pending.append((inside / each, entry))
-                elif held_evidence(each, expected):
+                elif _held_on_branch(self.history, each, entry, expected):
                     found.append((inside / each).as_posix())
         return sorted(found)
 
@@ -380,6 +380,16 @@ def _fold(name: str) -> str:
     """A name as a file system that ignores case and Unicode normalisation sees it (folding
     more than one does only leaves more files unread)."""
     return unicodedata.normalize("NFC", name).casefold()
+
+
+def _held_on_branch(
+    history: GitHistory, name: str, entry: tuple[EntryKind, str], expected: set[str]
+) -> bool:
+    """Whether a file of a hidden directory on the branch is held as evidence (a link, which a
+    gate follows to nothing, wherever it is named for evidence)."""
+    if entry[0] != "blob":
+        return held_evidence(name, expected)
+    return held_holding(name, expected, lambda: _object(history, entry[1]))
 
 
 def _entries(data: bytes) -> Tree:

@@ -573,6 +573,27 @@ def test_a_hidden_directory_holding_misspelt_or_linked_evidence_is_refused(
         assert f"{held} matches evidence_ignore 'obs*', but it is named for" in result.err
 
 
+def test_a_hidden_directory_holding_a_name_near_a_kinds_and_no_records_is_passed_over(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """``.kw/entities.json``, a tool's own file (``entities`` is near ``identities``), had the
+    check refuse its directory (exit 2). Named near a kind's only, a file there is evidence
+    when it holds records: a person's addresses in it still are refused."""
+    _, evidence = shop
+    (evidence / ".kw").mkdir()
+    (evidence / ".kw" / "entities.json").write_text('{"version": 3, "entities": ["web"]}\n')
+    result = check(shop)
+    assert result.code == 0, result.err
+    addresses = {"lee": ["lee@example.com", "lee@old.example.com"]}
+    (evidence / ".kw" / "entities.json").write_text(json.dumps(addresses) + "\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".kw: a directory in the evidence directory is not read (hidden, it holds " in (
+        result.err
+    )
+    assert "entities.json, which is not read from there" in result.err
+
+
 @pytest.mark.parametrize("glob", ["archive", "*"])
 def test_an_ignored_directory_does_not_take_the_only_evidence_of_a_kind(
     shop: tuple[ScriptedRepo, Path], glob: str
