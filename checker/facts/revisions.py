@@ -283,13 +283,16 @@ def _check_switched_after_first_commit(history: GitHistory, evidence: Evidence) 
     to switch. Such an event is a typo in its year (2014 for 2024) that put it before every
     deployment of its stream and every observation, where FLEET-003 judged nothing of it and
     the run passed. A flag the registry lists is held to its ``created`` day too
-    (``check_switched_after_created``)."""
+    (``check_switched_after_created``). Only an event switching a flag on is held to it: one
+    switching a flag off is judged by no rule (FLEET-003 and DEAD-007 judge what was switched
+    on), and a history imported from another system, or squashed, keeps no commit as old as
+    the flag history it was exported with; such events were refused (exit 2)."""
     if not evidence.flag_events or not history.commits:
         return
     first = min(history.commits.values(), key=lambda commit: commit.author_time)
     earliest = first.author_time * 1_000_000_000 - DAY_NS
     for index, event in enumerate(evidence.flag_events):
-        if timestamp_ns(event.at) >= earliest:
+        if not event.enabled or timestamp_ns(event.at) >= earliest:
             continue
         written = datetime.fromtimestamp(first.author_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         raise evidence.error(
@@ -297,7 +300,10 @@ def _check_switched_after_first_commit(history: GitHistory, evidence: Evidence) 
             index,
             f"flag event {event.flag}@{event.at}: at {event.at!r} is before the repository's "
             f"first commit {short(first.sha)} was written ({written})",
-            hint="a typo in the year? a flag is switched only once there is code to switch",
+            hint="a typo in the year? a flag is switched on only once there is code to "
+            f"switch; if the history was imported or squashed, it holds no code before "
+            f"{written[:10]} for the event to be judged against: leave out of flag_events the "
+            "events switching flags on before it (those switching flags off are accepted)",
         )
 
 

@@ -593,6 +593,36 @@ def test_a_flag_switched_before_it_could_exist_is_refused(
     assert result.out == ""
 
 
+def test_a_flag_switched_off_before_an_imported_historys_first_commit_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """A history imported from another system (or squashed) starts at 1 April 2024; the flag
+    history exported with it goes back further. f1 switched off in 2019 was refused (exit 2)
+    as before the first commit, and the team had to trim true history to be judged at all. An
+    event switching a flag off is judged by no rule: accepted. Switched on then, it is still
+    refused, and the hint says how to trim."""
+    evidence, v1, args = _rollout(tmp_path)
+    write_yaml(evidence / "observations.yaml", [
+        {"host": h, "service": "web", "version": v1, "observed_at": "2024-04-03T13:30:00Z"}
+        for h in ("h1", "h2")
+    ])  # fmt: skip
+    switched = {"flag": "f1", "service": "web", "environment": "production", "by": OPS}
+    events = [
+        {**switched, "enabled": False, "at": "2019-06-01T10:00:00Z"},
+        {**switched, "enabled": True, "at": "2024-04-03T12:30:00Z"},
+    ]
+    write_yaml(evidence / "flag_events.yaml", events)
+    result = run_cli(*args)
+    assert result.code == 1, result.err  # the switch during the rollout, judged
+    assert ("FLEET-003", "f1@2024-04-03T12:30:00Z") in pairs(result)
+    events[0]["enabled"] = True
+    write_yaml(evidence / "flag_events.yaml", events)
+    result = run_cli(*args)
+    assert result.code == 2, result.out
+    assert "is before the repository's first commit " in result.err
+    assert "leave out of flag_events the events switching flags on before it" in result.err
+
+
 @pytest.mark.parametrize("kind", ["flag_events", "observations"])
 def test_a_flag_event_or_observation_in_the_future_is_refused(tmp_path: Path, kind: str) -> None:
     """The flag went on at 12:30, while D1's rollout ran (FLEET-003). Written with the year
