@@ -405,11 +405,14 @@ changed from ...``, and its notes are kept as written), or deleted and pushed ag
 (``deleted``/``restored target branch `dev```: the branch may come back at another commit)."""
 
 
-PUSH_NOTE = re.compile(r"added \d+ commits?\b")
-"""How GitLab's system note of a push to the source branch begins (``added 1 commit``, the
-commits listed below it; ``SystemNotes::CommitService#add_commits``), compared in lower case
-and looked for anywhere in the note (after a space or a tag, ``<p>added 1 commit``): a system
-note that holds it is read as a push, which can only leave an approval out."""
+PUSH_NOTE = re.compile(r"\s*(?:<p[^>]*>\s*)?added \d+ commits?\b")
+"""How GitLab's system note of a push to the source branch begins (``added 1 commit``, then a
+blank line, the commits and the "Compare with previous version" link;
+``SystemNotes::CommitService#add_commits``; GitLab 8 wrote ``Added 1 commit:``), compared in
+lower case at the note's start (after white space or a paragraph's tag, ``<p>added 1
+commit``, as a saved note may hold it). A system note on another subject may quote a title or a
+milestone that says it (``changed title from **added 2 commits** to ...``): read as a push, it
+left an approval after the real last push out."""
 
 
 def pushed(data: MergeRequestData, merged_ns: int) -> int | None:
@@ -430,7 +433,7 @@ def push_notes(data: MergeRequestData, merged_ns: int) -> list[tuple[int, int, d
     for index, note in enumerate(data.notes, start=1):
         if not isinstance(note, dict) or note.get("system") is not True:
             continue
-        if not PUSH_NOTE.search(str(note.get("body")).lower()):
+        if not PUSH_NOTE.match(str(note.get("body")).lower()):
             continue
         at = moment(note.get("created_at"), data.notes_source, f"note {index}")
         if at <= merged_ns:
