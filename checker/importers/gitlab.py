@@ -151,18 +151,30 @@ BOT_NAMES = re.compile(
 (``project_42_bot``, ``project_42_bot1``; since GitLab 16 ``project_42_bot_`` and 32 hex
 digits: ``ResourceAccessTokens::CreateService``, ``Gitlab::Utils::UsernameAndEmailGenerator``)
 and a service account's (``service_account_``, ``service_account_group_42_``, then hex). The
-approvals API names an approver as a ``UserBasic``, which has no ``bot`` field: the name is
-all it shows of one."""
+approvals API names an approver as a ``UserBasic``, which has no ``bot`` field: there the name
+is all it shows of one. Nothing stops a person choosing such a name, and a GitLab 16 service
+account may be given any name: where the user object gives ``bot`` (GitLab's users API does),
+that decides."""
 
 
 def username(user: Any) -> tuple[str, bool]:
-    """A GitLab user object's ``username`` ("" when it has none) and whether it is a bot: it
-    says so (``bot``, which the merge request's ``author`` gives and an approver's does not),
-    or its username is one GitLab gives a token's user (:data:`BOT_NAMES`)."""
+    """A GitLab user object's ``username`` ("" when it has none) and whether it is a bot: as
+    it says (``bot``, which the users API and the merge request's ``author`` give and an
+    approver's ``UserBasic`` does not), else whether its username is one GitLab gives a
+    token's user (:data:`BOT_NAMES`)."""
     if not isinstance(user, dict) or not isinstance(user.get("username"), str):
         return "", False
-    name = user["username"]
-    return name, user.get("bot") is True or BOT_NAMES.fullmatch(name) is not None
+    name, said = user["username"], user.get("bot")
+    if isinstance(said, bool):
+        return name, said
+    return name, BOT_NAMES.fullmatch(name) is not None
+
+
+def bot_by_name(user: Any) -> bool:
+    """Whether :func:`username` reads ``user`` as a bot's by its username alone: it gives no
+    ``bot``, and its username has the shape GitLab gives a token's user."""
+    _, is_bot = username(user)
+    return is_bot and not isinstance(user.get("bot"), bool)
 
 
 def check_merge_request(item: Any, index: int, source: Path) -> None:
@@ -835,6 +847,7 @@ class _Approvals:
             if why:
                 result.left_out[why] += 1
                 reasons.add(why)
+                self._said_bot(user, name, why, result)
                 continue
             approvals.append(self._approval(address, at, source))
             result.counted += 1
@@ -846,6 +859,19 @@ class _Approvals:
                 f"request's diff versions show the push kept its diff: {self.diffs.why_not}"
             )
         return approvals
+
+    def _said_bot(self, user: Any, name: str, why: str, result: Imported) -> None:
+        """Names an approver left out as a bot's by its username alone, and what decided."""
+        named = self.logins.person(self.logins.address(name)) in self.bot_people
+        if why != "by a bot" or named or not bot_by_name(user):
+            return
+        result.remarks.append(
+            f"{self.change}: the approval of {name} is left out as a bot's: its username has "
+            "the shape GitLab gives an access token's user, and its user object has no bot "
+            "field to say otherwise (GitLab's approvals give none; GET /users/ID does, and an "
+            "approver saved with it is judged by it); review_bots does not name it, and no "
+            "setting makes such a username a person's"
+        )
 
     def _approval(self, address: str, at: Any, source: Path) -> dict[str, str]:
         """A counting approval as ``{by, at}``; one given before a push that kept its diff

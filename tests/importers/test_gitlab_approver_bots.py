@@ -1,0 +1,63 @@
+"""An approver that is a bot, as GitLab's user object says, or as its username shows.
+
+An approver's username in the shape GitLab gives an access token's user is read as a bot's
+only where its user object does not say otherwise: GitLab's users API gives ``bot``, and an
+approver saved with it is judged by it. A GitLab 16 service account may have any username; its
+user object says ``bot: true``.
+
+On GitLab's !5 of tests/importers/test_retargeted_pulls.py, approved by root after its last push.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.importers.test_gitlab_pushed_after_approval import APPROVED
+from tests.importers.test_retargeted_pulls import _check, _gitlab, _import_gitlab
+
+
+def _approved_by(tmp_path: Path, user: dict[str, Any]) -> tuple[Any, Any]:
+    """!5 approved after its last push by ``user``, mapped in identities.yaml to ci@."""
+    repo, export, _ = _gitlab(tmp_path, APPROVED, None)
+    path = export / "5" / "approvals.json"
+    approvals = json.loads(path.read_text())
+    approvals["approved_by"][0]["user"] |= {"name": "Release", "id": 99, **user}
+    path.write_text(json.dumps(approvals))
+    identities = repo.path / "compliance" / "identities.yaml"
+    identities.write_text(identities.read_text() + f"ci:\n- ci@example.com\n- {user['username']}\n")
+    return repo, _import_gitlab(repo, export)
+
+
+BOT_SHAPED = "project_1_bot_8e4f6b0c3a2d4e1f9a7b5c3d2e1f0a9b"
+
+
+def test_a_person_whose_username_has_a_tokens_shape_counts_where_the_user_says_so(
+    tmp_path: Path,
+) -> None:
+    """The approver's user object, as GitLab's users API gives it, says ``bot: false``: it was
+    read as a bot's by its username alone, and check failed (exit 1)."""
+    repo, result = _approved_by(tmp_path, {"username": BOT_SHAPED, "bot": False})
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err, result.err
+    assert _check(repo).code == 0
+
+
+def test_a_tokens_username_without_the_flag_is_a_bots_and_named(tmp_path: Path) -> None:
+    """No ``bot`` field (the approvals API gives none): still a bot's, and the import names the
+    user and what decided."""
+    repo, result = _approved_by(tmp_path, {"username": BOT_SHAPED})
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by a bot" in result.err
+    assert f"merge request !5: the approval of {BOT_SHAPED} is left out as a bot's" in result.err
+    assert "review_bots" in result.err
+    assert _check(repo).code == 1
+
+
+def test_a_service_account_with_a_username_of_its_own_is_a_bot(tmp_path: Path) -> None:
+    """GitLab 16 service accounts may be given any username; the users API says ``bot: true``."""
+    repo, result = _approved_by(tmp_path, {"username": "release-deployer", "bot": True})
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by a bot" in result.err
+    assert _check(repo).code == 1
