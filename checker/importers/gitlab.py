@@ -5,8 +5,9 @@ Input: ``MRS.json`` (``GET /projects/:id/merge_requests?state=merged``),
 and per merge request ``DIR/<iid>/approvals.json`` (``GET .../merge_requests/:iid/approvals``,
 which names its merge request: ``.../approval_state`` names none, and is refused),
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``), ``DIR/<iid>/notes.json``
-(``GET .../merge_requests/:iid/notes``) and ``DIR/<iid>/resource_state_events.json`` (``GET
-.../merge_requests/:iid/resource_state_events``), every page of each, with the project's approval
+(``GET .../merge_requests/:iid/notes``), ``DIR/<iid>/resource_state_events.json`` (``GET
+.../merge_requests/:iid/resource_state_events``) and ``DIR/<iid>/versions.json`` (``GET
+.../merge_requests/:iid/versions``), every page of each, with the project's approval
 settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). Each list must
 show itself whole (``gitlab_pages``): every page with its headers, which number it. GitLab lists
 the commits newest first, so a list cut at a page (of any size: asked with ``per_page=50``, a
@@ -21,7 +22,8 @@ the project resets approvals on push, and even then GitLab resets it in a job ru
 whitespace, is unchanged. So approvals count only when ``reset_approvals_on_push`` is true and
 they were given after the last push before the merge (a system note "added N commits", see
 :func:`pushed`, or the last diff version, which a push that adds no commit writes alone), or
-the merge request's diff versions (``DIR/<iid>/versions.json``, where saved) show that every
+the merge request's diff versions (``DIR/<iid>/versions.json``, needed: GitLab records one at
+every push, also one whose note notes saved before it lack) show that every
 push after the approval kept the diff's patch id, as git computes it for the merged head (a
 rebase: ``gitlab_versions``); such an approval was given on the final head, or on its diff,
 and covers the change's commits and its ``merge_commit_sha`` and ``squash_commit_sha``, each
@@ -140,7 +142,7 @@ class MergeRequestData:
     """Read from a saved file, which must name its merge request; fetched ones are tied to it
     by the request that got them."""
     versions: list[Any] | None = None
-    """Its diff versions (``gitlab_versions``), where saved: whether a push kept the diff."""
+    """Its diff versions (``gitlab_versions``): every push, and whether it kept the diff."""
     versions_source: Path | None = None
 
 
@@ -290,24 +292,16 @@ def _project_ids(item: dict[str, Any], where: str, source: Path) -> list[tuple[i
 
 
 def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
-    """A merged merge request's saved approvals, commits, notes and state events, and its diff
-    versions where saved."""
-    versions = here / gitlab_versions.VERSIONS_FILE
-    for needed in ("approvals.json", "commits.json", "notes.json", EVENTS_FILE):
+    """A merged merge request's saved approvals, commits, notes, state events and diff
+    versions, each needed (:data:`NEEDED`)."""
+    iid = item["iid"]
+    for needed in ("approvals.json", "commits.json", *NEEDED):
         expect(
             (here / needed).is_file(),
             here / needed,
-            f"missing for merged merge request !{item['iid']}: without it its approvals "
-            "cannot be judged (fetch it, see the docs)"
-            + (
-                f"; its notes (.../merge_requests/{item['iid']}/notes?sort=asc&per_page=100, "
-                "every page) show whether its target branch was changed after an approval"
-                if needed == "notes.json"
-                else f"; its state events (.../merge_requests/{item['iid']}/resource_state_events"
-                ", every page) show whether it was reopened after an approval"
-                if needed == EVENTS_FILE
-                else ""
-            ),
+            f"missing for merged merge request !{iid}: without it its approvals cannot be "
+            "judged (fetch it, see the docs)"
+            + (NEEDED[needed].replace("IID", str(iid)) if needed in NEEDED else ""),
         )
     return MergeRequestData(
         item,
@@ -319,15 +313,23 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
         gitlab_pages.read_list(here / EVENTS_FILE, EVENTS, WHOLE_EVENTS),
         here / EVENTS_FILE,
         saved=True,
-        versions=gitlab_pages.read_list(versions, gitlab_versions.VERSIONS,
-                                        gitlab_versions.WHOLE_VERSIONS)
-        if versions.is_file()
-        else None,
-        versions_source=versions,
+        versions=gitlab_pages.read_list(here / gitlab_versions.VERSIONS_FILE,
+                                        gitlab_versions.VERSIONS, gitlab_versions.WHOLE_VERSIONS),
+        versions_source=here / gitlab_versions.VERSIONS_FILE,
     )  # fmt: skip
 
 
 EVENTS_FILE = "resource_state_events.json"
+NEEDED = {
+    "notes.json": "; its notes (.../merge_requests/IID/notes?sort=asc&per_page=100, every page) "
+    "show whether its target branch was changed after an approval",
+    EVENTS_FILE: "; its state events (.../merge_requests/IID/resource_state_events, every page) "
+    "show whether it was reopened after an approval",
+    gitlab_versions.VERSIONS_FILE: "; its diff versions (.../merge_requests/IID/versions?"
+    "per_page=100, every page) show every push, also one whose note the notes lack (saved "
+    "before it) or that writes none",
+}
+"""What a merged merge request needs beyond its approvals and commits, with why."""
 REOPENED = ("closed", "reopened")
 """The states of a state event that leave an approval given before it short of the merged code:
 GitLab refreshes only open merge requests on a push (``RefreshService`` asks for ``opened``

@@ -17,8 +17,9 @@ saw (the last one created before it) and every version after it up to the merge 
 id, and git, in the repository, computes that patch id with ``--verbatim`` for the last
 version's base and head, which must be the merged head: a saved file cannot claim an unchanged
 diff that the repository contradicts, and a patch id that ignores white space does not stand for
-the code that was merged. Where the versions are not saved, lack patch ids, or do not agree with
-git, the approval is left out as before, and the import says why (:attr:`Diffs.why_not`).
+the code that was merged. Where the versions hold none (GitLab records one at the opening, so
+``[]`` says nothing of the pushes), lack patch ids, or do not agree with git, the approval is
+left out as before, and the import says why (:attr:`Diffs.why_not`).
 So is it where the versions lack a push the notes show (:func:`unchained`): GitLab's version
 ids are numbered across the instance, and a gap between two says nothing, but every push note
 links the version its push made and the head before it.
@@ -160,16 +161,16 @@ def diffs(
     merged), every push note before the merge names one of them and the head before it
     (``links``, :func:`unchained`), and git computes its patch id; else why they cannot show
     that a push kept the diff (``where`` names them). Either way, when the last push was: the
-    last version's, or, where that is of another head or the notes show a push the file
-    lacks (the file saved before a push), the merge, since a push may have come after it at
-    a time the file does not say."""
+    last version's, or, where there is none, that is of another head or the notes show a push
+    the file lacks (the file saved before a push), the merge, since a push may have come after
+    it at a time the file does not say."""
     head, merged_ns = merged
     found = _usable(versions, head, history, where)
     broken = unchained(versions or [], links or [], where) if versions else ""
     if broken and not found.why_not:
         found = Diffs(why_not=broken)
-    if versions and (broken or versions[-1].head != head):
-        return replace(found, last_ns=merged_ns)
+    if versions is not None and (not versions or broken or versions[-1].head != head):
+        return replace(found, last_ns=merged_ns)  # none: GitLab records one at the opening
     if versions is None or len(versions) < 2:  # the first is the opening's: no push
         return found
     return replace(found, last_ns=versions[-1].created_ns)

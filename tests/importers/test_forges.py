@@ -885,6 +885,10 @@ def test_a_gitlab_commit_list_holding_the_target_branchs_commits_is_refused(
     (export / "1" / "commits.json").write_text(saved_pages([{"id": s} for s in (head, hot, base)]))
     (export / "1" / "notes.json").write_text(saved_pages())
     (export / "1" / "resource_state_events.json").write_text(saved_pages())
+    opened = {"id": 1, "head_commit_sha": head, "base_commit_sha": base,
+              "created_at": "2024-05-02T09:00:00Z", "merge_request_id": 101,
+              "patch_id_sha": None}  # fmt: skip
+    (export / "1" / "versions.json").write_text(saved_pages([opened]))
     result = run_cli("import", "gitlab-approvals", export / "merge_requests.json", export,
                      "--project", "7", "--api-url", "http://gitlab.dev",
                      "--repo", repo.path)  # fmt: skip

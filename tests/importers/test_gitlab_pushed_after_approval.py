@@ -15,6 +15,7 @@ after the approval and 7.2 s before the merge.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,9 @@ BEFORE_THE_PUSH = "given (or undated) before commits were pushed to the merge re
 
 def _pushed(export: Path, at: str, body: str | None = None, listed: str | None = None) -> None:
     """Adds GitLab's note of a push to !5's notes, at ``at``, listing the commit it pushed:
-    ``listed``, or !5's head (the newest of its commits)."""
+    ``listed``, or !5's head (the newest of its commits); and, for a note with GitLab's
+    "Compare with previous version" link, the diff version GitLab records at the push
+    (``_version``), which the link then names."""
     folder = export / "5"
     note = json.loads((FIXTURES / "gitlab-push" / "added-commit-note.json").read_text())
     note |= {"noteable_id": 5, "noteable_iid": 5, "project_id": 1, "created_at": at}
@@ -45,8 +48,26 @@ def _pushed(export: Path, at: str, body: str | None = None, listed: str | None =
         note["body"] = body
     head = listed or saved_items(folder / "commits.json")[0]["id"]
     note["body"] = note["body"].replace("d7c95a09", head[:8])
+    if "[Compare with previous version](" in note["body"]:
+        number, previous = _version(folder, at, head)
+        link = f"/group/app/-/merge_requests/5/diffs?diff_id={number}&start_sha={previous}"
+        note["body"] = re.sub(r"\]\([^)]*\)", f"]({link})", note["body"])
     notes = sorted([*saved_items(folder / "notes.json"), note], key=lambda n: n["created_at"])
     (folder / "notes.json").write_text(saved_pages(notes))
+
+
+def _version(folder: Path, at: str, head: str) -> tuple[int, str]:
+    """Adds to !5's versions the one GitLab records at a push at ``at`` of ``head``: the
+    newest's copy, with the next id; returns its id and the head before it."""
+    versions = saved_items(folder / "versions.json")
+    last = max(versions, key=lambda v: v["created_at"])
+    before = [v for v in versions if v["created_at"] < at]
+    previous = max(before, key=lambda v: v["created_at"])["head_commit_sha"] if before else "0" * 40
+    number = max(v["id"] for v in versions) + 1
+    added = last | {"id": number, "head_commit_sha": head, "created_at": at}
+    newest_first = sorted([*versions, added], key=lambda v: v["created_at"], reverse=True)
+    (folder / "versions.json").write_text(saved_pages(newest_first))
+    return number, previous
 
 
 @pytest.mark.parametrize("approved_at", [APPROVED, None])

@@ -193,7 +193,6 @@ def test_a_patch_id_that_ignores_white_space_counts_nothing(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("change", "why"),
     [
-        ("missing", "no versions.json saved"),
         ("no patch ids", "version 102 has no patch_id_sha"),
         ("stale", "its last version before the merge is of head"),
     ],
@@ -201,12 +200,11 @@ def test_a_patch_id_that_ignores_white_space_counts_nothing(tmp_path: Path) -> N
 def test_versions_that_cannot_show_the_diff_kept_count_nothing(
     tmp_path: Path, change: str, why: str
 ) -> None:
-    """Without the versions, or patch ids (GitLab before 16.7), or with versions saved before
-    the last push: the rule before (an approval older than a push is left out), said so."""
+    """Without patch ids (GitLab before 16.7), or with versions saved before the last push:
+    the rule before (an approval older than a push is left out), said so. Without the versions
+    the import is refused (test_gitlab_versions_required.py)."""
     repo, export, shas = _rebased(tmp_path)
-    if change == "missing":
-        (export / "5" / "versions.json").unlink()
-    elif change == "no patch ids":
+    if change == "no patch ids":
         _versions(export, [(shas["first"], shas["base"], OPENED, None),
                            (shas["head"], shas["moved"], PUSHED, None)])  # fmt: skip
     else:
@@ -435,6 +433,7 @@ def test_a_push_note_listing_the_merged_head_leaves_a_later_approval_counted(
     body = (
         "added 3 commits\n\n<ul><li>0123abcd...4567cdef - 2 commits from branch "
         f"<code>main</code></li><li>{shas['first'][:8]} - Add the approvals API</li></ul>"
+        "\n\n[Compare with previous version](x)"
     )
     _pushed(export, "2016-06-08T12:00:00.000Z", body)
     result = _import_gitlab(repo, export)
