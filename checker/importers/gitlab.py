@@ -855,10 +855,11 @@ class _Approvals:
             result.counted += 1
             if not isinstance(at, str):
                 result.notes["undated, recorded at the merge"] += 1
-        if f"given (or undated) before {PUSHED_WHY}" in reasons and self.diffs.why_not:
+        why_not = self.diffs.why_not or next(iter(self.diffs.hidden.values()), "")
+        if f"given (or undated) before {PUSHED_WHY}" in reasons and why_not:
             result.remarks.append(
                 f"{self.change}: an approval older than a push counts only where the merge "
-                f"request's diff versions show the push kept its diff: {self.diffs.why_not}"
+                f"request's diff versions show the push kept its diff: {why_not}"
             )
         return approvals
 

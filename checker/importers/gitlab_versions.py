@@ -22,13 +22,16 @@ the code that was merged. Where the versions hold none (GitLab records one at th
 left out as before, and the import says why (:attr:`Diffs.why_not`).
 So is it where the versions lack a push the notes show (:func:`unchained`): GitLab's version
 ids are numbered across the instance, and a gap between two says nothing, but every push note
-links the version its push made and the head before it.
+links the version its push made and the head before it. A version no push note names (the
+target branch force-pushed, or brought in the merge request's commits) is seen by the target's
+head moving between two versions otherwise than forward (:func:`hidden`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,8 @@ class Version:
     head: str
     base: str
     patch_id: str | None
+    start: str | None = None
+    """The target branch's head when it was recorded (``start_commit_sha``)."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,17 @@ class Diffs:
     earlier commit lists no commit, so ``RefreshService`` writes no "added N commits" note),
     and an approval older than it may not have seen the code merged."""
 
+    hidden: dict[int, str] = field(default_factory=dict)
+    """Why a version may be missing after the one of each index (:func:`hidden`)."""
+
     def unchanged_since(self, given_ns: int | None) -> bool:
         """Whether an approval given at ``given_ns`` saw the diff that was merged: the version
-        current before it and every later one have the last version's patch id."""
+        current before it and every later one have the last version's patch id, and no version
+        may be missing between that one and the next (:attr:`hidden`)."""
         if given_ns is None or not self.versions:
             return False
         seen = [i for i, v in enumerate(self.versions) if v.created_ns < given_ns]
-        if not seen:
+        if not seen or seen[-1] in self.hidden:
             return False
         final = self.versions[-1].patch_id
         return all(v.patch_id == final for v in self.versions[seen[-1] :])
@@ -115,9 +124,10 @@ def read_versions(
         )
         _check_owner(item, index, source, merge_request, saved)
         created = moment(item.get("created_at"), source, f"version {item['id']} created_at")
-        patch = item["patch_id_sha"]
+        patch, start = item["patch_id_sha"], item.get("start_commit_sha")
         found.append(Version(created, item["id"], item["head_commit_sha"],
-                             item["base_commit_sha"], patch))  # fmt: skip
+                             item["base_commit_sha"], patch,
+                             start if isinstance(start, str) else None))  # fmt: skip
     found.sort(key=lambda v: (v.created_ns, v.number))
     return [v for v in found if v.created_ns <= merged_ns]
 
@@ -225,7 +235,7 @@ def _usable(
                      f"{last.base} or head {last.head}")  # fmt: skip
     verbatim, stable = _patch_ids(history, last.base, last.head)
     if last.patch_id == verbatim:
-        return Diffs(versions)
+        return Diffs(versions, hidden=hidden(versions, history, where))
     why = (
         "which is git patch-id --stable's, white space ignored (older GitLab): it does not "
         "show the merged code unchanged"
@@ -234,6 +244,47 @@ def _usable(
         ": the saved versions contradict the repository"
     )
     return Diffs(why_not=f"{where}: version {last.number}'s patch_id_sha {last.patch_id}, {why}")
+
+
+def hidden(versions: list[Version], history: GitHistory, where: str) -> dict[int, str]:
+    """Where a version may be missing from the file between two: by index of the first, why.
+    GitLab records a version without a push note when the target branch is pushed to and the
+    merge request's diff is reloaded (``RefreshService#reload_merge_requests``: a force push,
+    or a push that brings in some of its commits), its head the head before; the next push
+    note names that head, as it would the version before, so nothing in the notes shows it
+    cut. An approval given on it kept its patch id, which may not be the merged one. So the
+    target's head (``start_commit_sha``) between two versions must have moved only forward,
+    by commits outside the earlier head's history, as git shows in the repository."""
+    found = {}
+    for index, (before, after) in enumerate(pairwise(versions)):
+        why = _target_moved(before, after, history)
+        if why:
+            found[index] = (
+                f"{where}: between versions {before.number} and {after.number} {why}, and GitLab "
+                "records a version then that no push note names: the diff an approval given "
+                "between them saw cannot be told"
+            )
+    return found
+
+
+def _target_moved(before: Version, after: Version, history: GitHistory) -> str:
+    """How the target branch moved between two versions so that GitLab may have recorded one
+    between them ("" where it did not)."""
+    old, new = before.start or "", after.start or ""
+    if old and old == new:
+        return ""
+    found = history.resolve([old, new, before.head]) if old and new else {}
+    if any(found.get(sha) != sha for sha in (old, new, before.head)):
+        return (
+            "the target branch's head moved (start_commit_sha), and the repository lacks it or "
+            f"head {before.head}, so git cannot show that it moved only forward"
+        )
+    if not history.is_ancestor(old, new):
+        return f"the target branch was force-pushed ({old} to {new})"
+    brought = history.git_output(["rev-list", new, f"^{old}"]).decode().split()
+    if history.in_history_of(brought, before.head):
+        return f"the target branch brought in commits of head {before.head}"
+    return ""
 
 
 def _patch_ids(history: GitHistory, base: str, head: str) -> tuple[str, str]:
