@@ -22,6 +22,8 @@ import json
 from pathlib import Path
 
 from checker.demo.builder import ScriptedRepo
+from checker.evidence.git import GitHistory
+from checker.importers.gitlab_versions import Version, hidden
 from tests.importers.test_forges import FIXTURES, _copy
 from tests.importers.test_gitlab_pushed_after_approval import BEFORE_THE_PUSH, PUSHED, _pushed
 from tests.importers.test_gitlab_rebased_approvals import KEPT, OPENED, _patch_id, _versions
@@ -95,3 +97,31 @@ def test_the_reloaded_version_saved_drops_the_approval_by_its_patch_id(tmp_path:
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
     assert head in _unreviewed(_check(repo))
+
+
+def _version(number: int, head: str, base: str) -> Version:
+    return Version(number, number, head, base, None, base)
+
+
+def test_a_target_that_brought_in_the_merge_requests_commits_may_hide_a_version(
+    tmp_path: Path,
+) -> None:
+    """main fast-forwarded to !5's first commit between two versions: GitLab reloaded the diff
+    then (its head unchanged, its base that commit), a version no push note names. A target
+    that moved forward by other commits only (the clean rebase) hides none."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("feature")
+    repo.checkout("feature")
+    one = repo.commit("one", {"a.py": "1\n"}, author=JOHN, date="2016-06-02T00:00:00Z")
+    two = repo.commit("two", {"b.py": "2\n"}, author=JOHN, date="2016-06-03T00:00:00Z")
+    repo.checkout("main")
+    other = repo.commit("other", {"README": "y\n"}, author=JOHN, date="2016-06-04T00:00:00Z")
+    repo.branch("absorbed", one)  # main as it was fast-forwarded to one
+    history = GitHistory(repo.path)
+    brought = hidden([_version(1, two, base), _version(2, two, one)], history, "versions.json")
+    assert "the target branch brought in commits of head" in brought[0]
+    forward = hidden([_version(1, two, base), _version(2, two, other)], history, "versions.json")
+    assert forward == {}
+    lost = hidden([_version(1, "1" * 40, base), _version(2, two, other)], history, "v.json")
+    assert "the repository lacks it or head 1111111111" in lost[0]
