@@ -206,12 +206,26 @@ def _health_stands(before: Target, move: Move) -> bool:
     Argo CD's health and sync status describe only the latest sync, and an older one's
     success says nothing of whether the commit ever ran healthy and as synced. So does one
     Flux applied without assessing health: its history does not say whether a snapshot was
-    reconciled before or after ``spec.wait`` (or the Helm wait) was turned on."""
-    return (
-        (before.reason or "").startswith((HEALTH, DRIFT, UNASSESSED))
-        and move.status == "succeeded"
-        and not move.health_known
+    reconciled before or after ``spec.wait`` (or the Helm wait) was turned on. A drift
+    recorded (``DRIFT``: the live state seen otherwise than the sync, or a sync status that
+    covered none of the fields the application ignored) stays so when no sync of the move
+    started after it was recorded (``_resynced``): a later ``Synced`` and ``Healthy`` of the
+    same sync, the ignored entry dropped and the field set back by hand, says nothing of what
+    ran between the two listings."""
+    recorded = before.reason or ""
+    return move.status == "succeeded" and (
+        (recorded.startswith(DRIFT) and not _resynced(before, move))
+        or (recorded.startswith((HEALTH, UNASSESSED)) and not move.health_known)
     )
+
+
+def _resynced(before: Target, move: Move) -> bool:
+    """Whether a sync of ``move`` started after the recorded cluster ``before`` finished: the
+    commit applied again from git since, not the same sync listed again."""
+    if before.finished_at is None:
+        return False
+    ended = timestamp_ns(before.finished_at)
+    return any(timestamp_ns(sync.started_at) > ended for sync in move.syncs)
 
 
 def _stands(ident: str, before: Target, move: Move, notes: list[str] | None) -> bool:

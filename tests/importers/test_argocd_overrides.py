@@ -704,3 +704,31 @@ def test_a_failure_for_fields_left_live_stands_once_the_spec_drops_them(case: Ca
     code, report = _check(case)
     assert code == 1, report
     assert f"{record['id']}:eu-west-1" in findings(report, "FLEET-001")
+
+
+def test_a_drift_failure_for_an_ignored_field_stands_once_the_entry_is_gone(
+    case: Case,
+) -> None:
+    """v2 synced while the Application ignored the image: its ``Synced`` vouched for nothing
+    there, and the sync was recorded failed. The entry was then removed (and the image set back
+    by hand): a later listing of the same sync shows no entry, ``Synced`` and ``Healthy``. That
+    listing says nothing of what ran between the two; before, the later import rewrote
+    eu-west-1 succeeded and check passed (exit 0)."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    spec = apps[0]["spec"]
+    spec["syncPolicy"]["syncOptions"] = [
+        o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("ApplyOutOfSyncOnly")
+    ]
+    spec["ignoreDifferences"] = [IMAGE]
+    record = _signed_off(case, apps)
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == "failed"
+    assert target["reason"].startswith("Argo CD sync status Synced does not cover")
+    del spec["ignoreDifferences"]
+    code, err = _import(case, apps, "--revision", case.v2)
+    assert code == 0, err
+    (later,) = [r for r in case.records("deploys.jsonl") if r["id"] == record["id"]]
+    assert later["targets"] == record["targets"]
+    code, report = _check(case)
+    assert code == 1, report
+    assert f"{record['id']}:eu-west-1" in findings(report, "FLEET-001")
