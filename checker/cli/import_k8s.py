@@ -25,7 +25,15 @@ from checker.evidence.models import (
     Timestamp,
     timestamp_ns,
 )
-from checker.importers import argocd, flux, gitops, in_git, k8s_rollouts, kubectl_pods
+from checker.importers import (
+    argocd,
+    argocd_replicas,
+    flux,
+    gitops,
+    in_git,
+    k8s_rollouts,
+    kubectl_pods,
+)
 from checker.importers.common import append_records, append_series
 from checker.report.escape import visible
 from checker.vocabulary import short
@@ -224,6 +232,7 @@ def run(
     notes[:0] = left_out
     commits = gitops.resolve_commits(history, syncs, choices, hint)
     syncs, commits = in_git.restored(history, syncs, commits)
+    syncs, commits = argocd_replicas.checked(history, syncs, commits)
     records = _records(evidence, gitops.moves(syncs, commits), choices, notes)
     done = append_records(evidence, "deploys", "id", list(records), source=args.tool, update=True)
     err.write(

@@ -457,6 +457,21 @@ class ManifestReader:
 
         return manifest_scope.applied(files, folder, read, text)
 
+    def holding(
+        self, commit: str, word: bytes, within: Scope
+    ) -> Iterator[tuple[str, list[Document] | Unreadable]]:
+        """Each file ``within`` names in ``commit``'s tree that may hold ``word``, with its
+        documents, or why it cannot be read: a Helm template holding ``{{`` (``TEMPLATED``)
+        renders as values say."""
+        for path, data in self._mentioning(commit, (word,), within.files):
+            if path in within.templates and b"{{" in data:
+                yield path, Unreadable(TEMPLATED)
+                continue
+            try:
+                yield path, self._documents(data)
+            except Unreadable as exc:
+                yield path, exc
+
     def patching(self, commit: str, target: Target) -> list[str]:
         """The files of ``commit``'s tree with a kustomization, a patch transformer or a Flux
         Kustomization whose patches or replacements may select ``target``

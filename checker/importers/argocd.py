@@ -82,7 +82,12 @@ from checker.errors import InputError
 from checker.evidence.manifest_scope import Folder
 from checker.evidence.manifests import NOT_AN_OBJECT, field_value
 from checker.evidence.models import Status
-from checker.importers import argocd_health, argocd_ignored, argocd_parents
+from checker.importers import (
+    argocd_health,
+    argocd_ignored,
+    argocd_parents,
+    argocd_replicas,
+)
 from checker.importers.common import dig, expect, moment, named_ref, read_objects
 from checker.importers.gitops import LOCAL, OVERRIDDEN, SetInObject, Sync
 from checker.importers.k8s_shapes import objects, time_text
@@ -527,23 +532,33 @@ def _application_syncs(
         # judges it whatever came after; the health too, unless another revision's operation
         # came after it (a failed or running sync's health is that operation's).
         own = latest is None or latest.revision == found[-1].revision
-        found[-1] = _health_judged(item, found[-1], path, own)
+        found[-1] = _health_judged(item, found[-1], path, own, selection.source_repo)
     if latest is not None:
         found.append(replace(latest, local=True) if local is not None else latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
     return _locals_failed(found, name, path)
 
 
-def _health_judged(item: dict[str, Any], sync: Sync, path: Path, own: bool) -> Sync:
+def _health_judged(
+    item: dict[str, Any], sync: Sync, path: Path, own: bool, repo: str | None
+) -> Sync:
     """The last history entry as the application's health and sync status judge it
-    (``argocd_health.judged``). One its overrides made ``failed`` stays so; what it was before
-    is judged instead, for ``in_git`` to give back where the commit's manifest sets them."""
+    (``argocd_health.judged``), with the replica count it ignores where it stands on them
+    (``argocd_replicas.marked``). One its overrides made ``failed`` stays so; what it was
+    before is judged instead, for ``in_git`` to give back where the commit's manifest sets
+    them."""
     setting = sync.set_in_object
+
+    def judged(one: Sync) -> Sync:
+        return argocd_replicas.marked(
+            item, argocd_health.judged(item, one, path, health=own), repo, path
+        )
+
     if sync.overrides is None:
-        return argocd_health.judged(item, sync, path, health=own)
+        return judged(sync)
     if setting is None or setting.before is None:
         return sync
-    before = argocd_health.judged(item, setting.before, path, health=own)
+    before = judged(setting.before)
     return replace(sync, set_in_object=replace(setting, before=before))
 
 

@@ -18,7 +18,8 @@ listed, for every sync: history entries record no options.
 
 An entry whose only JSON pointer is ``/spec/replicas`` (the replica count an autoscaler owns,
 the documentation's own example), or the jq path ``.spec.replicas``, or the pod template's
-restart time (``UNCHOSEN_POINTERS``), changes nothing of what runs and is passed over; any other
+restart time (``UNCHOSEN_POINTERS``), changes nothing of what runs and is passed over (the
+replica count so long as git keeps no workload it covers at zero: ``argocd_replicas``); any other
 (another pointer into the pod template, another ``jqPathExpressions`` entry, the fields of
 a ``managedFieldsManagers`` entry, whatever they are) is not. History entries record neither
 the options nor the entries: the Application's spec as listed stands for every sync.
@@ -135,6 +136,38 @@ def unwatched(item: dict[str, Any], path: Path) -> str | None:
             more = " ..." if shown[3:] else ""
             found.append(f"{'.'.join(keys)} ({', '.join(shown[:3])}{more})")
     return "; ".join(found) or None
+
+
+def replicas(
+    item: dict[str, Any], path: Path
+) -> tuple[str, tuple[tuple[str | None, str | None], ...]] | None:
+    """The ``IGNORED`` entries of ``item`` that ``_harmless`` passes over and that ignore the
+    replica count, as shown (as ``unwatched`` shows entries) and as the (kind, name) each
+    covers (None where it names none); None where there is none. Passed over as choosing
+    nothing of what runs, they do choose it where git keeps a workload at zero replicas
+    (``argocd_replicas``)."""
+    shown, kinds = [], []
+    for keys in IGNORED:
+        entries = objects(
+            dig(item, *keys), path, f"application {item['metadata']['name']}: {'.'.join(keys)}"
+        )
+        counted = [entry for entry in entries if _unchosen_only(entry) and _replicas(entry)]
+        if counted:
+            shown.append(f"{'.'.join(keys)} ({', '.join(_shown(e) for e in counted[:3])})")
+            kinds += [(_text(e.get("kind")), _text(e.get("name"))) for e in counted]
+    return ("; ".join(shown), tuple(dict.fromkeys(kinds))) if shown else None
+
+
+def _replicas(entry: dict[str, Any]) -> bool:
+    """Whether the entry (one ``_unchosen_only`` accepts) names the replica count."""
+    pointers = entry.get("jsonPointers") or []
+    paths = [p.strip() for p in entry.get("jqPathExpressions") or []]
+    return "/spec/replicas" in pointers or ".spec.replicas" in paths
+
+
+def _text(value: Any) -> str | None:
+    """``value`` where it is a text that is not empty, else None."""
+    return value if isinstance(value, str) and value else None
 
 
 def _options(item: dict[str, Any], keys: tuple[str, ...], path: Path) -> list[str]:

@@ -65,7 +65,7 @@ def folder(item: dict[str, Any], items: list[dict[str, Any]], repo: str | None) 
     unclaimed = _unclaimed(item, found[0], items, parent)
     if unclaimed is not None:
         return unclaimed
-    return _source(found[0], parent, repo or dig(item, "spec", "source", "repoURL"))
+    return source_folder(found[0], parent, repo or dig(item, "spec", "source", "repoURL"))
 
 
 def _unclaimed(
@@ -143,7 +143,7 @@ def _generated(item: dict[str, Any]) -> str | None:
     )
 
 
-def _source(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:
+def source_folder(app: dict[str, Any], parent: str, repo: Any) -> Folder | str:
     """The folder of ``repo`` the application ``app`` renders: its one source of that
     repository that names a ``path`` and no plugin; else why not."""
     from checker.importers.argocd import same_repository

@@ -85,6 +85,22 @@ class SetInObject:
 
 
 @dataclass(frozen=True)
+class IgnoredReplicas:
+    """The replica count an Argo CD Application's ``ignoreDifferences`` passes over, to be
+    looked for in the commit synced (``argocd_replicas``): a workload git keeps at zero
+    replicas is run by a ``kubectl scale`` that ``Synced`` does not show."""
+
+    shown: str
+    """The entries, as a reason names them (``spec.ignoreDifferences (apps/Deployment
+    /spec/replicas)``)."""
+    kinds: tuple[tuple[str | None, str | None], ...]
+    """The (kind, name) each entry covers, None where it names none (any)."""
+    folder: Folder | str
+    """The folder of the commit the Application renders; a text says why that is not
+    known."""
+
+
+@dataclass(frozen=True)
 class Sync:
     """One cluster's sync of one revision."""
 
@@ -149,6 +165,9 @@ class Sync:
     """The commit that claim names, where it names one (an OCI artifact's ``originRevision``,
     ``main@sha1:SHA``): never taken as the commit deployed, but a ``--revision-commit`` that
     maps the revision to another commit of the repository is refused (``_contradicted``)."""
+    replicas: IgnoredReplicas | None = None
+    """The replica count the Application ignores, where its latest sync stands on ``Synced``:
+    judged against the commit synced (``argocd_replicas``)."""
 
 
 @dataclass(frozen=True)

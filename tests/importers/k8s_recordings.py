@@ -114,6 +114,16 @@ def without_overrides(app: dict[str, Any]) -> dict[str, Any]:
     return app
 
 
+def directory_source(app: dict[str, Any], url: str, folder: str) -> dict[str, Any]:
+    """``app`` rendering ``folder`` of ``url`` as a directory source (no plugin), in its spec,
+    history, last sync and last comparison alike."""
+    status = app["status"]
+    where = [app["spec"], *status["history"], status["operationState"]["syncResult"]]
+    for holder in [*where, status["sync"]["comparedTo"]]:
+        holder["source"] = {"repoURL": url, "path": folder, "targetRevision": "main"}
+    return app
+
+
 def overridden(app: dict[str, Any], field: str, value: Any, *, spec: bool = True) -> dict[str, Any]:
     """``app`` whose last sync rendered its source with ``field`` (``kustomize.images``,
     ``helm.parameters``: a path under ``source``) set to ``value`` in the Application, as

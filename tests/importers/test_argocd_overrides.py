@@ -19,6 +19,7 @@ from tests.importers.k8s_recordings import (
     FIXTURES,
     Synced,
     application,
+    directory_source,
     overridden,
     several_sources,
 )
@@ -402,6 +403,7 @@ def test_fields_a_sync_leaves_as_they_were_live_are_an_override(
     changes nothing of what runs. Without either option the sync applied git's image, but
     ``Synced`` vouches for nothing in the field ignored (``unwatched``: below)."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    directory_source(apps[0], URL, ".")  # no workload kept at zero: none at all
     spec = apps[0]["spec"]
     spec["ignoreDifferences"] = ignored
     spec["syncPolicy"]["syncOptions"] = [
@@ -510,6 +512,7 @@ def test_synced_does_not_vouch_for_fields_the_application_ignores(
     ``caBundle`` (a certificate manager's, ignored in the documentation's own example), change
     nothing of what runs; a webhook's address, or ``caBundle`` of a Deployment, does."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    directory_source(apps[0], URL, ".")  # no workload kept at zero: none at all
     spec = apps[0]["spec"]
     spec["ignoreDifferences"] = ignored
     spec["syncPolicy"]["syncOptions"] = [
@@ -546,6 +549,7 @@ def test_synced_vouches_for_nothing_its_comparison_ignored(
     unseen. Before, the spec alone was read, and v2 was recorded succeeded and check passed
     (exit 0). It is now failed, naming the comparison's entries."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    directory_source(apps[0], URL, ".")  # no workload kept at zero: none at all
     spec = apps[0]["spec"]
     spec["syncPolicy"]["syncOptions"] = [
         o for o in spec["syncPolicy"]["syncOptions"] if not o.startswith("ApplyOutOfSyncOnly")
@@ -667,6 +671,7 @@ def test_the_replica_count_and_restart_time_as_real_charts_ignore_them(
     import). The whole annotations map counts (``sidecar.istio.io/proxyImage`` chooses an
     image), as does any other spelling: ``/spec/replicas/``, an unescaped ``/``, ``..``."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    directory_source(apps[0], URL, ".")  # no workload kept at zero: none at all
     spec = apps[0]["spec"]
     entry: dict[str, Any] = {"group": "apps", "kind": "StatefulSet"}
     entry.update({"jsonPointers": pointers} if pointers else {})

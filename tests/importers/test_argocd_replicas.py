@@ -1,0 +1,163 @@
+"""An Argo CD Application that ignores the replica count (``/spec/replicas``, the
+documentation's own example for an autoscaler) while git keeps a workload at ``replicas: 0``:
+a ``kubectl scale`` by hand runs what was meant never to run, and ``Synced`` shows nothing.
+Real git repositories, the real engine, the recorded Application of
+tests/importers/fixtures/kubernetes/ rendering a folder of the repository judged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.importers.k8s_recordings import directory_source
+from tests.importers.k8s_scenario import CLUSTERS, applications
+from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings, targets
+
+URL = "https://github.com/example/checkout"
+REPLICAS = {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
+"""argoproj/argo-cd ``docs/user-guide/sync-options.md``'s entry: the replica count."""
+
+
+def deployment(name: str, replicas: int | str) -> str:
+    """argoproj/argocd-example-apps ``guestbook/guestbook-ui-deployment.yaml``, renamed, with
+    ``replicas`` as given."""
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  revisionHistoryLimit: 3
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+      - image: gcr.io/heptio-images/ks-guestbook-demo:0.2
+        name: {name}
+        ports:
+        - containerPort: 80
+"""
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    return Case(tmp_path)
+
+
+def _imported(case: Case, files: dict[str, str | None], ignored: list[Any]) -> dict[str, Any]:
+    """v3 (``files`` over v2) synced everywhere, eu-west-1's application ignoring
+    ``ignored``; eu-west-1's target."""
+    v3 = case.repo.commit("v3", files, author=DEV, date="2024-06-04T09:30:00Z", trailers=REVIEW)
+    apps = applications(case.v1, v3, v2_on=CLUSTERS)
+    for app in apps:
+        directory_source(app, URL, "deploy")
+    apps[0]["spec"]["ignoreDifferences"] = ignored
+    result = case.argocd(apps, "--application-set", "checkout", "--revision", v3)
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert targets(record)["eu-central-1"] == "succeeded"
+    return target
+
+
+def _check(case: Case) -> tuple[int, dict[str, Any]]:
+    result = run_cli("check", "--repo", case.repo.path, "--evidence", case.evidence,
+                     "--format", "json", "--as-of", "2024-06-30")  # fmt: skip
+    return result.code, result.json()
+
+
+def test_a_workload_git_keeps_at_zero_is_not_vouched_for(case: Case) -> None:
+    """Git keeps ``power-peg`` at ``replicas: 0``, a service meant to be off, beside
+    ``checkout``; the Application ignores the replica count of every Deployment. A hand
+    ``kubectl scale deployment power-peg --replicas=3`` runs it, and Argo CD stays ``Synced``
+    and ``Healthy``. Before, eu-west-1 was recorded succeeded and check passed (exit 0)."""
+    files = {
+        "deploy/checkout.yaml": deployment("checkout", 3),
+        "deploy/power-peg.yaml": deployment("power-peg", 0),
+    }
+    target = _imported(case, files, [REPLICAS])
+    assert target["status"] == "failed", target
+    assert target["reason"].startswith(
+        "Argo CD sync status Synced does not cover spec.ignoreDifferences (apps/Deployment "
+        "/spec/replicas): deploy/power-peg.yaml in commit "
+    )
+    assert "keeps Deployment power-peg at replicas: 0" in target["reason"]
+    assert target["reason"].endswith(
+        "name in the entry (name:) the workloads an autoscaler owns, or stop ignoring the "
+        "replica count"
+    )
+    code, report = _check(case)
+    assert code == 1, report
+    assert any(s.endswith(":eu-west-1") for s in findings(report, "FLEET-001"))
+
+
+@pytest.mark.parametrize(
+    ("replicas", "ignored", "status"),
+    [
+        (3, [REPLICAS], "succeeded"),
+        (0, [{**REPLICAS, "name": "checkout"}], "succeeded"),
+        (0, [{**REPLICAS, "name": "power-peg"}], "failed"),
+        (0, [{"kind": "Deployment", "jqPathExpressions": [".spec.replicas"]}], "failed"),
+        (0, [{"group": "apps", "kind": "StatefulSet", "jsonPointers": ["/spec/replicas"]}],
+         "succeeded"),
+        (0, [], "succeeded"),
+        ("0x0", [REPLICAS], "failed"),
+    ],
+)  # fmt: skip
+def test_only_the_workloads_the_entry_covers_count(
+    case: Case, replicas: int | str, ignored: list[Any], status: str
+) -> None:
+    """An entry that names its workload (``name: checkout``, the one an autoscaler owns) or
+    another kind leaves ``power-peg`` compared: a scale by hand shows as ``OutOfSync``. Hex
+    ``0x0`` is zero to YAML 1.1 (kubectl's reader) and counts."""
+    files = {
+        "deploy/checkout.yaml": deployment("checkout", 3),
+        "deploy/power-peg.yaml": deployment("power-peg", replicas),
+    }
+    target = _imported(case, files, ignored)
+    assert target["status"] == status, target
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"deploy/power-peg.yaml": "kind: Deployment\nspec: {replicas: [\n"},
+         "deploy/power-peg.yaml cannot be read"),
+        ({"deploy/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+          "deploy/templates/power-peg.yaml": deployment("power-peg", "{{ .Values.count }}")},
+         "deploy/templates/power-peg.yaml cannot be read (a Helm template"),
+        ({"elsewhere/power-peg.yaml": deployment("power-peg", 3)},
+         "which cannot be followed: the commit holds no folder 'deploy'"),
+    ],
+)  # fmt: skip
+def test_what_cannot_be_read_vouches_for_nothing(
+    case: Case, files: dict[str, str | None], said: str
+) -> None:
+    """Whether git keeps a workload at zero is not known where the folder cannot be read."""
+    target = _imported(case, files, [REPLICAS])
+    assert target["status"] == "failed", target
+    assert "is not known: " in target["reason"] and said in target["reason"], target
+
+
+def test_a_plugin_source_vouches_for_nothing(case: Case) -> None:
+    """The recorded Application renders through a plugin (``cmp-helm-v2``): what it renders
+    is not read, so whether it keeps a workload at zero is not known."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    apps[0]["spec"]["ignoreDifferences"] = [REPLICAS]
+    result = case.argocd(apps, "--application-set", "checkout", "--revision", case.v2)
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = [t for t in record["targets"] if t["host"] == "eu-west-1"]
+    assert target["status"] == "failed", target
+    assert (
+        "application checkout-eu-west-1 renders no one folder of the repository judged"
+        in target["reason"]
+    )
