@@ -194,6 +194,7 @@ def syncs(
     service on its cluster is left out, and ``notes`` says so."""
     found: list[Sync] = []
     on: dict[str, str] = {}
+    newest = argocd_health.newest_comparison(items)
     for item in chosen(items, selection, path):
         name = item["metadata"]["name"]
         cluster = _cluster(item, selection, path)
@@ -212,7 +213,7 @@ def syncs(
             )
         on[cluster] = name
         _check_not_of_applications(item, path)
-        own = _application_syncs(item, cluster, selection, path, notes)
+        own = _application_syncs(item, cluster, selection, path, notes, newest)
         found += _placed(own, argocd_parents.folder(item, items, selection.source_repo))
     return found
 
@@ -500,6 +501,7 @@ def _application_syncs(
     selection: Selection,
     path: Path,
     notes: list[str] | None = None,
+    newest: argocd_health.Compared | None = None,
 ) -> list[Sync]:
     name = item["metadata"]["name"]
     status = item.get("status")
@@ -532,7 +534,7 @@ def _application_syncs(
         # judges it whatever came after; the health too, unless another revision's operation
         # came after it (a failed or running sync's health is that operation's).
         own = latest is None or latest.revision == found[-1].revision
-        found[-1] = _health_judged(item, found[-1], path, own, selection.source_repo)
+        found[-1] = _health_judged(item, found[-1], path, (own, newest), selection.source_repo)
     if latest is not None:
         found.append(replace(latest, local=True) if local is not None else latest)
     # An application that never synced is in no rollout: FLEET-001 names its cluster.
@@ -540,18 +542,24 @@ def _application_syncs(
 
 
 def _health_judged(
-    item: dict[str, Any], sync: Sync, path: Path, own: bool, repo: str | None
+    item: dict[str, Any],
+    sync: Sync,
+    path: Path,
+    judging: tuple[bool, argocd_health.Compared | None],
+    repo: str | None,
 ) -> Sync:
     """The last history entry as the application's health and sync status judge it
     (``argocd_health.judged``), with the replica count it ignores where it stands on them
     (``argocd_replicas.marked``). One its overrides made ``failed`` stays so; what it was
     before is judged instead, for ``in_git`` to give back where the commit's manifest sets
-    them."""
+    them. ``judging`` says whether the health is the sync's own, and which application of the
+    listing Argo CD compared last (``argocd_health.judged``)."""
     setting = sync.set_in_object
+    own, newest = judging
 
     def judged(one: Sync) -> Sync:
         return argocd_replicas.marked(
-            item, argocd_health.judged(item, one, path, health=own), repo, path
+            item, argocd_health.judged(item, one, path, health=own, newest=newest), repo, path
         )
 
     if sync.overrides is None:

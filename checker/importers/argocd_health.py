@@ -21,7 +21,10 @@ sync too, as does one that names no revision (it compared nothing). ``Synced`` a
 revision says the live objects match that revision's manifests, the synced one's where the
 branch moved on without changing them, and stands. An application annotated
 ``argocd.argoproj.io/skip-reconcile: "true"`` is no longer processed, its status frozen as it
-was: the latest sync is failed whatever that status says (``_skipped``). The last history
+was: the latest sync is failed whatever that status says (``_skipped``), as it is where
+another application of the same listing was compared long after this one (``_frozen``): Argo
+CD compares each every few minutes, so one left behind is no longer processed (its cluster's
+secret annotated ``SKIP``, its namespace no longer watched). The last history
 entry is judged so whatever operation came after it (a selective sync, a failed one): by its
 sync status always, by its health too when that operation was of the entry's own revision.
 A comparison with other sources than the latest sync rendered (``status.sync.comparedTo``:
@@ -49,11 +52,12 @@ switched on over old and new pods.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.evidence.models import check_timestamp, timestamp_ns
 from checker.importers import argocd_ignored
 from checker.importers.common import dig, expect, moment, optional
 from checker.importers.gitops import DRIFT, HEALTH, Sync
@@ -71,31 +75,48 @@ SKIP = "argocd.argoproj.io/skip-reconcile"
 """The annotation that stops Argo CD processing an application, its status left as it was."""
 TRUE = ("1", "t", "T", "TRUE", "true", "True")
 """What Go's ``strconv.ParseBool`` reads as true, as Argo CD reads ``SKIP``."""
+FROZEN_MINUTES = 10
+FROZEN_NS = FROZEN_MINUTES * 60 * 10**9
+"""How long after another application of the same listing one may have been compared last
+before its status is taken as frozen: Argo CD compares each every ``timeout.reconciliation``
+(180 seconds by default, ``timeout.reconciliation.jitter`` up to 60 more), so a healthy
+controller leaves none more than a few minutes behind."""
 
 
-def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True) -> Sync:
+@dataclass(frozen=True)
+class Compared:
+    """The application of a listing Argo CD compared last: its name, and when."""
+
+    name: str
+    value: str
+    at: int
+
+
+def judged(
+    item: dict[str, Any],
+    sync: Sync,
+    path: Path,
+    *,
+    health: bool = True,
+    newest: Compared | None = None,
+) -> Sync:
     """``sync``, the application's last history entry, as its health and sync status say:
     unchanged when ``Healthy`` and ``Synced`` (or compared with another revision), else failed
     with the health and the unhealthy resources' messages, or the sync status and the resources
     out of sync, as its reason (unfinished while the rollout goes on). Without ``health`` (an
     operation on another revision came after the entry, and the health may be that one's), the
     sync status alone judges it. An application that records no health or sync status is
-    refused: whether the commit ever ran cannot be known."""
+    refused: whether the commit ever ran cannot be known. ``newest`` is the latest comparison
+    of any application of the same listing (``newest_comparison``): one long after this
+    application's shows its status frozen (``_frozen``)."""
     name = item["metadata"]["name"]
-    drift = _drift(item, name, path)
+    drift = _drift(item, name, path, newest)
     if not health:
         return sync if drift is None else _drifted(sync, drift)
     status = _health(item, sync, name, path)
     before = _compared_before(item, sync, status, name, path)
     if before is not None:
-        return replace(
-            sync,
-            status="failed",
-            reason=f"{HEALTH}{UNASSESSED}: {before}",
-            finished_at=None,
-            health=UNASSESSED,
-            applied_at=sync.finished_at,
-        )
+        return _unassessed(sync, before)
     if drift is not None and (status == "Healthy" or status in UNFINISHED):
         # Drift is no rollout going on: it stays until someone syncs again.
         return _drifted(sync, drift + ("" if status == "Healthy" else f" ({HEALTH}{status})"))
@@ -118,6 +139,19 @@ def judged(item: dict[str, Any], sync: Sync, path: Path, *, health: bool = True)
         reason=reason,
         finished_at=None if running else sync.finished_at,
         health=status,
+        applied_at=sync.finished_at,
+    )
+
+
+def _unassessed(sync: Sync, before: str) -> Sync:
+    """``sync`` failed and unfinished: Argo CD had not compared the application since it
+    (``before`` says when it did)."""
+    return replace(
+        sync,
+        status="failed",
+        reason=f"{HEALTH}{UNASSESSED}: {before}",
+        finished_at=None,
+        health=UNASSESSED,
         applied_at=sync.finished_at,
     )
 
@@ -224,7 +258,7 @@ def _messages(item: dict[str, Any], status: str, name: str, path: Path) -> str:
     return shown + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
 
 
-def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
+def _drift(item: dict[str, Any], name: str, path: Path, newest: Compared | None) -> str | None:
     """Why nothing shows the cluster still runs what the latest sync applied, from
     ``status.sync`` and the application's annotations (``_skipped``, ``_compared``,
     ``_unwatched``); None when it is ``Synced`` with the sources the sync rendered and covers
@@ -238,7 +272,11 @@ def _drift(item: dict[str, Any], name: str, path: Path) -> str | None:
             hint="list the applications with kubectl get applications.argoproj.io -o json or "
             "argocd app list -o json, which print their sync status",
         )
-    found = _skipped(item, name, path) or _compared(item, compared, status, name, path)
+    found = (
+        _skipped(item, name, path)
+        or _frozen(item, newest, name, path)
+        or _compared(item, compared, status, name, path)
+    )
     return found if found is not None else _unwatched(item, status, path)
 
 
@@ -265,6 +303,48 @@ def _skipped(item: dict[str, Any], name: str, path: Path) -> str | None:
         f"{DRIFT}not kept up to date: the application has {SKIP}: {value!r}, so Argo CD no "
         "longer compares it nor updates its status: nothing shows the cluster still runs what "
         "the sync applied"
+    )
+
+
+def newest_comparison(items: list[dict[str, Any]]) -> Compared | None:
+    """The application of ``items`` (one listing, of one Argo CD) that Argo CD compared last,
+    and when (``status.reconciledAt``); None where none says. A time that cannot be read is
+    passed over here: an application judged refuses it (``_compared_before``)."""
+    found: list[tuple[int, str, str]] = []
+    for item in items:
+        value = dig(item, "status", "reconciledAt")
+        try:
+            at = timestamp_ns(check_timestamp(value)) if isinstance(value, str) else None
+        except ValueError:
+            at = None
+        if at is not None:
+            found.append((at, str(item["metadata"]["name"]), value))
+    if not found:
+        return None
+    at, name, value = max(found)
+    return Compared(name, value, at)
+
+
+def _frozen(item: dict[str, Any], newest: Compared | None, name: str, path: Path) -> str | None:
+    """Why the application's status is no longer kept up to date, where Argo CD compared
+    another application of the same listing more than ``FROZEN`` after it last compared this
+    one: it compares every application every ``timeout.reconciliation`` (three minutes, and up
+    to a minute's jitter, by default), so a status left that far behind is one it no longer
+    processes (its cluster's secret annotated ``SKIP``, its namespace no longer watched, a
+    shard of the controller stopped), whatever it says."""
+    value = dig(item, "status", "reconciledAt")
+    if newest is None or not isinstance(value, str) or newest.name == name:
+        return None
+    at = moment(value, path, f"application {name}: status.reconciledAt")
+    if newest.at - at <= FROZEN_NS:
+        return None
+    return (
+        f"{DRIFT}not kept up to date: Argo CD last compared the application at {value}, more "
+        f"than {FROZEN_MINUTES} minutes before it compared application {newest.name} of the "
+        f"same listing ({newest.value}), though it compares each every few minutes: its status "
+        "is frozen (its cluster's secret annotated skip-reconcile, its namespace no longer "
+        "watched), so nothing shows the cluster still runs what the sync applied; list the "
+        "applications again once Argo CD compares it (argocd app get --refresh)"
     )
 
 

@@ -33,6 +33,7 @@ from tests.importers.k8s_scenario import (
     OPS,
     TAG_PATTERN,
     applications,
+    listed_together,
     listing,
 )
 from tests.importers.test_kubernetes import DEV, Case, findings, targets
@@ -60,7 +61,7 @@ def _apps(v1: str, v2: str, late: str | None = None) -> list[dict[str, Any]]:
         elif late:
             history.append(Synced(v2, late, late.replace(":00Z", ":40Z"), OPS))
         apps.append(application(f"checkout-{cluster}", cluster, history))
-    return apps
+    return listed_together(apps)
 
 
 def _sign_off(case: Case, apps: list[dict[str, Any]]) -> None:

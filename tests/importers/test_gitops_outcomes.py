@@ -230,11 +230,12 @@ def _flag_at(case: Case, at: str) -> None:
 
 
 def _listed(case: Case, at: str, status: str, since: str) -> list[dict[str, Any]]:
-    """v1 and v2 on every cluster; us-east-1's application listed at ``at`` (its last
-    comparison), ``status`` since ``since``."""
+    """v1 and v2 on every cluster, listed at ``at`` (each application's last comparison);
+    us-east-1's ``status`` since ``since``."""
     apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
     health(apps[2], status, since=since)
-    apps[2]["status"]["reconciledAt"] = at
+    for app in apps:
+        app["status"]["reconciledAt"] = at
     return apps
 
 
@@ -574,6 +575,46 @@ def test_an_application_argo_cd_no_longer_processes_vouches_for_nothing(
     assert refused.code == 2 and "Traceback" not in refused.err
     assert "argocd.argoproj.io/skip-reconcile is not text" in refused.err
     assert not case.evidence.joinpath("deploys.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("compared", "status"),
+    [
+        ("2024-06-04T10:00:40Z", "failed"),  # 2 hours before the others: frozen
+        ("2024-06-04T11:50:00Z", "failed"),  # just over ten minutes
+        ("2024-06-04T11:51:00Z", "succeeded"),  # within a few comparisons
+    ],
+)
+def test_a_status_left_behind_the_listing_vouches_for_nothing(
+    case: Case, compared: str, status: str
+) -> None:
+    """The destination cluster's secret annotated ``argocd.argoproj.io/skip-reconcile:
+    "true"`` (argoproj/argo-cd ``docs/user-guide/skip_reconcile.md``: every application of
+    that cluster), or the application's namespace no longer watched: Argo CD stops comparing
+    eu-west-1's application and leaves ``Synced`` and ``Healthy`` as they were, with no
+    annotation on the application. The listing, taken at 12:01, shows the others compared
+    then (Argo CD compares each every three minutes), and eu-west-1's last compared at the
+    time given. Before, v2 was recorded succeeded there (exit 0) whatever ran since."""
+    apps = applications(case.v1, case.v2)
+    for app in apps:
+        app["status"]["reconciledAt"] = "2024-06-04T12:01:00Z"
+    apps[0]["status"]["reconciledAt"] = compared
+    result = case.argocd(apps)
+    assert result.code == 0, result.err
+    v2 = _of(case, case.v2)
+    assert targets(v2)["eu-west-1"] == status
+    assert targets(v2)["eu-central-1"] == "succeeded"
+    if status == "failed":
+        assert _target(v2, "eu-west-1")["reason"] == (
+            f"Argo CD sync status not kept up to date: Argo CD last compared the application at "
+            f"{compared}, more than 10 minutes before it compared application "
+            "checkout-us-east-1 of the same listing (2024-06-04T12:01:00Z), though it "
+            "compares each every few minutes: its status is frozen (its cluster's secret "
+            "annotated skip-reconcile, its namespace no longer watched), so nothing shows the "
+            "cluster still runs what the sync applied; list the applications again once Argo "
+            "CD compares it (argocd app get --refresh)"
+        )
+        assert any(s.endswith(":eu-west-1") for s in findings(case.check(), "FLEET-001"))
 
 
 def test_a_later_import_keeps_the_drift_it_saw(case: Case) -> None:
