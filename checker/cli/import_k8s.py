@@ -29,6 +29,7 @@ from checker.importers import (
     argocd,
     argocd_replicas,
     flux,
+    flux_disabled,
     gitops,
     in_git,
     k8s_rollouts,
@@ -233,6 +234,7 @@ def run(
     commits = gitops.resolve_commits(history, syncs, choices, hint)
     syncs, commits = in_git.restored(history, syncs, commits)
     syncs, commits = argocd_replicas.checked(history, syncs, commits)
+    syncs, commits = flux_disabled.checked(history, syncs, commits)
     records = _records(evidence, gitops.moves(syncs, commits), choices, notes)
     done = append_records(evidence, "deploys", "id", list(records), source=args.tool, update=True)
     err.write(

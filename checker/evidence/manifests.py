@@ -458,13 +458,15 @@ class ManifestReader:
         return manifest_scope.applied(files, folder, read, text)
 
     def holding(
-        self, commit: str, word: bytes, within: Scope
+        self, commit: str, word: bytes, within: Scope | None
     ) -> Iterator[tuple[str, list[Document] | Unreadable]]:
-        """Each file ``within`` names in ``commit``'s tree that may hold ``word``, with its
-        documents, or why it cannot be read: a Helm template holding ``{{`` (``TEMPLATED``)
-        renders as values say."""
-        for path, data in self._mentioning(commit, (word,), within.files):
-            if path in within.templates and b"{{" in data:
+        """Each file ``within`` names (every one, where None) in ``commit``'s tree that may
+        hold ``word``, with its documents, or why it cannot be read: a Helm template holding
+        ``{{`` (``TEMPLATED``) renders as values say."""
+        files = None if within is None else within.files
+        templates = frozenset() if within is None else within.templates
+        for path, data in self._mentioning(commit, (word,), files):
+            if path in templates and b"{{" in data:
                 yield path, Unreadable(TEMPLATED)
                 continue
             try:

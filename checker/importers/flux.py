@@ -90,7 +90,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.evidence.models import Status, timestamp_ns
-from checker.importers import common, flux_attempts, flux_overrides
+from checker.importers import common, flux_attempts, flux_disabled, flux_overrides
 from checker.importers.common import dig, expect, named_ref
 from checker.importers.gitops import UNASSESSED, Sync
 from checker.importers.k8s_shapes import time_text
@@ -247,7 +247,7 @@ def syncs(
         found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
         return flux_overrides.applied(item, found, path, listed)
-    found = _kustomization(item, history, cluster, path)
+    found = flux_disabled.marked(item, _kustomization(item, history, cluster, path))
     return flux_overrides.applied(item, found, path, listed)
 
 

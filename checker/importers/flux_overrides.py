@@ -229,7 +229,7 @@ def parent_folder(item: dict[str, Any], listed: list[dict[str, Any]]) -> Folder 
             "this one: its inventory is of that cluster's objects, and it is not known to "
             f"apply {item['kind']} {item['metadata']['name']} here"
         )
-    folder = _parent_spec(shown, found)
+    folder = spec_folder(shown, found)
     return folder if isinstance(folder, str) else _unclaimed(item, found, listed, shown) or folder
 
 
@@ -289,7 +289,7 @@ _PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
 """A Kustomization's fields that patch what it renders."""
 
 
-def _parent_spec(parent: str, found: dict[str, Any]) -> Folder | str:
+def spec_folder(parent: str, found: dict[str, Any]) -> Folder | str:
     """The folder the Kustomization ``found`` renders, or why not."""
     folder, components = dig(found, "spec", "path"), dig(found, "spec", "components")
     if not isinstance(folder, str | None) or not (

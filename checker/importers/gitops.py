@@ -46,6 +46,11 @@ FLUX_OVERRIDDEN = "Flux rendered it with overrides set in the object, not in git
 """How the reason of a cluster begins where Flux rendered the revision with images, patches,
 variables or values its Kustomization or HelmRelease sets (``OVERRIDDEN``'s, for Flux)."""
 
+UNRECONCILED = "Flux does not reconcile what the commit holds"
+"""How the reason of a cluster begins where the commit's manifests carry
+``kustomize.toolkit.fluxcd.io/reconcile: disabled`` (``flux_disabled``): the Kustomization's
+success says nothing of those objects."""
+
 UNASSESSED = "Flux assessed no health"
 """How the reason of a cluster begins where Flux reported a success without assessing the
 workloads' health (a Kustomization without ``spec.wait`` or a ``spec.healthChecks`` entry
@@ -165,6 +170,9 @@ class Sync:
     """The commit that claim names, where it names one (an OCI artifact's ``originRevision``,
     ``main@sha1:SHA``): never taken as the commit deployed, but a ``--revision-commit`` that
     maps the revision to another commit of the repository is refused (``_contradicted``)."""
+    unreconciled: Folder | str | None = None
+    """The folder a Flux Kustomization applies (or why it is not known), to be searched in the
+    commit for objects Flux does not reconcile (``flux_disabled``); None for other syncs."""
     replicas: IgnoredReplicas | None = None
     """The replica count the Application ignores, where its latest sync stands on ``Synced``:
     judged against the commit synced (``argocd_replicas``)."""

@@ -36,6 +36,7 @@ from checker.importers.gitops import (
     HEALTH,
     OVERRIDDEN,
     UNASSESSED,
+    UNRECONCILED,
     Choices,
     Move,
 )
@@ -186,7 +187,9 @@ def _targets(
         # overrides of what git holds were read, is no success.
         if old is not None and before is not None and before.status == "succeeded":
             _same_move(ident, old, before, move)
-            if not (move.reason or "").startswith((UNASSESSED, OVERRIDDEN, FLUX_OVERRIDDEN)):
+            if not (move.reason or "").startswith(
+                (UNASSESSED, OVERRIDDEN, FLUX_OVERRIDDEN, UNRECONCILED)
+            ):
                 continue
         if before is not None and _stands(ident, before, move, notes):
             continue
