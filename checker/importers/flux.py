@@ -246,9 +246,9 @@ def syncs(
         found = _releases(history, name, cluster, path, _waits_skipped(item, path), stamped)
         found = _waited(found, history, _helm_timeouts(item, path))
         _attempt_released(item, history, f"HelmRelease {name} on {cluster}", path)
-        return flux_overrides.applied(item, found, path, listed)
-    found = flux_disabled.marked(item, _kustomization(item, history, cluster, path))
-    return flux_overrides.applied(item, found, path, listed)
+    else:
+        found = flux_disabled.marked(item, _kustomization(item, history, cluster, path))
+    return flux_overrides.applied(item, flux_disabled.own(item, found), path, listed)
 
 
 def other_namespace(

@@ -12,8 +12,9 @@ So each successful snapshot of a Kustomization is judged against its commit: the
 else (a folder that cannot be followed, a Kustomization whose last applied revision names no
 commit) every file of the commit. A document that carries the annotation or the label as
 ``disabled`` (any case, spaces aside: read more widely, it can only find more), or a file that
-names the key and cannot be read, fails the snapshot. The annotation set by hand on a live
-object is in no listing read here, and is not judged.
+names the key and cannot be read, fails the snapshot. So does the annotation on the listed
+Kustomization or HelmRelease itself (``own``): its parent no longer applies it from git. The
+annotation set by hand on a live workload is in no listing read here, and is not judged.
 """
 
 from __future__ import annotations
@@ -32,6 +33,25 @@ from checker.vocabulary import short
 KEY = "kustomize.toolkit.fluxcd.io/reconcile"
 """The annotation or label that stops kustomize-controller applying and pruning an object."""
 DISABLED = "disabled"
+
+
+def own(item: dict[str, Any], syncs: list[Sync]) -> list[Sync]:
+    """The syncs of the Kustomization or HelmRelease ``item``, each succeeded one ``failed``
+    where ``item`` itself carries ``KEY`` ``disabled``: the Kustomization that applies it from
+    git no longer updates it, so its spec as listed (``path``, ``sourceRef``, values,
+    ``suspend``) may be set by hand, and Flux keeps no spec per snapshot to show otherwise."""
+    shown = _unreconciled(Document(item, item, None))
+    if shown is None:
+        return syncs
+    reason = (
+        f"{UNRECONCILED}: {shown} itself carries {KEY}: disabled, so the Kustomization that "
+        "applies it no longer updates it from git: its spec as listed (path, source, values) "
+        "may be set by hand, and Flux keeps no spec per snapshot; remove the annotation"
+    )
+    return [
+        replace(sync, status="failed", reason=reason) if sync.status == "succeeded" else sync
+        for sync in syncs
+    ]
 
 
 def marked(item: dict[str, Any], syncs: list[Sync]) -> list[Sync]:

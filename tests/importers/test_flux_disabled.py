@@ -53,12 +53,17 @@ def case(tmp_path: Path) -> Case:
     return Case(tmp_path)
 
 
-def _imported(case: Case, files: dict[str, str | None]) -> dict[str, Any]:
-    """The target of the import of the Kustomization that applied a commit of ``files``."""
+def _imported(
+    case: Case, files: dict[str, str | None], annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The target of the import of the Kustomization that applied a commit of ``files``,
+    listed with ``annotations``."""
     commit = case.repo.commit("deploy", {"kustomize/kustomization.yaml": KUSTOMIZATION, **files},
                               author=DEV, date="2024-06-05T09:00:00Z", trailers=REVIEW)  # fmt: skip
     item = kustomization("podinfo", [Reconciled(commit, "2024-06-05T10:05:00Z",
                                                 "2024-06-05T11:04:00Z")])  # fmt: skip
+    if annotations:
+        item["metadata"]["annotations"] = annotations
     path = write_list(case.work / "kustomizations.json", [item])
     result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
     assert result.code == 0, result.err
@@ -107,3 +112,21 @@ def test_only_what_the_kustomization_applies_counts(
 ) -> None:
     target = _imported(case, files)
     assert target["status"] == status, target
+
+
+@pytest.mark.parametrize(("value", "status"), [("disabled", "failed"), ("enabled", "succeeded")])
+def test_a_kustomization_its_parent_no_longer_reconciles_is_not_vouched_for(
+    case: Case, value: str, status: str
+) -> None:
+    """The Kustomization itself listed with ``reconcile: disabled``: flux-system no longer
+    applies it from git, so its spec (``path``, ``sourceRef``) may be set by hand, and Flux
+    keeps no spec per snapshot. Before, its snapshot was recorded succeeded (exit 0)."""
+    target = _imported(case, {"kustomize/deployment.yaml": deployment()},
+                       {"kustomize.toolkit.fluxcd.io/reconcile": value})  # fmt: skip
+    assert target["status"] == status, target
+    if status == "failed":
+        assert target["reason"].startswith(
+            "Flux does not reconcile what the commit holds: Kustomization podinfo itself "
+            "carries kustomize.toolkit.fluxcd.io/reconcile: disabled, so the Kustomization "
+            "that applies it no longer updates it from git"
+        )
