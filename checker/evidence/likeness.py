@@ -80,25 +80,30 @@ throwaway files until five held it, and the code kept split four lines to a modu
 (exit 0): every line was common."""
 
 HASH = "hash"
-"""Comments open with ``#`` (Python, Ruby, the shells, YAML, Perl, R, TOML, Makefiles)."""
+"""Comments open with ``#`` outside a string, wherever it stands (Python, Ruby, Perl, R, TOML,
+Makefiles)."""
+SHELL = "shell"
+"""Comments open with ``#`` at a word's start (the shells, YAML, Dockerfiles, Tcl, PowerShell,
+files of settings): ``echo a#b`` prints ``a#b``."""
 SLASH = "slash"
 """Comments open with ``//`` or ``/*`` (C, C++, C#, Java, JavaScript, TypeScript, Go, Rust,
 Swift, Kotlin, Scala, Dart, CSS)."""
 DASH = "dash"
 """Comments open with ``--`` (SQL, Lua, Haskell, Ada, Elm) or ``/*`` (SQL)."""
-READINGS = (HASH, SLASH, DASH)
+READINGS = (HASH, SHELL, SLASH, DASH)
 """The ways a file's comments are read (``normal_readings``), each a syntax of comments."""
 
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 
 _LANGUAGES = {
-    "py pyi pyw pyx rb rake gemspec sh bash zsh ksh fish yaml yml pl pm r toml cfg conf mk cmake"
-    " nix tcl ex exs jl nim cr coffee ps1 psm1 properties env": (HASH,),
+    "py pyi pyw pyx rb rake gemspec pl pm r toml mk cmake nix ex exs jl nim cr coffee": (HASH,),
+    "sh bash zsh ksh fish yaml yml cfg conf tcl ps1 psm1 properties env": (SHELL,),
     "c h cc cpp cxx hh hpp hxx ino cu java js jsx mjs cjs ts tsx mts cts go rs cs swift kt kts"
     " scala sc dart groovy gradle proto m mm css scss less json5 jsonc sol zig": (SLASH,),
     "php tf hcl": (HASH, SLASH),
     "sql lua hs lhs elm ada adb ads vhd vhdl": (DASH,),
-    "dockerfile makefile gemfile rakefile vagrantfile procfile .bashrc .profile .zshrc": (HASH,),
+    "makefile gemfile rakefile vagrantfile": (HASH,),
+    "dockerfile procfile .bashrc .profile .zshrc": (SHELL,),
 }
 """The readings of the comments of files by their suffixes (in small letters), and of those
 with no suffix by their whole names."""
@@ -167,10 +172,8 @@ def own_readings(names: Iterable[str], data: bytes) -> tuple[str, ...]:
 _LAUNCH = re.compile(rb"#![ \t]*(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*(?:\S*/)?)?([\w.-]+)")
 """A launch line (``#!``): the interpreter's name, after ``env`` and its options."""
 _INTERPRETERS = {
-    **dict.fromkeys(
-        b"python pypy ruby perl sh bash zsh ksh dash ash fish tclsh Rscript php".lower().split(),
-        (HASH,),
-    ),
+    **dict.fromkeys(b"python pypy ruby perl Rscript php".lower().split(), (HASH,)),
+    **dict.fromkeys(b"sh bash zsh ksh dash ash fish tclsh".split(), (SHELL,)),
     **dict.fromkeys(b"node nodejs deno bun ts-node tsx".split(), (SLASH,)),
     **dict.fromkeys(b"lua luajit runghc runhaskell psql".split(), (DASH,)),
 }
@@ -351,32 +354,40 @@ _STRING = rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`
 comment."""
 _BLOCK = rb"|/\*.*?(?:\*/|$)"
 _HINTS = {
-    HASH: re.compile(rb"#(?<=[ \t\f\v;\w)\]}\"':,]#)"),
-    SLASH: re.compile(rb"(?<![:\\/*])//|/\*"),
+    HASH: re.compile(rb"#(?<=[^\n$#]#)"),
+    SHELL: re.compile(rb"#(?<=[ \t\f\v;|&()<>]#)"),
+    SLASH: re.compile(rb"//(?<![\\/]//)|/\*"),
     DASH: re.compile(rb"--(?<=.--)|/\*"),
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
-(``_TAILS``)."""
+(``_TAILS``). Each opens with its own characters, the look-behind after them: a pattern opening
+with a look-behind is tried at every byte of a file, and took twice as long."""
 _ANY_HINT = re.compile(b"|".join(hint.pattern for hint in _HINTS.values()))
 """What may start a comment after code in one reading or another: the lines holding one are
 found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
-    HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v;\w)\]}\"':,]#).*", re.M),
-    SLASH: re.compile(_STRING + _BLOCK + rb"|(?<![:\\/*])//.*", re.M),
+    HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[^\n$#]#).*", re.M),
+    SHELL: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v;|&()<>]#).*", re.M),
+    SLASH: re.compile(_STRING[:-1] + rb"|\burl\([^)\n]*\))" + _BLOCK + rb"|//(?<![\\/]//).*", re.M),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
 }
 """By reading, a string (kept), or a comment within a line of code (cut), running to the
 line's end but for ``/* ... */``:
 
-- ``HASH`` (Python, Ruby, the shells, YAML, Perl, R, TOML): ``#`` after a space, whatever
-  follows it (``# add``, ``#add``, ``#[tag]``), and one glued to the code before it, whatever
-  follows it (``x = 1#c``, ``else:#c``, ``x = 1#{c}``, ``x = 1#add``, ``x = 1;#c``: Python,
-  Ruby and the shells read a comment), but after a ``$``, ``{``, ``.``, ``&`` or ``#`` (a
-  shell's ``$#``), and inside a shell's ``${x#y}`` (kept as a string is);
-- ``SLASH`` (C and the languages of its syntax, CSS): ``//``, glued to code or not, but after
-  a ``:``, ``/``, ``\\`` or ``*`` (CSS's ``url(http://a)``, a regular expression's ``/\\//``),
-  and ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's ``#define``, Rust's
-  ``#[``), and ``--`` too (``i--``);
+- ``HASH`` (Python, Ruby, Perl, R, TOML): ``#`` outside a string, wherever it stands and
+  whatever follows it (``x = 1#c``, ``x = 1#{c}``, ``power_peg(#keep``, ``x = {#old``,
+  ``parent.#old``), but after a ``$`` (Perl's ``$#list``) or a ``#``, and inside ``${x#y}``
+  (kept as a string is). Kept as code after a ``(``, ``[``, ``{`` or ``.`` for the shells'
+  sake, a retired Python module broken after its brackets and dots, ``#keep`` glued to each
+  line, passed (exit 0);
+- ``SHELL`` (the shells, YAML, Dockerfiles): ``#`` where a word starts alone, after a space or
+  one of ``;|&()<>``: ``echo a#b`` prints ``a#b``, and ``$#`` and ``${x#y}`` are code;
+- ``SLASH`` (C and the languages of its syntax, CSS): ``//`` outside a string, glued to code
+  or not, after a ``:`` too (``case 1://x``, ``a ? b ://x``: kept as a URL's, a retired
+  chain of ``? :`` with ``//1`` glued to each line passed, exit 0), but after a ``/`` or
+  ``\\`` (a regular expression's ``/\\//``) and inside CSS's ``url(http://a)`` (kept as a
+  string is); and ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's
+  ``#define``, Rust's ``#[``), and ``--`` too (``i--``);
 - ``DASH`` (SQL, Lua, Haskell): ``--`` after code, glued to it or not (``a --c`` and
   ``a--c`` are comments in SQL), and ``/* ... */``.
 

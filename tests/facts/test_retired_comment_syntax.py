@@ -19,6 +19,7 @@ from checker.evidence.likeness import (
     DASH,
     HASH,
     READINGS,
+    SHELL,
     SLASH,
     Likeness,
     like_mark,
@@ -107,7 +108,7 @@ def test_sql_comments_glued_to_code_are_comments(tmp_path: Path) -> None:
     [
         (HASH, "mid = n // 2", "mid = n // 3", False),
         (SLASH, "mid = n // 2", "mid = n // 3", True),
-        (HASH, 'rm -- "$f"', 'rm -- "$g"', False),
+        (SHELL, 'rm -- "$f"', 'rm -- "$g"', False),
         (DASH, "select a --c", "select a --d", True),
         (HASH, "x = 1  #add", "x = 1  #sub", True),
         (SLASH, "color: #add8e6;", "color: #bee;", False),
@@ -123,7 +124,7 @@ def test_a_name_says_the_reading() -> None:
     assert readings_of("src/peg.py") == (HASH,)
     assert readings_of("web/Peg.TSX") == (SLASH,)
     assert readings_of("db/peg.sql") == (DASH,)
-    assert readings_of("deploy/Dockerfile") == (HASH,)
+    assert readings_of("deploy/Dockerfile") == (SHELL,)
     assert readings_of("index.php") == (HASH, SLASH)
     assert readings_of("notes/peg.txt") == READINGS
     assert readings_of(".peg") == READINGS
@@ -182,7 +183,7 @@ def test_a_retired_script_without_suffix_is_read_by_its_launch_line(tmp_path: Pa
 def test_a_blobs_own_readings() -> None:
     assert own_readings(["legacy/peg.py"], b"") == (HASH,)
     assert own_readings(["bin/peg"], b"#!/usr/bin/env -S python3 -u\n") == (HASH,)
-    assert own_readings(["bin/peg"], b"#!/bin/sh\n") == (HASH,)
+    assert own_readings(["bin/peg"], b"#!/bin/sh\n") == (SHELL,)
     assert own_readings(["bin/peg"], b"#!/usr/bin/env node\n") == (SLASH,)
     assert own_readings(["db/peg.sql", "legacy/peg.py"], b"") == (HASH, DASH)
     assert own_readings(["notes/peg.txt"], b"") == READINGS
@@ -325,6 +326,97 @@ def test_a_script_handing_itself_to_another_interpreter_is_read_as_its_language(
     retired = '#!/bin/sh\n":" //; exec /usr/bin/env node "$0" "$@"\n' + LEGS_JS
     copy = "".join(line + f"//{n}\n" for n, line in enumerate(LEGS_JS.splitlines()))
     assert list(_moved(tmp_path, ("bin/peg", retired), ("db/peg.sql", copy))) == ["D1:bin/peg"]
-    assert own_readings(["bin/peg"], retired.encode()) == (HASH, SLASH)
-    assert own_readings(["bin/peg"], b'#!/bin/sh\nexec python3 "${0}" "$@"\n') == (HASH,)
-    assert own_readings(["bin/peg"], b"#!/bin/sh\nexec node server.js\n") == (HASH,)
+    assert own_readings(["bin/peg"], retired.encode()) == (SHELL, SLASH)
+    assert own_readings(["bin/peg"], b'#!/bin/sh\nexec python3 "${0}" "$@"\n') == (HASH, SHELL)
+    assert own_readings(["bin/peg"], b"#!/bin/sh\nexec node server.js\n") == (SHELL,)
+
+
+CHAINED = """\
+def fire(order, parent):
+    return dict(
+        child=parent.venue_for(order).
+        send(order.symbol, order.quantity - parent.filled).
+        with_limit(parent.limit_price),
+        legs=[
+            parent.filled, order.quantity],
+        book={
+            "peg": parent.peg_id},
+    )
+"""
+
+VENUES_JS = """\
+export const venueFor = (market, routes) =>
+  market === "nyse" ? routes.primary(market) :
+  market === "arca" ? routes.arca(market) :
+  market === "bats" ? routes.bats(market) :
+  market === "iex" ? routes.iex(market) :
+  routes.fallback(market);
+"""
+
+
+def _glued(code: str, comment: str) -> str:
+    """``code`` with ``comment`` (numbered) glued to the end of each line."""
+    return "".join(line + comment % n + "\n" for n, line in enumerate(code.splitlines()))
+
+
+def test_retired_python_with_a_comment_glued_after_a_bracket_or_dot_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """Python reads a ``#`` outside a string as a comment wherever it stands: glued after a
+    ``(``, ``[``, ``{`` or ``.`` it was kept as code (a shell's ``$#``, Ruby's ``#{``), and a
+    copy with ``#keep`` glued to each line shared too few lines with the retired module and
+    passed (exit 0)."""
+    copy = _glued(CHAINED, "#keep%d")
+    compile(copy, "src/peg.py", "exec")
+    assert list(_moved(tmp_path, ("legacy/peg.py", CHAINED), ("src/peg.py", copy))) == [
+        "D1:legacy/peg.py"
+    ]
+
+
+def test_retired_javascript_with_a_comment_glued_after_a_colon_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """JavaScript reads ``//`` outside a string as a comment after a ``:`` too: kept as a URL's
+    ``http://``, a copy with ``//1`` glued to each line of a chain of ``? :`` passed (exit 0)."""
+    copy = _glued(VENUES_JS, "//%d")
+    found = _moved(tmp_path, ("legacy/venues.js", VENUES_JS), ("src/venues.js", copy))
+    assert list(found) == ["D1:legacy/venues.js"]
+
+
+@pytest.mark.parametrize(
+    ("reading", "one", "other", "same"),
+    [
+        (HASH, "power_peg(# keep", "power_peg(", True),
+        (HASH, "x = {# old", "x = {", True),
+        (HASH, "x = [# old", "x = [", True),
+        (HASH, "parent.# old", "parent.", True),
+        (HASH, "n = a +# old", "n = a +", True),
+        (HASH, "my $n = $#list;", "my $n = $#rest;", False),
+        (HASH, 'x = "a#b"', 'x = "a#c"', False),
+        (SHELL, "echo a#b", "echo a#c", False),
+        (SHELL, "echo $# x", "echo $# y", False),
+        (SHELL, 'echo "${x#a}"', 'echo "${x#b}"', False),
+        (SHELL, "echo ${x#a}", "echo ${x#b}", False),
+        (SHELL, "echo a #b", "echo a", True),
+        (SHELL, "(cd src;# old", "(cd src;", True),
+        (SHELL, "run |# old", "run |", True),
+        (SHELL, "url: http://a/#top", "url: http://a/#end", False),
+        (SLASH, "case 1://x", "case 1:", True),
+        (SLASH, "a = {x://y", "a = {x:", True),
+        (SLASH, 'go("http://a")', 'go("http://b")', False),
+        (SLASH, "background: url(http://a/b.png)", "background: url(http://c/d.png)", False),
+        (SLASH, "r = /\\//; // c", "r = /\\//;", True),
+    ],
+)
+def test_a_comment_is_read_where_its_language_reads_one(
+    reading: str, one: str, other: str, same: bool
+) -> None:
+    assert (normal_lines(one.encode(), reading) == normal_lines(other.encode(), reading)) is same
+
+
+def test_the_shells_read_a_hash_at_a_words_start_alone(tmp_path: Path) -> None:
+    """``echo a#b`` prints ``a#b``: two deploy scripts differing after a ``#`` inside their
+    words alone are not alike."""
+    script = "".join(f"tag v{n}#peg --push origin#main{n}\n" for n in range(8))
+    live = script.replace("#peg", "#router").replace("#main", "#live")
+    assert _moved(tmp_path, ("deploy/peg.sh", script), ("deploy/router.sh", live)) == {}
