@@ -321,10 +321,11 @@ class RetiredCodeHistory:
         if not held and not parts:  # no retired content at all: nothing to ask of history
             return []
         pattern = path.strip("/")
+        retired = [listed.strip("/") for listed in self._listed]
         for listing in self._listed.get(path, []):
             content = self._content.get((listing.commit, path), frozenset())
             files = {f for b in held.keys() & content for f in held[b] if not covers(pattern, f)}
-            files |= _split_files(parts, content, pattern, self._live_lines(trees))
+            files |= _split_files(parts, content, (pattern, retired), self._live_lines(trees))
             if files - moved and self._in_history(listing.commit, sha):
                 moved |= files
         return sorted(moved)
@@ -457,7 +458,10 @@ def _outside(files: list[str], patterns: list[str]) -> bool:
 
 
 def _split_files(
-    parts: dict[str, Parts], content: frozenset[str], pattern: str, live: dict[str, set[int]]
+    parts: dict[str, Parts],
+    content: frozenset[str],
+    patterns: tuple[str, list[str]],
+    live: dict[str, set[int]],
 ) -> set[str]:
     """The files outside ``pattern`` holding parts of a blob of ``content`` (the retired code's)
     that together hold half its distinct lines, and ``MIN_LINES`` (``likeness.whole``): the
@@ -466,19 +470,24 @@ def _split_files(
     where the blob was retired (``live``, by blob: ``_live_lines``), which alone count then:
     four lines in common are what files of one project share by chance, but not lines the
     retired code alone held. Small parts count where together they hold ``MIN_LINES`` such
-    lines, as one part must (``_small_parts``)."""
+    lines, as one part must (``_small_parts``). ``patterns`` are the retired code's, then
+    those of all retired code: a line is common where live files hold it alone."""
+    pattern, retired = patterns
     found: set[str] = set()
     for blob in sorted(content & parts.keys()):
         count, by_file = parts[blob]
         outside = {file: lines for file, lines in by_file.items() if not covers(pattern, file)}
         large = {file: lines for file, lines in outside.items() if len(lines) >= MIN_LINES}
-        held = {**large, **_small_parts(outside, live.get(blob, set()))}
+        counted = {file for file in outside if not any(covers(p, file) for p in retired)}
+        held = {**large, **_small_parts(outside, live.get(blob, set()), counted)}
         if held and whole(count, set().union(*held.values())):
             found |= held.keys()
     return found
 
 
-def _small_parts(by_file: dict[str, set[int]], shared: set[int]) -> dict[str, set[int]]:
+def _small_parts(
+    by_file: dict[str, set[int]], shared: set[int], counted: Collection[str]
+) -> dict[str, set[int]]:
     """Of files holding lines of a blob of retired code (``by_file``, outside it), those
     holding fewer than ``MIN_LINES`` of them, ``SMALL_PART`` at least that live code did not
     hold where it was retired (``shared``) nor ``COMMON_FILES`` files hold now, with those
@@ -489,10 +498,12 @@ def _small_parts(by_file: dict[str, set[int]], shared: set[int]) -> dict[str, se
     across them (exit 1); and a retired module by thirty files holding an ``@classmethod``,
     a ``return value`` or a ``self.name = name`` of it. Chance explains ``CHANCE_LINES`` of
     them at most, those most files hold: each line of a retired file copied into throwaway
-    files until five held it, and the code kept split four lines to a module, passed (exit 0)."""
+    files until five held it, and the code kept split four lines to a module, passed (exit 0).
+    Only live files (``counted``) make a line common: copies kept under retired code's paths
+    are no chance of the project's live code."""
     held: dict[int, int] = {}
-    for lines in by_file.values():
-        for line in lines:
+    for file, lines in by_file.items():
+        for line in lines if file in counted else ():
             held[line] = held.get(line, 0) + 1
     many = [line for line, files in held.items() if files >= COMMON_FILES and line not in shared]
     common = set(sorted(many, key=lambda line: (-held[line], line))[:CHANCE_LINES]) | shared

@@ -346,3 +346,21 @@ def test_lines_made_common_by_copies_are_still_parts(tmp_path: Path) -> None:
     # all but the notes of the four lines most files hold, and the module holding those alone
     assert " in 51 files: docs/note_04_0.md, " in found
     assert result.code == 1
+
+
+def test_lines_common_in_retired_files_alone_are_still_parts(tmp_path: Path) -> None:
+    """Three modules holding four of its lines each (twelve of its twenty-two), and four of
+    those lines copied into notes under ``attic/``, itself listed as retired code: the lines
+    the notes held were taken as common, no module was a part, and legacy/router.py was not
+    named. A line is common where five live files hold it: retired files are no live ones."""
+    attic = {"path": "attic/", "reason": "old notes", "retired_at": "2024-01-01"}
+    repo = ScriptedRepo(tmp_path / "repo")
+    listed = {"flags.yaml": registry(retired_code=[ROUTER, attic]), "legacy/router.py": CODE}
+    _commit(repo, listed, 1)
+    written = {f"src/few_{n}.py": "".join(LEGS[n * 4 : n * 4 + 4]) + OWN for n in range(3)}
+    notes = {f"attic/note_{n}_{k}.md": "# Note\n" + LEGS[n] for n in range(4) for k in range(4)}
+    sha = _commit(repo, {"legacy/router.py": None, **written, **notes}, 2)
+    found = _retired(_check(tmp_path, repo, {"D1": sha}))
+    assert sorted(found) == ["D1:attic/", "D1:legacy/router.py"]
+    # the three modules and the sixteen notes, each holding lines of it
+    assert " in 19 files: attic/note_0_0.md, " in found["D1:legacy/router.py"]
