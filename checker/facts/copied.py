@@ -181,7 +181,9 @@ def _alike_earlier(
     written = {
         head.split()[3].decode("ascii")
         for head, name in itertools.pairwise(out)
-        if head.startswith(b":") and not _retired(os.fsdecode(name), patterns)
+        if head.startswith(b":")
+        and not _submodule(head.decode("ascii", errors="replace").split())
+        and not _retired(os.fsdecode(name), patterns)
     }
     held = trees.holding(parent[0], frozenset(written))
     kept = sorted({blob for file, blob in held if not _retired(file, patterns)})
@@ -199,12 +201,25 @@ def _diff(
         changes: dict[str, Change] = {}
         for head, name in zip(out[::2], out[1::2], strict=False):
             fields = head.decode("ascii", errors="replace").split()
-            if len(fields) == 5:
+            if len(fields) == 5 and not _submodule(fields):
                 _, _, old, new, status = fields
                 path = name.decode("utf-8", errors="surrogateescape")
                 changes[path] = (status[:1], old, new)
         diffs[commit] = changes
     return diffs[commit]
+
+
+def _submodule(fields: list[str]) -> bool:
+    """Whether a change git writes raw (``:<old mode> <new mode> <old> <new> <status>``) is of
+    a submodule's entry, before or after: it names a commit of another repository, not a
+    file's content, and is not read. A submodule added in a commit that edited a retired file
+    was read so, and the audit of the repository stopped (exit 2: the object could not be
+    read)."""
+    return _GITLINK in (fields[0].removeprefix(":"), *fields[1:2])
+
+
+_GITLINK = "160000"
+"""The mode of a submodule's entry in a tree."""
 
 
 def _retired(path: str, patterns: list[str]) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.git_content import TreeIndex
 from checker.facts.retired import RetiredCodeHistory
-from tests.conftest import deployment, run_cli, write_yaml
+from tests.conftest import DEV, deployment, run_cli, write_yaml
 from tests.facts.test_deadcode import APPROVAL, _tarred, _zipped, ar_archive, registry, v7_tarred
 from tests.facts.test_retired_history import CODE, PEG, _check, _commit, _retired
 
@@ -429,3 +429,26 @@ def test_a_live_module_copied_into_retired_code_is_no_retired_code(tmp_path: Pat
     sha = _commit(repo, {"flags.yaml": registry(retired_code=[PEG]),
                          "legacy/power_peg.py": None}, 4)  # fmt: skip
     assert _retired(_check(tmp_path, repo, {"D1": sha})) == {}
+
+
+def test_a_submodule_added_with_the_stub_is_no_file_to_read(tmp_path: Path) -> None:
+    """A submodule added in the commit that left the stub: its entry names a commit of another
+    repository, which the search for code copied out read as a file's content, and the audit
+    of a repository with a submodule stopped (exit 2: "the repository is incomplete or
+    damaged"). A submodule holds no file of this repository, and is not read."""
+    other = ScriptedRepo(tmp_path / "other")
+    sub = other.commit("lib", {"lib.py": "x = 1\n"}, author=DEV, date="2024-01-01T00:00:00Z")
+    code = "".join(f"def leg_{n}(order):\n    return order.send({n})\n" for n in range(4))
+    repo = ScriptedRepo(tmp_path / "repo")
+    _commit(repo, {"flags.yaml": registry(), "legacy/power_peg.py": code}, 1)
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub},vendor/lib")
+    moved = {"legacy/power_peg.py": STUB, "src/peg.py": "# Power Peg, moved here\n" + code}
+    _commit(repo, moved, 2)
+    listed = {"flags.yaml": registry(retired_code=[PEG]), "legacy/power_peg.py": None}
+    result = _check(tmp_path, repo, {"D1": _commit(repo, listed, 3)})
+    assert _retired(result) == {
+        "D1:legacy/power_peg.py": (
+            "Deployment D1 shipped retired code legacy/power_peg.py (Power Peg retired) in 1 "
+            "file: src/peg.py (the content of the retired code, at another path)."
+        )
+    }
