@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError, UsageError
-from checker.importers import forge_deploys, github, github_deployments, gitlab
+from checker.importers import forge_deploys, github, github_deployments, gitlab, gitlab_versions
 from checker.importers import gitlab_deployments as gitlab_deploys
 from checker.importers.common import dig, expect, moment, once_each, option_moment
 
@@ -350,11 +350,24 @@ def gitlab_merge_requests(
                     f"{base}/merge_requests/{iid}/resource_state_events", absent=NO_STATE_EVENTS
                 ),
                 source / str(iid) / "resource_state_events",
-                versions=api.items(f"{base}/merge_requests/{iid}/versions"),
+                versions=_versions(api, f"{base}/merge_requests/{iid}/versions"),
                 versions_source=source / str(iid) / "versions",
             )
         )
     return found, settings
+
+
+def _versions(api: GitLabApi, path: str) -> list[Any]:
+    """A merge request's diff versions, each with the ids of its commits, which only the
+    version's single answer gives (``gitlab_versions.with_commits``): where the repository
+    lacks a version's head (a rebase replaced it), they show what the target brought in."""
+    found = []
+    for item in api.items(path):
+        if isinstance(item, dict) and isinstance(item.get("id"), int):
+            single = f"{path}/{item['id']}"
+            item = gitlab_versions.with_commits(item, api.get(single), api.source / single)
+        found.append(item)
+    return found
 
 
 def gitlab_deployments(

@@ -7,7 +7,8 @@ which names its merge request: ``.../approval_state`` names none, and is refused
 ``DIR/<iid>/commits.json`` (``GET .../merge_requests/:iid/commits``), ``DIR/<iid>/notes.json``
 (``GET .../merge_requests/:iid/notes``), ``DIR/<iid>/resource_state_events.json`` (``GET
 .../merge_requests/:iid/resource_state_events``) and ``DIR/<iid>/versions.json`` (``GET
-.../merge_requests/:iid/versions``), every page of each, with the project's approval
+.../merge_requests/:iid/versions``; and, where saved, ``DIR/<iid>/versions/<id>.json``, each
+version asked singly for its commits), every page of each, with the project's approval
 settings in ``DIR/project-approvals.json`` (``GET /projects/:id/approvals``). Each list must
 show itself whole (``gitlab_pages``): every page with its headers, which number it. GitLab lists
 the commits newest first, so a list cut at a page (of any size: asked with ``per_page=50``, a
@@ -313,8 +314,10 @@ def _saved(item: dict[str, Any], here: Path) -> MergeRequestData:
         gitlab_pages.read_list(here / EVENTS_FILE, EVENTS, WHOLE_EVENTS),
         here / EVENTS_FILE,
         saved=True,
-        versions=gitlab_pages.read_list(here / gitlab_versions.VERSIONS_FILE,
-                                        gitlab_versions.VERSIONS, gitlab_versions.WHOLE_VERSIONS),
+        versions=gitlab_versions.saved_commits(
+            gitlab_pages.read_list(here / gitlab_versions.VERSIONS_FILE, gitlab_versions.VERSIONS,
+                                   gitlab_versions.WHOLE_VERSIONS),
+            here / gitlab_versions.VERSIONS_DIR),
         versions_source=here / gitlab_versions.VERSIONS_FILE,
     )  # fmt: skip
 

@@ -24,7 +24,10 @@ So is it where the versions lack a push the notes show (:func:`unchained`): GitL
 ids are numbered across the instance, and a gap between two says nothing, but every push note
 links the version its push made and the head before it. A version no push note names (the
 target branch force-pushed, or brought in the merge request's commits) is seen by the target's
-head moving between two versions otherwise than forward (:func:`hidden`).
+head moving between two versions otherwise than forward (:func:`hidden`), or by commits of
+the earlier version: in its head's history where the repository has that head, else among its
+commits, which GitLab gives only for a version asked singly (``versions/ID.json``, or the direct
+fetch, which asks each version so).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 from checker.evidence.git import GitHistory
 from checker.evidence.git_content import check_commit_diffs
 from checker.importers import gitlab_pages
-from checker.importers.common import expect, moment
+from checker.importers.common import expect, moment, read_json
 
 VERSIONS = "GitLab merge request diff versions (GET /projects/:id/merge_requests/:iid/versions)"
 WHOLE_VERSIONS = (
@@ -46,6 +49,13 @@ WHOLE_VERSIONS = (
     "-i, page=1, 2, ... down to the page whose x-next-page is empty), as the docs' whole does"
 )
 VERSIONS_FILE = "versions.json"
+VERSIONS_DIR = "versions"
+"""Where each version's single answer may be saved, as ``versions/ID.json``."""
+SINGLE_VERSION = (
+    "GitLab's single merge request diff version (GET /projects/:id/merge_requests/:iid/"
+    "versions/:version_id), with its commits"
+)
+COMMIT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 PATCH_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 DIFF = [
     "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--full-index", "--src-prefix=a/",
@@ -67,6 +77,9 @@ class Version:
     patch_id: str | None
     start: str | None = None
     """The target branch's head when it was recorded (``start_commit_sha``)."""
+    commits: frozenset[str] | None = None
+    """Its commits, as GitLab answers the version singly (``GET .../versions/:version_id``,
+    its ``commits``), where they were saved and name its head; else None."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +138,66 @@ def read_versions(
         _check_owner(item, index, source, merge_request, saved)
         created = moment(item.get("created_at"), source, f"version {item['id']} created_at")
         patch, start = item["patch_id_sha"], item.get("start_commit_sha")
+        commits = commit_ids(item.get("commits"), source, f"version {item['id']}")
         found.append(Version(created, item["id"], item["head_commit_sha"],
                              item["base_commit_sha"], patch,
-                             start if isinstance(start, str) else None))  # fmt: skip
+                             start if isinstance(start, str) else None,
+                             _naming(commits, item["head_commit_sha"])))  # fmt: skip
     found.sort(key=lambda v: (v.created_ns, v.number))
     return [v for v in found if v.created_ns <= merged_ns]
+
+
+def commit_ids(commits: Any, source: Path, what: str) -> list[str] | None:
+    """The ids of a version's ``commits`` (GitLab's commit objects, or their ids alone, as
+    the direct fetch keeps them); None where it has none. Any other shape is refused."""
+    if commits is None:
+        return None
+    ids = [c.get("id") if isinstance(c, dict) else c for c in commits] if isinstance(
+        commits, list) else [None]  # fmt: skip
+    found = [i for i in ids if isinstance(i, str) and COMMIT_ID.fullmatch(i)]
+    expect(
+        len(found) == len(ids),
+        source,
+        f"{what}: commits is not a list of commits (each an object with a full id, or the id "
+        f"alone); expected {SINGLE_VERSION}",
+    )
+    return found
+
+
+def _naming(commits: list[str] | None, head: str) -> frozenset[str] | None:
+    """The commits, where they name the version's head: GitLab lists its head among them; a
+    list without it cannot stand for the version's commits."""
+    return frozenset(commits) if commits is not None and head in commits else None
+
+
+def with_commits(item: Any, single: Any, source: Path) -> Any:
+    """A listed version with the ids of the commits its single answer (``single``, from
+    ``source``) gives; the answer must be of that version and head."""
+    if not isinstance(item, dict):
+        return item
+    expect(
+        isinstance(single, dict)
+        and single.get("id") == item.get("id")
+        and single.get("head_commit_sha") == item.get("head_commit_sha"),
+        source,
+        f"not the single answer of version {item.get('id')} (its id and head_commit_sha "
+        f"differ from the list's); expected {SINGLE_VERSION}",
+    )
+    return item | {"commits": commit_ids(single.get("commits"), source, f"version {item['id']}")}
+
+
+def saved_commits(items: list[Any] | None, folder: Path) -> list[Any] | None:
+    """The listed versions, each with the commits of its single answer where one is saved
+    in ``folder`` (``ID.json``)."""
+    if items is None or not folder.is_dir():
+        return items
+    found = []
+    for item in items:
+        path = folder / f"{item.get('id')}.json" if isinstance(item, dict) else None
+        if path is not None and path.is_file():
+            item = with_commits(item, read_json(path, SINGLE_VERSION), path)
+        found.append(item)
+    return found
 
 
 def _check_owner(
@@ -269,22 +337,58 @@ def hidden(versions: list[Version], history: GitHistory, where: str) -> dict[int
 
 def _target_moved(before: Version, after: Version, history: GitHistory) -> str:
     """How the target branch moved between two versions so that GitLab may have recorded one
-    between them ("" where it did not)."""
+    between them ("" where it did not). The commits it brought in must be outside the earlier
+    version's head's history, as git shows where the repository has that head, else outside
+    the earlier version's commits, where they were saved (:attr:`Version.commits`)."""
     old, new = before.start or "", after.start or ""
     if old and old == new:
         return ""
     found = history.resolve([old, new, before.head]) if old and new else {}
-    if any(found.get(sha) != sha for sha in (old, new, before.head)):
-        return (
-            "the target branch's head moved (start_commit_sha), and the repository lacks it or "
-            f"head {before.head}, so git cannot show that it moved only forward"
-        )
+    if any(found.get(sha) != sha for sha in (old, new)):
+        return _targets_lacking(old, new)
+    has_head = found.get(before.head) == before.head
+    if not has_head and before.commits is None:
+        return _unknown_head(before)
     if not history.is_ancestor(old, new):
         return f"the target branch was force-pushed ({old} to {new})"
     brought = history.git_output(["rev-list", new, f"^{old}"]).decode().split()
-    if history.in_history_of(brought, before.head):
-        return f"the target branch brought in commits of head {before.head}"
+    return _brought_in(before, brought, has_head, history)
+
+
+def _targets_lacking(old: str, new: str) -> str:
+    """Why git cannot tell how the target moved: the repository lacks either of its heads (or
+    a version names none)."""
+    return (
+        "the target branch's head moved (start_commit_sha), and the repository lacks it "
+        f"({old or 'none'} or {new or 'none'}), so git cannot show that it moved only forward "
+        f"(fetch them: git fetch origin {old or 'SHA'} {new or 'SHA'})"
+    )
+
+
+def _brought_in(before: Version, brought: list[str], has_head: bool, history: GitHistory) -> str:
+    """Whether the commits the target brought in are of the earlier version: in its head's
+    history, where the repository has that head, else among its saved commits."""
+    if has_head:
+        ours = history.in_history_of(brought, before.head)
+        return f"the target branch brought in commits of head {before.head}" if ours else ""
+    if (before.commits or frozenset()).intersection(brought):
+        return f"the target branch brought in commits of version {before.number}"
     return ""
+
+
+def _unknown_head(before: Version) -> str:
+    """Why git cannot tell what the target brought in, where the repository lacks the earlier
+    version's head and its commits were not saved; and how to have either."""
+    return (
+        f"the target branch's head moved (start_commit_sha), and the repository lacks head "
+        f"{before.head} (a head a rebase replaced) and version {before.number}'s commits were "
+        "not saved, so it cannot be shown that the target brought in none of them: import "
+        "with --api-url (the fetch asks each version singly for its commits), or save GET "
+        f".../merge_requests/IID/versions/{before.number} as {VERSIONS_DIR}/{before.number}"
+        ".json beside the versions file, or fetch the head into the repository (git fetch "
+        f"origin {before.head}: GitLab keeps every version's head and serves a commit by its "
+        "id)"
+    )
 
 
 def _patch_ids(history: GitHistory, base: str, head: str) -> tuple[str, str]:

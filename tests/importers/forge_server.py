@@ -123,6 +123,8 @@ def gitlab_merge_request_routes(export: Path, iid: int, base: str) -> dict[str, 
     """The forge's answers for the first merge request of the ``gitlab-approvals`` export
     ``export`` (``base``: the project's API path)."""
     saved = export / str(iid)
+    listed = saved / "versions.json"
+    versions = _saved(listed) if listed.is_file() else []
     return {
         f"{base}/approvals": [_saved(export / "project-approvals.json")],
         f"{base}/merge_requests": [_saved(export / "merge_requests.json")[:1]],
@@ -132,7 +134,20 @@ def gitlab_merge_request_routes(export: Path, iid: int, base: str) -> dict[str, 
         f"{base}/merge_requests/{iid}/resource_state_events": [
             _saved(saved / "resource_state_events.json")
         ],
-        f"{base}/merge_requests/{iid}/versions": [
-            _saved(saved / "versions.json") if (saved / "versions.json").is_file() else []
-        ],
+        f"{base}/merge_requests/{iid}/versions": [versions],
+        **{
+            f"{base}/merge_requests/{iid}/versions/{item['id']}": [_single(saved, item)]
+            for item in versions
+        },
     }
+
+
+def _single(saved: Path, item: dict[str, Any]) -> dict[str, Any]:
+    """A version's single answer (``GET .../versions/ID``): the one saved as
+    ``versions/ID.json``, else the listed version with its head as its one commit (a test
+    whose repository has every head needs no more)."""
+    path = saved / "versions" / f"{item['id']}.json"
+    if path.is_file():
+        answer: dict[str, Any] = _saved(path)
+        return answer
+    return item | {"commits": [{"id": item["head_commit_sha"]}], "diffs": []}

@@ -19,6 +19,7 @@ cut from the file.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from checker.demo.builder import ScriptedRepo
@@ -124,4 +125,26 @@ def test_a_target_that_brought_in_the_merge_requests_commits_may_hide_a_version(
     forward = hidden([_version(1, two, base), _version(2, two, other)], history, "versions.json")
     assert forward == {}
     lost = hidden([_version(1, "1" * 40, base), _version(2, two, other)], history, "v.json")
-    assert "the repository lacks it or head 1111111111" in lost[0]
+    assert "the repository lacks head 1111111111" in lost[0]
+    gone = hidden([_version(1, two, "2" * 40), _version(2, two, other)], history, "v.json")
+    assert "the repository lacks it (2222222222" in gone[0]
+
+
+def test_a_version_head_the_clone_lacks_is_judged_by_its_saved_commits(tmp_path: Path) -> None:
+    """The earlier version's head rebased away (not in the repository), its commits saved (its
+    single answer): main fast-forwarded to one of them still hides a version; main moved on
+    by other commits (the Rebase button's case) hides none."""
+    repo = ScriptedRepo(tmp_path / "app")
+    base = repo.commit("base", {"README": "x\n"}, author=JOHN, date="2016-06-01T00:00:00Z")
+    repo.branch("absorbed")
+    one = repo.commit("one", {"a.py": "1\n"}, author=JOHN, date="2016-06-02T00:00:00Z")
+    repo.checkout("main")
+    other = repo.commit("other", {"README": "y\n"}, author=JOHN, date="2016-06-04T00:00:00Z")
+    history = GitHistory(repo.path)
+    gone = "3" * 40
+    earlier = replace(_version(1, gone, base), commits=frozenset({gone, one}))
+    brought = hidden([earlier, _version(2, gone, one)], history, "versions.json")
+    assert "the target branch brought in commits of version 1" in brought[0]
+    assert hidden([earlier, _version(2, gone, other)], history, "versions.json") == {}
+    unsaved = hidden([_version(1, gone, base), _version(2, gone, other)], history, "v.json")
+    assert f"the repository lacks head {gone}" in unsaved[0]

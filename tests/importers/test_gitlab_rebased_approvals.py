@@ -502,3 +502,77 @@ def test_an_older_gitlabs_markdown_push_note_lists_its_commits(tmp_path: Path, l
     assert "0 approvals counted" in result.err and BEFORE_THE_PUSH in result.err
     assert f"its last push note lists commit {fixed}" in result.err
     assert _check(repo).code == 1
+
+
+def _rebased_away(tmp_path: Path, commits: bool) -> tuple[ScriptedRepo, Path, dict[str, str]]:
+    """``_rebased`` as a CI clone has it after the Rebase button: the approved head ``first``
+    gone (its branch replaced by the rebased one, nothing left pointing at it). ``commits``:
+    the opened version's single answer saved as ``5/versions/101.json``, GitLab's documented
+    answer (tests/importers/fixtures/forges/gitlab-versions/version.json) with its commits."""
+    repo, export, shas = _rebased(tmp_path)
+    repo.git("branch", "-D", "feature")
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "--quiet", "--prune=now")
+    gone = subprocess.run(["git", "cat-file", "-e", f"{shas['first']}^{{commit}}"],
+                          cwd=repo.path, capture_output=True)  # fmt: skip
+    assert gone.returncode != 0
+    if commits:
+        documented = json.loads((FIXTURES / "gitlab-versions" / "version.json").read_text())
+        listed = next(v for v in saved_items(export / "5" / "versions.json") if v["id"] == 101)
+        first = shas["first"]
+        one = documented["commits"][0] | {
+            "id": first,
+            "short_id": first[:8],
+            "web_url": f"https://gitlab.dev/group/app/-/commit/{first}",
+        }
+        (export / "5" / "versions").mkdir()
+        (export / "5" / "versions" / "101.json").write_text(
+            json.dumps(documented | listed | {"commits": [one], "diffs": []})
+        )  # fmt: skip
+    return repo, export, shas
+
+
+def test_an_approval_before_a_rebase_whose_old_head_the_clone_lacks_counts(
+    tmp_path: Path,
+) -> None:
+    """Approved, rebased with the Rebase button onto main moved on by others, merged: the
+    clone lacks the approved head, so git could not show that main brought in none of its
+    commits, the approval was left out and check failed the reviewed change (exit 1). The
+    opened version's commits, saved with its single answer, show it: main brought in only
+    ``moved``."""
+    repo, export, shas = _rebased_away(tmp_path, commits=True)
+    _counted(repo, _import_gitlab(repo, export), shas["head"])
+
+
+def test_a_fetched_rebase_is_judged_by_each_versions_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch asks each version singly, and keeps its commits' ids."""
+    repo, export, shas = _rebased_away(tmp_path, commits=True)
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    routes = gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp")
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    _counted(repo, result, shas["head"])
+
+
+def test_neither_the_old_head_nor_its_commits_leaves_the_approval_out(tmp_path: Path) -> None:
+    """Without the approved head in the clone or its version's commits saved, what main
+    brought in cannot be told: the approval is left out, and the import says how to have
+    either."""
+    repo, export, shas = _rebased_away(tmp_path, commits=False)
+    _left_out(repo, _import_gitlab(repo, export), shas["head"],
+              f"the repository lacks head {shas['first']}")  # fmt: skip
+    said = _import_gitlab(repo, export).err
+    assert "import with --api-url" in said and "versions/101.json" in said
+    assert f"git fetch origin {shas['first']}" in said
+
+
+def test_a_single_answer_of_another_version_is_refused(tmp_path: Path) -> None:
+    repo, export, shas = _rebased_away(tmp_path, commits=True)
+    path = export / "5" / "versions" / "101.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"head_commit_sha": shas["head"]}))
+    result = _import_gitlab(repo, export)
+    assert result.code == 2, result.err
+    assert "not the single answer of version 101" in result.err and "Traceback" not in result.err
