@@ -335,13 +335,18 @@ def gitlab_merge_requests(
         parameters["updated_after"] = since
     found = []
     source = api.source / f"{base}/merge_requests"
+    users: dict[int, Any] = {}
     for index, item in enumerate(api.items(f"{base}/merge_requests", parameters), start=1):
         gitlab.check_merge_request(item, index, source)
         iid = item["iid"]
+        approvals = api.get(f"{base}/merge_requests/{iid}/approvals")
+        if isinstance(approvals, dict) and isinstance(approvals.get("approved_by"), list):
+            said = [_user_said(api, entry, users) for entry in approvals["approved_by"]]
+            approvals = approvals | {"approved_by": said}
         found.append(
             gitlab.MergeRequestData(
                 item,
-                api.get(f"{base}/merge_requests/{iid}/approvals"),
+                approvals,
                 api.items(f"{base}/merge_requests/{iid}/commits"),
                 source / str(iid) / "approvals",
                 api.items(f"{base}/merge_requests/{iid}/notes", {"sort": "asc"}),
@@ -355,6 +360,28 @@ def gitlab_merge_requests(
             )
         )
     return found, settings
+
+
+def _user_said(api: GitLabApi, entry: Any, users: dict[int, Any]) -> Any:
+    """An approval whose approver the username alone reads as a bot's (``gitlab.bot_by_name``:
+    the approvals give a ``UserBasic``, which has no ``bot`` field), with the ``bot`` field of
+    its own user object (``GET /users/:id``, asked once per user, in ``users``): a person
+    whose username has a token's shape is judged by GitLab's own word. An answer of another
+    user (id or username), or without ``bot``, leaves the approval as it was."""
+    user = entry.get("user") if isinstance(entry, dict) else None
+    if not isinstance(user, dict) or not isinstance(user.get("id"), int):
+        return entry
+    if not gitlab.bot_by_name(user):
+        return entry
+    ident = user["id"]
+    if ident not in users:
+        users[ident] = api.get(f"/users/{ident}")
+    answer = users[ident]
+    if not isinstance(answer, dict) or not isinstance(answer.get("bot"), bool):
+        return entry
+    if answer.get("id") != ident or answer.get("username") != user.get("username"):
+        return entry
+    return entry | {"user": user | {"bot": answer["bot"]}}
 
 
 def _versions(api: GitLabApi, path: str) -> list[Any]:
@@ -383,10 +410,14 @@ def gitlab_deployments(
     source = api.source / f"{base}/deployments"
     listed, remarks = listed_whole(lambda: api.items(f"{base}/deployments", parameters), source)
     found = []
+    users: dict[int, Any] = {}
     for index, item in enumerate(listed, start=1):
         if gitlab_deploys.status_of(item) in (*gitlab_deploys.OUTCOME, gitlab_deploys.RUNNING):
             full = api.get(f"{base}/deployments/{item['id']}")
             gitlab_deploys.check_deployment(full, index, source / str(item["id"]))
+            if isinstance(full.get("approvals"), list):
+                said = [_user_said(api, entry, users) for entry in full["approvals"]]
+                full = full | {"approvals": said}
             item = full
         found.append(item)
     return found, remarks

@@ -14,6 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import run_cli
+from tests.importers.forge_server import Forge, gitlab_merge_request_routes, serve
 from tests.importers.test_gitlab_pushed_after_approval import APPROVED
 from tests.importers.test_retargeted_pulls import _check, _gitlab, _import_gitlab
 
@@ -58,6 +62,42 @@ def test_a_tokens_username_without_the_flag_is_a_bots_and_named(tmp_path: Path) 
 def test_a_service_account_with_a_username_of_its_own_is_a_bot(tmp_path: Path) -> None:
     """GitLab 16 service accounts may be given any username; the users API says ``bot: true``."""
     repo, result = _approved_by(tmp_path, {"username": "release-deployer", "bot": True})
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by a bot" in result.err
+    assert _check(repo).code == 1
+
+
+def _fetched(tmp_path: Path, bot: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Forge]:
+    """!5 approved by a user whose username has a token's shape, fetched: the approvals give
+    it as a ``UserBasic`` (no ``bot``), and ``GET /users/99`` answers ``bot``."""
+    repo, _ = _approved_by(tmp_path, {"username": BOT_SHAPED})
+    export = tmp_path / "export"
+    monkeypatch.setenv("GITLAB_TOKEN", "test-token")
+    routes = gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp")
+    approver = json.loads((export / "5" / "approvals.json").read_text())["approved_by"][0]
+    routes["/users/99"] = [approver["user"] | {"bot": bot, "created_at": "2016-06-01T00:00:00Z"}]
+    with serve(Forge(routes)) as forge:
+        result = run_cli("import", "gitlab-approvals", "--project", "group/app",
+                         "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
+    return repo, result, forge
+
+
+def test_a_fetched_approver_with_a_tokens_username_is_asked_whether_it_is_a_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch took the approvals' user object, which has no ``bot``, so a person with such
+    a username was left out as a bot and check failed (exit 1). It now asks the user, once."""
+    repo, result, forge = _fetched(tmp_path, False, monkeypatch)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err, result.err
+    assert forge.requests.count("/users/99") == 1
+    assert _check(repo).code == 0
+
+
+def test_a_fetched_approver_the_users_api_calls_a_bot_stays_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, result, _ = _fetched(tmp_path, True, monkeypatch)
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 by a bot" in result.err
     assert _check(repo).code == 1

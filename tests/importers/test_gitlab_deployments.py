@@ -355,3 +355,21 @@ def test_an_approval_by_a_bot_is_left_out(tmp_path: Path, user: dict[str, Any]) 
     check = _check(repo)
     assert check.code == 1, check.out
     assert "REVIEW-001" in check.out
+
+
+@pytest.mark.parametrize("bot", [False, True])
+def test_a_fetched_deployment_approver_with_a_tokens_username_is_asked(
+    tmp_path: Path, bot: bool
+) -> None:
+    """Fetched, an approver whose username alone reads as a bot's is asked for its user object
+    (``GET /users/:id``), whose ``bot`` decides: a person so named counts."""
+    repo, _, deployment = _workspace(tmp_path)
+    name = "project_1_bot_8e4f6b0c3a2d4e1f9a7b5c3d2e1f0a9b"
+    deployment["approvals"][0]["user"] |= {"id": 99, "username": name}
+    identities = repo.path / "compliance" / "identities.yaml"
+    identities.write_text(yaml.safe_dump({**PEOPLE, "ci": ["ci@example.com", name]}))
+    user = deployment["approvals"][0]["user"] | {"bot": bot}
+    result = fetched_gitlab_deployment(repo, deployment, {99: user})
+    assert result.code == 0, result.err
+    [record] = _records(repo.path / "compliance" / "deploys.jsonl")
+    assert [a["by"] for a in record["approvals"]] == ([] if bot else ["ci@example.com"])

@@ -134,11 +134,15 @@ def read_against_api_url(imported: Callable[..., CliResult], written: Path) -> N
             "is no address of the API at https://other.example.com/api/v3")  # fmt: skip
 
 
-def fetched_gitlab_deployment(repo: ScriptedRepo, deployment: dict[str, Any]) -> CliResult:
-    """``import gitlab-deployments --fetch`` from a stand-in GitLab listing ``deployment``."""
+def fetched_gitlab_deployment(
+    repo: ScriptedRepo, deployment: dict[str, Any], users: dict[int, Any] | None = None
+) -> CliResult:
+    """``import gitlab-deployments --fetch`` from a stand-in GitLab listing ``deployment``;
+    ``users``: what it answers ``GET /users/ID`` with."""
     base = "/projects/group%2Fapp"
     listed = {k: v for k, v in deployment.items() if k != "approvals"}
     routes = {f"{base}/deployments": [[listed]], f"{base}/deployments/42": [deployment]}
+    routes |= {f"/users/{ident}": [user] for ident, user in (users or {}).items()}
     with serve(Forge(routes)) as forge:
         return run_cli("import", "gitlab-deployments", "--fetch", "--project", "group/app",
                        "--service", "app", "--target", "app-1", "--api-url", forge.url,
