@@ -4,7 +4,7 @@ short form of a commit sha, and the OPA server's defaults.
 The evidence kinds are declared once too, with everything else about each kind, in
 ``evidence/bundle.py`` (``KINDS``); the evidence names a rule may require are those kinds and
 those ``facts/coverage.py`` derives (``DERIVED``: ``registry``, ``history``, ``windows``,
-``code``).
+``code``, ``reach``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
 def _redeployed(tmp_path: Path, rt3: dict[str, str], seen: list[str]) -> list[str | Path]:
     """partial-rollout with RT-2 recording r-4 as succeeded, RT-3 (``rt3`` over a redeploy of
     V2 to every host, started a minute after RT-2 finished) and r-4 alone observed, on V1, at
-    each of ``seen``: no observation after either deployment finished."""
+    each of ``seen``: no observation after either deployment finished. fleet.yaml says the
+    other hosts are not observed."""
     args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
@@ -38,6 +39,13 @@ def _redeployed(tmp_path: Path, rt3: dict[str, str], seen: list[str]) -> list[st
     ]
     (evidence / "observations.jsonl").write_text(
         "".join(json.dumps(o) + "\n" for o in observations)
+    )
+    # r-4 alone is observed: the others are marked so, or FLEET-001 would find each of them
+    # claimed by a record and never observed after it
+    (evidence / "fleet.yaml").write_text(
+        "services:\n  router:\n    hosts: [r-4"
+        + "".join(f", {{name: r-{n}, observed: false}}" for n in (1, 2, 3))
+        + "]\n"
     )
     return args
 

@@ -220,8 +220,8 @@ def test_a_host_not_seen_since_a_rollout_that_never_finished_is_not_reached(
     seen = [(host, V2, "2024-05-02T11:00:00Z") for host in HOSTS[:3]] + before
     report = _unfinished(tmp_path, seen)
     assert report["code"] == 1
-    (finding,) = [f for f in report["findings"] if f["rule"] == "FLEET-001"]
-    assert finding["subject"] == "RT-2:r-4"
+    (finding,) = [f for f in report["findings"] if f["subject"] == "RT-2:r-4"]
+    assert finding["rule"] == "FLEET-001"
     assert (
         "did not reach host r-4: succeeded at a time the record does not give" in finding["message"]
     )

@@ -388,6 +388,11 @@ class Host(Record):
 
     name: Ident
     tags: list[str] = []
+    observed: bool = True
+    """False where no observation stream covers the host: FLEET-001 then reads its deployments'
+    records alone, and the report says so. Otherwise a host a finished deployment says it
+    succeeded on, seen by no observation after it while the service's other hosts are, is a
+    host it is not shown to have reached."""
 
 
 def _host_mapping(value: object) -> object:
@@ -419,6 +424,8 @@ class Cluster(Record):
     replicas: Annotated[int, Field(ge=1)] | None = None
     """Running pods expected: a listing that shows fewer covers only part of the workload."""
     tags: list[str] = []
+    observed: bool = True
+    """As a host's: False where no listing of the cluster's pods is exported."""
 
     @model_validator(mode="after")
     def _workloads_named_once(self) -> Cluster:
@@ -472,6 +479,11 @@ class Service(Record):
     def host_names(self) -> list[str]:
         """Host and cluster names in the order given: the targets of its deployments."""
         return [h.name for h in self.hosts] + [c.name for c in self.clusters]
+
+    def unobserved(self) -> list[str]:
+        """The hosts and clusters fleet.yaml says no observation covers (``observed: false``)."""
+        hosts = [h.name for h in self.hosts if not h.observed]
+        return sorted(hosts + [c.name for c in self.clusters if not c.observed])
 
     def cluster(self, name: str) -> Cluster | None:
         """The cluster of that name, if the service lists one."""

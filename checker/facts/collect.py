@@ -317,6 +317,7 @@ def _fleet(
             summaries,
             revisions.deployed,
             history.is_ancestor,
+            params.rules.observation_grace_seconds * NS_PER_SECOND,
         )
     return records, hosts, _judged(evidence, params, records, revisions.deployed)
 

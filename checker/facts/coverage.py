@@ -17,13 +17,15 @@ from checker.facts.document import CarriedWindow, Deployment, InputDocument, Ref
 
 _LISTED = 5
 
-DERIVED = ("registry", "history", "windows", "code")
+DERIVED = ("registry", "history", "windows", "code", "reach")
 """Evidence that is no file of the evidence directory: a flag registry in the repository's
 history, a history that gives every judged deployment a start for its shipped range, the
 deployments whose observation windows the run judges (those in scope, and in a monthly audit
 those of earlier months whose windows hold the month's observations), and the content of the
 deployed commits' files, searched for flag names (all of it but what Git LFS pointers stand
-for: that content is not in the repository)."""
+for: that content is not in the repository); and what shows a deployment reached the hosts it
+says it succeeded on (always present: the record itself; partial where fleet.yaml says no
+observation covers some hosts, whose records alone are read)."""
 EVIDENCE_NAMES: tuple[str, ...] = (*(kind.name for kind in KINDS), *DERIVED)
 """What a rule may name in ``requires`` and ``optional``; ``describe`` judges each of them."""
 
@@ -73,10 +75,9 @@ def describe(
     # Every kind of file is covered where its file is present; those below say more.
     result = {kind.name: _file(evidence, kind.name) for kind in KINDS}
     count = len(deployments)
-    result["deploys"] = _from_file(
-        evidence, "deploys", Coverage(count > 0, None if count else f"no deployments{scope}")
-    )
+    result["deploys"] = _from_file(evidence, "deploys", _counted(count, scope))
     result["fleet"] = _from_file(evidence, "fleet", _fleet(document))
+    result["reach"] = _reach(document, evidence, scope)
     result["observations"] = _from_file(
         evidence,
         "observations",
@@ -84,17 +85,18 @@ def describe(
     )
     result["history"] = _history(deployments, unbounded, scope)
     carried = len(document.get("carried_windows", []))
-    result["windows"] = _from_file(
-        evidence,
-        "deploys",
-        Coverage(count + carried > 0, None if count + carried else f"no deployments{scope}"),
-    )
+    result["windows"] = _from_file(evidence, "deploys", _counted(count + carried, scope))
     result["flag_events"] = _from_file(evidence, "flag_events", _flag_events(document, scope))
     result["registry"] = _registry(document, registry_file)
     result["code"] = _code(
         deployments, (unsearched or {}, encrypted or {}), unpacked_in_part or {}, scope
     )
     return result
+
+
+def _counted(deployments: int, scope: str) -> Coverage:
+    """Present where some deployments are judged."""
+    return Coverage(deployments > 0, None if deployments else f"no deployments{scope}")
 
 
 def _file(evidence: Evidence, name: str) -> Coverage:
@@ -121,6 +123,31 @@ def _fleet(document: InputDocument) -> Coverage:
             if outside
             else None
         ),
+    )
+
+
+def _reach(document: InputDocument, evidence: Evidence, scope: str) -> Coverage:
+    """What shows the judged deployments reached the hosts they say they succeeded on: their
+    records, and, where observations are evidence, that each such host was observed after
+    them (``fleet.unobserved``), but for the hosts fleet.yaml says no observation covers
+    (``observed: false``): ``SERVICE/HOST`` of each, of the judged deployments' services."""
+    if not document["deployments"]:
+        return Coverage(False, f"no deployments{scope}")
+    if evidence.fleet is None or "observations" not in evidence.present:
+        return Coverage(True)
+    services = sorted({d["service"] for d in document["deployments"]})
+    unobserved = [
+        f"{name}/{host}"
+        for name in services
+        if (service := evidence.fleet.services.get(name)) is not None
+        for host in service.unobserved()
+    ]
+    if not unobserved:
+        return Coverage(True)
+    return Coverage(
+        True,
+        "fleet.yaml says no observation covers these hosts (observed: false), so the "
+        f"deployments' records alone say they reached them: {_some(unobserved)}",
     )
 
 

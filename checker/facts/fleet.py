@@ -80,14 +80,20 @@ def fleet_facts(
     summaries: dict[str, document.DeploymentSummary],
     deployed: dict[str, str],
     is_ancestor: Callable[[str, str], bool],
+    grace_ns: int = 0,
 ) -> FleetFacts:
     """The inventory, each deployment's window of observations, and each flag event with the
     last good deployment before it (from ``summaries``) and the last observations.
     ``deployed``: each deployment's commit, by id. ``is_ancestor``: whether a commit is in the
-    history of another (``GitHistory.is_ancestor``)."""
+    history of another (``GitHistory.is_ancestor``). ``grace_ns``: FLEET-002's grace period."""
     by_service = observations_by_service(evidence.observations, resolved)
     found, starts, unheld, unjudged, judged = windows(streams, by_service, deployed, is_ancestor)
     dropped = dropped_targets(evidence, streams)
+    missed: Unreached = {}
+    if "observations" in evidence.present:
+        missed = unreached(streams, by_service, deployed)
+        seen = _Seen(by_service, found, grace_ns)
+        missed.update(unobserved(evidence, streams, deployed, seen))
     return FleetFacts(
         fleet=_inventory(evidence),
         clusters=_clusters(evidence),
@@ -106,9 +112,7 @@ def fleet_facts(
             deployed,
         ),
         dropped=dropped,
-        unreached=(
-            unreached(streams, by_service, deployed) if "observations" in evidence.present else {}
-        ),
+        unreached=missed,
     )
 
 
@@ -174,6 +178,106 @@ def unreached(
             if why:
                 found[deployment.id] = why
     return found
+
+
+class _Seen:
+    """What ``unobserved`` reads: each deployment's windows, the grace period, and when each
+    host of each service was last observed, and its observations then."""
+
+    def __init__(
+        self, by_service: dict[str, list[document.Observation]], found: Windows, grace_ns: int
+    ) -> None:
+        self._windows, self._grace_ns = found, grace_ns
+        self._last = {
+            service: _last_instants(observations) for service, observations in by_service.items()
+        }
+        self._latest = {
+            service: max((seen[0]["observed_at_ns"] for seen in last.values()), default=-1)
+            for service, last in self._last.items()
+        }
+
+    def since(self, deployment: Deployment, commit: str | None) -> Callable[[str], bool]:
+        """Whether a host of its service was observed since ``deployment`` (of ``commit``)
+        finished: past the grace period, on any commit and in any window, or in its own window
+        on its commit. None where no host was."""
+        after = timestamp_ns(deployment.finished_at or deployment.started_at) + self._grace_ns
+        last = self._last.get(deployment.service, {})
+        window = self._windows.get(deployment.id, {})
+        on_commit = {h for h, seen in window.items() if any(o["commit"] == commit for o in seen)}
+
+        def observed(host: str) -> bool:
+            return host in on_commit or (host in last and last[host][0]["observed_at_ns"] >= after)
+
+        return observed
+
+    def any_since(self, deployment: Deployment, commit: str | None) -> bool:
+        """Whether any host of its service was observed since ``deployment`` finished."""
+        after = timestamp_ns(deployment.finished_at or deployment.started_at) + self._grace_ns
+        window = self._windows.get(deployment.id, {})
+        return self._latest.get(deployment.service, -1) >= after or any(
+            o["commit"] == commit for seen in window.values() for o in seen
+        )
+
+    def last(self, service: str, host: str) -> list[document.Observation]:
+        """The host's observations at its last observed instant."""
+        return self._last.get(service, {}).get(host, [])
+
+    def hosts(self, service: str) -> list[str]:
+        """The hosts of ``service`` ever observed."""
+        return sorted(self._last.get(service, {}))
+
+
+def unobserved(
+    evidence: Evidence, streams: Streams, deployed: dict[str, str], seen: _Seen
+) -> Unreached:
+    """For each deployment that gives ``finished_at``: each host fleet.yaml lists for its
+    service, but those it says no observation covers (``observed: false``), that the record
+    says succeeded and that no observation shows since it finished, while another host of the
+    service is observed since (``_Seen.since``). The record is written by the team audited; the
+    observations are the only evidence it does not write itself, and they cover the service
+    but never this host after the deployment. Without this, a record of new code that said it
+    succeeded on all four hosts, the fourth never observed after it (or seen only before it,
+    on the old code), passed with a note: Knight's eighth server, the one nobody looked at."""
+    found: Unreached = {}
+    for (service, _), stream in streams.by_key.items():
+        entry = evidence.fleet.services.get(service) if evidence.fleet else None
+        if entry is None:
+            continue
+        watched = set(entry.host_names()) - set(entry.unobserved())
+        for deployment in stream:
+            commit = deployed.get(deployment.id)
+            if deployment.finished_at is None or not seen.any_since(deployment, commit):
+                continue  # ``unreached`` asks the first; nothing covers the second
+            observed = seen.since(deployment, commit)
+            missing = sorted(
+                t.host
+                for t in deployment.targets
+                if t.status == "succeeded" and t.host in watched and not observed(t.host)
+            )
+            if missing:
+                others = [h for h in seen.hosts(service) if observed(h)]
+                found[deployment.id] = {
+                    host: _unobserved_since(seen.last(service, host), others) for host in missing
+                }
+    return found
+
+
+def _unobserved_since(last: list[document.Observation], others: list[str]) -> str:
+    """Why a target of ``unobserved`` counts as not reached: ``last``, its last observations,
+    if any, and ``others``, the hosts of its service observed since the deployment finished."""
+    shown = ", ".join(others[:_LISTED]) + (
+        f" and {len(others) - _LISTED} more" if len(others) > _LISTED else ""
+    )
+    were = "were" if len(others) > 1 else "was"
+    said = f"succeeded by its record, but never observed after it finished, while {shown} {were}"
+    if not last:
+        return f"{said} (never observed at all)"
+    running = ", ".join(sorted({o["short"] for o in last}))
+    return f"{said} (last observed running {running} at {last[0]['observed_at']})"
+
+
+_LISTED = 5
+"""How many of the hosts observed since a deployment its FLEET-001 message names."""
 
 
 def _unseen(

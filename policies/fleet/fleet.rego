@@ -80,7 +80,7 @@ capitalised(word) := concat("", [
 #     - NIST SP 800-53 CM-8
 #     - SEC Rule 15c3-5(b)
 #     - SEC Regulation SCI 1001(a)
-#   requires: [deploys, fleet]
+#   requires: [deploys, fleet, reach]
 #   message: >-
 #     Deployment {deployment} of {service} to {environment} did not reach {kind} {host}: {status}.
 incomplete_deployment contains finding if {

@@ -56,6 +56,8 @@ def test_fleet_rules_fire_exactly_at_their_edges(tmp_path: Path) -> None:
         ("FLEET-002", "D2:w2"),
         ("FLEET-002", "D3:w4"),
         ("FLEET-001", "D3:w9"),  # D2 reached w9 (unlisted); the rollback left it on v2
+        ("FLEET-001", "D3:w2"),  # never observed after the rollback finished, while w1 was
+        ("FLEET-001", "D3:w3"),  # nor w3: w5 alone is marked as observed by nothing
         ("FLEET-003", "feature_x@2024-03-02T12:00:00Z"),
         ("FLEET-003", "feature_y@2024-03-04T00:00:00+00:00"),  # the event's time as given
         ("FLEET-004", "D2:w9"),
@@ -63,6 +65,11 @@ def test_fleet_rules_fire_exactly_at_their_edges(tmp_path: Path) -> None:
     messages = {f["subject"]: f["message"] for f in result.json()["findings"]}
     assert "did not reach host w4: absent from its targets" in messages["D2:w4"]
     assert "did not reach host w5: unreachable" in messages["D2:w5"]
+    assert (
+        "did not reach host w3: succeeded by its record, but never observed after it finished, "
+        f"while w1, w4 were (last observed running {case.shas['v2'][:12]} at "
+        "2024-03-03T10:00:00Z)" in messages["D3:w3"]
+    )
     x = messages["feature_x@2024-03-02T12:00:00Z"]
     assert (
         f"deployment D2 of {case.shas['v2'][:12]} did not succeed on w2 (failed), w3 (skipped), "
@@ -695,7 +702,8 @@ def test_a_host_seen_only_within_the_grace_period_is_not_counted_as_judged(
     observation_grace_seconds: 3600 that observation is excused, and h2 was never seen again.
     The report called FLEET-002 complete, as though h2 had been judged, and --require-all
     passed. A host whose every observation in a window lies within the grace period was not
-    judged: the rule is judged on part of its evidence, naming it."""
+    judged: the rule is judged on part of its evidence, naming it. Nothing shows D1 reached
+    h2 either, while h1 was seen on v1: FLEET-001."""
     evidence, v1, args = _rollout(tmp_path)
     base = subprocess.run(
         ["git", "-C", tmp_path / "repo", "rev-parse", "HEAD~1"], capture_output=True, text=True
@@ -708,7 +716,10 @@ def test_a_host_seen_only_within_the_grace_period_is_not_counted_as_judged(
     assert ("FLEET-002", "D1:h2") in pairs(result), result.err  # no grace: h2 drifted
     (tmp_path / "repo" / "knightwatch.yaml").write_text("observation_grace_seconds: 3600\n")
     result = run_cli(*args)
-    assert result.code == 0, result.err
+    # nor is it shown reached: seen only on the old code, within the grace, and never again
+    assert pairs(result) == {("FLEET-001", "D1:h2")}, result.err
+    (message,) = [f["message"] for f in result.json()["findings"]]
+    assert f"while h1 was (last observed running {base[:12]} at 2024-04-03T13:10:00Z)" in message
     summary = result.json()["summary"]
     (status,) = [r for r in summary["rules"] if r["id"] == "FLEET-002"]
     assert "FLEET-002" in summary["partial"], summary

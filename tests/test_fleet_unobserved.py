@@ -1,0 +1,112 @@
+"""A finished deployment whose record says it succeeded on a host that no observation shows
+after it, while the service's other hosts are seen: the record is written by the team audited,
+and the observations are the only evidence it does not write itself. Such a host is not shown
+reached (Knight Capital's eighth server), unless fleet.yaml says no observation covers it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+from tests.test_examples import ROOT, check_args
+
+PARTIAL_ROLLOUT = ROOT / "evidence" / "examples" / "partial-rollout"
+V1 = "ebedadc8ec3cb8de84414434f6c9dbd3e84544a2"
+V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
+
+
+def _check(
+    tmp_path: Path, seen: list[tuple[str, str, str]], *extra: str, fleet: str | None = None
+) -> dict[str, Any]:
+    """partial-rollout with RT-2 (V2, finished at 10:40) saying it succeeded on all four hosts,
+    no flag event, ``seen`` (host, commit, time) as the observations, and ``fleet`` as
+    fleet.yaml where given: the JSON report of the check, with its exit code."""
+    args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
+    evidence = tmp_path / "evidence"
+    deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
+    deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
+    (evidence / "observations.jsonl").write_text(
+        "".join(
+            json.dumps({"host": host, "service": "router", "version": commit, "observed_at": at})
+            + "\n"
+            for host, commit, at in seen
+        )
+    )
+    (evidence / "flag_events.yaml").unlink()
+    if fleet is not None:
+        (evidence / "fleet.yaml").write_text(fleet)
+    result = run_cli(*args, *extra)
+    assert result.code in (0, 1), result.err
+    return {**result.json(), "code": result.code}
+
+
+def _fleet_001(report: dict[str, Any]) -> dict[str, str]:
+    return {f["subject"]: f["message"] for f in report["findings"] if f["rule"] == "FLEET-001"}
+
+
+def _reason(report: dict[str, Any], rule: str) -> str:
+    (status,) = [r for r in report["summary"]["rules"] if r["id"] == rule]
+    return str(status.get("reason") or "")
+
+
+SIBLINGS = [(host, V2, "2024-05-02T11:00:00Z") for host in ("r-1", "r-2", "r-3")]
+
+
+def test_a_host_claimed_but_never_observed_while_its_siblings_are_fails(tmp_path: Path) -> None:
+    """r-1..r-3 are seen on V2 after RT-2 finished; r-4, which RT-2 says it succeeded on, is
+    never observed at all. The check passed (exit 0) with a note that r-4 was never observed
+    after the deployment: only --require-all failed it. RT-1, which says it succeeded on r-4
+    too, is not shown to have reached it either."""
+    report = _check(tmp_path, SIBLINGS)
+    assert report["code"] == 1
+    findings = _fleet_001(report)
+    assert set(findings) == {"RT-1:r-4", "RT-2:r-4"}
+    assert "(never observed at all)" in findings["RT-2:r-4"]
+    assert "never observed after it finished" in findings["RT-2:r-4"]
+    assert "r-1, r-2, r-3 were" in findings["RT-2:r-4"]
+
+
+def test_a_host_seen_only_before_the_deployment_is_not_shown_reached(tmp_path: Path) -> None:
+    """r-4 seen on V1 before RT-2 started, never after: what the evidence last says of it is
+    the old code."""
+    report = _check(tmp_path, [*SIBLINGS, ("r-4", V1, "2024-05-02T09:00:00Z")])
+    assert report["code"] == 1
+    findings = _fleet_001(report)
+    assert set(findings) == {"RT-2:r-4"}
+    assert f"last observed running {V1[:12]} at 2024-05-02T09:00:00Z" in findings["RT-2:r-4"]
+
+
+def test_a_host_observed_after_the_deployment_on_its_commit_passes(tmp_path: Path) -> None:
+    report = _check(tmp_path, [*SIBLINGS, ("r-4", V2, "2024-05-03T11:00:00Z")])
+    assert report["code"] == 0
+    assert not _fleet_001(report)
+
+
+def test_no_host_observed_after_the_deployment_is_a_note_not_a_finding(tmp_path: Path) -> None:
+    """With no sibling observed in its window, nothing shows the observation stream covered
+    the deployment at all: the report says FLEET-002 judged no observations after it."""
+    report = _check(tmp_path, [(h, V1, "2024-04-30T11:00:00Z") for h in ("r-1", "r-2")])
+    assert report["code"] == 0
+    assert not _fleet_001(report)
+    assert "no observations after any deployment" in _reason(report, "FLEET-002")
+
+
+UNOBSERVED = """\
+services:
+  router:
+    hosts: [r-1, r-2, r-3, {name: r-4, observed: false}]
+"""
+
+
+def test_a_host_fleet_yaml_says_is_not_observed_is_read_from_the_record(tmp_path: Path) -> None:
+    """fleet.yaml says no observation covers r-4: FLEET-001 reads its record alone, the report
+    says so, and --require-all fails."""
+    report = _check(tmp_path, SIBLINGS, fleet=UNOBSERVED)
+    assert report["code"] == 0
+    assert not _fleet_001(report)
+    reason = _reason(report, "FLEET-001")
+    assert "fleet.yaml says no observation covers" in reason and "router/r-4" in reason
+    assert _check(tmp_path / "all", SIBLINGS, "--require-all", fleet=UNOBSERVED)["code"] == 1
