@@ -15,6 +15,7 @@ Platform keep of a run: ``job_events/COUNTER-UUID.json``, one event a file, with
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ ENDED = ("successful", "failed")
 PARTIAL = "-partial.json"
 # ansible-playbook's options that take no value, and those that take one (so that a cluster
 # like -vC is read as -v -C, and -iC as an inventory named C).
+_REPEATED = re.compile(r"_[0-9]+$")
+"""The counter ansible-runner appends to a play's id each time the play starts again (every
+``serial`` batch after the first: ``...-000000000006_2``); Ansible's own ids hold no ``_``."""
+
 _FLAGS = set("CDKJbkhv")
 _WITH_VALUE = set("ceifltMTu")
 
@@ -181,10 +186,10 @@ def _runner_event(name: str, event: dict[str, Any]) -> tuple[str, Any, Any, Any,
     data = data if isinstance(data, dict) else {}
     task = (str(data.get("task_uuid")), data.get("task"))
     host = data.get("host")
-    if name == "playbook_on_play_start":
+    if name == "playbook_on_play_start":  # each batch of one play under one id, as Ansible's
         return (
             "play",
-            (str(data.get("play_uuid")), data.get("play"), event.get("created")),
+            (_REPEATED.sub("", str(data.get("play_uuid"))), data.get("play"), event.get("created")),
             None,
             None,
             None,
