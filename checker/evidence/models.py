@@ -262,6 +262,11 @@ class Target:
     """When the deploy tool finished with this host, where it says so per host (a cluster's
     own sync): a succeeded host runs the deployed commit from then on, not from the
     deployment's ``finished_at``, which waits for the slowest."""
+    sequence: Annotated[int, Strict(), Field(ge=0)] | None = None
+    """The deploy tool's own number for its run on this host, where it keeps one that grows
+    with each run there and that its controller sets, not the team (Argo CD's
+    ``status.history`` id of the cluster's Application): of two deployments of one stream that
+    start in one instant, the one with the higher number on the hosts both name ran last."""
 
 
 class DeployApproval(Record):

@@ -14,7 +14,7 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.git import BranchTip, Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
-from checker.facts.streams import UNFINISHED, finish_order, succeeded_anywhere
+from checker.facts.streams import UNFINISHED, finish_order, sequence_order, succeeded_anywhere
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
 
@@ -98,7 +98,9 @@ def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
     id sorted last was taken for the newer, so a team could name a deployment of the old
     commit to sort after the new one's, and hosts left on the old commit were judged against it
     and passed. Deploy tools that date to the second (GitHub) give two merges deployed at once
-    one start, and their finishes tell them apart. Nor is a pair refused where one succeeded
+    one start, and their finishes tell them apart; Argo CD dates syncs to the second, and its
+    controller's history ids tell them apart (``sequence_order``). Nor is a pair refused where
+    one succeeded
     nowhere (``same_start_order``): the other ran last. GitHub's record of a run cancelled as
     the next began (failed on every host, with no finish or one in the same second) was refused
     with the next one's, and only editing the import let the check run."""
@@ -111,6 +113,8 @@ def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
             if deployed[before.id] == deployed[deployment.id]:
                 continue
             if succeeded_anywhere(before) != succeeded_anywhere(deployment):
+                continue
+            if sequence_order(before, deployment) is not None:  # the tool's own numbers tell
                 continue
             finishes = {finish_order(before), finish_order(deployment)}
             if len(finishes) == 2 and UNFINISHED not in finishes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
 
 from checker.evidence.models import Deployment, timestamp_ns
@@ -35,6 +36,33 @@ def same_start_order(deployment: Deployment) -> tuple[bool, int]:
     return succeeded_anywhere(deployment), finish_order(deployment)
 
 
+def sequence_order(first: Deployment, second: Deployment) -> int | None:
+    """-1 where the deploy tool's own numbers (``Target.sequence``) say ``first`` ran before
+    ``second`` on every host both name and number, 1 where they say after; None where no host
+    is numbered by both, or the hosts disagree. Argo CD's controller numbers each sync of an
+    Application; two syncs dated in one second are ordered by it."""
+    theirs = {t.host: t.sequence for t in second.targets if t.sequence is not None}
+    signs = {
+        (t.sequence > theirs[t.host]) - (t.sequence < theirs[t.host])
+        for t in first.targets
+        if t.sequence is not None and t.host in theirs
+    }
+    return signs.pop() if len(signs) == 1 and 0 not in signs else None
+
+
+def _in_order(first: Deployment, second: Deployment) -> int:
+    """By start; of one start, by the deploy tool's numbers where they tell (``sequence_order``),
+    else by ``same_start_order``, then id."""
+    starts = timestamp_ns(first.started_at), timestamp_ns(second.started_at)
+    if starts[0] != starts[1]:
+        return -1 if starts[0] < starts[1] else 1
+    told = sequence_order(first, second)
+    if told is not None:
+        return told
+    keys = (same_start_order(first), first.id), (same_start_order(second), second.id)
+    return (keys[0] > keys[1]) - (keys[0] < keys[1])
+
+
 class Streams:
     """Deployments grouped by (service, environment), each group ordered by start, then
     ``same_start_order``, then id."""
@@ -43,14 +71,13 @@ class Streams:
         grouped: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
         for deployment in deployments:
             grouped[(deployment.service, deployment.environment)].append(deployment)
-        # Ties on started_at are broken by whether it reached any host (one that reached none
+        # Ties on started_at are broken by the deploy tool's own numbers of its runs on a host
+        # (Argo CD's history ids), else by whether it reached any host (one that reached none
         # first), by finish (the one that finished last ran last), then by id so that the
         # answer never depends on file order. Two of one start and different commits that
-        # neither tells apart are refused (``_refuse_same_instant``).
+        # none of these tells apart are refused (``_refuse_same_instant``).
         self.by_key = {
-            key: sorted(
-                group, key=lambda d: (timestamp_ns(d.started_at), same_start_order(d), d.id)
-            )
+            key: sorted(group, key=functools.cmp_to_key(_in_order))
             for key, group in sorted(grouped.items())
         }
         self._succeeded: dict[tuple[str, str], tuple[list[int], list[Deployment]]] = {}

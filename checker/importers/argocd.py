@@ -1103,7 +1103,15 @@ def _synced(
         initiator=initiator,
         automated=automated,
         path=str(path),
+        sequence=_history_id(entry),
     )
+
+
+def _history_id(entry: dict[str, Any]) -> int | None:
+    """A history entry's ``id``, which Argo CD's controller sets one higher for each sync of
+    the Application (``_check_order``); None where it gives none."""
+    found = entry.get("id")
+    return found if isinstance(found, int) and not isinstance(found, bool) and found >= 0 else None
 
 
 def _operation(

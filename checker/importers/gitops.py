@@ -136,6 +136,9 @@ class Sync:
     ref: str | None = None
     """The branch or tag the tool was asked to follow (``main``, ``v1.2.3``), where it says so
     and the name is one git allows: shown beside the commit, never judged."""
+    sequence: int | None = None
+    """The tool's own number of the sync, where its controller keeps one that grows with each
+    sync of the cluster's object (Argo CD's ``status.history`` id)."""
     health: str | None = None
     """What the tool said of the workload this sync left running, where it says so of this sync
     (Argo CD's application health, which describes only its latest sync): ``Healthy``,
@@ -378,6 +381,12 @@ class Move:
     @property
     def started_at(self) -> str:
         return self.syncs[0].started_at
+
+    @property
+    def sequence(self) -> int | None:
+        """The tool's number of its first sync that has one: every sync of a move comes
+        before those of the cluster's next move."""
+        return next((s.sequence for s in self.syncs if s.sequence is not None), None)
 
     @property
     def ref(self) -> str | None:

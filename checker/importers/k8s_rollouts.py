@@ -198,6 +198,7 @@ def _targets(
             status=move.status,
             reason=move.reason,
             finished_at=move.finished_at,
+            sequence=move.sequence,
         )
         finishes[move.cluster] = move.finished_at
     return targets, finishes
@@ -284,6 +285,7 @@ def vars_of(target: Target) -> dict[str, Any]:
         "status": target.status,
         "reason": target.reason,
         "finished_at": target.finished_at,
+        "sequence": target.sequence,
     }
 
 

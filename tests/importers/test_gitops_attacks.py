@@ -477,7 +477,7 @@ def test_a_target_time_outside_its_deployment_is_an_input_error(case: Case) -> N
     assert case.argocd(applications(case.v1, case.v2)).code == 0
     path = case.evidence / "deploys.jsonl"
     edited = path.read_text().replace(
-        '"finished_at": "2024-06-04T10:00:40Z"}', '"finished_at": "2024-06-04T09:00:00Z"}'
+        '"finished_at": "2024-06-04T10:00:40Z",', '"finished_at": "2024-06-04T09:00:00Z",'
     )
     assert edited != path.read_text()
     path.write_text(edited)

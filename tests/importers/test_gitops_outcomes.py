@@ -42,7 +42,9 @@ def case(tmp_path: Path) -> Case:
 
 
 def _target(record: dict[str, Any], cluster: str) -> dict[str, Any]:
-    return next(t for t in record["targets"] if t["host"] == cluster)
+    """The cluster's target, without Argo CD's history id (``sequence``)."""
+    found = next(t for t in record["targets"] if t["host"] == cluster)
+    return {k: v for k, v in found.items() if k != "sequence"}
 
 
 def _of(case: Case, commit: str) -> dict[str, Any]:
