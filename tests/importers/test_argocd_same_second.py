@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from checker.evidence.models import Deployment
+from checker.facts.streams import sequence_order
 from tests.importers.k8s_recordings import Synced, application
 from tests.importers.k8s_scenario import CLUSTERS, DIGEST_V2, OPS, TAG_PATTERN, listing
 from tests.importers.test_kubernetes import Case, findings
@@ -47,3 +49,20 @@ def test_syncs_in_one_second_are_ordered_by_argo_cds_history_ids(
     else:
         v1 = f"checkout-production-{case.v1[:12]}"
         assert set(drift) == {f"{v1}:{c}" for c in CLUSTERS}
+
+
+def _numbered(ident: str, **sequences: int) -> Deployment:
+    return Deployment.model_validate(
+        {"id": ident, "service": "s", "environment": "e", "commit": ident,
+         "started_at": SECOND, "deployer": OPS,
+         "targets": [{"host": h, "status": "succeeded", "sequence": n}
+                     for h, n in sequences.items()]}
+    )  # fmt: skip
+
+
+def test_clusters_whose_ids_disagree_or_are_not_shared_order_nothing() -> None:
+    a = _numbered("a", eu=14, us=3)
+    assert sequence_order(a, _numbered("b", eu=15, us=4)) == -1
+    assert sequence_order(_numbered("b", eu=15, us=4), a) == 1
+    assert sequence_order(a, _numbered("b", eu=15, us=2)) is None  # the clusters disagree
+    assert sequence_order(a, _numbered("b", ap=20)) is None  # no cluster numbered by both
