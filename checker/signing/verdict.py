@@ -9,6 +9,7 @@ fail one that is not it, as they do a population that does not add up."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -229,6 +230,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     _check_rules(report, report["findings"], source)
     _check_waivers(report, report["findings"], source)
     _check_complete(predicate, summary, source)
+    _check_branch(report, source)
     incomplete = summary.get("require_all") is True and summary.get("complete") is False
     expected = "fail" if failing or incomplete else "pass"
     if report.get("verdict") != expected:
@@ -245,6 +247,43 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
             f"its report was judged with fail_on {fail_on}, weaker than {DEFAULT_FAIL_ON}, "
             "and the statement does not record it among the settings that weakened the rules",
         )
+
+
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def branch_refs(name: str) -> list[str]:
+    """The refs an audit reads a protected branch so named from (``GitHistory.branch_forms``
+    in the clone it ran in): a full name is that ref; ``origin/main``, that remote-tracking
+    branch; a name without a ``/``, origin's branch or the local one."""
+    if name.startswith("refs/"):
+        return [name]
+    if "/" in name:
+        return [f"refs/remotes/{name}"]
+    return [f"refs/remotes/origin/{name}", f"refs/heads/{name}"]
+
+
+def _check_branch(report: dict[str, Any], source: str) -> None:
+    """The protected branch the report records it judged (``inputs.repository.
+    protected_branch``), where recorded whole, is the one its ``parameters`` name, read from
+    a ref that name is read from, at a full commit id: an audit writes no other. One edited
+    to name ``release`` under ``protected_branch: main``, or read from ``refs/tags/v1``,
+    verified, and ``verify`` printed it as the branch judged."""
+    inputs = report.get("inputs")
+    repository = inputs.get("repository") if isinstance(inputs, dict) else None
+    branch = repository.get("protected_branch") if isinstance(repository, dict) else None
+    if not isinstance(branch, dict) or set(branch) != {"name", "ref", "commit"}:
+        return  # signed before audits recorded it, or not whole: verify says so
+    parameters = report.get("parameters")
+    named = parameters.get("protected_branch") if isinstance(parameters, dict) else None
+    name, ref, commit = branch["name"], branch["ref"], branch["commit"]
+    said = f"its report's protected branch {name!r} (read from {ref!r} at {commit!r})"
+    if isinstance(named, str) and name != named:
+        raise _fail(source, f"{said} is not the one its parameters name, {named!r}")
+    if not isinstance(name, str) or ref not in branch_refs(name):
+        raise _fail(source, f"{said} is not read from a ref that branch is read from")
+    if not isinstance(commit, str) or not _FULL_ID.fullmatch(commit):
+        raise _fail(source, f"{said} does not name a commit by its full id")
 
 
 def _org_passed(entry: object, source: str) -> bool:

@@ -174,7 +174,6 @@ def test_a_branch_that_moved_on_since_the_audit_replays(forge: Forge) -> None:
 @pytest.mark.parametrize(
     ("branch", "said"),
     [
-        ({"name": "main", "ref": "refs/heads/main", "commit": "main"}, "which is not in this"),
         ({"name": "main", "ref": "refs/heads/main"}, "is not a name, a ref and a commit"),
         ("main", "is not a name, a ref and a commit"),
     ],
@@ -182,9 +181,10 @@ def test_a_branch_that_moved_on_since_the_audit_replays(forge: Forge) -> None:
 def test_a_recorded_branch_that_names_no_commit_fails_the_replay(
     forge: Forge, branch: object, said: str
 ) -> None:
-    """Whoever holds the key signs what they like: a tip recorded as a ref name (which the
-    replay's clone would resolve to its own branch), or a record of another shape, is never
-    taken as confirmed, nor passed over as a report that records no branch."""
+    """Whoever holds the key signs what they like: a record of another shape is never taken
+    as confirmed, nor passed over as a report that records no branch. (A tip recorded as a
+    ref name, which the replay's clone would resolve to its own branch, fails ``verify``
+    itself: ``test_a_recorded_branch_edited_and_signed_again_fails_verify``.)"""
     forge.ci.git("update-ref", "refs/remotes/origin/main", forge.shas["hot"])
     assert forge.audit(forge.ci.path).code == 0
     statement = forge.statement()
@@ -348,3 +348,45 @@ def test_an_unreadable_origin_branch_is_not_passed_over_for_the_local_one(
     assert "refs/heads/main is not read in its place" in audited.err
     checked = run_cli("check", "--repo", forge.ci.path, "--evidence", forge.evidence)
     assert checked.code == 2 and "cannot read it as a ref" in checked.err
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ({"name": "release"}, "is not the one its parameters name, 'main'"),
+        ({"name": "ma\u200bin"}, "is not the one its parameters name, 'main'"),
+        ({"ref": "refs/tags/v1"}, "is not read from a ref that branch is read from"),
+        ({"ref": "refs/heads/release"}, "is not read from a ref that branch is read from"),
+        ({"commit": "main"}, "does not name a commit by its full id"),
+    ],
+)
+def test_a_recorded_branch_edited_and_signed_again_fails_verify(
+    forge: Forge, edit: dict[str, str], said: str
+) -> None:
+    """The team signs its own audits: its protected branch edited to ``release`` (while the
+    report's parameters name ``main``), read from a tag, or at no commit, and signed again,
+    verified (exit 0), and ``verify`` printed the edited branch as the one judged. An audit
+    writes the branch its parameters name, read from one of that name's refs, at a full
+    commit id; ``verify`` and ``sample`` fail any other."""
+    assert forge.audit(forge.ci.path).code == 1
+    statement = forge.statement()
+    _branch(statement["predicate"]["report"]).update(edit)
+    forge.sign(statement)
+    shown = forge.verify()
+    assert shown.code == 1 and shown.out == "", shown.out
+    assert "verification failed (verdict)" in shown.err
+    assert said in shown.err
+    sampled = run_cli(
+        "sample", forge.root / "mar.json", "--key", forge.root / "k.pub", "--size", "1",
+        "--seed", "s",
+    )  # fmt: skip
+    assert sampled.code == 2 and said in sampled.err, sampled.err
+
+
+def test_a_recorded_branch_read_from_the_local_ref_verifies(forge: Forge) -> None:
+    """``refs/heads/main`` is a ref ``main`` is read from (in a clone without origin's)."""
+    assert forge.audit(forge.ci.path).code == 1
+    statement = forge.statement()
+    _branch(statement["predicate"]["report"])["ref"] = "refs/heads/main"
+    forge.sign(statement)
+    assert forge.verify().code == 0
