@@ -18,6 +18,8 @@ from checker.evidence.identities import normalise
 from checker.vocabulary import SEVERITIES, severity_rank
 
 DEFAULT_FAIL_ON = "high"
+DEFAULT_BRANCH = "main"
+"""``protected_branch`` as an audit applies it unless a setting changes it."""
 
 
 def _fail(source: str, message: str) -> VerificationError:
@@ -230,7 +232,7 @@ def check_verdict(predicate: dict[str, Any], source: str) -> None:
     _check_rules(report, report["findings"], source)
     _check_waivers(report, report["findings"], source)
     _check_complete(predicate, summary, source)
-    _check_branch(report, source)
+    _check_branch(predicate, report, source)
     incomplete = summary.get("require_all") is True and summary.get("complete") is False
     expected = "fail" if failing or incomplete else "pass"
     if report.get("verdict") != expected:
@@ -263,12 +265,15 @@ def branch_refs(name: str) -> list[str]:
     return [f"refs/remotes/origin/{name}", f"refs/heads/{name}"]
 
 
-def _check_branch(report: dict[str, Any], source: str) -> None:
+def _check_branch(predicate: dict[str, Any], report: dict[str, Any], source: str) -> None:
     """The protected branch the report records it judged (``inputs.repository.
     protected_branch``), where recorded whole, is the one its ``parameters`` name, read from
     a ref that name is read from, at a full commit id: an audit writes no other. One edited
     to name ``release`` under ``protected_branch: main``, or read from ``refs/tags/v1``,
-    verified, and ``verify`` printed it as the branch judged."""
+    verified, and ``verify`` printed it as the branch judged. A ``protected_branch`` other
+    than ``main`` is recorded among the settings that changed the rules (``_check_branch_
+    setting``)."""
+    _check_branch_setting(predicate, report, source)
     inputs = report.get("inputs")
     repository = inputs.get("repository") if isinstance(inputs, dict) else None
     branch = repository.get("protected_branch") if isinstance(repository, dict) else None
@@ -284,6 +289,32 @@ def _check_branch(report: dict[str, Any], source: str) -> None:
         raise _fail(source, f"{said} is not read from a ref that branch is read from")
     if not isinstance(commit, str) or not _FULL_ID.fullmatch(commit):
         raise _fail(source, f"{said} does not name a commit by its full id")
+
+
+def _check_branch_setting(predicate: dict[str, Any], report: dict[str, Any], source: str) -> None:
+    """A ``parameters.protected_branch`` other than the default is among the statement's
+    ``settings.weakened``, as an audit records it: with the note taken out and signed again,
+    ``verify`` named no changed setting, and an organisation took a team's audit judged
+    against a branch of its own (a ``hotfix`` holding the deployed commit) as judged as it
+    judges."""
+    parameters = report.get("parameters")
+    named = parameters.get("protected_branch") if isinstance(parameters, dict) else None
+    if named is None or named == DEFAULT_BRANCH:
+        return
+    settings = predicate.get("settings")
+    weakened = settings.get("weakened") if isinstance(settings, dict) else None
+    if not isinstance(weakened, list) or not any(
+        isinstance(item, dict)
+        and item.get("name") == "protected_branch"
+        and item.get("value") == named
+        for item in weakened
+    ):
+        raise _fail(
+            source,
+            f"its report was judged against protected branch {named!r}, not "
+            f"{DEFAULT_BRANCH}, and the statement does not record it among the settings that "
+            "changed the rules",
+        )
 
 
 def _org_passed(entry: object, source: str) -> bool:

@@ -437,3 +437,29 @@ def test_an_audit_whose_verdict_is_not_its_findings_is_rejected(org: Org, tmp_pa
         "verification failed (verdict): web.json: its summary says complete True, and its "
         "rules not judged whole are"
     ), reasons
+
+
+def test_an_audit_judged_against_another_branch_with_its_note_taken_out_is_rejected(
+    org: Org, tmp_path: Path
+) -> None:
+    """A team's audit judged against a protected branch of its own choosing records the
+    changed setting, and the organisation rejects it. With that note taken out and the
+    statement signed again with the team's key, the system was judged (its branch shown
+    only on its line); the statement's settings must record the branch its parameters
+    name."""
+    directory = copy_of(org, tmp_path)
+    path = directory / "web.json"
+    config = tmp_path / "c.yaml"
+    config.write_text("protected_branch: refs/heads/main\n")
+    assert team_audit(org, "web", path, "--config", config).code == 0
+    assert "protected_branch" in rejected(federated(org, directory, tmp_path / "o1.json"),
+                                          tmp_path / "o1.json")["web"]  # fmt: skip
+    statement = json.loads(base64.b64decode(json.loads(path.read_text())["payload"]))
+    statement["predicate"]["settings"]["weakened"] = []
+    private, _ = org.key("web")
+    path.write_text(sign_statement(statement, load_private(str(private)))[0])
+    reasons = rejected(federated(org, directory, tmp_path / "org.json"), tmp_path / "org.json")
+    assert reasons["web"].startswith(
+        "verification failed (verdict): web.json: its report was judged against protected "
+        "branch 'refs/heads/main', not main"
+    ), reasons

@@ -390,3 +390,28 @@ def test_a_recorded_branch_read_from_the_local_ref_verifies(forge: Forge) -> Non
     _branch(statement["predicate"]["report"])["ref"] = "refs/heads/main"
     forge.sign(statement)
     assert forge.verify().code == 0
+
+
+def test_a_changed_protected_branch_with_its_note_taken_out_fails_verify(forge: Forge) -> None:
+    """An audit judged against ``hotfix`` (an auditor's ``--config`` naming it), where the
+    deployed commit is, passed; the statement records the changed setting, and ``verify``
+    named it. With the note taken out and the statement signed again, ``verify`` passed it
+    (exit 0) naming no changed setting. A ``protected_branch`` other than ``main`` must be
+    recorded among the settings that changed the rules."""
+    (forge.root / "c.yaml").write_text("protected_branch: hotfix\n")
+    assert forge.audit(forge.ci.path, "--config", forge.root / "c.yaml").code == 0
+    shown = forge.verify()
+    assert shown.code == 0, shown.err
+    assert "protected_branch: hotfix from --config c.yaml" in shown.out
+    statement = forge.statement()
+    settings = statement["predicate"]["settings"]
+    settings["weakened"] = [n for n in settings["weakened"] if n["name"] != "protected_branch"]
+    forge.sign(statement)
+    shown = forge.verify()
+    assert shown.code == 1 and shown.out == "", shown.out
+    assert (
+        "verification failed (verdict): " in shown.err
+        and "its report was judged against protected branch 'hotfix', not main, and the "
+        "statement does not record it among the settings that changed the rules"
+        in shown.err
+    )
