@@ -270,11 +270,13 @@ class Report:
             return None
         if not any(f.rule == BRANCH_RULE and not f.waived for f in self.findings):
             return None
-        remote = branch.ref.split("/")[2]
+        # The remote's own branch is the ref's rest, whatever name the setting gave it
+        # (``origin/main`` and ``refs/remotes/origin/main`` are origin's ``main``).
+        remote, on_remote = branch.ref.removeprefix("refs/remotes/").split("/", 1)
         return (
             f"{BRANCH_RULE} judged the deployed commits against {branch.ref} as this clone "
             f"last fetched it ({branch.commit[:12]}): a commit merged on {remote}'s "
-            f"{branch.name} since then is not on it. If the clone was fetched long ago, "
+            f"{on_remote} since then is not on it. If the clone was fetched long ago, "
             f"'git fetch {remote}' refreshes the ref; then run again."
         )
 

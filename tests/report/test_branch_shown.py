@@ -37,10 +37,10 @@ class Stale:
     base: str
     main2: str
 
-    def check(self, fmt: str) -> tuple[int, str]:
+    def check(self, fmt: str, *extra: str) -> tuple[int, str]:
         result = run_cli(
             "check", "--repo", self.clone.path, "--evidence", self.evidence,
-            "--as-of", "2024-04-01", "--format", fmt,
+            "--as-of", "2024-04-01", "--format", fmt, *extra,
         )  # fmt: skip
         assert result.code in (0, 1), result.err
         return result.code, result.out
@@ -129,3 +129,17 @@ def test_a_stale_clones_reports_are_valid(stale: Stale) -> None:
         schema = json.loads(SARIF_SCHEMA.read_text())
         log = json.loads(stale.check("sarif")[1])
         jsonschema.validators.validator_for(schema)(schema).validate(log)
+
+
+@pytest.mark.parametrize("named", ["origin/main", REF])
+def test_the_note_names_the_remotes_own_branch_however_the_setting_names_it(
+    stale: Stale, named: str
+) -> None:
+    """``--protected-branch origin/main`` (or its full name) reads the same ref as ``main``:
+    the note said a commit merged on "origin's origin/main" (or "origin's
+    refs/remotes/origin/main"), a branch the forge does not have. It names origin's
+    ``main``, the branch a fetch refreshes the ref from."""
+    code, text = stale.check("text", "--protected-branch", named)
+    assert code == 1
+    assert "a commit merged on origin's main since then is not on it" in text
+    assert FETCH in text
