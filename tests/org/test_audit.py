@@ -727,3 +727,36 @@ def test_a_deployment_recorded_after_its_month_was_attested_is_judged_next_month
     )  # fmt: skip
     assert replayed.code == 0, replayed.out + replayed.err
     assert f"replay {ledger['name']}: replayed" in replayed.out
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ({"name": "release"}, "is not the one its parameters name, 'main'"),
+        ({"ref": "refs/tags/main"}, "is not read from a ref that branch is read from"),
+    ],
+)
+def test_a_system_whose_recorded_branch_was_edited_fails_verify(
+    org: Org, tmp_path: Path, edit: dict[str, str], said: str
+) -> None:
+    """A system's protected branch edited (named ``release`` under ``protected_branch:
+    main``, or read from a tag) and the attestation signed again verified, its line naming
+    the edited branch; ``verify`` and ``sample --system`` fail it as one repository's."""
+    private, pub = org.key("central")
+    statement = json.loads(
+        base64.b64decode(json.loads((org.root / "mar.json").read_text())["payload"])
+    )
+    web = next(s for s in statement["predicate"]["systems"] if s["name"] == "web")
+    web["audit"]["report"]["inputs"]["repository"]["protected_branch"].update(edit)
+    signed = tmp_path / "org.json"
+    signed.write_text(sign_statement(statement, load_private(str(private)))[0])
+    shown = run_cli("verify", signed, "--key", pub)
+    assert shown.code == 1 and shown.out == "", shown.out
+    assert f"verification failed (verdict): {signed}: system web: its report's protected " in (
+        shown.err
+    )
+    assert said in shown.err
+    sampled = run_cli(
+        "sample", signed, "--key", pub, "--system", "web", "--size", "1", "--seed", "s"
+    )
+    assert sampled.code == 2 and said in sampled.err, sampled.err
