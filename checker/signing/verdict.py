@@ -256,10 +256,11 @@ _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 def branch_refs(name: str) -> list[str]:
     """The refs an audit reads a protected branch so named from (``GitHistory.branch_forms``
-    in the clone it ran in): a full name is that ref; ``origin/main``, that remote-tracking
-    branch; a name without a ``/``, origin's branch or the local one."""
+    in the clone it ran in): a full name is that ref, a branch's or a remote-tracking
+    branch's alone (a tag is no branch); ``origin/main``, that remote-tracking branch; a
+    name without a ``/``, origin's branch or the local one."""
     if name.startswith("refs/"):
-        return [name]
+        return [name] if name.startswith(("refs/heads/", "refs/remotes/")) else []
     if "/" in name:
         return [f"refs/remotes/{name}"]
     return [f"refs/remotes/origin/{name}", f"refs/heads/{name}"]

@@ -415,3 +415,23 @@ def test_a_changed_protected_branch_with_its_note_taken_out_fails_verify(forge: 
         "statement does not record it among the settings that changed the rules"
         in shown.err
     )
+
+
+def test_a_recorded_branch_that_is_a_tag_fails_verify(forge: Forge) -> None:
+    """An audit refuses a protected branch named by a ref outside the branches (a tag would
+    make whatever it points at the branch). A statement edited to say it judged
+    ``refs/tags/v1``, its parameters and changed setting edited to match, verified."""
+    (forge.root / "c.yaml").write_text("protected_branch: refs/remotes/origin/main\n")
+    assert forge.audit(forge.ci.path, "--config", forge.root / "c.yaml").code == 1
+    assert forge.verify().code == 0
+    statement = forge.statement()
+    predicate = statement["predicate"]
+    _branch(predicate["report"]).update(name="refs/tags/v1", ref="refs/tags/v1")
+    predicate["report"]["parameters"]["protected_branch"] = "refs/tags/v1"
+    for note in predicate["settings"]["weakened"]:
+        if note["name"] == "protected_branch":
+            note["value"] = "refs/tags/v1"
+    forge.sign(statement)
+    shown = forge.verify()
+    assert shown.code == 1, shown.out
+    assert "is not read from a ref that branch is read from" in shown.err
