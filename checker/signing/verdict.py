@@ -284,8 +284,9 @@ def _check_branch(predicate: dict[str, Any], report: dict[str, Any], source: str
     named = parameters.get("protected_branch") if isinstance(parameters, dict) else None
     name, ref, commit = branch["name"], branch["ref"], branch["commit"]
     said = f"its report's protected branch {name!r} (read from {ref!r} at {commit!r})"
-    if isinstance(named, str) and name != named:
-        raise _fail(source, f"{said} is not the one its parameters name, {named!r}")
+    if name != named:  # an audit that records the branch records the parameter too
+        named_as = f"{named!r}" if named is not None else "none"
+        raise _fail(source, f"{said} is not the one its parameters name, {named_as}")
     if not isinstance(name, str) or ref not in branch_refs(name):
         raise _fail(source, f"{said} is not read from a ref that branch is read from")
     if not isinstance(commit, str) or not _FULL_ID.fullmatch(commit):

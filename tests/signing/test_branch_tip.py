@@ -435,3 +435,18 @@ def test_a_recorded_branch_that_is_a_tag_fails_verify(forge: Forge) -> None:
     shown = forge.verify()
     assert shown.code == 1, shown.out
     assert "is not read from a ref that branch is read from" in shown.err
+
+
+def test_a_recorded_branch_whose_parameter_was_taken_out_fails_verify(forge: Forge) -> None:
+    """With ``parameters.protected_branch`` taken out, the recorded branch had nothing to be
+    compared with: one edited to ``release`` verified. An audit that records the branch
+    records the parameter too."""
+    assert forge.audit(forge.ci.path).code == 1
+    statement = forge.statement()
+    report = statement["predicate"]["report"]
+    del report["parameters"]["protected_branch"]
+    _branch(report)["name"] = "release"
+    forge.sign(statement)
+    shown = forge.verify()
+    assert shown.code == 1, shown.out
+    assert "is not the one its parameters name, none" in shown.err
