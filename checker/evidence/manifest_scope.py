@@ -95,6 +95,9 @@ class Scope:
     one holding ``{{`` renders as values say, not as written."""
     rendered: dict[str, frozenset[Rendering]] = field(default_factory=dict)
     """How each of ``files`` is rendered, by each way the folder reaches it."""
+    kustomizations: frozenset[str] = frozenset()
+    """The kustomization files followed on the way to ``files``: their own fields
+    (``replicas``, inline patches) render what they list otherwise than written."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ def applied(
     for component in folder.components:
         walk.entry(start, f"spec.components of {folder.parent}", component)
     rendered = {name: frozenset(ways) for name, ways in walk.rendered.items()}
-    return Scope(frozenset(walk.found), frozenset(walk.templates), rendered)
+    return Scope(
+        frozenset(walk.found), frozenset(walk.templates), rendered, frozenset(walk.kustomizations)
+    )
 
 
 class _Walk:
@@ -178,6 +183,7 @@ class _Walk:
         self.rendering = Rendering()
         """How the kustomizations on the way to what is walked now render it."""
         self.rendered: dict[str, set[Rendering]] = {}
+        self.kustomizations: set[str] = set()
 
     def _add(self, name: str) -> None:
         self.found.add(name)
@@ -317,6 +323,7 @@ class _Walk:
         documents = self.read(kustomization)
         if len(documents) != 1 or not isinstance(documents[0], dict):
             raise Unfollowed(f"{kustomization} is not one kustomization")
+        self.kustomizations.add(kustomization)
         outer = self.rendering
         self.rendering = outer.within(documents[0], kustomization)
         try:

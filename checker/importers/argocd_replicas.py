@@ -19,18 +19,23 @@ autoscaler owns (``name:``) leaves out the others.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from checker.evidence.git import GitHistory
-from checker.evidence.manifest_scope import Unfollowed
-from checker.evidence.manifests import Document, ManifestReader, Unreadable
+from checker.evidence.manifest_scope import Scope, Unfollowed, clean
+from checker.evidence.manifests import SUFFIXES, Document, ManifestReader, Unreadable, documents
 from checker.importers import argocd_ignored, argocd_parents
 from checker.importers.common import dig
 from checker.importers.gitops import DRIFT, IgnoredReplicas, Sync
 from checker.vocabulary import short
 
+PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
+"""The fields of a kustomization whose patches (inline, or in a file it names) render what it
+lists otherwise than written: one may set a replica count to zero."""
+Kinds = tuple[tuple[str | None, str | None], ...]
 DRIFTED = "OutOfSync"
 """What a sync's ``health`` says when nothing shows the cluster runs what it applied."""
 REMEDY = (
@@ -105,30 +110,167 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
     except Unfollowed as exc:
         folder = ignored.folder
         return f"{unknown}{folder.parent} renders {folder.path!r}, which cannot be followed: {exc}"
+    found = _written_at_zero(commit, ignored.kinds, within, reader)
+    found = found or _overlaid(commit, _unnamed(ignored.kinds, within), within, reader)
+    if found is None:
+        return None
+    path, shown = found
+    if shown is None:
+        return f"{unknown}{path}; {REMEDY}"
+    return (
+        f"{path} in commit {short(commit)} keeps {shown} at replicas: 0, a workload meant not "
+        "to run: a kubectl scale runs it and Argo CD, which no longer compares the count, "
+        f"stays Synced; {REMEDY}"
+    )
+
+
+def _written_at_zero(
+    commit: str, kinds: Kinds, within: Scope, reader: ManifestReader
+) -> tuple[str, str | None] | None:
+    """The file of ``within`` with a document of ``kinds`` written at zero replicas and what
+    it keeps there, or one that cannot be read (and None); None where there is neither. A
+    kustomization that renames what it renders (``namePrefix``) leaves the names the
+    entries give (the rendered ones) unmatched to those written: names then do not count."""
     for path, held in reader.holding(commit, b"replicas", within):
         if isinstance(held, Unreadable):
-            return f"{unknown}{path} cannot be read ({held}); {REMEDY}"
+            return f"{path} cannot be read ({held})", None
+        renamed = any(way.renamed for way in within.rendered.get(path, ()))
         for document in held:
-            shown = _at_zero(document, ignored.kinds)
+            shown = _at_zero(document, tuple((k, None) for k, _ in kinds) if renamed else kinds)
             if shown is not None:
-                return (
-                    f"{path} in commit {short(commit)} keeps {shown} at replicas: 0, a workload "
-                    "meant not to run: a kubectl scale runs it and Argo CD, which no longer "
-                    f"compares the count, stays Synced; {REMEDY}"
-                )
+                return path, shown
     return None
 
 
-def _at_zero(document: Document, kinds: tuple[tuple[str | None, str | None], ...]) -> str | None:
+def _unnamed(kinds: Kinds, within: Scope) -> Kinds:
+    """``kinds``, their names left out where a kustomization on the way renames what it
+    renders: the names the entries give are then not those a kustomization writes."""
+    renamed = any(way.renamed for ways in within.rendered.values() for way in ways)
+    return tuple((k, None) for k, _ in kinds) if renamed else kinds
+
+
+def _overlaid(
+    commit: str, kinds: Kinds, within: Scope, reader: ManifestReader
+) -> tuple[str, str | None] | None:
+    """The kustomization followed that sets a workload ``kinds`` covers to zero replicas (its
+    ``replicas`` field with ``count: 0``, a patch of it, inline or in a file it names, that sets
+    a ``replicas`` to 0) and what it sets, or one whose patch cannot be read (and None); None
+    where none does. What a patch selects is read from its text: one that names none of the
+    entries' names counts for none of them."""
+    for path, held in reader.holding(commit, b"", Scope(within.kustomizations)):
+        if isinstance(held, Unreadable):
+            return f"{path} cannot be read ({held})", None
+        for document in held:
+            for data in (document.data, document.said):
+                found = _kustomization_zero(data, path, kinds, (commit, reader))
+                if found is not None:
+                    return found
+    return None
+
+
+def _kustomization_zero(
+    data: Any, path: str, kinds: Kinds, tree: tuple[str, ManifestReader]
+) -> tuple[str, str | None] | None:
+    """What the kustomization ``data`` (of ``path``) sets to zero replicas of ``kinds``, as
+    ``_overlaid`` tells it."""
+    if not isinstance(data, dict):
+        return None
+    counts = data.get("replicas")
+    for item in counts if isinstance(counts, list) else []:
+        name = dig({"x": item}, "x", "name")
+        if _zero(dig({"x": item}, "x", "count")) and any(n in (None, name) for _, n in kinds):
+            return path, f"the workload named {name} (its replicas field)"
+    for key in PATCHES:
+        items = data.get(key)
+        for item in items if isinstance(items, list) else []:
+            found = _patch_zero(item, (path, key), kinds, tree)
+            if found is not None:
+                return found
+    return None
+
+
+def _patch_zero(
+    item: Any, where: tuple[str, str], kinds: Kinds, tree: tuple[str, ManifestReader]
+) -> tuple[str, str | None] | None:
+    """What the patch ``item`` of the kustomization ``where`` names (its file, and the field)
+    sets to zero replicas, as ``_overlaid`` tells it."""
+    path, key = where
+    if isinstance(item, dict):
+        inline, given = item.get("patch"), item.get("path")
+    else:  # a patchesStrategicMerge entry: a file (read as a document of the folder) or inline
+        inline, given = (item if isinstance(item, str) and "\n" in item.strip() else None), None
+    read: list[Any] = []
+    if isinstance(inline, str):
+        try:
+            read = [d for doc in documents(inline.encode()) for d in (doc.data, doc.said)]
+        except Unreadable as exc:
+            return f"{path} {key} holds a patch that cannot be read ({exc})", None
+    elif isinstance(given, str):
+        return _patch_file(given, (path, key), kinds, tree)
+    text = repr([item, read])
+    if any(_zero_in(data) for data in read) and _names_any(text, kinds):
+        return path, f"the workload a {key} entry of it selects"
+    return None
+
+
+def _patch_file(
+    given: str, where: tuple[str, str], kinds: Kinds, tree: tuple[str, ManifestReader]
+) -> tuple[str, str | None] | None:
+    """What the patch file ``given`` of the kustomization ``where`` sets to zero replicas."""
+    path, key = where
+    commit, reader = tree
+    try:
+        file = clean(posixpath.join(posixpath.dirname(path), given))
+    except Unfollowed:
+        return f"{path} {key} patches with {given!r}, outside the repository", None
+    if not file.lower().endswith(SUFFIXES):
+        return f"{path} {key} patches with {given!r}, which is not read", None
+    for _, held in reader.holding(commit, b"replicas", Scope(frozenset({file}))):
+        if isinstance(held, Unreadable):
+            return f"{file} cannot be read ({held})", None
+        read = [d for doc in held for d in (doc.data, doc.said)]
+        if any(_zero_in(data) for data in read) and _names_any(repr(read) + given, kinds):
+            return file, f"the workload a {key} entry of {path} selects"
+    return None
+
+
+def _names_any(text: str, kinds: Kinds) -> bool:
+    """Whether a patch whose text is ``text`` may select a workload of ``kinds``: an entry
+    names no workload, or the text holds its name."""
+    return any(name is None or name in text for _, name in kinds)
+
+
+def _zero(value: Any) -> bool:
+    """Whether ``value`` is a replica count of zero."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+def _zero_in(data: Any) -> bool:
+    """Whether the patch ``data`` sets a ``replicas`` to zero anywhere: a field of that name,
+    or a JSON patch operation adding or replacing a path that ends in it."""
+    if isinstance(data, list):
+        return any(_zero_in(item) for item in data)
+    if not isinstance(data, dict):
+        return False
+    pointer = data.get("path")
+    if (
+        data.get("op") in ("add", "replace")
+        and isinstance(pointer, str)
+        and pointer.rstrip("/").endswith("replicas")
+        and _zero(data.get("value"))
+    ):
+        return True
+    return _zero(data.get("replicas")) or any(_zero_in(value) for value in data.values())
+
+
+def _at_zero(document: Document, kinds: Kinds) -> str | None:
     """The kind and name of ``document`` (either reading of it) where it is of one of
     ``kinds`` and keeps ``spec.replicas`` at zero, else None."""
     for data in (document.data, document.said):
         if not isinstance(data, dict):
             continue
         kind, name = data.get("kind"), dig(data, "metadata", "name")
-        count = dig(data, "spec", "replicas")
         covered = any(k in (None, kind) and n in (None, name) for k, n in kinds)
-        zero = isinstance(count, int | float) and not isinstance(count, bool) and count == 0
-        if covered and zero:
+        if covered and _zero(dig(data, "spec", "replicas")):
             return f"{kind} {name}"
     return None

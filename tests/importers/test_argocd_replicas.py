@@ -161,3 +161,62 @@ def test_a_plugin_source_vouches_for_nothing(case: Case) -> None:
         "application checkout-eu-west-1 renders no one folder of the repository judged"
         in target["reason"]
     )
+
+
+KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+BASE = {
+    "deploy/base/power-peg.yaml": deployment("power-peg", 3),
+    "deploy/base/kustomization.yaml": KUSTOMIZATION + "resources:\n- power-peg.yaml\n",
+}
+"""A base that runs ``power-peg``, which an overlay in ``deploy`` renders."""
+ZERO_OP = "- op: replace\n  path: /spec/replicas\n  value: 0\n"
+"""A JSON patch (kustomize's ``patchesJson6902``) setting the replica count to zero."""
+
+
+@pytest.mark.parametrize(
+    ("overlay", "ignored", "status"),
+    [
+        ("replicas:\n- name: power-peg\n  count: 0\n", [REPLICAS], "failed"),
+        ("replicas:\n- name: power-peg\n  count: 0\n", [{**REPLICAS, "name": "checkout"}],
+         "succeeded"),
+        ("replicas:\n- name: power-peg\n  count: 5\n", [REPLICAS], "succeeded"),
+        ("patches:\n- target: {kind: Deployment, name: power-peg}\n  patch: |-\n"
+         + "".join(f"    {line}\n" for line in ZERO_OP.splitlines()), [REPLICAS], "failed"),
+        ("patches:\n- patch: '[{\"op\": \"replace\", \"path\": \"/spec/replicas\", \"value\": 0}]'"
+         "\n  target: {kind: Deployment}\n", [REPLICAS], "failed"),
+        ("patchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, "
+         "name: power-peg}\n  path: zero.yaml\n", [REPLICAS], "failed"),
+        ("namePrefix: prod-\n", [{**REPLICAS, "name": "prod-power-peg"}], "succeeded"),
+    ],
+)  # fmt: skip
+def test_an_overlay_that_sets_zero_replicas_counts(
+    case: Case, overlay: str, ignored: list[Any], status: str
+) -> None:
+    """An overlay's kustomization keeps the base's ``power-peg`` at zero through its
+    ``replicas`` field or a JSON patch (inline or in ``zero.yaml``): Argo CD renders it at
+    zero, and a hand scale runs it unseen. Before, each was recorded succeeded (check exit 0):
+    only documents written at zero counted. A count of five, or an entry naming another
+    workload, leaves it compared."""
+    files = {
+        **BASE,
+        "deploy/kustomization.yaml": KUSTOMIZATION + "resources:\n- base\n" + overlay,
+        "deploy/zero.yaml": ZERO_OP,
+    }
+    target = _imported(case, files, ignored)
+    assert target["status"] == status, target
+    if status == "failed":
+        assert "keeps the workload " in target["reason"], target
+
+
+def test_a_renamed_workload_at_zero_counts(case: Case) -> None:
+    """The entry names the workload as rendered (``prod-power-peg``: Argo CD matches the live
+    object), the base writes it ``power-peg`` at zero and the overlay's ``namePrefix: prod-``
+    renames it. Before, the names did not match and the sync was recorded succeeded."""
+    files = {
+        **BASE,
+        "deploy/base/power-peg.yaml": deployment("power-peg", 0),
+        "deploy/kustomization.yaml": KUSTOMIZATION + "namePrefix: prod-\nresources:\n- base\n",
+    }
+    target = _imported(case, files, [{**REPLICAS, "name": "prod-power-peg"}])
+    assert target["status"] == "failed", target
+    assert "keeps Deployment power-peg at replicas: 0" in target["reason"], target
