@@ -66,7 +66,33 @@ def marked(item: dict[str, Any], sync: Sync, repo: str | None, path: Path) -> Sy
             "(a source of another repository, a chart, a plugin, several, or files chosen by "
             "globs or patched in the Application)"
         )
-    return replace(sync, replicas=IgnoredReplicas(found[0], found[1], folder))
+    zeroed = _zeroed(rendered, found[1], name)
+    return replace(sync, replicas=IgnoredReplicas(found[0], found[1], folder, zeroed))
+
+
+def _zeroed(app: dict[str, Any], kinds: Kinds, name: str) -> str | None:
+    """The workloads ``kinds`` covers that the sources of ``app`` set to zero replicas in the
+    Application itself (``source.kustomize.replicas``, whose ``count`` is a number or its
+    text), as a reason names them; None where none. A source that renames what it renders
+    (``kustomize.namePrefix``) leaves the entries' names, the rendered ones, unmatched."""
+    spec = app.get("spec")
+    sources = dig(app, "spec", "sources") or [
+        spec.get("source") if isinstance(spec, dict) else None
+    ]
+    found = []
+    for source in sources if isinstance(sources, list) else []:
+        kustomize = dig({"x": source}, "x", "kustomize")
+        if not isinstance(kustomize, dict):
+            continue
+        renamed = kustomize.get("namePrefix") or kustomize.get("nameSuffix")
+        counts = kustomize.get("replicas")
+        for item in counts if isinstance(counts, list) else []:
+            workload, count = dig({"x": item}, "x", "name"), dig({"x": item}, "x", "count")
+            if _count_zero(count) and (renamed or any(n in (None, workload) for _, n in kinds)):
+                found.append(str(workload))
+    if not found:
+        return None
+    return f"application {name} sets source.kustomize.replicas ({', '.join(found)}: count 0)"
 
 
 def checked(
@@ -103,6 +129,11 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
         f"whether commit {short(commit)} keeps a workload it covers at replicas: 0, which a "
         "kubectl scale would run with no drift shown, is not known: "
     )
+    if ignored.zeroed is not None:
+        return (
+            f"{ignored.zeroed}, keeping a workload meant not to run at replicas: 0: a kubectl "
+            f"scale runs it and Argo CD, which no longer compares the count, stays Synced; {REMEDY}"
+        )
     if isinstance(ignored.folder, str):
         return f"{unknown}{ignored.folder}; {REMEDY}"
     try:
@@ -243,6 +274,11 @@ def _names_any(text: str, kinds: Kinds) -> bool:
 def _zero(value: Any) -> bool:
     """Whether ``value`` is a replica count of zero."""
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+def _count_zero(count: Any) -> bool:
+    """Whether an Argo CD ``kustomize.replicas`` count (a number, or its text) is zero."""
+    return _zero(count) or (isinstance(count, str) and count.strip() in ("0", "+0", "-0"))
 
 
 def _zero_in(data: Any) -> bool:

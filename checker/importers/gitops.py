@@ -103,6 +103,9 @@ class IgnoredReplicas:
     folder: Folder | str
     """The folder of the commit the Application renders; a text says why that is not
     known."""
+    zeroed: str | None = None
+    """The workloads the Application's own ``source.kustomize.replicas`` sets to zero, as a
+    reason names them, where it sets any the entries cover."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.importers.k8s_recordings import directory_source
+from tests.importers.k8s_recordings import directory_source, overridden
 from tests.importers.k8s_scenario import CLUSTERS, applications
+from tests.importers.test_argocd_values_in_git import REPO, _app, _commit, _target
 from tests.importers.test_kubernetes import DEV, REVIEW, Case, findings, targets
 
 URL = "https://github.com/example/checkout"
@@ -220,3 +221,44 @@ def test_a_renamed_workload_at_zero_counts(case: Case) -> None:
     target = _imported(case, files, [{**REPLICAS, "name": "prod-power-peg"}])
     assert target["status"] == "failed", target
     assert "keeps Deployment power-peg at replicas: 0" in target["reason"], target
+
+
+DECLARED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: checkout-eu-west-1
+  namespace: argo-cd
+spec:
+  project: sre
+  source:
+    repoURL: https://github.com/foo/manifests-velero.git
+    targetRevision: main
+    path: deploy
+    kustomize:
+      replicas:
+      - name: power-peg
+        count: 0
+  destination:
+    name: eu-west-1
+    namespace: shop
+"""
+"""The Application as its app of apps declares it in git, setting ``kustomize.replicas``
+(argoproj/argo-cd ``docs/user-guide/kustomize.md``) to keep ``power-peg`` off."""
+
+
+def test_replicas_the_application_sets_to_zero_count(case: Case) -> None:
+    """The commit's Application keeps ``power-peg`` at zero through ``kustomize.replicas``, so
+    the setting is the commit's, and the folder writes it at three. Before, the folder alone
+    was read and the sync was recorded succeeded (check exit 0) while a hand scale ran it."""
+    commit = _commit(case, {
+        "apps/checkout-eu-west-1.yaml": DECLARED,
+        "deploy/power-peg.yaml": deployment("power-peg", 3),
+        "deploy/kustomization.yaml": "resources:\n- power-peg.yaml\n",
+    })  # fmt: skip
+    app = directory_source(_app(commit), REPO, "deploy")
+    overridden(app, "kustomize.replicas", [{"name": "power-peg", "count": 0}])
+    app["spec"]["ignoreDifferences"] = [REPLICAS]
+    target = _target(case, app)
+    assert target["status"] == "failed", target
+    assert "sets source.kustomize.replicas (power-peg: count 0)" in target["reason"], target
