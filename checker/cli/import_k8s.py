@@ -27,6 +27,7 @@ from checker.evidence.models import (
 )
 from checker.importers import (
     argocd,
+    argocd_health,
     argocd_replicas,
     flux,
     flux_disabled,
@@ -104,7 +105,27 @@ def _argocd_parser(
         "--cluster", metavar="NAME", help="the cluster every application here deploys to"
     )
     argo.add_argument("--source-repo", metavar="URL", help="the source (repoURL) built from --repo")
+    argo.add_argument(
+        "--reconciliation-timeout",
+        type=_reconciliation,
+        default=argocd_health.RECONCILIATION_S,
+        metavar="SECONDS",
+        help="argocd-cm's timeout.reconciliation plus its jitter, where raised (default: 180)",
+    )
     return argo
+
+
+def _reconciliation(text: str) -> int:
+    """A ``--reconciliation-timeout``: whole seconds, from one to an hour."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if not 0 < value <= argocd_health.RECONCILIATION_MAX_S:
+        raise argparse.ArgumentTypeError(
+            f"must be 1 to {argocd_health.RECONCILIATION_MAX_S} seconds"
+        )
+    return value
 
 
 def _flux_parser(
@@ -273,6 +294,7 @@ def _argocd(args: argparse.Namespace, service: Service | None, left_out: list[st
         args.source_repo,
         servers,
         namespaces,
+        args.reconciliation_timeout,
     )
     items = argocd.read_applications(args.applications)
     syncs = argocd.syncs(items, selection, args.applications, left_out)

@@ -134,6 +134,9 @@ class Selection:
     """fleet.yaml's (server URL, cluster name) pairs for the service."""
     namespaces: tuple[tuple[str, str], ...] = ()
     """fleet.yaml's (cluster name, namespace) pairs for the service, where it gives one."""
+    reconciliation: int = 180
+    """How often Argo CD compares each application, in seconds: argocd-cm's
+    ``timeout.reconciliation`` and its jitter (``argocd_health.newest_comparison``)."""
 
 
 def read_applications(path: Path) -> list[dict[str, Any]]:
@@ -194,7 +197,7 @@ def syncs(
     service on its cluster is left out, and ``notes`` says so."""
     found: list[Sync] = []
     on: dict[str, str] = {}
-    newest = argocd_health.newest_comparison(items)
+    newest = argocd_health.newest_comparison(items, selection.reconciliation)
     for item in chosen(items, selection, path):
         name = item["metadata"]["name"]
         cluster = _cluster(item, selection, path)

@@ -75,12 +75,18 @@ SKIP = "argocd.argoproj.io/skip-reconcile"
 """The annotation that stops Argo CD processing an application, its status left as it was."""
 TRUE = ("1", "t", "T", "TRUE", "true", "True")
 """What Go's ``strconv.ParseBool`` reads as true, as Argo CD reads ``SKIP``."""
-FROZEN_MINUTES = 10
-FROZEN_NS = FROZEN_MINUTES * 60 * 10**9
-"""How long after another application of the same listing one may have been compared last
-before its status is taken as frozen: Argo CD compares each every ``timeout.reconciliation``
-(180 seconds by default, ``timeout.reconciliation.jitter`` up to 60 more), so a healthy
-controller leaves none more than a few minutes behind."""
+RECONCILIATION_S = 180
+"""How often Argo CD compares each application by default, in seconds (argocd-cm's
+``timeout.reconciliation``); ``--reconciliation-timeout`` gives a raised one, with its
+``timeout.reconciliation.jitter``."""
+RECONCILIATION_MAX_S = 3_600
+"""The longest ``--reconciliation-timeout`` taken, an hour: a longer one would leave a status
+frozen that long unjudged; list such applications after a refresh instead."""
+MARGIN_S = 420
+"""How much later than the reconciliation timeout another application of the same listing may
+have been compared before one's status is taken as frozen: with the default 180 seconds, ten
+minutes, room for the jitter (up to 60 seconds by default) and a queue of comparisons, so a
+healthy controller leaves none that far behind."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class Compared:
     name: str
     value: str
     at: int
+    within: int = RECONCILIATION_S + MARGIN_S
+    """How many seconds behind it another application may have been compared last."""
 
 
 def judged(
@@ -306,10 +314,14 @@ def _skipped(item: dict[str, Any], name: str, path: Path) -> str | None:
     )
 
 
-def newest_comparison(items: list[dict[str, Any]]) -> Compared | None:
+def newest_comparison(
+    items: list[dict[str, Any]], reconciliation: int = RECONCILIATION_S
+) -> Compared | None:
     """The application of ``items`` (one listing, of one Argo CD) that Argo CD compared last,
-    and when (``status.reconciledAt``); None where none says. A time that cannot be read is
-    passed over here: an application judged refuses it (``_compared_before``)."""
+    and when (``status.reconciledAt``), with how far behind it another may be compared, Argo
+    CD comparing each every ``reconciliation`` seconds; None where none says. A time that
+    cannot be read is passed over here: an application judged refuses it
+    (``_compared_before``)."""
     found: list[tuple[int, str, str]] = []
     for item in items:
         value = dig(item, "status", "reconciledAt")
@@ -322,29 +334,32 @@ def newest_comparison(items: list[dict[str, Any]]) -> Compared | None:
     if not found:
         return None
     at, name, value = max(found)
-    return Compared(name, value, at)
+    return Compared(name, value, at, reconciliation + MARGIN_S)
 
 
 def _frozen(item: dict[str, Any], newest: Compared | None, name: str, path: Path) -> str | None:
     """Why the application's status is no longer kept up to date, where Argo CD compared
-    another application of the same listing more than ``FROZEN`` after it last compared this
-    one: it compares every application every ``timeout.reconciliation`` (three minutes, and up
-    to a minute's jitter, by default), so a status left that far behind is one it no longer
-    processes (its cluster's secret annotated ``SKIP``, its namespace no longer watched, a
-    shard of the controller stopped), whatever it says."""
+    another application of the same listing more than ``Compared.within`` after it last
+    compared this one: it compares every application every ``timeout.reconciliation`` (three
+    minutes, and up to a minute's jitter, by default), so a status left that far behind is one
+    it no longer processes (its cluster's secret annotated ``SKIP``, its namespace no longer
+    watched, a shard of the controller stopped), whatever it says."""
     value = dig(item, "status", "reconciledAt")
     if newest is None or not isinstance(value, str) or newest.name == name:
         return None
     at = moment(value, path, f"application {name}: status.reconciledAt")
-    if newest.at - at <= FROZEN_NS:
+    if newest.at - at <= newest.within * 10**9:
         return None
+    span = newest.within
+    shown = f"{span // 60} minutes" if span % 60 == 0 else f"{span} seconds"
     return (
         f"{DRIFT}not kept up to date: Argo CD last compared the application at {value}, more "
-        f"than {FROZEN_MINUTES} minutes before it compared application {newest.name} of the "
-        f"same listing ({newest.value}), though it compares each every few minutes: its status "
+        f"than {shown} before it compared application {newest.name} of the same listing "
+        f"({newest.value}), though it compares each every few minutes: its status "
         "is frozen (its cluster's secret annotated skip-reconcile, its namespace no longer "
         "watched), so nothing shows the cluster still runs what the sync applied; list the "
-        "applications again once Argo CD compares it (argocd app get --refresh)"
+        "applications again once Argo CD compares it (argocd app get --refresh), or give "
+        "--reconciliation-timeout where argocd-cm raises timeout.reconciliation"
     )
 
 

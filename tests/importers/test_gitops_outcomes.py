@@ -614,9 +614,47 @@ def test_a_status_left_behind_the_listing_vouches_for_nothing(
             "compares each every few minutes: its status is frozen (its cluster's secret "
             "annotated skip-reconcile, its namespace no longer watched), so nothing shows the "
             "cluster still runs what the sync applied; list the applications again once Argo "
-            "CD compares it (argocd app get --refresh)"
+            "CD compares it (argocd app get --refresh), or give --reconciliation-timeout where "
+            "argocd-cm raises timeout.reconciliation"
         )
         assert any(s.endswith(":eu-west-1") for s in findings(case.check(), "FLEET-001"))
+
+
+@pytest.mark.parametrize(
+    ("timeout", "status"),
+    [
+        (None, "failed"),  # the default 180 seconds: twenty minutes behind is frozen
+        ("960", "succeeded"),  # timeout.reconciliation 15m with its 60 s jitter
+        ("600", "failed"),  # ten minutes: twenty behind is still frozen
+    ],
+)
+def test_a_raised_reconciliation_timeout_is_given(
+    case: Case, timeout: str | None, status: str
+) -> None:
+    """argocd-cm raises ``timeout.reconciliation`` to 15m, as a large installation does to
+    spare its Git server (argoproj/argo-cd ``docs/operator-manual/argocd-cm.yaml``): a healthy
+    controller then compares each application every fifteen minutes, plus jitter, and a
+    listing shows eu-west-1's compared twenty minutes before us-east-1's (11:41 and 12:01).
+    Before, no setting said so and the sync was recorded failed as frozen though Argo CD
+    processed it; ``--reconciliation-timeout 960`` gives the timeout and its jitter."""
+    apps = applications(case.v1, case.v2)
+    for app in apps:
+        app["status"]["reconciledAt"] = "2024-06-04T12:01:00Z"
+    apps[0]["status"]["reconciledAt"] = "2024-06-04T11:41:00Z"
+    result = case.argocd(apps, *(["--reconciliation-timeout", timeout] if timeout else []))
+    assert result.code == 0, result.err
+    assert targets(_of(case, case.v2))["eu-west-1"] == status
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5", "inf", "nan", "1.5", "3601"])
+def test_a_reconciliation_timeout_that_is_no_span_is_refused(case: Case, timeout: str) -> None:
+    """A timeout of no seconds judges nothing, and one of more than an hour would leave a
+    status frozen that long unjudged: refused (exit 2), nothing written."""
+    apps = applications(case.v1, case.v2)
+    result = case.argocd(apps, "--reconciliation-timeout", timeout)
+    assert result.code == 2, result.err
+    assert "--reconciliation-timeout" in result.err
+    assert not case.evidence.joinpath("deploys.jsonl").exists()
 
 
 def test_a_later_import_keeps_the_drift_it_saw(case: Case) -> None:
