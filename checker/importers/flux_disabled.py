@@ -15,16 +15,24 @@ commit) every file of the commit. A document that carries the annotation or the 
 names the key and cannot be read, fails the snapshot. So does the annotation on the listed
 Kustomization or HelmRelease itself (``own``): its parent no longer applies it from git. The
 annotation set by hand on a live workload is in no listing read here, and is not judged.
+
+The apply method annotation ``SSA`` set to ``IfNotPresent`` or ``Ignore`` leaves the object as
+it is live just the same, and counts as ``KEY`` does. So does either set on what a
+kustomization renders rather than on the object (its ``commonAnnotations``, ``commonLabels``,
+``labels``, a patch), or by the listed Kustomization's ``spec.commonMetadata`` or
+``spec.patches`` (``_setting``).
 """
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
 from typing import Any
 
 from checker.evidence.git import GitHistory
+from checker.evidence.manifest_patches import KUSTOMIZATION_FILES
 from checker.evidence.manifest_scope import Folder, Scope, Unfollowed
-from checker.evidence.manifests import Document, ManifestReader, Unreadable
+from checker.evidence.manifests import Document, ManifestReader, Unreadable, documents
 from checker.importers import flux_overrides
 from checker.importers.common import dig
 from checker.importers.gitops import UNRECONCILED, Sync
@@ -33,6 +41,17 @@ from checker.vocabulary import short
 KEY = "kustomize.toolkit.fluxcd.io/reconcile"
 """The annotation or label that stops kustomize-controller applying and pruning an object."""
 DISABLED = "disabled"
+SSA = "kustomize.toolkit.fluxcd.io/ssa"
+"""The annotation or label choosing how kustomize-controller applies an object: ``IfNotPresent``
+creates it where missing and never applies it again, ``Ignore`` never applies it (fluxcd/pkg
+``ssa``: "skipped (kustomize.toolkit.fluxcd.io/ssa: IfNotPresent)")."""
+SKIPPING = {KEY: (DISABLED,), SSA: ("ifnotpresent", "ignore")}
+"""Each key, with the values (any case, spaces aside) that leave an object as it is live."""
+PREFIX = b"kustomize.toolkit.fluxcd.io"
+"""What a file that may set one of ``SKIPPING`` holds: a JSON patch's path spells ``/`` as
+``~1`` (``/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile``)."""
+SPEC_FIELDS = ("commonMetadata", "patches", "patchesStrategicMerge", "patchesJson6902")
+"""The fields of a Flux Kustomization's spec that set metadata on what it applies."""
 
 
 def own(item: dict[str, Any], syncs: list[Sync]) -> list[Sync]:
@@ -40,14 +59,26 @@ def own(item: dict[str, Any], syncs: list[Sync]) -> list[Sync]:
     where ``item`` itself carries ``KEY`` ``disabled``: the Kustomization that applies it from
     git no longer updates it, so its spec as listed (``path``, ``sourceRef``, values,
     ``suspend``) may be set by hand, and Flux keeps no spec per snapshot to show otherwise."""
-    shown = _unreconciled(Document(item, item, None))
-    if shown is None:
+    found = _unreconciled(Document(item, item, None))
+    if found is not None:
+        shown, setting = found
+        reason = (
+            f"{UNRECONCILED}: {shown} itself carries {setting}, so the Kustomization "
+            "that applies it no longer updates it from git: its spec as listed (path, source, "
+            "values) may be set by hand, and Flux keeps no spec per snapshot; remove the "
+            "annotation"
+        )
+    elif item.get("kind") == "Kustomization" and _setting(
+        {key: dig(item, "spec", key) for key in SPEC_FIELDS}
+    ):
+        reason = (
+            f"{UNRECONCILED}: Kustomization {item['metadata']['name']} sets {KEY} or {SSA} on "
+            "what it applies (its spec.commonMetadata or spec.patches), so kustomize-controller "
+            "leaves those objects as they are live, and still reports ReconciliationSucceeded; "
+            "remove it"
+        )
+    else:
         return syncs
-    reason = (
-        f"{UNRECONCILED}: {shown} itself carries {KEY}: disabled, so the Kustomization that "
-        "applies it no longer updates it from git: its spec as listed (path, source, values) "
-        "may be set by hand, and Flux keeps no spec per snapshot; remove the annotation"
-    )
     return [
         replace(sync, status="failed", reason=reason) if sync.status == "succeeded" else sync
         for sync in syncs
@@ -95,31 +126,76 @@ def _disabled(folder: Folder | str, commit: str, reader: ManifestReader) -> str 
             where = f"what {folder.parent} applies of commit {short(commit)} ({folder.path!r})"
         except Unfollowed:
             within = None
-    for path, held in reader.holding(commit, KEY.encode(), within):
+    if within is not None:
+        within = replace(within, files=within.files | within.kustomizations)
+    for path, held in reader.holding(commit, PREFIX, within):
         if isinstance(held, Unreadable):
             return (
                 f"{path} in {where} names {KEY} but cannot be read ({held}): whether Flux "
                 "reconciles what it holds is not known"
             )
         for document in held:
-            shown = _unreconciled(document)
-            if shown is not None:
+            found = _unreconciled(document)
+            if found is not None:
                 return (
-                    f"{path} in {where} sets {KEY}: disabled on {shown}: kustomize-controller "
-                    "neither applies the revision to it nor prunes it once the live object "
-                    "carries it, and still reports ReconciliationSucceeded, so the sync says "
-                    "nothing of it running what the commit holds; remove the annotation from "
-                    "the service's objects"
+                    f"{path} in {where} sets {found[1]} on {found[0]}: "
+                    "kustomize-controller does not apply the revision to it, and still reports "
+                    "ReconciliationSucceeded, so the sync says nothing of it running what the "
+                    "commit holds; remove the annotation from the service's objects"
+                )
+            if posixpath.basename(path) in KUSTOMIZATION_FILES and _setting(document.data):
+                return (
+                    f"{path} in {where} sets {KEY} or {SSA} on what it renders (its common "
+                    "annotations or labels, or a patch): kustomize-controller does not apply "
+                    "the revision to those objects, and still reports ReconciliationSucceeded; "
+                    "remove it"
                 )
     return None
 
 
-def _unreconciled(document: Document) -> str | None:
-    """The kind and name of ``document`` (either reading of it) where its annotations or
-    labels set ``KEY`` to ``disabled``, else None."""
+def _skips(key: Any, value: Any) -> bool:
+    """Whether ``key`` set to ``value`` leaves an object as it is live (``SKIPPING``)."""
+    return (
+        isinstance(key, str)
+        and isinstance(value, str)
+        and value.strip().lower() in SKIPPING.get(key, ())
+    )
+
+
+def _setting(data: Any, depth: int = 0) -> bool:
+    """Whether a kustomization, or a Flux Kustomization's spec fields, may set one of
+    ``SKIPPING`` on what it renders, anywhere in it: a key of a map (common annotations,
+    labels, a strategic merge patch), a JSON patch adding it, or an inline patch (a text
+    holding the key) that does or cannot be read."""
+    if depth > 50:
+        return True
+    if isinstance(data, list):
+        return any(_setting(item, depth + 1) for item in data)
+    if isinstance(data, str):
+        if PREFIX.decode() not in data:
+            return False
+        try:
+            read = documents(data.encode())
+        except Unreadable:
+            return True
+        return any(_setting([doc.data, doc.said], depth + 1) for doc in read)
+    if not isinstance(data, dict):
+        return False
+    pointer = data.get("path")
+    if isinstance(pointer, str) and _skips(pointer.split("/")[-1].replace("~1", "/"),
+                                           data.get("value")):  # fmt: skip
+        return True
+    return any(_skips(k, v) or _setting(v, depth + 1) for k, v in data.items())
+
+
+def _unreconciled(document: Document) -> tuple[str, str] | None:
+    """The kind and name of ``document`` (either reading of it), and the key and value, where
+    its annotations or labels set one of ``SKIPPING`` (``KEY`` to ``disabled``, ``SSA`` to
+    ``IfNotPresent``), else None."""
     for data in (document.data, document.said):
         for field in ("annotations", "labels"):
-            value = dig(data, "metadata", field, KEY)
-            if isinstance(value, str) and value.strip().lower() == DISABLED:
-                return f"{data.get('kind')} {dig(data, 'metadata', 'name')}"
+            for key in SKIPPING:
+                value = dig(data, "metadata", field, key)
+                if _skips(key, value):
+                    return f"{data.get('kind')} {dig(data, 'metadata', 'name')}", f"{key}: {value}"
     return None

@@ -130,3 +130,65 @@ def test_a_kustomization_its_parent_no_longer_reconciles_is_not_vouched_for(
             "carries kustomize.toolkit.fluxcd.io/reconcile: disabled, so the Kustomization "
             "that applies it no longer updates it from git"
         )
+
+
+KEY = "kustomize.toolkit.fluxcd.io/reconcile"
+ON_ALL = KUSTOMIZATION + f"commonAnnotations:\n  {KEY}: disabled\n"
+"""podinfo's kustomization annotating everything it renders ``reconcile: disabled``."""
+JSON_PATCH = (
+    "patches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: add\n"
+    f"      path: /metadata/annotations/{KEY.replace('/', '~1')}\n      value: disabled\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "status"),
+    [
+        ({"kustomize/kustomization.yaml": ON_ALL}, "failed"),
+        ({"kustomize/kustomization.yaml": ON_ALL.replace("commonAnnotations", "commonLabels")},
+         "failed"),
+        ({"kustomize/kustomization.yaml": KUSTOMIZATION + f"labels:\n- pairs:\n    {KEY}: "
+          "disabled\n"}, "failed"),
+        ({"kustomize/kustomization.yaml": KUSTOMIZATION + JSON_PATCH}, "failed"),
+        ({"kustomize/kustomization.yaml": ON_ALL.replace("disabled", "enabled")}, "succeeded"),
+        ({"kustomize/deployment.yaml": deployment(
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n")}, "failed"),
+        ({"kustomize/deployment.yaml": deployment(
+            "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: ignore\n")}, "failed"),
+        ({"kustomize/deployment.yaml": deployment(
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\n")}, "succeeded"),
+    ],
+)  # fmt: skip
+def test_what_a_kustomization_or_the_apply_method_skips_counts(
+    case: Case, files: dict[str, str | None], status: str
+) -> None:
+    """The annotation set on what podinfo's kustomization renders (``commonAnnotations``,
+    ``commonLabels``, ``labels``, a JSON patch adding it), or the Deployment annotated
+    ``kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`` (created where missing, never applied
+    again) or ``Ignore`` (never applied): Flux leaves the Deployment as it is live and reports
+    ``ReconciliationSucceeded``. Before, each was recorded succeeded (check exit 0): only an
+    object's own ``reconcile`` annotation was read."""
+    target = _imported(case, {"kustomize/deployment.yaml": deployment(), **files})
+    assert target["status"] == status, target
+    if status == "failed":
+        assert target["reason"].startswith("Flux does not reconcile what the commit holds: "), (
+            target
+        )
+
+
+def test_a_kustomization_annotating_what_it_applies_is_not_vouched_for(case: Case) -> None:
+    """The listed Kustomization's ``spec.commonMetadata.annotations`` set ``reconcile:
+    disabled`` on everything it applies. Before, the snapshot was recorded succeeded."""
+    commit = case.repo.commit("deploy", {"kustomize/kustomization.yaml": KUSTOMIZATION,
+                                         "kustomize/deployment.yaml": deployment()},
+                              author=DEV, date="2024-06-05T09:00:00Z", trailers=REVIEW)  # fmt: skip
+    item = kustomization("podinfo", [Reconciled(commit, "2024-06-05T10:05:00Z",
+                                                "2024-06-05T11:04:00Z")])  # fmt: skip
+    item["spec"]["commonMetadata"] = {"annotations": {KEY: "disabled"}}
+    path = write_list(case.work / "kustomizations.json", [item])
+    result = case.cli("flux", f"eu-west-1={path}", "--name", "podinfo", "--service", "checkout")
+    assert result.code == 0, result.err
+    (record,) = case.records("deploys.jsonl")
+    (target,) = record["targets"]
+    assert target["status"] == "failed", target
+    assert "spec.commonMetadata or spec.patches" in target["reason"], target
