@@ -120,6 +120,7 @@ def judged(
     name = item["metadata"]["name"]
     drift = _drift(item, name, path, newest)
     if not health:
+        _compared_at(item, name, path)
         return sync if drift is None else _drifted(sync, drift)
     status = _health(item, sync, name, path)
     before = _compared_before(item, sync, status, name, path)
@@ -149,6 +150,19 @@ def judged(
         health=status,
         applied_at=sync.finished_at,
     )
+
+
+def _compared_at(item: dict[str, Any], name: str, path: Path) -> None:
+    """Refuses an application that does not say when Argo CD last compared it: whether its
+    sync status is still kept up to date (``_frozen``) cannot then be known."""
+    if dig(item, "status", "reconciledAt") is None:
+        raise InputError(
+            f"application {name}: status.reconciledAt is missing, so whether Argo CD still "
+            "compares it, and its sync status says anything of now, cannot be known",
+            path=str(path),
+            hint="list the applications with kubectl get applications.argoproj.io -o json or "
+            "argocd app list -o json, which print it",
+        )
 
 
 def _unassessed(sync: Sync, before: str) -> Sync:

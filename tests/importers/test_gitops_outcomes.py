@@ -657,6 +657,27 @@ def test_a_reconciliation_timeout_that_is_no_span_is_refused(case: Case, timeout
     assert not case.evidence.joinpath("deploys.jsonl").exists()
 
 
+def test_a_status_that_does_not_say_when_it_was_compared_is_refused(case: Case) -> None:
+    """A selective sync of v1 came after eu-west-1's sync of v2, so the v2 entry is judged by
+    the sync status alone; the listing of that application has no ``status.reconciledAt``
+    (every application Argo CD has compared has one). Before, it was not judged frozen, nor
+    refused, and v2 was recorded succeeded there (exit 0), where with the time listed two
+    days behind the others it fails."""
+    apps = applications(case.v1, case.v2, v2_on=CLUSTERS)
+    for app in apps:
+        app["status"]["reconciledAt"] = "2024-06-05T12:00:00Z"
+    selective_sync(apps[0], case.v1, "2024-06-04T11:00:00Z", "2024-06-04T11:00:10Z", OPS,
+                   ["checkout"])  # fmt: skip
+    del apps[0]["status"]["reconciledAt"]
+    result = case.argocd(apps, "--revision", case.v2)
+    assert result.code == 2, result.err
+    assert (
+        "application checkout-eu-west-1: status.reconciledAt is missing, so whether Argo CD "
+        "still compares it" in result.err
+    )
+    assert not case.evidence.joinpath("deploys.jsonl").exists()
+
+
 def test_a_later_import_keeps_the_drift_it_saw(case: Case) -> None:
     """Seen OutOfSync while it was the latest sync, v2 stays failed once v3 is synced (v2's
     entry is then an older one, whose sync status nothing says); a re-sync of v2 seen Synced
