@@ -28,7 +28,7 @@ import yaml
 
 from checker.evidence import manifest_scope
 from checker.evidence.git import GitHistory
-from checker.evidence.git_content import BatchReader, TreeIndex
+from checker.evidence.git_content import BatchReader, TreeIndex, symbolic_links
 from checker.evidence.manifest_patches import KUSTOMIZATION_FILES, Target, patching, selects
 from checker.evidence.manifest_scope import (
     HELMIGNORE,
@@ -473,6 +473,18 @@ class ManifestReader:
                 yield path, self._documents(data)
             except Unreadable as exc:
                 yield path, exc
+
+    def links(self, commit: str, folder: str, within: Scope) -> list[str]:
+        """The symbolic links of ``commit``'s tree below ``folder`` or beside a file of
+        ``within``: Argo CD's directory source and kustomize read the file a link inside the
+        repository names, which the trees read here leave out."""
+        start = manifest_scope.clean(folder)
+        beside = {p.rpartition("/")[0] for p in within.files | within.kustomizations}
+        return sorted(
+            link
+            for link in symbolic_links(self._history, commit)
+            if link.rpartition("/")[0] in beside or not start or link.startswith(f"{start}/")
+        )
 
     def patching(self, commit: str, target: Target) -> list[str]:
         """The files of ``commit``'s tree with a kustomization, a patch transformer or a Flux

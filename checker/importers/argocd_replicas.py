@@ -141,6 +141,12 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
     except Unfollowed as exc:
         folder = ignored.folder
         return f"{unknown}{folder.parent} renders {folder.path!r}, which cannot be followed: {exc}"
+    links = reader.links(commit, ignored.folder.path, within)
+    if links:
+        return (
+            f"{unknown}{links[0]} is a symbolic link, whose file Argo CD reads as a manifest "
+            f"and which is not read here; {REMEDY}"
+        )
     found = _written_at_zero(commit, ignored.kinds, within, reader)
     found = found or _overlaid(commit, _unnamed(ignored.kinds, within), within, reader)
     if found is None:

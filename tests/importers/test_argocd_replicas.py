@@ -262,3 +262,21 @@ def test_replicas_the_application_sets_to_zero_count(case: Case) -> None:
     target = _target(case, app)
     assert target["status"] == "failed", target
     assert "sets source.kustomize.replicas (power-peg: count 0)" in target["reason"], target
+
+
+def test_a_linked_manifest_vouches_for_nothing(case: Case) -> None:
+    """``deploy/power-peg.yaml`` is a symbolic link to ``off/power-peg.yaml``, which keeps
+    the workload at zero: Argo CD's directory source reads the file a link inside the
+    repository names (reposerver ``getPotentiallyValidManifestFile``), while the trees read
+    here leave links out. Before, the folder read as holding only ``checkout`` and the sync
+    was recorded succeeded (check exit 0)."""
+    (case.repo.path / "deploy").mkdir(parents=True, exist_ok=True)
+    (case.repo.path / "deploy" / "power-peg.yaml").symlink_to("../off/power-peg.yaml")
+    case.repo.git("add", "--", "deploy/power-peg.yaml")
+    files = {
+        "deploy/checkout.yaml": deployment("checkout", 3),
+        "off/power-peg.yaml": deployment("power-peg", 0),
+    }
+    target = _imported(case, files, [REPLICAS])
+    assert target["status"] == "failed", target
+    assert "deploy/power-peg.yaml is a symbolic link" in target["reason"], target
