@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,15 @@ def _zero(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
+def _kind_covers(pattern: str | None, kind: Any) -> bool:
+    """Whether an entry's ``kind`` covers a document's: Argo CD matches it as a glob
+    (``diff_normalizer.go``: ``glob.Match``), ``*`` and ``Deploy*`` covering a Deployment; one
+    with alternatives (``{a,b}``) is taken to cover any kind, and none given covers any."""
+    if pattern is None or "{" in pattern:
+        return True
+    return isinstance(kind, str) and fnmatchcase(kind, pattern)
+
+
 def _count_zero(count: Any) -> bool:
     """Whether an Argo CD ``kustomize.replicas`` count (a number, or its text) is zero."""
     return _zero(count) or (isinstance(count, str) and count.strip() in ("0", "+0", "-0"))
@@ -312,7 +322,7 @@ def _at_zero(document: Document, kinds: Kinds) -> str | None:
         if not isinstance(data, dict):
             continue
         kind, name = data.get("kind"), dig(data, "metadata", "name")
-        covered = any(k in (None, kind) and n in (None, name) for k, n in kinds)
+        covered = any(_kind_covers(k, kind) and n in (None, name) for k, n in kinds)
         if covered and _zero(dig(data, "spec", "replicas")):
             return f"{kind} {name}"
     return None

@@ -111,6 +111,10 @@ def test_a_workload_git_keeps_at_zero_is_not_vouched_for(case: Case) -> None:
          "succeeded"),
         (0, [], "succeeded"),
         ("0x0", [REPLICAS], "failed"),
+        # Argo CD matches an entry's group and kind as globs (diff_normalizer.go glob.Match).
+        (0, [{**REPLICAS, "kind": "*"}], "failed"),
+        (0, [{**REPLICAS, "kind": "Deploy*"}], "failed"),
+        (0, [{**REPLICAS, "kind": "State*"}], "succeeded"),
     ],
 )  # fmt: skip
 def test_only_the_workloads_the_entry_covers_count(
@@ -118,7 +122,9 @@ def test_only_the_workloads_the_entry_covers_count(
 ) -> None:
     """An entry that names its workload (``name: checkout``, the one an autoscaler owns) or
     another kind leaves ``power-peg`` compared: a scale by hand shows as ``OutOfSync``. Hex
-    ``0x0`` is zero to YAML 1.1 (kubectl's reader) and counts."""
+    ``0x0`` is zero to YAML 1.1 (kubectl's reader) and counts. A kind given as a glob
+    (``*``, ``Deploy*``) covers the Deployment: before, it was compared as written, covered
+    nothing, and the sync was recorded succeeded."""
     files = {
         "deploy/checkout.yaml": deployment("checkout", 3),
         "deploy/power-peg.yaml": deployment("power-peg", replicas),
