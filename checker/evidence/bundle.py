@@ -726,19 +726,44 @@ def _left_records(
 
 
 def records_kind(data: bytes) -> Kind | None:
-    """The evidence kind whose records ``data`` holds, if any: a mapping (as YAML, or a line
-    of JSON Lines) with two of a kind's required fields (``services``, for a fleet), or a
-    mapping of lists of addresses (identities). Named for no kind, such a file may be the
-    evidence under another name, and is not passed over."""
-    for mapping in leftovers.mappings(data):
-        keys = {str(key) for key in mapping}
-        for kind in KINDS:
-            needed = {n for n, f in kind.model.model_fields.items() if f.is_required()}
-            if kind.name != "identities" and len(keys & needed) >= min(2, len(needed)):
-                return kind
+    """The evidence kind whose records ``data`` holds, if any: a mapping at any depth, as YAML
+    or as JSON Lines however little of it parses (``leftovers.nested``), with two of a kind's
+    required fields (``services``, for a fleet), or a mapping of lists of addresses
+    (identities); else two of a kind's required fields written as keys anywhere in it
+    (``leftovers.keys_named``). Named for no kind, such a file may be the evidence under
+    another name, and is not passed over. Only the form an evidence file holds was looked
+    at: a lock file holding a deployment after a byte that is not UTF-8, after an office
+    lock's own bytes, in a second YAML document or under a key was passed over."""
+    for mapping in leftovers.nested(data):
+        kind = _mapping_kind({str(key) for key in mapping})
+        if kind is not None:
+            return kind
         if mapping and all(_addresses(value) for value in mapping.values()):
             return KIND_BY_NAME["identities"]
-    return None
+    return next(
+        (
+            kind
+            for kind in _RECORDS
+            if _enough(kind, leftovers.keys_named(data, _REQUIRED[kind.name]))
+        ),
+        None,
+    )
+
+
+_RECORDS = tuple(kind for kind in KINDS if kind.name != "identities")
+_REQUIRED = {
+    kind.name: {n for n, f in kind.model.model_fields.items() if f.is_required()} for kind in KINDS
+}
+
+
+def _enough(kind: Kind, keys: set[str]) -> bool:
+    """Whether ``keys`` are enough of ``kind``'s required fields to be one of its records."""
+    needed = _REQUIRED[kind.name]
+    return len(keys & needed) >= min(2, len(needed))
+
+
+def _mapping_kind(keys: set[str]) -> Kind | None:
+    return next((kind for kind in _RECORDS if _enough(kind, keys)), None)
 
 
 def _addresses(value: Any) -> bool:
@@ -756,24 +781,31 @@ def _check_ignored_records(files: EvidenceFiles, name: str, glob: str, present: 
     if kind is None:
         return
     own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
-    theirs = _record_keys(files.read(own)) if own is not None else set()
-    missing = len(_record_keys(data) - theirs)
-    if not missing:
+    theirs = _record_keys(leftovers.whole(files.read(own)) or []) if own is not None else set()
+    held = leftovers.whole(data)
+    missing = len(_record_keys(held) - theirs) if held is not None else None
+    if missing == 0:
         return
     home = own or f"{kind.name}{kind.suffixes[0]}"
+    holds = (
+        f"holds {missing} {kind.what} record(s) that {own or 'no file read'} "
+        f"{'does not hold' if own else 'holds'}"
+        if missing is not None
+        else f"holds {kind.what} records in what does not read whole as UTF-8 YAML or JSON "
+        f"Lines, which cannot be told held by {own or 'a file read'}"
+    )
     raise InputError(
-        f"{name} matches evidence_ignore {glob!r}, but holds {missing} {kind.what} record(s) "
-        f"that {own or 'no file read'} {'does not hold' if own else 'holds'}: ignored, they "
-        "would be judged by no rule",
+        f"{name} matches evidence_ignore {glob!r}, but {holds}: ignored, they would be judged "
+        "by no rule",
         path=str(files.where(name)),
         hint=f"put them in {home} if they are evidence, else remove {name}: evidence_ignore is "
         "for files that are not evidence",
     )
 
 
-def _record_keys(data: bytes) -> set[str]:
-    """Each mapping ``data`` holds, in one form whatever its key order or file format."""
-    return {json.dumps(m, sort_keys=True, default=str) for m in leftovers.mappings(data)}
+def _record_keys(mappings: list[dict[str, Any]]) -> set[str]:
+    """Each mapping, at any depth, in one form whatever its key order or file format."""
+    return {json.dumps(m, sort_keys=True, default=str) for m in mappings}
 
 
 def _hidden_held(files: EvidenceFiles, entry: Entry, expected: set[str]) -> list[str] | None:

@@ -88,39 +88,73 @@ _Plain.yaml_implicit_resolvers = {
 }
 
 
-def mappings(data: bytes) -> list[dict[str, Any]]:
-    """The mappings ``data`` holds as YAML (a mapping, or a list's mappings) or as JSON Lines
-    (a line's object); none where it is neither, or holds none."""
-    text = _text(data)
-    if text is None:
-        return []
+def _documents(text: str) -> Iterator[Any]:
+    """Each YAML document of ``text``, up to one that does not parse."""
     try:
-        document = yaml.load(text, Loader=_Plain)  # noqa: S506 (a safe loader)
+        yield from yaml.load_all(text, Loader=_Plain)
     except (yaml.YAMLError, ValueError, RecursionError):
-        document = None
-    found = list(_of(document))
-    return found or [m for line in text.splitlines() for m in _of(_json(line))]
+        return
 
 
-def _text(data: bytes) -> str | None:
+def nested(data: bytes) -> Iterator[dict[str, Any]]:
+    """Every mapping ``data`` holds at any depth, as YAML or as JSON Lines, however little of
+    it parses: what a lock file or an ignored file holds is looked at in any form records
+    may take (under a key, several documents, after bytes that are not text), not only in
+    the form an evidence file holds them."""
+    text = _text(data)
+    stack: list[Any] = [*_documents(text)]
+    stack += [_json(line[line.find("{") :]) for line in text.splitlines() if "{" in line]
+    return _walk(stack)
+
+
+def _walk(stack: list[Any]) -> Iterator[dict[str, Any]]:
+    """Every mapping among ``stack``'s values, at any depth."""
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            yield value
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+_KEY = r"(?:^|(?<=[\s{{,]))[\"']?{}[\"']?[ \t]*:"
+
+
+def keys_named(data: bytes, names: set[str]) -> set[str]:
+    """Which of ``names`` ``data`` holds as a key (``id:``, ``"id":``), read as text whatever
+    else it holds: bytes that are not UTF-8, UTF-16 without its byte-order mark."""
+    text = data.replace(b"\0", b"").decode("latin-1")
+    return {name for name in names if re.search(_KEY.format(re.escape(name)), text)}
+
+
+def whole(data: bytes) -> list[dict[str, Any]] | None:
+    """Every mapping ``data`` holds at any depth (``nested``), where the whole of it reads as
+    UTF-8 YAML or JSON Lines; None where some of it does not, and what it holds cannot all be
+    told."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        documents = list(yaml.load_all(text, Loader=_Plain))
+    except (yaml.YAMLError, ValueError, RecursionError):
+        try:
+            documents = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except (ValueError, RecursionError):
+            return None
+    return list(_walk(documents))
+
+
+def _text(data: bytes) -> str:
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _json(line: str) -> Any:
     try:
-        return json.loads(line)
+        return json.JSONDecoder().raw_decode(line)[0]
     except (ValueError, RecursionError):
         return None
-
-
-def _of(document: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(document, dict):
-        yield document
-    elif isinstance(document, list):
-        yield from (item for item in document if isinstance(item, dict))

@@ -386,6 +386,45 @@ def test_evidence_ignore_does_not_pass_over_records_no_file_read_holds(
     assert check(shop, "--format", "json").json()["inputs"]["ignored"] == [name]
 
 
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [
+        ("multi", "holds 1 deployment record(s) that deploys.yaml does not hold"),
+        ("latin1", "in what does not read whole as UTF-8 YAML or JSON Lines"),
+        ("nested", "holds 2 observation record(s) that no file read holds"),
+        ("lists", "holds 1 observation record(s) that no file read holds"),
+    ],
+)
+def test_evidence_ignore_looks_for_records_in_any_form(
+    shop: tuple[ScriptedRepo, Path], form: str, said: str
+) -> None:
+    """A deployment of a commit no one reviewed in a second YAML document, or after a byte
+    that is not UTF-8, an observation under a key or in a list of lists: each was ignored by
+    ``evidence_ignore: [notes.yaml]``, and the check passed (exit 0)."""
+    repo, evidence = shop
+    unreviewed = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV,
+                             date="2024-01-03T00:00:00Z")  # fmt: skip
+    [d1] = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    d2 = {**deployment("D2", unreviewed, "2024-01-04T00:00:00Z", approvals=APPROVAL),
+          "finished_at": "2024-01-04T00:10:00Z"}  # fmt: skip
+    seen = {"host": "web-1", "service": "web", "version": unreviewed,
+            "observed_at": "2024-01-04T00:00:00Z"}  # fmt: skip
+    data = {
+        "multi": yaml.safe_dump_all([d1, d2]).encode(),
+        "latin1": json.dumps(d2).encode() + b"\n# caf\xe9\n",
+        "nested": yaml.safe_dump({"items": [seen]}).encode(),
+        "lists": yaml.safe_dump([[seen]]).encode(),
+    }[form]
+    (evidence / "notes.yaml").write_bytes(data)
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: [notes.yaml]\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "notes.yaml matches evidence_ignore 'notes.yaml', but " in result.err
+    assert said in result.err
+    (evidence / "notes.yaml").write_bytes(yaml.safe_dump_all([d1, d1]).encode())
+    assert check(shop).code == 0  # what deploys.yaml holds, in two documents, may be ignored
+
+
 def test_a_hidden_evidence_file_is_neither_passed_over_nor_ignored_alone(
     shop: tuple[ScriptedRepo, Path],
 ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence import bundle
@@ -129,6 +130,38 @@ def test_a_lock_or_explorers_file_holding_records_is_refused(
     if name.startswith("~$"):
         assert "close the editor that has observations.yaml open, or delete" in result.err
         assert "rename" not in result.err
+
+
+def _hidden_deployment(repo: ScriptedRepo) -> dict[str, object]:
+    """Deployment D2 of a commit no one reviewed: REVIEW-002 fails on it in deploys.yaml."""
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    return {**deployment("D2", other, "2024-01-04T00:00:00Z"), "deployer": "ops",
+            "finished_at": "2024-01-04T00:10:00Z"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "wrap"),
+    [
+        ("~$deploys.yaml", lambda d2: json.dumps(d2).encode() + b"\n# \xe9\n"),
+        ("~$deploys.yaml", lambda d2: OFFICE_LOCK + json.dumps(d2).encode()),
+        ("~$deploys.yaml", lambda d2: yaml.safe_dump_all([{"owner": "ops"}, d2]).encode()),
+        ("~$deploys.yaml", lambda d2: yaml.safe_dump({"deploys": [d2]}).encode()),
+        (".~lock.deploys.yaml#", lambda d2: b"--- !export\n" + yaml.safe_dump([d2]).encode()),
+        ("Thumbs.db", lambda d2: b"\xd0\xcf\x11\xe0" + json.dumps(d2).encode("utf-16-le")),
+    ],
+)
+def test_a_lock_holding_records_in_any_form_is_refused(
+    shop: tuple[ScriptedRepo, Path], name: str, wrap: Callable[[dict[str, object]], bytes]
+) -> None:
+    """Only the form an evidence file takes was looked for: a lock holding D2 after a byte
+    that is not UTF-8, after an office lock's own bytes, in a second YAML document, under a
+    key or a YAML tag, or Thumbs.db holding it as UTF-16, was passed over (exit 0)."""
+    repo, evidence = shop
+    (evidence / name).write_bytes(wrap(_hidden_deployment(repo)))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} is named as " in result.err
+    assert "but holds deployment records, which are not read from there" in result.err
 
 
 @pytest.mark.parametrize(
