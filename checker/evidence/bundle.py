@@ -262,9 +262,10 @@ class EvidenceFiles:
         """The file as messages name it."""
         return self.directory / name
 
-    def held(self, name: str, expected: set[str]) -> list[str]:
+    def held(self, name: str, expected: set[str], *, any_name: bool = False) -> list[str]:
         """The files named for evidence (``held_evidence``) that the directory ``name`` holds,
-        at any depth, by path inside it, other than those an entry of the evidence directory
+        at any depth, by path inside it (``any_name``: and those of any name that hold
+        records, ``held_holding``), other than those an entry of the evidence directory
         reads as the same file: a mounted ConfigMap's ``..data`` holds every file the
         directory's links lead to. Not only an evidence file's own name:
         ``.kw/prod.observations.jsonl``, ``.kw/observations.jsonl.1`` and
@@ -290,7 +291,9 @@ class EvidenceFiles:
                 )
             for each in sorted(names):
                 path = Path(top, each)
-                if not path.is_file() or not held_holding(each, expected, path.read_bytes):
+                if not path.is_file() or not held_holding(
+                    each, expected, path.read_bytes, any_name
+                ):
                     continue
                 if not _same_file(self.directory / each, path):
                     found.append(path.relative_to(inside).as_posix())
@@ -337,14 +340,17 @@ def held_evidence(name: str, expected: set[str]) -> bool:
     return _near_kind(name) is not None and any(s in folded for s in _EVIDENCE_SUFFIXES)
 
 
-def held_holding(name: str, expected: set[str], read: Callable[[], bytes]) -> bool:
+def held_holding(
+    name: str, expected: set[str], read: Callable[[], bytes], any_name: bool = False
+) -> bool:
     """Whether a file of that name, inside a hidden directory, is held as evidence: named for
     it (``held_evidence``), and where only by a word near a kind's, holding records
     (``records_kind``). ``.kw/entities.json`` (``entities``, near ``identities``), a tool's
     own file, was refused with its directory; misspelt, ``.kw/observatons.jsonl`` holding
-    observations still is."""
+    observations still is. ``any_name``: a file of any name is held where it holds records
+    (``lost+found``, where fsck names what it recovers ``#131074``)."""
     if not held_evidence(name, expected):
-        return False
+        return any_name and records_kind(read()) is not None
     return name in expected or _held_kind(name) is not None or records_kind(read()) is not None
 
 
@@ -683,17 +689,19 @@ def _unsaved(
 def _left_directory(
     files: EvidenceFiles, name: str, left: leftovers.Leftover, known: tuple[set[str], list[str]]
 ) -> bool | InputError:
-    """``lost+found`` passed over unless it holds a file named for evidence (one that cannot be
-    listed is root's, where fsck alone writes, naming what it recovers by inode number); a
+    """``lost+found`` passed over unless it holds a file named for evidence, or of any name
+    holding records (one that cannot be listed is root's, where fsck alone writes): fsck
+    names what it recovers by inode number, and ``lost+found/#12345`` holding a deployment
+    of a commit no one reviewed was passed over, and the check passed; a
     filer's ``.snapshot`` unless it holds a file of a kind not read here (``held``: what it
     holds named for evidence), when it is refused as a hidden directory is."""
     present, held = known
     if left.rule == "snapshot":
         return all(_present(_near_kind(PurePosixPath(p).name), present) for p in held)
-    lost = files.held(name, _EXPECTED) if files.listable(name) else []
+    lost = files.held(name, _EXPECTED, any_name=True) if files.listable(name) else []
     return not lost or InputError(
-        f"{name} is {left.what}, and holds {', '.join(lost)}, named for evidence, which is not "
-        "read from there",
+        f"{name} is {left.what}, and holds {', '.join(lost)}, named for evidence or holding "
+        "records, which is not read from there",
         path=str(files.where(name)),
         hint=f"move {lost[0]} up into the evidence directory if it is evidence, else out of {name}",
     )

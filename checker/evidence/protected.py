@@ -253,7 +253,7 @@ class ProtectedFiles(EvidenceFiles):
             return self.on_branch[name][0] in ("blob", "link")
         return name in self.generated and self.generated[name].is_file
 
-    def held(self, name: str, expected: set[str]) -> list[str]:
+    def held(self, name: str, expected: set[str], *, any_name: bool = False) -> list[str]:
         """The files named for evidence that the directory ``name`` holds, at any depth, as the
         branch has it (its trees; a link there is followed to nothing, as a gate follows no
         link); one the branch does not have, as the work tree has it. The work tree's was
@@ -261,7 +261,7 @@ class ProtectedFiles(EvidenceFiles):
         ``compliance/.kw/observations.jsonl`` had its gate pass over the branch's ``.kw``,
         which holds it, and judge on."""
         if name not in self.on_branch:
-            return super().held(name, expected) if name in self.generated else []
+            return super().held(name, expected, any_name=any_name) if name in self.generated else []
         found: list[str] = []
         pending = [(PurePosixPath(), self.on_branch[name])]
         while pending:
@@ -271,7 +271,7 @@ class ProtectedFiles(EvidenceFiles):
             for each, entry in _entries(_object(self.history, sha)).items():
                 if entry[0] == "tree":
                     pending.append((inside / each, entry))
-                elif _held_on_branch(self.history, each, entry, expected):
+                elif _held_on_branch(self.history, each, entry, (expected, any_name)):
                     found.append((inside / each).as_posix())
         return sorted(found)
 
@@ -383,13 +383,18 @@ def _fold(name: str) -> str:
 
 
 def _held_on_branch(
-    history: GitHistory, name: str, entry: tuple[EntryKind, str], expected: set[str]
+    history: GitHistory,
+    name: str,
+    entry: tuple[EntryKind, str],
+    looked_for: tuple[set[str], bool],
 ) -> bool:
     """Whether a file of a hidden directory on the branch is held as evidence (a link, which a
-    gate follows to nothing, wherever it is named for evidence)."""
+    gate follows to nothing, wherever it is named for evidence). ``looked_for``: the evidence
+    files' names, and whether a file of any name holding records is held too."""
+    expected, any_name = looked_for
     if entry[0] != "blob":
         return held_evidence(name, expected)
-    return held_holding(name, expected, lambda: _object(history, entry[1]))
+    return held_holding(name, expected, lambda: _object(history, entry[1]), any_name)
 
 
 def _entries(data: bytes) -> Tree:

@@ -230,6 +230,23 @@ def test_lost_found_or_a_snapshot_holding_evidence_not_read_here_is_refused(
     assert "lost+found is the directory fsck puts what it recovers in, and holds" in result.err
 
 
+def test_lost_found_holding_records_under_an_inode_number_is_refused(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """fsck names what it recovers by inode number: ``lost+found/#12345`` holding D2, of a
+    commit no one reviewed, was passed over as a name never read, and the check passed."""
+    repo, evidence = shop
+    (evidence / "lost+found" / "#131074").mkdir(parents=True)
+    (evidence / "lost+found" / "#131074" / "#12345").write_text(
+        yaml.safe_dump([_hidden_deployment(repo)])
+    )
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "and holds #131074/#12345, named for evidence or holding records" in result.err
+    (evidence / "lost+found" / "#131074" / "#12345").write_bytes(b"\x7fELF\x02\x01")
+    assert check(shop).code == 0
+
+
 def test_a_lost_found_that_cannot_be_listed_is_passed_over(
     shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
