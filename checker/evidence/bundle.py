@@ -683,7 +683,36 @@ def _unsaved(
         return f"it is not one vim wrote, and may hold records {left.of} does not"
     if left.rule == "swap" and leftovers.vim_unsaved(data):
         return f"it holds edits not saved to {left.of}, which is read as it was last saved"
+    return _swap_not_held(files, left, data) if left.rule == "swap" else None
+
+
+def _swap_not_held(files: EvidenceFiles, left: leftovers.Leftover, data: bytes) -> str | None:
+    """Why a swap file whose block 0 says nothing is unsaved may still hold records its file
+    does not: not laid out as vim's, lines of text its file does not hold, or records outside
+    its text. A clean block 0 followed by a deployment of a commit no one reviewed was passed
+    over, and the check passed."""
+    laid = leftovers.vim_text(data)
+    if laid is None:
+        return (
+            f"past its block 0 it is not laid out as vim's, and may hold records {left.of} does not"
+        )
+    saved = {line.rstrip(b"\r") for line in files.read(left.of).split(b"\n")}
+    lines, rest = laid
+    if not set(lines) <= saved:
+        return f"it holds lines of text {left.of} does not, and may hold records it does not"
+    if any(_swap_records(chunk) for chunk in rest.split(b"\0") if len(chunk) >= 8):
+        return f"it holds records outside its text, which {left.of} may not hold"
     return None
+
+
+def _swap_records(chunk: bytes) -> bool:
+    """Whether what lies between NULs outside a swap file's text holds records: a mapping
+    that reads as one, or, where it spans lines (vim's lines hold none), two of a kind's
+    required fields as keys. One line alone is what vim left of a line it moved, and an old
+    line's key (``commit:``) does not make it a record."""
+    if b"\n" in chunk:
+        return records_kind(chunk) is not None
+    return b":" in chunk and _parsed_kind(chunk) is not None
 
 
 def _left_directory(
@@ -742,12 +771,9 @@ def records_kind(data: bytes) -> Kind | None:
     another name, and is not passed over. Only the form an evidence file holds was looked
     at: a lock file holding a deployment after a byte that is not UTF-8, after an office
     lock's own bytes, in a second YAML document or under a key was passed over."""
-    for mapping in leftovers.nested(data):
-        kind = _mapping_kind({str(key) for key in mapping})
-        if kind is not None:
-            return kind
-        if mapping and all(_addresses(value) for value in mapping.values()):
-            return KIND_BY_NAME["identities"]
+    kind = _parsed_kind(data)
+    if kind is not None:
+        return kind
     return next(
         (
             kind
@@ -756,6 +782,17 @@ def records_kind(data: bytes) -> Kind | None:
         ),
         None,
     )
+
+
+def _parsed_kind(data: bytes) -> Kind | None:
+    """The kind whose records a mapping ``data`` holds (``leftovers.nested``) reads as."""
+    for mapping in leftovers.nested(data):
+        kind = _mapping_kind({str(key) for key in mapping})
+        if kind is not None:
+            return kind
+        if mapping and all(_addresses(value) for value in mapping.values()):
+            return KIND_BY_NAME["identities"]
+    return None
 
 
 _RECORDS = tuple(kind for kind in KINDS if kind.name != "identities")

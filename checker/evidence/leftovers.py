@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,6 +77,40 @@ def vim_unsaved(data: bytes) -> bool:
     if not data.startswith(VIM_MAGIC) or len(data) <= _VIM_DIRTY_AT:
         return True
     return data[_VIM_DIRTY_AT] == 0x55
+
+
+_ORDERS = {b"ad": "<", b"da": ">", b"tp": "<", b"pt": ">"}
+"""vim's data and pointer blocks, by the id each begins with (a short, written in the byte
+order of the machine that wrote it), and that order."""
+
+
+def vim_text(data: bytes) -> tuple[list[bytes], bytes] | None:
+    """The lines of text a swap file's data blocks hold, and every other byte of it (block
+    0, the pointer blocks, what lies between a data block's index and its text); None where
+    it is not laid out as vim lays out a swap file: pages of the size block 0 gives, each a
+    pointer block or a data block. A clean block 0 followed by other bytes was passed over,
+    whatever those bytes held."""
+    size = int.from_bytes(data[12:16], "little") if len(data) >= 16 else 0
+    if size < 1024 or size & (size - 1) or len(data) % size:
+        return None
+    lines: list[bytes] = []
+    rest = [data[:size]]
+    at = size
+    while at < len(data):
+        order = _ORDERS.get(data[at : at + 2])
+        if order is None:
+            return None
+        if data[at : at + 2] in (b"tp", b"pt"):
+            rest.append(data[at : at + size])
+            at += size
+            continue
+        start, end = struct.unpack(f"{order}II", data[at + 8 : at + 16])
+        if not 16 <= start <= end <= len(data) - at or end % size:
+            return None
+        lines += data[at + start : at + end].split(b"\0")[:-1]
+        rest.append(data[at : at + start])
+        at += end
+    return lines, b"".join(rest)
 
 
 class _Plain(yaml.SafeLoader):

@@ -4,6 +4,7 @@ holds nothing the check would read, refused (saying what it is) where it may."""
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +24,20 @@ def vim_swap(*, unsaved: bool) -> bytes:
     """Block 0 of a swap file as vim writes it: its id and version, and the byte that says
     whether the buffer holds edits not written to the file (0x55 when it does)."""
     block = bytearray(b"b0VIM 9.0" + b"\0" * 4087)
+    block[12:16] = (4096).to_bytes(4, "little")
     block[1007] = 0x55 if unsaved else 0
     return bytes(block)
+
+
+def vim_swap_of(text: bytes, *, gap: bytes = b"") -> bytes:
+    """A clean swap file as vim lays it out: block 0, a pointer block and a data block, whose
+    text is ``text``'s lines, each ended by a NUL, last line first, at the block's end
+    (``gap``: what lies before them, where vim leaves what it moved)."""
+    body = b"".join(line + b"\0" for line in reversed(text.rstrip(b"\n").split(b"\n")))
+    start = 4096 - len(body)
+    data = b"ad\0\0" + struct.pack("<IIIQ", start - 24, start, 4096, text.count(b"\n"))
+    data += gap + b"\0" * (start - len(data) - len(gap)) + body
+    return vim_swap(unsaved=False) + b"tp" + b"\0" * 4094 + data
 
 
 @pytest.fixture
@@ -186,6 +199,29 @@ def test_an_editors_unsaved_edits_are_refused_saying_so(
     assert result.code == 2, result.out
     assert f"{name} is the " in result.err and said in result.err
     assert f"or delete {name} if the edits are not wanted" in result.err
+
+
+def test_a_swap_file_said_clean_is_passed_over_only_holding_its_files_lines(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """vim's swap file was passed over wherever its block 0 said nothing was unsaved: a clean
+    block 0 followed by D2, a deployment of a commit no one reviewed, passed (exit 0), D2
+    judged by no rule; so did a data block holding D2's lines."""
+    repo, evidence = shop
+    swap = evidence / ".deploys.yaml.swp"
+    saved = (evidence / "deploys.yaml").read_bytes()
+    swap.write_bytes(vim_swap_of(saved, gap=b"  commit: 0ld\0- id: D0\0"))
+    assert check(shop).code == 0
+    d2 = yaml.safe_dump([_hidden_deployment(repo)]).encode()
+    for data, said in [
+        (vim_swap(unsaved=False) + d2, "past its block 0 it is not laid out as vim's"),
+        (vim_swap_of(saved + d2), "it holds lines of text deploys.yaml does not"),
+        (vim_swap_of(saved, gap=json.dumps(_hidden_deployment(repo)).encode()), "outside"),
+    ]:
+        swap.write_bytes(data)
+        result = check(shop)
+        assert result.code == 2, result.out
+        assert ".deploys.yaml.swp is the swap file vim keeps" in result.err and said in result.err
 
 
 def test_an_editors_backup_is_refused_with_the_hint_to_delete_it(
