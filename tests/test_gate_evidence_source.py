@@ -478,3 +478,23 @@ def test_a_hidden_directory_the_change_deletes_is_searched_as_the_branch_has_it(
         in (result.err)
     )
     assert "holds may/observations.jsonl" in result.err
+
+
+def test_records_in_an_ignored_directory_are_looked_for_as_the_branch_has_them(
+    shop: tuple[ScriptedRepo, list[str]],
+) -> None:
+    """main ignores ``compliance/archive``, which holds D2, a deployment of C1 (nobody
+    reviewed it) that deploys.yaml does not: refused, read from main's trees, even where the
+    change deletes it."""
+    repo, shas = shop
+    d2 = deployment("D2", shas[1], "2024-03-02T12:00:00Z")
+    held = "compliance/archive/d2.yaml"
+    repo.commit("keep", {held: _deploys(d2), "knightwatch.yaml": "evidence_ignore: [archive]\n"},
+                author=DEV, date="2024-03-03T00:30:00Z")  # fmt: skip
+    args = ("check", "--repo", repo.path, "--candidate", "main", "--service", "web",
+            "--as-of", "2024-03-04")  # fmt: skip
+    _change(repo, {held: None})
+    result = run_cli(*args)
+    assert result.code == 2, result.out
+    assert "main:compliance/archive/d2.yaml: archive/d2.yaml matches evidence_ignore" in result.err
+    assert "holds 1 deployment record(s) that deploys.yaml does not hold" in result.err

@@ -262,6 +262,11 @@ class EvidenceFiles:
         """The file as messages name it."""
         return self.directory / name
 
+    def read_inside(self, name: str, inside: str) -> bytes:
+        """The bytes of the file at ``inside`` (a path ``held`` gave) in the directory
+        ``name``."""
+        return read_text(self.directory / name / inside)
+
     def held(self, name: str, expected: set[str], *, any_name: bool = False) -> list[str]:
         """The files named for evidence (``held_evidence``) that the directory ``name`` holds,
         at any depth, by path inside it (``any_name``: and those of any name that hold
@@ -633,7 +638,11 @@ def _check_ignored(
     for each in [entry.name, *inside]:
         _check_not_hidden(files, each, glob, present, entry.name)
     if entry.is_file:
-        _check_ignored_records(files, entry.name, glob, present)
+        _check_ignored_records(files, entry.name, files.read(entry.name), matched)
+        return
+    for each in files.held(entry.name, _EXPECTED, any_name=True) if entry.is_dir else []:
+        data = files.read_inside(entry.name, each)
+        _check_ignored_records(files, f"{entry.name}/{each}", data, matched)
 
 
 def _left_over(
@@ -815,13 +824,16 @@ def _addresses(value: Any) -> bool:
     return isinstance(value, list) and any("@" in str(each) for each in value)
 
 
-def _check_ignored_records(files: EvidenceFiles, name: str, glob: str, present: set[str]) -> None:
-    """An ``evidence_ignore`` glob does not pass over a file holding a kind's records that the
-    kind's own file does not hold: ``deploy.yaml`` holding a deployment not in
-    ``deploys.yaml``, ignored by its name, had that deployment judged by no rule, and the run
-    passed. A copy of records the kind's file holds (an older export, a backup) may be
-    ignored; ignoring is for what is not evidence."""
-    data = files.read(name)
+def _check_ignored_records(
+    files: EvidenceFiles, name: str, data: bytes, matched: tuple[str, set[str]]
+) -> None:
+    """An ``evidence_ignore`` glob does not pass over a file (``data``; ``matched``: the glob,
+    and the evidence files present) holding a kind's records that the kind's own file does
+    not hold: ``deploy.yaml`` holding a deployment not in ``deploys.yaml``, ignored by its
+    name, had that deployment judged by no rule, and the run passed; so did
+    ``archive/d2.yaml`` with ``archive`` ignored. A copy of records the kind's file holds (an
+    older export, a backup) may be ignored; ignoring is for what is not evidence."""
+    glob, present = matched
     kind = records_kind(data)
     if kind is None:
         return

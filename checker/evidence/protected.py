@@ -290,11 +290,27 @@ class ProtectedFiles(EvidenceFiles):
         self.read_from_branch.add(name)
         return _object(self.history, blob)
 
+    def read_inside(self, name: str, inside: str) -> bytes:
+        """The file at ``inside`` in the directory ``name``, as the branch has it."""
+        if name not in self.on_branch:
+            return super().read_inside(name, inside)
+        entry: tuple[EntryKind, str] | None = self.on_branch[name]
+        for part in PurePosixPath(inside).parts:
+            tree = _entries(_object(self.history, entry[1])) if entry and entry[0] == "tree" else {}
+            entry = tree.get(part)
+        if entry is None or entry[0] != "blob":
+            raise InputError(
+                f"{name}/{inside} is not a file on {self.branch}: a gate reads the evidence as "
+                "the protected branch has it, and follows no link there",
+                path=str(self.where(name)),
+            )
+        return _object(self.history, entry[1])
+
     def listable(self, name: str) -> bool:
         return name in self.on_branch or super().listable(name)
 
     def where(self, name: str) -> Path:
-        if name in self.on_branch:
+        if name.partition("/")[0] in self.on_branch:
             return Path(f"{self.branch}:{PurePosixPath(self.path, name)}")
         return super().where(name)
 

@@ -425,6 +425,29 @@ def test_evidence_ignore_looks_for_records_in_any_form(
     assert check(shop).code == 0  # what deploys.yaml holds, in two documents, may be ignored
 
 
+def test_evidence_ignore_does_not_pass_over_records_inside_a_directory_it_takes(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """``evidence_ignore: [archive]`` took ``archive/d2.yaml``, holding a deployment of a
+    commit no one reviewed that deploys.yaml does not: only files named for evidence were
+    looked for inside, and the check passed (exit 0), the deployment judged by no rule."""
+    repo, evidence = shop
+    unreviewed = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV,
+                             date="2024-01-03T00:00:00Z")  # fmt: skip
+    [d1] = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    d2 = {**deployment("D2", unreviewed, "2024-01-04T00:00:00Z"),
+          "finished_at": "2024-01-04T00:10:00Z"}  # fmt: skip
+    write_yaml(evidence / "archive" / "2024" / "d2.yaml", [d1, d2])
+    (repo.path / "knightwatch.yaml").write_text("evidence_ignore: [archive]\n")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "archive/2024/d2.yaml matches evidence_ignore 'archive', but holds 1 deployment " in (
+        result.err
+    )
+    write_yaml(evidence / "archive" / "2024" / "d2.yaml", [d1])
+    assert check(shop).code == 0  # an older export, of what deploys.yaml holds
+
+
 def test_a_hidden_evidence_file_is_neither_passed_over_nor_ignored_alone(
     shop: tuple[ScriptedRepo, Path],
 ) -> None:
