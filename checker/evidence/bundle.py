@@ -735,7 +735,9 @@ def _left_directory(
     holds named for evidence), when it is refused as a hidden directory is."""
     present, held = known
     if left.rule == "snapshot":
-        return all(_present(_near_kind(PurePosixPath(p).name), present) for p in held)
+        if not all(_present(_near_kind(PurePosixPath(p).name), present) for p in held):
+            return False
+        return _snapshot_unheld(files, name, left, present) or True
     lost = files.held(name, _EXPECTED, any_name=True) if files.listable(name) else []
     return not lost or InputError(
         f"{name} is {left.what}, and holds {', '.join(lost)}, named for evidence or holding "
@@ -746,6 +748,79 @@ def _left_directory(
 
 
 _EXPECTED = {f"{kind.name}{suffix}" for kind in KINDS for suffix in kind.suffixes}
+
+_NAMED_BY = {
+    "deploys": ("id",),
+    "reviews": ("change",),
+    "flag_events": ("flag", "service", "environment", "at"),
+    "observations": ("host", "service", "observed_at"),
+    "waivers": ("rule", "subject", "expires"),
+}
+"""What names one record of a list kind: a snapshot's older copy of a record (a deployment
+since finished) is the same record."""
+
+
+def _snapshot_unheld(
+    files: EvidenceFiles, name: str, left: leftovers.Leftover, present: set[str]
+) -> InputError | None:
+    """A filer's snapshot holding, in a file of any name, a record no file read holds (by
+    what names it, ``_NAMED_BY``): a snapshot keeps older copies of the directory's files, so
+    the record was removed from them since, or put there. ``.snapshot/hourly.0/deploys.yaml``
+    holding a deployment of a commit no one reviewed beside ``deploys.yaml`` was passed over,
+    and the check passed."""
+    names: dict[str, set[str]] = {}
+    for each in files.held(name, _EXPECTED, any_name=True):
+        documents = leftovers.whole_documents(files.read_inside(name, each))
+        records = list(_outer_records(documents or []))
+        if documents is None:
+            kind, said = None, "holds records in what does not read whole as YAML or JSON Lines"
+        else:
+            kind, said = next(
+                ((k, f"holds {k.what} {_record_name(k, r)}") for k, r in records
+                 if _record_name(k, r) not in _names_held(files, k, present, names)),
+                (None, ""),
+            )  # fmt: skip
+        if said:
+            home = f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
+            return InputError(
+                f"{name} is {left.what}, and {each} there {said}, which no file read holds: a "
+                "snapshot keeps older copies of the directory's files, so it was removed from "
+                "them since, or put there",
+                path=str(files.where(name)),
+                hint=f"put it in {home} if it is evidence, else remove {name}/{each}",
+            )
+    return None
+
+
+def _outer_records(values: list[Any]) -> Iterator[tuple[Kind, dict[str, Any]]]:
+    """Each mapping among ``values``, at any depth, that reads as a list kind's record (not
+    looking inside one: a deployment's approvals are no flag events)."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        kind = _mapping_kind({str(k) for k in value}) if isinstance(value, dict) else None
+        if kind is not None and kind.name in _NAMED_BY:
+            yield kind, value
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _record_name(kind: Kind, record: dict[str, Any]) -> str:
+    return "/".join(str(record.get(field)) for field in _NAMED_BY[kind.name])
+
+
+def _names_held(
+    files: EvidenceFiles, kind: Kind, present: set[str], names: dict[str, set[str]]
+) -> set[str]:
+    """What names each record of ``kind``'s own file (``names``: those read already)."""
+    if kind.name not in names:
+        own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
+        documents = leftovers.whole_documents(files.read(own)) if own else None
+        held = [r for k, r in _outer_records(documents or []) if k is kind]
+        names[kind.name] = {_record_name(kind, r) for r in held}
+    return names[kind.name]
 
 
 def _present(kind: Kind | None, present: set[str]) -> bool:
@@ -876,7 +951,9 @@ def _hidden_held(files: EvidenceFiles, entry: Entry, expected: set[str]) -> list
     if not name.startswith("."):
         return []
     held = files.held(name, expected) if entry.is_dir else []
-    return held if held or _evidence_like(name) else None
+    snapshot = leftovers.leftover(name, entry.is_file, entry.is_dir)
+    kept = snapshot is not None and snapshot.rule == "snapshot"  # whatever its files' names
+    return held if held or kept or _evidence_like(name) else None
 
 
 def _unread_error(

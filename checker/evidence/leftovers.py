@@ -167,18 +167,24 @@ def whole(data: bytes) -> list[dict[str, Any]] | None:
     """Every mapping ``data`` holds at any depth (``nested``), where the whole of it reads as
     UTF-8 YAML or JSON Lines; None where some of it does not, and what it holds cannot all be
     told."""
+    documents = whole_documents(data)
+    return None if documents is None else list(_walk(documents))
+
+
+def whole_documents(data: bytes) -> list[Any] | None:
+    """``data``'s YAML documents, or its JSON Lines' values, where the whole of it reads as
+    one or the other; else None."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     try:
-        documents = list(yaml.load_all(text, Loader=_Plain))
+        return list(yaml.load_all(text, Loader=_Plain))
     except (yaml.YAMLError, ValueError, RecursionError):
         try:
-            documents = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
         except (ValueError, RecursionError):
             return None
-    return list(_walk(documents))
 
 
 def _text(data: bytes) -> str:

@@ -266,6 +266,31 @@ def test_lost_found_or_a_snapshot_holding_evidence_not_read_here_is_refused(
     assert "lost+found is the directory fsck puts what it recovers in, and holds" in result.err
 
 
+def test_a_snapshot_holding_a_record_no_file_read_holds_is_refused(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """A filer's snapshot keeps older copies of the directory's files. One holding D2, of a
+    commit no one reviewed, that deploys.yaml does not hold (in its deploys.yaml, or in a file
+    of any name) was passed over, and the check passed (exit 0). An older copy of D1, from
+    before it finished, is the same record, and still passed over."""
+    repo, evidence = shop
+    [d1] = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    d2 = _hidden_deployment(repo)
+    kept = evidence / ".snapshot" / "hourly.0"
+    kept.mkdir(parents=True)
+    for name, records in [("deploys.yaml", [d1, d2]), ("export-7", [d2])]:
+        (kept / name).write_text(yaml.safe_dump(records))
+        result = check(shop)
+        assert result.code == 2, result.out
+        assert f".snapshot is a filer's snapshots of this directory, and hourly.0/{name} there" in (
+            result.err
+        )
+        assert "holds deployment D2, which no file read holds" in result.err
+        (kept / name).unlink()
+    (kept / "deploys.yaml").write_text(yaml.safe_dump([{**d1, "finished_at": None}]))
+    assert check(shop).code == 0
+
+
 def test_lost_found_holding_records_under_an_inode_number_is_refused(
     shop: tuple[ScriptedRepo, Path],
 ) -> None:
