@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from checker.errors import InputError
-from checker.evidence import jsonread, leftovers
+from checker.evidence import archives, jsonread, leftovers
 from checker.evidence.files import (
     LineDict,
     Located,
@@ -854,7 +854,18 @@ def records_kind(data: bytes) -> Kind | None:
     (``leftovers.keys_named``). Named for no kind, such a file may be the evidence under
     another name, and is not passed over. Only the form an evidence file holds was looked
     at: a lock file holding a deployment after a byte that is not UTF-8, after an office
-    lock's own bytes, in a second YAML document or under a key was passed over."""
+    lock's own bytes, in a second YAML document or under a key was passed over. What a
+    compressed file or archive holds (``archives.unpacked``) is looked at too: a gzipped
+    deployment in ``~$deploys.yaml`` was passed over."""
+    kind = _plain_kind(data)
+    if kind is not None or not archives.is_archive(data):
+        return kind
+    found = archives.unpacked(data, tar_files=True)
+    return next(filter(None, map(_plain_kind, [*found.contents, *found.tar_files])), None)
+
+
+def _plain_kind(data: bytes) -> Kind | None:
+    """``records_kind`` of ``data``'s own bytes."""
     kind = _parsed_kind(data)
     if kind is not None:
         return kind

@@ -3,6 +3,7 @@ holds nothing the check would read, refused (saying what it is) where it may."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import struct
 from collections.abc import Callable
@@ -161,6 +162,7 @@ def _hidden_deployment(repo: ScriptedRepo) -> dict[str, object]:
         ("~$deploys.yaml", lambda d2: yaml.safe_dump({"deploys": [d2]}).encode()),
         (".~lock.deploys.yaml#", lambda d2: b"--- !export\n" + yaml.safe_dump([d2]).encode()),
         ("Thumbs.db", lambda d2: b"\xd0\xcf\x11\xe0" + json.dumps(d2).encode("utf-16-le")),
+        ("~$deploys.yaml", lambda d2: gzip.compress(yaml.safe_dump([d2]).encode(), mtime=0)),
     ],
 )
 def test_a_lock_holding_records_in_any_form_is_refused(
@@ -168,7 +170,8 @@ def test_a_lock_holding_records_in_any_form_is_refused(
 ) -> None:
     """Only the form an evidence file takes was looked for: a lock holding D2 after a byte
     that is not UTF-8, after an office lock's own bytes, in a second YAML document, under a
-    key or a YAML tag, or Thumbs.db holding it as UTF-16, was passed over (exit 0)."""
+    key or a YAML tag, or gzipped, or Thumbs.db holding it as UTF-16, was passed over (exit
+    0)."""
     repo, evidence = shop
     (evidence / name).write_bytes(wrap(_hidden_deployment(repo)))
     result = check(shop)
