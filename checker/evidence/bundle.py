@@ -312,6 +312,11 @@ class EvidenceFiles:
         """Whether the directory ``name`` may be listed: ext4's ``lost+found`` is root's own."""
         return os.access(self.directory / name, os.R_OK | os.X_OK)
 
+    def file_system_own(self, name: str) -> bool:
+        """Whether the directory ``name`` is one a file system keeps at its root, as root's:
+        the evidence directory is where a file system is mounted, and root owns ``name``."""
+        return os.path.ismount(self.directory) and (self.directory / name).stat().st_uid == 0
+
 
 HELD_AT_MOST = 100_000
 """The files and directories a hidden or ignored directory of the evidence is searched
@@ -728,7 +733,9 @@ def _left_directory(
     files: EvidenceFiles, name: str, left: leftovers.Leftover, known: tuple[set[str], list[str]]
 ) -> bool | InputError:
     """``lost+found`` passed over unless it holds a file named for evidence, or of any name
-    holding records (one that cannot be listed is root's, where fsck alone writes): fsck
+    holding records (one that cannot be listed is passed over where it is root's at a file
+    system's root, where fsck alone writes; a team's own, made unreadable, held a deployment
+    the check never read, and it passed): fsck
     names what it recovers by inode number, and ``lost+found/#12345`` holding a deployment
     of a commit no one reviewed was passed over, and the check passed; a
     filer's ``.snapshot`` unless it holds a file of a kind not read here (``held``: what it
@@ -738,7 +745,14 @@ def _left_directory(
         if not all(_present(_near_kind(PurePosixPath(p).name), present) for p in held):
             return False
         return _snapshot_unheld(files, name, left, present) or True
-    lost = files.held(name, _EXPECTED, any_name=True) if files.listable(name) else []
+    if not files.listable(name):
+        return files.file_system_own(name) or InputError(
+            f"{name} cannot be listed, and is not the one ext4 keeps at a file system's root, "
+            "as root's: what it holds cannot be looked for",
+            path=str(files.where(name)),
+            hint=f"make {name} readable, or move it out of the evidence directory",
+        )
+    lost = files.held(name, _EXPECTED, any_name=True)
     return not lost or InputError(
         f"{name} is {left.what}, and holds {', '.join(lost)}, named for evidence or holding "
         "records, which is not read from there",

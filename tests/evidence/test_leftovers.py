@@ -311,13 +311,21 @@ def test_lost_found_holding_records_under_an_inode_number_is_refused(
     assert check(shop).code == 0
 
 
-def test_a_lost_found_that_cannot_be_listed_is_passed_over(
+def test_a_lost_found_that_cannot_be_listed_is_passed_over_only_at_a_file_systems_root(
     shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ext4's ``lost+found`` is root's own (mode 0700): only fsck writes there, naming what it
-    recovers by inode number, a name the check never reads."""
-    _, evidence = shop
+    """ext4's ``lost+found`` is root's own (mode 0700), at a file system's root: only fsck
+    writes there, naming what it recovers by inode number, a name the check never reads. A
+    ``lost+found`` the team made and left unreadable, holding D2, was passed over as well,
+    and the check passed (exit 0)."""
+    repo, evidence = shop
     (evidence / "lost+found").mkdir()
-    (evidence / "lost+found" / "#131074").write_text("[]\n")
+    (evidence / "lost+found" / "#131074").write_text(yaml.safe_dump([_hidden_deployment(repo)]))
     monkeypatch.setattr(bundle.EvidenceFiles, "listable", lambda self, name: False)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "lost+found cannot be listed, and is not the one ext4 keeps at a file system's root" in (
+        result.err
+    )
+    monkeypatch.setattr(bundle.EvidenceFiles, "file_system_own", lambda self, name: True)
     assert check(shop).code == 0
