@@ -702,17 +702,18 @@ def _unsaved(
 
 def _swap_not_held(files: EvidenceFiles, left: leftovers.Leftover, data: bytes) -> str | None:
     """Why a swap file whose block 0 says nothing is unsaved may still hold records its file
-    does not: not laid out as vim's, lines of text its file does not hold, or records outside
-    its text. A clean block 0 followed by a deployment of a commit no one reviewed was passed
-    over, and the check passed."""
+    does not: not laid out as vim's, a data block's lines not a run of its file's, or
+    records outside its text. A clean block 0 followed by a deployment of a commit no one
+    reviewed was passed over, and the check passed; so was one whose data block held the
+    lines of deploys.yaml in another order, making a record it does not hold."""
     laid = leftovers.vim_text(data)
     if laid is None:
         return (
             f"past its block 0 it is not laid out as vim's, and may hold records {left.of} does not"
         )
-    saved = {line.rstrip(b"\r") for line in files.read(left.of).split(b"\n")}
-    lines, rest = laid
-    if not set(lines) <= saved:
+    saved = b"\n".join(line.rstrip(b"\r") for line in files.read(left.of).split(b"\n"))
+    blocks, rest = laid
+    if not all(b"\n%s\n" % b"\n".join(lines) in b"\n%s\n" % saved for lines in blocks):
         return f"it holds lines of text {left.of} does not, and may hold records it does not"
     if any(_swap_records(chunk) for chunk in rest.split(b"\0") if len(chunk) >= 8):
         return f"it holds records outside its text, which {left.of} may not hold"

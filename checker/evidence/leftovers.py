@@ -84,16 +84,17 @@ _ORDERS = {b"ad": "<", b"da": ">", b"tp": "<", b"pt": ">"}
 order of the machine that wrote it), and that order."""
 
 
-def vim_text(data: bytes) -> tuple[list[bytes], bytes] | None:
-    """The lines of text a swap file's data blocks hold, and every other byte of it (block
-    0, the pointer blocks, what lies between a data block's index and its text); None where
+def vim_text(data: bytes) -> tuple[list[list[bytes]], bytes] | None:
+    """The lines of text each of a swap file's data blocks holds, in order (vim writes a
+    block's last line first), and every other byte of it (block 0, the pointer blocks, what
+    lies between a data block's index and its text); None where
     it is not laid out as vim lays out a swap file: pages of the size block 0 gives, each a
     pointer block or a data block. A clean block 0 followed by other bytes was passed over,
     whatever those bytes held."""
     size = int.from_bytes(data[12:16], "little") if len(data) >= 16 else 0
     if size < 1024 or size & (size - 1) or len(data) % size:
         return None
-    lines: list[bytes] = []
+    lines: list[list[bytes]] = []
     rest = [data[:size]]
     at = size
     while at < len(data):
@@ -107,7 +108,7 @@ def vim_text(data: bytes) -> tuple[list[bytes], bytes] | None:
         start, end = struct.unpack(f"{order}II", data[at + 8 : at + 16])
         if not 16 <= start <= end <= len(data) - at or end % size:
             return None
-        lines += data[at + start : at + end].split(b"\0")[:-1]
+        lines.append(data[at + start : at + end].split(b"\0")[-2::-1])
         rest.append(data[at : at + start])
         at += end
     return lines, b"".join(rest)

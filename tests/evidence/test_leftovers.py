@@ -219,6 +219,7 @@ def test_a_swap_file_said_clean_is_passed_over_only_holding_its_files_lines(
     for data, said in [
         (vim_swap(unsaved=False) + d2, "past its block 0 it is not laid out as vim's"),
         (vim_swap_of(saved + d2), "it holds lines of text deploys.yaml does not"),
+        (vim_swap_of(b"\n".join(sorted(saved.split(b"\n")))), "lines of text deploys.yaml"),
         (vim_swap_of(saved, gap=json.dumps(_hidden_deployment(repo)).encode()), "outside"),
     ]:
         swap.write_bytes(data)
