@@ -785,16 +785,7 @@ def _snapshot_unheld(
     and the check passed."""
     names: dict[str, set[str]] = {}
     for each in files.held(name, _EXPECTED, any_name=True):
-        documents = leftovers.whole_documents(files.read_inside(name, each))
-        records = list(_outer_records(documents or []))
-        if documents is None:
-            kind, said = None, "holds records in what does not read whole as YAML or JSON Lines"
-        else:
-            kind, said = next(
-                ((k, f"holds {k.what} {_record_name(k, r)}") for k, r in records
-                 if _record_name(k, r) not in _names_held(files, k, present, names)),
-                (None, ""),
-            )  # fmt: skip
+        kind, said = _not_held(files, files.read_inside(name, each), present, names)
         if said:
             home = f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
             return InputError(
@@ -805,6 +796,23 @@ def _snapshot_unheld(
                 hint=f"put it in {home} if it is evidence, else remove {name}/{each}",
             )
     return None
+
+
+def _not_held(
+    files: EvidenceFiles, data: bytes, present: set[str], names: dict[str, set[str]]
+) -> tuple[Kind | None, str]:
+    """What a snapshot's file ``data`` holds that no file read holds, and its kind: a record
+    (``_NAMED_BY``), or a fleet or identities where none is read; ``""`` where nothing."""
+    documents = leftovers.whole_documents(data)
+    if documents is None:
+        return None, "holds records in what does not read whole as YAML or JSON Lines"
+    for kind, record in _outer_records(documents):
+        if _record_name(kind, record) not in _names_held(files, kind, present, names):
+            return kind, f"holds {kind.what} {_record_name(kind, record)}"
+    document = records_kind(data)
+    if document is not None and not _present(document, present):
+        return document, f"holds {document.what} records"
+    return None, ""
 
 
 def _outer_records(values: list[Any]) -> Iterator[tuple[Kind, dict[str, Any]]]:

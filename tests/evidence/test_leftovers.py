@@ -282,14 +282,19 @@ def test_a_snapshot_holding_a_record_no_file_read_holds_is_refused(
     d2 = _hidden_deployment(repo)
     kept = evidence / ".snapshot" / "hourly.0"
     kept.mkdir(parents=True)
-    for name, records in [("deploys.yaml", [d1, d2]), ("export-7", [d2])]:
+    people = {"lee@example.com": ["lee@corp.example.com"]}
+    for name, records, said in [
+        ("deploys.yaml", [d1, d2], "holds deployment D2, which no file read holds"),
+        ("export-7", [d2], "holds deployment D2, which no file read holds"),
+        ("people", people, "holds identities records, which no file read holds"),
+    ]:
         (kept / name).write_text(yaml.safe_dump(records))
         result = check(shop)
         assert result.code == 2, result.out
         assert f".snapshot is a filer's snapshots of this directory, and hourly.0/{name} there" in (
             result.err
         )
-        assert "holds deployment D2, which no file read holds" in result.err
+        assert said in result.err
         (kept / name).unlink()
     (kept / "deploys.yaml").write_text(yaml.safe_dump([{**d1, "finished_at": None}]))
     assert check(shop).code == 0
