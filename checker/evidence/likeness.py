@@ -248,13 +248,67 @@ def normal_readings(
     data: bytes, readings: tuple[str, ...] = READINGS
 ) -> dict[str, frozenset[bytes]]:
     """By reading (``READINGS``), the distinct lines of ``data`` in a normal form that cheap
-    edits of a line do not change, each step one pass over all of them (a line at a time was
-    ten times slower), and the steps up to the comments taken once for every reading:
+    edits of a line do not change (``_read_joined``), its lines ending in a backslash joined to
+    the next but where the backslash ends a comment (``_joins``)."""
+    found: dict[str, frozenset[bytes]] = {}
+    for joined, group in _joins(_plain(data), readings).items():
+        found.update(_read_joined(joined, group))
+    return found
+
+
+def _joins(plain: bytes, readings: tuple[str, ...]) -> dict[bytes, tuple[str, ...]]:
+    """``plain`` with each line ending in a backslash joined to the next, as the compilers of
+    Python and C and the shells join them, by the readings that join it so: a backslash ending
+    a comment (``x = 1  # see \\``) joins nothing in Python, Ruby, the shells, JavaScript or
+    SQL, whose comments end with their line. Joined, each line of a retired module kept with
+    ``# \\`` after it took the next into its comment, the module read as one line, and its
+    copy passed (exit 0)."""
+    parts = _CONTINUED.split(plain)
+    if len(parts) == 1:
+        return {plain: readings}
+    found: dict[bytes, tuple[str, ...]] = {}
+    for reading in readings:
+        joined = _joined(parts, reading)
+        found[joined] = (*found.get(joined, ()), reading)
+    return found
+
+
+def _joined(parts: list[bytes], reading: str) -> bytes:
+    """The text of ``parts`` (parted where a line ended in a backslash), each joined to the
+    one before it by a space, or by a line's end where that line ends in a comment of
+    ``reading`` (``_ends_commented``)."""
+    joined = [parts[0]]
+    line = parts[0][parts[0].rfind(b"\n") + 1 :]
+    for part in parts[1:]:
+        cut = _ends_commented(line, reading)
+        joined += [b"\n" if cut else b" ", part]
+        end = part.rfind(b"\n")
+        line = part[end + 1 :] if end >= 0 or cut else line + b" " + part
+    return b"".join(joined)
+
+
+def _ends_commented(line: bytes, reading: str) -> bool:
+    """Whether a line, read as ``reading``, ends inside a comment (``_TAILS``): one after code
+    or a comment alone (``# see \\``), read after a space as a comment after code is."""
+    line = b" " + line
+    if not _HINTS[reading].search(line):
+        return False
+    return not _TAILS[reading].sub(rb"\g<string>", line + b"\\").endswith(b"\\")
+
+
+def _read_joined(
+    joined: bytes, readings: tuple[str, ...] = READINGS
+) -> dict[str, frozenset[bytes]]:
+    """By reading (``READINGS``), the distinct lines of ``joined`` (a file's text, read by
+    ``_plain`` and its lines joined by ``_joins``) in a normal form that cheap edits of a line
+    do not change, each step one pass over all of them (a line at a time was ten times slower),
+    and the steps up to the comments taken once for every reading:
 
     - letters beyond ASCII are read in their compatibility form, characters that show nothing
       dropped, and other spaces read as spaces (``_plain``);
     - a line ending in a backslash is joined to the next, as the compilers of Python and C
-      and the shells join them (code re-wrapped with ``\\`` is the same code);
+      and the shells join them (code re-wrapped with ``\\`` is the same code), but where the
+      backslash ends a comment (``_joins``);
     - each is stripped of the spaces around it (code indented anew, tabs for spaces);
     - a comment after code is cut where it starts outside the line's strings, in the syntax
       of the reading alone (``_TAILS``): ``# noqa``, ``# type: ignore`` read as ``HASH``,
@@ -267,7 +321,7 @@ def normal_readings(
       braces (``_CLOSERS``).
 
     Readings that cut the same lines give the same set (the same object)."""
-    lines = {line.strip() for line in _CONTINUED.sub(b" ", _plain(data)).splitlines()}
+    lines = {line.strip() for line in joined.splitlines()}
     joined = b"\n".join(lines)
     if (b"\n;" in joined or joined.startswith(b";")) and not _CLOSERS.isdisjoint(lines):
         lines = {line.lstrip(b"; \t") if line.startswith(b";") else line for line in lines}

@@ -420,3 +420,40 @@ def test_the_shells_read_a_hash_at_a_words_start_alone(tmp_path: Path) -> None:
     script = "".join(f"tag v{n}#peg --push origin#main{n}\n" for n in range(8))
     live = script.replace("#peg", "#router").replace("#main", "#live")
     assert _moved(tmp_path, ("deploy/peg.sh", script), ("deploy/router.sh", live)) == {}
+
+
+@pytest.mark.parametrize(
+    ("retired", "copy"),
+    [
+        (("legacy/peg.py", FIRE), ("src/peg.py", _glued(FIRE, "  # step %d \\"))),
+        (("legacy/peg.py", FIRE), ("src/peg.py", _glued(FIRE, "\n# step %d \\"))),
+        (("legacy/peg.js", LEGS_JS), ("src/peg.js", _glued(LEGS_JS, " // leg %d \\"))),
+        (("deploy/peg.sh", PEG_SH), ("deploy/copy.sh", _glued(PEG_SH, " # step %d \\"))),
+        (("legacy/peg.sql", PEG_SQL), ("src/orders.sql", _glued(PEG_SQL, " %d \\"))),
+    ],
+)
+def test_a_backslash_ending_a_comment_joins_no_line(
+    tmp_path: Path, retired: tuple[str, str], copy: tuple[str, str]
+) -> None:
+    """A backslash ending a comment continues no line in Python, JavaScript, the shells or
+    SQL, whose comments end with their line: read as joining the next line into the comment,
+    a copy with ``# \\`` after each line read as one line, and passed (exit 0)."""
+    if copy[0].endswith(".py"):
+        compile(copy[1], copy[0], "exec")
+    assert list(_moved(tmp_path, retired, copy)) == [f"D1:{retired[0]}"]
+
+
+@pytest.mark.parametrize(
+    ("reading", "text", "lines"),
+    [
+        (HASH, "x = f(a, \\\n  b)  # c \\\ny = 2\n", {b"x=f(a,b)", b"y=2"}),
+        (HASH, 's = "a # \\\nb"\n', {b's="a#b"'}),
+        (SHELL, "echo a \\\n  b # c \\\necho d\n", {b"echo a b", b"echo d"}),
+        (SLASH, "#define TWICE(a) \\\n  (a + a)\n", {b"#define twice(a)(a+a)"}),
+        (DASH, "select 1 -- c \\\nfrom t\n", {b"select 1", b"from t"}),
+    ],
+)
+def test_a_backslash_joins_lines_outside_comments(
+    reading: str, text: str, lines: set[bytes]
+) -> None:
+    assert normal_lines(text.encode(), reading) == lines
