@@ -410,7 +410,7 @@ _BLOCK = rb"|/\*.*?(?:\*/|$)"
 _HINTS = {
     HASH: re.compile(rb"#(?<=[^\n$#]#)"),
     SHELL: re.compile(rb"#(?<=[ \t\f\v;|&()<>]#)"),
-    SLASH: re.compile(rb"//(?<![\\/]//)|/\*"),
+    SLASH: re.compile(rb"//(?<![\\/]//)|/\*|<!--"),
     DASH: re.compile(rb"--(?<=.--)|/\*"),
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
@@ -422,7 +422,9 @@ found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
     HASH: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[^\n$#]#).*", re.M),
     SHELL: re.compile(_STRING[:-1] + rb"|\$\{[^}\n]*\}?)|#(?<=[ \t\f\v;|&()<>]#).*", re.M),
-    SLASH: re.compile(_STRING[:-1] + rb"|\burl\([^)\n]*\))" + _BLOCK + rb"|//(?<![\\/]//).*", re.M),
+    SLASH: re.compile(
+        _STRING[:-1] + rb"|\burl\([^)\n]*\))" + _BLOCK + rb"|(?://(?<![\\/]//)|<!--).*", re.M
+    ),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
 }
 """By reading, a string (kept), or a comment within a line of code (cut), running to the
@@ -440,7 +442,9 @@ line's end but for ``/* ... */``:
   or not, after a ``:`` too (``case 1://x``, ``a ? b ://x``: kept as a URL's, a retired
   chain of ``? :`` with ``//1`` glued to each line passed, exit 0), but after a ``/`` or
   ``\\`` (a regular expression's ``/\\//``) and inside CSS's ``url(http://a)`` (kept as a
-  string is); and ``/* ... */``; a ``#`` is code there (a CSS colour ``#add8e6``, C's
+  string is); and ``/* ... */``; and ``<!--``, which JavaScript outside a module reads as
+  ``//`` (a retired script with ``<!--1`` glued to each line ran under node and passed, exit
+  0); a ``#`` is code there (a CSS colour ``#add8e6``, C's
   ``#define``, Rust's ``#[``), and ``--`` too (``i--``);
 - ``DASH`` (SQL, Lua, Haskell): ``--`` after code, glued to it or not (``a --c`` and
   ``a--c`` are comments in SQL), and ``/* ... */``.

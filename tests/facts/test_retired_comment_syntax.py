@@ -457,3 +457,15 @@ def test_a_backslash_joins_lines_outside_comments(
     reading: str, text: str, lines: set[bytes]
 ) -> None:
     assert normal_lines(text.encode(), reading) == lines
+
+
+def test_retired_javascript_with_an_html_comment_glued_to_each_line_is_still_there(
+    tmp_path: Path,
+) -> None:
+    """JavaScript outside a module reads ``<!--`` as it reads ``//`` (node runs a script so
+    written): a copy with ``<!--1`` glued to each line shared no line with the retired script
+    and passed (exit 0)."""
+    copy = _glued(LEGS_JS, " <!--%d")
+    found = _moved(tmp_path, ("legacy/peg.js", LEGS_JS), ("src/peg.js", copy))
+    assert list(found) == ["D1:legacy/peg.js"]
+    assert normal_lines(b"if (a < !--b) go();", SLASH) == {b"if(a<!--b)go()"}
