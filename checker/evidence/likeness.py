@@ -278,11 +278,11 @@ def _joined(parts: list[bytes], reading: str) -> bytes:
     one before it by a space, or by a line's end where that line ends in a comment of
     ``reading`` (``_ends_commented``)."""
     joined = [parts[0]]
-    line = parts[0][parts[0].rfind(b"\n") + 1 :]
+    line = parts[0][max(parts[0].rfind(b"\n"), parts[0].rfind(b"\r")) + 1 :]
     for part in parts[1:]:
         cut = _ends_commented(line, reading)
         joined += [b"\n" if cut else b" ", part]
-        end = part.rfind(b"\n")
+        end = max(part.rfind(b"\n"), part.rfind(b"\r"))
         line = part[end + 1 :] if end >= 0 or cut else line + b" " + part
     return b"".join(joined)
 
@@ -402,7 +402,11 @@ def _commented(joined: bytes, hint: re.Pattern[bytes]) -> set[bytes]:
     return marked
 
 
-_CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
+_CONTINUED = re.compile(rb"\\[ \t]*(?:\r\n?|\n)")
+"""A backslash ending a line, whatever ends it: ``\\n``, ``\\r\\n`` or ``\\r`` alone, as Python
+reads a file of old Mac line ends (and ``splitlines`` parts it). Read with ``\\n`` alone, a copy
+of a retired module re-wrapped with ``\\`` and saved with ``\\r`` ends ran as the retired code,
+its lines read parted, and passed (exit 0)."""
 _STRING = rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`\\\n])*`?)"
 """A string, its quotes paired and escapes read: kept, so that a ``#`` inside one is no
 comment."""

@@ -118,6 +118,7 @@ EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     ),
     "quotes": (ROUTES, lambda c: c.replace("'", '"')),
     "re-wrapped": (CODE, lambda c: _each(c, _wrapped)),
+    "re-wrapped with old Mac line ends": (CODE, lambda c: _each(c, _wrapped).replace("\n", "\r")),
     "keywords in small letters": (
         SQL,
         lambda c: re.sub(r"\b[A-Z]+\b", lambda m: m.group().lower(), c),
