@@ -320,7 +320,11 @@ def _read_joined(
       cut (JavaScript written with or without them), and one starting it too, in a file of
       braces (``_CLOSERS``).
 
-    Readings that cut the same lines give the same set (the same object)."""
+    Readings that read the same lines give the same set (the same object); the lines each
+    marks for a comment are read by its own ``_TAILS``. Taken for one another where they
+    marked the same lines, SQL's reading of ``-- 1 //`` after each line of a query was the
+    ``//`` reading's, which keeps ``--1``: the copy of a retired query so kept shared no line
+    with it and passed (exit 0), and a shell script's ``a#peg #c`` was read as Python's."""
     lines = {line.strip() for line in joined.splitlines()}
     joined = b"\n".join(lines)
     if (b"\n;" in joined or joined.startswith(b";")) and not _CLOSERS.isdisjoint(lines):
@@ -332,14 +336,25 @@ def _read_joined(
     if not cut:
         return dict.fromkeys(readings, _normal_form(joined))
     rest = lines - cut
-    base = _normal_form(b"\n".join(rest)) if rest else frozenset()
-    made: dict[frozenset[bytes], frozenset[bytes]] = {}
-    for reading in readings:
-        if marked[reading] not in made:
-            tail = _TAILS[reading].sub(rb"\g<string>", b"\n".join(marked[reading]))
-            own = b"\n".join([*(cut - marked[reading]), tail] if marked[reading] else cut)
-            made[marked[reading]] = base | _normal_form(own)
-    return {reading: made[marked[reading]] for reading in readings}
+    return _read_tails(_normal_form(b"\n".join(rest)) if rest else frozenset(), cut, marked)
+
+
+def _read_tails(
+    base: frozenset[bytes], cut: frozenset[bytes], marked: dict[str, frozenset[bytes]]
+) -> dict[str, frozenset[bytes]]:
+    """By reading, a file's normal lines: ``base`` (those no reading marked) and those of
+    ``cut`` (those one marked), the lines it ``marked`` read by its own ``_TAILS``, readings
+    that read them alike given the same set."""
+    made: dict[tuple[bytes, frozenset[bytes]], frozenset[bytes]] = {}
+    found = {}
+    for reading, lines in marked.items():
+        key = (_TAILS[reading].pattern if lines else b"", lines)
+        if key not in made:
+            tail = _TAILS[reading].sub(rb"\g<string>", b"\n".join(lines))
+            normal = base | _normal_form(b"\n".join([*(cut - lines), tail] if lines else cut))
+            made[key] = next((one for one in made.values() if one == normal), normal)
+        found[reading] = made[key]
+    return found
 
 
 def _normal_form(joined: bytes) -> frozenset[bytes]:

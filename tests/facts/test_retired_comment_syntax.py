@@ -469,3 +469,22 @@ def test_retired_javascript_with_an_html_comment_glued_to_each_line_is_still_the
     found = _moved(tmp_path, ("legacy/peg.js", LEGS_JS), ("src/peg.js", copy))
     assert list(found) == ["D1:legacy/peg.js"]
     assert normal_lines(b"if (a < !--b) go();", SLASH) == {b"if(a<!--b)go()"}
+
+
+FETCH_SH = "".join(
+    f"curl -fsSL -o /tmp/tool{n} https://dl.example/tools.html#power_peg_{n} # step {n}\n"
+    for n in range(7)
+)
+
+
+def test_each_reading_reads_the_lines_it_marks_in_its_own_syntax(tmp_path: Path) -> None:
+    """A reading that marked the same lines as another took that one's reading of them: SQL's
+    ``-- 1 //`` after each line of a query read as the ``//`` reading reads it, ``--1`` kept,
+    so a copy of the retired query so kept passed (exit 0); and a deploy script's ``a#peg #c``
+    read as Python reads it, so a live script differing after a ``#`` inside its words alone
+    was named as the retired one."""
+    copy = _glued(PEG_SQL, " -- %d //")
+    found = _moved(tmp_path / "sql", ("legacy/peg.sql", PEG_SQL), ("src/orders.sql", copy))
+    assert list(found) == ["D1:legacy/peg.sql"]
+    live = FETCH_SH.replace("#power_peg_", "#router_")
+    assert _moved(tmp_path / "sh", ("deploy/peg.sh", FETCH_SH), ("deploy/tools.sh", live)) == {}
