@@ -86,11 +86,17 @@ SHELL = "shell"
 """Comments open with ``#`` at a word's start (the shells, YAML, Dockerfiles, Tcl, PowerShell,
 files of settings): ``echo a#b`` prints ``a#b``."""
 SLASH = "slash"
-"""Comments open with ``//`` or ``/*`` (C, C++, C#, Java, JavaScript, TypeScript, Go, Rust,
-Swift, Kotlin, Scala, Dart, CSS)."""
+"""Comments open with ``//`` or ``/*``, ``'`` quotes strings (JavaScript, TypeScript, Dart,
+Groovy, CSS)."""
+CHAR = "char"
+"""Comments open with ``//`` or ``/*``, ``'`` quotes one character alone (C, C++, C#, Java, Go,
+Rust, Swift, Kotlin, Scala, Zig): ``'a`` is a Rust lifetime, ``1'000`` a number in C++."""
 DASH = "dash"
-"""Comments open with ``--`` (SQL, Lua, Haskell, Ada, Elm) or ``/*`` (SQL)."""
-READINGS = (HASH, SHELL, SLASH, DASH)
+"""Comments open with ``--`` or ``/*``, ``'`` quotes strings (SQL, Lua)."""
+PRIME = "prime"
+"""Comments open with ``--``, ``'`` quotes one character alone (Haskell, Elm, Ada, VHDL):
+``foldl'`` is a name in Haskell, ``clk'event`` an attribute in VHDL."""
+READINGS = (HASH, SHELL, SLASH, CHAR, DASH, PRIME)
 """The ways a file's comments are read (``normal_readings``), each a syntax of comments."""
 
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
@@ -98,10 +104,12 @@ _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 _LANGUAGES = {
     "py pyi pyw pyx rb rake gemspec pl pm r toml mk cmake nix ex exs jl nim cr coffee": (HASH,),
     "sh bash zsh ksh fish yaml yml cfg conf tcl ps1 psm1 properties env": (SHELL,),
-    "c h cc cpp cxx hh hpp hxx ino cu java js jsx mjs cjs ts tsx mts cts go rs cs swift kt kts"
-    " scala sc dart groovy gradle proto m mm css scss less json5 jsonc sol zig": (SLASH,),
+    "c h cc cpp cxx hh hpp hxx ino cu java go rs cs swift kt kts scala sc m mm zig": (CHAR,),
+    "js jsx mjs cjs ts tsx mts cts dart groovy gradle proto css scss less json5 jsonc": (SLASH,),
+    "sol": (SLASH,),
     "php tf hcl": (HASH, SLASH),
-    "sql lua hs lhs elm ada adb ads vhd vhdl": (DASH,),
+    "sql lua": (DASH,),
+    "hs lhs elm ada adb ads vhd vhdl": (PRIME,),
     "makefile gemfile rakefile vagrantfile": (HASH,),
     "dockerfile procfile .bashrc .profile .zshrc": (SHELL,),
 }
@@ -175,7 +183,8 @@ _INTERPRETERS = {
     **dict.fromkeys(b"python pypy ruby perl Rscript php".lower().split(), (HASH,)),
     **dict.fromkeys(b"sh bash zsh ksh dash ash fish tclsh".split(), (SHELL,)),
     **dict.fromkeys(b"node nodejs deno bun ts-node tsx".split(), (SLASH,)),
-    **dict.fromkeys(b"lua luajit runghc runhaskell psql".split(), (DASH,)),
+    **dict.fromkeys(b"lua luajit psql".split(), (DASH,)),
+    **dict.fromkeys(b"runghc runhaskell".split(), (PRIME,)),
 }
 """The readings of the comments of a script by the interpreter its launch line names."""
 _EXEC = re.compile(
@@ -425,17 +434,28 @@ its lines read parted, and passed (exit 0)."""
 _STRING = rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|`(?:\\.|[^`\\\n])*`?)"
 """A string, its quotes paired and escapes read: kept, so that a ``#`` inside one is no
 comment."""
+_CHARACTER = (
+    rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.[^'\\\n]{0,9}|[^'\\\n][\x80-\xbf]{0,3})'"
+    rb"|`(?:\\.|[^`\\\n])*`?)"
+)
+"""A string in a language where ``'`` quotes one character alone (``'a'``, ``'\\n'``,
+``'\\u{1F600}'``): another ``'`` is no string (a Rust lifetime, ``&'a str``; a Haskell name,
+``foldl'``; a VHDL attribute, ``clk'event``). Read as opening a string to the line's end, it
+kept the comment after it: a retired Rust module kept with ``// note`` after each line of a
+lifetime passed (exit 0)."""
 _BLOCK = rb"|/\*.*?(?:\*/|$)"
 _HINTS = {
     HASH: re.compile(rb"#(?<=[^\n$#]#)"),
     SHELL: re.compile(rb"#(?<=[ \t\f\v;|&()<>]#)"),
     SLASH: re.compile(rb"//(?<![\\/]//)|/\*|<!--"),
+    CHAR: re.compile(rb"//(?<![\\/]//)|/\*|<!--"),
     DASH: re.compile(rb"--(?<=.--)|/\*"),
+    PRIME: re.compile(rb"--(?<=.--)|/\*"),
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
 (``_TAILS``). Each opens with its own characters, the look-behind after them: a pattern opening
 with a look-behind is tried at every byte of a file, and took twice as long."""
-_ANY_HINT = re.compile(b"|".join(hint.pattern for hint in _HINTS.values()))
+_ANY_HINT = re.compile(b"|".join(dict.fromkeys(hint.pattern for hint in _HINTS.values())))
 """What may start a comment after code in one reading or another: the lines holding one are
 found in one pass, and read for each reading's alone (most files hold none)."""
 _TAILS = {
@@ -444,7 +464,11 @@ _TAILS = {
     SLASH: re.compile(
         _STRING[:-1] + rb"|\burl\([^)\n]*\))" + _BLOCK + rb"|(?://(?<![\\/]//)|<!--).*", re.M
     ),
+    CHAR: re.compile(
+        _CHARACTER[:-1] + rb"|\burl\([^)\n]*\))" + _BLOCK + rb"|(?://(?<![\\/]//)|<!--).*", re.M
+    ),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
+    PRIME: re.compile(_CHARACTER + _BLOCK + rb"|--(?<=.--).*", re.M),
 }
 """By reading, a string (kept), or a comment within a line of code (cut), running to the
 line's end but for ``/* ... */``:
@@ -457,7 +481,9 @@ line's end but for ``/* ... */``:
   line, passed (exit 0);
 - ``SHELL`` (the shells, YAML, Dockerfiles): ``#`` where a word starts alone, after a space or
   one of ``;|&()<>``: ``echo a#b`` prints ``a#b``, and ``$#`` and ``${x#y}`` are code;
-- ``SLASH`` (C and the languages of its syntax, CSS): ``//`` outside a string, glued to code
+- ``SLASH`` and ``CHAR`` (C and the languages of its syntax, CSS; in ``CHAR``'s, C, Java, Go,
+  Rust and the like, ``'`` quotes one character alone, ``_CHARACTER``): ``//`` outside a
+  string, glued to code
   or not, after a ``:`` too (``case 1://x``, ``a ? b ://x``: kept as a URL's, a retired
   chain of ``? :`` with ``//1`` glued to each line passed, exit 0), but after a ``/`` or
   ``\\`` (a regular expression's ``/\\//``) and inside CSS's ``url(http://a)`` (kept as a
@@ -465,8 +491,9 @@ line's end but for ``/* ... */``:
   ``//`` (a retired script with ``<!--1`` glued to each line ran under node and passed, exit
   0); a ``#`` is code there (a CSS colour ``#add8e6``, C's
   ``#define``, Rust's ``#[``), and ``--`` too (``i--``);
-- ``DASH`` (SQL, Lua, Haskell): ``--`` after code, glued to it or not (``a --c`` and
-  ``a--c`` are comments in SQL), and ``/* ... */``.
+- ``DASH`` and ``PRIME`` (SQL, Lua; in ``PRIME``'s, Haskell, Ada and VHDL, ``'`` quotes one
+  character alone): ``--`` after code, glued to it or not (``a --c`` and ``a--c`` are
+  comments in SQL), and ``/* ... */``.
 
 Python's floor division (``n // 2``) is no comment, nor a shell's ``--`` ending its options
 (``git log -- path``): read all together, ``mid = n // 2`` and ``mid = n // 3`` were one line,

@@ -16,8 +16,10 @@ import pytest
 
 from checker.demo.builder import ScriptedRepo
 from checker.evidence.likeness import (
+    CHAR,
     DASH,
     HASH,
+    PRIME,
     READINGS,
     SHELL,
     SLASH,
@@ -488,3 +490,60 @@ def test_each_reading_reads_the_lines_it_marks_in_its_own_syntax(tmp_path: Path)
     assert list(found) == ["D1:legacy/peg.sql"]
     live = FETCH_SH.replace("#power_peg_", "#router_")
     assert _moved(tmp_path / "sh", ("deploy/peg.sh", FETCH_SH), ("deploy/tools.sh", live)) == {}
+
+
+FIRE_RS = """\
+pub fn fire<'a>(book: &'a Book, parent: &Order) -> Legs<'a> {
+    let venue: &'a Venue = book.venue_for(parent);
+    let limit: &'a Price = parent.limit_price();
+    let filled: &'a Fill = parent.filled();
+    let child: Child<'a> = venue.send(parent.symbol(), parent.quantity() - filled.qty, limit);
+    let legs: Legs<'a> = parent.children().chain(Some(child)).collect();
+    book.record(&legs as &[Child<'a>]);
+    legs
+}
+"""
+
+
+def test_a_rust_lifetime_opens_no_string(tmp_path: Path) -> None:
+    """``'`` quotes one character alone in Rust: a lifetime (``&'a Book``) read as opening a
+    string to the line's end kept the comment after it, and a copy of a retired module with
+    ``// step 1`` after each line shared one line with it and passed (exit 0)."""
+    copy = _glued(FIRE_RS, " // step %d")
+    found = _moved(tmp_path, ("legacy/fire.rs", FIRE_RS), ("src/fire.rs", copy))
+    assert list(found) == ["D1:legacy/fire.rs"]
+
+
+@pytest.mark.parametrize(
+    ("reading", "one", "other", "same"),
+    [
+        (
+            CHAR,
+            "fn f<'a>(x: &'a str) -> &'a str { x } // it's",
+            "fn f<'a>(x: &'a str) -> &'a str { x }",
+            True,
+        ),
+        (CHAR, "int n = 1'000; // old", "int n = 1'000;", True),
+        (CHAR, "let c = '/'; // old", "let c = '/';", True),
+        (CHAR, "let c = '\\''; // old", "let c = '\\'';", True),
+        (CHAR, 'let s = "a // b";', 'let s = "a // c";', False),
+        (SLASH, "const s = 'a // b';", "const s = 'a // c';", False),
+        (PRIME, "go' acc x = foldl' f acc x -- old", "go' acc x = foldl' f acc x", True),
+        (PRIME, "if clk'event and clk = '1' then -- old", "if clk'event and clk = '1' then", True),
+        (PRIME, "c = '-' -- old", "c = '-'", True),
+        (DASH, "where s = 'a -- b'", "where s = 'a -- c'", False),
+    ],
+)
+def test_a_quote_is_read_as_each_language_reads_it(
+    reading: str, one: str, other: str, same: bool
+) -> None:
+    assert (normal_lines(one.encode(), reading) == normal_lines(other.encode(), reading)) is same
+
+
+def test_languages_quoting_characters_alone() -> None:
+    assert readings_of("src/fire.rs") == (CHAR,)
+    assert readings_of("src/Peg.java") == (CHAR,)
+    assert readings_of("web/peg.ts") == (SLASH,)
+    assert readings_of("src/Peg.hs") == (PRIME,)
+    assert readings_of("db/peg.sql") == (DASH,)
+    assert own_readings(["bin/peg"], b"#!/usr/bin/env runghc\n") == (PRIME,)
