@@ -96,7 +96,10 @@ DASH = "dash"
 PRIME = "prime"
 """Comments open with ``--``, ``'`` quotes one character alone (Haskell, Elm, Ada, VHDL):
 ``foldl'`` is a name in Haskell, ``clk'event`` an attribute in VHDL."""
-READINGS = (HASH, SHELL, SLASH, CHAR, DASH, PRIME)
+PERCENT = "percent"
+"""Comments open with ``%`` (Erlang, MATLAB and Octave, TeX): ``$%`` is Erlang's character
+``%``, ``\\%`` TeX's."""
+READINGS = (HASH, SHELL, SLASH, CHAR, DASH, PRIME, PERCENT)
 """The ways a file's comments are read (``normal_readings``), each a syntax of comments."""
 
 _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
@@ -104,12 +107,14 @@ _TEXT = re.compile(rb"[A-Za-z0-9\x80-\xff]")
 _LANGUAGES = {
     "py pyi pyw pyx rb rake gemspec pl pm r toml mk cmake nix ex exs jl nim cr coffee": (HASH,),
     "sh bash zsh ksh fish yaml yml cfg conf tcl ps1 psm1 properties env": (SHELL,),
-    "c h cc cpp cxx hh hpp hxx ino cu java go rs cs swift kt kts scala sc m mm zig": (CHAR,),
+    "c h cc cpp cxx hh hpp hxx ino cu java go rs cs swift kt kts scala sc mm zig": (CHAR,),
     "js jsx mjs cjs ts tsx mts cts dart groovy gradle proto css scss less json5 jsonc": (SLASH,),
     "sol": (SLASH,),
     "php tf hcl": (HASH, SLASH),
     "sql lua": (DASH,),
     "hs lhs elm ada adb ads vhd vhdl": (PRIME,),
+    "erl hrl tex sty cls": (PERCENT,),
+    "m": (CHAR, PERCENT),
     "makefile gemfile rakefile vagrantfile": (HASH,),
     "dockerfile procfile .bashrc .profile .zshrc": (SHELL,),
 }
@@ -185,6 +190,7 @@ _INTERPRETERS = {
     **dict.fromkeys(b"node nodejs deno bun ts-node tsx".split(), (SLASH,)),
     **dict.fromkeys(b"lua luajit psql".split(), (DASH,)),
     **dict.fromkeys(b"runghc runhaskell".split(), (PRIME,)),
+    **dict.fromkeys(b"escript octave".split(), (PERCENT,)),
 }
 """The readings of the comments of a script by the interpreter its launch line names."""
 _EXEC = re.compile(
@@ -451,6 +457,7 @@ _HINTS = {
     CHAR: re.compile(rb"//(?<![\\/]//)|/\*|<!--"),
     DASH: re.compile(rb"--(?<=.--)|/\*"),
     PRIME: re.compile(rb"--(?<=.--)|/\*"),
+    PERCENT: re.compile(rb"%(?<=[^\n$\\%]%)"),
 }
 """By reading, what may start a comment after code: only a line holding one is read for it
 (``_TAILS``). Each opens with its own characters, the look-behind after them: a pattern opening
@@ -469,6 +476,9 @@ _TAILS = {
     ),
     DASH: re.compile(_STRING + _BLOCK + rb"|--(?<=.--).*", re.M),
     PRIME: re.compile(_CHARACTER + _BLOCK + rb"|--(?<=.--).*", re.M),
+    PERCENT: re.compile(
+        rb"(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:''|[^'\n])*'|[$\\].)|%(?<=[^\n$\\%]%).*", re.M
+    ),
 }
 """By reading, a string (kept), or a comment within a line of code (cut), running to the
 line's end but for ``/* ... */``:
@@ -493,7 +503,11 @@ line's end but for ``/* ... */``:
   ``#define``, Rust's ``#[``), and ``--`` too (``i--``);
 - ``DASH`` and ``PRIME`` (SQL, Lua; in ``PRIME``'s, Haskell, Ada and VHDL, ``'`` quotes one
   character alone): ``--`` after code, glued to it or not (``a --c`` and ``a--c`` are
-  comments in SQL), and ``/* ... */``.
+  comments in SQL), and ``/* ... */``;
+- ``PERCENT`` (Erlang, MATLAB, TeX): ``%`` after code, outside a string (``"..."``, and
+  ``'...'`` closed on its line: MATLAB's transpose ``a'`` is no string), but Erlang's ``$%``
+  and TeX's ``\\%``. Read in no language's syntax, a retired Erlang module with ``% step 1``
+  after each line passed (exit 0).
 
 Python's floor division (``n // 2``) is no comment, nor a shell's ``--`` ending its options
 (``git log -- path``): read all together, ``mid = n // 2`` and ``mid = n // 3`` were one line,

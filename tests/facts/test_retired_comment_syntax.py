@@ -19,6 +19,7 @@ from checker.evidence.likeness import (
     CHAR,
     DASH,
     HASH,
+    PERCENT,
     PRIME,
     READINGS,
     SHELL,
@@ -547,3 +548,39 @@ def test_languages_quoting_characters_alone() -> None:
     assert readings_of("src/Peg.hs") == (PRIME,)
     assert readings_of("db/peg.sql") == (DASH,)
     assert own_readings(["bin/peg"], b"#!/usr/bin/env runghc\n") == (PRIME,)
+
+
+FIRE_ERL = """\
+-module(peg).
+-export([fire/2]).
+fire(Order, Parent) ->
+    Qty = maps:get(quantity, Order) - maps:get(filled, Parent),
+    Venue = venues:for(Parent, Order),
+    Child = venues:send(Venue, maps:get(symbol, Order), Qty, maps:get(limit, Parent)),
+    audit:record(maps:get(id, Parent), Child),
+    {ok, Child}.
+"""
+
+
+def test_a_percent_comment_is_read_in_erlang(tmp_path: Path) -> None:
+    """Erlang, MATLAB and TeX open a comment with ``%``, read in no language's syntax: a copy
+    of a retired Erlang module with ``% step 1`` after each line passed (exit 0)."""
+    copy = _glued(FIRE_ERL, " %% step %d")
+    found = _moved(tmp_path, ("legacy/peg.erl", FIRE_ERL), ("src/peg.erl", copy))
+    assert list(found) == ["D1:legacy/peg.erl"]
+    assert readings_of("lib/peg.m") == (CHAR, PERCENT)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("C = $%, % old", "C = $%,", True),
+        ('io:format("~p%~n", [X])', 'io:format("~p%~s", [X])', False),
+        ("fprintf('%d%%', x);", "fprintf('%s%%', x);", False),
+        ("y = a' * b; % old", "y = a' * b;", True),
+        ("50\\% of orders % old", "50\\% of orders", True),
+        ("50\\% of orders", "50\\% of trades", False),
+    ],
+)
+def test_percent_comments_outside_strings(one: str, other: str, same: bool) -> None:
+    assert (normal_lines(one.encode(), PERCENT) == normal_lines(other.encode(), PERCENT)) is same
