@@ -241,17 +241,26 @@ def diffs(
     that a push kept the diff (``where`` names them). Either way, when the last push was: the
     last version's, or, where there is none, that is of another head or the notes show a push
     the file lacks (the file saved before a push), the merge, since a push may have come after
-    it at a time the file does not say."""
+    it at a time the file does not say. A note that names no version (older GitLab wrote no
+    link) shows no push the file lacks: its push is dated by the note, as any push note's."""
     head, merged_ns = merged
     found = _usable(versions, head, history, where)
     broken = unchained(versions or [], links or [], where) if versions else ""
     if broken and not found.why_not:
         found = Diffs(why_not=broken)
-    if versions is not None and (not versions or broken or versions[-1].head != head):
+    lacking = broken and _lacking(versions or [], links or [], where)
+    if versions is not None and (not versions or lacking or versions[-1].head != head):
         return replace(found, last_ns=merged_ns)  # none: GitLab records one at the opening
     if versions is None or len(versions) < 2:  # the first is the opening's: no push
         return found
     return replace(found, last_ns=versions[-1].created_ns)
+
+
+def _lacking(versions: list[Version], links: list[PushLink], where: str) -> bool:
+    """Whether the push notes that name a version show a push the versions lack (the file
+    saved before it, or a version cut); a note that names none (older GitLab wrote no link)
+    shows none."""
+    return bool(unchained(versions, [link for link in links if link.version is not None], where))
 
 
 def unchained(versions: list[Version], links: list[PushLink], where: str) -> str:

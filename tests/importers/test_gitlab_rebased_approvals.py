@@ -399,6 +399,26 @@ def test_a_push_note_without_its_link_leaves_the_versions_unread(tmp_path: Path)
     _left_out(repo, _import_gitlab(repo, export), shas["head"], why)
 
 
+def test_an_approval_after_an_older_gitlabs_unlinked_push_note_counts(tmp_path: Path) -> None:
+    """GitLab 8 wrote its push notes with no link (``Added 1 commit:`` and a Markdown list):
+    an approval given after the last push, on the merged head, was left out as older than a
+    push at the merge, and check failed the reviewed change (exit 1). A note without a link
+    shows no push the versions lack; it dates its push, as before the versions were read."""
+    repo, export, shas = _rebased(tmp_path)
+    approvals = json.loads((export / "5" / "approvals.json").read_text())
+    approvals["approved_by"][0]["approved_at"] = "2016-06-08T21:20:40.000Z"
+    (export / "5" / "approvals.json").write_text(json.dumps(approvals))
+    notes = saved_items(export / "5" / "notes.json")
+    for note in notes:
+        if note["body"].startswith("added 1 commit"):
+            note["body"] = f"Added 1 commit:\n\n* {shas['head'][:8]} - Add the approvals API"
+    (export / "5" / "notes.json").write_text(saved_pages(notes))
+    result = _import_gitlab(repo, export)
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err, result.err
+    assert _check(repo).code == 0
+
+
 @pytest.mark.parametrize("saved", ["none", "the opening's"])
 def test_a_push_back_seen_by_the_commits_its_last_note_lists(tmp_path: Path, saved: str) -> None:
     """The force push back of the tests above, without versions.json, or with one saved before
