@@ -276,6 +276,11 @@ class GitLabApi:
         """One response's JSON; a failure is an input error naming the request."""
         return self._call(path, lambda: self._client.http_get(path))
 
+    def found(self, path: str) -> Any:
+        """One response's JSON, or None where GitLab answers 404; another failure is an
+        input error naming the request."""
+        return self._call(path, lambda: self._client.http_get(path), None)
+
     def items(
         self, path: str, parameters: dict[str, Any] | None = None, absent: str = ""
     ) -> list[Any]:
@@ -289,12 +294,16 @@ class GitLabApi:
         return list(found)
 
     @staticmethod
-    def _call(path: str, request: Callable[[], Any], absent: str = "") -> Any:
+    def _call(path: str, request: Callable[[], Any], absent: str | None = "") -> Any:
+        """``request``'s answer; a 404 is None where ``absent`` is None, else an input error
+        that says what it means where ``absent`` does."""
         import gitlab as pygitlab
 
         try:
             return request()
         except pygitlab.GitlabError as exc:
+            if absent is None and exc.response_code == 404:
+                return None
             if absent and exc.response_code == 404:
                 raise InputError(f"GET {path}: HTTP 404: {absent}") from None
             raise InputError(
@@ -363,19 +372,22 @@ def gitlab_merge_requests(
 
 
 def _user_said(api: GitLabApi, entry: Any, users: dict[int, Any]) -> Any:
-    """An approval whose approver the username alone reads as a bot's (``gitlab.bot_by_name``:
-    the approvals give a ``UserBasic``, which has no ``bot`` field), with the ``bot`` field of
-    its own user object (``GET /users/:id``, asked once per user, in ``users``): a person
-    whose username has a token's shape is judged by GitLab's own word. An answer of another
-    user (id or username), or without ``bot``, leaves the approval as it was."""
+    """An approval with the ``bot`` field of its approver's own user object (``GET
+    /users/:id``, asked once per user, in ``users``): the approvals give a ``UserBasic``,
+    which has no ``bot``, and a GitLab 16 service account may be given any username, so
+    every approver is asked, and GitLab's word decides. A person whose username has a
+    token's shape (``gitlab.bot_by_name``) must be answered; another not found (HTTP 404: a
+    user the token may not see), an answer of another user (id or username), or one
+    without ``bot``, leaves the approval as it was, to be judged by its username."""
     user = entry.get("user") if isinstance(entry, dict) else None
     if not isinstance(user, dict) or not isinstance(user.get("id"), int):
         return entry
-    if not gitlab.bot_by_name(user):
+    if isinstance(user.get("bot"), bool):
         return entry
     ident = user["id"]
     if ident not in users:
-        users[ident] = api.get(f"/users/{ident}")
+        path = f"/users/{ident}"
+        users[ident] = api.get(path) if gitlab.bot_by_name(user) else api.found(path)
     answer = users[ident]
     if not isinstance(answer, dict) or not isinstance(answer.get("bot"), bool):
         return entry

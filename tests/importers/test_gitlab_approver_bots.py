@@ -67,15 +67,23 @@ def test_a_service_account_with_a_username_of_its_own_is_a_bot(tmp_path: Path) -
     assert _check(repo).code == 1
 
 
-def _fetched(tmp_path: Path, bot: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Forge]:
-    """!5 approved by a user whose username has a token's shape, fetched: the approvals give
-    it as a ``UserBasic`` (no ``bot``), and ``GET /users/99`` answers ``bot``."""
-    repo, _ = _approved_by(tmp_path, {"username": BOT_SHAPED})
+def _fetched(
+    tmp_path: Path,
+    bot: bool | None,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str = BOT_SHAPED,
+) -> tuple[Any, Any, Forge]:
+    """!5 approved by the user ``name`` (a username of a token's shape unless told), fetched:
+    the approvals give it as a ``UserBasic`` (no ``bot``), and ``GET /users/99`` answers
+    ``bot`` (None: not found, HTTP 404)."""
+    repo, _ = _approved_by(tmp_path, {"username": name})
     export = tmp_path / "export"
     monkeypatch.setenv("GITLAB_TOKEN", "test-token")
     routes = gitlab_merge_request_routes(export, 5, "/projects/group%2Fapp")
     approver = json.loads((export / "5" / "approvals.json").read_text())["approved_by"][0]
-    routes["/users/99"] = [approver["user"] | {"bot": bot, "created_at": "2016-06-01T00:00:00Z"}]
+    if bot is not None:
+        said = approver["user"] | {"bot": bot, "created_at": "2016-06-01T00:00:00Z"}
+        routes["/users/99"] = [said]
     with serve(Forge(routes)) as forge:
         result = run_cli("import", "gitlab-approvals", "--project", "group/app",
                          "--api-url", forge.url, "--repo", repo.path)  # fmt: skip
@@ -101,3 +109,29 @@ def test_a_fetched_approver_the_users_api_calls_a_bot_stays_one(
     assert result.code == 0, result.err
     assert "0 approvals counted" in result.err and "1 by a bot" in result.err
     assert _check(repo).code == 1
+
+
+def test_a_fetched_service_account_with_a_username_of_its_own_is_asked_and_a_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GitLab 16 service account given a username of its own (``release-deployer``): the
+    fetch asked only token-shaped usernames, kept the approvals' ``UserBasic`` (no ``bot``),
+    counted the bot's approval, and check passed (exit 0). Every approver whose user object
+    does not say is asked now, once."""
+    repo, result, forge = _fetched(tmp_path, True, monkeypatch, "release-deployer")
+    assert result.code == 0, result.err
+    assert "0 approvals counted" in result.err and "1 by a bot" in result.err, result.err
+    assert forge.requests.count("/users/99") == 1
+    assert _check(repo).code == 1
+
+
+@pytest.mark.parametrize("bot", [False, None])
+def test_a_fetched_person_is_judged_by_the_users_answer_or_its_username(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bot: bool | None
+) -> None:
+    """A person's approval counts where the users API says ``bot: false``, and where it does
+    not find the user (a blocked one, hidden from the token: HTTP 404), as before."""
+    repo, result, _ = _fetched(tmp_path, bot, monkeypatch, "release-manager")
+    assert result.code == 0, result.err
+    assert "1 approvals counted" in result.err, result.err
+    assert _check(repo).code == 0
