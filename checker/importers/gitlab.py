@@ -173,6 +173,20 @@ def username(user: Any) -> tuple[str, bool]:
     return name, BOT_NAMES.fullmatch(name) is not None
 
 
+def _check_bot(user: Any, index: int, source: Path) -> None:
+    """Refuse an approver whose ``bot`` is given and is not true or false (``"true"``, 1): read
+    as not given, the username decided, and a bot's approval under a username of its own
+    counted as a person's."""
+    said = user.get("bot") if isinstance(user, dict) else None
+    expect(
+        said is None or isinstance(said, bool),
+        source,
+        f"approval #{index}: the approver's bot is {said!r}, not true or false as GitLab's "
+        f"users API gives it; expected {APPROVALS}, each user as GitLab answers it (with the "
+        "bot of its GET /users/:id, where added)",
+    )
+
+
 def bot_by_name(user: Any) -> bool:
     """Whether :func:`username` reads ``user`` as a bot's by its username alone: it gives no
     ``bot``, and its username has the shape GitLab gives a token's user."""
@@ -842,7 +856,8 @@ class _Approvals:
     ) -> list[dict[str, str]]:
         """Each counting approval as ``{by, at}``; undated ones are recorded at the merge."""
         approvals, reasons = [], set()
-        for user, at in approvers:
+        for index, (user, at) in enumerate(approvers, start=1):
+            _check_bot(user, index, source)
             name, is_bot = username(user)
             if not name:
                 result.left_out["without a user"] += 1

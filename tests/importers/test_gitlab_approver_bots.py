@@ -67,6 +67,17 @@ def test_a_service_account_with_a_username_of_its_own_is_a_bot(tmp_path: Path) -
     assert _check(repo).code == 1
 
 
+@pytest.mark.parametrize("said", ["true", "false", 1])
+def test_an_approver_whose_bot_is_not_true_or_false_is_refused(tmp_path: Path, said: Any) -> None:
+    """``bot`` given as ``"true"`` (a converted export): read as not given, the username
+    decided, a bot's approval counted as a person's, and check passed (exit 0)."""
+    repo, result = _approved_by(tmp_path, {"username": "release-deployer", "bot": said})
+    assert result.code == 2, result.err
+    assert not (repo.path / "compliance" / "reviews.jsonl").exists()
+    assert "approvals.json" in result.err and "approval #1: the approver's bot is" in result.err
+    assert repr(said) in result.err and "Traceback" not in result.err
+
+
 def _fetched(
     tmp_path: Path,
     bot: bool | None,
