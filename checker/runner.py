@@ -556,6 +556,8 @@ def _actors(prepared: Prepared) -> Actors:
         changed[("DEAD-003", flag)] = (*changed.get(("DEAD-003", flag), ()), ("postponed", w))
     for target, w in prepared.facts.code_writers.items():  # DEAD-001, DEAD-004, DEAD-005
         changed[target] = (*changed.get(target, ()), ("coded", w))
+    for deployment, w in prepared.facts.off_branch.items():
+        changed[("REVIEW-003", deployment)] = (("off_branch", w),)
     return Actors(people, acted, fields, changed)
 
 

@@ -153,7 +153,8 @@ class Actors:
     (in the registry at a deployed commit, or in any version since it was given a
     ``remove_by``) was to remove; and DEAD-001's, DEAD-004's and DEAD-005's code, changed by
     the writers of the commits of the deployed commit's history that changed its files
-    (``codewriters.code_writers``)."""
+    (``codewriters.code_writers``); and REVIEW-003's deployment, by the writers of what it
+    shipped off the protected branch (``collect._off_branch_writers``)."""
 
     def of(self, finding: Finding) -> Iterator[tuple[str, str, frozenset[str]]]:
         """What the finding names that someone did: (field, value, who), for each; a subject
@@ -211,6 +212,7 @@ _DID = {
     "owns": "owns",
     "owned": "owned",
     "coded": "changed the files of",
+    "off_branch": "wrote what shipped off the protected branch in",
 }
 
 

@@ -138,6 +138,9 @@ class Facts:
     code_writers: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """By (rule, subject) of each DEAD-001, DEAD-004 and DEAD-005 finding a waiver could
     cover, who wrote or changed the files it names (``codewriters.code_writers``)."""
+    off_branch: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """By deployment REVIEW-003 may name (its commit not on the protected branch), who wrote
+    the commits it shipped off the branch (``_off_branch_writers``)."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def collect_facts(
         revisions = resolve_revisions(history, evidence, params.rules)
         candidate = _read_history(history, evidence, streams, params, (revisions, cache))
     with stage("facts: review"):
-        shipped = candidate if candidate is not None else _shipped(history, streams, revisions)
+        shipped = whole = candidate or _shipped(history, streams, revisions)
         shipped, scoped = _narrowed(history, evidence, shipped, params.scopes, revisions)
         lines = (params.rules.review_bots, params.rules.review_lines)
         commits, identities, coauthors = review.commit_facts(history, evidence, shipped.ranges,
@@ -223,7 +226,41 @@ def collect_facts(
         code_writers=code_writers(
             history, evidence.waivers, document, identities, (code, _merging(params, revisions))
         ),
+        off_branch=_off_branch_writers(
+            history, evidence, (whole, revisions, params.gate is not None), judged, identities
+        ),
     )
+
+
+def _off_branch_writers(
+    history: GitHistory,
+    evidence: Evidence,
+    shipped: tuple[Shipped, Revisions, bool],
+    judged: list[str],
+    identities: IdentityResolver,
+) -> dict[str, frozenset[str]]:
+    """By each judged deployment whose commit is not on the protected branch (a REVIEW-003
+    finding), who wrote what it shipped off the branch: the author, committer and co-authors
+    of its commit and of each commit of its range the branch does not hold, as
+    ``review.commit_writers`` reads them. Their waiver of its finding is their own exception:
+    the commits skipped the branch's review and merge controls. Read only where a waiver of
+    REVIEW-003 could cover it. At a gate, where the branch may not be loaded, a commit of the
+    candidate's range that cannot be shown on it counts as off it: a waiver is refused, never
+    applied, by one more writer."""
+    if not any(w.rule == "REVIEW-003" for w in evidence.waivers):
+        return {}
+    found, revisions, gate = shipped
+    off: dict[str, set[str]] = {}
+    for i in judged:
+        sha = revisions.deployed[i]
+        if sha in found.on_branch:
+            continue
+        commits = {sha, *found.ranges.get(i, ())} - found.on_branch
+        if gate and len(commits) > 1:  # only the candidate was asked whether the branch holds it
+            commits -= history.ancestors_among(revisions.branch_tip, commits)
+        off[i] = commits
+    writers = review.commit_writers(history, identities, set().union(*off.values()), True)
+    return {i: frozenset().union(*(writers.get(c, ()) for c in shas)) for i, shas in off.items()}
 
 
 def _read_history(
