@@ -150,6 +150,7 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
         )
     found = _written_at_zero(commit, ignored.kinds, within, reader)
     found = found or _overlaid(commit, _unnamed(ignored.kinds, within), within, reader)
+    found = found or _templated(commit, within, reader)
     if found is None:
         return None
     path, shown = found
@@ -177,6 +178,17 @@ def _written_at_zero(
             shown = _at_zero(document, tuple((k, None) for k, _ in kinds) if renamed else kinds)
             if shown is not None:
                 return path, shown
+    return None
+
+
+def _templated(commit: str, within: Scope, reader: ManifestReader) -> tuple[str, None] | None:
+    """A Helm template of ``within`` holding ``{{`` (and None), where there is one: what it
+    renders is not known, though its text never spells ``replicas`` (``include`` of a partial,
+    ``toYaml`` of values that set the count)."""
+    templates = replace(within, files=within.templates)
+    for path, held in reader.holding(commit, b"{{", templates):
+        if isinstance(held, Unreadable):
+            return f"{path} cannot be read ({held})", None
     return None
 
 

@@ -286,3 +286,40 @@ def test_a_linked_manifest_vouches_for_nothing(case: Case) -> None:
     target = _imported(case, files, [REPLICAS])
     assert target["status"] == "failed", target
     assert "deploy/power-peg.yaml is a symbolic link" in target["reason"], target
+
+
+CHART = {
+    "deploy/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    "deploy/templates/checkout.yaml": deployment("checkout", 3),
+}
+"""A Helm chart in the folder the Application renders, its one template written out."""
+PARTIAL = '{{- define "shop.count" -}}\nreplicas: 0\n{{- end }}\n'
+"""A partial (``templates/_helpers.tpl``) that renders a replica count of zero."""
+
+
+@pytest.mark.parametrize(
+    ("files", "status"),
+    [
+        ({"deploy/templates/_helpers.tpl": PARTIAL,
+          "deploy/templates/power-peg.yaml": deployment("power-peg", 3).replace(
+              "  replicas: 3\n", '  {{- include "shop.count" . | nindent 2 }}\n')},
+         "failed"),
+        ({"deploy/values.yaml": "powerPeg:\n  spec:\n    replicas: 0\n",
+          "deploy/templates/power-peg.yaml": "{{ toYaml .Values.powerPeg }}\n"}, "failed"),
+        ({"deploy/templates/power-peg.yaml": deployment("power-peg", 3)}, "succeeded"),
+    ],
+)  # fmt: skip
+def test_a_chart_template_that_never_spells_replicas_counts(
+    case: Case, files: dict[str, str], status: str
+) -> None:
+    """A template of the chart holding ``{{`` renders what its values and partials say: one
+    that includes a partial setting ``replicas: 0``, or renders values holding it, keeps
+    ``power-peg`` off though its own text never spells ``replicas``. Before, only files
+    holding that word were read: the sync was recorded succeeded and check passed (exit 0).
+    A chart whose templates are written out is read as written."""
+    target = _imported(case, {**CHART, **files}, [REPLICAS])
+    assert target["status"] == status, target
+    if status == "failed":
+        assert "deploy/templates/power-peg.yaml cannot be read (a Helm template" in target["reason"]
+        code, _ = _check(case)
+        assert code == 1
