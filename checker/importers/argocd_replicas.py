@@ -42,6 +42,14 @@ DRIFTED = "OutOfSync"
 REMEDY = (
     "name in the entry (name:) the workloads an autoscaler owns, or stop ignoring the replica count"
 )
+UNREAD = (
+    "naming workloads in the entry does not help while this is not read: leave spec.replicas "
+    "out of the manifests of what an autoscaler owns (Argo CD's best practices; a chart's "
+    "autoscaling.enabled commonly does so) and stop ignoring the replica count"
+)
+"""The remedy where what the application renders is not read: a name in the entry leaves the
+workloads it does not name compared, but which of them the unread files keep at zero is not
+known, so the sync fails whatever the entry names."""
 
 
 def marked(item: dict[str, Any], sync: Sync, repo: str | None, path: Path) -> Sync:
@@ -136,17 +144,20 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
             f"scale runs it and Argo CD, which no longer compares the count, stays Synced; {REMEDY}"
         )
     if isinstance(ignored.folder, str):
-        return f"{unknown}{ignored.folder}; {REMEDY}"
+        return f"{unknown}{ignored.folder}; {UNREAD}"
     try:
         within = reader.applied(commit, ignored.folder)
     except Unfollowed as exc:
         folder = ignored.folder
-        return f"{unknown}{folder.parent} renders {folder.path!r}, which cannot be followed: {exc}"
+        return (
+            f"{unknown}{folder.parent} renders {folder.path!r}, which cannot be followed: {exc}; "
+            f"{UNREAD}"
+        )
     links = reader.links(commit, ignored.folder.path, within)
     if links:
         return (
             f"{unknown}{links[0]} is a symbolic link, whose file Argo CD reads as a manifest "
-            f"and which is not read here; {REMEDY}"
+            f"and which is not read here; {UNREAD}"
         )
     found = _written_at_zero(commit, ignored.kinds, within, reader)
     found = found or _overlaid(commit, _unnamed(ignored.kinds, within), within, reader)
@@ -155,7 +166,7 @@ def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader)
         return None
     path, shown = found
     if shown is None:
-        return f"{unknown}{path}; {REMEDY}"
+        return f"{unknown}{path}; {UNREAD}"
     return (
         f"{path} in commit {short(commit)} keeps {shown} at replicas: 0, a workload meant not "
         "to run: a kubectl scale runs it and Argo CD, which no longer compares the count, "

@@ -323,3 +323,28 @@ def test_a_chart_template_that_never_spells_replicas_counts(
         assert "deploy/templates/power-peg.yaml cannot be read (a Helm template" in target["reason"]
         code, _ = _check(case)
         assert code == 1
+
+
+HELM_GUESTBOOK = {
+    "deploy/Chart.yaml": "apiVersion: v2\nname: helm-guestbook\nversion: 0.1.0\n",
+    "deploy/values.yaml": "replicaCount: 1\n",
+    "deploy/templates/deployment.yaml": deployment("checkout", "{{ .Values.replicaCount }}"),
+}
+"""argoproj/argocd-example-apps ``helm-guestbook``, its count templated as there."""
+
+
+def test_naming_the_autoscaled_workload_is_not_advised_where_it_cannot_help(case: Case) -> None:
+    """The chart's template is not read, so the sync fails whatever the entry names: an entry
+    naming ``checkout``, as Argo CD's documentation advises, still fails it. Before, the reason
+    advised naming the workloads in the entry, which the team had done; it now says what
+    does pass: leave the count out of what an autoscaler owns and stop ignoring it."""
+    target = _imported(case, HELM_GUESTBOOK, [{**REPLICAS, "name": "checkout"}])
+    assert target["status"] == "failed", target
+    assert "deploy/templates/deployment.yaml cannot be read" in target["reason"]
+    assert "name in the entry (name:)" not in target["reason"]
+    assert target["reason"].endswith(
+        "naming workloads in the entry does not help while this is not read: leave "
+        "spec.replicas out of the manifests of what an autoscaler owns (Argo CD's best "
+        "practices; a chart's autoscaling.enabled commonly does so) and stop ignoring the "
+        "replica count"
+    )
