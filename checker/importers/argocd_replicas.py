@@ -258,6 +258,7 @@ def _patch_zero(
     path, key = where
     if isinstance(item, dict):
         inline, given = item.get("patch"), item.get("path")
+        kinds = tuple((k, None) for k, _ in kinds) if _selects_any(item) else kinds
     else:  # a patchesStrategicMerge entry: a file (read as a document of the folder) or inline
         inline, given = (item if isinstance(item, str) and "\n" in item.strip() else None), None
     read: list[Any] = []
@@ -267,7 +268,7 @@ def _patch_zero(
         except Unreadable as exc:
             return f"{path} {key} holds a patch that cannot be read ({exc})", None
     elif isinstance(given, str):
-        return _patch_file(given, (path, key), kinds, tree)
+        return _patch_file(given, (path, key), kinds, tree, repr(item))
     text = repr([item, read])
     if any(_zero_in(data) for data in read) and _names_any(text, kinds):
         return path, f"the workload a {key} entry of it selects"
@@ -275,9 +276,14 @@ def _patch_zero(
 
 
 def _patch_file(
-    given: str, where: tuple[str, str], kinds: Kinds, tree: tuple[str, ManifestReader]
+    given: str,
+    where: tuple[str, str],
+    kinds: Kinds,
+    tree: tuple[str, ManifestReader],
+    entry: str,
 ) -> tuple[str, str | None] | None:
-    """What the patch file ``given`` of the kustomization ``where`` sets to zero replicas."""
+    """What the patch file ``given`` of the kustomization ``where`` sets to zero replicas; the
+    kustomization's entry (``entry``, as text) may name what it selects, as its file may."""
     path, key = where
     commit, reader = tree
     try:
@@ -290,9 +296,24 @@ def _patch_file(
         if isinstance(held, Unreadable):
             return f"{file} cannot be read ({held})", None
         read = [d for doc in held for d in (doc.data, doc.said)]
-        if any(_zero_in(data) for data in read) and _names_any(repr(read) + given, kinds):
+        if any(_zero_in(data) for data in read) and _names_any(repr(read) + entry, kinds):
             return file, f"the workload a {key} entry of {path} selects"
     return None
+
+
+def _selects_any(item: dict[str, Any]) -> bool:
+    """Whether the patch entry ``item``'s ``target`` may select a workload whatever its name:
+    by a label or annotation selector, or by a name kustomize reads as a regular expression
+    (any character but those of a name with no dot: ``power-p.*``, ``power.peg``)."""
+    target = item.get("target")
+    if not isinstance(target, dict):
+        return False
+    if target.get("labelSelector") or target.get("annotationSelector"):
+        return True
+    name = target.get("name")
+    return name is not None and not (
+        isinstance(name, str) and name and all(c.isalnum() or c == "-" for c in name)
+    )
 
 
 def _names_any(text: str, kinds: Kinds) -> bool:

@@ -194,6 +194,15 @@ ZERO_OP = "- op: replace\n  path: /spec/replicas\n  value: 0\n"
         ("patchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, "
          "name: power-peg}\n  path: zero.yaml\n", [REPLICAS], "failed"),
         ("namePrefix: prod-\n", [{**REPLICAS, "name": "prod-power-peg"}], "succeeded"),
+        # A patch target's name is a regular expression; a patch file's target names it.
+        ("patches:\n- target: {kind: Deployment, name: 'power-p.*'}\n  patch: |-\n"
+         + "".join(f"    {line}\n" for line in ZERO_OP.splitlines()),
+         [{**REPLICAS, "name": "power-peg"}], "failed"),
+        ("patchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, "
+         "name: power-peg}\n  path: zero.yaml\n", [{**REPLICAS, "name": "power-peg"}],
+         "failed"),
+        ("patches:\n- target: {kind: Deployment, name: checkout}\n  path: zero.yaml\n",
+         [{**REPLICAS, "name": "power-peg"}], "succeeded"),
     ],
 )  # fmt: skip
 def test_an_overlay_that_sets_zero_replicas_counts(
@@ -348,3 +357,26 @@ def test_naming_the_autoscaled_workload_is_not_advised_where_it_cannot_help(case
         "practices; a chart's autoscaling.enabled commonly does so) and stop ignoring the "
         "replica count"
     )
+
+
+def test_a_patch_selecting_by_label_counts_for_every_name(case: Case) -> None:
+    """The overlay's patch selects by label (``tier in (off)``) the base's ``power-peg``,
+    labelled so, and sets its count to zero; the entry names ``power-peg``. The selector
+    spells no name: before, the patch counted for none, and the sync was recorded succeeded."""
+    labelled = deployment("power-peg", 3).replace(
+        "  name: power-peg\n", '  name: power-peg\n  labels:\n    tier: "off"\n', 1
+    )
+    files = {
+        **BASE,
+        "deploy/base/power-peg.yaml": labelled,
+        "deploy/kustomization.yaml": KUSTOMIZATION
+        + "resources:\n- base\npatches:\n- target: {labelSelector: 'tier in (off)'}\n"
+        + "  path: zero.yaml\n",
+        "deploy/zero.yaml": ZERO_OP,
+    }
+    target = _imported(case, files, [{**REPLICAS, "name": "power-peg"}])
+    assert target["status"] == "failed", target
+    assert (
+        "keeps the workload a patches entry of deploy/kustomization.yaml selects"
+        in target["reason"]
+    ), target
