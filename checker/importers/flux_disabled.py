@@ -25,8 +25,11 @@ kustomization renders rather than on the object (its ``commonAnnotations``, ``co
 
 from __future__ import annotations
 
+import glob
 import posixpath
+import re
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 from checker.evidence.git import GitHistory
@@ -50,6 +53,9 @@ SKIPPING = {KEY: (DISABLED,), SSA: ("ifnotpresent", "ignore")}
 PREFIX = b"kustomize.toolkit.fluxcd.io"
 """What a file that may set one of ``SKIPPING`` holds: a JSON patch's path spells ``/`` as
 ``~1`` (``/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile``)."""
+SUBSTITUTION = re.compile(r"\$\{[^}]*\}?")
+"""A variable Flux's ``postBuild`` substitutes in what a Kustomization applies (``${var}``,
+``${var:=default}``), from values the listed object or a ConfigMap no commit holds gives."""
 SPEC_FIELDS = ("commonMetadata", "patches", "patchesStrategicMerge", "patchesJson6902")
 """The fields of a Flux Kustomization's spec that set metadata on what it applies."""
 
@@ -154,12 +160,23 @@ def _disabled(folder: Folder | str, commit: str, reader: ManifestReader) -> str 
 
 
 def _skips(key: Any, value: Any) -> bool:
-    """Whether ``key`` set to ``value`` leaves an object as it is live (``SKIPPING``)."""
-    return (
-        isinstance(key, str)
-        and isinstance(value, str)
-        and value.strip().lower() in SKIPPING.get(key, ())
+    """Whether ``key`` set to ``value`` leaves an object as it is live (``SKIPPING``), or may
+    once Flux's ``postBuild`` substitutes the ``${var}`` either holds (from a ConfigMap or
+    Secret no commit holds: each substitution may spell anything)."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        return False
+    key_shape, value_shape = _shape(key), _shape(value.strip().lower())
+    return any(
+        fnmatchcase(name, key_shape) and any(fnmatchcase(v, value_shape) for v in values)
+        for name, values in SKIPPING.items()
     )
+
+
+def _shape(text: str) -> str:
+    """``text`` as a glob matching what it may read after substitution: each ``${...}`` (an
+    unclosed one to the end) any text, the rest as written."""
+    parts = SUBSTITUTION.split(text)
+    return "*".join(glob.escape(part) for part in parts)
 
 
 def _setting(data: Any, depth: int = 0) -> bool:
@@ -194,8 +211,8 @@ def _unreconciled(document: Document) -> tuple[str, str] | None:
     ``IfNotPresent``), else None."""
     for data in (document.data, document.said):
         for field in ("annotations", "labels"):
-            for key in SKIPPING:
-                value = dig(data, "metadata", field, key)
+            pairs = dig(data, "metadata", field)
+            for key, value in pairs.items() if isinstance(pairs, dict) else ():
                 if _skips(key, value):
                     return f"{data.get('kind')} {dig(data, 'metadata', 'name')}", f"{key}: {value}"
     return None

@@ -157,6 +157,18 @@ JSON_PATCH = (
             "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: ignore\n")}, "failed"),
         ({"kustomize/deployment.yaml": deployment(
             "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\n")}, "succeeded"),
+        # Flux's postBuild substitutes ${var} in what it applies, from values no commit holds.
+        ({"kustomize/deployment.yaml": deployment(
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: ${reconcile}\n")},
+         "failed"),
+        ({"kustomize/deployment.yaml": deployment(
+            "  labels:\n    kustomize.toolkit.fluxcd.io/${how}: ${mode:=enabled}\n")},
+         "failed"),
+        ({"kustomize/kustomization.yaml": ON_ALL.replace("disabled", "${podinfo_sync}")},
+         "failed"),
+        ({"kustomize/deployment.yaml": deployment(
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge-${x}\n"
+            "    app.kubernetes.io/env: ${cluster_env}\n")}, "succeeded"),
     ],
 )  # fmt: skip
 def test_what_a_kustomization_or_the_apply_method_skips_counts(
@@ -167,7 +179,9 @@ def test_what_a_kustomization_or_the_apply_method_skips_counts(
     ``kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`` (created where missing, never applied
     again) or ``Ignore`` (never applied): Flux leaves the Deployment as it is live and reports
     ``ReconciliationSucceeded``. Before, each was recorded succeeded (check exit 0): only an
-    object's own ``reconcile`` annotation was read."""
+    object's own ``reconcile`` annotation was read. So was a key or value that Flux's
+    ``postBuild`` substitution (``${reconcile}``, set in a ConfigMap no commit holds) may make
+    one of these; a substitution that cannot spell one leaves the object reconciled."""
     target = _imported(case, {"kustomize/deployment.yaml": deployment(), **files})
     assert target["status"] == status, target
     if status == "failed":
