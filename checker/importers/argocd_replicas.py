@@ -20,6 +20,7 @@ autoscaler owns (``name:``) leaves out the others.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -36,6 +37,8 @@ from checker.vocabulary import short
 PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
 """The fields of a kustomization whose patches (inline, or in a file it names) render what it
 lists otherwise than written: one may set a replica count to zero."""
+ZERO_TEXT = re.compile(r"[+-]?0+")
+"""A count given as text that ``strconv.Atoi`` reads as zero."""
 Kinds = tuple[tuple[str | None, str | None], ...]
 DRIFTED = "OutOfSync"
 """What a sync's ``health`` says when nothing shows the cluster runs what it applied."""
@@ -337,8 +340,11 @@ def _kind_covers(pattern: str | None, kind: Any) -> bool:
 
 
 def _count_zero(count: Any) -> bool:
-    """Whether an Argo CD ``kustomize.replicas`` count (a number, or its text) is zero."""
-    return _zero(count) or (isinstance(count, str) and count.strip() in ("0", "+0", "-0"))
+    """Whether an Argo CD ``kustomize.replicas`` count (a number, or its text) is zero: Argo CD
+    reads the text with ``strconv.Atoi`` (``GetIntCount``), a sign and any run of zeros."""
+    return _zero(count) or (
+        isinstance(count, str) and ZERO_TEXT.fullmatch(count.strip()) is not None
+    )
 
 
 def _zero_in(data: Any) -> bool:

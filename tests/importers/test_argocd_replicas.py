@@ -6,6 +6,7 @@ tests/importers/fixtures/kubernetes/ rendering a folder of the repository judged
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -262,21 +263,29 @@ spec:
 (argoproj/argo-cd ``docs/user-guide/kustomize.md``) to keep ``power-peg`` off."""
 
 
-def test_replicas_the_application_sets_to_zero_count(case: Case) -> None:
+@pytest.mark.parametrize(
+    ("count", "status"), [(0, "failed"), ("00", "failed"), ("-000", "failed"), ("10", "succeeded")]
+)
+def test_replicas_the_application_sets_to_zero_count(
+    case: Case, count: int | str, status: str
+) -> None:
     """The commit's Application keeps ``power-peg`` at zero through ``kustomize.replicas``, so
     the setting is the commit's, and the folder writes it at three. Before, the folder alone
-    was read and the sync was recorded succeeded (check exit 0) while a hand scale ran it."""
+    was read and the sync was recorded succeeded (check exit 0) while a hand scale ran it. A
+    count given as text is read as Argo CD reads it (``GetIntCount``: ``strconv.Atoi``), for
+    which ``00`` is zero; before, only ``0`` and its signed forms were."""
     commit = _commit(case, {
-        "apps/checkout-eu-west-1.yaml": DECLARED,
+        "apps/checkout-eu-west-1.yaml": DECLARED.replace("count: 0", f"count: {json.dumps(count)}"),
         "deploy/power-peg.yaml": deployment("power-peg", 3),
         "deploy/kustomization.yaml": "resources:\n- power-peg.yaml\n",
     })  # fmt: skip
     app = directory_source(_app(commit), REPO, "deploy")
-    overridden(app, "kustomize.replicas", [{"name": "power-peg", "count": 0}])
+    overridden(app, "kustomize.replicas", [{"name": "power-peg", "count": count}])
     app["spec"]["ignoreDifferences"] = [REPLICAS]
     target = _target(case, app)
-    assert target["status"] == "failed", target
-    assert "sets source.kustomize.replicas (power-peg: count 0)" in target["reason"], target
+    assert target["status"] == status, target
+    if status == "failed":
+        assert "sets source.kustomize.replicas (power-peg: count 0)" in target["reason"], target
 
 
 def test_a_linked_manifest_vouches_for_nothing(case: Case) -> None:
