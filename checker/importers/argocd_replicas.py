@@ -226,9 +226,33 @@ def _overlaid(
             return f"{path} cannot be read ({held})", None
         for document in held:
             for data in (document.data, document.said):
-                found = _kustomization_zero(data, path, kinds, (commit, reader))
+                found = _unrendered(data, path) or _kustomization_zero(
+                    data, path, kinds, (commit, reader)
+                )
                 if found is not None:
                     return found
+    return None
+
+
+def _unrendered(data: Any, path: str) -> tuple[str, None] | None:
+    """Why what the kustomization ``data`` (of ``path``) renders is not known (and None): it
+    inflates Helm charts (``helmCharts``, which Argo CD renders with ``--enable-helm``), or an
+    inline ``replacements`` entry copies into a ``replicas`` field (or a wildcard path) a value
+    read elsewhere; None where neither."""
+    if not isinstance(data, dict):
+        return None
+    if data.get("helmCharts"):
+        return f"{path} inflates Helm charts (helmCharts), which are not read", None
+    items = data.get("replacements")
+    for item in items if isinstance(items, list) else []:
+        targets = dig({"x": item}, "x", "targets")
+        for target in targets if isinstance(targets, list) else []:
+            paths = dig({"x": target}, "x", "fieldPaths")
+            if any(
+                not isinstance(field, str) or "*" in field or field.endswith("replicas")
+                for field in (paths if isinstance(paths, list) else [paths])
+            ):
+                return f"{path} replaces a replicas field with a value it reads elsewhere", None
     return None
 
 

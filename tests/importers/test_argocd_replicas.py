@@ -389,3 +389,38 @@ def test_a_patch_selecting_by_label_counts_for_every_name(case: Case) -> None:
         "keeps the workload a patches entry of deploy/kustomization.yaml selects"
         in target["reason"]
     ), target
+
+
+SETTINGS = (
+    "apiVersion: example.com/v1\nkind: Settings\nmetadata:\n  name: s\nspec:\n  replicas: 0\n"
+)
+"""A custom resource holding a count of zero, of a kind no entry covers."""
+
+
+@pytest.mark.parametrize(
+    ("overlay", "said"),
+    [
+        ("- settings.yaml\nreplacements:\n- source: {kind: Settings, name: s, fieldPath: "
+         "spec.replicas}\n  targets:\n  - select: {kind: Deployment, name: power-peg}\n"
+         "    fieldPaths: [spec.replicas]\n",
+         "deploy/kustomization.yaml replaces a replicas field with a value it reads elsewhere"),
+        ("helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n"
+         "  version: 6.5.0\n  valuesInline: {replicaCount: 0}\n",
+         "deploy/kustomization.yaml inflates Helm charts (helmCharts), which are not read"),
+    ],
+)  # fmt: skip
+def test_what_a_kustomization_renders_elsewhere_vouches_for_nothing(
+    case: Case, overlay: str, said: str
+) -> None:
+    """The overlay copies a zero into ``power-peg``'s count from a resource of another kind
+    (inline ``replacements``), or inflates a chart of a Helm repository with a count of zero
+    (``helmCharts``, which Argo CD renders where its kustomize build options enable Helm).
+    Before, neither was read and the sync was recorded succeeded (check exit 0)."""
+    files = {
+        **BASE,
+        "deploy/settings.yaml": SETTINGS,
+        "deploy/kustomization.yaml": KUSTOMIZATION + "resources:\n- base\n" + overlay,
+    }
+    target = _imported(case, files, [REPLICAS])
+    assert target["status"] == "failed", target
+    assert f"is not known: {said}; naming workloads" in target["reason"], target
