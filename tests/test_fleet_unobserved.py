@@ -18,15 +18,24 @@ V2 = "7bef6e7b0668940b42f021f61d8c708f6f7d157a"
 
 
 def _check(
-    tmp_path: Path, seen: list[tuple[str, str, str]], *extra: str, fleet: str | None = None
+    tmp_path: Path,
+    seen: list[tuple[str, str, str]],
+    *extra: str,
+    fleet: str | None = None,
+    per_target: bool = False,
 ) -> dict[str, Any]:
     """partial-rollout with RT-2 (V2, finished at 10:40) saying it succeeded on all four hosts,
     no flag event, ``seen`` (host, commit, time) as the observations, and ``fleet`` as
-    fleet.yaml where given: the JSON report of the check, with its exit code."""
+    fleet.yaml where given: the JSON report of the check, with its exit code. ``per_target``:
+    RT-2 gives its finish on each target instead of its own."""
     args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
     deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    if per_target:
+        finished = deploys[1].pop("finished_at")
+        for target in deploys[1]["targets"]:
+            target["finished_at"] = finished
     (evidence / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys))
     (evidence / "observations.jsonl").write_text(
         "".join(
@@ -77,6 +86,20 @@ def test_a_host_seen_only_before_the_deployment_is_not_shown_reached(tmp_path: P
     findings = _fleet_001(report)
     assert set(findings) == {"RT-2:r-4"}
     assert f"last observed running {V1[:12]} at 2024-05-02T09:00:00Z" in findings["RT-2:r-4"]
+
+
+def test_a_record_giving_each_target_its_finish_is_asked_the_same(tmp_path: Path) -> None:
+    """RT-2 gives no finished_at of its own, only each target's (10:40): r-4, seen on V1 before
+    it started and never after, while r-1..r-3 are seen on V2. The check passed (exit 0, a note
+    that r-4 was never observed after the deployment): the claim was asked only of deployments
+    giving their own finished_at, and the one on targets without a time."""
+    report = _check(tmp_path, [*SIBLINGS, ("r-4", V1, "2024-05-02T09:00:00Z")], per_target=True)
+    assert report["code"] == 1
+    findings = _fleet_001(report)
+    assert set(findings) == {"RT-2:r-4"}
+    assert "never observed after it finished, while r-1, r-2, r-3 were" in findings["RT-2:r-4"]
+    seen_after = [*SIBLINGS, ("r-4", V2, "2024-05-02T11:00:00Z")]
+    assert _check(tmp_path / "seen", seen_after, per_target=True)["code"] == 0
 
 
 def test_a_host_observed_after_the_deployment_on_its_commit_passes(tmp_path: Path) -> None:

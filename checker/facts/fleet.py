@@ -196,23 +196,24 @@ class _Seen:
             for service, last in self._last.items()
         }
 
-    def since(self, deployment: Deployment, commit: str | None) -> Callable[[str], bool]:
-        """Whether a host of its service was observed since ``deployment`` (of ``commit``)
-        finished: past the grace period, on any commit and in any window, or in its own window
-        on its commit. None where no host was."""
-        after = timestamp_ns(deployment.finished_at or deployment.started_at) + self._grace_ns
+    def since(self, deployment: Deployment, commit: str | None) -> Callable[[str, int], bool]:
+        """Whether a host of its service was observed since it finished (at the instant
+        given, in nanoseconds): past the grace period, on any commit and in any window, or in
+        the window of ``deployment`` (of ``commit``) on its commit."""
         last = self._last.get(deployment.service, {})
         window = self._windows.get(deployment.id, {})
         on_commit = {h for h, seen in window.items() if any(o["commit"] == commit for o in seen)}
 
-        def observed(host: str) -> bool:
+        def observed(host: str, finished_ns: int) -> bool:
+            after = finished_ns + self._grace_ns
             return host in on_commit or (host in last and last[host][0]["observed_at_ns"] >= after)
 
         return observed
 
-    def any_since(self, deployment: Deployment, commit: str | None) -> bool:
-        """Whether any host of its service was observed since ``deployment`` finished."""
-        after = timestamp_ns(deployment.finished_at or deployment.started_at) + self._grace_ns
+    def any_since(self, deployment: Deployment, commit: str | None, finished_ns: int) -> bool:
+        """Whether any host of its service was observed since ``finished_ns``, when
+        ``deployment`` (of ``commit``) first finished with a host."""
+        after = finished_ns + self._grace_ns
         window = self._windows.get(deployment.id, {})
         return self._latest.get(deployment.service, -1) >= after or any(
             o["commit"] == commit for seen in window.values() for o in seen
@@ -230,14 +231,15 @@ class _Seen:
 def unobserved(
     evidence: Evidence, streams: Streams, deployed: dict[str, str], seen: _Seen
 ) -> Unreached:
-    """For each deployment that gives ``finished_at``: each host fleet.yaml lists for its
-    service, but those it says no observation covers (``observed: false``), that the record
-    says succeeded and that no observation shows since it finished, while another host of the
+    """For each deployment: each host fleet.yaml lists for its service, but those it says no
+    observation covers (``observed: false``), that the record says succeeded and when
+    (``_claimed_finishes``) and that no observation shows since then, while another host of the
     service is observed since (``_Seen.since``). The record is written by the team audited; the
     observations are the only evidence it does not write itself, and they cover the service
     but never this host after the deployment. Without this, a record of new code that said it
     succeeded on all four hosts, the fourth never observed after it (or seen only before it,
-    on the old code), passed with a note: Knight's eighth server, the one nobody looked at."""
+    on the old code), passed with a note: Knight's eighth server, the one nobody looked at; and
+    so did the same record giving each target's ``finished_at`` and not its own."""
     found: Unreached = {}
     for (service, _), stream in streams.by_key.items():
         entry = evidence.fleet.services.get(service) if evidence.fleet else None
@@ -245,21 +247,32 @@ def unobserved(
             continue
         watched = set(entry.host_names()) - set(entry.unobserved())
         for deployment in stream:
-            commit = deployed.get(deployment.id)
-            if deployment.finished_at is None or not seen.any_since(deployment, commit):
+            commit, finished = deployed.get(deployment.id), _claimed_finishes(deployment)
+            if not finished or not seen.any_since(deployment, commit, min(finished.values())):
                 continue  # ``unreached`` asks the first; nothing covers the second
             observed = seen.since(deployment, commit)
             missing = sorted(
-                t.host
-                for t in deployment.targets
-                if t.status == "succeeded" and t.host in watched and not observed(t.host)
+                h for h, at in finished.items() if h in watched and not observed(h, at)
             )
             if missing:
-                others = [h for h in seen.hosts(service) if observed(h)]
+                first = min(finished.values())
+                others = [h for h in seen.hosts(service) if observed(h, first)]
                 found[deployment.id] = {
                     host: _unobserved_since(seen.last(service, host), others) for host in missing
                 }
     return found
+
+
+def _claimed_finishes(deployment: Deployment) -> dict[str, int]:
+    """Each target ``deployment`` says succeeded that it says when it finished with (its own
+    ``finished_at``, else the deployment's): when, in nanoseconds. A deployment that gives no
+    ``finished_at`` while its targets give their own says when each was done as plainly as one
+    that does; those that give no time at all are ``unreached``'s."""
+    return {
+        t.host: timestamp_ns(done)
+        for t in deployment.targets
+        if t.status == "succeeded" and (done := t.finished_at or deployment.finished_at)
+    }
 
 
 def _unobserved_since(last: list[document.Observation], others: list[str]) -> str:
