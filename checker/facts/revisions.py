@@ -14,7 +14,13 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.git import BranchTip, Commit, GitHistory, ObjectId
 from checker.evidence.models import Deployment, timestamp_ns, utc_day_start_ns
 from checker.evidence.objectcheck import FSCK_HINT
-from checker.facts.streams import UNFINISHED, finish_order, sequence_order, succeeded_anywhere
+from checker.facts.streams import (
+    UNFINISHED,
+    contradiction,
+    finish_order,
+    sequence_order,
+    succeeded_anywhere,
+)
 from checker.parameters import RuleParameters
 from checker.vocabulary import short
 
@@ -121,6 +127,33 @@ def _refuse_same_instant(evidence: Evidence, deployed: dict[str, str]) -> None:
                 continue
             raise _same_instant(evidence, (other, index), deployed)
         others.append(index)
+    _refuse_circles(evidence, [group for group in same.values() if len(group) > 2])
+
+
+def _refuse_circles(evidence: Evidence, groups: list[list[int]]) -> None:
+    """Deployments of one stream that start in one instant, each pair told apart, but in a
+    circle (``contradiction``), are an input error naming two of them: which ran last cannot
+    be told. Without this, three syncs dated in one second, two pairs ordered by the deploy
+    tool's numbers and the third by the finish, were sorted as the file listed them: one line
+    order judged the hosts against the old commit's deployment and passed, another against the
+    new one's and failed."""
+    for group in groups:
+        pair = contradiction([evidence.deployments[i] for i in group])
+        if pair is None:
+            continue
+        first, second = (next(i for i in group if evidence.deployments[i] is d) for d in pair)
+        names = ", ".join(evidence.deployments[i].id for i in group)
+        path, line = evidence.locations["deploys"][first]
+        raise evidence.error(
+            "deploys",
+            second,
+            f"deployment {pair[1].id} starts in the same instant as deployment {pair[0].id} "
+            f"({path.name}:{line}) and {len(group) - 2} more of its stream ({names}), and "
+            "what tells them apart (the deploy tool's sequence numbers, then the finishes) "
+            "orders them in a circle: which of them ran last cannot be told",
+            hint="give each target the deploy tool's own sequence number of its run, or record "
+            "each start and finish as precisely as the deploy tool gives them",
+        )
 
 
 def _same_instant(

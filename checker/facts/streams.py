@@ -63,6 +63,22 @@ def _in_order(first: Deployment, second: Deployment) -> int:
     return (keys[0] > keys[1]) - (keys[0] < keys[1])
 
 
+def contradiction(group: list[Deployment]) -> tuple[Deployment, Deployment] | None:
+    """Of deployments of one stream that start in one instant, two that ``_in_order`` puts
+    in an order their sorted place contradicts, where it is no order at all: the deploy tool's
+    numbers of some pairs and the finishes of others may go round in a circle (A before B and
+    B before C by the numbers, C before A by the finish), and then the line order of the file
+    chose which ran last. None where the order holds (always, where none is numbered)."""
+    if not any(t.sequence is not None for d in group for t in d.targets):
+        return None
+    ordered = sorted(group, key=functools.cmp_to_key(_in_order))
+    for index, first in enumerate(ordered):
+        for second in ordered[index + 1 :]:
+            if _in_order(first, second) != -1:
+                return first, second
+    return None
+
+
 class Streams:
     """Deployments grouped by (service, environment), each group ordered by start, then
     ``same_start_order``, then id."""
