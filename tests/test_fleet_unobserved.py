@@ -133,3 +133,36 @@ def test_a_host_fleet_yaml_says_is_not_observed_is_read_from_the_record(tmp_path
     reason = _reason(report, "FLEET-001")
     assert "fleet.yaml says no observation covers" in reason and "router/r-4" in reason
     assert _check(tmp_path / "all", SIBLINGS, "--require-all", fleet=UNOBSERVED)["code"] == 1
+
+
+EVERY_HOST_UNOBSERVED = """\
+services:
+  router:
+    hosts:
+      - {name: r-1, observed: false}
+      - {name: r-2, observed: false}
+      - {name: r-3, observed: false}
+      - {name: r-4, observed: false}
+"""
+
+
+def test_verify_names_the_rules_an_audit_judged_on_part_of_its_evidence(tmp_path: Path) -> None:
+    """fleet.yaml says no observation covers any host: FLEET-001 reads the records alone. The
+    signed audit passes as incomplete, and verify's line named only the rules not evaluated
+    (DEAD-007, FLEET-003), so an auditor reading it saw nothing of FLEET-001's partial
+    judgement; it now names the rules judged on part of their evidence too."""
+    _check(tmp_path, SIBLINGS, fleet=EVERY_HOST_UNOBSERVED)
+    key = tmp_path / "key"
+    assert run_cli("keygen", "--output", key).code == 0
+    evidence, repo = tmp_path / "evidence", tmp_path / "repo"
+    audit = tmp_path / "audit.json"
+    signed = run_cli(
+        "audit", "--repo", repo, "--evidence", evidence, "--period", "2024-05",
+        "--key", key.with_suffix(".key"), "--as-of", "2024-06-01", "-o", audit,
+    )  # fmt: skip
+    assert signed.code == 0, signed.err
+    verified = run_cli("verify", audit, "--key", key.with_suffix(".pub"))
+    assert verified.code == 0, verified.err
+    (line,) = [line for line in verified.out.splitlines() if line.startswith("period:")]
+    assert "judged on part of their evidence: " in line
+    assert "FLEET-001" in line.split("judged on part of their evidence: ")[1]

@@ -482,7 +482,8 @@ def _check_judged_as_of(signed: Signed, source: str) -> None:
 
 def _verdict_line(current: Signed) -> str:
     """``verify``'s line of a repository's audit: its month, verdict, findings, as-of date,
-    and what the verdict does not rest on (a partial month, rules not evaluated)."""
+    and what the verdict does not rest on (a partial month, rules not evaluated, rules judged
+    on part of their evidence)."""
     report = current.predicate["report"]
     summary = report.get("summary") or {}
     notes = [
@@ -490,6 +491,11 @@ def _verdict_line(current: Signed) -> str:
         *(
             [f"incomplete: {', '.join(map(str, summary['incomplete']))} not evaluated"]
             if summary.get("incomplete")
+            else []
+        ),
+        *(
+            [f"judged on part of their evidence: {', '.join(map(str, summary['partial']))}"]
+            if summary.get("partial")
             else []
         ),
         *(["no deployments in the period"] if summary.get("deployments") == 0 else []),
