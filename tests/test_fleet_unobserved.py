@@ -23,15 +23,18 @@ def _check(
     *extra: str,
     fleet: str | None = None,
     per_target: bool = False,
+    unfinished: bool = False,
 ) -> dict[str, Any]:
     """partial-rollout with RT-2 (V2, finished at 10:40) saying it succeeded on all four hosts,
     no flag event, ``seen`` (host, commit, time) as the observations, and ``fleet`` as
     fleet.yaml where given: the JSON report of the check, with its exit code. ``per_target``:
-    RT-2 gives its finish on each target instead of its own."""
+    RT-2 gives its finish on each target instead of its own; ``unfinished``: on none."""
     args, _ = check_args(PARTIAL_ROLLOUT, tmp_path)
     evidence = tmp_path / "evidence"
     deploys = [json.loads(line) for line in (evidence / "deploys.jsonl").read_text().splitlines()]
     deploys[1]["targets"].append({"host": "r-4", "status": "succeeded"})
+    if unfinished:
+        deploys[1].pop("finished_at")
     if per_target:
         finished = deploys[1].pop("finished_at")
         for target in deploys[1]["targets"]:
@@ -133,6 +136,41 @@ def test_a_host_fleet_yaml_says_is_not_observed_is_read_from_the_record(tmp_path
     reason = _reason(report, "FLEET-001")
     assert "fleet.yaml says no observation covers" in reason and "router/r-4" in reason
     assert _check(tmp_path / "all", SIBLINGS, "--require-all", fleet=UNOBSERVED)["code"] == 1
+
+
+def test_a_host_marked_unobserved_that_the_observations_show_is_asked(tmp_path: Path) -> None:
+    """fleet.yaml marks r-4 observed: false, yet r-4 was seen on V1 at 09:00, after RT-1 (the
+    deployment before RT-2) started, and never after RT-2: an observation stream covered it
+    while the old code ran. The mark left RT-2's claim unasked (exit 0, a note): Knight's
+    eighth server, marked by the team whose record says it was reached."""
+    report = _check(tmp_path, [*SIBLINGS, ("r-4", V1, "2024-05-02T09:00:00Z")], fleet=UNOBSERVED)
+    assert report["code"] == 1
+    findings = _fleet_001(report)
+    assert set(findings) == {"RT-2:r-4"}
+    assert f"last observed running {V1[:12]}" in findings["RT-2:r-4"]
+
+
+def test_a_marked_host_last_seen_before_the_deployment_before_is_excused(tmp_path: Path) -> None:
+    """r-4 last seen at 09:30 on May 1, before RT-1 started (its agent since removed): the mark
+    stands, and the records alone are read, as the report says."""
+    seen = [*SIBLINGS, ("r-4", V1, "2024-05-01T09:30:00Z")]
+    report = _check(tmp_path, seen, fleet=UNOBSERVED)
+    assert report["code"] == 0
+    assert not _fleet_001(report)
+    assert "router/r-4" in _reason(report, "FLEET-001")
+
+
+def test_a_marked_host_is_excused_where_the_record_gives_no_finish(tmp_path: Path) -> None:
+    """RT-2 gives no finished_at: fleet.yaml says no observation covers r-4, and none ever
+    showed it. The rule for records without a time asked it all the same, and a standby the
+    inventory marked failed FLEET-001 (exit 1, "not observed at all"), against what the
+    report said of it; it is now read from its records, as with a finish."""
+    report = _check(tmp_path, SIBLINGS, fleet=UNOBSERVED, unfinished=True)
+    assert report["code"] == 0, _fleet_001(report)
+    assert "router/r-4" in _reason(report, "FLEET-001")
+    asked = _check(tmp_path / "seen", [*SIBLINGS, ("r-4", V1, "2024-05-02T09:00:00Z")],
+                   fleet=UNOBSERVED, unfinished=True)  # fmt: skip
+    assert set(_fleet_001(asked)) == {"RT-2:r-4"}
 
 
 EVERY_HOST_UNOBSERVED = """\

@@ -91,9 +91,10 @@ def fleet_facts(
     dropped = dropped_targets(evidence, streams)
     missed: Unreached = {}
     if "observations" in evidence.present:
-        missed = unreached(streams, by_service, deployed)
+        unasked = marked(evidence)
+        missed = unreached(streams, by_service, deployed, unasked)
         seen = _Seen(by_service, found, grace_ns)
-        missed.update(unobserved(evidence, streams, deployed, seen))
+        missed.update(unobserved(evidence, streams, deployed, seen, unasked))
     return FleetFacts(
         fleet=_inventory(evidence),
         clusters=_clusters(evidence),
@@ -150,8 +151,35 @@ def dropped_targets(evidence: Evidence, streams: Streams) -> Dropped:
     return dropped
 
 
+def marked(evidence: Evidence) -> dict[str, set[str]]:
+    """Of each service of the inventory, the hosts and clusters fleet.yaml marks
+    ``observed: false``."""
+    if evidence.fleet is None:
+        return {}
+    return {name: set(service.unobserved()) for name, service in evidence.fleet.services.items()}
+
+
+def _excused(
+    stream: list[Deployment],
+    position: int,
+    hosts: set[str],
+    last: dict[str, list[document.Observation]],
+) -> set[str]:
+    """Of ``hosts``, marked ``observed: false``, those read from the records of the deployment
+    at ``position``: the hosts no observation shows from the start of the deployment before it
+    (else its own) on, ``last`` giving each host's last observations. A marked host seen since
+    then was covered by an observation stream while the code before ran, whatever fleet.yaml
+    says, and is asked as any other: without this, the inventory marking Knight's eighth server,
+    seen on the old code just before the deployment and never after, left the claim unasked."""
+    since = timestamp_ns(stream[max(position - 1, 0)].started_at)
+    return {h for h in hosts if h not in last or last[h][0]["observed_at_ns"] < since}
+
+
 def unreached(
-    streams: Streams, by_service: dict[str, list[document.Observation]], deployed: dict[str, str]
+    streams: Streams,
+    by_service: dict[str, list[document.Observation]],
+    deployed: dict[str, str],
+    unasked: dict[str, set[str]],
 ) -> Unreached:
     """For each deployment that gives no ``finished_at``: each target it says succeeded, without
     a ``finished_at`` of its own and not handed on to a later redeploy (``_span_asked``), that
@@ -165,16 +193,19 @@ def unreached(
     before it started, on the old code, passed with a note (Knight's eighth server: nobody
     looked at it after the rollout); and, asked of the stream's newest alone, it passed again
     once a rollback followed it, or a deployment that reached no host. Only where observations
-    are evidence: without them FLEET-002 is not evaluated."""
+    are evidence (without them FLEET-002 is not evaluated), and never of a host ``unasked``
+    holds (marked ``observed: false``) that ``_excused`` reads from the record alone."""
     found: Unreached = {}
     for (service, _), stream in streams.by_key.items():
+        seen = by_service.get(service, [])
+        last = _last_instants(seen)
         for position, deployment in enumerate(stream):
             if deployment.finished_at is not None:
                 continue
             span, handed = _span_asked(stream, position, deployed)
-            seen = by_service.get(service, [])
             why = _unseen(deployment, deployed.get(deployment.id), span, seen)
-            why = {host: said for host, said in why.items() if host not in handed}
+            skip = handed | _excused(stream, position, unasked.get(service, set()), last)
+            why = {host: said for host, said in why.items() if host not in skip}
             if why:
                 found[deployment.id] = why
     return found
@@ -223,16 +254,25 @@ class _Seen:
         """The host's observations at its last observed instant."""
         return self._last.get(service, {}).get(host, [])
 
+    def lasts(self, service: str) -> dict[str, list[document.Observation]]:
+        """Each observed host's observations at its last observed instant."""
+        return self._last.get(service, {})
+
     def hosts(self, service: str) -> list[str]:
         """The hosts of ``service`` ever observed."""
         return sorted(self._last.get(service, {}))
 
 
 def unobserved(
-    evidence: Evidence, streams: Streams, deployed: dict[str, str], seen: _Seen
+    evidence: Evidence,
+    streams: Streams,
+    deployed: dict[str, str],
+    seen: _Seen,
+    unasked: dict[str, set[str]],
 ) -> Unreached:
     """For each deployment: each host fleet.yaml lists for its service, but those it says no
-    observation covers (``observed: false``), that the record says succeeded and when
+    observation covers (``observed: false``, ``unasked``) and ``_excused`` reads from the
+    record alone, that the record says succeeded and when
     (``_claimed_finishes``) and that no observation shows since then, while another host of the
     service is observed since (``_Seen.since``). The record is written by the team audited; the
     observations are the only evidence it does not write itself, and they cover the service
@@ -245,8 +285,9 @@ def unobserved(
         entry = evidence.fleet.services.get(service) if evidence.fleet else None
         if entry is None:
             continue
-        watched = set(entry.host_names()) - set(entry.unobserved())
-        for deployment in stream:
+        hosts, marks = set(entry.host_names()), unasked.get(service, set())
+        for position, deployment in enumerate(stream):
+            watched = hosts - _excused(stream, position, marks, seen.lasts(service))
             commit, finished = deployed.get(deployment.id), _claimed_finishes(deployment)
             if not finished or not seen.any_since(deployment, commit, min(finished.values())):
                 continue  # ``unreached`` asks the first; nothing covers the second
