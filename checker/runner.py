@@ -70,6 +70,7 @@ from checker.waivers import (
     apply_waivers,
     check_waivers,
     people_keys,
+    repurposings,
     unasked_key,
 )
 
@@ -495,6 +496,7 @@ def _evaluate(engine: Engine, prepared: Prepared, options: CheckOptions) -> Eval
         actors=_actors(prepared),
         keys={a: parse_key(k) for a, k in prepared.settings.config.waiver_keys.items()},
         repository=prepared.repository,
+        repurposed=repurposings(prepared.facts.input["flag_history"]),
     )
     final_input: InputDocument = {**prepared.facts.input, "waivers": waiver_facts}
     later = [r for r in rules if r.stage == "waivers"]

@@ -18,7 +18,7 @@ from checker.evidence.bundle import Evidence
 from checker.evidence.identities import IdentityResolver, normalise
 from checker.evidence.messages import did_you_mean
 from checker.evidence.models import Waiver
-from checker.facts.document import WaiverFacts
+from checker.facts.document import FlagHistory, WaiverFacts
 from checker.report.model import Finding, WaiverNote
 from checker.rules.metadata import RuleMeta
 from checker.signing.waivers import SIGNED_FIELDS, verified
@@ -236,6 +236,71 @@ def own_exception(waiver: Waiver, findings: list[Finding], actors: Actors) -> st
     return None
 
 
+REPURPOSED = "DEAD-002"
+"""The rule whose findings are a flag's repurposings, which its waivers name (``purpose``)."""
+
+
+@dataclass(frozen=True)
+class Repurposing:
+    """A registry version that gave a flag a new purpose, or wrote it active again after it
+    was retired: the purpose it gave, and the version as messages show it."""
+
+    purpose: str
+    short: str
+
+
+Repurposed = Mapping[str, tuple[Repurposing, ...]]
+"""By flag, as DEAD-002 names it, each of its repurposings in the history read."""
+
+
+def repurposings(flag_history: Mapping[str, FlagHistory]) -> dict[str, tuple[Repurposing, ...]]:
+    """``Repurposed`` of the registry's history: each purpose after a flag's first, and the
+    version that wrote it active again after it was retired, if any. A version that did both
+    for one purpose is one repurposing."""
+    found: dict[str, tuple[Repurposing, ...]] = {}
+    for name, record in flag_history.items():
+        made = {(p["commit"], p["purpose"]): p["short"] for p in record["purposes"][1:]}
+        revived = record.get("revived")
+        if revived is not None:
+            made.setdefault((revived["active"], revived["purpose"]), revived["active_short"])
+        found[name] = tuple(Repurposing(purpose, at) for (_, purpose), at in made.items())
+    return found
+
+
+def unnamed_purpose(waiver: Waiver, findings: list[Finding], repurposed: Repurposed) -> str | None:
+    """Why a DEAD-002 waiver covers a repurposing it does not name, or None. Its subject is
+    the flag alone: a waiver of the flag's reuse for RLP covered every later repurposing of
+    it too, for purposes its approver never saw, and the audit passed. A waiver with
+    ``purpose`` covers a flag only where every repurposing gave it that purpose; one without
+    (what waivers meant before they could name one) only a flag repurposed once."""
+    if waiver.rule != REPURPOSED:
+        return None
+    for finding in findings:
+        if not _matches(waiver, finding):
+            continue
+        made = repurposed.get(finding.subject, ())
+        listed = ", ".join(f'"{r.purpose}" at {r.short}' for r in made) or "which, not known"
+        if waiver.purpose is None and len(made) != 1:
+            return (
+                f"not applied: {finding.subject} was repurposed more than once ({listed}), and "
+                "a waiver without a purpose covers a flag repurposed once; add purpose: naming "
+                "the purpose approved, as the registry writes it"
+            )
+        if waiver.purpose is not None and (not made or waiver.purpose != _one_purpose(made)):
+            return (
+                f'not applied: it approves {finding.subject} for "{waiver.purpose}", and the '
+                f"registry repurposed it: {listed}; a waiver covers a flag only where each of "
+                "its repurposings gave it the purpose the waiver names"
+            )
+    return None
+
+
+def _one_purpose(made: tuple[Repurposing, ...]) -> str | None:
+    """The purpose every repurposing gave, or None where they gave several."""
+    purposes = {r.purpose for r in made}
+    return purposes.pop() if len(purposes) == 1 else None
+
+
 def _refused(
     waiver: Waiver,
     findings: list[Finding],
@@ -243,14 +308,17 @@ def _refused(
     approvers: Approvers,
     actors: Actors | None,
     keys: Keys | None,
-    repository: str,
+    where: tuple[str, Repurposed],
 ) -> str | None:
-    """Why a waiver waives nothing here, or None: its approver's, its signature's, or its
-    being its approver's own exception."""
+    """Why a waiver waives nothing here, or None: its approver's, its signature's (for the
+    repository ``where`` names), its being its approver's own exception, or its not naming a
+    repurposing it covers (``where``'s ``Repurposed``)."""
+    repository, repurposed = where
     return (
         refusal(waiver, identities, approvers)
         or unsigned(waiver, identities, keys or {}, repository)
         or (own_exception(waiver, findings, actors) if actors is not None else None)
+        or unnamed_purpose(waiver, findings, repurposed)
     )
 
 
@@ -263,6 +331,7 @@ def apply_waivers(
     actors: Actors | None = None,
     keys: Keys | None = None,
     repository: str = "",
+    repurposed: Repurposed | None = None,
 ) -> tuple[list[Finding], list[WaiverFacts]]:
     """Mark the findings live waivers cover; return them and each waiver's facts for WAIVER-001.
     ``identities`` reads a waiver's ``approved_by`` for the comparison with ``approvers``.
@@ -271,11 +340,12 @@ def apply_waivers(
     it expires. A waiver whose approver may not approve waivers here waives nothing, nor does
     one without its approver's signature for ``repository`` (``repository_of``) where ``keys``
     holds their key, nor one that covers a
-    finding about its approver's own deployment or commit (``actors``).
+    finding about its approver's own deployment or commit (``actors``), nor a DEAD-002 waiver
+    that covers a repurposing (``repurposed``; none known where not given) it does not name.
     """
+    where = (repository, repurposed or {})
     refused = {
-        id(w): _refused(w, findings, identities, approvers, actors, keys, repository)
-        for w in waivers
+        id(w): _refused(w, findings, identities, approvers, actors, keys, where) for w in waivers
     }
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [_covered(f, [w for w in live if _matches(w, f)]) for f in findings]
@@ -490,7 +560,15 @@ def _check_target(
     evidence: Evidence, index: int, waiver: Waiver, rule: RuleMeta, rules: Collection[str]
 ) -> None:
     """The waiver's subject glob fits the rule's subjects, or its cause is one the rule could
-    have (and the rule has causes, and may be waived by them)."""
+    have (and the rule has causes, and may be waived by them); a purpose is DEAD-002's alone."""
+    if waiver.purpose is not None and waiver.rule != REPURPOSED:
+        raise evidence.error(
+            "waivers",
+            index,
+            f"waiver for {waiver.rule}: purpose names the purpose a flag was repurposed to, "
+            f"which only {REPURPOSED} findings have, so it would match nothing",
+            hint=f"drop purpose, or write the waiver for {REPURPOSED}",
+        )
     if waiver.cause is not None:
         problem = _cause_problem(waiver.cause, rule)
         if problem is not None:

@@ -32,7 +32,11 @@ def add_parser(commands: Commands, parser_class: type[Parser]) -> None:
     )
     key.add_argument("public", type=path, metavar="KEY.pub", help="from 'knightwatch keygen'")
     sign = verbs.add_parser(
-        "sign", help="sign the waivers of waivers.yaml that an approver approved"
+        "sign",
+        help="sign the waivers of waivers.yaml that an approver approved",
+        description="Sign each waiver the approver approved, over every field it has (rule, "
+        "subject or cause, purpose for DEAD-002, reason, approved_by, expires) and the "
+        "repository; a field changed afterwards voids the signature.",
     )
     sign.add_argument("file", type=path, metavar="WAIVERS", help="the waivers file")
     sign.add_argument("--key", required=True, metavar="PATH", help="the approver's private key")
@@ -120,7 +124,8 @@ def signed_file(file: Path, approver: str, key: Any, repository: str) -> tuple[s
         record = {k: _plain(v) for k, v in dict(item.value).items()}
         if _approved_by(signer, waiver.approved_by, file, index, item.line):
             record["signature"] = sign(waiver.model_dump(exclude={"signature"}), key, repository)
-            signed.append(f"#{index} {waiver.rule} {waiver.target} until {waiver.expires}")
+            purpose = f' for "{waiver.purpose}"' if waiver.purpose is not None else ""
+            signed.append(f"#{index} {waiver.rule} {waiver.target}{purpose} until {waiver.expires}")
         records.append(record)
     return _written(records, file.suffix), signed
 

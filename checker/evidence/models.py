@@ -535,6 +535,10 @@ class Waiver(Record):
     """A glob over the rule's subjects."""
     cause: Name | None = None
     """Instead of ``subject``: a glob over the rule's causes (its METADATA ``cause``)."""
+    purpose: Name | None = None
+    """DEAD-002 alone: the purpose the flag was repurposed to that the approver approved, as
+    the registry writes it. The waiver covers a flag only where every repurposing in its
+    history gave it this purpose; without it, only a flag repurposed once."""
     reason: Name
     approved_by: Label
     expires: IsoDate

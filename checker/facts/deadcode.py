@@ -1263,14 +1263,17 @@ def _flag_history(
     purposes: dict[str, list[Purpose]] = {}
     spellings: dict[str, list[Spelling]] = {}
     retired_at: defaultdict[str, list[str]] = defaultdict(list)
-    active_at: defaultdict[str, list[str]] = defaultdict(list)
+    active_at: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     met: set[int] = set()
     """The flag entries already looked at: versions share the instances of equal entries."""
     for version, registry in versions:
         commit = version.commit
         for flag in registry.flags if registry is not None else []:
             key = flag_key(flag.name)
-            (retired_at if flag.status == "retired" else active_at)[key].append(commit)
+            if flag.status == "retired":
+                retired_at[key].append(commit)
+            else:
+                active_at[key].append((commit, flag.purpose))
             if id(flag) in met:
                 continue
             met.add(id(flag))
@@ -1304,16 +1307,20 @@ def _history_record(
 
 
 def _revival(
-    history: GitHistory, position: dict[str, int], retired: list[str], active: list[str]
+    history: GitHistory,
+    position: dict[str, int],
+    retired: list[str],
+    active: list[tuple[str, str]],
 ) -> Revival | None:
-    """The first version where the flag is active with a version that retired it among its
-    ancestors. The versions are in topological order, ancestors first: a retired version can
-    precede an active one in history only if it comes earlier in the list. Usually none does
-    (a flag is active, then retired), and git is asked about the few pairs that remain."""
+    """The first version where the flag is active (``active``: each version and the purpose
+    it gives) with a version that retired it among its ancestors. The versions are in
+    topological order, ancestors first: a retired version can precede an active one in
+    history only if it comes earlier in the list. Usually none does (a flag is active, then
+    retired), and git is asked about the few pairs that remain."""
     if not retired:
         return None
     earliest = min(position[commit] for commit in retired)
-    for commit in active:
+    for commit, purpose in active:
         if position[commit] <= earliest:  # no version that retired it comes before this one
             continue
         first = next(
@@ -1328,6 +1335,10 @@ def _revival(
         )
         if first is not None:
             return Revival(
-                retired=first, retired_short=short(first), active=commit, active_short=short(commit)
+                retired=first,
+                retired_short=short(first),
+                active=commit,
+                active_short=short(commit),
+                purpose=purpose,
             )
     return None

@@ -405,6 +405,9 @@ class Revival(TypedDict):
     with ``onto``, a merge gate's candidate."""
     active_short: ReadOnly[str]
     """``active`` as messages show it."""
+    purpose: ReadOnly[str]
+    """The flag's purpose in ``active``'s entry: what it is active again for, which a
+    DEAD-002 waiver names (``Waiver.purpose``)."""
     onto: NotRequired[ReadOnly[bool]]
     """Present only at a merge gate, where ``retired`` is in the protected branch's history
     alone and the candidate, branched off before it, writes the flag's entry active (added,

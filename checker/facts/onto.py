@@ -157,7 +157,7 @@ def merged(
             turned.add(flag.name)
         else:
             flags.append(flag)
-            revived[key] = _revival(retired[key], onto.candidate)
+            revived[key] = _revival(retired[key], onto.candidate, flag.purpose)
     own = {entry.path for entry in mine.retired_code}
     added = [e for e in (theirs.retired_code if theirs else []) if e.path not in own]
     registry = mine.model_copy(
@@ -181,11 +181,12 @@ def _retired_as(flag: Flag, there: list[Flag]) -> Flag:
     return flag.model_copy(update={"status": "retired", "retired_at": when})
 
 
-def _revival(retired: str, candidate: str) -> Revival:
+def _revival(retired: str, candidate: str, purpose: str) -> Revival:
     return Revival(
         retired=retired,
         retired_short=short(retired),
         active=candidate,
         active_short=short(candidate),
+        purpose=purpose,
         onto=True,
     )

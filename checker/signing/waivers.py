@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 PAYLOAD_TYPE = "application/vnd.knightwatch.waiver+json"
 KEY_PREFIX = "ed25519:"
-SIGNED_FIELDS = ("rule", "subject", "cause", "reason", "approved_by", "expires")
+SIGNED_FIELDS = ("rule", "subject", "cause", "purpose", "reason", "approved_by", "expires")
 """What a signature covers: every field of a waiver but the signature."""
 
 
