@@ -205,3 +205,42 @@ def test_signing_shows_the_purpose_signed(tmp_path: Path) -> None:
     assert signed.code == 0, signed.err
     assert '#1 DEAD-002 power_peg for "RLP routing" until 2024-06-01' in signed.err + signed.out
     assert "purpose: RLP routing" in signed.out
+
+
+def test_a_purpose_given_back_is_a_repurposing(tmp_path: Path) -> None:
+    """Power Peg, then RLP, then Power Peg again: the registry's purposes in order of first
+    appearance read as the one repurposing, for RLP, that the January waiver approved, and
+    the waiver, with its purpose or without, covered the flag's old meaning come back
+    (exit 0)."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing", "Power Peg")
+    _waive(case[1], purpose="RLP routing")
+    result = _check(case)
+    assert result.code == 1, result.out
+    said = _refusals(result)
+    assert '"RLP routing" at' in said and '"Power Peg" at' in said, said
+    _waive(case[1])
+    result = _check(case)
+    assert result.code == 1, result.out
+    assert "power_peg was repurposed more than once" in _refusals(result)
+
+
+def test_whoever_gave_a_purpose_back_cannot_waive_it(tmp_path: Path) -> None:
+    """Lee wrote the version that gave power_peg its first purpose back: Lee repurposed it."""
+    case = _repo(tmp_path, "Power Peg")
+    repo = ScriptedRepo(case[0])
+    repo.commit("rlp", _registry("RLP routing"), author=DEV, date="2024-01-05T00:00:00Z",
+                trailers=REVIEWED)  # fmt: skip
+    sha = repo.commit("back", _registry("Power Peg"), author=LEAD,
+                      date="2024-01-06T00:00:00Z", trailers=(f"Reviewed-by: {DEV}",))  # fmt: skip
+    approved = [{"by": "kim@example.com", "at": "2024-01-20T00:00:00Z"}]
+    write_yaml(
+        case[1] / "deploys.yaml",
+        [deployment("D1", sha, "2024-01-21T00:00:00Z", approvals=approved)],
+    )
+    write_yaml(case[1] / "waivers.yaml", [{
+        "rule": "DEAD-002", "subject": "power_peg", "reason": "r",
+        "approved_by": "lee@example.com", "expires": "2024-06-01",
+    }])  # fmt: skip
+    result = _check(case)
+    assert result.code == 1, result.out
+    assert "lee@example.com repurposed power_peg" in _refusals(result)

@@ -290,8 +290,9 @@ class RegistryWriters:
     a waiver of such a finding is not theirs to approve."""
 
     repurposed: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    """By flag DEAD-002 names: each version that gave it a purpose after its first, and the
-    one where it is active again after it was retired (at a merge gate, the candidate)."""
+    """By flag DEAD-002 names: each version that changed its purpose (back to an earlier one
+    too), and the one where it is active again after it was retired (at a merge gate, the
+    candidate)."""
     postponed: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """By flag DEAD-003 may name: each version that moved its ``remove_by`` later, or dropped
     it, after an earlier version gave one (``Deadline.moved_at``)."""
@@ -308,7 +309,8 @@ def _registry_writers(
     """``RegistryWriters`` of the registry's history read for this run."""
     repurposed: dict[str, set[str]] = defaultdict(set)
     for name, record in code.flag_history.items():
-        repurposed[name] |= {purpose["commit"] for purpose in record["purposes"][1:]}
+        changes = record.get("changes", record["purposes"][1:])
+        repurposed[name] |= {purpose["commit"] for purpose in changes}
         if "revived" in record:
             repurposed[name].add(record["revived"]["active"])
     postponed: dict[str, set[str]] = defaultdict(set)

@@ -1253,27 +1253,50 @@ def pathspec(glob: str) -> Callable[[str], bool]:
     return lambda path: pattern.match(path) is not None
 
 
+@dataclass
+class _Seen:
+    """What ``_flag_history`` gathers of each flag (by key) over the registry's versions."""
+
+    retired_at: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    active_at: defaultdict[str, list[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Each version where it is active, and the purpose it gives there."""
+    last: dict[str, str] = field(default_factory=dict)
+    changes: defaultdict[str, list[Purpose]] = field(default_factory=lambda: defaultdict(list))
+    """Each version whose purpose differs from the one the version before it gave."""
+
+    def version(self, key: str, flag: FlagRecord, commit: str) -> None:
+        """Note the flag's entry in the version of ``commit``."""
+        if flag.status == "retired":
+            self.retired_at[key].append(commit)
+        else:
+            self.active_at[key].append((commit, flag.purpose))
+        if self.last.get(key, flag.purpose) != flag.purpose:
+            self.changes[key].append(
+                Purpose(purpose=flag.purpose, commit=commit, short=short(commit))
+            )
+        self.last[key] = flag.purpose
+
+
 def _flag_history(
     history: GitHistory, versions: list[tuple[FileVersion, FlagRegistry | None]]
 ) -> dict[str, FlagHistory]:
-    """Per flag: its purposes in order of first appearance, its spellings where it had
-    several, and the first revival, if any. A flag is known by its key
-    (``flagnames.flag_key``), under the name it first had: ``POWER_PEG`` written active
-    after ``power_peg`` was retired is ``power_peg`` revived, not a new flag."""
+    """Per flag: its purposes in order of first appearance, each change of its purpose where
+    it changed back to one it had, its spellings where it had several, and the first
+    revival, if any. A flag is known by its key (``flagnames.flag_key``), under the name it
+    first had: ``POWER_PEG`` written active after ``power_peg`` was retired is ``power_peg``
+    revived, not a new flag."""
     purposes: dict[str, list[Purpose]] = {}
     spellings: dict[str, list[Spelling]] = {}
-    retired_at: defaultdict[str, list[str]] = defaultdict(list)
-    active_at: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    seen = _Seen()
     met: set[int] = set()
     """The flag entries already looked at: versions share the instances of equal entries."""
     for version, registry in versions:
         commit = version.commit
         for flag in registry.flags if registry is not None else []:
             key = flag_key(flag.name)
-            if flag.status == "retired":
-                retired_at[key].append(commit)
-            else:
-                active_at[key].append((commit, flag.purpose))
+            seen.version(key, flag, commit)
             if id(flag) in met:
                 continue
             met.add(id(flag))
@@ -1286,8 +1309,13 @@ def _flag_history(
     position = {version.commit: index for index, (version, _) in enumerate(versions)}
     result: dict[str, FlagHistory] = {}
     for key in purposes:
-        revived = _revival(history, position, retired_at.get(key, []), active_at.get(key, []))
-        result[spellings[key][0]["name"]] = _history_record(purposes[key], spellings[key], revived)
+        revived = _revival(
+            history, position, seen.retired_at.get(key, []), seen.active_at.get(key, [])
+        )
+        record = _history_record(purposes[key], spellings[key], revived)
+        if seen.changes[key] != purposes[key][1:]:
+            record = FlagHistory(**record, changes=seen.changes[key])
+        result[spellings[key][0]["name"]] = record
     return dict(sorted(result.items()))
 
 

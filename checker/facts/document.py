@@ -422,6 +422,11 @@ class FlagHistory(TypedDict):
     """In order of first appearance."""
     revived: NotRequired[ReadOnly[Revival]]
     """Present only when the flag came back from retirement."""
+    changes: NotRequired[ReadOnly[list[Purpose]]]
+    """Present only where its purpose changed more often than ``purposes`` shows, back to one
+    it had before (``Power Peg``, then ``RLP``, then ``Power Peg`` again): each version, in
+    history order, whose purpose differs from the one the version before it gave. Otherwise
+    it is ``purposes`` after the first."""
     spellings: NotRequired[ReadOnly[list[Spelling]]]
     """Present only when the registry wrote its name in more than one way (``POWER_PEG``,
     ``power-peg`` for ``power_peg``: one flag, compared by its letters and digits, case

@@ -93,9 +93,15 @@ repurposed_flag contains finding if {
 
 purpose_changes(record) := {text |
 	count(record.purposes) > 1
-	stood := [sprintf("\"%s\" from %s", [p.purpose, p.short]) | some p in record.purposes]
+	stood := [sprintf("\"%s\" from %s", [p.purpose, p.short]) | some p in purpose_line(record)]
 	text := sprintf("its purpose changed: %s", [concat(", then ", stood)])
 }
+
+# Each purpose in turn: a purpose given back (Power Peg, RLP, Power Peg again) is shown again,
+# where the history gives its changes; otherwise each purpose once, as it first appeared.
+purpose_line(record) := array.concat([record.purposes[0]], record.changes) if {
+	record.changes
+} else := record.purposes
 
 revival(record) := {text |
 	text := revival_text(record.revived)

@@ -92,6 +92,16 @@ test_changed_purpose_fails if {
 	}}
 }
 
+test_a_purpose_given_back_is_shown_again if {
+	power_peg := {"purpose": "Power Peg", "commit": "c1", "short": "c1"}
+	rlp := {"purpose": "RLP", "commit": "c2", "short": "c2"}
+	back := {"purpose": "Power Peg", "commit": "c3", "short": "c3"}
+	history := {"pp": {"purposes": [power_peg, rlp], "changes": [rlp, back]}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	stood := concat(", then ", [`"Power Peg" from c1`, `"RLP" from c2`, `"Power Peg" from c3`])
+	findings == {{"subject": "pp", "detail": sprintf("its purpose changed: %s", [stood])}}
+}
+
 test_revived_flag_fails if {
 	history := {"pp": {
 		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
