@@ -309,3 +309,26 @@ def test_whoever_changed_the_code_on_mains_side_cannot_waive_it(
         (*subject, False)
     ]
     assert report["exit"] == 1
+
+
+@pytest.mark.parametrize(("purpose", "waived"), [("the 2019 checkout", True), ("promos", False)])
+def test_a_waiver_of_a_revival_at_the_merge_gate_names_its_purpose(
+    origin: Origin, tmp_path: Path, purpose: str, waived: bool
+) -> None:
+    """The pull request writes old_checkout's entry active while main retires it: the
+    revival's purpose is the one the candidate's entry gives, which a DEAD-002 waiver that
+    names a purpose must name."""
+    head = origin.pull_request({"flags.yaml": registry(owner="promotions")})
+    waiver = {"rule": "DEAD-002", "subject": "old_checkout", "purpose": purpose,
+              "reason": "CHG-9", "approved_by": "cro@example.com",
+              "expires": "2024-04-30"}  # fmt: skip
+    origin.main(
+        "retire",
+        {"flags.yaml": registry("retired"), "compliance/waivers.yaml": yaml.safe_dump([waiver])},
+    )
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("waiver_approvers: [cro@example.com]\n")
+    report = origin.gate(head, "merge", "--config", platform)
+    dead = [f["waived"] for f in report["findings"] if f["rule"] == "DEAD-002"]
+    assert dead == [waived], report["findings"]
+    assert report["exit"] == (0 if waived else 1)
