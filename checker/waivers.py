@@ -375,7 +375,13 @@ def _covered(finding: Finding, waivers: list[Waiver]) -> Finding:
         return finding
     notes = tuple(
         WaiverNote(
-            w.rule, w.target, w.cause is not None, w.reason, w.approved_by, w.expires.isoformat()
+            w.rule,
+            w.target,
+            w.cause is not None,
+            w.reason,
+            w.approved_by,
+            w.expires.isoformat(),
+            w.purpose,
         )
         for w in waivers
     )

@@ -85,6 +85,10 @@ def test_a_waiver_naming_the_purpose_covers_it(tmp_path: Path) -> None:
     result = _check(case)
     assert result.code == 0, result.out
     assert _dead_002(result)["waived"] is True
+    waived_by = _dead_002(result)["waived_by"]
+    assert isinstance(waived_by, list) and waived_by[0]["purpose"] == "Market maker sweep"
+    text = run_cli("check", "--repo", case[0], "--evidence", case[1], "--as-of", "2024-02-01")
+    assert 'DEAD-002 subject power_peg for "Market maker sweep" waived' in text.out, text.out
 
 
 def test_a_waiver_naming_one_purpose_does_not_cover_a_later_one(tmp_path: Path) -> None:

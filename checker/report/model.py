@@ -47,20 +47,25 @@ class WaiverNote:
     reason: str
     approved_by: str
     expires: str
+    purpose: str | None = None
+    """A DEAD-002 waiver's: the purpose approved for the flag."""
 
     def describe(self) -> str:
         """One line: what it waives, why, by whom, until when."""
         kind = "cause" if self.cause else "subject"
+        purpose = f' for "{self.purpose}"' if self.purpose is not None else ""
         return (
-            f"{self.rule} {kind} {self.target} waived: {self.reason} (approved by "
+            f"{self.rule} {kind} {self.target}{purpose} waived: {self.reason} (approved by "
             f"{self.approved_by}, until {self.expires})"
         )
 
     def to_dict(self) -> dict[str, str]:
         """As a waived finding's ``waived_by`` lists it: the waiver's own fields."""
+        purpose = {"purpose": self.purpose} if self.purpose is not None else {}
         return {
             "rule": self.rule,
             "cause" if self.cause else "subject": self.target,
+            **purpose,
             "reason": self.reason,
             "approved_by": self.approved_by,
             "expires": self.expires,
