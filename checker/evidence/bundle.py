@@ -615,7 +615,10 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
     names = {e.name for e in entries}
     for entry in entries:
         held = _hidden_held(files, entry, expected)
-        if held is None or _evidence_file(files, entry, expected):
+        if held is None:
+            _check_hidden_records(files, entry, present)
+            continue
+        if _evidence_file(files, entry, expected):
             continue
         left = _left_over(files, entry, (present, names), held)
         if left is True:
@@ -630,6 +633,38 @@ def account_for_files(files: EvidenceFiles, ignore: Sequence[str], registry: str
         _check_ignored(files, entry, (glob, present), held)
         ignored.append(entry.name)
     return ignored
+
+
+def _check_hidden_records(files: EvidenceFiles, entry: Entry, present: set[str]) -> None:
+    """A hidden entry named for no evidence (``.DS_Store``, ``.nfs0000000000012345``, ``.notes``,
+    ``.Trashes/``, ``.dropbox.cache/``, a ConfigMap's ``..2026_12_05_...`` directory) is passed
+    over only where no file of it, of any name, holds a record that no file read holds (by
+    what names it, as a snapshot's files are held: a copy a sync tool keeps of a record still
+    read is the same record). Each was passed over whatever it held: ``.DS_Store`` holding a
+    deployment of a commit no one reviewed, and the check passed, that deployment judged by
+    no rule."""
+    if not entry.name.startswith(".") or not (entry.is_file or entry.is_dir):
+        return
+    if entry.is_file:
+        data = files.read(entry.name)
+        inside = [("", data)] if records_kind(data) is not None else []
+    else:
+        held = files.held(entry.name, _EXPECTED, any_name=True)
+        inside = [(each, files.read_inside(entry.name, each)) for each in held]
+    names: dict[str, set[str]] = {}
+    for each, data in inside:
+        kind, said = _not_held(files, data, present, names)
+        if not said:
+            continue
+        home = f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
+        where = f"{entry.name}/{each}" if each else entry.name
+        there = f"{each} there" if each else "it"
+        raise InputError(
+            f"{entry.name} is hidden, and {there} {said}, which no file read holds: a hidden "
+            "entry is passed over only where it holds no records the check would otherwise miss",
+            path=str(files.where(entry.name)),
+            hint=f"put it in {home} if it is evidence, else remove {where}",
+        )
 
 
 def _check_ignored(

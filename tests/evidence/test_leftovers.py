@@ -335,3 +335,71 @@ def test_a_lost_found_that_cannot_be_listed_is_passed_over_only_at_a_file_system
     )
     monkeypatch.setattr(bundle.EvidenceFiles, "file_system_own", lambda self, name: True)
     assert check(shop).code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        (".DS_Store", ".DS_Store"),
+        (".nfs0000000000012345", ".nfs0000000000012345"),
+        (".notes.swp", ".notes.swp"),
+        (".syncthing.notes.tmp", ".syncthing.notes.tmp"),
+        (".snapshot", ".snapshot"),
+        (".Trashes/501/export-7", "501/export-7 there"),
+        (".dropbox.cache/2024-01-04/abc", "2024-01-04/abc there"),
+        ("..2024_01_04_00_00_00.123/d2", "d2 there"),
+        (".git/d2", "d2 there"),
+    ],
+)
+def test_a_hidden_entry_named_for_no_evidence_holding_records_is_refused(
+    shop: tuple[ScriptedRepo, Path], name: str, where: str
+) -> None:
+    """A hidden file or directory whose name is no kind's was passed over whatever it held:
+    each holding deployment D2, of a commit no one reviewed, passed (exit 0, "No findings"),
+    D2 judged by no rule."""
+    repo, evidence = shop
+    path = evidence / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump([_hidden_deployment(repo)]))
+    result = check(shop)
+    assert result.code == 2, result.out
+    top = name.split("/")[0]
+    said = "it" if where == name else where
+    assert f"{top} is hidden, and {said} holds deployment D2, which no file read holds" in (
+        result.err
+    )
+    assert "hint: put it in deploys.yaml if it is evidence, else remove" in result.err
+
+
+@pytest.mark.parametrize(
+    "put",
+    [
+        _put(".DS_Store", b"\0\0\0\1Bud1" + b"\0" * 64 + b"Iloc\0blob"),
+        _put("._.DS_Store", b"\0\x05\x16\x07\0\x02\0\0Mac OS X        " + b"\0" * 32),
+        _put(".Trashes/501/"),
+        _put(".stfolder/"),
+        _put(".gitattributes", b"*.jsonl text eol=lf\n"),
+        lambda ev: _put(".dropbox.cache/x", (ev / "deploys.yaml").read_bytes())(ev),
+    ],
+)
+def test_a_hidden_entry_holding_no_record_unread_is_passed_over(
+    shop: tuple[ScriptedRepo, Path], put: Callable[[Path], None]
+) -> None:
+    """What a Mac, a sync tool or git leaves is passed over, and so is a copy a sync tool
+    keeps of a record still read."""
+    _, evidence = shop
+    put(evidence)
+    result = check(shop)
+    assert result.code == 0, result.err
+
+
+def test_a_git_directory_in_the_evidence_is_passed_over(shop: tuple[ScriptedRepo, Path]) -> None:
+    """The evidence directory kept as its own repository: git's objects are compressed, and
+    hold nothing read as records."""
+    _, evidence = shop
+    git = ScriptedRepo(evidence)
+    git.commit("evidence", {"deploys.yaml": (evidence / "deploys.yaml").read_text()},
+               author=DEV, date="2024-01-03T00:00:00Z")  # fmt: skip
+    assert (evidence / ".git").is_dir()
+    result = check(shop)
+    assert result.code == 0, result.err
