@@ -809,6 +809,11 @@ _NAMED_BY = {
 """What names one record of a list kind: a snapshot's older copy of a record (a deployment
 since finished) is the same record."""
 
+_NAMING_KEYS = [fields[0] for fields in _NAMED_BY.values()]
+"""The key each list kind's record is named by first: one written in a string or a comment
+of a snapshot's or a hidden file (a deployment as JSON under ``note:``, or as YAML in a block
+scalar) names a record no mapping reads as, which was passed over, and the check passed."""
+
 
 def _snapshot_unheld(
     files: EvidenceFiles, name: str, left: leftovers.Leftover, present: set[str]
@@ -844,6 +849,9 @@ def _not_held(
     for kind, record in _outer_records(documents):
         if _record_name(kind, record) not in _names_held(files, kind, present, names):
             return kind, f"holds {kind.what} {_record_name(kind, record)}"
+    key = leftovers.keys_unparsed(data, documents, _NAMING_KEYS)
+    if key is not None:
+        return None, f"holds a record (its {key!r}) written in a string or a comment"
     document = records_kind(data)
     if document is not None and not _present(document, present):
         return document, f"holds {document.what} records"

@@ -164,6 +164,19 @@ def keys_named(data: bytes, names: set[str]) -> set[str]:
     return {name for name in names if re.search(_KEY.format(re.escape(name)), text)}
 
 
+def keys_unparsed(data: bytes, documents: list[Any], names: list[str]) -> str | None:
+    """The first of ``names`` that ``data``, which reads whole as ``documents``, writes as a key
+    more often than its mappings at any depth hold it: a key written in a string, a block
+    scalar or a comment, whose record no mapping reads as; None where there is none."""
+    text = data.decode("utf-8")
+    mappings = list(_walk(list(documents)))
+    for name in names:
+        written = len(re.findall(_KEY.format(re.escape(name)), text))
+        if written > sum(any(str(key) == name for key in m) for m in mappings):
+            return name
+    return None
+
+
 def whole(data: bytes) -> list[dict[str, Any]] | None:
     """Every mapping ``data`` holds at any depth (``nested``), where the whole of it reads as
     UTF-8 YAML or JSON Lines; None where some of it does not, and what it holds cannot all be

@@ -403,3 +403,33 @@ def test_a_git_directory_in_the_evidence_is_passed_over(shop: tuple[ScriptedRepo
     assert (evidence / ".git").is_dir()
     result = check(shop)
     assert result.code == 0, result.err
+
+
+def _in_a_string(d2: dict[str, object]) -> bytes:
+    return yaml.safe_dump({"note": json.dumps(d2)}).encode()
+
+
+def _in_a_block(d2: dict[str, object]) -> bytes:
+    lines = yaml.safe_dump([d2]).splitlines()
+    return ("note: |\n" + "".join(f"  {line}\n" for line in lines)).encode()
+
+
+def _in_a_comment(d2: dict[str, object]) -> bytes:
+    return ("[]\n" + "".join(f"# {line}\n" for line in yaml.safe_dump([d2]).splitlines())).encode()
+
+
+@pytest.mark.parametrize("where", [".DS_Store", ".snapshot/hourly.0/export-7"])
+@pytest.mark.parametrize("wrap", [_in_a_string, _in_a_block, _in_a_comment])
+def test_a_record_written_in_a_string_or_comment_of_a_hidden_file_is_refused(
+    shop: tuple[ScriptedRepo, Path], where: str, wrap: Callable[[dict[str, object]], bytes]
+) -> None:
+    """A hidden file's or a snapshot's records were held by a file read where each mapping
+    read as one was: D2 as JSON in a YAML string, as YAML in a block scalar or in comments
+    read as no mapping, and the file was passed over (exit 0, "No findings")."""
+    repo, evidence = shop
+    path = evidence / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wrap(_hidden_deployment(repo)))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "holds a record (its 'id') written in a string or a comment" in result.err
