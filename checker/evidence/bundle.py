@@ -703,7 +703,7 @@ def _left_over(
     if left.rule in ("lost", "snapshot"):
         return _left_directory(files, entry.name, left, (present, held))
     data = files.read(entry.name)
-    if left.rule in ("lock", "explorer"):
+    if left.rule in ("lock", "explorer", "appledouble"):
         kind = records_kind(data)
         return True if kind is None else _left_records(files, entry.name, left, kind)
     why = _unsaved(files, left, data, names)

@@ -4,9 +4,11 @@ whether what a file holds reads as records.
 An evidence directory on a real machine holds more than its evidence: the lock an office
 editor keeps on a file it has open (``~$deploys.yaml``, ``.~lock.deploys.yaml#``), vim's swap
 file (``.deploys.yaml.swp``), Emacs's autosave (``#deploys.yaml#``) and backup
-(``deploys.yaml~``), Windows Explorer's ``Thumbs.db`` and ``desktop.ini``, the ``lost+found``
-of an ext4 file system's root and a NetApp filer's ``.snapshot``. Each was refused until it
-was named in ``evidence_ignore``, a setting that then passed over anything else of its name.
+(``deploys.yaml~``), Windows Explorer's ``Thumbs.db`` and ``desktop.ini``, the AppleDouble
+file a Mac writes beside each file it copies to a share (``._deploys.yaml``), the
+``lost+found`` of an ext4 file system's root and a NetApp filer's ``.snapshot``. Each was
+refused until it was named in ``evidence_ignore``, a setting that then passed over anything
+else of its name.
 Each is decided on here by what it can hold (``checker.evidence.bundle``): never passed over
 where it may hold records the check would otherwise read.
 """
@@ -23,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-Rule = Literal["lock", "swap", "autosave", "backup", "explorer", "lost", "snapshot"]
+Rule = Literal["lock", "swap", "autosave", "backup", "explorer", "appledouble", "lost", "snapshot"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ def leftover(name: str, is_file: bool, is_dir: bool) -> Leftover | None:
         return None
     if name.casefold() in _EXPLORER:
         return Leftover("a file Windows Explorer keeps in a directory it shows", "", "explorer")
+    if name.startswith("._") and len(name) > 2:
+        what = "the file a Mac keeps {of}'s Finder data and extended attributes in"
+        return Leftover(f"{what.format(of=name[2:])} (AppleDouble)", name[2:], "appledouble")
     for pattern, rule, what in _NAMED:
         found = pattern.fullmatch(name)
         if found:

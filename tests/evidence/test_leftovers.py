@@ -433,3 +433,35 @@ def test_a_record_written_in_a_string_or_comment_of_a_hidden_file_is_refused(
     result = check(shop)
     assert result.code == 2, result.out
     assert "holds a record (its 'id') written in a string or a comment" in result.err
+
+
+APPLE_DOUBLE = (
+    b"\0\x05\x16\x07\0\x02\0\0Mac OS X        \0\x02" + b"\0\0\0\x09\0\0\0\x32\0\0\x0e\xb0"
+)
+
+
+@pytest.mark.parametrize("name", ["._deploys.yaml", "._observations.jsonl", "._.DS_Store"])
+def test_a_macs_appledouble_file_is_passed_over(shop: tuple[ScriptedRepo, Path], name: str) -> None:
+    """A Mac writing to a share keeps each file's Finder data in ``._`` beside it:
+    ``._deploys.yaml`` was refused (exit 2) as a misnamed file, with the hint to rename it
+    ("did you mean 'deploys'?"), over the deploys.yaml it describes."""
+    _, evidence = shop
+    (evidence / name).write_bytes(APPLE_DOUBLE + b"\0" * 3800)
+    result = check(shop)
+    assert result.code == 0, result.err
+
+
+def test_an_appledouble_file_holding_records_is_refused(shop: tuple[ScriptedRepo, Path]) -> None:
+    """An AppleDouble file holds a few bytes of Finder data: one holding records is not
+    one, and is refused, as a lock holding them is."""
+    repo, evidence = shop
+    (evidence / "._deploys.yaml").write_bytes(
+        APPLE_DOUBLE + yaml.safe_dump([_hidden_deployment(repo)]).encode()
+    )
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "._deploys.yaml is named as the file a Mac keeps deploys.yaml's Finder data" in (
+        result.err
+    )
+    assert "but holds deployment records, which are not read from there" in result.err
+    assert "hint: if they are evidence, put them in deploys.yaml; else delete" in result.err
