@@ -1161,6 +1161,17 @@ _INTERRUPTED = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 ``checker.writer``), left behind when the write was interrupted."""
 
 
+_COPYING = (
+    (re.compile(r"\.(.+)\.[A-Za-z0-9]{6}"), "rsync"),
+    (re.compile(r"\.syncthing\.(.+)\.tmp"), "Syncthing"),
+    (re.compile(r"(.+)___jb_tmp___"), "a JetBrains IDE"),
+)
+"""The temporary files other tools write a file through (``.deploys.yaml.AbC123``,
+``.syncthing.deploys.yaml.tmp``, ``deploys.yaml___jb_tmp___``): each was refused with the hint
+to rename it to ``deploys.yaml``, which would have part of the records judged as all of
+them."""
+
+
 def _unread(name: str, is_dir: bool, registry: str, present: set[str]) -> tuple[str, str]:
     """Why a file in the evidence directory is not read, and what to do about it. What an
     interrupted write left is not to be renamed into place, as a misnamed file is: it may hold
@@ -1217,6 +1228,14 @@ def _left_behind(name: str, is_dir: bool, present: set[str]) -> tuple[str, str] 
             f"{name} is what an interrupted write of {written[1]} left behind (each file is "
             "written through a temporary file beside it): it may hold only part of the records",
             f"remove it, and import again if {written[1]} is not here",
+        )
+    copied = next(((m, tool) for r, tool in _COPYING if (m := r.fullmatch(name))), None)
+    if copied and not is_dir and copied[0][1] in _EXPECTED:
+        of = copied[0][1]
+        return (
+            f"{name} is the temporary file {copied[1]} writes {of} through, left where the "
+            "copy was interrupted or is still under way: it may hold only part of the records",
+            f"remove it, and copy {of} again if it is not here",
         )
     left = leftovers.leftover(name, not is_dir, is_dir)
     return _backup(name, left, present) if left is not None and left.rule == "backup" else None

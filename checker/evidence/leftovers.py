@@ -44,6 +44,7 @@ _NAMED: tuple[tuple[re.Pattern[str], Rule, str], ...] = (
     (re.compile(r"\.(.+)\.sw[a-p]"), "swap", "the swap file vim keeps while {of} is open"),
     (re.compile(r"#(.+)#"), "autosave", "the file Emacs saves unsaved edits of {of} to"),
     (re.compile(r"(.+?)(?:\.~\d+)?~"), "backup", "an editor's copy of {of} as it was before"),
+    (re.compile(r"(.+)___jb_old___"), "backup", "an editor's copy of {of} as it was before"),
 )
 """Editors' files, by name: each of the file named in its first group."""
 

@@ -465,3 +465,41 @@ def test_an_appledouble_file_holding_records_is_refused(shop: tuple[ScriptedRepo
     )
     assert "but holds deployment records, which are not read from there" in result.err
     assert "hint: if they are evidence, put them in deploys.yaml; else delete" in result.err
+
+
+@pytest.mark.parametrize(
+    ("name", "tool"),
+    [
+        (".observations.jsonl.AbC123", "rsync"),
+        (".syncthing.observations.jsonl.tmp", "Syncthing"),
+        ("observations.jsonl___jb_tmp___", "a JetBrains IDE"),
+    ],
+)
+def test_a_copys_temporary_file_is_not_to_be_renamed_into_place(
+    shop: tuple[ScriptedRepo, Path], name: str, tool: str
+) -> None:
+    """What rsync, Syncthing or a JetBrains IDE writes a file through, left by a copy cut
+    short, holds part of its records: it was refused with the hint to rename it to
+    observations.jsonl (or to move it out), and renamed, the part would be judged as all."""
+    _, evidence = shop
+    (evidence / name).write_bytes(b'{"host": "web-1", "service": "web"}\n{"ho')
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"{name} is the temporary file {tool} writes observations.jsonl through" in result.err
+    assert "it may hold only part of the records" in result.err
+    assert "hint: remove it, and copy observations.jsonl again if it is not here" in result.err
+    assert "rename" not in result.err
+
+
+def test_a_jetbrains_ides_old_copy_is_a_backup(shop: tuple[ScriptedRepo, Path]) -> None:
+    """A JetBrains IDE keeps the file as it was before a save in ``___jb_old___``: it was
+    refused with the hint to rename it to observations.jsonl, older records judged as
+    current."""
+    _, evidence = shop
+    (evidence / "observations.jsonl___jb_old___").write_bytes(b"")
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "is an editor's copy of observations.jsonl as it was before it was last saved" in (
+        result.err
+    )
+    assert "rename" not in result.err
