@@ -809,10 +809,14 @@ _NAMED_BY = {
 """What names one record of a list kind: a snapshot's older copy of a record (a deployment
 since finished) is the same record."""
 
-_NAMING_KEYS = [fields[0] for fields in _NAMED_BY.values()]
-"""The key each list kind's record is named by first: one written in a string or a comment
-of a snapshot's or a hidden file (a deployment as JSON under ``note:``, or as YAML in a block
-scalar) names a record no mapping reads as, which was passed over, and the check passed."""
+_REQUIRED = {
+    kind.name: {n for n, f in kind.model.model_fields.items() if f.is_required()} for kind in KINDS
+}
+_RECORD_KEYS = sorted({field for kind in _NAMED_BY for field in _REQUIRED[kind]})
+"""The keys a list kind's record requires: one written in a string or a comment of a
+snapshot's or a hidden file (a deployment as JSON under ``note:``, or as YAML in a block
+scalar) belongs to a record no mapping reads as, which was passed over, and the check passed;
+so did one whose ``id`` alone was spelt with an escape (``"\\x69d"``)."""
 
 
 def _snapshot_unheld(
@@ -846,10 +850,10 @@ def _not_held(
     documents = leftovers.whole_documents(data)
     if documents is None:
         return None, "holds records in what does not read whole as YAML or JSON Lines"
-    for kind, record in _outer_records(documents):
+    for kind, record in _outer_records([*documents, *leftovers.roots(data)]):
         if _record_name(kind, record) not in _names_held(files, kind, present, names):
             return kind, f"holds {kind.what} {_record_name(kind, record)}"
-    key = leftovers.keys_unparsed(data, documents, _NAMING_KEYS)
+    key = leftovers.keys_unparsed(data, documents, _RECORD_KEYS)
     if key is not None:
         return None, f"holds a record (its {key!r}) written in a string or a comment"
     document = records_kind(data)
@@ -957,9 +961,6 @@ def _parsed_kind(data: bytes) -> Kind | None:
 
 
 _RECORDS = tuple(kind for kind in KINDS if kind.name != "identities")
-_REQUIRED = {
-    kind.name: {n for n, f in kind.model.model_fields.items() if f.is_required()} for kind in KINDS
-}
 
 
 def _enough(kind: Kind, keys: set[str]) -> bool:

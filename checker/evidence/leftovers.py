@@ -143,10 +143,17 @@ def nested(data: bytes) -> Iterator[dict[str, Any]]:
     it parses: what a lock file or an ignored file holds is looked at in any form records
     may take (under a key, several documents, after bytes that are not text), not only in
     the form an evidence file holds them."""
+    return _walk(roots(data))
+
+
+def roots(data: bytes) -> list[Any]:
+    """What ``data`` reads as, as ``nested`` reads it, before looking inside: each YAML
+    document up to one that does not parse, and each line's JSON value from its first
+    brace."""
     text = _text(data)
     stack: list[Any] = [*_documents(text)]
     stack += [_json(line[line.find("{") :]) for line in text.splitlines() if "{" in line]
-    return _walk(stack)
+    return stack
 
 
 def _walk(stack: list[Any]) -> Iterator[dict[str, Any]]:

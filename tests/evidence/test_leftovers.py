@@ -432,7 +432,7 @@ def test_a_record_written_in_a_string_or_comment_of_a_hidden_file_is_refused(
     path.write_bytes(wrap(_hidden_deployment(repo)))
     result = check(shop)
     assert result.code == 2, result.out
-    assert "holds a record (its 'id') written in a string or a comment" in result.err
+    assert "holds a record (its 'commit') written in a string or a comment" in result.err
 
 
 APPLE_DOUBLE = (
@@ -503,3 +503,31 @@ def test_a_jetbrains_ides_old_copy_is_a_backup(shop: tuple[ScriptedRepo, Path]) 
         result.err
     )
     assert "rename" not in result.err
+
+
+def _escaped_in_a_string(d2: dict[str, object]) -> bytes:
+    d2 = {key: value for key, value in d2.items() if key != "targets"}
+    escaped = json.dumps(d2).replace('"id"', '"\\u0069d"')
+    return yaml.safe_dump({"note": escaped}).encode()
+
+
+def _escaped_in_a_block(d2: dict[str, object]) -> bytes:
+    d2 = {key: value for key, value in d2.items() if key != "targets"}
+    lines = yaml.safe_dump([d2], sort_keys=False).replace("- id:", '- "\\x69d":').splitlines()
+    return ("note: |\n" + "".join(f"  {line}\n" for line in lines)).encode()
+
+
+@pytest.mark.parametrize("where", [".DS_Store", ".snapshot/hourly.0/export-7"])
+@pytest.mark.parametrize("wrap", [_escaped_in_a_string, _escaped_in_a_block])
+def test_a_record_whose_id_is_escaped_in_a_string_is_refused(
+    shop: tuple[ScriptedRepo, Path], where: str, wrap: Callable[[dict[str, object]], bytes]
+) -> None:
+    """D2 in a string, its ``id`` spelt with an escape (and no target's ``host``), was read as
+    records and then as none of them (exit 0)."""
+    repo, evidence = shop
+    path = evidence / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wrap(_hidden_deployment(repo)))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "holds deployment D2" in result.err or "written in a string or a comment" in (result.err)
