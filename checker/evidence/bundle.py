@@ -698,12 +698,12 @@ def _left_over(
     anything else of its name."""
     left = leftovers.leftover(entry.name, entry.is_file, entry.is_dir)
     present, names = known
-    if left is None or left.rule == "backup":
+    if left is None or (left.rule == "backup" and _of_evidence(left)):
         return False
     if left.rule in ("lost", "snapshot"):
         return _left_directory(files, entry.name, left, (present, held))
     data = files.read(entry.name)
-    if left.rule in ("lock", "explorer", "appledouble"):
+    if left.rule in ("lock", "explorer", "appledouble") or not _of_evidence(left):
         kind = records_kind(data)
         return True if kind is None else _left_records(files, entry.name, left, kind)
     why = _unsaved(files, left, data, names)
@@ -716,6 +716,14 @@ def _left_over(
             "edits are not wanted",
         )
     return True
+
+
+def _of_evidence(left: leftovers.Leftover) -> bool:
+    """Whether what an editor left is of an evidence file: a swap file, autosave or backup of
+    any other file (``#README.md#``, ``README.md~``) is decided on by what it holds, as a lock
+    is. ``#README.md#``, holding edits to README.md not yet saved, was refused as holding
+    edits to a file read, and ``.notes.swp`` of a file not here as read from no file."""
+    return left.of in _EXPECTED or left.of == TRACE
 
 
 def _unsaved(

@@ -531,3 +531,37 @@ def test_a_record_whose_id_is_escaped_in_a_string_is_refused(
     result = check(shop)
     assert result.code == 2, result.out
     assert "holds deployment D2" in result.err or "written in a string or a comment" in (result.err)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("#README.md#", b"# Evidence\n\nEdits not yet saved.\n"),
+        ("README.md~", b"# Evidence\n"),
+        ("notes.txt~", b"call ops\n"),
+        ("README.md___jb_old___", b"# Evidence\n"),
+    ],
+)
+def test_an_editors_file_of_what_is_not_evidence_is_passed_over(
+    shop: tuple[ScriptedRepo, Path], name: str, data: bytes
+) -> None:
+    """Emacs's autosave of README.md while it is edited, or an editor's backup of it, was
+    refused (exit 2) as holding edits to a file read, or as an older copy of one: neither can
+    hold records the check reads unless it holds records."""
+    _, evidence = shop
+    (evidence / "README.md").write_bytes(b"# Evidence\n")
+    (evidence / name).write_bytes(data)
+    result = check(shop)
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("name", ["#README.md#", "README.md~"])
+def test_an_editors_file_of_what_is_not_evidence_holding_records_is_refused(
+    shop: tuple[ScriptedRepo, Path], name: str
+) -> None:
+    repo, evidence = shop
+    (evidence / "README.md").write_bytes(b"# Evidence\n")
+    (evidence / name).write_text(yaml.safe_dump([_hidden_deployment(repo)]))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "but holds deployment records, which are not read from there" in result.err
