@@ -281,10 +281,13 @@ class EvidenceFiles:
         inside = self.directory / name
         found = []
         seen: set[str] = set()
+        stores: list[str] = []
         entries = 0
         for top, folders, names in os.walk(inside, onerror=_unreadable, followlinks=True):
             seen.add(os.path.realpath(top))
             folders[:] = sorted(f for f in folders if os.path.realpath(Path(top, f)) not in seen)
+            if "HEAD" in names and {"objects", "refs"} <= set(folders):
+                stores.append(top)
             entries += len(folders) + len(names)
             if entries > HELD_AT_MOST:
                 raise InputError(
@@ -296,8 +299,10 @@ class EvidenceFiles:
                 )
             for each in sorted(names):
                 path = Path(top, each)
-                if not path.is_file() or not held_holding(
-                    each, expected, path.read_bytes, any_name
+                if (
+                    _git_own(path, stores)
+                    or not path.is_file()
+                    or not held_holding(each, expected, path.read_bytes, any_name)
                 ):
                     continue
                 if not _same_file(self.directory / each, path):
@@ -316,6 +321,32 @@ class EvidenceFiles:
         """Whether the directory ``name`` is one a file system keeps at its root, as root's:
         the evidence directory is where a file system is mounted, and root owns ``name``."""
         return os.path.ismount(self.directory) and (self.directory / name).stat().st_uid == 0
+
+
+_GIT_OWN = re.compile(
+    r"objects/(?:[0-9a-f]{2}/[0-9a-f]{38}|[0-9a-f]{2}/[0-9a-f]{62}"
+    r"|pack/pack-(?:[0-9a-f]{40}|[0-9a-f]{64})\.(?:pack|idx|rev|bitmap|mtimes|promisor|keep)"
+    r"|info/commit-graph|info/commit-graphs/graph-[0-9a-f]{40,64}\.graph|info/packs)"
+)
+"""The files of a git directory's object store, by path inside it: compressed objects and
+packs, whose names git alone gives."""
+
+
+def _git_own(path: Path, stores: list[str]) -> bool:
+    """Whether ``path`` is a file of the object store, or the index, of a git directory
+    ``held`` walked (one holding ``HEAD``, ``objects`` and ``refs``): git's compressed objects
+    hold no records a person wrote there, and reading them as text took a minute for 57 MB of
+    packs, an evidence directory kept in git (its ``.git``) read whole at every run. Any other
+    file there (``.git/d2.yaml``, a loose object of another name) is read as before."""
+    for store in stores:
+        if path.is_relative_to(store):
+            inside = path.relative_to(store).as_posix()
+            if _GIT_OWN.fullmatch(inside):
+                return True
+            if inside == "index":
+                with path.open("rb") as index:
+                    return index.read(4) == b"DIRC"
+    return False
 
 
 HELD_AT_MOST = 100_000
