@@ -127,3 +127,41 @@ def test_a_gate_refuses_it_too(tmp_path: Path) -> None:
     assert result.code == 1, result.err + result.out
     waived = {(f["rule"], f["subject"]): f["waived"] for f in result.json()["findings"]}
     assert waived == {("REVIEW-003", "candidate"): False}
+
+
+def test_a_writer_whose_commit_shipped_first_in_an_earlier_deployment_cannot_waive_it(
+    tmp_path: Path,
+) -> None:
+    """Lee's side-branch commit shipped first in January (hotfix-0); February's hotfix-1
+    shipped Dana's commit on top of it, still off main. Only hotfix-1's range (Dana's commit)
+    was read for its writers, so Lee's waiver of its REVIEW-003 was applied and the February
+    audit signed a pass (exit 0), though what hotfix-1 runs off the branch is Lee's too."""
+    repo, (base, lees, tidy) = _side(tmp_path, "beneath")
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        deployment("hotfix-0", lees, "2024-01-20T00:00:00Z",
+                   approvals=[{"by": "dana@example.com"}]),
+        deployment("hotfix-1", tidy, "2024-02-01T00:00:00Z",
+                   approvals=[{"by": "dana@example.com"}]),
+    ])  # fmt: skip
+    write_yaml(evidence / "reviews.yaml", [
+        {"change": "1", "author": "dana@example.com", "commits": [base],
+         "approvals": [{"by": "lee@example.com", "at": "2024-01-01T10:00:00Z"}]},
+        {"change": "2", "author": "lee@example.com", "commits": [lees, tidy],
+         "approvals": [{"by": "cro@example.com", "at": "2024-01-04T00:00:00Z"}]},
+    ])  # fmt: skip
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "REVIEW-003", "subject": "hotfix-1", "reason": "INC-7781 from a branch",
+         "approved_by": "lee@example.com", "expires": "2024-06-01"},
+    ])  # fmt: skip
+    auditor = write_yaml(
+        tmp_path / "auditor.yaml", {"waiver_approvers": ["lee@example.com", "cro@example.com"]}
+    )
+    assert run_cli("keygen", "--output", tmp_path / "k").code == 0
+    result = run_cli(
+        "audit", "--repo", repo.path, "--evidence", evidence, "--period", "2024-02",
+        "--as-of", "2024-03-01", "--key", tmp_path / "k.key", "--config", auditor,
+        "-o", tmp_path / "feb.json",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    assert OWN in _messages(tmp_path)[f"WAIVER-001:{WAIVER}"]

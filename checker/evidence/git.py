@@ -980,6 +980,11 @@ class GitHistory:
                     pending -= 1
         return sorted(shipped)
 
+    def beyond(self, tip: str, boundary: str) -> set[str]:
+        """Commits reachable from ``tip`` and not from ``boundary`` (``git rev-list tip
+        ^boundary``), asked of git: nothing needs loading first."""
+        return set(self._rev_list([tip], [f"^{boundary}"]))
+
     def first_reaching(self, tips: Sequence[str], wanted: set[str]) -> dict[str, int]:
         """Each of ``wanted`` that is reachable from (or is) one of ``tips``, with the index of
         the first tip in ``tips`` it is reachable from: one ``git rev-list --parents`` of the

@@ -226,39 +226,34 @@ def collect_facts(
         code_writers=code_writers(
             history, evidence.waivers, document, identities, (code, _merging(params, revisions))
         ),
-        off_branch=_off_branch_writers(
-            history, evidence, (whole, revisions, params.gate is not None), judged, identities
-        ),
+        off_branch=_off_branch_writers(history, evidence, (whole, revisions), judged, identities),
     )
 
 
 def _off_branch_writers(
     history: GitHistory,
     evidence: Evidence,
-    shipped: tuple[Shipped, Revisions, bool],
+    shipped: tuple[Shipped, Revisions],
     judged: list[str],
     identities: IdentityResolver,
 ) -> dict[str, frozenset[str]]:
     """By each judged deployment whose commit is not on the protected branch (a REVIEW-003
     finding), who wrote what it shipped off the branch: the author, committer and co-authors
-    of its commit and of each commit of its range the branch does not hold, as
+    of each commit of its history the branch does not hold (``git rev-list SHA ^BRANCH``), as
     ``review.commit_writers`` reads them. Their waiver of its finding is their own exception:
     the commits skipped the branch's review and merge controls. Read only where a waiver of
-    REVIEW-003 could cover it. At a gate, where the branch may not be loaded, a commit of the
-    candidate's range that cannot be shown on it counts as off it: a waiver is refused, never
-    applied, by one more writer."""
+    REVIEW-003 could cover it. Not its range alone: a commit an earlier deployment shipped
+    first (in another period, or another environment) is still off the branch in this one,
+    and its writer's waiver of this deployment's finding passed the audit (exit 0)."""
     if not any(w.rule == "REVIEW-003" for w in evidence.waivers):
         return {}
-    found, revisions, gate = shipped
+    found, revisions = shipped
     off: dict[str, set[str]] = {}
     for i in judged:
         sha = revisions.deployed[i]
         if sha in found.on_branch:
             continue
-        commits = {sha, *found.ranges.get(i, ())} - found.on_branch
-        if gate and len(commits) > 1:  # only the candidate was asked whether the branch holds it
-            commits -= history.ancestors_among(revisions.branch_tip, commits)
-        off[i] = commits
+        off[i] = {sha, *history.beyond(sha, revisions.branch_tip)}
     writers = review.commit_writers(history, identities, set().union(*off.values()), True)
     return {i: frozenset().union(*(writers.get(c, ()) for c in shas)) for i, shas in off.items()}
 
