@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -269,38 +270,88 @@ def repurposings(flag_history: Mapping[str, FlagHistory]) -> dict[str, tuple[Rep
     return found
 
 
-def unnamed_purpose(waiver: Waiver, findings: list[Finding], repurposed: Repurposed) -> str | None:
-    """Why a DEAD-002 waiver covers a repurposing it does not name, or None. Its subject is
+def unnamed_purpose(
+    waiver: Waiver, findings: list[Finding], repurposed: Repurposed, others: Sequence[Waiver] = ()
+) -> str | None:
+    """Why a DEAD-002 waiver covers a repurposing no waiver names, or None. Its subject is
     the flag alone: a waiver of the flag's reuse for RLP covered every later repurposing of
     it too, for purposes its approver never saw, and the audit passed. A waiver with
-    ``purpose`` covers a flag only where every repurposing gave it that purpose; one without
-    (what waivers meant before they could name one) only a flag repurposed once."""
+    ``purpose`` names one of the flag's repurposings, and covers it only where every other
+    repurposing's purpose is named by one of ``others`` (the DEAD-002 waivers applied here);
+    one without (what waivers meant before they could name one) only a flag repurposed once."""
     if waiver.rule != REPURPOSED:
         return None
     for finding in findings:
         if not _matches(waiver, finding):
             continue
         made = repurposed.get(finding.subject, ())
-        listed = ", ".join(f'"{r.purpose}" at {r.short}' for r in made) or "which, not known"
+        listed = _listed(made) or "which, not known"
         if waiver.purpose is None and len(made) != 1:
             return (
                 f"not applied: {finding.subject} was repurposed more than once ({listed}), and "
                 "a waiver without a purpose covers a flag repurposed once; add purpose: naming "
                 "the purpose approved, as the registry writes it"
             )
-        if waiver.purpose is not None and (not made or waiver.purpose != _one_purpose(made)):
-            return (
-                f'not applied: it approves {finding.subject} for "{waiver.purpose}", and the '
-                f"registry repurposed it: {listed}; a waiver covers a flag only where each of "
-                "its repurposings gave it the purpose the waiver names"
-            )
+        why = _purpose_unnamed(waiver, finding, made, others) if waiver.purpose else None
+        if why is not None:
+            return why
     return None
 
 
-def _one_purpose(made: tuple[Repurposing, ...]) -> str | None:
-    """The purpose every repurposing gave, or None where they gave several."""
-    purposes = {r.purpose for r in made}
-    return purposes.pop() if len(purposes) == 1 else None
+def _purpose_unnamed(
+    waiver: Waiver, finding: Finding, made: tuple[Repurposing, ...], others: Sequence[Waiver]
+) -> str | None:
+    """Why a waiver naming a purpose does not cover ``finding``'s repurposings (``made``),
+    with the purposes ``others`` name for it, or None."""
+    listed = _listed(made) or "which, not known"
+    approves = f"it approves {finding.subject} for {_quoted(waiver.purpose or '')}"
+    if waiver.purpose not in {r.purpose for r in made}:
+        return (
+            f"not applied: {approves}, and the registry repurposed it: {listed}; none of "
+            "them for that purpose, written as the registry writes it"
+        )
+    named = {w.purpose for w in others if w.purpose is not None and _matches(w, finding)}
+    left = [r for r in made if r.purpose not in named | {waiver.purpose}]
+    if left:
+        return (
+            f"not applied: {approves}, and the registry repurposed it: {listed}; no "
+            f"waiver applied here names {_listed(left)}, and a flag is waived only where "
+            "a waiver names each purpose its repurposings gave it"
+        )
+    return None
+
+
+def _listed(made: Iterable[Repurposing]) -> str:
+    """Repurposings as messages show them: each purpose quoted as Python writes a string (a
+    newline or a look-alike space shows), and its version."""
+    return ", ".join(f"{_quoted(r.purpose)} at {r.short}" for r in made)
+
+
+def _quoted(purpose: str) -> str:
+    return json.dumps(purpose, ensure_ascii=False)
+
+
+def _purpose_refusals(
+    waivers: list[Waiver],
+    findings: list[Finding],
+    as_of: date,
+    refused: dict[int, str | None],
+    repurposed: Repurposed,
+) -> dict[int, str | None]:
+    """``refused`` with each live DEAD-002 waiver refused that, with the others still live,
+    leaves a repurposing of a flag it covers unnamed; again until none is (a waiver refused
+    names nothing for the others)."""
+    while True:
+        live = [
+            w
+            for w in waivers
+            if w.rule == REPURPOSED and w.expires >= as_of and refused[id(w)] is None
+        ]
+        more = {id(w): unnamed_purpose(w, findings, repurposed, live) for w in live}
+        more = {k: v for k, v in more.items() if v is not None}
+        if not more:
+            return refused
+        refused = {**refused, **more}
 
 
 def _refused(
@@ -310,17 +361,16 @@ def _refused(
     approvers: Approvers,
     actors: Actors | None,
     keys: Keys | None,
-    where: tuple[str, Repurposed],
+    repository: str,
 ) -> str | None:
-    """Why a waiver waives nothing here, or None: its approver's, its signature's (for the
-    repository ``where`` names), its being its approver's own exception, or its not naming a
-    repurposing it covers (``where``'s ``Repurposed``)."""
-    repository, repurposed = where
+    """Why a waiver waives nothing here, or None: its approver's, its signature's (for
+    ``repository``), or its being its approver's own exception. Whether a DEAD-002 waiver
+    names the repurposings it covers is asked after, of the waivers these leave
+    (``_purpose_refusals``)."""
     return (
         refusal(waiver, identities, approvers)
         or unsigned(waiver, identities, keys or {}, repository)
         or (own_exception(waiver, findings, actors) if actors is not None else None)
-        or unnamed_purpose(waiver, findings, repurposed)
     )
 
 
@@ -345,10 +395,11 @@ def apply_waivers(
     finding about its approver's own deployment or commit (``actors``), nor a DEAD-002 waiver
     that covers a repurposing (``repurposed``; none known where not given) it does not name.
     """
-    where = (repository, repurposed or {})
     refused = {
-        id(w): _refused(w, findings, identities, approvers, actors, keys, where) for w in waivers
+        id(w): _refused(w, findings, identities, approvers, actors, keys, repository)
+        for w in waivers
     }
+    refused = _purpose_refusals(waivers, findings, as_of, refused, repurposed or {})
     live = [w for w in waivers if w.expires >= as_of and refused[id(w)] is None]
     marked = [_covered(f, [w for w in live if _matches(w, f)]) for f in findings]
     facts = [

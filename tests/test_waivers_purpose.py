@@ -248,3 +248,68 @@ def test_whoever_gave_a_purpose_back_cannot_waive_it(tmp_path: Path) -> None:
     result = _check(case)
     assert result.code == 1, result.out
     assert "lee@example.com repurposed power_peg" in _refusals(result)
+
+
+def _waive_each(evidence: Path, *waived: tuple[str, str]) -> None:
+    """A DEAD-002 waiver of power_peg for each (purpose, approver)."""
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "DEAD-002", "subject": "power_peg", "purpose": purpose, "reason": "approved",
+         "approved_by": by, "expires": "2024-06-01"}
+        for purpose, by in waived
+    ])  # fmt: skip
+
+
+def test_a_waiver_for_each_repurposing_covers_them_together(tmp_path: Path) -> None:
+    """The CRO approved RLP in January and the sweep in February, a waiver each. Each waiver
+    was judged alone, each found a repurposing it did not name, and neither applied (exit 1):
+    a flag repurposed for two purposes could not be waived at all, every approval given."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing", "Market maker sweep")
+    _waive_each(case[1], ("RLP routing", CRO), ("Market maker sweep", CRO))
+    result = _check(case)
+    assert result.code == 0, result.out
+    waived_by = _dead_002(result)["waived_by"]
+    assert isinstance(waived_by, list)
+    assert [w["purpose"] for w in waived_by] == ["RLP routing", "Market maker sweep"]
+
+
+def test_a_purpose_given_back_is_waived_by_naming_it_too(tmp_path: Path) -> None:
+    """Power Peg, RLP, Power Peg again: approved for RLP and for the purpose given back."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing", "Power Peg")
+    _waive_each(case[1], ("RLP routing", CRO), ("Power Peg", CRO))
+    assert _check(case).code == 0
+
+
+def test_together_they_still_name_every_repurposing(tmp_path: Path) -> None:
+    """A waiver for each of two of three repurposings covers nothing; nor does one naming no
+    repurposing at all, which names nothing for the others."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing", "Market maker sweep", "Sweep two")
+    _waive_each(case[1], ("RLP routing", CRO), ("Market maker sweep", CRO), ("Other", CRO))
+    result = _check(case)
+    assert result.code == 1, result.out
+    said = _refusals(result)
+    assert 'no waiver applied here names "Sweep two" at' in said, said
+    assert 'for "Other", and the registry repurposed it' in said, said
+    assert "none of them for that purpose" in said, said
+
+
+def test_a_refused_waiver_names_nothing_for_the_others(tmp_path: Path) -> None:
+    """The team's own waiver for the sweep, approved by someone the auditor does not name,
+    does not complete the CRO's waiver for RLP."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing", "Market maker sweep")
+    _waive_each(case[1], ("RLP routing", CRO), ("Market maker sweep", "kim@example.com"))
+    config = write_yaml(tmp_path / "auditor.yaml", {"waiver_approvers": [CRO]})
+    result = _check_with(case, config)
+    assert result.code == 1, result.out
+    assert _dead_002(result)["waived"] is False
+    assert 'no waiver applied here names "Market maker sweep" at' in _refusals(result)
+
+
+def test_a_purpose_folded_by_yaml_is_shown_as_written(tmp_path: Path) -> None:
+    """A registry purpose written with ``>`` ends in a newline: the refusal shows it, and a
+    waiver naming it so applies."""
+    case = _repo(tmp_path, "Power Peg", "RLP routing\n")
+    _waive(case[1], purpose="RLP routing")
+    said = _refusals(_check(case))
+    assert '"RLP routing\\n" at' in said, said
+    _waive(case[1], purpose="RLP routing\n")
+    assert _check(case).code == 0

@@ -538,7 +538,8 @@ class Waiver(Record):
     purpose: Name | None = None
     """DEAD-002 alone: the purpose the flag was repurposed to that the approver approved, as
     the registry writes it. The waiver covers a flag only where every repurposing in its
-    history gave it this purpose; without it, only a flag repurposed once."""
+    history gave a purpose it or another DEAD-002 waiver applied names; without it, only a
+    flag repurposed once."""
     reason: Name
     approved_by: Label
     expires: IsoDate
