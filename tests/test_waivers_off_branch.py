@@ -165,3 +165,31 @@ def test_a_writer_whose_commit_shipped_first_in_an_earlier_deployment_cannot_wai
     )  # fmt: skip
     assert result.code == 1, result.err
     assert OWN in _messages(tmp_path)[f"WAIVER-001:{WAIVER}"]
+
+
+def test_a_gate_reads_what_an_earlier_deployment_shipped_off_the_branch(tmp_path: Path) -> None:
+    """At the gate too: Lee's side-branch commit was deployed first (hotfix-0), and the
+    candidate is Dana's commit on top of it. The candidate's range held Dana's commit alone,
+    and Lee's waiver of its REVIEW-003 was applied: the gate passed it."""
+    repo, (_base, lees, tidy) = _side(tmp_path, "beneath")
+    evidence = tmp_path / "ev"
+    write_yaml(evidence / "deploys.yaml", [
+        deployment("hotfix-0", lees, "2024-01-20T00:00:00Z",
+                   approvals=[{"by": "dana@example.com"}]),
+    ])  # fmt: skip
+    write_yaml(evidence / "reviews.yaml", [
+        {"change": "2", "author": "lee@example.com", "commits": [lees, tidy],
+         "approvals": [{"by": "cro@example.com", "at": "2024-01-04T00:00:00Z"}]},
+    ])  # fmt: skip
+    write_yaml(evidence / "waivers.yaml", [
+        {"rule": "REVIEW-003", "subject": "candidate", "reason": "INC-7781 from a branch",
+         "approved_by": "lee@example.com", "expires": "2024-06-01"},
+    ])  # fmt: skip
+    auditor = write_yaml(tmp_path / "auditor.yaml", {"waiver_approvers": ["lee@example.com"]})
+    result = run_cli(
+        "check", "--repo", repo.path, "--evidence", evidence, "--candidate", tidy,
+        "--service", "web", "--format", "json", "--as-of", "2024-02-01", "--config", auditor,
+    )  # fmt: skip
+    assert result.code == 1, result.err + result.out
+    waived = {(f["rule"], f["subject"]): f["waived"] for f in result.json()["findings"]}
+    assert waived == {("REVIEW-003", "candidate"): False}
