@@ -256,15 +256,17 @@ Repurposed = Mapping[str, tuple[Repurposing, ...]]
 
 def repurposings(flag_history: Mapping[str, FlagHistory]) -> dict[str, tuple[Repurposing, ...]]:
     """``Repurposed`` of the registry's history: each version that changed a flag's purpose
-    (back to an earlier one too: Power Peg, RLP, then Power Peg again is two), and the version
-    that wrote it active again after it was retired, if any. A version that did both for one
-    purpose is one repurposing."""
+    (back to an earlier one too: Power Peg, RLP, then Power Peg again is two), and each
+    version that wrote it active again after it was retired (every time it was). A version
+    that did both for one purpose is one repurposing."""
     found: dict[str, tuple[Repurposing, ...]] = {}
     for name, record in flag_history.items():
         changes = record.get("changes", record["purposes"][1:])
         made = {(p["commit"], p["purpose"]): p["short"] for p in changes}
-        revived = record.get("revived")
-        if revived is not None:
+        for revived in [
+            *([record["revived"]] if "revived" in record else []),
+            *record.get("revived_again", []),
+        ]:
             made.setdefault((revived["active"], revived["purpose"]), revived["active_short"])
         found[name] = tuple(Repurposing(purpose, at) for (_, purpose), at in made.items())
     return found

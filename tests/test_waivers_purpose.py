@@ -313,3 +313,33 @@ def test_a_purpose_folded_by_yaml_is_shown_as_written(tmp_path: Path) -> None:
     assert '"RLP routing\\n" at' in said, said
     _waive(case[1], purpose="RLP routing\n")
     assert _check(case).code == 0
+
+
+def test_a_second_return_from_retirement_is_a_repurposing_of_its_own(tmp_path: Path) -> None:
+    """Power Peg retired, active again (the one repurposing the CRO approved, without a
+    purpose), retired again, and active again. Only the first return was read: the waiver
+    covered the second too, unseen, and the check passed (exit 0); the finding did not show
+    it, nor was its writer barred from waiving it."""
+    repo = ScriptedRepo(tmp_path / "repo")
+    states = ["active", "retired", "active", "retired", "active"]
+    writers = [DEV, DEV, DEV, DEV, LEAD]
+    shas = [
+        repo.commit(f"v{day}", _registry("Power Peg", state), author=by,
+                    date=f"2024-01-0{day}T00:00:00Z", trailers=(f"Reviewed-by: {DEV}",))
+        for day, (state, by) in enumerate(zip(states, writers, strict=True), start=1)
+    ]  # fmt: skip
+    approved = [{"by": "kim@example.com", "at": "2024-01-20T00:00:00Z"}]
+    evidence = tmp_path / "ev"
+    deployed = deployment("D1", shas[-1], "2024-01-21T00:00:00Z", approvals=approved)
+    write_yaml(evidence / "deploys.yaml", [deployed])
+    _waive(evidence)
+    result = _check((repo.path, evidence))
+    assert result.code == 1, result.out
+    assert f"active again at {shas[-1][:12]}" in str(_dead_002(result)["message"])
+    assert "power_peg was repurposed more than once" in _refusals(result)
+    _waive(evidence, purpose="Power Peg", approved_by="lee@example.com")
+    result = _check((repo.path, evidence))
+    assert result.code == 1, result.out
+    assert "lee@example.com repurposed power_peg" in _refusals(result)
+    _waive(evidence, purpose="Power Peg")
+    assert _check((repo.path, evidence)).code == 0

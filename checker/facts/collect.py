@@ -308,6 +308,7 @@ def _registry_writers(
         repurposed[name] |= {purpose["commit"] for purpose in changes}
         if "revived" in record:
             repurposed[name].add(record["revived"]["active"])
+        repurposed[name] |= {again["active"] for again in record.get("revived_again", [])}
     postponed: dict[str, set[str]] = defaultdict(set)
     for deadlines in code.deadlines.values():
         for name, deadline in deadlines.items():

@@ -1313,10 +1313,32 @@ def _flag_history(
             history, position, seen.retired_at.get(key, []), seen.active_at.get(key, [])
         )
         record = _history_record(purposes[key], spellings[key], revived)
+        again = _revived_again(history, position, seen, key, revived)
+        if again:
+            record = FlagHistory(**record, revived_again=again)
         if seen.changes[key] != purposes[key][1:]:
             record = FlagHistory(**record, changes=seen.changes[key])
         result[spellings[key][0]["name"]] = record
     return dict(sorted(result.items()))
+
+
+def _revived_again(
+    history: GitHistory, position: dict[str, int], seen: _Seen, key: str, first: Revival | None
+) -> list[Revival]:
+    """Each return from retirement after ``first``: the first active version descending from
+    a version that retired the flag after the return before it. Retired, active again, retired
+    and active again is two revivals; a waiver without a purpose, approved for the first, saw
+    one repurposing and covered the second too."""
+    found: list[Revival] = []
+    last = first
+    while last is not None:
+        after = position[last["active"]]
+        retired = [c for c in seen.retired_at.get(key, []) if position[c] > after]
+        active = [(c, p) for c, p in seen.active_at.get(key, []) if position[c] > after]
+        last = _revival(history, position, retired, active) if retired else None
+        if last is not None:
+            found.append(last)
+    return found
 
 
 def _spelling(name: str, commit: str) -> Spelling:

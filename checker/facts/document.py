@@ -422,6 +422,9 @@ class FlagHistory(TypedDict):
     """In order of first appearance."""
     revived: NotRequired[ReadOnly[Revival]]
     """Present only when the flag came back from retirement."""
+    revived_again: NotRequired[ReadOnly[list[Revival]]]
+    """Present only when it came back from retirement more than once: each later return, in
+    history order, after a retirement later than the one before it."""
     changes: NotRequired[ReadOnly[list[Purpose]]]
     """Present only where its purpose changed more often than ``purposes`` shows, back to one
     it had before (``Power Peg``, then ``RLP``, then ``Power Peg`` again): each version, in

@@ -103,9 +103,13 @@ purpose_line(record) := array.concat([record.purposes[0]], record.changes) if {
 	record.changes
 } else := record.purposes
 
+# Each return from retirement: the first, and any later one (retired again, then active again).
 revival(record) := {text |
-	text := revival_text(record.revived)
+	some back in array.concat([first | first := record.revived], revived_again(record))
+	text := revival_text(back)
 }
+
+revived_again(record) := object.get(record, "revived_again", [])
 
 revival_text(r) := sprintf("retired at %s and active again at %s", [
 	r.retired_short,

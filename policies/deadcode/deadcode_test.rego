@@ -111,6 +111,19 @@ test_revived_flag_fails if {
 	findings == {{"subject": "pp", "detail": "retired at c2 and active again at c3"}}
 }
 
+test_each_return_from_retirement_is_named if {
+	history := {"pp": {
+		"purposes": [{"purpose": "same", "commit": "c1", "short": "c1"}],
+		"revived": {"retired": "c2", "retired_short": "c2", "active": "c3", "active_short": "c3"},
+		"revived_again": [
+			{"retired": "c4", "retired_short": "c4", "active": "c5", "active_short": "c5"},
+		],
+	}}
+	findings := deadcode.repurposed_flag with input as {"flag_history": history}
+	detail := "retired at c2 and active again at c3; retired at c4 and active again at c5"
+	findings == {{"subject": "pp", "detail": detail}}
+}
+
 test_a_flag_a_merge_gate_candidate_writes_active_after_main_retired_it_fails if {
 	revived := {
 		"retired": "m2", "retired_short": "m2", "active": "p1", "active_short": "p1",
