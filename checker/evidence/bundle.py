@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from checker.errors import InputError
-from checker.evidence import archives, jsonread, leftovers
+from checker.evidence import archives, gitstore, jsonread, leftovers
 from checker.evidence.files import (
     LineDict,
     Located,
@@ -323,30 +323,21 @@ class EvidenceFiles:
         return os.path.ismount(self.directory) and (self.directory / name).stat().st_uid == 0
 
 
-_GIT_OWN = re.compile(
-    r"objects/(?:[0-9a-f]{2}/[0-9a-f]{38}|[0-9a-f]{2}/[0-9a-f]{62}"
-    r"|pack/pack-(?:[0-9a-f]{40}|[0-9a-f]{64})\.(?:pack|idx|rev|bitmap|mtimes|promisor|keep)"
-    r"|info/commit-graph|info/commit-graphs/graph-[0-9a-f]{40,64}\.graph|info/packs)"
-)
-"""The files of a git directory's object store, by path inside it: compressed objects and
-packs, whose names git alone gives."""
-
-
 def _git_own(path: Path, stores: list[str]) -> bool:
     """Whether ``path`` is a file of the object store, or the index, of a git directory
-    ``held`` walked (one holding ``HEAD``, ``objects`` and ``refs``): git's compressed objects
-    hold no records a person wrote there, and reading them as text took a minute for 57 MB of
-    packs, an evidence directory kept in git (its ``.git``) read whole at every run. Any other
-    file there (``.git/d2.yaml``, a loose object of another name) is read as before."""
-    for store in stores:
-        if path.is_relative_to(store):
-            inside = path.relative_to(store).as_posix()
-            if _GIT_OWN.fullmatch(inside):
-                return True
-            if inside == "index":
-                with path.open("rb") as index:
-                    return index.read(4) == b"DIRC"
-    return False
+    ``held`` walked (one holding ``HEAD``, ``objects`` and ``refs``), laid out as git writes
+    it (``gitstore.git_own``): git's compressed objects hold no records a person wrote there,
+    and reading them as text took a minute for 57 MB of packs, an evidence directory kept in
+    git (its ``.git``) read whole at every run. Any other file there (``.git/d2.yaml``, a
+    loose object of another name, or of git's name holding plain text, or a table whose text
+    holds records) is read as before."""
+    return any(
+        path.is_relative_to(store)
+        and gitstore.git_own(
+            path, path.relative_to(store).as_posix(), lambda text: records_kind(text) is not None
+        )
+        for store in stores
+    )
 
 
 HELD_AT_MOST = 100_000

@@ -4,8 +4,10 @@ holds nothing the check would read, refused (saying what it is) where it may."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -580,7 +582,7 @@ def test_a_git_directory_whose_history_held_a_record_is_passed_over(
     with_d2 = kept + yaml.safe_dump([_hidden_deployment(repo)])
     git.commit("d2", {"deploys.yaml": with_d2}, author=DEV, date="2024-01-03T00:00:00Z")
     git.commit("undo", {"deploys.yaml": kept}, author=DEV, date="2024-01-03T01:00:00Z")
-    git.git("gc", "-q")
+    git.git("-c", "core.compression=0", "gc", "-q")  # its objects stored, not compressed
     git.commit("loose", {"notes.txt": with_d2}, author=DEV, date="2024-01-03T02:00:00Z")
     (evidence / "notes.txt").unlink()
     result = check(shop)
@@ -597,6 +599,63 @@ def test_a_file_in_a_git_directory_git_did_not_name_is_read(
     git.commit("evidence", {"deploys.yaml": (evidence / "deploys.yaml").read_text()},
                author=DEV, date="2024-01-03T00:00:00Z")  # fmt: skip
     (evidence / ".git/objects/pack/d2.yaml").write_text(yaml.safe_dump([_hidden_deployment(repo)]))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert "holds deployment D2, which no file read holds" in result.err
+
+
+def _sealed(data: bytes) -> bytes:
+    """``data`` ending in the SHA-1 of its bytes, as git's tables and packs end."""
+    return data + hashlib.sha1(data, usedforsecurity=False).digest()
+
+
+_HEX = "c" * 38
+_PACK = f"objects/pack/pack-{'d' * 40}"
+
+
+@pytest.mark.parametrize(
+    ("where", "lay"),
+    [
+        (f"objects/ab/{_HEX}", lambda d2: d2),
+        (f"objects/ab/{_HEX}", lambda d2: zlib.compress(b"blob 3\0abc") + d2),
+        (f"{_PACK}.keep", lambda d2: d2),
+        (f"{_PACK}.promisor", lambda d2: d2),
+        ("objects/info/packs", lambda d2: d2),
+        (f"{_PACK}.pack", lambda d2: _sealed(b"PACK\0\0\0\2\0\0\0\0" + d2)),
+        (f"{_PACK}.idx", lambda d2: _sealed(b"\xfftOc\0\0\0\2" + d2)),
+        ("objects/info/commit-graph", lambda d2: _sealed(b"CGPH" + d2)),
+        ("index", lambda d2: b"DIRC" + d2),
+    ],
+)
+def test_a_file_named_as_git_names_its_objects_holding_text_is_read(
+    shop: tuple[ScriptedRepo, Path], where: str, lay: Callable[[bytes], bytes]
+) -> None:
+    """A file of a git directory is passed over only where it is laid out as git writes it,
+    not by its name alone: deployment D2 as plain YAML in a file named as a loose object, a
+    pack's ``.keep``, or a pack (beginning ``PACK``, ending in its checksum) passed (exit 0).
+    A pack's ``.keep`` and ``.promisor`` and ``objects/info/packs`` are text, read as any
+    other file is."""
+    repo, evidence = shop
+    git = ScriptedRepo(evidence)
+    git.commit("evidence", {"deploys.yaml": (evidence / "deploys.yaml").read_text()},
+               author=DEV, date="2024-01-03T00:00:00Z")  # fmt: skip
+    path = evidence / ".git" / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(lay(yaml.safe_dump([_hidden_deployment(repo)]).encode()))
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f".git is hidden, and {where} there holds " in result.err
+
+
+def test_a_directory_laid_out_as_git_s_holding_text_is_read(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """A hidden directory holding ``HEAD``, ``objects`` and ``refs`` is a git directory to the
+    check; a file in it named as a loose object is still read where it holds text."""
+    repo, evidence = shop
+    _put(".cache/HEAD", b"ref: refs/heads/main\n")(evidence)
+    (evidence / ".cache/refs/heads").mkdir(parents=True)
+    _put(f".cache/objects/ab/{_HEX}", yaml.safe_dump([_hidden_deployment(repo)]).encode())(evidence)
     result = check(shop)
     assert result.code == 2, result.out
     assert "holds deployment D2, which no file read holds" in result.err
