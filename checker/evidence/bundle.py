@@ -302,7 +302,10 @@ class EvidenceFiles:
                 if (
                     _git_own(path, stores)
                     or not path.is_file()
-                    or not held_holding(each, expected, path.read_bytes, any_name)
+                    or not (
+                        held_holding(each, expected, path.read_bytes)
+                        or (any_name and _holds_records(path))
+                    )
                 ):
                     continue
                 if not _same_file(self.directory / each, path):
@@ -358,6 +361,35 @@ def _unreadable(error: OSError) -> None:
 _EVIDENCE_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json", ".ndjson")
 """What a file's name holds, past a kind's, to be named for evidence inside a hidden directory:
 ``.ndjson`` is JSON Lines under another name, and ``.kw/observations.ndjson`` was passed over."""
+
+
+WINDOW = 16 << 20
+"""The bytes of a file of any name in a hidden directory looked at for records at a time: a
+disk image in ``.Trashes`` was read whole, and looked at in nine times its size of memory
+(200 MB in 1.8 GB; one of some gigabytes would not be looked at)."""
+_OVERLAP = 1 << 20
+
+
+def _holds_records(path: Path) -> bool:
+    """Whether a file of any name holds records (``records_kind``), looked at a window at a
+    time where it is larger than ``WINDOW``, each window overlapping the one before by a
+    megabyte (a record's keys lie closer together), so what is looked at stays bounded. An
+    archive is looked at whole, as what it holds lies past its own bytes."""
+    size = path.stat().st_size
+    if size <= WINDOW:
+        return records_kind(path.read_bytes()) is not None
+    with path.open("rb") as data:
+        window = data.read(WINDOW)
+        if archives.is_archive(window):
+            return records_kind(window + data.read()) is not None
+        while window:
+            if records_kind(window) is not None:
+                return True
+            if data.tell() >= size:
+                return False
+            data.seek(data.tell() - min(_OVERLAP, WINDOW // 2))
+            window = data.read(WINDOW)
+    return False
 
 
 def held_evidence(name: str, expected: set[str]) -> bool:

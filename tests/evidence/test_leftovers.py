@@ -659,3 +659,30 @@ def test_a_directory_laid_out_as_git_s_holding_text_is_read(
     result = check(shop)
     assert result.code == 2, result.out
     assert "holds deployment D2, which no file read holds" in result.err
+
+
+@pytest.mark.parametrize("at", [0, 200_000, 262_144 - 100, 400_000])
+def test_a_large_file_of_a_hidden_directory_is_looked_at_a_window_at_a_time(
+    shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    """A file larger than a window (a disk image in ``.Trashes``) is looked at a window at a
+    time, not read whole: a record anywhere in it, across two windows too, is found."""
+    repo, evidence = shop
+    monkeypatch.setattr(bundle, "WINDOW", 65_536)
+    noise = bytes(range(128, 256)) * 4_000
+    d2 = yaml.safe_dump([_hidden_deployment(repo)]).encode()
+    _put(".Trashes/501/disk.img", noise[:at] + b"\n" + d2 + noise[at:])(evidence)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert ".Trashes is hidden, and 501/disk.img there holds " in result.err
+
+
+def test_a_large_file_holding_no_records_is_passed_over(
+    shop: tuple[ScriptedRepo, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looked at a window at a time, a large file holding no records is passed over."""
+    _, evidence = shop
+    monkeypatch.setattr(bundle, "WINDOW", 65_536)
+    _put(".Trashes/501/disk.img", bytes(range(128, 256)) * 4_000)(evidence)
+    result = check(shop)
+    assert result.code == 0, result.err
