@@ -913,8 +913,11 @@ def _not_held(
     if documents is None:
         return None, "holds records in what does not read whole as YAML or JSON Lines"
     for kind, record in _outer_records([*documents, *leftovers.roots(data)]):
-        if _record_name(kind, record) not in _names_held(files, kind, present, names):
-            return kind, f"holds {kind.what} {_record_name(kind, record)}"
+        held = _names_held(files, kind, present, names)
+        if _record_same(kind, record) not in held:
+            named = _record_name(kind, record)
+            other = _other(kind, record) if f"#{named}" in held else ""
+            return kind, f"holds {kind.what} {named}{other}"
     key = leftovers.keys_unparsed(data, documents, _RECORD_KEYS)
     if key is not None:
         return None, f"holds a record (its {key!r}) written in a string or a comment"
@@ -943,15 +946,37 @@ def _record_name(kind: Kind, record: dict[str, Any]) -> str:
     return "/".join(str(record.get(field)) for field in _NAMED_BY[kind.name])
 
 
+_SHIPPED = ("id", "service", "environment", "commit", "started_at")
+"""What a deployment shipped, where and when: a copy of deployment D1 that shipped another
+commit is not an older copy of it (a deployment since finished), but another account of
+it. ``.Trashes/501/x`` holding D1 of a commit no one reviewed, beside a ``deploys.yaml``
+whose D1 shipped a reviewed one, was passed over, and the check passed."""
+
+
+def _record_same(kind: Kind, record: dict[str, Any]) -> str:
+    """What a record must share with one a file read holds to be the same record."""
+    fields = _SHIPPED if kind.name == "deploys" else _NAMED_BY[kind.name]
+    return json.dumps([str(record.get(field)) for field in fields])
+
+
+def _other(kind: Kind, record: dict[str, Any]) -> str:
+    """For a deployment the file read holds another account of, what this one shipped."""
+    if kind.name != "deploys":
+        return ""
+    return f" (commit {shown(record.get('commit'))})"
+
+
 def _names_held(
     files: EvidenceFiles, kind: Kind, present: set[str], names: dict[str, set[str]]
 ) -> set[str]:
-    """What names each record of ``kind``'s own file (``names``: those read already)."""
+    """What names each record of ``kind``'s own file (``names``: those read already): what
+    it must share with another to be the same (``_record_same``), and its name after ``#``."""
     if kind.name not in names:
         own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
         documents = leftovers.whole_documents(files.read(own)) if own else None
         held = [r for k, r in _outer_records(documents or []) if k is kind]
-        names[kind.name] = {_record_name(kind, r) for r in held}
+        names[kind.name] = {_record_same(kind, r) for r in held}
+        names[kind.name] |= {f"#{_record_name(kind, r)}" for r in held}
     return names[kind.name]
 
 

@@ -686,3 +686,18 @@ def test_a_large_file_holding_no_records_is_passed_over(
     _put(".Trashes/501/disk.img", bytes(range(128, 256)) * 4_000)(evidence)
     result = check(shop)
     assert result.code == 0, result.err
+
+
+def test_a_hidden_copy_of_a_deployment_that_shipped_another_commit_is_refused(
+    shop: tuple[ScriptedRepo, Path],
+) -> None:
+    """A copy of deployment D1 in a hidden directory, of another commit (no one reviewed), is
+    another account of it, not an older copy: it is refused."""
+    repo, evidence = shop
+    other = repo.commit("d", {"a.py": "print(2)\n"}, author=DEV, date="2024-01-03T00:00:00Z")
+    d1 = yaml.safe_load((evidence / "deploys.yaml").read_text())
+    d1[0]["commit"] = other
+    _put(".Trashes/501/x", yaml.safe_dump(d1).encode())(evidence)
+    result = check(shop)
+    assert result.code == 2, result.out
+    assert f"501/x there holds deployment D1 (commit '{other}')" in result.err
