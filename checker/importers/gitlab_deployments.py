@@ -220,7 +220,7 @@ def deployment_records(
             finished_at=None if running else str(finished or started),
             deployer=logins.address(user),
             status=outcome,
-            approvals=tuple(_approvals(item, logins, result)),
+            approvals=tuple(_approvals(item, logins, result, source)),
             ref=named_ref(item.get("ref"), item["sha"]),
             reason=_unfinished(item) if running else None,
         )
@@ -258,15 +258,27 @@ def check_commit(item: dict[str, Any], source: Path) -> None:
         )
 
 
-def _approvals(item: dict[str, Any], logins: Logins, result: Deployments) -> list[tuple[str, str]]:
+def _approvals(
+    item: dict[str, Any], logins: Logins, result: Deployments, source: Path
+) -> list[tuple[str, str]]:
     """The deployment's ``approved`` entries, as who and when; the others are counted as left
     out, with why. A bot's (``bot: true``, or a username GitLab gives an access token's user,
     ``gitlab.username``: the approver is a ``UserBasic``, which has no ``bot`` field) is left
-    out: a token's approval is the pipeline's own, whatever person identities.yaml maps it to."""
+    out: a token's approval is the pipeline's own, whatever person identities.yaml maps it to.
+    A ``bot`` given as anything but true or false (``"true"`` from a converted export, 1) is
+    refused, as a merge request approver's is: read as not given, the username decided, and a
+    bot's approval under a username of its own counted as a person's."""
     approvals = []
     if "approvals" not in item:
         result.approvals_left_out["not in the list output (fetch each deployment)"] += 1
-    for entry in item.get("approvals") or []:
+    for index, entry in enumerate(item.get("approvals") or [], start=1):
+        said = dig(entry, "user", "bot")
+        expect(
+            said is None or isinstance(said, bool),
+            source,
+            f"deployment {item['id']}, approval #{index}: the approver's bot is {said!r}, not "
+            "true or false as GitLab's users API gives it",
+        )
         name, is_bot = username(dig(entry, "user"))
         at = dig(entry, "created_at")
         if dig(entry, "status") != "approved":

@@ -357,6 +357,25 @@ def test_an_approval_by_a_bot_is_left_out(tmp_path: Path, user: dict[str, Any]) 
     assert "REVIEW-001" in check.out
 
 
+@pytest.mark.parametrize("said", ["true", 1, "false"])
+def test_a_deployment_approver_whose_bot_is_not_true_or_false_is_refused(
+    tmp_path: Path, said: Any
+) -> None:
+    """A ``bot`` given as text or a number (a converted export) was read as not given: the
+    username decided, and a bot with a username of its own (``release-robot``) counted as an
+    approver other than the deployer. The import stops, naming the file and the approval,
+    and writes nothing."""
+    repo, export, deployment = _workspace(tmp_path)
+    deployment["approvals"][0]["user"] |= {"id": 99, "username": "release-robot", "bot": said}
+    identities = repo.path / "compliance" / "identities.yaml"
+    identities.write_text(yaml.safe_dump({**PEOPLE, "ci": ["ci@example.com", "release-robot"]}))
+    result = _import(repo, export, deployment)
+    assert result.code == 2, result.err
+    assert f"approval #1: the approver's bot is {said!r}, not true or false" in result.err
+    assert "deployments.json" in result.err and "Traceback" not in result.err
+    assert not (repo.path / "compliance" / "deploys.jsonl").exists()
+
+
 @pytest.mark.parametrize("bot", [False, True])
 def test_a_fetched_deployment_approver_with_a_tokens_username_is_asked(
     tmp_path: Path, bot: bool
