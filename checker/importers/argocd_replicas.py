@@ -31,7 +31,7 @@ from checker.evidence.manifest_scope import Scope, Unfollowed, clean
 from checker.evidence.manifests import SUFFIXES, Document, ManifestReader, Unreadable, documents
 from checker.importers import argocd_ignored, argocd_parents
 from checker.importers.common import dig
-from checker.importers.gitops import DRIFT, IgnoredReplicas, Sync
+from checker.importers.gitops import DRIFT, IgnoredReplicas, Sync, rejudged
 from checker.vocabulary import short
 
 PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
@@ -113,24 +113,25 @@ def checked(
     """``syncs`` and their commits, each succeeded sync that ignores the replica count
     ``failed`` where the commit keeps a workload it covers at zero replicas, or where that
     cannot be known."""
-    if not any(sync.replicas is not None for sync in syncs):
-        return syncs, commits
-    out: list[Sync] = []
-    with ManifestReader(history) as reader:
-        for sync in syncs:
-            ignored = sync.replicas
-            if ignored is not None and sync.status == "succeeded":
-                why = _kept_at_zero(ignored, commits[sync], reader)
-                if why is not None:
-                    sync = replace(
-                        sync,
-                        status="failed",
-                        reason=f"{DRIFT}Synced does not cover {ignored.shown}: {why}",
-                        health=DRIFTED,
-                        applied_at=sync.finished_at,
-                    )
-            out.append(sync)
-    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
+    return rejudged(history, syncs, commits, _judged, lambda sync: sync.replicas is not None)
+
+
+def _judged(sync: Sync, commit: str, reader: ManifestReader) -> Sync | None:
+    """``sync`` failed where the replica count it ignores may leave a workload of ``commit``
+    kept at zero running unseen (``_kept_at_zero``); None where none is."""
+    ignored = sync.replicas
+    if ignored is None:
+        return None
+    why = _kept_at_zero(ignored, commit, reader)
+    if why is None:
+        return None
+    return replace(
+        sync,
+        status="failed",
+        reason=f"{DRIFT}Synced does not cover {ignored.shown}: {why}",
+        health=DRIFTED,
+        applied_at=sync.finished_at,
+    )
 
 
 def _kept_at_zero(ignored: IgnoredReplicas, commit: str, reader: ManifestReader) -> str | None:

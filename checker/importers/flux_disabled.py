@@ -38,7 +38,7 @@ from checker.evidence.manifest_scope import Folder, Scope, Unfollowed
 from checker.evidence.manifests import Document, ManifestReader, Unreadable, documents
 from checker.importers import flux_overrides
 from checker.importers.common import dig
-from checker.importers.gitops import UNRECONCILED, Sync
+from checker.importers.gitops import UNRECONCILED, Sync, rejudged
 from checker.vocabulary import short
 
 KEY = "kustomize.toolkit.fluxcd.io/reconcile"
@@ -107,18 +107,15 @@ def checked(
 ) -> tuple[list[Sync], dict[Sync, str]]:
     """``syncs`` and their commits, each succeeded sync whose commit holds an object Flux does
     not reconcile, or a file naming ``KEY`` that cannot be read, ``failed``."""
-    if not any(sync.unreconciled is not None for sync in syncs):
-        return syncs, commits
-    out: list[Sync] = []
-    with ManifestReader(history) as reader:
-        for sync in syncs:
-            folder = sync.unreconciled
-            if folder is not None and sync.status == "succeeded":
-                why = _disabled(folder, commits[sync], reader)
-                if why is not None:
-                    sync = replace(sync, status="failed", reason=f"{UNRECONCILED}: {why}")
-            out.append(sync)
-    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
+    return rejudged(history, syncs, commits, _judged, lambda sync: sync.unreconciled is not None)
+
+
+def _judged(sync: Sync, commit: str, reader: ManifestReader) -> Sync | None:
+    """``sync`` failed where ``commit`` holds, in the folder it applies, an object Flux does
+    not reconcile (``_disabled``); None where it holds none."""
+    folder = sync.unreconciled
+    why = _disabled(folder, commit, reader) if folder is not None else None
+    return None if why is None else replace(sync, status="failed", reason=f"{UNRECONCILED}: {why}")
 
 
 def _disabled(folder: Folder | str, commit: str, reader: ManifestReader) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 from checker.errors import InputError, UsageError
 from checker.evidence.git import GitHistory
 from checker.evidence.manifest_scope import Folder
+from checker.evidence.manifests import ManifestReader
 from checker.evidence.models import DeployApproval, Status, timestamp_ns
 from checker.importers.common import dig
 from checker.vocabulary import short
@@ -201,6 +202,27 @@ class Choices:
     deployer: str | None = None
     """``--deployer``: who answers for syncs the tool started itself (automated), or whose
     initiator it did not record; a user who started a sync is the deployer regardless."""
+
+
+def rejudged(
+    history: GitHistory,
+    syncs: list[Sync],
+    commits: dict[Sync, str],
+    judge: Callable[[Sync, str, ManifestReader], Sync | None],
+    asked: Callable[[Sync], bool],
+) -> tuple[list[Sync], dict[Sync, str]]:
+    """``syncs`` and their commits, each succeeded one that ``asked`` names put to ``judge``
+    with its commit and a reader of the repository's manifests, and replaced by the sync it
+    gives (None: kept as it is). No reader is opened where no succeeded sync is asked."""
+    if not any(sync.status == "succeeded" and asked(sync) for sync in syncs):
+        return syncs, commits
+    out: list[Sync] = []
+    with ManifestReader(history) as reader:
+        for sync in syncs:
+            if sync.status == "succeeded" and asked(sync):
+                sync = judge(sync, commits[sync], reader) or sync
+            out.append(sync)
+    return out, {sync: commits[old] for sync, old in zip(out, syncs, strict=True)}
 
 
 def revision_commits(pairs: list[str]) -> dict[str, str]:
