@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -701,24 +701,21 @@ def _check_hidden_records(files: EvidenceFiles, entry: Entry, present: set[str])
         return
     if entry.is_file:
         data = files.read(entry.name)
-        inside = [("", data)] if records_kind(data) is not None else []
+        inside: Iterable[tuple[str, bytes]] = [("", data)] if records_kind(data) is not None else []
     else:
-        held = files.held(entry.name, _EXPECTED, any_name=True)
-        inside = [(each, files.read_inside(entry.name, each)) for each in held]
-    names: dict[str, set[str]] = {}
-    for each, data in inside:
-        kind, said = _not_held(files, data, present, names)
-        if not said:
-            continue
-        home = f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
-        where = f"{entry.name}/{each}" if each else entry.name
-        there = f"{each} there" if each else "it"
-        raise InputError(
-            f"{entry.name} is hidden, and {there} {said}, which no file read holds: a hidden "
-            "entry is passed over only where it holds no records the check would otherwise miss",
-            path=str(files.where(entry.name)),
-            hint=f"put it in {home} if it is evidence, else remove {where}",
-        )
+        inside = _files_inside(files, entry.name)
+    found = _first_unheld(files, inside, present)
+    if found is None:
+        return
+    each, kind, said = found
+    where = f"{entry.name}/{each}" if each else entry.name
+    there = f"{each} there" if each else "it"
+    raise InputError(
+        f"{entry.name} is hidden, and {there} {said}, which no file read holds: a hidden "
+        "entry is passed over only where it holds no records the check would otherwise miss",
+        path=str(files.where(entry.name)),
+        hint=f"put it in {_home(kind)} if it is evidence, else remove {where}",
+    )
 
 
 def _check_ignored(
@@ -889,19 +886,47 @@ def _snapshot_unheld(
     the record was removed from them since, or put there. ``.snapshot/hourly.0/deploys.yaml``
     holding a deployment of a commit no one reviewed beside ``deploys.yaml`` was passed over,
     and the check passed."""
-    names: dict[str, set[str]] = {}
+    found = _first_unheld(files, _files_inside(files, name), present)
+    if found is None:
+        return None
+    each, kind, said = found
+    return InputError(
+        f"{name} is {left.what}, and {each} there {said}, which no file read holds: a "
+        "snapshot keeps older copies of the directory's files, so it was removed from "
+        "them since, or put there",
+        path=str(files.where(name)),
+        hint=f"put it in {_home(kind)} if it is evidence, else remove {name}/{each}",
+    )
+
+
+def _files_inside(files: EvidenceFiles, name: str) -> Iterator[tuple[str, bytes]]:
+    """Each file of any name the directory ``name`` holds, at any depth: its path inside it
+    and its bytes, read as they are asked for."""
     for each in files.held(name, _EXPECTED, any_name=True):
-        kind, said = _not_held(files, files.read_inside(name, each), present, names)
+        yield each, files.read_inside(name, each)
+
+
+def _first_unheld(
+    files: EvidenceFiles, inside: Iterable[tuple[str, bytes]], present: set[str]
+) -> tuple[str, Kind | None, str] | None:
+    """The first of ``inside`` (paths and bytes) that holds what no file read holds
+    (``_not_held``): its path, the kind, and what it holds; None where none does."""
+    names: dict[str, set[str]] = {}
+    for each, data in inside:
+        kind, said = _not_held(files, data, present, names)
         if said:
-            home = f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
-            return InputError(
-                f"{name} is {left.what}, and {each} there {said}, which no file read holds: a "
-                "snapshot keeps older copies of the directory's files, so it was removed from "
-                "them since, or put there",
-                path=str(files.where(name)),
-                hint=f"put it in {home} if it is evidence, else remove {name}/{each}",
-            )
+            return each, kind, said
     return None
+
+
+def _home(kind: Kind | None) -> str:
+    """The file a kind's records are read from, as messages name it."""
+    return f"{kind.name}{kind.suffixes[0]}" if kind else "the evidence file of its kind"
+
+
+def _own_file(kind: Kind, present: set[str]) -> str | None:
+    """The file of ``kind`` read from the evidence directory, if any."""
+    return next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
 
 
 def _not_held(
@@ -972,7 +997,7 @@ def _names_held(
     """What names each record of ``kind``'s own file (``names``: those read already): what
     it must share with another to be the same (``_record_same``), and its name after ``#``."""
     if kind.name not in names:
-        own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
+        own = _own_file(kind, present)
         documents = leftovers.whole_documents(files.read(own)) if own else None
         held = [r for k, r in _outer_records(documents or []) if k is kind]
         names[kind.name] = {_record_same(kind, r) for r in held}
@@ -982,15 +1007,14 @@ def _names_held(
 
 def _present(kind: Kind | None, present: set[str]) -> bool:
     """Whether a file of ``kind`` is read from the evidence directory."""
-    return kind is not None and any(p.partition(".")[0] == kind.name for p in present)
+    return kind is not None and _own_file(kind, present) is not None
 
 
 def _left_records(
     files: EvidenceFiles, name: str, left: leftovers.Leftover, kind: Kind
 ) -> InputError:
     """A lock file, or Explorer's, that holds a kind's records: not passed over."""
-    home = f"{kind.name}{kind.suffixes[0]}"
-    hint = f"if they are evidence, put them in {home}"
+    hint = f"if they are evidence, put them in {_home(kind)}"
     if left.rule == "lock":
         hint += f"; else close the editor that has {left.of} open, or delete {name}"
     else:
@@ -1077,13 +1101,13 @@ def _check_ignored_records(
     kind = records_kind(data)
     if kind is None:
         return
-    own = next((p for p in sorted(present) if p.partition(".")[0] == kind.name), None)
+    own = _own_file(kind, present)
     theirs = _record_keys(leftovers.whole(files.read(own)) or []) if own is not None else set()
     held = leftovers.whole(data)
     missing = len(_record_keys(held) - theirs) if held is not None else None
     if missing == 0:
         return
-    home = own or f"{kind.name}{kind.suffixes[0]}"
+    home = own or _home(kind)
     holds = (
         f"holds {missing} {kind.what} record(s) that {own or 'no file read'} "
         f"{'does not hold' if own else 'holds'}"
@@ -1206,7 +1230,7 @@ def _check_not_hidden(
     (``observatons.jsonl``), which ``obs*`` took as well."""
     stem, suffix = _stem(name)
     kind = KIND_BY_NAME.get(stem) or KIND_BY_NAME.get(stem.casefold()) or _near_kind(name)
-    if kind is None or any(p.partition(".")[0] == kind.name for p in present):
+    if kind is None or _present(kind, present):
         return
     _, hint = _misnamed(name, kind, suffix, None)
     held = f"{entry} holds {name}, and " if entry != name else ""
